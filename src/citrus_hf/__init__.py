@@ -1,0 +1,43 @@
+"""citrus-hf: CiTrus bio-signal foundation models as Hugging Face transformers models."""
+
+from transformers import (
+    AutoConfig,
+    AutoFeatureExtractor,
+    AutoModel,
+    AutoModelForPreTraining,
+    AutoModelForSequenceClassification,
+)
+
+from .configuration_citrus import CiTrusConfig
+from .feature_extraction_citrus import CiTrusFeatureExtractor
+from .modeling_citrus import (
+    CiTrusForPretraining,
+    CiTrusForPretrainingOutput,
+    CiTrusForRegression,
+    CiTrusForSequenceClassification,
+    CiTrusModel,
+    CiTrusModelOutput,
+    CiTrusPreTrainedModel,
+    CiTrusRegressionOutput,
+)
+
+__version__ = "0.1.0"
+
+AutoConfig.register(CiTrusConfig.model_type, CiTrusConfig, exist_ok=True)
+AutoModel.register(CiTrusConfig, CiTrusModel, exist_ok=True)
+AutoModelForPreTraining.register(CiTrusConfig, CiTrusForPretraining, exist_ok=True)
+AutoModelForSequenceClassification.register(CiTrusConfig, CiTrusForSequenceClassification, exist_ok=True)
+AutoFeatureExtractor.register(CiTrusConfig, CiTrusFeatureExtractor, exist_ok=True)
+
+__all__ = [
+    "CiTrusConfig",
+    "CiTrusFeatureExtractor",
+    "CiTrusPreTrainedModel",
+    "CiTrusModel",
+    "CiTrusForPretraining",
+    "CiTrusForSequenceClassification",
+    "CiTrusForRegression",
+    "CiTrusModelOutput",
+    "CiTrusForPretrainingOutput",
+    "CiTrusRegressionOutput",
+]

@@ -1,0 +1,286 @@
+"""CiTrus model configuration.
+
+The configuration is the checkpoint's input contract as well as its architecture: a saved CiTrus model says which
+sampling rate, window length, channels and normalisation it expects, so the feature extractor and the model card can
+be derived from it.
+"""
+
+from __future__ import annotations
+
+from huggingface_hub.dataclasses import strict
+from transformers.activations import ACT2FN
+from transformers.configuration_utils import PreTrainedConfig
+
+BACKBONES = ("hybrid", "cnn", "transformer")
+PRETRAINING_OBJECTIVES = ("time", "spectrogram", "fourier")
+MASK_MODES = ("per_channel", "shared", "per_modality")
+HEAD_FEATURES = ("context", "encoded")
+POOLINGS = ("mean", "cls", "max")
+CHANNEL_POOLINGS = ("concat", "mean")
+NORMALIZATIONS = ("zscore", "none", "fixed")
+NORM_TYPES = ("layernorm", "batchnorm")
+ATTENTION_TYPES = ("channel_independent", "criss_cross")
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"`{name}={value!r}` is not supported; choose one of {', '.join(repr(c) for c in choices)}.")
+
+
+@strict
+class CiTrusConfig(PreTrainedConfig):
+    r"""
+    Configuration of a CiTrus model (Geenjaar & Lu, "CiTrus: Squeezing Extra Performance out of Low-data Bio-signal
+    Transfer Learning", AAAI 2025): a residual CNN applied to every patch on its own, followed by a PatchTST-style
+    transformer over the patch tokens, pre-trained by masked auto-encoding. Defaults are the paper's.
+
+    Input contract (what a checkpoint expects; the feature extractor aligns any recording to it):
+        sampling_rate (`float`, defaults to 100.0): sampling rate in Hz of the model's input.
+        context_length (`int`, defaults to 3000): window length in samples (30 s at 100 Hz).
+        num_channels (`int`, defaults to 1): channels per window. The encoder is channel-independent, so only the
+            `channel_pooling="concat"` heads and per-modality masking depend on it.
+        channel_names (`list[str]`, *optional*): name of every channel, e.g. `["Fpz-Cz", "Pz-Oz"]`.
+        channel_modalities (`list[str]`, *optional*): modality of every channel, e.g. `["eeg", "eeg", "eog"]`.
+        patch_length (`int`, defaults to 20): samples per patch (token); `context_length` must be a multiple of it.
+        normalization (`str`, defaults to `"zscore"`): `"zscore"` (per window and channel), `"none"`, or `"fixed"`
+            (subtract `normalization_mean`, divide by `normalization_std`, one value per channel).
+        normalization_mean / normalization_std (`list[float]`, *optional*): statistics for `normalization="fixed"`.
+
+    Architecture:
+        backbone (`str`, defaults to `"hybrid"`): `"hybrid"` (CNN stem + transformer, CiTrus), `"cnn"` (CNN stem
+            only) or `"transformer"` (linear patch embedding + transformer, PatchTST).
+        cnn_channels (`list[int]`, defaults to `[8, 16, 32]`): width of each residual block of the CNN stem.
+        cnn_strides (`list[int]`, defaults to `[1, 2, 2]`): temporal stride of each residual block.
+        cnn_kernel_size (`int`, defaults to 3): kernel size of the stem's convolutions (odd).
+        cnn_activation (`str`, defaults to `"relu"`): activation inside the CNN stem and decoder (ResNet's ReLU
+            costs half of GELU on CPU, and the stem runs on every patch).
+        d_model (`int`, defaults to 64): token width.
+        num_hidden_layers (`int`, defaults to 4), num_attention_heads (`int`, defaults to 8),
+        ffn_dim (`int`, defaults to 128): transformer size.
+        attention_type (`str`, defaults to `"channel_independent"`): every channel its own token sequence, or
+            `"criss_cross"`: `num_channel_attention_heads` of the heads attend across channels at the same patch,
+            the rest across patches within a channel.
+        num_channel_attention_heads (`int`, defaults to 4): heads given to channel attention with criss-cross.
+        norm_type (`str`, defaults to `"layernorm"`), norm_eps (`float`), activation_function (`str`),
+        hidden_dropout, attention_dropout, ffn_dropout (`float`, default 0.0: masking is the pre-training
+        regulariser, as in MAE and PatchTST, and dropout's random draws cost a fifth of a CPU training step),
+        head_dropout (`float`, default 0.1), initializer_range (`float`).
+
+    Pre-training:
+        pretraining_objective (`str`, defaults to `"time"`): `"time"` (reconstruct masked patches' samples),
+            `"spectrogram"` (predict the log-magnitude spectrogram around masked patches, CiTrus fp) or
+            `"fourier"` (neuro2vec: predict amplitude and phase of masked patches' Fourier spectrum).
+        mask_ratio (`float`, defaults to 0.5): fraction of patches masked (exact per channel sequence).
+        mask_block_size (`int`, defaults to 5): masked patches come in contiguous blocks of this many (1 = random).
+        mask_mode (`str`, defaults to `"per_channel"`): an independent mask per channel, one mask `"shared"` by
+            all channels of a window, or one mask per modality (`"per_modality"`, needs `channel_modalities`).
+        channel_mask_ratio (`float`, defaults to 0.0): dual masking; fraction of whole channels masked on top.
+        spectrogram_n_fft (`int`, defaults to 40): STFT window of the spectrogram target, centred on each patch.
+        fourier_amplitude_weight (`float`, defaults to 0.0): weight of an extra log-amplitude loss for `"fourier"`.
+
+    Heads:
+        head_features (`str`, defaults to `"context"`): transformer output (`"context"`) or CNN output
+            (`"encoded"`) as the features of the task heads.
+        pooling (`str`, defaults to `"mean"`): over patches: `"mean"`, `"max"` or `"cls"` (a learned CLS token).
+        channel_pooling (`str`, defaults to `"concat"`): over channels: concatenate (needs exactly `num_channels`
+            channels) or average (any channel count).
+        num_labels / id2label / problem_type: as in transformers (`"single_label_classification"`,
+            `"multi_label_classification"`, `"regression"`).
+        num_targets (`int`, defaults to 1): outputs of `CiTrusForRegression`.
+
+    Example:
+
+    ```python
+    >>> from citrus_hf import CiTrusConfig, CiTrusForPretraining
+    >>> config = CiTrusConfig(pretraining_objective="spectrogram")
+    >>> model = CiTrusForPretraining(config)
+    ```
+    """
+
+    model_type = "citrus"
+    attribute_map = {"hidden_size": "d_model", "intermediate_size": "ffn_dim"}
+
+    # input contract
+    sampling_rate: float | int = 100.0
+    context_length: int = 3000
+    num_channels: int = 1
+    channel_names: list[str] | None = None
+    channel_modalities: list[str] | None = None
+    patch_length: int = 20
+    normalization: str = "zscore"
+    normalization_mean: list[float] | None = None
+    normalization_std: list[float] | None = None
+
+    # architecture
+    backbone: str = "hybrid"
+    cnn_channels: list[int] | tuple[int, ...] = (8, 16, 32)
+    cnn_strides: list[int] | tuple[int, ...] = (1, 2, 2)
+    cnn_kernel_size: int = 3
+    cnn_activation: str = "relu"
+    d_model: int = 64
+    num_hidden_layers: int = 4
+    num_attention_heads: int = 8
+    ffn_dim: int = 128
+    attention_type: str = "channel_independent"
+    num_channel_attention_heads: int = 4
+    norm_type: str = "layernorm"
+    norm_eps: float = 1e-5
+    activation_function: str = "gelu"
+    hidden_dropout: float | int = 0.0
+    attention_dropout: float | int = 0.0
+    ffn_dropout: float | int = 0.0
+    head_dropout: float | int = 0.1
+    initializer_range: float = 0.02
+
+    # pre-training
+    pretraining_objective: str = "time"
+    mask_ratio: float = 0.5
+    mask_block_size: int = 5
+    mask_mode: str = "per_channel"
+    channel_mask_ratio: float = 0.0
+    spectrogram_n_fft: int = 40
+    fourier_amplitude_weight: float | int = 0.0
+
+    # heads
+    head_features: str = "context"
+    pooling: str = "mean"
+    channel_pooling: str = "concat"
+    num_targets: int = 1
+
+    def __post_init__(self, **kwargs):
+        # Lists survive a JSON round trip, tuples do not: store lists so that save -> load compares equal.
+        self.cnn_channels = list(self.cnn_channels)
+        self.cnn_strides = list(self.cnn_strides)
+        self.sampling_rate = float(self.sampling_rate)
+        super().__post_init__(**kwargs)
+
+    @property
+    def num_patches(self) -> int:
+        """Patch tokens per channel of a `context_length` window."""
+        return self.context_length // self.patch_length
+
+    @property
+    def window_seconds(self) -> float:
+        """Window length in seconds."""
+        return self.context_length / self.sampling_rate
+
+    @property
+    def spectrogram_bins(self) -> int:
+        """Frequency bins of the spectrogram target (one-sided)."""
+        return self.spectrogram_n_fft // 2 + 1
+
+    @property
+    def uses_transformer(self) -> bool:
+        return self.backbone != "cnn"
+
+    @property
+    def uses_cnn(self) -> bool:
+        return self.backbone != "transformer"
+
+    def validate_input_contract(self):
+        """Part of `@strict` validation: the input contract must describe a usable window."""
+        if self.sampling_rate <= 0:
+            raise ValueError(f"`sampling_rate` must be positive (Hz), got {self.sampling_rate}.")
+        if self.patch_length < 2:
+            raise ValueError(f"`patch_length` must be at least 2 samples, got {self.patch_length}.")
+        if self.context_length < self.patch_length or self.context_length % self.patch_length:
+            raise ValueError(
+                f"`context_length` ({self.context_length}) must be a positive multiple of `patch_length` "
+                f"({self.patch_length}); use e.g. context_length={max(1, round(self.context_length / self.patch_length)) * self.patch_length}."
+            )
+        if self.num_channels < 1:
+            raise ValueError(f"`num_channels` must be at least 1, got {self.num_channels}.")
+        for name in ("channel_names", "channel_modalities"):
+            values = getattr(self, name)
+            if values is not None and len(values) != self.num_channels:
+                raise ValueError(
+                    f"`{name}` has {len(values)} entries but `num_channels` is {self.num_channels}; give one per channel."
+                )
+        _check_choice("normalization", self.normalization, NORMALIZATIONS)
+        if self.normalization == "fixed":
+            for name in ("normalization_mean", "normalization_std"):
+                values = getattr(self, name)
+                if values is None or len(values) != self.num_channels:
+                    raise ValueError(
+                        f'`normalization="fixed"` needs `{name}` with one value per channel ({self.num_channels}).'
+                    )
+            if any(s <= 0 for s in self.normalization_std):
+                raise ValueError("`normalization_std` values must be positive.")
+
+    def validate_architecture(self):
+        """Part of `@strict` validation: the architecture switches and sizes must fit together."""
+        _check_choice("backbone", self.backbone, BACKBONES)
+        _check_choice("norm_type", self.norm_type, NORM_TYPES)
+        _check_choice("attention_type", self.attention_type, ATTENTION_TYPES)
+        for name in ("activation_function", "cnn_activation"):
+            if getattr(self, name) not in ACT2FN:
+                raise ValueError(
+                    f"`{name}={getattr(self, name)!r}` is not an activation transformers knows (e.g. 'gelu', 'relu')."
+                )
+        if len(self.cnn_channels) == 0 or len(self.cnn_channels) != len(self.cnn_strides):
+            raise ValueError(
+                f"`cnn_channels` ({self.cnn_channels}) and `cnn_strides` ({self.cnn_strides}) need one entry per "
+                "residual block, and at least one block."
+            )
+        if any(c < 1 for c in self.cnn_channels) or any(s < 1 for s in self.cnn_strides):
+            raise ValueError("`cnn_channels` and `cnn_strides` must be positive.")
+        if self.cnn_kernel_size < 1 or self.cnn_kernel_size % 2 == 0:
+            raise ValueError(f"`cnn_kernel_size` must be odd so a patch keeps its centre, got {self.cnn_kernel_size}.")
+        stem_length = self.patch_length
+        for stride in self.cnn_strides:
+            stem_length = -(-stem_length // stride)
+        if stem_length < 1:
+            raise ValueError("`cnn_strides` shrink a patch to nothing; use smaller strides or longer patches.")
+        if self.d_model % self.num_attention_heads:
+            raise ValueError(
+                f"`d_model` ({self.d_model}) must be divisible by `num_attention_heads` ({self.num_attention_heads})."
+            )
+        if self.num_hidden_layers < 1 and self.backbone != "cnn":
+            raise ValueError('`num_hidden_layers` must be at least 1 unless `backbone="cnn"`.')
+        if (
+            self.attention_type == "criss_cross"
+            and not 0 <= self.num_channel_attention_heads <= self.num_attention_heads
+        ):
+            raise ValueError(
+                f"`num_channel_attention_heads` ({self.num_channel_attention_heads}) must lie between 0 and "
+                f"`num_attention_heads` ({self.num_attention_heads})."
+            )
+        for name in ("hidden_dropout", "attention_dropout", "ffn_dropout", "head_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"`{name}` must lie in [0, 1), got {getattr(self, name)}.")
+
+    def validate_pretraining(self):
+        """Part of `@strict` validation: masking and objective settings."""
+        _check_choice("pretraining_objective", self.pretraining_objective, PRETRAINING_OBJECTIVES)
+        _check_choice("mask_mode", self.mask_mode, MASK_MODES)
+        if not 0.0 < self.mask_ratio < 1.0:
+            raise ValueError(f"`mask_ratio` must lie strictly between 0 and 1, got {self.mask_ratio}.")
+        if not 0.0 <= self.channel_mask_ratio < 1.0:
+            raise ValueError(f"`channel_mask_ratio` must lie in [0, 1), got {self.channel_mask_ratio}.")
+        if self.mask_block_size < 1:
+            raise ValueError(f"`mask_block_size` must be at least 1 patch, got {self.mask_block_size}.")
+        if self.mask_mode == "per_modality" and self.channel_modalities is None:
+            raise ValueError('`mask_mode="per_modality"` needs `channel_modalities` (the modality of every channel).')
+        if self.spectrogram_n_fft < self.patch_length or (self.spectrogram_n_fft - self.patch_length) % 2:
+            raise ValueError(
+                f"`spectrogram_n_fft` ({self.spectrogram_n_fft}) must be at least `patch_length` "
+                f"({self.patch_length}) and differ from it by an even number, so each STFT frame is centred on its patch."
+            )
+        if self.fourier_amplitude_weight < 0:
+            raise ValueError("`fourier_amplitude_weight` must be non-negative.")
+
+    def validate_heads(self):
+        """Part of `@strict` validation: task head settings."""
+        _check_choice("head_features", self.head_features, HEAD_FEATURES)
+        _check_choice("pooling", self.pooling, POOLINGS)
+        _check_choice("channel_pooling", self.channel_pooling, CHANNEL_POOLINGS)
+        if self.pooling == "cls" and (self.head_features == "encoded" or self.backbone == "cnn"):
+            raise ValueError(
+                '`pooling="cls"` reads the transformer\'s CLS token: it needs `head_features="context"` and a '
+                'backbone with a transformer ("hybrid" or "transformer"); use pooling="mean" otherwise.'
+            )
+        if self.num_targets < 1:
+            raise ValueError(f"`num_targets` must be at least 1, got {self.num_targets}.")
+
+
+__all__ = ["CiTrusConfig"]

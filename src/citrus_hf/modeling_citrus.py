@@ -1,0 +1,1190 @@
+"""PyTorch CiTrus model: a residual CNN stem in front of a PatchTST transformer, pre-trained by masked auto-encoding.
+
+One file holds the whole model, following transformers' rule: patching, the CNN stem, masking, the transformer
+encoder (channel-independent or criss-cross attention), the pre-training targets and heads, `CiTrusModel` and every
+`CiTrusFor<Task>`. It imports only torch and transformers (plus its own configuration), so a saved checkpoint also
+loads with `trust_remote_code=True` where `citrus_hf` is not installed.
+
+Shapes used throughout:
+    batch_size B, num_channels C, context_length T, patch_length L, num_patches P = T / L, d_model D.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from transformers import initialization as init
+from transformers.activations import ACT2FN
+from transformers.modeling_layers import GradientCheckpointingLayer
+from transformers.modeling_outputs import ModelOutput, SequenceClassifierOutput
+from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel
+from transformers.utils import logging
+
+from .configuration_citrus import CiTrusConfig
+
+logger = logging.get_logger(__name__)
+
+# Keyword arguments that peft's text-model wrappers (e.g. `PeftModelForSequenceClassification`) always pass.
+# A bio-signal model has no use for them; they are accepted when None so those wrappers work, and refused otherwise.
+_TEXT_MODEL_KWARGS = ("input_ids", "attention_mask", "inputs_embeds", "token_type_ids", "position_ids")
+
+
+def _is_tracing() -> bool:
+    """True under torch.export / torch.compile / ONNX export, where data-dependent checks cannot run."""
+    return torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing()
+
+
+def _reject_text_kwargs(kwargs: dict) -> None:
+    for name, value in kwargs.items():
+        if name not in _TEXT_MODEL_KWARGS:
+            raise TypeError(f"CiTrus forward() got an unexpected keyword argument {name!r}.")
+        if value is not None:
+            raise ValueError(
+                f"CiTrus models take bio-signals as `input_values` (batch, channels, time), not `{name}`. "
+                "With peft, create the LoRA config with `task_type=None` or use `citrus_hf.training.lora`."
+            )
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Output dataclasses
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CiTrusModelOutput(ModelOutput):
+    r"""
+    Output of `CiTrusModel`.
+
+    Args:
+        last_hidden_state (`torch.FloatTensor` of shape `(batch_size, num_channels, num_tokens, d_model)`):
+            The "context" features: transformer output per channel and patch (`num_tokens = num_patches + 1` with a
+            CLS token, which comes first). For `backbone="cnn"` these are the CNN features.
+        encoded_states (`torch.FloatTensor` of shape `(batch_size, num_channels, num_patches, d_model)`):
+            The "encoded" features: the CNN stem's (or linear patch embedding's) token per patch, before masking.
+            Masked patches are not encoded at all and hold the mask token.
+        token_mask (`torch.BoolTensor` of shape `(batch_size, num_channels, num_patches)`, *optional*):
+            True where a patch was replaced by the mask token.
+        hidden_states (`tuple(torch.FloatTensor)`, *optional*): the input of every transformer layer and the final
+            output, each `(batch_size, num_channels, num_tokens, d_model)`.
+        attentions (`tuple(torch.FloatTensor)`, *optional*): attention weights per layer (eager attention only).
+    """
+
+    last_hidden_state: torch.FloatTensor | None = None
+    encoded_states: torch.FloatTensor | None = None
+    token_mask: torch.BoolTensor | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+@dataclass
+class CiTrusForPretrainingOutput(ModelOutput):
+    r"""
+    Output of `CiTrusForPretraining`.
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`): the objective's loss over masked (non-padding) patches.
+        reconstruction (`torch.FloatTensor` of shape `(batch_size, num_channels, context_length)`, *optional*):
+            The window as the model completes it: predicted samples in masked patches, input samples elsewhere.
+            `None` for the spectrogram objective (its prediction is not a signal).
+        prediction (`torch.FloatTensor` of shape `(batch_size, num_channels, num_patches, target_size)`):
+            The objective's prediction per patch (samples for "time" and "fourier", spectrogram bins for
+            "spectrogram"). For "time" only masked patches are decoded; the others are zero.
+        target (`torch.FloatTensor` of shape `(batch_size, num_channels, num_patches, target_size)`):
+            What `prediction` is compared with.
+        token_mask (`torch.BoolTensor` of shape `(batch_size, num_channels, num_patches)`):
+            True where the loss is taken (the masked patches).
+        last_hidden_state (`torch.FloatTensor` of shape `(batch_size, num_channels, num_tokens, d_model)`).
+        hidden_states, attentions: as in `CiTrusModelOutput`.
+    """
+
+    loss: torch.FloatTensor | None = None
+    reconstruction: torch.FloatTensor | None = None
+    prediction: torch.FloatTensor | None = None
+    target: torch.FloatTensor | None = None
+    token_mask: torch.BoolTensor | None = None
+    last_hidden_state: torch.FloatTensor | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+@dataclass
+class CiTrusRegressionOutput(ModelOutput):
+    r"""
+    Output of `CiTrusForRegression`.
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*): mean squared error, when `labels` are given.
+        logits (`torch.FloatTensor` of shape `(batch_size, num_targets)`): the predicted targets.
+        hidden_states, attentions: as in `CiTrusModelOutput`.
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Patching and masking
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def patchify(input_values: torch.Tensor, patch_length: int) -> torch.Tensor:
+    """Non-overlapping patches as a reshape (not `Tensor.unfold`, which ONNX export cannot handle).
+
+    Args:
+        input_values: `(batch_size, num_channels, context_length)`, `context_length` a multiple of `patch_length`.
+    Returns:
+        `(batch_size, num_channels, num_patches, patch_length)`.
+    """
+    batch_size, num_channels, context_length = input_values.shape
+    return input_values.reshape(batch_size, num_channels, context_length // patch_length, patch_length)
+
+
+def unpatchify(patches: torch.Tensor) -> torch.Tensor:
+    """`(batch_size, num_channels, num_patches, patch_length)` -> `(batch_size, num_channels, context_length)`."""
+    batch_size, num_channels, num_patches, patch_length = patches.shape
+    return patches.reshape(batch_size, num_channels, num_patches * patch_length)
+
+
+class CiTrusMasking(nn.Module):
+    """Chooses which patches the pre-training task hides.
+
+    The number of masked patches per channel sequence is exactly `round(mask_ratio * num_patches)`. With
+    `mask_block_size > 1` they come in contiguous blocks on a grid with a random offset, so a masked region cannot be
+    filled in by copying a neighbouring patch (block masking). `mask_mode` decides whether channels share a mask
+    ("shared"), draw their own ("per_channel"), or share it within a modality ("per_modality", e.g. EEG vs EOG). On
+    top, `channel_mask_ratio` hides whole channels (dual masking), exactly `round(channel_mask_ratio * C)` of them.
+    """
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__()
+        self.mask_ratio = config.mask_ratio
+        self.mask_block_size = config.mask_block_size
+        self.mask_mode = config.mask_mode
+        self.channel_mask_ratio = config.channel_mask_ratio
+        if config.channel_modalities is not None:
+            names = list(dict.fromkeys(config.channel_modalities))
+            self.modality_of_channel = [names.index(m) for m in config.channel_modalities]
+            self.num_modalities = len(names)
+        else:
+            self.modality_of_channel = None
+            self.num_modalities = 1
+
+    def _block_mask(self, num_rows: int, num_patches: int, device: torch.device) -> torch.Tensor:
+        """`(num_rows, num_patches)` bool with exactly `round(mask_ratio * num_patches)` True per row."""
+        num_masked = min(num_patches - 1, max(1, round(self.mask_ratio * num_patches)))
+        block = min(self.mask_block_size, num_patches)
+        positions = torch.arange(num_patches, device=device)
+        offsets = torch.randint(0, block, (num_rows, 1), device=device)
+        block_index = (positions + offsets) // block  # (num_rows, num_patches)
+        num_blocks = (num_patches + block - 1) // block + 1
+        # Rank blocks randomly; patches inherit their block's rank and keep their order inside it, so taking the
+        # first `num_masked` patches of the sorted order takes whole blocks (the last one possibly cut short).
+        block_rank = torch.rand(num_rows, num_blocks, device=device).argsort(dim=1).argsort(dim=1)
+        order_key = block_rank.gather(1, block_index) * num_patches + positions
+        chosen = order_key.argsort(dim=1)[:, :num_masked]
+        mask = torch.zeros(num_rows, num_patches, dtype=torch.bool, device=device)
+        return mask.scatter_(1, chosen, True)
+
+    def forward(self, batch_size: int, num_channels: int, num_patches: int, device: torch.device) -> torch.Tensor:
+        """Returns the token mask `(batch_size, num_channels, num_patches)`, True = masked."""
+        if self.mask_mode == "per_channel":
+            mask = self._block_mask(batch_size * num_channels, num_patches, device)
+            mask = mask.view(batch_size, num_channels, num_patches)
+        elif self.mask_mode == "shared":
+            mask = self._block_mask(batch_size, num_patches, device)
+            mask = mask[:, None, :].expand(batch_size, num_channels, num_patches)
+        else:
+            if self.modality_of_channel is None or len(self.modality_of_channel) != num_channels:
+                raise ValueError(
+                    f'mask_mode="per_modality" needs one modality per channel; the config names '
+                    f"{0 if self.modality_of_channel is None else len(self.modality_of_channel)} but the input has "
+                    f"{num_channels} channels."
+                )
+            per_modality = self._block_mask(batch_size * self.num_modalities, num_patches, device)
+            per_modality = per_modality.view(batch_size, self.num_modalities, num_patches)
+            modality_index = torch.tensor(self.modality_of_channel, device=device)
+            mask = per_modality[:, modality_index, :]  # (batch_size, num_channels, num_patches)
+        if self.channel_mask_ratio > 0 and num_channels > 1:
+            num_masked_channels = min(num_channels - 1, max(1, round(self.channel_mask_ratio * num_channels)))
+            channel_rank = torch.rand(batch_size, num_channels, device=device).argsort(dim=1).argsort(dim=1)
+            masked_channels = channel_rank < num_masked_channels  # (batch_size, num_channels)
+            mask = mask | masked_channels[:, :, None]
+        return mask.contiguous()
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Patch embedding: the residual CNN stem (CiTrus) or a linear projection (PatchTST)
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+class CiTrusResidualBlock(nn.Module):
+    """conv-act-conv plus a parameter-free shortcut, then the activation. Input `(N, in_channels, length)`.
+
+    No batch norm: in training mode it would mix statistics across patches and windows, the very leakage the
+    per-patch CNN exists to prevent, and it is a third of the stem's CPU cost. The shortcut subsamples by the stride
+    and zero-pads the new channels (ResNet's option A), so it costs no convolution either.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int, activation: str):
+        super().__init__()
+        padding = kernel_size // 2
+        self.conv1 = nn.Conv1d(in_channels, out_channels, kernel_size, stride=stride, padding=padding)
+        self.conv2 = nn.Conv1d(out_channels, out_channels, kernel_size, padding=padding)
+        self.activation = ACT2FN[activation]
+        self.stride = stride
+        self.extra_channels = out_channels - in_channels
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        residual = hidden_states[..., :: self.stride] if self.stride > 1 else hidden_states
+        if self.extra_channels > 0:
+            residual = F.pad(residual, (0, 0, 0, self.extra_channels))  # zero channels appended
+        elif self.extra_channels < 0:
+            residual = residual[:, : self.conv2.out_channels]
+        hidden_states = self.conv2(self.activation(self.conv1(hidden_states)))
+        return self.activation(hidden_states + residual)
+
+
+def _stem_lengths(config: CiTrusConfig) -> list[int]:
+    """Temporal length of a patch before every residual block and after the last one."""
+    lengths = [config.patch_length]
+    for stride in config.cnn_strides:
+        lengths.append((lengths[-1] - 1) // stride + 1)
+    return lengths
+
+
+class CiTrusCNNStem(nn.Module):
+    """The CiTrus residual CNN, applied to every patch on its own so nothing of one patch reaches another's token.
+
+    Input `(num_patches_total, patch_length)`, output `(num_patches_total, d_model)`.
+    """
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__()
+        widths = [1, *config.cnn_channels]
+        self.blocks = nn.ModuleList(
+            CiTrusResidualBlock(widths[i], widths[i + 1], config.cnn_kernel_size, stride, config.cnn_activation)
+            for i, stride in enumerate(config.cnn_strides)
+        )
+        self.projection = nn.Linear(config.cnn_channels[-1] * _stem_lengths(config)[-1], config.d_model)
+        # normalises the token instead of the (leaky, costly) batch norm a ResNet would have inside the blocks
+        self.norm = nn.LayerNorm(config.d_model, eps=config.norm_eps)
+
+    def forward(self, patches: torch.Tensor) -> torch.Tensor:
+        hidden_states = patches.unsqueeze(1)  # (N, 1, patch_length)
+        for block in self.blocks:
+            hidden_states = block(hidden_states)
+        return self.norm(self.projection(hidden_states.flatten(1)))  # (N, last_width * last_length) -> (N, D)
+
+
+class CiTrusLinearPatchEmbedding(nn.Module):
+    """PatchTST's patch embedding (the `backbone="transformer"` ablation): `(N, patch_length)` -> `(N, d_model)`."""
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__()
+        self.projection = nn.Linear(config.patch_length, config.d_model)
+
+    def forward(self, patches: torch.Tensor) -> torch.Tensor:
+        return self.projection(patches)
+
+
+def sinusoidal_positions(num_positions: int, dim: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """The transformer's sin/cos position table `(num_positions, dim)`.
+
+    Computed in the forward pass (a few thousand flops) rather than stored, so any number of patches works and
+    nothing depends on buffers surviving `from_pretrained`'s meta-device construction.
+    """
+    position = torch.arange(num_positions, device=device, dtype=torch.float32)[:, None]
+    frequency = torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(num_positions, dim, device=device, dtype=torch.float32)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency[: dim // 2])
+    return table.to(dtype)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Transformer encoder
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def eager_attention_forward(
+    module: nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float,
+    dropout: float = 0.0,
+    **kwargs,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Reference attention. `query`/`key`/`value`: `(N, heads, seq, head_dim)`; returns `(N, seq, heads, head_dim)`."""
+    attn_weights = torch.matmul(query, key.transpose(2, 3)) * scaling
+    if attention_mask is not None:
+        attn_weights = attn_weights + attention_mask
+    attn_weights = F.softmax(attn_weights, dim=-1, dtype=torch.float32).to(query.dtype)
+    attn_weights = F.dropout(attn_weights, p=dropout, training=module.training)
+    attn_output = torch.matmul(attn_weights, value).transpose(1, 2).contiguous()
+    return attn_output, attn_weights
+
+
+class CiTrusAttention(nn.Module):
+    """Multi-head self-attention over patch tokens, through transformers' attention interface (SDPA by default).
+
+    Channel-independent: every channel's patch sequence attends within itself. Criss-cross (CBraMod): the first
+    `num_channel_attention_heads` heads attend across channels at the same patch, the others across patches within
+    a channel; their outputs are concatenated before the output projection, so both kinds share one set of weights.
+    """
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__()
+        self.config = config
+        self.num_heads = config.num_attention_heads
+        self.head_dim = config.d_model // config.num_attention_heads
+        self.scaling = self.head_dim**-0.5
+        self.is_causal = False
+        self.num_channel_heads = config.num_channel_attention_heads if config.attention_type == "criss_cross" else 0
+        self.q_proj = nn.Linear(config.d_model, config.d_model)
+        self.k_proj = nn.Linear(config.d_model, config.d_model)
+        self.v_proj = nn.Linear(config.d_model, config.d_model)
+        self.o_proj = nn.Linear(config.d_model, config.d_model)
+
+    def _attend(self, query, key, value, attention_mask):
+        attention_interface: Callable = ALL_ATTENTION_FUNCTIONS.get_interface(
+            self.config._attn_implementation, eager_attention_forward
+        )
+        return attention_interface(
+            self,
+            query,
+            key,
+            value,
+            attention_mask,
+            dropout=self.config.attention_dropout if self.training else 0.0,
+            scaling=self.scaling,
+        )
+
+    def forward(
+        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`hidden_states` `(B, C, S, D)`; `attention_mask` additive `(B * C, 1, 1, S)` over keys or None."""
+        batch_size, num_channels, seq_length, _ = hidden_states.shape
+        head_shape = (batch_size, num_channels, seq_length, self.num_heads, self.head_dim)
+        query = self.q_proj(hidden_states).view(head_shape)
+        key = self.k_proj(hidden_states).view(head_shape)
+        value = self.v_proj(hidden_states).view(head_shape)
+
+        time_heads = slice(self.num_channel_heads, self.num_heads)
+        # (B, C, S, H_t, hd) -> (B * C, H_t, S, hd): each channel's sequence on its own
+        time_qkv = [t[..., time_heads, :].flatten(0, 1).transpose(1, 2) for t in (query, key, value)]
+        time_output, attn_weights = self._attend(*time_qkv, attention_mask)
+        time_output = time_output.reshape(batch_size, num_channels, seq_length, -1)  # (B, C, S, H_t * hd)
+
+        if self.num_channel_heads:
+            channel_heads = slice(0, self.num_channel_heads)
+            # (B, C, S, H_c, hd) -> (B * S, H_c, C, hd): every patch position attends across channels
+            channel_qkv = [t[..., channel_heads, :].permute(0, 2, 3, 1, 4).flatten(0, 1) for t in (query, key, value)]
+            channel_output, _ = self._attend(*channel_qkv, None)  # (B * S, C, H_c, hd)
+            channel_output = channel_output.reshape(batch_size, seq_length, num_channels, -1).transpose(1, 2)
+            time_output = torch.cat([channel_output, time_output], dim=-1)  # heads back in their original order
+
+        return self.o_proj(time_output), attn_weights
+
+
+class CiTrusNorm(nn.Module):
+    """LayerNorm, or PatchTST's BatchNorm over the token width, on `(..., D)`."""
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__()
+        self.use_batchnorm = config.norm_type == "batchnorm"
+        if self.use_batchnorm:
+            self.norm = nn.BatchNorm1d(config.d_model, eps=config.norm_eps)
+        else:
+            self.norm = nn.LayerNorm(config.d_model, eps=config.norm_eps)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        if self.use_batchnorm:
+            shape = hidden_states.shape
+            return self.norm(hidden_states.reshape(-1, shape[-1])).reshape(shape)
+        return self.norm(hidden_states)
+
+
+class CiTrusFeedForward(nn.Module):
+    def __init__(self, config: CiTrusConfig):
+        super().__init__()
+        self.fc1 = nn.Linear(config.d_model, config.ffn_dim)
+        self.activation = ACT2FN[config.activation_function]
+        self.dropout = nn.Dropout(config.ffn_dropout)
+        self.fc2 = nn.Linear(config.ffn_dim, config.d_model)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.dropout(self.activation(self.fc1(hidden_states))))
+
+
+class CiTrusEncoderLayer(GradientCheckpointingLayer):
+    """Pre-norm transformer layer on `(B, C, S, D)` tokens."""
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__()
+        self.attention_norm = CiTrusNorm(config)
+        self.attention = CiTrusAttention(config)
+        self.ffn_norm = CiTrusNorm(config)
+        self.ffn = CiTrusFeedForward(config)
+        self.dropout = nn.Dropout(config.hidden_dropout)
+
+    def forward(
+        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        attention_output, attn_weights = self.attention(self.attention_norm(hidden_states), attention_mask)
+        hidden_states = hidden_states + self.dropout(attention_output)
+        hidden_states = hidden_states + self.dropout(self.ffn(self.ffn_norm(hidden_states)))
+        return hidden_states, attn_weights
+
+
+class CiTrusEncoder(nn.Module):
+    def __init__(self, config: CiTrusConfig):
+        super().__init__()
+        self.layers = nn.ModuleList(CiTrusEncoderLayer(config) for _ in range(config.num_hidden_layers))
+        self.final_norm = CiTrusNorm(config)
+        self.gradient_checkpointing = False
+
+    def forward(self, hidden_states, attention_mask=None, output_hidden_states=False, output_attentions=False):
+        all_hidden_states = (hidden_states,) if output_hidden_states else None
+        all_attentions = () if output_attentions else None
+        for layer in self.layers:
+            hidden_states, attn_weights = layer(hidden_states, attention_mask)
+            if output_hidden_states:
+                all_hidden_states += (hidden_states,)
+            if output_attentions:
+                all_attentions += (attn_weights,)
+        hidden_states = self.final_norm(hidden_states)
+        if output_hidden_states:
+            all_hidden_states = all_hidden_states[:-1] + (hidden_states,)
+        return hidden_states, all_hidden_states, all_attentions
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Models
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+class CiTrusPreTrainedModel(PreTrainedModel):
+    """Weight initialisation, strict safetensors-only loading and input checks shared by every CiTrus model."""
+
+    config_class = CiTrusConfig
+    config: CiTrusConfig
+    base_model_prefix = "citrus"
+    main_input_name = "input_values"
+    input_modalities = ("time",)
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+    _supports_flash_attn = False
+    _supports_flex_attn = False
+    _no_split_modules = ["CiTrusEncoderLayer"]
+    # The loss never uses `num_items_in_batch`: let the Trainer scale it for gradient accumulation.
+    accepts_loss_kwargs = False
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module):
+        super()._init_weights(module)
+        if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d)):
+            # The CNN stem and decoder see a z-scored signal through ReLUs; He initialisation keeps its scale,
+            # where the transformer's N(0, 0.02) shrinks it ~6x per convolution and stalls the first hundred steps.
+            # (Initialisation is leaf-level: transformers skips tensors a child module has already initialised.)
+            init.kaiming_normal_(module.weight, nonlinearity="relu")
+        elif isinstance(module, CiTrusModel):
+            init.normal_(module.mask_token, std=self.config.initializer_range)
+            if module.cls_token is not None:
+                init.normal_(module.cls_token, std=self.config.initializer_range)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
+        """`PreTrainedModel.from_pretrained`, strict and from safetensors only.
+
+        Loading a checkpoint of the same class must match every tensor; loading another CiTrus class (a pre-training
+        checkpoint into `CiTrusForSequenceClassification`, say) must match every backbone tensor, and only the new
+        head is initialised (transformers logs which). Anything else is an error naming the tensors, never a model
+        that silently kept random weights. Pickled `.bin` checkpoints are refused.
+        """
+        return_loading_info = kwargs.pop("output_loading_info", False)
+        if kwargs.get("use_safetensors") is False:
+            raise ValueError("CiTrus checkpoints load from safetensors only; pickled weights are never unpickled.")
+        kwargs["use_safetensors"] = True
+        try:
+            model, loading_info = super().from_pretrained(
+                pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs
+            )
+        except Exception as error:
+            message = str(error)
+            if "safetensor" in message.lower() or "header" in message.lower() or "deserializ" in message.lower():
+                raise OSError(
+                    f"Could not read the weights of {pretrained_model_name_or_path!r}: {message.splitlines()[0]}. "
+                    "The model.safetensors file is corrupt or truncated; download or save it again."
+                ) from error
+            raise
+        saved_architectures = model.config.architectures or []
+        missing = sorted(loading_info.get("missing_keys", []))
+        unexpected = sorted(loading_info.get("unexpected_keys", []))
+        mismatched = loading_info.get("mismatched_keys", [])
+        prefix = cls.base_model_prefix + "."
+        same_class = cls.__name__ in saved_architectures
+        missing_backbone = [k for k in missing if k.startswith(prefix) or cls is CiTrusModel]
+        problems = []
+        if same_class and (missing or unexpected):
+            problems.append(f"missing tensors {missing[:10]}, unexpected tensors {unexpected[:10]}")
+        elif missing_backbone:
+            problems.append(f"backbone tensors missing from the checkpoint: {missing_backbone[:10]}")
+        if mismatched and not kwargs.get("ignore_mismatched_sizes"):
+            problems.append(f"tensors with another shape: {[m[0] for m in mismatched][:10]}")
+        if problems:
+            raise ValueError(
+                f"The checkpoint {pretrained_model_name_or_path!r} (saved as {saved_architectures}) does not match "
+                f"{cls.__name__}: " + "; ".join(problems) + ". It is corrupt or was saved by another model."
+            )
+        return (model, loading_info) if return_loading_info else model
+
+    def _check_input_values(self, input_values: torch.Tensor) -> None:
+        if not isinstance(input_values, torch.Tensor):
+            raise TypeError(
+                f"`input_values` must be a torch.Tensor of shape (batch, channels, time), got {type(input_values).__name__}; "
+                "use CiTrusFeatureExtractor(..., return_tensors='pt')."
+            )
+        if input_values.dim() != 3:
+            raise ValueError(
+                f"`input_values` must have shape (batch, channels, time), got {tuple(input_values.shape)}; "
+                "add a batch axis with `x[None]` or a channel axis with `x[:, None]`."
+            )
+        if not input_values.is_floating_point():
+            raise TypeError(f"`input_values` must be floating point, got {input_values.dtype}.")
+        length = input_values.shape[-1]
+        patch_length = self.config.patch_length
+        if length % patch_length or length == 0:
+            raise ValueError(
+                f"`input_values` has {length} samples, not a multiple of the patch length {patch_length}; align "
+                f"recordings with CiTrusFeatureExtractor (this checkpoint expects {self.config.context_length} samples "
+                f"at {self.config.sampling_rate:g} Hz)."
+            )
+        if not _is_tracing() and not torch.isfinite(input_values).all():
+            raise ValueError(
+                "`input_values` contains NaN or infinite values; clean the recording or use "
+                "CiTrusFeatureExtractor(nan_policy='interpolate')."
+            )
+
+
+class CiTrusModel(CiTrusPreTrainedModel):
+    """The bare CiTrus encoder: patch embedding (CNN stem or linear) -> optional masking -> transformer.
+
+    Channel-independent by default: every channel is its own token sequence through shared weights, so any channel
+    count works. Returns both the CNN ("encoded") tokens and the transformer ("context") states.
+    """
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__(config)
+        self.patch_embedding = CiTrusCNNStem(config) if config.uses_cnn else CiTrusLinearPatchEmbedding(config)
+        self.mask_token = nn.Parameter(torch.zeros(config.d_model))
+        self.cls_token = nn.Parameter(torch.zeros(config.d_model)) if config.pooling == "cls" else None
+        self.dropout = nn.Dropout(config.hidden_dropout)
+        self.encoder = CiTrusEncoder(config) if config.uses_transformer else None
+        self.post_init()
+
+    def embed_patches(self, patches: torch.Tensor, token_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Tokens of the patches; masked patches are never encoded and hold the mask token instead.
+
+        Args:
+            patches: `(B, C, P, L)`.
+            token_mask: `(B, C, P)` bool, True = masked, or None.
+        Returns:
+            `(B, C, P, D)`.
+        """
+        batch_size, num_channels, num_patches, patch_length = patches.shape
+        if token_mask is None:
+            tokens = self.patch_embedding(patches.reshape(-1, patch_length))  # (B * C * P, D)
+            return tokens.view(batch_size, num_channels, num_patches, -1)
+        # Encoding only the visible patches is cheaper and makes it impossible for a masked patch's samples to
+        # influence any token (batch-norm statistics included).
+        visible = ~token_mask
+        visible_tokens = self.patch_embedding(patches[visible])  # (num_visible, D)
+        tokens = self.mask_token.to(visible_tokens.dtype).expand(batch_size, num_channels, num_patches, -1).clone()
+        tokens[visible] = visible_tokens
+        return tokens
+
+    def forward(
+        self,
+        input_values: torch.Tensor,
+        patch_mask: torch.Tensor | None = None,
+        token_mask: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> CiTrusModelOutput | tuple:
+        r"""
+        Args:
+            input_values (`torch.FloatTensor` of shape `(batch_size, num_channels, time)`): the aligned windows
+                (`time` a multiple of `patch_length`; `CiTrusFeatureExtractor` produces them).
+            patch_mask (`torch.Tensor` of shape `(batch_size, num_patches)`, *optional*): 1 for patches holding
+                signal, 0 for padding (from the feature extractor). Padding is not attended to.
+            token_mask (`torch.BoolTensor` of shape `(batch_size, num_channels, num_patches)`, *optional*): patches
+                to replace by the mask token (pre-training).
+
+        Example:
+
+        ```python
+        >>> import torch
+        >>> from citrus_hf import CiTrusConfig, CiTrusModel
+        >>> model = CiTrusModel(CiTrusConfig(context_length=200))
+        >>> outputs = model(torch.randn(2, 1, 200))
+        >>> outputs.last_hidden_state.shape
+        torch.Size([2, 1, 10, 64])
+        ```
+        """
+        _reject_text_kwargs(kwargs)
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        output_hidden_states = (
+            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        )
+        output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
+        self._check_input_values(input_values)
+
+        patches = patchify(input_values, self.config.patch_length)  # (B, C, P, L)
+        batch_size, num_channels, num_patches, _ = patches.shape
+        encoded_states = self.embed_patches(patches, token_mask)  # (B, C, P, D)
+
+        if self.encoder is None:
+            hidden_states, all_hidden_states, all_attentions = encoded_states, None, None
+        else:
+            hidden_states = encoded_states + sinusoidal_positions(
+                num_patches, self.config.d_model, encoded_states.device, encoded_states.dtype
+            )
+            attention_mask = None
+            if patch_mask is not None:
+                keep = patch_mask.to(torch.bool)
+                if self.cls_token is not None:
+                    keep = torch.cat([keep.new_ones(batch_size, 1), keep], dim=1)
+                # additive key mask (B, 1, 1, S) -> (B * C, 1, 1, S), one row per channel sequence
+                additive = torch.zeros(keep.shape, dtype=hidden_states.dtype, device=hidden_states.device)
+                additive = additive.masked_fill(~keep, torch.finfo(hidden_states.dtype).min)
+                attention_mask = additive[:, None, None, :].repeat_interleave(num_channels, dim=0)
+            if self.cls_token is not None:
+                cls = self.cls_token.to(hidden_states.dtype).expand(batch_size, num_channels, 1, -1)
+                hidden_states = torch.cat([cls, hidden_states], dim=2)  # (B, C, 1 + P, D)
+            hidden_states, all_hidden_states, all_attentions = self.encoder(
+                self.dropout(hidden_states), attention_mask, output_hidden_states, output_attentions
+            )
+
+        if not return_dict:
+            return tuple(
+                v
+                for v in (hidden_states, encoded_states, token_mask, all_hidden_states, all_attentions)
+                if v is not None
+            )
+        return CiTrusModelOutput(
+            last_hidden_state=hidden_states,
+            encoded_states=encoded_states,
+            token_mask=token_mask,
+            hidden_states=all_hidden_states,
+            attentions=all_attentions,
+        )
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Pre-training
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+class CiTrusDecoderBlock(nn.Module):
+    """One block of the inverted CNN: upsample by the encoder block's stride, then a residual conv pair."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int, activation: str):
+        super().__init__()
+        padding = kernel_size // 2
+        if stride > 1:
+            self.upsample = nn.ConvTranspose1d(in_channels, out_channels, kernel_size=stride, stride=stride)
+        else:
+            self.upsample = nn.Conv1d(in_channels, out_channels, kernel_size=1)
+        self.conv1 = nn.Conv1d(out_channels, out_channels, kernel_size, padding=padding)
+        self.conv2 = nn.Conv1d(out_channels, out_channels, kernel_size, padding=padding)
+        self.activation = ACT2FN[activation]
+
+    def forward(self, hidden_states: torch.Tensor, output_length: int) -> torch.Tensor:
+        hidden_states = self.upsample(hidden_states)[..., :output_length]  # (N, out, output_length)
+        return self.activation(hidden_states + self.conv2(self.activation(self.conv1(hidden_states))))
+
+
+class CiTrusCNNDecoder(nn.Module):
+    """The CNN stem run backwards: `(N, d_model)` token -> `(N, patch_length)` samples."""
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__()
+        self.lengths = _stem_lengths(config)
+        widths = list(config.cnn_channels)
+        self.projection = nn.Linear(config.d_model, widths[-1] * self.lengths[-1])
+        out_widths = [widths[0], *widths[:-1]]
+        self.blocks = nn.ModuleList(
+            CiTrusDecoderBlock(
+                widths[i], out_widths[i], config.cnn_kernel_size, config.cnn_strides[i], config.cnn_activation
+            )
+            for i in reversed(range(len(widths)))
+        )
+        self.output = nn.Conv1d(widths[0], 1, kernel_size=1)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        hidden_states = self.projection(tokens).view(tokens.shape[0], -1, self.lengths[-1])  # (N, last_width, len)
+        for block, output_length in zip(self.blocks, reversed(self.lengths[:-1])):
+            hidden_states = block(hidden_states, output_length)
+        return self.output(hidden_states).squeeze(1)  # (N, patch_length)
+
+
+class CiTrusSpectrogramHead(nn.Module):
+    """Token -> log-magnitude spectrum of the STFT frame centred on its patch: `(..., D)` -> `(..., n_fft // 2 + 1)`."""
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.d_model, config.d_model)
+        self.activation = ACT2FN[config.activation_function]
+        self.output = nn.Linear(config.d_model, config.spectrogram_bins)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.output(self.activation(self.dense(tokens)))
+
+
+class CiTrusFourierHead(nn.Module):
+    """neuro2vec: token -> amplitude and phase of its patch's spectrum -> samples by inverse FFT.
+
+    `(..., D)` -> amplitude `(..., L // 2 + 1)`, phase `(..., L // 2 + 1)` and samples `(..., L)`.
+    """
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__()
+        self.patch_length = config.patch_length
+        num_bins = config.patch_length // 2 + 1
+        self.amplitude = nn.Linear(config.d_model, num_bins)
+        self.phase = nn.Linear(config.d_model, num_bins)
+
+    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        amplitude = F.softplus(self.amplitude(tokens))
+        phase = self.phase(tokens)
+        spectrum = torch.polar(amplitude.float(), phase.float())
+        samples = torch.fft.irfft(spectrum, n=self.patch_length, dim=-1, norm="ortho").to(tokens.dtype)
+        return amplitude, phase, samples
+
+
+def spectrogram_target(input_values: torch.Tensor, patch_length: int, n_fft: int) -> torch.Tensor:
+    """log(1 + |STFT|) with one Hann-windowed frame of `n_fft` samples centred on every patch.
+
+    Args:
+        input_values: `(B, C, T)`.
+    Returns:
+        `(B, C, P, n_fft // 2 + 1)`.
+    """
+    batch_size, num_channels, length = input_values.shape
+    pad = (n_fft - patch_length) // 2
+    signal = input_values.float().reshape(batch_size * num_channels, 1, length)
+    if pad:
+        # reflect padding needs pad < length; fall back to zeros for windows shorter than the frame overhang
+        signal = F.pad(signal, (pad, pad), mode="reflect" if pad < length else "constant")
+    window = torch.hann_window(n_fft, device=input_values.device, dtype=torch.float32)
+    stft = torch.stft(
+        signal.squeeze(1), n_fft=n_fft, hop_length=patch_length, window=window, center=False, return_complex=True
+    )  # (B * C, n_fft // 2 + 1, P)
+    target = torch.log1p(stft.abs()).transpose(1, 2)
+    return target.reshape(batch_size, num_channels, length // patch_length, -1)
+
+
+class CiTrusForPretraining(CiTrusPreTrainedModel):
+    """CiTrus with a masked auto-encoding head. The loss needs no labels.
+
+    Objectives (`config.pretraining_objective`):
+        - "time": the inverted CNN (a linear layer for `backbone="transformer"`) reconstructs masked patches' samples.
+        - "spectrogram" (CiTrus fp): predict the log-magnitude STFT frame centred on every masked patch.
+        - "fourier" (neuro2vec): predict amplitude and phase of every masked patch's spectrum; the loss compares their
+          inverse FFT with the samples (plus `fourier_amplitude_weight` times a log-amplitude loss).
+
+    `backbone="cnn"` has no context model to infer a hidden patch from its neighbours, so that ablation is
+    pre-trained as a plain auto-encoder: nothing is masked and the loss covers every patch.
+    """
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__(config)
+        self.citrus = CiTrusModel(config)
+        self.masking = CiTrusMasking(config)
+        objective = config.pretraining_objective
+        if objective == "time":
+            self.head = CiTrusCNNDecoder(config) if config.uses_cnn else nn.Linear(config.d_model, config.patch_length)
+        elif objective == "spectrogram":
+            self.head = CiTrusSpectrogramHead(config)
+        else:
+            self.head = CiTrusFourierHead(config)
+        self.post_init()
+
+    def forward(
+        self,
+        input_values: torch.Tensor,
+        patch_mask: torch.Tensor | None = None,
+        token_mask: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> CiTrusForPretrainingOutput | tuple:
+        r"""
+        Args:
+            input_values (`torch.FloatTensor` of shape `(batch_size, num_channels, time)`): aligned windows.
+            patch_mask (`torch.Tensor` of shape `(batch_size, num_patches)`, *optional*): 0 marks padding patches,
+                which are neither attended to nor scored.
+            token_mask (`torch.BoolTensor` of shape `(batch_size, num_channels, num_patches)`, *optional*): a mask
+                to use instead of drawing one (for evaluation and plots); True = masked.
+
+        Example:
+
+        ```python
+        >>> import torch
+        >>> from citrus_hf import CiTrusConfig, CiTrusForPretraining
+        >>> model = CiTrusForPretraining(CiTrusConfig(context_length=200, pretraining_objective="fourier"))
+        >>> outputs = model(torch.randn(4, 1, 200))
+        >>> outputs.loss.backward()
+        ```
+        """
+        _reject_text_kwargs({k: v for k, v in kwargs.items() if k != "labels"})
+        if kwargs.get("labels") is not None:
+            raise ValueError("CiTrusForPretraining learns without labels; drop the `labels` column for pre-training.")
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        self._check_input_values(input_values)
+        patches = patchify(input_values, self.config.patch_length)  # (B, C, P, L)
+        batch_size, num_channels, num_patches, patch_length = patches.shape
+
+        if not self.config.uses_transformer:
+            model_mask, loss_mask = None, torch.ones(patches.shape[:3], dtype=torch.bool, device=patches.device)
+        else:
+            if token_mask is None:
+                token_mask = self.masking(batch_size, num_channels, num_patches, input_values.device)
+            elif token_mask.shape != patches.shape[:3]:
+                raise ValueError(
+                    f"`token_mask` must have shape (batch, channels, patches) = {tuple(patches.shape[:3])}, "
+                    f"got {tuple(token_mask.shape)}."
+                )
+            model_mask = loss_mask = token_mask.to(torch.bool)
+        if patch_mask is not None:
+            loss_mask = loss_mask & patch_mask.to(torch.bool)[:, None, :]
+
+        outputs = self.citrus(
+            input_values,
+            patch_mask=patch_mask,
+            token_mask=model_mask,
+            output_hidden_states=output_hidden_states,
+            output_attentions=output_attentions,
+            return_dict=True,
+        )
+        context = outputs.last_hidden_state
+        if self.citrus.cls_token is not None:
+            context = context[:, :, 1:]  # the CLS token predicts no patch
+        objective = self.config.pretraining_objective
+        reconstruction = None
+
+        if objective == "time":
+            # Only masked patches are decoded: the inverted CNN is as expensive as the stem.
+            decoded = self.head(context[loss_mask])  # (num_masked, L)
+            prediction = torch.zeros_like(patches)
+            prediction[loss_mask] = decoded.to(prediction.dtype)
+            target = patches
+            loss = F.mse_loss(decoded.float(), patches[loss_mask].float())
+            reconstruction = unpatchify(torch.where(loss_mask[..., None], prediction, patches))
+        elif objective == "spectrogram":
+            prediction = self.head(context)  # (B, C, P, F)
+            target = spectrogram_target(input_values, patch_length, self.config.spectrogram_n_fft)
+            loss = F.mse_loss(prediction[loss_mask].float(), target[loss_mask])
+        else:
+            amplitude, _, prediction = self.head(context)  # prediction (B, C, P, L)
+            target = patches
+            loss = F.mse_loss(prediction[loss_mask].float(), patches[loss_mask].float())
+            if self.config.fourier_amplitude_weight > 0:
+                true_amplitude = torch.fft.rfft(patches[loss_mask].float(), dim=-1, norm="ortho").abs()
+                amplitude_loss = F.mse_loss(torch.log1p(amplitude[loss_mask].float()), torch.log1p(true_amplitude))
+                loss = loss + self.config.fourier_amplitude_weight * amplitude_loss
+            reconstruction = unpatchify(torch.where(loss_mask[..., None], prediction, patches))
+
+        if not return_dict:
+            return tuple(
+                v
+                for v in (
+                    loss,
+                    reconstruction,
+                    prediction,
+                    target,
+                    loss_mask,
+                    context,
+                    outputs.hidden_states,
+                    outputs.attentions,
+                )
+                if v is not None
+            )
+        return CiTrusForPretrainingOutput(
+            loss=loss,
+            reconstruction=reconstruction,
+            prediction=prediction,
+            target=target,
+            token_mask=loss_mask,
+            last_hidden_state=context,
+            hidden_states=outputs.hidden_states,
+            attentions=outputs.attentions,
+        )
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Task heads
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+class CiTrusPooler(nn.Module):
+    """Pools `(B, C, S, D)` features into one vector per window: over patches, then over channels.
+
+    Returns `(B, C * D)` for `channel_pooling="concat"` or `(B, D)` for "mean".
+    """
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__()
+        self.config = config
+
+    @property
+    def output_size(self) -> int:
+        channels = self.config.num_channels if self.config.channel_pooling == "concat" else 1
+        return channels * self.config.d_model
+
+    def forward(self, outputs: CiTrusModelOutput, patch_mask: torch.Tensor | None = None) -> torch.Tensor:
+        config = self.config
+        if config.head_features == "encoded":
+            features = outputs.encoded_states
+        else:
+            features = outputs.last_hidden_state
+        # A CLS token exists exactly when pooling == "cls" (the model adds it for that pooling only).
+        if config.pooling == "cls":
+            pooled = features[:, :, 0]  # (B, C, D)
+        elif patch_mask is None:
+            pooled = features.mean(dim=2) if config.pooling == "mean" else features.amax(dim=2)
+        else:
+            keep = patch_mask.to(features.dtype)[:, None, :, None]  # (B, 1, P, 1)
+            if config.pooling == "mean":
+                pooled = (features * keep).sum(dim=2) / keep.sum(dim=2).clamp_min(1.0)
+            else:
+                pooled = features.masked_fill(keep == 0, torch.finfo(features.dtype).min).amax(dim=2)
+        if config.channel_pooling == "mean":
+            return pooled.mean(dim=1)
+        if pooled.shape[1] != config.num_channels:
+            raise ValueError(
+                f"This model was built for {config.num_channels} channel(s) (channel_pooling='concat') but the input "
+                f"has {pooled.shape[1]}; select those channels, or use a config with channel_pooling='mean' to accept "
+                "any channel count."
+            )
+        return pooled.flatten(1)  # (B, C * D)
+
+
+class _CiTrusForTask(CiTrusPreTrainedModel):
+    """Shared body of the task models: the backbone, the pooler, a dropout and a linear head named by the subclass."""
+
+    head_name: str
+
+    def __init__(self, config: CiTrusConfig, num_outputs: int):
+        super().__init__(config)
+        self.citrus = CiTrusModel(config)
+        self.pooler = CiTrusPooler(config)
+        self.dropout = nn.Dropout(config.head_dropout)
+        setattr(self, self.head_name, nn.Linear(self.pooler.output_size, num_outputs))
+        self._backbone_frozen = False
+        self.post_init()
+
+    def freeze_backbone(self, freeze: bool = True) -> None:
+        """Freeze (or unfreeze) the encoder for linear probing: only the head trains.
+
+        A frozen backbone also stays in eval mode (no dropout, fixed batch-norm statistics), so the features the
+        head sees are exactly the pre-trained ones.
+        """
+        self._backbone_frozen = freeze
+        self.citrus.requires_grad_(not freeze)
+        self.train(self.training)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if getattr(self, "_backbone_frozen", False):
+            self.citrus.eval()
+        return self
+
+    def _pooled_features(self, input_values, patch_mask, output_hidden_states, output_attentions, kwargs):
+        _reject_text_kwargs(kwargs)
+        outputs = self.citrus(
+            input_values,
+            patch_mask=patch_mask,
+            output_hidden_states=output_hidden_states,
+            output_attentions=output_attentions,
+            return_dict=True,
+        )
+        return self.dropout(self.pooler(outputs, patch_mask)), outputs
+
+
+class CiTrusForSequenceClassification(_CiTrusForTask):
+    """CiTrus with a linear classifier on pooled features (single-label, multi-label, or regression via
+    `config.problem_type`, as in transformers)."""
+
+    head_name = "classifier"
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__(config, config.num_labels)
+
+    def forward(
+        self,
+        input_values: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        patch_mask: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> SequenceClassifierOutput | tuple:
+        r"""
+        Args:
+            input_values (`torch.FloatTensor` of shape `(batch_size, num_channels, time)`): aligned windows.
+            labels (`torch.LongTensor` of shape `(batch_size,)`, or `(batch_size, num_labels)` floats for
+                multi-label): targets; the loss is returned first when given.
+            patch_mask (`torch.Tensor` of shape `(batch_size, num_patches)`, *optional*): 0 marks padding patches.
+
+        Returns `logits` of shape `(batch_size, num_labels)`.
+
+        Example:
+
+        ```python
+        >>> import torch
+        >>> from citrus_hf import CiTrusConfig, CiTrusForSequenceClassification
+        >>> model = CiTrusForSequenceClassification(CiTrusConfig(context_length=200, num_labels=3))
+        >>> model(torch.randn(2, 1, 200), labels=torch.tensor([0, 2])).logits.shape
+        torch.Size([2, 3])
+        ```
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        pooled, outputs = self._pooled_features(
+            input_values, patch_mask, output_hidden_states, output_attentions, kwargs
+        )
+        logits = self.classifier(pooled)  # (B, num_labels)
+        loss = None
+        if labels is not None:
+            loss = self._classification_loss(logits, labels)
+        if not return_dict:
+            output = tuple(v for v in (logits, outputs.hidden_states, outputs.attentions) if v is not None)
+            return ((loss,) + output) if loss is not None else output
+        return SequenceClassifierOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )
+
+    def _classification_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        num_labels = self.config.num_labels
+        if self.config.problem_type is None:
+            if num_labels == 1:
+                self.config.problem_type = "regression"
+            elif labels.dtype in (torch.long, torch.int):
+                self.config.problem_type = "single_label_classification"
+            else:
+                self.config.problem_type = "multi_label_classification"
+        labels = labels.to(logits.device)
+        if self.config.problem_type == "regression":
+            return F.mse_loss(logits.squeeze(-1).float(), labels.float().view(-1))
+        if self.config.problem_type == "single_label_classification":
+            if labels.dim() != 1 and not (labels.dim() == 2 and labels.shape[1] == 1):
+                raise ValueError(
+                    f"Single-label classification needs one class index per window (batch,), got labels of shape "
+                    f"{tuple(labels.shape)}; for several labels per window set problem_type='multi_label_classification'."
+                )
+            labels = labels.view(-1).long()
+            if not _is_tracing() and (labels.min() < 0 or labels.max() >= num_labels):
+                raise ValueError(
+                    f"Labels must lie in [0, {num_labels - 1}] for a {num_labels}-class model, got values from "
+                    f"{int(labels.min())} to {int(labels.max())}; set num_labels (or id2label) to cover every class."
+                )
+            return F.cross_entropy(logits.float(), labels)
+        if labels.shape != logits.shape:
+            raise ValueError(
+                f"Multi-label classification needs labels of shape (batch, num_labels) = {tuple(logits.shape)}, "
+                f"got {tuple(labels.shape)}."
+            )
+        return F.binary_cross_entropy_with_logits(logits.float(), labels.float())
+
+
+class CiTrusForRegression(_CiTrusForTask):
+    """CiTrus with a linear regressor on pooled features: `config.num_targets` continuous outputs per window."""
+
+    head_name = "regressor"
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__(config, config.num_targets)
+
+    def forward(
+        self,
+        input_values: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        patch_mask: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> CiTrusRegressionOutput | tuple:
+        r"""
+        Args:
+            input_values (`torch.FloatTensor` of shape `(batch_size, num_channels, time)`): aligned windows.
+            labels (`torch.FloatTensor` of shape `(batch_size,)` or `(batch_size, num_targets)`, *optional*):
+                targets; the mean squared error is returned first when given.
+            patch_mask (`torch.Tensor` of shape `(batch_size, num_patches)`, *optional*): 0 marks padding patches.
+
+        Returns `logits` (the predictions) of shape `(batch_size, num_targets)`.
+
+        Example:
+
+        ```python
+        >>> import torch
+        >>> from citrus_hf import CiTrusConfig, CiTrusForRegression
+        >>> model = CiTrusForRegression(CiTrusConfig(context_length=200))
+        >>> model(torch.randn(2, 1, 200), labels=torch.tensor([61.0, 75.5])).loss.backward()
+        ```
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        pooled, outputs = self._pooled_features(
+            input_values, patch_mask, output_hidden_states, output_attentions, kwargs
+        )
+        logits = self.regressor(pooled)  # (B, num_targets)
+        loss = None
+        if labels is not None:
+            labels = labels.to(logits.device).float()
+            if labels.dim() == 1:
+                labels = labels[:, None]
+            if labels.shape != logits.shape:
+                raise ValueError(
+                    f"Regression labels must have shape (batch,) or (batch, num_targets) = {tuple(logits.shape)}, "
+                    f"got {tuple(labels.shape)}; set num_targets in the config to the number of targets."
+                )
+            loss = F.mse_loss(logits.float(), labels)
+        if not return_dict:
+            output = tuple(v for v in (logits, outputs.hidden_states, outputs.attentions) if v is not None)
+            return ((loss,) + output) if loss is not None else output
+        return CiTrusRegressionOutput(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )
+
+
+# `save_pretrained` copies this file and the configuration next to the weights and writes `auto_map`, so
+# `AutoModel*.from_pretrained(path, trust_remote_code=True)` works where citrus_hf is not installed.
+CiTrusConfig.register_for_auto_class()
+CiTrusModel.register_for_auto_class("AutoModel")
+CiTrusForPretraining.register_for_auto_class("AutoModelForPreTraining")
+CiTrusForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
+
+__all__ = [
+    "CiTrusPreTrainedModel",
+    "CiTrusModel",
+    "CiTrusForPretraining",
+    "CiTrusForSequenceClassification",
+    "CiTrusForRegression",
+    "CiTrusModelOutput",
+    "CiTrusForPretrainingOutput",
+    "CiTrusRegressionOutput",
+    "CiTrusMasking",
+]

@@ -1,0 +1,463 @@
+"""Tests of CiTrusFeatureExtractor: resampling maths on synthetic tones, alignment shapes, errors, save / load."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from scipy.signal import resample_poly
+from transformers import AutoFeatureExtractor, BatchFeature
+
+from citrus_hf import feature_extraction_citrus
+from citrus_hf.configuration_citrus import CiTrusConfig
+from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
+from citrus_hf.modeling_citrus import CiTrusModel
+
+MODEL_RATE = 100.0
+CONTEXT = 3000
+
+
+def make_extractor(**kwargs) -> CiTrusFeatureExtractor:
+    """The paper's 100 Hz / 3000-sample single-channel model, channel-independent, unless overridden."""
+    params = {"sampling_rate": MODEL_RATE, "context_length": CONTEXT, "num_channels": 1, "patch_length": 20}
+    params.update(kwargs)
+    return CiTrusFeatureExtractor(**params)
+
+
+def tone(frequency: float, rate: float, seconds: float, amplitude: float = 1.0, phase: float = 0.0) -> np.ndarray:
+    time = np.arange(round(rate * seconds)) / rate
+    return amplitude * np.sin(2 * np.pi * frequency * time + phase)
+
+
+def fit_tone(signal: np.ndarray, frequency: float, rate: float) -> tuple[float, float]:
+    """Least-squares amplitude and phase of a sine of `frequency` (plus offset) in `signal`."""
+    time = np.arange(signal.shape[-1]) / rate
+    basis = np.stack([np.sin(2 * np.pi * frequency * time), np.cos(2 * np.pi * frequency * time), np.ones_like(time)])
+    (sin_weight, cos_weight, _), *_ = np.linalg.lstsq(basis.T, signal, rcond=None)
+    return float(np.hypot(sin_weight, cos_weight)), float(np.arctan2(cos_weight, sin_weight))
+
+
+# ----------------------------------------------------------------------------------------------- resampling maths
+
+
+@pytest.mark.parametrize("source_rate", [174.0, 1000.0, 4000.0, 64000.0])
+def test_sine_arrives_at_model_rate_with_its_frequency_amplitude_and_phase(source_rate):
+    frequency, amplitude, phase = 7.3, 2.5, 0.4
+    extractor = make_extractor(normalization="none")
+    features = extractor(tone(frequency, source_rate, 30.0, amplitude, phase), sampling_rate=source_rate)
+    output = features["input_values"][0, 0].astype(np.float64)
+
+    assert features["input_values"].shape == (1, 1, CONTEXT)
+    assert features["patch_mask"].all()
+    spectrum = np.abs(np.fft.rfft(output * np.hanning(CONTEXT)))
+    peak = np.fft.rfftfreq(CONTEXT, d=1 / MODEL_RATE)[spectrum.argmax()]
+    assert abs(peak - frequency) <= MODEL_RATE / CONTEXT  # one FFT bin
+    fitted_amplitude, fitted_phase = fit_tone(output, frequency, MODEL_RATE)
+    assert fitted_amplitude == pytest.approx(amplitude, rel=0.01)
+    # the first output sample sits at the first input sample's time: no shift
+    assert abs(np.angle(np.exp(1j * (fitted_phase - phase)))) < 0.02
+
+
+def test_tone_above_model_nyquist_does_not_alias():
+    # 70 Hz at 1 kHz, for a 100 Hz model: plain decimation folds it onto 30 Hz; the anti-aliasing filter removes it.
+    signal = tone(70.0, 1000.0, 30.0)
+    naive_alias, _ = fit_tone(signal[::10], 30.0, MODEL_RATE)
+    assert naive_alias > 0.9  # the measurement does see an alias when there is one
+
+    output = make_extractor(normalization="none")(signal, sampling_rate=1000)["input_values"][0, 0]
+    alias, _ = fit_tone(output.astype(np.float64), 30.0, MODEL_RATE)
+    assert alias < 0.01
+    # away from the ends (where the filter sees the mirrored extension) nothing of the tone is left
+    assert np.abs(output[100:-100]).max() < 0.01
+
+
+def test_awkward_rate_uses_a_close_rational_ratio():
+    assert feature_extraction_citrus._resampling_factors(174.0, 100.0) == (50, 87)
+    assert feature_extraction_citrus._resampling_factors(64000.0, 100.0) == (1, 640)
+    up, down = feature_extraction_citrus._resampling_factors(173.61, 100.0)
+    assert abs(173.61 * up / down - 100.0) < 1e-4
+
+
+def test_resample_crops_input_before_resampling_without_changing_the_result():
+    recording = np.random.default_rng(0).standard_normal((2, 174 * 600))  # 10 minutes at 174 Hz
+    output = make_extractor(normalization="none")(recording, sampling_rate=174)["input_values"][0]
+    full = resample_poly(recording, 50, 87, axis=-1, padtype="symmetric")[:, :CONTEXT]
+    np.testing.assert_allclose(output, full, atol=1e-5)
+
+
+def test_large_input_split_over_threads_matches_single_thread(monkeypatch):
+    recording = np.random.default_rng(1).standard_normal((4, 300_000)).astype(np.float32)
+    threaded = feature_extraction_citrus._resample(recording, 1, 5)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    np.testing.assert_array_equal(threaded, feature_extraction_citrus._resample(recording, 1, 5))
+
+
+# ------------------------------------------------------------------------------------------ alignment and shapes
+
+# TF-C downstream sets: (channels, samples, Hz) and, with "resample" at 100 Hz, how many patches hold signal.
+TFC_SETS = {
+    "emg": (1, 1500, 4000.0, 2),  # 0.375 s -> 38 samples
+    "fd-b": (1, 5120, 64000.0, None),  # 0.08 s -> 8 samples: less than one 20-sample patch
+    "epilepsy": (1, 178, 174.0, 6),  # ~1 s -> 103 samples
+    "gesture": (3, 315, 100.0, 16),  # 3.15 s, already at 100 Hz
+}
+
+
+@pytest.mark.parametrize("name", list(TFC_SETS))
+def test_tfc_shapes_interpolate(name):
+    channels, samples, rate, _ = TFC_SETS[name]
+    batch = np.random.default_rng(0).standard_normal((4, channels, samples))
+    features = make_extractor(alignment="interpolate")(batch, sampling_rate=rate, return_tensors="pt")
+    assert features["input_values"].shape == (4, channels, CONTEXT)
+    assert features["input_values"].dtype == torch.float32
+    assert features["patch_mask"].shape == (4, CONTEXT // 20)
+    assert bool(features["patch_mask"].all())
+
+
+@pytest.mark.parametrize("name", list(TFC_SETS))
+def test_tfc_shapes_resample(name):
+    channels, samples, rate, real_patches = TFC_SETS[name]
+    batch = np.random.default_rng(0).standard_normal((4, channels, samples))
+    extractor = make_extractor(padding_value=-5.0)
+    if real_patches is None:
+        with pytest.raises(ValueError, match="shorter than one patch.*alignment='interpolate'"):
+            extractor(batch, sampling_rate=rate)
+        return
+    features = extractor(batch, sampling_rate=rate)
+    values, mask = features["input_values"], features["patch_mask"]
+    assert values.shape == (4, channels, CONTEXT)
+    np.testing.assert_array_equal(mask.sum(axis=1), real_patches)
+    real = int(np.ceil(samples * MODEL_RATE / rate))
+    assert np.all(values[..., real:] == -5.0)  # padding written after normalisation
+    np.testing.assert_allclose(values[..., :real].mean(axis=-1), 0.0, atol=1e-5)
+    np.testing.assert_allclose(values[..., :real].std(axis=-1), 1.0, atol=1e-4)
+
+
+def test_interpolate_keeps_endpoints_and_stretches_linearly():
+    recording = np.array([0.0, 1.0, 3.0])
+    values = make_extractor(context_length=5, patch_length=5, normalization="none", alignment="interpolate")(
+        recording, sampling_rate=174
+    )["input_values"][0, 0]
+    np.testing.assert_allclose(values, [0.0, 0.5, 1.0, 2.0, 3.0])
+
+
+def test_window_alignment_cuts_the_resampled_recording():
+    rng = np.random.default_rng(0)
+    long_recording = rng.standard_normal((2, 500 * 95))  # 95 s at 500 Hz
+    short_recording = rng.standard_normal((2, round(174 * 61.5)))  # 61.5 s at 174 Hz
+    extractor = make_extractor(normalization="none", alignment="window", hop_length=1500)
+    features = extractor([long_recording, short_recording], sampling_rate=[500, 174])
+
+    # 95 s -> 9500 samples: windows start at 0, 15, 30, 45, 60 s; 61.5 s -> 6150 samples: at 0, 15, 30 s
+    np.testing.assert_array_equal(features["recording_index"], [0, 0, 0, 0, 0, 1, 1, 1])
+    np.testing.assert_allclose(features["window_start_seconds"], [0, 15, 30, 45, 60, 0, 15, 30])
+    assert features["input_values"].shape == (8, 2, CONTEXT)
+    assert features["patch_mask"].all()
+    resampled = resample_poly(long_recording, 1, 5, axis=-1, padtype="symmetric")
+    np.testing.assert_allclose(features["input_values"][3], resampled[:, 4500:7500], atol=1e-5)
+
+
+def test_window_alignment_pads_the_last_window_only_when_asked():
+    recording = np.random.default_rng(0).standard_normal(100 * 70)  # 70 s at the model rate
+    extractor = make_extractor(alignment="window")
+    dropped = extractor(recording, sampling_rate=100)
+    assert dropped["input_values"].shape[0] == 2
+    kept = extractor(recording, sampling_rate=100, pad_last_window=True)
+    np.testing.assert_allclose(kept["window_start_seconds"], [0, 30, 60])
+    np.testing.assert_array_equal(kept["patch_mask"].sum(axis=1), [150, 150, 50])
+    assert np.all(kept["input_values"][2, :, 1000:] == 0.0)
+    with pytest.raises(ValueError, match="recording 0 lasts 20 s, shorter than one window.*pad_last_window=True"):
+        extractor(recording[:2000], sampling_rate=100)
+
+
+def test_window_with_a_hop_longer_than_the_context_skips_the_gaps():
+    recording = np.arange(100 * 90, dtype=np.float64)  # 90 s at the model rate: windows at 0-30 s and 50-80 s
+    features = make_extractor(alignment="window", hop_length=5000, pad_last_window=True)(recording, sampling_rate=100)
+    np.testing.assert_allclose(features["window_start_seconds"], [0, 50])
+    np.testing.assert_array_equal(features["patch_mask"].sum(axis=1), [150, 150])
+
+
+def test_long_recording_in_resample_mode_keeps_the_start_and_says_so(monkeypatch):
+    messages = []
+    monkeypatch.setattr(feature_extraction_citrus.logger, "warning_once", messages.append)
+    recording = np.arange(100 * 40, dtype=np.float64)
+    values = make_extractor(normalization="none")(recording, sampling_rate=100)["input_values"]
+    np.testing.assert_array_equal(values[0, 0], recording[:CONTEXT])
+    assert any("alignment='window'" in message for message in messages)
+
+
+# ---------------------------------------------------------------------------------------------- normalisation
+
+
+def test_zscore_per_window_and_channel_and_constant_channels_become_zeros():
+    rng = np.random.default_rng(0)
+    recording = np.stack([5 + 3 * rng.standard_normal(CONTEXT), np.full(CONTEXT, 3.7), np.zeros(CONTEXT)])
+    values = make_extractor()(recording, sampling_rate=100)["input_values"][0]
+    assert np.isfinite(values).all()
+    assert values[0].mean() == pytest.approx(0.0, abs=1e-5) and values[0].std() == pytest.approx(1.0, abs=1e-4)
+    np.testing.assert_array_equal(values[1:], 0.0)
+
+
+def test_fixed_and_no_normalisation():
+    recording = np.random.default_rng(0).standard_normal((2, CONTEXT)) * 4 + 1
+    fixed = make_extractor(
+        num_channels=2, normalization="fixed", normalization_mean=[1.0, -1.0], normalization_std=[2.0, 4.0]
+    )
+    values = fixed(recording, sampling_rate=100)["input_values"][0]
+    np.testing.assert_allclose(values, (recording - [[1.0], [-1.0]]) / [[2.0], [4.0]], rtol=1e-5, atol=1e-6)
+    unchanged = make_extractor(num_channels=2, normalization="none")(recording, sampling_rate=100)["input_values"][0]
+    np.testing.assert_allclose(unchanged, recording, rtol=1e-6)
+    with pytest.raises(ValueError, match="statistics for 2"):
+        fixed(recording[:1], sampling_rate=100)
+
+
+# ------------------------------------------------------------------------------------------------- input forms
+
+
+def test_input_forms_and_return_types():
+    rng = np.random.default_rng(0)
+    extractor = make_extractor(normalization="none")
+    mono = rng.standard_normal(CONTEXT)
+    reference = extractor(mono, sampling_rate=100)["input_values"]
+    assert isinstance(reference, np.ndarray) and reference.shape == (1, 1, CONTEXT)
+    for same in (mono[None], mono.tolist(), torch.from_numpy(mono), mono[None, None], [mono]):
+        np.testing.assert_allclose(extractor(same, sampling_rate=100)["input_values"], reference, rtol=1e-6)
+    np.testing.assert_allclose(
+        extractor(torch.from_numpy(mono).to(torch.bfloat16), sampling_rate=100)["input_values"], reference, atol=0.05
+    )
+    integers = (mono * 1000).astype(np.int16)
+    np.testing.assert_allclose(
+        extractor(integers, sampling_rate=100)["input_values"][0, 0], integers.astype(np.float32), rtol=1e-6
+    )
+
+    ragged = [rng.standard_normal(1000), rng.standard_normal((1, 2500)), torch.randn(1, 50)]
+    features = extractor(ragged, sampling_rate=[100, 250, 10], return_tensors="pt")
+    assert isinstance(features, BatchFeature)
+    assert features["input_values"].shape == (3, 1, CONTEXT) and features["input_values"].dtype == torch.float32
+    assert features["patch_mask"].dtype == torch.int64
+    np.testing.assert_array_equal(features["patch_mask"].sum(dim=1).numpy(), [50, 50, 25])
+
+
+def test_channel_independent_passthrough_says_what_happens(monkeypatch):
+    messages = []
+    monkeypatch.setattr(feature_extraction_citrus.logger, "warning_once", messages.append)
+    features = make_extractor(channel_independent=True)(np.random.randn(2, 5, 400), sampling_rate=100)
+    assert features["input_values"].shape == (2, 5, CONTEXT)
+    assert any("5 channels" in message and "on its own with shared weights" in message for message in messages)
+
+
+def test_channels_picked_by_name():
+    names = ["Fpz-Cz", "Pz-Oz"]
+    extractor = make_extractor(num_channels=2, channel_names=names, channel_independent=False, normalization="none")
+    recording = np.stack([np.full(CONTEXT, float(value)) for value in range(4)])
+    values = extractor(recording, sampling_rate=100, input_channel_names=["EOG", "pz-oz", "Resp", "FPZ-CZ"])
+    np.testing.assert_array_equal(values["input_values"][0, :, 0], [3.0, 1.0])
+    with pytest.raises(ValueError, match=r"lacks the checkpoint channel\(s\) \['Pz-Oz'\]"):
+        extractor(recording, sampling_rate=100, input_channel_names=["EOG", "Fpz-Cz", "Resp", "O1"])
+    with pytest.raises(ValueError, match="has 3 names but recording 0 has 4 channels"):
+        extractor(recording, sampling_rate=100, input_channel_names=["a", "b", "c"])
+    with pytest.raises(ValueError, match="no `channel_names` to match"):
+        make_extractor(num_channels=2)(recording, sampling_rate=100, input_channel_names=["a", "b", "c", "d"])
+
+
+def test_nan_policy_interpolate_fills_from_neighbours():
+    recording = np.arange(CONTEXT, dtype=np.float64)
+    recording[[10, 11, 500]] = [np.nan, np.inf, np.nan]
+    values = make_extractor(normalization="none")(recording, sampling_rate=100, nan_policy="interpolate")
+    np.testing.assert_allclose(values["input_values"][0, 0], np.arange(CONTEXT))
+    assert np.isnan(recording[10])  # the caller's array is left alone
+
+
+def test_features_feed_the_model():
+    config = CiTrusConfig(
+        context_length=200,
+        d_model=16,
+        num_attention_heads=2,
+        ffn_dim=32,
+        num_hidden_layers=1,
+        cnn_channels=[4, 8],
+        cnn_strides=[1, 2],
+        channel_pooling="mean",
+    )
+    model = CiTrusModel(config).eval()
+    extractor = CiTrusFeatureExtractor.from_config(config)
+    padded = extractor(np.random.default_rng(0).standard_normal((2, 1, 178)), sampling_rate=174, return_tensors="pt")
+    with torch.no_grad():
+        assert model(**padded).last_hidden_state.shape == (2, 1, 10, 16)
+    windows = extractor(np.random.default_rng(1).standard_normal((2, 3000)), sampling_rate=500, alignment="window")
+    inputs = {name: torch.from_numpy(windows[name]) for name in extractor.model_input_names}
+    with torch.no_grad():
+        assert model(**inputs).last_hidden_state.shape == (3, 2, 10, 16)
+
+
+# ------------------------------------------------------------------------------------------------------ errors
+
+
+def three_channel_extractor(**kwargs) -> CiTrusFeatureExtractor:
+    return make_extractor(num_channels=3, channel_independent=False, **kwargs)
+
+
+def with_nan() -> list[np.ndarray]:
+    broken = np.zeros((3, 500))
+    broken[1, 7:10] = np.nan
+    return [np.zeros((3, 500)), broken]
+
+
+def with_inf() -> np.ndarray:
+    broken = np.zeros((2, 3, 500))
+    broken[1, 0, 3] = -np.inf
+    return broken
+
+
+def all_nan_channel() -> np.ndarray:
+    broken = np.zeros((3, 500))
+    broken[2] = np.nan
+    return broken
+
+
+BAD_INPUTS = {
+    "no sampling rate": (
+        lambda: np.zeros((3, 500)),
+        {"sampling_rate": None},
+        ValueError,
+        r"`sampling_rate` is required.*100 Hz",
+    ),
+    "rate per recording": (lambda: np.zeros((2, 3, 500)), {"sampling_rate": [100]}, ValueError, "1 values for 2"),
+    "negative rate": (lambda: np.zeros((3, 500)), {"sampling_rate": -1}, ValueError, "recording 0 must be a positive"),
+    "nan": (with_nan, {}, ValueError, r"recording 1 contains 3 NaN values.*nan_policy='interpolate'"),
+    "inf": (with_inf, {}, ValueError, "recording 1 contains 1 infinite values"),
+    "all nan channel": (
+        all_nan_channel,
+        {"nan_policy": "interpolate"},
+        ValueError,
+        "channel 2 of recording 0 has no finite value",
+    ),
+    "empty": (lambda: np.zeros((3, 0)), {}, ValueError, r"recording 0 is empty \(shape \(3, 0\)"),
+    "empty list": (lambda: [], {}, ValueError, "empty list"),
+    "shorter than a patch": (
+        lambda: [np.zeros((3, 500)), np.zeros((3, 150))],
+        {"sampling_rate": 1000},
+        ValueError,
+        r"recording 1 has 150 samples at 1000 Hz.*15 samples at the model's 100 Hz: shorter than one patch",
+    ),
+    "strings": (lambda: ["a", "b"], {}, TypeError, "recording 0 has dtype <U1.*not a real-valued signal"),
+    "booleans": (lambda: np.ones((3, 500), dtype=bool), {}, TypeError, "boolean"),
+    "complex": (lambda: torch.ones(3, 500, dtype=torch.complex64), {}, TypeError, "complex64"),
+    "ragged nested list": (lambda: [[[1.0, 2.0], [3.0]]], {}, TypeError, "recording 0 could not be read"),
+    "four dimensions": (lambda: np.zeros((2, 2, 3, 500)), {}, ValueError, "the input has 4 dimensions"),
+    "three-dimensional list item": (
+        lambda: [np.zeros((3, 500)), np.zeros((1, 3, 500))],
+        {},
+        ValueError,
+        r"recording 1 has 3 dimensions.*\(time,\) or \(channels, time\)",
+    ),
+    "not an array": (lambda: "signal.edf", {}, TypeError, "got str"),
+    "time axis first": (lambda: np.zeros((3000, 3)), {}, ValueError, r"looks like \(time, channels\).*signal\.T"),
+    "time axis first in a batch": (lambda: np.zeros((4, 3000, 3)), {}, ValueError, r"transpose\(0, 2, 1\)"),
+    "channel count": (
+        lambda: np.zeros((12, 500)),
+        {},
+        ValueError,
+        r"recording 0 has 12 channels but the checkpoint expects 3.*channel_pooling='mean'",
+    ),
+    "mixed channel counts": (
+        lambda: [np.zeros((3, 500)), np.zeros((2, 500))],
+        {"channel_independent": True},
+        ValueError,
+        r"same number of channels.*\[3, 2\]",
+    ),
+    "unknown alignment": (lambda: np.zeros((3, 500)), {"alignment": "stretch"}, ValueError, "`alignment='stretch'`"),
+    "bad hop": (lambda: np.zeros((3, 500)), {"hop_length": 0}, ValueError, "`hop_length` must be a positive"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_raises_a_clear_message(case):
+    make_input, options, error, message = BAD_INPUTS[case]
+    options = {"sampling_rate": 100, **options}
+    extractor = make_extractor(num_channels=3, channel_independent=options.pop("channel_independent", False))
+    with pytest.raises(error, match=message):
+        extractor(make_input(), **options)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"context_length": 3010}, "multiple of `patch_length`"),
+        ({"alignment": "crop"}, "`alignment='crop'` is not supported"),
+        ({"normalization": "fixed"}, "needs `normalization_mean` with one value per channel"),
+        ({"sampling_rate": 0}, "`sampling_rate` must be a positive"),
+        ({"channel_names": ["a", "b"]}, "`channel_names` has 2 entries"),
+        ({"nan_policy": "zero"}, "`nan_policy='zero'`"),
+    ],
+)
+def test_invalid_settings_fail_at_construction(options, message):
+    with pytest.raises(ValueError, match=message):
+        make_extractor(**options)
+
+
+# ------------------------------------------------------------------------------------------ config, save, load
+
+
+def test_from_config_matches_the_checkpoint():
+    config = CiTrusConfig(
+        sampling_rate=200,
+        context_length=400,
+        num_channels=2,
+        channel_names=["C3", "C4"],
+        patch_length=40,
+        spectrogram_n_fft=40,
+        normalization="fixed",
+        normalization_mean=[0.0, 1.0],
+        normalization_std=[1.0, 2.0],
+    )
+    extractor = CiTrusFeatureExtractor.from_config(config, alignment="window")
+    assert (extractor.sampling_rate, extractor.context_length, extractor.num_channels) == (200.0, 400, 2)
+    assert (extractor.patch_length, extractor.num_patches, extractor.channel_names) == (40, 10, ["C3", "C4"])
+    assert (extractor.normalization_mean, extractor.normalization_std) == ([0.0, 1.0], [1.0, 2.0])
+    assert extractor.alignment == "window" and extractor.channel_independent is False
+    assert CiTrusFeatureExtractor.from_config(CiTrusConfig(channel_pooling="mean")).channel_independent is True
+
+
+def test_save_load_round_trip(tmp_path):
+    extractor = three_channel_extractor(
+        channel_names=["a", "b", "c"], alignment="window", hop_length=1000, pad_last_window=True, padding_value=-1.0
+    )
+    extractor.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "preprocessor_config.json").read_text())
+    assert saved["feature_extractor_type"] == "CiTrusFeatureExtractor"
+    assert saved["auto_map"] == {"AutoFeatureExtractor": "feature_extraction_citrus.CiTrusFeatureExtractor"}
+    # remote code: the file and the configuration it imports travel with the checkpoint
+    assert (tmp_path / "feature_extraction_citrus.py").exists() and (tmp_path / "configuration_citrus.py").exists()
+
+    AutoFeatureExtractor.register(CiTrusConfig, CiTrusFeatureExtractor, exist_ok=True)
+    recording = np.random.default_rng(0).standard_normal((3, 9000))
+    expected = extractor(recording, sampling_rate=250)
+    for loaded in (CiTrusFeatureExtractor.from_pretrained(tmp_path), AutoFeatureExtractor.from_pretrained(tmp_path)):
+        assert type(loaded) is CiTrusFeatureExtractor
+        assert loaded.to_dict() == extractor.to_dict()
+        features = loaded(recording, sampling_rate=250)
+        assert features.keys() == expected.keys()
+        for key in expected:
+            np.testing.assert_array_equal(features[key], expected[key])
+
+
+def test_remote_code_loads_without_the_package(tmp_path):
+    CiTrusFeatureExtractor.from_config(CiTrusConfig(num_channels=2)).save_pretrained(tmp_path / "checkpoint")
+    script = (
+        "import sys; sys.modules['citrus_hf'] = None\n"  # make importing the installed package fail
+        "from transformers import AutoFeatureExtractor\n"
+        f"extractor = AutoFeatureExtractor.from_pretrained({str(tmp_path / 'checkpoint')!r}, trust_remote_code=True)\n"
+        "import numpy as np\n"
+        "print(type(extractor).__module__, extractor(np.ones((2, 4000)), sampling_rate=200)['input_values'].shape)\n"
+    )
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    module, shape = result.stdout.strip().split(" ", 1)
+    assert module.startswith("transformers_modules.") and shape == "(1, 2, 3000)"

@@ -1,0 +1,443 @@
+"""The CiTrus model family: every class x backbone x objective, strict loading, masking, leakage, export, Trainer."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from conftest import tiny_config
+from safetensors.torch import load_file, save_file
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForPreTraining,
+    AutoModelForSequenceClassification,
+    Trainer,
+    TrainingArguments,
+)
+
+from citrus_hf import (
+    CiTrusConfig,
+    CiTrusForPretraining,
+    CiTrusForRegression,
+    CiTrusForSequenceClassification,
+    CiTrusModel,
+)
+from citrus_hf.modeling_citrus import CiTrusMasking, patchify
+
+BACKBONES = ["hybrid", "cnn", "transformer"]
+OBJECTIVES = ["time", "spectrogram", "fourier"]
+
+
+def _assert_all_params_have_grad(model):
+    missing = [name for name, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    # the mask token is unused by the CNN-only ablation (nothing is masked there)
+    missing = [name for name in missing if not name.endswith("mask_token")]
+    assert not missing, f"parameters without gradient: {missing}"
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Every class x backbone x objective
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backbone", BACKBONES)
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_pretraining_forward_backward(backbone, objective):
+    model = CiTrusForPretraining(tiny_config(backbone=backbone, pretraining_objective=objective, num_channels=2))
+    inputs = torch.randn(3, 2, 200)
+    outputs = model(inputs)
+    assert outputs.loss.ndim == 0 and torch.isfinite(outputs.loss)
+    outputs.loss.backward()
+    _assert_all_params_have_grad(model)
+    assert outputs.token_mask.shape == (3, 2, 10)
+    target_size = model.config.spectrogram_bins if objective == "spectrogram" else 20
+    assert outputs.prediction.shape == outputs.target.shape == (3, 2, 10, target_size)
+    if objective == "spectrogram":
+        assert outputs.reconstruction is None
+    else:
+        assert outputs.reconstruction.shape == inputs.shape
+        # visible patches of the reconstruction are the input itself
+        visible = ~outputs.token_mask
+        torch.testing.assert_close(patchify(outputs.reconstruction, 20)[visible], patchify(inputs, 20)[visible])
+    expected_ratio = 1.0 if backbone == "cnn" else 0.5
+    assert outputs.token_mask.float().mean().item() == pytest.approx(expected_ratio)
+
+
+@pytest.mark.parametrize("backbone", BACKBONES)
+@pytest.mark.parametrize("pooling", ["mean", "max", "cls"])
+def test_classification_forward_backward(backbone, pooling):
+    if pooling == "cls" and backbone == "cnn":
+        pytest.skip("cls pooling needs a transformer (rejected by the config, tested below)")
+    model = CiTrusForSequenceClassification(
+        tiny_config(backbone=backbone, pooling=pooling, num_channels=2, num_labels=3)
+    )
+    outputs = model(torch.randn(4, 2, 200), labels=torch.tensor([0, 1, 2, 1]))
+    assert outputs.logits.shape == (4, 3)
+    outputs.loss.backward()
+    _assert_all_params_have_grad(model)
+
+
+@pytest.mark.parametrize("backbone", BACKBONES)
+@pytest.mark.parametrize("head_features", ["context", "encoded"])
+def test_regression_forward_backward(backbone, head_features):
+    model = CiTrusForRegression(tiny_config(backbone=backbone, head_features=head_features, num_targets=2))
+    outputs = model(torch.randn(4, 1, 200), labels=torch.randn(4, 2))
+    assert outputs.logits.shape == (4, 2)
+    outputs.loss.backward()
+    assert model.regressor.weight.grad is not None
+
+
+def test_multi_label_classification():
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=4, problem_type="multi_label_classification"))
+    labels = torch.tensor([[1.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+    outputs = model(torch.randn(2, 1, 200), labels=labels)
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(outputs.logits, labels)
+    torch.testing.assert_close(outputs.loss, expected)
+
+
+def test_model_returns_encoded_and_context_states():
+    model = CiTrusModel(tiny_config(num_channels=3)).eval()
+    outputs = model(torch.randn(2, 3, 200), output_hidden_states=True)
+    assert outputs.encoded_states.shape == (2, 3, 10, 16)
+    assert outputs.last_hidden_state.shape == (2, 3, 10, 16)
+    assert len(outputs.hidden_states) == model.config.num_hidden_layers + 1
+    torch.testing.assert_close(outputs.hidden_states[-1], outputs.last_hidden_state)
+
+
+def test_channel_independent_encoder_accepts_any_channel_count():
+    model = CiTrusModel(tiny_config(num_channels=1)).eval()
+    single = model(torch.randn(2, 1, 200)).last_hidden_state
+    many = model(torch.randn(2, 5, 200)).last_hidden_state
+    assert single.shape[1] == 1 and many.shape[1] == 5
+    # channels are encoded independently: channel 0 of a 2-channel input equals the 1-channel result
+    x = torch.randn(2, 2, 200)
+    torch.testing.assert_close(model(x).last_hidden_state[:, :1], model(x[:, :1]).last_hidden_state)
+
+
+def test_cls_token_with_padding_mask_ignores_padding():
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2)).eval()
+    x = torch.randn(1, 1, 200)
+    patch_mask = torch.ones(1, 10, dtype=torch.long)
+    patch_mask[:, 6:] = 0
+    altered = x.clone()
+    altered[..., 120:] = 100.0  # only padding changes
+    with torch.no_grad():
+        a = model(x, patch_mask=patch_mask).logits
+        b = model(altered, patch_mask=patch_mask).logits
+    torch.testing.assert_close(a, b)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Masking
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def test_block_masking_exact_ratio_and_blocks():
+    masking = CiTrusMasking(CiTrusConfig(mask_ratio=0.5, mask_block_size=5))
+    mask = masking(64, 3, 150, torch.device("cpu"))
+    assert mask.shape == (64, 3, 150)
+    assert (mask.sum(-1) == 75).all()
+    # runs of masked patches: whole blocks of 5 except where a block is cut by the window edge or the quota
+    runs = []
+    for row in mask.reshape(-1, 150).numpy():
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(int), [0]])))
+        runs.extend(edges[1::2] - edges[0::2])
+    assert np.median(runs) >= 5
+    assert mask.reshape(-1, 150).float().std(0).min() > 0  # every position gets masked sometimes
+
+
+def test_masking_modes():
+    shared = CiTrusMasking(CiTrusConfig(num_channels=3, mask_mode="shared"))(8, 3, 150, torch.device("cpu"))
+    assert (shared == shared[:, :1]).all()
+    per_channel = CiTrusMasking(CiTrusConfig(num_channels=3))(8, 3, 150, torch.device("cpu"))
+    assert not (per_channel == per_channel[:, :1]).all()
+    config = CiTrusConfig(num_channels=3, channel_modalities=["eeg", "eeg", "eog"], mask_mode="per_modality")
+    per_modality = CiTrusMasking(config)(8, 3, 150, torch.device("cpu"))
+    assert (per_modality[:, 0] == per_modality[:, 1]).all()
+    assert not (per_modality[:, 0] == per_modality[:, 2]).all()
+
+
+def test_masked_patch_never_reaches_visible_tokens():
+    """Changing the samples of a masked patch leaves every visible token's CNN features unchanged."""
+    model = CiTrusModel(tiny_config(num_channels=2)).train()  # train mode: no eval-only shortcuts
+    x = torch.randn(3, 2, 200)
+    token_mask = CiTrusMasking(model.config)(3, 2, 10, x.device)
+    altered = patchify(x.clone(), 20)
+    altered[token_mask] = torch.randn_like(altered[token_mask]) * 50
+    altered = altered.reshape(3, 2, 200)
+    a = model(x, token_mask=token_mask).encoded_states
+    b = model(altered, token_mask=token_mask).encoded_states
+    torch.testing.assert_close(a[~token_mask], b[~token_mask], rtol=0, atol=0)
+    # and without masking the same change does alter those patches' features: the test can fail
+    assert not torch.allclose(model(x).encoded_states[token_mask], model(altered).encoded_states[token_mask])
+
+
+def test_cnn_sees_each_patch_on_its_own():
+    model = CiTrusModel(tiny_config()).eval()
+    x = torch.randn(1, 1, 200)
+    altered = x.clone()
+    altered[..., 40:60] += 5.0  # patch 2 only
+    with torch.no_grad():
+        a, b = model(x).encoded_states, model(altered).encoded_states
+    changed = (a - b).abs().amax(-1)[0, 0] > 0
+    assert changed.tolist() == [i == 2 for i in range(10)]
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Learning
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES)
+@pytest.mark.parametrize("backbone", ["hybrid", "transformer"])
+def test_each_objective_overfits_one_batch(objective, backbone):
+    config = tiny_config(pretraining_objective=objective, backbone=backbone, d_model=32, num_attention_heads=4)
+    model = CiTrusForPretraining(config)
+    t = torch.linspace(0, 2, 200)
+    x = torch.stack([torch.sin(2 * torch.pi * f * t) for f in (3.0, 5.0, 7.0, 11.0)])[:, None]  # (4, 1, 200)
+    token_mask = CiTrusMasking(config)(4, 1, 10, x.device)  # a fixed mask: the same task every step
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(60):
+        loss = model(x, token_mask=token_mask).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0], losses[::10]
+
+
+def test_trainer_step_needs_no_configuration(tmp_path):
+    from datasets import Dataset
+
+    rng = np.random.default_rng(0)
+    dataset = Dataset.from_dict(
+        {"input_values": rng.standard_normal((8, 1, 200)).astype("float32").tolist(), "labels": [0, 1] * 4}
+    ).with_format("torch")
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    args = TrainingArguments(output_dir=str(tmp_path), max_steps=1, per_device_train_batch_size=4, report_to="none")
+    result = Trainer(model=model, args=args, train_dataset=dataset).train()
+    assert np.isfinite(result.training_loss)
+    assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_freeze_backbone_trains_only_the_head():
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    model.freeze_backbone()
+    model.train()
+    assert not model.citrus.training and model.classifier.training
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {"classifier.weight", "classifier.bias"}
+    model.freeze_backbone(False)
+    model.train()
+    assert model.citrus.training and all(p.requires_grad for p in model.parameters())
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Save / load
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "model_class", [CiTrusModel, CiTrusForPretraining, CiTrusForSequenceClassification, CiTrusForRegression]
+)
+def test_save_load_strict_and_identical(model_class, tmp_path):
+    config = tiny_config(num_labels=3, num_channels=2)
+    model = model_class(config).eval()
+    model.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").exists() and not list(tmp_path.glob("*.bin"))
+    loaded, info = model_class.from_pretrained(tmp_path, output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"] and not info["mismatched_keys"]
+    saved = load_file(tmp_path / "model.safetensors")
+    state = loaded.state_dict()
+    assert saved.keys() == state.keys()
+    for key, tensor in saved.items():
+        torch.testing.assert_close(state[key], tensor, rtol=0, atol=0)
+    fresh = model_class(config)
+    assert any(not torch.equal(fresh.state_dict()[k], saved[k]) for k in saved), "loaded weights equal a fresh init"
+    x = torch.randn(2, 2, 200)
+    torch.manual_seed(1)
+    expected = model(x)[0]
+    torch.manual_seed(1)
+    # weights are bit-identical (above); outputs may differ in the last ulp through SIMD alignment
+    torch.testing.assert_close(loaded.eval()(x)[0], expected, rtol=0, atol=1e-6)
+
+
+def test_pretraining_checkpoint_into_classifier_keeps_backbone(tmp_path, caplog):
+    pretrained = CiTrusForPretraining(tiny_config())
+    pretrained.save_pretrained(tmp_path)
+    classifier = CiTrusForSequenceClassification.from_pretrained(tmp_path, num_labels=4)
+    for key, tensor in pretrained.citrus.state_dict().items():
+        torch.testing.assert_close(classifier.citrus.state_dict()[key], tensor, rtol=0, atol=0)
+    _, info = CiTrusForSequenceClassification.from_pretrained(tmp_path, num_labels=4, output_loading_info=True)
+    assert set(info["missing_keys"]) == {"classifier.weight", "classifier.bias"}
+    assert all(k.startswith("head.") for k in info["unexpected_keys"])
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(tmp_path)
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(OSError, match="corrupt or truncated"):
+        CiTrusForSequenceClassification.from_pretrained(tmp_path)
+
+
+def test_checkpoint_missing_tensors_is_refused(tmp_path):
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    model.save_pretrained(tmp_path)
+    state = load_file(tmp_path / "model.safetensors")
+    dropped = sorted(k for k in state if "q_proj" in k)
+    save_file(
+        {k: v for k, v in state.items() if k not in dropped}, tmp_path / "model.safetensors", metadata={"format": "pt"}
+    )
+    with pytest.raises(ValueError, match="does not match"):
+        CiTrusForSequenceClassification.from_pretrained(tmp_path)
+
+
+def test_pickle_checkpoints_are_refused(tmp_path):
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    model.config.save_pretrained(tmp_path)
+    torch.save(model.state_dict(), tmp_path / "pytorch_model.bin")
+    with pytest.raises(OSError):
+        CiTrusForSequenceClassification.from_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="safetensors only"):
+        CiTrusForSequenceClassification.from_pretrained(tmp_path, use_safetensors=False)
+
+
+def test_auto_classes(tmp_path):
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    model.save_pretrained(tmp_path)
+    assert isinstance(AutoConfig.from_pretrained(tmp_path), CiTrusConfig)
+    assert isinstance(AutoModelForSequenceClassification.from_pretrained(tmp_path), CiTrusForSequenceClassification)
+    assert isinstance(AutoModel.from_pretrained(tmp_path), CiTrusModel)
+    CiTrusForPretraining(tiny_config()).save_pretrained(tmp_path / "pre")
+    assert isinstance(AutoModelForPreTraining.from_pretrained(tmp_path / "pre"), CiTrusForPretraining)
+    auto_map = json.loads((tmp_path / "config.json").read_text())["auto_map"]
+    assert auto_map["AutoModelForSequenceClassification"] == "modeling_citrus.CiTrusForSequenceClassification"
+
+
+def test_remote_code_loads_without_the_package(tmp_path):
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3)).eval()
+    model.save_pretrained(tmp_path / "checkpoint")
+    x = torch.randn(2, 1, 200)
+    torch.save({"x": x, "logits": model(x).logits.detach()}, tmp_path / "expected.pt")
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.modules["citrus_hf"] = None  # importing citrus_hf now fails: only the checkpoint's own code can help
+        import torch
+        from transformers import AutoModelForSequenceClassification
+        model = AutoModelForSequenceClassification.from_pretrained({str(tmp_path / "checkpoint")!r}, trust_remote_code=True)
+        assert type(model).__module__.startswith("transformers_modules"), type(model).__module__
+        expected = torch.load({str(tmp_path / "expected.pt")!r})
+        torch.testing.assert_close(model.eval()(expected["x"]).logits, expected["logits"], rtol=0, atol=1e-6)
+        print("remote-code-ok")
+        """
+    )
+    env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 0 and "remote-code-ok" in result.stdout, result.stderr[-3000:]
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Export
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def test_no_unfold_in_model_code():
+    import citrus_hf.modeling_citrus as modeling
+
+    source = open(modeling.__file__).read()
+    assert ".unfold(" not in source
+
+
+def test_torch_export_classification():
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3, num_channels=2)).eval()
+    x = torch.randn(2, 2, 200)
+    exported = torch.export.export(model, (x,))
+    torch.testing.assert_close(exported.module()(x).logits, model(x).logits, rtol=1e-5, atol=1e-5)
+
+
+def test_onnx_export_matches_pytorch(tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3, num_channels=2)).eval()
+    x = torch.randn(2, 2, 200)
+    path = tmp_path / "citrus.onnx"
+    torch.onnx.export(model, (x,), str(path), input_names=["input_values"], output_names=["logits"], dynamo=True)
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (onnx_logits,) = session.run(["logits"], {"input_values": x.numpy()})
+    np.testing.assert_allclose(onnx_logits, model(x).logits.detach().numpy(), atol=1e-4, rtol=0)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Bad input and bad configs
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(context_length=210, patch_length=20), "multiple of `patch_length`"),
+        (dict(backbone="lstm"), "backbone"),
+        (dict(d_model=30, num_attention_heads=8), "divisible"),
+        (dict(mask_ratio=1.0), "mask_ratio"),
+        (dict(pooling="cls", head_features="encoded"), "CLS"),
+        (dict(mask_mode="per_modality"), "channel_modalities"),
+        (dict(num_channels=2, channel_names=["C3"]), "one per channel"),
+        (dict(normalization="fixed"), "normalization_mean"),
+        (dict(spectrogram_n_fft=41), "even number"),
+        (dict(cnn_kernel_size=4), "odd"),
+        (dict(pretraining_objective="contrastive"), "pretraining_objective"),
+    ],
+)
+def test_invalid_config_fails_at_construction(kwargs, message):
+    with pytest.raises(Exception, match=message):
+        CiTrusConfig(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "inputs, message",
+    [
+        (torch.randn(200), r"\(batch, channels, time\)"),
+        (torch.randn(2, 1, 190), "multiple of the patch length"),
+        (torch.full((2, 1, 200), float("nan")), "NaN"),
+        (torch.ones(2, 1, 200, dtype=torch.long), "floating point"),
+        (np.zeros((2, 1, 200), dtype="float32"), "torch.Tensor"),
+    ],
+)
+def test_bad_input_is_a_clear_error(inputs, message):
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    with pytest.raises((ValueError, TypeError), match=message):
+        model(inputs)
+
+
+def test_channel_count_mismatch_for_concat_head():
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2, num_channels=3))
+    with pytest.raises(ValueError, match="built for 3 channel"):
+        model(torch.randn(2, 2, 200))
+    mean_model = CiTrusForSequenceClassification(tiny_config(num_labels=2, num_channels=3, channel_pooling="mean"))
+    assert mean_model(torch.randn(2, 5, 200)).logits.shape == (2, 2)
+
+
+def test_out_of_range_labels_are_a_clear_error():
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    with pytest.raises(ValueError, match="Labels must lie in"):
+        model(torch.randn(2, 1, 200), labels=torch.tensor([0, 2]))
+
+
+def test_text_model_kwargs_from_peft_are_accepted_only_when_empty():
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    x = torch.randn(2, 1, 200)
+    model(x, input_ids=None, attention_mask=None, inputs_embeds=None)
+    with pytest.raises(ValueError, match="input_values"):
+        model(x, input_ids=torch.ones(2, 3, dtype=torch.long))
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        model(x, pixel_values=x)
