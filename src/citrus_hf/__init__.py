@@ -10,6 +10,7 @@ from transformers import (
 
 from .configuration_citrus import CiTrusConfig
 from .feature_extraction_citrus import CiTrusFeatureExtractor
+from .hub import build_model_card, load_feature_extractor, load_pretrained, push_to_hub
 from .modeling_citrus import (
     CiTrusForPretraining,
     CiTrusForPretrainingOutput,
@@ -40,4 +41,8 @@ __all__ = [
     "CiTrusModelOutput",
     "CiTrusForPretrainingOutput",
     "CiTrusRegressionOutput",
+    "build_model_card",
+    "load_feature_extractor",
+    "load_pretrained",
+    "push_to_hub",
 ]

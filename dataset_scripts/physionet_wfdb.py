@@ -1,0 +1,44 @@
+"""Download MIT-BIH Arrhythmia records (WFDB) from PhysioNet and build beat windows with AAMI labels.
+
+Every file is checked against PhysioNet's SHA256SUMS.txt; records are read with ``wfdb.rdrecord`` and reference
+beats with ``wfdb.rdann``. One window per annotated beat (default 0.25 s before to 0.45 s after the R-peak, first
+lead, 360 Hz), labelled N / S / V / F / Q (AAMI EC57); split DS1 (train) / DS2 (test) as de Chazal et al. (2004).
+
+    python dataset_scripts/physionet_wfdb.py --data-dir ~/data/mitdb --output ~/data/mitdb_beats
+    python dataset_scripts/physionet_wfdb.py --data-dir ~/data/mitdb --records 100 101 --no-download
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from citrus_hf.data.builders import publish, summarize
+from citrus_hf.data.cli import format_info
+from citrus_hf.data.corpora import build_online, fetch_mitdb
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", required=True, help="where the WFDB files are (or will be) kept")
+    parser.add_argument("--records", nargs="+", default=None, help="record names (default: DS1 + DS2)")
+    parser.add_argument("--before-seconds", type=float, default=None, help="window start before the R-peak (0.25)")
+    parser.add_argument("--after-seconds", type=float, default=None, help="window end after the R-peak (0.45)")
+    parser.add_argument("--no-download", action="store_true", help="use the files already in --data-dir")
+    parser.add_argument("--cache-dir", default=None, help="datasets cache")
+    parser.add_argument("--output", default=None, help="save_to_disk folder")
+    parser.add_argument("--push-to-hub", default=None, metavar="REPO")
+    parser.add_argument("--private", action="store_true")
+    args = parser.parse_args(argv)
+
+    if not args.no_download:
+        files = fetch_mitdb(args.data_dir, records=args.records)
+        print(f"{len(files)} WFDB files checked in {args.data_dir}")
+    options = dict(before_seconds=args.before_seconds, after_seconds=args.after_seconds)
+    dataset = build_online("mitdb_beats", data_dir=args.data_dir, cache_dir=args.cache_dir, download=False, **options)
+    print(format_info({"name": "mitdb_beats", "task": "classification", "options": {}, **summarize(dataset)}))
+    publish(dataset, "mitdb_beats", output=args.output, push_to_hub=args.push_to_hub, private=args.private)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

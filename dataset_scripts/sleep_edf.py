@@ -1,0 +1,53 @@
+"""Download Sleep-EDF Expanded from PhysioNet and build it as a ``datasets.DatasetDict``.
+
+Every file is checked against PhysioNet's SHA256SUMS.txt; each PSG is paired with its hypnogram; 30 s epochs are
+labelled W / N1 / N2 / N3 / REM (R&K stages 3 and 4 -> N3; "?" and movement dropped; at most 30 min of wake kept
+before the first and after the last sleep epoch); channels EEG Fpz-Cz, EEG Pz-Oz, EOG horizontal at 100 Hz. The
+``2s`` variant cuts each epoch into 15 windows of 2 s of Fpz-Cz, like TF-C's SleepEEG. Splits are by subject.
+
+    python dataset_scripts/sleep_edf.py --data-dir ~/data/sleep-edfx --output ~/data/sleep_edf_30s
+    python dataset_scripts/sleep_edf.py --data-dir ~/data/sleep-edfx --variant 2s --push-to-hub me/sleep-edf-2s
+    python dataset_scripts/sleep_edf.py --data-dir ~/data/sleep-edfx --subjects 0 1 --no-download   # a local copy
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from citrus_hf.data.builders import publish, summarize
+from citrus_hf.data.cli import format_info
+from citrus_hf.data.corpora import build_online, fetch_sleep_edf
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", required=True, help="where the EDF files are (or will be) kept")
+    parser.add_argument("--variant", choices=("30s", "2s"), default="30s", help="30 s epochs or 2 s SleepEEG windows")
+    parser.add_argument(
+        "--subsets", nargs="+", default=["sleep-cassette"], choices=("sleep-cassette", "sleep-telemetry")
+    )
+    parser.add_argument("--subjects", nargs="+", type=int, default=None, help="only these subject numbers")
+    parser.add_argument("--channels", nargs="+", default=None, help="PSG channels (one sampling rate)")
+    parser.add_argument("--max-wake-edge-minutes", type=float, default=None, help="wake kept around sleep (30)")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the subject split")
+    parser.add_argument("--no-download", action="store_true", help="use the files already in --data-dir")
+    parser.add_argument("--cache-dir", default=None, help="datasets cache")
+    parser.add_argument("--output", default=None, help="save_to_disk folder")
+    parser.add_argument("--push-to-hub", default=None, metavar="REPO")
+    parser.add_argument("--private", action="store_true")
+    args = parser.parse_args(argv)
+
+    if not args.no_download:
+        files = fetch_sleep_edf(args.data_dir, subsets=args.subsets, subjects=args.subjects)
+        print(f"{len(files)} EDF files checked in {args.data_dir}")
+    name = "sleep_edf" if args.variant == "30s" else "sleep_edf_2s"
+    options = dict(channels=args.channels, max_wake_edge_minutes=args.max_wake_edge_minutes, seed=args.seed)
+    dataset = build_online(name, data_dir=args.data_dir, cache_dir=args.cache_dir, download=False, **options)
+    summary = summarize(dataset)
+    print(format_info({"name": name, "task": "classification", "options": {"variant": args.variant}, **summary}))
+    publish(dataset, name, output=args.output, push_to_hub=args.push_to_hub, private=args.private)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

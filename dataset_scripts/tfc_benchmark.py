@@ -1,0 +1,52 @@
+"""Download the TF-C benchmark sets from figshare and build them as ``datasets.DatasetDict``s.
+
+Sets: sleepeeg (100 Hz), epilepsy (173.61 Hz), fd_a / fd_b (64 kHz), har (50 Hz), gesture (100 Hz), ecg (300 Hz),
+emg (4 kHz). Each file is checked against figshare's md5 and loaded with ``torch.load(weights_only=True)``; the
+published train / val / test files become the train / validation / test splits, at their native rate.
+
+    python dataset_scripts/tfc_benchmark.py epilepsy fd_b gesture emg --data-dir ~/data/tfc --output ~/data/tfc_built
+    python dataset_scripts/tfc_benchmark.py all --data-dir ~/data/tfc --push-to-hub me/tfc   # me/tfc-epilepsy, ...
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from citrus_hf.data.builders import publish, summarize
+from citrus_hf.data.cli import format_info
+from citrus_hf.data.corpora import build_online, fetch_tfc
+from citrus_hf.data.registry import TFC_SETS
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("sets", nargs="+", choices=(*TFC_SETS, "all"), help="which sets ('all' for every one)")
+    parser.add_argument("--data-dir", required=True, help="one sub-folder per set is used under it")
+    parser.add_argument("--no-download", action="store_true", help="use the files already in --data-dir")
+    parser.add_argument("--cache-dir", default=None, help="datasets cache")
+    parser.add_argument("--output", default=None, help="save_to_disk root (one sub-folder per set)")
+    parser.add_argument("--push-to-hub", default=None, metavar="REPO_PREFIX", help="pushes to REPO_PREFIX-<set>")
+    parser.add_argument("--private", action="store_true")
+    args = parser.parse_args(argv)
+
+    sets = list(TFC_SETS) if "all" in args.sets else args.sets
+    for tfc_set in sets:
+        folder = Path(args.data_dir) / tfc_set
+        if not args.no_download:
+            fetch_tfc(tfc_set, folder)
+        name = f"tfc_{tfc_set}"
+        dataset = build_online(name, data_dir=folder, cache_dir=args.cache_dir, download=False)
+        print(format_info({"name": name, "task": "classification", "options": {}, **summarize(dataset)}))
+        publish(
+            dataset,
+            name,
+            output=Path(args.output) / tfc_set if args.output else None,
+            push_to_hub=f"{args.push_to_hub}-{tfc_set.replace('_', '-')}" if args.push_to_hub else None,
+            private=args.private,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

