@@ -983,9 +983,11 @@ class CiTrusPooler(nn.Module):
 
 
 class _CiTrusForTask(CiTrusPreTrainedModel):
-    """Shared body of the task models: the backbone, the pooler, a dropout and a linear head named by the subclass."""
+    """Shared body of the task models: the backbone, the pooler, a dropout and a linear head named by the subclass,
+    which also gives the loss (`compute_loss`) and the output dataclass (`output_class`)."""
 
     head_name: str
+    output_class: type[ModelOutput]
 
     def __init__(self, config: CiTrusConfig, num_outputs: int):
         super().__init__(config)
@@ -1012,8 +1014,31 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
             self.citrus.eval()
         return self
 
-    def _pooled_features(self, input_values, patch_mask, output_hidden_states, output_attentions, kwargs):
+    def forward(
+        self,
+        input_values: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        patch_mask: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ):
+        r"""
+        Args:
+            input_values (`torch.FloatTensor` of shape `(batch_size, num_channels, time)`): aligned windows
+                (`CiTrusFeatureExtractor` produces them).
+            labels (`torch.Tensor`, *optional*): class indices `(batch_size,)`, multi-label targets
+                `(batch_size, num_labels)` or regression targets `(batch_size,)` / `(batch_size, num_targets)`; the
+                loss is returned first when given.
+            patch_mask (`torch.Tensor` of shape `(batch_size, num_patches)`, *optional*): 0 marks padding patches,
+                which are neither attended to nor pooled.
+
+        Returns `logits` of shape `(batch_size, num_labels)` (classification) or `(batch_size, num_targets)`
+        (regression), with `loss` first when `labels` are given.
+        """
         _reject_text_kwargs(kwargs)
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
         outputs = self.citrus(
             input_values,
             patch_mask=patch_mask,
@@ -1021,153 +1046,113 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
             output_attentions=output_attentions,
             return_dict=True,
         )
-        return self.dropout(self.pooler(outputs, patch_mask)), outputs
+        logits = getattr(self, self.head_name)(self.dropout(self.pooler(outputs, patch_mask)))  # (B, outputs)
+        loss = None if labels is None else self.compute_loss(logits, labels)
+        if not return_dict:
+            output = tuple(v for v in (logits, outputs.hidden_states, outputs.attentions) if v is not None)
+            return ((loss,) + output) if loss is not None else output
+        return self.output_class(
+            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
+        )
+
+
+def classification_loss(config: CiTrusConfig, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """transformers' classification loss by `config.problem_type` (inferred and stored on first use), with errors
+    that say what is wrong with the labels. `logits`: `(batch_size, num_labels)`."""
+    num_labels = config.num_labels
+    if config.problem_type is None:
+        if num_labels == 1:
+            config.problem_type = "regression"
+        elif labels.dtype in (torch.long, torch.int):
+            config.problem_type = "single_label_classification"
+        else:
+            config.problem_type = "multi_label_classification"
+    labels = labels.to(logits.device)
+    if config.problem_type == "regression":
+        return F.mse_loss(logits.squeeze(-1).float(), labels.float().view(-1))
+    if config.problem_type == "single_label_classification":
+        if labels.dim() != 1 and not (labels.dim() == 2 and labels.shape[1] == 1):
+            raise ValueError(
+                f"Single-label classification needs one class index per window (batch,), got labels of shape "
+                f"{tuple(labels.shape)}; for several labels per window set problem_type='multi_label_classification'."
+            )
+        labels = labels.view(-1).long()
+        if not _is_tracing() and (labels.min() < 0 or labels.max() >= num_labels):
+            raise ValueError(
+                f"Labels must lie in [0, {num_labels - 1}] for a {num_labels}-class model, got values from "
+                f"{int(labels.min())} to {int(labels.max())}; set num_labels (or id2label) to cover every class."
+            )
+        return F.cross_entropy(logits.float(), labels)
+    if labels.shape != logits.shape:
+        raise ValueError(
+            f"Multi-label classification needs labels of shape (batch, num_labels) = {tuple(logits.shape)}, "
+            f"got {tuple(labels.shape)}."
+        )
+    return F.binary_cross_entropy_with_logits(logits.float(), labels.float())
+
+
+def regression_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean squared error; `logits` `(batch_size, num_targets)`, `labels` `(batch_size,)` or the same shape."""
+    labels = labels.to(logits.device).float()
+    if labels.dim() == 1:
+        labels = labels[:, None]
+    if labels.shape != logits.shape:
+        raise ValueError(
+            f"Regression labels must have shape (batch,) or (batch, num_targets) = {tuple(logits.shape)}, "
+            f"got {tuple(labels.shape)}; set num_targets in the config to the number of targets."
+        )
+    return F.mse_loss(logits.float(), labels)
 
 
 class CiTrusForSequenceClassification(_CiTrusForTask):
-    """CiTrus with a linear classifier on pooled features (single-label, multi-label, or regression via
-    `config.problem_type`, as in transformers)."""
+    """CiTrus with a linear classifier on pooled features: single-label, multi-label, or regression through
+    `config.problem_type`, as in transformers. `forward(input_values, labels=None, patch_mask=None)` returns
+    `logits` of shape `(batch_size, num_labels)`.
+
+    Example:
+
+    ```python
+    >>> import torch
+    >>> from citrus_hf import CiTrusConfig, CiTrusForSequenceClassification
+    >>> model = CiTrusForSequenceClassification(CiTrusConfig(context_length=200, num_labels=3))
+    >>> model(torch.randn(2, 1, 200), labels=torch.tensor([0, 2])).logits.shape
+    torch.Size([2, 3])
+    ```
+    """
 
     head_name = "classifier"
+    output_class = SequenceClassifierOutput
 
     def __init__(self, config: CiTrusConfig):
         super().__init__(config, config.num_labels)
 
-    def forward(
-        self,
-        input_values: torch.Tensor,
-        labels: torch.Tensor | None = None,
-        patch_mask: torch.Tensor | None = None,
-        output_hidden_states: bool | None = None,
-        output_attentions: bool | None = None,
-        return_dict: bool | None = None,
-        **kwargs,
-    ) -> SequenceClassifierOutput | tuple:
-        r"""
-        Args:
-            input_values (`torch.FloatTensor` of shape `(batch_size, num_channels, time)`): aligned windows.
-            labels (`torch.LongTensor` of shape `(batch_size,)`, or `(batch_size, num_labels)` floats for
-                multi-label): targets; the loss is returned first when given.
-            patch_mask (`torch.Tensor` of shape `(batch_size, num_patches)`, *optional*): 0 marks padding patches.
-
-        Returns `logits` of shape `(batch_size, num_labels)`.
-
-        Example:
-
-        ```python
-        >>> import torch
-        >>> from citrus_hf import CiTrusConfig, CiTrusForSequenceClassification
-        >>> model = CiTrusForSequenceClassification(CiTrusConfig(context_length=200, num_labels=3))
-        >>> model(torch.randn(2, 1, 200), labels=torch.tensor([0, 2])).logits.shape
-        torch.Size([2, 3])
-        ```
-        """
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
-        pooled, outputs = self._pooled_features(
-            input_values, patch_mask, output_hidden_states, output_attentions, kwargs
-        )
-        logits = self.classifier(pooled)  # (B, num_labels)
-        loss = None
-        if labels is not None:
-            loss = self._classification_loss(logits, labels)
-        if not return_dict:
-            output = tuple(v for v in (logits, outputs.hidden_states, outputs.attentions) if v is not None)
-            return ((loss,) + output) if loss is not None else output
-        return SequenceClassifierOutput(
-            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
-        )
-
-    def _classification_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        num_labels = self.config.num_labels
-        if self.config.problem_type is None:
-            if num_labels == 1:
-                self.config.problem_type = "regression"
-            elif labels.dtype in (torch.long, torch.int):
-                self.config.problem_type = "single_label_classification"
-            else:
-                self.config.problem_type = "multi_label_classification"
-        labels = labels.to(logits.device)
-        if self.config.problem_type == "regression":
-            return F.mse_loss(logits.squeeze(-1).float(), labels.float().view(-1))
-        if self.config.problem_type == "single_label_classification":
-            if labels.dim() != 1 and not (labels.dim() == 2 and labels.shape[1] == 1):
-                raise ValueError(
-                    f"Single-label classification needs one class index per window (batch,), got labels of shape "
-                    f"{tuple(labels.shape)}; for several labels per window set problem_type='multi_label_classification'."
-                )
-            labels = labels.view(-1).long()
-            if not _is_tracing() and (labels.min() < 0 or labels.max() >= num_labels):
-                raise ValueError(
-                    f"Labels must lie in [0, {num_labels - 1}] for a {num_labels}-class model, got values from "
-                    f"{int(labels.min())} to {int(labels.max())}; set num_labels (or id2label) to cover every class."
-                )
-            return F.cross_entropy(logits.float(), labels)
-        if labels.shape != logits.shape:
-            raise ValueError(
-                f"Multi-label classification needs labels of shape (batch, num_labels) = {tuple(logits.shape)}, "
-                f"got {tuple(labels.shape)}."
-            )
-        return F.binary_cross_entropy_with_logits(logits.float(), labels.float())
+    def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return classification_loss(self.config, logits, labels)
 
 
 class CiTrusForRegression(_CiTrusForTask):
-    """CiTrus with a linear regressor on pooled features: `config.num_targets` continuous outputs per window."""
+    """CiTrus with a linear regressor on pooled features: `config.num_targets` continuous outputs per window.
+    `forward(input_values, labels=None, patch_mask=None)` returns `logits` (the predictions) of shape
+    `(batch_size, num_targets)` and the mean squared error when `labels` are given.
+
+    Example:
+
+    ```python
+    >>> import torch
+    >>> from citrus_hf import CiTrusConfig, CiTrusForRegression
+    >>> model = CiTrusForRegression(CiTrusConfig(context_length=200))
+    >>> model(torch.randn(2, 1, 200), labels=torch.tensor([61.0, 75.5])).loss.backward()
+    ```
+    """
 
     head_name = "regressor"
+    output_class = CiTrusRegressionOutput
 
     def __init__(self, config: CiTrusConfig):
         super().__init__(config, config.num_targets)
 
-    def forward(
-        self,
-        input_values: torch.Tensor,
-        labels: torch.Tensor | None = None,
-        patch_mask: torch.Tensor | None = None,
-        output_hidden_states: bool | None = None,
-        output_attentions: bool | None = None,
-        return_dict: bool | None = None,
-        **kwargs,
-    ) -> CiTrusRegressionOutput | tuple:
-        r"""
-        Args:
-            input_values (`torch.FloatTensor` of shape `(batch_size, num_channels, time)`): aligned windows.
-            labels (`torch.FloatTensor` of shape `(batch_size,)` or `(batch_size, num_targets)`, *optional*):
-                targets; the mean squared error is returned first when given.
-            patch_mask (`torch.Tensor` of shape `(batch_size, num_patches)`, *optional*): 0 marks padding patches.
-
-        Returns `logits` (the predictions) of shape `(batch_size, num_targets)`.
-
-        Example:
-
-        ```python
-        >>> import torch
-        >>> from citrus_hf import CiTrusConfig, CiTrusForRegression
-        >>> model = CiTrusForRegression(CiTrusConfig(context_length=200))
-        >>> model(torch.randn(2, 1, 200), labels=torch.tensor([61.0, 75.5])).loss.backward()
-        ```
-        """
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
-        pooled, outputs = self._pooled_features(
-            input_values, patch_mask, output_hidden_states, output_attentions, kwargs
-        )
-        logits = self.regressor(pooled)  # (B, num_targets)
-        loss = None
-        if labels is not None:
-            labels = labels.to(logits.device).float()
-            if labels.dim() == 1:
-                labels = labels[:, None]
-            if labels.shape != logits.shape:
-                raise ValueError(
-                    f"Regression labels must have shape (batch,) or (batch, num_targets) = {tuple(logits.shape)}, "
-                    f"got {tuple(labels.shape)}; set num_targets in the config to the number of targets."
-                )
-            loss = F.mse_loss(logits.float(), labels)
-        if not return_dict:
-            output = tuple(v for v in (logits, outputs.hidden_states, outputs.attentions) if v is not None)
-            return ((loss,) + output) if loss is not None else output
-        return CiTrusRegressionOutput(
-            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
-        )
+    def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return regression_loss(logits, labels)
 
 
 # `save_pretrained` copies this file and the configuration next to the weights and writes `auto_map`, so
@@ -1187,4 +1172,6 @@ __all__ = [
     "CiTrusForPretrainingOutput",
     "CiTrusRegressionOutput",
     "CiTrusMasking",
+    "classification_loss",
+    "regression_loss",
 ]
