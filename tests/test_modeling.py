@@ -282,6 +282,15 @@ def test_pretraining_checkpoint_into_classifier_keeps_backbone(tmp_path, caplog)
     assert all(k.startswith("head.") for k in info["unexpected_keys"])
 
 
+def test_pretraining_checkpoint_with_a_task_config_object(tmp_path):
+    """A `config=` whose `architectures` names the task class must not make the backbone checkpoint look corrupt."""
+    CiTrusForPretraining(tiny_config()).save_pretrained(tmp_path)
+    task_config = tiny_config(num_labels=3)
+    task_config.architectures = ["CiTrusForSequenceClassification"]
+    model = CiTrusForSequenceClassification.from_pretrained(tmp_path, config=task_config)
+    assert model.classifier.out_features == 3
+
+
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
     CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(tmp_path)
     weights = tmp_path / "model.safetensors"

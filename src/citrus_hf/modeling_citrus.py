@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 from transformers import initialization as init
 from transformers.activations import ACT2FN
+from transformers.configuration_utils import PreTrainedConfig
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import ModelOutput, SequenceClassifierOutput
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel
@@ -526,7 +527,7 @@ class CiTrusPreTrainedModel(PreTrainedModel):
                     "The model.safetensors file is corrupt or truncated; download or save it again."
                 ) from error
             raise
-        saved_architectures = model.config.architectures or []
+        saved_architectures = cls._saved_architectures(pretrained_model_name_or_path, model, kwargs)
         missing = sorted(loading_info.get("missing_keys", []))
         unexpected = sorted(loading_info.get("unexpected_keys", []))
         mismatched = loading_info.get("mismatched_keys", [])
@@ -546,6 +547,18 @@ class CiTrusPreTrainedModel(PreTrainedModel):
                 f"{cls.__name__}: " + "; ".join(problems) + ". It is corrupt or was saved by another model."
             )
         return (model, loading_info) if return_loading_info else model
+
+    @classmethod
+    def _saved_architectures(cls, pretrained_model_name_or_path, model, kwargs) -> list[str]:
+        """The classes the checkpoint was saved from. A `config=` object passed to `from_pretrained` replaces the
+        checkpoint's config on the model, so its `architectures` must then be read from the checkpoint itself."""
+        if not isinstance(kwargs.get("config"), PreTrainedConfig):
+            return list(model.config.architectures or [])
+        download_kwargs = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
+        config_dict, _ = cls.config_class.get_config_dict(
+            pretrained_model_name_or_path, **{k: kwargs[k] for k in download_kwargs if k in kwargs}
+        )
+        return list(config_dict.get("architectures") or [])
 
     def _check_input_values(self, input_values: torch.Tensor) -> None:
         if not isinstance(input_values, torch.Tensor):

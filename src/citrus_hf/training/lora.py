@@ -1,0 +1,529 @@
+"""LoRA for CiTrus task models with peft: choose the adapted modules, keep the head trainable, save, load, merge and
+publish adapters.
+
+A CiTrus encoder has three kinds of weight worth adapting: the attention projections (`q_proj`, `k_proj`, `v_proj`,
+`o_proj`), the feed-forward layers (`fc1`, `fc2`) and the patch embedding (the CNN stem's `conv1` / `conv2` and its
+`projection`, or PatchTST's linear projection). The stem is where a new modality differs most from the pre-training
+one (another sampling rate, another spectrum), so it is adapted by default. The task head (`classifier` or
+`regressor`) is new for every task: it is trained in full and saved with the adapter (`modules_to_save`).
+
+What LoRA saves depends on width: a rank-r update of a d x d projection costs 2rd of its d^2 weights. On the paper's
+model (d_model=64, about 150k parameters) r=8 over the default modules trains 18% of the parameters (r=2: 5.3%,
+r=1: 2.8%), where full fine-tuning is cheap anyway; at d_model=512 the same r=8 trains 2.8%.
+
+Why `task_type=None`: peft's `PeftModelForSequenceClassification` (`task_type="SEQ_CLS"`) only knows heads called
+`classifier` or `score` (not `CiTrusForRegression.regressor`), appends them to `modules_to_save` a second time, and
+calls the model with text-model arguments (`input_ids=None, attention_mask=None, ...`) instead of passing positional
+`input_values` through. The plain `PeftModel` forwards every argument unchanged and records the task class in
+`adapter_config.json` (`auto_mapping`), so one code path serves every CiTrus task.
+
+An adapter folder written by `save_adapter` holds peft's `adapter_config.json` and `adapter_model.safetensors`, plus
+`citrus_task_config.json` (the task model's configuration: classes, channels, head) so that the adapter can be put
+back on the pre-training checkpoint it came from, an optional `preprocessor_config.json`, and a model card.
+
+Example:
+
+```python
+>>> from citrus_hf import CiTrusConfig, CiTrusForSequenceClassification
+>>> from citrus_hf.training.lora import apply_lora, merge_adapter
+>>> model = CiTrusForSequenceClassification(CiTrusConfig(context_length=200, num_labels=3))
+>>> lora_model = apply_lora(model, r=4, verbose=False)  # train it with transformers.Trainer
+>>> merged = merge_adapter(lora_model)  # a plain CiTrusForSequenceClassification again
+
+```
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from peft import LoraConfig, PeftModel, get_peft_model
+from safetensors import safe_open
+from torch import nn
+from transformers.utils import logging
+
+from ..configuration_citrus import CiTrusConfig
+
+if TYPE_CHECKING:
+    from huggingface_hub import CommitInfo
+    from transformers import PreTrainedModel
+
+    from ..feature_extraction_citrus import CiTrusFeatureExtractor
+
+logger = logging.get_logger(__name__)
+
+ADAPTER_CONFIG_NAME = "adapter_config.json"
+ADAPTER_WEIGHTS_NAME = "adapter_model.safetensors"
+# The task model's config (not `config.json`: transformers would then take the adapter folder for a full checkpoint).
+TASK_CONFIG_NAME = "citrus_task_config.json"
+_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib")
+# The adaptable modules of the encoder, by their names under the backbone (`citrus.` in a task model).
+_ATTENTION_PATTERN = r"encoder\.layers\.\d+\.attention\.[qkvo]_proj"
+_FFN_PATTERN = r"encoder\.layers\.\d+\.ffn\.fc[12]"
+_PATCH_EMBEDDING_PATTERN = r"patch_embedding\.(blocks\.\d+\.conv[12]|projection)"
+_SUPPORTED_LAYERS = (nn.Linear, nn.Conv1d)
+
+
+def _head_name(model: nn.Module) -> str | None:
+    """The task head's attribute name (`classifier`, `regressor`), or None if `model` is no CiTrus task model."""
+    config = getattr(model, "config", None)
+    if getattr(config, "model_type", None) != CiTrusConfig.model_type:
+        return None
+    name = getattr(type(model), "head_name", None)
+    return name if isinstance(name, str) and isinstance(getattr(model, name, None), nn.Module) else None
+
+
+def _check_task_model(model: nn.Module, action: str) -> str:
+    if isinstance(model, PeftModel):
+        raise ValueError(
+            f"Cannot {action}: the model already carries peft adapters. Merge them first (`merge_adapter`) or add "
+            "another adapter with `peft_model.add_adapter(name, config)`."
+        )
+    head_name = _head_name(model)
+    if head_name is None:
+        raise TypeError(
+            f"Cannot {action}: LoRA here adapts CiTrus task models (CiTrusForSequenceClassification, "
+            f"CiTrusForRegression), got {type(model).__name__}. Load a pre-trained checkpoint into a task class first, "
+            "e.g. `CiTrusForSequenceClassification.from_pretrained(path, num_labels=4)`."
+        )
+    return head_name
+
+
+def default_target_modules(model: nn.Module, include_cnn: bool = True, include_ffn: bool = True) -> list[str]:
+    """Full names of the modules LoRA adapts by default in a CiTrus model.
+
+    Always the attention projections (`q_proj`, `k_proj`, `v_proj`, `o_proj` of every layer), plus the feed-forward
+    layers (`fc1`, `fc2`) with `include_ffn`, plus the patch embedding with `include_cnn`: the CNN stem's `conv1` /
+    `conv2` (nn.Conv1d) and its `projection`, or the linear projection of `backbone="transformer"`. Only the
+    encoder (`citrus.*` in a task model) is searched, so the pre-training decoder's convolutions never match, and the
+    list fits every backbone: `"cnn"` has no attention or feed-forward layers, `"transformer"` no convolutions.
+
+    Args:
+        model: a CiTrus task model (`CiTrusForSequenceClassification`, `CiTrusForRegression`) or `CiTrusModel`.
+        include_cnn: adapt the patch embedding.
+        include_ffn: adapt the feed-forward layers.
+
+    Returns:
+        Module names such as `"citrus.encoder.layers.0.attention.q_proj"`, in model order; empty when nothing
+        applies (e.g. `backbone="cnn"` with `include_cnn=False`).
+    """
+    if getattr(getattr(model, "config", None), "model_type", None) != CiTrusConfig.model_type:
+        raise TypeError(f"default_target_modules expects a CiTrus model, got {type(model).__name__}.")
+    patterns = [_ATTENTION_PATTERN]
+    if include_ffn:
+        patterns.append(_FFN_PATTERN)
+    if include_cnn:
+        patterns.append(_PATCH_EMBEDDING_PATTERN)
+    prefix = "citrus\\." if isinstance(getattr(model, "citrus", None), nn.Module) else ""
+    selected = re.compile(prefix + "(" + "|".join(patterns) + ")")
+    return [
+        name
+        for name, module in model.named_modules()
+        if isinstance(module, _SUPPORTED_LAYERS) and selected.fullmatch(name)
+    ]
+
+
+def _matches(target_modules: str | Sequence[str], name: str) -> bool:
+    """peft's rule: a string is a regular expression over the full name; a list entry matches the full name or its
+    last dotted components."""
+    if isinstance(target_modules, str):
+        return re.fullmatch(target_modules, name) is not None
+    return any(name == target or name.endswith("." + target) for target in target_modules)
+
+
+def _full_rank(module: nn.Module) -> int:
+    """Largest rank an update of the module's weight can have: min(out, in) for Linear, min(out, in * kernel) for
+    Conv1d (a LoRA rank above it adds parameters but no expressiveness)."""
+    if isinstance(module, nn.Conv1d):
+        return min(module.out_channels, module.in_channels // module.groups * module.kernel_size[0])
+    return min(module.out_features, module.in_features)
+
+
+def apply_lora(
+    model: PreTrainedModel,
+    r: int = 8,
+    alpha: float = 16,
+    dropout: float = 0.05,
+    target_modules: str | Sequence[str] | None = None,
+    include_cnn: bool = True,
+    include_ffn: bool = True,
+    verbose: bool = True,
+) -> PeftModel:
+    """Wrap a CiTrus task model with LoRA adapters; the task head stays fully trainable and is saved with them.
+
+    The model is modified in place (peft injects the adapters into its modules) and returned wrapped in a
+    `peft.PeftModel` that `transformers.Trainer` trains as it is. Only the LoRA matrices and the head train.
+
+    Every adapted module's rank is `min(r, full rank of its weight)`: the stem's first convolution sees a single
+    input channel, so its weight (out, 1 x kernel) has rank at most `kernel`; a larger LoRA rank would only add
+    parameters. The LoRA scaling `alpha / r` is kept the same for every module.
+
+    Args:
+        model: `CiTrusForSequenceClassification` or `CiTrusForRegression` (e.g. loaded from a pre-trained checkpoint).
+        r: LoRA rank.
+        alpha: LoRA alpha; updates are scaled by `alpha / r`.
+        dropout: dropout on the LoRA branch's input during training.
+        target_modules: modules to adapt, as peft takes them: a list of names (a full name, or its last dotted
+            components such as `"q_proj"`) or one regular expression over full names. Default:
+            `default_target_modules(model, include_cnn, include_ffn)`.
+        include_cnn / include_ffn: see `default_target_modules` (ignored when `target_modules` is given).
+        verbose: print peft's "trainable params: X || all params: Y || trainable%: Z" line.
+
+    Returns:
+        The `peft.PeftModel`. Its forward is the task model's: `input_values` `(batch, channels, time)`, `labels`,
+        `patch_mask`; it returns `loss` and `logits`.
+
+    Raises:
+        TypeError: `model` is not a CiTrus task model.
+        ValueError: the model already has adapters, bad hyper-parameters, no module matched, a match is not a
+            Linear / Conv1d layer, or a target lies inside the task head.
+    """
+    head_name = _check_task_model(model, "apply LoRA")
+    if not isinstance(r, int) or isinstance(r, bool) or r < 1:
+        raise ValueError(f"LoRA rank `r` must be a positive integer, got {r!r}.")
+    if not alpha > 0:
+        raise ValueError(f"LoRA `alpha` must be positive, got {alpha!r}.")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"LoRA `dropout` must lie in [0, 1), got {dropout!r}.")
+    if target_modules is None:
+        target_modules = default_target_modules(model, include_cnn=include_cnn, include_ffn=include_ffn)
+    elif not isinstance(target_modules, str):
+        target_modules = list(target_modules)
+    candidates = default_target_modules(model)
+    matched = {name: module for name, module in model.named_modules() if name and _matches(target_modules, name)}
+    if not matched:
+        raise ValueError(
+            f"No module of this {model.config.backbone!r}-backbone model matches target_modules={target_modules!r}. "
+            f"Adaptable modules are e.g. {candidates[:6]}; pass names like these, their last part (`'q_proj'`), or "
+            "leave target_modules=None for the defaults (with backbone='cnn', keep include_cnn=True)."
+        )
+    in_head = sorted(name for name in matched if name == head_name or name.startswith(head_name + "."))
+    if in_head:
+        raise ValueError(
+            f"target_modules matches {in_head} in the task head, which is trained in full and saved with the adapter "
+            "(modules_to_save); leave it out of target_modules."
+        )
+    unsupported = sorted(
+        f"{name} ({type(module).__name__})"
+        for name, module in matched.items()
+        if not isinstance(module, _SUPPORTED_LAYERS)
+    )
+    if unsupported:
+        raise ValueError(
+            f"target_modules matches modules LoRA cannot adapt here: {unsupported[:6]}. Target Linear and Conv1d "
+            f"layers only, e.g. {candidates[:4]}."
+        )
+    rank_pattern, alpha_pattern = {}, {}
+    for name, module in matched.items():
+        rank = min(r, _full_rank(module))
+        if rank < r:
+            rank_pattern[re.escape(name)] = rank
+            alpha_pattern[re.escape(name)] = alpha * rank / r
+    lora_config = LoraConfig(
+        r=r,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules=target_modules,
+        modules_to_save=[head_name],
+        rank_pattern=rank_pattern,
+        alpha_pattern=alpha_pattern,
+        bias="none",
+        task_type=None,
+    )
+    if getattr(model, "_backbone_frozen", False):
+        # A frozen backbone is kept in eval mode, which would switch the LoRA dropout off; LoRA replaces freezing.
+        logger.info("apply_lora: unfreezing the backbone frozen with freeze_backbone(); LoRA decides what trains.")
+        model.freeze_backbone(False)
+    peft_model = get_peft_model(model, lora_config)
+    if verbose:
+        peft_model.print_trainable_parameters()
+    return peft_model
+
+
+def _task_model(peft_model: PeftModel, action: str) -> PreTrainedModel:
+    if not isinstance(peft_model, PeftModel):
+        raise TypeError(
+            f"Cannot {action}: expected the peft.PeftModel returned by apply_lora, got {type(peft_model).__name__}."
+        )
+    base = peft_model.get_base_model()
+    if _head_name(base) is None:
+        raise TypeError(f"Cannot {action}: the adapted model is a {type(base).__name__}, not a CiTrus task model.")
+    return base
+
+
+def _hub_id(name_or_path: str | None) -> str | None:
+    """`name_or_path` if it names a Hub repository (not a local folder), else None."""
+    if not name_or_path or os.path.exists(name_or_path) or name_or_path.count("/") != 1:
+        return None
+    return name_or_path if re.fullmatch(r"[\w.-]+/[\w.-]+", name_or_path) else None
+
+
+def _adapter_card(peft_model: PeftModel, repo_id: str | None):
+    """A short model card for the adapter: what it adapts, on which base model, and how to load it."""
+    from huggingface_hub import ModelCard, ModelCardData
+
+    base = peft_model.get_base_model()
+    config = base.config
+    lora_config = peft_model.peft_config[peft_model.active_adapter]
+    base_id = _hub_id(lora_config.base_model_name_or_path)
+    trainable, total = peft_model.get_nb_trainable_parameters()
+    tags = ["citrus", "bio-signal", "time-series", "lora"] + ([f"base_model:adapter:{base_id}"] if base_id else [])
+    data = ModelCardData(library_name="peft", base_model=base_id, tags=tags)
+    task = type(base).__name__
+    if _head_name(base) == "classifier":
+        outputs = f"{config.num_labels} classes: " + ", ".join(
+            str(config.id2label[i]) for i in range(config.num_labels)
+        )
+    else:
+        outputs = f"{config.num_targets} regression target(s)"
+    targets = lora_config.target_modules
+    targets = targets if isinstance(targets, str) else ", ".join(sorted(targets))
+    base_text = f"[{base_id}](https://huggingface.co/{base_id})" if base_id else "a CiTrus checkpoint"
+    load_base = repr(base_id) if base_id else '"path/to/base"'
+    load_adapter_from = repr(repo_id) if repo_id else '"path/to/adapter"'
+    content = f"""---
+{data.to_yaml()}
+---
+
+# CiTrus LoRA adapter{f" {repo_id}" if repo_id else ""}
+
+A LoRA adapter (peft) that turns {base_text} into a `{task}` for {outputs}. The task head is stored in full with
+the adapter; `citrus_task_config.json` holds the task model's configuration.
+
+| | |
+|---|---|
+| Input | {config.num_channels} channel(s), {config.context_length} samples at {config.sampling_rate:g} Hz |
+| LoRA | r = {lora_config.r}, alpha = {lora_config.lora_alpha}, dropout = {lora_config.lora_dropout} |
+| Adapted modules | {targets} |
+| Trainable parameters | {trainable:,} of {total:,} ({100 * trainable / total:.2f}%) |
+
+## Usage
+
+```python
+from citrus_hf.training.lora import load_adapter, merge_adapter
+
+model = load_adapter({load_base}, {load_adapter_from})  # eval mode
+merged = merge_adapter(model)  # optional: a plain {task}
+```
+"""
+    return ModelCard(content)
+
+
+def save_adapter(
+    peft_model: PeftModel,
+    save_directory: str | os.PathLike,
+    feature_extractor: CiTrusFeatureExtractor | None = None,
+) -> Path:
+    """Save a LoRA adapter (safetensors) with what is needed to load it again anywhere.
+
+    Writes `adapter_config.json` and `adapter_model.safetensors` (peft: LoRA matrices and the task head),
+    `citrus_task_config.json` (the task model's config: head size, labels, channels), the feature extractor's
+    `preprocessor_config.json` when given, and a model card `README.md`.
+
+    Returns:
+        The folder.
+    """
+    base = _task_model(peft_model, "save the adapter")
+    folder = Path(save_directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    peft_model.save_pretrained(folder, safe_serialization=True)
+    task_config = copy.deepcopy(base.config)
+    # `architectures` is only set when a model is saved: a task model built from a pre-training checkpoint still
+    # carries that checkpoint's class here.
+    task_config.architectures = [type(base).__name__]
+    task_config.to_json_file(folder / TASK_CONFIG_NAME)
+    if feature_extractor is not None:
+        feature_extractor.save_pretrained(folder)
+    _adapter_card(peft_model, None).save(folder / "README.md")
+    return folder
+
+
+def _adapter_folder(
+    adapter_path_or_repo: str | os.PathLike, revision: str | None, token: str | bool | None, cache_dir, local_files_only
+) -> Path:
+    # The same folder / Hub resolution, caching and error messages as full CiTrus checkpoints.
+    from ..download import resolve_checkpoint
+
+    folder = resolve_checkpoint(
+        adapter_path_or_repo, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only
+    )
+    where = repr(str(adapter_path_or_repo)) + (f" (revision {revision!r})" if revision else "")
+    present = sorted(p.name for p in folder.iterdir())
+    if not (folder / ADAPTER_CONFIG_NAME).is_file():
+        raise OSError(
+            f"{where} has no {ADAPTER_CONFIG_NAME} (files: {present}); it is not a peft adapter. Save adapters with "
+            "`save_adapter` (or load a full model with `citrus_hf.hub.load_pretrained`)."
+        )
+    if not (folder / ADAPTER_WEIGHTS_NAME).is_file():
+        raise OSError(
+            f"{where} has no {ADAPTER_WEIGHTS_NAME} (files: {present}). Adapters load from safetensors only; pickled "
+            "adapter_model.bin files are never unpickled. Save it again with `save_adapter`."
+        )
+    return folder
+
+
+def _saved_head_shape(folder: Path, head_name: str) -> tuple[int, ...] | None:
+    with safe_open(folder / ADAPTER_WEIGHTS_NAME, framework="pt") as weights:
+        key = f"base_model.model.{head_name}.weight"
+        return tuple(weights.get_slice(key).get_shape()) if key in weights.keys() else None
+
+
+def load_adapter(
+    base_model_or_path: PreTrainedModel | str | os.PathLike | None,
+    adapter_path_or_repo: str | os.PathLike,
+    revision: str | None = None,
+    is_trainable: bool = False,
+    *,
+    token: str | bool | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool = False,
+) -> PeftModel:
+    """Put a saved LoRA adapter on its base model.
+
+    Args:
+        base_model_or_path: the model the adapter was trained on: a CiTrus task model instance (modified in place),
+            a checkpoint folder or Hub id (e.g. the pre-training checkpoint; the task model is built from the
+            adapter's `citrus_task_config.json`), or None for the base named in the adapter's config.
+        adapter_path_or_repo: a folder written by `save_adapter` or a Hub id pushed by `push_adapter_to_hub`.
+        revision: branch, tag or commit of the adapter repository.
+        is_trainable: keep the adapter trainable (to continue training); otherwise it is frozen and the model is in
+            eval mode.
+        token, cache_dir, local_files_only: as in `huggingface_hub.snapshot_download`, for the adapter and for a
+            base given as a Hub id.
+
+    Returns:
+        The `peft.PeftModel`, in eval mode unless `is_trainable`.
+
+    Raises:
+        OSError: the adapter folder / repository / revision is missing, is not an adapter, or has no safetensors.
+        ValueError: not a LoRA adapter, no base model given or recorded, or a base whose head does not fit.
+        TypeError: the base is not a CiTrus task model.
+    """
+    folder = _adapter_folder(adapter_path_or_repo, revision, token, cache_dir, local_files_only)
+    adapter_config = json.loads((folder / ADAPTER_CONFIG_NAME).read_text())
+    if adapter_config.get("peft_type") != "LORA":
+        raise ValueError(
+            f"{str(adapter_path_or_repo)!r} holds a {adapter_config.get('peft_type')} adapter; load_adapter loads LoRA "
+            "adapters only (use peft.PeftModel.from_pretrained for other kinds)."
+        )
+    if base_model_or_path is None:
+        base_model_or_path = adapter_config.get("base_model_name_or_path")
+        if not base_model_or_path:
+            raise ValueError(
+                f"The adapter {str(adapter_path_or_repo)!r} records no base model; pass the model it was trained on "
+                "as `base_model_or_path`."
+            )
+    if isinstance(base_model_or_path, (str, os.PathLike)):
+        download = dict(token=token, cache_dir=cache_dir, local_files_only=local_files_only)
+        base_model_or_path = _load_base(base_model_or_path, folder, adapter_config, download)
+    head_name = _check_task_model(base_model_or_path, "load the adapter")
+    saved_shape = _saved_head_shape(folder, head_name)
+    head_shape = tuple(getattr(base_model_or_path, head_name).weight.shape)
+    if saved_shape is None:
+        raise ValueError(
+            f"The adapter {str(adapter_path_or_repo)!r} stores no `{head_name}` head, so it was not trained on a "
+            f"{type(base_model_or_path).__name__}; load it onto the task class it was saved from."
+        )
+    if saved_shape != head_shape:
+        raise ValueError(
+            f"The adapter's `{head_name}` has shape {saved_shape} but the base model's has {head_shape}: the base "
+            "was built for another number of outputs or channels. Build it with the adapter's config "
+            f"({TASK_CONFIG_NAME}), or pass the base as a path so load_adapter does."
+        )
+    model = PeftModel.from_pretrained(base_model_or_path, folder, is_trainable=is_trainable)
+    return model.train() if is_trainable else model.eval()
+
+
+def _load_base(path_or_repo: str | os.PathLike, folder: Path, adapter_config: dict, download: dict) -> PreTrainedModel:
+    """The task model the adapter belongs to, with the pre-trained weights of `path_or_repo`."""
+    from .. import modeling_citrus
+
+    task_config_path = folder / TASK_CONFIG_NAME
+    task_config = CiTrusConfig.from_json_file(task_config_path) if task_config_path.is_file() else None
+    if task_config is not None and task_config.architectures:
+        class_name = task_config.architectures[0]
+    else:
+        class_name = (adapter_config.get("auto_mapping") or {}).get("base_model_class")
+    model_class = getattr(modeling_citrus, class_name or "", None)
+    if model_class is None or getattr(model_class, "head_name", None) is None:
+        raise ValueError(
+            f"The adapter in {str(folder)!r} does not name a CiTrus task class (found {class_name!r}); pass the base "
+            "model as an instance, e.g. `CiTrusForSequenceClassification.from_pretrained(path, num_labels=...)`."
+        )
+    if task_config is None:
+        return model_class.from_pretrained(path_or_repo, **download)
+    # CiTrus' strict loader compares the checkpoint's tensors with `config.architectures`: cleared, the checkpoint
+    # (a pre-training one, usually) is checked as a different class, whose backbone must match in full.
+    task_config.architectures = None
+    return model_class.from_pretrained(path_or_repo, config=task_config, **download)
+
+
+def merge_adapter(peft_model: PeftModel) -> PreTrainedModel:
+    """Fold the LoRA updates into the weights and drop the adapters: `W <- W + (alpha / r) B A`.
+
+    Returns:
+        The plain task model (same class as before `apply_lora`, trained head included), whose outputs equal the
+        adapted model's up to float rounding; save it with `save_pretrained` / `citrus_hf.hub.push_to_hub`.
+    """
+    _task_model(peft_model, "merge the adapter")
+    return peft_model.merge_and_unload()
+
+
+def push_adapter_to_hub(
+    peft_model: PeftModel,
+    repo_id: str,
+    feature_extractor: CiTrusFeatureExtractor | None = None,
+    *,
+    private: bool = False,
+    revision: str | None = None,
+    commit_message: str = "Upload CiTrus LoRA adapter",
+    token: str | None = None,
+    create_pr: bool = False,
+) -> CommitInfo:
+    """Publish a LoRA adapter as one commit: the `save_adapter` folder (safetensors only) with a model card.
+
+    Args:
+        peft_model: the model returned by `apply_lora` (or `load_adapter`).
+        repo_id: `"namespace/name"`; created if missing (`private` applies only then).
+        feature_extractor: saved as `preprocessor_config.json`: the alignment the adapter was trained with.
+        revision: branch to commit to (created from `main` if missing); `None` = `main`.
+        commit_message, token, create_pr: as in `huggingface_hub.HfApi.upload_folder`.
+
+    Returns:
+        `huggingface_hub.CommitInfo` (`.oid`, `.commit_url`, `.pr_url`). Load it back with
+        `load_adapter(base, repo_id)`.
+    """
+    from huggingface_hub import HfApi
+
+    if repo_id.count("/") != 1:
+        raise ValueError(f"repo_id {repo_id!r} must be `namespace/name`, e.g. `my-user/citrus-lora-har`.")
+    with tempfile.TemporaryDirectory(prefix="citrus-adapter-") as folder:
+        save_adapter(peft_model, folder, feature_extractor)
+        _adapter_card(peft_model, repo_id).save(Path(folder) / "README.md")
+        pickles = sorted(p.name for p in Path(folder).rglob("*") if p.suffix in _PICKLE_SUFFIXES)
+        if pickles:  # checked before the Hub is contacted, so a refusal leaves no empty repository behind
+            raise ValueError(f"Refusing to publish pickled files {pickles}: adapters are safetensors only.")
+        api = HfApi(token=token)
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        if revision is not None and not create_pr:
+            api.create_branch(repo_id, branch=revision, exist_ok=True)
+        return api.upload_folder(
+            repo_id=repo_id, folder_path=folder, commit_message=commit_message, revision=revision, create_pr=create_pr
+        )
+
+
+__all__ = [
+    "apply_lora",
+    "default_target_modules",
+    "load_adapter",
+    "merge_adapter",
+    "push_adapter_to_hub",
+    "save_adapter",
+]
