@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import statistics
-import subprocess
 import sys
-import time
+from contextlib import nullcontext
+from pathlib import Path
 
 import torch
 from transformers import PatchTSTConfig, PatchTSTForClassification, PatchTSTForPretraining
 
 from citrus_hf import CiTrusConfig, CiTrusForPretraining, CiTrusForSequenceClassification
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import in_fresh_process, step_peak_memory_mb, time_alternating  # noqa: E402
 
 NUM_LABELS = 4
 PAPER = dict(context_length=3000, patch_length=20, d_model=64, num_hidden_layers=4, num_attention_heads=8, ffn_dim=128)
@@ -63,7 +64,7 @@ def make_step(model, channels_last: bool, mode: str, device: str, dtype: torch.d
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
 
         def step(batch):
-            with autocast or _nullcontext():
+            with autocast or nullcontext():
                 loss = model(past_values=batch.transpose(1, 2)).loss if channels_last else model(batch).loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -74,83 +75,17 @@ def make_step(model, channels_last: bool, mode: str, device: str, dtype: torch.d
 
         @torch.inference_mode()
         def step(batch):
-            with autocast or _nullcontext():
+            with autocast or nullcontext():
                 model(past_values=batch.transpose(1, 2)) if channels_last else model(batch)
 
     return step
-
-
-class _nullcontext:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def time_models(mode, names, batches, device, dtype, rounds, steps_per_round, backbone):
-    """Median seconds per step for each model, timed in alternation on the same batches."""
-    steps = {}
-    for name in names:
-        torch.manual_seed(0)
-        model, channels_last = build(name, mode, backbone)
-        steps[name] = make_step(model, channels_last, mode, device, dtype)
-        for batch in batches[:2]:  # warm-up: allocator, kernels, lazy init
-            steps[name](batch)
-    _sync(device)
-    per_round = {name: [] for name in names}
-    for round_index in range(rounds):
-        order = names if round_index % 2 == 0 else names[::-1]
-        for name in order:
-            start = time.perf_counter()
-            for i in range(steps_per_round):
-                steps[name](batches[i % len(batches)])
-            _sync(device)
-            per_round[name].append((time.perf_counter() - start) / steps_per_round)
-    return {name: statistics.median(times) for name, times in per_round.items()}
-
-
-def peak_memory_mb(name, mode, batch_size, device, dtype_name, backbone) -> float:
-    """Peak memory of one step of one model, measured in a fresh process so nothing else shares the peak."""
-    code = (
-        "import sys, json; sys.path.insert(0, 'benchmarks');"
-        "from speed import _measure_memory;"
-        f"print(json.dumps(_measure_memory({name!r}, {mode!r}, {batch_size}, {device!r}, {dtype_name!r}, {backbone!r})))"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def _measure_memory(name, mode, batch_size, device, dtype_name, backbone) -> float:
     torch.manual_seed(0)
     model, channels_last = build(name, mode, backbone)
     step = make_step(model, channels_last, mode, device, _DTYPES[dtype_name])
-    batch = torch.randn(batch_size, 1, PAPER["context_length"], device=device)
-    if device.startswith("cuda"):
-        step(batch)  # optimizer state exists after the first step; measure the steady state
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        step(batch)
-        torch.cuda.synchronize()
-        return (torch.cuda.max_memory_allocated() - base) / 2**20
-    step(batch)
-    base_kb = _current_rss_kb()
-    step(batch)
-    return max(0.0, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_kb) / 1024)
-
-
-def _current_rss_kb() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+    return step_peak_memory_mb(step, torch.randn(batch_size, 1, PAPER["context_length"], device=device), device)
 
 
 _DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -179,17 +114,28 @@ def main(argv=None) -> dict:
         "threads": torch.get_num_threads(),
     }
     for mode in ("train", "inference"):
-        seconds = time_models(
-            mode, names, batches, args.device, dtype, args.rounds, args.steps_per_round, args.backbone
-        )
+        models, steps = {}, {}
         for name in names:
-            model, _ = build(name, mode, args.backbone)
+            torch.manual_seed(0)
+            models[name], channels_last = build(name, mode, args.backbone)
+            steps[name] = make_step(models[name], channels_last, mode, args.device, dtype)
+        seconds = time_alternating(steps, batches, args.device, args.rounds, args.steps_per_round)
+        for name in names:
             results[f"{mode}/{name}"] = {
                 "windows_per_s": args.batch_size / seconds[name],
-                "params": sum(p.numel() for p in model.parameters()),
+                "params": sum(p.numel() for p in models[name].parameters()),
                 "peak_mb": None
                 if args.no_memory
-                else peak_memory_mb(name, mode, args.batch_size, args.device, args.dtype, args.backbone),
+                else in_fresh_process(
+                    Path(__file__),
+                    "_measure_memory",
+                    name,
+                    mode,
+                    args.batch_size,
+                    args.device,
+                    args.dtype,
+                    args.backbone,
+                ),
             }
     print(
         f"\nCiTrus ({args.backbone}) vs transformers PatchTST, 1 x 3000 samples, patch 20, d_model 64, 4 layers, "

@@ -66,12 +66,20 @@ REPO_ACTIONS = ("revision", "tree", "paths-info", "preupload", "commit", "branch
 class HubError(Exception):
     """An error answered the way the Hub answers it: status, `X-Error-Code`, `X-Error-Message` and a JSON body."""
 
-    def __init__(self, status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        body: dict | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
         self.headers = headers or {}
+        self.body = body or {}
 
 
 # --------------------------------------------------------------------------------------------- git objects
@@ -298,7 +306,8 @@ class HubServer:
         repo_id = f"{namespace}/{name}"
         url = f"{base_url}/{URL_PREFIXES[repo_type]}{repo_id}"
         if (repo_type, repo_id) in self.repos:
-            raise HubError(409, "You already created this model repo", headers={"X-Repo-Url": url})
+            # the real Hub sends the URL in the body too; create_repo(exist_ok=True) reads it from there
+            raise HubError(409, "You already created this model repo", headers={"X-Repo-Url": url}, body={"url": url})
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         repo = Repo(repo_type, repo_id, private=payload.get("visibility") == "private", created_at=now)
         blob_id = git_blob_id(INITIAL_GITATTRIBUTES)
@@ -499,7 +508,7 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
         headers = {"X-Error-Message": error.message, **error.headers}
         if error.code:
             headers["X-Error-Code"] = error.code
-        self._send(error.status, json.dumps({"error": error.message}).encode(), headers, head=head)
+        self._send(error.status, json.dumps({"error": error.message, **error.body}).encode(), headers, head=head)
 
     def _dispatch(self, method: str):
         head = method == "HEAD"

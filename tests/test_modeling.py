@@ -450,3 +450,15 @@ def test_text_model_kwargs_from_peft_are_accepted_only_when_empty():
         model(x, input_ids=torch.ones(2, 3, dtype=torch.long))
     with pytest.raises(TypeError, match="unexpected keyword"):
         model(x, pixel_values=x)
+
+
+@pytest.mark.parametrize(
+    "module_name",
+    ["citrus_hf.configuration_citrus", "citrus_hf.modeling_citrus", "citrus_hf.feature_extraction_citrus"],
+)
+def test_docstring_examples_run(module_name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module_name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0, result

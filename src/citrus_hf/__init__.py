@@ -9,6 +9,7 @@ from transformers import (
 )
 
 from .configuration_citrus import CiTrusConfig
+from .configuration_citrus_fusion import CiTrusFusionConfig
 from .feature_extraction_citrus import CiTrusFeatureExtractor
 from .hub import build_model_card, load_feature_extractor, load_pretrained, push_to_hub
 from .modeling_citrus import (
@@ -21,6 +22,8 @@ from .modeling_citrus import (
     CiTrusPreTrainedModel,
     CiTrusRegressionOutput,
 )
+from .modeling_citrus_fusion import CiTrusFusionForRegression, CiTrusFusionForSequenceClassification
+from .processing_citrus_fusion import CiTrusFusionProcessor
 
 __version__ = "0.1.0"
 
@@ -29,6 +32,8 @@ AutoModel.register(CiTrusConfig, CiTrusModel, exist_ok=True)
 AutoModelForPreTraining.register(CiTrusConfig, CiTrusForPretraining, exist_ok=True)
 AutoModelForSequenceClassification.register(CiTrusConfig, CiTrusForSequenceClassification, exist_ok=True)
 AutoFeatureExtractor.register(CiTrusConfig, CiTrusFeatureExtractor, exist_ok=True)
+AutoConfig.register(CiTrusFusionConfig.model_type, CiTrusFusionConfig, exist_ok=True)
+AutoModelForSequenceClassification.register(CiTrusFusionConfig, CiTrusFusionForSequenceClassification, exist_ok=True)
 
 __all__ = [
     "CiTrusConfig",
@@ -41,6 +46,10 @@ __all__ = [
     "CiTrusModelOutput",
     "CiTrusForPretrainingOutput",
     "CiTrusRegressionOutput",
+    "CiTrusFusionConfig",
+    "CiTrusFusionForSequenceClassification",
+    "CiTrusFusionForRegression",
+    "CiTrusFusionProcessor",
     "build_model_card",
     "load_feature_extractor",
     "load_pretrained",

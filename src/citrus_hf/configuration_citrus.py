@@ -94,6 +94,7 @@ class CiTrusConfig(PreTrainedConfig):
     >>> from citrus_hf import CiTrusConfig, CiTrusForPretraining
     >>> config = CiTrusConfig(pretraining_objective="spectrogram")
     >>> model = CiTrusForPretraining(config)
+
     ```
     """
 

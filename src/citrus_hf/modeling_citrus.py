@@ -653,6 +653,7 @@ class CiTrusModel(CiTrusPreTrainedModel):
         >>> outputs = model(torch.randn(2, 1, 200))
         >>> outputs.last_hidden_state.shape
         torch.Size([2, 1, 10, 64])
+
         ```
         """
         _reject_text_kwargs(kwargs)
@@ -860,6 +861,7 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
         >>> model = CiTrusForPretraining(CiTrusConfig(context_length=200, pretraining_objective="fourier"))
         >>> outputs = model(torch.randn(4, 1, 200))
         >>> outputs.loss.backward()
+
         ```
         """
         _reject_text_kwargs({k: v for k, v in kwargs.items() if k != "labels"})
@@ -1130,6 +1132,7 @@ class CiTrusForSequenceClassification(_CiTrusForTask):
     >>> model = CiTrusForSequenceClassification(CiTrusConfig(context_length=200, num_labels=3))
     >>> model(torch.randn(2, 1, 200), labels=torch.tensor([0, 2])).logits.shape
     torch.Size([2, 3])
+
     ```
     """
 
@@ -1155,6 +1158,7 @@ class CiTrusForRegression(_CiTrusForTask):
     >>> from citrus_hf import CiTrusConfig, CiTrusForRegression
     >>> model = CiTrusForRegression(CiTrusConfig(context_length=200))
     >>> model(torch.randn(2, 1, 200), labels=torch.tensor([61.0, 75.5])).loss.backward()
+
     ```
     """
 

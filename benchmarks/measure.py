@@ -1,0 +1,91 @@
+"""Measurement helpers shared by the benchmarks: alternating median timing and per-step peak memory.
+
+The machines these run on are noisy, so competitors are timed in alternation, round after round, and compared by the
+median over rounds. Peak memory is taken in a fresh process per case so that nothing else (imports, other cases)
+shares the peak.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+
+Step = Callable[[torch.Tensor], None]
+
+
+def synchronize(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def time_alternating(
+    steps: dict[str, Step], batches: Sequence[torch.Tensor], device: str, rounds: int, steps_per_round: int
+) -> dict[str, float]:
+    """Median seconds per step of every named step function, timed in alternation on the same batches.
+
+    Each function is warmed up on two batches first (allocator, kernels, lazy initialisation); the order of the
+    cases flips every round so that neither always runs right after the other.
+    """
+    names = list(steps)
+    for name in names:
+        for batch in batches[:2]:
+            steps[name](batch)
+    synchronize(device)
+    per_round: dict[str, list[float]] = {name: [] for name in names}
+    for round_index in range(rounds):
+        for name in names if round_index % 2 == 0 else names[::-1]:
+            start = time.perf_counter()
+            for i in range(steps_per_round):
+                steps[name](batches[i % len(batches)])
+            synchronize(device)
+            per_round[name].append((time.perf_counter() - start) / steps_per_round)
+    return {name: statistics.median(times) for name, times in per_round.items()}
+
+
+def step_peak_memory_mb(step: Step, batch: torch.Tensor, device: str) -> float:
+    """Peak memory (MB) of a steady-state step: `torch.cuda.max_memory_allocated` growth on CUDA, peak-RSS growth on
+    CPU. The process's lifetime peak (`ru_maxrss`) may come from the imports, so the kernel's peak-RSS counter
+    (VmHWM) is reset to the current RSS through `/proc/self/clear_refs` first and only sees the steps."""
+    step(batch)  # the optimizer state exists after the first step
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        step(batch)
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+    base_kb = _status_kb("VmRSS")
+    step(batch)
+    return max(0.0, (_status_kb("VmHWM") - base_kb) / 1024)
+
+
+def in_fresh_process(script: Path, function: str, *args) -> float:
+    """Call `function(*args)` of the benchmark `script` in a new Python process and return its JSON result."""
+    code = (
+        f"import sys, json; sys.path.insert(0, {str(script.parent)!r});"
+        f"from {script.stem} import {function};"
+        f"print(json.dumps({function}(*{args!r})))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{function}{args} failed in its subprocess:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    raise RuntimeError(
+        f"/proc/self/status has no {field} line; peak RSS cannot be measured on this system (Linux only)."
+    )

@@ -1,0 +1,171 @@
+"""Configuration of CiTrus fusion models: one CiTrus encoder per named modality, pooled embeddings concatenated.
+
+The configuration holds one complete `CiTrusConfig` per modality (its own sampling rate, window, channels and
+architecture), so a saved fusion checkpoint is as self-describing as a single CiTrus checkpoint, and every encoder can
+be rebuilt from it on its own. transformers' composite configs (`sub_configs_defaults`) name their sub-configs with
+fixed attributes (`text_config`, `vision_config`); here the modalities are chosen by the user, so they live in one
+dictionary, `modality_configs`, serialised and restored by this class.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from huggingface_hub.dataclasses import strict
+from transformers.configuration_utils import PreTrainedConfig
+
+from .configuration_citrus import CiTrusConfig
+
+# Modality names become module names (`encoders.<name>`) and keys of the processor's output: plain identifiers.
+_MODALITY_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+# Keys of a serialised sub-config that describe where and how it was saved, not the encoder.
+_SUB_CONFIG_METADATA = ("model_type", "transformers_version", "_name_or_path")
+
+
+@strict
+class CiTrusFusionConfig(PreTrainedConfig):
+    r"""
+    Configuration of `CiTrusFusionForSequenceClassification` and `CiTrusFusionForRegression`: one CiTrus encoder per
+    modality, each with its own input contract, their pooled embeddings concatenated, and a linear head on top
+    ("foundation models + simple fusion", arXiv 2512.15250).
+
+    Args:
+        modality_configs (`dict[str, CiTrusConfig | dict]`): the encoder of every modality, e.g.
+            `{"ecg": CiTrusConfig(sampling_rate=100, context_length=1000), "eda": CiTrusConfig(sampling_rate=20, ...)}`.
+            Names are letters, digits and underscores. Embeddings are concatenated in sorted name order
+            (`config.modalities`), so the order of the dictionary does not matter and survives a JSON round trip.
+            Each encoder pools its output with its own `pooling` / `channel_pooling` / `head_features`.
+        normalize_embeddings (`bool`, defaults to `True`): apply a LayerNorm to every modality's pooled embedding
+            before concatenation, so that no modality dominates the head through the scale of its features.
+        head_dropout (`float`, defaults to 0.1): dropout on the concatenated embedding.
+        num_targets (`int`, defaults to 1): outputs of `CiTrusFusionForRegression`.
+        num_labels / id2label / problem_type: as in transformers, for `CiTrusFusionForSequenceClassification`.
+        initializer_range (`float`, defaults to 0.02): standard deviation of the head's initial weights.
+
+    Example:
+
+    ```python
+    >>> from citrus_hf import CiTrusConfig
+    >>> from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
+    >>> config = CiTrusFusionConfig(
+    ...     modality_configs={
+    ...         "ecg": CiTrusConfig(sampling_rate=100, context_length=1000),
+    ...         "eda": CiTrusConfig(sampling_rate=20, context_length=200, patch_length=10, spectrogram_n_fft=20),
+    ...     },
+    ...     num_labels=2,
+    ... )
+    >>> config.modalities
+    ['ecg', 'eda']
+
+    ```
+    """
+
+    model_type = "citrus_fusion"
+
+    modality_configs: dict[str, CiTrusConfig | dict] | None = None
+    normalize_embeddings: bool = True
+    head_dropout: float | int = 0.1
+    num_targets: int = 1
+    initializer_range: float = 0.02
+
+    def __post_init__(self, **kwargs):
+        if self.modality_configs is not None:
+            self.modality_configs = {
+                name: self._as_citrus_config(name, value) for name, value in sorted(self.modality_configs.items())
+            }
+        super().__post_init__(**kwargs)
+
+    @staticmethod
+    def _as_citrus_config(name: str, value: CiTrusConfig | dict) -> CiTrusConfig:
+        if isinstance(value, CiTrusConfig):
+            return value
+        if isinstance(value, PreTrainedConfig):
+            raise TypeError(
+                f"modality {name!r}: a CiTrus fusion model fuses CiTrus encoders, got a {type(value).__name__}; pass "
+                "a CiTrusConfig (or its dict)."
+            )
+        values = dict(value)
+        model_type = values.pop("model_type", CiTrusConfig.model_type)
+        if model_type != CiTrusConfig.model_type:
+            raise ValueError(
+                f"modality {name!r}: the sub-config has model_type {model_type!r}, but every encoder of a fusion "
+                f"model is a CiTrus encoder (model_type {CiTrusConfig.model_type!r})."
+            )
+        for key in _SUB_CONFIG_METADATA:
+            values.pop(key, None)
+        return CiTrusConfig(**values)
+
+    @property
+    def modalities(self) -> list[str]:
+        """Modality names in the order their embeddings are concatenated (sorted)."""
+        return list(self.modality_configs)
+
+    def validate_modalities(self):
+        """Part of `@strict` validation: at least one modality, usable names, CiTrus sub-configs."""
+        if not self.modality_configs:
+            raise ValueError(
+                "`modality_configs` is required: give one CiTrusConfig per modality, e.g. "
+                "modality_configs={'ecg': CiTrusConfig(...), 'eda': CiTrusConfig(...)}, or build the model with "
+                "CiTrusFusionForSequenceClassification.from_encoders({'ecg': 'path/to/ecg-checkpoint', ...})."
+            )
+        for name in self.modality_configs:
+            if not isinstance(name, str) or not _MODALITY_NAME.match(name):
+                raise ValueError(
+                    f"modality name {name!r} is not usable: names become module names and input keys, so they must "
+                    "be non-empty and made of letters, digits and underscores (e.g. 'ecg', 'eeg_frontal')."
+                )
+
+    def validate_head(self):
+        """Part of `@strict` validation: head settings."""
+        if not 0.0 <= self.head_dropout < 1.0:
+            raise ValueError(f"`head_dropout` must lie in [0, 1), got {self.head_dropout}.")
+        if self.num_targets < 1:
+            raise ValueError(f"`num_targets` must be at least 1, got {self.num_targets}.")
+
+    # `PreTrainedConfig` reaches sub-configs through fixed attribute names (`sub_configs_defaults`); the per-modality
+    # dictionary needs its own serialisation and its own propagation of the attention implementation.
+
+    @property
+    def _attn_implementation(self):
+        return self._attn_implementation_internal
+
+    @_attn_implementation.setter
+    def _attn_implementation(self, value: str | dict | None):
+        PreTrainedConfig._attn_implementation.fset(self, value)
+        if value is None:
+            return
+        for name, sub_config in (self.__dict__.get("modality_configs") or {}).items():
+            if isinstance(sub_config, PreTrainedConfig):
+                sub_config._attn_implementation = value.get(name, value.get("")) if isinstance(value, dict) else value
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialises the config, every modality's sub-config as a nested dictionary (with its `model_type`)."""
+        sub_configs = self.__dict__.get("modality_configs")
+        # The base class deep-copies `__dict__`; serialise the sub-configs through their own `to_dict` instead.
+        self.__dict__["modality_configs"] = None
+        try:
+            output = super().to_dict()
+        finally:
+            self.__dict__["modality_configs"] = sub_configs
+        if sub_configs is not None:
+            serialised = {}
+            for name, sub_config in sub_configs.items():
+                values = sub_config.to_dict()
+                values.pop("transformers_version", None)
+                values.pop("_name_or_path", None)
+                serialised[name] = values
+            output["modality_configs"] = serialised
+        return output
+
+    def modality_config(self, name: str) -> CiTrusConfig:
+        """A copy of modality `name`'s `CiTrusConfig` (e.g. to build or save that encoder on its own)."""
+        if name not in self.modality_configs:
+            raise KeyError(f"No modality {name!r} in this fusion config; its modalities are {self.modalities}.")
+        return copy.deepcopy(self.modality_configs[name])
+
+
+CiTrusFusionConfig.register_for_auto_class()
+
+__all__ = ["CiTrusFusionConfig"]

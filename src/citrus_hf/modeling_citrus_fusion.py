@@ -1,0 +1,477 @@
+"""CiTrus fusion models: one CiTrus encoder per named modality, pooled embeddings concatenated, a head on top.
+
+"Foundation models + simple fusion" (arXiv 2512.15250): every modality keeps the encoder that was pre-trained for it,
+at its own sampling rate and window, and the head learns the cross-modal interactions from the concatenated
+embeddings. Each encoder is a complete `CiTrusModel` with its own `CiTrusConfig`, so it can come from its own
+checkpoint (`from_encoders`), be frozen on its own (`freeze_encoder`) and be loaded back on its own from a saved fusion
+checkpoint (`load_encoder`).
+
+Inputs are dictionaries keyed by modality: `input_values={"ecg": (B, C_ecg, T_ecg), "eda": (B, C_eda, T_eda)}` and,
+optionally, `patch_mask={"ecg": (B, P_ecg), ...}`. One keyword per input (not one per modality) keeps the forward
+signature fixed, so the `Trainer` keeps the `input_values` column of a dataset whatever the modalities are, and moves
+the nested tensors to the device itself; `CiTrusFusionProcessor` and `CiTrusFusionDataCollator`
+(`processing_citrus_fusion`) produce exactly this layout.
+
+Like `modeling_citrus`, this file imports only torch and transformers (and, relatively, the CiTrus files), so a saved
+checkpoint loads with `trust_remote_code=True` where `citrus_hf` is not installed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+from transformers.modeling_outputs import SequenceClassifierOutput
+from transformers.modeling_utils import PreTrainedModel, load_state_dict
+from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, cached_file, logging
+
+from .configuration_citrus_fusion import CiTrusFusionConfig
+from .modeling_citrus import (
+    CiTrusModel,
+    CiTrusPooler,
+    CiTrusPreTrainedModel,
+    CiTrusRegressionOutput,
+    _reject_text_kwargs,
+    classification_loss,
+    regression_loss,
+)
+
+logger = logging.get_logger(__name__)
+
+ENCODERS_PREFIX = "encoders."
+
+
+class CiTrusFusionPreTrainedModel(PreTrainedModel):
+    """Weight initialisation, strict safetensors-only loading, per-modality encoders and their freezing.
+
+    Subclasses add a head named by `head_name` on the concatenated embedding of size `embedding_size`.
+    """
+
+    config_class = CiTrusFusionConfig
+    config: CiTrusFusionConfig
+    base_model_prefix = ""
+    main_input_name = "input_values"
+    input_modalities = ("time",)
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+    _supports_flash_attn = False
+    _supports_flex_attn = False
+    _no_split_modules = ["CiTrusEncoderLayer"]
+    # The loss never uses `num_items_in_batch`: let the Trainer scale it for gradient accumulation.
+    accepts_loss_kwargs = False
+    head_name: str
+
+    def __init__(self, config: CiTrusFusionConfig, num_outputs: int):
+        super().__init__(config)
+        # Encoders are complete CiTrus models: each initialises itself with its own config (transformers dispatches
+        # `_init_weights` to sub-models) and can be saved or loaded on its own.
+        self.encoders = nn.ModuleDict({name: CiTrusModel(config.modality_configs[name]) for name in config.modalities})
+        self.poolers = nn.ModuleDict({name: CiTrusPooler(config.modality_configs[name]) for name in config.modalities})
+        sizes = {name: self.poolers[name].output_size for name in config.modalities}
+        self.embedding_norms = (
+            nn.ModuleDict({name: nn.LayerNorm(size) for name, size in sizes.items()})
+            if config.normalize_embeddings
+            else None
+        )
+        self.embedding_size = sum(sizes.values())
+        self.dropout = nn.Dropout(config.head_dropout)
+        setattr(self, self.head_name, nn.Linear(self.embedding_size, num_outputs))
+        self._frozen_encoders: set[str] = set()
+        self.post_init()
+
+    # ------------------------------------------------------------------------------------------------ encoders
+
+    @property
+    def modalities(self) -> list[str]:
+        """Modality names, in the order their embeddings are concatenated."""
+        return self.config.modalities
+
+    def encoder(self, modality: str) -> CiTrusModel:
+        """The `CiTrusModel` of `modality` (its `config` is that modality's `CiTrusConfig`)."""
+        self._check_modality(modality)
+        return self.encoders[modality]
+
+    def freeze_encoder(self, modality: str, freeze: bool = True) -> None:
+        """Freeze (or unfreeze) the encoder of one modality: its weights stop training and it stays in eval mode.
+
+        Freezing every encoder gives a linear probe on the concatenated pre-trained embeddings; freezing some keeps
+        a well pre-trained modality fixed while a weaker one adapts.
+        """
+        self._check_modality(modality)
+        self.encoders[modality].requires_grad_(not freeze)
+        if freeze:
+            self._frozen_encoders.add(modality)
+        else:
+            self._frozen_encoders.discard(modality)
+        self.train(self.training)
+
+    @property
+    def frozen_encoders(self) -> list[str]:
+        """Modalities whose encoder is frozen."""
+        return sorted(self._frozen_encoders)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        # A frozen encoder also keeps eval mode (no dropout, fixed batch-norm statistics), so the head sees exactly
+        # the pre-trained features.
+        for modality in getattr(self, "_frozen_encoders", ()):
+            self.encoders[modality].eval()
+        return self
+
+    def _check_modality(self, modality: str) -> None:
+        if modality not in self.config.modality_configs:
+            raise KeyError(f"No modality {modality!r} in this fusion model; its modalities are {self.modalities}.")
+
+    # ------------------------------------------------------------------------------------------------ building
+
+    @classmethod
+    def from_encoders(
+        cls,
+        encoders: Mapping[str, str | os.PathLike | PreTrainedModel],
+        encoder_loading_kwargs: Mapping[str, object] | None = None,
+        **config_kwargs,
+    ) -> CiTrusFusionPreTrainedModel:
+        """Build a fusion model from one pre-trained CiTrus encoder per modality.
+
+        Args:
+            encoders: modality name -> a CiTrus checkpoint (local folder or Hub repo id; any CiTrus class: the
+                pre-training checkpoint, `CiTrusModel` or a fine-tuned classifier) or a loaded CiTrus model. Each
+                encoder keeps its config (sampling rate, window, channels, architecture) and its weights; the head
+                is new.
+            encoder_loading_kwargs: passed to `CiTrusModel.from_pretrained` for checkpoints given by name
+                (e.g. `{"revision": "v1", "token": ...}`).
+            **config_kwargs: the fusion settings (`num_labels`, `id2label`, `problem_type`, `num_targets`,
+                `normalize_embeddings`, `head_dropout`, ...); see `CiTrusFusionConfig`.
+
+        Example:
+
+        ```python
+        >>> from citrus_hf import CiTrusConfig, CiTrusModel
+        >>> from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
+        >>> ecg = CiTrusModel(CiTrusConfig(sampling_rate=100, context_length=1000))
+        >>> eda = CiTrusModel(CiTrusConfig(sampling_rate=20, context_length=200, patch_length=10, spectrogram_n_fft=20))
+        >>> model = CiTrusFusionForSequenceClassification.from_encoders({"ecg": ecg, "eda": eda}, num_labels=2)
+        >>> model.modalities
+        ['ecg', 'eda']
+
+        ```
+        """
+        if not isinstance(encoders, Mapping) or not encoders:
+            raise ValueError(
+                "`encoders` must be a non-empty dict modality -> CiTrus checkpoint or model, e.g. "
+                "{'ecg': 'path/to/ecg-checkpoint', 'eda': eda_model}."
+            )
+        loaded = {
+            name: _as_citrus_encoder(name, source, dict(encoder_loading_kwargs or {}))
+            for name, source in encoders.items()
+        }
+        modality_configs = {}
+        for name, encoder in loaded.items():
+            sub_config = copy.deepcopy(encoder.config)
+            sub_config.name_or_path = ""  # a local path of the source checkpoint means nothing inside the fusion one
+            modality_configs[name] = sub_config
+        model = cls(CiTrusFusionConfig(modality_configs=modality_configs, **config_kwargs))
+        for name, encoder in loaded.items():
+            # strict: every tensor of the pre-trained encoder lands in the fusion model, and nothing stays random
+            model.encoders[name].load_state_dict(encoder.state_dict(), strict=True)
+        return model
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
+        """`PreTrainedModel.from_pretrained`, strict and from safetensors only.
+
+        A checkpoint of the same class must match every tensor. A checkpoint of the other fusion class (a classifier
+        loaded as a regressor, say) must match every encoder tensor; only the new head is initialised. Anything else
+        is an error naming the tensors, never a model that silently kept random weights.
+        """
+        return_loading_info = kwargs.pop("output_loading_info", False)
+        if kwargs.get("use_safetensors") is False:
+            raise ValueError("CiTrus checkpoints load from safetensors only; pickled weights are never unpickled.")
+        kwargs["use_safetensors"] = True
+        model, loading_info = super().from_pretrained(
+            pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs
+        )
+        saved_architectures = model.config.architectures or []
+        missing = sorted(loading_info.get("missing_keys", []))
+        unexpected = sorted(loading_info.get("unexpected_keys", []))
+        mismatched = loading_info.get("mismatched_keys", [])
+        problems = []
+        if cls.__name__ in saved_architectures and (missing or unexpected):
+            problems.append(f"missing tensors {missing[:10]}, unexpected tensors {unexpected[:10]}")
+        elif any(key.startswith(ENCODERS_PREFIX) for key in missing):
+            problems.append(
+                f"encoder tensors missing from the checkpoint: {[k for k in missing if k.startswith(ENCODERS_PREFIX)][:10]}"
+            )
+        if mismatched and not kwargs.get("ignore_mismatched_sizes"):
+            problems.append(f"tensors with another shape: {[m[0] for m in mismatched][:10]}")
+        if problems:
+            raise ValueError(
+                f"The checkpoint {pretrained_model_name_or_path!r} (saved as {saved_architectures}) does not match "
+                f"{cls.__name__}: " + "; ".join(problems) + ". It is corrupt or was saved by another model."
+            )
+        return (model, loading_info) if return_loading_info else model
+
+    @classmethod
+    def load_encoder(cls, pretrained_model_name_or_path: str | os.PathLike, modality: str, **kwargs) -> CiTrusModel:
+        """Load one modality's encoder out of a saved fusion checkpoint, on its own (no other encoder is built).
+
+        Args:
+            pretrained_model_name_or_path: a fusion checkpoint (local folder or Hub repo id).
+            modality: which encoder.
+            **kwargs: Hub arguments (`revision`, `token`, `cache_dir`, `local_files_only`, ...).
+
+        Returns:
+            A `CiTrusModel` with that modality's config and every one of its tensors from the checkpoint; save it
+            with `save_pretrained` to fine-tune or publish it like any CiTrus encoder.
+        """
+        config = CiTrusFusionConfig.from_pretrained(pretrained_model_name_or_path, **kwargs)
+        if modality not in config.modality_configs:
+            raise KeyError(
+                f"The fusion checkpoint {str(pretrained_model_name_or_path)!r} has no modality {modality!r}; its "
+                f"modalities are {config.modalities}."
+            )
+        prefix = f"{ENCODERS_PREFIX}{modality}."
+        state_dict = {
+            key[len(prefix) :]: tensor
+            for key, tensor in _read_safetensors(pretrained_model_name_or_path, prefix, kwargs).items()
+        }
+        encoder = CiTrusModel(config.modality_config(modality))
+        expected = set(encoder.state_dict())
+        if set(state_dict) != expected:
+            raise ValueError(
+                f"The fusion checkpoint {str(pretrained_model_name_or_path)!r} does not hold the {modality!r} encoder "
+                f"whole: missing {sorted(expected - set(state_dict))[:10]}, unexpected "
+                f"{sorted(set(state_dict) - expected)[:10]}. It is corrupt or was saved by another model."
+            )
+        encoder.load_state_dict(state_dict, strict=True)
+        return encoder.eval()
+
+    # ------------------------------------------------------------------------------------------------ forward
+
+    def _check_inputs(self, input_values, patch_mask) -> None:
+        if not isinstance(input_values, Mapping):
+            raise TypeError(
+                f"`input_values` of a fusion model is a dict modality -> tensor (batch, channels, time), e.g. "
+                f"input_values={{{', '.join(repr(m) + ': ...' for m in self.modalities)}}}; got "
+                f"{type(input_values).__name__}. CiTrusFusionProcessor produces it."
+            )
+        given = set(input_values)
+        missing = [m for m in self.modalities if m not in given]
+        unknown = sorted(str(m) for m in given - set(self.modalities))
+        if missing or unknown:
+            raise ValueError(
+                "`input_values` must hold exactly this model's modalities "
+                f"{self.modalities}: "
+                + "; ".join(
+                    part
+                    for part in (
+                        f"missing {missing}" * bool(missing),
+                        f"unknown {unknown} (check the spelling, or build a model with those modalities)"
+                        * bool(unknown),
+                    )
+                    if part
+                )
+                + "."
+            )
+        if patch_mask is not None:
+            if not isinstance(patch_mask, Mapping):
+                raise TypeError("`patch_mask` of a fusion model is a dict modality -> (batch, num_patches) tensor.")
+            unknown = sorted(str(m) for m in set(patch_mask) - set(self.modalities))
+            if unknown:
+                raise ValueError(f"`patch_mask` names unknown modalities {unknown}; this model has {self.modalities}.")
+        sizes = {m: v.shape[0] for m, v in input_values.items() if isinstance(v, torch.Tensor) and v.dim() > 0}
+        if len(set(sizes.values())) > 1:
+            raise ValueError(
+                f"Every modality needs the same batch size (one window per example and modality), got {sizes}."
+            )
+
+    def embed(
+        self, input_values: Mapping[str, torch.Tensor], patch_mask: Mapping[str, torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        """The fused embedding: every modality's pooled (and normalised) embedding, concatenated.
+
+        Args:
+            input_values: modality -> `(batch_size, num_channels, time)` windows aligned to that encoder's contract.
+            patch_mask: modality -> `(batch_size, num_patches)`, 0 marking padding patches; optional per modality.
+
+        Returns:
+            `(batch_size, embedding_size)`, the modalities in `self.modalities` order.
+        """
+        self._check_inputs(input_values, patch_mask)
+        patch_mask = patch_mask or {}
+        embeddings = []
+        for name in self.modalities:
+            mask = patch_mask.get(name)
+            outputs = self.encoders[name](input_values[name], patch_mask=mask, return_dict=True)
+            pooled = self.poolers[name](outputs, mask)  # (B, size of this modality)
+            if self.embedding_norms is not None:
+                pooled = self.embedding_norms[name](pooled)
+            embeddings.append(pooled)
+        return torch.cat(embeddings, dim=-1)  # (B, embedding_size)
+
+
+class CiTrusFusionForSequenceClassification(CiTrusFusionPreTrainedModel):
+    """CiTrus fusion with a linear classifier on the concatenated embeddings (single-label, multi-label, or
+    regression via `config.problem_type`, as in transformers)."""
+
+    head_name = "classifier"
+
+    def __init__(self, config: CiTrusFusionConfig):
+        super().__init__(config, config.num_labels)
+
+    def forward(
+        self,
+        input_values: Mapping[str, torch.Tensor],
+        labels: torch.Tensor | None = None,
+        patch_mask: Mapping[str, torch.Tensor] | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> SequenceClassifierOutput | tuple:
+        r"""
+        Args:
+            input_values (`dict[str, torch.FloatTensor]`): modality -> `(batch_size, num_channels, time)` windows,
+                each aligned to its encoder's contract (`CiTrusFusionProcessor` does it).
+            labels (`torch.LongTensor` of shape `(batch_size,)`, or `(batch_size, num_labels)` floats for
+                multi-label): targets; the loss is returned first when given.
+            patch_mask (`dict[str, torch.Tensor]`, *optional*): modality -> `(batch_size, num_patches)`, 0 marking
+                padding patches.
+
+        Returns `logits` of shape `(batch_size, num_labels)`.
+
+        Example:
+
+        ```python
+        >>> import torch
+        >>> from citrus_hf import CiTrusConfig
+        >>> from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
+        >>> from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
+        >>> config = CiTrusFusionConfig(
+        ...     modality_configs={"ecg": CiTrusConfig(context_length=400), "resp": CiTrusConfig(context_length=200)},
+        ...     num_labels=2,
+        ... )
+        >>> model = CiTrusFusionForSequenceClassification(config)
+        >>> inputs = {"ecg": torch.randn(3, 1, 400), "resp": torch.randn(3, 1, 200)}
+        >>> model(input_values=inputs, labels=torch.tensor([0, 1, 1])).logits.shape
+        torch.Size([3, 2])
+
+        ```
+        """
+        _reject_text_kwargs(kwargs)
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        logits = self.classifier(self.dropout(self.embed(input_values, patch_mask)))  # (B, num_labels)
+        loss = None
+        if labels is not None:
+            # The single-encoder classifier's loss (problem-type inference, label checks) applies unchanged: it reads
+            # only `config.num_labels` and `config.problem_type`, which the fusion config has too.
+            loss = classification_loss(self.config, logits, labels)
+        if not return_dict:
+            return (loss, logits) if loss is not None else (logits,)
+        return SequenceClassifierOutput(loss=loss, logits=logits)
+
+
+class CiTrusFusionForRegression(CiTrusFusionPreTrainedModel):
+    """CiTrus fusion with a linear regressor on the concatenated embeddings: `config.num_targets` outputs."""
+
+    head_name = "regressor"
+
+    def __init__(self, config: CiTrusFusionConfig):
+        super().__init__(config, config.num_targets)
+
+    def forward(
+        self,
+        input_values: Mapping[str, torch.Tensor],
+        labels: torch.Tensor | None = None,
+        patch_mask: Mapping[str, torch.Tensor] | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> CiTrusRegressionOutput | tuple:
+        r"""
+        Args:
+            input_values (`dict[str, torch.FloatTensor]`): modality -> `(batch_size, num_channels, time)` windows.
+            labels (`torch.FloatTensor` of shape `(batch_size,)` or `(batch_size, num_targets)`, *optional*):
+                targets; the mean squared error is returned first when given.
+            patch_mask (`dict[str, torch.Tensor]`, *optional*): modality -> `(batch_size, num_patches)`.
+
+        Returns `logits` (the predictions) of shape `(batch_size, num_targets)`.
+
+        Example:
+
+        ```python
+        >>> import torch
+        >>> from citrus_hf import CiTrusConfig
+        >>> from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
+        >>> from citrus_hf.modeling_citrus_fusion import CiTrusFusionForRegression
+        >>> config = CiTrusFusionConfig(
+        ...     modality_configs={"ecg": CiTrusConfig(context_length=400), "ppg": CiTrusConfig(context_length=200)}
+        ... )
+        >>> model = CiTrusFusionForRegression(config)
+        >>> inputs = {"ecg": torch.randn(2, 1, 400), "ppg": torch.randn(2, 1, 200)}
+        >>> model(input_values=inputs, labels=torch.tensor([61.0, 75.5])).loss.backward()
+
+        ```
+        """
+        _reject_text_kwargs(kwargs)
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        logits = self.regressor(self.dropout(self.embed(input_values, patch_mask)))  # (B, num_targets)
+        loss = None
+        if labels is not None:
+            loss = regression_loss(logits, labels)
+        if not return_dict:
+            return (loss, logits) if loss is not None else (logits,)
+        return CiTrusRegressionOutput(loss=loss, logits=logits)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Helpers
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def _as_citrus_encoder(name: str, source, loading_kwargs: dict) -> CiTrusModel:
+    """The `CiTrusModel` behind `source`: a checkpoint name / path, a `CiTrusModel`, or a CiTrus task model."""
+    if isinstance(source, (str, os.PathLike)):
+        return CiTrusModel.from_pretrained(source, **loading_kwargs)
+    if isinstance(source, CiTrusModel):
+        return source
+    if isinstance(source, CiTrusPreTrainedModel) and isinstance(getattr(source, "citrus", None), CiTrusModel):
+        return source.citrus
+    raise TypeError(
+        f"encoder {name!r}: expected a CiTrus checkpoint (path or Hub repo id) or a CiTrus model, got "
+        f"{type(source).__name__}. With peft, merge the adapters first (`merge_and_unload()`)."
+    )
+
+
+def _read_safetensors(pretrained_model_name_or_path, prefix: str, hub_kwargs: dict) -> dict[str, torch.Tensor]:
+    """The tensors whose name starts with `prefix` from a (possibly sharded) safetensors checkpoint."""
+    hub_kwargs = {k: v for k, v in hub_kwargs.items() if k in _HUB_KWARGS}
+    weights = cached_file(
+        pretrained_model_name_or_path, SAFE_WEIGHTS_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs
+    )
+    if weights is not None:
+        files = [weights]
+    else:
+        index = cached_file(pretrained_model_name_or_path, SAFE_WEIGHTS_INDEX_NAME, **hub_kwargs)
+        with open(index, encoding="utf-8") as handle:
+            weight_map = json.load(handle)["weight_map"]
+        shards = sorted({shard for key, shard in weight_map.items() if key.startswith(prefix)})
+        files = [cached_file(pretrained_model_name_or_path, shard, **hub_kwargs) for shard in shards]
+    tensors = {}
+    for file in files:
+        tensors.update({k: v for k, v in load_state_dict(file).items() if k.startswith(prefix)})
+    return tensors
+
+
+_HUB_KWARGS = ("cache_dir", "force_download", "proxies", "token", "revision", "local_files_only", "subfolder")
+
+# `save_pretrained` copies this file and the CiTrus files it imports next to the weights and writes `auto_map`, so
+# `AutoModelForSequenceClassification.from_pretrained(path, trust_remote_code=True)` works without citrus_hf.
+CiTrusFusionForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
+
+__all__ = [
+    "CiTrusFusionPreTrainedModel",
+    "CiTrusFusionForSequenceClassification",
+    "CiTrusFusionForRegression",
+]

@@ -1,0 +1,348 @@
+"""Processor of CiTrus fusion models: every modality's recording goes to its own feature extractor.
+
+Each encoder of a fusion model has its own input contract (sampling rate, window, channels, normalisation), so each
+modality has its own `CiTrusFeatureExtractor`. `CiTrusFusionProcessor` holds one per modality, routes every
+recording to its extractor, and returns the dictionaries a fusion model takes:
+`{"input_values": {modality: (B, C, T)}, "patch_mask": {modality: (B, P)}}`. It saves as one
+`processor_config.json` next to the model and loads back with `CiTrusFusionProcessor.from_pretrained` (or
+`AutoProcessor.from_pretrained(..., trust_remote_code=True)`).
+
+`CiTrusFusionDataCollator` batches dataset rows of the same layout for the `Trainer`.
+
+Shipped as remote code too: imports only numpy, torch, transformers and, relatively, the CiTrus files.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from transformers.dynamic_module_utils import custom_object_save
+from transformers.feature_extraction_utils import BatchFeature
+from transformers.utils import PROCESSOR_NAME, PushToHubMixin, cached_file, logging
+from transformers.utils.hub import hf_api
+
+from .configuration_citrus_fusion import CiTrusFusionConfig
+from .feature_extraction_citrus import CiTrusFeatureExtractor
+
+logger = logging.get_logger(__name__)
+
+_MODALITY_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+class ModalityTensors(dict):
+    """A dict modality -> tensor that also answers `numel()` (the total over modalities).
+
+    The `Trainer` estimates the work of a step as `inputs["input_values"].numel()`; with one tensor per modality
+    that value is a dictionary, so the processor and the collator return this one. The model accepts any mapping.
+    """
+
+    def numel(self) -> int:
+        return sum(int(value.numel()) for value in self.values())
+
+
+class CiTrusFusionBatch(BatchFeature):
+    """A `BatchFeature` whose values are dictionaries modality -> tensor; `.to(...)` moves the nested tensors too."""
+
+    def to(self, *args, **kwargs) -> CiTrusFusionBatch:
+        """Send every (nested) tensor to a device or cast floating-point tensors, like `BatchFeature.to`."""
+        self.data = {
+            key: ModalityTensors({m: BatchFeature({"v": v}).to(*args, **kwargs)["v"] for m, v in value.items()})
+            if isinstance(value, Mapping)
+            else BatchFeature({"v": value}).to(*args, **kwargs)["v"]
+            for key, value in self.items()
+        }
+        return self
+
+
+class CiTrusFusionProcessor(PushToHubMixin):
+    r"""
+    One `CiTrusFeatureExtractor` per modality of a fusion model; routes each modality's recordings to its own.
+
+    Args:
+        feature_extractors (`dict[str, CiTrusFeatureExtractor]`): modality name -> its feature extractor. Build them
+            from the model with `CiTrusFusionProcessor.from_config(model.config)`.
+
+    Example:
+
+    ```python
+    >>> import numpy as np
+    >>> from citrus_hf import CiTrusConfig
+    >>> from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
+    >>> from citrus_hf.processing_citrus_fusion import CiTrusFusionProcessor
+    >>> config = CiTrusFusionConfig(
+    ...     modality_configs={
+    ...         "ecg": CiTrusConfig(sampling_rate=100, context_length=1000),
+    ...         "eda": CiTrusConfig(sampling_rate=20, context_length=200, patch_length=10, spectrogram_n_fft=20),
+    ...     }
+    ... )
+    >>> processor = CiTrusFusionProcessor.from_config(config)
+    >>> rng = np.random.default_rng(0)
+    >>> recordings = {"ecg": rng.standard_normal((4, 1, 10_000)), "eda": rng.standard_normal((4, 1, 10_000))}
+    >>> batch = processor(recordings, sampling_rate=1000)  # both recorded at 1 kHz; or {"ecg": 1000, "eda": 32}
+    >>> batch["input_values"]["ecg"].shape, batch["input_values"]["eda"].shape
+    (torch.Size([4, 1, 1000]), torch.Size([4, 1, 200]))
+
+    ```
+    """
+
+    _auto_class: str | None = None
+
+    def __init__(self, feature_extractors: Mapping[str, CiTrusFeatureExtractor]):
+        if not isinstance(feature_extractors, Mapping) or not feature_extractors:
+            raise ValueError(
+                "`feature_extractors` must be a non-empty dict modality -> CiTrusFeatureExtractor; build it from "
+                "the model with CiTrusFusionProcessor.from_config(model.config)."
+            )
+        for name, extractor in feature_extractors.items():
+            if not isinstance(name, str) or not _MODALITY_NAME.match(name):
+                raise ValueError(
+                    f"modality name {name!r} is not usable: use letters, digits and underscores, as the model does."
+                )
+            if not isinstance(extractor, CiTrusFeatureExtractor):
+                raise TypeError(
+                    f"modality {name!r}: expected a CiTrusFeatureExtractor, got {type(extractor).__name__}."
+                )
+        self.feature_extractors = dict(sorted(feature_extractors.items()))
+
+    @classmethod
+    def from_config(cls, config: CiTrusFusionConfig, **extractor_kwargs) -> CiTrusFusionProcessor:
+        """One extractor per modality from a fusion config (`model.config`), each matching its encoder's contract.
+
+        `extractor_kwargs` (e.g. `nan_policy="interpolate"`) apply to every extractor.
+        """
+        if not isinstance(config, CiTrusFusionConfig):
+            raise TypeError(f"expected a CiTrusFusionConfig (a fusion model's `config`), got {type(config).__name__}.")
+        return cls(
+            {
+                name: CiTrusFeatureExtractor.from_config(sub_config, **extractor_kwargs)
+                for name, sub_config in config.modality_configs.items()
+            }
+        )
+
+    @property
+    def modalities(self) -> list[str]:
+        """Modality names (sorted, as in the model)."""
+        return list(self.feature_extractors)
+
+    def __call__(
+        self,
+        recordings: Mapping[str, Any],
+        sampling_rate: float | Mapping[str, float | Sequence[float]] | None = None,
+        *,
+        return_tensors: str | None = "pt",
+        **kwargs,
+    ) -> CiTrusFusionBatch:
+        """
+        Align and normalise one batch of multimodal recordings.
+
+        Args:
+            recordings: modality -> that modality's recordings, in any layout its `CiTrusFeatureExtractor` accepts
+                (one recording `(channels, time)`, a batch `(batch, channels, time)`, or a list). Every modality of
+                the model is required, each with the same number of recordings: recording `i` of every modality
+                belongs to example `i`.
+            sampling_rate: Hz, one number for every modality (recorded by one device), or a dict modality -> rate
+                (one number, or one per recording).
+            return_tensors: `"pt"` (default), `"np"` or `None`.
+            **kwargs: feature-extractor options (`alignment`, `nan_policy`, `input_channel_names`, ...); a value may
+                be a dict modality -> value to set it per modality. `alignment="window"` is refused: windows of
+                different modalities would not line up in time.
+
+        Returns:
+            `CiTrusFusionBatch` with `input_values` (modality -> `(batch, channels, context_length)` float32) and
+            `patch_mask` (modality -> `(batch, num_patches)` int64); `model(**batch)` works.
+        """
+        if not isinstance(recordings, Mapping):
+            raise TypeError(
+                f"`recordings` must be a dict modality -> recordings, e.g. {{{', '.join(repr(m) + ': ...' for m in self.modalities)}}}; "
+                f"got {type(recordings).__name__}."
+            )
+        self._check_modalities(recordings, "recordings")
+        if sampling_rate is None:
+            raise ValueError(
+                "`sampling_rate` is required: the rate of your recordings in Hz, one number for every modality or a "
+                f"dict per modality, e.g. sampling_rate={{{', '.join(repr(m) + ': 1000' for m in self.modalities)}}}."
+            )
+        if isinstance(sampling_rate, Mapping):
+            self._check_modalities(sampling_rate, "sampling_rate")
+        options = {}
+        for key, value in kwargs.items():
+            if isinstance(value, Mapping):
+                unknown = sorted(set(value) - set(self.modalities))
+                if unknown:
+                    raise ValueError(
+                        f"`{key}` names unknown modalities {unknown}; the modalities are {self.modalities}."
+                    )
+            options[key] = value
+        alignments = options.get("alignment")
+        alignments = alignments.values() if isinstance(alignments, Mapping) else [alignments]
+        if "window" in alignments or any(fx.alignment == "window" for fx in self.feature_extractors.values()):
+            raise ValueError(
+                "alignment='window' cuts each modality on its own, so windows of different modalities would not line "
+                "up in time. Cut the recordings into time-aligned windows first (same start and duration in seconds "
+                "for every modality), then call the processor with alignment='resample'."
+            )
+
+        input_values, patch_mask = {}, {}
+        for name, extractor in self.feature_extractors.items():
+            rate = sampling_rate[name] if isinstance(sampling_rate, Mapping) else sampling_rate
+            modality_options = {
+                key: (value[name] if isinstance(value, Mapping) else value)
+                for key, value in options.items()
+                if not isinstance(value, Mapping) or name in value
+            }
+            try:
+                features = extractor(
+                    recordings[name], sampling_rate=rate, return_tensors=return_tensors, **modality_options
+                )
+            except (ValueError, TypeError) as error:
+                raise type(error)(f"modality {name!r}: {error}") from error
+            input_values[name] = features["input_values"]
+            patch_mask[name] = features["patch_mask"]
+        sizes = {name: len(values) for name, values in input_values.items()}
+        if len(set(sizes.values())) > 1:
+            raise ValueError(
+                f"Every modality needs the same number of recordings (recording i of each modality is example i), "
+                f"got {sizes}."
+            )
+        return CiTrusFusionBatch(
+            {"input_values": ModalityTensors(input_values), "patch_mask": ModalityTensors(patch_mask)}
+        )
+
+    def _check_modalities(self, given: Mapping, what: str) -> None:
+        missing = [m for m in self.modalities if m not in given]
+        unknown = sorted(str(m) for m in given if m not in self.feature_extractors)
+        if missing or unknown:
+            problems = []
+            if missing:
+                problems.append(f"missing {missing} (the model needs every modality)")
+            if unknown:
+                problems.append(f"unknown {unknown} (check the spelling, or use a model with those modalities)")
+            raise ValueError(
+                f"`{what}` must name exactly the modalities {self.modalities}: " + "; ".join(problems) + "."
+            )
+
+    # ------------------------------------------------------------------------------------------------ saving
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able description: every extractor's own dictionary, by modality."""
+        output = {
+            "processor_type": type(self).__name__,
+            "feature_extractors": {name: fx.to_dict() for name, fx in self.feature_extractors.items()},
+        }
+        if self._auto_class is not None:
+            output["auto_map"] = {self._auto_class: f"{type(self).__module__.split('.')[-1]}.{type(self).__name__}"}
+        return output
+
+    @classmethod
+    def from_dict(cls, processor_dict: Mapping[str, Any]) -> CiTrusFusionProcessor:
+        """Inverse of `to_dict`."""
+        extractors = processor_dict.get("feature_extractors")
+        if not isinstance(extractors, Mapping) or not extractors:
+            raise ValueError(
+                "This processor_config.json has no `feature_extractors` entry, so it was not saved by "
+                "CiTrusFusionProcessor; load a fusion checkpoint's processor, or build one with from_config."
+            )
+        return cls(
+            {name: CiTrusFeatureExtractor.from_dict(copy.deepcopy(dict(values))) for name, values in extractors.items()}
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CiTrusFusionProcessor) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({json.dumps(self.to_dict()['feature_extractors'], indent=2, sort_keys=True)})"
+
+    def save_pretrained(self, save_directory: str | os.PathLike, push_to_hub: bool = False, **kwargs) -> list[str]:
+        """Write `processor_config.json` (and, when registered for an auto class, the code) to `save_directory`.
+
+        With `push_to_hub=True`, upload it to `repo_id` (default: the folder's name), as transformers' processors do.
+        """
+        save_directory = os.fspath(save_directory)
+        if os.path.isfile(save_directory):
+            raise ValueError(f"`save_directory` ({save_directory}) is a file; give a folder.")
+        os.makedirs(save_directory, exist_ok=True)
+        if push_to_hub:
+            commit_message = kwargs.pop("commit_message", None)
+            repo_id = kwargs.pop("repo_id", os.path.basename(os.path.normpath(save_directory)))
+            repo_id = hf_api().create_repo(repo_id, exist_ok=True, token=kwargs.get("token")).repo_id
+            files_timestamps = self._get_files_timestamps(save_directory)
+        if self._auto_class is not None:
+            custom_object_save(self, save_directory)
+        path = os.path.join(save_directory, PROCESSOR_NAME)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+        if push_to_hub:
+            self._upload_modified_files(
+                save_directory, repo_id, files_timestamps, commit_message=commit_message, token=kwargs.get("token")
+            )
+        return [path]
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs) -> CiTrusFusionProcessor:
+        """Load a processor saved with `save_pretrained` from a local folder or a Hub repo.
+
+        `kwargs` are Hub arguments (`revision`, `token`, `cache_dir`, `local_files_only`, `subfolder`, ...).
+        """
+        kwargs.pop("trust_remote_code", None)  # passed by AutoProcessor; the code is already loaded
+        hub_kwargs = {k: v for k, v in kwargs.items() if k in _HUB_KWARGS}
+        path = cached_file(pretrained_model_name_or_path, PROCESSOR_NAME, **hub_kwargs)
+        with open(path, encoding="utf-8") as handle:
+            return cls.from_dict(json.load(handle))
+
+    @classmethod
+    def register_for_auto_class(cls, auto_class: str = "AutoProcessor") -> None:
+        """Save the code with the processor and name it in `auto_map`, for `AutoProcessor` with remote code."""
+        cls._auto_class = auto_class if isinstance(auto_class, str) else auto_class.__name__
+
+
+_HUB_KWARGS = ("cache_dir", "force_download", "proxies", "token", "revision", "local_files_only", "subfolder")
+
+
+class CiTrusFusionDataCollator:
+    """Batches dataset rows for a fusion model (the `Trainer`'s `data_collator`).
+
+    Each row holds `input_values`: modality -> `(channels, time)` array (already aligned, e.g. by the processor),
+    optionally `patch_mask`: modality -> `(num_patches,)`, and `label` / `labels`. Returns
+    `{"input_values": {modality: (B, C, T) float32}, "patch_mask": {...}, "labels": (B,)}`; integer labels become
+    int64 (classification), others float32 (regression).
+    """
+
+    def __call__(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        if not rows:
+            raise ValueError("the batch is empty.")
+        first = rows[0]
+        if not isinstance(first.get("input_values"), Mapping):
+            raise ValueError(
+                "each row needs `input_values` as a dict modality -> (channels, time) array; got "
+                f"{type(first.get('input_values')).__name__}. Store the windows as one struct column per example."
+            )
+        batch: dict[str, Any] = {}
+        for key in ("input_values", "patch_mask"):
+            if key not in first:
+                continue
+            dtype = np.float32 if key == "input_values" else np.int64
+            batch[key] = ModalityTensors(
+                {
+                    name: torch.from_numpy(np.stack([np.asarray(row[key][name], dtype=dtype) for row in rows]))
+                    for name in first[key]
+                }
+            )
+        label_key = "labels" if "labels" in first else "label" if "label" in first else None
+        if label_key is not None:
+            labels = np.asarray([row[label_key] for row in rows])
+            batch["labels"] = torch.from_numpy(
+                labels.astype(np.int64) if np.issubdtype(labels.dtype, np.integer) else labels.astype(np.float32)
+            )
+        return batch
+
+
+CiTrusFusionProcessor.register_for_auto_class()
+
+__all__ = ["CiTrusFusionBatch", "CiTrusFusionDataCollator", "CiTrusFusionProcessor", "ModalityTensors"]
