@@ -50,20 +50,23 @@ def time_alternating(
 
 
 def step_peak_memory_mb(step: Step, batch: torch.Tensor, device: str) -> float:
-    """Peak memory (MB) of a steady-state step: `torch.cuda.max_memory_allocated` growth on CUDA, peak-RSS growth on
-    CPU. The process's lifetime peak (`ru_maxrss`) may come from the imports, so the kernel's peak-RSS counter
-    (VmHWM) is reset to the current RSS through `/proc/self/clear_refs` first and only sees the steps."""
-    step(batch)  # the optimizer state exists after the first step
+    """Peak memory (MB) that two steps add to a freshly built model and batch: activations, gradients and optimizer
+    state. On CUDA `torch.cuda.max_memory_allocated` growth; on CPU peak-RSS growth, where the process's lifetime
+    peak (`ru_maxrss`) may come from the imports, so the kernel's peak-RSS counter (VmHWM) is first reset to the
+    current RSS through `/proc/self/clear_refs`. No warm-up step: the allocator would then serve the measured steps
+    from memory it already holds, and the growth would read as zero."""
     if device.startswith("cuda"):
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
+        step(batch)
         step(batch)
         torch.cuda.synchronize()
         return (torch.cuda.max_memory_allocated() - base) / 2**20
     with open("/proc/self/clear_refs", "w") as clear_refs:
         clear_refs.write("5")
     base_kb = _status_kb("VmRSS")
+    step(batch)
     step(batch)
     return max(0.0, (_status_kb("VmHWM") - base_kb) / 1024)
 

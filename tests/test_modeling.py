@@ -11,8 +11,8 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_config
 from safetensors.torch import load_file, save_file
+from tiny_configs import tiny_config
 from transformers import (
     AutoConfig,
     AutoModel,

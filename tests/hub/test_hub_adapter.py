@@ -12,18 +12,10 @@ import safetensors.torch
 import torch
 from hub_server import DEFAULT_USER, client_result
 from huggingface_hub import ModelCard
+from tiny_configs import TINY
 
 from citrus_hf import CiTrusConfig, CiTrusForPretraining
 
-TINY = dict(
-    context_length=200,
-    patch_length=20,
-    d_model=16,
-    num_attention_heads=2,
-    num_hidden_layers=1,
-    ffn_dim=32,
-    cnn_channels=[4, 8, 8],
-)
 BASE_REPO = f"{DEFAULT_USER}/citrus-tiny-pretrained"
 ADAPTER_REPO = f"{DEFAULT_USER}/citrus-tiny-lora"
 

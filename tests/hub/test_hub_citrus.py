@@ -17,20 +17,12 @@ import torch
 from hub_server import DEFAULT_USER, client_result
 from huggingface_hub import ModelCard
 from huggingface_hub.repocard_data import model_index_to_eval_results
+from tiny_configs import TINY
 
 from citrus_hf import CiTrusConfig, CiTrusForSequenceClassification
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
 from citrus_hf.hub import build_model_card, load_pretrained, parse_eval_results, push_to_hub
 
-TINY = dict(
-    context_length=200,
-    patch_length=20,
-    d_model=16,
-    num_attention_heads=2,
-    num_hidden_layers=1,
-    ffn_dim=32,
-    cnn_channels=[4, 8, 8],
-)
 REPO = f"{DEFAULT_USER}/citrus-tiny"
 RAW_RATE = 250  # the test recordings' rate: the feature extractor resamples them to the model's 100 Hz
 EVAL_RESULTS = {

@@ -1,0 +1,177 @@
+"""The PatchTST baseline arms: `transformers`' own `PatchTSTForPretraining`, pre-trained on the same corpus with the
+same loop and steps as CiTrus, then `PatchTSTForClassification` / `PatchTSTForRegression` fine-tuned with the same
+`Trainer` settings.
+
+Sizes match the CiTrus config the protocol uses (context length, patch length = stride, width, layers, heads,
+feed-forward, mask ratio), and both see the same aligned, normalised windows from `CiTrusFeatureExtractor` (so
+PatchTST's own instance scaling is off). Otherwise PatchTST keeps its own defaults (random patch masking, batch
+norm, its heads), so the arm is PatchTST as users get it, not a CiTrus in disguise.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+
+from ..configuration_citrus import CiTrusConfig
+
+
+def patchtst_config(config: CiTrusConfig, num_channels: int = 1, **overrides):
+    """A `PatchTSTConfig` of the same size and input window as the CiTrus `config`."""
+    from transformers import PatchTSTConfig
+
+    values: dict[str, Any] = dict(
+        num_input_channels=num_channels,
+        context_length=config.context_length,
+        patch_length=config.patch_length,
+        patch_stride=config.patch_length,
+        d_model=config.d_model,
+        num_hidden_layers=config.num_hidden_layers,
+        num_attention_heads=config.num_attention_heads,
+        ffn_dim=config.ffn_dim,
+        dropout=config.hidden_dropout,
+        attention_dropout=config.attention_dropout,
+        ff_dropout=config.ffn_dropout,
+        head_dropout=config.head_dropout,
+        mask_type="random",
+        random_mask_ratio=config.mask_ratio,
+        share_embedding=True,
+        channel_attention=False,
+        # The feature extractor already normalises every window as it does for CiTrus; PatchTST's own instance
+        # scaling would undo a dataset-level normalisation (and with it the channels' relative amplitudes).
+        scaling=None,
+        loss="mse",
+    )
+    values.update(overrides)
+    return PatchTSTConfig(**values)
+
+
+def build_patchtst_pretraining(config: CiTrusConfig):
+    """`PatchTSTForPretraining` for the single-channel windows of the pre-training corpus."""
+    from transformers import PatchTSTForPretraining
+
+    return PatchTSTForPretraining(patchtst_config(config, num_channels=config.num_channels, do_mask_input=True))
+
+
+def observed_mask(patch_mask: torch.Tensor, patch_length: int, num_channels: int) -> torch.Tensor:
+    """PatchTST's `past_observed_mask` `(B, T, C)` from the feature extractor's `patch_mask` `(B, P)`."""
+    observed = patch_mask.bool().repeat_interleave(patch_length, dim=1)  # (B, T)
+    return observed[:, :, None].expand(-1, -1, num_channels)
+
+
+def patchtst_pretraining_loss(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Masked-patch reconstruction loss of PatchTST on a `WindowDataset` batch (`input_values` `(B, C, T)`)."""
+    values = batch["input_values"]
+    config = model.module.config if hasattr(model, "module") else model.config
+    mask = observed_mask(batch["patch_mask"], config.patch_length, values.shape[1])
+    return model(past_values=values.transpose(1, 2), past_observed_mask=mask).loss
+
+
+def pretrain_patchtst(args):
+    """Pre-train PatchTST with `citrus_hf.training.pretrain` (same corpus, alignment, schedule and steps as CiTrus).
+
+    Args:
+        args: `PretrainArguments`; its model config (preset + overrides) sets PatchTST's sizes.
+    """
+    from ..training.pretrain import pretrain
+
+    return pretrain(args, model_factory=build_patchtst_pretraining, loss_fn=patchtst_pretraining_loss)
+
+
+def build_patchtst_task_model(
+    task: str,
+    num_channels: int,
+    config: CiTrusConfig,
+    num_labels: int | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    linear_probe: bool = False,
+):
+    """`PatchTSTForClassification` / `PatchTSTForRegression` for `num_channels` channels, its backbone loaded strictly
+    from a `PatchTSTForPretraining` checkpoint (or freshly initialised when `checkpoint` is None).
+
+    The checkpoint's own pre-training head is left out: `from_pretrained` would try to load it into the task head
+    (both are called `head`) and stop on the shape mismatch.
+    """
+    from transformers import PatchTSTForClassification, PatchTSTForPretraining, PatchTSTForRegression
+
+    if task == "classification":
+        if not num_labels:
+            raise ValueError("A PatchTST classifier needs num_labels.")
+        model = PatchTSTForClassification(
+            patchtst_config(config, num_channels, num_targets=num_labels, do_mask_input=False)
+        )
+    elif task == "regression":
+        model = PatchTSTForRegression(patchtst_config(config, num_channels, num_targets=1, do_mask_input=False))
+    else:
+        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+    if checkpoint is not None:
+        pretrained = PatchTSTForPretraining.from_pretrained(str(checkpoint))
+        if (
+            pretrained.config.context_length != config.context_length
+            or pretrained.config.patch_length != config.patch_length
+        ):
+            raise ValueError(
+                f"The PatchTST checkpoint {checkpoint} takes {pretrained.config.context_length} samples in patches of "
+                f"{pretrained.config.patch_length}; this protocol aligns windows to {config.context_length} / "
+                f"{config.patch_length}. Pre-train it with the same model config."
+            )
+        # strict: every backbone tensor must be there and fit
+        model.model.load_state_dict(pretrained.model.state_dict(), strict=True)
+    if linear_probe:
+        _freeze_backbone(model)
+    return model
+
+
+def _freeze_backbone(model) -> None:
+    """Linear probe: the backbone gets no gradient and stays in eval mode (the Trainer calls `model.train()` every
+    step, which would otherwise update PatchTST's batch-norm statistics), as `CiTrus*.freeze_backbone` does."""
+    model.model.requires_grad_(False)
+    train = model.train
+
+    def train_with_frozen_backbone(mode: bool = True):
+        train(mode)
+        model.model.eval()
+        return model
+
+    model.train = train_with_frozen_backbone
+    model.train(model.training)
+
+
+class PatchTSTCollator:
+    """Turns aligned CiTrus examples into PatchTST's inputs: `past_values` `(B, T, C)`, `past_observed_mask`, and
+    `target_values` (`(B,)` classes, or `(B, 1)` regression targets). Use with `label_names=["target_values"]`."""
+
+    label_names = ["target_values"]
+
+    def __init__(self, task: str, patch_length: int):
+        self.task = task
+        self.patch_length = patch_length
+
+    def __call__(self, features: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        values = torch.stack([feature["input_values"] for feature in features])  # (B, C, T)
+        patch_mask = torch.stack([feature["patch_mask"] for feature in features])  # (B, P)
+        labels = torch.stack([feature["labels"] for feature in features])
+        return {
+            "past_values": values.transpose(1, 2),
+            "past_observed_mask": observed_mask(patch_mask, self.patch_length, values.shape[1]),
+            "target_values": labels.long() if self.task == "classification" else labels.float()[:, None],
+        }
+
+
+def regression_head(model) -> torch.nn.Linear:
+    """The output layer of a PatchTST regressor (to start it at the targets' mean)."""
+    return model.head.projection
+
+
+__all__ = [
+    "PatchTSTCollator",
+    "build_patchtst_pretraining",
+    "build_patchtst_task_model",
+    "observed_mask",
+    "patchtst_config",
+    "patchtst_pretraining_loss",
+    "pretrain_patchtst",
+    "regression_head",
+]

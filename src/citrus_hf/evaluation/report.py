@@ -1,0 +1,293 @@
+"""Reports of the low-data protocol: every run as JSON and CSV, mean ± std tables in Markdown, and a plot of the main
+metric against the label budget (one line per arm, error bars over seeds).
+
+A run record is a flat dict: `dataset`, `task`, `arm`, `budget` (its label, e.g. "5/class"), `budget_order`,
+`seed`, `n_train`, the test metrics (`accuracy`, ... or `mae`, ...), `best_step`, `steps`, `seconds`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..training.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, metric_greater_is_better
+
+PRIMARY_METRIC = {"classification": "balanced_accuracy", "regression": "mae"}
+METRIC_NAMES = {
+    "accuracy": "accuracy (%)",
+    "balanced_accuracy": "balanced accuracy (%)",
+    "macro_f1": "macro-F1 (%)",
+    "auroc": "AUROC (%)",
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "pearson_r": "Pearson r",
+}
+# Arms whose runs are the same model without pre-training: the pre-training gain is measured against them.
+SCRATCH_COUNTERPART = {
+    "citrus-time": "citrus-scratch",
+    "citrus-spectrogram": "citrus-scratch",
+    "citrus-fourier": "citrus-scratch",
+    "cnn-pretrained": "cnn-scratch",
+    "transformer-pretrained": "transformer-scratch",
+    "patchtst-pretrained": "patchtst-scratch",
+}
+
+
+def task_metrics(task: str) -> tuple[str, ...]:
+    return CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
+
+
+def _scale(metric: str) -> float:
+    """Percent for the [0, 1] classification scores, as they are usually quoted."""
+    return 100.0 if metric in CLASSIFICATION_METRICS else 1.0
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return math.nan, math.nan
+    return float(np.mean(finite)), float(np.std(finite, ddof=1)) if len(finite) > 1 else 0.0
+
+
+def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean and standard deviation (over seeds) of every metric per dataset x arm x budget.
+
+    Returns one dict per group: `dataset`, `task`, `arm`, `budget`, `budget_order`, `seeds`, `n_train` (mean), and
+    `<metric>_mean` / `<metric>_std` for the task's metrics.
+    """
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for run in runs:
+        groups[(run["dataset"], run["arm"], run["budget"])].append(run)
+    summary = []
+    for (dataset, arm, budget), members in groups.items():
+        task = members[0]["task"]
+        entry = {
+            "dataset": dataset,
+            "task": task,
+            "arm": arm,
+            "budget": budget,
+            "budget_order": members[0]["budget_order"],
+            "seeds": len(members),
+            "n_train": float(np.mean([m["n_train"] for m in members])),
+        }
+        for metric in task_metrics(task):
+            entry[f"{metric}_mean"], entry[f"{metric}_std"] = _mean_std([m.get(metric) for m in members])
+        summary.append(entry)
+    return sorted(summary, key=lambda e: (e["dataset"], e["budget_order"], e["arm"]))
+
+
+def pretraining_gains(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Paired gain of every pre-trained arm over its from-scratch counterpart, per dataset and budget.
+
+    Runs pair up by seed (same labelled subset, same fine-tuning seed). The gain is signed so that positive means the
+    pre-trained arm is better on the task's main metric (lower MAE counts as a gain). Returns dicts with `dataset`,
+    `budget`, `arm`, `baseline`, `metric`, `gain_mean`, `gain_std`, `wins` (seeds where pre-training was better) and
+    `pairs`.
+    """
+    by_key = {(r["dataset"], r["budget"], r["arm"], r["seed"]): r for r in runs}
+    gains = []
+    seen = set()
+    for run in runs:
+        arm, baseline = run["arm"], SCRATCH_COUNTERPART.get(run["arm"])
+        key = (run["dataset"], run["budget"], arm)
+        if baseline is None or key in seen:
+            continue
+        seen.add(key)
+        metric = PRIMARY_METRIC[run["task"]]
+        sign = 1.0 if metric_greater_is_better(metric) else -1.0
+        differences = []
+        for seed_run in (r for r in runs if (r["dataset"], r["budget"], r["arm"]) == key):
+            other = by_key.get((run["dataset"], run["budget"], baseline, seed_run["seed"]))
+            if other is not None and math.isfinite(seed_run[metric]) and math.isfinite(other[metric]):
+                differences.append(sign * (seed_run[metric] - other[metric]) * _scale(metric))
+        if not differences:
+            continue
+        mean, std = _mean_std(differences)
+        gains.append(
+            {
+                "dataset": run["dataset"],
+                "budget": run["budget"],
+                "budget_order": run["budget_order"],
+                "arm": arm,
+                "baseline": baseline,
+                "metric": metric,
+                "gain_mean": mean,
+                "gain_std": std,
+                "wins": int(sum(d > 0 for d in differences)),
+                "pairs": len(differences),
+            }
+        )
+    return sorted(gains, key=lambda g: (g["dataset"], g["budget_order"], g["arm"]))
+
+
+def _format(mean: float, std: float, metric: str) -> str:
+    if not math.isfinite(mean):
+        return "n/a"
+    scale = _scale(metric)
+    digits = 1 if scale == 100.0 else (3 if metric == "pearson_r" else 2)
+    return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}"
+
+
+def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None = None) -> str:
+    """Markdown: per dataset, the main metric (mean ± std over seeds) of every arm at every budget (best in bold),
+    then the pre-training gains."""
+    summary = summarize(runs)
+    lines: list[str] = []
+    if metadata:
+        lines += ["# Low-data evaluation", ""]
+        lines += [f"- **{key}**: {value}" for key, value in metadata.items()]
+        lines.append("")
+    for dataset in sorted({e["dataset"] for e in summary}):
+        entries = [e for e in summary if e["dataset"] == dataset]
+        task = entries[0]["task"]
+        metric = PRIMARY_METRIC[task]
+        budgets = sorted({(e["budget_order"], e["budget"]) for e in entries})
+        arms = list(dict.fromkeys(e["arm"] for e in sorted(entries, key=lambda e: e["arm"])))
+        cell = {(e["arm"], e["budget"]): e for e in entries}
+        best = {}
+        for _, budget in budgets:
+            scored = [(cell[(a, budget)][f"{metric}_mean"], a) for a in arms if (a, budget) in cell]
+            scored = [(v, a) for v, a in scored if math.isfinite(v)]
+            if scored:
+                best[budget] = (max if metric_greater_is_better(metric) else min)(scored)[1]
+        n_train = {b: int(round(np.mean([e["n_train"] for e in entries if e["budget"] == b]))) for _, b in budgets}
+        lines += [f"## {dataset} ({task}, test {METRIC_NAMES[metric]}, mean ± std over seeds)", ""]
+        lines.append("| arm | " + " | ".join(f"{b} (n={n_train[b]})" for _, b in budgets) + " |")
+        lines.append("|---|" + "---|" * len(budgets))
+        for arm in arms:
+            cells = []
+            for _, budget in budgets:
+                entry = cell.get((arm, budget))
+                text = _format(entry[f"{metric}_mean"], entry[f"{metric}_std"], metric) if entry else "—"
+                cells.append(f"**{text}**" if best.get(budget) == arm else text)
+            lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+        lines.append("")
+    gains = pretraining_gains(runs)
+    if gains:
+        lines += [
+            "## Pre-training gain (pre-trained minus from scratch, paired by seed; positive = pre-training helps)",
+            "",
+            "| dataset | budget | arm | vs | gain | pre-trained better in |",
+            "|---|---|---|---|---|---|",
+        ]
+        for gain in gains:
+            unit = " pts" if gain["metric"] in CLASSIFICATION_METRICS else ""
+            lines.append(
+                f"| {gain['dataset']} | {gain['budget']} | {gain['arm']} | {gain['baseline']} | "
+                f"{gain['gain_mean']:+.2f} ± {gain['gain_std']:.2f}{unit} ({METRIC_NAMES[gain['metric']]}) | "
+                f"{gain['wins']}/{gain['pairs']} seeds |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot_results(runs: list[dict[str, Any]], path: str | os.PathLike, title: str | None = None) -> Path:
+    """PNG: one panel per dataset, its main metric against the label budget, one line per arm, error bars = std."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summary = summarize(runs)
+    datasets = sorted({e["dataset"] for e in summary})
+    models = sorted({e["arm"] for e in summary} - {"prior"})
+    palette = plt.get_cmap("tab10")
+    colors = {arm: palette(index % 10) for index, arm in enumerate(models)} | {"prior": "0.45"}
+    figure, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets), 4.0), squeeze=False)
+    for axis, dataset in zip(axes[0], datasets):
+        entries = [e for e in summary if e["dataset"] == dataset]
+        metric = PRIMARY_METRIC[entries[0]["task"]]
+        budgets = sorted({(e["budget_order"], e["budget"]) for e in entries})
+        position = {budget: index for index, (_, budget) in enumerate(budgets)}
+        arms = sorted({e["arm"] for e in entries})
+        width = 0.04 * (len(arms) - 1)
+        for offset, arm in zip(np.linspace(-width / 2, width / 2, len(arms)), arms):
+            points = sorted(((position[e["budget"]], e) for e in entries if e["arm"] == arm), key=lambda p: p[0])
+            x = [p + offset for p, _ in points]
+            y = [e[f"{metric}_mean"] * _scale(metric) for _, e in points]
+            error = [e[f"{metric}_std"] * _scale(metric) for _, e in points]
+            style = ":" if arm == "prior" else ("--" if "scratch" in arm else "-")
+            axis.errorbar(
+                x, y, yerr=error, label=arm, color=colors[arm], marker="o", capsize=3, linestyle=style, lw=1.4, ms=4
+            )
+        axis.set_xticks(range(len(budgets)), [b for _, b in budgets])
+        axis.set_xlabel("label budget")
+        axis.set_ylabel(f"test {METRIC_NAMES[metric]}" + (" (lower is better)" if metric in ("mae", "rmse") else ""))
+        axis.set_title(f"{dataset} ({entries[0]['task']})")
+        axis.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=8, loc="best")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    path = Path(path)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def write_csv(runs: list[dict[str, Any]], path: str | os.PathLike) -> Path:
+    """One row per run; metric columns of both tasks (empty where they do not apply)."""
+    columns = ["dataset", "task", "arm", "budget", "seed", "n_train"]
+    columns += list(CLASSIFICATION_METRICS) + list(REGRESSION_METRICS) + ["best_step", "steps", "seconds"]
+    path = Path(path)
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for run in runs:
+            writer.writerow({key: run.get(key, "") for key in columns})
+    return path
+
+
+def write_report(
+    runs: list[dict[str, Any]],
+    output_dir: str | os.PathLike,
+    metadata: dict[str, Any] | None = None,
+    title: str | None = None,
+) -> dict[str, Path]:
+    """Write `results.json` (metadata, every run, the summary and gains), `results.csv`, `results.md` and
+    `results.png` into `output_dir`. Returns their paths."""
+    if not runs:
+        raise ValueError("No runs to report: the protocol produced no result (check the arms, budgets and seeds).")
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "json": output_dir / "results.json",
+        "csv": output_dir / "results.csv",
+        "markdown": output_dir / "results.md",
+        "plot": output_dir / "results.png",
+    }
+    document = {
+        "metadata": metadata or {},
+        "runs": runs,
+        "summary": summarize(runs),
+        "pretraining_gains": pretraining_gains(runs),
+    }
+    paths["json"].write_text(json.dumps(document, indent=2, default=_json_default))
+    write_csv(runs, paths["csv"])
+    paths["markdown"].write_text(markdown_tables(runs, metadata))
+    plot_results(runs, paths["plot"], title=title)
+    return paths
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    raise TypeError(f"Cannot serialise {type(value).__name__}")
+
+
+__all__ = [
+    "PRIMARY_METRIC",
+    "markdown_tables",
+    "plot_results",
+    "pretraining_gains",
+    "summarize",
+    "write_csv",
+    "write_report",
+]

@@ -1,0 +1,125 @@
+"""Hooks for the training loops: the masked-window figure of pre-training and a `Trainer` callback that keeps the
+validation history of a fine-tuning run.
+
+Everything that draws random numbers here does so inside `torch.random.fork_rng()` with its own seed, so logging a
+figure or an evaluation never shifts the training run's random stream (a resumed run stays bit-identical).
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import TrainerCallback
+
+
+@contextmanager
+def isolated_rng(device: torch.device, seed: int):
+    """Draw random numbers from `seed` on `device` and leave the caller's random state (CPU and that GPU) as it was."""
+    devices = (
+        [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    )
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def fixed_token_mask(model, input_values: torch.Tensor, seed: int) -> torch.Tensor:
+    """The pre-training mask `model` would draw for `input_values`, from seed `seed`, without touching the caller's
+    random stream. Returns `(batch, channels, num_patches)` bool, True = masked."""
+    batch_size, num_channels, length = input_values.shape
+    with isolated_rng(input_values.device, seed):
+        return model.masking(batch_size, num_channels, length // model.config.patch_length, input_values.device)
+
+
+@torch.no_grad()
+def masked_loss(model, input_values: torch.Tensor, patch_mask: torch.Tensor | None, seed: int) -> float:
+    """Pre-training loss of a CiTrus pre-training model on a batch with a fixed, seeded mask (for validation)."""
+    was_training = model.training
+    model.eval()
+    try:
+        token_mask = fixed_token_mask(model, input_values, seed) if model.config.uses_transformer else None
+        return float(model(input_values=input_values, patch_mask=patch_mask, token_mask=token_mask).loss)
+    finally:
+        model.train(was_training)
+
+
+@torch.no_grad()
+def reconstruction_figure(model, input_values: torch.Tensor, patch_mask: torch.Tensor | None = None, seed: int = 0):
+    """A matplotlib figure of one masked window and what a CiTrus pre-training model makes of it.
+
+    Args:
+        model: a `CiTrusForPretraining`.
+        input_values: `(1, channels, context_length)`, one aligned window; the first channel is drawn.
+        patch_mask: `(1, num_patches)` or None.
+        seed: seed of the mask, so every figure of a run shows the same window with the same mask.
+
+    Time and Fourier objectives: the input with the masked patches shaded, and the reconstruction over it.
+    Spectrogram objective: the target and predicted log-spectrograms, patch by patch, masked patches outlined.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    was_training = model.training
+    model.eval()
+    try:
+        token_mask = fixed_token_mask(model, input_values, seed) if model.config.uses_transformer else None
+        outputs = model(input_values=input_values, patch_mask=patch_mask, token_mask=token_mask)
+    finally:
+        model.train(was_training)
+    config = model.config
+    masked = outputs.token_mask[0, 0].cpu().numpy()  # (num_patches,)
+    patch_seconds = config.patch_length / config.sampling_rate
+    objective = config.pretraining_objective
+    title = f"{objective} objective, loss {float(outputs.loss):.4f}"
+
+    if outputs.reconstruction is not None:
+        figure, axis = plt.subplots(figsize=(10, 3))
+        signal = input_values[0, 0].float().cpu().numpy()
+        reconstruction = outputs.reconstruction[0, 0].float().cpu().numpy()
+        time = np.arange(signal.size) / config.sampling_rate
+        for index in np.flatnonzero(masked):
+            axis.axvspan(index * patch_seconds, (index + 1) * patch_seconds, color="0.85", lw=0)
+        axis.plot(time, signal, color="0.3", lw=0.8, label="input (shaded: masked)")
+        reconstruction = np.where(np.repeat(masked, config.patch_length), reconstruction, np.nan)
+        axis.plot(time, reconstruction, color="tab:red", lw=1.0, label="reconstruction")
+        axis.set_xlabel("time (s)")
+        axis.set_ylabel("z-scored amplitude")
+        axis.legend(loc="upper right", fontsize=8)
+        axis.set_title(title)
+    else:
+        figure, axes = plt.subplots(1, 2, figsize=(10, 3), sharey=True)
+        target = outputs.target[0, 0].float().cpu().numpy().T  # (bins, num_patches)
+        prediction = outputs.prediction[0, 0].float().cpu().numpy().T
+        prediction = np.where(masked[None, :], prediction, np.nan)
+        limits = dict(vmin=float(target.min()), vmax=float(target.max()))
+        for axis, image, name in ((axes[0], target, "target"), (axes[1], prediction, "prediction (masked patches)")):
+            axis.imshow(image, origin="lower", aspect="auto", cmap="magma", **limits)
+            axis.set_title(name, fontsize=9)
+            axis.set_xlabel("patch")
+        axes[0].set_ylabel("frequency bin")
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+class EvaluationHistoryCallback(TrainerCallback):
+    """Keeps every evaluation's metrics (with its step and epoch) so a fine-tuning run can report its curve and the
+    epoch early stopping chose."""
+
+    def __init__(self):
+        self.history: list[dict[str, Any]] = []
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if metrics:
+            entry = {"step": state.global_step, "epoch": state.epoch}
+            entry.update({k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)})
+            self.history.append(entry)
+
+
+__all__ = ["EvaluationHistoryCallback", "fixed_token_mask", "isolated_rng", "masked_loss", "reconstruction_figure"]

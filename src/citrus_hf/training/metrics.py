@@ -1,0 +1,189 @@
+"""Classification and regression metrics in numpy / scipy (no scikit-learn dependency).
+
+Every function takes plain arrays and returns Python floats, so results serialise to JSON as they are. Degenerate
+inputs give `nan` where the metric is undefined (AUROC with one class present, Pearson r of a constant), never an
+exception in the middle of a training run.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import softmax
+from scipy.stats import rankdata
+
+CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "auroc")
+REGRESSION_METRICS = ("mae", "rmse", "pearson_r")
+# Metrics where smaller is better; everything else is maximised (model selection, plots, "best arm").
+LOWER_IS_BETTER = frozenset({"mae", "rmse", "loss"})
+
+
+def _as_labels(y_true, num_classes: int | None = None) -> np.ndarray:
+    labels = np.asarray(y_true).reshape(-1)
+    if labels.size and not np.issubdtype(labels.dtype, np.integer):
+        if not np.all(np.equal(np.mod(labels, 1), 0)):
+            raise ValueError("Class labels must be whole numbers (class indices), got fractional values.")
+        labels = labels.astype(np.int64)
+    if num_classes is not None and labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"Class labels must lie in [0, {num_classes - 1}], got {labels.min()}..{labels.max()}.")
+    return labels
+
+
+def accuracy(y_true, y_pred) -> float:
+    """Fraction of correct predictions. `y_true`, `y_pred`: `(n,)` class indices."""
+    y_true, y_pred = _as_labels(y_true), _as_labels(y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true has {y_true.size} labels but y_pred has {y_pred.size}.")
+    return float(np.mean(y_true == y_pred)) if y_true.size else math.nan
+
+
+def balanced_accuracy(y_true, y_pred) -> float:
+    """Mean recall over the classes present in `y_true` (robust to class imbalance; chance = 1 / classes)."""
+    y_true, y_pred = _as_labels(y_true), _as_labels(y_pred)
+    classes = np.unique(y_true)
+    if classes.size == 0:
+        return math.nan
+    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in classes]))
+
+
+def macro_f1(y_true, y_pred, num_classes: int | None = None) -> float:
+    """Unweighted mean of per-class F1 over the classes present in `y_true` or `y_pred` (or all `num_classes`).
+
+    A class with no true and no predicted example would have F1 0/0; it is left out unless `num_classes` asks for
+    every class, in which case it counts as 0 (as scikit-learn's `zero_division=0`).
+    """
+    y_true, y_pred = _as_labels(y_true), _as_labels(y_pred)
+    classes = np.arange(num_classes) if num_classes is not None else np.union1d(y_true, y_pred)
+    if classes.size == 0:
+        return math.nan
+    scores = []
+    for c in classes:
+        true_positive = np.sum((y_pred == c) & (y_true == c))
+        denominator = np.sum(y_pred == c) + np.sum(y_true == c)
+        scores.append(2.0 * true_positive / denominator if denominator else 0.0)
+    return float(np.mean(scores))
+
+
+def binary_auroc(y_true, scores) -> float:
+    """Area under the ROC curve by the rank (Mann-Whitney U) formula; ties get half credit (average ranks).
+
+    Args:
+        y_true: `(n,)` with 1 for positives and 0 for negatives.
+        scores: `(n,)`, larger = more positive.
+    Returns:
+        AUROC in [0, 1], or `nan` when only one class is present.
+    """
+    y_true = np.asarray(y_true).reshape(-1).astype(bool)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    num_positive = int(y_true.sum())
+    num_negative = y_true.size - num_positive
+    if num_positive == 0 or num_negative == 0:
+        return math.nan
+    ranks = rankdata(scores)  # average ranks for ties
+    u_statistic = ranks[y_true].sum() - num_positive * (num_positive + 1) / 2.0
+    return float(u_statistic / (num_positive * num_negative))
+
+
+def macro_auroc(y_true, probabilities) -> float:
+    """One-vs-rest AUROC averaged over classes (macro), from class probabilities or scores `(n, num_classes)`.
+
+    Two classes give the AUROC of class 1's score. Classes absent from `y_true` (no positive) are skipped, as
+    their AUROC is undefined; `nan` if no class is left.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim != 2:
+        raise ValueError(f"probabilities must be (n, num_classes), got shape {probabilities.shape}.")
+    y_true = _as_labels(y_true, probabilities.shape[1])
+    if probabilities.shape[1] == 2:
+        return binary_auroc(y_true == 1, probabilities[:, 1])
+    per_class = [binary_auroc(y_true == c, probabilities[:, c]) for c in range(probabilities.shape[1])]
+    per_class = [value for value in per_class if not math.isnan(value)]
+    return float(np.mean(per_class)) if per_class else math.nan
+
+
+def classification_metrics(logits, labels) -> dict[str, float]:
+    """accuracy, balanced_accuracy, macro_f1 (over all classes of the model) and macro one-vs-rest AUROC.
+
+    Args:
+        logits: `(n, num_classes)` scores (logits; softmax is applied for AUROC, which is rank-based anyway).
+        labels: `(n,)` class indices.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    if logits.ndim != 2:
+        raise ValueError(f"logits must be (n, num_classes), got shape {logits.shape}.")
+    labels = _as_labels(labels, logits.shape[1])
+    predictions = logits.argmax(axis=1)
+    return {
+        "accuracy": accuracy(labels, predictions),
+        "balanced_accuracy": balanced_accuracy(labels, predictions),
+        "macro_f1": macro_f1(labels, predictions, num_classes=logits.shape[1]),
+        "auroc": macro_auroc(labels, softmax(logits, axis=1)),
+    }
+
+
+def pearson_r(y_true, y_pred) -> float:
+    """Pearson correlation; `nan` if either side is constant (the correlation is undefined)."""
+    y_true = np.asarray(y_true, dtype=np.float64).reshape(-1)
+    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(-1)
+    if y_true.size < 2:
+        return math.nan
+    true_centered, pred_centered = y_true - y_true.mean(), y_pred - y_pred.mean()
+    denominator = math.sqrt(float(true_centered @ true_centered) * float(pred_centered @ pred_centered))
+    if denominator == 0.0:
+        return math.nan
+    return float(true_centered @ pred_centered / denominator)
+
+
+def regression_metrics(predictions, targets) -> dict[str, float]:
+    """mae, rmse and pearson_r of `predictions` against `targets` (both `(n,)` or `(n, 1)`, same units)."""
+    predictions = np.asarray(predictions, dtype=np.float64).reshape(-1)
+    targets = np.asarray(targets, dtype=np.float64).reshape(-1)
+    if predictions.shape != targets.shape:
+        raise ValueError(f"{predictions.size} predictions for {targets.size} targets; they must pair up.")
+    errors = predictions - targets
+    return {
+        "mae": float(np.mean(np.abs(errors))) if errors.size else math.nan,
+        "rmse": float(np.sqrt(np.mean(errors**2))) if errors.size else math.nan,
+        "pearson_r": pearson_r(targets, predictions),
+    }
+
+
+def compute_metrics_fn(task: str):
+    """A `Trainer` `compute_metrics` for `task` ("classification" or "regression") over an `EvalPrediction`."""
+    if task not in ("classification", "regression"):
+        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+
+    def compute_metrics(eval_prediction) -> dict[str, float]:
+        predictions = eval_prediction.predictions
+        if isinstance(predictions, tuple):  # models that return extra outputs: the first is the logits
+            predictions = predictions[0]
+        if task == "classification":
+            return classification_metrics(predictions, eval_prediction.label_ids)
+        return regression_metrics(predictions, eval_prediction.label_ids)
+
+    return compute_metrics
+
+
+def metric_greater_is_better(name: str) -> bool:
+    """Whether a larger value of metric `name` (with or without an `eval_` / `test_` prefix) is better."""
+    for prefix in ("eval_", "test_"):
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+    return name not in LOWER_IS_BETTER
+
+
+__all__ = [
+    "CLASSIFICATION_METRICS",
+    "REGRESSION_METRICS",
+    "accuracy",
+    "balanced_accuracy",
+    "binary_auroc",
+    "classification_metrics",
+    "compute_metrics_fn",
+    "macro_auroc",
+    "macro_f1",
+    "metric_greater_is_better",
+    "pearson_r",
+    "regression_metrics",
+]

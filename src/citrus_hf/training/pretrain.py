@@ -1,0 +1,660 @@
+"""Masked auto-encoding pre-training of CiTrus with Accelerate.
+
+One loop for one CPU, one GPU, several GPUs or several machines: run the same command under `accelerate launch
+--num_processes N` and every process trains on its own shard of the data (data-parallel, gradients averaged by
+DDP). Mixed precision (bf16 / fp16), gradient accumulation, warm-up + cosine learning rate, checkpoints with
+`Accelerator.save_state` every `save_steps` optimizer steps, an exact `resume_from` (the resumed run ends with the
+same weights as an uninterrupted one), TensorBoard logs (loss, learning rate, validation loss and a figure of a masked
+window with its reconstruction), and at the end `save_pretrained` of the model and its feature extractor.
+
+Data: any registered dataset (`citrus_hf.data.build_dataset`) or a `datasets` folder written by `save_to_disk`, with
+`input_values` `(channels, time)` at any sampling rate (a `sampling_rate` column). Every row is aligned to the
+model's input contract (rate, window) by `CiTrusFeatureExtractor` once, in a `Dataset.map` whose result is a
+memory-mapped Arrow file in the datasets cache; training reads batches from that file, so the corpus never sits in
+RAM.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..configuration_citrus import CiTrusConfig
+from ..feature_extraction_citrus import CiTrusFeatureExtractor
+
+# Model sizes. "tiny" is for tests (a few thousand parameters); "small" is what `citrus demo` pre-trains on two CPU
+# cores (10 s windows at 50 Hz, 25 patches); "base" is the paper's (30 s at 100 Hz, 4 layers of width 64).
+MODEL_PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": dict(
+        sampling_rate=50.0,
+        context_length=100,
+        patch_length=10,
+        d_model=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        ffn_dim=32,
+        cnn_channels=[4, 8],
+        cnn_strides=[1, 2],
+        mask_block_size=2,
+        spectrogram_n_fft=20,
+    ),
+    "small": dict(
+        sampling_rate=50.0,
+        context_length=500,
+        patch_length=20,
+        d_model=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        ffn_dim=128,
+        mask_block_size=3,
+    ),
+    "base": dict(),
+}
+
+CHECKPOINT_PREFIX = "step-"
+SUMMARY_FILE = "pretraining_summary.json"
+
+
+def build_config(preset: str | os.PathLike = "small", **overrides) -> CiTrusConfig:
+    """A `CiTrusConfig` from a preset name (`MODEL_PRESETS`), a `config.json` file or a checkpoint folder, with
+    `overrides` (any config field, e.g. `pretraining_objective="spectrogram"`, `backbone="cnn"`) applied on top."""
+    preset = str(preset)
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    if preset in MODEL_PRESETS:
+        return CiTrusConfig(**{**MODEL_PRESETS[preset], **overrides})
+    path = Path(preset)
+    if path.is_dir() and (path / "config.json").is_file():
+        path = path / "config.json"
+    if path.is_file():
+        values = json.loads(path.read_text())
+        for key in ("architectures", "auto_map", "transformers_version", "model_type", "dtype", "torch_dtype"):
+            values.pop(key, None)
+        return CiTrusConfig(**{**values, **overrides})
+    raise ValueError(
+        f"Unknown model config {preset!r}: give a preset ({', '.join(MODEL_PRESETS)}), a config.json file or a "
+        "checkpoint folder that holds one."
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------- data
+
+
+def load_split(dataset: str | os.PathLike, split: str, dataset_options: dict | None = None):
+    """One split of a registered dataset (`citrus_hf.data`) or of a `save_to_disk` folder, as a `datasets.Dataset`.
+
+    Returns None when the dataset has no split of that name.
+    """
+    import datasets
+
+    path = Path(str(dataset)).expanduser()
+    if path.exists():
+        if dataset_options:
+            raise ValueError(
+                f"Dataset options {sorted(dataset_options)} only apply to registered datasets, not {path}."
+            )
+        loaded = datasets.load_from_disk(str(path))
+        if isinstance(loaded, datasets.Dataset):
+            return loaded if split in ("train", None) else None
+    else:
+        from ..data import build_dataset, list_datasets
+
+        names = [spec.name for spec in list_datasets()]
+        if str(dataset) not in names:
+            raise ValueError(
+                f"{dataset!r} is neither a folder nor a registered dataset. Registered: {', '.join(names)}; or give "
+                "the folder of a `datasets` Dataset / DatasetDict written by `save_to_disk`."
+            )
+        loaded = build_dataset(str(dataset), **(dataset_options or {}))
+    return loaded[split] if split in loaded else None
+
+
+def corpus_features(config: CiTrusConfig):
+    """Arrow features of an aligned corpus: fixed-shape windows, their patch mask and a per-example id."""
+    from datasets import Array2D, Features, List, Value
+
+    return Features(
+        {
+            "input_values": Array2D(shape=(config.num_channels, config.context_length), dtype="float32"),
+            "patch_mask": List(Value("int8"), length=config.num_patches),
+        }
+    )
+
+
+def align_corpus(
+    dataset, config: CiTrusConfig, default_sampling_rate: float | None = None, num_proc: int | None = None
+):
+    """Align every row of an unlabelled corpus to the model's input contract, once, into a cached Arrow file.
+
+    Rows are `input_values` `(channels, time)` at their own `sampling_rate`. They are resampled to
+    `config.sampling_rate` and cut into `config.context_length` windows (`CiTrusFeatureExtractor`'s "window"
+    alignment; a row shorter than a window becomes one padded window, marked in `patch_mask`). With
+    `config.num_channels == 1` every channel of a multi-channel row becomes its own example (channel-independent
+    pre-training, as PatchTST); otherwise rows must have exactly `num_channels` channels.
+
+    Returns:
+        A memory-mapped `datasets.Dataset` with `input_values` `(num_channels, context_length)` float32 and
+        `patch_mask` `(num_patches,)` int8.
+    """
+    if "input_values" not in dataset.column_names:
+        raise ValueError(
+            f"The corpus has no `input_values` column (columns: {dataset.column_names}); pre-training needs the "
+            "signal as `input_values` (channels, time)."
+        )
+    has_rate = "sampling_rate" in dataset.column_names
+    if not has_rate and default_sampling_rate is None:
+        raise ValueError(
+            "The corpus has no `sampling_rate` column, so its rows cannot be resampled to the model's rate; add the "
+            "column or pass --sampling-rate (the rate of every row, in Hz)."
+        )
+    extractor = CiTrusFeatureExtractor.from_config(config, alignment="window", pad_last_window=True)
+    flatten_channels = config.num_channels == 1
+    num_channels = config.num_channels
+
+    def align(batch: dict[str, Any]) -> dict[str, np.ndarray]:
+        rates = batch["sampling_rate"] if has_rate else [default_sampling_rate] * len(batch["input_values"])
+        recordings, recording_rates = [], []
+        for values, rate in zip(batch["input_values"], rates):
+            signal = np.asarray(values, dtype=np.float32)
+            signal = signal[None] if signal.ndim == 1 else signal
+            if flatten_channels:
+                recordings.extend(signal[:, None, :])
+                recording_rates.extend([float(rate)] * signal.shape[0])
+            elif signal.shape[0] != num_channels:
+                raise ValueError(
+                    f"A corpus row has {signal.shape[0]} channels but the model takes {num_channels}; pre-train a "
+                    "single-channel model (num_channels=1, every channel its own example) or select the channels."
+                )
+            else:
+                recordings.append(signal)
+                recording_rates.append(float(rate))
+        if not recordings:
+            return {"input_values": np.zeros((0, num_channels, config.context_length), np.float32), "patch_mask": []}
+        features = extractor(recordings, sampling_rate=recording_rates, return_tensors="np")
+        return {"input_values": features["input_values"], "patch_mask": features["patch_mask"].astype(np.int8)}
+
+    columns = ["input_values"] + (["sampling_rate"] if has_rate else [])
+    return dataset.with_format("numpy", columns=columns).map(
+        align,
+        batched=True,
+        batch_size=64,
+        remove_columns=dataset.column_names,
+        features=corpus_features(config),
+        num_proc=num_proc,
+        desc=f"Aligning to {config.sampling_rate:g} Hz x {config.context_length} samples",
+    )
+
+
+class WindowDataset(torch.utils.data.Dataset):
+    """Batches of an aligned corpus, read from its memory-mapped Arrow file, with each example's row index.
+
+    `DataLoader` fetches a whole batch with one `__getitems__` call (one Arrow read), and the collate function is the
+    identity: the batch is already `{"input_values": (B, C, T), "patch_mask": (B, P), "example_id": (B,)}`.
+    """
+
+    def __init__(self, dataset):
+        self.dataset = dataset.with_format("torch", columns=["input_values", "patch_mask"])
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return {key: value[0] for key, value in self.__getitems__([index]).items()}
+
+    def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
+        rows = self.dataset[list(indices)]
+        return {
+            "input_values": rows["input_values"],
+            "patch_mask": rows["patch_mask"].long(),
+            "example_id": torch.as_tensor(list(indices), dtype=torch.long),
+        }
+
+
+def batch_identity(batch):
+    """Collate function of `WindowDataset` batches (already collated by `__getitems__`)."""
+    return batch
+
+
+class EpochShuffleSampler(torch.utils.data.Sampler):
+    """A permutation of `range(num_examples)` that depends only on `(seed, epoch)`.
+
+    It draws from its own generator, never from torch's global one, so the data order of a resumed run is the
+    uninterrupted run's, and the masking (which does use the global generator) is not shifted by the data loader.
+    Accelerate calls `set_epoch` through the prepared data loader.
+    """
+
+    def __init__(self, num_examples: int, seed: int):
+        self.num_examples = num_examples
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.num_examples
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        yield from torch.randperm(self.num_examples, generator=generator).tolist()
+
+
+# ------------------------------------------------------------------------------------------------- the training loop
+
+
+@dataclass
+class PretrainArguments:
+    """Settings of `pretrain` (the `citrus pretrain` command line maps onto these one to one).
+
+    Attributes:
+        output_dir: where the final model, `checkpoints/step-N/`, TensorBoard logs and the summary go.
+        dataset: registered dataset name (e.g. "eeg_pretrain") or a `save_to_disk` folder.
+        dataset_options: builder options of a registered dataset, e.g. `{"window_seconds": 10.0}`.
+        train_split / eval_split: split names; `eval_split=None` (or a missing split) skips validation.
+        sampling_rate: rate of every row when the corpus has no `sampling_rate` column.
+        model_config: preset ("tiny", "small", "base"), `config.json` or checkpoint folder.
+        config_overrides: config fields to change, e.g. `{"pretraining_objective": "fourier"}`.
+        max_steps: optimizer steps in all (the learning rate schedule spans them).
+        stop_after_steps: stop early after this many steps (a checkpoint is written there), as if interrupted; a
+            later run with `resume_from` continues the same schedule. For time-limited jobs.
+        per_device_batch_size: windows per process and micro-step; the global batch is this x processes x
+            `gradient_accumulation_steps`.
+        learning_rate / weight_decay / warmup_steps (an int, or a float < 1 as a fraction of `max_steps`) /
+        max_grad_norm: AdamW with linear warm-up then cosine decay to 0.
+        mixed_precision: "no", "bf16" or "fp16" (autocast; fp16 also scales the loss). bf16 suits CPUs and recent
+            GPUs.
+        seed: seeds the model initialisation, the data order and the masks.
+        save_steps / save_total_limit: checkpoint every N steps; keep the newest few.
+        resume_from: a checkpoint folder, or "latest" for the newest one in `output_dir/checkpoints`.
+        logging_steps / eval_steps / plot_steps: TensorBoard scalars, validation loss, reconstruction figure.
+        eval_batches: validation batches per evaluation (fixed masks, so the numbers compare across steps).
+        report_to: "tensorboard" or "none".
+        num_workers: data loader worker processes.
+        log_sample_ids: write the ids of the examples each process trained on to `sample_ids_rank{R}.jsonl`.
+        show_progress: a progress bar on the main process.
+    """
+
+    output_dir: str
+    dataset: str = "eeg_pretrain"
+    dataset_options: dict[str, Any] = field(default_factory=dict)
+    train_split: str = "train"
+    eval_split: str | None = "validation"
+    sampling_rate: float | None = None
+    model_config: str = "small"
+    config_overrides: dict[str, Any] = field(default_factory=dict)
+    max_steps: int = 1000
+    stop_after_steps: int | None = None
+    per_device_batch_size: int = 32
+    gradient_accumulation_steps: int = 1
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.05
+    warmup_steps: float = 0.05
+    max_grad_norm: float = 1.0
+    mixed_precision: str = "no"
+    seed: int = 0
+    save_steps: int = 500
+    save_total_limit: int | None = 2
+    resume_from: str | None = None
+    logging_steps: int = 10
+    eval_steps: int = 250
+    plot_steps: int = 250
+    eval_batches: int = 4
+    report_to: str = "tensorboard"
+    num_workers: int = 0
+    log_sample_ids: bool = False
+    show_progress: bool = True
+
+    def __post_init__(self):
+        for name in ("max_steps", "per_device_batch_size", "gradient_accumulation_steps", "save_steps"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"`{name}` must be a positive integer, got {getattr(self, name)!r}.")
+        if self.stop_after_steps is not None and not 0 < self.stop_after_steps <= self.max_steps:
+            raise ValueError(
+                f"`stop_after_steps` must lie in [1, max_steps={self.max_steps}], got {self.stop_after_steps}."
+            )
+        if self.mixed_precision not in ("no", "bf16", "fp16"):
+            raise ValueError(f"`mixed_precision` must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}.")
+        if self.report_to not in ("tensorboard", "none"):
+            raise ValueError(f"`report_to` must be 'tensorboard' or 'none', got {self.report_to!r}.")
+        if self.warmup_steps < 0:
+            raise ValueError(f"`warmup_steps` must be >= 0, got {self.warmup_steps}.")
+
+    @property
+    def num_warmup_steps(self) -> int:
+        return int(round(self.warmup_steps * self.max_steps)) if self.warmup_steps < 1 else int(self.warmup_steps)
+
+
+@dataclass
+class PretrainResult:
+    """What `pretrain` produced: the folder holding the model and feature extractor, the run's numbers, and the
+    trained model itself (unwrapped from DDP; each process holds the same weights)."""
+
+    output_dir: str
+    steps: int
+    completed: bool
+    final_loss: float | None
+    eval_losses: list[tuple[int, float]]
+    num_train_windows: int
+    world_size: int
+    seconds: float
+    model: torch.nn.Module | None = field(default=None, repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        """The run's numbers as JSON-ready values (everything but the model)."""
+        return {k: v for k, v in self.__dict__.items() if k != "model"}
+
+
+class TrainingProgress:
+    """Where the loop is (optimizer steps, epoch, batches consumed in the epoch); saved with every checkpoint."""
+
+    def __init__(self):
+        self.step = 0
+        self.epoch = 0
+        self.batches_in_epoch = 0
+
+    def state_dict(self) -> dict[str, int]:
+        return {"step": self.step, "epoch": self.epoch, "batches_in_epoch": self.batches_in_epoch}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.step, self.epoch, self.batches_in_epoch = state["step"], state["epoch"], state["batches_in_epoch"]
+
+
+def citrus_loss(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The loss of a CiTrus pre-training model on a `WindowDataset` batch."""
+    return model(input_values=batch["input_values"], patch_mask=batch["patch_mask"]).loss
+
+
+def checkpoints_in(output_dir: str | os.PathLike) -> list[Path]:
+    """The checkpoints of a run, oldest first."""
+    folder = Path(output_dir) / "checkpoints"
+    found = [p for p in folder.glob(f"{CHECKPOINT_PREFIX}*") if re.fullmatch(rf"{CHECKPOINT_PREFIX}\d+", p.name)]
+    return sorted(found, key=lambda p: int(p.name[len(CHECKPOINT_PREFIX) :]))
+
+
+def _resolve_resume(args: PretrainArguments) -> Path | None:
+    if args.resume_from is None:
+        return None
+    if args.resume_from == "latest":
+        found = checkpoints_in(args.output_dir)
+        if not found:
+            raise FileNotFoundError(
+                f"resume_from='latest' but {Path(args.output_dir) / 'checkpoints'} holds no checkpoint; start "
+                "without --resume, or point --resume at a checkpoint folder."
+            )
+        return found[-1]
+    path = Path(args.resume_from)
+    if not (path / "custom_checkpoint_0.pkl").is_file():
+        raise FileNotFoundError(
+            f"{path} is not a pre-training checkpoint (no custom_checkpoint_0.pkl from Accelerator.save_state); "
+            f"checkpoints are the folders {Path(args.output_dir) / 'checkpoints' / (CHECKPOINT_PREFIX + 'N')}."
+        )
+    return path
+
+
+def _tracker_config(args: PretrainArguments, config: CiTrusConfig, world_size: int) -> dict[str, Any]:
+    """Hyperparameters as TensorBoard accepts them (scalars and strings only)."""
+    values = {f"train/{k}": v for k, v in asdict(args).items()}
+    values.update({f"model/{k}": v for k, v in config.to_diff_dict().items()})
+    values["train/world_size"] = world_size
+    return {k: v if isinstance(v, (int, float, str, bool)) else json.dumps(v) for k, v in values.items()}
+
+
+def pretrain(
+    args: PretrainArguments,
+    model_factory: Callable[[CiTrusConfig], torch.nn.Module] | None = None,
+    loss_fn: Callable[[torch.nn.Module, dict[str, torch.Tensor]], torch.Tensor] = citrus_loss,
+) -> PretrainResult:
+    """Pre-train a model by masked auto-encoding on an unlabelled corpus (see the module docstring).
+
+    Args:
+        args: the run's settings.
+        model_factory: builds the model from the CiTrus config (which also fixes the input contract); default
+            `CiTrusForPretraining(config)`. Baselines (PatchTST) pass their own, with a matching `loss_fn`.
+        loss_fn: `(model, batch) -> loss`, with `batch` as `WindowDataset` yields it.
+
+    Returns:
+        `PretrainResult`; the model (`save_pretrained`) and its `CiTrusFeatureExtractor` are in `args.output_dir`
+        when the run completed `max_steps`.
+    """
+    from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs, set_seed
+    from tqdm.auto import tqdm
+    from transformers import get_cosine_schedule_with_warmup
+
+    from .. import CiTrusForPretraining
+    from .callbacks import isolated_rng, reconstruction_figure
+
+    start_time = time.perf_counter()
+    output_dir = Path(args.output_dir)
+    config = build_config(args.model_config, **args.config_overrides)
+    is_citrus = model_factory is None
+    accelerator = Accelerator(
+        mixed_precision=args.mixed_precision,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        log_with="tensorboard" if args.report_to == "tensorboard" else None,
+        project_dir=str(output_dir),
+        # The CNN-only ablation never uses its mask token (it is not masked), which DDP must be told about.
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=config.backbone == "cnn")],
+    )
+    resume_dir = _resolve_resume(args)
+
+    # Same weights on every process whatever the process count, so 1 and N processes start alike.
+    set_seed(args.seed)
+    model = CiTrusForPretraining(config) if is_citrus else model_factory(config)
+
+    # One process per machine builds the aligned Arrow cache; the others then read it (also without a shared disk).
+    with accelerator.local_main_process_first():
+        train_split = load_split(args.dataset, args.train_split, args.dataset_options)
+        if train_split is None:
+            raise ValueError(f"Dataset {args.dataset!r} has no split {args.train_split!r}.")
+        train_windows = align_corpus(train_split, config, args.sampling_rate)
+        eval_split = load_split(args.dataset, args.eval_split, args.dataset_options) if args.eval_split else None
+        eval_windows = align_corpus(eval_split, config, args.sampling_rate) if eval_split is not None else None
+    global_batch = args.per_device_batch_size * accelerator.num_processes
+    if len(train_windows) < global_batch:
+        raise ValueError(
+            f"The corpus has {len(train_windows)} training windows, fewer than one global batch ({global_batch} = "
+            f"{args.per_device_batch_size} per process x {accelerator.num_processes} processes); lower "
+            "--per-device-batch-size or use a larger corpus."
+        )
+
+    dataloader = torch.utils.data.DataLoader(
+        WindowDataset(train_windows),
+        batch_size=args.per_device_batch_size,
+        sampler=EpochShuffleSampler(len(train_windows), args.seed),
+        collate_fn=batch_identity,
+        drop_last=True,  # equal batch shapes on every process and step
+        num_workers=args.num_workers,
+        # Worker seeds come from this generator, not from the global one the masking uses.
+        generator=torch.Generator().manual_seed(args.seed),
+    )
+    decay, no_decay = [], []
+    for name, parameter in model.named_parameters():
+        (no_decay if parameter.ndim < 2 or "token" in name else decay).append(parameter)
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=args.learning_rate,
+    )
+    # A prepared scheduler steps once per process at every optimizer step: scale its horizon accordingly.
+    scheduler = get_cosine_schedule_with_warmup(
+        optimizer,
+        num_warmup_steps=args.num_warmup_steps * accelerator.num_processes,
+        num_training_steps=args.max_steps * accelerator.num_processes,
+    )
+    model, optimizer, dataloader, scheduler = accelerator.prepare(model, optimizer, dataloader, scheduler)
+    progress = TrainingProgress()
+    accelerator.register_for_checkpointing(progress)
+    if resume_dir is not None:
+        accelerator.load_state(str(resume_dir))
+        accelerator.print(f"Resumed from {resume_dir} at step {progress.step} (epoch {progress.epoch}).")
+    # Masks differ between processes (each sees other windows anyway), but are reproducible per process.
+    if resume_dir is None:
+        set_seed(args.seed, device_specific=True)
+
+    if args.report_to == "tensorboard":
+        accelerator.init_trackers("tensorboard", config=_tracker_config(args, config, accelerator.num_processes))
+    writer = None
+    if args.report_to == "tensorboard" and accelerator.is_main_process:
+        writer = accelerator.get_tracker("tensorboard", unwrap=True)
+    eval_batch = None
+    if eval_windows is not None and len(eval_windows):
+        eval_batch = WindowDataset(eval_windows).__getitems__(
+            list(range(min(len(eval_windows), args.eval_batches * args.per_device_batch_size)))
+        )
+
+    def evaluate() -> float | None:
+        """Validation loss with the same masks at every evaluation (drawn from the seed, not the training stream)."""
+        if eval_batch is None:
+            return None
+        unwrapped = accelerator.unwrap_model(model)
+        unwrapped.eval()
+        losses = []
+        with torch.no_grad(), isolated_rng(accelerator.device, args.seed), accelerator.autocast():
+            for start in range(0, len(eval_batch["example_id"]), args.per_device_batch_size):
+                chunk = {
+                    k: v[start : start + args.per_device_batch_size].to(accelerator.device)
+                    for k, v in eval_batch.items()
+                }
+                losses.append(float(loss_fn(unwrapped, chunk)))
+        unwrapped.train()
+        return float(np.mean(losses))
+
+    def save_checkpoint() -> None:
+        folder = output_dir / "checkpoints" / f"{CHECKPOINT_PREFIX}{progress.step}"
+        accelerator.save_state(str(folder))
+        if accelerator.is_main_process and args.save_total_limit:
+            for old in checkpoints_in(output_dir)[: -args.save_total_limit]:
+                shutil.rmtree(old, ignore_errors=True)
+
+    stop_at = args.stop_after_steps or args.max_steps
+    progress_bar = tqdm(
+        total=args.max_steps,
+        initial=progress.step,
+        desc="pre-training",
+        unit="step",
+        disable=not (args.show_progress and accelerator.is_local_main_process),
+        dynamic_ncols=True,
+    )
+    sample_log = None
+    if args.log_sample_ids:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        sample_log = open(output_dir / f"sample_ids_rank{accelerator.process_index}.jsonl", "a")
+    eval_losses: list[tuple[int, float]] = []
+    running_loss, running_count, last_loss = torch.zeros((), device=accelerator.device), 0, None
+    model.train()
+    try:
+        while progress.step < stop_at:
+            dataloader.set_epoch(progress.epoch)
+            batches = dataloader
+            if progress.batches_in_epoch:
+                batches = accelerator.skip_first_batches(dataloader, progress.batches_in_epoch)
+            for batch in batches:
+                with accelerator.accumulate(model):
+                    loss = loss_fn(model, batch)
+                    accelerator.backward(loss)
+                    if accelerator.sync_gradients and args.max_grad_norm:
+                        accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad()
+                progress.batches_in_epoch += 1
+                running_loss += loss.detach().float()
+                running_count += 1
+                if sample_log is not None:
+                    sample_log.write(json.dumps({"step": progress.step, "ids": batch["example_id"].tolist()}) + "\n")
+                if not accelerator.sync_gradients:
+                    continue
+                progress.step += 1
+                progress_bar.update(1)
+                if progress.step % args.logging_steps == 0 or progress.step == stop_at:
+                    mean_loss = accelerator.reduce(running_loss / running_count, reduction="mean")
+                    last_loss = float(mean_loss)
+                    running_loss.zero_()
+                    running_count = 0
+                    progress_bar.set_postfix(loss=f"{last_loss:.4f}")
+                    accelerator.log(
+                        {"train/loss": last_loss, "train/learning_rate": scheduler.get_last_lr()[0]},
+                        step=progress.step,
+                    )
+                if accelerator.is_main_process and (progress.step % args.eval_steps == 0 or progress.step == stop_at):
+                    eval_loss = evaluate()
+                    if eval_loss is not None:
+                        eval_losses.append((progress.step, eval_loss))
+                        accelerator.log({"eval/loss": eval_loss}, step=progress.step)
+                if writer is not None and is_citrus and eval_batch is not None and progress.step % args.plot_steps == 0:
+                    figure = reconstruction_figure(
+                        accelerator.unwrap_model(model),
+                        eval_batch["input_values"][:1].to(accelerator.device),
+                        eval_batch["patch_mask"][:1].to(accelerator.device),
+                        seed=args.seed,
+                    )
+                    writer.add_figure("reconstruction", figure, global_step=progress.step)
+                if progress.step % args.save_steps == 0 or progress.step == stop_at:
+                    save_checkpoint()
+                if progress.step >= stop_at:
+                    break
+            else:
+                progress.epoch += 1
+                progress.batches_in_epoch = 0
+    finally:
+        progress_bar.close()
+        if sample_log is not None:
+            sample_log.close()
+
+    completed = progress.step >= args.max_steps
+    accelerator.wait_for_everyone()
+    if completed:
+        unwrapped = accelerator.unwrap_model(model)
+        unwrapped.save_pretrained(
+            str(output_dir), is_main_process=accelerator.is_main_process, save_function=accelerator.save
+        )
+        if accelerator.is_main_process:
+            CiTrusFeatureExtractor.from_config(config).save_pretrained(str(output_dir))
+    result = PretrainResult(
+        output_dir=str(output_dir),
+        steps=progress.step,
+        completed=completed,
+        final_loss=last_loss,
+        eval_losses=eval_losses,
+        num_train_windows=len(train_windows),
+        world_size=accelerator.num_processes,
+        seconds=time.perf_counter() - start_time,
+        model=accelerator.unwrap_model(model),
+    )
+    if accelerator.is_main_process:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        summary = result.summary() | {"arguments": asdict(args)}
+        (output_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
+    accelerator.end_training()
+    return result
+
+
+def is_pretrained_model_dir(path: str | os.PathLike) -> bool:
+    """True when `path` holds a saved model (config and safetensors weights), e.g. a finished `pretrain` run."""
+    path = Path(path)
+    return (path / "config.json").is_file() and (path / "model.safetensors").is_file()
+
+
+__all__ = [
+    "MODEL_PRESETS",
+    "EpochShuffleSampler",
+    "PretrainArguments",
+    "PretrainResult",
+    "WindowDataset",
+    "align_corpus",
+    "build_config",
+    "citrus_loss",
+    "checkpoints_in",
+    "is_pretrained_model_dir",
+    "load_split",
+    "pretrain",
+]

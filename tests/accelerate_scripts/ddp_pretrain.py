@@ -1,0 +1,36 @@
+"""Run under `accelerate launch --cpu --num_processes 2`: a tiny data-parallel pre-training on the real EEG corpus.
+
+Every process writes the weights it ended with (`rank{R}_weights.safetensors`) and the ids of the examples it
+trained on (`sample_ids_rank{R}.jsonl`), so the test can check that the processes saw different examples and ended
+with the same weights as the saved model.
+"""
+
+import sys
+from pathlib import Path
+
+from accelerate import PartialState
+from safetensors.torch import save_file
+
+from citrus_hf.training.pretrain import PretrainArguments, pretrain
+
+output_dir = Path(sys.argv[1])
+result = pretrain(
+    PretrainArguments(
+        output_dir=str(output_dir),
+        dataset="eeg_pretrain",
+        dataset_options={"window_seconds": 10.0, "hop_seconds": 10.0},
+        model_config="tiny",
+        max_steps=4,
+        per_device_batch_size=8,
+        save_steps=2,
+        logging_steps=1,
+        eval_steps=2,
+        report_to="none",
+        log_sample_ids=True,
+        show_progress=False,
+    )
+)
+state = PartialState()
+weights = {name: tensor.detach().contiguous() for name, tensor in result.model.state_dict().items()}
+save_file(weights, str(output_dir / f"rank{state.process_index}_weights.safetensors"))
+print(f"rank {state.process_index} of {state.num_processes} done: {result.steps} steps, loss {result.final_loss}")

@@ -1,0 +1,162 @@
+"""Tests of citrus_hf.evaluation: the low-data protocol end to end on real data at a tiny budget (through the
+`citrus evaluate` command line), its reports, resuming, and the PatchTST baseline.
+
+Reads the offline real corpus; fetch it first with `citrus data fetch --offline-corpus`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from citrus_hf.evaluation import ARMS, markdown_tables, pretraining_gains, summarize, write_report
+from citrus_hf.evaluation.baselines import PatchTSTCollator, build_patchtst_pretraining, build_patchtst_task_model
+from citrus_hf.training.cli import main as training_cli
+from citrus_hf.training.pretrain import build_config
+
+
+def _run(dataset, arm, budget, seed, value, task="classification", order=0):
+    metric = {"balanced_accuracy": value, "accuracy": value} if task == "classification" else {"mae": value}
+    return dict(dataset=dataset, task=task, arm=arm, budget=budget, budget_order=order, seed=seed, n_train=4, **metric)
+
+
+def test_summary_gains_and_markdown_on_hand_made_runs(tmp_path):
+    runs = [
+        _run("har", "citrus-time", "1/class", 0, 0.8),
+        _run("har", "citrus-time", "1/class", 1, 0.6),
+        _run("har", "citrus-scratch", "1/class", 0, 0.5),
+        _run("har", "citrus-scratch", "1/class", 1, 0.7),
+        _run("hr", "citrus-time", "5 ex.", 0, 3.0, task="regression"),
+        _run("hr", "citrus-scratch", "5 ex.", 0, 4.0, task="regression"),
+    ]
+    summary = {(e["dataset"], e["arm"]): e for e in summarize(runs)}
+    assert summary[("har", "citrus-time")]["balanced_accuracy_mean"] == pytest.approx(0.7)
+    assert summary[("har", "citrus-time")]["balanced_accuracy_std"] == pytest.approx(np.std([0.8, 0.6], ddof=1))
+    gains = {g["dataset"]: g for g in pretraining_gains(runs)}
+    # paired by seed: +30 and -10 points
+    assert gains["har"]["gain_mean"] == pytest.approx(10.0) and gains["har"]["wins"] == 1
+    # lower MAE is better, so 3.0 vs 4.0 is a gain of +1
+    assert gains["hr"]["gain_mean"] == pytest.approx(1.0) and gains["hr"]["wins"] == 1
+    table = markdown_tables(runs)
+    assert "| citrus-time | **70.0 ± 14.1** |" in table
+    assert "| citrus-time | **3.00 ± 0.00** |" in table
+    paths = write_report(runs, tmp_path)
+    assert paths["plot"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="No runs"):
+        write_report([], tmp_path)
+
+
+def test_evaluate_tiny_budget_writes_every_output_with_every_arm(tmp_path):
+    """`citrus evaluate` with every arm, pre-trained here for a few steps, on real HAR and heart-rate data."""
+    output = tmp_path / "eval"
+    arguments = [
+        "evaluate", "--output-dir", str(output), "--datasets", "basic_motions", "hr_ecg", "--budgets", "1",
+        "--dataset-budgets", "hr_ecg=2", "--seeds", "1", "--arms", *ARMS, "--model-config", "tiny", "--pretrain-steps", "2",
+        "--pretrain-batch-size", "8", "--corpus-option", "window_seconds=10", "--corpus-option", "hop_seconds=10",
+        "--max-steps", "2", "--eval-steps", "1", "--batch-size", "4", "--num-threads", "1", "--no-progress",
+    ]  # fmt: skip
+    assert training_cli(arguments) == 0
+
+    document = json.loads((output / "results.json").read_text())
+    runs = document["runs"]
+    assert {(r["dataset"], r["arm"]) for r in runs} == {(d, a) for d in ("basic_motions", "hr_ecg") for a in ARMS}
+    for run in runs:
+        metrics = (
+            ("accuracy", "balanced_accuracy", "macro_f1", "auroc")
+            if run["task"] == "classification"
+            else ("mae", "rmse")
+        )
+        assert all(math.isfinite(run[m]) for m in metrics), run
+    assert {r["n_train"] for r in runs if r["dataset"] == "basic_motions"} == {4}  # 1 per class
+    assert {(r["budget"], r["n_train"]) for r in runs if r["dataset"] == "hr_ecg"} == {("2 ex.", 2)}
+    with open(output / "results.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(runs) == 2 * len(ARMS)
+    markdown = (output / "results.md").read_text()
+    assert all(f"| {arm} |" in markdown for arm in ARMS)
+    assert "Pre-training gain" in markdown
+    assert (output / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    pretrained = [name for name, arm in ARMS.items() if arm.pretrained]
+    assert all((output / "pretrained" / name / "model.safetensors").is_file() for name in pretrained)
+    assert not any((output / "runs").iterdir()) if (output / "runs").exists() else True
+
+    # Resuming with the same settings reuses every run and every pre-trained checkpoint.
+    assert training_cli(arguments) == 0
+    again = json.loads((output / "results.json").read_text())["runs"]
+    assert again == runs
+
+
+def test_patchtst_backbone_loads_strictly_from_pretraining(tmp_path):
+    config = build_config("tiny")
+    pretrained = build_patchtst_pretraining(config)
+    pretrained.save_pretrained(tmp_path)
+    classifier = build_patchtst_task_model("classification", 6, config, num_labels=4, checkpoint=tmp_path)
+    for name, tensor in pretrained.model.state_dict().items():
+        assert torch.equal(classifier.model.state_dict()[name], tensor), name
+    batch = PatchTSTCollator("classification", config.patch_length)(
+        [
+            {
+                "input_values": torch.randn(6, 100),
+                "patch_mask": torch.ones(10, dtype=torch.int8),
+                "labels": torch.tensor(1),
+            }
+            for _ in range(3)
+        ]
+    )
+    assert batch["past_values"].shape == (3, 100, 6) and batch["past_observed_mask"].shape == (3, 100, 6)
+    assert classifier(**batch).prediction_logits.shape == (3, 4)
+    with pytest.raises(ValueError, match="Pre-train it with the same model config"):
+        build_patchtst_task_model("regression", 1, build_config("tiny", context_length=200), checkpoint=tmp_path)
+
+
+def test_protocol_rejects_unknown_arms_and_bad_settings():
+    from citrus_hf.evaluation import ProtocolConfig
+
+    with pytest.raises(ValueError, match="Unknown arm"):
+        ProtocolConfig(arms=["citrus-magic"])
+    with pytest.raises(ValueError, match="not pre-trained arms"):
+        ProtocolConfig(checkpoints={"citrus-scratch": "x"})
+    with pytest.raises(ValueError, match="normalization"):
+        ProtocolConfig(normalization={"basic_motions": "global"})
+
+
+def test_protocol_runs_are_reproducible(tmp_path):
+    """The same seed draws the same labelled subset and trains to the same numbers, run after run."""
+    from citrus_hf.evaluation import ProtocolConfig, run_protocol
+    from citrus_hf.training.finetune import TrainerSettings
+
+    def run(folder):
+        config = ProtocolConfig(
+            output_dir=str(tmp_path / folder),
+            datasets=["basic_motions"],
+            budgets=["2"],
+            seeds=[3],
+            arms=["citrus-scratch", "patchtst-scratch"],
+            model_config="tiny",
+            resume=False,
+            show_progress=False,
+            finetune=TrainerSettings(max_steps=3, eval_steps=1, per_device_batch_size=4, show_progress=False),
+        )
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in run_protocol(config).runs]
+
+    first, second = run("a"), run("b")
+    assert first == second
+    assert all(r["n_train"] == 8 for r in first)
+
+
+def test_demo_quick_runs_the_whole_pipeline(tmp_path, capsys):
+    """`citrus demo --quick`: the main job's code path on the real corpus with a tiny model."""
+    from citrus_hf.demo import DEMO_ARMS, DEMO_DATASETS
+
+    assert training_cli(["demo", "--quick", "--no-fetch", "--output-dir", str(tmp_path / "demo")]) == 0
+    printed = capsys.readouterr().out
+    for dataset in DEMO_DATASETS:
+        assert f"## {dataset} (" in printed
+    runs = json.loads((tmp_path / "demo" / "results.json").read_text())["runs"]
+    assert {(r["dataset"], r["arm"]) for r in runs} == {(d, a) for d in DEMO_DATASETS for a in DEMO_ARMS}
+    assert all((tmp_path / "demo" / name).is_file() for name in ("results.csv", "results.md", "results.png"))

@@ -1,0 +1,56 @@
+"""The training examples run end to end (`--tiny`) on the real offline corpus (fetch it first with
+`citrus data fetch --offline-corpus`)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def run_example(name: str, *arguments: str, cwd: Path) -> str:
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    completed = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *arguments],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed.stdout
+
+
+def test_pretrain_accelerate_example(tmp_path):
+    output = run_example("pretrain_accelerate.py", "--tiny", "--output-dir", str(tmp_path / "eeg"), cwd=tmp_path)
+    assert "6 steps on 1 process(es)" in output
+    loss = float(re.search(r"masked loss on 16 validation windows ([0-9.]+)", output).group(1))
+    assert 0.0 < loss < 10.0
+    assert (tmp_path / "eeg" / "model.safetensors").is_file()
+    assert (tmp_path / "eeg" / "preprocessor_config.json").is_file()
+    assert (tmp_path / "eeg" / "checkpoints" / "step-6").is_dir()
+
+
+def test_finetune_trainer_example(tmp_path):
+    output = run_example("finetune_trainer.py", "--tiny", "--output-dir", str(tmp_path / "har"), cwd=tmp_path)
+    assert "20 labelled training recordings (5 per class)" in output
+    metrics = dict(re.findall(r"(accuracy|auroc) ([0-9.]+)", output.split("test:")[1]))
+    assert 0.0 <= float(metrics["accuracy"]) <= 1.0
+    assert (tmp_path / "har" / "model.safetensors").is_file()
+
+
+def test_long_recording_inference_example(tmp_path):
+    output = run_example("long_recording_inference.py", "--tiny", cwd=tmp_path)
+    minutes = float(re.search(r"at 50 Hz = ([0-9.]+) min", output).group(1))
+    assert minutes > 60.0  # the 140 real recordings back to back
+    windows = int(re.search(r"(\d+) windows of 4 s every 2 s", output).group(1))
+    assert windows == pytest.approx(minutes * 60 / 2, abs=2)
+    assert re.search(r"00:04:04\.0\s+\w+", output)  # a window start printed as a clock time
+    assert re.search(r"windows of subjects the model never saw \(watch-\d\d", output)

@@ -1,0 +1,404 @@
+"""Tests of citrus_hf.training: metrics against hand-computed values, label budgets, the Accelerate pre-training loop
+(exact resume, TensorBoard logs, two processes under `accelerate launch`) and Trainer fine-tuning on real data.
+
+The data tests read the offline real corpus; fetch it first with `citrus data fetch --offline-corpus`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from citrus_hf.training.finetune import (
+    FinetuneArguments,
+    LabelBudget,
+    TrainerSettings,
+    carve_validation,
+    draw_budget,
+    finetune,
+    parse_budget,
+)
+from citrus_hf.training.metrics import (
+    accuracy,
+    balanced_accuracy,
+    binary_auroc,
+    classification_metrics,
+    macro_auroc,
+    macro_f1,
+    metric_greater_is_better,
+    pearson_r,
+    regression_metrics,
+)
+from citrus_hf.training.pretrain import PretrainArguments, align_corpus, build_config, checkpoints_in, pretrain
+
+SCRIPTS = Path(__file__).parent / "accelerate_scripts"
+# 10 s windows of the real EEG corpus; the tiny model cuts them into 2 s windows at 50 Hz (2,675 training windows).
+EEG_OPTIONS = {"window_seconds": 10.0, "hop_seconds": 10.0}
+
+
+# ---------------------------------------------------------------------------------------------------- metrics
+
+
+def test_classification_metrics_match_hand_computed_values():
+    y_true = np.array([0, 0, 0, 0, 1, 1, 2, 2])
+    y_pred = np.array([0, 0, 0, 1, 1, 0, 2, 1])
+    assert accuracy(y_true, y_pred) == pytest.approx(5 / 8)
+    # recalls: class 0 3/4, class 1 1/2, class 2 1/2
+    assert balanced_accuracy(y_true, y_pred) == pytest.approx((3 / 4 + 1 / 2 + 1 / 2) / 3)
+    # F1 per class: 0: P 3/4 R 3/4 -> 3/4; 1: P 1/3 R 1/2 -> 2/5; 2: P 1 R 1/2 -> 2/3
+    assert macro_f1(y_true, y_pred) == pytest.approx((3 / 4 + 2 / 5 + 2 / 3) / 3)
+    # a class the model may predict but that never occurs counts as F1 0 when all classes are asked for
+    assert macro_f1([0, 0], [0, 0], num_classes=2) == pytest.approx(0.5)
+
+
+def test_auroc_rank_formula_with_ties():
+    # positives score 0.8, 0.4; negatives 0.4, 0.1: pairs (0.8>0.4), (0.8>0.1), (0.4=0.4 -> 1/2), (0.4>0.1)
+    assert binary_auroc([1, 1, 0, 0], [0.8, 0.4, 0.4, 0.1]) == pytest.approx(3.5 / 4)
+    assert binary_auroc([1, 0], [0.0, 1.0]) == 0.0
+    assert math.isnan(binary_auroc([1, 1], [0.2, 0.3]))
+    # three classes: class 0 perfectly ranked, class 1 inverted, class 2 absent from y_true (skipped)
+    probabilities = np.array([[0.9, 0.1, 0.0], [0.8, 0.2, 0.0], [0.1, 0.0, 0.9], [0.2, 0.0, 0.8]])
+    assert macro_auroc([0, 0, 1, 1], probabilities) == pytest.approx((1.0 + 0.0) / 2)
+    metrics = classification_metrics(np.log(probabilities + 1e-9), [0, 0, 1, 1])
+    assert metrics["accuracy"] == 0.5 and metrics["auroc"] == pytest.approx(0.5)
+
+
+def test_regression_metrics_match_hand_computed_values():
+    metrics = regression_metrics([1.0, 2.0, 4.0], [1.0, 3.0, 2.0])
+    assert metrics["mae"] == pytest.approx(1.0)
+    assert metrics["rmse"] == pytest.approx(math.sqrt(5 / 3))
+    # centred: true (-1, 1, 0), predicted (-4/3, -1/3, 5/3): r = (4/3 - 1/3) / sqrt(2 * 42/9)
+    assert metrics["pearson_r"] == pytest.approx(1.0 / math.sqrt(2 * 42 / 9))
+    assert math.isnan(pearson_r([1.0, 2.0], [3.0, 3.0]))
+    assert not metric_greater_is_better("eval_mae") and metric_greater_is_better("test_auroc")
+
+
+def test_metrics_reject_mismatched_input():
+    with pytest.raises(ValueError, match="pair up"):
+        regression_metrics([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match=r"lie in \[0, 1\]"):
+        classification_metrics(np.zeros((2, 2)), [0, 2])
+
+
+# ---------------------------------------------------------------------------------------------- label budgets
+
+
+def test_parse_budget():
+    assert parse_budget("5") == LabelBudget("per_class", 5.0)
+    assert parse_budget("k=1").label == "1/class"
+    assert parse_budget("10%") == LabelBudget("fraction", 0.1)
+    assert parse_budget("0.25").label == "25%"
+    assert parse_budget("1.0").kind == "all" and parse_budget("all").kind == "all"
+    assert parse_budget("5").label_for("regression") == "5 ex."
+    for bad in ("0", "1.5", "-0.2", "five"):
+        with pytest.raises(ValueError, match="budget"):
+            parse_budget(bad)
+
+
+def test_draw_budget_is_stratified_and_seeded():
+    labels = np.repeat([0, 1, 2], [10, 6, 2])
+    chosen = draw_budget(labels, parse_budget("3"), seed=1)
+    assert np.bincount(labels[chosen]).tolist() == [3, 3, 2]  # class 2 has only 2
+    assert np.array_equal(chosen, draw_budget(labels, parse_budget("3"), seed=1))
+    assert not np.array_equal(chosen, draw_budget(labels, parse_budget("3"), seed=2))
+    assert np.bincount(labels[draw_budget(labels, parse_budget("0.5"), seed=0)]).tolist() == [5, 3, 1]
+    targets = np.linspace(60, 90, 20, dtype=np.float32)
+    assert len(draw_budget(targets, parse_budget("4"), seed=0)) == 4
+    assert len(draw_budget(targets, parse_budget("all"), seed=0)) == 20
+
+
+def test_carve_validation_keeps_recordings_together():
+    labels = np.array([0] * 6 + [1] * 6)
+    groups = ["a", "a", "b", "b", "c", "c", "d", "d", "e", "e", "f", "f"]
+    pool, validation = carve_validation(len(labels), labels, groups, fraction=0.2, seed=0)
+    assert len(np.intersect1d(pool, validation)) == 0 and len(pool) + len(validation) == 12
+    held_out = {groups[i] for i in validation}
+    assert all(groups[i] not in held_out for i in pool)  # no recording on both sides
+    assert sorted(np.bincount(labels[validation]).tolist()) == [2, 2]
+
+
+# ----------------------------------------------------------------------------------------------- pre-training
+
+
+def _pretrain_args(output_dir, **changes) -> PretrainArguments:
+    values = dict(
+        output_dir=str(output_dir),
+        dataset="eeg_pretrain",
+        dataset_options=EEG_OPTIONS,
+        model_config="tiny",
+        max_steps=8,
+        per_device_batch_size=128,
+        gradient_accumulation_steps=2,
+        save_steps=3,
+        logging_steps=2,
+        eval_steps=4,
+        plot_steps=4,
+        report_to="none",
+        show_progress=False,
+    )
+    values.update(changes)
+    return PretrainArguments(**values)
+
+
+def test_align_corpus_resamples_mixed_rates_to_the_model():
+    from citrus_hf.training.pretrain import load_split
+
+    config = build_config("tiny")
+    corpus = load_split("eeg_pretrain", "validation", EEG_OPTIONS)
+    assert len(set(corpus["sampling_rate"])) > 1  # 1 kHz, 160 Hz and 128 Hz recordings
+    aligned = align_corpus(corpus, config)
+    row = aligned.with_format("numpy")[0]
+    assert row["input_values"].shape == (1, config.context_length)
+    # every 10 s window became 5 windows of 2 s at 50 Hz (one per channel for multi-channel rows)
+    assert len(aligned) % 5 == 0 and len(aligned) >= 5 * len(corpus)
+
+
+def test_resumed_run_is_bit_identical_to_uninterrupted_run(tmp_path):
+    """8 optimizer steps with gradient accumulation across an epoch boundary (10 micro-batches per epoch), straight
+    vs interrupted after 3 steps and resumed from the checkpoint in a fresh loop."""
+    straight = pretrain(_pretrain_args(tmp_path / "straight", per_device_batch_size=256))
+    assert straight.completed and straight.steps == 8
+    interrupted = pretrain(_pretrain_args(tmp_path / "resumed", per_device_batch_size=256, stop_after_steps=3))
+    assert not interrupted.completed and not (tmp_path / "resumed" / "model.safetensors").exists()
+    assert [p.name for p in checkpoints_in(tmp_path / "resumed")] == ["step-3"]
+    resumed = pretrain(_pretrain_args(tmp_path / "resumed", per_device_batch_size=256, resume_from="latest"))
+    assert resumed.completed and resumed.steps == 8
+    a = load_file(str(tmp_path / "straight" / "model.safetensors"))
+    b = load_file(str(tmp_path / "resumed" / "model.safetensors"))
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[name], b[name]) for name in a)
+    # and the run really trained: the weights moved away from the initialisation
+    fresh = pretrain(_pretrain_args(tmp_path / "one_step", max_steps=1, per_device_batch_size=256))
+    assert not all(torch.equal(a[name], fresh.model.state_dict()[name]) for name in a)
+
+
+def test_killed_process_resumes_to_the_same_weights(tmp_path):
+    """A `citrus pretrain` process killed (SIGKILL) after its step-3 checkpoint, resumed in a fresh loop, ends with the
+    weights of an uninterrupted run. A figure at every step keeps the process busy long enough to be killed."""
+    import time
+
+    killed = tmp_path / "killed"
+    command = [
+        sys.executable, "-m", "citrus_hf.training.cli", "pretrain", "--output-dir", str(killed), "--model-config",
+        "tiny", "--dataset-option", "window_seconds=10", "--dataset-option", "hop_seconds=10", "--max-steps", "12",
+        "--per-device-batch-size", "32", "--save-steps", "3", "--save-total-limit", "10", "--plot-steps", "1",
+        "--eval-steps", "1", "--no-progress",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, env={**os.environ, "OMP_NUM_THREADS": "1"}, stderr=subprocess.DEVNULL)
+    checkpoint = killed / "checkpoints" / "step-3"
+    deadline = time.monotonic() + 240
+    while not (checkpoint / "custom_checkpoint_0.pkl").is_file() and time.monotonic() < deadline:
+        assert process.poll() is None, "the run ended before writing its step-3 checkpoint"
+        time.sleep(0.05)
+    time.sleep(0.2)  # let save_state finish its last file; the process is in step 4 or 5 by now
+    process.kill()
+    assert process.wait() == -9, "the run finished before it could be killed"
+    assert not (killed / "model.safetensors").exists()
+
+    changes = dict(max_steps=12, per_device_batch_size=32, gradient_accumulation_steps=1, save_steps=100)
+    pretrain(_pretrain_args(killed, resume_from=str(checkpoint), **changes))
+    pretrain(_pretrain_args(tmp_path / "straight", **changes))
+    a = load_file(str(tmp_path / "straight" / "model.safetensors"))
+    b = load_file(str(killed / "model.safetensors"))
+    assert all(torch.equal(a[name], b[name]) for name in a)
+
+
+def test_resume_with_a_wrong_folder_fails_clearly(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a pre-training checkpoint"):
+        pretrain(_pretrain_args(tmp_path / "run", resume_from=str(tmp_path)))
+    with pytest.raises(FileNotFoundError, match="holds no checkpoint"):
+        pretrain(_pretrain_args(tmp_path / "run", resume_from="latest"))
+
+
+def test_pretraining_writes_tensorboard_logs_and_a_loadable_model(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from citrus_hf import CiTrusForPretraining
+    from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
+
+    output = tmp_path / "run"
+    result = pretrain(
+        _pretrain_args(
+            output,
+            max_steps=4,
+            per_device_batch_size=16,
+            gradient_accumulation_steps=1,
+            report_to="tensorboard",
+            config_overrides={"pretraining_objective": "spectrogram"},
+        )
+    )
+    events = sorted((output / "tensorboard").rglob("events.out.tfevents.*"), key=lambda p: p.stat().st_size)
+    accumulator = EventAccumulator(str(events[-1].parent), size_guidance={"images": 0, "scalars": 0}).Reload()
+    tags = accumulator.Tags()
+    assert {"train/loss", "train/learning_rate", "eval/loss"} <= set(tags["scalars"])
+    assert "reconstruction" in tags["images"]
+    assert [event.step for event in accumulator.Scalars("train/loss")] == [2, 4]
+    model = CiTrusForPretraining.from_pretrained(output)
+    saved = model.state_dict()
+    assert all(torch.equal(saved[name], tensor) for name, tensor in result.model.state_dict().items())
+    extractor = CiTrusFeatureExtractor.from_pretrained(output)
+    assert extractor.sampling_rate == 50.0 and extractor.context_length == 100
+    summary = json.loads((output / "pretraining_summary.json").read_text())
+    assert summary["steps"] == 4 and summary["world_size"] == 1
+
+
+def test_two_processes_train_on_different_shards_and_save_rank0_weights(tmp_path):
+    """`accelerate launch` with two CPU processes (gloo). accelerate's `--cpu` flag starts several processes only
+    through mpirun, so the CPU run goes through its torchrun launcher with ACCELERATE_USE_CPU=1."""
+    output = tmp_path / "ddp"
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines",
+        "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29517",
+        str(SCRIPTS / "ddp_pretrain.py"), str(output),
+    ]  # fmt: skip
+    environment = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+    completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "rank 0 of 2" in completed.stdout and "rank 1 of 2" in completed.stdout
+    seen = []
+    for rank in (0, 1):
+        steps = [json.loads(line) for line in (output / f"sample_ids_rank{rank}.jsonl").read_text().splitlines()]
+        assert [entry["step"] for entry in steps] == [0, 1, 2, 3]
+        seen.append({i for entry in steps for i in entry["ids"]})
+    assert len(seen[0]) == len(seen[1]) == 4 * 8 and not seen[0] & seen[1]
+    saved = load_file(str(output / "model.safetensors"))
+    rank0 = load_file(str(output / "rank0_weights.safetensors"))
+    rank1 = load_file(str(output / "rank1_weights.safetensors"))
+    assert saved.keys() == rank0.keys() == rank1.keys()
+    assert all(torch.equal(saved[name], rank0[name]) and torch.equal(rank0[name], rank1[name]) for name in saved)
+    assert json.loads((output / "pretraining_summary.json").read_text())["world_size"] == 2
+
+
+# ------------------------------------------------------------------------------------------------ fine-tuning
+
+
+def _har_args(output_dir, **changes) -> FinetuneArguments:
+    values = dict(
+        output_dir=str(output_dir),
+        dataset="basic_motions",
+        model_config="tiny",
+        # BasicMotions' native rate and length: 10 Hz, 10 s
+        config_overrides={"sampling_rate": 10.0, "context_length": 100, "patch_length": 10},
+        normalization="dataset",
+        trainer=TrainerSettings(
+            num_train_epochs=15,
+            per_device_batch_size=8,
+            learning_rate=3e-3,
+            early_stopping_patience=None,
+            show_progress=False,
+            logging_steps=50,
+        ),
+    )
+    values.update(changes)
+    return FinetuneArguments(**values)
+
+
+def test_finetuned_classifier_beats_chance_on_real_har(tmp_path):
+    from citrus_hf import CiTrusForSequenceClassification
+
+    result = finetune(_har_args(tmp_path / "har"))
+    # BasicMotions: 4 balanced classes (chance 25 %), 40 real test recordings of other sessions
+    assert result.num_test == 40 and result.num_train + result.num_validation == 40
+    assert result.test_metrics["accuracy"] >= 0.6, result.test_metrics
+    assert result.test_metrics["auroc"] > 0.75
+    model = CiTrusForSequenceClassification.from_pretrained(tmp_path / "har")
+    assert model.config.id2label[0] == "Standing" and model.config.normalization == "fixed"
+    saved = json.loads((tmp_path / "har" / "finetune_results.json").read_text())
+    assert saved["test_metrics"]["accuracy"] == pytest.approx(result.test_metrics["accuracy"])
+
+
+def test_linear_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path):
+    from citrus_hf import CiTrusForSequenceClassification
+
+    pretrain(
+        _pretrain_args(
+            tmp_path / "pre",
+            max_steps=2,
+            per_device_batch_size=16,
+            gradient_accumulation_steps=1,
+            config_overrides={"sampling_rate": 10.0, "context_length": 100, "patch_length": 10},
+        )
+    )
+    finetune(
+        _har_args(
+            tmp_path / "probe",
+            model=str(tmp_path / "pre"),
+            linear_probe=True,
+            label_budget="2",
+            trainer=TrainerSettings(num_train_epochs=3, per_device_batch_size=8, show_progress=False),
+        )
+    )
+    pretrained = load_file(str(tmp_path / "pre" / "model.safetensors"))
+    probed = CiTrusForSequenceClassification.from_pretrained(tmp_path / "probe").state_dict()
+    backbone = [name for name in pretrained if name.startswith("citrus.")]
+    assert backbone and all(torch.equal(pretrained[name], probed[name]) for name in backbone)
+    results = json.loads((tmp_path / "probe" / "finetune_results.json").read_text())
+    assert results["num_train"] == 8  # 2 per class
+
+
+def test_finetune_command_on_real_heart_rate_regression(tmp_path):
+    from citrus_hf.training.cli import main as training_cli
+
+    arguments = [
+        "finetune", "--dataset", "hr_ecg", "--model-config", "tiny", "--label-budget", "20", "--max-steps", "6",
+        "--eval-steps", "3", "--batch-size", "8", "--no-progress", "--output-dir", str(tmp_path / "hr"),
+    ]  # fmt: skip
+    assert training_cli(arguments) == 0
+    results = json.loads((tmp_path / "hr" / "finetune_results.json").read_text())
+    assert results["task"] == "regression" and results["num_train"] == 20
+    assert set(results["test_metrics"]) >= {"mae", "rmse", "pearson_r"}
+    # the head starts at the training targets' mean, so even a short run predicts heart rates, not zeros
+    assert results["test_metrics"]["mae"] < 15.0
+
+
+def test_lora_finetuning_saves_an_adapter_that_reloads_on_its_base(tmp_path):
+    from citrus_hf.training.lora import load_adapter
+
+    pretrain(
+        _pretrain_args(
+            tmp_path / "pre",
+            max_steps=2,
+            per_device_batch_size=16,
+            gradient_accumulation_steps=1,
+            config_overrides={"sampling_rate": 10.0, "context_length": 100, "patch_length": 10},
+        )
+    )
+    result = finetune(
+        _har_args(
+            tmp_path / "lora",
+            model=str(tmp_path / "pre"),
+            lora=True,
+            lora_r=2,
+            lora_alpha=4,
+            label_budget="2",
+            trainer=TrainerSettings(num_train_epochs=2, per_device_batch_size=8, show_progress=False),
+        )
+    )
+    assert set(result.test_metrics) >= {"accuracy", "auroc"}
+    assert (tmp_path / "lora" / "adapter_model.safetensors").is_file()
+    assert not (tmp_path / "lora" / "model.safetensors").exists()  # the adapter, not a copy of the model
+    model = load_adapter(str(tmp_path / "pre"), tmp_path / "lora")
+    base = model.get_base_model().state_dict()
+    pretrained = load_file(str(tmp_path / "pre" / "model.safetensors"))
+    frozen = [name for name in pretrained if name.startswith("citrus.") and name.endswith("norm.weight")]
+    assert frozen and all(torch.equal(base[name], pretrained[name]) for name in frozen)
+
+
+def test_finetune_arguments_are_checked():
+    with pytest.raises(ValueError, match="not both"):
+        FinetuneArguments(output_dir="x", dataset="basic_motions", linear_probe=True, lora=True)
+    with pytest.raises(ValueError, match="normalization"):
+        FinetuneArguments(output_dir="x", dataset="basic_motions", normalization="global")
+    with pytest.raises(ValueError, match="give the pre-trained checkpoint with --model"):
+        FinetuneArguments(output_dir="x", dataset="basic_motions", lora=True)
+    with pytest.raises(ValueError, match="neither a folder nor a registered dataset"):
+        finetune(FinetuneArguments(output_dir="x", dataset="no_such_set"))
