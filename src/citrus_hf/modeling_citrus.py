@@ -473,34 +473,14 @@ class CiTrusEncoder(nn.Module):
 # ----------------------------------------------------------------------------------------------------------------------
 
 
-class CiTrusPreTrainedModel(PreTrainedModel):
-    """Weight initialisation, strict safetensors-only loading and input checks shared by every CiTrus model."""
+class _StrictLoadingMixin:
+    """Strict, safetensors-only `from_pretrained`, shared by the CiTrus and CiTrus fusion models.
 
-    config_class = CiTrusConfig
-    config: CiTrusConfig
-    base_model_prefix = "citrus"
-    main_input_name = "input_values"
-    input_modalities = ("time",)
-    supports_gradient_checkpointing = True
-    _supports_sdpa = True
-    _supports_flash_attn = False
-    _supports_flex_attn = False
-    _no_split_modules = ["CiTrusEncoderLayer"]
-    # The loss never uses `num_items_in_batch`: let the Trainer scale it for gradient accumulation.
-    accepts_loss_kwargs = False
+    `_backbone_prefix` names the tensors a checkpoint of any class of the family must provide (the encoder); only
+    task heads may be new.
+    """
 
-    @torch.no_grad()
-    def _init_weights(self, module: nn.Module):
-        super()._init_weights(module)
-        if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d)):
-            # The CNN stem and decoder see a z-scored signal through ReLUs; He initialisation keeps its scale,
-            # where the transformer's N(0, 0.02) shrinks it ~6x per convolution and stalls the first hundred steps.
-            # (Initialisation is leaf-level: transformers skips tensors a child module has already initialised.)
-            init.kaiming_normal_(module.weight, nonlinearity="relu")
-        elif isinstance(module, CiTrusModel):
-            init.normal_(module.mask_token, std=self.config.initializer_range)
-            if module.cls_token is not None:
-                init.normal_(module.cls_token, std=self.config.initializer_range)
+    _backbone_prefix: str
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
@@ -531,9 +511,8 @@ class CiTrusPreTrainedModel(PreTrainedModel):
         missing = sorted(loading_info.get("missing_keys", []))
         unexpected = sorted(loading_info.get("unexpected_keys", []))
         mismatched = loading_info.get("mismatched_keys", [])
-        prefix = cls.base_model_prefix + "."
         same_class = cls.__name__ in saved_architectures
-        missing_backbone = [k for k in missing if k.startswith(prefix) or cls is CiTrusModel]
+        missing_backbone = [k for k in missing if k.startswith(cls._backbone_prefix)]
         problems = []
         if same_class and (missing or unexpected):
             problems.append(f"missing tensors {missing[:10]}, unexpected tensors {unexpected[:10]}")
@@ -559,6 +538,37 @@ class CiTrusPreTrainedModel(PreTrainedModel):
             pretrained_model_name_or_path, **{k: kwargs[k] for k in download_kwargs if k in kwargs}
         )
         return list(config_dict.get("architectures") or [])
+
+
+class CiTrusPreTrainedModel(_StrictLoadingMixin, PreTrainedModel):
+    """Weight initialisation, strict safetensors-only loading and input checks shared by every CiTrus model."""
+
+    config_class = CiTrusConfig
+    config: CiTrusConfig
+    base_model_prefix = "citrus"
+    _backbone_prefix = "citrus."
+    main_input_name = "input_values"
+    input_modalities = ("time",)
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+    _supports_flash_attn = False
+    _supports_flex_attn = False
+    _no_split_modules = ["CiTrusEncoderLayer"]
+    # The loss never uses `num_items_in_batch`: let the Trainer scale it for gradient accumulation.
+    accepts_loss_kwargs = False
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module):
+        super()._init_weights(module)
+        if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d)):
+            # The CNN stem and decoder see a z-scored signal through ReLUs; He initialisation keeps its scale,
+            # where the transformer's N(0, 0.02) shrinks it ~6x per convolution and stalls the first hundred steps.
+            # (Initialisation is leaf-level: transformers skips tensors a child module has already initialised.)
+            init.kaiming_normal_(module.weight, nonlinearity="relu")
+        elif isinstance(module, CiTrusModel):
+            init.normal_(module.mask_token, std=self.config.initializer_range)
+            if module.cls_token is not None:
+                init.normal_(module.cls_token, std=self.config.initializer_range)
 
     def _check_input_values(self, input_values: torch.Tensor) -> None:
         if not isinstance(input_values, torch.Tensor):
@@ -594,6 +604,8 @@ class CiTrusModel(CiTrusPreTrainedModel):
     Channel-independent by default: every channel is its own token sequence through shared weights, so any channel
     count works. Returns both the CNN ("encoded") tokens and the transformer ("context") states.
     """
+
+    _backbone_prefix = ""  # the bare encoder: every tensor is backbone
 
     def __init__(self, config: CiTrusConfig):
         super().__init__(config)

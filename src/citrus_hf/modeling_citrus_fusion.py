@@ -36,6 +36,7 @@ from .modeling_citrus import (
     CiTrusPreTrainedModel,
     CiTrusRegressionOutput,
     _reject_text_kwargs,
+    _StrictLoadingMixin,
     classification_loss,
     regression_loss,
 )
@@ -45,7 +46,7 @@ logger = logging.get_logger(__name__)
 ENCODERS_PREFIX = "encoders."
 
 
-class CiTrusFusionPreTrainedModel(PreTrainedModel):
+class CiTrusFusionPreTrainedModel(_StrictLoadingMixin, PreTrainedModel):
     """Weight initialisation, strict safetensors-only loading, per-modality encoders and their freezing.
 
     Subclasses add a head named by `head_name` on the concatenated embedding of size `embedding_size`.
@@ -54,6 +55,8 @@ class CiTrusFusionPreTrainedModel(PreTrainedModel):
     config_class = CiTrusFusionConfig
     config: CiTrusFusionConfig
     base_model_prefix = ""
+    # every class of the fusion family must load all encoders; only heads may be new (strict loading)
+    _backbone_prefix = ENCODERS_PREFIX
     main_input_name = "input_values"
     input_modalities = ("time",)
     supports_gradient_checkpointing = True
@@ -179,41 +182,6 @@ class CiTrusFusionPreTrainedModel(PreTrainedModel):
             # strict: every tensor of the pre-trained encoder lands in the fusion model, and nothing stays random
             model.encoders[name].load_state_dict(encoder.state_dict(), strict=True)
         return model
-
-    @classmethod
-    def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
-        """`PreTrainedModel.from_pretrained`, strict and from safetensors only.
-
-        A checkpoint of the same class must match every tensor. A checkpoint of the other fusion class (a classifier
-        loaded as a regressor, say) must match every encoder tensor; only the new head is initialised. Anything else
-        is an error naming the tensors, never a model that silently kept random weights.
-        """
-        return_loading_info = kwargs.pop("output_loading_info", False)
-        if kwargs.get("use_safetensors") is False:
-            raise ValueError("CiTrus checkpoints load from safetensors only; pickled weights are never unpickled.")
-        kwargs["use_safetensors"] = True
-        model, loading_info = super().from_pretrained(
-            pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs
-        )
-        saved_architectures = model.config.architectures or []
-        missing = sorted(loading_info.get("missing_keys", []))
-        unexpected = sorted(loading_info.get("unexpected_keys", []))
-        mismatched = loading_info.get("mismatched_keys", [])
-        problems = []
-        if cls.__name__ in saved_architectures and (missing or unexpected):
-            problems.append(f"missing tensors {missing[:10]}, unexpected tensors {unexpected[:10]}")
-        elif any(key.startswith(ENCODERS_PREFIX) for key in missing):
-            problems.append(
-                f"encoder tensors missing from the checkpoint: {[k for k in missing if k.startswith(ENCODERS_PREFIX)][:10]}"
-            )
-        if mismatched and not kwargs.get("ignore_mismatched_sizes"):
-            problems.append(f"tensors with another shape: {[m[0] for m in mismatched][:10]}")
-        if problems:
-            raise ValueError(
-                f"The checkpoint {pretrained_model_name_or_path!r} (saved as {saved_architectures}) does not match "
-                f"{cls.__name__}: " + "; ".join(problems) + ". It is corrupt or was saved by another model."
-            )
-        return (model, loading_info) if return_loading_info else model
 
     @classmethod
     def load_encoder(cls, pretrained_model_name_or_path: str | os.PathLike, modality: str, **kwargs) -> CiTrusModel:
