@@ -107,10 +107,47 @@ _EVAL_REQUIRED = ("dataset", "metric", "value")
 _EVAL_OPTIONAL = ("dataset_id", "split", "dataset_config", "std", "label_budget", "seeds", "method")
 
 
-def parse_eval_results(source: str | os.PathLike | Mapping | Sequence) -> list[EvalRecord]:
+def _records_from_evaluate_summary(summary: Sequence[Mapping], model_arm: str | None) -> list[dict]:
+    """`citrus evaluate` summary rows (`{dataset, arm, n_train, seeds, <metric>_mean, <metric>_std, ...}`) as records.
+
+    The protocol evaluates on each dataset's test split; the label budget is the number of labelled training windows.
+    """
+    if not isinstance(summary, Sequence):
+        raise ValueError('The "summary" of `citrus evaluate` results must be a list of rows.')
+    arms = sorted({str(row.get("arm")) for row in summary if isinstance(row, Mapping)})
+    if model_arm is not None and model_arm not in arms:
+        raise ValueError(f"Arm {model_arm!r} is not in these evaluation results; they hold {arms}.")
+    records = []
+    for row in summary:
+        for key, value in row.items():
+            # a metric the protocol could not compute (e.g. AUROC with one class in the test split) is NaN: skip it
+            if not key.endswith("_mean") or not isinstance(value, (int, float)) or not math.isfinite(value):
+                continue
+            metric = key[: -len("_mean")]
+            records.append(
+                {
+                    "dataset": row["dataset"],
+                    "split": "test",
+                    "metric": metric,
+                    "value": value,
+                    "std": row.get(f"{metric}_std"),
+                    "label_budget": int(row["n_train"]) if row.get("n_train") is not None else None,
+                    "seeds": int(row["seeds"]) if row.get("seeds") is not None else None,
+                    "method": None if row.get("arm") == model_arm else str(row.get("arm")),
+                }
+            )
+    return records
+
+
+def parse_eval_results(
+    source: str | os.PathLike | Mapping | Sequence, model_arm: str | None = None
+) -> list[EvalRecord]:
     """Read `citrus evaluate` results: a JSON file path, or the already-parsed JSON.
 
-    Accepted JSON: a list of records, or an object with a `"results"` list. Every record has `dataset`, `metric` and
+    Accepted JSON: the `results.json` that `citrus evaluate` writes (its `summary` rows: one record per metric,
+    dataset and label budget, mean and std over seeds; `model_arm` names the arm that is this model, e.g.
+    `"citrus-time"`, and every other arm becomes a baseline), a list of records, or an object with a `"results"`
+    list. Every record has `dataset`, `metric` and
     `value`, and optionally `dataset_id`, `split`, `dataset_config`, `std`, `label_budget`, `seeds` and `method`
     (see `EvalRecord`). For example
     `{"results": [{"dataset": "Epilepsy", "split": "test", "metric": "accuracy", "value": 0.93, "std": 0.01,
@@ -130,6 +167,8 @@ def parse_eval_results(source: str | os.PathLike | Mapping | Sequence) -> list[E
             source = json.loads(path.read_text())
         except json.JSONDecodeError as error:
             raise ValueError(f"Evaluation results file {str(path)!r} is not valid JSON: {error}.") from error
+    if isinstance(source, Mapping) and "summary" in source and "results" not in source:
+        source = {"results": _records_from_evaluate_summary(source["summary"], model_arm)}
     records = source.get("results") if isinstance(source, Mapping) else source
     if not isinstance(records, Sequence) or isinstance(records, (str, bytes)):
         raise ValueError(
@@ -316,6 +355,7 @@ def build_model_card(
     pretraining: Mapping[str, Any] | None = None,
     hyperparameters: Mapping[str, Any] | None = None,
     eval_results: str | os.PathLike | Mapping | Sequence | None = None,
+    model_arm: str | None = None,
     license: str = "apache-2.0",
     tags: Sequence[str] = (),
     summary: str | None = None,
@@ -337,6 +377,7 @@ def build_model_card(
         hyperparameters: training hyper-parameters to list (learning rate, epochs, batch size, ...).
         eval_results: `citrus evaluate` output (path or parsed JSON, see `parse_eval_results`); this model's
             records become `model-index` entries, all records (baselines too) a Markdown table.
+        model_arm: with `citrus evaluate` output, the protocol arm that this checkpoint is (e.g. `"citrus-time"`).
         license: SPDX-like license id of the weights.
         tags: extra tags; `citrus`, `bio-signal`, `time-series` and the channel modalities are always added.
         summary: one paragraph under the title; a default is derived from the task and the input contract.
@@ -368,7 +409,7 @@ def build_model_card(
     task_type = TASKS[task][2]
     auto_class = TASKS[task][1]
 
-    records = parse_eval_results(eval_results) if eval_results is not None else []
+    records = parse_eval_results(eval_results, model_arm) if eval_results is not None else []
     name = repo_id.split("/")[-1] if repo_id else f"citrus-{task}"
     modalities = sorted({m.lower() for m in (config.channel_modalities or [])})
     all_tags = list(dict.fromkeys(["citrus", "bio-signal", "time-series", task_type, *modalities, *tags]))

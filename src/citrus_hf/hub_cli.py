@@ -23,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--private", action="store_true", help="create the repository as private")
     parser.add_argument("--revision", help="branch to commit to (created from main if missing); default main")
     parser.add_argument("--eval-results", type=Path, help="JSON written by `citrus evaluate`, for the model card")
+    parser.add_argument("--arm", help="with --eval-results: the evaluated arm this checkpoint is, e.g. citrus-time")
     parser.add_argument("--token", help="Hub token (default: HF_TOKEN or the `hf auth login` token)")
     parser.add_argument("--base-model", help="Hub id of the pre-trained checkpoint this model was fine-tuned from")
     parser.add_argument("--dataset", action="append", default=[], help="Hub dataset id used for training (repeatable)")
@@ -74,6 +75,7 @@ def run_push(args: argparse.Namespace) -> int:
         pretraining={"corpus": args.pretraining_corpus} if args.pretraining_corpus else None,
         hyperparameters=hyperparameters,
         eval_results=args.eval_results,
+        model_arm=args.arm,
         license=args.license,
     )
     commit = push_to_hub(
