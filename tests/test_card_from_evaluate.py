@@ -43,3 +43,13 @@ def test_card_model_index_from_evaluate_output(tmp_path):
         ("basic_motions", m) for m in ("accuracy", "balanced_accuracy", "macro_f1")
     }
     assert "citrus-scratch" in reloaded.text  # the baseline stays in the card's table
+
+
+def test_pretraining_card_describes_channels_without_a_head():
+    from citrus_hf import CiTrusForPretraining
+
+    card = str(build_model_card(CiTrusForPretraining(tiny_config()), repo_id="me/citrus-eeg"))
+    assert "the encoder treats every channel on its own, so any channel count works" in card
+    assert "the head concatenates" not in card
+    classifier_card = str(build_model_card(CiTrusForSequenceClassification(tiny_config(num_labels=2)), repo_id="me/c"))
+    assert "the head concatenates channels, so exactly 1" in classifier_card

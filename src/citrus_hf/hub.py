@@ -246,13 +246,15 @@ def _format_value(value: Any) -> str:
     return str(value).replace("|", "\\|")
 
 
-def _input_contract(config: CiTrusConfig) -> list[tuple[str, str]]:
+def _input_contract(config: CiTrusConfig, has_head: bool) -> list[tuple[str, str]]:
     channels = str(config.num_channels)
     if config.channel_names or config.channel_modalities:
         names = config.channel_names or [f"channel {i}" for i in range(config.num_channels)]
         modalities = config.channel_modalities or [None] * config.num_channels
         channels += ": " + ", ".join(f"{n} ({m})" if m else n for n, m in zip(names, modalities))
-    if config.channel_pooling == "mean":
+    if not has_head:
+        channels += "; the encoder treats every channel on its own, so any channel count works"
+    elif config.channel_pooling == "mean":
         channels += "; the head averages channels, so any channel count works"
     else:
         channels += f"; the head concatenates channels, so exactly {config.num_channels}"
@@ -472,7 +474,7 @@ def build_model_card(
         model_class=model_class,
         auto_class=auto_class,
         architecture=_architecture(config, model_class, num_parameters),
-        input_contract=_input_contract(config),
+        input_contract=_input_contract(config, has_head=task in ("sequence-classification", "regression")),
         feature_extractor_settings=(
             _feature_extractor_rows(feature_extractor, config) if feature_extractor is not None else []
         ),
