@@ -473,14 +473,24 @@ class CiTrusEncoder(nn.Module):
 # ----------------------------------------------------------------------------------------------------------------------
 
 
-class _StrictLoadingMixin:
-    """Strict, safetensors-only `from_pretrained`, shared by the CiTrus and CiTrus fusion models.
+class _CiTrusFamilyMixin:
+    """What every CiTrus-family `PreTrainedModel` (single-encoder and fusion) shares: the input name, attention
+    support, the Trainer's loss handling, and a strict, safetensors-only `from_pretrained`.
 
     `_backbone_prefix` names the tensors a checkpoint of any class of the family must provide (the encoder); only
     task heads may be new.
     """
 
     _backbone_prefix: str
+    main_input_name = "input_values"
+    input_modalities = ("time",)
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+    _supports_flash_attn = False
+    _supports_flex_attn = False
+    _no_split_modules = ["CiTrusEncoderLayer"]
+    # The loss never uses `num_items_in_batch`: let the Trainer scale it for gradient accumulation.
+    accepts_loss_kwargs = False
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
@@ -540,22 +550,13 @@ class _StrictLoadingMixin:
         return list(config_dict.get("architectures") or [])
 
 
-class CiTrusPreTrainedModel(_StrictLoadingMixin, PreTrainedModel):
+class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
     """Weight initialisation, strict safetensors-only loading and input checks shared by every CiTrus model."""
 
     config_class = CiTrusConfig
     config: CiTrusConfig
     base_model_prefix = "citrus"
     _backbone_prefix = "citrus."
-    main_input_name = "input_values"
-    input_modalities = ("time",)
-    supports_gradient_checkpointing = True
-    _supports_sdpa = True
-    _supports_flash_attn = False
-    _supports_flex_attn = False
-    _no_split_modules = ["CiTrusEncoderLayer"]
-    # The loss never uses `num_items_in_batch`: let the Trainer scale it for gradient accumulation.
-    accepts_loss_kwargs = False
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module):

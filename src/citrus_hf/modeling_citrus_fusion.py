@@ -35,8 +35,8 @@ from .modeling_citrus import (
     CiTrusPooler,
     CiTrusPreTrainedModel,
     CiTrusRegressionOutput,
+    _CiTrusFamilyMixin,
     _reject_text_kwargs,
-    _StrictLoadingMixin,
     classification_loss,
     regression_loss,
 )
@@ -46,7 +46,7 @@ logger = logging.get_logger(__name__)
 ENCODERS_PREFIX = "encoders."
 
 
-class CiTrusFusionPreTrainedModel(_StrictLoadingMixin, PreTrainedModel):
+class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
     """Weight initialisation, strict safetensors-only loading, per-modality encoders and their freezing.
 
     Subclasses add a head named by `head_name` on the concatenated embedding of size `embedding_size`.
@@ -57,15 +57,6 @@ class CiTrusFusionPreTrainedModel(_StrictLoadingMixin, PreTrainedModel):
     base_model_prefix = ""
     # every class of the fusion family must load all encoders; only heads may be new (strict loading)
     _backbone_prefix = ENCODERS_PREFIX
-    main_input_name = "input_values"
-    input_modalities = ("time",)
-    supports_gradient_checkpointing = True
-    _supports_sdpa = True
-    _supports_flash_attn = False
-    _supports_flex_attn = False
-    _no_split_modules = ["CiTrusEncoderLayer"]
-    # The loss never uses `num_items_in_batch`: let the Trainer scale it for gradient accumulation.
-    accepts_loss_kwargs = False
     head_name: str
 
     def __init__(self, config: CiTrusFusionConfig, num_outputs: int):
