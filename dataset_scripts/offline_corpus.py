@@ -12,11 +12,10 @@ dataset is built into the datasets cache and its ``citrus data info`` table prin
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from citrus_hf.data import build_dataset, fetch_offline_corpus, list_datasets
-from citrus_hf.data.builders import publish, resolve_options, summarize
-from citrus_hf.data.cli import format_info
+from citrus_hf.data.builders import publish_from_args, resolve_options, summarize
+from citrus_hf.data.cli import add_publish_arguments, format_info
 from citrus_hf.data.registry import get_dataset_spec
 
 OFFLINE = [spec.name for spec in list_datasets() if spec.offline]
@@ -28,9 +27,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-fetch", action="store_true", help="use the archives already cached")
     parser.add_argument("--archive-cache", default=None, help="offline archive cache")
     parser.add_argument("--cache-dir", default=None, help="datasets cache")
-    parser.add_argument("--output", default=None, help="save_to_disk root (one sub-folder per dataset)")
-    parser.add_argument("--push-to-hub", default=None, metavar="REPO_PREFIX", help="pushes to REPO_PREFIX-<name>")
-    parser.add_argument("--private", action="store_true")
+    add_publish_arguments(parser, per_part="dataset")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.datasets) - set(OFFLINE))
     if unknown:
@@ -44,13 +41,7 @@ def main(argv=None) -> int:
         spec = get_dataset_spec(name)
         info = {"name": name, "task": spec.task, "options": resolve_options(spec, {}), **summarize(dataset)}
         print(format_info(info), end="\n\n")
-        publish(
-            dataset,
-            name,
-            output=Path(args.output) / name if args.output else None,
-            push_to_hub=f"{args.push_to_hub}-{name.replace('_', '-')}" if args.push_to_hub else None,
-            private=args.private,
-        )
+        publish_from_args(dataset, name, args, part=name)
     return 0
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 
-from citrus_hf.data.builders import publish, summarize
-from citrus_hf.data.cli import format_info
+from citrus_hf.data.builders import publish_from_args, summarize
+from citrus_hf.data.cli import add_publish_arguments, format_info
 from citrus_hf.data.corpora import build_online, fetch_mitdb
 
 
@@ -25,9 +25,7 @@ def main(argv=None) -> int:
     parser.add_argument("--after-seconds", type=float, default=None, help="window end after the R-peak (0.45)")
     parser.add_argument("--no-download", action="store_true", help="use the files already in --data-dir")
     parser.add_argument("--cache-dir", default=None, help="datasets cache")
-    parser.add_argument("--output", default=None, help="save_to_disk folder")
-    parser.add_argument("--push-to-hub", default=None, metavar="REPO")
-    parser.add_argument("--private", action="store_true")
+    add_publish_arguments(parser)
     args = parser.parse_args(argv)
 
     if not args.no_download:
@@ -36,7 +34,7 @@ def main(argv=None) -> int:
     options = dict(before_seconds=args.before_seconds, after_seconds=args.after_seconds)
     dataset = build_online("mitdb_beats", data_dir=args.data_dir, cache_dir=args.cache_dir, download=False, **options)
     print(format_info({"name": "mitdb_beats", "task": "classification", "options": {}, **summarize(dataset)}))
-    publish(dataset, "mitdb_beats", output=args.output, push_to_hub=args.push_to_hub, private=args.private)
+    publish_from_args(dataset, "mitdb_beats", args)
     return 0
 
 

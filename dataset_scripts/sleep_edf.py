@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 
-from citrus_hf.data.builders import publish, summarize
-from citrus_hf.data.cli import format_info
+from citrus_hf.data.builders import publish_from_args, summarize
+from citrus_hf.data.cli import add_publish_arguments, format_info
 from citrus_hf.data.corpora import build_online, fetch_sleep_edf
 
 
@@ -32,9 +32,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=None, help="seed of the subject split")
     parser.add_argument("--no-download", action="store_true", help="use the files already in --data-dir")
     parser.add_argument("--cache-dir", default=None, help="datasets cache")
-    parser.add_argument("--output", default=None, help="save_to_disk folder")
-    parser.add_argument("--push-to-hub", default=None, metavar="REPO")
-    parser.add_argument("--private", action="store_true")
+    add_publish_arguments(parser)
     args = parser.parse_args(argv)
 
     if not args.no_download:
@@ -45,7 +43,7 @@ def main(argv=None) -> int:
     dataset = build_online(name, data_dir=args.data_dir, cache_dir=args.cache_dir, download=False, **options)
     summary = summarize(dataset)
     print(format_info({"name": name, "task": "classification", "options": {"variant": args.variant}, **summary}))
-    publish(dataset, name, output=args.output, push_to_hub=args.push_to_hub, private=args.private)
+    publish_from_args(dataset, name, args)
     return 0
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from citrus_hf.data.builders import publish, summarize
-from citrus_hf.data.cli import format_info
+from citrus_hf.data.builders import publish_from_args, summarize
+from citrus_hf.data.cli import add_publish_arguments, format_info
 from citrus_hf.data.corpora import build_online, fetch_tfc
 from citrus_hf.data.registry import TFC_SETS
 
@@ -25,9 +25,7 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", required=True, help="one sub-folder per set is used under it")
     parser.add_argument("--no-download", action="store_true", help="use the files already in --data-dir")
     parser.add_argument("--cache-dir", default=None, help="datasets cache")
-    parser.add_argument("--output", default=None, help="save_to_disk root (one sub-folder per set)")
-    parser.add_argument("--push-to-hub", default=None, metavar="REPO_PREFIX", help="pushes to REPO_PREFIX-<set>")
-    parser.add_argument("--private", action="store_true")
+    add_publish_arguments(parser, per_part="set")
     args = parser.parse_args(argv)
 
     sets = list(TFC_SETS) if "all" in args.sets else args.sets
@@ -38,13 +36,7 @@ def main(argv=None) -> int:
         name = f"tfc_{tfc_set}"
         dataset = build_online(name, data_dir=folder, cache_dir=args.cache_dir, download=False)
         print(format_info({"name": name, "task": "classification", "options": {}, **summarize(dataset)}))
-        publish(
-            dataset,
-            name,
-            output=Path(args.output) / tfc_set if args.output else None,
-            push_to_hub=f"{args.push_to_hub}-{tfc_set.replace('_', '-')}" if args.push_to_hub else None,
-            private=args.private,
-        )
+        publish_from_args(dataset, name, args, part=tfc_set)
     return 0
 
 

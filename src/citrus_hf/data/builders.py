@@ -819,3 +819,13 @@ def publish(
 
         dataset_dict.push_to_hub(push_to_hub, private=private)
         DatasetCard(dataset_card(name)).push_to_hub(push_to_hub, repo_type="dataset")
+
+
+def publish_from_args(dataset_dict, name: str, args, part: str | None = None) -> None:
+    """:func:`publish` to the destinations of ``citrus_hf.data.cli.add_publish_arguments``; ``part`` names one of several parts
+    (sub-folder ``output/part``, repo ``push_to_hub-part`` with underscores as dashes)."""
+    output, repo = args.output, args.push_to_hub
+    if part is not None:
+        output = Path(output) / part if output else None
+        repo = f"{repo}-{part.replace('_', '-')}" if repo else None
+    publish(dataset_dict, name, output=output, push_to_hub=repo, private=args.private)

@@ -105,7 +105,7 @@ def _options(args: argparse.Namespace) -> dict:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from .builders import build_dataset, publish, summarize
+    from .builders import build_dataset, publish_from_args, summarize
     from .registry import get_dataset_spec
 
     spec = get_dataset_spec(args.name)
@@ -114,7 +114,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         options["data_dir"] = args.data_dir
     dataset = build_dataset(args.name, cache_dir=args.cache_dir, archive_cache_dir=args.archive_cache, **options)
     print(dataset)
-    publish(dataset, args.name, output=args.output, push_to_hub=args.push_to_hub, private=args.private)
+    publish_from_args(dataset, args.name, args)
     if args.output:
         print(f"saved to {args.output}")
     if args.push_to_hub:
@@ -188,6 +188,23 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     _add_common(parser)
 
 
+def add_publish_arguments(parser, per_part: str | None = None) -> None:
+    """``--output``, ``--push-to-hub`` and ``--private``, as every dataset script and ``citrus data build`` take them.
+
+    With ``per_part`` (e.g. ``"dataset"``), one invocation publishes several parts: ``--output`` is a root folder with
+    one sub-folder per part and ``--push-to-hub`` a repo prefix (``PREFIX-<part>``); see ``citrus_hf.data.builders.publish_from_args``.
+    """
+    if per_part is None:
+        parser.add_argument("--output", default=None, help="save_to_disk folder")
+        parser.add_argument("--push-to-hub", default=None, metavar="REPO", help="push to this Hub dataset repo")
+    else:
+        parser.add_argument("--output", default=None, help=f"save_to_disk root (one sub-folder per {per_part})")
+        parser.add_argument(
+            "--push-to-hub", default=None, metavar="REPO_PREFIX", help=f"pushes to REPO_PREFIX-<{per_part}>"
+        )
+    parser.add_argument("--private", action="store_true", help="make the Hub repo private")
+
+
 def register(subparsers) -> argparse.ArgumentParser:
     """Add the ``data`` command (``list`` / ``fetch`` / ``build`` / ``info``) to a ``citrus`` subparsers object.
 
@@ -210,9 +227,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
     build = commands.add_parser("build", help="build a dataset (cached), optionally save_to_disk / push_to_hub")
     _add_build_options(build)
-    build.add_argument("--output", default=None, help="save_to_disk folder")
-    build.add_argument("--push-to-hub", default=None, metavar="REPO", help="push to this Hub dataset repo")
-    build.add_argument("--private", action="store_true", help="make the Hub repo private")
+    add_publish_arguments(build)
     build.set_defaults(func=_run(_cmd_build))
 
     info = commands.add_parser("info", help="windows, channel-hours, classes, rates and splits of a dataset")
