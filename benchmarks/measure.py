@@ -92,3 +92,21 @@ def _status_kb(field: str) -> int:
     raise RuntimeError(
         f"/proc/self/status has no {field} line; peak RSS cannot be measured on this system (Linux only)."
     )
+
+
+def attention_share(step: Step, batch: torch.Tensor, device: str, steps: int = 3) -> float | None:
+    """Fraction of a step's operator time spent in scaled-dot-product attention (forward and backward kernels),
+    from `torch.profiler` self times over `steps` steps. CPU only (None on other devices): there operator self time
+    is wall time, on an accelerator it is only launch time."""
+    if not device.startswith("cpu"):
+        return None
+    from torch.profiler import ProfilerActivity, profile
+
+    step(batch)  # warm-up outside the profile
+    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+        for _ in range(steps):
+            step(batch)
+    events = profiler.key_averages()
+    total = sum(event.self_cpu_time_total for event in events)
+    attention = sum(event.self_cpu_time_total for event in events if "scaled_dot_product" in event.key)
+    return attention / total if total else None

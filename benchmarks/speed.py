@@ -6,7 +6,9 @@ samples (30 s at 100 Hz), patch 20, 4 layers, d_model 64, 8 heads, feed-forward 
 
 The machine is noisy, so the two models are timed in alternation, round after round, and the table reports medians
 over rounds; ratios compare numbers from the same rounds. Peak memory is measured in a fresh subprocess per model
-and mode (peak RSS growth over the step on CPU, `torch.cuda.max_memory_allocated` on CUDA).
+and mode (peak RSS growth over the step on CPU, `torch.cuda.max_memory_allocated` on CUDA). "in attention" is the
+share of the step's operator time inside scaled-dot-product attention (torch.profiler, CPU only): at inference both
+models run it on the same shapes, so PatchTST's share bounds how much faster CiTrus can be at all.
 
     python benchmarks/speed.py                      # CPU, batch 32
     python benchmarks/speed.py --device cuda --dtype bf16
@@ -26,7 +28,7 @@ from transformers import PatchTSTConfig, PatchTSTForClassification, PatchTSTForP
 from citrus_hf import CiTrusConfig, CiTrusForPretraining, CiTrusForSequenceClassification
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import in_fresh_process, step_peak_memory_mb, time_alternating  # noqa: E402
+from measure import attention_share, in_fresh_process, step_peak_memory_mb, time_alternating  # noqa: E402
 
 NUM_LABELS = 4
 PAPER = dict(context_length=3000, patch_length=20, d_model=64, num_hidden_layers=4, num_attention_heads=8, ffn_dim=128)
@@ -123,6 +125,7 @@ def main(argv=None) -> dict:
         for name in names:
             results[f"{mode}/{name}"] = {
                 "windows_per_s": args.batch_size / seconds[name],
+                "attention_share": attention_share(steps[name], batches[0], args.device),
                 "params": sum(p.numel() for p in models[name].parameters()),
                 "peak_mb": None
                 if args.no_memory
@@ -142,19 +145,35 @@ def main(argv=None) -> dict:
         f"8 heads, ffn 128; batch {args.batch_size}, {args.device} {args.dtype}, {torch.get_num_threads()} threads, "
         f"median of {args.rounds} alternating rounds\n"
     )
-    header = f"| {'mode':<22} | {'model':<9} | {'windows/s':>10} | {'peak MB':>8} | {'params':>8} |"
+    header = (
+        f"| {'mode':<24} | {'model':<9} | {'windows/s':>10} | {'peak MB':>8} | {'params':>8} | {'in attention':>12} |"
+    )
     print(header)
     print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
     for mode, label in (("train", "pre-training step"), ("inference", "classification inference")):
         for name in names:
             row = results[f"{mode}/{name}"]
             peak = "n/a" if row["peak_mb"] is None else f"{row['peak_mb']:.0f}"
-            print(f"| {label:<22} | {name:<9} | {row['windows_per_s']:>10.1f} | {peak:>8} | {row['params']:>8,} |")
+            share = "n/a" if row["attention_share"] is None else f"{row['attention_share']:.0%}"
+            print(
+                f"| {label:<24} | {name:<9} | {row['windows_per_s']:>10.1f} | {peak:>8} | {row['params']:>8,} "
+                f"| {share:>12} |"
+            )
     print()
     for mode, label, target in (("train", "training throughput", 1.0), ("inference", "inference throughput", 1.5)):
         ratio = results[f"{mode}/citrus"]["windows_per_s"] / results[f"{mode}/patchtst"]["windows_per_s"]
         results[f"{mode}/ratio"] = ratio
         print(f"{label} CiTrus / PatchTST: {ratio:.2f}x (target >= {target}x)")
+        share = results[f"{mode}/patchtst"]["attention_share"]
+        if share and mode == "inference":
+            # At inference both models run scaled-dot-product attention on the same shapes (batch x 8 heads x 150
+            # patches x 8), so PatchTST's attention time is a floor for CiTrus too. (Pre-training differs: CiTrus's
+            # last layer attends from the masked patches only.)
+            results[f"{mode}/ceiling"] = 1 / share
+            print(
+                f"  PatchTST spends {share:.0%} of this step in attention, which CiTrus runs on the same shapes: "
+                f"with everything else free, CiTrus / PatchTST could reach at most {1 / share:.2f}x"
+            )
         for key in ("peak_mb",):
             a, b = results[f"{mode}/citrus"][key], results[f"{mode}/patchtst"][key]
             if a is not None and b:

@@ -190,6 +190,98 @@ def test_cnn_sees_each_patch_on_its_own():
     assert changed.tolist() == [i == 2 for i in range(10)]
 
 
+@pytest.mark.parametrize("objective", OBJECTIVES)
+@pytest.mark.parametrize("pooling", ["mean", "cls"])
+@pytest.mark.parametrize("padded", [False, True])
+def test_pretraining_last_layer_only_at_masked_patches_changes_nothing(objective, pooling, padded):
+    """By default the last layer runs only where the loss looks; loss, prediction and every gradient are those of
+    the full pass (a mask passed in, or `output_hidden_states=True`, takes the full pass)."""
+    config = tiny_config(pretraining_objective=objective, pooling=pooling, num_channels=2, num_hidden_layers=2)
+    model = CiTrusForPretraining(config).train()
+    x = torch.randn(3, 2, 200)
+    patch_mask = None
+    if padded:  # the last window of a recording: its final patches are padding, neither attended to nor scored
+        patch_mask = torch.ones(3, 10, dtype=torch.long)
+        patch_mask[1, 6:] = 0
+    torch.manual_seed(7)
+    reduced = model(x, patch_mask=patch_mask)
+    reduced.loss.backward()
+    reduced_grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad()
+    torch.manual_seed(7)
+    token_mask = model.masking(3, 2, 10, x.device)  # the same draw as inside the first call
+    full = model(x, patch_mask=patch_mask, token_mask=token_mask)
+    full.loss.backward()
+
+    assert reduced.last_hidden_state is None and full.last_hidden_state.shape == (3, 2, 10, 16)
+    expected_scored = token_mask if patch_mask is None else token_mask & patch_mask.bool()[:, None]
+    torch.testing.assert_close(reduced.token_mask, expected_scored)
+    assert not padded or expected_scored.sum() < token_mask.sum()  # some masked patches were padding
+    torch.testing.assert_close(reduced.loss, full.loss)
+    torch.testing.assert_close(reduced.prediction, full.prediction)
+    if objective != "spectrogram":
+        torch.testing.assert_close(reduced.reconstruction, full.reconstruction)
+    assert reduced_grads.keys() == {name for name, p in model.named_parameters() if p.grad is not None}
+    for name, p in model.named_parameters():
+        if p.grad is not None:
+            torch.testing.assert_close(reduced_grads[name], p.grad, msg=name)
+    torch.manual_seed(7)
+    with_states = model(x, patch_mask=patch_mask, output_hidden_states=True)
+    torch.testing.assert_close(with_states.last_hidden_state, full.last_hidden_state)
+
+
+def test_positions_to_keep_selects_last_layer_outputs():
+    model = CiTrusModel(tiny_config(num_channels=2, num_hidden_layers=2)).eval()
+    x = torch.randn(3, 2, 200)
+    positions = torch.tensor([[[0, 4, 9], [1, 2, 3]]]).expand(3, 2, 3)
+    with torch.no_grad():
+        full = model(x).last_hidden_state
+        kept = model(x, positions_to_keep=positions).last_hidden_state
+    assert kept.shape == (3, 2, 3, 16)
+    torch.testing.assert_close(kept, full.take_along_dim(positions[..., None], dim=2))
+
+
+@pytest.mark.parametrize(
+    ("config_overrides", "positions", "message"),
+    [
+        ({}, torch.zeros(3, 2, dtype=torch.long), "shape"),
+        ({}, torch.zeros(3, 2, 4), "integers"),
+        ({}, torch.full((3, 2, 1), 10), r"\[0, 10\)"),
+        (
+            {"attention_type": "criss_cross", "num_channel_attention_heads": 1},
+            torch.zeros(3, 2, 1).long(),
+            "channel_independent",
+        ),
+        ({"backbone": "cnn"}, torch.zeros(3, 2, 1).long(), "transformer"),
+    ],
+)
+def test_bad_positions_to_keep_are_clear_errors(config_overrides, positions, message):
+    model = CiTrusModel(tiny_config(num_channels=2, **config_overrides))
+    with pytest.raises((ValueError, TypeError), match=message):
+        model(torch.randn(3, 2, 200), positions_to_keep=positions)
+
+
+@pytest.mark.parametrize("patch_length", [20, 25, 9])
+def test_cnn_decoder_rebuilds_any_patch_length(patch_length):
+    """Odd lengths are rounded up by the stem's strides; the decoder crops back to exactly one patch."""
+    n_fft = 2 * patch_length + (patch_length % 2)  # an even offset from the patch length
+    config = tiny_config(context_length=patch_length * 10, patch_length=patch_length, spectrogram_n_fft=n_fft)
+    model = CiTrusForPretraining(config)
+    outputs = model(torch.randn(2, 1, patch_length * 10))
+    assert outputs.prediction.shape == (2, 1, 10, patch_length)
+    assert outputs.reconstruction.shape == (2, 1, patch_length * 10)
+
+
+def test_stem_inference_in_cache_sized_runs_matches_one_pass():
+    model = CiTrusModel(tiny_config()).eval()
+    x = torch.randn(4, 1, 200)
+    with torch.no_grad():
+        one_pass = model(x).encoded_states
+        model.patch_embedding.cpu_inference_chunk = 7  # 40 patches in runs of 7 (the last one shorter)
+        chunked = model(x).encoded_states
+    torch.testing.assert_close(chunked, one_pass)
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # Learning
 # ----------------------------------------------------------------------------------------------------------------------

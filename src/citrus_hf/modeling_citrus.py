@@ -94,12 +94,16 @@ class CiTrusForPretrainingOutput(ModelOutput):
             `None` for the spectrogram objective (its prediction is not a signal).
         prediction (`torch.FloatTensor` of shape `(batch_size, num_channels, num_patches, target_size)`):
             The objective's prediction per patch (samples for "time" and "fourier", spectrogram bins for
-            "spectrogram"). For "time" only masked patches are decoded; the others are zero.
+            "spectrogram"). Only the scored (masked) patches are predicted; the others are zero.
         target (`torch.FloatTensor` of shape `(batch_size, num_channels, num_patches, target_size)`):
             What `prediction` is compared with.
         token_mask (`torch.BoolTensor` of shape `(batch_size, num_channels, num_patches)`):
             True where the loss is taken (the masked patches).
-        last_hidden_state (`torch.FloatTensor` of shape `(batch_size, num_channels, num_tokens, d_model)`).
+        last_hidden_state (`torch.FloatTensor` of shape `(batch_size, num_channels, num_tokens, d_model)`, *optional*):
+            The context of every patch. `None` when the last transformer layer ran only at the masked patches, which
+            is what happens by default (the mask drawn by the model, no whole-channel masking): the loss reads
+            nothing else. Pass `output_hidden_states=True` to run it everywhere and get this field, or use
+            `CiTrusModel` for features.
         hidden_states, attentions: as in `CiTrusModelOutput`.
     """
 
@@ -177,9 +181,14 @@ class CiTrusMasking(nn.Module):
             self.modality_of_channel = None
             self.num_modalities = 1
 
+    def num_masked(self, num_patches: int) -> int:
+        """Patches masked in every sequence of `num_patches`: `round(mask_ratio * num_patches)`, at least one
+        masked and one visible."""
+        return min(num_patches - 1, max(1, round(self.mask_ratio * num_patches)))
+
     def _block_mask(self, num_rows: int, num_patches: int, device: torch.device) -> torch.Tensor:
-        """`(num_rows, num_patches)` bool with exactly `round(mask_ratio * num_patches)` True per row."""
-        num_masked = min(num_patches - 1, max(1, round(self.mask_ratio * num_patches)))
+        """`(num_rows, num_patches)` bool with exactly `num_masked(num_patches)` True per row."""
+        num_masked = self.num_masked(num_patches)
         block = min(self.mask_block_size, num_patches)
         positions = torch.arange(num_patches, device=device)
         offsets = torch.randint(0, block, (num_rows, 1), device=device)
@@ -240,16 +249,15 @@ class CiTrusResidualBlock(nn.Module):
         self.conv2 = nn.Conv1d(out_channels, out_channels, kernel_size, padding=padding)
         self.activation = ACT2FN[activation]
         self.stride = stride
-        self.extra_channels = out_channels - in_channels
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         residual = hidden_states[..., :: self.stride] if self.stride > 1 else hidden_states
-        if self.extra_channels > 0:
-            residual = F.pad(residual, (0, 0, 0, self.extra_channels))  # zero channels appended
-        elif self.extra_channels < 0:
-            residual = residual[:, : self.conv2.out_channels]
         hidden_states = self.conv2(self.activation(self.conv1(hidden_states)))
-        return self.activation(hidden_states + residual)
+        # The shortcut lands on the first channels and the new ones get zeros, added in place: no padded copy of
+        # the shortcut (the convolution's backward does not need its output, so autograd allows it).
+        width = min(residual.shape[1], hidden_states.shape[1])
+        hidden_states[:, :width] += residual[:, :width]
+        return self.activation(hidden_states)
 
 
 def _stem_lengths(config: CiTrusConfig) -> list[int]:
@@ -277,7 +285,23 @@ class CiTrusCNNStem(nn.Module):
         # normalises the token instead of the (leaky, costly) batch norm a ResNet would have inside the blocks
         self.norm = nn.LayerNorm(config.d_model, eps=config.norm_eps)
 
+    # At inference on CPU the stem is bound by memory traffic between its small convolutions: runs of this many
+    # patches keep each activation (about 1.3 MB) in a core's L2 cache, measured 1.4x faster than one pass over a
+    # batch of 32 x 150 patches. Training gains nothing (its backward pass keeps every activation anyway) and GPUs
+    # want the largest kernels, so both take one pass.
+    cpu_inference_chunk = 2048
+
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
+        if (
+            patches.device.type == "cpu"
+            and patches.shape[0] > self.cpu_inference_chunk
+            and not torch.is_grad_enabled()
+            and not _is_tracing()
+        ):
+            return torch.cat([self._embed(chunk) for chunk in patches.split(self.cpu_inference_chunk)])
+        return self._embed(patches)
+
+    def _embed(self, patches: torch.Tensor) -> torch.Tensor:
         hidden_states = patches.unsqueeze(1)  # (N, 1, patch_length)
         for block in self.blocks:
             hidden_states = block(hidden_states)
@@ -370,14 +394,26 @@ class CiTrusAttention(nn.Module):
         )
 
     def forward(
-        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None
+        self,
+        hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        query_index: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """`hidden_states` `(B, C, S, D)`; `attention_mask` additive `(B * C, 1, 1, S)` over keys or None."""
+        """`hidden_states` `(B, C, S, D)`; `attention_mask` additive `(B * C, 1, 1, S)` over keys or None.
+
+        `query_index` `(B, C, Q)`: compute the output only at these positions (they still attend to all S); the
+        output is then `(B, C, Q, D)`. Channel-independent attention only.
+        """
         batch_size, num_channels, seq_length, _ = hidden_states.shape
         head_shape = (batch_size, num_channels, seq_length, self.num_heads, self.head_dim)
-        query = self.q_proj(hidden_states).view(head_shape)
         key = self.k_proj(hidden_states).view(head_shape)
         value = self.v_proj(hidden_states).view(head_shape)
+        if query_index is not None:
+            if self.num_channel_heads:
+                raise ValueError("`query_index` needs attention_type='channel_independent'.")
+            hidden_states = hidden_states.take_along_dim(query_index[..., None], dim=2)  # (B, C, Q, D)
+            seq_length = query_index.shape[-1]
+        query = self.q_proj(hidden_states).view(batch_size, num_channels, seq_length, self.num_heads, self.head_dim)
 
         time_heads = slice(self.num_channel_heads, self.num_heads)
         # (B, C, S, H_t, hd) -> (B * C, H_t, S, hd): each channel's sequence on its own
@@ -438,9 +474,15 @@ class CiTrusEncoderLayer(GradientCheckpointingLayer):
         self.dropout = nn.Dropout(config.hidden_dropout)
 
     def forward(
-        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None
+        self,
+        hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        query_index: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        attention_output, attn_weights = self.attention(self.attention_norm(hidden_states), attention_mask)
+        """`(B, C, S, D)` -> `(B, C, S, D)`, or `(B, C, Q, D)` at the positions `query_index` `(B, C, Q)` only."""
+        attention_output, attn_weights = self.attention(self.attention_norm(hidden_states), attention_mask, query_index)
+        if query_index is not None:
+            hidden_states = hidden_states.take_along_dim(query_index[..., None], dim=2)
         hidden_states = hidden_states + self.dropout(attention_output)
         hidden_states = hidden_states + self.dropout(self.ffn(self.ffn_norm(hidden_states)))
         return hidden_states, attn_weights
@@ -453,11 +495,21 @@ class CiTrusEncoder(nn.Module):
         self.final_norm = CiTrusNorm(config)
         self.gradient_checkpointing = False
 
-    def forward(self, hidden_states, attention_mask=None, output_hidden_states=False, output_attentions=False):
+    def forward(
+        self,
+        hidden_states,
+        attention_mask=None,
+        output_hidden_states=False,
+        output_attentions=False,
+        last_layer_query_index=None,
+    ):
+        """`(B, C, S, D)` -> `(B, C, S, D)`; the last layer only at `last_layer_query_index` `(B, C, Q)` if given."""
         all_hidden_states = (hidden_states,) if output_hidden_states else None
         all_attentions = () if output_attentions else None
-        for layer in self.layers:
-            hidden_states, attn_weights = layer(hidden_states, attention_mask)
+        for index, layer in enumerate(self.layers):
+            is_last = index == len(self.layers) - 1
+            query_index = last_layer_query_index if is_last else None
+            hidden_states, attn_weights = layer(hidden_states, attention_mask, query_index)
             if output_hidden_states:
                 all_hidden_states += (hidden_states,)
             if output_attentions:
@@ -561,7 +613,7 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
     @torch.no_grad()
     def _init_weights(self, module: nn.Module):
         super()._init_weights(module)
-        if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d)):
+        if isinstance(module, (nn.Conv1d, CiTrusTransposedConv)):
             # The CNN stem and decoder see a z-scored signal through ReLUs; He initialisation keeps its scale,
             # where the transformer's N(0, 0.02) shrinks it ~6x per convolution and stalls the first hundred steps.
             # (Initialisation is leaf-level: transformers skips tensors a child module has already initialised.)
@@ -638,6 +690,29 @@ class CiTrusModel(CiTrusPreTrainedModel):
         tokens[visible] = visible_tokens
         return tokens
 
+    def _check_positions_to_keep(self, positions: torch.Tensor, patches_shape: torch.Size) -> torch.Tensor:
+        config = self.config
+        if self.encoder is None:
+            raise ValueError('`positions_to_keep` selects outputs of the transformer; backbone="cnn" has none.')
+        if config.attention_type != "channel_independent" or (config.norm_type == "batchnorm" and self.training):
+            # criss-cross heads need every channel's query at a patch; training-mode batch norm over a subset of
+            # tokens would change the statistics, so the kept outputs would differ from a full pass
+            raise ValueError(
+                "`positions_to_keep` needs attention_type='channel_independent' and, in training "
+                f"mode, layer norm; this config has attention_type={config.attention_type!r}, "
+                f"norm_type={config.norm_type!r}."
+            )
+        if positions.dim() != 3 or tuple(positions.shape[:2]) != tuple(patches_shape[:2]):
+            raise ValueError(
+                f"`positions_to_keep` must have shape (batch, channels, num_kept) = ({patches_shape[0]}, "
+                f"{patches_shape[1]}, num_kept), got {tuple(positions.shape)}."
+            )
+        if positions.is_floating_point() or positions.dtype == torch.bool:
+            raise TypeError(f"`positions_to_keep` holds patch indices (integers), got {positions.dtype}.")
+        if not _is_tracing() and positions.numel() and (positions.min() < 0 or positions.max() >= patches_shape[2]):
+            raise ValueError(f"`positions_to_keep` must lie in [0, {patches_shape[2]}) (the patch indices).")
+        return positions.long()
+
     def forward(
         self,
         input_values: torch.Tensor,
@@ -646,6 +721,7 @@ class CiTrusModel(CiTrusPreTrainedModel):
         output_hidden_states: bool | None = None,
         output_attentions: bool | None = None,
         return_dict: bool | None = None,
+        positions_to_keep: torch.Tensor | None = None,
         **kwargs,
     ) -> CiTrusModelOutput | tuple:
         r"""
@@ -656,6 +732,11 @@ class CiTrusModel(CiTrusPreTrainedModel):
                 signal, 0 for padding (from the feature extractor). Padding is not attended to.
             token_mask (`torch.BoolTensor` of shape `(batch_size, num_channels, num_patches)`, *optional*): patches
                 to replace by the mask token (pre-training).
+            positions_to_keep (`torch.LongTensor` of shape `(batch_size, num_channels, num_kept)`, *optional*):
+                patch indices whose context is needed. The last transformer layer then runs only there (they still
+                attend to every patch) and `last_hidden_state` is `(batch_size, num_channels, num_kept, d_model)`,
+                like `logits_to_keep` of transformers' language models. Pre-training uses it: its loss reads only
+                the masked patches. Needs the channel-independent transformer with layer norm.
 
         Example:
 
@@ -679,6 +760,8 @@ class CiTrusModel(CiTrusPreTrainedModel):
 
         patches = patchify(input_values, self.config.patch_length)  # (B, C, P, L)
         batch_size, num_channels, num_patches, _ = patches.shape
+        if positions_to_keep is not None:
+            positions_to_keep = self._check_positions_to_keep(positions_to_keep, patches.shape[:3])
         encoded_states = self.embed_patches(patches, token_mask)  # (B, C, P, D)
 
         if self.encoder is None:
@@ -699,8 +782,10 @@ class CiTrusModel(CiTrusPreTrainedModel):
             if self.cls_token is not None:
                 cls = self.cls_token.to(hidden_states.dtype).expand(batch_size, num_channels, 1, -1)
                 hidden_states = torch.cat([cls, hidden_states], dim=2)  # (B, C, 1 + P, D)
+            if positions_to_keep is not None and self.cls_token is not None:
+                positions_to_keep = positions_to_keep + 1  # the CLS token comes first
             hidden_states, all_hidden_states, all_attentions = self.encoder(
-                self.dropout(hidden_states), attention_mask, output_hidden_states, output_attentions
+                self.dropout(hidden_states), attention_mask, output_hidden_states, output_attentions, positions_to_keep
             )
 
         if not return_dict:
@@ -723,47 +808,51 @@ class CiTrusModel(CiTrusPreTrainedModel):
 # ----------------------------------------------------------------------------------------------------------------------
 
 
-class CiTrusDecoderBlock(nn.Module):
-    """One block of the inverted CNN: upsample by the encoder block's stride, then a residual conv pair."""
+class CiTrusTransposedConv(nn.Linear):
+    """A transposed convolution whose kernel equals its stride, on channels-last maps: `(N, length, in_channels)` ->
+    `(N, length * stride, out_channels)`.
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int, activation: str):
-        super().__init__()
-        padding = kernel_size // 2
-        if stride > 1:
-            self.upsample = nn.ConvTranspose1d(in_channels, out_channels, kernel_size=stride, stride=stride)
-        else:
-            self.upsample = nn.Conv1d(in_channels, out_channels, kernel_size=1)
-        self.conv1 = nn.Conv1d(out_channels, out_channels, kernel_size, padding=padding)
-        self.conv2 = nn.Conv1d(out_channels, out_channels, kernel_size, padding=padding)
-        self.activation = ACT2FN[activation]
+    With kernel = stride every input position emits `stride` output positions of its own and no two overlap, so the
+    whole convolution is one matrix product. On CPU that is several times cheaper than `nn.ConvTranspose1d` and, above
+    all, than the convolution backward kernels, which dominated the pre-training step at these tiny widths.
+    """
 
-    def forward(self, hidden_states: torch.Tensor, output_length: int) -> torch.Tensor:
-        hidden_states = self.upsample(hidden_states)[..., :output_length]  # (N, out, output_length)
-        return self.activation(hidden_states + self.conv2(self.activation(self.conv1(hidden_states))))
+    def __init__(self, in_channels: int, out_channels: int, stride: int):
+        super().__init__(in_channels, out_channels * stride)
+        self.stride = stride
+        self.out_channels = out_channels
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        batch_size, length, _ = hidden_states.shape
+        return super().forward(hidden_states).view(batch_size, length * self.stride, self.out_channels)
 
 
 class CiTrusCNNDecoder(nn.Module):
-    """The CNN stem run backwards: `(N, d_model)` token -> `(N, patch_length)` samples."""
+    """The CNN stem inverted: `(N, d_model)` token -> `(N, patch_length)` samples.
+
+    The token is a feature map of length 1; a first transposed convolution expands it to the last stem block's
+    feature map `(N, last_length, last_width)`, then one transposed convolution per stem block, in reverse order,
+    undoes that block's stride and width (ReLU between), the last one landing on the single signal channel. Decoders
+    of masked auto-encoders are kept light on purpose (MAE): what is learnt should live in the encoder.
+    """
 
     def __init__(self, config: CiTrusConfig):
         super().__init__()
         self.lengths = _stem_lengths(config)
-        widths = list(config.cnn_channels)
-        self.projection = nn.Linear(config.d_model, widths[-1] * self.lengths[-1])
-        out_widths = [widths[0], *widths[:-1]]
+        widths = [1, *config.cnn_channels]  # the stem maps widths[i] -> widths[i + 1]; the decoder the other way
+        self.projection = CiTrusTransposedConv(config.d_model, widths[-1], stride=self.lengths[-1])
         self.blocks = nn.ModuleList(
-            CiTrusDecoderBlock(
-                widths[i], out_widths[i], config.cnn_kernel_size, config.cnn_strides[i], config.cnn_activation
-            )
-            for i in reversed(range(len(widths)))
+            CiTrusTransposedConv(widths[i + 1], widths[i], config.cnn_strides[i])
+            for i in reversed(range(len(config.cnn_strides)))
         )
-        self.output = nn.Conv1d(widths[0], 1, kernel_size=1)
+        self.activation = ACT2FN[config.cnn_activation]
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        hidden_states = self.projection(tokens).view(tokens.shape[0], -1, self.lengths[-1])  # (N, last_width, len)
+        hidden_states = self.projection(tokens[:, None])  # (N, last_length, last_width)
         for block, output_length in zip(self.blocks, reversed(self.lengths[:-1])):
-            hidden_states = block(hidden_states, output_length)
-        return self.output(hidden_states).squeeze(1)  # (N, patch_length)
+            # an odd length was rounded up by the stem's stride: crop the extra position the inversion creates
+            hidden_states = block(self.activation(hidden_states))[:, :output_length]
+        return hidden_states.squeeze(-1)  # (N, patch_length)
 
 
 class CiTrusSpectrogramHead(nn.Module):
@@ -885,10 +974,15 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
         patches = patchify(input_values, self.config.patch_length)  # (B, C, P, L)
         batch_size, num_channels, num_patches, patch_length = patches.shape
 
+        output_hidden_states = (
+            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        )
+        output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
+        drawn_here = token_mask is None
         if not self.config.uses_transformer:
             model_mask, loss_mask = None, torch.ones(patches.shape[:3], dtype=torch.bool, device=patches.device)
         else:
-            if token_mask is None:
+            if drawn_here:
                 token_mask = self.masking(batch_size, num_channels, num_patches, input_values.device)
             elif token_mask.shape != patches.shape[:3]:
                 raise ValueError(
@@ -899,41 +993,69 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
         if patch_mask is not None:
             loss_mask = loss_mask & patch_mask.to(torch.bool)[:, None, :]
 
+        # The loss reads the context of the masked patches only, so the last transformer layer need not run
+        # anywhere else (an eighth of a pre-training step at the paper's size). That needs the same number of
+        # masked patches in every sequence, which the masking guarantees for a mask it drew itself without whole
+        # channels masked on top. (Padding patches among them are dropped from the loss afterwards.)
+        positions_to_keep = None
+        if (
+            self.config.uses_transformer
+            and drawn_here
+            and (self.config.channel_mask_ratio == 0 or num_channels == 1)
+            and self.config.attention_type == "channel_independent"
+            and self.config.norm_type == "layernorm"
+            and not output_hidden_states
+            and not output_attentions
+        ):
+            # the masked patches' indices in ascending order: the order in which `loss_mask` selects them
+            positions_to_keep = model_mask.to(torch.int8).argsort(dim=-1, descending=True, stable=True)
+            positions_to_keep = positions_to_keep[..., : self.masking.num_masked(num_patches)]  # (B, C, Q)
+
         outputs = self.citrus(
             input_values,
             patch_mask=patch_mask,
             token_mask=model_mask,
             output_hidden_states=output_hidden_states,
             output_attentions=output_attentions,
+            positions_to_keep=positions_to_keep,
             return_dict=True,
         )
-        context = outputs.last_hidden_state
-        if self.citrus.cls_token is not None:
-            context = context[:, :, 1:]  # the CLS token predicts no patch
+        if positions_to_keep is not None:
+            context = None  # only the masked patches went through the last layer
+            kept_context = outputs.last_hidden_state  # (B, C, Q, D)
+            if patch_mask is None:
+                scored_context = kept_context.flatten(0, 2)  # (num_scored_total, D)
+            else:  # masked padding patches are not scored
+                scored_context = kept_context[loss_mask.take_along_dim(positions_to_keep, dim=-1)]
+        else:
+            context = outputs.last_hidden_state
+            if self.citrus.cls_token is not None:
+                context = context[:, :, 1:]  # the CLS token predicts no patch
+            scored_context = context[loss_mask]  # (num_scored_total, D)
+
+        # Every objective predicts the scored patches only; `prediction` is zero elsewhere.
         objective = self.config.pretraining_objective
         reconstruction = None
-
         if objective == "time":
-            # Only masked patches are decoded: the inverted CNN is as expensive as the stem.
-            decoded = self.head(context[loss_mask])  # (num_masked, L)
-            prediction = torch.zeros_like(patches)
-            prediction[loss_mask] = decoded.to(prediction.dtype)
+            decoded = self.head(scored_context)  # (num_scored_total, L)
             target = patches
             loss = F.mse_loss(decoded.float(), patches[loss_mask].float())
-            reconstruction = unpatchify(torch.where(loss_mask[..., None], prediction, patches))
         elif objective == "spectrogram":
-            prediction = self.head(context)  # (B, C, P, F)
+            decoded = self.head(scored_context)  # (num_scored_total, F)
             target = spectrogram_target(input_values, patch_length, self.config.spectrogram_n_fft)
-            loss = F.mse_loss(prediction[loss_mask].float(), target[loss_mask])
+            loss = F.mse_loss(decoded.float(), target[loss_mask])
         else:
-            amplitude, _, prediction = self.head(context)  # prediction (B, C, P, L)
+            amplitude, _, decoded = self.head(scored_context)  # (num_scored_total, L // 2 + 1), (.., L)
             target = patches
-            loss = F.mse_loss(prediction[loss_mask].float(), patches[loss_mask].float())
+            loss = F.mse_loss(decoded.float(), patches[loss_mask].float())
             if self.config.fourier_amplitude_weight > 0:
                 true_amplitude = torch.fft.rfft(patches[loss_mask].float(), dim=-1, norm="ortho").abs()
-                amplitude_loss = F.mse_loss(torch.log1p(amplitude[loss_mask].float()), torch.log1p(true_amplitude))
+                amplitude_loss = F.mse_loss(torch.log1p(amplitude.float()), torch.log1p(true_amplitude))
                 loss = loss + self.config.fourier_amplitude_weight * amplitude_loss
-            reconstruction = unpatchify(torch.where(loss_mask[..., None], prediction, patches))
+        prediction = decoded.new_zeros(*loss_mask.shape, decoded.shape[-1])
+        prediction[loss_mask] = decoded
+        if objective != "spectrogram":
+            reconstruction = unpatchify(torch.where(loss_mask[..., None], prediction.to(patches.dtype), patches))
 
         if not return_dict:
             return tuple(
