@@ -230,6 +230,28 @@ def test_pretraining_last_layer_only_at_masked_patches_changes_nothing(objective
     torch.testing.assert_close(with_states.last_hidden_state, full.last_hidden_state)
 
 
+def test_gradient_checkpointing_gives_the_same_gradients():
+    config = tiny_config(num_hidden_layers=2)
+    model = CiTrusForPretraining(config).train()
+    x = torch.randn(3, 1, 200)
+    attention_calls = []
+    model.citrus.encoder.layers[-1].attention.register_forward_hook(lambda *args: attention_calls.append(1))
+    grads = []
+    for checkpointing in (False, True):
+        if checkpointing:
+            model.gradient_checkpointing_enable()
+        model.zero_grad()
+        torch.manual_seed(3)
+        loss = model(x).loss
+        loss.backward()
+        grads.append({name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None})
+    # once per forward, plus the recomputation in the checkpointed backward (the last layer's reduced one included)
+    assert len(attention_calls) == 3
+    assert grads[0].keys() == grads[1].keys()
+    for name in grads[0]:
+        torch.testing.assert_close(grads[0][name], grads[1][name], msg=name)
+
+
 def test_positions_to_keep_selects_last_layer_outputs():
     model = CiTrusModel(tiny_config(num_channels=2, num_hidden_layers=2)).eval()
     x = torch.randn(3, 2, 200)
