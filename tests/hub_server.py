@@ -1,5 +1,5 @@
 """A small Hugging Face Hub for tests: a real HTTP server on 127.0.0.1 that speaks the parts of the Hub API that
-`huggingface_hub` (2.x) and `transformers` use to publish and load models.
+`huggingface_hub` (2.x), `transformers` and `datasets` use to publish and load models and datasets.
 
 Nothing here is mocked at the client side: the client is the unmodified `huggingface_hub` pointed at this server with
 `HF_ENDPOINT`, so a test exercises the same requests, headers and caching as a user talking to huggingface.co. The
@@ -9,19 +9,27 @@ pull-request refs) in memory and answers like the Hub:
 - `POST /api/repos/create`, `DELETE /api/repos/delete`, `GET /api/whoami-v2`
 - `GET /api/{models,datasets,spaces}/{repo_id}[/revision/{rev}]` (repo info with `sha` and `siblings`)
 - `GET .../tree/{rev}[/{path}]`, `POST .../paths-info/{rev}`, `GET .../refs`
-- `POST .../preupload/{rev}` (every file answered `"regular"`: its bytes travel base64 inside the commit, so no LFS or
-  Xet storage is needed), `POST .../commit/{rev}` (NDJSON: `header`, `file`, `deletedFile`, `deletedFolder`;
-  `parentCommit` checked, `create_pr=1` opens `refs/pr/N`)
+- `POST .../preupload/{rev}` (`"regular"`: the bytes travel base64 inside the commit; `"lfs"` in dataset repos for
+  paths their `.gitattributes` sends to LFS, e.g. `*.parquet`), `POST .../commit/{rev}` (NDJSON: `header`, `file`,
+  `lfsFile`, `deletedFile`, `deletedFolder`; `parentCommit` checked, `create_pr=1` opens `refs/pr/N`)
+- the git LFS batch API (`POST /{repo_id}.git/info/lfs/objects/batch`, basic transfer): an upload URL per object that
+  takes one `PUT` of its bytes (sha256 and size checked, like a presigned storage URL) and a `verify` action;
+  committed LFS files are git pointer files, listed with their `lfs` record and served by `resolve` with
+  `X-Linked-Etag` (the sha256) and `X-Linked-Size`
 - `POST .../branch/{name}`, `DELETE .../branch/{name}`, `POST .../tag/{rev}`
-- `HEAD`/`GET /{repo_id}/resolve/{rev}/{path}` with `ETag` (the git blob id), `X-Repo-Commit`, `Content-Length` and
-  byte ranges
+- `HEAD`/`GET /{repo_id}/resolve/{rev}/{path}` with `ETag` (the git blob id; an LFS file's sha256), `X-Repo-Commit`,
+  `Content-Length` and byte ranges
 - `POST /api/validate-yaml` (the card metadata check behind `ModelCard.validate` and every commit of a README.md)
 - errors with the Hub's `X-Error-Code` (`RepoNotFound`, `RevisionNotFound`, `EntryNotFound`) and `X-Error-Message`.
 
-Deliberate differences from huggingface.co, so that the tests stay offline and small: files are never stored as LFS
-(a file above `max_file_bytes` is refused with 413 instead), `.gitignore` rules are not applied, and listings are
-returned as a single page. Every request is recorded in `HubServer.requests` so a test can assert, for example, that
-an offline load sent nothing.
+Deliberate differences from huggingface.co, so that the tests stay offline and small: only the repo types in
+`lfs_repo_types` (dataset repos by default) apply their `.gitattributes` LFS rules; model and space repos keep every
+file inline, so that their tests compare stored bytes and git blob ids directly (a file above `max_file_bytes` is
+refused with 413 there instead). There is no Xet storage: `client_env` sets `HF_HUB_DISABLE_XET=1`, with which
+`huggingface_hub` uploads through the LFS batch API as it does without `hf_xet`. LFS files are served by `resolve`
+itself, not through a redirect to a CDN; `.gitignore` rules are not applied, and listings are returned as a single
+page. Every request is recorded in `HubServer.requests` so a test can assert, for example, that an offline load sent
+nothing.
 
 Use it in-process (`with HubServer() as hub: ...`) and run the client in a subprocess through `run_client`, with the
 environment from `client_env`: `huggingface_hub` reads `HF_ENDPOINT` once, when it is imported.
@@ -33,6 +41,8 @@ import base64
 import hashlib
 import json
 import os
+import re
+import secrets
 import subprocess
 import sys
 import threading
@@ -40,6 +50,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from fnmatch import fnmatchcase
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -60,6 +71,32 @@ INITIAL_GITATTRIBUTES = b"""*.bin filter=lfs diff=lfs merge=lfs -text
 *.safetensors filter=lfs diff=lfs merge=lfs -text
 *.zip filter=lfs diff=lfs merge=lfs -text
 """
+# What huggingface.co writes as the first commit of a new dataset repo (a subset): data files go to LFS.
+INITIAL_DATASET_GITATTRIBUTES = b"""*.7z filter=lfs diff=lfs merge=lfs -text
+*.arrow filter=lfs diff=lfs merge=lfs -text
+*.bin filter=lfs diff=lfs merge=lfs -text
+*.gz filter=lfs diff=lfs merge=lfs -text
+*.h5 filter=lfs diff=lfs merge=lfs -text
+*.npy filter=lfs diff=lfs merge=lfs -text
+*.npz filter=lfs diff=lfs merge=lfs -text
+*.parquet filter=lfs diff=lfs merge=lfs -text
+*.pkl filter=lfs diff=lfs merge=lfs -text
+*.pt filter=lfs diff=lfs merge=lfs -text
+*.safetensors filter=lfs diff=lfs merge=lfs -text
+*.tar filter=lfs diff=lfs merge=lfs -text
+*.zip filter=lfs diff=lfs merge=lfs -text
+*.zst filter=lfs diff=lfs merge=lfs -text
+# Audio files
+*.flac filter=lfs diff=lfs merge=lfs -text
+*.mp3 filter=lfs diff=lfs merge=lfs -text
+*.wav filter=lfs diff=lfs merge=lfs -text
+# Image files
+*.jpg filter=lfs diff=lfs merge=lfs -text
+*.png filter=lfs diff=lfs merge=lfs -text
+"""
+# The Hub sends any file of this size or more to LFS, whatever `.gitattributes` says.
+LFS_SIZE_THRESHOLD = 10 * 1024 * 1024
+LFS_POINTER_SPEC = "https://git-lfs.github.com/spec/v1"
 REPO_ACTIONS = ("revision", "tree", "paths-info", "preupload", "commit", "branch", "tag", "refs")
 
 
@@ -113,6 +150,42 @@ def git_tree_id(files: dict[str, str], prefix: str = "") -> str:
     return hashlib.sha1(b"tree %d\0" % len(body) + body).hexdigest()
 
 
+def lfs_pointer(oid: str, size: int) -> bytes:
+    """The git LFS pointer file that git stores in place of a file whose bytes live in LFS storage."""
+    return f"version {LFS_POINTER_SPEC}\noid sha256:{oid}\nsize {size}\n".encode()
+
+
+def lfs_rules(gitattributes: bytes) -> list[tuple[str, bool]]:
+    """The `.gitattributes` lines that set or unset the `filter` attribute: (pattern, whether it is `filter=lfs`)."""
+    rules = []
+    for line in gitattributes.decode("utf-8", errors="replace").splitlines():
+        pattern, *attributes = line.split() or [""]
+        if not pattern or pattern.startswith("#"):
+            continue
+        for attribute in attributes:
+            if attribute.startswith("filter=") or attribute in ("-filter", "!filter"):
+                rules.append((pattern, attribute == "filter=lfs"))
+    return rules
+
+
+def is_lfs_path(path: str, gitattributes: bytes) -> bool:
+    """Whether `.gitattributes` sends `path` to LFS; as in git, the last line whose pattern matches decides."""
+    lfs = False
+    for pattern, sets_lfs in lfs_rules(gitattributes):
+        if matches_gitattributes_pattern(path, pattern):
+            lfs = sets_lfs
+    return lfs
+
+
+def matches_gitattributes_pattern(path: str, pattern: str) -> bool:
+    """git's matching of a `.gitattributes` pattern: without a '/', it matches the file name in any folder."""
+    if "/" not in pattern:
+        return fnmatchcase(path.rsplit("/", 1)[-1], pattern)
+    regex = re.escape(pattern.removeprefix("/"))
+    regex = regex.replace(r"\*\*/", "(?:.*/)?").replace(r"\*\*", ".*").replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
+    return re.fullmatch(regex, path) is not None
+
+
 @dataclass
 class Commit:
     """One git commit: a full snapshot of the repo's files (path -> blob id)."""
@@ -156,10 +229,26 @@ class Repo:
     tags: dict[str, str] = field(default_factory=dict)
     pull_requests: dict[int, str] = field(default_factory=dict)
     blobs: dict[str, bytes] = field(default_factory=dict)
+    # LFS: blob id of a pointer file -> sha256 of the file's bytes; sha256 -> bytes (the repo's LFS storage).
+    lfs_pointers: dict[str, str] = field(default_factory=dict)
+    lfs_objects: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def namespace(self) -> str:
         return self.repo_id.split("/")[0]
+
+    def content(self, blob_id: str) -> bytes:
+        """The bytes of a file: the blob itself, or for an LFS pointer the object it points to."""
+        if blob_id in self.lfs_pointers:
+            return self.lfs_objects[self.lfs_pointers[blob_id]]
+        return self.blobs[blob_id]
+
+    def lfs_record(self, blob_id: str) -> dict | None:
+        """`{"oid", "size", "pointerSize"}` of an LFS file, as the Hub lists it; None for a regular file."""
+        oid = self.lfs_pointers.get(blob_id)
+        if oid is None:
+            return None
+        return {"oid": oid, "size": len(self.lfs_objects[oid]), "pointerSize": len(self.blobs[blob_id])}
 
     def resolve(self, revision: str) -> Commit:
         """Branch, tag, `refs/pr/N`, full commit id or a unique commit-id prefix (>= 7 hex) -> commit."""
@@ -199,7 +288,9 @@ class HubServer:
     Args:
         users: token -> user name. The default accepts `DEFAULT_TOKEN` as user `DEFAULT_USER`.
         organizations: user name -> organisations the user may create repos in.
-        max_file_bytes: largest file accepted in a commit; larger files would need LFS, which this server lacks.
+        max_file_bytes: largest file accepted inline in a commit (base64 in the NDJSON payload).
+        lfs_repo_types: repo types that apply their `.gitattributes` LFS rules (and the Hub's 10 MiB rule); the
+            others keep every file inline.
     """
 
     def __init__(
@@ -207,10 +298,14 @@ class HubServer:
         users: dict[str, str] | None = None,
         organizations: dict[str, list[str]] | None = None,
         max_file_bytes: int = 64 * 1024 * 1024,
+        lfs_repo_types: tuple[str, ...] = ("dataset",),
     ):
         self.users = dict(users) if users is not None else {DEFAULT_TOKEN: DEFAULT_USER}
         self.organizations = {user: list(orgs) for user, orgs in (organizations or {}).items()}
         self.max_file_bytes = max_file_bytes
+        self.lfs_repo_types = tuple(lfs_repo_types)
+        # Upload URLs handed out by the LFS batch API: upload id -> (repo type, repo id, sha256, size).
+        self.lfs_uploads: dict[str, tuple[str, str, str, int]] = {}
         self.repos: dict[tuple[str, str], Repo] = {}
         self.requests: list[tuple[str, str, int]] = []
         self.lock = threading.RLock()
@@ -262,10 +357,68 @@ class HubServer:
             return list(self.requests[start:])
 
     def repo_files(self, repo_id: str, revision: str = DEFAULT_BRANCH, repo_type: str = "model") -> dict[str, bytes]:
-        """Path -> content of every file of `repo_id` at `revision` (what a test pushed, read from the server side)."""
+        """Path -> content of every file of `repo_id` at `revision` (what a test pushed, read from the server side);
+        for an LFS file its bytes, not its pointer."""
         with self.lock:
             repo = self.repos[(repo_type, repo_id)]
-            return {path: repo.blobs[oid] for path, oid in repo.resolve(revision).files.items()}
+            return {path: repo.content(oid) for path, oid in repo.resolve(revision).files.items()}
+
+    def repo_lfs_files(self, repo_id: str, revision: str = DEFAULT_BRANCH, repo_type: str = "model") -> dict[str, str]:
+        """Path -> sha256 of the files of `repo_id` at `revision` that live in LFS storage (git holds pointers)."""
+        with self.lock:
+            repo = self.repos[(repo_type, repo_id)]
+            files = repo.resolve(revision).files
+            return {path: repo.lfs_pointers[oid] for path, oid in files.items() if oid in repo.lfs_pointers}
+
+    def upload_mode(self, repo: Repo, commit: Commit, path: str, size: int) -> str:
+        """`"lfs"` or `"regular"`, decided as the Hub decides it: by the repo's `.gitattributes` and the file's size."""
+        if repo.repo_type not in self.lfs_repo_types or size == 0:
+            return "regular"
+        if size >= LFS_SIZE_THRESHOLD:
+            return "lfs"
+        gitattributes = commit.files.get(".gitattributes")
+        return "lfs" if gitattributes and is_lfs_path(path, repo.content(gitattributes)) else "regular"
+
+    def lfs_batch(self, repo: Repo, payload: dict, base_url: str) -> dict:
+        """The git LFS batch API (upload, basic transfer): an upload and a verify action per object not yet stored."""
+        if payload.get("operation") != "upload":
+            raise HubError(400, "This test hub's LFS batch API only uploads (downloads go through resolve).")
+        if "basic" not in payload.get("transfers", ["basic"]) or payload.get("hash_algo", "sha256") != "sha256":
+            raise HubError(400, "This test hub's LFS batch API speaks the basic transfer with sha256 object ids.")
+        url_prefix = f"{base_url}/{URL_PREFIXES[repo.repo_type]}{repo.repo_id}.git/info/lfs/objects"
+        objects = []
+        for item in payload.get("objects", []):
+            oid, size = item.get("oid"), item.get("size")
+            if not (isinstance(oid, str) and re.fullmatch(r"[0-9a-f]{64}", oid) and isinstance(size, int)):
+                raise HubError(422, f"Invalid LFS object {item!r}: needs a sha256 'oid' and an integer 'size'.")
+            record = {"oid": oid, "size": size, "authenticated": True}
+            if oid not in repo.lfs_objects:  # already stored: no actions, the client skips the upload
+                upload_id = secrets.token_hex(16)
+                self.lfs_uploads[upload_id] = (repo.repo_type, repo.repo_id, oid, size)
+                record["actions"] = {
+                    # Like a presigned storage URL: the id in it is the authorisation, no token header needed.
+                    "upload": {"href": f"{base_url}/lfs-upload/{upload_id}", "expires_in": 3600},
+                    "verify": {"href": f"{url_prefix}/verify", "expires_in": 3600},
+                }
+            objects.append(record)
+        return {"transfer": "basic", "objects": objects, "hash_algo": "sha256"}
+
+    def lfs_upload(self, upload_id: str, content: bytes) -> None:
+        """Store the bytes PUT to an upload URL from `lfs_batch`, once their sha256 and size match the request."""
+        if upload_id not in self.lfs_uploads:
+            raise HubError(403, "Unknown or used LFS upload URL.")
+        repo_type, repo_id, oid, size = self.lfs_uploads[upload_id]
+        if len(content) != size or hashlib.sha256(content).hexdigest() != oid:
+            raise HubError(400, f"The uploaded bytes do not match the LFS object {oid} ({size} bytes).")
+        del self.lfs_uploads[upload_id]
+        repo = self.repos.get((repo_type, repo_id))
+        if repo is not None:
+            repo.lfs_objects[oid] = content
+
+    def lfs_verify(self, repo: Repo, payload: dict) -> None:
+        oid, size = payload.get("oid"), payload.get("size")
+        if oid not in repo.lfs_objects or len(repo.lfs_objects[oid]) != size:
+            raise HubError(404, f"LFS object {oid} ({size} bytes) was not uploaded to {repo.repo_id}.")
 
     # -- state changes and queries (called by the request handler, under the lock)
 
@@ -310,8 +463,9 @@ class HubServer:
             raise HubError(409, "You already created this model repo", headers={"X-Repo-Url": url}, body={"url": url})
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         repo = Repo(repo_type, repo_id, private=payload.get("visibility") == "private", created_at=now)
-        blob_id = git_blob_id(INITIAL_GITATTRIBUTES)
-        repo.blobs[blob_id] = INITIAL_GITATTRIBUTES
+        gitattributes = INITIAL_DATASET_GITATTRIBUTES if repo_type == "dataset" else INITIAL_GITATTRIBUTES
+        blob_id = git_blob_id(gitattributes)
+        repo.blobs[blob_id] = gitattributes
         first = make_commit({".gitattributes": blob_id}, None, "initial commit", "", user)
         repo.commits[first.sha] = first
         repo.branches[DEFAULT_BRANCH] = first.sha
@@ -341,6 +495,7 @@ class HubServer:
             raise HubError(412, "A commit has happened since. Please refresh and try again.")
         files = dict(head.files)
         new_blobs: dict[str, bytes] = {}
+        new_pointers: dict[str, str] = {}
         for line in lines[1:]:
             key, value = line.get("key"), line.get("value") or {}
             path = value.get("path", "")
@@ -367,11 +522,26 @@ class HubServer:
                     raise HubError(404, f"A folder with this name doesn't exist: {path}", "EntryNotFound")
                 files = {p: o for p, o in files.items() if not p.startswith(folder)}
             elif key == "lfsFile":
-                raise HubError(400, f"{path}: LFS files are not supported by this test hub (preupload said 'regular').")
+                oid = value.get("oid")
+                if value.get("algo", "sha256") != "sha256" or oid not in repo.lfs_objects:
+                    raise HubError(
+                        422,
+                        f"Your push was rejected because an LFS pointer pointed to a file that does not exist: {path}",
+                    )
+                size = len(repo.lfs_objects[oid])
+                if value.get("size") is not None and value["size"] != size:
+                    raise HubError(422, f"The LFS pointer of {path} says {value['size']} bytes; the object has {size}.")
+                pointer = lfs_pointer(oid, size)
+                blob_id = git_blob_id(pointer)
+                new_blobs[blob_id] = pointer
+                new_pointers[blob_id] = oid
+                files = {p: o for p, o in files.items() if not p.startswith(path + "/")}
+                files[path] = blob_id
             else:
                 raise HubError(400, f"Unknown commit operation {key!r}.")
         commit = make_commit(files, head.sha, title, header.get("description") or "", author)
         repo.blobs.update(new_blobs)
+        repo.lfs_pointers.update(new_pointers)
         repo.commits[commit.sha] = commit
         url_prefix = f"{base_url}/{URL_PREFIXES[repo.repo_type]}{repo.repo_id}"
         response = {"success": True, "commitOid": commit.sha, "commitUrl": f"{url_prefix}/commit/{commit.sha}"}
@@ -394,7 +564,10 @@ def _entry(repo: Repo, commit: Commit, path: str, expand: bool) -> dict | None:
     """Tree / paths-info record of `path` at `commit` (a file or a folder), or None if it does not exist."""
     if path in commit.files:
         blob_id = commit.files[path]
-        record = {"type": "file", "oid": blob_id, "size": len(repo.blobs[blob_id]), "path": path}
+        record = {"type": "file", "oid": blob_id, "size": len(repo.content(blob_id)), "path": path}
+        lfs = repo.lfs_record(blob_id)
+        if lfs is not None:
+            record["lfs"] = lfs
     elif any(p.startswith(path + "/") for p in commit.files) and path:
         record = {"type": "directory", "oid": git_tree_id(commit.files, path + "/"), "size": 0, "path": path}
     else:
@@ -542,6 +715,9 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
     def do_DELETE(self):
         self._dispatch("DELETE")
 
+    def do_PUT(self):
+        self._dispatch("PUT")
+
     # -- routing
 
     def _route(self, method: str, segments: list[str], query: dict[str, str], body: bytes, user: str | None):
@@ -565,6 +741,21 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
                 )
             if len(rest) >= 3 and rest[0] in REPO_TYPES:
                 return self._repo_api(method, REPO_TYPES[rest[0]], f"{rest[1]}/{rest[2]}", rest[3:], query, body, user)
+        elif method == "PUT" and len(segments) == 2 and segments[0] == "lfs-upload":
+            hub.lfs_upload(segments[1], body)
+            return self._send(200, b"", {"ETag": f'"{hashlib.md5(body).hexdigest()}"'})
+        elif method == "POST" and segments[-4:-1] == ["info", "lfs", "objects"]:
+            # {repo_id}.git/info/lfs/objects/{batch,verify}, with datasets/ or spaces/ in front for those repo types
+            repo_type = REPO_TYPES[segments[0]] if segments[0] in ("datasets", "spaces") else "model"
+            names = segments[1:-4] if repo_type != "model" else segments[:-4]
+            if len(names) == 2 and names[1].endswith(".git") and segments[-1] in ("batch", "verify"):
+                repo = hub.get_repo(repo_type, f"{names[0]}/{names[1].removesuffix('.git')}", user, write=True)
+                payload = json.loads(body or b"{}")
+                if segments[-1] == "verify":
+                    hub.lfs_verify(repo, payload)
+                    return self._send_json({})
+                answer = json.dumps(hub.lfs_batch(repo, payload, self._base_url())).encode()
+                return self._send(200, answer, {"Content-Type": "application/vnd.git-lfs+json"})
         elif method in ("GET", "HEAD"):
             repo_type = "model"
             if segments[:1] in (["datasets"], ["spaces"]):
@@ -632,13 +823,17 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
         for path in sorted(commit.files):
             sibling = {"rfilename": path}
             if blobs:
-                sibling.update(size=len(repo.blobs[commit.files[path]]), blobId=commit.files[path])
+                blob_id = commit.files[path]
+                sibling.update(size=len(repo.content(blob_id)), blobId=blob_id)
+                lfs = repo.lfs_record(blob_id)
+                if lfs is not None:
+                    sibling["lfs"] = {"sha256": lfs["oid"], "size": lfs["size"], "pointerSize": lfs["pointerSize"]}
             siblings.append(sibling)
-        card = _card_metadata(repo.blobs[commit.files["README.md"]]) if "README.md" in commit.files else None
+        card = _card_metadata(repo.content(commit.files["README.md"])) if "README.md" in commit.files else None
         config = None
         if "config.json" in commit.files:
             try:
-                full_config = json.loads(repo.blobs[commit.files["config.json"]])
+                full_config = json.loads(repo.content(commit.files["config.json"]))
                 config = {k: full_config[k] for k in ("architectures", "model_type", "auto_map") if k in full_config}
             except json.JSONDecodeError:
                 config = None
@@ -659,7 +854,7 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
             "likes": 0,
             "tags": tags,
             "siblings": siblings,
-            "usedStorage": sum(len(b) for b in repo.blobs.values()),
+            "usedStorage": sum(map(len, repo.blobs.values())) + sum(map(len, repo.lfs_objects.values())),
         }
         if repo.repo_type == "model":
             info["library_name"] = (card or {}).get("library_name")
@@ -726,20 +921,23 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
             commit = repo.resolve(DEFAULT_BRANCH)  # the Hub answers preupload for a branch about to be created
         files = []
         for item in payload.get("files", []):
-            if item.get("size", 0) > self.server_hub.max_file_bytes:
+            mode = self.server_hub.upload_mode(repo, commit, item["path"], item.get("size", 0))
+            if mode == "regular" and item.get("size", 0) > self.server_hub.max_file_bytes:
                 raise HubError(
                     413,
                     f"{item['path']} ({item['size']} bytes) is larger than this test hub's limit "
-                    f"({self.server_hub.max_file_bytes} bytes): it stores files inline, without LFS.",
+                    f"({self.server_hub.max_file_bytes} bytes) for files stored inline, without LFS.",
                 )
+            remote = commit.files.get(item["path"])
             files.append(
                 {
                     "path": item["path"],
-                    # "regular": the client sends the bytes base64 in the commit; no LFS / Xet round trip needed.
-                    "uploadMode": "regular",
+                    # "regular": the client sends the bytes base64 in the commit; "lfs": through the LFS batch API.
+                    "uploadMode": mode,
                     "shouldIgnore": False,
-                    # The remote blob id lets the client drop unchanged files instead of making an empty commit.
-                    "oid": commit.files.get(item["path"]),
+                    # The remote oid (for an LFS file its sha256, as the client computes it) lets the client drop
+                    # unchanged files instead of making an empty commit.
+                    "oid": repo.lfs_pointers.get(remote, remote) if remote else None,
                 }
             )
         self._send_json({"files": files, "commitOid": commit.sha})
@@ -774,9 +972,12 @@ class _HubRequestHandler(BaseHTTPRequestHandler):
             # X-Repo-Commit on a 404 lets the client cache the file's absence for this commit (`.no_exist`).
             raise HubError(404, "Entry not found", "EntryNotFound", {"X-Repo-Commit": commit.sha})
         blob_id = commit.files[path]
-        content = repo.blobs[blob_id]
+        content = repo.content(blob_id)
+        lfs = repo.lfs_record(blob_id)
         headers = {
-            "ETag": f'"{blob_id}"',
+            # For an LFS file the Hub identifies the bytes by their sha256 (X-Linked-Etag), not by the pointer's blob id.
+            "ETag": f'"{lfs["oid"] if lfs else blob_id}"',
+            **({"X-Linked-Etag": f'"{lfs["oid"]}"', "X-Linked-Size": str(lfs["size"])} if lfs else {}),
             "X-Repo-Commit": commit.sha,
             "Accept-Ranges": "bytes",
             "Content-Type": "application/octet-stream",
@@ -805,7 +1006,7 @@ def client_env(url: str, hf_home: str | os.PathLike, token: str | None = DEFAULT
     """Environment for a client subprocess that talks to the hub at `url` with a private cache under `hf_home`.
 
     Everything `huggingface_hub` reads at import time is set here: the endpoint, the cache, the token, and switches
-    that keep it from calling anything but this server (telemetry, update checks).
+    that keep it from calling anything but this server (telemetry, update checks, Xet storage).
     """
     env = {
         key: value
@@ -819,6 +1020,8 @@ def client_env(url: str, hf_home: str | os.PathLike, token: str | None = DEFAULT
         HF_HUB_DISABLE_UPDATE_CHECK="1",
         HF_HUB_DISABLE_PROGRESS_BARS="1",
         HF_HUB_DISABLE_IMPLICIT_TOKEN="0",
+        # This hub stores LFS objects, not Xet chunks: without this, an installed `hf_xet` would take every upload.
+        HF_HUB_DISABLE_XET="1",
         TOKENIZERS_PARALLELISM="false",
     )
     if token is not None:

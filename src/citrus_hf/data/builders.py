@@ -810,15 +810,26 @@ def publish(
     """``save_to_disk`` to ``output`` and / or ``push_to_hub`` to the Hub dataset repo ``push_to_hub`` with a card.
 
     The card (:func:`dataset_card`) carries the sources' licenses and citations; the Hub's own endpoint and token
-    settings (``HF_ENDPOINT``, ``HF_TOKEN``) apply.
+    settings (``HF_ENDPOINT``, ``HF_TOKEN``) apply. ``DatasetDict.push_to_hub`` writes a card whose ``dataset_info``
+    (features, split sizes) and ``configs`` (which Parquet files make which split) ``load_dataset`` and the Hub's viewer
+    read; this card's text, license, task and tags are merged into it, never replace it.
     """
     if output is not None:
         dataset_dict.save_to_disk(str(output))
     if push_to_hub:
-        from huggingface_hub import DatasetCard
+        from huggingface_hub import DatasetCard, hf_hub_download
 
-        dataset_dict.push_to_hub(push_to_hub, private=private)
-        DatasetCard(dataset_card(name)).push_to_hub(push_to_hub, repo_type="dataset")
+        commit = dataset_dict.push_to_hub(push_to_hub, private=private)
+        repo_id = commit.repo_url.repo_id
+        # The card exactly as that commit left it (``parent_commit`` below refuses to overwrite a later one).
+        card = DatasetCard.load(hf_hub_download(repo_id, "README.md", repo_type="dataset", revision=commit.oid))
+        ours = DatasetCard(dataset_card(name))
+        for key, value in ours.data.to_dict().items():
+            card.data[key] = value
+        card.text = ours.text
+        card.push_to_hub(
+            repo_id, repo_type="dataset", commit_message="Dataset card: sources, licenses", parent_commit=commit.oid
+        )
 
 
 def publish_from_args(dataset_dict, name: str, args, part: str | None = None) -> None:
