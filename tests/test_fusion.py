@@ -14,6 +14,7 @@ import pytest
 import safetensors.torch
 import torch
 from huggingface_hub.errors import StrictDataclassError
+from transformers import AutoProcessor
 
 from citrus_hf import CiTrusConfig, CiTrusForPretraining, CiTrusForSequenceClassification, CiTrusModel
 from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
@@ -369,6 +370,9 @@ def test_processor_save_load_round_trip(processor, tmp_path):
     assert (tmp_path / "processing_citrus_fusion.py").is_file() and (
         tmp_path / "feature_extraction_citrus.py"
     ).is_file()
+    # next to its model's config, the installed package's AutoProcessor finds it without running the folder's code
+    fusion_config().save_pretrained(tmp_path)
+    assert AutoProcessor.from_pretrained(tmp_path) == processor
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "processor_config.json").write_text("{}")
     with pytest.raises(ValueError, match="not saved by CiTrusFusionProcessor"):

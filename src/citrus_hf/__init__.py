@@ -6,12 +6,13 @@ from transformers import (
     AutoModel,
     AutoModelForPreTraining,
     AutoModelForSequenceClassification,
+    AutoProcessor,
 )
 
 from .configuration_citrus import CiTrusConfig
 from .configuration_citrus_fusion import CiTrusFusionConfig
 from .feature_extraction_citrus import CiTrusFeatureExtractor
-from .hub import build_model_card, load_feature_extractor, load_pretrained, push_to_hub
+from .hub import build_model_card, load_feature_extractor, load_pretrained, load_processor, push_to_hub
 from .modeling_citrus import (
     CiTrusForPretraining,
     CiTrusForPretrainingOutput,
@@ -34,6 +35,7 @@ AutoModelForSequenceClassification.register(CiTrusConfig, CiTrusForSequenceClass
 AutoFeatureExtractor.register(CiTrusConfig, CiTrusFeatureExtractor, exist_ok=True)
 AutoConfig.register(CiTrusFusionConfig.model_type, CiTrusFusionConfig, exist_ok=True)
 AutoModelForSequenceClassification.register(CiTrusFusionConfig, CiTrusFusionForSequenceClassification, exist_ok=True)
+AutoProcessor.register(CiTrusFusionConfig, CiTrusFusionProcessor, exist_ok=True)
 
 __all__ = [
     "CiTrusConfig",
@@ -53,5 +55,6 @@ __all__ = [
     "build_model_card",
     "load_feature_extractor",
     "load_pretrained",
+    "load_processor",
     "push_to_hub",
 ]

@@ -1,12 +1,14 @@
-"""Model cards and publishing: CiTrus checkpoints on the Hugging Face Hub.
+"""Model cards and publishing: CiTrus (and CiTrus fusion) checkpoints on the Hugging Face Hub.
 
-- `build_model_card` fills `model_cards/citrus_model_card.md` through `huggingface_hub.ModelCard`: metadata (library,
-  tags, license, datasets, base model, `model-index` from `citrus evaluate` results) and the sections a user of a
-  bio-signal checkpoint needs (input contract, pre-training, hyper-parameters, usage, limitations, citation).
-- `push_to_hub` publishes model + feature extractor + card + the model's code (so `trust_remote_code=True` works
-  without the package) as one commit, safetensors only.
-- `load_pretrained` / `load_feature_extractor` load from a Hub id, a local folder or the offline cache, and turn the
-  Hub's failures (missing repo, revision or file, offline with an empty cache) into errors that say what to do.
+- `build_model_card` fills `model_cards/citrus_model_card.md` (fusion models: `citrus_fusion_model_card.md`, one
+  section per modality) through `huggingface_hub.ModelCard`: metadata (library, tags, license, datasets, base model,
+  `model-index` from `citrus evaluate` results) and the sections a user of a bio-signal checkpoint needs (input
+  contract, pre-training, hyper-parameters, usage, limitations, citation).
+- `push_to_hub` publishes model + feature extractor (fusion: processor) + card + the model's code (so
+  `trust_remote_code=True` works without the package) as one commit, safetensors only.
+- `load_pretrained` / `load_feature_extractor` / `load_processor` load from a Hub id, a local folder or the offline
+  cache, and turn the Hub's failures (missing repo, revision or file, offline with an empty cache) into errors that
+  say what to do.
 
 Loading never runs code from a repository unless `trust_remote_code=True` is passed, and never unpickles weights.
 """
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
 
 from .configuration_citrus import CiTrusConfig
+from .configuration_citrus_fusion import CiTrusFusionConfig
 from .download import resolve_checkpoint
 
 if TYPE_CHECKING:
@@ -32,9 +35,11 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
     from .feature_extraction_citrus import CiTrusFeatureExtractor
+    from .processing_citrus_fusion import CiTrusFusionProcessor
 
-# `src/citrus_hf/model_cards` links to the repository's `model_cards/`, so the template ships inside the wheel too.
+# `src/citrus_hf/model_cards` links to the repository's `model_cards/`, so the templates ship inside the wheel too.
 DEFAULT_TEMPLATE_PATH = Path(__file__).resolve().parent / "model_cards" / "citrus_model_card.md"
+DEFAULT_FUSION_TEMPLATE_PATH = DEFAULT_TEMPLATE_PATH.with_name("citrus_fusion_model_card.md")
 
 CITATION = """@inproceedings{geenjaar2025citrus,
   title         = {CiTrus: Squeezing Extra Performance out of Low-data Bio-signal Transfer Learning},
@@ -56,6 +61,15 @@ TASKS: dict[str, tuple[str, str | None, str]] = {
         "time-series-classification",
     ),
     "regression": ("CiTrusForRegression", None, "time-series-regression"),
+}
+# The same for fusion models (`modeling_citrus_fusion`): one CiTrus encoder per modality, a head on the concatenation.
+FUSION_TASKS: dict[str, tuple[str, str | None, str]] = {
+    "sequence-classification": (
+        "CiTrusFusionForSequenceClassification",
+        "AutoModelForSequenceClassification",
+        "time-series-classification",
+    ),
+    "regression": ("CiTrusFusionForRegression", None, "time-series-regression"),
 }
 
 OBJECTIVES = {
@@ -347,9 +361,121 @@ def _feature_extractor_rows(feature_extractor, config: CiTrusConfig) -> list[tup
     return [(key, _format_value(value)) for key, value in sorted(settings.items()) if key not in hidden]
 
 
+def _model_class_and_task(
+    model_or_config, tasks: dict[str, tuple[str, str | None, str]], config_class: type
+) -> tuple[Any, str, int | None, str]:
+    """(config, model class name, parameter count or None, task name) of a model or of a config it was saved with."""
+    if isinstance(model_or_config, config_class):
+        config, num_parameters = model_or_config, None
+        if not config.architectures:
+            raise ValueError(
+                "The config does not name a model class (`config.architectures` is empty); pass the model instead, "
+                "or a config loaded from a saved checkpoint."
+            )
+        model_class = config.architectures[0]
+    else:
+        config = model_or_config.config
+        model_class = type(model_or_config).__name__
+        num_parameters = sum(p.numel() for p in model_or_config.parameters())
+    task = next((name for name, spec in tasks.items() if spec[0] == model_class), None)
+    if task is None:
+        family = "CiTrus fusion" if config_class is CiTrusFusionConfig else "CiTrus"
+        raise ValueError(
+            f"{model_class} is not a {family} model class; expected one of {[s[0] for s in tasks.values()]}."
+        )
+    return config, model_class, num_parameters, task
+
+
+def _fusion_sections(
+    config: CiTrusFusionConfig,
+    model: PreTrainedModel | None,
+    processor: CiTrusFusionProcessor | None,
+    pretraining: Mapping[str, Mapping[str, Any]] | None,
+) -> list[dict[str, Any]]:
+    """One card section per modality of a fusion model: input contract, encoder, feature extractor, pre-training."""
+    from .modeling_citrus import CiTrusPooler
+    from .processing_citrus_fusion import CiTrusFusionProcessor
+
+    if processor is not None:
+        if not isinstance(processor, CiTrusFusionProcessor):
+            raise TypeError(
+                f"A fusion model is published with its CiTrusFusionProcessor (one feature extractor per modality), "
+                f"got {type(processor).__name__}; build it with `CiTrusFusionProcessor.from_config(model.config)`."
+            )
+        if processor.modalities != config.modalities:
+            raise ValueError(
+                f"The processor prepares modalities {processor.modalities} but the model has {config.modalities}; "
+                "build it with `CiTrusFusionProcessor.from_config(model.config)`."
+            )
+    pretraining = dict(pretraining or {})
+    unknown = sorted(set(pretraining) - set(config.modalities))
+    if unknown:
+        raise ValueError(
+            f"`pretraining` of a fusion model is keyed by modality ({config.modalities}), got {unknown}: e.g. "
+            f"{{{config.modalities[0]!r}: {{'corpus': '...'}}}}."
+        )
+    sections = []
+    for name in config.modalities:
+        sub_config = config.modality_configs[name]
+        encoder_parameters = sum(p.numel() for p in model.encoders[name].parameters()) if model is not None else None
+        architecture = _architecture(sub_config, "CiTrusModel", encoder_parameters)
+        channels = "concatenated" if sub_config.channel_pooling == "concat" else "averaged"
+        # before the parameter count, which `_architecture` puts last
+        architecture.insert(
+            len(architecture) - (encoder_parameters is not None),
+            (
+                "Pooled embedding",
+                f"{CiTrusPooler(sub_config).output_size} features: {sub_config.head_features} features, "
+                f"{sub_config.pooling} pooling over patches, channels {channels}",
+            ),
+        )
+        settings = []
+        if processor is not None:
+            try:
+                settings = _feature_extractor_rows(processor.feature_extractors[name], sub_config)
+            except ValueError as error:
+                raise ValueError(f"modality {name!r}: {error}") from error
+        sections.append(
+            {
+                "name": name,
+                "input_contract": _input_contract(sub_config, has_head=True),
+                "architecture": architecture,
+                "feature_extractor_settings": settings,
+                "pretraining": _pretraining_rows(sub_config, pretraining.get(name)),
+            }
+        )
+    return sections
+
+
+def _fusion_rows(config: CiTrusFusionConfig, model_class: str, num_parameters: int | None) -> list[tuple[str, str]]:
+    """The fusion model as a whole: class, modalities, the concatenated embedding, the head."""
+    from .modeling_citrus import CiTrusPooler
+
+    sizes = {name: CiTrusPooler(config.modality_configs[name]).output_size for name in config.modalities}
+    rows = [
+        ("Class", f"`{model_class}`"),
+        ("Modalities", ", ".join(f"`{name}`" for name in config.modalities) + " (concatenation order)"),
+        (
+            "Fused embedding",
+            f"{sum(sizes.values())} features = "
+            + " + ".join(f"{size} ({name})" for name, size in sizes.items())
+            + (", every modality's embedding layer-normalised first" if config.normalize_embeddings else ""),
+        ),
+        ("Head", f"dropout {config.head_dropout:g}, then one linear layer"),
+    ]
+    if model_class == FUSION_TASKS["sequence-classification"][0]:
+        labels = ", ".join(f"{i}: {config.id2label[i]}" for i in sorted(config.id2label))
+        rows.append(("Labels", f"{config.num_labels} ({labels})"))
+    else:
+        rows.append(("Targets", str(config.num_targets)))
+    if num_parameters is not None:
+        rows.append(("Parameters", f"{num_parameters:,} (all encoders and the head)"))
+    return rows
+
+
 def build_model_card(
-    model_or_config: PreTrainedModel | CiTrusConfig,
-    feature_extractor: CiTrusFeatureExtractor | None = None,
+    model_or_config: PreTrainedModel | CiTrusConfig | CiTrusFusionConfig,
+    feature_extractor: CiTrusFeatureExtractor | CiTrusFusionProcessor | None = None,
     *,
     repo_id: str | None = None,
     base_model: str | list[str] | None = None,
@@ -364,57 +490,60 @@ def build_model_card(
     limitations: Sequence[str] = (),
     template_path: str | os.PathLike | None = None,
 ) -> ModelCard:
-    """Model card of a CiTrus checkpoint, rendered from `model_cards/citrus_model_card.md`.
+    """Model card of a CiTrus checkpoint, rendered from `model_cards/citrus_model_card.md`, or of a CiTrus fusion
+    checkpoint, rendered from `model_cards/citrus_fusion_model_card.md`.
 
     Args:
-        model_or_config: the model (its class and parameter count go into the card) or its `CiTrusConfig`
-            (then `config.architectures[0]` names the class).
+        model_or_config: the model (its class and parameter count go into the card) or its `CiTrusConfig` /
+            `CiTrusFusionConfig` (then `config.architectures[0]` names the class).
         feature_extractor: the extractor published with the model; its settings are listed and its sampling rate
-            must match the config's.
+            must match the config's. For a fusion model, its `CiTrusFusionProcessor` (every modality's extractor
+            is listed and checked against that modality's encoder).
         repo_id: the Hub id the card is written for (used in the title, the usage code and `model-index`).
-        base_model: Hub id(s) of the pre-trained checkpoint this one was fine-tuned from.
+        base_model: Hub id(s) of the pre-trained checkpoint(s) this one was fine-tuned from (for a fusion model,
+            typically one per encoder).
         datasets: Hub dataset id(s) used for training.
         pretraining: `{"corpus": "...", ...}`: the pre-training corpus and any other facts to record (hours,
-            steps, ...). Objective and masking are read from the config.
+            steps, ...). Objective and masking are read from the config. For a fusion model, one such mapping per
+            modality: `{"ecg": {"corpus": "..."}, "eda": {...}}`.
         hyperparameters: training hyper-parameters to list (learning rate, epochs, batch size, ...).
         eval_results: `citrus evaluate` output (path or parsed JSON, see `parse_eval_results`); this model's
             records become `model-index` entries, all records (baselines too) a Markdown table.
         model_arm: with `citrus evaluate` output, the protocol arm that this checkpoint is (e.g. `"citrus-time"`).
         license: SPDX-like license id of the weights.
-        tags: extra tags; `citrus`, `bio-signal`, `time-series` and the channel modalities are always added.
+        tags: extra tags; `citrus`, `bio-signal`, `time-series` and the channel modalities are always added
+            (`citrus-fusion` and `multimodal` too for a fusion model).
         summary: one paragraph under the title; a default is derived from the task and the input contract.
         limitations: checkpoint-specific limitations, listed before the general ones.
-        template_path: a Jinja template to use instead of `model_cards/citrus_model_card.md`.
+        template_path: a Jinja template to use instead of the default one.
 
     Returns:
         `huggingface_hub.ModelCard` whose `.data` holds the metadata; save it with `card.save(path)`.
     """
-    if isinstance(model_or_config, CiTrusConfig):
-        config, num_parameters = model_or_config, None
-        if not config.architectures:
-            raise ValueError(
-                "The config does not name a model class (`config.architectures` is empty); pass the model instead, "
-                "or a config loaded from a saved checkpoint."
-            )
-        model_class = config.architectures[0]
-    else:
-        config = model_or_config.config
-        if not isinstance(config, CiTrusConfig):
-            raise TypeError(f"build_model_card needs a CiTrus model or CiTrusConfig, got {type(config).__name__}.")
-        model_class = type(model_or_config).__name__
-        num_parameters = sum(p.numel() for p in model_or_config.parameters())
-    task = next((name for name, spec in TASKS.items() if spec[0] == model_class), None)
-    if task is None:
-        raise ValueError(
-            f"{model_class} is not a CiTrus model class; expected one of {[s[0] for s in TASKS.values()]}."
+    given_config = (
+        model_or_config
+        if isinstance(model_or_config, (CiTrusConfig, CiTrusFusionConfig))
+        else getattr(model_or_config, "config", model_or_config)
+    )
+    fusion = isinstance(given_config, CiTrusFusionConfig)
+    if not fusion and not isinstance(given_config, CiTrusConfig):
+        raise TypeError(
+            "build_model_card needs a CiTrus model or CiTrusConfig, or a CiTrus fusion model or CiTrusFusionConfig, "
+            f"got {type(given_config).__name__}."
         )
-    task_type = TASKS[task][2]
-    auto_class = TASKS[task][1]
+    tasks = FUSION_TASKS if fusion else TASKS
+    config, model_class, num_parameters, task = _model_class_and_task(
+        model_or_config, tasks, CiTrusFusionConfig if fusion else CiTrusConfig
+    )
+    task_type = tasks[task][2]
+    auto_class = tasks[task][1]
+    sub_configs = list(config.modality_configs.values()) if fusion else [config]
 
     records = parse_eval_results(eval_results, model_arm) if eval_results is not None else []
-    name = repo_id.split("/")[-1] if repo_id else f"citrus-{task}"
-    modalities = sorted({m.lower() for m in (config.channel_modalities or [])})
-    all_tags = list(dict.fromkeys(["citrus", "bio-signal", "time-series", task_type, *modalities, *tags]))
+    name = repo_id.split("/")[-1] if repo_id else (f"citrus-fusion-{task}" if fusion else f"citrus-{task}")
+    modalities = sorted({m.lower() for sub in sub_configs for m in (sub.channel_modalities or [])})
+    family_tags = ["citrus", "citrus-fusion", "multimodal"] if fusion else ["citrus"]
+    all_tags = list(dict.fromkeys([*family_tags, "bio-signal", "time-series", task_type, *modalities, *tags]))
     eval_entries = _eval_results_for_index(records, task_type, task.replace("-", " "))
     card_data = ModelCardData(
         library_name="transformers",
@@ -426,7 +555,18 @@ def build_model_card(
         eval_results=eval_entries or None,
     )
 
-    if summary is None:
+    if summary is None and fusion:
+        what = (
+            f"A CiTrus fusion classifier ({config.num_labels} classes)"
+            if task == "sequence-classification"
+            else f"A CiTrus fusion regressor ({config.num_targets} targets)"
+        )
+        parts = [
+            f"{modality} ({sub.num_channels}-channel {sub.window_seconds:g}-second windows at {sub.sampling_rate:g} Hz)"
+            for modality, sub in config.modality_configs.items()
+        ]
+        summary = f"{what} of {len(parts)} modalities, one CiTrus encoder each: {'; '.join(parts)}."
+    elif summary is None:
         what = {
             "base": "A CiTrus encoder",
             "pretraining": "A CiTrus encoder with its pre-training head",
@@ -449,36 +589,38 @@ def build_model_card(
         }
         for r in records
     ]
+    rates = "each encoder's sampling rate" if fusion else f"{config.sampling_rate:g} Hz"
     general_limitations = [
         "A research model, not a medical device: do not use it for diagnosis or treatment decisions.",
         f"Inputs must follow the input contract; other rates, lengths or channel layouts only work through the "
-        f"feature extractor, and resampling far from {config.sampling_rate:g} Hz or stretching very short windows "
-        "changes the time and frequency scales the encoder learned.",
+        f"{'processor' if fusion else 'feature extractor'}, and resampling far from {rates} or stretching very "
+        "short windows changes the time and frequency scales the encoder learned.",
+    ]
+    if fusion:
+        general_limitations += [
+            "Every modality is required: the model cannot predict from a subset of them, and windows of different "
+            "modalities must cover the same time span, or the concatenated embedding pairs unrelated moments.",
+            "The head is linear on the concatenated embeddings, so modalities interact only through that linear "
+            "combination; compare with single-modality models to see what the fusion adds.",
+        ]
+    general_limitations += [
         "Low-data fine-tuning is sensitive to the seed and to which examples are labelled: compare methods over "
         "several seeds and label draws, as the evaluation table does.",
         "Performance on recordings from other devices, montages, populations or artefact levels than the training "
         "data has not been established.",
     ]
-    template = Path(template_path) if template_path is not None else DEFAULT_TEMPLATE_PATH
+    default_template = DEFAULT_FUSION_TEMPLATE_PATH if fusion else DEFAULT_TEMPLATE_PATH
+    template = Path(template_path) if template_path is not None else default_template
     if not template.is_file():
         raise FileNotFoundError(
             f"Model card template {str(template)!r} not found; pass `template_path=` or run from a checkout that has "
-            "model_cards/citrus_model_card.md."
+            f"model_cards/{default_template.name}."
         )
-    return ModelCard.from_template(
-        card_data,
-        template_path=str(template),
-        title=f"{name} (CiTrus)" if repo_id else "CiTrus",
+    common = dict(
         summary=summary,
         repo_id=repo_id or "path/to/checkpoint",
         model_class=model_class,
         auto_class=auto_class,
-        architecture=_architecture(config, model_class, num_parameters),
-        input_contract=_input_contract(config, has_head=task in ("sequence-classification", "regression")),
-        feature_extractor_settings=(
-            _feature_extractor_rows(feature_extractor, config) if feature_extractor is not None else []
-        ),
-        pretraining=_pretraining_rows(config, pretraining),
         hyperparameters=[(str(k), _format_value(v)) for k, v in (hyperparameters or {}).items()],
         evaluation=evaluation,
         evaluation_note=(
@@ -487,6 +629,35 @@ def build_model_card(
         ),
         limitations=[*limitations, *general_limitations],
         citation=CITATION,
+    )
+    if fusion:
+        model = None if model_or_config is config else model_or_config
+        return ModelCard.from_template(
+            card_data,
+            template_path=str(template),
+            title=f"{name} (CiTrus fusion)" if repo_id else "CiTrus fusion",
+            fusion=_fusion_rows(config, model_class, num_parameters),
+            modalities=_fusion_sections(config, model, feature_extractor, pretraining),
+            usage_recordings="{" + ", ".join(f'"{m}": {m}_windows' for m in config.modalities) + "}",
+            usage_rates="{" + ", ".join(f'"{m}": {m}_rate' for m in config.modalities) + "}",
+            **common,
+        )
+    if feature_extractor is not None and hasattr(feature_extractor, "feature_extractors"):
+        raise TypeError(
+            f"{type(feature_extractor).__name__} prepares the inputs of a fusion model; a CiTrus model is published with "
+            "its CiTrusFeatureExtractor (`CiTrusFeatureExtractor.from_config(model.config)`)."
+        )
+    return ModelCard.from_template(
+        card_data,
+        template_path=str(template),
+        title=f"{name} (CiTrus)" if repo_id else "CiTrus",
+        architecture=_architecture(config, model_class, num_parameters),
+        input_contract=_input_contract(config, has_head=task in ("sequence-classification", "regression")),
+        feature_extractor_settings=(
+            _feature_extractor_rows(feature_extractor, config) if feature_extractor is not None else []
+        ),
+        pretraining=_pretraining_rows(config, pretraining),
+        **common,
     )
 
 
@@ -500,7 +671,7 @@ def _check_checkpoint_folder(folder: Path) -> None:
         raise ValueError(f"Refusing to publish pickled files {pickles}: CiTrus checkpoints are safetensors only.")
     if not (folder / "model.safetensors").is_file() and not (folder / "model.safetensors.index.json").is_file():
         raise ValueError("save_pretrained wrote no model.safetensors; nothing to publish.")
-    for config_name in ("config.json", "preprocessor_config.json"):
+    for config_name in ("config.json", "preprocessor_config.json", "processor_config.json"):
         path = folder / config_name
         if not path.is_file():
             continue
@@ -520,26 +691,29 @@ def _check_checkpoint_folder(folder: Path) -> None:
 def push_to_hub(
     model: PreTrainedModel,
     repo_id: str,
-    feature_extractor: CiTrusFeatureExtractor | None = None,
+    feature_extractor: CiTrusFeatureExtractor | CiTrusFusionProcessor | None = None,
     card: ModelCard | None = None,
     *,
     private: bool = False,
     revision: str | None = None,
-    commit_message: str = "Upload CiTrus model, feature extractor and model card",
+    commit_message: str | None = None,
     token: str | None = None,
 ) -> CommitInfo:
-    """Publish a CiTrus model as a single commit: weights (safetensors), config, feature extractor, model card and
-    the model code that `auto_map` points to (so `trust_remote_code=True` users need no package).
+    """Publish a CiTrus or CiTrus fusion model as a single commit: weights (safetensors), config, feature extractor
+    (or fusion processor), model card and the code that `auto_map` points to (so `trust_remote_code=True` users need
+    no package).
 
     Args:
         model: the model to publish.
         repo_id: `"namespace/name"`; created if missing (`private` applies only then).
         feature_extractor: saved as `preprocessor_config.json` next to the model; strongly recommended, it carries
-            the alignment and normalisation the model was trained with.
+            the alignment and normalisation the model was trained with. For a fusion model, its
+            `CiTrusFusionProcessor` (saved as `processor_config.json`).
         card: the model card; defaults to `build_model_card(model, feature_extractor, repo_id=repo_id)`.
         private: create the repository as private.
         revision: branch to commit to (created from `main` if missing); `None` = `main`.
-        commit_message: the commit's title.
+        commit_message: the commit's title; defaults to "Upload CiTrus model, feature extractor and model card" (or
+            "... fusion model, processor ..." for a fusion model).
         token: Hub token; defaults to the logged-in one (`HF_TOKEN` / `hf auth login`).
 
     Returns:
@@ -547,6 +721,12 @@ def push_to_hub(
     """
     if repo_id.count("/") != 1:
         raise ValueError(f"repo_id {repo_id!r} must be `namespace/name`, e.g. `my-user/citrus-eeg`.")
+    if commit_message is None:
+        commit_message = (
+            "Upload CiTrus fusion model, processor and model card"
+            if isinstance(getattr(model, "config", None), CiTrusFusionConfig)
+            else "Upload CiTrus model, feature extractor and model card"
+        )
     if card is None:
         card = build_model_card(model, feature_extractor, repo_id=repo_id)
     with tempfile.TemporaryDirectory(prefix="citrus-push-") as folder:
@@ -599,11 +779,13 @@ def load_pretrained(
     local_files_only: bool = False,
     **from_pretrained_kwargs,
 ) -> PreTrainedModel:
-    """Load a CiTrus model from a Hub id, a local folder or the offline cache, with errors that say what to do.
+    """Load a CiTrus (or CiTrus fusion) model from a Hub id, a local folder or the offline cache, with errors that
+    say what to do.
 
     Args:
         repo_or_path: Hub id (`"namespace/name"`) or a folder written by `save_pretrained`.
-        task: `"base"`, `"pretraining"`, `"sequence-classification"` or `"regression"`.
+        task: `"base"`, `"pretraining"`, `"sequence-classification"` or `"regression"`; a fusion checkpoint
+            (`model_type` `citrus_fusion`) loads as `"sequence-classification"` or `"regression"`.
         revision: branch, tag or commit id on the Hub.
         trust_remote_code: import the model class from the code stored with the checkpoint (its `auto_map`
             modules) instead of this package. Off by default: only enable it for repositories whose code you have
@@ -625,12 +807,22 @@ def load_pretrained(
     )
     _checked_folder(folder, repo_or_path, revision, ["config.json", "model.safetensors"])
     model_type = json.loads((folder / "config.json").read_text()).get("model_type")
-    if model_type != CiTrusConfig.model_type:
+    if model_type not in (CiTrusConfig.model_type, CiTrusFusionConfig.model_type):
         raise ValueError(f"{str(repo_or_path)!r} is not a CiTrus checkpoint (model_type={model_type!r}).")
-    class_name = TASKS[task][0]
+    fusion = model_type == CiTrusFusionConfig.model_type
+    if fusion and task not in FUSION_TASKS:
+        raise ValueError(
+            f"{str(repo_or_path)!r} is a CiTrus fusion checkpoint: load it for one of {list(FUSION_TASKS)}, not "
+            f"{task!r} (`CiTrusFusionForSequenceClassification.load_encoder` gives one modality's encoder)."
+        )
+    class_name = (FUSION_TASKS if fusion else TASKS)[task][0]
     from_pretrained_kwargs["use_safetensors"] = True
     if trust_remote_code:
         model_class = _repository_class(folder, "config.json", class_name, repo_or_path)
+    elif fusion:
+        from . import modeling_citrus_fusion
+
+        model_class = getattr(modeling_citrus_fusion, class_name)
     else:
         from . import modeling_citrus
 
@@ -656,6 +848,22 @@ def _repository_class(folder: Path, config_name: str, class_name: str, repo_or_p
     return get_class_from_dynamic_module(f"{modules[0]}.{class_name}", folder)
 
 
+def _load_preprocessor(
+    repo_or_path: str | os.PathLike,
+    config_name: str,
+    local_class: type,
+    trust_remote_code: bool,
+    **resolve_kwargs,
+):
+    """The preprocessor saved as `config_name` next to a checkpoint: the package's `local_class`, or with
+    `trust_remote_code` the class of that name in the repository's own code."""
+    folder = resolve_checkpoint(repo_or_path, **resolve_kwargs)
+    _checked_folder(folder, repo_or_path, resolve_kwargs.get("revision"), [config_name])
+    if trust_remote_code:
+        local_class = _repository_class(folder, config_name, local_class.__name__, repo_or_path)
+    return local_class.from_pretrained(folder)
+
+
 def load_feature_extractor(
     repo_or_path: str | os.PathLike,
     *,
@@ -667,15 +875,43 @@ def load_feature_extractor(
 ) -> CiTrusFeatureExtractor:
     """Load the feature extractor published with a CiTrus model (`preprocessor_config.json`), from the same places
     and with the same errors as `load_pretrained`."""
-    folder = resolve_checkpoint(
-        repo_or_path, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only
+    from .feature_extraction_citrus import CiTrusFeatureExtractor
+
+    return _load_preprocessor(
+        repo_or_path,
+        "preprocessor_config.json",
+        CiTrusFeatureExtractor,
+        trust_remote_code,
+        revision=revision,
+        token=token,
+        cache_dir=cache_dir,
+        local_files_only=local_files_only,
     )
-    _checked_folder(folder, repo_or_path, revision, ["preprocessor_config.json"])
-    if trust_remote_code:
-        extractor_class = _repository_class(folder, "preprocessor_config.json", "CiTrusFeatureExtractor", repo_or_path)
-    else:
-        from .feature_extraction_citrus import CiTrusFeatureExtractor as extractor_class
-    return extractor_class.from_pretrained(folder)
+
+
+def load_processor(
+    repo_or_path: str | os.PathLike,
+    *,
+    revision: str | None = None,
+    trust_remote_code: bool = False,
+    token: str | bool | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool = False,
+) -> CiTrusFusionProcessor:
+    """Load the processor published with a CiTrus fusion model (`processor_config.json`: one feature extractor per
+    modality), from the same places and with the same errors as `load_pretrained`."""
+    from .processing_citrus_fusion import CiTrusFusionProcessor
+
+    return _load_preprocessor(
+        repo_or_path,
+        "processor_config.json",
+        CiTrusFusionProcessor,
+        trust_remote_code,
+        revision=revision,
+        token=token,
+        cache_dir=cache_dir,
+        local_files_only=local_files_only,
+    )
 
 
 __all__ = [
@@ -684,6 +920,7 @@ __all__ = [
     "build_model_card",
     "load_feature_extractor",
     "load_pretrained",
+    "load_processor",
     "parse_eval_results",
     "push_to_hub",
     "resolve_checkpoint",
