@@ -1,8 +1,8 @@
 """CiTrus fusion models: one CiTrus encoder per named modality, pooled embeddings concatenated, a head on top.
 
 "Foundation models + simple fusion" (arXiv 2512.15250): every modality keeps the encoder that was pre-trained for it,
-at its own sampling rate and window, and the head learns the cross-modal interactions from the concatenated
-embeddings. Each encoder is a complete `CiTrusModel` with its own `CiTrusConfig`, so it can come from its own
+at its own sampling rate and window, and a linear head reads the concatenated embeddings (late fusion: modalities
+meet only in that layer, so it weighs each modality's evidence but learns no interaction between them). Each encoder is a complete `CiTrusModel` with its own `CiTrusConfig`, so it can come from its own
 checkpoint (`from_encoders`), be frozen on its own (`freeze_encoder`) and be loaded back on its own from a saved fusion
 checkpoint (`load_encoder`).
 
