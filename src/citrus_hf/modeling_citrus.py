@@ -690,13 +690,22 @@ class CiTrusModel(CiTrusPreTrainedModel):
         tokens[visible] = visible_tokens
         return tokens
 
+    def _can_keep_positions(self) -> bool:
+        """Whether `positions_to_keep` gives exactly the full pass's outputs at those positions: it needs a
+        transformer, channel-independent attention (criss-cross heads need every channel's query at a patch) and,
+        in training mode, layer norm (batch norm over a subset of tokens would change the statistics)."""
+        config = self.config
+        return (
+            self.encoder is not None
+            and config.attention_type == "channel_independent"
+            and not (config.norm_type == "batchnorm" and self.training)
+        )
+
     def _check_positions_to_keep(self, positions: torch.Tensor, patches_shape: torch.Size) -> torch.Tensor:
         config = self.config
         if self.encoder is None:
             raise ValueError('`positions_to_keep` selects outputs of the transformer; backbone="cnn" has none.')
-        if config.attention_type != "channel_independent" or (config.norm_type == "batchnorm" and self.training):
-            # criss-cross heads need every channel's query at a patch; training-mode batch norm over a subset of
-            # tokens would change the statistics, so the kept outputs would differ from a full pass
+        if not self._can_keep_positions():
             raise ValueError(
                 "`positions_to_keep` needs attention_type='channel_independent' and, in training "
                 f"mode, layer norm; this config has attention_type={config.attention_type!r}, "
@@ -999,11 +1008,9 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
         # channels masked on top. (Padding patches among them are dropped from the loss afterwards.)
         positions_to_keep = None
         if (
-            self.config.uses_transformer
+            self.citrus._can_keep_positions()
             and drawn_here
             and (self.config.channel_mask_ratio == 0 or num_channels == 1)
-            and self.config.attention_type == "channel_independent"
-            and self.config.norm_type == "layernorm"
             and not output_hidden_states
             and not output_attentions
         ):
