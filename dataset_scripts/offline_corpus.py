@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 
+from citrus_hf.commands.data import add_publish_arguments, format_info
 from citrus_hf.data import build_dataset, fetch_offline_corpus, list_datasets
-from citrus_hf.data.builders import publish_from_args, resolve_options, summarize
-from citrus_hf.data.cli import add_publish_arguments, format_info
+from citrus_hf.data.builders import summarize
+from citrus_hf.data.plans import resolve_options
 from citrus_hf.data.registry import get_dataset_spec
+from citrus_hf.publishing.datasets import publish_from_args
 
 OFFLINE = [spec.name for spec in list_datasets() if spec.offline]
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import argparse
 
-from citrus_hf.data.builders import publish_from_args, summarize
-from citrus_hf.data.cli import add_publish_arguments, format_info
+from citrus_hf.commands.data import add_publish_arguments, format_info
+from citrus_hf.data.builders import summarize
 from citrus_hf.data.corpora import build_online, fetch_sleep_edf
+from citrus_hf.publishing.datasets import publish_from_args
 
 
 def main(argv=None) -> int:

@@ -19,18 +19,12 @@ import tempfile
 import torch
 from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
 
-from citrus_hf.training.finetune import (
-    align_task_split,
-    build_citrus_task_model,
-    draw_budget,
-    input_overrides,
-    load_task_splits,
-    parse_budget,
-    task_feature_extractor,
-    with_input_overrides,
-)
+from citrus_hf.data.alignment import align_task_split, input_overrides, task_feature_extractor, with_input_overrides
+from citrus_hf.data.splits import draw_budget, load_task_splits, parse_budget
+from citrus_hf.loading import build_config
+from citrus_hf.training.finetune import build_citrus_task_model
 from citrus_hf.training.metrics import compute_metrics_fn
-from citrus_hf.training.pretrain import PretrainArguments, build_config, pretrain
+from citrus_hf.training.pretrain import PretrainArguments, pretrain
 
 
 def main() -> None:

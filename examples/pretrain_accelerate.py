@@ -21,9 +21,11 @@ import torch
 from accelerate import PartialState
 
 from citrus_hf import CiTrusForPretraining
+from citrus_hf.data.alignment import align_corpus
+from citrus_hf.data.splits import load_split
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
 from citrus_hf.training.callbacks import masked_loss
-from citrus_hf.training.pretrain import PretrainArguments, align_corpus, load_split, pretrain
+from citrus_hf.training.pretrain import PretrainArguments, pretrain
 
 
 def main() -> None:

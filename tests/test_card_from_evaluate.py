@@ -8,7 +8,7 @@ from tiny_configs import tiny_config
 
 from citrus_hf import CiTrusForSequenceClassification, build_model_card
 from citrus_hf.evaluation import write_report
-from citrus_hf.hub import parse_eval_results
+from citrus_hf.evaluation.records import parse_eval_results
 
 
 def _run(arm, seed, accuracy, auroc):

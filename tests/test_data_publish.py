@@ -6,8 +6,8 @@ import argparse
 
 from datasets import Dataset, DatasetDict, load_from_disk
 
-from citrus_hf.data.builders import publish_from_args
-from citrus_hf.data.cli import add_publish_arguments
+from citrus_hf.commands.data import add_publish_arguments
+from citrus_hf.publishing.datasets import publish_from_args
 
 
 def _tiny():

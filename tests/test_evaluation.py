@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 
+from citrus_hf.commands.main import main as training_cli
 from citrus_hf.evaluation import ARMS, markdown_tables, pretraining_gains, summarize, write_report
 from citrus_hf.evaluation.baselines import PatchTSTCollator, build_patchtst_pretraining, build_patchtst_task_model
-from citrus_hf.training.cli import main as training_cli
-from citrus_hf.training.pretrain import build_config
+from citrus_hf.loading import build_config
 
 
 def _run(dataset, arm, budget, seed, value, task="classification", order=0):
@@ -151,7 +151,7 @@ def test_protocol_runs_are_reproducible(tmp_path):
 
 def test_demo_quick_runs_the_whole_pipeline(tmp_path, capsys):
     """`citrus demo --quick`: the main job's code path on the real corpus with a tiny model."""
-    from citrus_hf.demo import DEMO_ARMS, DEMO_DATASETS
+    from citrus_hf.commands.demo import DEMO_ARMS, DEMO_DATASETS
 
     assert training_cli(["demo", "--quick", "--no-fetch", "--output-dir", str(tmp_path / "demo")]) == 0
     printed = capsys.readouterr().out

@@ -427,7 +427,7 @@ def test_trainer_fits_a_fusion_model_with_the_collator(model, tmp_path):
 
 PUSH = """
 from huggingface_hub import ModelCard
-from citrus_hf.hub import push_to_hub
+from citrus_hf.publishing.push import push_to_hub
 from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
 from citrus_hf.processing_citrus_fusion import CiTrusFusionProcessor
 model = CiTrusFusionForSequenceClassification.from_pretrained("local")
@@ -485,7 +485,7 @@ def test_push_to_hub_and_load_with_remote_code_without_the_package(model, proces
 
 @pytest.fixture(scope="module")
 def events():
-    from citrus_hf.multimodal import load_picture_events
+    from citrus_hf.evaluation.multimodal import load_picture_events
 
     return load_picture_events(window_seconds=4.0, offset_seconds=0.5)
 
@@ -493,7 +493,7 @@ def events():
 def test_picture_events_are_the_72_onsets_in_six_blocks(events):
     from citrus_hf.data.fetch import source_members
     from citrus_hf.data.readers import load_npy
-    from citrus_hf.multimodal import load_picture_events
+    from citrus_hf.evaluation.multimodal import load_picture_events
 
     assert len(events) == 72 and np.bincount(events.labels).tolist() == [36, 36]
     assert events.label_names == ("neutral", "disgust")
@@ -512,7 +512,7 @@ def test_picture_events_are_the_72_onsets_in_six_blocks(events):
 
 
 def test_block_folds_test_every_event_once_and_hold_out_whole_blocks(events):
-    from citrus_hf.multimodal import block_folds
+    from citrus_hf.evaluation.multimodal import block_folds
 
     folds = block_folds(events)
     tested = np.concatenate([test for _, test in folds])
@@ -525,7 +525,7 @@ def test_block_folds_test_every_event_once_and_hold_out_whole_blocks(events):
 
 
 def test_protocol_runs_fusion_and_the_onset_time_reference(events, tmp_path):
-    from citrus_hf.multimodal import Condition, format_table, onset_time_reference, run_protocol
+    from citrus_hf.evaluation.multimodal import Condition, format_table, onset_time_reference, run_fusion_protocol
     from citrus_hf.training.finetune import TrainerSettings
 
     ecg = CiTrusConfig(sampling_rate=25, context_length=100, patch_length=10, spectrogram_n_fft=10, **TINY)
@@ -542,7 +542,7 @@ def test_protocol_runs_fusion_and_the_onset_time_reference(events, tmp_path):
 
     settings = TrainerSettings(num_train_epochs=1, per_device_batch_size=8, early_stopping_patience=None)
     conditions = [Condition("eda", ("eda",), pretrained=False), Condition("fusion", ("ecg", "eda"), pretrained=False)]
-    result = run_protocol(events, aligned, conditions, build, ["2"], [0, 1], settings, progress=False)
+    result = run_fusion_protocol(events, aligned, conditions, build, ["2"], [0, 1], settings, progress=False)
     assert set(result.scores) == {"eda", "fusion", "onset time only"}
     for scores in result.scores.values():
         assert len(scores["2/class"]["accuracy"]) == 2 and len(scores["2/class"]["auroc"]) == 2

@@ -18,15 +18,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from citrus_hf.training.finetune import (
-    FinetuneArguments,
-    LabelBudget,
-    TrainerSettings,
-    carve_validation,
-    draw_budget,
-    finetune,
-    parse_budget,
-)
+from citrus_hf.data.alignment import align_corpus
+from citrus_hf.data.splits import LabelBudget, carve_validation, draw_budget, parse_budget
+from citrus_hf.loading import build_config
+from citrus_hf.training.finetune import FinetuneArguments, TrainerSettings, finetune
 from citrus_hf.training.metrics import (
     accuracy,
     balanced_accuracy,
@@ -38,7 +33,7 @@ from citrus_hf.training.metrics import (
     pearson_r,
     regression_metrics,
 )
-from citrus_hf.training.pretrain import PretrainArguments, align_corpus, build_config, checkpoints_in, pretrain
+from citrus_hf.training.pretrain import PretrainArguments, checkpoints_in, pretrain
 
 SCRIPTS = Path(__file__).parent / "accelerate_scripts"
 # 10 s windows of the real EEG corpus; the tiny model cuts them into 2 s windows at 50 Hz (2,675 training windows).
@@ -150,7 +145,7 @@ def _pretrain_args(output_dir, **changes) -> PretrainArguments:
 
 
 def test_align_corpus_resamples_mixed_rates_to_the_model():
-    from citrus_hf.training.pretrain import load_split
+    from citrus_hf.data.splits import load_split
 
     config = build_config("tiny")
     corpus = load_split("eeg_pretrain", "validation", EEG_OPTIONS)
@@ -188,7 +183,7 @@ def test_killed_process_resumes_to_the_same_weights(tmp_path):
 
     killed = tmp_path / "killed"
     command = [
-        sys.executable, "-m", "citrus_hf.training.cli", "pretrain", "--output-dir", str(killed), "--model-config",
+        sys.executable, "-m", "citrus_hf.commands", "pretrain", "--output-dir", str(killed), "--model-config",
         "tiny", "--dataset-option", "window_seconds=10", "--dataset-option", "hop_seconds=10", "--max-steps", "12",
         "--per-device-batch-size", "32", "--save-steps", "3", "--save-total-limit", "10", "--plot-steps", "1",
         "--eval-steps", "1", "--no-progress",
@@ -346,7 +341,7 @@ def test_linear_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path):
 
 
 def test_finetune_command_on_real_heart_rate_regression(tmp_path):
-    from citrus_hf.training.cli import main as training_cli
+    from citrus_hf.commands.main import main as training_cli
 
     arguments = [
         "finetune", "--dataset", "hr_ecg", "--model-config", "tiny", "--label-budget", "20", "--max-steps", "6",

@@ -1,42 +1,99 @@
-"""citrus-hf: CiTrus bio-signal foundation models as Hugging Face transformers models."""
+"""citrus-hf: CiTrus bio-signal foundation models as Hugging Face transformers models.
 
-from transformers import (
-    AutoConfig,
-    AutoFeatureExtractor,
-    AutoModel,
-    AutoModelForPreTraining,
-    AutoModelForSequenceClassification,
-    AutoProcessor,
+The public names are loaded on first use (PEP 562), so `import citrus_hf` imports neither torch nor transformers.
+CiTrus registers itself with transformers' Auto classes as soon as transformers loads them, or when a public name is
+first used (see `citrus_hf._auto`), so `AutoModel.from_pretrained(citrus_checkpoint)` works after `import citrus_hf`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from . import _auto
+from ._version import __version__ as __version__
+
+if TYPE_CHECKING:
+    from .configuration_citrus import CiTrusConfig
+    from .configuration_citrus_fusion import CiTrusFusionConfig
+    from .feature_extraction_citrus import CiTrusFeatureExtractor
+    from .loading import load_feature_extractor, load_pretrained, load_processor
+    from .modeling_citrus import (
+        CiTrusForPretraining,
+        CiTrusForPretrainingOutput,
+        CiTrusForRegression,
+        CiTrusForSequenceClassification,
+        CiTrusModel,
+        CiTrusModelOutput,
+        CiTrusPreTrainedModel,
+        CiTrusRegressionOutput,
+    )
+    from .modeling_citrus_fusion import CiTrusFusionForRegression, CiTrusFusionForSequenceClassification
+    from .processing_citrus_fusion import CiTrusFusionProcessor
+    from .publishing.cards import build_model_card
+    from .publishing.push import push_to_hub
+
+# public name -> the module (relative to this package) that defines it
+_PUBLIC_NAMES: dict[str, str] = {
+    "CiTrusConfig": "configuration_citrus",
+    "CiTrusFeatureExtractor": "feature_extraction_citrus",
+    "CiTrusPreTrainedModel": "modeling_citrus",
+    "CiTrusModel": "modeling_citrus",
+    "CiTrusForPretraining": "modeling_citrus",
+    "CiTrusForSequenceClassification": "modeling_citrus",
+    "CiTrusForRegression": "modeling_citrus",
+    "CiTrusModelOutput": "modeling_citrus",
+    "CiTrusForPretrainingOutput": "modeling_citrus",
+    "CiTrusRegressionOutput": "modeling_citrus",
+    "CiTrusFusionConfig": "configuration_citrus_fusion",
+    "CiTrusFusionForSequenceClassification": "modeling_citrus_fusion",
+    "CiTrusFusionForRegression": "modeling_citrus_fusion",
+    "CiTrusFusionProcessor": "processing_citrus_fusion",
+    "build_model_card": "publishing.cards",
+    "load_feature_extractor": "loading",
+    "load_pretrained": "loading",
+    "load_processor": "loading",
+    "push_to_hub": "publishing.push",
+}
+# sub-packages and modules reachable as attributes (`citrus_hf.data`), imported on first access
+_SUBMODULES = frozenset(
+    {
+        "commands",
+        "configuration_citrus",
+        "configuration_citrus_fusion",
+        "data",
+        "evaluation",
+        "feature_extraction_citrus",
+        "inference",
+        "loading",
+        "modeling_citrus",
+        "modeling_citrus_fusion",
+        "processing_citrus_fusion",
+        "publishing",
+        "training",
+    }
 )
 
-from .configuration_citrus import CiTrusConfig
-from .configuration_citrus_fusion import CiTrusFusionConfig
-from .feature_extraction_citrus import CiTrusFeatureExtractor
-from .hub import build_model_card, load_feature_extractor, load_pretrained, load_processor, push_to_hub
-from .modeling_citrus import (
-    CiTrusForPretraining,
-    CiTrusForPretrainingOutput,
-    CiTrusForRegression,
-    CiTrusForSequenceClassification,
-    CiTrusModel,
-    CiTrusModelOutput,
-    CiTrusPreTrainedModel,
-    CiTrusRegressionOutput,
-)
-from .modeling_citrus_fusion import CiTrusFusionForRegression, CiTrusFusionForSequenceClassification
-from .processing_citrus_fusion import CiTrusFusionProcessor
+_auto.install()
 
-__version__ = "0.1.0"
 
-AutoConfig.register(CiTrusConfig.model_type, CiTrusConfig, exist_ok=True)
-AutoModel.register(CiTrusConfig, CiTrusModel, exist_ok=True)
-AutoModelForPreTraining.register(CiTrusConfig, CiTrusForPretraining, exist_ok=True)
-AutoModelForSequenceClassification.register(CiTrusConfig, CiTrusForSequenceClassification, exist_ok=True)
-AutoFeatureExtractor.register(CiTrusConfig, CiTrusFeatureExtractor, exist_ok=True)
-AutoConfig.register(CiTrusFusionConfig.model_type, CiTrusFusionConfig, exist_ok=True)
-AutoModelForSequenceClassification.register(CiTrusFusionConfig, CiTrusFusionForSequenceClassification, exist_ok=True)
-AutoProcessor.register(CiTrusFusionConfig, CiTrusFusionProcessor, exist_ok=True)
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name not in _PUBLIC_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_PUBLIC_NAMES[name]}", __name__), name)
+    # Using CiTrus means using it with transformers: its Auto classes must know it from here on.
+    _auto.register_all()
+    globals()[name] = value
+    return value
 
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC_NAMES) | _SUBMODULES)
+
+
+# The same names as `_PUBLIC_NAMES` (a literal list, for linters and type checkers).
 __all__ = [
     "CiTrusConfig",
     "CiTrusFeatureExtractor",

@@ -7,6 +7,8 @@ be derived from it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from huggingface_hub.dataclasses import strict
 from transformers.activations import ACT2FN
 from transformers.configuration_utils import PreTrainedConfig
@@ -284,4 +286,35 @@ class CiTrusConfig(PreTrainedConfig):
             raise ValueError(f"`num_targets` must be at least 1, got {self.num_targets}.")
 
 
-__all__ = ["CiTrusConfig"]
+# Model sizes (keyword arguments of `CiTrusConfig`). "tiny" is for tests (a few thousand parameters); "small" is what
+# `citrus demo` pre-trains on two CPU cores (10 s windows at 50 Hz, 25 patches); "base" is the paper's (30 s at
+# 100 Hz, 4 layers of width 64). `citrus_hf.loading.build_config("small")` builds one.
+MODEL_PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": dict(
+        sampling_rate=50.0,
+        context_length=100,
+        patch_length=10,
+        d_model=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        ffn_dim=32,
+        cnn_channels=[4, 8],
+        cnn_strides=[1, 2],
+        mask_block_size=2,
+        spectrogram_n_fft=20,
+    ),
+    "small": dict(
+        sampling_rate=50.0,
+        context_length=500,
+        patch_length=20,
+        d_model=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        ffn_dim=128,
+        mask_block_size=3,
+    ),
+    "base": dict(),
+}
+
+
+__all__ = ["MODEL_PRESETS", "CiTrusConfig"]

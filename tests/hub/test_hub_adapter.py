@@ -27,8 +27,8 @@ from peft import get_peft_model_state_dict
 from safetensors.torch import save_file
 from citrus_hf import CiTrusForPretraining, CiTrusForSequenceClassification
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
-from citrus_hf.hub import build_model_card, push_to_hub
-from citrus_hf.training.lora import apply_lora, push_adapter_to_hub
+from citrus_hf.publishing import build_model_card, push_adapter_to_hub, push_to_hub
+from citrus_hf.training.lora import apply_lora
 
 base = CiTrusForPretraining.from_pretrained("pretrained")
 push_to_hub(base, "__BASE__", card=build_model_card(base, repo_id="__BASE__"))
@@ -54,7 +54,7 @@ print("RESULT:", json.dumps({"commit": commit.oid, "extractor": extractor.to_dic
 # A fresh client: nothing cached, the base named by the adapter is downloaded too.
 LOAD = """
 import json, numpy as np, torch
-from citrus_hf.hub import load_feature_extractor
+from citrus_hf.loading import load_feature_extractor
 from citrus_hf.training.lora import load_adapter, merge_adapter
 
 inputs = torch.from_numpy(np.load("inputs.npy"))

@@ -20,8 +20,10 @@ from huggingface_hub.repocard_data import model_index_to_eval_results
 from tiny_configs import TINY
 
 from citrus_hf import CiTrusConfig, CiTrusForSequenceClassification
+from citrus_hf.evaluation.records import parse_eval_results
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
-from citrus_hf.hub import build_model_card, load_pretrained, parse_eval_results, push_to_hub
+from citrus_hf.loading import load_pretrained
+from citrus_hf.publishing import build_model_card, push_to_hub
 
 REPO = f"{DEFAULT_USER}/citrus-tiny"
 RAW_RATE = 250  # the test recordings' rate: the feature extractor resamples them to the model's 100 Hz
@@ -50,7 +52,8 @@ from huggingface_hub import ModelCard, hf_hub_download
 from transformers import AutoModelForSequenceClassification
 from citrus_hf import CiTrusForSequenceClassification
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
-from citrus_hf.hub import build_model_card, load_feature_extractor, load_pretrained, push_to_hub
+from citrus_hf.loading import load_feature_extractor, load_pretrained
+from citrus_hf.publishing import build_model_card, push_to_hub
 
 card_kwargs = json.load(open("card_kwargs.json"))
 model = CiTrusForSequenceClassification.from_pretrained("local").eval()
@@ -105,7 +108,7 @@ print("RESULT:", json.dumps(out))
 OFFLINE = """
 import json, numpy as np, torch
 from transformers import AutoModelForSequenceClassification
-from citrus_hf.hub import load_feature_extractor, load_pretrained
+from citrus_hf.loading import load_feature_extractor, load_pretrained
 
 model = load_pretrained("__REPO__")
 features = load_feature_extractor("__REPO__")(np.load("raw.npy"), sampling_rate=__RATE__, return_tensors="pt")
@@ -130,7 +133,7 @@ print("RESULT:", json.dumps(out))
 ERRORS = """
 import json
 from huggingface_hub import HfApi
-from citrus_hf.hub import load_feature_extractor, load_pretrained
+from citrus_hf.loading import load_feature_extractor, load_pretrained
 
 api = HfApi()
 incomplete = api.create_repo("citrus-incomplete").repo_id
@@ -155,7 +158,7 @@ print("RESULT:", json.dumps({
 
 CLI_PUSH = """
 import argparse
-from citrus_hf.hub_cli import register
+from citrus_hf.commands.push import register
 
 parser = argparse.ArgumentParser(prog="citrus")
 register(parser.add_subparsers(dest="command", required=True))

@@ -5,7 +5,7 @@ writes (features, split sizes, which files make which split) and this package's 
 again uploads and commits nothing.
 
 The build runs on the real recordings of an offline archive, which the README's test command caches before pytest
-(`python -m citrus_hf.data.cli fetch --offline-corpus`). Clients run in subprocesses pointed at the test hub."""
+(`python -m citrus_hf.commands data fetch --offline-corpus`). Clients run in subprocesses pointed at the test hub."""
 
 from __future__ import annotations
 
@@ -22,19 +22,19 @@ from hub_server import DEFAULT_USER, client_result, validate_card_metadata
 from huggingface_hub import DatasetCard
 
 from citrus_hf.data import build_dataset
-from citrus_hf.data.builders import dataset_card
 from citrus_hf.data.errors import ArchiveMissingError
 from citrus_hf.data.fetch import archive_path
 from citrus_hf.data.registry import SOURCES, get_dataset_spec
+from citrus_hf.publishing.datasets import dataset_card
 
 NAME = "watch_exercises"  # three splits (train / validation / test) of real smartwatch IMU recordings
 REPO = f"{DEFAULT_USER}/citrus-watch-exercises"
 SHARD = re.compile(r"data/(?P<split>\w+)-(?P<index>\d{5})-of-(?P<count>\d{5})\.parquet")
 
-# What a user types: `citrus data build NAME --push-to-hub REPO` (the console script is `citrus_hf.cli:main`).
+# What a user types: `citrus data build NAME --push-to-hub REPO` (the console script is `citrus_hf.commands.main:main`).
 BUILD_AND_PUSH = """
 import sys
-from citrus_hf.cli import main
+from citrus_hf.commands.main import main
 
 sys.exit(main(["data", "build", "__NAME__", "--push-to-hub", "__REPO__"]))
 """

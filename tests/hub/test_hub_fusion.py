@@ -20,10 +20,11 @@ from huggingface_hub.repocard_data import model_index_to_eval_results
 from tiny_configs import TINY
 
 from citrus_hf import CiTrusConfig, CiTrusFusionConfig, CiTrusFusionProcessor
+from citrus_hf.commands.push import register
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
-from citrus_hf.hub import build_model_card, load_pretrained
-from citrus_hf.hub_cli import register
+from citrus_hf.loading import load_pretrained
 from citrus_hf.modeling_citrus_fusion import CiTrusFusionForRegression, CiTrusFusionForSequenceClassification
+from citrus_hf.publishing.cards import build_model_card
 
 REPO = f"{DEFAULT_USER}/citrus-fusion-tiny"
 RATES = {"ecg": 250, "eda": 32}  # the test recordings' rates: the processor resamples them to 100 Hz and 20 Hz
@@ -46,7 +47,7 @@ CARD_KWARGS = dict(
 
 CLI_PUSH = """
 import argparse
-from citrus_hf.hub_cli import register
+from citrus_hf.commands.push import register
 
 parser = argparse.ArgumentParser(prog="citrus")
 register(parser.add_subparsers(dest="command", required=True))
@@ -63,7 +64,7 @@ LOAD = """
 import json, numpy as np, torch
 from huggingface_hub import ModelCard, hf_hub_download
 from transformers import AutoModelForSequenceClassification
-from citrus_hf.hub import load_pretrained, load_processor
+from citrus_hf.loading import load_pretrained, load_processor
 
 raw = dict(np.load("raw.npz"))
 rates = json.load(open("rates.json"))

@@ -1,4 +1,5 @@
-"""Bio-signal data for citrus-hf: a registry of real sources, readers, windowing, splits, dataset builders.
+"""Bio-signal data for citrus-hf: a registry of real sources, readers, windowing, dataset builders, and what training
+needs of a dataset: its splits and label budgets (`splits`) and its alignment to a model's input (`alignment`).
 
 Quick start::
 
@@ -14,7 +15,7 @@ the ``datasets`` cache. Nothing here downloads at import time, and the heavy rea
 imported only when used.
 """
 
-from .builders import build_dataset, dataset_card, dataset_info
+from .builders import build_dataset, dataset_info
 from .errors import (
     ArchiveMissingError,
     ChecksumError,
@@ -37,7 +38,6 @@ __all__ = [
     "UnsafePickleError",
     "archive_cache_dir",
     "build_dataset",
-    "dataset_card",
     "dataset_info",
     "fetch_archive",
     "fetch_offline_corpus",

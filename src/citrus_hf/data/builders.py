@@ -1,13 +1,5 @@
-"""Builders of the registered datasets: real recordings -> windows -> ``datasets.DatasetDict``.
-
-Every dataset has these columns:
-
-* ``input_values``: float32 ``(channels, time)``; ``Array2D`` when the shape is fixed for the dataset, else nested
-  lists (the pre-training corpora keep each recording's native sampling rate, so their lengths differ).
-* ``label`` (``ClassLabel`` with names) or ``target`` (float32) for labelled sets.
-* ``sampling_rate`` (float32, Hz), ``subject``, ``recording``, ``source`` (``package==version:file`` or the online
-  corpus and file), ``start_seconds`` (window start in its recording).
-* single-channel corpora add ``channel`` and ``modality``.
+"""Builders of the registered offline datasets: real recordings -> windows -> ``datasets.DatasetDict`` (the columns
+every dataset has are listed in :mod:`citrus_hf.data.plans`).
 
 Examples are written by :meth:`datasets.Dataset.from_generator` to Arrow files in the datasets cache and memory-mapped
 from there, so a corpus never sits whole in RAM. The cache key (``fingerprint``) hashes the dataset name, the
@@ -19,13 +11,10 @@ from __future__ import annotations
 
 import bz2
 import functools
-import hashlib
 import io
-import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +23,7 @@ import numpy as np
 from .errors import CitrusDataError
 from .fetch import archive_path, source_members
 from .physio import detect_r_peaks, heart_rate_bpm
+from .plans import BuildPlan, dataset_features, resolve_options, write_plan
 from .readers import (
     load_npy,
     load_npz,
@@ -46,46 +36,11 @@ from .readers import (
     read_timed_csv,
     read_uea_arff,
 )
-from .registry import BSNB_EEG_RECORDINGS, DatasetSpec, get_dataset_spec, get_source
+from .registry import BSNB_EEG_RECORDINGS, get_dataset_spec, get_source
 from .windowing import seconds_to_samples, split_by_group, time_blocks, window_starts
 
 MYO_GESTURES: tuple[str, ...] = ("close", "open", "rest", "flexion", "extension")
 REGRESSION_SPLITS: tuple[str, ...] = ("train", "validation", "test")
-
-
-def _features(label_names: list[str] | None, target: bool, shape: tuple[int, int] | None, extra: tuple[str, ...] = ()):
-    from datasets import Array2D, ClassLabel, Features, List, Value
-
-    columns: dict[str, Any] = {
-        "input_values": Array2D(shape=shape, dtype="float32") if shape else List(List(Value("float32")))
-    }
-    if label_names is not None:
-        columns["label"] = ClassLabel(names=list(label_names))
-    if target:
-        columns["target"] = Value("float32")
-    columns.update(
-        sampling_rate=Value("float32"),
-        subject=Value("string"),
-        recording=Value("string"),
-        source=Value("string"),
-        start_seconds=Value("float32"),
-    )
-    for name in extra:
-        columns[name] = Value("string")
-    return Features(columns)
-
-
-@dataclass
-class BuildPlan:
-    """What a builder needs to write one dataset: the features, a generator and its arguments per split.
-
-    ``archives`` are the sha256 of the archives read; they enter the cache key.
-    """
-
-    features: Any
-    generator: Callable[..., Iterator[dict]]
-    splits: dict[str, dict[str, Any]]
-    archives: tuple[str, ...]
 
 
 def _source_tag(source_name: str, member: str) -> str:
@@ -356,7 +311,9 @@ def _plan_channel_corpus(recordings: list[dict], options: dict, archives: tuple[
         for split, names in assignment.items()
         if names
     }
-    return BuildPlan(_features(None, False, None, ("channel", "modality")), _channel_window_examples, splits, archives)
+    return BuildPlan(
+        dataset_features(None, False, None, ("channel", "modality")), _channel_window_examples, splits, archives
+    )
 
 
 def _plan_eeg_pretrain(options: dict, archive_cache_dir) -> BuildPlan:
@@ -405,7 +362,7 @@ def _plan_basic_motions(options: dict, archive_cache_dir) -> BuildPlan:
         splits[split] = dict(items=items)
     shape = tuple(values.shape[1:])
     archives = (get_source("uea_basic_motions").archive.sha256,)
-    return BuildPlan(_features(class_names, False, shape, ()), _array_examples, splits, archives)
+    return BuildPlan(dataset_features(class_names, False, shape, ()), _array_examples, splits, archives)
 
 
 def _watch_examples(path: str, indices: tuple[int, ...], window_seconds: float, hop_seconds: float, source: str):
@@ -452,7 +409,7 @@ def _plan_watch(options: dict, archive_cache_dir) -> BuildPlan:
     }
     shape = (len(content["X_labels"]), seconds_to_samples(window_seconds, 50.0))
     archives = (get_source("seglearn_watch").archive.sha256,)
-    return BuildPlan(_features(list(content["y_labels"]), False, shape), _watch_examples, splits, archives)
+    return BuildPlan(dataset_features(list(content["y_labels"]), False, shape), _watch_examples, splits, archives)
 
 
 def _myo_examples(files: list[dict], window_seconds: float, hop_seconds: float) -> Iterator[dict]:
@@ -491,7 +448,7 @@ def _plan_myo(options: dict, archive_cache_dir) -> BuildPlan:
         if files
     }
     archives = (get_source("libemg_myo").archive.sha256,)
-    return BuildPlan(_features(list(MYO_GESTURES), False, shape), _myo_examples, plan_splits, archives)
+    return BuildPlan(dataset_features(list(MYO_GESTURES), False, shape), _myo_examples, plan_splits, archives)
 
 
 # ============================================================================ heart-rate regression
@@ -533,7 +490,7 @@ def _plan_heart_rate(recordings: list[dict], options: dict, shape, archives) -> 
         )
         for split in REGRESSION_SPLITS
     }
-    return BuildPlan(_features(None, True, shape), _heart_rate_examples, splits, archives)
+    return BuildPlan(dataset_features(None, True, shape), _heart_rate_examples, splits, archives)
 
 
 def _plan_hr_ecg(options: dict, archive_cache_dir) -> BuildPlan:
@@ -596,54 +553,6 @@ _PLANNERS: dict[str, Callable[[dict, Any], BuildPlan]] = {
 
 
 # ============================================================================ public API
-
-
-def resolve_options(spec: DatasetSpec, options: dict[str, Any]) -> dict[str, Any]:
-    """The spec's defaults updated with ``options``; unknown option names raise with the list of known ones."""
-    unknown = sorted(set(options) - set(spec.defaults))
-    if unknown:
-        known = ", ".join(sorted(spec.defaults)) or "none"
-        raise CitrusDataError(f"Dataset {spec.name!r} has no option(s) {unknown}; its options are: {known}.")
-    resolved = {**spec.defaults, **{k: v for k, v in options.items() if v is not None}}
-    for key in ("window_seconds", "hop_seconds"):
-        if key in resolved and not float(resolved[key]) > 0:
-            raise CitrusDataError(f"{key} must be a positive number of seconds, got {resolved[key]!r}.")
-    return {key: list(value) if isinstance(value, tuple) else value for key, value in resolved.items()}
-
-
-def fingerprint(name: str, version: str, options: dict, archives: tuple[str, ...], split: str) -> str:
-    """Cache key of one split: a hash of everything that decides its content."""
-    payload = json.dumps([name, version, options, list(archives), split], sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:24]
-
-
-def write_plan(name: str, version: str, options: dict, plan: BuildPlan, cache_dir: str | os.PathLike | None = None):
-    """Write every split of ``plan`` with ``Dataset.from_generator`` (cached) and return the ``DatasetDict``.
-
-    ``datasets`` treats every list in a generator's arguments as shards: it calls the generator once per item (and
-    spreads the items over processes with ``num_proc``). So a plan passes its data sources (recordings, files) as
-    the only list, and everything else as tuples or scalars.
-    """
-    from datasets import Dataset, DatasetDict, NamedSplit
-    from datasets.exceptions import DatasetGenerationError
-
-    splits = {}
-    for split, gen_kwargs in plan.splits.items():
-        try:
-            splits[split] = Dataset.from_generator(
-                plan.generator,
-                features=plan.features,
-                cache_dir=str(cache_dir) if cache_dir is not None else None,
-                gen_kwargs=gen_kwargs,
-                split=NamedSplit(split),
-                fingerprint=fingerprint(name, version, options, plan.archives, split),
-            )
-        except DatasetGenerationError as error:
-            # datasets wraps whatever the generator raised; our own errors already name the file and the fix.
-            if isinstance(error.__cause__, CitrusDataError):
-                raise error.__cause__ from None
-            raise
-    return DatasetDict(splits)
 
 
 def build_dataset(
@@ -761,82 +670,3 @@ def dataset_info(name: str, cache_dir: str | os.PathLike | None = None, **option
     dataset = build_dataset(name, cache_dir=cache_dir, **options)
     resolved = resolve_options(spec, {k: v for k, v in options.items() if k in spec.defaults})
     return {"name": name, "task": spec.task, "options": resolved, **summarize(dataset)}
-
-
-def dataset_card(name: str) -> str:
-    """A Hub dataset card (YAML metadata + Markdown) for ``name``, with the sources' licenses and citations."""
-    spec = get_dataset_spec(name)
-    sources = [get_source(source) for source in spec.sources]
-    licenses = sorted({source.license for source in sources})
-    task = {"pretraining": "feature-extraction", "classification": "time-series-classification"}.get(
-        spec.task, "time-series-regression"
-    )
-    lines = [
-        "---",
-        "license: other",
-        f"task_categories:\n- {task}",
-        "tags:\n- bio-signals\n- citrus-hf",
-        "---",
-        f"# {name}",
-        "",
-        spec.description,
-        "",
-        f"**Splits**: {spec.splits}",
-        "",
-        f"**Builder options**: {json.dumps(spec.defaults) if spec.defaults else 'none'}; built by "
-        f"`citrus_hf.data.build_dataset({name!r})` version {spec.version}.",
-        "",
-        "## Sources",
-        "",
-    ]
-    for source in sources:
-        where = source.archive.requirement if source.archive else source.homepage
-        lines += [
-            f"- **{source.name}** ({source.modality}, {source.sampling_rate} Hz, {source.channels} channels; {where}): "
-            f"{source.description}",
-            f"  License: {source.license}. Cite: {source.citation}",
-        ]
-    lines += ["", f"Licenses: {'; '.join(licenses)}.", ""]
-    return "\n".join(lines)
-
-
-def publish(
-    dataset_dict,
-    name: str,
-    output: str | os.PathLike | None = None,
-    push_to_hub: str | None = None,
-    private: bool = False,
-):
-    """``save_to_disk`` to ``output`` and / or ``push_to_hub`` to the Hub dataset repo ``push_to_hub`` with a card.
-
-    The card (:func:`dataset_card`) carries the sources' licenses and citations; the Hub's own endpoint and token
-    settings (``HF_ENDPOINT``, ``HF_TOKEN``) apply. ``DatasetDict.push_to_hub`` writes a card whose ``dataset_info``
-    (features, split sizes) and ``configs`` (which Parquet files make which split) ``load_dataset`` and the Hub's viewer
-    read; this card's text, license, task and tags are merged into it, never replace it.
-    """
-    if output is not None:
-        dataset_dict.save_to_disk(str(output))
-    if push_to_hub:
-        from huggingface_hub import DatasetCard, hf_hub_download
-
-        commit = dataset_dict.push_to_hub(push_to_hub, private=private)
-        repo_id = commit.repo_url.repo_id
-        # The card exactly as that commit left it (``parent_commit`` below refuses to overwrite a later one).
-        card = DatasetCard.load(hf_hub_download(repo_id, "README.md", repo_type="dataset", revision=commit.oid))
-        ours = DatasetCard(dataset_card(name))
-        for key, value in ours.data.to_dict().items():
-            card.data[key] = value
-        card.text = ours.text
-        card.push_to_hub(
-            repo_id, repo_type="dataset", commit_message="Dataset card: sources, licenses", parent_commit=commit.oid
-        )
-
-
-def publish_from_args(dataset_dict, name: str, args, part: str | None = None) -> None:
-    """:func:`publish` to the destinations of ``citrus_hf.data.cli.add_publish_arguments``; ``part`` names one of several parts
-    (sub-folder ``output/part``, repo ``push_to_hub-part`` with underscores as dashes)."""
-    output, repo = args.output, args.push_to_hub
-    if part is not None:
-        output = Path(output) / part if output else None
-        repo = f"{repo}-{part.replace('_', '-')}" if repo else None
-    publish(dataset_dict, name, output=output, push_to_hub=repo, private=args.private)

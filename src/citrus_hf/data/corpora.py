@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from .builders import BuildPlan, _features, resolve_options, write_plan
 from .errors import CitrusDataError
 from .fetch import fetch_figshare, fetch_physionet
+from .plans import BuildPlan, dataset_features, resolve_options, write_plan
 from .readers import (
     SLEEP_EDF_CHANNELS,
     load_tfc_split,
@@ -122,7 +122,9 @@ def plan_sleep_edf(data_dir: str | os.PathLike, options: dict[str, Any]) -> Buil
                 window_seconds=options["window_seconds"],
                 max_wake_edge_minutes=options["max_wake_edge_minutes"],
             )
-    return BuildPlan(_features(list(SLEEP_STAGES), False, (len(channels), window)), _sleep_edf_examples, splits, ())
+    return BuildPlan(
+        dataset_features(list(SLEEP_STAGES), False, (len(channels), window)), _sleep_edf_examples, splits, ()
+    )
 
 
 # ============================================================================ TF-C benchmark
@@ -183,7 +185,7 @@ def plan_tfc(name: str, data_dir: str | os.PathLike) -> BuildPlan:
         for split, file in files.items()
     }
     names = [str(k) for k in range(meta["classes"])]
-    return BuildPlan(_features(names, False, tuple(shape)), _tfc_examples, splits, ())
+    return BuildPlan(dataset_features(names, False, tuple(shape)), _tfc_examples, splits, ())
 
 
 # ============================================================================ PhysioNet WFDB (MIT-BIH beats)
@@ -274,7 +276,7 @@ def plan_mitdb(data_dir: str | os.PathLike, options: dict[str, Any]) -> BuildPla
             f"`python dataset_scripts/physionet_wfdb.py --data-dir {data_dir}`."
         )
     window = int(round(options["before_seconds"] * rate)) + int(round(options["after_seconds"] * rate))
-    return BuildPlan(_features(list(AAMI_CLASSES), False, (1, window)), _wfdb_examples, splits, ())
+    return BuildPlan(dataset_features(list(AAMI_CLASSES), False, (1, window)), _wfdb_examples, splits, ())
 
 
 # ============================================================================ dispatch

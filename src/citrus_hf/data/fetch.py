@@ -44,7 +44,7 @@ from .registry import (
 
 FETCH_ALL_COMMAND = "citrus data fetch --offline-corpus"
 # The same without the console script, for places (CI, the README) that run before the package's entry points exist.
-FETCH_ALL_MODULE_COMMAND = "python -m citrus_hf.data.cli fetch --offline-corpus"
+FETCH_ALL_MODULE_COMMAND = "python -m citrus_hf.commands data fetch --offline-corpus"
 _CHUNK = 1 << 20
 
 

@@ -35,21 +35,12 @@ import numpy as np
 import torch
 
 from ..configuration_citrus import CiTrusConfig
-from ..training.finetune import (
-    TrainerSettings,
-    align_task_split,
-    build_citrus_task_model,
-    draw_budget,
-    init_regression_bias,
-    input_overrides,
-    load_task_splits,
-    parse_budget,
-    task_feature_extractor,
-    train_and_evaluate,
-    with_input_overrides,
-)
+from ..data.alignment import align_task_split, input_overrides, task_feature_extractor, with_input_overrides
+from ..data.splits import draw_budget, load_task_splits, parse_budget
+from ..loading import build_config
+from ..training.finetune import TrainerSettings, build_citrus_task_model, init_regression_bias, train_and_evaluate
 from ..training.metrics import classification_metrics, regression_metrics
-from ..training.pretrain import PretrainArguments, build_config, is_pretrained_model_dir, pretrain
+from ..training.pretrain import PretrainArguments, is_pretrained_model_dir, pretrain
 from .report import write_report
 
 
@@ -112,7 +103,7 @@ class ProtocolConfig:
             the model's window, as the paper does for 1 s recordings).
         normalization: per dataset, "window" (default: per-window z-score, as in pre-training) or "dataset"
             (per-channel statistics of the training pool, which keeps the amplitude pattern across channels that
-            EMG and IMU classes differ by; see `citrus_hf.training.finetune.input_overrides`).
+            EMG and IMU classes differ by; see `citrus_hf.data.alignment.input_overrides`).
         budgets: label budgets ("1", "5", "0.1", "all"; see `parse_budget`).
         dataset_budgets: budgets for particular datasets instead of `budgets` (e.g. more examples for a regression
             set, where "1" would be a single labelled window).

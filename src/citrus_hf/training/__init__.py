@@ -1,24 +1,21 @@
 """Training CiTrus: masked auto-encoding pre-training with Accelerate (`pretrain`), fine-tuning with the `Trainer`
-(`finetune`), metrics, and the `citrus pretrain / finetune / evaluate / demo` commands (`cli`).
+(`finetune`), metrics and callbacks. The `citrus pretrain / finetune` commands are in `citrus_hf.commands`.
 
 LoRA adapters live in `citrus_hf.training.lora` (imported on demand: it needs peft).
 """
 
-from .finetune import FinetuneArguments, FinetuneResult, TrainerSettings, finetune, parse_budget
+from .finetune import FinetuneArguments, FinetuneResult, TrainerSettings, finetune
 from .metrics import classification_metrics, regression_metrics
-from .pretrain import MODEL_PRESETS, PretrainArguments, PretrainResult, build_config, pretrain
+from .pretrain import PretrainArguments, PretrainResult, pretrain
 
 __all__ = [
-    "MODEL_PRESETS",
     "FinetuneArguments",
     "FinetuneResult",
     "PretrainArguments",
     "PretrainResult",
     "TrainerSettings",
-    "build_config",
     "classification_metrics",
     "finetune",
-    "parse_budget",
     "pretrain",
     "regression_metrics",
 ]

@@ -1,17 +1,16 @@
 """Fine-tuning with the `transformers.Trainer`: classification or regression, from a pre-trained checkpoint or from
 scratch, full fine-tuning, linear probe or LoRA, with early stopping on a validation set.
 
-The pieces are public because the low-data protocol (`citrus_hf.evaluation`) reuses them: loading a labelled set
-with train / validation / test splits (`load_task_splits`), drawing a label budget (`parse_budget`,
-`draw_budget`), aligning every split to the model's input contract once (`align_task_split`), building the task
-model (`build_citrus_task_model`) and running the `Trainer` (`train_and_evaluate`).
+The pieces are public because the low-data protocol (`citrus_hf.evaluation`) reuses them: building the task model
+(`build_citrus_task_model`) and running the `Trainer` (`train_and_evaluate`). The data side (loading a labelled set
+with train / validation / test splits, label budgets, alignment to the model's input contract) is in
+`citrus_hf.data.splits` and `citrus_hf.data.alignment`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,353 +20,17 @@ import numpy as np
 import torch
 
 from ..configuration_citrus import CiTrusConfig
-from ..feature_extraction_citrus import CiTrusFeatureExtractor
+from ..data.alignment import (
+    TASK_ALIGNMENTS,
+    TASK_NORMALIZATIONS,
+    align_task_split,
+    input_overrides,
+    task_feature_extractor,
+    with_input_overrides,
+)
+from ..data.splits import TASKS, draw_budget, load_task_splits, parse_budget
+from ..loading import build_config
 from .metrics import compute_metrics_fn, metric_greater_is_better
-from .pretrain import build_config, load_split
-
-TASKS = ("classification", "regression")
-TASK_ALIGNMENTS = ("resample", "interpolate")
-
-
-# ------------------------------------------------------------------------------------------------- label budgets
-
-
-@dataclass(frozen=True)
-class LabelBudget:
-    """How many labelled training examples a run may use.
-
-    `kind` is "per_class" (`value` examples of every class; for regression, `value` examples in all), "fraction"
-    (that share of the training pool, stratified by class) or "all".
-    """
-
-    kind: str
-    value: float
-
-    @property
-    def label(self) -> str:
-        """Short name for tables and plots: "5/class", "10%", "all"."""
-        if self.kind == "all":
-            return "all"
-        if self.kind == "per_class":
-            return f"{int(self.value)}/class"
-        return f"{self.value * 100:g}%"
-
-    def label_for(self, task: str) -> str:
-        """`label`, except that a per-class count of a regression set is a count of examples ("5 ex.")."""
-        if task == "regression" and self.kind == "per_class":
-            return f"{int(self.value)} ex."
-        return self.label
-
-    @property
-    def sort_key(self) -> tuple[int, float]:
-        return {"per_class": 0, "fraction": 1, "all": 2}[self.kind], self.value
-
-
-def parse_budget(text: str | int | float) -> LabelBudget:
-    """Parse a label budget: "5" / "k5" / "5/class" (examples per class), "0.1" / "10%" (a fraction of the
-    training pool), "1.0" / "100%" / "all" (everything). An integer is a count, a number with a point a fraction."""
-    if isinstance(text, LabelBudget):
-        return text
-    raw = str(text).strip().lower()
-    if raw in ("all", "full", "1.0", "100%"):
-        return LabelBudget("all", 1.0)
-    match = re.fullmatch(r"(?:k=?)?(\d+)(?:/class|-shot|shot)?", raw)
-    if match:
-        count = int(match.group(1))
-        if count < 1:
-            raise ValueError(f"A label budget of {count} examples per class leaves nothing to train on; use 1 or more.")
-        return LabelBudget("per_class", float(count))
-    try:
-        fraction = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
-    except ValueError:
-        raise ValueError(
-            f"Cannot read the label budget {text!r}: use an integer for examples per class (e.g. 5), a fraction "
-            "(0.1 or 10%), or 'all'."
-        ) from None
-    if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"A label budget fraction must lie in (0, 1], got {text!r}.")
-    return LabelBudget("all", 1.0) if fraction == 1.0 else LabelBudget("fraction", fraction)
-
-
-def _class_indices(labels: np.ndarray | None, size: int) -> list[np.ndarray]:
-    if labels is None:
-        return [np.arange(size)]
-    return [np.flatnonzero(labels == c) for c in np.unique(labels)]
-
-
-def draw_budget(labels: np.ndarray, budget: LabelBudget, seed: int) -> np.ndarray:
-    """Indices of the labelled examples a run may train on, drawn from a pool with seed `seed`.
-
-    Args:
-        labels: `(n,)` of the pool: class indices (integers) for classification, targets (floats) for regression.
-        budget: the label budget. Per class: `value` examples of each class (all of a class when it has fewer).
-            Fraction: `round(value * n_class)` (at least 1) of each class. Regression: `value` examples, or that
-            fraction (at least 2) of the pool.
-        seed: which examples; the same seed always draws the same ones.
-
-    Returns:
-        Sorted indices into the pool.
-    """
-    labels = np.asarray(labels)
-    if budget.kind == "all":
-        return np.arange(len(labels))
-    is_regression = labels.dtype.kind == "f"
-    rng = np.random.default_rng(seed)
-    chosen = []
-    for members in _class_indices(None if is_regression else labels, len(labels)):
-        if budget.kind == "per_class":
-            count = int(budget.value)
-        else:
-            count = max(2 if is_regression else 1, int(round(budget.value * len(members))))
-        chosen.append(rng.choice(members, size=min(count, len(members)), replace=False))
-    return np.sort(np.concatenate(chosen))
-
-
-def carve_validation(
-    num_examples: int,
-    labels: np.ndarray | None = None,
-    groups: list[str] | None = None,
-    fraction: float = 0.2,
-    seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split a training set into (pool, validation), stratified by class and grouped by recording.
-
-    For every class, whole recordings go to validation (in a seeded random order) until it holds at least `fraction`
-    of the class's examples; at least one recording of the class stays in the pool. Grouping keeps overlapping
-    windows of one recording on one side. Without `labels` (regression) all examples form one class; without
-    `groups` every example is its own recording.
-
-    Returns:
-        (pool indices, validation indices), both sorted.
-    """
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"validation_fraction must lie strictly between 0 and 1, got {fraction}.")
-    groups = np.asarray(groups if groups is not None else np.arange(num_examples).astype(str))
-    rng = np.random.default_rng(seed)
-    validation = []
-    for members in _class_indices(None if labels is None else np.asarray(labels), num_examples):
-        names = np.unique(groups[members])
-        rng.shuffle(names)
-        taken = 0
-        for name in names[:-1]:  # the last recording always stays in the pool
-            if taken >= fraction * len(members):
-                break
-            in_group = members[groups[members] == name]
-            validation.append(in_group)
-            taken += len(in_group)
-    validation = np.sort(np.concatenate(validation)) if validation else np.zeros(0, dtype=np.int64)
-    return np.setdiff1d(np.arange(num_examples), validation), validation
-
-
-# ---------------------------------------------------------------------------------------------------- datasets
-
-
-def infer_task(dataset) -> str:
-    """ "classification" when the dataset has a `label` column, "regression" when it has `target`."""
-    if "label" in dataset.column_names:
-        return "classification"
-    if "target" in dataset.column_names:
-        return "regression"
-    raise ValueError(
-        f"The dataset has neither a `label` (classification) nor a `target` (regression) column (columns: "
-        f"{dataset.column_names}); fine-tuning needs one of them."
-    )
-
-
-def label_names_of(dataset) -> list[str] | None:
-    """Class names of a classification dataset (from its `ClassLabel`), or None."""
-    feature = dataset.features.get("label")
-    names = getattr(feature, "names", None)
-    if names:
-        return list(names)
-    if feature is not None:
-        return [str(c) for c in range(int(max(dataset["label"])) + 1)]
-    return None
-
-
-@dataclass
-class TaskSplits:
-    """A labelled set ready for fine-tuning: train pool, validation and test splits (`datasets.Dataset`s), the task,
-    class names (classification) and channel count."""
-
-    train: Any
-    validation: Any
-    test: Any
-    task: str
-    label_names: list[str] | None
-    num_channels: int
-    validation_source: str
-
-    def labels(self, split: str = "train") -> np.ndarray:
-        dataset = getattr(self, split)
-        column = "label" if self.task == "classification" else "target"
-        # `dataset[column]`, not `dataset.data`: a selection keeps the full table and an indices mapping.
-        values = dataset[column]
-        return np.asarray(values, dtype=np.int64 if self.task == "classification" else np.float32)
-
-
-def load_task_splits(
-    dataset: str | os.PathLike,
-    dataset_options: dict | None = None,
-    train_split: str = "train",
-    validation_split: str = "validation",
-    test_split: str = "test",
-    validation_fraction: float = 0.2,
-    validation_seed: int = 0,
-) -> TaskSplits:
-    """Load a labelled set; when it has no validation split, carve one out of train (`carve_validation`).
-
-    The carve uses `validation_seed`, not the run's seed, so every run of a protocol sees the same validation set
-    and label budgets are drawn from the same pool.
-    """
-    train = load_split(dataset, train_split, dataset_options)
-    if train is None:
-        raise ValueError(f"Dataset {dataset!r} has no split {train_split!r}.")
-    test = load_split(dataset, test_split, dataset_options)
-    if test is None:
-        raise ValueError(
-            f"Dataset {dataset!r} has no split {test_split!r}; the test metrics need a held-out split (name it with "
-            "--test-split)."
-        )
-    task = infer_task(train)
-    validation = load_split(dataset, validation_split, dataset_options) if validation_split else None
-    source = validation_split
-    if validation is None:
-        labels = np.asarray(train["label"]) if task == "classification" else None
-        groups = train["recording"] if "recording" in train.column_names else None
-        pool, held_out = carve_validation(len(train), labels, groups, validation_fraction, validation_seed)
-        if len(held_out) == 0:
-            raise ValueError(
-                f"Dataset {dataset!r} has no {validation_split!r} split and too few recordings per class to carve "
-                "one; give a validation split or use more data."
-            )
-        validation, train = train.select(held_out), train.select(pool)
-        source = (
-            f"carved from {train_split} ({validation_fraction:.0%} per class, by recording, seed {validation_seed})"
-        )
-    first = np.asarray(train[0]["input_values"])
-    return TaskSplits(
-        train=train,
-        validation=validation,
-        test=test,
-        task=task,
-        label_names=label_names_of(train) if task == "classification" else None,
-        num_channels=1 if first.ndim == 1 else first.shape[0],
-        validation_source=source,
-    )
-
-
-def task_feature_extractor(config: CiTrusConfig, alignment: str = "resample") -> CiTrusFeatureExtractor:
-    """The feature extractor that aligns a labelled set to `config`'s input contract (rate, window, channels,
-    normalisation; see `input_overrides`). `alignment` is "resample" (keep the time scale: resample to the model's
-    rate, crop or pad to its window) or "interpolate" (stretch every recording onto the window, for short ones)."""
-    if alignment not in TASK_ALIGNMENTS:
-        raise ValueError(f"alignment must be one of {TASK_ALIGNMENTS} for labelled sets, got {alignment!r}.")
-    return CiTrusFeatureExtractor.from_config(config, alignment=alignment)
-
-
-TASK_NORMALIZATIONS = ("window", "dataset")
-
-
-def channel_statistics(dataset) -> tuple[list[float], list[float]]:
-    """Mean and standard deviation of every channel over all samples of a split (at its native rate).
-
-    Uses the signals only, never the labels, so statistics of a whole training pool are fair to use in a low-label
-    run: unlabelled recordings are what a low-data setting does have.
-    """
-    count, total, total_squares = 0, None, None
-    for values in dataset.with_format("numpy", columns=["input_values"])["input_values"]:
-        signal = np.asarray(values, dtype=np.float64)
-        signal = signal[None] if signal.ndim == 1 else signal
-        if total is None:
-            total, total_squares = np.zeros(signal.shape[0]), np.zeros(signal.shape[0])
-        total += signal.sum(axis=1)
-        total_squares += (signal**2).sum(axis=1)
-        count += signal.shape[1]
-    if not count:
-        raise ValueError("Cannot compute channel statistics of an empty split.")
-    mean = total / count
-    std = np.sqrt(np.maximum(total_squares / count - mean**2, 0.0))
-    if np.any(std == 0):
-        raise ValueError(
-            f"Channel(s) {np.flatnonzero(std == 0).tolist()} are constant over the whole split, so dataset "
-            "normalisation would divide by zero; drop them or use normalization='window'."
-        )
-    return mean.tolist(), std.tolist()
-
-
-def input_overrides(normalization: str, num_channels: int, train=None) -> dict[str, Any]:
-    """Config fields that set how a labelled set is normalised (they become part of the fine-tuned checkpoint).
-
-    "window": z-score every window and channel, as in CiTrus pre-training (amplitude-free: good for rhythm, such as
-    heart rate). "dataset": one fixed mean / std per channel from the training split (`channel_statistics`), which
-    keeps the channels' relative amplitudes: for multi-channel sets where the pattern across channels is the signal
-    (EMG gestures, IMU activities) per-window z-scoring erases it.
-    """
-    if normalization not in TASK_NORMALIZATIONS:
-        raise ValueError(f"normalization must be one of {TASK_NORMALIZATIONS}, got {normalization!r}.")
-    if normalization == "window":
-        return {
-            "num_channels": num_channels,
-            "normalization": "zscore",
-            "normalization_mean": None,
-            "normalization_std": None,
-        }
-    mean, std = channel_statistics(train)
-    return {
-        "num_channels": num_channels,
-        "normalization": "fixed",
-        "normalization_mean": mean,
-        "normalization_std": std,
-    }
-
-
-def with_input_overrides(config: CiTrusConfig, overrides: dict[str, Any]) -> CiTrusConfig:
-    """A copy of `config` with the input-contract fields of `overrides` (channels, normalisation) replaced."""
-    values = {k: v for k, v in config.to_dict().items() if k not in ("architectures", "transformers_version")}
-    for key in ("id2label", "label2id", "num_labels", "channel_names", "channel_modalities"):
-        values.pop(key, None)
-    return CiTrusConfig(**{**values, **overrides})
-
-
-def align_task_split(dataset, extractor: CiTrusFeatureExtractor, task: str):
-    """Align a labelled split to the model input once (a cached `Dataset.map`).
-
-    Returns a `datasets.Dataset` with `input_values` `(channels, context_length)` float32, `patch_mask`
-    `(num_patches,)` and `labels` (int64 class or float32 target), formatted as torch tensors.
-    """
-    from datasets import Array2D, Features, List, Value
-
-    label_column = "label" if task == "classification" else "target"
-    if label_column not in dataset.column_names:
-        raise ValueError(f"A {task} set needs a `{label_column}` column; got {dataset.column_names}.")
-    features = Features(
-        {
-            "input_values": Array2D(shape=(extractor.num_channels, extractor.context_length), dtype="float32"),
-            "patch_mask": List(Value("int8"), length=extractor.num_patches),
-            "labels": Value("int64" if task == "classification" else "float32"),
-        }
-    )
-
-    def align(batch):
-        recordings = [np.asarray(values, dtype=np.float32) for values in batch["input_values"]]
-        aligned = extractor(recordings, sampling_rate=[float(r) for r in batch["sampling_rate"]], return_tensors="np")
-        return {
-            "input_values": aligned["input_values"],
-            "patch_mask": aligned["patch_mask"].astype(np.int8),
-            "labels": np.asarray(batch[label_column]),
-        }
-
-    aligned = dataset.with_format("numpy", columns=["input_values", "sampling_rate", label_column]).map(
-        align,
-        batched=True,
-        batch_size=64,
-        remove_columns=dataset.column_names,
-        features=features,
-        desc=f"Aligning to {extractor.sampling_rate:g} Hz x {extractor.context_length} samples ({extractor.alignment})",
-    )
-    return aligned.with_format("torch")
-
 
 # ------------------------------------------------------------------------------------------------------- models
 
@@ -388,7 +51,7 @@ def build_citrus_task_model(
     config fields of the input contract (normalisation, see `input_overrides`). `linear_probe` freezes the backbone
     so only the head trains.
     """
-    from .. import CiTrusForRegression, CiTrusForSequenceClassification
+    from ..modeling_citrus import CiTrusForRegression, CiTrusForSequenceClassification
 
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
@@ -711,21 +374,9 @@ def _json_default(value):
 __all__ = [
     "FinetuneArguments",
     "FinetuneResult",
-    "LabelBudget",
-    "TaskSplits",
     "TrainerSettings",
-    "align_task_split",
     "build_citrus_task_model",
-    "carve_validation",
-    "channel_statistics",
-    "draw_budget",
     "finetune",
-    "infer_task",
     "init_regression_bias",
-    "input_overrides",
-    "load_task_splits",
-    "parse_budget",
-    "task_feature_extractor",
     "train_and_evaluate",
-    "with_input_overrides",
 ]

@@ -1,5 +1,5 @@
-"""LoRA for CiTrus task models with peft: choose the adapted modules, keep the head trainable, save, load, merge and
-publish adapters.
+"""LoRA for CiTrus task models with peft: choose the adapted modules, keep the head trainable, save, load and merge
+adapters (publishing one is `citrus_hf.publishing.push_adapter_to_hub`).
 
 A CiTrus encoder has three kinds of weight worth adapting: the attention projections (`q_proj`, `k_proj`, `v_proj`,
 `o_proj`), the feed-forward layers (`fc1`, `fc2`) and the patch embedding (the CNN stem's `conv1` / `conv2` and its
@@ -39,7 +39,6 @@ import copy
 import json
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,7 +51,6 @@ from transformers.utils import logging
 from ..configuration_citrus import CiTrusConfig
 
 if TYPE_CHECKING:
-    from huggingface_hub import CommitInfo
     from transformers import PreTrainedModel
 
     from ..feature_extraction_citrus import CiTrusFeatureExtractor
@@ -63,7 +61,6 @@ ADAPTER_CONFIG_NAME = "adapter_config.json"
 ADAPTER_WEIGHTS_NAME = "adapter_model.safetensors"
 # The task model's config (not `config.json`: transformers would then take the adapter folder for a full checkpoint).
 TASK_CONFIG_NAME = "citrus_task_config.json"
-_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib")
 # The adaptable modules of the encoder, by their names under the backbone (`citrus.` in a task model).
 _ATTENTION_PATTERN = r"encoder\.layers\.\d+\.attention\.[qkvo]_proj"
 _FFN_PATTERN = r"encoder\.layers\.\d+\.ffn\.fc[12]"
@@ -265,7 +262,7 @@ def _hub_id(name_or_path: str | None) -> str | None:
     return name_or_path if re.fullmatch(r"[\w.-]+/[\w.-]+", name_or_path) else None
 
 
-def _adapter_card(peft_model: PeftModel, repo_id: str | None):
+def adapter_card(peft_model: PeftModel, repo_id: str | None):
     """A short model card for the adapter: what it adapts, on which base model, and how to load it."""
     from huggingface_hub import ModelCard, ModelCardData
 
@@ -341,7 +338,7 @@ def save_adapter(
     task_config.to_json_file(folder / TASK_CONFIG_NAME)
     if feature_extractor is not None:
         feature_extractor.save_pretrained(folder)
-    _adapter_card(peft_model, None).save(folder / "README.md")
+    adapter_card(peft_model, None).save(folder / "README.md")
     return folder
 
 
@@ -349,7 +346,7 @@ def _adapter_folder(
     adapter_path_or_repo: str | os.PathLike, revision: str | None, token: str | bool | None, cache_dir, local_files_only
 ) -> Path:
     # The same folder / Hub resolution, caching and error messages as full CiTrus checkpoints.
-    from ..download import resolve_checkpoint
+    from ..loading import resolve_checkpoint
 
     folder = resolve_checkpoint(
         adapter_path_or_repo, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only
@@ -359,7 +356,7 @@ def _adapter_folder(
     if not (folder / ADAPTER_CONFIG_NAME).is_file():
         raise OSError(
             f"{where} has no {ADAPTER_CONFIG_NAME} (files: {present}); it is not a peft adapter. Save adapters with "
-            "`save_adapter` (or load a full model with `citrus_hf.hub.load_pretrained`)."
+            "`save_adapter` (or load a full model with `citrus_hf.loading.load_pretrained`)."
         )
     if not (folder / ADAPTER_WEIGHTS_NAME).is_file():
         raise OSError(
@@ -391,7 +388,7 @@ def load_adapter(
         base_model_or_path: the model the adapter was trained on: a CiTrus task model instance (modified in place),
             a checkpoint folder or Hub id (e.g. the pre-training checkpoint; the task model is built from the
             adapter's `citrus_task_config.json`), or None for the base named in the adapter's config.
-        adapter_path_or_repo: a folder written by `save_adapter` or a Hub id pushed by `push_adapter_to_hub`.
+        adapter_path_or_repo: a folder written by `save_adapter` or a Hub id pushed by `citrus_hf.publishing.push_adapter_to_hub`.
         revision: branch, tag or commit of the adapter repository.
         is_trainable: keep the adapter trainable (to continue training); otherwise it is frozen and the model is in
             eval mode.
@@ -470,60 +467,17 @@ def merge_adapter(peft_model: PeftModel) -> PreTrainedModel:
 
     Returns:
         The plain task model (same class as before `apply_lora`, trained head included), whose outputs equal the
-        adapted model's up to float rounding; save it with `save_pretrained` / `citrus_hf.hub.push_to_hub`.
+        adapted model's up to float rounding; save it with `save_pretrained` / `citrus_hf.publishing.push_to_hub`.
     """
     _task_model(peft_model, "merge the adapter")
     return peft_model.merge_and_unload()
-
-
-def push_adapter_to_hub(
-    peft_model: PeftModel,
-    repo_id: str,
-    feature_extractor: CiTrusFeatureExtractor | None = None,
-    *,
-    private: bool = False,
-    revision: str | None = None,
-    commit_message: str = "Upload CiTrus LoRA adapter",
-    token: str | None = None,
-    create_pr: bool = False,
-) -> CommitInfo:
-    """Publish a LoRA adapter as one commit: the `save_adapter` folder (safetensors only) with a model card.
-
-    Args:
-        peft_model: the model returned by `apply_lora` (or `load_adapter`).
-        repo_id: `"namespace/name"`; created if missing (`private` applies only then).
-        feature_extractor: saved as `preprocessor_config.json`: the alignment the adapter was trained with.
-        revision: branch to commit to (created from `main` if missing); `None` = `main`.
-        commit_message, token, create_pr: as in `huggingface_hub.HfApi.upload_folder`.
-
-    Returns:
-        `huggingface_hub.CommitInfo` (`.oid`, `.commit_url`, `.pr_url`). Load it back with
-        `load_adapter(base, repo_id)`.
-    """
-    from huggingface_hub import HfApi
-
-    if repo_id.count("/") != 1:
-        raise ValueError(f"repo_id {repo_id!r} must be `namespace/name`, e.g. `my-user/citrus-lora-har`.")
-    with tempfile.TemporaryDirectory(prefix="citrus-adapter-") as folder:
-        save_adapter(peft_model, folder, feature_extractor)
-        _adapter_card(peft_model, repo_id).save(Path(folder) / "README.md")
-        pickles = sorted(p.name for p in Path(folder).rglob("*") if p.suffix in _PICKLE_SUFFIXES)
-        if pickles:  # checked before the Hub is contacted, so a refusal leaves no empty repository behind
-            raise ValueError(f"Refusing to publish pickled files {pickles}: adapters are safetensors only.")
-        api = HfApi(token=token)
-        api.create_repo(repo_id, private=private, exist_ok=True)
-        if revision is not None and not create_pr:
-            api.create_branch(repo_id, branch=revision, exist_ok=True)
-        return api.upload_folder(
-            repo_id=repo_id, folder_path=folder, commit_message=commit_message, revision=revision, create_pr=create_pr
-        )
 
 
 __all__ = [
     "apply_lora",
     "default_target_modules",
     "load_adapter",
+    "adapter_card",
     "merge_adapter",
-    "push_adapter_to_hub",
     "save_adapter",
 ]

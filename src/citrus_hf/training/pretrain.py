@@ -30,168 +30,13 @@ import numpy as np
 import torch
 
 from ..configuration_citrus import CiTrusConfig
+from ..data.alignment import align_corpus
+from ..data.splits import load_split
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
-
-# Model sizes. "tiny" is for tests (a few thousand parameters); "small" is what `citrus demo` pre-trains on two CPU
-# cores (10 s windows at 50 Hz, 25 patches); "base" is the paper's (30 s at 100 Hz, 4 layers of width 64).
-MODEL_PRESETS: dict[str, dict[str, Any]] = {
-    "tiny": dict(
-        sampling_rate=50.0,
-        context_length=100,
-        patch_length=10,
-        d_model=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        ffn_dim=32,
-        cnn_channels=[4, 8],
-        cnn_strides=[1, 2],
-        mask_block_size=2,
-        spectrogram_n_fft=20,
-    ),
-    "small": dict(
-        sampling_rate=50.0,
-        context_length=500,
-        patch_length=20,
-        d_model=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        ffn_dim=128,
-        mask_block_size=3,
-    ),
-    "base": dict(),
-}
+from ..loading import build_config
 
 CHECKPOINT_PREFIX = "step-"
 SUMMARY_FILE = "pretraining_summary.json"
-
-
-def build_config(preset: str | os.PathLike = "small", **overrides) -> CiTrusConfig:
-    """A `CiTrusConfig` from a preset name (`MODEL_PRESETS`), a `config.json` file or a checkpoint folder, with
-    `overrides` (any config field, e.g. `pretraining_objective="spectrogram"`, `backbone="cnn"`) applied on top."""
-    preset = str(preset)
-    overrides = {key: value for key, value in overrides.items() if value is not None}
-    if preset in MODEL_PRESETS:
-        return CiTrusConfig(**{**MODEL_PRESETS[preset], **overrides})
-    path = Path(preset)
-    if path.is_dir() and (path / "config.json").is_file():
-        path = path / "config.json"
-    if path.is_file():
-        values = json.loads(path.read_text())
-        for key in ("architectures", "auto_map", "transformers_version", "model_type", "dtype", "torch_dtype"):
-            values.pop(key, None)
-        return CiTrusConfig(**{**values, **overrides})
-    raise ValueError(
-        f"Unknown model config {preset!r}: give a preset ({', '.join(MODEL_PRESETS)}), a config.json file or a "
-        "checkpoint folder that holds one."
-    )
-
-
-# ---------------------------------------------------------------------------------------------------------- data
-
-
-def load_split(dataset: str | os.PathLike, split: str, dataset_options: dict | None = None):
-    """One split of a registered dataset (`citrus_hf.data`) or of a `save_to_disk` folder, as a `datasets.Dataset`.
-
-    Returns None when the dataset has no split of that name.
-    """
-    import datasets
-
-    path = Path(str(dataset)).expanduser()
-    if path.exists():
-        if dataset_options:
-            raise ValueError(
-                f"Dataset options {sorted(dataset_options)} only apply to registered datasets, not {path}."
-            )
-        loaded = datasets.load_from_disk(str(path))
-        if isinstance(loaded, datasets.Dataset):
-            return loaded if split in ("train", None) else None
-    else:
-        from ..data import build_dataset, list_datasets
-
-        names = [spec.name for spec in list_datasets()]
-        if str(dataset) not in names:
-            raise ValueError(
-                f"{dataset!r} is neither a folder nor a registered dataset. Registered: {', '.join(names)}; or give "
-                "the folder of a `datasets` Dataset / DatasetDict written by `save_to_disk`."
-            )
-        loaded = build_dataset(str(dataset), **(dataset_options or {}))
-    return loaded[split] if split in loaded else None
-
-
-def corpus_features(config: CiTrusConfig):
-    """Arrow features of an aligned corpus: fixed-shape windows, their patch mask and a per-example id."""
-    from datasets import Array2D, Features, List, Value
-
-    return Features(
-        {
-            "input_values": Array2D(shape=(config.num_channels, config.context_length), dtype="float32"),
-            "patch_mask": List(Value("int8"), length=config.num_patches),
-        }
-    )
-
-
-def align_corpus(
-    dataset, config: CiTrusConfig, default_sampling_rate: float | None = None, num_proc: int | None = None
-):
-    """Align every row of an unlabelled corpus to the model's input contract, once, into a cached Arrow file.
-
-    Rows are `input_values` `(channels, time)` at their own `sampling_rate`. They are resampled to
-    `config.sampling_rate` and cut into `config.context_length` windows (`CiTrusFeatureExtractor`'s "window"
-    alignment; a row shorter than a window becomes one padded window, marked in `patch_mask`). With
-    `config.num_channels == 1` every channel of a multi-channel row becomes its own example (channel-independent
-    pre-training, as PatchTST); otherwise rows must have exactly `num_channels` channels.
-
-    Returns:
-        A memory-mapped `datasets.Dataset` with `input_values` `(num_channels, context_length)` float32 and
-        `patch_mask` `(num_patches,)` int8.
-    """
-    if "input_values" not in dataset.column_names:
-        raise ValueError(
-            f"The corpus has no `input_values` column (columns: {dataset.column_names}); pre-training needs the "
-            "signal as `input_values` (channels, time)."
-        )
-    has_rate = "sampling_rate" in dataset.column_names
-    if not has_rate and default_sampling_rate is None:
-        raise ValueError(
-            "The corpus has no `sampling_rate` column, so its rows cannot be resampled to the model's rate; add the "
-            "column or pass --sampling-rate (the rate of every row, in Hz)."
-        )
-    extractor = CiTrusFeatureExtractor.from_config(config, alignment="window", pad_last_window=True)
-    flatten_channels = config.num_channels == 1
-    num_channels = config.num_channels
-
-    def align(batch: dict[str, Any]) -> dict[str, np.ndarray]:
-        rates = batch["sampling_rate"] if has_rate else [default_sampling_rate] * len(batch["input_values"])
-        recordings, recording_rates = [], []
-        for values, rate in zip(batch["input_values"], rates):
-            signal = np.asarray(values, dtype=np.float32)
-            signal = signal[None] if signal.ndim == 1 else signal
-            if flatten_channels:
-                recordings.extend(signal[:, None, :])
-                recording_rates.extend([float(rate)] * signal.shape[0])
-            elif signal.shape[0] != num_channels:
-                raise ValueError(
-                    f"A corpus row has {signal.shape[0]} channels but the model takes {num_channels}; pre-train a "
-                    "single-channel model (num_channels=1, every channel its own example) or select the channels."
-                )
-            else:
-                recordings.append(signal)
-                recording_rates.append(float(rate))
-        if not recordings:
-            return {"input_values": np.zeros((0, num_channels, config.context_length), np.float32), "patch_mask": []}
-        features = extractor(recordings, sampling_rate=recording_rates, return_tensors="np")
-        return {"input_values": features["input_values"], "patch_mask": features["patch_mask"].astype(np.int8)}
-
-    columns = ["input_values"] + (["sampling_rate"] if has_rate else [])
-    return dataset.with_format("numpy", columns=columns).map(
-        align,
-        batched=True,
-        batch_size=64,
-        remove_columns=dataset.column_names,
-        features=corpus_features(config),
-        num_proc=num_proc,
-        desc=f"Aligning to {config.sampling_rate:g} Hz x {config.context_length} samples",
-    )
 
 
 class WindowDataset(torch.utils.data.Dataset):
@@ -430,7 +275,7 @@ def pretrain(
     from tqdm.auto import tqdm
     from transformers import get_cosine_schedule_with_warmup
 
-    from .. import CiTrusForPretraining
+    from ..modeling_citrus import CiTrusForPretraining
     from .callbacks import isolated_rng, reconstruction_figure
 
     start_time = time.perf_counter()
@@ -645,16 +490,12 @@ def is_pretrained_model_dir(path: str | os.PathLike) -> bool:
 
 
 __all__ = [
-    "MODEL_PRESETS",
     "EpochShuffleSampler",
     "PretrainArguments",
     "PretrainResult",
     "WindowDataset",
-    "align_corpus",
-    "build_config",
     "citrus_loss",
     "checkpoints_in",
     "is_pretrained_model_dir",
-    "load_split",
     "pretrain",
 ]

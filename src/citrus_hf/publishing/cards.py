@@ -1,44 +1,33 @@
-"""Model cards and publishing: CiTrus (and CiTrus fusion) checkpoints on the Hugging Face Hub.
+"""Model cards of CiTrus (and CiTrus fusion) checkpoints.
 
-- `build_model_card` fills `model_cards/citrus_model_card.md` (fusion models: `citrus_fusion_model_card.md`, one
-  section per modality) through `huggingface_hub.ModelCard`: metadata (library, tags, license, datasets, base model,
-  `model-index` from `citrus evaluate` results) and the sections a user of a bio-signal checkpoint needs (input
-  contract, pre-training, hyper-parameters, usage, limitations, citation).
-- `push_to_hub` publishes model + feature extractor (fusion: processor) + card + the model's code (so
-  `trust_remote_code=True` works without the package) as one commit, safetensors only.
-- `load_pretrained` / `load_feature_extractor` / `load_processor` load from a Hub id, a local folder or the offline
-  cache, and turn the Hub's failures (missing repo, revision or file, offline with an empty cache) into errors that
-  say what to do.
-
-Loading never runs code from a repository unless `trust_remote_code=True` is passed, and never unpickles weights.
+`build_model_card` fills `model_cards/citrus_model_card.md` (fusion models: `citrus_fusion_model_card.md`, one section
+per modality) through `huggingface_hub.ModelCard`: metadata (library, tags, license, datasets, base model,
+`model-index` from `citrus evaluate` results) and the sections a user of a bio-signal checkpoint needs (input
+contract, pre-training, hyper-parameters, usage, limitations, citation).
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from .configuration_citrus import CiTrusConfig
-from .configuration_citrus_fusion import CiTrusFusionConfig
-from .download import resolve_checkpoint
+from ..configuration_citrus import CiTrusConfig
+from ..configuration_citrus_fusion import CiTrusFusionConfig
+from ..evaluation.records import EvalRecord, parse_eval_results
+from ..loading import FUSION_TASKS, TASKS
 
 if TYPE_CHECKING:
-    from huggingface_hub import CommitInfo
     from transformers import PreTrainedModel
 
-    from .feature_extraction_citrus import CiTrusFeatureExtractor
-    from .processing_citrus_fusion import CiTrusFusionProcessor
+    from ..feature_extraction_citrus import CiTrusFeatureExtractor
+    from ..processing_citrus_fusion import CiTrusFusionProcessor
 
 # `src/citrus_hf/model_cards` links to the repository's `model_cards/`, so the templates ship inside the wheel too.
-DEFAULT_TEMPLATE_PATH = Path(__file__).resolve().parent / "model_cards" / "citrus_model_card.md"
+DEFAULT_TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "model_cards" / "citrus_model_card.md"
 DEFAULT_FUSION_TEMPLATE_PATH = DEFAULT_TEMPLATE_PATH.with_name("citrus_fusion_model_card.md")
 
 CITATION = """@inproceedings{geenjaar2025citrus,
@@ -51,27 +40,6 @@ CITATION = """@inproceedings{geenjaar2025citrus,
   url           = {https://arxiv.org/abs/2412.11695}
 }"""
 
-# task name -> (citrus_hf class, transformers Auto class that loads it from remote code, model-index task type)
-TASKS: dict[str, tuple[str, str | None, str]] = {
-    "base": ("CiTrusModel", "AutoModel", "feature-extraction"),
-    "pretraining": ("CiTrusForPretraining", "AutoModelForPreTraining", "masked-signal-modeling"),
-    "sequence-classification": (
-        "CiTrusForSequenceClassification",
-        "AutoModelForSequenceClassification",
-        "time-series-classification",
-    ),
-    "regression": ("CiTrusForRegression", None, "time-series-regression"),
-}
-# The same for fusion models (`modeling_citrus_fusion`): one CiTrus encoder per modality, a head on the concatenation.
-FUSION_TASKS: dict[str, tuple[str, str | None, str]] = {
-    "sequence-classification": (
-        "CiTrusFusionForSequenceClassification",
-        "AutoModelForSequenceClassification",
-        "time-series-classification",
-    ),
-    "regression": ("CiTrusFusionForRegression", None, "time-series-regression"),
-}
-
 OBJECTIVES = {
     "time": "masked auto-encoding in the time domain: reconstruct the samples of masked patches (MSE)",
     "spectrogram": (
@@ -80,141 +48,6 @@ OBJECTIVES = {
     ),
     "fourier": "masked Fourier prediction (neuro2vec): predict the amplitude and phase of masked patches' spectrum",
 }
-
-# Files that would be unpickled on load: never published, never downloaded.
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib")
-
-
-# --------------------------------------------------------------------------------------------- evaluation results
-
-
-@dataclass(frozen=True)
-class EvalRecord:
-    """One evaluation result of `citrus evaluate`: a metric on a dataset split, optionally averaged over seeds.
-
-    Attributes:
-        dataset: dataset name as shown in the card, e.g. `"Epilepsy"`.
-        metric: metric type, e.g. `"accuracy"`, `"f1"`, `"mse"`.
-        value: the metric's value (the mean over seeds when `seeds` > 1).
-        dataset_id: Hub dataset id or short type used in `model-index`; defaults to `dataset`.
-        split: dataset split, e.g. `"test"`.
-        dataset_config: dataset configuration name.
-        std: standard deviation over seeds.
-        label_budget: labelled training examples used for fine-tuning (the low-data regime).
-        seeds: number of seeds averaged.
-        method: the model or baseline that produced the result; `None` means this model.
-    """
-
-    dataset: str
-    metric: str
-    value: float
-    dataset_id: str | None = None
-    split: str | None = None
-    dataset_config: str | None = None
-    std: float | None = None
-    label_budget: int | None = None
-    seeds: int | None = None
-    method: str | None = None
-
-
-_EVAL_REQUIRED = ("dataset", "metric", "value")
-_EVAL_OPTIONAL = ("dataset_id", "split", "dataset_config", "std", "label_budget", "seeds", "method")
-
-
-def _records_from_evaluate_summary(summary: Sequence[Mapping], model_arm: str | None) -> list[dict]:
-    """`citrus evaluate` summary rows (`{dataset, arm, n_train, seeds, <metric>_mean, <metric>_std, ...}`) as records.
-
-    The protocol evaluates on each dataset's test split; the label budget is the number of labelled training windows.
-    """
-    if not isinstance(summary, Sequence):
-        raise ValueError('The "summary" of `citrus evaluate` results must be a list of rows.')
-    arms = sorted({str(row.get("arm")) for row in summary if isinstance(row, Mapping)})
-    if model_arm is not None and model_arm not in arms:
-        raise ValueError(f"Arm {model_arm!r} is not in these evaluation results; they hold {arms}.")
-    records = []
-    for row in summary:
-        for key, value in row.items():
-            # a metric the protocol could not compute (e.g. AUROC with one class in the test split) is NaN: skip it
-            if not key.endswith("_mean") or not isinstance(value, (int, float)) or not math.isfinite(value):
-                continue
-            metric = key[: -len("_mean")]
-            records.append(
-                {
-                    "dataset": row["dataset"],
-                    "split": "test",
-                    "metric": metric,
-                    "value": value,
-                    "std": row.get(f"{metric}_std"),
-                    "label_budget": int(row["n_train"]) if row.get("n_train") is not None else None,
-                    "seeds": int(row["seeds"]) if row.get("seeds") is not None else None,
-                    "method": None if row.get("arm") == model_arm else str(row.get("arm")),
-                }
-            )
-    return records
-
-
-def parse_eval_results(
-    source: str | os.PathLike | Mapping | Sequence, model_arm: str | None = None
-) -> list[EvalRecord]:
-    """Read `citrus evaluate` results: a JSON file path, or the already-parsed JSON.
-
-    Accepted JSON: the `results.json` that `citrus evaluate` writes (its `summary` rows: one record per metric,
-    dataset and label budget, mean and std over seeds; `model_arm` names the arm that is this model, e.g.
-    `"citrus-time"`, and every other arm becomes a baseline), a list of records, or an object with a `"results"`
-    list. Every record has `dataset`, `metric` and
-    `value`, and optionally `dataset_id`, `split`, `dataset_config`, `std`, `label_budget`, `seeds` and `method`
-    (see `EvalRecord`). For example
-    `{"results": [{"dataset": "Epilepsy", "split": "test", "metric": "accuracy", "value": 0.93, "std": 0.01,
-    "label_budget": 60, "seeds": 5}]}`.
-
-    Raises:
-        FileNotFoundError: the path does not exist.
-        ValueError: the JSON does not have this shape; the message names the record and the key.
-    """
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"Evaluation results file {str(path)!r} does not exist; write it with `citrus evaluate`."
-            )
-        try:
-            source = json.loads(path.read_text())
-        except json.JSONDecodeError as error:
-            raise ValueError(f"Evaluation results file {str(path)!r} is not valid JSON: {error}.") from error
-    if isinstance(source, Mapping) and "summary" in source and "results" not in source:
-        source = {"results": _records_from_evaluate_summary(source["summary"], model_arm)}
-    records = source.get("results") if isinstance(source, Mapping) else source
-    if not isinstance(records, Sequence) or isinstance(records, (str, bytes)):
-        raise ValueError(
-            'Evaluation results must be a list of records or an object with a "results" list, got '
-            f"{type(records).__name__}."
-        )
-    parsed = []
-    for index, record in enumerate(records):
-        if not isinstance(record, Mapping):
-            raise ValueError(f"Evaluation record {index} must be an object, got {type(record).__name__}.")
-        missing = [key for key in _EVAL_REQUIRED if record.get(key) is None]
-        if missing:
-            raise ValueError(
-                f"Evaluation record {index} lacks {missing}; every record needs 'dataset', 'metric' and 'value'."
-            )
-        unknown = sorted(set(record) - set(_EVAL_REQUIRED) - set(_EVAL_OPTIONAL))
-        if unknown:
-            raise ValueError(
-                f"Evaluation record {index} has unknown keys {unknown}; "
-                f"allowed: {list(_EVAL_REQUIRED + _EVAL_OPTIONAL)}."
-            )
-        value = record["value"]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValueError(f"Evaluation record {index} has a non-numeric or non-finite value {value!r}.")
-        fields = {key: record.get(key) for key in _EVAL_OPTIONAL}
-        for key in ("label_budget", "seeds"):
-            if fields[key] is not None and (isinstance(fields[key], bool) or not isinstance(fields[key], int)):
-                raise ValueError(f"Evaluation record {index}: {key!r} must be an integer, got {fields[key]!r}.")
-        parsed.append(
-            EvalRecord(dataset=str(record["dataset"]), metric=str(record["metric"]), value=float(value), **fields)
-        )
-    return parsed
 
 
 def _eval_results_for_index(records: list[EvalRecord], task_type: str, task_name: str) -> list[EvalResult]:
@@ -247,9 +80,6 @@ def _eval_results_for_index(records: list[EvalRecord], task_type: str, task_name
             )
         )
     return results
-
-
-# --------------------------------------------------------------------------------------------- model card
 
 
 def _format_value(value: Any) -> str:
@@ -393,8 +223,8 @@ def _fusion_sections(
     pretraining: Mapping[str, Mapping[str, Any]] | None,
 ) -> list[dict[str, Any]]:
     """One card section per modality of a fusion model: input contract, encoder, feature extractor, pre-training."""
-    from .modeling_citrus import CiTrusPooler
-    from .processing_citrus_fusion import CiTrusFusionProcessor
+    from ..modeling_citrus import CiTrusPooler
+    from ..processing_citrus_fusion import CiTrusFusionProcessor
 
     if processor is not None:
         if not isinstance(processor, CiTrusFusionProcessor):
@@ -449,7 +279,7 @@ def _fusion_sections(
 
 def _fusion_rows(config: CiTrusFusionConfig, model_class: str, num_parameters: int | None) -> list[tuple[str, str]]:
     """The fusion model as a whole: class, modalities, the concatenated embedding, the head."""
-    from .modeling_citrus import CiTrusPooler
+    from ..modeling_citrus import CiTrusPooler
 
     sizes = {name: CiTrusPooler(config.modality_configs[name]).output_size for name in config.modalities}
     rows = [
@@ -661,267 +491,4 @@ def build_model_card(
     )
 
 
-# --------------------------------------------------------------------------------------------- publishing
-
-
-def _check_checkpoint_folder(folder: Path) -> None:
-    """A folder about to be published must be safetensors-only and carry the code its `auto_map` points to."""
-    pickles = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.suffix in PICKLE_SUFFIXES)
-    if pickles:
-        raise ValueError(f"Refusing to publish pickled files {pickles}: CiTrus checkpoints are safetensors only.")
-    if not (folder / "model.safetensors").is_file() and not (folder / "model.safetensors.index.json").is_file():
-        raise ValueError("save_pretrained wrote no model.safetensors; nothing to publish.")
-    for config_name in ("config.json", "preprocessor_config.json", "processor_config.json"):
-        path = folder / config_name
-        if not path.is_file():
-            continue
-        auto_map = json.loads(path.read_text()).get("auto_map") or {}
-        for reference in auto_map.values():
-            # An auto_map entry is "module.Class", or "repo--module.Class" for code hosted in another repository.
-            references = reference if isinstance(reference, list) else [reference]
-            for ref in filter(lambda r: r and "--" not in r, references):
-                module = ref.rsplit(".", 1)[0]
-                if not (folder / f"{module}.py").is_file():
-                    raise ValueError(
-                        f"{config_name} maps to {ref!r} but {module}.py was not saved with it, so "
-                        "`trust_remote_code=True` users could not load it; call `register_for_auto_class` on the class."
-                    )
-
-
-def push_to_hub(
-    model: PreTrainedModel,
-    repo_id: str,
-    feature_extractor: CiTrusFeatureExtractor | CiTrusFusionProcessor | None = None,
-    card: ModelCard | None = None,
-    *,
-    private: bool = False,
-    revision: str | None = None,
-    commit_message: str | None = None,
-    token: str | None = None,
-) -> CommitInfo:
-    """Publish a CiTrus or CiTrus fusion model as a single commit: weights (safetensors), config, feature extractor
-    (or fusion processor), model card and the code that `auto_map` points to (so `trust_remote_code=True` users need
-    no package).
-
-    Args:
-        model: the model to publish.
-        repo_id: `"namespace/name"`; created if missing (`private` applies only then).
-        feature_extractor: saved as `preprocessor_config.json` next to the model; strongly recommended, it carries
-            the alignment and normalisation the model was trained with. For a fusion model, its
-            `CiTrusFusionProcessor` (saved as `processor_config.json`).
-        card: the model card; defaults to `build_model_card(model, feature_extractor, repo_id=repo_id)`.
-        private: create the repository as private.
-        revision: branch to commit to (created from `main` if missing); `None` = `main`.
-        commit_message: the commit's title; defaults to "Upload CiTrus model, feature extractor and model card" (or
-            "... fusion model, processor ..." for a fusion model).
-        token: Hub token; defaults to the logged-in one (`HF_TOKEN` / `hf auth login`).
-
-    Returns:
-        `huggingface_hub.CommitInfo` (`.oid`, `.commit_url`).
-    """
-    if repo_id.count("/") != 1:
-        raise ValueError(f"repo_id {repo_id!r} must be `namespace/name`, e.g. `my-user/citrus-eeg`.")
-    if commit_message is None:
-        commit_message = (
-            "Upload CiTrus fusion model, processor and model card"
-            if isinstance(getattr(model, "config", None), CiTrusFusionConfig)
-            else "Upload CiTrus model, feature extractor and model card"
-        )
-    if card is None:
-        card = build_model_card(model, feature_extractor, repo_id=repo_id)
-    with tempfile.TemporaryDirectory(prefix="citrus-push-") as folder:
-        model.save_pretrained(folder)
-        if feature_extractor is not None:
-            feature_extractor.save_pretrained(folder)
-        card.save(Path(folder) / "README.md")
-        # Checked before the Hub is contacted: a refused checkpoint leaves no empty repository behind.
-        _check_checkpoint_folder(Path(folder))
-        api = HfApi(token=token)
-        api.create_repo(repo_id, private=private, exist_ok=True)
-        if revision is not None:
-            api.create_branch(repo_id, branch=revision, exist_ok=True)
-        return api.upload_folder(
-            repo_id=repo_id,
-            folder_path=folder,
-            commit_message=commit_message,
-            revision=revision,
-        )
-
-
-# --------------------------------------------------------------------------------------------- loading
-
-
-def _checked_folder(folder: Path, repo_or_path: str | os.PathLike, revision: str | None, needed: Sequence[str]) -> None:
-    where = f"{str(repo_or_path)!r}" + (f" (revision {revision!r})" if revision else "")
-    present = sorted(p.name for p in folder.iterdir())
-    for name in needed:
-        if name == "model.safetensors":
-            if not (folder / name).is_file() and not (folder / "model.safetensors.index.json").is_file():
-                raise OSError(
-                    f"{where} has no model.safetensors (files: {present}). CiTrus loads safetensors weights only and "
-                    "never unpickles .bin files; publish the model with `citrus push` or `save_pretrained`."
-                )
-        elif not (folder / name).is_file():
-            raise OSError(
-                f"{where} has no {name} (files: {present}); it is not a complete CiTrus checkpoint. Publish it with "
-                "`citrus push` or `save_pretrained` (and the feature extractor's `save_pretrained`)."
-            )
-
-
-def load_pretrained(
-    repo_or_path: str | os.PathLike,
-    task: str = "sequence-classification",
-    *,
-    revision: str | None = None,
-    trust_remote_code: bool = False,
-    token: str | bool | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    local_files_only: bool = False,
-    **from_pretrained_kwargs,
-) -> PreTrainedModel:
-    """Load a CiTrus (or CiTrus fusion) model from a Hub id, a local folder or the offline cache, with errors that
-    say what to do.
-
-    Args:
-        repo_or_path: Hub id (`"namespace/name"`) or a folder written by `save_pretrained`.
-        task: `"base"`, `"pretraining"`, `"sequence-classification"` or `"regression"`; a fusion checkpoint
-            (`model_type` `citrus_fusion`) loads as `"sequence-classification"` or `"regression"`.
-        revision: branch, tag or commit id on the Hub.
-        trust_remote_code: import the model class from the code stored with the checkpoint (its `auto_map`
-            modules) instead of this package. Off by default: only enable it for repositories whose code you have
-            read.
-        token, cache_dir, local_files_only: as in `huggingface_hub.snapshot_download`.
-        from_pretrained_kwargs: passed to `from_pretrained` (e.g. `num_labels=..., ignore_mismatched_sizes=True`).
-
-    Returns:
-        The model in eval mode.
-
-    Raises:
-        ValueError: unknown task, or a checkpoint that is not a CiTrus model.
-        OSError: missing folder, repository, revision or file, or offline with the snapshot not cached.
-    """
-    if task not in TASKS:
-        raise ValueError(f"Unknown task {task!r}; choose one of {list(TASKS)}.")
-    folder = resolve_checkpoint(
-        repo_or_path, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only
-    )
-    _checked_folder(folder, repo_or_path, revision, ["config.json", "model.safetensors"])
-    model_type = json.loads((folder / "config.json").read_text()).get("model_type")
-    if model_type not in (CiTrusConfig.model_type, CiTrusFusionConfig.model_type):
-        raise ValueError(f"{str(repo_or_path)!r} is not a CiTrus checkpoint (model_type={model_type!r}).")
-    fusion = model_type == CiTrusFusionConfig.model_type
-    if fusion and task not in FUSION_TASKS:
-        raise ValueError(
-            f"{str(repo_or_path)!r} is a CiTrus fusion checkpoint: load it for one of {list(FUSION_TASKS)}, not "
-            f"{task!r} (`CiTrusFusionForSequenceClassification.load_encoder` gives one modality's encoder)."
-        )
-    class_name = (FUSION_TASKS if fusion else TASKS)[task][0]
-    from_pretrained_kwargs["use_safetensors"] = True
-    if trust_remote_code:
-        model_class = _repository_class(folder, "config.json", class_name, repo_or_path)
-    elif fusion:
-        from . import modeling_citrus_fusion
-
-        model_class = getattr(modeling_citrus_fusion, class_name)
-    else:
-        from . import modeling_citrus
-
-        model_class = getattr(modeling_citrus, class_name)
-    return model_class.from_pretrained(folder, **from_pretrained_kwargs).eval()
-
-
-def _repository_class(folder: Path, config_name: str, class_name: str, repo_or_path: str | os.PathLike) -> type:
-    """`class_name` imported from the code stored in the checkpoint (the modules its `auto_map` points to).
-
-    transformers' Auto classes cannot do this here: once this package has registered CiTrus, they prefer the
-    registered classes even with `trust_remote_code=True`.
-    """
-    from transformers.dynamic_module_utils import get_class_from_dynamic_module
-
-    auto_map = json.loads((folder / config_name).read_text()).get("auto_map") or {}
-    modules = sorted({ref.rsplit(".", 1)[0] for key, ref in auto_map.items() if key != "AutoConfig"})
-    if not modules:
-        raise OSError(
-            f"{str(repo_or_path)!r} ships no code for its classes (no `auto_map` in {config_name}); load it with "
-            "`trust_remote_code=False`."
-        )
-    return get_class_from_dynamic_module(f"{modules[0]}.{class_name}", folder)
-
-
-def _load_preprocessor(
-    repo_or_path: str | os.PathLike,
-    config_name: str,
-    local_class: type,
-    trust_remote_code: bool,
-    **resolve_kwargs,
-):
-    """The preprocessor saved as `config_name` next to a checkpoint: the package's `local_class`, or with
-    `trust_remote_code` the class of that name in the repository's own code."""
-    folder = resolve_checkpoint(repo_or_path, **resolve_kwargs)
-    _checked_folder(folder, repo_or_path, resolve_kwargs.get("revision"), [config_name])
-    if trust_remote_code:
-        local_class = _repository_class(folder, config_name, local_class.__name__, repo_or_path)
-    return local_class.from_pretrained(folder)
-
-
-def load_feature_extractor(
-    repo_or_path: str | os.PathLike,
-    *,
-    revision: str | None = None,
-    trust_remote_code: bool = False,
-    token: str | bool | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    local_files_only: bool = False,
-) -> CiTrusFeatureExtractor:
-    """Load the feature extractor published with a CiTrus model (`preprocessor_config.json`), from the same places
-    and with the same errors as `load_pretrained`."""
-    from .feature_extraction_citrus import CiTrusFeatureExtractor
-
-    return _load_preprocessor(
-        repo_or_path,
-        "preprocessor_config.json",
-        CiTrusFeatureExtractor,
-        trust_remote_code,
-        revision=revision,
-        token=token,
-        cache_dir=cache_dir,
-        local_files_only=local_files_only,
-    )
-
-
-def load_processor(
-    repo_or_path: str | os.PathLike,
-    *,
-    revision: str | None = None,
-    trust_remote_code: bool = False,
-    token: str | bool | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    local_files_only: bool = False,
-) -> CiTrusFusionProcessor:
-    """Load the processor published with a CiTrus fusion model (`processor_config.json`: one feature extractor per
-    modality), from the same places and with the same errors as `load_pretrained`."""
-    from .processing_citrus_fusion import CiTrusFusionProcessor
-
-    return _load_preprocessor(
-        repo_or_path,
-        "processor_config.json",
-        CiTrusFusionProcessor,
-        trust_remote_code,
-        revision=revision,
-        token=token,
-        cache_dir=cache_dir,
-        local_files_only=local_files_only,
-    )
-
-
-__all__ = [
-    "CITATION",
-    "EvalRecord",
-    "build_model_card",
-    "load_feature_extractor",
-    "load_pretrained",
-    "load_processor",
-    "parse_eval_results",
-    "push_to_hub",
-    "resolve_checkpoint",
-]
+__all__ = ["CITATION", "OBJECTIVES", "build_model_card"]

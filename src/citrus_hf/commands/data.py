@@ -6,7 +6,7 @@
     citrus data build eeg_pretrain --window-seconds 2 --hop-seconds 2 --output ./eeg_2s
     citrus data info hr_ecg
 
-Without the ``citrus`` console script: ``python -m citrus_hf.data.cli <command> ...``.
+Without the ``citrus`` console script: ``python -m citrus_hf.commands data <command> ...``.
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
 
-from .errors import CitrusDataError
+from ..data.errors import CitrusDataError
+from . import COMMANDS
 
 _OPTION_FLAGS = ("window_seconds", "hop_seconds", "validation_fraction", "seed")
 
 
 def _archives_for(name: str):
     """The offline archives behind a dataset, a source or a package name."""
-    from .registry import ARCHIVES, DATASETS, SOURCES
+    from ..data.registry import ARCHIVES, DATASETS, SOURCES
 
     if name in DATASETS:
         sources = [SOURCES[s] for s in DATASETS[name].sources]
@@ -40,8 +40,8 @@ def _archives_for(name: str):
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from .fetch import archive_cache_dir
-    from .registry import list_datasets, list_sources
+    from ..data.fetch import archive_cache_dir
+    from ..data.registry import list_datasets, list_sources
 
     cache = archive_cache_dir(args.archive_cache)
     print("Datasets (citrus data build NAME):")
@@ -65,7 +65,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from .fetch import fetch_archive, fetch_offline_corpus
+    from ..data.fetch import fetch_archive, fetch_offline_corpus
 
     if args.offline_corpus or args.name == "all":
         paths = fetch_offline_corpus(args.archive_cache, force=args.force)
@@ -83,8 +83,8 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _fetch_online(args: argparse.Namespace) -> int:
-    from . import corpora
-    from .registry import DATASETS, SOURCES
+    from ..data import corpora
+    from ..data.registry import DATASETS, SOURCES
 
     if not args.data_dir:
         raise CitrusDataError(f"{args.name!r} is an online corpus: pass --data-dir (where to keep the files).")
@@ -105,8 +105,9 @@ def _options(args: argparse.Namespace) -> dict:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from .builders import build_dataset, publish_from_args, summarize
-    from .registry import get_dataset_spec
+    from ..data.builders import build_dataset, summarize
+    from ..data.registry import get_dataset_spec
+    from ..publishing.datasets import publish_from_args
 
     spec = get_dataset_spec(args.name)
     options = _options(args)
@@ -157,8 +158,8 @@ def format_info(info: dict) -> str:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from .builders import dataset_info
-    from .registry import get_dataset_spec
+    from ..data.builders import dataset_info
+    from ..data.registry import get_dataset_spec
 
     options = _options(args)
     if not get_dataset_spec(args.name).offline:
@@ -192,7 +193,7 @@ def add_publish_arguments(parser, per_part: str | None = None) -> None:
     """``--output``, ``--push-to-hub`` and ``--private``, as every dataset script and ``citrus data build`` take them.
 
     With ``per_part`` (e.g. ``"dataset"``), one invocation publishes several parts: ``--output`` is a root folder with
-    one sub-folder per part and ``--push-to-hub`` a repo prefix (``PREFIX-<part>``); see ``citrus_hf.data.builders.publish_from_args``.
+    one sub-folder per part and ``--push-to-hub`` a repo prefix (``PREFIX-<part>``); see ``citrus_hf.publishing.datasets.publish_from_args``.
     """
     if per_part is None:
         parser.add_argument("--output", default=None, help="save_to_disk folder")
@@ -210,7 +211,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
     Every leaf parser sets ``func``; the caller runs ``args.func(args)``.
     """
-    data = subparsers.add_parser("data", help="list, fetch, build and describe bio-signal datasets")
+    data = subparsers.add_parser("data", help=COMMANDS["data"].help)
     commands = data.add_subparsers(dest="data_command", required=True)
 
     listing = commands.add_parser("list", help="registered datasets and sources, and which archives are cached")
@@ -248,16 +249,3 @@ def _run(command):
 
     wrapper.__name__ = command.__name__
     return wrapper
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m citrus_hf.data.cli`` (the same commands as ``citrus data``)."""
-    parser = argparse.ArgumentParser(prog="citrus data", description=__doc__.split("\n")[0])
-    subparsers = parser.add_subparsers(dest="command")
-    register(subparsers)
-    args = parser.parse_args(["data", *(argv if argv is not None else sys.argv[1:])])
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

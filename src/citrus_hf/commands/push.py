@@ -7,12 +7,14 @@ import argparse
 import json
 from pathlib import Path
 
+from . import COMMANDS
+
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `push` sub-command to the `citrus` parser; it sets `func` to the function that runs it."""
     parser = subparsers.add_parser(
         "push",
-        help="publish a checkpoint folder to the Hugging Face Hub",
+        help=COMMANDS["push"].help,
         description=(
             "Publish a checkpoint folder written by save_pretrained (or by `citrus finetune` / `citrus pretrain`) as "
             "one commit: model.safetensors, config, feature extractor (a fusion model's processor), a model card and "
@@ -73,12 +75,13 @@ def _pretraining(corpora: list[str], modalities: list[str] | None) -> dict | Non
 
 def run_push(args: argparse.Namespace) -> int:
     """Load the checkpoint with this package's classes (no remote code), build its card and publish it."""
-    from . import modeling_citrus, modeling_citrus_fusion
-    from .configuration_citrus import CiTrusConfig
-    from .configuration_citrus_fusion import CiTrusFusionConfig
-    from .feature_extraction_citrus import CiTrusFeatureExtractor
-    from .hub import build_model_card, push_to_hub
-    from .processing_citrus_fusion import CiTrusFusionProcessor
+    from .. import modeling_citrus, modeling_citrus_fusion
+    from ..configuration_citrus import CiTrusConfig
+    from ..configuration_citrus_fusion import CiTrusFusionConfig
+    from ..feature_extraction_citrus import CiTrusFeatureExtractor
+    from ..processing_citrus_fusion import CiTrusFusionProcessor
+    from ..publishing.cards import build_model_card
+    from ..publishing.push import push_to_hub
 
     checkpoint: Path = args.checkpoint
     if args.repo_id.count("/") != 1:

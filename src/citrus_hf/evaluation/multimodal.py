@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .data.errors import CitrusDataError
-from .data.fetch import source_members
-from .data.readers import load_npy
-from .data.registry import get_source
+from ..data.errors import CitrusDataError
+from ..data.fetch import source_members
+from ..data.readers import load_npy
+from ..data.registry import get_source
 
 SYSTOLE_SOURCE = "systole_task1"
 SYSTOLE_RECORDING = "systole/Task1"
@@ -202,7 +202,7 @@ def modality_corpus(
     """
     from datasets import concatenate_datasets
 
-    from .data import build_dataset
+    from ..data import build_dataset
 
     corpus_name = SYSTOLE_MODALITIES[modality][1]
     built = build_dataset("multimodal_unlabelled", cache_dir=cache_dir, **dataset_options)
@@ -266,7 +266,7 @@ class Condition:
 
 
 @dataclass
-class ProtocolResult:
+class FusionProtocolResult:
     """Per condition and label budget: the accuracy and AUROC of every seed (over all 72 events, pooled over folds)."""
 
     scores: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
@@ -292,7 +292,7 @@ def onset_time_reference(events: PictureEvents, train: np.ndarray, test: np.ndar
     return -np.abs(events.onset_seconds[test][:, None] - means[None, :])
 
 
-def run_protocol(
+def run_fusion_protocol(
     events: PictureEvents,
     aligned: Mapping[str, np.ndarray],
     conditions: Sequence[Condition],
@@ -301,7 +301,7 @@ def run_protocol(
     seeds: Sequence[int] = (0, 1, 2, 3, 4),
     settings=None,
     progress: bool = True,
-) -> ProtocolResult:
+) -> FusionProtocolResult:
     """The low-data protocol on the picture task: label budgets x seeds x conditions, with block folds.
 
     For every seed and budget, each fold draws the budget per class from its training blocks (`draw_budget`, seeded),
@@ -314,20 +314,21 @@ def run_protocol(
         aligned: modality -> `(num_events, C, T)` windows aligned to that modality's encoder (the processor's output).
         conditions: the rows of the comparison.
         build_model: a fresh model for a condition (called once per run, after the seed is set).
-        budgets: label budgets (`citrus_hf.training.finetune.parse_budget`: "4" = 4 per class, "all").
+        budgets: label budgets (`citrus_hf.data.splits.parse_budget`: "4" = 4 per class, "all").
         seeds: one budget draw, initialisation and data order per seed.
         settings: `TrainerSettings` for the fine-tuning runs.
     """
     from tqdm.auto import tqdm
     from transformers import set_seed
 
-    from .processing_citrus_fusion import CiTrusFusionDataCollator
-    from .training.finetune import TrainerSettings, draw_budget, parse_budget, train_and_evaluate
-    from .training.metrics import classification_metrics
+    from ..data.splits import draw_budget, parse_budget
+    from ..processing_citrus_fusion import CiTrusFusionDataCollator
+    from ..training.finetune import TrainerSettings, train_and_evaluate
+    from ..training.metrics import classification_metrics
 
     settings = settings or TrainerSettings(num_train_epochs=30, per_device_batch_size=8, early_stopping_patience=None)
     folds = block_folds(events)
-    result = ProtocolResult()
+    result = FusionProtocolResult()
     collator = CiTrusFusionDataCollator()
     total = len(seeds) * len(budgets) * len(folds) * len(conditions)
     bar = tqdm(total=total, desc="fine-tuning runs", disable=not progress)
@@ -364,7 +365,7 @@ def run_protocol(
     return result
 
 
-def format_table(result: ProtocolResult, metric: str) -> str:
+def format_table(result: FusionProtocolResult, metric: str) -> str:
     """A Markdown table: one row per condition, one column per budget, `mean +- std` over seeds (in %)."""
     labels = list(next(iter(result.scores.values())).keys())
     header = f"| {metric} (%) | " + " | ".join(labels) + " |"

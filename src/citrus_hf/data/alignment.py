@@ -1,0 +1,253 @@
+"""Aligning a dataset to a model's input contract, once, into a cached memory-mapped Arrow file: one aligner for
+pre-training corpora (`align_corpus`: unlabelled, long recordings cut into windows) and labelled sets
+(`align_task_split`: one aligned window per example, with its label), both on the same core (`align_rows`).
+
+Rows are `input_values` `(channels, time)` at their own rate: a `sampling_rate` column, or (for a `save_to_disk` set
+without one) the `sampling_rate` argument, the rate of every row. A set with neither is refused with the fix.
+`CiTrusFeatureExtractor` resamples, crops / pads / stretches or windows and normalises; the result is a
+`Dataset.map` in the datasets cache, so nothing sits whole in RAM.
+
+Labelled sets also choose how they are normalised (`input_overrides`): per window, as in pre-training, or with
+per-channel statistics of the training split (`channel_statistics`), which become part of the fine-tuned checkpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..configuration_citrus import CiTrusConfig
+from ..feature_extraction_citrus import CiTrusFeatureExtractor
+
+TASK_ALIGNMENTS = ("resample", "interpolate")
+TASK_NORMALIZATIONS = ("window", "dataset")
+LABEL_COLUMNS = {"classification": ("label", "int64"), "regression": ("target", "float32")}
+
+
+def aligned_features(extractor: CiTrusFeatureExtractor, label_dtype: str | None = None):
+    """Arrow features of an aligned dataset: fixed-shape windows, their patch mask and, with `label_dtype`, labels."""
+    from datasets import Array2D, Features, List, Value
+
+    columns = {
+        "input_values": Array2D(shape=(extractor.num_channels, extractor.context_length), dtype="float32"),
+        "patch_mask": List(Value("int8"), length=extractor.num_patches),
+    }
+    if label_dtype is not None:
+        columns["labels"] = Value(label_dtype)
+    return Features(columns)
+
+
+def align_rows(
+    dataset,
+    extractor: CiTrusFeatureExtractor,
+    *,
+    sampling_rate: float | None = None,
+    label_column: str | None = None,
+    label_dtype: str = "int64",
+    split_channels: bool = False,
+    num_proc: int | None = None,
+):
+    """Align every row of `dataset` with `extractor` (a cached `Dataset.map`); the core of both aligners.
+
+    Args:
+        dataset: a `datasets.Dataset` with `input_values` `(channels, time)` (or `(time,)`) and, usually, a
+            `sampling_rate` column.
+        extractor: does the alignment; its `alignment` decides whether a row gives one window ("resample",
+            "interpolate") or several ("window", labels repeated for every window of a row).
+        sampling_rate: the rate of every row when the dataset has no `sampling_rate` column; ignored otherwise.
+        label_column / label_dtype: the column copied into `labels`, and its Arrow type; None for unlabelled rows.
+        split_channels: every channel of a row becomes its own example (channel-independent pre-training, as
+            PatchTST; the extractor then takes one channel). Otherwise rows must have `extractor.num_channels`.
+        num_proc: `Dataset.map` processes.
+
+    Returns:
+        A memory-mapped `datasets.Dataset` with `input_values` `(num_channels, context_length)` float32,
+        `patch_mask` `(num_patches,)` int8 and, with `label_column`, `labels`.
+
+    Raises:
+        ValueError: no `input_values` column, no `sampling_rate` column and no `sampling_rate` given, no
+            `label_column`, or a row whose channel count the model does not take.
+    """
+    columns = dataset.column_names
+    if "input_values" not in columns:
+        raise ValueError(
+            f"The dataset has no `input_values` column (columns: {columns}); the model needs the signal as "
+            "`input_values` (channels, time)."
+        )
+    has_rate = "sampling_rate" in columns
+    if not has_rate and sampling_rate is None:
+        raise ValueError(
+            f"The dataset has no `sampling_rate` column (columns: {columns}), so its rows cannot be resampled to the "
+            "model's rate; add the column, or pass the rate of every row in Hz (`sampling_rate=` in Python, "
+            "--sampling-rate on the command line)."
+        )
+    if label_column is not None and label_column not in columns:
+        raise ValueError(f"The dataset needs a `{label_column}` column for its labels (columns: {columns}).")
+    num_channels = extractor.num_channels
+
+    def align(batch: dict[str, Any]) -> dict[str, np.ndarray]:
+        rates = batch["sampling_rate"] if has_rate else [sampling_rate] * len(batch["input_values"])
+        recordings, recording_rates, rows = [], [], []
+        for row, (values, rate) in enumerate(zip(batch["input_values"], rates)):
+            signal = np.asarray(values, dtype=np.float32)
+            signal = signal[None] if signal.ndim == 1 else signal
+            if split_channels:
+                recordings.extend(signal[:, None, :])
+                recording_rates.extend([float(rate)] * signal.shape[0])
+                rows.extend([row] * signal.shape[0])
+            elif signal.shape[0] != num_channels:
+                raise ValueError(
+                    f"A row has {signal.shape[0]} channels but the model takes {num_channels}; select the channels, "
+                    "or pre-train a single-channel model (num_channels=1: every channel its own example)."
+                )
+            else:
+                recordings.append(signal)
+                recording_rates.append(float(rate))
+                rows.append(row)
+        aligned: dict[str, Any]
+        if not recordings:
+            aligned = {"input_values": np.zeros((0, num_channels, extractor.context_length), np.float32)}
+            aligned["patch_mask"] = np.zeros((0, extractor.num_patches), np.int8)
+            window_rows = np.zeros(0, dtype=np.int64)
+        else:
+            features = extractor(recordings, sampling_rate=recording_rates, return_tensors="np")
+            aligned = {"input_values": features["input_values"], "patch_mask": features["patch_mask"].astype(np.int8)}
+            # "window" alignment cuts a recording into several windows; `recording_index` says whose each one is.
+            window_rows = np.asarray(rows, dtype=np.int64)
+            if "recording_index" in features:
+                window_rows = window_rows[np.asarray(features["recording_index"], dtype=np.int64)]
+        if label_column is not None:
+            aligned["labels"] = np.asarray(batch[label_column])[window_rows]
+        return aligned
+
+    read = ["input_values"] + (["sampling_rate"] if has_rate else []) + ([label_column] if label_column else [])
+    return dataset.with_format("numpy", columns=read).map(
+        align,
+        batched=True,
+        batch_size=64,
+        remove_columns=columns,
+        features=aligned_features(extractor, label_dtype if label_column is not None else None),
+        num_proc=num_proc,
+        desc=f"Aligning to {extractor.sampling_rate:g} Hz x {extractor.context_length} samples ({extractor.alignment})",
+    )
+
+
+def align_corpus(dataset, config: CiTrusConfig, sampling_rate: float | None = None, num_proc: int | None = None):
+    """Align every row of an unlabelled corpus to the model's input contract, once, into a cached Arrow file.
+
+    Rows are resampled to `config.sampling_rate` and cut into `config.context_length` windows
+    (`CiTrusFeatureExtractor`'s "window" alignment; a row shorter than a window becomes one padded window, marked in
+    `patch_mask`). With `config.num_channels == 1` every channel of a multi-channel row becomes its own example
+    (channel-independent pre-training, as PatchTST); otherwise rows must have exactly `num_channels` channels.
+    `sampling_rate` is the rate of every row when the corpus has no `sampling_rate` column.
+
+    Returns:
+        A memory-mapped `datasets.Dataset` with `input_values` `(num_channels, context_length)` float32 and
+        `patch_mask` `(num_patches,)` int8.
+    """
+    extractor = CiTrusFeatureExtractor.from_config(config, alignment="window", pad_last_window=True)
+    return align_rows(
+        dataset, extractor, sampling_rate=sampling_rate, split_channels=config.num_channels == 1, num_proc=num_proc
+    )
+
+
+def align_task_split(dataset, extractor: CiTrusFeatureExtractor, task: str, sampling_rate: float | None = None):
+    """Align a labelled split to the model input once (a cached `Dataset.map`).
+
+    `sampling_rate` is the rate of every row when the split has no `sampling_rate` column.
+
+    Returns a `datasets.Dataset` with `input_values` `(channels, context_length)` float32, `patch_mask`
+    `(num_patches,)` and `labels` (int64 class or float32 target), formatted as torch tensors.
+    """
+    if task not in LABEL_COLUMNS:
+        raise ValueError(f"task must be one of {tuple(LABEL_COLUMNS)}, got {task!r}.")
+    label_column, label_dtype = LABEL_COLUMNS[task]
+    aligned = align_rows(
+        dataset, extractor, sampling_rate=sampling_rate, label_column=label_column, label_dtype=label_dtype
+    )
+    return aligned.with_format("torch")
+
+
+def task_feature_extractor(config: CiTrusConfig, alignment: str = "resample") -> CiTrusFeatureExtractor:
+    """The feature extractor that aligns a labelled set to `config`'s input contract (rate, window, channels,
+    normalisation; see `input_overrides`). `alignment` is "resample" (keep the time scale: resample to the model's
+    rate, crop or pad to its window) or "interpolate" (stretch every recording onto the window, for short ones)."""
+    if alignment not in TASK_ALIGNMENTS:
+        raise ValueError(f"alignment must be one of {TASK_ALIGNMENTS} for labelled sets, got {alignment!r}.")
+    return CiTrusFeatureExtractor.from_config(config, alignment=alignment)
+
+
+def channel_statistics(dataset) -> tuple[list[float], list[float]]:
+    """Mean and standard deviation of every channel over all samples of a split (at its native rate).
+
+    Uses the signals only, never the labels, so statistics of a whole training pool are fair to use in a low-label
+    run: unlabelled recordings are what a low-data setting does have.
+    """
+    count, total, total_squares = 0, None, None
+    for values in dataset.with_format("numpy", columns=["input_values"])["input_values"]:
+        signal = np.asarray(values, dtype=np.float64)
+        signal = signal[None] if signal.ndim == 1 else signal
+        if total is None:
+            total, total_squares = np.zeros(signal.shape[0]), np.zeros(signal.shape[0])
+        total += signal.sum(axis=1)
+        total_squares += (signal**2).sum(axis=1)
+        count += signal.shape[1]
+    if not count:
+        raise ValueError("Cannot compute channel statistics of an empty split.")
+    mean = total / count
+    std = np.sqrt(np.maximum(total_squares / count - mean**2, 0.0))
+    if np.any(std == 0):
+        raise ValueError(
+            f"Channel(s) {np.flatnonzero(std == 0).tolist()} are constant over the whole split, so dataset "
+            "normalisation would divide by zero; drop them or use normalization='window'."
+        )
+    return mean.tolist(), std.tolist()
+
+
+def input_overrides(normalization: str, num_channels: int, train=None) -> dict[str, Any]:
+    """Config fields that set how a labelled set is normalised (they become part of the fine-tuned checkpoint).
+
+    "window": z-score every window and channel, as in CiTrus pre-training (amplitude-free: good for rhythm, such as
+    heart rate). "dataset": one fixed mean / std per channel from the training split (`channel_statistics`), which
+    keeps the channels' relative amplitudes: for multi-channel sets where the pattern across channels is the signal
+    (EMG gestures, IMU activities) per-window z-scoring erases it.
+    """
+    if normalization not in TASK_NORMALIZATIONS:
+        raise ValueError(f"normalization must be one of {TASK_NORMALIZATIONS}, got {normalization!r}.")
+    if normalization == "window":
+        return {
+            "num_channels": num_channels,
+            "normalization": "zscore",
+            "normalization_mean": None,
+            "normalization_std": None,
+        }
+    mean, std = channel_statistics(train)
+    return {
+        "num_channels": num_channels,
+        "normalization": "fixed",
+        "normalization_mean": mean,
+        "normalization_std": std,
+    }
+
+
+def with_input_overrides(config: CiTrusConfig, overrides: dict[str, Any]) -> CiTrusConfig:
+    """A copy of `config` with the input-contract fields of `overrides` (channels, normalisation) replaced."""
+    values = {k: v for k, v in config.to_dict().items() if k not in ("architectures", "transformers_version")}
+    for key in ("id2label", "label2id", "num_labels", "channel_names", "channel_modalities"):
+        values.pop(key, None)
+    return CiTrusConfig(**{**values, **overrides})
+
+
+__all__ = [
+    "TASK_ALIGNMENTS",
+    "TASK_NORMALIZATIONS",
+    "align_corpus",
+    "align_rows",
+    "align_task_split",
+    "aligned_features",
+    "channel_statistics",
+    "input_overrides",
+    "task_feature_extractor",
+    "with_input_overrides",
+]

@@ -1,0 +1,117 @@
+"""What every dataset builder shares: the column schema, a `BuildPlan` (features + generator + arguments per split),
+option resolution, the cache key, and writing a plan to the datasets cache.
+
+A module of its own so that the offline builders (`builders`) and the online corpora (`corpora`) both build on it
+without importing each other.
+
+Every dataset has these columns:
+
+* ``input_values``: float32 ``(channels, time)``; ``Array2D`` when the shape is fixed for the dataset, else nested
+  lists (the pre-training corpora keep each recording's native sampling rate, so their lengths differ).
+* ``label`` (``ClassLabel`` with names) or ``target`` (float32) for labelled sets.
+* ``sampling_rate`` (float32, Hz), ``subject``, ``recording``, ``source`` (``package==version:file`` or the online
+  corpus and file), ``start_seconds`` (window start in its recording).
+* single-channel corpora add ``channel`` and ``modality``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import CitrusDataError
+from .registry import DatasetSpec
+
+
+def dataset_features(
+    label_names: list[str] | None, target: bool, shape: tuple[int, int] | None, extra: tuple[str, ...] = ()
+):
+    """The Arrow schema every dataset shares (see the module docstring); `shape` fixes `input_values` as `Array2D`,
+    `extra` adds string columns (e.g. `channel`, `modality`)."""
+    from datasets import Array2D, ClassLabel, Features, List, Value
+
+    columns: dict[str, Any] = {
+        "input_values": Array2D(shape=shape, dtype="float32") if shape else List(List(Value("float32")))
+    }
+    if label_names is not None:
+        columns["label"] = ClassLabel(names=list(label_names))
+    if target:
+        columns["target"] = Value("float32")
+    columns.update(
+        sampling_rate=Value("float32"),
+        subject=Value("string"),
+        recording=Value("string"),
+        source=Value("string"),
+        start_seconds=Value("float32"),
+    )
+    for name in extra:
+        columns[name] = Value("string")
+    return Features(columns)
+
+
+@dataclass
+class BuildPlan:
+    """What a builder needs to write one dataset: the features, a generator and its arguments per split.
+
+    ``archives`` are the sha256 of the archives read; they enter the cache key.
+    """
+
+    features: Any
+    generator: Callable[..., Iterator[dict]]
+    splits: dict[str, dict[str, Any]]
+    archives: tuple[str, ...]
+
+
+def resolve_options(spec: DatasetSpec, options: dict[str, Any]) -> dict[str, Any]:
+    """The spec's defaults updated with ``options``; unknown option names raise with the list of known ones."""
+    unknown = sorted(set(options) - set(spec.defaults))
+    if unknown:
+        known = ", ".join(sorted(spec.defaults)) or "none"
+        raise CitrusDataError(f"Dataset {spec.name!r} has no option(s) {unknown}; its options are: {known}.")
+    resolved = {**spec.defaults, **{k: v for k, v in options.items() if v is not None}}
+    for key in ("window_seconds", "hop_seconds"):
+        if key in resolved and not float(resolved[key]) > 0:
+            raise CitrusDataError(f"{key} must be a positive number of seconds, got {resolved[key]!r}.")
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in resolved.items()}
+
+
+def fingerprint(name: str, version: str, options: dict, archives: tuple[str, ...], split: str) -> str:
+    """Cache key of one split: a hash of everything that decides its content."""
+    payload = json.dumps([name, version, options, list(archives), split], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+def write_plan(name: str, version: str, options: dict, plan: BuildPlan, cache_dir: str | os.PathLike | None = None):
+    """Write every split of ``plan`` with ``Dataset.from_generator`` (cached) and return the ``DatasetDict``.
+
+    ``datasets`` treats every list in a generator's arguments as shards: it calls the generator once per item (and
+    spreads the items over processes with ``num_proc``). So a plan passes its data sources (recordings, files) as
+    the only list, and everything else as tuples or scalars.
+    """
+    from datasets import Dataset, DatasetDict, NamedSplit
+    from datasets.exceptions import DatasetGenerationError
+
+    splits = {}
+    for split, gen_kwargs in plan.splits.items():
+        try:
+            splits[split] = Dataset.from_generator(
+                plan.generator,
+                features=plan.features,
+                cache_dir=str(cache_dir) if cache_dir is not None else None,
+                gen_kwargs=gen_kwargs,
+                split=NamedSplit(split),
+                fingerprint=fingerprint(name, version, options, plan.archives, split),
+            )
+        except DatasetGenerationError as error:
+            # datasets wraps whatever the generator raised; our own errors already name the file and the fix.
+            if isinstance(error.__cause__, CitrusDataError):
+                raise error.__cause__ from None
+            raise
+    return DatasetDict(splits)
+
+
+__all__ = ["BuildPlan", "dataset_features", "fingerprint", "resolve_options", "write_plan"]

@@ -1,0 +1,291 @@
+"""Splits of a dataset for training: one split of a registered dataset or a `save_to_disk` folder (`load_split`), a
+labelled set's train / validation / test splits with a validation split carved out of train when it has none
+(`load_task_splits`, `carve_validation`), and label budgets: how many labelled examples a low-data run may use and
+which ones (`parse_budget`, `draw_budget`).
+
+Budgets live here, not in `evaluation/`, because fine-tuning (`training/`) draws them too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .builders import build_dataset
+from .registry import list_datasets
+
+TASKS = ("classification", "regression")
+
+
+# ---------------------------------------------------------------------------------------------------------- splits
+
+
+def load_split(dataset: str | os.PathLike, split: str, dataset_options: dict | None = None):
+    """One split of a registered dataset (`citrus_hf.data`) or of a `save_to_disk` folder, as a `datasets.Dataset`.
+
+    Returns None when the dataset has no split of that name.
+    """
+    import datasets
+
+    path = Path(str(dataset)).expanduser()
+    if path.exists():
+        if dataset_options:
+            raise ValueError(
+                f"Dataset options {sorted(dataset_options)} only apply to registered datasets, not {path}."
+            )
+        loaded = datasets.load_from_disk(str(path))
+        if isinstance(loaded, datasets.Dataset):
+            return loaded if split in ("train", None) else None
+    else:
+        names = [spec.name for spec in list_datasets()]
+        if str(dataset) not in names:
+            raise ValueError(
+                f"{dataset!r} is neither a folder nor a registered dataset. Registered: {', '.join(names)}; or give "
+                "the folder of a `datasets` Dataset / DatasetDict written by `save_to_disk`."
+            )
+        loaded = build_dataset(str(dataset), **(dataset_options or {}))
+    return loaded[split] if split in loaded else None
+
+
+def infer_task(dataset) -> str:
+    """ "classification" when the dataset has a `label` column, "regression" when it has `target`."""
+    if "label" in dataset.column_names:
+        return "classification"
+    if "target" in dataset.column_names:
+        return "regression"
+    raise ValueError(
+        f"The dataset has neither a `label` (classification) nor a `target` (regression) column (columns: "
+        f"{dataset.column_names}); fine-tuning needs one of them."
+    )
+
+
+def label_names_of(dataset) -> list[str] | None:
+    """Class names of a classification dataset (from its `ClassLabel`), or None."""
+    feature = dataset.features.get("label")
+    names = getattr(feature, "names", None)
+    if names:
+        return list(names)
+    if feature is not None:
+        return [str(c) for c in range(int(max(dataset["label"])) + 1)]
+    return None
+
+
+@dataclass
+class TaskSplits:
+    """A labelled set ready for fine-tuning: train pool, validation and test splits (`datasets.Dataset`s), the task,
+    class names (classification) and channel count."""
+
+    train: Any
+    validation: Any
+    test: Any
+    task: str
+    label_names: list[str] | None
+    num_channels: int
+    validation_source: str
+
+    def labels(self, split: str = "train") -> np.ndarray:
+        dataset = getattr(self, split)
+        column = "label" if self.task == "classification" else "target"
+        # `dataset[column]`, not `dataset.data`: a selection keeps the full table and an indices mapping.
+        values = dataset[column]
+        return np.asarray(values, dtype=np.int64 if self.task == "classification" else np.float32)
+
+
+def load_task_splits(
+    dataset: str | os.PathLike,
+    dataset_options: dict | None = None,
+    train_split: str = "train",
+    validation_split: str = "validation",
+    test_split: str = "test",
+    validation_fraction: float = 0.2,
+    validation_seed: int = 0,
+) -> TaskSplits:
+    """Load a labelled set; when it has no validation split, carve one out of train (`carve_validation`).
+
+    The carve uses `validation_seed`, not the run's seed, so every run of a protocol sees the same validation set
+    and label budgets are drawn from the same pool.
+    """
+    train = load_split(dataset, train_split, dataset_options)
+    if train is None:
+        raise ValueError(f"Dataset {dataset!r} has no split {train_split!r}.")
+    test = load_split(dataset, test_split, dataset_options)
+    if test is None:
+        raise ValueError(
+            f"Dataset {dataset!r} has no split {test_split!r}; the test metrics need a held-out split (name it with "
+            "--test-split)."
+        )
+    task = infer_task(train)
+    validation = load_split(dataset, validation_split, dataset_options) if validation_split else None
+    source = validation_split
+    if validation is None:
+        labels = np.asarray(train["label"]) if task == "classification" else None
+        groups = train["recording"] if "recording" in train.column_names else None
+        pool, held_out = carve_validation(len(train), labels, groups, validation_fraction, validation_seed)
+        if len(held_out) == 0:
+            raise ValueError(
+                f"Dataset {dataset!r} has no {validation_split!r} split and too few recordings per class to carve "
+                "one; give a validation split or use more data."
+            )
+        validation, train = train.select(held_out), train.select(pool)
+        source = (
+            f"carved from {train_split} ({validation_fraction:.0%} per class, by recording, seed {validation_seed})"
+        )
+    first = np.asarray(train[0]["input_values"])
+    return TaskSplits(
+        train=train,
+        validation=validation,
+        test=test,
+        task=task,
+        label_names=label_names_of(train) if task == "classification" else None,
+        num_channels=1 if first.ndim == 1 else first.shape[0],
+        validation_source=source,
+    )
+
+
+# ------------------------------------------------------------------------------------------------- label budgets
+
+
+@dataclass(frozen=True)
+class LabelBudget:
+    """How many labelled training examples a run may use.
+
+    `kind` is "per_class" (`value` examples of every class; for regression, `value` examples in all), "fraction"
+    (that share of the training pool, stratified by class) or "all".
+    """
+
+    kind: str
+    value: float
+
+    @property
+    def label(self) -> str:
+        """Short name for tables and plots: "5/class", "10%", "all"."""
+        if self.kind == "all":
+            return "all"
+        if self.kind == "per_class":
+            return f"{int(self.value)}/class"
+        return f"{self.value * 100:g}%"
+
+    def label_for(self, task: str) -> str:
+        """`label`, except that a per-class count of a regression set is a count of examples ("5 ex.")."""
+        if task == "regression" and self.kind == "per_class":
+            return f"{int(self.value)} ex."
+        return self.label
+
+    @property
+    def sort_key(self) -> tuple[int, float]:
+        return {"per_class": 0, "fraction": 1, "all": 2}[self.kind], self.value
+
+
+def parse_budget(text: str | int | float) -> LabelBudget:
+    """Parse a label budget: "5" / "k5" / "5/class" (examples per class), "0.1" / "10%" (a fraction of the
+    training pool), "1.0" / "100%" / "all" (everything). An integer is a count, a number with a point a fraction."""
+    if isinstance(text, LabelBudget):
+        return text
+    raw = str(text).strip().lower()
+    if raw in ("all", "full", "1.0", "100%"):
+        return LabelBudget("all", 1.0)
+    match = re.fullmatch(r"(?:k=?)?(\d+)(?:/class|-shot|shot)?", raw)
+    if match:
+        count = int(match.group(1))
+        if count < 1:
+            raise ValueError(f"A label budget of {count} examples per class leaves nothing to train on; use 1 or more.")
+        return LabelBudget("per_class", float(count))
+    try:
+        fraction = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise ValueError(
+            f"Cannot read the label budget {text!r}: use an integer for examples per class (e.g. 5), a fraction "
+            "(0.1 or 10%), or 'all'."
+        ) from None
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"A label budget fraction must lie in (0, 1], got {text!r}.")
+    return LabelBudget("all", 1.0) if fraction == 1.0 else LabelBudget("fraction", fraction)
+
+
+def _class_indices(labels: np.ndarray | None, size: int) -> list[np.ndarray]:
+    if labels is None:
+        return [np.arange(size)]
+    return [np.flatnonzero(labels == c) for c in np.unique(labels)]
+
+
+def draw_budget(labels: np.ndarray, budget: LabelBudget, seed: int) -> np.ndarray:
+    """Indices of the labelled examples a run may train on, drawn from a pool with seed `seed`.
+
+    Args:
+        labels: `(n,)` of the pool: class indices (integers) for classification, targets (floats) for regression.
+        budget: the label budget. Per class: `value` examples of each class (all of a class when it has fewer).
+            Fraction: `round(value * n_class)` (at least 1) of each class. Regression: `value` examples, or that
+            fraction (at least 2) of the pool.
+        seed: which examples; the same seed always draws the same ones.
+
+    Returns:
+        Sorted indices into the pool.
+    """
+    labels = np.asarray(labels)
+    if budget.kind == "all":
+        return np.arange(len(labels))
+    is_regression = labels.dtype.kind == "f"
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for members in _class_indices(None if is_regression else labels, len(labels)):
+        if budget.kind == "per_class":
+            count = int(budget.value)
+        else:
+            count = max(2 if is_regression else 1, int(round(budget.value * len(members))))
+        chosen.append(rng.choice(members, size=min(count, len(members)), replace=False))
+    return np.sort(np.concatenate(chosen))
+
+
+def carve_validation(
+    num_examples: int,
+    labels: np.ndarray | None = None,
+    groups: list[str] | None = None,
+    fraction: float = 0.2,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split a training set into (pool, validation), stratified by class and grouped by recording.
+
+    For every class, whole recordings go to validation (in a seeded random order) until it holds at least `fraction`
+    of the class's examples; at least one recording of the class stays in the pool. Grouping keeps overlapping
+    windows of one recording on one side. Without `labels` (regression) all examples form one class; without
+    `groups` every example is its own recording.
+
+    Returns:
+        (pool indices, validation indices), both sorted.
+    """
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"validation_fraction must lie strictly between 0 and 1, got {fraction}.")
+    groups = np.asarray(groups if groups is not None else np.arange(num_examples).astype(str))
+    rng = np.random.default_rng(seed)
+    validation = []
+    for members in _class_indices(None if labels is None else np.asarray(labels), num_examples):
+        names = np.unique(groups[members])
+        rng.shuffle(names)
+        taken = 0
+        for name in names[:-1]:  # the last recording always stays in the pool
+            if taken >= fraction * len(members):
+                break
+            in_group = members[groups[members] == name]
+            validation.append(in_group)
+            taken += len(in_group)
+    validation = np.sort(np.concatenate(validation)) if validation else np.zeros(0, dtype=np.int64)
+    return np.setdiff1d(np.arange(num_examples), validation), validation
+
+
+__all__ = [
+    "TASKS",
+    "LabelBudget",
+    "TaskSplits",
+    "carve_validation",
+    "draw_budget",
+    "infer_task",
+    "label_names_of",
+    "load_split",
+    "load_task_splits",
+    "parse_budget",
+]

@@ -1,0 +1,145 @@
+"""Evaluation records: the results `citrus evaluate` writes, read back as one `EvalRecord` per metric, dataset and label
+budget (`parse_eval_results`). Model cards (`citrus_hf.publishing.cards`) list them and put this model's in
+`model-index`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class EvalRecord:
+    """One evaluation result of `citrus evaluate`: a metric on a dataset split, optionally averaged over seeds.
+
+    Attributes:
+        dataset: dataset name as shown in the card, e.g. `"Epilepsy"`.
+        metric: metric type, e.g. `"accuracy"`, `"f1"`, `"mse"`.
+        value: the metric's value (the mean over seeds when `seeds` > 1).
+        dataset_id: Hub dataset id or short type used in `model-index`; defaults to `dataset`.
+        split: dataset split, e.g. `"test"`.
+        dataset_config: dataset configuration name.
+        std: standard deviation over seeds.
+        label_budget: labelled training examples used for fine-tuning (the low-data regime).
+        seeds: number of seeds averaged.
+        method: the model or baseline that produced the result; `None` means this model.
+    """
+
+    dataset: str
+    metric: str
+    value: float
+    dataset_id: str | None = None
+    split: str | None = None
+    dataset_config: str | None = None
+    std: float | None = None
+    label_budget: int | None = None
+    seeds: int | None = None
+    method: str | None = None
+
+
+_EVAL_REQUIRED = ("dataset", "metric", "value")
+_EVAL_OPTIONAL = ("dataset_id", "split", "dataset_config", "std", "label_budget", "seeds", "method")
+
+
+def _records_from_evaluate_summary(summary: Sequence[Mapping], model_arm: str | None) -> list[dict]:
+    """`citrus evaluate` summary rows (`{dataset, arm, n_train, seeds, <metric>_mean, <metric>_std, ...}`) as records.
+
+    The protocol evaluates on each dataset's test split; the label budget is the number of labelled training windows.
+    """
+    if not isinstance(summary, Sequence):
+        raise ValueError('The "summary" of `citrus evaluate` results must be a list of rows.')
+    arms = sorted({str(row.get("arm")) for row in summary if isinstance(row, Mapping)})
+    if model_arm is not None and model_arm not in arms:
+        raise ValueError(f"Arm {model_arm!r} is not in these evaluation results; they hold {arms}.")
+    records = []
+    for row in summary:
+        for key, value in row.items():
+            # a metric the protocol could not compute (e.g. AUROC with one class in the test split) is NaN: skip it
+            if not key.endswith("_mean") or not isinstance(value, (int, float)) or not math.isfinite(value):
+                continue
+            metric = key[: -len("_mean")]
+            records.append(
+                {
+                    "dataset": row["dataset"],
+                    "split": "test",
+                    "metric": metric,
+                    "value": value,
+                    "std": row.get(f"{metric}_std"),
+                    "label_budget": int(row["n_train"]) if row.get("n_train") is not None else None,
+                    "seeds": int(row["seeds"]) if row.get("seeds") is not None else None,
+                    "method": None if row.get("arm") == model_arm else str(row.get("arm")),
+                }
+            )
+    return records
+
+
+def parse_eval_results(
+    source: str | os.PathLike | Mapping | Sequence, model_arm: str | None = None
+) -> list[EvalRecord]:
+    """Read `citrus evaluate` results: a JSON file path, or the already-parsed JSON.
+
+    Accepted JSON: the `results.json` that `citrus evaluate` writes (its `summary` rows: one record per metric,
+    dataset and label budget, mean and std over seeds; `model_arm` names the arm that is this model, e.g.
+    `"citrus-time"`, and every other arm becomes a baseline), a list of records, or an object with a `"results"`
+    list. Every record has `dataset`, `metric` and
+    `value`, and optionally `dataset_id`, `split`, `dataset_config`, `std`, `label_budget`, `seeds` and `method`
+    (see `EvalRecord`). For example
+    `{"results": [{"dataset": "Epilepsy", "split": "test", "metric": "accuracy", "value": 0.93, "std": 0.01,
+    "label_budget": 60, "seeds": 5}]}`.
+
+    Raises:
+        FileNotFoundError: the path does not exist.
+        ValueError: the JSON does not have this shape; the message names the record and the key.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"Evaluation results file {str(path)!r} does not exist; write it with `citrus evaluate`."
+            )
+        try:
+            source = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(f"Evaluation results file {str(path)!r} is not valid JSON: {error}.") from error
+    if isinstance(source, Mapping) and "summary" in source and "results" not in source:
+        source = {"results": _records_from_evaluate_summary(source["summary"], model_arm)}
+    records = source.get("results") if isinstance(source, Mapping) else source
+    if not isinstance(records, Sequence) or isinstance(records, (str, bytes)):
+        raise ValueError(
+            'Evaluation results must be a list of records or an object with a "results" list, got '
+            f"{type(records).__name__}."
+        )
+    parsed = []
+    for index, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            raise ValueError(f"Evaluation record {index} must be an object, got {type(record).__name__}.")
+        missing = [key for key in _EVAL_REQUIRED if record.get(key) is None]
+        if missing:
+            raise ValueError(
+                f"Evaluation record {index} lacks {missing}; every record needs 'dataset', 'metric' and 'value'."
+            )
+        unknown = sorted(set(record) - set(_EVAL_REQUIRED) - set(_EVAL_OPTIONAL))
+        if unknown:
+            raise ValueError(
+                f"Evaluation record {index} has unknown keys {unknown}; "
+                f"allowed: {list(_EVAL_REQUIRED + _EVAL_OPTIONAL)}."
+            )
+        value = record["value"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"Evaluation record {index} has a non-numeric or non-finite value {value!r}.")
+        fields = {key: record.get(key) for key in _EVAL_OPTIONAL}
+        for key in ("label_budget", "seeds"):
+            if fields[key] is not None and (isinstance(fields[key], bool) or not isinstance(fields[key], int)):
+                raise ValueError(f"Evaluation record {index}: {key!r} must be an integer, got {fields[key]!r}.")
+        parsed.append(
+            EvalRecord(dataset=str(record["dataset"]), metric=str(record["metric"]), value=float(value), **fields)
+        )
+    return parsed
+
+
+__all__ = ["EvalRecord", "parse_eval_results"]

@@ -1,0 +1,348 @@
+"""Resolving and loading CiTrus checkpoints: a local folder, a Hub id or a bundled name -> a local folder -> a model,
+feature extractor or processor, with strict, safetensors-only loading and errors that say what to do. Also
+`build_config`: a `CiTrusConfig` from a preset name, a `config.json` or a checkpoint folder.
+
+This is a low layer (just above the model files, as transformers' `utils/hub.py`): training, evaluation and
+publishing all load checkpoints through it, so none of them needs a higher layer to do so. Loading never runs code
+from a repository unless `trust_remote_code=True` is passed, and never unpickles weights.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from huggingface_hub import constants, snapshot_download
+from huggingface_hub.errors import (
+    GatedRepoError,
+    HFValidationError,
+    IncompleteSnapshotError,
+    LocalEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from huggingface_hub.utils import validate_repo_id
+
+from .configuration_citrus import MODEL_PRESETS, CiTrusConfig
+from .configuration_citrus_fusion import CiTrusFusionConfig
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
+    from .feature_extraction_citrus import CiTrusFeatureExtractor
+    from .processing_citrus_fusion import CiTrusFusionProcessor
+
+# What a CiTrus checkpoint consists of; anything else (pickled *.bin, *.pt) is never downloaded.
+CHECKPOINT_PATTERNS = ["*.json", "*.safetensors", "*.py", "README.md"]
+# Files that would be unpickled on load: never published, never downloaded.
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib")
+# Checkpoints shipped inside the package, loadable by name: `BUNDLED_CHECKPOINTS / name` holding a `config.json`.
+BUNDLED_CHECKPOINTS = Path(__file__).resolve().parent / "pretrained"
+
+# task name -> (citrus_hf class, transformers Auto class that loads it from remote code, model-index task type)
+TASKS: dict[str, tuple[str, str | None, str]] = {
+    "base": ("CiTrusModel", "AutoModel", "feature-extraction"),
+    "pretraining": ("CiTrusForPretraining", "AutoModelForPreTraining", "masked-signal-modeling"),
+    "sequence-classification": (
+        "CiTrusForSequenceClassification",
+        "AutoModelForSequenceClassification",
+        "time-series-classification",
+    ),
+    "regression": ("CiTrusForRegression", None, "time-series-regression"),
+}
+# The same for fusion models (`modeling_citrus_fusion`): one CiTrus encoder per modality, a head on the concatenation.
+FUSION_TASKS: dict[str, tuple[str, str | None, str]] = {
+    "sequence-classification": (
+        "CiTrusFusionForSequenceClassification",
+        "AutoModelForSequenceClassification",
+        "time-series-classification",
+    ),
+    "regression": ("CiTrusFusionForRegression", None, "time-series-regression"),
+}
+
+
+def bundled_checkpoint(name: str) -> Path | None:
+    """The folder of the checkpoint shipped with the package under `name`, or None when there is none."""
+    if not name or any(separator in name for separator in ("/", "\\")) or name.startswith("."):
+        return None
+    folder = BUNDLED_CHECKPOINTS / name
+    return folder if (folder / "config.json").is_file() else None
+
+
+def resolve_checkpoint(
+    repo_or_path: str | os.PathLike,
+    *,
+    revision: str | None = None,
+    token: str | bool | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool = False,
+) -> Path:
+    """Local folder holding the checkpoint: `repo_or_path` itself if it is a folder, the shipped folder if it is the
+    name of a bundled checkpoint (`bundled_checkpoint`), else the Hub snapshot.
+
+    Only the files a CiTrus checkpoint needs are downloaded (`*.json`, `*.safetensors`, `*.py`, `README.md`):
+    pickled weights never reach the disk. With `HF_HUB_OFFLINE=1` or `local_files_only=True` the cached snapshot is
+    used.
+
+    Raises:
+        OSError: the folder does not exist, or the repository / revision does not exist or cannot be accessed, or
+            the Hub cannot be reached and the cache does not hold the snapshot. The message names the repository,
+            the revision and the fix.
+    """
+    path = Path(repo_or_path).expanduser()
+    if path.is_dir():
+        return path
+    repo_id = str(repo_or_path)
+    bundled = None if isinstance(repo_or_path, os.PathLike) else bundled_checkpoint(repo_id)
+    if bundled is not None:
+        return bundled
+    shown_revision = revision or "main"
+    looks_like_path = (
+        isinstance(repo_or_path, os.PathLike) or repo_id.startswith((".", "/", "~")) or repo_id.count("/") > 1
+    )
+    if looks_like_path:
+        raise OSError(
+            f"Local folder {repo_id!r} does not exist; pass a checkpoint folder or a Hub id `namespace/name`."
+        )
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as error:
+        raise OSError(
+            f"{repo_id!r} is neither a local folder nor a valid Hub id (`namespace/name`): {error}"
+        ) from error
+    try:
+        return Path(
+            snapshot_download(
+                repo_id,
+                revision=revision,
+                allow_patterns=CHECKPOINT_PATTERNS,
+                token=token,
+                cache_dir=cache_dir,
+                local_files_only=local_files_only,
+            )
+        )
+    except GatedRepoError as error:
+        raise OSError(
+            f"Repository {repo_id!r} is gated: request access on its Hub page, then log in (`hf auth login`)."
+        ) from error
+    except RepositoryNotFoundError as error:
+        raise OSError(
+            f"Repository {repo_id!r} was not found on the Hub. Check the id (`namespace/name`); if it is private, log "
+            "in with `hf auth login` or pass `token=`."
+        ) from error
+    except RevisionNotFoundError as error:
+        raise OSError(
+            f"Revision {shown_revision!r} was not found in repository {repo_id!r}; pass an existing branch, tag or "
+            "commit id (`HfApi().list_repo_refs(repo_id)` lists them)."
+        ) from error
+    except (LocalEntryNotFoundError, IncompleteSnapshotError) as error:
+        offline = local_files_only or constants.is_offline_mode()
+        reason = (
+            "offline mode is on (HF_HUB_OFFLINE=1 or local_files_only=True)" if offline else "the Hub cannot be reached"
+        )
+        raise OSError(
+            f"Cannot load {repo_id!r} (revision {shown_revision!r}): {reason} and the cache does not hold this "
+            f"snapshot. Download it once while online (unset HF_HUB_OFFLINE), or pass a local checkpoint folder."
+        ) from error
+
+
+def build_config(preset: str | os.PathLike = "small", **overrides) -> CiTrusConfig:
+    """A `CiTrusConfig` from a preset name (`MODEL_PRESETS`), a `config.json` file or a checkpoint folder, with
+    `overrides` (any config field, e.g. `pretraining_objective="spectrogram"`, `backbone="cnn"`) applied on top."""
+    preset = str(preset)
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    if preset in MODEL_PRESETS:
+        return CiTrusConfig(**{**MODEL_PRESETS[preset], **overrides})
+    path = Path(preset)
+    if path.is_dir() and (path / "config.json").is_file():
+        path = path / "config.json"
+    if path.is_file():
+        values = json.loads(path.read_text())
+        for key in ("architectures", "auto_map", "transformers_version", "model_type", "dtype", "torch_dtype"):
+            values.pop(key, None)
+        return CiTrusConfig(**{**values, **overrides})
+    raise ValueError(
+        f"Unknown model config {preset!r}: give a preset ({', '.join(MODEL_PRESETS)}), a config.json file or a "
+        "checkpoint folder that holds one."
+    )
+
+
+def _checked_folder(folder: Path, repo_or_path: str | os.PathLike, revision: str | None, needed: Sequence[str]) -> None:
+    where = f"{str(repo_or_path)!r}" + (f" (revision {revision!r})" if revision else "")
+    present = sorted(p.name for p in folder.iterdir())
+    for name in needed:
+        if name == "model.safetensors":
+            if not (folder / name).is_file() and not (folder / "model.safetensors.index.json").is_file():
+                raise OSError(
+                    f"{where} has no model.safetensors (files: {present}). CiTrus loads safetensors weights only and "
+                    "never unpickles .bin files; publish the model with `citrus push` or `save_pretrained`."
+                )
+        elif not (folder / name).is_file():
+            raise OSError(
+                f"{where} has no {name} (files: {present}); it is not a complete CiTrus checkpoint. Publish it with "
+                "`citrus push` or `save_pretrained` (and the feature extractor's `save_pretrained`)."
+            )
+
+
+def load_pretrained(
+    repo_or_path: str | os.PathLike,
+    task: str = "sequence-classification",
+    *,
+    revision: str | None = None,
+    trust_remote_code: bool = False,
+    token: str | bool | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool = False,
+    **from_pretrained_kwargs,
+) -> PreTrainedModel:
+    """Load a CiTrus (or CiTrus fusion) model from a Hub id, a local folder or the offline cache, with errors that
+    say what to do.
+
+    Args:
+        repo_or_path: Hub id (`"namespace/name"`) or a folder written by `save_pretrained`.
+        task: `"base"`, `"pretraining"`, `"sequence-classification"` or `"regression"`; a fusion checkpoint
+            (`model_type` `citrus_fusion`) loads as `"sequence-classification"` or `"regression"`.
+        revision: branch, tag or commit id on the Hub.
+        trust_remote_code: import the model class from the code stored with the checkpoint (its `auto_map`
+            modules) instead of this package. Off by default: only enable it for repositories whose code you have
+            read.
+        token, cache_dir, local_files_only: as in `huggingface_hub.snapshot_download`.
+        from_pretrained_kwargs: passed to `from_pretrained` (e.g. `num_labels=..., ignore_mismatched_sizes=True`).
+
+    Returns:
+        The model in eval mode.
+
+    Raises:
+        ValueError: unknown task, or a checkpoint that is not a CiTrus model.
+        OSError: missing folder, repository, revision or file, or offline with the snapshot not cached.
+    """
+    if task not in TASKS:
+        raise ValueError(f"Unknown task {task!r}; choose one of {list(TASKS)}.")
+    folder = resolve_checkpoint(
+        repo_or_path, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only
+    )
+    _checked_folder(folder, repo_or_path, revision, ["config.json", "model.safetensors"])
+    model_type = json.loads((folder / "config.json").read_text()).get("model_type")
+    if model_type not in (CiTrusConfig.model_type, CiTrusFusionConfig.model_type):
+        raise ValueError(f"{str(repo_or_path)!r} is not a CiTrus checkpoint (model_type={model_type!r}).")
+    fusion = model_type == CiTrusFusionConfig.model_type
+    if fusion and task not in FUSION_TASKS:
+        raise ValueError(
+            f"{str(repo_or_path)!r} is a CiTrus fusion checkpoint: load it for one of {list(FUSION_TASKS)}, not "
+            f"{task!r} (`CiTrusFusionForSequenceClassification.load_encoder` gives one modality's encoder)."
+        )
+    class_name = (FUSION_TASKS if fusion else TASKS)[task][0]
+    from_pretrained_kwargs["use_safetensors"] = True
+    if trust_remote_code:
+        model_class = _repository_class(folder, "config.json", class_name, repo_or_path)
+    elif fusion:
+        from . import modeling_citrus_fusion
+
+        model_class = getattr(modeling_citrus_fusion, class_name)
+    else:
+        from . import modeling_citrus
+
+        model_class = getattr(modeling_citrus, class_name)
+    return model_class.from_pretrained(folder, **from_pretrained_kwargs).eval()
+
+
+def _repository_class(folder: Path, config_name: str, class_name: str, repo_or_path: str | os.PathLike) -> type:
+    """`class_name` imported from the code stored in the checkpoint (the modules its `auto_map` points to).
+
+    transformers' Auto classes cannot do this here: once this package has registered CiTrus, they prefer the
+    registered classes even with `trust_remote_code=True`.
+    """
+    from transformers.dynamic_module_utils import get_class_from_dynamic_module
+
+    auto_map = json.loads((folder / config_name).read_text()).get("auto_map") or {}
+    modules = sorted({ref.rsplit(".", 1)[0] for key, ref in auto_map.items() if key != "AutoConfig"})
+    if not modules:
+        raise OSError(
+            f"{str(repo_or_path)!r} ships no code for its classes (no `auto_map` in {config_name}); load it with "
+            "`trust_remote_code=False`."
+        )
+    return get_class_from_dynamic_module(f"{modules[0]}.{class_name}", folder)
+
+
+def _load_preprocessor(
+    repo_or_path: str | os.PathLike,
+    config_name: str,
+    local_class: type,
+    trust_remote_code: bool,
+    **resolve_kwargs,
+):
+    """The preprocessor saved as `config_name` next to a checkpoint: the package's `local_class`, or with
+    `trust_remote_code` the class of that name in the repository's own code."""
+    folder = resolve_checkpoint(repo_or_path, **resolve_kwargs)
+    _checked_folder(folder, repo_or_path, resolve_kwargs.get("revision"), [config_name])
+    if trust_remote_code:
+        local_class = _repository_class(folder, config_name, local_class.__name__, repo_or_path)
+    return local_class.from_pretrained(folder)
+
+
+def load_feature_extractor(
+    repo_or_path: str | os.PathLike,
+    *,
+    revision: str | None = None,
+    trust_remote_code: bool = False,
+    token: str | bool | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool = False,
+) -> CiTrusFeatureExtractor:
+    """Load the feature extractor published with a CiTrus model (`preprocessor_config.json`), from the same places
+    and with the same errors as `load_pretrained`."""
+    from .feature_extraction_citrus import CiTrusFeatureExtractor
+
+    return _load_preprocessor(
+        repo_or_path,
+        "preprocessor_config.json",
+        CiTrusFeatureExtractor,
+        trust_remote_code,
+        revision=revision,
+        token=token,
+        cache_dir=cache_dir,
+        local_files_only=local_files_only,
+    )
+
+
+def load_processor(
+    repo_or_path: str | os.PathLike,
+    *,
+    revision: str | None = None,
+    trust_remote_code: bool = False,
+    token: str | bool | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool = False,
+) -> CiTrusFusionProcessor:
+    """Load the processor published with a CiTrus fusion model (`processor_config.json`: one feature extractor per
+    modality), from the same places and with the same errors as `load_pretrained`."""
+    from .processing_citrus_fusion import CiTrusFusionProcessor
+
+    return _load_preprocessor(
+        repo_or_path,
+        "processor_config.json",
+        CiTrusFusionProcessor,
+        trust_remote_code,
+        revision=revision,
+        token=token,
+        cache_dir=cache_dir,
+        local_files_only=local_files_only,
+    )
+
+
+__all__ = [
+    "BUNDLED_CHECKPOINTS",
+    "CHECKPOINT_PATTERNS",
+    "FUSION_TASKS",
+    "PICKLE_SUFFIXES",
+    "TASKS",
+    "build_config",
+    "bundled_checkpoint",
+    "load_feature_extractor",
+    "load_pretrained",
+    "load_processor",
+    "resolve_checkpoint",
+]

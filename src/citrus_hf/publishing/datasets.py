@@ -1,0 +1,94 @@
+"""Publishing built datasets: a Hub dataset card with the sources' licenses and citations (`dataset_card`), and
+`save_to_disk` / `push_to_hub` of a `DatasetDict` with that card (`publish`, `publish_from_args` for the
+`--output` / `--push-to-hub` options of `citrus data build` and the dataset scripts).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..data.registry import get_dataset_spec, get_source
+
+
+def dataset_card(name: str) -> str:
+    """A Hub dataset card (YAML metadata + Markdown) for ``name``, with the sources' licenses and citations."""
+    spec = get_dataset_spec(name)
+    sources = [get_source(source) for source in spec.sources]
+    licenses = sorted({source.license for source in sources})
+    task = {"pretraining": "feature-extraction", "classification": "time-series-classification"}.get(
+        spec.task, "time-series-regression"
+    )
+    lines = [
+        "---",
+        "license: other",
+        f"task_categories:\n- {task}",
+        "tags:\n- bio-signals\n- citrus-hf",
+        "---",
+        f"# {name}",
+        "",
+        spec.description,
+        "",
+        f"**Splits**: {spec.splits}",
+        "",
+        f"**Builder options**: {json.dumps(spec.defaults) if spec.defaults else 'none'}; built by "
+        f"`citrus_hf.data.build_dataset({name!r})` version {spec.version}.",
+        "",
+        "## Sources",
+        "",
+    ]
+    for source in sources:
+        where = source.archive.requirement if source.archive else source.homepage
+        lines += [
+            f"- **{source.name}** ({source.modality}, {source.sampling_rate} Hz, {source.channels} channels; {where}): "
+            f"{source.description}",
+            f"  License: {source.license}. Cite: {source.citation}",
+        ]
+    lines += ["", f"Licenses: {'; '.join(licenses)}.", ""]
+    return "\n".join(lines)
+
+
+def publish(
+    dataset_dict,
+    name: str,
+    output: str | os.PathLike | None = None,
+    push_to_hub: str | None = None,
+    private: bool = False,
+):
+    """``save_to_disk`` to ``output`` and / or ``push_to_hub`` to the Hub dataset repo ``push_to_hub`` with a card.
+
+    The card (:func:`dataset_card`) carries the sources' licenses and citations; the Hub's own endpoint and token
+    settings (``HF_ENDPOINT``, ``HF_TOKEN``) apply. ``DatasetDict.push_to_hub`` writes a card whose ``dataset_info``
+    (features, split sizes) and ``configs`` (which Parquet files make which split) ``load_dataset`` and the Hub's viewer
+    read; this card's text, license, task and tags are merged into it, never replace it.
+    """
+    if output is not None:
+        dataset_dict.save_to_disk(str(output))
+    if push_to_hub:
+        from huggingface_hub import DatasetCard, hf_hub_download
+
+        commit = dataset_dict.push_to_hub(push_to_hub, private=private)
+        repo_id = commit.repo_url.repo_id
+        # The card exactly as that commit left it (``parent_commit`` below refuses to overwrite a later one).
+        card = DatasetCard.load(hf_hub_download(repo_id, "README.md", repo_type="dataset", revision=commit.oid))
+        ours = DatasetCard(dataset_card(name))
+        for key, value in ours.data.to_dict().items():
+            card.data[key] = value
+        card.text = ours.text
+        card.push_to_hub(
+            repo_id, repo_type="dataset", commit_message="Dataset card: sources, licenses", parent_commit=commit.oid
+        )
+
+
+def publish_from_args(dataset_dict, name: str, args, part: str | None = None) -> None:
+    """:func:`publish` to the destinations of ``citrus_hf.commands.data.add_publish_arguments``; ``part`` names one of several parts
+    (sub-folder ``output/part``, repo ``push_to_hub-part`` with underscores as dashes)."""
+    output, repo = args.output, args.push_to_hub
+    if part is not None:
+        output = Path(output) / part if output else None
+        repo = f"{repo}-{part.replace('_', '-')}" if repo else None
+    publish(dataset_dict, name, output=output, push_to_hub=repo, private=args.private)
+
+
+__all__ = ["dataset_card", "publish", "publish_from_args"]

@@ -1,0 +1,187 @@
+"""Publishing to the Hugging Face Hub, one commit each: a CiTrus or CiTrus fusion model (`push_to_hub`: weights,
+config, feature extractor or processor, model card and the model's code, so `trust_remote_code=True` works without
+the package) and a LoRA adapter (`push_adapter_to_hub`). Safetensors only: a folder holding a pickled file is refused
+before the Hub is contacted, so a refusal leaves no empty repository behind.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..configuration_citrus_fusion import CiTrusFusionConfig
+from ..loading import PICKLE_SUFFIXES
+
+if TYPE_CHECKING:
+    from huggingface_hub import CommitInfo, ModelCard
+    from peft import PeftModel
+    from transformers import PreTrainedModel
+
+    from ..feature_extraction_citrus import CiTrusFeatureExtractor
+    from ..processing_citrus_fusion import CiTrusFusionProcessor
+
+
+def _refuse_pickles(folder: Path, what: str) -> None:
+    pickles = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.suffix in PICKLE_SUFFIXES)
+    if pickles:
+        raise ValueError(f"Refusing to publish pickled files {pickles}: {what} are safetensors only.")
+
+
+def _check_checkpoint_folder(folder: Path) -> None:
+    """A folder about to be published must be safetensors-only and carry the code its `auto_map` points to."""
+    _refuse_pickles(folder, "CiTrus checkpoints")
+    if not (folder / "model.safetensors").is_file() and not (folder / "model.safetensors.index.json").is_file():
+        raise ValueError("save_pretrained wrote no model.safetensors; nothing to publish.")
+    for config_name in ("config.json", "preprocessor_config.json", "processor_config.json"):
+        path = folder / config_name
+        if not path.is_file():
+            continue
+        auto_map = json.loads(path.read_text()).get("auto_map") or {}
+        for reference in auto_map.values():
+            # An auto_map entry is "module.Class", or "repo--module.Class" for code hosted in another repository.
+            references = reference if isinstance(reference, list) else [reference]
+            for ref in filter(lambda r: r and "--" not in r, references):
+                module = ref.rsplit(".", 1)[0]
+                if not (folder / f"{module}.py").is_file():
+                    raise ValueError(
+                        f"{config_name} maps to {ref!r} but {module}.py was not saved with it, so "
+                        "`trust_remote_code=True` users could not load it; call `register_for_auto_class` on the class."
+                    )
+
+
+def _publish_folder(
+    repo_id: str,
+    write: Callable[[Path], None],
+    check: Callable[[Path], None],
+    *,
+    example_repo_id: str,
+    private: bool,
+    revision: str | None,
+    commit_message: str,
+    token: str | None,
+    create_pr: bool = False,
+) -> CommitInfo:
+    """The one publishing pipeline: `write` the files into a fresh folder, `check` them, then create the repository
+    (and the branch `revision`) and upload the folder as one commit."""
+    from huggingface_hub import HfApi
+
+    if repo_id.count("/") != 1:
+        raise ValueError(f"repo_id {repo_id!r} must be `namespace/name`, e.g. `{example_repo_id}`.")
+    with tempfile.TemporaryDirectory(prefix="citrus-push-") as folder:
+        write(Path(folder))
+        # Checked before the Hub is contacted: a refused folder leaves no empty repository behind.
+        check(Path(folder))
+        api = HfApi(token=token)
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        if revision is not None and not create_pr:
+            api.create_branch(repo_id, branch=revision, exist_ok=True)
+        return api.upload_folder(
+            repo_id=repo_id, folder_path=folder, commit_message=commit_message, revision=revision, create_pr=create_pr
+        )
+
+
+def push_to_hub(
+    model: PreTrainedModel,
+    repo_id: str,
+    feature_extractor: CiTrusFeatureExtractor | CiTrusFusionProcessor | None = None,
+    card: ModelCard | None = None,
+    *,
+    private: bool = False,
+    revision: str | None = None,
+    commit_message: str | None = None,
+    token: str | None = None,
+) -> CommitInfo:
+    """Publish a CiTrus or CiTrus fusion model as a single commit: weights (safetensors), config, feature extractor
+    (or fusion processor), model card and the code that `auto_map` points to (so `trust_remote_code=True` users need
+    no package).
+
+    Args:
+        model: the model to publish.
+        repo_id: `"namespace/name"`; created if missing (`private` applies only then).
+        feature_extractor: saved as `preprocessor_config.json` next to the model; strongly recommended, it carries
+            the alignment and normalisation the model was trained with. For a fusion model, its
+            `CiTrusFusionProcessor` (saved as `processor_config.json`).
+        card: the model card; defaults to `build_model_card(model, feature_extractor, repo_id=repo_id)`.
+        private: create the repository as private.
+        revision: branch to commit to (created from `main` if missing); `None` = `main`.
+        commit_message: the commit's title; defaults to "Upload CiTrus model, feature extractor and model card" (or
+            "... fusion model, processor ..." for a fusion model).
+        token: Hub token; defaults to the logged-in one (`HF_TOKEN` / `hf auth login`).
+
+    Returns:
+        `huggingface_hub.CommitInfo` (`.oid`, `.commit_url`).
+    """
+    from .cards import build_model_card
+
+    if commit_message is None:
+        commit_message = (
+            "Upload CiTrus fusion model, processor and model card"
+            if isinstance(getattr(model, "config", None), CiTrusFusionConfig)
+            else "Upload CiTrus model, feature extractor and model card"
+        )
+
+    def write(folder: Path) -> None:
+        model.save_pretrained(folder)
+        if feature_extractor is not None:
+            feature_extractor.save_pretrained(folder)
+        (card or build_model_card(model, feature_extractor, repo_id=repo_id)).save(folder / "README.md")
+
+    return _publish_folder(
+        repo_id,
+        write,
+        _check_checkpoint_folder,
+        example_repo_id="my-user/citrus-eeg",
+        private=private,
+        revision=revision,
+        commit_message=commit_message,
+        token=token,
+    )
+
+
+def push_adapter_to_hub(
+    peft_model: PeftModel,
+    repo_id: str,
+    feature_extractor: CiTrusFeatureExtractor | None = None,
+    *,
+    private: bool = False,
+    revision: str | None = None,
+    commit_message: str = "Upload CiTrus LoRA adapter",
+    token: str | None = None,
+    create_pr: bool = False,
+) -> CommitInfo:
+    """Publish a LoRA adapter as one commit: the `save_adapter` folder (safetensors only) with a model card.
+
+    Args:
+        peft_model: the model returned by `apply_lora` (or `load_adapter`).
+        repo_id: `"namespace/name"`; created if missing (`private` applies only then).
+        feature_extractor: saved as `preprocessor_config.json`: the alignment the adapter was trained with.
+        revision: branch to commit to (created from `main` if missing); `None` = `main`.
+        commit_message, token, create_pr: as in `huggingface_hub.HfApi.upload_folder`.
+
+    Returns:
+        `huggingface_hub.CommitInfo` (`.oid`, `.commit_url`, `.pr_url`). Load it back with
+        `citrus_hf.training.lora.load_adapter(base, repo_id)`.
+    """
+    from ..training.lora import adapter_card, save_adapter
+
+    def write(folder: Path) -> None:
+        save_adapter(peft_model, folder, feature_extractor)
+        adapter_card(peft_model, repo_id).save(folder / "README.md")
+
+    return _publish_folder(
+        repo_id,
+        write,
+        lambda folder: _refuse_pickles(folder, "adapters"),
+        example_repo_id="my-user/citrus-lora-har",
+        private=private,
+        revision=revision,
+        commit_message=commit_message,
+        token=token,
+        create_pr=create_pr,
+    )
+
+
+__all__ = ["push_adapter_to_hub", "push_to_hub"]

@@ -1,0 +1,191 @@
+"""The package's structure: import-linter's layer contracts, a lazy package root (no torch at `import citrus_hf` or
+`citrus --help`), Auto-class registration in any import order, and the one place checkpoint names are resolved."""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import citrus_hf
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "citrus_hf"
+
+
+def _python(code: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def test_import_linter_contracts_hold():
+    """`lint-imports` checks `.importlinter`: the one-way layers, nothing importing the package root, and the model
+    files' allowed dependencies."""
+    lint_imports = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
+    result = subprocess.run([lint_imports], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 4 kept, 0 broken." in result.stdout
+
+
+def test_model_files_use_huggingface_hub_only_for_dataclasses():
+    """import-linter sees huggingface_hub as one package; the configs may use `huggingface_hub.dataclasses` only."""
+    files = [*PACKAGE.glob("configuration_*.py"), *PACKAGE.glob("modeling_*.py")]
+    files += [*PACKAGE.glob("feature_extraction_*.py"), *PACKAGE.glob("processing_*.py")]
+    assert len(files) == 6
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module]
+            for name in names:
+                if name.split(".")[0] == "huggingface_hub":
+                    assert name == "huggingface_hub.dataclasses" and path.name.startswith("configuration_"), (
+                        f"{path.name} imports {name}"
+                    )
+
+
+def test_import_citrus_hf_imports_no_torch_nor_transformers():
+    result = _python(
+        "import sys, citrus_hf\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'scipy', 'huggingface_hub') if m in sys.modules))"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_citrus_help_imports_no_torch_and_lists_every_command():
+    from citrus_hf.commands import COMMANDS
+
+    result = _python(
+        "import contextlib, io, sys\n"
+        "import citrus_hf.commands.main as m\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):\n"
+        "    m.main(['--help'])\n"
+        "heavy = sorted(n for n in ('torch', 'transformers', 'datasets', 'huggingface_hub') if n in sys.modules)\n"
+        "print(heavy); print(out.getvalue())"
+    )
+    assert result.returncode == 0, result.stderr
+    heavy, _, help_text = result.stdout.partition("\n")
+    assert heavy == "[]"
+    for name, command in COMMANDS.items():
+        assert name in help_text and command.help.split()[0] in help_text
+    # the console script is the same entry point
+    script = shutil.which("citrus") or str(Path(sys.executable).with_name("citrus"))
+    console = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=120)
+    assert console.returncode == 0 and "finetune" in console.stdout
+
+
+def test_python_dash_m_commands_runs_the_citrus_command():
+    result = subprocess.run(
+        [sys.executable, "-m", "citrus_hf.commands", "data", "--help"], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert "citrus data" in result.stdout and "fetch" in result.stdout
+
+
+def test_every_command_module_registers_its_parser():
+    from citrus_hf.commands.main import build_parser
+
+    for name in citrus_hf.commands.COMMANDS:
+        with pytest.raises(SystemExit) as exit_info:
+            build_parser(name).parse_args([name, "--help"])
+        assert exit_info.value.code == 0
+
+
+def test_public_names_are_lazy_and_complete():
+    assert set(citrus_hf.__all__) == set(citrus_hf._PUBLIC_NAMES)
+    for name in citrus_hf.__all__:
+        value = getattr(citrus_hf, name)
+        assert value.__name__ == name and value.__module__ == f"citrus_hf.{citrus_hf._PUBLIC_NAMES[name]}"
+    assert set(citrus_hf.__all__) <= set(dir(citrus_hf))
+    with pytest.raises(AttributeError, match="has no attribute 'NoSuchModel'"):
+        citrus_hf.NoSuchModel  # noqa: B018
+    assert citrus_hf.training.__name__ == "citrus_hf.training"
+
+
+AUTO = """
+from transformers import AutoConfig, AutoModel, AutoModelForSequenceClassification, AutoFeatureExtractor, AutoProcessor
+"""
+LOAD = """
+import json, sys
+folder = sys.argv[1]
+print(json.dumps([type(loaded).__name__ for loaded in (
+    AutoConfig.from_pretrained(folder + "/citrus"),
+    AutoModel.from_pretrained(folder + "/citrus"),
+    AutoModelForSequenceClassification.from_pretrained(folder + "/citrus"),
+    AutoFeatureExtractor.from_pretrained(folder + "/citrus"),
+    AutoModelForSequenceClassification.from_pretrained(folder + "/fusion"),
+    AutoProcessor.from_pretrained(folder + "/fusion"),
+)]))
+"""
+IMPORT_ORDERS = {
+    "package, then transformers": "import citrus_hf\n" + AUTO,
+    "transformers, then package": AUTO + "import citrus_hf\n",
+    "a public name first": "from citrus_hf import CiTrusConfig\n" + AUTO,
+    "a model module first": "import citrus_hf.modeling_citrus_fusion\n" + AUTO,
+}
+
+
+def test_auto_classes_find_citrus_in_any_import_order(tmp_path):
+    """`import citrus_hf` registers CiTrus without importing transformers: whichever comes first, the Auto classes
+    load CiTrus checkpoints in a fresh interpreter (no remote code)."""
+    from tiny_configs import TINY
+
+    from citrus_hf import (
+        CiTrusConfig,
+        CiTrusFeatureExtractor,
+        CiTrusForSequenceClassification,
+        CiTrusFusionConfig,
+        CiTrusFusionForSequenceClassification,
+        CiTrusFusionProcessor,
+    )
+
+    config = CiTrusConfig(**TINY, num_labels=3)
+    CiTrusForSequenceClassification(config).save_pretrained(tmp_path / "citrus")
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(tmp_path / "citrus")
+    fusion = CiTrusFusionConfig(
+        modality_configs={"ecg": CiTrusConfig(**TINY), "eda": CiTrusConfig(**TINY)}, num_labels=2
+    )
+    CiTrusFusionForSequenceClassification(fusion).save_pretrained(tmp_path / "fusion")
+    CiTrusFusionProcessor.from_config(fusion).save_pretrained(tmp_path / "fusion")
+    processes = {
+        order: subprocess.Popen(
+            [sys.executable, "-c", head + LOAD, str(tmp_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for order, head in IMPORT_ORDERS.items()
+    }
+    expected = [
+        "CiTrusConfig",
+        "CiTrusModel",
+        "CiTrusForSequenceClassification",
+        "CiTrusFeatureExtractor",
+        "CiTrusFusionForSequenceClassification",
+        "CiTrusFusionProcessor",
+    ]
+    for order, process in processes.items():
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, f"{order}: {stderr[-2000:]}"
+        assert json.loads(stdout.strip().splitlines()[-1]) == expected, order
+
+
+def test_bundled_checkpoint_names_resolve_to_the_shipped_folder(tmp_path, monkeypatch):
+    """`resolve_checkpoint` is the one place a name becomes a folder: a bundled name before any Hub lookup."""
+    from citrus_hf import loading
+
+    monkeypatch.setattr(loading, "BUNDLED_CHECKPOINTS", tmp_path)
+    (tmp_path / "citrus-test").mkdir()
+    (tmp_path / "citrus-test" / "config.json").write_text("{}")
+    assert loading.resolve_checkpoint("citrus-test") == tmp_path / "citrus-test"
+    assert loading.bundled_checkpoint("../citrus-test") is None
+    with pytest.raises(OSError, match="neither a local folder nor a valid Hub id"):
+        loading.resolve_checkpoint("citrus-absent!")
