@@ -29,6 +29,7 @@ from citrus_hf import (
     CiTrusForSequenceClassification,
     CiTrusModel,
 )
+from citrus_hf.configuration_citrus import HEAD_FEATURES, POOLINGS
 from citrus_hf.modeling_citrus import CiTrusMasking, patchify
 
 BACKBONES = ["hybrid", "cnn", "transformer"]
@@ -71,7 +72,7 @@ def test_pretraining_forward_backward(backbone, objective):
 
 
 @pytest.mark.parametrize("backbone", BACKBONES)
-@pytest.mark.parametrize("pooling", ["mean", "max", "cls"])
+@pytest.mark.parametrize("pooling", POOLINGS)
 def test_classification_forward_backward(backbone, pooling):
     if pooling == "cls" and backbone == "cnn":
         pytest.skip("cls pooling needs a transformer (rejected by the config, tested below)")
@@ -85,7 +86,7 @@ def test_classification_forward_backward(backbone, pooling):
 
 
 @pytest.mark.parametrize("backbone", BACKBONES)
-@pytest.mark.parametrize("head_features", ["context", "encoded"])
+@pytest.mark.parametrize("head_features", HEAD_FEATURES)
 def test_regression_forward_backward(backbone, head_features):
     model = CiTrusForRegression(tiny_config(backbone=backbone, head_features=head_features, num_targets=2))
     outputs = model(torch.randn(4, 1, 200), labels=torch.randn(4, 2))
@@ -576,3 +577,41 @@ def test_docstring_examples_run(module_name):
 
     result = doctest.testmod(importlib.import_module(module_name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0, result
+
+
+@pytest.mark.parametrize("features", HEAD_FEATURES)
+@pytest.mark.parametrize("pooling", ["mean", "max", "mean_max"])
+def test_embed_is_what_the_head_reads(features, pooling):
+    """`embed()` gives exactly the pooled vector a task head with the same settings reads, for the bare encoder and
+    the task model alike, with padding patches left out of the pool."""
+    config = tiny_config(num_channels=2, num_hidden_layers=2, num_labels=3, head_features=features, pooling=pooling)
+    classifier = CiTrusForSequenceClassification(config).eval()
+    inputs = torch.randn(3, 2, 200)
+    patch_mask = torch.ones(3, 10, dtype=torch.long)
+    patch_mask[0, 6:] = 0
+    embedding = classifier.embed(inputs, patch_mask)
+    layers = 3 if features == "all_layers" else 1
+    assert embedding.shape == (3, 2 * 16 * layers * (2 if pooling == "mean_max" else 1))
+    with torch.no_grad():
+        expected = classifier.pooler(classifier.citrus(inputs, patch_mask, output_hidden_states=True), patch_mask)
+        logits = classifier(inputs, patch_mask=patch_mask).logits
+    torch.testing.assert_close(embedding, expected)
+    torch.testing.assert_close(classifier.classifier(embedding), logits)
+    # the bare encoder with the same weights embeds identically
+    encoder = CiTrusModel(config).eval()
+    encoder.load_state_dict(classifier.citrus.state_dict())
+    torch.testing.assert_close(encoder.embed(inputs, patch_mask), embedding)
+    # padding is not pooled: changing what lies under padding patches changes nothing
+    changed = inputs.clone()
+    changed[0, :, 120:] = 100.0
+    torch.testing.assert_close(classifier.embed(changed, patch_mask)[0], embedding[0])
+    # averaging over channels gives one vector of the per-channel width
+    assert classifier.embed(inputs, patch_mask, channel_pooling="mean").shape == (3, embedding.shape[1] // 2)
+
+
+def test_embed_rejects_unknown_choices():
+    model = CiTrusModel(tiny_config()).eval()
+    with pytest.raises(ValueError, match="features='deep'"):
+        model.embed(torch.randn(1, 1, 200), features="deep")
+    with pytest.raises(ValueError, match='needs a model built with pooling="cls"'):
+        model.embed(torch.randn(1, 1, 200), pooling="cls")

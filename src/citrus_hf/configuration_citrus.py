@@ -16,8 +16,8 @@ from transformers.configuration_utils import PreTrainedConfig
 BACKBONES = ("hybrid", "cnn", "transformer")
 PRETRAINING_OBJECTIVES = ("time", "spectrogram", "fourier")
 MASK_MODES = ("per_channel", "shared", "per_modality")
-HEAD_FEATURES = ("context", "encoded")
-POOLINGS = ("mean", "cls", "max")
+HEAD_FEATURES = ("context", "encoded", "all_layers")
+POOLINGS = ("mean", "cls", "max", "mean_max")
 CHANNEL_POOLINGS = ("concat", "mean")
 NORMALIZATIONS = ("zscore", "none", "fixed")
 NORM_TYPES = ("layernorm", "batchnorm")
@@ -81,9 +81,11 @@ class CiTrusConfig(PreTrainedConfig):
         fourier_amplitude_weight (`float`, defaults to 0.0): weight of an extra log-amplitude loss for `"fourier"`.
 
     Heads:
-        head_features (`str`, defaults to `"context"`): transformer output (`"context"`) or CNN output
-            (`"encoded"`) as the features of the task heads.
-        pooling (`str`, defaults to `"mean"`): over patches: `"mean"`, `"max"` or `"cls"` (a learned CLS token).
+        head_features (`str`, defaults to `"context"`): transformer output (`"context"`), CNN output
+            (`"encoded"`), or `"all_layers"`: the CNN tokens and every transformer layer's output side by side (the
+            frozen-feature probe's input: early layers keep local morphology, late ones context).
+        pooling (`str`, defaults to `"mean"`): over patches: `"mean"`, `"max"`, `"mean_max"` (both, side by side)
+            or `"cls"` (a learned CLS token).
         channel_pooling (`str`, defaults to `"concat"`): over channels: concatenate (needs exactly `num_channels`
             channels) or average (any channel count).
         num_labels / id2label / problem_type: as in transformers (`"single_label_classification"`,
@@ -277,7 +279,7 @@ class CiTrusConfig(PreTrainedConfig):
         _check_choice("head_features", self.head_features, HEAD_FEATURES)
         _check_choice("pooling", self.pooling, POOLINGS)
         _check_choice("channel_pooling", self.channel_pooling, CHANNEL_POOLINGS)
-        if self.pooling == "cls" and (self.head_features == "encoded" or self.backbone == "cnn"):
+        if self.pooling == "cls" and (self.head_features != "context" or self.backbone == "cnn"):
             raise ValueError(
                 '`pooling="cls"` reads the transformer\'s CLS token: it needs `head_features="context"` and a '
                 'backbone with a transformer ("hybrid" or "transformer"); use pooling="mean" otherwise.'

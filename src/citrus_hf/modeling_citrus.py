@@ -26,7 +26,7 @@ from transformers.modeling_outputs import ModelOutput, SequenceClassifierOutput
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel
 from transformers.utils import logging
 
-from .configuration_citrus import CiTrusConfig
+from .configuration_citrus import CHANNEL_POOLINGS, HEAD_FEATURES, POOLINGS, CiTrusConfig, _check_choice
 
 logger = logging.get_logger(__name__)
 
@@ -623,6 +623,71 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             if module.cls_token is not None:
                 init.normal_(module.cls_token, std=self.config.initializer_range)
 
+    @torch.no_grad()
+    def embed(
+        self,
+        input_values: torch.Tensor,
+        patch_mask: torch.Tensor | None = None,
+        features: str | None = None,
+        pooling: str | None = None,
+        channel_pooling: str = "concat",
+    ) -> torch.Tensor:
+        r"""Pooled embeddings of aligned windows from the encoder (any CiTrus model: the bare encoder, a pre-training
+        or a task model, whose head is not used), the building block of frozen-feature probes and of sklearn
+        pipelines.
+
+        Args:
+            input_values (`torch.FloatTensor` of shape `(batch_size, num_channels, time)`): aligned windows.
+            patch_mask (`torch.Tensor` of shape `(batch_size, num_patches)`, *optional*): 0 marks padding patches,
+                which are not pooled.
+            features (`str`, *optional*): `"context"` (last transformer layer), `"encoded"` (CNN tokens) or
+                `"all_layers"` (the CNN tokens and every transformer layer, side by side); default: the config's
+                `head_features`.
+            pooling (`str`, *optional*): over patches, `"mean"`, `"max"`, `"mean_max"` or `"cls"`; default: the
+                config's `pooling`.
+            channel_pooling (`str`, defaults to `"concat"`): `"concat"` keeps every channel's vector
+                (`(batch_size, num_channels * F)`), `"mean"` averages them (`(batch_size, F)`), for any channel count.
+
+        Returns:
+            `torch.FloatTensor` of shape `(batch_size, num_channels * F)` or `(batch_size, F)`, with
+            `F = d_model x layers x (2 for "mean_max", else 1)`.
+
+        Example:
+
+        ```python
+        >>> import torch
+        >>> from citrus_hf import CiTrusConfig, CiTrusModel
+        >>> model = CiTrusModel(CiTrusConfig(context_length=200)).eval()
+        >>> model.embed(torch.randn(2, 3, 200), features="all_layers", pooling="mean_max").shape
+        torch.Size([2, 1920])
+
+        ```
+        """
+        config = self.config
+        features = features or config.head_features
+        pooling = pooling or config.pooling
+        _check_choice("features", features, HEAD_FEATURES)
+        _check_choice("pooling", pooling, POOLINGS)
+        _check_choice("channel_pooling", channel_pooling, CHANNEL_POOLINGS)
+        encoder = self.base_model
+        if pooling == "cls" and encoder.cls_token is None:
+            raise ValueError('pooling="cls" needs a model built with pooling="cls" (it has no CLS token).')
+        if pooling == "cls" and features != "context":
+            raise ValueError('pooling="cls" reads the transformer\'s CLS token: use features="context".')
+        outputs = encoder(
+            input_values, patch_mask=patch_mask, output_hidden_states=features == "all_layers", return_dict=True
+        )
+        if encoder.cls_token is not None and pooling != "cls":
+            # the CLS token is not a patch: pool the patches only
+            outputs = CiTrusModelOutput(
+                last_hidden_state=outputs.last_hidden_state[:, :, 1:],
+                encoded_states=outputs.encoded_states,
+                hidden_states=None
+                if outputs.hidden_states is None
+                else tuple(h[:, :, 1:] for h in outputs.hidden_states),
+            )
+        return pool_features(outputs, patch_mask, features, pooling, channel_pooling)
+
     def _check_input_values(self, input_values: torch.Tensor) -> None:
         if not isinstance(input_values, torch.Tensor):
             raise TypeError(
@@ -1096,11 +1161,75 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
 # ----------------------------------------------------------------------------------------------------------------------
 
 
-class CiTrusPooler(nn.Module):
-    """Pools `(B, C, S, D)` features into one vector per window: over patches, then over channels.
+def pool_patches(features: torch.Tensor, patch_mask: torch.Tensor | None, pooling: str) -> torch.Tensor:
+    """Pool token features over patches: `(B, C, S, D)` -> `(B, C, D)` (`(B, C, 2 * D)` for "mean_max").
 
-    Returns `(B, C * D)` for `channel_pooling="concat"` or `(B, D)` for "mean".
+    Padding patches (`patch_mask` `(B, P)` == 0) are left out. "cls" reads the CLS token, which the model puts first.
     """
+    if pooling == "cls":
+        return features[:, :, 0]
+    if patch_mask is None:
+        mean = features.mean(dim=2) if pooling != "max" else None
+        maximum = features.amax(dim=2) if pooling != "mean" else None
+    else:
+        keep = patch_mask.to(features.dtype)[:, None, :, None]  # (B, 1, P, 1)
+        mean = (features * keep).sum(dim=2) / keep.sum(dim=2).clamp_min(1.0) if pooling != "max" else None
+        maximum = (
+            features.masked_fill(keep == 0, torch.finfo(features.dtype).min).amax(dim=2) if pooling != "mean" else None
+        )
+    if pooling == "mean":
+        return mean
+    if pooling == "max":
+        return maximum
+    return torch.cat([mean, maximum], dim=-1)
+
+
+def _pooled_width(config: CiTrusConfig, features: str, pooling: str) -> int:
+    """Width of one channel's pooled vector for `features` (see `CiTrusConfig.head_features`) and `pooling`."""
+    layers = 1
+    if features == "all_layers":
+        layers = 1 + (config.num_hidden_layers if config.uses_transformer else 0)
+    return layers * (2 if pooling == "mean_max" else 1) * config.d_model
+
+
+def _feature_states(outputs: CiTrusModelOutput, features: str) -> list[torch.Tensor]:
+    """The `(B, C, S, D)` token states that `features` names, from a model output (with hidden states for
+    "all_layers")."""
+    if features == "encoded":
+        return [outputs.encoded_states]
+    if features == "context":
+        return [outputs.last_hidden_state]
+    if outputs.hidden_states is None:  # backbone="cnn": the CNN tokens are all there is
+        return [outputs.encoded_states]
+    # hidden_states[0] is the CNN tokens plus positions; the CNN tokens themselves stand in for it.
+    return [outputs.encoded_states, *outputs.hidden_states[1:]]
+
+
+def pool_features(
+    outputs: CiTrusModelOutput,
+    patch_mask: torch.Tensor | None,
+    features: str,
+    pooling: str,
+    channel_pooling: str,
+    num_channels: int | None = None,
+) -> torch.Tensor:
+    """One vector per window from an encoder output: pool every named state over patches, put them side by side,
+    then concatenate (`(B, C * F)`, needs `num_channels` channels) or average (`(B, F)`) over channels."""
+    pooled = torch.cat([pool_patches(state, patch_mask, pooling) for state in _feature_states(outputs, features)], -1)
+    if channel_pooling == "mean":
+        return pooled.mean(dim=1)
+    if num_channels is not None and pooled.shape[1] != num_channels:
+        raise ValueError(
+            f"This model was built for {num_channels} channel(s) (channel_pooling='concat') but the input has "
+            f"{pooled.shape[1]}; select those channels, or use a config with channel_pooling='mean' to accept any "
+            "channel count."
+        )
+    return pooled.flatten(1)  # (B, C * F)
+
+
+class CiTrusPooler(nn.Module):
+    """Pools the encoder output into one vector per window as the config says (`head_features`, `pooling`,
+    `channel_pooling`): `(B, C * F)` for `channel_pooling="concat"`, `(B, F)` for "mean"."""
 
     def __init__(self, config: CiTrusConfig):
         super().__init__()
@@ -1108,35 +1237,15 @@ class CiTrusPooler(nn.Module):
 
     @property
     def output_size(self) -> int:
-        channels = self.config.num_channels if self.config.channel_pooling == "concat" else 1
-        return channels * self.config.d_model
+        config = self.config
+        channels = config.num_channels if config.channel_pooling == "concat" else 1
+        return channels * _pooled_width(config, config.head_features, config.pooling)
 
     def forward(self, outputs: CiTrusModelOutput, patch_mask: torch.Tensor | None = None) -> torch.Tensor:
         config = self.config
-        if config.head_features == "encoded":
-            features = outputs.encoded_states
-        else:
-            features = outputs.last_hidden_state
-        # A CLS token exists exactly when pooling == "cls" (the model adds it for that pooling only).
-        if config.pooling == "cls":
-            pooled = features[:, :, 0]  # (B, C, D)
-        elif patch_mask is None:
-            pooled = features.mean(dim=2) if config.pooling == "mean" else features.amax(dim=2)
-        else:
-            keep = patch_mask.to(features.dtype)[:, None, :, None]  # (B, 1, P, 1)
-            if config.pooling == "mean":
-                pooled = (features * keep).sum(dim=2) / keep.sum(dim=2).clamp_min(1.0)
-            else:
-                pooled = features.masked_fill(keep == 0, torch.finfo(features.dtype).min).amax(dim=2)
-        if config.channel_pooling == "mean":
-            return pooled.mean(dim=1)
-        if pooled.shape[1] != config.num_channels:
-            raise ValueError(
-                f"This model was built for {config.num_channels} channel(s) (channel_pooling='concat') but the input "
-                f"has {pooled.shape[1]}; select those channels, or use a config with channel_pooling='mean' to accept "
-                "any channel count."
-            )
-        return pooled.flatten(1)  # (B, C * D)
+        return pool_features(
+            outputs, patch_mask, config.head_features, config.pooling, config.channel_pooling, config.num_channels
+        )
 
 
 class _CiTrusForTask(CiTrusPreTrainedModel):
@@ -1196,21 +1305,24 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
         """
         _reject_text_kwargs(kwargs)
         return_dict = return_dict if return_dict is not None else self.config.return_dict
+        output_hidden_states = (
+            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        )
         outputs = self.citrus(
             input_values,
             patch_mask=patch_mask,
-            output_hidden_states=output_hidden_states,
+            # an "all_layers" head reads every layer's output, whether or not the caller wants them returned
+            output_hidden_states=output_hidden_states or self.config.head_features == "all_layers",
             output_attentions=output_attentions,
             return_dict=True,
         )
         logits = getattr(self, self.head_name)(self.dropout(self.pooler(outputs, patch_mask)))  # (B, outputs)
         loss = None if labels is None else self.compute_loss(logits, labels)
+        hidden_states = outputs.hidden_states if output_hidden_states else None
         if not return_dict:
-            output = tuple(v for v in (logits, outputs.hidden_states, outputs.attentions) if v is not None)
+            output = tuple(v for v in (logits, hidden_states, outputs.attentions) if v is not None)
             return ((loss,) + output) if loss is not None else output
-        return self.output_class(
-            loss=loss, logits=logits, hidden_states=outputs.hidden_states, attentions=outputs.attentions
-        )
+        return self.output_class(loss=loss, logits=logits, hidden_states=hidden_states, attentions=outputs.attentions)
 
 
 def classification_loss(config: CiTrusConfig, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
