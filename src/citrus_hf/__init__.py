@@ -2,7 +2,8 @@
 
 The public names are loaded on first use (PEP 562), so `import citrus_hf` imports neither torch nor transformers.
 CiTrus registers itself with transformers' Auto classes as soon as transformers loads them, or when a public name is
-first used (see `citrus_hf._auto`), so `AutoModel.from_pretrained(citrus_checkpoint)` works after `import citrus_hf`.
+first used (see `citrus_hf._auto`), so `AutoModel.from_pretrained(citrus_checkpoint)` works after `import citrus_hf`;
+its pipelines register when transformers' pipelines are imported, so `pipeline(model=citrus_checkpoint)` works too.
 """
 
 from __future__ import annotations
@@ -74,6 +75,26 @@ _SUBMODULES = frozenset(
     }
 )
 
+
+def _register_pipelines() -> None:
+    from .inference.registration import register_pipelines
+
+    register_pipelines()
+
+
+# The pipelines register with transformers when `transformers.pipelines` is imported (`from transformers import
+# pipeline`), as the Auto classes do with theirs.
+_auto.add_registration(
+    "transformers.pipelines",
+    _register_pipelines,
+    needed=(
+        "configuration_citrus",
+        "modeling_citrus",
+        "inference.backends",
+        "inference.pipelines",
+        "inference.registration",
+    ),
+)
 _auto.install()
 
 

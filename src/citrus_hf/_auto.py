@@ -90,9 +90,7 @@ REGISTRATIONS: dict[str, tuple[Callable[[], None], tuple[str, ...]]] = {
 }
 # Modules whose end of execution may let a registration run: the auto modules, and the CiTrus modules (importing
 # `modeling_citrus` imports `modeling_auto`, whose registration must then wait until `modeling_citrus` is complete).
-WATCHED = frozenset(REGISTRATIONS) | {
-    f"{__package__}.{name}" for _, needed in REGISTRATIONS.values() for name in needed
-}
+WATCHED = set(REGISTRATIONS) | {f"{__package__}.{name}" for _, needed in REGISTRATIONS.values() for name in needed}
 _done: set[str] = set()
 _running: set[str] = set()
 _lock = threading.RLock()
@@ -183,11 +181,22 @@ def install() -> None:
         _register_ready()
 
 
+def add_registration(module_name: str, register: Callable[[], None], needed: tuple[str, ...]) -> None:
+    """Run `register` once `module_name` (a transformers module other than the Auto classes', e.g.
+    `transformers.pipelines`) has been imported, like the Auto registrations; `needed` names the CiTrus modules it
+    imports (relative to this package). Call before `install`."""
+    with _lock:
+        REGISTRATIONS[module_name] = (register, tuple(needed))
+        WATCHED.update({module_name, *(f"{__package__}.{name}" for name in needed)})
+
+
 def register_all() -> None:
-    """Register CiTrus with all of transformers' Auto classes now (imports them, and with them torch)."""
-    for auto_module in REGISTRATIONS:
-        importlib.import_module(auto_module)
+    """Register CiTrus with all of transformers' Auto classes now (imports them, and with them torch). Other
+    registrations (`add_registration`) still wait for their module."""
+    for module_name in REGISTRATIONS:
+        if module_name.startswith(_AUTO):
+            importlib.import_module(module_name)
     _register_ready()
 
 
-__all__ = ["REGISTRATIONS", "install", "register_all"]
+__all__ = ["REGISTRATIONS", "add_registration", "install", "register_all"]

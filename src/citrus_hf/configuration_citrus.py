@@ -7,6 +7,7 @@ be derived from it.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from huggingface_hub.dataclasses import strict
@@ -22,6 +23,53 @@ CHANNEL_POOLINGS = ("concat", "mean")
 NORMALIZATIONS = ("zscore", "none", "fixed")
 NORM_TYPES = ("layernorm", "batchnorm")
 ATTENTION_TYPES = ("channel_independent", "criss_cross")
+
+
+# The transformers pipeline of each CiTrus class (`citrus_hf.inference.pipelines`): its task, the pipeline class, and
+# the Auto class that loads the model for it as remote code (None: no Auto class maps this CiTrus class yet).
+PIPELINE_TASKS: dict[str, tuple[str, str, str | None]] = {
+    "CiTrusForSequenceClassification": (
+        "time-series-classification",
+        "BioSignalClassificationPipeline",
+        "AutoModelForSequenceClassification",
+    ),
+    "CiTrusForRegression": ("time-series-regression", "BioSignalRegressionPipeline", None),
+    "CiTrusModel": ("time-series-feature-extraction", "BioSignalFeatureExtractionPipeline", "AutoModel"),
+    "CiTrusForPretraining": ("time-series-feature-extraction", "BioSignalFeatureExtractionPipeline", "AutoModel"),
+}
+
+
+class CustomPipelines(dict):
+    """`config.custom_pipelines`: task -> the pipeline code saved with the checkpoint (`pipelines.py`), which is how
+    `transformers.pipeline(model=checkpoint)` finds the task without being told.
+
+    transformers takes the task from this mapping, and for a task *in* it runs the checkpoint's own pipeline code,
+    which needs `trust_remote_code=True`. When citrus_hf is installed and has registered its pipeline for the task
+    with transformers, the package serves it instead, as transformers' Auto classes prefer registered classes to
+    remote code: for such a task `in` answers False, so `pipeline(model=checkpoint)` works without remote code.
+    Without the package, the saved code runs (with `trust_remote_code=True`).
+    """
+
+    def __contains__(self, task: object) -> bool:
+        return super().__contains__(task) and not _registered_by_package(task)
+
+
+def _registered_by_package(task: object) -> bool:
+    pipelines = sys.modules.get("transformers.pipelines")
+    registry = getattr(pipelines, "PIPELINE_REGISTRY", None)
+    implementation = getattr(registry, "supported_tasks", {}).get(task, {}).get("impl")
+    return getattr(implementation, "__module__", "").startswith("citrus_hf.")
+
+
+def custom_pipelines_for(architecture: str, problem_type: str | None = None) -> CustomPipelines:
+    """The `custom_pipelines` entry of a checkpoint saved from the class `architecture` (empty for classes without a
+    pipeline), in the format transformers' `Pipeline.save_pretrained` writes."""
+    if architecture == "CiTrusForSequenceClassification" and problem_type == "regression":
+        architecture = "CiTrusForRegression"  # a classifier trained as a regressor runs the regression pipeline
+    if architecture not in PIPELINE_TASKS:
+        return CustomPipelines()
+    task, pipeline_class, auto_class = PIPELINE_TASKS[architecture]
+    return CustomPipelines({task: {"impl": f"pipelines.{pipeline_class}", "pt": [auto_class] if auto_class else []}})
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -157,7 +205,10 @@ class CiTrusConfig(PreTrainedConfig):
         self.cnn_channels = list(self.cnn_channels)
         self.cnn_strides = list(self.cnn_strides)
         self.sampling_rate = float(self.sampling_rate)
+        custom_pipelines = kwargs.pop("custom_pipelines", None)
         super().__post_init__(**kwargs)
+        if custom_pipelines is not None:
+            self.custom_pipelines = CustomPipelines(custom_pipelines)
 
     @property
     def num_patches(self) -> int:
@@ -319,4 +370,4 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-__all__ = ["MODEL_PRESETS", "CiTrusConfig"]
+__all__ = ["MODEL_PRESETS", "PIPELINE_TASKS", "CiTrusConfig", "CustomPipelines", "custom_pipelines_for"]

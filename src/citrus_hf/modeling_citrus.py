@@ -26,7 +26,14 @@ from transformers.modeling_outputs import ModelOutput, SequenceClassifierOutput
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel
 from transformers.utils import logging
 
-from .configuration_citrus import CHANNEL_POOLINGS, HEAD_FEATURES, POOLINGS, CiTrusConfig, _check_choice
+from .configuration_citrus import (
+    CHANNEL_POOLINGS,
+    HEAD_FEATURES,
+    POOLINGS,
+    CiTrusConfig,
+    _check_choice,
+    custom_pipelines_for,
+)
 
 logger = logging.get_logger(__name__)
 
@@ -292,11 +299,12 @@ class CiTrusCNNStem(nn.Module):
     cpu_inference_chunk = 2048
 
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
+        # `_is_tracing()` first: under export the batch is symbolic, and comparing it would constrain its size
         if (
-            patches.device.type == "cpu"
-            and patches.shape[0] > self.cpu_inference_chunk
+            not _is_tracing()
+            and patches.device.type == "cpu"
             and not torch.is_grad_enabled()
-            and not _is_tracing()
+            and patches.shape[0] > self.cpu_inference_chunk
         ):
             return torch.cat([self._embed(chunk) for chunk in patches.split(self.cpu_inference_chunk)])
         return self._embed(patches)
@@ -623,6 +631,12 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             if module.cls_token is not None:
                 init.normal_(module.cls_token, std=self.config.initializer_range)
 
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """`PreTrainedModel.save_pretrained`, recording this class's transformers pipeline in the config
+        (`custom_pipelines`), so that `transformers.pipeline(model=folder)` needs no task name."""
+        self.config.custom_pipelines = custom_pipelines_for(type(self).__name__, self.config.problem_type)
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
     @torch.no_grad()
     def embed(
         self,
@@ -849,10 +863,11 @@ class CiTrusModel(CiTrusPreTrainedModel):
                 keep = patch_mask.to(torch.bool)
                 if self.cls_token is not None:
                     keep = torch.cat([keep.new_ones(batch_size, 1), keep], dim=1)
-                # additive key mask (B, 1, 1, S) -> (B * C, 1, 1, S), one row per channel sequence
+                # additive key mask (B, S) -> (B * C, 1, 1, S), one row per channel sequence (an expand, not
+                # `repeat_interleave`, whose ONNX export breaks for a dynamic channel count)
                 additive = torch.zeros(keep.shape, dtype=hidden_states.dtype, device=hidden_states.device)
                 additive = additive.masked_fill(~keep, torch.finfo(hidden_states.dtype).min)
-                attention_mask = additive[:, None, None, :].repeat_interleave(num_channels, dim=0)
+                attention_mask = additive[:, None, None, None, :].expand(-1, num_channels, 1, 1, -1).flatten(0, 1)
             if self.cls_token is not None:
                 cls = self.cls_token.to(hidden_states.dtype).expand(batch_size, num_channels, 1, -1)
                 hidden_states = torch.cat([cls, hidden_states], dim=2)  # (B, C, 1 + P, D)

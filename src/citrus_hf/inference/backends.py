@@ -1,0 +1,558 @@
+"""Inference backends for CiTrus models: the same forward pass in fp32 PyTorch, bf16 PyTorch or ONNX Runtime, and the
+choice of the fastest one that keeps the results (`load_backend(model, "auto")`).
+
+- `"torch"`: the model as it is (fp32 on CPU, scaled-dot-product attention). Always available; the reference.
+- `"bf16"`: `torch.autocast` to bfloat16 on CPU, with attention computed in blocks of a few sequences (bf16 matrix
+  products, fp32 softmax; `blocked_bf16_attention`). Logits move by about 1e-3; predicted classes were identical to
+  fp32 on the real check set (see README, "Inference"). Fast on CPUs with native bf16 (AVX512-BF16, AMX).
+- `"onnxruntime"`: the model exported to ONNX once (dynamo exporter, opset `ONNX_OPSET`) and run by ONNX Runtime.
+  The export is cached on disk, keyed by a hash of the weights, config and model code, the opset and the input-shape
+  policy, so later processes reuse it; outputs match fp32 PyTorch within 1e-4 (checked on the first batch).
+- `"auto"`: on a CPU with native bf16, classification logits run in bf16, kept only if the first batch's predicted
+  classes equal fp32's (else fp32 takes over); other outputs (regression targets, embeddings), and CPUs without native
+  bf16, run in ONNX Runtime when it is installed (checked against fp32 on the first batch), else in PyTorch fp32.
+  Accelerators always run `"torch"`.
+
+Why blocked attention for bf16: CiTrus attends over short sequences (25-150 patches) with small heads (head_dim 8-16).
+On CPU, PyTorch's flash-attention kernel then spends its time in many tiny matrix products, and in bf16 it is slower
+than in fp32; a plain matmul-softmax-matmul attention is limited by memory traffic (the fp32 score tensor of a batch
+is 23 MB at 150 patches). Computing it for 16 (sequence, head) pairs at a time keeps the scores in L2 cache, and bf16
+matrix products run on the CPU's bf16 units, while the softmax stays in fp32. In fp32 the same blocking is slower than
+PyTorch's kernel (fp32 matrix products with an inner dimension of 8 are slow), so fp32 keeps SDPA.
+
+This file is also shipped next to the weights as remote code (with `pipelines.py`): it imports only numpy, torch and
+transformers, and onnxruntime where present.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import importlib.util
+import inspect
+import json
+import logging as _stdlib_logging
+import os
+import tempfile
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import AttentionInterface
+from transformers.utils import logging
+
+logger = logging.get_logger(__name__)
+
+BACKENDS = ("auto", "torch", "bf16", "onnxruntime")
+# Opset of the exported graphs. Opset 23's fused `Attention` operator ran slower in ONNX Runtime 1.32 on CPU than the
+# MatMul-Softmax-MatMul graph of opset 18 (251 vs 294 windows/s, paper configuration, one thread).
+ONNX_OPSET = 18
+# The export code's version: part of the cache key, so a change of how graphs are exported invalidates old files.
+_EXPORT_FORMAT = 1
+# The "auto" choice runs ONNX Runtime only if its outputs match fp32 PyTorch this closely on the first batch.
+ONNX_TOLERANCE = 1e-4
+# (sequence, head) pairs per block of `blocked_bf16_attention`: 16 score matrices of 150 x 150 in fp32 are 1.4 MB,
+# about a core's L2 cache. Measured on the paper configuration (batch 32, 8 heads, 150 patches, head_dim 8, one
+# thread): 10.3 ms per layer against 15.0 for SDPA in fp32, 16.1 for SDPA in bf16 and 42 ms unblocked.
+ATTENTION_BLOCK_PAIRS = 16
+BLOCKED_ATTENTION = "citrus_blocked_bf16"
+_INSTALL_ONNX = "pip install citrus-hf[onnx]"
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# What the machine offers
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def cpu_bf16_support() -> str | None:
+    """The CPU's native bf16 instructions: `"amx_bf16"`, `"avx512_bf16"`, or None (bf16 would be emulated, slower
+    than fp32). Read from PyTorch's CPU capability report, else from the flags in /proc/cpuinfo."""
+    capabilities: dict = {}
+    try:
+        capabilities = dict(torch._C._cpu._get_cpu_capability())
+    except (AttributeError, RuntimeError, TypeError):
+        try:
+            flags = set(Path("/proc/cpuinfo").read_text().split())
+        except OSError:
+            flags = set()
+        capabilities = {flag: True for flag in flags & {"amx_bf16", "avx512_bf16"}}
+    for instruction_set in ("amx_bf16", "avx512_bf16"):
+        if capabilities.get(instruction_set):
+            return instruction_set
+    return None
+
+
+def onnx_export_available() -> str | None:
+    """None when ONNX Runtime and the exporter's packages (onnx, onnxscript) are installed, else what is missing."""
+    missing = [name for name in ("onnxruntime", "onnx", "onnxscript") if not _importable(name)]
+    return ", ".join(missing) if missing else None
+
+
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # ValueError: blocked in sys.modules (`sys.modules[name] = None`)
+        return False
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# What a backend computes
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InferenceTarget:
+    """The output a backend computes from aligned windows.
+
+    Attributes:
+        output: `"logits"` (the task head's output: class logits or regression targets) or `"embeddings"`
+            (`model.embed`).
+        features, pooling, channel_pooling: `embed()`'s arguments for `"embeddings"` (None: the config's).
+    """
+
+    output: str = "logits"
+    features: str | None = None
+    pooling: str | None = None
+    channel_pooling: str = "concat"
+
+    def __post_init__(self):
+        if self.output not in ("logits", "embeddings"):
+            raise ValueError(f"`output` must be 'logits' or 'embeddings', got {self.output!r}.")
+
+    def compute(self, model: torch.nn.Module, input_values: torch.Tensor, patch_mask: torch.Tensor | None):
+        """Run `model` on `(batch, channels, time)` windows and return this target, `(batch, outputs)`."""
+        if self.output == "embeddings":
+            return model.embed(
+                input_values,
+                patch_mask=patch_mask,
+                features=self.features,
+                pooling=self.pooling,
+                channel_pooling=self.channel_pooling,
+            )
+        return model(input_values=input_values, patch_mask=patch_mask).logits
+
+
+def _problem_type(model: torch.nn.Module) -> str:
+    """ "classification", "regression" or "embeddings" for the logits of `model`."""
+    config = model.config
+    if type(model).__name__.endswith("ForRegression") or getattr(config, "problem_type", None) == "regression":
+        return "regression"
+    if hasattr(model, "classifier"):
+        return "classification"
+    return "embeddings"
+
+
+class InferenceBackend:
+    """One way of running a model's forward pass on aligned windows.
+
+    Call it with `input_values` `(batch, channels, time)` and `patch_mask` `(batch, num_patches)` (or None); it
+    returns the target's output as a float32 CPU tensor `(batch, outputs)`, without gradients. `name` says which
+    backend ran ("torch", "bf16", "onnxruntime").
+    """
+
+    name: str = ""
+
+    def __init__(self, model: torch.nn.Module, target: InferenceTarget):
+        self.model = model
+        self.target = target
+
+    def __call__(self, input_values: torch.Tensor, patch_mask: torch.Tensor | None = None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+class TorchBackend(InferenceBackend):
+    """The model as it is: fp32 on CPU (or whatever dtype and device it was loaded with)."""
+
+    name = "torch"
+
+    @torch.inference_mode()
+    def __call__(self, input_values, patch_mask=None):
+        device = self.model.device
+        patch_mask = None if patch_mask is None else patch_mask.to(device)
+        output = self.target.compute(self.model, input_values.to(device), patch_mask)
+        return output.float().cpu()
+
+
+class BFloat16Backend(InferenceBackend):
+    """`torch.autocast` to bfloat16 on CPU with blocked attention (`blocked_bf16_attention`), on a copy of the model
+    so that the caller's model keeps its attention implementation."""
+
+    name = "bf16"
+
+    def __init__(self, model: torch.nn.Module, target: InferenceTarget):
+        if model.device.type != "cpu":
+            raise ValueError(
+                f"backend='bf16' is the CPU bf16 path; the model is on {model.device}. Use backend='torch' (for "
+                "mixed precision on an accelerator, load the model with dtype=torch.bfloat16)."
+            )
+        if cpu_bf16_support() is None:
+            logger.warning_once(
+                "This CPU has no native bf16 instructions (AVX512-BF16 or AMX): backend='bf16' is emulated and "
+                "slower than fp32. backend='auto' picks the fastest exact path."
+            )
+        register_blocked_attention()
+        bf16_model = copy.deepcopy(model).eval()
+        bf16_model.set_attn_implementation(BLOCKED_ATTENTION)
+        super().__init__(bf16_model, target)
+
+    @torch.inference_mode()
+    def __call__(self, input_values, patch_mask=None):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            output = self.target.compute(self.model, input_values.cpu(), patch_mask)
+        return output.float()
+
+
+class OnnxRuntimeBackend(InferenceBackend):
+    """The model exported to ONNX (once, cached; see `onnx_export_path`) and run by ONNX Runtime on CPU."""
+
+    name = "onnxruntime"
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        target: InferenceTarget,
+        cache_dir: str | os.PathLike | None = None,
+        num_threads: int | None = None,
+    ):
+        missing = onnx_export_available()
+        if missing:
+            raise ImportError(
+                f"backend='onnxruntime' needs onnxruntime, onnx and onnxscript; {missing} not installed. Install "
+                f"them with `{_INSTALL_ONNX}`, or use backend='torch'."
+            )
+        super().__init__(model, target)
+        self.path, self.exported = export_onnx(model, target, cache_dir)
+        try:
+            import onnxruntime
+        except ImportError as error:  # checked above; kept in `try` for the remote-code import check
+            raise ImportError(f"backend='onnxruntime' needs onnxruntime: `{_INSTALL_ONNX}`.") from error
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = num_threads or torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only
+        self.session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, input_values, patch_mask=None):
+        input_values = input_values.detach().cpu().float()
+        policy = shape_policy(self.model, self.target)
+        channels_fixed = policy["channels"] != "any" and input_values.shape[1] != policy["channels"]
+        if input_values.dim() != 3 or input_values.shape[-1] != policy["time"] or channels_fixed:
+            raise ValueError(
+                f"The exported ONNX model takes windows of shape (batch, {policy['channels']}, {policy['time']}) "
+                f"(channels: {policy['channels']}, as the model's channel_pooling allows), got "
+                f"{tuple(input_values.shape)}; align recordings with the model's CiTrusFeatureExtractor."
+            )
+        if patch_mask is None:
+            patch_mask = torch.ones(input_values.shape[0], input_values.shape[-1] // self.model.config.patch_length)
+        feed = {"input_values": input_values.numpy(), "patch_mask": patch_mask.detach().cpu().to(torch.int64).numpy()}
+        (output,) = self.session.run(["output"], feed)
+        return torch.from_numpy(output)
+
+
+class CheckedBackend(InferenceBackend):
+    """A faster `candidate` that is kept only if its output on the first batch agrees with the `reference` (fp32
+    PyTorch); otherwise the reference runs from then on. `name` is the candidate's until the check fails.
+
+    Agreement is `check(candidate_output, reference_output)`: equal predicted classes for bf16 classification, a
+    maximum difference below `ONNX_TOLERANCE` for ONNX Runtime.
+    """
+
+    def __init__(self, candidate: InferenceBackend, reference: InferenceBackend, check, description: str):
+        super().__init__(reference.model, reference.target)
+        self.candidate = candidate
+        self.reference = reference
+        self.check = check
+        self.description = description
+        self.active = candidate
+        self.checked = False
+
+    @property
+    def name(self) -> str:
+        return self.active.name
+
+    def __call__(self, input_values, patch_mask=None):
+        if self.checked:
+            return self.active(input_values, patch_mask)
+        candidate_output = self.candidate(input_values, patch_mask)
+        reference_output = self.reference(input_values, patch_mask)
+        self.checked = True
+        if not self.check(candidate_output, reference_output):
+            self.active = self.reference
+            logger.warning(
+                f"backend='auto': {self.candidate.name} did not reproduce fp32 on the first batch "
+                f"({self.description}); running fp32 PyTorch instead."
+            )
+            return reference_output
+        return candidate_output
+
+
+def _same_classes(candidate: torch.Tensor, reference: torch.Tensor) -> bool:
+    return torch.equal(candidate.argmax(-1), reference.argmax(-1))
+
+
+def _same_label_sets(candidate: torch.Tensor, reference: torch.Tensor) -> bool:
+    """Multi-label: the same labels above the 0.5 probability threshold (logit 0)."""
+    return torch.equal(candidate > 0, reference > 0)
+
+
+def _within_onnx_tolerance(candidate: torch.Tensor, reference: torch.Tensor) -> bool:
+    return bool((candidate - reference).abs().max() <= ONNX_TOLERANCE)
+
+
+def load_backend(
+    model: torch.nn.Module,
+    backend: str = "auto",
+    target: InferenceTarget | None = None,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    num_threads: int | None = None,
+) -> InferenceBackend:
+    """The backend that runs `model` (a CiTrus model in eval mode) as asked.
+
+    Args:
+        model: any CiTrus model (`embed()` for embeddings; a task model for logits).
+        backend: `"auto"`, `"torch"`, `"bf16"` or `"onnxruntime"` (see the module docstring for what `"auto"`
+            picks).
+        target: what to compute (default: the logits).
+        cache_dir: folder of exported ONNX files (default: `$CITRUS_HF_ONNX_CACHE`, else
+            `~/.cache/citrus_hf/onnx`).
+        num_threads: ONNX Runtime threads (default: PyTorch's, `torch.get_num_threads()`).
+
+    Raises:
+        ValueError: unknown backend, or "bf16" for a model on an accelerator.
+        ImportError: "onnxruntime" without onnxruntime / onnx / onnxscript installed (the message names the extra).
+    """
+    target = target or InferenceTarget()
+    if backend not in BACKENDS:
+        raise ValueError(f"`backend={backend!r}` is not supported; choose one of {', '.join(map(repr, BACKENDS))}.")
+    model.eval()
+    if backend == "torch":
+        return TorchBackend(model, target)
+    if backend == "bf16":
+        return BFloat16Backend(model, target)
+    if backend == "onnxruntime":
+        return OnnxRuntimeBackend(model, target, cache_dir, num_threads)
+    reference = TorchBackend(model, target)
+    if model.device.type != "cpu":
+        return reference
+    classifies = target.output == "logits" and _problem_type(model) == "classification"
+    if classifies and cpu_bf16_support() is not None:
+        multi_label = getattr(model.config, "problem_type", None) == "multi_label_classification"
+        check = _same_label_sets if multi_label else _same_classes
+        return CheckedBackend(BFloat16Backend(model, target), reference, check, "a predicted class changed")
+    if onnx_export_available() is None:
+        try:
+            candidate = OnnxRuntimeBackend(model, target, cache_dir, num_threads)
+        except Exception as error:  # an export failure must not stop inference: fp32 PyTorch is always there
+            logger.warning(f"backend='auto': the ONNX export failed ({error}); running fp32 PyTorch.")
+            return reference
+        description = f"outputs differ by more than {ONNX_TOLERANCE:g}"
+        return CheckedBackend(candidate, reference, _within_onnx_tolerance, description)
+    return reference
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Blocked bf16 attention
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def blocked_bf16_attention(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float,
+    dropout: float = 0.0,
+    **kwargs,
+) -> tuple[torch.Tensor, None]:
+    """Attention for inference, `ATTENTION_BLOCK_PAIRS` (sequence, head) pairs at a time: matrix products in the
+    inputs' dtype (bf16 under autocast), softmax in fp32. A function of transformers' attention interface.
+
+    Args:
+        query, key, value: `(N, heads, seq, head_dim)`.
+        attention_mask: additive `(N, 1, 1 or seq, seq)`, or None.
+    Returns:
+        `(N, seq, heads, head_dim)` and no attention weights.
+    """
+    if module.training and dropout > 0:
+        raise ValueError(f"{BLOCKED_ATTENTION} attention is for inference; train with 'sdpa' or 'eager'.")
+    num_sequences, num_heads, seq_length, head_dim = query.shape
+    sequences_per_block = max(1, ATTENTION_BLOCK_PAIRS // num_heads)
+    query = (query * scaling).contiguous()
+    key_transposed = key.transpose(-1, -2).contiguous()  # (N, heads, head_dim, seq)
+    value = value.contiguous()
+    output = torch.empty(num_sequences, num_heads, seq_length, head_dim, dtype=value.dtype, device=value.device)
+    for start in range(0, num_sequences, sequences_per_block):
+        block = slice(start, start + sequences_per_block)
+        scores = torch.matmul(query[block], key_transposed[block]).float()  # (n, heads, seq, seq)
+        if attention_mask is not None:
+            scores += attention_mask[block]
+        torch.matmul(scores.softmax(-1).to(value.dtype), value[block], out=output[block])
+    return output.transpose(1, 2), None
+
+
+def register_blocked_attention() -> None:
+    """Make `blocked_bf16_attention` available to `model.set_attn_implementation(BLOCKED_ATTENTION)`."""
+    AttentionInterface.register(BLOCKED_ATTENTION, blocked_bf16_attention)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# ONNX export and its cache
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+def onnx_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Folder of exported ONNX files: `cache_dir`, else `$CITRUS_HF_ONNX_CACHE`, else `~/.cache/citrus_hf/onnx`."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    environment = os.environ.get("CITRUS_HF_ONNX_CACHE")
+    return Path(environment).expanduser() if environment else Path.home() / ".cache" / "citrus_hf" / "onnx"
+
+
+def _channels_are_free(model: torch.nn.Module, target: InferenceTarget) -> bool:
+    """Whether the output is defined for any channel count (else the graph fixes `config.num_channels`)."""
+    if target.output == "embeddings":
+        return True
+    return getattr(model.config, "channel_pooling", "concat") == "mean"
+
+
+def shape_policy(model: torch.nn.Module, target: InferenceTarget) -> dict:
+    """The input shapes an exported graph accepts: any batch size; `config.context_length` samples; any channel
+    count where the output allows it, else `config.num_channels`."""
+    config = model.config
+    return {
+        "batch": "any",
+        "channels": "any" if _channels_are_free(model, target) else config.num_channels,
+        "time": config.context_length,
+    }
+
+
+def weights_hash(model: torch.nn.Module) -> str:
+    """sha256 over every tensor of the state dict (name, dtype, shape and bytes), in order."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        tensor = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def onnx_export_path(model: torch.nn.Module, target: InferenceTarget, cache_dir=None) -> Path:
+    """Where the export of `model` for `target` is cached. The name hashes everything the graph depends on: the
+    weights, the config, the model's source code, the target, the opset, the shape policy and the torch version."""
+    try:
+        source = Path(inspect.getsourcefile(type(model)) or "").read_bytes()
+    except (OSError, TypeError):
+        source = type(model).__qualname__.encode()
+    key = {
+        "weights": weights_hash(model),
+        "config": model.config.to_json_string(use_diff=False),
+        "code": hashlib.sha256(source).hexdigest(),
+        "target": [target.output, target.features, target.pooling, target.channel_pooling],
+        "opset": ONNX_OPSET,
+        "shapes": shape_policy(model, target),
+        "torch": torch.__version__,
+        "format": _EXPORT_FORMAT,
+    }
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
+    return onnx_cache_dir(cache_dir) / f"{type(model).__name__}-{target.output}-{digest}.onnx"
+
+
+class _ExportedGraph(torch.nn.Module):
+    """`(input_values, patch_mask)` -> the target's output: the function the ONNX graph holds."""
+
+    def __init__(self, model: torch.nn.Module, target: InferenceTarget):
+        super().__init__()
+        self.model = model
+        self.target = target
+
+    def forward(self, input_values: torch.Tensor, patch_mask: torch.Tensor) -> torch.Tensor:
+        return self.target.compute(self.model, input_values, patch_mask)
+
+
+@contextmanager
+def _quiet_exporter():
+    """The dynamo exporter prints its progress and warns about optional packages; keep that out of inference."""
+    exporter_logger = _stdlib_logging.getLogger("torch.onnx")
+    previous = exporter_logger.level
+    exporter_logger.setLevel(_stdlib_logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        exporter_logger.setLevel(previous)
+
+
+def export_onnx(
+    model: torch.nn.Module, target: InferenceTarget | None = None, cache_dir: str | os.PathLike | None = None
+) -> tuple[Path, bool]:
+    """The ONNX file of `model` for `target`, exported now unless the cache already holds it.
+
+    Returns:
+        `(path, exported)`: the file, and whether this call exported it (False: reused from the cache).
+    """
+    target = target or InferenceTarget()
+    path = onnx_export_path(model, target, cache_dir)
+    if path.is_file():
+        return path, False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    config = model.config
+    num_channels = 2 if _channels_are_free(model, target) else config.num_channels
+    example = (torch.zeros(2, num_channels, config.context_length), torch.ones(2, config.num_patches, dtype=torch.long))
+    batch = torch.export.Dim("batch", min=1, max=1 << 20)
+    channel_axis = {1: torch.export.Dim("channels", min=1, max=4096)} if _channels_are_free(model, target) else {}
+    dynamic_shapes = {"input_values": {0: batch, **channel_axis}, "patch_mask": {0: batch}}
+    logger.info(f"Exporting {type(model).__name__} to ONNX (once; cached as {path}).")
+    # Written under a temporary name and renamed: a concurrent or interrupted export never leaves a partial file.
+    handle, temporary = tempfile.mkstemp(suffix=".onnx.partial", dir=path.parent)
+    os.close(handle)
+    try:
+        with _quiet_exporter(), torch.no_grad():
+            torch.onnx.export(
+                _ExportedGraph(model, target).eval(),
+                example,
+                temporary,
+                input_names=["input_values", "patch_mask"],
+                output_names=["output"],
+                opset_version=ONNX_OPSET,
+                dynamo=True,
+                dynamic_shapes=dynamic_shapes,
+                external_data=False,
+                verbose=False,
+            )
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return path, True
+
+
+__all__ = [
+    "BACKENDS",
+    "BLOCKED_ATTENTION",
+    "ONNX_OPSET",
+    "ONNX_TOLERANCE",
+    "BFloat16Backend",
+    "CheckedBackend",
+    "InferenceBackend",
+    "InferenceTarget",
+    "OnnxRuntimeBackend",
+    "TorchBackend",
+    "blocked_bf16_attention",
+    "cpu_bf16_support",
+    "export_onnx",
+    "load_backend",
+    "onnx_cache_dir",
+    "onnx_export_available",
+    "onnx_export_path",
+    "register_blocked_attention",
+    "shape_policy",
+    "weights_hash",
+]

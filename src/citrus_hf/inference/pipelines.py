@@ -1,0 +1,456 @@
+"""transformers pipelines for CiTrus models: a raw bio-signal recording of any rate and length in, per-window
+predictions with their times and one answer for the whole recording out.
+
+    from transformers import pipeline
+    import citrus_hf  # registers CiTrus with transformers
+
+    classify = pipeline(model="runs/watch")  # the task comes from the checkpoint
+    result = classify(recording, sampling_rate=50)  # (time,) or (channels, time), any length
+    result["label"], result["windows"][0]  # {"start": 0.0, "end": 4.0, "label": ..., "score": ..., "labels": [...]}
+
+Three pipelines, registered with transformers by `citrus_hf` (see `citrus_hf.inference.registration`):
+
+- `"time-series-classification"` (`BioSignalClassificationPipeline`): labels with scores per window (`top_k`), and
+  for the recording the label of the mean of the windows' probabilities.
+- `"time-series-regression"` (`BioSignalRegressionPipeline`): targets per window and their mean.
+- `"time-series-feature-extraction"` (`BioSignalFeatureExtractionPipeline`): `model.embed()` vectors per window and
+  their mean.
+
+Every pipeline aligns the recording with the checkpoint's feature extractor (by default `alignment="window"`:
+resampled once, then cut into the model's windows; a recording shorter than one window is padded), runs the windows
+`batch_size` at a time through the fastest inference backend that keeps the results (`backend="auto"`, see
+`backends.py`), and says which backend ran (`result["backend"]`). A list of recordings gives a list of results.
+
+This file is also shipped next to the weights as remote code (`Pipeline.save_pretrained` copies it with
+`backends.py`): it imports only numpy, torch, transformers and its sibling `backends`.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from transformers.pipelines.base import ChunkPipeline
+from transformers.utils import logging
+
+from .backends import BACKENDS, InferenceTarget, load_backend
+
+logger = logging.get_logger(__name__)
+
+# Windows per forward pass unless `batch_size` says otherwise: large enough for efficient kernels, small enough that a
+# batch of 30 s windows at 100 Hz stays in a few MB.
+DEFAULT_WINDOW_BATCH_SIZE = 64
+DEFAULT_TOP_K = 5
+ALIGNMENTS = ("window", "resample", "interpolate")
+SCORE_FUNCTIONS = ("softmax", "sigmoid", "none")
+# Keys of a recording given as a dict, as in transformers' audio pipelines.
+SIGNAL_KEYS = ("raw", "array")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _check_positive_integer(name: str, value: Any) -> None:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+
+
+class _RecordingPipeline(ChunkPipeline):
+    """Shared body: recording -> aligned windows (`preprocess`, `batch_size` windows per chunk) -> backend
+    (`_forward`) -> per-window and whole-recording results (`postprocess`, by the subclass)."""
+
+    # optional for transformers, so that a missing extractor gets this pipeline's error, which says how to make one
+    _load_feature_extractor = None
+    _load_tokenizer = False
+    _load_image_processor = False
+    _load_video_processor = False
+    _load_processor = False
+
+    # what the subclass computes and which models it accepts
+    target_output = "logits"
+    accepted_problems: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.feature_extractor is None or not hasattr(self.feature_extractor, "context_length"):
+            raise ValueError(
+                f"{type(self).__name__} needs the checkpoint's CiTrusFeatureExtractor (preprocessor_config.json), "
+                f"which {'was not found' if self.feature_extractor is None else 'is not one'}. Save it next to the "
+                "weights with `CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)`, or pass "
+                "`feature_extractor=`."
+            )
+        self._check_model()
+        self._backends: dict[tuple, Any] = {}
+
+    # --------------------------------------------------------------------------------------------------- the model
+
+    def _problem(self) -> str:
+        model = self.model
+        if type(model).__name__.endswith("ForRegression") or model.config.problem_type == "regression":
+            return "regression"
+        if hasattr(model, "classifier"):
+            return "classification"
+        return "encoder"
+
+    def _check_model(self) -> None:
+        problem = self._problem()
+        if self.accepted_problems and problem not in self.accepted_problems:
+            suggestion = {
+                "regression": "time-series-regression",
+                "classification": "time-series-classification",
+                "encoder": "time-series-feature-extraction",
+            }[problem]
+            raise ValueError(
+                f"{type(self).__name__} runs {' or '.join(self.accepted_problems)} models, and "
+                f"{type(self.model).__name__} (problem_type={self.model.config.problem_type!r}) is a {problem} model; "
+                f'use pipeline("{suggestion}", ...) or `pipeline(model=...)` without a task.'
+            )
+        saved = list(self.model.config.architectures or [])
+        loaded = type(self.model).__name__
+        heads = ("ForSequenceClassification", "ForRegression")
+        if loaded.endswith(heads) and saved and saved[0].endswith(heads) and saved[0] != loaded:
+            raise ValueError(
+                f"The checkpoint was saved as {saved[0]} and loaded as {loaded}: its trained head would be replaced by "
+                f"a new, untrained one. Load it with its own class, or call `pipeline(model=...)` without a task."
+            )
+
+    def _backend(self, backend: str, target: InferenceTarget, cache_dir):
+        key = (backend, target, None if cache_dir is None else str(cache_dir))
+        if key not in self._backends:
+            self._backends[key] = load_backend(self.model, backend, target, cache_dir=cache_dir)
+        return self._backends[key]
+
+    # ------------------------------------------------------------------------------------------------------ call
+
+    def __call__(self, inputs, **kwargs):
+        """Run the pipeline on one recording or a list of recordings.
+
+        Args:
+            inputs: one recording, `(time,)` or `(channels, time)` as a numpy array, torch tensor or (nested) list of
+                numbers, or a dict `{"raw": recording, "sampling_rate": rate}`; a list of recordings (or a
+                `(batch, channels, time)` array) gives a list of results.
+            sampling_rate (`float`): the recordings' rate in Hz (unless each dict gives its own). Required.
+            batch_size (`int`, defaults to 64): windows per forward pass.
+            alignment (`str`, defaults to `"window"`): `"window"` cuts the recording into the model's windows every
+                `hop_length` model-rate samples (default: the window length); `"resample"` keeps one window from the
+                start; `"interpolate"` stretches the whole recording onto one window.
+            hop_length (`int`, *optional*), pad_last_window (`bool`, *optional*), input_channel_names, nan_policy: as
+                in `CiTrusFeatureExtractor`. By default a recording shorter than a window is padded, and the part of
+                a longer one that no full window covers is left out (`pad_last_window=True` keeps it, padded).
+            backend (`str`, defaults to `"auto"`): `"auto"`, `"torch"`, `"bf16"` or `"onnxruntime"`.
+            onnx_cache_dir: where the `"onnxruntime"` backend caches exported models.
+            The subclass's own parameters (`top_k`, `function_to_apply`; `features`, `pooling`, `channel_pooling`,
+            `return_tensors`).
+
+        Returns:
+            A dict per recording (see the subclass), always with `"windows"` (each with `"start"` and `"end"` in
+            seconds of the recording) and `"backend"` (the backend that ran).
+        """
+        batch_size = kwargs.pop("batch_size", None)
+        if batch_size is None:
+            batch_size = self._batch_size
+        if batch_size is not None:
+            _check_positive_integer("batch_size", batch_size)
+            kwargs["window_batch_size"] = batch_size
+        if isinstance(inputs, tuple):
+            inputs = list(inputs)
+        if isinstance(inputs, list):
+            if not inputs:
+                raise ValueError("The input is an empty list: pass a recording or a list of recordings.")
+            if all(_is_number(sample) for sample in inputs):  # a flat list of samples is one recording
+                inputs = np.asarray(inputs, dtype=np.float64)
+        elif isinstance(inputs, (np.ndarray, torch.Tensor)) and inputs.ndim == 3:
+            inputs = list(inputs)  # (batch, channels, time): one result per recording
+        # transformers batches *inputs*; here one recording already yields `batch_size` windows per forward pass, so
+        # recordings go through one at a time.
+        return super().__call__(inputs, batch_size=1, **kwargs)
+
+    def _sanitize_parameters(
+        self,
+        sampling_rate=None,
+        alignment=None,
+        hop_length=None,
+        pad_last_window=None,
+        input_channel_names=None,
+        nan_policy=None,
+        window_batch_size=None,
+        backend=None,
+        onnx_cache_dir=None,
+        **other,
+    ):
+        preprocess = {
+            name: value
+            for name, value in (
+                ("sampling_rate", sampling_rate),
+                ("alignment", alignment),
+                ("hop_length", hop_length),
+                ("pad_last_window", pad_last_window),
+                ("input_channel_names", input_channel_names),
+                ("nan_policy", nan_policy),
+                ("window_batch_size", window_batch_size),
+            )
+            if value is not None
+        }
+        if alignment is not None and alignment not in ALIGNMENTS:
+            raise ValueError(f"`alignment={alignment!r}` is not supported; choose one of {', '.join(ALIGNMENTS)}.")
+        forward = {}
+        if backend is not None:
+            if backend not in BACKENDS:
+                raise ValueError(f"`backend={backend!r}` is not supported; choose one of {', '.join(BACKENDS)}.")
+            forward["backend"] = backend
+        if onnx_cache_dir is not None:
+            forward["onnx_cache_dir"] = onnx_cache_dir
+        target, postprocess = self._sanitize_task_parameters(**other)
+        forward.update(target)
+        return preprocess, forward, postprocess
+
+    def _sanitize_task_parameters(self, **parameters) -> tuple[dict, dict]:
+        """The subclass's parameters: `(target parameters for _forward, postprocess parameters)`."""
+        if parameters:
+            raise TypeError(f"{type(self).__name__} got unexpected parameter(s) {sorted(parameters)}.")
+        return {}, {}
+
+    # ------------------------------------------------------------------------------------------------ preprocess
+
+    @staticmethod
+    def _recording_and_rate(inputs: Any, sampling_rate: float | None) -> tuple[Any, float]:
+        if isinstance(inputs, dict):
+            unknown = set(inputs) - {*SIGNAL_KEYS, "sampling_rate"}
+            given = [key for key in SIGNAL_KEYS if key in inputs]
+            if unknown or len(given) != 1:
+                raise ValueError(
+                    f"A recording given as a dict needs one of the keys {SIGNAL_KEYS} (the samples) and "
+                    f"'sampling_rate'; got the keys {sorted(inputs)}."
+                )
+            rate = inputs.get("sampling_rate")
+            if rate is not None and sampling_rate is not None and rate != sampling_rate:
+                raise ValueError(
+                    f"The recording's dict says sampling_rate={rate} and the call says {sampling_rate}; give one."
+                )
+            inputs, sampling_rate = inputs[given[0]], rate if rate is not None else sampling_rate
+        if sampling_rate is None:
+            raise ValueError(
+                "`sampling_rate` is required: the recording is resampled to the checkpoint's rate, so the pipeline "
+                'must know its own rate (Hz): `pipe(recording, sampling_rate=250)` or `pipe({"raw": recording, '
+                '"sampling_rate": 250})`.'
+            )
+        if isinstance(inputs, (list, tuple)):
+            try:
+                inputs = np.asarray(inputs, dtype=np.float64)
+            except (ValueError, TypeError) as error:
+                raise TypeError(
+                    f"A recording given as a list must be rectangular lists of numbers ((time,) or (channels, time)): "
+                    f"{error}."
+                ) from error
+        if not isinstance(inputs, (np.ndarray, torch.Tensor)):
+            raise TypeError(
+                f"A recording must be a numpy array, a torch tensor, a list of numbers or a dict with 'raw' and "
+                f"'sampling_rate', got {type(inputs).__name__}."
+            )
+        if inputs.ndim not in (1, 2):
+            raise ValueError(
+                f"A recording must be (time,) or (channels, time), got shape {tuple(inputs.shape)}; pass several "
+                "recordings as a list."
+            )
+        return inputs, sampling_rate
+
+    def preprocess(
+        self,
+        inputs,
+        sampling_rate: float | None = None,
+        alignment: str = "window",
+        hop_length: int | None = None,
+        pad_last_window: bool | None = None,
+        input_channel_names: Sequence[str] | None = None,
+        nan_policy: str | None = None,
+        window_batch_size: int = DEFAULT_WINDOW_BATCH_SIZE,
+    ):
+        """Align one recording into windows and yield them `window_batch_size` at a time, each chunk with the
+        windows' start and end times in seconds of the recording."""
+        recording, rate = self._recording_and_rate(inputs, sampling_rate)
+        extractor = self.feature_extractor
+        window_seconds = extractor.context_length / extractor.sampling_rate
+        # The extractor validates the rate itself; the duration needs a number first.
+        duration = recording.shape[-1] / rate if _is_number(rate) and rate > 0 else float("nan")
+        if pad_last_window is None:
+            pad_last_window = not duration >= window_seconds  # a short recording still gets its one window
+        features = extractor(
+            recording,
+            sampling_rate=rate,
+            alignment=alignment,
+            hop_length=hop_length,
+            pad_last_window=pad_last_window,
+            input_channel_names=input_channel_names,
+            nan_policy=nan_policy,
+            return_tensors="pt",
+        )
+        if alignment == "window":
+            starts = features["window_start_seconds"].numpy()
+            ends = np.minimum(starts + window_seconds, duration)
+        else:  # one window: the start of the recording ("resample") or all of it stretched ("interpolate")
+            starts = np.zeros(1)
+            ends = np.array([duration if alignment == "interpolate" else min(duration, window_seconds)])
+        input_values, patch_mask = features["input_values"], features["patch_mask"]
+        num_windows = len(starts)
+        for start in range(0, num_windows, window_batch_size):
+            chunk = slice(start, start + window_batch_size)
+            yield {
+                "input_values": input_values[chunk],
+                "patch_mask": patch_mask[chunk],
+                "window_start_seconds": starts[chunk],
+                "window_end_seconds": ends[chunk],
+                "is_last": start + window_batch_size >= num_windows,
+            }
+
+    # --------------------------------------------------------------------------------------------------- forward
+
+    def _forward(self, model_inputs, backend: str = "auto", onnx_cache_dir=None, **target_parameters):
+        target = InferenceTarget(output=self.target_output, **target_parameters)
+        runner = self._backend(backend, target, onnx_cache_dir)
+        patch_mask = model_inputs["patch_mask"]
+        # Full windows need no mask: the model then attends without one, as in training on full windows.
+        output = runner(model_inputs["input_values"], None if bool(patch_mask.all()) else patch_mask)
+        return {
+            "output": output,
+            "window_start_seconds": model_inputs["window_start_seconds"],
+            "window_end_seconds": model_inputs["window_end_seconds"],
+            "backend": runner.name,
+            "is_last": model_inputs["is_last"],
+        }
+
+    # ----------------------------------------------------------------------------------------------- postprocess
+
+    @staticmethod
+    def _gather(model_outputs: list[dict]) -> tuple[torch.Tensor, list[dict], str]:
+        """The windows' outputs `(num_windows, outputs)`, their times, and the backend that ran."""
+        output = torch.cat([chunk["output"] for chunk in model_outputs])
+        starts = np.concatenate([chunk["window_start_seconds"] for chunk in model_outputs])
+        ends = np.concatenate([chunk["window_end_seconds"] for chunk in model_outputs])
+        windows = [{"start": float(start), "end": float(end)} for start, end in zip(starts, ends)]
+        backends = list(dict.fromkeys(chunk["backend"] for chunk in model_outputs))
+        return output, windows, "+".join(backends)
+
+
+class BioSignalClassificationPipeline(_RecordingPipeline):
+    """Classify a bio-signal recording window by window with a CiTrus classifier (`"time-series-classification"`).
+
+    Returns per recording:
+        `{"label", "score", "labels": [{"label", "score"}, ...], "windows": [{"start", "end", "label", "score",
+        "labels"}, ...], "backend"}`: `labels` are the `top_k` best (default 5, at most `num_labels`); the recording's
+        scores are the mean of its windows' scores. `function_to_apply`: `"softmax"` (single-label, default),
+        `"sigmoid"` (default for multi-label models) or `"none"` (raw logits).
+    """
+
+    accepted_problems = ("classification",)
+
+    def _sanitize_task_parameters(self, top_k=None, function_to_apply=None, **parameters):
+        super()._sanitize_task_parameters(**parameters)
+        postprocess = {}
+        if top_k is not None:
+            _check_positive_integer("top_k", top_k)
+            postprocess["top_k"] = top_k
+        if function_to_apply is not None:
+            if function_to_apply not in SCORE_FUNCTIONS:
+                raise ValueError(
+                    f"`function_to_apply={function_to_apply!r}` is not supported; choose one of "
+                    f"{', '.join(SCORE_FUNCTIONS)}."
+                )
+            postprocess["function_to_apply"] = function_to_apply
+        return {}, postprocess
+
+    def postprocess(self, model_outputs, top_k: int = DEFAULT_TOP_K, function_to_apply: str | None = None):
+        logits, windows, backend = self._gather(model_outputs)
+        config = self.model.config
+        if function_to_apply is None:
+            function_to_apply = "sigmoid" if config.problem_type == "multi_label_classification" else "softmax"
+        if function_to_apply == "softmax":
+            scores = logits.softmax(-1)
+        elif function_to_apply == "sigmoid":
+            scores = logits.sigmoid()
+        else:
+            scores = logits
+        top_k = min(top_k, logits.shape[-1])
+
+        def ranked(row: torch.Tensor) -> list[dict]:
+            values, indices = row.topk(top_k)
+            return [{"label": config.id2label[int(i)], "score": float(v)} for v, i in zip(values, indices)]
+
+        for window, row in zip(windows, scores):
+            labels = ranked(row)
+            window.update(label=labels[0]["label"], score=labels[0]["score"], labels=labels)
+        labels = ranked(scores.mean(0))
+        return {
+            "label": labels[0]["label"],
+            "score": labels[0]["score"],
+            "labels": labels,
+            "windows": windows,
+            "backend": backend,
+        }
+
+
+class BioSignalRegressionPipeline(_RecordingPipeline):
+    """Regress targets from a bio-signal recording window by window with a CiTrus regressor
+    (`"time-series-regression"`).
+
+    Returns per recording:
+        `{"target", "windows": [{"start", "end", "target"}, ...], "backend"}` for one target, with `"targets"`
+        (a list) in place of `"target"` for several; the recording's value is the mean over its windows.
+    """
+
+    accepted_problems = ("regression",)
+
+    def postprocess(self, model_outputs):
+        targets, windows, backend = self._gather(model_outputs)
+        key = "target" if targets.shape[-1] == 1 else "targets"
+
+        def value(row: torch.Tensor):
+            return float(row[0]) if key == "target" else [float(v) for v in row]
+
+        for window, row in zip(windows, targets):
+            window[key] = value(row)
+        return {key: value(targets.mean(0)), "windows": windows, "backend": backend}
+
+
+class BioSignalFeatureExtractionPipeline(_RecordingPipeline):
+    """Embed a bio-signal recording window by window with any CiTrus model (`model.embed()`,
+    `"time-series-feature-extraction"`).
+
+    Parameters `features`, `pooling`, `channel_pooling` are `embed()`'s (defaults: the config's, and `"concat"`).
+
+    Returns per recording:
+        `{"embedding": (F,), "window_embeddings": (num_windows, F), "windows": [{"start", "end"}, ...], "backend"}`,
+        the embedding being the mean of the windows'; numpy float32 arrays, or torch tensors with
+        `return_tensors=True`.
+    """
+
+    target_output = "embeddings"
+
+    def _sanitize_task_parameters(
+        self, features=None, pooling=None, channel_pooling=None, return_tensors=None, **parameters
+    ):
+        super()._sanitize_task_parameters(**parameters)
+        target = {
+            name: value
+            for name, value in (("features", features), ("pooling", pooling), ("channel_pooling", channel_pooling))
+            if value is not None
+        }
+        return target, {} if return_tensors is None else {"return_tensors": bool(return_tensors)}
+
+    def postprocess(self, model_outputs, return_tensors: bool = False):
+        embeddings, windows, backend = self._gather(model_outputs)
+        pooled = embeddings.mean(0)
+        if not return_tensors:
+            embeddings, pooled = embeddings.numpy(), pooled.numpy()
+        return {"embedding": pooled, "window_embeddings": embeddings, "windows": windows, "backend": backend}
+
+
+__all__ = [
+    "BioSignalClassificationPipeline",
+    "BioSignalFeatureExtractionPipeline",
+    "BioSignalRegressionPipeline",
+    "DEFAULT_WINDOW_BATCH_SIZE",
+]

