@@ -4,34 +4,49 @@ Pre-training (`CiTrusForPretraining` vs `PatchTSTForPretraining`, mask ratio 0.5
 (`CiTrusForSequenceClassification` vs `PatchTSTForClassification`) for the paper configuration: 1 channel, 3000
 samples (30 s at 100 Hz), patch 20, 4 layers, d_model 64, 8 heads, feed-forward 128.
 
-The machine is noisy, so the two models are timed in alternation, round after round, and the table reports medians
-over rounds; ratios compare numbers from the same rounds. Peak memory is measured in a fresh subprocess per model
-and mode (peak RSS growth over the step on CPU, `torch.cuda.max_memory_allocated` on CUDA). "in attention" is the
-share of the step's operator time inside scaled-dot-product attention (torch.profiler, CPU only): at inference both
-models run it on the same shapes, so PatchTST's share bounds how much faster CiTrus can be at all.
+Inference runs CiTrus on every inference backend asked for (`--backend`: fp32 PyTorch "torch", "bf16" autocast with
+blocked attention, "onnxruntime"; see `citrus_hf.inference.backends`) and PatchTST both in fp32 and under bf16
+autocast, at `--batch-size` and at batch 1. Each CiTrus path's ratio is printed against PatchTST in fp32 and against
+PatchTST's best path (the anchor). Then a full night is staged through the classification pipeline
+(`pipeline(model=folder)`: alignment, windowing, batching and the backend it picks), timed end to end.
 
-    python benchmarks/speed.py                      # CPU, batch 32
-    python benchmarks/speed.py --device cuda --dtype bf16
+The machine is noisy, so the cases are timed in alternation, round after round, and the tables report medians over
+rounds; ratios compare numbers from the same rounds. Peak memory is measured in a fresh subprocess per model and mode
+(peak RSS growth over the step on CPU, `torch.cuda.max_memory_allocated` on CUDA). "in attention" is the share of the
+step's operator time inside scaled-dot-product attention (torch.profiler, CPU only): at inference both models run it
+on the same shapes in fp32, so PatchTST's share bounds how much faster CiTrus can be at all in fp32.
+
+    python benchmarks/speed.py                      # CPU: pre-training, every inference backend, the night
+    python benchmarks/speed.py --backend bf16 --no-train
+    python benchmarks/speed.py --device cuda --dtype bf16 --backend torch --night-windows 0
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
+import tempfile
+import time
 from contextlib import nullcontext
 from pathlib import Path
 
+import numpy as np
 import torch
 from transformers import PatchTSTConfig, PatchTSTForClassification, PatchTSTForPretraining
 
-from citrus_hf import CiTrusConfig, CiTrusForPretraining, CiTrusForSequenceClassification
+from citrus_hf import CiTrusConfig, CiTrusFeatureExtractor, CiTrusForPretraining, CiTrusForSequenceClassification
+from citrus_hf.inference.backends import InferenceTarget, cpu_bf16_support, load_backend
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import attention_share, in_fresh_process, step_peak_memory_mb, time_alternating  # noqa: E402
 
 NUM_LABELS = 4
 PAPER = dict(context_length=3000, patch_length=20, d_model=64, num_hidden_layers=4, num_attention_heads=8, ffn_dim=128)
+INFERENCE_BACKENDS = ("torch", "bf16", "onnxruntime")
+SLEEP_STAGES = ["W", "N1", "N2", "N3", "REM"]
+NIGHT_RATE = 100.0  # Hz: Sleep-EDF's EEG rate, the model's rate
 
 
 def build(name: str, mode: str, backbone: str = "hybrid"):
@@ -93,95 +108,244 @@ def _measure_memory(name, mode, batch_size, device, dtype_name, backbone) -> flo
 _DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
+def _row(args, name, mode, model, step, batch, seconds, batch_size) -> dict:
+    return {
+        "windows_per_s": batch_size / seconds,
+        "attention_share": attention_share(step, batch, args.device),
+        "params": sum(p.numel() for p in model.parameters()),
+        "peak_mb": None
+        if args.no_memory
+        else in_fresh_process(
+            Path(__file__), "_measure_memory", name, mode, batch_size, args.device, args.dtype, args.backbone
+        ),
+    }
+
+
+def compare_training(args, batches) -> dict:
+    """Pre-training step of CiTrus and PatchTST, alternating rounds."""
+    models, steps = {}, {}
+    for name in ("citrus", "patchtst"):
+        torch.manual_seed(0)
+        models[name], channels_last = build(name, "train", args.backbone)
+        steps[name] = make_step(models[name], channels_last, "train", args.device, _DTYPES[args.dtype])
+    seconds = time_alternating(steps, batches, args.device, args.rounds, args.steps_per_round)
+    results = {
+        f"train/{name}": _row(
+            args, name, "train", models[name], steps[name], batches[0], seconds[name], len(batches[0])
+        )
+        for name in models
+    }
+    results["train/ratio"] = results["train/citrus"]["windows_per_s"] / results["train/patchtst"]["windows_per_s"]
+    return results
+
+
+def compare_inference(args, backends: list[str]) -> tuple[dict, dict]:
+    """Classification inference: CiTrus on each backend, PatchTST in fp32 and bf16, at `--batch-size` and 1.
+
+    Returns `({"batch32": {"windows_per_s": {case: speed}, "ratios": {backend: {...}}}, ...}, rows)`, `rows` being
+    the fp32 rows of the main table (`inference/citrus`, `inference/patchtst`, their ratio and ceiling)."""
+    torch.manual_seed(0)
+    citrus, _ = build("citrus", "inference", args.backbone)
+    citrus.to(args.device).eval()
+    torch.manual_seed(0)
+    patchtst, _ = build("patchtst", "inference", args.backbone)
+    steps = {}
+    for backend in backends:
+        runner = load_backend(citrus, backend, InferenceTarget("logits"), cache_dir=args.onnx_cache_dir)
+        steps[f"citrus-{backend}"] = lambda batch, runner=runner: runner(batch)
+    # PatchTST's reduced precision is bf16 autocast on CPU (its best path is the anchor), `--dtype` elsewhere.
+    reduced = "bf16" if args.device == "cpu" else args.dtype
+    for dtype in dict.fromkeys(("fp32", reduced)):
+        steps[f"patchtst-{dtype}"] = make_step(patchtst, True, "inference", args.device, _DTYPES[dtype])
+
+    by_batch, rows = {}, {}
+    for batch_size in dict.fromkeys((args.batch_size, 1)):
+        batches = [torch.randn(batch_size, 1, PAPER["context_length"], device=args.device) for _ in range(4)]
+        # a batch-1 step is short: more steps per round keep the timer's resolution out of the figures
+        steps_per_round = args.steps_per_round * max(1, args.batch_size // (4 * batch_size))
+        seconds = time_alternating(steps, batches, args.device, args.rounds, steps_per_round)
+        speeds = {name: batch_size / seconds[name] for name in steps}
+        best_patchtst = max(speed for name, speed in speeds.items() if name.startswith("patchtst"))
+        ratios = {
+            backend: {
+                "vs_patchtst_fp32": speeds[f"citrus-{backend}"] / speeds["patchtst-fp32"],
+                "vs_patchtst_best": speeds[f"citrus-{backend}"] / best_patchtst,
+            }
+            for backend in backends
+        }
+        by_batch[f"batch{batch_size}"] = {"windows_per_s": speeds, "ratios": ratios}
+        if batch_size == args.batch_size and "torch" in backends:
+            fp32 = {"citrus": (citrus, steps["citrus-torch"]), "patchtst": (patchtst, steps["patchtst-fp32"])}
+            for name, (model, step) in fp32.items():
+                key = "citrus-torch" if name == "citrus" else "patchtst-fp32"
+                rows[f"inference/{name}"] = _row(
+                    args, name, "inference", model, step, batches[0], batch_size / speeds[key], batch_size
+                )
+            rows["inference/ratio"] = speeds["citrus-torch"] / speeds["patchtst-fp32"]
+            share = rows["inference/patchtst"]["attention_share"]
+            if share:
+                rows["inference/ceiling"] = 1 / share
+    return by_batch, rows
+
+
+def night_recording(num_windows: int) -> np.ndarray:
+    """`(1, num_windows * 3000)` samples of real EEG at 100 Hz: the 64 channels of PhysioNet's EEG Motor
+    Movement/Imagery subject 1 run 2 (61 s at 160 Hz each, from the offline corpus) resampled to 100 Hz and played
+    end to end, repeated until the night is full. (Speed does not depend on the content; the signal is real anyway.)"""
+    from scipy.signal import resample_poly
+
+    from citrus_hf.data.fetch import source_members
+    from citrus_hf.data.readers import read_edf
+
+    recording = read_edf(next(iter(source_members("eegmmi_s001r02").values())))
+    eeg = resample_poly(recording.data, 5, 8, axis=-1).reshape(-1)  # 160 Hz -> 100 Hz, channels end to end
+    length = num_windows * PAPER["context_length"]
+    return np.tile(eeg, -(-length // eeg.size))[:length][None].astype(np.float32)
+
+
+def stage_night(args, backends: list[str]) -> dict:
+    """Seconds to stage a night through `pipeline(model=folder)`: alignment (100 Hz in, 30 s windows, z-scored),
+    batching and the model, per backend and with the one "auto" picks; median of alternating rounds."""
+    from transformers import pipeline
+
+    torch.manual_seed(0)
+    config = CiTrusConfig(
+        **PAPER,
+        num_channels=1,
+        num_labels=len(SLEEP_STAGES),
+        id2label=dict(enumerate(SLEEP_STAGES)),
+        label2id={stage: i for i, stage in enumerate(SLEEP_STAGES)},
+    )
+    night = night_recording(args.night_windows)
+    with tempfile.TemporaryDirectory() as folder:
+        CiTrusForSequenceClassification(config).save_pretrained(folder)
+        CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
+        staging = pipeline(model=folder, batch_size=args.night_batch_size, onnx_cache_dir=args.onnx_cache_dir)
+    runs = {backend: {"backend": backend} for backend in (*backends, "auto")}
+    for options in runs.values():  # warm-up: loads each backend (exports, first-batch checks) outside the timing
+        options["ran"] = staging(night[:, : 2 * PAPER["context_length"]], sampling_rate=NIGHT_RATE, **options)[
+            "backend"
+        ]
+    times = {name: [] for name in runs}
+    for round_index in range(max(1, args.rounds // 2)):
+        for name in runs if round_index % 2 == 0 else list(runs)[::-1]:
+            start = time.perf_counter()
+            result = staging(night, sampling_rate=NIGHT_RATE, backend=name)
+            times[name].append(time.perf_counter() - start)
+            assert len(result["windows"]) == args.night_windows
+    return {
+        "windows": args.night_windows,
+        "seconds": {name: statistics.median(values) for name, values in times.items()},
+        "auto_ran": runs["auto"]["ran"],
+    }
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--dtype", choices=sorted(_DTYPES), default="fp32", help="autocast dtype (mixed precision)")
+    parser.add_argument("--dtype", choices=sorted(_DTYPES), default="fp32", help="autocast dtype of pre-training")
+    parser.add_argument("--backend", choices=[*INFERENCE_BACKENDS, "all"], default="all", help="CiTrus inference")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--steps-per-round", type=int, default=3)
     parser.add_argument("--backbone", default="hybrid", choices=["hybrid", "transformer", "cnn"])
+    parser.add_argument("--no-train", action="store_true", help="skip the pre-training comparison")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    parser.add_argument("--night-windows", type=int, default=960, help="30 s windows of the night (0: skip)")
+    parser.add_argument("--night-batch-size", type=int, default=64, help="the pipeline's windows per forward pass")
+    parser.add_argument("--onnx-cache-dir", help="where exported ONNX models are cached (default: the user cache)")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
+    backends = list(INFERENCE_BACKENDS) if args.backend == "all" else [args.backend]
+    if args.device != "cpu":
+        backends = ["torch"]  # bf16 autocast and ONNX Runtime are the CPU paths
 
     torch.manual_seed(0)
     batches = [torch.randn(args.batch_size, 1, PAPER["context_length"], device=args.device) for _ in range(4)]
-    dtype = _DTYPES[args.dtype]
-    names = ["citrus", "patchtst"]
     results = {
         "device": args.device,
         "dtype": args.dtype,
         "batch_size": args.batch_size,
         "threads": torch.get_num_threads(),
+        "cpu_bf16": cpu_bf16_support(),
     }
-    for mode in ("train", "inference"):
-        models, steps = {}, {}
-        for name in names:
-            torch.manual_seed(0)
-            models[name], channels_last = build(name, mode, args.backbone)
-            steps[name] = make_step(models[name], channels_last, mode, args.device, dtype)
-        seconds = time_alternating(steps, batches, args.device, args.rounds, args.steps_per_round)
-        for name in names:
-            results[f"{mode}/{name}"] = {
-                "windows_per_s": args.batch_size / seconds[name],
-                "attention_share": attention_share(steps[name], batches[0], args.device),
-                "params": sum(p.numel() for p in models[name].parameters()),
-                "peak_mb": None
-                if args.no_memory
-                else in_fresh_process(
-                    Path(__file__),
-                    "_measure_memory",
-                    name,
-                    mode,
-                    args.batch_size,
-                    args.device,
-                    args.dtype,
-                    args.backbone,
-                ),
-            }
-    print(
-        f"\nCiTrus ({args.backbone}) vs transformers PatchTST, 1 x 3000 samples, patch 20, d_model 64, 4 layers, "
-        f"8 heads, ffn 128; batch {args.batch_size}, {args.device} {args.dtype}, {torch.get_num_threads()} threads, "
-        f"median of {args.rounds} alternating rounds\n"
-    )
-    header = (
-        f"| {'mode':<24} | {'model':<9} | {'windows/s':>10} | {'peak MB':>8} | {'params':>8} | {'in attention':>12} |"
-    )
-    print(header)
-    print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
-    for mode, label in (("train", "pre-training step"), ("inference", "classification inference")):
-        for name in names:
-            row = results[f"{mode}/{name}"]
-            peak = "n/a" if row["peak_mb"] is None else f"{row['peak_mb']:.0f}"
-            share = "n/a" if row["attention_share"] is None else f"{row['attention_share']:.0%}"
-            print(
-                f"| {label:<24} | {name:<9} | {row['windows_per_s']:>10.1f} | {peak:>8} | {row['params']:>8,} "
-                f"| {share:>12} |"
-            )
-    print()
-    for mode, label, target in (("train", "training throughput", 1.0), ("inference", "inference throughput", 1.5)):
-        ratio = results[f"{mode}/citrus"]["windows_per_s"] / results[f"{mode}/patchtst"]["windows_per_s"]
-        results[f"{mode}/ratio"] = ratio
-        print(f"{label} CiTrus / PatchTST: {ratio:.2f}x (target >= {target}x)")
-        share = results[f"{mode}/patchtst"]["attention_share"]
-        if share and mode == "inference":
-            # At inference both models run scaled-dot-product attention on the same shapes (batch x 8 heads x 150
-            # patches x 8), so PatchTST's attention time is a floor for CiTrus too. (Pre-training differs: CiTrus's
-            # last layer attends from the masked patches only.)
-            results[f"{mode}/ceiling"] = 1 / share
-            print(
-                f"  PatchTST spends {share:.0%} of this step in attention, which CiTrus runs on the same shapes: "
-                f"with everything else free, CiTrus / PatchTST could reach at most {1 / share:.2f}x"
-            )
-        for key in ("peak_mb",):
-            a, b = results[f"{mode}/citrus"][key], results[f"{mode}/patchtst"][key]
-            if a is not None and b:
-                print(f"  peak memory CiTrus / PatchTST: {a / b:.2f}x")
+    if not args.no_train:
+        results.update(compare_training(args, batches))
+    results["inference"], rows = compare_inference(args, backends)
+    results.update(rows)
+    if args.night_windows:
+        results["night"] = stage_night(args, backends)
+    report(args, results, backends)
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(results, handle, indent=2)
     return results
+
+
+def report(args, results: dict, backends: list[str]) -> None:
+    print(
+        f"\nCiTrus ({args.backbone}) vs transformers PatchTST, 1 x 3000 samples, patch 20, d_model 64, 4 layers, "
+        f"8 heads, ffn 128; {args.device}, {torch.get_num_threads()} threads, native bf16: "
+        f"{results['cpu_bf16'] or 'no'}; median of {args.rounds} alternating rounds\n"
+    )
+    rows = [("train", "pre-training step")] if not args.no_train else []
+    if "inference/citrus" in results:
+        rows.append(("inference", "classification inference"))
+    if rows:
+        header = (
+            f"| {'mode':<24} | {'model':<9} | {'windows/s':>10} | {'peak MB':>8} | {'params':>8} | "
+            f"{'in attention':>12} |"
+        )
+        print(f"batch {args.batch_size}, {args.dtype} (pre-training) / fp32 (inference):\n")
+        print(header)
+        print("|" + "|".join("-" * len(c) for c in header.split("|")[1:-1]) + "|")
+        for mode, label in rows:
+            for name in ("citrus", "patchtst"):
+                row = results[f"{mode}/{name}"]
+                peak = "n/a" if row["peak_mb"] is None else f"{row['peak_mb']:.0f}"
+                share = "n/a" if row["attention_share"] is None else f"{row['attention_share']:.0%}"
+                print(
+                    f"| {label:<24} | {name:<9} | {row['windows_per_s']:>10.1f} | {peak:>8} | {row['params']:>8,} "
+                    f"| {share:>12} |"
+                )
+        print()
+        if not args.no_train:
+            print(f"training throughput CiTrus / PatchTST: {results['train/ratio']:.2f}x (target >= 1.0x)")
+        if "inference/ceiling" in results:
+            print(
+                f"fp32 inference CiTrus / PatchTST: {results['inference/ratio']:.2f}x; PatchTST spends "
+                f"{1 / results['inference/ceiling']:.0%} of its step in attention, which fp32 CiTrus runs on the same "
+                f"shapes: with everything else free, fp32 CiTrus / PatchTST could reach at most "
+                f"{results['inference/ceiling']:.2f}x"
+            )
+    print("\nclassification inference by path (windows/s; ratios against PatchTST fp32 and its best path):\n")
+    names = list(next(iter(results["inference"].values()))["windows_per_s"]) if results["inference"] else []
+    header = f"| {'path':<20} |" + "".join(f" {f'batch {key[5:]}':>10} |" for key in results["inference"])
+    print(header)
+    print("|" + "|".join("-" * len(c) for c in header.split("|")[1:-1]) + "|")
+    for name in names:
+        cells = "".join(f" {batch['windows_per_s'][name]:>10.1f} |" for batch in results["inference"].values())
+        print(f"| {name:<20} |{cells}")
+    print()
+    for key, batch in results["inference"].items():
+        for backend, ratio in batch["ratios"].items():
+            print(
+                f"batch {key[5:]:>3}: CiTrus {backend:<11} / PatchTST fp32 {ratio['vs_patchtst_fp32']:.2f}x, "
+                f"/ PatchTST best path {ratio['vs_patchtst_best']:.2f}x"
+            )
+    print("(targets: >= 1.5x PatchTST fp32 at batch 32; goal 2x PatchTST's best path)")
+    night = results.get("night")
+    if night:
+        hours = night["windows"] * PAPER["context_length"] / NIGHT_RATE / 3600
+        print(
+            f"\nA night ({night['windows']} windows of 30 s at 100 Hz = {hours:.1f} h, 1 channel) through "
+            f"pipeline(model=folder), alignment included, batch {args.night_batch_size}, "
+            f"{torch.get_num_threads()} threads:"
+        )
+        for name, seconds in night["seconds"].items():
+            ran = f" (ran {night['auto_ran']})" if name == "auto" else ""
+            print(f"  backend={name:<12} {seconds:6.2f} s{ran}")
+        print("(target: under 1 s on 2 cores)")
 
 
 if __name__ == "__main__":

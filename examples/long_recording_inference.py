@@ -3,9 +3,10 @@
 The recording is real: all 140 smartwatch IMU recordings of the seglearn shoulder-exercise set (6 channels at 50 Hz,
 10 subjects, 7 exercises; fetch with `citrus data fetch --offline-corpus`) played back to back, as one long session
 would be recorded. A CiTrus classifier fine-tuned on the training subjects' windows (`watch_exercises`) labels every
-4 s window of it; the feature extractor's `alignment="window"` cuts the long recording into model windows and says
-where each one starts. Accuracy is reported separately for the subjects the model never saw and for those it was
-trained on.
+4 s window of it through the transformers pipeline (`pipeline(model=folder)`: the checkpoint names its task), which
+cuts the long recording into model windows (`alignment="window"`), runs them in batches on the fastest CPU path that
+keeps the predictions, and says where each window starts. Accuracy is reported separately for the subjects the model
+never saw and for those it was trained on.
 
     python examples/long_recording_inference.py                     # fine-tunes a small classifier first (minutes)
     python examples/long_recording_inference.py --model runs/watch  # a classifier from `citrus finetune`
@@ -19,13 +20,12 @@ import tempfile
 import time
 
 import numpy as np
-import torch
+from transformers import pipeline
 
-from citrus_hf import CiTrusForSequenceClassification
+import citrus_hf  # noqa: F401  (registers CiTrus and its pipelines with transformers)
 from citrus_hf.data import build_dataset
 from citrus_hf.data.fetch import source_members
 from citrus_hf.data.readers import load_npy
-from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
 from citrus_hf.training.finetune import FinetuneArguments, TrainerSettings, finetune
 
 RATE = 50.0  # Hz, the watch recordings' rate
@@ -45,6 +45,30 @@ def long_session() -> tuple[np.ndarray, list[tuple[float, float, int, str]]]:
     return np.concatenate(pieces, axis=1), segments
 
 
+def watch_classifier(tiny: bool) -> str:
+    """Fine-tune a CiTrus classifier on the training subjects of watch_exercises (a small one for 600 steps, or a
+    tiny one for a few) in a temporary folder, and return the folder."""
+    model_dir = tempfile.mkdtemp(prefix="citrus-watch-")
+    print("Fine-tuning a classifier on the training subjects of watch_exercises ...")
+    finetune(
+        FinetuneArguments(
+            output_dir=model_dir,
+            dataset="watch_exercises",
+            model_config="tiny" if tiny else "small",
+            # the set's own window: 4 s at 50 Hz
+            config_overrides={"sampling_rate": RATE, "context_length": 200, "patch_length": 20},
+            normalization="dataset",
+            trainer=TrainerSettings(
+                max_steps=30 if tiny else 600,
+                eval_steps=15 if tiny else 50,
+                per_device_batch_size=32,
+                show_progress=False,
+            ),
+        )
+    )
+    return model_dir
+
+
 def clock(seconds: float) -> str:
     minutes, seconds = divmod(seconds, 60.0)
     return f"{int(minutes) // 60:02d}:{int(minutes) % 60:02d}:{seconds:04.1f}"
@@ -54,32 +78,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="a fine-tuned CiTrus classifier of watch_exercises (default: train one)")
     parser.add_argument("--hop-seconds", type=float, default=2.0, help="time between window starts")
+    parser.add_argument("--backend", default="auto", help="inference path: auto, torch, bf16 or onnxruntime")
     parser.add_argument("--tiny", action="store_true", help="a tiny classifier trained for a few steps")
     args = parser.parse_args()
 
-    model_dir = args.model
-    if model_dir is None:
-        model_dir = tempfile.mkdtemp(prefix="citrus-watch-")
-        print("Fine-tuning a classifier on the training subjects of watch_exercises ...")
-        finetune(
-            FinetuneArguments(
-                output_dir=model_dir,
-                dataset="watch_exercises",
-                model_config="tiny" if args.tiny else "small",
-                # the set's own window: 4 s at 50 Hz
-                config_overrides={"sampling_rate": RATE, "context_length": 200, "patch_length": 20},
-                normalization="dataset",
-                trainer=TrainerSettings(
-                    max_steps=4 if args.tiny else 600,
-                    eval_steps=2 if args.tiny else 50,
-                    per_device_batch_size=32,
-                    show_progress=False,
-                ),
-            )
-        )
-    model = CiTrusForSequenceClassification.from_pretrained(model_dir).eval()
-    extractor = CiTrusFeatureExtractor.from_pretrained(model_dir)
-    names = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    model_dir = args.model or watch_classifier(args.tiny)
+    classify = pipeline(model=model_dir, batch_size=256)
+    extractor, config = classify.feature_extractor, classify.model.config
+    names = [config.id2label[i] for i in range(config.num_labels)]
     held_out = set(build_dataset("watch_exercises")["test"]["subject"])
 
     recording, segments = long_session()
@@ -88,28 +94,17 @@ def main() -> None:
         f"{recording.shape[1] / RATE / 60:.1f} min"
     )
     start = time.perf_counter()
-    windows = extractor(
-        recording,
-        sampling_rate=RATE,
-        alignment="window",
-        hop_length=int(args.hop_seconds * extractor.sampling_rate),
-        return_tensors="pt",
+    result = classify(
+        recording, sampling_rate=RATE, hop_length=int(args.hop_seconds * extractor.sampling_rate), backend=args.backend
     )
-    with torch.no_grad():
-        logits = torch.cat(
-            [
-                model(
-                    input_values=windows["input_values"][i : i + 256], patch_mask=windows["patch_mask"][i : i + 256]
-                ).logits
-                for i in range(0, len(windows["input_values"]), 256)
-            ]
-        )
-    predicted = logits.argmax(-1).numpy()
-    confidence = logits.softmax(-1).max(-1).values.numpy()
-    starts = windows["window_start_seconds"].numpy()
+    windows = result["windows"]
+    predicted = np.array([config.label2id[window["label"]] for window in windows])
+    confidence = np.array([window["score"] for window in windows])
+    starts = np.array([window["start"] for window in windows])
     print(
         f"{len(starts)} windows of {extractor.context_length / extractor.sampling_rate:g} s every "
-        f"{args.hop_seconds:g} s, classified in {time.perf_counter() - start:.1f} s"
+        f"{args.hop_seconds:g} s, classified in {time.perf_counter() - start:.1f} s ({result['backend']} backend); "
+        f"the whole session: {result['label']}"
     )
 
     # Ground truth of a window: the recording under its middle.

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from citrus_hf.inference.backends import onnx_export_available
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -25,7 +27,12 @@ def _run(script: str, *args: str, tmp_path: Path) -> dict:
 
 
 def test_speed_benchmark_compares_with_patchtst(tmp_path):
-    results = _run("speed.py", "--batch-size", "2", "--rounds", "1", "--steps-per-round", "1", tmp_path=tmp_path)
+    results = _run(
+        "speed.py",
+        *("--batch-size", "2", "--rounds", "1", "--steps-per-round", "1", "--night-windows", "3"),
+        *("--onnx-cache-dir", str(tmp_path / "onnx")),
+        tmp_path=tmp_path,
+    )
     for mode in ("train", "inference"):
         for model in ("citrus", "patchtst"):
             row = results[f"{mode}/{model}"]
@@ -34,6 +41,21 @@ def test_speed_benchmark_compares_with_patchtst(tmp_path):
         ratio = results[f"{mode}/citrus"]["windows_per_s"] / results[f"{mode}/patchtst"]["windows_per_s"]
         assert results[f"{mode}/ratio"] == pytest.approx(ratio)
     assert results["inference/ceiling"] == pytest.approx(1 / results["inference/patchtst"]["attention_share"])
+    # every CiTrus inference path against PatchTST in fp32 and bf16, at the batch size and at batch 1
+    backends = ["torch", "bf16"] + (["onnxruntime"] if onnx_export_available() is None else [])
+    assert list(results["inference"]) == ["batch2", "batch1"]
+    for batch in results["inference"].values():
+        speeds = batch["windows_per_s"]
+        assert set(speeds) == {f"citrus-{name}" for name in backends} | {"patchtst-fp32", "patchtst-bf16"}
+        assert all(speed > 0 for speed in speeds.values())
+        best = max(speeds["patchtst-fp32"], speeds["patchtst-bf16"])
+        for name in backends:
+            ratios = batch["ratios"][name]
+            assert ratios["vs_patchtst_fp32"] == pytest.approx(speeds[f"citrus-{name}"] / speeds["patchtst-fp32"])
+            assert ratios["vs_patchtst_best"] == pytest.approx(speeds[f"citrus-{name}"] / best)
+    night = results["night"]
+    assert night["windows"] == 3 and set(night["seconds"]) == {*backends, "auto"}
+    assert all(seconds > 0 for seconds in night["seconds"].values()) and night["auto_ran"] in backends
 
 
 def test_criss_cross_benchmark_runs(tmp_path):
