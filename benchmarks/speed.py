@@ -42,17 +42,19 @@ from citrus_hf.inference.backends import InferenceTarget, cpu_bf16_support, load
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import attention_share, in_fresh_process, step_peak_memory_mb, time_alternating  # noqa: E402
 
-NUM_LABELS = 4
 PAPER = dict(context_length=3000, patch_length=20, d_model=64, num_hidden_layers=4, num_attention_heads=8, ffn_dim=128)
 INFERENCE_BACKENDS = ("torch", "bf16", "onnxruntime")
+# the classifiers stage sleep: the night below runs the same model as the throughput comparison (and its ONNX export)
 SLEEP_STAGES = ["W", "N1", "N2", "N3", "REM"]
+NUM_LABELS = len(SLEEP_STAGES)
 NIGHT_RATE = 100.0  # Hz: Sleep-EDF's EEG rate, the model's rate
 
 
 def build(name: str, mode: str, backbone: str = "hybrid"):
     """One of the four models of the comparison, with its input layout: `(model, takes_channels_last)`."""
     if name == "citrus":
-        config = CiTrusConfig(**PAPER, num_channels=1, num_labels=NUM_LABELS, backbone=backbone)
+        labels = {"id2label": dict(enumerate(SLEEP_STAGES)), "label2id": {s: i for i, s in enumerate(SLEEP_STAGES)}}
+        config = CiTrusConfig(**PAPER, num_channels=1, num_labels=NUM_LABELS, backbone=backbone, **labels)
         model = CiTrusForPretraining(config) if mode == "train" else CiTrusForSequenceClassification(config)
         return model, False
     config = PatchTSTConfig(
@@ -209,17 +211,11 @@ def stage_night(args, backends: list[str]) -> dict:
     from transformers import pipeline
 
     torch.manual_seed(0)
-    config = CiTrusConfig(
-        **PAPER,
-        num_channels=1,
-        num_labels=len(SLEEP_STAGES),
-        id2label=dict(enumerate(SLEEP_STAGES)),
-        label2id={stage: i for i, stage in enumerate(SLEEP_STAGES)},
-    )
+    model, _ = build("citrus", "inference", args.backbone)
     night = night_recording(args.night_windows)
     with tempfile.TemporaryDirectory() as folder:
-        CiTrusForSequenceClassification(config).save_pretrained(folder)
-        CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
+        model.save_pretrained(folder)
+        CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)
         staging = pipeline(model=folder, batch_size=args.night_batch_size, onnx_cache_dir=args.onnx_cache_dir)
     runs = {backend: {"backend": backend} for backend in (*backends, "auto")}
     for options in runs.values():  # warm-up: loads each backend (exports, first-batch checks) outside the timing

@@ -3,15 +3,18 @@ choice of the fastest one that keeps the results (`load_backend(model, "auto")`)
 
 - `"torch"`: the model as it is (fp32 on CPU, scaled-dot-product attention). Always available; the reference.
 - `"bf16"`: `torch.autocast` to bfloat16 on CPU, with attention computed in blocks of a few sequences (bf16 matrix
-  products, fp32 softmax; `blocked_bf16_attention`). Logits move by about 1e-3; predicted classes were identical to
-  fp32 on the real check set (see README, "Inference"). Fast on CPUs with native bf16 (AVX512-BF16, AMX).
+  products, fp32 softmax; `blocked_bf16_attention`). Logits move by up to a few 1e-2; predicted classes were identical
+  to fp32 on the real check set (README, "Inference"). The fastest path for batches of windows on an idle CPU with
+  native bf16 (AVX512-BF16, AMX); slower than fp32 without it, at batch 1, and when other processes share the cores.
 - `"onnxruntime"`: the model exported to ONNX once (dynamo exporter, opset `ONNX_OPSET`) and run by ONNX Runtime.
   The export is cached on disk, keyed by a hash of the weights, config and model code, the opset and the input-shape
-  policy, so later processes reuse it; outputs match fp32 PyTorch within 1e-4 (checked on the first batch).
-- `"auto"`: on a CPU with native bf16, classification logits run in bf16, kept only if the first batch's predicted
-  classes equal fp32's (else fp32 takes over); other outputs (regression targets, embeddings), and CPUs without native
-  bf16, run in ONNX Runtime when it is installed (checked against fp32 on the first batch), else in PyTorch fp32.
-  Accelerators always run `"torch"`.
+  policy, so later processes reuse it; outputs match fp32 PyTorch within 1e-4. Far faster than PyTorch at batch 1 and
+  on busy cores (its graph runs with little per-operator overhead), about as fast on idle cores at batch 32.
+- `"auto"`: ONNX Runtime when it is installed (`pip install citrus-hf[onnx]`), kept only if its first batch matches
+  fp32 within `ONNX_TOLERANCE`; without it, classification on a CPU with native bf16 runs in bf16, kept only if the
+  first batch's predicted classes equal fp32's; else PyTorch fp32. When a check fails, fp32 PyTorch takes over.
+  Regression targets and embeddings never run in bf16 by default: their values are the result. Accelerators always
+  run `"torch"`.
 
 Why blocked attention for bf16: CiTrus attends over short sequences (25-150 patches) with small heads (head_dim 8-16).
 On CPU, PyTorch's flash-attention kernel then spends its time in many tiny matrix products, and in bf16 it is slower
@@ -51,6 +54,12 @@ BACKENDS = ("auto", "torch", "bf16", "onnxruntime")
 ONNX_OPSET = 18
 # The export code's version: part of the cache key, so a change of how graphs are exported invalidates old files.
 _EXPORT_FORMAT = 1
+# Config entries that do not change the exported graph (names, provenance; the weights' dtype is in their hash): the
+# same model saved and loaded again, or relabelled, reuses its export.
+_CONFIG_KEYS_NOT_IN_GRAPH = frozenset(
+    {"architectures", "custom_pipelines", "transformers_version", "_name_or_path", "auto_map", "id2label", "label2id"}
+    | {"dtype", "torch_dtype"}
+)
 # The "auto" choice runs ONNX Runtime only if its outputs match fp32 PyTorch this closely on the first batch.
 ONNX_TOLERANCE = 1e-4
 # (sequence, head) pairs per block of `blocked_bf16_attention`: 16 score matrices of 150 x 150 in fp32 are 1.4 MB,
@@ -340,11 +349,7 @@ def load_backend(
     reference = TorchBackend(model, target)
     if model.device.type != "cpu":
         return reference
-    classifies = target.output == "logits" and _problem_type(model) == "classification"
-    if classifies and cpu_bf16_support() is not None:
-        multi_label = getattr(model.config, "problem_type", None) == "multi_label_classification"
-        check = _same_label_sets if multi_label else _same_classes
-        return CheckedBackend(BFloat16Backend(model, target), reference, check, "a predicted class changed")
+    # ONNX Runtime first: exact, and the fastest path measured at batch 1 and on shared cores (benchmarks/speed.py)
     if onnx_export_available() is None:
         try:
             candidate = OnnxRuntimeBackend(model, target, cache_dir, num_threads)
@@ -353,7 +358,49 @@ def load_backend(
             return reference
         description = f"outputs differ by more than {ONNX_TOLERANCE:g}"
         return CheckedBackend(candidate, reference, _within_onnx_tolerance, description)
+    classifies = target.output == "logits" and _problem_type(model) == "classification"
+    if classifies and cpu_bf16_support() is not None:
+        multi_label = getattr(model.config, "problem_type", None) == "multi_label_classification"
+        check = _same_label_sets if multi_label else _same_classes
+        return CheckedBackend(BFloat16Backend(model, target), reference, check, "a predicted class changed")
     return reference
+
+
+def predict_windows(
+    model: torch.nn.Module,
+    features,
+    backend: str | InferenceBackend = "auto",
+    batch_size: int = 64,
+    target: InferenceTarget | None = None,
+) -> torch.Tensor:
+    """The model's output for every aligned window of a feature extractor's output, `batch_size` windows at a time
+    on the fastest path (`load_backend(model, backend)`), e.g. the hundreds of windows of a night.
+
+    Args:
+        model: a CiTrus model.
+        features: the feature extractor's output (any alignment; with `alignment="window"` its `recording_index` and
+            `window_start_seconds` are not model inputs and are left aside): `input_values` `(windows, channels,
+            time)` and optionally `patch_mask` `(windows, num_patches)`.
+        backend: a backend name (see `load_backend`) or an `InferenceBackend` already loaded (its `name` says which
+            path ran).
+        target: what to compute (default: the logits).
+
+    Returns:
+        `(windows, outputs)` float32.
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}.")
+    runner = backend if isinstance(backend, InferenceBackend) else load_backend(model, backend, target)
+    input_values = torch.as_tensor(features["input_values"])
+    patch_mask = features.get("patch_mask") if hasattr(features, "get") else None
+    patch_mask = None if patch_mask is None else torch.as_tensor(patch_mask)
+    outputs = []
+    for start in range(0, len(input_values), batch_size):
+        batch = slice(start, start + batch_size)
+        mask = None if patch_mask is None or bool(patch_mask[batch].all()) else patch_mask[batch]
+        outputs.append(runner(input_values[batch], mask))
+    logger.info(f"{len(input_values)} windows ran on the {runner.name} backend.")
+    return torch.cat(outputs)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -371,8 +418,8 @@ def blocked_bf16_attention(
     dropout: float = 0.0,
     **kwargs,
 ) -> tuple[torch.Tensor, None]:
-    """Attention for inference, `ATTENTION_BLOCK_PAIRS` (sequence, head) pairs at a time: matrix products in the
-    inputs' dtype (bf16 under autocast), softmax in fp32. A function of transformers' attention interface.
+    """Attention for inference, `ATTENTION_BLOCK_PAIRS` (sequence, head) pairs per thread at a time: matrix products
+    in the inputs' dtype (bf16 under autocast), softmax in fp32. A function of transformers' attention interface.
 
     Args:
         query, key, value: `(N, heads, seq, head_dim)`.
@@ -383,7 +430,8 @@ def blocked_bf16_attention(
     if module.training and dropout > 0:
         raise ValueError(f"{BLOCKED_ATTENTION} attention is for inference; train with 'sdpa' or 'eager'.")
     num_sequences, num_heads, seq_length, head_dim = query.shape
-    sequences_per_block = max(1, ATTENTION_BLOCK_PAIRS // num_heads)
+    # each thread takes its share of a block, so a block holds `ATTENTION_BLOCK_PAIRS` pairs per thread
+    sequences_per_block = max(1, ATTENTION_BLOCK_PAIRS * torch.get_num_threads() // num_heads)
     query = (query * scaling).contiguous()
     key_transposed = key.transpose(-1, -2).contiguous()  # (N, heads, head_dim, seq)
     value = value.contiguous()
@@ -450,9 +498,10 @@ def onnx_export_path(model: torch.nn.Module, target: InferenceTarget, cache_dir=
         source = Path(inspect.getsourcefile(type(model)) or "").read_bytes()
     except (OSError, TypeError):
         source = type(model).__qualname__.encode()
+    config = {key: value for key, value in model.config.to_dict().items() if key not in _CONFIG_KEYS_NOT_IN_GRAPH}
     key = {
         "weights": weights_hash(model),
-        "config": model.config.to_json_string(use_diff=False),
+        "config": json.dumps(config, sort_keys=True, default=str),
         "code": hashlib.sha256(source).hexdigest(),
         "target": [target.output, target.features, target.pooling, target.channel_pooling],
         "opset": ONNX_OPSET,
@@ -509,7 +558,8 @@ def export_onnx(
     batch = torch.export.Dim("batch", min=1, max=1 << 20)
     channel_axis = {1: torch.export.Dim("channels", min=1, max=4096)} if _channels_are_free(model, target) else {}
     dynamic_shapes = {"input_values": {0: batch, **channel_axis}, "patch_mask": {0: batch}}
-    logger.info(f"Exporting {type(model).__name__} to ONNX (once; cached as {path}).")
+    # seconds to a minute, once per checkpoint: say so, or a first call would seem to hang
+    logger.warning(f"Exporting {type(model).__name__} to ONNX for ONNX Runtime, once (cached as {path}).")
     # Written under a temporary name and renamed: a concurrent or interrupted export never leaves a partial file.
     handle, temporary = tempfile.mkstemp(suffix=".onnx.partial", dir=path.parent)
     os.close(handle)
@@ -552,6 +602,7 @@ __all__ = [
     "onnx_cache_dir",
     "onnx_export_available",
     "onnx_export_path",
+    "predict_windows",
     "register_blocked_attention",
     "shape_policy",
     "weights_hash",
