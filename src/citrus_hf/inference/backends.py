@@ -228,6 +228,11 @@ class OnnxRuntimeBackend(InferenceBackend):
         cache_dir: str | os.PathLike | None = None,
         num_threads: int | None = None,
     ):
+        if model.device.type != "cpu":
+            raise ValueError(
+                f"backend='onnxruntime' is the CPU path (ONNX Runtime's CPU provider); the model is on {model.device}. "
+                "Use backend='torch', or move the model to the CPU first."
+            )
         missing = onnx_export_available()
         if missing:
             raise ImportError(
