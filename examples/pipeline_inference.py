@@ -106,7 +106,7 @@ def main() -> None:
             f"{np.abs(logits - reference).max():16.2e}  {seconds:7.2f}"
         )
 
-    embed = pipeline("time-series-feature-extraction", model=model_dir)
+    embed = pipeline("time-series-feature-extraction", model=model_dir, onnx_cache_dir=args.onnx_cache_dir)
     embedding = embed(recordings[0], sampling_rate=RATE, pooling="mean_max")
     print(
         f"\nEmbedding of one recording: {embedding['embedding'].shape[0]} values (mean of "

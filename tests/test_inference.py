@@ -57,12 +57,6 @@ EXERCISES = ["PEN", "ABD", "FEL", "IR", "ER", "TRAP", "ROW"]
 needs_onnx = pytest.mark.skipif(onnx_export_available() is not None, reason="needs citrus-hf[onnx]")
 
 
-@pytest.fixture(autouse=True)
-def _onnx_cache(tmp_path, monkeypatch):
-    """Exports land in the test's folder, never in the user's cache."""
-    monkeypatch.setenv("CITRUS_HF_ONNX_CACHE", str(tmp_path / "onnx"))
-
-
 @pytest.fixture(scope="module")
 def watch() -> list[np.ndarray]:
     """Three real smartwatch recordings, `(6, time)` at 50 Hz: 1333, 2458 and 2197 samples (26.7 s, 49.2 s, 43.9 s)."""

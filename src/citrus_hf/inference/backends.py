@@ -582,6 +582,7 @@ def export_onnx(
                 external_data=False,
                 verbose=False,
             )
+        os.chmod(temporary, 0o644)  # mkstemp's 0600 would keep the cache from other users of a shared folder
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
