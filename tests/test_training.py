@@ -186,7 +186,7 @@ def test_killed_process_resumes_to_the_same_weights(tmp_path):
         sys.executable, "-m", "citrus_hf.commands", "pretrain", "--output-dir", str(killed), "--model-config",
         "tiny", "--dataset-option", "window_seconds=10", "--dataset-option", "hop_seconds=10", "--max-steps", "12",
         "--per-device-batch-size", "32", "--save-steps", "3", "--save-total-limit", "10", "--plot-steps", "1",
-        "--eval-steps", "1", "--no-progress",
+        "--eval-steps", "1", "--no-progress", "--report-to", "tensorboard",
     ]  # fmt: skip
     process = subprocess.Popen(command, env={**os.environ, "OMP_NUM_THREADS": "1"}, stderr=subprocess.DEVNULL)
     checkpoint = killed / "checkpoints" / "step-3"

@@ -47,7 +47,12 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--logging-steps", type=int, default=10)
     parser.add_argument("--eval-steps", type=int, default=250)
     parser.add_argument("--plot-steps", type=int, default=250, help="TensorBoard reconstruction figure every N steps")
-    parser.add_argument("--report-to", choices=("tensorboard", "none"), default="tensorboard")
+    parser.add_argument(
+        "--report-to",
+        choices=("tensorboard", "none"),
+        default="none",
+        help="log losses and reconstruction figures to TensorBoard (needs citrus-hf[bench]); default none",
+    )
     parser.add_argument("--num-workers", type=int, default=0)
     parser.add_argument("--log-sample-ids", action="store_true", help="record which examples each process saw")
     parser.add_argument("--no-progress", action="store_true")

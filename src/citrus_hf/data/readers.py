@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._extras import require
 from .errors import CorruptFileError, UnsafePickleError
 
 try:  # numpy >= 2
@@ -592,7 +593,7 @@ def read_wfdb(record: str | Path, annotation_extension: str | None = "atr") -> W
     Raises:
         CorruptFileError: missing or malformed header / signal / annotation file (naming it).
     """
-    import wfdb
+    wfdb = require("wfdb", "Reading WFDB records")
 
     record = Path(record)
     try:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._extras import require
 from ..configuration_citrus import CiTrusConfig
 from ..data.alignment import align_corpus
 from ..data.splits import load_split
@@ -122,7 +123,8 @@ class PretrainArguments:
         resume_from: a checkpoint folder, or "latest" for the newest one in `output_dir/checkpoints`.
         logging_steps / eval_steps / plot_steps: TensorBoard scalars, validation loss, reconstruction figure.
         eval_batches: validation batches per evaluation (fixed masks, so the numbers compare across steps).
-        report_to: "tensorboard" or "none".
+        report_to: "none" (the default, as in transformers' `TrainingArguments`) or "tensorboard" (losses and
+            reconstruction figures; needs `pip install 'citrus-hf[bench]'`).
         num_workers: data loader worker processes.
         log_sample_ids: write the ids of the examples each process trained on to `sample_ids_rank{R}.jsonl`.
         show_progress: a progress bar on the main process.
@@ -153,7 +155,7 @@ class PretrainArguments:
     eval_steps: int = 250
     plot_steps: int = 250
     eval_batches: int = 4
-    report_to: str = "tensorboard"
+    report_to: str = "none"
     num_workers: int = 0
     log_sample_ids: bool = False
     show_progress: bool = True
@@ -170,6 +172,8 @@ class PretrainArguments:
             raise ValueError(f"`mixed_precision` must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}.")
         if self.report_to not in ("tensorboard", "none"):
             raise ValueError(f"`report_to` must be 'tensorboard' or 'none', got {self.report_to!r}.")
+        if self.report_to == "tensorboard":
+            require("tensorboard", "report_to='tensorboard'")
         if self.warmup_steps < 0:
             raise ValueError(f"`warmup_steps` must be >= 0, got {self.warmup_steps}.")
 
@@ -463,7 +467,9 @@ def pretrain(
             str(output_dir), is_main_process=accelerator.is_main_process, save_function=accelerator.save
         )
         if accelerator.is_main_process:
-            CiTrusFeatureExtractor.from_config(config).save_pretrained(str(output_dir))
+            # A CiTrus model's saved config names its (encoder-only) class: its extractor takes any channel count.
+            contract = unwrapped.config if is_citrus else config
+            CiTrusFeatureExtractor.from_config(contract).save_pretrained(str(output_dir))
     result = PretrainResult(
         output_dir=str(output_dir),
         steps=progress.step,
