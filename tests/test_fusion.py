@@ -206,8 +206,11 @@ def test_regression_round_trip_and_loading_across_heads(tmp_path):
     loaded = CiTrusFusionForRegression.from_pretrained(tmp_path / "regressor").eval()
     with torch.no_grad():
         torch.testing.assert_close(loaded(input_values=inputs()).logits, regressor(input_values=inputs()).logits)
-    # a regressor's encoders start a classifier: every encoder tensor is reused, only the head is new
-    classifier = CiTrusFusionForSequenceClassification.from_pretrained(tmp_path / "regressor")
+    # a regressor is not a classifier: its trained head would be lost, so that takes asking for a new head
+    with pytest.raises(ValueError, match="CiTrusFusionForRegression checkpoint"):
+        CiTrusFusionForSequenceClassification.from_pretrained(tmp_path / "regressor")
+    # then its encoders start a classifier: every encoder tensor is reused, only the head is new
+    classifier = CiTrusFusionForSequenceClassification.from_pretrained(tmp_path / "regressor", replace_head=True)
     for name in ("ecg", "eda"):
         for key, tensor in regressor.encoders[name].state_dict().items():
             assert torch.equal(classifier.encoders[name].state_dict()[key], tensor)

@@ -121,6 +121,7 @@ print(json.dumps([type(loaded).__name__ for loaded in (
     AutoModel.from_pretrained(folder + "/citrus"),
     AutoModelForSequenceClassification.from_pretrained(folder + "/citrus"),
     AutoFeatureExtractor.from_pretrained(folder + "/citrus"),
+    AutoProcessor.from_pretrained(folder + "/citrus"),  # no [y/N] question: stdin is closed
     AutoModelForSequenceClassification.from_pretrained(folder + "/fusion"),
     AutoProcessor.from_pretrained(folder + "/fusion"),
 )]))
@@ -158,6 +159,7 @@ def test_auto_classes_find_citrus_in_any_import_order(tmp_path):
     processes = {
         order: subprocess.Popen(
             [sys.executable, "-c", head + LOAD, str(tmp_path)],
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -168,6 +170,7 @@ def test_auto_classes_find_citrus_in_any_import_order(tmp_path):
         "CiTrusConfig",
         "CiTrusModel",
         "CiTrusForSequenceClassification",
+        "CiTrusFeatureExtractor",
         "CiTrusFeatureExtractor",
         "CiTrusFusionForSequenceClassification",
         "CiTrusFusionProcessor",

@@ -14,6 +14,7 @@ from . import _auto
 from ._version import __version__ as __version__
 
 if TYPE_CHECKING:
+    from ._auto import AutoModelForTimeSeriesRegression
     from .configuration_citrus import CiTrusConfig
     from .configuration_citrus_fusion import CiTrusFusionConfig
     from .feature_extraction_citrus import CiTrusFeatureExtractor
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 # public name -> the module (relative to this package) that defines it
 _PUBLIC_NAMES: dict[str, str] = {
+    "AutoModelForTimeSeriesRegression": "_auto",
     "CiTrusConfig": "configuration_citrus",
     "CiTrusFeatureExtractor": "feature_extraction_citrus",
     "CiTrusPreTrainedModel": "modeling_citrus",
@@ -95,6 +97,7 @@ def __dir__() -> list[str]:
 
 # The same names as `_PUBLIC_NAMES` (a literal list, for linters and type checkers).
 __all__ = [
+    "AutoModelForTimeSeriesRegression",
     "CiTrusConfig",
     "CiTrusFeatureExtractor",
     "CiTrusPreTrainedModel",

@@ -11,10 +11,16 @@ Each registration imports the CiTrus modules it needs once the auto module has f
 module is itself executing at that moment (importing `modeling_citrus` imports `transformers.modeling_layers`, which
 imports `modeling_auto`), the registration waits until that module has finished: the finder watches the CiTrus model
 modules too, so no half-initialised module is ever used.
+
+Besides the Auto classes, this is where the package plugs its publishing into transformers: `push_to_hub` of CiTrus
+models (a hook the model files leave empty, because they are also the checkpoints' remote code) and the `Trainer`'s
+model card both write the CiTrus card of `citrus_hf.publishing`. That layer sits above this one, so it is imported by
+name when a card is written (`_publishing`), never at import.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.abc
 import sys
@@ -34,6 +40,23 @@ def _register_configs() -> None:
     AutoConfig.register(CiTrusFusionConfig.model_type, CiTrusFusionConfig, exist_ok=True)
 
 
+def _time_series_regression_auto_class() -> type:
+    """`AutoModelForTimeSeriesRegression`: transformers keeps a time-series regression mapping (PatchTST and
+    PatchTSMixer regressors) but no Auto class over it, so the package defines one there; CiTrus registers with it."""
+    from transformers.models.auto.auto_factory import _BaseAutoModelClass
+    from transformers.models.auto.modeling_auto import MODEL_FOR_TIME_SERIES_REGRESSION_MAPPING
+
+    class AutoModelForTimeSeriesRegression(_BaseAutoModelClass):
+        """Loads the regressor of a time-series checkpoint (`CiTrusForRegression`, `CiTrusFusionForRegression`,
+        `PatchTSTForRegression`, ...): `AutoModelForTimeSeriesRegression.from_pretrained(path)`. With
+        `trust_remote_code=True` it follows the checkpoint's `auto_map["AutoModelForTimeSeriesRegression"]`."""
+
+        _model_mapping = MODEL_FOR_TIME_SERIES_REGRESSION_MAPPING
+
+    AutoModelForTimeSeriesRegression.__module__ = __name__
+    return AutoModelForTimeSeriesRegression
+
+
 def _register_models() -> None:
     from transformers.models.auto.modeling_auto import (
         AutoModel,
@@ -43,15 +66,58 @@ def _register_models() -> None:
 
     from .configuration_citrus import CiTrusConfig
     from .configuration_citrus_fusion import CiTrusFusionConfig
-    from .modeling_citrus import CiTrusForPretraining, CiTrusForSequenceClassification, CiTrusModel
-    from .modeling_citrus_fusion import CiTrusFusionForSequenceClassification
+    from .modeling_citrus import (
+        CiTrusForPretraining,
+        CiTrusForRegression,
+        CiTrusForSequenceClassification,
+        CiTrusModel,
+        _CiTrusFamilyMixin,
+    )
+    from .modeling_citrus_fusion import CiTrusFusionForRegression, CiTrusFusionForSequenceClassification
 
+    global AutoModelForTimeSeriesRegression
+    AutoModelForTimeSeriesRegression = _time_series_regression_auto_class()
     AutoModel.register(CiTrusConfig, CiTrusModel, exist_ok=True)
     AutoModelForPreTraining.register(CiTrusConfig, CiTrusForPretraining, exist_ok=True)
     AutoModelForSequenceClassification.register(CiTrusConfig, CiTrusForSequenceClassification, exist_ok=True)
     AutoModelForSequenceClassification.register(
         CiTrusFusionConfig, CiTrusFusionForSequenceClassification, exist_ok=True
     )
+    AutoModelForTimeSeriesRegression.register(CiTrusConfig, CiTrusForRegression, exist_ok=True)
+    AutoModelForTimeSeriesRegression.register(CiTrusFusionConfig, CiTrusFusionForRegression, exist_ok=True)
+    _CiTrusFamilyMixin._hub_publisher = _push_with_citrus_card
+
+
+def _publishing(module: str):
+    """`citrus_hf.publishing.<module>`, imported by name: it is a higher layer than this one (see the docstring)."""
+    return importlib.import_module(f"{__package__}.publishing.{module}")
+
+
+def _push_with_citrus_card(model, repo_id: str, **push_kwargs):
+    """`push_to_hub` of every CiTrus-family model while the package is installed: `citrus push`'s publishing path."""
+    return _publishing("push").push_to_hub(model, repo_id, **push_kwargs)
+
+
+def _register_trainer_cards() -> None:
+    """The `Trainer` writes its model card in `create_model_card` (run by `Trainer.push_to_hub`); for a CiTrus model,
+    the CiTrus card replaces its draft, with the Trainer's arguments (license, tags, datasets, base model)."""
+    from transformers.trainer import Trainer
+
+    from .modeling_citrus import _CiTrusFamilyMixin
+
+    draft_card = Trainer.create_model_card
+    if getattr(draft_card, "_citrus_card", False):
+        return
+
+    @functools.wraps(draft_card)
+    def create_model_card(self, *args, **kwargs):
+        draft_card(self, *args, **kwargs)
+        model = self.accelerator.unwrap_model(self.model) if self.accelerator is not None else self.model
+        if isinstance(model, _CiTrusFamilyMixin) and self.is_world_process_zero():
+            _publishing("cards").write_trainer_card(self, model, *args, **kwargs)
+
+    create_model_card._citrus_card = True
+    Trainer.create_model_card = create_model_card
 
 
 def _register_feature_extractors() -> None:
@@ -66,10 +132,16 @@ def _register_feature_extractors() -> None:
 def _register_processors() -> None:
     from transformers.models.auto.processing_auto import AutoProcessor
 
+    from .configuration_citrus import CiTrusConfig
     from .configuration_citrus_fusion import CiTrusFusionConfig
+    from .feature_extraction_citrus import CiTrusFeatureExtractor
     from .processing_citrus_fusion import CiTrusFusionProcessor
 
     AutoProcessor.register(CiTrusFusionConfig, CiTrusFusionProcessor, exist_ok=True)
+    # A single-modality checkpoint's processor is its feature extractor, as for transformers' audio models without a
+    # tokenizer. Unregistered, AutoProcessor would try AutoTokenizer first, which asks whether to run the
+    # checkpoint's code.
+    AutoProcessor.register(CiTrusConfig, CiTrusFeatureExtractor, exist_ok=True)
 
 
 # transformers' auto module -> (what registers CiTrus with it, the CiTrus modules that registration imports)
@@ -85,8 +157,14 @@ REGISTRATIONS: dict[str, tuple[Callable[[], None], tuple[str, ...]]] = {
     ),
     _AUTO + "processing_auto": (
         _register_processors,
-        ("configuration_citrus_fusion", "feature_extraction_citrus", "processing_citrus_fusion"),
+        (
+            "configuration_citrus",
+            "configuration_citrus_fusion",
+            "feature_extraction_citrus",
+            "processing_citrus_fusion",
+        ),
     ),
+    "transformers.trainer": (_register_trainer_cards, ("modeling_citrus",)),
 }
 # Modules whose end of execution may let a registration run: the auto modules, and the CiTrus modules (importing
 # `modeling_citrus` imports `modeling_auto`, whose registration must then wait until `modeling_citrus` is complete).
@@ -186,8 +264,17 @@ def install() -> None:
 def register_all() -> None:
     """Register CiTrus with all of transformers' Auto classes now (imports them, and with them torch)."""
     for auto_module in REGISTRATIONS:
-        importlib.import_module(auto_module)
+        if auto_module.startswith(_AUTO):
+            importlib.import_module(auto_module)
     _register_ready()
 
 
-__all__ = ["REGISTRATIONS", "install", "register_all"]
+def __getattr__(name: str):
+    # `AutoModelForTimeSeriesRegression` is built when transformers' modeling_auto is registered with.
+    if name == "AutoModelForTimeSeriesRegression":
+        register_all()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["REGISTRATIONS", "AutoModelForTimeSeriesRegression", "install", "register_all"]

@@ -22,6 +22,8 @@ CHANNEL_POOLINGS = ("concat", "mean")
 NORMALIZATIONS = ("zscore", "none", "fixed")
 NORM_TYPES = ("layernorm", "batchnorm")
 ATTENTION_TYPES = ("channel_independent", "criss_cross")
+# The classes without a task head (`modeling_citrus`): their checkpoints are the encoder, for any channel count.
+ENCODER_ARCHITECTURES = ("CiTrusModel", "CiTrusForPretraining")
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -173,6 +175,15 @@ class CiTrusConfig(PreTrainedConfig):
     def spectrogram_bins(self) -> int:
         """Frequency bins of the spectrogram target (one-sided)."""
         return self.spectrogram_n_fft // 2 + 1
+
+    @property
+    def fixes_channel_count(self) -> bool:
+        """Whether a model of this config takes exactly `num_channels` channels: only a task head that concatenates
+        per-channel features (`channel_pooling="concat"`) does. The encoder is channel-independent, so a checkpoint
+        saved from it alone (`architectures` CiTrusModel / CiTrusForPretraining) takes any channel count."""
+        if self.channel_pooling == "mean":
+            return False
+        return not (self.architectures and set(self.architectures) <= set(ENCODER_ARCHITECTURES))
 
     @property
     def uses_transformer(self) -> bool:

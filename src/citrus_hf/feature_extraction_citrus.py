@@ -266,8 +266,9 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
     def from_config(cls, config: CiTrusConfig, **kwargs) -> CiTrusFeatureExtractor:
         """
         The feature extractor matching a checkpoint: rate, context length, channels, patch length and normalisation
-        come from `config`; `channel_independent` is `config.channel_pooling == "mean"` (the default `"concat"`
-        heads need exactly `num_channels` channels). `kwargs` override any of them or set the alignment, e.g.
+        come from `config`; `channel_independent` unless the model's head concatenates channels
+        (`config.fixes_channel_count`: a pre-training checkpoint takes any channel count, the default `"concat"` task
+        heads exactly `num_channels`). `kwargs` override any of them or set the alignment, e.g.
         `from_config(config, alignment="window", hop_length=1500)`.
         """
         params = {
@@ -276,7 +277,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             "num_channels": config.num_channels,
             "patch_length": config.patch_length,
             "channel_names": config.channel_names,
-            "channel_independent": config.channel_pooling == "mean",
+            "channel_independent": not config.fixes_channel_count,
             "normalization": config.normalization,
             "normalization_mean": config.normalization_mean,
             "normalization_std": config.normalization_std,

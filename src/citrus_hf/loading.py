@@ -51,7 +51,7 @@ TASKS: dict[str, tuple[str, str | None, str]] = {
         "AutoModelForSequenceClassification",
         "time-series-classification",
     ),
-    "regression": ("CiTrusForRegression", None, "time-series-regression"),
+    "regression": ("CiTrusForRegression", "AutoModelForTimeSeriesRegression", "time-series-regression"),
 }
 # The same for fusion models (`modeling_citrus_fusion`): one CiTrus encoder per modality, a head on the concatenation.
 FUSION_TASKS: dict[str, tuple[str, str | None, str]] = {
@@ -60,7 +60,18 @@ FUSION_TASKS: dict[str, tuple[str, str | None, str]] = {
         "AutoModelForSequenceClassification",
         "time-series-classification",
     ),
-    "regression": ("CiTrusFusionForRegression", None, "time-series-regression"),
+    "regression": ("CiTrusFusionForRegression", "AutoModelForTimeSeriesRegression", "time-series-regression"),
+}
+# task name (of `TASKS` and `FUSION_TASKS`) -> the `pipeline_tag` of its model cards: the task that
+# `transformers.pipeline(model=repo_id)` runs when no task is named, so the names of the pipelines this package
+# registers. The Hub's own pipeline types (huggingface.js `PIPELINE_DATA`) have no time-series classification,
+# regression or feature extraction yet; these follow its naming ("time-series-forecasting") and its card validator
+# accepts any string.
+PIPELINE_TAGS: dict[str, str] = {
+    "base": "time-series-feature-extraction",
+    "pretraining": "time-series-feature-extraction",
+    "sequence-classification": "time-series-classification",
+    "regression": "time-series-regression",
 }
 
 
@@ -338,6 +349,7 @@ __all__ = [
     "CHECKPOINT_PATTERNS",
     "FUSION_TASKS",
     "PICKLE_SUFFIXES",
+    "PIPELINE_TAGS",
     "TASKS",
     "build_config",
     "bundled_checkpoint",

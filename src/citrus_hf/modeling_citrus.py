@@ -11,7 +11,9 @@ Shapes used throughout:
 
 from __future__ import annotations
 
+import logging as std_logging
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,6 +31,9 @@ from transformers.utils import logging
 from .configuration_citrus import CHANNEL_POOLINGS, HEAD_FEATURES, POOLINGS, CiTrusConfig, _check_choice
 
 logger = logging.get_logger(__name__)
+
+# `from_pretrained` arguments that say where a checkpoint's files come from (to read its config.json again).
+_DOWNLOAD_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
 
 # Keyword arguments that peft's text-model wrappers (e.g. `PeftModelForSequenceClassification`) always pass.
 # A bio-signal model has no use for them; they are accepted when None so those wrappers work, and refused otherwise.
@@ -525,12 +530,34 @@ class CiTrusEncoder(nn.Module):
 # ----------------------------------------------------------------------------------------------------------------------
 
 
+class _LoadReportHold(std_logging.Filter):
+    """Holds back transformers' loading report (its UNEXPECTED / MISSING table) while a CiTrus model loads, so that
+    `from_pretrained` can replace the expected case, a new task head on a pre-trained encoder, by one line and
+    re-emit the report in every other case."""
+
+    def __init__(self):
+        super().__init__()
+        self.records: list[std_logging.LogRecord] = []
+
+    def filter(self, record: std_logging.LogRecord) -> bool:
+        if "LOAD REPORT" in record.getMessage():
+            self.records.append(record)
+            return False
+        return True
+
+
+def _modules_of(keys) -> list[str]:
+    """`["head.blocks.0.weight", "classifier.bias"]` -> `["classifier", "head"]`: the top-level modules that own
+    these tensors."""
+    return sorted({key.split(".", 1)[0] for key in keys})
+
+
 class _CiTrusFamilyMixin:
     """What every CiTrus-family `PreTrainedModel` (single-encoder and fusion) shares: the input name, attention
-    support, the Trainer's loss handling, and a strict, safetensors-only `from_pretrained`.
+    support, the Trainer's loss handling, a strict, safetensors-only `from_pretrained`, and `push_to_hub`.
 
     `_backbone_prefix` names the tensors a checkpoint of any class of the family must provide (the encoder); only
-    task heads may be new.
+    task heads may be new. Task classes name their head in `head_name`.
     """
 
     _backbone_prefix: str
@@ -543,25 +570,40 @@ class _CiTrusFamilyMixin:
     _no_split_modules = ["CiTrusEncoderLayer"]
     # The loss never uses `num_items_in_batch`: let the Trainer scale it for gradient accumulation.
     accepts_loss_kwargs = False
+    # `push_to_hub(model, repo_id, **kwargs)` that publishes with the CiTrus model card. The citrus_hf package sets it
+    # when it is installed (`citrus_hf._auto`); this file is also the checkpoint's remote code, which must not import
+    # the package, so without it `push_to_hub` is transformers' own.
+    _hub_publisher: Callable | None = None
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
         """`PreTrainedModel.from_pretrained`, strict and from safetensors only.
 
-        Loading a checkpoint of the same class must match every tensor; loading another CiTrus class (a pre-training
-        checkpoint into `CiTrusForSequenceClassification`, say) must match every backbone tensor, and only the new
-        head is initialised (transformers logs which). Anything else is an error naming the tensors, never a model
-        that silently kept random weights. Pickled `.bin` checkpoints are refused.
+        Loading a checkpoint of the same class must match every tensor; loading a pre-training checkpoint (the
+        encoder, with or without its pre-training head) into a task class must match every backbone tensor, and
+        only the new head is initialised (one log line says which). Anything else is an error naming the tensors,
+        never a model that silently kept random weights. A task checkpoint loads only into its own task class (or
+        as an encoder): a regressor loaded as a classifier would drop its trained head, so that is an error naming
+        the right class, unless `replace_head=True` asks for a new head on its encoder. Pickled `.bin` checkpoints
+        are refused.
         """
         return_loading_info = kwargs.pop("output_loading_info", False)
+        replace_head = kwargs.pop("replace_head", False)
         if kwargs.get("use_safetensors") is False:
             raise ValueError("CiTrus checkpoints load from safetensors only; pickled weights are never unpickled.")
         kwargs["use_safetensors"] = True
+        kwargs = cls._config_overrides_for(pretrained_model_name_or_path, kwargs)
+        report_logger = std_logging.getLogger("transformers.modeling_utils")
+        held = _LoadReportHold()
+        report_logger.addFilter(held)
         try:
             model, loading_info = super().from_pretrained(
                 pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs
             )
         except Exception as error:
+            report_logger.removeFilter(held)
+            for record in held.records:  # transformers' report explains its own error
+                report_logger.handle(record)
             message = str(error)
             if "safetensor" in message.lower() or "header" in message.lower() or "deserializ" in message.lower():
                 raise OSError(
@@ -569,6 +611,8 @@ class _CiTrusFamilyMixin:
                     "The model.safetensors file is corrupt or truncated; download or save it again."
                 ) from error
             raise
+        finally:
+            report_logger.removeFilter(held)
         saved_architectures = cls._saved_architectures(pretrained_model_name_or_path, model, kwargs)
         missing = sorted(loading_info.get("missing_keys", []))
         unexpected = sorted(loading_info.get("unexpected_keys", []))
@@ -587,7 +631,48 @@ class _CiTrusFamilyMixin:
                 f"The checkpoint {pretrained_model_name_or_path!r} (saved as {saved_architectures}) does not match "
                 f"{cls.__name__}: " + "; ".join(problems) + ". It is corrupt or was saved by another model."
             )
+        if not same_class and not replace_head:
+            cls._check_task_class(pretrained_model_name_or_path, saved_architectures)
+        if held.records and not same_class and not mismatched:
+            # The expected case: the checkpoint's encoder, a head of this class that starts untrained, and the
+            # checkpoint's own head (if any) left out. One line instead of transformers' table.
+            saved = saved_architectures[0] if saved_architectures else "another CiTrus class"
+            message = (
+                f"{cls.__name__}: encoder loaded from {str(pretrained_model_name_or_path)!r} (a {saved} checkpoint)"
+            )
+            if missing:
+                message += f"; new, untrained head: {', '.join(_modules_of(missing))} (fine-tune it before use)"
+            if unexpected:
+                message += f"; not used: the checkpoint's {', '.join(_modules_of(unexpected))}"
+            logger.warning(message + ".")
+        else:
+            for record in held.records:
+                report_logger.handle(record)
         return (model, loading_info) if return_loading_info else model
+
+    @classmethod
+    def _config_overrides_for(cls, pretrained_model_name_or_path, kwargs: dict) -> dict:
+        """Config overrides to add to the caller's `from_pretrained` keyword arguments (none by default)."""
+        return kwargs
+
+    @classmethod
+    def _check_task_class(cls, pretrained_model_name_or_path, saved_architectures: list[str]) -> None:
+        """A task checkpoint (one with a trained head) loads only into its own task class: refuse another task class,
+        whose new head would silently replace the trained one."""
+        if getattr(cls, "head_name", None) is None:
+            return  # an encoder-only class: the checkpoint's head is simply not used
+        family = sys.modules[cls.__module__]
+        for name in saved_architectures:
+            saved_class = getattr(family, name, None)
+            if saved_class is None or getattr(saved_class, "head_name", None) is None:
+                continue
+            auto_class = getattr(saved_class, "_auto_class", None)
+            raise ValueError(
+                f"{str(pretrained_model_name_or_path)!r} is a {name} checkpoint: its trained `{saved_class.head_name}` "
+                f"head would be dropped and a new `{cls.head_name}` head of {cls.__name__} started. Load it with "
+                f"{name}.from_pretrained" + (f" (or {auto_class}.from_pretrained)" if auto_class else "") + "; to "
+                "fine-tune its encoder for another task on purpose, pass replace_head=True."
+            )
 
     @classmethod
     def _saved_architectures(cls, pretrained_model_name_or_path, model, kwargs) -> list[str]:
@@ -595,11 +680,21 @@ class _CiTrusFamilyMixin:
         checkpoint's config on the model, so its `architectures` must then be read from the checkpoint itself."""
         if not isinstance(kwargs.get("config"), PreTrainedConfig):
             return list(model.config.architectures or [])
-        download_kwargs = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
         config_dict, _ = cls.config_class.get_config_dict(
-            pretrained_model_name_or_path, **{k: kwargs[k] for k in download_kwargs if k in kwargs}
+            pretrained_model_name_or_path, **{k: kwargs[k] for k in _DOWNLOAD_KWARGS if k in kwargs}
         )
         return list(config_dict.get("architectures") or [])
+
+    def push_to_hub(self, repo_id: str, **push_kwargs):
+        """`PreTrainedModel.push_to_hub` (the same keyword arguments: `commit_message`, `commit_description`,
+        `private`, `token`, `revision`, `create_pr`, `max_shard_size`, `tags`) with the CiTrus model card: with
+        citrus_hf installed, the card, files and checks of `citrus push` (`citrus_hf.publishing.push.push_to_hub`),
+        reading the run records and feature extractor saved next to the weights this model was loaded from.
+        Returns the `CommitInfo`."""
+        publisher = type(self)._hub_publisher
+        if publisher is None:
+            return super().push_to_hub(repo_id, **push_kwargs)
+        return publisher(self, repo_id, **push_kwargs)
 
 
 class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
@@ -609,6 +704,32 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
     config: CiTrusConfig
     base_model_prefix = "citrus"
     _backbone_prefix = "citrus."
+
+    @classmethod
+    def _config_overrides_for(cls, pretrained_model_name_or_path, kwargs: dict) -> dict:
+        """Fine-tuning a pre-trained encoder on another channel layout (`num_channels=` differs from the checkpoint's)
+        makes the checkpoint's per-channel settings meaningless: its channel names and modalities are dropped unless
+        given too (and its per-modality pre-training mask, which needs them, becomes per-channel), and fixed
+        per-channel normalisation statistics, which cannot be carried over, must be replaced."""
+        if "num_channels" not in kwargs or isinstance(kwargs.get("config"), PreTrainedConfig):
+            return kwargs
+        saved, _ = cls.config_class.get_config_dict(
+            pretrained_model_name_or_path, **{k: kwargs[k] for k in _DOWNLOAD_KWARGS if k in kwargs}
+        )
+        if saved.get("num_channels", 1) == kwargs["num_channels"]:
+            return kwargs
+        kwargs = dict(kwargs)
+        for name in ("channel_names", "channel_modalities"):
+            kwargs.setdefault(name, None)
+        if saved.get("mask_mode") == "per_modality" and kwargs["channel_modalities"] is None:
+            kwargs.setdefault("mask_mode", "per_channel")
+        if kwargs.get("normalization", saved.get("normalization")) == "fixed" and "normalization_mean" not in kwargs:
+            raise ValueError(
+                f"{str(pretrained_model_name_or_path)!r} normalises with fixed statistics of its "
+                f"{saved.get('num_channels', 1)} channel(s), which do not apply to {kwargs['num_channels']} channels: "
+                "pass normalization='zscore', or normalization_mean= and normalization_std= for the new channels."
+            )
+        return kwargs
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module):
@@ -1432,6 +1553,11 @@ CiTrusConfig.register_for_auto_class()
 CiTrusModel.register_for_auto_class("AutoModel")
 CiTrusForPretraining.register_for_auto_class("AutoModelForPreTraining")
 CiTrusForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
+# transformers has a time-series regression mapping but no Auto class over it; citrus_hf registers one under this
+# name (`citrus_hf.AutoModelForTimeSeriesRegression`). `register_for_auto_class` accepts only transformers' own Auto
+# classes, so the name is set directly: `auto_map` then points it at this class, and remote-code users load the
+# regressor with `get_class_from_dynamic_module(config.auto_map["AutoModelForTimeSeriesRegression"], repo)`.
+CiTrusForRegression._auto_class = "AutoModelForTimeSeriesRegression"
 
 __all__ = [
     "CiTrusPreTrainedModel",

@@ -315,7 +315,7 @@ def test_card_round_trips_with_its_metadata(published, hub):
         "| Corpus | Sleep-EDF Expanded (Fpz-Cz EEG, 100 Hz) |",
         "| Masking | 50% of patches, in blocks of 5 patches, per channel |",
         "| learning_rate | 0.001 |",
-        "| Epilepsy | test | PatchTST (no pre-training) | accuracy | 60 | 5 | 0.8801 ± 0.02 |",
+        "| Epilepsy | test | baseline: PatchTST (no pre-training) | accuracy | 60 | 5 | 0.8801 ± 0.02 |",
         "arXiv",
         "author        = {Geenjaar, Eloy and Lu, Lie}",
     ):
@@ -356,8 +356,8 @@ def test_push_refuses_pickled_files_before_contacting_the_hub(published):
     class PicklingModel:
         """A stand-in whose save_pretrained also writes a pickle, as torch.save-based training code does."""
 
-        def save_pretrained(self, folder):
-            published["model"].save_pretrained(folder)
+        def save_pretrained(self, folder, **kwargs):
+            published["model"].save_pretrained(folder, **kwargs)
             torch.save({"step": 1}, f"{folder}/training_args.bin")
 
     card = build_model_card(published["model"])

@@ -215,7 +215,7 @@ def test_pushed_card_is_valid_and_describes_the_fusion_model(published, hub):
         "| Fused embedding | 48 features = 32 (ecg) + 16 (eda), every modality's embedding layer-normalised first |",
         "| Labels | 3 (0: baseline, 1: stress, 2: amusement) |",
         "| Corpus | PTB-XL |",
-        "| WESAD | test | ECG only | accuracy | 40 | 5 | 0.74 ± 0.04 |",
+        "| WESAD | test | baseline: ECG only | accuracy | 40 | 5 | 0.74 ± 0.04 |",
         f'CiTrusFusionProcessor.from_pretrained("{REPO}")',
         f'AutoModelForSequenceClassification.from_pretrained("{REPO}", trust_remote_code=True)',
     ):

@@ -28,6 +28,14 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--revision", help="branch to commit to (created from main if missing); default main")
     parser.add_argument("--eval-results", type=Path, help="JSON written by `citrus evaluate`, for the model card")
     parser.add_argument("--arm", help="with --eval-results: the evaluated arm this checkpoint is, e.g. citrus-time")
+    parser.add_argument(
+        "--eval-dataset", help="with --eval-results: this checkpoint's dataset (default: from finetune_results.json)"
+    )
+    parser.add_argument(
+        "--eval-label-budget",
+        type=int,
+        help="with --eval-results: this checkpoint's labelled training windows (default: from finetune_results.json)",
+    )
     parser.add_argument("--token", help="Hub token (default: HF_TOKEN or the `hf auth login` token)")
     parser.add_argument(
         "--base-model",
@@ -49,6 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="the commit's title (default: Upload CiTrus model, feature extractor and model card; for a fusion model "
         "Upload CiTrus fusion model, processor and model card)",
     )
+    parser.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing")
+    parser.add_argument("--tag", action="append", default=[], dest="tags", help="extra card tag (repeatable)")
     parser.set_defaults(func=run_push)
     return parser
 
@@ -80,7 +90,6 @@ def run_push(args: argparse.Namespace) -> int:
     from ..configuration_citrus_fusion import CiTrusFusionConfig
     from ..feature_extraction_citrus import CiTrusFeatureExtractor
     from ..processing_citrus_fusion import CiTrusFusionProcessor
-    from ..publishing.cards import build_model_card
     from ..publishing.push import push_to_hub
 
     checkpoint: Path = args.checkpoint
@@ -115,10 +124,17 @@ def run_push(args: argparse.Namespace) -> int:
         hyperparameters = json.loads(args.hyperparameters.read_text())
         if not isinstance(hyperparameters, dict):
             raise SystemExit(f"citrus push: {args.hyperparameters} must hold a JSON object of hyper-parameters.")
-    card = build_model_card(
+    commit = push_to_hub(
         model,
+        args.repo_id,
         feature_extractor,
-        repo_id=args.repo_id,
+        private=args.private or None,
+        revision=args.revision,
+        commit_message=args.commit_message,
+        token=args.token,
+        create_pr=args.create_pr,
+        tags=args.tags,
+        run_dir=checkpoint,
         base_model=(args.base_model[0] if len(args.base_model) == 1 else args.base_model) or None,
         datasets=args.dataset or None,
         pretraining=_pretraining(args.pretraining_corpus, config.modalities if fusion else None),
@@ -126,16 +142,8 @@ def run_push(args: argparse.Namespace) -> int:
         eval_results=args.eval_results,
         model_arm=args.arm,
         license=args.license,
+        dataset_name=args.eval_dataset,
+        label_budget=args.eval_label_budget,
     )
-    commit = push_to_hub(
-        model,
-        args.repo_id,
-        feature_extractor,
-        card,
-        private=args.private,
-        revision=args.revision,
-        commit_message=args.commit_message,
-        token=args.token,
-    )
-    print(f"Pushed {checkpoint} to {args.repo_id}: {commit.commit_url}")
+    print(f"Pushed {checkpoint} to {args.repo_id}: {commit.pr_url or commit.commit_url}")
     return 0

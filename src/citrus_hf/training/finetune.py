@@ -32,6 +32,9 @@ from ..data.splits import TASKS, draw_budget, load_task_splits, parse_budget
 from ..loading import build_config
 from .metrics import compute_metrics_fn, metric_greater_is_better
 
+# What `finetune` writes next to the model: the run's test metrics, its arguments and its history (model cards read it).
+RESULTS_FILE = "finetune_results.json"
+
 # ------------------------------------------------------------------------------------------------------- models
 
 
@@ -361,7 +364,7 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         seconds=time.perf_counter() - start,
     )
     summary = asdict(result) | {"arguments": asdict(args), "validation_source": splits.validation_source}
-    (output_dir / "finetune_results.json").write_text(json.dumps(summary, indent=2, default=_json_default))
+    (output_dir / RESULTS_FILE).write_text(json.dumps(summary, indent=2, default=_json_default))
     return result
 
 
@@ -374,6 +377,7 @@ def _json_default(value):
 __all__ = [
     "FinetuneArguments",
     "FinetuneResult",
+    "RESULTS_FILE",
     "TrainerSettings",
     "build_citrus_task_model",
     "finetune",
