@@ -142,7 +142,7 @@ def train_and_evaluate(
     from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, default_data_collator
     from transformers.trainer_callback import PrinterCallback
 
-    from .callbacks import EvaluationHistoryCallback
+    from .callbacks import EvaluationHistoryCallback, NonFiniteLossCallback
 
     by_steps = settings.max_steps > 0
     metric = settings.metric_for_best_model
@@ -180,7 +180,7 @@ def train_and_evaluate(
         label_names=label_names or ["labels"],
     )
     history = EvaluationHistoryCallback()
-    callbacks = [history]
+    callbacks = [history, NonFiniteLossCallback()]
     if use_validation and settings.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
     trainer = Trainer(

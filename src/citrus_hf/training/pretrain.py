@@ -269,6 +269,11 @@ def pretrain(
     Returns:
         `PretrainResult`; the model (`save_pretrained`) and its `CiTrusFeatureExtractor` are in `args.output_dir`
         when the run completed `max_steps`.
+
+    Raises:
+        NonFiniteLossError: the loss became NaN or infinite; raised at the next logging or checkpoint step (whichever
+            comes first), naming the step where it happened and the likely causes. Checkpoints saved before that
+            step are left as they are; nothing is saved after it.
     """
     from accelerate import Accelerator
     from accelerate.utils import DistributedDataParallelKwargs, set_seed
@@ -276,7 +281,7 @@ def pretrain(
     from transformers import get_cosine_schedule_with_warmup
 
     from ..modeling_citrus import CiTrusForPretraining
-    from .callbacks import isolated_rng, reconstruction_figure
+    from .callbacks import NonFiniteLossError, isolated_rng, non_finite_loss_message, reconstruction_figure
 
     start_time = time.perf_counter()
     output_dir = Path(args.output_dir)
@@ -373,7 +378,31 @@ def pretrain(
         unwrapped.train()
         return float(np.mean(losses))
 
+    # The first optimizer step whose loss was NaN / inf, and that loss, tracked on the device: checking every step
+    # would wait for the accelerator at each one. They are read (on every process, at the same steps) before anything
+    # is logged or saved, so the run stops at the next logging step and never saves weights trained on such a loss.
+    no_bad_step = torch.iinfo(torch.int64).max
+    first_bad_step = torch.full((1,), no_bad_step, dtype=torch.int64, device=accelerator.device)
+    first_bad_loss = torch.zeros(1, device=accelerator.device)
+
+    def stop_if_loss_broke() -> None:
+        steps, losses = accelerator.gather(first_bad_step), accelerator.gather(first_bad_loss)
+        worst = int(steps.argmin())
+        if int(steps[worst]) == no_bad_step:
+            return
+        saved = checkpoints_in(output_dir)
+        message = non_finite_loss_message(
+            int(steps[worst]),
+            float(losses[worst]),
+            args.learning_rate,
+            args.mixed_precision,
+            str(saved[-1]) if saved else None,
+        )
+        accelerator.end_training()
+        raise NonFiniteLossError(message)
+
     def save_checkpoint() -> None:
+        stop_if_loss_broke()
         folder = output_dir / "checkpoints" / f"{CHECKPOINT_PREFIX}{progress.step}"
         accelerator.save_state(str(folder))
         if accelerator.is_main_process and args.save_total_limit:
@@ -405,6 +434,9 @@ def pretrain(
             for batch in batches:
                 with accelerator.accumulate(model):
                     loss = loss_fn(model, batch)
+                    broke_here = ~torch.isfinite(loss.detach().float()).reshape(1) & (first_bad_step == no_bad_step)
+                    first_bad_step = torch.where(broke_here, progress.step + 1, first_bad_step)
+                    first_bad_loss = torch.where(broke_here, loss.detach().float(), first_bad_loss)
                     accelerator.backward(loss)
                     if accelerator.sync_gradients and args.max_grad_norm:
                         accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
@@ -421,6 +453,7 @@ def pretrain(
                 progress.step += 1
                 progress_bar.update(1)
                 if progress.step % args.logging_steps == 0 or progress.step == stop_at:
+                    stop_if_loss_broke()
                     mean_loss = accelerator.reduce(running_loss / running_count, reduction="mean")
                     last_loss = float(mean_loss)
                     running_loss.zero_()
