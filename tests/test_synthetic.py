@@ -347,3 +347,18 @@ def test_generators_from_a_json_spec():
     assert generators[1].noise == (0, 0.01)
     with pytest.raises(ValueError, match="no 'weight'"):
         synthetic.generators_from_spec({"ecg": {"noise": [0, 0.01]}})
+
+
+@pytest.mark.slow  # a subprocess that imports torch and neurokit2: about 10 s on a loaded 2-core machine
+def test_speed_benchmark_runs(tmp_path):
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "synthetic_speed.py"
+    output = tmp_path / "speed.json"
+    command = [sys.executable, str(script), "--seconds", "0.01", "--generators", "cauker", "--json", str(output)]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    results = json.loads(output.read_text())
+    assert set(results) == {"cauker/50x500", "cauker/100x3000", "default_stream/50x500", "default_stream/100x3000"}
+    assert all(speed > 0 for speed in results.values())
