@@ -16,7 +16,7 @@ name               modality    what one draw is
                                children; ``series_per_graph`` of its nodes, one window each
 ``kernel_synth``   generic     one zero-mean GP sample of a random kernel composition (Chronos' KernelSynth: CauKer
                                without the causal model)
-``ecg``            ECG         neurokit2 ``ecg_simulate`` (ECGSYN or "simple"), random heart rate, HRV, morphology
+``ecg``            ECG         ECGSYN (McSharry 2003) vectorised here: random heart rate, HRV, P-QRS-T morphology
 ``ppg``            PPG         neurokit2 ``ppg_simulate``, random heart rate, modulation, drift, motion, bursts
 ``rsp``            RESP        neurokit2 ``rsp_simulate`` (breathmetrics), random breathing rate and noise
 ``eda``            EDA         neurokit2 ``eda_simulate``, random number of skin-conductance responses, drift
@@ -30,7 +30,8 @@ the simulator's fixed cost is paid once per recording (a real corpus, too, holds
 The streams yield ``{"input_values": (1, context_length) float32, "patch_mask": (num_patches,) int64, "source_id":
 () int64}`` windows at the model's rate, z-scored per window like :class:`CiTrusFeatureExtractor`'s default, ready
 for the pre-training loop. They are seeded: the same ``(seed, rank, DataLoader worker)`` gives the same stream, and
-different ranks or workers get independent streams.
+different ranks or workers get independent streams. A stream restarts from its beginning when iterated again (to
+continue a run after a restart with fresh windows, pass another seed).
 
 Quick start::
 
@@ -43,8 +44,8 @@ Quick start::
                               world_size=accelerator.num_processes)
     mixed.settings()                        # JSON-able, for the model card
 
-The physiological generators need the ``synthetic`` extra (``pip install 'citrus-hf[synthetic]'``: neurokit2 and
-neurodsp); ``cauker`` and ``kernel_synth`` are numpy only.
+The neurokit2 / neurodsp generators need the ``synthetic`` extra (``pip install 'citrus-hf[synthetic]'``);
+``cauker``, ``kernel_synth`` and ``ecg`` need only numpy and scipy. Speed: ``python benchmarks/synthetic_speed.py``.
 """
 
 from __future__ import annotations
