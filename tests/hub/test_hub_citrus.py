@@ -313,7 +313,7 @@ def test_card_round_trips_with_its_metadata(published, hub):
         "| Normalisation | z-score per window and channel |",
         "| Patch length | 20 samples (0.2 s); 10 patches per channel |",
         "| Corpus | Sleep-EDF Expanded (Fpz-Cz EEG, 100 Hz) |",
-        "| Masking | 50% of patches, in blocks of 5 patches, per channel |",
+        "| Masking | 50% of patches, in blocks of 2 patches, per channel |",
         "| learning_rate | 0.001 |",
         "| Epilepsy | test | PatchTST (no pre-training) | accuracy | 60 | 5 | 0.8801 ± 0.02 |",
         "arXiv",

@@ -98,9 +98,7 @@ def modality_configs() -> dict[str, CiTrusConfig]:
     """Two named ECG leads at 100 Hz (2 s), one EDA channel at 20 Hz (4 s, channels averaged)."""
     ecg = CiTrusConfig(**TINY, num_channels=2, channel_names=["I", "II"], channel_modalities=["ecg", "ecg"])
     eda = CiTrusConfig(
-        **{**TINY, "context_length": 80, "patch_length": 10},
-        sampling_rate=20,
-        spectrogram_n_fft=10,
+        **{**TINY, "sampling_rate": 20, "context_length": 80, "patch_length": 10, "spectrogram_n_fft": 10},
         channel_modalities=["eda"],
         channel_pooling="mean",
     )

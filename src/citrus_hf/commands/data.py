@@ -105,7 +105,7 @@ def _options(args: argparse.Namespace) -> dict:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from ..data.builders import build_dataset, summarize
+    from ..data.builders import build_dataset, summarize_dataset
     from ..data.registry import get_dataset_spec
     from ..publishing.datasets import publish_from_args
 
@@ -121,7 +121,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     if args.push_to_hub:
         print(f"pushed to the Hub: {args.push_to_hub}")
     if args.json:
-        print(json.dumps(summarize(dataset), indent=2))
+        print(json.dumps(summarize_dataset(dataset), indent=2))
     return 0
 
 

@@ -28,9 +28,9 @@ from ..data.alignment import (
     task_feature_extractor,
     with_input_overrides,
 )
-from ..data.splits import TASKS, draw_budget, load_task_splits, parse_budget
+from ..data.splits import LABEL_TASKS, draw_budget, load_task_splits, parse_budget
 from ..loading import build_config
-from .metrics import compute_metrics_fn, metric_greater_is_better
+from .metrics import compute_metrics_fn, json_default, metric_greater_is_better
 
 # ------------------------------------------------------------------------------------------------------- models
 
@@ -53,8 +53,8 @@ def build_citrus_task_model(
     """
     from ..modeling_citrus import CiTrusForRegression, CiTrusForSequenceClassification
 
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
+    if task not in LABEL_TASKS:
+        raise ValueError(f"task must be one of {LABEL_TASKS}, got {task!r}.")
     overrides = {**(overrides or {}), "num_channels": num_channels, "channel_names": None, "channel_modalities": None}
     if task == "classification":
         if not label_names:
@@ -361,14 +361,8 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         seconds=time.perf_counter() - start,
     )
     summary = asdict(result) | {"arguments": asdict(args), "validation_source": splits.validation_source}
-    (output_dir / "finetune_results.json").write_text(json.dumps(summary, indent=2, default=_json_default))
+    (output_dir / "finetune_results.json").write_text(json.dumps(summary, indent=2, default=json_default))
     return result
-
-
-def _json_default(value):
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    raise TypeError(f"Cannot serialise {type(value).__name__}")
 
 
 __all__ = [
