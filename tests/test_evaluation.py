@@ -56,9 +56,9 @@ def test_evaluate_tiny_budget_writes_every_output_with_every_arm(tmp_path):
     output = tmp_path / "eval"
     arguments = [
         "evaluate", "--output-dir", str(output), "--datasets", "basic_motions", "hr_ecg", "--budgets", "1",
-        "--dataset-budgets", "hr_ecg=2", "--seeds", "1", "--arms", *ARMS, "--model-config", "tiny", "--pretrain-steps", "2",
-        "--pretrain-batch-size", "8", "--corpus-option", "window_seconds=10", "--corpus-option", "hop_seconds=10",
-        "--max-steps", "2", "--eval-steps", "1", "--batch-size", "4", "--num-threads", "1", "--no-progress",
+        "--dataset-budgets", "hr_ecg=2", "--seeds", "0", "--arms", *ARMS, "--model-config", "tiny", "--pretrain-steps", "2",
+        "--pretrain-batch-size", "8", "--corpus-options", "window_seconds=10", "hop_seconds=10",
+        "--max-steps", "2", "--eval-steps", "1", "--per-device-batch-size", "4", "--num-threads", "1", "--no-show-progress",
     ]  # fmt: skip
     assert training_cli(arguments) == 0
 

@@ -157,16 +157,12 @@ print("RESULT:", json.dumps({
 """
 
 CLI_PUSH = """
-import argparse
-from citrus_hf.commands.push import register
+from citrus_hf.commands.main import main
 
-parser = argparse.ArgumentParser(prog="citrus")
-register(parser.add_subparsers(dest="command", required=True))
-args = parser.parse_args([
+raise SystemExit(main([
     "push", "local", "__USER__/citrus-cli", "--revision", "dev", "--eval-results", "eval.json",
     "--pretraining-corpus", "Sleep-EDF Expanded", "--dataset", "citrus/epilepsy",
-])
-raise SystemExit(args.func(args))
+]))
 """
 
 
