@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from scipy.signal import resample_poly
+from tiny_configs import tiny_config
 from transformers import AutoFeatureExtractor, BatchFeature
 
 from citrus_hf import feature_extraction_citrus
@@ -274,16 +275,7 @@ def test_nan_policy_interpolate_fills_from_neighbours():
 
 
 def test_features_feed_the_model():
-    config = CiTrusConfig(
-        context_length=200,
-        d_model=16,
-        num_attention_heads=2,
-        ffn_dim=32,
-        num_hidden_layers=1,
-        cnn_channels=[4, 8],
-        cnn_strides=[1, 2],
-        channel_pooling="mean",
-    )
+    config = tiny_config(channel_pooling="mean")
     model = CiTrusModel(config).eval()
     extractor = CiTrusFeatureExtractor.from_config(config)
     padded = extractor(np.random.default_rng(0).standard_normal((2, 1, 178)), sampling_rate=174, return_tensors="pt")

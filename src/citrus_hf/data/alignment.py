@@ -19,10 +19,10 @@ import numpy as np
 
 from ..configuration_citrus import CiTrusConfig
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
+from .splits import LABEL_TASKS, LABELS
 
 TASK_ALIGNMENTS = ("resample", "interpolate")
 TASK_NORMALIZATIONS = ("window", "dataset")
-LABEL_COLUMNS = {"classification": ("label", "int64"), "regression": ("target", "float32")}
 
 
 def aligned_features(extractor: CiTrusFeatureExtractor, label_dtype: str | None = None):
@@ -160,9 +160,9 @@ def align_task_split(dataset, extractor: CiTrusFeatureExtractor, task: str, samp
     Returns a `datasets.Dataset` with `input_values` `(channels, context_length)` float32, `patch_mask`
     `(num_patches,)` and `labels` (int64 class or float32 target), formatted as torch tensors.
     """
-    if task not in LABEL_COLUMNS:
-        raise ValueError(f"task must be one of {tuple(LABEL_COLUMNS)}, got {task!r}.")
-    label_column, label_dtype = LABEL_COLUMNS[task]
+    if task not in LABELS:
+        raise ValueError(f"task must be one of {LABEL_TASKS}, got {task!r}.")
+    label_column, label_dtype = LABELS[task]
     aligned = align_rows(
         dataset, extractor, sampling_rate=sampling_rate, label_column=label_column, label_dtype=label_dtype
     )

