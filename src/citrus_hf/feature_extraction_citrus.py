@@ -34,6 +34,10 @@ logger = logging.get_logger(__name__)
 ALIGNMENTS = ("resample", "interpolate", "window")
 NORMALIZATIONS = ("zscore", "none", "fixed")
 NAN_POLICIES = ("raise", "interpolate")
+PADDINGS = ("longest", "max_length")
+# With padding="max_length", a batch whose longest recording fills less than this share of the window is mostly
+# padding: the extractor says so once, and how to keep the recordings' own duration instead.
+_MOSTLY_PADDING = 0.5
 
 # scipy's resample_poly designs a Kaiser-windowed low-pass of 2 * 10 * max(up, down) + 1 taps (half-length 10 in
 # units of the slower rate); the crop before resampling keeps this many input periods of margin.
@@ -134,9 +138,13 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
     Alignment strategies (`alignment`, also selectable per call):
 
     - `"resample"` (default): anti-aliased polyphase resampling (`scipy.signal.resample_poly`, Kaiser window) from
-      the recording's rate to `sampling_rate`, then crop or pad to `context_length`. Cropping keeps the *start* of the
-      recording (use `"window"` to cover a long one); padding is appended at the end with `padding_value` and
-      `patch_mask` marks the patches that hold no real sample.
+      the recording's rate to `sampling_rate`, then crop to `context_length` (keeping the *start*; use `"window"` to
+      cover a long recording) and pad as `padding` says: `"longest"` (default) keeps the recordings' own duration,
+      padded to the longest of the call and rounded up to whole patches (the model takes any whole number of
+      patches: a 0.6 s heartbeat stays 0.6 s, not 3% of a 30 s window); `"max_length"` pads every recording to
+      `max_length` (default `context_length`) samples. Padding is appended at the end with `padding_value` and
+      `patch_mask` marks the patches that hold no real sample; when most of the window would be padding, the
+      extractor says so (once).
     - `"interpolate"`: linear interpolation of the whole recording onto exactly `context_length` samples, first and
       last samples kept in place, ignoring the rate, as the paper does for very short windows (Epilepsy's 1 s). It
       changes the apparent frequency content: the recording's `f * length / rate` cycles now span the model's
@@ -170,6 +178,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         normalization (`str`, defaults to `"zscore"`): `"zscore"`, `"none"` or `"fixed"`.
         normalization_mean / normalization_std (`list[float]`, *optional*): per-channel statistics for `"fixed"`.
         alignment (`str`, defaults to `"resample"`): `"resample"`, `"interpolate"` or `"window"`.
+        padding (`str`, defaults to `"longest"`): for `"resample"`, `"longest"` (the recordings' own duration,
+            rounded up to whole patches, at most `context_length`) or `"max_length"` (always `context_length`).
         hop_length (`int`, *optional*): model-rate samples between window starts for `"window"`; defaults to
             `context_length`.
         pad_last_window (`bool`, defaults to `False`): keep the last partial window of `"window"`, padded.
@@ -186,10 +196,11 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
     >>> extractor = CiTrusFeatureExtractor.from_config(CiTrusConfig(channel_pooling="mean"))
     >>> emg = np.random.default_rng(0).standard_normal((8, 1, 1500))  # 8 EMG windows at 4 kHz
     >>> features = extractor(emg, sampling_rate=4000, return_tensors="pt")
-    >>> features["input_values"].shape, features["patch_mask"].shape
-    (torch.Size([8, 1, 3000]), torch.Size([8, 150]))
-    >>> int(features["patch_mask"][0].sum())  # 0.375 s at 100 Hz is 38 samples: 2 patches of signal, then padding
-    2
+    >>> features["input_values"].shape  # 0.375 s at 100 Hz is 38 samples: kept as 2 patches of 20
+    torch.Size([8, 1, 40])
+    >>> fixed = extractor(emg, sampling_rate=4000, padding="max_length", return_tensors="pt")
+    >>> fixed["input_values"].shape, int(fixed["patch_mask"][0].sum())  # the 30 s window: 2 patches of signal
+    (torch.Size([8, 1, 3000]), 2)
 
     ```
     """
@@ -216,6 +227,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         pad_last_window: bool = False,
         padding_value: float = 0.0,
         nan_policy: str = "raise",
+        padding: str = "longest",
         **kwargs,
     ):
         # `feature_size` is saved by SequenceFeatureExtractor; here it is always the channel count.
@@ -240,6 +252,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             ("normalization", normalization, NORMALIZATIONS),
             ("alignment", alignment, ALIGNMENTS),
             ("nan_policy", nan_policy, NAN_POLICIES),
+            ("padding", padding, PADDINGS),
         ):
             if value not in choices:
                 raise ValueError(f"`{name}={value!r}` is not supported; choose one of {', '.join(map(repr, choices))}.")
@@ -264,6 +277,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         self.hop_length = int(hop_length) if hop_length is not None else None
         self.pad_last_window = bool(pad_last_window)
         self.nan_policy = nan_policy
+        self.padding = padding
 
     @classmethod
     def from_config(cls, config: CiTrusConfig, **kwargs) -> CiTrusFeatureExtractor:
@@ -302,6 +316,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         pad_last_window: bool | None = None,
         nan_policy: str | None = None,
         input_channel_names: Sequence[str] | None = None,
+        padding: str | None = None,
+        max_length: int | None = None,
         return_tensors: str | TensorType | None = None,
     ) -> BatchFeature:
         """
@@ -314,7 +330,10 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 lists is a list of recordings (as in transformers' audio extractors).
             sampling_rate: rate in Hz at which the recordings were sampled (required): one number for all, or one
                 per recording.
-            alignment / hop_length / pad_last_window / nan_policy: override the extractor's setting for this call.
+            alignment / hop_length / pad_last_window / nan_policy / padding: override the extractor's setting for
+                this call.
+            max_length: for `"resample"`, the padded length in model samples with `padding="max_length"`, the cap
+                with `"longest"` (default `context_length`; a multiple of `patch_length`, at most `context_length`).
             input_channel_names: names of the input's channels (same for every recording). The checkpoint's
                 `channel_names` are picked out of them by name (case-insensitive), in the checkpoint's order;
                 other channels are dropped.
@@ -322,9 +341,10 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
 
         Returns:
             `BatchFeature` with
-            - `input_values`: float32 `(batch, channels, context_length)`,
-            - `patch_mask`: int64 `(batch, context_length // patch_length)`, 1 for a patch holding at least one real
-              sample, 0 for a patch of padding only,
+            - `input_values`: float32 `(batch, channels, length)`: `length` is `context_length` except for
+              `"resample"`, where `padding` sets it,
+            - `patch_mask`: int64 `(batch, length // patch_length)`, 1 for a patch holding at least one real sample,
+              0 for a patch of padding only,
             - with `alignment="window"`, also `recording_index`: int64 `(batch,)`, the input recording each window
               came from, and `window_start_seconds`: float64 `(batch,)`, its start in that recording's time.
             `batch` is the number of recordings, or of windows for `"window"`. `model(**features)` works for
@@ -344,10 +364,13 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             self._check_window_bytes(plans, hop_length)
             return self._window_features(plans, 0, sum(len(starts) for _, starts, _, _ in plans), return_tensors)
         if alignment == "resample":
-            values, valid_lengths = self._resample_to_context(recordings, rates)
+            values, valid_lengths = self._resample_to_context(recordings, rates, padding, max_length)
         else:
             values, valid_lengths = self._interpolate_to_context(recordings)
-        data = {"input_values": self._normalize(values, valid_lengths), "patch_mask": self._patch_mask(valid_lengths)}
+        data = {
+            "input_values": self._normalize(values, valid_lengths),
+            "patch_mask": self._patch_mask(valid_lengths, values.shape[-1] // self.patch_length),
+        }
         return BatchFeature(data=data, tensor_type=return_tensors)
 
     def iter_windows(
@@ -683,7 +706,45 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 "`sampling_rate` is in Hz (samples per second)."
             )
 
-    def _resample_to_context(self, recordings: list[np.ndarray], rates: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    def _padded_length(self, full_lengths: list[int], padding: str | None, max_length: int | None) -> int:
+        """Model samples per output row for "resample": see `padding` and `max_length` in `__call__`."""
+        padding = self.padding if padding is None else padding
+        if padding not in PADDINGS:
+            raise ValueError(f"`padding={padding!r}` is not supported; choose one of {', '.join(map(repr, PADDINGS))}.")
+        if max_length is None:
+            max_length = self.context_length
+        max_length = as_integer("max_length", max_length, minimum=self.patch_length)
+        if max_length > self.context_length or max_length % self.patch_length:
+            raise ValueError(
+                f"`max_length` must be a multiple of patch_length ({self.patch_length}) and at most context_length "
+                f"({self.context_length}), got {max_length}."
+            )
+        longest = min(max(full_lengths), max_length)
+        if padding == "max_length":
+            if longest < _MOSTLY_PADDING * max_length:
+                logger.warning_once(
+                    f"The recordings fill at most {longest} of the {max_length} model samples of each window "
+                    f"({longest / max_length:.0%}); the rest is padding (marked in patch_mask). padding='longest' "
+                    "keeps their own duration instead, rounded up to whole patches."
+                )
+            return max_length
+        length = -(-longest // self.patch_length) * self.patch_length
+        if length < _MOSTLY_PADDING * self.context_length:
+            logger.warning_once(
+                f"Recordings of {longest / self.sampling_rate:g} s are kept at their own duration ({length} samples, "
+                f"{length // self.patch_length} patches at {self.sampling_rate:g} Hz) instead of being padded to the "
+                f"{self.context_length / self.sampling_rate:g} s context (padding='longest'); pass "
+                "padding='max_length' for windows of the full context."
+            )
+        return length
+
+    def _resample_to_context(
+        self,
+        recordings: list[np.ndarray],
+        rates: list[float],
+        padding: str | None = None,
+        max_length: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         # Only the first `context_length` model samples are kept: resample just the input span they depend on (the
         # filter reaches `_FILTER_HALF_LENGTH * max(up, down) / up` input samples past it), not a whole night.
         max_input_lengths, full_lengths = [], []
@@ -699,8 +760,9 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 f"{self.context_length / self.sampling_rate:g} s at {self.sampling_rate:g} Hz): alignment='resample' "
                 "keeps its start only. Use alignment='window' to cover all of it."
             )
-        values = np.zeros((len(recordings), recordings[0].shape[0], self.context_length), dtype=np.float32)
-        valid_lengths = np.minimum(np.asarray(full_lengths, dtype=np.int64), self.context_length)
+        length = self._padded_length(full_lengths, padding, max_length)
+        values = np.zeros((len(recordings), recordings[0].shape[0], length), dtype=np.float32)
+        valid_lengths = np.minimum(np.asarray(full_lengths, dtype=np.int64), length)
         for index, (signal, _, _) in enumerate(self._resample_groups(recordings, rates, max_input_lengths)):
             values[index, :, : valid_lengths[index]] = signal[:, : valid_lengths[index]]
         return values, valid_lengths
@@ -863,9 +925,9 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         output[..., :span] = signal
         return output
 
-    def _patch_mask(self, valid_lengths: np.ndarray) -> np.ndarray:
-        """`(batch, num_patches)`: 1 where a patch holds at least one real sample."""
-        patch_starts = np.arange(self.num_patches) * self.patch_length
+    def _patch_mask(self, valid_lengths: np.ndarray, num_patches: int | None = None) -> np.ndarray:
+        """`(batch, num_patches)` (default: the context's): 1 where a patch holds at least one real sample."""
+        patch_starts = np.arange(self.num_patches if num_patches is None else num_patches) * self.patch_length
         return (patch_starts[None, :] < valid_lengths[:, None]).astype(np.int64)
 
 

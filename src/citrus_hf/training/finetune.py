@@ -24,6 +24,7 @@ from ..data.alignment import (
     TASK_ALIGNMENTS,
     TASK_NORMALIZATIONS,
     align_task_split,
+    aligned_length,
     input_overrides,
     task_feature_extractor,
     with_input_overrides,
@@ -334,8 +335,9 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
     budget = parse_budget(args.label_budget)
     pool_labels = splits.labels("train")
     chosen = draw_budget(pool_labels, budget, args.trainer.seed)
+    length = aligned_length([splits.train, splits.validation, splits.test], extractor, args.sampling_rate)
     train, validation, test = (
-        align_task_split(split, extractor, splits.task, args.sampling_rate)
+        align_task_split(split, extractor, splits.task, args.sampling_rate, length)
         for split in (splits.train.select(chosen), splits.validation, splits.test)
     )
 
