@@ -44,7 +44,12 @@ class RidgeReadout:
         return features @ self.weight + self.bias
 
 
-def fit_ridge(features: np.ndarray, targets: np.ndarray, alphas: tuple[float, ...] = DEFAULT_ALPHAS) -> RidgeReadout:
+def fit_ridge(
+    features: np.ndarray,
+    targets: np.ndarray,
+    alphas: tuple[float, ...] = DEFAULT_ALPHAS,
+    column_weights: np.ndarray | None = None,
+) -> RidgeReadout:
     """Ridge regression of `targets` on standardised `features`, the penalty chosen by leave-one-out error.
 
     Uses the thin SVD of the centred, standardised design, so each penalty costs one `(n, n)` product and the exact
@@ -55,6 +60,8 @@ def fit_ridge(features: np.ndarray, targets: np.ndarray, alphas: tuple[float, ..
         features: `(n, p)`; constant columns are ignored (their standard deviation is set to 1).
         targets: `(n, k)` (or `(n,)`): one-hot +-1 codes for classification, values for regression.
         alphas: candidate penalties, in units of the mean squared singular value of the design.
+        column_weights: `(p,)` multipliers of the standardised columns (a column weighted `w` is penalised as if by
+            `alpha / w**2`): equal total weight for feature groups of different sizes, say.
 
     Returns:
         The read-out on the *raw* features (standardisation folded into `weight` and `bias`).
@@ -71,6 +78,8 @@ def fit_ridge(features: np.ndarray, targets: np.ndarray, alphas: tuple[float, ..
     mean = features.mean(axis=0)
     scale = features.std(axis=0)
     scale[scale < 1e-12] = 1.0
+    if column_weights is not None:
+        scale = scale / np.asarray(column_weights, dtype=np.float64)
     design = (features - mean) / scale
     target_mean = targets.mean(axis=0)
     centred = targets - target_mean
