@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 from citrus_hf.commands.data import add_publish_arguments, format_info
-from citrus_hf.data.builders import summarize
+from citrus_hf.data.builders import summarize_dataset
 from citrus_hf.data.corpora import build_online, fetch_mitdb
 from citrus_hf.publishing.datasets import publish_from_args
 
@@ -34,7 +34,7 @@ def main(argv=None) -> int:
         print(f"{len(files)} WFDB files checked in {args.data_dir}")
     options = dict(before_seconds=args.before_seconds, after_seconds=args.after_seconds)
     dataset = build_online("mitdb_beats", data_dir=args.data_dir, cache_dir=args.cache_dir, download=False, **options)
-    print(format_info({"name": "mitdb_beats", "task": "classification", "options": {}, **summarize(dataset)}))
+    print(format_info({"name": "mitdb_beats", "task": "classification", "options": {}, **summarize_dataset(dataset)}))
     publish_from_args(dataset, "mitdb_beats", args)
     return 0
 

@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from citrus_hf.commands.data import add_publish_arguments, format_info
-from citrus_hf.data.builders import summarize
+from citrus_hf.data.builders import summarize_dataset
 from citrus_hf.data.corpora import build_online, fetch_tfc
 from citrus_hf.data.registry import TFC_SETS
 from citrus_hf.publishing.datasets import publish_from_args
@@ -36,7 +36,7 @@ def main(argv=None) -> int:
             fetch_tfc(tfc_set, folder)
         name = f"tfc_{tfc_set}"
         dataset = build_online(name, data_dir=folder, cache_dir=args.cache_dir, download=False)
-        print(format_info({"name": name, "task": "classification", "options": {}, **summarize(dataset)}))
+        print(format_info({"name": name, "task": "classification", "options": {}, **summarize_dataset(dataset)}))
         publish_from_args(dataset, name, args, part=tfc_set)
     return 0
 

@@ -12,11 +12,12 @@ import zipfile
 
 import numpy as np
 import pytest
+from beat_scoring import beat_agreement
 
 from citrus_hf.data import build_dataset, dataset_info
 from citrus_hf.data.errors import ArchiveMissingError, CitrusDataError
 from citrus_hf.data.fetch import archive_cache_dir, archive_path, source_members
-from citrus_hf.data.physio import beat_agreement, detect_pulse_peaks, detect_r_peaks, heart_rate_bpm
+from citrus_hf.data.physio import detect_pulse_peaks, detect_r_peaks, heart_rate_bpm
 from citrus_hf.data.readers import (
     load_npy,
     load_pickle,

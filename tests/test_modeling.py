@@ -476,13 +476,6 @@ def test_remote_code_loads_without_the_package(tmp_path):
 # ----------------------------------------------------------------------------------------------------------------------
 
 
-def test_no_unfold_in_model_code():
-    import citrus_hf.modeling_citrus as modeling
-
-    source = open(modeling.__file__).read()
-    assert ".unfold(" not in source
-
-
 def test_torch_export_classification():
     model = CiTrusForSequenceClassification(tiny_config(num_labels=3, num_channels=2)).eval()
     x = torch.randn(2, 2, 200)
@@ -490,12 +483,15 @@ def test_torch_export_classification():
     torch.testing.assert_close(exported.module()(x).logits, model(x).logits, rtol=1e-5, atol=1e-5)
 
 
-def test_onnx_export_matches_pytorch(tmp_path):
+@pytest.mark.parametrize("dynamo", [True, False], ids=["dynamo", "torchscript"])
+def test_onnx_export_matches_pytorch(tmp_path, dynamo):
+    """Both ONNX exporters give a model ONNX Runtime runs with the same logits. The TorchScript exporter is the guard
+    on patching: with `Tensor.unfold` instead of a reshape it writes a graph ONNX Runtime refuses to load."""
     onnxruntime = pytest.importorskip("onnxruntime")
     model = CiTrusForSequenceClassification(tiny_config(num_labels=3, num_channels=2)).eval()
     x = torch.randn(2, 2, 200)
     path = tmp_path / "citrus.onnx"
-    torch.onnx.export(model, (x,), str(path), input_names=["input_values"], output_names=["logits"], dynamo=True)
+    torch.onnx.export(model, (x,), str(path), input_names=["input_values"], output_names=["logits"], dynamo=dynamo)
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (onnx_logits,) = session.run(["logits"], {"input_values": x.numpy()})
     np.testing.assert_allclose(onnx_logits, model(x).logits.detach().numpy(), atol=1e-4, rtol=0)

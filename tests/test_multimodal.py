@@ -13,19 +13,12 @@ from huggingface_hub.errors import StrictDataclassError
 from torch.nn import functional as F
 
 from citrus_hf import CiTrusConfig, CiTrusForPretraining, CiTrusModel
+from citrus_hf.configuration_citrus import MODEL_PRESETS
 from citrus_hf.modeling_citrus import CiTrusAttention, CiTrusMasking
 
-TINY = dict(
-    context_length=100,
-    patch_length=10,
-    spectrogram_n_fft=10,
-    d_model=16,
-    num_attention_heads=4,
-    ffn_dim=32,
-    num_hidden_layers=1,
-    cnn_channels=[4, 8],
-    cnn_strides=[1, 2],
-)
+# The "tiny" preset (100 samples in 10 patches of 10, one layer of width 16) with 4 heads, which criss-cross attention
+# splits between time and channels.
+TINY = {**MODEL_PRESETS["tiny"], "num_attention_heads": 4}
 NUM_PATCHES = TINY["context_length"] // TINY["patch_length"]
 
 

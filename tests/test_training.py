@@ -184,9 +184,9 @@ def test_killed_process_resumes_to_the_same_weights(tmp_path):
     killed = tmp_path / "killed"
     command = [
         sys.executable, "-m", "citrus_hf.commands", "pretrain", "--output-dir", str(killed), "--model-config",
-        "tiny", "--dataset-option", "window_seconds=10", "--dataset-option", "hop_seconds=10", "--max-steps", "12",
+        "tiny", "--dataset-options", "window_seconds=10", "hop_seconds=10", "--max-steps", "12",
         "--per-device-batch-size", "32", "--save-steps", "3", "--save-total-limit", "10", "--plot-steps", "1",
-        "--eval-steps", "1", "--no-progress", "--report-to", "tensorboard",
+        "--eval-steps", "1", "--no-show-progress", "--report-to", "tensorboard",
     ]  # fmt: skip
     process = subprocess.Popen(command, env={**os.environ, "OMP_NUM_THREADS": "1"}, stderr=subprocess.DEVNULL)
     checkpoint = killed / "checkpoints" / "step-3"
@@ -341,13 +341,15 @@ def test_linear_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path):
 
 
 def test_finetune_command_on_real_heart_rate_regression(tmp_path):
+    """`citrus finetune SETTINGS.yaml --option ...`: the settings file and the command line together."""
     from citrus_hf.commands.main import main as training_cli
 
-    arguments = [
-        "finetune", "--dataset", "hr_ecg", "--model-config", "tiny", "--label-budget", "20", "--max-steps", "6",
-        "--eval-steps", "3", "--batch-size", "8", "--no-progress", "--output-dir", str(tmp_path / "hr"),
-    ]  # fmt: skip
-    assert training_cli(arguments) == 0
+    settings = tmp_path / "finetune.yaml"
+    settings.write_text(
+        "dataset: hr_ecg\nmodel_config: tiny\nlabel_budget: '20'\nmax_steps: 6\neval_steps: 3\n"
+        "per_device_batch_size: 8\nshow_progress: false\n"
+    )
+    assert training_cli(["finetune", str(settings), "--output-dir", str(tmp_path / "hr")]) == 0
     results = json.loads((tmp_path / "hr" / "finetune_results.json").read_text())
     assert results["task"] == "regression" and results["num_train"] == 20
     assert set(results["test_metrics"]) >= {"mae", "rmse", "pearson_r"}

@@ -2,7 +2,8 @@
 or fails with a single line naming that extra.
 
 What the main job needs (`citrus demo`: the corpus readers, the report's plot) is a core dependency; the extras hold
-the rest: more file formats (`[data]`), TensorBoard logging (`[bench]`), ONNX export and ONNX Runtime (`[onnx]`).
+the rest: more file formats (`[data]`), TensorBoard logging (`[bench]`), ONNX export and ONNX Runtime (`[onnx]`),
+the physiological pre-training generators of `citrus_hf.data.synthetic` (`[synthetic]`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ EXTRAS: dict[str, str] = {
     "onnx": "onnx",
     "onnxscript": "onnx",
     "onnxruntime": "onnx",
+    "neurokit2": "synthetic",
+    "neurodsp": "synthetic",
 }
 
 

@@ -7,6 +7,8 @@ be derived from it.
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 from huggingface_hub.dataclasses import strict
@@ -26,9 +28,127 @@ ATTENTION_TYPES = ("channel_independent", "criss_cross")
 ENCODER_ARCHITECTURES = ("CiTrusModel", "CiTrusForPretraining")
 
 
+PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
+
+# Numeric fields, checked and converted once in `__post_init__` (JSON, numpy scalars and keyword arguments all arrive
+# here), so every later check, the model and the feature extractor can rely on plain finite Python numbers.
+_INTEGER_FIELDS = (
+    "context_length",
+    "num_channels",
+    "patch_length",
+    "cnn_kernel_size",
+    "d_model",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "ffn_dim",
+    "num_channel_attention_heads",
+    "mask_block_size",
+    "spectrogram_n_fft",
+    "num_targets",
+)
+_REAL_FIELDS = (
+    "norm_eps",
+    "hidden_dropout",
+    "attention_dropout",
+    "ffn_dropout",
+    "head_dropout",
+    "initializer_range",
+    "mask_ratio",
+    "channel_mask_ratio",
+    "fourier_amplitude_weight",
+)
+
+
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ValueError(f"`{name}={value!r}` is not supported; choose one of {', '.join(repr(c) for c in choices)}.")
+
+
+def as_integer(name: str, value: Any, minimum: int | None = None) -> int:
+    """`value` as a Python int: any integer (numpy's too) or a float holding a whole number (`16.0` -> 16).
+
+    Raises:
+        TypeError: `value` is not a number (a string, a bool, None...), naming the field `name`.
+        ValueError: a fraction, NaN / inf, or less than `minimum`.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be an integer, got {value!r} ({type(value).__name__}).")
+    if not isinstance(value, numbers.Integral) and not (math.isfinite(value) and float(value).is_integer()):
+        raise ValueError(f"`{name}` must be a whole number, got {value!r}.")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"`{name}` must be at least {minimum}, got {value}.")
+    return value
+
+
+def as_finite_real(name: str, value: Any) -> float:
+    """`value` as a finite Python float (any real number, numpy's too).
+
+    Raises:
+        TypeError: `value` is not a number (a string such as `'0.5'`, a bool, None...), naming the field `name`.
+        ValueError: NaN or infinite.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a number, got {value!r} ({type(value).__name__}).")
+    if not math.isfinite(value):
+        raise ValueError(f"`{name}` must be a finite number, got {value!r}.")
+    return float(value)
+
+
+def as_sampling_rate(value: Any, name: str = "sampling_rate") -> float:
+    """A sampling rate in Hz as a positive finite float (the one check the config and the feature extractor share).
+
+    Raises:
+        TypeError: not a number (`'100'`, `True`, None...); ValueError: zero, negative, NaN or infinite.
+    """
+    message = f"`{name}` must be a positive number of Hz, got {value!r} ({type(value).__name__})."
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(message)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(message)
+    return float(value)
+
+
+def check_normalization_statistics(
+    normalization: str, mean: list[float] | None, std: list[float] | None, num_channels: int
+) -> None:
+    """The statistics of `normalization="fixed"`: one finite mean and one positive finite standard deviation per
+    channel. Statistics given with another normalisation are checked too (they would be saved with the checkpoint).
+    """
+    if normalization == "fixed":
+        for name, values in (("normalization_mean", mean), ("normalization_std", std)):
+            if values is None or len(values) != num_channels:
+                raise ValueError(f'`normalization="fixed"` needs `{name}` with one value per channel ({num_channels}).')
+    for name, values in (("normalization_mean", mean), ("normalization_std", std)):
+        if values is None:
+            continue
+        if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+            raise TypeError(f"`{name}` must be a list of numbers (one per channel), got {values!r}.")
+        for value in values:
+            as_finite_real(name, value)
+    if std is not None and any(not value > 0 for value in std):
+        raise ValueError(f"`normalization_std` values must be positive, got {list(std)}.")
+
+
+def check_num_labels(num_labels: Any) -> None:
+    """`num_labels` as given to a config (transformers turns -1 into an empty label map and 0 into a 0-wide head)."""
+    as_integer("num_labels", num_labels, minimum=1)
+
+
+def check_initializer_range(initializer_range: float) -> None:
+    """The standard deviation of the initial weights must be non-negative."""
+    if initializer_range < 0:
+        raise ValueError(
+            f"`initializer_range` is a standard deviation and must be non-negative, got {initializer_range}."
+        )
+
+
+def check_classification_head(config: PreTrainedConfig) -> None:
+    """What every CiTrus-family classification head needs from `id2label` / `problem_type`."""
+    if config.id2label is not None and len(config.id2label) == 0:
+        raise ValueError("`num_labels` must be at least 1 (the config has an empty `id2label`).")
+    if config.problem_type is not None:
+        _check_choice("problem_type", config.problem_type, PROBLEM_TYPES)
 
 
 @strict
@@ -155,10 +275,19 @@ class CiTrusConfig(PreTrainedConfig):
     num_targets: int = 1
 
     def __post_init__(self, **kwargs):
+        for name in _INTEGER_FIELDS:
+            setattr(self, name, as_integer(name, getattr(self, name)))
+        for name in _REAL_FIELDS:
+            setattr(self, name, as_finite_real(name, getattr(self, name)))
+        self.sampling_rate = as_sampling_rate(self.sampling_rate)
         # Lists survive a JSON round trip, tuples do not: store lists so that save -> load compares equal.
-        self.cnn_channels = list(self.cnn_channels)
-        self.cnn_strides = list(self.cnn_strides)
-        self.sampling_rate = float(self.sampling_rate)
+        for name in ("cnn_channels", "cnn_strides"):
+            values = getattr(self, name)
+            if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+                raise TypeError(f"`{name}` must be a list of integers (one per residual block), got {values!r}.")
+            setattr(self, name, [as_integer(name, value) for value in values])
+        if kwargs.get("num_labels") is not None:
+            check_num_labels(kwargs["num_labels"])
         super().__post_init__(**kwargs)
 
     @property
@@ -195,8 +324,6 @@ class CiTrusConfig(PreTrainedConfig):
 
     def validate_input_contract(self):
         """Part of `@strict` validation: the input contract must describe a usable window."""
-        if self.sampling_rate <= 0:
-            raise ValueError(f"`sampling_rate` must be positive (Hz), got {self.sampling_rate}.")
         if self.patch_length < 2:
             raise ValueError(f"`patch_length` must be at least 2 samples, got {self.patch_length}.")
         if self.context_length < self.patch_length or self.context_length % self.patch_length:
@@ -213,15 +340,9 @@ class CiTrusConfig(PreTrainedConfig):
                     f"`{name}` has {len(values)} entries but `num_channels` is {self.num_channels}; give one per channel."
                 )
         _check_choice("normalization", self.normalization, NORMALIZATIONS)
-        if self.normalization == "fixed":
-            for name in ("normalization_mean", "normalization_std"):
-                values = getattr(self, name)
-                if values is None or len(values) != self.num_channels:
-                    raise ValueError(
-                        f'`normalization="fixed"` needs `{name}` with one value per channel ({self.num_channels}).'
-                    )
-            if any(s <= 0 for s in self.normalization_std):
-                raise ValueError("`normalization_std` values must be positive.")
+        check_normalization_statistics(
+            self.normalization, self.normalization_mean, self.normalization_std, self.num_channels
+        )
 
     def validate_architecture(self):
         """Part of `@strict` validation: the architecture switches and sizes must fit together."""
@@ -240,6 +361,14 @@ class CiTrusConfig(PreTrainedConfig):
             )
         if any(c < 1 for c in self.cnn_channels) or any(s < 1 for s in self.cnn_strides):
             raise ValueError("`cnn_channels` and `cnn_strides` must be positive.")
+        for name, minimum in (("d_model", 1), ("num_attention_heads", 1), ("ffn_dim", 1), ("num_hidden_layers", 0)):
+            if getattr(self, name) < minimum:
+                raise ValueError(f"`{name}` must be at least {minimum}, got {getattr(self, name)}.")
+        if not self.norm_eps > 0:
+            raise ValueError(
+                f"`norm_eps` must be positive (it keeps the normalisation from dividing by zero), got {self.norm_eps}."
+            )
+        check_initializer_range(self.initializer_range)
         if self.cnn_kernel_size < 1 or self.cnn_kernel_size % 2 == 0:
             raise ValueError(f"`cnn_kernel_size` must be odd so a patch keeps its centre, got {self.cnn_kernel_size}.")
         stem_length = self.patch_length
@@ -297,6 +426,7 @@ class CiTrusConfig(PreTrainedConfig):
             )
         if self.num_targets < 1:
             raise ValueError(f"`num_targets` must be at least 1, got {self.num_targets}.")
+        check_classification_head(self)
 
 
 # Model sizes (keyword arguments of `CiTrusConfig`). "tiny" is for tests (a few thousand parameters); "small" is what

@@ -42,8 +42,10 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib")
 # Checkpoints shipped inside the package, loadable by name: `BUNDLED_CHECKPOINTS / name` holding a `config.json`.
 BUNDLED_CHECKPOINTS = Path(__file__).resolve().parent / "pretrained"
 
-# task name -> (citrus_hf class, transformers Auto class that loads it from remote code, model-index task type)
-TASKS: dict[str, tuple[str, str | None, str]] = {
+# What a checkpoint is loaded as (`load_pretrained(task=...)`): task name -> (citrus_hf class, the transformers Auto
+# class that loads it from remote code, model-index task type). Not `citrus_hf.data.splits.LABEL_TASKS`, which says
+# what a labelled dataset is for.
+MODEL_TASKS: dict[str, tuple[str, str | None, str]] = {
     "base": ("CiTrusModel", "AutoModel", "feature-extraction"),
     "pretraining": ("CiTrusForPretraining", "AutoModelForPreTraining", "masked-signal-modeling"),
     "sequence-classification": (
@@ -54,7 +56,7 @@ TASKS: dict[str, tuple[str, str | None, str]] = {
     "regression": ("CiTrusForRegression", "AutoModelForTimeSeriesRegression", "time-series-regression"),
 }
 # The same for fusion models (`modeling_citrus_fusion`): one CiTrus encoder per modality, a head on the concatenation.
-FUSION_TASKS: dict[str, tuple[str, str | None, str]] = {
+FUSION_MODEL_TASKS: dict[str, tuple[str, str | None, str]] = {
     "sequence-classification": (
         "CiTrusFusionForSequenceClassification",
         "AutoModelForSequenceClassification",
@@ -62,7 +64,7 @@ FUSION_TASKS: dict[str, tuple[str, str | None, str]] = {
     ),
     "regression": ("CiTrusFusionForRegression", "AutoModelForTimeSeriesRegression", "time-series-regression"),
 }
-# task name (of `TASKS` and `FUSION_TASKS`) -> the `pipeline_tag` of its model cards: the task that
+# task name (of `MODEL_TASKS` and `FUSION_MODEL_TASKS`) -> the `pipeline_tag` of its model cards: the task that
 # `transformers.pipeline(model=repo_id)` runs when no task is named, so the names of the pipelines this package
 # registers. The Hub's own pipeline types (huggingface.js `PIPELINE_DATA`) have no time-series classification,
 # regression or feature extraction yet; these follow its naming ("time-series-forecasting") and its card validator
@@ -230,8 +232,8 @@ def load_pretrained(
         ValueError: unknown task, or a checkpoint that is not a CiTrus model.
         OSError: missing folder, repository, revision or file, or offline with the snapshot not cached.
     """
-    if task not in TASKS:
-        raise ValueError(f"Unknown task {task!r}; choose one of {list(TASKS)}.")
+    if task not in MODEL_TASKS:
+        raise ValueError(f"Unknown task {task!r}; choose one of {list(MODEL_TASKS)}.")
     folder = resolve_checkpoint(
         repo_or_path, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only
     )
@@ -240,12 +242,12 @@ def load_pretrained(
     if model_type not in (CiTrusConfig.model_type, CiTrusFusionConfig.model_type):
         raise ValueError(f"{str(repo_or_path)!r} is not a CiTrus checkpoint (model_type={model_type!r}).")
     fusion = model_type == CiTrusFusionConfig.model_type
-    if fusion and task not in FUSION_TASKS:
+    if fusion and task not in FUSION_MODEL_TASKS:
         raise ValueError(
-            f"{str(repo_or_path)!r} is a CiTrus fusion checkpoint: load it for one of {list(FUSION_TASKS)}, not "
+            f"{str(repo_or_path)!r} is a CiTrus fusion checkpoint: load it for one of {list(FUSION_MODEL_TASKS)}, not "
             f"{task!r} (`CiTrusFusionForSequenceClassification.load_encoder` gives one modality's encoder)."
         )
-    class_name = (FUSION_TASKS if fusion else TASKS)[task][0]
+    class_name = (FUSION_MODEL_TASKS if fusion else MODEL_TASKS)[task][0]
     from_pretrained_kwargs["use_safetensors"] = True
     if trust_remote_code:
         model_class = _repository_class(folder, "config.json", class_name, repo_or_path)
@@ -347,10 +349,10 @@ def load_processor(
 __all__ = [
     "BUNDLED_CHECKPOINTS",
     "CHECKPOINT_PATTERNS",
-    "FUSION_TASKS",
+    "FUSION_MODEL_TASKS",
     "PICKLE_SUFFIXES",
+    "MODEL_TASKS",
     "PIPELINE_TAGS",
-    "TASKS",
     "build_config",
     "bundled_checkpoint",
     "load_feature_extractor",

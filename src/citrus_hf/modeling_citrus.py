@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging as std_logging
 import math
+import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,14 +28,18 @@ from transformers.configuration_utils import PreTrainedConfig
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import ModelOutput, SequenceClassifierOutput
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel
-from transformers.utils import logging
+from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
 from .configuration_citrus import CHANNEL_POOLINGS, HEAD_FEATURES, POOLINGS, CiTrusConfig, _check_choice
 
 logger = logging.get_logger(__name__)
 
-# `from_pretrained` arguments that say where a checkpoint's files come from (to read its config.json again).
-_DOWNLOAD_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
+# Pickled weights a checkpoint folder may hold instead of safetensors, and what a Hub model id looks like ("name" or
+# "owner/name"): a string that is neither an existing path nor such an id is a mistyped path.
+_PICKLED_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+_HUB_REPO_ID = re.compile(r"[A-Za-z0-9_][\w.-]*(/[A-Za-z0-9_][\w.-]*)?")
+# `from_pretrained` arguments that say where a checkpoint's files come from (to read its config.json first).
+_DOWNLOAD_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder", "proxies")
 
 # Keyword arguments that peft's text-model wrappers (e.g. `PeftModelForSequenceClassification`) always pass.
 # A bio-signal model has no use for them; they are accepted when None so those wrappers work, and refused otherwise.
@@ -545,6 +551,12 @@ class _LoadReportHold(std_logging.Filter):
             return False
         return True
 
+    def release(self, report_logger: std_logging.Logger) -> None:
+        """Stop holding and emit the held report, as transformers would have."""
+        report_logger.removeFilter(self)
+        for record in self.records:
+            report_logger.handle(record)
+
 
 def _modules_of(keys) -> list[str]:
     """`["head.blocks.0.weight", "classifier.bias"]` -> `["classifier", "head"]`: the top-level modules that own
@@ -584,26 +596,34 @@ class _CiTrusFamilyMixin:
         only the new head is initialised (one log line says which). Anything else is an error naming the tensors,
         never a model that silently kept random weights. A task checkpoint loads only into its own task class (or
         as an encoder): a regressor loaded as a classifier would drop its trained head, so that is an error naming
-        the right class, unless `replace_head=True` asks for a new head on its encoder. Pickled `.bin` checkpoints
-        are refused.
+        the right class, unless `replace_head=True` asks for a new head on its encoder. A head of another size
+        (`num_labels=5` on a 3-class checkpoint) is an error unless `ignore_mismatched_sizes=True` asks for a new
+        head. Pickled `.bin` checkpoints are refused, and so are, before any weight is read, a folder without
+        `config.json`, a path that does not exist and a checkpoint of another model type.
         """
         return_loading_info = kwargs.pop("output_loading_info", False)
         replace_head = kwargs.pop("replace_head", False)
         if kwargs.get("use_safetensors") is False:
             raise ValueError("CiTrus checkpoints load from safetensors only; pickled weights are never unpickled.")
         kwargs["use_safetensors"] = True
-        kwargs = cls._config_overrides_for(pretrained_model_name_or_path, kwargs)
+        saved_config = cls._checked_saved_config(pretrained_model_name_or_path, kwargs)
+        kwargs = cls._config_overrides_for(pretrained_model_name_or_path, saved_config, kwargs)
+        # Mismatched shapes are reported below with the shapes and the fix, instead of transformers' pointer to its
+        # log ("see report above"); a head the caller asked to replace is then allowed.
+        replace_mismatched = bool(kwargs.pop("ignore_mismatched_sizes", False))
         report_logger = std_logging.getLogger("transformers.modeling_utils")
         held = _LoadReportHold()
         report_logger.addFilter(held)
         try:
             model, loading_info = super().from_pretrained(
-                pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs
+                pretrained_model_name_or_path,
+                *model_args,
+                output_loading_info=True,
+                ignore_mismatched_sizes=True,
+                **kwargs,
             )
         except Exception as error:
-            report_logger.removeFilter(held)
-            for record in held.records:  # transformers' report explains its own error
-                report_logger.handle(record)
+            held.release(report_logger)  # transformers' report explains its own error
             message = str(error)
             if "safetensor" in message.lower() or "header" in message.lower() or "deserializ" in message.lower():
                 raise OSError(
@@ -613,10 +633,10 @@ class _CiTrusFamilyMixin:
             raise
         finally:
             report_logger.removeFilter(held)
-        saved_architectures = cls._saved_architectures(pretrained_model_name_or_path, model, kwargs)
+        saved_architectures = list(saved_config.get("architectures") or [])
         missing = sorted(loading_info.get("missing_keys", []))
         unexpected = sorted(loading_info.get("unexpected_keys", []))
-        mismatched = loading_info.get("mismatched_keys", [])
+        mismatched = sorted(loading_info.get("mismatched_keys", []), key=lambda item: item[0])  # (key, saved, built)
         same_class = cls.__name__ in saved_architectures
         missing_backbone = [k for k in missing if k.startswith(cls._backbone_prefix)]
         problems = []
@@ -624,12 +644,25 @@ class _CiTrusFamilyMixin:
             problems.append(f"missing tensors {missing[:10]}, unexpected tensors {unexpected[:10]}")
         elif missing_backbone:
             problems.append(f"backbone tensors missing from the checkpoint: {missing_backbone[:10]}")
-        if mismatched and not kwargs.get("ignore_mismatched_sizes"):
-            problems.append(f"tensors with another shape: {[m[0] for m in mismatched][:10]}")
+        mismatched_backbone = [m for m in mismatched if m[0].startswith(cls._backbone_prefix)]
+        if mismatched_backbone or (mismatched and not replace_mismatched):
+            shapes = ", ".join(
+                f"{key} {tuple(saved)} in the checkpoint vs {tuple(built)} here"
+                for key, saved, built in (mismatched_backbone or mismatched)[:10]
+            )
+            hint = (
+                ""
+                if mismatched_backbone
+                else " If you meant a new head (another `num_labels` or `num_targets`), pass "
+                "`ignore_mismatched_sizes=True`; to keep the saved head, drop the overriding arguments"
+            )
+            problems.append(f"tensors of another shape: {shapes}.{hint}")
         if problems:
+            held.release(report_logger)  # the table of every tensor, next to the error's summary
             raise ValueError(
-                f"The checkpoint {pretrained_model_name_or_path!r} (saved as {saved_architectures}) does not match "
-                f"{cls.__name__}: " + "; ".join(problems) + ". It is corrupt or was saved by another model."
+                f"The checkpoint {str(pretrained_model_name_or_path)!r} (saved as {saved_architectures}) does not "
+                f"match {cls.__name__}: " + "; ".join(problems) + ". Otherwise it is corrupt or was saved by another "
+                "model."
             )
         if not same_class and not replace_head:
             cls._check_task_class(pretrained_model_name_or_path, saved_architectures)
@@ -646,13 +679,59 @@ class _CiTrusFamilyMixin:
                 message += f"; not used: the checkpoint's {', '.join(_modules_of(unexpected))}"
             logger.warning(message + ".")
         else:
-            for record in held.records:
-                report_logger.handle(record)
+            held.release(report_logger)
         return (model, loading_info) if return_loading_info else model
 
     @classmethod
-    def _config_overrides_for(cls, pretrained_model_name_or_path, kwargs: dict) -> dict:
-        """Config overrides to add to the caller's `from_pretrained` keyword arguments (none by default)."""
+    def _checked_saved_config(cls, pretrained_model_name_or_path, kwargs) -> dict:
+        """The checkpoint's saved config (a dict), after the checks whose failure transformers reports late or
+        vaguely: a local folder needs `config.json` (transformers would silently use a default config, then fail on
+        every tensor's shape) and safetensors weights, a path must exist, and the model type must be this family's.
+        It is read from the checkpoint even when a `config=` object replaces it on the model, so its `architectures`
+        say which class the weights were saved from.
+        """
+        if pretrained_model_name_or_path is None:  # weights given as `state_dict=`, the config as `config=`
+            return {}
+        name = str(pretrained_model_name_or_path)
+        folder = os.path.join(name, kwargs["subfolder"]) if kwargs.get("subfolder") else name
+        if os.path.isdir(folder):
+            if not os.path.isfile(os.path.join(folder, "config.json")):
+                raise OSError(
+                    f"{folder!r} has no config.json, so nothing says which architecture and input contract its weights "
+                    "belong to. Save checkpoints with `save_pretrained` (it writes both), or put the config.json the "
+                    "model was trained with next to its weights."
+                )
+            if not any(os.path.isfile(os.path.join(folder, f)) for f in (SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME)):
+                pickled = sorted(f for f in os.listdir(folder) if f.endswith(_PICKLED_WEIGHT_SUFFIXES))
+                found = f"only pickled weights {pickled}" if pickled else "no weights"
+                raise OSError(
+                    f"{folder!r} holds {found} and no {SAFE_WEIGHTS_NAME}: CiTrus loads safetensors only (a pickle can run "
+                    "code when unpickled). Convert a checkpoint you trust with `model.save_pretrained(folder)` after "
+                    "loading its state dict with `torch.load(path, weights_only=True)`."
+                )
+        elif os.path.exists(folder):
+            raise OSError(f"{folder!r} is a file; pass the folder that holds config.json and {SAFE_WEIGHTS_NAME}.")
+        elif not _HUB_REPO_ID.fullmatch(name) or ".." in name:
+            raise FileNotFoundError(
+                f"No checkpoint folder {name!r}: the path does not exist, and it is not a Hub model id such as "
+                "'owner/name' either. Check the path (relative paths start from the current directory)."
+            )
+        config_dict, _ = cls.config_class.get_config_dict(
+            pretrained_model_name_or_path, **{k: kwargs[k] for k in _DOWNLOAD_KWARGS if k in kwargs}
+        )
+        model_type = config_dict.get("model_type")
+        if model_type != cls.config_class.model_type:
+            raise ValueError(
+                f"{name!r} holds a {model_type!r} checkpoint (saved as {config_dict.get('architectures')}), not a "
+                f"{cls.config_class.model_type!r} one, so {cls.__name__} cannot load it: load it with the class it was "
+                "saved from (transformers' Auto classes pick it from config.json)."
+            )
+        return config_dict
+
+    @classmethod
+    def _config_overrides_for(cls, pretrained_model_name_or_path, saved_config: dict, kwargs: dict) -> dict:
+        """The caller's `from_pretrained` keyword arguments with the config overrides they imply, given the
+        checkpoint's `saved_config` (none by default)."""
         return kwargs
 
     @classmethod
@@ -673,17 +752,6 @@ class _CiTrusFamilyMixin:
                 f"{name}.from_pretrained" + (f" (or {auto_class}.from_pretrained)" if auto_class else "") + "; to "
                 "fine-tune its encoder for another task on purpose, pass replace_head=True."
             )
-
-    @classmethod
-    def _saved_architectures(cls, pretrained_model_name_or_path, model, kwargs) -> list[str]:
-        """The classes the checkpoint was saved from. A `config=` object passed to `from_pretrained` replaces the
-        checkpoint's config on the model, so its `architectures` must then be read from the checkpoint itself."""
-        if not isinstance(kwargs.get("config"), PreTrainedConfig):
-            return list(model.config.architectures or [])
-        config_dict, _ = cls.config_class.get_config_dict(
-            pretrained_model_name_or_path, **{k: kwargs[k] for k in _DOWNLOAD_KWARGS if k in kwargs}
-        )
-        return list(config_dict.get("architectures") or [])
 
     def push_to_hub(self, repo_id: str, **push_kwargs):
         """`PreTrainedModel.push_to_hub` (the same keyword arguments: `commit_message`, `commit_description`,
@@ -706,27 +774,27 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
     _backbone_prefix = "citrus."
 
     @classmethod
-    def _config_overrides_for(cls, pretrained_model_name_or_path, kwargs: dict) -> dict:
+    def _config_overrides_for(cls, pretrained_model_name_or_path, saved_config: dict, kwargs: dict) -> dict:
         """Fine-tuning a pre-trained encoder on another channel layout (`num_channels=` differs from the checkpoint's)
         makes the checkpoint's per-channel settings meaningless: its channel names and modalities are dropped unless
         given too (and its per-modality pre-training mask, which needs them, becomes per-channel), and fixed
         per-channel normalisation statistics, which cannot be carried over, must be replaced."""
-        if "num_channels" not in kwargs or isinstance(kwargs.get("config"), PreTrainedConfig):
+        if "num_channels" not in kwargs or isinstance(kwargs.get("config"), PreTrainedConfig) or not saved_config:
             return kwargs
-        saved, _ = cls.config_class.get_config_dict(
-            pretrained_model_name_or_path, **{k: kwargs[k] for k in _DOWNLOAD_KWARGS if k in kwargs}
-        )
-        if saved.get("num_channels", 1) == kwargs["num_channels"]:
+        if saved_config.get("num_channels", 1) == kwargs["num_channels"]:
             return kwargs
         kwargs = dict(kwargs)
         for name in ("channel_names", "channel_modalities"):
             kwargs.setdefault(name, None)
-        if saved.get("mask_mode") == "per_modality" and kwargs["channel_modalities"] is None:
+        if saved_config.get("mask_mode") == "per_modality" and kwargs["channel_modalities"] is None:
             kwargs.setdefault("mask_mode", "per_channel")
-        if kwargs.get("normalization", saved.get("normalization")) == "fixed" and "normalization_mean" not in kwargs:
+        if (
+            kwargs.get("normalization", saved_config.get("normalization")) == "fixed"
+            and "normalization_mean" not in kwargs
+        ):
             raise ValueError(
                 f"{str(pretrained_model_name_or_path)!r} normalises with fixed statistics of its "
-                f"{saved.get('num_channels', 1)} channel(s), which do not apply to {kwargs['num_channels']} channels: "
+                f"{saved_config.get('num_channels', 1)} channel(s), which do not apply to {kwargs['num_channels']} channels: "
                 "pass normalization='zscore', or normalization_mean= and normalization_std= for the new channels."
             )
         return kwargs
@@ -809,7 +877,10 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             )
         return pool_features(outputs, patch_mask, features, pooling, channel_pooling)
 
-    def _check_input_values(self, input_values: torch.Tensor) -> None:
+    def _check_input_values(self, input_values: torch.Tensor) -> torch.Tensor:
+        """Checks `input_values` `(batch_size, num_channels, time)` and returns it in the model's dtype: float64 (what
+        `torch.from_numpy` gives for a default numpy array) or half-precision input is cast, as transformers' audio
+        models do."""
         if not isinstance(input_values, torch.Tensor):
             raise TypeError(
                 f"`input_values` must be a torch.Tensor of shape (batch, channels, time), got {type(input_values).__name__}; "
@@ -822,6 +893,14 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             )
         if not input_values.is_floating_point():
             raise TypeError(f"`input_values` must be floating point, got {input_values.dtype}.")
+        if input_values.shape[0] == 0 or input_values.shape[1] == 0:
+            # An empty batch is refused rather than answered with empty outputs: transformers' attention kernels
+            # cannot reshape zero-size tensors, and a loss over no window would be NaN.
+            raise ValueError(
+                f"`input_values` has shape {tuple(input_values.shape)}: "
+                + ("no window (batch size 0)" if input_values.shape[0] == 0 else "no channel")
+                + ". Skip empty batches (e.g. after filtering windows) before calling the model."
+            )
         length = input_values.shape[-1]
         patch_length = self.config.patch_length
         if length % patch_length or length == 0:
@@ -835,6 +914,25 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 "`input_values` contains NaN or infinite values; clean the recording or use "
                 "CiTrusFeatureExtractor(nan_policy='interpolate')."
             )
+        return input_values.to(self.dtype)
+
+    def _check_patch_mask(self, patch_mask: torch.Tensor | None, patches_shape: torch.Size) -> torch.Tensor | None:
+        """`patch_mask` `(batch_size, num_patches)` as a bool tensor (True = signal), or None."""
+        if patch_mask is None:
+            return None
+        if not isinstance(patch_mask, torch.Tensor):
+            raise TypeError(
+                f"`patch_mask` must be a torch.Tensor of shape (batch, num_patches), got {type(patch_mask).__name__}; "
+                "use CiTrusFeatureExtractor(..., return_tensors='pt')."
+            )
+        expected = (patches_shape[0], patches_shape[2])
+        if tuple(patch_mask.shape) != expected:
+            raise ValueError(
+                f"`patch_mask` must have shape (batch, num_patches) = {expected} for input of {patches_shape[2]} "
+                f"patches of {self.config.patch_length} samples, got {tuple(patch_mask.shape)}; take it from the same "
+                "CiTrusFeatureExtractor call as `input_values`."
+            )
+        return patch_mask.to(torch.bool)
 
 
 class CiTrusModel(CiTrusPreTrainedModel):
@@ -951,10 +1049,11 @@ class CiTrusModel(CiTrusPreTrainedModel):
             output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
         )
         output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
-        self._check_input_values(input_values)
+        input_values = self._check_input_values(input_values)
 
         patches = patchify(input_values, self.config.patch_length)  # (B, C, P, L)
         batch_size, num_channels, num_patches, _ = patches.shape
+        patch_mask = self._check_patch_mask(patch_mask, patches.shape)
         if positions_to_keep is not None:
             positions_to_keep = self._check_positions_to_keep(positions_to_keep, patches.shape[:3])
         encoded_states = self.embed_patches(patches, token_mask)  # (B, C, P, D)
@@ -967,7 +1066,7 @@ class CiTrusModel(CiTrusPreTrainedModel):
             )
             attention_mask = None
             if patch_mask is not None:
-                keep = patch_mask.to(torch.bool)
+                keep = patch_mask
                 if self.cls_token is not None:
                     keep = torch.cat([keep.new_ones(batch_size, 1), keep], dim=1)
                 # additive key mask (B, 1, 1, S) -> (B * C, 1, 1, S), one row per channel sequence
@@ -1150,6 +1249,10 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
             token_mask (`torch.BoolTensor` of shape `(batch_size, num_channels, num_patches)`, *optional*): a mask
                 to use instead of drawing one (for evaluation and plots); True = masked.
 
+        The loss is the mean over the scored patches: masked and not padding. A `token_mask` that scores no patch, a
+        `patch_mask` that is all padding, or an empty batch is an error (a mean over nothing); when a drawn mask
+        happens to fall on padding only (windows holding a patch or two of signal), the loss is 0 for that batch.
+
         Example:
 
         ```python
@@ -1165,9 +1268,10 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
         if kwargs.get("labels") is not None:
             raise ValueError("CiTrusForPretraining learns without labels; drop the `labels` column for pre-training.")
         return_dict = return_dict if return_dict is not None else self.config.return_dict
-        self._check_input_values(input_values)
+        input_values = self._check_input_values(input_values)
         patches = patchify(input_values, self.config.patch_length)  # (B, C, P, L)
         batch_size, num_channels, num_patches, patch_length = patches.shape
+        patch_mask = self._check_patch_mask(patch_mask, patches.shape)
 
         output_hidden_states = (
             output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
@@ -1186,7 +1290,20 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
                 )
             model_mask = loss_mask = token_mask.to(torch.bool)
         if patch_mask is not None:
-            loss_mask = loss_mask & patch_mask.to(torch.bool)[:, None, :]
+            loss_mask = loss_mask & patch_mask[:, None, :]
+        # A mean over no patch would be NaN. A mask drawn here can fall on padding only (windows of a patch or two of
+        # signal): nothing to learn from, so the loss is 0. A given mask or padding that leaves nothing is a mistake.
+        nothing_scored = (not drawn_here or patch_mask is not None) and not _is_tracing() and not loss_mask.any()
+        if nothing_scored and patch_mask is not None and not patch_mask.any():
+            raise ValueError(
+                "`patch_mask` marks every patch of the batch as padding, so the pre-training loss has nothing to "
+                "score; take `patch_mask` from the same feature extractor call as `input_values` (1 = signal)."
+            )
+        if nothing_scored and not drawn_here:
+            raise ValueError(
+                "`token_mask` masks no patch that holds signal, so the pre-training loss has nothing to score; mask at "
+                "least one (True = masked) outside the padding, or pass token_mask=None to draw the mask."
+            )
 
         # The loss reads the context of the masked patches only, so the last transformer layer need not run
         # anywhere else (an eighth of a pre-training step at the paper's size). That needs the same number of
@@ -1245,6 +1362,8 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
                 true_amplitude = torch.fft.rfft(patches[loss_mask].float(), dim=-1, norm="ortho").abs()
                 amplitude_loss = F.mse_loss(torch.log1p(amplitude.float()), torch.log1p(true_amplitude))
                 loss = loss + self.config.fourier_amplitude_weight * amplitude_loss
+        if nothing_scored:
+            loss = decoded.sum() * 0.0  # keeps the graph, so a training step runs (and changes nothing)
         prediction = decoded.new_zeros(*loss_mask.shape, decoded.shape[-1])
         prediction[loss_mask] = decoded
         if objective != "spectrogram":
@@ -1336,6 +1455,14 @@ def pool_features(
 ) -> torch.Tensor:
     """One vector per window from an encoder output: pool every named state over patches, put them side by side,
     then concatenate (`(B, C * F)`, needs `num_channels` channels) or average (`(B, F)`) over channels."""
+    if patch_mask is not None and not _is_tracing():
+        empty_windows = (~patch_mask.to(torch.bool).any(dim=1)).nonzero().flatten().tolist()
+        if empty_windows:
+            raise ValueError(
+                f"Window(s) {empty_windows[:10]} of the batch hold no signal (`patch_mask` is 0 for every patch), "
+                "so there is nothing to pool into their features; drop them, or take `patch_mask` from the same "
+                "feature extractor call as `input_values`."
+            )
     pooled = torch.cat([pool_patches(state, patch_mask, pooling) for state in _feature_states(outputs, features)], -1)
     if channel_pooling == "mean":
         return pooled.mean(dim=1)
@@ -1446,44 +1573,98 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
         return self.output_class(loss=loss, logits=logits, hidden_states=hidden_states, attentions=outputs.attentions)
 
 
-def classification_loss(config: CiTrusConfig, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """transformers' classification loss by `config.problem_type` (inferred and stored on first use), with errors
-    that say what is wrong with the labels. `logits`: `(batch_size, num_labels)`."""
-    num_labels = config.num_labels
-    if config.problem_type is None:
-        if num_labels == 1:
-            config.problem_type = "regression"
-        elif labels.dtype in (torch.long, torch.int):
-            config.problem_type = "single_label_classification"
-        else:
-            config.problem_type = "multi_label_classification"
+def _as_labels(labels, logits: torch.Tensor) -> torch.Tensor:
+    """`labels` (a tensor, numpy array or list of numbers) as a tensor on `logits`' device, one row per window and
+    finite. `logits`: `(batch_size, outputs)`."""
+    if not isinstance(labels, torch.Tensor):
+        try:
+            labels = torch.as_tensor(labels)
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise TypeError(
+                f"`labels` must be a tensor, numpy array or list of numbers, got {type(labels).__name__} ({error})."
+            ) from None
+    if labels.is_complex():
+        raise TypeError(f"`labels` must hold real numbers (class indices or targets), got dtype {labels.dtype}.")
     labels = labels.to(logits.device)
-    if config.problem_type == "regression":
-        return F.mse_loss(logits.squeeze(-1).float(), labels.float().view(-1))
-    if config.problem_type == "single_label_classification":
-        if labels.dim() != 1 and not (labels.dim() == 2 and labels.shape[1] == 1):
-            raise ValueError(
-                f"Single-label classification needs one class index per window (batch,), got labels of shape "
-                f"{tuple(labels.shape)}; for several labels per window set problem_type='multi_label_classification'."
-            )
-        labels = labels.view(-1).long()
-        if not _is_tracing() and (labels.min() < 0 or labels.max() >= num_labels):
-            raise ValueError(
-                f"Labels must lie in [0, {num_labels - 1}] for a {num_labels}-class model, got values from "
-                f"{int(labels.min())} to {int(labels.max())}; set num_labels (or id2label) to cover every class."
-            )
-        return F.cross_entropy(logits.float(), labels)
-    if labels.shape != logits.shape:
+    if labels.dim() == 0 or labels.shape[0] != logits.shape[0]:
+        given = "a single value" if labels.dim() == 0 else f"{labels.shape[0]} rows (shape {tuple(labels.shape)})"
         raise ValueError(
-            f"Multi-label classification needs labels of shape (batch, num_labels) = {tuple(logits.shape)}, "
-            f"got {tuple(labels.shape)}."
+            f"`labels` must have one row per window: the batch has {logits.shape[0]} windows but `labels` has {given}."
         )
-    return F.binary_cross_entropy_with_logits(logits.float(), labels.float())
+    if labels.is_floating_point() and not _is_tracing() and not torch.isfinite(labels).all():
+        raise ValueError(
+            f"`labels` contain {int(labels.isnan().sum())} NaN and {int(labels.isinf().sum())} infinite values; the "
+            "loss would be NaN. Drop those windows or fill their targets."
+        )
+    return labels
 
 
-def regression_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean squared error; `logits` `(batch_size, num_targets)`, `labels` `(batch_size,)` or the same shape."""
-    labels = labels.to(logits.device).float()
+def _class_indices(labels: torch.Tensor, num_labels: int) -> torch.Tensor:
+    """Single-label targets `(batch_size,)` or `(batch_size, 1)` as class indices `(batch_size,)` int64."""
+    if labels.dim() != 1 and not (labels.dim() == 2 and labels.shape[1] == 1):
+        raise ValueError(
+            f"Single-label classification needs one class index per window (batch,), got labels of shape "
+            f"{tuple(labels.shape)}; for several labels per window set problem_type='multi_label_classification'."
+        )
+    labels = labels.reshape(-1)
+    if labels.is_floating_point() and not _is_tracing() and not (labels == labels.round()).all():
+        fractional = labels[labels != labels.round()][:3].tolist()
+        raise ValueError(
+            f"Class labels must be whole numbers (class indices), got {fractional}; they are not rounded or "
+            "truncated. For soft or several labels per window pass (batch, num_labels) targets in [0, 1] with "
+            "problem_type='multi_label_classification'."
+        )
+    labels = labels.long()
+    if not _is_tracing() and (labels.min() < 0 or labels.max() >= num_labels):
+        raise ValueError(
+            f"Labels must lie in [0, {num_labels - 1}] for a {num_labels}-class model, got values from "
+            f"{int(labels.min())} to {int(labels.max())}; set num_labels (or id2label) to cover every class."
+        )
+    return labels
+
+
+def classification_loss(config: PreTrainedConfig, logits: torch.Tensor, labels) -> torch.Tensor:
+    """transformers' classification loss by `config.problem_type`, with errors that say what is wrong with the labels.
+
+    `logits`: `(batch_size, num_labels)`. `labels`: a tensor, numpy array or list. Without a `problem_type`, it is
+    inferred from the labels' shape and stored on the config, only once the labels have passed every check: one
+    label per window is single-label classification (whole numbers of any dtype; `num_labels == 1` means
+    regression), `(batch_size, num_labels)` targets are multi-label.
+    """
+    num_labels = config.num_labels
+    labels = _as_labels(labels, logits)
+    problem_type = config.problem_type
+    if problem_type is None:
+        if num_labels == 1:
+            problem_type = "regression"
+        elif labels.dim() == 2 and labels.shape[1] == num_labels:
+            problem_type = "multi_label_classification"
+        else:
+            problem_type = "single_label_classification"
+    if problem_type == "regression":
+        loss = regression_loss(logits, labels)
+    elif problem_type == "single_label_classification":
+        loss = F.cross_entropy(logits.float(), _class_indices(labels, num_labels))
+    else:
+        if labels.shape != logits.shape:
+            raise ValueError(
+                f"Multi-label classification needs labels of shape (batch, num_labels) = {tuple(logits.shape)}, "
+                f"got {tuple(labels.shape)}."
+            )
+        if not _is_tracing() and ((labels < 0) | (labels > 1)).any():
+            raise ValueError(
+                "Multi-label targets are probabilities in [0, 1] (1 = the label applies), got values from "
+                f"{float(labels.min()):g} to {float(labels.max()):g}."
+            )
+        loss = F.binary_cross_entropy_with_logits(logits.float(), labels.float())
+    config.problem_type = problem_type
+    return loss
+
+
+def regression_loss(logits: torch.Tensor, labels) -> torch.Tensor:
+    """Mean squared error; `logits` `(batch_size, num_targets)`, `labels` `(batch_size,)` or the same shape (a
+    tensor, numpy array or list)."""
+    labels = _as_labels(labels, logits).float()
     if labels.dim() == 1:
         labels = labels[:, None]
     if labels.shape != logits.shape:

@@ -157,16 +157,12 @@ print("RESULT:", json.dumps({
 """
 
 CLI_PUSH = """
-import argparse
-from citrus_hf.commands.push import register
+from citrus_hf.commands.main import main
 
-parser = argparse.ArgumentParser(prog="citrus")
-register(parser.add_subparsers(dest="command", required=True))
-args = parser.parse_args([
+raise SystemExit(main([
     "push", "local", "__USER__/citrus-cli", "--revision", "dev", "--eval-results", "eval.json",
     "--pretraining-corpus", "Sleep-EDF Expanded", "--dataset", "citrus/epilepsy",
-])
-raise SystemExit(args.func(args))
+]))
 """
 
 
@@ -313,7 +309,7 @@ def test_card_round_trips_with_its_metadata(published, hub):
         "| Normalisation | z-score per window and channel |",
         "| Patch length | 20 samples (0.2 s); 10 patches per channel |",
         "| Corpus | Sleep-EDF Expanded (Fpz-Cz EEG, 100 Hz) |",
-        "| Masking | 50% of patches, in blocks of 5 patches, per channel |",
+        "| Masking | 50% of patches, in blocks of 2 patches, per channel |",
         "| learning_rate | 0.001 |",
         "| Epilepsy | test | baseline: PatchTST (no pre-training) | accuracy | 60 | 5 | 0.8801 ± 0.02 |",
         "arXiv",

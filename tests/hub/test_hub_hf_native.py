@@ -53,16 +53,12 @@ print("RESULT:", json.dumps({"commit": commit.oid}))
 """
 
 CLI_PUSH = """
-import argparse
-from citrus_hf.commands.push import register
+from citrus_hf.commands.main import main
 
-parser = argparse.ArgumentParser(prog="citrus")
-register(parser.add_subparsers(dest="command", required=True))
-args = parser.parse_args([
+raise SystemExit(main([
     "push", "har", "__USER__/citrus-har-eval", "--eval-results", "results.json", "--arm", "citrus-time",
     "--tag", "har", "--create-pr", "--commit-message", "With the protocol's results",
-])
-raise SystemExit(args.func(args))
+]))
 """
 
 

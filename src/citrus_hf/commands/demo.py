@@ -13,12 +13,11 @@ The default sizes finish in about 10 minutes on two CPU cores; `quick=True` shri
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-from . import COMMANDS
 
 if TYPE_CHECKING:
     from ..evaluation.protocol import ProtocolConfig, ProtocolResult
@@ -100,25 +99,36 @@ def run_demo(
     return result
 
 
-def register(subparsers) -> argparse.ArgumentParser:
-    """Add `citrus demo` to the `citrus` command's sub-parsers; it sets `func` to the function that runs it."""
-    parser = subparsers.add_parser(
-        "demo",
-        help=COMMANDS["demo"].help,
-        description="Fetches the offline real corpus, pre-trains a small CiTrus (and PatchTST) on real EEG, "
-        "fine-tunes on HAR, EMG and ECG heart rate at low label budgets against the same models from scratch, "
-        "prints the table and writes JSON, CSV, Markdown and a plot. About 10 minutes on two CPU cores.",
+@dataclass
+class DemoArguments:
+    """Settings of `citrus demo`."""
+
+    output_dir: str = field(
+        default="citrus_demo_output", metadata={"help": "where the table, JSON, CSV, Markdown and plot go"}
     )
-    parser.add_argument("--output-dir", default="citrus_demo_output")
-    parser.add_argument("--quick", action="store_true", help="a one-minute smoke test with a tiny model")
-    parser.add_argument("--no-fetch", action="store_true", help="do not fetch missing archives (fail instead)")
-    parser.set_defaults(func=run_demo_command)
-    return parser
+    quick: bool = field(default=False, metadata={"help": "a one-minute smoke test with a tiny model"})
+    fetch: bool = field(
+        default=True, metadata={"help": "fetch missing archives first (--no-fetch: fail when one is missing)"}
+    )
 
 
-def run_demo_command(args: argparse.Namespace) -> int:
-    run_demo(args.output_dir, quick=args.quick, fetch=not args.no_fetch)
+DESCRIPTION = (
+    "Fetches the offline real corpus, pre-trains a small CiTrus (and PatchTST) on real EEG, fine-tunes on HAR, EMG "
+    "and ECG heart rate at low label budgets against the same models from scratch, prints the table and writes JSON, "
+    "CSV, Markdown and a plot. About 10 minutes on two CPU cores."
+)
+
+
+def build_parser():
+    from .parser import CommandParser
+
+    return CommandParser(DemoArguments, prog="citrus demo", description=DESCRIPTION)
+
+
+def run(argv: Sequence[str]) -> int:
+    arguments = build_parser().parse(argv)
+    run_demo(arguments.output_dir, quick=arguments.quick, fetch=arguments.fetch)
     return 0
 
 
-__all__ = ["DEMO_ARMS", "DEMO_DATASETS", "demo_config", "register", "run_demo"]
+__all__ = ["DEMO_ARMS", "DEMO_DATASETS", "DemoArguments", "build_parser", "demo_config", "run", "run_demo"]

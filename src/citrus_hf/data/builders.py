@@ -614,7 +614,7 @@ def _channels_per_row(dataset) -> np.ndarray:
     return np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
 
 
-def summarize(dataset_dict) -> dict[str, Any]:
+def summarize_dataset(dataset_dict) -> dict[str, Any]:
     """Statistics of a built ``DatasetDict``: per split windows, recordings, subjects, channel-hours, classes."""
     summary: dict[str, Any] = {"splits": {}}
     rates, channels, classes = set(), set(), None
@@ -669,4 +669,4 @@ def dataset_info(name: str, cache_dir: str | os.PathLike | None = None, **option
     spec = get_dataset_spec(name)
     dataset = build_dataset(name, cache_dir=cache_dir, **options)
     resolved = resolve_options(spec, {k: v for k, v in options.items() if k in spec.defaults})
-    return {"name": name, "task": spec.task, "options": resolved, **summarize(dataset)}
+    return {"name": name, "task": spec.task, "options": resolved, **summarize_dataset(dataset)}

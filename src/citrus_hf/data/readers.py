@@ -16,10 +16,12 @@ from __future__ import annotations
 
 # --------------------------------------------------------------------------------------------- safe pickles
 import _codecs
+import _compat_pickle
 import csv
 import datetime
 import io
 import json
+import math
 import pickle
 import re
 import warnings
@@ -39,17 +41,59 @@ except ImportError:  # pragma: no cover - numpy 1.26
     from numpy.core import multiarray as _multiarray
     from numpy.core import numeric as _numeric
 
+
+class _ArrayTypeToken:
+    """What the unpickler hands out for the global ``numpy.ndarray``.
+
+    A numpy array pickle names ``numpy.ndarray`` only as the first argument of ``_reconstruct``; called directly,
+    ``ndarray(shape, dtype, buffer)`` builds an array over bytes taken from the file, and with an object dtype those
+    bytes become the element pointers (touching one crashes the interpreter). This token is accepted where numpy's own
+    reconstruction expects the type and refused everywhere else.
+    """
+
+    def __call__(self, *args, **kwargs):
+        raise UnsafePickleError(
+            "the pickle calls numpy.ndarray directly to build an array over raw bytes from the file (a forged array: "
+            "numpy's own pickles never do this); refusing to load it."
+        )
+
+
+_ARRAY_TYPE = _ArrayTypeToken()
+
+
+def _reconstruct(array_type, shape, typecode):
+    """numpy's ``_reconstruct`` (an empty array the pickle then fills with ``__setstate__``), for ndarray only."""
+    if array_type is not _ARRAY_TYPE:
+        raise UnsafePickleError(f"numpy's _reconstruct was asked for {array_type!r}; only numpy.ndarray is accepted.")
+    return _multiarray._reconstruct(np.ndarray, shape, typecode)
+
+
+def _frombuffer(buffer, dtype, shape, order):
+    """numpy's protocol-5 array rebuild, refused for dtypes holding Python objects (their bytes would be pointers)."""
+    if not isinstance(dtype, np.dtype) or dtype.hasobject:
+        raise UnsafePickleError(f"the pickle builds an array of dtype {dtype!r} from raw bytes; refusing to load it.")
+    return _numeric._frombuffer(buffer, dtype, shape, order)
+
+
+def _scalar(dtype, *args):
+    """numpy's scalar rebuild, refused for dtypes holding Python objects."""
+    if not isinstance(dtype, np.dtype) or dtype.hasobject:
+        raise UnsafePickleError(f"the pickle builds a numpy scalar of dtype {dtype!r}; refusing to load it.")
+    return _multiarray.scalar(dtype, *args)
+
+
 # Everything a pickle of numpy arrays inside dicts / lists / tuples can refer to. ``_codecs.encode`` is how
 # protocol-2 pickles (Python 2 era, e.g. seglearn's watch_dataset.npy) spell a bytes literal; it only encodes text.
-# ``_frombuffer`` is how protocol-5 pickles rebuild an array from its bytes.
+# ``_frombuffer`` is how protocol-5 pickles rebuild an array from its bytes. numpy's own functions are wrapped so
+# that none of them can build an object array over bytes from the file.
 _SAFE_GLOBALS = {
-    ("numpy.core.numeric", "_frombuffer"): _numeric._frombuffer,
-    ("numpy._core.numeric", "_frombuffer"): _numeric._frombuffer,
-    ("numpy.core.multiarray", "_reconstruct"): _multiarray._reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): _multiarray._reconstruct,
-    ("numpy.core.multiarray", "scalar"): _multiarray.scalar,
-    ("numpy._core.multiarray", "scalar"): _multiarray.scalar,
-    ("numpy", "ndarray"): np.ndarray,
+    ("numpy.core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy._core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy.core.multiarray", "scalar"): _scalar,
+    ("numpy._core.multiarray", "scalar"): _scalar,
+    ("numpy", "ndarray"): _ARRAY_TYPE,
     ("numpy", "dtype"): np.dtype,
     ("builtins", "dict"): dict,
     ("builtins", "list"): list,
@@ -57,14 +101,50 @@ _SAFE_GLOBALS = {
 }
 
 
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """An unpickler that can rebuild numpy arrays, dicts and lists, and refuses every other global."""
+def _check_array_state(state) -> None:
+    """``ndarray.__setstate__``'s argument: ``([version,] shape, dtype, is_fortran, data)``. Object arrays must come
+    as a list of objects (numpy pickles them so); any other dtype as bytes."""
+    if not isinstance(state, tuple) or len(state) not in (4, 5):
+        raise UnsafePickleError(f"the pickle sets an array's state to {type(state).__name__}, not numpy's layout.")
+    dtype, data = state[-3], state[-1]
+    if not isinstance(dtype, np.dtype):
+        raise UnsafePickleError(f"the pickle gives an array the dtype {dtype!r}, which is not a numpy dtype.")
+    if dtype.hasobject and not isinstance(data, list):
+        raise UnsafePickleError(f"the pickle fills an array of dtype {dtype} from raw bytes; refusing to load it.")
+
+
+def _check_dtype_state(dtype: np.dtype, state) -> None:
+    """``dtype.__setstate__``'s argument. It can set the dtype's flags, and flags that deny a field of Python objects
+    let raw bytes through as pointers; only plain dtypes (no fields, no sub-array) are accepted, with the flags numpy
+    itself gives them."""
+    if not isinstance(state, tuple) or len(state) < 8:
+        raise UnsafePickleError(f"the pickle sets a dtype's state to {state!r}, not numpy's layout.")
+    subarray, names, fields = state[2], state[3], state[4]
+    if subarray is not None or names is not None or fields is not None:
+        raise UnsafePickleError(
+            f"the pickle builds a structured or sub-array dtype from {dtype!r}; only plain dtypes are accepted (save "
+            "structured arrays as .npy / .npz)."
+        )
+
+
+class _NumpyOnlyUnpickler(pickle._Unpickler):
+    """An unpickler that can rebuild numpy arrays, dicts and lists, and refuses every other global.
+
+    It is Python's pure-Python unpickler (as fast here: these pickles are a few large byte strings) because its
+    ``BUILD`` step, where numpy arrays and dtypes receive their state, must be checked too: the C unpickler offers no
+    hook there.
+    """
+
+    dispatch = dict(pickle._Unpickler.dispatch)
 
     def __init__(self, file, name: str):
         super().__init__(file, encoding="latin1")
         self._name = name
 
     def find_class(self, module: str, name: str):
+        if self.proto < 3:  # Python 2 names (``__builtin__.list``), as pickle's own find_class maps them
+            module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+            module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         try:
             return _SAFE_GLOBALS[(module, name)]
         except KeyError:
@@ -76,6 +156,24 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid):
         raise UnsafePickleError(f"Unsafe pickle {self._name}: it uses persistent ids ({pid!r}); refusing to load it.")
+
+    def load_build(self):
+        state, target = self.stack[-1], self.stack[-2]
+        if type(target) is np.ndarray:
+            _check_array_state(state)
+        elif isinstance(target, np.dtype):
+            _check_dtype_state(target, state)
+        else:
+            raise UnsafePickleError(
+                f"the pickle sets the state of a {type(target).__name__}; only numpy arrays and dtypes are accepted."
+            )
+        super().load_build()
+        if isinstance(target, np.dtype) and target.flags != np.dtype(target.str).flags:
+            raise UnsafePickleError(
+                f"the pickle gives dtype {target} the flags {target.flags}, not numpy's; refusing it."
+            )
+
+    dispatch[pickle.BUILD[0]] = load_build
 
 
 def load_pickle(path: str | Path, data: bytes | None = None):
@@ -96,8 +194,10 @@ def load_pickle(path: str | Path, data: bytes | None = None):
     raw = path.read_bytes() if data is None else data
     try:
         return _NumpyOnlyUnpickler(io.BytesIO(raw), str(path)).load()
-    except UnsafePickleError:
-        raise
+    except UnsafePickleError as error:
+        if str(error).startswith("Unsafe pickle"):
+            raise
+        raise UnsafePickleError(f"Unsafe pickle {path}: {error}") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as error:
         raise CorruptFileError(f"{path} is not a valid pickle ({type(error).__name__}: {error}).") from error
 
@@ -205,6 +305,16 @@ def read_edf_header(path: str | Path) -> EdfHeader:
         samples_per_record = [int(value) for value in field_values(16 + 80 + 8 + 8 * 4 + 80, 8)]
     except ValueError as error:
         raise CorruptFileError(f"{path} has a malformed samples-per-record field ({error}).") from error
+    signals_per_record = sum(n for label, n in zip(labels, samples_per_record) if label != "EDF Annotations")
+    # EDF+ allows a duration of 0 for files of annotations only (no samples, hence no rate); otherwise every rate
+    # is samples per record / duration.
+    if not (
+        math.isfinite(record_seconds) and (record_seconds > 0 or (record_seconds == 0 and signals_per_record == 0))
+    ):
+        raise CorruptFileError(
+            f"{path} declares a data record duration of {record_seconds} s, so its signals have no sampling rate "
+            "(samples per record / duration); the header is corrupt. Re-download or re-export it."
+        )
     header = EdfHeader(n_records, record_seconds, labels, samples_per_record, bytes_per_sample, header_bytes, start)
     # -1 records means "still recording"; readers infer the count from the size, so there is nothing to compare.
     if n_records >= 0:
@@ -541,7 +651,17 @@ def read_opensignals_h5(path: str | Path, info_json: str | Path | None = None) -
         devices = [key for key in handle if isinstance(handle[key], h5py.Group) and "raw" in handle[key]]
         if not devices:
             raise CorruptFileError(f"{path} has no OpenSignals device group (expected f[device]['raw']).")
+        for device in devices:
+            absent = [name for name in ("sampling rate", "channels", "resolution") if name not in handle[device].attrs]
+            if absent:
+                raise CorruptFileError(
+                    f"{path}: device group {device!r} lacks the OpenSignals attribute(s) {absent} (it has "
+                    f"{sorted(handle[device].attrs)}); the file is not a complete OpenSignals recording. Re-export it "
+                    "from OpenSignals."
+                )
         rates = {float(handle[device].attrs["sampling rate"]) for device in devices}
+        if not all(math.isfinite(rate) and rate > 0 for rate in rates):
+            raise CorruptFileError(f"{path} declares the sampling rate(s) {sorted(rates)} Hz; a rate must be positive.")
         if len(rates) != 1:
             raise CorruptFileError(f"{path} mixes sampling rates {sorted(rates)} across devices.")
         channels: dict[str, np.ndarray] = {}
@@ -552,6 +672,10 @@ def read_opensignals_h5(path: str | Path, info_json: str | Path | None = None) -
             bits = [int(b) for b in np.atleast_1d(group.attrs["resolution"])]
             for number, resolution_bits in zip(numbers, bits):
                 key = f"channel_{number}" if len(devices) == 1 else f"{device}/channel_{number}"
+                if f"channel_{number}" not in group["raw"]:
+                    raise CorruptFileError(
+                        f"{path}: device {device!r} lists channel {number} but has no dataset raw/channel_{number}."
+                    )
                 channels[key] = np.asarray(group["raw"][f"channel_{number}"][:]).reshape(-1)
                 resolution[key] = resolution_bits
     signal_types: dict[str, str] = {}
@@ -727,6 +851,11 @@ def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
         data, meta = arff.loadarff(str(path))
     except Exception as error:
         raise CorruptFileError(f"scipy could not read ARFF file {path} ({type(error).__name__}: {error}).") from error
+    if len(meta.names()) < 2:
+        raise CorruptFileError(
+            f"{path} declares the attributes {meta.names()}; a multivariate UEA ARFF file needs a relational "
+            "attribute (the channels) and a class attribute."
+        )
     relational, target = meta.names()[0], meta.names()[-1]
     kind, class_names = meta[target]
     if kind != "nominal" or meta[relational][0] != "relational":
@@ -744,9 +873,16 @@ def read_csv_matrix(path: str | Path, delimiter: str = ",", skip_header: int = 0
     """Read a numeric CSV file as ``(rows, columns)`` float64."""
     path = Path(path)
     try:
-        values = np.loadtxt(path, delimiter=delimiter, skiprows=skip_header, ndmin=2)
+        with warnings.catch_warnings():
+            # numpy warns "input contained no data" for an empty file; that case is an error below.
+            warnings.simplefilter("ignore", UserWarning)
+            values = np.loadtxt(path, delimiter=delimiter, skiprows=skip_header, ndmin=2)
     except ValueError as error:
         raise CorruptFileError(f"{path} is not a numeric CSV file ({error}).") from error
+    if values.size == 0:
+        raise CorruptFileError(
+            f"{path} holds no data rows (after skipping {skip_header} header line(s)); the file is empty or truncated."
+        )
     return values
 
 
@@ -765,20 +901,33 @@ def read_timed_csv(
     path = Path(path)
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
-    if not rows or value_column not in rows[0]:
-        raise CorruptFileError(f"{path} has no column {value_column!r}.")
+    if not rows:
+        raise CorruptFileError(f"{path} holds no data rows under its header; the file is empty or truncated.")
+    if value_column not in rows[0]:
+        raise CorruptFileError(f"{path} has no column {value_column!r}; its columns are {list(rows[0])}.")
     try:
         values = np.array([float(row[value_column]) for row in rows])
     except ValueError as error:
         raise CorruptFileError(f"{path}: non-numeric value in column {value_column!r} ({error}).") from error
     if time_column is None:
         return values, None
+    if time_column not in rows[0]:
+        raise CorruptFileError(f"{path} has no time column {time_column!r}; its columns are {list(rows[0])}.")
     stamps = [row[time_column] for row in rows]
     try:
         seconds = np.array([float(stamp) for stamp in stamps]) / 1000.0
-    except ValueError:
-        seconds = np.array(stamps, dtype="datetime64[us]").astype(np.int64) / 1e6
+    except (TypeError, ValueError):
+        try:
+            seconds = np.array(stamps, dtype="datetime64[us]").astype(np.int64) / 1e6
+        except (TypeError, ValueError) as error:
+            raise CorruptFileError(
+                f"{path}: the time column {time_column!r} holds values that are neither milliseconds nor timestamps "
+                f"(YYYY-MM-DD hh:mm:ss[.ffffff]): {error}."
+            ) from error
     span = seconds[-1] - seconds[0]
-    if span <= 0:
-        raise CorruptFileError(f"{path}: the time column {time_column!r} does not increase.")
+    if not span > 0 or not np.isfinite(span):
+        raise CorruptFileError(
+            f"{path}: the time column {time_column!r} does not increase (from {stamps[0]!r} to {stamps[-1]!r} over "
+            f"{len(stamps)} rows), so it gives no sampling rate."
+        )
     return values, (len(values) - 1) / span

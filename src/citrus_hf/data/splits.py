@@ -19,7 +19,10 @@ import numpy as np
 from .builders import build_dataset
 from .registry import list_datasets
 
-TASKS = ("classification", "regression")
+# What a labelled dataset is for -> (its label column, the labels' dtype). Not `citrus_hf.loading.MODEL_TASKS`, which
+# says what a checkpoint is loaded as.
+LABELS: dict[str, tuple[str, str]] = {"classification": ("label", "int64"), "regression": ("target", "float32")}
+LABEL_TASKS = tuple(LABELS)
 
 
 # ---------------------------------------------------------------------------------------------------------- splits
@@ -54,10 +57,9 @@ def load_split(dataset: str | os.PathLike, split: str, dataset_options: dict | N
 
 def infer_task(dataset) -> str:
     """ "classification" when the dataset has a `label` column, "regression" when it has `target`."""
-    if "label" in dataset.column_names:
-        return "classification"
-    if "target" in dataset.column_names:
-        return "regression"
+    for task, (column, _) in LABELS.items():
+        if column in dataset.column_names:
+            return task
     raise ValueError(
         f"The dataset has neither a `label` (classification) nor a `target` (regression) column (columns: "
         f"{dataset.column_names}); fine-tuning needs one of them."
@@ -90,10 +92,9 @@ class TaskSplits:
 
     def labels(self, split: str = "train") -> np.ndarray:
         dataset = getattr(self, split)
-        column = "label" if self.task == "classification" else "target"
+        column, dtype = LABELS[self.task]
         # `dataset[column]`, not `dataset.data`: a selection keeps the full table and an indices mapping.
-        values = dataset[column]
-        return np.asarray(values, dtype=np.int64 if self.task == "classification" else np.float32)
+        return np.asarray(dataset[column], dtype=dtype)
 
 
 def load_task_splits(
@@ -278,7 +279,8 @@ def carve_validation(
 
 
 __all__ = [
-    "TASKS",
+    "LABELS",
+    "LABEL_TASKS",
     "LabelBudget",
     "TaskSplits",
     "carve_validation",

@@ -93,64 +93,88 @@ def _default_finetune() -> TrainerSettings:
 
 @dataclass
 class ProtocolConfig:
-    """Settings of `run_protocol` (the `citrus evaluate` command line maps onto these).
+    """Settings of `run_protocol`; `citrus evaluate` parses exactly these (each field's help is in its metadata), the
+    `finetune` ones included (but their seed, which is the run's, and their progress bars).
 
-    Attributes:
-        output_dir: results, reports and the pre-trained checkpoints (`pretrained/<arm>`).
-        datasets: labelled sets (registered names or `save_to_disk` folders).
-        dataset_options: builder options per dataset, e.g. `{"hr_ecg": {"window_seconds": 10.0}}`.
-        alignment: per dataset, "resample" (default: keep the time scale) or "interpolate" (stretch short windows onto
-            the model's window, as the paper does for 1 s recordings).
-        normalization: per dataset, "window" (default: per-window z-score, as in pre-training) or "dataset"
-            (per-channel statistics of the training pool, which keeps the amplitude pattern across channels that
-            EMG and IMU classes differ by; see `citrus_hf.data.alignment.input_overrides`).
-        budgets: label budgets ("1", "5", "0.1", "all"; see `parse_budget`).
-        dataset_budgets: budgets for particular datasets instead of `budgets` (e.g. more examples for a regression
-            set, where "1" would be a single labelled window).
-        seeds: one run per seed for every dataset x budget x arm.
-        arms: names from `ARMS`.
-        checkpoints: pre-trained checkpoints per arm; missing ones are pre-trained here.
-        corpus / corpus_options: the unlabelled pre-training corpus.
-        model_config / config_overrides: model size and input contract (rate, window) of every arm.
-        pretrain_steps, pretrain_batch_size, pretrain_learning_rate, pretrain_seed: the pre-training budget (same for
-            every pre-trained arm).
-        finetune: `TrainerSettings` for every fine-tuning run (its seed is replaced by the run's seed).
-        linear_probe: freeze the backbone (linear probe) instead of full fine-tuning.
-        validation_fraction: share of the training set held out for early stopping when a set has no validation
-            split (fixed, seed 0; budgets are drawn from the rest).
-        num_threads: torch threads during the protocol (None: leave as is). Small models train faster on one thread.
-        resume: skip runs already in `runs.jsonl` with the same settings.
-        show_progress: progress bars.
+    Per-dataset settings map a dataset name to its value: `alignment` is "resample" (keep the time scale) or
+    "interpolate" (stretch short windows onto the model's window, as the paper does for 1 s recordings);
+    `normalization` is "window" (per-window z-score, as pre-training) or "dataset" (per-channel statistics of the
+    training pool, which keeps the amplitude pattern across channels that EMG and IMU classes differ by; see
+    `citrus_hf.data.alignment.input_overrides`).
     """
 
-    output_dir: str = "citrus_evaluation"
-    datasets: list[str] = field(default_factory=lambda: ["basic_motions", "myo_gestures", "hr_ecg"])
-    dataset_options: dict[str, dict[str, Any]] = field(default_factory=dict)
-    alignment: dict[str, str] = field(default_factory=lambda: {"myo_gestures": "interpolate"})
-    normalization: dict[str, str] = field(
-        default_factory=lambda: {"basic_motions": "dataset", "myo_gestures": "dataset", "watch_exercises": "dataset"}
+    output_dir: str = field(
+        default="citrus_evaluation", metadata={"help": "results, reports and the pre-trained checkpoints (pretrained/)"}
     )
-    budgets: list[str] = field(default_factory=lambda: ["1", "5", "10", "0.25", "all"])
-    dataset_budgets: dict[str, list[str]] = field(default_factory=lambda: {"hr_ecg": ["5", "20", "50", "all"]})
-    seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4])
-    arms: list[str] = field(default_factory=lambda: list(DEFAULT_ARMS))
-    checkpoints: dict[str, str] = field(default_factory=dict)
-    corpus: str = "eeg_pretrain"
-    corpus_options: dict[str, Any] = field(default_factory=lambda: {"window_seconds": 10.0, "hop_seconds": 5.0})
-    model_config: str = "small"
-    config_overrides: dict[str, Any] = field(default_factory=dict)
-    pretrain_steps: int = 1000
-    pretrain_batch_size: int = 32
-    pretrain_learning_rate: float = 1e-3
-    pretrain_seed: int = 0
-    finetune: TrainerSettings = field(default_factory=_default_finetune)
-    linear_probe: bool = False
-    validation_fraction: float = 0.2
-    num_threads: int | None = None
-    resume: bool = True
-    show_progress: bool = True
+    datasets: list[str] = field(
+        default_factory=lambda: ["basic_motions", "myo_gestures", "hr_ecg"],
+        metadata={"help": "labelled sets (registered names or save_to_disk folders)"},
+    )
+    dataset_options: dict[str, dict[str, Any]] = field(
+        default_factory=dict, metadata={"help": "builder options per dataset, e.g. hr_ecg:window_seconds=10"}
+    )
+    sampling_rate: float | None = field(
+        default=None, metadata={"help": "rate (Hz) of every row of a save_to_disk set without a sampling_rate column"}
+    )
+    alignment: dict[str, str] = field(
+        default_factory=lambda: {"myo_gestures": "interpolate"},
+        metadata={"help": "per dataset: resample or interpolate (default resample), e.g. myo_gestures=interpolate"},
+    )
+    normalization: dict[str, str] = field(
+        default_factory=lambda: {"basic_motions": "dataset", "myo_gestures": "dataset", "watch_exercises": "dataset"},
+        metadata={"help": "per dataset: window or dataset (default window)"},
+    )
+    budgets: list[str] = field(
+        default_factory=lambda: ["1", "5", "10", "0.25", "all"],
+        metadata={"help": "label budgets: examples per class (5), a fraction (0.25) or all"},
+    )
+    dataset_budgets: dict[str, list[str]] = field(
+        default_factory=lambda: {"hr_ecg": ["5", "20", "50", "all"]},
+        metadata={"help": "budgets for one dataset instead of --budgets, e.g. hr_ecg=5,20,all"},
+    )
+    seeds: list[int] | None = field(
+        default=None, metadata={"help": "these seeds, one run each per dataset, budget and arm (default: 0-4)"}
+    )
+    num_seeds: int | None = field(default=None, metadata={"help": "seeds 0 to N-1 (instead of --seeds)"})
+    arms: list[str] = field(
+        default_factory=lambda: list(DEFAULT_ARMS), metadata={"help": f"arms to compare, from: {', '.join(ARMS)}"}
+    )
+    checkpoints: dict[str, str] = field(
+        default_factory=dict, metadata={"help": "pre-trained checkpoint per arm (ARM=PATH); others are pre-trained"}
+    )
+    corpus: str = field(default="eeg_pretrain", metadata={"help": "unlabelled pre-training corpus"})
+    corpus_options: dict[str, Any] = field(
+        default_factory=lambda: {"window_seconds": 10.0, "hop_seconds": 5.0},
+        metadata={"help": "builder options of the corpus"},
+    )
+    model_config: str = field(
+        default="small", metadata={"help": "preset (tiny, small, base), config.json or folder: every arm's size"}
+    )
+    config_overrides: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "config fields of every arm, e.g. sampling_rate=50"}
+    )
+    pretrain_steps: int = field(default=1000, metadata={"help": "pre-training steps of every pre-trained arm"})
+    pretrain_batch_size: int = field(default=32, metadata={"help": "pre-training windows per step"})
+    pretrain_learning_rate: float = field(default=1e-3, metadata={"help": "pre-training peak learning rate"})
+    pretrain_seed: int = field(default=0, metadata={"help": "pre-training seed"})
+    finetune: TrainerSettings = field(
+        default_factory=_default_finetune,
+        metadata={"help": "fine-tuning (Trainer) of every run", "exclude": ("seed", "show_progress")},
+    )
+    linear_probe: bool = field(default=False, metadata={"help": "freeze the backbone (linear probe)"})
+    validation_fraction: float = field(
+        default=0.2, metadata={"help": "share of train held out for early stopping when a set has no validation split"}
+    )
+    num_threads: int | None = field(default=None, metadata={"help": "torch threads (small models: 1 is fastest)"})
+    resume: bool = field(default=True, metadata={"help": "reuse runs already in runs.jsonl with the same settings"})
+    show_progress: bool = field(default=True, metadata={"help": "progress bars"})
 
     def __post_init__(self):
+        if self.seeds is not None and self.num_seeds is not None:
+            raise ValueError("Give the seeds (--seeds 0 1 2) or their count (--num-seeds 3), not both.")
+        if self.seeds is None:
+            self.seeds = list(range(5 if self.num_seeds is None else self.num_seeds))
+        self.num_seeds = None  # resolved into `seeds`: `ProtocolConfig(**asdict(config))` is the same protocol
         unknown = [arm for arm in self.arms if arm not in ARMS]
         if unknown:
             raise ValueError(f"Unknown arm(s) {unknown}; choose from {', '.join(ARMS)}.")
@@ -177,6 +201,7 @@ class ProtocolConfig:
             "budgets",
             "dataset_budgets",
             "seeds",
+            "num_seeds",
             "arms",
             "num_threads",
             "resume",
@@ -391,7 +416,7 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
                 if key not in aligned:
                     extractor = task_feature_extractor(contracts[name], alignment)
                     aligned[key] = tuple(
-                        align_task_split(split, extractor, splits.task)
+                        align_task_split(split, extractor, splits.task, config.sampling_rate)
                         for split in (splits.train, splits.validation, splits.test)
                     )
             pool_labels = splits.labels("train")

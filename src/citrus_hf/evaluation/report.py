@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..training.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, metric_greater_is_better
+from ..training.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, json_default, metric_greater_is_better
 
 PRIMARY_METRIC = {"classification": "balanced_accuracy", "regression": "mae"}
 METRIC_NAMES = {
@@ -269,17 +269,11 @@ def write_report(
         "summary": summarize(runs),
         "pretraining_gains": pretraining_gains(runs),
     }
-    paths["json"].write_text(json.dumps(document, indent=2, default=_json_default))
+    paths["json"].write_text(json.dumps(document, indent=2, default=json_default))
     write_csv(runs, paths["csv"])
     paths["markdown"].write_text(markdown_tables(runs, metadata))
     plot_results(runs, paths["plot"], title=title)
     return paths
-
-
-def _json_default(value):
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    raise TypeError(f"Cannot serialise {type(value).__name__}")
 
 
 __all__ = [

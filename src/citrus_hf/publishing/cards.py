@@ -22,7 +22,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from ..configuration_citrus import CiTrusConfig
 from ..configuration_citrus_fusion import CiTrusFusionConfig
 from ..evaluation.records import EvalRecord, parse_eval_results
-from ..loading import FUSION_TASKS, PIPELINE_TAGS, TASKS
+from ..loading import FUSION_MODEL_TASKS, MODEL_TASKS, PIPELINE_TAGS
 from ..training.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from .runs import read_run_records
 
@@ -391,7 +391,7 @@ def _fusion_rows(config: CiTrusFusionConfig, model_class: str, num_parameters: i
         ),
         ("Head", f"dropout {config.head_dropout:g}, then one linear layer"),
     ]
-    if model_class == FUSION_TASKS["sequence-classification"][0]:
+    if model_class == FUSION_MODEL_TASKS["sequence-classification"][0]:
         labels = ", ".join(f"{i}: {config.id2label[i]}" for i in sorted(config.id2label))
         rows.append(("Labels", f"{config.num_labels} ({labels})"))
     else:
@@ -474,7 +474,7 @@ def build_model_card(
             "build_model_card needs a CiTrus model or CiTrusConfig, or a CiTrus fusion model or CiTrusFusionConfig, "
             f"got {type(given_config).__name__}."
         )
-    tasks = FUSION_TASKS if fusion else TASKS
+    tasks = FUSION_MODEL_TASKS if fusion else MODEL_TASKS
     config, model_class, num_parameters, task = _model_class_and_task(
         model_or_config, tasks, CiTrusFusionConfig if fusion else CiTrusConfig
     )

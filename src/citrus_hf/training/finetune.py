@@ -14,7 +14,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -24,13 +24,15 @@ from ..data.alignment import (
     TASK_ALIGNMENTS,
     TASK_NORMALIZATIONS,
     align_task_split,
+    aligned_length,
     input_overrides,
     task_feature_extractor,
     with_input_overrides,
 )
-from ..data.splits import TASKS, draw_budget, load_task_splits, parse_budget
+from ..data.splits import LABEL_TASKS, draw_budget, load_task_splits, parse_budget
 from ..loading import build_config
-from .metrics import compute_metrics_fn, metric_greater_is_better
+from .callbacks import ReportTo, check_report_to
+from .metrics import compute_metrics_fn, json_default, metric_greater_is_better
 
 # What `finetune` writes next to the model: the run's test metrics, its arguments and its history (model cards read it).
 RESULTS_FILE = "finetune_results.json"
@@ -56,8 +58,8 @@ def build_citrus_task_model(
     """
     from ..modeling_citrus import CiTrusForRegression, CiTrusForSequenceClassification
 
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
+    if task not in LABEL_TASKS:
+        raise ValueError(f"task must be one of {LABEL_TASKS}, got {task!r}.")
     overrides = {**(overrides or {}), "num_channels": num_channels, "channel_names": None, "channel_modalities": None}
     if task == "classification":
         if not label_names:
@@ -94,27 +96,34 @@ def init_regression_bias(head: torch.nn.Linear, targets: np.ndarray) -> None:
 
 @dataclass
 class TrainerSettings:
-    """The `Trainer` side of a fine-tuning run (shared by `finetune` and the evaluation protocol).
+    """The `Trainer` side of a fine-tuning run (shared by `finetune`, the evaluation protocol and their commands).
 
     `max_steps > 0` trains for that many optimizer steps and evaluates every `eval_steps`; otherwise it trains for
     `num_train_epochs` and evaluates every epoch. Early stopping stops after `early_stopping_patience` evaluations
     without improvement of `metric_for_best_model` and restores the best checkpoint.
     """
 
-    num_train_epochs: float = 50.0
-    max_steps: int = -1
-    eval_steps: int = 10
-    per_device_batch_size: int = 16
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.01
-    warmup_steps: float = 0.1
-    lr_scheduler_type: str = "cosine"
-    early_stopping_patience: int | None = 5
-    metric_for_best_model: str = "loss"
-    seed: int = 0
-    report_to: str = "none"
-    show_progress: bool = True
-    logging_steps: int = 10
+    num_train_epochs: float = field(default=50.0, metadata={"help": "training epochs (when max_steps <= 0)"})
+    max_steps: int = field(default=-1, metadata={"help": "optimizer steps; > 0 overrides num_train_epochs"})
+    eval_steps: int = field(default=10, metadata={"help": "evaluate every N steps (with max_steps > 0)"})
+    per_device_batch_size: int = field(default=16, metadata={"help": "training examples per device and step"})
+    learning_rate: float = field(default=1e-3, metadata={"help": "peak learning rate (AdamW)"})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
+    warmup_steps: float = field(default=0.1, metadata={"help": "warm-up steps, or a fraction < 1 of all steps"})
+    lr_scheduler_type: str = field(default="cosine", metadata={"help": "transformers learning-rate schedule"})
+    early_stopping_patience: int | None = field(
+        default=5, metadata={"help": "stop after N evaluations without improvement (0: never stop early)"}
+    )
+    metric_for_best_model: str = field(
+        default="loss", metadata={"help": "validation metric for early stopping and the best model, e.g. auroc, mae"}
+    )
+    seed: int = field(default=0, metadata={"help": "seeds the initialisation, the data order and the label draw"})
+    report_to: ReportTo = field(default="none", metadata={"help": "where to log metrics"})
+    show_progress: bool = field(default=True, metadata={"help": "progress bars"})
+    logging_steps: int = field(default=10, metadata={"help": "log the training loss every N steps"})
+
+    def __post_init__(self):
+        check_report_to(self.report_to)
 
 
 def train_and_evaluate(
@@ -145,7 +154,7 @@ def train_and_evaluate(
     from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, default_data_collator
     from transformers.trainer_callback import PrinterCallback
 
-    from .callbacks import EvaluationHistoryCallback
+    from .callbacks import EvaluationHistoryCallback, NonFiniteLossCallback
 
     by_steps = settings.max_steps > 0
     metric = settings.metric_for_best_model
@@ -183,7 +192,7 @@ def train_and_evaluate(
         label_names=label_names or ["labels"],
     )
     history = EvaluationHistoryCallback()
-    callbacks = [history]
+    callbacks = [history, NonFiniteLossCallback()]
     if use_validation and settings.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
     trainer = Trainer(
@@ -226,42 +235,53 @@ def train_and_evaluate(
 
 @dataclass
 class FinetuneArguments:
-    """Settings of `finetune` (the `citrus finetune` command line maps onto these).
+    """Settings of `finetune`; `citrus finetune` parses exactly these (each field's help is in its metadata), the
+    `trainer` ones included. Without `model`, the model trains from scratch with `model_config` + `config_overrides`,
+    whose `sampling_rate` / `context_length` set the input contract."""
 
-    Attributes:
-        output_dir: the fine-tuned model, its feature extractor and `finetune_results.json`.
-        dataset / dataset_options: a registered labelled set (e.g. "basic_motions") or a `save_to_disk` folder.
-        model: a pre-trained checkpoint folder; None trains from scratch with `model_config` + `config_overrides`
-            (whose `sampling_rate` / `context_length` set the input contract).
-        train_split / validation_split / test_split, validation_fraction: see `load_task_splits`.
-        label_budget: train on a subset ("5" per class, "0.1", "all"); drawn with `seed`.
-        alignment: "resample" or "interpolate" (see `task_feature_extractor`).
-        normalization: "window" (per-window z-score, as pre-training) or "dataset" (per-channel statistics of the
-            training split; see `input_overrides`).
-        linear_probe: freeze the backbone, train the head only.
-        lora / lora_r / lora_alpha: LoRA adapters (`citrus_hf.training.lora.apply_lora`) on the pre-trained `model`
-            instead of full fine-tuning; saved with `save_adapter` (reload with `load_adapter(model, output_dir)`).
-        trainer: `TrainerSettings` (epochs or steps, learning rate, early stopping, seed).
-    """
-
-    output_dir: str
-    dataset: str
-    dataset_options: dict[str, Any] = field(default_factory=dict)
-    model: str | None = None
-    model_config: str = "small"
-    config_overrides: dict[str, Any] = field(default_factory=dict)
-    train_split: str = "train"
-    validation_split: str = "validation"
-    test_split: str = "test"
-    validation_fraction: float = 0.2
-    label_budget: str = "all"
-    alignment: str = "resample"
-    normalization: str = "window"
-    linear_probe: bool = False
-    lora: bool = False
-    lora_r: int = 8
-    lora_alpha: int = 16
-    trainer: TrainerSettings = field(default_factory=TrainerSettings)
+    output_dir: str = field(
+        metadata={"help": "where the fine-tuned model, its feature extractor and finetune_results.json go"}
+    )
+    dataset: str = field(metadata={"help": "registered labelled set (`citrus data list`) or a save_to_disk folder"})
+    dataset_options: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "builder options of a registered dataset, e.g. window_seconds=5"}
+    )
+    sampling_rate: float | None = field(
+        default=None, metadata={"help": "rate (Hz) of every row when a save_to_disk set has no sampling_rate column"}
+    )
+    model: str | None = field(
+        default=None, metadata={"help": "pre-trained checkpoint folder; without it the model trains from scratch"}
+    )
+    model_config: str = field(
+        default="small", metadata={"help": "from scratch: preset (tiny, small, base), config.json or folder"}
+    )
+    config_overrides: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "from scratch: config fields, e.g. d_model=32 sampling_rate=50"}
+    )
+    train_split: str = field(default="train", metadata={"help": "split to draw the labelled examples from"})
+    validation_split: str = field(
+        default="validation", metadata={"help": "split for early stopping; carved from train when missing"}
+    )
+    test_split: str = field(default="test", metadata={"help": "held-out split for the test metrics"})
+    validation_fraction: float = field(
+        default=0.2, metadata={"help": "share of train carved out as validation (per class, by recording)"}
+    )
+    label_budget: str = field(
+        default="all", metadata={"help": "labelled examples to train on: 5 (per class), 0.1 or 10%% (fraction), all"}
+    )
+    alignment: Literal["resample", "interpolate"] = field(
+        default="resample",
+        metadata={"help": "resample: keep the time scale; interpolate: stretch each recording onto the window"},
+    )
+    normalization: Literal["window", "dataset"] = field(
+        default="window",
+        metadata={"help": "window: z-score every window (as pre-training); dataset: per-channel training statistics"},
+    )
+    linear_probe: bool = field(default=False, metadata={"help": "freeze the backbone, train the head only"})
+    lora: bool = field(default=False, metadata={"help": "LoRA adapters on the pre-trained model instead"})
+    lora_r: int = field(default=8, metadata={"help": "LoRA rank"})
+    lora_alpha: int = field(default=16, metadata={"help": "LoRA scaling (alpha / r)"})
+    trainer: TrainerSettings = field(default_factory=TrainerSettings, metadata={"help": "fine-tuning (Trainer)"})
 
     def __post_init__(self):
         if self.linear_probe and self.lora:
@@ -318,9 +338,11 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
     budget = parse_budget(args.label_budget)
     pool_labels = splits.labels("train")
     chosen = draw_budget(pool_labels, budget, args.trainer.seed)
-    train = align_task_split(splits.train.select(chosen), extractor, splits.task)
-    validation = align_task_split(splits.validation, extractor, splits.task)
-    test = align_task_split(splits.test, extractor, splits.task)
+    length = aligned_length([splits.train, splits.validation, splits.test], extractor, args.sampling_rate)
+    train, validation, test = (
+        align_task_split(split, extractor, splits.task, args.sampling_rate, length)
+        for split in (splits.train.select(chosen), splits.validation, splits.test)
+    )
 
     set_seed(args.trainer.seed)
     model = build_citrus_task_model(
@@ -364,14 +386,8 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         seconds=time.perf_counter() - start,
     )
     summary = asdict(result) | {"arguments": asdict(args), "validation_source": splits.validation_source}
-    (output_dir / RESULTS_FILE).write_text(json.dumps(summary, indent=2, default=_json_default))
+    (output_dir / RESULTS_FILE).write_text(json.dumps(summary, indent=2, default=json_default))
     return result
-
-
-def _json_default(value):
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    raise TypeError(f"Cannot serialise {type(value).__name__}")
 
 
 __all__ = [

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -35,6 +35,7 @@ from ..data.alignment import align_corpus
 from ..data.splits import load_split
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..loading import build_config
+from .callbacks import ReportTo, check_report_to
 
 CHECKPOINT_PREFIX = "step-"
 SUMMARY_FILE = "pretraining_summary.json"
@@ -99,66 +100,74 @@ class EpochShuffleSampler(torch.utils.data.Sampler):
 
 @dataclass
 class PretrainArguments:
-    """Settings of `pretrain` (the `citrus pretrain` command line maps onto these one to one).
+    """Settings of `pretrain`; `citrus pretrain` parses exactly these (each field's help is in its metadata).
 
-    Attributes:
-        output_dir: where the final model, `checkpoints/step-N/`, TensorBoard logs and the summary go.
-        dataset: registered dataset name (e.g. "eeg_pretrain") or a `save_to_disk` folder.
-        dataset_options: builder options of a registered dataset, e.g. `{"window_seconds": 10.0}`.
-        train_split / eval_split: split names; `eval_split=None` (or a missing split) skips validation.
-        sampling_rate: rate of every row when the corpus has no `sampling_rate` column.
-        model_config: preset ("tiny", "small", "base"), `config.json` or checkpoint folder.
-        config_overrides: config fields to change, e.g. `{"pretraining_objective": "fourier"}`.
-        max_steps: optimizer steps in all (the learning rate schedule spans them).
-        stop_after_steps: stop early after this many steps (a checkpoint is written there), as if interrupted; a
-            later run with `resume_from` continues the same schedule. For time-limited jobs.
-        per_device_batch_size: windows per process and micro-step; the global batch is this x processes x
-            `gradient_accumulation_steps`.
-        learning_rate / weight_decay / warmup_steps (an int, or a float < 1 as a fraction of `max_steps`) /
-        max_grad_norm: AdamW with linear warm-up then cosine decay to 0.
-        mixed_precision: "no", "bf16" or "fp16" (autocast; fp16 also scales the loss). bf16 suits CPUs and recent
-            GPUs.
-        seed: seeds the model initialisation, the data order and the masks.
-        save_steps / save_total_limit: checkpoint every N steps; keep the newest few.
-        resume_from: a checkpoint folder, or "latest" for the newest one in `output_dir/checkpoints`.
-        logging_steps / eval_steps / plot_steps: TensorBoard scalars, validation loss, reconstruction figure.
-        eval_batches: validation batches per evaluation (fixed masks, so the numbers compare across steps).
-        report_to: "none" (the default, as in transformers' `TrainingArguments`) or "tensorboard" (losses and
-            reconstruction figures; needs `pip install 'citrus-hf[bench]'`).
-        num_workers: data loader worker processes.
-        log_sample_ids: write the ids of the examples each process trained on to `sample_ids_rank{R}.jsonl`.
-        show_progress: a progress bar on the main process.
+    `warmup_steps` is a step count, or a fraction of `max_steps` when below 1. The learning rate warms up linearly,
+    then decays to 0 on a cosine (AdamW).
     """
 
-    output_dir: str
-    dataset: str = "eeg_pretrain"
-    dataset_options: dict[str, Any] = field(default_factory=dict)
-    train_split: str = "train"
-    eval_split: str | None = "validation"
-    sampling_rate: float | None = None
-    model_config: str = "small"
-    config_overrides: dict[str, Any] = field(default_factory=dict)
-    max_steps: int = 1000
-    stop_after_steps: int | None = None
-    per_device_batch_size: int = 32
-    gradient_accumulation_steps: int = 1
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.05
-    warmup_steps: float = 0.05
-    max_grad_norm: float = 1.0
-    mixed_precision: str = "no"
-    seed: int = 0
-    save_steps: int = 500
-    save_total_limit: int | None = 2
-    resume_from: str | None = None
-    logging_steps: int = 10
-    eval_steps: int = 250
-    plot_steps: int = 250
-    eval_batches: int = 4
-    report_to: str = "none"
-    num_workers: int = 0
-    log_sample_ids: bool = False
-    show_progress: bool = True
+    output_dir: str = field(
+        metadata={"help": "where the final model, checkpoints/step-N/, TensorBoard logs and the summary go"}
+    )
+    dataset: str = field(
+        default="eeg_pretrain", metadata={"help": "registered dataset (`citrus data list`) or a save_to_disk folder"}
+    )
+    dataset_options: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "builder options of a registered dataset, e.g. window_seconds=10"}
+    )
+    train_split: str = field(default="train", metadata={"help": "split to train on"})
+    eval_split: str | None = field(
+        default="validation", metadata={"help": "split for the validation loss; 'none' (or a missing split) skips it"}
+    )
+    sampling_rate: float | None = field(
+        default=None, metadata={"help": "rate (Hz) of every row when the corpus has no sampling_rate column"}
+    )
+    model_config: str = field(
+        default="small", metadata={"help": "preset (tiny, small, base), a config.json or a checkpoint folder"}
+    )
+    config_overrides: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={"help": "config fields to change, e.g. pretraining_objective=spectrogram backbone=cnn d_model=128"},
+    )
+    max_steps: int = field(default=1000, metadata={"help": "optimizer steps in all (the schedule spans them)"})
+    stop_after_steps: int | None = field(
+        default=None,
+        metadata={"help": "stop early after this many steps, with a checkpoint; continue with --resume-from latest"},
+    )
+    per_device_batch_size: int = field(
+        default=32, metadata={"help": "windows per process and micro-step (global batch: x processes x accumulation)"}
+    )
+    gradient_accumulation_steps: int = field(default=1, metadata={"help": "micro-steps per optimizer step"})
+    learning_rate: float = field(default=1e-3, metadata={"help": "peak learning rate (AdamW)"})
+    weight_decay: float = field(default=0.05, metadata={"help": "AdamW weight decay (not on norms and tokens)"})
+    warmup_steps: float = field(default=0.05, metadata={"help": "warm-up steps, or a fraction < 1 of max_steps"})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping norm (0: off)"})
+    mixed_precision: Literal["no", "bf16", "fp16"] = field(
+        default="no", metadata={"help": "autocast precision; bf16 suits CPUs and recent GPUs, fp16 scales the loss"}
+    )
+    seed: int = field(default=0, metadata={"help": "seeds the initialisation, the data order and the masks"})
+    save_steps: int = field(default=500, metadata={"help": "checkpoint every N optimizer steps"})
+    save_total_limit: int | None = field(default=2, metadata={"help": "keep the newest N checkpoints"})
+    resume_from: str | None = field(
+        default=None, metadata={"help": "a checkpoint folder, or 'latest' in output_dir/checkpoints"}
+    )
+    logging_steps: int = field(default=10, metadata={"help": "log the training loss every N steps"})
+    eval_steps: int = field(default=250, metadata={"help": "validation loss every N steps"})
+    plot_steps: int = field(
+        default=250, metadata={"help": "TensorBoard figure of a masked reconstruction every N steps"}
+    )
+    eval_batches: int = field(
+        default=4, metadata={"help": "validation batches per evaluation (fixed masks: comparable across steps)"}
+    )
+    report_to: ReportTo = field(
+        default="none",
+        metadata={"help": "log losses and reconstruction figures to TensorBoard (needs citrus-hf[bench])"},
+    )
+    num_workers: int = field(default=0, metadata={"help": "data loader worker processes"})
+    log_sample_ids: bool = field(
+        default=False, metadata={"help": "write the example ids each process trained on to sample_ids_rank{R}.jsonl"}
+    )
+    show_progress: bool = field(default=True, metadata={"help": "a progress bar on the main process"})
 
     def __post_init__(self):
         for name in ("max_steps", "per_device_batch_size", "gradient_accumulation_steps", "save_steps"):
@@ -170,10 +179,11 @@ class PretrainArguments:
             )
         if self.mixed_precision not in ("no", "bf16", "fp16"):
             raise ValueError(f"`mixed_precision` must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}.")
-        if self.report_to not in ("tensorboard", "none"):
-            raise ValueError(f"`report_to` must be 'tensorboard' or 'none', got {self.report_to!r}.")
+        check_report_to(self.report_to)
         if self.report_to == "tensorboard":
             require("tensorboard", "report_to='tensorboard'")
+        if isinstance(self.eval_split, str) and self.eval_split.lower() == "none":
+            self.eval_split = None
         if self.warmup_steps < 0:
             raise ValueError(f"`warmup_steps` must be >= 0, got {self.warmup_steps}.")
 
@@ -237,7 +247,7 @@ def _resolve_resume(args: PretrainArguments) -> Path | None:
         if not found:
             raise FileNotFoundError(
                 f"resume_from='latest' but {Path(args.output_dir) / 'checkpoints'} holds no checkpoint; start "
-                "without --resume, or point --resume at a checkpoint folder."
+                "without --resume-from, or point --resume-from at a checkpoint folder."
             )
         return found[-1]
     path = Path(args.resume_from)
@@ -273,6 +283,11 @@ def pretrain(
     Returns:
         `PretrainResult`; the model (`save_pretrained`) and its `CiTrusFeatureExtractor` are in `args.output_dir`
         when the run completed `max_steps`.
+
+    Raises:
+        NonFiniteLossError: the loss became NaN or infinite; raised at the next logging or checkpoint step (whichever
+            comes first), naming the step where it happened and the likely causes. Checkpoints saved before that
+            step are left as they are; nothing is saved after it.
     """
     from accelerate import Accelerator
     from accelerate.utils import DistributedDataParallelKwargs, set_seed
@@ -280,7 +295,7 @@ def pretrain(
     from transformers import get_cosine_schedule_with_warmup
 
     from ..modeling_citrus import CiTrusForPretraining
-    from .callbacks import isolated_rng, reconstruction_figure
+    from .callbacks import NonFiniteLossError, isolated_rng, non_finite_loss_message, reconstruction_figure
 
     start_time = time.perf_counter()
     output_dir = Path(args.output_dir)
@@ -377,7 +392,31 @@ def pretrain(
         unwrapped.train()
         return float(np.mean(losses))
 
+    # The first optimizer step whose loss was NaN / inf, and that loss, tracked on the device: checking every step
+    # would wait for the accelerator at each one. They are read (on every process, at the same steps) before anything
+    # is logged or saved, so the run stops at the next logging step and never saves weights trained on such a loss.
+    no_bad_step = torch.iinfo(torch.int64).max
+    first_bad_step = torch.full((1,), no_bad_step, dtype=torch.int64, device=accelerator.device)
+    first_bad_loss = torch.zeros(1, device=accelerator.device)
+
+    def stop_if_loss_broke() -> None:
+        steps, losses = accelerator.gather(first_bad_step), accelerator.gather(first_bad_loss)
+        worst = int(steps.argmin())
+        if int(steps[worst]) == no_bad_step:
+            return
+        saved = checkpoints_in(output_dir)
+        message = non_finite_loss_message(
+            int(steps[worst]),
+            float(losses[worst]),
+            args.learning_rate,
+            args.mixed_precision,
+            str(saved[-1]) if saved else None,
+        )
+        accelerator.end_training()
+        raise NonFiniteLossError(message)
+
     def save_checkpoint() -> None:
+        stop_if_loss_broke()
         folder = output_dir / "checkpoints" / f"{CHECKPOINT_PREFIX}{progress.step}"
         accelerator.save_state(str(folder))
         if accelerator.is_main_process and args.save_total_limit:
@@ -409,6 +448,9 @@ def pretrain(
             for batch in batches:
                 with accelerator.accumulate(model):
                     loss = loss_fn(model, batch)
+                    broke_here = ~torch.isfinite(loss.detach().float()).reshape(1) & (first_bad_step == no_bad_step)
+                    first_bad_step = torch.where(broke_here, progress.step + 1, first_bad_step)
+                    first_bad_loss = torch.where(broke_here, loss.detach().float(), first_bad_loss)
                     accelerator.backward(loss)
                     if accelerator.sync_gradients and args.max_grad_norm:
                         accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
@@ -425,6 +467,7 @@ def pretrain(
                 progress.step += 1
                 progress_bar.update(1)
                 if progress.step % args.logging_steps == 0 or progress.step == stop_at:
+                    stop_if_loss_broke()
                     mean_loss = accelerator.reduce(running_loss / running_count, reduction="mean")
                     last_loss = float(mean_loss)
                     running_loss.zero_()
