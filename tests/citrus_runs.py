@@ -31,8 +31,9 @@ def pretrain_tiny(output_dir: Path, steps: int = 2) -> Path:
     return output_dir
 
 
-def finetune_har(output_dir: Path, pretrained: Path, steps: int = 6) -> Path:
-    """A classifier fine-tuned from `pretrained` on 2 BasicMotions recordings per class; returns its folder."""
+def finetune_har(output_dir: Path, pretrained: Path, steps: int = 6, recipe: str = "finetune") -> Path:
+    """A classifier fitted from `pretrained` on 2 BasicMotions recordings per class, fine-tuned for `steps` steps (or
+    with another `recipe`, e.g. "probe"); returns its folder."""
     finetune(
         FinetuneArguments(
             output_dir=str(output_dir),
@@ -40,6 +41,7 @@ def finetune_har(output_dir: Path, pretrained: Path, steps: int = 6) -> Path:
             model=str(pretrained),
             label_budget="2",
             normalization="dataset",
+            recipe=recipe,
             trainer=TrainerSettings(
                 max_steps=steps,
                 eval_steps=3,

@@ -177,11 +177,11 @@ def test_per_dataset_settings_update_their_defaults():
             "hr_ecg:window_seconds=5", "hr_ecg:hop_seconds=5", "--checkpoints", "citrus-time=runs/eeg",
         ]
     )  # fmt: skip
-    assert config.alignment == {"myo_gestures": "interpolate", "hr_ecg": "interpolate"}
-    assert config.dataset_budgets == {"hr_ecg": ["2", "all"]}
+    assert config.alignment == {"hr_ecg": "interpolate"}
+    assert config.dataset_budgets == {"hr_ecg": ["2", "all"], "hr_ppg": ["5", "20", "50", "all"]}
     assert config.dataset_options == {"hr_ecg": {"window_seconds": 5, "hop_seconds": 5}}
     assert config.checkpoints == {"citrus-time": "runs/eeg"}
-    assert config.finetune.max_steps == 100 and config.finetune.seed == 0  # the protocol's defaults
+    assert config.finetune.max_steps == -1 and config.finetune.seed == 0  # the protocol's defaults
 
 
 def test_sampling_rate_option_aligns_a_set_without_the_column(without_rate, tmp_path):

@@ -46,6 +46,7 @@ from citrus_hf import (
 from citrus_hf.data.splits import load_split
 from citrus_hf.evaluation import write_report
 from citrus_hf.loading import load_pretrained
+from citrus_hf.publishing.runs import read_run_records
 
 
 @contextmanager
@@ -272,6 +273,21 @@ def test_card_reads_the_runs_own_records(runs):
     assert set(entries) == {("basic_motions", m) for m in ("accuracy", "balanced_accuracy", "macro_f1", "auroc")}
     assert entries["basic_motions", "accuracy"].metric_value == pytest.approx(results["test_metrics"]["accuracy"])
     assert all(e.task_type == "time-series-classification" for e in entries.values())
+
+
+def test_card_names_the_recipe_that_fitted_the_model(runs, tmp_path):
+    fine_tuned = read_run_records(runs["finetuned"]).hyperparameters
+    assert fine_tuned["Method"] == "full fine-tuning" and fine_tuned["Training length"] == "6 steps"
+    assert fine_tuned["Learning rate"] == 1e-3
+    folder = finetune_har(tmp_path / "probe", runs["pretrained"], recipe="probe")
+    alpha = json.loads((folder / "finetune_results.json").read_text())["recipe_details"]["ridge_alpha"]
+    probe = read_run_records(folder).hyperparameters
+    assert (
+        probe["Method"] == f"probe: frozen encoder, ridge read-out of every layer, penalty {alpha:g} by leave-one-out"
+    )
+    # closed form: no optimizer settings or steps that did not happen
+    assert not {"Learning rate", "Training length", "Steps trained (best step)", "Early stopping"} & set(probe)
+    assert probe["Label budget"] == "2 (8 labelled windows)"
 
 
 def test_eval_results_keep_only_this_models_dataset_and_budget(tmp_path):

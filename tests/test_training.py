@@ -311,7 +311,7 @@ def test_finetuned_classifier_beats_chance_on_real_har(tmp_path):
     assert saved["test_metrics"]["accuracy"] == pytest.approx(result.test_metrics["accuracy"])
 
 
-def test_linear_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path):
+def test_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path):
     from citrus_hf import CiTrusForSequenceClassification
 
     pretrain(
@@ -327,7 +327,7 @@ def test_linear_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path):
         _har_args(
             tmp_path / "probe",
             model=str(tmp_path / "pre"),
-            linear_probe=True,
+            recipe="probe",
             label_budget="2",
             trainer=TrainerSettings(num_train_epochs=3, per_device_batch_size=8, show_progress=False),
         )
@@ -338,6 +338,8 @@ def test_linear_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path):
     assert backbone and all(torch.equal(pretrained[name], probed[name]) for name in backbone)
     results = json.loads((tmp_path / "probe" / "finetune_results.json").read_text())
     assert results["num_train"] == 8  # 2 per class
+    assert results["recipe"] == "probe" and results["steps"] == 0 and results["recipe_details"]["ridge_alpha"] > 0
+    assert probed["classifier.weight"].shape == (4, 6 * 16 * 2 * 2)  # 6 channels x (CNN + 1 layer) x mean/max
 
 
 def test_finetune_command_on_real_heart_rate_regression(tmp_path):
@@ -391,8 +393,12 @@ def test_lora_finetuning_saves_an_adapter_that_reloads_on_its_base(tmp_path):
 
 
 def test_finetune_arguments_are_checked():
-    with pytest.raises(ValueError, match="not both"):
-        FinetuneArguments(output_dir="x", dataset="basic_motions", linear_probe=True, lora=True)
+    with pytest.raises(ValueError, match="Use --recipe finetune"):
+        FinetuneArguments(output_dir="x", dataset="basic_motions", model="citrus-small", recipe="probe", lora=True)
+    with pytest.raises(ValueError, match="recipe must be one of"):
+        FinetuneArguments(output_dir="x", dataset="basic_motions", recipe="distill")
+    with pytest.raises(FileNotFoundError, match="--model './no/such/run' is not a checkpoint folder"):
+        FinetuneArguments(output_dir="x", dataset="basic_motions", model="./no/such/run")
     with pytest.raises(ValueError, match="normalization"):
         FinetuneArguments(output_dir="x", dataset="basic_motions", normalization="global")
     with pytest.raises(ValueError, match="give the pre-trained checkpoint with --model"):

@@ -3,7 +3,8 @@ or fails with a single line naming that extra.
 
 What the main job needs (`citrus demo`: the corpus readers, the report's plot) is a core dependency; the extras hold
 the rest: more file formats (`[data]`), TensorBoard logging (`[bench]`), ONNX export and ONNX Runtime (`[onnx]`),
-the physiological pre-training generators of `citrus_hf.data.synthetic` (`[synthetic]`).
+the physiological pre-training generators of `citrus_hf.data.synthetic` (`[synthetic]`), the protocol's MiniRocket
+baseline (`[baselines]`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ EXTRAS: dict[str, str] = {
     "onnxruntime": "onnx",
     "neurokit2": "synthetic",
     "neurodsp": "synthetic",
+    "aeon": "baselines",
 }
 
 

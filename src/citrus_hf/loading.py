@@ -162,14 +162,45 @@ def resolve_checkpoint(
         ) from error
 
 
+def check_model_reference(reference: str | os.PathLike, flag: str = "model") -> None:
+    """Refuse, before any work, a checkpoint reference that names a local path which is not a checkpoint folder: a
+    folder without `config.json`, or a path that does not exist (a bundled name or a Hub id passes; the Hub is only
+    asked when the checkpoint is loaded)."""
+    text = str(reference)
+    path = Path(text).expanduser()
+    if bundled_checkpoint(text) is not None:
+        return
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(
+                f"{flag} {text!r} is a folder without config.json, so it is not a checkpoint; pass the folder that "
+                "`save_pretrained` (or `citrus pretrain` / `citrus finetune`) wrote."
+            )
+        return
+    looks_like_path = isinstance(reference, os.PathLike) or text.startswith((".", "/", "~")) or text.count("/") > 1
+    if path.exists() or looks_like_path:
+        raise FileNotFoundError(
+            f"{flag} {text!r} is not a checkpoint folder (it does not exist or is a file); pass the folder that "
+            "`save_pretrained` wrote, a bundled checkpoint name (" + ", ".join(bundled_names()) + ") or a Hub id."
+        )
+
+
+def bundled_names() -> list[str]:
+    """Names of the checkpoints shipped with the package (e.g. "citrus-small")."""
+    if not BUNDLED_CHECKPOINTS.is_dir():
+        return []
+    return sorted(p.name for p in BUNDLED_CHECKPOINTS.iterdir() if (p / "config.json").is_file())
+
+
 def build_config(preset: str | os.PathLike = "small", **overrides) -> CiTrusConfig:
-    """A `CiTrusConfig` from a preset name (`MODEL_PRESETS`), a `config.json` file or a checkpoint folder, with
-    `overrides` (any config field, e.g. `pretraining_objective="spectrogram"`, `backbone="cnn"`) applied on top."""
+    """A `CiTrusConfig` from a preset name (`MODEL_PRESETS`), a bundled checkpoint name (e.g. "citrus-small"), a
+    `config.json` file or a checkpoint folder, with `overrides` (any config field, e.g.
+    `pretraining_objective="spectrogram"`, `backbone="cnn"`) applied on top."""
     preset = str(preset)
     overrides = {key: value for key, value in overrides.items() if value is not None}
     if preset in MODEL_PRESETS:
         return CiTrusConfig(**{**MODEL_PRESETS[preset], **overrides})
-    path = Path(preset)
+    path = bundled_checkpoint(preset) or Path(preset)
     if path.is_dir() and (path / "config.json").is_file():
         path = path / "config.json"
     if path.is_file():
@@ -178,8 +209,8 @@ def build_config(preset: str | os.PathLike = "small", **overrides) -> CiTrusConf
             values.pop(key, None)
         return CiTrusConfig(**{**values, **overrides})
     raise ValueError(
-        f"Unknown model config {preset!r}: give a preset ({', '.join(MODEL_PRESETS)}), a config.json file or a "
-        "checkpoint folder that holds one."
+        f"Unknown model config {preset!r}: give a preset ({', '.join(MODEL_PRESETS)}), a bundled checkpoint "
+        f"({', '.join(bundled_names()) or 'none installed'}), a config.json file or a checkpoint folder that holds one."
     )
 
 
@@ -348,6 +379,8 @@ def load_processor(
 
 __all__ = [
     "BUNDLED_CHECKPOINTS",
+    "bundled_names",
+    "check_model_reference",
     "CHECKPOINT_PATTERNS",
     "FUSION_MODEL_TASKS",
     "PICKLE_SUFFIXES",

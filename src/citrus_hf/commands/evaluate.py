@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 DESCRIPTION = (
-    "Fine-tune every arm (CiTrus pre-trained with each objective, from scratch, CNN-only, transformer-only, PatchTST "
-    "pre-trained and from scratch) at every label budget and seed; pre-trains the arms without --checkpoints first. "
-    "Writes results.json, results.csv, results.md and results.png."
+    "Fit every arm (the bundled pre-trained CiTrus with the default recipe, its from-scratch twin, MiniRocket + "
+    "ridge, PatchTST, the prior; optionally CiTrus pre-trained here with each objective and the ablations) at every "
+    "label budget and seed on the same draws; pre-trains the arms that need it first. Writes results.json, "
+    "results.csv, results.md (with every arm's paired gap to MiniRocket) and results.png."
 )
 
 

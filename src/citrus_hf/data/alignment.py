@@ -221,13 +221,16 @@ def align_task_split(
     return aligned.with_format("torch")
 
 
-def task_feature_extractor(config: CiTrusConfig, alignment: str = "resample") -> CiTrusFeatureExtractor:
+def task_feature_extractor(
+    config: CiTrusConfig, alignment: str = "resample", padding: str = "longest"
+) -> CiTrusFeatureExtractor:
     """The feature extractor that aligns a labelled set to `config`'s input contract (rate, window, channels,
     normalisation; see `input_overrides`). `alignment` is "resample" (keep the time scale: resample to the model's
-    rate, crop or pad to its window) or "interpolate" (stretch every recording onto the window, for short ones)."""
+    rate, crop to its window, pad as `padding` says: "longest" keeps each recording's own duration in whole patches,
+    "max_length" pads to the window) or "interpolate" (stretch every recording onto the window, for short ones)."""
     if alignment not in TASK_ALIGNMENTS:
         raise ValueError(f"alignment must be one of {TASK_ALIGNMENTS} for labelled sets, got {alignment!r}.")
-    return CiTrusFeatureExtractor.from_config(config, alignment=alignment)
+    return CiTrusFeatureExtractor.from_config(config, alignment=alignment, padding=padding)
 
 
 def channel_statistics(dataset) -> tuple[list[float], list[float]]:

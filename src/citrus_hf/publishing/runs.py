@@ -79,10 +79,18 @@ def _read_json(path: Path) -> dict[str, Any]:
     return content
 
 
-def _method(arguments: dict[str, Any]) -> str:
+def _method(results: dict[str, Any], arguments: dict[str, Any]) -> str:
+    """How the run fitted the model: its recipe (`citrus_hf.training.recipes`), or LoRA."""
     if arguments.get("lora"):
         return f"LoRA (r={arguments.get('lora_r')}, alpha={arguments.get('lora_alpha')})"
-    return "linear probe (frozen encoder)" if arguments.get("linear_probe") else "full fine-tuning"
+    recipe = results.get("recipe")
+    if recipe == "probe":
+        alpha = (results.get("recipe_details") or {}).get("ridge_alpha")
+        penalty = f", penalty {alpha:g} by leave-one-out" if isinstance(alpha, (int, float)) else ""
+        return f"probe: frozen encoder, ridge read-out of every layer{penalty}"
+    if recipe is None and arguments.get("linear_probe"):  # a run from before the recipes
+        return "linear probe (frozen encoder)"
+    return "full fine-tuning"
 
 
 def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
@@ -96,20 +104,35 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
         for metric, value in (results.get("test_metrics") or {}).items()
         if metric not in _NOT_REPORTED and isinstance(value, (int, float)) and value == value  # NaN: undefined
     ]
-    steps = (
-        f"{trainer.get('max_steps')}"
-        if trainer.get("max_steps", -1) > 0
-        else f"{trainer.get('num_train_epochs')} epochs"
-    )
     hyperparameters = {
-        "Method": _method(arguments),
+        "Method": _method(results, arguments),
         "Label budget": f"{arguments.get('label_budget')} ({label_budget} labelled windows)",
-        "Learning rate": trainer.get("learning_rate"),
-        "Weight decay": trainer.get("weight_decay"),
-        "Batch size": trainer.get("per_device_batch_size"),
-        "Training length": steps,
-        "Steps trained (best step)": f"{results.get('steps')} ({results.get('best_step')})",
-        "Early stopping on": f"validation {trainer.get('metric_for_best_model')}",
+    }
+    recipe = results.get("recipe")
+    if recipe != "probe" or arguments.get("lora"):  # the probe is fitted in closed form: no optimizer, no steps
+        if trainer.get("max_steps", -1) > 0:
+            length = f"{trainer.get('max_steps')} steps"
+        elif recipe is not None:
+            length = f"{results.get('steps')} steps (scaled to the labelled examples)"
+        else:
+            length = f"{trainer.get('num_train_epochs')} epochs"
+        best_step = results.get("best_step")
+        metric, patience = trainer.get("metric_for_best_model"), trainer.get("early_stopping_patience")
+        if (results.get("recipe_details") or {}).get("early_stopping") is False:
+            early_stopping = "off (validation split too small: the last weights are kept)"
+        elif patience:
+            early_stopping = f"on validation {metric}, patience {patience} evaluations"
+        else:
+            early_stopping = f"off (the step with the best validation {metric} is kept)"
+        hyperparameters |= {
+            "Learning rate": trainer.get("learning_rate"),
+            "Weight decay": trainer.get("weight_decay"),
+            "Batch size": trainer.get("per_device_batch_size"),
+            "Training length": length,
+            "Steps trained (best step)": f"{results.get('steps')} ({best_step if best_step is not None else 'last'})",
+            "Early stopping": early_stopping,
+        }
+    hyperparameters |= {
         "Seed": trainer.get("seed"),
         "Alignment / normalisation": f"{arguments.get('alignment')} / {arguments.get('normalization')}",
     }

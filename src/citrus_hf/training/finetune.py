@@ -30,9 +30,10 @@ from ..data.alignment import (
     with_input_overrides,
 )
 from ..data.splits import LABEL_TASKS, draw_budget, load_task_splits, parse_budget
-from ..loading import build_config
+from ..loading import build_config, check_model_reference, resolve_checkpoint
 from .callbacks import ReportTo, check_report_to
 from .metrics import compute_metrics_fn, json_default, metric_greater_is_better
+from .recipes import AUTO_PROBE_MAX_PER_CLASS, RECIPE_NAMES, RECIPES, labels_per_class, resolve_recipe, score
 
 # What `finetune` writes next to the model: the run's test metrics, its arguments and its history (model cards read it).
 RESULTS_FILE = "finetune_results.json"
@@ -46,15 +47,14 @@ def build_citrus_task_model(
     label_names: list[str] | None = None,
     checkpoint: str | os.PathLike | None = None,
     config: CiTrusConfig | None = None,
-    linear_probe: bool = False,
     overrides: dict[str, Any] | None = None,
 ):
     """A `CiTrusForSequenceClassification` / `CiTrusForRegression` for `num_channels`-channel input.
 
     From `checkpoint` (a pre-training or task checkpoint: the backbone is loaded strictly, the head is new) or, when
     it is None, freshly initialised from `config` (the same input contract, from scratch). `overrides` replace
-    config fields of the input contract (normalisation, see `input_overrides`). `linear_probe` freezes the backbone
-    so only the head trains.
+    config fields of the input contract (normalisation, see `input_overrides`) and of the head (a recipe's
+    `head_overrides`).
     """
     from ..modeling_citrus import CiTrusForRegression, CiTrusForSequenceClassification
 
@@ -74,13 +74,11 @@ def build_citrus_task_model(
         overrides.update(num_targets=1, problem_type="regression")
         model_class = CiTrusForRegression
     if checkpoint is not None:
-        model = model_class.from_pretrained(str(checkpoint), **overrides)
+        model = model_class.from_pretrained(str(resolve_checkpoint(checkpoint)), **overrides)
     else:
         if config is None:
             raise ValueError("Give a pre-trained `checkpoint` or a `config` to train from scratch.")
         model = model_class(with_input_overrides(config, overrides))
-    if linear_probe:
-        model.freeze_backbone()
     return model
 
 
@@ -126,30 +124,30 @@ class TrainerSettings:
         check_report_to(self.report_to)
 
 
-def train_and_evaluate(
+def train_with_trainer(
     model,
     train,
     validation,
-    test,
     task: str,
     output_dir: str | os.PathLike,
     settings: TrainerSettings,
     data_collator=None,
     label_names: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune `model` with the `Trainer` on `train`, early-stopping on `validation`, then score `test`.
+    """Fine-tune `model` with the `Trainer` on `train`, early-stopping on `validation` (None or empty: no evaluation,
+    the last weights are kept).
 
     Args:
         model: a model whose forward takes the collated batch and returns `loss` first.
-        train / validation / test: aligned datasets (`align_task_split`).
+        train / validation: aligned datasets (`align_task_split`).
         task: "classification" or "regression" (chooses the metrics).
         output_dir: the Trainer's checkpoints (only the best is kept).
         settings: see `TrainerSettings`.
         data_collator / label_names: for models with other input names (the PatchTST baselines).
 
     Returns:
-        {"test": metrics, "validation": best validation metrics, "history": every evaluation, "best_step",
-        "trainer": the Trainer (its model is the best one)}.
+        {"validation": best validation metrics, "history": every evaluation, "best_step", "steps", "trainer": the
+        Trainer (its model is the best one)}.
     """
     from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, default_data_collator
     from transformers.trainer_callback import PrinterCallback
@@ -210,24 +208,40 @@ def train_and_evaluate(
     trainer.train()
     # The final evaluations are reports, not training decisions (the early stopper would look for eval_loss in them).
     trainer.remove_callback(EarlyStoppingCallback)
-    validation_metrics = trainer.evaluate(validation) if use_validation else {}
-    test_metrics = trainer.evaluate(test, metric_key_prefix="test")
-
-    def strip(metrics: dict, prefix: str) -> dict[str, float]:
-        return {
-            k[len(prefix) :]: float(v)
-            for k, v in metrics.items()
-            if k.startswith(prefix) and "runtime" not in k and "per_second" not in k
-        }
-
+    validation_metrics = _strip_prefix(trainer.evaluate(validation), "eval_") if use_validation else {}
     return {
-        "test": strip(test_metrics, "test_"),
-        "validation": strip(validation_metrics, "eval_"),
+        "validation": validation_metrics,
         "history": history.history,
         "best_step": trainer.state.best_global_step,
         "steps": trainer.state.global_step,
         "trainer": trainer,
     }
+
+
+def _strip_prefix(metrics: dict, prefix: str) -> dict[str, float]:
+    """The Trainer's `eval_*` / `test_*` metrics without the prefix and without its timing entries."""
+    return {
+        k[len(prefix) :]: float(v)
+        for k, v in metrics.items()
+        if k.startswith(prefix) and "runtime" not in k and "per_second" not in k
+    }
+
+
+def train_and_evaluate(
+    model,
+    train,
+    validation,
+    test,
+    task: str,
+    output_dir: str | os.PathLike,
+    settings: TrainerSettings,
+    data_collator=None,
+    label_names: list[str] | None = None,
+) -> dict[str, Any]:
+    """`train_with_trainer`, then the test metrics of the kept model: its result plus `"test"`."""
+    outcome = train_with_trainer(model, train, validation, task, output_dir, settings, data_collator, label_names)
+    outcome["test"] = _strip_prefix(outcome["trainer"].evaluate(test, metric_key_prefix="test"), "test_")
+    return outcome
 
 
 # -------------------------------------------------------------------------------------------------- finetune()
@@ -273,19 +287,34 @@ class FinetuneArguments:
         default="resample",
         metadata={"help": "resample: keep the time scale; interpolate: stretch each recording onto the window"},
     )
-    normalization: Literal["window", "dataset"] = field(
-        default="window",
-        metadata={"help": "window: z-score every window (as pre-training); dataset: per-channel training statistics"},
+    normalization: Literal["dataset", "window"] = field(
+        default="dataset",
+        metadata={
+            "help": "dataset: per-channel statistics of the training pool (keeps amplitudes across windows and "
+            "channels); window: z-score every window, as pre-training"
+        },
     )
-    linear_probe: bool = field(default=False, metadata={"help": "freeze the backbone, train the head only"})
-    lora: bool = field(default=False, metadata={"help": "LoRA adapters on the pre-trained model instead"})
+    recipe: Literal["auto", "probe", "finetune"] = field(
+        default="auto",
+        metadata={
+            "help": "probe: frozen encoder + ridge read-out of every layer; finetune: the whole model with the "
+            f"Trainer; auto: the probe up to {AUTO_PROBE_MAX_PER_CLASS} labels per class, fine-tuning above"
+        },
+    )
+    lora: bool = field(default=False, metadata={"help": "LoRA adapters on the pre-trained model (finetune recipe)"})
     lora_r: int = field(default=8, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=16, metadata={"help": "LoRA scaling (alpha / r)"})
     trainer: TrainerSettings = field(default_factory=TrainerSettings, metadata={"help": "fine-tuning (Trainer)"})
 
     def __post_init__(self):
-        if self.linear_probe and self.lora:
-            raise ValueError("Choose one of --linear-probe (frozen backbone) and --lora (adapters), not both.")
+        if self.recipe not in RECIPE_NAMES:
+            raise ValueError(f"recipe must be one of {RECIPE_NAMES}, got {self.recipe!r}.")
+        if self.lora and self.recipe == "probe":
+            raise ValueError(
+                "LoRA adapts the encoder while it trains; the probe keeps it frozen. Use --recipe finetune."
+            )
+        if self.model is not None:
+            check_model_reference(self.model, "--model")
         if self.lora and self.model is None:
             raise ValueError(
                 "LoRA adapts a pre-trained model, and the adapter is saved without the base weights: give the "
@@ -304,6 +333,7 @@ class FinetuneResult:
 
     output_dir: str
     task: str
+    recipe: str
     test_metrics: dict[str, float]
     validation_metrics: dict[str, float]
     num_train: int
@@ -316,8 +346,8 @@ class FinetuneResult:
 
 
 def finetune(args: FinetuneArguments) -> FinetuneResult:
-    """Fine-tune CiTrus on a labelled set (see `FinetuneArguments`); saves the best model and its feature extractor
-    to `args.output_dir` and returns the test metrics."""
+    """Fit CiTrus to a labelled set with a recipe (see `FinetuneArguments`, `citrus_hf.training.recipes`); saves the
+    model and its feature extractor to `args.output_dir` and returns the test metrics."""
     from transformers import set_seed
 
     start = time.perf_counter()
@@ -330,14 +360,18 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         args.validation_fraction,
     )
     if args.model is not None:
-        contract = build_config(args.model)
+        contract = build_config(resolve_checkpoint(args.model))
     else:
         contract = build_config(args.model_config, **args.config_overrides)
     overrides = input_overrides(args.normalization, splits.num_channels, splits.train)
     extractor = task_feature_extractor(with_input_overrides(contract, overrides), args.alignment)
-    budget = parse_budget(args.label_budget)
     pool_labels = splits.labels("train")
-    chosen = draw_budget(pool_labels, budget, args.trainer.seed)
+    chosen = draw_budget(pool_labels, parse_budget(args.label_budget), args.trainer.seed)
+    recipe = (
+        RECIPES["finetune"]
+        if args.lora
+        else resolve_recipe(args.recipe, labels_per_class(pool_labels[chosen], splits.task))
+    )
     length = aligned_length([splits.train, splits.validation, splits.test], extractor, args.sampling_rate)
     train, validation, test = (
         align_task_split(split, extractor, splits.task, args.sampling_rate, length)
@@ -351,8 +385,7 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         splits.label_names,
         checkpoint=args.model,
         config=contract,
-        linear_probe=args.linear_probe,
-        overrides=overrides,
+        overrides={**overrides, **recipe.head_overrides},
     )
     if splits.task == "regression":
         init_regression_bias(model.regressor, pool_labels[chosen])
@@ -362,30 +395,34 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         model = apply_lora(model, r=args.lora_r, alpha=args.lora_alpha)
 
     output_dir = Path(args.output_dir)
-    outcome = train_and_evaluate(model, train, validation, test, splits.task, output_dir / "trainer", args.trainer)
-    final_model = outcome["trainer"].model
+    outcome = recipe.fit(model, train, validation, splits.task, args.trainer, output_dir / "trainer")
     if args.lora:
         from .lora import save_adapter
 
         # The adapter and the task head only; `load_adapter(args.model, output_dir)` puts them back on the base.
-        save_adapter(final_model, output_dir, extractor)
+        save_adapter(outcome.model, output_dir, extractor)
     else:
-        final_model.save_pretrained(str(output_dir))
+        outcome.model.save_pretrained(str(output_dir))
         extractor.save_pretrained(str(output_dir))
     result = FinetuneResult(
         output_dir=str(output_dir),
         task=splits.task,
-        test_metrics=outcome["test"],
-        validation_metrics=outcome["validation"],
+        recipe=recipe.name,
+        test_metrics=score(outcome.model, test, splits.task),
+        validation_metrics=score(outcome.model, validation, splits.task) if len(validation) else {},
         num_train=len(train),
         num_validation=len(validation),
         num_test=len(test),
-        best_step=outcome["best_step"],
-        steps=outcome["steps"],
-        history=outcome["history"],
+        best_step=outcome.best_step,
+        steps=outcome.steps,
+        history=outcome.history,
         seconds=time.perf_counter() - start,
     )
-    summary = asdict(result) | {"arguments": asdict(args), "validation_source": splits.validation_source}
+    summary = asdict(result) | {
+        "arguments": asdict(args),
+        "validation_source": splits.validation_source,
+        "recipe_details": outcome.details,
+    }
     (output_dir / RESULTS_FILE).write_text(json.dumps(summary, indent=2, default=json_default))
     return result
 
