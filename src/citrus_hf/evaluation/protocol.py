@@ -3,7 +3,7 @@
 For every labelled set, label budget (k examples per class, or a fraction of the training pool) and seed, every arm
 is fine-tuned on the same labelled subset with the same `Trainer` settings and scored on the same test split:
 
-- `citrus-time`, `citrus-spectrogram`, `citrus-fourier`: CiTrus pre-trained with each objective;
+- `citrus-<objective>` (`citrus-time`, `citrus-spectrogram`, ...): CiTrus pre-trained with each registered objective;
 - `citrus-scratch`: the same model from random weights;
 - `cnn-pretrained` / `cnn-scratch`, `transformer-pretrained` / `transformer-scratch`: the CNN-only and
   transformer-only backbones (the paper's ablations);
@@ -38,6 +38,7 @@ from ..configuration_citrus import CiTrusConfig
 from ..data.alignment import align_task_split, input_overrides, task_feature_extractor, with_input_overrides
 from ..data.splits import draw_budget, load_task_splits, parse_budget
 from ..loading import build_config
+from ..modeling_citrus import PRETRAINING_HEADS
 from ..training.finetune import TrainerSettings, build_citrus_task_model, init_regression_bias, train_and_evaluate
 from ..training.metrics import classification_metrics, regression_metrics
 from ..training.pretrain import PretrainArguments, is_pretrained_model_dir, pretrain
@@ -59,9 +60,11 @@ class Arm:
 ARMS: dict[str, Arm] = {
     arm.name: arm
     for arm in (
-        Arm("citrus-time", "citrus", True, "hybrid", "time", "CiTrus, pre-trained to reconstruct masked samples"),
-        Arm("citrus-spectrogram", "citrus", True, "hybrid", "spectrogram", "CiTrus, pre-trained on spectrograms"),
-        Arm("citrus-fourier", "citrus", True, "hybrid", "fourier", "CiTrus, pre-trained on Fourier amplitude+phase"),
+        # one arm per registered pre-training objective: citrus-time, citrus-spectrogram, ...
+        *(
+            Arm(f"citrus-{name}", "citrus", True, "hybrid", name, f"CiTrus, pre-trained with {head.__name__}")
+            for name, head in PRETRAINING_HEADS.items()
+        ),
         Arm("citrus-scratch", "citrus", False, "hybrid", description="CiTrus from random weights"),
         Arm("cnn-pretrained", "citrus", True, "cnn", "time", "CNN stem only, pre-trained (auto-encoder)"),
         Arm("cnn-scratch", "citrus", False, "cnn", description="CNN stem only, from random weights"),

@@ -19,6 +19,7 @@ from ..configuration_citrus import CiTrusConfig
 from ..configuration_citrus_fusion import CiTrusFusionConfig
 from ..evaluation.records import EvalRecord, parse_eval_results
 from ..loading import FUSION_MODEL_TASKS, MODEL_TASKS
+from ..modeling_citrus import PRETRAINING_HEADS
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -39,15 +40,6 @@ CITATION = """@inproceedings{geenjaar2025citrus,
   archivePrefix = {arXiv},
   url           = {https://arxiv.org/abs/2412.11695}
 }"""
-
-OBJECTIVES = {
-    "time": "masked auto-encoding in the time domain: reconstruct the samples of masked patches (MSE)",
-    "spectrogram": (
-        "masked spectrogram prediction (CiTrus fp): predict the log-magnitude STFT ({n_fft}-sample frames) centred on "
-        "every masked patch"
-    ),
-    "fourier": "masked Fourier prediction (neuro2vec): predict the amplitude and phase of masked patches' spectrum",
-}
 
 
 def _eval_results_for_index(records: list[EvalRecord], task_type: str, task_name: str) -> list[EvalResult]:
@@ -159,7 +151,7 @@ def _pretraining_rows(config: CiTrusConfig, pretraining: Mapping[str, Any] | Non
     mask_unit = {"per_channel": "per channel", "shared": "shared by all channels", "per_modality": "per modality"}
     rows = [
         ("Corpus", corpus if corpus is not None else "not recorded for this checkpoint"),
-        ("Objective", OBJECTIVES[config.pretraining_objective].format(n_fft=config.spectrogram_n_fft)),
+        ("Objective", PRETRAINING_HEADS[config.pretraining_objective].describe(config)),
         (
             "Masking",
             f"{config.mask_ratio:.0%} of patches, in blocks of {config.mask_block_size} patches, "
@@ -491,4 +483,4 @@ def build_model_card(
     )
 
 
-__all__ = ["CITATION", "OBJECTIVES", "build_model_card"]
+__all__ = ["CITATION", "build_model_card"]
