@@ -370,6 +370,30 @@ def test_baseline_loss_is_the_loss_of_predicting_the_mean_target(objective):
     assert float(outputs.loss) > 0.8 * float(baseline)
 
 
+def test_time_frequency_loss_adds_the_weighted_log_spectrum_error_to_the_time_loss():
+    config = tiny_config(pretraining_objective="time_frequency", frequency_loss_weight=0.5)
+    x = torch.randn(4, 1, 200)
+    token_mask = CiTrusMasking(config)(4, 1, 10, x.device)
+    outputs = {}
+    for objective, weight in (("time", 0.0), ("time_frequency", 0.0), ("time_frequency", 0.5)):
+        torch.manual_seed(0)
+        model = CiTrusForPretraining(tiny_config(pretraining_objective=objective, frequency_loss_weight=weight))
+        outputs[objective, weight] = model(x, token_mask=token_mask)
+    # the same decoder with the same initialisation: weight 0 is the time objective
+    assert torch.equal(outputs["time", 0.0].loss, outputs["time_frequency", 0.0].loss)
+    both = outputs["time_frequency", 0.5]
+    assert torch.equal(both.prediction, outputs["time", 0.0].prediction)
+    predicted = both.prediction[token_mask].detach().double().numpy()
+    true = both.target[token_mask].double().numpy()
+
+    def log_magnitude(patches):
+        return np.log1p(np.abs(np.fft.rfft(patches, axis=-1, norm="ortho")))
+
+    expected = np.mean((predicted - true) ** 2) + 0.5 * np.mean((log_magnitude(predicted) - log_magnitude(true)) ** 2)
+    assert float(both.loss) == pytest.approx(expected, rel=1e-5)
+    assert float(both.loss) > float(outputs["time", 0.0].loss)
+
+
 class _DerivativeHead(CiTrusPretrainingHead):
     """A made-up objective for the test: predict the sample-to-sample differences of masked patches."""
 
@@ -611,6 +635,7 @@ def test_onnx_export_matches_pytorch(tmp_path, dynamo):
         (dict(spectrogram_n_fft=41), "even number"),
         (dict(cnn_kernel_size=4), "odd"),
         (dict(pretraining_objective="contrastive"), "pretraining_objective"),
+        (dict(frequency_loss_weight=-1.0), "frequency_loss_weight"),
     ],
 )
 def test_invalid_config_fails_at_construction(kwargs, message):

@@ -1223,14 +1223,49 @@ class CiTrusFourierHead(CiTrusPretrainingHead):
         return self.amplitude_loss(prediction, torch.fft.rfft(prediction.float(), dim=-1, norm="ortho").abs(), target)
 
 
+@register_pretraining_head
+class CiTrusTimeFrequencyHead(CiTrusSampleHead):
+    """Reconstruction scored in time and in frequency at once, after TSPulse (Ekambaram et al., 2025), whose
+    masked reconstruction adds an FFT loss to the time loss: the time decoder's samples of every masked patch are
+    compared with the patch's (MSE) and so are their log-magnitude spectra, log(1 + |rFFT|) with the orthonormal
+    FFT, weighted by `config.frequency_loss_weight` (TSPulse's default weight 1).
+
+    Why both: where a masked patch's phase cannot be inferred from its neighbours, the sample MSE alone is minimised
+    by predicting its mean, zero; the spectral term, blind to phase, still rewards the patch's rhythm and power.
+    """
+
+    objective = "time_frequency"
+    description = (
+        "masked reconstruction scored in time and frequency at once (after TSPulse): the samples' MSE plus "
+        "{config.frequency_loss_weight:g} x the MSE of the masked patches' log-magnitude spectra (rFFT)"
+    )
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__(config)
+        self.frequency_weight = config.frequency_loss_weight
+
+    @staticmethod
+    def log_magnitude(patches: torch.Tensor) -> torch.Tensor:
+        """log(1 + |rFFT|) of every patch: `(N, L)` -> `(N, L // 2 + 1)`, float32."""
+        return torch.log1p(torch.fft.rfft(patches.float(), dim=-1, norm="ortho").abs())
+
+    def prediction_loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        time_loss = F.mse_loss(prediction.float(), target.float())
+        if self.frequency_weight == 0:
+            return time_loss
+        frequency_loss = F.mse_loss(self.log_magnitude(prediction), self.log_magnitude(target))
+        return time_loss + self.frequency_weight * frequency_loss
+
+
 class CiTrusForPretraining(CiTrusPreTrainedModel):
     """CiTrus with a masked auto-encoding head. The loss needs no labels.
 
     The objective is a head class (`CiTrusPretrainingHead`) chosen by `config.pretraining_objective` from
     `PRETRAINING_HEADS`: "time" (the inverted CNN, a linear layer for `backbone="transformer"`, reconstructs masked
     patches' samples), "spectrogram" (CiTrus fp: the log-magnitude STFT frame centred on every masked patch),
-    "fourier" (neuro2vec: amplitude and phase of every masked patch's spectrum). This class draws the mask, runs the
-    encoder and hands the context of the masked patches to the head.
+    "fourier" (neuro2vec: amplitude and phase of every masked patch's spectrum), "time_frequency" (the samples, scored
+    in time and in frequency, after TSPulse). This class draws the mask, runs the encoder and hands the context of the
+    masked patches to the head.
 
     `backbone="cnn"` has no context model to infer a hidden patch from its neighbours, so that ablation is
     pre-trained as a plain auto-encoder: nothing is masked and the loss covers every patch.
