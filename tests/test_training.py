@@ -246,17 +246,21 @@ def test_pretraining_writes_tensorboard_logs_and_a_loadable_model(tmp_path):
     assert summary["steps"] == 4 and summary["world_size"] == 1
 
 
+def _launch_two_processes(output: Path, *arguments: str) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines",
+        "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29517",
+        str(SCRIPTS / "ddp_pretrain.py"), str(output), *arguments,
+    ]  # fmt: skip
+    environment = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+
+
 def test_two_processes_train_on_different_shards_and_save_rank0_weights(tmp_path):
     """`accelerate launch` with two CPU processes (gloo). accelerate's `--cpu` flag starts several processes only
     through mpirun, so the CPU run goes through its torchrun launcher with ACCELERATE_USE_CPU=1."""
     output = tmp_path / "ddp"
-    command = [
-        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines",
-        "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29517",
-        str(SCRIPTS / "ddp_pretrain.py"), str(output),
-    ]  # fmt: skip
-    environment = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
-    completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+    completed = _launch_two_processes(output)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "rank 0 of 2" in completed.stdout and "rank 1 of 2" in completed.stdout
     seen = []
@@ -271,6 +275,24 @@ def test_two_processes_train_on_different_shards_and_save_rank0_weights(tmp_path
     assert saved.keys() == rank0.keys() == rank1.keys()
     assert all(torch.equal(saved[name], rank0[name]) and torch.equal(rank0[name], rank1[name]) for name in saved)
     assert json.loads((output / "pretraining_summary.json").read_text())["world_size"] == 2
+
+
+def test_two_processes_draw_their_own_synthetic_streams(tmp_path):
+    """With synthetic windows each process reads its own stream (rank in its seed); the weights stay in step."""
+    output = tmp_path / "ddp"
+    completed = _launch_two_processes(output, "0.5")
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    sources = []
+    for rank in (0, 1):
+        steps = [json.loads(line) for line in (output / f"sample_ids_rank{rank}.jsonl").read_text().splitlines()]
+        assert [entry["step"] for entry in steps] == [0, 1, 2, 3]
+        sources.append([entry["sources"] for entry in steps])
+    assert sources[0] != sources[1]
+    saved = load_file(str(output / "model.safetensors"))
+    rank1 = load_file(str(output / "rank1_weights.safetensors"))
+    assert all(torch.equal(saved[name], rank1[name]) for name in saved)
+    stream = json.loads((output / "pretraining_summary.json").read_text())["synthetic_stream"]
+    assert stream["world_size"] == 2 and stream["synthetic_ratio"] == 0.5
 
 
 # ------------------------------------------------------------------------------------------------ fine-tuning
