@@ -43,3 +43,18 @@ def test_criss_cross_benchmark_runs(tmp_path):
     for mode in ("train", "inference"):
         for attention in ("criss_cross", "full", "channel_independent"):
             assert results[f"{mode}/{attention}"]["ms_per_step"] > 0
+
+
+def test_pretraining_curve_benchmark_plots_a_run(tmp_path):
+    from test_training import _pretrain_args
+
+    from citrus_hf.training.pretrain import pretrain
+
+    run = tmp_path / "run"
+    changes = dict(max_steps=2, per_device_batch_size=8, gradient_accumulation_steps=1, logging_steps=1, eval_steps=1)
+    pretrain(_pretrain_args(run, **changes))
+    results = _run("pretraining_curve.py", str(run), tmp_path=tmp_path)
+    summary = json.loads((run / "pretraining_summary.json").read_text())
+    assert results["final_eval_loss"] == summary["eval_losses"][-1][1]
+    assert results["eval_over_baseline"] == pytest.approx(results["final_eval_loss"] / results["baseline_loss"])
+    assert (run / "pretraining_curve.png").stat().st_size > 10_000

@@ -246,6 +246,43 @@ def test_pretraining_writes_tensorboard_logs_and_a_loadable_model(tmp_path):
     assert summary["steps"] == 4 and summary["world_size"] == 1
 
 
+def test_summary_records_held_out_and_baseline_losses_and_plots_them(tmp_path, monkeypatch):
+    from citrus_hf.training.curves import load_summary, plot_pretraining_curve, pretraining_curve_figure
+
+    changes = dict(max_steps=4, per_device_batch_size=16, gradient_accumulation_steps=1, logging_steps=1, eval_steps=2)
+    result = pretrain(_pretrain_args(tmp_path / "run", **changes))
+    summary = load_summary(tmp_path / "run")
+    assert [step for step, _ in summary["train_losses"]] == [1, 2, 3, 4]
+    assert summary["train_losses"][-1][1] == result.final_loss
+    assert (
+        [step for step, _ in summary["eval_losses"]] == [step for step, _ in summary["eval_baseline_losses"]] == [2, 4]
+    )
+    # the same held-out windows and masks at every evaluation: one baseline, about 1 for z-scored EEG samples
+    baselines = {loss for _, loss in summary["eval_baseline_losses"]}
+    assert len(baselines) == 1 and 0.8 < baselines.pop() < 1.1
+    assert summary["pretraining_objective"] == "time"
+
+    figure = pretraining_curve_figure(summary)
+    lines = {line.get_label(): line for line in figure.axes[0].lines}
+    train = lines["training loss"]
+    assert list(train.get_xdata()) == [1, 2, 3, 4]
+    assert list(train.get_ydata()) == [loss for _, loss in summary["train_losses"]]
+    assert list(lines["baseline: predict the mean target"].get_ydata()) == [
+        b for _, b in summary["eval_baseline_losses"]
+    ]
+    assert any(label.startswith("final held-out / baseline: ") for label in lines)
+    png = plot_pretraining_curve(tmp_path / "run", tmp_path / "curve.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+    with pytest.raises(ValueError, match="older citrus-hf"):
+        load_summary({"steps": 4, "eval_losses": []})
+    with pytest.raises(FileNotFoundError, match="No pre-training summary"):
+        load_summary(tmp_path)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r"citrus-hf\[bench\]"):
+        pretraining_curve_figure(summary)
+
+
 def _launch_two_processes(output: Path, *arguments: str) -> subprocess.CompletedProcess:
     command = [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines",

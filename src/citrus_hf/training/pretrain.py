@@ -18,7 +18,7 @@ epochs over the corpus, each process its own, resumable exactly; `synthetic_rati
 Validation always uses the real validation split. The run's summary (`pretraining_summary.json`) records the
 synthetic share and generator settings, the training loss at every log, and at every evaluation the held-out loss
 with the loss of predicting the mean target (the level of a model that learnt nothing), which
-`pretraining_curve_figure` plots.
+`citrus_hf.training.curves` plots.
 """
 
 from __future__ import annotations
@@ -247,7 +247,8 @@ class PretrainResult:
     log (mean over the processes and the steps since the last log), the held-out loss on the real validation batch
     at every evaluation, and the loss of predicting the mean masked target on that batch (the objective head's
     `baseline_loss`, CiTrus models only). `num_train_windows` counts the real training windows (0 with
-    `synthetic_ratio=1`); `synthetic_stream` holds the stream's settings and generators when `synthetic_ratio > 0`.
+    `synthetic_ratio=1`); `synthetic_stream` holds the stream's settings and generators when `synthetic_ratio > 0`;
+    `pretraining_objective` is the CiTrus config's (None for other models).
     """
 
     output_dir: str
@@ -262,6 +263,7 @@ class PretrainResult:
     eval_baseline_losses: list[tuple[int, float]] = field(default_factory=list)
     synthetic_ratio: float = 0.0
     synthetic_stream: dict[str, Any] | None = None
+    pretraining_objective: str | None = None
     model: torch.nn.Module | None = field(default=None, repr=False)
 
     def summary(self) -> dict[str, Any]:
@@ -532,6 +534,7 @@ def pretrain(
         eval_baseline_losses=curves["baseline"],
         synthetic_ratio=args.synthetic_ratio,
         synthetic_stream=None if training.stream is None else training.stream.settings(),
+        pretraining_objective=config.pretraining_objective if is_citrus else None,
         model=accelerator.unwrap_model(model),
     )
     if accelerator.is_main_process:
