@@ -237,6 +237,45 @@ class PretrainArguments:
     def num_warmup_steps(self) -> int:
         return int(round(self.warmup_steps * self.max_steps)) if self.warmup_steps < 1 else int(self.warmup_steps)
 
+    @classmethod
+    def from_recipe(cls, name: str, **changes: Any) -> PretrainArguments:
+        """The settings of the recipe `name` (`PRETRAIN_RECIPES`), with `changes` (at least `output_dir`) on top."""
+        if name not in PRETRAIN_RECIPES:
+            raise ValueError(f"Unknown pre-training recipe {name!r}; recipes: {', '.join(PRETRAIN_RECIPES)}.")
+        return cls(**{**PRETRAIN_RECIPES[name], **changes})
+
+
+#: Pre-training recipes: the settings (`PretrainArguments` fields) that pre-train a named checkpoint,
+#: `PretrainArguments.from_recipe("base", output_dir=...)`.
+#:
+#: "base" pre-trains citrus-base on one GPU in a few minutes (`benchmarks/gpu_pretrain.py`): the `base` model preset
+#: (the paper's: 30 s windows at 100 Hz in 150 patches of 20 samples, CNN stem + 4 transformer layers of width 64,
+#: 8 heads, feed-forward 128; 4x the layers x window of `small`), bf16 autocast, 256 windows per device and step,
+#: 2,000 steps (512k windows), peak learning rate 1e-3 after 5 % warm-up. Half of the windows are synthetic (the
+#: default generator mix): the ~2 channel-hours of offline real EEG give a few hundred 30 s windows, which 512k
+#: draws would otherwise repeat a thousand times each. 12 DataLoader workers make them: a core of the development
+#: machine makes about 140 default-mix windows/s at this contract (`benchmarks/synthetic_speed.py`), so the loader
+#: should feed about 3k windows/s (not yet measured on a GPU machine). Name a larger corpus with `dataset=` where one
+#: is at hand; under `accelerate launch` the batch is per GPU.
+PRETRAIN_RECIPES: dict[str, dict[str, Any]] = {
+    "base": dict(
+        model_config="base",
+        dataset="eeg_pretrain",
+        dataset_options={"window_seconds": 30.0, "hop_seconds": 15.0},
+        per_device_batch_size=256,
+        mixed_precision="bf16",
+        max_steps=2000,
+        learning_rate=1e-3,
+        warmup_steps=0.05,
+        synthetic_ratio=0.5,
+        num_workers=12,
+        logging_steps=50,
+        eval_steps=250,
+        plot_steps=500,
+        save_steps=500,
+    ),
+}
+
 
 @dataclass
 class PretrainResult:
@@ -712,6 +751,7 @@ def is_pretrained_model_dir(path: str | os.PathLike) -> bool:
 
 
 __all__ = [
+    "PRETRAIN_RECIPES",
     "EpochShuffleSampler",
     "PretrainArguments",
     "PretrainResult",
