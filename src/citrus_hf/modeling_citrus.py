@@ -1340,17 +1340,11 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
         )
         context, scored_context = self._scored_context(outputs.last_hidden_state, loss_mask, positions_to_keep)
 
-        # The head predicts the scored patches only; `prediction` is zero elsewhere.
         target = self.head.target(input_values, patches)  # (B, C, P, F)
         loss, scored_prediction = self.head.loss(scored_context, target[loss_mask])  # (), (num_scored_total, F)
         if nothing_scored:
             loss = scored_prediction.sum() * 0.0  # keeps the graph, so a training step runs (and changes nothing)
-        prediction = scored_prediction.new_zeros(*loss_mask.shape, scored_prediction.shape[-1])
-        prediction[loss_mask] = scored_prediction
-        reconstruction = None
-        if self.head.predicts_samples:
-            reconstruction = unpatchify(torch.where(loss_mask[..., None], prediction.to(patches.dtype), patches))
-
+        prediction, reconstruction = self._prediction_and_reconstruction(scored_prediction, loss_mask, patches)
         output = CiTrusForPretrainingOutput(
             loss=loss,
             reconstruction=reconstruction,
@@ -1362,6 +1356,17 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
             attentions=outputs.attentions,
         )
         return output if return_dict else output.to_tuple()
+
+    def _prediction_and_reconstruction(
+        self, scored_prediction: torch.Tensor, loss_mask: torch.Tensor, patches: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The head's prediction at every patch `(B, C, P, F)`, zero where nothing was scored, and, when it predicts
+        samples, the window it completes: predicted samples in the scored patches, the input elsewhere `(B, C, T)`."""
+        prediction = scored_prediction.new_zeros(*loss_mask.shape, scored_prediction.shape[-1])
+        prediction[loss_mask] = scored_prediction
+        if not self.head.predicts_samples:
+            return prediction, None
+        return prediction, unpatchify(torch.where(loss_mask[..., None], prediction.to(patches.dtype), patches))
 
     def _masks(
         self, patches: torch.Tensor, token_mask: torch.Tensor | None, patch_mask: torch.Tensor | None

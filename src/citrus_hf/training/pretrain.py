@@ -491,23 +491,14 @@ def pretrain(
             comes first), naming the step where it happened and the likely causes. Checkpoints saved before that
             step are left as they are; nothing is saved after it.
     """
-    from accelerate import Accelerator
-    from accelerate.utils import DistributedDataParallelKwargs, set_seed
-    from transformers import get_cosine_schedule_with_warmup
+    from accelerate.utils import set_seed
 
     from ..modeling_citrus import CiTrusForPretraining
 
     start_time = time.perf_counter()
     config = build_config(args.model_config, **args.config_overrides)
     is_citrus = model_factory is None
-    accelerator = Accelerator(
-        mixed_precision=args.mixed_precision,
-        gradient_accumulation_steps=args.gradient_accumulation_steps,
-        log_with="tensorboard" if args.report_to == "tensorboard" else None,
-        project_dir=str(args.output_dir),
-        # The CNN-only ablation never uses its mask token (it is not masked), which DDP must be told about.
-        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=config.backbone == "cnn")],
-    )
+    accelerator = _accelerator(args, config)
     resume_dir = _resolve_resume(args)
 
     # Same weights on every process whatever the process count, so 1 and N processes start alike.
@@ -515,19 +506,7 @@ def pretrain(
     model = CiTrusForPretraining(config) if is_citrus else model_factory(config)
     train_windows, eval_windows = _load_corpus(args, config, accelerator)
     training = TrainingBatches(args, config, train_windows, accelerator)
-    decay, no_decay = [], []
-    for name, parameter in model.named_parameters():
-        (no_decay if parameter.ndim < 2 or "token" in name else decay).append(parameter)
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=args.learning_rate,
-    )
-    # A prepared scheduler steps once per process at every optimizer step: scale its horizon accordingly.
-    scheduler = get_cosine_schedule_with_warmup(
-        optimizer,
-        num_warmup_steps=args.num_warmup_steps * accelerator.num_processes,
-        num_training_steps=args.max_steps * accelerator.num_processes,
-    )
+    optimizer, scheduler = _optimizer_and_scheduler(model, args, accelerator.num_processes)
     if training.dataloader is not None:
         model, optimizer, training.dataloader, scheduler = accelerator.prepare(
             model, optimizer, training.dataloader, scheduler
@@ -547,19 +526,14 @@ def pretrain(
         accelerator.init_trackers("tensorboard", config=_tracker_config(args, config, accelerator.num_processes))
     held_out = HeldOutLoss(eval_windows, args, accelerator, loss_fn, with_baseline=is_citrus and loss_fn is citrus_loss)
     resumed_at = progress.step
-    curves = _train(args, accelerator, model, optimizer, scheduler, training, progress, loss_fn, held_out, is_citrus)
+    loop = PretrainingLoop(args, accelerator, model, optimizer, scheduler, loss_fn, held_out, plot=is_citrus)
+    curves = loop.run(training, progress)
     if resume_dir is not None:  # the curves of the run so far, up to the checkpoint, come first
         curves = {name: _earlier_curve(args.output_dir, name, resumed_at) + curve for name, curve in curves.items()}
-
     completed = progress.step >= args.max_steps
     accelerator.wait_for_everyone()
     if completed:
-        unwrapped = accelerator.unwrap_model(model)
-        unwrapped.save_pretrained(
-            str(args.output_dir), is_main_process=accelerator.is_main_process, save_function=accelerator.save
-        )
-        if accelerator.is_main_process:
-            CiTrusFeatureExtractor.from_config(config).save_pretrained(str(args.output_dir))
+        _save_model(accelerator, model, config, args.output_dir)
     result = PretrainResult(
         output_dir=str(args.output_dir),
         steps=progress.step,
@@ -584,6 +558,50 @@ def pretrain(
     return result
 
 
+def _accelerator(args: PretrainArguments, config: CiTrusConfig):
+    from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    return Accelerator(
+        mixed_precision=args.mixed_precision,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        log_with="tensorboard" if args.report_to == "tensorboard" else None,
+        project_dir=str(args.output_dir),
+        # The CNN-only ablation never uses its mask token (it is not masked), which DDP must be told about.
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=config.backbone == "cnn")],
+    )
+
+
+def _save_model(accelerator, model: torch.nn.Module, config: CiTrusConfig, output_dir: str | os.PathLike) -> None:
+    """`save_pretrained` of the trained model (the main process writes) and of its feature extractor."""
+    unwrapped = accelerator.unwrap_model(model)
+    unwrapped.save_pretrained(
+        str(output_dir), is_main_process=accelerator.is_main_process, save_function=accelerator.save
+    )
+    if accelerator.is_main_process:
+        CiTrusFeatureExtractor.from_config(config).save_pretrained(str(output_dir))
+
+
+def _optimizer_and_scheduler(model: torch.nn.Module, args: PretrainArguments, num_processes: int):
+    """AdamW (no weight decay on norms, biases and tokens) and the warm-up + cosine schedule."""
+    from transformers import get_cosine_schedule_with_warmup
+
+    decay, no_decay = [], []
+    for name, parameter in model.named_parameters():
+        (no_decay if parameter.ndim < 2 or "token" in name else decay).append(parameter)
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=args.learning_rate,
+    )
+    # A prepared scheduler steps once per process at every optimizer step: scale its horizon accordingly.
+    scheduler = get_cosine_schedule_with_warmup(
+        optimizer,
+        num_warmup_steps=args.num_warmup_steps * num_processes,
+        num_training_steps=args.max_steps * num_processes,
+    )
+    return optimizer, scheduler
+
+
 _SUMMARY_CURVES = {"train": "train_losses", "eval": "eval_losses", "baseline": "eval_baseline_losses"}
 
 
@@ -596,111 +614,131 @@ def _earlier_curve(output_dir: str | os.PathLike, name: str, last_step: int) -> 
     return [(int(step), float(loss)) for step, loss in points if int(step) <= last_step]
 
 
-def _train(args, accelerator, model, optimizer, scheduler, training, progress, loss_fn, held_out, is_citrus):
-    """The optimisation loop from `progress` to `stop_after_steps` (or `max_steps`): logs, evaluations, figures and
-    checkpoints. Returns the curves `{"train": [(step, loss)], "eval": [...], "baseline": [...]}` of this call."""
-    from tqdm.auto import tqdm
+class PretrainingLoop:
+    """The optimisation loop from where `progress` stands to `stop_after_steps` (or `max_steps`): micro-steps with
+    gradient accumulation, and at optimizer steps the logs, evaluations, figures and checkpoints the settings ask for.
+    `run` returns the curves `{"train": [(step, loss)], "eval": [...], "baseline": [...]}` of this call."""
 
-    from .callbacks import reconstruction_figure
+    def __init__(self, args, accelerator, model, optimizer, scheduler, loss_fn, held_out: HeldOutLoss, plot: bool):
+        self.args, self.accelerator = args, accelerator
+        self.model, self.optimizer, self.scheduler, self.loss_fn = model, optimizer, scheduler, loss_fn
+        self.held_out = held_out
+        self.writer = None
+        if plot and args.report_to == "tensorboard" and accelerator.is_main_process and held_out.batch is not None:
+            self.writer = accelerator.get_tracker("tensorboard", unwrap=True)
+        self.guard = NonFiniteLossGuard(args, accelerator)
+        self.stop_at = args.stop_after_steps or args.max_steps
+        self.curves: dict[str, list[tuple[int, float]]] = {"train": [], "eval": [], "baseline": []}
+        self.running_loss, self.running_count = torch.zeros((), device=accelerator.device), 0
 
-    output_dir = Path(args.output_dir)
-    writer = None
-    if args.report_to == "tensorboard" and accelerator.is_main_process:
-        writer = accelerator.get_tracker("tensorboard", unwrap=True)
-    guard = NonFiniteLossGuard(args, accelerator)
+    def run(self, training: TrainingBatches, progress: TrainingProgress) -> dict[str, list[tuple[int, float]]]:
+        from tqdm.auto import tqdm
 
-    def save_checkpoint() -> None:
-        guard.stop_if_loss_broke()
-        folder = output_dir / "checkpoints" / f"{CHECKPOINT_PREFIX}{progress.step}"
-        accelerator.save_state(str(folder))
-        if accelerator.is_main_process and args.save_total_limit:
-            for old in checkpoints_in(output_dir)[: -args.save_total_limit]:
+        args, accelerator = self.args, self.accelerator
+        progress_bar = tqdm(
+            total=args.max_steps,
+            initial=progress.step,
+            desc="pre-training",
+            unit="step",
+            disable=not (args.show_progress and accelerator.is_local_main_process),
+            dynamic_ncols=True,
+        )
+        sample_log = None
+        if args.log_sample_ids:
+            Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+            sample_log = open(Path(args.output_dir) / f"sample_ids_rank{accelerator.process_index}.jsonl", "a")
+        self.model.train()
+        try:
+            while progress.step < self.stop_at:
+                for batch in training.epoch(progress):
+                    self.micro_step(batch, progress.step + 1)
+                    progress.batches_in_epoch += 1
+                    if sample_log is not None:
+                        ids = {"ids": batch["example_id"].tolist()} if "example_id" in batch else {}
+                        ids = ids or {"sources": batch["source_id"].tolist()}
+                        sample_log.write(json.dumps({"step": progress.step, **ids}) + "\n")
+                    if not accelerator.sync_gradients:
+                        continue
+                    progress.step += 1
+                    progress_bar.update(1)
+                    self.after_optimizer_step(progress.step, progress_bar)
+                    if progress.step >= self.stop_at:
+                        break
+                else:
+                    progress.epoch += 1
+                    progress.batches_in_epoch = 0
+        finally:
+            progress_bar.close()
+            if sample_log is not None:
+                sample_log.close()
+        return self.curves
+
+    def micro_step(self, batch: dict[str, torch.Tensor], step: int) -> None:
+        """Forward and backward of one batch; the optimizer steps when gradients are synchronised."""
+        accelerator, args = self.accelerator, self.args
+        with accelerator.accumulate(self.model):
+            loss = self.loss_fn(self.model, batch)
+            self.guard.track(loss, step)
+            accelerator.backward(loss)
+            if accelerator.sync_gradients and args.max_grad_norm:
+                accelerator.clip_grad_norm_(self.model.parameters(), args.max_grad_norm)
+            self.optimizer.step()
+            self.scheduler.step()
+            self.optimizer.zero_grad()
+        self.running_loss += loss.detach().float()
+        self.running_count += 1
+
+    def after_optimizer_step(self, step: int, progress_bar) -> None:
+        args, accelerator = self.args, self.accelerator
+        last = step == self.stop_at
+        if step % args.logging_steps == 0 or last:
+            self.guard.stop_if_loss_broke()
+            mean_loss = float(accelerator.reduce(self.running_loss / self.running_count, reduction="mean"))
+            self.curves["train"].append((step, mean_loss))
+            self.running_loss.zero_()
+            self.running_count = 0
+            progress_bar.set_postfix(loss=f"{mean_loss:.4f}")
+            accelerator.log(
+                {"train/loss": mean_loss, "train/learning_rate": self.scheduler.get_last_lr()[0]}, step=step
+            )
+        if accelerator.is_main_process and (step % args.eval_steps == 0 or last):
+            self.evaluate(step)
+        if self.writer is not None and step % args.plot_steps == 0:
+            self.plot(step)
+        if step % args.save_steps == 0 or last:
+            self.save_checkpoint(step)
+
+    def evaluate(self, step: int) -> None:
+        evaluation = self.held_out(self.model)
+        if evaluation is None:
+            return
+        loss, baseline = evaluation
+        self.curves["eval"].append((step, loss))
+        logged = {"eval/loss": loss}
+        if baseline is not None:
+            self.curves["baseline"].append((step, baseline))
+            logged["eval/baseline_loss"] = baseline
+        self.accelerator.log(logged, step=step)
+
+    def plot(self, step: int) -> None:
+        from .callbacks import reconstruction_figure
+
+        device = self.accelerator.device
+        figure = reconstruction_figure(
+            self.accelerator.unwrap_model(self.model),
+            self.held_out.batch["input_values"][:1].to(device),
+            self.held_out.batch["patch_mask"][:1].to(device),
+            seed=self.args.seed,
+        )
+        self.writer.add_figure("reconstruction", figure, global_step=step)
+
+    def save_checkpoint(self, step: int) -> None:
+        self.guard.stop_if_loss_broke()
+        output_dir = Path(self.args.output_dir)
+        self.accelerator.save_state(str(output_dir / "checkpoints" / f"{CHECKPOINT_PREFIX}{step}"))
+        if self.accelerator.is_main_process and self.args.save_total_limit:
+            for old in checkpoints_in(output_dir)[: -self.args.save_total_limit]:
                 shutil.rmtree(old, ignore_errors=True)
-
-    stop_at = args.stop_after_steps or args.max_steps
-    progress_bar = tqdm(
-        total=args.max_steps,
-        initial=progress.step,
-        desc="pre-training",
-        unit="step",
-        disable=not (args.show_progress and accelerator.is_local_main_process),
-        dynamic_ncols=True,
-    )
-    sample_log = None
-    if args.log_sample_ids:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        sample_log = open(output_dir / f"sample_ids_rank{accelerator.process_index}.jsonl", "a")
-    curves: dict[str, list[tuple[int, float]]] = {"train": [], "eval": [], "baseline": []}
-    running_loss, running_count = torch.zeros((), device=accelerator.device), 0
-    model.train()
-    try:
-        while progress.step < stop_at:
-            for batch in training.epoch(progress):
-                with accelerator.accumulate(model):
-                    loss = loss_fn(model, batch)
-                    guard.track(loss, progress.step + 1)
-                    accelerator.backward(loss)
-                    if accelerator.sync_gradients and args.max_grad_norm:
-                        accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
-                    optimizer.step()
-                    scheduler.step()
-                    optimizer.zero_grad()
-                progress.batches_in_epoch += 1
-                running_loss += loss.detach().float()
-                running_count += 1
-                if sample_log is not None:
-                    ids = {"ids": batch["example_id"].tolist()} if "example_id" in batch else {}
-                    ids = ids or {"sources": batch["source_id"].tolist()}
-                    sample_log.write(json.dumps({"step": progress.step, **ids}) + "\n")
-                if not accelerator.sync_gradients:
-                    continue
-                progress.step += 1
-                progress_bar.update(1)
-                if progress.step % args.logging_steps == 0 or progress.step == stop_at:
-                    guard.stop_if_loss_broke()
-                    mean_loss = float(accelerator.reduce(running_loss / running_count, reduction="mean"))
-                    curves["train"].append((progress.step, mean_loss))
-                    running_loss.zero_()
-                    running_count = 0
-                    progress_bar.set_postfix(loss=f"{mean_loss:.4f}")
-                    accelerator.log(
-                        {"train/loss": mean_loss, "train/learning_rate": scheduler.get_last_lr()[0]},
-                        step=progress.step,
-                    )
-                if accelerator.is_main_process and (progress.step % args.eval_steps == 0 or progress.step == stop_at):
-                    evaluation = held_out(model)
-                    if evaluation is not None:
-                        curves["eval"].append((progress.step, evaluation[0]))
-                        logged = {"eval/loss": evaluation[0]}
-                        if evaluation[1] is not None:
-                            curves["baseline"].append((progress.step, evaluation[1]))
-                            logged["eval/baseline_loss"] = evaluation[1]
-                        accelerator.log(logged, step=progress.step)
-                if (
-                    writer is not None
-                    and is_citrus
-                    and held_out.batch is not None
-                    and progress.step % args.plot_steps == 0
-                ):
-                    figure = reconstruction_figure(
-                        accelerator.unwrap_model(model),
-                        held_out.batch["input_values"][:1].to(accelerator.device),
-                        held_out.batch["patch_mask"][:1].to(accelerator.device),
-                        seed=args.seed,
-                    )
-                    writer.add_figure("reconstruction", figure, global_step=progress.step)
-                if progress.step % args.save_steps == 0 or progress.step == stop_at:
-                    save_checkpoint()
-                if progress.step >= stop_at:
-                    break
-            else:
-                progress.epoch += 1
-                progress.batches_in_epoch = 0
-    finally:
-        progress_bar.close()
-        if sample_log is not None:
-            sample_log.close()
-    return curves
 
 
 class NonFiniteLossGuard:
