@@ -246,17 +246,58 @@ def test_pretraining_writes_tensorboard_logs_and_a_loadable_model(tmp_path):
     assert summary["steps"] == 4 and summary["world_size"] == 1
 
 
+def test_summary_records_held_out_and_baseline_losses_and_plots_them(tmp_path, monkeypatch):
+    from citrus_hf.training.curves import load_summary, plot_pretraining_curve, pretraining_curve_figure
+
+    changes = dict(max_steps=4, per_device_batch_size=16, gradient_accumulation_steps=1, logging_steps=1, eval_steps=2)
+    result = pretrain(_pretrain_args(tmp_path / "run", **changes))
+    summary = load_summary(tmp_path / "run")
+    assert [step for step, _ in summary["train_losses"]] == [1, 2, 3, 4]
+    assert summary["train_losses"][-1][1] == result.final_loss
+    assert (
+        [step for step, _ in summary["eval_losses"]] == [step for step, _ in summary["eval_baseline_losses"]] == [2, 4]
+    )
+    # the same held-out windows and masks at every evaluation: one baseline, about 1 for z-scored EEG samples
+    baselines = {loss for _, loss in summary["eval_baseline_losses"]}
+    assert len(baselines) == 1 and 0.8 < baselines.pop() < 1.1
+    assert summary["pretraining_objective"] == "time"
+
+    figure = pretraining_curve_figure(summary)
+    lines = {line.get_label(): line for line in figure.axes[0].lines}
+    train = lines["training loss"]
+    assert list(train.get_xdata()) == [1, 2, 3, 4]
+    assert list(train.get_ydata()) == [loss for _, loss in summary["train_losses"]]
+    assert list(lines["baseline: predict the mean target"].get_ydata()) == [
+        b for _, b in summary["eval_baseline_losses"]
+    ]
+    assert any(label.startswith("final held-out / baseline: ") for label in lines)
+    png = plot_pretraining_curve(tmp_path / "run", tmp_path / "curve.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+    with pytest.raises(ValueError, match="older citrus-hf"):
+        load_summary({"steps": 4, "eval_losses": []})
+    with pytest.raises(FileNotFoundError, match="No pre-training summary"):
+        load_summary(tmp_path)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r"citrus-hf\[bench\]"):
+        pretraining_curve_figure(summary)
+
+
+def _launch_two_processes(output: Path, *arguments: str) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines",
+        "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29517",
+        str(SCRIPTS / "ddp_pretrain.py"), str(output), *arguments,
+    ]  # fmt: skip
+    environment = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+
+
 def test_two_processes_train_on_different_shards_and_save_rank0_weights(tmp_path):
     """`accelerate launch` with two CPU processes (gloo). accelerate's `--cpu` flag starts several processes only
     through mpirun, so the CPU run goes through its torchrun launcher with ACCELERATE_USE_CPU=1."""
     output = tmp_path / "ddp"
-    command = [
-        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines",
-        "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29517",
-        str(SCRIPTS / "ddp_pretrain.py"), str(output),
-    ]  # fmt: skip
-    environment = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
-    completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+    completed = _launch_two_processes(output)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "rank 0 of 2" in completed.stdout and "rank 1 of 2" in completed.stdout
     seen = []
@@ -271,6 +312,24 @@ def test_two_processes_train_on_different_shards_and_save_rank0_weights(tmp_path
     assert saved.keys() == rank0.keys() == rank1.keys()
     assert all(torch.equal(saved[name], rank0[name]) and torch.equal(rank0[name], rank1[name]) for name in saved)
     assert json.loads((output / "pretraining_summary.json").read_text())["world_size"] == 2
+
+
+def test_two_processes_draw_their_own_synthetic_streams(tmp_path):
+    """With synthetic windows each process reads its own stream (rank in its seed); the weights stay in step."""
+    output = tmp_path / "ddp"
+    completed = _launch_two_processes(output, "0.5")
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    sources = []
+    for rank in (0, 1):
+        steps = [json.loads(line) for line in (output / f"sample_ids_rank{rank}.jsonl").read_text().splitlines()]
+        assert [entry["step"] for entry in steps] == [0, 1, 2, 3]
+        sources.append([entry["sources"] for entry in steps])
+    assert sources[0] != sources[1]
+    saved = load_file(str(output / "model.safetensors"))
+    rank1 = load_file(str(output / "rank1_weights.safetensors"))
+    assert all(torch.equal(saved[name], rank1[name]) for name in saved)
+    stream = json.loads((output / "pretraining_summary.json").read_text())["synthetic_stream"]
+    assert stream["world_size"] == 2 and stream["synthetic_ratio"] == 0.5
 
 
 # ------------------------------------------------------------------------------------------------ fine-tuning

@@ -16,7 +16,7 @@ from transformers.activations import ACT2FN
 from transformers.configuration_utils import PreTrainedConfig
 
 BACKBONES = ("hybrid", "cnn", "transformer")
-PRETRAINING_OBJECTIVES = ("time", "spectrogram", "fourier")
+PRETRAINING_OBJECTIVES = ("time", "spectrogram", "fourier", "time_frequency")
 MASK_MODES = ("per_channel", "shared", "per_modality")
 HEAD_FEATURES = ("context", "encoded", "all_layers")
 POOLINGS = ("mean", "cls", "max", "mean_max")
@@ -56,6 +56,7 @@ _REAL_FIELDS = (
     "mask_ratio",
     "channel_mask_ratio",
     "fourier_amplitude_weight",
+    "frequency_loss_weight",
 )
 
 
@@ -192,8 +193,10 @@ class CiTrusConfig(PreTrainedConfig):
 
     Pre-training:
         pretraining_objective (`str`, defaults to `"time"`): `"time"` (reconstruct masked patches' samples),
-            `"spectrogram"` (predict the log-magnitude spectrogram around masked patches, CiTrus fp) or
-            `"fourier"` (neuro2vec: predict amplitude and phase of masked patches' Fourier spectrum).
+            `"spectrogram"` (predict the log-magnitude spectrogram around masked patches, CiTrus fp),
+            `"fourier"` (neuro2vec: predict amplitude and phase of masked patches' Fourier spectrum) or
+            `"time_frequency"` (reconstruct masked patches' samples, scored in time and in frequency at once, as
+            TSPulse does). Each is a head class registered in `modeling_citrus.PRETRAINING_HEADS`.
         mask_ratio (`float`, defaults to 0.5): fraction of patches masked (exact per channel sequence).
         mask_block_size (`int`, defaults to 5): masked patches come in contiguous blocks of this many (1 = random).
         mask_mode (`str`, defaults to `"per_channel"`): an independent mask per channel, one mask `"shared"` by
@@ -201,6 +204,9 @@ class CiTrusConfig(PreTrainedConfig):
         channel_mask_ratio (`float`, defaults to 0.0): dual masking; fraction of whole channels masked on top.
         spectrogram_n_fft (`int`, defaults to 40): STFT window of the spectrogram target, centred on each patch.
         fourier_amplitude_weight (`float`, defaults to 0.0): weight of an extra log-amplitude loss for `"fourier"`.
+        frequency_loss_weight (`float`, defaults to 1.0): for `"time_frequency"`, the weight of the frequency loss
+            (MSE between the log-magnitude spectra, log(1 + |rFFT|), of the predicted and the true patch) added to the
+            time loss (sample MSE). 1.0 is TSPulse's default weight of its FFT loss; 0 is the `"time"` objective.
 
     Heads:
         head_features (`str`, defaults to `"context"`): transformer output (`"context"`), CNN output
@@ -267,6 +273,7 @@ class CiTrusConfig(PreTrainedConfig):
     channel_mask_ratio: float = 0.0
     spectrogram_n_fft: int = 40
     fourier_amplitude_weight: float | int = 0.0
+    frequency_loss_weight: float | int = 1.0
 
     # heads
     head_features: str = "context"
@@ -411,8 +418,9 @@ class CiTrusConfig(PreTrainedConfig):
                 f"`spectrogram_n_fft` ({self.spectrogram_n_fft}) must be at least `patch_length` "
                 f"({self.patch_length}) and differ from it by an even number, so each STFT frame is centred on its patch."
             )
-        if self.fourier_amplitude_weight < 0:
-            raise ValueError("`fourier_amplitude_weight` must be non-negative.")
+        for name in ("fourier_amplitude_weight", "frequency_loss_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"`{name}` must be non-negative, got {getattr(self, name)}.")
 
     def validate_heads(self):
         """Part of `@strict` validation: task head settings."""

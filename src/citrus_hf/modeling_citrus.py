@@ -18,6 +18,7 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -1121,8 +1122,83 @@ class CiTrusTransposedConv(nn.Linear):
         return super().forward(hidden_states).view(batch_size, length * self.stride, self.out_channels)
 
 
-class CiTrusCNNDecoder(nn.Module):
-    """The CNN stem inverted: `(N, d_model)` token -> `(N, patch_length)` samples.
+class CiTrusPretrainingHead(nn.Module):
+    """Base of the pre-training objectives: one subclass per objective, registered by name with
+    `register_pretraining_head`, so that `CiTrusForPretraining` builds the one `config.pretraining_objective` names
+    and knows nothing else about it (as transformers keeps `PatchTSTMaskPretrainHead` apart from its model).
+
+    An objective says what to predict for every masked patch (`target`), predicts it from the patch's context token
+    (`forward`) and scores the prediction (`loss`). Shapes: `B, C, P, L` as in this file, `N` scored patches, `F` the
+    objective's `target_size`.
+
+    Class attributes:
+        objective: the registry name, the value of `CiTrusConfig.pretraining_objective` (which lists the same names).
+        description: one line for the model card; `{config.<field>}` placeholders are filled from the config.
+        predicts_samples: the prediction is the masked patches' samples, so the model also returns the completed
+            window (`reconstruction`).
+    """
+
+    objective: ClassVar[str]
+    description: ClassVar[str]
+    predicts_samples: ClassVar[bool] = True
+
+    @classmethod
+    def target_size(cls, config: CiTrusConfig) -> int:
+        """`F`: values predicted per patch (its samples, by default)."""
+        return config.patch_length
+
+    @classmethod
+    def describe(cls, config: CiTrusConfig) -> str:
+        """The one-line description with the config's values filled in."""
+        return cls.description.format(config=config)
+
+    def target(self, input_values: torch.Tensor, patches: torch.Tensor) -> torch.Tensor:
+        """What every patch is to be predicted as: `input_values` `(B, C, T)`, `patches` `(B, C, P, L)` ->
+        `(B, C, P, F)` (the patches themselves, by default)."""
+        return patches
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Context tokens of the scored patches `(N, D)` -> their prediction `(N, F)`."""
+        raise NotImplementedError
+
+    def prediction_loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The objective's loss `()` of a prediction `(N, F)` (mean squared error, by default), in float32."""
+        return F.mse_loss(prediction.float(), target.float())
+
+    def loss(self, tokens: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The loss `()` and the prediction `(N, F)` from the scored patches' tokens `(N, D)` and targets `(N, F)`."""
+        prediction = self(tokens)
+        return self.prediction_loss(prediction, target), prediction
+
+    @torch.no_grad()
+    def baseline_loss(self, target: torch.Tensor) -> torch.Tensor:
+        """The loss `()` of predicting every scored patch as the mean of the targets `(N, F)` (per value): what a
+        model scores without learning anything about the signal. For z-scored windows and the sample objectives the
+        mean is ~0, so this is the predict-zero level (~1.0): a held-out loss at or above it means no learning."""
+        return self.prediction_loss(target.float().mean(dim=0, keepdim=True).expand_as(target), target)
+
+
+PRETRAINING_HEADS: dict[str, type[CiTrusPretrainingHead]] = {}
+
+
+def register_pretraining_head(head_class: type[CiTrusPretrainingHead]) -> type[CiTrusPretrainingHead]:
+    """Class decorator: make `head_class` the head of the objective `head_class.objective`.
+
+    The configuration lists the same names (`configuration_citrus.PRETRAINING_OBJECTIVES`, which must not import this
+    file); a test keeps the two equal. Evaluation arms, the model card and the tests read this registry.
+    """
+    name = getattr(head_class, "objective", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{head_class.__name__} must set the class attribute `objective` (its registry name).")
+    if name in PRETRAINING_HEADS:
+        raise ValueError(f"The pre-training objective {name!r} is already registered ({PRETRAINING_HEADS[name]}).")
+    PRETRAINING_HEADS[name] = head_class
+    return head_class
+
+
+class CiTrusSampleHead(CiTrusPretrainingHead):
+    """Base of the objectives that predict masked patches' samples: the CNN stem inverted, `(N, D)` -> `(N, L)`; for
+    `backbone="transformer"` (no stem to invert) PatchTST's linear layer.
 
     The token is a feature map of length 1; a first transposed convolution expands it to the last stem block's
     feature map `(N, last_length, last_width)`, then one transposed convolution per stem block, in reverse order,
@@ -1132,6 +1208,10 @@ class CiTrusCNNDecoder(nn.Module):
 
     def __init__(self, config: CiTrusConfig):
         super().__init__()
+        if not config.uses_cnn:
+            self.projection = nn.Linear(config.d_model, config.patch_length)
+            self.blocks = nn.ModuleList()
+            return
         self.lengths = _stem_lengths(config)
         widths = [1, *config.cnn_channels]  # the stem maps widths[i] -> widths[i + 1]; the decoder the other way
         self.projection = CiTrusTransposedConv(config.d_model, widths[-1], stride=self.lengths[-1])
@@ -1142,45 +1222,21 @@ class CiTrusCNNDecoder(nn.Module):
         self.activation = ACT2FN[config.cnn_activation]
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        if not self.blocks:  # backbone="transformer"
+            return self.projection(tokens)  # (N, L)
         hidden_states = self.projection(tokens[:, None])  # (N, last_length, last_width)
         for block, output_length in zip(self.blocks, reversed(self.lengths[:-1])):
             # an odd length was rounded up by the stem's stride: crop the extra position the inversion creates
             hidden_states = block(self.activation(hidden_states))[:, :output_length]
-        return hidden_states.squeeze(-1)  # (N, patch_length)
+        return hidden_states.squeeze(-1)  # (N, L)
 
 
-class CiTrusSpectrogramHead(nn.Module):
-    """Token -> log-magnitude spectrum of the STFT frame centred on its patch: `(..., D)` -> `(..., n_fft // 2 + 1)`."""
+@register_pretraining_head
+class CiTrusTimeHead(CiTrusSampleHead):
+    """Masked auto-encoding in the time domain: reconstruct the samples of every masked patch (MSE)."""
 
-    def __init__(self, config: CiTrusConfig):
-        super().__init__()
-        self.dense = nn.Linear(config.d_model, config.d_model)
-        self.activation = ACT2FN[config.activation_function]
-        self.output = nn.Linear(config.d_model, config.spectrogram_bins)
-
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.output(self.activation(self.dense(tokens)))
-
-
-class CiTrusFourierHead(nn.Module):
-    """neuro2vec: token -> amplitude and phase of its patch's spectrum -> samples by inverse FFT.
-
-    `(..., D)` -> amplitude `(..., L // 2 + 1)`, phase `(..., L // 2 + 1)` and samples `(..., L)`.
-    """
-
-    def __init__(self, config: CiTrusConfig):
-        super().__init__()
-        self.patch_length = config.patch_length
-        num_bins = config.patch_length // 2 + 1
-        self.amplitude = nn.Linear(config.d_model, num_bins)
-        self.phase = nn.Linear(config.d_model, num_bins)
-
-    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        amplitude = F.softplus(self.amplitude(tokens))
-        phase = self.phase(tokens)
-        spectrum = torch.polar(amplitude.float(), phase.float())
-        samples = torch.fft.irfft(spectrum, n=self.patch_length, dim=-1, norm="ortho").to(tokens.dtype)
-        return amplitude, phase, samples
+    objective = "time"
+    description = "masked auto-encoding in the time domain: reconstruct the samples of masked patches (MSE)"
 
 
 def spectrogram_target(input_values: torch.Tensor, patch_length: int, n_fft: int) -> torch.Tensor:
@@ -1205,14 +1261,129 @@ def spectrogram_target(input_values: torch.Tensor, patch_length: int, n_fft: int
     return target.reshape(batch_size, num_channels, length // patch_length, -1)
 
 
+@register_pretraining_head
+class CiTrusSpectrogramHead(CiTrusPretrainingHead):
+    """CiTrus fp: token -> log-magnitude spectrum of the STFT frame centred on its patch, `(N, D)` ->
+    `(N, n_fft // 2 + 1)`, against `spectrogram_target` (MSE)."""
+
+    objective = "spectrogram"
+    description = (
+        "masked spectrogram prediction (CiTrus fp): predict the log-magnitude STFT ({config.spectrogram_n_fft}-sample "
+        "frames) centred on every masked patch"
+    )
+    predicts_samples = False
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__()
+        self.patch_length, self.n_fft = config.patch_length, config.spectrogram_n_fft
+        self.dense = nn.Linear(config.d_model, config.d_model)
+        self.activation = ACT2FN[config.activation_function]
+        self.output = nn.Linear(config.d_model, config.spectrogram_bins)
+
+    @classmethod
+    def target_size(cls, config: CiTrusConfig) -> int:
+        return config.spectrogram_bins
+
+    def target(self, input_values: torch.Tensor, patches: torch.Tensor) -> torch.Tensor:
+        return spectrogram_target(input_values, self.patch_length, self.n_fft)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.output(self.activation(self.dense(tokens)))
+
+
+@register_pretraining_head
+class CiTrusFourierHead(CiTrusPretrainingHead):
+    """neuro2vec: token -> amplitude and phase of its patch's spectrum -> samples by inverse FFT, `(N, D)` -> `(N, L)`.
+
+    The loss compares the samples with the patch's (MSE), plus `fourier_amplitude_weight` times the MSE between the
+    predicted amplitudes and the patch's, both as log(1 + amplitude).
+    """
+
+    objective = "fourier"
+    description = "masked Fourier prediction (neuro2vec): predict the amplitude and phase of masked patches' spectrum"
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__()
+        self.patch_length = config.patch_length
+        self.amplitude_weight = config.fourier_amplitude_weight
+        num_bins = config.patch_length // 2 + 1
+        self.amplitude = nn.Linear(config.d_model, num_bins)
+        self.phase = nn.Linear(config.d_model, num_bins)
+
+    def spectrum(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Amplitude and phase `(N, L // 2 + 1)` each."""
+        return F.softplus(self.amplitude(tokens)), self.phase(tokens)
+
+    def samples(self, amplitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+        spectrum = torch.polar(amplitude.float(), phase.float())
+        return torch.fft.irfft(spectrum, n=self.patch_length, dim=-1, norm="ortho").to(amplitude.dtype)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.samples(*self.spectrum(tokens))
+
+    def amplitude_loss(self, samples: torch.Tensor, amplitude: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Sample MSE plus the weighted log-amplitude MSE, for predicted `samples` `(N, L)` of `amplitude`
+        `(N, L // 2 + 1)`."""
+        loss = F.mse_loss(samples.float(), target.float())
+        if self.amplitude_weight > 0:
+            true_amplitude = torch.fft.rfft(target.float(), dim=-1, norm="ortho").abs()
+            amplitude_loss = F.mse_loss(torch.log1p(amplitude.float()), torch.log1p(true_amplitude))
+            loss = loss + self.amplitude_weight * amplitude_loss
+        return loss
+
+    def loss(self, tokens: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        amplitude, phase = self.spectrum(tokens)
+        samples = self.samples(amplitude, phase)
+        return self.amplitude_loss(samples, amplitude, target), samples
+
+    def prediction_loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        # samples alone: their amplitude is that of their spectrum
+        return self.amplitude_loss(prediction, torch.fft.rfft(prediction.float(), dim=-1, norm="ortho").abs(), target)
+
+
+@register_pretraining_head
+class CiTrusTimeFrequencyHead(CiTrusSampleHead):
+    """Reconstruction scored in time and in frequency at once, after TSPulse (Ekambaram et al., 2025), whose
+    masked reconstruction adds an FFT loss to the time loss: the time decoder's samples of every masked patch are
+    compared with the patch's (MSE) and so are their log-magnitude spectra, log(1 + |rFFT|) with the orthonormal
+    FFT, weighted by `config.frequency_loss_weight` (TSPulse's default weight 1).
+
+    Why both: where a masked patch's phase cannot be inferred from its neighbours, the sample MSE alone is minimised
+    by predicting its mean, zero; the spectral term, blind to phase, still rewards the patch's rhythm and power.
+    """
+
+    objective = "time_frequency"
+    description = (
+        "masked reconstruction scored in time and frequency at once (after TSPulse): the samples' MSE plus "
+        "{config.frequency_loss_weight:g} x the MSE of the masked patches' log-magnitude spectra (rFFT)"
+    )
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__(config)
+        self.frequency_weight = config.frequency_loss_weight
+
+    @staticmethod
+    def log_magnitude(patches: torch.Tensor) -> torch.Tensor:
+        """log(1 + |rFFT|) of every patch: `(N, L)` -> `(N, L // 2 + 1)`, float32."""
+        return torch.log1p(torch.fft.rfft(patches.float(), dim=-1, norm="ortho").abs())
+
+    def prediction_loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        time_loss = F.mse_loss(prediction.float(), target.float())
+        if self.frequency_weight == 0:
+            return time_loss
+        frequency_loss = F.mse_loss(self.log_magnitude(prediction), self.log_magnitude(target))
+        return time_loss + self.frequency_weight * frequency_loss
+
+
 class CiTrusForPretraining(CiTrusPreTrainedModel):
     """CiTrus with a masked auto-encoding head. The loss needs no labels.
 
-    Objectives (`config.pretraining_objective`):
-        - "time": the inverted CNN (a linear layer for `backbone="transformer"`) reconstructs masked patches' samples.
-        - "spectrogram" (CiTrus fp): predict the log-magnitude STFT frame centred on every masked patch.
-        - "fourier" (neuro2vec): predict amplitude and phase of every masked patch's spectrum; the loss compares their
-          inverse FFT with the samples (plus `fourier_amplitude_weight` times a log-amplitude loss).
+    The objective is a head class (`CiTrusPretrainingHead`) chosen by `config.pretraining_objective` from
+    `PRETRAINING_HEADS`: "time" (the inverted CNN, a linear layer for `backbone="transformer"`, reconstructs masked
+    patches' samples), "spectrogram" (CiTrus fp: the log-magnitude STFT frame centred on every masked patch),
+    "fourier" (neuro2vec: amplitude and phase of every masked patch's spectrum), "time_frequency" (the samples, scored
+    in time and in frequency, after TSPulse). This class draws the mask, runs the encoder and hands the context of the
+    masked patches to the head.
 
     `backbone="cnn"` has no context model to infer a hidden patch from its neighbours, so that ablation is
     pre-trained as a plain auto-encoder: nothing is masked and the loss covers every patch.
@@ -1222,13 +1393,7 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
         super().__init__(config)
         self.citrus = CiTrusModel(config)
         self.masking = CiTrusMasking(config)
-        objective = config.pretraining_objective
-        if objective == "time":
-            self.head = CiTrusCNNDecoder(config) if config.uses_cnn else nn.Linear(config.d_model, config.patch_length)
-        elif objective == "spectrogram":
-            self.head = CiTrusSpectrogramHead(config)
-        else:
-            self.head = CiTrusFourierHead(config)
+        self.head = PRETRAINING_HEADS[config.pretraining_objective](config)
         self.post_init()
 
     def forward(
@@ -1268,31 +1433,86 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
         if kwargs.get("labels") is not None:
             raise ValueError("CiTrusForPretraining learns without labels; drop the `labels` column for pre-training.")
         return_dict = return_dict if return_dict is not None else self.config.return_dict
-        input_values = self._check_input_values(input_values)
-        patches = patchify(input_values, self.config.patch_length)  # (B, C, P, L)
-        batch_size, num_channels, num_patches, patch_length = patches.shape
-        patch_mask = self._check_patch_mask(patch_mask, patches.shape)
-
         output_hidden_states = (
             output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
         )
         output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
+        input_values = self._check_input_values(input_values)
+        patches = patchify(input_values, self.config.patch_length)  # (B, C, P, L)
+        patch_mask = self._check_patch_mask(patch_mask, patches.shape)
+
         drawn_here = token_mask is None
+        model_mask, loss_mask = self._masks(patches, token_mask, patch_mask)
+        nothing_scored = self._nothing_scored(loss_mask, patch_mask, drawn_here)
+        positions_to_keep = None
+        if drawn_here and not (output_hidden_states or output_attentions):
+            positions_to_keep = self._masked_positions(model_mask)
+        outputs = self.citrus(
+            input_values,
+            patch_mask=patch_mask,
+            token_mask=model_mask,
+            output_hidden_states=output_hidden_states,
+            output_attentions=output_attentions,
+            positions_to_keep=positions_to_keep,
+            return_dict=True,
+        )
+        context, scored_context = self._scored_context(outputs.last_hidden_state, loss_mask, positions_to_keep)
+
+        target = self.head.target(input_values, patches)  # (B, C, P, F)
+        loss, scored_prediction = self.head.loss(scored_context, target[loss_mask])  # (), (num_scored_total, F)
+        if nothing_scored:
+            loss = scored_prediction.sum() * 0.0  # keeps the graph, so a training step runs (and changes nothing)
+        prediction, reconstruction = self._prediction_and_reconstruction(scored_prediction, loss_mask, patches)
+        output = CiTrusForPretrainingOutput(
+            loss=loss,
+            reconstruction=reconstruction,
+            prediction=prediction,
+            target=target,
+            token_mask=loss_mask,
+            last_hidden_state=context,
+            hidden_states=outputs.hidden_states,
+            attentions=outputs.attentions,
+        )
+        return output if return_dict else output.to_tuple()
+
+    def _prediction_and_reconstruction(
+        self, scored_prediction: torch.Tensor, loss_mask: torch.Tensor, patches: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The head's prediction at every patch `(B, C, P, F)`, zero where nothing was scored, and, when it predicts
+        samples, the window it completes: predicted samples in the scored patches, the input elsewhere `(B, C, T)`."""
+        prediction = scored_prediction.new_zeros(*loss_mask.shape, scored_prediction.shape[-1])
+        prediction[loss_mask] = scored_prediction
+        if not self.head.predicts_samples:
+            return prediction, None
+        return prediction, unpatchify(torch.where(loss_mask[..., None], prediction.to(patches.dtype), patches))
+
+    def _masks(
+        self, patches: torch.Tensor, token_mask: torch.Tensor | None, patch_mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """The mask the encoder applies (None for the CNN-only auto-encoder) and the patches the loss scores (masked
+        and not padding), both `(B, C, P)` bool, for `patches` `(B, C, P, L)`. Draws the mask unless `token_mask` is
+        given."""
+        shape = patches.shape[:3]
         if not self.config.uses_transformer:
-            model_mask, loss_mask = None, torch.ones(patches.shape[:3], dtype=torch.bool, device=patches.device)
-        else:
-            if drawn_here:
-                token_mask = self.masking(batch_size, num_channels, num_patches, input_values.device)
-            elif token_mask.shape != patches.shape[:3]:
-                raise ValueError(
-                    f"`token_mask` must have shape (batch, channels, patches) = {tuple(patches.shape[:3])}, "
-                    f"got {tuple(token_mask.shape)}."
-                )
-            model_mask = loss_mask = token_mask.to(torch.bool)
-        if patch_mask is not None:
-            loss_mask = loss_mask & patch_mask[:, None, :]
-        # A mean over no patch would be NaN. A mask drawn here can fall on padding only (windows of a patch or two of
-        # signal): nothing to learn from, so the loss is 0. A given mask or padding that leaves nothing is a mistake.
+            return None, self._without_padding(torch.ones(shape, dtype=torch.bool, device=patches.device), patch_mask)
+        if token_mask is None:
+            token_mask = self.masking(*shape, patches.device)
+        elif token_mask.shape != shape:
+            raise ValueError(
+                f"`token_mask` must have shape (batch, channels, patches) = {tuple(shape)}, "
+                f"got {tuple(token_mask.shape)}."
+            )
+        token_mask = token_mask.to(torch.bool)
+        return token_mask, self._without_padding(token_mask, patch_mask)
+
+    @staticmethod
+    def _without_padding(loss_mask: torch.Tensor, patch_mask: torch.Tensor | None) -> torch.Tensor:
+        return loss_mask if patch_mask is None else loss_mask & patch_mask[:, None, :]
+
+    def _nothing_scored(self, loss_mask: torch.Tensor, patch_mask: torch.Tensor | None, drawn_here: bool) -> bool:
+        """Whether the loss scores no patch: a mean over none would be NaN. A mask drawn here can fall on padding
+        only (windows of a patch or two of signal): nothing to learn from, so the loss is 0. A given mask or padding
+        that leaves nothing is a mistake, raised here."""
         nothing_scored = (not drawn_here or patch_mask is not None) and not _is_tracing() and not loss_mask.any()
         if nothing_scored and patch_mask is not None and not patch_mask.any():
             raise ValueError(
@@ -1304,96 +1524,36 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
                 "`token_mask` masks no patch that holds signal, so the pre-training loss has nothing to score; mask at "
                 "least one (True = masked) outside the padding, or pass token_mask=None to draw the mask."
             )
+        return nothing_scored
 
-        # The loss reads the context of the masked patches only, so the last transformer layer need not run
-        # anywhere else (an eighth of a pre-training step at the paper's size). That needs the same number of
-        # masked patches in every sequence, which the masking guarantees for a mask it drew itself without whole
-        # channels masked on top. (Padding patches among them are dropped from the loss afterwards.)
-        positions_to_keep = None
-        if (
-            self.citrus._can_keep_positions()
-            and drawn_here
-            and (self.config.channel_mask_ratio == 0 or num_channels == 1)
-            and not output_hidden_states
-            and not output_attentions
-        ):
-            # the masked patches' indices in ascending order: the order in which `loss_mask` selects them
-            positions_to_keep = model_mask.to(torch.int8).argsort(dim=-1, descending=True, stable=True)
-            positions_to_keep = positions_to_keep[..., : self.masking.num_masked(num_patches)]  # (B, C, Q)
+    def _masked_positions(self, model_mask: torch.Tensor | None) -> torch.Tensor | None:
+        """The masked patches' indices `(B, C, Q)` in ascending order (the order in which the loss mask selects
+        them), when the last transformer layer may run at those patches only, else None.
 
-        outputs = self.citrus(
-            input_values,
-            patch_mask=patch_mask,
-            token_mask=model_mask,
-            output_hidden_states=output_hidden_states,
-            output_attentions=output_attentions,
-            positions_to_keep=positions_to_keep,
-            return_dict=True,
-        )
-        if positions_to_keep is not None:
-            context = None  # only the masked patches went through the last layer
-            kept_context = outputs.last_hidden_state  # (B, C, Q, D)
-            if patch_mask is None:
-                scored_context = kept_context.flatten(0, 2)  # (num_scored_total, D)
-            else:  # masked padding patches are not scored
-                scored_context = kept_context[loss_mask.take_along_dim(positions_to_keep, dim=-1)]
-        else:
-            context = outputs.last_hidden_state
-            if self.citrus.cls_token is not None:
-                context = context[:, :, 1:]  # the CLS token predicts no patch
-            scored_context = context[loss_mask]  # (num_scored_total, D)
+        The loss reads the context of the masked patches only, so the last layer need not run anywhere else (an
+        eighth of a pre-training step at the paper's size). That needs the same number of masked patches in every
+        sequence, which the masking guarantees for a mask it drew itself without whole channels masked on top.
+        (Padding patches among them are dropped from the loss afterwards.)
+        """
+        if model_mask is None or not self.citrus._can_keep_positions():
+            return None
+        if self.config.channel_mask_ratio > 0 and model_mask.shape[1] > 1:
+            return None
+        positions = model_mask.to(torch.int8).argsort(dim=-1, descending=True, stable=True)
+        return positions[..., : self.masking.num_masked(model_mask.shape[-1])]
 
-        # Every objective predicts the scored patches only; `prediction` is zero elsewhere.
-        objective = self.config.pretraining_objective
-        reconstruction = None
-        if objective == "time":
-            decoded = self.head(scored_context)  # (num_scored_total, L)
-            target = patches
-            loss = F.mse_loss(decoded.float(), patches[loss_mask].float())
-        elif objective == "spectrogram":
-            decoded = self.head(scored_context)  # (num_scored_total, F)
-            target = spectrogram_target(input_values, patch_length, self.config.spectrogram_n_fft)
-            loss = F.mse_loss(decoded.float(), target[loss_mask])
-        else:
-            amplitude, _, decoded = self.head(scored_context)  # (num_scored_total, L // 2 + 1), (.., L)
-            target = patches
-            loss = F.mse_loss(decoded.float(), patches[loss_mask].float())
-            if self.config.fourier_amplitude_weight > 0:
-                true_amplitude = torch.fft.rfft(patches[loss_mask].float(), dim=-1, norm="ortho").abs()
-                amplitude_loss = F.mse_loss(torch.log1p(amplitude.float()), torch.log1p(true_amplitude))
-                loss = loss + self.config.fourier_amplitude_weight * amplitude_loss
-        if nothing_scored:
-            loss = decoded.sum() * 0.0  # keeps the graph, so a training step runs (and changes nothing)
-        prediction = decoded.new_zeros(*loss_mask.shape, decoded.shape[-1])
-        prediction[loss_mask] = decoded
-        if objective != "spectrogram":
-            reconstruction = unpatchify(torch.where(loss_mask[..., None], prediction.to(patches.dtype), patches))
-
-        if not return_dict:
-            return tuple(
-                v
-                for v in (
-                    loss,
-                    reconstruction,
-                    prediction,
-                    target,
-                    loss_mask,
-                    context,
-                    outputs.hidden_states,
-                    outputs.attentions,
-                )
-                if v is not None
-            )
-        return CiTrusForPretrainingOutput(
-            loss=loss,
-            reconstruction=reconstruction,
-            prediction=prediction,
-            target=target,
-            token_mask=loss_mask,
-            last_hidden_state=context,
-            hidden_states=outputs.hidden_states,
-            attentions=outputs.attentions,
-        )
+    def _scored_context(
+        self, last_hidden_state: torch.Tensor, loss_mask: torch.Tensor, positions_to_keep: torch.Tensor | None
+    ) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """The context of every patch `(B, C, P, D)` (None when the last layer ran at the masked patches only) and
+        that of the scored patches `(num_scored_total, D)`."""
+        if positions_to_keep is not None:  # last_hidden_state: (B, C, Q, D), the masked patches in order
+            scored = loss_mask.take_along_dim(positions_to_keep, dim=-1)  # masked padding patches are not scored
+            return None, last_hidden_state[scored]
+        context = last_hidden_state
+        if self.citrus.cls_token is not None:
+            context = context[:, :, 1:]  # the CLS token predicts no patch
+        return context, context[loss_mask]
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -1750,6 +1910,9 @@ __all__ = [
     "CiTrusForPretrainingOutput",
     "CiTrusRegressionOutput",
     "CiTrusMasking",
+    "CiTrusPretrainingHead",
+    "PRETRAINING_HEADS",
     "classification_loss",
+    "register_pretraining_head",
     "regression_loss",
 ]

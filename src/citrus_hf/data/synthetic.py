@@ -1212,7 +1212,12 @@ class MixedWindowStream(torch.utils.data.IterableDataset):
         return torch.from_numpy(values), torch.from_numpy(mask)
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        rng = self._rng()
+        return self.windows(self._rng())
+
+    def windows(self, rng: np.random.Generator) -> Iterator[dict[str, torch.Tensor]]:
+        """The stream drawn from `rng` alone (iterating the stream seeds it from `(seed, rank, DataLoader worker)`),
+        for callers that derive the randomness themselves, e.g. the pre-training loop, which makes every part of a
+        run a function of its position so that a resumed run is exact."""
         synthetic = _SyntheticSource(self.generators, self.weights, self.sampling_rate, self.context_length)
         full_mask = torch.ones(self.num_patches, dtype=torch.long)
         while True:

@@ -23,6 +23,7 @@ from ..configuration_citrus import CiTrusConfig
 from ..configuration_citrus_fusion import CiTrusFusionConfig
 from ..evaluation.records import EvalRecord, parse_eval_results
 from ..loading import FUSION_MODEL_TASKS, MODEL_TASKS, PIPELINE_TAGS
+from ..modeling_citrus import PRETRAINING_HEADS
 from ..training.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from .runs import read_run_records
 
@@ -45,15 +46,6 @@ CITATION = """@inproceedings{geenjaar2025citrus,
   archivePrefix = {arXiv},
   url           = {https://arxiv.org/abs/2412.11695}
 }"""
-
-OBJECTIVES = {
-    "time": "masked auto-encoding in the time domain: reconstruct the samples of masked patches (MSE)",
-    "spectrogram": (
-        "masked spectrogram prediction (CiTrus fp): predict the log-magnitude STFT ({n_fft}-sample frames) centred on "
-        "every masked patch"
-    ),
-    "fourier": "masked Fourier prediction (neuro2vec): predict the amplitude and phase of masked patches' spectrum",
-}
 
 
 # The license ids the Hub accepts in a card (https://huggingface.co/docs/hub/repositories-licenses); "other" needs the
@@ -257,7 +249,7 @@ def _pretraining_rows(config: CiTrusConfig, pretraining: Mapping[str, Any] | Non
     mask_unit = {"per_channel": "per channel", "shared": "shared by all channels", "per_modality": "per modality"}
     rows = [
         ("Corpus", corpus if corpus is not None else "not recorded for this checkpoint"),
-        ("Objective", OBJECTIVES[config.pretraining_objective].format(n_fft=config.spectrogram_n_fft)),
+        ("Objective", PRETRAINING_HEADS[config.pretraining_objective].describe(config)),
         (
             "Masking",
             f"{config.mask_ratio:.0%} of patches, in blocks of {config.mask_block_size} patches, "
@@ -692,4 +684,4 @@ def _hub_id(name_or_path: str | None) -> str | None:
     return name_or_path
 
 
-__all__ = ["CITATION", "HUB_LICENSES", "OBJECTIVES", "build_model_card", "check_license", "write_trainer_card"]
+__all__ = ["CITATION", "HUB_LICENSES", "build_model_card", "check_license", "write_trainer_card"]
