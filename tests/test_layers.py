@@ -182,9 +182,9 @@ def test_auto_classes_find_citrus_in_any_import_order(tmp_path):
 
 def test_bundled_checkpoint_names_resolve_to_the_shipped_folder(tmp_path, monkeypatch):
     """`resolve_checkpoint` is the one place a name becomes a folder: a bundled name before any Hub lookup."""
-    from citrus_hf import loading
+    from citrus_hf import _bundled, loading
 
-    monkeypatch.setattr(loading, "BUNDLED_CHECKPOINTS", tmp_path)
+    monkeypatch.setattr(_bundled, "BUNDLED_CHECKPOINTS", tmp_path)
     (tmp_path / "citrus-test").mkdir()
     (tmp_path / "citrus-test" / "config.json").write_text("{}")
     assert loading.resolve_checkpoint("citrus-test") == tmp_path / "citrus-test"

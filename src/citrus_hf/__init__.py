@@ -15,6 +15,7 @@ from ._version import __version__ as __version__
 
 if TYPE_CHECKING:
     from ._auto import AutoModelForTimeSeriesRegression
+    from ._bundled import bundled_checkpoint
     from .configuration_citrus import CiTrusConfig
     from .configuration_citrus_fusion import CiTrusFusionConfig
     from .feature_extraction_citrus import CiTrusFeatureExtractor
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 # public name -> the module (relative to this package) that defines it
 _PUBLIC_NAMES: dict[str, str] = {
     "AutoModelForTimeSeriesRegression": "_auto",
+    "bundled_checkpoint": "_bundled",
     "CiTrusConfig": "configuration_citrus",
     "CiTrusFeatureExtractor": "feature_extraction_citrus",
     "CiTrusPreTrainedModel": "modeling_citrus",
@@ -113,6 +115,7 @@ __all__ = [
     "CiTrusFusionForRegression",
     "CiTrusFusionProcessor",
     "build_model_card",
+    "bundled_checkpoint",
     "load_feature_extractor",
     "load_pretrained",
     "load_processor",

@@ -38,6 +38,14 @@ def _register_configs() -> None:
 
     AutoConfig.register(CiTrusConfig.model_type, CiTrusConfig, exist_ok=True)
     AutoConfig.register(CiTrusFusionConfig.model_type, CiTrusFusionConfig, exist_ok=True)
+    CiTrusConfig._checkpoint_locator = _bundled_checkpoint
+
+
+def _bundled_checkpoint(name: str):
+    """The folder of a checkpoint shipped with the package, or None."""
+    from ._bundled import bundled_checkpoint
+
+    return bundled_checkpoint(name)
 
 
 def _time_series_regression_auto_class() -> type:
@@ -86,6 +94,7 @@ def _register_models() -> None:
     AutoModelForTimeSeriesRegression.register(CiTrusConfig, CiTrusForRegression, exist_ok=True)
     AutoModelForTimeSeriesRegression.register(CiTrusFusionConfig, CiTrusFusionForRegression, exist_ok=True)
     _CiTrusFamilyMixin._hub_publisher = _push_with_citrus_card
+    _CiTrusFamilyMixin._checkpoint_locator = _bundled_checkpoint
 
 
 def _publishing(module: str):
@@ -127,6 +136,7 @@ def _register_feature_extractors() -> None:
     from .feature_extraction_citrus import CiTrusFeatureExtractor
 
     AutoFeatureExtractor.register(CiTrusConfig, CiTrusFeatureExtractor, exist_ok=True)
+    CiTrusFeatureExtractor._checkpoint_locator = _bundled_checkpoint
 
 
 def _register_processors() -> None:

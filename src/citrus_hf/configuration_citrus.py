@@ -231,6 +231,9 @@ class CiTrusConfig(PreTrainedConfig):
     """
 
     model_type = "citrus"
+    # `locate(name) -> folder | None` for checkpoints shipped inside the citrus_hf package ("citrus-small"); set by
+    # the package when it is installed (`citrus_hf._auto`), None in remote code.
+    _checkpoint_locator = None
     attribute_map = {"hidden_size": "d_model", "intermediate_size": "ffn_dim"}
 
     # input contract
@@ -280,6 +283,14 @@ class CiTrusConfig(PreTrainedConfig):
     pooling: str = "mean"
     channel_pooling: str = "concat"
     num_targets: int = 1
+
+    @classmethod
+    def get_config_dict(cls, pretrained_model_name_or_path, **kwargs):
+        """`PreTrainedConfig.get_config_dict`, which also takes the name of a bundled checkpoint ("citrus-small")."""
+        locator = cls._checkpoint_locator
+        if locator is not None and isinstance(pretrained_model_name_or_path, str):
+            pretrained_model_name_or_path = str(locator(pretrained_model_name_or_path) or pretrained_model_name_or_path)
+        return super().get_config_dict(pretrained_model_name_or_path, **kwargs)
 
     def __post_init__(self, **kwargs):
         for name in _INTEGER_FIELDS:

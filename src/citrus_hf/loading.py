@@ -26,6 +26,7 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import validate_repo_id
 
+from ._bundled import BUNDLED_CHECKPOINTS, bundled_checkpoint, bundled_names
 from .configuration_citrus import MODEL_PRESETS, CiTrusConfig
 from .configuration_citrus_fusion import CiTrusFusionConfig
 
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
 CHECKPOINT_PATTERNS = ["*.json", "*.safetensors", "*.py", "README.md"]
 # Files that would be unpickled on load: never published, never downloaded.
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib")
-# Checkpoints shipped inside the package, loadable by name: `BUNDLED_CHECKPOINTS / name` holding a `config.json`.
-BUNDLED_CHECKPOINTS = Path(__file__).resolve().parent / "pretrained"
 
 # What a checkpoint is loaded as (`load_pretrained(task=...)`): task name -> (citrus_hf class, the transformers Auto
 # class that loads it from remote code, model-index task type). Not `citrus_hf.data.splits.LABEL_TASKS`, which says
@@ -75,14 +74,6 @@ PIPELINE_TAGS: dict[str, str] = {
     "sequence-classification": "time-series-classification",
     "regression": "time-series-regression",
 }
-
-
-def bundled_checkpoint(name: str) -> Path | None:
-    """The folder of the checkpoint shipped with the package under `name`, or None when there is none."""
-    if not name or any(separator in name for separator in ("/", "\\")) or name.startswith("."):
-        return None
-    folder = BUNDLED_CHECKPOINTS / name
-    return folder if (folder / "config.json").is_file() else None
 
 
 def resolve_checkpoint(
@@ -183,13 +174,6 @@ def check_model_reference(reference: str | os.PathLike, flag: str = "model") -> 
             f"{flag} {text!r} is not a checkpoint folder (it does not exist or is a file); pass the folder that "
             "`save_pretrained` wrote, a bundled checkpoint name (" + ", ".join(bundled_names()) + ") or a Hub id."
         )
-
-
-def bundled_names() -> list[str]:
-    """Names of the checkpoints shipped with the package (e.g. "citrus-small")."""
-    if not BUNDLED_CHECKPOINTS.is_dir():
-        return []
-    return sorted(p.name for p in BUNDLED_CHECKPOINTS.iterdir() if (p / "config.json").is_file())
 
 
 def build_config(preset: str | os.PathLike = "small", **overrides) -> CiTrusConfig:

@@ -47,6 +47,15 @@ _DOWNLOAD_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", 
 _TEXT_MODEL_KWARGS = ("input_ids", "attention_mask", "inputs_embeds", "token_type_ids", "position_ids")
 
 
+def _located(locator: Callable | None, name_or_path):
+    """`name_or_path`, or the folder of the bundled checkpoint it names when `locator` knows it."""
+    if locator is not None and isinstance(name_or_path, str):
+        folder = locator(name_or_path)
+        if folder is not None:
+            return str(folder)
+    return name_or_path
+
+
 def _is_tracing() -> bool:
     """True under torch.export / torch.compile / ONNX export, where data-dependent checks cannot run."""
     return torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing()
@@ -587,6 +596,9 @@ class _CiTrusFamilyMixin:
     # when it is installed (`citrus_hf._auto`); this file is also the checkpoint's remote code, which must not import
     # the package, so without it `push_to_hub` is transformers' own.
     _hub_publisher: Callable | None = None
+    # `locate(name) -> folder | None` for checkpoints shipped inside the citrus_hf package ("citrus-small"); set by
+    # the package when it is installed (`citrus_hf._auto`), None in remote code.
+    _checkpoint_locator: Callable | None = None
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
@@ -602,6 +614,7 @@ class _CiTrusFamilyMixin:
         head. Pickled `.bin` checkpoints are refused, and so are, before any weight is read, a folder without
         `config.json`, a path that does not exist and a checkpoint of another model type.
         """
+        pretrained_model_name_or_path = _located(cls._checkpoint_locator, pretrained_model_name_or_path)
         return_loading_info = kwargs.pop("output_loading_info", False)
         replace_head = kwargs.pop("replace_head", False)
         if kwargs.get("use_safetensors") is False:
