@@ -252,15 +252,13 @@ def test_unreachable_server_is_a_clear_offline_error(tmp_path):
 
 
 def test_online_fetchers_fail_clearly_when_offline(tmp_path):
-    from citrus_hf.data import corpora
-
     base = _closed_port_url()
     with pytest.raises(OfflineError, match="sleep-edfx/1.0.0/SHA256SUMS.txt"):
-        corpora.fetch_sleep_edf(tmp_path / "sleep", base_url=base)
+        SOURCES["sleep_edf"].fetch(tmp_path / "sleep", base_url=base)
     with pytest.raises(OfflineError, match="mitdb/1.0.0/SHA256SUMS.txt"):
-        corpora.fetch_mitdb(tmp_path / "mitdb", base_url=base)
+        SOURCES["mitdb"].fetch(tmp_path / "mitdb", base_url=base)
     with pytest.raises(OfflineError, match="articles/19930199/versions/2"):
-        corpora.fetch_tfc("epilepsy", tmp_path / "epilepsy", api_url=base)
+        SOURCES["tfc_epilepsy"].fetch(tmp_path / "epilepsy", api_url=base)
 
 
 def test_offline_flag_blocks_downloads(tmp_path, monkeypatch):
@@ -296,13 +294,12 @@ def test_physionet_fetch_follows_the_published_sha256sums(tmp_path, server):
             "/files/sleep-edfx/1.0.0/sleep-cassette/SC4001EC-Hypnogram.edf": b"tampered",
         }
     )
-    from citrus_hf.data import corpora
-
+    fetch_sleep_edf = SOURCES["sleep_edf"].fetch
     with pytest.raises(ChecksumError, match="SC4001EC-Hypnogram.edf"):
-        corpora.fetch_sleep_edf(tmp_path, base_url=srv.url + "/files")
+        fetch_sleep_edf(tmp_path, base_url=srv.url + "/files")
     assert not (tmp_path / "sleep-cassette" / "SC4001EC-Hypnogram.edf").exists()
     srv.files["/files/sleep-edfx/1.0.0/sleep-cassette/SC4001EC-Hypnogram.edf"] = hyp
-    paths = corpora.fetch_sleep_edf(tmp_path, base_url=srv.url + "/files")
+    paths = fetch_sleep_edf(tmp_path, base_url=srv.url + "/files")
     assert [p.name for p in paths] == ["SC4001E0-PSG.edf", "SC4001EC-Hypnogram.edf"]  # telemetry not asked for
 
 

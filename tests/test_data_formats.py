@@ -18,17 +18,15 @@ import pytest
 
 from citrus_hf.data.errors import CorruptFileError, UnsafePickleError
 from citrus_hf.data.readers import (
-    SLEEP_EDF_CHANNELS,
     load_npy,
     load_pickle,
     load_tfc_split,
-    pair_sleep_edf_files,
     read_edf,
     read_edf_annotations,
     read_edf_header,
     read_wfdb,
-    sleep_edf_windows,
 )
+from citrus_hf.data.sources.sleep_physionet import SLEEP_EDF_CHANNELS, pair_sleep_edf_files, sleep_edf_windows
 
 START = datetime.datetime(1989, 4, 24, 16, 13)
 
@@ -250,7 +248,7 @@ def test_wfdb_record_and_annotations(tmp_path):
 
 
 def test_wfdb_beat_windows_map_to_aami(tmp_path):
-    from citrus_hf.data.corpora import wfdb_beat_windows
+    from citrus_hf.data.sources.mitdb import wfdb_beat_windows
 
     beats, _ = write_wfdb_record(tmp_path)
     windows = list(wfdb_beat_windows(tmp_path / "100", 0.25, 0.45))

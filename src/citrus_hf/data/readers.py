@@ -1,12 +1,13 @@
 """Readers for the real formats bio-signals come in.
 
 Each reader returns numpy arrays shaped ``(channels, time)`` plus the sampling rate, and turns the errors of the
-underlying library into a :class:`~citrus_hf.data.errors.CitrusDataError` that names the file and the fix.
+underlying library into a :class:`~citrus_hf.data.errors.CitrusDataError` that names the file and the fix. Readers are
+generic: what a corpus's files mean (labels, units, splits) is decided in its module in :mod:`citrus_hf.data.sources`.
 
 * EDF / EDF+ (and BDF): :func:`read_edf` through MNE, after a header check that catches truncated files (MNE
   silently reads a truncated EDF as a shorter recording); annotations through :func:`read_edf_annotations`.
-* Sleep-EDF: :func:`pair_sleep_edf_files` and :func:`sleep_edf_windows` (30 s epochs W/N1/N2/N3/REM).
-* OpenSignals HDF5 (biosignalsplux): :func:`read_opensignals_h5`.
+* OpenSignals HDF5 (biosignalsplux): :func:`read_opensignals_h5` (raw ADC counts; each sensor's transfer function
+  lives with its corpus in :mod:`citrus_hf.data.sources`).
 * WFDB: :func:`read_wfdb` through ``wfdb``.
 * TF-C ``.pt``: :func:`load_tfc_split` through ``torch.load(weights_only=True)``.
 * ARFF (UEA), CSV, ``.npy`` / ``.npz`` and numpy pickles (:func:`load_pickle`, restricted to numpy arrays).
@@ -23,9 +24,8 @@ import io
 import json
 import math
 import pickle
-import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -458,157 +458,7 @@ def read_edf_annotations(path: str | Path) -> tuple[list[Annotation], datetime.d
     return items, header.start
 
 
-# --------------------------------------------------------------------------------------------- Sleep-EDF
-
-SLEEP_EDF_CHANNELS: tuple[str, ...] = ("EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal")
-# Rechtschaffen & Kales stages to AASM: stages 3 and 4 become N3; "Sleep stage ?" and "Movement time" are dropped.
-SLEEP_STAGE_MAP: dict[str, str] = {
-    "Sleep stage W": "W",
-    "Sleep stage 1": "N1",
-    "Sleep stage 2": "N2",
-    "Sleep stage 3": "N3",
-    "Sleep stage 4": "N3",
-    "Sleep stage R": "REM",
-}
-_SLEEP_EDF_NAME = re.compile(
-    r"^(?P<study>S[CT])(?P<group>\d)(?P<subject>\d\d)(?P<night>\d)\w\w-(?P<kind>PSG|Hypnogram)\.edf$"
-)
-
-
-@dataclass
-class SleepEdfPair:
-    """A Sleep-EDF PSG file and its hypnogram."""
-
-    psg: Path
-    hypnogram: Path
-    subject: str
-    night: int
-
-    @property
-    def recording(self) -> str:
-        """Recording id, e.g. ``SC4001``."""
-        return self.psg.name[:6]
-
-
-def pair_sleep_edf_files(files: Sequence[str | Path] | str | Path) -> list[SleepEdfPair]:
-    """Pair each Sleep-EDF PSG file with its hypnogram.
-
-    Names follow ``SC4ssNE0-PSG.edf`` / ``SC4ssNEC-Hypnogram.edf`` (cassette) and ``ST7ssNJ0-PSG.edf`` /
-    ``ST7ssNJP-Hypnogram.edf`` (telemetry): ``ss`` is the subject, ``N`` the night, and the last letter before
-    ``-Hypnogram`` the scorer; files pair on their first six characters.
-
-    Args:
-        files: a folder (searched recursively) or a list of files.
-
-    Returns:
-        Pairs sorted by recording. PSG files without a hypnogram are left out with a warning (a partial download).
-
-    Raises:
-        CorruptFileError: two hypnograms for one PSG file.
-    """
-    if isinstance(files, (str, Path)):
-        files = sorted(Path(files).rglob("*.edf"))
-    psgs: dict[str, Path] = {}
-    hypnograms: dict[str, Path] = {}
-    for file in map(Path, files):
-        match = _SLEEP_EDF_NAME.match(file.name)
-        if not match:
-            continue
-        key = file.name[:6]
-        table = psgs if match["kind"] == "PSG" else hypnograms
-        if key in table:
-            raise CorruptFileError(f"Two Sleep-EDF {match['kind']} files for recording {key}: {table[key]} and {file}.")
-        table[key] = file
-    unpaired = sorted(set(psgs) - set(hypnograms))
-    if unpaired:
-        warnings.warn(f"Sleep-EDF PSG files without a hypnogram are skipped: {unpaired}", stacklevel=2)
-    pairs = []
-    for key in sorted(set(psgs) & set(hypnograms)):
-        match = _SLEEP_EDF_NAME.match(psgs[key].name)
-        pairs.append(
-            SleepEdfPair(
-                psg=psgs[key],
-                hypnogram=hypnograms[key],
-                subject=f"{match['study']}{match['subject']}",
-                night=int(match["night"]),
-            )
-        )
-    return pairs
-
-
-def sleep_edf_windows(
-    pair: SleepEdfPair,
-    channels: Sequence[str] = SLEEP_EDF_CHANNELS,
-    window_seconds: float = 30.0,
-    epoch_seconds: float = 30.0,
-    max_wake_edge_minutes: float | None = 30.0,
-) -> Iterator[tuple[np.ndarray, str, float]]:
-    """Yield labelled windows of one Sleep-EDF recording.
-
-    Each scored 30 s epoch becomes ``epoch_seconds / window_seconds`` windows (1 for 30 s epochs, 15 for TF-C's
-    2 s SleepEEG windows), all labelled with the epoch's stage.
-
-    Args:
-        pair: PSG + hypnogram.
-        channels: PSG channels to read (one sampling rate; 100 Hz for the EEG / EOG of Sleep-EDF).
-        window_seconds: window length; must divide ``epoch_seconds``.
-        epoch_seconds: scoring epoch (30 s in Sleep-EDF).
-        max_wake_edge_minutes: keep at most this much wake before the first and after the last sleep epoch (the
-            cassette recordings hold up to 10 h of daytime wake); None keeps everything.
-
-    Yields:
-        ``(window, stage, start_seconds)``: window ``(channels, window_seconds * rate)`` float32 in µV; stage in
-        W/N1/N2/N3/REM.
-    """
-    per_epoch = epoch_seconds / window_seconds
-    if per_epoch < 1 or abs(per_epoch - round(per_epoch)) > 1e-9:
-        raise ValueError(f"window_seconds={window_seconds} must divide the {epoch_seconds} s scoring epoch.")
-    recording = read_edf(pair.psg, channels)
-    annotations, hypnogram_start = read_edf_annotations(pair.hypnogram)
-    offset = 0.0
-    if hypnogram_start is not None and recording.start is not None:
-        # Hypnogram onsets count from the hypnogram's own start; in Sleep-EDF it equals the PSG's, but check.
-        offset = (hypnogram_start - recording.start).total_seconds()
-    epochs: list[tuple[float, str]] = []
-    unknown = set()
-    for annotation in annotations:
-        stage = SLEEP_STAGE_MAP.get(annotation.description)
-        if stage is None:
-            if annotation.description not in {"Sleep stage ?", "Movement time"}:
-                unknown.add(annotation.description)
-            continue
-        for k in range(int(round(annotation.duration / epoch_seconds))):
-            epochs.append((offset + annotation.onset + k * epoch_seconds, stage))
-    if unknown:
-        raise CorruptFileError(f"{pair.hypnogram} has annotations that are not sleep stages: {sorted(unknown)}.")
-    epochs.sort()
-    if max_wake_edge_minutes is not None:
-        sleep_times = [start for start, stage in epochs if stage != "W"]
-        if sleep_times:
-            edge = max_wake_edge_minutes * 60
-            epochs = [(s, st) for s, st in epochs if sleep_times[0] - edge <= s <= sleep_times[-1] + edge]
-    rate = recording.sampling_rate
-    window = int(round(window_seconds * rate))
-    n_samples = recording.data.shape[1]
-    for epoch_start, stage in epochs:
-        for k in range(int(round(per_epoch))):
-            start_seconds = epoch_start + k * window_seconds
-            start = int(round(start_seconds * rate))
-            if start < 0 or start + window > n_samples:
-                continue
-            yield recording.data[:, start : start + window].astype(np.float32), stage, start_seconds
-
-
 # --------------------------------------------------------------------------------------------- OpenSignals HDF5
-
-# biosignalsplux EEG sensor: EEG(V) = (ADC / 2^n - 1/2) * VCC / G_EEG with VCC = 3 V and G_EEG = 41782.
-PLUX_EEG_VCC = 3.0
-PLUX_EEG_GAIN = 41782.0
-
-
-def plux_eeg_microvolts(adc: np.ndarray, resolution: int) -> np.ndarray:
-    """Convert biosignalsplux EEG ADC counts to microvolts (the sensor's published transfer function)."""
-    return (np.asarray(adc, dtype=np.float64) / 2**resolution - 0.5) * PLUX_EEG_VCC / PLUX_EEG_GAIN * 1e6
 
 
 @dataclass
