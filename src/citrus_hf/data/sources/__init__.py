@@ -9,6 +9,7 @@ imports those modules first.
 """
 
 from . import (  # noqa: F401  (imported to register)
+    aeon_neuro,
     biosignalsnotebooks,
     heart_rate,
     heartpy,
@@ -23,4 +24,5 @@ from . import (  # noqa: F401  (imported to register)
     systole,
     tfc,
     uea_basic_motions,
+    wavethresh,
 )
