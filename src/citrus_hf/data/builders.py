@@ -133,11 +133,9 @@ def summarize_dataset(dataset_dict) -> dict[str, Any]:
                 "min": float(target.min()),
                 "max": float(target.max()),
             }
-        if "modality" in dataset.features:
-            hours: Counter = Counter()
-            for modality, n, r in zip(dataset.data.column("modality").to_pylist(), values, rate):
-                hours[modality] += n / r / 3600.0
-            entry["modality_hours"] = dict(sorted(hours.items()))
+        for column, key in (("modality", "modality_hours"), ("source_name", "source_hours")):
+            if column in dataset.features:
+                entry[key] = _hours_by(dataset.data.column(column).to_pylist(), values / rate)
         summary["splits"][split] = entry
         rates.update(float(r) for r in np.unique(rate))
         channels.update(int(c) for c in np.unique(per_channel))
@@ -146,7 +144,21 @@ def summarize_dataset(dataset_dict) -> dict[str, Any]:
     summary["classes"] = classes
     summary["windows"] = sum(s["windows"] for s in summary["splits"].values())
     summary["channel_hours"] = sum(s["channel_hours"] for s in summary["splits"].values())
+    for key in ("modality_hours", "source_hours"):
+        totals: Counter = Counter()
+        for entry in summary["splits"].values():
+            totals.update(entry.get(key, {}))
+        if totals:
+            summary[key] = dict(sorted(totals.items(), key=lambda item: -item[1]))
     return summary
+
+
+def _hours_by(groups: list[str], seconds: np.ndarray) -> dict[str, float]:
+    """Channel-hours per group (modality, source), given each row's group and its channel-seconds."""
+    hours: Counter = Counter()
+    for group, row_seconds in zip(groups, seconds):
+        hours[group] += float(row_seconds) / 3600.0
+    return dict(sorted(hours.items()))
 
 
 def dataset_info(name: str, cache_dir: str | os.PathLike | None = None, **options) -> dict[str, Any]:
@@ -154,8 +166,8 @@ def dataset_info(name: str, cache_dir: str | os.PathLike | None = None, **option
 
     Returns:
         {"name", "task", "options", "splits": {split: {"windows", "recordings", "subjects", "channel_hours",
-        ["per_class"], ["target"], ["modality_hours"]}}, "sampling_rates", "channels", "classes", "windows",
-        "channel_hours"}.
+        ["per_class"], ["target"], ["modality_hours"], ["source_hours"]}}, "sampling_rates", "channels", "classes",
+        "windows", "channel_hours", ["modality_hours"], ["source_hours"] (over all splits)}.
     """
     spec = get_dataset_spec(name)
     dataset = build_dataset(name, cache_dir=cache_dir, **options)

@@ -718,14 +718,16 @@ def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
     return np.stack(examples), labels, list(class_names)
 
 
-def read_csv_matrix(path: str | Path, delimiter: str = ",", skip_header: int = 0) -> np.ndarray:
-    """Read a numeric CSV file as ``(rows, columns)`` float64."""
+def read_csv_matrix(
+    path: str | Path, delimiter: str = ",", skip_header: int = 0, columns: Sequence[int] | None = None
+) -> np.ndarray:
+    """Read a numeric CSV file as ``(rows, columns)`` float64; ``columns`` picks some (e.g. all but a time stamp)."""
     path = Path(path)
     try:
         with warnings.catch_warnings():
             # numpy warns "input contained no data" for an empty file; that case is an error below.
             warnings.simplefilter("ignore", UserWarning)
-            values = np.loadtxt(path, delimiter=delimiter, skiprows=skip_header, ndmin=2)
+            values = np.loadtxt(path, delimiter=delimiter, skiprows=skip_header, ndmin=2, usecols=columns)
     except ValueError as error:
         raise CorruptFileError(f"{path} is not a numeric CSV file ({error}).") from error
     if values.size == 0:
@@ -802,9 +804,14 @@ class TsFile:
     header: dict[str, str]
 
 
-def read_ts(path: str | Path) -> TsFile:
+def read_ts(path: str | Path, values: bool = True) -> TsFile:
     """Read a labelled ``.ts`` file: ``#`` comments, ``@`` header lines, ``@data``, then one case per line with its
     channels separated by ``:``, values by ``,`` and the class label last.
+
+    Args:
+        path: the file.
+        values: parse the values; False reads the header and the labels only (``cases`` is empty), which is fast:
+            parsing the numbers is most of the time.
 
     Raises:
         CorruptFileError: no ``@data`` section, no ``@classLabel true`` declaration, time-stamped values (not
@@ -827,24 +834,15 @@ def read_ts(path: str | Path) -> TsFile:
                 key, _, value = line[1:].partition(" ")
                 header[key.lower()] = value.strip()
             continue
-        *channels, label = line.split(":")
-        if not channels or "(" in channels[0]:
+        channels, _, label = line.rpartition(":")
+        if not channels or channels.startswith("("):
             raise CorruptFileError(
                 f"{path} line {number}: expected channels of comma-separated values then a label; time-stamped "
                 "values '(t, v)' are not supported."
             )
-        try:
-            rows = [np.array(channel.replace("?", "nan").split(","), dtype=np.float64) for channel in channels]
-        except ValueError as error:
-            raise CorruptFileError(f"{path} line {number}: a value is not a number ({error}).") from error
-        if len({row.size for row in rows}) != 1 or (cases and len(rows) != cases[0].shape[0]):
-            raise CorruptFileError(
-                f"{path} line {number}: its channels have lengths {[row.size for row in rows]}"
-                + (f" (the first case has {cases[0].shape[0]} channels)" if cases else "")
-                + "; every case needs channels of one length."
-            )
-        cases.append(np.stack(rows).astype(np.float32))
         labels.append(label.strip())
+        if values:
+            cases.append(_ts_case(channels, path, number, cases[0].shape[0] if cases else None))
     declared = header.get("classlabel", "").split()
     if not in_data or not declared or declared[0].lower() != "true":
         raise CorruptFileError(f"{path} is not a labelled .ts file (no '@classLabel true ...' line and '@data').")
@@ -853,6 +851,21 @@ def read_ts(path: str | Path) -> TsFile:
     if unknown:
         raise CorruptFileError(f"{path}: labels {unknown} are not among the declared classes {class_names}.")
     return TsFile(cases, labels, class_names, header)
+
+
+def _ts_case(text: str, path: Path, number: int, channels: int | None) -> np.ndarray:
+    """One case's channels ``a,b,c:d,e,f`` -> ``(channels, time)`` float32 (``?`` -> NaN)."""
+    try:
+        rows = [np.array(channel.replace("?", "nan").split(","), dtype=np.float64) for channel in text.split(":")]
+    except ValueError as error:
+        raise CorruptFileError(f"{path} line {number}: a value is not a number ({error}).") from error
+    if len({row.size for row in rows}) != 1 or (channels is not None and len(rows) != channels):
+        raise CorruptFileError(
+            f"{path} line {number}: its channels have lengths {[row.size for row in rows]}"
+            + (f" (the first case has {channels} channels)" if channels is not None else "")
+            + "; every case needs channels of one length."
+        )
+    return np.stack(rows).astype(np.float32)
 
 
 # --------------------------------------------------------------------------------------------- R data (.rda)

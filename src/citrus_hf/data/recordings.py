@@ -66,6 +66,8 @@ class RecordingRef:
         arguments: what ``loader`` needs (paths, indices).
         label: the class index of a labelled recording (a trial, or a recording of one class), else None.
         split: the split the source itself puts it in (an official train / test split), else None.
+        shape: ``(channels, samples, sampling rate)`` when the source knows it without loading the recording (then
+            planning a corpus reads nothing).
     """
 
     source: str
@@ -76,6 +78,7 @@ class RecordingRef:
     arguments: Mapping[str, Any] = field(default_factory=dict, repr=False)
     label: int | None = None
     split: str | None = None
+    shape: tuple[int, int, float] | None = None
 
     def load(self) -> Signals:
         """Read the recording."""
@@ -98,7 +101,7 @@ def recordings_per_member(
     archive_cache_dir=None,
     *,
     recording: Callable[[str], str],
-    subject: str = "unknown",
+    subject: str | Callable[[str], str] = "unknown",
     arguments: Callable[[str], Mapping[str, Any]] = lambda member: {},
 ) -> list[RecordingRef]:
     """One recording per member of an offline source, loaded by ``loader(path=..., **arguments(member))``.
@@ -107,14 +110,14 @@ def recordings_per_member(
         source: the source's registry name.
         loader: reads one member.
         recording: the recording id of a member (e.g. ``lambda member: f"spkit/{Path(member).stem}"``).
-        subject: the ``subject`` column.
+        subject: the ``subject`` column, or the function that gives it for a member.
         arguments: further loader arguments for a member.
     """
     return [
         RecordingRef(
             source=source,
             recording=recording(member),
-            subject=subject,
+            subject=subject(member) if callable(subject) else subject,
             origin=member_origin(source, member),
             loader=loader,
             arguments=dict(path=str(path), **arguments(member)),
@@ -134,6 +137,24 @@ def find_member(paths: Mapping[str, Path], suffix: str) -> Path:
 # ============================================================================ unlabelled, one channel per row
 
 
+def channel_segments(
+    samples: int, rate: float, window_seconds: float, hop_seconds: float, min_seconds: float | None = None
+) -> list[tuple[int, int]]:
+    """``(start, length)`` of the rows :func:`channel_windows` cuts from a recording of ``samples`` at ``rate``.
+
+    Windows of ``window_seconds`` every ``hop_seconds``; with ``min_seconds``, the stretch after the last window (or a
+    recording shorter than one window: a trial) becomes a row of its own when it lasts at least ``min_seconds``, so
+    no stretch of real signal that long is left out.
+    """
+    window = seconds_to_samples(window_seconds, rate)
+    segments = [(int(start), window) for start in window_starts(samples, rate, window_seconds, hop_seconds)]
+    if min_seconds is not None:
+        covered = segments[-1][0] + window if segments else 0
+        if samples - covered >= min_seconds * rate:
+            segments.append((covered, samples - covered))
+    return segments
+
+
 def channel_windows(
     recordings: list[RecordingRef],
     window_seconds: float,
@@ -141,13 +162,12 @@ def channel_windows(
     min_seconds: float | None = None,
     source_column: bool = False,
 ) -> Iterator[dict]:
-    """One example per channel-window of each recording, at the recording's native rate.
+    """One example per channel and segment (:func:`channel_segments`) of each recording, at its native rate.
 
     Args:
         recordings: what to cut.
         window_seconds / hop_seconds: the windows.
-        min_seconds: a recording shorter than one window but at least this long (a trial) becomes one example of its
-            own length; None leaves such recordings out.
+        min_seconds: keep shorter stretches of at least this long (see :func:`channel_segments`); None: windows only.
         source_column: add the registry name of each row's source as ``source_name``.
 
     Yields:
@@ -157,12 +177,9 @@ def channel_windows(
     for ref in recordings:
         signals = ref.load()
         rate = signals.sampling_rate
-        window = seconds_to_samples(window_seconds, rate)
-        starts, length = window_starts(signals.data.shape[1], rate, window_seconds, hop_seconds), window
-        if not len(starts) and min_seconds is not None and signals.data.shape[1] >= min_seconds * rate:
-            starts, length = np.zeros(1, dtype=np.int64), signals.data.shape[1]
+        segments = channel_segments(signals.data.shape[1], rate, window_seconds, hop_seconds, min_seconds)
         for channel, name in enumerate(signals.channel_names):
-            for start in starts:
+            for start, length in segments:
                 row = {
                     "input_values": signals.data[channel : channel + 1, start : start + length].astype(np.float32),
                     "sampling_rate": rate,
@@ -179,13 +196,13 @@ def channel_windows(
 
 
 def channel_window_count(ref: RecordingRef, window_seconds: float, hop_seconds: float, min_seconds=None) -> int:
-    """How many rows :func:`channel_windows` makes of ``ref`` (loads it)."""
-    signals = ref.load()
-    samples, rate = signals.data.shape[1], signals.sampling_rate
-    windows = len(window_starts(samples, rate, window_seconds, hop_seconds))
-    if not windows and min_seconds is not None and samples >= min_seconds * rate:
-        windows = 1
-    return windows * signals.data.shape[0]
+    """How many rows :func:`channel_windows` makes of ``ref`` (loads it unless the ref knows its shape)."""
+    if ref.shape is None:
+        signals = ref.load()
+        channels, samples, rate = signals.data.shape[0], signals.data.shape[1], signals.sampling_rate
+    else:
+        channels, samples, rate = ref.shape
+    return len(channel_segments(samples, rate, window_seconds, hop_seconds, min_seconds)) * channels
 
 
 def plan_channel_corpus(
@@ -268,6 +285,7 @@ def plan_official_split(
 __all__ = [
     "RecordingRef",
     "Signals",
+    "channel_segments",
     "channel_window_count",
     "channel_windows",
     "find_member",

@@ -9,12 +9,14 @@ imports those modules first.
 """
 
 from . import (  # noqa: F401  (imported to register)
+    aeon,
     aeon_neuro,
     biosignalsnotebooks,
     heart_rate,
     heartpy,
     libemg_myo,
     mitdb,
+    mobgap,
     pretraining,
     pyphysio,
     seglearn_watch,

