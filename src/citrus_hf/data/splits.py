@@ -1,7 +1,8 @@
 """Splits of a dataset for training: one split of a registered dataset or a `save_to_disk` folder (`load_split`), a
 labelled set's train / validation / test splits with a validation split carved out of train when it has none
-(`load_task_splits`, `carve_validation`), and label budgets: how many labelled examples a low-data run may use and
-which ones (`parse_budget`, `draw_budget`).
+(`load_task_splits`, `carve_validation`), which recordings evaluation holds out (`evaluation_split_recordings`,
+`evaluation_test_recordings`: a pre-training corpus leaves them out), and label budgets: how many labelled examples
+a low-data run may use and which ones (`parse_budget`, `draw_budget`).
 
 Budgets live here, not in `evaluation/`, because fine-tuning (`training/`) draws them too.
 """
@@ -53,6 +54,30 @@ def load_split(dataset: str | os.PathLike, split: str, dataset_options: dict | N
             )
         loaded = build_dataset(str(dataset), **(dataset_options or {}))
     return loaded[split] if split in loaded else None
+
+
+def evaluation_split_recordings(cache_dir=None, archive_cache_dir=None) -> dict[str, dict[str, set[str]]]:
+    """The recordings of every split of every offline labelled dataset (classification or regression), each built
+    with its default options, as evaluation builds it: ``{dataset: {split: recording ids}}``.
+
+    A pre-training corpus must leave out every recording of a split that evaluation holds out; see
+    :func:`evaluation_test_recordings`.
+    """
+    found = {}
+    for spec in list_datasets():
+        if spec.offline and spec.task in LABEL_TASKS:
+            built = build_dataset(spec.name, cache_dir=cache_dir, archive_cache_dir=archive_cache_dir)
+            found[spec.name] = {split: set(built[split].data.column("recording").to_pylist()) for split in built}
+    return found
+
+
+def evaluation_test_recordings(cache_dir=None, archive_cache_dir=None) -> set[str]:
+    """Every recording in the test split of an offline labelled dataset: none may enter a pre-training corpus."""
+    return {
+        recording
+        for splits in evaluation_split_recordings(cache_dir, archive_cache_dir).values()
+        for recording in splits.get("test", ())
+    }
 
 
 def infer_task(dataset) -> str:
