@@ -466,9 +466,9 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
         spectrogram_n_fft=20,
     ),
     "small": dict(
-        sampling_rate=50.0,
-        context_length=500,
-        patch_length=20,
+        sampling_rate=100.0,
+        context_length=1000,
+        patch_length=10,
         d_model=64,
         num_hidden_layers=2,
         num_attention_heads=4,

@@ -161,12 +161,17 @@ def patchtst_predict(model, dataset, collator: PatchTSTCollator, batch_size: int
     return torch.cat(outputs).numpy()
 
 
-def raw_windows(dataset) -> np.ndarray:
+# MiniRocket's kernels span 9 samples: aeon refuses shorter series and asks for zero padding.
+MINIROCKET_MIN_LENGTH = 9
+
+
+def raw_windows(dataset, min_length: int = MINIROCKET_MIN_LENGTH) -> np.ndarray:
     """The raw windows of a labelled split as one array `(n, channels, time)` float64, at their own rate: what a
-    classical method such as MiniRocket is fitted on. Shorter windows are zero-padded at the end to the longest."""
+    classical method such as MiniRocket is fitted on. Shorter windows are zero-padded at the end to the longest (and
+    to `min_length`)."""
     windows = [np.asarray(values, dtype=np.float64) for values in dataset.with_format("numpy")["input_values"]]
     windows = [w[None] if w.ndim == 1 else w for w in windows]
-    length = max(w.shape[-1] for w in windows)
+    length = max(min_length, *(w.shape[-1] for w in windows))
     array = np.zeros((len(windows), windows[0].shape[0], length))
     for index, window in enumerate(windows):
         array[index, :, : window.shape[-1]] = window
