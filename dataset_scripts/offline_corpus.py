@@ -15,7 +15,7 @@ import argparse
 
 from citrus_hf.commands.data import add_publish_arguments, format_info
 from citrus_hf.data import build_dataset, fetch_offline_corpus, list_datasets
-from citrus_hf.data.builders import summarize
+from citrus_hf.data.builders import summarize_dataset
 from citrus_hf.data.plans import resolve_options
 from citrus_hf.data.registry import get_dataset_spec
 from citrus_hf.publishing.datasets import publish_from_args
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     for name in args.datasets or OFFLINE:
         dataset = build_dataset(name, cache_dir=args.cache_dir, archive_cache_dir=args.archive_cache)
         spec = get_dataset_spec(name)
-        info = {"name": name, "task": spec.task, "options": resolve_options(spec, {}), **summarize(dataset)}
+        info = {"name": name, "task": spec.task, "options": resolve_options(spec, {}), **summarize_dataset(dataset)}
         print(format_info(info), end="\n\n")
         publish_from_args(dataset, name, args, part=name)
     return 0

@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 
 from citrus_hf.commands.data import add_publish_arguments, format_info
-from citrus_hf.data.builders import summarize
-from citrus_hf.data.corpora import build_online, fetch_mitdb
+from citrus_hf.data import build_dataset, get_source
+from citrus_hf.data.builders import summarize_dataset
 from citrus_hf.publishing.datasets import publish_from_args
 
 
@@ -30,11 +30,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     if not args.no_download:
-        files = fetch_mitdb(args.data_dir, records=args.records)
+        files = get_source("mitdb").fetch(args.data_dir, records=args.records)
         print(f"{len(files)} WFDB files checked in {args.data_dir}")
     options = dict(before_seconds=args.before_seconds, after_seconds=args.after_seconds)
-    dataset = build_online("mitdb_beats", data_dir=args.data_dir, cache_dir=args.cache_dir, download=False, **options)
-    print(format_info({"name": "mitdb_beats", "task": "classification", "options": {}, **summarize(dataset)}))
+    dataset = build_dataset("mitdb_beats", data_dir=args.data_dir, cache_dir=args.cache_dir, download=False, **options)
+    print(format_info({"name": "mitdb_beats", "task": "classification", "options": {}, **summarize_dataset(dataset)}))
     publish_from_args(dataset, "mitdb_beats", args)
     return 0
 

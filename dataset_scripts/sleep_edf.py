@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 
 from citrus_hf.commands.data import add_publish_arguments, format_info
-from citrus_hf.data.builders import summarize
-from citrus_hf.data.corpora import build_online, fetch_sleep_edf
+from citrus_hf.data import build_dataset, get_source
+from citrus_hf.data.builders import summarize_dataset
 from citrus_hf.publishing.datasets import publish_from_args
 
 
@@ -37,12 +37,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     if not args.no_download:
-        files = fetch_sleep_edf(args.data_dir, subsets=args.subsets, subjects=args.subjects)
+        files = get_source("sleep_edf").fetch(args.data_dir, subsets=args.subsets, subjects=args.subjects)
         print(f"{len(files)} EDF files checked in {args.data_dir}")
     name = "sleep_edf" if args.variant == "30s" else "sleep_edf_2s"
     options = dict(channels=args.channels, max_wake_edge_minutes=args.max_wake_edge_minutes, seed=args.seed)
-    dataset = build_online(name, data_dir=args.data_dir, cache_dir=args.cache_dir, download=False, **options)
-    summary = summarize(dataset)
+    dataset = build_dataset(name, data_dir=args.data_dir, cache_dir=args.cache_dir, download=False, **options)
+    summary = summarize_dataset(dataset)
     print(format_info({"name": name, "task": "classification", "options": {"variant": args.variant}, **summary}))
     publish_from_args(dataset, name, args)
     return 0

@@ -14,9 +14,9 @@ import argparse
 from pathlib import Path
 
 from citrus_hf.commands.data import add_publish_arguments, format_info
-from citrus_hf.data.builders import summarize
-from citrus_hf.data.corpora import build_online, fetch_tfc
-from citrus_hf.data.registry import TFC_SETS
+from citrus_hf.data import build_dataset, get_source
+from citrus_hf.data.builders import summarize_dataset
+from citrus_hf.data.sources.tfc import TFC_SETS
 from citrus_hf.publishing.datasets import publish_from_args
 
 
@@ -33,10 +33,10 @@ def main(argv=None) -> int:
     for tfc_set in sets:
         folder = Path(args.data_dir) / tfc_set
         if not args.no_download:
-            fetch_tfc(tfc_set, folder)
+            get_source(f"tfc_{tfc_set}").fetch(folder)
         name = f"tfc_{tfc_set}"
-        dataset = build_online(name, data_dir=folder, cache_dir=args.cache_dir, download=False)
-        print(format_info({"name": name, "task": "classification", "options": {}, **summarize(dataset)}))
+        dataset = build_dataset(name, data_dir=folder, cache_dir=args.cache_dir, download=False)
+        print(format_info({"name": name, "task": "classification", "options": {}, **summarize_dataset(dataset)}))
         publish_from_args(dataset, name, args, part=tfc_set)
     return 0
 

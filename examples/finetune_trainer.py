@@ -5,10 +5,10 @@ BasicMotions (6-channel accelerometer + gyroscope at 10 Hz, 10 s, 4 activities; 
 model's rate), a label budget is drawn, and the `Trainer` fine-tunes with early stopping on a validation set.
 
     python examples/finetune_trainer.py --model runs/eeg            # a checkpoint from `citrus pretrain`
-    python examples/finetune_trainer.py --model runs/eeg --linear-probe
+    python examples/finetune_trainer.py --model runs/eeg --freeze-backbone      # train the head only
     python examples/finetune_trainer.py --tiny                      # pre-trains a tiny model for a few steps first
 
-`citrus finetune` runs the same pieces from the command line.
+`citrus finetune` runs the same pieces from the command line, with a recipe chosen for few labels (`--recipe`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="pre-trained CiTrus checkpoint folder (see examples/pretrain_accelerate.py)")
     parser.add_argument("--label-budget", default="5", help="examples per class (5), a fraction (0.1) or all")
-    parser.add_argument("--linear-probe", action="store_true", help="train the head only")
+    parser.add_argument("--freeze-backbone", action="store_true", help="train the head only (a linear probe)")
     parser.add_argument("--output-dir", default="citrus-basic-motions")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tiny", action="store_true", help="tiny pre-training + short fine-tuning")
@@ -71,9 +71,10 @@ def main() -> None:
         splits.num_channels,
         splits.label_names,
         checkpoint=checkpoint,
-        linear_probe=args.linear_probe,
         overrides=overrides,
     )
+    if args.freeze_backbone:
+        model.freeze_backbone()
     training_args = TrainingArguments(
         output_dir=args.output_dir,
         num_train_epochs=3 if args.tiny else 60,
@@ -104,7 +105,7 @@ def main() -> None:
     metrics = trainer.evaluate(test, metric_key_prefix="test")
     print(
         f"{len(train)} labelled training recordings ({args.label_budget} per class), "
-        f"{'linear probe' if args.linear_probe else 'full fine-tuning'} from {checkpoint}"
+        f"{'linear probe' if args.freeze_backbone else 'full fine-tuning'} from {checkpoint}"
     )
     print(
         "test: "

@@ -24,6 +24,7 @@ from citrus_hf import CiTrusForPretraining
 from citrus_hf.data.alignment import align_corpus
 from citrus_hf.data.splits import load_split
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
+from citrus_hf.modeling_citrus import PRETRAINING_HEADS
 from citrus_hf.training.callbacks import masked_loss
 from citrus_hf.training.pretrain import PretrainArguments, pretrain
 
@@ -31,7 +32,7 @@ from citrus_hf.training.pretrain import PretrainArguments, pretrain
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output-dir", default="citrus-eeg-pretrained")
-    parser.add_argument("--objective", choices=("time", "spectrogram", "fourier"), default="spectrogram")
+    parser.add_argument("--objective", choices=list(PRETRAINING_HEADS), default="spectrogram")
     parser.add_argument("--max-steps", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=32, help="per process")
     parser.add_argument("--gradient-accumulation-steps", type=int, default=1)

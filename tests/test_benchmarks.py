@@ -65,3 +65,46 @@ def test_criss_cross_benchmark_runs(tmp_path):
     for mode in ("train", "inference"):
         for attention in ("criss_cross", "full", "channel_independent"):
             assert results[f"{mode}/{attention}"]["ms_per_step"] > 0
+
+
+def test_pretraining_curve_benchmark_plots_a_run(tmp_path):
+    from test_training import _pretrain_args
+
+    from citrus_hf.training.pretrain import pretrain
+
+    run = tmp_path / "run"
+    changes = dict(max_steps=2, per_device_batch_size=8, gradient_accumulation_steps=1, logging_steps=1, eval_steps=1)
+    pretrain(_pretrain_args(run, **changes))
+    results = _run("pretraining_curve.py", str(run), tmp_path=tmp_path)
+    summary = json.loads((run / "pretraining_summary.json").read_text())
+    assert results["final_eval_loss"] == summary["eval_losses"][-1][1]
+    assert results["eval_over_baseline"] == pytest.approx(results["final_eval_loss"] / results["baseline_loss"])
+    assert (run / "pretraining_curve.png").stat().st_size > 10_000
+
+
+def test_gpu_pretraining_script_runs_its_tiny_setting_on_cpu(tmp_path):
+    """The GPU script's code path (recipe, mixed stream, throughput against PatchTST) on the tiny model; no figure
+    of it means anything about a GPU."""
+    results = _run(
+        "gpu_pretrain.py", "--device", "cpu", "--tiny", "--output-dir", str(tmp_path / "run"), "--rounds", "1",
+        "--steps-per-round", "1", "--report-to", "none", tmp_path=tmp_path,
+    )  # fmt: skip
+    pretraining, throughput = results["pretraining"], results["throughput"]
+    assert pretraining["steps"] == 2 and pretraining["arguments"]["synthetic_ratio"] == 0.5
+    assert pretraining["arguments"]["model_config"] == "tiny" and (tmp_path / "run" / "model.safetensors").is_file()
+    assert 0.5 < pretraining["baseline_loss"] < 1.5 and pretraining["final_eval_loss"] > 0
+    assert throughput["citrus"]["windows_per_s"] > 0 and throughput["patchtst"]["params"] > 0
+    ratio = throughput["citrus"]["windows_per_s"] / throughput["patchtst"]["windows_per_s"]
+    assert throughput["ratio"] == pytest.approx(ratio)
+
+
+def test_base_recipe_is_the_paper_model_in_bf16():
+    from citrus_hf.loading import build_config
+    from citrus_hf.training.pretrain import PRETRAIN_RECIPES, PretrainArguments
+
+    args = PretrainArguments.from_recipe("base", output_dir="runs/base")
+    assert args.mixed_precision == "bf16" and args.per_device_batch_size == 256 and args.max_steps == 2000
+    config = build_config(PRETRAIN_RECIPES["base"]["model_config"])
+    assert (config.sampling_rate, config.context_length, config.num_hidden_layers) == (100.0, 3000, 4)
+    with pytest.raises(ValueError, match="recipes: base"):
+        PretrainArguments.from_recipe("huge", output_dir="x")

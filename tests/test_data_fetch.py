@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import io
 import json
 import socket
 import sys
+import tarfile
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -18,8 +20,16 @@ from pathlib import Path
 import pytest
 
 from citrus_hf.data import fetch
-from citrus_hf.data.errors import ArchiveMissingError, ChecksumError, CitrusDataError, OfflineError
-from citrus_hf.data.registry import ARCHIVES, DATASETS, SOURCES, FigshareArticle, PhysioNetDatabase, PyPIArchive
+from citrus_hf.data.errors import ArchiveMissingError, ChecksumError, CitrusDataError, CorruptFileError, OfflineError
+from citrus_hf.data.registry import (
+    ARCHIVES,
+    DATASETS,
+    SOURCES,
+    DebianArchive,
+    FigshareArticle,
+    PhysioNetDatabase,
+    PyPIArchive,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -252,15 +262,13 @@ def test_unreachable_server_is_a_clear_offline_error(tmp_path):
 
 
 def test_online_fetchers_fail_clearly_when_offline(tmp_path):
-    from citrus_hf.data import corpora
-
     base = _closed_port_url()
     with pytest.raises(OfflineError, match="sleep-edfx/1.0.0/SHA256SUMS.txt"):
-        corpora.fetch_sleep_edf(tmp_path / "sleep", base_url=base)
+        SOURCES["sleep_edf"].fetch(tmp_path / "sleep", base_url=base)
     with pytest.raises(OfflineError, match="mitdb/1.0.0/SHA256SUMS.txt"):
-        corpora.fetch_mitdb(tmp_path / "mitdb", base_url=base)
+        SOURCES["mitdb"].fetch(tmp_path / "mitdb", base_url=base)
     with pytest.raises(OfflineError, match="articles/19930199/versions/2"):
-        corpora.fetch_tfc("epilepsy", tmp_path / "epilepsy", api_url=base)
+        SOURCES["tfc_epilepsy"].fetch(tmp_path / "epilepsy", api_url=base)
 
 
 def test_offline_flag_blocks_downloads(tmp_path, monkeypatch):
@@ -296,13 +304,12 @@ def test_physionet_fetch_follows_the_published_sha256sums(tmp_path, server):
             "/files/sleep-edfx/1.0.0/sleep-cassette/SC4001EC-Hypnogram.edf": b"tampered",
         }
     )
-    from citrus_hf.data import corpora
-
+    fetch_sleep_edf = SOURCES["sleep_edf"].fetch
     with pytest.raises(ChecksumError, match="SC4001EC-Hypnogram.edf"):
-        corpora.fetch_sleep_edf(tmp_path, base_url=srv.url + "/files")
+        fetch_sleep_edf(tmp_path, base_url=srv.url + "/files")
     assert not (tmp_path / "sleep-cassette" / "SC4001EC-Hypnogram.edf").exists()
     srv.files["/files/sleep-edfx/1.0.0/sleep-cassette/SC4001EC-Hypnogram.edf"] = hyp
-    paths = corpora.fetch_sleep_edf(tmp_path, base_url=srv.url + "/files")
+    paths = fetch_sleep_edf(tmp_path, base_url=srv.url + "/files")
     assert [p.name for p in paths] == ["SC4001E0-PSG.edf", "SC4001EC-Hypnogram.edf"]  # telemetry not asked for
 
 
@@ -329,6 +336,65 @@ def test_figshare_fetch_checks_md5(tmp_path, server):
     srv.files["/files/test.pt"] = b"t"
     paths = fetch.fetch_figshare(article, tmp_path, api_url=srv.url)
     assert paths["train.pt"].read_bytes() == train
+
+
+def _deb(files: dict[str, bytes], data_member: str = "data.tar.xz") -> bytes:
+    """A Debian binary package as dpkg-deb builds it: an ar archive of debian-binary, control.tar.xz and
+    data.tar.xz, whose files are named ./usr/..."""
+
+    def tar(entries: dict[str, bytes]) -> bytes:
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w:xz") as archive:
+            for name, body in entries.items():
+                info = tarfile.TarInfo(f"./{name}")
+                info.size = len(body)
+                archive.addfile(info, io.BytesIO(body))
+        return out.getvalue()
+
+    members = [("debian-binary", b"2.0\n"), ("control.tar.xz", tar({"control": b"Package: fake\n"}))]
+    members.append((data_member, tar(files)))
+    deb = b"!<arch>\n"
+    for name, body in members:
+        deb += f"{name:<16}{0:<12}{0:<6}{0:<6}{100644:<8}{len(body):<10}`\n".encode() + body + b"\n" * (len(body) % 2)
+    return deb
+
+
+def test_debian_archive_is_fetched_from_the_mirror_pool_and_read(tmp_path, server, monkeypatch):
+    member = "usr/lib/R/site-library/fake/data/x.rda"
+    deb = _deb({member: b"R data bytes", "usr/share/doc/fake/copyright": b"GPL"})
+    srv = server({"/debian/pool/main/f/fake/fake_1.0-1_amd64.deb": deb})
+    monkeypatch.setenv("CITRUS_HF_DEBIAN_MIRROR", srv.url + "/debian")
+    archive = DebianArchive(
+        "fake", "1.0-1", "fake_1.0-1_amd64.deb", _sha256(deb), "pool/main/f/fake/fake_1.0-1_amd64.deb"
+    )
+    assert archive.requirement == "fake=1.0-1" and archive.manual_command == "apt-get download fake=1.0-1"
+    cache = tmp_path / "cache"
+    path = fetch.fetch_archive(archive, cache)
+    assert path.read_bytes() == deb
+    assert fetch.archive_member_names(path) == {member, "usr/share/doc/fake/copyright"}
+    assert fetch.extract_members(archive, [member], cache)[member].read_bytes() == b"R data bytes"
+    srv.close()
+    assert fetch.fetch_archive(archive, cache) == path  # cached and valid: no network
+
+
+def test_debian_archive_checksum_and_format_errors(tmp_path, server, monkeypatch):
+    deb = _deb({"usr/x": b"x"})
+    srv = server({"/debian/pool/fake.deb": deb})
+    monkeypatch.setenv("CITRUS_HF_DEBIAN_MIRROR", srv.url + "/debian")
+    archive = DebianArchive("fake", "1.0", "fake.deb", "0" * 64, "pool/fake.deb")
+    with pytest.raises(ChecksumError, match="fake.deb"):
+        fetch.fetch_archive(archive, tmp_path / "cache")
+    assert [p for p in (tmp_path / "cache").iterdir()] == []
+    monkeypatch.setenv("CITRUS_HF_OFFLINE", "1")
+    with pytest.raises(OfflineError, match="apt-get download fake=1.0"):
+        fetch.fetch_archive(archive, tmp_path / "cache")
+    for name, content, message in (
+        ("not.deb", b"PK\x03\x04 a zip", "not a Debian package"),
+        ("nodata.deb", _deb({"usr/x": b"x"}, data_member="other.tar.xz"), "no data.tar member"),
+    ):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(CorruptFileError, match=message):
+            fetch.archive_member_names(tmp_path / name)
 
 
 def test_sha256sums_parser():

@@ -9,26 +9,28 @@
 
 from __future__ import annotations
 
+import bz2
 import datetime
+import gzip
+import lzma
 import os
 import pickle
+import struct
 
 import numpy as np
 import pytest
 
 from citrus_hf.data.errors import CorruptFileError, UnsafePickleError
 from citrus_hf.data.readers import (
-    SLEEP_EDF_CHANNELS,
     load_npy,
     load_pickle,
     load_tfc_split,
-    pair_sleep_edf_files,
     read_edf,
     read_edf_annotations,
     read_edf_header,
     read_wfdb,
-    sleep_edf_windows,
 )
+from citrus_hf.data.sources.sleep_physionet import SLEEP_EDF_CHANNELS, pair_sleep_edf_files, sleep_edf_windows
 
 START = datetime.datetime(1989, 4, 24, 16, 13)
 
@@ -250,7 +252,7 @@ def test_wfdb_record_and_annotations(tmp_path):
 
 
 def test_wfdb_beat_windows_map_to_aami(tmp_path):
-    from citrus_hf.data.corpora import wfdb_beat_windows
+    from citrus_hf.data.sources.mitdb import wfdb_beat_windows
 
     beats, _ = write_wfdb_record(tmp_path)
     windows = list(wfdb_beat_windows(tmp_path / "100", 0.25, 0.45))
@@ -364,6 +366,121 @@ def test_safe_pickles_of_arrays_load(tmp_path):
     (tmp_path / "broken.pkl").write_bytes(pickle.dumps(value)[:40])
     with pytest.raises(CorruptFileError, match="broken.pkl is not a valid pickle"):
         load_pickle(tmp_path / "broken.pkl")
+
+
+# ------------------------------------------------------------------------------------------------ .ts and R data
+
+TS_TEXT = """# a comment with a non-ASCII byte: \u00b5V
+@problemName Example
+@timeStamps false
+@univariate false
+@classLabel true up down
+@data
+1.0,2.0,3.0:4.0,?,6.0:up
+7.0,8.0,9.0:1.5,2.5,3.5:down
+"""
+
+
+def test_ts_files(tmp_path):
+    from citrus_hf.data.readers import read_ts
+
+    path = tmp_path / "x.ts"
+    path.write_text(TS_TEXT, encoding="utf-8")
+    ts = read_ts(path)
+    assert ts.class_names == ["up", "down"] and ts.labels == ["up", "down"]
+    assert ts.cases[0].shape == (2, 3) and ts.cases[0].dtype == np.float32 and np.isnan(ts.cases[0][1, 1])
+    assert ts.header["problemname"] == "Example"
+    bad = {
+        "ragged": (TS_TEXT.replace("1.5,2.5,3.5", "1.5,2.5"), "channels have lengths"),
+        "channels": (TS_TEXT.replace(":1.5,2.5,3.5:down", ":down"), "channels"),
+        "label": (TS_TEXT.replace(":down", ":sideways"), "not among the declared classes"),
+        "number": (TS_TEXT.replace("9.0", "nine"), "not a number"),
+        "timestamps": (TS_TEXT.replace("1.0,2.0,3.0", "(0,1.0),(1,2.0)"), "time-stamped"),
+        "unlabelled": (TS_TEXT.replace("@classLabel true up down", "@classLabel false"), "not a labelled"),
+    }
+    for name, (text, message) in bad.items():
+        (tmp_path / f"{name}.ts").write_text(text)
+        with pytest.raises(CorruptFileError, match=message):
+            read_ts(tmp_path / f"{name}.ts")
+
+
+def _r_int(value: int) -> bytes:
+    return struct.pack(">i", value)
+
+
+def _r_symbol(name: str, seen: list[str]) -> bytes:
+    """A SYMSXP (or a REFSXP to one written before), as R's serialize() writes a tag."""
+    if name in seen:
+        return _r_int(((seen.index(name) + 1) << 8) | 255)
+    seen.append(name)
+    return _r_int(1) + _r_int(9 | (64 << 12)) + _r_int(len(name)) + name.encode()
+
+
+def _r_vector(kind: int, payload: bytes, attributes: bytes = b"") -> bytes:
+    return _r_int(kind | ((1 << 9) if attributes else 0)) + payload + attributes
+
+
+def _r_pairlist(cells, seen: list[str]) -> bytes:
+    """A tagged pairlist; each value is a function of ``seen`` called after its tag is written (stream order)."""
+    stream = b""
+    for tag, value in cells:
+        stream += _r_int(2 | (1 << 10)) + _r_symbol(tag, seen)
+        stream += value(seen)
+    return stream + _r_int(254)
+
+
+def _r_data_file(path, compress=gzip.compress) -> None:
+    """An .rda file as R's save() writes it (format 3, XDR): doubles with attributes, integers with NA, characters
+    with NA, a list, and a symbol used twice (the second time as a reference)."""
+    names = _r_vector(16, _r_int(2) + _r_int(9) + _r_int(1) + b"a" + _r_int(9) + _r_int(1) + b"b")
+    tsp = _r_vector(14, _r_int(1) + struct.pack(">d", 16.0))
+
+    def heart(seen):
+        attributes = _r_pairlist([("names", lambda _: names), ("tsp", lambda _: tsp)], seen)
+        return _r_vector(14, _r_int(2) + struct.pack(">2d", 120.5, 98.0), attributes)
+
+    def states(seen):
+        attributes = _r_pairlist([("names", lambda _: names)], seen)
+        return _r_vector(13, _r_int(3) + _r_int(1) + _r_int(-(2**31)) + _r_int(4), attributes)
+
+    text = _r_vector(16, _r_int(2) + _r_int(9) + _r_int(2) + b"hi" + _r_int(9) + _r_int(-1))
+    nested = _r_vector(19, _r_int(1) + _r_vector(10, _r_int(1) + _r_int(1)))
+    cells = [("heart", heart), ("states", states), ("text", lambda _: text), ("nested", lambda _: nested)]
+    header = b"RDX3\nX\n" + _r_int(3) + _r_int(0x040300) + _r_int(0x030500) + _r_int(5) + b"UTF-8"
+    path.write_bytes(compress(header + _r_pairlist(cells, [])))
+
+
+def test_r_data_files(tmp_path):
+    from citrus_hf.data.readers import read_r_data
+
+    for name, compress in (("gz", gzip.compress), ("bz2", bz2.compress), ("xz", lzma.compress), ("raw", bytes)):
+        _r_data_file(tmp_path / f"{name}.rda", compress)
+        data = read_r_data(tmp_path / f"{name}.rda")
+        assert list(data) == ["heart", "states", "text", "nested"]
+        assert data["heart"].value.tolist() == [120.5, 98.0]
+        assert data["heart"].attributes["names"] == ["a", "b"] and data["heart"].attributes["tsp"].tolist() == [16.0]
+        assert np.isnan(data["states"].value[1]) and data["states"].value[2] == 4
+        assert data["states"].attributes["names"] == ["a", "b"]  # the tag "names" came back as a reference
+        assert data["text"].value == ["hi", None]
+        assert data["nested"].value[0].value.tolist() == [1]
+
+
+def test_r_data_bad_files(tmp_path):
+    from citrus_hf.data.readers import read_r_data
+
+    _r_data_file(tmp_path / "good.rda", bytes)
+    good = (tmp_path / "good.rda").read_bytes()
+    cases = {
+        "ascii": (b"RDX3\nA\n" + good[7:], "ASCII"),
+        "not_r": (b"PK\x03\x04" + good, "not an R data file"),
+        "truncated": (good[:-20], "truncated"),
+        "closure": (good[:28] + _r_int(3) + good[32:], "does not read"),  # the first object: a closure
+        "damaged": (gzip.compress(good)[:30], "damaged compressed"),
+    }
+    for name, (content, message) in cases.items():
+        (tmp_path / f"{name}.rda").write_bytes(content)
+        with pytest.raises(CorruptFileError, match=message):
+            read_r_data(tmp_path / f"{name}.rda")
 
 
 # ------------------------------------------------------------------------------------------------ online builders

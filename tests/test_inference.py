@@ -9,6 +9,7 @@ exercises (6-axis IMU, 50 Hz) and MIT-BIH record 208 (ECG, 360 Hz)."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,8 @@ from citrus_hf.inference.pipelines import (
     BioSignalFeatureExtractionPipeline,
     BioSignalRegressionPipeline,
 )
+from citrus_hf.loading import PIPELINE_TAGS
+from citrus_hf.publishing import build_model_card
 from citrus_hf.training.finetune import FinetuneArguments, TrainerSettings, finetune
 
 WATCH_RATE = 50.0
@@ -168,12 +171,26 @@ def test_saved_checkpoints_name_their_pipeline(tmp_path):
         CiTrusForPretraining: "time-series-feature-extraction",
     }
     for model_class, task in expected.items():
-        model_class(config).save_pretrained(tmp_path / model_class.__name__)
+        model = model_class(config)
+        model.save_pretrained(tmp_path / model_class.__name__)
         saved = json.loads((tmp_path / model_class.__name__ / "config.json").read_text())["custom_pipelines"]
         assert list(saved) == [task]
         assert saved[task]["impl"].startswith("pipelines.BioSignal")
-    # a classifier trained as a regressor runs the regression pipeline
+        # the model card's pipeline_tag is that task: the Hub runs the pipeline the checkpoint names
+        assert build_model_card(model).data.pipeline_tag == task
+    assert saved == {  # CiTrusForPretraining
+        "time-series-feature-extraction": {"impl": "pipelines.BioSignalFeatureExtractionPipeline", "pt": ["AutoModel"]}
+    }
+    # a classifier trained as a regressor runs the regression pipeline, and its card says so
     assert list(custom_pipelines_for("CiTrusForSequenceClassification", "regression")) == ["time-series-regression"]
+    as_regressor = CiTrusForSequenceClassification(tiny_config(num_labels=1, problem_type="regression"))
+    assert build_model_card(as_regressor).data.pipeline_tag == "time-series-regression"
+    assert PIPELINE_TAGS == {
+        "base": "time-series-feature-extraction",
+        "pretraining": "time-series-feature-extraction",
+        "sequence-classification": "time-series-classification",
+        "regression": "time-series-regression",
+    }
     # transformers infers the task from the keys; the package's registration makes `in` answer False, so that the
     # registered pipeline serves the task instead of the checkpoint's code (which needs trust_remote_code)
     loaded = CiTrusForSequenceClassification.from_pretrained(tmp_path / "CiTrusForSequenceClassification").config
@@ -226,15 +243,49 @@ def test_classification_pipeline_takes_lists_and_short_recordings(classifier_fol
     assert isinstance(results, list) and len(results) == 3
     assert [len(result["windows"]) for result in results] == [6, 12, 10]  # full 4 s (200-sample) windows
     assert results[1] == classify(watch[1], sampling_rate=WATCH_RATE)
-    # shorter than one window: one padded window, ending where the recording ends
+    # shorter than one window: one window of its own duration (2.4 s = 120 samples, 6 patches of 20), ending where the
+    # recording ends, with the scores of the full window padded and masked (padding="max_length"), on every backend
     short = classify(watch[0][:, :120], sampling_rate=WATCH_RATE)
     assert [(window["start"], window["end"]) for window in short["windows"]] == [(0.0, 2.4)]
+    (chunk,) = classify.preprocess(watch[0][:, :120], sampling_rate=WATCH_RATE)
+    assert chunk["input_values"].shape == (1, 6, 120) and bool(chunk["patch_mask"].all())
+    (padded_chunk,) = classify.preprocess(watch[0][:, :120], sampling_rate=WATCH_RATE, padding="max_length")
+    assert padded_chunk["input_values"].shape == (1, 6, 200) and padded_chunk["patch_mask"].tolist() == [
+        [1] * 6 + [0] * 4
+    ]
+    padded = classify(watch[0][:, :120], sampling_rate=WATCH_RATE, padding="max_length")
+    assert padded["label"] == short["label"]
+    expected_scores = [label["score"] for label in short["labels"]]
+    np.testing.assert_allclose([label["score"] for label in padded["labels"]], expected_scores, atol=1e-6)
+    if onnx_export_available() is None:
+        exported = classify(watch[0][:, :120], sampling_rate=WATCH_RATE, backend="onnxruntime")
+        assert exported["backend"] == "onnxruntime"
+        np.testing.assert_allclose([label["score"] for label in exported["labels"]], expected_scores, atol=1e-5)
     # inside a list, a recording may be nested lists (channels, time)
     assert classify([watch[0][:, :120].tolist()], sampling_rate=WATCH_RATE) == [short]
     # a recording at another rate is resampled: 100 Hz for twice the samples gives the same windows' times
     twice = np.repeat(watch[2], 2, axis=1)
     starts = [window["start"] for window in classify(twice, sampling_rate=2 * WATCH_RATE)["windows"]]
     assert starts == [window["start"] for window in results[2]["windows"]]
+
+
+def test_pipeline_takes_the_name_of_a_bundled_checkpoint(classifier_folder, watch, tmp_path, monkeypatch):
+    """`pipeline(model="citrus-small")`: a bundled name becomes its shipped folder before transformers looks it up on
+    the Hub (nothing here reaches a network); a local folder of the same name wins."""
+    from citrus_hf import _bundled
+
+    monkeypatch.setattr(_bundled, "BUNDLED_CHECKPOINTS", tmp_path / "pretrained")
+    shutil.copytree(classifier_folder, tmp_path / "pretrained" / "citrus-test")
+    expected = pipeline(model=classifier_folder)(watch[0], sampling_rate=WATCH_RATE, backend="torch")
+    by_name = pipeline(model="citrus-test")
+    assert by_name.model.name_or_path == str(tmp_path / "pretrained" / "citrus-test")
+    assert by_name(watch[0], sampling_rate=WATCH_RATE, backend="torch") == expected
+    by_task = pipeline("time-series-feature-extraction", "citrus-test", feature_extractor="citrus-test")
+    assert isinstance(by_task, BioSignalFeatureExtractionPipeline)
+    monkeypatch.chdir(tmp_path)
+    CiTrusFeatureExtractor.from_pretrained(classifier_folder).save_pretrained(tmp_path / "citrus-test")
+    with pytest.raises(ValueError, match="config.json"):  # the local folder named so is used, and holds no model
+        pipeline(model="citrus-test")
 
 
 def test_regression_pipeline_gives_targets_per_window_and_their_mean(regressor_folder, ecg):
@@ -283,9 +334,17 @@ def test_pipelines_say_what_is_wrong(classifier_folder, regressor_folder, watch,
         classify(watch[0], sampling_rate=WATCH_RATE, batch_size=0)
     with pytest.raises(TypeError, match="unexpected parameter"):
         classify(watch[0], sampling_rate=WATCH_RATE, pooling="mean")
-    # a regression checkpoint in the classification pipeline: its head would be replaced by an untrained one
-    with pytest.raises(ValueError, match="saved as CiTrusForRegression"):
+    # a regression checkpoint in the classification pipeline loads as the regressor it is, and is sent to its task
+    with pytest.raises(
+        ValueError, match=r"CiTrusForRegression .*regression model; use pipeline\(.time-series-regression"
+    ):
         pipeline("time-series-classification", model=regressor_folder)
+    # loaded into a classifier on purpose (a new head), the pipeline refuses to run the untrained head
+    replaced = CiTrusForSequenceClassification.from_pretrained(regressor_folder, replace_head=True)
+    with pytest.raises(ValueError, match="saved as CiTrusForRegression and loaded as CiTrusForSequenceClassification"):
+        BioSignalClassificationPipeline(
+            model=replaced, feature_extractor=CiTrusFeatureExtractor.from_pretrained(regressor_folder)
+        )
     with pytest.raises(ValueError, match="time-series-regression"):
         BioSignalClassificationPipeline(
             model=CiTrusForRegression.from_pretrained(regressor_folder),
@@ -311,28 +370,37 @@ def test_pipeline_code_imports_only_what_remote_code_may():
         assert set(get_relative_imports(folder / name)) <= {"backends"}, name
 
 
-def test_pipeline_saved_with_its_code_runs_without_the_package(classifier_folder, watch, tmp_path):
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_pipeline_saved_with_its_code_runs_without_the_package(kind, request, watch, ecg, tmp_path):
     """`Pipeline.save_pretrained` writes the pipeline code next to the weights; with `trust_remote_code=True`
-    transformers runs it where citrus_hf is not installed, with the same results."""
-    classify = pipeline(model=classifier_folder)
-    classify.save_pretrained(tmp_path / "shared")
+    transformers runs it where citrus_hf is not installed, with the same results. The regressor's pipeline names the
+    package's `AutoModelForTimeSeriesRegression`, which its remote config defines in transformers first."""
+    folder = request.getfixturevalue(f"{kind}_folder")
+    recording, rate = (watch[1], WATCH_RATE) if kind == "classifier" else (ecg[: 360 * 20], 360)
+    run_pipeline = pipeline(model=folder)
+    run_pipeline.save_pretrained(tmp_path / "shared")
     assert {"pipelines.py", "backends.py", "modeling_citrus.py"} <= {p.name for p in (tmp_path / "shared").iterdir()}
-    np.save(tmp_path / "recording.npy", watch[1])
-    expected = classify(watch[1], sampling_rate=WATCH_RATE, backend="torch")
+    np.save(tmp_path / "recording.npy", recording)
+    expected = run_pipeline(recording, sampling_rate=rate, backend="torch")
     script = WITHOUT_PACKAGE_PRELUDE + (
         "import json, numpy as np\n"
         "from transformers import pipeline\n"
-        f"classify = pipeline(model={str(tmp_path / 'shared')!r}, trust_remote_code=True)\n"
-        f"result = classify(np.load({str(tmp_path / 'recording.npy')!r}), sampling_rate=50, backend='torch')\n"
-        "print(type(classify).__module__, json.dumps(result))\n"
+        f"run = pipeline(model={str(tmp_path / 'shared')!r}, trust_remote_code=True)\n"
+        f"result = run(np.load({str(tmp_path / 'recording.npy')!r}), sampling_rate={rate}, backend='torch')\n"
+        "print(type(run).__module__, type(run.model).__name__, json.dumps(result))\n"
     )
     run = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
-    module, result = run.stdout.strip().splitlines()[-1].split(" ", 1)
+    module, model_class, result = run.stdout.strip().splitlines()[-1].split(" ", 2)
     assert module.startswith("transformers_modules.") and module.endswith(".pipelines")
+    assert model_class == type(run_pipeline.model).__name__
     result = json.loads(result)
-    assert [w["label"] for w in result["windows"]] == [w["label"] for w in expected["windows"]]
-    np.testing.assert_allclose([w["score"] for w in result["windows"]], [w["score"] for w in expected["windows"]])
+    if kind == "classifier":
+        assert [w["label"] for w in result["windows"]] == [w["label"] for w in expected["windows"]]
+        np.testing.assert_allclose([w["score"] for w in result["windows"]], [w["score"] for w in expected["windows"]])
+    else:
+        assert len(result["windows"]) == 10
+        np.testing.assert_allclose([w["target"] for w in result["windows"]], [w["target"] for w in expected["windows"]])
 
 
 # ----------------------------------------------------------------------------------------------------- backends

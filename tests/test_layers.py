@@ -90,13 +90,12 @@ def test_python_dash_m_commands_runs_the_citrus_command():
     assert "citrus data" in result.stdout and "fetch" in result.stdout
 
 
-def test_every_command_module_registers_its_parser():
-    from citrus_hf.commands.main import build_parser
+def test_every_command_shows_its_help(capsys):
+    from citrus_hf.commands.main import main
 
     for name in citrus_hf.commands.COMMANDS:
-        with pytest.raises(SystemExit) as exit_info:
-            build_parser(name).parse_args([name, "--help"])
-        assert exit_info.value.code == 0
+        assert main([name, "--help"]) == 0
+        assert f"usage: citrus {name}" in capsys.readouterr().out
 
 
 def test_public_names_are_lazy_and_complete():
@@ -121,6 +120,7 @@ print(json.dumps([type(loaded).__name__ for loaded in (
     AutoModel.from_pretrained(folder + "/citrus"),
     AutoModelForSequenceClassification.from_pretrained(folder + "/citrus"),
     AutoFeatureExtractor.from_pretrained(folder + "/citrus"),
+    AutoProcessor.from_pretrained(folder + "/citrus"),  # no [y/N] question: stdin is closed
     AutoModelForSequenceClassification.from_pretrained(folder + "/fusion"),
     AutoProcessor.from_pretrained(folder + "/fusion"),
 )]))
@@ -158,6 +158,7 @@ def test_auto_classes_find_citrus_in_any_import_order(tmp_path):
     processes = {
         order: subprocess.Popen(
             [sys.executable, "-c", head + LOAD, str(tmp_path)],
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -168,6 +169,7 @@ def test_auto_classes_find_citrus_in_any_import_order(tmp_path):
         "CiTrusConfig",
         "CiTrusModel",
         "CiTrusForSequenceClassification",
+        "CiTrusFeatureExtractor",
         "CiTrusFeatureExtractor",
         "CiTrusFusionForSequenceClassification",
         "CiTrusFusionProcessor",
@@ -180,9 +182,9 @@ def test_auto_classes_find_citrus_in_any_import_order(tmp_path):
 
 def test_bundled_checkpoint_names_resolve_to_the_shipped_folder(tmp_path, monkeypatch):
     """`resolve_checkpoint` is the one place a name becomes a folder: a bundled name before any Hub lookup."""
-    from citrus_hf import loading
+    from citrus_hf import _bundled, loading
 
-    monkeypatch.setattr(loading, "BUNDLED_CHECKPOINTS", tmp_path)
+    monkeypatch.setattr(_bundled, "BUNDLED_CHECKPOINTS", tmp_path)
     (tmp_path / "citrus-test").mkdir()
     (tmp_path / "citrus-test" / "config.json").write_text("{}")
     assert loading.resolve_checkpoint("citrus-test") == tmp_path / "citrus-test"

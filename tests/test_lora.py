@@ -61,7 +61,7 @@ def test_default_targets_cover_attention_ffn_and_stem_but_never_the_head_or_deco
         "citrus.patch_embedding.blocks.1.conv1"
     ]
     assert set(targets) == {
-        *(f"citrus.patch_embedding.blocks.{b}.conv{i}" for b in range(3) for i in (1, 2)),
+        *(f"citrus.patch_embedding.blocks.{b}.conv{i}" for b in range(len(model.config.cnn_channels)) for i in (1, 2)),
         "citrus.patch_embedding.projection",
         *(f"{layer}.attention.{p}_proj" for p in "qkvo"),
         f"{layer}.ffn.fc1",

@@ -10,22 +10,14 @@ import math
 import pytest
 import torch
 from huggingface_hub.errors import StrictDataclassError
-from torch.nn import functional as F
 
 from citrus_hf import CiTrusConfig, CiTrusForPretraining, CiTrusModel
-from citrus_hf.modeling_citrus import CiTrusAttention, CiTrusMasking
+from citrus_hf.configuration_citrus import MODEL_PRESETS
+from citrus_hf.modeling_citrus import PRETRAINING_HEADS, CiTrusAttention, CiTrusMasking
 
-TINY = dict(
-    context_length=100,
-    patch_length=10,
-    spectrogram_n_fft=10,
-    d_model=16,
-    num_attention_heads=4,
-    ffn_dim=32,
-    num_hidden_layers=1,
-    cnn_channels=[4, 8],
-    cnn_strides=[1, 2],
-)
+# The "tiny" preset (100 samples in 10 patches of 10, one layer of width 16) with 4 heads, which criss-cross attention
+# splits between time and channels.
+TINY = {**MODEL_PRESETS["tiny"], "num_attention_heads": 4}
 NUM_PATCHES = TINY["context_length"] // TINY["patch_length"]
 
 
@@ -237,7 +229,7 @@ def test_per_modality_masking_rejects_a_wrong_channel_count():
         tiny_config(mask_mode="per_modality")
 
 
-@pytest.mark.parametrize("objective", ["time", "spectrogram", "fourier"])
+@pytest.mark.parametrize("objective", list(PRETRAINING_HEADS))
 def test_pretraining_loss_covers_exactly_the_masked_tokens(objective):
     torch.manual_seed(6)
     config = tiny_config(
@@ -254,7 +246,7 @@ def test_pretraining_loss_covers_exactly_the_masked_tokens(objective):
         outputs = model(inputs)
     mask = outputs.token_mask
     assert (mask.all(-1).sum(-1) == 1).all() and (mask[~mask.all(-1)].sum(-1) == 3).all()
-    expected = F.mse_loss(outputs.prediction[mask].float(), outputs.target[mask].float())
+    expected = model.head.prediction_loss(outputs.prediction[mask], outputs.target[mask])
     torch.testing.assert_close(outputs.loss, expected)
 
     # The masked patches are never encoded: their samples cannot influence the prediction (no leak), while a

@@ -184,9 +184,9 @@ def test_killed_process_resumes_to_the_same_weights(tmp_path):
     killed = tmp_path / "killed"
     command = [
         sys.executable, "-m", "citrus_hf.commands", "pretrain", "--output-dir", str(killed), "--model-config",
-        "tiny", "--dataset-option", "window_seconds=10", "--dataset-option", "hop_seconds=10", "--max-steps", "12",
+        "tiny", "--dataset-options", "window_seconds=10", "hop_seconds=10", "--max-steps", "12",
         "--per-device-batch-size", "32", "--save-steps", "3", "--save-total-limit", "10", "--plot-steps", "1",
-        "--eval-steps", "1", "--no-progress",
+        "--eval-steps", "1", "--no-show-progress", "--report-to", "tensorboard",
     ]  # fmt: skip
     process = subprocess.Popen(command, env={**os.environ, "OMP_NUM_THREADS": "1"}, stderr=subprocess.DEVNULL)
     checkpoint = killed / "checkpoints" / "step-3"
@@ -246,17 +246,58 @@ def test_pretraining_writes_tensorboard_logs_and_a_loadable_model(tmp_path):
     assert summary["steps"] == 4 and summary["world_size"] == 1
 
 
+def test_summary_records_held_out_and_baseline_losses_and_plots_them(tmp_path, monkeypatch):
+    from citrus_hf.training.curves import load_summary, plot_pretraining_curve, pretraining_curve_figure
+
+    changes = dict(max_steps=4, per_device_batch_size=16, gradient_accumulation_steps=1, logging_steps=1, eval_steps=2)
+    result = pretrain(_pretrain_args(tmp_path / "run", **changes))
+    summary = load_summary(tmp_path / "run")
+    assert [step for step, _ in summary["train_losses"]] == [1, 2, 3, 4]
+    assert summary["train_losses"][-1][1] == result.final_loss
+    assert (
+        [step for step, _ in summary["eval_losses"]] == [step for step, _ in summary["eval_baseline_losses"]] == [2, 4]
+    )
+    # the same held-out windows and masks at every evaluation: one baseline, about 1 for z-scored EEG samples
+    baselines = {loss for _, loss in summary["eval_baseline_losses"]}
+    assert len(baselines) == 1 and 0.8 < baselines.pop() < 1.1
+    assert summary["pretraining_objective"] == "time"
+
+    figure = pretraining_curve_figure(summary)
+    lines = {line.get_label(): line for line in figure.axes[0].lines}
+    train = lines["training loss"]
+    assert list(train.get_xdata()) == [1, 2, 3, 4]
+    assert list(train.get_ydata()) == [loss for _, loss in summary["train_losses"]]
+    assert list(lines["baseline: predict the mean target"].get_ydata()) == [
+        b for _, b in summary["eval_baseline_losses"]
+    ]
+    assert any(label.startswith("final held-out / baseline: ") for label in lines)
+    png = plot_pretraining_curve(tmp_path / "run", tmp_path / "curve.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+    with pytest.raises(ValueError, match="older citrus-hf"):
+        load_summary({"steps": 4, "eval_losses": []})
+    with pytest.raises(FileNotFoundError, match="No pre-training summary"):
+        load_summary(tmp_path)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r"citrus-hf\[bench\]"):
+        pretraining_curve_figure(summary)
+
+
+def _launch_two_processes(output: Path, *arguments: str) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines",
+        "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29517",
+        str(SCRIPTS / "ddp_pretrain.py"), str(output), *arguments,
+    ]  # fmt: skip
+    environment = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+
+
 def test_two_processes_train_on_different_shards_and_save_rank0_weights(tmp_path):
     """`accelerate launch` with two CPU processes (gloo). accelerate's `--cpu` flag starts several processes only
     through mpirun, so the CPU run goes through its torchrun launcher with ACCELERATE_USE_CPU=1."""
     output = tmp_path / "ddp"
-    command = [
-        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines",
-        "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29517",
-        str(SCRIPTS / "ddp_pretrain.py"), str(output),
-    ]  # fmt: skip
-    environment = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
-    completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+    completed = _launch_two_processes(output)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "rank 0 of 2" in completed.stdout and "rank 1 of 2" in completed.stdout
     seen = []
@@ -271,6 +312,24 @@ def test_two_processes_train_on_different_shards_and_save_rank0_weights(tmp_path
     assert saved.keys() == rank0.keys() == rank1.keys()
     assert all(torch.equal(saved[name], rank0[name]) and torch.equal(rank0[name], rank1[name]) for name in saved)
     assert json.loads((output / "pretraining_summary.json").read_text())["world_size"] == 2
+
+
+def test_two_processes_draw_their_own_synthetic_streams(tmp_path):
+    """With synthetic windows each process reads its own stream (rank in its seed); the weights stay in step."""
+    output = tmp_path / "ddp"
+    completed = _launch_two_processes(output, "0.5")
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    sources = []
+    for rank in (0, 1):
+        steps = [json.loads(line) for line in (output / f"sample_ids_rank{rank}.jsonl").read_text().splitlines()]
+        assert [entry["step"] for entry in steps] == [0, 1, 2, 3]
+        sources.append([entry["sources"] for entry in steps])
+    assert sources[0] != sources[1]
+    saved = load_file(str(output / "model.safetensors"))
+    rank1 = load_file(str(output / "rank1_weights.safetensors"))
+    assert all(torch.equal(saved[name], rank1[name]) for name in saved)
+    stream = json.loads((output / "pretraining_summary.json").read_text())["synthetic_stream"]
+    assert stream["world_size"] == 2 and stream["synthetic_ratio"] == 0.5
 
 
 # ------------------------------------------------------------------------------------------------ fine-tuning
@@ -311,7 +370,7 @@ def test_finetuned_classifier_beats_chance_on_real_har(tmp_path):
     assert saved["test_metrics"]["accuracy"] == pytest.approx(result.test_metrics["accuracy"])
 
 
-def test_linear_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path):
+def test_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path):
     from citrus_hf import CiTrusForSequenceClassification
 
     pretrain(
@@ -327,7 +386,7 @@ def test_linear_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path):
         _har_args(
             tmp_path / "probe",
             model=str(tmp_path / "pre"),
-            linear_probe=True,
+            recipe="probe",
             label_budget="2",
             trainer=TrainerSettings(num_train_epochs=3, per_device_batch_size=8, show_progress=False),
         )
@@ -338,16 +397,20 @@ def test_linear_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path):
     assert backbone and all(torch.equal(pretrained[name], probed[name]) for name in backbone)
     results = json.loads((tmp_path / "probe" / "finetune_results.json").read_text())
     assert results["num_train"] == 8  # 2 per class
+    assert results["recipe"] == "probe" and results["steps"] == 0 and results["recipe_details"]["ridge_alpha"] > 0
+    assert probed["classifier.weight"].shape == (4, 6 * 16 * 2 * 2)  # 6 channels x (CNN + 1 layer) x mean/max
 
 
 def test_finetune_command_on_real_heart_rate_regression(tmp_path):
+    """`citrus finetune SETTINGS.yaml --option ...`: the settings file and the command line together."""
     from citrus_hf.commands.main import main as training_cli
 
-    arguments = [
-        "finetune", "--dataset", "hr_ecg", "--model-config", "tiny", "--label-budget", "20", "--max-steps", "6",
-        "--eval-steps", "3", "--batch-size", "8", "--no-progress", "--output-dir", str(tmp_path / "hr"),
-    ]  # fmt: skip
-    assert training_cli(arguments) == 0
+    settings = tmp_path / "finetune.yaml"
+    settings.write_text(
+        "dataset: hr_ecg\nmodel_config: tiny\nlabel_budget: '20'\nmax_steps: 6\neval_steps: 3\n"
+        "per_device_batch_size: 8\nshow_progress: false\n"
+    )
+    assert training_cli(["finetune", str(settings), "--output-dir", str(tmp_path / "hr")]) == 0
     results = json.loads((tmp_path / "hr" / "finetune_results.json").read_text())
     assert results["task"] == "regression" and results["num_train"] == 20
     assert set(results["test_metrics"]) >= {"mae", "rmse", "pearson_r"}
@@ -389,8 +452,12 @@ def test_lora_finetuning_saves_an_adapter_that_reloads_on_its_base(tmp_path):
 
 
 def test_finetune_arguments_are_checked():
-    with pytest.raises(ValueError, match="not both"):
-        FinetuneArguments(output_dir="x", dataset="basic_motions", linear_probe=True, lora=True)
+    with pytest.raises(ValueError, match="Use --recipe finetune"):
+        FinetuneArguments(output_dir="x", dataset="basic_motions", model="citrus-small", recipe="probe", lora=True)
+    with pytest.raises(ValueError, match="recipe must be one of"):
+        FinetuneArguments(output_dir="x", dataset="basic_motions", recipe="distill")
+    with pytest.raises(FileNotFoundError, match="--model './no/such/run' is not a checkpoint folder"):
+        FinetuneArguments(output_dir="x", dataset="basic_motions", model="./no/such/run")
     with pytest.raises(ValueError, match="normalization"):
         FinetuneArguments(output_dir="x", dataset="basic_motions", normalization="global")
     with pytest.raises(ValueError, match="give the pre-trained checkpoint with --model"):

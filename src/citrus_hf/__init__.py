@@ -15,6 +15,8 @@ from . import _auto
 from ._version import __version__ as __version__
 
 if TYPE_CHECKING:
+    from ._auto import AutoModelForTimeSeriesRegression
+    from ._bundled import bundled_checkpoint
     from .configuration_citrus import CiTrusConfig
     from .configuration_citrus_fusion import CiTrusFusionConfig
     from .feature_extraction_citrus import CiTrusFeatureExtractor
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
 
 # public name -> the module (relative to this package) that defines it
 _PUBLIC_NAMES: dict[str, str] = {
+    "AutoModelForTimeSeriesRegression": "_auto",
+    "bundled_checkpoint": "_bundled",
     "CiTrusConfig": "configuration_citrus",
     "CiTrusFeatureExtractor": "feature_extraction_citrus",
     "CiTrusPreTrainedModel": "modeling_citrus",
@@ -116,6 +120,7 @@ def __dir__() -> list[str]:
 
 # The same names as `_PUBLIC_NAMES` (a literal list, for linters and type checkers).
 __all__ = [
+    "AutoModelForTimeSeriesRegression",
     "CiTrusConfig",
     "CiTrusFeatureExtractor",
     "CiTrusPreTrainedModel",
@@ -131,6 +136,7 @@ __all__ = [
     "CiTrusFusionForRegression",
     "CiTrusFusionProcessor",
     "build_model_card",
+    "bundled_checkpoint",
     "load_feature_extractor",
     "load_pretrained",
     "load_processor",

@@ -11,10 +11,16 @@ Each registration imports the CiTrus modules it needs once the auto module has f
 module is itself executing at that moment (importing `modeling_citrus` imports `transformers.modeling_layers`, which
 imports `modeling_auto`), the registration waits until that module has finished: the finder watches the CiTrus model
 modules too, so no half-initialised module is ever used.
+
+Besides the Auto classes, this is where the package plugs its publishing into transformers: `push_to_hub` of CiTrus
+models (a hook the model files leave empty, because they are also the checkpoints' remote code) and the `Trainer`'s
+model card both write the CiTrus card of `citrus_hf.publishing`. That layer sits above this one, so it is imported by
+name when a card is written (`_publishing`), never at import.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.abc
 import sys
@@ -32,6 +38,14 @@ def _register_configs() -> None:
 
     AutoConfig.register(CiTrusConfig.model_type, CiTrusConfig, exist_ok=True)
     AutoConfig.register(CiTrusFusionConfig.model_type, CiTrusFusionConfig, exist_ok=True)
+    CiTrusConfig._checkpoint_locator = _bundled_checkpoint
+
+
+def _bundled_checkpoint(name: str):
+    """The folder of a checkpoint shipped with the package, or None."""
+    from ._bundled import bundled_checkpoint
+
+    return bundled_checkpoint(name)
 
 
 def _register_models() -> None:
@@ -41,17 +55,64 @@ def _register_models() -> None:
         AutoModelForSequenceClassification,
     )
 
-    from .configuration_citrus import CiTrusConfig
+    from .configuration_citrus import CiTrusConfig, time_series_regression_auto_class
     from .configuration_citrus_fusion import CiTrusFusionConfig
-    from .modeling_citrus import CiTrusForPretraining, CiTrusForSequenceClassification, CiTrusModel
-    from .modeling_citrus_fusion import CiTrusFusionForSequenceClassification
+    from .modeling_citrus import (
+        CiTrusForPretraining,
+        CiTrusForRegression,
+        CiTrusForSequenceClassification,
+        CiTrusModel,
+        _CiTrusFamilyMixin,
+    )
+    from .modeling_citrus_fusion import CiTrusFusionForRegression, CiTrusFusionForSequenceClassification
 
+    global AutoModelForTimeSeriesRegression
+    AutoModelForTimeSeriesRegression = time_series_regression_auto_class(__name__)
     AutoModel.register(CiTrusConfig, CiTrusModel, exist_ok=True)
     AutoModelForPreTraining.register(CiTrusConfig, CiTrusForPretraining, exist_ok=True)
     AutoModelForSequenceClassification.register(CiTrusConfig, CiTrusForSequenceClassification, exist_ok=True)
     AutoModelForSequenceClassification.register(
         CiTrusFusionConfig, CiTrusFusionForSequenceClassification, exist_ok=True
     )
+    AutoModelForTimeSeriesRegression.register(CiTrusConfig, CiTrusForRegression, exist_ok=True)
+    AutoModelForTimeSeriesRegression.register(CiTrusFusionConfig, CiTrusFusionForRegression, exist_ok=True)
+    _CiTrusFamilyMixin._hub_publisher = _push_with_citrus_card
+    _CiTrusFamilyMixin._checkpoint_locator = _bundled_checkpoint
+
+
+def _publishing(module: str):
+    """`citrus_hf.publishing.<module>`, imported by name: it is a higher layer than this one (see the docstring)."""
+    return importlib.import_module(f"{__package__}.publishing.{module}")
+
+
+def _push_with_citrus_card(model, repo_id: str, **push_kwargs):
+    """`push_to_hub` of every CiTrus-family model while the package is installed: `citrus push`'s publishing path."""
+    return _publishing("push").push_to_hub(model, repo_id, **push_kwargs)
+
+
+def _register_trainer_cards() -> None:
+    """The `Trainer` writes its model card in `create_model_card` (run by `Trainer.push_to_hub`); for a CiTrus model,
+    the CiTrus card replaces its draft, with the Trainer's arguments (license, tags, datasets, base model), and the
+    code of the pipeline the saved config names joins the folder."""
+    from transformers.trainer import Trainer
+
+    from .modeling_citrus import _CiTrusFamilyMixin
+
+    draft_card = Trainer.create_model_card
+    if getattr(draft_card, "_citrus_card", False):
+        return
+
+    @functools.wraps(draft_card)
+    def create_model_card(self, *args, **kwargs):
+        draft_card(self, *args, **kwargs)
+        model = self.accelerator.unwrap_model(self.model) if self.accelerator is not None else self.model
+        if isinstance(model, _CiTrusFamilyMixin) and self.is_world_process_zero():
+            _publishing("cards").write_trainer_card(self, model, *args, **kwargs)
+            # `Trainer.push_to_hub` uploads the output folder next: it carries the pipeline code, as `citrus push` does
+            _publishing("push").save_pipeline_code(self.args.output_dir)
+
+    create_model_card._citrus_card = True
+    Trainer.create_model_card = create_model_card
 
 
 def _register_feature_extractors() -> None:
@@ -61,15 +122,22 @@ def _register_feature_extractors() -> None:
     from .feature_extraction_citrus import CiTrusFeatureExtractor
 
     AutoFeatureExtractor.register(CiTrusConfig, CiTrusFeatureExtractor, exist_ok=True)
+    CiTrusFeatureExtractor._checkpoint_locator = _bundled_checkpoint
 
 
 def _register_processors() -> None:
     from transformers.models.auto.processing_auto import AutoProcessor
 
+    from .configuration_citrus import CiTrusConfig
     from .configuration_citrus_fusion import CiTrusFusionConfig
+    from .feature_extraction_citrus import CiTrusFeatureExtractor
     from .processing_citrus_fusion import CiTrusFusionProcessor
 
     AutoProcessor.register(CiTrusFusionConfig, CiTrusFusionProcessor, exist_ok=True)
+    # A single-modality checkpoint's processor is its feature extractor, as for transformers' audio models without a
+    # tokenizer. Unregistered, AutoProcessor would try AutoTokenizer first, which asks whether to run the
+    # checkpoint's code.
+    AutoProcessor.register(CiTrusConfig, CiTrusFeatureExtractor, exist_ok=True)
 
 
 # transformers' auto module -> (what registers CiTrus with it, the CiTrus modules that registration imports)
@@ -85,8 +153,14 @@ REGISTRATIONS: dict[str, tuple[Callable[[], None], tuple[str, ...]]] = {
     ),
     _AUTO + "processing_auto": (
         _register_processors,
-        ("configuration_citrus_fusion", "feature_extraction_citrus", "processing_citrus_fusion"),
+        (
+            "configuration_citrus",
+            "configuration_citrus_fusion",
+            "feature_extraction_citrus",
+            "processing_citrus_fusion",
+        ),
     ),
+    "transformers.trainer": (_register_trainer_cards, ("modeling_citrus",)),
 }
 # Modules whose end of execution may let a registration run: the auto modules, and the CiTrus modules (importing
 # `modeling_citrus` imports `modeling_auto`, whose registration must then wait until `modeling_citrus` is complete).
@@ -199,4 +273,12 @@ def register_all() -> None:
     _register_ready()
 
 
-__all__ = ["REGISTRATIONS", "add_registration", "install", "register_all"]
+def __getattr__(name: str):
+    # `AutoModelForTimeSeriesRegression` is built when transformers' modeling_auto is registered with.
+    if name == "AutoModelForTimeSeriesRegression":
+        register_all()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["REGISTRATIONS", "AutoModelForTimeSeriesRegression", "add_registration", "install", "register_all"]

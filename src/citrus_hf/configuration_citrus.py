@@ -7,6 +7,8 @@ be derived from it.
 
 from __future__ import annotations
 
+import math
+import numbers
 import sys
 from typing import Any
 
@@ -15,7 +17,7 @@ from transformers.activations import ACT2FN
 from transformers.configuration_utils import PreTrainedConfig
 
 BACKBONES = ("hybrid", "cnn", "transformer")
-PRETRAINING_OBJECTIVES = ("time", "spectrogram", "fourier")
+PRETRAINING_OBJECTIVES = ("time", "spectrogram", "fourier", "time_frequency")
 MASK_MODES = ("per_channel", "shared", "per_modality")
 HEAD_FEATURES = ("context", "encoded", "all_layers")
 POOLINGS = ("mean", "cls", "max", "mean_max")
@@ -23,20 +25,89 @@ CHANNEL_POOLINGS = ("concat", "mean")
 NORMALIZATIONS = ("zscore", "none", "fixed")
 NORM_TYPES = ("layernorm", "batchnorm")
 ATTENTION_TYPES = ("channel_independent", "criss_cross")
+# The classes without a task head (`modeling_citrus`): their checkpoints are the encoder, for any channel count.
+ENCODER_ARCHITECTURES = ("CiTrusModel", "CiTrusForPretraining")
+
+
+PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
+
+# Numeric fields, checked and converted once in `__post_init__` (JSON, numpy scalars and keyword arguments all arrive
+# here), so every later check, the model and the feature extractor can rely on plain finite Python numbers.
+_INTEGER_FIELDS = (
+    "context_length",
+    "num_channels",
+    "patch_length",
+    "cnn_kernel_size",
+    "d_model",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "ffn_dim",
+    "num_channel_attention_heads",
+    "mask_block_size",
+    "spectrogram_n_fft",
+    "num_targets",
+)
+_REAL_FIELDS = (
+    "norm_eps",
+    "hidden_dropout",
+    "attention_dropout",
+    "ffn_dropout",
+    "head_dropout",
+    "initializer_range",
+    "mask_ratio",
+    "channel_mask_ratio",
+    "fourier_amplitude_weight",
+    "frequency_loss_weight",
+)
 
 
 # The transformers pipeline of each CiTrus class (`citrus_hf.inference.pipelines`): its task, the pipeline class, and
-# the Auto class that loads the model for it as remote code (None: no Auto class maps this CiTrus class yet).
-PIPELINE_TASKS: dict[str, tuple[str, str, str | None]] = {
+# the Auto class that loads the model for it as remote code. The one table of task <-> pipeline: saved checkpoints
+# record it (`custom_pipelines`), the package registers its pipelines from it, and model cards take their
+# `pipeline_tag` from it (`citrus_hf.loading.PIPELINE_TAGS`), so a card names the task its checkpoint runs.
+PIPELINE_TASKS: dict[str, tuple[str, str, str]] = {
     "CiTrusForSequenceClassification": (
         "time-series-classification",
         "BioSignalClassificationPipeline",
         "AutoModelForSequenceClassification",
     ),
-    "CiTrusForRegression": ("time-series-regression", "BioSignalRegressionPipeline", None),
+    "CiTrusForRegression": (
+        "time-series-regression",
+        "BioSignalRegressionPipeline",
+        "AutoModelForTimeSeriesRegression",
+    ),
     "CiTrusModel": ("time-series-feature-extraction", "BioSignalFeatureExtractionPipeline", "AutoModel"),
     "CiTrusForPretraining": ("time-series-feature-extraction", "BioSignalFeatureExtractionPipeline", "AutoModel"),
 }
+
+
+def time_series_regression_auto_class(module_name: str = __name__) -> type:
+    """`AutoModelForTimeSeriesRegression`: transformers keeps a time-series regression mapping (PatchTST and
+    PatchTSMixer regressors) but no Auto class over it, so the package defines one. Made once per process and kept on
+    the `transformers` module, where transformers looks up the Auto classes a checkpoint's `custom_pipelines` names
+    (`clean_custom_task`). Defined here because this file is also remote code: without the package,
+    `pipeline(model=regressor, trust_remote_code=True)` loads the config first, and `CustomPipelines` defines the class
+    before transformers resolves the name. `module_name` is where the class says it lives (the package passes the
+    module that exports it). Imports torch (transformers' modeling_auto)."""
+    import transformers
+    from transformers.models.auto import modeling_auto
+    from transformers.models.auto.auto_factory import _BaseAutoModelClass
+
+    existing = getattr(modeling_auto, "AutoModelForTimeSeriesRegression", None)
+    if existing is None:
+
+        class AutoModelForTimeSeriesRegression(_BaseAutoModelClass):
+            """Loads the regressor of a time-series checkpoint (`CiTrusForRegression`, `CiTrusFusionForRegression`,
+            `PatchTSTForRegression`, ...): `AutoModelForTimeSeriesRegression.from_pretrained(path)`. With
+            `trust_remote_code=True` it follows the checkpoint's `auto_map["AutoModelForTimeSeriesRegression"]`."""
+
+            _model_mapping = modeling_auto.MODEL_FOR_TIME_SERIES_REGRESSION_MAPPING
+
+        AutoModelForTimeSeriesRegression.__module__ = module_name
+        existing = modeling_auto.AutoModelForTimeSeriesRegression = AutoModelForTimeSeriesRegression
+    if getattr(transformers, "AutoModelForTimeSeriesRegression", None) is not existing:
+        transformers.AutoModelForTimeSeriesRegression = existing
+    return existing
 
 
 class CustomPipelines(dict):
@@ -47,11 +118,19 @@ class CustomPipelines(dict):
     which needs `trust_remote_code=True`. When citrus_hf is installed and has registered its pipeline for the task
     with transformers, the package serves it instead, as transformers' Auto classes prefer registered classes to
     remote code: for such a task `in` answers False, so `pipeline(model=checkpoint)` works without remote code.
-    Without the package, the saved code runs (with `trust_remote_code=True`).
+    Without the package, the saved code runs (with `trust_remote_code=True`); reading an entry that names the package's
+    `AutoModelForTimeSeriesRegression` defines it in transformers first, so that transformers can load the
+    model with it.
     """
 
     def __contains__(self, task: object) -> bool:
         return super().__contains__(task) and not _registered_by_package(task)
+
+    def __getitem__(self, task):
+        entry = super().__getitem__(task)
+        if isinstance(entry, dict) and "AutoModelForTimeSeriesRegression" in (entry.get("pt") or ()):
+            time_series_regression_auto_class()
+        return entry
 
 
 def _registered_by_package(task: object) -> bool:
@@ -61,20 +140,119 @@ def _registered_by_package(task: object) -> bool:
     return getattr(implementation, "__module__", "").startswith("citrus_hf.")
 
 
+def _pipeline_spec(architecture: str, problem_type: str | None) -> tuple[str, str, str] | None:
+    if architecture == "CiTrusForSequenceClassification" and problem_type == "regression":
+        architecture = "CiTrusForRegression"  # a classifier trained as a regressor runs the regression pipeline
+    return PIPELINE_TASKS.get(architecture)
+
+
+def pipeline_task_for(architecture: str, problem_type: str | None = None) -> str | None:
+    """The transformers pipeline task that runs a checkpoint saved from the class `architecture` (None: no pipeline):
+    the task its `custom_pipelines` names and its model card's `pipeline_tag`."""
+    spec = _pipeline_spec(architecture, problem_type)
+    return None if spec is None else spec[0]
+
+
 def custom_pipelines_for(architecture: str, problem_type: str | None = None) -> CustomPipelines:
     """The `custom_pipelines` entry of a checkpoint saved from the class `architecture` (empty for classes without a
     pipeline), in the format transformers' `Pipeline.save_pretrained` writes."""
-    if architecture == "CiTrusForSequenceClassification" and problem_type == "regression":
-        architecture = "CiTrusForRegression"  # a classifier trained as a regressor runs the regression pipeline
-    if architecture not in PIPELINE_TASKS:
+    spec = _pipeline_spec(architecture, problem_type)
+    if spec is None:
         return CustomPipelines()
-    task, pipeline_class, auto_class = PIPELINE_TASKS[architecture]
-    return CustomPipelines({task: {"impl": f"pipelines.{pipeline_class}", "pt": [auto_class] if auto_class else []}})
+    task, pipeline_class, auto_class = spec
+    return CustomPipelines({task: {"impl": f"pipelines.{pipeline_class}", "pt": [auto_class]}})
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ValueError(f"`{name}={value!r}` is not supported; choose one of {', '.join(repr(c) for c in choices)}.")
+
+
+def as_integer(name: str, value: Any, minimum: int | None = None) -> int:
+    """`value` as a Python int: any integer (numpy's too) or a float holding a whole number (`16.0` -> 16).
+
+    Raises:
+        TypeError: `value` is not a number (a string, a bool, None...), naming the field `name`.
+        ValueError: a fraction, NaN / inf, or less than `minimum`.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be an integer, got {value!r} ({type(value).__name__}).")
+    if not isinstance(value, numbers.Integral) and not (math.isfinite(value) and float(value).is_integer()):
+        raise ValueError(f"`{name}` must be a whole number, got {value!r}.")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"`{name}` must be at least {minimum}, got {value}.")
+    return value
+
+
+def as_finite_real(name: str, value: Any) -> float:
+    """`value` as a finite Python float (any real number, numpy's too).
+
+    Raises:
+        TypeError: `value` is not a number (a string such as `'0.5'`, a bool, None...), naming the field `name`.
+        ValueError: NaN or infinite.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a number, got {value!r} ({type(value).__name__}).")
+    if not math.isfinite(value):
+        raise ValueError(f"`{name}` must be a finite number, got {value!r}.")
+    return float(value)
+
+
+def as_sampling_rate(value: Any, name: str = "sampling_rate") -> float:
+    """A sampling rate in Hz as a positive finite float (the one check the config and the feature extractor share).
+
+    Raises:
+        TypeError: not a number (`'100'`, `True`, None...); ValueError: zero, negative, NaN or infinite.
+    """
+    message = f"`{name}` must be a positive number of Hz, got {value!r} ({type(value).__name__})."
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(message)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(message)
+    return float(value)
+
+
+def check_normalization_statistics(
+    normalization: str, mean: list[float] | None, std: list[float] | None, num_channels: int
+) -> None:
+    """The statistics of `normalization="fixed"`: one finite mean and one positive finite standard deviation per
+    channel. Statistics given with another normalisation are checked too (they would be saved with the checkpoint).
+    """
+    if normalization == "fixed":
+        for name, values in (("normalization_mean", mean), ("normalization_std", std)):
+            if values is None or len(values) != num_channels:
+                raise ValueError(f'`normalization="fixed"` needs `{name}` with one value per channel ({num_channels}).')
+    for name, values in (("normalization_mean", mean), ("normalization_std", std)):
+        if values is None:
+            continue
+        if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+            raise TypeError(f"`{name}` must be a list of numbers (one per channel), got {values!r}.")
+        for value in values:
+            as_finite_real(name, value)
+    if std is not None and any(not value > 0 for value in std):
+        raise ValueError(f"`normalization_std` values must be positive, got {list(std)}.")
+
+
+def check_num_labels(num_labels: Any) -> None:
+    """`num_labels` as given to a config (transformers turns -1 into an empty label map and 0 into a 0-wide head)."""
+    as_integer("num_labels", num_labels, minimum=1)
+
+
+def check_initializer_range(initializer_range: float) -> None:
+    """The standard deviation of the initial weights must be non-negative."""
+    if initializer_range < 0:
+        raise ValueError(
+            f"`initializer_range` is a standard deviation and must be non-negative, got {initializer_range}."
+        )
+
+
+def check_classification_head(config: PreTrainedConfig) -> None:
+    """What every CiTrus-family classification head needs from `id2label` / `problem_type`."""
+    if config.id2label is not None and len(config.id2label) == 0:
+        raise ValueError("`num_labels` must be at least 1 (the config has an empty `id2label`).")
+    if config.problem_type is not None:
+        _check_choice("problem_type", config.problem_type, PROBLEM_TYPES)
 
 
 @strict
@@ -118,8 +296,10 @@ class CiTrusConfig(PreTrainedConfig):
 
     Pre-training:
         pretraining_objective (`str`, defaults to `"time"`): `"time"` (reconstruct masked patches' samples),
-            `"spectrogram"` (predict the log-magnitude spectrogram around masked patches, CiTrus fp) or
-            `"fourier"` (neuro2vec: predict amplitude and phase of masked patches' Fourier spectrum).
+            `"spectrogram"` (predict the log-magnitude spectrogram around masked patches, CiTrus fp),
+            `"fourier"` (neuro2vec: predict amplitude and phase of masked patches' Fourier spectrum) or
+            `"time_frequency"` (reconstruct masked patches' samples, scored in time and in frequency at once, as
+            TSPulse does). Each is a head class registered in `modeling_citrus.PRETRAINING_HEADS`.
         mask_ratio (`float`, defaults to 0.5): fraction of patches masked (exact per channel sequence).
         mask_block_size (`int`, defaults to 5): masked patches come in contiguous blocks of this many (1 = random).
         mask_mode (`str`, defaults to `"per_channel"`): an independent mask per channel, one mask `"shared"` by
@@ -127,6 +307,9 @@ class CiTrusConfig(PreTrainedConfig):
         channel_mask_ratio (`float`, defaults to 0.0): dual masking; fraction of whole channels masked on top.
         spectrogram_n_fft (`int`, defaults to 40): STFT window of the spectrogram target, centred on each patch.
         fourier_amplitude_weight (`float`, defaults to 0.0): weight of an extra log-amplitude loss for `"fourier"`.
+        frequency_loss_weight (`float`, defaults to 1.0): for `"time_frequency"`, the weight of the frequency loss
+            (MSE between the log-magnitude spectra, log(1 + |rFFT|), of the predicted and the true patch) added to the
+            time loss (sample MSE). 1.0 is TSPulse's default weight of its FFT loss; 0 is the `"time"` objective.
 
     Heads:
         head_features (`str`, defaults to `"context"`): transformer output (`"context"`), CNN output
@@ -151,6 +334,9 @@ class CiTrusConfig(PreTrainedConfig):
     """
 
     model_type = "citrus"
+    # `locate(name) -> folder | None` for checkpoints shipped inside the citrus_hf package ("citrus-small"); set by
+    # the package when it is installed (`citrus_hf._auto`), None in remote code.
+    _checkpoint_locator = None
     attribute_map = {"hidden_size": "d_model", "intermediate_size": "ffn_dim"}
 
     # input contract
@@ -193,6 +379,7 @@ class CiTrusConfig(PreTrainedConfig):
     channel_mask_ratio: float = 0.0
     spectrogram_n_fft: int = 40
     fourier_amplitude_weight: float | int = 0.0
+    frequency_loss_weight: float | int = 1.0
 
     # heads
     head_features: str = "context"
@@ -200,11 +387,28 @@ class CiTrusConfig(PreTrainedConfig):
     channel_pooling: str = "concat"
     num_targets: int = 1
 
+    @classmethod
+    def get_config_dict(cls, pretrained_model_name_or_path, **kwargs):
+        """`PreTrainedConfig.get_config_dict`, which also takes the name of a bundled checkpoint ("citrus-small")."""
+        locator = cls._checkpoint_locator
+        if locator is not None and isinstance(pretrained_model_name_or_path, str):
+            pretrained_model_name_or_path = str(locator(pretrained_model_name_or_path) or pretrained_model_name_or_path)
+        return super().get_config_dict(pretrained_model_name_or_path, **kwargs)
+
     def __post_init__(self, **kwargs):
+        for name in _INTEGER_FIELDS:
+            setattr(self, name, as_integer(name, getattr(self, name)))
+        for name in _REAL_FIELDS:
+            setattr(self, name, as_finite_real(name, getattr(self, name)))
+        self.sampling_rate = as_sampling_rate(self.sampling_rate)
         # Lists survive a JSON round trip, tuples do not: store lists so that save -> load compares equal.
-        self.cnn_channels = list(self.cnn_channels)
-        self.cnn_strides = list(self.cnn_strides)
-        self.sampling_rate = float(self.sampling_rate)
+        for name in ("cnn_channels", "cnn_strides"):
+            values = getattr(self, name)
+            if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+                raise TypeError(f"`{name}` must be a list of integers (one per residual block), got {values!r}.")
+            setattr(self, name, [as_integer(name, value) for value in values])
+        if kwargs.get("num_labels") is not None:
+            check_num_labels(kwargs["num_labels"])
         custom_pipelines = kwargs.pop("custom_pipelines", None)
         super().__post_init__(**kwargs)
         if custom_pipelines is not None:
@@ -226,6 +430,15 @@ class CiTrusConfig(PreTrainedConfig):
         return self.spectrogram_n_fft // 2 + 1
 
     @property
+    def fixes_channel_count(self) -> bool:
+        """Whether a model of this config takes exactly `num_channels` channels: only a task head that concatenates
+        per-channel features (`channel_pooling="concat"`) does. The encoder is channel-independent, so a checkpoint
+        saved from it alone (`architectures` CiTrusModel / CiTrusForPretraining) takes any channel count."""
+        if self.channel_pooling == "mean":
+            return False
+        return not (self.architectures and set(self.architectures) <= set(ENCODER_ARCHITECTURES))
+
+    @property
     def uses_transformer(self) -> bool:
         return self.backbone != "cnn"
 
@@ -235,8 +448,6 @@ class CiTrusConfig(PreTrainedConfig):
 
     def validate_input_contract(self):
         """Part of `@strict` validation: the input contract must describe a usable window."""
-        if self.sampling_rate <= 0:
-            raise ValueError(f"`sampling_rate` must be positive (Hz), got {self.sampling_rate}.")
         if self.patch_length < 2:
             raise ValueError(f"`patch_length` must be at least 2 samples, got {self.patch_length}.")
         if self.context_length < self.patch_length or self.context_length % self.patch_length:
@@ -253,15 +464,9 @@ class CiTrusConfig(PreTrainedConfig):
                     f"`{name}` has {len(values)} entries but `num_channels` is {self.num_channels}; give one per channel."
                 )
         _check_choice("normalization", self.normalization, NORMALIZATIONS)
-        if self.normalization == "fixed":
-            for name in ("normalization_mean", "normalization_std"):
-                values = getattr(self, name)
-                if values is None or len(values) != self.num_channels:
-                    raise ValueError(
-                        f'`normalization="fixed"` needs `{name}` with one value per channel ({self.num_channels}).'
-                    )
-            if any(s <= 0 for s in self.normalization_std):
-                raise ValueError("`normalization_std` values must be positive.")
+        check_normalization_statistics(
+            self.normalization, self.normalization_mean, self.normalization_std, self.num_channels
+        )
 
     def validate_architecture(self):
         """Part of `@strict` validation: the architecture switches and sizes must fit together."""
@@ -280,6 +485,14 @@ class CiTrusConfig(PreTrainedConfig):
             )
         if any(c < 1 for c in self.cnn_channels) or any(s < 1 for s in self.cnn_strides):
             raise ValueError("`cnn_channels` and `cnn_strides` must be positive.")
+        for name, minimum in (("d_model", 1), ("num_attention_heads", 1), ("ffn_dim", 1), ("num_hidden_layers", 0)):
+            if getattr(self, name) < minimum:
+                raise ValueError(f"`{name}` must be at least {minimum}, got {getattr(self, name)}.")
+        if not self.norm_eps > 0:
+            raise ValueError(
+                f"`norm_eps` must be positive (it keeps the normalisation from dividing by zero), got {self.norm_eps}."
+            )
+        check_initializer_range(self.initializer_range)
         if self.cnn_kernel_size < 1 or self.cnn_kernel_size % 2 == 0:
             raise ValueError(f"`cnn_kernel_size` must be odd so a patch keeps its centre, got {self.cnn_kernel_size}.")
         stem_length = self.patch_length
@@ -322,8 +535,9 @@ class CiTrusConfig(PreTrainedConfig):
                 f"`spectrogram_n_fft` ({self.spectrogram_n_fft}) must be at least `patch_length` "
                 f"({self.patch_length}) and differ from it by an even number, so each STFT frame is centred on its patch."
             )
-        if self.fourier_amplitude_weight < 0:
-            raise ValueError("`fourier_amplitude_weight` must be non-negative.")
+        for name in ("fourier_amplitude_weight", "frequency_loss_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"`{name}` must be non-negative, got {getattr(self, name)}.")
 
     def validate_heads(self):
         """Part of `@strict` validation: task head settings."""
@@ -337,11 +551,13 @@ class CiTrusConfig(PreTrainedConfig):
             )
         if self.num_targets < 1:
             raise ValueError(f"`num_targets` must be at least 1, got {self.num_targets}.")
+        check_classification_head(self)
 
 
-# Model sizes (keyword arguments of `CiTrusConfig`). "tiny" is for tests (a few thousand parameters); "small" is what
-# `citrus demo` pre-trains on two CPU cores (10 s windows at 50 Hz, 25 patches); "base" is the paper's (30 s at
-# 100 Hz, 4 layers of width 64). `citrus_hf.loading.build_config("small")` builds one.
+# Model sizes (keyword arguments of `CiTrusConfig`). "tiny" is for tests (a few thousand parameters); "small" is the
+# bundled `citrus-small` (10 s windows at 100 Hz in patches of 0.1 s, so a 0.5 s recording still has 5 tokens; 2
+# layers of width 64: it pre-trains on two CPU cores); "base" is the paper's (30 s at 100 Hz, 4 layers of width 64).
+# `citrus_hf.loading.build_config("small")` builds one.
 MODEL_PRESETS: dict[str, dict[str, Any]] = {
     "tiny": dict(
         sampling_rate=50.0,
@@ -357,9 +573,9 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
         spectrogram_n_fft=20,
     ),
     "small": dict(
-        sampling_rate=50.0,
-        context_length=500,
-        patch_length=20,
+        sampling_rate=100.0,
+        context_length=1000,
+        patch_length=10,
         d_model=64,
         num_hidden_layers=2,
         num_attention_heads=4,
@@ -370,4 +586,12 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-__all__ = ["MODEL_PRESETS", "PIPELINE_TASKS", "CiTrusConfig", "CustomPipelines", "custom_pipelines_for"]
+__all__ = [
+    "MODEL_PRESETS",
+    "PIPELINE_TASKS",
+    "CiTrusConfig",
+    "CustomPipelines",
+    "custom_pipelines_for",
+    "pipeline_task_for",
+    "time_series_regression_auto_class",
+]

@@ -16,7 +16,14 @@ from typing import Any
 from huggingface_hub.dataclasses import strict
 from transformers.configuration_utils import PreTrainedConfig
 
-from .configuration_citrus import CiTrusConfig
+from .configuration_citrus import (
+    CiTrusConfig,
+    as_finite_real,
+    as_integer,
+    check_classification_head,
+    check_initializer_range,
+    check_num_labels,
+)
 
 # Modality names become module names (`encoders.<name>`) and keys of the processor's output: plain identifiers.
 _MODALITY_NAME = re.compile(r"^[A-Za-z0-9_]+$")
@@ -71,6 +78,11 @@ class CiTrusFusionConfig(PreTrainedConfig):
     initializer_range: float = 0.02
 
     def __post_init__(self, **kwargs):
+        self.head_dropout = as_finite_real("head_dropout", self.head_dropout)
+        self.initializer_range = as_finite_real("initializer_range", self.initializer_range)
+        self.num_targets = as_integer("num_targets", self.num_targets)
+        if kwargs.get("num_labels") is not None:
+            check_num_labels(kwargs["num_labels"])
         if self.modality_configs is not None:
             self.modality_configs = {
                 name: self._as_citrus_config(name, value) for name, value in sorted(self.modality_configs.items())
@@ -123,6 +135,8 @@ class CiTrusFusionConfig(PreTrainedConfig):
             raise ValueError(f"`head_dropout` must lie in [0, 1), got {self.head_dropout}.")
         if self.num_targets < 1:
             raise ValueError(f"`num_targets` must be at least 1, got {self.num_targets}.")
+        check_initializer_range(self.initializer_range)
+        check_classification_head(self)
 
     # `PreTrainedConfig` reaches sub-configs through fixed attribute names (`sub_configs_defaults`); the per-modality
     # dictionary needs its own serialisation and its own propagation of the attention implementation.

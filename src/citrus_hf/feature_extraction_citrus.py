@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from typing import Any
@@ -27,13 +27,17 @@ from transformers.feature_extraction_sequence_utils import SequenceFeatureExtrac
 from transformers.feature_extraction_utils import BatchFeature
 from transformers.utils import TensorType, logging
 
-from .configuration_citrus import CiTrusConfig
+from .configuration_citrus import CiTrusConfig, as_integer, as_sampling_rate, check_normalization_statistics
 
 logger = logging.get_logger(__name__)
 
 ALIGNMENTS = ("resample", "interpolate", "window")
 NORMALIZATIONS = ("zscore", "none", "fixed")
 NAN_POLICIES = ("raise", "interpolate")
+PADDINGS = ("longest", "max_length")
+# With padding="max_length", a batch whose longest recording fills less than this share of the window is mostly
+# padding: the extractor says so once, and how to keep the recordings' own duration instead.
+_MOSTLY_PADDING = 0.5
 
 # scipy's resample_poly designs a Kaiser-windowed low-pass of 2 * 10 * max(up, down) + 1 taps (half-length 10 in
 # units of the slower rate); the crop before resampling keeps this many input periods of margin.
@@ -51,6 +55,14 @@ _MIN_SAMPLES_PER_THREAD = 250_000
 # No bio-signal recording has more channels than this; a 2-D array with more "channels" than samples and more than
 # this many channels is (time, channels).
 _MAX_PLAUSIBLE_CHANNELS = 1024
+# resample_poly's filter has 2 * _FILTER_HALF_LENGTH * max(up, down) + 1 taps; beyond this many (1 GiB of float64)
+# the rates are not a real resampling job but a mistake (a rate in kHz or in seconds per sample, say).
+_MAX_FILTER_TAPS = 2**27
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+# `max_window_bytes` applies to windows holding more than this many copies of every sample (hop < context / 8).
+_MAX_WINDOW_COPIES = 8
+# Windows normalised together (see `_normalize`): 256 windows of 3000 samples keep its float64 temporaries near 6 MiB.
+_NORMALIZE_CHUNK = 256
 
 
 def _is_real_number(value: Any) -> bool:
@@ -126,9 +138,13 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
     Alignment strategies (`alignment`, also selectable per call):
 
     - `"resample"` (default): anti-aliased polyphase resampling (`scipy.signal.resample_poly`, Kaiser window) from
-      the recording's rate to `sampling_rate`, then crop or pad to `context_length`. Cropping keeps the *start* of the
-      recording (use `"window"` to cover a long one); padding is appended at the end with `padding_value` and
-      `patch_mask` marks the patches that hold no real sample.
+      the recording's rate to `sampling_rate`, then crop to `context_length` (keeping the *start*; use `"window"` to
+      cover a long recording) and pad as `padding` says: `"longest"` (default) keeps the recordings' own duration,
+      padded to the longest of the call and rounded up to whole patches (the model takes any whole number of
+      patches: a 0.6 s heartbeat stays 0.6 s, not 3% of a 30 s window); `"max_length"` pads every recording to
+      `max_length` (default `context_length`) samples. Padding is appended at the end with `padding_value` and
+      `patch_mask` marks the patches that hold no real sample; when most of the window would be padding, the
+      extractor says so (once).
     - `"interpolate"`: linear interpolation of the whole recording onto exactly `context_length` samples, first and
       last samples kept in place, ignoring the rate, as the paper does for very short windows (Epilepsy's 1 s). It
       changes the apparent frequency content: the recording's `f * length / rate` cycles now span the model's
@@ -162,6 +178,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         normalization (`str`, defaults to `"zscore"`): `"zscore"`, `"none"` or `"fixed"`.
         normalization_mean / normalization_std (`list[float]`, *optional*): per-channel statistics for `"fixed"`.
         alignment (`str`, defaults to `"resample"`): `"resample"`, `"interpolate"` or `"window"`.
+        padding (`str`, defaults to `"longest"`): for `"resample"`, `"longest"` (the recordings' own duration,
+            rounded up to whole patches, at most `context_length`) or `"max_length"` (always `context_length`).
         hop_length (`int`, *optional*): model-rate samples between window starts for `"window"`; defaults to
             `context_length`.
         pad_last_window (`bool`, defaults to `False`): keep the last partial window of `"window"`, padded.
@@ -178,15 +196,32 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
     >>> extractor = CiTrusFeatureExtractor.from_config(CiTrusConfig(channel_pooling="mean"))
     >>> emg = np.random.default_rng(0).standard_normal((8, 1, 1500))  # 8 EMG windows at 4 kHz
     >>> features = extractor(emg, sampling_rate=4000, return_tensors="pt")
-    >>> features["input_values"].shape, features["patch_mask"].shape
-    (torch.Size([8, 1, 3000]), torch.Size([8, 150]))
-    >>> int(features["patch_mask"][0].sum())  # 0.375 s at 100 Hz is 38 samples: 2 patches of signal, then padding
-    2
+    >>> features["input_values"].shape  # 0.375 s at 100 Hz is 38 samples: kept as 2 patches of 20
+    torch.Size([8, 1, 40])
+    >>> fixed = extractor(emg, sampling_rate=4000, padding="max_length", return_tensors="pt")
+    >>> fixed["input_values"].shape, int(fixed["patch_mask"][0].sum())  # the 30 s window: 2 patches of signal
+    (torch.Size([8, 1, 3000]), 2)
 
     ```
     """
 
     model_input_names = ["input_values", "patch_mask"]
+    # `locate(name) -> folder | None` for checkpoints shipped inside the citrus_hf package ("citrus-small"); set by
+    # the package when it is installed (`citrus_hf._auto`), None in remote code.
+    _checkpoint_locator = None
+
+    @classmethod
+    def get_feature_extractor_dict(cls, pretrained_model_name_or_path, **kwargs):
+        """The transformers method, which also takes the name of a bundled checkpoint ("citrus-small")."""
+        locator = cls._checkpoint_locator
+        if locator is not None and isinstance(pretrained_model_name_or_path, str):
+            pretrained_model_name_or_path = str(locator(pretrained_model_name_or_path) or pretrained_model_name_or_path)
+        return super().get_feature_extractor_dict(pretrained_model_name_or_path, **kwargs)
+
+    # `alignment="window"` refuses to cut more than this many bytes of heavily overlapping windows in one call
+    # (`iter_windows` streams them instead); None lifts the limit. A class attribute: it is a safety net of this
+    # process, not a setting saved with the checkpoint.
+    max_window_bytes: int | None = 256 * 2**20
 
     def __init__(
         self,
@@ -204,18 +239,17 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         pad_last_window: bool = False,
         padding_value: float = 0.0,
         nan_policy: str = "raise",
+        padding: str = "longest",
         **kwargs,
     ):
         # `feature_size` is saved by SequenceFeatureExtractor; here it is always the channel count.
         kwargs.pop("feature_size", None)
         kwargs.setdefault("return_attention_mask", False)
-        if not _is_real_number(sampling_rate) or not math.isfinite(sampling_rate) or sampling_rate <= 0:
-            raise ValueError(f"`sampling_rate` must be a positive number of Hz, got {sampling_rate!r}.")
-        for name, value in (("context_length", context_length), ("num_channels", num_channels)):
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
-        if not isinstance(patch_length, numbers.Integral) or isinstance(patch_length, bool) or patch_length < 1:
-            raise ValueError(f"`patch_length` must be a positive integer, got {patch_length!r}.")
+        # The same checks as CiTrusConfig's (one implementation): an extractor can be built without a config.
+        sampling_rate = as_sampling_rate(sampling_rate)
+        context_length = as_integer("context_length", context_length, minimum=1)
+        num_channels = as_integer("num_channels", num_channels, minimum=1)
+        patch_length = as_integer("patch_length", patch_length, minimum=1)
         if context_length % patch_length:
             raise ValueError(
                 f"`context_length` ({context_length}) must be a multiple of `patch_length` ({patch_length}), as in "
@@ -230,27 +264,21 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             ("normalization", normalization, NORMALIZATIONS),
             ("alignment", alignment, ALIGNMENTS),
             ("nan_policy", nan_policy, NAN_POLICIES),
+            ("padding", padding, PADDINGS),
         ):
             if value not in choices:
                 raise ValueError(f"`{name}={value!r}` is not supported; choose one of {', '.join(map(repr, choices))}.")
-        if normalization == "fixed":
-            for name, values in (("normalization_mean", normalization_mean), ("normalization_std", normalization_std)):
-                if values is None or len(values) != num_channels:
-                    raise ValueError(
-                        f'`normalization="fixed"` needs `{name}` with one value per channel ({num_channels}).'
-                    )
-            if any(not std > 0 for std in normalization_std):
-                raise ValueError(f"`normalization_std` values must be positive, got {normalization_std}.")
+        check_normalization_statistics(normalization, normalization_mean, normalization_std, num_channels)
         self._check_hop_length(hop_length)
         if not _is_real_number(padding_value) or not math.isfinite(padding_value):
             raise ValueError(f"`padding_value` must be a finite number, got {padding_value!r}.")
 
         super().__init__(
-            feature_size=num_channels, sampling_rate=float(sampling_rate), padding_value=float(padding_value), **kwargs
+            feature_size=num_channels, sampling_rate=sampling_rate, padding_value=float(padding_value), **kwargs
         )
-        self.context_length = int(context_length)
-        self.num_channels = int(num_channels)
-        self.patch_length = int(patch_length)
+        self.context_length = context_length
+        self.num_channels = num_channels
+        self.patch_length = patch_length
         # Lists, not tuples, so that save -> load compares equal.
         self.channel_names = list(channel_names) if channel_names is not None else None
         self.channel_independent = bool(channel_independent)
@@ -261,13 +289,15 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         self.hop_length = int(hop_length) if hop_length is not None else None
         self.pad_last_window = bool(pad_last_window)
         self.nan_policy = nan_policy
+        self.padding = padding
 
     @classmethod
     def from_config(cls, config: CiTrusConfig, **kwargs) -> CiTrusFeatureExtractor:
         """
         The feature extractor matching a checkpoint: rate, context length, channels, patch length and normalisation
-        come from `config`; `channel_independent` is `config.channel_pooling == "mean"` (the default `"concat"`
-        heads need exactly `num_channels` channels). `kwargs` override any of them or set the alignment, e.g.
+        come from `config`; `channel_independent` unless the model's head concatenates channels
+        (`config.fixes_channel_count`: a pre-training checkpoint takes any channel count, the default `"concat"` task
+        heads exactly `num_channels`). `kwargs` override any of them or set the alignment, e.g.
         `from_config(config, alignment="window", hop_length=1500)`.
         """
         params = {
@@ -276,7 +306,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             "num_channels": config.num_channels,
             "patch_length": config.patch_length,
             "channel_names": config.channel_names,
-            "channel_independent": config.channel_pooling == "mean",
+            "channel_independent": not config.fixes_channel_count,
             "normalization": config.normalization,
             "normalization_mean": config.normalization_mean,
             "normalization_std": config.normalization_std,
@@ -299,6 +329,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         pad_last_window: bool | None = None,
         nan_policy: str | None = None,
         input_channel_names: Sequence[str] | None = None,
+        padding: str | None = None,
+        max_length: int | None = None,
         return_tensors: str | TensorType | None = None,
     ) -> BatchFeature:
         """
@@ -311,7 +343,10 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 lists is a list of recordings (as in transformers' audio extractors).
             sampling_rate: rate in Hz at which the recordings were sampled (required): one number for all, or one
                 per recording.
-            alignment / hop_length / pad_last_window / nan_policy: override the extractor's setting for this call.
+            alignment / hop_length / pad_last_window / nan_policy / padding: override the extractor's setting for
+                this call.
+            max_length: for `"resample"`, the padded length in model samples with `padding="max_length"`, the cap
+                with `"longest"` (default `context_length`; a multiple of `patch_length`, at most `context_length`).
             input_channel_names: names of the input's channels (same for every recording). The checkpoint's
                 `channel_names` are picked out of them by name (case-insensitive), in the checkpoint's order;
                 other channels are dropped.
@@ -319,9 +354,10 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
 
         Returns:
             `BatchFeature` with
-            - `input_values`: float32 `(batch, channels, context_length)`,
-            - `patch_mask`: int64 `(batch, context_length // patch_length)`, 1 for a patch holding at least one real
-              sample, 0 for a patch of padding only,
+            - `input_values`: float32 `(batch, channels, length)`: `length` is `context_length` except for
+              `"resample"`, where `padding` sets it,
+            - `patch_mask`: int64 `(batch, length // patch_length)`, 1 for a patch holding at least one real sample,
+              0 for a patch of padding only,
             - with `alignment="window"`, also `recording_index`: int64 `(batch,)`, the input recording each window
               came from, and `window_start_seconds`: float64 `(batch,)`, its start in that recording's time.
             `batch` is the number of recordings, or of windows for `"window"`. `model(**features)` works for
@@ -329,15 +365,97 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             `model(**{name: features[name] for name in extractor.model_input_names})`.
         """
         alignment = self.alignment if alignment is None else alignment
-        nan_policy = self.nan_policy if nan_policy is None else nan_policy
+        if alignment not in ALIGNMENTS:
+            raise ValueError(
+                f"`alignment={alignment!r}` is not supported; choose one of {', '.join(map(repr, ALIGNMENTS))}."
+            )
         pad_last_window = self.pad_last_window if pad_last_window is None else pad_last_window
-        hop_length = hop_length if hop_length is not None else self.hop_length
-        for name, value, choices in (("alignment", alignment, ALIGNMENTS), ("nan_policy", nan_policy, NAN_POLICIES)):
-            if value not in choices:
-                raise ValueError(f"`{name}={value!r}` is not supported; choose one of {', '.join(map(repr, choices))}.")
-        self._check_hop_length(hop_length)
-        hop_length = self.context_length if hop_length is None else int(hop_length)
+        hop_length = self._call_hop_length(hop_length)
+        recordings, rates = self._prepare(raw_signal, sampling_rate, nan_policy, input_channel_names)
+        if alignment == "window":
+            plans = self._plan_windows(recordings, rates, hop_length, pad_last_window)
+            self._check_window_bytes(plans, hop_length)
+            return self._window_features(plans, 0, sum(len(starts) for _, starts, _, _ in plans), return_tensors)
+        if alignment == "resample":
+            values, valid_lengths = self._resample_to_context(recordings, rates, padding, max_length)
+        else:
+            values, valid_lengths = self._interpolate_to_context(recordings)
+        data = {
+            "input_values": self._normalize(values, valid_lengths),
+            "patch_mask": self._patch_mask(valid_lengths, values.shape[-1] // self.patch_length),
+        }
+        return BatchFeature(data=data, tensor_type=return_tensors)
 
+    def iter_windows(
+        self,
+        raw_signal: np.ndarray | torch.Tensor | Sequence,
+        sampling_rate: float | Sequence[float] | np.ndarray | None = None,
+        *,
+        batch_size: int = 256,
+        hop_length: int | None = None,
+        pad_last_window: bool | None = None,
+        nan_policy: str | None = None,
+        input_channel_names: Sequence[str] | None = None,
+        return_tensors: str | TensorType | None = None,
+    ) -> Iterator[BatchFeature]:
+        """
+        `alignment="window"` as a stream: the same windows, in the same order and with the same values as
+        `self(..., alignment="window")`, yielded `batch_size` at a time, so a long recording with a short hop
+        (every second of a night, say) never sits in memory as one array of windows. Each recording is resampled
+        once; a batch is cut from it only when asked for.
+
+        Args:
+            raw_signal / sampling_rate / hop_length / pad_last_window / nan_policy / input_channel_names /
+                return_tensors: as for `__call__`.
+            batch_size: windows per yielded `BatchFeature` (the last one may hold fewer).
+
+        Yields:
+            `BatchFeature`s with `input_values` `(windows, channels, context_length)`, `patch_mask`,
+            `recording_index` and `window_start_seconds`, as `__call__` returns them for `"window"`.
+
+        Example:
+
+        ```python
+        >>> import numpy as np
+        >>> from citrus_hf import CiTrusConfig
+        >>> from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
+        >>> extractor = CiTrusFeatureExtractor.from_config(CiTrusConfig(context_length=200))
+        >>> night = np.random.default_rng(0).standard_normal(60_000)  # 10 minutes at 100 Hz
+        >>> batches = extractor.iter_windows(night, sampling_rate=100, hop_length=10, batch_size=1024)
+        >>> sum(len(batch["input_values"]) for batch in batches)  # a window every 0.1 s, 1,024 at a time
+        5981
+
+        ```
+        """
+        batch_size = as_integer("batch_size", batch_size, minimum=1)
+        pad_last_window = self.pad_last_window if pad_last_window is None else pad_last_window
+        hop_length = self._call_hop_length(hop_length)
+        recordings, rates = self._prepare(raw_signal, sampling_rate, nan_policy, input_channel_names)
+        plans = self._plan_windows(recordings, rates, hop_length, pad_last_window)
+        num_windows = sum(len(starts) for _, starts, _, _ in plans)
+        for first in range(0, num_windows, batch_size):
+            yield self._window_features(plans, first, min(first + batch_size, num_windows), return_tensors)
+
+    # ------------------------------------------------------------------------------------------------ input checks
+
+    def _call_hop_length(self, hop_length: Any) -> int:
+        hop_length = hop_length if hop_length is not None else self.hop_length
+        self._check_hop_length(hop_length)
+        return self.context_length if hop_length is None else int(hop_length)
+
+    def _prepare(
+        self,
+        raw_signal: Any,
+        sampling_rate: Any,
+        nan_policy: str | None,
+        input_channel_names: Sequence[str] | None,
+    ) -> tuple[list[np.ndarray], list[float]]:
+        """Checked `(channels, time)` recordings (one channel count for all) and their rates."""
+        nan_policy = self.nan_policy if nan_policy is None else nan_policy
+        if nan_policy not in NAN_POLICIES:
+            raise ValueError(
+                f"`nan_policy={nan_policy!r}` is not supported; choose one of {', '.join(map(repr, NAN_POLICIES))}."
+            )
         recordings = self._to_recordings(raw_signal)
         rates = self._recording_rates(sampling_rate, len(recordings))
         recordings = [
@@ -359,24 +477,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 "sequence per channel). A 2-D array is one recording (channels, time); a batch of single-channel "
                 "recordings is (batch, 1, time) or a list."
             )
-
-        if alignment == "window":
-            values, valid_lengths, recording_index, window_start_seconds = self._window(
-                recordings, rates, hop_length, pad_last_window
-            )
-        elif alignment == "resample":
-            values, valid_lengths = self._resample_to_context(recordings, rates)
-        else:
-            values, valid_lengths = self._interpolate_to_context(recordings)
-
-        values = self._normalize(values, valid_lengths)
-        data = {"input_values": values, "patch_mask": self._patch_mask(valid_lengths)}
-        if alignment == "window":
-            data["recording_index"] = recording_index
-            data["window_start_seconds"] = window_start_seconds
-        return BatchFeature(data=data, tensor_type=return_tensors)
-
-    # ------------------------------------------------------------------------------------------------ input checks
+        return recordings, rates
 
     def _check_hop_length(self, hop_length: Any) -> None:
         if hop_length is not None and (
@@ -456,22 +557,26 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 "at any other rate are resampled to it, so the extractor must know the rate of yours, e.g. "
                 "`feature_extractor(signal, sampling_rate=500)` (one rate, or one per recording)."
             )
-        if isinstance(sampling_rate, torch.Tensor):
+        if isinstance(sampling_rate, (torch.Tensor, np.ndarray)):
             sampling_rate = sampling_rate.tolist()
-        elif isinstance(sampling_rate, np.ndarray):
-            sampling_rate = sampling_rate.tolist()
-        rates = [sampling_rate] * num_recordings if _is_real_number(sampling_rate) else list(sampling_rate)
+        # Only a list / tuple (or array) gives one rate per recording; anything else is one rate for all, checked
+        # below (a string such as '100' is a bad rate, not three rates).
+        rates = list(sampling_rate) if isinstance(sampling_rate, (list, tuple)) else [sampling_rate] * num_recordings
         if len(rates) != num_recordings:
             raise ValueError(
                 f"`sampling_rate` has {len(rates)} values for {num_recordings} recordings; pass one rate for all of "
                 "them or one per recording."
             )
+        checked = []
         for index, rate in enumerate(rates):
-            if not _is_real_number(rate) or not math.isfinite(rate) or rate <= 0:
-                raise ValueError(
-                    f"the sampling rate of recording {index} must be a positive number of Hz, got {rate!r}."
-                )
-        return [float(rate) for rate in rates]
+            try:
+                checked.append(as_sampling_rate(rate))
+            except (TypeError, ValueError) as error:
+                raise type(error)(
+                    f"the sampling rate of recording {index} must be a positive number of Hz, got {rate!r} "
+                    f"({type(rate).__name__})."
+                ) from None
+        return checked
 
     def _check_recording(
         self, recording: np.ndarray, index: int, nan_policy: str, input_channel_names: Sequence[str] | None
@@ -513,9 +618,9 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 "or use normalization='zscore'."
             )
         finite = np.isfinite(recording)
-        if not finite.all():
-            if nan_policy == "interpolate":
-                return _fill_non_finite(recording, index)
+        if not finite.all() and nan_policy == "interpolate":
+            recording = _fill_non_finite(recording, index)
+        elif not finite.all():
             num_nan = int(np.isnan(recording).sum())
             num_inf = recording.size - int(finite.sum()) - num_nan
             found = " and ".join(
@@ -525,6 +630,13 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 f"recording {index} contains {found} values; clean it, or pass nan_policy='interpolate' to fill them "
                 "linearly from the neighbouring finite samples."
             )
+        if recording.dtype == np.float64:
+            peak = float(np.abs(recording).max())
+            if peak > _FLOAT32_MAX:
+                raise ValueError(
+                    f"recording {index} has values up to {peak:.3g}, beyond float32's range ({_FLOAT32_MAX:.3g}) in "
+                    "which the model computes; rescale it (e.g. convert it to the unit the checkpoint was trained on)."
+                )
         return recording
 
     def _select_channels(self, recording: np.ndarray, index: int, input_channel_names: Sequence[str]) -> np.ndarray:
@@ -592,11 +704,65 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 results[index] = (resampled[position], up, down)
         return results
 
-    def _resample_to_context(self, recordings: list[np.ndarray], rates: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    def _check_resampling(self, index: int, recording: np.ndarray, rate: float) -> None:
+        """Refuse, before scipy allocates anything, a rate that leaves less than one patch at the model's rate or
+        needs an absurd filter (a rate of 1e300 Hz, or one given in kHz where Hz was meant)."""
+        up, down = _resampling_factors(rate, self.sampling_rate)
+        resampled_length = math.ceil(recording.shape[-1] * up / down)  # resample_poly's output length
+        if resampled_length < self.patch_length:
+            raise self._too_short_error(index, recording, rate, resampled_length)
+        taps = 2 * _FILTER_HALF_LENGTH * max(up, down) + 1
+        if up != down and taps > _MAX_FILTER_TAPS:
+            raise ValueError(
+                f"resampling recording {index} from {rate:g} Hz to the model's {self.sampling_rate:g} Hz (a factor of "
+                f"{self.sampling_rate / rate:.3g}) would need an anti-aliasing filter of {taps:.3g} taps; check that "
+                "`sampling_rate` is in Hz (samples per second)."
+            )
+
+    def _padded_length(self, full_lengths: list[int], padding: str | None, max_length: int | None) -> int:
+        """Model samples per output row for "resample": see `padding` and `max_length` in `__call__`."""
+        padding = self.padding if padding is None else padding
+        if padding not in PADDINGS:
+            raise ValueError(f"`padding={padding!r}` is not supported; choose one of {', '.join(map(repr, PADDINGS))}.")
+        if max_length is None:
+            max_length = self.context_length
+        max_length = as_integer("max_length", max_length, minimum=self.patch_length)
+        if max_length > self.context_length or max_length % self.patch_length:
+            raise ValueError(
+                f"`max_length` must be a multiple of patch_length ({self.patch_length}) and at most context_length "
+                f"({self.context_length}), got {max_length}."
+            )
+        longest = min(max(full_lengths), max_length)
+        if padding == "max_length":
+            if longest < _MOSTLY_PADDING * max_length:
+                logger.warning_once(
+                    f"The recordings fill at most {longest} of the {max_length} model samples of each window "
+                    f"({longest / max_length:.0%}); the rest is padding (marked in patch_mask). padding='longest' "
+                    "keeps their own duration instead, rounded up to whole patches."
+                )
+            return max_length
+        length = -(-longest // self.patch_length) * self.patch_length
+        if length < _MOSTLY_PADDING * self.context_length:
+            logger.warning_once(
+                f"Recordings of {longest / self.sampling_rate:g} s are kept at their own duration ({length} samples, "
+                f"{length // self.patch_length} patches at {self.sampling_rate:g} Hz) instead of being padded to the "
+                f"{self.context_length / self.sampling_rate:g} s context (padding='longest'); pass "
+                "padding='max_length' for windows of the full context."
+            )
+        return length
+
+    def _resample_to_context(
+        self,
+        recordings: list[np.ndarray],
+        rates: list[float],
+        padding: str | None = None,
+        max_length: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         # Only the first `context_length` model samples are kept: resample just the input span they depend on (the
         # filter reaches `_FILTER_HALF_LENGTH * max(up, down) / up` input samples past it), not a whole night.
         max_input_lengths, full_lengths = [], []
-        for recording, rate in zip(recordings, rates):
+        for index, (recording, rate) in enumerate(zip(recordings, rates)):
+            self._check_resampling(index, recording, rate)
             up, down = _resampling_factors(rate, self.sampling_rate)
             margin = _FILTER_HALF_LENGTH * max(up, down) / up
             max_input_lengths.append(math.ceil(self.context_length * down / up + margin) + 2)
@@ -607,11 +773,10 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 f"{self.context_length / self.sampling_rate:g} s at {self.sampling_rate:g} Hz): alignment='resample' "
                 "keeps its start only. Use alignment='window' to cover all of it."
             )
-        values = np.zeros((len(recordings), recordings[0].shape[0], self.context_length), dtype=np.float32)
-        valid_lengths = np.minimum(np.asarray(full_lengths, dtype=np.int64), self.context_length)
+        length = self._padded_length(full_lengths, padding, max_length)
+        values = np.zeros((len(recordings), recordings[0].shape[0], length), dtype=np.float32)
+        valid_lengths = np.minimum(np.asarray(full_lengths, dtype=np.int64), length)
         for index, (signal, _, _) in enumerate(self._resample_groups(recordings, rates, max_input_lengths)):
-            if signal.shape[-1] < self.patch_length:
-                raise self._too_short_error(index, recordings[index], rates[index], signal.shape[-1])
             values[index, :, : valid_lengths[index]] = signal[:, : valid_lengths[index]]
         return values, valid_lengths
 
@@ -632,14 +797,20 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             values[index] = _interpolate_linear(recording, self.context_length)
         return values, np.full(len(recordings), self.context_length, dtype=np.int64)
 
-    def _window(
+    def _plan_windows(
         self, recordings: list[np.ndarray], rates: list[float], hop_length: int, pad_last_window: bool
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        window_values, window_valid, window_recording, window_start = [], [], [], []
+    ) -> list[tuple[np.ndarray, np.ndarray, int, float]]:
+        """Resample every recording once and decide where its windows start, without cutting any.
+
+        Returns, per recording, `(signal (channels, length) at the model rate, window starts in model-rate samples,
+        number of full windows (a padded last window, if any, comes after them), seconds of the original recording
+        per model-rate sample)`.
+        """
+        for index, (recording, rate) in enumerate(zip(recordings, rates)):
+            self._check_resampling(index, recording, rate)
+        plans = []
         for index, (signal, up, down) in enumerate(self._resample_groups(recordings, rates)):
             length = signal.shape[-1]
-            if length < self.patch_length:
-                raise self._too_short_error(index, recordings[index], rates[index], length)
             if length < self.context_length and not pad_last_window:
                 raise ValueError(
                     f"recording {index} lasts {recordings[index].shape[-1] / rates[index]:.3g} s, shorter than one "
@@ -648,35 +819,86 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 )
             num_full = 0 if length < self.context_length else (length - self.context_length) // hop_length + 1
             starts = np.arange(num_full, dtype=np.int64) * hop_length
-            if num_full:
-                # (channels, num_full, context_length) view, then one copy into (num_full, channels, context_length)
-                windows = sliding_window_view(signal, self.context_length, axis=-1)[:, : starts[-1] + 1 : hop_length]
-                window_values.append(np.ascontiguousarray(windows.transpose(1, 0, 2), dtype=np.float32))
-                window_valid.append(np.full(num_full, self.context_length, dtype=np.int64))
             covered = starts[-1] + self.context_length if num_full else 0
             start = starts[-1] + hop_length if num_full else 0
             # The padded window is kept only if it covers samples no full window covers (not in the gaps left by a
             # hop longer than the context).
             if pad_last_window and covered < length and start < length:
-                tail = np.zeros((1, signal.shape[0], self.context_length), dtype=np.float32)
-                tail[0, :, : length - start] = signal[:, start:]
-                window_values.append(tail)
-                window_valid.append(np.array([length - start], dtype=np.int64))
                 starts = np.append(starts, start)
-            window_recording.append(np.full(len(starts), index, dtype=np.int64))
             # Model-rate sample k lies at k * down / (up * rate) s of the original recording (exact rational rate).
-            window_start.append(starts * (down / (up * rates[index])))
-        return (
-            np.concatenate(window_values),
-            np.concatenate(window_valid),
-            np.concatenate(window_recording),
-            np.concatenate(window_start),
-        )
+            plans.append((signal, starts, num_full, down / (up * rates[index])))
+        return plans
+
+    def _check_window_bytes(self, plans: list[tuple[np.ndarray, np.ndarray, int, float]], hop_length: int) -> None:
+        """Refuse, before cutting, windows that copy each sample many times over into more than `max_window_bytes`
+        (a short hop on a long recording). Windows that merely add up to a large input (a batch of nights cut
+        without overlap) are as large as the recordings themselves and pass."""
+        num_windows = sum(len(starts) for _, starts, _, _ in plans)
+        num_channels = plans[0][0].shape[0]
+        size = num_windows * num_channels * self.context_length * np.dtype(np.float32).itemsize
+        copies = size / (sum(signal.size for signal, _, _, _ in plans) * np.dtype(np.float32).itemsize)
+        if self.max_window_bytes is not None and size > self.max_window_bytes and copies > _MAX_WINDOW_COPIES:
+            raise ValueError(
+                f"alignment='window' with hop_length={hop_length} cuts {num_windows} windows of {num_channels} x "
+                f"{self.context_length} samples: {size / 2**20:.0f} MiB at once ({copies:.0f} copies of every "
+                f"sample), more than `max_window_bytes` ({self.max_window_bytes / 2**20:.0f} MiB). Stream them with "
+                "`extractor.iter_windows(..., batch_size=...)`, use a longer hop_length, or raise "
+                "`extractor.max_window_bytes` (None: no limit)."
+            )
+
+    def _window_features(
+        self, plans: list[tuple[np.ndarray, np.ndarray, int, float]], first: int, stop: int, return_tensors
+    ) -> BatchFeature:
+        """Windows `first` to `stop - 1` of `plans` (counted across recordings), cut, normalised and masked."""
+        values, valid, recording_index, start_seconds = [], [], [], []
+        offset = 0
+        for index, (signal, starts, num_full, seconds_per_sample) in enumerate(plans):
+            low, high = max(first - offset, 0), min(stop - offset, len(starts))
+            offset += len(starts)
+            if low >= high:
+                continue
+            full_high = min(high, num_full)
+            if low < full_high:
+                step = int(starts[1] - starts[0]) if num_full > 1 else 1
+                # (channels, windows, context_length) view, then one copy into (windows, channels, context_length)
+                view = sliding_window_view(signal, self.context_length, axis=-1)
+                view = view[:, starts[low] : starts[full_high - 1] + 1 : step]
+                values.append(np.ascontiguousarray(view.transpose(1, 0, 2), dtype=np.float32))
+                valid.append(np.full(full_high - low, self.context_length, dtype=np.int64))
+            if high > num_full:  # the padded last window
+                start = int(starts[num_full])
+                tail = np.zeros((1, signal.shape[0], self.context_length), dtype=np.float32)
+                tail[0, :, : signal.shape[-1] - start] = signal[:, start:]
+                values.append(tail)
+                valid.append(np.array([signal.shape[-1] - start], dtype=np.int64))
+            recording_index.append(np.full(high - low, index, dtype=np.int64))
+            start_seconds.append(starts[low:high] * seconds_per_sample)
+        valid_lengths = np.concatenate(valid)
+        data = {
+            "input_values": self._normalize(np.concatenate(values), valid_lengths),
+            "patch_mask": self._patch_mask(valid_lengths),
+            "recording_index": np.concatenate(recording_index),
+            "window_start_seconds": np.concatenate(start_seconds),
+        }
+        return BatchFeature(data=data, tensor_type=return_tensors)
 
     # --------------------------------------------------------------------------------------------- normalisation
 
     def _normalize(self, values: np.ndarray, valid_lengths: np.ndarray) -> np.ndarray:
-        """Normalise `(batch, channels, time)` over the first `valid_lengths[b]` samples, then write the padding."""
+        """Normalise `(batch, channels, time)` over the first `valid_lengths[b]` samples, then write the padding.
+
+        Large batches go through in chunks: the statistics are per window and channel, so chunking changes nothing
+        but the float64 temporaries, which stay a few MiB instead of several times the batch.
+        """
+        if len(values) <= _NORMALIZE_CHUNK:
+            return self._normalize_chunk(values, valid_lengths)
+        output = np.empty(values.shape, dtype=np.float32)
+        for start in range(0, len(values), _NORMALIZE_CHUNK):
+            chunk = slice(start, start + _NORMALIZE_CHUNK)
+            output[chunk] = self._normalize_chunk(values[chunk], valid_lengths[chunk])
+        return output
+
+    def _normalize_chunk(self, values: np.ndarray, valid_lengths: np.ndarray) -> np.ndarray:
         # Beyond the longest real span there is only padding: work on that span (38 of 3000 samples for TF-C EMG).
         span = int(valid_lengths.max())
         real = np.arange(span) < valid_lengths[:, None]  # (batch, span)
@@ -696,18 +918,29 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         elif self.normalization == "fixed":
             mean = np.asarray(self.normalization_mean, dtype=np.float32)[:, None]
             std = np.asarray(self.normalization_std, dtype=np.float32)[:, None]
-            signal = (signal - mean) / std
+            with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, as an error
+                signal = (signal - mean) / std
         if padded:
             signal = np.where(real[:, None, :], signal, np.float32(self.padding_value))
+        signal = signal.astype(np.float32, copy=False)
+        # Inputs are finite and within float32's range, but a float32 variance overflows beyond about 1e19 and fixed
+        # statistics can scale anything: never hand the model NaN / inf silently.
+        overflowed = ~np.isfinite(signal).all(axis=(1, 2))
+        if overflowed.any():
+            raise ValueError(
+                f"normalising output window(s) {np.flatnonzero(overflowed)[:5].tolist()} gave NaN / inf values: their "
+                f"samples are too large for float32 arithmetic (up to {float(np.abs(values[overflowed]).max()):.3g}); "
+                "rescale the recording (e.g. convert it to the unit the checkpoint was trained on)."
+            )
         if span == self.context_length:
-            return signal.astype(np.float32, copy=False)
+            return signal
         output = np.full(values.shape, self.padding_value, dtype=np.float32)
         output[..., :span] = signal
         return output
 
-    def _patch_mask(self, valid_lengths: np.ndarray) -> np.ndarray:
-        """`(batch, num_patches)`: 1 where a patch holds at least one real sample."""
-        patch_starts = np.arange(self.num_patches) * self.patch_length
+    def _patch_mask(self, valid_lengths: np.ndarray, num_patches: int | None = None) -> np.ndarray:
+        """`(batch, num_patches)` (default: the context's): 1 where a patch holds at least one real sample."""
+        patch_starts = np.arange(self.num_patches if num_patches is None else num_patches) * self.patch_length
         return (patch_starts[None, :] < valid_lengths[:, None]).astype(np.int64)
 
 

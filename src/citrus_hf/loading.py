@@ -26,7 +26,8 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import validate_repo_id
 
-from .configuration_citrus import MODEL_PRESETS, CiTrusConfig
+from ._bundled import BUNDLED_CHECKPOINTS, bundled_checkpoint, bundled_names
+from .configuration_citrus import MODEL_PRESETS, PIPELINE_TASKS, CiTrusConfig
 from .configuration_citrus_fusion import CiTrusFusionConfig
 
 if TYPE_CHECKING:
@@ -39,11 +40,11 @@ if TYPE_CHECKING:
 CHECKPOINT_PATTERNS = ["*.json", "*.safetensors", "*.py", "README.md"]
 # Files that would be unpickled on load: never published, never downloaded.
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib")
-# Checkpoints shipped inside the package, loadable by name: `BUNDLED_CHECKPOINTS / name` holding a `config.json`.
-BUNDLED_CHECKPOINTS = Path(__file__).resolve().parent / "pretrained"
 
-# task name -> (citrus_hf class, transformers Auto class that loads it from remote code, model-index task type)
-TASKS: dict[str, tuple[str, str | None, str]] = {
+# What a checkpoint is loaded as (`load_pretrained(task=...)`): task name -> (citrus_hf class, the transformers Auto
+# class that loads it from remote code, model-index task type). Not `citrus_hf.data.splits.LABEL_TASKS`, which says
+# what a labelled dataset is for.
+MODEL_TASKS: dict[str, tuple[str, str | None, str]] = {
     "base": ("CiTrusModel", "AutoModel", "feature-extraction"),
     "pretraining": ("CiTrusForPretraining", "AutoModelForPreTraining", "masked-signal-modeling"),
     "sequence-classification": (
@@ -51,25 +52,24 @@ TASKS: dict[str, tuple[str, str | None, str]] = {
         "AutoModelForSequenceClassification",
         "time-series-classification",
     ),
-    "regression": ("CiTrusForRegression", None, "time-series-regression"),
+    "regression": ("CiTrusForRegression", "AutoModelForTimeSeriesRegression", "time-series-regression"),
 }
 # The same for fusion models (`modeling_citrus_fusion`): one CiTrus encoder per modality, a head on the concatenation.
-FUSION_TASKS: dict[str, tuple[str, str | None, str]] = {
+FUSION_MODEL_TASKS: dict[str, tuple[str, str | None, str]] = {
     "sequence-classification": (
         "CiTrusFusionForSequenceClassification",
         "AutoModelForSequenceClassification",
         "time-series-classification",
     ),
-    "regression": ("CiTrusFusionForRegression", None, "time-series-regression"),
+    "regression": ("CiTrusFusionForRegression", "AutoModelForTimeSeriesRegression", "time-series-regression"),
 }
-
-
-def bundled_checkpoint(name: str) -> Path | None:
-    """The folder of the checkpoint shipped with the package under `name`, or None when there is none."""
-    if not name or any(separator in name for separator in ("/", "\\")) or name.startswith("."):
-        return None
-    folder = BUNDLED_CHECKPOINTS / name
-    return folder if (folder / "config.json").is_file() else None
+# task name (of `MODEL_TASKS` and `FUSION_MODEL_TASKS`) -> the `pipeline_tag` of its model cards: the task that
+# `transformers.pipeline(model=repo_id)` runs when no task is named, read from the one table of pipelines
+# (`configuration_citrus.PIPELINE_TASKS`, which saved checkpoints record as `custom_pipelines`). A fusion task has the
+# tag of the single-modality task of the same name. The Hub's own pipeline types (huggingface.js `PIPELINE_DATA`) have
+# no time-series classification, regression or feature extraction yet; these follow its naming
+# ("time-series-forecasting") and its card validator accepts any string.
+PIPELINE_TAGS: dict[str, str] = {task: PIPELINE_TASKS[spec[0]][0] for task, spec in MODEL_TASKS.items()}
 
 
 def resolve_checkpoint(
@@ -149,14 +149,38 @@ def resolve_checkpoint(
         ) from error
 
 
+def check_model_reference(reference: str | os.PathLike, flag: str = "model") -> None:
+    """Refuse, before any work, a checkpoint reference that names a local path which is not a checkpoint folder: a
+    folder without `config.json`, or a path that does not exist (a bundled name or a Hub id passes; the Hub is only
+    asked when the checkpoint is loaded)."""
+    text = str(reference)
+    path = Path(text).expanduser()
+    if bundled_checkpoint(text) is not None:
+        return
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(
+                f"{flag} {text!r} is a folder without config.json, so it is not a checkpoint; pass the folder that "
+                "`save_pretrained` (or `citrus pretrain` / `citrus finetune`) wrote."
+            )
+        return
+    looks_like_path = isinstance(reference, os.PathLike) or text.startswith((".", "/", "~")) or text.count("/") > 1
+    if path.exists() or looks_like_path:
+        raise FileNotFoundError(
+            f"{flag} {text!r} is not a checkpoint folder (it does not exist or is a file); pass the folder that "
+            "`save_pretrained` wrote, a bundled checkpoint name (" + ", ".join(bundled_names()) + ") or a Hub id."
+        )
+
+
 def build_config(preset: str | os.PathLike = "small", **overrides) -> CiTrusConfig:
-    """A `CiTrusConfig` from a preset name (`MODEL_PRESETS`), a `config.json` file or a checkpoint folder, with
-    `overrides` (any config field, e.g. `pretraining_objective="spectrogram"`, `backbone="cnn"`) applied on top."""
+    """A `CiTrusConfig` from a preset name (`MODEL_PRESETS`), a bundled checkpoint name (e.g. "citrus-small"), a
+    `config.json` file or a checkpoint folder, with `overrides` (any config field, e.g.
+    `pretraining_objective="spectrogram"`, `backbone="cnn"`) applied on top."""
     preset = str(preset)
     overrides = {key: value for key, value in overrides.items() if value is not None}
     if preset in MODEL_PRESETS:
         return CiTrusConfig(**{**MODEL_PRESETS[preset], **overrides})
-    path = Path(preset)
+    path = bundled_checkpoint(preset) or Path(preset)
     if path.is_dir() and (path / "config.json").is_file():
         path = path / "config.json"
     if path.is_file():
@@ -165,8 +189,8 @@ def build_config(preset: str | os.PathLike = "small", **overrides) -> CiTrusConf
             values.pop(key, None)
         return CiTrusConfig(**{**values, **overrides})
     raise ValueError(
-        f"Unknown model config {preset!r}: give a preset ({', '.join(MODEL_PRESETS)}), a config.json file or a "
-        "checkpoint folder that holds one."
+        f"Unknown model config {preset!r}: give a preset ({', '.join(MODEL_PRESETS)}), a bundled checkpoint "
+        f"({', '.join(bundled_names()) or 'none installed'}), a config.json file or a checkpoint folder that holds one."
     )
 
 
@@ -219,8 +243,8 @@ def load_pretrained(
         ValueError: unknown task, or a checkpoint that is not a CiTrus model.
         OSError: missing folder, repository, revision or file, or offline with the snapshot not cached.
     """
-    if task not in TASKS:
-        raise ValueError(f"Unknown task {task!r}; choose one of {list(TASKS)}.")
+    if task not in MODEL_TASKS:
+        raise ValueError(f"Unknown task {task!r}; choose one of {list(MODEL_TASKS)}.")
     folder = resolve_checkpoint(
         repo_or_path, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only
     )
@@ -229,12 +253,12 @@ def load_pretrained(
     if model_type not in (CiTrusConfig.model_type, CiTrusFusionConfig.model_type):
         raise ValueError(f"{str(repo_or_path)!r} is not a CiTrus checkpoint (model_type={model_type!r}).")
     fusion = model_type == CiTrusFusionConfig.model_type
-    if fusion and task not in FUSION_TASKS:
+    if fusion and task not in FUSION_MODEL_TASKS:
         raise ValueError(
-            f"{str(repo_or_path)!r} is a CiTrus fusion checkpoint: load it for one of {list(FUSION_TASKS)}, not "
+            f"{str(repo_or_path)!r} is a CiTrus fusion checkpoint: load it for one of {list(FUSION_MODEL_TASKS)}, not "
             f"{task!r} (`CiTrusFusionForSequenceClassification.load_encoder` gives one modality's encoder)."
         )
-    class_name = (FUSION_TASKS if fusion else TASKS)[task][0]
+    class_name = (FUSION_MODEL_TASKS if fusion else MODEL_TASKS)[task][0]
     from_pretrained_kwargs["use_safetensors"] = True
     if trust_remote_code:
         model_class = _repository_class(folder, "config.json", class_name, repo_or_path)
@@ -335,10 +359,13 @@ def load_processor(
 
 __all__ = [
     "BUNDLED_CHECKPOINTS",
+    "bundled_names",
+    "check_model_reference",
     "CHECKPOINT_PATTERNS",
-    "FUSION_TASKS",
+    "FUSION_MODEL_TASKS",
     "PICKLE_SUFFIXES",
-    "TASKS",
+    "MODEL_TASKS",
+    "PIPELINE_TAGS",
     "build_config",
     "bundled_checkpoint",
     "load_feature_extractor",

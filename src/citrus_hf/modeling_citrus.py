@@ -11,9 +11,14 @@ Shapes used throughout:
 
 from __future__ import annotations
 
+import logging as std_logging
 import math
+import os
+import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -24,7 +29,7 @@ from transformers.configuration_utils import PreTrainedConfig
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import ModelOutput, SequenceClassifierOutput
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel
-from transformers.utils import logging
+from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
 from .configuration_citrus import (
     CHANNEL_POOLINGS,
@@ -37,9 +42,25 @@ from .configuration_citrus import (
 
 logger = logging.get_logger(__name__)
 
+# Pickled weights a checkpoint folder may hold instead of safetensors, and what a Hub model id looks like ("name" or
+# "owner/name"): a string that is neither an existing path nor such an id is a mistyped path.
+_PICKLED_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+_HUB_REPO_ID = re.compile(r"[A-Za-z0-9_][\w.-]*(/[A-Za-z0-9_][\w.-]*)?")
+# `from_pretrained` arguments that say where a checkpoint's files come from (to read its config.json first).
+_DOWNLOAD_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder", "proxies")
+
 # Keyword arguments that peft's text-model wrappers (e.g. `PeftModelForSequenceClassification`) always pass.
 # A bio-signal model has no use for them; they are accepted when None so those wrappers work, and refused otherwise.
 _TEXT_MODEL_KWARGS = ("input_ids", "attention_mask", "inputs_embeds", "token_type_ids", "position_ids")
+
+
+def _located(locator: Callable | None, name_or_path):
+    """`name_or_path`, or the folder of the bundled checkpoint it names when `locator` knows it."""
+    if locator is not None and isinstance(name_or_path, str):
+        folder = locator(name_or_path)
+        if folder is not None:
+            return str(folder)
+    return name_or_path
 
 
 def _is_tracing() -> bool:
@@ -533,12 +554,40 @@ class CiTrusEncoder(nn.Module):
 # ----------------------------------------------------------------------------------------------------------------------
 
 
+class _LoadReportHold(std_logging.Filter):
+    """Holds back transformers' loading report (its UNEXPECTED / MISSING table) while a CiTrus model loads, so that
+    `from_pretrained` can replace the expected case, a new task head on a pre-trained encoder, by one line and
+    re-emit the report in every other case."""
+
+    def __init__(self):
+        super().__init__()
+        self.records: list[std_logging.LogRecord] = []
+
+    def filter(self, record: std_logging.LogRecord) -> bool:
+        if "LOAD REPORT" in record.getMessage():
+            self.records.append(record)
+            return False
+        return True
+
+    def release(self, report_logger: std_logging.Logger) -> None:
+        """Stop holding and emit the held report, as transformers would have."""
+        report_logger.removeFilter(self)
+        for record in self.records:
+            report_logger.handle(record)
+
+
+def _modules_of(keys) -> list[str]:
+    """`["head.blocks.0.weight", "classifier.bias"]` -> `["classifier", "head"]`: the top-level modules that own
+    these tensors."""
+    return sorted({key.split(".", 1)[0] for key in keys})
+
+
 class _CiTrusFamilyMixin:
     """What every CiTrus-family `PreTrainedModel` (single-encoder and fusion) shares: the input name, attention
-    support, the Trainer's loss handling, and a strict, safetensors-only `from_pretrained`.
+    support, the Trainer's loss handling, a strict, safetensors-only `from_pretrained`, and `push_to_hub`.
 
     `_backbone_prefix` names the tensors a checkpoint of any class of the family must provide (the encoder); only
-    task heads may be new.
+    task heads may be new. Task classes name their head in `head_name`.
     """
 
     _backbone_prefix: str
@@ -551,25 +600,52 @@ class _CiTrusFamilyMixin:
     _no_split_modules = ["CiTrusEncoderLayer"]
     # The loss never uses `num_items_in_batch`: let the Trainer scale it for gradient accumulation.
     accepts_loss_kwargs = False
+    # `push_to_hub(model, repo_id, **kwargs)` that publishes with the CiTrus model card. The citrus_hf package sets it
+    # when it is installed (`citrus_hf._auto`); this file is also the checkpoint's remote code, which must not import
+    # the package, so without it `push_to_hub` is transformers' own.
+    _hub_publisher: Callable | None = None
+    # `locate(name) -> folder | None` for checkpoints shipped inside the citrus_hf package ("citrus-small"); set by
+    # the package when it is installed (`citrus_hf._auto`), None in remote code.
+    _checkpoint_locator: Callable | None = None
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
         """`PreTrainedModel.from_pretrained`, strict and from safetensors only.
 
-        Loading a checkpoint of the same class must match every tensor; loading another CiTrus class (a pre-training
-        checkpoint into `CiTrusForSequenceClassification`, say) must match every backbone tensor, and only the new
-        head is initialised (transformers logs which). Anything else is an error naming the tensors, never a model
-        that silently kept random weights. Pickled `.bin` checkpoints are refused.
+        Loading a checkpoint of the same class must match every tensor; loading a pre-training checkpoint (the
+        encoder, with or without its pre-training head) into a task class must match every backbone tensor, and
+        only the new head is initialised (one log line says which). Anything else is an error naming the tensors,
+        never a model that silently kept random weights. A task checkpoint loads only into its own task class (or
+        as an encoder): a regressor loaded as a classifier would drop its trained head, so that is an error naming
+        the right class, unless `replace_head=True` asks for a new head on its encoder. A head of another size
+        (`num_labels=5` on a 3-class checkpoint) is an error unless `ignore_mismatched_sizes=True` asks for a new
+        head. Pickled `.bin` checkpoints are refused, and so are, before any weight is read, a folder without
+        `config.json`, a path that does not exist and a checkpoint of another model type.
         """
+        pretrained_model_name_or_path = _located(cls._checkpoint_locator, pretrained_model_name_or_path)
         return_loading_info = kwargs.pop("output_loading_info", False)
+        replace_head = kwargs.pop("replace_head", False)
         if kwargs.get("use_safetensors") is False:
             raise ValueError("CiTrus checkpoints load from safetensors only; pickled weights are never unpickled.")
         kwargs["use_safetensors"] = True
+        saved_config = cls._checked_saved_config(pretrained_model_name_or_path, kwargs)
+        kwargs = cls._config_overrides_for(pretrained_model_name_or_path, saved_config, kwargs)
+        # Mismatched shapes are reported below with the shapes and the fix, instead of transformers' pointer to its
+        # log ("see report above"); a head the caller asked to replace is then allowed.
+        replace_mismatched = bool(kwargs.pop("ignore_mismatched_sizes", False))
+        report_logger = std_logging.getLogger("transformers.modeling_utils")
+        held = _LoadReportHold()
+        report_logger.addFilter(held)
         try:
             model, loading_info = super().from_pretrained(
-                pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs
+                pretrained_model_name_or_path,
+                *model_args,
+                output_loading_info=True,
+                ignore_mismatched_sizes=True,
+                **kwargs,
             )
         except Exception as error:
+            held.release(report_logger)  # transformers' report explains its own error
             message = str(error)
             if "safetensor" in message.lower() or "header" in message.lower() or "deserializ" in message.lower():
                 raise OSError(
@@ -577,10 +653,12 @@ class _CiTrusFamilyMixin:
                     "The model.safetensors file is corrupt or truncated; download or save it again."
                 ) from error
             raise
-        saved_architectures = cls._saved_architectures(pretrained_model_name_or_path, model, kwargs)
+        finally:
+            report_logger.removeFilter(held)
+        saved_architectures = list(saved_config.get("architectures") or [])
         missing = sorted(loading_info.get("missing_keys", []))
         unexpected = sorted(loading_info.get("unexpected_keys", []))
-        mismatched = loading_info.get("mismatched_keys", [])
+        mismatched = sorted(loading_info.get("mismatched_keys", []), key=lambda item: item[0])  # (key, saved, built)
         same_class = cls.__name__ in saved_architectures
         missing_backbone = [k for k in missing if k.startswith(cls._backbone_prefix)]
         problems = []
@@ -588,26 +666,125 @@ class _CiTrusFamilyMixin:
             problems.append(f"missing tensors {missing[:10]}, unexpected tensors {unexpected[:10]}")
         elif missing_backbone:
             problems.append(f"backbone tensors missing from the checkpoint: {missing_backbone[:10]}")
-        if mismatched and not kwargs.get("ignore_mismatched_sizes"):
-            problems.append(f"tensors with another shape: {[m[0] for m in mismatched][:10]}")
-        if problems:
-            raise ValueError(
-                f"The checkpoint {pretrained_model_name_or_path!r} (saved as {saved_architectures}) does not match "
-                f"{cls.__name__}: " + "; ".join(problems) + ". It is corrupt or was saved by another model."
+        mismatched_backbone = [m for m in mismatched if m[0].startswith(cls._backbone_prefix)]
+        if mismatched_backbone or (mismatched and not replace_mismatched):
+            shapes = ", ".join(
+                f"{key} {tuple(saved)} in the checkpoint vs {tuple(built)} here"
+                for key, saved, built in (mismatched_backbone or mismatched)[:10]
             )
+            hint = (
+                ""
+                if mismatched_backbone
+                else " If you meant a new head (another `num_labels` or `num_targets`), pass "
+                "`ignore_mismatched_sizes=True`; to keep the saved head, drop the overriding arguments"
+            )
+            problems.append(f"tensors of another shape: {shapes}.{hint}")
+        if problems:
+            held.release(report_logger)  # the table of every tensor, next to the error's summary
+            raise ValueError(
+                f"The checkpoint {str(pretrained_model_name_or_path)!r} (saved as {saved_architectures}) does not "
+                f"match {cls.__name__}: " + "; ".join(problems) + ". Otherwise it is corrupt or was saved by another "
+                "model."
+            )
+        if not same_class and not replace_head:
+            cls._check_task_class(pretrained_model_name_or_path, saved_architectures)
+        if held.records and not same_class and not mismatched:
+            # The expected case: the checkpoint's encoder, a head of this class that starts untrained, and the
+            # checkpoint's own head (if any) left out. One line instead of transformers' table.
+            saved = saved_architectures[0] if saved_architectures else "another CiTrus class"
+            message = (
+                f"{cls.__name__}: encoder loaded from {str(pretrained_model_name_or_path)!r} (a {saved} checkpoint)"
+            )
+            if missing:
+                message += f"; new, untrained head: {', '.join(_modules_of(missing))} (fine-tune it before use)"
+            if unexpected:
+                message += f"; not used: the checkpoint's {', '.join(_modules_of(unexpected))}"
+            logger.warning(message + ".")
+        else:
+            held.release(report_logger)
         return (model, loading_info) if return_loading_info else model
 
     @classmethod
-    def _saved_architectures(cls, pretrained_model_name_or_path, model, kwargs) -> list[str]:
-        """The classes the checkpoint was saved from. A `config=` object passed to `from_pretrained` replaces the
-        checkpoint's config on the model, so its `architectures` must then be read from the checkpoint itself."""
-        if not isinstance(kwargs.get("config"), PreTrainedConfig):
-            return list(model.config.architectures or [])
-        download_kwargs = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
+    def _checked_saved_config(cls, pretrained_model_name_or_path, kwargs) -> dict:
+        """The checkpoint's saved config (a dict), after the checks whose failure transformers reports late or
+        vaguely: a local folder needs `config.json` (transformers would silently use a default config, then fail on
+        every tensor's shape) and safetensors weights, a path must exist, and the model type must be this family's.
+        It is read from the checkpoint even when a `config=` object replaces it on the model, so its `architectures`
+        say which class the weights were saved from.
+        """
+        if pretrained_model_name_or_path is None:  # weights given as `state_dict=`, the config as `config=`
+            return {}
+        name = str(pretrained_model_name_or_path)
+        folder = os.path.join(name, kwargs["subfolder"]) if kwargs.get("subfolder") else name
+        if os.path.isdir(folder):
+            if not os.path.isfile(os.path.join(folder, "config.json")):
+                raise OSError(
+                    f"{folder!r} has no config.json, so nothing says which architecture and input contract its weights "
+                    "belong to. Save checkpoints with `save_pretrained` (it writes both), or put the config.json the "
+                    "model was trained with next to its weights."
+                )
+            if not any(os.path.isfile(os.path.join(folder, f)) for f in (SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME)):
+                pickled = sorted(f for f in os.listdir(folder) if f.endswith(_PICKLED_WEIGHT_SUFFIXES))
+                found = f"only pickled weights {pickled}" if pickled else "no weights"
+                raise OSError(
+                    f"{folder!r} holds {found} and no {SAFE_WEIGHTS_NAME}: CiTrus loads safetensors only (a pickle can run "
+                    "code when unpickled). Convert a checkpoint you trust with `model.save_pretrained(folder)` after "
+                    "loading its state dict with `torch.load(path, weights_only=True)`."
+                )
+        elif os.path.exists(folder):
+            raise OSError(f"{folder!r} is a file; pass the folder that holds config.json and {SAFE_WEIGHTS_NAME}.")
+        elif not _HUB_REPO_ID.fullmatch(name) or ".." in name:
+            raise FileNotFoundError(
+                f"No checkpoint folder {name!r}: the path does not exist, and it is not a Hub model id such as "
+                "'owner/name' either. Check the path (relative paths start from the current directory)."
+            )
         config_dict, _ = cls.config_class.get_config_dict(
-            pretrained_model_name_or_path, **{k: kwargs[k] for k in download_kwargs if k in kwargs}
+            pretrained_model_name_or_path, **{k: kwargs[k] for k in _DOWNLOAD_KWARGS if k in kwargs}
         )
-        return list(config_dict.get("architectures") or [])
+        model_type = config_dict.get("model_type")
+        if model_type != cls.config_class.model_type:
+            raise ValueError(
+                f"{name!r} holds a {model_type!r} checkpoint (saved as {config_dict.get('architectures')}), not a "
+                f"{cls.config_class.model_type!r} one, so {cls.__name__} cannot load it: load it with the class it was "
+                "saved from (transformers' Auto classes pick it from config.json)."
+            )
+        return config_dict
+
+    @classmethod
+    def _config_overrides_for(cls, pretrained_model_name_or_path, saved_config: dict, kwargs: dict) -> dict:
+        """The caller's `from_pretrained` keyword arguments with the config overrides they imply, given the
+        checkpoint's `saved_config` (none by default)."""
+        return kwargs
+
+    @classmethod
+    def _check_task_class(cls, pretrained_model_name_or_path, saved_architectures: list[str]) -> None:
+        """A task checkpoint (one with a trained head) loads only into its own task class: refuse another task class,
+        whose new head would silently replace the trained one."""
+        if getattr(cls, "head_name", None) is None:
+            return  # an encoder-only class: the checkpoint's head is simply not used
+        family = sys.modules[cls.__module__]
+        for name in saved_architectures:
+            saved_class = getattr(family, name, None)
+            if saved_class is None or getattr(saved_class, "head_name", None) is None:
+                continue
+            auto_class = getattr(saved_class, "_auto_class", None)
+            raise ValueError(
+                f"{str(pretrained_model_name_or_path)!r} is a {name} checkpoint: its trained `{saved_class.head_name}` "
+                f"head would be dropped and a new `{cls.head_name}` head of {cls.__name__} started. Load it with "
+                f"{name}.from_pretrained" + (f" (or {auto_class}.from_pretrained)" if auto_class else "") + "; to "
+                "fine-tune its encoder for another task on purpose, pass replace_head=True."
+            )
+
+    def push_to_hub(self, repo_id: str, **push_kwargs):
+        """`PreTrainedModel.push_to_hub` (the same keyword arguments: `commit_message`, `commit_description`,
+        `private`, `token`, `revision`, `create_pr`, `max_shard_size`, `tags`) with the CiTrus model card: with
+        citrus_hf installed, the card, files and checks of `citrus push` (`citrus_hf.publishing.push.push_to_hub`),
+        reading the run records and feature extractor saved next to the weights this model was loaded from.
+        Returns the `CommitInfo`."""
+        publisher = type(self)._hub_publisher
+        if publisher is None:
+            return super().push_to_hub(repo_id, **push_kwargs)
+        return publisher(self, repo_id, **push_kwargs)
 
 
 class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
@@ -617,6 +794,32 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
     config: CiTrusConfig
     base_model_prefix = "citrus"
     _backbone_prefix = "citrus."
+
+    @classmethod
+    def _config_overrides_for(cls, pretrained_model_name_or_path, saved_config: dict, kwargs: dict) -> dict:
+        """Fine-tuning a pre-trained encoder on another channel layout (`num_channels=` differs from the checkpoint's)
+        makes the checkpoint's per-channel settings meaningless: its channel names and modalities are dropped unless
+        given too (and its per-modality pre-training mask, which needs them, becomes per-channel), and fixed
+        per-channel normalisation statistics, which cannot be carried over, must be replaced."""
+        if "num_channels" not in kwargs or isinstance(kwargs.get("config"), PreTrainedConfig) or not saved_config:
+            return kwargs
+        if saved_config.get("num_channels", 1) == kwargs["num_channels"]:
+            return kwargs
+        kwargs = dict(kwargs)
+        for name in ("channel_names", "channel_modalities"):
+            kwargs.setdefault(name, None)
+        if saved_config.get("mask_mode") == "per_modality" and kwargs["channel_modalities"] is None:
+            kwargs.setdefault("mask_mode", "per_channel")
+        if (
+            kwargs.get("normalization", saved_config.get("normalization")) == "fixed"
+            and "normalization_mean" not in kwargs
+        ):
+            raise ValueError(
+                f"{str(pretrained_model_name_or_path)!r} normalises with fixed statistics of its "
+                f"{saved_config.get('num_channels', 1)} channel(s), which do not apply to {kwargs['num_channels']} channels: "
+                "pass normalization='zscore', or normalization_mean= and normalization_std= for the new channels."
+            )
+        return kwargs
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module):
@@ -702,7 +905,10 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             )
         return pool_features(outputs, patch_mask, features, pooling, channel_pooling)
 
-    def _check_input_values(self, input_values: torch.Tensor) -> None:
+    def _check_input_values(self, input_values: torch.Tensor) -> torch.Tensor:
+        """Checks `input_values` `(batch_size, num_channels, time)` and returns it in the model's dtype: float64 (what
+        `torch.from_numpy` gives for a default numpy array) or half-precision input is cast, as transformers' audio
+        models do."""
         if not isinstance(input_values, torch.Tensor):
             raise TypeError(
                 f"`input_values` must be a torch.Tensor of shape (batch, channels, time), got {type(input_values).__name__}; "
@@ -715,6 +921,14 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             )
         if not input_values.is_floating_point():
             raise TypeError(f"`input_values` must be floating point, got {input_values.dtype}.")
+        if input_values.shape[0] == 0 or input_values.shape[1] == 0:
+            # An empty batch is refused rather than answered with empty outputs: transformers' attention kernels
+            # cannot reshape zero-size tensors, and a loss over no window would be NaN.
+            raise ValueError(
+                f"`input_values` has shape {tuple(input_values.shape)}: "
+                + ("no window (batch size 0)" if input_values.shape[0] == 0 else "no channel")
+                + ". Skip empty batches (e.g. after filtering windows) before calling the model."
+            )
         length = input_values.shape[-1]
         patch_length = self.config.patch_length
         if length % patch_length or length == 0:
@@ -728,6 +942,25 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 "`input_values` contains NaN or infinite values; clean the recording or use "
                 "CiTrusFeatureExtractor(nan_policy='interpolate')."
             )
+        return input_values.to(self.dtype)
+
+    def _check_patch_mask(self, patch_mask: torch.Tensor | None, patches_shape: torch.Size) -> torch.Tensor | None:
+        """`patch_mask` `(batch_size, num_patches)` as a bool tensor (True = signal), or None."""
+        if patch_mask is None:
+            return None
+        if not isinstance(patch_mask, torch.Tensor):
+            raise TypeError(
+                f"`patch_mask` must be a torch.Tensor of shape (batch, num_patches), got {type(patch_mask).__name__}; "
+                "use CiTrusFeatureExtractor(..., return_tensors='pt')."
+            )
+        expected = (patches_shape[0], patches_shape[2])
+        if tuple(patch_mask.shape) != expected:
+            raise ValueError(
+                f"`patch_mask` must have shape (batch, num_patches) = {expected} for input of {patches_shape[2]} "
+                f"patches of {self.config.patch_length} samples, got {tuple(patch_mask.shape)}; take it from the same "
+                "CiTrusFeatureExtractor call as `input_values`."
+            )
+        return patch_mask.to(torch.bool)
 
 
 class CiTrusModel(CiTrusPreTrainedModel):
@@ -844,10 +1077,11 @@ class CiTrusModel(CiTrusPreTrainedModel):
             output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
         )
         output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
-        self._check_input_values(input_values)
+        input_values = self._check_input_values(input_values)
 
         patches = patchify(input_values, self.config.patch_length)  # (B, C, P, L)
         batch_size, num_channels, num_patches, _ = patches.shape
+        patch_mask = self._check_patch_mask(patch_mask, patches.shape)
         if positions_to_keep is not None:
             positions_to_keep = self._check_positions_to_keep(positions_to_keep, patches.shape[:3])
         encoded_states = self.embed_patches(patches, token_mask)  # (B, C, P, D)
@@ -860,7 +1094,7 @@ class CiTrusModel(CiTrusPreTrainedModel):
             )
             attention_mask = None
             if patch_mask is not None:
-                keep = patch_mask.to(torch.bool)
+                keep = patch_mask
                 if self.cls_token is not None:
                     keep = torch.cat([keep.new_ones(batch_size, 1), keep], dim=1)
                 # additive key mask (B, S) -> (B * C, 1, 1, S), one row per channel sequence (an expand, not
@@ -916,8 +1150,83 @@ class CiTrusTransposedConv(nn.Linear):
         return super().forward(hidden_states).view(batch_size, length * self.stride, self.out_channels)
 
 
-class CiTrusCNNDecoder(nn.Module):
-    """The CNN stem inverted: `(N, d_model)` token -> `(N, patch_length)` samples.
+class CiTrusPretrainingHead(nn.Module):
+    """Base of the pre-training objectives: one subclass per objective, registered by name with
+    `register_pretraining_head`, so that `CiTrusForPretraining` builds the one `config.pretraining_objective` names
+    and knows nothing else about it (as transformers keeps `PatchTSTMaskPretrainHead` apart from its model).
+
+    An objective says what to predict for every masked patch (`target`), predicts it from the patch's context token
+    (`forward`) and scores the prediction (`loss`). Shapes: `B, C, P, L` as in this file, `N` scored patches, `F` the
+    objective's `target_size`.
+
+    Class attributes:
+        objective: the registry name, the value of `CiTrusConfig.pretraining_objective` (which lists the same names).
+        description: one line for the model card; `{config.<field>}` placeholders are filled from the config.
+        predicts_samples: the prediction is the masked patches' samples, so the model also returns the completed
+            window (`reconstruction`).
+    """
+
+    objective: ClassVar[str]
+    description: ClassVar[str]
+    predicts_samples: ClassVar[bool] = True
+
+    @classmethod
+    def target_size(cls, config: CiTrusConfig) -> int:
+        """`F`: values predicted per patch (its samples, by default)."""
+        return config.patch_length
+
+    @classmethod
+    def describe(cls, config: CiTrusConfig) -> str:
+        """The one-line description with the config's values filled in."""
+        return cls.description.format(config=config)
+
+    def target(self, input_values: torch.Tensor, patches: torch.Tensor) -> torch.Tensor:
+        """What every patch is to be predicted as: `input_values` `(B, C, T)`, `patches` `(B, C, P, L)` ->
+        `(B, C, P, F)` (the patches themselves, by default)."""
+        return patches
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Context tokens of the scored patches `(N, D)` -> their prediction `(N, F)`."""
+        raise NotImplementedError
+
+    def prediction_loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The objective's loss `()` of a prediction `(N, F)` (mean squared error, by default), in float32."""
+        return F.mse_loss(prediction.float(), target.float())
+
+    def loss(self, tokens: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The loss `()` and the prediction `(N, F)` from the scored patches' tokens `(N, D)` and targets `(N, F)`."""
+        prediction = self(tokens)
+        return self.prediction_loss(prediction, target), prediction
+
+    @torch.no_grad()
+    def baseline_loss(self, target: torch.Tensor) -> torch.Tensor:
+        """The loss `()` of predicting every scored patch as the mean of the targets `(N, F)` (per value): what a
+        model scores without learning anything about the signal. For z-scored windows and the sample objectives the
+        mean is ~0, so this is the predict-zero level (~1.0): a held-out loss at or above it means no learning."""
+        return self.prediction_loss(target.float().mean(dim=0, keepdim=True).expand_as(target), target)
+
+
+PRETRAINING_HEADS: dict[str, type[CiTrusPretrainingHead]] = {}
+
+
+def register_pretraining_head(head_class: type[CiTrusPretrainingHead]) -> type[CiTrusPretrainingHead]:
+    """Class decorator: make `head_class` the head of the objective `head_class.objective`.
+
+    The configuration lists the same names (`configuration_citrus.PRETRAINING_OBJECTIVES`, which must not import this
+    file); a test keeps the two equal. Evaluation arms, the model card and the tests read this registry.
+    """
+    name = getattr(head_class, "objective", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{head_class.__name__} must set the class attribute `objective` (its registry name).")
+    if name in PRETRAINING_HEADS:
+        raise ValueError(f"The pre-training objective {name!r} is already registered ({PRETRAINING_HEADS[name]}).")
+    PRETRAINING_HEADS[name] = head_class
+    return head_class
+
+
+class CiTrusSampleHead(CiTrusPretrainingHead):
+    """Base of the objectives that predict masked patches' samples: the CNN stem inverted, `(N, D)` -> `(N, L)`; for
+    `backbone="transformer"` (no stem to invert) PatchTST's linear layer.
 
     The token is a feature map of length 1; a first transposed convolution expands it to the last stem block's
     feature map `(N, last_length, last_width)`, then one transposed convolution per stem block, in reverse order,
@@ -927,6 +1236,10 @@ class CiTrusCNNDecoder(nn.Module):
 
     def __init__(self, config: CiTrusConfig):
         super().__init__()
+        if not config.uses_cnn:
+            self.projection = nn.Linear(config.d_model, config.patch_length)
+            self.blocks = nn.ModuleList()
+            return
         self.lengths = _stem_lengths(config)
         widths = [1, *config.cnn_channels]  # the stem maps widths[i] -> widths[i + 1]; the decoder the other way
         self.projection = CiTrusTransposedConv(config.d_model, widths[-1], stride=self.lengths[-1])
@@ -937,45 +1250,21 @@ class CiTrusCNNDecoder(nn.Module):
         self.activation = ACT2FN[config.cnn_activation]
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        if not self.blocks:  # backbone="transformer"
+            return self.projection(tokens)  # (N, L)
         hidden_states = self.projection(tokens[:, None])  # (N, last_length, last_width)
         for block, output_length in zip(self.blocks, reversed(self.lengths[:-1])):
             # an odd length was rounded up by the stem's stride: crop the extra position the inversion creates
             hidden_states = block(self.activation(hidden_states))[:, :output_length]
-        return hidden_states.squeeze(-1)  # (N, patch_length)
+        return hidden_states.squeeze(-1)  # (N, L)
 
 
-class CiTrusSpectrogramHead(nn.Module):
-    """Token -> log-magnitude spectrum of the STFT frame centred on its patch: `(..., D)` -> `(..., n_fft // 2 + 1)`."""
+@register_pretraining_head
+class CiTrusTimeHead(CiTrusSampleHead):
+    """Masked auto-encoding in the time domain: reconstruct the samples of every masked patch (MSE)."""
 
-    def __init__(self, config: CiTrusConfig):
-        super().__init__()
-        self.dense = nn.Linear(config.d_model, config.d_model)
-        self.activation = ACT2FN[config.activation_function]
-        self.output = nn.Linear(config.d_model, config.spectrogram_bins)
-
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.output(self.activation(self.dense(tokens)))
-
-
-class CiTrusFourierHead(nn.Module):
-    """neuro2vec: token -> amplitude and phase of its patch's spectrum -> samples by inverse FFT.
-
-    `(..., D)` -> amplitude `(..., L // 2 + 1)`, phase `(..., L // 2 + 1)` and samples `(..., L)`.
-    """
-
-    def __init__(self, config: CiTrusConfig):
-        super().__init__()
-        self.patch_length = config.patch_length
-        num_bins = config.patch_length // 2 + 1
-        self.amplitude = nn.Linear(config.d_model, num_bins)
-        self.phase = nn.Linear(config.d_model, num_bins)
-
-    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        amplitude = F.softplus(self.amplitude(tokens))
-        phase = self.phase(tokens)
-        spectrum = torch.polar(amplitude.float(), phase.float())
-        samples = torch.fft.irfft(spectrum, n=self.patch_length, dim=-1, norm="ortho").to(tokens.dtype)
-        return amplitude, phase, samples
+    objective = "time"
+    description = "masked auto-encoding in the time domain: reconstruct the samples of masked patches (MSE)"
 
 
 def spectrogram_target(input_values: torch.Tensor, patch_length: int, n_fft: int) -> torch.Tensor:
@@ -1000,14 +1289,129 @@ def spectrogram_target(input_values: torch.Tensor, patch_length: int, n_fft: int
     return target.reshape(batch_size, num_channels, length // patch_length, -1)
 
 
+@register_pretraining_head
+class CiTrusSpectrogramHead(CiTrusPretrainingHead):
+    """CiTrus fp: token -> log-magnitude spectrum of the STFT frame centred on its patch, `(N, D)` ->
+    `(N, n_fft // 2 + 1)`, against `spectrogram_target` (MSE)."""
+
+    objective = "spectrogram"
+    description = (
+        "masked spectrogram prediction (CiTrus fp): predict the log-magnitude STFT ({config.spectrogram_n_fft}-sample "
+        "frames) centred on every masked patch"
+    )
+    predicts_samples = False
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__()
+        self.patch_length, self.n_fft = config.patch_length, config.spectrogram_n_fft
+        self.dense = nn.Linear(config.d_model, config.d_model)
+        self.activation = ACT2FN[config.activation_function]
+        self.output = nn.Linear(config.d_model, config.spectrogram_bins)
+
+    @classmethod
+    def target_size(cls, config: CiTrusConfig) -> int:
+        return config.spectrogram_bins
+
+    def target(self, input_values: torch.Tensor, patches: torch.Tensor) -> torch.Tensor:
+        return spectrogram_target(input_values, self.patch_length, self.n_fft)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.output(self.activation(self.dense(tokens)))
+
+
+@register_pretraining_head
+class CiTrusFourierHead(CiTrusPretrainingHead):
+    """neuro2vec: token -> amplitude and phase of its patch's spectrum -> samples by inverse FFT, `(N, D)` -> `(N, L)`.
+
+    The loss compares the samples with the patch's (MSE), plus `fourier_amplitude_weight` times the MSE between the
+    predicted amplitudes and the patch's, both as log(1 + amplitude).
+    """
+
+    objective = "fourier"
+    description = "masked Fourier prediction (neuro2vec): predict the amplitude and phase of masked patches' spectrum"
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__()
+        self.patch_length = config.patch_length
+        self.amplitude_weight = config.fourier_amplitude_weight
+        num_bins = config.patch_length // 2 + 1
+        self.amplitude = nn.Linear(config.d_model, num_bins)
+        self.phase = nn.Linear(config.d_model, num_bins)
+
+    def spectrum(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Amplitude and phase `(N, L // 2 + 1)` each."""
+        return F.softplus(self.amplitude(tokens)), self.phase(tokens)
+
+    def samples(self, amplitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+        spectrum = torch.polar(amplitude.float(), phase.float())
+        return torch.fft.irfft(spectrum, n=self.patch_length, dim=-1, norm="ortho").to(amplitude.dtype)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.samples(*self.spectrum(tokens))
+
+    def amplitude_loss(self, samples: torch.Tensor, amplitude: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Sample MSE plus the weighted log-amplitude MSE, for predicted `samples` `(N, L)` of `amplitude`
+        `(N, L // 2 + 1)`."""
+        loss = F.mse_loss(samples.float(), target.float())
+        if self.amplitude_weight > 0:
+            true_amplitude = torch.fft.rfft(target.float(), dim=-1, norm="ortho").abs()
+            amplitude_loss = F.mse_loss(torch.log1p(amplitude.float()), torch.log1p(true_amplitude))
+            loss = loss + self.amplitude_weight * amplitude_loss
+        return loss
+
+    def loss(self, tokens: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        amplitude, phase = self.spectrum(tokens)
+        samples = self.samples(amplitude, phase)
+        return self.amplitude_loss(samples, amplitude, target), samples
+
+    def prediction_loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        # samples alone: their amplitude is that of their spectrum
+        return self.amplitude_loss(prediction, torch.fft.rfft(prediction.float(), dim=-1, norm="ortho").abs(), target)
+
+
+@register_pretraining_head
+class CiTrusTimeFrequencyHead(CiTrusSampleHead):
+    """Reconstruction scored in time and in frequency at once, after TSPulse (Ekambaram et al., 2025), whose
+    masked reconstruction adds an FFT loss to the time loss: the time decoder's samples of every masked patch are
+    compared with the patch's (MSE) and so are their log-magnitude spectra, log(1 + |rFFT|) with the orthonormal
+    FFT, weighted by `config.frequency_loss_weight` (TSPulse's default weight 1).
+
+    Why both: where a masked patch's phase cannot be inferred from its neighbours, the sample MSE alone is minimised
+    by predicting its mean, zero; the spectral term, blind to phase, still rewards the patch's rhythm and power.
+    """
+
+    objective = "time_frequency"
+    description = (
+        "masked reconstruction scored in time and frequency at once (after TSPulse): the samples' MSE plus "
+        "{config.frequency_loss_weight:g} x the MSE of the masked patches' log-magnitude spectra (rFFT)"
+    )
+
+    def __init__(self, config: CiTrusConfig):
+        super().__init__(config)
+        self.frequency_weight = config.frequency_loss_weight
+
+    @staticmethod
+    def log_magnitude(patches: torch.Tensor) -> torch.Tensor:
+        """log(1 + |rFFT|) of every patch: `(N, L)` -> `(N, L // 2 + 1)`, float32."""
+        return torch.log1p(torch.fft.rfft(patches.float(), dim=-1, norm="ortho").abs())
+
+    def prediction_loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        time_loss = F.mse_loss(prediction.float(), target.float())
+        if self.frequency_weight == 0:
+            return time_loss
+        frequency_loss = F.mse_loss(self.log_magnitude(prediction), self.log_magnitude(target))
+        return time_loss + self.frequency_weight * frequency_loss
+
+
 class CiTrusForPretraining(CiTrusPreTrainedModel):
     """CiTrus with a masked auto-encoding head. The loss needs no labels.
 
-    Objectives (`config.pretraining_objective`):
-        - "time": the inverted CNN (a linear layer for `backbone="transformer"`) reconstructs masked patches' samples.
-        - "spectrogram" (CiTrus fp): predict the log-magnitude STFT frame centred on every masked patch.
-        - "fourier" (neuro2vec): predict amplitude and phase of every masked patch's spectrum; the loss compares their
-          inverse FFT with the samples (plus `fourier_amplitude_weight` times a log-amplitude loss).
+    The objective is a head class (`CiTrusPretrainingHead`) chosen by `config.pretraining_objective` from
+    `PRETRAINING_HEADS`: "time" (the inverted CNN, a linear layer for `backbone="transformer"`, reconstructs masked
+    patches' samples), "spectrogram" (CiTrus fp: the log-magnitude STFT frame centred on every masked patch),
+    "fourier" (neuro2vec: amplitude and phase of every masked patch's spectrum), "time_frequency" (the samples, scored
+    in time and in frequency, after TSPulse). This class draws the mask, runs the encoder and hands the context of the
+    masked patches to the head.
 
     `backbone="cnn"` has no context model to infer a hidden patch from its neighbours, so that ablation is
     pre-trained as a plain auto-encoder: nothing is masked and the loss covers every patch.
@@ -1017,13 +1421,7 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
         super().__init__(config)
         self.citrus = CiTrusModel(config)
         self.masking = CiTrusMasking(config)
-        objective = config.pretraining_objective
-        if objective == "time":
-            self.head = CiTrusCNNDecoder(config) if config.uses_cnn else nn.Linear(config.d_model, config.patch_length)
-        elif objective == "spectrogram":
-            self.head = CiTrusSpectrogramHead(config)
-        else:
-            self.head = CiTrusFourierHead(config)
+        self.head = PRETRAINING_HEADS[config.pretraining_objective](config)
         self.post_init()
 
     def forward(
@@ -1044,6 +1442,10 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
             token_mask (`torch.BoolTensor` of shape `(batch_size, num_channels, num_patches)`, *optional*): a mask
                 to use instead of drawing one (for evaluation and plots); True = masked.
 
+        The loss is the mean over the scored patches: masked and not padding. A `token_mask` that scores no patch, a
+        `patch_mask` that is all padding, or an empty batch is an error (a mean over nothing); when a drawn mask
+        happens to fall on padding only (windows holding a patch or two of signal), the loss is 0 for that batch.
+
         Example:
 
         ```python
@@ -1059,45 +1461,20 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
         if kwargs.get("labels") is not None:
             raise ValueError("CiTrusForPretraining learns without labels; drop the `labels` column for pre-training.")
         return_dict = return_dict if return_dict is not None else self.config.return_dict
-        self._check_input_values(input_values)
-        patches = patchify(input_values, self.config.patch_length)  # (B, C, P, L)
-        batch_size, num_channels, num_patches, patch_length = patches.shape
-
         output_hidden_states = (
             output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
         )
         output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
+        input_values = self._check_input_values(input_values)
+        patches = patchify(input_values, self.config.patch_length)  # (B, C, P, L)
+        patch_mask = self._check_patch_mask(patch_mask, patches.shape)
+
         drawn_here = token_mask is None
-        if not self.config.uses_transformer:
-            model_mask, loss_mask = None, torch.ones(patches.shape[:3], dtype=torch.bool, device=patches.device)
-        else:
-            if drawn_here:
-                token_mask = self.masking(batch_size, num_channels, num_patches, input_values.device)
-            elif token_mask.shape != patches.shape[:3]:
-                raise ValueError(
-                    f"`token_mask` must have shape (batch, channels, patches) = {tuple(patches.shape[:3])}, "
-                    f"got {tuple(token_mask.shape)}."
-                )
-            model_mask = loss_mask = token_mask.to(torch.bool)
-        if patch_mask is not None:
-            loss_mask = loss_mask & patch_mask.to(torch.bool)[:, None, :]
-
-        # The loss reads the context of the masked patches only, so the last transformer layer need not run
-        # anywhere else (an eighth of a pre-training step at the paper's size). That needs the same number of
-        # masked patches in every sequence, which the masking guarantees for a mask it drew itself without whole
-        # channels masked on top. (Padding patches among them are dropped from the loss afterwards.)
+        model_mask, loss_mask = self._masks(patches, token_mask, patch_mask)
+        nothing_scored = self._nothing_scored(loss_mask, patch_mask, drawn_here)
         positions_to_keep = None
-        if (
-            self.citrus._can_keep_positions()
-            and drawn_here
-            and (self.config.channel_mask_ratio == 0 or num_channels == 1)
-            and not output_hidden_states
-            and not output_attentions
-        ):
-            # the masked patches' indices in ascending order: the order in which `loss_mask` selects them
-            positions_to_keep = model_mask.to(torch.int8).argsort(dim=-1, descending=True, stable=True)
-            positions_to_keep = positions_to_keep[..., : self.masking.num_masked(num_patches)]  # (B, C, Q)
-
+        if drawn_here and not (output_hidden_states or output_attentions):
+            positions_to_keep = self._masked_positions(model_mask)
         outputs = self.citrus(
             input_values,
             patch_mask=patch_mask,
@@ -1107,59 +1484,14 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
             positions_to_keep=positions_to_keep,
             return_dict=True,
         )
-        if positions_to_keep is not None:
-            context = None  # only the masked patches went through the last layer
-            kept_context = outputs.last_hidden_state  # (B, C, Q, D)
-            if patch_mask is None:
-                scored_context = kept_context.flatten(0, 2)  # (num_scored_total, D)
-            else:  # masked padding patches are not scored
-                scored_context = kept_context[loss_mask.take_along_dim(positions_to_keep, dim=-1)]
-        else:
-            context = outputs.last_hidden_state
-            if self.citrus.cls_token is not None:
-                context = context[:, :, 1:]  # the CLS token predicts no patch
-            scored_context = context[loss_mask]  # (num_scored_total, D)
+        context, scored_context = self._scored_context(outputs.last_hidden_state, loss_mask, positions_to_keep)
 
-        # Every objective predicts the scored patches only; `prediction` is zero elsewhere.
-        objective = self.config.pretraining_objective
-        reconstruction = None
-        if objective == "time":
-            decoded = self.head(scored_context)  # (num_scored_total, L)
-            target = patches
-            loss = F.mse_loss(decoded.float(), patches[loss_mask].float())
-        elif objective == "spectrogram":
-            decoded = self.head(scored_context)  # (num_scored_total, F)
-            target = spectrogram_target(input_values, patch_length, self.config.spectrogram_n_fft)
-            loss = F.mse_loss(decoded.float(), target[loss_mask])
-        else:
-            amplitude, _, decoded = self.head(scored_context)  # (num_scored_total, L // 2 + 1), (.., L)
-            target = patches
-            loss = F.mse_loss(decoded.float(), patches[loss_mask].float())
-            if self.config.fourier_amplitude_weight > 0:
-                true_amplitude = torch.fft.rfft(patches[loss_mask].float(), dim=-1, norm="ortho").abs()
-                amplitude_loss = F.mse_loss(torch.log1p(amplitude.float()), torch.log1p(true_amplitude))
-                loss = loss + self.config.fourier_amplitude_weight * amplitude_loss
-        prediction = decoded.new_zeros(*loss_mask.shape, decoded.shape[-1])
-        prediction[loss_mask] = decoded
-        if objective != "spectrogram":
-            reconstruction = unpatchify(torch.where(loss_mask[..., None], prediction.to(patches.dtype), patches))
-
-        if not return_dict:
-            return tuple(
-                v
-                for v in (
-                    loss,
-                    reconstruction,
-                    prediction,
-                    target,
-                    loss_mask,
-                    context,
-                    outputs.hidden_states,
-                    outputs.attentions,
-                )
-                if v is not None
-            )
-        return CiTrusForPretrainingOutput(
+        target = self.head.target(input_values, patches)  # (B, C, P, F)
+        loss, scored_prediction = self.head.loss(scored_context, target[loss_mask])  # (), (num_scored_total, F)
+        if nothing_scored:
+            loss = scored_prediction.sum() * 0.0  # keeps the graph, so a training step runs (and changes nothing)
+        prediction, reconstruction = self._prediction_and_reconstruction(scored_prediction, loss_mask, patches)
+        output = CiTrusForPretrainingOutput(
             loss=loss,
             reconstruction=reconstruction,
             prediction=prediction,
@@ -1169,6 +1501,87 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
             hidden_states=outputs.hidden_states,
             attentions=outputs.attentions,
         )
+        return output if return_dict else output.to_tuple()
+
+    def _prediction_and_reconstruction(
+        self, scored_prediction: torch.Tensor, loss_mask: torch.Tensor, patches: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The head's prediction at every patch `(B, C, P, F)`, zero where nothing was scored, and, when it predicts
+        samples, the window it completes: predicted samples in the scored patches, the input elsewhere `(B, C, T)`."""
+        prediction = scored_prediction.new_zeros(*loss_mask.shape, scored_prediction.shape[-1])
+        prediction[loss_mask] = scored_prediction
+        if not self.head.predicts_samples:
+            return prediction, None
+        return prediction, unpatchify(torch.where(loss_mask[..., None], prediction.to(patches.dtype), patches))
+
+    def _masks(
+        self, patches: torch.Tensor, token_mask: torch.Tensor | None, patch_mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """The mask the encoder applies (None for the CNN-only auto-encoder) and the patches the loss scores (masked
+        and not padding), both `(B, C, P)` bool, for `patches` `(B, C, P, L)`. Draws the mask unless `token_mask` is
+        given."""
+        shape = patches.shape[:3]
+        if not self.config.uses_transformer:
+            return None, self._without_padding(torch.ones(shape, dtype=torch.bool, device=patches.device), patch_mask)
+        if token_mask is None:
+            token_mask = self.masking(*shape, patches.device)
+        elif token_mask.shape != shape:
+            raise ValueError(
+                f"`token_mask` must have shape (batch, channels, patches) = {tuple(shape)}, "
+                f"got {tuple(token_mask.shape)}."
+            )
+        token_mask = token_mask.to(torch.bool)
+        return token_mask, self._without_padding(token_mask, patch_mask)
+
+    @staticmethod
+    def _without_padding(loss_mask: torch.Tensor, patch_mask: torch.Tensor | None) -> torch.Tensor:
+        return loss_mask if patch_mask is None else loss_mask & patch_mask[:, None, :]
+
+    def _nothing_scored(self, loss_mask: torch.Tensor, patch_mask: torch.Tensor | None, drawn_here: bool) -> bool:
+        """Whether the loss scores no patch: a mean over none would be NaN. A mask drawn here can fall on padding
+        only (windows of a patch or two of signal): nothing to learn from, so the loss is 0. A given mask or padding
+        that leaves nothing is a mistake, raised here."""
+        nothing_scored = (not drawn_here or patch_mask is not None) and not _is_tracing() and not loss_mask.any()
+        if nothing_scored and patch_mask is not None and not patch_mask.any():
+            raise ValueError(
+                "`patch_mask` marks every patch of the batch as padding, so the pre-training loss has nothing to "
+                "score; take `patch_mask` from the same feature extractor call as `input_values` (1 = signal)."
+            )
+        if nothing_scored and not drawn_here:
+            raise ValueError(
+                "`token_mask` masks no patch that holds signal, so the pre-training loss has nothing to score; mask at "
+                "least one (True = masked) outside the padding, or pass token_mask=None to draw the mask."
+            )
+        return nothing_scored
+
+    def _masked_positions(self, model_mask: torch.Tensor | None) -> torch.Tensor | None:
+        """The masked patches' indices `(B, C, Q)` in ascending order (the order in which the loss mask selects
+        them), when the last transformer layer may run at those patches only, else None.
+
+        The loss reads the context of the masked patches only, so the last layer need not run anywhere else (an
+        eighth of a pre-training step at the paper's size). That needs the same number of masked patches in every
+        sequence, which the masking guarantees for a mask it drew itself without whole channels masked on top.
+        (Padding patches among them are dropped from the loss afterwards.)
+        """
+        if model_mask is None or not self.citrus._can_keep_positions():
+            return None
+        if self.config.channel_mask_ratio > 0 and model_mask.shape[1] > 1:
+            return None
+        positions = model_mask.to(torch.int8).argsort(dim=-1, descending=True, stable=True)
+        return positions[..., : self.masking.num_masked(model_mask.shape[-1])]
+
+    def _scored_context(
+        self, last_hidden_state: torch.Tensor, loss_mask: torch.Tensor, positions_to_keep: torch.Tensor | None
+    ) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """The context of every patch `(B, C, P, D)` (None when the last layer ran at the masked patches only) and
+        that of the scored patches `(num_scored_total, D)`."""
+        if positions_to_keep is not None:  # last_hidden_state: (B, C, Q, D), the masked patches in order
+            scored = loss_mask.take_along_dim(positions_to_keep, dim=-1)  # masked padding patches are not scored
+            return None, last_hidden_state[scored]
+        context = last_hidden_state
+        if self.citrus.cls_token is not None:
+            context = context[:, :, 1:]  # the CLS token predicts no patch
+        return context, context[loss_mask]
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -1230,6 +1643,14 @@ def pool_features(
 ) -> torch.Tensor:
     """One vector per window from an encoder output: pool every named state over patches, put them side by side,
     then concatenate (`(B, C * F)`, needs `num_channels` channels) or average (`(B, F)`) over channels."""
+    if patch_mask is not None and not _is_tracing():
+        empty_windows = (~patch_mask.to(torch.bool).any(dim=1)).nonzero().flatten().tolist()
+        if empty_windows:
+            raise ValueError(
+                f"Window(s) {empty_windows[:10]} of the batch hold no signal (`patch_mask` is 0 for every patch), "
+                "so there is nothing to pool into their features; drop them, or take `patch_mask` from the same "
+                "feature extractor call as `input_values`."
+            )
     pooled = torch.cat([pool_patches(state, patch_mask, pooling) for state in _feature_states(outputs, features)], -1)
     if channel_pooling == "mean":
         return pooled.mean(dim=1)
@@ -1340,44 +1761,98 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
         return self.output_class(loss=loss, logits=logits, hidden_states=hidden_states, attentions=outputs.attentions)
 
 
-def classification_loss(config: CiTrusConfig, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """transformers' classification loss by `config.problem_type` (inferred and stored on first use), with errors
-    that say what is wrong with the labels. `logits`: `(batch_size, num_labels)`."""
-    num_labels = config.num_labels
-    if config.problem_type is None:
-        if num_labels == 1:
-            config.problem_type = "regression"
-        elif labels.dtype in (torch.long, torch.int):
-            config.problem_type = "single_label_classification"
-        else:
-            config.problem_type = "multi_label_classification"
+def _as_labels(labels, logits: torch.Tensor) -> torch.Tensor:
+    """`labels` (a tensor, numpy array or list of numbers) as a tensor on `logits`' device, one row per window and
+    finite. `logits`: `(batch_size, outputs)`."""
+    if not isinstance(labels, torch.Tensor):
+        try:
+            labels = torch.as_tensor(labels)
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise TypeError(
+                f"`labels` must be a tensor, numpy array or list of numbers, got {type(labels).__name__} ({error})."
+            ) from None
+    if labels.is_complex():
+        raise TypeError(f"`labels` must hold real numbers (class indices or targets), got dtype {labels.dtype}.")
     labels = labels.to(logits.device)
-    if config.problem_type == "regression":
-        return F.mse_loss(logits.squeeze(-1).float(), labels.float().view(-1))
-    if config.problem_type == "single_label_classification":
-        if labels.dim() != 1 and not (labels.dim() == 2 and labels.shape[1] == 1):
-            raise ValueError(
-                f"Single-label classification needs one class index per window (batch,), got labels of shape "
-                f"{tuple(labels.shape)}; for several labels per window set problem_type='multi_label_classification'."
-            )
-        labels = labels.view(-1).long()
-        if not _is_tracing() and (labels.min() < 0 or labels.max() >= num_labels):
-            raise ValueError(
-                f"Labels must lie in [0, {num_labels - 1}] for a {num_labels}-class model, got values from "
-                f"{int(labels.min())} to {int(labels.max())}; set num_labels (or id2label) to cover every class."
-            )
-        return F.cross_entropy(logits.float(), labels)
-    if labels.shape != logits.shape:
+    if labels.dim() == 0 or labels.shape[0] != logits.shape[0]:
+        given = "a single value" if labels.dim() == 0 else f"{labels.shape[0]} rows (shape {tuple(labels.shape)})"
         raise ValueError(
-            f"Multi-label classification needs labels of shape (batch, num_labels) = {tuple(logits.shape)}, "
-            f"got {tuple(labels.shape)}."
+            f"`labels` must have one row per window: the batch has {logits.shape[0]} windows but `labels` has {given}."
         )
-    return F.binary_cross_entropy_with_logits(logits.float(), labels.float())
+    if labels.is_floating_point() and not _is_tracing() and not torch.isfinite(labels).all():
+        raise ValueError(
+            f"`labels` contain {int(labels.isnan().sum())} NaN and {int(labels.isinf().sum())} infinite values; the "
+            "loss would be NaN. Drop those windows or fill their targets."
+        )
+    return labels
 
 
-def regression_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean squared error; `logits` `(batch_size, num_targets)`, `labels` `(batch_size,)` or the same shape."""
-    labels = labels.to(logits.device).float()
+def _class_indices(labels: torch.Tensor, num_labels: int) -> torch.Tensor:
+    """Single-label targets `(batch_size,)` or `(batch_size, 1)` as class indices `(batch_size,)` int64."""
+    if labels.dim() != 1 and not (labels.dim() == 2 and labels.shape[1] == 1):
+        raise ValueError(
+            f"Single-label classification needs one class index per window (batch,), got labels of shape "
+            f"{tuple(labels.shape)}; for several labels per window set problem_type='multi_label_classification'."
+        )
+    labels = labels.reshape(-1)
+    if labels.is_floating_point() and not _is_tracing() and not (labels == labels.round()).all():
+        fractional = labels[labels != labels.round()][:3].tolist()
+        raise ValueError(
+            f"Class labels must be whole numbers (class indices), got {fractional}; they are not rounded or "
+            "truncated. For soft or several labels per window pass (batch, num_labels) targets in [0, 1] with "
+            "problem_type='multi_label_classification'."
+        )
+    labels = labels.long()
+    if not _is_tracing() and (labels.min() < 0 or labels.max() >= num_labels):
+        raise ValueError(
+            f"Labels must lie in [0, {num_labels - 1}] for a {num_labels}-class model, got values from "
+            f"{int(labels.min())} to {int(labels.max())}; set num_labels (or id2label) to cover every class."
+        )
+    return labels
+
+
+def classification_loss(config: PreTrainedConfig, logits: torch.Tensor, labels) -> torch.Tensor:
+    """transformers' classification loss by `config.problem_type`, with errors that say what is wrong with the labels.
+
+    `logits`: `(batch_size, num_labels)`. `labels`: a tensor, numpy array or list. Without a `problem_type`, it is
+    inferred from the labels' shape and stored on the config, only once the labels have passed every check: one
+    label per window is single-label classification (whole numbers of any dtype; `num_labels == 1` means
+    regression), `(batch_size, num_labels)` targets are multi-label.
+    """
+    num_labels = config.num_labels
+    labels = _as_labels(labels, logits)
+    problem_type = config.problem_type
+    if problem_type is None:
+        if num_labels == 1:
+            problem_type = "regression"
+        elif labels.dim() == 2 and labels.shape[1] == num_labels:
+            problem_type = "multi_label_classification"
+        else:
+            problem_type = "single_label_classification"
+    if problem_type == "regression":
+        loss = regression_loss(logits, labels)
+    elif problem_type == "single_label_classification":
+        loss = F.cross_entropy(logits.float(), _class_indices(labels, num_labels))
+    else:
+        if labels.shape != logits.shape:
+            raise ValueError(
+                f"Multi-label classification needs labels of shape (batch, num_labels) = {tuple(logits.shape)}, "
+                f"got {tuple(labels.shape)}."
+            )
+        if not _is_tracing() and ((labels < 0) | (labels > 1)).any():
+            raise ValueError(
+                "Multi-label targets are probabilities in [0, 1] (1 = the label applies), got values from "
+                f"{float(labels.min()):g} to {float(labels.max()):g}."
+            )
+        loss = F.binary_cross_entropy_with_logits(logits.float(), labels.float())
+    config.problem_type = problem_type
+    return loss
+
+
+def regression_loss(logits: torch.Tensor, labels) -> torch.Tensor:
+    """Mean squared error; `logits` `(batch_size, num_targets)`, `labels` `(batch_size,)` or the same shape (a
+    tensor, numpy array or list)."""
+    labels = _as_labels(labels, logits).float()
     if labels.dim() == 1:
         labels = labels[:, None]
     if labels.shape != logits.shape:
@@ -1447,6 +1922,11 @@ CiTrusConfig.register_for_auto_class()
 CiTrusModel.register_for_auto_class("AutoModel")
 CiTrusForPretraining.register_for_auto_class("AutoModelForPreTraining")
 CiTrusForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
+# transformers has a time-series regression mapping but no Auto class over it; citrus_hf registers one under this
+# name (`citrus_hf.AutoModelForTimeSeriesRegression`). `register_for_auto_class` accepts only transformers' own Auto
+# classes, so the name is set directly: `auto_map` then points it at this class, and remote-code users load the
+# regressor with `get_class_from_dynamic_module(config.auto_map["AutoModelForTimeSeriesRegression"], repo)`.
+CiTrusForRegression._auto_class = "AutoModelForTimeSeriesRegression"
 
 __all__ = [
     "CiTrusPreTrainedModel",
@@ -1458,6 +1938,9 @@ __all__ = [
     "CiTrusForPretrainingOutput",
     "CiTrusRegressionOutput",
     "CiTrusMasking",
+    "CiTrusPretrainingHead",
+    "PRETRAINING_HEADS",
     "classification_loss",
+    "register_pretraining_head",
     "regression_loss",
 ]

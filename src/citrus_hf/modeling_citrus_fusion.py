@@ -428,6 +428,8 @@ _HUB_KWARGS = ("cache_dir", "force_download", "proxies", "token", "revision", "l
 # `save_pretrained` copies this file and the CiTrus files it imports next to the weights and writes `auto_map`, so
 # `AutoModelForSequenceClassification.from_pretrained(path, trust_remote_code=True)` works without citrus_hf.
 CiTrusFusionForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
+# The package's time-series regression Auto class (see `CiTrusForRegression._auto_class` in modeling_citrus).
+CiTrusFusionForRegression._auto_class = "AutoModelForTimeSeriesRegression"
 
 __all__ = [
     "CiTrusFusionPreTrainedModel",

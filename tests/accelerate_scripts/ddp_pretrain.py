@@ -1,8 +1,10 @@
 """Run under `accelerate launch --cpu --num_processes 2`: a tiny data-parallel pre-training on the real EEG corpus.
 
 Every process writes the weights it ended with (`rank{R}_weights.safetensors`) and the ids of the examples it
-trained on (`sample_ids_rank{R}.jsonl`), so the test can check that the processes saw different examples and ended
-with the same weights as the saved model.
+trained on (`sample_ids_rank{R}.jsonl`; with synthetic windows, their sources), so the test can check that the
+processes saw different examples and ended with the same weights as the saved model.
+
+    ddp_pretrain.py OUTPUT_DIR [SYNTHETIC_RATIO]
 """
 
 import sys
@@ -14,6 +16,7 @@ from safetensors.torch import save_file
 from citrus_hf.training.pretrain import PretrainArguments, pretrain
 
 output_dir = Path(sys.argv[1])
+synthetic_ratio = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
 result = pretrain(
     PretrainArguments(
         output_dir=str(output_dir),
@@ -28,6 +31,8 @@ result = pretrain(
         report_to="none",
         log_sample_ids=True,
         show_progress=False,
+        synthetic_ratio=synthetic_ratio,
+        synthetic_generators={"kernel_synth": 1.0, "cauker": 1.0, "ecg": 1.0},
     )
 )
 state = PartialState()

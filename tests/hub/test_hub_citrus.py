@@ -157,16 +157,12 @@ print("RESULT:", json.dumps({
 """
 
 CLI_PUSH = """
-import argparse
-from citrus_hf.commands.push import register
+from citrus_hf.commands.main import main
 
-parser = argparse.ArgumentParser(prog="citrus")
-register(parser.add_subparsers(dest="command", required=True))
-args = parser.parse_args([
+raise SystemExit(main([
     "push", "local", "__USER__/citrus-cli", "--revision", "dev", "--eval-results", "eval.json",
     "--pretraining-corpus", "Sleep-EDF Expanded", "--dataset", "citrus/epilepsy",
-])
-raise SystemExit(args.func(args))
+]))
 """
 
 
@@ -210,11 +206,13 @@ def test_push_is_one_commit_with_weights_code_extractor_and_card(published, hub)
     assert sorted(stored) == [
         ".gitattributes",
         "README.md",
+        "backends.py",  # the pipeline code its config's custom_pipelines names, with what it imports
         "config.json",
         "configuration_citrus.py",
         "feature_extraction_citrus.py",
         "model.safetensors",
         "modeling_citrus.py",
+        "pipelines.py",
         "preprocessor_config.json",
     ]
     repo = hub.repos[("model", REPO)]
@@ -313,9 +311,9 @@ def test_card_round_trips_with_its_metadata(published, hub):
         "| Normalisation | z-score per window and channel |",
         "| Patch length | 20 samples (0.2 s); 10 patches per channel |",
         "| Corpus | Sleep-EDF Expanded (Fpz-Cz EEG, 100 Hz) |",
-        "| Masking | 50% of patches, in blocks of 5 patches, per channel |",
+        "| Masking | 50% of patches, in blocks of 2 patches, per channel |",
         "| learning_rate | 0.001 |",
-        "| Epilepsy | test | PatchTST (no pre-training) | accuracy | 60 | 5 | 0.8801 ± 0.02 |",
+        "| Epilepsy | test | baseline: PatchTST (no pre-training) | accuracy | 60 | 5 | 0.8801 ± 0.02 |",
         "arXiv",
         "author        = {Geenjaar, Eloy and Lu, Lie}",
     ):
@@ -356,8 +354,8 @@ def test_push_refuses_pickled_files_before_contacting_the_hub(published):
     class PicklingModel:
         """A stand-in whose save_pretrained also writes a pickle, as torch.save-based training code does."""
 
-        def save_pretrained(self, folder):
-            published["model"].save_pretrained(folder)
+        def save_pretrained(self, folder, **kwargs):
+            published["model"].save_pretrained(folder, **kwargs)
             torch.save({"step": 1}, f"{folder}/training_args.bin")
 
     card = build_model_card(published["model"])

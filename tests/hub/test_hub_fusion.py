@@ -6,7 +6,6 @@ The in-memory model and its outputs are computed here; clients run in subprocess
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 
@@ -20,7 +19,8 @@ from huggingface_hub.repocard_data import model_index_to_eval_results
 from tiny_configs import TINY
 
 from citrus_hf import CiTrusConfig, CiTrusFusionConfig, CiTrusFusionProcessor
-from citrus_hf.commands.push import register
+from citrus_hf.commands import UsageError
+from citrus_hf.commands.push import run
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
 from citrus_hf.loading import load_pretrained
 from citrus_hf.modeling_citrus_fusion import CiTrusFusionForRegression, CiTrusFusionForSequenceClassification
@@ -46,16 +46,12 @@ CARD_KWARGS = dict(
 )
 
 CLI_PUSH = """
-import argparse
-from citrus_hf.commands.push import register
+from citrus_hf.commands.main import main
 
-parser = argparse.ArgumentParser(prog="citrus")
-register(parser.add_subparsers(dest="command", required=True))
-args = parser.parse_args([
+raise SystemExit(main([
     "push", "local", "__REPO__", "--eval-results", "eval.json", "--pretraining-corpus", "ecg=PTB-XL",
     "--dataset", "citrus/wesad", "--base-model", "__USER__/citrus-ecg",
-])
-raise SystemExit(args.func(args))
+]))
 """
 
 # A fresh client (empty cache): loads through this package, through transformers' Auto class (the package registers
@@ -98,9 +94,7 @@ def modality_configs() -> dict[str, CiTrusConfig]:
     """Two named ECG leads at 100 Hz (2 s), one EDA channel at 20 Hz (4 s, channels averaged)."""
     ecg = CiTrusConfig(**TINY, num_channels=2, channel_names=["I", "II"], channel_modalities=["ecg", "ecg"])
     eda = CiTrusConfig(
-        **{**TINY, "context_length": 80, "patch_length": 10},
-        sampling_rate=20,
-        spectrogram_n_fft=10,
+        **{**TINY, "sampling_rate": 20, "context_length": 80, "patch_length": 10, "spectrogram_n_fft": 10},
         channel_modalities=["eda"],
         channel_pooling="mean",
     )
@@ -215,7 +209,7 @@ def test_pushed_card_is_valid_and_describes_the_fusion_model(published, hub):
         "| Fused embedding | 48 features = 32 (ecg) + 16 (eda), every modality's embedding layer-normalised first |",
         "| Labels | 3 (0: baseline, 1: stress, 2: amusement) |",
         "| Corpus | PTB-XL |",
-        "| WESAD | test | ECG only | accuracy | 40 | 5 | 0.74 ± 0.04 |",
+        "| WESAD | test | baseline: ECG only | accuracy | 40 | 5 | 0.74 ± 0.04 |",
         f'CiTrusFusionProcessor.from_pretrained("{REPO}")',
         f'AutoModelForSequenceClassification.from_pretrained("{REPO}", trust_remote_code=True)',
     ):
@@ -223,13 +217,10 @@ def test_pushed_card_is_valid_and_describes_the_fusion_model(published, hub):
 
 
 def test_cli_refuses_a_pretraining_corpus_without_its_modality(published):
-    parser = argparse.ArgumentParser(prog="citrus")
-    register(parser.add_subparsers(dest="command", required=True))
     local = str(published["workdir"] / "local")
-    args = parser.parse_args(["push", local, f"{DEFAULT_USER}/never", "--pretraining-corpus", "PTB-XL"])
     # Refused while the card is built, before the Hub (unreachable from this process) is contacted.
-    with pytest.raises(SystemExit, match=r"MODALITY=CORPUS.*'ecg=\.\.\.'"):
-        args.func(args)
+    with pytest.raises(UsageError, match=r"MODALITY=CORPUS.*'ecg=\.\.\.'"):
+        run([local, f"{DEFAULT_USER}/never", "--pretraining-corpus", "PTB-XL"])
 
 
 # ----------------------------------------------------------------------------------------------- card, no hub

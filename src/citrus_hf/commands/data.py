@@ -11,14 +11,61 @@ Without the ``citrus`` console script: ``python -m citrus_hf.commands data <comm
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from typing import get_type_hints
 
 from ..data.errors import CitrusDataError
-from . import COMMANDS
+from ..publishing.datasets import PublishArguments
+from . import COMMANDS, run_subcommand
 
-_OPTION_FLAGS = ("window_seconds", "hop_seconds", "validation_fraction", "seed")
+_BUILD_OPTIONS = ("window_seconds", "hop_seconds", "validation_fraction", "seed")
+
+
+@dataclass
+class ArchiveCacheArguments:
+    """Settings of `citrus data list`, and of every other data command."""
+
+    archive_cache: str | None = field(
+        default=None,
+        kw_only=True,
+        metadata={"help": "offline archive cache (default: $CITRUS_HF_CACHE or ~/.cache/citrus_hf/archives)"},
+    )
+
+
+@dataclass
+class FetchArguments(ArchiveCacheArguments):
+    """Settings of `citrus data fetch`."""
+
+    name: str | None = field(
+        default=None,
+        metadata={"help": "dataset, source or package name; 'all' = --offline-corpus", "positional": True},
+    )
+    offline_corpus: bool = field(default=False, metadata={"help": "fetch every offline archive"})
+    force: bool = field(default=False, metadata={"help": "download again even if cached"})
+    data_dir: str | None = field(default=None, metadata={"help": "where to keep an online corpus"})
+
+
+@dataclass
+class DatasetArguments(ArchiveCacheArguments):
+    """Settings of `citrus data info`: a dataset and its builder options."""
+
+    name: str = field(metadata={"help": "dataset name (see `citrus data list`)", "positional": True})
+    cache_dir: str | None = field(default=None, metadata={"help": "datasets cache (default: HF_DATASETS_CACHE)"})
+    data_dir: str | None = field(
+        default=None, metadata={"help": "local copy of an online corpus (downloaded if missing)"}
+    )
+    window_seconds: float | None = field(default=None, metadata={"help": "window length in seconds"})
+    hop_seconds: float | None = field(default=None, metadata={"help": "hop between windows in seconds"})
+    validation_fraction: float | None = field(default=None, metadata={"help": "pre-training corpora only"})
+    seed: int | None = field(default=None, metadata={"help": "seed of the split"})
+    json: bool = field(default=False, metadata={"help": "print the summary as JSON"})
+
+
+@dataclass
+class BuildArguments(PublishArguments, DatasetArguments):
+    """Settings of `citrus data build`: a dataset, its builder options and where to publish it."""
 
 
 def _archives_for(name: str):
@@ -39,7 +86,7 @@ def _archives_for(name: str):
     return list({source.archive.filename: source.archive for source in sources}.values())
 
 
-def _cmd_list(args: argparse.Namespace) -> int:
+def _cmd_list(args: ArchiveCacheArguments) -> int:
     from ..data.fetch import archive_cache_dir
     from ..data.registry import list_datasets, list_sources
 
@@ -48,23 +95,25 @@ def _cmd_list(args: argparse.Namespace) -> int:
     print(f"  {'name':<24}{'task':<16}{'where':<9}sources")
     for spec in list_datasets():
         where = "offline" if spec.offline else "online"
-        print(f"  {spec.name:<24}{spec.task:<16}{where:<9}{', '.join(spec.sources)}")
+        # A pooled corpus reads many sources: their names are in `citrus data info` and the dataset card.
+        sources = ", ".join(spec.sources) if len(spec.sources) <= 8 else f"{len(spec.sources)} sources"
+        print(f"  {spec.name:<24}{spec.task:<16}{where:<9}{sources}")
     print(f"\nSources (archive cache: {cache}):")
-    print(f"  {'name':<22}{'modality':<18}{'rate (Hz)':<15}{'channels':<10}{'status':<10}fetch")
+    print(f"  {'name':<22}{'modality':<26}{'rate (Hz)':<22}{'channels':<10}{'status':<10}fetch")
     for source in list_sources():
         if source.archive is not None:
             status = "cached" if (cache / source.archive.filename).is_file() else "missing"
-            fetch = f"pip: {source.archive.requirement}"
+            fetch = source.archive.fetched_with
         else:
             status = "online"
             fetch = source.homepage
         print(
-            f"  {source.name:<22}{source.modality:<18}{source.sampling_rate:<15}{source.channels:<10}{status:<10}{fetch}"
+            f"  {source.name:<22}{source.modality:<26}{source.sampling_rate:<22}{source.channels:<10}{status:<10}{fetch}"
         )
     return 0
 
 
-def _cmd_fetch(args: argparse.Namespace) -> int:
+def _cmd_fetch(args: FetchArguments) -> int:
     from ..data.fetch import fetch_archive, fetch_offline_corpus
 
     if args.offline_corpus or args.name == "all":
@@ -82,38 +131,33 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fetch_online(args: argparse.Namespace) -> int:
-    from ..data import corpora
-    from ..data.registry import DATASETS, SOURCES
+def _fetch_online(args: FetchArguments) -> int:
+    from ..data.registry import DATASETS, get_source
 
     if not args.data_dir:
         raise CitrusDataError(f"{args.name!r} is an online corpus: pass --data-dir (where to keep the files).")
     sources = DATASETS[args.name].sources if args.name in DATASETS else (args.name,)
     for source in sources:
-        if source == "sleep_edf":
-            paths = corpora.fetch_sleep_edf(args.data_dir)
-        elif source == "mitdb":
-            paths = corpora.fetch_mitdb(args.data_dir)
-        else:
-            paths = list(corpora.fetch_tfc(SOURCES[source].name[len("tfc_") :], args.data_dir).values())
-        print(f"ok  {len(paths)} files in {args.data_dir}")
+        files = get_source(source).fetch(args.data_dir)
+        print(f"ok  {len(files)} files in {args.data_dir}")
     return 0
 
 
-def _options(args: argparse.Namespace) -> dict:
-    return {key: getattr(args, key) for key in _OPTION_FLAGS if getattr(args, key, None) is not None}
+def _options(args: DatasetArguments) -> dict:
+    return {key: getattr(args, key) for key in _BUILD_OPTIONS if getattr(args, key) is not None}
 
 
-def _cmd_build(args: argparse.Namespace) -> int:
-    from ..data.builders import build_dataset, summarize
-    from ..data.registry import get_dataset_spec
+def _cmd_build(args: BuildArguments) -> int:
+    from ..data.builders import build_dataset, summarize_dataset
     from ..publishing.datasets import publish_from_args
 
-    spec = get_dataset_spec(args.name)
-    options = _options(args)
-    if not spec.offline:
-        options["data_dir"] = args.data_dir
-    dataset = build_dataset(args.name, cache_dir=args.cache_dir, archive_cache_dir=args.archive_cache, **options)
+    dataset = build_dataset(
+        args.name,
+        cache_dir=args.cache_dir,
+        archive_cache_dir=args.archive_cache,
+        data_dir=args.data_dir,
+        **_options(args),
+    )
     print(dataset)
     publish_from_args(dataset, args.name, args)
     if args.output:
@@ -121,7 +165,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     if args.push_to_hub:
         print(f"pushed to the Hub: {args.push_to_hub}")
     if args.json:
-        print(json.dumps(summarize(dataset), indent=2))
+        print(json.dumps(summarize_dataset(dataset), indent=2))
     return 0
 
 
@@ -154,98 +198,69 @@ def format_info(info: dict) -> str:
         if "modality_hours" in entry:
             hours = ", ".join(f"{k} {v:.3f}" for k, v in entry["modality_hours"].items())
             lines.append(f"  channel-hours by modality, {split}: {hours}")
+    for key, what in (("modality_hours", "modality"), ("source_hours", "source")):
+        if key in info:
+            lines.append(f"  channel-hours by {what}, all splits:")
+            lines += [f"    {name:<24}{hours:>9.3f}" for name, hours in info[key].items()]
     return "\n".join(lines)
 
 
-def _cmd_info(args: argparse.Namespace) -> int:
+def _cmd_info(args: DatasetArguments) -> int:
     from ..data.builders import dataset_info
-    from ..data.registry import get_dataset_spec
 
-    options = _options(args)
-    if not get_dataset_spec(args.name).offline:
-        options["data_dir"] = args.data_dir
-    info = dataset_info(args.name, cache_dir=args.cache_dir, archive_cache_dir=args.archive_cache, **options)
+    info = dataset_info(
+        args.name,
+        cache_dir=args.cache_dir,
+        archive_cache_dir=args.archive_cache,
+        data_dir=args.data_dir,
+        **_options(args),
+    )
     print(json.dumps(info, indent=2) if args.json else format_info(info))
     return 0
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--archive-cache",
-        default=None,
-        help="offline archive cache (default: $CITRUS_HF_CACHE or ~/.cache/citrus_hf/archives)",
-    )
-
-
-def _add_build_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", help="dataset name (see `citrus data list`)")
-    parser.add_argument("--cache-dir", default=None, help="datasets cache (default: HF_DATASETS_CACHE)")
-    parser.add_argument("--data-dir", default=None, help="local copy of an online corpus (downloaded if missing)")
-    parser.add_argument("--window-seconds", type=float, default=None, help="window length in seconds")
-    parser.add_argument("--hop-seconds", type=float, default=None, help="hop between windows in seconds")
-    parser.add_argument("--validation-fraction", type=float, default=None, help="pre-training corpora only")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the split")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-    _add_common(parser)
-
-
 def add_publish_arguments(parser, per_part: str | None = None) -> None:
-    """``--output``, ``--push-to-hub`` and ``--private``, as every dataset script and ``citrus data build`` take them.
+    """``--output``, ``--push-to-hub`` and ``--private`` (the fields of `PublishArguments`), as every dataset script
+    and ``citrus data build`` take them.
 
     With ``per_part`` (e.g. ``"dataset"``), one invocation publishes several parts: ``--output`` is a root folder with
-    one sub-folder per part and ``--push-to-hub`` a repo prefix (``PREFIX-<part>``); see ``citrus_hf.publishing.datasets.publish_from_args``.
+    one sub-folder per part and ``--push-to-hub`` a repo prefix (``PREFIX-<part>``); see
+    ``citrus_hf.publishing.datasets.publish_from_args``.
     """
-    if per_part is None:
-        parser.add_argument("--output", default=None, help="save_to_disk folder")
-        parser.add_argument("--push-to-hub", default=None, metavar="REPO", help="push to this Hub dataset repo")
-    else:
-        parser.add_argument("--output", default=None, help=f"save_to_disk root (one sub-folder per {per_part})")
-        parser.add_argument(
-            "--push-to-hub", default=None, metavar="REPO_PREFIX", help=f"pushes to REPO_PREFIX-<{per_part}>"
-        )
-    parser.add_argument("--private", action="store_true", help="make the Hub repo private")
+    from .parser import CommandParser
+
+    per_part_help = {
+        "output": f"save_to_disk root (one sub-folder per {per_part})",
+        "push_to_hub": f"Hub dataset repo prefix: pushes to PREFIX-<{per_part}>",
+    }
+    hints = get_type_hints(PublishArguments)
+    for option in fields(PublishArguments):
+        help_text = per_part_help.get(option.name) if per_part else None
+        CommandParser.add_field(parser, option, hints[option.name], help=help_text)
 
 
-def register(subparsers) -> argparse.ArgumentParser:
-    """Add the ``data`` command (``list`` / ``fetch`` / ``build`` / ``info``) to a ``citrus`` subparsers object.
-
-    Every leaf parser sets ``func``; the caller runs ``args.func(args)``.
-    """
-    data = subparsers.add_parser("data", help=COMMANDS["data"].help)
-    commands = data.add_subparsers(dest="data_command", required=True)
-
-    listing = commands.add_parser("list", help="registered datasets and sources, and which archives are cached")
-    _add_common(listing)
-    listing.set_defaults(func=_run(_cmd_list))
-
-    fetch = commands.add_parser("fetch", help="download and checksum the archives / files behind a dataset")
-    fetch.add_argument("name", nargs="?", help="dataset, source or package name; 'all' = --offline-corpus")
-    fetch.add_argument("--offline-corpus", action="store_true", help="fetch every offline archive")
-    fetch.add_argument("--force", action="store_true", help="download again even if cached")
-    fetch.add_argument("--data-dir", default=None, help="where to keep an online corpus")
-    _add_common(fetch)
-    fetch.set_defaults(func=_run(_cmd_fetch))
-
-    build = commands.add_parser("build", help="build a dataset (cached), optionally save_to_disk / push_to_hub")
-    _add_build_options(build)
-    add_publish_arguments(build)
-    build.set_defaults(func=_run(_cmd_build))
-
-    info = commands.add_parser("info", help="windows, channel-hours, classes, rates and splits of a dataset")
-    _add_build_options(info)
-    info.set_defaults(func=_run(_cmd_info))
-    return data
+# subcommand -> (its dataclass, what runs it, one-line help)
+SUBCOMMANDS = {
+    "list": (ArchiveCacheArguments, _cmd_list, "registered datasets and sources, and which archives are cached"),
+    "fetch": (FetchArguments, _cmd_fetch, "download and checksum the archives / files behind a dataset"),
+    "build": (BuildArguments, _cmd_build, "build a dataset (cached), optionally save_to_disk / push_to_hub"),
+    "info": (DatasetArguments, _cmd_info, "windows, channel-hours, classes, rates and splits of a dataset"),
+}
 
 
-def _run(command):
-    """Turn data-layer errors into one clear line on stderr and exit code 2 (no traceback)."""
+def build_parser(subcommand: str = "build"):
+    """The parser of `citrus data SUBCOMMAND`."""
+    from .parser import CommandParser
 
-    def wrapper(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except CitrusDataError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+    arguments_type, _, help_text = SUBCOMMANDS[subcommand]
+    return CommandParser(arguments_type, prog=f"citrus data {subcommand}", description=help_text)
 
-    wrapper.__name__ = command.__name__
-    return wrapper
+
+def run(argv: Sequence[str]) -> int:
+    """`citrus data SUBCOMMAND ...`."""
+
+    def runner(subcommand: str):
+        return lambda rest: SUBCOMMANDS[subcommand][1](build_parser(subcommand).parse(rest))
+
+    subcommands = {name: (entry[2], runner(name)) for name, entry in SUBCOMMANDS.items()}
+    return run_subcommand("citrus data", COMMANDS["data"].help, subcommands, argv)

@@ -1,58 +1,75 @@
 """The `citrus` command: demo, pretrain, finetune, evaluate, push, data.
 
     citrus demo                                   # the main job: real data, ~10 min on 2 CPU cores
-    citrus pretrain --output-dir runs/eeg --max-steps 2000 --objective spectrogram
+    citrus pretrain --output-dir runs/eeg --max-steps 2000 --config-overrides pretraining_objective=spectrogram
     citrus finetune --model runs/eeg --dataset basic_motions --label-budget 5 --output-dir runs/har
-    citrus evaluate --output-dir runs/eval --budgets 1 5 all --seeds 5
+    citrus finetune finetune.yaml --learning-rate 3e-4      # settings from a file, overridden on the command line
+    citrus evaluate --output-dir runs/eval --budgets 1 5 all --num-seeds 5
     citrus push runs/har my-user/citrus-har
     citrus data list
 
 The top-level parser knows the commands only by name and one-line help (`citrus_hf.commands.COMMANDS`); the module
 of a command is imported when that command runs, so `citrus --help` imports neither torch nor transformers.
+
+This is the command line's one error boundary: an error the user can fix (a bad option or value, an unknown dataset,
+a missing folder or column, no network) prints one line `error: ...` and exits with code 2; `--debug` (anywhere on the
+command line) shows the traceback instead. Any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from collections.abc import Sequence
 
 from .._version import __version__
-from . import COMMANDS
+from . import COMMANDS, UsageError, run_subcommand
+
+DESCRIPTION = (
+    "CiTrus bio-signal foundation models: pre-train on unlabelled EEG, fine-tune on a few labelled windows of any "
+    "modality and sampling rate. Run `citrus demo` for the whole pipeline on real recordings."
+)
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The `citrus` parser. Every command is a placeholder that accepts anything, except `command`, whose module
-    adds its real sub-parser (options, help, `func`)."""
-    parser = argparse.ArgumentParser(
-        prog="citrus",
-        description="CiTrus bio-signal foundation models: pre-train on unlabelled EEG, fine-tune on a few labelled "
-        "windows of any modality and sampling rate. Run `citrus demo` for the whole pipeline on real recordings.",
-        epilog="`citrus COMMAND --help` shows a command's options.",
-    )
-    parser.add_argument("--version", action="version", version=f"citrus-hf {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    for name, entry in COMMANDS.items():
-        if name == command:
-            importlib.import_module(entry.module).register(subparsers)
-        else:
-            subparsers.add_parser(name, help=entry.help, add_help=False)
-    return parser
+def _runner(module: str):
+    def run(argv: list[str]) -> int:
+        return importlib.import_module(module).run(argv)
+
+    return run
+
+
+def is_user_error(error: BaseException) -> bool:
+    """Whether `error` is one a user fixes by changing the command line, the data or the environment."""
+    if isinstance(error, (UsageError, ValueError, OSError)):  # OSError: missing files, no network, offline mode
+        return True
+    # Imported here: the command line must not import them before a command runs.
+    from huggingface_hub.errors import StrictDataclassError  # an invalid config field (`--config-overrides`)
+
+    from ..data.errors import CitrusDataError
+
+    return isinstance(error, (CitrusDataError, StrictDataclassError))
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `citrus` with `argv` (default: the process's arguments); returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    # Which command? The placeholders accept any option, so this first pass imports no command module.
-    command = build_parser().parse_known_args(argv)[0].command
-    if command is None:
-        build_parser().parse_args(argv)  # an unknown option: the usage and an error, exit code 2
-        build_parser().print_help()
-        return 0
-    args = build_parser(command).parse_args(argv)
-    result = args.func(args)
-    return result if isinstance(result, int) else 0
+    debug = "--debug" in argv
+    argv = [arg for arg in argv if arg != "--debug"]
+    subcommands = {name: (command.help, _runner(command.module)) for name, command in COMMANDS.items()}
+    try:
+        return run_subcommand("citrus", DESCRIPTION, subcommands, argv, version=f"citrus-hf {__version__}")
+    except SystemExit as exit:  # --help and --version
+        return exit.code if isinstance(exit.code, int) else 0
+    except Exception as error:
+        if debug or not is_user_error(error):
+            raise
+        print(f"error: {_one_line(error)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -10,11 +10,13 @@ Quick start::
     ds["train"][0]["input_values"]                 # (6 channels, 200 samples) float32 at 50 Hz
     dataset_info("eeg_pretrain")["channel_hours"]
 
-Offline archives are cached in ``$CITRUS_HF_CACHE`` (default ``~/.cache/citrus_hf/archives``); built datasets in
-the ``datasets`` cache. Nothing here downloads at import time, and the heavy readers (MNE, h5py, wfdb, torch) are
-imported only when used.
+Every corpus is a module of :mod:`citrus_hf.data.sources` that registers its archive, sources, datasets and builders
+in :mod:`citrus_hf.data.registry`; they are all imported here. Offline archives are cached in ``$CITRUS_HF_CACHE``
+(default ``~/.cache/citrus_hf/archives``); built datasets in the ``datasets`` cache. Nothing here downloads at import
+time, and the heavy readers (MNE, h5py, wfdb, torch) are imported only when used.
 """
 
+from . import sources  # noqa: E402, F401, I001  (registers every corpus)
 from .builders import build_dataset, dataset_info
 from .errors import (
     ArchiveMissingError,

@@ -19,23 +19,54 @@ import numpy as np
 
 from ..configuration_citrus import CiTrusConfig
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
+from .splits import LABEL_TASKS, LABELS
 
 TASK_ALIGNMENTS = ("resample", "interpolate")
 TASK_NORMALIZATIONS = ("window", "dataset")
-LABEL_COLUMNS = {"classification": ("label", "int64"), "regression": ("target", "float32")}
 
 
-def aligned_features(extractor: CiTrusFeatureExtractor, label_dtype: str | None = None):
-    """Arrow features of an aligned dataset: fixed-shape windows, their patch mask and, with `label_dtype`, labels."""
+def aligned_features(extractor: CiTrusFeatureExtractor, label_dtype: str | None = None, length: int | None = None):
+    """Arrow features of an aligned dataset: fixed-shape windows of `length` model samples (default the context),
+    their patch mask and, with `label_dtype`, labels."""
     from datasets import Array2D, Features, List, Value
 
+    length = extractor.context_length if length is None else length
     columns = {
-        "input_values": Array2D(shape=(extractor.num_channels, extractor.context_length), dtype="float32"),
-        "patch_mask": List(Value("int8"), length=extractor.num_patches),
+        "input_values": Array2D(shape=(extractor.num_channels, length), dtype="float32"),
+        "patch_mask": List(Value("int8"), length=length // extractor.patch_length),
     }
     if label_dtype is not None:
         columns["labels"] = Value(label_dtype)
     return Features(columns)
+
+
+def aligned_length(datasets, extractor: CiTrusFeatureExtractor, sampling_rate: float | None = None) -> int:
+    """Model samples of every window that aligning `datasets` (e.g. a set's train, validation and test splits) with
+    `extractor` gives: with `alignment="resample"` and `padding="longest"`, the longest recording's own duration at
+    the model's rate, rounded up to whole patches and at most the context, so that one fixed shape holds every
+    split; otherwise the context.
+
+    Reads only lengths and rates (a `sampling_rate` column, or the `sampling_rate` argument for every row).
+    """
+    import math
+
+    from ..feature_extraction_citrus import _resampling_factors
+
+    if extractor.alignment != "resample" or extractor.padding != "longest":
+        return extractor.context_length
+    longest = 0
+    for dataset in datasets:
+        has_rate = "sampling_rate" in dataset.column_names
+        columns = ["input_values"] + (["sampling_rate"] if has_rate else [])
+        for batch in dataset.with_format("numpy", columns=columns).iter(batch_size=256):
+            rates = batch["sampling_rate"] if has_rate else [sampling_rate] * len(batch["input_values"])
+            for values, rate in zip(batch["input_values"], rates):
+                if rate is None:
+                    continue  # align_rows names the missing rate
+                up, down = _resampling_factors(float(rate), extractor.sampling_rate)
+                longest = max(longest, math.ceil(np.shape(values)[-1] * up / down))
+    patches = -(-min(max(longest, 1), extractor.context_length) // extractor.patch_length)
+    return patches * extractor.patch_length
 
 
 def align_rows(
@@ -47,6 +78,7 @@ def align_rows(
     label_dtype: str = "int64",
     split_channels: bool = False,
     num_proc: int | None = None,
+    length: int | None = None,
 ):
     """Align every row of `dataset` with `extractor` (a cached `Dataset.map`); the core of both aligners.
 
@@ -60,6 +92,8 @@ def align_rows(
         split_channels: every channel of a row becomes its own example (channel-independent pre-training, as
             PatchTST; the extractor then takes one channel). Otherwise rows must have `extractor.num_channels`.
         num_proc: `Dataset.map` processes.
+        length: model samples per window with `alignment="resample"` (see `aligned_length`, the default); the other
+            alignments always give the context.
 
     Returns:
         A memory-mapped `datasets.Dataset` with `input_values` `(num_channels, context_length)` float32,
@@ -85,6 +119,12 @@ def align_rows(
     if label_column is not None and label_column not in columns:
         raise ValueError(f"The dataset needs a `{label_column}` column for its labels (columns: {columns}).")
     num_channels = extractor.num_channels
+    resample = extractor.alignment == "resample"
+    if not resample:
+        length = extractor.context_length
+    elif length is None:
+        length = aligned_length([dataset], extractor, sampling_rate)
+    call_options = {"padding": "max_length", "max_length": length} if resample else {}
 
     def align(batch: dict[str, Any]) -> dict[str, np.ndarray]:
         rates = batch["sampling_rate"] if has_rate else [sampling_rate] * len(batch["input_values"])
@@ -107,11 +147,11 @@ def align_rows(
                 rows.append(row)
         aligned: dict[str, Any]
         if not recordings:
-            aligned = {"input_values": np.zeros((0, num_channels, extractor.context_length), np.float32)}
-            aligned["patch_mask"] = np.zeros((0, extractor.num_patches), np.int8)
+            aligned = {"input_values": np.zeros((0, num_channels, length), np.float32)}
+            aligned["patch_mask"] = np.zeros((0, length // extractor.patch_length), np.int8)
             window_rows = np.zeros(0, dtype=np.int64)
         else:
-            features = extractor(recordings, sampling_rate=recording_rates, return_tensors="np")
+            features = extractor(recordings, sampling_rate=recording_rates, return_tensors="np", **call_options)
             aligned = {"input_values": features["input_values"], "patch_mask": features["patch_mask"].astype(np.int8)}
             # "window" alignment cuts a recording into several windows; `recording_index` says whose each one is.
             window_rows = np.asarray(rows, dtype=np.int64)
@@ -127,9 +167,9 @@ def align_rows(
         batched=True,
         batch_size=64,
         remove_columns=columns,
-        features=aligned_features(extractor, label_dtype if label_column is not None else None),
+        features=aligned_features(extractor, label_dtype if label_column is not None else None, length),
         num_proc=num_proc,
-        desc=f"Aligning to {extractor.sampling_rate:g} Hz x {extractor.context_length} samples ({extractor.alignment})",
+        desc=f"Aligning to {extractor.sampling_rate:g} Hz x {length} samples ({extractor.alignment})",
     )
 
 
@@ -152,30 +192,45 @@ def align_corpus(dataset, config: CiTrusConfig, sampling_rate: float | None = No
     )
 
 
-def align_task_split(dataset, extractor: CiTrusFeatureExtractor, task: str, sampling_rate: float | None = None):
+def align_task_split(
+    dataset,
+    extractor: CiTrusFeatureExtractor,
+    task: str,
+    sampling_rate: float | None = None,
+    length: int | None = None,
+):
     """Align a labelled split to the model input once (a cached `Dataset.map`).
 
-    `sampling_rate` is the rate of every row when the split has no `sampling_rate` column.
+    `sampling_rate` is the rate of every row when the split has no `sampling_rate` column; `length` the window length
+    in model samples (pass `aligned_length` of all the set's splits so they share one shape; default: this split's).
 
-    Returns a `datasets.Dataset` with `input_values` `(channels, context_length)` float32, `patch_mask`
-    `(num_patches,)` and `labels` (int64 class or float32 target), formatted as torch tensors.
+    Returns a `datasets.Dataset` with `input_values` `(channels, length)` float32, `patch_mask`
+    `(length // patch_length,)` and `labels` (int64 class or float32 target), formatted as torch tensors.
     """
-    if task not in LABEL_COLUMNS:
-        raise ValueError(f"task must be one of {tuple(LABEL_COLUMNS)}, got {task!r}.")
-    label_column, label_dtype = LABEL_COLUMNS[task]
+    if task not in LABELS:
+        raise ValueError(f"task must be one of {LABEL_TASKS}, got {task!r}.")
+    label_column, label_dtype = LABELS[task]
     aligned = align_rows(
-        dataset, extractor, sampling_rate=sampling_rate, label_column=label_column, label_dtype=label_dtype
+        dataset,
+        extractor,
+        sampling_rate=sampling_rate,
+        label_column=label_column,
+        label_dtype=label_dtype,
+        length=length,
     )
     return aligned.with_format("torch")
 
 
-def task_feature_extractor(config: CiTrusConfig, alignment: str = "resample") -> CiTrusFeatureExtractor:
+def task_feature_extractor(
+    config: CiTrusConfig, alignment: str = "resample", padding: str = "longest"
+) -> CiTrusFeatureExtractor:
     """The feature extractor that aligns a labelled set to `config`'s input contract (rate, window, channels,
     normalisation; see `input_overrides`). `alignment` is "resample" (keep the time scale: resample to the model's
-    rate, crop or pad to its window) or "interpolate" (stretch every recording onto the window, for short ones)."""
+    rate, crop to its window, pad as `padding` says: "longest" keeps each recording's own duration in whole patches,
+    "max_length" pads to the window) or "interpolate" (stretch every recording onto the window, for short ones)."""
     if alignment not in TASK_ALIGNMENTS:
         raise ValueError(f"alignment must be one of {TASK_ALIGNMENTS} for labelled sets, got {alignment!r}.")
-    return CiTrusFeatureExtractor.from_config(config, alignment=alignment)
+    return CiTrusFeatureExtractor.from_config(config, alignment=alignment, padding=padding)
 
 
 def channel_statistics(dataset) -> tuple[list[float], list[float]]:
@@ -246,6 +301,7 @@ __all__ = [
     "align_rows",
     "align_task_split",
     "aligned_features",
+    "aligned_length",
     "channel_statistics",
     "input_overrides",
     "task_feature_extractor",

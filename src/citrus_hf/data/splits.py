@@ -1,7 +1,8 @@
 """Splits of a dataset for training: one split of a registered dataset or a `save_to_disk` folder (`load_split`), a
 labelled set's train / validation / test splits with a validation split carved out of train when it has none
-(`load_task_splits`, `carve_validation`), and label budgets: how many labelled examples a low-data run may use and
-which ones (`parse_budget`, `draw_budget`).
+(`load_task_splits`, `carve_validation`), which recordings evaluation holds out (`evaluation_split_recordings`,
+`evaluation_test_recordings`: a pre-training corpus leaves them out), and label budgets: how many labelled examples
+a low-data run may use and which ones (`parse_budget`, `draw_budget`).
 
 Budgets live here, not in `evaluation/`, because fine-tuning (`training/`) draws them too.
 """
@@ -19,7 +20,10 @@ import numpy as np
 from .builders import build_dataset
 from .registry import list_datasets
 
-TASKS = ("classification", "regression")
+# What a labelled dataset is for -> (its label column, the labels' dtype). Not `citrus_hf.loading.MODEL_TASKS`, which
+# says what a checkpoint is loaded as.
+LABELS: dict[str, tuple[str, str]] = {"classification": ("label", "int64"), "regression": ("target", "float32")}
+LABEL_TASKS = tuple(LABELS)
 
 
 # ---------------------------------------------------------------------------------------------------------- splits
@@ -52,12 +56,35 @@ def load_split(dataset: str | os.PathLike, split: str, dataset_options: dict | N
     return loaded[split] if split in loaded else None
 
 
+def evaluation_split_recordings(cache_dir=None, archive_cache_dir=None) -> dict[str, dict[str, set[str]]]:
+    """The recordings of every split of every offline labelled dataset (classification or regression), each built
+    with its default options, as evaluation builds it: ``{dataset: {split: recording ids}}``.
+
+    A pre-training corpus must leave out every recording of a split that evaluation holds out; see
+    :func:`evaluation_test_recordings`.
+    """
+    found = {}
+    for spec in list_datasets():
+        if spec.offline and spec.task in LABEL_TASKS:
+            built = build_dataset(spec.name, cache_dir=cache_dir, archive_cache_dir=archive_cache_dir)
+            found[spec.name] = {split: set(built[split].data.column("recording").to_pylist()) for split in built}
+    return found
+
+
+def evaluation_test_recordings(cache_dir=None, archive_cache_dir=None) -> set[str]:
+    """Every recording in the test split of an offline labelled dataset: none may enter a pre-training corpus."""
+    return {
+        recording
+        for splits in evaluation_split_recordings(cache_dir, archive_cache_dir).values()
+        for recording in splits.get("test", ())
+    }
+
+
 def infer_task(dataset) -> str:
     """ "classification" when the dataset has a `label` column, "regression" when it has `target`."""
-    if "label" in dataset.column_names:
-        return "classification"
-    if "target" in dataset.column_names:
-        return "regression"
+    for task, (column, _) in LABELS.items():
+        if column in dataset.column_names:
+            return task
     raise ValueError(
         f"The dataset has neither a `label` (classification) nor a `target` (regression) column (columns: "
         f"{dataset.column_names}); fine-tuning needs one of them."
@@ -90,10 +117,9 @@ class TaskSplits:
 
     def labels(self, split: str = "train") -> np.ndarray:
         dataset = getattr(self, split)
-        column = "label" if self.task == "classification" else "target"
+        column, dtype = LABELS[self.task]
         # `dataset[column]`, not `dataset.data`: a selection keeps the full table and an indices mapping.
-        values = dataset[column]
-        return np.asarray(values, dtype=np.int64 if self.task == "classification" else np.float32)
+        return np.asarray(dataset[column], dtype=dtype)
 
 
 def load_task_splits(
@@ -278,7 +304,8 @@ def carve_validation(
 
 
 __all__ = [
-    "TASKS",
+    "LABELS",
+    "LABEL_TASKS",
     "LabelBudget",
     "TaskSplits",
     "carve_validation",

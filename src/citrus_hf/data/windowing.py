@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 
@@ -40,23 +40,6 @@ def window_starts(
     count = int(np.floor(span / (hop_seconds * sampling_rate) + 1e-9)) + 1
     starts = start + np.round(np.arange(count) * hop_seconds * sampling_rate).astype(np.int64)
     return starts[starts + window <= stop]
-
-
-def sliding_windows(
-    signal: np.ndarray,
-    sampling_rate: float,
-    window_seconds: float,
-    hop_seconds: float,
-    start: int = 0,
-    stop: int | None = None,
-) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield ``(start_index, window)`` over the last axis of ``signal`` ``(channels, time)``.
-
-    Windows are views (no copy); the caller converts them to float32 when it stores them.
-    """
-    window = seconds_to_samples(window_seconds, sampling_rate)
-    for index in window_starts(signal.shape[-1], sampling_rate, window_seconds, hop_seconds, start, stop):
-        yield int(index), signal[..., index : index + window]
 
 
 def split_by_group(

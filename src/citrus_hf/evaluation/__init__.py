@@ -3,7 +3,8 @@ scratch, its CNN-only and transformer-only ablations, and PatchTST) -> JSON, CSV
 `baselines`, `report`); evaluation records read back for model cards (`records`); and the multimodal fusion
 experiment on a real picture-viewing task (`multimodal`, imported on demand)."""
 
-from .protocol import ARMS, DEFAULT_ARMS, Arm, ProtocolConfig, ProtocolResult, pretrain_arms, run_protocol
+from .arms import ARMS, Arm, register_arm
+from .protocol import DEFAULT_ARMS, ProtocolConfig, ProtocolResult, pretrain_arms, run_protocol
 from .records import EvalRecord, parse_eval_results
 from .report import markdown_tables, plot_results, pretraining_gains, summarize, write_report
 
@@ -12,6 +13,7 @@ __all__ = [
     "DEFAULT_ARMS",
     "Arm",
     "EvalRecord",
+    "register_arm",
     "ProtocolConfig",
     "ProtocolResult",
     "markdown_tables",

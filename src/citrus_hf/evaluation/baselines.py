@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..configuration_citrus import CiTrusConfig
@@ -86,7 +87,6 @@ def build_patchtst_task_model(
     config: CiTrusConfig,
     num_labels: int | None = None,
     checkpoint: str | os.PathLike | None = None,
-    linear_probe: bool = False,
 ):
     """`PatchTSTForClassification` / `PatchTSTForRegression` for `num_channels` channels, its backbone loaded strictly
     from a `PatchTSTForPretraining` checkpoint (or freshly initialised when `checkpoint` is None).
@@ -119,24 +119,7 @@ def build_patchtst_task_model(
             )
         # strict: every backbone tensor must be there and fit
         model.model.load_state_dict(pretrained.model.state_dict(), strict=True)
-    if linear_probe:
-        _freeze_backbone(model)
     return model
-
-
-def _freeze_backbone(model) -> None:
-    """Linear probe: the backbone gets no gradient and stays in eval mode (the Trainer calls `model.train()` every
-    step, which would otherwise update PatchTST's batch-norm statistics), as `CiTrus*.freeze_backbone` does."""
-    model.model.requires_grad_(False)
-    train = model.train
-
-    def train_with_frozen_backbone(mode: bool = True):
-        train(mode)
-        model.model.eval()
-        return model
-
-    model.train = train_with_frozen_backbone
-    model.train(model.training)
 
 
 class PatchTSTCollator:
@@ -160,6 +143,67 @@ class PatchTSTCollator:
         }
 
 
+@torch.no_grad()
+def patchtst_predict(model, dataset, collator: PatchTSTCollator, batch_size: int = 128) -> np.ndarray:
+    """PatchTST outputs `(n, outputs)` (class logits or regression predictions) of an aligned dataset."""
+    model.eval()
+    outputs = []
+    for start in range(0, len(dataset), batch_size):
+        rows = dataset[start : start + batch_size]
+        features = [
+            {key: rows[key][i] for key in ("input_values", "patch_mask", "labels")} for i in range(len(rows["labels"]))
+        ]
+        batch = collator(features)
+        batch.pop("target_values")
+        output = model(**batch)
+        logits = output.prediction_logits if hasattr(output, "prediction_logits") else output.regression_outputs
+        outputs.append(logits.reshape(len(features), -1).float().cpu())
+    return torch.cat(outputs).numpy()
+
+
+# MiniRocket's kernels span 9 samples: aeon refuses shorter series and asks for zero padding.
+MINIROCKET_MIN_LENGTH = 9
+
+
+def raw_windows(dataset, min_length: int = MINIROCKET_MIN_LENGTH) -> np.ndarray:
+    """The raw windows of a labelled split as one array `(n, channels, time)` float64, at their own rate: what a
+    classical method such as MiniRocket is fitted on. Shorter windows are zero-padded at the end to the longest (and
+    to `min_length`)."""
+    windows = [np.asarray(values, dtype=np.float64) for values in dataset.with_format("numpy")["input_values"]]
+    windows = [w[None] if w.ndim == 1 else w for w in windows]
+    length = max(min_length, *(w.shape[-1] for w in windows))
+    array = np.zeros((len(windows), windows[0].shape[0], length))
+    for index, window in enumerate(windows):
+        array[index, :, : window.shape[-1]] = window
+    return array
+
+
+def fit_minirocket(train: np.ndarray, labels: np.ndarray, test: np.ndarray, task: str, seed: int) -> np.ndarray:
+    """Fit aeon's MiniRocket + ridge (internal cross-validation of the penalty) and return its test outputs:
+    `(n, num_classes)` decision scores (classification; columns are class indices, classes absent from the labelled
+    subset score -inf) or `(n,)` predictions (regression). Needs aeon (`pip install 'citrus-hf[baselines]'`)."""
+    try:
+        import aeon  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            "The MiniRocket baseline needs aeon: pip install 'citrus-hf[baselines]' (or leave the arm out)."
+        ) from None
+    if task == "classification":
+        from aeon.classification.convolution_based import MiniRocketClassifier
+
+        model = MiniRocketClassifier(random_state=seed, n_jobs=1).fit(train, labels)
+        decision = model.pipeline_.decision_function(test)
+        if decision.ndim == 1:  # two classes: sklearn gives the second class's score only
+            decision = np.stack([-decision, decision], axis=1)
+        classes = np.asarray(model.classes_, dtype=np.int64)
+        scores = np.full((len(test), int(max(classes.max(), labels.max())) + 1), -np.inf)
+        scores[:, classes] = decision
+        return scores
+    from aeon.regression.convolution_based import MiniRocketRegressor
+
+    return MiniRocketRegressor(random_state=seed, n_jobs=1).fit(train, labels).predict(test)
+
+
 def regression_head(model) -> torch.nn.Linear:
     """The output layer of a PatchTST regressor (to start it at the targets' mean)."""
     return model.head.projection
@@ -169,9 +213,12 @@ __all__ = [
     "PatchTSTCollator",
     "build_patchtst_pretraining",
     "build_patchtst_task_model",
+    "fit_minirocket",
     "observed_mask",
     "patchtst_config",
+    "patchtst_predict",
     "patchtst_pretraining_loss",
     "pretrain_patchtst",
+    "raw_windows",
     "regression_head",
 ]

@@ -1,6 +1,7 @@
 """A real multimodal task for the fusion models, and the low-data protocol that compares fusion with each modality.
 
-The task: systole's "Task1" recording (systole==0.3.1 sdist; Legrand et al. 2020): ECG, EDA and respiration of one
+The task (its events are loaded by `citrus_hf.data.sources.systole`, which also registers it as the labelled set
+`systole_affect`): systole's "Task1" recording (systole==0.3.1 sdist; Legrand et al. 2020): ECG, EDA and respiration of one
 participant at 1 kHz for 25.6 min while 72 pictures were shown, 36 neutral then 36 disgusting. `Task1_Stim.npy` marks
 each picture onset with one non-zero sample (1 = neutral, 2 = disgust). An example is the window of every modality
 from `offset_seconds` to `offset_seconds + window_seconds` after an onset; the label is the picture's class.
@@ -31,131 +32,14 @@ import numpy as np
 import torch
 
 from ..data.errors import CitrusDataError
-from ..data.fetch import source_members
-from ..data.readers import load_npy
-from ..data.registry import get_source
-
-SYSTOLE_SOURCE = "systole_task1"
-SYSTOLE_RECORDING = "systole/Task1"
-SYSTOLE_RATE = 1000.0
-# modality name used by the fusion models -> (Task1 file, modality name in the `multimodal_unlabelled` corpus)
-SYSTOLE_MODALITIES: dict[str, tuple[str, str]] = {
-    "ecg": ("Task1_ECG.npy", "ECG"),
-    "eda": ("Task1_EDA.npy", "EDA"),
-    "resp": ("Task1_Respiration.npy", "RESP"),
-}
-PICTURE_CLASSES: tuple[str, ...] = ("neutral", "disgust")  # Task1_Stim codes 1 and 2
-EVENTS_PER_CLASS = 36
-BLOCKS_PER_CLASS = 3
-# Onsets inside a block are about 10.7 s apart, blocks at least 40 s: a gap above this starts a new block.
-BLOCK_GAP_SECONDS = 20.0
-
-
-@dataclass
-class PictureEvents:
-    """The labelled event windows of systole's picture task.
-
-    Attributes:
-        signals: modality -> `(num_events, 1, window samples)` float32 at `sampling_rate`, in the recording's units.
-        sampling_rate: Hz (1000).
-        labels: `(num_events,)` int64, indices into `label_names`.
-        label_names: ("neutral", "disgust").
-        onset_seconds: `(num_events,)` onset of every picture in the session.
-        block: `(num_events,)` the block of twelve within its class (0, 1, 2), in time order.
-        window_seconds / offset_seconds: the window after every onset.
-        source: where the recordings come from.
-    """
-
-    signals: dict[str, np.ndarray]
-    sampling_rate: float
-    labels: np.ndarray
-    label_names: tuple[str, ...]
-    onset_seconds: np.ndarray
-    block: np.ndarray
-    window_seconds: float
-    offset_seconds: float
-    source: str
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-
-def load_picture_events(
-    window_seconds: float = 10.0,
-    offset_seconds: float = 0.0,
-    modalities: Sequence[str] = tuple(SYSTOLE_MODALITIES),
-    archive_cache_dir: str | os.PathLike | None = None,
-) -> PictureEvents:
-    """Cut the window after every picture onset out of systole's Task1 ECG, EDA and respiration.
-
-    Args:
-        window_seconds: window length after `offset_seconds`; at most 10 s (pictures follow each other every ~10.7 s,
-            so a longer window would reach into the next picture).
-        offset_seconds: start of the window relative to the onset (0 = the picture appears).
-        modalities: any of "ecg", "eda", "resp".
-        archive_cache_dir: the offline archive cache (default `$CITRUS_HF_CACHE` or `~/.cache/citrus_hf/archives`).
-
-    Raises:
-        ArchiveMissingError: systole's archive is not cached (the message says how to fetch it).
-        CitrusDataError: the stimulus channel does not hold the 72 onsets in six blocks this module expects.
-    """
-    unknown = sorted(set(modalities) - set(SYSTOLE_MODALITIES))
-    if unknown or not modalities:
-        raise ValueError(f"modalities must be some of {sorted(SYSTOLE_MODALITIES)}, got {list(modalities)}.")
-    if not 0 < window_seconds <= 10.0 or offset_seconds < 0:
-        raise ValueError(
-            "window_seconds must lie in (0, 10] and offset_seconds be >= 0: pictures follow each other every ~10.7 s, "
-            f"so a longer window reaches into the next picture; got window {window_seconds}, offset {offset_seconds}."
-        )
-    members = source_members(SYSTOLE_SOURCE, archive_cache_dir)
-
-    def read(filename: str) -> np.ndarray:
-        return load_npy(next(path for member, path in members.items() if member.endswith(filename)))
-
-    stimulus = read("Task1_Stim.npy")
-    onsets = np.flatnonzero(stimulus)
-    codes = stimulus[onsets].astype(np.int64)
-    counts = {int(code): int((codes == code).sum()) for code in np.unique(codes)}
-    if counts != {1: EVENTS_PER_CLASS, 2: EVENTS_PER_CLASS}:
-        raise CitrusDataError(
-            f"Task1_Stim.npy should mark {EVENTS_PER_CLASS} neutral (1) and {EVENTS_PER_CLASS} disgust (2) onsets, "
-            f"found {counts}; the archive is not the one this loader was written for."
-        )
-    labels = codes - 1
-    onset_seconds = onsets / SYSTOLE_RATE
-    block_starts = np.concatenate([[True], np.diff(onset_seconds) > BLOCK_GAP_SECONDS])
-    global_block = np.cumsum(block_starts) - 1
-    block = np.empty_like(labels)
-    for label in range(len(PICTURE_CLASSES)):
-        blocks_of_class = np.unique(global_block[labels == label])
-        if len(blocks_of_class) != BLOCKS_PER_CLASS:
-            raise CitrusDataError(
-                f"expected {BLOCKS_PER_CLASS} blocks of {PICTURE_CLASSES[label]} pictures, found {len(blocks_of_class)}."
-            )
-        for rank, index in enumerate(blocks_of_class):
-            block[global_block == index] = rank
-
-    start = onsets + round(offset_seconds * SYSTOLE_RATE)
-    length = round(window_seconds * SYSTOLE_RATE)
-    signals = {}
-    for name in modalities:
-        recording = read(SYSTOLE_MODALITIES[name][0])
-        if start[-1] + length > len(recording):
-            raise ValueError("The last window ends after the recording; use a shorter window or offset.")
-        windows = np.stack([recording[s : s + length] for s in start]).astype(np.float32)
-        signals[name] = windows[:, None, :]  # (events, 1 channel, samples)
-    source = get_source(SYSTOLE_SOURCE)
-    return PictureEvents(
-        signals=signals,
-        sampling_rate=SYSTOLE_RATE,
-        labels=labels,
-        label_names=PICTURE_CLASSES,
-        onset_seconds=onset_seconds,
-        block=block,
-        window_seconds=window_seconds,
-        offset_seconds=offset_seconds,
-        source=f"{source.archive.requirement}:Task1_{{ECG,EDA,Respiration,Stim}}.npy",
-    )
+from ..data.sources.systole import (  # noqa: F401  (the task's events are the data layer's; re-exported here)
+    BLOCKS_PER_CLASS,
+    PICTURE_CLASSES,
+    SYSTOLE_MODALITIES,
+    TASK1_RECORDING,
+    PictureEvents,
+    load_picture_events,
+)
 
 
 def block_folds(events: PictureEvents) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -213,7 +97,7 @@ def modality_corpus(
     def keep(row_modality: str, recording: str, row_start: float) -> bool:
         if row_modality != corpus_name:
             return False
-        return recording != SYSTOLE_RECORDING or row_start + window_seconds <= start or row_start >= end
+        return recording != TASK1_RECORDING or row_start + window_seconds <= start or row_start >= end
 
     filtered = pooled.filter(
         keep,

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ..training.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, metric_greater_is_better
+from ..training.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, json_default, metric_greater_is_better
 
-PRIMARY_METRIC = {"classification": "balanced_accuracy", "regression": "mae"}
+PRIMARY_METRIC = {"classification": "macro_f1", "regression": "mae"}
 METRIC_NAMES = {
     "accuracy": "accuracy (%)",
     "balanced_accuracy": "balanced accuracy (%)",
@@ -29,15 +29,15 @@ METRIC_NAMES = {
     "rmse": "RMSE",
     "pearson_r": "Pearson r",
 }
-# Arms whose runs are the same model without pre-training: the pre-training gain is measured against them.
-SCRATCH_COUNTERPART = {
-    "citrus-time": "citrus-scratch",
-    "citrus-spectrogram": "citrus-scratch",
-    "citrus-fourier": "citrus-scratch",
-    "cnn-pretrained": "cnn-scratch",
-    "transformer-pretrained": "transformer-scratch",
-    "patchtst-pretrained": "patchtst-scratch",
-}
+# A classification cell "collapses" when its macro-F1 is below chance (1 / classes) plus this margin.
+COLLAPSE_MARGIN = 0.10
+
+
+def scratch_counterparts() -> dict[str, str]:
+    """Pre-trained arm -> the arm that is the same model from random weights (the pre-training gain's reference)."""
+    from .arms import ARMS
+
+    return {name: arm.scratch_counterpart for name, arm in ARMS.items() if arm.scratch_counterpart}
 
 
 def task_metrics(task: str) -> tuple[str, ...]:
@@ -76,6 +76,7 @@ def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "budget_order": members[0]["budget_order"],
             "seeds": len(members),
             "n_train": float(np.mean([m["n_train"] for m in members])),
+            "num_classes": members[0].get("num_classes"),
         }
         for metric in task_metrics(task):
             entry[f"{metric}_mean"], entry[f"{metric}_std"] = _mean_std([m.get(metric) for m in members])
@@ -83,38 +84,37 @@ def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(summary, key=lambda e: (e["dataset"], e["budget_order"], e["arm"]))
 
 
-def pretraining_gains(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Paired gain of every pre-trained arm over its from-scratch counterpart, per dataset and budget.
+def paired_gaps(runs: list[dict[str, Any]], reference_of: dict[str, str]) -> list[dict[str, Any]]:
+    """Paired gap of every arm to its reference arm (`reference_of[arm]`), per dataset and budget.
 
-    Runs pair up by seed (same labelled subset, same fine-tuning seed). The gain is signed so that positive means the
-    pre-trained arm is better on the task's main metric (lower MAE counts as a gain). Returns dicts with `dataset`,
-    `budget`, `arm`, `baseline`, `metric`, `gain_mean`, `gain_std`, `wins` (seeds where pre-training was better) and
-    `pairs`.
+    Runs pair up by seed (same labelled subset, same fitting seed). The gap is signed so that positive means the arm
+    is better on the task's main metric (lower MAE counts as better), in points for classification metrics. Returns
+    dicts with `dataset`, `budget`, `arm`, `baseline`, `metric`, `gain_mean`, `gain_std`, `wins` (seeds where the
+    arm was better) and `pairs`.
     """
     by_key = {(r["dataset"], r["budget"], r["arm"], r["seed"]): r for r in runs}
-    gains = []
-    seen = set()
+    groups: dict[tuple, list[dict]] = defaultdict(list)
     for run in runs:
-        arm, baseline = run["arm"], SCRATCH_COUNTERPART.get(run["arm"])
-        key = (run["dataset"], run["budget"], arm)
-        if baseline is None or key in seen:
-            continue
-        seen.add(key)
-        metric = PRIMARY_METRIC[run["task"]]
+        if run["arm"] in reference_of:
+            groups[(run["dataset"], run["budget"], run["arm"])].append(run)
+    gaps = []
+    for (dataset, budget, arm), members in groups.items():
+        baseline = reference_of[arm]
+        metric = PRIMARY_METRIC[members[0]["task"]]
         sign = 1.0 if metric_greater_is_better(metric) else -1.0
         differences = []
-        for seed_run in (r for r in runs if (r["dataset"], r["budget"], r["arm"]) == key):
-            other = by_key.get((run["dataset"], run["budget"], baseline, seed_run["seed"]))
-            if other is not None and math.isfinite(seed_run[metric]) and math.isfinite(other[metric]):
-                differences.append(sign * (seed_run[metric] - other[metric]) * _scale(metric))
+        for member in members:
+            other = by_key.get((dataset, budget, baseline, member["seed"]))
+            if other is not None and math.isfinite(member[metric]) and math.isfinite(other[metric]):
+                differences.append(sign * (member[metric] - other[metric]) * _scale(metric))
         if not differences:
             continue
         mean, std = _mean_std(differences)
-        gains.append(
+        gaps.append(
             {
-                "dataset": run["dataset"],
-                "budget": run["budget"],
-                "budget_order": run["budget_order"],
+                "dataset": dataset,
+                "budget": budget,
+                "budget_order": members[0]["budget_order"],
                 "arm": arm,
                 "baseline": baseline,
                 "metric": metric,
@@ -124,7 +124,34 @@ def pretraining_gains(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "pairs": len(differences),
             }
         )
-    return sorted(gains, key=lambda g: (g["dataset"], g["budget_order"], g["arm"]))
+    return sorted(gaps, key=lambda g: (g["dataset"], g["budget_order"], g["arm"]))
+
+
+def pretraining_gains(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`paired_gaps` of every pre-trained arm over its from-scratch counterpart (same model, random weights)."""
+    return paired_gaps(runs, scratch_counterparts())
+
+
+def baseline_gaps(runs: list[dict[str, Any]], baseline: str = "minirocket") -> list[dict[str, Any]]:
+    """`paired_gaps` of every arm but `baseline` and the prior to `baseline` (by default the classical MiniRocket)."""
+    arms = {run["arm"] for run in runs} - {baseline, "prior"}
+    if baseline not in {run["arm"] for run in runs}:
+        return []
+    return paired_gaps(runs, dict.fromkeys(arms, baseline))
+
+
+def collapsed_cells(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Classification cells (dataset x budget x model arm) whose mean macro-F1 is below chance (1 / classes) plus
+    `COLLAPSE_MARGIN`: a model that learnt (almost) nothing there."""
+    cells = []
+    for entry in summarize(runs):
+        classes = entry.get("num_classes")
+        if entry["task"] != "classification" or entry["arm"] == "prior" or not classes:
+            continue
+        floor = 1.0 / classes + COLLAPSE_MARGIN
+        if entry["macro_f1_mean"] < floor:
+            cells.append({**entry, "floor": floor})
+    return cells
 
 
 def _format(mean: float, std: float, metric: str) -> str:
@@ -169,23 +196,40 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
                 cells.append(f"**{text}**" if best.get(budget) == arm else text)
             lines.append(f"| {arm} | " + " | ".join(cells) + " |")
         lines.append("")
-    gains = pretraining_gains(runs)
-    if gains:
+    lines += _gap_table(
+        baseline_gaps(runs),
+        "Gap to MiniRocket (arm minus MiniRocket + ridge, paired by seed; positive = the arm is better)",
+        "better than MiniRocket in",
+    )
+    lines += _gap_table(
+        pretraining_gains(runs),
+        "Pre-training gain (pre-trained minus from scratch, paired by seed; positive = pre-training helps)",
+        "pre-trained better in",
+    )
+    collapsed = collapsed_cells(runs)
+    if collapsed:
+        lines += [f"## Cells below chance + {COLLAPSE_MARGIN * 100:.0f} points of macro-F1", ""]
         lines += [
-            "## Pre-training gain (pre-trained minus from scratch, paired by seed; positive = pre-training helps)",
-            "",
-            "| dataset | budget | arm | vs | gain | pre-trained better in |",
-            "|---|---|---|---|---|---|",
+            f"- {c['dataset']} {c['budget']} {c['arm']}: {c['macro_f1_mean'] * 100:.1f} (floor {c['floor'] * 100:.1f})"
+            for c in collapsed
         ]
-        for gain in gains:
-            unit = " pts" if gain["metric"] in CLASSIFICATION_METRICS else ""
-            lines.append(
-                f"| {gain['dataset']} | {gain['budget']} | {gain['arm']} | {gain['baseline']} | "
-                f"{gain['gain_mean']:+.2f} ± {gain['gain_std']:.2f}{unit} ({METRIC_NAMES[gain['metric']]}) | "
-                f"{gain['wins']}/{gain['pairs']} seeds |"
-            )
         lines.append("")
     return "\n".join(lines)
+
+
+def _gap_table(gaps: list[dict[str, Any]], title: str, wins_header: str) -> list[str]:
+    """Markdown lines of a `paired_gaps` table (nothing when there are no gaps)."""
+    if not gaps:
+        return []
+    lines = [f"## {title}", "", f"| dataset | budget | arm | vs | gap | {wins_header} |", "|---|---|---|---|---|---|"]
+    for gap in gaps:
+        unit = " pts" if gap["metric"] in CLASSIFICATION_METRICS else ""
+        lines.append(
+            f"| {gap['dataset']} | {gap['budget']} | {gap['arm']} | {gap['baseline']} | "
+            f"{gap['gain_mean']:+.2f} ± {gap['gain_std']:.2f}{unit} ({METRIC_NAMES[gap['metric']]}) | "
+            f"{gap['wins']}/{gap['pairs']} seeds |"
+        )
+    return lines + [""]
 
 
 def plot_results(runs: list[dict[str, Any]], path: str | os.PathLike, title: str | None = None) -> Path:
@@ -268,22 +312,21 @@ def write_report(
         "runs": runs,
         "summary": summarize(runs),
         "pretraining_gains": pretraining_gains(runs),
+        "minirocket_gaps": baseline_gaps(runs),
+        "collapsed_cells": collapsed_cells(runs),
     }
-    paths["json"].write_text(json.dumps(document, indent=2, default=_json_default))
+    paths["json"].write_text(json.dumps(document, indent=2, default=json_default))
     write_csv(runs, paths["csv"])
     paths["markdown"].write_text(markdown_tables(runs, metadata))
     plot_results(runs, paths["plot"], title=title)
     return paths
 
 
-def _json_default(value):
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    raise TypeError(f"Cannot serialise {type(value).__name__}")
-
-
 __all__ = [
     "PRIMARY_METRIC",
+    "baseline_gaps",
+    "collapsed_cells",
+    "paired_gaps",
     "markdown_tables",
     "plot_results",
     "pretraining_gains",

@@ -254,6 +254,7 @@ class OnnxRuntimeBackend(InferenceBackend):
     def __call__(self, input_values, patch_mask=None):
         input_values = input_values.detach().cpu().float()
         policy = shape_policy(self.model, self.target)
+        input_values, patch_mask = _pad_to_context(input_values, patch_mask, policy["time"], self.model.config)
         channels_fixed = policy["channels"] != "any" and input_values.shape[1] != policy["channels"]
         if input_values.dim() != 3 or input_values.shape[-1] != policy["time"] or channels_fixed:
             raise ValueError(
@@ -266,6 +267,21 @@ class OnnxRuntimeBackend(InferenceBackend):
         feed = {"input_values": input_values.numpy(), "patch_mask": patch_mask.detach().cpu().to(torch.int64).numpy()}
         (output,) = self.session.run(["output"], feed)
         return torch.from_numpy(output)
+
+
+def _pad_to_context(input_values: torch.Tensor, patch_mask: torch.Tensor | None, context_length: int, config):
+    """A window shorter than the context (a short recording kept at its own duration, whole patches) padded to the
+    exported graph's `context_length`, the added patches masked out: the model's outputs are the same (it attends to
+    and pools over unmasked patches only). Other shapes are returned as they are, for the caller's check."""
+    time = input_values.shape[-1]
+    if input_values.dim() != 3 or time >= context_length or time % config.patch_length:
+        return input_values, patch_mask
+    if patch_mask is None:
+        patch_mask = torch.ones(input_values.shape[0], time // config.patch_length, dtype=torch.long)
+    added_patches = (context_length - time) // config.patch_length
+    input_values = torch.nn.functional.pad(input_values, (0, context_length - time))
+    patch_mask = torch.nn.functional.pad(patch_mask.to(torch.long), (0, added_patches))
+    return input_values, patch_mask
 
 
 class CheckedBackend(InferenceBackend):
@@ -476,8 +492,9 @@ def _channels_are_free(model: torch.nn.Module, target: InferenceTarget) -> bool:
 
 
 def shape_policy(model: torch.nn.Module, target: InferenceTarget) -> dict:
-    """The input shapes an exported graph accepts: any batch size; `config.context_length` samples; any channel
-    count where the output allows it, else `config.num_channels`."""
+    """The input shapes an exported graph accepts: any batch size; `config.context_length` samples (the backend pads a
+    shorter window of whole patches and masks the padding); any channel count where the output allows it, else
+    `config.num_channels`."""
     config = model.config
     return {
         "batch": "any",

@@ -17,7 +17,8 @@ Three pipelines, registered with transformers by `citrus_hf` (see `citrus_hf.inf
   their mean.
 
 Every pipeline aligns the recording with the checkpoint's feature extractor (by default `alignment="window"`:
-resampled once, then cut into the model's windows; a recording shorter than one window is padded), runs the windows
+resampled once, then cut into the model's windows; a recording shorter than one window keeps its own duration, in
+whole patches, as the extractor's `padding="longest"` does, so the model sees no padding), runs the windows
 `batch_size` at a time through the fastest inference backend that keeps the results (`backend="auto"`, see
 `backends.py`), and says which backend ran (`result["backend"]`). A list of recordings gives a list of results.
 
@@ -139,8 +140,10 @@ class _RecordingPipeline(ChunkPipeline):
                 `hop_length` model-rate samples (default: the window length); `"resample"` keeps one window from the
                 start; `"interpolate"` stretches the whole recording onto one window.
             hop_length (`int`, *optional*), pad_last_window (`bool`, *optional*), input_channel_names, nan_policy: as
-                in `CiTrusFeatureExtractor`. By default a recording shorter than a window is padded, and the part of
-                a longer one that no full window covers is left out (`pad_last_window=True` keeps it, padded).
+                in `CiTrusFeatureExtractor`. By default a recording shorter than a window is one window of its own
+                duration (rounded up to whole patches; `padding="max_length"` pads it to the full window instead,
+                with the same results), and the part of a longer one that no full window covers is left out
+                (`pad_last_window=True` keeps it, padded).
             backend (`str`, defaults to `"auto"`): `"auto"`, `"torch"`, `"bf16"` or `"onnxruntime"`.
             onnx_cache_dir: where the `"onnxruntime"` backend caches exported models.
             The subclass's own parameters (`top_k`, `function_to_apply`; `features`, `pooling`, `channel_pooling`,
@@ -175,6 +178,7 @@ class _RecordingPipeline(ChunkPipeline):
         alignment=None,
         hop_length=None,
         pad_last_window=None,
+        padding=None,
         input_channel_names=None,
         nan_policy=None,
         window_batch_size=None,
@@ -189,6 +193,7 @@ class _RecordingPipeline(ChunkPipeline):
                 ("alignment", alignment),
                 ("hop_length", hop_length),
                 ("pad_last_window", pad_last_window),
+                ("padding", padding),
                 ("input_channel_names", input_channel_names),
                 ("nan_policy", nan_policy),
                 ("window_batch_size", window_batch_size),
@@ -265,6 +270,7 @@ class _RecordingPipeline(ChunkPipeline):
         alignment: str = "window",
         hop_length: int | None = None,
         pad_last_window: bool | None = None,
+        padding: str | None = None,
         input_channel_names: Sequence[str] | None = None,
         nan_policy: str | None = None,
         window_batch_size: int = DEFAULT_WINDOW_BATCH_SIZE,
@@ -276,19 +282,23 @@ class _RecordingPipeline(ChunkPipeline):
         window_seconds = extractor.context_length / extractor.sampling_rate
         # The extractor validates the rate itself; the duration needs a number first.
         duration = recording.shape[-1] / rate if _is_number(rate) and rate > 0 else float("nan")
-        if pad_last_window is None:
-            pad_last_window = not duration >= window_seconds  # a short recording still gets its one window
+        options = dict(alignment=alignment, hop_length=hop_length, pad_last_window=pad_last_window)
+        if alignment == "resample":
+            options["padding"] = padding
+        if alignment == "window" and pad_last_window is None and not duration >= window_seconds:
+            # Shorter than one window: its one window keeps the recording's own duration (the extractor's `padding`,
+            # "longest" by default), as the model would see it alone; a whole window of padding, masked out, gives
+            # the same outputs for more work. One recording is one forward pass here, so no batch needs one length.
+            options = dict(alignment="resample", padding=padding)
         features = extractor(
             recording,
             sampling_rate=rate,
-            alignment=alignment,
-            hop_length=hop_length,
-            pad_last_window=pad_last_window,
             input_channel_names=input_channel_names,
             nan_policy=nan_policy,
             return_tensors="pt",
+            **options,
         )
-        if alignment == "window":
+        if options["alignment"] == "window":
             starts = features["window_start_seconds"].numpy()
             ends = np.minimum(starts + window_seconds, duration)
         else:  # one window: the start of the recording ("resample") or all of it stretched ("interpolate")

@@ -4,19 +4,32 @@ and `pipeline(model=checkpoint)` (task read from the checkpoint's `custom_pipeli
 
 `import citrus_hf` arranges for `register_pipelines` to run when `transformers.pipelines` is imported (or at once if
 it already is), so that importing the package imports neither torch nor transformers' pipelines.
+
+Registration also lets `transformers.pipeline` take the name of a checkpoint shipped with the package
+(`pipeline(model="citrus-small")`): transformers would look the name up on the Hub, so the factory is wrapped to turn
+a bundled name into its folder first, as the package's loaders do (`_bundled.bundled_checkpoint`; a local folder of
+that name wins). Code that bound `pipeline` before `import citrus_hf` keeps transformers' own function; pass
+`citrus_hf.bundled_checkpoint(name)` there.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import sys
+
 from .. import modeling_citrus
+from .._bundled import bundled_checkpoint
 from ..configuration_citrus import PIPELINE_TASKS, CiTrusConfig
 from . import pipelines
 
 
 class CiTrusSavedClass:
-    """Loads a checkpoint with the CiTrus class it was saved from (`config.architectures`): the feature-extraction
-    pipeline embeds with any CiTrus model, and loading a classifier into `CiTrusModel` would report its head as
-    unexpected tensors."""
+    """Loads a checkpoint with the CiTrus class it was saved from (`config.architectures`), for every CiTrus pipeline:
+    the feature-extraction pipeline embeds with any CiTrus model (loading a classifier into `CiTrusModel` would report
+    its head as unexpected tensors), and a checkpoint given to the pipeline of another task loads as what it is, so
+    that the pipeline names the task it needs (the model classes refuse to load a task checkpoint into another
+    task's class, and transformers would bury that error in the tracebacks of its loading attempts)."""
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
@@ -29,23 +42,49 @@ class CiTrusSavedClass:
         return model_class.from_pretrained(pretrained_model_name_or_path, **kwargs)
 
 
-# the class a pipeline loads a checkpoint with, by pipeline class (the remote-code Auto class is in PIPELINE_TASKS)
-_MODEL_CLASSES = {
-    "BioSignalClassificationPipeline": modeling_citrus.CiTrusForSequenceClassification,
-    "BioSignalRegressionPipeline": modeling_citrus.CiTrusForRegression,
-    "BioSignalFeatureExtractionPipeline": CiTrusSavedClass,
-}
+def _folder_if_bundled(value):
+    """The folder of a bundled checkpoint when `value` names one (and no local folder has that name), else `value`."""
+    if isinstance(value, str) and not os.path.isdir(value):
+        folder = bundled_checkpoint(value)
+        if folder is not None:
+            return str(folder)
+    return value
+
+
+def _resolving_bundled_names(factory):
+    """`transformers.pipeline` that also takes bundled checkpoint names for `model`, `config` and
+    `feature_extractor`."""
+    if getattr(factory, "_citrus_bundled_names", False):
+        return factory
+
+    @functools.wraps(factory)
+    def pipeline(task=None, model=None, *args, **kwargs):
+        for name in ("config", "feature_extractor"):
+            if name in kwargs:
+                kwargs[name] = _folder_if_bundled(kwargs[name])
+        return factory(task, _folder_if_bundled(model), *args, **kwargs)
+
+    pipeline._citrus_bundled_names = True
+    return pipeline
 
 
 def register_pipelines() -> None:
-    """Register every CiTrus pipeline under its task (idempotent)."""
+    """Register every CiTrus pipeline under its task, and let `transformers.pipeline` take bundled checkpoint names
+    (idempotent)."""
+    import transformers.pipelines
     from transformers.pipelines import PIPELINE_REGISTRY
+
+    transformers.pipelines.pipeline = _resolving_bundled_names(transformers.pipelines.pipeline)
+    # `transformers.pipeline` is resolved lazily from `transformers.pipelines` and then kept on the package module
+    package = sys.modules["transformers"]
+    if "pipeline" in vars(package):
+        package.pipeline = _resolving_bundled_names(vars(package)["pipeline"])
 
     for task, pipeline_name, _ in dict.fromkeys(PIPELINE_TASKS.values()):
         pipeline_class = getattr(pipelines, pipeline_name)
         if PIPELINE_REGISTRY.supported_tasks.get(task, {}).get("impl") is pipeline_class:
             continue
-        PIPELINE_REGISTRY.register_pipeline(task, pipeline_class=pipeline_class, pt_model=_MODEL_CLASSES[pipeline_name])
+        PIPELINE_REGISTRY.register_pipeline(task, pipeline_class=pipeline_class, pt_model=CiTrusSavedClass)
 
 
 __all__ = ["CiTrusSavedClass", "register_pipelines"]

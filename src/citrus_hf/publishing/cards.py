@@ -1,24 +1,31 @@
 """Model cards of CiTrus (and CiTrus fusion) checkpoints.
 
 `build_model_card` fills `model_cards/citrus_model_card.md` (fusion models: `citrus_fusion_model_card.md`, one section
-per modality) through `huggingface_hub.ModelCard`: metadata (library, tags, license, datasets, base model,
-`model-index` from `citrus evaluate` results) and the sections a user of a bio-signal checkpoint needs (input
-contract, pre-training, hyper-parameters, usage, limitations, citation).
+per modality) through `huggingface_hub.ModelCard`: metadata (library, pipeline tag, tags, license, datasets, base
+model, `model-index` from the run's own test metrics and `citrus evaluate` results) and the sections a user of a
+bio-signal checkpoint needs (input contract, pre-training, hyper-parameters, usage, limitations, citation). It reads
+the run records saved next to the weights (`citrus_hf.publishing.runs`). `write_trainer_card` gives the `Trainer`'s
+`push_to_hub` the same card.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import transformers
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from ..configuration_citrus import CiTrusConfig
+from ..configuration_citrus import CiTrusConfig, pipeline_task_for
 from ..configuration_citrus_fusion import CiTrusFusionConfig
 from ..evaluation.records import EvalRecord, parse_eval_results
-from ..loading import FUSION_TASKS, TASKS
+from ..loading import FUSION_MODEL_TASKS, MODEL_TASKS, PIPELINE_TAGS
+from ..modeling_citrus import PRETRAINING_HEADS
+from ..training.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from .runs import read_run_records
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -40,14 +47,97 @@ CITATION = """@inproceedings{geenjaar2025citrus,
   url           = {https://arxiv.org/abs/2412.11695}
 }"""
 
-OBJECTIVES = {
-    "time": "masked auto-encoding in the time domain: reconstruct the samples of masked patches (MSE)",
-    "spectrogram": (
-        "masked spectrogram prediction (CiTrus fp): predict the log-magnitude STFT ({n_fft}-sample frames) centred on "
-        "every masked patch"
-    ),
-    "fourier": "masked Fourier prediction (neuro2vec): predict the amplitude and phase of masked patches' spectrum",
+
+# The license ids the Hub accepts in a card (https://huggingface.co/docs/hub/repositories-licenses); "other" needs the
+# license's text in the repository.
+HUB_LICENSES = frozenset(
+    """apache-2.0 mit openrail bigscience-openrail-m creativeml-openrail-m bigscience-bloom-rail-1.0 bigcode-openrail-m
+    afl-3.0 artistic-2.0 bsl-1.0 bsd bsd-2-clause bsd-3-clause bsd-3-clause-clear c-uda cc cc0-1.0 cc-by-2.0 cc-by-2.5
+    cc-by-3.0 cc-by-4.0 cc-by-sa-3.0 cc-by-sa-4.0 cc-by-nc-2.0 cc-by-nc-3.0 cc-by-nc-4.0 cc-by-nd-4.0 cc-by-nc-nd-3.0
+    cc-by-nc-nd-4.0 cc-by-nc-sa-2.0 cc-by-nc-sa-3.0 cc-by-nc-sa-4.0 cdla-sharing-1.0 cdla-permissive-1.0
+    cdla-permissive-2.0 wtfpl ecl-2.0 epl-1.0 epl-2.0 etalab-2.0 eupl-1.1 eupl-1.2 agpl-3.0 gfdl gpl gpl-2.0 gpl-3.0 lgpl
+    lgpl-2.1 lgpl-3.0 isc h-research intel-research lppl-1.3c ms-pl apple-ascl apple-amlr mpl-2.0 odc-by odbl
+    openmdw-1.0 openmdw-1.1 openrail++ osl-3.0 postgresql ofl-1.1 ncsa unlicense zlib pddl lgpl-lr deepfloyd-if-license
+    fair-noncommercial-research-license llama2 llama3 llama3.1 llama3.2 llama3.3 llama4 grok2-community gemma unknown
+    other""".split()
+)
+# How the evaluation table labels rows of this model's recipe (evaluation arm) on other datasets or label budgets.
+_SAME_RECIPE = "same recipe, another run"
+# The problem a metric belongs to: a model's `model-index` holds only metrics of its own problem.
+_METRIC_PROBLEM = {
+    **dict.fromkeys(CLASSIFICATION_METRICS, "classification"),
+    **dict.fromkeys(REGRESSION_METRICS, "regression"),
 }
+
+
+def check_license(license: str) -> str:
+    """`license` if the Hub knows it, else a ValueError naming the list."""
+    if license not in HUB_LICENSES:
+        raise ValueError(
+            f"License {license!r} is not a license id the Hub accepts; use one of its ids (e.g. 'apache-2.0', 'mit', "
+            "'cc-by-4.0'; the list: https://huggingface.co/docs/hub/repositories-licenses), or 'other' with the "
+            "license's text in the repository."
+        )
+    return license
+
+
+def _this_models_records(
+    records: list[EvalRecord], dataset: str | None, label_budget: int | None, recipe: str | None
+) -> list[EvalRecord]:
+    """Keep as this model's (`method=None`) only the rows of its own dataset and label budget. Rows of the same
+    recipe (evaluation arm) on other datasets or budgets are other runs: they stay in the table, labelled so.
+
+    Raises:
+        ValueError: the rows of this recipe span several datasets or budgets and the run's own are not known, or
+            none of them is on this model's dataset and budget.
+    """
+    own = [r for r in records if r.method is None]
+    if not own:
+        return records
+
+    def matches(record: EvalRecord) -> bool:
+        return (dataset is None or record.dataset == dataset) and (
+            label_budget is None or record.label_budget == label_budget
+        )
+
+    def where(runs: list[EvalRecord]) -> str:
+        pairs = sorted({(r.dataset, r.label_budget) for r in runs}, key=str)
+        return ", ".join(f"{name} with {budget} labelled examples" for name, budget in pairs)
+
+    who = f"arm {recipe!r}" if recipe else "this model"
+    candidates = [r for r in own if matches(r)]
+    if not candidates:
+        raise ValueError(
+            f"None of the evaluation results of {who} are on this model's dataset {dataset!r} with {label_budget} "
+            f"labelled examples; they are on {where(own)}. Pass the results of this model's run."
+        )
+    if len({(r.dataset, r.label_budget) for r in candidates}) > 1:
+        raise ValueError(
+            f"The evaluation results hold {who} on several datasets / label budgets ({where(candidates)}), and a "
+            "checkpoint is one of them: say which with dataset_name= and label_budget= (`citrus push "
+            "--eval-dataset --eval-label-budget`), or publish the fine-tuning run's folder, whose "
+            "finetune_results.json names them."
+        )
+    other_run = f"{_SAME_RECIPE} ({recipe})" if recipe else _SAME_RECIPE
+    return [r if r.method is not None or matches(r) else dataclasses.replace(r, method=other_run) for r in records]
+
+
+def _method_label(method: str | None) -> str:
+    """The evaluation table's "Method" cell of a record."""
+    if method is None:
+        return "this model"
+    return method if method.startswith(_SAME_RECIPE) else f"baseline: {method}"
+
+
+def _check_problem(records: list[EvalRecord], problem: str, model_class: str) -> None:
+    """This model's metrics must be of its own problem: a regression metric is never filed as classification."""
+    for record in records:
+        if record.method is None and _METRIC_PROBLEM.get(record.metric, problem) != problem:
+            raise ValueError(
+                f"{record.metric!r} on {record.dataset!r} is a {_METRIC_PROBLEM[record.metric]} metric, but "
+                f"{model_class} solves {problem}: it is not this model's result. Give its method (the model that "
+                "produced it) to list it as another model's row."
+            )
 
 
 def _eval_results_for_index(records: list[EvalRecord], task_type: str, task_name: str) -> list[EvalResult]:
@@ -159,7 +249,7 @@ def _pretraining_rows(config: CiTrusConfig, pretraining: Mapping[str, Any] | Non
     mask_unit = {"per_channel": "per channel", "shared": "shared by all channels", "per_modality": "per modality"}
     rows = [
         ("Corpus", corpus if corpus is not None else "not recorded for this checkpoint"),
-        ("Objective", OBJECTIVES[config.pretraining_objective].format(n_fft=config.spectrogram_n_fft)),
+        ("Objective", PRETRAINING_HEADS[config.pretraining_objective].describe(config)),
         (
             "Masking",
             f"{config.mask_ratio:.0%} of patches, in blocks of {config.mask_block_size} patches, "
@@ -214,6 +304,14 @@ def _model_class_and_task(
             f"{model_class} is not a {family} model class; expected one of {[s[0] for s in tasks.values()]}."
         )
     return config, model_class, num_parameters, task
+
+
+def _pipeline_tag(config, model_class: str, task: str, fusion: bool) -> str:
+    """The task `transformers.pipeline(model=repo_id)` runs: the one the checkpoint's `custom_pipelines` names (a
+    classifier trained as a regressor runs the regression pipeline), for a fusion model its task's tag."""
+    if fusion:
+        return PIPELINE_TAGS[task]
+    return pipeline_task_for(model_class, config.problem_type) or PIPELINE_TAGS[task]
 
 
 def _fusion_sections(
@@ -293,7 +391,7 @@ def _fusion_rows(config: CiTrusFusionConfig, model_class: str, num_parameters: i
         ),
         ("Head", f"dropout {config.head_dropout:g}, then one linear layer"),
     ]
-    if model_class == FUSION_TASKS["sequence-classification"][0]:
+    if model_class == FUSION_MODEL_TASKS["sequence-classification"][0]:
         labels = ", ".join(f"{i}: {config.id2label[i]}" for i in sorted(config.id2label))
         rows.append(("Labels", f"{config.num_labels} ({labels})"))
     else:
@@ -319,6 +417,10 @@ def build_model_card(
     summary: str | None = None,
     limitations: Sequence[str] = (),
     template_path: str | os.PathLike | None = None,
+    run_dir: str | os.PathLike | None = None,
+    dataset_name: str | None = None,
+    label_budget: int | None = None,
+    pipeline_tag: str | None = None,
 ) -> ModelCard:
     """Model card of a CiTrus checkpoint, rendered from `model_cards/citrus_model_card.md`, or of a CiTrus fusion
     checkpoint, rendered from `model_cards/citrus_fusion_model_card.md`.
@@ -337,15 +439,27 @@ def build_model_card(
             steps, ...). Objective and masking are read from the config. For a fusion model, one such mapping per
             modality: `{"ecg": {"corpus": "..."}, "eda": {...}}`.
         hyperparameters: training hyper-parameters to list (learning rate, epochs, batch size, ...).
-        eval_results: `citrus evaluate` output (path or parsed JSON, see `parse_eval_results`); this model's
-            records become `model-index` entries, all records (baselines too) a Markdown table.
+        eval_results: `citrus evaluate` output (path or parsed JSON, see `parse_eval_results`). This model's rows
+            (of `model_arm`, on this model's dataset and label budget) become `model-index` entries; every row is
+            in the Markdown table, the others labelled as baselines or as other runs of the same recipe.
         model_arm: with `citrus evaluate` output, the protocol arm that this checkpoint is (e.g. `"citrus-time"`).
-        license: SPDX-like license id of the weights.
+        license: license id of the weights, one the Hub knows (`HUB_LICENSES`).
         tags: extra tags; `citrus`, `bio-signal`, `time-series` and the channel modalities are always added
             (`citrus-fusion` and `multimodal` too for a fusion model).
         summary: one paragraph under the title; a default is derived from the task and the input contract.
         limitations: checkpoint-specific limitations, listed before the general ones.
         template_path: a Jinja template to use instead of the default one.
+        run_dir: the folder the checkpoint was saved in by a run: its `finetune_results.json` (dataset, label
+            budget, test metrics, hyper-parameters, base checkpoint) and `pretraining_summary.json` (corpus, steps)
+            fill what the arguments above leave open (`read_run_records`).
+        dataset_name / label_budget: the dataset (as `citrus evaluate` names it) and the labelled training windows
+            of this checkpoint, which pick its rows out of `eval_results`; default: from `run_dir`'s records.
+        pipeline_tag: the card's pipeline tag; default: the task the checkpoint's `custom_pipelines` names
+            (`configuration_citrus.PIPELINE_TASKS`).
+
+    Raises:
+        ValueError: an unknown license id, evaluation results that do not say which rows are this model's, or a
+            metric of the other problem among them (a regression metric for a classifier).
 
     Returns:
         `huggingface_hub.ModelCard` whose `.data` holds the metadata; save it with `card.save(path)`.
@@ -361,15 +475,26 @@ def build_model_card(
             "build_model_card needs a CiTrus model or CiTrusConfig, or a CiTrus fusion model or CiTrusFusionConfig, "
             f"got {type(given_config).__name__}."
         )
-    tasks = FUSION_TASKS if fusion else TASKS
+    tasks = FUSION_MODEL_TASKS if fusion else MODEL_TASKS
     config, model_class, num_parameters, task = _model_class_and_task(
         model_or_config, tasks, CiTrusFusionConfig if fusion else CiTrusConfig
     )
     task_type = tasks[task][2]
     auto_class = tasks[task][1]
     sub_configs = list(config.modality_configs.values()) if fusion else [config]
+    check_license(license)
 
+    run = read_run_records(run_dir)
+    dataset_name = dataset_name if dataset_name is not None else run.dataset
+    label_budget = label_budget if label_budget is not None else run.label_budget
     records = parse_eval_results(eval_results, model_arm) if eval_results is not None else []
+    records = [*run.eval_records, *_this_models_records(records, dataset_name, label_budget, model_arm)]
+    if task in ("sequence-classification", "regression"):
+        _check_problem(records, "regression" if task == "regression" else "classification", model_class)
+    if pretraining is None and not fusion:
+        pretraining = run.pretraining
+    hyperparameters = hyperparameters if hyperparameters is not None else run.hyperparameters
+    base_model = base_model if base_model is not None else run.base_model
     name = repo_id.split("/")[-1] if repo_id else (f"citrus-fusion-{task}" if fusion else f"citrus-{task}")
     modalities = sorted({m.lower() for sub in sub_configs for m in (sub.channel_modalities or [])})
     family_tags = ["citrus", "citrus-fusion", "multimodal"] if fusion else ["citrus"]
@@ -377,6 +502,7 @@ def build_model_card(
     eval_entries = _eval_results_for_index(records, task_type, task.replace("-", " "))
     card_data = ModelCardData(
         library_name="transformers",
+        pipeline_tag=pipeline_tag or _pipeline_tag(config, model_class, task, fusion),
         license=license,
         tags=all_tags,
         datasets=[datasets] if isinstance(datasets, str) else (list(datasets) if datasets else None),
@@ -411,7 +537,7 @@ def build_model_card(
         {
             "dataset": r.dataset,
             "split": r.split or "",
-            "method": r.method or "this model",
+            "method": _method_label(r.method),
             "metric": r.metric,
             "label_budget": r.label_budget if r.label_budget is not None else "",
             "seeds": r.seeds if r.seeds is not None else "",
@@ -450,12 +576,15 @@ def build_model_card(
         summary=summary,
         repo_id=repo_id or "path/to/checkpoint",
         model_class=model_class,
-        auto_class=auto_class,
+        # transformers' own Auto class loads the remote code; the package's (regression) is named in `auto_map`
+        auto_class=auto_class if hasattr(transformers, auto_class) else None,
+        remote_auto_map_key=auto_class,
         hyperparameters=[(str(k), _format_value(v)) for k, v in (hyperparameters or {}).items()],
         evaluation=evaluation,
         evaluation_note=(
-            "Values are means over seeds (± standard deviation where recorded). Rows of other methods are baselines "
-            "run with the same protocol; only this model's rows are in the `model-index` metadata."
+            "Values are means over seeds where seeds are given (± standard deviation where recorded). Baselines are "
+            'other methods run with the same protocol; "same recipe, another run" rows are this model\'s method on '
+            "other datasets or label budgets. Only this model's rows are in the `model-index` metadata."
         ),
         limitations=[*limitations, *general_limitations],
         citation=CITATION,
@@ -491,4 +620,77 @@ def build_model_card(
     )
 
 
-__all__ = ["CITATION", "OBJECTIVES", "build_model_card"]
+def write_trainer_card(
+    trainer,
+    model: PreTrainedModel,
+    language: str | None = None,
+    license: str | None = None,
+    tags: str | list[str] | None = None,
+    model_name: str | None = None,
+    finetuned_from: str | None = None,
+    tasks: str | list[str] | None = None,
+    dataset_tags: str | list[str] | None = None,
+    dataset: str | list[str] | None = None,
+    dataset_args: str | list[str] | None = None,
+) -> Path:
+    """The CiTrus card of a `Trainer`'s model, written over the draft of `Trainer.create_model_card` (same
+    arguments) in `trainer.args.output_dir`: what `Trainer.push_to_hub` uploads. The hyper-parameters come from the
+    Trainer's arguments, the last evaluation from its log, the pre-training facts from the run records of the
+    checkpoint the model was loaded from. `language`, `tasks` and `dataset_args` do not apply to bio-signals.
+
+    Returns:
+        The path of the README.md written.
+    """
+    from ..feature_extraction_citrus import CiTrusFeatureExtractor
+    from ..processing_citrus_fusion import CiTrusFusionProcessor
+
+    output_dir = Path(trainer.args.output_dir)
+    arguments = trainer.args
+    datasets = [dataset] if isinstance(dataset, str) else list(dataset or dataset_tags or [])
+    loaded_from = getattr(model, "name_or_path", None) or None
+    base = read_run_records(loaded_from)
+    hyperparameters = {
+        "Learning rate": arguments.learning_rate,
+        "Batch size": arguments.per_device_train_batch_size * max(1, arguments.world_size),
+        "Training length": f"{arguments.max_steps} steps"
+        if arguments.max_steps > 0
+        else f"{arguments.num_train_epochs:g} epochs",
+        "Steps trained": trainer.state.global_step,
+        "Optimizer": f"{arguments.optim}, weight decay {arguments.weight_decay:g}",
+        "Learning-rate schedule": f"{arguments.lr_scheduler_type}, warm-up {arguments.warmup_steps:g}",
+        "Seed": arguments.seed,
+    }
+    evaluation = next((entry for entry in reversed(trainer.state.log_history) if "eval_loss" in entry), None)
+    records = []
+    if evaluation is not None and datasets:
+        for key, value in evaluation.items():
+            metric = key.removeprefix("eval_")
+            if key.startswith("eval_") and metric in _METRIC_PROBLEM and isinstance(value, (int, float)):
+                records.append(EvalRecord(dataset=datasets[0], metric=metric, value=float(value), split="eval"))
+    processor = trainer.processing_class
+    card = build_model_card(
+        model,
+        processor if isinstance(processor, (CiTrusFeatureExtractor, CiTrusFusionProcessor)) else None,
+        repo_id=getattr(trainer, "hub_model_id", None) or arguments.hub_model_id or model_name,
+        base_model=finetuned_from or base.base_model or _hub_id(loaded_from),
+        datasets=datasets or None,
+        pretraining=base.pretraining if not isinstance(model.config, CiTrusFusionConfig) else None,
+        hyperparameters=hyperparameters,
+        eval_results=[dataclasses.asdict(record) for record in records] or None,
+        license=license or "apache-2.0",
+        tags=[tags] if isinstance(tags, str) else list(tags or []),
+        run_dir=output_dir,
+    )
+    path = output_dir / "README.md"
+    card.save(path)
+    return path
+
+
+def _hub_id(name_or_path: str | None) -> str | None:
+    """`name_or_path` when it is a Hub id (`namespace/name`) rather than a local folder."""
+    if not name_or_path or Path(name_or_path).exists() or name_or_path.count("/") != 1:
+        return None
+    return name_or_path
+
+
+__all__ = ["CITATION", "HUB_LICENSES", "build_model_card", "check_license", "write_trainer_card"]

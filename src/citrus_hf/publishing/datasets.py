@@ -7,9 +7,19 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..data.registry import get_dataset_spec, get_source
+
+
+@dataclass
+class PublishArguments:
+    """Where `publish_from_args` puts a built dataset (the options of `citrus data build` and the dataset scripts)."""
+
+    output: str | None = field(default=None, metadata={"help": "save_to_disk folder"})
+    push_to_hub: str | None = field(default=None, metadata={"help": "push to this Hub dataset repo"})
+    private: bool = field(default=False, metadata={"help": "make the Hub repo private"})
 
 
 def dataset_card(name: str) -> str:
@@ -82,7 +92,7 @@ def publish(
 
 
 def publish_from_args(dataset_dict, name: str, args, part: str | None = None) -> None:
-    """:func:`publish` to the destinations of ``citrus_hf.commands.data.add_publish_arguments``; ``part`` names one of several parts
+    """:func:`publish` to the destinations of `PublishArguments` (``citrus_hf.commands.data.add_publish_arguments``); ``part`` names one of several parts
     (sub-folder ``output/part``, repo ``push_to_hub-part`` with underscores as dashes)."""
     output, repo = args.output, args.push_to_hub
     if part is not None:
@@ -91,4 +101,4 @@ def publish_from_args(dataset_dict, name: str, args, part: str | None = None) ->
     publish(dataset_dict, name, output=output, push_to_hub=repo, private=args.private)
 
 
-__all__ = ["dataset_card", "publish", "publish_from_args"]
+__all__ = ["PublishArguments", "dataset_card", "publish", "publish_from_args"]

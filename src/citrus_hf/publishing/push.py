@@ -1,14 +1,16 @@
 """Publishing to the Hugging Face Hub, one commit each: a CiTrus or CiTrus fusion model (`push_to_hub`: weights,
-config, feature extractor or processor, model card and the model's code, so `trust_remote_code=True` works without
-the package) and a LoRA adapter (`push_adapter_to_hub`). Safetensors only: a folder holding a pickled file is refused
+config, feature extractor or processor, model card, the model's code and the code of the pipeline its
+`custom_pipelines` names, so `trust_remote_code=True` and `pipeline(model=repo_id, trust_remote_code=True)` work
+without the package) and a LoRA adapter (`push_adapter_to_hub`). Safetensors only: a folder holding a pickled file is refused
 before the Hub is contacted, so a refusal leaves no empty repository behind.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +33,8 @@ def _refuse_pickles(folder: Path, what: str) -> None:
 
 
 def _check_checkpoint_folder(folder: Path) -> None:
-    """A folder about to be published must be safetensors-only and carry the code its `auto_map` points to."""
+    """A folder about to be published must be safetensors-only and carry the code its `auto_map` and
+    `custom_pipelines` point to."""
     _refuse_pickles(folder, "CiTrus checkpoints")
     if not (folder / "model.safetensors").is_file() and not (folder / "model.safetensors.index.json").is_file():
         raise ValueError("save_pretrained wrote no model.safetensors; nothing to publish.")
@@ -50,6 +53,28 @@ def _check_checkpoint_folder(folder: Path) -> None:
                         f"{config_name} maps to {ref!r} but {module}.py was not saved with it, so "
                         "`trust_remote_code=True` users could not load it; call `register_for_auto_class` on the class."
                     )
+    config_path = folder / "config.json"
+    custom_pipelines = json.loads(config_path.read_text()).get("custom_pipelines") if config_path.is_file() else None
+    for task, entry in (custom_pipelines or {}).items():
+        module = str(entry.get("impl", "")).rsplit(".", 1)[0]
+        if not (folder / f"{module}.py").is_file():
+            raise ValueError(
+                f"config.json names the pipeline {entry.get('impl')!r} for {task!r} but {module}.py was not saved with "
+                "it, so `pipeline(model=repo_id, trust_remote_code=True)` could not run without the package."
+            )
+
+
+def save_pipeline_code(folder: str | os.PathLike) -> None:
+    """Copy the code of the pipelines the saved config names (`custom_pipelines`: `pipelines.py` and what it imports,
+    `backends.py`) next to the weights, as transformers' `Pipeline.save_pretrained` does."""
+    config_path = Path(folder) / "config.json"
+    if not config_path.is_file() or not json.loads(config_path.read_text()).get("custom_pipelines"):
+        return
+    from transformers.dynamic_module_utils import custom_object_save
+
+    from ..inference import pipelines
+
+    custom_object_save(pipelines.BioSignalClassificationPipeline, folder)  # the module file and its relative imports
 
 
 def _publish_folder(
@@ -58,11 +83,12 @@ def _publish_folder(
     check: Callable[[Path], None],
     *,
     example_repo_id: str,
-    private: bool,
+    private: bool | None,
     revision: str | None,
     commit_message: str,
-    token: str | None,
+    token: str | bool | None,
     create_pr: bool = False,
+    commit_description: str | None = None,
 ) -> CommitInfo:
     """The one publishing pipeline: `write` the files into a fresh folder, `check` them, then create the repository
     (and the branch `revision`) and upload the folder as one commit."""
@@ -79,8 +105,26 @@ def _publish_folder(
         if revision is not None and not create_pr:
             api.create_branch(repo_id, branch=revision, exist_ok=True)
         return api.upload_folder(
-            repo_id=repo_id, folder_path=folder, commit_message=commit_message, revision=revision, create_pr=create_pr
+            repo_id=repo_id,
+            folder_path=folder,
+            commit_message=commit_message,
+            commit_description=commit_description,
+            revision=revision,
+            create_pr=create_pr,
         )
+
+
+def _saved_preprocessor(model: PreTrainedModel, folder: Path | None):
+    """The feature extractor (a fusion model's processor) saved in `folder` next to the model's weights, or None."""
+    if folder is None:
+        return None
+    if isinstance(getattr(model, "config", None), CiTrusFusionConfig):
+        from ..processing_citrus_fusion import CiTrusFusionProcessor
+
+        return CiTrusFusionProcessor.from_pretrained(folder) if (folder / "processor_config.json").is_file() else None
+    from ..feature_extraction_citrus import CiTrusFeatureExtractor
+
+    return CiTrusFeatureExtractor.from_pretrained(folder) if (folder / "preprocessor_config.json").is_file() else None
 
 
 def push_to_hub(
@@ -89,30 +133,46 @@ def push_to_hub(
     feature_extractor: CiTrusFeatureExtractor | CiTrusFusionProcessor | None = None,
     card: ModelCard | None = None,
     *,
-    private: bool = False,
-    revision: str | None = None,
     commit_message: str | None = None,
-    token: str | None = None,
+    commit_description: str | None = None,
+    private: bool | None = None,
+    token: bool | str | None = None,
+    revision: str | None = None,
+    create_pr: bool = False,
+    max_shard_size: int | str | None = "50GB",
+    tags: Sequence[str] | None = None,
+    run_dir: str | os.PathLike | None = None,
+    **card_options,
 ) -> CommitInfo:
     """Publish a CiTrus or CiTrus fusion model as a single commit: weights (safetensors), config, feature extractor
-    (or fusion processor), model card and the code that `auto_map` points to (so `trust_remote_code=True` users need
-    no package).
+    (or fusion processor), model card, the code that `auto_map` points to and the code of the pipeline that
+    `custom_pipelines` names (so `trust_remote_code=True` users need no package, for the model and the pipeline). `model.push_to_hub(...)` of every CiTrus model and `citrus push` come here; the keyword arguments
+    are transformers' `push_to_hub`'s.
 
     Args:
         model: the model to publish.
         repo_id: `"namespace/name"`; created if missing (`private` applies only then).
-        feature_extractor: saved as `preprocessor_config.json` next to the model; strongly recommended, it carries
-            the alignment and normalisation the model was trained with. For a fusion model, its
-            `CiTrusFusionProcessor` (saved as `processor_config.json`).
-        card: the model card; defaults to `build_model_card(model, feature_extractor, repo_id=repo_id)`.
-        private: create the repository as private.
-        revision: branch to commit to (created from `main` if missing); `None` = `main`.
+        feature_extractor: saved as `preprocessor_config.json` next to the model; it carries the alignment and
+            normalisation the model was trained with. For a fusion model, its `CiTrusFusionProcessor` (saved as
+            `processor_config.json`). Default: the one saved in `run_dir`, if any.
+        card: the model card; default: `build_model_card(model, feature_extractor, repo_id=..., tags=...,
+            run_dir=..., **card_options)`.
         commit_message: the commit's title; defaults to "Upload CiTrus model, feature extractor and model card" (or
             "... fusion model, processor ..." for a fusion model).
+        commit_description: the commit's description.
+        private: create the repository as private (`None`: the namespace's default).
         token: Hub token; defaults to the logged-in one (`HF_TOKEN` / `hf auth login`).
+        revision: branch to commit to (created from `main` if missing); `None` = `main`. With `create_pr`, the
+            branch the pull request targets.
+        create_pr: open a pull request instead of committing to the branch.
+        max_shard_size: the largest weights file before `save_pretrained` shards them.
+        tags: extra card tags (the model's `model_tags` are added too).
+        run_dir: the folder the model was saved in by a run (default: the local folder it was loaded from): its
+            run records fill the card (`build_model_card(run_dir=...)`) and its feature extractor is published.
+        card_options: further `build_model_card` arguments (e.g. `eval_results=`, `model_arm=`, `license=`).
 
     Returns:
-        `huggingface_hub.CommitInfo` (`.oid`, `.commit_url`).
+        `huggingface_hub.CommitInfo` (`.oid`, `.commit_url`, `.pr_url`).
     """
     from .cards import build_model_card
 
@@ -122,12 +182,28 @@ def push_to_hub(
             if isinstance(getattr(model, "config", None), CiTrusFusionConfig)
             else "Upload CiTrus model, feature extractor and model card"
         )
+    loaded_from = getattr(model, "name_or_path", None)  # "" for a model built in memory
+    if run_dir is None and loaded_from and Path(loaded_from).is_dir():
+        run_dir = loaded_from
+    run_dir = Path(run_dir) if run_dir is not None else None
+    if feature_extractor is None:
+        feature_extractor = _saved_preprocessor(model, run_dir)
+    all_tags = list(dict.fromkeys([*(getattr(model, "model_tags", None) or []), *(tags or [])]))
+    if card is None:
+        card = build_model_card(
+            model, feature_extractor, repo_id=repo_id, tags=all_tags, run_dir=run_dir, **card_options
+        )
+    elif card_options:
+        raise TypeError(f"Options {sorted(card_options)} build the card; a `card` was given. Pass one or the other.")
+    elif all_tags:
+        card.data.tags = list(dict.fromkeys([*(card.data.tags or []), *all_tags]))
 
     def write(folder: Path) -> None:
-        model.save_pretrained(folder)
+        model.save_pretrained(folder, max_shard_size=max_shard_size)
+        save_pipeline_code(folder)
         if feature_extractor is not None:
             feature_extractor.save_pretrained(folder)
-        (card or build_model_card(model, feature_extractor, repo_id=repo_id)).save(folder / "README.md")
+        card.save(folder / "README.md")
 
     return _publish_folder(
         repo_id,
@@ -137,7 +213,9 @@ def push_to_hub(
         private=private,
         revision=revision,
         commit_message=commit_message,
+        commit_description=commit_description,
         token=token,
+        create_pr=create_pr,
     )
 
 
@@ -184,4 +262,4 @@ def push_adapter_to_hub(
     )
 
 
-__all__ = ["push_adapter_to_hub", "push_to_hub"]
+__all__ = ["push_adapter_to_hub", "push_to_hub", "save_pipeline_code"]

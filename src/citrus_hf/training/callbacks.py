@@ -1,5 +1,6 @@
-"""Hooks for the training loops: the masked-window figure of pre-training and a `Trainer` callback that keeps the
-validation history of a fine-tuning run.
+"""Hooks for the training loops: the masked-window figure of pre-training, a `Trainer` callback that keeps the
+validation history of a fine-tuning run, and the guard that stops a run whose loss became NaN or infinite (the
+message shared by the pre-training loop and `NonFiniteLossCallback`).
 
 Everything that draws random numbers here does so inside `torch.random.fork_rng()` with its own seed, so logging a
 figure or an evaluation never shifts the training run's random stream (a resumed run stays bit-identical).
@@ -8,12 +9,24 @@ figure or an evaluation never shifts the training run's random stream (a resumed
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
 from transformers import TrainerCallback
+
+# Where training logs go: one vocabulary for `citrus pretrain`, `citrus finetune` and `citrus evaluate`.
+ReportTo = Literal["none", "tensorboard"]
+REPORT_TO: tuple[str, ...] = get_args(ReportTo)
+
+
+def check_report_to(value: str) -> None:
+    """Refuse a `report_to` outside `REPORT_TO`, naming the choices."""
+    if value not in REPORT_TO:
+        raise ValueError(f"`report_to` must be one of {', '.join(REPORT_TO)}, got {value!r}.")
 
 
 @contextmanager
@@ -122,4 +135,94 @@ class EvaluationHistoryCallback(TrainerCallback):
             self.history.append(entry)
 
 
-__all__ = ["EvaluationHistoryCallback", "fixed_token_mask", "isolated_rng", "masked_loss", "reconstruction_figure"]
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite; the run was stopped before that step's weights were saved."""
+
+
+def non_finite_loss_message(
+    step: int, loss: float, learning_rate: float, mixed_precision: str, last_checkpoint: str | None
+) -> str:
+    """What a stopped run tells its user: where the loss broke, the likely causes, and what is left on disk.
+
+    Args:
+        step: the optimizer step (counted from 1) whose loss was not finite.
+        loss: that loss (NaN or +-inf).
+        learning_rate: the run's peak learning rate.
+        mixed_precision: "no", "bf16" or "fp16".
+        last_checkpoint: the newest checkpoint saved before that step, or None.
+    """
+    causes = [
+        f"a learning rate too high for this model and batch ({learning_rate:g}): lower it or lengthen the warm-up",
+        "NaN / infinite or extreme values in the input windows or targets: check the data and its normalisation",
+    ]
+    if mixed_precision == "fp16":
+        causes.append("float16 overflow (mixed_precision='fp16'): train in 'bf16' or 'no' instead")
+    kept = (
+        f"The newest checkpoint, {last_checkpoint}, predates that step and was left as it is; resume from it after "
+        "fixing the cause."
+        if last_checkpoint
+        else "No checkpoint had been saved yet."
+    )
+    return (
+        f"The training loss became {loss} at optimizer step {step}, so the run was stopped: nothing from that step on "
+        f"was saved (no checkpoint, no final model). Likely causes: {'; '.join(causes)}. {kept}"
+    )
+
+
+class NonFiniteLossCallback(TrainerCallback):
+    """Stops `Trainer` fine-tuning at the first step whose training loss is NaN or infinite, with
+    `non_finite_loss_message`, before the optimizer applies that step: the model keeps the last finite weights and
+    nothing of that step is saved (the Trainer's own `logging_nan_inf_filter` would only hide such a loss from the
+    logs and train on).
+
+    It reads the `loss` the model returns in training mode (a forward hook, added at the start of training and
+    removed at its end), so a loss the Trainer computes itself from the logits is not watched.
+    """
+
+    def __init__(self):
+        self._hook = None
+        self._non_finite_loss: float | None = None
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self._remove_hook()
+        self._non_finite_loss = None
+        self._hook = model.register_forward_hook(self._record_loss)
+
+    def _record_loss(self, module, inputs, outputs) -> None:
+        if not module.training or self._non_finite_loss is not None or not isinstance(outputs, Mapping):
+            return
+        loss = outputs.get("loss")
+        if isinstance(loss, torch.Tensor) and not torch.isfinite(loss.detach()).all():
+            self._non_finite_loss = float(loss.detach().float().reshape(-1)[0])
+
+    def on_pre_optimizer_step(self, args, state, control, **kwargs):
+        if self._non_finite_loss is None:
+            return
+        from transformers.trainer_utils import get_last_checkpoint
+
+        self._remove_hook()
+        precision = "fp16" if args.fp16 else "bf16" if args.bf16 else "no"
+        last = get_last_checkpoint(args.output_dir) if os.path.isdir(args.output_dir) else None
+        raise NonFiniteLossError(
+            non_finite_loss_message(state.global_step + 1, self._non_finite_loss, args.learning_rate, precision, last)
+        )
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self._remove_hook()
+
+    def _remove_hook(self) -> None:
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+
+
+__all__ = [
+    "EvaluationHistoryCallback",
+    "NonFiniteLossCallback",
+    "NonFiniteLossError",
+    "fixed_token_mask",
+    "isolated_rng",
+    "masked_loss",
+    "non_finite_loss_message",
+    "reconstruction_figure",
+]

@@ -14,7 +14,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -24,13 +24,19 @@ from ..data.alignment import (
     TASK_ALIGNMENTS,
     TASK_NORMALIZATIONS,
     align_task_split,
+    aligned_length,
     input_overrides,
     task_feature_extractor,
     with_input_overrides,
 )
-from ..data.splits import TASKS, draw_budget, load_task_splits, parse_budget
-from ..loading import build_config
-from .metrics import compute_metrics_fn, metric_greater_is_better
+from ..data.splits import LABEL_TASKS, draw_budget, load_task_splits, parse_budget
+from ..loading import build_config, check_model_reference, resolve_checkpoint
+from .callbacks import ReportTo, check_report_to
+from .metrics import compute_metrics_fn, json_default, metric_greater_is_better
+from .recipes import AUTO_PROBE_MAX_PER_CLASS, RECIPE_NAMES, RECIPES, labels_per_class, resolve_recipe, score
+
+# What `finetune` writes next to the model: the run's test metrics, its arguments and its history (model cards read it).
+RESULTS_FILE = "finetune_results.json"
 
 # ------------------------------------------------------------------------------------------------------- models
 
@@ -41,20 +47,19 @@ def build_citrus_task_model(
     label_names: list[str] | None = None,
     checkpoint: str | os.PathLike | None = None,
     config: CiTrusConfig | None = None,
-    linear_probe: bool = False,
     overrides: dict[str, Any] | None = None,
 ):
     """A `CiTrusForSequenceClassification` / `CiTrusForRegression` for `num_channels`-channel input.
 
     From `checkpoint` (a pre-training or task checkpoint: the backbone is loaded strictly, the head is new) or, when
     it is None, freshly initialised from `config` (the same input contract, from scratch). `overrides` replace
-    config fields of the input contract (normalisation, see `input_overrides`). `linear_probe` freezes the backbone
-    so only the head trains.
+    config fields of the input contract (normalisation, see `input_overrides`) and of the head (a recipe's
+    `head_overrides`).
     """
     from ..modeling_citrus import CiTrusForRegression, CiTrusForSequenceClassification
 
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
+    if task not in LABEL_TASKS:
+        raise ValueError(f"task must be one of {LABEL_TASKS}, got {task!r}.")
     overrides = {**(overrides or {}), "num_channels": num_channels, "channel_names": None, "channel_modalities": None}
     if task == "classification":
         if not label_names:
@@ -69,13 +74,11 @@ def build_citrus_task_model(
         overrides.update(num_targets=1, problem_type="regression")
         model_class = CiTrusForRegression
     if checkpoint is not None:
-        model = model_class.from_pretrained(str(checkpoint), **overrides)
+        model = model_class.from_pretrained(str(resolve_checkpoint(checkpoint)), **overrides)
     else:
         if config is None:
             raise ValueError("Give a pre-trained `checkpoint` or a `config` to train from scratch.")
         model = model_class(with_input_overrides(config, overrides))
-    if linear_probe:
-        model.freeze_backbone()
     return model
 
 
@@ -91,58 +94,65 @@ def init_regression_bias(head: torch.nn.Linear, targets: np.ndarray) -> None:
 
 @dataclass
 class TrainerSettings:
-    """The `Trainer` side of a fine-tuning run (shared by `finetune` and the evaluation protocol).
+    """The `Trainer` side of a fine-tuning run (shared by `finetune`, the evaluation protocol and their commands).
 
     `max_steps > 0` trains for that many optimizer steps and evaluates every `eval_steps`; otherwise it trains for
     `num_train_epochs` and evaluates every epoch. Early stopping stops after `early_stopping_patience` evaluations
     without improvement of `metric_for_best_model` and restores the best checkpoint.
     """
 
-    num_train_epochs: float = 50.0
-    max_steps: int = -1
-    eval_steps: int = 10
-    per_device_batch_size: int = 16
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.01
-    warmup_steps: float = 0.1
-    lr_scheduler_type: str = "cosine"
-    early_stopping_patience: int | None = 5
-    metric_for_best_model: str = "loss"
-    seed: int = 0
-    report_to: str = "none"
-    show_progress: bool = True
-    logging_steps: int = 10
+    num_train_epochs: float = field(default=50.0, metadata={"help": "training epochs (when max_steps <= 0)"})
+    max_steps: int = field(default=-1, metadata={"help": "optimizer steps; > 0 overrides num_train_epochs"})
+    eval_steps: int = field(default=10, metadata={"help": "evaluate every N steps (with max_steps > 0)"})
+    per_device_batch_size: int = field(default=16, metadata={"help": "training examples per device and step"})
+    learning_rate: float = field(default=1e-3, metadata={"help": "peak learning rate (AdamW)"})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
+    warmup_steps: float = field(default=0.1, metadata={"help": "warm-up steps, or a fraction < 1 of all steps"})
+    lr_scheduler_type: str = field(default="cosine", metadata={"help": "transformers learning-rate schedule"})
+    early_stopping_patience: int | None = field(
+        default=5, metadata={"help": "stop after N evaluations without improvement (0: never stop early)"}
+    )
+    metric_for_best_model: str = field(
+        default="loss", metadata={"help": "validation metric for early stopping and the best model, e.g. auroc, mae"}
+    )
+    seed: int = field(default=0, metadata={"help": "seeds the initialisation, the data order and the label draw"})
+    report_to: ReportTo = field(default="none", metadata={"help": "where to log metrics"})
+    show_progress: bool = field(default=True, metadata={"help": "progress bars"})
+    logging_steps: int = field(default=10, metadata={"help": "log the training loss every N steps"})
+
+    def __post_init__(self):
+        check_report_to(self.report_to)
 
 
-def train_and_evaluate(
+def train_with_trainer(
     model,
     train,
     validation,
-    test,
     task: str,
     output_dir: str | os.PathLike,
     settings: TrainerSettings,
     data_collator=None,
     label_names: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune `model` with the `Trainer` on `train`, early-stopping on `validation`, then score `test`.
+    """Fine-tune `model` with the `Trainer` on `train`, early-stopping on `validation` (None or empty: no evaluation,
+    the last weights are kept).
 
     Args:
         model: a model whose forward takes the collated batch and returns `loss` first.
-        train / validation / test: aligned datasets (`align_task_split`).
+        train / validation: aligned datasets (`align_task_split`).
         task: "classification" or "regression" (chooses the metrics).
         output_dir: the Trainer's checkpoints (only the best is kept).
         settings: see `TrainerSettings`.
         data_collator / label_names: for models with other input names (the PatchTST baselines).
 
     Returns:
-        {"test": metrics, "validation": best validation metrics, "history": every evaluation, "best_step",
-        "trainer": the Trainer (its model is the best one)}.
+        {"validation": best validation metrics, "history": every evaluation, "best_step", "steps", "trainer": the
+        Trainer (its model is the best one)}.
     """
     from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, default_data_collator
     from transformers.trainer_callback import PrinterCallback
 
-    from .callbacks import EvaluationHistoryCallback
+    from .callbacks import EvaluationHistoryCallback, NonFiniteLossCallback
 
     by_steps = settings.max_steps > 0
     metric = settings.metric_for_best_model
@@ -180,7 +190,7 @@ def train_and_evaluate(
         label_names=label_names or ["labels"],
     )
     history = EvaluationHistoryCallback()
-    callbacks = [history]
+    callbacks = [history, NonFiniteLossCallback()]
     if use_validation and settings.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
     trainer = Trainer(
@@ -198,19 +208,9 @@ def train_and_evaluate(
     trainer.train()
     # The final evaluations are reports, not training decisions (the early stopper would look for eval_loss in them).
     trainer.remove_callback(EarlyStoppingCallback)
-    validation_metrics = trainer.evaluate(validation) if use_validation else {}
-    test_metrics = trainer.evaluate(test, metric_key_prefix="test")
-
-    def strip(metrics: dict, prefix: str) -> dict[str, float]:
-        return {
-            k[len(prefix) :]: float(v)
-            for k, v in metrics.items()
-            if k.startswith(prefix) and "runtime" not in k and "per_second" not in k
-        }
-
+    validation_metrics = _strip_prefix(trainer.evaluate(validation), "eval_") if use_validation else {}
     return {
-        "test": strip(test_metrics, "test_"),
-        "validation": strip(validation_metrics, "eval_"),
+        "validation": validation_metrics,
         "history": history.history,
         "best_step": trainer.state.best_global_step,
         "steps": trainer.state.global_step,
@@ -218,51 +218,103 @@ def train_and_evaluate(
     }
 
 
+def _strip_prefix(metrics: dict, prefix: str) -> dict[str, float]:
+    """The Trainer's `eval_*` / `test_*` metrics without the prefix and without its timing entries."""
+    return {
+        k[len(prefix) :]: float(v)
+        for k, v in metrics.items()
+        if k.startswith(prefix) and "runtime" not in k and "per_second" not in k
+    }
+
+
+def train_and_evaluate(
+    model,
+    train,
+    validation,
+    test,
+    task: str,
+    output_dir: str | os.PathLike,
+    settings: TrainerSettings,
+    data_collator=None,
+    label_names: list[str] | None = None,
+) -> dict[str, Any]:
+    """`train_with_trainer`, then the test metrics of the kept model: its result plus `"test"`."""
+    outcome = train_with_trainer(model, train, validation, task, output_dir, settings, data_collator, label_names)
+    outcome["test"] = _strip_prefix(outcome["trainer"].evaluate(test, metric_key_prefix="test"), "test_")
+    return outcome
+
+
 # -------------------------------------------------------------------------------------------------- finetune()
 
 
 @dataclass
 class FinetuneArguments:
-    """Settings of `finetune` (the `citrus finetune` command line maps onto these).
+    """Settings of `finetune`; `citrus finetune` parses exactly these (each field's help is in its metadata), the
+    `trainer` ones included. Without `model`, the model trains from scratch with `model_config` + `config_overrides`,
+    whose `sampling_rate` / `context_length` set the input contract."""
 
-    Attributes:
-        output_dir: the fine-tuned model, its feature extractor and `finetune_results.json`.
-        dataset / dataset_options: a registered labelled set (e.g. "basic_motions") or a `save_to_disk` folder.
-        model: a pre-trained checkpoint folder; None trains from scratch with `model_config` + `config_overrides`
-            (whose `sampling_rate` / `context_length` set the input contract).
-        train_split / validation_split / test_split, validation_fraction: see `load_task_splits`.
-        label_budget: train on a subset ("5" per class, "0.1", "all"); drawn with `seed`.
-        alignment: "resample" or "interpolate" (see `task_feature_extractor`).
-        normalization: "window" (per-window z-score, as pre-training) or "dataset" (per-channel statistics of the
-            training split; see `input_overrides`).
-        linear_probe: freeze the backbone, train the head only.
-        lora / lora_r / lora_alpha: LoRA adapters (`citrus_hf.training.lora.apply_lora`) on the pre-trained `model`
-            instead of full fine-tuning; saved with `save_adapter` (reload with `load_adapter(model, output_dir)`).
-        trainer: `TrainerSettings` (epochs or steps, learning rate, early stopping, seed).
-    """
-
-    output_dir: str
-    dataset: str
-    dataset_options: dict[str, Any] = field(default_factory=dict)
-    model: str | None = None
-    model_config: str = "small"
-    config_overrides: dict[str, Any] = field(default_factory=dict)
-    train_split: str = "train"
-    validation_split: str = "validation"
-    test_split: str = "test"
-    validation_fraction: float = 0.2
-    label_budget: str = "all"
-    alignment: str = "resample"
-    normalization: str = "window"
-    linear_probe: bool = False
-    lora: bool = False
-    lora_r: int = 8
-    lora_alpha: int = 16
-    trainer: TrainerSettings = field(default_factory=TrainerSettings)
+    output_dir: str = field(
+        metadata={"help": "where the fine-tuned model, its feature extractor and finetune_results.json go"}
+    )
+    dataset: str = field(metadata={"help": "registered labelled set (`citrus data list`) or a save_to_disk folder"})
+    dataset_options: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "builder options of a registered dataset, e.g. window_seconds=5"}
+    )
+    sampling_rate: float | None = field(
+        default=None, metadata={"help": "rate (Hz) of every row when a save_to_disk set has no sampling_rate column"}
+    )
+    model: str | None = field(
+        default=None, metadata={"help": "pre-trained checkpoint folder; without it the model trains from scratch"}
+    )
+    model_config: str = field(
+        default="small", metadata={"help": "from scratch: preset (tiny, small, base), config.json or folder"}
+    )
+    config_overrides: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "from scratch: config fields, e.g. d_model=32 sampling_rate=50"}
+    )
+    train_split: str = field(default="train", metadata={"help": "split to draw the labelled examples from"})
+    validation_split: str = field(
+        default="validation", metadata={"help": "split for early stopping; carved from train when missing"}
+    )
+    test_split: str = field(default="test", metadata={"help": "held-out split for the test metrics"})
+    validation_fraction: float = field(
+        default=0.2, metadata={"help": "share of train carved out as validation (per class, by recording)"}
+    )
+    label_budget: str = field(
+        default="all", metadata={"help": "labelled examples to train on: 5 (per class), 0.1 or 10%% (fraction), all"}
+    )
+    alignment: Literal["resample", "interpolate"] = field(
+        default="resample",
+        metadata={"help": "resample: keep the time scale; interpolate: stretch each recording onto the window"},
+    )
+    normalization: Literal["dataset", "window"] = field(
+        default="dataset",
+        metadata={
+            "help": "dataset: per-channel statistics of the training pool (keeps amplitudes across windows and "
+            "channels); window: z-score every window, as pre-training"
+        },
+    )
+    recipe: Literal["auto", "probe", "finetune"] = field(
+        default="auto",
+        metadata={
+            "help": "probe: frozen encoder + ridge read-out of every layer; finetune: the whole model with the "
+            f"Trainer; auto: the probe up to {AUTO_PROBE_MAX_PER_CLASS} labels per class, fine-tuning above"
+        },
+    )
+    lora: bool = field(default=False, metadata={"help": "LoRA adapters on the pre-trained model (finetune recipe)"})
+    lora_r: int = field(default=8, metadata={"help": "LoRA rank"})
+    lora_alpha: int = field(default=16, metadata={"help": "LoRA scaling (alpha / r)"})
+    trainer: TrainerSettings = field(default_factory=TrainerSettings, metadata={"help": "fine-tuning (Trainer)"})
 
     def __post_init__(self):
-        if self.linear_probe and self.lora:
-            raise ValueError("Choose one of --linear-probe (frozen backbone) and --lora (adapters), not both.")
+        if self.recipe not in RECIPE_NAMES:
+            raise ValueError(f"recipe must be one of {RECIPE_NAMES}, got {self.recipe!r}.")
+        if self.lora and self.recipe == "probe":
+            raise ValueError(
+                "LoRA adapts the encoder while it trains; the probe keeps it frozen. Use --recipe finetune."
+            )
+        if self.model is not None:
+            check_model_reference(self.model, "--model")
         if self.lora and self.model is None:
             raise ValueError(
                 "LoRA adapts a pre-trained model, and the adapter is saved without the base weights: give the "
@@ -281,6 +333,7 @@ class FinetuneResult:
 
     output_dir: str
     task: str
+    recipe: str
     test_metrics: dict[str, float]
     validation_metrics: dict[str, float]
     num_train: int
@@ -293,8 +346,8 @@ class FinetuneResult:
 
 
 def finetune(args: FinetuneArguments) -> FinetuneResult:
-    """Fine-tune CiTrus on a labelled set (see `FinetuneArguments`); saves the best model and its feature extractor
-    to `args.output_dir` and returns the test metrics."""
+    """Fit CiTrus to a labelled set with a recipe (see `FinetuneArguments`, `citrus_hf.training.recipes`); saves the
+    model and its feature extractor to `args.output_dir` and returns the test metrics."""
     from transformers import set_seed
 
     start = time.perf_counter()
@@ -307,17 +360,23 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         args.validation_fraction,
     )
     if args.model is not None:
-        contract = build_config(args.model)
+        contract = build_config(resolve_checkpoint(args.model))
     else:
         contract = build_config(args.model_config, **args.config_overrides)
     overrides = input_overrides(args.normalization, splits.num_channels, splits.train)
     extractor = task_feature_extractor(with_input_overrides(contract, overrides), args.alignment)
-    budget = parse_budget(args.label_budget)
     pool_labels = splits.labels("train")
-    chosen = draw_budget(pool_labels, budget, args.trainer.seed)
-    train = align_task_split(splits.train.select(chosen), extractor, splits.task)
-    validation = align_task_split(splits.validation, extractor, splits.task)
-    test = align_task_split(splits.test, extractor, splits.task)
+    chosen = draw_budget(pool_labels, parse_budget(args.label_budget), args.trainer.seed)
+    recipe = (
+        RECIPES["finetune"]
+        if args.lora
+        else resolve_recipe(args.recipe, labels_per_class(pool_labels[chosen], splits.task))
+    )
+    length = aligned_length([splits.train, splits.validation, splits.test], extractor, args.sampling_rate)
+    train, validation, test = (
+        align_task_split(split, extractor, splits.task, args.sampling_rate, length)
+        for split in (splits.train.select(chosen), splits.validation, splits.test)
+    )
 
     set_seed(args.trainer.seed)
     model = build_citrus_task_model(
@@ -326,8 +385,7 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         splits.label_names,
         checkpoint=args.model,
         config=contract,
-        linear_probe=args.linear_probe,
-        overrides=overrides,
+        overrides={**overrides, **recipe.head_overrides},
     )
     if splits.task == "regression":
         init_regression_bias(model.regressor, pool_labels[chosen])
@@ -337,43 +395,42 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         model = apply_lora(model, r=args.lora_r, alpha=args.lora_alpha)
 
     output_dir = Path(args.output_dir)
-    outcome = train_and_evaluate(model, train, validation, test, splits.task, output_dir / "trainer", args.trainer)
-    final_model = outcome["trainer"].model
+    outcome = recipe.fit(model, train, validation, splits.task, args.trainer, output_dir / "trainer")
     if args.lora:
         from .lora import save_adapter
 
         # The adapter and the task head only; `load_adapter(args.model, output_dir)` puts them back on the base.
-        save_adapter(final_model, output_dir, extractor)
+        save_adapter(outcome.model, output_dir, extractor)
     else:
-        final_model.save_pretrained(str(output_dir))
+        outcome.model.save_pretrained(str(output_dir))
         extractor.save_pretrained(str(output_dir))
     result = FinetuneResult(
         output_dir=str(output_dir),
         task=splits.task,
-        test_metrics=outcome["test"],
-        validation_metrics=outcome["validation"],
+        recipe=recipe.name,
+        test_metrics=score(outcome.model, test, splits.task),
+        validation_metrics=score(outcome.model, validation, splits.task) if len(validation) else {},
         num_train=len(train),
         num_validation=len(validation),
         num_test=len(test),
-        best_step=outcome["best_step"],
-        steps=outcome["steps"],
-        history=outcome["history"],
+        best_step=outcome.best_step,
+        steps=outcome.steps,
+        history=outcome.history,
         seconds=time.perf_counter() - start,
     )
-    summary = asdict(result) | {"arguments": asdict(args), "validation_source": splits.validation_source}
-    (output_dir / "finetune_results.json").write_text(json.dumps(summary, indent=2, default=_json_default))
+    summary = asdict(result) | {
+        "arguments": asdict(args),
+        "validation_source": splits.validation_source,
+        "recipe_details": outcome.details,
+    }
+    (output_dir / RESULTS_FILE).write_text(json.dumps(summary, indent=2, default=json_default))
     return result
-
-
-def _json_default(value):
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    raise TypeError(f"Cannot serialise {type(value).__name__}")
 
 
 __all__ = [
     "FinetuneArguments",
     "FinetuneResult",
+    "RESULTS_FILE",
     "TrainerSettings",
     "build_citrus_task_model",
     "finetune",

@@ -173,6 +173,13 @@ def metric_greater_is_better(name: str) -> bool:
     return name not in LOWER_IS_BETTER
 
 
+def json_default(value):
+    """`json.dumps(..., default=json_default)`: numpy scalars (metric values, counts) as plain JSON numbers."""
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    raise TypeError(f"Cannot serialise {type(value).__name__}")
+
+
 __all__ = [
     "CLASSIFICATION_METRICS",
     "REGRESSION_METRICS",
@@ -181,6 +188,7 @@ __all__ = [
     "binary_auroc",
     "classification_metrics",
     "compute_metrics_fn",
+    "json_default",
     "macro_auroc",
     "macro_f1",
     "metric_greater_is_better",

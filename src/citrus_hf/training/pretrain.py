@@ -12,6 +12,13 @@ Data: any registered dataset (`citrus_hf.data.build_dataset`) or a `datasets` fo
 model's input contract (rate, window) by `CiTrusFeatureExtractor` once, in a `Dataset.map` whose result is a
 memory-mapped Arrow file in the datasets cache; training reads batches from that file, so the corpus never sits in
 RAM.
+
+Synthetic windows (`synthetic_ratio` > 0): training reads the mixed stream of `citrus_hf.training.stream` instead of
+epochs over the corpus, each process its own, resumable exactly; `synthetic_ratio=1` reads no training corpus.
+Validation always uses the real validation split. The run's summary (`pretraining_summary.json`) records the
+synthetic share and generator settings, the training loss at every log, and at every evaluation the held-out loss
+with the loss of predicting the mean target (the level of a model that learnt nothing), which
+`citrus_hf.training.curves` plots.
 """
 
 from __future__ import annotations
@@ -24,16 +31,20 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
 
-from ..configuration_citrus import CiTrusConfig
+from .._extras import require
+from ..configuration_citrus import PRETRAINING_OBJECTIVES, CiTrusConfig
 from ..data.alignment import align_corpus
 from ..data.splits import load_split
+from ..data.synthetic import DEFAULT_GENERATOR_WEIGHTS, generators_from_spec
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..loading import build_config
+from .callbacks import ReportTo, check_report_to
+from .stream import PretrainingStream, active_generators
 
 CHECKPOINT_PREFIX = "step-"
 SUMMARY_FILE = "pretraining_summary.json"
@@ -98,65 +109,96 @@ class EpochShuffleSampler(torch.utils.data.Sampler):
 
 @dataclass
 class PretrainArguments:
-    """Settings of `pretrain` (the `citrus pretrain` command line maps onto these one to one).
+    """Settings of `pretrain`; `citrus pretrain` parses exactly these (each field's help is in its metadata).
 
-    Attributes:
-        output_dir: where the final model, `checkpoints/step-N/`, TensorBoard logs and the summary go.
-        dataset: registered dataset name (e.g. "eeg_pretrain") or a `save_to_disk` folder.
-        dataset_options: builder options of a registered dataset, e.g. `{"window_seconds": 10.0}`.
-        train_split / eval_split: split names; `eval_split=None` (or a missing split) skips validation.
-        sampling_rate: rate of every row when the corpus has no `sampling_rate` column.
-        model_config: preset ("tiny", "small", "base"), `config.json` or checkpoint folder.
-        config_overrides: config fields to change, e.g. `{"pretraining_objective": "fourier"}`.
-        max_steps: optimizer steps in all (the learning rate schedule spans them).
-        stop_after_steps: stop early after this many steps (a checkpoint is written there), as if interrupted; a
-            later run with `resume_from` continues the same schedule. For time-limited jobs.
-        per_device_batch_size: windows per process and micro-step; the global batch is this x processes x
-            `gradient_accumulation_steps`.
-        learning_rate / weight_decay / warmup_steps (an int, or a float < 1 as a fraction of `max_steps`) /
-        max_grad_norm: AdamW with linear warm-up then cosine decay to 0.
-        mixed_precision: "no", "bf16" or "fp16" (autocast; fp16 also scales the loss). bf16 suits CPUs and recent
-            GPUs.
-        seed: seeds the model initialisation, the data order and the masks.
-        save_steps / save_total_limit: checkpoint every N steps; keep the newest few.
-        resume_from: a checkpoint folder, or "latest" for the newest one in `output_dir/checkpoints`.
-        logging_steps / eval_steps / plot_steps: TensorBoard scalars, validation loss, reconstruction figure.
-        eval_batches: validation batches per evaluation (fixed masks, so the numbers compare across steps).
-        report_to: "tensorboard" or "none".
-        num_workers: data loader worker processes.
-        log_sample_ids: write the ids of the examples each process trained on to `sample_ids_rank{R}.jsonl`.
-        show_progress: a progress bar on the main process.
+    `warmup_steps` is a step count, or a fraction of `max_steps` when below 1. The learning rate warms up linearly,
+    then decays to 0 on a cosine (AdamW).
     """
 
-    output_dir: str
-    dataset: str = "eeg_pretrain"
-    dataset_options: dict[str, Any] = field(default_factory=dict)
-    train_split: str = "train"
-    eval_split: str | None = "validation"
-    sampling_rate: float | None = None
-    model_config: str = "small"
-    config_overrides: dict[str, Any] = field(default_factory=dict)
-    max_steps: int = 1000
-    stop_after_steps: int | None = None
-    per_device_batch_size: int = 32
-    gradient_accumulation_steps: int = 1
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.05
-    warmup_steps: float = 0.05
-    max_grad_norm: float = 1.0
-    mixed_precision: str = "no"
-    seed: int = 0
-    save_steps: int = 500
-    save_total_limit: int | None = 2
-    resume_from: str | None = None
-    logging_steps: int = 10
-    eval_steps: int = 250
-    plot_steps: int = 250
-    eval_batches: int = 4
-    report_to: str = "tensorboard"
-    num_workers: int = 0
-    log_sample_ids: bool = False
-    show_progress: bool = True
+    output_dir: str = field(
+        metadata={"help": "where the final model, checkpoints/step-N/, TensorBoard logs and the summary go"}
+    )
+    dataset: str | None = field(
+        default="eeg_pretrain",
+        metadata={
+            "help": "registered dataset (`citrus data list`) or a save_to_disk folder; 'none' with --synthetic-ratio 1 "
+            "trains on synthetic windows without any corpus (and without validation)"
+        },
+    )
+    dataset_options: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "builder options of a registered dataset, e.g. window_seconds=10"}
+    )
+    train_split: str = field(default="train", metadata={"help": "split to train on"})
+    eval_split: str | None = field(
+        default="validation", metadata={"help": "split for the validation loss; 'none' (or a missing split) skips it"}
+    )
+    sampling_rate: float | None = field(
+        default=None, metadata={"help": "rate (Hz) of every row when the corpus has no sampling_rate column"}
+    )
+    synthetic_ratio: float = field(
+        default=0.0,
+        metadata={
+            "help": "share of synthetic training windows (citrus_hf.data.synthetic): 0 trains on the corpus alone, in "
+            "epochs; 1 on synthetic windows alone (no training corpus is read); validation is always on the real split"
+        },
+    )
+    synthetic_generators: dict[str, Any] = field(
+        default_factory=lambda: dict(DEFAULT_GENERATOR_WEIGHTS),
+        metadata={
+            "help": "synthetic generators and their weights, or JSON settings with a 'weight'; pairs update the "
+            "default mix and weight 0 drops a generator, e.g. cauker=0.8 eda=0 "
+            'ecg=\'{"weight": 0.2, "segment_seconds": 120}\''
+        },
+    )
+    model_config: str = field(
+        default="small", metadata={"help": "preset (tiny, small, base), a config.json or a checkpoint folder"}
+    )
+    config_overrides: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={
+            "help": "config fields to change, e.g. backbone=cnn d_model=128 pretraining_objective="
+            + "|".join(PRETRAINING_OBJECTIVES)
+        },
+    )
+    max_steps: int = field(default=1000, metadata={"help": "optimizer steps in all (the schedule spans them)"})
+    stop_after_steps: int | None = field(
+        default=None,
+        metadata={"help": "stop early after this many steps, with a checkpoint; continue with --resume-from latest"},
+    )
+    per_device_batch_size: int = field(
+        default=32, metadata={"help": "windows per process and micro-step (global batch: x processes x accumulation)"}
+    )
+    gradient_accumulation_steps: int = field(default=1, metadata={"help": "micro-steps per optimizer step"})
+    learning_rate: float = field(default=1e-3, metadata={"help": "peak learning rate (AdamW)"})
+    weight_decay: float = field(default=0.05, metadata={"help": "AdamW weight decay (not on norms and tokens)"})
+    warmup_steps: float = field(default=0.05, metadata={"help": "warm-up steps, or a fraction < 1 of max_steps"})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping norm (0: off)"})
+    mixed_precision: Literal["no", "bf16", "fp16"] = field(
+        default="no", metadata={"help": "autocast precision; bf16 suits CPUs and recent GPUs, fp16 scales the loss"}
+    )
+    seed: int = field(default=0, metadata={"help": "seeds the initialisation, the data order and the masks"})
+    save_steps: int = field(default=500, metadata={"help": "checkpoint every N optimizer steps"})
+    save_total_limit: int | None = field(default=2, metadata={"help": "keep the newest N checkpoints"})
+    resume_from: str | None = field(
+        default=None, metadata={"help": "a checkpoint folder, or 'latest' in output_dir/checkpoints"}
+    )
+    logging_steps: int = field(default=10, metadata={"help": "log the training loss every N steps"})
+    eval_steps: int = field(default=250, metadata={"help": "validation loss every N steps"})
+    plot_steps: int = field(
+        default=250, metadata={"help": "TensorBoard figure of a masked reconstruction every N steps"}
+    )
+    eval_batches: int = field(
+        default=4, metadata={"help": "validation batches per evaluation (fixed masks: comparable across steps)"}
+    )
+    report_to: ReportTo = field(
+        default="none",
+        metadata={"help": "log losses and reconstruction figures to TensorBoard (needs citrus-hf[bench])"},
+    )
+    num_workers: int = field(default=0, metadata={"help": "data loader worker processes"})
+    log_sample_ids: bool = field(
+        default=False, metadata={"help": "write the example ids each process trained on to sample_ids_rank{R}.jsonl"}
+    )
+    show_progress: bool = field(default=True, metadata={"help": "a progress bar on the main process"})
 
     def __post_init__(self):
         for name in ("max_steps", "per_device_batch_size", "gradient_accumulation_steps", "save_steps"):
@@ -168,20 +210,91 @@ class PretrainArguments:
             )
         if self.mixed_precision not in ("no", "bf16", "fp16"):
             raise ValueError(f"`mixed_precision` must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}.")
-        if self.report_to not in ("tensorboard", "none"):
-            raise ValueError(f"`report_to` must be 'tensorboard' or 'none', got {self.report_to!r}.")
+        check_report_to(self.report_to)
+        if self.report_to == "tensorboard":
+            require("tensorboard", "report_to='tensorboard'")
+        if isinstance(self.eval_split, str) and self.eval_split.lower() == "none":
+            self.eval_split = None
         if self.warmup_steps < 0:
             raise ValueError(f"`warmup_steps` must be >= 0, got {self.warmup_steps}.")
+        self._check_synthetic_settings()
+
+    def _check_synthetic_settings(self) -> None:
+        ratio = self.synthetic_ratio
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0.0 <= ratio <= 1.0:
+            raise ValueError(f"`synthetic_ratio` must be a number in [0, 1], got {ratio!r}.")
+        self.synthetic_ratio = float(ratio)
+        if isinstance(self.dataset, str) and self.dataset.lower() == "none":
+            self.dataset = None
+        if self.dataset is None and self.synthetic_ratio < 1:
+            raise ValueError(
+                "Without a dataset only synthetic windows can train: set --synthetic-ratio 1, or name a corpus with "
+                "--dataset."
+            )
+        if self.synthetic_ratio > 0:
+            if not isinstance(self.synthetic_generators, dict) or not active_generators(self.synthetic_generators):
+                raise ValueError(
+                    f"`synthetic_generators` must give at least one generator a weight above 0, got "
+                    f"{self.synthetic_generators!r}."
+                )
+            generators_from_spec(active_generators(self.synthetic_generators))  # unknown names and options fail now
 
     @property
     def num_warmup_steps(self) -> int:
         return int(round(self.warmup_steps * self.max_steps)) if self.warmup_steps < 1 else int(self.warmup_steps)
 
+    @classmethod
+    def from_recipe(cls, name: str, **changes: Any) -> PretrainArguments:
+        """The settings of the recipe `name` (`PRETRAIN_RECIPES`), with `changes` (at least `output_dir`) on top."""
+        if name not in PRETRAIN_RECIPES:
+            raise ValueError(f"Unknown pre-training recipe {name!r}; recipes: {', '.join(PRETRAIN_RECIPES)}.")
+        return cls(**{**PRETRAIN_RECIPES[name], **changes})
+
+
+#: Pre-training recipes: the settings (`PretrainArguments` fields) that pre-train a named checkpoint,
+#: `PretrainArguments.from_recipe("base", output_dir=...)`.
+#:
+#: "base" pre-trains citrus-base on one GPU in a few minutes (`benchmarks/gpu_pretrain.py`): the `base` model preset
+#: (the paper's: 30 s windows at 100 Hz in 150 patches of 20 samples, CNN stem + 4 transformer layers of width 64,
+#: 8 heads, feed-forward 128; 4x the layers x window of `small`), bf16 autocast, 256 windows per device and step,
+#: 2,000 steps (512k windows), peak learning rate 1e-3 after 5 % warm-up. Half of the windows are synthetic (the
+#: default generator mix): the ~2 channel-hours of offline real EEG give a few hundred 30 s windows, which 512k
+#: draws would otherwise repeat a thousand times each. 12 DataLoader workers make them: a core of the development
+#: machine makes about 140 default-mix windows/s at this contract (`benchmarks/synthetic_speed.py`), so the loader
+#: should feed about 3k windows/s (not yet measured on a GPU machine). Name a larger corpus with `dataset=` where one
+#: is at hand; under `accelerate launch` the batch is per GPU.
+PRETRAIN_RECIPES: dict[str, dict[str, Any]] = {
+    "base": dict(
+        model_config="base",
+        dataset="eeg_pretrain",
+        dataset_options={"window_seconds": 30.0, "hop_seconds": 15.0},
+        per_device_batch_size=256,
+        mixed_precision="bf16",
+        max_steps=2000,
+        learning_rate=1e-3,
+        warmup_steps=0.05,
+        synthetic_ratio=0.5,
+        num_workers=12,
+        logging_steps=50,
+        eval_steps=250,
+        plot_steps=500,
+        save_steps=500,
+    ),
+}
+
 
 @dataclass
 class PretrainResult:
     """What `pretrain` produced: the folder holding the model and feature extractor, the run's numbers, and the
-    trained model itself (unwrapped from DDP; each process holds the same weights)."""
+    trained model itself (unwrapped from DDP; each process holds the same weights).
+
+    `train_losses`, `eval_losses` and `eval_baseline_losses` are `(step, loss)` pairs: the training loss at every
+    log (mean over the processes and the steps since the last log), the held-out loss on the real validation batch
+    at every evaluation, and the loss of predicting the mean masked target on that batch (the objective head's
+    `baseline_loss`, CiTrus models only). `num_train_windows` counts the real training windows (0 with
+    `synthetic_ratio=1`); `synthetic_stream` holds the stream's settings and generators when `synthetic_ratio > 0`;
+    `pretraining_objective` is the CiTrus config's (None for other models).
+    """
 
     output_dir: str
     steps: int
@@ -191,6 +304,11 @@ class PretrainResult:
     num_train_windows: int
     world_size: int
     seconds: float
+    train_losses: list[tuple[int, float]] = field(default_factory=list)
+    eval_baseline_losses: list[tuple[int, float]] = field(default_factory=list)
+    synthetic_ratio: float = 0.0
+    synthetic_stream: dict[str, Any] | None = None
+    pretraining_objective: str | None = None
     model: torch.nn.Module | None = field(default=None, repr=False)
 
     def summary(self) -> dict[str, Any]:
@@ -233,7 +351,7 @@ def _resolve_resume(args: PretrainArguments) -> Path | None:
         if not found:
             raise FileNotFoundError(
                 f"resume_from='latest' but {Path(args.output_dir) / 'checkpoints'} holds no checkpoint; start "
-                "without --resume, or point --resume at a checkpoint folder."
+                "without --resume-from, or point --resume-from at a checkpoint folder."
             )
         return found[-1]
     path = Path(args.resume_from)
@@ -253,6 +371,110 @@ def _tracker_config(args: PretrainArguments, config: CiTrusConfig, world_size: i
     return {k: v if isinstance(v, (int, float, str, bool)) else json.dumps(v) for k, v in values.items()}
 
 
+def _load_corpus(args: PretrainArguments, config: CiTrusConfig, accelerator) -> tuple[Any | None, Any | None]:
+    """The aligned training windows (None with `synthetic_ratio=1`: none are needed) and validation windows (None
+    without a dataset or an eval split)."""
+    train_windows = eval_windows = None
+    # One process per machine builds the aligned Arrow cache; the others then read it (also without a shared disk).
+    with accelerator.local_main_process_first():
+        if args.synthetic_ratio < 1:
+            train_split = load_split(args.dataset, args.train_split, args.dataset_options)
+            if train_split is None:
+                raise ValueError(f"Dataset {args.dataset!r} has no split {args.train_split!r}.")
+            train_windows = align_corpus(train_split, config, args.sampling_rate)
+        if args.dataset is not None and args.eval_split:
+            eval_split = load_split(args.dataset, args.eval_split, args.dataset_options)
+            eval_windows = align_corpus(eval_split, config, args.sampling_rate) if eval_split is not None else None
+    return train_windows, eval_windows
+
+
+class TrainingBatches:
+    """Where the training batches come from: epochs over the aligned corpus, shuffled by `(seed, epoch)` and sharded
+    across processes by Accelerate (`synthetic_ratio=0`), or the mixed real + synthetic stream, each process its own
+    (`citrus_hf.training.stream`). Either way a resumed run reads the batches an uninterrupted run would."""
+
+    def __init__(self, args: PretrainArguments, config: CiTrusConfig, train_windows, accelerator):
+        self.args, self.accelerator = args, accelerator
+        self.dataloader, self.stream = None, None
+        if args.synthetic_ratio > 0:
+            self.stream = PretrainingStream(
+                train_windows,
+                config,
+                args.synthetic_ratio,
+                args.synthetic_generators,
+                args.per_device_batch_size,
+                args.seed,
+                rank=accelerator.process_index,
+                world_size=accelerator.num_processes,
+            )
+            self.stream.check_generators()
+            return
+        global_batch = args.per_device_batch_size * accelerator.num_processes
+        if len(train_windows) < global_batch:
+            raise ValueError(
+                f"The corpus has {len(train_windows)} training windows, fewer than one global batch ({global_batch} = "
+                f"{args.per_device_batch_size} per process x {accelerator.num_processes} processes); lower "
+                "--per-device-batch-size or use a larger corpus."
+            )
+        self.dataloader = torch.utils.data.DataLoader(
+            WindowDataset(train_windows),
+            batch_size=args.per_device_batch_size,
+            sampler=EpochShuffleSampler(len(train_windows), args.seed),
+            collate_fn=batch_identity,
+            drop_last=True,  # equal batch shapes on every process and step
+            num_workers=args.num_workers,
+            # Worker seeds come from this generator, not from the global one the masking uses.
+            generator=torch.Generator().manual_seed(args.seed),
+        )
+
+    def epoch(self, progress: TrainingProgress):
+        """The batches of the current epoch from where `progress` stands (the stream: endless, on the device)."""
+        if self.stream is not None:
+            device = self.accelerator.device
+            batches = self.stream.batches(progress.batches_in_epoch, self.args.num_workers)
+            return ({key: value.to(device) for key, value in batch.items()} for batch in batches)
+        self.dataloader.set_epoch(progress.epoch)
+        if progress.batches_in_epoch:
+            return self.accelerator.skip_first_batches(self.dataloader, progress.batches_in_epoch)
+        return self.dataloader
+
+
+class HeldOutLoss:
+    """The validation loss on a fixed batch of the real validation split, with the same masks at every evaluation
+    (drawn from the seed, not the training stream), and for CiTrus models the loss of predicting the mean masked
+    target on the same batch and masks (the head's `baseline_loss`): a held-out loss at that level means nothing
+    about the signal was learnt."""
+
+    def __init__(self, eval_windows, args: PretrainArguments, accelerator, loss_fn, with_baseline: bool):
+        self.batch = None
+        if eval_windows is not None and len(eval_windows):
+            size = min(len(eval_windows), args.eval_batches * args.per_device_batch_size)
+            self.batch = WindowDataset(eval_windows).__getitems__(list(range(size)))
+        self.args, self.accelerator, self.loss_fn, self.with_baseline = args, accelerator, loss_fn, with_baseline
+
+    def __call__(self, model) -> tuple[float, float | None] | None:
+        """`(held-out loss, baseline loss or None)`, or None without validation data."""
+        from .callbacks import isolated_rng
+
+        if self.batch is None:
+            return None
+        accelerator, size = self.accelerator, self.args.per_device_batch_size
+        unwrapped = accelerator.unwrap_model(model)
+        unwrapped.eval()
+        losses, baselines = [], []
+        with torch.no_grad(), isolated_rng(accelerator.device, self.args.seed), accelerator.autocast():
+            for start in range(0, len(self.batch["example_id"]), size):
+                chunk = {k: v[start : start + size].to(accelerator.device) for k, v in self.batch.items()}
+                if not self.with_baseline:
+                    losses.append(float(self.loss_fn(unwrapped, chunk)))
+                    continue
+                outputs = unwrapped(input_values=chunk["input_values"], patch_mask=chunk["patch_mask"])
+                losses.append(float(outputs.loss))
+                baselines.append(float(unwrapped.head.baseline_loss(outputs.target[outputs.token_mask])))
+        unwrapped.train()
+        return float(np.mean(losses)), (float(np.mean(baselines)) if baselines else None)
+
+
 def pretrain(
     args: PretrainArguments,
     model_factory: Callable[[CiTrusConfig], torch.nn.Module] | None = None,
@@ -269,73 +491,34 @@ def pretrain(
     Returns:
         `PretrainResult`; the model (`save_pretrained`) and its `CiTrusFeatureExtractor` are in `args.output_dir`
         when the run completed `max_steps`.
+
+    Raises:
+        NonFiniteLossError: the loss became NaN or infinite; raised at the next logging or checkpoint step (whichever
+            comes first), naming the step where it happened and the likely causes. Checkpoints saved before that
+            step are left as they are; nothing is saved after it.
     """
-    from accelerate import Accelerator
-    from accelerate.utils import DistributedDataParallelKwargs, set_seed
-    from tqdm.auto import tqdm
-    from transformers import get_cosine_schedule_with_warmup
+    from accelerate.utils import set_seed
 
     from ..modeling_citrus import CiTrusForPretraining
-    from .callbacks import isolated_rng, reconstruction_figure
 
     start_time = time.perf_counter()
-    output_dir = Path(args.output_dir)
     config = build_config(args.model_config, **args.config_overrides)
     is_citrus = model_factory is None
-    accelerator = Accelerator(
-        mixed_precision=args.mixed_precision,
-        gradient_accumulation_steps=args.gradient_accumulation_steps,
-        log_with="tensorboard" if args.report_to == "tensorboard" else None,
-        project_dir=str(output_dir),
-        # The CNN-only ablation never uses its mask token (it is not masked), which DDP must be told about.
-        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=config.backbone == "cnn")],
-    )
+    accelerator = _accelerator(args, config)
     resume_dir = _resolve_resume(args)
 
     # Same weights on every process whatever the process count, so 1 and N processes start alike.
     set_seed(args.seed)
     model = CiTrusForPretraining(config) if is_citrus else model_factory(config)
-
-    # One process per machine builds the aligned Arrow cache; the others then read it (also without a shared disk).
-    with accelerator.local_main_process_first():
-        train_split = load_split(args.dataset, args.train_split, args.dataset_options)
-        if train_split is None:
-            raise ValueError(f"Dataset {args.dataset!r} has no split {args.train_split!r}.")
-        train_windows = align_corpus(train_split, config, args.sampling_rate)
-        eval_split = load_split(args.dataset, args.eval_split, args.dataset_options) if args.eval_split else None
-        eval_windows = align_corpus(eval_split, config, args.sampling_rate) if eval_split is not None else None
-    global_batch = args.per_device_batch_size * accelerator.num_processes
-    if len(train_windows) < global_batch:
-        raise ValueError(
-            f"The corpus has {len(train_windows)} training windows, fewer than one global batch ({global_batch} = "
-            f"{args.per_device_batch_size} per process x {accelerator.num_processes} processes); lower "
-            "--per-device-batch-size or use a larger corpus."
+    train_windows, eval_windows = _load_corpus(args, config, accelerator)
+    training = TrainingBatches(args, config, train_windows, accelerator)
+    optimizer, scheduler = _optimizer_and_scheduler(model, args, accelerator.num_processes)
+    if training.dataloader is not None:
+        model, optimizer, training.dataloader, scheduler = accelerator.prepare(
+            model, optimizer, training.dataloader, scheduler
         )
-
-    dataloader = torch.utils.data.DataLoader(
-        WindowDataset(train_windows),
-        batch_size=args.per_device_batch_size,
-        sampler=EpochShuffleSampler(len(train_windows), args.seed),
-        collate_fn=batch_identity,
-        drop_last=True,  # equal batch shapes on every process and step
-        num_workers=args.num_workers,
-        # Worker seeds come from this generator, not from the global one the masking uses.
-        generator=torch.Generator().manual_seed(args.seed),
-    )
-    decay, no_decay = [], []
-    for name, parameter in model.named_parameters():
-        (no_decay if parameter.ndim < 2 or "token" in name else decay).append(parameter)
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=args.learning_rate,
-    )
-    # A prepared scheduler steps once per process at every optimizer step: scale its horizon accordingly.
-    scheduler = get_cosine_schedule_with_warmup(
-        optimizer,
-        num_warmup_steps=args.num_warmup_steps * accelerator.num_processes,
-        num_training_steps=args.max_steps * accelerator.num_processes,
-    )
-    model, optimizer, dataloader, scheduler = accelerator.prepare(model, optimizer, dataloader, scheduler)
+    else:  # the stream is each process's own: nothing for Accelerate to shard
+        model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     progress = TrainingProgress()
     accelerator.register_for_checkpointing(progress)
     if resume_dir is not None:
@@ -347,140 +530,266 @@ def pretrain(
 
     if args.report_to == "tensorboard":
         accelerator.init_trackers("tensorboard", config=_tracker_config(args, config, accelerator.num_processes))
-    writer = None
-    if args.report_to == "tensorboard" and accelerator.is_main_process:
-        writer = accelerator.get_tracker("tensorboard", unwrap=True)
-    eval_batch = None
-    if eval_windows is not None and len(eval_windows):
-        eval_batch = WindowDataset(eval_windows).__getitems__(
-            list(range(min(len(eval_windows), args.eval_batches * args.per_device_batch_size)))
-        )
-
-    def evaluate() -> float | None:
-        """Validation loss with the same masks at every evaluation (drawn from the seed, not the training stream)."""
-        if eval_batch is None:
-            return None
-        unwrapped = accelerator.unwrap_model(model)
-        unwrapped.eval()
-        losses = []
-        with torch.no_grad(), isolated_rng(accelerator.device, args.seed), accelerator.autocast():
-            for start in range(0, len(eval_batch["example_id"]), args.per_device_batch_size):
-                chunk = {
-                    k: v[start : start + args.per_device_batch_size].to(accelerator.device)
-                    for k, v in eval_batch.items()
-                }
-                losses.append(float(loss_fn(unwrapped, chunk)))
-        unwrapped.train()
-        return float(np.mean(losses))
-
-    def save_checkpoint() -> None:
-        folder = output_dir / "checkpoints" / f"{CHECKPOINT_PREFIX}{progress.step}"
-        accelerator.save_state(str(folder))
-        if accelerator.is_main_process and args.save_total_limit:
-            for old in checkpoints_in(output_dir)[: -args.save_total_limit]:
-                shutil.rmtree(old, ignore_errors=True)
-
-    stop_at = args.stop_after_steps or args.max_steps
-    progress_bar = tqdm(
-        total=args.max_steps,
-        initial=progress.step,
-        desc="pre-training",
-        unit="step",
-        disable=not (args.show_progress and accelerator.is_local_main_process),
-        dynamic_ncols=True,
-    )
-    sample_log = None
-    if args.log_sample_ids:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        sample_log = open(output_dir / f"sample_ids_rank{accelerator.process_index}.jsonl", "a")
-    eval_losses: list[tuple[int, float]] = []
-    running_loss, running_count, last_loss = torch.zeros((), device=accelerator.device), 0, None
-    model.train()
-    try:
-        while progress.step < stop_at:
-            dataloader.set_epoch(progress.epoch)
-            batches = dataloader
-            if progress.batches_in_epoch:
-                batches = accelerator.skip_first_batches(dataloader, progress.batches_in_epoch)
-            for batch in batches:
-                with accelerator.accumulate(model):
-                    loss = loss_fn(model, batch)
-                    accelerator.backward(loss)
-                    if accelerator.sync_gradients and args.max_grad_norm:
-                        accelerator.clip_grad_norm_(model.parameters(), args.max_grad_norm)
-                    optimizer.step()
-                    scheduler.step()
-                    optimizer.zero_grad()
-                progress.batches_in_epoch += 1
-                running_loss += loss.detach().float()
-                running_count += 1
-                if sample_log is not None:
-                    sample_log.write(json.dumps({"step": progress.step, "ids": batch["example_id"].tolist()}) + "\n")
-                if not accelerator.sync_gradients:
-                    continue
-                progress.step += 1
-                progress_bar.update(1)
-                if progress.step % args.logging_steps == 0 or progress.step == stop_at:
-                    mean_loss = accelerator.reduce(running_loss / running_count, reduction="mean")
-                    last_loss = float(mean_loss)
-                    running_loss.zero_()
-                    running_count = 0
-                    progress_bar.set_postfix(loss=f"{last_loss:.4f}")
-                    accelerator.log(
-                        {"train/loss": last_loss, "train/learning_rate": scheduler.get_last_lr()[0]},
-                        step=progress.step,
-                    )
-                if accelerator.is_main_process and (progress.step % args.eval_steps == 0 or progress.step == stop_at):
-                    eval_loss = evaluate()
-                    if eval_loss is not None:
-                        eval_losses.append((progress.step, eval_loss))
-                        accelerator.log({"eval/loss": eval_loss}, step=progress.step)
-                if writer is not None and is_citrus and eval_batch is not None and progress.step % args.plot_steps == 0:
-                    figure = reconstruction_figure(
-                        accelerator.unwrap_model(model),
-                        eval_batch["input_values"][:1].to(accelerator.device),
-                        eval_batch["patch_mask"][:1].to(accelerator.device),
-                        seed=args.seed,
-                    )
-                    writer.add_figure("reconstruction", figure, global_step=progress.step)
-                if progress.step % args.save_steps == 0 or progress.step == stop_at:
-                    save_checkpoint()
-                if progress.step >= stop_at:
-                    break
-            else:
-                progress.epoch += 1
-                progress.batches_in_epoch = 0
-    finally:
-        progress_bar.close()
-        if sample_log is not None:
-            sample_log.close()
-
+    held_out = HeldOutLoss(eval_windows, args, accelerator, loss_fn, with_baseline=is_citrus and loss_fn is citrus_loss)
+    resumed_at = progress.step
+    loop = PretrainingLoop(args, accelerator, model, optimizer, scheduler, loss_fn, held_out, plot=is_citrus)
+    curves = loop.run(training, progress)
+    if resume_dir is not None:  # the curves of the run so far, up to the checkpoint, come first
+        curves = {name: _earlier_curve(args.output_dir, name, resumed_at) + curve for name, curve in curves.items()}
     completed = progress.step >= args.max_steps
     accelerator.wait_for_everyone()
     if completed:
-        unwrapped = accelerator.unwrap_model(model)
-        unwrapped.save_pretrained(
-            str(output_dir), is_main_process=accelerator.is_main_process, save_function=accelerator.save
-        )
-        if accelerator.is_main_process:
-            CiTrusFeatureExtractor.from_config(config).save_pretrained(str(output_dir))
+        _save_model(accelerator, model, config, args.output_dir, is_citrus)
     result = PretrainResult(
-        output_dir=str(output_dir),
+        output_dir=str(args.output_dir),
         steps=progress.step,
         completed=completed,
-        final_loss=last_loss,
-        eval_losses=eval_losses,
-        num_train_windows=len(train_windows),
+        final_loss=curves["train"][-1][1] if curves["train"] else None,
+        eval_losses=curves["eval"],
+        num_train_windows=0 if train_windows is None else len(train_windows),
         world_size=accelerator.num_processes,
         seconds=time.perf_counter() - start_time,
+        train_losses=curves["train"],
+        eval_baseline_losses=curves["baseline"],
+        synthetic_ratio=args.synthetic_ratio,
+        synthetic_stream=None if training.stream is None else training.stream.settings(),
+        pretraining_objective=config.pretraining_objective if is_citrus else None,
         model=accelerator.unwrap_model(model),
     )
     if accelerator.is_main_process:
-        output_dir.mkdir(parents=True, exist_ok=True)
+        Path(args.output_dir).mkdir(parents=True, exist_ok=True)
         summary = result.summary() | {"arguments": asdict(args)}
-        (output_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
+        (Path(args.output_dir) / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
     accelerator.end_training()
     return result
+
+
+def _accelerator(args: PretrainArguments, config: CiTrusConfig):
+    from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    return Accelerator(
+        mixed_precision=args.mixed_precision,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        log_with="tensorboard" if args.report_to == "tensorboard" else None,
+        project_dir=str(args.output_dir),
+        # The CNN-only ablation never uses its mask token (it is not masked), which DDP must be told about.
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=config.backbone == "cnn")],
+    )
+
+
+def _save_model(
+    accelerator, model: torch.nn.Module, config: CiTrusConfig, output_dir: str | os.PathLike, is_citrus: bool
+) -> None:
+    """`save_pretrained` of the trained model (the main process writes) and of its feature extractor."""
+    unwrapped = accelerator.unwrap_model(model)
+    unwrapped.save_pretrained(
+        str(output_dir), is_main_process=accelerator.is_main_process, save_function=accelerator.save
+    )
+    if accelerator.is_main_process:
+        # A CiTrus model's saved config names its (encoder-only) class: its extractor takes any channel count.
+        contract = unwrapped.config if is_citrus else config
+        CiTrusFeatureExtractor.from_config(contract).save_pretrained(str(output_dir))
+
+
+def _optimizer_and_scheduler(model: torch.nn.Module, args: PretrainArguments, num_processes: int):
+    """AdamW (no weight decay on norms, biases and tokens) and the warm-up + cosine schedule."""
+    from transformers import get_cosine_schedule_with_warmup
+
+    decay, no_decay = [], []
+    for name, parameter in model.named_parameters():
+        (no_decay if parameter.ndim < 2 or "token" in name else decay).append(parameter)
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=args.learning_rate,
+    )
+    # A prepared scheduler steps once per process at every optimizer step: scale its horizon accordingly.
+    scheduler = get_cosine_schedule_with_warmup(
+        optimizer,
+        num_warmup_steps=args.num_warmup_steps * num_processes,
+        num_training_steps=args.max_steps * num_processes,
+    )
+    return optimizer, scheduler
+
+
+_SUMMARY_CURVES = {"train": "train_losses", "eval": "eval_losses", "baseline": "eval_baseline_losses"}
+
+
+def _earlier_curve(output_dir: str | os.PathLike, name: str, last_step: int) -> list[tuple[int, float]]:
+    """The points of curve `name` up to step `last_step` (where the run resumed) that its summary recorded."""
+    summary_path = Path(output_dir) / SUMMARY_FILE
+    if not summary_path.is_file():
+        return []
+    points = json.loads(summary_path.read_text()).get(_SUMMARY_CURVES[name]) or []
+    return [(int(step), float(loss)) for step, loss in points if int(step) <= last_step]
+
+
+class PretrainingLoop:
+    """The optimisation loop from where `progress` stands to `stop_after_steps` (or `max_steps`): micro-steps with
+    gradient accumulation, and at optimizer steps the logs, evaluations, figures and checkpoints the settings ask for.
+    `run` returns the curves `{"train": [(step, loss)], "eval": [...], "baseline": [...]}` of this call."""
+
+    def __init__(self, args, accelerator, model, optimizer, scheduler, loss_fn, held_out: HeldOutLoss, plot: bool):
+        self.args, self.accelerator = args, accelerator
+        self.model, self.optimizer, self.scheduler, self.loss_fn = model, optimizer, scheduler, loss_fn
+        self.held_out = held_out
+        self.writer = None
+        if plot and args.report_to == "tensorboard" and accelerator.is_main_process and held_out.batch is not None:
+            self.writer = accelerator.get_tracker("tensorboard", unwrap=True)
+        self.guard = NonFiniteLossGuard(args, accelerator)
+        self.stop_at = args.stop_after_steps or args.max_steps
+        self.curves: dict[str, list[tuple[int, float]]] = {"train": [], "eval": [], "baseline": []}
+        self.running_loss, self.running_count = torch.zeros((), device=accelerator.device), 0
+
+    def run(self, training: TrainingBatches, progress: TrainingProgress) -> dict[str, list[tuple[int, float]]]:
+        from tqdm.auto import tqdm
+
+        args, accelerator = self.args, self.accelerator
+        progress_bar = tqdm(
+            total=args.max_steps,
+            initial=progress.step,
+            desc="pre-training",
+            unit="step",
+            disable=not (args.show_progress and accelerator.is_local_main_process),
+            dynamic_ncols=True,
+        )
+        sample_log = None
+        if args.log_sample_ids:
+            Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+            sample_log = open(Path(args.output_dir) / f"sample_ids_rank{accelerator.process_index}.jsonl", "a")
+        self.model.train()
+        try:
+            while progress.step < self.stop_at:
+                for batch in training.epoch(progress):
+                    self.micro_step(batch, progress.step + 1)
+                    progress.batches_in_epoch += 1
+                    if sample_log is not None:
+                        ids = {"ids": batch["example_id"].tolist()} if "example_id" in batch else {}
+                        ids = ids or {"sources": batch["source_id"].tolist()}
+                        sample_log.write(json.dumps({"step": progress.step, **ids}) + "\n")
+                    if not accelerator.sync_gradients:
+                        continue
+                    progress.step += 1
+                    progress_bar.update(1)
+                    self.after_optimizer_step(progress.step, progress_bar)
+                    if progress.step >= self.stop_at:
+                        break
+                else:
+                    progress.epoch += 1
+                    progress.batches_in_epoch = 0
+        finally:
+            progress_bar.close()
+            if sample_log is not None:
+                sample_log.close()
+        return self.curves
+
+    def micro_step(self, batch: dict[str, torch.Tensor], step: int) -> None:
+        """Forward and backward of one batch; the optimizer steps when gradients are synchronised."""
+        accelerator, args = self.accelerator, self.args
+        with accelerator.accumulate(self.model):
+            loss = self.loss_fn(self.model, batch)
+            self.guard.track(loss, step)
+            accelerator.backward(loss)
+            if accelerator.sync_gradients and args.max_grad_norm:
+                accelerator.clip_grad_norm_(self.model.parameters(), args.max_grad_norm)
+            self.optimizer.step()
+            self.scheduler.step()
+            self.optimizer.zero_grad()
+        self.running_loss += loss.detach().float()
+        self.running_count += 1
+
+    def after_optimizer_step(self, step: int, progress_bar) -> None:
+        args, accelerator = self.args, self.accelerator
+        last = step == self.stop_at
+        if step % args.logging_steps == 0 or last:
+            self.guard.stop_if_loss_broke()
+            mean_loss = float(accelerator.reduce(self.running_loss / self.running_count, reduction="mean"))
+            self.curves["train"].append((step, mean_loss))
+            self.running_loss.zero_()
+            self.running_count = 0
+            progress_bar.set_postfix(loss=f"{mean_loss:.4f}")
+            accelerator.log(
+                {"train/loss": mean_loss, "train/learning_rate": self.scheduler.get_last_lr()[0]}, step=step
+            )
+        if accelerator.is_main_process and (step % args.eval_steps == 0 or last):
+            self.evaluate(step)
+        if self.writer is not None and step % args.plot_steps == 0:
+            self.plot(step)
+        if step % args.save_steps == 0 or last:
+            self.save_checkpoint(step)
+
+    def evaluate(self, step: int) -> None:
+        evaluation = self.held_out(self.model)
+        if evaluation is None:
+            return
+        loss, baseline = evaluation
+        self.curves["eval"].append((step, loss))
+        logged = {"eval/loss": loss}
+        if baseline is not None:
+            self.curves["baseline"].append((step, baseline))
+            logged["eval/baseline_loss"] = baseline
+        self.accelerator.log(logged, step=step)
+
+    def plot(self, step: int) -> None:
+        from .callbacks import reconstruction_figure
+
+        device = self.accelerator.device
+        figure = reconstruction_figure(
+            self.accelerator.unwrap_model(self.model),
+            self.held_out.batch["input_values"][:1].to(device),
+            self.held_out.batch["patch_mask"][:1].to(device),
+            seed=self.args.seed,
+        )
+        self.writer.add_figure("reconstruction", figure, global_step=step)
+
+    def save_checkpoint(self, step: int) -> None:
+        self.guard.stop_if_loss_broke()
+        output_dir = Path(self.args.output_dir)
+        self.accelerator.save_state(str(output_dir / "checkpoints" / f"{CHECKPOINT_PREFIX}{step}"))
+        if self.accelerator.is_main_process and self.args.save_total_limit:
+            for old in checkpoints_in(output_dir)[: -self.args.save_total_limit]:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+class NonFiniteLossGuard:
+    """Stops a run whose loss became NaN or infinite, before it logs or saves anything trained on that loss.
+
+    The first optimizer step whose loss was NaN / inf, and that loss, are tracked on the device: checking every step
+    would wait for the accelerator at each one. They are read (on every process, at the same steps) before anything
+    is logged or saved, so the run stops at the next logging step and never saves weights trained on such a loss.
+    """
+
+    no_bad_step = torch.iinfo(torch.int64).max
+
+    def __init__(self, args: PretrainArguments, accelerator):
+        self.args, self.accelerator = args, accelerator
+        self.first_bad_step = torch.full((1,), self.no_bad_step, dtype=torch.int64, device=accelerator.device)
+        self.first_bad_loss = torch.zeros(1, device=accelerator.device)
+
+    def track(self, loss: torch.Tensor, step: int) -> None:
+        """Remember `loss` of optimizer step `step` (counted from 1) if it is the first non-finite one."""
+        broke_here = ~torch.isfinite(loss.detach().float()).reshape(1) & (self.first_bad_step == self.no_bad_step)
+        self.first_bad_step = torch.where(broke_here, step, self.first_bad_step)
+        self.first_bad_loss = torch.where(broke_here, loss.detach().float(), self.first_bad_loss)
+
+    def stop_if_loss_broke(self) -> None:
+        from .callbacks import NonFiniteLossError, non_finite_loss_message
+
+        steps = self.accelerator.gather(self.first_bad_step)
+        losses = self.accelerator.gather(self.first_bad_loss)
+        worst = int(steps.argmin())
+        if int(steps[worst]) == self.no_bad_step:
+            return
+        saved = checkpoints_in(self.args.output_dir)
+        message = non_finite_loss_message(
+            int(steps[worst]),
+            float(losses[worst]),
+            self.args.learning_rate,
+            self.args.mixed_precision,
+            str(saved[-1]) if saved else None,
+        )
+        self.accelerator.end_training()
+        raise NonFiniteLossError(message)
 
 
 def is_pretrained_model_dir(path: str | os.PathLike) -> bool:
@@ -490,6 +799,7 @@ def is_pretrained_model_dir(path: str | os.PathLike) -> bool:
 
 
 __all__ = [
+    "PRETRAIN_RECIPES",
     "EpochShuffleSampler",
     "PretrainArguments",
     "PretrainResult",

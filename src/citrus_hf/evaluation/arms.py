@@ -1,0 +1,367 @@
+"""The contenders of the low-data protocol, as registered arms.
+
+An arm is one way to get a model from a handful of labelled windows: CiTrus pre-trained (the bundled checkpoint, or
+pre-trained here with one objective), the same CiTrus from random weights, transformers' PatchTST, MiniRocket + ridge
+(the classical answer), or no model at all (the prior). Every arm implements `prepare` (once per dataset: align or
+load the splits) and `run` (one labelled draw, one seed -> test metrics); `ARMS` maps names to arms and everything
+else (the command's choices, the report's pairings) reads it. A new arm is one class and one `register_arm` call.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..configuration_citrus import PRETRAINING_OBJECTIVES, CiTrusConfig
+from ..data.alignment import align_task_split, aligned_length, task_feature_extractor, with_input_overrides
+from ..data.splits import TaskSplits
+from ..loading import build_config, resolve_checkpoint
+from ..training.finetune import build_citrus_task_model, init_regression_bias
+from ..training.metrics import classification_metrics, regression_metrics
+from ..training.recipes import RECIPES, labels_per_class, resolve_recipe, score
+
+if TYPE_CHECKING:
+    from .protocol import ProtocolConfig
+
+
+@dataclass
+class DatasetContext:
+    """What every arm of one labelled set shares: its splits, the training pool's labels, the input-contract
+    overrides (channels, normalisation) and a cache of aligned splits keyed by input contract, so arms with the same
+    contract align once."""
+
+    name: str
+    splits: TaskSplits
+    pool_labels: np.ndarray
+    overrides: dict[str, Any]
+    alignment: str
+    config: ProtocolConfig
+    score_split: str = "test"
+    aligned: dict[tuple, tuple] = field(default_factory=dict)
+
+    @property
+    def task(self) -> str:
+        return self.splits.task
+
+    def scored(self):
+        """The split that runs are scored on (the test split, or validation when choosing recipes)."""
+        return self.splits.test if self.score_split == "test" else self.splits.validation
+
+    def scored_labels(self) -> np.ndarray:
+        return self.splits.labels(self.score_split)
+
+    def align(self, contract: CiTrusConfig, padding: str = "longest") -> tuple:
+        """(training pool, validation, scored split), aligned to `contract` once per distinct input contract.
+
+        `padding="longest"` keeps the recordings' own duration (CiTrus takes any whole number of patches);
+        "max_length" pads to the context, for models with a fixed input length (PatchTST)."""
+        key = (
+            padding,
+            contract.sampling_rate,
+            contract.context_length,
+            contract.patch_length,
+            contract.normalization,
+            json.dumps(contract.normalization_mean),
+            json.dumps(contract.normalization_std),
+        )
+        if key not in self.aligned:
+            extractor = task_feature_extractor(contract, self.alignment, padding)
+            splits = (self.splits.train, self.splits.validation, self.scored())
+            rate = self.config.sampling_rate
+            length = aligned_length(splits, extractor, rate)
+            self.aligned[key] = tuple(align_task_split(s, extractor, self.task, rate, length) for s in splits)
+        return self.aligned[key]
+
+
+class Arm(ABC):
+    """One contender of the protocol.
+
+    Attributes:
+        name: registry key (`citrus evaluate --arms NAME`).
+        description: one line for the report.
+        pretrained: whether it starts from pre-trained weights (a checkpoint given, bundled or pre-trained here).
+        scratch_counterpart: the arm that is the same model from random weights: the report pairs them.
+    """
+
+    name: str
+    description: str
+    pretrained: bool = False
+    # pre-trained by the protocol itself (on its corpus) when no checkpoint is given
+    pretrainable: bool = False
+    scratch_counterpart: str | None = None
+
+    def prepare(self, context: DatasetContext, checkpoint: str | None) -> Any:
+        """Per-dataset state (aligned splits, arrays); `checkpoint` is the arm's pre-trained weights, if any."""
+        return None
+
+    @abstractmethod
+    def run(
+        self, context: DatasetContext, prepared: Any, chosen: np.ndarray, seed: int, run_dir: Path
+    ) -> dict[str, Any]:
+        """Fit on the training pool's examples `chosen` with `seed`; return `{"test": metrics, ...}` (also
+        `steps`, `best_step`, `recipe` where they apply)."""
+
+
+ARMS: dict[str, Arm] = {}
+
+
+def register_arm(arm: Arm) -> Arm:
+    """Make `arm` available by its name (`citrus evaluate --arms`, `ProtocolConfig.arms`)."""
+    ARMS[arm.name] = arm
+    return arm
+
+
+# ------------------------------------------------------------------------------------------------------- CiTrus
+
+
+@dataclass
+class CiTrusArm(Arm):
+    """CiTrus fitted with a recipe (`ProtocolConfig.recipe`, or the arm's own): from `checkpoint` (bundled name,
+    given, or pre-trained here with `objective` on the protocol's corpus) or from random weights."""
+
+    name: str
+    description: str
+    pretrained: bool = True
+    backbone: str = "hybrid"
+    objective: str = "time"
+    bundled: str | None = None
+    recipe: str | None = None
+    scratch_counterpart: str | None = None
+
+    @property
+    def pretrainable(self) -> bool:  # type: ignore[override]
+        """Pre-trained by the protocol itself when no checkpoint is given (the bundled ones never are)."""
+        return self.pretrained and self.bundled is None
+
+    def contract(self, config: ProtocolConfig, checkpoint: str | None) -> CiTrusConfig:
+        """The CiTrus config fixing this arm's input (and, from scratch, its architecture)."""
+        if checkpoint is not None:
+            return build_config(resolve_checkpoint(checkpoint))
+        return build_config(
+            resolve_model_config(config.model_config), **{**config.config_overrides, "backbone": self.backbone}
+        )
+
+    def prepare(self, context: DatasetContext, checkpoint: str | None) -> Any:
+        checkpoint = checkpoint if self.pretrained else None
+        contract = with_input_overrides(self.contract(context.config, checkpoint), context.overrides)
+        return {"contract": contract, "checkpoint": checkpoint, "aligned": context.align(contract)}
+
+    def run(self, context, prepared, chosen, seed, run_dir) -> dict[str, Any]:
+        from transformers import set_seed
+
+        pool, validation, scored = prepared["aligned"]
+        splits = context.splits
+        recipe = resolve_recipe(
+            self.recipe or context.config.recipe, labels_per_class(context.pool_labels[chosen], splits.task)
+        )
+        set_seed(seed)
+        model = build_citrus_task_model(
+            splits.task,
+            splits.num_channels,
+            splits.label_names,
+            prepared["checkpoint"],
+            prepared["contract"],
+            {**context.overrides, **recipe.head_overrides},
+        )
+        if splits.task == "regression":
+            init_regression_bias(model.regressor, context.pool_labels[chosen])
+        settings = replace(context.config.finetune, seed=seed, show_progress=False)
+        outcome = recipe.fit(model, pool.select(chosen), validation, splits.task, settings, run_dir)
+        return {
+            "test": score(outcome.model, scored, splits.task),
+            "steps": outcome.steps,
+            "best_step": outcome.best_step,
+            "recipe": recipe.name,
+        }
+
+
+def resolve_model_config(model_config: str) -> str:
+    """A model config reference as `build_config` reads it: bundled checkpoint names become their folders."""
+    from ..loading import bundled_checkpoint
+
+    folder = bundled_checkpoint(model_config)
+    return str(folder) if folder is not None else model_config
+
+
+# ------------------------------------------------------------------------------------------------------ PatchTST
+
+
+@dataclass
+class PatchTSTArm(Arm):
+    """transformers' PatchTST of the CiTrus size, fine-tuned with the fine-tuning recipe (its own way of fitting:
+    it has no frozen-feature read-out worth the name), from random weights or pre-trained here likewise."""
+
+    name: str
+    description: str
+    pretrained: bool = False
+    scratch_counterpart: str | None = None
+
+    @property
+    def pretrainable(self) -> bool:  # type: ignore[override]
+        return self.pretrained
+
+    def prepare(self, context, checkpoint):
+        config = context.config
+        contract = build_config(resolve_model_config(config.model_config), **config.config_overrides)
+        contract = with_input_overrides(contract, context.overrides)
+        return {
+            "contract": contract,
+            "checkpoint": checkpoint if self.pretrained else None,
+            # PatchTST's position embedding fixes its input length to the context
+            "aligned": context.align(contract, padding="max_length"),
+        }
+
+    def run(self, context, prepared, chosen, seed, run_dir) -> dict[str, Any]:
+        from transformers import set_seed
+
+        from .baselines import PatchTSTCollator, build_patchtst_task_model, patchtst_predict, regression_head
+
+        splits, contract = context.splits, prepared["contract"]
+        pool, validation, scored = prepared["aligned"]
+        set_seed(seed)
+        num_labels = len(splits.label_names) if splits.label_names else None
+        model = build_patchtst_task_model(
+            splits.task, splits.num_channels, contract, num_labels, prepared["checkpoint"]
+        )
+        if splits.task == "regression":
+            init_regression_bias(regression_head(model), context.pool_labels[chosen])
+        collator = PatchTSTCollator(splits.task, contract.patch_length)
+        settings = replace(context.config.finetune, seed=seed, show_progress=False)
+        outcome = RECIPES["finetune"].fit(
+            model, pool.select(chosen), validation, splits.task, settings, run_dir, collator, collator.label_names
+        )
+        outputs = patchtst_predict(outcome.model, scored, collator)
+        labels = np.asarray(scored.with_format("numpy")["labels"])
+        test = (
+            classification_metrics(outputs, labels)
+            if splits.task == "classification"
+            else regression_metrics(outputs[:, 0], labels)
+        )
+        return {"test": test, "steps": outcome.steps, "best_step": outcome.best_step, "recipe": "finetune"}
+
+
+# ----------------------------------------------------------------------------------------------------- MiniRocket
+
+
+class MiniRocketArm(Arm):
+    """MiniRocket + ridge with internal cross-validation (aeon's `MiniRocketClassifier` / `MiniRocketRegressor`, as
+    a practitioner would fit them) on the raw recordings at their own rate and length: the classical answer the
+    foundation model has to beat. Recordings of different lengths are zero-padded at the end to the longest."""
+
+    name = "minirocket"
+    description = "MiniRocket + ridge (aeon), raw windows at their own rate: the classical baseline"
+
+    def prepare(self, context, checkpoint):
+        from .baselines import raw_windows
+
+        return {"pool": raw_windows(context.splits.train), "scored": raw_windows(context.scored())}
+
+    def run(self, context, prepared, chosen, seed, run_dir) -> dict[str, Any]:
+        from .baselines import fit_minirocket
+
+        labels = context.pool_labels[chosen]
+        outputs = fit_minirocket(prepared["pool"][chosen], labels, prepared["scored"], context.task, seed)
+        scored_labels = context.scored_labels()
+        if context.task == "classification":
+            return {"test": classification_metrics(outputs, scored_labels), "recipe": "ridge-cv"}
+        return {"test": regression_metrics(outputs, scored_labels), "recipe": "ridge-cv"}
+
+
+# ---------------------------------------------------------------------------------------------------------- prior
+
+
+class PriorArm(Arm):
+    """No model: the labelled subset's mean target (regression) or class frequencies as scores (ties broken towards
+    the lowest class index): what a model must beat to have learnt anything from the signal."""
+
+    name = "prior"
+    description = "no model: the labelled subset's mean target / class frequencies"
+
+    def run(self, context, prepared, chosen, seed, run_dir) -> dict[str, Any]:
+        train_labels, scored_labels = context.pool_labels[chosen], context.scored_labels()
+        if context.task == "regression":
+            predictions = np.full(len(scored_labels), float(np.mean(train_labels)))
+            return {"test": regression_metrics(predictions, scored_labels)}
+        num_classes = len(context.splits.label_names or []) or int(max(train_labels.max(), scored_labels.max())) + 1
+        frequencies = np.bincount(train_labels, minlength=num_classes) / len(train_labels)
+        scores = np.tile(np.log(frequencies + 1e-12), (len(scored_labels), 1))
+        return {"test": classification_metrics(scores, scored_labels)}
+
+
+# ------------------------------------------------------------------------------------------------- the registry
+
+register_arm(
+    CiTrusArm(
+        "citrus-small",
+        "CiTrus, the bundled pre-trained checkpoint `citrus-small`",
+        bundled="citrus-small",
+        scratch_counterpart="citrus-scratch",
+    )
+)
+for _objective in PRETRAINING_OBJECTIVES:
+    register_arm(
+        CiTrusArm(
+            f"citrus-{_objective}",
+            f"CiTrus pre-trained here with the {_objective!r} objective",
+            objective=_objective,
+            scratch_counterpart="citrus-scratch",
+        )
+    )
+register_arm(CiTrusArm("citrus-scratch", "CiTrus from random weights, the same recipe", pretrained=False))
+register_arm(
+    CiTrusArm(
+        "citrus-scratch-finetune",
+        "CiTrus from random weights, fully fine-tuned (the strongest from-scratch use)",
+        pretrained=False,
+        recipe="finetune",
+    )
+)
+register_arm(
+    CiTrusArm(
+        "cnn-pretrained", "CNN stem only, pre-trained (auto-encoder)", backbone="cnn", scratch_counterpart="cnn-scratch"
+    )
+)
+register_arm(CiTrusArm("cnn-scratch", "CNN stem only, from random weights", pretrained=False, backbone="cnn"))
+register_arm(
+    CiTrusArm(
+        "transformer-pretrained",
+        "transformer only (linear patches), pre-trained",
+        backbone="transformer",
+        scratch_counterpart="transformer-scratch",
+    )
+)
+register_arm(
+    CiTrusArm("transformer-scratch", "transformer only, from random weights", pretrained=False, backbone="transformer")
+)
+register_arm(
+    PatchTSTArm(
+        "patchtst-pretrained",
+        "transformers' PatchTST, pre-trained here likewise, fine-tuned",
+        pretrained=True,
+        scratch_counterpart="patchtst-scratch",
+    )
+)
+register_arm(PatchTSTArm("patchtst-scratch", "transformers' PatchTST from random weights, fine-tuned"))
+register_arm(MiniRocketArm())
+register_arm(PriorArm())
+
+# The reference every table compares against: the classical method a practitioner would use.
+CLASSICAL_BASELINE = "minirocket"
+
+
+__all__ = [
+    "ARMS",
+    "CLASSICAL_BASELINE",
+    "Arm",
+    "CiTrusArm",
+    "DatasetContext",
+    "MiniRocketArm",
+    "PatchTSTArm",
+    "PriorArm",
+    "register_arm",
+]

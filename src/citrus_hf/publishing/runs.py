@@ -1,0 +1,177 @@
+"""What a training run recorded next to its weights, read back for the model card: `finetune_results.json` (written by
+`citrus finetune`: dataset, label budget, test metrics, hyper-parameters, the checkpoint it started from) and
+`pretraining_summary.json` (written by `citrus pretrain`: corpus, steps, windows, loss). A fine-tuning run that started
+from a local pre-training folder takes the corpus from that folder's summary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..evaluation.records import EvalRecord
+from ..training.finetune import RESULTS_FILE
+from ..training.pretrain import SUMMARY_FILE
+
+# Test metrics that describe the model; the loss is the training objective, not a result to report.
+_NOT_REPORTED = {"loss"}
+
+
+@dataclass
+class RunRecords:
+    """The facts a run folder holds about the model saved in it (empty when it holds no run records).
+
+    Attributes:
+        task: "classification" or "regression" (fine-tuning runs).
+        dataset: the labelled set the model was fine-tuned on, as `citrus evaluate` names it (e.g. "basic_motions").
+        label_budget: labelled training windows the model was fine-tuned on.
+        eval_records: the run's own test metrics (this checkpoint's results).
+        hyperparameters: fine-tuning settings, for the card's table.
+        pretraining: the pre-training facts (`{"corpus": ..., "steps": ..., ...}`), for the card's table.
+        base_model: Hub id of the checkpoint the run started from, when it was one.
+    """
+
+    task: str | None = None
+    dataset: str | None = None
+    label_budget: int | None = None
+    eval_records: list[EvalRecord] = field(default_factory=list)
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    pretraining: dict[str, Any] | None = None
+    base_model: str | None = None
+
+
+def _with_options(name: str, options: dict[str, Any] | None) -> str:
+    """`"eeg_pretrain"` + `{"window_seconds": 10.0}` -> `"eeg_pretrain (window_seconds=10.0)"`."""
+    if not options:
+        return name
+    return f"{name} ({', '.join(f'{key}={value}' for key, value in options.items())})"
+
+
+def pretraining_facts(summary: dict[str, Any]) -> dict[str, Any]:
+    """The card's pre-training rows from a `pretraining_summary.json` (see `citrus_hf.training.pretrain`)."""
+    arguments = summary.get("arguments", {})
+    facts: dict[str, Any] = {"corpus": _with_options(str(arguments.get("dataset")), arguments.get("dataset_options"))}
+    facts["Optimizer steps"] = summary.get("steps")
+    if summary.get("num_train_windows") is not None:
+        facts["Training windows"] = summary["num_train_windows"]
+    if arguments.get("per_device_batch_size") is not None:
+        batch = arguments["per_device_batch_size"] * summary.get("world_size", 1)
+        facts["Batch size"] = batch * arguments.get("gradient_accumulation_steps", 1)
+    if arguments.get("learning_rate") is not None:
+        facts["Peak learning rate"] = arguments["learning_rate"]
+    if summary.get("final_loss") is not None:
+        facts["Final training loss"] = round(float(summary["final_loss"]), 4)
+    if not summary.get("completed", True):
+        facts["Note"] = "the run stopped before its last step"
+    return {key: value for key, value in facts.items() if value is not None}
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        content = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON ({error}); it was not written completely. Remove it.") from error
+    if not isinstance(content, dict):
+        raise ValueError(f"{path} must hold a JSON object, got {type(content).__name__}.")
+    return content
+
+
+def _method(results: dict[str, Any], arguments: dict[str, Any]) -> str:
+    """How the run fitted the model: its recipe (`citrus_hf.training.recipes`), or LoRA."""
+    if arguments.get("lora"):
+        return f"LoRA (r={arguments.get('lora_r')}, alpha={arguments.get('lora_alpha')})"
+    recipe = results.get("recipe")
+    if recipe == "probe":
+        alpha = (results.get("recipe_details") or {}).get("ridge_alpha")
+        penalty = f", penalty {alpha:g} by leave-one-out" if isinstance(alpha, (int, float)) else ""
+        return f"probe: frozen encoder, ridge read-out of every layer{penalty}"
+    if recipe is None and arguments.get("linear_probe"):  # a run from before the recipes
+        return "linear probe (frozen encoder)"
+    return "full fine-tuning"
+
+
+def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
+    arguments = results.get("arguments", {})
+    trainer = arguments.get("trainer", {})
+    dataset = str(arguments.get("dataset"))
+    label_budget = results.get("num_train")
+    split = arguments.get("test_split", "test")
+    records = [
+        EvalRecord(dataset=dataset, metric=metric, value=float(value), split=split, label_budget=label_budget)
+        for metric, value in (results.get("test_metrics") or {}).items()
+        if metric not in _NOT_REPORTED and isinstance(value, (int, float)) and value == value  # NaN: undefined
+    ]
+    hyperparameters = {
+        "Method": _method(results, arguments),
+        "Label budget": f"{arguments.get('label_budget')} ({label_budget} labelled windows)",
+    }
+    recipe = results.get("recipe")
+    if recipe != "probe" or arguments.get("lora"):  # the probe is fitted in closed form: no optimizer, no steps
+        if trainer.get("max_steps", -1) > 0:
+            length = f"{trainer.get('max_steps')} steps"
+        elif recipe is not None:
+            length = f"{results.get('steps')} steps (scaled to the labelled examples)"
+        else:
+            length = f"{trainer.get('num_train_epochs')} epochs"
+        best_step = results.get("best_step")
+        metric, patience = trainer.get("metric_for_best_model"), trainer.get("early_stopping_patience")
+        if (results.get("recipe_details") or {}).get("early_stopping") is False:
+            early_stopping = "off (validation split too small: the last weights are kept)"
+        elif patience:
+            early_stopping = f"on validation {metric}, patience {patience} evaluations"
+        else:
+            early_stopping = f"off (the step with the best validation {metric} is kept)"
+        hyperparameters |= {
+            "Learning rate": trainer.get("learning_rate"),
+            "Weight decay": trainer.get("weight_decay"),
+            "Batch size": trainer.get("per_device_batch_size"),
+            "Training length": length,
+            "Steps trained (best step)": f"{results.get('steps')} ({best_step if best_step is not None else 'last'})",
+            "Early stopping": early_stopping,
+        }
+    hyperparameters |= {
+        "Seed": trainer.get("seed"),
+        "Alignment / normalisation": f"{arguments.get('alignment')} / {arguments.get('normalization')}",
+    }
+    run = RunRecords(
+        task=results.get("task"),
+        dataset=dataset,
+        label_budget=label_budget,
+        eval_records=records,
+        hyperparameters={key: value for key, value in hyperparameters.items() if value is not None},
+    )
+    base = arguments.get("model")
+    if base is not None:
+        base_folder = Path(str(base)).expanduser()
+        if not base_folder.is_absolute() and not base_folder.exists():
+            base_folder = folder / base_folder
+        if (base_folder / SUMMARY_FILE).is_file():
+            run.pretraining = pretraining_facts(_read_json(base_folder / SUMMARY_FILE))
+        elif str(base).count("/") == 1 and not base_folder.exists():
+            run.base_model = str(base)  # a Hub id
+    return run
+
+
+def read_run_records(folder: str | os.PathLike | None) -> RunRecords:
+    """The run records in `folder` (`finetune_results.json`, `pretraining_summary.json`); empty ones when `folder` is
+    None or empty (a model built in memory), not a local folder, or holds neither file.
+
+    Raises:
+        ValueError: a record file that is not a JSON object.
+    """
+    if not folder or not Path(folder).is_dir():
+        return RunRecords()
+    folder = Path(folder)
+    if (folder / RESULTS_FILE).is_file():
+        run = _finetune_records(_read_json(folder / RESULTS_FILE), folder)
+    else:
+        run = RunRecords()
+    if run.pretraining is None and (folder / SUMMARY_FILE).is_file():
+        run.pretraining = pretraining_facts(_read_json(folder / SUMMARY_FILE))
+    return run
+
+
+__all__ = ["RunRecords", "pretraining_facts", "read_run_records"]

@@ -1,0 +1,196 @@
+"""The `citrus` command line: every option comes from a dataclass field (defaults in `--help`, settings files, one
+naming scheme across commands), and one error boundary turns a user error into one `error: ...` line (exit code 2)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tiny_configs import tiny_config
+
+from citrus_hf.commands import COMMANDS
+from citrus_hf.commands.main import main
+
+# A labelled set the tests below write with save_to_disk: real BasicMotions recordings without their rate column.
+WITHOUT_RATE = "__without_rate__"
+
+
+@pytest.fixture(scope="module")
+def without_rate(tmp_path_factory):
+    """BasicMotions (train and test, 10 Hz) saved without its `sampling_rate` column."""
+    from citrus_hf.data import build_dataset
+
+    folder = tmp_path_factory.mktemp("without_rate")
+    build_dataset("basic_motions").remove_columns("sampling_rate").save_to_disk(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+
+    folder = tmp_path_factory.mktemp("checkpoint")
+    config = tiny_config(num_labels=2)
+    CiTrusForSequenceClassification(config).save_pretrained(folder)
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
+    return folder
+
+
+def _settings_file(tmp_path):
+    path = tmp_path / "finetune.yaml"
+    path.write_text("dataset: basic_motions\noutput_dir: out\nlearning_rates: 0.1\n")
+    return str(path)
+
+
+# (what is wrong, the command line, words the one-line message must contain)
+BAD_INPUTS = [
+    ("unknown command", ["frobnicate"], "unknown subcommand 'frobnicate'"),
+    ("unknown option", ["finetune", "--dataset", "basic_motions", "--output-dir", "x", "--epochs", "3"], "--epochs"),
+    ("missing option", ["finetune", "--output-dir", "x"], "required: --dataset"),
+    ("bad choice", ["pretrain", "--output-dir", "x", "--report-to", "wandb"], "invalid choice: 'wandb'"),
+    ("bad number", ["finetune", "--dataset", "d", "--output-dir", "x", "--learning-rate", "fast"], "invalid float"),
+    ("no KEY=VALUE", ["pretrain", "--output-dir", "x", "--config-overrides", "d_model"], "KEY=VALUE"),
+    ("unknown dataset", ["finetune", "--dataset", "no_such_set", "--output-dir", "{tmp}/o"], "no_such_set"),
+    (
+        "missing model folder",
+        ["finetune", "--dataset", "basic_motions", "--model", "{tmp}/no_such_checkpoint", "--output-dir", "{tmp}/o"],
+        "no_such_checkpoint",
+    ),
+    ("bad budget", ["finetune", "--dataset", "basic_motions", "--label-budget", "0", "--output-dir", "x"], "budget"),
+    (
+        "bad config value",
+        ["pretrain", "--output-dir", "{tmp}/o", "--model-config", "tiny", "--config-overrides", "patch_length=7"],
+        "patch_length",
+    ),
+    ("seeds and a seed count", ["evaluate", "--seeds", "1", "2", "--num-seeds", "3"], "not both"),
+    ("missing settings file", ["finetune", "{tmp}/nowhere.yaml"], "nowhere.yaml"),
+    ("unknown setting in a file", ["finetune", "{settings}"], "learning_rates"),
+    ("unknown data name", ["data", "fetch", "no_such_dataset"], "no_such_dataset"),
+    ("push without a checkpoint", ["push", "{tmp}/nothing", "user/repo"], "config.json"),
+    ("push to a bad repo id", ["push", "{checkpoint}", "no-namespace"], "namespace/name"),
+    (
+        "no sampling_rate column",
+        ["finetune", "--dataset", "{without_rate}", "--model-config", "tiny", "--output-dir", "{tmp}/o"],
+        "--sampling-rate",
+    ),
+]
+
+
+@pytest.mark.parametrize(("problem", "argv", "expected"), BAD_INPUTS, ids=[case[0] for case in BAD_INPUTS])
+def test_a_user_error_is_one_line_and_exit_code_2(problem, argv, expected, tmp_path, capsys, request):
+    values = {"tmp": str(tmp_path)}
+    if any("{settings}" in arg for arg in argv):
+        values["settings"] = _settings_file(tmp_path)
+    if any("{checkpoint}" in arg for arg in argv):
+        values["checkpoint"] = str(request.getfixturevalue("checkpoint"))
+    if any("{without_rate}" in arg for arg in argv):
+        values["without_rate"] = str(request.getfixturevalue("without_rate"))
+    capsys.readouterr()  # what building the fixtures printed
+    assert main([arg.format(**values) for arg in argv]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
+    assert expected in lines[0], lines[0]
+    assert "Traceback" not in captured.err + captured.out
+
+
+def test_offline_push_is_a_user_error(checkpoint, monkeypatch, capsys):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    capsys.readouterr()
+    assert main(["push", str(checkpoint), "user/repo"]) == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]  # after transformers' "Loading weights" bar
+    assert last.startswith("error: ") and "offline mode is enabled" in last and "Traceback" not in err
+
+
+def test_debug_shows_the_traceback_and_bugs_keep_theirs(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="no_such_set"):
+        main(["finetune", "--dataset", "no_such_set", "--output-dir", str(tmp_path), "--debug"])
+    from citrus_hf.commands import finetune
+
+    def broken(argv):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(finetune, "run", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["finetune", "--dataset", "basic_motions", "--output-dir", str(tmp_path)])
+
+
+def _parsers():
+    import importlib
+
+    return {name: importlib.import_module(command.module).build_parser() for name, command in COMMANDS.items()}
+
+
+def test_help_shows_every_default_and_one_naming_scheme():
+    parsers = _parsers()
+    finetune_help = parsers["finetune"].format_help()
+    assert "--per-device-batch-size" in finetune_help and "(default: 16)" in finetune_help
+    assert "--learning-rate" in finetune_help and "(default: 0.001)" in finetune_help
+    assert "(default: 32)" in parsers["pretrain"].format_help()
+    for name, parser in parsers.items():
+        options = {option for action in parser._actions for option in action.option_strings}
+        assert "--batch-size" not in options, name
+        report_to = [action for action in parser._actions if "--report-to" in action.option_strings]
+        if name in ("pretrain", "finetune", "evaluate"):
+            assert [tuple(action.choices) for action in report_to] == [("none", "tensorboard")], name
+    # evaluate takes a list of seeds, and a count only as --num-seeds
+    evaluate = parsers["evaluate"]
+    assert evaluate.parse(["--seeds", "7"]).seeds == [7]
+    assert evaluate.parse(["--num-seeds", "3"]).seeds == [0, 1, 2]
+    assert evaluate.parse([]).seeds == [0, 1, 2, 3, 4]
+
+
+def test_settings_files_with_command_line_overrides(tmp_path):
+    from citrus_hf.commands.finetune import build_parser
+
+    settings = {
+        "dataset": "hr_ecg",
+        "output_dir": str(tmp_path / "out"),
+        "config_overrides": {"d_model": 32},
+        "trainer": {"max_steps": 6, "learning_rate": 0.01},
+        "per_device_batch_size": 8,
+    }
+    (tmp_path / "settings.json").write_text(json.dumps(settings))
+    # YAML reads 1e-3 as text: it is converted as the command line would
+    (tmp_path / "settings.yaml").write_text("dataset: hr_ecg\noutput-dir: out\nmax_steps: 6\nweight_decay: 1e-3\n")
+    for path in (tmp_path / "settings.json", tmp_path / "settings.yaml"):
+        for argv in ([str(path), "--learning-rate", "0.5"], ["--config", str(path), "--learning-rate", "0.5"]):
+            arguments = build_parser().parse(argv)
+            assert arguments.dataset == "hr_ecg" and arguments.trainer.max_steps == 6
+            assert arguments.trainer.learning_rate == 0.5  # the command line wins over the file
+    from_yaml = build_parser().parse([str(tmp_path / "settings.yaml"), "--no-show-progress"])
+    assert from_yaml.trainer.weight_decay == 0.001 and from_yaml.trainer.show_progress is False
+    arguments = build_parser().parse([str(tmp_path / "settings.json"), "--config-overrides", "ffn_dim=64"])
+    assert arguments.config_overrides == {"d_model": 32, "ffn_dim": 64}
+    assert arguments.trainer.per_device_batch_size == 8 and arguments.trainer.learning_rate == 0.01
+
+
+def test_per_dataset_settings_update_their_defaults():
+    from citrus_hf.commands.evaluate import build_parser
+
+    config = build_parser().parse(
+        [
+            "--alignment", "hr_ecg=interpolate", "--dataset-budgets", "hr_ecg=2,all", "--dataset-options",
+            "hr_ecg:window_seconds=5", "hr_ecg:hop_seconds=5", "--checkpoints", "citrus-time=runs/eeg",
+        ]
+    )  # fmt: skip
+    assert config.alignment == {"hr_ecg": "interpolate"}
+    assert config.dataset_budgets == {"hr_ecg": ["2", "all"], "hr_ppg": ["5", "20", "50", "all"]}
+    assert config.dataset_options == {"hr_ecg": {"window_seconds": 5, "hop_seconds": 5}}
+    assert config.checkpoints == {"citrus-time": "runs/eeg"}
+    assert config.finetune.max_steps == -1 and config.finetune.seed == 0  # the protocol's defaults
+
+
+def test_sampling_rate_option_aligns_a_set_without_the_column(without_rate, tmp_path):
+    argv = [
+        "finetune", "--dataset", str(without_rate), "--sampling-rate", "10", "--model-config", "tiny",
+        "--label-budget", "2", "--max-steps", "2", "--eval-steps", "1", "--per-device-batch-size", "8",
+        "--no-show-progress", "--output-dir", str(tmp_path / "run"),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    results = json.loads((tmp_path / "run" / "finetune_results.json").read_text())
+    assert results["arguments"]["sampling_rate"] == 10.0
+    assert results["num_train"] == 8 and results["num_test"] == 40  # 2 per class of 4 activities; the whole test split

@@ -1,0 +1,89 @@
+"""The ridge read-out of the frozen-encoder probe: exact leave-one-out selection and folding into the head."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from tiny_configs import tiny_config
+
+from citrus_hf import CiTrusForRegression, CiTrusForSequenceClassification
+from citrus_hf.training.probe import DEFAULT_ALPHAS, class_codes, embed_dataset, fit_probe, fit_ridge
+
+
+def _brute_force_loo(features, targets, alpha_relative):
+    """Refit without each example in turn (the definition the closed form must match)."""
+    n = len(features)
+    mean, scale = features.mean(0), features.std(0)
+    design = (features - mean) / scale
+    unit = (np.linalg.svd(design - 0, compute_uv=False) ** 2).mean()
+    errors = []
+    for i in range(n):
+        keep = np.arange(n) != i
+        x, y = design[keep], targets[keep]
+        xm, ym = x.mean(0), y.mean(0)
+        w = np.linalg.solve((x - xm).T @ (x - xm) + alpha_relative * unit * np.eye(x.shape[1]), (x - xm).T @ (y - ym))
+        errors.append((targets[i] - (ym + (design[i] - xm) @ w)) ** 2)
+    return float(np.mean(errors))
+
+
+def _aligned(inputs: torch.Tensor, labels: torch.Tensor):
+    """An aligned dataset as `align_task_split` returns it (torch format)."""
+    from datasets import Dataset
+
+    rows = {
+        "input_values": inputs.numpy(),
+        "patch_mask": np.ones((len(inputs), inputs.shape[-1] // 20), dtype=np.int64),
+        "labels": labels.numpy(),
+    }
+    return Dataset.from_dict(rows).with_format("torch")
+
+
+def test_ridge_leave_one_out_errors_are_exact():
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((12, 5))
+    targets = features @ rng.standard_normal((5, 2)) + 0.3 * rng.standard_normal((12, 2))
+    readout = fit_ridge(features, targets)
+    for index in (0, 6, 12):
+        assert readout.loo_errors[index] == pytest.approx(
+            _brute_force_loo(features, targets, DEFAULT_ALPHAS[index]), rel=1e-6
+        )
+    assert readout.alpha == DEFAULT_ALPHAS[int(np.argmin(readout.loo_errors))]
+
+
+def test_ridge_works_on_raw_features_and_recovers_a_linear_rule():
+    rng = np.random.default_rng(1)
+    features = rng.standard_normal((200, 3)) * [1.0, 100.0, 0.01] + [5.0, -3.0, 0.0]
+    targets = features @ np.array([2.0, 0.03, 50.0]) + 1.0
+    readout = fit_ridge(features, targets)
+    assert np.abs(readout.predict(features)[:, 0] - targets).max() < 0.05 * targets.std()
+
+
+def test_probe_head_scores_are_the_ridge_scores():
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(
+        tiny_config(num_channels=2, num_labels=3, head_features="all_layers", pooling="mean_max")
+    )
+    inputs = torch.randn(15, 2, 200)
+    labels = torch.arange(15) % 3
+    inputs[labels == 1] += 1.0  # a separable class
+    rows = _aligned(inputs, labels)
+    readout = fit_probe(model, rows, "classification")
+    features = embed_dataset(model, rows)
+    with torch.no_grad():
+        logits = model(inputs, patch_mask=torch.ones(15, 10, dtype=torch.long)).logits.numpy()
+    np.testing.assert_allclose(logits, readout.predict(features), rtol=1e-4, atol=1e-4)
+    assert (logits.argmax(1)[labels.numpy() == 1] == 1).all()
+    assert class_codes(np.array([2, 0]), 3).tolist() == [[-1, -1, 1], [1, -1, -1]]
+
+
+def test_probe_fits_a_regressor():
+    torch.manual_seed(0)
+    model = CiTrusForRegression(tiny_config(head_features="all_layers", pooling="mean_max"))
+    inputs = torch.randn(20, 1, 200)
+    targets = inputs.std(dim=(1, 2)) * 10 + 60
+    fit_probe(model, _aligned(inputs, targets), "regression")
+    with torch.no_grad():
+        predictions = model(inputs).logits[:, 0]
+    # the fitted head beats predicting the mean on its training data
+    assert ((predictions - targets) ** 2).mean() < targets.var()
