@@ -81,20 +81,20 @@ PIPELINE_TASKS: dict[str, tuple[str, str, str]] = {
 }
 
 
+_time_series_regression_auto_class: type | None = None
+
+
 def time_series_regression_auto_class(module_name: str = __name__) -> type:
     """`AutoModelForTimeSeriesRegression`: transformers keeps a time-series regression mapping (PatchTST and
-    PatchTSMixer regressors) but no Auto class over it, so the package defines one. Made once per process and kept on
-    the `transformers` module, where transformers looks up the Auto classes a checkpoint's `custom_pipelines` names
-    (`clean_custom_task`). Defined here because this file is also remote code: without the package,
-    `pipeline(model=regressor, trust_remote_code=True)` loads the config first, and `CustomPipelines` defines the class
-    before transformers resolves the name. `module_name` is where the class says it lives (the package passes the
-    module that exports it). Imports torch (transformers' modeling_auto)."""
-    import transformers
-    from transformers.models.auto import modeling_auto
-    from transformers.models.auto.auto_factory import _BaseAutoModelClass
-
-    existing = getattr(modeling_auto, "AutoModelForTimeSeriesRegression", None)
-    if existing is None:
+    PatchTSMixer regressors) but no Auto class over it, so the package defines one, once per process. Defined here
+    because this file is also remote code: without the package, `pipeline(model=regressor, trust_remote_code=True)`
+    loads the config first, and `CustomPipelines` puts the class on the `transformers` module before transformers
+    looks the name up there (`clean_custom_task`). `module_name` is where the class says it lives (the package passes
+    the module that exports it). Imports torch (transformers' modeling_auto)."""
+    global _time_series_regression_auto_class
+    if _time_series_regression_auto_class is None:
+        from transformers.models.auto import modeling_auto
+        from transformers.models.auto.auto_factory import _BaseAutoModelClass
 
         class AutoModelForTimeSeriesRegression(_BaseAutoModelClass):
             """Loads the regressor of a time-series checkpoint (`CiTrusForRegression`, `CiTrusFusionForRegression`,
@@ -104,10 +104,8 @@ def time_series_regression_auto_class(module_name: str = __name__) -> type:
             _model_mapping = modeling_auto.MODEL_FOR_TIME_SERIES_REGRESSION_MAPPING
 
         AutoModelForTimeSeriesRegression.__module__ = module_name
-        existing = modeling_auto.AutoModelForTimeSeriesRegression = AutoModelForTimeSeriesRegression
-    if getattr(transformers, "AutoModelForTimeSeriesRegression", None) is not existing:
-        transformers.AutoModelForTimeSeriesRegression = existing
-    return existing
+        _time_series_regression_auto_class = AutoModelForTimeSeriesRegression
+    return _time_series_regression_auto_class
 
 
 class CustomPipelines(dict):
@@ -129,7 +127,10 @@ class CustomPipelines(dict):
     def __getitem__(self, task):
         entry = super().__getitem__(task)
         if isinstance(entry, dict) and "AutoModelForTimeSeriesRegression" in (entry.get("pt") or ()):
-            time_series_regression_auto_class()
+            import transformers
+
+            if not hasattr(transformers, "AutoModelForTimeSeriesRegression"):
+                transformers.AutoModelForTimeSeriesRegression = time_series_regression_auto_class()
         return entry
 
 

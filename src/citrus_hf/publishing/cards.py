@@ -306,6 +306,13 @@ def _model_class_and_task(
     return config, model_class, num_parameters, task
 
 
+def _in_transformers(name: str) -> bool:
+    """transformers itself defines the Auto class `name` (not the package's `AutoModelForTimeSeriesRegression`, which
+    a remote-code pipeline may have put on the transformers module)."""
+    auto_class = getattr(transformers, name, None)
+    return auto_class is not None and auto_class.__module__.startswith("transformers.")
+
+
 def _pipeline_tag(config, model_class: str, task: str, fusion: bool) -> str:
     """The task `transformers.pipeline(model=repo_id)` runs: the one the checkpoint's `custom_pipelines` names (a
     classifier trained as a regressor runs the regression pipeline), for a fusion model its task's tag."""
@@ -577,7 +584,7 @@ def build_model_card(
         repo_id=repo_id or "path/to/checkpoint",
         model_class=model_class,
         # transformers' own Auto class loads the remote code; the package's (regression) is named in `auto_map`
-        auto_class=auto_class if hasattr(transformers, auto_class) else None,
+        auto_class=auto_class if _in_transformers(auto_class) else None,
         remote_auto_map_key=auto_class,
         hyperparameters=[(str(k), _format_value(v)) for k, v in (hyperparameters or {}).items()],
         evaluation=evaluation,
