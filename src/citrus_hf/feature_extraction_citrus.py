@@ -217,6 +217,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         if locator is not None and isinstance(pretrained_model_name_or_path, str):
             pretrained_model_name_or_path = str(locator(pretrained_model_name_or_path) or pretrained_model_name_or_path)
         return super().get_feature_extractor_dict(pretrained_model_name_or_path, **kwargs)
+
     # `alignment="window"` refuses to cut more than this many bytes of heavily overlapping windows in one call
     # (`iter_windows` streams them instead); None lifts the limit. A class attribute: it is a safety net of this
     # process, not a setting saved with the checkpoint.
