@@ -283,6 +283,22 @@ def test_summary_records_held_out_and_baseline_losses_and_plots_them(tmp_path, m
         pretraining_curve_figure(summary)
 
 
+def test_held_out_rows_spread_over_the_whole_validation_split(tmp_path):
+    """Corpora are ordered by source: the held-out batch must reach the split's last rows, not its first 128."""
+    from datasets import Dataset
+
+    from citrus_hf.training.pretrain import HeldOutLoss
+
+    # row i holds the constant i: the batch's values say which rows it took
+    windows = Dataset.from_dict(
+        {"input_values": [np.full((1, 20), i, np.float32) for i in range(1000)], "patch_mask": [[1] * 2] * 1000}
+    )
+    args = _pretrain_args(tmp_path, per_device_batch_size=16, eval_batches=4)
+    rows = HeldOutLoss(windows, args, None, None, with_baseline=False).batch["input_values"][:, 0, 0].long().tolist()
+    assert len(rows) == 64 and rows[0] == 0 and rows[-1] == 999
+    assert rows == sorted(set(rows)) and max(np.diff(rows)) <= 17
+
+
 def _launch_two_processes(output: Path, *arguments: str) -> subprocess.CompletedProcess:
     command = [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines",

@@ -1,8 +1,8 @@
 """The `citrus` command: demo, pretrain, finetune, evaluate, push, data.
 
-    citrus demo                                   # the main job: real data, ~10 min on 2 CPU cores
+    citrus demo                                   # the main job: real data, a few minutes on 2 CPU cores
     citrus pretrain --output-dir runs/eeg --max-steps 2000 --config-overrides pretraining_objective=spectrogram
-    citrus finetune --model runs/eeg --dataset basic_motions --label-budget 5 --output-dir runs/har
+    citrus finetune --model citrus-small --dataset basic_motions --label-budget 5 --output-dir runs/har
     citrus finetune finetune.yaml --learning-rate 3e-4      # settings from a file, overridden on the command line
     citrus evaluate --output-dir runs/eval --budgets 1 5 all --num-seeds 5
     citrus push runs/har my-user/citrus-har
@@ -26,8 +26,9 @@ from .._version import __version__
 from . import COMMANDS, UsageError, run_subcommand
 
 DESCRIPTION = (
-    "CiTrus bio-signal foundation models: pre-train on unlabelled EEG, fine-tune on a few labelled windows of any "
-    "modality and sampling rate. Run `citrus demo` for the whole pipeline on real recordings."
+    "CiTrus bio-signal foundation models: fit the bundled citrus-small (or your own pre-trained checkpoint) to a few "
+    "labelled windows of any modality and sampling rate. Run `citrus demo` to see it against MiniRocket on real "
+    "recordings."
 )
 
 

@@ -264,7 +264,11 @@ class FinetuneArguments:
         default=None, metadata={"help": "rate (Hz) of every row when a save_to_disk set has no sampling_rate column"}
     )
     model: str | None = field(
-        default=None, metadata={"help": "pre-trained checkpoint folder; without it the model trains from scratch"}
+        default=None,
+        metadata={
+            "help": "pre-trained checkpoint: a bundled name (citrus-small, shipped with the package), a folder or a "
+            "Hub id; without it the model trains from scratch"
+        },
     )
     model_config: str = field(
         default="small", metadata={"help": "from scratch: preset (tiny, small, base), config.json or folder"}

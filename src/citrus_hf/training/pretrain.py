@@ -188,7 +188,11 @@ class PretrainArguments:
         default=250, metadata={"help": "TensorBoard figure of a masked reconstruction every N steps"}
     )
     eval_batches: int = field(
-        default=4, metadata={"help": "validation batches per evaluation (fixed masks: comparable across steps)"}
+        default=8,
+        metadata={
+            "help": "validation batches per evaluation, drawn evenly across the split (fixed rows and masks: "
+            "comparable across steps)"
+        },
     )
     report_to: ReportTo = field(
         default="none",
@@ -449,7 +453,10 @@ class HeldOutLoss:
         self.batch = None
         if eval_windows is not None and len(eval_windows):
             size = min(len(eval_windows), args.eval_batches * args.per_device_batch_size)
-            self.batch = WindowDataset(eval_windows).__getitems__(list(range(size)))
+            # Corpora are ordered by source: the first rows would be one or two recordings. Evenly spaced rows cover
+            # every source in proportion to its share of the split, and are the same at every evaluation.
+            rows = np.unique(np.linspace(0, len(eval_windows) - 1, size).round().astype(np.int64))
+            self.batch = WindowDataset(eval_windows).__getitems__(rows.tolist())
         self.args, self.accelerator, self.loss_fn, self.with_baseline = args, accelerator, loss_fn, with_baseline
 
     def __call__(self, model) -> tuple[float, float | None] | None:

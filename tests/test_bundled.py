@@ -1,0 +1,93 @@
+"""The checkpoint shipped inside the package, `citrus-small`: one name loads it offline through every route (the
+loaders, the task classes, the Auto classes, the command line), always with the bundled weights."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import citrus_hf
+from citrus_hf import (
+    CiTrusConfig,
+    CiTrusFeatureExtractor,
+    CiTrusForPretraining,
+    CiTrusForRegression,
+    CiTrusForSequenceClassification,
+    CiTrusModel,
+)
+from citrus_hf.commands.main import main as citrus_cli
+from citrus_hf.loading import load_pretrained
+
+FOLDER = citrus_hf.bundled_checkpoint("citrus-small")
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+def _bundled_weights() -> dict[str, torch.Tensor]:
+    return load_file(FOLDER / "model.safetensors")
+
+
+def _assert_backbone_is_bundled(model) -> None:
+    bundled = _bundled_weights()
+    backbone = {name.removeprefix("citrus."): tensor for name, tensor in bundled.items() if name.startswith("citrus.")}
+    state = model.citrus.state_dict() if hasattr(model, "citrus") else model.state_dict()
+    assert backbone and set(backbone) == set(state)
+    assert all(torch.equal(state[name], tensor) for name, tensor in backbone.items())
+
+
+def test_the_package_ships_a_small_complete_checkpoint():
+    assert FOLDER is not None and FOLDER.name == "citrus-small"
+    assert "citrus-small" in citrus_hf._bundled.bundled_names()
+    files = {path.name for path in FOLDER.iterdir()}
+    assert {"config.json", "model.safetensors", "preprocessor_config.json", "README.md"} <= files
+    assert not any(name.endswith((".py", ".bin", ".pt", ".pkl")) for name in files)
+    assert sum(path.stat().st_size for path in FOLDER.iterdir()) < 5_000_000
+    config = json.loads((FOLDER / "config.json").read_text())
+    assert config["sampling_rate"] == 100.0 and config["context_length"] == 1000 and config["patch_length"] == 10
+    assert "auto_map" not in config  # no code files are bundled to point at
+    summary = json.loads((FOLDER / "pretraining_summary.json").read_text())
+    step, loss = summary["eval_losses"][-1]
+    # the shipped weights learnt something: held-out reconstruction beats predicting the mean masked target
+    assert loss < dict(summary["eval_baseline_losses"])[step]
+    card = (FOLDER / "README.md").read_text()
+    assert "## Pre-training" in card and "channel-hours" in card and "Synthetic" in card
+
+
+def test_loaders_and_task_classes_load_the_bundled_weights_by_name():
+    pretraining = load_pretrained("citrus-small", task="pretraining")
+    assert isinstance(pretraining, CiTrusForPretraining)
+    assert all(torch.equal(pretraining.state_dict()[k], v) for k, v in _bundled_weights().items())
+    _assert_backbone_is_bundled(CiTrusModel.from_pretrained("citrus-small"))
+    classifier = CiTrusForSequenceClassification.from_pretrained("citrus-small", num_labels=4)
+    assert classifier.config.num_labels == 4
+    _assert_backbone_is_bundled(classifier)
+    _assert_backbone_is_bundled(load_pretrained("citrus-small", task="regression"))
+    assert isinstance(load_pretrained("citrus-small", task="regression"), CiTrusForRegression)
+    assert CiTrusConfig.from_pretrained("citrus-small").sampling_rate == 100.0
+    extractor = CiTrusFeatureExtractor.from_pretrained("citrus-small")
+    assert extractor.sampling_rate == 100.0 and extractor.context_length == 1000
+
+
+def test_auto_classes_load_it_through_bundled_checkpoint():
+    from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
+
+    folder = citrus_hf.bundled_checkpoint("citrus-small")
+    assert AutoConfig.from_pretrained(folder).model_type == "citrus"
+    assert isinstance(AutoFeatureExtractor.from_pretrained(folder), CiTrusFeatureExtractor)
+    _assert_backbone_is_bundled(AutoModel.from_pretrained(folder))
+
+
+def test_command_line_fits_it_by_name(tmp_path):
+    output = tmp_path / "run"
+    arguments = ["finetune", "--model", "citrus-small", "--dataset", "basic_motions", "--label-budget", "2"]
+    assert citrus_cli([*arguments, "--recipe", "probe", "--output-dir", str(output), "--no-show-progress"]) == 0
+    results = json.loads((output / "finetune_results.json").read_text())
+    assert results["recipe"] == "probe"
+    assert results["test_metrics"]["macro_f1"] > 0.25  # 4 classes: chance is 0.25
+    _assert_backbone_is_bundled(CiTrusForSequenceClassification.from_pretrained(output))
