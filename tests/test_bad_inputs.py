@@ -997,3 +997,31 @@ def test_train_and_evaluate_is_guarded(tmp_path):
                                per_device_batch_size=8, show_progress=False, early_stopping_patience=None)  # fmt: skip
     with pytest.raises(NonFiniteLossError, match="optimizer step"):
         train_and_evaluate(classifier(), rows, None, rows, "classification", tmp_path / "run", settings)
+
+
+def test_a_checkpoint_with_a_broken_config_names_the_file(tmp_path):
+    from citrus_hf.loading import load_pretrained
+
+    folder = tmp_path / "broken"
+    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(folder)
+    (folder / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"config\.json' is not valid JSON .*save_pretrained"):
+        load_pretrained(folder)
+    (folder / "config.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="holds a JSON list"):
+        load_pretrained(folder)
+
+
+def test_pushing_without_a_reachable_hub_is_one_line(tmp_path, monkeypatch, capsys):
+    """No Hub at the endpoint (a closed local port): the command prints one line naming the repository and the fix."""
+    from huggingface_hub import constants
+
+    from citrus_hf.commands.main import main as citrus
+
+    folder = tmp_path / "model"
+    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(folder)
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
+    assert citrus(["push", str(folder), "someone/citrus-test"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("error: Could not publish someone/citrus-test to http://127.0.0.1:9")
+    assert "Check the network" in error

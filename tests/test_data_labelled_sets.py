@@ -85,6 +85,18 @@ def test_systole_affect_is_the_picture_task_split_by_block(built):
         assert np.array_equal(rows["input_values"][:, channel], events.signals[modality][test, 0])
 
 
+def test_a_single_recording_set_has_no_validation_carve_but_the_protocol_runs_it(built):
+    """systole_affect's training split is one recording, and a carve never splits a recording: loading it for
+    fine-tuning says so; the protocol (whose few-shot recipes need no validation) gets an empty validation split."""
+    from citrus_hf.data.splits import load_task_splits
+
+    with pytest.raises(ValueError, match="too few recordings per class to carve"):
+        load_task_splits("systole_affect")
+    splits = load_task_splits("systole_affect", require_validation=False)
+    assert (len(splits.train), len(splits.validation), len(splits.test)) == (48, 0, 24)
+    assert splits.validation_source.startswith("none")
+
+
 def test_infant_sleep_windows_and_labels(built):
     ds = built["infant_sleep"]
     assert {split: len(ds[split]) for split in ds} == {"train": 1427, "validation": 300, "test": 300}

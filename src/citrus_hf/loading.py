@@ -184,7 +184,7 @@ def build_config(preset: str | os.PathLike = "small", **overrides) -> CiTrusConf
     if path.is_dir() and (path / "config.json").is_file():
         path = path / "config.json"
     if path.is_file():
-        values = json.loads(path.read_text())
+        values = _read_json(path)
         for key in ("architectures", "auto_map", "transformers_version", "model_type", "dtype", "torch_dtype"):
             values.pop(key, None)
         return CiTrusConfig(**{**values, **overrides})
@@ -249,7 +249,7 @@ def load_pretrained(
         repo_or_path, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only
     )
     _checked_folder(folder, repo_or_path, revision, ["config.json", "model.safetensors"])
-    model_type = json.loads((folder / "config.json").read_text()).get("model_type")
+    model_type = _read_json(folder / "config.json").get("model_type")
     if model_type not in (CiTrusConfig.model_type, CiTrusFusionConfig.model_type):
         raise ValueError(f"{str(repo_or_path)!r} is not a CiTrus checkpoint (model_type={model_type!r}).")
     fusion = model_type == CiTrusFusionConfig.model_type
@@ -273,6 +273,19 @@ def load_pretrained(
     return model_class.from_pretrained(folder, **from_pretrained_kwargs).eval()
 
 
+def _read_json(path: Path) -> dict:
+    """A checkpoint's JSON settings file, with an error that names the file when it is not a JSON object."""
+    try:
+        values = json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"{str(path)!r} is not valid JSON ({error}); restore it, or save the checkpoint again with save_pretrained."
+        ) from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{str(path)!r} holds a JSON {type(values).__name__}, not the object of settings expected.")
+    return values
+
+
 def _repository_class(folder: Path, config_name: str, class_name: str, repo_or_path: str | os.PathLike) -> type:
     """`class_name` imported from the code stored in the checkpoint (the modules its `auto_map` points to).
 
@@ -281,7 +294,7 @@ def _repository_class(folder: Path, config_name: str, class_name: str, repo_or_p
     """
     from transformers.dynamic_module_utils import get_class_from_dynamic_module
 
-    auto_map = json.loads((folder / config_name).read_text()).get("auto_map") or {}
+    auto_map = _read_json(folder / config_name).get("auto_map") or {}
     modules = sorted({ref.rsplit(".", 1)[0] for key, ref in auto_map.items() if key != "AutoConfig"})
     if not modules:
         raise OSError(

@@ -130,11 +130,14 @@ def load_task_splits(
     test_split: str = "test",
     validation_fraction: float = 0.2,
     validation_seed: int = 0,
+    require_validation: bool = True,
 ) -> TaskSplits:
     """Load a labelled set; when it has no validation split, carve one out of train (`carve_validation`).
 
     The carve uses `validation_seed`, not the run's seed, so every run of a protocol sees the same validation set
-    and label budgets are drawn from the same pool.
+    and label budgets are drawn from the same pool. A set whose training split is too small to carve (e.g. a single
+    recording: the carve never splits a recording) raises, unless `require_validation=False`: then its validation
+    split is empty (the few-shot recipes need none; fine-tuning then runs its fixed schedule).
     """
     train = load_split(dataset, train_split, dataset_options)
     if train is None:
@@ -152,7 +155,7 @@ def load_task_splits(
         labels = np.asarray(train["label"]) if task == "classification" else None
         groups = train["recording"] if "recording" in train.column_names else None
         pool, held_out = carve_validation(len(train), labels, groups, validation_fraction, validation_seed)
-        if len(held_out) == 0:
+        if len(held_out) == 0 and require_validation:
             raise ValueError(
                 f"Dataset {dataset!r} has no {validation_split!r} split and too few recordings per class to carve "
                 "one; give a validation split or use more data."
@@ -160,6 +163,8 @@ def load_task_splits(
         validation, train = train.select(held_out), train.select(pool)
         source = (
             f"carved from {train_split} ({validation_fraction:.0%} per class, by recording, seed {validation_seed})"
+            if len(held_out)
+            else f"none: {train_split} has too few recordings per class to carve one"
         )
     first = np.asarray(train[0]["input_values"])
     return TaskSplits(

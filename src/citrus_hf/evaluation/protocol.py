@@ -312,7 +312,11 @@ def _load_previous(path: Path, signature: str) -> dict[tuple, dict]:
 
 def _dataset_context(config: ProtocolConfig, dataset: str) -> DatasetContext:
     splits = load_task_splits(
-        dataset, config.dataset_options.get(dataset), validation_fraction=config.validation_fraction
+        dataset,
+        config.dataset_options.get(dataset),
+        validation_fraction=config.validation_fraction,
+        # only scoring on the validation split needs one; the recipes fit without it
+        require_validation=config.score_split == "validation",
     )
     normalization = config.normalization.get(dataset, "dataset")
     return DatasetContext(

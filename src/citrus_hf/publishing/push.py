@@ -77,6 +77,16 @@ def save_pipeline_code(folder: str | os.PathLike) -> None:
     custom_object_save(pipelines.BioSignalClassificationPipeline, folder)  # the module file and its relative imports
 
 
+def _is_network_error(error: BaseException) -> bool:
+    """Whether publishing failed on the way to the Hub (no network, offline mode, a refused request) rather than in
+    this package: the HTTP clients' own exception types, which are not `OSError`s."""
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    if isinstance(error, (HfHubHTTPError, OfflineModeIsEnabled, ConnectionError, TimeoutError)):
+        return True
+    return type(error).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "requests", "urllib3")
+
+
 def _publish_folder(
     repo_id: str,
     write: Callable[[Path], None],
@@ -101,17 +111,25 @@ def _publish_folder(
         # Checked before the Hub is contacted: a refused folder leaves no empty repository behind.
         check(Path(folder))
         api = HfApi(token=token)
-        api.create_repo(repo_id, private=private, exist_ok=True)
-        if revision is not None and not create_pr:
-            api.create_branch(repo_id, branch=revision, exist_ok=True)
-        return api.upload_folder(
-            repo_id=repo_id,
-            folder_path=folder,
-            commit_message=commit_message,
-            commit_description=commit_description,
-            revision=revision,
-            create_pr=create_pr,
-        )
+        try:
+            api.create_repo(repo_id, private=private, exist_ok=True)
+            if revision is not None and not create_pr:
+                api.create_branch(repo_id, branch=revision, exist_ok=True)
+            return api.upload_folder(
+                repo_id=repo_id,
+                folder_path=folder,
+                commit_message=commit_message,
+                commit_description=commit_description,
+                revision=revision,
+                create_pr=create_pr,
+            )
+        except Exception as error:
+            if not _is_network_error(error):
+                raise
+            raise OSError(
+                f"Could not publish {repo_id} to {api.endpoint}: {type(error).__name__}: {error}. Check the network "
+                "connection (and HF_ENDPOINT / HF_HUB_OFFLINE), and that you are logged in (`hf auth login`)."
+            ) from error
 
 
 def _saved_preprocessor(model: PreTrainedModel, folder: Path | None):

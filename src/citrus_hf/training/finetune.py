@@ -425,6 +425,8 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
     summary = asdict(result) | {
         "arguments": asdict(args),
         "validation_source": splits.validation_source,
+        # the labelled windows drawn: indices into the training pool (the train split less a carved validation)
+        "train_indices": chosen.tolist(),
         "recipe_details": outcome.details,
     }
     (output_dir / RESULTS_FILE).write_text(json.dumps(summary, indent=2, default=json_default))
