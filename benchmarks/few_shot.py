@@ -22,6 +22,7 @@ CLASSIFICATION_SETS = [
     "watch_exercises",
     "myo_gestures",
     "eeg_scp1",
+    "eeg_scp2",
     "eeg_blink",
     "eeg_eyes_open_shut",
     "eeg_finger_movements",

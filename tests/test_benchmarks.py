@@ -108,3 +108,15 @@ def test_base_recipe_is_the_paper_model_in_bf16():
     assert (config.sampling_rate, config.context_length, config.num_hidden_layers) == (100.0, 3000, 4)
     with pytest.raises(ValueError, match="recipes: base"):
         PretrainArguments.from_recipe("huge", output_dir="x")
+
+
+def test_fit_speed_benchmark_times_citrus_small_beside_minirocket(tmp_path):
+    results = _run(
+        "fit_speed.py", "--train-windows", "14", "--test-windows", "30", "--rounds", "2", "--num-threads", "1",
+        tmp_path=tmp_path,
+    )  # fmt: skip
+    assert (results["dataset"], results["train_windows"], results["test_windows"]) == ("watch_exercises", 14, 30)
+    assert results["num_classes"] == 7
+    assert set(results["seconds"]) == {"citrus-small (probe)", "minirocket + ridge"}
+    assert all(len(times) == 2 and min(times) > 0 for times in results["seconds"].values())
+    assert results["citrus_over_minirocket"] > 0

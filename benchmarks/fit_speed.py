@@ -1,0 +1,124 @@
+"""Fitting speed of the default few-shot recipe: citrus-small's probe on 240 labelled windows (the size of 20 labels
+per class x 12 classes) and its predictions for 1,000 test windows, beside MiniRocket + ridge fitted and predicting on
+the same windows, in alternating rounds, from raw recordings to predictions (alignment included).
+
+    python benchmarks/fit_speed.py                                   # watch_exercises, 3 rounds each
+    python benchmarks/fit_speed.py --dataset myo_gestures --rounds 5
+
+The windows are real (the set's training split, drawn evenly over its classes, and its test split repeated to 1,000
+windows); the recipe is forced to the probe, which `--recipe auto` picks up to 20 labels per class, so 240 windows of
+a set with fewer classes cost what 12 x 20 would (the cost follows the number of windows, not of classes). No result
+of this script is an accuracy claim.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def citrus_fit_predict(train, test, task: str, label_names, num_channels: int, seed: int) -> np.ndarray:
+    """Align, fit the probe recipe on citrus-small, predict: `(n_test, num_classes)` logits."""
+    from citrus_hf.data.alignment import (
+        align_task_split,
+        aligned_length,
+        input_overrides,
+        task_feature_extractor,
+        with_input_overrides,
+    )
+    from citrus_hf.loading import build_config, bundled_checkpoint
+    from citrus_hf.training.finetune import TrainerSettings, build_citrus_task_model
+    from citrus_hf.training.recipes import RECIPES, predict
+
+    checkpoint = str(bundled_checkpoint("citrus-small"))
+    overrides = input_overrides("dataset", num_channels, train)
+    contract = with_input_overrides(build_config(checkpoint), overrides)
+    extractor = task_feature_extractor(contract)
+    length = aligned_length([train, test], extractor)
+    aligned_train, aligned_test = (align_task_split(s, extractor, task, length=length) for s in (train, test))
+    recipe = RECIPES["probe"]
+    model = build_citrus_task_model(
+        task, num_channels, label_names, checkpoint, contract, {**overrides, **recipe.head_overrides}
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        settings = TrainerSettings(seed=seed, show_progress=False)
+        outcome = recipe.fit(model, aligned_train, None, task, settings, folder)
+    return predict(outcome.model, aligned_test)
+
+
+def minirocket_fit_predict(train, test, task: str, seed: int) -> np.ndarray:
+    from citrus_hf.evaluation.baselines import fit_minirocket, raw_windows
+
+    labels = np.asarray(train["label"])
+    return fit_minirocket(raw_windows(train), labels, raw_windows(test), task, seed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", default="watch_exercises")
+    parser.add_argument("--train-windows", type=int, default=240)
+    parser.add_argument("--test-windows", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--num-threads", type=int, default=2)
+    parser.add_argument("--json", default=None, help="also write the timings to this JSON file")
+    args = parser.parse_args()
+
+    import datasets
+    import torch
+
+    from citrus_hf.data.splits import load_task_splits
+
+    torch.set_num_threads(args.num_threads)
+    datasets.disable_caching()  # every round aligns afresh, as a first fit on new data would
+    datasets.disable_progress_bars()
+    splits = load_task_splits(args.dataset, require_validation=False)
+    pool = splits.train
+    labels = np.asarray(pool["label"])
+    classes = np.unique(labels)
+    rng = np.random.default_rng(0)
+    per_class = int(np.ceil(args.train_windows / len(classes)))
+    chosen = np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:per_class] for c in classes])
+    chosen = np.sort(rng.permutation(chosen)[: args.train_windows])
+    train = pool.select(chosen)
+    test = splits.test.select(np.resize(np.arange(len(splits.test)), args.test_windows))
+    print(
+        f"{args.dataset}: {len(train)} labelled windows of {len(classes)} classes, {len(test)} test windows, "
+        f"{splits.num_channels} channels; {args.num_threads} threads, {args.rounds} alternating rounds"
+    )
+
+    times: dict[str, list[float]] = {"citrus-small (probe)": [], "minirocket + ridge": []}
+    for round_index in range(args.rounds):
+        for name in list(times) if round_index % 2 == 0 else list(reversed(times)):
+            start = time.perf_counter()
+            if name.startswith("citrus"):
+                citrus_fit_predict(train, test, splits.task, splits.label_names, splits.num_channels, round_index)
+            else:
+                minirocket_fit_predict(train, test, splits.task, round_index)
+            times[name].append(time.perf_counter() - start)
+    citrus, minirocket = (statistics.median(values) for values in times.values())
+    print("| method | fit + predict (median s) | rounds |")
+    print("|---|---|---|")
+    for name, values in times.items():
+        print(f"| {name} | {statistics.median(values):.1f} | {', '.join(f'{v:.1f}' for v in values)} |")
+    print(f"citrus-small / MiniRocket time: {citrus / minirocket:.2f}x (goal: citrus-small under 60 s)")
+    if args.json:
+        summary = {
+            "dataset": args.dataset,
+            "train_windows": len(train),
+            "test_windows": len(test),
+            "num_classes": len(classes),
+            "num_threads": args.num_threads,
+            "seconds": times,
+            "citrus_over_minirocket": citrus / minirocket,
+        }
+        Path(args.json).write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
