@@ -170,7 +170,10 @@ def test_synthetic_only_run_reads_no_corpus_and_validates_on_real_windows(tmp_pa
     # the held-out loss is that of the saved model on real validation windows, with the seeded mask
     validation = align_corpus(load_split("eeg_pretrain", "validation", {"window_seconds": 10.0, "hop_seconds": 10.0}),
                               build_config("tiny"))  # fmt: skip
-    windows = validation.with_format("torch")[: 4 * 16]
+    # the held-out batch: eval_batches x batch rows spread evenly over the split (see HeldOutLoss)
+    size = min(len(validation), PretrainArguments.eval_batches * 16)
+    rows = np.unique(np.linspace(0, len(validation) - 1, size).round().astype(np.int64))
+    windows = validation.with_format("torch")[rows.tolist()]
     model = CiTrusForPretraining.from_pretrained(tmp_path / "run").eval()
     losses = []
     with torch.no_grad(), isolated_rng(torch.device("cpu"), 0):
