@@ -180,3 +180,18 @@ def test_demo_quick_runs_the_whole_pipeline(tmp_path, capsys):
     runs = json.loads((tmp_path / "demo" / "results.json").read_text())["runs"]
     assert {(r["dataset"], r["arm"]) for r in runs} == {(d, a) for d in DEMO_DATASETS for a in DEMO_ARMS}
     assert all((tmp_path / "demo" / name).is_file() for name in ("results.csv", "results.md", "results.png"))
+
+
+def test_demo_leaves_minirocket_out_when_aeon_is_missing(monkeypatch):
+    """MiniRocket is an optional extra: a plain install runs the demo without that arm."""
+    import importlib.util
+
+    from citrus_hf.commands.demo import DEMO_ARMS, demo_arms, demo_config
+
+    assert demo_arms() == DEMO_ARMS  # aeon is installed here
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "aeon" else real_find_spec(name, *a)
+    )
+    assert demo_arms() == [arm for arm in DEMO_ARMS if arm != "minirocket"]
+    assert "minirocket" not in demo_config(quick=True).arms
