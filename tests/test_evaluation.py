@@ -195,3 +195,20 @@ def test_demo_leaves_minirocket_out_when_aeon_is_missing(monkeypatch):
     )
     assert demo_arms() == [arm for arm in DEMO_ARMS if arm != "minirocket"]
     assert "minirocket" not in demo_config(quick=True).arms
+
+
+def test_minirocket_leaves_no_spinning_threads_behind(monkeypatch):
+    """aeon's numba runs on its workqueue threading layer (sleeping workers), so torch keeps its cores after a
+    MiniRocket fit in the same process; MiniRocket still separates real HAR classes."""
+    import numba
+
+    from citrus_hf.data.splits import load_task_splits
+    from citrus_hf.evaluation.baselines import fit_minirocket, raw_windows
+
+    monkeypatch.delenv("NUMBA_THREADING_LAYER", raising=False)
+    splits = load_task_splits("basic_motions")
+    train, test = raw_windows(splits.train), raw_windows(splits.test)
+    labels = np.asarray(splits.train["label"])
+    scores = fit_minirocket(train, labels, test, "classification", seed=0)
+    assert numba.threading_layer() == "workqueue"
+    assert (scores.argmax(axis=1) == np.asarray(splits.test["label"])).mean() > 0.8

@@ -178,6 +178,18 @@ def raw_windows(dataset, min_length: int = MINIROCKET_MIN_LENGTH) -> np.ndarray:
     return array
 
 
+def _sleeping_numba_threads() -> None:
+    """Make numba (aeon's compiler) use its workqueue threading layer, unless the user chose one. Its default OpenMP
+    layer leaves worker threads spinning after MiniRocket returns, and on a few cores they starve torch's own threads:
+    measured on 2 cores, citrus-small's probe fit went from 4 s to 170 s once a MiniRocket fit had run in the same
+    process (benchmarks/fit_speed.py). Set before numba's first parallel launch; later it changes nothing."""
+    if "NUMBA_THREADING_LAYER" in os.environ:
+        return
+    import numba
+
+    numba.config.THREADING_LAYER = "workqueue"
+
+
 def fit_minirocket(train: np.ndarray, labels: np.ndarray, test: np.ndarray, task: str, seed: int) -> np.ndarray:
     """Fit aeon's MiniRocket + ridge (internal cross-validation of the penalty) and return its test outputs:
     `(n, num_classes)` decision scores (classification; columns are class indices, classes absent from the labelled
@@ -188,6 +200,7 @@ def fit_minirocket(train: np.ndarray, labels: np.ndarray, test: np.ndarray, task
         raise ImportError(
             "The MiniRocket baseline needs aeon: pip install 'citrus-hf[baselines]' (or leave the arm out)."
         ) from None
+    _sleeping_numba_threads()
     if task == "classification":
         from aeon.classification.convolution_based import MiniRocketClassifier
 
