@@ -25,7 +25,7 @@ from ..evaluation.records import EvalRecord, parse_eval_results
 from ..loading import FUSION_MODEL_TASKS, MODEL_TASKS, PIPELINE_TAGS
 from ..modeling_citrus import PRETRAINING_HEADS
 from ..training.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
-from .runs import read_run_records
+from .runs import RunRecords, read_run_records
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -471,6 +471,155 @@ def build_model_card(
     Returns:
         `huggingface_hub.ModelCard` whose `.data` holds the metadata; save it with `card.save(path)`.
     """
+    fusion, tasks = _card_family(model_or_config)
+    config, model_class, num_parameters, task = _model_class_and_task(
+        model_or_config, tasks, CiTrusFusionConfig if fusion else CiTrusConfig
+    )
+    check_license(license)
+
+    run = read_run_records(run_dir)
+    records = _card_records(run, eval_results, model_arm, dataset_name, label_budget, task, model_class)
+    if pretraining is None and not fusion:
+        pretraining = run.pretraining
+    hyperparameters = hyperparameters if hyperparameters is not None else run.hyperparameters
+    base_model = base_model if base_model is not None else run.base_model
+    name = repo_id.split("/")[-1] if repo_id else (f"citrus-fusion-{task}" if fusion else f"citrus-{task}")
+    sub_configs = list(config.modality_configs.values()) if fusion else [config]
+    modalities = sorted({m.lower() for sub in sub_configs for m in (sub.channel_modalities or [])})
+    card_data = _card_data(
+        config,
+        model_class,
+        task,
+        tasks[task][2],
+        records,
+        name=name,
+        modalities=modalities,
+        fusion=fusion,
+        license=license,
+        tags=tags,
+        datasets=datasets,
+        base_model=base_model,
+        pipeline_tag=pipeline_tag,
+    )
+    template = _template(template_path, fusion)
+    common = _shared_card_values(
+        model_class,
+        tasks[task][1],
+        summary=summary if summary is not None else _default_summary(config, task, modalities, fusion),
+        repo_id=repo_id,
+        hyperparameters=hyperparameters,
+        records=records,
+        limitations=[*limitations, *_general_limitations(config, fusion)],
+    )
+    if fusion:
+        model = None if model_or_config is config else model_or_config
+        sections = _fusion_card_values(config, model, model_class, num_parameters, feature_extractor, pretraining)
+    else:
+        sections = _citrus_card_values(config, model_class, task, num_parameters, feature_extractor, pretraining)
+    family = "CiTrus fusion" if fusion else "CiTrus"
+    return ModelCard.from_template(
+        card_data, template_path=str(template), title=f"{name} ({family})" if repo_id else family, **sections, **common
+    )
+
+
+def _card_records(
+    run: RunRecords,
+    eval_results: str | os.PathLike | Mapping | Sequence | None,
+    model_arm: str | None,
+    dataset_name: str | None,
+    label_budget: int | None,
+    task: str,
+    model_class: str,
+) -> list[EvalRecord]:
+    """The card's evaluation records: the run's own test metrics, then the `citrus evaluate` rows kept for this
+    model (its arm's on its dataset and label budget, which default to the run's, plus the baselines); a ValueError
+    for a metric of the other problem among this model's rows."""
+    dataset_name = dataset_name if dataset_name is not None else run.dataset
+    label_budget = label_budget if label_budget is not None else run.label_budget
+    records = parse_eval_results(eval_results, model_arm) if eval_results is not None else []
+    records = [*run.eval_records, *_this_models_records(records, dataset_name, label_budget, model_arm)]
+    if task in ("sequence-classification", "regression"):
+        _check_problem(records, "regression" if task == "regression" else "classification", model_class)
+    return records
+
+
+def _shared_card_values(
+    model_class: str,
+    auto_class: str,
+    *,
+    summary: str,
+    repo_id: str | None,
+    hyperparameters: Mapping[str, Any] | None,
+    records: list[EvalRecord],
+    limitations: list[str],
+) -> dict[str, Any]:
+    """The template values a CiTrus and a CiTrus fusion card share: summary, usage names, hyper-parameters,
+    evaluation table, limitations, citation."""
+    return dict(
+        summary=summary,
+        repo_id=repo_id or "path/to/checkpoint",
+        model_class=model_class,
+        # transformers' own Auto class loads the remote code; the package's (regression) is named in `auto_map`
+        auto_class=auto_class if _in_transformers(auto_class) else None,
+        remote_auto_map_key=auto_class,
+        hyperparameters=[(str(k), _format_value(v)) for k, v in (hyperparameters or {}).items()],
+        evaluation=_evaluation_rows(records),
+        evaluation_note=(
+            "Values are means over seeds where seeds are given (± standard deviation where recorded). Baselines are "
+            'other methods run with the same protocol; "same recipe, another run" rows are this model\'s method on '
+            "other datasets or label budgets. Only this model's rows are in the `model-index` metadata."
+        ),
+        limitations=limitations,
+        citation=CITATION,
+    )
+
+
+def _citrus_card_values(
+    config: CiTrusConfig,
+    model_class: str,
+    task: str,
+    num_parameters: int | None,
+    feature_extractor: CiTrusFeatureExtractor | None,
+    pretraining: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The template values of a CiTrus model's own sections: architecture, input contract, extractor settings and
+    pre-training; a TypeError for a fusion processor given as its extractor."""
+    if feature_extractor is not None and hasattr(feature_extractor, "feature_extractors"):
+        raise TypeError(
+            f"{type(feature_extractor).__name__} prepares the inputs of a fusion model; a CiTrus model is published with "
+            "its CiTrusFeatureExtractor (`CiTrusFeatureExtractor.from_config(model.config)`)."
+        )
+    return dict(
+        architecture=_architecture(config, model_class, num_parameters),
+        input_contract=_input_contract(config, has_head=task in ("sequence-classification", "regression")),
+        feature_extractor_settings=(
+            _feature_extractor_rows(feature_extractor, config) if feature_extractor is not None else []
+        ),
+        pretraining=_pretraining_rows(config, pretraining),
+    )
+
+
+def _fusion_card_values(
+    config: CiTrusFusionConfig,
+    model: PreTrainedModel | None,
+    model_class: str,
+    num_parameters: int | None,
+    processor: CiTrusFusionProcessor | None,
+    pretraining: Mapping[str, Mapping[str, Any]] | None,
+) -> dict[str, Any]:
+    """The template values of a CiTrus fusion model's own sections: the fused model's rows, one section per
+    modality (`_fusion_sections`) and the usage code's per-modality dictionaries."""
+    return dict(
+        fusion=_fusion_rows(config, model_class, num_parameters),
+        modalities=_fusion_sections(config, model, processor, pretraining),
+        usage_recordings="{" + ", ".join(f'"{m}": {m}_windows' for m in config.modalities) + "}",
+        usage_rates="{" + ", ".join(f'"{m}": {m}_rate' for m in config.modalities) + "}",
+    )
+
+
+def _card_family(model_or_config) -> tuple[bool, dict[str, tuple[str, str | None, str]]]:
+    """(is it a fusion model, its family's task table: task -> (model class, Auto class, task type)); a TypeError for
+    anything that is not a CiTrus or CiTrus fusion model or config."""
     given_config = (
         model_or_config
         if isinstance(model_or_config, (CiTrusConfig, CiTrusFusionConfig))
@@ -482,32 +631,31 @@ def build_model_card(
             "build_model_card needs a CiTrus model or CiTrusConfig, or a CiTrus fusion model or CiTrusFusionConfig, "
             f"got {type(given_config).__name__}."
         )
-    tasks = FUSION_MODEL_TASKS if fusion else MODEL_TASKS
-    config, model_class, num_parameters, task = _model_class_and_task(
-        model_or_config, tasks, CiTrusFusionConfig if fusion else CiTrusConfig
-    )
-    task_type = tasks[task][2]
-    auto_class = tasks[task][1]
-    sub_configs = list(config.modality_configs.values()) if fusion else [config]
-    check_license(license)
+    return fusion, FUSION_MODEL_TASKS if fusion else MODEL_TASKS
 
-    run = read_run_records(run_dir)
-    dataset_name = dataset_name if dataset_name is not None else run.dataset
-    label_budget = label_budget if label_budget is not None else run.label_budget
-    records = parse_eval_results(eval_results, model_arm) if eval_results is not None else []
-    records = [*run.eval_records, *_this_models_records(records, dataset_name, label_budget, model_arm)]
-    if task in ("sequence-classification", "regression"):
-        _check_problem(records, "regression" if task == "regression" else "classification", model_class)
-    if pretraining is None and not fusion:
-        pretraining = run.pretraining
-    hyperparameters = hyperparameters if hyperparameters is not None else run.hyperparameters
-    base_model = base_model if base_model is not None else run.base_model
-    name = repo_id.split("/")[-1] if repo_id else (f"citrus-fusion-{task}" if fusion else f"citrus-{task}")
-    modalities = sorted({m.lower() for sub in sub_configs for m in (sub.channel_modalities or [])})
+
+def _card_data(
+    config,
+    model_class: str,
+    task: str,
+    task_type: str,
+    records: list[EvalRecord],
+    *,
+    name: str,
+    modalities: list[str],
+    fusion: bool,
+    license: str,
+    tags: Sequence[str],
+    datasets: str | list[str] | None,
+    base_model: str | list[str] | None,
+    pipeline_tag: str | None,
+) -> ModelCardData:
+    """The card's YAML metadata: library, pipeline tag, license, tags (family, bio-signal, time-series, task type,
+    channel modalities, then `tags`), datasets, base model and `model-index` from this model's `records`."""
     family_tags = ["citrus", "citrus-fusion", "multimodal"] if fusion else ["citrus"]
     all_tags = list(dict.fromkeys([*family_tags, "bio-signal", "time-series", task_type, *modalities, *tags]))
     eval_entries = _eval_results_for_index(records, task_type, task.replace("-", " "))
-    card_data = ModelCardData(
+    return ModelCardData(
         library_name="transformers",
         pipeline_tag=pipeline_tag or _pipeline_tag(config, model_class, task, fusion),
         license=license,
@@ -518,29 +666,40 @@ def build_model_card(
         eval_results=eval_entries or None,
     )
 
-    if summary is None and fusion:
-        what = (
-            f"A CiTrus fusion classifier ({config.num_labels} classes)"
-            if task == "sequence-classification"
-            else f"A CiTrus fusion regressor ({config.num_targets} targets)"
-        )
-        parts = [
-            f"{modality} ({sub.num_channels}-channel {sub.window_seconds:g}-second windows at {sub.sampling_rate:g} Hz)"
-            for modality, sub in config.modality_configs.items()
-        ]
-        summary = f"{what} of {len(parts)} modalities, one CiTrus encoder each: {'; '.join(parts)}."
-    elif summary is None:
-        what = {
-            "base": "A CiTrus encoder",
-            "pretraining": "A CiTrus encoder with its pre-training head",
-            "sequence-classification": f"A CiTrus classifier ({config.num_labels} classes)",
-            "regression": f"A CiTrus regressor ({config.num_targets} targets)",
-        }[task]
-        summary = (
-            f"{what} for {config.window_seconds:g}-second windows of {config.num_channels}-channel "
-            f"{'/'.join(m.upper() for m in modalities) or 'bio-signal'} recordings at {config.sampling_rate:g} Hz."
-        )
-    evaluation = [
+
+def _default_summary(config: CiTrusConfig | CiTrusFusionConfig, task: str, modalities: list[str], fusion: bool) -> str:
+    """The default paragraph under the card's title: what the model is and the windows it reads."""
+    if fusion:
+        return _fusion_summary(config, task)
+    what = {
+        "base": "A CiTrus encoder",
+        "pretraining": "A CiTrus encoder with its pre-training head",
+        "sequence-classification": f"A CiTrus classifier ({config.num_labels} classes)",
+        "regression": f"A CiTrus regressor ({config.num_targets} targets)",
+    }[task]
+    return (
+        f"{what} for {config.window_seconds:g}-second windows of {config.num_channels}-channel "
+        f"{'/'.join(m.upper() for m in modalities) or 'bio-signal'} recordings at {config.sampling_rate:g} Hz."
+    )
+
+
+def _fusion_summary(config: CiTrusFusionConfig, task: str) -> str:
+    """The default paragraph under a fusion card's title: the head and every modality's windows."""
+    what = (
+        f"A CiTrus fusion classifier ({config.num_labels} classes)"
+        if task == "sequence-classification"
+        else f"A CiTrus fusion regressor ({config.num_targets} targets)"
+    )
+    parts = [
+        f"{modality} ({sub.num_channels}-channel {sub.window_seconds:g}-second windows at {sub.sampling_rate:g} Hz)"
+        for modality, sub in config.modality_configs.items()
+    ]
+    return f"{what} of {len(parts)} modalities, one CiTrus encoder each: {'; '.join(parts)}."
+
+
+def _evaluation_rows(records: list[EvalRecord]) -> list[dict[str, Any]]:
+    """The card's evaluation table: one row per record (this model's, the baselines', other runs of the recipe)."""
+    return [
         {
             "dataset": r.dataset,
             "split": r.split or "",
@@ -552,26 +711,34 @@ def build_model_card(
         }
         for r in records
     ]
+
+
+def _general_limitations(config: CiTrusConfig | CiTrusFusionConfig, fusion: bool) -> list[str]:
+    """The limitations every CiTrus (fusion) checkpoint shares, after the checkpoint's own."""
     rates = "each encoder's sampling rate" if fusion else f"{config.sampling_rate:g} Hz"
-    general_limitations = [
+    limitations = [
         "A research model, not a medical device: do not use it for diagnosis or treatment decisions.",
         f"Inputs must follow the input contract; other rates, lengths or channel layouts only work through the "
         f"{'processor' if fusion else 'feature extractor'}, and resampling far from {rates} or stretching very "
         "short windows changes the time and frequency scales the encoder learned.",
     ]
     if fusion:
-        general_limitations += [
+        limitations += [
             "Every modality is required: the model cannot predict from a subset of them, and windows of different "
             "modalities must cover the same time span, or the concatenated embedding pairs unrelated moments.",
             "The head is linear on the concatenated embeddings, so modalities interact only through that linear "
             "combination; compare with single-modality models to see what the fusion adds.",
         ]
-    general_limitations += [
+    return limitations + [
         "Low-data fine-tuning is sensitive to the seed and to which examples are labelled: compare methods over "
         "several seeds and label draws, as the evaluation table does.",
         "Performance on recordings from other devices, montages, populations or artefact levels than the training "
         "data has not been established.",
     ]
+
+
+def _template(template_path: str | os.PathLike | None, fusion: bool) -> Path:
+    """The Jinja template to render: `template_path`, else the package's (fusion) model card template."""
     default_template = DEFAULT_FUSION_TEMPLATE_PATH if fusion else DEFAULT_TEMPLATE_PATH
     template = Path(template_path) if template_path is not None else default_template
     if not template.is_file():
@@ -579,52 +746,7 @@ def build_model_card(
             f"Model card template {str(template)!r} not found; pass `template_path=` or run from a checkout that has "
             f"model_cards/{default_template.name}."
         )
-    common = dict(
-        summary=summary,
-        repo_id=repo_id or "path/to/checkpoint",
-        model_class=model_class,
-        # transformers' own Auto class loads the remote code; the package's (regression) is named in `auto_map`
-        auto_class=auto_class if _in_transformers(auto_class) else None,
-        remote_auto_map_key=auto_class,
-        hyperparameters=[(str(k), _format_value(v)) for k, v in (hyperparameters or {}).items()],
-        evaluation=evaluation,
-        evaluation_note=(
-            "Values are means over seeds where seeds are given (± standard deviation where recorded). Baselines are "
-            'other methods run with the same protocol; "same recipe, another run" rows are this model\'s method on '
-            "other datasets or label budgets. Only this model's rows are in the `model-index` metadata."
-        ),
-        limitations=[*limitations, *general_limitations],
-        citation=CITATION,
-    )
-    if fusion:
-        model = None if model_or_config is config else model_or_config
-        return ModelCard.from_template(
-            card_data,
-            template_path=str(template),
-            title=f"{name} (CiTrus fusion)" if repo_id else "CiTrus fusion",
-            fusion=_fusion_rows(config, model_class, num_parameters),
-            modalities=_fusion_sections(config, model, feature_extractor, pretraining),
-            usage_recordings="{" + ", ".join(f'"{m}": {m}_windows' for m in config.modalities) + "}",
-            usage_rates="{" + ", ".join(f'"{m}": {m}_rate' for m in config.modalities) + "}",
-            **common,
-        )
-    if feature_extractor is not None and hasattr(feature_extractor, "feature_extractors"):
-        raise TypeError(
-            f"{type(feature_extractor).__name__} prepares the inputs of a fusion model; a CiTrus model is published with "
-            "its CiTrusFeatureExtractor (`CiTrusFeatureExtractor.from_config(model.config)`)."
-        )
-    return ModelCard.from_template(
-        card_data,
-        template_path=str(template),
-        title=f"{name} (CiTrus)" if repo_id else "CiTrus",
-        architecture=_architecture(config, model_class, num_parameters),
-        input_contract=_input_contract(config, has_head=task in ("sequence-classification", "regression")),
-        feature_extractor_settings=(
-            _feature_extractor_rows(feature_extractor, config) if feature_extractor is not None else []
-        ),
-        pretraining=_pretraining_rows(config, pretraining),
-        **common,
-    )
+    return template
 
 
 def write_trainer_card(
