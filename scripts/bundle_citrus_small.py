@@ -5,7 +5,7 @@ the mean, and the few-shot protocol's results once they exist).
     citrus pretrain --dataset pretrain_corpus --model-config small --synthetic-ratio 0 --max-steps 6000 \\
         --per-device-batch-size 32 --eval-steps 500 --seed 0 --output-dir runs/citrus-small
     python scripts/bundle_citrus_small.py runs/citrus-small          # weights, configs, curve, card
-    python benchmarks/few_shot.py                                    # the protocol, on the bundled weights
+    python benchmarks/few_shot.py --budgets 1 5 20                   # the protocol, on the bundled weights
     python scripts/bundle_citrus_small.py runs/citrus-small --results benchmarks/results/few_shot   # card + results
 
 The bundled folder holds no Python: the installed package serves the classes. `citrus push --model citrus-small`
@@ -63,7 +63,7 @@ def _pretraining_section(summary: dict, info: dict) -> str:
     arguments = summary["arguments"]
     return "\n".join(
         [
-            "## Pre-training",
+            "## Pre-training run",
             "",
             f"- Objective: masked auto-encoding, `{summary['pretraining_objective']}` targets.",
             "- Corpus: `pretrain_corpus` (every real recording the offline registry reaches, never a recording of a "
@@ -91,13 +91,17 @@ def _pretraining_section(summary: dict, info: dict) -> str:
 
 def _results_section(results_dir: Path) -> str:
     goals = json.loads((results_dir / "goals.json").read_text())
-    table = (results_dir / "results.md").read_text().strip()
+    # the report's own headings become sub-headings of this section
+    table = "\n".join(
+        "### " + line.lstrip("#").strip() if line.startswith("#") else line
+        for line in (results_dir / "results.md").read_text().strip().splitlines()
+    )
     behind = goals["cells_behind_minirocket"]
     return "\n".join(
         [
             "## Few-shot results",
             "",
-            "`python benchmarks/few_shot.py` (the low-data protocol: the default recipe, labelled draws paired across "
+            "`python benchmarks/few_shot.py --budgets 1 5 20` (the low-data protocol: the default recipe, labelled draws paired across "
             "arms, test splits, mean ± std over seeds). Macro-F1 for classification, MAE for regression.",
             "",
             f"- Classification cells at 5 and 20 labels per class where citrus-small >= MiniRocket: "
@@ -156,7 +160,14 @@ def bundle(run_dir: Path, results_dir: Path | None) -> Path:
                 "concatenate per-channel embeddings.",
             ],
         )
-        sections = [str(card).rstrip(), _pretraining_section(summary, info)]
+        text = str(card).rstrip()
+        if results_dir is not None:
+            text = text.replace(
+                "No evaluation results were recorded for this checkpoint.",
+                "See *Few-shot results* below: the low-data protocol on every real labelled set reachable offline, "
+                "against MiniRocket + ridge, the same model from scratch and the prior.",
+            )
+        sections = [text, _pretraining_section(summary, info)]
         if results_dir is not None:
             sections.append(_results_section(results_dir))
         (staged / "README.md").write_text("\n\n".join(sections) + "\n")

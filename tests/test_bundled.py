@@ -56,7 +56,8 @@ def test_the_package_ships_a_small_complete_checkpoint():
     # the shipped weights learnt something: held-out reconstruction beats predicting the mean masked target
     assert loss < dict(summary["eval_baseline_losses"])[step]
     card = (FOLDER / "README.md").read_text()
-    assert "## Pre-training" in card and "channel-hours" in card and "Synthetic" in card
+    assert "## Pre-training run" in card and "channel-hours" in card and "Synthetic share" in card
+    assert "## Few-shot results" in card and "No evaluation results" not in card
 
 
 def test_loaders_and_task_classes_load_the_bundled_weights_by_name():
