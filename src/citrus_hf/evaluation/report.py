@@ -175,7 +175,11 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
         entries = [e for e in summary if e["dataset"] == dataset]
         task = entries[0]["task"]
         metric = PRIMARY_METRIC[task]
-        budgets = sorted({(e["budget_order"], e["budget"]) for e in entries})
+        # one position per budget; runs resumed from an earlier budget list may carry other orders for the same one
+        orders: dict[str, int] = {}
+        for entry in entries:
+            orders[entry["budget"]] = max(orders.get(entry["budget"], -1), entry["budget_order"])
+        budgets = sorted((order, budget) for budget, order in orders.items())
         arms = list(dict.fromkeys(e["arm"] for e in sorted(entries, key=lambda e: e["arm"])))
         cell = {(e["arm"], e["budget"]): e for e in entries}
         best = {}
@@ -244,11 +248,20 @@ def plot_results(runs: list[dict[str, Any]], path: str | os.PathLike, title: str
     models = sorted({e["arm"] for e in summary} - {"prior"})
     palette = plt.get_cmap("tab10")
     colors = {arm: palette(index % 10) for index, arm in enumerate(models)} | {"prior": "0.45"}
-    figure, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets), 4.0), squeeze=False)
-    for axis, dataset in zip(axes[0], datasets):
+    # at most four panels a row: a long row of a dozen sets is unreadable once scaled to a page
+    columns = min(4, len(datasets))
+    rows = -(-len(datasets) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 4.0 * rows), squeeze=False)
+    for axis in axes.flat[len(datasets) :]:
+        axis.set_visible(False)
+    for axis, dataset in zip(axes.flat, datasets):
         entries = [e for e in summary if e["dataset"] == dataset]
         metric = PRIMARY_METRIC[entries[0]["task"]]
-        budgets = sorted({(e["budget_order"], e["budget"]) for e in entries})
+        # one position per budget; runs resumed from an earlier budget list may carry other orders for the same one
+        orders: dict[str, int] = {}
+        for entry in entries:
+            orders[entry["budget"]] = max(orders.get(entry["budget"], -1), entry["budget_order"])
+        budgets = sorted((order, budget) for budget, order in orders.items())
         position = {budget: index for index, (_, budget) in enumerate(budgets)}
         arms = sorted({e["arm"] for e in entries})
         width = 0.04 * (len(arms) - 1)
@@ -266,10 +279,10 @@ def plot_results(runs: list[dict[str, Any]], path: str | os.PathLike, title: str
         axis.set_ylabel(f"test {METRIC_NAMES[metric]}" + (" (lower is better)" if metric in ("mae", "rmse") else ""))
         axis.set_title(f"{dataset} ({entries[0]['task']})")
         axis.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=8, loc="best")
+    axes.flat[len(datasets) - 1].legend(fontsize=8, loc="best")
     if title:
         figure.suptitle(title)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, 0.97) if title else None)
     path = Path(path)
     figure.savefig(path, dpi=120)
     plt.close(figure)
