@@ -19,7 +19,7 @@ from test_training import _pretrain_args
 
 from citrus_hf import CiTrusForPretraining
 from citrus_hf.loading import build_config
-from citrus_hf.training.pretrain import EpochShuffleSampler, PretrainArguments, pretrain
+from citrus_hf.training.pretrain import EpochShuffleSampler, PretrainArguments, held_out_rows, pretrain
 from citrus_hf.training.stream import MIN_CHUNK_WINDOWS, PretrainingStream, active_generators
 
 # numpy-only generators: quick, and no optional simulator needed
@@ -170,9 +170,8 @@ def test_synthetic_only_run_reads_no_corpus_and_validates_on_real_windows(tmp_pa
     # the held-out loss is that of the saved model on real validation windows, with the seeded mask
     validation = align_corpus(load_split("eeg_pretrain", "validation", {"window_seconds": 10.0, "hop_seconds": 10.0}),
                               build_config("tiny"))  # fmt: skip
-    # the held-out batch: eval_batches x batch rows spread evenly over the split (see HeldOutLoss)
-    size = min(len(validation), PretrainArguments.eval_batches * 16)
-    rows = np.unique(np.linspace(0, len(validation) - 1, size).round().astype(np.int64))
+    # the held-out batch: eval_batches x batch rows spread evenly over the split
+    rows = held_out_rows(len(validation), PretrainArguments.eval_batches * 16)
     windows = validation.with_format("torch")[rows.tolist()]
     model = CiTrusForPretraining.from_pretrained(tmp_path / "run").eval()
     losses = []

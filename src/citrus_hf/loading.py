@@ -273,17 +273,21 @@ def load_pretrained(
     return model_class.from_pretrained(folder, **from_pretrained_kwargs).eval()
 
 
-def _read_json(path: Path) -> dict:
-    """A checkpoint's JSON settings file, with an error that names the file when it is not a JSON object."""
+def read_json_object(path: str | os.PathLike, fix: str) -> dict:
+    """The JSON object in `path`, or a ValueError naming the file and, when it is not valid JSON, `fix` (what to do
+    about it, e.g. "save the checkpoint again with save_pretrained.")."""
     try:
         values = json.loads(Path(path).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(
-            f"{str(path)!r} is not valid JSON ({error}); restore it, or save the checkpoint again with save_pretrained."
-        ) from None
+        raise ValueError(f"{str(path)!r} is not valid JSON ({error}); {fix}") from None
     if not isinstance(values, dict):
-        raise ValueError(f"{str(path)!r} holds a JSON {type(values).__name__}, not the object of settings expected.")
+        raise ValueError(f"{str(path)!r} holds a JSON {type(values).__name__}, not the JSON object expected.")
     return values
+
+
+def _read_json(path: Path) -> dict:
+    """A checkpoint's JSON settings file (`read_json_object`)."""
+    return read_json_object(path, "restore it, or save the checkpoint again with save_pretrained.")
 
 
 def _repository_class(folder: Path, config_name: str, class_name: str, repo_or_path: str | os.PathLike) -> type:
@@ -374,6 +378,7 @@ __all__ = [
     "BUNDLED_CHECKPOINTS",
     "bundled_names",
     "check_model_reference",
+    "read_json_object",
     "CHECKPOINT_PATTERNS",
     "FUSION_MODEL_TASKS",
     "PICKLE_SUFFIXES",

@@ -162,6 +162,15 @@ def _format(mean: float, std: float, metric: str) -> str:
     return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}"
 
 
+def _budget_positions(entries: list[dict[str, Any]]) -> list[tuple[int, str]]:
+    """`(order, budget)` of a dataset's summary entries, one per budget in budget order. Runs resumed from an earlier
+    budget list may carry another order for the same budget; the latest list's (the largest) wins."""
+    orders: dict[str, int] = {}
+    for entry in entries:
+        orders[entry["budget"]] = max(orders.get(entry["budget"], -1), entry["budget_order"])
+    return sorted((order, budget) for budget, order in orders.items())
+
+
 def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None = None) -> str:
     """Markdown: per dataset, the main metric (mean ± std over seeds) of every arm at every budget (best in bold),
     then the pre-training gains."""
@@ -175,11 +184,7 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
         entries = [e for e in summary if e["dataset"] == dataset]
         task = entries[0]["task"]
         metric = PRIMARY_METRIC[task]
-        # one position per budget; runs resumed from an earlier budget list may carry other orders for the same one
-        orders: dict[str, int] = {}
-        for entry in entries:
-            orders[entry["budget"]] = max(orders.get(entry["budget"], -1), entry["budget_order"])
-        budgets = sorted((order, budget) for budget, order in orders.items())
+        budgets = _budget_positions(entries)
         arms = list(dict.fromkeys(e["arm"] for e in sorted(entries, key=lambda e: e["arm"])))
         cell = {(e["arm"], e["budget"]): e for e in entries}
         best = {}
@@ -257,11 +262,7 @@ def plot_results(runs: list[dict[str, Any]], path: str | os.PathLike, title: str
     for axis, dataset in zip(axes.flat, datasets):
         entries = [e for e in summary if e["dataset"] == dataset]
         metric = PRIMARY_METRIC[entries[0]["task"]]
-        # one position per budget; runs resumed from an earlier budget list may carry other orders for the same one
-        orders: dict[str, int] = {}
-        for entry in entries:
-            orders[entry["budget"]] = max(orders.get(entry["budget"], -1), entry["budget_order"])
-        budgets = sorted((order, budget) for budget, order in orders.items())
+        budgets = _budget_positions(entries)
         position = {budget: index for index, (_, budget) in enumerate(budgets)}
         arms = sorted({e["arm"] for e in entries})
         width = 0.04 * (len(arms) - 1)

@@ -6,13 +6,13 @@ from a local pre-training folder takes the corpus from that folder's summary.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..evaluation.records import EvalRecord
+from ..loading import read_json_object
 from ..training.finetune import RESULTS_FILE
 from ..training.pretrain import SUMMARY_FILE
 
@@ -70,13 +70,8 @@ def pretraining_facts(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        content = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON ({error}); it was not written completely. Remove it.") from error
-    if not isinstance(content, dict):
-        raise ValueError(f"{path} must hold a JSON object, got {type(content).__name__}.")
-    return content
+    """A run's record (`finetune_results.json`, `pretraining_summary.json`)."""
+    return read_json_object(path, "it was not written completely. Remove it.")
 
 
 def _method(results: dict[str, Any], arguments: dict[str, Any]) -> str:

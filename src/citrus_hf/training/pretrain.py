@@ -443,6 +443,13 @@ class TrainingBatches:
         return self.dataloader
 
 
+def held_out_rows(num_rows: int, size: int) -> np.ndarray:
+    """The rows of a validation split of `num_rows` that the held-out loss reads: `size` (at most all) evenly spaced
+    ones, first and last included. Corpora are ordered by source, so the first rows would be one or two recordings;
+    evenly spaced rows cover every source in proportion to its share, and are the same at every evaluation."""
+    return np.unique(np.linspace(0, num_rows - 1, min(num_rows, size)).round().astype(np.int64))
+
+
 class HeldOutLoss:
     """The validation loss on a fixed batch of the real validation split, with the same masks at every evaluation
     (drawn from the seed, not the training stream), and for CiTrus models the loss of predicting the mean masked
@@ -452,10 +459,7 @@ class HeldOutLoss:
     def __init__(self, eval_windows, args: PretrainArguments, accelerator, loss_fn, with_baseline: bool):
         self.batch = None
         if eval_windows is not None and len(eval_windows):
-            size = min(len(eval_windows), args.eval_batches * args.per_device_batch_size)
-            # Corpora are ordered by source: the first rows would be one or two recordings. Evenly spaced rows cover
-            # every source in proportion to its share of the split, and are the same at every evaluation.
-            rows = np.unique(np.linspace(0, len(eval_windows) - 1, size).round().astype(np.int64))
+            rows = held_out_rows(len(eval_windows), args.eval_batches * args.per_device_batch_size)
             self.batch = WindowDataset(eval_windows).__getitems__(rows.tolist())
         self.args, self.accelerator, self.loss_fn, self.with_baseline = args, accelerator, loss_fn, with_baseline
 
@@ -809,6 +813,7 @@ __all__ = [
     "PRETRAIN_RECIPES",
     "EpochShuffleSampler",
     "PretrainArguments",
+    "held_out_rows",
     "PretrainResult",
     "WindowDataset",
     "citrus_loss",
