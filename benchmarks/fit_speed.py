@@ -23,40 +23,28 @@ from pathlib import Path
 import numpy as np
 
 
-def citrus_fit_predict(train, test, task: str, label_names, num_channels: int, seed: int) -> np.ndarray:
-    """Align, fit the probe recipe on citrus-small, predict: `(n_test, num_classes)` logits."""
-    from citrus_hf.data.alignment import (
-        align_task_split,
-        aligned_length,
-        input_overrides,
-        task_feature_extractor,
-        with_input_overrides,
-    )
-    from citrus_hf.loading import build_config, bundled_checkpoint
-    from citrus_hf.training.finetune import TrainerSettings, build_citrus_task_model
-    from citrus_hf.training.recipes import RECIPES, predict
+def fit_and_predict(arm_name: str, splits, seed: int) -> None:
+    """One protocol run of `arm_name` (`citrus_hf.evaluation.arms`) from raw recordings: align (CiTrus), fit on every
+    window of `splits.train`, predict and score `splits.test`; CiTrus arms use the probe recipe."""
+    from citrus_hf.data.alignment import input_overrides
+    from citrus_hf.evaluation.arms import ARMS, DatasetContext
+    from citrus_hf.evaluation.protocol import ProtocolConfig
 
-    checkpoint = str(bundled_checkpoint("citrus-small"))
-    overrides = input_overrides("dataset", num_channels, train)
-    contract = with_input_overrides(build_config(checkpoint), overrides)
-    extractor = task_feature_extractor(contract)
-    length = aligned_length([train, test], extractor)
-    aligned_train, aligned_test = (align_task_split(s, extractor, task, length=length) for s in (train, test))
-    recipe = RECIPES["probe"]
-    model = build_citrus_task_model(
-        task, num_channels, label_names, checkpoint, contract, {**overrides, **recipe.head_overrides}
+    config = ProtocolConfig(
+        output_dir=tempfile.gettempdir(), recipe="probe", model_config="citrus-small", show_progress=False
     )
+    context = DatasetContext(
+        name="fit_speed",
+        splits=splits,
+        pool_labels=splits.labels("train"),
+        overrides=input_overrides("dataset", splits.num_channels, splits.train),
+        alignment="resample",
+        config=config,
+    )
+    arm = ARMS[arm_name]
+    prepared = arm.prepare(context, getattr(arm, "bundled", None))
     with tempfile.TemporaryDirectory() as folder:
-        settings = TrainerSettings(seed=seed, show_progress=False)
-        outcome = recipe.fit(model, aligned_train, None, task, settings, folder)
-    return predict(outcome.model, aligned_test)
-
-
-def minirocket_fit_predict(train, test, task: str, seed: int) -> np.ndarray:
-    from citrus_hf.evaluation.baselines import fit_minirocket, raw_windows
-
-    labels = np.asarray(train["label"])
-    return fit_minirocket(raw_windows(train), labels, raw_windows(test), task, seed)
+        arm.run(context, prepared, np.arange(len(splits.train)), seed, Path(folder))
 
 
 def main() -> None:
@@ -68,6 +56,8 @@ def main() -> None:
     parser.add_argument("--num-threads", type=int, default=2)
     parser.add_argument("--json", default=None, help="also write the timings to this JSON file")
     args = parser.parse_args()
+
+    from dataclasses import replace
 
     import datasets
     import torch
@@ -93,13 +83,12 @@ def main() -> None:
     )
 
     times: dict[str, list[float]] = {"citrus-small (probe)": [], "minirocket + ridge": []}
+    arms = {"citrus-small (probe)": "citrus-small", "minirocket + ridge": "minirocket"}
+    timed = replace(splits, train=train, test=test)
     for round_index in range(args.rounds):
         for name in list(times) if round_index % 2 == 0 else list(reversed(times)):
             start = time.perf_counter()
-            if name.startswith("citrus"):
-                citrus_fit_predict(train, test, splits.task, splits.label_names, splits.num_channels, round_index)
-            else:
-                minirocket_fit_predict(train, test, splits.task, round_index)
+            fit_and_predict(arms[name], timed, round_index)
             times[name].append(time.perf_counter() - start)
     citrus, minirocket = (statistics.median(values) for values in times.values())
     print("| method | fit + predict (median s) | rounds |")
