@@ -138,14 +138,34 @@ def find_member(paths: Mapping[str, Path], suffix: str) -> Path:
 
 
 def channel_segments(
-    samples: int, rate: float, window_seconds: float, hop_seconds: float, min_seconds: float | None = None
+    samples: int,
+    rate: float,
+    window_seconds: float,
+    hop_seconds: float,
+    min_seconds: float | None = None,
+    held_out: Sequence[tuple[float, float]] = (),
 ) -> list[tuple[int, int]]:
     """``(start, length)`` of the rows :func:`channel_windows` cuts from a recording of ``samples`` at ``rate``.
 
     Windows of ``window_seconds`` every ``hop_seconds``; with ``min_seconds``, the stretch after the last window (or a
     recording shorter than one window: a trial) becomes a row of its own when it lasts at least ``min_seconds``, so
-    no stretch of real signal that long is left out.
+    no stretch of real signal that long is left out. ``held_out`` lists ``(start, end)`` seconds of the recording
+    that no row may touch (an evaluation split's windows): rows are then cut, the same way, from each stretch
+    between them.
     """
+    segments = []
+    for first, stop in free_stretches(samples, rate, held_out):
+        segments += [
+            (first + start, length)
+            for start, length in _stretch_segments(stop - first, rate, window_seconds, hop_seconds, min_seconds)
+        ]
+    return segments
+
+
+def _stretch_segments(
+    samples: int, rate: float, window_seconds: float, hop_seconds: float, min_seconds: float | None
+) -> list[tuple[int, int]]:
+    """:func:`channel_segments` of one stretch of ``samples``, from its first sample."""
     window = seconds_to_samples(window_seconds, rate)
     segments = [(int(start), window) for start in window_starts(samples, rate, window_seconds, hop_seconds)]
     if min_seconds is not None:
@@ -155,12 +175,29 @@ def channel_segments(
     return segments
 
 
+def free_stretches(samples: int, rate: float, held_out: Sequence[tuple[float, float]]) -> list[tuple[int, int]]:
+    """``(first, stop)`` sample ranges of a recording of ``samples`` at ``rate`` that no ``(start, end)`` second span
+    of ``held_out`` touches (a span's edges are rounded outwards to whole samples; ``end`` may be ``math.inf``)."""
+    stretches, first = [], 0
+    for start, end in sorted(held_out):
+        span_first, span_stop = int(np.floor(start * rate)), int(np.ceil(min(end * rate, samples)))
+        if span_first > first:
+            stretches.append((first, min(span_first, samples)))
+        first = max(first, span_stop)
+        if first >= samples:
+            break
+    if first < samples:
+        stretches.append((first, samples))
+    return [(a, b) for a, b in stretches if b > a]
+
+
 def channel_windows(
     recordings: list[RecordingRef],
     window_seconds: float,
     hop_seconds: float,
     min_seconds: float | None = None,
     source_column: bool = False,
+    held_out: Mapping[str, Sequence[tuple[float, float]]] | None = None,
 ) -> Iterator[dict]:
     """One example per channel and segment (:func:`channel_segments`) of each recording, at its native rate.
 
@@ -169,6 +206,7 @@ def channel_windows(
         window_seconds / hop_seconds: the windows.
         min_seconds: keep shorter stretches of at least this long (see :func:`channel_segments`); None: windows only.
         source_column: add the registry name of each row's source as ``source_name``.
+        held_out: ``{recording: [(start, end) seconds]}`` that no row may touch (see :func:`channel_segments`).
 
     Yields:
         rows with ``input_values`` ``(1, samples)`` float32 and the columns of :mod:`citrus_hf.data.plans`, plus
@@ -177,7 +215,8 @@ def channel_windows(
     for ref in recordings:
         signals = ref.load()
         rate = signals.sampling_rate
-        segments = channel_segments(signals.data.shape[1], rate, window_seconds, hop_seconds, min_seconds)
+        spans = (held_out or {}).get(ref.recording, ())
+        segments = channel_segments(signals.data.shape[1], rate, window_seconds, hop_seconds, min_seconds, spans)
         for channel, name in enumerate(signals.channel_names):
             for start, length in segments:
                 row = {
@@ -195,27 +234,48 @@ def channel_windows(
                 yield row
 
 
-def channel_window_count(ref: RecordingRef, window_seconds: float, hop_seconds: float, min_seconds=None) -> int:
-    """How many rows :func:`channel_windows` makes of ``ref`` (loads it unless the ref knows its shape)."""
+def channel_window_count(
+    ref: RecordingRef,
+    window_seconds: float,
+    hop_seconds: float,
+    min_seconds=None,
+    held_out: Sequence[tuple[float, float]] = (),
+    min_rate: float = 0.0,
+) -> int:
+    """How many rows :func:`channel_windows` makes of ``ref`` (loads it unless the ref knows its shape); 0 when it is
+    sampled below ``min_rate`` Hz."""
     if ref.shape is None:
         signals = ref.load()
         channels, samples, rate = signals.data.shape[0], signals.data.shape[1], signals.sampling_rate
     else:
         channels, samples, rate = ref.shape
-    return len(channel_segments(samples, rate, window_seconds, hop_seconds, min_seconds)) * channels
+    if rate < min_rate:
+        return 0
+    return len(channel_segments(samples, rate, window_seconds, hop_seconds, min_seconds, held_out)) * channels
 
 
 def plan_channel_corpus(
-    recordings: list[RecordingRef], options: dict, min_seconds: float | None = None, source_column: bool = False
+    recordings: list[RecordingRef],
+    options: dict,
+    min_seconds: float | None = None,
+    source_column: bool = False,
+    held_out: Mapping[str, Sequence[tuple[float, float]]] | None = None,
+    min_rate: float = 0.0,
 ) -> BuildPlan:
     """Plan an unlabelled corpus: :func:`channel_windows` of ``recordings``, split train / validation by recording.
 
     Options: ``window_seconds``, ``hop_seconds``, ``validation_fraction`` (share of rows in validation), ``seed``.
-    Recordings are assigned largest first to the split furthest below its target (``split_by_group``).
+    Recordings are assigned largest first to the split furthest below its target (``split_by_group``). ``held_out``
+    (``{recording: [(start, end) seconds]}``) names the stretches no row may touch; a recording they cover whole
+    gives no row, and so does a recording sampled below ``min_rate`` Hz.
     """
+    held_out = dict(held_out or {})
     sizes = {}
     for ref in recordings:
-        rows = channel_window_count(ref, options["window_seconds"], options["hop_seconds"], min_seconds)
+        spans = held_out.get(ref.recording, ())
+        rows = channel_window_count(
+            ref, options["window_seconds"], options["hop_seconds"], min_seconds, spans, min_rate=min_rate
+        )
         if rows:
             sizes[ref.recording] = rows
     if not sizes:
@@ -230,6 +290,7 @@ def plan_channel_corpus(
             hop_seconds=options["hop_seconds"],
             min_seconds=min_seconds,
             source_column=source_column,
+            held_out={name: held_out[name] for name in names if name in held_out},
         )
         for split, names in assignment.items()
         if names
@@ -289,6 +350,7 @@ __all__ = [
     "channel_window_count",
     "channel_windows",
     "find_member",
+    "free_stretches",
     "labelled_windows",
     "member_origin",
     "plan_channel_corpus",

@@ -1,7 +1,8 @@
 """Splits of a dataset for training: one split of a registered dataset or a `save_to_disk` folder (`load_split`), a
 labelled set's train / validation / test splits with a validation split carved out of train when it has none
-(`load_task_splits`, `carve_validation`), which recordings evaluation holds out (`evaluation_split_recordings`,
-`evaluation_test_recordings`: a pre-training corpus leaves them out), and label budgets: how many labelled examples
+(`load_task_splits`, `carve_validation`), which stretches of which recordings evaluation holds
+out (`evaluation_split_spans`, `evaluation_split_recordings`, `evaluation_test_recordings`: a pre-training corpus
+leaves them out), and label budgets: how many labelled examples
 a low-data run may use and which ones (`parse_budget`, `draw_budget`).
 
 Budgets live here, not in `evaluation/`, because fine-tuning (`training/`) draws them too.
@@ -24,6 +25,10 @@ from .registry import list_datasets
 # says what a checkpoint is loaded as.
 LABELS: dict[str, tuple[str, str]] = {"classification": ("label", "int64"), "regression": ("target", "float32")}
 LABEL_TASKS = tuple(LABELS)
+# How a validation split is carved out of train when a set has none (`load_task_splits`). The pre-training corpus
+# leaves out what this default carve holds out, so a checkpoint is never chosen on examples it was pre-trained on.
+VALIDATION_FRACTION = 0.2
+VALIDATION_SEED = 0
 
 
 # ---------------------------------------------------------------------------------------------------------- splits
@@ -56,23 +61,69 @@ def load_split(dataset: str | os.PathLike, split: str, dataset_options: dict | N
     return loaded[split] if split in loaded else None
 
 
-def evaluation_split_recordings(cache_dir=None, archive_cache_dir=None) -> dict[str, dict[str, set[str]]]:
-    """The recordings of every split of every offline labelled dataset (classification or regression), each built
-    with its default options, as evaluation builds it: ``{dataset: {split: recording ids}}``.
+def evaluation_split_spans(
+    cache_dir=None, archive_cache_dir=None
+) -> dict[str, dict[str, dict[str, list[tuple[float, float]]]]]:
+    """Where every example of every split of every offline labelled dataset (classification or regression) lies in
+    its recording, each dataset built with its default options, as evaluation builds it:
+    ``{dataset: {split: {recording id: [(start, end) seconds, ...]}}}``.
 
-    A pre-training corpus must leave out every recording of a split that evaluation holds out; see
-    :func:`evaluation_test_recordings`.
+    A set without a validation split reports the one `load_task_splits` carves out of its training split by default
+    (`VALIDATION_FRACTION`, `VALIDATION_SEED`) as "validation", and the rest as "train". A pre-training corpus must
+    not touch a span of a split that evaluation holds out (the corpus cuts its rows from the stretches between them);
+    a trial is one span covering the whole trial.
     """
     found = {}
     for spec in list_datasets():
         if spec.offline and spec.task in LABEL_TASKS:
-            built = build_dataset(spec.name, cache_dir=cache_dir, archive_cache_dir=archive_cache_dir)
-            found[spec.name] = {split: set(built[split].data.column("recording").to_pylist()) for split in built}
+            splits = dict(build_dataset(spec.name, cache_dir=cache_dir, archive_cache_dir=archive_cache_dir))
+            if "validation" not in splits:
+                pool, validation = carve_validation_split(splits["train"], spec.task)
+                splits.update(train=pool, validation=validation)
+            found[spec.name] = {split: _example_spans(rows) for split, rows in splits.items()}
     return found
 
 
+def _example_spans(split) -> dict[str, list[tuple[float, float]]]:
+    """``{recording: [(start, end) seconds]}`` of the examples of one split (`start_seconds` plus the example's
+    samples over its rate)."""
+    table = split.flatten_indices(keep_in_memory=True).data if split._indices is not None else split.data
+    samples = _example_samples(table.column("input_values"))
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for recording, start, length, rate in zip(
+        table.column("recording").to_pylist(),
+        table.column("start_seconds").to_pylist(),
+        samples,
+        table.column("sampling_rate").to_pylist(),
+    ):
+        spans.setdefault(recording, []).append((float(start), float(start) + float(length) / float(rate)))
+    return spans
+
+
+def _example_samples(column) -> np.ndarray:
+    """Samples per example of an ``input_values`` column (``(channels, samples)`` per row), read from the Arrow list
+    offsets rather than the values."""
+    import pyarrow as pa
+
+    rows = column.combine_chunks()
+    if isinstance(rows, pa.ExtensionArray):
+        rows = rows.storage
+    first_channels = rows.flatten()  # one entry per channel of every row; each row's first is at its offset
+    channel_samples = first_channels.value_lengths().to_numpy(zero_copy_only=False)
+    return channel_samples[rows.offsets.to_numpy()[:-1]]
+
+
+def evaluation_split_recordings(cache_dir=None, archive_cache_dir=None) -> dict[str, dict[str, set[str]]]:
+    """The recordings of every split of every offline labelled dataset: ``{dataset: {split: recording ids}}`` (see
+    :func:`evaluation_split_spans` for where in them)."""
+    return {
+        dataset: {split: set(spans) for split, spans in splits.items()}
+        for dataset, splits in evaluation_split_spans(cache_dir, archive_cache_dir).items()
+    }
+
+
 def evaluation_test_recordings(cache_dir=None, archive_cache_dir=None) -> set[str]:
-    """Every recording in the test split of an offline labelled dataset: none may enter a pre-training corpus."""
+    """Every recording with an example in the test split of an offline labelled dataset."""
     return {
         recording
         for splits in evaluation_split_recordings(cache_dir, archive_cache_dir).values()
@@ -128,8 +179,8 @@ def load_task_splits(
     train_split: str = "train",
     validation_split: str = "validation",
     test_split: str = "test",
-    validation_fraction: float = 0.2,
-    validation_seed: int = 0,
+    validation_fraction: float = VALIDATION_FRACTION,
+    validation_seed: int = VALIDATION_SEED,
     require_validation: bool = True,
 ) -> TaskSplits:
     """Load a labelled set; when it has no validation split, carve one out of train (`carve_validation`).
@@ -152,18 +203,15 @@ def load_task_splits(
     validation = load_split(dataset, validation_split, dataset_options) if validation_split else None
     source = validation_split
     if validation is None:
-        labels = np.asarray(train["label"]) if task == "classification" else None
-        groups = train["recording"] if "recording" in train.column_names else None
-        pool, held_out = carve_validation(len(train), labels, groups, validation_fraction, validation_seed)
-        if len(held_out) == 0 and require_validation:
+        train, validation = carve_validation_split(train, task, validation_fraction, validation_seed)
+        if len(validation) == 0 and require_validation:
             raise ValueError(
                 f"Dataset {dataset!r} has no {validation_split!r} split and too few recordings per class to carve "
                 "one; give a validation split or use more data."
             )
-        validation, train = train.select(held_out), train.select(pool)
         source = (
             f"carved from {train_split} ({validation_fraction:.0%} per class, by recording, seed {validation_seed})"
-            if len(held_out)
+            if len(validation)
             else f"none: {train_split} has too few recordings per class to carve one"
         )
     first = np.asarray(train[0]["input_values"])
@@ -176,6 +224,15 @@ def load_task_splits(
         num_channels=1 if first.ndim == 1 else first.shape[0],
         validation_source=source,
     )
+
+
+def carve_validation_split(train, task: str, fraction: float = VALIDATION_FRACTION, seed: int = VALIDATION_SEED):
+    """`(pool, validation)` `datasets.Dataset`s carved out of a labelled training split (`carve_validation`, stratified
+    by class for classification, whole recordings); validation is empty when no recording can be spared."""
+    labels = np.asarray(train["label"]) if task == "classification" else None
+    groups = train["recording"] if "recording" in train.column_names else None
+    pool, held_out = carve_validation(len(train), labels, groups, fraction, seed)
+    return train.select(pool), train.select(held_out)
 
 
 # ------------------------------------------------------------------------------------------------- label budgets

@@ -39,7 +39,7 @@ from typing import Any, Literal
 import torch
 
 from ..data.alignment import input_overrides
-from ..data.splits import draw_budget, load_task_splits, parse_budget
+from ..data.splits import VALIDATION_FRACTION, draw_budget, load_task_splits, parse_budget
 from ..training.finetune import TrainerSettings
 from ..training.pretrain import PretrainArguments, is_pretrained_model_dir, pretrain
 from ..training.recipes import RECIPE_NAMES
@@ -133,7 +133,8 @@ class ProtocolConfig:
         metadata={"help": "the fine-tuning recipe's Trainer settings", "exclude": ("seed", "show_progress")},
     )
     validation_fraction: float = field(
-        default=0.2, metadata={"help": "share of train held out for early stopping when a set has no validation split"}
+        default=VALIDATION_FRACTION,
+        metadata={"help": "share of train held out for early stopping when a set has no validation split"},
     )
     num_threads: int | None = field(default=None, metadata={"help": "torch threads (small models: 1 is fastest)"})
     resume: bool = field(default=True, metadata={"help": "reuse runs already in runs.jsonl with the same settings"})

