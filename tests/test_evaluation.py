@@ -212,3 +212,42 @@ def test_minirocket_leaves_no_spinning_threads_behind(monkeypatch):
     scores = fit_minirocket(train, labels, test, "classification", seed=0)
     assert numba.threading_layer() == "workqueue"
     assert (scores.argmax(axis=1) == np.asarray(splits.test["label"])).mean() > 0.8
+
+
+def test_resume_reuses_runs_only_of_the_same_weights(tmp_path):
+    """A resumed protocol reuses earlier runs, except those of an arm whose checkpoint now holds other weights at the
+    same path (a re-trained checkpoint, a new bundled release): those run again."""
+    from tiny_configs import tiny_config
+
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusForPretraining
+    from citrus_hf.evaluation import ProtocolConfig, run_protocol
+
+    checkpoint = tmp_path / "checkpoint"
+
+    def save_checkpoint(seed):
+        torch.manual_seed(seed)
+        model = CiTrusForPretraining(tiny_config())
+        model.save_pretrained(checkpoint)
+        CiTrusFeatureExtractor.from_config(model.config).save_pretrained(checkpoint)
+
+    def run():
+        config = ProtocolConfig(
+            output_dir=str(tmp_path / "evaluation"),
+            datasets=["basic_motions"],
+            budgets=["2"],
+            seeds=[0],
+            arms=["citrus-time", "citrus-scratch"],
+            checkpoints={"citrus-time": str(checkpoint)},
+            recipe="probe",
+            model_config="tiny",
+            show_progress=False,
+        )
+        run_protocol(config)
+        lines = (tmp_path / "evaluation" / "runs.jsonl").read_text().splitlines()
+        return [json.loads(line)["arm"] for line in lines]
+
+    save_checkpoint(0)
+    assert run() == ["citrus-time", "citrus-scratch"]
+    assert run() == ["citrus-time", "citrus-scratch"]  # nothing new: both reused
+    save_checkpoint(1)
+    assert run() == ["citrus-time", "citrus-scratch", "citrus-time"]  # the new weights run; scratch is reused

@@ -186,6 +186,38 @@ class ProtocolConfig:
         values["finetune"].pop("show_progress")
         return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
+    def run_signature(self, arm: str) -> str:
+        """`signature()` of one arm's runs. An arm that starts from a given or bundled checkpoint adds the digest of
+        its weights, so runs of other weights behind the same path or name (a re-trained bundled checkpoint) are
+        never reused; the arms pre-trained here are covered by the pre-training settings in `signature()`."""
+        folder = self.checkpoints.get(arm) or getattr(ARMS[arm], "bundled", None)
+        if folder is None:
+            return self.signature()
+        return hashlib.sha256(f"{self.signature()}:{_weights_digest(str(folder))}".encode()).hexdigest()[:16]
+
+
+def _weights_digest(checkpoint: str) -> str:
+    """sha256 of a checkpoint folder's safetensors files (a bundled name resolves to its folder); the reference
+    itself when there is no such folder (a Hub id: its revision is not known here)."""
+    from ..loading import bundled_checkpoint
+
+    folder = bundled_checkpoint(checkpoint) or Path(checkpoint)
+    files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
+    if not files:
+        return checkpoint
+    # Hashed once per file version: the protocol asks for every run it records.
+    stamps = tuple((str(file), file.stat().st_size, file.stat().st_mtime_ns) for file in files)
+    if stamps not in _WEIGHT_DIGESTS:
+        digest = hashlib.sha256()
+        for file in files:
+            digest.update(file.name.encode())
+            digest.update(file.read_bytes())
+        _WEIGHT_DIGESTS[stamps] = digest.hexdigest()
+    return _WEIGHT_DIGESTS[stamps]
+
+
+_WEIGHT_DIGESTS: dict[tuple, str] = {}
+
 
 @dataclass
 class ProtocolResult:
@@ -301,12 +333,16 @@ def pretrain_arms(config: ProtocolConfig) -> tuple[dict[str, str], float]:
 # ----------------------------------------------------------------------------------------------------- the runs
 
 
-def _load_previous(path: Path, signature: str) -> dict[tuple, dict]:
-    done = {}
+def _load_previous(path: Path, config: ProtocolConfig) -> dict[tuple, dict]:
+    """Runs of `runs.jsonl` made with the same settings (and, per arm, the same weights) as `config`."""
+    done, signatures = {}, {}
     if path.is_file():
         for line in path.read_text().splitlines():
             record = json.loads(line)
-            if record.get("signature") == signature:
+            arm = record.get("arm")
+            if arm in ARMS and arm not in signatures:
+                signatures[arm] = config.run_signature(arm)
+            if arm in ARMS and record.get("signature") == signatures[arm]:
                 done[(record["dataset"], record["arm"], record["budget"], record["seed"])] = record
     return done
 
@@ -391,7 +427,7 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
                         len(chosen),
                         outcome,
                         elapsed,
-                        config.signature(),
+                        config.run_signature(name),
                     ),
                     new=True,
                 )
@@ -420,7 +456,7 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "protocol.json").write_text(json.dumps(asdict(config), indent=2, default=str))
     runs_path = output_dir / "runs.jsonl"
-    previous = _load_previous(runs_path, config.signature()) if config.resume else {}
+    previous = _load_previous(runs_path, config) if config.resume else {}
     if not config.resume and runs_path.exists():
         runs_path.unlink()
     budgets = {d: [parse_budget(b) for b in config.dataset_budgets.get(d, config.budgets)] for d in config.datasets}
