@@ -2,8 +2,9 @@
 and write its model card (corpus composition, synthetic share, objective, budget, held-out loss against predicting
 the mean, and the few-shot protocol's results once they exist).
 
-    citrus pretrain --dataset pretrain_corpus --model-config small --synthetic-ratio 0 --max-steps 6000 \\
-        --per-device-batch-size 32 --eval-steps 500 --seed 0 --output-dir runs/citrus-small
+    citrus pretrain --dataset pretrain_corpus --model-config small --config-overrides d_model=128 ffn_dim=256 \\
+        num_hidden_layers=3 --synthetic-ratio 0 --max-steps 12000 --per-device-batch-size 32 --eval-steps 1000 \\
+        --seed 0 --output-dir runs/citrus-small
     python scripts/bundle_citrus_small.py runs/citrus-small          # weights, configs, curve, card
     python benchmarks/few_shot.py --budgets 1 5 20                   # the protocol, on the bundled weights
     python scripts/bundle_citrus_small.py runs/citrus-small --results benchmarks/results/few_shot   # card + results
@@ -51,7 +52,7 @@ def _composition_table(info: dict) -> str:
     lines.append("")
     lines.append(f"Sources: {sources}.")
     if held_out is not None:
-        lines.append(f"Held out for validation (by recording): {held_out:.2f} channel-hours.")
+        lines.append(f"Held out for the pre-training loss (by recording): {held_out:.2f} channel-hours.")
     return "\n".join(lines)
 
 
@@ -66,19 +67,20 @@ def _pretraining_section(summary: dict, info: dict) -> str:
             "## Pre-training run",
             "",
             f"- Objective: masked auto-encoding, `{summary['pretraining_objective']}` targets.",
-            "- Corpus: `pretrain_corpus` (every real recording the offline registry reaches, never a recording of a "
-            "labelled set's validation or test split), "
+            "- Corpus: `pretrain_corpus` (every real recording the offline registry reaches, never a sample of a "
+            "labelled set's validation or test examples, nor of the validation split evaluation carves out of a "
+            "training split), "
             + (
                 f"mixed with synthetic windows at a share of {summary['synthetic_ratio']:.0%}: {generators} "
                 "(`citrus_hf.data.synthetic`)."
                 if summary["synthetic_ratio"] > 0
                 else "real windows only. Synthetic share 0: chosen on the labelled sets' validation splits, where "
                 "mixing in 50 % synthetic windows (CauKer, KernelSynth, physiology simulators) lowered the few-shot "
-                "macro-F1 at both 1,500 and 6,000 steps (see the README)."
+                "macro-F1 at both 1,500 and 6,000 steps (`benchmarks/results/checkpoint_selection.md`)."
             ),
             f"- Budget: {summary['steps']} optimizer steps of {arguments['per_device_batch_size']} windows, peak "
             f"learning rate {arguments['learning_rate']}, seed {arguments['seed']}, "
-            f"{summary['seconds'] / 60:.0f} min on 2 CPU cores.",
+            f"{summary['seconds'] / 60:.0f} min of wall time on a shared 2-core CPU.",
             f"- Held-out masked loss on real validation recordings at step {eval_step}: {eval_loss:.3f}, against "
             f"{baseline:.3f} for predicting the mean masked target (`pretraining_curve.png`).",
             "",
@@ -154,8 +156,8 @@ def bundle(run_dir: Path, results_dir: Path | None) -> Path:
                 "ridge probe on its embeddings up to 20 labels per class) is in `citrus_hf.training.recipes`."
             ),
             limitations=[
-                "Pre-trained on about 17 real channel-hours (the paper used ~197 nights): it is a small, honest "
-                "starting point, not a large foundation model.",
+                f"Pre-trained on {info['splits']['train']['channel_hours']:.1f} real channel-hours (the paper used "
+                "~197 nights): it is a small, honest starting point, not a large foundation model.",
                 "Single-channel pre-training (channels are independent examples); multi-channel tasks pool or "
                 "concatenate per-channel embeddings.",
             ],

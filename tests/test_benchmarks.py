@@ -120,3 +120,33 @@ def test_fit_speed_benchmark_times_citrus_small_beside_minirocket(tmp_path):
     assert set(results["seconds"]) == {"citrus-small (probe)", "minirocket + ridge"}
     assert all(len(times) == 2 and min(times) > 0 for times in results["seconds"].values())
     assert results["citrus_over_minirocket"] > 0
+
+
+def _results_folder(folder: Path, arm: str, scores: dict, score_split: str = "test") -> str:
+    """A results folder as the protocol writes it: `protocol.json` and the report's runs in `results.json`."""
+    folder.mkdir()
+    (folder / "protocol.json").write_text(json.dumps({"score_split": score_split, "validation_fraction": 0.2}))
+    runs = [
+        dict(dataset=dataset, task="classification", arm=arm, budget="5/class", budget_order=0, seed=seed, macro_f1=v)
+        for (dataset, seed), v in scores.items()
+    ]
+    (folder / "results.json").write_text(json.dumps({"runs": runs}))
+    return f"{folder}:{arm}"
+
+
+def test_compare_results_pairs_arms_of_two_folders_by_seed(tmp_path):
+    sys.path.insert(0, str(BENCHMARKS))
+    from compare_results import compare
+
+    first = _results_folder(tmp_path / "a", "citrus-small", {("har", 0): 0.75, ("har", 1): 0.5, ("eeg", 0): 0.5})
+    second = _results_folder(tmp_path / "b", "patchtst-scratch", {("har", 0): 0.5, ("har", 1): 0.25, ("eeg", 0): 0.75})
+    result = compare(first, second)
+    gaps = {gap["dataset"]: gap for gap in result["cells"]}
+    # har: +25 points on both seeds, paired by seed; eeg: -25
+    assert gaps["har"]["gain_mean"] == pytest.approx(25.0) and gaps["har"]["wins"] == 2
+    assert gaps["eeg"]["gain_mean"] == pytest.approx(-25.0) and gaps["eeg"]["wins"] == 0
+    assert result["budgets"]["5/class"]["mean_gap"] == pytest.approx(0.0)
+    assert result["budgets"]["5/class"]["sets_ahead"] == 1
+    elsewhere = _results_folder(tmp_path / "c", "minirocket", {("har", 0): 0.7}, score_split="validation")
+    with pytest.raises(SystemExit, match="score_split"):
+        compare(first, elsewhere)

@@ -555,10 +555,11 @@ class CiTrusConfig(PreTrainedConfig):
         check_classification_head(self)
 
 
-# Model sizes (keyword arguments of `CiTrusConfig`). "tiny" is for tests (a few thousand parameters); "small" is the
-# bundled `citrus-small` (10 s windows at 100 Hz in patches of 0.1 s, so a 0.5 s recording still has 5 tokens; 2
-# layers of width 64: it pre-trains on two CPU cores); "base" is the paper's (30 s at 100 Hz, 4 layers of width 64).
-# `citrus_hf.loading.build_config("small")` builds one.
+# Model sizes (keyword arguments of `CiTrusConfig`). "tiny" is for tests (a few thousand parameters); "small" has the
+# bundled `citrus-small`'s input contract (10 s windows at 100 Hz in patches of 0.1 s, so a 0.5 s recording still has
+# 5 tokens) at 2 layers of width 64, quick to pre-train on two CPU cores (citrus-small itself is 3 layers of width 128,
+# chosen on validation splits: `build_config("citrus-small")` gives its size); "base" is the paper's (30 s at 100 Hz,
+# 4 layers of width 64). `citrus_hf.loading.build_config("small")` builds one.
 MODEL_PRESETS: dict[str, dict[str, Any]] = {
     "tiny": dict(
         sampling_rate=50.0,

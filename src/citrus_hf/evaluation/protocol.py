@@ -118,8 +118,11 @@ class ProtocolConfig:
         metadata={"help": "builder options of the corpus"},
     )
     model_config: str = field(
-        default="small",
-        metadata={"help": "preset, bundled checkpoint name, config.json or folder: the size of arms without weights"},
+        default="citrus-small",
+        metadata={
+            "help": "preset, bundled checkpoint name, config.json or folder: the size of arms without weights (by "
+            "default citrus-small's, so citrus-scratch is its from-scratch twin)"
+        },
     )
     config_overrides: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "config fields of every arm, e.g. sampling_rate=50"}
@@ -184,6 +187,8 @@ class ProtocolConfig:
         ):
             values.pop(key)
         values["finetune"].pop("show_progress")
+        # A name ("citrus-small", a folder) can stand for other sizes over time: the signature holds what it builds.
+        values["model_config"] = _config_values(self.model_config)
         return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def run_signature(self, arm: str) -> str:
@@ -194,6 +199,16 @@ class ProtocolConfig:
         if folder is None:
             return self.signature()
         return hashlib.sha256(f"{self.signature()}:{_weights_digest(str(folder))}".encode()).hexdigest()[:16]
+
+
+def _config_values(model_config: str) -> dict[str, Any]:
+    """The fields of the config a model config reference builds (without the transformers version)."""
+    from ..loading import build_config
+    from .arms import resolve_model_config
+
+    values = build_config(resolve_model_config(model_config)).to_dict()
+    values.pop("transformers_version", None)
+    return values
 
 
 def _weights_digest(checkpoint: str) -> str:
