@@ -87,7 +87,8 @@ def evaluation_split_spans(
 def _example_spans(split) -> dict[str, list[tuple[float, float]]]:
     """``{recording: [(start, end) seconds]}`` of the examples of one split (`start_seconds` plus the example's
     samples over its rate)."""
-    table = split.flatten_indices(keep_in_memory=True).data if split._indices is not None else split.data
+    columns = ["recording", "start_seconds", "sampling_rate", "input_values"]
+    table = split.select_columns(columns).with_format("arrow")[:]  # a selection's rows only, as one Arrow table
     samples = _example_samples(table.column("input_values"))
     spans: dict[str, list[tuple[float, float]]] = {}
     for recording, start, length, rate in zip(

@@ -191,14 +191,20 @@ class ProtocolConfig:
         values["model_config"] = _config_values(self.model_config)
         return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
-    def run_signature(self, arm: str) -> str:
-        """`signature()` of one arm's runs. An arm that starts from a given or bundled checkpoint adds the digest of
+    def run_signatures(self) -> dict[str, str]:
+        """`signature()` of each arm's runs. An arm that starts from a given or bundled checkpoint adds the digest of
         its weights, so runs of other weights behind the same path or name (a re-trained bundled checkpoint) are
         never reused; the arms pre-trained here are covered by the pre-training settings in `signature()`."""
-        folder = self.checkpoints.get(arm) or getattr(ARMS[arm], "bundled", None)
-        if folder is None:
-            return self.signature()
-        return hashlib.sha256(f"{self.signature()}:{_weights_digest(str(folder))}".encode()).hexdigest()[:16]
+        shared = self.signature()
+        signatures = {}
+        for arm in self.arms:
+            folder = self.checkpoints.get(arm) or getattr(ARMS[arm], "bundled", None)
+            signatures[arm] = (
+                shared
+                if folder is None
+                else hashlib.sha256(f"{shared}:{_weights_digest(str(folder))}".encode()).hexdigest()[:16]
+            )
+        return signatures
 
 
 def _config_values(model_config: str) -> dict[str, Any]:
@@ -220,18 +226,11 @@ def _weights_digest(checkpoint: str) -> str:
     files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
     if not files:
         return checkpoint
-    # Hashed once per file version: the protocol asks for every run it records.
-    stamps = tuple((str(file), file.stat().st_size, file.stat().st_mtime_ns) for file in files)
-    if stamps not in _WEIGHT_DIGESTS:
-        digest = hashlib.sha256()
-        for file in files:
-            digest.update(file.name.encode())
-            digest.update(file.read_bytes())
-        _WEIGHT_DIGESTS[stamps] = digest.hexdigest()
-    return _WEIGHT_DIGESTS[stamps]
-
-
-_WEIGHT_DIGESTS: dict[tuple, str] = {}
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
 
 
 @dataclass
@@ -348,16 +347,14 @@ def pretrain_arms(config: ProtocolConfig) -> tuple[dict[str, str], float]:
 # ----------------------------------------------------------------------------------------------------- the runs
 
 
-def _load_previous(path: Path, config: ProtocolConfig) -> dict[tuple, dict]:
-    """Runs of `runs.jsonl` made with the same settings (and, per arm, the same weights) as `config`."""
-    done, signatures = {}, {}
+def _load_previous(path: Path, signatures: dict[str, str]) -> dict[tuple, dict]:
+    """Runs of `runs.jsonl` whose arm is one of `signatures` and whose signature is that arm's."""
+    done = {}
     if path.is_file():
         for line in path.read_text().splitlines():
             record = json.loads(line)
             arm = record.get("arm")
-            if arm in ARMS and arm not in signatures:
-                signatures[arm] = config.run_signature(arm)
-            if arm in ARMS and record.get("signature") == signatures[arm]:
+            if arm in signatures and record.get("signature") == signatures[arm]:
                 done[(record["dataset"], record["arm"], record["budget"], record["seed"])] = record
     return done
 
@@ -412,8 +409,9 @@ def _run_record(
     }
 
 
-def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous, record, progress) -> float:
-    """Every budget x seed x arm of one dataset; `record(run)` keeps each result. Returns the seconds spent."""
+def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous, signatures, record, progress) -> float:
+    """Every budget x seed x arm of one dataset; `record(run)` keeps each result, stamped with its arm's signature
+    (`signatures`). Returns the seconds spent."""
     context = _dataset_context(config, dataset)
     prepared = {name: ARMS[name].prepare(context, checkpoints.get(name)) for name in config.arms}
     seconds = 0.0
@@ -442,7 +440,7 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
                         len(chosen),
                         outcome,
                         elapsed,
-                        config.run_signature(name),
+                        signatures[name],
                     ),
                     new=True,
                 )
@@ -471,7 +469,8 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "protocol.json").write_text(json.dumps(asdict(config), indent=2, default=str))
     runs_path = output_dir / "runs.jsonl"
-    previous = _load_previous(runs_path, config) if config.resume else {}
+    signatures = config.run_signatures()
+    previous = _load_previous(runs_path, signatures) if config.resume else {}
     if not config.resume and runs_path.exists():
         runs_path.unlink()
     budgets = {d: [parse_budget(b) for b in config.dataset_budgets.get(d, config.budgets)] for d in config.datasets}
@@ -492,7 +491,9 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
             progress.update(1)
 
         finetuning_seconds = sum(
-            _run_dataset(config, dataset, checkpoints, budgets[dataset], budgets_order, previous, record, progress)
+            _run_dataset(
+                config, dataset, checkpoints, budgets[dataset], budgets_order, previous, signatures, record, progress
+            )
             for dataset in config.datasets
         )
         progress.close()
