@@ -1,4 +1,4 @@
-"""Fitting speed of the default few-shot recipe: citrus-small's probe on 240 labelled windows (the size of 20 labels
+"""Fitting speed of the default few-shot recipe: citrus-small fitted on 240 labelled windows (the size of 20 labels
 per class x 12 classes) and its predictions for 1,000 test windows, beside MiniRocket + ridge fitted and predicting on
 the same windows, in alternating rounds, from raw recordings to predictions (alignment included).
 
@@ -6,9 +6,9 @@ the same windows, in alternating rounds, from raw recordings to predictions (ali
     python benchmarks/fit_speed.py --dataset myo_gestures --rounds 5
 
 The windows are real (the set's training split, drawn evenly over its classes, and its test split repeated to 1,000
-windows); the recipe is forced to the probe, which `--recipe auto` picks up to 20 labels per class, so 240 windows of
-a set with fewer classes cost what 12 x 20 would (the cost follows the number of windows, not of classes). No result
-of this script is an accuracy claim.
+windows); the recipe is the probe, which `--recipe auto` picks up to 20 labels per class, so 240 windows of a set
+with fewer classes cost what 12 x 20 would (the cost follows the number of windows, not of classes);
+`--recipe probe-finetune` times the LP-FT recipe instead. No result of this script is an accuracy claim.
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ from pathlib import Path
 import numpy as np
 
 
-def fit_and_predict(arm_name: str, splits, seed: int) -> None:
+def fit_and_predict(arm_name: str, splits, seed: int, recipe: str) -> None:
     """One protocol run of `arm_name` (`citrus_hf.evaluation.arms`) from raw recordings: align (CiTrus), fit on every
-    window of `splits.train`, predict and score `splits.test`; CiTrus arms use the probe recipe."""
+    window of `splits.train`, predict and score `splits.test`; CiTrus arms use `recipe`."""
     from citrus_hf.data.alignment import input_overrides
     from citrus_hf.evaluation.arms import ARMS, DatasetContext
     from citrus_hf.evaluation.protocol import ProtocolConfig
 
     config = ProtocolConfig(
-        output_dir=tempfile.gettempdir(), recipe="probe", model_config="citrus-small", show_progress=False
+        output_dir=tempfile.gettempdir(), recipe=recipe, model_config="citrus-small", show_progress=False
     )
     context = DatasetContext(
         name="fit_speed",
@@ -54,6 +54,9 @@ def main() -> None:
     parser.add_argument("--test-windows", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--num-threads", type=int, default=2)
+    parser.add_argument(
+        "--recipe", default="probe", help="citrus-small's recipe: what auto picks at 20 labels per class by default"
+    )
     parser.add_argument("--json", default=None, help="also write the timings to this JSON file")
     args = parser.parse_args()
 
@@ -63,6 +66,7 @@ def main() -> None:
     import torch
 
     from citrus_hf.data.splits import load_task_splits
+    from citrus_hf.training.recipes import labels_per_class, resolve_recipe
 
     torch.set_num_threads(args.num_threads)
     datasets.disable_caching()  # every round aligns afresh, as a first fit on new data would
@@ -82,13 +86,15 @@ def main() -> None:
         f"{splits.num_channels} channels; {args.num_threads} threads, {args.rounds} alternating rounds"
     )
 
-    times: dict[str, list[float]] = {"citrus-small (probe)": [], "minirocket + ridge": []}
-    arms = {"citrus-small (probe)": "citrus-small", "minirocket + ridge": "minirocket"}
+    recipe = resolve_recipe(args.recipe, labels_per_class(np.asarray(train["label"]), splits.task)).name
+    citrus_name = f"citrus-small ({recipe})"
+    times: dict[str, list[float]] = {citrus_name: [], "minirocket + ridge": []}
+    arms = {citrus_name: "citrus-small", "minirocket + ridge": "minirocket"}
     timed = replace(splits, train=train, test=test)
     for round_index in range(args.rounds):
         for name in list(times) if round_index % 2 == 0 else list(reversed(times)):
             start = time.perf_counter()
-            fit_and_predict(arms[name], timed, round_index)
+            fit_and_predict(arms[name], timed, round_index, args.recipe)
             times[name].append(time.perf_counter() - start)
     citrus, minirocket = (statistics.median(values) for values in times.values())
     print("| method | fit + predict (median s) | rounds |")
@@ -103,6 +109,7 @@ def main() -> None:
             "test_windows": len(test),
             "num_classes": len(classes),
             "num_threads": args.num_threads,
+            "recipe": recipe,
             "seconds": times,
             "citrus_over_minirocket": citrus / minirocket,
         }

@@ -116,7 +116,7 @@ def test_fit_speed_benchmark_times_citrus_small_beside_minirocket(tmp_path):
         tmp_path=tmp_path,
     )  # fmt: skip
     assert (results["dataset"], results["train_windows"], results["test_windows"]) == ("watch_exercises", 14, 30)
-    assert results["num_classes"] == 7
+    assert results["num_classes"] == 7 and results["recipe"] == "probe"  # 2 labels per class: "auto" probes
     assert set(results["seconds"]) == {"citrus-small (probe)", "minirocket + ridge"}
     assert all(len(times) == 2 and min(times) > 0 for times in results["seconds"].values())
     assert results["citrus_over_minirocket"] > 0

@@ -168,6 +168,21 @@ def test_settings_files_with_command_line_overrides(tmp_path):
     assert arguments.trainer.per_device_batch_size == 8 and arguments.trainer.learning_rate == 0.01
 
 
+def test_an_evaluation_runs_again_from_the_protocol_json_it_wrote(tmp_path):
+    """`citrus evaluate runs/eval/protocol.json` repeats a run: the per-run seed the file's trainer settings hold
+    (the protocol sets it itself) is not an unknown setting."""
+    from dataclasses import asdict
+
+    from citrus_hf.commands.evaluate import build_parser
+
+    config = build_parser().parse(
+        ["--output-dir", str(tmp_path / "eval"), "--datasets", "basic_motions", "--budgets", "5", "--num-seeds", "2"]
+    )
+    (tmp_path / "protocol.json").write_text(json.dumps(asdict(config)))
+    assert "seed" in json.loads((tmp_path / "protocol.json").read_text())["finetune"]
+    assert build_parser().parse([str(tmp_path / "protocol.json")]) == config
+
+
 def test_per_dataset_settings_update_their_defaults():
     from citrus_hf.commands.evaluate import build_parser
 

@@ -214,6 +214,36 @@ def test_minirocket_leaves_no_spinning_threads_behind(monkeypatch):
     assert (scores.argmax(axis=1) == np.asarray(splits.test["label"])).mean() > 0.8
 
 
+def test_run_signatures_follow_the_auto_rule_of_citrus_arms_only(monkeypatch):
+    """Runs fitted by "auto" under another rule are not reused; arms that do not use it keep their signatures, and
+    so do runs made under the first rule (the cached benchmark results)."""
+    from citrus_hf.evaluation import ProtocolConfig
+    from citrus_hf.training import recipes
+
+    def signatures(recipe):
+        config = ProtocolConfig(
+            output_dir="x",
+            arms=["citrus-scratch", "minirocket", "patchtst-scratch"],
+            recipe=recipe,
+            model_config="tiny",
+        )
+        return config.run_signatures()
+
+    before = signatures("auto")
+    assert before["citrus-scratch"] == before["minirocket"] == config_signature(ProtocolConfig, "auto")
+    monkeypatch.setattr(recipes, "AUTO_PROBE_MAX_PER_CLASS", 10)
+    after = signatures("auto")
+    assert before["citrus-scratch"] != after["citrus-scratch"]
+    assert before["minirocket"] == after["minirocket"] and before["patchtst-scratch"] == after["patchtst-scratch"]
+    # an explicit probe-then-fine-tune is signed with its own settings
+    lpft = signatures("probe-finetune")
+    assert lpft["citrus-scratch"] != lpft["minirocket"]
+
+
+def config_signature(config_class, recipe: str) -> str:
+    return config_class(output_dir="x", recipe=recipe, model_config="tiny").signature()
+
+
 def test_resume_reuses_runs_only_of_the_same_weights(tmp_path):
     """A resumed protocol reuses earlier runs, except those of an arm whose checkpoint now holds other weights at the
     same path (a re-trained checkpoint, a new bundled release): those run again."""

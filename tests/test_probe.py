@@ -51,6 +51,23 @@ def test_ridge_leave_one_out_errors_are_exact():
     assert readout.alpha == DEFAULT_ALPHAS[int(np.argmin(readout.loo_errors))]
 
 
+def test_ridge_leave_one_out_predictions_are_exact():
+    rng = np.random.default_rng(2)
+    features = rng.standard_normal((10, 4))
+    targets = features @ rng.standard_normal((4, 3)) + 0.5 * rng.standard_normal((10, 3))
+    readout = fit_ridge(features, targets, alphas=(0.3,))
+    for i in (0, 4, 9):
+        keep = np.arange(10) != i
+        # the held-out prediction of a ridge fitted on the other 9 with the same absolute penalty
+        mean, scale = features.mean(0), features.std(0)
+        design = (features - mean) / scale
+        unit = (np.linalg.svd(design, compute_uv=False) ** 2).mean()
+        x, y = design[keep], targets[keep]
+        xm, ym = x.mean(0), y.mean(0)
+        w = np.linalg.solve((x - xm).T @ (x - xm) + 0.3 * unit * np.eye(4), (x - xm).T @ (y - ym))
+        np.testing.assert_allclose(readout.loo_predictions[i], ym + (design[i] - xm) @ w, rtol=1e-8, atol=1e-10)
+
+
 def test_ridge_works_on_raw_features_and_recovers_a_linear_rule():
     rng = np.random.default_rng(1)
     features = rng.standard_normal((200, 3)) * [1.0, 100.0, 0.01] + [5.0, -3.0, 0.0]

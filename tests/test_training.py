@@ -417,6 +417,67 @@ def test_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path):
     assert probed["classifier.weight"].shape == (4, 6 * 16 * 2 * 2)  # 6 channels x (CNN + 1 layer) x mean/max
 
 
+def test_auto_recipe_is_the_probe_up_to_20_labels_per_class():
+    from citrus_hf.training.recipes import labels_per_class, resolve_recipe
+
+    five_each = np.repeat(np.arange(4), 5)
+    assert resolve_recipe("auto", labels_per_class(five_each, "classification")).name == "probe"
+    assert resolve_recipe("auto", labels_per_class(np.repeat(np.arange(3), 20), "classification")).name == "probe"
+    # the smallest class decides
+    assert resolve_recipe("auto", labels_per_class(np.array([0] * 40 + [1] * 21), "classification")).name == (
+        "finetune"
+    )
+    assert resolve_recipe("auto", labels_per_class(np.zeros(40), "regression")).name == "probe"
+    assert resolve_recipe("auto", labels_per_class(np.zeros(50), "regression")).name == "finetune"
+    assert resolve_recipe("auto", None).name == "finetune"
+    assert resolve_recipe("probe-finetune", 5.0).name == "probe-finetune"
+
+
+def test_logit_temperature_turns_ridge_scores_into_calibrated_logits():
+    from citrus_hf.training.recipes import logit_temperature
+
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    confident = 2 * np.eye(3)[labels] - 1  # +-1 codes, every example right
+    assert logit_temperature(confident, labels) >= 10  # every example right: sharpen (until the loss is 0)
+    muddled = confident.copy()
+    muddled[:3] = muddled[[1, 2, 0]]  # half the examples scored for the wrong class
+    assert logit_temperature(muddled, labels) < logit_temperature(confident, labels)
+
+
+def test_probe_finetune_starts_from_the_probe_and_moves_the_encoder(tmp_path):
+    from citrus_hf import CiTrusForSequenceClassification
+
+    pretrain(
+        _pretrain_args(
+            tmp_path / "pre",
+            max_steps=2,
+            per_device_batch_size=16,
+            gradient_accumulation_steps=1,
+            config_overrides={"sampling_rate": 10.0, "context_length": 100, "patch_length": 10},
+        )
+    )
+    result = finetune(
+        _har_args(
+            tmp_path / "lpft",
+            model=str(tmp_path / "pre"),
+            recipe="probe-finetune",
+            label_budget="5",
+            trainer=TrainerSettings(max_steps=6, eval_steps=3, per_device_batch_size=8, show_progress=False),
+        )
+    )
+    results = json.loads((tmp_path / "lpft" / "finetune_results.json").read_text())
+    assert results["recipe"] == "probe-finetune" and results["steps"] == 6
+    details = results["recipe_details"]
+    assert details["ridge_alpha"] > 0 and details["logit_temperature"] > 0
+    pretrained = load_file(str(tmp_path / "pre" / "model.safetensors"))
+    tuned = CiTrusForSequenceClassification.from_pretrained(tmp_path / "lpft").state_dict()
+    backbone = [name for name in pretrained if name.startswith("citrus.") and name in tuned]
+    assert any(not torch.equal(pretrained[name], tuned[name]) for name in backbone)
+    # the head read every layer (the probe's head), 4 BasicMotions classes
+    assert tuned["classifier.weight"].shape == (4, 6 * 16 * 2 * 2)
+    assert result.test_metrics["accuracy"] > 0.25
+
+
 def test_finetune_command_on_real_heart_rate_regression(tmp_path):
     """`citrus finetune SETTINGS.yaml --option ...`: the settings file and the command line together."""
     from citrus_hf.commands.main import main as training_cli

@@ -218,7 +218,11 @@ class CommandParser(HfArgumentParser):
         for key, value in values.items():
             name = str(key).replace("-", "_")
             if name in self.nested and isinstance(value, dict):
-                flat.update({str(k).replace("-", "_"): v for k, v in value.items()})
+                # The fields a command sets itself are skipped, so a file the command wrote (an evaluation's
+                # protocol.json, whose trainer settings hold the per-run seed) runs again as it is.
+                excluded = self.nested[name][2]
+                nested_values = {str(k).replace("-", "_"): v for k, v in value.items()}
+                flat.update({k: v for k, v in nested_values.items() if k not in excluded})
             else:
                 flat[name] = value
         actions: dict[str, argparse.Action] = {}

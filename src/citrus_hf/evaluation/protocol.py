@@ -42,7 +42,7 @@ from ..data.alignment import input_overrides
 from ..data.splits import VALIDATION_FRACTION, draw_budget, load_task_splits, parse_budget
 from ..training.finetune import TrainerSettings
 from ..training.pretrain import PretrainArguments, is_pretrained_model_dir, pretrain
-from ..training.recipes import RECIPE_NAMES
+from ..training.recipes import RECIPE_NAMES, recipe_fingerprint
 from .arms import ARMS, CLASSICAL_BASELINE, CiTrusArm, DatasetContext, PatchTSTArm
 from .report import write_report
 
@@ -101,7 +101,7 @@ class ProtocolConfig:
     arms: list[str] = field(
         default_factory=lambda: list(DEFAULT_ARMS), metadata={"help": f"arms to compare, from: {', '.join(ARMS)}"}
     )
-    recipe: Literal["auto", "probe", "finetune"] = field(
+    recipe: Literal[RECIPE_NAMES] = field(
         default="auto",
         metadata={"help": "how every CiTrus arm is fitted (see citrus finetune --help); arms with their own keep it"},
     )
@@ -198,12 +198,14 @@ class ProtocolConfig:
         shared = self.signature()
         signatures = {}
         for arm in self.arms:
+            parts = []
+            recipe = recipe_fingerprint(ARMS[arm].recipe or self.recipe) if isinstance(ARMS[arm], CiTrusArm) else {}
+            if recipe:  # a CiTrus arm fitted by a rule that changed since the first release
+                parts.append(json.dumps(recipe, sort_keys=True))
             folder = self.checkpoints.get(arm) or getattr(ARMS[arm], "bundled", None)
-            signatures[arm] = (
-                shared
-                if folder is None
-                else hashlib.sha256(f"{shared}:{_weights_digest(str(folder))}".encode()).hexdigest()[:16]
-            )
+            if folder is not None:
+                parts.append(_weights_digest(str(folder)))
+            signatures[arm] = hashlib.sha256(":".join([shared, *parts]).encode()).hexdigest()[:16] if parts else shared
         return signatures
 
 

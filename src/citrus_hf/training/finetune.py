@@ -299,11 +299,12 @@ class FinetuneArguments:
             "channels); window: z-score every window, as pre-training"
         },
     )
-    recipe: Literal["auto", "probe", "finetune"] = field(
+    recipe: Literal[RECIPE_NAMES] = field(
         default="auto",
         metadata={
             "help": "probe: frozen encoder + ridge read-out of every layer; finetune: the whole model with the "
-            f"Trainer; auto: the probe up to {AUTO_PROBE_MAX_PER_CLASS} labels per class, fine-tuning above"
+            "Trainer; probe-finetune: the probe's read-out, then the whole model from it; auto: the probe up to "
+            f"{AUTO_PROBE_MAX_PER_CLASS} labels per class, finetune above"
         },
     )
     lora: bool = field(default=False, metadata={"help": "LoRA adapters on the pre-trained model (finetune recipe)"})

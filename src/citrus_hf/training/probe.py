@@ -33,12 +33,15 @@ class RidgeReadout:
         bias: `(num_outputs,)`.
         alpha: the chosen penalty (relative to the mean squared singular value).
         loo_errors: mean squared leave-one-out error of every penalty tried, in `DEFAULT_ALPHAS` order.
+        loo_predictions: `(n, num_outputs)`, each training example's prediction by the read-out fitted without it
+            (at the chosen penalty): what the read-out does on examples it has not seen.
     """
 
     weight: np.ndarray
     bias: np.ndarray
     alpha: float
     loo_errors: np.ndarray
+    loo_predictions: np.ndarray
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         return features @ self.weight + self.bias
@@ -87,19 +90,26 @@ def fit_ridge(
     s2 = s**2
     unit = max(float(s2.mean()), 1e-12)
     projected = u.T @ centred  # (r, k)
-    errors = []
+    errors, residuals = [], []
     for alpha in alphas:
         shrink = s2 / (s2 + alpha * unit)
         fitted = u @ (shrink[:, None] * projected)
         leverage = (u**2) @ shrink + 1.0 / n  # diag of the hat matrix, the intercept's 1/n included
         residual = (centred - fitted) / np.clip(1.0 - leverage, 1e-8, None)[:, None]
         errors.append(float(np.mean(residual**2)))
+        residuals.append(residual)
     best = int(np.argmin(errors))
     alpha = alphas[best]
     coefficients = vt.T @ ((s / (s2 + alpha * unit))[:, None] * projected)  # (p, k) on standardised features
     weight = coefficients / scale[:, None]
     bias = target_mean - mean @ weight
-    return RidgeReadout(weight=weight, bias=bias, alpha=float(alpha), loo_errors=np.asarray(errors))
+    return RidgeReadout(
+        weight=weight,
+        bias=bias,
+        alpha=float(alpha),
+        loo_errors=np.asarray(errors),
+        loo_predictions=targets - residuals[best],
+    )
 
 
 def class_codes(labels: np.ndarray, num_classes: int) -> np.ndarray:
