@@ -386,18 +386,23 @@ def test_finetuned_classifier_beats_chance_on_real_har(tmp_path):
     assert saved["test_metrics"]["accuracy"] == pytest.approx(result.test_metrics["accuracy"])
 
 
-def test_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path):
-    from citrus_hf import CiTrusForSequenceClassification
-
+def _pretrain_for_har(output_dir) -> None:
+    """A 2-step pre-training checkpoint on BasicMotions' contract (10 Hz, 10 s), to fit recipes from."""
     pretrain(
         _pretrain_args(
-            tmp_path / "pre",
+            output_dir,
             max_steps=2,
             per_device_batch_size=16,
             gradient_accumulation_steps=1,
             config_overrides={"sampling_rate": 10.0, "context_length": 100, "patch_length": 10},
         )
     )
+
+
+def test_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path):
+    from citrus_hf import CiTrusForSequenceClassification
+
+    _pretrain_for_har(tmp_path / "pre")
     finetune(
         _har_args(
             tmp_path / "probe",
@@ -447,15 +452,7 @@ def test_logit_temperature_turns_ridge_scores_into_calibrated_logits():
 def test_probe_finetune_starts_from_the_probe_and_moves_the_encoder(tmp_path):
     from citrus_hf import CiTrusForSequenceClassification
 
-    pretrain(
-        _pretrain_args(
-            tmp_path / "pre",
-            max_steps=2,
-            per_device_batch_size=16,
-            gradient_accumulation_steps=1,
-            config_overrides={"sampling_rate": 10.0, "context_length": 100, "patch_length": 10},
-        )
-    )
+    _pretrain_for_har(tmp_path / "pre")
     result = finetune(
         _har_args(
             tmp_path / "lpft",
@@ -498,15 +495,7 @@ def test_finetune_command_on_real_heart_rate_regression(tmp_path):
 def test_lora_finetuning_saves_an_adapter_that_reloads_on_its_base(tmp_path):
     from citrus_hf.training.lora import load_adapter
 
-    pretrain(
-        _pretrain_args(
-            tmp_path / "pre",
-            max_steps=2,
-            per_device_batch_size=16,
-            gradient_accumulation_steps=1,
-            config_overrides={"sampling_rate": 10.0, "context_length": 100, "patch_length": 10},
-        )
-    )
+    _pretrain_for_har(tmp_path / "pre")
     result = finetune(
         _har_args(
             tmp_path / "lora",
