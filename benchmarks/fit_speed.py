@@ -6,9 +6,9 @@ the same windows, in alternating rounds, from raw recordings to predictions (ali
     python benchmarks/fit_speed.py --dataset myo_gestures --rounds 5
 
 The windows are real (the set's training split, drawn evenly over its classes, and its test split repeated to 1,000
-windows); the recipe is the probe, which `--recipe auto` picks up to 20 labels per class, so 240 windows of a set
-with fewer classes cost what 12 x 20 would (the cost follows the number of windows, not of classes);
-`--recipe probe-finetune` times the LP-FT recipe instead. No result of this script is an accuracy claim.
+windows); `--recipe auto` (the default) picks what it picks for that many labels per class (probe-then-fine-tune
+from 20 per class), and its cost follows the number of windows, not of classes, so 240 windows of a set with fewer
+classes cost what 12 x 20 would; `--recipe probe` times the probe. No result of this script is an accuracy claim.
 """
 
 from __future__ import annotations
@@ -54,9 +54,7 @@ def main() -> None:
     parser.add_argument("--test-windows", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--num-threads", type=int, default=2)
-    parser.add_argument(
-        "--recipe", default="probe", help="citrus-small's recipe: what auto picks at 20 labels per class by default"
-    )
+    parser.add_argument("--recipe", default="auto", help="citrus-small's recipe (citrus_hf.training.recipes)")
     parser.add_argument("--json", default=None, help="also write the timings to this JSON file")
     args = parser.parse_args()
 

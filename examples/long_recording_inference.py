@@ -58,6 +58,7 @@ def watch_classifier(tiny: bool) -> str:
             # the set's own window: 4 s at 50 Hz
             config_overrides={"sampling_rate": RATE, "context_length": 200, "patch_length": 20},
             normalization="dataset",
+            recipe="finetune",  # a classifier trained end to end for a set number of steps, from random weights
             trainer=TrainerSettings(
                 max_steps=30 if tiny else 600,
                 eval_steps=15 if tiny else 50,

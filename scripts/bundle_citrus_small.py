@@ -153,7 +153,8 @@ def bundle(run_dir: Path, results_dir: Path | None) -> Path:
                 "bio-signal recording reachable offline (EEG, MEG, EOG, ECG, PPG, EDA, EMG, IMU). "
                 'Load it offline by name: `CiTrusForSequenceClassification.from_pretrained("citrus-small")`, '
                 '`load_pretrained("citrus-small")` or `--model citrus-small`. Its default few-shot recipe (a '
-                "ridge probe on its embeddings up to 20 labels per class) is in `citrus_hf.training.recipes`."
+                "ridge probe on its embeddings below 20 labels per class, that probe then end-to-end fine-tuning from "
+                "20 up) is in `citrus_hf.training.recipes`."
             ),
             limitations=[
                 f"Pre-trained on {info['splits']['train']['channel_hours']:.1f} real channel-hours (the paper used "

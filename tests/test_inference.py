@@ -110,6 +110,7 @@ def trained_classifier(tmp_path_factory) -> str:
             model_config="tiny",
             config_overrides={"sampling_rate": WATCH_RATE, "context_length": 200, "patch_length": 20},
             normalization="dataset",
+            recipe="finetune",  # trained end to end for a set number of steps, from random weights
             trainer=TrainerSettings(
                 max_steps=100,
                 eval_steps=50,

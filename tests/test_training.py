@@ -422,20 +422,21 @@ def test_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path):
     assert probed["classifier.weight"].shape == (4, 6 * 16 * 2 * 2)  # 6 channels x (CNN + 1 layer) x mean/max
 
 
-def test_auto_recipe_is_the_probe_up_to_20_labels_per_class():
+def test_auto_recipe_is_the_probe_below_20_labels_per_class_and_lpft_from_there():
     from citrus_hf.training.recipes import labels_per_class, resolve_recipe
 
     five_each = np.repeat(np.arange(4), 5)
     assert resolve_recipe("auto", labels_per_class(five_each, "classification")).name == "probe"
-    assert resolve_recipe("auto", labels_per_class(np.repeat(np.arange(3), 20), "classification")).name == "probe"
-    # the smallest class decides
-    assert resolve_recipe("auto", labels_per_class(np.array([0] * 40 + [1] * 21), "classification")).name == (
-        "finetune"
+    # the smallest class decides: 20 of one class and 19 of another is still below 20 per class
+    uneven = np.array([0] * 20 + [1] * 19)
+    assert resolve_recipe("auto", labels_per_class(uneven, "classification")).name == "probe"
+    assert resolve_recipe("auto", labels_per_class(np.repeat(np.arange(3), 20), "classification")).name == (
+        "probe-finetune"
     )
-    assert resolve_recipe("auto", labels_per_class(np.zeros(40), "regression")).name == "probe"
-    assert resolve_recipe("auto", labels_per_class(np.zeros(50), "regression")).name == "finetune"
-    assert resolve_recipe("auto", None).name == "finetune"
-    assert resolve_recipe("probe-finetune", 5.0).name == "probe-finetune"
+    assert resolve_recipe("auto", labels_per_class(np.zeros(20), "regression")).name == "probe"
+    assert resolve_recipe("auto", labels_per_class(np.zeros(50), "regression")).name == "probe-finetune"
+    assert resolve_recipe("auto", None).name == "probe-finetune"
+    assert resolve_recipe("finetune", 5.0).name == "finetune"
 
 
 def test_logit_temperature_turns_ridge_scores_into_calibrated_logits():

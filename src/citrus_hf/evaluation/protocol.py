@@ -5,7 +5,7 @@ For every labelled set, label budget (k examples per class, or a fraction of the
 (`evaluation.arms.ARMS`) is fitted on the same labelled subset and scored on the same test split:
 
 - `citrus-small`: the bundled pre-trained checkpoint, fitted with the default recipe (`recipe="auto"`: the
-  frozen-encoder ridge probe up to 20 labels per class, full fine-tuning above; `citrus_hf.training.recipes`);
+  frozen-encoder ridge probe below 20 labels per class, probe-then-fine-tune from there; `citrus_hf.training.recipes`);
 - `citrus-scratch`: the same model and recipe from random weights (its from-scratch twin), and
   `citrus-scratch-finetune`, fully fine-tuned from random weights;
 - `minirocket`: MiniRocket + ridge with internal cross-validation (aeon) on the raw recordings: the classical

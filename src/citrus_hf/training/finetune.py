@@ -33,7 +33,7 @@ from ..data.splits import LABEL_TASKS, VALIDATION_FRACTION, draw_budget, load_ta
 from ..loading import build_config, check_model_reference, resolve_checkpoint
 from .callbacks import ReportTo, check_report_to
 from .metrics import compute_metrics_fn, json_default, metric_greater_is_better
-from .recipes import AUTO_PROBE_MAX_PER_CLASS, RECIPE_NAMES, RECIPES, labels_per_class, resolve_recipe, score
+from .recipes import AUTO_PROBE_FINETUNE_FROM_PER_CLASS, RECIPE_NAMES, RECIPES, labels_per_class, resolve_recipe, score
 
 # What `finetune` writes next to the model: the run's test metrics, its arguments and its history (model cards read it).
 RESULTS_FILE = "finetune_results.json"
@@ -303,8 +303,8 @@ class FinetuneArguments:
         default="auto",
         metadata={
             "help": "probe: frozen encoder + ridge read-out of every layer; finetune: the whole model with the "
-            "Trainer; probe-finetune: the probe's read-out, then the whole model from it; auto: the probe up to "
-            f"{AUTO_PROBE_MAX_PER_CLASS} labels per class, finetune above"
+            "Trainer; probe-finetune: the probe's read-out, then the whole model from it; auto: the probe below "
+            f"{AUTO_PROBE_FINETUNE_FROM_PER_CLASS} labels per class, probe-finetune from there"
         },
     )
     lora: bool = field(default=False, metadata={"help": "LoRA adapters on the pre-trained model (finetune recipe)"})
