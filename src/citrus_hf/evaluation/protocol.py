@@ -200,7 +200,7 @@ class ProtocolConfig:
         for arm in self.arms:
             parts = []
             recipe = recipe_fingerprint(ARMS[arm].recipe or self.recipe) if isinstance(ARMS[arm], CiTrusArm) else {}
-            if recipe:  # a CiTrus arm fitted by a rule that changed since the first release
+            if recipe:  # a CiTrus arm whose recipe has settings beyond the run's own (recipes.recipe_fingerprint)
                 parts.append(json.dumps(recipe, sort_keys=True))
             folder = self.checkpoints.get(arm) or getattr(ARMS[arm], "bundled", None)
             if folder is not None:
