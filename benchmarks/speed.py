@@ -229,6 +229,7 @@ def stage_night(args, backends: list[str]) -> dict:
             result = staging(night, sampling_rate=NIGHT_RATE, backend=name)
             times[name].append(time.perf_counter() - start)
             assert len(result["windows"]) == args.night_windows
+            runs[name]["ran"] = result["backend"]  # "auto": its first night races two paths, later ones run the winner
     return {
         "windows": args.night_windows,
         "seconds": {name: statistics.median(values) for name, values in times.items()},

@@ -20,6 +20,7 @@ from citrus_hf.data.readers import (
     load_pickle,
     read_edf,
     read_opensignals_h5,
+    read_opensignals_txt,
     read_timed_csv,
     read_uea_arff,
 )
@@ -84,6 +85,38 @@ def test_opensignals_eeg_channels_and_units():
     assert np.abs(microvolts).max() <= 39.5  # the sensor's range is +-39.49 µV
     single = read_opensignals_h5(_member("bsnb_eeg", "EEG_2018_7_4.h5"), _member("bsnb_eeg", "EEG_2018_7_4_info.json"))
     assert list(single.signal_types.values()) == ["EEG"] and single.channels["channel_1"].size == 28650
+
+
+def test_opensignals_text_files_of_biopeaks(tmp_path):
+    long = read_opensignals_txt(_member("biopeaks_bitalino", "OSmontage0J.txt"))
+    assert long.sampling_rate == 1000.0 and long.signal_types == {"A2": "RESPBIT", "A3": "ECGBIT"}
+    assert long.channels["A3"].size == 5_100_000 and long.resolution == {"A2": 10, "A3": 10}  # 85 min, 10-bit ADC
+    assert 0 <= long.channels["A3"].min() and long.channels["A3"].max() <= 1023
+    from citrus_hf.data.sources.biopeaks import load_bitalino_txt
+
+    short = load_bitalino_txt(str(_member("biopeaks_bitalino", "OSmontage1A.txt")))
+    assert short.sampling_rate == 100.0 and short.modalities == ("ECG",) and short.data.shape == (1, 24480)
+    # the R-peaks of the short ECG give a resting heart rate: it is an ECG, at the rate its header says
+    peaks = detect_r_peaks(short.data[0], short.sampling_rate)
+    assert 50 < heart_rate_bpm(peaks, short.sampling_rate, 0, short.data.shape[1]) < 110
+    broken = tmp_path / "broken.txt"
+    broken.write_text("# OpenSignals Text File Format\n# {not json\n# EndOfHeader\n1\t2\n")
+    with pytest.raises(CitrusDataError, match="not valid JSON"):
+        read_opensignals_txt(broken)
+    broken.write_text("1\t2\n")
+    with pytest.raises(CitrusDataError, match="not an OpenSignals text file"):
+        read_opensignals_txt(broken)
+
+
+def test_fif_recording_of_mne_sample_data():
+    from citrus_hf.data.sources.eeglabio import load_fif
+
+    recording = load_fif(str(_member("mne_sample_excerpt", "test_raw.fif")))
+    assert recording.data.shape == (367, 14400) and recording.sampling_rate == pytest.approx(600.615, abs=1e-3)
+    counts = {modality: recording.modalities.count(modality) for modality in set(recording.modalities)}
+    assert counts == {"MEG": 306, "EEG": 60, "EOG": 1}
+    spread = np.median(recording.data.std(axis=1)[np.array(recording.modalities) == "EEG"])
+    assert 1 < spread < 200  # scalp EEG in microvolts, not volts
 
 
 def test_numpy_pickles_of_the_archives():

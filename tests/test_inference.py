@@ -36,6 +36,8 @@ from citrus_hf.inference import backends as backends_module
 from citrus_hf.inference.backends import (
     BLOCKED_ATTENTION,
     CheckedBackend,
+    Contender,
+    InferenceBackend,
     InferenceTarget,
     TorchBackend,
     blocked_bf16_attention,
@@ -449,12 +451,80 @@ def test_auto_falls_back_to_fp32_when_the_faster_path_disagrees(trained_classifi
     torch.manual_seed(1)
     other = CiTrusForSequenceClassification(model.config).eval()  # another model: other classes
     candidate, reference = TorchBackend(other, InferenceTarget()), TorchBackend(model, InferenceTarget())
-    checked = CheckedBackend(candidate, reference, backends_module._same_classes, "a predicted class changed")
+    changed = "a predicted class changed"
+    checked = CheckedBackend([Contender(candidate, backends_module._same_classes, changed)], reference)
     assert checked.name == "torch"
     first = checked(windows[:64])
     assert checked.active is checked.reference
     torch.testing.assert_close(first, TorchBackend(model, InferenceTarget())(windows[:64]))
     torch.testing.assert_close(checked(windows[64:128]), TorchBackend(model, InferenceTarget())(windows[64:128]))
+
+
+class _FakePath(InferenceBackend):
+    """A path that costs `seconds_per_window` of a shared fake clock and returns the constant `logits` per window."""
+
+    def __init__(self, name: str, seconds_per_window: float, now: list[float], logits=(1.0, 0.0, 0.0)):
+        super().__init__(None, InferenceTarget())
+        self.name, self.seconds_per_window, self.now, self.logits, self.windows = (
+            name,
+            seconds_per_window,
+            now,
+            logits,
+            0,
+        )
+
+    def __call__(self, input_values, patch_mask=None):
+        self.now[0] += self.seconds_per_window * len(input_values)
+        self.windows += len(input_values)
+        return torch.tensor(self.logits).repeat(len(input_values), 1)
+
+
+@pytest.mark.parametrize(
+    "onnx_cost, bf16_cost, winner",
+    [(2e-3, 5e-4, "bf16"), (5e-4, 2e-3, "onnxruntime"), (2e-3, 3e-3, "torch")],
+)
+def test_auto_keeps_whichever_path_is_fastest_on_this_machine(onnx_cost, bf16_cost, winner):
+    """After the agreement check, the contenders and fp32 PyTorch take turns on the next batches and the fastest per
+    window runs the rest; each raced batch is computed once (only the checked first batch runs on every path)."""
+    now = [0.0]
+    onnx = _FakePath("onnxruntime", onnx_cost, now, logits=(1.00001, 0.0, 0.0))
+    bf16 = _FakePath("bf16", bf16_cost, now, logits=(1.02, 0.01, 0.0))
+    reference = _FakePath("torch", 1e-3, now)
+    contenders = [
+        Contender(onnx, backends_module._within_onnx_tolerance, "outputs differ"),
+        Contender(bf16, backends_module._same_classes, "a predicted class changed"),
+    ]
+    auto = CheckedBackend(contenders, reference, clock=lambda: now[0])
+    batch = torch.zeros(64, 1, 200)
+    ran = []
+    for size in (64, 64, 64, 64, 40, 64, 64, 64, 64):  # a shorter batch in the race: compared per window
+        output = auto(batch[:size])
+        ran.append(auto.name)
+        assert output.shape == (size, 3)
+    assert ran == ["onnxruntime", "onnxruntime", "bf16", "torch", "onnxruntime", "bf16", "torch", winner, winner]
+    assert auto.decided and auto.active.name == winner
+    # every path: the checked first batch and its two raced batches, then the winner's two
+    raced = {"onnxruntime": 64 + 40, "bf16": 64 + 64, "torch": 64 + 64}
+    for path in (onnx, bf16, reference):
+        assert path.windows == 64 + raced[path.name] + (128 if path.name == winner else 0)
+
+
+def test_auto_drops_a_contender_that_changes_a_class_and_races_the_others():
+    now = [0.0]
+    onnx = _FakePath("onnxruntime", 2e-3, now, logits=(1.00001, 0.0, 0.0))
+    bf16 = _FakePath("bf16", 1e-4, now, logits=(0.0, 1.0, 0.0))  # fastest, but it predicts another class
+    reference = _FakePath("torch", 1e-3, now)
+    contenders = [
+        Contender(onnx, backends_module._within_onnx_tolerance, "outputs differ"),
+        Contender(bf16, backends_module._same_classes, "a predicted class changed"),
+    ]
+    auto = CheckedBackend(contenders, reference, clock=lambda: now[0])
+    ran = []
+    for _ in range(7):
+        auto(torch.zeros(8, 1, 200))
+        ran.append(auto.name)
+    assert ran == ["onnxruntime", "onnxruntime", "torch", "onnxruntime", "torch", "torch", "torch"]
+    assert bf16.windows == 8  # the first batch only
 
 
 @needs_onnx

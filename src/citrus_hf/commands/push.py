@@ -99,6 +99,14 @@ def _pretraining(corpora: list[str], modalities: list[str] | None) -> dict | Non
 
 def run(argv: Sequence[str]) -> int:
     """Load the checkpoint with this package's classes (no remote code), build its card and publish it."""
+    # Parsed and checked before torch and transformers are imported: `--help` and a mistyped folder answer at once.
+    args = build_parser().parse(argv)
+    checkpoint = Path(args.checkpoint)
+    if args.repo_id.count("/") != 1:
+        raise UsageError(f"citrus push: repo id {args.repo_id!r} must be `namespace/name`, e.g. `my-user/citrus-eeg`.")
+    if not (checkpoint / "config.json").is_file():
+        raise UsageError(f"citrus push: {checkpoint} has no config.json; pass a folder written by save_pretrained.")
+
     from .. import modeling_citrus, modeling_citrus_fusion
     from ..configuration_citrus import CiTrusConfig
     from ..configuration_citrus_fusion import CiTrusFusionConfig
@@ -106,12 +114,6 @@ def run(argv: Sequence[str]) -> int:
     from ..processing_citrus_fusion import CiTrusFusionProcessor
     from ..publishing.push import push_to_hub
 
-    args = build_parser().parse(argv)
-    checkpoint = Path(args.checkpoint)
-    if args.repo_id.count("/") != 1:
-        raise UsageError(f"citrus push: repo id {args.repo_id!r} must be `namespace/name`, e.g. `my-user/citrus-eeg`.")
-    if not (checkpoint / "config.json").is_file():
-        raise UsageError(f"citrus push: {checkpoint} has no config.json; pass a folder written by save_pretrained.")
     fusion = json.loads((checkpoint / "config.json").read_text()).get("model_type") == CiTrusFusionConfig.model_type
     if fusion:
         config_class, modeling, family = CiTrusFusionConfig, modeling_citrus_fusion, "CiTrus fusion"

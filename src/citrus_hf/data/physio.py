@@ -13,11 +13,15 @@ standard deviation; used to check a PPG window against its ECG reference, never 
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal as sps
+
+# scipy.signal is imported where it is used: this module is imported with the data registry, which every `citrus`
+# command reads, and scipy.signal alone takes about a second to import.
 
 
 def bandpass(x: np.ndarray, sampling_rate: float, low_hz: float, high_hz: float, order: int = 3) -> np.ndarray:
     """Zero-phase Butterworth band-pass along the last axis."""
+    from scipy import signal as sps
+
     sos = sps.butter(order, [low_hz, high_hz], btype="bandpass", fs=sampling_rate, output="sos")
     return sps.sosfiltfilt(sos, np.asarray(x, dtype=np.float64), axis=-1)
 
@@ -36,6 +40,8 @@ def detect_r_peaks(ecg: np.ndarray, sampling_rate: float) -> np.ndarray:
     for start in range(0, envelope.size, block):
         context = envelope[max(0, start - block) : start + 2 * block]
         threshold[start : start + block] = 0.3 * np.percentile(context, 98)
+    from scipy import signal as sps
+
     candidates, _ = sps.find_peaks(envelope, height=threshold, distance=int(round(0.25 * sampling_rate)))
     reach = int(round(0.075 * sampling_rate))
     peaks = [
@@ -48,6 +54,8 @@ def detect_r_peaks(ecg: np.ndarray, sampling_rate: float) -> np.ndarray:
 
 def detect_pulse_peaks(ppg: np.ndarray, sampling_rate: float) -> np.ndarray:
     """Sample indices of the systolic peaks of a PPG ``(time,)``."""
+    from scipy import signal as sps
+
     filtered = bandpass(np.asarray(ppg, dtype=np.float64).reshape(-1), sampling_rate, 0.5, 8.0, order=2)
     peaks, _ = sps.find_peaks(
         filtered, distance=int(round(0.33 * sampling_rate)), prominence=0.5 * float(np.std(filtered))

@@ -543,6 +543,47 @@ def read_opensignals_h5(path: str | Path, info_json: str | Path | None = None) -
     return OpenSignalsRecording(rates.pop(), channels, resolution, signal_types)
 
 
+def read_opensignals_txt(path: str | Path) -> OpenSignalsRecording:
+    """Read an OpenSignals text file (one device): a JSON header on the second line (``# {device: {...}}``) naming
+    the columns, the analog channels' labels, sensors, resolutions and the sampling rate, then tab-separated rows.
+
+    Returns the analog channels by label ("A2", ...) in raw ADC counts, with the header's sensor names as their
+    signal types ("ECGBIT", "RESPBIT", ...).
+
+    Raises:
+        CorruptFileError: no OpenSignals header, several devices, a header that does not match the rows.
+    """
+    path = Path(path)
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        first, second = handle.readline(), handle.readline()
+    if not first.startswith("# OpenSignals Text File Format") or not second.startswith("# {"):
+        raise CorruptFileError(f"{path} is not an OpenSignals text file (no '# OpenSignals Text File Format' header).")
+    try:
+        devices = json.loads(second[2:])
+    except json.JSONDecodeError as error:
+        raise CorruptFileError(f"{path}: the OpenSignals header is not valid JSON ({error}).") from error
+    if len(devices) != 1:
+        raise CorruptFileError(f"{path} holds {len(devices)} devices; only single-device files are read.")
+    header = next(iter(devices.values()))
+    try:
+        columns, labels, sensors = list(header["column"]), list(header["label"]), list(header["sensor"])
+        rate, bits = float(header["sampling rate"]), list(header["resolution"])
+    except (KeyError, TypeError) as error:
+        raise CorruptFileError(f"{path}: the OpenSignals header lacks {error} (it has {sorted(header)}).") from error
+    if not (math.isfinite(rate) and rate > 0) or len(labels) != len(sensors) or len(bits) != len(columns):
+        raise CorruptFileError(
+            f"{path}: inconsistent OpenSignals header (rate {rate}, labels {labels}, sensors {sensors}, "
+            f"{len(columns)} columns, {len(bits)} resolutions)."
+        )
+    missing = [label for label in labels if label not in columns]
+    if missing:
+        raise CorruptFileError(f"{path}: channel label(s) {missing} are not among the columns {columns}.")
+    values = read_csv_matrix(path, delimiter="\t", skip_header=3, columns=[columns.index(label) for label in labels])
+    channels = {label: values[:, i] for i, label in enumerate(labels)}
+    resolution = {label: int(bits[columns.index(label)]) for label in labels}
+    return OpenSignalsRecording(rate, channels, resolution, dict(zip(labels, sensors)))
+
+
 # --------------------------------------------------------------------------------------------- WFDB
 
 

@@ -10,11 +10,14 @@ choice of the fastest one that keeps the results (`load_backend(model, "auto")`)
   The export is cached on disk, keyed by a hash of the weights, config and model code, the opset and the input-shape
   policy, so later processes reuse it; outputs match fp32 PyTorch within 1e-4. Far faster than PyTorch at batch 1 and
   on busy cores (its graph runs with little per-operator overhead), about as fast on idle cores at batch 32.
-- `"auto"`: ONNX Runtime when it is installed (`pip install citrus-hf[onnx]`), kept only if its first batch matches
-  fp32 within `ONNX_TOLERANCE`; without it, classification on a CPU with native bf16 runs in bf16, kept only if the
-  first batch's predicted classes equal fp32's; else PyTorch fp32. When a check fails, fp32 PyTorch takes over.
-  Regression targets and embeddings never run in bf16 by default: their values are the result. Accelerators always
-  run `"torch"`.
+- `"auto"`: the paths this machine offers race fp32 PyTorch, and the fastest that keeps the results runs. The
+  contenders: ONNX Runtime when it is installed (`pip install citrus-hf[onnx]`), kept only if its first batch matches
+  fp32 within `ONNX_TOLERANCE`, and, for classification on a CPU with native bf16, bf16, kept only if the first
+  batch's predicted classes equal fp32's. Those that pass and fp32 PyTorch then take turns on the next batches
+  (`RACE_BATCHES_PER_PATH` each, timed per window), and the fastest runs from then on: which is fastest depends on
+  the machine and on how busy its cores are (README, "Inference"), so it is measured where the model runs. Regression
+  targets and embeddings never run in bf16 by default: their values are the result. Accelerators always run
+  `"torch"`.
 
 Why blocked attention for bf16: CiTrus attends over short sequences (25-150 patches) with small heads (head_dim 8-16).
 On CPU, PyTorch's flash-attention kernel then spends its time in many tiny matrix products, and in bf16 it is slower
@@ -37,7 +40,9 @@ import json
 import logging as _stdlib_logging
 import os
 import tempfile
+import time
 import warnings
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +67,13 @@ _CONFIG_KEYS_NOT_IN_GRAPH = frozenset(
 )
 # The "auto" choice runs ONNX Runtime only if its outputs match fp32 PyTorch this closely on the first batch.
 ONNX_TOLERANCE = 1e-4
+# Timed batches per path before "auto" keeps the fastest. The order changes with the load: on an idle 2-core CPU
+# fp32 PyTorch ran 1.19x ONNX Runtime at batch 32, on the same cores shared with other work ONNX Runtime ran 1.85x
+# fp32 PyTorch, and bf16 staged a night in 1.03 s in one quiet run and in 2.28 s in another (benchmarks/speed.py,
+# README "Inference"), so no fixed preference is right everywhere. Two batches each (the faster of the two counts)
+# keep one slow outlier from deciding; the first batch, which runs every path for the agreement check and pays their
+# warm-up, is not timed.
+RACE_BATCHES_PER_PATH = 2
 # (sequence, head) pairs per block of `blocked_bf16_attention`: 16 score matrices of 150 x 150 in fp32 are 1.4 MB,
 # about a core's L2 cache. Measured on the paper configuration (batch 32, 8 heads, 150 patches, head_dim 8, one
 # thread): 10.3 ms per layer against 15.0 for SDPA in fp32, 16.1 for SDPA in bf16 and 42 ms unblocked.
@@ -284,41 +296,100 @@ def _pad_to_context(input_values: torch.Tensor, patch_mask: torch.Tensor | None,
     return input_values, patch_mask
 
 
-class CheckedBackend(InferenceBackend):
-    """A faster `candidate` that is kept only if its output on the first batch agrees with the `reference` (fp32
-    PyTorch); otherwise the reference runs from then on. `name` is the candidate's until the check fails.
+@dataclass(frozen=True)
+class Contender:
+    """A faster path that "auto" may run instead of fp32 PyTorch: kept only if `check(its_output, fp32_output)` holds
+    on the first batch; `description` says what a failed check means (for the warning)."""
 
-    Agreement is `check(candidate_output, reference_output)`: equal predicted classes for bf16 classification, a
-    maximum difference below `ONNX_TOLERANCE` for ONNX Runtime.
+    backend: InferenceBackend
+    check: Callable[[torch.Tensor, torch.Tensor], bool]
+    description: str
+
+
+class CheckedBackend(InferenceBackend):
+    """Faster `contenders` that are kept only if their output on the first batch agrees with the `reference` (fp32
+    PyTorch), and only while one of them is faster on this machine.
+
+    Agreement is each contender's `check`: equal predicted classes for bf16 classification, a maximum difference below
+    `ONNX_TOLERANCE` for ONNX Runtime. A contender that disagrees is dropped for good; the first batch returns the
+    output of the first contender that agrees (else the reference's). The paths left, the reference among them, then
+    race: the next batches go to whichever has been timed least (ties: in the order given, reference last), one path
+    per batch, until each has `race_batches` timed batches; the path with the shortest time per window (best of its
+    batches, by `clock`) runs every later batch. `name` is the path that ran the last batch (before the first call,
+    the first contender).
     """
 
-    def __init__(self, candidate: InferenceBackend, reference: InferenceBackend, check, description: str):
+    def __init__(
+        self,
+        contenders: Sequence[Contender],
+        reference: InferenceBackend,
+        *,
+        race_batches: int = RACE_BATCHES_PER_PATH,
+        clock: Callable[[], float] = time.perf_counter,
+    ):
         super().__init__(reference.model, reference.target)
-        self.candidate = candidate
+        self.contenders = list(contenders)
         self.reference = reference
-        self.check = check
-        self.description = description
-        self.active = candidate
+        self.race_batches = race_batches
+        self.clock = clock
+        self.racers: list[InferenceBackend] = []
+        self.active: InferenceBackend | None = None
+        self.ran = self.contenders[0].backend if self.contenders else reference
         self.checked = False
+        # seconds per window of each timed batch, per racing path
+        self.timings: dict[int, list[float]] = {}
 
     @property
     def name(self) -> str:
-        return self.active.name
+        return self.ran.name
+
+    @property
+    def decided(self) -> bool:
+        return self.active is not None
 
     def __call__(self, input_values, patch_mask=None):
-        if self.checked:
+        if not self.checked:
+            return self._check(input_values, patch_mask)
+        if self.decided:
+            self.ran = self.active
             return self.active(input_values, patch_mask)
-        candidate_output = self.candidate(input_values, patch_mask)
+        self.ran = min(self.racers, key=lambda path: len(self.timings[id(path)]))  # min() keeps the first of ties
+        start = self.clock()
+        output = self.ran(input_values, patch_mask)
+        self.timings[id(self.ran)].append((self.clock() - start) / max(1, len(input_values)))
+        if all(len(seconds) >= self.race_batches for seconds in self.timings.values()):
+            self._keep_the_fastest()
+        return output
+
+    def _check(self, input_values, patch_mask):
         reference_output = self.reference(input_values, patch_mask)
         self.checked = True
-        if not self.check(candidate_output, reference_output):
-            self.active = self.reference
-            logger.warning(
-                f"backend='auto': {self.candidate.name} did not reproduce fp32 on the first batch "
-                f"({self.description}); running fp32 PyTorch instead."
-            )
+        first_output = None
+        for contender in self.contenders:
+            output = contender.backend(input_values, patch_mask)
+            if contender.check(output, reference_output):
+                self.racers.append(contender.backend)
+                if first_output is None:
+                    first_output, self.ran = output, contender.backend
+            else:
+                logger.warning(
+                    f"backend='auto': {contender.backend.name} did not reproduce fp32 on the first batch "
+                    f"({contender.description}); it is not used."
+                )
+        self.racers.append(self.reference)
+        self.timings = {id(path): [] for path in self.racers}
+        if len(self.racers) == 1 or self.race_batches < 1:
+            self.active = self.racers[0]
+        if first_output is None:
+            self.ran = self.reference
             return reference_output
-        return candidate_output
+        return first_output
+
+    def _keep_the_fastest(self) -> None:
+        best = {id(path): min(self.timings[id(path)]) for path in self.racers}
+        self.active = min(self.racers, key=lambda path: best[id(path)])
+        speeds = ", ".join(f"{path.name} {1 / max(best[id(path)], 1e-12):.0f}" for path in self.racers)
+        logger.info(f"backend='auto': windows/s on this machine: {speeds}; {self.active.name} runs from now on.")
 
 
 def _same_classes(candidate: torch.Tensor, reference: torch.Tensor) -> bool:
@@ -370,21 +441,22 @@ def load_backend(
     reference = TorchBackend(model, target)
     if model.device.type != "cpu":
         return reference
+    contenders = []
     # ONNX Runtime first: exact, and the fastest path measured at batch 1 and on shared cores (benchmarks/speed.py)
     if onnx_export_available() is None:
         try:
             candidate = OnnxRuntimeBackend(model, target, cache_dir, num_threads)
         except Exception as error:  # an export failure must not stop inference: fp32 PyTorch is always there
-            logger.warning(f"backend='auto': the ONNX export failed ({error}); running fp32 PyTorch.")
-            return reference
-        description = f"outputs differ by more than {ONNX_TOLERANCE:g}"
-        return CheckedBackend(candidate, reference, _within_onnx_tolerance, description)
+            logger.warning(f"backend='auto': the ONNX export failed ({error}); it is not used.")
+        else:
+            description = f"outputs differ by more than {ONNX_TOLERANCE:g}"
+            contenders.append(Contender(candidate, _within_onnx_tolerance, description))
     classifies = target.output == "logits" and _problem_type(model) == "classification"
     if classifies and cpu_bf16_support() is not None:
         multi_label = getattr(model.config, "problem_type", None) == "multi_label_classification"
         check = _same_label_sets if multi_label else _same_classes
-        return CheckedBackend(BFloat16Backend(model, target), reference, check, "a predicted class changed")
-    return reference
+        contenders.append(Contender(BFloat16Backend(model, target), check, "a predicted class changed"))
+    return CheckedBackend(contenders, reference) if contenders else reference
 
 
 def predict_windows(

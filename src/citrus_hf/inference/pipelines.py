@@ -151,7 +151,8 @@ class _RecordingPipeline(ChunkPipeline):
 
         Returns:
             A dict per recording (see the subclass), always with `"windows"` (each with `"start"` and `"end"` in
-            seconds of the recording) and `"backend"` (the backend that ran).
+            seconds of the recording) and `"backend"` (the backend that ran; "onnxruntime+bf16+torch" when
+            `"auto"` was still timing the paths, see `backends.py`).
         """
         batch_size = kwargs.pop("batch_size", None)
         if batch_size is None:

@@ -1,8 +1,47 @@
 """Publishing: model cards (`cards`), pushing models and LoRA adapters to the Hub (`push`), and dataset cards and
-dataset publishing (`datasets`)."""
+dataset publishing (`datasets`).
 
-from .cards import build_model_card
-from .datasets import dataset_card, publish, publish_from_args
-from .push import push_adapter_to_hub, push_to_hub
+The names below are loaded on first use (PEP 562): `citrus data --help` reads `datasets.PublishArguments`, and must
+not import torch and transformers through the model cards to print its options.
+"""
 
-__all__ = ["build_model_card", "dataset_card", "publish", "publish_from_args", "push_adapter_to_hub", "push_to_hub"]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .cards import build_model_card
+    from .datasets import dataset_card, publish, publish_from_args
+    from .push import push_adapter_to_hub, push_to_hub
+
+# public name -> the module of this package that defines it
+_NAMES = {
+    "build_model_card": "cards",
+    "dataset_card": "datasets",
+    "publish": "datasets",
+    "publish_from_args": "datasets",
+    "push_adapter_to_hub": "push",
+    "push_to_hub": "push",
+}
+
+__all__ = [
+    "build_model_card",
+    "dataset_card",
+    "publish",
+    "publish_from_args",
+    "push_adapter_to_hub",
+    "push_to_hub",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_NAMES])

