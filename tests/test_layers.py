@@ -85,11 +85,11 @@ def test_citrus_help_imports_no_torch_and_lists_every_command():
     assert console.returncode == 0 and "finetune" in console.stdout
 
 
-@pytest.mark.parametrize("command", [["demo"], ["push"], ["data"], ["data", "build"], ["data", "info"]])
+@pytest.mark.parametrize("command", [["demo"], ["finetune"], ["push"], ["data"], ["data", "build"], ["data", "info"]])
 def test_help_of_commands_without_a_model_argument_class_imports_no_torch(command):
     """These commands' options live in light modules, so `--help` answers in about a second instead of the several
-    seconds that importing torch takes (finetune, pretrain and evaluate define their options next to the training
-    code and still import it)."""
+    seconds that importing torch takes (pretrain and evaluate define their options next to the training code and
+    still import it)."""
     result = _python(
         "import contextlib, io, sys\n"
         "import citrus_hf.commands.main as m\n"

@@ -16,16 +16,17 @@ DESCRIPTION = (
 
 
 def build_parser():
-    from ..training.finetune import FinetuneArguments
+    from ..training.arguments import FinetuneArguments
     from .parser import CommandParser
 
     return CommandParser(FinetuneArguments, prog="citrus finetune", description=DESCRIPTION)
 
 
 def run(argv: Sequence[str]) -> int:
+    arguments = build_parser().parse(argv)  # before torch is imported: `--help` and bad options answer at once
     from ..training.finetune import finetune
 
-    result = finetune(build_parser().parse(argv))
+    result = finetune(arguments)
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items())
     print(f"{result.task}: {result.num_train} training examples, best step {result.best_step}; test {metrics}")
     print(f"Saved to {result.output_dir}")

@@ -1,12 +1,33 @@
 """Training CiTrus: masked auto-encoding pre-training with Accelerate (`pretrain`), fine-tuning with the `Trainer`
 (`finetune`), metrics and callbacks. The `citrus pretrain / finetune` commands are in `citrus_hf.commands`.
 
-LoRA adapters live in `citrus_hf.training.lora` (imported on demand: it needs peft).
+LoRA adapters live in `citrus_hf.training.lora` (imported on demand: it needs peft). The names below are loaded on
+first use (PEP 562), so `citrus_hf.training.arguments` (the fine-tuning settings, torch-free) imports without torch.
 """
 
-from .finetune import FinetuneArguments, FinetuneResult, TrainerSettings, finetune
-from .metrics import classification_metrics, regression_metrics
-from .pretrain import PretrainArguments, PretrainResult, pretrain
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .arguments import FinetuneArguments, TrainerSettings
+    from .finetune import FinetuneResult, finetune
+    from .metrics import classification_metrics, regression_metrics
+    from .pretrain import PretrainArguments, PretrainResult, pretrain
+
+# public name -> the module of this package that defines it
+_NAMES = {
+    "FinetuneArguments": "arguments",
+    "TrainerSettings": "arguments",
+    "FinetuneResult": "finetune",
+    "finetune": "finetune",
+    "classification_metrics": "metrics",
+    "regression_metrics": "metrics",
+    "PretrainArguments": "pretrain",
+    "PretrainResult": "pretrain",
+    "pretrain": "pretrain",
+}
 
 __all__ = [
     "FinetuneArguments",
@@ -19,3 +40,15 @@ __all__ = [
     "pretrain",
     "regression_metrics",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_NAMES])

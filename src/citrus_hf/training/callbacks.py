@@ -12,21 +12,11 @@ import math
 import os
 from collections.abc import Mapping
 from contextlib import contextmanager
-from typing import Any, Literal, get_args
+from typing import Any
 
 import numpy as np
 import torch
 from transformers import TrainerCallback
-
-# Where training logs go: one vocabulary for `citrus pretrain`, `citrus finetune` and `citrus evaluate`.
-ReportTo = Literal["none", "tensorboard"]
-REPORT_TO: tuple[str, ...] = get_args(ReportTo)
-
-
-def check_report_to(value: str) -> None:
-    """Refuse a `report_to` outside `REPORT_TO`, naming the choices."""
-    if value not in REPORT_TO:
-        raise ValueError(f"`report_to` must be one of {', '.join(REPORT_TO)}, got {value!r}.")
 
 
 @contextmanager

@@ -12,28 +12,26 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 
 from ..configuration_citrus import CiTrusConfig
 from ..data.alignment import (
-    TASK_ALIGNMENTS,
-    TASK_NORMALIZATIONS,
     align_task_split,
     aligned_length,
     input_overrides,
     task_feature_extractor,
     with_input_overrides,
 )
-from ..data.splits import LABEL_TASKS, VALIDATION_FRACTION, draw_budget, load_task_splits, parse_budget
-from ..loading import build_config, check_model_reference, resolve_checkpoint
-from .callbacks import ReportTo, check_report_to
+from ..data.splits import LABEL_TASKS, draw_budget, load_task_splits, parse_budget
+from ..loading import build_config, resolve_checkpoint
+from .arguments import FinetuneArguments, TrainerSettings
 from .metrics import compute_metrics_fn, json_default, metric_greater_is_better
-from .recipes import AUTO_PROBE_FINETUNE_FROM_PER_CLASS, RECIPE_NAMES, RECIPES, labels_per_class, resolve_recipe, score
+from .recipes import RECIPES, labels_per_class, resolve_recipe, score
 
 # What `finetune` writes next to the model: the run's test metrics, its arguments and its history (model cards read it).
 RESULTS_FILE = "finetune_results.json"
@@ -90,38 +88,6 @@ def init_regression_bias(head: torch.nn.Linear, targets: np.ndarray) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------ Trainer
-
-
-@dataclass
-class TrainerSettings:
-    """The `Trainer` side of a fine-tuning run (shared by `finetune`, the evaluation protocol and their commands).
-
-    `max_steps > 0` trains for that many optimizer steps and evaluates every `eval_steps`; otherwise it trains for
-    `num_train_epochs` and evaluates every epoch. Early stopping stops after `early_stopping_patience` evaluations
-    without improvement of `metric_for_best_model` and restores the best checkpoint.
-    """
-
-    num_train_epochs: float = field(default=50.0, metadata={"help": "training epochs (when max_steps <= 0)"})
-    max_steps: int = field(default=-1, metadata={"help": "optimizer steps; > 0 overrides num_train_epochs"})
-    eval_steps: int = field(default=10, metadata={"help": "evaluate every N steps (with max_steps > 0)"})
-    per_device_batch_size: int = field(default=16, metadata={"help": "training examples per device and step"})
-    learning_rate: float = field(default=1e-3, metadata={"help": "peak learning rate (AdamW)"})
-    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
-    warmup_steps: float = field(default=0.1, metadata={"help": "warm-up steps, or a fraction < 1 of all steps"})
-    lr_scheduler_type: str = field(default="cosine", metadata={"help": "transformers learning-rate schedule"})
-    early_stopping_patience: int | None = field(
-        default=5, metadata={"help": "stop after N evaluations without improvement (0: never stop early)"}
-    )
-    metric_for_best_model: str = field(
-        default="loss", metadata={"help": "validation metric for early stopping and the best model, e.g. auroc, mae"}
-    )
-    seed: int = field(default=0, metadata={"help": "seeds the initialisation, the data order and the label draw"})
-    report_to: ReportTo = field(default="none", metadata={"help": "where to log metrics"})
-    show_progress: bool = field(default=True, metadata={"help": "progress bars"})
-    logging_steps: int = field(default=10, metadata={"help": "log the training loss every N steps"})
-
-    def __post_init__(self):
-        check_report_to(self.report_to)
 
 
 def train_with_trainer(
@@ -245,92 +211,6 @@ def train_and_evaluate(
 
 
 # -------------------------------------------------------------------------------------------------- finetune()
-
-
-@dataclass
-class FinetuneArguments:
-    """Settings of `finetune`; `citrus finetune` parses exactly these (each field's help is in its metadata), the
-    `trainer` ones included. Without `model`, the model trains from scratch with `model_config` + `config_overrides`,
-    whose `sampling_rate` / `context_length` set the input contract."""
-
-    output_dir: str = field(
-        metadata={"help": "where the fine-tuned model, its feature extractor and finetune_results.json go"}
-    )
-    dataset: str = field(metadata={"help": "registered labelled set (`citrus data list`) or a save_to_disk folder"})
-    dataset_options: dict[str, Any] = field(
-        default_factory=dict, metadata={"help": "builder options of a registered dataset, e.g. window_seconds=5"}
-    )
-    sampling_rate: float | None = field(
-        default=None, metadata={"help": "rate (Hz) of every row when a save_to_disk set has no sampling_rate column"}
-    )
-    model: str | None = field(
-        default=None,
-        metadata={
-            "help": "pre-trained checkpoint: a bundled name (citrus-small, shipped with the package), a folder or a "
-            "Hub id; without it the model trains from scratch"
-        },
-    )
-    model_config: str = field(
-        default="small", metadata={"help": "from scratch: preset (tiny, small, base), config.json or folder"}
-    )
-    config_overrides: dict[str, Any] = field(
-        default_factory=dict, metadata={"help": "from scratch: config fields, e.g. d_model=32 sampling_rate=50"}
-    )
-    train_split: str = field(default="train", metadata={"help": "split to draw the labelled examples from"})
-    validation_split: str = field(
-        default="validation", metadata={"help": "split for early stopping; carved from train when missing"}
-    )
-    test_split: str = field(default="test", metadata={"help": "held-out split for the test metrics"})
-    validation_fraction: float = field(
-        default=VALIDATION_FRACTION,
-        metadata={"help": "share of train carved out as validation (per class, by recording)"},
-    )
-    label_budget: str = field(
-        default="all", metadata={"help": "labelled examples to train on: 5 (per class), 0.1 or 10%% (fraction), all"}
-    )
-    alignment: Literal["resample", "interpolate"] = field(
-        default="resample",
-        metadata={"help": "resample: keep the time scale; interpolate: stretch each recording onto the window"},
-    )
-    normalization: Literal["dataset", "window"] = field(
-        default="dataset",
-        metadata={
-            "help": "dataset: per-channel statistics of the training pool (keeps amplitudes across windows and "
-            "channels); window: z-score every window, as pre-training"
-        },
-    )
-    recipe: Literal[RECIPE_NAMES] = field(
-        default="auto",
-        metadata={
-            "help": "probe: frozen encoder + ridge read-out of every layer; finetune: the whole model with the "
-            "Trainer; probe-finetune: the probe's read-out, then the whole model from it; auto: the probe below "
-            f"{AUTO_PROBE_FINETUNE_FROM_PER_CLASS} labels per class, probe-finetune from there"
-        },
-    )
-    lora: bool = field(default=False, metadata={"help": "LoRA adapters on the pre-trained model (finetune recipe)"})
-    lora_r: int = field(default=8, metadata={"help": "LoRA rank"})
-    lora_alpha: int = field(default=16, metadata={"help": "LoRA scaling (alpha / r)"})
-    trainer: TrainerSettings = field(default_factory=TrainerSettings, metadata={"help": "fine-tuning (Trainer)"})
-
-    def __post_init__(self):
-        if self.recipe not in RECIPE_NAMES:
-            raise ValueError(f"recipe must be one of {RECIPE_NAMES}, got {self.recipe!r}.")
-        if self.lora and self.recipe == "probe":
-            raise ValueError(
-                "LoRA adapts the encoder while it trains; the probe keeps it frozen. Use --recipe finetune."
-            )
-        if self.model is not None:
-            check_model_reference(self.model, "--model")
-        if self.lora and self.model is None:
-            raise ValueError(
-                "LoRA adapts a pre-trained model, and the adapter is saved without the base weights: give the "
-                "pre-trained checkpoint with --model (or fine-tune from scratch without --lora)."
-            )
-        if self.alignment not in TASK_ALIGNMENTS:
-            raise ValueError(f"alignment must be one of {TASK_ALIGNMENTS}, got {self.alignment!r}.")
-        if self.normalization not in TASK_NORMALIZATIONS:
-            raise ValueError(f"normalization must be one of {TASK_NORMALIZATIONS}, got {self.normalization!r}.")
-        parse_budget(self.label_budget)
 
 
 @dataclass

@@ -43,7 +43,7 @@ from ..data.splits import load_split
 from ..data.synthetic import DEFAULT_GENERATOR_WEIGHTS, generators_from_spec
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..loading import build_config
-from .callbacks import ReportTo, check_report_to
+from .arguments import ReportTo, check_report_to
 from .stream import PretrainingStream, active_generators
 
 CHECKPOINT_PREFIX = "step-"

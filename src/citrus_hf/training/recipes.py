@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
+
+# torch is imported where it is used: `citrus finetune --help` reads this module's names without importing torch.
 
 # Early stopping reads a validation split only when it holds at least this many examples of every class (or this
 # many in all, for regression); measured: with one validation window per class (k=5 with a 20% carve) the kept
@@ -209,6 +210,8 @@ class ProbeFinetuneRecipe(FinetuneRecipe):
         readout = fit_probe(model, train, task)
         temperature = 1.0
         if task == "classification":
+            import torch
+
             temperature = logit_temperature(readout.loo_predictions, np.asarray(train.with_format("numpy")["labels"]))
             with torch.no_grad():
                 model.classifier.weight.mul_(temperature)
@@ -261,19 +264,21 @@ def labels_per_class(labels: np.ndarray, task: str) -> float | None:
     return float(np.unique(labels, return_counts=True)[1].min())
 
 
-@torch.no_grad()
 def predict(model, dataset, batch_size: int = 128) -> np.ndarray:
     """Model outputs `(n, outputs)` (logits or regression predictions) of an aligned dataset."""
+    import torch
+
     model.eval()
     device = next(model.parameters()).device
     outputs = []
-    for start in range(0, len(dataset), batch_size):
-        rows = dataset[start : start + batch_size]
-        patch_mask = rows.get("patch_mask")
-        logits = model(
-            rows["input_values"].to(device), patch_mask=None if patch_mask is None else patch_mask.to(device)
-        ).logits
-        outputs.append(logits.float().cpu())
+    with torch.no_grad():
+        for start in range(0, len(dataset), batch_size):
+            rows = dataset[start : start + batch_size]
+            patch_mask = rows.get("patch_mask")
+            logits = model(
+                rows["input_values"].to(device), patch_mask=None if patch_mask is None else patch_mask.to(device)
+            ).logits
+            outputs.append(logits.float().cpu())
     return torch.cat(outputs).numpy()
 
 
