@@ -386,6 +386,25 @@ def test_finetuned_classifier_beats_chance_on_real_har(tmp_path):
     assert saved["test_metrics"]["accuracy"] == pytest.approx(result.test_metrics["accuracy"])
 
 
+def test_pretraining_that_learns_nothing_says_so(tmp_path):
+    """A run whose held-out loss ends at the level of predicting the mean warns, and its summary records it."""
+    from citrus_hf.training.pretrain import SUMMARY_FILE, PretrainingDidNotLearnWarning, PretrainResult
+
+    with pytest.warns(PretrainingDidNotLearnWarning, match="did not learn.*another --seed"):
+        result = pretrain(_pretrain_args(tmp_path / "frozen", learning_rate=1e-12))  # the weights cannot move
+    assert result.learnt is False
+    assert json.loads((tmp_path / "frozen" / SUMMARY_FILE).read_text())["learnt"] is False
+
+    def finished(eval_loss, baseline):
+        curve = [(10, eval_loss)] if eval_loss is not None else []
+        base = [(10, baseline)] if baseline is not None else []
+        return PretrainResult("out", 10, True, 0.5, curve, 1, 1, 1.0, eval_baseline_losses=base)
+
+    assert finished(0.70, 1.0).learnt is True
+    assert finished(0.99, 1.0).learnt is False
+    assert finished(None, None).learnt is None and finished(0.7, None).learnt is None
+
+
 def _pretrain_for_har(output_dir) -> None:
     """A 2-step pre-training checkpoint on BasicMotions' contract (10 Hz, 10 s), to fit recipes from."""
     pretrain(

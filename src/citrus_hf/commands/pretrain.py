@@ -6,6 +6,7 @@ accelerate launch --num_processes 4 -m citrus_hf.commands pretrain --output-dir 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 DESCRIPTION = (
@@ -32,4 +33,10 @@ def run(argv: Sequence[str]) -> int:
         state = "saved to" if result.completed else "stopped early (continue with --resume-from latest) in"
         loss = f"{result.final_loss:.4f}" if result.final_loss is not None else "n/a"
         print(f"{result.steps} steps on {result.world_size} process(es), loss {loss}; {state} {result.output_dir}")
+        if result.completed and result.learnt is False:
+            print(
+                "warning: the held-out loss stayed at the level of predicting the mean: this checkpoint learnt "
+                "nothing. Pre-train again with another --seed or a lower --learning-rate.",
+                file=sys.stderr,
+            )
     return 0
