@@ -402,6 +402,7 @@ def test_pretraining_that_learns_nothing_says_so(tmp_path):
 
     assert finished(0.70, 1.0).learnt is True
     assert finished(0.99, 1.0).learnt is False
+    assert "did not learn" in finished(0.99, 1.0).did_not_learn() and finished(0.70, 1.0).did_not_learn() is None
     assert finished(None, None).learnt is None and finished(0.7, None).learnt is None
 
 

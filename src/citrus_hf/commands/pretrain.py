@@ -7,6 +7,7 @@ accelerate launch --num_processes 4 -m citrus_hf.commands pretrain --output-dir 
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Sequence
 
 DESCRIPTION = (
@@ -26,17 +27,16 @@ def build_parser():
 def run(argv: Sequence[str]) -> int:
     from accelerate import PartialState
 
-    from ..training.pretrain import pretrain
+    from ..training.pretrain import PretrainingDidNotLearnWarning, pretrain
 
-    result = pretrain(build_parser().parse(argv))
+    with warnings.catch_warnings():  # the command says it in one line below, not as a Python warning
+        warnings.simplefilter("ignore", PretrainingDidNotLearnWarning)
+        result = pretrain(build_parser().parse(argv))
     if PartialState().is_main_process:
         state = "saved to" if result.completed else "stopped early (continue with --resume-from latest) in"
         loss = f"{result.final_loss:.4f}" if result.final_loss is not None else "n/a"
         print(f"{result.steps} steps on {result.world_size} process(es), loss {loss}; {state} {result.output_dir}")
-        if result.completed and result.learnt is False:
-            print(
-                "warning: the held-out loss stayed at the level of predicting the mean: this checkpoint learnt "
-                "nothing. Pre-train again with another --seed or a lower --learning-rate.",
-                file=sys.stderr,
-            )
+        message = result.did_not_learn()
+        if message:
+            print(f"warning: {message}", file=sys.stderr)
     return 0

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .._extras import require
-from .errors import CorruptFileError, UnsafePickleError
+from .errors import CitrusDataError, CorruptFileError, UnsafePickleError
 
 try:  # numpy >= 2
     from numpy._core import multiarray as _multiarray
@@ -462,9 +462,28 @@ def read_edf_annotations(path: str | Path) -> tuple[list[Annotation], datetime.d
 # --------------------------------------------------------------------------------------------- OpenSignals HDF5
 
 
+# OpenSignals sensor types of body signals other than EEG -> modality: PLUX's (an HDF5 file's "_info.json" "Signal
+# Type") and BITalino's (a text file's header "sensor"). Other sensors (microphone, light, force platform, goniometer,
+# BITalino's unconnected "RAW" inputs) are not body signals.
+OPENSIGNALS_BODY_SIGNALS: dict[str, str] = {
+    "ECG": "ECG",
+    "ECGBIT": "ECG",
+    "BVP": "PPG",
+    "fSpO2": "PPG",  # finger SpO2 sensor: red and infrared photoplethysmograms
+    "hSpO2": "PPG",
+    "EDA": "EDA",
+    "EDABITREV": "EDA",
+    "EMG": "EMG",
+    "RESPIRATION": "RESP",
+    "RESPBIT": "RESP",
+    "XYZ": "ACC",
+    "cACC": "ACC",
+}
+
+
 @dataclass
 class OpenSignalsRecording:
-    """One OpenSignals (biosignalsplux) HDF5 file.
+    """One OpenSignals (biosignalsplux / BITalino) recording, from an HDF5 or a text file.
 
     Attributes:
         sampling_rate: Hz (one rate per file).
@@ -477,6 +496,25 @@ class OpenSignalsRecording:
     channels: dict[str, np.ndarray]
     resolution: dict[str, int]
     signal_types: dict[str, str]
+
+    def body_signals(
+        self, path: str | Path, keep: Sequence[str] | None = None
+    ) -> tuple[list[str], np.ndarray, tuple[str, ...]]:
+        """The channels whose sensor is a body signal (`OPENSIGNALS_BODY_SIGNALS`), only those in `keep` when given:
+        their names, their raw ADC counts `(channels, time)` float64 and their modalities.
+
+        Raises:
+            CitrusDataError: no such channel in the recording read from `path`.
+        """
+        names = [
+            name
+            for name, kind in self.signal_types.items()
+            if kind in OPENSIGNALS_BODY_SIGNALS and (keep is None or name in keep)
+        ]
+        if not names:
+            raise CitrusDataError(f"{path} has no body-signal channel among {self.signal_types}.")
+        data = np.stack([self.channels[name].astype(np.float64) for name in names])
+        return names, data, tuple(OPENSIGNALS_BODY_SIGNALS[self.signal_types[name]] for name in names)
 
 
 def read_opensignals_h5(path: str | Path, info_json: str | Path | None = None) -> OpenSignalsRecording:
@@ -578,9 +616,10 @@ def read_opensignals_txt(path: str | Path) -> OpenSignalsRecording:
     missing = [label for label in labels if label not in columns]
     if missing:
         raise CorruptFileError(f"{path}: channel label(s) {missing} are not among the columns {columns}.")
-    values = read_csv_matrix(path, delimiter="\t", skip_header=3, columns=[columns.index(label) for label in labels])
+    indices = [columns.index(label) for label in labels]
+    values = read_csv_matrix(path, delimiter="\t", skip_header=3, columns=indices)
     channels = {label: values[:, i] for i, label in enumerate(labels)}
-    resolution = {label: int(bits[columns.index(label)]) for label in labels}
+    resolution = {label: int(bits[index]) for label, index in zip(labels, indices)}
     return OpenSignalsRecording(rate, channels, resolution, dict(zip(labels, sensors)))
 
 

@@ -332,12 +332,11 @@ class CheckedBackend(InferenceBackend):
         self.reference = reference
         self.race_batches = race_batches
         self.clock = clock
-        self.racers: list[InferenceBackend] = []
         self.active: InferenceBackend | None = None
         self.ran = self.contenders[0].backend if self.contenders else reference
         self.checked = False
-        # seconds per window of each timed batch, per racing path
-        self.timings: dict[int, list[float]] = {}
+        # the racing paths (those that passed the check, then the reference) -> seconds per window of each timed batch
+        self.timings: dict[InferenceBackend, list[float]] = {}
 
     @property
     def name(self) -> str:
@@ -353,10 +352,10 @@ class CheckedBackend(InferenceBackend):
         if self.decided:
             self.ran = self.active
             return self.active(input_values, patch_mask)
-        self.ran = min(self.racers, key=lambda path: len(self.timings[id(path)]))  # min() keeps the first of ties
+        self.ran = min(self.timings, key=lambda path: len(self.timings[path]))  # min() keeps the first of ties
         start = self.clock()
         output = self.ran(input_values, patch_mask)
-        self.timings[id(self.ran)].append((self.clock() - start) / max(1, len(input_values)))
+        self.timings[self.ran].append((self.clock() - start) / max(1, len(input_values)))
         if all(len(seconds) >= self.race_batches for seconds in self.timings.values()):
             self._keep_the_fastest()
         return output
@@ -368,7 +367,7 @@ class CheckedBackend(InferenceBackend):
         for contender in self.contenders:
             output = contender.backend(input_values, patch_mask)
             if contender.check(output, reference_output):
-                self.racers.append(contender.backend)
+                self.timings[contender.backend] = []
                 if first_output is None:
                     first_output, self.ran = output, contender.backend
             else:
@@ -376,19 +375,18 @@ class CheckedBackend(InferenceBackend):
                     f"backend='auto': {contender.backend.name} did not reproduce fp32 on the first batch "
                     f"({contender.description}); it is not used."
                 )
-        self.racers.append(self.reference)
-        self.timings = {id(path): [] for path in self.racers}
-        if len(self.racers) == 1 or self.race_batches < 1:
-            self.active = self.racers[0]
+        self.timings[self.reference] = []
+        if len(self.timings) == 1 or self.race_batches < 1:
+            self.active = next(iter(self.timings))
         if first_output is None:
             self.ran = self.reference
             return reference_output
         return first_output
 
     def _keep_the_fastest(self) -> None:
-        best = {id(path): min(self.timings[id(path)]) for path in self.racers}
-        self.active = min(self.racers, key=lambda path: best[id(path)])
-        speeds = ", ".join(f"{path.name} {1 / max(best[id(path)], 1e-12):.0f}" for path in self.racers)
+        best = {path: min(seconds) for path, seconds in self.timings.items()}
+        self.active = min(best, key=best.get)
+        speeds = ", ".join(f"{path.name} {1 / max(seconds, 1e-12):.0f}" for path, seconds in best.items())
         logger.info(f"backend='auto': windows/s on this machine: {speeds}; {self.active.name} runs from now on.")
 
 

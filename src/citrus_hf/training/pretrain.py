@@ -333,6 +333,17 @@ class PretrainResult:
             return None
         return self.eval_losses[-1][1] < LEARNT_BELOW_BASELINE * self.eval_baseline_losses[-1][1]
 
+    def did_not_learn(self) -> str | None:
+        """What to tell the user when a finished run did not learn (`learnt` is False), else None."""
+        if not self.completed or self.learnt is not False:
+            return None
+        held_out, baseline = self.eval_losses[-1][1], self.eval_baseline_losses[-1][1]
+        return (
+            f"Pre-training did not learn: the held-out loss ({held_out:.4f}) is at the level of predicting the mean "
+            f"masked target ({baseline:.4f}), so {self.output_dir} holds a model that carries nothing for fine-tuning. "
+            "Pre-train again with another --seed or a lower --learning-rate."
+        )
+
     def summary(self) -> dict[str, Any]:
         """The run's numbers as JSON-ready values (everything but the model), with `learnt`."""
         return {k: v for k, v in self.__dict__.items() if k != "model"} | {"learnt": self.learnt}
@@ -586,15 +597,9 @@ def pretrain(
         model=accelerator.unwrap_model(model),
     )
     if accelerator.is_main_process:
-        if completed and result.learnt is False:
-            held_out, baseline = result.eval_losses[-1][1], result.eval_baseline_losses[-1][1]
-            warnings.warn(
-                f"Pre-training did not learn: the held-out loss ({held_out:.4f}) is at the level of predicting the "
-                f"mean masked target ({baseline:.4f}), so {args.output_dir} holds a model that carries nothing for "
-                "fine-tuning. Pre-train again with another --seed or a lower --learning-rate.",
-                PretrainingDidNotLearnWarning,
-                stacklevel=2,
-            )
+        message = result.did_not_learn()
+        if message:
+            warnings.warn(message, PretrainingDidNotLearnWarning, stacklevel=2)
         Path(args.output_dir).mkdir(parents=True, exist_ok=True)
         summary = result.summary() | {"arguments": asdict(args)}
         (Path(args.output_dir) / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from ..readers import read_opensignals_txt
 from ..recordings import RecordingRef, Signals, recordings_per_member
 from ..registry import PyPIArchive, offline_source, register_archive
@@ -26,17 +24,14 @@ ARCHIVE = register_archive(
     )
 )
 FOLDER = "biopeaks/tests/testdata"
-# BITalino sensor name (the OpenSignals header's "sensor") -> modality; other inputs ("RAW") are not read.
-SENSOR_MODALITIES = {"ECGBIT": "ECG", "RESPBIT": "RESP"}
 RECORDINGS = ("OSmontage0J", *(f"OSmontage{session}{person}" for person in "AJ" for session in "123"))
 
 
 def load_bitalino_txt(path: str) -> Signals:
-    """The ECG and respiration inputs of one file, in raw ADC counts at the header's rate."""
+    """The ECG and respiration inputs of one file (the unconnected "RAW" ones are not body signals), in raw ADC
+    counts at the header's rate, named by modality."""
     recording = read_opensignals_txt(path)
-    kept = [label for label, sensor in recording.signal_types.items() if sensor in SENSOR_MODALITIES]
-    modalities = tuple(SENSOR_MODALITIES[recording.signal_types[label]] for label in kept)
-    data = np.stack([recording.channels[label] for label in kept])
+    _, data, modalities = recording.body_signals(path)
     return Signals(data, recording.sampling_rate, modalities, modalities)
 
 

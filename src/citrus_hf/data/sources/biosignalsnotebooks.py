@@ -148,19 +148,6 @@ def eegmmi_recordings(archive_cache_dir=None) -> list[RecordingRef]:
     ]
 
 
-# The OpenSignals sensor types (the "_info.json" "Signal Type") of the other body signals -> modality.
-SENSOR_MODALITIES: dict[str, str] = {
-    "ECG": "ECG",
-    "BVP": "PPG",
-    "fSpO2": "PPG",  # finger SpO2 sensor: red and infrared photoplethysmograms
-    "hSpO2": "PPG",
-    "EDA": "EDA",
-    "EDABITREV": "EDA",
-    "EMG": "EMG",
-    "RESPIRATION": "RESP",
-    "XYZ": "ACC",
-    "cACC": "ACC",
-}
 # Recording -> (its "_info.json" when named otherwise, the channels kept when not every body-signal channel is).
 # Left out: ecg_signal_sample.h5 and signal_sample_single_hub_BVP_2018_7_4.h5 (byte-identical to ecg_sample and
 # bvp_rest), ecg_20_sec_10_Hz and emg_10_hz_16_bits (10 Hz: too slow for the signal), emg_1000_hz_16_bits (two
@@ -202,15 +189,7 @@ def load_opensignals_physio(path: str, info: str, keep: tuple[str, ...] | None) 
     (BVP), and every transfer function is linear, which a model that normalises each window does not see.
     """
     recording = read_opensignals_h5(path, info)
-    names = [
-        name
-        for name, kind in recording.signal_types.items()
-        if kind in SENSOR_MODALITIES and (keep is None or name in keep)
-    ]
-    if not names:
-        raise CitrusDataError(f"{path} has no body-signal channel among {recording.signal_types}.")
-    data = np.stack([recording.channels[name].astype(np.float64) for name in names])
-    modalities = tuple(SENSOR_MODALITIES[recording.signal_types[name]] for name in names)
+    names, data, modalities = recording.body_signals(path, keep)
     return Signals(data, recording.sampling_rate, tuple(names), modalities)
 
 
