@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -58,6 +59,29 @@ def test_speed_benchmark_compares_with_patchtst(tmp_path):
     assert all(seconds > 0 for seconds in night["seconds"].values()) and set(night["auto_ran"].split("+")) <= set(
         backends
     )
+
+
+def test_attention_benchmark_compares_kernels_with_sdpa(tmp_path):
+    results = _run(
+        "attention.py",
+        *("--batch-size", "2", "--model-batch-size", "2", "--rounds", "1", "--steps-per-round", "1", "--no-compile"),
+        tmp_path=tmp_path,
+    )
+    assert results["shape"] == {"batch": 2, "heads": 8, "seq": 150, "head_dim": 8}
+    kernels = results["kernels"]
+    assert {"sdpa", "eager", "sdpa-bf16", "blocked-bf16"} <= set(kernels)
+    ort_installed = all(importlib.util.find_spec(name) for name in ("onnxruntime", "onnx"))
+    assert ("ort-mha" in kernels) == ort_installed
+    assert kernels["sdpa"]["vs_sdpa"] == pytest.approx(1.0) and kernels["sdpa"]["max_difference"] == 0.0
+    for name, row in kernels.items():
+        assert row["ms"] > 0 and row["gflops"] > 0
+        # fp32 formulations agree with SDPA to rounding, bf16 ones to bf16's precision
+        assert row["max_difference"] < (5e-2 if "bf16" in name else 1e-5), name
+    # the whole classifier: eager, and its ONNX export as it is and with onnxscript's ORT fusions, giving the same logits
+    model = results["model"]
+    onnx_paths = {"onnxruntime", "onnxruntime-fused"} if onnx_export_available() is None else set()
+    assert set(model) == {"eager"} | onnx_paths and model["eager"]["vs_eager"] == pytest.approx(1.0)
+    assert all(row["windows_per_s"] > 0 and row["max_logit_difference"] < 1e-4 for row in model.values())
 
 
 def test_criss_cross_benchmark_runs(tmp_path):

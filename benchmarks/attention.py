@@ -1,0 +1,266 @@
+"""Attention formulations for short sequences with small heads, side by side at the paper configuration's shape.
+
+Classification inference of the paper configuration (`speed.py`) spends about 60 % of its time in attention over
+150 patch tokens with 8 heads of size 8. This benchmark times every formulation of that one kernel that this CPU
+offers, in one run, in alternating rounds, on the same inputs, and prints each one's time, ratio to PyTorch's fp32
+`scaled_dot_product_attention` (what both CiTrus and transformers' PatchTST run by default) and its largest
+difference from it:
+
+- `sdpa`: `torch.nn.functional.scaled_dot_product_attention`, fp32 (the reference).
+- `eager`: matrix product, softmax, matrix product (`modeling_citrus.eager_attention_forward`).
+- `sdpa-bf16`: SDPA on bf16 tensors.
+- `blocked-bf16`: the `bf16` inference backend's attention (`inference.backends.blocked_bf16_attention`): a few
+  (sequence, head) pairs per thread at a time, products in bf16, softmax in fp32.
+- `compiled-sdpa`, `compiled-eager`: the same under `torch.compile` (inductor; compilation is not timed).
+- `ort-mha`: ONNX Runtime's fused `com.microsoft.MultiHeadAttention` contrib operator, fp32 (when onnxruntime is
+  installed).
+
+Then the whole paper-configuration classifier at `--model-batch-size`, so that what a faster kernel would buy end to
+end is measured rather than assumed: PyTorch eager, `torch.compile`, and (with onnxruntime) the package's ONNX export
+run by ONNX Runtime as it is (`onnxruntime`, the `onnxruntime` inference backend) and after onnxscript's ONNX
+Runtime fusions (`onnxruntime-fused`: `onnxscript.rewriter.ort_fusions.optimize_for_ort`, which turns every
+attention into `MultiHeadAttention` and bias + GELU into `BiasGelu`).
+
+    python benchmarks/attention.py                   # every formulation, then the whole model
+    python benchmarks/attention.py --no-compile --no-model
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from citrus_hf.inference.backends import blocked_bf16_attention, export_onnx, onnx_export_available
+from citrus_hf.modeling_citrus import eager_attention_forward
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import time_alternating  # noqa: E402
+from speed import PAPER, build  # noqa: E402
+
+SEQ_LENGTH = PAPER["context_length"] // PAPER["patch_length"]
+NUM_HEADS = PAPER["num_attention_heads"]
+HEAD_DIM = PAPER["d_model"] // NUM_HEADS
+SCALING = HEAD_DIM**-0.5
+
+
+class _Inference(torch.nn.Module):
+    """Stands in for the attention module that transformers' attention functions receive (they read `training`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.eval()
+
+
+def _interface(function, dtype: torch.dtype | None = None):
+    """A transformers attention function as `(q, k, v) -> (N, heads, seq, head_dim)`, under autocast if `dtype`."""
+    module = _Inference()
+
+    def attend(query, key, value):
+        with torch.autocast("cpu", dtype=dtype) if dtype else nullcontext():
+            output, _ = function(module, query, key, value, None, scaling=SCALING)
+        return output.transpose(1, 2)
+
+    return attend
+
+
+def _sdpa(query, key, value):
+    return F.scaled_dot_product_attention(query, key, value, scale=SCALING)
+
+
+def _sdpa_bf16(query, key, value):
+    return _sdpa(query.bfloat16(), key.bfloat16(), value.bfloat16())
+
+
+def _ort_multi_head_attention(num_threads: int):
+    """ONNX Runtime's fused multi-head attention on `(N, heads, seq, head_dim)` inputs, or None without onnxruntime.
+
+    The operator takes `(N, seq, heads * head_dim)`; the layout change is inside the timed call, as a model that
+    fed it would have its projections write that layout directly (so this slightly favours the other kernels)."""
+    try:
+        import onnxruntime
+        from onnx import TensorProto, helper
+    except ImportError:
+        return None
+    hidden = NUM_HEADS * HEAD_DIM
+    node = helper.make_node("MultiHeadAttention", ["q", "k", "v"], ["o"], domain="com.microsoft", num_heads=NUM_HEADS)
+    shape = ["batch", SEQ_LENGTH, hidden]
+    graph = helper.make_graph(
+        [node],
+        "attention",
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape) for name in "qkv"],
+        [helper.make_tensor_value_info("o", TensorProto.FLOAT, shape)],
+    )
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = num_threads, 1
+    session = onnxruntime.InferenceSession(
+        helper.make_model(graph, opset_imports=opsets).SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
+
+    def attend(query, key, value):
+        def flat(tensor):
+            return tensor.transpose(1, 2).reshape(len(tensor), SEQ_LENGTH, hidden).numpy()
+
+        output = session.run(None, {"q": flat(query), "k": flat(key), "v": flat(value)})[0]
+        return torch.from_numpy(output).view(len(query), SEQ_LENGTH, NUM_HEADS, HEAD_DIM).transpose(1, 2)
+
+    return attend
+
+
+def kernels(args) -> dict:
+    """Every attention formulation available here, each `(q, k, v) -> (N, heads, seq, head_dim)`."""
+    found = {
+        "sdpa": _sdpa,
+        "eager": _interface(eager_attention_forward),
+        "sdpa-bf16": _sdpa_bf16,
+        "blocked-bf16": _interface(blocked_bf16_attention, torch.bfloat16),
+    }
+    if not args.no_compile:
+        found["compiled-sdpa"] = torch.compile(_sdpa, dynamic=False)
+        found["compiled-eager"] = torch.compile(_interface(eager_attention_forward), dynamic=False)
+    ort_attention = _ort_multi_head_attention(torch.get_num_threads())
+    if ort_attention is not None:
+        found["ort-mha"] = ort_attention
+    return found
+
+
+def compare_kernels(args) -> dict:
+    """Median milliseconds per call, ratio to fp32 SDPA, effective GFLOP/s and largest difference from SDPA."""
+    torch.manual_seed(0)
+    shape = (args.batch_size, NUM_HEADS, SEQ_LENGTH, HEAD_DIM)
+    query, key, value = (torch.randn(shape) for _ in range(3))
+    found = kernels(args)
+    with torch.inference_mode():
+        reference = _sdpa(query, key, value)
+        differences = {
+            name: (attend(query, key, value).float() - reference).abs().max().item() for name, attend in found.items()
+        }  # also compiles the compiled ones, outside the timing
+        steps = {name: (lambda _, attend=attend: attend(query, key, value)) for name, attend in found.items()}
+        seconds = time_alternating(steps, [query], "cpu", args.rounds, args.steps_per_round)
+    flops = 4 * args.batch_size * NUM_HEADS * SEQ_LENGTH * SEQ_LENGTH * HEAD_DIM  # two products of 2 flops per term
+    return {
+        name: {
+            "ms": seconds[name] * 1e3,
+            "vs_sdpa": seconds["sdpa"] / seconds[name],
+            "gflops": flops / seconds[name] / 1e9,
+            "max_difference": differences[name],
+        }
+        for name in found
+    }
+
+
+def _onnx_runners(model, num_threads: int, folder: str) -> dict:
+    """`{name: batch -> logits}` for the model exported to ONNX, as it is and after onnxscript's ORT fusions (when
+    this onnxscript has them)."""
+    import onnxruntime
+
+    plain, _ = export_onnx(model, cache_dir=folder)
+    paths = {"onnxruntime": plain}
+    try:
+        import onnx_ir
+        from onnxscript.rewriter.ort_fusions import optimize_for_ort
+    except ImportError:
+        print("onnxscript without ort_fusions: onnxruntime-fused is skipped")
+    else:
+        graph = onnx_ir.load(plain)
+        optimize_for_ort(graph)
+        paths["onnxruntime-fused"] = Path(folder) / "fused.onnx"
+        onnx_ir.save(graph, paths["onnxruntime-fused"])
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads, options.log_severity_level = num_threads, 1, 3
+    runners = {}
+    mask = np.ones((1, model.config.num_patches), dtype=np.int64)  # every patch valid: full windows
+    for name, path in paths.items():
+        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+        def run(batch, session=session):
+            feed = {"input_values": batch.numpy(), "patch_mask": np.repeat(mask, len(batch), axis=0)}
+            return torch.from_numpy(session.run(["output"], feed)[0])
+
+        runners[name] = run
+    return runners
+
+
+def compare_model(args) -> dict:
+    """Windows per second of the paper-configuration classifier on every whole-model path, same batches."""
+    torch.manual_seed(0)
+    model, _ = build("citrus", "inference")
+    model.eval()
+    batches = [torch.randn(args.model_batch_size, 1, PAPER["context_length"]) for _ in range(2)]
+    runners = {"eager": lambda batch: model(batch).logits}
+    if not args.no_compile:
+        compiled = torch.compile(model, dynamic=False)
+        runners["compiled"] = lambda batch: compiled(batch).logits
+    with tempfile.TemporaryDirectory() as folder, torch.inference_mode():
+        if onnx_export_available() is None and not args.no_onnx:
+            runners.update(_onnx_runners(model, torch.get_num_threads(), folder))
+        reference = model(batches[0]).logits
+        differences = {name: (run(batches[0]) - reference).abs().max().item() for name, run in runners.items()}
+        seconds = time_alternating(runners, batches, "cpu", args.rounds, args.steps_per_round)
+    return {
+        name: {
+            "windows_per_s": args.model_batch_size / seconds[name],
+            "vs_eager": seconds["eager"] / seconds[name],
+            "max_logit_difference": differences[name],
+        }
+        for name in runners
+    }
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch-size", type=int, default=64, help="windows per attention call (the night's batch)")
+    parser.add_argument("--model-batch-size", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--steps-per-round", type=int, default=5)
+    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (it needs a C++ compiler)")
+    parser.add_argument("--no-model", action="store_true", help="skip the whole-model comparison")
+    parser.add_argument("--no-onnx", action="store_true", help="skip ONNX Runtime in the whole-model comparison")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args(argv)
+
+    start = time.perf_counter()
+    results = {
+        "shape": {"batch": args.batch_size, "heads": NUM_HEADS, "seq": SEQ_LENGTH, "head_dim": HEAD_DIM},
+        "threads": torch.get_num_threads(),
+        "kernels": compare_kernels(args),
+    }
+    if not args.no_model:
+        results["model"] = compare_model(args)
+    results["seconds"] = time.perf_counter() - start
+    report(results, args)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle, indent=2)
+    return results
+
+
+def report(results: dict, args) -> None:
+    shape = results["shape"]
+    print(
+        f"Attention of {shape['batch']} windows x {shape['heads']} heads x {shape['seq']} x {shape['seq']} tokens, "
+        f"head size {shape['head_dim']}, {results['threads']} thread(s); median of {args.rounds} alternating rounds"
+    )
+    print(f"{'kernel':<16}{'ms':>9}{'vs sdpa':>10}{'GFLOP/s':>10}{'max diff':>11}")
+    for name, row in results["kernels"].items():
+        print(f"{name:<16}{row['ms']:>9.2f}{row['vs_sdpa']:>9.2f}x{row['gflops']:>10.1f}{row['max_difference']:>11.1e}")
+    if "model" in results:
+        print(f"\nPaper-configuration classifier, batch {args.model_batch_size}:")
+        for name, row in results["model"].items():
+            print(
+                f"  {name:<18}{row['windows_per_s']:>8.1f} windows/s  {row['vs_eager']:.2f}x eager  "
+                f"max logit difference {row['max_logit_difference']:.1e}"
+            )
+
+
+if __name__ == "__main__":
+    main()
