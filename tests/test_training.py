@@ -386,12 +386,22 @@ def test_finetuned_classifier_beats_chance_on_real_har(tmp_path):
     assert saved["test_metrics"]["accuracy"] == pytest.approx(result.test_metrics["accuracy"])
 
 
-def test_pretraining_that_learns_nothing_says_so(tmp_path):
-    """A run whose held-out loss ends at the level of predicting the mean warns, and its summary records it."""
-    from citrus_hf.training.pretrain import SUMMARY_FILE, PretrainingDidNotLearnWarning, PretrainResult
+def test_pretraining_that_learns_nothing_says_so(tmp_path, capsys):
+    """A run whose held-out loss is still at the level of predicting the mean a quarter of the way through warns at
+    once, and again at its end; its summary records it; `citrus pretrain` prints each warning as one line."""
+    from citrus_hf.commands.main import main
+    from citrus_hf.training.pretrain import (
+        SUMMARY_FILE,
+        PretrainingDidNotLearnWarning,
+        PretrainResult,
+        not_learning_yet,
+    )
 
-    with pytest.warns(PretrainingDidNotLearnWarning, match="did not learn.*another --seed"):
+    with pytest.warns(PretrainingDidNotLearnWarning) as caught:
         result = pretrain(_pretrain_args(tmp_path / "frozen", learning_rate=1e-12))  # the weights cannot move
+    early, end = [str(warning.message) for warning in caught if warning.category is PretrainingDidNotLearnWarning]
+    assert "is not learning: at step 4 of 8" in early and "cnn_activation=gelu" in early  # evaluations at 4 and 8
+    assert end.startswith("Pre-training did not learn") and "another --seed" in end
     assert result.learnt is False
     assert json.loads((tmp_path / "frozen" / SUMMARY_FILE).read_text())["learnt"] is False
 
@@ -404,6 +414,17 @@ def test_pretraining_that_learns_nothing_says_so(tmp_path):
     assert finished(0.99, 1.0).learnt is False
     assert "did not learn" in finished(0.99, 1.0).did_not_learn() and finished(0.70, 1.0).did_not_learn() is None
     assert finished(None, None).learnt is None and finished(0.7, None).learnt is None
+    # the early check: from a quarter of the schedule, before its end (which the end's message covers)
+    assert not_learning_yet(2999, 12000, 0.977, 0.974) is None
+    assert "at step 3000 of 12000" in not_learning_yet(3000, 12000, 0.977, 0.974)
+    assert not_learning_yet(3000, 12000, 0.845, 1.016) is None and not_learning_yet(12000, 12000, 0.977, 0.974) is None
+
+    command = ["pretrain", "--output-dir", str(tmp_path / "cli"), "--model-config", "tiny", "--max-steps", "8"]
+    command += ["--dataset-options", "window_seconds=10", "hop_seconds=10", "--per-device-batch-size", "128"]
+    command += ["--learning-rate", "1e-12", "--eval-steps", "4", "--report-to", "none", "--no-show-progress"]
+    assert main(command) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: ")]
+    assert len(warned) == 2 and "not learning" in warned[0] and "did not learn" in warned[1]
 
 
 def _pretrain_for_har(output_dir) -> None:

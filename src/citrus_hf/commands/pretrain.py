@@ -29,14 +29,21 @@ def run(argv: Sequence[str]) -> int:
 
     from ..training.pretrain import PretrainingDidNotLearnWarning, pretrain
 
-    with warnings.catch_warnings():  # the command says it in one line below, not as a Python warning
-        warnings.simplefilter("ignore", PretrainingDidNotLearnWarning)
+    show_warning = warnings.showwarning
+
+    def one_line(message, category, *args, **kwargs):
+        """The run's did-not-learn warnings (early, and at the end) as one line each, when they happen."""
+        if issubclass(category, PretrainingDidNotLearnWarning):
+            print(f"warning: {message}", file=sys.stderr, flush=True)
+        else:
+            show_warning(message, category, *args, **kwargs)
+
+    with warnings.catch_warnings():  # restores `showwarning` on the way out
+        warnings.simplefilter("always", PretrainingDidNotLearnWarning)
+        warnings.showwarning = one_line
         result = pretrain(build_parser().parse(argv))
     if PartialState().is_main_process:
         state = "saved to" if result.completed else "stopped early (continue with --resume-from latest) in"
         loss = f"{result.final_loss:.4f}" if result.final_loss is not None else "n/a"
         print(f"{result.steps} steps on {result.world_size} process(es), loss {loss}; {state} {result.output_dir}")
-        message = result.did_not_learn()
-        if message:
-            print(f"warning: {message}", file=sys.stderr)
     return 0

@@ -53,6 +53,11 @@ SUMMARY_FILE = "pretraining_summary.json"
 # masked target. Measured: a citrus-small run that collapsed to predicting the mean (seed 1) ended at 1.003x its
 # baseline, from the first evaluation to the last; the runs that learnt ended at 0.72-0.75x.
 LEARNT_BELOW_BASELINE = 0.95
+# A run still at that level once this share of its schedule is done is told so at once, so that it can be stopped
+# instead of finishing. Measured on citrus-small's 12,000-step schedule (`checkpoint_selection.md`): the runs that
+# collapsed sat at 1.003x their baseline from the first evaluation (step 1,000) to the last; the runs that learnt were
+# at 0.85-0.90x at step 1,000 and 0.82-0.86x at step 3,000, a quarter of the way.
+EARLY_CHECK_SHARE = 0.25
 
 
 class WindowDataset(torch.utils.data.Dataset):
@@ -293,7 +298,8 @@ PRETRAIN_RECIPES: dict[str, dict[str, Any]] = {
 
 
 class PretrainingDidNotLearnWarning(UserWarning):
-    """A pre-training run ended with its held-out loss at the level of predicting the mean (see `PretrainResult.learnt`)."""
+    """A pre-training run's held-out loss is at the level of predicting the mean: at its end (see
+    `PretrainResult.learnt`), or still there a quarter of the way through (`not_learning_yet`)."""
 
 
 @dataclass
@@ -341,12 +347,31 @@ class PretrainResult:
         return (
             f"Pre-training did not learn: the held-out loss ({held_out:.4f}) is at the level of predicting the mean "
             f"masked target ({baseline:.4f}), so {self.output_dir} holds a model that carries nothing for fine-tuning. "
-            "Pre-train again with another --seed or a lower --learning-rate."
+            + _RETRY
         )
 
     def summary(self) -> dict[str, Any]:
         """The run's numbers as JSON-ready values (everything but the model), with `learnt`."""
         return {k: v for k, v in self.__dict__.items() if k != "model"} | {"learnt": self.learnt}
+
+
+# What helps a run that collapsed to predicting the mean (see `benchmarks/results/checkpoint_selection.md`).
+_RETRY = (
+    "Pre-train again with another --seed, a lower --learning-rate, or `--config-overrides cnn_activation=gelu` "
+    "(ReLU units of the CNN stem and decoder can all die early in a run; GELU ones cannot)."
+)
+
+
+def not_learning_yet(step: int, max_steps: int, held_out: float, baseline: float) -> str | None:
+    """The early warning for a run whose held-out loss is still at the level of predicting the mean masked target
+    (within `LEARNT_BELOW_BASELINE`) at `step`, once `EARLY_CHECK_SHARE` of its `max_steps` are done, else None."""
+    if step < EARLY_CHECK_SHARE * max_steps or step >= max_steps or held_out < LEARNT_BELOW_BASELINE * baseline:
+        return None
+    return (
+        f"Pre-training is not learning: at step {step} of {max_steps} the held-out loss ({held_out:.4f}) is still at "
+        f"the level of predicting the mean masked target ({baseline:.4f}). Runs that sit there this long have ended "
+        f"there; stopping now saves the rest of the run. {_RETRY}"
+    )
 
 
 class TrainingProgress:
@@ -683,6 +708,7 @@ class PretrainingLoop:
         self.stop_at = args.stop_after_steps or args.max_steps
         self.curves: dict[str, list[tuple[int, float]]] = {"train": [], "eval": [], "baseline": []}
         self.running_loss, self.running_count = torch.zeros((), device=accelerator.device), 0
+        self.warned_not_learning = False
 
     def run(self, training: TrainingBatches, progress: TrainingProgress) -> dict[str, list[tuple[int, float]]]:
         from tqdm.auto import tqdm
@@ -771,6 +797,10 @@ class PretrainingLoop:
         if baseline is not None:
             self.curves["baseline"].append((step, baseline))
             logged["eval/baseline_loss"] = baseline
+            message = None if self.warned_not_learning else not_learning_yet(step, self.args.max_steps, loss, baseline)
+            if message:
+                warnings.warn(message, PretrainingDidNotLearnWarning, stacklevel=2)
+                self.warned_not_learning = True
         self.accelerator.log(logged, step=step)
 
     def plot(self, step: int) -> None:
