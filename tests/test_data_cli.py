@@ -51,6 +51,13 @@ def test_info_prints_the_table(capsys, tmp_path):
     assert main(["info", "basic_motions", "--cache-dir", str(tmp_path), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["windows"] == 80 and info["splits"]["test"]["windows"] == 40
+    # any other builder option as KEY=VALUE; an unknown one is a one-line error listing the dataset's options
+    options = ["--dataset-options", "test_repetitions=[2]", "--window-seconds", "2", "--json"]
+    assert main(["info", "myo_gestures", "--cache-dir", str(tmp_path), *options]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["options"]["test_repetitions"] == [2] and info["options"]["window_seconds"] == 2
+    assert main(["info", "basic_motions", "--cache-dir", str(tmp_path), "--dataset-options", "colour=red"]) == 2
+    assert "has no option(s) ['colour']; its options are:" in capsys.readouterr().err
 
 
 def test_build_saves_to_disk(capsys, tmp_path):

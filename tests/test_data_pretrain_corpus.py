@@ -131,3 +131,18 @@ def test_corpus_reaches_the_measured_channel_hours(corpus):
 def test_corpus_never_takes_a_test_split(tmp_path):
     with pytest.raises(CitrusDataError, match="never holds a test recording"):
         build_dataset("pretrain_corpus", cache_dir=tmp_path, labelled_splits=["train", "test"])
+
+
+def test_sources_can_be_left_out_by_name(offline_archives_cached, datasets_cache):
+    sources = get_dataset_spec("pretrain_corpus").sources
+    kept = "biopeaks_bitalino"
+    corpus = build_dataset(
+        "pretrain_corpus", cache_dir=datasets_cache, exclude_sources=[name for name in sources if name != kept]
+    )
+    summary = summarize_dataset(corpus)
+    assert set(_column(corpus, "source_name")) == {kept}
+    assert summary["source_hours"] == {kept: pytest.approx(3.212, abs=1e-3)}  # as in the whole corpus
+    with pytest.raises(CitrusDataError, match=r"does not pool; its sources are: .*mne_sample_excerpt"):
+        build_dataset("pretrain_corpus", cache_dir=datasets_cache, exclude_sources="no_such_source")
+    with pytest.raises(CitrusDataError, match="leaves out every source"):
+        build_dataset("pretrain_corpus", cache_dir=datasets_cache, exclude_sources=list(sources))

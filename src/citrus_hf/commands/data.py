@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from typing import get_type_hints
+from typing import Any, get_type_hints
 
 from ..data.errors import CitrusDataError
 from ..publishing.datasets import PublishArguments
@@ -60,6 +60,13 @@ class DatasetArguments(ArchiveCacheArguments):
     hop_seconds: float | None = field(default=None, metadata={"help": "hop between windows in seconds"})
     validation_fraction: float | None = field(default=None, metadata={"help": "pre-training corpora only"})
     seed: int | None = field(default=None, metadata={"help": "seed of the split"})
+    dataset_options: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={
+            "help": "any other builder option as KEY=VALUE (`citrus data info NAME` shows each dataset's), e.g. "
+            "exclude_sources='[\"mne_sample_excerpt\"]' for pretrain_corpus"
+        },
+    )
     json: bool = field(default=False, metadata={"help": "print the summary as JSON"})
 
 
@@ -144,7 +151,8 @@ def _fetch_online(args: FetchArguments) -> int:
 
 
 def _options(args: DatasetArguments) -> dict:
-    return {key: getattr(args, key) for key in _BUILD_OPTIONS if getattr(args, key) is not None}
+    named = {key: getattr(args, key) for key in _BUILD_OPTIONS if getattr(args, key) is not None}
+    return {**args.dataset_options, **named}
 
 
 def _cmd_build(args: BuildArguments) -> int:

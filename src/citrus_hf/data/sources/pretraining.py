@@ -81,6 +81,21 @@ def plan_multimodal(options: dict, context: BuildContext) -> BuildPlan:
     return plan_channel_corpus(recordings_of(sources, context.archive_cache_dir), options)
 
 
+def _kept_sources(sources: tuple[str, ...], excluded: str | list[str]) -> tuple[str, ...]:
+    """`sources` without the `excluded` ones (a name or a list of names), each of which must be one of them."""
+    excluded = [excluded] if isinstance(excluded, str) else list(excluded)
+    unknown = sorted(set(excluded) - set(sources))
+    if unknown:
+        raise CitrusDataError(
+            f"exclude_sources names {unknown}, which pretrain_corpus does not pool; its sources are: "
+            f"{', '.join(sources)}."
+        )
+    kept = tuple(name for name in sources if name not in excluded)
+    if not kept:
+        raise CitrusDataError("exclude_sources leaves out every source of pretrain_corpus; keep at least one.")
+    return kept
+
+
 @register_dataset(
     name="pretrain_corpus",
     description="Every real recording the offline registry reaches, pooled for pre-training across modalities "
@@ -89,7 +104,8 @@ def plan_multimodal(options: dict, context: BuildContext) -> BuildPlan:
     "where a labelled set cuts a long recording into time blocks or event windows (systole Task1, pyphysio), the "
     "corpus cuts its rows from the stretches between the held-out examples; labelled_splits names the splits that "
     "may join (default train only; 'test' is refused). Series sampled below min_rate Hz are left out (BabyECG's "
-    "heart rate every 16 s is a derived series, not a waveform: a 10 s window would hold less than one sample). One "
+    "heart rate every 16 s is a derived series, not a waveform: a 10 s window would hold less than one sample). "
+    "exclude_sources names sources to leave out (`citrus data info pretrain_corpus` lists them by channel-hours). One "
     "example per channel and window at the native rate, with 'modality' and 'source_name' columns; a trial or the "
     "stretch after a recording's last window joins as a shorter row when it lasts at least min_seconds.",
     task="pretraining",
@@ -103,6 +119,7 @@ def plan_multimodal(options: dict, context: BuildContext) -> BuildPlan:
         seed=0,
         labelled_splits=("train",),
         min_rate=1.0,
+        exclude_sources=(),
     ),
     version="2.1.0",  # 2.1: biopeaks and eeglabio (MNE sample excerpt) join, 17.98 -> 23.63 channel-hours
 )
@@ -126,7 +143,7 @@ def plan_pretrain_corpus(options: dict, context: BuildContext) -> BuildPlan:
                 else:  # a recording (a trial, a subject) the split holds whole: every sample of it goes
                     block = (0.0, math.inf)
                 held_out.setdefault(recording, []).append(block)
-    sources = get_dataset_spec("pretrain_corpus").sources
+    sources = _kept_sources(get_dataset_spec("pretrain_corpus").sources, options["exclude_sources"])
     plan = plan_channel_corpus(
         recordings_of(sources, context.archive_cache_dir),
         options,
