@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import shutil
 import subprocess
@@ -127,6 +128,15 @@ def test_public_names_are_lazy_and_complete():
     with pytest.raises(AttributeError, match="has no attribute 'NoSuchModel'"):
         citrus_hf.NoSuchModel  # noqa: B018
     assert citrus_hf.training.__name__ == "citrus_hf.training"
+    # the sub-packages whose names load on first use (`_lazy.lazy_attributes`) keep the same two lists in step, and
+    # a public name stays itself after the submodule of the same name is imported (`training.finetune`, the function)
+    importlib.import_module("citrus_hf.training.finetune")
+    importlib.import_module("citrus_hf.training.pretrain")
+    for package in (citrus_hf.training, citrus_hf.publishing):
+        assert set(package.__all__) == set(package._NAMES), package.__name__
+        for name in package.__all__:
+            value = getattr(package, name)
+            assert value.__name__ == name and value.__module__ == f"{package.__name__}.{package._NAMES[name]}"
 
 
 AUTO = """

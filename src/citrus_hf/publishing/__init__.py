@@ -26,6 +26,7 @@ _NAMES = {
     "push_to_hub": "push",
 }
 
+# The same names as `_NAMES` (a literal list, for linters and type checkers), as in the package root.
 __all__ = [
     "build_model_card",
     "dataset_card",

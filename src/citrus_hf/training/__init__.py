@@ -30,6 +30,7 @@ _NAMES = {
     "pretrain": "pretrain",
 }
 
+# The same names as `_NAMES` (a literal list, for linters and type checkers), as in the package root.
 __all__ = [
     "FinetuneArguments",
     "FinetuneResult",
