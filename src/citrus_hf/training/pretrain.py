@@ -369,8 +369,8 @@ def not_learning_yet(step: int, max_steps: int, held_out: float, baseline: float
         return None
     return (
         f"Pre-training is not learning: at step {step} of {max_steps} the held-out loss ({held_out:.4f}) is still at "
-        f"the level of predicting the mean masked target ({baseline:.4f}). The runs measured that were still there this "
-        f"late did not recover; stopping now saves the rest of the run. {_RETRY}"
+        f"the level of predicting the mean masked target ({baseline:.4f}). The runs measured that were still there "
+        f"this late did not recover; stopping now saves the rest of the run. {_RETRY}"
     )
 
 

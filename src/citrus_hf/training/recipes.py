@@ -24,9 +24,9 @@ returns the fitted model; `citrus finetune --recipe` and `citrus evaluate --reci
   10 s for the probe. With every label (budget "all", 3 seeds, the same ten sets and the heart-rate sets) it beat
   plain fine-tuning by +2.06 points (ahead on 6, behind on 1: SCP1 -5.6; 3 at the ceiling) and had the lower
   heart-rate error at every size, in fewer steps, so it replaces plain fine-tuning above 20 per class too
-  (benchmarks/results/checkpoint_selection.md, "Recipe with every label"). Earlier, on the first checkpoint: the probe +1.7 / -4.0 against MiniRocket at 5 /
-  20 per class, the same probe on random weights -8.4 / -6.7; "dataset" normalisation beat per-window z-scoring on
-  IMU and EMG.
+  (benchmarks/results/checkpoint_selection.md, "Recipe with every label"). Earlier, on the first checkpoint: the
+  probe +1.7 / -4.0 against MiniRocket at 5 / 20 per class, the same probe on random weights -8.4 / -6.7; "dataset"
+  normalisation beat per-window z-scoring on IMU and EMG.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@ that MNE's own test suite uses, shipped again by eeglabio for its tests.
 
 A Neuromag VectorView recording (MGH, 2002) of a subject seeing and hearing checkerboards and tones: 204 planar
 gradiometers, 102 magnetometers, 60 EEG channels and one EOG, at 600.615 Hz (the FIF header's rate). Read with MNE;
-channels the file marks as bad would be left out (it marks none). Units: fT (magnetometers), fT/cm (gradiometers), microvolts
-(EEG, EOG).
+channels the file marks as bad would be left out (it marks none). Units: fT (magnetometers), fT/cm (gradiometers),
+microvolts (EEG, EOG).
 """
 
 from __future__ import annotations
