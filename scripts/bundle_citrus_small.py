@@ -9,6 +9,9 @@ the mean, and the few-shot protocol's results once they exist).
     python benchmarks/few_shot.py --budgets 1 5 20                   # the protocol, on the bundled weights
     python scripts/bundle_citrus_small.py runs/citrus-small --results benchmarks/results/few_shot   # card + results
 
+The shipped citrus-small was trained on corpus 2.0, before `biopeaks_bitalino` and `mne_sample_excerpt` joined it, so
+its card is written with `--corpus-options '{"exclude_sources": ["biopeaks_bitalino", "mne_sample_excerpt"]}'`.
+
 The bundled folder holds no Python: the installed package serves the classes. `citrus push --model citrus-small`
 publishes the same weights with the remote code and a card of its own.
 """
@@ -121,7 +124,7 @@ def _results_section(results_dir: Path) -> str:
     )
 
 
-def bundle(run_dir: Path, results_dir: Path | None) -> Path:
+def bundle(run_dir: Path, results_dir: Path | None, corpus_options: dict | None = None) -> Path:
     from citrus_hf.data.builders import dataset_info
     from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
     from citrus_hf.modeling_citrus import CiTrusForPretraining
@@ -132,7 +135,7 @@ def bundle(run_dir: Path, results_dir: Path | None) -> Path:
     summary = json.loads((run_dir / "pretraining_summary.json").read_text())
     model = CiTrusForPretraining.from_pretrained(run_dir)
     extractor = CiTrusFeatureExtractor.from_pretrained(run_dir)
-    info = dataset_info("pretrain_corpus")
+    info = dataset_info("pretrain_corpus", **(corpus_options or {}))
     with tempfile.TemporaryDirectory() as scratch:
         staged = Path(scratch)
         model.save_pretrained(staged)
@@ -186,8 +189,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", type=Path, help="the `citrus pretrain` output folder")
     parser.add_argument("--results", type=Path, default=None, help="the few-shot benchmark's output folder")
+    parser.add_argument(
+        "--corpus-options",
+        type=json.loads,
+        default=None,
+        help="JSON options of `pretrain_corpus` as the run was trained on it (the card's composition), e.g. "
+        '\'{"exclude_sources": ["biopeaks_bitalino", "mne_sample_excerpt"]}\' for citrus-small, trained on corpus 2.0',
+    )
     args = parser.parse_args()
-    target = bundle(args.run_dir, args.results)
+    target = bundle(args.run_dir, args.results, args.corpus_options)
     size = sum(p.stat().st_size for p in target.iterdir())
     print(f"bundled {target} ({size / 1e6:.2f} MB): {', '.join(sorted(p.name for p in target.iterdir()))}")
 

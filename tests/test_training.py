@@ -493,6 +493,7 @@ def test_logit_temperature_turns_ridge_scores_into_calibrated_logits():
 
 def test_probe_finetune_starts_from_the_probe_and_moves_the_encoder(tmp_path):
     from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.training.recipes import PROBE_FINETUNE_AUGMENTED_COPIES
 
     _pretrain_for_har(tmp_path / "pre")
     result = finetune(
@@ -508,6 +509,7 @@ def test_probe_finetune_starts_from_the_probe_and_moves_the_encoder(tmp_path):
     assert results["recipe"] == "probe-finetune" and results["steps"] == 6
     details = results["recipe_details"]
     assert details["ridge_alpha"] > 0 and details["logit_temperature"] > 0
+    assert details["augmented_copies"] == PROBE_FINETUNE_AUGMENTED_COPIES  # batches drawn from augmented copies too
     pretrained = load_file(str(tmp_path / "pre" / "model.safetensors"))
     tuned = CiTrusForSequenceClassification.from_pretrained(tmp_path / "lpft").state_dict()
     backbone = [name for name in pretrained if name.startswith("citrus.") and name in tuned]
