@@ -82,13 +82,23 @@ def gaussian_jitter(windows: torch.Tensor, lengths: torch.Tensor, generator: tor
     return torch.where(real, windows + JITTER_FRACTION * spread * noise, windows)
 
 
+def _check_augmentations(augmentations: Sequence[str]) -> None:
+    """Raise a clear error naming any of `augmentations` that `AUGMENTATIONS` does not hold."""
+    unknown = [name for name in augmentations if name not in AUGMENTATIONS]
+    if unknown:
+        raise ValueError(f"Unknown augmentation(s) {unknown}; choose from {', '.join(AUGMENTATIONS)}.")
+
+
 def augmented_window(window: torch.Tensor, length: int, augmentations: Sequence[str], seed: int) -> torch.Tensor:
     """One augmented version `(C, T)` of an aligned window `(C, T)` whose first `length` samples are real: each of
     `augmentations` applied in turn, with draws seeded by `seed` alone (so any row can be made on its own, in any
     order, and comes out the same)."""
-    unknown = [name for name in augmentations if name not in AUGMENTATIONS]
-    if unknown:
-        raise ValueError(f"Unknown augmentation(s) {unknown}; choose from {', '.join(AUGMENTATIONS)}.")
+    _check_augmentations(augmentations)
+    return _augment(window, length, augmentations, seed)
+
+
+def _augment(window: torch.Tensor, length: int, augmentations: Sequence[str], seed: int) -> torch.Tensor:
+    """`augmented_window` for names already checked (`AugmentedWindows` checks them once, not per row)."""
     generator = torch.Generator().manual_seed(seed)
     lengths = torch.tensor([length])
     augmented = window[None]
@@ -119,9 +129,7 @@ class AugmentedWindows(TorchDataset):
     """
 
     def __init__(self, dataset, patch_length: int, augmentations: Sequence[str], copies: int, seed: int):
-        unknown = [name for name in augmentations if name not in AUGMENTATIONS]
-        if unknown:
-            raise ValueError(f"Unknown augmentation(s) {unknown}; choose from {', '.join(AUGMENTATIONS)}.")
+        _check_augmentations(augmentations)
         if copies < 0:
             raise ValueError(f"copies must be >= 0, got {copies}.")
         self.dataset, self.patch_length = dataset, patch_length
@@ -139,7 +147,7 @@ class AugmentedWindows(TorchDataset):
             window = item["input_values"]
             mask = item.get("patch_mask")
             length = window.shape[-1] if mask is None else int(mask.sum()) * self.patch_length
-            item["input_values"] = augmented_window(window, length, self.augmentations, copy_seed(self.seed, copy, row))
+            item["input_values"] = _augment(window, length, self.augmentations, copy_seed(self.seed, copy, row))
         return item
 
 

@@ -277,25 +277,20 @@ def recipe_fingerprint(name: str) -> dict[str, Any]:
             **recipe_fingerprint("probe-finetune"),
         }
     if name == "probe-finetune":
+        from . import augment  # imports torch: only the protocol, which has it loaded, asks for fingerprints
+
         return {
             "learning_rate_factor": PROBE_FINETUNE_LEARNING_RATE_FACTOR,
             "epochs": PROBE_FINETUNE_EPOCHS,
             "temperatures": LOGIT_TEMPERATURES,
-            "augmentation": augmentation_fingerprint(PROBE_FINETUNE_AUGMENTATIONS, PROBE_FINETUNE_AUGMENTED_COPIES),
+            "augmentation": {
+                "augmentations": PROBE_FINETUNE_AUGMENTATIONS,
+                "copies": PROBE_FINETUNE_AUGMENTED_COPIES,
+                "strengths": [augment.MAX_SHIFT_FRACTION, augment.MAX_SCALE, augment.JITTER_FRACTION],
+                "draws": "per row",  # each copy from its own seed (`augment.copy_seed`)
+            },
         }
     return {}
-
-
-def augmentation_fingerprint(augmentations: tuple[str, ...], copies: int) -> dict[str, Any]:
-    """The augmentation settings a recipe's results depend on (names, copies, strengths), for `recipe_fingerprint`."""
-    from . import augment  # torch: only the protocol, which has it loaded, asks
-
-    return {
-        "augmentations": augmentations,
-        "copies": copies,
-        "strengths": [augment.MAX_SHIFT_FRACTION, augment.MAX_SCALE, augment.JITTER_FRACTION],
-        "draws": "per row",
-    }
 
 
 def labels_per_class(labels: np.ndarray, task: str) -> float | None:
