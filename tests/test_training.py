@@ -11,6 +11,7 @@ import math
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -491,25 +492,33 @@ def test_logit_temperature_turns_ridge_scores_into_calibrated_logits():
     assert logit_temperature(muddled, labels) < logit_temperature(confident, labels)
 
 
-def test_probe_finetune_starts_from_the_probe_and_moves_the_encoder(tmp_path):
+def test_probe_finetune_starts_from_the_probe_and_moves_the_encoder(tmp_path, monkeypatch):
     from citrus_hf import CiTrusForSequenceClassification
-    from citrus_hf.training.recipes import PROBE_FINETUNE_AUGMENTED_COPIES
+    from citrus_hf.training import recipes
 
+    # record what each member of the soup ended with and which seed it trained under
+    members = []
+    fit_one = recipes.FinetuneRecipe.fit
+
+    def fit_and_record(self, model, train, validation, task, settings, output_dir, *args, **kwargs):
+        outcome = fit_one(self, model, train, validation, task, settings, output_dir, *args, **kwargs)
+        state = {name: tensor.detach().clone() for name, tensor in outcome.model.state_dict().items()}
+        members.append((settings.seed, state))
+        return outcome
+
+    monkeypatch.setattr(recipes.FinetuneRecipe, "fit", fit_and_record)
     _pretrain_for_har(tmp_path / "pre")
-    result = finetune(
-        _har_args(
-            tmp_path / "lpft",
-            model=str(tmp_path / "pre"),
-            recipe="probe-finetune",
-            label_budget="5",
-            trainer=TrainerSettings(max_steps=6, eval_steps=3, per_device_batch_size=8, show_progress=False),
-        )
-    )
+    settings = TrainerSettings(max_steps=6, eval_steps=3, per_device_batch_size=8, show_progress=False)
+    args = _har_args(tmp_path / "lpft", model=str(tmp_path / "pre"), recipe="probe-finetune", label_budget="5")
+    result = finetune(replace(args, trainer=settings))
     results = json.loads((tmp_path / "lpft" / "finetune_results.json").read_text())
-    assert results["recipe"] == "probe-finetune" and results["steps"] == 6
+    soup_members = recipes.PROBE_FINETUNE_SOUP_MEMBERS
+    assert results["recipe"] == "probe-finetune" and results["steps"] == 6 * soup_members
     details = results["recipe_details"]
     assert details["ridge_alpha"] > 0 and details["logit_temperature"] > 0
-    assert details["augmented_copies"] == PROBE_FINETUNE_AUGMENTED_COPIES  # batches drawn from augmented copies too
+    # batches drawn from augmented copies too
+    assert details["augmented_copies"] == recipes.PROBE_FINETUNE_AUGMENTED_COPIES
+    assert details["soup_members"] == soup_members == len(members) == 2
     pretrained = load_file(str(tmp_path / "pre" / "model.safetensors"))
     tuned = CiTrusForSequenceClassification.from_pretrained(tmp_path / "lpft").state_dict()
     backbone = [name for name in pretrained if name.startswith("citrus.") and name in tuned]
@@ -517,6 +526,18 @@ def test_probe_finetune_starts_from_the_probe_and_moves_the_encoder(tmp_path):
     # the head read every layer (the probe's head), 4 BasicMotions classes
     assert tuned["classifier.weight"].shape == (4, 6 * 16 * 2 * 2)
     assert result.test_metrics["accuracy"] > 0.25
+    # the saved model is the members' weight average; the members trained under different seeds and differ
+    (seed_a, member_a), (seed_b, member_b) = members
+    assert seed_b == seed_a + recipes.PROBE_FINETUNE_SOUP_SEED_STRIDE
+    assert any(not torch.equal(member_a[name], member_b[name]) for name in backbone)
+    for name in tuned:
+        torch.testing.assert_close(tuned[name], (member_a[name] + member_b[name]) / 2)
+    # member 0 is the single fine-tuning: a one-member run ends exactly where it did
+    members.clear()
+    monkeypatch.setattr(recipes.ProbeFinetuneRecipe, "soup_members", 1)
+    finetune(replace(args, output_dir=str(tmp_path / "single"), trainer=settings))
+    single = CiTrusForSequenceClassification.from_pretrained(tmp_path / "single").state_dict()
+    assert all(torch.equal(single[name], member_a[name]) for name in single)
 
 
 def test_finetune_command_on_real_heart_rate_regression(tmp_path):
