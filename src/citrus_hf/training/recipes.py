@@ -45,7 +45,9 @@ returns the fitted model; `citrus finetune --recipe` and `citrus evaluate --reci
   class in two draws of the second member (ahead on 4 and 3 sets, behind on 2 and 3; the logit average of the same
   two, which needs both models at inference, +0.52 and +0.36), moving the gap to MiniRocket from -0.64 to about
   -0.2. It doubles the fitting time (still well under the 60 s of the few-shot goal), so "probe-finetune" averages
-  two.
+  two. With every label (budget "all", 3 seeds, same sets): the copies alone -0.89 against LP-FT without them, the
+  averaging alone +0.90, both +0.55 (+1.44 over one fine-tuning with copies); the last two are within the seeds'
+  spread, so one rule serves every budget from 20 per class.
 """
 
 from __future__ import annotations
