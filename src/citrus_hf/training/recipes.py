@@ -45,9 +45,9 @@ returns the fitted model; `citrus finetune --recipe` and `citrus evaluate --reci
   class in two draws of the second member (ahead on 4 and 3 sets, behind on 2 and 3; the logit average of the same
   two, which needs both models at inference, +0.52 and +0.36), moving the gap to MiniRocket from -0.64 to about
   -0.2. It doubles the fitting time (still well under the 60 s of the few-shot goal), so "probe-finetune" averages
-  two. With every label (budget "all", 3 seeds, same sets): the copies alone -0.89 against LP-FT without them, the
-  averaging alone +0.90, both +0.55 (+1.44 over one fine-tuning with copies); the last two are within the seeds'
-  spread, so one rule serves every budget from 20 per class. At 5 per class the averaged LP-FT stays behind the
+  two. With every label (budget "all", 5 seeds, same sets): the copies alone -0.56 against LP-FT without them, the
+  averaging alone +0.99, both +0.66 (ahead on 6 sets, behind on 1; +1.22 over one fine-tuning with copies); the
+  last two differ by one set (SCP2), so one rule serves every budget from 20 per class. At 5 per class the averaged LP-FT stays behind the
   probe (-0.73; one fine-tuning -0.60), so "auto" keeps the probe there.
 """
 
