@@ -47,8 +47,8 @@ returns the fitted model; `citrus finetune --recipe` and `citrus evaluate --reci
   -0.2. It doubles the fitting time (still well under the 60 s of the few-shot goal), so "probe-finetune" averages
   two. With every label (budget "all", 5 seeds, same sets): the copies alone -0.56 against LP-FT without them, the
   averaging alone +0.99, both +0.66 (ahead on 6 sets, behind on 1; +1.22 over one fine-tuning with copies); the
-  last two differ by one set (SCP2), so one rule serves every budget from 20 per class. At 5 per class the averaged LP-FT stays behind the
-  probe (-0.73; one fine-tuning -0.60), so "auto" keeps the probe there.
+  last two differ by one set (SCP2), so one rule serves every budget from 20 per class. At 5 per class the averaged
+  LP-FT stays behind the probe (-0.73; one fine-tuning -0.60), so "auto" keeps the probe there.
 """
 
 from __future__ import annotations
