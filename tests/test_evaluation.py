@@ -277,3 +277,20 @@ def test_resume_reuses_runs_only_of_the_same_weights(tmp_path):
     assert run() == ["citrus-time", "citrus-scratch"]  # nothing new: both reused
     save_checkpoint(1)
     assert run() == ["citrus-time", "citrus-scratch", "citrus-time"]  # the new weights run; scratch is reused
+
+
+def test_resume_runs_again_what_the_auto_alignment_now_aligns_otherwise():
+    """Runs name the alignment they used; runs recorded before that used the setting given, else "resample". A run
+    is reused only if this arm's data is aligned the same way now."""
+    from citrus_hf.evaluation import ProtocolConfig
+    from citrus_hf.evaluation.protocol import _same_alignment
+
+    default, given = ProtocolConfig(), ProtocolConfig(alignment={"infant_sleep": "interpolate"})
+    stretched, resampled = {"alignment": "interpolate"}, {"alignment": "resample"}
+    old_run, new_run = {"macro_f1": 0.5}, {"macro_f1": 0.5, "alignment": "interpolate"}
+    assert not _same_alignment(old_run, stretched, default, "infant_sleep")  # it was resampled: run it again
+    assert _same_alignment(old_run, resampled, default, "infant_sleep")
+    assert _same_alignment(new_run, stretched, default, "infant_sleep")
+    assert _same_alignment(old_run, stretched, given, "infant_sleep")  # it ran with the setting given
+    assert _same_alignment(old_run, {"pool": None}, default, "infant_sleep")  # MiniRocket aligns nothing
+    assert _same_alignment(old_run, None, default, "infant_sleep")

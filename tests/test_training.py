@@ -158,6 +158,31 @@ def test_align_corpus_resamples_mixed_rates_to_the_model():
     assert len(aligned) % 5 == 0 and len(aligned) >= 5 * len(corpus)
 
 
+def test_auto_alignment_stretches_only_slow_series_that_resampling_would_crop():
+    """ "auto" on real sets: infant_sleep's windows (8 heart-rate values, one per 16 s epoch = 128 s) would keep
+    their first 10 s at citrus-small's 100 Hz, so they are stretched; watch_exercises' 4 s windows are resampled."""
+    from citrus_hf.data import build_dataset
+    from citrus_hf.data.alignment import resolve_alignment, task_feature_extractor
+
+    small = build_config("citrus-small")  # 100 Hz, 1000 samples
+    infant = build_dataset("infant_sleep")
+    watch = build_dataset("watch_exercises")
+    assert resolve_alignment("auto", [infant["train"], infant["test"]], small) == "interpolate"
+    assert resolve_alignment("auto", [watch["train"]], small) == "resample"
+    # at a rate where 128 s fit the window (0.5 Hz x 64 samples), resampling crops nothing
+    slow = replace(small, sampling_rate=0.5, context_length=64, patch_length=8)
+    assert resolve_alignment("auto", [infant["train"]], slow) == "resample"
+    # one recording that resampling keeps whole is enough to resample the set
+    mixed = infant["train"].select(range(3)).map(lambda row: {"sampling_rate": 1.0} if row["label"] >= 0 else row)
+    assert resolve_alignment("auto", [infant["train"].select(range(3, 10)), mixed.select([0])], small) == "resample"
+    for given in ("resample", "interpolate"):  # a choice given is kept
+        assert resolve_alignment(given, [infant["train"]], small) == given
+    with pytest.raises(ValueError, match="alignment must be one of"):
+        resolve_alignment("stretch", [infant["train"]], small)
+    with pytest.raises(ValueError, match="resolve_alignment"):
+        task_feature_extractor(small, "auto")
+
+
 def test_resumed_run_is_bit_identical_to_uninterrupted_run(tmp_path):
     """8 optimizer steps with gradient accumulation across an epoch boundary (10 micro-batches per epoch), straight
     vs interrupted after 3 steps and resumed from the checkpoint in a fresh loop."""

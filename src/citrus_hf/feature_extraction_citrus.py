@@ -771,7 +771,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             logger.warning_once(
                 f"A recording is longer than the context ({self.context_length} samples = "
                 f"{self.context_length / self.sampling_rate:g} s at {self.sampling_rate:g} Hz): alignment='resample' "
-                "keeps its start only. Use alignment='window' to cover all of it."
+                "keeps its start only. Use alignment='window' to cover all of it, or alignment='interpolate' to "
+                "stretch it onto the window (for slow series holding no more samples than the window)."
             )
         length = self._padded_length(full_lengths, padding, max_length)
         values = np.zeros((len(recordings), recordings[0].shape[0], length), dtype=np.float32)

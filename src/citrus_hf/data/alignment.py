@@ -7,6 +7,13 @@ without one) the `sampling_rate` argument, the rate of every row. A set with nei
 `CiTrusFeatureExtractor` resamples, crops / pads / stretches or windows and normalises; the result is a
 `Dataset.map` in the datasets cache, so nothing sits whole in RAM.
 
+A labelled set is aligned one of two ways (`resolve_alignment`, "auto" by default): resampled to the model's rate
+("resample": the time scale is kept; a recording shorter than the window keeps its own duration in whole patches, a
+longer one is cropped to its start), or stretched onto the window ("interpolate"). "auto" resamples, unless that would
+crop every recording although each holds no more samples than the window: a slow series, such as a heart rate per
+16 s epoch (8 values = 128 s, of which resampling to 100 Hz keeps the first 10 s, one value), is then stretched,
+keeping every sample.
+
 Labelled sets also choose how they are normalised (`input_overrides`): per window, as in pre-training, or with
 per-channel statistics of the training split (`channel_statistics`), which become part of the fine-tuned checkpoint.
 """
@@ -21,7 +28,7 @@ from ..configuration_citrus import CiTrusConfig
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from .splits import LABEL_TASKS, LABELS
 
-TASK_ALIGNMENTS = ("resample", "interpolate")
+TASK_ALIGNMENTS = ("auto", "resample", "interpolate")
 TASK_NORMALIZATIONS = ("window", "dataset")
 
 
@@ -48,13 +55,45 @@ def aligned_length(datasets, extractor: CiTrusFeatureExtractor, sampling_rate: f
 
     Reads only lengths and rates (a `sampling_rate` column, or the `sampling_rate` argument for every row).
     """
+    if extractor.alignment != "resample" or extractor.padding != "longest":
+        return extractor.context_length
+    longest = max((resampled for _, resampled in _row_lengths(datasets, extractor, sampling_rate)), default=0)
+    patches = -(-min(max(longest, 1), extractor.context_length) // extractor.patch_length)
+    return patches * extractor.patch_length
+
+
+def resolve_alignment(
+    alignment: str, datasets, config: CiTrusConfig | CiTrusFeatureExtractor, sampling_rate: float | None = None
+) -> str:
+    """The alignment a labelled set gets: `alignment` itself unless it is "auto", which gives "interpolate" when
+    resampling to `config`'s rate would crop every recording of `datasets` (each longer than the window) although
+    none holds more samples than the window, so stretching keeps them whole; else "resample".
+
+    Why: cropping keeps the start only, and for such slow series the start is a small part of the recording (a
+    heart-rate series of 8 epochs of 16 s at 100 Hz: the first 10 s of 128 s). Chosen on validation data
+    (`benchmarks/results/checkpoint_selection.md`, "Long slow recordings"); recordings that fit in the window are
+    resampled, as measured on the protocol's other sets. Reads only lengths and rates.
+
+    Raises:
+        ValueError: an alignment that is not one of `TASK_ALIGNMENTS`.
+    """
+    if alignment not in TASK_ALIGNMENTS:
+        raise ValueError(f"alignment must be one of {TASK_ALIGNMENTS} for labelled sets, got {alignment!r}.")
+    if alignment != "auto":
+        return alignment
+    lengths = list(_row_lengths(datasets, config, sampling_rate))
+    context = config.context_length
+    stretch = bool(lengths) and all(samples <= context < resampled for samples, resampled in lengths)
+    return "interpolate" if stretch else "resample"
+
+
+def _row_lengths(datasets, config, sampling_rate: float | None):
+    """`(samples, samples at config's rate)` of every row of `datasets` that has a rate (a `sampling_rate` column,
+    or the `sampling_rate` argument for every row); rows without one are skipped (`align_rows` names them)."""
     import math
 
     from ..feature_extraction_citrus import _resampling_factors
 
-    if extractor.alignment != "resample" or extractor.padding != "longest":
-        return extractor.context_length
-    longest = 0
     for dataset in datasets:
         has_rate = "sampling_rate" in dataset.column_names
         columns = ["input_values"] + (["sampling_rate"] if has_rate else [])
@@ -63,10 +102,9 @@ def aligned_length(datasets, extractor: CiTrusFeatureExtractor, sampling_rate: f
             for values, rate in zip(batch["input_values"], rates):
                 if rate is None:
                     continue  # align_rows names the missing rate
-                up, down = _resampling_factors(float(rate), extractor.sampling_rate)
-                longest = max(longest, math.ceil(np.shape(values)[-1] * up / down))
-    patches = -(-min(max(longest, 1), extractor.context_length) // extractor.patch_length)
-    return patches * extractor.patch_length
+                up, down = _resampling_factors(float(rate), config.sampling_rate)
+                samples = np.shape(values)[-1]
+                yield samples, math.ceil(samples * up / down)
 
 
 def align_rows(
@@ -227,9 +265,14 @@ def task_feature_extractor(
     """The feature extractor that aligns a labelled set to `config`'s input contract (rate, window, channels,
     normalisation; see `input_overrides`). `alignment` is "resample" (keep the time scale: resample to the model's
     rate, crop to its window, pad as `padding` says: "longest" keeps each recording's own duration in whole patches,
-    "max_length" pads to the window) or "interpolate" (stretch every recording onto the window, for short ones)."""
-    if alignment not in TASK_ALIGNMENTS:
-        raise ValueError(f"alignment must be one of {TASK_ALIGNMENTS} for labelled sets, got {alignment!r}.")
+    "max_length" pads to the window) or "interpolate" (stretch every recording onto the window); "auto" must be
+    resolved for the set first (`resolve_alignment`)."""
+    if alignment not in TASK_ALIGNMENTS or alignment == "auto":
+        concrete = [name for name in TASK_ALIGNMENTS if name != "auto"]
+        raise ValueError(
+            f"alignment must be one of {concrete} here, got {alignment!r} (resolve 'auto' for the set with "
+            "resolve_alignment)."
+        )
     return CiTrusFeatureExtractor.from_config(config, alignment=alignment, padding=padding)
 
 
@@ -304,6 +347,7 @@ __all__ = [
     "aligned_length",
     "channel_statistics",
     "input_overrides",
+    "resolve_alignment",
     "task_feature_extractor",
     "with_input_overrides",
 ]

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..configuration_citrus import PRETRAINING_OBJECTIVES, CiTrusConfig
-from ..data.alignment import align_task_split, aligned_length, task_feature_extractor, with_input_overrides
+from ..data.alignment import (
+    align_task_split,
+    aligned_length,
+    resolve_alignment,
+    task_feature_extractor,
+    with_input_overrides,
+)
 from ..data.splits import TaskSplits
 from ..loading import build_config, resolve_checkpoint
 from ..training.finetune import build_citrus_task_model, init_regression_bias
@@ -43,6 +49,7 @@ class DatasetContext:
     config: ProtocolConfig
     score_split: str = "test"
     aligned: dict[tuple, tuple] = field(default_factory=dict)
+    alignments: dict[tuple, str] = field(default_factory=dict)  # resolved alignment per (rate, context length)
 
     @property
     def task(self) -> str:
@@ -54,6 +61,14 @@ class DatasetContext:
 
     def scored_labels(self) -> np.ndarray:
         return self.splits.labels(self.score_split)
+
+    def alignment_for(self, contract: CiTrusConfig) -> str:
+        """This set's alignment to `contract`: the protocol's setting, "auto" resolved (`resolve_alignment`)."""
+        key = (contract.sampling_rate, contract.context_length)
+        if key not in self.alignments:
+            splits = (self.splits.train, self.splits.validation, self.scored())
+            self.alignments[key] = resolve_alignment(self.alignment, splits, contract, self.config.sampling_rate)
+        return self.alignments[key]
 
     def align(self, contract: CiTrusConfig, padding: str = "longest") -> tuple:
         """(training pool, validation, scored split), aligned to `contract` once per distinct input contract.
@@ -70,7 +85,7 @@ class DatasetContext:
             json.dumps(contract.normalization_std),
         )
         if key not in self.aligned:
-            extractor = task_feature_extractor(contract, self.alignment, padding)
+            extractor = task_feature_extractor(contract, self.alignment_for(contract), padding)
             splits = (self.splits.train, self.splits.validation, self.scored())
             rate = self.config.sampling_rate
             length = aligned_length(splits, extractor, rate)
@@ -149,7 +164,12 @@ class CiTrusArm(Arm):
     def prepare(self, context: DatasetContext, checkpoint: str | None) -> Any:
         checkpoint = checkpoint if self.pretrained else None
         contract = with_input_overrides(self.contract(context.config, checkpoint), context.overrides)
-        return {"contract": contract, "checkpoint": checkpoint, "aligned": context.align(contract)}
+        return {
+            "contract": contract,
+            "checkpoint": checkpoint,
+            "aligned": context.align(contract),
+            "alignment": context.alignment_for(contract),
+        }
 
     def run(self, context, prepared, chosen, seed, run_dir) -> dict[str, Any]:
         from transformers import set_seed
@@ -214,6 +234,7 @@ class PatchTSTArm(Arm):
             "checkpoint": checkpoint if self.pretrained else None,
             # PatchTST's position embedding fixes its input length to the context
             "aligned": context.align(contract, padding="max_length"),
+            "alignment": context.alignment_for(contract),
         }
 
     def run(self, context, prepared, chosen, seed, run_dir) -> dict[str, Any]:

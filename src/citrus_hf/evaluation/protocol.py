@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 import torch
 
-from ..data.alignment import input_overrides
+from ..data.alignment import TASK_ALIGNMENTS, input_overrides
 from ..data.splits import VALIDATION_FRACTION, draw_budget, load_task_splits, parse_budget
 from ..training.finetune import TrainerSettings
 from ..training.pretrain import PretrainArguments, is_pretrained_model_dir, pretrain
@@ -59,9 +59,11 @@ class ProtocolConfig:
     """Settings of `run_protocol`; `citrus evaluate` parses exactly these (each field's help is in its metadata), the
     `finetune` ones included (but their seed, which is the run's, and their progress bars).
 
-    Per-dataset settings map a dataset name to its value: `alignment` is "resample" (keep the time scale; each
-    recording keeps its own duration in whole patches) or "interpolate" (stretch short windows onto the model's
-    window, as the paper does for 1 s recordings); `normalization` is "dataset" (the default: per-channel statistics
+    Per-dataset settings map a dataset name to its value: `alignment` is "auto" (the default: "resample", except
+    for sets that resampling would crop although their recordings hold no more samples than the window; see
+    `citrus_hf.data.alignment.resolve_alignment`), "resample" (keep the time scale; each recording keeps its own
+    duration in whole patches) or "interpolate" (stretch every recording onto the model's window, as the paper does
+    for 1 s recordings); `normalization` is "dataset" (the default: per-channel statistics
     of the training pool, which keep the amplitudes across channels and windows that EMG and IMU classes differ by;
     see `citrus_hf.data.alignment.input_overrides`) or "window" (per-window z-score, as pre-training).
     """
@@ -81,7 +83,7 @@ class ProtocolConfig:
     )
     alignment: dict[str, str] = field(
         default_factory=dict,
-        metadata={"help": "per dataset: resample or interpolate (default resample), e.g. myo_gestures=interpolate"},
+        metadata={"help": "per dataset: auto, resample or interpolate (default auto), e.g. myo_gestures=interpolate"},
     )
     normalization: dict[str, str] = field(
         default_factory=dict, metadata={"help": "per dataset: dataset or window (default dataset)"}
@@ -162,8 +164,8 @@ class ProtocolConfig:
         if self.score_split not in ("test", "validation"):
             raise ValueError(f"score_split must be 'test' or 'validation', got {self.score_split!r}.")
         for dataset, alignment in self.alignment.items():
-            if alignment not in ("resample", "interpolate"):
-                raise ValueError(f"alignment for {dataset!r} must be 'resample' or 'interpolate', got {alignment!r}.")
+            if alignment not in TASK_ALIGNMENTS:
+                raise ValueError(f"alignment for {dataset!r} must be one of {TASK_ALIGNMENTS}, got {alignment!r}.")
         for dataset, normalization in self.normalization.items():
             if normalization not in ("window", "dataset"):
                 raise ValueError(f"normalization for {dataset!r} must be 'window' or 'dataset', got {normalization!r}.")
@@ -375,7 +377,7 @@ def _dataset_context(config: ProtocolConfig, dataset: str) -> DatasetContext:
         splits=splits,
         pool_labels=splits.labels("train"),
         overrides=input_overrides(normalization, splits.num_channels, splits.train),
-        alignment=config.alignment.get(dataset, "resample"),
+        alignment=config.alignment.get(dataset, "auto"),
         config=config,
         score_split=config.score_split,
     )
@@ -391,7 +393,9 @@ def _run_record(
     outcome: dict[str, Any],
     seconds: float,
     signature: str,
+    prepared: Any = None,
 ) -> dict[str, Any]:
+    alignment = prepared.get("alignment") if isinstance(prepared, dict) else None
     return {
         "dataset": context.name,
         "task": context.task,
@@ -408,7 +412,19 @@ def _run_record(
         "seconds": round(seconds, 2),
         "scored_on": context.score_split,
         "signature": signature,
+        **({"alignment": alignment} if alignment else {}),
     }
+
+
+def _same_alignment(run: dict[str, Any], prepared: Any, config: ProtocolConfig, dataset: str) -> bool:
+    """Whether a recorded run was aligned as this arm's data is now. "auto" (the default) resolves per set, so the
+    signature cannot say it; runs recorded before runs named their alignment used the setting given, else
+    "resample" (the default then)."""
+    alignment = prepared.get("alignment") if isinstance(prepared, dict) else None
+    if alignment is None:
+        return True  # an arm that aligns nothing (MiniRocket, the prior)
+    given = config.alignment.get(dataset, "auto")
+    return run.get("alignment", "resample" if given == "auto" else given) == alignment
 
 
 def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous, signatures, record, progress) -> float:
@@ -423,7 +439,7 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
             for name in config.arms:
                 progress.set_postfix_str(f"{dataset} {budget.label_for(context.task)} seed {seed} {name}")
                 key = (dataset, name, budget.label_for(context.task), seed)
-                if key in previous:
+                if key in previous and _same_alignment(previous[key], prepared[name], config, dataset):
                     record(previous[key], new=False)
                     continue
                 start = time.perf_counter()
@@ -443,6 +459,7 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
                         outcome,
                         elapsed,
                         signatures[name],
+                        prepared[name],
                     ),
                     new=True,
                 )
@@ -456,7 +473,7 @@ def _report_metadata(config: ProtocolConfig, checkpoints: dict[str, str]) -> dic
         "reference": f"{CLASSICAL_BASELINE} (paired gaps: arm minus {CLASSICAL_BASELINE}, same draws and seeds)",
         "corpus (arms pre-trained here)": f"{config.corpus} {json.dumps(config.corpus_options)}",
         "model size (arms without weights)": f"{config.model_config} {json.dumps(config.config_overrides)}".strip(),
-        "alignment": ", ".join(f"{d}: {config.alignment.get(d, 'resample')}" for d in config.datasets),
+        "alignment": ", ".join(f"{d}: {config.alignment.get(d, 'auto')}" for d in config.datasets),
         "normalization": ", ".join(f"{d}: {config.normalization.get(d, 'dataset')}" for d in config.datasets),
         "seeds": len(config.seeds),
         "checkpoints": json.dumps(checkpoints),

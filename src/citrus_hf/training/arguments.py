@@ -97,9 +97,13 @@ class FinetuneArguments:
     label_budget: str = field(
         default="all", metadata={"help": "labelled examples to train on: 5 (per class), 0.1 or 10%% (fraction), all"}
     )
-    alignment: Literal["resample", "interpolate"] = field(
-        default="resample",
-        metadata={"help": "resample: keep the time scale; interpolate: stretch each recording onto the window"},
+    alignment: Literal["auto", "resample", "interpolate"] = field(
+        default="auto",
+        metadata={
+            "help": "resample: keep the time scale; interpolate: stretch each recording onto the window; auto: "
+            "resample, but stretch recordings that resampling would crop although they hold no more samples than the "
+            "window (slow series)"
+        },
     )
     normalization: Literal["dataset", "window"] = field(
         default="dataset",

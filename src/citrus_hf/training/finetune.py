@@ -18,12 +18,14 @@ from typing import Any
 
 import numpy as np
 import torch
+from transformers.utils import logging
 
 from ..configuration_citrus import CiTrusConfig
 from ..data.alignment import (
     align_task_split,
     aligned_length,
     input_overrides,
+    resolve_alignment,
     task_feature_extractor,
     with_input_overrides,
 )
@@ -32,6 +34,8 @@ from ..loading import build_config, resolve_checkpoint
 from .arguments import FinetuneArguments, TrainerSettings
 from .metrics import compute_metrics_fn, json_default, metric_greater_is_better
 from .recipes import RECIPES, labels_per_class, resolve_recipe, score
+
+logger = logging.get_logger(__name__)
 
 # What `finetune` writes next to the model: the run's test metrics, its arguments and its history (model cards read it).
 RESULTS_FILE = "finetune_results.json"
@@ -250,7 +254,15 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
     else:
         contract = build_config(args.model_config, **args.config_overrides)
     overrides = input_overrides(args.normalization, splits.num_channels, splits.train)
-    extractor = task_feature_extractor(with_input_overrides(contract, overrides), args.alignment)
+    splits_to_align = [splits.train, splits.validation, splits.test]
+    alignment = resolve_alignment(args.alignment, splits_to_align, contract, args.sampling_rate)
+    if alignment == "interpolate" and args.alignment == "auto":
+        logger.warning(
+            f"alignment='auto': every recording is longer than the model's {contract.context_length} samples at "
+            f"{contract.sampling_rate:g} Hz but holds no more samples than that, so each is stretched onto the window "
+            "(alignment='interpolate') instead of being cropped to its start; pass --alignment resample to crop."
+        )
+    extractor = task_feature_extractor(with_input_overrides(contract, overrides), alignment)
     pool_labels = splits.labels("train")
     chosen = draw_budget(pool_labels, parse_budget(args.label_budget), args.trainer.seed)
     recipe = (
@@ -258,7 +270,7 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         if args.lora
         else resolve_recipe(args.recipe, labels_per_class(pool_labels[chosen], splits.task))
     )
-    length = aligned_length([splits.train, splits.validation, splits.test], extractor, args.sampling_rate)
+    length = aligned_length(splits_to_align, extractor, args.sampling_rate)
     train, validation, test = (
         align_task_split(split, extractor, splits.task, args.sampling_rate, length)
         for split in (splits.train.select(chosen), splits.validation, splits.test)
