@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -126,6 +127,22 @@ def trained_classifier(tmp_path_factory) -> str:
     return str(folder)
 
 
+def _assert_same_result(result, expected) -> None:
+    """Pipeline outputs equal in every label, start and key, and in every score to float rounding."""
+    if isinstance(expected, dict):
+        assert isinstance(result, dict) and result.keys() == expected.keys()
+        for key in expected:
+            _assert_same_result(result[key], expected[key])
+    elif isinstance(expected, list):
+        assert isinstance(result, list) and len(result) == len(expected)
+        for item, expected_item in zip(result, expected):
+            _assert_same_result(item, expected_item)
+    elif isinstance(expected, float):
+        assert result == pytest.approx(expected, abs=1e-6)
+    else:
+        assert result == expected
+
+
 def _direct(folder: str, model_class, recording, rate, **extractor_options):
     """What the pipeline must reproduce: the checkpoint's extractor (alignment="window") and model, by hand."""
     model = model_class.from_pretrained(folder).eval()
@@ -230,8 +247,9 @@ def test_classification_pipeline_from_a_folder_without_a_task(classifier_folder,
     assert result["score"] == pytest.approx(float(mean.max()), abs=1e-6)
     assert len(result["labels"]) == 3
 
-    # the same answer whatever the batch of windows, as a dict, and with the tail kept
-    assert classify(recording, sampling_rate=WATCH_RATE, backend="torch", top_k=3, batch_size=4) == result
+    # the same answer whatever the batch of windows (to float rounding: matrix kernels block by batch size), as a
+    # dict, and with the tail kept
+    _assert_same_result(classify(recording, sampling_rate=WATCH_RATE, backend="torch", top_k=3, batch_size=4), result)
     as_dict = classify({"raw": recording, "sampling_rate": WATCH_RATE}, backend="torch", top_k=3)
     assert as_dict == result
     padded = classify(recording, sampling_rate=WATCH_RATE, backend="torch", pad_last_window=True)
@@ -606,17 +624,73 @@ def test_blocked_attention_is_attention():
         torch.testing.assert_close(output, expected.transpose(1, 2), atol=1e-6, rtol=1e-5)
 
 
-def test_bf16_backend_leaves_the_callers_model_alone(classifier_folder, watch):
+@pytest.mark.parametrize(
+    ("bf16_support", "attention"), [("avx512_bf16", BLOCKED_ATTENTION), ("amx_bf16", "sdpa"), (None, BLOCKED_ATTENTION)]
+)
+def test_bf16_backend_leaves_the_callers_model_alone(classifier_folder, watch, monkeypatch, bf16_support, attention):
+    monkeypatch.setattr(backends_module, "cpu_bf16_support", lambda: bf16_support)
     model = CiTrusForSequenceClassification.from_pretrained(classifier_folder).eval()
     bf16 = load_backend(model, "bf16")
     assert model.config._attn_implementation == "sdpa"
-    assert bf16.model is not model and bf16.model.config._attn_implementation == BLOCKED_ATTENTION
+    # the attention the CPU runs fastest in bf16: blocked on AVX512-BF16, SDPA on AMX
+    assert bf16.model is not model and bf16.model.config._attn_implementation == attention
     features = CiTrusFeatureExtractor.from_pretrained(classifier_folder)(
         watch[0], sampling_rate=WATCH_RATE, alignment="window", return_tensors="pt"
     )
     output = bf16(features["input_values"])
     assert output.dtype == torch.float32
     torch.testing.assert_close(output, load_backend(model, "torch")(features["input_values"]), atol=2e-2, rtol=0)
+
+
+class _ShareRecorder(InferenceBackend):
+    """Records, per call, the share it got, whether it ran as a share, its thread and that thread's PyTorch threads."""
+
+    name = "recorder"
+
+    def __init__(self, batch_threads: int):
+        super().__init__(None, InferenceTarget(), batch_threads)
+        self.calls = []
+
+    def _forward(self, input_values, patch_mask, in_share):
+        mask = None if patch_mask is None else patch_mask[:, 0].tolist()
+        self.calls.append(
+            (input_values[:, 0, 0].tolist(), mask, in_share, threading.get_ident(), torch.get_num_threads())
+        )
+        return input_values[:, :, :2].reshape(len(input_values), -1) * 2
+
+
+def test_a_batch_is_split_across_threads_in_order_and_the_callers_threads_are_kept():
+    windows = torch.arange(10, dtype=torch.float32)[:, None, None].expand(10, 1, 4).contiguous()
+    mask = torch.arange(10)[:, None].expand(10, 2)
+    caller_threads = torch.get_num_threads()
+    split = _ShareRecorder(batch_threads=2)
+    output = split(windows, mask)
+    torch.testing.assert_close(output, windows[:, 0, :2] * 2)  # the shares' outputs in the batch's order
+    shares = sorted(split.calls)
+    assert [call[0] for call in shares] == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+    assert [call[1] for call in shares] == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]  # each share with its own mask rows
+    assert all(in_share and threads == 1 for _, _, in_share, _, threads in shares)  # one core per share
+    assert len({call[3] for call in shares} | {threading.get_ident()}) == 3  # two threads, neither the caller's
+    assert torch.get_num_threads() == caller_threads
+    # shares of fewer than MIN_WINDOWS_PER_THREAD windows do not pay: a small batch runs in one call
+    small = _ShareRecorder(batch_threads=2)
+    small(windows[: 2 * backends_module.MIN_WINDOWS_PER_THREAD - 1])
+    assert [(call[2], call[3]) for call in small.calls] == [(False, threading.get_ident())]
+
+
+@pytest.mark.parametrize("backend", ["torch", "bf16", pytest.param("onnxruntime", marks=needs_onnx)])
+def test_splitting_a_batch_across_threads_changes_no_output(backend, classifier_folder, watch, tmp_path):
+    model = CiTrusForSequenceClassification.from_pretrained(classifier_folder).eval()
+    features = CiTrusFeatureExtractor.from_pretrained(classifier_folder)(
+        watch, sampling_rate=WATCH_RATE, alignment="window", pad_last_window=True, return_tensors="pt"
+    )
+    windows, patch_mask = features["input_values"], features["patch_mask"]
+    whole = load_backend(model, backend, cache_dir=tmp_path, batch_threads=1)
+    split = load_backend(model, backend, cache_dir=tmp_path, batch_threads=3)
+    assert whole.batch_threads == 1 and split.batch_threads == 3
+    torch.testing.assert_close(split(windows, patch_mask), whole(windows, patch_mask), atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="batch_threads"):
+        load_backend(model, backend, cache_dir=tmp_path, batch_threads=0)
 
 
 def test_predict_windows_runs_the_window_alignment_output(classifier_folder, watch):

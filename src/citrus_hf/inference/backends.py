@@ -2,8 +2,9 @@
 choice of the fastest one that keeps the results (`load_backend(model, "auto")`).
 
 - `"torch"`: the model as it is (fp32 on CPU, scaled-dot-product attention). Always available; the reference.
-- `"bf16"`: `torch.autocast` to bfloat16 on CPU, with attention computed in blocks of a few sequences (bf16 matrix
-  products, fp32 softmax; `blocked_bf16_attention`). Logits move by up to a few 1e-2; predicted classes were identical
+- `"bf16"`: `torch.autocast` to bfloat16 on CPU, with the attention this CPU runs fastest (`bf16_attention`): on
+  AVX512-BF16 without AMX computed in blocks of a few sequences (bf16 matrix products, fp32 softmax;
+  `blocked_bf16_attention`), on AMX PyTorch's SDPA. Logits move by up to a few 1e-2; predicted classes were identical
   to fp32 on the real check set (README, "Inference"). The fastest path for batches of windows on an idle CPU with
   native bf16 (AVX512-BF16, AMX); slower than fp32 without it, at batch 1, and when other processes share the cores.
 - `"onnxruntime"`: the model exported to ONNX once (dynamo exporter, opset `ONNX_OPSET`) and run by ONNX Runtime.
@@ -19,12 +20,18 @@ choice of the fastest one that keeps the results (`load_backend(model, "auto")`)
   targets and embeddings never run in bf16 by default: their values are the result. Accelerators always run
   `"torch"`.
 
+On CPU every path splits a batch across threads (`batch_threads`, default one per PyTorch thread): each thread runs
+a share of the windows with its operators on one core, instead of every operator being spread over all the cores.
+CiTrus's operators are too small for the latter to pay (see `InferenceBackend`).
+
 Why blocked attention for bf16: CiTrus attends over short sequences (25-150 patches) with small heads (head_dim 8-16).
 On CPU, PyTorch's flash-attention kernel then spends its time in many tiny matrix products, and in bf16 it is slower
 than in fp32; a plain matmul-softmax-matmul attention is limited by memory traffic (the fp32 score tensor of a batch
 is 23 MB at 150 patches). Computing it for 16 (sequence, head) pairs at a time keeps the scores in L2 cache, and bf16
 matrix products run on the CPU's bf16 units, while the softmax stays in fp32. In fp32 the same blocking is slower than
-PyTorch's kernel (fp32 matrix products with an inner dimension of 8 are slow), so fp32 keeps SDPA.
+PyTorch's kernel (fp32 matrix products with an inner dimension of 8 are slow), so fp32 keeps SDPA. On a CPU with AMX
+the order flips: SDPA runs as fast in bf16 as in fp32 and the blocked attention is slower than both (see
+`bf16_attention`), so there bf16 keeps SDPA too.
 
 This file is also shipped next to the weights as remote code (with `pipelines.py`): it imports only numpy, torch and
 transformers, and onnxruntime where present.
@@ -40,9 +47,11 @@ import json
 import logging as _stdlib_logging
 import os
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +88,9 @@ RACE_BATCHES_PER_PATH = 2
 # thread): 10.3 ms per layer against 15.0 for SDPA in fp32, 16.1 for SDPA in bf16 and 42 ms unblocked.
 ATTENTION_BLOCK_PAIRS = 16
 BLOCKED_ATTENTION = "citrus_blocked_bf16"
+# A batch is split across threads (`InferenceBackend`, `batch_threads`) only into shares of at least this many windows:
+# below it, a thread's share is too small for its operators to beat one call with every thread on each operator.
+MIN_WINDOWS_PER_THREAD = 4
 _INSTALL_ONNX = "pip install citrus-hf[onnx]"
 
 
@@ -103,6 +115,17 @@ def cpu_bf16_support() -> str | None:
         if capabilities.get(instruction_set):
             return instruction_set
     return None
+
+
+def bf16_attention(bf16_support: str | None) -> str:
+    """The attention implementation of the bf16 path on a CPU with `bf16_support` (`cpu_bf16_support()`).
+
+    Measured on the paper configuration (`benchmarks/attention.py`, 64 windows x 8 heads x 150 x 150, head size 8,
+    and the whole classifier at batch 32 under bf16 autocast, 2 threads): on an AMD EPYC with AVX512-BF16 and no AMX
+    the blocked attention took 10.3 ms per layer against 16.1 for SDPA in bf16; on an Intel Xeon with AMX it took
+    15.8 ms against 9.3 for SDPA, and the classifier ran 769 windows/s with SDPA against 504 with the blocked one.
+    """
+    return "sdpa" if bf16_support == "amx_bf16" else BLOCKED_ATTENTION
 
 
 def onnx_export_available() -> str | None:
@@ -171,19 +194,65 @@ class InferenceBackend:
     Call it with `input_values` `(batch, channels, time)` and `patch_mask` `(batch, num_patches)` (or None); it
     returns the target's output as a float32 CPU tensor `(batch, outputs)`, without gradients. `name` says which
     backend ran ("torch", "bf16", "onnxruntime").
+
+    With `batch_threads` > 1 a batch is cut into that many shares (each at least `MIN_WINDOWS_PER_THREAD` windows),
+    run at the same time by as many threads, each operator of a share on one core. Why: CiTrus's operators are small
+    (attention over 25-150 patches with heads of 8-16 values), and PyTorch spreading each one over the cores costs a
+    synchronisation per operator for little work; whole shares per core do not. On the 2-core development machine,
+    paper configuration, batch 32, one run: fp32 PyTorch 477 -> 607 windows/s, bf16 653 -> 692, ONNX Runtime 477 ->
+    524 (`python benchmarks/speed.py`, README "Inference"). Each window's output does not depend on the others in its
+    batch, so the split changes nothing but the time.
     """
 
     name: str = ""
 
-    def __init__(self, model: torch.nn.Module, target: InferenceTarget):
+    def __init__(self, model: torch.nn.Module, target: InferenceTarget, batch_threads: int = 1):
         self.model = model
         self.target = target
+        self.batch_threads = batch_threads
 
     def __call__(self, input_values: torch.Tensor, patch_mask: torch.Tensor | None = None) -> torch.Tensor:
+        shares = min(self.batch_threads, len(input_values) // MIN_WINDOWS_PER_THREAD)
+        if shares <= 1:
+            return self._forward(input_values, patch_mask, in_share=False)
+        return _run_in_shares(self._forward, input_values, patch_mask, shares)
+
+    def _forward(self, input_values: torch.Tensor, patch_mask: torch.Tensor | None, in_share: bool) -> torch.Tensor:
+        """The output for `(batch, channels, time)` windows; `in_share`: called on one share of a split batch, in a
+        thread whose PyTorch operators run on one core."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+# one pool per share count, kept for the process: its threads keep their one-core setting between batches
+_SHARE_POOLS: dict[int, ThreadPoolExecutor] = {}
+_SHARE_POOLS_LOCK = threading.Lock()
+
+
+def _run_in_shares(forward, input_values: torch.Tensor, patch_mask: torch.Tensor | None, shares: int) -> torch.Tensor:
+    """`forward(input_values, patch_mask, in_share=True)` on `shares` consecutive parts of the batch at once, one
+    thread each, each thread's PyTorch operators on one core; the outputs concatenated in the batch's order."""
+    with _SHARE_POOLS_LOCK:
+        pool = _SHARE_POOLS.get(shares)
+        if pool is None:
+            pool = _SHARE_POOLS[shares] = ThreadPoolExecutor(shares, thread_name_prefix="citrus-inference")
+    parts = input_values.tensor_split(shares)
+    masks = [None] * shares if patch_mask is None else patch_mask.tensor_split(shares)
+    caller_threads = torch.get_num_threads()
+
+    def run_share(part: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        # Per thread in PyTorch: it bounds this thread's operators only (OpenMP's and MKL's per-thread settings). It
+        # also sets the default that threads started later begin with, which the caller's value is restored to below.
+        torch.set_num_threads(1)
+        return forward(part, mask, True)
+
+    try:
+        outputs = list(pool.map(run_share, parts, masks))
+    finally:
+        torch.set_num_threads(caller_threads)
+    return torch.cat(outputs)
 
 
 class TorchBackend(InferenceBackend):
@@ -192,7 +261,7 @@ class TorchBackend(InferenceBackend):
     name = "torch"
 
     @torch.inference_mode()
-    def __call__(self, input_values, patch_mask=None):
+    def _forward(self, input_values, patch_mask, in_share):
         device = self.model.device
         patch_mask = None if patch_mask is None else patch_mask.to(device)
         output = self.target.compute(self.model, input_values.to(device), patch_mask)
@@ -200,29 +269,30 @@ class TorchBackend(InferenceBackend):
 
 
 class BFloat16Backend(InferenceBackend):
-    """`torch.autocast` to bfloat16 on CPU with blocked attention (`blocked_bf16_attention`), on a copy of the model
-    so that the caller's model keeps its attention implementation."""
+    """`torch.autocast` to bfloat16 on CPU with the attention this CPU runs fastest in bf16 (`bf16_attention`), on a
+    copy of the model so that the caller's model keeps its attention implementation."""
 
     name = "bf16"
 
-    def __init__(self, model: torch.nn.Module, target: InferenceTarget):
+    def __init__(self, model: torch.nn.Module, target: InferenceTarget, batch_threads: int = 1):
         if model.device.type != "cpu":
             raise ValueError(
                 f"backend='bf16' is the CPU bf16 path; the model is on {model.device}. Use backend='torch' (for "
                 "mixed precision on an accelerator, load the model with dtype=torch.bfloat16)."
             )
-        if cpu_bf16_support() is None:
+        bf16_support = cpu_bf16_support()
+        if bf16_support is None:
             logger.warning_once(
                 "This CPU has no native bf16 instructions (AVX512-BF16 or AMX): backend='bf16' is emulated and "
                 "slower than fp32. backend='auto' picks the fastest exact path."
             )
         register_blocked_attention()
         bf16_model = copy.deepcopy(model).eval()
-        bf16_model.set_attn_implementation(BLOCKED_ATTENTION)
-        super().__init__(bf16_model, target)
+        bf16_model.set_attn_implementation(bf16_attention(bf16_support))
+        super().__init__(bf16_model, target, batch_threads)
 
     @torch.inference_mode()
-    def __call__(self, input_values, patch_mask=None):
+    def _forward(self, input_values, patch_mask, in_share):
         with torch.autocast("cpu", dtype=torch.bfloat16):
             output = self.target.compute(self.model, input_values.cpu(), patch_mask)
         return output.float()
@@ -239,6 +309,7 @@ class OnnxRuntimeBackend(InferenceBackend):
         target: InferenceTarget,
         cache_dir: str | os.PathLike | None = None,
         num_threads: int | None = None,
+        batch_threads: int = 1,
     ):
         if model.device.type != "cpu":
             raise ValueError(
@@ -251,19 +322,25 @@ class OnnxRuntimeBackend(InferenceBackend):
                 f"backend='onnxruntime' needs onnxruntime, onnx and onnxscript; {missing} not installed. Install "
                 f"them with `{_INSTALL_ONNX}`, or use backend='torch'."
             )
-        super().__init__(model, target)
+        super().__init__(model, target, batch_threads)
         self.path, self.exported = export_onnx(model, target, cache_dir)
         try:
             import onnxruntime
         except ImportError as error:  # checked above; kept in `try` for the remote-code import check
             raise ImportError(f"backend='onnxruntime' needs onnxruntime: `{_INSTALL_ONNX}`.") from error
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = num_threads or torch.get_num_threads()
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # errors only
-        self.session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
 
-    def __call__(self, input_values, patch_mask=None):
+        def session(threads: int):
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            options.log_severity_level = 3  # errors only
+            return onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+
+        self.session = session(num_threads or torch.get_num_threads())
+        # the shares of a split batch run concurrently on one single-threaded session (`run` is thread-safe)
+        self.share_session = session(1) if batch_threads > 1 else None
+
+    def _forward(self, input_values, patch_mask, in_share):
         input_values = input_values.detach().cpu().float()
         policy = shape_policy(self.model, self.target)
         input_values, patch_mask = _pad_to_context(input_values, patch_mask, policy["time"], self.model.config)
@@ -277,7 +354,7 @@ class OnnxRuntimeBackend(InferenceBackend):
         if patch_mask is None:
             patch_mask = torch.ones(input_values.shape[0], input_values.shape[-1] // self.model.config.patch_length)
         feed = {"input_values": input_values.numpy(), "patch_mask": patch_mask.detach().cpu().to(torch.int64).numpy()}
-        (output,) = self.session.run(["output"], feed)
+        (output,) = (self.share_session if in_share else self.session).run(["output"], feed)
         return torch.from_numpy(output)
 
 
@@ -410,6 +487,7 @@ def load_backend(
     *,
     cache_dir: str | os.PathLike | None = None,
     num_threads: int | None = None,
+    batch_threads: int | None = None,
 ) -> InferenceBackend:
     """The backend that runs `model` (a CiTrus model in eval mode) as asked.
 
@@ -420,30 +498,38 @@ def load_backend(
         target: what to compute (default: the logits).
         cache_dir: folder of exported ONNX files (default: `$CITRUS_HF_ONNX_CACHE`, else
             `~/.cache/citrus_hf/onnx`).
-        num_threads: ONNX Runtime threads (default: PyTorch's, `torch.get_num_threads()`).
+        num_threads: ONNX Runtime threads for a batch run in one piece (default: PyTorch's, `torch.get_num_threads()`).
+        batch_threads: threads that each run a share of every batch, each share's operators on one core (see
+            `InferenceBackend`). Default: on CPU, `torch.get_num_threads()` (or `num_threads`); on an accelerator, 1.
+            1: every batch in one call, each operator spread over the threads.
 
     Raises:
-        ValueError: unknown backend, or "bf16" for a model on an accelerator.
+        ValueError: unknown backend, "bf16" for a model on an accelerator, or `batch_threads` below 1.
         ImportError: "onnxruntime" without onnxruntime / onnx / onnxscript installed (the message names the extra).
     """
     target = target or InferenceTarget()
     if backend not in BACKENDS:
         raise ValueError(f"`backend={backend!r}` is not supported; choose one of {', '.join(map(repr, BACKENDS))}.")
+    on_cpu = model.device.type == "cpu"
+    if batch_threads is None:
+        batch_threads = (num_threads or torch.get_num_threads()) if on_cpu else 1
+    if not isinstance(batch_threads, int) or batch_threads < 1:
+        raise ValueError(f"`batch_threads` must be a positive integer, got {batch_threads!r}.")
     model.eval()
     if backend == "torch":
-        return TorchBackend(model, target)
+        return TorchBackend(model, target, batch_threads if on_cpu else 1)
     if backend == "bf16":
-        return BFloat16Backend(model, target)
+        return BFloat16Backend(model, target, batch_threads)
     if backend == "onnxruntime":
-        return OnnxRuntimeBackend(model, target, cache_dir, num_threads)
-    reference = TorchBackend(model, target)
-    if model.device.type != "cpu":
+        return OnnxRuntimeBackend(model, target, cache_dir, num_threads, batch_threads)
+    reference = TorchBackend(model, target, batch_threads if on_cpu else 1)
+    if not on_cpu:
         return reference
     contenders = []
     # ONNX Runtime first: exact, and the fastest path measured at batch 1 and on shared cores (benchmarks/speed.py)
     if onnx_export_available() is None:
         try:
-            candidate = OnnxRuntimeBackend(model, target, cache_dir, num_threads)
+            candidate = OnnxRuntimeBackend(model, target, cache_dir, num_threads, batch_threads)
         except Exception as error:  # an export failure must not stop inference: fp32 PyTorch is always there
             logger.warning(f"backend='auto': the ONNX export failed ({error}); it is not used.")
         else:
@@ -453,7 +539,7 @@ def load_backend(
     if classifies and cpu_bf16_support() is not None:
         multi_label = getattr(model.config, "problem_type", None) == "multi_label_classification"
         check = _same_label_sets if multi_label else _same_classes
-        contenders.append(Contender(BFloat16Backend(model, target), check, "a predicted class changed"))
+        contenders.append(Contender(BFloat16Backend(model, target, batch_threads), check, "a predicted class changed"))
     return CheckedBackend(contenders, reference) if contenders else reference
 
 
