@@ -24,10 +24,13 @@ from citrus_hf.data.splits import draw_budget, load_task_splits, parse_budget
 from citrus_hf.loading import build_config
 from citrus_hf.training.finetune import build_citrus_task_model
 from citrus_hf.training.metrics import compute_metrics_fn
+from citrus_hf.training.numerics import flush_denormals
 from citrus_hf.training.pretrain import PretrainArguments, pretrain
 
 
 def main() -> None:
+    # before any torch work: fine-tuning a pre-trained CiTrus is several times faster with subnormal floats flushed
+    flush_denormals()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="pre-trained CiTrus checkpoint folder (see examples/pretrain_accelerate.py)")
     parser.add_argument("--label-budget", default="5", help="examples per class (5), a fraction (0.1) or all")

@@ -30,8 +30,8 @@ from citrus_hf import (
     CiTrusModel,
     build_model_card,
 )
-from citrus_hf.configuration_citrus import HEAD_FEATURES, POOLINGS, PRETRAINING_OBJECTIVES
-from citrus_hf.modeling_citrus import PRETRAINING_HEADS, CiTrusMasking, CiTrusPretrainingHead, patchify
+from citrus_hf.configuration_citrus import HEAD_FEATURES, POOLING_STATISTICS, POOLINGS, PRETRAINING_OBJECTIVES
+from citrus_hf.modeling_citrus import PRETRAINING_HEADS, CiTrusMasking, CiTrusPretrainingHead, patchify, pool_patches
 
 BACKBONES = ["hybrid", "cnn", "transformer"]
 OBJECTIVES = list(PRETRAINING_HEADS)
@@ -696,7 +696,7 @@ def test_docstring_examples_run(module_name):
 
 
 @pytest.mark.parametrize("features", HEAD_FEATURES)
-@pytest.mark.parametrize("pooling", ["mean", "max", "mean_max"])
+@pytest.mark.parametrize("pooling", ["mean", "max", "mean_max", "mean_max_std"])
 def test_embed_is_what_the_head_reads(features, pooling):
     """`embed()` gives exactly the pooled vector a task head with the same settings reads, for the bare encoder and
     the task model alike, with padding patches left out of the pool."""
@@ -707,7 +707,7 @@ def test_embed_is_what_the_head_reads(features, pooling):
     patch_mask[0, 6:] = 0
     embedding = classifier.embed(inputs, patch_mask)
     layers = 3 if features == "all_layers" else 1
-    assert embedding.shape == (3, 2 * 16 * layers * (2 if pooling == "mean_max" else 1))
+    assert embedding.shape == (3, 2 * 16 * layers * POOLING_STATISTICS[pooling])
     with torch.no_grad():
         expected = classifier.pooler(classifier.citrus(inputs, patch_mask, output_hidden_states=True), patch_mask)
         logits = classifier(inputs, patch_mask=patch_mask).logits
@@ -723,6 +723,26 @@ def test_embed_is_what_the_head_reads(features, pooling):
     torch.testing.assert_close(classifier.embed(changed, patch_mask)[0], embedding[0])
     # averaging over channels gives one vector of the per-channel width
     assert classifier.embed(inputs, patch_mask, channel_pooling="mean").shape == (3, embedding.shape[1] // 2)
+
+
+def test_mean_max_std_pooling_is_each_dimensions_mean_max_and_spread_over_the_kept_patches():
+    """Maths on random tensors: the three statistics over the patches `patch_mask` keeps, and a finite gradient for a
+    window of one kept patch (spread 0)."""
+    generator = torch.Generator().manual_seed(0)
+    features = torch.randn(2, 3, 7, 5, generator=generator, requires_grad=True)  # (B, C, P, D)
+    patch_mask = torch.ones(2, 7, dtype=torch.long)
+    patch_mask[1, 1:] = 0  # the second window keeps only its first patch
+    pooled = pool_patches(features, patch_mask, "mean_max_std")
+    assert pooled.shape == (2, 3, 15)
+    kept = features[0].detach().numpy()
+    np.testing.assert_allclose(
+        pooled[0].detach().numpy(), np.concatenate([kept.mean(1), kept.max(1), kept.std(1)], -1), rtol=1e-5, atol=1e-6
+    )
+    only = features[1, :, 0].detach().numpy()
+    np.testing.assert_allclose(pooled[1].detach().numpy(), np.concatenate([only, only, 0 * only], -1), atol=1e-5)
+    pooled.sum().backward()
+    assert torch.isfinite(features.grad).all()
+    torch.testing.assert_close(pool_patches(features, None, "mean_max_std")[0], pooled[0])
 
 
 def test_embed_rejects_unknown_choices():

@@ -486,7 +486,9 @@ def test_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path):
     results = json.loads((tmp_path / "probe" / "finetune_results.json").read_text())
     assert results["num_train"] == 8  # 2 per class
     assert results["recipe"] == "probe" and results["steps"] == 0 and results["recipe_details"]["ridge_alpha"] > 0
-    assert probed["classifier.weight"].shape == (4, 6 * 16 * 2 * 2)  # 6 channels x (CNN + 1 layer) x mean/max
+    # 6 channels x (CNN + 1 layer) x mean/max/std: from 2 labelled examples per class the probe pools the spread too
+    assert probed["classifier.weight"].shape == (4, 6 * 16 * 2 * 3)
+    assert CiTrusForSequenceClassification.from_pretrained(tmp_path / "probe").config.pooling == "mean_max_std"
 
 
 def test_auto_recipe_is_the_probe_below_20_labels_per_class_and_lpft_from_there():
@@ -504,6 +506,20 @@ def test_auto_recipe_is_the_probe_below_20_labels_per_class_and_lpft_from_there(
     assert resolve_recipe("auto", labels_per_class(np.zeros(50), "regression")).name == "probe-finetune"
     assert resolve_recipe("auto", None).name == "probe-finetune"
     assert resolve_recipe("finetune", 5.0).name == "finetune"
+
+
+def test_the_probe_pools_the_spread_only_where_leave_one_out_chooses_its_penalty():
+    from citrus_hf.training.recipes import RECIPES, labels_per_class
+
+    probe, lpft = RECIPES["probe"], RECIPES["probe-finetune"]
+    assert probe.head_overrides_for(5.0, "classification") == {"head_features": "all_layers", "pooling": "mean_max_std"}
+    assert probe.head_overrides_for(2.0, "classification")["pooling"] == "mean_max_std"
+    # one example of some class: a fixed penalty, and the extra columns measured worse there
+    one_of_a_class = labels_per_class(np.array([0, 0, 1]), "classification")
+    assert probe.head_overrides_for(one_of_a_class, "classification")["pooling"] == "mean_max"
+    assert probe.head_overrides_for(10.0, "regression")["pooling"] == "mean_max"  # not measured for regression
+    assert lpft.head_overrides_for(20.0, "classification")["pooling"] == "mean_max"
+    assert RECIPES["finetune"].head_overrides_for(5.0, "classification") == {}
 
 
 def test_logit_temperature_turns_ridge_scores_into_calibrated_logits():
@@ -620,3 +636,31 @@ def test_finetune_arguments_are_checked():
         FinetuneArguments(output_dir="x", dataset="basic_motions", lora=True)
     with pytest.raises(ValueError, match="neither a folder nor a registered dataset"):
         finetune(FinetuneArguments(output_dir="x", dataset="no_such_set"))
+
+
+def test_denormals_are_flushed_in_the_block_and_process_wide_after_flush_denormals():
+    """Subnormal floats (1e-39 in fp32) read as zero inside `denormals_flushed()` and not after it; once
+    `flush_denormals()` ran, also in threads started later and after the block (a fresh process: the setting is the
+    process's)."""
+    script = (
+        "import threading, torch\n"
+        "from citrus_hf.training.numerics import denormals_flushed, flush_denormals\n"
+        "tiny = torch.tensor([1e-39])\n"
+        "with denormals_flushed() as supported:\n"
+        "    inside = (tiny * 1.0).item()\n"
+        "after = (tiny * 1.0).item()\n"
+        "flush_denormals()\n"
+        "seen = []\n"
+        "thread = threading.Thread(target=lambda: seen.append((tiny * 1.0).item()))\n"
+        "thread.start(); thread.join()\n"
+        "with denormals_flushed():\n"
+        "    pass\n"
+        "print(supported, inside, after, seen[0], (tiny * 1.0).item())\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    supported, inside, after, in_new_thread, at_the_end = run.stdout.split()
+    if supported != "True":
+        pytest.skip("this CPU cannot flush subnormal floats")
+    assert float(inside) == 0.0 and float(after) == pytest.approx(1e-39)
+    assert float(in_new_thread) == 0.0 and float(at_the_end) == 0.0

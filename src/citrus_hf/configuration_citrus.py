@@ -20,7 +20,9 @@ BACKBONES = ("hybrid", "cnn", "transformer")
 PRETRAINING_OBJECTIVES = ("time", "spectrogram", "fourier", "time_frequency")
 MASK_MODES = ("per_channel", "shared", "per_modality")
 HEAD_FEATURES = ("context", "encoded", "all_layers")
-POOLINGS = ("mean", "cls", "max", "mean_max")
+# Each pooling over patches and how many statistics per token dimension it puts side by side.
+POOLING_STATISTICS = {"mean": 1, "cls": 1, "max": 1, "mean_max": 2, "mean_max_std": 3}
+POOLINGS = tuple(POOLING_STATISTICS)
 CHANNEL_POOLINGS = ("concat", "mean")
 NORMALIZATIONS = ("zscore", "none", "fixed")
 NORM_TYPES = ("layernorm", "batchnorm")
@@ -316,8 +318,9 @@ class CiTrusConfig(PreTrainedConfig):
         head_features (`str`, defaults to `"context"`): transformer output (`"context"`), CNN output
             (`"encoded"`), or `"all_layers"`: the CNN tokens and every transformer layer's output side by side (the
             frozen-feature probe's input: early layers keep local morphology, late ones context).
-        pooling (`str`, defaults to `"mean"`): over patches: `"mean"`, `"max"`, `"mean_max"` (both, side by side)
-            or `"cls"` (a learned CLS token).
+        pooling (`str`, defaults to `"mean"`): over patches: `"mean"`, `"max"`, `"mean_max"` (both, side by side),
+            `"mean_max_std"` (and the standard deviation; the frozen-feature probe's pooling from two labelled examples
+            per class) or `"cls"` (a learned CLS token).
         channel_pooling (`str`, defaults to `"concat"`): over channels: concatenate (needs exactly `num_channels`
             channels) or average (any channel count).
         num_labels / id2label / problem_type: as in transformers (`"single_label_classification"`,

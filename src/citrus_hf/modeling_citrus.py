@@ -34,6 +34,7 @@ from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, loggi
 from .configuration_citrus import (
     CHANNEL_POOLINGS,
     HEAD_FEATURES,
+    POOLING_STATISTICS,
     POOLINGS,
     CiTrusConfig,
     _check_choice,
@@ -860,14 +861,14 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             features (`str`, *optional*): `"context"` (last transformer layer), `"encoded"` (CNN tokens) or
                 `"all_layers"` (the CNN tokens and every transformer layer, side by side); default: the config's
                 `head_features`.
-            pooling (`str`, *optional*): over patches, `"mean"`, `"max"`, `"mean_max"` or `"cls"`; default: the
-                config's `pooling`.
+            pooling (`str`, *optional*): over patches, `"mean"`, `"max"`, `"mean_max"`, `"mean_max_std"` or `"cls"`;
+                default: the config's `pooling`.
             channel_pooling (`str`, defaults to `"concat"`): `"concat"` keeps every channel's vector
                 (`(batch_size, num_channels * F)`), `"mean"` averages them (`(batch_size, F)`), for any channel count.
 
         Returns:
             `torch.FloatTensor` of shape `(batch_size, num_channels * F)` or `(batch_size, F)`, with
-            `F = d_model x layers x (2 for "mean_max", else 1)`.
+            `F = d_model x layers x (2 for "mean_max", 3 for "mean_max_std", else 1)`.
 
         Example:
 
@@ -1590,18 +1591,21 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
 
 
 def pool_patches(features: torch.Tensor, patch_mask: torch.Tensor | None, pooling: str) -> torch.Tensor:
-    """Pool token features over patches: `(B, C, S, D)` -> `(B, C, D)` (`(B, C, 2 * D)` for "mean_max").
+    """Pool token features over patches: `(B, C, S, D)` -> `(B, C, D)` (`(B, C, 2 * D)` for "mean_max", `(B, C, 3 *
+    D)` for "mean_max_std": mean, max and standard deviation side by side).
 
     Padding patches (`patch_mask` `(B, P)` == 0) are left out. "cls" reads the CLS token, which the model puts first.
     """
     if pooling == "cls":
         return features[:, :, 0]
-    if patch_mask is None:
-        mean = features.mean(dim=2) if pooling != "max" else None
+    keep = None if patch_mask is None else patch_mask.to(features.dtype)[:, None, :, None]  # (B, 1, P, 1)
+    needs_mean = pooling != "max"
+    if keep is None:
+        mean = features.mean(dim=2) if needs_mean else None
         maximum = features.amax(dim=2) if pooling != "mean" else None
     else:
-        keep = patch_mask.to(features.dtype)[:, None, :, None]  # (B, 1, P, 1)
-        mean = (features * keep).sum(dim=2) / keep.sum(dim=2).clamp_min(1.0) if pooling != "max" else None
+        count = keep.sum(dim=2).clamp_min(1.0)
+        mean = (features * keep).sum(dim=2) / count if needs_mean else None
         maximum = (
             features.masked_fill(keep == 0, torch.finfo(features.dtype).min).amax(dim=2) if pooling != "mean" else None
         )
@@ -1609,7 +1613,13 @@ def pool_patches(features: torch.Tensor, patch_mask: torch.Tensor | None, poolin
         return mean
     if pooling == "max":
         return maximum
-    return torch.cat([mean, maximum], dim=-1)
+    if pooling == "mean_max":
+        return torch.cat([mean, maximum], dim=-1)
+    # "mean_max_std": the population standard deviation over the kept patches; clamped below so that its gradient
+    # stays finite for a window of one patch (spread 0)
+    squared = (features - mean[:, :, None]) ** 2
+    variance = squared.mean(dim=2) if keep is None else (squared * keep).sum(dim=2) / count
+    return torch.cat([mean, maximum, variance.clamp_min(1e-12).sqrt()], dim=-1)
 
 
 def _pooled_width(config: CiTrusConfig, features: str, pooling: str) -> int:
@@ -1617,7 +1627,7 @@ def _pooled_width(config: CiTrusConfig, features: str, pooling: str) -> int:
     layers = 1
     if features == "all_layers":
         layers = 1 + (config.num_hidden_layers if config.uses_transformer else 0)
-    return layers * (2 if pooling == "mean_max" else 1) * config.d_model
+    return layers * POOLING_STATISTICS[pooling] * config.d_model
 
 
 def _feature_states(outputs: CiTrusModelOutput, features: str) -> list[torch.Tensor]:

@@ -121,6 +121,9 @@ def build_parser():
 
 def run(argv: Sequence[str]) -> int:
     arguments = build_parser().parse(argv)
+    from ..training.numerics import flush_denormals
+
+    flush_denormals()  # before any torch work, so that the intra-op threads inherit it
     run_demo(arguments.output_dir, quick=arguments.quick, fetch=arguments.fetch)
     return 0
 

@@ -25,8 +25,11 @@ def build_parser():
 
 def run(argv: Sequence[str]) -> int:
     from ..evaluation.protocol import run_protocol
+    from ..training.numerics import flush_denormals
 
-    result = run_protocol(build_parser().parse(argv))
+    config = build_parser().parse(argv)
+    flush_denormals()  # before any torch work, so that the intra-op threads inherit it
+    result = run_protocol(config)
     print(result.markdown)
     print("Results: " + ", ".join(str(path) for path in result.paths.values()))
     return 0

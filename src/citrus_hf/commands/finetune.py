@@ -25,7 +25,9 @@ def build_parser():
 def run(argv: Sequence[str]) -> int:
     arguments = build_parser().parse(argv)  # before torch is imported: `--help` and bad options answer at once
     from ..training.finetune import finetune
+    from ..training.numerics import flush_denormals
 
+    flush_denormals()  # before any torch work, so that the intra-op threads inherit it
     result = finetune(arguments)
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items())
     print(f"{result.task}: {result.num_train} training examples, best step {result.best_step}; test {metrics}")

@@ -27,7 +27,10 @@ def build_parser():
 def run(argv: Sequence[str]) -> int:
     from accelerate import PartialState
 
+    from ..training.numerics import flush_denormals
     from ..training.pretrain import PretrainingDidNotLearnWarning, pretrain
+
+    flush_denormals()  # before any torch work, so that the intra-op threads inherit it
 
     show_warning = warnings.showwarning
 

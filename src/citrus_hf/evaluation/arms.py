@@ -176,9 +176,8 @@ class CiTrusArm(Arm):
 
         pool, validation, scored = prepared["aligned"]
         splits = context.splits
-        recipe = resolve_recipe(
-            self.recipe or context.config.recipe, labels_per_class(context.pool_labels[chosen], splits.task)
-        )
+        per_class = labels_per_class(context.pool_labels[chosen], splits.task)
+        recipe = resolve_recipe(self.recipe or context.config.recipe, per_class)
         set_seed(seed)
         model = build_citrus_task_model(
             splits.task,
@@ -186,7 +185,7 @@ class CiTrusArm(Arm):
             splits.label_names,
             prepared["checkpoint"],
             prepared["contract"],
-            {**context.overrides, **recipe.head_overrides},
+            {**context.overrides, **recipe.head_overrides_for(per_class, splits.task)},
         )
         if splits.task == "regression":
             init_regression_bias(model.regressor, context.pool_labels[chosen])

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .arguments import FinetuneArguments, TrainerSettings
     from .finetune import FinetuneResult, finetune
     from .metrics import classification_metrics, regression_metrics
+    from .numerics import flush_denormals
     from .pretrain import PretrainArguments, PretrainResult, pretrain
 
 # public name -> the module of this package that defines it
@@ -25,6 +26,7 @@ _NAMES = {
     "finetune": "finetune",
     "classification_metrics": "metrics",
     "regression_metrics": "metrics",
+    "flush_denormals": "numerics",
     "PretrainArguments": "pretrain",
     "PretrainResult": "pretrain",
     "pretrain": "pretrain",
@@ -39,6 +41,7 @@ __all__ = [
     "TrainerSettings",
     "classification_metrics",
     "finetune",
+    "flush_denormals",
     "pretrain",
     "regression_metrics",
 ]

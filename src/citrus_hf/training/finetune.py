@@ -33,6 +33,7 @@ from ..data.splits import LABEL_TASKS, draw_budget, load_task_splits, parse_budg
 from ..loading import build_config, resolve_checkpoint
 from .arguments import FinetuneArguments, TrainerSettings
 from .metrics import compute_metrics_fn, json_default, metric_greater_is_better
+from .numerics import denormals_flushed
 from .recipes import RECIPES, labels_per_class, resolve_recipe, score
 
 logger = logging.get_logger(__name__)
@@ -175,7 +176,8 @@ def train_with_trainer(
     if not settings.show_progress:
         # Without a progress bar the Trainer prints every log dict instead; a protocol of hundreds of runs has its own.
         trainer.remove_callback(PrinterCallback)
-    trainer.train()
+    with denormals_flushed():
+        trainer.train()
     # The final evaluations are reports, not training decisions (the early stopper would look for eval_loss in them).
     trainer.remove_callback(EarlyStoppingCallback)
     validation_metrics = _strip_prefix(trainer.evaluate(validation), "eval_") if use_validation else {}
@@ -265,11 +267,8 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
     extractor = task_feature_extractor(with_input_overrides(contract, overrides), alignment)
     pool_labels = splits.labels("train")
     chosen = draw_budget(pool_labels, parse_budget(args.label_budget), args.trainer.seed)
-    recipe = (
-        RECIPES["finetune"]
-        if args.lora
-        else resolve_recipe(args.recipe, labels_per_class(pool_labels[chosen], splits.task))
-    )
+    per_class = labels_per_class(pool_labels[chosen], splits.task)
+    recipe = RECIPES["finetune"] if args.lora else resolve_recipe(args.recipe, per_class)
     length = aligned_length(splits_to_align, extractor, args.sampling_rate)
     train, validation, test = (
         align_task_split(split, extractor, splits.task, args.sampling_rate, length)
@@ -283,7 +282,7 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         splits.label_names,
         checkpoint=args.model,
         config=contract,
-        overrides={**overrides, **recipe.head_overrides},
+        overrides={**overrides, **recipe.head_overrides_for(per_class, splits.task)},
     )
     if splits.task == "regression":
         init_regression_bias(model.regressor, pool_labels[chosen])

@@ -5,9 +5,11 @@ returns the fitted model; `citrus finetune --recipe` and `citrus evaluate --reci
 (`RECIPES`, filled by `register_recipe`):
 
 - `"probe"`: the encoder stays frozen; the head reads the pooled output of every layer (CNN tokens and each
-  transformer layer, mean and max over patches, every channel) and is fitted in closed form by ridge regression,
-  the penalty chosen by exact leave-one-out cross-validation (`training.probe`). No validation carve, no learning
-  rate, no steps: every labelled example trains the read-out, and the same seed gives the same model.
+  transformer layer, mean and max over patches, every channel; for classification with at least
+  `PROBE_SPREAD_FROM_PER_CLASS` labelled examples of every class also the standard deviation over patches) and is
+  fitted in closed form by ridge regression, the penalty chosen by exact leave-one-out cross-validation
+  (`training.probe`). No validation carve, no learning rate, no steps: every labelled example trains the read-out,
+  and the same seed gives the same model.
 - `"finetune"`: the whole model trains with the `Trainer` for a schedule that scales with the number of examples
   (`finetune_steps`); early stopping only when the validation split holds at least `MIN_VALIDATION_PER_CLASS`
   examples of every class (`MIN_VALIDATION_REGRESSION` for regression): with fewer, which window happens to be in it
@@ -49,6 +51,16 @@ returns the fitted model; `citrus finetune --recipe` and `citrus evaluate --reci
   averaging alone +0.99, both +0.66 (ahead on 6 sets, behind on 1; +1.22 over one fine-tuning with copies); the
   last two differ by one set (SCP2), so one rule serves every budget from 20 per class. At 5 per class the averaged
   LP-FT stays behind the probe (-0.73; one fine-tuning -0.60), so "auto" keeps the probe there.
+
+  The probe's pooling (benchmarks/results/checkpoint_selection.md, "The probe's pooling"): adding each token
+  dimension's standard deviation over patches to its mean and max ("mean_max_std") scored +0.68 and +0.95 points at
+  5 labels per class in two draws of 5 seeds (ahead on 6 and 5 sets, behind on 1 and 3; the gap to MiniRocket from
+  +1.22 to +1.90 and from +2.11 to +3.06), and -1.74 at one per class, where the penalty is fixed instead of chosen
+  by leave-one-out and the extra columns only add noise; so the probe adds it from `PROBE_SPREAD_FROM_PER_CLASS`
+  examples per class. Left out, as measured at 5 per class: the proportion of positive values (MiniRocket's
+  statistic; -0.49), choosing one layer's features by leave-one-out error (-0.23), averaging per-layer read-outs
+  with the full one (+0.26, ahead on 4, behind on 2), and standardising per layer instead of per column (-1.13) or
+  not at all (-1.79).
 """
 
 from __future__ import annotations
@@ -92,6 +104,11 @@ PROBE_FINETUNE_AUGMENTATIONS: tuple[str, ...] = ("shift", "scale", "jitter")
 # docstring), for twice the fitting time.
 PROBE_FINETUNE_SOUP_MEMBERS = 2
 PROBE_FINETUNE_SOUP_SEED_STRIDE = 1000
+# The probe pools every token dimension's standard deviation over patches as well as its mean and max
+# ("mean_max_std") for classification with at least this many labelled examples of every class: +0.68 and +0.95
+# macro-F1 points at 5 per class in two validation draws, -1.74 at one (see the module docstring). LP-FT keeps mean
+# and max (not measured with it).
+PROBE_SPREAD_FROM_PER_CLASS = 2
 # Temperatures tried when the probe's ridge scores become logits (see `ProbeFinetuneRecipe`).
 LOGIT_TEMPERATURES: tuple[float, ...] = tuple(float(t) for t in np.logspace(-1, 2, 31))
 
@@ -115,6 +132,11 @@ class Recipe(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
     head_overrides: ClassVar[dict[str, Any]] = {}
+
+    def head_overrides_for(self, labels_per_class: float | None, task: str) -> dict[str, Any]:
+        """The config fields of the head for a labelled set with `labels_per_class` (`labels_per_class()`) examples
+        of its smallest class: `head_overrides` unless the recipe's head depends on the budget."""
+        return dict(self.head_overrides)
 
     @abstractmethod
     def fit(self, model, train, validation, task: str, settings, output_dir: str | Path) -> RecipeOutcome:
@@ -142,9 +164,20 @@ def register_recipe(recipe_class: type[Recipe]) -> type[Recipe]:
 class ProbeRecipe(Recipe):
     name = "probe"
     description = (
-        "frozen encoder; ridge read-out (penalty by leave-one-out) of every layer's mean- and max-pooled tokens"
+        "frozen encoder; ridge read-out (penalty by leave-one-out) of every layer's mean- and max-pooled tokens, and "
+        f"their standard deviation for classes of {PROBE_SPREAD_FROM_PER_CLASS} or more labelled examples"
     )
     head_overrides = {"head_features": "all_layers", "pooling": "mean_max"}
+
+    def head_overrides_for(self, labels_per_class: float | None, task: str) -> dict[str, Any]:
+        overrides = dict(self.head_overrides)
+        if (
+            task == "classification"
+            and labels_per_class is not None
+            and labels_per_class >= PROBE_SPREAD_FROM_PER_CLASS
+        ):
+            overrides["pooling"] = "mean_max_std"
+        return overrides
 
     def fit(self, model, train, validation, task, settings, output_dir) -> RecipeOutcome:
         from .probe import fit_probe
