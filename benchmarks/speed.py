@@ -8,8 +8,9 @@ Inference runs CiTrus on every inference backend asked for (`--backend`: fp32 Py
 blocked attention, "onnxruntime"; see `citrus_hf.inference.backends`), each splitting a batch across the threads as
 the package does by default (`--batch-threads`), and PatchTST in fp32 and under bf16 autocast, both as transformers
 runs them and split across the threads the same way, at `--batch-size` and at batch 1. Each CiTrus path's ratio is
-printed against PatchTST in fp32 as transformers runs it and against PatchTST's best path of the four (the anchor). Then a full night is staged through the classification pipeline
-(`pipeline(model=folder)`: alignment, windowing, batching and the backend it picks), timed end to end.
+printed against PatchTST in fp32 as transformers runs it and against PatchTST's best path of the four (the anchor).
+Then a full night is staged through the classification pipeline (`pipeline(model=folder)`: alignment, windowing,
+batching and the backend it picks), timed end to end.
 
 The machine is noisy, so the cases are timed in alternation, round after round, and the tables report medians over
 rounds; ratios compare numbers from the same rounds. Peak memory is measured in a fresh subprocess per model and mode
@@ -175,11 +176,12 @@ def compare_inference(args, backends: list[str]) -> tuple[dict, dict]:
         steps[f"citrus-{backend}"] = lambda batch, runner=runner: runner(batch)
     # PatchTST's reduced precision is bf16 autocast on CPU (its best path is the anchor), `--dtype` elsewhere.
     reduced = "bf16" if args.device == "cpu" else args.dtype
-    split = args.device == "cpu" and (args.batch_threads or torch.get_num_threads()) > 1
+    split_threads = args.batch_threads or torch.get_num_threads()
+    split = args.device == "cpu" and split_threads > 1
     for dtype in dict.fromkeys(("fp32", reduced)):
         steps[f"patchtst-{dtype}"] = make_step(patchtst, True, "inference", args.device, _DTYPES[dtype])
         if split:
-            path = SplitPatchTST(patchtst, _DTYPES[dtype], args.batch_threads or torch.get_num_threads())
+            path = SplitPatchTST(patchtst, _DTYPES[dtype], split_threads)
             steps[f"patchtst-{dtype}-split"] = lambda batch, path=path: path(batch)
 
     by_batch, rows = {}, {}

@@ -29,6 +29,7 @@ from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from .splits import LABEL_TASKS, LABELS
 
 TASK_ALIGNMENTS = ("auto", "resample", "interpolate")
+DEFAULT_TASK_ALIGNMENT = "auto"
 TASK_NORMALIZATIONS = ("window", "dataset")
 
 
@@ -344,6 +345,7 @@ __all__ = [
     "align_rows",
     "align_task_split",
     "aligned_features",
+    "DEFAULT_TASK_ALIGNMENT",
     "aligned_length",
     "channel_statistics",
     "input_overrides",

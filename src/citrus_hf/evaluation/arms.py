@@ -59,6 +59,10 @@ class DatasetContext:
         """The split that runs are scored on (the test split, or validation when choosing recipes)."""
         return self.splits.test if self.score_split == "test" else self.splits.validation
 
+    def splits_to_align(self) -> tuple:
+        """(training pool, validation, scored split), unaligned: every split an arm aligns."""
+        return self.splits.train, self.splits.validation, self.scored()
+
     def scored_labels(self) -> np.ndarray:
         return self.splits.labels(self.score_split)
 
@@ -66,8 +70,9 @@ class DatasetContext:
         """This set's alignment to `contract`: the protocol's setting, "auto" resolved (`resolve_alignment`)."""
         key = (contract.sampling_rate, contract.context_length)
         if key not in self.alignments:
-            splits = (self.splits.train, self.splits.validation, self.scored())
-            self.alignments[key] = resolve_alignment(self.alignment, splits, contract, self.config.sampling_rate)
+            self.alignments[key] = resolve_alignment(
+                self.alignment, self.splits_to_align(), contract, self.config.sampling_rate
+            )
         return self.alignments[key]
 
     def align(self, contract: CiTrusConfig, padding: str = "longest") -> tuple:
@@ -86,7 +91,7 @@ class DatasetContext:
         )
         if key not in self.aligned:
             extractor = task_feature_extractor(contract, self.alignment_for(contract), padding)
-            splits = (self.splits.train, self.splits.validation, self.scored())
+            splits = self.splits_to_align()
             rate = self.config.sampling_rate
             length = aligned_length(splits, extractor, rate)
             self.aligned[key] = tuple(align_task_split(s, extractor, self.task, rate, length) for s in splits)

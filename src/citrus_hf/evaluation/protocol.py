@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 import torch
 
-from ..data.alignment import TASK_ALIGNMENTS, input_overrides
+from ..data.alignment import DEFAULT_TASK_ALIGNMENT, TASK_ALIGNMENTS, input_overrides
 from ..data.splits import VALIDATION_FRACTION, draw_budget, load_task_splits, parse_budget
 from ..training.finetune import TrainerSettings
 from ..training.pretrain import PretrainArguments, is_pretrained_model_dir, pretrain
@@ -377,7 +377,7 @@ def _dataset_context(config: ProtocolConfig, dataset: str) -> DatasetContext:
         splits=splits,
         pool_labels=splits.labels("train"),
         overrides=input_overrides(normalization, splits.num_channels, splits.train),
-        alignment=config.alignment.get(dataset, "auto"),
+        alignment=config.alignment.get(dataset, DEFAULT_TASK_ALIGNMENT),
         config=config,
         score_split=config.score_split,
     )
@@ -395,7 +395,7 @@ def _run_record(
     signature: str,
     prepared: Any = None,
 ) -> dict[str, Any]:
-    alignment = prepared.get("alignment") if isinstance(prepared, dict) else None
+    alignment = _prepared_alignment(prepared)
     return {
         "dataset": context.name,
         "task": context.task,
@@ -420,11 +420,16 @@ def _same_alignment(run: dict[str, Any], prepared: Any, config: ProtocolConfig, 
     """Whether a recorded run was aligned as this arm's data is now. "auto" (the default) resolves per set, so the
     signature cannot say it; runs recorded before runs named their alignment used the setting given, else
     "resample" (the default then)."""
-    alignment = prepared.get("alignment") if isinstance(prepared, dict) else None
+    alignment = _prepared_alignment(prepared)
     if alignment is None:
         return True  # an arm that aligns nothing (MiniRocket, the prior)
-    given = config.alignment.get(dataset, "auto")
+    given = config.alignment.get(dataset, DEFAULT_TASK_ALIGNMENT)
     return run.get("alignment", "resample" if given == "auto" else given) == alignment
+
+
+def _prepared_alignment(prepared: Any) -> str | None:
+    """The alignment an arm's `prepare()` resolved for its data (None for arms that align nothing)."""
+    return prepared.get("alignment") if isinstance(prepared, dict) else None
 
 
 def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous, signatures, record, progress) -> float:
@@ -473,7 +478,7 @@ def _report_metadata(config: ProtocolConfig, checkpoints: dict[str, str]) -> dic
         "reference": f"{CLASSICAL_BASELINE} (paired gaps: arm minus {CLASSICAL_BASELINE}, same draws and seeds)",
         "corpus (arms pre-trained here)": f"{config.corpus} {json.dumps(config.corpus_options)}",
         "model size (arms without weights)": f"{config.model_config} {json.dumps(config.config_overrides)}".strip(),
-        "alignment": ", ".join(f"{d}: {config.alignment.get(d, 'auto')}" for d in config.datasets),
+        "alignment": ", ".join(f"{d}: {config.alignment.get(d, DEFAULT_TASK_ALIGNMENT)}" for d in config.datasets),
         "normalization": ", ".join(f"{d}: {config.normalization.get(d, 'dataset')}" for d in config.datasets),
         "seeds": len(config.seeds),
         "checkpoints": json.dumps(checkpoints),

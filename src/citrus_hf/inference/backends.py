@@ -515,14 +515,16 @@ def load_backend(
         batch_threads = (num_threads or torch.get_num_threads()) if on_cpu else 1
     if not isinstance(batch_threads, int) or batch_threads < 1:
         raise ValueError(f"`batch_threads` must be a positive integer, got {batch_threads!r}.")
+    if not on_cpu:
+        batch_threads = 1  # an accelerator runs each operator on all of itself
     model.eval()
     if backend == "torch":
-        return TorchBackend(model, target, batch_threads if on_cpu else 1)
+        return TorchBackend(model, target, batch_threads)
     if backend == "bf16":
         return BFloat16Backend(model, target, batch_threads)
     if backend == "onnxruntime":
         return OnnxRuntimeBackend(model, target, cache_dir, num_threads, batch_threads)
-    reference = TorchBackend(model, target, batch_threads if on_cpu else 1)
+    reference = TorchBackend(model, target, batch_threads)
     if not on_cpu:
         return reference
     contenders = []
