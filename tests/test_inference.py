@@ -667,11 +667,14 @@ class _ShareRecorder(InferenceBackend):
 
     name = "recorder"
 
-    def __init__(self, batch_threads: int):
+    def __init__(self, batch_threads: int, barrier: threading.Barrier | None = None):
         super().__init__(None, InferenceTarget(), batch_threads)
         self.calls = []
+        self.barrier = barrier  # every share waits here for the others: they must run at the same time
 
     def _forward(self, input_values, patch_mask, in_share):
+        if self.barrier is not None:
+            self.barrier.wait(timeout=30)  # raises BrokenBarrierError if the shares ran one after the other
         mask = None if patch_mask is None else patch_mask[:, 0].tolist()
         self.calls.append(
             (input_values[:, 0, 0].tolist(), mask, in_share, threading.get_ident(), torch.get_num_threads())
@@ -683,7 +686,8 @@ def test_a_batch_is_split_across_threads_in_order_and_the_callers_threads_are_ke
     windows = torch.arange(10, dtype=torch.float32)[:, None, None].expand(10, 1, 4).contiguous()
     mask = torch.arange(10)[:, None].expand(10, 2)
     caller_threads = torch.get_num_threads()
-    split = _ShareRecorder(batch_threads=2)
+    # a pool thread that finished its share could otherwise take the next one too; the barrier makes both wait
+    split = _ShareRecorder(batch_threads=2, barrier=threading.Barrier(2))
     output = split(windows, mask)
     torch.testing.assert_close(output, windows[:, 0, :2] * 2)  # the shares' outputs in the batch's order
     shares = sorted(split.calls)

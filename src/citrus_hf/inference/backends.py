@@ -238,6 +238,11 @@ def _run_in_shares(forward, input_values: torch.Tensor, patch_mask: torch.Tensor
         pool = _SHARE_POOLS.get(shares)
         if pool is None:
             pool = _SHARE_POOLS[shares] = ThreadPoolExecutor(shares, thread_name_prefix="citrus-inference")
+            # Start all `shares` threads now: the executor starts one per task only while none is idle, so a first
+            # share that ended before the next was queued would leave the pool one thread short for good.
+            started = threading.Barrier(shares)
+            for waiting in [pool.submit(started.wait) for _ in range(shares)]:
+                waiting.result()
     parts = input_values.tensor_split(shares)
     masks = [None] * shares if patch_mask is None else patch_mask.tensor_split(shares)
     caller_threads = torch.get_num_threads()
