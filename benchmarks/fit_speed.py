@@ -87,7 +87,7 @@ def main() -> None:
         f"{splits.num_channels} channels; {args.num_threads} threads, {args.rounds} alternating rounds"
     )
 
-    recipe = resolve_recipe(args.recipe, labels_per_class(np.asarray(train["label"]), splits.task)).name
+    recipe = resolve_recipe(args.recipe, labels_per_class(np.asarray(train["label"]), splits.task), splits.task).name
     citrus_name = f"citrus-small ({recipe})"
     times: dict[str, list[float]] = {citrus_name: [], "minirocket + ridge": []}
     arms = {citrus_name: "citrus-small", "minirocket + ridge": "minirocket"}

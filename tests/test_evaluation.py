@@ -235,9 +235,16 @@ def test_run_signatures_follow_the_auto_rule_of_citrus_arms_only(monkeypatch):
     assert before["minirocket"] == after["minirocket"] and before["patchtst-scratch"] == after["patchtst-scratch"]
     monkeypatch.setattr(recipes, "PROBE_FINETUNE_EPOCHS", 3)  # the schedule of the recipe "auto" picks
     assert signatures("auto")["citrus-scratch"] not in (before["citrus-scratch"], after["citrus-scratch"])
-    # "probe" has kept its settings since caches began: its CiTrus runs share the shared signature
-    probe = signatures("probe")
-    assert probe["citrus-scratch"] == probe["minirocket"]
+    # "probe" names its regression pooling (the classification rule predates the fingerprint), and "auto", which
+    # picks it, follows it too
+    probe, auto = signatures("probe"), signatures("auto")
+    assert probe["citrus-scratch"] != probe["minirocket"]
+    monkeypatch.setattr(recipes, "PROBE_REGRESSION_POOLING", "mean_max_std")
+    assert signatures("probe")["citrus-scratch"] != probe["citrus-scratch"]
+    assert signatures("auto")["citrus-scratch"] != auto["citrus-scratch"]
+    # "finetune" has kept its settings since caches began: its CiTrus runs share the shared signature
+    finetune = signatures("finetune")
+    assert finetune["citrus-scratch"] == finetune["minirocket"]
 
 
 def test_resume_reuses_runs_only_of_the_same_weights(tmp_path):

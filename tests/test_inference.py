@@ -468,10 +468,11 @@ def test_every_backend_gives_the_fp32_predictions_on_a_real_test_set(trained_cla
 
 
 @pytest.mark.skipif(onnx_export_available() is not None, reason="needs citrus-hf[onnx] for the onnxruntime path")
-def test_the_probes_pooling_with_the_spread_runs_on_every_path(tmp_path):
-    """The head the probe fits from 2 labelled examples per class (every layer, mean / max / std pooled) exports and
-    runs with padding patches left out, on every path (maths on random windows)."""
-    config = tiny_config(num_labels=3, head_features="all_layers", pooling="mean_max_std")
+@pytest.mark.parametrize("pooling", ["mean_max_std", "mean_max_std_dynamics"])
+def test_the_probes_pooling_with_the_spread_runs_on_every_path(tmp_path, pooling):
+    """The head the probe fits from 2 labelled examples per class (every layer, mean / max / std pooled, and the
+    tokens' dynamics) exports and runs with padding patches left out, on every path (maths on random windows)."""
+    config = tiny_config(num_labels=3, head_features="all_layers", pooling=pooling)
     model = CiTrusForSequenceClassification(config).eval()
     windows = torch.randn(6, 1, 200, generator=torch.Generator().manual_seed(0))
     patch_mask = torch.ones(6, 10, dtype=torch.long)

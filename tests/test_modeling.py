@@ -30,7 +30,13 @@ from citrus_hf import (
     CiTrusModel,
     build_model_card,
 )
-from citrus_hf.configuration_citrus import HEAD_FEATURES, POOLING_STATISTICS, POOLINGS, PRETRAINING_OBJECTIVES
+from citrus_hf.configuration_citrus import (
+    AUTOCORRELATION_LAGS,
+    HEAD_FEATURES,
+    POOLING_STATISTICS,
+    POOLINGS,
+    PRETRAINING_OBJECTIVES,
+)
 from citrus_hf.modeling_citrus import PRETRAINING_HEADS, CiTrusMasking, CiTrusPretrainingHead, patchify, pool_patches
 
 BACKBONES = ["hybrid", "cnn", "transformer"]
@@ -696,7 +702,7 @@ def test_docstring_examples_run(module_name):
 
 
 @pytest.mark.parametrize("features", HEAD_FEATURES)
-@pytest.mark.parametrize("pooling", ["mean", "max", "mean_max", "mean_max_std"])
+@pytest.mark.parametrize("pooling", ["mean", "max", "mean_max", "mean_max_std", "mean_max_std_dynamics"])
 def test_embed_is_what_the_head_reads(features, pooling):
     """`embed()` gives exactly the pooled vector a task head with the same settings reads, for the bare encoder and
     the task model alike, with padding patches left out of the pool."""
@@ -743,6 +749,40 @@ def test_mean_max_std_pooling_is_each_dimensions_mean_max_and_spread_over_the_ke
     pooled.sum().backward()
     assert torch.isfinite(features.grad).all()
     torch.testing.assert_close(pool_patches(features, None, "mean_max_std")[0], pooled[0])
+
+
+def test_dynamics_pooling_is_the_step_and_the_autocorrelation_over_the_kept_patches():
+    """Maths on random tensors: "mean_max_std_dynamics" is "mean_max_std" followed by the root mean square of the
+    step between neighbouring kept patches and the autocorrelation at every lag of `AUTOCORRELATION_LAGS`, padding
+    left out; a lag longer than the window gives 0; a rhythm shows at its period; gradients stay finite."""
+    generator = torch.Generator().manual_seed(0)
+    features = torch.randn(2, 3, 20, 4, generator=generator, requires_grad=True)  # (B, C, P, D)
+    patch_mask = torch.ones(2, 20, dtype=torch.long)
+    patch_mask[1, 5:] = 0  # the second window keeps its first 5 patches
+    pooled = pool_patches(features, patch_mask, "mean_max_std_dynamics")
+    assert pooled.shape == (2, 3, 4 * POOLING_STATISTICS["mean_max_std_dynamics"])
+    torch.testing.assert_close(pooled[..., :12], pool_patches(features, patch_mask, "mean_max_std"))
+
+    def expected(kept: np.ndarray) -> np.ndarray:  # (C, P, D) -> (C, 4 * (1 + lags))
+        centred = kept - kept.mean(1, keepdims=True)
+        variance = (centred**2).mean(1)
+        step = np.sqrt((np.diff(kept, axis=1) ** 2).mean(1))
+        lags = [
+            (centred[:, lag:] * centred[:, :-lag]).mean(1) / variance if lag < kept.shape[1] else 0 * variance
+            for lag in AUTOCORRELATION_LAGS
+        ]
+        return np.concatenate([step, *lags], -1)
+
+    for window, patches in ((0, 20), (1, 5)):
+        kept = features[window, :, :patches].detach().numpy().astype(np.float64)
+        np.testing.assert_allclose(pooled[window, :, 12:].detach().numpy(), expected(kept), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(pool_patches(features, None, "mean_max_std_dynamics")[0], pooled[0])
+    pooled.sum().backward()
+    assert torch.isfinite(features.grad).all()
+    # a token that repeats every 8 patches is fully correlated at lag 8 and anti-correlated at lag 4
+    rhythm = torch.cos(2 * torch.pi * torch.arange(64.0) / 8).reshape(1, 1, 64, 1)
+    correlation = pool_patches(rhythm, None, "mean_max_std_dynamics")[0, 0, 4:]
+    assert correlation[AUTOCORRELATION_LAGS.index(8)] > 0.8 and correlation[AUTOCORRELATION_LAGS.index(4)] < -0.8
 
 
 def test_embed_rejects_unknown_choices():

@@ -491,7 +491,7 @@ def test_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path):
     assert CiTrusForSequenceClassification.from_pretrained(tmp_path / "probe").config.pooling == "mean_max_std"
 
 
-def test_auto_recipe_is_the_probe_below_20_labels_per_class_and_lpft_from_there():
+def test_auto_recipe_is_the_probe_below_20_labels_per_class_and_lpft_from_there_and_the_probe_for_regression():
     from citrus_hf.training.recipes import labels_per_class, resolve_recipe
 
     five_each = np.repeat(np.arange(4), 5)
@@ -502,13 +502,15 @@ def test_auto_recipe_is_the_probe_below_20_labels_per_class_and_lpft_from_there(
     assert resolve_recipe("auto", labels_per_class(np.repeat(np.arange(3), 20), "classification")).name == (
         "probe-finetune"
     )
-    assert resolve_recipe("auto", labels_per_class(np.zeros(20), "regression")).name == "probe"
-    assert resolve_recipe("auto", labels_per_class(np.zeros(50), "regression")).name == "probe-finetune"
+    assert resolve_recipe("auto", labels_per_class(np.zeros(20), "regression"), "regression").name == "probe"
+    # the probe with the dynamics beat LP-FT at 50 examples and with every label on the heart-rate sets
+    assert resolve_recipe("auto", labels_per_class(np.zeros(500), "regression"), "regression").name == "probe"
     assert resolve_recipe("auto", None).name == "probe-finetune"
+    assert resolve_recipe("auto", None, "regression").name == "probe"
     assert resolve_recipe("finetune", 5.0).name == "finetune"
 
 
-def test_the_probe_pools_the_spread_only_where_leave_one_out_chooses_its_penalty():
+def test_the_probe_pools_the_spread_where_leave_one_out_chooses_its_penalty_and_the_dynamics_for_regression():
     from citrus_hf.training.recipes import RECIPES, labels_per_class
 
     probe, lpft = RECIPES["probe"], RECIPES["probe-finetune"]
@@ -517,7 +519,9 @@ def test_the_probe_pools_the_spread_only_where_leave_one_out_chooses_its_penalty
     # one example of some class: a fixed penalty, and the extra columns measured worse there
     one_of_a_class = labels_per_class(np.array([0, 0, 1]), "classification")
     assert probe.head_overrides_for(one_of_a_class, "classification")["pooling"] == "mean_max"
-    assert probe.head_overrides_for(10.0, "regression")["pooling"] == "mean_max"  # not measured for regression
+    # regression: leave-one-out chooses the penalty from 2 examples, and heart rate is a rhythm
+    assert probe.head_overrides_for(1.0, "regression")["pooling"] == "mean_max_std_dynamics"
+    assert probe.head_overrides_for(100.0, "regression")["pooling"] == "mean_max_std_dynamics"
     assert lpft.head_overrides_for(20.0, "classification")["pooling"] == "mean_max"
     assert RECIPES["finetune"].head_overrides_for(5.0, "classification") == {}
 
@@ -594,8 +598,10 @@ def test_finetune_command_on_real_heart_rate_regression(tmp_path):
     results = json.loads((tmp_path / "hr" / "finetune_results.json").read_text())
     assert results["task"] == "regression" and results["num_train"] == 20
     assert set(results["test_metrics"]) >= {"mae", "rmse", "pearson_r"}
-    # the head starts at the training targets' mean, so even a short run predicts heart rates, not zeros
-    assert results["test_metrics"]["mae"] < 15.0
+    assert results["test_metrics"]["mae"] < 15.0  # heart rates, not zeros
+    # "auto" fits regression with the probe, which reads the tokens' dynamics (heart rate is a rhythm)
+    assert results["recipe"] == "probe"
+    assert json.loads((tmp_path / "hr" / "config.json").read_text())["pooling"] == "mean_max_std_dynamics"
 
 
 def test_lora_finetuning_saves_an_adapter_that_reloads_on_its_base(tmp_path):

@@ -20,8 +20,21 @@ BACKBONES = ("hybrid", "cnn", "transformer")
 PRETRAINING_OBJECTIVES = ("time", "spectrogram", "fourier", "time_frequency")
 MASK_MODES = ("per_channel", "shared", "per_modality")
 HEAD_FEATURES = ("context", "encoded", "all_layers")
+# The lags, in patches, at which "mean_max_std_dynamics" pools each token dimension's autocorrelation: 1 to 12
+# patches are 0.1-1.2 s at citrus-small's 0.1 s patches, up to a slow heart beat's period (measured against lags 1, 3
+# and 9 on the protocol's validation splits; see `training.recipes`).
+AUTOCORRELATION_LAGS: tuple[int, ...] = tuple(range(1, 13))
 # Each pooling over patches and how many statistics per token dimension it puts side by side.
-POOLING_STATISTICS = {"mean": 1, "cls": 1, "max": 1, "mean_max": 2, "mean_max_std": 3}
+POOLING_STATISTICS = {
+    "mean": 1,
+    "cls": 1,
+    "max": 1,
+    "mean_max": 2,
+    "mean_max_std": 3,
+    # mean, max, standard deviation, the root mean square of the step from one patch to the next, and the
+    # autocorrelation at each of `AUTOCORRELATION_LAGS`
+    "mean_max_std_dynamics": 4 + len(AUTOCORRELATION_LAGS),
+}
 POOLINGS = tuple(POOLING_STATISTICS)
 CHANNEL_POOLINGS = ("concat", "mean")
 NORMALIZATIONS = ("zscore", "none", "fixed")
@@ -319,8 +332,10 @@ class CiTrusConfig(PreTrainedConfig):
             (`"encoded"`), or `"all_layers"`: the CNN tokens and every transformer layer's output side by side (the
             frozen-feature probe's input: early layers keep local morphology, late ones context).
         pooling (`str`, defaults to `"mean"`): over patches: `"mean"`, `"max"`, `"mean_max"` (both, side by side),
-            `"mean_max_std"` (and the standard deviation; the frozen-feature probe's pooling from two labelled examples
-            per class) or `"cls"` (a learned CLS token).
+            `"mean_max_std"` (and the standard deviation; the frozen-feature probe's pooling for classification from
+            two labelled examples per class), `"mean_max_std_dynamics"` (and how the tokens move: the root mean square
+            of the step from one patch to the next and the autocorrelation at lags of 1 to 12 patches,
+            `AUTOCORRELATION_LAGS`; the probe's pooling for regression) or `"cls"` (a learned CLS token).
         channel_pooling (`str`, defaults to `"concat"`): over channels: concatenate (needs exactly `num_channels`
             channels) or average (any channel count).
         num_labels / id2label / problem_type: as in transformers (`"single_label_classification"`,

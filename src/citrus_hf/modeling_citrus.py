@@ -32,6 +32,7 @@ from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel
 from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
 from .configuration_citrus import (
+    AUTOCORRELATION_LAGS,
     CHANNEL_POOLINGS,
     HEAD_FEATURES,
     POOLING_STATISTICS,
@@ -861,14 +862,15 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             features (`str`, *optional*): `"context"` (last transformer layer), `"encoded"` (CNN tokens) or
                 `"all_layers"` (the CNN tokens and every transformer layer, side by side); default: the config's
                 `head_features`.
-            pooling (`str`, *optional*): over patches, `"mean"`, `"max"`, `"mean_max"`, `"mean_max_std"` or `"cls"`;
-                default: the config's `pooling`.
+            pooling (`str`, *optional*): over patches, one of `POOLINGS` (`"mean"`, `"max"`, `"mean_max"`,
+                `"mean_max_std"`, `"mean_max_std_dynamics"`, `"cls"`); default: the config's `pooling`.
             channel_pooling (`str`, defaults to `"concat"`): `"concat"` keeps every channel's vector
                 (`(batch_size, num_channels * F)`), `"mean"` averages them (`(batch_size, F)`), for any channel count.
 
         Returns:
             `torch.FloatTensor` of shape `(batch_size, num_channels * F)` or `(batch_size, F)`, with
-            `F = d_model x layers x (2 for "mean_max", 3 for "mean_max_std", else 1)`.
+            `F = d_model x layers x POOLING_STATISTICS[pooling]` (2 for "mean_max", 3 for "mean_max_std", 16 for
+            "mean_max_std_dynamics", else 1).
 
         Example:
 
@@ -1591,8 +1593,9 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
 
 
 def pool_patches(features: torch.Tensor, patch_mask: torch.Tensor | None, pooling: str) -> torch.Tensor:
-    """Pool token features over patches: `(B, C, S, D)` -> `(B, C, D)` (`(B, C, 2 * D)` for "mean_max", `(B, C, 3 *
-    D)` for "mean_max_std": mean, max and standard deviation side by side).
+    """Pool token features over patches: `(B, C, S, D)` -> `(B, C, k * D)`, the `k = POOLING_STATISTICS[pooling]`
+    statistics of every token dimension side by side ("mean_max": mean, max; "mean_max_std": and the standard
+    deviation; "mean_max_std_dynamics": and `token_dynamics`).
 
     Padding patches (`patch_mask` `(B, P)` == 0) are left out. "cls" reads the CLS token, which the model puts first.
     """
@@ -1615,11 +1618,46 @@ def pool_patches(features: torch.Tensor, patch_mask: torch.Tensor | None, poolin
         return maximum
     if pooling == "mean_max":
         return torch.cat([mean, maximum], dim=-1)
-    # "mean_max_std": the population standard deviation over the kept patches; clamped below so that its gradient
-    # stays finite for a window of one patch (spread 0)
+    # the population standard deviation over the kept patches; clamped below so that its gradient stays finite for a
+    # window of one patch (spread 0)
     squared = (features - mean[:, :, None]) ** 2
     variance = squared.mean(dim=2) if keep is None else (squared * keep).sum(dim=2) / count
-    return torch.cat([mean, maximum, variance.clamp_min(1e-12).sqrt()], dim=-1)
+    spread = [mean, maximum, variance.clamp_min(1e-12).sqrt()]
+    if pooling == "mean_max_std":
+        return torch.cat(spread, dim=-1)
+    return torch.cat([*spread, token_dynamics(features, keep, mean, variance)], dim=-1)
+
+
+def token_dynamics(
+    features: torch.Tensor, keep: torch.Tensor | None, mean: torch.Tensor, variance: torch.Tensor
+) -> torch.Tensor:
+    """How every token dimension moves from patch to patch: `(B, C, P, D)` -> `(B, C, (1 + len(lags)) * D)`, the root
+    mean square of the step between neighbouring patches, then the autocorrelation at each of `AUTOCORRELATION_LAGS`
+    (covariance of the kept patch pairs that far apart over the variance; 0 where a window has no such pair).
+
+    Mean, maximum and spread are blind to order: a rhythm (a heart beat every 8 patches) and the same tokens shuffled
+    pool alike. The statistics are taken in float32 whatever the features' dtype, since sums of products over
+    hundreds of patches lose the autocorrelation's digits in bfloat16.
+
+    Args:
+        features: `(B, C, P, D)` tokens.
+        keep: `(B, 1, P, 1)` 1 for kept patches, 0 for padding; None keeps every patch.
+        mean / variance: `(B, C, D)` over the kept patches (`pool_patches`).
+    """
+    dtype = features.dtype
+    features, mean, variance = features.float(), mean.float(), variance.float()
+    keep = torch.ones_like(features[:, :1, :, :1]) if keep is None else keep.float()
+    centred = (features - mean[:, :, None]) * keep
+    # slices past the end are empty, so a window shorter than a lag gets 0 there, traced or not
+    step_pairs = keep[:, :, 1:] * keep[:, :, :-1]
+    steps = (features[:, :, 1:] - features[:, :, :-1]) ** 2 * step_pairs
+    dynamics = [(steps.sum(dim=2) / step_pairs.sum(dim=2).clamp_min(1.0)).clamp_min(1e-12).sqrt()]
+    scale = variance.clamp_min(1e-6)
+    for lag in AUTOCORRELATION_LAGS:
+        pairs = keep[:, :, lag:] * keep[:, :, :-lag]
+        covariance = (centred[:, :, lag:] * centred[:, :, :-lag]).sum(dim=2) / pairs.sum(dim=2).clamp_min(1.0)
+        dynamics.append(covariance / scale)
+    return torch.cat(dynamics, dim=-1).to(dtype)
 
 
 def _pooled_width(config: CiTrusConfig, features: str, pooling: str) -> int:

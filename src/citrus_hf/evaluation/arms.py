@@ -182,7 +182,7 @@ class CiTrusArm(Arm):
         pool, validation, scored = prepared["aligned"]
         splits = context.splits
         per_class = labels_per_class(context.pool_labels[chosen], splits.task)
-        recipe = resolve_recipe(self.recipe or context.config.recipe, per_class)
+        recipe = resolve_recipe(self.recipe or context.config.recipe, per_class, splits.task)
         set_seed(seed)
         model = build_citrus_task_model(
             splits.task,

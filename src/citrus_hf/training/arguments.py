@@ -117,7 +117,7 @@ class FinetuneArguments:
         metadata={
             "help": "probe: frozen encoder + ridge read-out of every layer; finetune: the whole model with the "
             "Trainer; probe-finetune: the probe's read-out, then the whole model from it; auto: the probe below "
-            f"{AUTO_PROBE_FINETUNE_FROM_PER_CLASS} labels per class, probe-finetune from there"
+            f"{AUTO_PROBE_FINETUNE_FROM_PER_CLASS} labels per class, probe-finetune from there; the probe for regression"
         },
     )
     lora: bool = field(default=False, metadata={"help": "LoRA adapters on the pre-trained model (finetune recipe)"})

@@ -268,7 +268,7 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
     pool_labels = splits.labels("train")
     chosen = draw_budget(pool_labels, parse_budget(args.label_budget), args.trainer.seed)
     per_class = labels_per_class(pool_labels[chosen], splits.task)
-    recipe = RECIPES["finetune"] if args.lora else resolve_recipe(args.recipe, per_class)
+    recipe = RECIPES["finetune"] if args.lora else resolve_recipe(args.recipe, per_class, splits.task)
     length = aligned_length(splits_to_align, extractor, args.sampling_rate)
     train, validation, test = (
         align_task_split(split, extractor, splits.task, args.sampling_rate, length)

@@ -6,7 +6,9 @@ returns the fitted model; `citrus finetune --recipe` and `citrus evaluate --reci
 
 - `"probe"`: the encoder stays frozen; the head reads the pooled output of every layer (CNN tokens and each
   transformer layer, mean and max over patches, every channel; for classification with at least
-  `PROBE_SPREAD_FROM_PER_CLASS` labelled examples of every class also the standard deviation over patches) and is
+  `PROBE_SPREAD_FROM_PER_CLASS` labelled examples of every class also the standard deviation over patches; for
+  regression the standard deviation and how the tokens move: the step between neighbouring patches and the
+  autocorrelation at 1 to 12 patches) and is
   fitted in closed form by ridge regression, the penalty chosen by exact leave-one-out cross-validation
   (`training.probe`). No validation carve, no learning rate, no steps: every labelled example trains the read-out,
   and the same seed gives the same model.
@@ -18,8 +20,8 @@ returns the fitted model; `citrus finetune --recipe` and `citrus evaluate --reci
   `PROBE_FINETUNE_EPOCHS` passes at a tenth of the learning rate, its batches drawn from the labelled windows and
   `PROBE_FINETUNE_AUGMENTED_COPIES` shifted, rescaled and jittered copies of each (`training.augment`). It does so
   `PROBE_FINETUNE_SOUP_MEMBERS` times from the same start with other seeds and keeps the average of their weights.
-- `"auto"` (the default): the probe below `AUTO_PROBE_FINETUNE_FROM_PER_CLASS` labelled examples per class,
-  probe-then-fine-tune from there. Chosen on the low-data protocol's validation splits with citrus-small (10
+- `"auto"` (the default): for classification the probe below `AUTO_PROBE_FINETUNE_FROM_PER_CLASS` labelled examples
+  per class, probe-then-fine-tune from there; for regression the probe at every size. Chosen on the low-data protocol's validation splits with citrus-small (10
   labelled sets, 5 seeds, paired draws, macro-F1 points; no test split read). Probe-then-fine-tune minus the probe:
   -0.34 at 5 labels per class (30 passes; ahead on 5 sets, behind on 3) and, at 20, +0.85 with 30 passes (ahead on
   6, behind on 1) and +0.91 with 10 (ahead on 5, behind on 2: MEG hand movements -2.9, infant sleep -0.4; 3 at the
@@ -61,6 +63,19 @@ returns the fitted model; `citrus finetune --recipe` and `citrus evaluate --reci
   statistic; -0.49), choosing one layer's features by leave-one-out error (-0.23), averaging per-layer read-outs
   with the full one (+0.26, ahead on 4, behind on 2), and standardising per layer instead of per column (-1.13) or
   not at all (-1.79).
+
+  The probe's dynamics (benchmarks/results/checkpoint_selection.md, "The probe's dynamics"): mean, max and spread
+  pool the same for a rhythm and for its patches shuffled. With each token dimension's root-mean-square step between
+  neighbouring patches and its autocorrelation at 1 to 12 patches as well ("mean_max_std_dynamics"), the probe's
+  heart-rate error on the validation splits fell from 2.35 to 0.97 bpm (ECG) and 1.35 to 0.58 (PPG) with 20
+  labelled windows, and with every label from 1.25 and 0.70 (the LP-FT that "auto" ran there) to 0.55 and 0.33
+  (MiniRocket 0.48 and 0.67). So the probe pools them for regression, at every size, and "auto" fits regression
+  with the probe at every size. At 5 labels per class of the ten classification sets they scored -0.02 and +1.10
+  points in two draws of 5 seeds (ahead on 4 and 5 sets, behind on 4 and 3), not ahead in both draws as the spread
+  was, so classification keeps "mean_max_std". (Shipped for classification too at first, they scored -1.6 points at
+  5 per class on the test splits; see the checkpoint-selection notes.) Left out, as measured at 5 per class: lags 1,
+  3 and 9 only (+0.59 / +0.87, but heart rate from ECG 0.99 and PPG 1.18 bpm at 20 windows), the step alone (+0.34 /
+  +0.15), the minimum (-0.36), the skewness (-0.31) and the raw input's own pooled statistics (-0.14).
 """
 
 from __future__ import annotations
@@ -109,6 +124,12 @@ PROBE_FINETUNE_SOUP_SEED_STRIDE = 1000
 # macro-F1 points at 5 per class in two validation draws, -1.74 at one (see the module docstring). LP-FT keeps mean
 # and max (not measured with it).
 PROBE_SPREAD_FROM_PER_CLASS = 2
+# For regression the probe pools, at every size, the spread and how the tokens move from patch to patch (the step
+# between neighbouring patches and the autocorrelation at 1 to 12 patches, `configuration_citrus.AUTOCORRELATION_LAGS`):
+# heart-rate error from 20 windows 2.35 -> 0.97 bpm (ECG) and 1.35 -> 0.58 (PPG) on the validation splits.
+# Classification keeps "mean_max_std": with the dynamics it scored -0.02 and +1.10 points at 5 per class in two
+# validation draws, not ahead in both as the spread was (see the module docstring).
+PROBE_REGRESSION_POOLING = "mean_max_std_dynamics"
 # Temperatures tried when the probe's ridge scores become logits (see `ProbeFinetuneRecipe`).
 LOGIT_TEMPERATURES: tuple[float, ...] = tuple(float(t) for t in np.logspace(-1, 2, 31))
 
@@ -164,18 +185,17 @@ def register_recipe(recipe_class: type[Recipe]) -> type[Recipe]:
 class ProbeRecipe(Recipe):
     name = "probe"
     description = (
-        "frozen encoder; ridge read-out (penalty by leave-one-out) of every layer's mean- and max-pooled tokens, and "
-        f"their standard deviation for classes of {PROBE_SPREAD_FROM_PER_CLASS} or more labelled examples"
+        "frozen encoder; ridge read-out (penalty by leave-one-out) of every layer's mean- and max-pooled tokens, "
+        f"their standard deviation for classes of {PROBE_SPREAD_FROM_PER_CLASS} or more labelled examples, and for "
+        "regression also their step and autocorrelation"
     )
     head_overrides = {"head_features": "all_layers", "pooling": "mean_max"}
 
     def head_overrides_for(self, labels_per_class: float | None, task: str) -> dict[str, Any]:
         overrides = dict(self.head_overrides)
-        if (
-            task == "classification"
-            and labels_per_class is not None
-            and labels_per_class >= PROBE_SPREAD_FROM_PER_CLASS
-        ):
+        if task == "regression":
+            overrides["pooling"] = PROBE_REGRESSION_POOLING
+        elif labels_per_class is not None and labels_per_class >= PROBE_SPREAD_FROM_PER_CLASS:
             overrides["pooling"] = "mean_max_std"
         return overrides
 
@@ -356,26 +376,36 @@ class ProbeFinetuneRecipe(FinetuneRecipe):
 RECIPE_NAMES = ("auto", *RECIPES)
 
 
-def resolve_recipe(name: str, labels_per_class: float | None) -> Recipe:
-    """The recipe `name` ("auto" picks by `labels_per_class`, the smallest class's count; None counts as many)."""
+def resolve_recipe(name: str, labels_per_class: float | None, task: str = "classification") -> Recipe:
+    """The recipe `name` ("auto" picks the probe for regression, and for classification by `labels_per_class`, the
+    smallest class's count; None counts as many)."""
     if name == "auto":
         few = labels_per_class is not None and labels_per_class < AUTO_PROBE_FINETUNE_FROM_PER_CLASS
-        return RECIPES["probe" if few else "probe-finetune"]
+        return RECIPES["probe" if few or task == "regression" else "probe-finetune"]
     if name not in RECIPES:
         raise ValueError(f"Unknown recipe {name!r}; choose one of {', '.join(RECIPE_NAMES)}.")
     return RECIPES[name]
 
 
 def recipe_fingerprint(name: str) -> dict[str, Any]:
-    """The settings of recipe `name` that its results depend on beyond the run's own arguments: "auto"'s rule and
-    probe-then-fine-tune's step size and schedule. Result caches (the protocol's run signatures) hold it, so runs
-    fitted under another rule are not reused; "probe" and "finetune" have kept theirs since caches began, hence {}."""
+    """The settings of recipe `name` that its results depend on beyond the run's own arguments: "auto"'s rule, the
+    probe's pooling and probe-then-fine-tune's step size and schedule. Result caches (the protocol's run signatures)
+    hold it, so runs fitted under another rule are not reused; "finetune" has kept its settings since caches began,
+    hence {}."""
     if name == "auto":
         return {
             "probe_below_per_class": AUTO_PROBE_FINETUNE_FROM_PER_CLASS,
             "from_there": "probe-finetune",
+            "regression": "probe",
+            "probe": recipe_fingerprint("probe"),
             **recipe_fingerprint("probe-finetune"),
         }
+    if name == "probe":
+        from ..configuration_citrus import AUTOCORRELATION_LAGS
+
+        # the classification rule ("mean_max_std" from PROBE_SPREAD_FROM_PER_CLASS) predates the fingerprint, so
+        # only regression's pooling is named: runs fitted before it keep their signatures
+        return {"regression_pooling": PROBE_REGRESSION_POOLING, "autocorrelation_lags": AUTOCORRELATION_LAGS}
     if name == "probe-finetune":
         from . import augment  # imports torch: only the protocol, which has it loaded, asks for fingerprints
 
@@ -395,8 +425,8 @@ def recipe_fingerprint(name: str) -> dict[str, Any]:
 
 
 def labels_per_class(labels: np.ndarray, task: str) -> float | None:
-    """The smallest class's number of labelled examples (None for regression, where "auto" uses the count of
-    examples divided by 2, as if it were a two-class set)."""
+    """The smallest class's number of labelled examples (for regression, the count of examples divided by 2, as if it
+    were a two-class set)."""
     labels = np.asarray(labels)
     if task == "regression":
         return len(labels) / 2
