@@ -522,7 +522,9 @@ def test_the_probe_pools_the_spread_where_leave_one_out_chooses_its_penalty_and_
     # regression: leave-one-out chooses the penalty from 2 examples, and heart rate is a rhythm
     assert probe.head_overrides_for(1.0, "regression")["pooling"] == "mean_max_std_dynamics"
     assert probe.head_overrides_for(100.0, "regression")["pooling"] == "mean_max_std_dynamics"
-    assert lpft.head_overrides_for(20.0, "classification")["pooling"] == "mean_max"
+    # LP-FT starts from the same probe
+    assert lpft.head_overrides_for(20.0, "classification")["pooling"] == "mean_max_std"
+    assert lpft.head_overrides_for(one_of_a_class, "classification")["pooling"] == "mean_max"
     assert RECIPES["finetune"].head_overrides_for(5.0, "classification") == {}
 
 
@@ -568,8 +570,8 @@ def test_probe_finetune_starts_from_the_probe_and_moves_the_encoder(tmp_path, mo
     tuned = CiTrusForSequenceClassification.from_pretrained(tmp_path / "lpft").state_dict()
     backbone = [name for name in pretrained if name.startswith("citrus.") and name in tuned]
     assert any(not torch.equal(pretrained[name], tuned[name]) for name in backbone)
-    # the head read every layer (the probe's head), 4 BasicMotions classes
-    assert tuned["classifier.weight"].shape == (4, 6 * 16 * 2 * 2)
+    # the head reads what the probe reads at 5 per class (every layer; mean, max and std), 4 BasicMotions classes
+    assert tuned["classifier.weight"].shape == (4, 6 * 16 * 2 * 3)
     assert result.test_metrics["accuracy"] > 0.25
     # the saved model is the members' weight average; the members trained under different seeds and differ
     (seed_a, member_a), (seed_b, member_b) = members

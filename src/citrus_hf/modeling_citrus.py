@@ -1636,8 +1636,8 @@ def token_dynamics(
     (covariance of the kept patch pairs that far apart over the variance; 0 where a window has no such pair).
 
     Mean, maximum and spread are blind to order: a rhythm (a heart beat every 8 patches) and the same tokens shuffled
-    pool alike. The statistics are taken in float32 whatever the features' dtype, since sums of products over
-    hundreds of patches lose the autocorrelation's digits in bfloat16.
+    pool alike. The products and their sums are taken in float32 whatever the features' dtype, since sums over hundreds
+    of patches lose the autocorrelation's digits in bfloat16 (the mean and variance come in the features' dtype).
 
     Args:
         features: `(B, C, P, D)` tokens.
