@@ -61,6 +61,10 @@ def test_summary_gains_and_markdown_on_hand_made_runs(tmp_path):
     assert "| citrus-time | **70.0 ± 14.1** |" in table
     assert "| har | 1/class | citrus-time | minirocket | +17.50 ± 17.68 pts (macro-F1 (%)) | 2/2 seeds |" in table
     assert "| citrus-time | **3.00 ± 0.00** |" in table
+    # the headings name the split the runs were scored on (runs without `scored_on` were scored on test)
+    assert "## har (classification, test macro-F1 (%), mean ± std over seeds)" in table
+    on_validation = markdown_tables([{**run, "scored_on": "validation"} for run in runs])
+    assert "## har (classification, validation macro-F1 (%)" in on_validation and ", test " not in on_validation
     paths = write_report(runs, tmp_path)
     assert paths["plot"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="No runs"):

@@ -424,8 +424,9 @@ def test_pipeline_saved_with_its_code_runs_without_the_package(kind, request, wa
         )
     else:
         assert len(result["windows"]) == 10
+        # the same float rounding (targets of ~0.02 differed by 5e-7 in one full-suite run)
         np.testing.assert_allclose(
-            [w["target"] for w in result["windows"]], [w["target"] for w in expected["windows"]], rtol=1e-6
+            [w["target"] for w in result["windows"]], [w["target"] for w in expected["windows"]], rtol=1e-5, atol=1e-6
         )
 
 

@@ -162,6 +162,12 @@ def _format(mean: float, std: float, metric: str) -> str:
     return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}"
 
 
+def _scored_split(runs: list[dict[str, Any]], dataset: str) -> str:
+    """The split a dataset's runs were scored on ("test", "validation", or both named when a report mixes them);
+    runs recorded before `scored_on` existed were scored on test."""
+    return "/".join(sorted({run.get("scored_on", "test") for run in runs if run["dataset"] == dataset})) or "test"
+
+
 def _budget_positions(entries: list[dict[str, Any]]) -> list[tuple[int, str]]:
     """`(order, budget)` of a dataset's summary entries, one per budget in budget order. Runs resumed from an earlier
     budget list may carry another order for the same budget; the latest list's (the largest) wins."""
@@ -194,7 +200,8 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
             if scored:
                 best[budget] = (max if metric_greater_is_better(metric) else min)(scored)[1]
         n_train = {b: int(round(np.mean([e["n_train"] for e in entries if e["budget"] == b]))) for _, b in budgets}
-        lines += [f"## {dataset} ({task}, test {METRIC_NAMES[metric]}, mean ± std over seeds)", ""]
+        split = _scored_split(runs, dataset)
+        lines += [f"## {dataset} ({task}, {split} {METRIC_NAMES[metric]}, mean ± std over seeds)", ""]
         lines.append("| arm | " + " | ".join(f"{b} (n={n_train[b]})" for _, b in budgets) + " |")
         lines.append("|---|" + "---|" * len(budgets))
         for arm in arms:
@@ -277,7 +284,8 @@ def plot_results(runs: list[dict[str, Any]], path: str | os.PathLike, title: str
             )
         axis.set_xticks(range(len(budgets)), [b for _, b in budgets])
         axis.set_xlabel("label budget")
-        axis.set_ylabel(f"test {METRIC_NAMES[metric]}" + (" (lower is better)" if metric in ("mae", "rmse") else ""))
+        lower = " (lower is better)" if metric in ("mae", "rmse") else ""
+        axis.set_ylabel(f"{_scored_split(runs, dataset)} {METRIC_NAMES[metric]}{lower}")
         axis.set_title(f"{dataset} ({entries[0]['task']})")
         axis.grid(alpha=0.3)
     axes.flat[len(datasets) - 1].legend(fontsize=8, loc="best")
