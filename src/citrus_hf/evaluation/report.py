@@ -165,7 +165,7 @@ def _format(mean: float, std: float, metric: str) -> str:
 def _scored_split(runs: list[dict[str, Any]], dataset: str) -> str:
     """The split a dataset's runs were scored on ("test", "validation", or both named when a report mixes them);
     runs recorded before `scored_on` existed were scored on test."""
-    return "/".join(sorted({run.get("scored_on", "test") for run in runs if run["dataset"] == dataset})) or "test"
+    return "/".join(sorted({run.get("scored_on", "test") for run in runs if run["dataset"] == dataset}))
 
 
 def _budget_positions(entries: list[dict[str, Any]]) -> list[tuple[int, str]]:
