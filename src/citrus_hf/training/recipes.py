@@ -41,7 +41,8 @@ returns the fitted model; `citrus finetune --recipe` and `citrus evaluate --reci
   with, typically), for the same steps; so LP-FT augments. Left out, as measured: the same copies in the probe's ridge
   (-0.11 / +0.14 at 5 / 20 per class, each copy held out with its original), LP-FT with augmentation at 5 per class
   (-0.59 against the probe) and WiSE-FT weight interpolation between the probe's start and the fine-tuned end (every
-  mix scored below the fine-tuned end).
+  mix scored below the fine-tuned end). Also left out at 20 per class: the CNN stem frozen while the rest fine-tunes
+  (-0.46) and layer-wise learning-rate decay (x0.65 per layer downwards; -0.55).
 
   Seed ensembles, as one model (benchmarks/results/checkpoint_selection.md, "Two fine-tunings averaged"): two
   fine-tunings from the same probe start (seeds s and s + 1000: other batches, other copies), their weights averaged
@@ -67,8 +68,9 @@ returns the fitted model; `citrus finetune --recipe` and `citrus evaluate --reci
   by leave-one-out and the extra columns only add noise; so the probe adds it from `PROBE_SPREAD_FROM_PER_CLASS`
   examples per class. Left out, as measured at 5 per class: the proportion of positive values (MiniRocket's
   statistic; -0.49), choosing one layer's features by leave-one-out error (-0.23), averaging per-layer read-outs
-  with the full one (+0.26, ahead on 4, behind on 2), and standardising per layer instead of per column (-1.13) or
-  not at all (-1.79).
+  with the full one (+0.26, ahead on 4, behind on 2), standardising per layer instead of per column (-1.13) or
+  not at all (-1.79), multinomial logistic regression with cross-validated C instead of ridge (-0.28), and averaging
+  the features and logits over the window and the window shifted by half a patch (-0.08).
 
   The probe's dynamics (benchmarks/results/checkpoint_selection.md, "The probe's dynamics"): mean, max and spread
   pool the same for a rhythm and for its patches shuffled. With each token dimension's root-mean-square step between
