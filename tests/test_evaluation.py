@@ -221,6 +221,7 @@ def test_minirocket_leaves_no_spinning_threads_behind(monkeypatch):
 def test_run_signatures_follow_the_auto_rule_of_citrus_arms_only(monkeypatch):
     """Runs fitted by "auto" under another rule are not reused; arms that do not use it keep their signatures."""
     from citrus_hf.evaluation import ProtocolConfig
+    from citrus_hf.training import probe as probe_module
     from citrus_hf.training import recipes
 
     def signatures(recipe):
@@ -239,13 +240,24 @@ def test_run_signatures_follow_the_auto_rule_of_citrus_arms_only(monkeypatch):
     assert before["minirocket"] == after["minirocket"] and before["patchtst-scratch"] == after["patchtst-scratch"]
     monkeypatch.setattr(recipes, "PROBE_FINETUNE_EPOCHS", 3)  # the schedule of the recipe "auto" picks
     assert signatures("auto")["citrus-scratch"] not in (before["citrus-scratch"], after["citrus-scratch"])
-    # "probe" names its regression pooling (the classification rule predates the fingerprint), and "auto", which
-    # picks it, follows it too
-    probe, auto = signatures("probe"), signatures("auto")
-    assert probe["citrus-scratch"] != probe["minirocket"]
-    monkeypatch.setattr(recipes, "PROBE_REGRESSION_POOLING", "mean_max_std")
+    # "probe" names its poolings and the weight of the dynamics, and "auto", which picks it, follows them too
+    for setting, value in [
+        ("PROBE_REGRESSION_POOLING", "mean_max_std"),
+        ("PROBE_CLASSIFICATION_POOLING", "mean_max_std"),
+        ("PROBE_SPREAD_FROM_PER_CLASS", 3),
+    ]:
+        probe, auto = signatures("probe"), signatures("auto")
+        assert probe["citrus-scratch"] != probe["minirocket"]
+        monkeypatch.setattr(recipes, setting, value)
+        assert signatures("probe")["citrus-scratch"] != probe["citrus-scratch"], setting
+        assert signatures("auto")["citrus-scratch"] != auto["citrus-scratch"], setting
+    probe = signatures("probe")
+    monkeypatch.setattr(probe_module, "CLASSIFICATION_DYNAMICS_WEIGHT", 1.0)
     assert signatures("probe")["citrus-scratch"] != probe["citrus-scratch"]
-    assert signatures("auto")["citrus-scratch"] != auto["citrus-scratch"]
+    # LP-FT's head pooling is named too
+    lpft = signatures("probe-finetune")
+    monkeypatch.setattr(recipes, "PROBE_FINETUNE_CLASSIFICATION_POOLING", "mean_max")
+    assert signatures("probe-finetune")["citrus-scratch"] != lpft["citrus-scratch"]
     # "finetune" has kept its settings since caches began: its CiTrus runs share the shared signature
     finetune = signatures("finetune")
     assert finetune["citrus-scratch"] == finetune["minirocket"]

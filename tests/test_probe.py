@@ -8,7 +8,16 @@ import torch
 from tiny_configs import tiny_config
 
 from citrus_hf import CiTrusForRegression, CiTrusForSequenceClassification
-from citrus_hf.training.probe import DEFAULT_ALPHAS, class_codes, embed_dataset, fit_probe, fit_ridge
+from citrus_hf.configuration_citrus import POOLING_STATISTICS
+from citrus_hf.training.probe import (
+    CLASSIFICATION_DYNAMICS_WEIGHT,
+    DEFAULT_ALPHAS,
+    class_codes,
+    dynamics_column_weights,
+    embed_dataset,
+    fit_probe,
+    fit_ridge,
+)
 
 
 def _brute_force_loo(features, targets, alpha_relative):
@@ -104,3 +113,53 @@ def test_probe_fits_a_regressor():
         predictions = model(inputs).logits[:, 0]
     # the fitted head beats predicting the mean on its training data
     assert ((predictions - targets) ** 2).mean() < targets.var()
+
+
+def test_column_weights_scale_the_standardised_columns_before_the_penalty():
+    """Maths: a column weighted `w` is the standardised column times `w` in an ordinary ridge (so penalised as if by
+    alpha / w**2); the penalty's unit is the weighted design's mean squared singular value."""
+    rng = np.random.default_rng(3)
+    features = rng.standard_normal((14, 6)) * [1.0, 5.0, 0.1, 2.0, 1.0, 3.0]
+    targets = features @ rng.standard_normal((6, 2)) + 0.3 * rng.standard_normal((14, 2))
+    weights = np.array([1.0, 1.0, 0.5, 0.5, 2.0, 0.1])
+    readout = fit_ridge(features, targets, alphas=(0.3,), column_weights=weights)
+    design = (features - features.mean(0)) / features.std(0) * weights
+    unit = (np.linalg.svd(design, compute_uv=False) ** 2).mean()
+    centred = targets - targets.mean(0)
+    coefficients = np.linalg.solve(design.T @ design + 0.3 * unit * np.eye(6), design.T @ centred)
+    np.testing.assert_allclose(readout.predict(features), design @ coefficients + targets.mean(0), atol=1e-10)
+    unweighted = fit_ridge(features, targets, alphas=(0.3,))
+    assert not np.allclose(unweighted.predict(features), readout.predict(features))
+
+
+def test_dynamics_column_weights_follow_the_pooled_layout():
+    d_model, statistics = 4, POOLING_STATISTICS["mean_max_std_dynamics"]
+    weights = dynamics_column_weights(2 * 3 * statistics * d_model, d_model, 0.5)  # 2 channels x 3 states
+    blocks = weights.reshape(6, statistics, d_model)
+    assert (blocks[:, :3] == 1.0).all() and (blocks[:, 3:] == 0.5).all()
+    # the two groups weigh alike in the penalty: 3 statistics at 1, 13 at sqrt(3 / 13)
+    assert 3 * 1.0 == pytest.approx((statistics - 3) * CLASSIFICATION_DYNAMICS_WEIGHT**2)
+    with pytest.raises(ValueError, match="not whole blocks"):
+        dynamics_column_weights(statistics * d_model + 1, d_model, 0.5)
+
+
+def test_probe_weights_the_dynamics_for_classification_only():
+    torch.manual_seed(0)
+    inputs = torch.randn(12, 2, 200)
+    labels = torch.arange(12) % 3
+    config = tiny_config(num_channels=2, num_labels=3, head_features="all_layers", pooling="mean_max_std_dynamics")
+    model = CiTrusForSequenceClassification(config)
+    rows = _aligned(inputs, labels)
+    readout = fit_probe(model, rows, "classification")
+    features = embed_dataset(model, rows)
+    weights = dynamics_column_weights(features.shape[1], config.d_model, CLASSIFICATION_DYNAMICS_WEIGHT)
+    expected = fit_ridge(features, class_codes(labels.numpy(), 3), column_weights=weights)
+    np.testing.assert_allclose(readout.weight, expected.weight)
+    assert readout.alpha == expected.alpha
+    # regression keeps every column at weight 1: heart rate is carried by the dynamics themselves
+    regressor = CiTrusForRegression(tiny_config(head_features="all_layers", pooling="mean_max_std_dynamics"))
+    targets = inputs[:, :1].std(dim=(1, 2)) * 10 + 60
+    single = _aligned(inputs[:, :1], targets)
+    readout = fit_probe(regressor, single, "regression")
+    expected = fit_ridge(embed_dataset(regressor, single), targets.numpy()[:, None].astype(np.float64))
+    np.testing.assert_allclose(readout.weight, expected.weight)

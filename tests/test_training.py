@@ -486,9 +486,11 @@ def test_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path):
     results = json.loads((tmp_path / "probe" / "finetune_results.json").read_text())
     assert results["num_train"] == 8  # 2 per class
     assert results["recipe"] == "probe" and results["steps"] == 0 and results["recipe_details"]["ridge_alpha"] > 0
-    # 6 channels x (CNN + 1 layer) x mean/max/std: from 2 labelled examples per class the probe pools the spread too
-    assert probed["classifier.weight"].shape == (4, 6 * 16 * 2 * 3)
-    assert CiTrusForSequenceClassification.from_pretrained(tmp_path / "probe").config.pooling == "mean_max_std"
+    # 6 channels x (CNN + 1 layer) x 16 statistics: from 2 labelled examples per class the probe pools the spread
+    # and the dynamics too
+    assert probed["classifier.weight"].shape == (4, 6 * 16 * 2 * 16)
+    config = CiTrusForSequenceClassification.from_pretrained(tmp_path / "probe").config
+    assert config.pooling == "mean_max_std_dynamics"
 
 
 def test_auto_recipe_is_the_probe_below_20_labels_per_class_and_lpft_from_there_and_the_probe_for_regression():
@@ -510,20 +512,25 @@ def test_auto_recipe_is_the_probe_below_20_labels_per_class_and_lpft_from_there_
     assert resolve_recipe("finetune", 5.0).name == "finetune"
 
 
-def test_the_probe_pools_the_spread_where_leave_one_out_chooses_its_penalty_and_the_dynamics_for_regression():
+def test_the_probe_pools_the_spread_and_dynamics_where_leave_one_out_chooses_its_penalty_and_lpft_the_spread():
     from citrus_hf.training.recipes import RECIPES, labels_per_class
 
     probe, lpft = RECIPES["probe"], RECIPES["probe-finetune"]
-    assert probe.head_overrides_for(5.0, "classification") == {"head_features": "all_layers", "pooling": "mean_max_std"}
-    assert probe.head_overrides_for(2.0, "classification")["pooling"] == "mean_max_std"
+    assert probe.head_overrides_for(5.0, "classification") == {
+        "head_features": "all_layers",
+        "pooling": "mean_max_std_dynamics",
+    }
+    assert probe.head_overrides_for(2.0, "classification")["pooling"] == "mean_max_std_dynamics"
     # one example of some class: a fixed penalty, and the extra columns measured worse there
     one_of_a_class = labels_per_class(np.array([0, 0, 1]), "classification")
     assert probe.head_overrides_for(one_of_a_class, "classification")["pooling"] == "mean_max"
     # regression: leave-one-out chooses the penalty from 2 examples, and heart rate is a rhythm
     assert probe.head_overrides_for(1.0, "regression")["pooling"] == "mean_max_std_dynamics"
     assert probe.head_overrides_for(100.0, "regression")["pooling"] == "mean_max_std_dynamics"
-    # LP-FT starts from the same probe
+    # LP-FT starts from the probe with the spread but not the dynamics (not measured inside LP-FT)
     assert lpft.head_overrides_for(20.0, "classification")["pooling"] == "mean_max_std"
+    assert lpft.head_overrides_for(5.0, "classification")["pooling"] == "mean_max_std"
+    assert lpft.head_overrides_for(20.0, "regression")["pooling"] == "mean_max_std_dynamics"
     assert lpft.head_overrides_for(one_of_a_class, "classification")["pooling"] == "mean_max"
     assert RECIPES["finetune"].head_overrides_for(5.0, "classification") == {}
 

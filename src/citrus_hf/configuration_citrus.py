@@ -332,10 +332,11 @@ class CiTrusConfig(PreTrainedConfig):
             (`"encoded"`), or `"all_layers"`: the CNN tokens and every transformer layer's output side by side (the
             frozen-feature probe's input: early layers keep local morphology, late ones context).
         pooling (`str`, defaults to `"mean"`): over patches: `"mean"`, `"max"`, `"mean_max"` (both, side by side),
-            `"mean_max_std"` (and the standard deviation; the frozen-feature probe's pooling for classification from
-            two labelled examples per class), `"mean_max_std_dynamics"` (and how the tokens move: the root mean square
-            of the step from one patch to the next and the autocorrelation at lags of 1 to 12 patches,
-            `AUTOCORRELATION_LAGS`; the probe's pooling for regression) or `"cls"` (a learned CLS token).
+            `"mean_max_std"` (and the standard deviation; the pooling LP-FT's probe start reads for classification
+            from two labelled examples per class), `"mean_max_std_dynamics"` (and how the tokens move: the root mean
+            square of the step from one patch to the next and the autocorrelation at lags of 1 to 12 patches,
+            `AUTOCORRELATION_LAGS`; the frozen-feature probe's pooling for regression, and for classification from
+            two labelled examples per class) or `"cls"` (a learned CLS token).
         channel_pooling (`str`, defaults to `"concat"`): over channels: concatenate (needs exactly `num_channels`
             channels) or average (any channel count).
         num_labels / id2label / problem_type: as in transformers (`"single_label_classification"`,

@@ -5,11 +5,11 @@ returns the fitted model; `citrus finetune --recipe` and `citrus evaluate --reci
 (`RECIPES`, filled by `register_recipe`):
 
 - `"probe"`: the encoder stays frozen; the head reads the pooled output of every layer (CNN tokens and each
-  transformer layer, mean and max over patches, every channel; for classification with at least
-  `PROBE_SPREAD_FROM_PER_CLASS` labelled examples of every class also the standard deviation over patches; for
-  regression the standard deviation and how the tokens move: the step between neighbouring patches and the
-  autocorrelation at 1 to 12 patches) and is fitted in closed form by ridge regression, the penalty chosen by exact
-  leave-one-out cross-validation (`training.probe`). No validation carve, no learning rate, no steps: every labelled
+  transformer layer, mean and max over patches, every channel; for regression, and for classification with at least
+  `PROBE_SPREAD_FROM_PER_CLASS` labelled examples of every class, also the standard deviation over patches and how
+  the tokens move: the step between neighbouring patches and the autocorrelation at 1 to 12 patches, the latter
+  weighted down as a group for classification) and is fitted in closed form by ridge regression, the penalty chosen
+  by exact leave-one-out cross-validation (`training.probe`). No validation carve, no learning rate, no steps: every labelled
   example trains the read-out, and the same seed gives the same model.
 - `"finetune"`: the whole model trains with the `Trainer` for a schedule that scales with the number of examples
   (`finetune_steps`); early stopping only when the validation split holds at least `MIN_VALIDATION_PER_CLASS`
@@ -82,10 +82,21 @@ returns the fitted model; `citrus finetune --recipe` and `citrus evaluate --reci
   (MiniRocket 0.48 and 0.67). So the probe pools them for regression, at every size, and "auto" fits regression
   with the probe at every size. At 5 labels per class of the ten classification sets they scored -0.02 and +1.10
   points in two draws of 5 seeds (ahead on 4 and 5 sets, behind on 4 and 3), not ahead in both draws as the spread
-  was, so classification keeps "mean_max_std". (Shipped for classification too at first, they scored -1.6 points at
-  5 per class on the test splits; see the checkpoint-selection notes.) Left out, as measured at 5 per class: lags 1,
-  3 and 9 only (+0.59 / +0.87, but heart rate from ECG 0.99 and PPG 1.18 bpm at 20 windows), the step alone (+0.34 /
-  +0.15), the minimum (-0.36), the skewness (-0.31) and the raw input's own pooled statistics (-0.14).
+  was. (Shipped for classification too at first, they scored -1.6 points at 5 per class on the test splits; see the
+  checkpoint-selection notes.) Left out, as measured at 5 per class: lags 1, 3 and 9 only (+0.59 / +0.87, but heart
+  rate from ECG 0.99 and PPG 1.18 bpm at 20 windows), the step alone (+0.34 / +0.15), the minimum (-0.36), the
+  skewness (-0.31) and the raw input's own pooled statistics (-0.14).
+
+  The dynamics weighted as one group (benchmarks/results/checkpoint_selection.md, "The probe's dynamics, weighted as
+  a group"): unweighted, their 13 statistics per token dimension are 13 of every 16 standardised columns and weigh
+  as much each as the mean, max and spread in the ridge penalty. Weighting each dynamics column by sqrt(3 / 13)
+  (`probe.CLASSIFICATION_DYNAMICS_WEIGHT`: the two groups equally heavy) scored +0.73 and +0.91 points over the
+  spread alone at 5 labels per class in two draws of 5 seeds (ahead on 6 and 7 sets, behind on 2 and 1; weights 0.25
+  and 0.7 scored +0.06 and +0.44 in the first), so the probe pools them, so weighted, for classification from
+  `PROBE_SPREAD_FROM_PER_CLASS` examples per class. Heart rate is carried by the dynamics, and the same weighting
+  there lost (ECG 0.97 -> 1.05 bpm, PPG 0.58 -> 0.59 from 20 windows), so regression keeps them at full weight.
+  LP-FT's probe start keeps the spread alone (`PROBE_FINETUNE_CLASSIFICATION_POOLING`): the dynamics were not
+  measured inside LP-FT, and its 20-per-class results stay those of the spread.
 """
 
 from __future__ import annotations
@@ -137,9 +148,13 @@ PROBE_SPREAD_FROM_PER_CLASS = 2
 # For regression the probe pools, at every size, the spread and how the tokens move from patch to patch (the step
 # between neighbouring patches and the autocorrelation at 1 to 12 patches, `configuration_citrus.AUTOCORRELATION_LAGS`):
 # heart-rate error from 20 windows 2.35 -> 0.97 bpm (ECG) and 1.35 -> 0.58 (PPG) on the validation splits.
-# Classification keeps "mean_max_std": with the dynamics it scored -0.02 and +1.10 points at 5 per class in two
-# validation draws, not ahead in both as the spread was (see the module docstring).
 PROBE_REGRESSION_POOLING = "mean_max_std_dynamics"
+# For classification (from `PROBE_SPREAD_FROM_PER_CLASS` examples per class) the probe pools them too, the dynamics
+# weighted as one group as heavy as the spread (`probe.CLASSIFICATION_DYNAMICS_WEIGHT`): +0.72 and +0.91 points at 5
+# per class in two validation draws (ahead on 6 and 7 sets); unweighted they scored -0.02 and +1.10.
+PROBE_CLASSIFICATION_POOLING = "mean_max_std_dynamics"
+# LP-FT's probe start keeps the spread alone: the dynamics were not measured inside LP-FT.
+PROBE_FINETUNE_CLASSIFICATION_POOLING = "mean_max_std"
 # Temperatures tried when the probe's ridge scores become logits (see `ProbeFinetuneRecipe`).
 LOGIT_TEMPERATURES: tuple[float, ...] = tuple(float(t) for t in np.logspace(-1, 2, 31))
 
@@ -191,23 +206,32 @@ def register_recipe(recipe_class: type[Recipe]) -> type[Recipe]:
     return recipe_class
 
 
+def probe_head_overrides(
+    labels_per_class: float | None, task: str, classification_pooling: str = PROBE_CLASSIFICATION_POOLING
+) -> dict[str, Any]:
+    """The head a probe reads: every layer's tokens, mean- and max-pooled; for regression `PROBE_REGRESSION_POOLING`;
+    for classification with at least `PROBE_SPREAD_FROM_PER_CLASS` examples of its smallest class
+    `classification_pooling`."""
+    overrides: dict[str, Any] = {"head_features": "all_layers", "pooling": "mean_max"}
+    if task == "regression":
+        overrides["pooling"] = PROBE_REGRESSION_POOLING
+    elif labels_per_class is not None and labels_per_class >= PROBE_SPREAD_FROM_PER_CLASS:
+        overrides["pooling"] = classification_pooling
+    return overrides
+
+
 @register_recipe
 class ProbeRecipe(Recipe):
     name = "probe"
     description = (
         "frozen encoder; ridge read-out (penalty by leave-one-out) of every layer's mean- and max-pooled tokens, "
-        f"their standard deviation for classes of {PROBE_SPREAD_FROM_PER_CLASS} or more labelled examples, and for "
-        "regression also their step and autocorrelation"
+        f"and from {PROBE_SPREAD_FROM_PER_CLASS} labelled examples per class (regression: always) also their standard "
+        "deviation, step and autocorrelation"
     )
-    head_overrides = {"head_features": "all_layers", "pooling": "mean_max"}
+    head_overrides = probe_head_overrides(None, "classification")
 
     def head_overrides_for(self, labels_per_class: float | None, task: str) -> dict[str, Any]:
-        overrides = dict(self.head_overrides)
-        if task == "regression":
-            overrides["pooling"] = PROBE_REGRESSION_POOLING
-        elif labels_per_class is not None and labels_per_class >= PROBE_SPREAD_FROM_PER_CLASS:
-            overrides["pooling"] = "mean_max_std"
-        return overrides
+        return probe_head_overrides(labels_per_class, task)
 
     def fit(self, model, train, validation, task, settings, output_dir) -> RecipeOutcome:
         from .probe import fit_probe
@@ -308,9 +332,12 @@ class ProbeFinetuneRecipe(FinetuneRecipe):
         f"{PROBE_FINETUNE_SOUP_MEMBERS} such fine-tunings with other seeds, their weights averaged"
     )
     head_overrides = ProbeRecipe.head_overrides
-    # the probe that starts the head reads what the probe recipe would read on the same labels (the spread from
-    # `PROBE_SPREAD_FROM_PER_CLASS` labelled examples per class; measured in the module docstring)
-    head_overrides_for = ProbeRecipe.head_overrides_for
+
+    def head_overrides_for(self, labels_per_class: float | None, task: str) -> dict[str, Any]:
+        # the probe that starts the head reads the spread from `PROBE_SPREAD_FROM_PER_CLASS` labelled examples per
+        # class (measured in the module docstring), but not the dynamics the probe recipe adds for classification
+        return probe_head_overrides(labels_per_class, task, PROBE_FINETUNE_CLASSIFICATION_POOLING)
+
     epochs = PROBE_FINETUNE_EPOCHS
     augmented_copies = PROBE_FINETUNE_AUGMENTED_COPIES
     augmentations = PROBE_FINETUNE_AUGMENTATIONS
@@ -415,15 +442,24 @@ def recipe_fingerprint(name: str) -> dict[str, Any]:
         }
     if name == "probe":
         from ..configuration_citrus import AUTOCORRELATION_LAGS
+        from .probe import CLASSIFICATION_DYNAMICS_WEIGHT
 
-        # the classification rule ("mean_max_std" from PROBE_SPREAD_FROM_PER_CLASS) predates the fingerprint, so
-        # only regression's pooling is named: runs fitted before it keep their signatures
-        return {"regression_pooling": PROBE_REGRESSION_POOLING, "autocorrelation_lags": AUTOCORRELATION_LAGS}
+        return {
+            "regression_pooling": PROBE_REGRESSION_POOLING,
+            "autocorrelation_lags": AUTOCORRELATION_LAGS,
+            "classification_pooling": PROBE_CLASSIFICATION_POOLING,
+            "from_per_class": PROBE_SPREAD_FROM_PER_CLASS,
+            "dynamics_weight": CLASSIFICATION_DYNAMICS_WEIGHT,
+        }
     if name == "probe-finetune":
         from . import augment  # imports torch: only the protocol, which has it loaded, asks for fingerprints
 
         return {
-            "head": "the probe's pooling",
+            "head": {
+                "classification_pooling": PROBE_FINETUNE_CLASSIFICATION_POOLING,
+                "from_per_class": PROBE_SPREAD_FROM_PER_CLASS,
+                "regression_pooling": PROBE_REGRESSION_POOLING,
+            },
             "learning_rate_factor": PROBE_FINETUNE_LEARNING_RATE_FACTOR,
             "epochs": PROBE_FINETUNE_EPOCHS,
             "temperatures": LOGIT_TEMPERATURES,
