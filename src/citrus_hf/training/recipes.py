@@ -93,7 +93,8 @@ returns the fitted model; `citrus finetune --recipe` and `citrus evaluate --reci
   (`probe.CLASSIFICATION_DYNAMICS_WEIGHT`: the two groups equally heavy) scored +0.73 and +0.91 points over the
   spread alone at 5 labels per class in two draws of 5 seeds (ahead on 6 and 7 sets, behind on 2 and 1; weights 0.25
   and 0.7 scored +0.06 and +0.44 in the first), so the probe pools them, so weighted, for classification from
-  `PROBE_SPREAD_FROM_PER_CLASS` examples per class. Heart rate is carried by the dynamics, and the same weighting
+  `PROBE_SPREAD_FROM_PER_CLASS` examples per class (on the test splits, run after the choice, it scored -0.39 at 5
+  per class; see the checkpoint-selection notes). Heart rate is carried by the dynamics, and the same weighting
   there lost (ECG 0.97 -> 1.05 bpm, PPG 0.58 -> 0.59 from 20 windows), so regression keeps them at full weight.
   LP-FT's probe start keeps the spread alone (`PROBE_FINETUNE_CLASSIFICATION_POOLING`): the dynamics were not
   measured inside LP-FT, and its 20-per-class results stay those of the spread.
