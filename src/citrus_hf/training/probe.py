@@ -29,7 +29,7 @@ ONE_SHOT_ALPHA: float = 0.1
 # neighbouring patches, the autocorrelation at 12 lags) beside 3 that say where it sits (mean, max, standard
 # deviation). Every standardised column is penalised alike, so unweighted the dynamics would be 13 of every 16 columns
 # of a classifier's evidence; weighting each by sqrt(3 / 13) makes the two groups equally heavy in the penalty.
-# Measured at 5 labels per class on the validation splits: +0.72 and +0.91 macro-F1 points in two draws over the
+# Measured at 5 labels per class on the validation splits: +0.73 and +0.91 macro-F1 points in two draws over the
 # spread alone, where the unweighted dynamics scored -0.02 and +1.10 (weights 0.25 and 0.7: +0.06 and +0.44). Heart
 # rate is carried by the dynamics themselves, and weighting them there lost (ECG 0.97 -> 1.05 bpm from 20 windows),
 # so regression keeps every column at weight 1.

@@ -9,8 +9,8 @@ returns the fitted model; `citrus finetune --recipe` and `citrus evaluate --reci
   `PROBE_SPREAD_FROM_PER_CLASS` labelled examples of every class, also the standard deviation over patches and how
   the tokens move: the step between neighbouring patches and the autocorrelation at 1 to 12 patches, the latter
   weighted down as a group for classification) and is fitted in closed form by ridge regression, the penalty chosen
-  by exact leave-one-out cross-validation (`training.probe`). No validation carve, no learning rate, no steps: every labelled
-  example trains the read-out, and the same seed gives the same model.
+  by exact leave-one-out cross-validation (`training.probe`). No validation carve, no learning rate, no steps: every
+  labelled example trains the read-out, and the same seed gives the same model.
 - `"finetune"`: the whole model trains with the `Trainer` for a schedule that scales with the number of examples
   (`finetune_steps`); early stopping only when the validation split holds at least `MIN_VALIDATION_PER_CLASS`
   examples of every class (`MIN_VALIDATION_REGRESSION` for regression): with fewer, which window happens to be in it
