@@ -70,3 +70,12 @@ def test_your_own_data_example(tmp_path):
         "train",
         "validation",
     ]
+
+
+def test_embeddings_sklearn_example(tmp_path):
+    output = run_example("embeddings_sklearn.py", "--tiny", cwd=tmp_path)
+    # 6 channels x (CNN tokens + 3 layers) x (mean, max, std) x d_model 128
+    assert "300 training and 300 test windows of 6 channels at 50 Hz; 9216 features per window" in output
+    scores = dict(re.findall(r"^(citrus-small|random twin)\s+test macro-F1 ([0-9.]+)", output, re.M))
+    # 7 exercises of subjects never seen, 5 labels per class: far above chance (0.14); this draw gives 0.71 and 0.69
+    assert set(scores) == {"citrus-small", "random twin"} and float(scores["citrus-small"]) > 0.5
