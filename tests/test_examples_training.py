@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -79,3 +80,16 @@ def test_embeddings_sklearn_example(tmp_path):
     scores = dict(re.findall(r"^(citrus-small|random twin)\s+test macro-F1 ([0-9.]+)", output, re.M))
     # 7 exercises of subjects never seen, 5 labels per class: far above chance (0.14); this draw gives 0.71 and 0.69
     assert set(scores) == {"citrus-small", "random twin"} and float(scores["citrus-small"]) > 0.5
+
+
+def test_synthetic_pretraining_data_example(tmp_path):
+    output = run_example("synthetic_pretraining_data.py", "--tiny", "--output-dir", str(tmp_path / "s"), cwd=tmp_path)
+    from citrus_hf.data.synthetic import list_generators
+
+    for name in list_generators():  # the dev extra installs every generator's simulator
+        assert re.search(rf"^{name}\s+\S+\s+\d+ window\(s\) of 1000 samples per draw$", output, re.M), name
+    share = float(re.search(r"of 100 windows drawn from the stream, ([0-9.]+) are synthetic", output).group(1))
+    assert abs(share - 0.3) < 0.15  # binomial spread of 100 draws at 0.3: 0.046
+    assert (tmp_path / "s" / "synthetic_windows.png").stat().st_size > 10_000
+    settings = json.loads((tmp_path / "s" / "stream_settings.json").read_text())
+    assert settings["synthetic_ratio"] == 0.3
