@@ -1,0 +1,79 @@
+"""Heart rate from a few labelled ECG windows: the bundled citrus-small fitted as a regressor, then used through its
+transformers pipeline on raw recordings, beside MiniRocket on the same labelled windows.
+
+The data are real: 10 s windows of one ECG recording at 1 kHz with the heart rate of each window (`hr_ecg`, built
+from the offline corpus; fetch it once with `citrus data fetch --offline-corpus`), split into time blocks (first
+70 % train, then validation, then test). `citrus finetune` fits citrus-small with the default recipe for the budget
+(a ridge probe on the frozen encoder, its penalty by leave-one-out) and saves an ordinary `CiTrusForRegression`
+checkpoint; `pipeline(model=folder)` then takes raw ECG at its own rate and returns beats per minute. Seed 0 at 20
+labelled windows: test MAE 0.83 bpm (the same through the pipeline), MiniRocket 0.87; over 5 seeds the README gives
+1.12 +- 0.21 against 1.91 +- 0.83.
+
+    python examples/heart_rate_regression.py                      # 20 labelled windows
+    python examples/heart_rate_regression.py --label-budget 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--label-budget", default="20", help="labelled windows to fit on")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output-dir", default=None)
+    args = parser.parse_args()
+    work = Path(args.output_dir or tempfile.mkdtemp(prefix="citrus-heart-rate-"))
+
+    from citrus_hf.commands.main import main as citrus
+
+    # The same as `citrus finetune --model citrus-small --dataset hr_ecg --label-budget 20 ...` in a shell.
+    command = [
+        "finetune", "--model", "citrus-small", "--dataset", "hr_ecg", "--label-budget", args.label_budget,
+        "--seed", str(args.seed), "--output-dir", str(work / "model"), "--no-show-progress",
+    ]  # fmt: skip
+    assert citrus(command) == 0
+    results = json.loads((work / "model" / "finetune_results.json").read_text())
+    print(f"citrus-small ({results['recipe']}) from {results['num_train']} labelled windows: "
+          f"test MAE {results['test_metrics']['mae']:.2f} bpm")  # fmt: skip
+
+    # The fitted checkpoint through its pipeline, on the raw test windows (1 kHz ECG, aligned by the pipeline).
+    from transformers import pipeline
+
+    import citrus_hf  # noqa: F401  (registers CiTrus and its pipelines with transformers)
+    from citrus_hf.data.splits import load_split
+
+    test = load_split("hr_ecg", "test").with_format("numpy")[:]
+    heart_rate = pipeline(model=str(work / "model"))  # the checkpoint names its task: time-series regression
+    # each window at its own rate: the set holds a 1 kHz and a 2048 Hz recording
+    predicted = np.array(
+        [
+            heart_rate(ecg, sampling_rate=float(rate))["target"]
+            for ecg, rate in zip(test["input_values"], test["sampling_rate"])
+        ]
+    )
+    first = ", ".join(f"{p:.1f} ({t:.1f})" for p, t in zip(predicted[:3], test["target"][:3]))
+    print(f"pipeline on {len(predicted)} raw test windows: MAE {np.abs(predicted - test['target']).mean():.2f} bpm; "
+          f"first three {first} bpm (true)")  # fmt: skip
+
+    # MiniRocket + ridge on the very same labelled windows, raw at their own rate and zero-padded to the longest as
+    # the protocol's MiniRocket arm does (citrus-hf[baselines] installs aeon).
+    from citrus_hf.evaluation.baselines import fit_minirocket, raw_windows
+
+    train_raw, test_raw = raw_windows(load_split("hr_ecg", "train")), raw_windows(load_split("hr_ecg", "test"))
+    length = max(train_raw.shape[-1], test_raw.shape[-1])
+    train_raw, test_raw = (np.pad(a, ((0, 0), (0, 0), (0, length - a.shape[-1]))) for a in (train_raw, test_raw))
+    chosen = results["train_indices"]  # hr_ecg has a validation block, so the training pool is the train split
+    train_targets = load_split("hr_ecg", "train").with_format("numpy")["target"]
+    scores = fit_minirocket(train_raw[chosen], train_targets[chosen], test_raw, "regression", seed=args.seed)
+    print(f"MiniRocket + ridge on the same windows: test MAE {np.abs(scores.ravel() - test['target']).mean():.2f} bpm")
+
+
+if __name__ == "__main__":
+    main()
