@@ -5,6 +5,7 @@ example runs and prints what its comments promise."""
 from __future__ import annotations
 
 import importlib
+import itertools
 import re
 import shlex
 from pathlib import Path
@@ -26,11 +27,10 @@ def _citrus_command_lines() -> list[list[str]]:
     commands = []
     for block in _fenced_blocks("bash"):
         for line in block.replace("\\\n", " ").splitlines():
-            words = shlex.split(line, comments=True)
-            while words:
-                command, words = (
-                    (words, []) if "&&" not in words else (words[: words.index("&&")], words[words.index("&&") + 1 :])
-                )
+            for is_command, group in itertools.groupby(shlex.split(line, comments=True), key=lambda word: word != "&&"):
+                command = list(group)
+                if not is_command:  # the "&&" between two commands
+                    continue
                 if command[:1] == ["citrus"]:
                     commands.append(command[1:])
                 elif "citrus_hf.commands" in command:

@@ -152,7 +152,7 @@ PROBE_SPREAD_FROM_PER_CLASS = 2
 # heart-rate error from 20 windows 2.35 -> 0.97 bpm (ECG) and 1.35 -> 0.58 (PPG) on the validation splits.
 PROBE_REGRESSION_POOLING = "mean_max_std_dynamics"
 # For classification (from `PROBE_SPREAD_FROM_PER_CLASS` examples per class) the probe pools them too, the dynamics
-# weighted as one group as heavy as the spread (`probe.CLASSIFICATION_DYNAMICS_WEIGHT`): +0.72 and +0.91 points at 5
+# weighted as one group as heavy as the spread (`probe.CLASSIFICATION_DYNAMICS_WEIGHT`): +0.73 and +0.91 points at 5
 # per class in two validation draws (ahead on 6 and 7 sets); unweighted they scored -0.02 and +1.10.
 PROBE_CLASSIFICATION_POOLING = "mean_max_std_dynamics"
 # LP-FT's probe start keeps the spread alone: with the weighted dynamics LP-FT scored -3.92 points at 20 per class.
