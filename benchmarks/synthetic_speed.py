@@ -19,7 +19,8 @@ import time
 import numpy as np
 import torch
 
-from citrus_hf.data.synthetic import SyntheticWindowStream, build_generator, list_generators
+from citrus_hf.data.streams import SyntheticWindowStream
+from citrus_hf.data.synthetic import build_generator, list_generators
 
 CONTRACTS = ((50.0, 500, 10), (100.0, 3000, 20))  # (sampling rate, context length, patch length)
 

@@ -25,8 +25,8 @@ import numpy as np
 from citrus_hf import CiTrusConfig, bundled_checkpoint
 from citrus_hf.data.alignment import align_corpus
 from citrus_hf.data.splits import load_split
+from citrus_hf.data.streams import MixedWindowStream
 from citrus_hf.data.synthetic import (
-    MixedWindowStream,
     SyntheticExtraMissingError,
     build_generator,
     default_generators,

@@ -30,14 +30,14 @@ from citrus_hf import (
     CiTrusModel,
     build_model_card,
 )
-from citrus_hf.configuration_citrus import (
+from citrus_hf.modeling_citrus import PRETRAINING_HEADS, CiTrusMasking, CiTrusPretrainingHead, patchify, pool_patches
+from citrus_hf.vocabulary_citrus import (
     AUTOCORRELATION_LAGS,
     HEAD_FEATURES,
     POOLING_STATISTICS,
     POOLINGS,
     PRETRAINING_OBJECTIVES,
 )
-from citrus_hf.modeling_citrus import PRETRAINING_HEADS, CiTrusMasking, CiTrusPretrainingHead, patchify, pool_patches
 
 BACKBONES = ["hybrid", "cnn", "transformer"]
 OBJECTIVES = list(PRETRAINING_HEADS)

@@ -18,9 +18,10 @@ from test_synthetic import _binomial_bounds, _real_corpus
 from test_training import _pretrain_args
 
 from citrus_hf import CiTrusForPretraining
+from citrus_hf.data.synthetic import active_generators
 from citrus_hf.loading import build_config
 from citrus_hf.training.pretrain import EpochShuffleSampler, PretrainArguments, held_out_rows, pretrain
-from citrus_hf.training.stream import MIN_CHUNK_WINDOWS, PretrainingStream, active_generators
+from citrus_hf.training.stream import MIN_CHUNK_WINDOWS, PretrainingStream
 
 # numpy-only generators: quick, and no optional simulator needed
 CHEAP_MIX = {"kernel_synth": 1.0, "cauker": 1.0, "ecg": 1.0}

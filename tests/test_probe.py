@@ -8,7 +8,6 @@ import torch
 from tiny_configs import tiny_config
 
 from citrus_hf import CiTrusForRegression, CiTrusForSequenceClassification
-from citrus_hf.configuration_citrus import POOLING_STATISTICS
 from citrus_hf.training.probe import (
     CLASSIFICATION_DYNAMICS_WEIGHT,
     DEFAULT_ALPHAS,
@@ -18,6 +17,7 @@ from citrus_hf.training.probe import (
     fit_probe,
     fit_ridge,
 )
+from citrus_hf.vocabulary_citrus import POOLING_STATISTICS
 
 
 def _brute_force_loo(features, targets, alpha_relative):

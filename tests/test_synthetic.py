@@ -12,12 +12,11 @@ import torch
 from scipy.signal import find_peaks, welch
 
 from citrus_hf.data import synthetic
+from citrus_hf.data.streams import MixedWindowStream, SyntheticWindowStream
 from citrus_hf.data.synthetic import (
     CauKerGenerator,
     Kernel,
-    MixedWindowStream,
     SyntheticExtraMissingError,
-    SyntheticWindowStream,
     build_generator,
     dense_kernel_composition,
     list_generators,

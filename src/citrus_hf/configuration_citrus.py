@@ -16,35 +16,19 @@ from huggingface_hub.dataclasses import strict
 from transformers.activations import ACT2FN
 from transformers.configuration_utils import PreTrainedConfig
 
-BACKBONES = ("hybrid", "cnn", "transformer")
-PRETRAINING_OBJECTIVES = ("time", "spectrogram", "fourier", "time_frequency")
-MASK_MODES = ("per_channel", "shared", "per_modality")
-HEAD_FEATURES = ("context", "encoded", "all_layers")
-# The lags, in patches, at which "mean_max_std_dynamics" pools each token dimension's autocorrelation: 1 to 12
-# patches are 0.1-1.2 s at citrus-small's 0.1 s patches, up to a slow heart beat's period (measured against lags 1, 3
-# and 9 on the protocol's validation splits; see `training.recipes`).
-AUTOCORRELATION_LAGS: tuple[int, ...] = tuple(range(1, 13))
-# Each pooling over patches and how many statistics per token dimension it puts side by side.
-POOLING_STATISTICS = {
-    "mean": 1,
-    "cls": 1,
-    "max": 1,
-    "mean_max": 2,
-    "mean_max_std": 3,
-    # mean, max, standard deviation, the root mean square of the step from one patch to the next, and the
-    # autocorrelation at each of `AUTOCORRELATION_LAGS`
-    "mean_max_std_dynamics": 4 + len(AUTOCORRELATION_LAGS),
-}
-POOLINGS = tuple(POOLING_STATISTICS)
-CHANNEL_POOLINGS = ("concat", "mean")
-NORMALIZATIONS = ("zscore", "none", "fixed")
-NORM_TYPES = ("layernorm", "batchnorm")
-ATTENTION_TYPES = ("channel_independent", "criss_cross")
-# The classes without a task head (`modeling_citrus`): their checkpoints are the encoder, for any channel count.
-ENCODER_ARCHITECTURES = ("CiTrusModel", "CiTrusForPretraining")
-
-
-PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
+from .vocabulary_citrus import (
+    ATTENTION_TYPES,
+    BACKBONES,
+    CHANNEL_POOLINGS,
+    ENCODER_ARCHITECTURES,
+    HEAD_FEATURES,
+    MASK_MODES,
+    NORM_TYPES,
+    NORMALIZATIONS,
+    POOLINGS,
+    PRETRAINING_OBJECTIVES,
+    PROBLEM_TYPES,
+)
 
 # Numeric fields, checked and converted once in `__post_init__` (JSON, numpy scalars and keyword arguments all arrive
 # here), so every later check, the model and the feature extractor can rely on plain finite Python numbers.

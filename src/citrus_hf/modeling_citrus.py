@@ -31,16 +31,8 @@ from transformers.modeling_outputs import ModelOutput, SequenceClassifierOutput
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel
 from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
-from .configuration_citrus import (
-    AUTOCORRELATION_LAGS,
-    CHANNEL_POOLINGS,
-    HEAD_FEATURES,
-    POOLING_STATISTICS,
-    POOLINGS,
-    CiTrusConfig,
-    _check_choice,
-    custom_pipelines_for,
-)
+from .configuration_citrus import CiTrusConfig, _check_choice, custom_pipelines_for
+from .vocabulary_citrus import AUTOCORRELATION_LAGS, CHANNEL_POOLINGS, HEAD_FEATURES, POOLING_STATISTICS, POOLINGS
 
 logger = logging.get_logger(__name__)
 
@@ -1215,7 +1207,7 @@ PRETRAINING_HEADS: dict[str, type[CiTrusPretrainingHead]] = {}
 def register_pretraining_head(head_class: type[CiTrusPretrainingHead]) -> type[CiTrusPretrainingHead]:
     """Class decorator: make `head_class` the head of the objective `head_class.objective`.
 
-    The configuration lists the same names (`configuration_citrus.PRETRAINING_OBJECTIVES`, which must not import this
+    The configuration lists the same names (`vocabulary_citrus.PRETRAINING_OBJECTIVES`, which must not import this
     file); a test keeps the two equal. Evaluation arms, the model card and the tests read this registry.
     """
     name = getattr(head_class, "objective", None)

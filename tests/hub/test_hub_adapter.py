@@ -111,6 +111,7 @@ def test_adapter_push_is_one_safetensors_commit(published, hub):
         "configuration_citrus.py",  # the feature extractor's code, for trust_remote_code users
         "feature_extraction_citrus.py",
         "preprocessor_config.json",
+        "vocabulary_citrus.py",
     ]
     repo = hub.repos[("model", ADAPTER_REPO)]
     head = repo.commits[repo.branches["main"]]

@@ -155,6 +155,7 @@ def test_citrus_push_publishes_weights_processor_code_and_card_in_one_commit(pub
         "modeling_citrus_fusion.py",
         "processing_citrus_fusion.py",
         "processor_config.json",
+        "vocabulary_citrus.py",
     ]
     repo = hub.repos[("model", REPO)]
     head = repo.commits[repo.branches["main"]]

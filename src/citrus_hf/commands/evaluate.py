@@ -17,17 +17,17 @@ DESCRIPTION = (
 
 
 def build_parser():
-    from ..evaluation.protocol import ProtocolConfig
+    from ..evaluation.settings import ProtocolConfig
     from .parser import CommandParser
 
     return CommandParser(ProtocolConfig, prog="citrus evaluate", description=DESCRIPTION)
 
 
 def run(argv: Sequence[str]) -> int:
+    config = build_parser().parse(argv)  # first: `--help` and usage errors answer before torch is imported
     from ..evaluation.protocol import run_protocol
     from ..training.numerics import flush_denormals
 
-    config = build_parser().parse(argv)
     flush_denormals()  # before any torch work, so that the intra-op threads inherit it
     result = run_protocol(config)
     print(result.markdown)

@@ -18,13 +18,14 @@ DESCRIPTION = (
 
 
 def build_parser():
-    from ..training.pretrain import PretrainArguments
+    from ..training.arguments import PretrainArguments
     from .parser import CommandParser
 
     return CommandParser(PretrainArguments, prog="citrus pretrain", description=DESCRIPTION)
 
 
 def run(argv: Sequence[str]) -> int:
+    arguments = build_parser().parse(argv)  # first: `--help` and usage errors answer before torch is imported
     from accelerate import PartialState
 
     from ..training.numerics import flush_denormals
@@ -44,7 +45,7 @@ def run(argv: Sequence[str]) -> int:
     with warnings.catch_warnings():  # restores `showwarning` on the way out
         warnings.simplefilter("always", PretrainingDidNotLearnWarning)
         warnings.showwarning = one_line
-        result = pretrain(build_parser().parse(argv))
+        result = pretrain(arguments)
     if PartialState().is_main_process:
         state = "saved to" if result.completed else "stopped early (continue with --resume-from latest) in"
         loss = f"{result.final_loss:.4f}" if result.final_loss is not None else "n/a"

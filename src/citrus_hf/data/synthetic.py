@@ -27,7 +27,8 @@ name               modality    what one draw is
 A physiological draw simulates one recording of ``segment_seconds`` and cuts it into consecutive windows, so that
 the simulator's fixed cost is paid once per recording (a real corpus, too, holds many windows per recording).
 
-The streams yield ``{"input_values": (1, context_length) float32, "patch_mask": (num_patches,) int64, "source_id":
+The streams (:mod:`citrus_hf.data.streams`, torch iterable datasets; this module needs only numpy) yield
+``{"input_values": (1, context_length) float32, "patch_mask": (num_patches,) int64, "source_id":
 () int64}`` windows at the model's rate, z-scored per window like :class:`CiTrusFeatureExtractor`'s default, ready
 for the pre-training loop. They are seeded: the same ``(seed, rank, DataLoader worker)`` gives the same stream, and
 different ranks or workers get independent streams. A stream restarts from its beginning when iterated again (to
@@ -35,7 +36,7 @@ continue a run after a restart with fresh windows, pass another seed).
 
 Quick start::
 
-    from citrus_hf.data.synthetic import MixedWindowStream, SyntheticWindowStream, default_generators
+    from citrus_hf.data.streams import MixedWindowStream, SyntheticWindowStream
 
     synthetic = SyntheticWindowStream(sampling_rate=50, context_length=500, patch_length=10, seed=0)
     window = next(iter(synthetic))          # {"input_values": (1, 500), "patch_mask": (50,), "source_id": ()}
@@ -54,12 +55,11 @@ import contextlib
 import math
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 
 #: Version of the stream's output format and sampling scheme (bumped when a seed would give other windows).
 STREAM_VERSION = "1.0"
@@ -1043,6 +1043,17 @@ def default_generators() -> tuple[list[SyntheticGenerator], list[float]]:
     return [build_generator(name) for name in DEFAULT_GENERATOR_WEIGHTS], list(DEFAULT_GENERATOR_WEIGHTS.values())
 
 
+def active_generators(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of a generator spec (`{"cauker": 0.5, "ecg": {"weight": 0.5, ...}}`) whose weight is not 0: a
+    weight of 0 drops a generator of the default mix."""
+    active = {}
+    for name, entry in spec.items():
+        weight = entry.get("weight") if isinstance(entry, Mapping) else entry
+        if weight != 0:
+            active[name] = entry
+    return active
+
+
 def generators_from_spec(spec: Mapping[str, float | Mapping[str, Any]]) -> tuple[list[SyntheticGenerator], list[float]]:
     """Generators and weights from a JSON-able spec: `{"cauker": 0.5, "ecg": {"weight": 0.5, "method": "simple"}}`."""
     generators, weights = [], []
@@ -1055,213 +1066,14 @@ def generators_from_spec(spec: Mapping[str, float | Mapping[str, Any]]) -> tuple
     return generators, weights
 
 
-def _zscore(window: np.ndarray) -> np.ndarray:
-    """Per-window z-score, as the feature extractor's default normalisation (generators never return constants)."""
-    centered = window - window.mean(dtype=np.float64)
-    return (centered / centered.std(dtype=np.float64)).astype(np.float32)
+def __getattr__(name: str):
+    """The window streams moved to `citrus_hf.data.streams` (they need torch; the generators need only numpy):
+    `from citrus_hf.data.synthetic import MixedWindowStream` still works."""
+    if name in ("MixedWindowStream", "SyntheticWindowStream"):
+        from . import streams
 
-
-class _SyntheticSource:
-    """Draws windows from weighted generators; keeps the windows of each generator's last draw until used."""
-
-    def __init__(
-        self, generators: Sequence[SyntheticGenerator], weights: np.ndarray, sampling_rate: float, length: int
-    ):
-        self.generators, self.weights = generators, weights
-        self.sampling_rate, self.length = sampling_rate, length
-        self.pending: list[list[np.ndarray]] = [[] for _ in generators]
-
-    def next(self, rng: np.random.Generator) -> tuple[np.ndarray, int]:
-        """One window `(length,)` float32 and the index of its generator."""
-        index = int(rng.choice(len(self.generators), p=self.weights))
-        if not self.pending[index]:
-            windows = self.generators[index].generate(rng, self.sampling_rate, self.length)
-            self.pending[index] = list(windows[::-1])  # pop() from the end yields them in recording order
-        return self.pending[index].pop(), index
-
-
-class MixedWindowStream(torch.utils.data.IterableDataset):
-    """An endless, seeded stream of pre-training windows: real ones with probability `1 - synthetic_ratio`,
-    synthetic ones otherwise.
-
-    Real windows are read one at a time, by index, from `real_windows` (any map-style dataset of aligned windows,
-    e.g. a memory-mapped `datasets.Dataset` from `align_corpus`, ideally `.with_format("numpy")`): the corpus is never
-    loaded whole. Indices are drawn uniformly with replacement. Synthetic windows come from `generators`, chosen with
-    probabilities proportional to `weights`, z-scored per window (unless `normalization="none"`).
-
-    Every window is a function of `(seed, rank, DataLoader worker id)` and its position in the stream: the same
-    arguments give the same stream, and each rank (Accelerate process) and each DataLoader worker draws its own.
-
-    Yields:
-        `{"input_values": (1, context_length) float32, "patch_mask": (num_patches,) int64, "source_id": () int64}`;
-        `source_id` 0 is a real window, `i >= 1` generator `i - 1` (:meth:`settings` lists them in order).
-    """
-
-    def __init__(
-        self,
-        real_windows: Any | None,
-        synthetic_ratio: float,
-        sampling_rate: float,
-        context_length: int,
-        patch_length: int,
-        generators: Sequence[SyntheticGenerator] | None = None,
-        weights: Sequence[float] | None = None,
-        seed: int = 0,
-        rank: int = 0,
-        world_size: int = 1,
-        num_channels: int = 1,
-        normalization: str = "zscore",
-    ):
-        super().__init__()
-        _check_positive("sampling_rate", sampling_rate)
-        for name, value in (("context_length", context_length), ("patch_length", patch_length)):
-            if not isinstance(value, (int, np.integer)) or value < 2:
-                raise ValueError(f"`{name}` must be an integer >= 2, got {value!r}.")
-        if context_length % patch_length:
-            raise ValueError(
-                f"`context_length` ({context_length}) must be a multiple of `patch_length` ({patch_length}), as in "
-                "the model's config."
-            )
-        if num_channels != 1:
-            raise ValueError(
-                f"Synthetic windows have 1 channel, but num_channels={num_channels}; pre-train a channel-independent "
-                "model (num_channels=1), which takes each channel of a real recording as its own example."
-            )
-        if not (isinstance(synthetic_ratio, (int, float)) and 0.0 <= synthetic_ratio <= 1.0):
-            raise ValueError(f"`synthetic_ratio` must lie in [0, 1], got {synthetic_ratio!r}.")
-        if real_windows is None and synthetic_ratio < 1.0:
-            raise ValueError(
-                f"`synthetic_ratio={synthetic_ratio}` needs `real_windows` (a dataset of aligned windows)."
-            )
-        if real_windows is not None and len(real_windows) == 0:
-            raise ValueError("`real_windows` is empty; pass a corpus with at least one window or synthetic_ratio=1.")
-        if not (isinstance(seed, (int, np.integer)) and seed >= 0):
-            raise ValueError(f"`seed` must be a non-negative integer, got {seed!r}.")
-        if not (isinstance(world_size, (int, np.integer)) and world_size >= 1 and 0 <= rank < world_size):
-            raise ValueError(f"Need 0 <= rank < world_size, got rank={rank!r}, world_size={world_size!r}.")
-        if normalization not in ("zscore", "none"):
-            raise ValueError(f"`normalization` must be 'zscore' or 'none', got {normalization!r}.")
-        if generators is None:
-            if weights is not None:
-                raise ValueError("`weights` without `generators`: pass both, or neither for the default mix.")
-            generators, weights = default_generators() if synthetic_ratio > 0 else ([], [])
-        elif weights is None:
-            weights = [1.0] * len(generators)
-        if len(weights) != len(generators):
-            raise ValueError(f"{len(generators)} generators but {len(weights)} weights.")
-        if any(not isinstance(g, SyntheticGenerator) for g in generators):
-            raise ValueError("`generators` must be SyntheticGenerator instances (see `build_generator`).")
-        weights = np.asarray(weights, dtype=np.float64)
-        if synthetic_ratio > 0 and (
-            not len(weights) or not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0
-        ):
-            raise ValueError(f"Generator weights must be finite, >= 0 and not all 0, got {weights.tolist()}.")
-        self.real_windows = real_windows
-        self.synthetic_ratio = float(synthetic_ratio)
-        self.sampling_rate = float(sampling_rate)
-        self.context_length, self.patch_length = int(context_length), int(patch_length)
-        self.generators = list(generators)
-        self.weights = weights / weights.sum() if len(weights) else weights
-        self.seed, self.rank, self.world_size = int(seed), int(rank), int(world_size)
-        self.normalization = normalization
-
-    @property
-    def num_patches(self) -> int:
-        return self.context_length // self.patch_length
-
-    def settings(self) -> dict[str, Any]:
-        """Everything that defines the stream, JSON-able, with its version: for the model card and reproduction."""
-        return {
-            "stream_version": STREAM_VERSION,
-            "synthetic_ratio": self.synthetic_ratio,
-            "sampling_rate": self.sampling_rate,
-            "context_length": self.context_length,
-            "patch_length": self.patch_length,
-            "normalization": self.normalization,
-            "seed": self.seed,
-            "world_size": self.world_size,
-            "sources": ["real", *(g.name for g in self.generators)],
-            "generators": [{"weight": float(w), **g.settings()} for g, w in zip(self.generators, self.weights)],
-        }
-
-    def _rng(self) -> np.random.Generator:
-        info = torch.utils.data.get_worker_info()
-        worker = info.id if info is not None else 0
-        return np.random.default_rng(np.random.SeedSequence([self.seed, self.rank, worker]))
-
-    def _real_window(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        row = self.real_windows[index]
-        try:
-            values = np.asarray(row["input_values"], dtype=np.float32)
-        except (KeyError, TypeError, IndexError):
-            raise ValueError(
-                f"Real window {index} is not a mapping with 'input_values' (got {type(row).__name__}); pass a dataset "
-                "of aligned windows such as `align_corpus`'s output."
-            ) from None
-        if values.shape != (1, self.context_length):
-            raise ValueError(
-                f"Real window {index} has shape {values.shape}, but the stream yields (1, {self.context_length}); "
-                "align the corpus to the same config (sampling_rate, context_length, num_channels=1)."
-            )
-        mask = row.get("patch_mask") if hasattr(row, "get") else None
-        mask = np.ones(self.num_patches, np.int64) if mask is None else np.asarray(mask, dtype=np.int64)
-        if mask.shape != (self.num_patches,):
-            raise ValueError(
-                f"Real window {index} has a patch_mask of shape {mask.shape}, expected ({self.num_patches},)."
-            )
-        return torch.from_numpy(values), torch.from_numpy(mask)
-
-    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        return self.windows(self._rng())
-
-    def windows(self, rng: np.random.Generator) -> Iterator[dict[str, torch.Tensor]]:
-        """The stream drawn from `rng` alone (iterating the stream seeds it from `(seed, rank, DataLoader worker)`),
-        for callers that derive the randomness themselves, e.g. the pre-training loop, which makes every part of a
-        run a function of its position so that a resumed run is exact."""
-        synthetic = _SyntheticSource(self.generators, self.weights, self.sampling_rate, self.context_length)
-        full_mask = torch.ones(self.num_patches, dtype=torch.long)
-        while True:
-            if rng.random() < self.synthetic_ratio:
-                window, generator_index = synthetic.next(rng)
-                window = _zscore(window) if self.normalization == "zscore" else window
-                values, mask = torch.from_numpy(np.ascontiguousarray(window)[None]), full_mask.clone()
-                source = generator_index + 1
-            else:
-                values, mask = self._real_window(int(rng.integers(len(self.real_windows))))
-                source = 0
-            yield {"input_values": values, "patch_mask": mask, "source_id": torch.tensor(source, dtype=torch.long)}
-
-
-class SyntheticWindowStream(MixedWindowStream):
-    """An endless, seeded stream of synthetic windows only: :class:`MixedWindowStream` without a real corpus."""
-
-    def __init__(
-        self,
-        sampling_rate: float,
-        context_length: int,
-        patch_length: int,
-        generators: Sequence[SyntheticGenerator] | None = None,
-        weights: Sequence[float] | None = None,
-        seed: int = 0,
-        rank: int = 0,
-        world_size: int = 1,
-        num_channels: int = 1,
-        normalization: str = "zscore",
-    ):
-        super().__init__(
-            None,
-            1.0,
-            sampling_rate,
-            context_length,
-            patch_length,
-            generators=generators,
-            weights=weights,
-            seed=seed,
-            rank=rank,
-            world_size=world_size,
-            num_channels=num_channels,
-            normalization=normalization,
-        )
+        return getattr(streams, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
@@ -1276,14 +1088,13 @@ __all__ = [
     "EMGGenerator",
     "Kernel",
     "KernelSynthGenerator",
-    "MixedWindowStream",
     "NeuroKitGenerator",
     "PPGGenerator",
     "RespirationGenerator",
     "SimulatedRecordingGenerator",
     "SyntheticExtraMissingError",
     "SyntheticGenerator",
-    "SyntheticWindowStream",
+    "active_generators",
     "build_generator",
     "default_generators",
     "dense_kernel_composition",

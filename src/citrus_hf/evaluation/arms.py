@@ -17,22 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..configuration_citrus import PRETRAINING_OBJECTIVES, CiTrusConfig
-from ..data.alignment import (
-    align_task_split,
-    aligned_length,
-    resolve_alignment,
-    task_feature_extractor,
-    with_input_overrides,
-)
-from ..data.splits import TaskSplits
-from ..loading import build_config, resolve_checkpoint
-from ..training.finetune import build_citrus_task_model, init_regression_bias
-from ..training.metrics import classification_metrics, regression_metrics
 from ..training.recipes import RECIPES, labels_per_class, resolve_recipe, score
+from ..vocabulary_citrus import PRETRAINING_OBJECTIVES
 
+# The registry below is read by `citrus evaluate --help` (through `evaluation.settings`), so this module imports
+# neither torch nor transformers at the top: the arms import what fitting needs where they fit.
 if TYPE_CHECKING:
-    from .protocol import ProtocolConfig
+    from ..configuration_citrus import CiTrusConfig
+    from ..data.splits import TaskSplits
+    from .settings import ProtocolConfig
 
 
 @dataclass
@@ -68,6 +61,8 @@ class DatasetContext:
 
     def alignment_for(self, contract: CiTrusConfig) -> str:
         """This set's alignment to `contract`: the protocol's setting, "auto" resolved (`resolve_alignment`)."""
+        from ..data.alignment import resolve_alignment
+
         key = (contract.sampling_rate, contract.context_length)
         if key not in self.alignments:
             self.alignments[key] = resolve_alignment(
@@ -90,6 +85,8 @@ class DatasetContext:
             json.dumps(contract.normalization_std),
         )
         if key not in self.aligned:
+            from ..data.alignment import align_task_split, aligned_length, task_feature_extractor
+
             extractor = task_feature_extractor(contract, self.alignment_for(contract), padding)
             splits = self.splits_to_align()
             rate = self.config.sampling_rate
@@ -160,6 +157,8 @@ class CiTrusArm(Arm):
 
     def contract(self, config: ProtocolConfig, checkpoint: str | None) -> CiTrusConfig:
         """The CiTrus config fixing this arm's input (and, from scratch, its architecture)."""
+        from ..loading import build_config, resolve_checkpoint
+
         if checkpoint is not None:
             return build_config(resolve_checkpoint(checkpoint))
         return build_config(
@@ -167,6 +166,8 @@ class CiTrusArm(Arm):
         )
 
     def prepare(self, context: DatasetContext, checkpoint: str | None) -> Any:
+        from ..data.alignment import with_input_overrides
+
         checkpoint = checkpoint if self.pretrained else None
         contract = with_input_overrides(self.contract(context.config, checkpoint), context.overrides)
         return {
@@ -178,6 +179,8 @@ class CiTrusArm(Arm):
 
     def run(self, context, prepared, chosen, seed, run_dir) -> dict[str, Any]:
         from transformers import set_seed
+
+        from ..training.finetune import build_citrus_task_model, init_regression_bias
 
         pool, validation, scored = prepared["aligned"]
         splits = context.splits
@@ -230,6 +233,9 @@ class PatchTSTArm(Arm):
         return self.pretrained
 
     def prepare(self, context, checkpoint):
+        from ..data.alignment import with_input_overrides
+        from ..loading import build_config
+
         config = context.config
         contract = build_config(resolve_model_config(config.model_config), **config.config_overrides)
         contract = with_input_overrides(contract, context.overrides)
@@ -244,6 +250,8 @@ class PatchTSTArm(Arm):
     def run(self, context, prepared, chosen, seed, run_dir) -> dict[str, Any]:
         from transformers import set_seed
 
+        from ..training.finetune import init_regression_bias
+        from ..training.metrics import classification_metrics, regression_metrics
         from .baselines import PatchTSTCollator, build_patchtst_task_model, patchtst_predict, regression_head
 
         splits, contract = context.splits, prepared["contract"]
@@ -287,6 +295,7 @@ class MiniRocketArm(Arm):
         return {"pool": raw_windows(context.splits.train), "scored": raw_windows(context.scored())}
 
     def run(self, context, prepared, chosen, seed, run_dir) -> dict[str, Any]:
+        from ..training.metrics import classification_metrics, regression_metrics
         from .baselines import fit_minirocket
 
         labels = context.pool_labels[chosen]
@@ -308,6 +317,8 @@ class PriorArm(Arm):
     description = "no model: the labelled subset's mean target / class frequencies"
 
     def run(self, context, prepared, chosen, seed, run_dir) -> dict[str, Any]:
+        from ..training.metrics import classification_metrics, regression_metrics
+
         train_labels, scored_labels = context.pool_labels[chosen], context.scored_labels()
         if context.task == "regression":
             predictions = np.full(len(scored_labels), float(np.mean(train_labels)))

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from .arguments import FinetuneArguments, TrainerSettings
+    from .arguments import FinetuneArguments, PretrainArguments, TrainerSettings
     from .finetune import FinetuneResult, finetune
     from .metrics import classification_metrics, regression_metrics
     from .numerics import flush_denormals
-    from .pretrain import PretrainArguments, PretrainResult, pretrain
+    from .pretrain import PretrainResult, pretrain
 
 # public name -> the module of this package that defines it
 _NAMES = {
@@ -27,7 +27,7 @@ _NAMES = {
     "classification_metrics": "metrics",
     "regression_metrics": "metrics",
     "flush_denormals": "numerics",
-    "PretrainArguments": "pretrain",
+    "PretrainArguments": "arguments",
     "PretrainResult": "pretrain",
     "pretrain": "pretrain",
 }

@@ -1,8 +1,10 @@
-"""The settings of fine-tuning: `TrainerSettings` (the `Trainer` side, shared by `finetune`, the evaluation protocol
-and their commands) and `FinetuneArguments` (everything `citrus finetune` parses).
+"""The settings of training: `TrainerSettings` (the `Trainer` side of fine-tuning, shared by `finetune`, the
+evaluation protocol and their commands), `FinetuneArguments` (everything `citrus finetune` parses) and
+`PretrainArguments` (everything `citrus pretrain` parses, with the named recipes `PRETRAIN_RECIPES`).
 
-This module imports neither torch nor transformers: `citrus finetune --help` builds its parser from these dataclasses
-and answers in about a second. Checks that need the heavy modules import them in `__post_init__`.
+This module imports neither torch nor transformers: `citrus finetune --help` and `citrus pretrain --help` build their
+parsers from these dataclasses and answer in about a second. Checks that need the heavy modules import them in
+`__post_init__`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from .._extras import require
 from ..data.splits import VALIDATION_FRACTION, parse_budget
+from ..data.synthetic import DEFAULT_GENERATOR_WEIGHTS, active_generators, generators_from_spec
+from ..vocabulary_citrus import PRETRAINING_OBJECTIVES
 from .recipes import AUTO_PROBE_FINETUNE_FROM_PER_CLASS, RECIPE_NAMES
 
 # Where training logs go: one vocabulary for `citrus pretrain`, `citrus finetune` and `citrus evaluate`.
@@ -148,3 +153,183 @@ class FinetuneArguments:
         if self.normalization not in TASK_NORMALIZATIONS:
             raise ValueError(f"normalization must be one of {TASK_NORMALIZATIONS}, got {self.normalization!r}.")
         parse_budget(self.label_budget)
+
+
+@dataclass
+class PretrainArguments:
+    """Settings of `pretrain`; `citrus pretrain` parses exactly these (each field's help is in its metadata).
+
+    `warmup_steps` is a step count, or a fraction of `max_steps` when below 1. The learning rate warms up linearly,
+    then decays to 0 on a cosine (AdamW).
+    """
+
+    output_dir: str = field(
+        metadata={"help": "where the final model, checkpoints/step-N/, TensorBoard logs and the summary go"}
+    )
+    dataset: str | None = field(
+        default="eeg_pretrain",
+        metadata={
+            "help": "registered dataset (`citrus data list`) or a save_to_disk folder; 'none' with --synthetic-ratio 1 "
+            "trains on synthetic windows without any corpus (and without validation)"
+        },
+    )
+    dataset_options: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "builder options of a registered dataset, e.g. window_seconds=10"}
+    )
+    train_split: str = field(default="train", metadata={"help": "split to train on"})
+    eval_split: str | None = field(
+        default="validation", metadata={"help": "split for the validation loss; 'none' (or a missing split) skips it"}
+    )
+    sampling_rate: float | None = field(
+        default=None, metadata={"help": "rate (Hz) of every row when the corpus has no sampling_rate column"}
+    )
+    synthetic_ratio: float = field(
+        default=0.0,
+        metadata={
+            "help": "share of synthetic training windows (citrus_hf.data.synthetic): 0 trains on the corpus alone, in "
+            "epochs; 1 on synthetic windows alone (no training corpus is read); validation is always on the real split"
+        },
+    )
+    synthetic_generators: dict[str, Any] = field(
+        default_factory=lambda: dict(DEFAULT_GENERATOR_WEIGHTS),
+        metadata={
+            "help": "synthetic generators and their weights, or JSON settings with a 'weight'; pairs update the "
+            "default mix and weight 0 drops a generator, e.g. cauker=0.8 eda=0 "
+            'ecg=\'{"weight": 0.2, "segment_seconds": 120}\''
+        },
+    )
+    model_config: str = field(
+        default="small", metadata={"help": "preset (tiny, small, base), a config.json or a checkpoint folder"}
+    )
+    config_overrides: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={
+            "help": "config fields to change, e.g. backbone=cnn d_model=128 pretraining_objective="
+            + "|".join(PRETRAINING_OBJECTIVES)
+        },
+    )
+    max_steps: int = field(default=1000, metadata={"help": "optimizer steps in all (the schedule spans them)"})
+    stop_after_steps: int | None = field(
+        default=None,
+        metadata={"help": "stop early after this many steps, with a checkpoint; continue with --resume-from latest"},
+    )
+    per_device_batch_size: int = field(
+        default=32, metadata={"help": "windows per process and micro-step (global batch: x processes x accumulation)"}
+    )
+    gradient_accumulation_steps: int = field(default=1, metadata={"help": "micro-steps per optimizer step"})
+    learning_rate: float = field(default=1e-3, metadata={"help": "peak learning rate (AdamW)"})
+    weight_decay: float = field(default=0.05, metadata={"help": "AdamW weight decay (not on norms and tokens)"})
+    warmup_steps: float = field(default=0.05, metadata={"help": "warm-up steps, or a fraction < 1 of max_steps"})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping norm (0: off)"})
+    mixed_precision: Literal["no", "bf16", "fp16"] = field(
+        default="no", metadata={"help": "autocast precision; bf16 suits CPUs and recent GPUs, fp16 scales the loss"}
+    )
+    seed: int = field(default=0, metadata={"help": "seeds the initialisation, the data order and the masks"})
+    save_steps: int = field(default=500, metadata={"help": "checkpoint every N optimizer steps"})
+    save_total_limit: int | None = field(default=2, metadata={"help": "keep the newest N checkpoints"})
+    resume_from: str | None = field(
+        default=None, metadata={"help": "a checkpoint folder, or 'latest' in output_dir/checkpoints"}
+    )
+    logging_steps: int = field(default=10, metadata={"help": "log the training loss every N steps"})
+    eval_steps: int = field(default=250, metadata={"help": "validation loss every N steps"})
+    plot_steps: int = field(
+        default=250, metadata={"help": "TensorBoard figure of a masked reconstruction every N steps"}
+    )
+    eval_batches: int = field(
+        default=8,
+        metadata={
+            "help": "validation batches per evaluation, drawn evenly across the split (fixed rows and masks: "
+            "comparable across steps)"
+        },
+    )
+    report_to: ReportTo = field(
+        default="none",
+        metadata={"help": "log losses and reconstruction figures to TensorBoard (needs citrus-hf[bench])"},
+    )
+    num_workers: int = field(default=0, metadata={"help": "data loader worker processes"})
+    log_sample_ids: bool = field(
+        default=False, metadata={"help": "write the example ids each process trained on to sample_ids_rank{R}.jsonl"}
+    )
+    show_progress: bool = field(default=True, metadata={"help": "a progress bar on the main process"})
+
+    def __post_init__(self):
+        for name in ("max_steps", "per_device_batch_size", "gradient_accumulation_steps", "save_steps"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"`{name}` must be a positive integer, got {getattr(self, name)!r}.")
+        if self.stop_after_steps is not None and not 0 < self.stop_after_steps <= self.max_steps:
+            raise ValueError(
+                f"`stop_after_steps` must lie in [1, max_steps={self.max_steps}], got {self.stop_after_steps}."
+            )
+        if self.mixed_precision not in ("no", "bf16", "fp16"):
+            raise ValueError(f"`mixed_precision` must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}.")
+        check_report_to(self.report_to)
+        if self.report_to == "tensorboard":
+            require("tensorboard", "report_to='tensorboard'")
+        if isinstance(self.eval_split, str) and self.eval_split.lower() == "none":
+            self.eval_split = None
+        if self.warmup_steps < 0:
+            raise ValueError(f"`warmup_steps` must be >= 0, got {self.warmup_steps}.")
+        self._check_synthetic_settings()
+
+    def _check_synthetic_settings(self) -> None:
+        ratio = self.synthetic_ratio
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0.0 <= ratio <= 1.0:
+            raise ValueError(f"`synthetic_ratio` must be a number in [0, 1], got {ratio!r}.")
+        self.synthetic_ratio = float(ratio)
+        if isinstance(self.dataset, str) and self.dataset.lower() == "none":
+            self.dataset = None
+        if self.dataset is None and self.synthetic_ratio < 1:
+            raise ValueError(
+                "Without a dataset only synthetic windows can train: set --synthetic-ratio 1, or name a corpus with "
+                "--dataset."
+            )
+        if self.synthetic_ratio > 0:
+            if not isinstance(self.synthetic_generators, dict) or not active_generators(self.synthetic_generators):
+                raise ValueError(
+                    f"`synthetic_generators` must give at least one generator a weight above 0, got "
+                    f"{self.synthetic_generators!r}."
+                )
+            generators_from_spec(active_generators(self.synthetic_generators))  # unknown names and options fail now
+
+    @property
+    def num_warmup_steps(self) -> int:
+        return int(round(self.warmup_steps * self.max_steps)) if self.warmup_steps < 1 else int(self.warmup_steps)
+
+    @classmethod
+    def from_recipe(cls, name: str, **changes: Any) -> PretrainArguments:
+        """The settings of the recipe `name` (`PRETRAIN_RECIPES`), with `changes` (at least `output_dir`) on top."""
+        if name not in PRETRAIN_RECIPES:
+            raise ValueError(f"Unknown pre-training recipe {name!r}; recipes: {', '.join(PRETRAIN_RECIPES)}.")
+        return cls(**{**PRETRAIN_RECIPES[name], **changes})
+
+
+#: Pre-training recipes: the settings (`PretrainArguments` fields) that pre-train a named checkpoint,
+#: `PretrainArguments.from_recipe("base", output_dir=...)`.
+#:
+#: "base" pre-trains citrus-base on one GPU in a few minutes (`benchmarks/gpu_pretrain.py`): the `base` model preset
+#: (the paper's: 30 s windows at 100 Hz in 150 patches of 20 samples, CNN stem + 4 transformer layers of width 64,
+#: 8 heads, feed-forward 128; 4x the layers x window of `small`), bf16 autocast, 256 windows per device and step,
+#: 2,000 steps (512k windows), peak learning rate 1e-3 after 5 % warm-up. Half of the windows are synthetic (the
+#: default generator mix): the ~2 channel-hours of offline real EEG give a few hundred 30 s windows, which 512k
+#: draws would otherwise repeat a thousand times each. 12 DataLoader workers make them: a core of the development
+#: machine makes about 140 default-mix windows/s at this contract (`benchmarks/synthetic_speed.py`), so the loader
+#: should feed about 3k windows/s (not yet measured on a GPU machine). Name a larger corpus with `dataset=` where one
+#: is at hand; under `accelerate launch` the batch is per GPU.
+PRETRAIN_RECIPES: dict[str, dict[str, Any]] = {
+    "base": dict(
+        model_config="base",
+        dataset="eeg_pretrain",
+        dataset_options={"window_seconds": 30.0, "hop_seconds": 15.0},
+        per_device_batch_size=256,
+        mixed_precision="bf16",
+        max_steps=2000,
+        learning_rate=1e-3,
+        warmup_steps=0.05,
+        synthetic_ratio=0.5,
+        num_workers=12,
+        logging_steps=50,
+        eval_steps=250,
+        plot_steps=500,
+        save_steps=500,
+    ),
+}

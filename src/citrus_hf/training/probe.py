@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..configuration_citrus import POOLING_STATISTICS
+from ..vocabulary_citrus import POOLING_STATISTICS
 
 # The penalties searched, relative to the mean squared singular value of the standardised features (so the grid
 # means the same for 100 and 100,000 features); 13 points over eight decades, as RidgeClassifierCV's 10 over six.

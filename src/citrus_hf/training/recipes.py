@@ -148,7 +148,7 @@ PROBE_FINETUNE_SOUP_SEED_STRIDE = 1000
 # start reads the same (+1.11 and +1.63 points at 20 per class on the sets where LP-FT runs).
 PROBE_SPREAD_FROM_PER_CLASS = 2
 # For regression the probe pools, at every size, the spread and how the tokens move from patch to patch (the step
-# between neighbouring patches and the autocorrelation at 1 to 12 patches, `configuration_citrus.AUTOCORRELATION_LAGS`):
+# between neighbouring patches and the autocorrelation at 1 to 12 patches, `vocabulary_citrus.AUTOCORRELATION_LAGS`):
 # heart-rate error from 20 windows 2.35 -> 0.97 bpm (ECG) and 1.35 -> 0.58 (PPG) on the validation splits.
 PROBE_REGRESSION_POOLING = "mean_max_std_dynamics"
 # For classification (from `PROBE_SPREAD_FROM_PER_CLASS` examples per class) the probe pools them too, the dynamics
@@ -443,7 +443,7 @@ def recipe_fingerprint(name: str) -> dict[str, Any]:
             **recipe_fingerprint("probe-finetune"),
         }
     if name == "probe":
-        from ..configuration_citrus import AUTOCORRELATION_LAGS
+        from ..vocabulary_citrus import AUTOCORRELATION_LAGS
         from .probe import CLASSIFICATION_DYNAMICS_WEIGHT
 
         return {

@@ -2,7 +2,7 @@
 sees exactly as an uninterrupted one would.
 
 `citrus pretrain --synthetic-ratio R` (0 < R <= 1) trains on this stream instead of epochs over the corpus: every
-window is synthetic with probability R (`citrus_hf.data.synthetic.MixedWindowStream`: documented, seeded generators)
+window is synthetic with probability R (`citrus_hf.data.streams.MixedWindowStream`: documented, seeded generators)
 and otherwise a window of the aligned corpus, read from its memory-mapped Arrow file by index (the corpus is never
 loaded whole). With R = 1 no corpus is read at all.
 
@@ -26,22 +26,12 @@ import numpy as np
 import torch
 
 from ..configuration_citrus import CiTrusConfig
-from ..data.synthetic import MixedWindowStream, generators_from_spec
+from ..data.streams import MixedWindowStream
+from ..data.synthetic import active_generators, generators_from_spec
 
 # At least this many windows per chunk: a chunk then holds many draws of every default generator, so the recordings
 # they simulate are used up instead of being cut off at a chunk's end.
 MIN_CHUNK_WINDOWS = 256
-
-
-def active_generators(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The entries of a generator spec (`{"cauker": 0.5, "ecg": {"weight": 0.5, ...}}`) whose weight is not 0: a
-    weight of 0 drops a generator of the default mix."""
-    active = {}
-    for name, entry in spec.items():
-        weight = entry.get("weight") if isinstance(entry, Mapping) else entry
-        if weight != 0:
-            active[name] = entry
-    return active
 
 
 class StreamChunks(torch.utils.data.IterableDataset):
@@ -148,4 +138,4 @@ class PretrainingStream:
         return {**self.stream.settings(), "batch_size": self.batch_size, "batches_per_chunk": self.batches_per_chunk}
 
 
-__all__ = ["MIN_CHUNK_WINDOWS", "PretrainingStream", "StreamChunks", "active_generators"]
+__all__ = ["MIN_CHUNK_WINDOWS", "PretrainingStream", "StreamChunks"]

@@ -1,0 +1,214 @@
+"""The settings of the low-data protocol (`ProtocolConfig`, everything `citrus evaluate` parses) and its default arms.
+
+This module imports neither torch nor transformers (`arms` defers its heavy imports to the arms' methods): `citrus
+evaluate --help` builds its parser from `ProtocolConfig` and answers in about a second. Checks that need the heavy
+modules import them where they run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..data.splits import VALIDATION_FRACTION, parse_budget
+from ..training.arguments import TrainerSettings
+from ..training.recipes import RECIPE_NAMES, recipe_fingerprint
+from .arms import ARMS, CiTrusArm
+
+DEFAULT_ARMS = ("citrus-small", "citrus-scratch", "minirocket", "patchtst-scratch", "prior")
+
+
+def _default_finetune() -> TrainerSettings:
+    # max_steps <= 0: the fine-tuning recipe scales its schedule with the labelled examples (recipes.finetune_steps)
+    return TrainerSettings(max_steps=-1, per_device_batch_size=16, show_progress=False)
+
+
+@dataclass
+class ProtocolConfig:
+    """Settings of `run_protocol`; `citrus evaluate` parses exactly these (each field's help is in its metadata), the
+    `finetune` ones included (but their seed, which is the run's, and their progress bars).
+
+    Per-dataset settings map a dataset name to its value: `alignment` is "auto" (the default: "resample", except
+    for sets that resampling would crop although their recordings hold no more samples than the window; see
+    `citrus_hf.data.alignment.resolve_alignment`), "resample" (keep the time scale; each recording keeps its own
+    duration in whole patches) or "interpolate" (stretch every recording onto the model's window, as the paper does
+    for 1 s recordings); `normalization` is "dataset" (the default: per-channel statistics
+    of the training pool, which keep the amplitudes across channels and windows that EMG and IMU classes differ by;
+    see `citrus_hf.data.alignment.input_overrides`) or "window" (per-window z-score, as pre-training).
+    """
+
+    output_dir: str = field(
+        default="citrus_evaluation", metadata={"help": "results, reports and the pre-trained checkpoints (pretrained/)"}
+    )
+    datasets: list[str] = field(
+        default_factory=lambda: ["basic_motions", "watch_exercises", "myo_gestures"],
+        metadata={"help": "labelled sets (registered names or save_to_disk folders)"},
+    )
+    dataset_options: dict[str, dict[str, Any]] = field(
+        default_factory=dict, metadata={"help": "builder options per dataset, e.g. hr_ecg:window_seconds=10"}
+    )
+    sampling_rate: float | None = field(
+        default=None, metadata={"help": "rate (Hz) of every row of a save_to_disk set without a sampling_rate column"}
+    )
+    alignment: dict[str, str] = field(
+        default_factory=dict,
+        metadata={"help": "per dataset: auto, resample or interpolate (default auto), e.g. myo_gestures=interpolate"},
+    )
+    normalization: dict[str, str] = field(
+        default_factory=dict, metadata={"help": "per dataset: dataset or window (default dataset)"}
+    )
+    budgets: list[str] = field(
+        default_factory=lambda: ["1", "5", "20", "all"],
+        metadata={"help": "label budgets: examples per class (5), a fraction (0.25) or all"},
+    )
+    dataset_budgets: dict[str, list[str]] = field(
+        default_factory=lambda: {"hr_ecg": ["5", "20", "50", "all"], "hr_ppg": ["5", "20", "50", "all"]},
+        metadata={"help": "budgets for one dataset instead of --budgets, e.g. hr_ecg=5,20,all"},
+    )
+    seeds: list[int] | None = field(
+        default=None, metadata={"help": "these seeds, one run each per dataset, budget and arm (default: 0-4)"}
+    )
+    num_seeds: int | None = field(default=None, metadata={"help": "seeds 0 to N-1 (instead of --seeds)"})
+    arms: list[str] = field(
+        default_factory=lambda: list(DEFAULT_ARMS), metadata={"help": f"arms to compare, from: {', '.join(ARMS)}"}
+    )
+    recipe: Literal[RECIPE_NAMES] = field(
+        default="auto",
+        metadata={"help": "how every CiTrus arm is fitted (see citrus finetune --help); arms with their own keep it"},
+    )
+    score_split: Literal["test", "validation"] = field(
+        default="test",
+        metadata={"help": "split the runs are scored on; validation to choose settings without the test split"},
+    )
+    checkpoints: dict[str, str] = field(
+        default_factory=dict, metadata={"help": "pre-trained checkpoint per arm (ARM=PATH); others are pre-trained"}
+    )
+    corpus: str = field(default="eeg_pretrain", metadata={"help": "unlabelled corpus of the arms pre-trained here"})
+    corpus_options: dict[str, Any] = field(
+        default_factory=lambda: {"window_seconds": 10.0, "hop_seconds": 5.0},
+        metadata={"help": "builder options of the corpus"},
+    )
+    model_config: str = field(
+        default="citrus-small",
+        metadata={
+            "help": "preset, bundled checkpoint name, config.json or folder: the size of arms without weights (by "
+            "default citrus-small's, so citrus-scratch is its from-scratch twin)"
+        },
+    )
+    config_overrides: dict[str, Any] = field(
+        default_factory=dict, metadata={"help": "config fields of every arm, e.g. sampling_rate=50"}
+    )
+    pretrain_steps: int = field(default=1000, metadata={"help": "pre-training steps of every pre-trained arm"})
+    pretrain_batch_size: int = field(default=32, metadata={"help": "pre-training windows per step"})
+    pretrain_learning_rate: float = field(default=1e-3, metadata={"help": "pre-training peak learning rate"})
+    pretrain_seed: int = field(default=0, metadata={"help": "pre-training seed"})
+    finetune: TrainerSettings = field(
+        default_factory=_default_finetune,
+        metadata={"help": "the fine-tuning recipe's Trainer settings", "exclude": ("seed", "show_progress")},
+    )
+    validation_fraction: float = field(
+        default=VALIDATION_FRACTION,
+        metadata={"help": "share of train held out for early stopping when a set has no validation split"},
+    )
+    num_threads: int | None = field(default=None, metadata={"help": "torch threads (small models: 1 is fastest)"})
+    resume: bool = field(default=True, metadata={"help": "reuse runs already in runs.jsonl with the same settings"})
+    show_progress: bool = field(default=True, metadata={"help": "progress bars"})
+
+    def __post_init__(self):
+        if self.seeds is not None and self.num_seeds is not None:
+            raise ValueError("Give the seeds (--seeds 0 1 2) or their count (--num-seeds 3), not both.")
+        if self.seeds is None:
+            self.seeds = list(range(5 if self.num_seeds is None else self.num_seeds))
+        self.num_seeds = None  # resolved into `seeds`: `ProtocolConfig(**asdict(config))` is the same protocol
+        unknown = [arm for arm in self.arms if arm not in ARMS]
+        if unknown:
+            raise ValueError(f"Unknown arm(s) {unknown}; choose from {', '.join(ARMS)}.")
+        unknown = [arm for arm in self.checkpoints if arm not in ARMS or not ARMS[arm].pretrained]
+        if unknown:
+            raise ValueError(f"Checkpoints given for {unknown}, which are not pre-trained arms.")
+        if not self.datasets or not self.budgets or not self.seeds or not self.arms:
+            raise ValueError("The protocol needs at least one dataset, budget, seed and arm.")
+        if self.recipe not in RECIPE_NAMES:
+            raise ValueError(f"recipe must be one of {RECIPE_NAMES}, got {self.recipe!r}.")
+        if self.score_split not in ("test", "validation"):
+            raise ValueError(f"score_split must be 'test' or 'validation', got {self.score_split!r}.")
+        from ..data.alignment import TASK_ALIGNMENTS  # imports the feature extractor (transformers)
+
+        for dataset, alignment in self.alignment.items():
+            if alignment not in TASK_ALIGNMENTS:
+                raise ValueError(f"alignment for {dataset!r} must be one of {TASK_ALIGNMENTS}, got {alignment!r}.")
+        for dataset, normalization in self.normalization.items():
+            if normalization not in ("window", "dataset"):
+                raise ValueError(f"normalization for {dataset!r} must be 'window' or 'dataset', got {normalization!r}.")
+        for budget in [*self.budgets, *(b for budgets in self.dataset_budgets.values() for b in budgets)]:
+            parse_budget(budget)
+
+    def signature(self) -> str:
+        """Hash of every setting that changes a run's result (not the output folder or the progress bars)."""
+        values = asdict(self)
+        for key in (
+            "output_dir",
+            "datasets",
+            "budgets",
+            "dataset_budgets",
+            "seeds",
+            "num_seeds",
+            "arms",
+            "num_threads",
+            "resume",
+            "show_progress",
+        ):
+            values.pop(key)
+        values["finetune"].pop("show_progress")
+        # A name ("citrus-small", a folder) can stand for other sizes over time: the signature holds what it builds.
+        values["model_config"] = _config_values(self.model_config)
+        return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def run_signatures(self) -> dict[str, str]:
+        """`signature()` of each arm's runs. An arm that starts from a given or bundled checkpoint adds the digest of
+        its weights, so runs of other weights behind the same path or name (a re-trained bundled checkpoint) are
+        never reused; the arms pre-trained here are covered by the pre-training settings in `signature()`."""
+        shared = self.signature()
+        signatures = {}
+        for arm in self.arms:
+            parts = []
+            recipe = recipe_fingerprint(ARMS[arm].recipe or self.recipe) if isinstance(ARMS[arm], CiTrusArm) else {}
+            if recipe:  # a CiTrus arm whose recipe has settings beyond the run's own (recipes.recipe_fingerprint)
+                parts.append(json.dumps(recipe, sort_keys=True))
+            folder = self.checkpoints.get(arm) or getattr(ARMS[arm], "bundled", None)
+            if folder is not None:
+                parts.append(_weights_digest(str(folder)))
+            signatures[arm] = hashlib.sha256(":".join([shared, *parts]).encode()).hexdigest()[:16] if parts else shared
+        return signatures
+
+
+def _config_values(model_config: str) -> dict[str, Any]:
+    """The fields of the config a model config reference builds (without the transformers version)."""
+    from ..loading import build_config
+    from .arms import resolve_model_config
+
+    values = build_config(resolve_model_config(model_config)).to_dict()
+    values.pop("transformers_version", None)
+    return values
+
+
+def _weights_digest(checkpoint: str) -> str:
+    """sha256 of a checkpoint folder's safetensors files (a bundled name resolves to its folder); the reference
+    itself when there is no such folder (a Hub id: its revision is not known here)."""
+    from ..loading import bundled_checkpoint
+
+    folder = bundled_checkpoint(checkpoint) or Path(checkpoint)
+    files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
+    if not files:
+        return checkpoint
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+__all__ = ["DEFAULT_ARMS", "ProtocolConfig"]

@@ -1,0 +1,53 @@
+"""The names a CiTrus configuration chooses from (backbones, objectives, poolings, ...), in a module of plain Python.
+
+`configuration_citrus` imports them from here and checks its fields against them; light modules (the command line's
+option help, the evaluation's arm registry) read them without importing torch or transformers, so that `citrus
+pretrain --help` answers in about a second. `trust_remote_code=True` users get this file with the configuration, as
+one of its relative imports.
+"""
+
+from __future__ import annotations
+
+BACKBONES = ("hybrid", "cnn", "transformer")
+PRETRAINING_OBJECTIVES = ("time", "spectrogram", "fourier", "time_frequency")
+MASK_MODES = ("per_channel", "shared", "per_modality")
+HEAD_FEATURES = ("context", "encoded", "all_layers")
+# The lags, in patches, at which "mean_max_std_dynamics" pools each token dimension's autocorrelation: 1 to 12
+# patches are 0.1-1.2 s at citrus-small's 0.1 s patches, up to a slow heart beat's period (measured against lags 1, 3
+# and 9 on the protocol's validation splits; see `training.recipes`).
+AUTOCORRELATION_LAGS: tuple[int, ...] = tuple(range(1, 13))
+# Each pooling over patches and how many statistics per token dimension it puts side by side.
+POOLING_STATISTICS = {
+    "mean": 1,
+    "cls": 1,
+    "max": 1,
+    "mean_max": 2,
+    "mean_max_std": 3,
+    # mean, max, standard deviation, the root mean square of the step from one patch to the next, and the
+    # autocorrelation at each of `AUTOCORRELATION_LAGS`
+    "mean_max_std_dynamics": 4 + len(AUTOCORRELATION_LAGS),
+}
+POOLINGS = tuple(POOLING_STATISTICS)
+CHANNEL_POOLINGS = ("concat", "mean")
+NORMALIZATIONS = ("zscore", "none", "fixed")
+NORM_TYPES = ("layernorm", "batchnorm")
+ATTENTION_TYPES = ("channel_independent", "criss_cross")
+# The classes without a task head (`modeling_citrus`): their checkpoints are the encoder, for any channel count.
+ENCODER_ARCHITECTURES = ("CiTrusModel", "CiTrusForPretraining")
+PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
+
+__all__ = [
+    "ATTENTION_TYPES",
+    "AUTOCORRELATION_LAGS",
+    "BACKBONES",
+    "CHANNEL_POOLINGS",
+    "ENCODER_ARCHITECTURES",
+    "HEAD_FEATURES",
+    "MASK_MODES",
+    "NORMALIZATIONS",
+    "NORM_TYPES",
+    "POOLINGS",
+    "POOLING_STATISTICS",
+    "PRETRAINING_OBJECTIVES",
+    "PROBLEM_TYPES",
+]
