@@ -394,6 +394,8 @@ def _har_args(output_dir, **changes) -> FinetuneArguments:
             logging_steps=50,
         ),
     )
+    if changes.get("model") is not None:  # the checkpoint's config is the model's; overrides only build from scratch
+        values.pop("config_overrides")
     values.update(changes)
     return FinetuneArguments(**values)
 

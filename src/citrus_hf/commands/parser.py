@@ -211,7 +211,10 @@ class CommandParser(HfArgumentParser):
         else:
             import yaml
 
-            values = yaml.safe_load(text)
+            try:
+                values = yaml.safe_load(text)
+            except yaml.YAMLError as error:
+                raise UsageError(f"{path} is not valid YAML: {' '.join(str(error).split())}") from None
         if not isinstance(values, dict):
             raise UsageError(f"{path} must hold a mapping of settings (option names without dashes).")
         flat: dict[str, Any] = {}

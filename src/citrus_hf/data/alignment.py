@@ -284,9 +284,14 @@ def channel_statistics(dataset) -> tuple[list[float], list[float]]:
     run: unlabelled recordings are what a low-data setting does have.
     """
     count, total, total_squares = 0, None, None
-    for values in dataset.with_format("numpy", columns=["input_values"])["input_values"]:
+    for row, values in enumerate(dataset.with_format("numpy", columns=["input_values"])["input_values"]):
         signal = np.asarray(values, dtype=np.float64)
         signal = signal[None] if signal.ndim == 1 else signal
+        if not np.isfinite(signal).all():  # one NaN would make every window of the set NaN after normalisation
+            raise ValueError(
+                f"Row {row} of the training split has NaN or infinite values in `input_values`; fill or drop them "
+                "before fitting (the feature extractor's nan_policy='interpolate' fills gaps of single recordings)."
+            )
         if total is None:
             total, total_squares = np.zeros(signal.shape[0]), np.zeros(signal.shape[0])
         total += signal.sum(axis=1)

@@ -47,7 +47,7 @@ def load_split(dataset: str | os.PathLike, split: str, dataset_options: dict | N
             raise ValueError(
                 f"Dataset options {sorted(dataset_options)} only apply to registered datasets, not {path}."
             )
-        loaded = datasets.load_from_disk(str(path))
+        loaded = _load_from_disk(path)
         if isinstance(loaded, datasets.Dataset):
             return loaded if split in ("train", None) else None
     else:
@@ -59,6 +59,29 @@ def load_split(dataset: str | os.PathLike, split: str, dataset_options: dict | N
             )
         loaded = build_dataset(str(dataset), **(dataset_options or {}))
     return loaded[split] if split in loaded else None
+
+
+def _load_from_disk(path: Path):
+    """`datasets.load_from_disk`, with an empty split named: `save_to_disk` writes an empty split without any data
+    file, and loading it then fails inside `datasets` with an IndexError."""
+    import json
+
+    import datasets
+
+    try:
+        return datasets.load_from_disk(str(path))
+    except IndexError:
+        empty = sorted(
+            state.parent.name if state.parent != path else "train"
+            for state in [path / "state.json", *path.glob("*/state.json")]
+            if state.is_file() and not json.loads(state.read_text()).get("_data_files")
+        )
+        if not empty:
+            raise
+        raise ValueError(
+            f"Split(s) {empty} of {path} are empty (`save_to_disk` wrote them without data); give every split at "
+            "least one example, or leave an empty one out of the DatasetDict."
+        ) from None
 
 
 def evaluation_split_spans(
@@ -144,7 +167,7 @@ def infer_task(dataset) -> str:
 
 
 def label_names_of(dataset) -> list[str] | None:
-    """Class names of a classification dataset (from its `ClassLabel`), or None."""
+    """Class names of a classification dataset (from its `ClassLabel`; else the ids `0..max` as text), or None."""
     feature = dataset.features.get("label")
     names = getattr(feature, "names", None)
     if names:
@@ -152,6 +175,150 @@ def label_names_of(dataset) -> list[str] | None:
     if feature is not None:
         return [str(c) for c in range(int(max(dataset["label"])) + 1)]
     return None
+
+
+# The fix for labels that are not class ids 0..K-1: `datasets` maps any label column onto them (sorted values).
+_ENCODE_LABELS = 'map them onto 0..K-1 with `dataset = dataset.class_encode_column("label")` before `save_to_disk`'
+
+
+def check_labelled_splits(splits: dict[str, Any], task: str) -> None:
+    """Refuse a labelled set that fitting would turn into a crash deep in numpy / torch or a silently wrong score.
+
+    `splits` maps "train", "test" and optionally "validation" to `datasets.Dataset`s (or None; an empty validation
+    split is allowed). Checked, with the fix
+    named: an `input_values` column of numeric arrays, `(time,)` or `(channels, time)` per row, the same channel count
+    in every row and no row without samples; no empty train or test split; for classification, integer labels that
+    are class ids `0..K-1` with at least two classes in train (and none outside them in the other splits); for
+    regression, finite numeric targets. The arrays are read column-wise with Arrow, never row by row.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    channel_counts: set[int] = set()
+    for name, split in splits.items():
+        if split is None or (len(split) == 0 and name not in ("train", "test")):
+            continue
+        if len(split) == 0:
+            raise ValueError(f"The {name} split is empty; it needs at least one labelled example.")
+        if "input_values" not in split.column_names:
+            raise ValueError(
+                f"The {name} split has no `input_values` column (columns: {split.column_names}); each row needs its "
+                "signal there, an array of shape (time,) or (channels, time) (see the README's 'Your own data')."
+            )
+        values = split.with_format("arrow")["input_values"]
+        if isinstance(values.type, pa.ExtensionType):  # `Array2D` features: nested lists underneath
+            chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+            values = pa.chunked_array([chunk.storage for chunk in chunks], type=values.type.storage_type)
+        depth, kind = 0, values.type
+        while pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+            depth, kind = depth + 1, kind.value_type
+        if depth in (1, 2) and pa.types.is_null(kind):
+            raise ValueError(f"Every row of `input_values` of the {name} split is empty; each needs its samples.")
+        if depth not in (1, 2) or not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            raise ValueError(
+                f"`input_values` of the {name} split holds {values.type}, but each row must be a numeric array of "
+                "shape (time,) or (channels, time): a list of numbers, or a list of equally long lists of numbers."
+            )
+        if depth == 2:
+            channel_counts.update(pc.unique(pc.list_value_length(values)).to_pylist())
+            values = pc.list_flatten(values)
+        lengths = pc.list_value_length(values)
+        if pc.min(lengths).as_py() in (0, None):
+            row = pc.index(pc.fill_null(lengths, 0), 0).as_py()
+            raise ValueError(f"Row {row} of the {name} split has no samples in `input_values`; drop it.")
+        if depth == 1:
+            channel_counts.add(1)
+        _check_labels(split, name, task, pa, pc)
+        if "sampling_rate" in split.column_names:
+            _check_rates(split, name, pa, pc)
+    if len(channel_counts) > 1 or 0 in channel_counts:
+        raise ValueError(
+            f"Rows of `input_values` have {sorted(channel_counts)} channels; every row of a labelled set needs the "
+            "same channels (pad missing ones, or split the set by channel layout)."
+        )
+    if task == "classification":
+        _check_class_ids(splits)
+
+
+def _check_labels(split, name: str, task: str, pa, pc) -> None:
+    """The label column of one split: integer class ids (classification) or finite numbers (regression)."""
+    column = LABELS[task][0]
+    labels = split.with_format("arrow")[column]
+    if task == "regression":
+        if not (pa.types.is_integer(labels.type) or pa.types.is_floating(labels.type)):
+            raise ValueError(f"`target` of the {name} split holds {labels.type}; regression targets must be numbers.")
+        finite = pc.is_finite(labels.cast(pa.float64())) if pa.types.is_floating(labels.type) else None
+        if labels.null_count or (finite is not None and not pc.all(finite).as_py()):
+            row = pc.index(pc.fill_null(finite, False) if finite is not None else pc.is_valid(labels), False).as_py()
+            raise ValueError(
+                f"`target` of the {name} split is missing or not finite in row {row}; drop the rows without a "
+                "finite target (a single NaN makes the fitted read-out NaN)."
+            )
+        return
+    if pa.types.is_floating(labels.type):
+        whole = pc.equal(labels, pc.floor(labels))
+        if not pc.all(pc.fill_null(whole, False)).as_py():
+            row = pc.index(pc.fill_null(whole, False), False).as_py()
+            raise ValueError(
+                f"`label` of the {name} split holds {labels[row].as_py()!r} in row {row}; classification labels are "
+                "integer class ids (a `target` column makes a regression set)."
+            )
+    elif not pa.types.is_integer(labels.type):
+        raise ValueError(
+            f"`label` of the {name} split holds {labels.type} values (e.g. {labels[0].as_py()!r}), not integer class "
+            f"ids; {_ENCODE_LABELS}."
+        )
+    if labels.null_count or pc.min(labels).as_py() < 0:
+        raise ValueError(
+            f"`label` of the {name} split has missing or negative class ids; drop unlabelled rows or {_ENCODE_LABELS}."
+        )
+
+
+def _check_rates(split, name: str, pa, pc) -> None:
+    """A `sampling_rate` column holds a finite rate above 0 (Hz) in every row."""
+    rates = split.with_format("arrow")["sampling_rate"]
+    if not (pa.types.is_integer(rates.type) or pa.types.is_floating(rates.type)):
+        raise ValueError(
+            f"`sampling_rate` of the {name} split holds {rates.type}; it must be each row's rate in Hz, a number."
+        )
+    rates = rates.cast(pa.float64())
+    valid = pc.fill_null(pc.and_(pc.is_finite(rates), pc.greater(rates, 0.0)), False)
+    if not pc.all(valid).as_py():
+        row = pc.index(valid, False).as_py()
+        raise ValueError(
+            f"`sampling_rate` of the {name} split is {rates[row].as_py()!r} in row {row}; every row needs its rate in "
+            "Hz, a finite number above 0."
+        )
+
+
+def _check_class_ids(splits: dict[str, Any]) -> None:
+    """Class ids are 0..K-1, K from the `ClassLabel` names (else the largest id in train), every one of them in train
+    without names (a gap would be a class with no example, and macro-F1 would average over it), at least two in train,
+    and none beyond K elsewhere."""
+    train = splits["train"]
+    names = label_names_of(train)
+    present = np.unique(np.asarray(train["label"], dtype=np.int64))
+    if len(present) < 2:
+        raise ValueError(
+            f"The train split has a single class ({present.tolist()}); classification needs examples of at least two."
+        )
+    if getattr(train.features.get("label"), "names", None) is None:
+        missing = sorted(set(range(len(names))) - set(present.tolist()))
+        if missing:
+            raise ValueError(
+                f"Class ids {missing[:10]}{' ...' if len(missing) > 10 else ''} never occur in train (labels "
+                f"{present[:10].tolist()}{' ...' if len(present) > 10 else ''}): without class names the classes are "
+                f"0..{len(names) - 1}, so those would be classes without examples; {_ENCODE_LABELS}."
+            )
+    for name, split in splits.items():
+        if split is None or len(split) == 0 or name == "train":
+            continue
+        largest = int(np.max(np.asarray(split["label"], dtype=np.int64)))
+        if largest >= len(names):
+            raise ValueError(
+                f"The {name} split has class id {largest}, but train has {len(names)} classes (0..{len(names) - 1}); "
+                "give every split the same classes (a `ClassLabel` with every name)."
+            )
 
 
 @dataclass
@@ -183,6 +350,7 @@ def load_task_splits(
     validation_fraction: float = VALIDATION_FRACTION,
     validation_seed: int = VALIDATION_SEED,
     require_validation: bool = True,
+    sampling_rate: float | None = None,
 ) -> TaskSplits:
     """Load a labelled set; when it has no validation split, carve one out of train (`carve_validation`).
 
@@ -190,6 +358,9 @@ def load_task_splits(
     and label budgets are drawn from the same pool. A set whose training split is too small to carve (e.g. a single
     recording: the carve never splits a recording) raises, unless `require_validation=False`: then its validation
     split is empty (the few-shot recipes need none; fine-tuning then runs its fixed schedule).
+
+    `sampling_rate` is the rate the caller will give every row (`--sampling-rate`): only for a set without a
+    `sampling_rate` column, which it would otherwise contradict or be silently ignored by.
     """
     train = load_split(dataset, train_split, dataset_options)
     if train is None:
@@ -202,6 +373,12 @@ def load_task_splits(
         )
     task = infer_task(train)
     validation = load_split(dataset, validation_split, dataset_options) if validation_split else None
+    check_labelled_splits({"train": train, "validation": validation, "test": test}, task)
+    if sampling_rate is not None and "sampling_rate" in train.column_names:
+        raise ValueError(
+            f"Dataset {dataset!r} has a sampling_rate column, which gives every row its rate; --sampling-rate is only "
+            "for sets without one. Drop --sampling-rate."
+        )
     source = validation_split
     if validation is None:
         train, validation = carve_validation_split(train, task, validation_fraction, validation_seed)
@@ -374,6 +551,7 @@ __all__ = [
     "carve_validation",
     "draw_budget",
     "infer_task",
+    "check_labelled_splits",
     "label_names_of",
     "load_split",
     "load_task_splits",

@@ -39,6 +39,7 @@ import torch
 
 from ..data.alignment import DEFAULT_TASK_ALIGNMENT, input_overrides
 from ..data.splits import draw_budget, load_task_splits, parse_budget
+from ..training.metrics import check_metric_for_task
 from ..training.pretrain import PretrainArguments, is_pretrained_model_dir, pretrain
 from .arms import ARMS, CLASSICAL_BASELINE, CiTrusArm, DatasetContext, PatchTSTArm
 from .report import write_report
@@ -178,7 +179,9 @@ def _dataset_context(config: ProtocolConfig, dataset: str) -> DatasetContext:
         validation_fraction=config.validation_fraction,
         # only scoring on the validation split needs one; the recipes fit without it
         require_validation=config.score_split == "validation",
+        sampling_rate=config.sampling_rate,
     )
+    check_metric_for_task(config.finetune.metric_for_best_model, splits.task)
     normalization = config.normalization.get(dataset, "dataset")
     return DatasetContext(
         name=dataset,

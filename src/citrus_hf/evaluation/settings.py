@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..data.splits import VALIDATION_FRACTION, parse_budget
-from ..training.arguments import TrainerSettings
+from ..training.arguments import TrainerSettings, check_output_dir, check_positive
 from ..training.recipes import RECIPE_NAMES, recipe_fingerprint
 from .arms import ARMS, CiTrusArm
 
@@ -123,6 +123,10 @@ class ProtocolConfig:
         if self.seeds is None:
             self.seeds = list(range(5 if self.num_seeds is None else self.num_seeds))
         self.num_seeds = None  # resolved into `seeds`: `ProtocolConfig(**asdict(config))` is the same protocol
+        if any(isinstance(seed, bool) or not isinstance(seed, int) or seed < 0 for seed in self.seeds):
+            raise ValueError(f"Seeds must be integers >= 0, got {self.seeds}.")
+        check_positive("sampling_rate", self.sampling_rate, allow_none=True)
+        check_output_dir(self.output_dir)
         unknown = [arm for arm in self.arms if arm not in ARMS]
         if unknown:
             raise ValueError(f"Unknown arm(s) {unknown}; choose from {', '.join(ARMS)}.")

@@ -29,6 +29,26 @@ def check_report_to(value: str) -> None:
         raise ValueError(f"`report_to` must be one of {', '.join(REPORT_TO)}, got {value!r}.")
 
 
+def check_positive(name: str, value: Any, integer: bool = False, allow_none: bool = False) -> None:
+    """Refuse a setting that must be a finite number above 0 (an integer >= 1 with `integer`), naming the option."""
+    import math
+
+    if value is None and allow_none:
+        return
+    kind = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) or value <= 0:
+        wanted = "an integer >= 1" if integer else "a finite number above 0"
+        raise ValueError(f"--{name.replace('_', '-')} must be {wanted}, got {value!r}.")
+
+
+def check_output_dir(output_dir: str) -> None:
+    """Refuse an output folder that is an existing file, before any work is done (saving would fail at the end)."""
+    import os
+
+    if os.path.isfile(os.path.expanduser(str(output_dir))):
+        raise ValueError(f"--output-dir {output_dir!r} is a file; give a folder (it is created when missing).")
+
+
 @dataclass
 class TrainerSettings:
     """The `Trainer` side of a fine-tuning run (shared by `finetune`, the evaluation protocol and their commands).
@@ -59,6 +79,23 @@ class TrainerSettings:
 
     def __post_init__(self):
         check_report_to(self.report_to)
+        for name in ("learning_rate", "num_train_epochs"):
+            check_positive(name, getattr(self, name))
+        for name in ("per_device_batch_size", "eval_steps", "logging_steps"):
+            check_positive(name, getattr(self, name), integer=True)
+        if self.weight_decay < 0 or self.warmup_steps < 0:
+            raise ValueError(
+                f"--weight-decay and --warmup-steps must be >= 0, got {self.weight_decay} and {self.warmup_steps}."
+            )
+        if self.early_stopping_patience is not None and self.early_stopping_patience < 0:
+            raise ValueError(f"--early-stopping-patience must be >= 0, got {self.early_stopping_patience}.")
+        from .metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS  # numpy and scipy only
+
+        known = ("loss", *CLASSIFICATION_METRICS, *REGRESSION_METRICS)
+        if self.metric_for_best_model.removeprefix("eval_") not in known:
+            raise ValueError(
+                f"--metric-for-best-model must be one of {', '.join(known)}, got {self.metric_for_best_model!r}."
+            )
 
 
 @dataclass
@@ -143,6 +180,11 @@ class FinetuneArguments:
 
         if self.model is not None:
             check_model_reference(self.model, "--model")
+            if self.config_overrides:
+                raise ValueError(
+                    f"--config-overrides {sorted(self.config_overrides)} set up a model trained from scratch; with "
+                    "--model the checkpoint's own config is used. Drop one of the two."
+                )
         if self.lora and self.model is None:
             raise ValueError(
                 "LoRA adapts a pre-trained model, and the adapter is saved without the base weights: give the "
@@ -153,6 +195,8 @@ class FinetuneArguments:
         if self.normalization not in TASK_NORMALIZATIONS:
             raise ValueError(f"normalization must be one of {TASK_NORMALIZATIONS}, got {self.normalization!r}.")
         parse_budget(self.label_budget)
+        check_positive("sampling_rate", self.sampling_rate, allow_none=True)
+        check_output_dir(self.output_dir)
 
 
 @dataclass
@@ -256,6 +300,9 @@ class PretrainArguments:
         for name in ("max_steps", "per_device_batch_size", "gradient_accumulation_steps", "save_steps"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"`{name}` must be a positive integer, got {getattr(self, name)!r}.")
+        check_positive("learning_rate", self.learning_rate)
+        check_positive("sampling_rate", self.sampling_rate, allow_none=True)
+        check_output_dir(self.output_dir)
         if self.stop_after_steps is not None and not 0 < self.stop_after_steps <= self.max_steps:
             raise ValueError(
                 f"`stop_after_steps` must lie in [1, max_steps={self.max_steps}], got {self.stop_after_steps}."

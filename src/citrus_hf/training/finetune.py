@@ -32,7 +32,7 @@ from ..data.alignment import (
 from ..data.splits import LABEL_TASKS, draw_budget, load_task_splits, parse_budget
 from ..loading import build_config, resolve_checkpoint
 from .arguments import FinetuneArguments, TrainerSettings
-from .metrics import compute_metrics_fn, json_default, metric_greater_is_better
+from .metrics import check_metric_for_task, compute_metrics_fn, json_default, metric_greater_is_better
 from .numerics import denormals_flushed
 from .recipes import RECIPES, labels_per_class, resolve_recipe, score
 
@@ -250,7 +250,9 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         args.validation_split,
         args.test_split,
         args.validation_fraction,
+        sampling_rate=args.sampling_rate,
     )
+    check_metric_for_task(args.trainer.metric_for_best_model, splits.task)
     if args.model is not None:
         contract = build_config(resolve_checkpoint(args.model))
     else:

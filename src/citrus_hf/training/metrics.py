@@ -173,6 +173,16 @@ def metric_greater_is_better(name: str) -> bool:
     return name not in LOWER_IS_BETTER
 
 
+def check_metric_for_task(name: str, task: str) -> None:
+    """Refuse a `metric_for_best_model` that the task's evaluation does not report (it would fail at the first
+    evaluation, inside the `Trainer`)."""
+    task_metrics = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
+    if name.removeprefix("eval_") not in ("loss", *task_metrics):
+        raise ValueError(
+            f"--metric-for-best-model {name!r} is not a {task} metric; choose loss or one of {', '.join(task_metrics)}."
+        )
+
+
 def json_default(value):
     """`json.dumps(..., default=json_default)`: numpy scalars (metric values, counts) as plain JSON numbers."""
     if isinstance(value, (np.integer, np.floating)):
@@ -186,6 +196,7 @@ __all__ = [
     "accuracy",
     "balanced_accuracy",
     "binary_auroc",
+    "check_metric_for_task",
     "classification_metrics",
     "compute_metrics_fn",
     "json_default",

@@ -1,0 +1,215 @@
+"""Bad labelled sets and bad command-line values: each is refused by the package before any fitting, with a message
+that names the value at fault and the fix, instead of a traceback from numpy / datasets / the Trainer, or a silently
+wrong score (labels that skip class ids, a NaN target) or a model that cannot be loaded (a single class).
+
+Each set is a small `DatasetDict` written with `save_to_disk`, as a user's own data would be.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+
+from citrus_hf.commands.main import main
+from citrus_hf.data.alignment import channel_statistics
+from citrus_hf.data.splits import load_task_splits
+
+RATE = 100.0
+
+
+def _rows(num: int, labels, channels: int = 1, samples: int = 200, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    return {
+        "input_values": [rng.standard_normal((channels, samples)).astype(np.float32) for _ in range(num)],
+        "label": list(labels),
+        "sampling_rate": [RATE] * num,
+    }
+
+
+def _save(tmp_path: Path, train: dict, test: dict | None = None, name: str = "set") -> Path:
+    test = test if test is not None else train
+    folder = tmp_path / name
+    datasets.DatasetDict(
+        {"train": datasets.Dataset.from_dict(train), "test": datasets.Dataset.from_dict(test)}
+    ).save_to_disk(str(folder))
+    return folder
+
+
+def _good(num: int = 12) -> dict:
+    return _rows(num, [i % 3 for i in range(num)])
+
+
+def _changed(base: dict, **columns) -> dict:
+    return {**base, **columns}
+
+
+GOOD = _good()
+BAD_SETS = {
+    # (train columns, test columns or None for the same, words the error must contain)
+    "signal under another name": (
+        {"signal": GOOD["input_values"], "label": GOOD["label"]},
+        None,
+        ["no `input_values` column", "signal"],
+    ),
+    "text instead of signal": (_changed(GOOD, input_values=["a,b,c"] * 12), None, ["holds string", "(channels, time)"]),
+    "a number per row": (_changed(GOOD, input_values=[1.0] * 12), None, ["holds double", "(channels, time)"]),
+    "3-D rows": (_changed(GOOD, input_values=[np.zeros((2, 2, 50))] * 12), None, ["(channels, time)"]),
+    "empty rows": (_changed(GOOD, input_values=[[]] * 12), None, ["empty"]),
+    "one row without samples": (
+        _changed(GOOD, input_values=[np.zeros(0)] + [np.ones(50)] * 11),
+        None,
+        ["Row 0", "no samples"],
+    ),
+    "rows of 1 and 2 channels": (
+        _changed(GOOD, input_values=[np.zeros((1 + i % 2, 50)) for i in range(12)]),
+        None,
+        ["[1, 2] channels", "same channels"],
+    ),
+    "text labels": (_changed(GOOD, label=[f"c{i % 3}" for i in range(12)]), None, ["string", "class_encode_column"]),
+    "fractional labels": (_changed(GOOD, label=[0.5 * (i % 3) for i in range(12)]), None, ["0.5", "integer class ids"]),
+    "negative labels": (_changed(GOOD, label=[(i % 3) - 1 for i in range(12)]), None, ["negative", "0..K-1"]),
+    "class ids that skip": (
+        _changed(GOOD, label=[10 * (i % 3) for i in range(12)]),
+        None,
+        ["never occur in train", "0..20", "class_encode_column"],
+    ),
+    "a single class": (_changed(GOOD, label=[0] * 12), None, ["single class", "at least two"]),
+    "a test class train lacks": (GOOD, _changed(GOOD, label=[i % 4 for i in range(12)]), ["class id 3", "3 classes"]),
+    "a NaN target": (
+        {"input_values": GOOD["input_values"], "target": [np.nan] + [1.0] * 11, "sampling_rate": [RATE] * 12},
+        None,
+        ["`target`", "row 0", "finite"],
+    ),
+    "a rate of 0": (_changed(GOOD, sampling_rate=[RATE] * 11 + [0.0]), None, ["`sampling_rate`", "row 11", "above 0"]),
+    "a NaN rate": (_changed(GOOD, sampling_rate=[float("nan")] * 12), None, ["`sampling_rate`", "nan", "above 0"]),
+    "rates as text": (_changed(GOOD, sampling_rate=["100"] * 12), None, ["`sampling_rate`", "a number"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SETS))
+def test_a_bad_labelled_set_is_refused_with_the_fix(case, tmp_path):
+    train, test, words = BAD_SETS[case]
+    folder = _save(tmp_path, train, test)
+    with pytest.raises(ValueError) as raised:
+        load_task_splits(folder, require_validation=False)
+    for word in words:
+        assert word in str(raised.value), (word, str(raised.value))
+
+
+def test_good_sets_pass_the_checks(tmp_path):
+    """Lists of lists, float32 arrays and `Array2D` features, with `ClassLabel` names or plain ids, and a
+    regression set, all load."""
+    plain = load_task_splits(_save(tmp_path, GOOD, name="plain"), require_validation=False)
+    assert plain.label_names == ["0", "1", "2"] and plain.num_channels == 1
+    features = datasets.Features(
+        {
+            "input_values": datasets.Array2D((2, 200), "float32"),
+            "label": datasets.ClassLabel(names=["rest", "walk", "run"]),
+            "sampling_rate": datasets.Value("float32"),
+        }
+    )
+    array2d = datasets.Dataset.from_dict(_rows(12, [i % 3 for i in range(12)], channels=2), features=features)
+    folder = tmp_path / "array2d"
+    datasets.DatasetDict({"train": array2d, "test": array2d}).save_to_disk(str(folder))
+    loaded = load_task_splits(folder, require_validation=False)
+    assert loaded.label_names == ["rest", "walk", "run"] and loaded.num_channels == 2
+    regression = {
+        "input_values": GOOD["input_values"],
+        "target": [float(i) for i in range(12)],
+        "sampling_rate": [RATE] * 12,
+    }
+    assert (
+        load_task_splits(_save(tmp_path, regression, name="regression"), require_validation=False).task == "regression"
+    )
+
+
+def test_an_empty_split_is_named(tmp_path):
+    """`save_to_disk` writes an empty split without data files, and `datasets.load_from_disk` then fails with an
+    IndexError; the package names the split instead."""
+    folder = tmp_path / "empty_test"
+    datasets.DatasetDict(
+        {"train": datasets.Dataset.from_dict(GOOD), "test": datasets.Dataset.from_dict(GOOD).select([])}
+    ).save_to_disk(str(folder))
+    with pytest.raises(ValueError, match=r"\['test'\] of .* are empty"):
+        load_task_splits(folder, require_validation=False)
+
+
+def test_a_nan_sample_is_named_before_dataset_normalisation(tmp_path):
+    values = [np.ones((1, 50)) * i for i in range(1, 13)]
+    values[3][0, 7] = np.nan
+    train = datasets.Dataset.from_dict(_changed(GOOD, input_values=values))
+    with pytest.raises(ValueError, match="Row 3 of the training split has NaN"):
+        channel_statistics(train)
+
+
+def _citrus(*argv: str) -> tuple[int, str]:
+    """Run `citrus argv...` in this process; its exit code and what it wrote to stderr."""
+    errors = io.StringIO()
+    with contextlib.redirect_stderr(errors):
+        code = main(list(argv))
+    return code, errors.getvalue()
+
+
+@pytest.fixture(scope="module")
+def own_set(tmp_path_factory) -> Path:
+    return _save(tmp_path_factory.mktemp("own"), GOOD)
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        (["--sampling-rate", "0"], ["--sampling-rate must be a finite number above 0", "0.0"]),
+        (["--sampling-rate", "inf"], ["--sampling-rate must be a finite number above 0"]),
+        (["--sampling-rate", "100"], ["has a sampling_rate column", "Drop --sampling-rate"]),
+        (["--learning-rate", "-1"], ["--learning-rate must be a finite number above 0"]),
+        (["--per-device-batch-size", "0"], ["--per-device-batch-size must be an integer >= 1"]),
+        (["--metric-for-best-model", "bogus"], ["--metric-for-best-model must be one of", "macro_f1"]),
+        (["--metric-for-best-model", "mae"], ["'mae' is not a classification metric"]),
+        (["--config-overrides", "d_model=8"], ["with --model the checkpoint's own config is used"]),
+    ],
+)
+def test_finetune_refuses_bad_values_in_one_line_before_fitting(options, words, own_set, tmp_path):
+    code, errors = _citrus(
+        "finetune",
+        "--model",
+        "citrus-small",
+        "--dataset",
+        str(own_set),
+        "--output-dir",
+        str(tmp_path / "run"),
+        *options,
+    )
+    assert code == 2 and errors.startswith("error: ") and errors.count("\n") == 1, errors
+    for word in words:
+        assert word in errors, (word, errors)
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_output_folder_that_is_a_file_is_refused_before_fitting(own_set, tmp_path):
+    existing = tmp_path / "results.txt"
+    existing.write_text("kept")
+    code, errors = _citrus(
+        "finetune", "--model", "citrus-small", "--dataset", str(own_set), "--output-dir", str(existing)
+    )
+    assert code == 2 and "is a file; give a folder" in errors and existing.read_text() == "kept"
+
+
+def test_a_settings_file_that_is_not_yaml_is_one_line(tmp_path):
+    settings = tmp_path / "finetune.yaml"
+    settings.write_text("{{{\n")
+    code, errors = _citrus("finetune", str(settings))
+    assert code == 2 and errors.startswith(f"error: {settings} is not valid YAML") and errors.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [(["--seeds", "-3"], ["Seeds must be integers >= 0", "-3"]), (["--sampling-rate", "nan"], ["--sampling-rate"])],
+)
+def test_evaluate_refuses_bad_values_in_one_line(options, words, tmp_path):
+    code, errors = _citrus("evaluate", "--output-dir", str(tmp_path / "eval"), *options)
+    assert code == 2 and all(word in errors for word in words), errors
