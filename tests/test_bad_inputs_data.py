@@ -213,3 +213,24 @@ def test_a_settings_file_that_is_not_yaml_is_one_line(tmp_path):
 def test_evaluate_refuses_bad_values_in_one_line(options, words, tmp_path):
     code, errors = _citrus("evaluate", "--output-dir", str(tmp_path / "eval"), *options)
     assert code == 2 and all(word in errors for word in words), errors
+
+
+@pytest.mark.parametrize(("epochs", "expected"), [(None, "the recipe's"), ("3", "as asked")])
+def test_num_train_epochs_sets_the_recipes_schedule(epochs, expected, own_set, tmp_path):
+    """`--num-train-epochs` is honoured by the fine-tuning recipes (it used to be ignored without a word); without
+    it the recipe's own schedule runs (`recipes.finetune_steps`: 30 passes, at least 60 steps)."""
+    import json
+    import math
+
+    from citrus_hf.training.recipes import finetune_steps
+
+    output = tmp_path / "scratch"
+    command = ["finetune", "--dataset", str(own_set), "--model-config", "tiny", "--output-dir", str(output)]
+    command += ["--config-overrides", "sampling_rate=100", "context_length=200", "patch_length=20"]
+    command += ["--recipe", "finetune", "--per-device-batch-size", "4", "--no-show-progress"]
+    command += ["--num-train-epochs", epochs] if epochs else []
+    assert main(command) == 0
+    results = json.loads((output / "finetune_results.json").read_text())
+    batches = math.ceil(results["num_train"] / 4)
+    wanted = 3 * batches if epochs else finetune_steps(results["num_train"], 4)
+    assert results["steps"] == wanted, (expected, results["steps"])

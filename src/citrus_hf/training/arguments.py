@@ -54,11 +54,17 @@ class TrainerSettings:
     """The `Trainer` side of a fine-tuning run (shared by `finetune`, the evaluation protocol and their commands).
 
     `max_steps > 0` trains for that many optimizer steps and evaluates every `eval_steps`; otherwise it trains for
-    `num_train_epochs` and evaluates every epoch. Early stopping stops after `early_stopping_patience` evaluations
+    `num_train_epochs` passes over the labelled examples (None: the recipe's own schedule, `recipes.finetune_steps`). Early stopping stops after `early_stopping_patience` evaluations
     without improvement of `metric_for_best_model` and restores the best checkpoint.
     """
 
-    num_train_epochs: float = field(default=50.0, metadata={"help": "training epochs (when max_steps <= 0)"})
+    num_train_epochs: float | None = field(
+        default=None,
+        metadata={
+            "help": "passes over the labelled examples (when max_steps <= 0); default: the recipe's own schedule "
+            "(30 passes, 10 for probe-finetune, within 60-600 steps)"
+        },
+    )
     max_steps: int = field(default=-1, metadata={"help": "optimizer steps; > 0 overrides num_train_epochs"})
     eval_steps: int = field(default=10, metadata={"help": "evaluate every N steps (with max_steps > 0)"})
     per_device_batch_size: int = field(default=16, metadata={"help": "training examples per device and step"})
@@ -79,8 +85,8 @@ class TrainerSettings:
 
     def __post_init__(self):
         check_report_to(self.report_to)
-        for name in ("learning_rate", "num_train_epochs"):
-            check_positive(name, getattr(self, name))
+        check_positive("learning_rate", self.learning_rate)
+        check_positive("num_train_epochs", self.num_train_epochs, allow_none=True)
         for name in ("per_device_batch_size", "eval_steps", "logging_steps"):
             check_positive(name, getattr(self, name), integer=True)
         if self.weight_decay < 0 or self.warmup_steps < 0:

@@ -34,7 +34,7 @@ from ..loading import build_config, resolve_checkpoint
 from .arguments import FinetuneArguments, TrainerSettings
 from .metrics import check_metric_for_task, compute_metrics_fn, json_default, metric_greater_is_better
 from .numerics import denormals_flushed
-from .recipes import RECIPES, labels_per_class, resolve_recipe, score
+from .recipes import FINETUNE_EPOCHS, RECIPES, labels_per_class, resolve_recipe, score
 
 logger = logging.get_logger(__name__)
 
@@ -131,7 +131,7 @@ def train_with_trainer(
     strategy = ("steps" if by_steps else "epoch") if use_validation else "no"
     arguments = TrainingArguments(
         output_dir=str(output_dir),
-        num_train_epochs=settings.num_train_epochs,
+        num_train_epochs=settings.num_train_epochs if settings.num_train_epochs is not None else FINETUNE_EPOCHS,
         max_steps=settings.max_steps,
         eval_strategy=strategy,
         save_strategy=strategy,

@@ -282,7 +282,11 @@ class FinetuneRecipe(Recipe):
 
         usable = validation_is_usable(validation, task)
         if settings.max_steps <= 0:
-            steps = finetune_steps(len(train), settings.per_device_batch_size, self.epochs)
+            if settings.num_train_epochs is None:  # the recipe's schedule
+                steps = finetune_steps(len(train), settings.per_device_batch_size, self.epochs)
+            else:  # the passes the user asked for, as asked
+                batches = math.ceil(len(train) / settings.per_device_batch_size)
+                steps = max(1, math.ceil(settings.num_train_epochs * batches))
             settings = replace(settings, max_steps=steps, eval_steps=max(10, steps // 20))
         if self.augmented_copies > 0:
             from .augment import AugmentedWindows
