@@ -234,3 +234,11 @@ def test_num_train_epochs_sets_the_recipes_schedule(epochs, expected, own_set, t
     batches = math.ceil(results["num_train"] / 4)
     wanted = 3 * batches if epochs else finetune_steps(results["num_train"], 4)
     assert results["steps"] == wanted, (expected, results["steps"])
+
+
+def test_a_builder_option_of_the_wrong_kind_is_named():
+    from citrus_hf.data.builders import build_dataset
+    from citrus_hf.data.errors import CitrusDataError
+
+    with pytest.raises(CitrusDataError, match="Option 'window_seconds' of dataset 'hr_ecg' is a number"):
+        build_dataset("hr_ecg", window_seconds="abc")

@@ -98,6 +98,17 @@ def resolve_options(spec: DatasetSpec, options: dict[str, Any]) -> dict[str, Any
         known = ", ".join(sorted(spec.defaults)) or "none"
         raise CitrusDataError(f"Dataset {spec.name!r} has no option(s) {unknown}; its options are: {known}.")
     resolved = {**spec.defaults, **{k: v for k, v in options.items() if v is not None}}
+    for key, value in options.items():  # a value of the default's kind: a number where a number is expected
+        default = spec.defaults[key]
+        if value is None or default is None:
+            continue
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise CitrusDataError(f"Option {key!r} of dataset {spec.name!r} is true or false, got {value!r}.")
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if isinstance(default, (int, float)) and not isinstance(default, bool) and not number:
+            raise CitrusDataError(
+                f"Option {key!r} of dataset {spec.name!r} is a number (default {default!r}), got {value!r}."
+            )
     for key in ("window_seconds", "hop_seconds"):
         if key in resolved and not float(resolved[key]) > 0:
             raise CitrusDataError(f"{key} must be a positive number of seconds, got {resolved[key]!r}.")
