@@ -494,3 +494,19 @@ def test_remote_code_loads_without_the_package(tmp_path):
     assert result.returncode == 0, result.stderr
     module, shape = result.stdout.strip().split(" ", 1)
     assert module.startswith("transformers_modules.") and shape == "(1, 2, 3000)"
+
+
+@pytest.mark.parametrize(("source_rate", "target_rate"), [(50, 100), (250, 100), (128, 100)])
+def test_an_offset_passes_resampling_unchanged(source_rate, target_rate):
+    """Resampling commutes with adding a constant: the polyphase branches of resample_poly's filter pass a constant
+    with gains up to 1e-3 apart, so without centring, gravity under a small movement (or an EEG electrode's DC level)
+    came out as a ripple in proportion to the offset."""
+    rng = np.random.default_rng(0)
+    movement = 0.05 * rng.standard_normal((2, 10 * source_rate))
+    up, down = feature_extraction_citrus._resampling_factors(source_rate, target_rate)
+    plain = feature_extraction_citrus._resample(movement, up, down)
+    for offset in (9.81, 4000.0):
+        shifted = feature_extraction_citrus._resample(movement + offset, up, down)
+        np.testing.assert_allclose(shifted - offset, plain, atol=1e-9 * offset)
+        uncentred = resample_poly(movement + offset, up, down, axis=-1, padtype="symmetric") - offset
+        assert np.abs(uncentred - plain).max() > 1e-6 * offset  # the artifact the centring removes

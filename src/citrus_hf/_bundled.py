@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 # Checkpoints shipped inside the package, loadable by name: `BUNDLED_CHECKPOINTS / name` holding a `config.json`.
 BUNDLED_CHECKPOINTS = Path(__file__).resolve().parent / "pretrained"
+# difflib similarity from which a name counts as a typo of a bundled one: one letter dropped, doubled or swapped in
+# "citrus-small" scores above 0.9, another size ("citrus-large") about 0.67.
+_CLOSE_NAME_CUTOFF = 0.8
 
 
 def bundled_checkpoint(name: str) -> Path | None:
@@ -26,4 +30,15 @@ def bundled_names() -> list[str]:
     return sorted(p.name for p in BUNDLED_CHECKPOINTS.iterdir() if (p / "config.json").is_file())
 
 
-__all__ = ["BUNDLED_CHECKPOINTS", "bundled_checkpoint", "bundled_names"]
+def close_bundled_names(name: str) -> list[str]:
+    """Names of bundled checkpoints that `name` may be a typo of ("citrus-smal" -> ["citrus-small"]), closest first.
+
+    Only for an error message after `name` failed as a folder and as a Hub id: "citrus-smal" is a valid Hub repo
+    name, so a close match must never stop the lookup itself.
+    """
+    if not isinstance(name, str) or bundled_checkpoint(name) is not None:
+        return []
+    return difflib.get_close_matches(name, bundled_names(), n=2, cutoff=_CLOSE_NAME_CUTOFF)
+
+
+__all__ = ["BUNDLED_CHECKPOINTS", "bundled_checkpoint", "bundled_names", "close_bundled_names"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import re
 import sys
 from typing import Any
 
@@ -161,6 +163,29 @@ def custom_pipelines_for(architecture: str, problem_type: str | None = None) -> 
         return CustomPipelines()
     task, pipeline_class, auto_class = spec
     return CustomPipelines({task: {"impl": f"pipelines.{pipeline_class}", "pt": [auto_class]}})
+
+
+# What a Hub model id looks like ("name" or "owner/name"): a string that is neither an existing path nor such an id is
+# a mistyped path.
+_HUB_REPO_ID = re.compile(r"[A-Za-z0-9_][\w.-]*(/[A-Za-z0-9_][\w.-]*)?")
+
+
+def check_checkpoint_reference(name_or_path: Any) -> None:
+    """Refuse a string that is neither an existing path nor a Hub model id (`"name"` or `"owner/name"`): a mistyped
+    path, which transformers would report as a malformed repo id ("Repo id must be in the form ...") instead.
+
+    Raises:
+        FileNotFoundError: naming the path and the fix.
+    """
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        return
+    name = str(name_or_path)
+    if os.path.exists(name) or (_HUB_REPO_ID.fullmatch(name) and ".." not in name):
+        return
+    raise FileNotFoundError(
+        f"No checkpoint folder {name!r}: the path does not exist, and it is not a Hub model id such as "
+        "'owner/name' either. Check the path (relative paths start from the current directory)."
+    )
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -397,6 +422,7 @@ class CiTrusConfig(PreTrainedConfig):
         locator = cls._checkpoint_locator
         if locator is not None and isinstance(pretrained_model_name_or_path, str):
             pretrained_model_name_or_path = str(locator(pretrained_model_name_or_path) or pretrained_model_name_or_path)
+        check_checkpoint_reference(pretrained_model_name_or_path)
         return super().get_config_dict(pretrained_model_name_or_path, **kwargs)
 
     def __post_init__(self, **kwargs):

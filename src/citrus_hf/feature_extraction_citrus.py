@@ -27,7 +27,13 @@ from transformers.feature_extraction_sequence_utils import SequenceFeatureExtrac
 from transformers.feature_extraction_utils import BatchFeature
 from transformers.utils import TensorType, logging
 
-from .configuration_citrus import CiTrusConfig, as_integer, as_sampling_rate, check_normalization_statistics
+from .configuration_citrus import (
+    CiTrusConfig,
+    as_integer,
+    as_sampling_rate,
+    check_checkpoint_reference,
+    check_normalization_statistics,
+)
 
 logger = logging.get_logger(__name__)
 
@@ -69,6 +75,14 @@ def _is_real_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _as_bool(name: str, value: Any) -> bool:
+    """`value` as a Python bool: a bool or numpy bool only. A string such as "no" or "False" is truthy, so taking
+    truthiness would silently mean the opposite of what was written."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be True or False, got {value!r} ({type(value).__name__}).")
+    return bool(value)
+
+
 @functools.lru_cache(maxsize=256)
 def _resampling_factors(source_rate: float, target_rate: float) -> tuple[int, int]:
     """`(up, down)` with `source_rate * up / down ~= target_rate`, e.g. 174 -> 100 Hz gives (50, 87)."""
@@ -85,6 +99,10 @@ def _resample(signal: np.ndarray, up: int, down: int) -> np.ndarray:
     EEG-, ECG- and EMG-like segments: zero padding drags the ends of in-band signals towards zero (5% RMS error on
     1 s at 174 Hz, 1% mirrored) and odd reflection turns the end sample's out-of-band content into a low-frequency
     step (5 times the mirror's error on white noise at 4 kHz). Only about 10 output samples at each end are affected.
+
+    Each row's mean is taken out before filtering and put back after: the polyphase branches of resample_poly's filter
+    do not all pass a constant with gain 1 (1e-3 apart at 50 -> 100 Hz, 1.5e-4 at 250 -> 100 Hz), so an offset
+    (gravity under a 0.05 g movement, an EEG electrode's DC level) would come out as a ripple in proportion to it.
     """
     if up == down:
         return signal
@@ -93,13 +111,17 @@ def _resample(signal: np.ndarray, up: int, down: int) -> np.ndarray:
     # threads torch is allowed to use.
     workers = min(torch.get_num_threads(), rows.shape[0], rows.size // _MIN_SAMPLES_PER_THREAD)
     if workers <= 1:
-        return resample_poly(signal, up, down, axis=-1, padtype=_PADTYPE)
+        return _resample_centred(signal, up, down)
     with ThreadPoolExecutor(workers) as pool:
-        parts = pool.map(
-            lambda chunk: resample_poly(chunk, up, down, axis=-1, padtype=_PADTYPE),
-            np.array_split(rows, workers),
-        )
+        parts = pool.map(lambda chunk: _resample_centred(chunk, up, down), np.array_split(rows, workers))
         return np.concatenate(list(parts)).reshape(*signal.shape[:-1], -1)
+
+
+def _resample_centred(signal: np.ndarray, up: int, down: int) -> np.ndarray:
+    """`resample_poly` of `(..., time)` with each row's mean removed before and restored after (see `_resample`)."""
+    mean = signal.mean(axis=-1, keepdims=True, dtype=np.float64).astype(signal.dtype)
+    resampled = resample_poly(signal - mean, up, down, axis=-1, padtype=_PADTYPE)
+    return (resampled + mean).astype(resampled.dtype, copy=False)
 
 
 def _interpolate_linear(signal: np.ndarray, length: int) -> np.ndarray:
@@ -216,6 +238,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         locator = cls._checkpoint_locator
         if locator is not None and isinstance(pretrained_model_name_or_path, str):
             pretrained_model_name_or_path = str(locator(pretrained_model_name_or_path) or pretrained_model_name_or_path)
+        check_checkpoint_reference(pretrained_model_name_or_path)
         return super().get_feature_extractor_dict(pretrained_model_name_or_path, **kwargs)
 
     # `alignment="window"` refuses to cut more than this many bytes of heavily overlapping windows in one call
@@ -287,7 +310,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         self.normalization_std = [float(v) for v in normalization_std] if normalization_std is not None else None
         self.alignment = alignment
         self.hop_length = int(hop_length) if hop_length is not None else None
-        self.pad_last_window = bool(pad_last_window)
+        self.pad_last_window = _as_bool("pad_last_window", pad_last_window)
         self.nan_policy = nan_policy
         self.padding = padding
 
@@ -369,8 +392,12 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             raise ValueError(
                 f"`alignment={alignment!r}` is not supported; choose one of {', '.join(map(repr, ALIGNMENTS))}."
             )
-        pad_last_window = self.pad_last_window if pad_last_window is None else pad_last_window
+        pad_last_window = (
+            self.pad_last_window if pad_last_window is None else _as_bool("pad_last_window", pad_last_window)
+        )
         hop_length = self._call_hop_length(hop_length)
+        # Checked whatever the alignment, so that a misspelt option fails even where this call would not use it.
+        padding, max_length = self._call_padding(padding, max_length)
         recordings, rates = self._prepare(raw_signal, sampling_rate, nan_policy, input_channel_names)
         if alignment == "window":
             plans = self._plan_windows(recordings, rates, hop_length, pad_last_window)
@@ -428,7 +455,9 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         ```
         """
         batch_size = as_integer("batch_size", batch_size, minimum=1)
-        pad_last_window = self.pad_last_window if pad_last_window is None else pad_last_window
+        pad_last_window = (
+            self.pad_last_window if pad_last_window is None else _as_bool("pad_last_window", pad_last_window)
+        )
         hop_length = self._call_hop_length(hop_length)
         recordings, rates = self._prepare(raw_signal, sampling_rate, nan_policy, input_channel_names)
         plans = self._plan_windows(recordings, rates, hop_length, pad_last_window)
@@ -437,6 +466,22 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             yield self._window_features(plans, first, min(first + batch_size, num_windows), return_tensors)
 
     # ------------------------------------------------------------------------------------------------ input checks
+
+    def _call_padding(self, padding: Any, max_length: Any) -> tuple[str, int]:
+        """This call's `padding` (the extractor's unless given) and `max_length` (default `context_length`), checked:
+        see `__call__`."""
+        padding = self.padding if padding is None else padding
+        if padding not in PADDINGS:
+            raise ValueError(f"`padding={padding!r}` is not supported; choose one of {', '.join(map(repr, PADDINGS))}.")
+        if max_length is None:
+            return padding, self.context_length
+        max_length = as_integer("max_length", max_length, minimum=self.patch_length)
+        if max_length > self.context_length or max_length % self.patch_length:
+            raise ValueError(
+                f"`max_length` must be a multiple of patch_length ({self.patch_length}) and at most context_length "
+                f"({self.context_length}), got {max_length}."
+            )
+        return padding, max_length
 
     def _call_hop_length(self, hop_length: Any) -> int:
         hop_length = hop_length if hop_length is not None else self.hop_length
@@ -544,6 +589,11 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         if array.ndim == 2:
             return [array]
         if array.ndim == 3:
+            if len(array) == 0:
+                raise ValueError(
+                    f"the input is a batch of 0 recordings (shape {tuple(array.shape)}, as (batch, channels, time)); "
+                    "pass at least one recording (skip empty batches before calling the feature extractor)."
+                )
             return list(array)
         raise ValueError(
             f"the input has {array.ndim} dimensions (shape {tuple(array.shape)}); pass one recording (time,) or "
@@ -721,17 +771,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
 
     def _padded_length(self, full_lengths: list[int], padding: str | None, max_length: int | None) -> int:
         """Model samples per output row for "resample": see `padding` and `max_length` in `__call__`."""
-        padding = self.padding if padding is None else padding
-        if padding not in PADDINGS:
-            raise ValueError(f"`padding={padding!r}` is not supported; choose one of {', '.join(map(repr, PADDINGS))}.")
-        if max_length is None:
-            max_length = self.context_length
-        max_length = as_integer("max_length", max_length, minimum=self.patch_length)
-        if max_length > self.context_length or max_length % self.patch_length:
-            raise ValueError(
-                f"`max_length` must be a multiple of patch_length ({self.patch_length}) and at most context_length "
-                f"({self.context_length}), got {max_length}."
-            )
+        padding, max_length = self._call_padding(padding, max_length)
         longest = min(max(full_lengths), max_length)
         if padding == "max_length":
             if longest < _MOSTLY_PADDING * max_length:

@@ -9,11 +9,13 @@ from a repository unless `trust_remote_code=True` is passed, and never unpickles
 
 from __future__ import annotations
 
+import difflib
+import functools
 import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from huggingface_hub import constants, snapshot_download
 from huggingface_hub.errors import (
@@ -25,8 +27,9 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 from huggingface_hub.utils import validate_repo_id
+from transformers.configuration_utils import PreTrainedConfig
 
-from ._bundled import BUNDLED_CHECKPOINTS, bundled_checkpoint, bundled_names
+from ._bundled import BUNDLED_CHECKPOINTS, bundled_checkpoint, bundled_names, close_bundled_names
 from .configuration_citrus import MODEL_PRESETS, PIPELINE_TASKS, CiTrusConfig
 from .configuration_citrus_fusion import CiTrusFusionConfig
 
@@ -131,7 +134,7 @@ def resolve_checkpoint(
     except RepositoryNotFoundError as error:
         raise OSError(
             f"Repository {repo_id!r} was not found on the Hub. Check the id (`namespace/name`); if it is private, log "
-            "in with `hf auth login` or pass `token=`."
+            "in with `hf auth login` or pass `token=`." + _bundled_suggestion(repo_id)
         ) from error
     except RevisionNotFoundError as error:
         raise OSError(
@@ -146,7 +149,18 @@ def resolve_checkpoint(
         raise OSError(
             f"Cannot load {repo_id!r} (revision {shown_revision!r}): {reason} and the cache does not hold this "
             f"snapshot. Download it once while online (unset HF_HUB_OFFLINE), or pass a local checkpoint folder."
+            + _bundled_suggestion(repo_id)
         ) from error
+
+
+def _bundled_suggestion(repo_id: str) -> str:
+    """A sentence "Did you mean ...?" when `repo_id`, which just failed as a Hub id, is close to a bundled
+    checkpoint's name ("citrus-smal"), else "". Asked only after the lookup: a name close to a bundled one is a valid
+    Hub id too."""
+    close = close_bundled_names(repo_id)
+    if not close:
+        return ""
+    return f" Did you mean the checkpoint bundled with citrus_hf {' or '.join(map(repr, close))}?"
 
 
 def check_model_reference(reference: str | os.PathLike, flag: str = "model") -> None:
@@ -178,6 +192,7 @@ def build_config(preset: str | os.PathLike = "small", **overrides) -> CiTrusConf
     `pretraining_objective="spectrogram"`, `backbone="cnn"`) applied on top."""
     preset = str(preset)
     overrides = {key: value for key, value in overrides.items() if value is not None}
+    _check_config_fields(overrides)
     if preset in MODEL_PRESETS:
         return CiTrusConfig(**{**MODEL_PRESETS[preset], **overrides})
     path = bundled_checkpoint(preset) or Path(preset)
@@ -192,6 +207,31 @@ def build_config(preset: str | os.PathLike = "small", **overrides) -> CiTrusConf
         f"Unknown model config {preset!r}: give a preset ({', '.join(MODEL_PRESETS)}), a bundled checkpoint "
         f"({', '.join(bundled_names()) or 'none installed'}), a config.json file or a checkpoint folder that holds one."
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _config_fields() -> frozenset[str]:
+    """Every field a `CiTrusConfig` has, its own and `PreTrainedConfig`'s (id2label, problem_type, ...), and the
+    settable properties keyword arguments may set (num_labels, ...)."""
+    settable = {name for name, value in vars(PreTrainedConfig).items() if isinstance(value, property) and value.fset}
+    return frozenset(CiTrusConfig().to_dict()) | settable
+
+
+def _check_config_fields(overrides: dict[str, Any]) -> None:
+    """Refuse override names that are no config field: `PreTrainedConfig` keeps unknown keyword arguments as extra
+    attributes, so a typo (`d_modle=64`) would otherwise build the default model without a word."""
+    unknown = sorted(set(overrides) - _config_fields())
+    if unknown:
+        hints = [
+            f"{name!r} (did you mean {close[0]!r}?)"
+            if (close := difflib.get_close_matches(name, _config_fields(), 1))
+            else repr(name)
+            for name in unknown
+        ]
+        raise ValueError(
+            f"{', '.join(hints)} {'is not a' if len(unknown) == 1 else 'are not'} CiTrusConfig field"
+            f"{'' if len(unknown) == 1 else 's'}; see `CiTrusConfig` for the fields a model config has."
+        )
 
 
 def _checked_folder(folder: Path, repo_or_path: str | os.PathLike, revision: str | None, needed: Sequence[str]) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging as std_logging
 import math
 import os
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,17 +30,21 @@ from transformers.modeling_outputs import ModelOutput, SequenceClassifierOutput
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel
 from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
-from .configuration_citrus import CiTrusConfig, _check_choice, custom_pipelines_for
+from .configuration_citrus import CiTrusConfig, _check_choice, check_checkpoint_reference, custom_pipelines_for
 from .vocabulary_citrus import AUTOCORRELATION_LAGS, CHANNEL_POOLINGS, HEAD_FEATURES, POOLING_STATISTICS, POOLINGS
 
 logger = logging.get_logger(__name__)
 
-# Pickled weights a checkpoint folder may hold instead of safetensors, and what a Hub model id looks like ("name" or
-# "owner/name"): a string that is neither an existing path nor such an id is a mistyped path.
+# Pickled weights a checkpoint folder may hold instead of safetensors.
 _PICKLED_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
-_HUB_REPO_ID = re.compile(r"[A-Za-z0-9_][\w.-]*(/[A-Za-z0-9_][\w.-]*)?")
 # `from_pretrained` arguments that say where a checkpoint's files come from (to read its config.json first).
 _DOWNLOAD_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder", "proxies")
+
+# Largest input magnitude the model accepts. Its layer norms square activations in float32: measured on citrus-small
+# with N(0, 1) windows scaled by 10^k, the logits are unchanged up to 1e17, drift at 1e18 and are NaN at 1e20, and the
+# pre-training loss (squared error in input units) is inf from 1e18. 1e15 leaves a margin for checkpoints whose stem
+# amplifies more; the feature extractor's z-scored windows are of order 1.
+_MAX_INPUT_MAGNITUDE = 1e15
 
 # Keyword arguments that peft's text-model wrappers (e.g. `PeftModelForSequenceClassification`) always pass.
 # A bio-signal model has no use for them; they are accepted when None so those wrappers work, and refused otherwise.
@@ -727,11 +730,8 @@ class _CiTrusFamilyMixin:
                 )
         elif os.path.exists(folder):
             raise OSError(f"{folder!r} is a file; pass the folder that holds config.json and {SAFE_WEIGHTS_NAME}.")
-        elif not _HUB_REPO_ID.fullmatch(name) or ".." in name:
-            raise FileNotFoundError(
-                f"No checkpoint folder {name!r}: the path does not exist, and it is not a Hub model id such as "
-                "'owner/name' either. Check the path (relative paths start from the current directory)."
-            )
+        else:
+            check_checkpoint_reference(name)
         config_dict, _ = cls.config_class.get_config_dict(
             pretrained_model_name_or_path, **{k: kwargs[k] for k in _DOWNLOAD_KWARGS if k in kwargs}
         )
@@ -875,17 +875,8 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
 
         ```
         """
-        config = self.config
-        features = features or config.head_features
-        pooling = pooling or config.pooling
-        _check_choice("features", features, HEAD_FEATURES)
-        _check_choice("pooling", pooling, POOLINGS)
-        _check_choice("channel_pooling", channel_pooling, CHANNEL_POOLINGS)
+        features, pooling = self.embedding_options(features, pooling, channel_pooling)
         encoder = self.base_model
-        if pooling == "cls" and encoder.cls_token is None:
-            raise ValueError('pooling="cls" needs a model built with pooling="cls" (it has no CLS token).')
-        if pooling == "cls" and features != "context":
-            raise ValueError('pooling="cls" reads the transformer\'s CLS token: use features="context".')
         outputs = encoder(
             input_values, patch_mask=patch_mask, output_hidden_states=features == "all_layers", return_dict=True
         )
@@ -899,6 +890,23 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 else tuple(h[:, :, 1:] for h in outputs.hidden_states),
             )
         return pool_features(outputs, patch_mask, features, pooling, channel_pooling)
+
+    def embedding_options(
+        self, features: str | None = None, pooling: str | None = None, channel_pooling: str = "concat"
+    ) -> tuple[str, str]:
+        """`embed()`'s `(features, pooling)` with None replaced by the config's, after checking all three options
+        against this model (the feature-extraction pipeline checks them here before it builds a backend). Only None
+        means the default: an empty string is an unknown choice like any other."""
+        features = self.config.head_features if features is None else features
+        pooling = self.config.pooling if pooling is None else pooling
+        _check_choice("features", features, HEAD_FEATURES)
+        _check_choice("pooling", pooling, POOLINGS)
+        _check_choice("channel_pooling", channel_pooling, CHANNEL_POOLINGS)
+        if pooling == "cls" and self.base_model.cls_token is None:
+            raise ValueError('pooling="cls" needs a model built with pooling="cls" (it has no CLS token).')
+        if pooling == "cls" and features != "context":
+            raise ValueError('pooling="cls" reads the transformer\'s CLS token: use features="context".')
+        return features, pooling
 
     def _check_input_values(self, input_values: torch.Tensor) -> torch.Tensor:
         """Checks `input_values` `(batch_size, num_channels, time)` and returns it in the model's dtype: float64 (what
@@ -932,10 +940,18 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 f"recordings with CiTrusFeatureExtractor (this checkpoint expects {self.config.context_length} samples "
                 f"at {self.config.sampling_rate:g} Hz)."
             )
-        if not _is_tracing() and not torch.isfinite(input_values).all():
+        # One reduction checks both: NaN fails the comparison, and so does inf.
+        if not _is_tracing() and not bool(input_values.abs().amax() <= _MAX_INPUT_MAGNITUDE):
+            if not torch.isfinite(input_values).all():
+                raise ValueError(
+                    "`input_values` contains NaN or infinite values; clean the recording or use "
+                    "CiTrusFeatureExtractor(nan_policy='interpolate')."
+                )
             raise ValueError(
-                "`input_values` contains NaN or infinite values; clean the recording or use "
-                "CiTrusFeatureExtractor(nan_policy='interpolate')."
+                f"`input_values` has values up to {float(input_values.abs().amax()):.3g}, beyond "
+                f"{_MAX_INPUT_MAGNITUDE:g}, where the model's float32 arithmetic overflows into NaN; scale the input "
+                "(e.g. to the unit the checkpoint was trained on) or align it with CiTrusFeatureExtractor, which "
+                "normalises it."
             )
         return input_values.to(self.dtype)
 
@@ -1413,11 +1429,31 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
     """
 
     def __init__(self, config: CiTrusConfig):
+        # A task model may classify a window of one patch; masked pre-training cannot (see `_check_maskable`), so
+        # this class refuses such a config here rather than at the first training step.
+        self._check_maskable(
+            config,
+            config.num_patches,
+            f"context_length={config.context_length}",
+            "use a longer context_length or a shorter patch_length",
+        )
         super().__init__(config)
         self.citrus = CiTrusModel(config)
         self.masking = CiTrusMasking(config)
         self.head = PRETRAINING_HEADS[config.pretraining_objective](config)
         self.post_init()
+
+    @staticmethod
+    def _check_maskable(config: CiTrusConfig, num_patches: int, what: str, fix: str) -> None:
+        """Masked pre-training hides `round(mask_ratio * P)` patches of every sequence and keeps at least one visible
+        (`CiTrusMasking.num_masked`), so it needs at least 2 patches; with one, nothing would be masked and the
+        attention kernels would fail on an empty selection. The CNN-only auto-encoder masks nothing."""
+        if config.uses_transformer and num_patches < 2:
+            raise ValueError(
+                f"Masked pre-training hides a share of every window's patches (mask_ratio={config.mask_ratio:g}) and "
+                f"keeps at least one visible, so it needs at least 2 patches per window, but {what} gives "
+                f"{num_patches} patch of patch_length={config.patch_length} samples; {fix}."
+            )
 
     def forward(
         self,
@@ -1519,6 +1555,12 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
         if not self.config.uses_transformer:
             return None, self._without_padding(torch.ones(shape, dtype=torch.bool, device=patches.device), patch_mask)
         if token_mask is None:
+            self._check_maskable(
+                self.config,
+                shape[2],
+                f"the input of {shape[2] * patches.shape[3]} samples",
+                f"pass windows of at least 2 patches ({2 * patches.shape[3]} samples)",
+            )
             token_mask = self.masking(*shape, patches.device)
         elif token_mask.shape != shape:
             raise ValueError(

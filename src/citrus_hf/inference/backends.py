@@ -50,7 +50,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -550,6 +550,30 @@ def load_backend(
     return CheckedBackend(contenders, reference) if contenders else reference
 
 
+def _window_inputs(features) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """`input_values` `(windows, channels, time)` and `patch_mask` (or None) of a feature extractor's output, checked
+    before any backend is built."""
+    if not isinstance(features, Mapping):
+        raise TypeError(
+            f'`features` must be the feature extractor\'s output, a mapping with "input_values" (windows, channels, '
+            f"time), got a {type(features).__name__}; pass `extractor(recording, sampling_rate=...)`, or "
+            '`{"input_values": windows}` for windows already aligned.'
+        )
+    if "input_values" not in features:
+        raise ValueError(
+            f'`features` has no "input_values" (its keys: {sorted(map(str, features))}); pass the feature extractor\'s '
+            'output, or a mapping with "input_values" (windows, channels, time).'
+        )
+    input_values = torch.as_tensor(features["input_values"])
+    if input_values.ndim != 3:
+        raise ValueError(
+            f'`features["input_values"]` must be (windows, channels, time), got shape {tuple(input_values.shape)}; '
+            "pass the feature extractor's output."
+        )
+    patch_mask = features.get("patch_mask")
+    return input_values, None if patch_mask is None else torch.as_tensor(patch_mask)
+
+
 def predict_windows(
     model: torch.nn.Module,
     features,
@@ -574,10 +598,8 @@ def predict_windows(
     """
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}.")
+    input_values, patch_mask = _window_inputs(features)
     runner = backend if isinstance(backend, InferenceBackend) else load_backend(model, backend, target)
-    input_values = torch.as_tensor(features["input_values"])
-    patch_mask = features.get("patch_mask") if hasattr(features, "get") else None
-    patch_mask = None if patch_mask is None else torch.as_tensor(patch_mask)
     outputs = []
     for start in range(0, len(input_values), batch_size):
         batch = slice(start, start + batch_size)

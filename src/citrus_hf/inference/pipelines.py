@@ -46,6 +46,8 @@ logger = logging.get_logger(__name__)
 DEFAULT_WINDOW_BATCH_SIZE = 64
 DEFAULT_TOP_K = 5
 ALIGNMENTS = ("window", "resample", "interpolate")
+# The feature extractor's `padding` choices (this file cannot import it: it is remote code on its own).
+PADDINGS = ("longest", "max_length")
 SCORE_FUNCTIONS = ("softmax", "sigmoid", "none")
 # Keys of a recording given as a dict, as in transformers' audio pipelines.
 SIGNAL_KEYS = ("raw", "array")
@@ -58,6 +60,25 @@ def _is_number(value: Any) -> bool:
 def _check_positive_integer(name: str, value: Any) -> None:
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
         raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+
+
+def _is_sequence_of_rates(sampling_rate: Any) -> bool:
+    """Whether `sampling_rate` gives one rate per recording (a list, tuple or 1-D array) rather than one for all."""
+    if isinstance(sampling_rate, (np.ndarray, torch.Tensor)):
+        return sampling_rate.ndim == 1
+    return isinstance(sampling_rate, (list, tuple))
+
+
+def _with_rate(recording: Any, rate: Any, index: int) -> dict:
+    """Recording `index` of a list as a dict that carries its own rate (`{"raw": ..., "sampling_rate": rate}`)."""
+    if not isinstance(recording, dict):
+        return {"raw": recording, "sampling_rate": rate}
+    own = recording.get("sampling_rate")
+    if own is not None and own != rate:
+        raise ValueError(
+            f"Recording {index}'s dict says sampling_rate={own} and the call's list says {rate}; give one."
+        )
+    return {**recording, "sampling_rate": rate}
 
 
 class _RecordingPipeline(ChunkPipeline):
@@ -134,7 +155,8 @@ class _RecordingPipeline(ChunkPipeline):
             inputs: one recording, `(time,)` or `(channels, time)` as a numpy array, torch tensor or (nested) list of
                 numbers, or a dict `{"raw": recording, "sampling_rate": rate}`; a list of recordings (or a
                 `(batch, channels, time)` array) gives a list of results.
-            sampling_rate (`float`): the recordings' rate in Hz (unless each dict gives its own). Required.
+            sampling_rate (`float` or `list[float]`): the recordings' rate in Hz, one for all or, for a list of
+                recordings, one per recording (unless each dict gives its own). Required.
             batch_size (`int`, defaults to 64): windows per forward pass.
             alignment (`str`, defaults to `"window"`): `"window"` cuts the recording into the model's windows every
                 `hop_length` model-rate samples (default: the window length); `"resample"` keeps one window from the
@@ -168,7 +190,24 @@ class _RecordingPipeline(ChunkPipeline):
             if all(_is_number(sample) for sample in inputs):  # a flat list of samples is one recording
                 inputs = np.asarray(inputs, dtype=np.float64)
         elif isinstance(inputs, (np.ndarray, torch.Tensor)) and inputs.ndim == 3:
+            if len(inputs) == 0:
+                raise ValueError(
+                    f"The input is a batch of 0 recordings (shape {tuple(inputs.shape)}, as (batch, channels, time)); "
+                    "pass at least one recording."
+                )
             inputs = list(inputs)  # (batch, channels, time): one result per recording
+        rates = kwargs.get("sampling_rate")
+        if isinstance(inputs, list) and _is_sequence_of_rates(rates):
+            # transformers runs the recordings of a list one by one with the same parameters: one rate per
+            # recording travels with its recording instead.
+            rates = list(rates.tolist() if isinstance(rates, (np.ndarray, torch.Tensor)) else rates)
+            if len(rates) != len(inputs):
+                raise ValueError(
+                    f"`sampling_rate` has {len(rates)} values for {len(inputs)} recordings; pass one rate for all of "
+                    "them or one per recording."
+                )
+            inputs = [_with_rate(recording, rate, index) for index, (recording, rate) in enumerate(zip(inputs, rates))]
+            del kwargs["sampling_rate"]
         # transformers batches *inputs*; here one recording already yields `batch_size` windows per forward pass, so
         # recordings go through one at a time.
         return super().__call__(inputs, batch_size=1, **kwargs)
@@ -203,6 +242,13 @@ class _RecordingPipeline(ChunkPipeline):
         }
         if alignment is not None and alignment not in ALIGNMENTS:
             raise ValueError(f"`alignment={alignment!r}` is not supported; choose one of {', '.join(ALIGNMENTS)}.")
+        # Checked here even when the alignment will not use them, so that a misspelt option never passes silently.
+        if padding is not None and padding not in PADDINGS:
+            raise ValueError(f"`padding={padding!r}` is not supported; choose one of {', '.join(PADDINGS)}.")
+        if pad_last_window is not None and not isinstance(pad_last_window, (bool, np.bool_)):
+            raise TypeError(
+                f"`pad_last_window` must be True or False, got {pad_last_window!r} ({type(pad_last_window).__name__})."
+            )
         forward = {}
         if backend is not None:
             if backend not in BACKENDS:
@@ -434,8 +480,8 @@ class BioSignalFeatureExtractionPipeline(_RecordingPipeline):
 
     Returns per recording:
         `{"embedding": (F,), "window_embeddings": (num_windows, F), "windows": [{"start", "end"}, ...], "backend"}`,
-        the embedding being the mean of the windows'; numpy float32 arrays, or torch tensors with
-        `return_tensors=True`.
+        the embedding being the mean of the windows'; numpy float32 arrays (`return_tensors=False` or `"np"`), or
+        torch tensors with `return_tensors=True` (or `"pt"`).
     """
 
     target_output = "embeddings"
@@ -449,7 +495,26 @@ class BioSignalFeatureExtractionPipeline(_RecordingPipeline):
             for name, value in (("features", features), ("pooling", pooling), ("channel_pooling", channel_pooling))
             if value is not None
         }
-        return target, {} if return_tensors is None else {"return_tensors": bool(return_tensors)}
+        # Checked by the model now: a bad choice found only when the windows reach `embed()` would first cost (and
+        # print) the backend's ONNX export.
+        check = getattr(self.model, "embedding_options", None)
+        if check is not None:
+            check(**target)
+        return target, {} if return_tensors is None else {"return_tensors": self._as_return_tensors(return_tensors)}
+
+    @staticmethod
+    def _as_return_tensors(return_tensors: Any) -> bool:
+        """transformers' feature-extraction pipelines take a bool (True: torch tensors); "pt" and "np", the feature
+        extractor's words, are honoured too. Anything else is refused: taking its truthiness would turn "np" into
+        torch tensors."""
+        if isinstance(return_tensors, (bool, np.bool_)):
+            return bool(return_tensors)
+        if isinstance(return_tensors, str) and return_tensors in ("pt", "np"):
+            return return_tensors == "pt"
+        raise ValueError(
+            f'`return_tensors={return_tensors!r}` is not supported; pass True or "pt" for torch tensors, False or '
+            '"np" for numpy arrays.'
+        )
 
     def postprocess(self, model_outputs, return_tensors: bool = False):
         embeddings, windows, backend = self._gather(model_outputs)

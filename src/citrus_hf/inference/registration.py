@@ -20,7 +20,7 @@ import sys
 
 from .. import modeling_citrus
 from .._bundled import bundled_checkpoint
-from ..configuration_citrus import PIPELINE_TASKS, CiTrusConfig
+from ..configuration_citrus import PIPELINE_TASKS, CiTrusConfig, check_checkpoint_reference
 from . import pipelines
 
 
@@ -62,7 +62,9 @@ def _resolving_bundled_names(factory):
         for name in ("config", "feature_extractor"):
             if name in kwargs:
                 kwargs[name] = _folder_if_bundled(kwargs[name])
-        return factory(task, _folder_if_bundled(model), *args, **kwargs)
+        model = _folder_if_bundled(model)
+        check_checkpoint_reference(model)  # a mistyped folder, which transformers reports as a malformed repo id
+        return factory(task, model, *args, **kwargs)
 
     pipeline._citrus_bundled_names = True
     return pipeline

@@ -1,0 +1,250 @@
+"""Bad input to the inference path (feature extractor, model, pipelines, backends, checkpoint loading), one test per
+finding of the bad-input audit: each case gets the package's error naming the value at fault and the fix, never a
+traceback from torch / transformers / numpy or a silently wrong answer.
+
+The pipelines run a tiny classifier saved once per module (100 Hz, 2 s windows of 10 patches) on the torch backend,
+so nothing is exported to ONNX and every test takes well under a second.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from tiny_configs import tiny_config
+from transformers import pipeline
+
+from citrus_hf import CiTrusConfig, CiTrusForPretraining, CiTrusForSequenceClassification, CiTrusModel
+from citrus_hf._bundled import bundled_names, close_bundled_names
+from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
+from citrus_hf.inference import pipelines as pipelines_module
+from citrus_hf.inference.backends import predict_windows
+from citrus_hf.loading import load_feature_extractor, load_pretrained
+
+RATE = 100.0
+RNG = np.random.default_rng(0)
+LONG = RNG.standard_normal(500)  # 5 s at 100 Hz: two full 2 s windows and a 1 s rest
+SHORT = RNG.standard_normal(150)  # 1.5 s: shorter than one window
+
+
+@pytest.fixture(scope="module")
+def classifier_folder(tmp_path_factory) -> str:
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3)).eval()
+    folder = tmp_path_factory.mktemp("classifier")
+    model.save_pretrained(folder)
+    CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def classify(classifier_folder):
+    return pipeline(model=classifier_folder, backend="torch")
+
+
+@pytest.fixture(scope="module")
+def embed(classifier_folder):
+    return pipeline("time-series-feature-extraction", model=classifier_folder)
+
+
+@pytest.fixture(scope="module")
+def extractor() -> CiTrusFeatureExtractor:
+    return CiTrusFeatureExtractor.from_config(tiny_config())
+
+
+# ------------------------------------------------------------------------------------------------ 1. one-patch windows
+
+
+def test_pretraining_needs_two_patches_per_window_and_classification_does_not():
+    with pytest.raises(ValueError, match=r"at least 2 patches per window.*context_length=20 gives 1 patch.*longer"):
+        CiTrusForPretraining(tiny_config(context_length=20, patch_length=20))
+    model = CiTrusForPretraining(tiny_config()).eval()
+    with pytest.raises(ValueError, match=r"the input of 20 samples gives 1 patch.*at least 2 patches \(40 samples\)"):
+        model(torch.randn(2, 1, 20))
+    assert model(torch.randn(2, 1, 40)).loss.isfinite()  # two patches: one masked, one visible
+    # a classifier of one-patch windows, and the CNN-only auto-encoder (which masks nothing), keep working
+    classifier = CiTrusForSequenceClassification(tiny_config(context_length=20, patch_length=20, num_labels=2))
+    assert classifier(torch.randn(2, 1, 20)).logits.shape == (2, 2)
+    autoencoder = CiTrusForPretraining(tiny_config(context_length=20, patch_length=20, backbone="cnn"))
+    assert autoencoder(torch.randn(2, 1, 20)).loss.isfinite()
+
+
+# ------------------------------------------------------------------------------------------------ 2. empty 3-D batch
+
+
+@pytest.mark.parametrize("batch", [np.zeros((0, 1, 500)), torch.zeros(0, 1, 500)], ids=["numpy", "torch"])
+def test_an_empty_batch_is_refused(extractor, classify, batch):
+    with pytest.raises(ValueError, match=r"batch of 0 recordings \(shape \(0, 1, 500\).*pass at least one recording"):
+        extractor(batch, sampling_rate=RATE)
+    with pytest.raises(ValueError, match=r"batch of 0 recordings \(shape \(0, 1, 500\).*pass at least one recording"):
+        classify(batch, sampling_rate=RATE)
+
+
+# ---------------------------------------------------------------------------------------- 3. pad_last_window a bool
+
+
+def test_pad_last_window_must_be_a_bool(extractor, classify):
+    for value in ("no", "False", 0, 1.0):
+        with pytest.raises(TypeError, match=r"`pad_last_window` must be True or False"):
+            extractor(LONG, sampling_rate=RATE, alignment="window", pad_last_window=value)
+    with pytest.raises(TypeError, match=r"`pad_last_window` must be True or False, got 'no' \(str\)"):
+        next(extractor.iter_windows(LONG, sampling_rate=RATE, pad_last_window="no"))
+    with pytest.raises(TypeError, match=r"`pad_last_window` must be True or False"):
+        CiTrusFeatureExtractor(pad_last_window="yes")
+    with pytest.raises(TypeError, match=r"`pad_last_window` must be True or False, got 'False' \(str\)"):
+        classify(LONG, sampling_rate=RATE, pad_last_window="False")
+    # numpy's bool is a bool
+    windows = extractor(LONG, sampling_rate=RATE, alignment="window", pad_last_window=np.bool_(False))
+    assert len(windows["input_values"]) == 2
+    assert len(classify(LONG, sampling_rate=RATE, pad_last_window=np.bool_(True))["windows"]) == 3
+
+
+# -------------------------------------------------------------------------------------- 4. options silently ignored
+
+
+@pytest.mark.parametrize("alignment", ["window", "interpolate", "resample"])
+def test_the_extractors_padding_and_max_length_are_checked_whatever_the_alignment(extractor, alignment):
+    with pytest.raises(ValueError, match=r"`padding='bogus'` is not supported; choose one of 'longest'"):
+        extractor(LONG, sampling_rate=RATE, alignment=alignment, padding="bogus")
+    with pytest.raises(ValueError, match=r"`max_length` must be a multiple of patch_length \(20\)"):
+        extractor(LONG, sampling_rate=RATE, alignment=alignment, max_length=30)
+    with pytest.raises(ValueError, match=r"`max_length` must be at least 20, got 7"):
+        extractor(LONG, sampling_rate=RATE, alignment=alignment, max_length=7)
+
+
+def test_the_pipelines_padding_is_checked_on_recordings_that_do_not_use_it(classify):
+    with pytest.raises(ValueError, match=r"`padding='bogus'` is not supported; choose one of longest, max_length"):
+        classify(LONG, sampling_rate=RATE, padding="bogus")
+    assert classify(SHORT, sampling_rate=RATE, padding="max_length")["label"]
+
+
+def test_feature_extraction_return_tensors_is_honoured_or_refused(embed):
+    assert isinstance(embed(LONG, sampling_rate=RATE, backend="torch", return_tensors="np")["embedding"], np.ndarray)
+    assert isinstance(embed(LONG, sampling_rate=RATE, backend="torch", return_tensors=False)["embedding"], np.ndarray)
+    assert isinstance(embed(LONG, sampling_rate=RATE, backend="torch", return_tensors="pt")["embedding"], torch.Tensor)
+    assert isinstance(embed(LONG, sampling_rate=RATE, backend="torch", return_tensors=True)["embedding"], torch.Tensor)
+    with pytest.raises(ValueError, match=r"`return_tensors='tf'` is not supported; pass True or \"pt\""):
+        embed(LONG, sampling_rate=RATE, backend="torch", return_tensors="tf")
+
+
+def test_embed_takes_an_empty_string_as_an_unknown_choice_not_the_default():
+    model = CiTrusModel(tiny_config()).eval()
+    windows = torch.randn(2, 1, 200)
+    with pytest.raises(ValueError, match=r"`pooling=''` is not supported; choose one of 'mean'"):
+        model.embed(windows, pooling="")
+    with pytest.raises(ValueError, match=r"`features=''` is not supported; choose one of 'context'"):
+        model.embed(windows, features="")
+    torch.testing.assert_close(model.embed(windows, pooling=None), model.embed(windows, pooling="mean"))
+
+
+# ------------------------------------------------------------------------------------------- 5. huge finite input
+
+
+def test_input_too_large_for_float32_arithmetic_is_refused():
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3)).eval()
+    windows = torch.randn(2, 1, 200)
+    with pytest.raises(ValueError, match=r"values up to .*e\+20, beyond 1e\+15.*scale the input"):
+        model(windows * 1e20)
+    with pytest.raises(ValueError, match=r"NaN or infinite"):
+        model(torch.full((2, 1, 200), float("inf")))
+    with torch.no_grad():  # up to the bound the model is still scale-invariant (its layer norms)
+        torch.testing.assert_close(model(windows * 1e14).logits, model(windows).logits, rtol=0, atol=1e-4)
+
+
+# ------------------------------------------------------------------------------------ 6. one rate per recording
+
+
+def test_a_list_of_recordings_takes_one_rate_per_recording(classify):
+    slow = RNG.standard_normal(250)  # 5 s at 50 Hz
+    results = classify([LONG, slow], sampling_rate=[100, 50])
+    assert [r["windows"] for r in results] == [
+        classify(LONG, sampling_rate=100)["windows"],
+        classify(slow, sampling_rate=50)["windows"],
+    ]
+    assert results[1]["labels"] == classify(slow, sampling_rate=50)["labels"]
+    assert len(classify([LONG, slow], sampling_rate=np.array([100.0, 50.0]))) == 2
+    assert len(classify(np.stack([LONG, LONG])[:, None], sampling_rate=[100, 50])) == 2
+    with pytest.raises(ValueError, match=r"`sampling_rate` has 3 values for 2 recordings"):
+        classify([LONG, slow], sampling_rate=[100, 50, 25])
+    with pytest.raises(ValueError, match=r"Recording 1's dict says sampling_rate=25 and the call's list says 50"):
+        classify([LONG, {"raw": slow, "sampling_rate": 25}], sampling_rate=[100, 50])
+
+
+# ------------------------------------------------------------- 7. embedding options checked before a backend exists
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"pooling": "median"}, r"`pooling='median'` is not supported"),
+        ({"features": "last"}, r"`features='last'` is not supported"),
+        ({"channel_pooling": "sum"}, r"`channel_pooling='sum'` is not supported"),
+        ({"pooling": "cls"}, r"needs a model built with pooling=\"cls\""),
+    ],
+)
+def test_feature_extraction_options_are_checked_before_any_backend_is_built(embed, monkeypatch, option, message):
+    def no_backend(*args, **kwargs):
+        raise AssertionError("a backend was built (and, with 'auto', the model exported) before the check")
+
+    monkeypatch.setattr(pipelines_module, "load_backend", no_backend)
+    embed._backends.clear()
+    with pytest.raises(ValueError, match=message):
+        embed(LONG, sampling_rate=RATE, **option)
+
+
+# -------------------------------------------------------------------------------------------- 8. predict_windows
+
+
+def test_predict_windows_says_what_to_pass(extractor):
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3)).eval()
+    with pytest.raises(TypeError, match=r"must be the feature extractor's output, a mapping with \"input_values\""):
+        predict_windows(model, torch.randn(3, 1, 200), backend="torch")
+    with pytest.raises(ValueError, match=r"has no \"input_values\" \(its keys: \['patch_mask'\]\)"):
+        predict_windows(model, {"patch_mask": torch.ones(3, 10)}, backend="torch")
+    with pytest.raises(ValueError, match=r"must be \(windows, channels, time\), got shape \(1, 200\)"):
+        predict_windows(model, {"input_values": torch.randn(1, 200)}, backend="torch")
+    features = extractor(LONG, sampling_rate=RATE, alignment="window", return_tensors="pt")
+    assert predict_windows(model, features, backend="torch").shape == (2, 3)
+
+
+# ------------------------------------------------------------------------------------------ 9. bad model paths
+
+
+def test_a_missing_folder_is_named_as_a_path_not_as_a_bad_repo_id(tmp_path):
+    missing = str(tmp_path / "no-such-run")
+    for load in (CiTrusFeatureExtractor.from_pretrained, CiTrusConfig.from_pretrained):
+        with pytest.raises(FileNotFoundError, match=r"No checkpoint folder .*no-such-run.*Check the path"):
+            load(missing)
+
+
+def test_a_typo_of_a_bundled_name_is_suggested_after_the_hub_lookup_fails():
+    assert "citrus-small" in bundled_names()
+    assert close_bundled_names("citrus-smal") == ["citrus-small"]
+    assert close_bundled_names("citrus-small") == []  # the name itself is no typo
+    assert close_bundled_names("owner/ecg-model") == []
+    for load in (load_pretrained, load_feature_extractor):
+        with pytest.raises(OSError, match=r"Did you mean the checkpoint bundled with citrus_hf 'citrus-small'\?"):
+            load("citrus-smal", local_files_only=True)
+    with pytest.raises(OSError) as error:
+        load_pretrained("owner/ecg-model", local_files_only=True)
+    assert "Did you mean" not in str(error.value)
+
+
+def test_a_mistyped_config_field_is_named_with_the_closest_field():
+    """`PreTrainedConfig` keeps unknown keyword arguments as attributes, so `--config-overrides d_modle=64` used to
+    build the default width without a word."""
+    from citrus_hf.loading import build_config
+
+    with pytest.raises(ValueError, match=r"'d_modle' \(did you mean 'd_model'\?\) is not a CiTrusConfig field"):
+        build_config("tiny", d_modle=64)
+    assert build_config("tiny", d_model=32, num_labels=3).num_labels == 3
+
+
+def test_pipeline_names_a_missing_folder_as_a_path():
+    from transformers import pipeline
+
+    import citrus_hf  # noqa: F401  (registers the pipelines and the checkpoint check on transformers.pipeline)
+
+    with pytest.raises(FileNotFoundError, match="No checkpoint folder '/no/such/folder'"):
+        pipeline(model="/no/such/folder")
