@@ -242,3 +242,28 @@ def test_a_builder_option_of_the_wrong_kind_is_named():
 
     with pytest.raises(CitrusDataError, match="Option 'window_seconds' of dataset 'hr_ecg' is a number"):
         build_dataset("hr_ecg", window_seconds="abc")
+
+
+def test_aligned_windows_cached_by_older_aligner_code_are_not_reused(tmp_path, monkeypatch):
+    """`Dataset.map` keys its cache on the mapped function and the objects it holds, not on the functions they call:
+    a changed resampler (a new package version) used to read windows the old one had cached. The key now holds a
+    digest of the aligner's code."""
+    from citrus_hf import CiTrusFeatureExtractor, feature_extraction_citrus
+    from citrus_hf.data import alignment
+
+    folder = _save(tmp_path, _rows(4, [0, 1, 0, 1], samples=250))
+    train = datasets.load_from_disk(str(folder))["train"]  # on disk, so `map` caches its result next to it
+    extractor = CiTrusFeatureExtractor(
+        sampling_rate=50.0, context_length=100, patch_length=10, alignment="resample", normalization="none"
+    )
+
+    def aligned():
+        return np.asarray(alignment.align_task_split(train, extractor, "classification")["input_values"])
+
+    first = aligned()
+    np.testing.assert_array_equal(aligned(), first)  # same code and settings: the cached file
+    resample = feature_extraction_citrus._resample
+    monkeypatch.setattr(feature_extraction_citrus, "_resample", lambda signal, up, down: resample(signal, up, down) * 2)
+    np.testing.assert_array_equal(aligned(), first)  # what datasets alone would do: the stale file
+    monkeypatch.setattr(alignment, "_alignment_code_digest", lambda: "another version of the aligner")
+    assert not np.array_equal(aligned(), first)

@@ -20,6 +20,9 @@ per-channel statistics of the training split (`channel_statistics`), which becom
 
 from __future__ import annotations
 
+import functools
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -201,6 +204,7 @@ def align_rows(
         return aligned
 
     read = ["input_values"] + (["sampling_rate"] if has_rate else []) + ([label_column] if label_column else [])
+    settings = [extractor.to_dict(), sampling_rate, label_column, label_dtype, split_channels, length, call_options]
     return dataset.with_format("numpy", columns=read).map(
         align,
         batched=True,
@@ -209,7 +213,28 @@ def align_rows(
         features=aligned_features(extractor, label_dtype if label_column is not None else None, length),
         num_proc=num_proc,
         desc=f"Aligning to {extractor.sampling_rate:g} Hz x {length} samples ({extractor.alignment})",
+        new_fingerprint=_aligned_fingerprint(dataset, settings),
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _alignment_code_digest() -> str:
+    """sha256 of the code that decides aligned values (this module and the feature extractor's): part of every
+    aligned file's cache key, so that a changed aligner (a new package version) never reads windows cached by the old
+    one. `Dataset.map`'s own key hashes `align` and the objects it holds, not the functions they call."""
+    from .. import feature_extraction_citrus
+
+    digest = hashlib.sha256()
+    for module_file in (__file__, feature_extraction_citrus.__file__):
+        digest.update(Path(module_file).read_bytes())
+    return digest.hexdigest()
+
+
+def _aligned_fingerprint(dataset, settings: list[Any]) -> str:
+    """Cache key of an aligned dataset: the source rows, every alignment setting and the aligner's code."""
+    from datasets.fingerprint import Hasher
+
+    return Hasher.hash([dataset._fingerprint, settings, _alignment_code_digest()])
 
 
 def align_corpus(dataset, config: CiTrusConfig, sampling_rate: float | None = None, num_proc: int | None = None):
