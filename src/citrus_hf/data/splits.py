@@ -181,6 +181,20 @@ def label_names_of(dataset) -> list[str] | None:
 _ENCODE_LABELS = 'map them onto 0..K-1 with `dataset = dataset.class_encode_column("label")` before `save_to_disk`'
 
 
+def _is_numeric(arrow_type) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type)
+
+
+def _first_invalid(valid) -> int | None:
+    """The first row where the Arrow boolean array `valid` is false or null, or None when every row is valid."""
+    import pyarrow.compute as pc
+
+    valid = pc.fill_null(valid, False)
+    return None if pc.all(valid).as_py() else pc.index(valid, False).as_py()
+
+
 def check_labelled_splits(splits: dict[str, Any], task: str) -> None:
     """Refuse a labelled set that fitting would turn into a crash deep in numpy / torch or a silently wrong score.
 
@@ -214,7 +228,7 @@ def check_labelled_splits(splits: dict[str, Any], task: str) -> None:
             depth, kind = depth + 1, kind.value_type
         if depth in (1, 2) and pa.types.is_null(kind):
             raise ValueError(f"Every row of `input_values` of the {name} split is empty; each needs its samples.")
-        if depth not in (1, 2) or not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        if depth not in (1, 2) or not _is_numeric(kind):
             raise ValueError(
                 f"`input_values` of the {name} split holds {values.type}, but each row must be a numeric array of "
                 "shape (time,) or (channels, time): a list of numbers, or a list of equally long lists of numbers."
@@ -222,15 +236,14 @@ def check_labelled_splits(splits: dict[str, Any], task: str) -> None:
         if depth == 2:
             channel_counts.update(pc.unique(pc.list_value_length(values)).to_pylist())
             values = pc.list_flatten(values)
-        lengths = pc.list_value_length(values)
-        if pc.min(lengths).as_py() in (0, None):
-            row = pc.index(pc.fill_null(lengths, 0), 0).as_py()
+        row = _first_invalid(pc.greater(pc.list_value_length(values), 0))
+        if row is not None:
             raise ValueError(f"Row {row} of the {name} split has no samples in `input_values`; drop it.")
         if depth == 1:
             channel_counts.add(1)
-        _check_labels(split, name, task, pa, pc)
+        _check_labels(split, name, task)
         if "sampling_rate" in split.column_names:
-            _check_rates(split, name, pa, pc)
+            _check_rates(split, name)
     if len(channel_counts) > 1 or 0 in channel_counts:
         raise ValueError(
             f"Rows of `input_values` have {sorted(channel_counts)} channels; every row of a labelled set needs the "
@@ -240,25 +253,26 @@ def check_labelled_splits(splits: dict[str, Any], task: str) -> None:
         _check_class_ids(splits)
 
 
-def _check_labels(split, name: str, task: str, pa, pc) -> None:
+def _check_labels(split, name: str, task: str) -> None:
     """The label column of one split: integer class ids (classification) or finite numbers (regression)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     column = LABELS[task][0]
     labels = split.with_format("arrow")[column]
     if task == "regression":
-        if not (pa.types.is_integer(labels.type) or pa.types.is_floating(labels.type)):
+        if not _is_numeric(labels.type):
             raise ValueError(f"`target` of the {name} split holds {labels.type}; regression targets must be numbers.")
-        finite = pc.is_finite(labels.cast(pa.float64())) if pa.types.is_floating(labels.type) else None
-        if labels.null_count or (finite is not None and not pc.all(finite).as_py()):
-            row = pc.index(pc.fill_null(finite, False) if finite is not None else pc.is_valid(labels), False).as_py()
+        row = _first_invalid(pc.is_finite(labels.cast(pa.float64())))  # a missing target is null: invalid too
+        if row is not None:
             raise ValueError(
                 f"`target` of the {name} split is missing or not finite in row {row}; drop the rows without a "
                 "finite target (a single NaN makes the fitted read-out NaN)."
             )
         return
     if pa.types.is_floating(labels.type):
-        whole = pc.equal(labels, pc.floor(labels))
-        if not pc.all(pc.fill_null(whole, False)).as_py():
-            row = pc.index(pc.fill_null(whole, False), False).as_py()
+        row = _first_invalid(pc.equal(labels, pc.floor(labels)))
+        if row is not None:
             raise ValueError(
                 f"`label` of the {name} split holds {labels[row].as_py()!r} in row {row}; classification labels are "
                 "integer class ids (a `target` column makes a regression set)."
@@ -274,17 +288,19 @@ def _check_labels(split, name: str, task: str, pa, pc) -> None:
         )
 
 
-def _check_rates(split, name: str, pa, pc) -> None:
+def _check_rates(split, name: str) -> None:
     """A `sampling_rate` column holds a finite rate above 0 (Hz) in every row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     rates = split.with_format("arrow")["sampling_rate"]
-    if not (pa.types.is_integer(rates.type) or pa.types.is_floating(rates.type)):
+    if not _is_numeric(rates.type):
         raise ValueError(
             f"`sampling_rate` of the {name} split holds {rates.type}; it must be each row's rate in Hz, a number."
         )
     rates = rates.cast(pa.float64())
-    valid = pc.fill_null(pc.and_(pc.is_finite(rates), pc.greater(rates, 0.0)), False)
-    if not pc.all(valid).as_py():
-        row = pc.index(valid, False).as_py()
+    row = _first_invalid(pc.and_(pc.is_finite(rates), pc.greater(rates, 0.0)))
+    if row is not None:
         raise ValueError(
             f"`sampling_rate` of the {name} split is {rates[row].as_py()!r} in row {row}; every row needs its rate in "
             "Hz, a finite number above 0."

@@ -95,13 +95,9 @@ class TrainerSettings:
             )
         if self.early_stopping_patience is not None and self.early_stopping_patience < 0:
             raise ValueError(f"--early-stopping-patience must be >= 0, got {self.early_stopping_patience}.")
-        from .metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS  # numpy and scipy only
+        from .metrics import check_metric_for_task  # numpy and scipy only
 
-        known = ("loss", *CLASSIFICATION_METRICS, *REGRESSION_METRICS)
-        if self.metric_for_best_model.removeprefix("eval_") not in known:
-            raise ValueError(
-                f"--metric-for-best-model must be one of {', '.join(known)}, got {self.metric_for_best_model!r}."
-            )
+        check_metric_for_task(self.metric_for_best_model)
 
 
 @dataclass

@@ -173,9 +173,15 @@ def metric_greater_is_better(name: str) -> bool:
     return name not in LOWER_IS_BETTER
 
 
-def check_metric_for_task(name: str, task: str) -> None:
+def check_metric_for_task(name: str, task: str | None = None) -> None:
     """Refuse a `metric_for_best_model` that the task's evaluation does not report (it would fail at the first
-    evaluation, inside the `Trainer`)."""
+    evaluation, inside the `Trainer`); without `task` (settings parsed before the data is read), one that no task
+    reports."""
+    if task is None:
+        known = ("loss", *CLASSIFICATION_METRICS, *REGRESSION_METRICS)
+        if name.removeprefix("eval_") not in known:
+            raise ValueError(f"--metric-for-best-model must be one of {', '.join(known)}, got {name!r}.")
+        return
     task_metrics = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
     if name.removeprefix("eval_") not in ("loss", *task_metrics):
         raise ValueError(
