@@ -570,6 +570,10 @@ def test_auto_drops_a_contender_that_changes_a_class_and_races_the_others():
 @needs_onnx
 def test_onnx_export_is_cached_and_reused(classifier_folder, watch, tmp_path):
     model = CiTrusForSequenceClassification.from_pretrained(classifier_folder).eval()
+    # "auto" never exports (tens of seconds): without a cached export it races the paths it has without ONNX Runtime
+    uncached = load_backend(model, "auto", cache_dir=tmp_path / "cache")
+    assert "onnxruntime" not in {contender.backend.name for contender in getattr(uncached, "contenders", [])}
+    assert not (tmp_path / "cache").exists()
     first = load_backend(model, "onnxruntime", cache_dir=tmp_path / "cache")
     assert first.exported and first.path.parent == tmp_path / "cache"
     again = load_backend(
@@ -578,6 +582,7 @@ def test_onnx_export_is_cached_and_reused(classifier_folder, watch, tmp_path):
         cache_dir=tmp_path / "cache",
     )
     assert not again.exported and again.path == first.path
+    assert load_backend(model, "auto", cache_dir=tmp_path / "cache").contenders[0].backend.name == "onnxruntime"
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [first.path.name]  # no partial files left
     # other weights, another target, other architecture settings: other files; a relabelled model: the same graph
     changed = CiTrusForSequenceClassification.from_pretrained(classifier_folder).eval()

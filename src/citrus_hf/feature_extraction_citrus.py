@@ -687,6 +687,12 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                     f"recording {index} has values up to {peak:.3g}, beyond float32's range ({_FLOAT32_MAX:.3g}) in "
                     "which the model computes; rescale it (e.g. convert it to the unit the checkpoint was trained on)."
                 )
+            if self.normalization == "zscore" and not np.array_equal(recording.astype(np.float32), recording):
+                # z-scoring removes each window's mean anyway; removing the channel's mean here, while the values are
+                # still float64, keeps what float32 cannot hold on top of a large offset (1e5 + 0.05 sin: float32's
+                # step at 1e5 is 0.008, and the window would be zeroed as constant). float64 values that float32 holds
+                # exactly (float32 data, or nested lists of it) carry nothing more and go through as float32 data does.
+                recording = recording - recording.mean(axis=-1, keepdims=True)
         return recording
 
     def _select_channels(self, recording: np.ndarray, index: int, input_channel_names: Sequence[str]) -> np.ndarray:

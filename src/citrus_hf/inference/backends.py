@@ -12,13 +12,14 @@ choice of the fastest one that keeps the results (`load_backend(model, "auto")`)
   policy, so later processes reuse it; outputs match fp32 PyTorch within 1e-4. Far faster than PyTorch at batch 1 and
   on busy cores (its graph runs with little per-operator overhead), about as fast on idle cores at batch 32.
 - `"auto"`: the paths this machine offers race fp32 PyTorch, and the fastest that keeps the results runs. The
-  contenders: ONNX Runtime when it is installed (`pip install citrus-hf[onnx]`), kept only if its first batch matches
-  fp32 within `ONNX_TOLERANCE`, and, for classification on a CPU with native bf16, bf16, kept only if the first
-  batch's predicted classes equal fp32's. Those that pass and fp32 PyTorch then take turns on the next batches
-  (`RACE_BATCHES_PER_PATH` each, timed per window), and the fastest runs from then on: which is fastest depends on
-  the machine and on how busy its cores are (README, "Inference"), so it is measured where the model runs. Regression
-  targets and embeddings never run in bf16 by default: their values are the result. Accelerators always run
-  `"torch"`.
+  contenders: ONNX Runtime when it is installed (`pip install citrus-hf[onnx]`) and the model's export is already
+  cached, kept only if its first batch matches fp32 within `ONNX_TOLERANCE` ("auto" never exports: an export takes
+  longer than fp32 PyTorch needs for a whole night of recordings; the first `"onnxruntime"` call exports), and, for
+  classification on a CPU with native bf16, bf16, kept only if the first batch's predicted classes equal fp32's.
+  Those that pass and fp32 PyTorch then take turns on the next batches (`RACE_BATCHES_PER_PATH` each, timed per
+  window), and the fastest runs from then on: which is fastest depends on the machine and on how busy its cores are
+  (README, "Inference"), so it is measured where the model runs. Regression targets and embeddings never run in bf16
+  by default: their values are the result. Accelerators always run `"torch"`.
 
 On CPU every path splits a batch across threads (`batch_threads`, default one per PyTorch thread): each thread runs
 a share of the windows with its operators on one core, instead of every operator being spread over all the cores.
@@ -533,8 +534,16 @@ def load_backend(
     if not on_cpu:
         return reference
     contenders = []
-    # ONNX Runtime first: exact, and the fastest path measured at batch 1 and on shared cores (benchmarks/speed.py)
-    if onnx_export_available() is None:
+    # ONNX Runtime first: exact, and the fastest path measured at batch 1 and on shared cores (benchmarks/speed.py).
+    # Only once exported: an export takes 30-50 s on 2 cores (citrus-small's regressor), and fp32 PyTorch stages a
+    # whole night (960 windows) in 1.3-2.9 s, so no single call gains what "auto" would spend exporting;
+    # `backend="onnxruntime"` (or `export_onnx`) exports once, and every later "auto" races the cached export.
+    if onnx_export_available() is None and not onnx_export_path(model, target, cache_dir).is_file():
+        logger.info(
+            "backend='auto': ONNX Runtime is installed but this model has no ONNX export yet; backend='onnxruntime' "
+            "exports it once (tens of seconds), and 'auto' races it from then on."
+        )
+    elif onnx_export_available() is None:
         try:
             candidate = OnnxRuntimeBackend(model, target, cache_dir, num_threads, batch_threads)
         except Exception as error:  # an export failure must not stop inference: fp32 PyTorch is always there
