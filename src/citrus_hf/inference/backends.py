@@ -538,16 +538,17 @@ def load_backend(
     # Only once exported: an export takes 30-50 s on 2 cores (citrus-small's regressor), and fp32 PyTorch stages a
     # whole night (960 windows) in 1.3-2.9 s, so no single call gains what "auto" would spend exporting;
     # `backend="onnxruntime"` (or `export_onnx`) exports once, and every later "auto" races the cached export.
-    if onnx_export_available() is None and not onnx_export_path(model, target, cache_dir).is_file():
+    exported = onnx_export_available() is None and onnx_export_path(model, target, cache_dir).is_file()
+    if onnx_export_available() is None and not exported:
         logger.info(
             "backend='auto': ONNX Runtime is installed but this model has no ONNX export yet; backend='onnxruntime' "
             "exports it once (tens of seconds), and 'auto' races it from then on."
         )
-    elif onnx_export_available() is None:
+    if exported:
         try:
             candidate = OnnxRuntimeBackend(model, target, cache_dir, num_threads, batch_threads)
-        except Exception as error:  # an export failure must not stop inference: fp32 PyTorch is always there
-            logger.warning(f"backend='auto': the ONNX export failed ({error}); it is not used.")
+        except Exception as error:  # a cached file that fails to load must not stop inference: fp32 PyTorch is there
+            logger.warning(f"backend='auto': the cached ONNX export could not be loaded ({error}); it is not used.")
         else:
             description = f"outputs differ by more than {ONNX_TOLERANCE:g}"
             contenders.append(Contender(candidate, _within_onnx_tolerance, description))
