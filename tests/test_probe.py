@@ -11,6 +11,8 @@ from citrus_hf import CiTrusForRegression, CiTrusForSequenceClassification
 from citrus_hf.training.probe import (
     CLASSIFICATION_DYNAMICS_WEIGHT,
     DEFAULT_ALPHAS,
+    ONE_SHOT_ALPHA,
+    ONE_SHOT_SPREAD_SHRINKAGE,
     class_codes,
     dynamics_column_weights,
     embed_dataset,
@@ -163,3 +165,35 @@ def test_probe_weights_the_dynamics_for_classification_only():
     readout = fit_probe(regressor, single, "regression")
     expected = fit_ridge(embed_dataset(regressor, single), targets.numpy()[:, None].astype(np.float64))
     np.testing.assert_allclose(readout.weight, expected.weight)
+
+
+def test_one_example_per_class_a_column_with_a_tiny_spread_does_not_decide_the_class():
+    """Two examples (one per class): ten columns carry the class with a spread of 1, one happens to differ by 1e-6
+    between the two. Standardised by its own spread, that column turns a test window's 1e-3 deviation into 2000 and
+    decides the class; shrunk toward the median spread, it weighs as little as it is."""
+    rng = np.random.default_rng(0)
+    informative = np.array([[-1.0], [1.0]]) + 0.01 * rng.standard_normal((2, 10))
+    features = np.hstack([informative, np.array([[0.0], [1e-6]])])
+    codes = class_codes(np.array([0, 1]), 2)
+    test_window = np.hstack([np.ones(10), [-1e-3]])[None]  # class 1 on every informative column
+    plain = fit_ridge(features, codes, (ONE_SHOT_ALPHA,))
+    assert plain.predict(test_window).argmax() == 0
+    shrunk = fit_ridge(features, codes, (ONE_SHOT_ALPHA,), spread_shrinkage=ONE_SHOT_SPREAD_SHRINKAGE)
+    assert shrunk.predict(test_window).argmax() == 1
+    np.testing.assert_array_equal(shrunk.predict(features).argmax(1), [0, 1])
+
+
+def test_the_probe_shrinks_the_spreads_at_one_example_per_class_only():
+    torch.manual_seed(0)
+    config = tiny_config(num_labels=3, head_features="all_layers", pooling="mean_max")
+    model = CiTrusForSequenceClassification(config)
+    for per_class in (1, 2):
+        labels = torch.arange(3 * per_class) % 3
+        rows = _aligned(torch.randn(3 * per_class, 1, 200), labels)
+        readout = fit_probe(model, rows, "classification")
+        features, codes = embed_dataset(model, rows), class_codes(labels.numpy(), 3)
+        if per_class == 1:
+            expected = fit_ridge(features, codes, (ONE_SHOT_ALPHA,), spread_shrinkage=ONE_SHOT_SPREAD_SHRINKAGE)
+        else:
+            expected = fit_ridge(features, codes)
+        np.testing.assert_allclose(readout.weight, expected.weight)

@@ -448,7 +448,7 @@ def recipe_fingerprint(name: str) -> dict[str, Any]:
         }
     if name == "probe":
         from ..vocabulary_citrus import AUTOCORRELATION_LAGS
-        from .probe import CLASSIFICATION_DYNAMICS_WEIGHT
+        from .probe import CLASSIFICATION_DYNAMICS_WEIGHT, ONE_SHOT_SPREAD_SHRINKAGE
 
         return {
             "regression_pooling": PROBE_REGRESSION_POOLING,
@@ -456,6 +456,7 @@ def recipe_fingerprint(name: str) -> dict[str, Any]:
             "classification_pooling": PROBE_CLASSIFICATION_POOLING,
             "from_per_class": PROBE_SPREAD_FROM_PER_CLASS,
             "dynamics_weight": CLASSIFICATION_DYNAMICS_WEIGHT,
+            "one_shot_spread_shrinkage": ONE_SHOT_SPREAD_SHRINKAGE,
         }
     if name == "probe-finetune":
         from . import augment  # imports torch: only the protocol, which has it loaded, asks for fingerprints
