@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import subprocess
@@ -13,6 +14,15 @@ import pytest
 from citrus_hf.inference.backends import onnx_export_available
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _benchmark_module(name: str):
+    """A module of benchmarks/ (they import their siblings by name, so the folder is on the path while it loads)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
 
 
 def _run(script: str, *args: str, tmp_path: Path) -> dict:
@@ -68,12 +78,7 @@ def test_speed_benchmark_compares_with_patchtst(tmp_path):
 def test_speed_benchmark_measures_peak_memory_in_a_fresh_process():
     """The benchmark's memory column: a pre-training step's peak resident memory above the process's baseline, read in
     a new process (one model and mode here; the benchmark runs one process per row)."""
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        from measure import in_fresh_process
-    finally:
-        sys.path.remove(str(BENCHMARKS))
-    peak_mb = in_fresh_process(
+    peak_mb = _benchmark_module("measure").in_fresh_process(
         BENCHMARKS / "speed.py", "_measure_memory", "citrus", "train", 2, "cpu", "fp32", "hybrid"
     )
     assert 1.0 < peak_mb < 4096
@@ -179,9 +184,7 @@ def _results_folder(folder: Path, arm: str, scores: dict, score_split: str = "te
 
 
 def test_compare_results_pairs_arms_of_two_folders_by_seed(tmp_path):
-    sys.path.insert(0, str(BENCHMARKS))
-    from compare_results import compare
-
+    compare = _benchmark_module("compare_results").compare
     first = _results_folder(tmp_path / "a", "citrus-small", {("har", 0): 0.75, ("har", 1): 0.5, ("eeg", 0): 0.5})
     second = _results_folder(tmp_path / "b", "patchtst-scratch", {("har", 0): 0.5, ("har", 1): 0.25, ("eeg", 0): 0.75})
     result = compare(first, second)

@@ -538,8 +538,9 @@ def load_backend(
     # Only once exported: an export takes 30-50 s on 2 cores (citrus-small's regressor), and fp32 PyTorch stages a
     # whole night (960 windows) in 1.3-2.9 s, so no single call gains what "auto" would spend exporting;
     # `backend="onnxruntime"` (or `export_onnx`) exports once, and every later "auto" races the cached export.
-    exported = onnx_export_available() is None and onnx_export_path(model, target, cache_dir).is_file()
-    if onnx_export_available() is None and not exported:
+    onnx_installed = onnx_export_available() is None
+    exported = onnx_installed and onnx_export_path(model, target, cache_dir).is_file()
+    if onnx_installed and not exported:
         logger.info(
             "backend='auto': ONNX Runtime is installed but this model has no ONNX export yet; backend='onnxruntime' "
             "exports it once (tens of seconds), and 'auto' races it from then on."
