@@ -181,6 +181,8 @@ def test_one_example_per_class_a_column_with_a_tiny_spread_does_not_decide_the_c
     shrunk = fit_ridge(features, codes, (ONE_SHOT_ALPHA,), spread_shrinkage=ONE_SHOT_SPREAD_SHRINKAGE)
     assert shrunk.predict(test_window).argmax() == 1
     np.testing.assert_array_equal(shrunk.predict(features).argmax(1), [0, 1])
+    with pytest.raises(ValueError, match="spread_shrinkage"):
+        fit_ridge(features, codes, (ONE_SHOT_ALPHA,), spread_shrinkage=-1.0)
 
 
 def test_the_probe_shrinks_the_spreads_at_one_example_per_class_only():

@@ -106,6 +106,10 @@ def fit_ridge(
         raise ValueError(
             f"A ridge read-out needs at least 2 examples with one target row each, got {n} / {targets.shape[0]}."
         )
+    if not spread_shrinkage >= 0:  # (NaN too)
+        raise ValueError(
+            f"`spread_shrinkage` must be a number >= 0 (0: each column's own spread), got {spread_shrinkage}."
+        )
     mean = features.mean(axis=0)
     scale = features.std(axis=0)
     if spread_shrinkage > 0:
