@@ -29,6 +29,7 @@ from citrus_hf import (
     CiTrusForSequenceClassification,
     CiTrusModel,
 )
+from citrus_hf.commands.main import main as citrus_main
 from citrus_hf.configuration_citrus import CustomPipelines, custom_pipelines_for
 from citrus_hf.data import build_dataset
 from citrus_hf.data.fetch import source_members
@@ -612,6 +613,42 @@ def test_onnx_export_is_cached_and_reused(classifier_folder, watch, tmp_path):
     assert padded["label"] == classify(watch[0][:, :120], sampling_rate=WATCH_RATE, backend="torch", top_k=1)["label"]
     with pytest.raises(ValueError, match=r"windows of shape \(batch, 6, 200\)"):
         first(torch.zeros(2, 3, 200))
+
+
+@needs_onnx
+def test_citrus_export_fills_the_cache_auto_reads(classifier_folder, watch, tmp_path, capsys):
+    """`citrus export` writes the file the pipeline's "auto" looks up (same class, output and key), checked against
+    fp32; run again, it finds it; embeddings of an encoder are exported as the feature-extraction pipeline asks."""
+    cache = str(tmp_path / "cache")
+    assert citrus_main(["export", classifier_folder, "--cache-dir", cache]) == 0
+    printed = capsys.readouterr().out
+    assert "CiTrusForSequenceClassification (logits) exported in" in printed
+    assert "Outputs match fp32 PyTorch within" in printed
+    (exported,) = Path(cache).iterdir()
+    classify = pipeline(model=classifier_folder, onnx_cache_dir=cache)
+    result = classify(watch[0], sampling_rate=WATCH_RATE)
+    auto = next(iter(classify._backends.values()))
+    assert [contender.backend.name for contender in auto.contenders][0] == "onnxruntime"
+    assert auto.contenders[0].backend.path == exported and not auto.contenders[0].backend.exported
+    assert "onnxruntime" in result["backend"]
+    assert citrus_main(["export", classifier_folder, "--cache-dir", cache]) == 0
+    assert f"already exported: {exported}" in capsys.readouterr().out
+
+    encoder = tmp_path / "encoder"
+    torch.manual_seed(0)
+    _save(CiTrusForPretraining(tiny_config(context_length=200)).eval(), encoder)
+    assert citrus_main(["export", str(encoder), "--cache-dir", cache, "--pooling", "mean_max"]) == 0
+    assert "CiTrusForPretraining (embeddings) exported in" in capsys.readouterr().out
+    embed = pipeline(model=str(encoder), onnx_cache_dir=cache)
+    embedded = embed(np.asarray(watch[0][0]), sampling_rate=WATCH_RATE, pooling="mean_max")
+    assert embedded["backend"].startswith("onnxruntime")
+
+    # embeddings options on a task model, and a folder that is not a checkpoint: one line each, nothing exported
+    assert citrus_main(["export", classifier_folder, "--cache-dir", cache, "--pooling", "max"]) == 2
+    assert "--pooling choose embeddings, but" in capsys.readouterr().err
+    assert citrus_main(["export", str(tmp_path), "--cache-dir", cache]) == 2
+    assert "without config.json" in capsys.readouterr().err
+    assert len(list(Path(cache).iterdir())) == 2
 
 
 def test_missing_onnxruntime_names_the_extra(classifier_folder):

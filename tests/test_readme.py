@@ -48,7 +48,7 @@ def _parse(argv: list[str]):
 
 def test_readme_has_the_command_lines_this_test_reads():
     names = {argv[0] for argv in _citrus_command_lines()}
-    assert {"demo", "finetune", "evaluate", "push", "pretrain", "data"} <= names, names
+    assert {"demo", "finetune", "evaluate", "push", "export", "pretrain", "data"} <= names, names
 
 
 @pytest.mark.parametrize("argv", _citrus_command_lines(), ids=lambda argv: " ".join(argv)[:60])

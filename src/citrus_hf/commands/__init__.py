@@ -45,6 +45,10 @@ COMMANDS: dict[str, Command] = {
         "the low-data protocol: label budgets x seeds x arms -> JSON, CSV, Markdown, plot",
     ),
     "push": Command("citrus_hf.commands.push", "publish a checkpoint folder to the Hugging Face Hub"),
+    "export": Command(
+        "citrus_hf.commands.export",
+        "export a checkpoint to ONNX once, so that inference's backend='auto' races ONNX Runtime",
+    ),
     "data": Command("citrus_hf.commands.data", "list, fetch, build and describe bio-signal datasets"),
 }
 

@@ -1,4 +1,4 @@
-"""The `citrus` command: demo, pretrain, finetune, evaluate, push, data.
+"""The `citrus` command: demo, pretrain, finetune, evaluate, push, export, data.
 
     citrus demo                                   # the main job: real data, a few minutes on 2 CPU cores
     citrus pretrain --output-dir runs/eeg --max-steps 2000 --config-overrides pretraining_objective=spectrogram
@@ -6,6 +6,7 @@
     citrus finetune finetune.yaml --learning-rate 3e-4      # settings from a file, overridden on the command line
     citrus evaluate --output-dir runs/eval --budgets 1 5 all --num-seeds 5
     citrus push runs/har my-user/citrus-har
+    citrus export runs/har                        # ONNX once: pipelines' backend="auto" races ONNX Runtime from then
     citrus data list
 
 The top-level parser knows the commands only by name and one-line help (`citrus_hf.commands.COMMANDS`); the module
