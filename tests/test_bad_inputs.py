@@ -508,6 +508,11 @@ ROWS = [
         raises(ValueError, "`patch_mask`", "(2, 10)", "(10,)"),
     ),
     row(
+        "patch_mask of weights, not 0 / 1",
+        lambda tmp_path: classifier()(X, patch_mask=torch.full((2, 10), 0.5)),
+        raises(ValueError, "`patch_mask`", "1 (signal) and 0 (padding) only"),
+    ),
+    row(
         "patch_mask as numpy",
         lambda tmp_path: classifier()(X, patch_mask=np.ones((2, 10))),
         raises(TypeError, "`patch_mask`", "ndarray", "return_tensors='pt'"),
@@ -771,6 +776,16 @@ ROWS = [
         raises(OSError, "config.json", "not a valid JSON file"),
     ),
     # ---- feature extractor
+    row(
+        "return_tensors='tf'",
+        lambda tmp_path: extractor()(SIGNAL, sampling_rate=100, return_tensors="tf"),
+        raises(ValueError, "`return_tensors='tf'`", "'pt' for torch tensors"),
+    ),
+    row(
+        "iter_windows return_tensors='jax'",
+        lambda tmp_path: next(extractor().iter_windows(SIGNAL, sampling_rate=100, return_tensors="jax")),
+        raises(ValueError, "`return_tensors='jax'`", "numpy arrays"),
+    ),
     row(
         "call rate as a string",
         lambda tmp_path: extractor()(SIGNAL, sampling_rate="100"),

@@ -150,6 +150,17 @@ def _fill_non_finite(signal: np.ndarray, recording_index: int) -> np.ndarray:
     return signal
 
 
+def _check_return_tensors(return_tensors: Any) -> None:
+    """Refuse, before any work, a `return_tensors` this extractor does not produce (transformers' own message, after
+    the alignment, would offer formats the package does not support)."""
+    if return_tensors is None or return_tensors in (TensorType.PYTORCH, TensorType.NUMPY):
+        return
+    raise ValueError(
+        f"`return_tensors={return_tensors!r}` is not supported; pass 'pt' for torch tensors, or 'np' (or None) for "
+        "numpy arrays."
+    )
+
+
 class CiTrusFeatureExtractor(SequenceFeatureExtractor):
     r"""
     Aligns bio-signal recordings to a CiTrus checkpoint's input contract (sampling rate, window length, channels) and
@@ -387,6 +398,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             `"resample"` and `"interpolate"`; with `"window"`, pass only the model inputs:
             `model(**{name: features[name] for name in extractor.model_input_names})`.
         """
+        _check_return_tensors(return_tensors)
         alignment = self.alignment if alignment is None else alignment
         if alignment not in ALIGNMENTS:
             raise ValueError(
@@ -455,6 +467,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         ```
         """
         batch_size = as_integer("batch_size", batch_size, minimum=1)
+        _check_return_tensors(return_tensors)
         pad_last_window = (
             self.pad_last_window if pad_last_window is None else _as_bool("pad_last_window", pad_last_window)
         )

@@ -971,6 +971,12 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 f"patches of {self.config.patch_length} samples, got {tuple(patch_mask.shape)}; take it from the same "
                 "CiTrusFeatureExtractor call as `input_values`."
             )
+        # Other values would be read two ways: as True by attention, as weights by the pooling of a task model.
+        if patch_mask.dtype != torch.bool and not _is_tracing() and not ((patch_mask == 0) | (patch_mask == 1)).all():
+            raise ValueError(
+                "`patch_mask` must hold 1 (signal) and 0 (padding) only, got other values; take it from the same "
+                "CiTrusFeatureExtractor call as `input_values`."
+            )
         return patch_mask.to(torch.bool)
 
 
