@@ -88,6 +88,8 @@ def main() -> None:
     accuracy = np.mean([config.label2id[result["label"]] == label for result, label in zip(results, labels)])
     print(f"Recording accuracy: {accuracy:.3f} (chance {1 / config.num_labels:.3f}); ran on {results[0]['backend']}")
 
+    # The "onnxruntime" row exports the model once (`citrus export MODEL` does the same ahead of time), so "auto",
+    # which never exports, races the cached file against fp32 PyTorch (and bf16 on CPUs with native bf16).
     backends = ["torch", "bf16"] + (["onnxruntime"] if onnx_export_available() is None else []) + ["auto"]
     print("\nThe same windows on every inference path, against fp32 PyTorch:")
     print("  backend       ran           windows  same class  max |logit diff|  seconds")

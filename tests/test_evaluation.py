@@ -147,6 +147,9 @@ def test_protocol_rejects_unknown_arms_and_bad_settings():
         ProtocolConfig(checkpoints={"citrus-scratch": "x"})
     with pytest.raises(ValueError, match="normalization"):
         ProtocolConfig(normalization={"basic_motions": "global"})
+    # a misspelt set is refused when the protocol is set up, not after the pre-training and the sets before it
+    with pytest.raises(ValueError, match="'basic_motion' is neither a folder nor a registered dataset"):
+        ProtocolConfig(datasets=["eeg_blink", "basic_motion"])
 
 
 def test_protocol_runs_are_reproducible(tmp_path):

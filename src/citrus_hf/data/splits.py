@@ -42,6 +42,7 @@ def load_split(dataset: str | os.PathLike, split: str, dataset_options: dict | N
     import datasets
 
     path = Path(str(dataset)).expanduser()
+    check_dataset_reference(dataset)
     if path.exists():
         if dataset_options:
             raise ValueError(
@@ -51,14 +52,21 @@ def load_split(dataset: str | os.PathLike, split: str, dataset_options: dict | N
         if isinstance(loaded, datasets.Dataset):
             return loaded if split in ("train", None) else None
     else:
-        names = [spec.name for spec in list_datasets()]
-        if str(dataset) not in names:
-            raise ValueError(
-                f"{dataset!r} is neither a folder nor a registered dataset. Registered: {', '.join(names)}; or give "
-                "the folder of a `datasets` Dataset / DatasetDict written by `save_to_disk`."
-            )
         loaded = build_dataset(str(dataset), **(dataset_options or {}))
     return loaded[split] if split in loaded else None
+
+
+def check_dataset_reference(dataset: str | os.PathLike) -> None:
+    """Refuse, before any work, a dataset that is neither an existing path nor a registered name (the protocol checks
+    every set before it pre-trains or fits anything)."""
+    if Path(str(dataset)).expanduser().exists():
+        return
+    names = [spec.name for spec in list_datasets()]
+    if str(dataset) not in names:
+        raise ValueError(
+            f"{dataset!r} is neither a folder nor a registered dataset. Registered: {', '.join(names)}; or give "
+            "the folder of a `datasets` Dataset / DatasetDict written by `save_to_disk`."
+        )
 
 
 def _load_from_disk(path: Path):
@@ -565,6 +573,7 @@ __all__ = [
     "LabelBudget",
     "TaskSplits",
     "carve_validation",
+    "check_dataset_reference",
     "draw_budget",
     "infer_task",
     "check_labelled_splits",

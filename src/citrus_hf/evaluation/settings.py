@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..data.splits import VALIDATION_FRACTION, parse_budget
+from ..data.splits import VALIDATION_FRACTION, check_dataset_reference, parse_budget
 from ..training.arguments import TrainerSettings, check_output_dir, check_positive
 from ..training.recipes import RECIPE_NAMES, recipe_fingerprint
 from .arms import ARMS, CiTrusArm
@@ -149,6 +149,8 @@ class ProtocolConfig:
                 raise ValueError(f"normalization for {dataset!r} must be 'window' or 'dataset', got {normalization!r}.")
         for budget in [*self.budgets, *(b for budgets in self.dataset_budgets.values() for b in budgets)]:
             parse_budget(budget)
+        for dataset in self.datasets:  # a misspelt set must not wait for the pre-training and earlier sets to fail
+            check_dataset_reference(dataset)
 
     def signature(self) -> str:
         """Hash of every setting that changes a run's result (not the output folder or the progress bars)."""
