@@ -97,7 +97,7 @@ def run(argv: Sequence[str]) -> int:
         )
     print(f"Outputs match fp32 PyTorch within {difference:.1e} ('auto' asks for {ONNX_TOLERANCE:g}).")
     cache = "" if args.cache_dir is None else f", onnx_cache_dir={args.cache_dir!r}"
-    print(f"backend='auto' now races ONNX Runtime against fp32 PyTorch, e.g. pipeline(model={args.model!r}){cache}.")
+    print(f"backend='auto' now races ONNX Runtime against fp32 PyTorch, e.g. pipeline(model={args.model!r}{cache}).")
     return 0
 
 
