@@ -125,6 +125,8 @@ def _model_and_target(args: ExportArguments):
     """The model as `pipeline(model=...)` loads it (the class of `config.architectures`) and the output the
     pipeline computes: a task model's logits, any other model's embeddings (keyed, like the pipeline's, by the
     options given only)."""
+    from ..configuration_citrus import PIPELINE_TASKS
+    from ..inference import pipelines
     from ..inference.backends import InferenceTarget
     from ..inference.registration import CiTrusSavedClass
     from ..loading import read_json_object, resolve_checkpoint
@@ -146,7 +148,10 @@ def _model_and_target(args: ExportArguments):
         )
         if value is not None
     }
-    if hasattr(model, "classifier") or hasattr(model, "regressor"):
+    # the output of the pipeline that `pipeline(model=...)` builds for this class (`CiTrusSavedClass` loads only
+    # classes `PIPELINE_TASKS` names)
+    pipeline_class = getattr(pipelines, PIPELINE_TASKS[type(model).__name__][1])
+    if pipeline_class.target_output == "logits":
         if embedding_options:
             given = ", ".join(f"--{name.replace('_', '-')}" for name in embedding_options)
             raise UsageError(

@@ -42,7 +42,6 @@ def load_split(dataset: str | os.PathLike, split: str, dataset_options: dict | N
     import datasets
 
     path = Path(str(dataset)).expanduser()
-    check_dataset_reference(dataset)
     if path.exists():
         if dataset_options:
             raise ValueError(
@@ -52,6 +51,7 @@ def load_split(dataset: str | os.PathLike, split: str, dataset_options: dict | N
         if isinstance(loaded, datasets.Dataset):
             return loaded if split in ("train", None) else None
     else:
+        check_dataset_reference(dataset)
         loaded = build_dataset(str(dataset), **(dataset_options or {}))
     return loaded[split] if split in loaded else None
 
