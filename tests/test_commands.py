@@ -94,6 +94,40 @@ def test_a_user_error_is_one_line_and_exit_code_2(problem, argv, expected, tmp_p
     assert "Traceback" not in captured.err + captured.out
 
 
+# (missing modules, the command line, words the message must contain): an optional dependency that is not installed
+MISSING_EXTRAS = [
+    (
+        ["aeon"],
+        ["evaluate", "--datasets", "eeg_blink", "--output-dir", "{tmp}/o"],
+        "pip install 'citrus-hf[baselines]', or leave it out: --arms citrus-small citrus-scratch patchtst-scratch prior",
+    ),
+    (
+        ["neurokit2", "neurodsp"],
+        ["pretrain", "--model-config", "tiny", "--synthetic-ratio", "0.5", "--output-dir", "{tmp}/o"],
+        "pip install 'citrus-hf[synthetic]', or give those generators weight 0 (--synthetic-generators ppg=0 rsp=0 "
+        "eda=0 emg=0 eeg=0)",
+    ),
+    (
+        ["tensorboard"],
+        ["pretrain", "--model-config", "tiny", "--report-to", "tensorboard", "--output-dir", "{tmp}/o"],
+        "pip install 'citrus-hf[bench]'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("modules", "argv", "expected"), MISSING_EXTRAS, ids=[case[0][0] for case in MISSING_EXTRAS])
+def test_a_missing_extra_is_one_line_before_any_work(modules, argv, expected, tmp_path, monkeypatch, capsys):
+    import sys
+
+    for module in modules:
+        monkeypatch.setitem(sys.modules, module, None)  # what `import module` sees when it is not installed
+    assert main([arg.format(tmp=tmp_path) for arg in argv]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], captured.err
+    assert not (tmp_path / "o").exists()  # refused before the first set, step or file
+
+
 def test_offline_push_is_a_user_error(checkpoint, monkeypatch, capsys):
     from huggingface_hub import constants
 

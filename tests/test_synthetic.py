@@ -84,6 +84,12 @@ def test_missing_simulator_names_the_extra(monkeypatch):
         _draw("ppg", 0)
     # the numpy-only generators do not need it
     assert np.isfinite(_draw("cauker", 0)).all() and np.isfinite(_draw("ecg", 0)).all()
+    # a mix that needs it is refused when it is built, before a stream draws a window, naming what to leave out
+    with pytest.raises(
+        SyntheticExtraMissingError, match=r"synthetic mix \('ppg', 'emg'\) needs neurokit2.*ppg=0 emg=0"
+    ):
+        synthetic.generators_from_spec({"cauker": 0.5, "ppg": 0.25, "emg": 0.25, "eeg": 0.1})
+    assert len(synthetic.generators_from_spec({"cauker": 0.5, "ecg": 0.5})[0]) == 2
 
 
 # ------------------------------------------------------------------------------------ Gaussian-process maths (CauKer)

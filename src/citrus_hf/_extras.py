@@ -1,5 +1,5 @@
-"""Optional dependencies: which extra of `pip install citrus-hf[...]` installs each, and `require`, which imports one
-or fails with a single line naming that extra.
+"""Optional dependencies: which extra of `pip install citrus-hf[...]` installs each, `require`, which imports one or
+fails with a single line naming that extra, and `check_installed`, which makes that check before any work starts.
 
 What the main job needs (`citrus demo`: the corpus readers, the report's plot) is a core dependency; the extras hold
 the rest: more file formats (`[data]`), TensorBoard logging (`[bench]`), ONNX export and ONNX Runtime (`[onnx]`),
@@ -10,6 +10,8 @@ baseline (`[baselines]`).
 from __future__ import annotations
 
 import importlib
+import importlib.util
+from collections.abc import Sequence
 from types import ModuleType
 
 # importable top-level module -> the extra that installs it (pyproject.toml, [project.optional-dependencies])
@@ -27,7 +29,35 @@ EXTRAS: dict[str, str] = {
 
 
 class MissingExtraError(ImportError):
-    """An optional dependency is not installed; the message names the `pip install` that provides it."""
+    """An optional dependency is not installed; the message names the `pip install` that provides it. The command
+    line prints it as one line (it is the user's to fix)."""
+
+
+def is_installed(module: str) -> bool:
+    """Whether `module` could be imported, found without importing it (aeon and neurokit2 take seconds to import).
+    A module blocked in `sys.modules` (`sys.modules[name] = None`, as tests do) counts as not installed."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a missing parent package; ValueError: blocked in sys.modules
+        return False
+
+
+def check_installed(
+    modules: Sequence[str], purpose: str, alternative: str = "", error: type[MissingExtraError] | None = None
+) -> None:
+    """Raise `MissingExtraError` before any work starts when one of `modules` (keys of `EXTRAS`) is not installed:
+    "`purpose` needs `module`, which is not installed: pip install 'citrus-hf[extra]'" then `alternative` (another
+    way to proceed without it, as a clause: "or ..."). `error`: a subclass of `MissingExtraError` to raise instead."""
+    missing = [module for module in modules if not is_installed(module)]
+    if not missing:
+        return
+    extras = sorted({EXTRAS[module.split(".")[0]] for module in missing})
+    names = " and ".join(module.split(".")[0] for module in missing)
+    verb = "is" if len(missing) == 1 else "are"
+    raise (error or MissingExtraError)(
+        f"{purpose} needs {names}, which {verb} not installed: pip install 'citrus-hf[{','.join(extras)}]'"
+        + (f", {alternative}." if alternative else ".")
+    )
 
 
 def require(module: str, purpose: str) -> ModuleType:
@@ -49,4 +79,4 @@ def require(module: str, purpose: str) -> ModuleType:
         ) from None
 
 
-__all__ = ["EXTRAS", "MissingExtraError", "require"]
+__all__ = ["EXTRAS", "MissingExtraError", "check_installed", "is_installed", "require"]

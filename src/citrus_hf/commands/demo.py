@@ -38,9 +38,9 @@ DEMO_DATASET_BUDGETS = {"hr_ecg": ["5", "20"]}
 def demo_arms() -> list[str]:
     """The demo's arms that this install can run: MiniRocket needs aeon (`citrus-hf[baselines]`), an optional extra,
     so a plain install runs the demo without it (and says so)."""
-    import importlib.util
+    from .._extras import is_installed
 
-    if importlib.util.find_spec("aeon") is not None:
+    if is_installed("aeon"):
         return list(DEMO_ARMS)
     return [arm for arm in DEMO_ARMS if arm != "minirocket"]
 

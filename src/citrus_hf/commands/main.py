@@ -47,9 +47,10 @@ def is_user_error(error: BaseException) -> bool:
     # Imported here: the command line must not import them before a command runs.
     from huggingface_hub.errors import StrictDataclassError  # an invalid config field (`--config-overrides`)
 
+    from .._extras import MissingExtraError  # an optional dependency to install
     from ..data.errors import CitrusDataError
 
-    return isinstance(error, (CitrusDataError, StrictDataclassError))
+    return isinstance(error, (CitrusDataError, MissingExtraError, StrictDataclassError))
 
 
 def _one_line(error: BaseException) -> str:

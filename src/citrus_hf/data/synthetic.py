@@ -61,13 +61,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._extras import MissingExtraError, check_installed, is_installed
+
 #: Version of the stream's output format and sampling scheme (bumped when a seed would give other windows).
 STREAM_VERSION = "1.0"
 
 SYNTHETIC_EXTRA_HINT = "pip install 'citrus-hf[synthetic]'"
 
 
-class SyntheticExtraMissingError(ImportError):
+class SyntheticExtraMissingError(MissingExtraError):
     """A physiological generator needs neurokit2 / neurodsp, which come with the ``synthetic`` extra."""
 
 
@@ -134,6 +136,8 @@ class SyntheticGenerator(ABC):
     name: ClassVar[str]
     version: ClassVar[str]
     modality: ClassVar[str]
+    #: The optional simulator package it calls (the ``synthetic`` extra installs it), or None for numpy only.
+    simulator_package: ClassVar[str | None] = None
 
     @abstractmethod
     def generate(self, rng: np.random.Generator, sampling_rate: float, length: int) -> np.ndarray:
@@ -830,6 +834,7 @@ class NeuroKitGenerator(SimulatedRecordingGenerator):
     """
 
     function: ClassVar[str]
+    simulator_package: ClassVar[str | None] = "neurokit2"
     #: Whether the function takes `length` (a sample count) beside `duration`.
     takes_length: ClassVar[bool] = True
 
@@ -984,6 +989,7 @@ class EEGGenerator(SimulatedRecordingGenerator):
     name: ClassVar[str] = "eeg"
     version: ClassVar[str] = "1.0"
     modality: ClassVar[str] = "EEG"
+    simulator_package: ClassVar[str | None] = "neurodsp"
 
     aperiodic_exponent: tuple[float, float] = (-2.5, -1.0)
     theta_frequency: tuple[float, float] = (4.0, 8.0)
@@ -1063,7 +1069,22 @@ def generators_from_spec(spec: Mapping[str, float | Mapping[str, Any]]) -> tuple
             raise ValueError(f"The spec of generator {name!r} has no 'weight': {dict(options)}.")
         weights.append(options.pop("weight"))
         generators.append(build_generator(name, **options))
+    check_simulators_installed(generators)
     return generators, weights
+
+
+def check_simulators_installed(generators: Sequence[SyntheticGenerator]) -> None:
+    """Raise `SyntheticExtraMissingError` before a stream starts when a generator's simulator package is missing,
+    naming the extra and the weights that leave those generators out (the default mix needs the extra)."""
+    missing = {generator.simulator_package for generator in generators if generator.simulator_package}
+    missing = sorted(package for package in missing if not is_installed(package))
+    needing = [generator.name for generator in generators if generator.simulator_package in missing]
+    check_installed(
+        missing,
+        f"The synthetic mix ({', '.join(map(repr, needing))})",
+        "or give those generators weight 0 (--synthetic-generators " + " ".join(f"{name}=0" for name in needing) + ")",
+        error=SyntheticExtraMissingError,
+    )
 
 
 def __getattr__(name: str):
@@ -1095,6 +1116,7 @@ __all__ = [
     "SyntheticExtraMissingError",
     "SyntheticGenerator",
     "active_generators",
+    "check_simulators_installed",
     "build_generator",
     "default_generators",
     "dense_kernel_composition",

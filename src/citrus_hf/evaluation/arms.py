@@ -103,10 +103,13 @@ class Arm(ABC):
         description: one line for the report.
         pretrained: whether it starts from pre-trained weights (a checkpoint given, bundled or pre-trained here).
         scratch_counterpart: the arm that is the same model from random weights: the report pairs them.
+        optional_modules: optional dependencies (keys of `citrus_hf._extras.EXTRAS`) the arm fits with; the protocol
+            checks they are installed before it starts.
     """
 
     name: str
     description: str
+    optional_modules: tuple[str, ...] = ()
     pretrained: bool = False
     # pre-trained by the protocol itself (on its corpus) when no checkpoint is given
     pretrainable: bool = False
@@ -288,6 +291,7 @@ class MiniRocketArm(Arm):
 
     name = "minirocket"
     description = "MiniRocket + ridge (aeon), raw windows at their own rate: the classical baseline"
+    optional_modules = ("aeon",)
 
     def prepare(self, context, checkpoint):
         from .baselines import raw_windows

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._extras import require
 from ..configuration_citrus import CiTrusConfig
 
 
@@ -194,12 +195,7 @@ def fit_minirocket(train: np.ndarray, labels: np.ndarray, test: np.ndarray, task
     """Fit aeon's MiniRocket + ridge (internal cross-validation of the penalty) and return its test outputs:
     `(n, num_classes)` decision scores (classification; columns are class indices, classes absent from the labelled
     subset score -inf) or `(n,)` predictions (regression). Needs aeon (`pip install 'citrus-hf[baselines]'`)."""
-    try:
-        import aeon  # noqa: F401
-    except ImportError:
-        raise ImportError(
-            "The MiniRocket baseline needs aeon: pip install 'citrus-hf[baselines]' (or leave the arm out)."
-        ) from None
+    require("aeon", "The MiniRocket baseline")
     _sleeping_numba_threads()
     if task == "classification":
         from aeon.classification.convolution_based import MiniRocketClassifier

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from .._extras import check_installed
 from ..data.splits import VALIDATION_FRACTION, check_dataset_reference, parse_budget
 from ..training.arguments import TrainerSettings, check_output_dir, check_positive
 from ..training.recipes import RECIPE_NAMES, recipe_fingerprint
@@ -130,6 +131,13 @@ class ProtocolConfig:
         unknown = [arm for arm in self.arms if arm not in ARMS]
         if unknown:
             raise ValueError(f"Unknown arm(s) {unknown}; choose from {', '.join(ARMS)}.")
+        for arm in self.arms:  # a missing extra must not wait for the arms and sets fitted before it
+            others = [other for other in self.arms if other != arm]
+            check_installed(
+                ARMS[arm].optional_modules,
+                f"The {arm!r} arm",
+                f"or leave it out: --arms {' '.join(others)}" if others else "",
+            )
         unknown = [arm for arm in self.checkpoints if arm not in ARMS or not ARMS[arm].pretrained]
         if unknown:
             raise ValueError(f"Checkpoints given for {unknown}, which are not pre-trained arms.")
