@@ -619,6 +619,11 @@ ROWS = [
         raises(ValueError, "`num_labels`", "at least 1"),
     ),
     row(
+        "fusion modality config of the wrong kind",
+        lambda tmp_path: CiTrusFusionConfig(modality_configs={"ecg": 5}, num_labels=2),
+        raises(TypeError, "modality 'ecg'", "CiTrusConfig (or its dict)", "int"),
+    ),
+    row(
         "unknown problem_type",
         lambda tmp_path: tiny_config(problem_type="ordinal"),
         raises(ValueError, "problem_type='ordinal'"),

@@ -294,6 +294,10 @@ def test_apply_lora_errors_say_what_to_do(make_tiny_config):
         apply_lora(CiTrusForSequenceClassification(config), target_modules=["attention_norm"])
     with pytest.raises(ValueError, match="rank `r` must be a positive integer"):
         apply_lora(CiTrusForSequenceClassification(config), r=0)
+    with pytest.raises(ValueError, match="`alpha` must be a positive number, got 'a'"):
+        apply_lora(CiTrusForSequenceClassification(config), alpha="a")
+    with pytest.raises(TypeError, match=r"`target_modules` must be a list of module names .* got 5"):
+        apply_lora(CiTrusForSequenceClassification(config), target_modules=5)
     cnn = CiTrusForSequenceClassification(make_tiny_config(backbone="cnn"))
     with pytest.raises(ValueError, match="keep include_cnn=True"):
         apply_lora(cnn, include_cnn=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from huggingface_hub.dataclasses import strict
@@ -97,6 +98,10 @@ class CiTrusFusionConfig(PreTrainedConfig):
             raise TypeError(
                 f"modality {name!r}: a CiTrus fusion model fuses CiTrus encoders, got a {type(value).__name__}; pass "
                 "a CiTrusConfig (or its dict)."
+            )
+        if not isinstance(value, Mapping):
+            raise TypeError(
+                f"modality {name!r}: expected a CiTrusConfig (or its dict), got {type(value).__name__} ({value!r})."
             )
         values = dict(value)
         model_type = values.pop("model_type", CiTrusConfig.model_type)

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import copy
 import json
+import numbers
 import os
 import re
 from collections.abc import Sequence
@@ -127,6 +128,10 @@ def default_target_modules(model: nn.Module, include_cnn: bool = True, include_f
     ]
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def _matches(target_modules: str | Sequence[str], name: str) -> bool:
     """peft's rule: a string is a regular expression over the full name; a list entry matches the full name or its
     last dotted components."""
@@ -185,13 +190,18 @@ def apply_lora(
     head_name = _check_task_model(model, "apply LoRA")
     if not isinstance(r, int) or isinstance(r, bool) or r < 1:
         raise ValueError(f"LoRA rank `r` must be a positive integer, got {r!r}.")
-    if not alpha > 0:
-        raise ValueError(f"LoRA `alpha` must be positive, got {alpha!r}.")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"LoRA `dropout` must lie in [0, 1), got {dropout!r}.")
+    if not _is_number(alpha) or not alpha > 0:
+        raise ValueError(f"LoRA `alpha` must be a positive number, got {alpha!r}.")
+    if not _is_number(dropout) or not 0.0 <= dropout < 1.0:
+        raise ValueError(f"LoRA `dropout` must be a number in [0, 1), got {dropout!r}.")
     if target_modules is None:
         target_modules = default_target_modules(model, include_cnn=include_cnn, include_ffn=include_ffn)
     elif not isinstance(target_modules, str):
+        if not isinstance(target_modules, Sequence | set) or not all(isinstance(n, str) for n in target_modules):
+            raise TypeError(
+                "`target_modules` must be a list of module names (e.g. ['q_proj', 'v_proj']) or one regular "
+                f"expression over full names, got {target_modules!r}."
+            )
         target_modules = list(target_modules)
     candidates = default_target_modules(model)
     matched = {name: module for name, module in model.named_modules() if name and _matches(target_modules, name)}
