@@ -171,6 +171,9 @@ def own_set(tmp_path_factory) -> Path:
         (["--metric-for-best-model", "bogus"], ["--metric-for-best-model must be one of", "macro_f1"]),
         (["--metric-for-best-model", "mae"], ["'mae' is not a classification metric"]),
         (["--config-overrides", "d_model=8"], ["with --model the checkpoint's own config is used"]),
+        (["--weight-decay", "nan"], ["--weight-decay must be a finite number >= 0", "nan"]),
+        (["--warmup-steps", "inf"], ["--warmup-steps must be a finite number >= 0"]),
+        (["--lr-scheduler-type", "cosin"], ["--lr-scheduler-type must be one of", "cosine", "'cosin'"]),
     ],
 )
 def test_finetune_refuses_bad_values_in_one_line_before_fitting(options, words, own_set, tmp_path):
@@ -208,11 +211,37 @@ def test_a_settings_file_that_is_not_yaml_is_one_line(tmp_path):
 
 @pytest.mark.parametrize(
     ("options", "words"),
-    [(["--seeds", "-3"], ["Seeds must be integers >= 0", "-3"]), (["--sampling-rate", "nan"], ["--sampling-rate"])],
+    [
+        (["--seeds", "-3"], ["Seeds must be integers >= 0", "-3"]),
+        (["--sampling-rate", "nan"], ["--sampling-rate"]),
+        # the pre-training settings are checked even when no arm given pre-trains
+        (["--pretrain-steps", "0"], ["--pretrain-steps must be an integer >= 1", "0"]),
+        (["--pretrain-learning-rate", "nan"], ["--pretrain-learning-rate must be a finite number above 0"]),
+        (["--num-threads", "-1"], ["--num-threads must be an integer >= 1", "-1"]),
+    ],
 )
 def test_evaluate_refuses_bad_values_in_one_line(options, words, tmp_path):
-    code, errors = _citrus("evaluate", "--output-dir", str(tmp_path / "eval"), *options)
+    code, errors = _citrus("evaluate", "--arms", "prior", "--output-dir", str(tmp_path / "eval"), *options)
     assert code == 2 and all(word in errors for word in words), errors
+    assert not (tmp_path / "eval").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        (["--eval-steps", "0"], ["--eval-steps must be an integer >= 1", "0"]),  # divided by zero at the first step
+        (["--logging-steps", "-1"], ["--logging-steps must be an integer >= 1"]),
+        (["--save-total-limit", "0"], ["--save-total-limit must be an integer >= 1"]),
+        (["--warmup-steps", "inf"], ["--warmup-steps must be a finite number >= 0"]),  # OverflowError before
+        (["--max-grad-norm", "nan"], ["--max-grad-norm must be a finite number >= 0"]),
+        (["--weight-decay", "-1"], ["--weight-decay must be a finite number >= 0"]),
+    ],
+)
+def test_pretrain_refuses_bad_values_in_one_line_before_training(options, words, tmp_path):
+    code, errors = _citrus("pretrain", "--model-config", "tiny", "--output-dir", str(tmp_path / "run"), *options)
+    assert code == 2 and errors.startswith("error: ") and errors.count("\n") == 1, errors
+    assert all(word in errors for word in words), errors
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize(("epochs", "expected"), [(None, "the recipe's"), ("3", "as asked")])

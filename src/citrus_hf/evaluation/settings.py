@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from .._extras import check_installed
 from ..data.splits import VALIDATION_FRACTION, check_dataset_reference, parse_budget
-from ..training.arguments import TrainerSettings, check_output_dir, check_positive
+from ..training.arguments import TrainerSettings, check_non_negative, check_output_dir, check_positive
 from ..training.recipes import RECIPE_NAMES, recipe_fingerprint
 from .arms import ARMS, CiTrusArm
 
@@ -127,6 +127,12 @@ class ProtocolConfig:
         if any(isinstance(seed, bool) or not isinstance(seed, int) or seed < 0 for seed in self.seeds):
             raise ValueError(f"Seeds must be integers >= 0, got {self.seeds}.")
         check_positive("sampling_rate", self.sampling_rate, allow_none=True)
+        # the pre-training settings are checked even when no arm pre-trains: a typo must not wait for the arm that does
+        for name in ("pretrain_steps", "pretrain_batch_size"):
+            check_positive(name, getattr(self, name), integer=True)
+        check_positive("pretrain_learning_rate", self.pretrain_learning_rate)
+        check_non_negative("pretrain_seed", self.pretrain_seed, integer=True)
+        check_positive("num_threads", self.num_threads, integer=True, allow_none=True)
         check_output_dir(self.output_dir)
         unknown = [arm for arm in self.arms if arm not in ARMS]
         if unknown:

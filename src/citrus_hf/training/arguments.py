@@ -41,6 +41,28 @@ def check_positive(name: str, value: Any, integer: bool = False, allow_none: boo
         raise ValueError(f"--{name.replace('_', '-')} must be {wanted}, got {value!r}.")
 
 
+def check_non_negative(name: str, value: Any, integer: bool = False, allow_none: bool = False) -> None:
+    """Refuse a setting that must be a finite number >= 0 (an integer >= 0 with `integer`), naming the option."""
+    import math
+
+    if value is None and allow_none:
+        return
+    kind = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) or value < 0:
+        wanted = "an integer >= 0" if integer else "a finite number >= 0"
+        raise ValueError(f"--{name.replace('_', '-')} must be {wanted}, got {value!r}.")
+
+
+def check_lr_scheduler_type(value: str) -> None:
+    """Refuse a learning-rate schedule transformers does not have, before any fitting (the `Trainer` would only
+    find out when the first run starts)."""
+    from transformers import SchedulerType
+
+    names = [schedule.value for schedule in SchedulerType]
+    if value not in names:
+        raise ValueError(f"--lr-scheduler-type must be one of {', '.join(names)}, got {value!r}.")
+
+
 def check_output_dir(output_dir: str) -> None:
     """Refuse an output folder that is an existing file, before any work is done (saving would fail at the end)."""
     import os
@@ -89,12 +111,10 @@ class TrainerSettings:
         check_positive("num_train_epochs", self.num_train_epochs, allow_none=True)
         for name in ("per_device_batch_size", "eval_steps", "logging_steps"):
             check_positive(name, getattr(self, name), integer=True)
-        if self.weight_decay < 0 or self.warmup_steps < 0:
-            raise ValueError(
-                f"--weight-decay and --warmup-steps must be >= 0, got {self.weight_decay} and {self.warmup_steps}."
-            )
-        if self.early_stopping_patience is not None and self.early_stopping_patience < 0:
-            raise ValueError(f"--early-stopping-patience must be >= 0, got {self.early_stopping_patience}.")
+        check_non_negative("weight_decay", self.weight_decay)
+        check_non_negative("warmup_steps", self.warmup_steps)
+        check_non_negative("early_stopping_patience", self.early_stopping_patience, integer=True, allow_none=True)
+        check_lr_scheduler_type(self.lr_scheduler_type)
         from .metrics import check_metric_for_task  # numpy and scipy only
 
         check_metric_for_task(self.metric_for_best_model)
@@ -299,9 +319,22 @@ class PretrainArguments:
     show_progress: bool = field(default=True, metadata={"help": "a progress bar on the main process"})
 
     def __post_init__(self):
-        for name in ("max_steps", "per_device_batch_size", "gradient_accumulation_steps", "save_steps"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {getattr(self, name)!r}.")
+        # every step count, checked before the corpus loads (0 would divide by zero at the first step's modulo)
+        for name in (
+            "max_steps",
+            "per_device_batch_size",
+            "gradient_accumulation_steps",
+            "save_steps",
+            "logging_steps",
+            "eval_steps",
+            "plot_steps",
+            "eval_batches",
+        ):
+            check_positive(name, getattr(self, name), integer=True)
+        check_positive("save_total_limit", self.save_total_limit, integer=True, allow_none=True)
+        for name in ("weight_decay", "warmup_steps", "max_grad_norm"):
+            check_non_negative(name, getattr(self, name))
+        check_non_negative("num_workers", self.num_workers, integer=True)
         check_positive("learning_rate", self.learning_rate)
         check_positive("sampling_rate", self.sampling_rate, allow_none=True)
         check_output_dir(self.output_dir)
@@ -316,8 +349,6 @@ class PretrainArguments:
             require("tensorboard", "report_to='tensorboard'")
         if isinstance(self.eval_split, str) and self.eval_split.lower() == "none":
             self.eval_split = None
-        if self.warmup_steps < 0:
-            raise ValueError(f"`warmup_steps` must be >= 0, got {self.warmup_steps}.")
         self._check_synthetic_settings()
 
     def _check_synthetic_settings(self) -> None:
