@@ -273,6 +273,29 @@ def test_a_builder_option_of_the_wrong_kind_is_named():
         build_dataset("hr_ecg", window_seconds="abc")
 
 
+@pytest.mark.parametrize(
+    ("dataset", "options", "words"),
+    [
+        ("eeg_pretrain", {"window_seconds": float("inf")}, "'window_seconds' of dataset 'eeg_pretrain' must be finite"),
+        ("eeg_pretrain", {"hop_seconds": -2.0}, "'hop_seconds' of dataset 'eeg_pretrain' must be a positive number"),
+        ("eeg_pretrain", {"validation_fraction": float("nan")}, "'validation_fraction' of dataset 'eeg_pretrain' must"),
+        ("eeg_pretrain", {"validation_fraction": 1.5}, "must be a share in [0, 1), got 1.5"),
+        ("eeg_pretrain", {"seed": -1}, "'seed' of dataset 'eeg_pretrain' must be an integer >= 0, got -1"),
+        ("pretrain_corpus", {"min_seconds": -1.0}, "'min_seconds' of dataset 'pretrain_corpus' must be a number of"),
+        ("sleep_edf", {"fractions": (0.5, -0.1, 0.6)}, "'fractions' of dataset 'sleep_edf' must be shares >= 0"),
+    ],
+)
+def test_a_builder_option_value_no_builder_can_use_is_named(dataset, options, words):
+    """Each of these used to fail inside a builder (OverflowError, "max() arg is an empty sequence", numpy's
+    "expected non-negative integer") or build a split from a negative share."""
+    from citrus_hf.data.builders import build_dataset
+    from citrus_hf.data.errors import CitrusDataError
+
+    with pytest.raises(CitrusDataError) as error:
+        build_dataset(dataset, **options)
+    assert words in str(error.value), str(error.value)
+
+
 def test_aligned_windows_cached_by_older_aligner_code_are_not_reused(tmp_path, monkeypatch):
     """`Dataset.map` keys its cache on the mapped function and the objects it holds, not on the functions they call:
     a changed resampler (a new package version) used to read windows the old one had cached. The key now holds a

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -109,10 +110,34 @@ def resolve_options(spec: DatasetSpec, options: dict[str, Any]) -> dict[str, Any
             raise CitrusDataError(
                 f"Option {key!r} of dataset {spec.name!r} is a number (default {default!r}), got {value!r}."
             )
-    for key in ("window_seconds", "hop_seconds"):
-        if key in resolved and not float(resolved[key]) > 0:
-            raise CitrusDataError(f"{key} must be a positive number of seconds, got {resolved[key]!r}.")
+    _check_option_values(spec.name, resolved)
     return {key: list(value) if isinstance(value, tuple) else value for key, value in resolved.items()}
+
+
+def _check_option_values(dataset: str, options: dict[str, Any]) -> None:
+    """Refuse option values no builder can use, naming the option: every number finite (an infinite window died in
+    an integer conversion), durations positive (windows, hops) or >= 0 (offsets), shares in [0, 1), seeds >= 0."""
+
+    def refuse(key: str, wanted: str) -> None:
+        raise CitrusDataError(f"Option {key!r} of dataset {dataset!r} must be {wanted}, got {options[key]!r}.")
+
+    for key, value in options.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if any(not math.isfinite(v) for v in numbers):
+            refuse(key, "finite")
+        if not numbers or len(numbers) != len(values):  # None, text, or a mix: the builder's own checks apply
+            continue
+        if key in ("window_seconds", "hop_seconds") and not values[0] > 0:
+            refuse(key, "a positive number of seconds")
+        if key.endswith("_seconds") and key not in ("window_seconds", "hop_seconds") and not values[0] >= 0:
+            refuse(key, "a number of seconds >= 0")
+        if key == "validation_fraction" and not 0 <= value < 1:
+            refuse(key, "a share in [0, 1)")
+        if key == "fractions" and (any(v < 0 for v in numbers) or not sum(numbers) > 0):
+            refuse(key, "shares >= 0 that are not all 0, e.g. (0.8, 0.1, 0.1)")
+        if key == "seed" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            refuse(key, "an integer >= 0")
 
 
 def fingerprint(name: str, version: str, options: dict, archives: tuple[str, ...], split: str) -> str:
