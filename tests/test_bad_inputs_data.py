@@ -174,6 +174,10 @@ def own_set(tmp_path_factory) -> Path:
         (["--weight-decay", "nan"], ["--weight-decay must be a finite number >= 0", "nan"]),
         (["--warmup-steps", "inf"], ["--warmup-steps must be a finite number >= 0"]),
         (["--lr-scheduler-type", "cosin"], ["--lr-scheduler-type must be one of", "cosine", "'cosin'"]),
+        # split names that would score or choose the model on what it trained on, or choose it on the test split
+        (["--test-split", "train"], ["--test-split and --train-split both name 'train'"]),
+        (["--validation-split", "test"], ["--validation-split and --test-split both name 'test'", "optimistic"]),
+        (["--validation-split", "train"], ["--validation-split and --train-split both name 'train'"]),
     ],
 )
 def test_finetune_refuses_bad_values_in_one_line_before_fitting(options, words, own_set, tmp_path):
@@ -191,6 +195,20 @@ def test_finetune_refuses_bad_values_in_one_line_before_fitting(options, words, 
     for word in words:
         assert word in errors, (word, errors)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_label_budget_above_a_class_says_all_of_it_is_used(tmp_path):
+    """BasicMotions' training pool has 8 recordings per class once validation is carved: 1000 per class takes them
+    all, which the run now says instead of reporting a smaller run than the one asked for without a word."""
+    from transformers.testing_utils import CaptureLogger
+    from transformers.utils import logging
+
+    argv = ["--dataset", "basic_motions", "--model-config", "tiny", "--recipe", "probe", "--no-show-progress"]
+    for budget, warned in (("1000", True), ("5", False)):
+        with CaptureLogger(logging.get_logger("citrus_hf.training.finetune")) as captured:
+            code, _ = _citrus("finetune", *argv, "--label-budget", budget, "--output-dir", str(tmp_path / budget))
+        expected = f"asked for {budget} labelled examples per class; 4 of the 4 classes have fewer"
+        assert code == 0 and (expected in captured.out) == warned, captured.out
 
 
 def test_an_output_folder_that_is_a_file_is_refused_before_fitting(own_set, tmp_path):

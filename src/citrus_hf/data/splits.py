@@ -386,6 +386,7 @@ def load_task_splits(
     `sampling_rate` is the rate the caller will give every row (`--sampling-rate`): only for a set without a
     `sampling_rate` column, which it would otherwise contradict or be silently ignored by.
     """
+    _check_distinct_splits(train_split, validation_split, test_split)
     train = load_split(dataset, train_split, dataset_options)
     if train is None:
         raise ValueError(f"Dataset {dataset!r} has no split {train_split!r}.")
@@ -426,6 +427,28 @@ def load_task_splits(
         num_channels=1 if first.ndim == 1 else first.shape[0],
         validation_source=source,
     )
+
+
+def _check_distinct_splits(train_split: str, validation_split: str | None, test_split: str) -> None:
+    """Refuse split names that would score or select the model on the examples it trained on, or select it on the
+    test split: the metrics would look better than they are, with nothing to say so."""
+    if test_split == train_split:
+        raise ValueError(
+            f"--test-split and --train-split both name {test_split!r}: the test metrics would score examples the "
+            "model trained on. Name a held-out split with --test-split."
+        )
+    if validation_split == test_split:
+        raise ValueError(
+            f"--validation-split and --test-split both name {test_split!r}: choosing the model (early stopping, the "
+            "best checkpoint) on the test split makes its test metrics optimistic. Name another validation split "
+            "(a set without one gets one carved out of its training split)."
+        )
+    if validation_split == train_split:
+        raise ValueError(
+            f"--validation-split and --train-split both name {train_split!r}: the model would be chosen on examples "
+            "it trained on. Name another validation split (a set without one gets one carved out of its training "
+            "split)."
+        )
 
 
 def carve_validation_split(train, task: str, fraction: float = VALIDATION_FRACTION, seed: int = VALIDATION_SEED):

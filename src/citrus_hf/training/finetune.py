@@ -268,8 +268,17 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         )
     extractor = task_feature_extractor(with_input_overrides(contract, overrides), alignment)
     pool_labels = splits.labels("train")
-    chosen = draw_budget(pool_labels, parse_budget(args.label_budget), args.trainer.seed)
+    budget = parse_budget(args.label_budget)
+    chosen = draw_budget(pool_labels, budget, args.trainer.seed)
     per_class = labels_per_class(pool_labels[chosen], splits.task)
+    if budget.kind == "per_class" and splits.task == "classification":
+        counts = np.unique(pool_labels[chosen], return_counts=True)[1]
+        if counts.min() < budget.value:  # the draw takes all of a smaller class: say so, the run is not the one asked
+            logger.warning(
+                f"--label-budget asked for {int(budget.value)} labelled examples per class; {int((counts < budget.value).sum())} "
+                f"of the {len(counts)} classes have fewer in the training pool (fewest: {counts.min()}), so all of "
+                "theirs are used."
+            )
     recipe = RECIPES["finetune"] if args.lora else resolve_recipe(args.recipe, per_class, splits.task)
     length = aligned_length(splits_to_align, extractor, args.sampling_rate)
     train, validation, test = (
