@@ -15,7 +15,13 @@ from typing import Any, Literal
 
 from .._extras import check_installed
 from ..data.splits import VALIDATION_FRACTION, check_dataset_reference, parse_budget
-from ..training.arguments import TrainerSettings, check_non_negative, check_output_dir, check_positive
+from ..training.arguments import (
+    TrainerSettings,
+    check_lr_scheduler_type,
+    check_non_negative,
+    check_output_dir,
+    check_positive,
+)
 from ..training.recipes import RECIPE_NAMES, recipe_fingerprint
 from .arms import ARMS, CiTrusArm
 
@@ -133,6 +139,7 @@ class ProtocolConfig:
         check_positive("pretrain_learning_rate", self.pretrain_learning_rate)
         check_non_negative("pretrain_seed", self.pretrain_seed, integer=True)
         check_positive("num_threads", self.num_threads, integer=True, allow_none=True)
+        check_lr_scheduler_type(self.finetune.lr_scheduler_type)
         check_output_dir(self.output_dir)
         unknown = [arm for arm in self.arms if arm not in ARMS]
         if unknown:

@@ -55,7 +55,7 @@ def check_non_negative(name: str, value: Any, integer: bool = False, allow_none:
 
 def check_lr_scheduler_type(value: str) -> None:
     """Refuse a learning-rate schedule transformers does not have, before any fitting (the `Trainer` would only
-    find out when the first run starts)."""
+    find out when the first run starts). Imports torch (through transformers.trainer_utils)."""
     from transformers import SchedulerType
 
     names = [schedule.value for schedule in SchedulerType]
@@ -114,7 +114,8 @@ class TrainerSettings:
         check_non_negative("weight_decay", self.weight_decay)
         check_non_negative("warmup_steps", self.warmup_steps)
         check_non_negative("early_stopping_patience", self.early_stopping_patience, integer=True, allow_none=True)
-        check_lr_scheduler_type(self.lr_scheduler_type)
+        # `lr_scheduler_type` is checked by the settings that hold these (FinetuneArguments, ProtocolConfig): its
+        # names live in a transformers module that imports torch, and `--help` builds these defaults.
         from .metrics import check_metric_for_task  # numpy and scipy only
 
         check_metric_for_task(self.metric_for_best_model)
@@ -218,6 +219,7 @@ class FinetuneArguments:
             raise ValueError(f"normalization must be one of {TASK_NORMALIZATIONS}, got {self.normalization!r}.")
         parse_budget(self.label_budget)
         check_positive("sampling_rate", self.sampling_rate, allow_none=True)
+        check_lr_scheduler_type(self.trainer.lr_scheduler_type)
         check_output_dir(self.output_dir)
 
 
