@@ -68,6 +68,12 @@ BAD_INPUTS = [
     ("unknown data name", ["data", "fetch", "no_such_dataset"], "no_such_dataset"),
     ("push without a checkpoint", ["push", "{tmp}/nothing", "user/repo"], "config.json"),
     ("push to a bad repo id", ["push", "{checkpoint}", "no-namespace"], "namespace/name"),
+    # refused by the parser, before the model loads (it took 13 s to load citrus-small and then refuse)
+    (
+        "export with a misspelt pooling",
+        ["export", "citrus-small", "--pooling", "mean-max"],
+        "invalid choice: 'mean-max'",
+    ),
     (
         "no sampling_rate column",
         ["finetune", "--dataset", "{without_rate}", "--model-config", "tiny", "--output-dir", "{tmp}/o"],

@@ -17,7 +17,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
+from ..vocabulary_citrus import CHANNEL_POOLINGS, HEAD_FEATURES, POOLINGS
 from . import UsageError
 
 # Windows of the check: a batch as the pipelines send it, and one window alone (the batch axis is dynamic).
@@ -42,15 +44,16 @@ class ExportArguments:
         },
     )
     revision: str | None = field(default=None, metadata={"help": "branch, tag or commit of a Hub checkpoint"})
-    features: str | None = field(
+    # choices: a misspelt value is refused before the model loads
+    features: Literal[HEAD_FEATURES] | None = field(
         default=None,
         metadata={"help": "embeddings only: embed()'s `features`, as the pipeline is called (default: the config's)"},
     )
-    pooling: str | None = field(
+    pooling: Literal[POOLINGS] | None = field(
         default=None,
         metadata={"help": "embeddings only: embed()'s `pooling`, as the pipeline is called (default: the config's)"},
     )
-    channel_pooling: str | None = field(
+    channel_pooling: Literal[CHANNEL_POOLINGS] | None = field(
         default=None,
         metadata={"help": "embeddings only: embed()'s `channel_pooling`, as the pipeline is called (default: concat)"},
     )
