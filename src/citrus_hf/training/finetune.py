@@ -273,11 +273,12 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
     per_class = labels_per_class(pool_labels[chosen], splits.task)
     if budget.kind == "per_class" and splits.task == "classification":
         counts = np.unique(pool_labels[chosen], return_counts=True)[1]
-        if counts.min() < budget.value:  # the draw takes all of a smaller class: say so, the run is not the one asked
+        short = int((counts < budget.value).sum())
+        if short:  # the draw takes all of a smaller class: say so, the run is not the one asked for
             logger.warning(
-                f"--label-budget asked for {int(budget.value)} labelled examples per class; {int((counts < budget.value).sum())} "
-                f"of the {len(counts)} classes have fewer in the training pool (fewest: {counts.min()}), so all of "
-                "theirs are used."
+                f"--label-budget asked for {int(budget.value)} labelled examples per class; {short} of the "
+                f"{len(counts)} classes have fewer in the training pool (fewest: {counts.min()}), so all of theirs "
+                "are used."
             )
     recipe = RECIPES["finetune"] if args.lora else resolve_recipe(args.recipe, per_class, splits.task)
     length = aligned_length(splits_to_align, extractor, args.sampling_rate)
