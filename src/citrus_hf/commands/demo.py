@@ -36,13 +36,12 @@ DEMO_DATASET_BUDGETS = {"hr_ecg": ["5", "20"]}
 
 
 def demo_arms() -> list[str]:
-    """The demo's arms that this install can run: MiniRocket needs aeon (`citrus-hf[baselines]`), an optional extra,
-    so a plain install runs the demo without it (and says so)."""
+    """The demo's arms that this install can run: an arm whose optional modules are missing (MiniRocket needs aeon,
+    `citrus-hf[baselines]`) is left out, so a plain install runs the demo without it (and says so)."""
     from .._extras import is_installed
+    from ..evaluation.arms import ARMS
 
-    if is_installed("aeon"):
-        return list(DEMO_ARMS)
-    return [arm for arm in DEMO_ARMS if arm != "minirocket"]
+    return [arm for arm in DEMO_ARMS if all(is_installed(module) for module in ARMS[arm].optional_modules)]
 
 
 def demo_config(output_dir: str | os.PathLike = "citrus_demo_output", quick: bool = False) -> ProtocolConfig:

@@ -29,28 +29,30 @@ def check_report_to(value: str) -> None:
         raise ValueError(f"`report_to` must be one of {', '.join(REPORT_TO)}, got {value!r}.")
 
 
-def check_positive(name: str, value: Any, integer: bool = False, allow_none: bool = False) -> None:
-    """Refuse a setting that must be a finite number above 0 (an integer >= 1 with `integer`), naming the option."""
+def _check_number(name: str, value: Any, integer: bool, allow_none: bool, allow_zero: bool) -> None:
+    """The one rule behind `check_positive` and `check_non_negative`: a finite number (an int with `integer`) above
+    0, or at least 0 with `allow_zero`; the error names the option as the command line spells it."""
     import math
 
     if value is None and allow_none:
         return
     kind = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) or value <= 0:
-        wanted = "an integer >= 1" if integer else "a finite number above 0"
-        raise ValueError(f"--{name.replace('_', '-')} must be {wanted}, got {value!r}.")
+    number = not isinstance(value, bool) and isinstance(value, kind) and math.isfinite(value)
+    if not number or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else (">= 1" if integer else "above 0")
+        raise ValueError(
+            f"--{name.replace('_', '-')} must be {'an integer' if integer else 'a finite number'} {bound}, got {value!r}."
+        )
+
+
+def check_positive(name: str, value: Any, integer: bool = False, allow_none: bool = False) -> None:
+    """Refuse a setting that must be a finite number above 0 (an integer >= 1 with `integer`), naming the option."""
+    _check_number(name, value, integer, allow_none, allow_zero=False)
 
 
 def check_non_negative(name: str, value: Any, integer: bool = False, allow_none: bool = False) -> None:
     """Refuse a setting that must be a finite number >= 0 (an integer >= 0 with `integer`), naming the option."""
-    import math
-
-    if value is None and allow_none:
-        return
-    kind = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value) or value < 0:
-        wanted = "an integer >= 0" if integer else "a finite number >= 0"
-        raise ValueError(f"--{name.replace('_', '-')} must be {wanted}, got {value!r}.")
+    _check_number(name, value, integer, allow_none, allow_zero=True)
 
 
 def check_lr_scheduler_type(value: str) -> None:
