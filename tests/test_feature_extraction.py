@@ -393,6 +393,12 @@ BAD_INPUTS = {
     "strings": (lambda: ["a", "b"], {}, TypeError, "recording 0 has dtype <U1.*not a real-valued signal"),
     "booleans": (lambda: np.ones((3, 500), dtype=bool), {}, TypeError, "boolean"),
     "complex": (lambda: torch.ones(3, 500, dtype=torch.complex64), {}, TypeError, "complex64"),
+    "meta tensor": (
+        lambda: torch.empty(3, 500, device="meta"),
+        {},
+        ValueError,
+        "recording 0 is a tensor on the 'meta'",
+    ),
     "ragged nested list": (lambda: [[[1.0, 2.0], [3.0]]], {}, TypeError, "recording 0 could not be read"),
     "four dimensions": (lambda: np.zeros((2, 2, 3, 500)), {}, ValueError, "the input has 4 dimensions"),
     "three-dimensional list item": (

@@ -550,6 +550,13 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
     def _as_array(value: Any, index: int) -> np.ndarray:
         """A numeric numpy array from a numpy array, torch tensor or (nested) list, with the dtype checked."""
         if isinstance(value, torch.Tensor):
+            if value.is_meta:
+                # a meta tensor has a shape but no samples; torch's own error ("Cannot copy out of meta tensor")
+                # does not say which input it was
+                raise ValueError(
+                    f"recording {index} is a tensor on the 'meta' device, which holds no samples; pass the recording "
+                    "itself (a CPU or GPU tensor, or a numpy array)."
+                )
             if value.is_complex() or value.dtype == torch.bool:
                 raise TypeError(
                     f"recording {index} has dtype {value.dtype}, which is not a real-valued signal; pass a float or "
