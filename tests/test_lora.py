@@ -205,6 +205,27 @@ def test_lora_changes_eval_outputs_and_starts_as_the_base_model(make_tiny_config
         torch.testing.assert_close(_logits(peft_model, inputs), base_logits, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("use_reentrant", [True, False])
+def test_adapters_behind_a_frozen_stem_get_gradients_under_gradient_checkpointing(make_tiny_config, use_reentrant):
+    """With the stem frozen (`include_cnn=False`), no checkpointed layer's input requires grad; reentrant
+    checkpointing then drops every gradient inside the layers unless `enable_input_require_grads` (which peft calls)
+    finds the patch embedding through `get_input_embeddings`."""
+    model = CiTrusForSequenceClassification(make_tiny_config(num_labels=3, num_hidden_layers=2))
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": use_reentrant})
+    peft_model = apply_lora(model, include_cnn=False, verbose=False).train()
+    assert model.get_input_embeddings() is model.citrus.patch_embedding
+    peft_model(input_values=torch.randn(4, 1, 200), labels=torch.tensor([0, 1, 2, 0])).loss.backward()
+    layer_adapters = {
+        name: parameter.grad
+        for name, parameter in peft_model.named_parameters()
+        if "lora_B" in name and ".encoder.layers." in name
+    }
+    assert layer_adapters
+    assert all(grad is not None and grad.abs().sum() > 0 for grad in layer_adapters.values()), [
+        name for name, grad in layer_adapters.items() if grad is None or grad.abs().sum() == 0
+    ]
+
+
 # ----------------------------------------------------------------------------------------------- save / load / merge
 
 

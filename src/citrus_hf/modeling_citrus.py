@@ -988,6 +988,11 @@ class CiTrusModel(CiTrusPreTrainedModel):
     """
 
     _backbone_prefix = ""  # the bare encoder: every tensor is backbone
+    # `get_input_embeddings()` is the patch embedding (the module whose tokens enter the transformer), so that
+    # `enable_input_require_grads()` (which peft calls when it wraps a model) hooks it: with reentrant gradient
+    # checkpointing and a frozen stem, no checkpointed layer's input would otherwise require grad, and adapters inside
+    # the transformer would silently get no gradient
+    _input_embed_layer = "patch_embedding"
 
     def __init__(self, config: CiTrusConfig):
         super().__init__(config)
