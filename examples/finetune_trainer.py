@@ -101,6 +101,9 @@ def main() -> None:
         args=training_args,
         train_dataset=train,
         eval_dataset=validation,
+        # the extractor collates (rows of different durations are padded, `patch_mask` marks the padding) and is
+        # saved beside the weights, so `pipeline(model=output_dir)` can align raw recordings later
+        processing_class=extractor,
         compute_metrics=compute_metrics_fn(splits.task),
         callbacks=[EarlyStoppingCallback(early_stopping_patience=8)],
     )

@@ -528,3 +528,107 @@ def test_an_offset_passes_resampling_unchanged(source_rate, target_rate):
         np.testing.assert_allclose(shifted - offset, plain, atol=1e-9 * offset)
         uncentred = resample_poly(movement + offset, up, down, axis=-1, padtype="symmetric") - offset
         assert np.abs(uncentred - plain).max() > 1e-6 * offset  # the artifact the centring removes
+
+
+# ----------------------------------------------------------------------------------------------- pad / collation
+
+
+def _rows_aligned_one_at_a_time(extractor, lengths, seed=0):
+    """Examples as `dataset.map(..., batched=False)` stores them: each aligned on its own, so each keeps its own
+    duration, with a label."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for label, length in enumerate(lengths):
+        features = extractor(rng.standard_normal((1, length)), sampling_rate=MODEL_RATE)
+        rows.append(
+            {
+                "input_values": features["input_values"][0].tolist(),
+                "patch_mask": features["patch_mask"][0],
+                "label": label,
+            }
+        )
+    return rows
+
+
+def test_pad_collates_rows_of_different_durations_into_the_same_logits():
+    """`DataCollatorWithPadding(extractor)` (what `Trainer(processing_class=extractor)` uses) pads each row to the
+    longest with `padding_value`, marks the padding in `patch_mask`, and the model gives each row the logits it gives
+    the row alone; transformers' default collator cannot stack such rows at all."""
+    from transformers import DataCollatorWithPadding, default_data_collator
+
+    from citrus_hf import CiTrusForSequenceClassification
+
+    config = tiny_config(context_length=200, num_labels=3)
+    extractor = CiTrusFeatureExtractor.from_config(config)
+    rows = _rows_aligned_one_at_a_time(extractor, [80, 200, 130])
+    with pytest.raises(ValueError):
+        default_data_collator(rows)
+    batch = DataCollatorWithPadding(extractor)(rows)
+    assert batch["input_values"].shape == (3, 1, 200) and batch["labels"].tolist() == [0, 1, 2]
+    # a row's last patch counts when it holds any real sample
+    assert batch["patch_mask"].sum(dim=1).tolist() == [-(-length // config.patch_length) for length in (80, 200, 130)]
+    assert (batch["input_values"][0, :, 80:] == extractor.padding_value).all()
+    model = CiTrusForSequenceClassification(config).eval()
+    with torch.no_grad():
+        together = model(input_values=batch["input_values"], patch_mask=batch["patch_mask"]).logits
+        for index, row in enumerate(rows):
+            alone = model(
+                input_values=torch.tensor([row["input_values"]]), patch_mask=torch.as_tensor(row["patch_mask"])[None]
+            ).logits
+            torch.testing.assert_close(together[index], alone[0], rtol=0, atol=1e-5)
+    fixed = extractor.pad(rows, padding="max_length", max_length=100, truncation=True, return_tensors="pt")
+    assert fixed["input_values"].shape == (3, 1, 100) and fixed["patch_mask"].shape == (3, 100 // config.patch_length)
+
+
+def test_trainer_with_the_extractor_as_processing_class_trains_on_rows_of_different_durations(tmp_path):
+    from datasets import Dataset
+    from transformers import Trainer, TrainingArguments
+
+    from citrus_hf import CiTrusForSequenceClassification
+
+    config = tiny_config(context_length=200, num_labels=3)
+    extractor = CiTrusFeatureExtractor.from_config(config)
+    rng = np.random.default_rng(1)
+    raw = Dataset.from_dict(
+        {"signal": [rng.standard_normal((1, n)).tolist() for n in (80, 200, 130, 170)], "label": [0, 1, 2, 0]}
+    )
+    # one example at a time, as audio users do: `inputs.input_values[0]`, or the batch axis of 1 left in place
+    aligned = raw.map(lambda example: dict(extractor(np.asarray(example["signal"]), sampling_rate=MODEL_RATE)))
+    trainer = Trainer(
+        model=CiTrusForSequenceClassification(config),
+        args=TrainingArguments(
+            str(tmp_path),
+            max_steps=2,
+            per_device_train_batch_size=4,
+            report_to="none",
+            use_cpu=True,
+            save_strategy="no",
+        ),
+        train_dataset=aligned,
+        processing_class=extractor,
+    )
+    assert np.isfinite(trainer.train().training_loss)
+
+
+@pytest.mark.parametrize(
+    ("rows", "options", "message"),
+    [
+        ([], {}, "non-empty list of examples"),
+        ([{"signal": [0.0] * 20}], {}, r"no `input_values` to pad among the keys \['signal'\]"),
+        ([np.zeros(20)], {}, "not a mapping with `input_values`"),
+        ([{"input_values": np.zeros((1, 15))}], {}, "15 samples, not a whole number of patches of 20"),
+        ([{"input_values": np.zeros((1, 20))}, {"input_values": np.zeros((2, 20))}], {}, r"channel counts \[1, 2\]"),
+        (
+            [{"input_values": np.zeros((1, 20))}, {"input_values": np.zeros((1, 40))}],
+            {"padding": False},
+            "padding=True",
+        ),
+        ([{"input_values": np.zeros((1, 40))}], {"padding": "max_length", "max_length": 20}, "truncation=True"),
+        ([{"input_values": np.zeros((1, 40)), "patch_mask": [1]}], {}, "1 values for 2 patches"),
+        ([{"input_values": np.zeros((1, 20))}], {"padding": "zeros"}, "`padding='zeros'` is not supported by `pad`"),
+        ([{"input_values": np.zeros((1, 20)), "label": 1}, {"input_values": np.zeros((1, 20))}], {}, "no `label`"),
+    ],
+)
+def test_pad_refuses_what_it_cannot_batch_with_the_fix(rows, options, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        make_extractor().pad(rows, **options)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from typing import Any
@@ -148,6 +148,22 @@ def _fill_non_finite(signal: np.ndarray, recording_index: int) -> np.ndarray:
             )
         values[~finite] = np.interp(time[~finite], time[finite], values[finite])
     return signal
+
+
+def _as_numpy(value: Any, key: str) -> Any:
+    """A tensor as numpy (other values as they are), for stacking the columns of rows in `pad`."""
+    if value is None:
+        raise ValueError(
+            f"an example to pad has no `{key}` although the first one has; give every example the same keys."
+        )
+    return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
+
+
+def _missing_input_values(keys: list) -> str:
+    return (
+        f"no `input_values` to pad among the keys {keys}; `pad` batches the output of this feature extractor "
+        "(rename the column that holds it, or run the extractor first)."
+    )
 
 
 def _check_return_tensors(return_tensors: Any) -> None:
@@ -477,6 +493,153 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         num_windows = sum(len(starts) for _, starts, _, _ in plans)
         for first in range(0, num_windows, batch_size):
             yield self._window_features(plans, first, min(first + batch_size, num_windows), return_tensors)
+
+    def pad(
+        self,
+        processed_features: Any,
+        padding: bool | str = True,
+        max_length: int | None = None,
+        truncation: bool = False,
+        pad_to_multiple_of: int | None = None,
+        return_attention_mask: bool | None = None,
+        return_tensors: str | TensorType | None = None,
+    ) -> BatchFeature:
+        """Pad aligned examples of different durations into one batch: what `DataCollatorWithPadding(extractor)` and
+        `Trainer(..., processing_class=extractor)` call to collate rows that this extractor aligned one at a time
+        (each keeps its own duration, so rows differ in length; transformers' default collator cannot stack them).
+
+        Args:
+            processed_features: the rows, a list of mappings (or one mapping of lists) with `input_values`
+                `(channels, time)` (or `(time,)` for one channel, or `(1, channels, time)` as one extractor call on one
+                recording returns it), `time` a whole number of patches, and optionally
+                `patch_mask` `(time / patch_length,)`; every other key (`labels`, `label`, ...) is stacked as it is.
+            padding: `True` or `"longest"`: to the longest row; `"max_length"`: to `max_length` (default
+                `context_length`); `False` or `"do_not_pad"`: the rows must already have one length.
+            max_length: target length in model samples for `"max_length"`, and the crop for `truncation`.
+            truncation: crop rows longer than `max_length` to it (otherwise such a row is an error).
+            pad_to_multiple_of: round the padded length up to a multiple of this (and of `patch_length`).
+            return_attention_mask: accepted for transformers' collators; the mask is always returned, as
+                `patch_mask` (1 for a patch holding real samples, 0 for padding), which is what the model takes.
+            return_tensors: `"pt"`, `"np"` or None (numpy).
+
+        Returns:
+            `BatchFeature` with `input_values` `(batch, channels, length)` (padding is `padding_value`), `patch_mask`
+            `(batch, length / patch_length)` and the other keys stacked.
+        """
+        _check_return_tensors(return_tensors)
+        rows = self._rows_to_pad(processed_features)
+        values = [self._row_values(row, index) for index, row in enumerate(rows)]
+        channel_counts = sorted({value.shape[0] for value in values})
+        if len(channel_counts) > 1:
+            raise ValueError(
+                f"rows to pad have different channel counts {channel_counts}; one batch needs one channel layout "
+                "(select the same channels in every row)."
+            )
+        masks = [self._row_patch_mask(row, value, index) for index, (row, value) in enumerate(zip(rows, values))]
+        length = self._pad_length([value.shape[-1] for value in values], padding, max_length, truncation)
+        if pad_to_multiple_of is not None:
+            multiple = math.lcm(as_integer("pad_to_multiple_of", pad_to_multiple_of, minimum=1), self.patch_length)
+            length = -(-length // multiple) * multiple
+        num_patches = length // self.patch_length
+        input_values = np.full((len(rows), channel_counts[0], length), self.padding_value, dtype=np.float32)
+        patch_mask = np.zeros((len(rows), num_patches), dtype=np.int64)
+        for index, (value, mask) in enumerate(zip(values, masks)):
+            kept = min(value.shape[-1], length)
+            input_values[index, :, :kept] = value[:, :kept]
+            patch_mask[index, : min(len(mask), num_patches)] = mask[:num_patches]
+        data = {"input_values": input_values, "patch_mask": patch_mask}
+        for key in rows[0]:
+            if key not in data:
+                data[key] = np.asarray([_as_numpy(row.get(key), key) for row in rows])
+        return BatchFeature(data=data, tensor_type=return_tensors)
+
+    @staticmethod
+    def _rows_to_pad(processed_features: Any) -> list[dict]:
+        """The rows of `pad`'s input: a list of mappings, or one mapping of equally long lists (a `BatchFeature`)."""
+        if isinstance(processed_features, Mapping):
+            columns = dict(processed_features)
+            if "input_values" not in columns:
+                raise ValueError(_missing_input_values(list(columns)))
+            count = len(columns["input_values"])
+            return [{key: column[index] for key, column in columns.items()} for index in range(count)]
+        if not isinstance(processed_features, (list, tuple)) or not processed_features:
+            raise TypeError(
+                "`pad` takes a non-empty list of examples (mappings with `input_values`), or one mapping of lists; "
+                f"got {type(processed_features).__name__}{' (empty)' if not processed_features else ''}."
+            )
+        rows = []
+        for index, row in enumerate(processed_features):
+            if not isinstance(row, Mapping):
+                raise TypeError(f"example {index} to pad is a {type(row).__name__}, not a mapping with `input_values`.")
+            if "input_values" not in row:
+                raise ValueError(f"example {index}: " + _missing_input_values(list(row)))
+            rows.append(dict(row))
+        return rows
+
+    def _row_values(self, row: Mapping, index: int) -> np.ndarray:
+        """`input_values` of example `index` as float32 `(channels, time)`, its time a whole number of patches."""
+        value = np.asarray(_as_numpy(row["input_values"], "input_values"), dtype=np.float32)
+        if value.ndim == 1:
+            value = value[None]
+        elif value.ndim == 3 and len(value) == 1:  # one example stored with the extractor's batch axis
+            value = value[0]
+        if value.ndim != 2 or value.shape[-1] == 0:
+            raise ValueError(
+                f"example {index}: `input_values` must be (channels, time) or (time,), got shape {tuple(value.shape)}."
+            )
+        if value.shape[-1] % self.patch_length:
+            raise ValueError(
+                f"example {index}: `input_values` has {value.shape[-1]} samples, not a whole number of patches of "
+                f"{self.patch_length}; `pad` batches examples this extractor already aligned (call the extractor on "
+                "the raw recording first)."
+            )
+        return value
+
+    def _row_patch_mask(self, row: Mapping, value: np.ndarray, index: int) -> np.ndarray:
+        """Example `index`'s `patch_mask` `(patches,)`, all ones when the row has none."""
+        num_patches = value.shape[-1] // self.patch_length
+        if row.get("patch_mask") is None:
+            return np.ones(num_patches, dtype=np.int64)
+        mask = np.asarray(_as_numpy(row["patch_mask"], "patch_mask")).reshape(-1).astype(np.int64)
+        if len(mask) != num_patches:
+            raise ValueError(
+                f"example {index}: `patch_mask` has {len(mask)} values for {num_patches} patches of `input_values`; "
+                "take both from the same extractor call."
+            )
+        return mask
+
+    def _pad_length(self, lengths: list[int], padding: Any, max_length: Any, truncation: Any) -> int:
+        """The padded length in model samples for `pad` (see there)."""
+        if max_length is not None:
+            max_length = as_integer("max_length", max_length, minimum=self.patch_length)
+            if max_length % self.patch_length:
+                raise ValueError(
+                    f"`max_length` must be a multiple of patch_length ({self.patch_length}), got {max_length}."
+                )
+        if padding is True or padding == "longest":
+            length = max(lengths)
+        elif padding == "max_length":
+            length = max_length or self.context_length
+        elif padding is False or padding == "do_not_pad":
+            if len(set(lengths)) > 1:
+                raise ValueError(
+                    f"padding=False but the examples have different lengths ({min(lengths)} to {max(lengths)} "
+                    "samples); pass padding=True to pad them to the longest."
+                )
+            length = lengths[0]
+        else:
+            raise ValueError(
+                f"`padding={padding!r}` is not supported by `pad`; choose True / 'longest', 'max_length' or False / "
+                "'do_not_pad'."
+            )
+        if _as_bool("truncation", truncation) and max_length is not None:
+            return min(length, max_length)
+        if max(lengths) > length:
+            raise ValueError(
+                f"an example has {max(lengths)} samples, more than the padded length {length}; pass truncation=True "
+                "to crop it, or a larger max_length."
+            )
+        return length
 
     # ------------------------------------------------------------------------------------------------ input checks
 
