@@ -583,6 +583,12 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             value = value[None]
         elif value.ndim == 3 and len(value) == 1:  # one example stored with the extractor's batch axis
             value = value[0]
+        if value.ndim == 3 and value.shape[1] == 1:
+            raise ValueError(
+                f"example {index}: `input_values` has shape {tuple(value.shape)}, {len(value)} single-channel windows in "
+                "one example: a (channels, time) recording given to the extractor as a nested list is read as a list "
+                "of one-channel recordings; pass it as an array, `extractor(np.asarray(signal), ...)`."
+            )
         if value.ndim != 2 or value.shape[-1] == 0:
             raise ValueError(
                 f"example {index}: `input_values` must be (channels, time) or (time,), got shape {tuple(value.shape)}."
