@@ -616,6 +616,8 @@ def test_trainer_with_the_extractor_as_processing_class_trains_on_rows_of_differ
         ([], {}, "non-empty list of examples"),
         ([{"signal": [0.0] * 20}], {}, r"no `input_values` to pad among the keys \['signal'\]"),
         ([np.zeros(20)], {}, "not a mapping with `input_values`"),
+        ({"input_values": np.zeros((2, 40))}, {}, r"one array must be \(batch, channels, time\), got shape \(2, 40\)"),
+        ({"input_values": np.zeros((2, 1, 40)), "label": [0]}, {}, "columns given to `pad` have different lengths"),
         ([{"input_values": np.zeros((6, 1, 20))}], {}, r"nested list.*np\.asarray"),
         ([{"input_values": np.zeros((1, 15))}], {}, "15 samples, not a whole number of patches of 20"),
         ([{"input_values": np.zeros((1, 20))}, {"input_values": np.zeros((2, 20))}], {}, r"channel counts \[1, 2\]"),

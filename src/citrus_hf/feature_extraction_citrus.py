@@ -532,8 +532,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         channel_counts = sorted({value.shape[0] for value in values})
         if len(channel_counts) > 1:
             raise ValueError(
-                f"rows to pad have different channel counts {channel_counts}; one batch needs one channel layout "
-                "(select the same channels in every row)."
+                f"examples to pad have different channel counts {channel_counts}; one batch needs one channel layout "
+                "(select the same channels in every example)."
             )
         masks = [self._row_patch_mask(row, value, index) for index, (row, value) in enumerate(zip(rows, values))]
         length = self._pad_length([value.shape[-1] for value in values], padding, max_length, truncation)
@@ -560,8 +560,20 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             columns = dict(processed_features)
             if "input_values" not in columns:
                 raise ValueError(_missing_input_values(list(columns)))
-            count = len(columns["input_values"])
-            return [{key: column[index] for key, column in columns.items()} for index in range(count)]
+            batch = columns["input_values"]
+            if isinstance(batch, (np.ndarray, torch.Tensor)) and batch.ndim != 3:
+                # a 2-D array could be one (channels, time) example or a batch of one-channel rows: not guessed
+                raise ValueError(
+                    f"`input_values` given to `pad` as one array must be (batch, channels, time), got shape "
+                    f"{tuple(batch.shape)}; pass a list of examples instead (one (channels, time) array each)."
+                )
+            if any(len(column) != len(batch) for column in columns.values() if hasattr(column, "__len__")):
+                raise ValueError(
+                    "the columns given to `pad` have different lengths "
+                    f"({ {key: len(column) for key, column in columns.items() if hasattr(column, '__len__')} }); "
+                    "give one value per example in each."
+                )
+            return [{key: column[index] for key, column in columns.items()} for index in range(len(batch))]
         if not isinstance(processed_features, (list, tuple)) or not processed_features:
             raise TypeError(
                 "`pad` takes a non-empty list of examples (mappings with `input_values`), or one mapping of lists; "
