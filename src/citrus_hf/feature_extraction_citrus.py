@@ -150,12 +150,8 @@ def _fill_non_finite(signal: np.ndarray, recording_index: int) -> np.ndarray:
     return signal
 
 
-def _as_numpy(value: Any, key: str) -> Any:
+def _as_numpy(value: Any) -> Any:
     """A tensor as numpy (other values as they are), for stacking the columns of rows in `pad`."""
-    if value is None:
-        raise ValueError(
-            f"an example to pad has no `{key}` although the first one has; give every example the same keys."
-        )
     return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
 
 
@@ -549,8 +545,13 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             patch_mask[index, : min(len(mask), num_patches)] = mask[:num_patches]
         data = {"input_values": input_values, "patch_mask": patch_mask}
         for key in rows[0]:
-            if key not in data:
-                data[key] = np.asarray([_as_numpy(row.get(key), key) for row in rows])
+            if key in data:
+                continue
+            if any(row.get(key) is None for row in rows):
+                raise ValueError(
+                    f"an example to pad has no `{key}` although the first one has; give every example the same keys."
+                )
+            data[key] = np.asarray([_as_numpy(row[key]) for row in rows])
         return BatchFeature(data=data, tensor_type=return_tensors)
 
     @staticmethod
@@ -590,7 +591,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
 
     def _row_values(self, row: Mapping, index: int) -> np.ndarray:
         """`input_values` of example `index` as float32 `(channels, time)`, its time a whole number of patches."""
-        value = np.asarray(_as_numpy(row["input_values"], "input_values"), dtype=np.float32)
+        value = self._as_array(row["input_values"], index).astype(np.float32, copy=False)
         if value.ndim == 1:
             value = value[None]
         elif value.ndim == 3 and len(value) == 1:  # one example stored with the extractor's batch axis
@@ -618,7 +619,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         num_patches = value.shape[-1] // self.patch_length
         if row.get("patch_mask") is None:
             return np.ones(num_patches, dtype=np.int64)
-        mask = np.asarray(_as_numpy(row["patch_mask"], "patch_mask")).reshape(-1).astype(np.int64)
+        mask = np.asarray(_as_numpy(row["patch_mask"])).reshape(-1).astype(np.int64)
         if len(mask) != num_patches:
             raise ValueError(
                 f"example {index}: `patch_mask` has {len(mask)} values for {num_patches} patches of `input_values`; "
@@ -629,11 +630,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
     def _pad_length(self, lengths: list[int], padding: Any, max_length: Any, truncation: Any) -> int:
         """The padded length in model samples for `pad` (see there)."""
         if max_length is not None:
-            max_length = as_integer("max_length", max_length, minimum=self.patch_length)
-            if max_length % self.patch_length:
-                raise ValueError(
-                    f"`max_length` must be a multiple of patch_length ({self.patch_length}), got {max_length}."
-                )
+            max_length = self._checked_max_length(max_length)
         if padding is True or padding == "longest":
             length = max(lengths)
         elif padding == "max_length":
@@ -669,13 +666,17 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             raise ValueError(f"`padding={padding!r}` is not supported; choose one of {', '.join(map(repr, PADDINGS))}.")
         if max_length is None:
             return padding, self.context_length
+        return padding, self._checked_max_length(max_length, at_most=self.context_length)
+
+    def _checked_max_length(self, max_length: Any, at_most: int | None = None) -> int:
+        """`max_length` as a whole number of patches (and at most `at_most`, when given), or a clear error."""
         max_length = as_integer("max_length", max_length, minimum=self.patch_length)
-        if max_length > self.context_length or max_length % self.patch_length:
+        if max_length % self.patch_length or (at_most is not None and max_length > at_most):
+            limit = f" and at most context_length ({at_most})" if at_most is not None else ""
             raise ValueError(
-                f"`max_length` must be a multiple of patch_length ({self.patch_length}) and at most context_length "
-                f"({self.context_length}), got {max_length}."
+                f"`max_length` must be a multiple of patch_length ({self.patch_length}){limit}, got {max_length}."
             )
-        return padding, max_length
+        return max_length
 
     def _call_hop_length(self, hop_length: Any) -> int:
         hop_length = hop_length if hop_length is not None else self.hop_length
