@@ -688,6 +688,29 @@ def test_blocked_attention_is_attention():
         torch.testing.assert_close(output, expected.transpose(1, 2), atol=1e-6, rtol=1e-5)
 
 
+def test_blocked_attention_in_bf16_matches_one_pass():
+    """In bf16, over several blocks and a last one cut short (37 sequences), the blocked attention with its reused
+    buffers gives what one pass of the same operations gives: bf16 products, float32 mask and softmax (maths on
+    random tensors)."""
+    generator = torch.Generator().manual_seed(0)
+    query, key, value = (torch.randn(37, 8, 30, 8, generator=generator).bfloat16() for _ in range(3))
+    mask = torch.zeros(37, 1, 1, 30)
+    mask[3, ..., 20:] = torch.finfo(torch.float32).min
+    module = torch.nn.Module().eval()
+    sequences_per_block = max(1, backends_module.ATTENTION_BLOCK_PAIRS * torch.get_num_threads() // 8)
+    assert 37 % sequences_per_block and 37 > sequences_per_block  # several blocks, the last one partial
+    for attention_mask in (None, mask):
+        output, _ = blocked_bf16_attention(module, query, key, value, attention_mask, scaling=8**-0.5)
+        scores = torch.matmul(query * 8**-0.5, key.transpose(-1, -2)).float()
+        if attention_mask is not None:
+            scores = scores + attention_mask
+        expected = torch.matmul(scores.softmax(-1).bfloat16(), value).transpose(1, 2)
+        assert output.dtype == torch.bfloat16
+        torch.testing.assert_close(output, expected)
+    with pytest.raises(ValueError, match="one dtype"):
+        blocked_bf16_attention(module, query.float(), key, value, None, scaling=8**-0.5)
+
+
 @pytest.mark.parametrize(
     ("bf16_support", "attention"), [("avx512_bf16", BLOCKED_ATTENTION), ("amx_bf16", "sdpa"), (None, BLOCKED_ATTENTION)]
 )
