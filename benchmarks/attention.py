@@ -10,7 +10,8 @@ difference from it:
 - `eager`: matrix product, softmax, matrix product (`modeling_citrus.eager_attention_forward`).
 - `sdpa-bf16`: SDPA on bf16 tensors.
 - `blocked-bf16`: the `bf16` inference backend's attention (`inference.backends.blocked_bf16_attention`): a few
-  (sequence, head) pairs per thread at a time, products in bf16, softmax in fp32.
+  (sequence, head) pairs per thread at a time, products in bf16, softmax in fp32; given bf16 queries, keys and
+  values, as the model's projections produce them under autocast.
 - `compiled-sdpa`, `compiled-eager`: the same under `torch.compile` (inductor; compilation is not timed).
 - `ort-mha`: ONNX Runtime's fused `com.microsoft.MultiHeadAttention` contrib operator, fp32 (when onnxruntime is
   installed).
@@ -61,11 +62,14 @@ class _Inference(torch.nn.Module):
 
 
 def _interface(function, dtype: torch.dtype | None = None):
-    """A transformers attention function as `(q, k, v) -> (N, heads, seq, head_dim)`, under autocast if `dtype`."""
+    """A transformers attention function as `(q, k, v) -> (N, heads, seq, head_dim)`, under autocast if `dtype`, with
+    q, k, v in `dtype` as the model's projections hand them over under autocast."""
     module = _Inference()
 
     def attend(query, key, value):
         with torch.autocast("cpu", dtype=dtype) if dtype else nullcontext():
+            if dtype:
+                query, key, value = query.to(dtype), key.to(dtype), value.to(dtype)
             output, _ = function(module, query, key, value, None, scaling=SCALING)
         return output.transpose(1, 2)
 
