@@ -435,10 +435,10 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
         # 960 windows x 5 classes one label at a time took 35 ms (3 ms this way).
         id2label = config.id2label
 
-        def ranked(scores: torch.Tensor) -> list[list[dict]]:
+        def ranked(rows: torch.Tensor) -> list[list[dict]]:
             """`(N, num_labels)` scores -> for each row, its `top_k` labels with their scores, best first (one
             `topk` and one conversion for all rows instead of one per window)."""
-            values, indices = scores.topk(top_k, dim=-1)
+            values, indices = rows.topk(top_k, dim=-1)
             return [
                 [{"label": id2label[i], "score": v} for v, i in zip(row_values, row_indices)]
                 for row_values, row_indices in zip(values.tolist(), indices.tolist())
