@@ -10,8 +10,11 @@ difference from it:
 - `eager`: matrix product, softmax, matrix product (`modeling_citrus.eager_attention_forward`).
 - `sdpa-bf16`: SDPA on bf16 tensors.
 - `blocked-bf16`: the `bf16` inference backend's attention (`inference.backends.blocked_bf16_attention`): a few
-  (sequence, head) pairs per thread at a time, products in bf16, softmax in fp32; given bf16 queries, keys and
-  values, as the model's projections produce them under autocast.
+  (sequence, head) pairs per thread at a time, products in bf16, the softmax as `exp2` of the scores shifted by a
+  bound of each row's maximum; given bf16 queries, keys and values, as the model's projections produce them under
+  autocast.
+- `blocked-bf16-softmax`: the same blocks with PyTorch's float32 softmax (`inference.backends._softmax_attention`,
+  what the backend ran before, and still runs for masks other than a key mask).
 - `compiled-sdpa`, `compiled-eager`: the same under `torch.compile` (inductor; compilation is not timed).
 - `ort-mha`: ONNX Runtime's fused `com.microsoft.MultiHeadAttention` contrib operator, fp32 (when onnxruntime is
   installed).
@@ -40,7 +43,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from citrus_hf.inference.backends import blocked_bf16_attention, export_onnx, onnx_export_available
+from citrus_hf.inference.backends import (
+    _softmax_attention,
+    blocked_bf16_attention,
+    export_onnx,
+    onnx_export_available,
+)
 from citrus_hf.modeling_citrus import eager_attention_forward
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -74,6 +82,10 @@ def _interface(function, dtype: torch.dtype | None = None):
         return output.transpose(1, 2)
 
     return attend
+
+
+def _blocked_softmax(module, query, key, value, attention_mask, scaling):
+    return _softmax_attention(query, key, value, attention_mask, scaling), None
 
 
 def _sdpa(query, key, value):
@@ -127,6 +139,7 @@ def kernels(args) -> dict:
         "eager": _interface(eager_attention_forward),
         "sdpa-bf16": _sdpa_bf16,
         "blocked-bf16": _interface(blocked_bf16_attention, torch.bfloat16),
+        "blocked-bf16-softmax": _interface(_blocked_softmax, torch.bfloat16),
     }
     if not args.no_compile:
         found["compiled-sdpa"] = torch.compile(_sdpa, dynamic=False)
@@ -254,9 +267,9 @@ def report(results: dict, args) -> None:
         f"Attention of {shape['batch']} windows x {shape['heads']} heads x {shape['seq']} x {shape['seq']} tokens, "
         f"head size {shape['head_dim']}, {results['threads']} thread(s); median of {args.rounds} alternating rounds"
     )
-    print(f"{'kernel':<16}{'ms':>9}{'vs sdpa':>10}{'GFLOP/s':>10}{'max diff':>11}")
+    print(f"{'kernel':<22}{'ms':>9}{'vs sdpa':>10}{'GFLOP/s':>10}{'max diff':>11}")
     for name, row in results["kernels"].items():
-        print(f"{name:<16}{row['ms']:>9.2f}{row['vs_sdpa']:>9.2f}x{row['gflops']:>10.1f}{row['max_difference']:>11.1e}")
+        print(f"{name:<22}{row['ms']:>9.2f}{row['vs_sdpa']:>9.2f}x{row['gflops']:>10.1f}{row['max_difference']:>11.1e}")
     if "model" in results:
         print(f"\nPaper-configuration classifier, batch {args.model_batch_size}:")
         for name, row in results["model"].items():
