@@ -691,7 +691,7 @@ def test_blocked_attention_is_attention():
 def test_blocked_attention_in_bf16_is_as_close_to_exact_as_the_softmax():
     """In bf16, over several blocks and a last one cut short (37 sequences), with and without a key mask, the shifted
     exp2 attention stays about as close to exact attention (float64) as the float32 softmax it replaced (maths on
-    random tensors; on real recordings through citrus-small the logits' mean difference to fp32 moved by -9 % to +21 %
+    random tensors; on real recordings through citrus-small the logits' mean difference to fp32 moved by -4 % to +17 %
     over eight labelled sets). Masked keys get no weight at all, and a bound too loose for exp2 falls back to the
     softmax."""
     generator = torch.Generator().manual_seed(0)
@@ -709,7 +709,7 @@ def test_blocked_attention_in_bf16_is_as_close_to_exact_as_the_softmax():
         ).transpose(1, 2)
         softmax = backends_module._softmax_attention(query, key, value, attention_mask, scaling=8**-0.5)
         error, softmax_error = (output.double() - exact).abs(), (softmax.double() - exact).abs()
-        assert error.mean() < 2 * softmax_error.mean() and error.max() < 2 * softmax_error.max()  # 1.8x, 1.5x here
+        assert error.mean() < 2 * softmax_error.mean() and error.max() < 2 * softmax_error.max()  # 1.7x, 1.2x here
     # the masked keys' values do not reach the output
     scrambled = value.clone()
     scrambled[3, :, 20:] = 1000
