@@ -469,6 +469,23 @@ def test_every_backend_gives_the_fp32_predictions_on_a_real_test_set(trained_cla
     assert auto.name == "onnxruntime"
 
 
+def test_bf16_attention_across_channels_and_padded_patches():
+    """Criss-cross attention (heads across channels, where the sequence is the 6 channels, beside heads across
+    patches) with a window padded to half its patches: the bf16 path stays within bf16's reach of fp32 (maths on
+    random windows)."""
+    config = tiny_config(num_channels=6, num_labels=3, attention_type="criss_cross", num_attention_heads=4)
+    config.num_channel_attention_heads = 2
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(config).eval()
+    windows = torch.randn(10, 6, 200, generator=torch.Generator().manual_seed(1))
+    patch_mask = torch.ones(10, 10, dtype=torch.long)
+    patch_mask[2, 5:] = 0
+    for mask in (None, patch_mask):
+        reference = load_backend(model, "torch")(windows, mask)
+        difference = (load_backend(model, "bf16")(windows, mask) - reference).abs().max()
+        assert 0 < difference < 5e-2
+
+
 @pytest.mark.skipif(onnx_export_available() is not None, reason="needs citrus-hf[onnx] for the onnxruntime path")
 @pytest.mark.parametrize("pooling", ["mean_max_std", "mean_max_std_dynamics"])
 def test_the_probes_pooling_with_the_spread_runs_on_every_path(tmp_path, pooling):
