@@ -30,7 +30,14 @@ from citrus_hf import (
     CiTrusModel,
     build_model_card,
 )
-from citrus_hf.modeling_citrus import PRETRAINING_HEADS, CiTrusMasking, CiTrusPretrainingHead, patchify, pool_patches
+from citrus_hf.modeling_citrus import (
+    PRETRAINING_HEADS,
+    CiTrusMasking,
+    CiTrusPretrainingHead,
+    CiTrusResidualBlock,
+    patchify,
+    pool_patches,
+)
 from citrus_hf.vocabulary_citrus import (
     AUTOCORRELATION_LAGS,
     HEAD_FEATURES,
@@ -316,6 +323,18 @@ def test_stem_inference_in_cache_sized_runs_matches_one_pass():
         model.patch_embedding.cpu_inference_chunk = 7  # 40 patches in runs of 7 (the last one shorter)
         chunked = model(x).encoded_states
     torch.testing.assert_close(chunked, one_pass)
+
+
+def test_residual_shortcut_in_bf16_adds_the_same_values_padded():
+    """In bf16 the stem adds its shortcut padded with zero channels over the whole output (faster there); the values
+    are those of the float32 route, adding the subsampled shortcut to the first channels in place."""
+    torch.manual_seed(0)
+    block = CiTrusResidualBlock(8, 16, kernel_size=3, stride=2, activation="relu").to(torch.bfloat16).eval()
+    hidden = torch.randn(5, 8, 20, dtype=torch.bfloat16)
+    with torch.no_grad():
+        convolved = block.conv2(block.activation(block.conv1(hidden)))
+        convolved[:, :8] += hidden[..., ::2]
+        assert torch.equal(block(hidden), block.activation(convolved))
 
 
 # ----------------------------------------------------------------------------------------------------------------------

@@ -259,6 +259,9 @@ class CiTrusMasking(nn.Module):
 # ----------------------------------------------------------------------------------------------------------------------
 
 
+_LOW_PRECISION = (torch.bfloat16, torch.float16)
+
+
 class CiTrusResidualBlock(nn.Module):
     """conv-act-conv plus a parameter-free shortcut, then the activation. Input `(N, in_channels, length)`.
 
@@ -278,10 +281,16 @@ class CiTrusResidualBlock(nn.Module):
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         residual = hidden_states[..., :: self.stride] if self.stride > 1 else hidden_states
         hidden_states = self.conv2(self.activation(self.conv1(hidden_states)))
-        # The shortcut lands on the first channels and the new ones get zeros, added in place: no padded copy of
-        # the shortcut (the convolution's backward does not need its output, so autograd allows it).
+        # The shortcut lands on the first channels and the new ones get zeros, added in place (the convolution's
+        # backward does not need its output, so autograd allows it).
         width = min(residual.shape[1], hidden_states.shape[1])
-        hidden_states[:, :width] += residual[:, :width]
+        if hidden_states.dtype in _LOW_PRECISION:
+            # PyTorch's CPU kernels add a bf16 shortcut that is strided (subsampled) or narrower than the output one
+            # short row at a time: 3x slower than padding it with zero channels and adding over the whole tensor
+            # (2048 patches, 8 -> 16 and 16 -> 32 channels: 0.64 ms against 0.20). In float32 the slice is faster.
+            hidden_states += F.pad(residual[:, :width], (0, 0, 0, hidden_states.shape[1] - width))
+        else:
+            hidden_states[:, :width] += residual[:, :width]
         return self.activation(hidden_states)
 
 
