@@ -457,7 +457,7 @@ def test_every_backend_gives_the_fp32_predictions_on_a_real_test_set(trained_cla
     difference = (bf16 - reference).abs().max()
     assert 0 < difference < 5e-2  # bf16 moves the logits a little, never much
     same = bf16.argmax(-1) == reference.argmax(-1)
-    assert same.float().mean() >= 0.99  # (this machine: all 458 windows, logits within 2.5e-2)
+    assert same.float().mean() >= 0.99  # (this machine: all 458 windows, logits within 2.8e-2)
     # no window changes class where fp32's two best classes are further apart than bf16 can move two logits
     top2 = reference.topk(2).values
     decided = (top2[:, 0] - top2[:, 1]) > 2 * 5e-2
@@ -705,12 +705,15 @@ def test_blocked_attention_is_attention():
         torch.testing.assert_close(output, expected.transpose(1, 2), atol=1e-6, rtol=1e-5)
 
 
-def test_blocked_attention_in_bf16_is_as_close_to_exact_as_the_softmax():
-    """In bf16, over several blocks and a last one cut short (37 sequences), with and without a key mask, the shifted
-    exp2 attention stays about as close to exact attention (float64) as the float32 softmax it replaced (maths on
-    random tensors; on real recordings through citrus-small the logits' mean difference to fp32 moved by -4 % to +17 %
-    over eight labelled sets). Masked keys get no weight at all, and a bound too loose for exp2 falls back to the
-    softmax."""
+@pytest.mark.parametrize("shifted", [False, True])
+def test_blocked_attention_in_bf16_is_as_close_to_exact_as_the_softmax(monkeypatch, shifted):
+    """In bf16, over several blocks and a last one cut short (37 sequences), with and without a key mask, the exp2
+    attention stays about as close to exact attention (float64) as the float32 softmax it replaced, with the scores
+    as they are (their bound is below the limit, as for trained models) and shifted by each query's bound (the limit
+    forced to 0): maths on random tensors; on real recordings through citrus-small the logits' mean difference to
+    fp32 moved by -11 % to +19 % over eight labelled sets. Masked keys get no weight at all, and scores too far below
+    zero for exp2 fall back to the softmax."""
+    monkeypatch.setattr(backends_module, "_UNSHIFTED_SCORE_LIMIT", 0.0 if shifted else 64.0)
     generator = torch.Generator().manual_seed(0)
     query, key, value = (torch.randn(37, 8, 30, 8, generator=generator).bfloat16() for _ in range(3))
     mask = torch.zeros(37, 1, 1, 30)
@@ -726,13 +729,15 @@ def test_blocked_attention_in_bf16_is_as_close_to_exact_as_the_softmax():
         ).transpose(1, 2)
         softmax = backends_module._softmax_attention(query, key, value, attention_mask, scaling=8**-0.5)
         error, softmax_error = (output.double() - exact).abs(), (softmax.double() - exact).abs()
-        assert error.mean() < 2 * softmax_error.mean() and error.max() < 2 * softmax_error.max()  # 1.7x, 1.2x here
+        # here 1.16x / 1.12x as they are, 1.70x / 1.28x shifted
+        assert error.mean() < 2 * softmax_error.mean() and error.max() < 2 * softmax_error.max()
     # the masked keys' values do not reach the output
     scrambled = value.clone()
     scrambled[3, :, 20:] = 1000
     same, _ = blocked_bf16_attention(module, query, key, scrambled, mask, scaling=8**-0.5)
     torch.testing.assert_close(same[3], blocked_bf16_attention(module, query, key, value, mask, scaling=8**-0.5)[0][3])
-    # two keys whose ranges make the bound ~1000 (base 2) above both scores: exp2 underflows, the softmax takes over
+    # two keys whose ranges put the scores' bound ~2900 (base 2) above both scores (0): shifted either way, exp2
+    # underflows, the softmax takes over
     query = torch.ones(1, 1, 2, 2, dtype=torch.bfloat16)
     key = torch.tensor([[1000.0, -1000.0], [-1000.0, 1000.0]], dtype=torch.bfloat16).reshape(1, 1, 2, 2)
     output, _ = blocked_bf16_attention(module, query, key, value[:1, :1, :2, :2], None, scaling=1.0)

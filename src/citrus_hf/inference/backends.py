@@ -95,9 +95,12 @@ _LOG2_E = math.log2(math.e)
 # `_shifted_exp2_attention`: a masked key's score (base 2, after the shift): exp2 of it is exactly 0 in bf16 and fp32,
 # and it is finite, so no infinity enters the matrix product.
 _MASKED_SCORE = -30000.0
-# `_shifted_exp2_attention`: a query whose weights sum below this had its bound too far above its largest score
-# (exp2 nears its underflow at 2^-126); the call is redone with the softmax.
+# `_shifted_exp2_attention`: a query whose weights sum below this had its scores (or their bound) so far below zero
+# that exp2 nears its underflow at 2^-126; the call is redone with the softmax.
 _UNDERFLOW_SUM = 2.0**-100
+# `_shifted_exp2_attention`: scores (base 2) bounded by this in absolute value are not shifted: exp2 of them, summed
+# over up to 2^16 keys and times values up to 2^40, stays far from bf16's and float32's overflow at 2^128.
+_UNSHIFTED_SCORE_LIMIT = 64.0
 # A batch is split across threads (`InferenceBackend`, `batch_threads`) only into shares of at least this many windows:
 # below it, a thread's share is too small for its operators to beat one call with every thread on each operator.
 MIN_WINDOWS_PER_THREAD = 4
@@ -686,18 +689,19 @@ def _shifted_exp2_attention(
     scaling: float,
 ) -> torch.Tensor | None:
     """Softmax attention without a pass for each row's maximum: `(N, seq, heads, head_dim)`, or None when a row's
-    bound was so far above its largest score that its weights underflowed (the caller then takes the softmax path).
+    weights underflowed (the caller then takes the softmax path).
 
     Why: PyTorch's softmax over rows of 150 (max, exp, sum, divide) and the float32 casts around it were 60 % of the bf16
-    attention on an AVX512-BF16 EPYC; `exp2` in place on the bf16 scores costs a third of that. The shift only has to
-    keep `exp2` from overflowing, and any shift that is the same for all of a query's keys leaves its softmax as it is,
-    so instead of each row's maximum it uses an upper bound from the keys' box: with `c` and `r` the centre and
-    half-width of the keys' range per dimension, `q . k_j <= q . c + |q| . r = b` for every key. `-b` enters the first
-    product as one more row under the queries (against a row of ones under the keys), so the bound costs no pass over
-    the scores, and its rounding to bf16 only moves the whole row by a constant. A ones row under the values makes the
-    second product return each query's sum beside its output. The bound is at most a few units (base 2) above the
-    largest score on real recordings (at most 12 over six of the labelled sets, citrus-small), far from exp2's 2^-126
-    underflow; queries whose weights sum below `_UNDERFLOW_SUM` anyway are refused.
+    attention on an AVX512-BF16 EPYC; `exp2` in place on the bf16 scores costs a third of that. The maximum is
+    subtracted only so that `exp` cannot overflow, and any shift that is the same for all of a query's keys leaves its
+    softmax as it is. So when no score can reach `_UNSHIFTED_SCORE_LIMIT` (in base 2; the sum over dimensions of the
+    largest |query| x the largest |key| is below it) the scores are not shifted at all: the usual case (citrus-small on
+    five real labelled sets: that bound 14-41, the largest |score| 8-15). Otherwise each query's scores are shifted by an upper bound of its largest one from the keys'
+    box: with `c` and `r` the centre and half-width of the keys' range per dimension, `q . k_j <= q . c + |q| . r = b`
+    for every key; `-b` enters the first product as one more row under the queries (against a row of ones under the
+    keys), so it costs no pass over the scores, and its rounding to bf16 only moves the whole row by a constant. A
+    ones row under the values makes the second product return each query's sum beside its output. Queries whose
+    weights sum below `_UNDERFLOW_SUM` (scores all far below zero, or a bound far above the largest score) are refused.
 
     Args:
         query, key, value: `(N, heads, seq, head_dim)`, one dtype.
@@ -705,27 +709,31 @@ def _shifted_exp2_attention(
     """
     num_sequences, num_heads, seq_length, head_dim = query.shape
     dtype, device = query.dtype, query.device
+    highest, lowest = key.amax(2, keepdim=True).float(), key.amin(2, keepdim=True).float()  # (N, heads, 1, head_dim)
+    # |score| <= sum over dimensions of the largest |query| x the largest |key| there (base 2)
+    largest_query = torch.maximum(query.amax(2).abs(), query.amin(2).abs()).float()  # (N, heads, head_dim)
+    largest_key = torch.maximum(highest.abs(), lowest.abs())[:, :, 0]
+    largest_score = float((largest_query * largest_key).sum(-1).amax()) * scaling * _LOG2_E
+    shift = not largest_score <= _UNSHIFTED_SCORE_LIMIT  # (NaN too: the sums below then refuse the call)
     # The sequence innermost, so that every elementwise step below runs over rows of `seq` contiguous values. Rows
-    # under the queries: |query| (for the bound), the query, minus its bound, [ones against the key mask's row]; the
-    # first product reads them from the query on. Rows under the keys: the key, ones, [the key mask].
-    extra = 0 if key_mask is None else 1
-    queries = torch.empty(num_sequences, num_heads, 2 * head_dim + 1 + extra, seq_length, dtype=dtype, device=device)
-    keys = torch.empty(num_sequences, num_heads, head_dim + 1 + extra, seq_length, dtype=dtype, device=device)
+    # under the queries: the query, [minus its bound], [ones against the key mask's row]; under the keys: the key,
+    # [ones], [the key mask]. Each product's operand is a whole tensor: a slice of one is copied by the product first.
+    rows = head_dim + int(shift) + int(key_mask is not None)
+    queries = torch.empty(num_sequences, num_heads, rows, seq_length, dtype=dtype, device=device)
+    keys = torch.empty_like(queries)
     values = torch.empty(num_sequences, num_heads, head_dim + 1, seq_length, dtype=dtype, device=device)
-    absolute_query, scaled_query = queries[:, :, :head_dim], queries[:, :, head_dim : 2 * head_dim]
     # Transposing copies first, arithmetic after: a copy from the strided inputs ran 4x faster than the same copy fused
-    # with a multiplication, which PyTorch then runs element by element.
+    # with a multiplication, which PyTorch runs element by element.
+    scaled_query = queries[:, :, :head_dim]
     scaled_query.copy_(query.transpose(-1, -2))
     scaled_query.mul_(scaling * _LOG2_E)  # scores in base 2: exp(s) = exp2(s * log2(e))
-    torch.abs(scaled_query, out=absolute_query)
     keys[:, :, :head_dim].copy_(key.transpose(-1, -2))
-    highest, lowest = key.amax(2, keepdim=True).float(), key.amin(2, keepdim=True).float()  # (N, heads, 1, head_dim)
-    minus_radius_and_centre = torch.cat([lowest - highest, -highest - lowest], dim=-1).div_(2).to(dtype)
-    # one product for both terms of the bound (two ran 2x slower): (N, heads, 1, seq)
-    queries[:, :, 2 * head_dim : 2 * head_dim + 1] = torch.matmul(
-        minus_radius_and_centre, queries[:, :, : 2 * head_dim]
-    )
-    keys[:, :, head_dim] = 1
+    if shift:
+        absolute_and_query = torch.cat([scaled_query.abs(), scaled_query], dim=2)  # (N, heads, 2 head_dim, seq)
+        minus_radius_and_centre = torch.cat([lowest - highest, -highest - lowest], dim=-1).div_(2).to(dtype)
+        # one product for both terms of the bound (two ran 2x slower): (N, heads, 1, seq)
+        queries[:, :, head_dim : head_dim + 1] = torch.matmul(minus_radius_and_centre, absolute_and_query)
+        keys[:, :, head_dim] = 1
     if key_mask is not None:
         queries[:, :, -1] = 1
         keys[:, :, -1] = (key_mask[:, :, 0] < 0).to(dtype) * _MASKED_SCORE  # (N, 1, seq) over the heads
@@ -737,8 +745,8 @@ def _shifted_exp2_attention(
     for start in range(0, num_sequences, block_size):
         block = slice(start, start + block_size)
         block_weights = weights[: min(block_size, num_sequences - start)]
-        # (n, heads, keys, queries): score - bound, in base 2
-        torch.matmul(keys[block].transpose(-1, -2), queries[block, :, head_dim:], out=block_weights)
+        # (n, heads, keys, queries): the scores in base 2 (minus each query's bound when shifted)
+        torch.matmul(keys[block].transpose(-1, -2), queries[block], out=block_weights)
         block_weights.exp2_()
         torch.matmul(values[block], block_weights, out=outputs[block])
     sums = outputs[:, :, head_dim:]  # (N, heads, 1, seq)
