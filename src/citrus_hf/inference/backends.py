@@ -92,13 +92,13 @@ RACE_BATCHES_PER_PATH = 2
 ATTENTION_BLOCK_PAIRS = 32
 BLOCKED_ATTENTION = "citrus_blocked_bf16"
 _LOG2_E = math.log2(math.e)
-# `_shifted_exp2_attention`: a masked key's score (base 2, after the shift): exp2 of it is exactly 0 in bf16 and fp32,
-# and it is finite, so no infinity enters the matrix product.
+# `_exp2_attention`: added to a masked key's score (base 2): exp2 of the sum is exactly 0 in bf16 and fp32, and it is
+# finite, so no infinity enters the matrix product.
 _MASKED_SCORE = -30000.0
-# `_shifted_exp2_attention`: a query whose weights sum below this had its scores (or their bound) so far below zero
-# that exp2 nears its underflow at 2^-126; the call is redone with the softmax.
+# `_exp2_attention`: a query whose weights sum below this had its bound so far above its largest score that exp2
+# nears its underflow at 2^-126 (unshifted weights stay above 2^-64); the call is redone with the softmax.
 _UNDERFLOW_SUM = 2.0**-100
-# `_shifted_exp2_attention`: scores (base 2) bounded by this in absolute value are not shifted: exp2 of them, summed
+# `_exp2_attention`: scores (base 2) bounded by this in absolute value are not shifted: exp2 of them, summed
 # over up to 2^16 keys and times values up to 2^40, stays far from bf16's and float32's overflow at 2^128.
 _UNSHIFTED_SCORE_LIMIT = 64.0
 # A batch is split across threads (`InferenceBackend`, `batch_threads`) only into shares of at least this many windows:
@@ -650,11 +650,11 @@ def blocked_bf16_attention(
     """Attention for inference, `ATTENTION_BLOCK_PAIRS` (sequence, head) pairs per thread at a time, matrix products
     in the inputs' dtype (bf16 under autocast). A function of transformers' attention interface.
 
-    The softmax is computed as `exp2(score - bound) / sum`, where `bound` is an upper bound of the row's largest
-    score that comes from the keys' ranges (see `_shifted_exp2_attention`): no pass over the scores for their maximum,
-    no float32 copies of them, and the sum comes out of the second matrix product. Mathematically the softmax; in bf16
-    its rounding is that of the softmax path it replaced (see `_softmax_attention`, which still serves masks other than
-    a key mask and the rare call where the bound is too loose).
+    The softmax is computed as `exp2(score) / sum` on the scores in base 2, shifted by a bound of each query's largest
+    score only when they could overflow (see `_exp2_attention`): no pass over the scores for their maximum, no float32
+    copies of them, and the sum comes out of the second matrix product. Mathematically the softmax; on real recordings
+    its bf16 rounding moves the logits about as much as the softmax path it replaced (`_softmax_attention`, which still
+    serves masks other than a key mask and the rare call whose weights underflow).
 
     Args:
         query, key, value: `(N, heads, seq, head_dim)`.
@@ -670,7 +670,7 @@ def blocked_bf16_attention(
             f"and {value.dtype}; run the model under one autocast dtype."
         )
     if attention_mask is None or attention_mask.shape[-2] == 1:
-        output = _shifted_exp2_attention(query, key, value, attention_mask, scaling)
+        output = _exp2_attention(query, key, value, attention_mask, scaling)
         if output is not None:
             return output, None
     return _softmax_attention(query, key, value, attention_mask, scaling), None
@@ -681,7 +681,7 @@ def _sequences_per_block(num_heads: int) -> int:
     return max(1, ATTENTION_BLOCK_PAIRS * torch.get_num_threads() // num_heads)
 
 
-def _shifted_exp2_attention(
+def _exp2_attention(
     query: torch.Tensor,
     key: torch.Tensor,
     value: torch.Tensor,
@@ -696,12 +696,13 @@ def _shifted_exp2_attention(
     subtracted only so that `exp` cannot overflow, and any shift that is the same for all of a query's keys leaves its
     softmax as it is. So when no score can reach `_UNSHIFTED_SCORE_LIMIT` (in base 2; the sum over dimensions of the
     largest |query| x the largest |key| is below it) the scores are not shifted at all: the usual case (citrus-small on
-    five real labelled sets: that bound 14-41, the largest |score| 8-15). Otherwise each query's scores are shifted by an upper bound of its largest one from the keys'
-    box: with `c` and `r` the centre and half-width of the keys' range per dimension, `q . k_j <= q . c + |q| . r = b`
-    for every key; `-b` enters the first product as one more row under the queries (against a row of ones under the
-    keys), so it costs no pass over the scores, and its rounding to bf16 only moves the whole row by a constant. A
-    ones row under the values makes the second product return each query's sum beside its output. Queries whose
-    weights sum below `_UNDERFLOW_SUM` (scores all far below zero, or a bound far above the largest score) are refused.
+    five real labelled sets: that bound 14-41, the largest |score| 8-15). Otherwise each query's scores are shifted by
+    an upper bound of its largest one from the keys' box: with `c` and `r` the centre and half-width of the keys' range
+    per dimension, `q . k_j <= q . c + |q| . r = b` for every key; `-b` enters the first product as one more row under
+    the queries (against a row of ones under the keys), so it costs no pass over the scores, and its rounding to bf16
+    only moves the whole row by a constant. A ones row under the values makes the second product return each query's
+    sum beside its output. Queries whose weights sum below `_UNDERFLOW_SUM` (a bound far above the largest score) are
+    refused.
 
     Args:
         query, key, value: `(N, heads, seq, head_dim)`, one dtype.
