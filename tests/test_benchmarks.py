@@ -92,7 +92,7 @@ def test_attention_benchmark_compares_kernels_with_sdpa(tmp_path):
     )
     assert results["shape"] == {"batch": 2, "heads": 8, "seq": 150, "head_dim": 8}
     kernels = results["kernels"]
-    assert {"sdpa", "eager", "sdpa-bf16", "blocked-bf16"} <= set(kernels)
+    assert {"sdpa", "eager", "sdpa-bf16", "blocked-bf16", "blocked-bf16-softmax"} <= set(kernels)
     ort_installed = all(importlib.util.find_spec(name) for name in ("onnxruntime", "onnx"))
     assert ("ort-mha" in kernels) == ort_installed
     assert kernels["sdpa"]["vs_sdpa"] == pytest.approx(1.0) and kernels["sdpa"]["max_difference"] == 0.0
