@@ -714,6 +714,8 @@ def test_blocked_attention_in_bf16_is_as_close_to_exact_as_the_softmax(monkeypat
     fp32 moved by -11 % to +19 % over eight labelled sets. Masked keys get no weight at all, and scores too far below
     zero for exp2 fall back to the softmax."""
     monkeypatch.setattr(backends_module, "_UNSHIFTED_SCORE_LIMIT", 0.0 if shifted else 64.0)
+    # blocks of about 4 sequences whatever the thread count (a block holds that many pairs per thread)
+    monkeypatch.setattr(backends_module, "ATTENTION_BLOCK_PAIRS", max(1, 32 // torch.get_num_threads()))
     generator = torch.Generator().manual_seed(0)
     query, key, value = (torch.randn(37, 8, 30, 8, generator=generator).bfloat16() for _ in range(3))
     mask = torch.zeros(37, 1, 1, 30)
