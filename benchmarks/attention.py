@@ -10,9 +10,9 @@ difference from it:
 - `eager`: matrix product, softmax, matrix product (`modeling_citrus.eager_attention_forward`).
 - `sdpa-bf16`: SDPA on bf16 tensors.
 - `blocked-bf16`: the `bf16` inference backend's attention (`inference.backends.blocked_bf16_attention`): a few
-  (sequence, head) pairs per thread at a time, products in bf16, the softmax as `exp2` of the scores shifted by a
-  bound of each row's maximum; given bf16 queries, keys and values, as the model's projections produce them under
-  autocast.
+  (sequence, head) pairs per thread at a time, products in bf16, the softmax as `exp2` of the scores (shifted by a
+  bound of each row's maximum only where they could overflow); given bf16 queries, keys and values, as the model's
+  projections produce them under autocast.
 - `blocked-bf16-softmax`: the same blocks with PyTorch's float32 softmax (`inference.backends._softmax_attention`,
   what the backend ran before, and still runs for masks other than a key mask).
 - `compiled-sdpa`, `compiled-eager`: the same under `torch.compile` (inductor; compilation is not timed).

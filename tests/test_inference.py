@@ -711,8 +711,8 @@ def test_blocked_attention_in_bf16_is_as_close_to_exact_as_the_softmax(monkeypat
     attention stays about as close to exact attention (float64) as the float32 softmax it replaced, with the scores
     as they are (their bound is below the limit, as for trained models) and shifted by each query's bound (the limit
     forced to 0): maths on random tensors; on real recordings through citrus-small the logits' mean difference to
-    fp32 moved by -11 % to +19 % over eight labelled sets. Masked keys get no weight at all, and scores too far below
-    zero for exp2 fall back to the softmax."""
+    fp32 moved by -11 % to +19 % over eight labelled sets. Masked keys get no weight at all, and a bound so far above
+    the scores that exp2 underflows falls back to the softmax."""
     monkeypatch.setattr(backends_module, "_UNSHIFTED_SCORE_LIMIT", 0.0 if shifted else 64.0)
     # blocks of about 4 sequences whatever the thread count (a block holds that many pairs per thread)
     monkeypatch.setattr(backends_module, "ATTENTION_BLOCK_PAIRS", max(1, 32 // torch.get_num_threads()))
@@ -721,7 +721,7 @@ def test_blocked_attention_in_bf16_is_as_close_to_exact_as_the_softmax(monkeypat
     mask = torch.zeros(37, 1, 1, 30)
     mask[3, ..., 20:] = torch.finfo(torch.float32).min
     module = torch.nn.Module().eval()
-    sequences_per_block = max(1, backends_module.ATTENTION_BLOCK_PAIRS * torch.get_num_threads() // 8)
+    sequences_per_block = backends_module._sequences_per_block(num_heads=8)
     assert 37 % sequences_per_block and 37 > sequences_per_block  # several blocks, the last one partial
     for attention_mask in (None, mask):
         output, _ = blocked_bf16_attention(module, query, key, value, attention_mask, scaling=8**-0.5)

@@ -4,7 +4,7 @@ choice of the fastest one that keeps the results (`load_backend(model, "auto")`)
 - `"torch"`: the model as it is (fp32 on CPU, scaled-dot-product attention). Always available; the reference.
 - `"bf16"`: `torch.autocast` to bfloat16 on CPU, with the attention this CPU runs fastest (`bf16_attention`): on
   AVX512-BF16 without AMX computed in blocks of a few sequences (bf16 matrix products, the softmax as `exp2` of the
-  scores shifted by a bound of their maximum; `blocked_bf16_attention`), on AMX PyTorch's SDPA. Logits move by up
+  scores, no pass for their maximum; `blocked_bf16_attention`), on AMX PyTorch's SDPA. Logits move by up
   to a few 1e-2; predicted classes were identical to fp32 on the real check set (README, "Inference"). The fastest
   path for batches of windows on an idle CPU with native bf16 (AVX512-BF16, AMX); slower than fp32 without it, at
   batch 1, and when other processes share the cores.
