@@ -749,16 +749,15 @@ def test_blocked_attention_in_bf16_is_as_close_to_exact_as_the_softmax(monkeypat
         blocked_bf16_attention(module, query.float(), key, value, None, scaling=8**-0.5)
 
 
-@pytest.mark.parametrize(
-    ("bf16_support", "attention"), [("avx512_bf16", BLOCKED_ATTENTION), ("amx_bf16", "sdpa"), (None, BLOCKED_ATTENTION)]
-)
-def test_bf16_backend_leaves_the_callers_model_alone(classifier_folder, watch, monkeypatch, bf16_support, attention):
+@pytest.mark.parametrize(("bf16_support", "dense_stem"), [("avx512_bf16", False), ("amx_bf16", True), (None, False)])
+def test_bf16_backend_leaves_the_callers_model_alone(classifier_folder, watch, monkeypatch, bf16_support, dense_stem):
     monkeypatch.setattr(backends_module, "cpu_bf16_support", lambda: bf16_support)
     model = CiTrusForSequenceClassification.from_pretrained(classifier_folder).eval()
     bf16 = load_backend(model, "bf16")
-    assert model.config._attn_implementation == "sdpa"
-    # the attention the CPU runs fastest in bf16: blocked on AVX512-BF16, SDPA on AMX
-    assert bf16.model is not model and bf16.model.config._attn_implementation == attention
+    assert model.config._attn_implementation == "sdpa" and model.citrus.patch_embedding.dense_blocks is None
+    # the blocked attention on every CPU; the stem as dense products where AMX makes them cheap
+    assert bf16.model is not model and bf16.model.config._attn_implementation == BLOCKED_ATTENTION
+    assert (bf16.model.citrus.patch_embedding.dense_blocks is not None) == dense_stem
     features = CiTrusFeatureExtractor.from_pretrained(classifier_folder)(
         watch[0], sampling_rate=WATCH_RATE, alignment="window", return_tensors="pt"
     )

@@ -337,6 +337,54 @@ def test_residual_shortcut_in_bf16_adds_the_same_values_padded():
         assert torch.equal(block(hidden), block.activation(convolved))
 
 
+@pytest.mark.parametrize(
+    ("channels", "strides", "kernel_size", "patch_length"),
+    [((8, 16, 32), (1, 2, 2), 3, 20), ((6, 3), (3, 1), 5, 16), ((4,), (1,), 3, 8)],
+)
+def test_dense_residual_blocks_compute_the_stem(channels, strides, kernel_size, patch_length):
+    """The stem's blocks as dense matrix products (the bf16 AMX inference path) give the convolutions' tokens: exactly
+    up to float rounding in fp32 (narrowing widths, strides that do not divide the patch, long kernels included), and
+    as close to fp32 as the convolutions are in bf16; the unfused route (where oneDNN refuses a shape) agrees too."""
+    config = tiny_config(
+        cnn_channels=list(channels), cnn_strides=list(strides), cnn_kernel_size=kernel_size, patch_length=patch_length,
+        context_length=patch_length * 10,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    stem = CiTrusModel(config).eval().patch_embedding
+    patches = 3 * torch.randn(300, patch_length)  # raw patches are signed: the first block carries relu(x), relu(-x)
+    with torch.no_grad():
+        convolutions = stem(patches)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            convolutions_bf16 = stem(patches).float()
+        assert stem.use_dense_blocks(torch.float32)
+        torch.testing.assert_close(stem(patches), convolutions, atol=1e-5, rtol=1e-5)
+        stem.dense_blocks.fused = [False] * len(stem.dense_blocks.fused)
+        torch.testing.assert_close(stem(patches), convolutions, atol=1e-5, rtol=1e-5)
+        assert stem.use_dense_blocks(torch.bfloat16)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            dense_bf16 = stem(patches).float()
+    bf16_error = (convolutions_bf16 - convolutions).abs().max()
+    assert (dense_bf16 - convolutions).abs().max() <= 2 * bf16_error
+    # gradients always go through the convolutions: the dense copy is for a frozen model
+    assert stem(patches).requires_grad and stem.blocks[0].conv1.weight.grad is None
+    stem(patches).sum().backward()
+    assert stem.blocks[0].conv1.weight.grad is not None
+    with pytest.raises(RuntimeError, match="inference_mode"):
+        stem.dense_blocks(patches[:, None])
+
+
+def test_dense_residual_blocks_only_for_short_relu_stems_and_never_saved():
+    stem = CiTrusModel(tiny_config(cnn_activation="gelu")).patch_embedding
+    assert not stem.use_dense_blocks(torch.bfloat16) and stem.dense_blocks is None
+    long_patches = tiny_config(patch_length=100, context_length=200, spectrogram_n_fft=120)
+    stem = CiTrusModel(long_patches).patch_embedding  # dense arithmetic grows with the patch length squared
+    assert not stem.use_dense_blocks(torch.bfloat16) and stem.dense_blocks is None
+    model = CiTrusModel(tiny_config())
+    keys = set(model.state_dict())
+    assert model.patch_embedding.use_dense_blocks(torch.bfloat16)
+    assert set(model.state_dict()) == keys  # its matrices are non-persistent buffers
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # Learning
 # ----------------------------------------------------------------------------------------------------------------------

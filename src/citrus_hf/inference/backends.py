@@ -2,12 +2,12 @@
 choice of the fastest one that keeps the results (`load_backend(model, "auto")`).
 
 - `"torch"`: the model as it is (fp32 on CPU, scaled-dot-product attention). Always available; the reference.
-- `"bf16"`: `torch.autocast` to bfloat16 on CPU, with the attention this CPU runs fastest (`bf16_attention`): on
-  AVX512-BF16 without AMX computed in blocks of a few sequences (bf16 matrix products, the softmax as `exp2` of the
-  scores, no pass for their maximum; `blocked_bf16_attention`), on AMX PyTorch's SDPA. Logits move by up
-  to a few 1e-2; predicted classes were identical to fp32 on the real check set (README, "Inference"). The fastest
-  path for batches of windows on an idle CPU with native bf16 (AVX512-BF16, AMX); slower than fp32 without it, at
-  batch 1, and when other processes share the cores.
+- `"bf16"`: `torch.autocast` to bfloat16 on CPU, attention computed in blocks of a few sequences (bf16 matrix
+  products, the softmax as `exp2` of the scores, no pass for their maximum; `blocked_bf16_attention`) and, on a CPU
+  with AMX, the CNN stem's residual blocks as dense matrix products (`dense_stem_in_bf16`). Logits move by up to a few
+  1e-2; predicted classes were identical to fp32 on the real check set (README, "Inference"). The fastest path for
+  batches of windows on an idle CPU with native bf16 (AVX512-BF16, AMX); slower than fp32 without it, at batch 1, and
+  when other processes share the cores.
 - `"onnxruntime"`: the model exported to ONNX once (dynamo exporter, opset `ONNX_OPSET`) and run by ONNX Runtime.
   The export is cached on disk, keyed by a hash of the weights, config and model code, the opset and the input-shape
   policy, so later processes reuse it; outputs match fp32 PyTorch within 1e-4. Far faster than PyTorch at batch 1 and
@@ -27,13 +27,16 @@ a share of the windows with its operators on one core, instead of every operator
 CiTrus's operators are too small for the latter to pay (see `InferenceBackend`).
 
 Why blocked attention for bf16: CiTrus attends over short sequences (25-150 patches) with small heads (head_dim 8-16).
-On CPU, PyTorch's flash-attention kernel then spends its time in many tiny matrix products, and in bf16 it is slower
+On CPU, PyTorch's flash-attention kernel then spends its time in many tiny matrix products, and in bf16 it is no faster
 than in fp32; a plain matmul-softmax-matmul attention is limited by memory traffic (the fp32 score tensor of a batch
-is 23 MB at 150 patches). Computing it for 16 (sequence, head) pairs at a time keeps the scores in L2 cache, and bf16
-matrix products run on the CPU's bf16 units, while the softmax stays in fp32. In fp32 the same blocking is slower than
-PyTorch's kernel (fp32 matrix products with an inner dimension of 8 are slow), so fp32 keeps SDPA. On a CPU with AMX
-the order flips: SDPA runs as fast in bf16 as in fp32 and the blocked attention is slower than both (see
-`bf16_attention`), so there bf16 keeps SDPA too.
+is 23 MB at 150 patches). Computing it for a few (sequence, head) pairs at a time keeps the scores in L2 cache, and
+bf16 matrix products run on the CPU's bf16 units. In fp32 the same blocking is slower than PyTorch's kernel (fp32
+matrix products with an inner dimension of 8 are slow), so fp32 keeps SDPA. Measured on the paper configuration
+(`benchmarks/attention.py`, and the whole classifier at batch 32 in bf16, 2 threads): on an AMD EPYC with AVX512-BF16
+and no AMX the blocked attention took 10.3 ms per layer against 16.1 for SDPA in bf16 (with PyTorch's softmax; the
+`exp2` form made the whole classifier 1.30x-1.50x faster again); on an Intel Xeon with AMX the softmax form was slower
+than SDPA (15.8 against 9.3 ms), the `exp2` form is faster (one thread, 16 windows: 2.9 against 4.1 ms per layer; the
+whole classifier 1.06x-1.16x SDPA in three runs), so every CPU runs it.
 
 This file is also shipped next to the weights as remote code (with `pipelines.py`): it imports only numpy, torch and
 transformers, and onnxruntime where present.
@@ -130,15 +133,15 @@ def cpu_bf16_support() -> str | None:
     return None
 
 
-def bf16_attention(bf16_support: str | None) -> str:
-    """The attention implementation of the bf16 path on a CPU with `bf16_support` (`cpu_bf16_support()`).
+def dense_stem_in_bf16(bf16_support: str | None) -> bool:
+    """Whether the bf16 path runs the CNN stem's residual blocks as dense matrix products
+    (`CiTrusCNNStem.use_dense_blocks`) on a CPU with `bf16_support` (`cpu_bf16_support()`).
 
-    Measured on the paper configuration (`benchmarks/attention.py`, 64 windows x 8 heads x 150 x 150, head size 8,
-    and the whole classifier at batch 32 under bf16 autocast, 2 threads): on an AMD EPYC with AVX512-BF16 and no AMX
-    the blocked attention took 10.3 ms per layer against 16.1 for SDPA in bf16; on an Intel Xeon with AMX it took
-    15.8 ms against 9.3 for SDPA, and the classifier ran 769 windows/s with SDPA against 504 with the blocked one.
+    On an Intel Xeon with AMX the dense products ran the paper configuration's stem 5x faster than its bf16
+    convolutions (2400 patches, one thread: 1.48 ms against 7.37). They do ~4x the convolutions' arithmetic, which AMX
+    absorbs; without AMX that was not measured to pay, so the convolutions stay.
     """
-    return "sdpa" if bf16_support == "amx_bf16" else BLOCKED_ATTENTION
+    return bf16_support == "amx_bf16"
 
 
 def onnx_export_available() -> str | None:
@@ -287,8 +290,8 @@ class TorchBackend(InferenceBackend):
 
 
 class BFloat16Backend(InferenceBackend):
-    """`torch.autocast` to bfloat16 on CPU with the attention this CPU runs fastest in bf16 (`bf16_attention`), on a
-    copy of the model so that the caller's model keeps its attention implementation."""
+    """`torch.autocast` to bfloat16 on CPU with the blocked attention (`blocked_bf16_attention`) and, on AMX, the
+    dense stem (`dense_stem_in_bf16`), on a copy of the model so that the caller's model stays as it is."""
 
     name = "bf16"
 
@@ -306,7 +309,11 @@ class BFloat16Backend(InferenceBackend):
             )
         register_blocked_attention()
         bf16_model = copy.deepcopy(model).eval()
-        bf16_model.set_attn_implementation(bf16_attention(bf16_support))
+        bf16_model.set_attn_implementation(BLOCKED_ATTENTION)
+        if dense_stem_in_bf16(bf16_support):
+            for module in bf16_model.modules():
+                if callable(getattr(module, "use_dense_blocks", None)):  # CiTrusCNNStem
+                    module.use_dense_blocks(torch.bfloat16)
         super().__init__(bf16_model, target, batch_threads)
 
     @torch.inference_mode()
