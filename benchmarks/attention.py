@@ -2,7 +2,8 @@
 
 Classification inference of the paper configuration (`speed.py`) spends about 60 % of its time in attention over
 150 patch tokens with 8 heads of size 8. This benchmark times every formulation of that one kernel that this CPU
-offers, in one run, in alternating rounds, on the same inputs, and prints each one's time, ratio to PyTorch's fp32
+offers, in one run, in alternating rounds, on the same inputs (random, in the layout and range of the model's own:
+see `compare_kernels`), and prints each one's time, ratio to PyTorch's fp32
 `scaled_dot_product_attention` (what both CiTrus and transformers' PatchTST run by default) and its largest
 difference from it:
 
@@ -59,6 +60,7 @@ SEQ_LENGTH = PAPER["context_length"] // PAPER["patch_length"]
 NUM_HEADS = PAPER["num_attention_heads"]
 HEAD_DIM = PAPER["d_model"] // NUM_HEADS
 SCALING = HEAD_DIM**-0.5
+INPUT_SCALE = 0.5  # standard deviation of the random queries, keys and values (see `compare_kernels`)
 
 
 class _Inference(torch.nn.Module):
@@ -99,8 +101,8 @@ def _sdpa_bf16(query, key, value):
 def _ort_multi_head_attention(num_threads: int):
     """ONNX Runtime's fused multi-head attention on `(N, heads, seq, head_dim)` inputs, or None without onnxruntime.
 
-    The operator takes `(N, seq, heads * head_dim)`; the layout change is inside the timed call, as a model that
-    fed it would have its projections write that layout directly (so this slightly favours the other kernels)."""
+    The operator takes `(N, seq, heads * head_dim)`, the layout the projections write: the timed call reads the
+    benchmark's inputs as they are and transposes only the output back."""
     try:
         import onnxruntime
         from onnx import TensorProto, helper
@@ -153,8 +155,12 @@ def kernels(args) -> dict:
 def compare_kernels(args) -> dict:
     """Median milliseconds per call, ratio to fp32 SDPA, effective GFLOP/s and largest difference from SDPA."""
     torch.manual_seed(0)
-    shape = (args.batch_size, NUM_HEADS, SEQ_LENGTH, HEAD_DIM)
-    query, key, value = (torch.randn(shape) for _ in range(3))
+    # The model's layout: each projection writes (N, seq, heads * head_dim), viewed as (N, heads, seq, head_dim) with
+    # the sequence strided (PyTorch's reductions over the sequence are 8x slower on a contiguous (N, heads, seq, 8)
+    # tensor). Scale 0.5: the blocked kernel's score bound is then about 20, inside the 14-41 measured on real
+    # recordings, so it takes the route the model takes (unshifted; the shifted one is the unit tests' business).
+    shape = (args.batch_size, SEQ_LENGTH, NUM_HEADS, HEAD_DIM)
+    query, key, value = (INPUT_SCALE * torch.randn(shape).transpose(1, 2) for _ in range(3))
     found = kernels(args)
     with torch.inference_mode():
         reference = _sdpa(query, key, value)
