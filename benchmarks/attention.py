@@ -10,10 +10,12 @@ difference from it:
 - `sdpa`: `torch.nn.functional.scaled_dot_product_attention`, fp32 (the reference).
 - `eager`: matrix product, softmax, matrix product (`modeling_citrus.eager_attention_forward`).
 - `sdpa-bf16`: SDPA on bf16 tensors.
-- `blocked-bf16`: the `bf16` inference backend's attention (`inference.backends.blocked_bf16_attention`): a few
+- `blocked-bf16`: the `bf16` inference backend's blocked kernel (`inference.backends._exp2_attention`): a few
   (sequence, head) pairs per thread at a time, products in bf16, the softmax as `exp2` of the scores (shifted by a
   bound of each row's maximum only where they could overflow); given bf16 queries, keys and values, as the model's
   projections produce them under autocast.
+- `bf16-backend`: with heads wider than `BLOCKED_ATTENTION_MAX_HEAD_DIM` only, what the backend's attention
+  (`blocked_bf16_attention`) runs for them: SDPA in bf16 under autocast.
 - `blocked-bf16-softmax`: the same blocks with PyTorch's float32 softmax (`inference.backends._softmax_attention`,
   what the backend ran before, and still runs for masks other than a key mask).
 - `compiled-sdpa`, `compiled-eager`: the same under `torch.compile` (inductor; compilation is not timed).
@@ -28,6 +30,7 @@ attention into `MultiHeadAttention` and bias + GELU into `BiasGelu`).
 
     python benchmarks/attention.py                   # every formulation, then the whole model
     python benchmarks/attention.py --no-compile --no-model
+    python benchmarks/attention.py --no-compile --no-model --heads 4 --head-dim 32 --seq-length 100   # citrus-small
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ import torch
 import torch.nn.functional as F
 
 from citrus_hf.inference.backends import (
+    BLOCKED_ATTENTION_MAX_HEAD_DIM,
+    _exp2_attention,
     _softmax_attention,
     blocked_bf16_attention,
     export_onnx,
@@ -59,8 +64,9 @@ from speed import PAPER, build  # noqa: E402
 SEQ_LENGTH = PAPER["context_length"] // PAPER["patch_length"]
 NUM_HEADS = PAPER["num_attention_heads"]
 HEAD_DIM = PAPER["d_model"] // NUM_HEADS
-SCALING = HEAD_DIM**-0.5
-INPUT_SCALE = 0.5  # standard deviation of the random queries, keys and values (see `compare_kernels`)
+# Standard deviation of the random queries, keys and values with heads of 8 (see `compare_kernels`); (8 / head_dim)^(1/4)
+# times it with other heads, which keeps the blocked kernel's score bound where it is.
+INPUT_SCALE = 0.5
 
 
 class _Inference(torch.nn.Module):
@@ -80,10 +86,15 @@ def _interface(function, dtype: torch.dtype | None = None):
         with torch.autocast("cpu", dtype=dtype) if dtype else nullcontext():
             if dtype:
                 query, key, value = query.to(dtype), key.to(dtype), value.to(dtype)
-            output, _ = function(module, query, key, value, None, scaling=SCALING)
+            output, _ = function(module, query, key, value, None, scaling=query.shape[-1] ** -0.5)
         return output.transpose(1, 2)
 
     return attend
+
+
+def _blocked_exp2(module, query, key, value, attention_mask, scaling):
+    # the blocked kernel itself, at any head width (the backend's attention hands wide heads to SDPA)
+    return _exp2_attention(query, key, value, attention_mask, scaling), None
 
 
 def _blocked_softmax(module, query, key, value, attention_mask, scaling):
@@ -91,14 +102,14 @@ def _blocked_softmax(module, query, key, value, attention_mask, scaling):
 
 
 def _sdpa(query, key, value):
-    return F.scaled_dot_product_attention(query, key, value, scale=SCALING)
+    return F.scaled_dot_product_attention(query, key, value, scale=query.shape[-1] ** -0.5)
 
 
 def _sdpa_bf16(query, key, value):
     return _sdpa(query.bfloat16(), key.bfloat16(), value.bfloat16())
 
 
-def _ort_multi_head_attention(num_threads: int):
+def _ort_multi_head_attention(num_threads: int, num_heads: int, seq_length: int, head_dim: int):
     """ONNX Runtime's fused multi-head attention on `(N, heads, seq, head_dim)` inputs, or None without onnxruntime.
 
     The operator takes `(N, seq, heads * head_dim)`, the layout the projections write: the timed call reads the
@@ -108,9 +119,9 @@ def _ort_multi_head_attention(num_threads: int):
         from onnx import TensorProto, helper
     except ImportError:
         return None
-    hidden = NUM_HEADS * HEAD_DIM
-    node = helper.make_node("MultiHeadAttention", ["q", "k", "v"], ["o"], domain="com.microsoft", num_heads=NUM_HEADS)
-    shape = ["batch", SEQ_LENGTH, hidden]
+    hidden = num_heads * head_dim
+    node = helper.make_node("MultiHeadAttention", ["q", "k", "v"], ["o"], domain="com.microsoft", num_heads=num_heads)
+    shape = ["batch", seq_length, hidden]
     graph = helper.make_graph(
         [node],
         "attention",
@@ -126,10 +137,10 @@ def _ort_multi_head_attention(num_threads: int):
 
     def attend(query, key, value):
         def flat(tensor):
-            return tensor.transpose(1, 2).reshape(len(tensor), SEQ_LENGTH, hidden).numpy()
+            return tensor.transpose(1, 2).reshape(len(tensor), seq_length, hidden).numpy()
 
         output = session.run(None, {"q": flat(query), "k": flat(key), "v": flat(value)})[0]
-        return torch.from_numpy(output).view(len(query), SEQ_LENGTH, NUM_HEADS, HEAD_DIM).transpose(1, 2)
+        return torch.from_numpy(output).view(len(query), seq_length, num_heads, head_dim).transpose(1, 2)
 
     return attend
 
@@ -140,13 +151,15 @@ def kernels(args) -> dict:
         "sdpa": _sdpa,
         "eager": _interface(eager_attention_forward),
         "sdpa-bf16": _sdpa_bf16,
-        "blocked-bf16": _interface(blocked_bf16_attention, torch.bfloat16),
+        "blocked-bf16": _interface(_blocked_exp2, torch.bfloat16),
         "blocked-bf16-softmax": _interface(_blocked_softmax, torch.bfloat16),
     }
+    if args.head_dim > BLOCKED_ATTENTION_MAX_HEAD_DIM:  # the backend's attention is then SDPA in bf16, not the kernel
+        found["bf16-backend"] = _interface(blocked_bf16_attention, torch.bfloat16)
     if not args.no_compile:
         found["compiled-sdpa"] = torch.compile(_sdpa, dynamic=False)
         found["compiled-eager"] = torch.compile(_interface(eager_attention_forward), dynamic=False)
-    ort_attention = _ort_multi_head_attention(torch.get_num_threads())
+    ort_attention = _ort_multi_head_attention(torch.get_num_threads(), args.heads, args.seq_length, args.head_dim)
     if ort_attention is not None:
         found["ort-mha"] = ort_attention
     return found
@@ -159,8 +172,9 @@ def compare_kernels(args) -> dict:
     # the sequence strided (PyTorch's reductions over the sequence are 8x slower on a contiguous (N, heads, seq, 8)
     # tensor). Scale 0.5: the blocked kernel's score bound is then about 20, inside the 14-41 measured on real
     # recordings, so it takes the route the model takes (unshifted; the shifted one is the unit tests' business).
-    shape = (args.batch_size, SEQ_LENGTH, NUM_HEADS, HEAD_DIM)
-    query, key, value = (INPUT_SCALE * torch.randn(shape).transpose(1, 2) for _ in range(3))
+    shape = (args.batch_size, args.seq_length, args.heads, args.head_dim)
+    scale = INPUT_SCALE * (8 / args.head_dim) ** 0.25  # the same bound, about 20, at any head width
+    query, key, value = (scale * torch.randn(shape).transpose(1, 2) for _ in range(3))
     found = kernels(args)
     with torch.inference_mode():
         reference = _sdpa(query, key, value)
@@ -169,7 +183,7 @@ def compare_kernels(args) -> dict:
         }  # also compiles the compiled ones, outside the timing
         steps = {name: (lambda _, attend=attend: attend(query, key, value)) for name, attend in found.items()}
         seconds = time_alternating(steps, [query], "cpu", args.rounds, args.steps_per_round)
-    flops = 4 * args.batch_size * NUM_HEADS * SEQ_LENGTH * SEQ_LENGTH * HEAD_DIM  # two products of 2 flops per term
+    flops = 4 * args.batch_size * args.heads * args.seq_length**2 * args.head_dim  # two products, 2 flops per term
     return {
         name: {
             "ms": seconds[name] * 1e3,
@@ -249,11 +263,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--no-model", action="store_true", help="skip the whole-model comparison")
     parser.add_argument("--no-onnx", action="store_true", help="skip ONNX Runtime in the whole-model comparison")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--heads", type=int, default=NUM_HEADS, help="attention heads (kernels only)")
+    parser.add_argument("--head-dim", type=int, default=HEAD_DIM, help="head width (kernels only; citrus-small: 32)")
+    parser.add_argument("--seq-length", type=int, default=SEQ_LENGTH, help="tokens per sequence (kernels only)")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
     results = {
-        "shape": {"batch": args.batch_size, "heads": NUM_HEADS, "seq": SEQ_LENGTH, "head_dim": HEAD_DIM},
+        "shape": {"batch": args.batch_size, "heads": args.heads, "seq": args.seq_length, "head_dim": args.head_dim},
         "threads": torch.get_num_threads(),
         "kernels": compare_kernels(args),
     }

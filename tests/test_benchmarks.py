@@ -107,6 +107,21 @@ def test_attention_benchmark_compares_kernels_with_sdpa(tmp_path):
     assert all(row["windows_per_s"] > 0 and row["max_logit_difference"] < 1e-4 for row in model.values())
 
 
+def test_attention_benchmark_at_citrus_smalls_head_width(tmp_path):
+    """At another shape (citrus-small's heads of 32), the blocked kernel is timed as it is, beside what the backend's
+    attention runs for such heads (SDPA in bf16)."""
+    results = _run(
+        "attention.py",
+        *("--batch-size", "2", "--rounds", "1", "--steps-per-round", "1", "--no-compile", "--no-model"),
+        *("--heads", "4", "--head-dim", "32", "--seq-length", "20"),
+        tmp_path=tmp_path,
+    )
+    assert results["shape"] == {"batch": 2, "heads": 4, "seq": 20, "head_dim": 32} and "model" not in results
+    kernels = results["kernels"]
+    assert {"blocked-bf16", "bf16-backend", "sdpa-bf16"} <= set(kernels)
+    assert all(row["max_difference"] < (5e-2 if "bf16" in name else 1e-5) for name, row in kernels.items())
+
+
 def test_criss_cross_benchmark_runs(tmp_path):
     results = _run(
         "criss_cross.py", "--channels", "3", "--seconds", "2", "--rounds", "1", "--no-memory", tmp_path=tmp_path

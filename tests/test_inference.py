@@ -486,6 +486,28 @@ def test_bf16_attention_across_channels_and_padded_patches():
         assert 0 < difference < 5e-2
 
 
+def test_bf16_attention_hands_wide_heads_to_sdpa():
+    """Heads wider than `BLOCKED_ATTENTION_MAX_HEAD_DIM` (citrus-small's are 32) run PyTorch's SDPA, faster for them:
+    close to exact attention, a key mask honoured (the masked keys' values never reach the output)."""
+    assert backends_module.BLOCKED_ATTENTION_MAX_HEAD_DIM < 32
+    generator = torch.Generator().manual_seed(0)
+    query, key, value = (torch.randn(5, 4, 30, 32, generator=generator).bfloat16() for _ in range(3))
+    mask = torch.zeros(5, 1, 1, 30)
+    mask[1, ..., 20:] = torch.finfo(torch.float32).min
+    module = torch.nn.Module().eval()
+    for attention_mask in (None, mask):
+        output, weights = blocked_bf16_attention(module, query, key, value, attention_mask, scaling=32**-0.5)
+        exact = torch.nn.functional.scaled_dot_product_attention(
+            query.double(), key.double(), value.double(), attn_mask=None if attention_mask is None else mask.double()
+        ).transpose(1, 2)
+        assert weights is None and output.shape == (5, 30, 4, 32) and output.dtype == torch.bfloat16
+        assert (output.double() - exact).abs().max() < 2e-2
+    scrambled = value.clone()
+    scrambled[1, :, 20:] = 1000
+    same, _ = blocked_bf16_attention(module, query, key, scrambled, mask, scaling=32**-0.5)
+    torch.testing.assert_close(same[1], output[1])
+
+
 @pytest.mark.skipif(onnx_export_available() is not None, reason="needs citrus-hf[onnx] for the onnxruntime path")
 @pytest.mark.parametrize("pooling", ["mean_max_std", "mean_max_std_dynamics"])
 def test_the_probes_pooling_with_the_spread_runs_on_every_path(tmp_path, pooling):
@@ -714,14 +736,14 @@ def test_blocked_attention_in_bf16_is_as_close_to_exact_as_the_softmax(monkeypat
     fp32 moved by -11 % to +19 % over eight labelled sets. Masked keys get no weight at all, and a bound so far above
     the scores that exp2 underflows falls back to the softmax."""
     monkeypatch.setattr(backends_module, "_UNSHIFTED_SCORE_LIMIT", 0.0 if shifted else 64.0)
-    # blocks of about 4 sequences whatever the thread count (a block holds that many pairs per thread)
-    monkeypatch.setattr(backends_module, "ATTENTION_BLOCK_PAIRS", max(1, 32 // torch.get_num_threads()))
+    # blocks of about 4 sequences of 30 whatever the thread count (a block holds that many weights per thread)
+    monkeypatch.setattr(backends_module, "ATTENTION_BLOCK_WEIGHTS", max(1, 32 // torch.get_num_threads()) * 30 * 30)
     generator = torch.Generator().manual_seed(0)
     query, key, value = (torch.randn(37, 8, 30, 8, generator=generator).bfloat16() for _ in range(3))
     mask = torch.zeros(37, 1, 1, 30)
     mask[3, ..., 20:] = torch.finfo(torch.float32).min
     module = torch.nn.Module().eval()
-    sequences_per_block = backends_module._sequences_per_block(num_heads=8)
+    sequences_per_block = backends_module._sequences_per_block(num_heads=8, seq_length=30)
     assert 37 % sequences_per_block and 37 > sequences_per_block  # several blocks, the last one partial
     for attention_mask in (None, mask):
         output, _ = blocked_bf16_attention(module, query, key, value, attention_mask, scaling=8**-0.5)

@@ -2,12 +2,12 @@
 choice of the fastest one that keeps the results (`load_backend(model, "auto")`).
 
 - `"torch"`: the model as it is (fp32 on CPU, scaled-dot-product attention). Always available; the reference.
-- `"bf16"`: `torch.autocast` to bfloat16 on CPU, attention computed in blocks of a few sequences (bf16 matrix
-  products, the softmax as `exp2` of the scores, no pass for their maximum; `blocked_bf16_attention`) and, on a CPU
-  with AMX, the CNN stem's residual blocks as dense matrix products (`dense_stem_in_bf16`). Logits move by up to a few
-  1e-2; predicted classes were identical to fp32 on the real check set (README, "Inference"). The fastest path for
-  batches of windows on an idle CPU with native bf16 (AVX512-BF16, AMX); slower than fp32 without it, at batch 1, and
-  when other processes share the cores.
+- `"bf16"`: `torch.autocast` to bfloat16 on CPU, attention with small heads computed in blocks of a few sequences
+  (bf16 matrix products, the softmax as `exp2` of the scores, no pass for their maximum; `blocked_bf16_attention`;
+  wider heads run SDPA) and, on a CPU with AMX, the CNN stem's residual blocks as dense matrix products
+  (`dense_stem_in_bf16`). Logits move by up to a few 1e-2; predicted classes were identical to fp32 on the real check
+  set (README, "Inference"). The fastest path for batches of windows on an idle CPU with native bf16 (AVX512-BF16,
+  AMX); slower than fp32 without it, at batch 1, and when other processes share the cores.
 - `"onnxruntime"`: the model exported to ONNX once (dynamo exporter, opset `ONNX_OPSET`) and run by ONNX Runtime.
   The export is cached on disk, keyed by a hash of the weights, config and model code, the opset and the input-shape
   policy, so later processes reuse it; outputs match fp32 PyTorch within 1e-4. Far faster than PyTorch at batch 1 and
@@ -36,7 +36,8 @@ matrix products with an inner dimension of 8 are slow), so fp32 keeps SDPA. Meas
 and no AMX the blocked attention took 10.3 ms per layer against 16.1 for SDPA in bf16 (with PyTorch's softmax; the
 `exp2` form made the whole classifier 1.30x-1.50x faster again); on an Intel Xeon with AMX the softmax form was slower
 than SDPA (15.8 against 9.3 ms), the `exp2` form is faster (one thread, 16 windows: 2.9 against 4.1 ms per layer; the
-whole classifier 1.06x-1.16x SDPA in three runs), so every CPU runs it.
+whole classifier 1.06x-1.16x SDPA in three runs), so every CPU runs it, for heads of up to 8 dimensions: from 32 (those
+of citrus-small) SDPA's products are the faster ones (`BLOCKED_ATTENTION_MAX_HEAD_DIM`).
 
 This file is also shipped next to the weights as remote code (with `pipelines.py`): it imports only numpy, torch and
 transformers, and onnxruntime where present.
@@ -89,10 +90,19 @@ ONNX_TOLERANCE = 1e-4
 # keep one slow outlier from deciding; the first batch, which runs every path for the agreement check and pays their
 # warm-up, is not timed.
 RACE_BATCHES_PER_PATH = 2
-# (sequence, head) pairs per block of `blocked_bf16_attention`: 32 weight matrices of 150 x 150 in bf16 are 1.4 MB,
-# about a core's L2 cache. Paper configuration, batch 32, the whole bf16 classifier on a 2-core AVX512-BF16 EPYC: 8, 16,
-# 32 and 64 pairs ran 572 / 602 / 629 / 627 windows/s (one thread) and 568 / 619 / 666 / 665 (batch split across two).
-ATTENTION_BLOCK_PAIRS = 32
+# Attention weights per thread in a block of `blocked_bf16_attention`: 32 (sequence, head) pairs of 150 x 150, 1.4 MB
+# in bf16, about a core's L2 cache. Paper configuration, batch 32, the whole bf16 classifier on a 2-core AVX512-BF16
+# EPYC: 8, 16, 32 and 64 pairs ran 572 / 602 / 629 / 627 windows/s (one thread) and 568 / 619 / 666 / 665 (batch split
+# across two). Counted in weights, not pairs, so that short sequences come in few large blocks: criss-cross heads
+# attend across a handful of channels for every patch, and in blocks of 32 pairs their 4,800 sequences of 6 took
+# 22 ms, most of it per-block overhead, against 14 for SDPA.
+ATTENTION_BLOCK_WEIGHTS = 32 * 150 * 150
+# Widest head `blocked_bf16_attention` computes itself; wider heads go to PyTorch's SDPA (in bf16 under autocast), whose
+# products fill the CPU's bf16 tiles once the inner dimension reaches 32. One thread, 16 sequences in the model's
+# layout, SDPA / blocked time on an AMX Xeon: 1.44 / 1.36 / 1.24 at 100 / 150 / 300 patches with heads of 8, 1.03 /
+# 1.00 / 0.81 with 16, 0.81 / 0.84 / 0.78 with 32 (citrus-small's), 0.54-0.62 with 64; with oneDNN held to
+# AVX512-BF16 on the same CPU 1.54 / 1.54 / 1.28, 1.08 / 1.10 / 0.84, 0.67 / 0.67 / 0.54 and 0.34-0.45.
+BLOCKED_ATTENTION_MAX_HEAD_DIM = 8
 BLOCKED_ATTENTION = "citrus_blocked_bf16"
 _LOG2_E = math.log2(math.e)
 # `_exp2_attention`: added to a masked key's score (base 2): exp2 of the sum is exactly 0 in bf16 and fp32, and it is
@@ -655,8 +665,9 @@ def blocked_bf16_attention(
     dropout: float = 0.0,
     **kwargs,
 ) -> tuple[torch.Tensor, None]:
-    """Attention for inference, `ATTENTION_BLOCK_PAIRS` (sequence, head) pairs per thread at a time, matrix products
-    in the inputs' dtype (bf16 under autocast). A function of transformers' attention interface.
+    """Attention for inference, a block of (sequence, head) pairs per thread at a time (`ATTENTION_BLOCK_WEIGHTS`),
+    matrix products in the inputs' dtype (bf16 under autocast), for heads of up to `BLOCKED_ATTENTION_MAX_HEAD_DIM`;
+    wider heads run PyTorch's SDPA, faster there. A function of transformers' attention interface.
 
     The softmax is computed as `exp2(score) / sum` on the scores in base 2, shifted by a bound of each query's largest
     score only when they could overflow (see `_exp2_attention`): no pass over the scores for their maximum, no float32
@@ -677,6 +688,10 @@ def blocked_bf16_attention(
             f"{BLOCKED_ATTENTION} attention needs query, key and value of one dtype, got {query.dtype}, {key.dtype} "
             f"and {value.dtype}; run the model under one autocast dtype."
         )
+    if query.shape[-1] > BLOCKED_ATTENTION_MAX_HEAD_DIM:
+        mask = None if attention_mask is None else attention_mask.to(query.dtype)  # SDPA wants the query's dtype
+        output = torch.nn.functional.scaled_dot_product_attention(query, key, value, attn_mask=mask, scale=scaling)
+        return output.transpose(1, 2), None
     if attention_mask is None or attention_mask.shape[-2] == 1:
         output = _exp2_attention(query, key, value, attention_mask, scaling)
         if output is not None:
@@ -684,9 +699,9 @@ def blocked_bf16_attention(
     return _softmax_attention(query, key, value, attention_mask, scaling), None
 
 
-def _sequences_per_block(num_heads: int) -> int:
-    # each thread takes its share of a block, so a block holds `ATTENTION_BLOCK_PAIRS` pairs per thread
-    return max(1, ATTENTION_BLOCK_PAIRS * torch.get_num_threads() // num_heads)
+def _sequences_per_block(num_heads: int, seq_length: int) -> int:
+    # each thread takes its share of a block, so a block holds `ATTENTION_BLOCK_WEIGHTS` weights per thread
+    return max(1, ATTENTION_BLOCK_WEIGHTS * torch.get_num_threads() // (num_heads * seq_length**2))
 
 
 def _exp2_attention(
@@ -749,7 +764,7 @@ def _exp2_attention(
     values[:, :, :head_dim] = value.transpose(-1, -2)
     values[:, :, head_dim] = 1
     outputs = torch.empty_like(values)  # (N, heads, head_dim + 1, seq): outputs, then each query's sum of weights
-    block_size = min(_sequences_per_block(num_heads), num_sequences)
+    block_size = min(_sequences_per_block(num_heads, seq_length), num_sequences)
     weights = torch.empty(block_size, num_heads, seq_length, seq_length, dtype=dtype, device=device)
     for start in range(0, num_sequences, block_size):
         block = slice(start, start + block_size)
@@ -770,7 +785,7 @@ def _softmax_attention(
     """Blocked attention with PyTorch's float32 softmax: matrix products in the inputs' dtype. `(N, seq, heads,
     head_dim)` from `(N, heads, seq, head_dim)`; any additive mask."""
     num_sequences, num_heads, seq_length, head_dim = query.shape
-    sequences_per_block = _sequences_per_block(num_heads)
+    sequences_per_block = _sequences_per_block(num_heads, seq_length)
     query = (query * scaling).contiguous()
     key_transposed = key.transpose(-1, -2).contiguous()  # (N, heads, head_dim, seq)
     value = value.contiguous()
