@@ -373,7 +373,16 @@ def test_dense_residual_blocks_compute_the_stem(channels, strides, kernel_size, 
         stem.dense_blocks(patches[:, None])
 
 
-def test_dense_residual_blocks_only_for_short_relu_stems_and_never_saved():
+def test_dense_residual_blocks_only_for_short_relu_stems_and_never_saved(monkeypatch):
+    stem = CiTrusModel(tiny_config()).patch_embedding
+    with monkeypatch.context() as patched:  # a PyTorch without oneDNN: the unfused products, same tokens
+        patched.setattr(torch.backends.mkldnn, "is_available", lambda: False)
+        assert stem.use_dense_blocks(torch.float32) and not any(stem.dense_blocks.fused)
+    patches = torch.randn(30, 20)
+    with torch.no_grad():
+        dense = stem(patches)
+        stem.dense_blocks = None
+        torch.testing.assert_close(dense, stem(patches), atol=1e-5, rtol=1e-5)
     stem = CiTrusModel(tiny_config(cnn_activation="gelu")).patch_embedding
     assert not stem.use_dense_blocks(torch.bfloat16) and stem.dense_blocks is None
     long_patches = tiny_config(patch_length=100, context_length=200, spectrogram_n_fft=120)

@@ -329,7 +329,7 @@ def _fused_linear_relu_runs(weight: torch.Tensor, bias: torch.Tensor) -> bool:
     probe = torch.linspace(-1, 1, 2 * weight.shape[1], dtype=weight.dtype).view(2, -1)
     try:
         fused = _linear_relu(probe, weight, bias, fused=True)
-    except (RuntimeError, NotImplementedError):
+    except Exception:  # a private operator: whatever it raises here, the unfused product serves
         return False
     return bool(torch.allclose(fused.float(), _linear_relu(probe, weight, bias).float(), rtol=0.02, atol=0.02))
 
