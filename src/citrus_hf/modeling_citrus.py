@@ -393,8 +393,9 @@ class CiTrusDenseResidualBlocks(nn.Module):
                 "torch.inference_mode() or torch.no_grad() (train the model itself, not its inference copy)."
             )
         hidden_states = hidden_states.flatten(1).to(self.first_weight_0.dtype)  # (N, patch_length)
+        on_cpu = hidden_states.device.type == "cpu"  # the fused operator was probed on CPU (the module may move)
         for (weight, bias), fused in zip(self.products, self.fused):
-            hidden_states = _linear_relu(hidden_states, getattr(self, weight), getattr(self, bias), fused)
+            hidden_states = _linear_relu(hidden_states, getattr(self, weight), getattr(self, bias), fused and on_cpu)
         return hidden_states
 
 
