@@ -357,12 +357,10 @@ class CiTrusDenseResidualBlocks(nn.Module):
     Input `(N, 1, patch_length)`, output `(N, last_width * last_length)`, the flattened output of the last block.
     """
 
-    def __init__(self, stem: CiTrusCNNStem, patch_length: int, dtype: torch.dtype):
+    def __init__(self, stem: CiTrusCNNStem, dtype: torch.dtype):
         super().__init__()
         self.products: list[tuple[str, str]] = []
-        length = patch_length
-        for index, block in enumerate(stem.blocks):
-            out_length = (length - 1) // block.stride + 1
+        for index, (block, length, out_length) in enumerate(zip(stem.blocks, stem.lengths, stem.lengths[1:])):
             first = _convolution_matrix(block.conv1, length)  # (in_channels * length, out_channels * out_length)
             second = _convolution_matrix(block.conv2, out_length)
             shortcut = _shortcut_matrix(block.conv1.in_channels, block.conv1.out_channels, length, block.stride)
@@ -381,7 +379,6 @@ class CiTrusDenseResidualBlocks(nn.Module):
                 self.register_buffer(name, tensor.to(block.conv1.weight.device, dtype).contiguous(), persistent=False)
             self.products += [(f"first_weight_{index}", f"first_bias_{index}")]
             self.products += [(f"second_weight_{index}", f"second_bias_{index}")]
-            length = out_length
         self.fused = [
             _fused_linear_relu_runs(getattr(self, weight), getattr(self, bias)) for weight, bias in self.products
         ]
@@ -429,10 +426,10 @@ class CiTrusCNNStem(nn.Module):
             CiTrusResidualBlock(widths[i], widths[i + 1], config.cnn_kernel_size, stride, config.cnn_activation)
             for i, stride in enumerate(config.cnn_strides)
         )
-        self.projection = nn.Linear(config.cnn_channels[-1] * _stem_lengths(config)[-1], config.d_model)
+        self.lengths = _stem_lengths(config)  # a patch's length before every block and after the last
+        self.projection = nn.Linear(config.cnn_channels[-1] * self.lengths[-1], config.d_model)
         # normalises the token instead of the (leaky, costly) batch norm a ResNet would have inside the blocks
         self.norm = nn.LayerNorm(config.d_model, eps=config.norm_eps)
-        self.patch_length = config.patch_length
         self.dense_blocks: CiTrusDenseResidualBlocks | None = None  # see `use_dense_blocks`
 
     # At inference on CPU the stem is bound by memory traffic between its small convolutions: runs of this many
@@ -451,11 +448,11 @@ class CiTrusCNNStem(nn.Module):
         (`CiTrusDenseResidualBlocks`, a copy of the current weights: for a frozen model). False, and nothing changes,
         when the stem's activation is not ReLU or its patches are longer than `dense_max_patch_length`. Training and
         gradients keep the convolutions."""
-        if self.patch_length > self.dense_max_patch_length:
+        if self.lengths[0] > self.dense_max_patch_length:
             return False
         if not all(isinstance(block.activation, nn.ReLU) for block in self.blocks):
             return False
-        self.dense_blocks = CiTrusDenseResidualBlocks(self, self.patch_length, dtype)
+        self.dense_blocks = CiTrusDenseResidualBlocks(self, dtype)
         return True
 
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
