@@ -29,6 +29,7 @@ from citrus_hf import (
     CiTrusForSequenceClassification,
     CiTrusModel,
     build_model_card,
+    modeling_citrus,
 )
 from citrus_hf.modeling_citrus import (
     PRETRAINING_HEADS,
@@ -859,6 +860,24 @@ def test_dynamics_pooling_is_the_step_and_the_autocorrelation_over_the_kept_patc
     rhythm = torch.cos(2 * torch.pi * torch.arange(64.0) / 8).reshape(1, 1, 64, 1)
     correlation = pool_patches(rhythm, None, "mean_max_std_dynamics")[0, 0, 4:]
     assert correlation[AUTOCORRELATION_LAGS.index(8)] > 0.8 and correlation[AUTOCORRELATION_LAGS.index(4)] < -0.8
+
+
+@pytest.mark.parametrize("pooling", ["mean_max_std", "mean_max_std_dynamics"])
+def test_pooling_in_chunks_of_windows_gives_the_same_bits(monkeypatch, pooling):
+    torch.manual_seed(0)
+    features = torch.randn(7, 2, 30, 4, requires_grad=True)
+    patch_mask = torch.ones(7, 30)
+    patch_mask[1, 20:] = 0  # each window its own padding, so a chunk paired with another's mask would show
+    patch_mask[5, 9:] = 0
+    whole = pool_patches(features, patch_mask, pooling)
+    monkeypatch.setattr(modeling_citrus, "POOLING_CHUNK_ELEMENTS", 2 * 30 * 4 * 3)  # chunks of 3, 3 and 1 windows
+    chunked = pool_patches(features, patch_mask, pooling)
+    assert torch.equal(chunked, whole)
+    assert torch.equal(
+        pool_patches(features, None, pooling), modeling_citrus._pool_patches_at_once(features, None, pooling)
+    )
+    chunked.sum().backward()  # gradients flow through the chunks
+    assert torch.isfinite(features.grad).all()
 
 
 def test_embed_rejects_unknown_choices():

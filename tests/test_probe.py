@@ -26,8 +26,9 @@ def _brute_force_loo(features, targets, alpha_relative):
     """Refit without each example in turn (the definition the closed form must match)."""
     n = len(features)
     mean, scale = features.mean(0), features.std(0)
+    scale[scale < 1e-12] = 1.0  # constant columns, as fit_ridge ignores them
     design = (features - mean) / scale
-    unit = (np.linalg.svd(design - 0, compute_uv=False) ** 2).mean()
+    unit = (np.linalg.svd(design, compute_uv=False) ** 2).mean()
     errors = []
     for i in range(n):
         keep = np.arange(n) != i
@@ -77,6 +78,31 @@ def test_ridge_leave_one_out_predictions_are_exact():
         xm, ym = x.mean(0), y.mean(0)
         w = np.linalg.solve((x - xm).T @ (x - xm) + 0.3 * unit * np.eye(4), (x - xm).T @ (y - ym))
         np.testing.assert_allclose(readout.loo_predictions[i], ym + (design[i] - xm) @ w, rtol=1e-8, atol=1e-10)
+
+
+def test_ridge_on_more_features_than_examples_is_the_direct_solution():
+    # p > n takes the Gram matrix's eigen-decomposition instead of the SVD (the probe's usual shape): the read-out
+    # and its leave-one-out errors must still be those of the ridge problem itself.
+    rng = np.random.default_rng(3)
+    features = rng.standard_normal((9, 40)) * rng.uniform(0.1, 10.0, 40) + rng.standard_normal(40)
+    features[:, 0] = 2.0  # a constant column
+    targets = features[:, 1:4] @ rng.standard_normal((3, 2)) + 0.3 * rng.standard_normal((9, 2))
+    original = features.copy()
+    readout = fit_ridge(features, targets)
+    np.testing.assert_array_equal(features, original)  # standardised in a copy
+    for index in (0, 6, 12):
+        assert readout.loo_errors[index] == pytest.approx(
+            _brute_force_loo(features, targets, DEFAULT_ALPHAS[index]), rel=1e-6
+        )
+    mean, scale = features.mean(0), features.std(0)
+    scale[scale < 1e-12] = 1.0
+    design = (features - mean) / scale
+    unit = (np.linalg.svd(design, compute_uv=False) ** 2).sum() / 9
+    w = np.linalg.solve(design.T @ design + readout.alpha * unit * np.eye(40), design.T @ (targets - targets.mean(0)))
+    new_features = rng.standard_normal((5, 40))
+    np.testing.assert_allclose(
+        readout.predict(new_features), targets.mean(0) + ((new_features - mean) / scale) @ w, rtol=1e-8, atol=1e-10
+    )
 
 
 def test_ridge_works_on_raw_features_and_recovers_a_linear_rule():

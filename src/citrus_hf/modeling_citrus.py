@@ -1780,15 +1780,37 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
 # ----------------------------------------------------------------------------------------------------------------------
 
 
+# The spread and the dynamics read every token many times (centring, squares, the step, 12 lagged products), each
+# pass through a full-size temporary, so a batch that outgrows the cache pays memory bandwidth on every pass. Pooled a
+# few windows at a time (at most this many token values, 1 MB in float32) the passes stay in cache: 150 citrus-small
+# windows of 6 channels, "mean_max_std_dynamics", one thread, AMX Xeon: 87 ms instead of 435 (32 channels: 0.61 s
+# instead of 2.42). Each window's statistics are the same bits either way (no reduction crosses windows). Mean and max
+# are one pass each and gain nothing.
+POOLING_CHUNK_ELEMENTS = 2**18
+
+
 def pool_patches(features: torch.Tensor, patch_mask: torch.Tensor | None, pooling: str) -> torch.Tensor:
     """Pool token features over patches: `(B, C, S, D)` -> `(B, C, k * D)`, the `k = POOLING_STATISTICS[pooling]`
     statistics of every token dimension side by side ("mean_max": mean, max; "mean_max_std": and the standard
     deviation; "mean_max_std_dynamics": and `token_dynamics`).
 
     Padding patches (`patch_mask` `(B, P)` == 0) are left out. "cls" reads the CLS token, which the model puts first.
+    With the spread, large batches are pooled in chunks of windows (`POOLING_CHUNK_ELEMENTS`), except under tracing,
+    where the graph must not depend on the batch size.
     """
     if pooling == "cls":
         return features[:, :, 0]
+    windows_per_chunk = max(1, POOLING_CHUNK_ELEMENTS // max(1, features[:1].numel()))
+    if POOLING_STATISTICS[pooling] < 3 or features.shape[0] <= windows_per_chunk or _is_tracing():
+        return _pool_patches_at_once(features, patch_mask, pooling)
+    masks = [None] * features.shape[0] if patch_mask is None else patch_mask.split(windows_per_chunk)
+    return torch.cat(
+        [_pool_patches_at_once(chunk, mask, pooling) for chunk, mask in zip(features.split(windows_per_chunk), masks)]
+    )
+
+
+def _pool_patches_at_once(features: torch.Tensor, patch_mask: torch.Tensor | None, pooling: str) -> torch.Tensor:
+    """`pool_patches` on the whole of `features` `(B, C, S, D)` in one pass per statistic."""
     keep = None if patch_mask is None else patch_mask.to(features.dtype)[:, None, :, None]  # (B, 1, P, 1)
     needs_mean = pooling != "max"
     if keep is None:
