@@ -1803,10 +1803,9 @@ def pool_patches(features: torch.Tensor, patch_mask: torch.Tensor | None, poolin
     windows_per_chunk = max(1, POOLING_CHUNK_ELEMENTS // max(1, features[:1].numel()))
     if POOLING_STATISTICS[pooling] < 3 or features.shape[0] <= windows_per_chunk or _is_tracing():
         return _pool_patches_at_once(features, patch_mask, pooling)
-    masks = [None] * features.shape[0] if patch_mask is None else patch_mask.split(windows_per_chunk)
-    return torch.cat(
-        [_pool_patches_at_once(chunk, mask, pooling) for chunk, mask in zip(features.split(windows_per_chunk), masks)]
-    )
+    chunks = features.split(windows_per_chunk)
+    masks = [None] * len(chunks) if patch_mask is None else patch_mask.split(windows_per_chunk)
+    return torch.cat([_pool_patches_at_once(chunk, mask, pooling) for chunk, mask in zip(chunks, masks, strict=True)])
 
 
 def _pool_patches_at_once(features: torch.Tensor, patch_mask: torch.Tensor | None, pooling: str) -> torch.Tensor:
