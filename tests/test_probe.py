@@ -22,13 +22,19 @@ from citrus_hf.training.probe import (
 from citrus_hf.vocabulary_citrus import POOLING_STATISTICS
 
 
-def _brute_force_loo(features, targets, alpha_relative):
-    """Refit without each example in turn (the definition the closed form must match)."""
-    n = len(features)
+def _standardised(features):
+    """`(design, mean, scale, unit)` as `fit_ridge` defines them: columns centred and scaled (constant columns kept
+    at scale 1), and the penalty's unit, the mean squared singular value of the design."""
     mean, scale = features.mean(0), features.std(0)
     scale[scale < 1e-12] = 1.0  # constant columns, as fit_ridge ignores them
     design = (features - mean) / scale
-    unit = (np.linalg.svd(design, compute_uv=False) ** 2).mean()
+    return design, mean, scale, (np.linalg.svd(design, compute_uv=False) ** 2).mean()
+
+
+def _brute_force_loo(features, targets, alpha_relative):
+    """Refit without each example in turn (the definition the closed form must match)."""
+    n = len(features)
+    design, _, _, unit = _standardised(features)
     errors = []
     for i in range(n):
         keep = np.arange(n) != i
@@ -71,9 +77,7 @@ def test_ridge_leave_one_out_predictions_are_exact():
     for i in (0, 4, 9):
         keep = np.arange(10) != i
         # the held-out prediction of a ridge fitted on the other 9 with the same absolute penalty
-        mean, scale = features.mean(0), features.std(0)
-        design = (features - mean) / scale
-        unit = (np.linalg.svd(design, compute_uv=False) ** 2).mean()
+        design, _, _, unit = _standardised(features)
         x, y = design[keep], targets[keep]
         xm, ym = x.mean(0), y.mean(0)
         w = np.linalg.solve((x - xm).T @ (x - xm) + 0.3 * unit * np.eye(4), (x - xm).T @ (y - ym))
@@ -94,10 +98,7 @@ def test_ridge_on_more_features_than_examples_is_the_direct_solution():
         assert readout.loo_errors[index] == pytest.approx(
             _brute_force_loo(features, targets, DEFAULT_ALPHAS[index]), rel=1e-6
         )
-    mean, scale = features.mean(0), features.std(0)
-    scale[scale < 1e-12] = 1.0
-    design = (features - mean) / scale
-    unit = (np.linalg.svd(design, compute_uv=False) ** 2).sum() / 9
+    design, mean, scale, unit = _standardised(features)
     w = np.linalg.solve(design.T @ design + readout.alpha * unit * np.eye(40), design.T @ (targets - targets.mean(0)))
     new_features = rng.standard_normal((5, 40))
     np.testing.assert_allclose(
