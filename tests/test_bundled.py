@@ -84,6 +84,39 @@ def test_auto_classes_load_it_through_bundled_checkpoint():
     _assert_backbone_is_bundled(AutoModel.from_pretrained(folder))
 
 
+def test_auto_classes_take_the_bundled_name(tmp_path, monkeypatch):
+    """By habit: `AutoModelFor....from_pretrained("citrus-small")`, offline, with the bundled weights; transformers
+    alone would look the name up on the Hub."""
+    from transformers import (
+        AutoConfig,
+        AutoFeatureExtractor,
+        AutoModel,
+        AutoModelForPreTraining,
+        AutoModelForSequenceClassification,
+        AutoProcessor,
+    )
+
+    assert AutoConfig.from_pretrained("citrus-small").model_type == "citrus"
+    assert isinstance(AutoFeatureExtractor.from_pretrained("citrus-small"), CiTrusFeatureExtractor)
+    assert isinstance(AutoProcessor.from_pretrained("citrus-small"), CiTrusFeatureExtractor)
+    _assert_backbone_is_bundled(AutoModel.from_pretrained("citrus-small"))
+    pretraining = AutoModelForPreTraining.from_pretrained("citrus-small")
+    assert all(torch.equal(pretraining.state_dict()[k], v) for k, v in _bundled_weights().items())
+    classifier = AutoModelForSequenceClassification.from_pretrained("citrus-small", num_labels=3, num_channels=6)
+    assert isinstance(classifier, CiTrusForSequenceClassification) and classifier.config.num_labels == 3
+    _assert_backbone_is_bundled(classifier)
+    regressor = citrus_hf.AutoModelForTimeSeriesRegression.from_pretrained("citrus-small")
+    assert isinstance(regressor, CiTrusForRegression)
+    _assert_backbone_is_bundled(regressor)
+    # a local folder of the same name wins over the bundled checkpoint, through every route
+    classifier.save_pretrained(tmp_path / "citrus-small")
+    monkeypatch.chdir(tmp_path)
+    for loader in (AutoModelForSequenceClassification, CiTrusForSequenceClassification):
+        local = loader.from_pretrained("citrus-small")
+        assert torch.equal(local.classifier.weight, classifier.classifier.weight)
+    assert AutoConfig.from_pretrained("citrus-small").num_channels == 6
+
+
 def test_command_line_fits_it_by_name(tmp_path):
     output = tmp_path / "run"
     arguments = ["finetune", "--model", "citrus-small", "--dataset", "basic_motions", "--label-budget", "2"]

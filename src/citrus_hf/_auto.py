@@ -12,7 +12,9 @@ module is itself executing at that moment (importing `modeling_citrus` imports `
 imports `modeling_auto`), the registration waits until that module has finished: the finder watches the CiTrus model
 modules too, so no half-initialised module is ever used.
 
-Besides the Auto classes, this is where the package plugs its publishing into transformers: `push_to_hub` of CiTrus
+Registration also lets the Auto classes take the name of a checkpoint shipped with the package ("citrus-small"), as
+the CiTrus classes and `pipeline` do (`_take_bundled_names`). Besides the Auto classes, this is where the package
+plugs its publishing into transformers: `push_to_hub` of CiTrus
 models (a hook the model files leave empty, because they are also the checkpoints' remote code) and the `Trainer`'s
 model card both write the CiTrus card of `citrus_hf.publishing`. That layer sits above this one, so it is imported by
 name when a card is written (`_publishing`), never at import.
@@ -39,16 +41,40 @@ def _register_configs() -> None:
     AutoConfig.register(CiTrusConfig.model_type, CiTrusConfig, exist_ok=True)
     AutoConfig.register(CiTrusFusionConfig.model_type, CiTrusFusionConfig, exist_ok=True)
     CiTrusConfig._checkpoint_locator = _bundled_checkpoint
+    _take_bundled_names(AutoConfig)
 
 
 def _bundled_checkpoint(name: str):
-    """The folder of a checkpoint shipped with the package, or None."""
-    from ._bundled import bundled_checkpoint
+    """The folder of a checkpoint shipped with the package, or None; None too when a local folder has that name,
+    which wins as it does for transformers over the Hub (the CiTrus classes' locator)."""
+    from ._bundled import folder_if_bundled
 
-    return bundled_checkpoint(name)
+    folder = folder_if_bundled(name)
+    return None if folder is name else folder
+
+
+def _take_bundled_names(auto_class: type) -> None:
+    """Let `auto_class.from_pretrained` (and that of every Auto class inheriting it) take the name of a checkpoint
+    shipped with the package: `AutoModel.from_pretrained("citrus-small")` loads the bundled folder offline, where
+    transformers would look the name up on the Hub, retry for most of a minute without a network and end in an error
+    about the connection. The name of a local folder wins, and every other argument passes through unchanged
+    (idempotent)."""
+    from ._bundled import folder_if_bundled
+
+    loader = auto_class.__dict__["from_pretrained"].__func__
+    if getattr(loader, "_citrus_bundled_names", False):
+        return
+
+    @functools.wraps(loader)
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
+        return loader(cls, folder_if_bundled(pretrained_model_name_or_path), *args, **kwargs)
+
+    from_pretrained._citrus_bundled_names = True
+    auto_class.from_pretrained = classmethod(from_pretrained)
 
 
 def _register_models() -> None:
+    from transformers.models.auto.auto_factory import _BaseAutoModelClass
     from transformers.models.auto.modeling_auto import (
         AutoModel,
         AutoModelForPreTraining,
@@ -78,6 +104,14 @@ def _register_models() -> None:
     AutoModelForTimeSeriesRegression.register(CiTrusFusionConfig, CiTrusFusionForRegression, exist_ok=True)
     _CiTrusFamilyMixin._hub_publisher = _push_with_citrus_card
     _CiTrusFamilyMixin._checkpoint_locator = _bundled_checkpoint
+    # transformers gives each AutoModel* class its own copy of the base's `from_pretrained` (for its docstring), so
+    # each is wrapped; classes deriving from the base later (AutoModelForTimeSeriesRegression) inherit the base's.
+    import transformers.models.auto.modeling_auto as modeling_auto
+
+    for auto_class in [_BaseAutoModelClass, *vars(modeling_auto).values()]:
+        if isinstance(auto_class, type) and issubclass(auto_class, _BaseAutoModelClass):
+            if "from_pretrained" in vars(auto_class):
+                _take_bundled_names(auto_class)
 
 
 def _publishing(module: str):
@@ -123,6 +157,7 @@ def _register_feature_extractors() -> None:
 
     AutoFeatureExtractor.register(CiTrusConfig, CiTrusFeatureExtractor, exist_ok=True)
     CiTrusFeatureExtractor._checkpoint_locator = _bundled_checkpoint
+    _take_bundled_names(AutoFeatureExtractor)
 
 
 def _register_processors() -> None:
@@ -138,6 +173,7 @@ def _register_processors() -> None:
     # tokenizer. Unregistered, AutoProcessor would try AutoTokenizer first, which asks whether to run the
     # checkpoint's code.
     AutoProcessor.register(CiTrusConfig, CiTrusFeatureExtractor, exist_ok=True)
+    _take_bundled_names(AutoProcessor)
 
 
 # transformers' auto module -> (what registers CiTrus with it, the CiTrus modules that registration imports)

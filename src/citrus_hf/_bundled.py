@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 
 # Checkpoints shipped inside the package, loadable by name: `BUNDLED_CHECKPOINTS / name` holding a `config.json`.
@@ -21,6 +22,18 @@ def bundled_checkpoint(name: str) -> Path | None:
         return None
     folder = BUNDLED_CHECKPOINTS / name
     return folder if (folder / "config.json").is_file() else None
+
+
+def folder_if_bundled(value):
+    """The folder (a `str`) of the bundled checkpoint `value` names, unless a local folder has that name; otherwise
+    `value` unchanged (a folder, a Hub id, a config object). What lets transformers' entry points (`pipeline`, the
+    Auto classes) take "citrus-small" offline: a Hub id without an owner is an old canonical model, and no bundled
+    name is one."""
+    if isinstance(value, str) and not os.path.isdir(value):
+        folder = bundled_checkpoint(value)
+        if folder is not None:
+            return str(folder)
+    return value
 
 
 def bundled_names() -> list[str]:
@@ -41,4 +54,4 @@ def close_bundled_names(name: str) -> list[str]:
     return difflib.get_close_matches(name, bundled_names(), n=2, cutoff=_CLOSE_NAME_CUTOFF)
 
 
-__all__ = ["BUNDLED_CHECKPOINTS", "bundled_checkpoint", "bundled_names", "close_bundled_names"]
+__all__ = ["BUNDLED_CHECKPOINTS", "bundled_checkpoint", "bundled_names", "close_bundled_names", "folder_if_bundled"]

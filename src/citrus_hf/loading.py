@@ -29,7 +29,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.utils import validate_repo_id
 from transformers.configuration_utils import PreTrainedConfig
 
-from ._bundled import BUNDLED_CHECKPOINTS, bundled_checkpoint, bundled_names, close_bundled_names
+from ._bundled import BUNDLED_CHECKPOINTS, bundled_checkpoint, bundled_names, close_bundled_names, folder_if_bundled
 from .configuration_citrus import MODEL_PRESETS, PIPELINE_TASKS, CiTrusConfig
 from .configuration_citrus_fusion import CiTrusFusionConfig
 
@@ -169,7 +169,7 @@ def check_model_reference(reference: str | os.PathLike, flag: str = "model") -> 
     asked when the checkpoint is loaded)."""
     text = str(reference)
     path = Path(text).expanduser()
-    if bundled_checkpoint(text) is not None:
+    if folder_if_bundled(text) is not text:
         return
     if path.is_dir():
         if not (path / "config.json").is_file():
@@ -195,7 +195,7 @@ def build_config(preset: str | os.PathLike = "small", **overrides) -> CiTrusConf
     _check_config_fields(overrides)
     if preset in MODEL_PRESETS:
         return CiTrusConfig(**{**MODEL_PRESETS[preset], **overrides})
-    path = bundled_checkpoint(preset) or Path(preset)
+    path = Path(folder_if_bundled(preset))
     if path.is_dir() and (path / "config.json").is_file():
         path = path / "config.json"
     if path.is_file():

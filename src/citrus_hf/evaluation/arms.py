@@ -211,11 +211,11 @@ class CiTrusArm(Arm):
 
 
 def resolve_model_config(model_config: str) -> str:
-    """A model config reference as `build_config` reads it: bundled checkpoint names become their folders."""
-    from ..loading import bundled_checkpoint
+    """A model config reference as `build_config` reads it: bundled checkpoint names become their folders (unless a
+    local folder has the name)."""
+    from .._bundled import folder_if_bundled
 
-    folder = bundled_checkpoint(model_config)
-    return str(folder) if folder is not None else model_config
+    return folder_if_bundled(model_config)
 
 
 # ------------------------------------------------------------------------------------------------------ PatchTST

@@ -225,9 +225,9 @@ def _config_values(model_config: str) -> dict[str, Any]:
 def _weights_digest(checkpoint: str) -> str:
     """sha256 of a checkpoint folder's safetensors files (a bundled name resolves to its folder); the reference
     itself when there is no such folder (a Hub id: its revision is not known here)."""
-    from ..loading import bundled_checkpoint
+    from .._bundled import folder_if_bundled
 
-    folder = bundled_checkpoint(checkpoint) or Path(checkpoint)
+    folder = Path(folder_if_bundled(checkpoint))
     files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
     if not files:
         return checkpoint

@@ -15,11 +15,10 @@ that name wins). Code that bound `pipeline` before `import citrus_hf` keeps tran
 from __future__ import annotations
 
 import functools
-import os
 import sys
 
 from .. import modeling_citrus
-from .._bundled import bundled_checkpoint
+from .._bundled import folder_if_bundled
 from ..configuration_citrus import PIPELINE_TASKS, CiTrusConfig, check_checkpoint_reference
 from . import pipelines
 
@@ -42,15 +41,6 @@ class CiTrusSavedClass:
         return model_class.from_pretrained(pretrained_model_name_or_path, **kwargs)
 
 
-def _folder_if_bundled(value):
-    """The folder of a bundled checkpoint when `value` names one (and no local folder has that name), else `value`."""
-    if isinstance(value, str) and not os.path.isdir(value):
-        folder = bundled_checkpoint(value)
-        if folder is not None:
-            return str(folder)
-    return value
-
-
 def _resolving_bundled_names(factory):
     """`transformers.pipeline` that also takes bundled checkpoint names for `model`, `config` and
     `feature_extractor`."""
@@ -61,8 +51,8 @@ def _resolving_bundled_names(factory):
     def pipeline(task=None, model=None, *args, **kwargs):
         for name in ("config", "feature_extractor"):
             if name in kwargs:
-                kwargs[name] = _folder_if_bundled(kwargs[name])
-        model = _folder_if_bundled(model)
+                kwargs[name] = folder_if_bundled(kwargs[name])
+        model = folder_if_bundled(model)
         check_checkpoint_reference(model)  # a mistyped folder, which transformers reports as a malformed repo id
         return factory(task, model, *args, **kwargs)
 
