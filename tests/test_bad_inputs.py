@@ -113,6 +113,12 @@ def same_loss(labels) -> Callable[[Path], tuple[float, float]]:
     return case
 
 
+def saved_encoder(tmp_path: Path) -> Path:
+    """A tiny pre-training checkpoint saved under `tmp_path`."""
+    pretrainer().save_pretrained(tmp_path / "encoder")
+    return tmp_path / "encoder"
+
+
 def equal_pair(pair) -> None:
     assert pair[0] == pytest.approx(pair[1], rel=1e-6)
 
@@ -917,6 +923,45 @@ ROWS = [
         "truncated pickle",
         lambda tmp_path: load_pickle("cut.pkl", pickle.dumps(np.arange(10))[:-5]),
         raises(CorruptFileError, "cut.pkl", "not a valid pickle"),
+    ),
+    # config fields passed to from_pretrained are checked as the constructor checks them (transformers sets them on
+    # the loaded config afterwards, past every check: they failed inside torch, or not at all)
+    row(
+        "from_pretrained with heads that do not divide the width",
+        lambda tmp_path: CiTrusForSequenceClassification.from_pretrained(
+            saved_encoder(tmp_path), num_labels=3, num_attention_heads=3
+        ),
+        raises(ValueError, "`d_model` (16) must be divisible by `num_attention_heads` (3)"),
+    ),
+    row(
+        "from_pretrained with a negative channel count",
+        lambda tmp_path: CiTrusForSequenceClassification.from_pretrained(saved_encoder(tmp_path), num_channels=-2),
+        raises(ValueError, "`num_channels` must be at least 1, got -2"),
+    ),
+    row(
+        "from_pretrained with an unknown pooling",
+        lambda tmp_path: CiTrusForSequenceClassification.from_pretrained(saved_encoder(tmp_path), pooling="median"),
+        raises(ValueError, "`pooling='median'` is not supported"),
+    ),
+    row(
+        "from_pretrained with a mask ratio above 1",
+        lambda tmp_path: CiTrusForPretraining.from_pretrained(saved_encoder(tmp_path), mask_ratio=2.0),
+        raises(ValueError, "`mask_ratio` must lie strictly between 0 and 1, got 2.0"),
+    ),
+    row(
+        "config with misspelt fields",
+        lambda tmp_path: CiTrusConfig(d_modle=32, num_label=5),
+        raises(ValueError, "'d_modle' (did you mean 'd_model'?), 'num_label' (did you mean 'num_labels'?) are not"),
+    ),
+    row(
+        "config with a field of its own (metadata) is kept",
+        lambda tmp_path: CiTrusConfig(recorded_at="lab 3").recorded_at,
+        Returns(lambda value: value == "lab 3"),
+    ),
+    row(
+        "from_pretrained with a sampling rate of 0",
+        lambda tmp_path: CiTrusConfig.from_pretrained(saved_encoder(tmp_path), sampling_rate=0),
+        raises(ValueError, "`sampling_rate` must be a positive number of Hz, got 0"),
     ),
 ]
 

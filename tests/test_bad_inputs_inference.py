@@ -18,7 +18,7 @@ from citrus_hf import CiTrusConfig, CiTrusForPretraining, CiTrusForSequenceClass
 from citrus_hf._bundled import bundled_names, close_bundled_names
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
 from citrus_hf.inference import pipelines as pipelines_module
-from citrus_hf.inference.backends import predict_windows
+from citrus_hf.inference.backends import load_backend, predict_windows
 from citrus_hf.loading import load_feature_extractor, load_pretrained
 
 RATE = 100.0
@@ -171,6 +171,17 @@ def test_a_list_of_recordings_takes_one_rate_per_recording(classify):
         classify([LONG, {"raw": slow, "sampling_rate": 25}], sampling_rate=[100, 50])
 
 
+@pytest.mark.parametrize("rate", [np.array(100.0), torch.tensor(100.0), [100], np.array([[100]]), np.float32(100)])
+def test_a_rate_in_a_one_element_container_is_that_rate(classify, rate):
+    """`np.load(path)["fs"]` is a 0-d array: the recording is still cut into all its windows (it was scored on its
+    first window only, with a NaN end)."""
+    expected = classify(LONG, sampling_rate=100)
+    result = classify(LONG, sampling_rate=rate)
+    assert result["windows"] == expected["windows"] and len(result["windows"]) == 2
+    assert result["labels"] == expected["labels"]
+    assert classify({"raw": LONG, "sampling_rate": rate})["windows"] == expected["windows"]
+
+
 # ------------------------------------------------------------- 7. embedding options checked before a backend exists
 
 
@@ -206,6 +217,20 @@ def test_predict_windows_says_what_to_pass(extractor):
         predict_windows(model, {"input_values": torch.randn(1, 200)}, backend="torch")
     features = extractor(LONG, sampling_rate=RATE, alignment="window", return_tensors="pt")
     assert predict_windows(model, features, backend="torch").shape == (2, 3)
+    with pytest.raises(ValueError, match=r"holds no windows \(shape \(0, 1, 200\)\)"):
+        predict_windows(model, {"input_values": torch.zeros(0, 1, 200)}, backend="torch")
+    with pytest.raises(ValueError, match="must be numeric windows of one length"):
+        predict_windows(model, {"input_values": [np.zeros((1, 200)), np.zeros((1, 100))]}, backend="torch")
+    other = CiTrusForSequenceClassification(tiny_config(num_labels=5)).eval()
+    with pytest.raises(ValueError, match="`backend` was loaded for another model"):
+        predict_windows(model, features, backend=load_backend(other, "torch"))
+    with pytest.raises(TypeError, match="`model` must be a CiTrus model"):
+        predict_windows(torch.nn.Linear(3, 3), features, backend="torch")
+    # counts of any integer type, as the pipelines take them; the thread count's own name in its error
+    assert predict_windows(model, features, backend="torch", batch_size=np.int64(1)).shape == (2, 3)
+    assert load_backend(model, "torch", batch_threads=np.int64(2)).batch_threads == 2
+    with pytest.raises(ValueError, match="`num_threads` must be a positive integer, got 0"):
+        load_backend(model, "torch", num_threads=0)
 
 
 # ------------------------------------------------------------------------------------------ 9. bad model paths

@@ -117,10 +117,24 @@ def test_auto_classes_take_the_bundled_name(tmp_path, monkeypatch):
     assert AutoConfig.from_pretrained("citrus-small").num_channels == 6
 
 
-def test_command_line_fits_it_by_name(tmp_path):
+def test_command_line_fits_it_by_name(tmp_path, caplog, capsys):
+    """... and says which given options the probe does not use, and nothing about a head it fits itself."""
+    import logging
+
+    caplog.set_level(logging.INFO)
     output = tmp_path / "run"
     arguments = ["finetune", "--model", "citrus-small", "--dataset", "basic_motions", "--label-budget", "2"]
-    assert citrus_cli([*arguments, "--recipe", "probe", "--output-dir", str(output), "--no-show-progress"]) == 0
+    unused = ["--max-steps", "50", "--learning-rate", "1e-4", "--lora-r", "4"]
+    assert (
+        citrus_cli([*arguments, *unused, "--recipe", "probe", "--output-dir", str(output), "--no-show-progress"]) == 0
+    )
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "--max-steps, --learning-rate have no effect on this run: recipe 'probe' fits a ridge" in " ".join(warnings)
+    assert "--lora-r has no effect on this run: LoRA settings apply with --lora." in warnings
+    assert not any("new, untrained head" in warning for warning in warnings)
+    assert any("new, untrained head" in r.getMessage() for r in caplog.records if r.levelno == logging.INFO)
+    assert "classification: 8 training examples, recipe probe; test " in capsys.readouterr().out
+    assert not (output / "trainer").exists()  # the Trainer's empty scratch folder is not left behind
     results = json.loads((output / "finetune_results.json").read_text())
     assert results["recipe"] == "probe"
     assert results["test_metrics"]["macro_f1"] > 0.25  # 4 classes: chance is 0.25

@@ -66,6 +66,31 @@ BAD_INPUTS = [
     ("missing settings file", ["finetune", "{tmp}/nowhere.yaml"], "nowhere.yaml"),
     ("unknown setting in a file", ["finetune", "{settings}"], "learning_rates"),
     ("unknown data name", ["data", "fetch", "no_such_dataset"], "no_such_dataset"),
+    (
+        "config value of the wrong type",
+        ["pretrain", "--output-dir", "{tmp}/o", "--model-config", "tiny", "--config-overrides", "d_model=abc"],
+        "`d_model` must be an integer, got 'abc'",
+    ),
+    (
+        "misspelt dataset",
+        ["finetune", "--dataset", "basic_motion", "--output-dir", "x"],
+        "did you mean 'basic_motions'?",
+    ),
+    (
+        "per-dataset setting naming no dataset",
+        ["evaluate", "--datasets", "basic_motions", "--arms", "prior", "--alignment", "basic_motion=interpolate"],
+        "--alignment names 'basic_motion', which is not among --datasets (basic_motions)",
+    ),
+    (
+        "negative budget",
+        ["finetune", "--dataset", "basic_motions", "--label-budget", "-5", "--output-dir", "x"],
+        "a positive number of examples per class",
+    ),
+    (
+        "dataset folder that is a file",
+        ["finetune", "--dataset", "{settings}", "--output-dir", "x"],
+        "is a file: a labelled set is the folder",
+    ),
     ("push without a checkpoint", ["push", "{tmp}/nothing", "user/repo"], "config.json"),
     ("push to a bad repo id", ["push", "{checkpoint}", "no-namespace"], "namespace/name"),
     # refused by the parser, before the model loads (it took 13 s to load citrus-small and then refuse)
@@ -98,6 +123,30 @@ def test_a_user_error_is_one_line_and_exit_code_2(problem, argv, expected, tmp_p
     assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
     assert expected in lines[0], lines[0]
     assert "Traceback" not in captured.err + captured.out
+
+
+def test_checkpoint_references_that_are_local_paths_are_named_as_such(tmp_path, monkeypatch, capsys):
+    """ "runs/hr" beside a local folder "runs" is a mistyped path, not the Hub repo of an owner "runs"; the folder
+    `citrus finetune --lora` writes is an adapter, with what to do with it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs" / "har-lora").mkdir(parents=True)
+    (tmp_path / "runs" / "har-lora" / "adapter_config.json").write_text("{}")
+    assert main(["export", "runs/hr"]) == 2
+    assert "'runs/hr' is not a checkpoint folder (it does not exist" in capsys.readouterr().err
+    assert main(["export", "runs/har-lora"]) == 2
+    error = capsys.readouterr().err
+    assert "is a LoRA adapter" in error and "load_adapter(None, 'runs/har-lora')" in error
+
+
+def test_ctrl_c_is_one_line_and_exit_code_130(monkeypatch, capsys):
+    from citrus_hf.commands import main as main_module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(main_module, "run_subcommand", interrupted)
+    assert main(["finetune", "--dataset", "basic_motions", "--output-dir", "x"]) == 130
+    assert capsys.readouterr().err.strip() == "interrupted"
 
 
 # (missing modules, the command line, words the message must contain): an optional dependency that is not installed

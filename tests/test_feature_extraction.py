@@ -298,6 +298,14 @@ def test_channel_independent_passthrough_says_what_happens(monkeypatch):
     assert any("5 channels" in message and "on its own with shared weights" in message for message in messages)
 
 
+def test_many_channels_of_short_recordings_are_not_taken_for_transposed_ones():
+    """High-density EEG in short epochs has more channels than samples: 128 channels of 0.4 s at 250 Hz pass; only
+    far more channels than samples (8x, beyond 16 channels) reads as (time, channels)."""
+    epochs = np.random.default_rng(0).standard_normal((128, 100))
+    features = make_extractor(channel_independent=True)(epochs, sampling_rate=250)
+    assert features["input_values"].shape == (1, 128, 40)
+
+
 def test_channels_picked_by_name():
     names = ["Fpz-Cz", "Pz-Oz"]
     extractor = make_extractor(num_channels=2, channel_names=names, channel_independent=False, normalization="none")
@@ -410,6 +418,20 @@ BAD_INPUTS = {
     "not an array": (lambda: "signal.edf", {}, TypeError, "got str"),
     "time axis first": (lambda: np.zeros((3000, 3)), {}, ValueError, r"looks like \(time, channels\).*signal\.T"),
     "time axis first in a batch": (lambda: np.zeros((4, 3000, 3)), {}, ValueError, r"transpose\(0, 2, 1\)"),
+    # a checkpoint taking any channel count: 10 s of 12-lead ECG at 100 Hz as (time, leads), and BasicMotions' 10 s
+    # of 6 axes at 10 Hz, were 1000 and 100 channels of a few samples each
+    "time axis first, any channel count": (
+        lambda: np.zeros((1000, 12)),
+        {"channel_independent": True},
+        ValueError,
+        r"\(1000, 12\).*1000 channels of 12 samples each.*takes any channel count.*signal\.T",
+    ),
+    "time axis first, any channel count, short": (
+        lambda: np.zeros((100, 6)),
+        {"channel_independent": True},
+        ValueError,
+        r"looks like \(time, channels\)",
+    ),
     "channel count": (
         lambda: np.zeros((12, 500)),
         {},
@@ -630,6 +652,19 @@ def test_trainer_with_the_extractor_as_processing_class_trains_on_rows_of_differ
         ([{"input_values": np.zeros((1, 40)), "patch_mask": [1]}], {}, "1 values for 2 patches"),
         ([{"input_values": np.zeros((1, 20))}], {"padding": "zeros"}, "`padding='zeros'` is not supported by `pad`"),
         ([{"input_values": np.zeros((1, 20)), "label": 1}, {"input_values": np.zeros((1, 20))}], {}, "no `label`"),
+        (
+            [
+                {"input_values": np.zeros((1, 20)), "labels": "walk"},
+                {"input_values": np.zeros((1, 20)), "labels": "run"},
+            ],
+            {"return_tensors": "pt"},
+            r"`labels` of the examples are strings \(e\.g\. 'walk'\).*class_encode_column",
+        ),
+        (
+            [{"input_values": np.zeros((1, 20)), "labels": [0, 1]}, {"input_values": np.zeros((1, 20)), "labels": [1]}],
+            {},
+            "`labels` of the examples to pad have different shapes",
+        ),
     ],
 )
 def test_pad_refuses_what_it_cannot_batch_with_the_fix(rows, options, message):

@@ -553,3 +553,27 @@ def test_protocol_runs_fusion_and_the_onset_time_reference(events, tmp_path):
     train, test = np.arange(0, 72, 2), np.arange(1, 72, 2)
     predicted = onset_time_reference(events, train, test).argmax(axis=1)
     assert (predicted == events.labels[test]).mean() > 0.9
+
+
+@pytest.mark.parametrize(
+    ("second", "label", "message"),
+    [
+        (
+            {"ecg": 100, "eda": 100},
+            1,
+            r"modality 'ecg' has rows of different shapes \[\(1, 100\), \(1, 200\)\].*padding='max_length'",
+        ),
+        ({"ecg": 200}, 1, r"row 1 has no modality 'eda' in `input_values` \(it has \['ecg'\]\)"),
+        ({"ecg": 200, "eda": 100}, "walk", r"strings \(e\.g\. 'run'\).*class_encode_column"),
+    ],
+)
+def test_the_fusion_collator_names_rows_it_cannot_batch(second, label, message):
+    """Rows aligned one at a time keep their own durations; a missing modality or string labels: each is one error
+    with the fix, not numpy's or a KeyError."""
+    rng = np.random.default_rng(0)
+    first = {"input_values": {"ecg": rng.standard_normal((1, 200)), "eda": rng.standard_normal((1, 100))}, "labels": 0}
+    other = {"input_values": {name: rng.standard_normal((1, n)) for name, n in second.items()}, "labels": label}
+    if isinstance(label, str):
+        first["labels"] = "run"
+    with pytest.raises(ValueError, match=message):
+        CiTrusFusionDataCollator()([first, other])

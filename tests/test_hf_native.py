@@ -165,6 +165,35 @@ def test_per_channel_settings_of_the_checkpoint_give_way_to_a_new_channel_count(
     assert zscored.config.normalization == "zscore"
 
 
+def test_overriding_the_checkpoints_sampling_rate_warns(tmp_path, caplog):
+    """`from_pretrained(checkpoint, sampling_rate=250)` builds a model whose encoder sees another rate than it learnt
+    at: allowed, with a warning naming the usual fix (let the extractor resample)."""
+    CiTrusForPretraining(tiny_config()).save_pretrained(tmp_path / "encoder")
+    caplog.set_level(logging.WARNING)
+    model = CiTrusForSequenceClassification.from_pretrained(tmp_path / "encoder", num_labels=3, sampling_rate=250)
+    assert model.config.sampling_rate == 250
+    warnings = [r.getMessage() for r in caplog.records if "sampling_rate=250" in r.getMessage()]
+    assert len(warnings) == 1 and "100 Hz the checkpoint was trained at" in warnings[0]
+    assert "leave sampling_rate out" in warnings[0]
+    caplog.clear()
+    CiTrusForSequenceClassification.from_pretrained(tmp_path / "encoder", num_labels=3, sampling_rate=100)
+    assert not any("sampling_rate=" in r.getMessage() for r in caplog.records)
+
+
+def test_input_longer_than_the_context_says_how_to_cover_it(caplog):
+    """A whole recording passed as one window runs (sinusoidal positions), and says so once: its one output
+    summarises a span the model never saw."""
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3)).eval()
+    caplog.set_level(logging.WARNING)
+    with torch.no_grad():
+        assert model(torch.randn(1, 1, 7 * 200)).logits.shape == (1, 3)
+        model(torch.randn(1, 1, 7 * 200))
+        model(torch.randn(1, 1, 200))  # the context itself: nothing to say
+    warnings = [r.getMessage() for r in caplog.records if "this checkpoint's context" in r.getMessage()]
+    assert len(warnings) == 1 and "1400 samples, 7x this checkpoint's context of 200" in warnings[0]
+    assert "alignment='window'" in warnings[0]
+
+
 def test_a_task_checkpoint_loads_only_into_its_own_task_class(tmp_path, caplog):
     CiTrusForRegression(tiny_config()).save_pretrained(tmp_path / "regressor")
     CiTrusForSequenceClassification(tiny_config(num_labels=3)).save_pretrained(tmp_path / "classifier")

@@ -368,3 +368,22 @@ def test_example_runs_tiny(tmp_path):
     assert "trainable params:" in result.stdout and "test accuracy" in result.stdout
     assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()
     assert "merged and adapted outputs agree" in result.stdout
+
+
+def test_an_adapter_on_the_bundled_checkpoint_records_its_name_and_reloads_anywhere(tmp_path):
+    """The base is recorded as "citrus-small", not this installation's path to it, so that a shared adapter loads
+    on any machine with the package; the command line says what to do with the folder."""
+    from citrus_hf.commands.main import main
+
+    task = CiTrusForSequenceClassification.from_pretrained("citrus-small", num_labels=3)
+    lora = apply_lora(task, verbose=False)
+    save_adapter(lora, tmp_path / "adapter")
+    assert json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())["base_model_name_or_path"] == (
+        "citrus-small"
+    )
+    assert lora.peft_config[lora.active_adapter].base_model_name_or_path != "citrus-small"  # left as it was
+    reloaded = load_adapter(None, tmp_path / "adapter")
+    inputs = torch.randn(2, 1, 1000)
+    with torch.no_grad():
+        torch.testing.assert_close(reloaded(input_values=inputs).logits, lora.eval()(input_values=inputs).logits)
+    assert main(["export", str(tmp_path / "adapter")]) == 2  # "... is a LoRA adapter ...", one line

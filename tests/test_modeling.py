@@ -754,6 +754,15 @@ def test_out_of_range_labels_are_a_clear_error():
     model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
     with pytest.raises(ValueError, match="Labels must lie in"):
         model(torch.randn(2, 1, 200), labels=torch.tensor([0, 2]))
+    with pytest.raises(ValueError, match="-100, the ignore index.*drop the unlabelled windows"):
+        model(torch.randn(2, 1, 200), labels=torch.tensor([0, -100]))
+
+
+def test_repeated_channel_names_are_refused():
+    from huggingface_hub.errors import StrictDataclassClassValidationError
+
+    with pytest.raises(StrictDataclassClassValidationError, match=r"`channel_names` repeats \['Fz'\]"):
+        tiny_config(num_channels=3, channel_names=["Fz", "Cz", "Fz"])
 
 
 def test_text_model_kwargs_from_peft_are_accepted_only_when_empty():

@@ -226,3 +226,59 @@ def test_the_probe_shrinks_the_spreads_at_one_example_per_class_only():
         else:
             expected = fit_ridge(features, codes)
         np.testing.assert_allclose(readout.weight, expected.weight)
+
+
+def _probe_rows(labels, **columns):
+    import datasets
+
+    n = len(labels)
+    inputs = np.random.default_rng(0).standard_normal((n, 1, 200)).astype(np.float32)
+    return datasets.Dataset.from_dict({"input_values": inputs, "labels": labels, **columns}).with_format("torch")
+
+
+@pytest.mark.parametrize(
+    ("task_model", "rows", "task", "message"),
+    [
+        ("regression", lambda: _probe_rows([60.0, float("nan"), 70.0, 65.0]), "regression", "must be finite"),
+        ("classification", lambda: _probe_rows([0, 1, -1] * 3), "classification", r"class ids 0\.\.2.*\[-1, 0, 1\]"),
+        ("classification", lambda: _probe_rows([0.5, 1.0, 2.0] * 3), "classification", r"class ids 0\.\.2"),
+        ("classification", lambda: _probe_rows([0, 1, 5] * 3), "classification", r"class ids 0\.\.2.*5\]"),
+        ("classification", lambda: _probe_rows([0] * 6), "classification", "at least two classes"),
+        ("classification", lambda: _probe_rows([0, 1, 2] * 3), "classify", "`task` must be 'classification' or"),
+        ("classification", lambda: _probe_rows([0, 1, 2] * 3), "regression", "its task is 'classification'"),
+        ("classification", lambda: _probe_rows([]), "classification", "0 rows; fitting needs at least 2"),
+        (
+            "classification",
+            lambda: _probe_rows([0, 1, 2] * 2).rename_column("labels", "label"),
+            "classification",
+            r"no 'labels' column.*rename_column\('label', 'labels'\)",
+        ),
+    ],
+)
+def test_the_probe_refuses_what_it_would_fit_wrongly(task_model, rows, task, message):
+    """Labels of -1 were wrapped to the last class and 0.5 truncated to class 0, a NaN target made a NaN read-out, a
+    single class "fitted"; the rest failed deep in numpy or datasets."""
+    config = tiny_config(num_labels=3)
+    model = CiTrusForSequenceClassification(config) if task_model == "classification" else CiTrusForRegression(config)
+    with pytest.raises(ValueError, match=message):
+        fit_probe(model.eval(), rows(), task)
+
+
+def test_the_probe_takes_a_dataset_in_any_format_and_outside_no_grad():
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3))
+    rows = _probe_rows([0, 1, 2] * 3).with_format(None)
+    readout = fit_probe(model, rows, "classification")
+    assert readout.weight.shape[1] == 3 and model.classifier.weight.requires_grad
+
+
+def test_the_ridge_refuses_non_finite_values_and_no_penalties():
+    rng = np.random.default_rng(0)
+    features, targets = rng.standard_normal((10, 50)), class_codes(np.arange(10) % 2, 2)
+    with_nan = features.copy()
+    with_nan[3, 7] = np.nan
+    with pytest.raises(ValueError, match="`features` hold 1 NaN or infinite"):
+        fit_ridge(with_nan, targets)
+    with pytest.raises(ValueError, match="`targets` hold 1 NaN"):
+        fit_ridge(features, np.r_[np.nan, np.ones(9)])
+    with pytest.raises(ValueError, match="`alphas` is empty"):
+        fit_ridge(features, targets, alphas=())

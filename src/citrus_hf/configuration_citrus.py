@@ -7,6 +7,9 @@ be derived from it.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import functools
 import math
 import numbers
 import os
@@ -191,6 +194,40 @@ def check_checkpoint_reference(name_or_path: Any) -> None:
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ValueError(f"`{name}={value!r}` is not supported; choose one of {', '.join(repr(c) for c in choices)}.")
+
+
+@functools.cache
+def config_field_names(config_class: type[PreTrainedConfig]) -> frozenset[str]:
+    """Every field of `config_class` (its own and `PreTrainedConfig`'s: id2label, problem_type, ...) and the settable
+    properties keyword arguments may set (num_labels, ...)."""
+    settable = {name for name, value in vars(PreTrainedConfig).items() if isinstance(value, property) and value.fset}
+    names = {field.name for field in dataclasses.fields(config_class)} | settable
+    # private attributes set through a public keyword (`attn_implementation=` sets `_attn_implementation`)
+    return frozenset(names | {name.lstrip("_") for name in names})
+
+
+def closest_field_hint(name: str, fields: frozenset[str]) -> str:
+    """`'d_modle' (did you mean 'd_model'?)`, or just `'name'` when no field is close."""
+    close = difflib.get_close_matches(name, fields, 1)
+    return f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name)
+
+
+def check_misspelt_fields(config_class: type[PreTrainedConfig], extra: dict[str, Any]) -> None:
+    """Refuse keyword arguments that are no field of `config_class` but close to one (`d_modle=32`, `num_label=5`):
+    `PreTrainedConfig` keeps unknown keyword arguments as extra attributes, so a typo would build the default model
+    without a word. Other unknown names stay allowed (metadata people add to a config, keys of older versions)."""
+    fields = config_field_names(config_class)
+    misspelt = [
+        name
+        for name in extra
+        if not name.startswith("_") and name not in fields and difflib.get_close_matches(name, fields, 1, cutoff=0.85)
+    ]
+    if misspelt:
+        hints = ", ".join(closest_field_hint(name, fields) for name in misspelt)
+        raise ValueError(
+            f"{hints} {'is not a' if len(misspelt) == 1 else 'are not'} {config_class.__name__} field"
+            f"{'' if len(misspelt) == 1 else 's'}."
+        )
 
 
 def as_integer(name: str, value: Any, minimum: int | None = None) -> int:
@@ -425,6 +462,16 @@ class CiTrusConfig(PreTrainedConfig):
         check_checkpoint_reference(pretrained_model_name_or_path)
         return super().get_config_dict(pretrained_model_name_or_path, **kwargs)
 
+    @classmethod
+    def from_dict(cls, config_dict: dict[str, Any], **kwargs):
+        """`PreTrainedConfig.from_dict`, with the CiTrus fields among `kwargs` (`from_pretrained(path,
+        num_channels=6)`) given to the constructor rather than set afterwards, as transformers does: so that every
+        check of the config runs on the values the model is built from (`num_attention_heads=3` for a width of 128
+        is refused here, not inside the first forward pass)."""
+        own_fields = cls.__dict__.get("__annotations__", {})
+        overrides = {name: kwargs.pop(name) for name in list(kwargs) if name in own_fields}
+        return super().from_dict({**config_dict, **overrides}, **kwargs)
+
     def __post_init__(self, **kwargs):
         for name in _INTEGER_FIELDS:
             setattr(self, name, as_integer(name, getattr(self, name)))
@@ -437,6 +484,7 @@ class CiTrusConfig(PreTrainedConfig):
             if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
                 raise TypeError(f"`{name}` must be a list of integers (one per residual block), got {values!r}.")
             setattr(self, name, [as_integer(name, value) for value in values])
+        check_misspelt_fields(type(self), kwargs)
         if kwargs.get("num_labels") is not None:
             check_num_labels(kwargs["num_labels"])
         custom_pipelines = kwargs.pop("custom_pipelines", None)
@@ -493,6 +541,11 @@ class CiTrusConfig(PreTrainedConfig):
                 raise ValueError(
                     f"`{name}` has {len(values)} entries but `num_channels` is {self.num_channels}; give one per channel."
                 )
+        if self.channel_names is not None and len(set(self.channel_names)) != len(self.channel_names):
+            repeated = sorted({name for name in self.channel_names if self.channel_names.count(name) > 1})
+            raise ValueError(
+                f"`channel_names` repeats {repeated}; each channel needs its own name (channels are picked by name)."
+            )
         _check_choice("normalization", self.normalization, NORMALIZATIONS)
         check_normalization_statistics(
             self.normalization, self.normalization_mean, self.normalization_std, self.num_channels

@@ -61,6 +61,11 @@ _MIN_SAMPLES_PER_THREAD = 250_000
 # No bio-signal recording has more channels than this; a 2-D array with more "channels" than samples and more than
 # this many channels is (time, channels).
 _MAX_PLAUSIBLE_CHANNELS = 1024
+# Nor does one have more than `_CHANNELS_PER_SAMPLE_LIMIT` times as many channels as samples once it has more than
+# `_FEW_CHANNELS`: (1000, 12) is 10 s of 12-lead ECG at 100 Hz as (time, leads), not 1000 leads of 0.12 s. A
+# checkpoint that takes any channel count would otherwise embed each sample row as a channel of its own.
+_CHANNELS_PER_SAMPLE_LIMIT = 8
+_FEW_CHANNELS = 16
 # resample_poly's filter has 2 * _FILTER_HALF_LENGTH * max(up, down) + 1 taps; beyond this many (1 GiB of float64)
 # the rates are not a real resampling job but a mistake (a rate in kHz or in seconds per sample, say).
 _MAX_FILTER_TAPS = 2**27
@@ -551,7 +556,20 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 raise ValueError(
                     f"an example to pad has no `{key}` although the first one has; give every example the same keys."
                 )
-            data[key] = np.asarray([_as_numpy(row[key]) for row in rows])
+            try:
+                stacked = np.asarray([_as_numpy(row[key]) for row in rows])
+            except ValueError:  # numpy: "inhomogeneous shape"
+                raise ValueError(
+                    f"`{key}` of the examples to pad have different shapes; give each example one value of one shape "
+                    "(a class id, or a fixed-length vector)."
+                ) from None
+            if key in ("labels", "label") and stacked.dtype.kind in "USO":
+                raise ValueError(
+                    f"`{key}` of the examples are {'strings' if stacked.dtype.kind in 'US' else 'objects'} (e.g. "
+                    f"{str(stacked.flat[0])!r}); the model needs class ids: "
+                    "`dataset = dataset.class_encode_column('label')` before training."
+                )
+            data[key] = stacked
         return BatchFeature(data=data, tensor_type=return_tensors)
 
     @staticmethod
@@ -843,12 +861,18 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         looks_transposed = num_channels != self.num_channels and (
             (num_samples == self.num_channels and num_channels > num_samples)
             or num_channels > max(num_samples, _MAX_PLAUSIBLE_CHANNELS)
+            or num_channels > max(_CHANNELS_PER_SAMPLE_LIMIT * num_samples, _FEW_CHANNELS)
         )
         if looks_transposed:
             raise ValueError(
-                f"recording {index} has shape {tuple(recording.shape)}, which looks like (time, channels): the "
-                f"checkpoint expects (channels, time) with {self.num_channels} channel(s). Pass `signal.T` (or "
-                "`signal.transpose(0, 2, 1)` for a batch)."
+                f"recording {index} has shape {tuple(recording.shape)}, which looks like (time, channels): "
+                f"{num_channels} channels of {num_samples} samples each. The checkpoint expects (channels, time)"
+                + (
+                    " and takes any channel count"
+                    if self.channel_independent
+                    else f" with {self.num_channels} channel(s)"
+                )
+                + ". Pass `signal.T` (or `signal.transpose(0, 2, 1)` for a batch)."
             )
         if recording.dtype != np.float64:
             recording = recording.astype(np.float32, copy=False)

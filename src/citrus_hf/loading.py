@@ -9,8 +9,6 @@ from a repository unless `trust_remote_code=True` is passed, and never unpickles
 
 from __future__ import annotations
 
-import difflib
-import functools
 import json
 import os
 from collections.abc import Sequence
@@ -27,10 +25,9 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 from huggingface_hub.utils import validate_repo_id
-from transformers.configuration_utils import PreTrainedConfig
 
 from ._bundled import BUNDLED_CHECKPOINTS, bundled_checkpoint, bundled_names, close_bundled_names, folder_if_bundled
-from .configuration_citrus import MODEL_PRESETS, PIPELINE_TASKS, CiTrusConfig
+from .configuration_citrus import MODEL_PRESETS, PIPELINE_TASKS, CiTrusConfig, closest_field_hint, config_field_names
 from .configuration_citrus_fusion import CiTrusFusionConfig
 
 if TYPE_CHECKING:
@@ -172,13 +169,26 @@ def check_model_reference(reference: str | os.PathLike, flag: str = "model") -> 
     if folder_if_bundled(text) is not text:
         return
     if path.is_dir():
+        if (path / "adapter_config.json").is_file() and not (path / "config.json").is_file():
+            raise FileNotFoundError(
+                f"{flag} {text!r} is a LoRA adapter (`citrus finetune --lora` saves the adapter, not a whole model): "
+                f"put it on its base with `citrus_hf.training.lora.load_adapter(None, {text!r})`, then "
+                "`merge_adapter(...)` and `save_pretrained` a folder this command takes; `citrus push` publishes the "
+                "adapter as it is."
+            )
         if not (path / "config.json").is_file():
             raise FileNotFoundError(
                 f"{flag} {text!r} is a folder without config.json, so it is not a checkpoint; pass the folder that "
                 "`save_pretrained` (or `citrus pretrain` / `citrus finetune`) wrote."
             )
         return
-    looks_like_path = isinstance(reference, os.PathLike) or text.startswith((".", "/", "~")) or text.count("/") > 1
+    looks_like_path = (
+        isinstance(reference, os.PathLike)
+        or text.startswith((".", "/", "~"))
+        or text.count("/") > 1
+        # "runs/hr" beside a local folder "runs": a mistyped path, not the Hub repo of an owner "runs"
+        or (text.count("/") == 1 and path.parent.is_dir())
+    )
     if path.exists() or looks_like_path:
         raise FileNotFoundError(
             f"{flag} {text!r} is not a checkpoint folder (it does not exist or is a file); pass the folder that "
@@ -193,6 +203,13 @@ def build_config(preset: str | os.PathLike = "small", **overrides) -> CiTrusConf
     preset = str(preset)
     overrides = {key: value for key, value in overrides.items() if value is not None}
     _check_config_fields(overrides)
+    try:
+        return _config_from(preset, overrides)
+    except TypeError as error:  # a value of the wrong type (`d_model="abc"` from the command line): a bad value
+        raise ValueError(str(error)) from error
+
+
+def _config_from(preset: str, overrides: dict[str, Any]) -> CiTrusConfig:
     if preset in MODEL_PRESETS:
         return CiTrusConfig(**{**MODEL_PRESETS[preset], **overrides})
     path = Path(folder_if_bundled(preset))
@@ -209,27 +226,15 @@ def build_config(preset: str | os.PathLike = "small", **overrides) -> CiTrusConf
     )
 
 
-@functools.lru_cache(maxsize=1)
-def _config_fields() -> frozenset[str]:
-    """Every field a `CiTrusConfig` has, its own and `PreTrainedConfig`'s (id2label, problem_type, ...), and the
-    settable properties keyword arguments may set (num_labels, ...)."""
-    settable = {name for name, value in vars(PreTrainedConfig).items() if isinstance(value, property) and value.fset}
-    return frozenset(CiTrusConfig().to_dict()) | settable
-
-
 def _check_config_fields(overrides: dict[str, Any]) -> None:
     """Refuse override names that are no config field: `PreTrainedConfig` keeps unknown keyword arguments as extra
-    attributes, so a typo (`d_modle=64`) would otherwise build the default model without a word."""
-    unknown = sorted(set(overrides) - _config_fields())
+    attributes, so any unknown name here (a preset and its overrides, not a saved config with metadata) is a mistake."""
+    fields = config_field_names(CiTrusConfig)
+    unknown = sorted(set(overrides) - fields)
     if unknown:
-        hints = [
-            f"{name!r} (did you mean {close[0]!r}?)"
-            if (close := difflib.get_close_matches(name, _config_fields(), 1))
-            else repr(name)
-            for name in unknown
-        ]
         raise ValueError(
-            f"{', '.join(hints)} {'is not a' if len(unknown) == 1 else 'are not'} CiTrusConfig field"
+            f"{', '.join(closest_field_hint(name, fields) for name in unknown)} "
+            f"{'is not a' if len(unknown) == 1 else 'are not'} CiTrusConfig field"
             f"{'' if len(unknown) == 1 else 's'}; see `CiTrusConfig` for the fields a model config has."
         )
 

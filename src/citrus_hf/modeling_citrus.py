@@ -11,11 +11,13 @@ Shapes used throughout:
 
 from __future__ import annotations
 
+import contextvars
 import logging as std_logging
 import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -58,6 +60,22 @@ def _located(locator: Callable | None, name_or_path):
         if folder is not None:
             return str(folder)
     return name_or_path
+
+
+# Set while a caller loads an encoder into a task class whose new head it fits itself (`head_fitted_by_caller`).
+_HEAD_FITTED_BY_CALLER = contextvars.ContextVar("citrus_head_fitted_by_caller", default=False)
+
+
+@contextmanager
+def head_fitted_by_caller() -> Iterator[None]:
+    """Within the block, loading a pre-training checkpoint into a task class reports its new head at info level:
+    for callers that fit the head right after (`citrus finetune`, the protocol), for whom "fine-tune it before use"
+    would be advice about their own next step."""
+    token = _HEAD_FITTED_BY_CALLER.set(True)
+    try:
+        yield
+    finally:
+        _HEAD_FITTED_BY_CALLER.reset(token)
 
 
 def _is_tracing() -> bool:
@@ -839,7 +857,7 @@ class _CiTrusFamilyMixin:
                 message += f"; new, untrained head: {', '.join(_modules_of(missing))} (fine-tune it before use)"
             if unexpected:
                 message += f"; not used: the checkpoint's {', '.join(_modules_of(unexpected))}"
-            logger.warning(message + ".")
+            (logger.info if _HEAD_FITTED_BY_CALLER.get() else logger.warning)(message + ".")
         else:
             held.release(report_logger)
         return (model, loading_info) if return_loading_info else model
@@ -937,8 +955,18 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         """Fine-tuning a pre-trained encoder on another channel layout (`num_channels=` differs from the checkpoint's)
         makes the checkpoint's per-channel settings meaningless: its channel names and modalities are dropped unless
         given too (and its per-modality pre-training mask, which needs them, becomes per-channel), and fixed
-        per-channel normalisation statistics, which cannot be carried over, must be replaced."""
-        if "num_channels" not in kwargs or isinstance(kwargs.get("config"), PreTrainedConfig) or not saved_config:
+        per-channel normalisation statistics, which cannot be carried over, must be replaced. Another sampling rate
+        is allowed, with a warning: the encoder learnt its patterns at the checkpoint's rate."""
+        if isinstance(kwargs.get("config"), PreTrainedConfig) or not saved_config:
+            return kwargs
+        saved_rate, rate = saved_config.get("sampling_rate"), kwargs.get("sampling_rate")
+        if rate is not None and saved_rate is not None and isinstance(rate, (int, float)) and rate != saved_rate:
+            logger.warning(
+                f"sampling_rate={rate:g} overrides the {saved_rate:g} Hz the checkpoint was trained at: its encoder "
+                f"will see signals at {rate:g} Hz, a rate it never saw. To fine-tune on data at another rate, leave "
+                "sampling_rate out: the feature extractor resamples recordings to the checkpoint's rate."
+            )
+        if "num_channels" not in kwargs:
             return kwargs
         if saved_config.get("num_channels", 1) == kwargs["num_channels"]:
             return kwargs
@@ -1082,6 +1110,16 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 f"`input_values` has {length} samples, not a multiple of the patch length {patch_length}; align "
                 f"recordings with CiTrusFeatureExtractor (this checkpoint expects {self.config.context_length} samples "
                 f"at {self.config.sampling_rate:g} Hz)."
+            )
+        context = self.config.context_length
+        if length > context and not _is_tracing():
+            # Allowed (the positions are sinusoidal), but a whole recording passed as one window is the usual cause,
+            # and its one output then summarises a span the model never saw in training.
+            logger.warning_once(
+                f"`input_values` has {length} samples, {length / context:.3g}x this checkpoint's context of {context} "
+                f"({self.config.window_seconds:g} s at {self.config.sampling_rate:g} Hz), the longest window it was "
+                "trained on. To cover a long recording window by window, align it with "
+                "CiTrusFeatureExtractor(..., alignment='window') or use the pipeline."
             )
         # One reduction checks both: NaN fails the comparison, and so does inf.
         if not _is_tracing() and not bool(input_values.abs().amax() <= _MAX_INPUT_MAGNITUDE):
@@ -2060,6 +2098,12 @@ def _class_indices(labels: torch.Tensor, num_labels: int) -> torch.Tensor:
             "problem_type='multi_label_classification'."
         )
     labels = labels.long()
+    if not _is_tracing() and bool((labels == -100).any()):
+        # transformers' ignore index: a window without a label has no place in a sequence classifier's batch
+        raise ValueError(
+            "Labels hold -100, the ignore index of token classification; a window classifier needs a label for every "
+            "window: drop the unlabelled windows from the dataset instead."
+        )
     if not _is_tracing() and (labels.min() < 0 or labels.max() >= num_labels):
         raise ValueError(
             f"Labels must lie in [0, {num_labels - 1}] for a {num_labels}-class model, got values from "

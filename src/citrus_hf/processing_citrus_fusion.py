@@ -329,18 +329,44 @@ class CiTrusFusionDataCollator:
                 continue
             dtype = np.float32 if key == "input_values" else np.int64
             batch[key] = ModalityTensors(
-                {
-                    name: torch.from_numpy(np.stack([np.asarray(row[key][name], dtype=dtype) for row in rows]))
-                    for name in first[key]
-                }
+                {name: torch.from_numpy(self._stacked(rows, key, name, dtype)) for name in first[key]}
             )
         label_key = "labels" if "labels" in first else "label" if "label" in first else None
         if label_key is not None:
             labels = np.asarray([row[label_key] for row in rows])
+            if labels.dtype.kind in "USO":
+                raise ValueError(
+                    f"`{label_key}` of the rows are {'strings' if labels.dtype.kind in 'US' else 'objects'} (e.g. "
+                    f"{str(labels.flat[0])!r}); the model needs class ids: "
+                    "`dataset = dataset.class_encode_column('label')` before training."
+                )
             batch["labels"] = torch.from_numpy(
                 labels.astype(np.int64) if np.issubdtype(labels.dtype, np.integer) else labels.astype(np.float32)
             )
         return batch
+
+    @staticmethod
+    def _stacked(rows: Sequence[Mapping[str, Any]], key: str, modality: str, dtype) -> np.ndarray:
+        """`row[key][modality]` of every row, stacked: `(batch, ...)`; rows without the modality or of another
+        shape are refused with the fix (rows aligned one at a time keep their own durations)."""
+        arrays = []
+        for index, row in enumerate(rows):
+            values = row.get(key)
+            if not isinstance(values, Mapping) or modality not in values:
+                present = sorted(values) if isinstance(values, Mapping) else type(values).__name__
+                raise ValueError(
+                    f"row {index} has no modality {modality!r} in `{key}` (it has {present}); every row of a batch "
+                    "needs the modalities of the first."
+                )
+            arrays.append(np.asarray(values[modality], dtype=dtype))
+        shapes = sorted({array.shape for array in arrays})
+        if len(shapes) > 1:
+            raise ValueError(
+                f"modality {modality!r} has rows of different shapes {shapes} in `{key}`: align every row to one "
+                "length, with the processor's padding='max_length' (the full window, its padding marked in "
+                "`patch_mask`)."
+            )
+        return np.stack(arrays)
 
 
 CiTrusFusionProcessor.register_for_auto_class()

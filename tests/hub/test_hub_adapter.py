@@ -18,6 +18,7 @@ from citrus_hf import CiTrusConfig, CiTrusForPretraining
 
 BASE_REPO = f"{DEFAULT_USER}/citrus-tiny-pretrained"
 ADAPTER_REPO = f"{DEFAULT_USER}/citrus-tiny-lora"
+CLI_ADAPTER_REPO = f"{DEFAULT_USER}/citrus-tiny-lora-cli"
 
 # The pusher: publishes the pre-trained base, builds a 3-class, 2-channel task model on it from the Hub, applies
 # LoRA, gives the adapter non-zero weights (as training would) and publishes it.
@@ -48,7 +49,15 @@ with torch.no_grad():
 save_file(get_peft_model_state_dict(lora), "pushed_adapter.safetensors")
 extractor = CiTrusFeatureExtractor.from_config(task.config)
 commit = push_adapter_to_hub(lora, "__ADAPTER__", extractor, commit_message="Publish the tiny LoRA adapter")
-print("RESULT:", json.dumps({"commit": commit.oid, "extractor": extractor.to_dict()}))
+# the same adapter saved as `citrus finetune --lora` saves it, then published from the command line
+from citrus_hf.commands.main import main
+from citrus_hf.training.lora import save_adapter
+save_adapter(lora, "saved_adapter", extractor)
+cli_code = main(["push", "saved_adapter", "__CLI_ADAPTER__", "--commit-message", "From the command line"])
+refused_code = main(["push", "saved_adapter", "__CLI_ADAPTER__", "--eval-results", "results.json"])
+print("RESULT:", json.dumps({
+    "commit": commit.oid, "extractor": extractor.to_dict(), "cli_code": cli_code, "refused_code": refused_code,
+}))
 """
 
 # A fresh client: nothing cached, the base named by the adapter is downloaded too.
@@ -84,6 +93,7 @@ print("RESULT:", json.dumps({
 
 
 def script(text: str) -> str:
+    text = text.replace("__CLI_ADAPTER__", CLI_ADAPTER_REPO)
     return text.replace("__BASE__", BASE_REPO).replace("__ADAPTER__", ADAPTER_REPO).replace("__USER__", DEFAULT_USER)
 
 
@@ -127,6 +137,21 @@ def test_adapter_push_is_one_safetensors_commit(published, hub):
     expected = safetensors.torch.load_file(published["workdir"] / "pushed_adapter.safetensors")
     assert pushed.keys() == expected.keys() and any(".lora_B." in key for key in pushed)
     assert all(torch.equal(pushed[key], expected[key]) for key in expected)
+
+
+def test_citrus_push_publishes_an_adapter_folder_as_it_is(published, hub):
+    """`citrus push` of the folder `citrus finetune --lora` writes: the adapter's files and weights, its own card,
+    the given commit message; options that describe a full checkpoint's card are refused."""
+    assert published["pushed"]["cli_code"] == 0 and published["pushed"]["refused_code"] == 2
+    stored, reference = hub.repo_files(CLI_ADAPTER_REPO), hub.repo_files(ADAPTER_REPO)
+    assert sorted(stored) == sorted(reference)
+    pushed = safetensors.torch.load(stored["adapter_model.safetensors"])
+    expected = safetensors.torch.load(reference["adapter_model.safetensors"])
+    assert pushed.keys() == expected.keys() and all(torch.equal(pushed[key], expected[key]) for key in expected)
+    assert json.loads(stored["adapter_config.json"])["base_model_name_or_path"] == BASE_REPO
+    repo = hub.repos[("model", CLI_ADAPTER_REPO)]
+    assert repo.commits[repo.branches["main"]].title == "From the command line"
+    assert ModelCard(stored["README.md"].decode()).data.base_model == BASE_REPO
 
 
 def test_downloaded_adapter_gives_identical_outputs(published):

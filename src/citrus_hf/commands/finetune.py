@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 DESCRIPTION = (
-    "Fine-tune a pre-trained checkpoint (--model) or a model from scratch on a labelled set, with early stopping on "
-    "validation; prints and saves the test metrics."
+    "Fit a pre-trained checkpoint (--model) or a model from scratch to a labelled set with the recipe its label "
+    "budget calls for (--recipe auto: a ridge probe on the frozen encoder below 20 labels per class and for "
+    "regression, that probe then fine-tuning from 20); prints and saves the test metrics."
 )
 
 
@@ -30,6 +31,9 @@ def run(argv: Sequence[str]) -> int:
     flush_denormals()  # before any torch work, so that the intra-op threads inherit it
     result = finetune(arguments)
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items())
-    print(f"{result.task}: {result.num_train} training examples, best step {result.best_step}; test {metrics}")
+    fitted = f"recipe {result.recipe}" + (f", {result.steps} steps" if result.steps else "")
+    if result.best_step is not None:
+        fitted += f" (best at step {result.best_step})"
+    print(f"{result.task}: {result.num_train} training examples, {fitted}; test {metrics}")
     print(f"Saved to {result.output_dir}")
     return 0

@@ -68,6 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_subcommand("citrus", DESCRIPTION, subcommands, argv, version=f"citrus-hf {__version__}")
     except SystemExit as exit:  # --help and --version
         return exit.code if isinstance(exit.code, int) else 0
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("interrupted", file=sys.stderr)
+        return 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
     except Exception as error:
         if debug or not is_user_error(error):
             raise

@@ -16,7 +16,11 @@ class PushArguments:
     """Settings of `citrus push`."""
 
     checkpoint: str = field(
-        metadata={"help": "folder with config.json and model.safetensors (save_pretrained)", "positional": True}
+        metadata={
+            "help": "folder with config.json and model.safetensors (save_pretrained), or a LoRA adapter folder "
+            "(citrus finetune --lora)",
+            "positional": True,
+        }
     )
     repo_id: str = field(metadata={"help": "Hub repository, namespace/name (created if missing)", "positional": True})
     private: bool = field(default=False, metadata={"help": "create the repository as private"})
@@ -97,6 +101,51 @@ def _pretraining(corpora: list[str], modalities: list[str] | None) -> dict | Non
     return pretraining
 
 
+# Options about the weights' evaluation and training that describe a full checkpoint's card, not an adapter's.
+_CHECKPOINT_ONLY_OPTIONS = (
+    "eval_results",
+    "arm",
+    "eval_dataset",
+    "eval_label_budget",
+    "base_model",
+    "dataset",
+    "pretraining_corpus",
+    "hyperparameters",
+    "tag",
+)
+
+
+def _push_adapter(folder: Path, args: PushArguments) -> int:
+    """Publish a LoRA adapter folder (`citrus finetune --lora`, `save_adapter`) as it is: adapter, task config,
+    feature extractor and the adapter's card, which names its base model."""
+    given = [name for name in _CHECKPOINT_ONLY_OPTIONS if getattr(args, name) not in (None, [], False)]
+    if given:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise UsageError(
+            f"citrus push: {folder} is a LoRA adapter, whose card names its base model and how to load it; {flags} "
+            "describe a full checkpoint. Leave them out, or merge the adapter into its base first "
+            "(`citrus_hf.training.lora.merge_adapter`) and push the merged folder."
+        )
+    from ..loading import load_feature_extractor
+    from ..publishing.push import push_adapter_to_hub
+    from ..training.lora import load_adapter
+
+    adapter = load_adapter(None, folder, token=args.token)
+    extractor = load_feature_extractor(folder) if (folder / "preprocessor_config.json").is_file() else None
+    commit = push_adapter_to_hub(
+        adapter,
+        args.repo_id,
+        extractor,
+        private=args.private,
+        revision=args.revision,
+        commit_message=args.commit_message or "Upload CiTrus LoRA adapter",
+        token=args.token,
+        create_pr=args.create_pr,
+    )
+    print(f"Pushed the LoRA adapter {folder} to {args.repo_id}: {commit.pr_url or commit.commit_url}")
+    return 0
+
+
 def run(argv: Sequence[str]) -> int:
     """Load the checkpoint with this package's classes (no remote code), build its card and publish it."""
     # Parsed and checked before torch and transformers are imported: `--help` and a mistyped folder answer at once.
@@ -104,6 +153,8 @@ def run(argv: Sequence[str]) -> int:
     checkpoint = Path(args.checkpoint)
     if args.repo_id.count("/") != 1:
         raise UsageError(f"citrus push: repo id {args.repo_id!r} must be `namespace/name`, e.g. `my-user/citrus-eeg`.")
+    if (checkpoint / "adapter_config.json").is_file() and not (checkpoint / "config.json").is_file():
+        return _push_adapter(checkpoint, args)
     if not (checkpoint / "config.json").is_file():
         raise UsageError(f"citrus push: {checkpoint} has no config.json; pass a folder written by save_pretrained.")
 

@@ -67,7 +67,9 @@ def build_dataset(
         for source in spec.sources:  # fail before any work if an archive is missing
             archive_path(get_source(source).archive, archive_cache_dir)
     elif data_dir is None:
-        raise CitrusDataError(f"Dataset {name!r} is built from a local copy: pass data_dir (where to keep it).")
+        raise CitrusDataError(
+            f"Dataset {name!r} is built from a local copy: pass data_dir (`--data-dir` on the command line: where to keep it)."
+        )
     plan = spec.builder(resolved, context)
     if not spec.offline:
         # The local files enter the cache key through their names, sizes and modification times.

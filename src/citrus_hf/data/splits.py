@@ -10,6 +10,7 @@ Budgets live here, not in `evaluation/`, because fine-tuning (`training/`) draws
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from dataclasses import dataclass
@@ -63,9 +64,12 @@ def check_dataset_reference(dataset: str | os.PathLike) -> None:
         return
     names = [spec.name for spec in list_datasets()]
     if str(dataset) not in names:
+        close = difflib.get_close_matches(str(dataset), names, 1)
         raise ValueError(
-            f"{dataset!r} is neither a folder nor a registered dataset. Registered: {', '.join(names)}; or give "
-            "the folder of a `datasets` Dataset / DatasetDict written by `save_to_disk`."
+            f"{dataset!r} is neither a folder nor a registered dataset"
+            + (f" (did you mean {close[0]!r}?)" if close else "")
+            + f". Registered: {', '.join(names)}; or give the folder of a `datasets` Dataset / DatasetDict written "
+            "by `save_to_disk`."
         )
 
 
@@ -76,6 +80,16 @@ def _load_from_disk(path: Path):
 
     import datasets
 
+    if not path.is_dir() or not any((path / name).is_file() for name in ("state.json", "dataset_dict.json")):
+        what = (
+            "a file"
+            if path.is_file()
+            else "a folder that `save_to_disk` did not write (no state.json or dataset_dict.json)"
+        )
+        raise ValueError(
+            f"{str(path)!r} is {what}: a labelled set is the folder `DatasetDict.save_to_disk(folder)` writes (see "
+            "the README's 'Your own data'), or a registered name (`citrus data list`)."
+        )
     try:
         return datasets.load_from_disk(str(path))
     except IndexError:
@@ -516,7 +530,10 @@ def parse_budget(text: str | int | float) -> LabelBudget:
             "(0.1 or 10%), or 'all'."
         ) from None
     if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"A label budget fraction must lie in (0, 1], got {text!r}.")
+        raise ValueError(
+            f"A label budget must be a positive number of examples per class (e.g. 5), a fraction in (0, 1] of the "
+            f"training pool (0.1 or 10%) or 'all', got {text!r}."
+        )
     return LabelBudget("all", 1.0) if fraction == 1.0 else LabelBudget("fraction", fraction)
 
 

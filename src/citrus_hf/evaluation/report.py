@@ -214,12 +214,14 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
         lines.append("")
     lines += _gap_table(
         baseline_gaps(runs),
-        "Gap to MiniRocket (arm minus MiniRocket + ridge, paired by seed; positive = the arm is better)",
+        "Gap to MiniRocket (arm minus MiniRocket + ridge, paired by seed; positive = the arm is better: for an "
+        "error such as MAE, MiniRocket's minus the arm's)",
         "better than MiniRocket in",
     )
     lines += _gap_table(
         pretraining_gains(runs),
-        "Pre-training gain (pre-trained minus from scratch, paired by seed; positive = pre-training helps)",
+        "Pre-training gain (pre-trained minus from scratch, paired by seed; positive = pre-training helps: for an "
+        "error such as MAE, from scratch minus pre-trained)",
         "pre-trained better in",
     )
     collapsed = collapsed_cells(runs)

@@ -172,6 +172,18 @@ class ProtocolConfig:
             parse_budget(budget)
         for dataset in self.datasets:  # a misspelt set must not wait for the pre-training and earlier sets to fail
             check_dataset_reference(dataset)
+        # Settings per dataset may name sets this run leaves out (a settings file for several runs), but a name that
+        # is no dataset at all is a typo that would run its set with the defaults.
+        for name in ("alignment", "normalization", "dataset_options", "dataset_budgets"):
+            for dataset in getattr(self, name):
+                if dataset not in self.datasets:
+                    try:
+                        check_dataset_reference(dataset)
+                    except ValueError as error:
+                        raise ValueError(
+                            f"--{name.replace('_', '-')} names {dataset!r}, which is not among --datasets "
+                            f"({', '.join(self.datasets)}): {error}"
+                        ) from None
 
     def signature(self) -> str:
         """Hash of every setting that changes a run's result (not the output folder or the progress bars)."""

@@ -52,6 +52,7 @@ import inspect
 import json
 import logging as _stdlib_logging
 import math
+import numbers
 import os
 import tempfile
 import threading
@@ -237,6 +238,7 @@ class InferenceBackend:
         self.model = model
         self.target = target
         self.batch_threads = batch_threads
+        self.source_model = model  # the caller's model (a path may run a converted copy of it as `model`)
 
     def __call__(self, input_values: torch.Tensor, patch_mask: torch.Tensor | None = None) -> torch.Tensor:
         shares = min(self.batch_threads, len(input_values) // MIN_WINDOWS_PER_THREAD)
@@ -326,6 +328,7 @@ class BFloat16Backend(InferenceBackend):
                 if callable(getattr(module, "use_dense_blocks", None)):  # CiTrusCNNStem
                     module.use_dense_blocks(torch.bfloat16)
         super().__init__(bf16_model, target, batch_threads)
+        self.source_model = model
 
     @torch.inference_mode()
     def _forward(self, input_values, patch_mask, in_share):
@@ -516,6 +519,12 @@ def _within_onnx_tolerance(candidate: torch.Tensor, reference: torch.Tensor) -> 
     return bool((candidate - reference).abs().max() <= ONNX_TOLERANCE)
 
 
+def check_positive_integer(name: str, value) -> None:
+    """A count given by the caller: any integer type (`np.int64` too) above 0, not a bool."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+
+
 def load_backend(
     model: torch.nn.Module,
     backend: str = "auto",
@@ -544,13 +553,17 @@ def load_backend(
         ImportError: "onnxruntime" without onnxruntime / onnx / onnxscript installed (the message names the extra).
     """
     target = target or InferenceTarget()
+    if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
+        raise TypeError(f"`model` must be a CiTrus model (e.g. from `from_pretrained`), got a {type(model).__name__}.")
     if backend not in BACKENDS:
         raise ValueError(f"`backend={backend!r}` is not supported; choose one of {', '.join(map(repr, BACKENDS))}.")
     on_cpu = model.device.type == "cpu"
+    if num_threads is not None:
+        check_positive_integer("num_threads", num_threads)
     if batch_threads is None:
         batch_threads = (num_threads or torch.get_num_threads()) if on_cpu else 1
-    if not isinstance(batch_threads, int) or batch_threads < 1:
-        raise ValueError(f"`batch_threads` must be a positive integer, got {batch_threads!r}.")
+    check_positive_integer("batch_threads", batch_threads)
+    batch_threads = int(batch_threads)
     if not on_cpu:
         batch_threads = 1  # an accelerator runs each operator on all of itself
     model.eval()
@@ -605,7 +618,13 @@ def _window_inputs(features) -> tuple[torch.Tensor, torch.Tensor | None]:
             f'`features` has no "input_values" (its keys: {sorted(map(str, features))}); pass the feature extractor\'s '
             'output, or a mapping with "input_values" (windows, channels, time).'
         )
-    input_values = torch.as_tensor(features["input_values"])
+    try:
+        input_values = torch.as_tensor(features["input_values"])
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise ValueError(
+            f'`features["input_values"]` must be numeric windows of one length, (windows, channels, time): {error}; '
+            "align recordings with the feature extractor (it pads them to one length and marks the padding)."
+        ) from None
     if input_values.ndim != 3:
         raise ValueError(
             f'`features["input_values"]` must be (windows, channels, time), got shape {tuple(input_values.shape)}; '
@@ -637,9 +656,18 @@ def predict_windows(
     Returns:
         `(windows, outputs)` float32.
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}.")
+    check_positive_integer("batch_size", batch_size)
+    batch_size = int(batch_size)
     input_values, patch_mask = _window_inputs(features)
+    if len(input_values) == 0:
+        raise ValueError(
+            f'`features["input_values"]` holds no windows (shape {tuple(input_values.shape)}); skip empty inputs.'
+        )
+    if isinstance(backend, InferenceBackend) and backend.source_model is not model:
+        raise ValueError(
+            "`backend` was loaded for another model; pass a backend name (e.g. 'auto') or `load_backend(model)` of "
+            "this model."
+        )
     runner = backend if isinstance(backend, InferenceBackend) else load_backend(model, backend, target)
     outputs = []
     for start in range(0, len(input_values), batch_size):

@@ -37,7 +37,7 @@ import torch
 from transformers.pipelines.base import ChunkPipeline
 from transformers.utils import logging
 
-from .backends import BACKENDS, InferenceTarget, load_backend
+from .backends import BACKENDS, InferenceTarget, check_positive_integer, load_backend
 
 logger = logging.get_logger(__name__)
 
@@ -57,9 +57,15 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _check_positive_integer(name: str, value: Any) -> None:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+def _one_rate(sampling_rate: Any) -> Any:
+    """The number inside a rate given as a 0-d or one-element array / tensor or a one-element list
+    (`np.load(path)["fs"]`, `[250]`), so that the recording's duration can be computed; anything else unchanged (the
+    extractor checks it)."""
+    if isinstance(sampling_rate, (np.ndarray, torch.Tensor)):
+        return sampling_rate.item() if sampling_rate.ndim <= 2 and np.prod(sampling_rate.shape) == 1 else sampling_rate
+    if isinstance(sampling_rate, (list, tuple)) and len(sampling_rate) == 1:
+        return _one_rate(sampling_rate[0])
+    return sampling_rate
 
 
 def _is_sequence_of_rates(sampling_rate: Any) -> bool:
@@ -180,7 +186,7 @@ class _RecordingPipeline(ChunkPipeline):
         if batch_size is None:
             batch_size = self._batch_size
         if batch_size is not None:
-            _check_positive_integer("batch_size", batch_size)
+            check_positive_integer("batch_size", batch_size)
             kwargs["window_batch_size"] = batch_size
         if isinstance(inputs, tuple):
             inputs = list(inputs)
@@ -278,7 +284,7 @@ class _RecordingPipeline(ChunkPipeline):
                     f"A recording given as a dict needs one of the keys {SIGNAL_KEYS} (the samples) and "
                     f"'sampling_rate'; got the keys {sorted(inputs)}."
                 )
-            rate = inputs.get("sampling_rate")
+            rate, sampling_rate = _one_rate(inputs.get("sampling_rate")), _one_rate(sampling_rate)
             if rate is not None and sampling_rate is not None and rate != sampling_rate:
                 raise ValueError(
                     f"The recording's dict says sampling_rate={rate} and the call says {sampling_rate}; give one."
@@ -308,7 +314,7 @@ class _RecordingPipeline(ChunkPipeline):
                 f"A recording must be (time,) or (channels, time), got shape {tuple(inputs.shape)}; pass several "
                 "recordings as a list."
             )
-        return inputs, sampling_rate
+        return inputs, _one_rate(sampling_rate)
 
     def preprocess(
         self,
@@ -408,7 +414,7 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
         super()._sanitize_task_parameters(**parameters)
         postprocess = {}
         if top_k is not None:
-            _check_positive_integer("top_k", top_k)
+            check_positive_integer("top_k", top_k)
             postprocess["top_k"] = top_k
         if function_to_apply is not None:
             if function_to_apply not in SCORE_FUNCTIONS:

@@ -65,6 +65,27 @@ def check_lr_scheduler_type(value: str) -> None:
         raise ValueError(f"--lr-scheduler-type must be one of {', '.join(names)}, got {value!r}.")
 
 
+def paths_as_strings(arguments, names: tuple[str, ...]) -> None:
+    """Turn the `pathlib.Path` (any `os.PathLike`) values of the fields `names` into `str`, as the command line gives
+    them: they are written into JSON summaries and compared as strings. Refuse values that are neither, naming the
+    field (an in-memory `DatasetDict` passed as `dataset` has to be saved to a folder first)."""
+    import os
+
+    for name in names:
+        value = getattr(arguments, name)
+        if isinstance(value, os.PathLike):
+            setattr(arguments, name, os.fspath(value))
+        elif value is not None and not isinstance(value, str):
+            fix = (
+                "; save an in-memory dataset with `dataset.save_to_disk(folder)` and pass the folder"
+                if name == "dataset"
+                else ""
+            )
+            raise TypeError(
+                f"`{name}` takes a path or a name (str or pathlib.Path), got a {type(value).__name__}{fix}."
+            )
+
+
 def check_output_dir(output_dir: str) -> None:
     """Refuse an output folder that is an existing file, before any work is done (saving would fail at the end)."""
     import os
@@ -193,6 +214,7 @@ class FinetuneArguments:
     trainer: TrainerSettings = field(default_factory=TrainerSettings, metadata={"help": "fine-tuning (Trainer)"})
 
     def __post_init__(self):
+        paths_as_strings(self, ("output_dir", "dataset", "model", "model_config"))
         if self.recipe not in RECIPE_NAMES:
             raise ValueError(f"recipe must be one of {RECIPE_NAMES}, got {self.recipe!r}.")
         if self.lora and self.recipe == "probe":
@@ -323,6 +345,7 @@ class PretrainArguments:
     show_progress: bool = field(default=True, metadata={"help": "a progress bar on the main process"})
 
     def __post_init__(self):
+        paths_as_strings(self, ("output_dir", "dataset", "model_config", "resume_from"))
         # every step count, checked before the corpus loads (0 would divide by zero at the first step's modulo)
         for name in (
             "max_steps",

@@ -59,7 +59,7 @@ def build_citrus_task_model(
     config fields of the input contract (normalisation, see `input_overrides`) and of the head (a recipe's
     `head_overrides`).
     """
-    from ..modeling_citrus import CiTrusForRegression, CiTrusForSequenceClassification
+    from ..modeling_citrus import CiTrusForRegression, CiTrusForSequenceClassification, head_fitted_by_caller
 
     if task not in LABEL_TASKS:
         raise ValueError(f"task must be one of {LABEL_TASKS}, got {task!r}.")
@@ -77,7 +77,8 @@ def build_citrus_task_model(
         overrides.update(num_targets=1, problem_type="regression")
         model_class = CiTrusForRegression
     if checkpoint is not None:
-        model = model_class.from_pretrained(str(resolve_checkpoint(checkpoint)), **overrides)
+        with head_fitted_by_caller():  # the recipe fits the new head next: no "fine-tune it before use"
+            model = model_class.from_pretrained(str(resolve_checkpoint(checkpoint)), **overrides)
     else:
         if config is None:
             raise ValueError("Give a pre-trained `checkpoint` or a `config` to train from scratch.")
@@ -281,10 +282,15 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
                 "are used."
             )
     recipe = RECIPES["finetune"] if args.lora else resolve_recipe(args.recipe, per_class, splits.task)
+    _warn_unused_settings(args, recipe)
     length = aligned_length(splits_to_align, extractor, args.sampling_rate)
     train, validation, test = (
-        align_task_split(split, extractor, splits.task, args.sampling_rate, length)
-        for split in (splits.train.select(chosen), splits.validation, splits.test)
+        _aligned_split(name, split, extractor, splits.task, args.sampling_rate, length)
+        for name, split in (
+            ("train", splits.train.select(chosen)),
+            ("validation", splits.validation),
+            ("test", splits.test),
+        )
     )
 
     set_seed(args.trainer.seed)
@@ -304,7 +310,10 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         model = apply_lora(model, r=args.lora_r, alpha=args.lora_alpha)
 
     output_dir = Path(args.output_dir)
-    outcome = recipe.fit(model, train, validation, splits.task, args.trainer, output_dir / "trainer")
+    trainer_dir = output_dir / "trainer"
+    outcome = recipe.fit(model, train, validation, splits.task, args.trainer, trainer_dir)
+    if trainer_dir.is_dir() and not any(trainer_dir.iterdir()):
+        trainer_dir.rmdir()  # the Trainer's folder, left empty when it saved nothing there
     if args.lora:
         from .lora import save_adapter
 
@@ -336,6 +345,44 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
     }
     (output_dir / RESULTS_FILE).write_text(json.dumps(summary, indent=2, default=json_default))
     return result
+
+
+def _aligned_split(name: str, split, extractor, task: str, sampling_rate: float | None, length: int):
+    """`align_task_split`, its errors about a recording naming the split it is in."""
+    try:
+        return align_task_split(split, extractor, task, sampling_rate, length)
+    except ValueError as error:
+        raise ValueError(f"The {name} split: {error}") from None
+
+
+# Trainer settings that act even when no optimizer step is taken: the seed draws the labelled examples; the rest
+# only say how a run reports.
+_SETTINGS_WITHOUT_STEPS = ("seed", "report_to", "show_progress", "logging_steps")
+
+
+def _warn_unused_settings(args: FinetuneArguments, recipe) -> None:
+    """Say which of the given settings the run will not use: the training settings when the recipe takes no
+    optimizer step (the probe, which `--recipe auto` picks below 20 labels per class), LoRA's without `--lora`, the
+    from-scratch model config with a checkpoint."""
+    defaults = TrainerSettings()
+    unused: list[tuple[list[str], str]] = []
+    if not recipe.trains:
+        names = [
+            name
+            for name in vars(defaults)
+            if name not in _SETTINGS_WITHOUT_STEPS and getattr(args.trainer, name) != getattr(defaults, name)
+        ]
+        reason = f"recipe {recipe.name!r} fits a ridge read-out without optimizer steps (--recipe finetune trains)"
+        unused.append((names, reason))
+    if not args.lora:
+        names = [name for name in ("lora_r", "lora_alpha") if getattr(args, name) != getattr(FinetuneArguments, name)]
+        unused.append((names, "LoRA settings apply with --lora"))
+    if args.model is not None and args.model_config != FinetuneArguments.model_config:
+        unused.append((["model_config"], "the checkpoint given with --model brings its own config"))
+    for names, reason in unused:
+        if names:
+            flags = ", ".join("--" + name.replace("_", "-") for name in names)
+            logger.warning(f"{flags} {'has' if len(names) == 1 else 'have'} no effect on this run: {reason}.")
 
 
 __all__ = [

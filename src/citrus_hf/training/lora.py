@@ -340,7 +340,17 @@ def save_adapter(
     base = _task_model(peft_model, "save the adapter")
     folder = Path(save_directory)
     folder.mkdir(parents=True, exist_ok=True)
-    peft_model.save_pretrained(folder, safe_serialization=True)
+    lora_config = peft_model.peft_config[peft_model.active_adapter]
+    recorded_base = lora_config.base_model_name_or_path
+    # A base loaded from a checkpoint bundled with the package is recorded by its name ("citrus-small"), which loads
+    # on any machine with the package, not by this installation's path to it.
+    bundled = _bundled_name(recorded_base)
+    if bundled is not None:
+        lora_config.base_model_name_or_path = bundled
+    try:
+        peft_model.save_pretrained(folder, safe_serialization=True)
+    finally:
+        lora_config.base_model_name_or_path = recorded_base
     task_config = copy.deepcopy(base.config)
     # `architectures` is only set when a model is saved: a task model built from a pre-training checkpoint still
     # carries that checkpoint's class here.
@@ -350,6 +360,18 @@ def save_adapter(
         feature_extractor.save_pretrained(folder)
     adapter_card(peft_model, None).save(folder / "README.md")
     return folder
+
+
+def _bundled_name(path: str | None) -> str | None:
+    """The name of the bundled checkpoint `path` is the folder of, or None."""
+    from .._bundled import BUNDLED_CHECKPOINTS, bundled_checkpoint
+
+    if not path or not os.path.isdir(path):
+        return None
+    folder = Path(path).resolve()
+    if folder.parent != BUNDLED_CHECKPOINTS.resolve():
+        return None
+    return folder.name if bundled_checkpoint(folder.name) is not None else None
 
 
 def _adapter_folder(

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 
 _process_flushes_denormals = False
@@ -27,8 +28,17 @@ def flush_denormals() -> bool:
     """From now on, treat subnormal floats as zero in this thread and in every thread started later (call it before
     any torch work, so the intra-op threads inherit it). Returns whether the CPU supports it."""
     global _process_flushes_denormals
+    _cache_float_limits()
     _process_flushes_denormals = torch.set_flush_denormal(True)
     return _process_flushes_denormals
+
+
+def _cache_float_limits() -> None:
+    """numpy measures each float type's limits the first time `np.finfo` is asked (scipy and sklearn ask), and with
+    subnormals flushed it finds the smallest one to be zero and warns about it, twice per type: measured now, before
+    flushing, they are right and cached."""
+    for dtype in (np.float16, np.float32, np.float64, np.longdouble):
+        np.finfo(dtype)
 
 
 @contextmanager
@@ -39,6 +49,7 @@ def denormals_flushed() -> Iterator[bool]:
     if _process_flushes_denormals:
         yield True
         return
+    _cache_float_limits()
     supported = torch.set_flush_denormal(True)
     try:
         yield supported

@@ -103,10 +103,19 @@ def fit_ridge(
     if targets.ndim == 1:
         targets = targets[:, None]
     n = design.shape[0]
-    if n < 2 or targets.shape[0] != n:
+    if design.ndim != 2 or n < 2 or targets.shape[0] != n:
         raise ValueError(
-            f"A ridge read-out needs at least 2 examples with one target row each, got {n} / {targets.shape[0]}."
+            f"A ridge read-out needs at least 2 examples with one target row each: features (n, p) and targets (n,) "
+            f"or (n, k), got {design.shape} and {targets.shape}."
         )
+    for name, values in (("features", design), ("targets", targets)):
+        if not np.isfinite(values).all():
+            raise ValueError(
+                f"`{name}` hold {int(np.size(values) - np.isfinite(values).sum())} NaN or infinite values; a ridge "
+                "read-out of them is NaN. Drop those rows (or fix what produced them)."
+            )
+    if len(alphas) == 0:
+        raise ValueError("`alphas` is empty; give at least one candidate penalty (e.g. DEFAULT_ALPHAS).")
     if not spread_shrinkage >= 0:  # (NaN too)
         raise ValueError(
             f"`spread_shrinkage` must be a number >= 0 (0: each column's own spread), got {spread_shrinkage}."
@@ -212,6 +221,60 @@ def dynamics_column_weights(num_features: int, d_model: int, weight: float) -> n
 
 
 @torch.no_grad()
+def checked_probe_dataset(model, dataset, task: str, fitting: bool = False):
+    """`dataset` in torch format, after refusing what would fit or score a CiTrus task model wrongly or deep inside
+    numpy / torch: a `task` that is not the model's, a multi-label model (the probe fits single-label classes), a
+    dataset without `input_values` / `labels` or without rows; for fitting, fewer than two examples, and labels that
+    are not class ids `0..num_labels-1` of at least two classes (classification) or not finite (regression)."""
+    heads = {"classification": "classifier", "regression": "regressor"}
+    if task not in heads:
+        raise ValueError(f"`task` must be 'classification' or 'regression', got {task!r}.")
+    if not hasattr(model, heads[task]):
+        other = next(name for name, head in heads.items() if hasattr(model, head))
+        raise ValueError(f"`task={task!r}` does not fit a {type(model).__name__}: its task is {other!r}.")
+    if getattr(model.config, "problem_type", None) == "multi_label_classification":
+        raise ValueError("The probe fits single-label classes; this model is multi-label. Fine-tune it instead.")
+    columns = getattr(dataset, "column_names", None)
+    if columns is None:
+        raise TypeError(
+            f"`dataset` must be a datasets.Dataset of aligned examples, got a {type(dataset).__name__}; build one "
+            "with `Dataset.from_dict({'input_values': ..., 'labels': ...})`."
+        )
+    for column in ("input_values", "labels"):
+        if column not in columns:
+            fix = "rename it: `dataset.rename_column('label', 'labels')`" if "label" in columns else "add it"
+            raise ValueError(f"`dataset` has no {column!r} column (columns: {columns}); {fix}.")
+    if len(dataset) < (2 if fitting else 1):
+        raise ValueError(
+            f"`dataset` has {len(dataset)} rows; "
+            + (
+                "fitting needs at least 2 labelled examples (on the command line: a larger --label-budget)."
+                if fitting
+                else "none to score."
+            )
+        )
+    if fitting:
+        labels = np.asarray(dataset.with_format("numpy")["labels"])
+        if task == "regression":
+            if not (np.issubdtype(labels.dtype, np.number) and np.isfinite(labels).all()):
+                raise ValueError(
+                    "Regression targets must be finite numbers; drop the rows whose `labels` are NaN, infinite or "
+                    "missing (a single NaN makes the read-out NaN)."
+                )
+        else:
+            num_labels = model.config.num_labels
+            whole = np.issubdtype(labels.dtype, np.number) and np.array_equal(labels, np.round(labels))
+            if labels.ndim != 1 or not whole or labels.min() < 0 or labels.max() >= num_labels:
+                raise ValueError(
+                    f"Labels must be class ids 0..{num_labels - 1} for this {num_labels}-class model, got "
+                    f"{np.unique(labels)[:10].tolist()}; map class names to ids with "
+                    "`dataset.class_encode_column('labels')`."
+                )
+            if len(np.unique(labels)) < 2:
+                raise ValueError(f"Every label is {labels[0]}: a classifier needs examples of at least two classes.")
+    return dataset if dataset.format.get("type") == "torch" else dataset.with_format("torch")
+
+
 def fit_probe(model, train_dataset, task: str, batch_size: int = 128) -> RidgeReadout:
     """Fit the linear head of a CiTrus task model by ridge on its frozen encoder's pooled features.
 
@@ -226,8 +289,9 @@ def fit_probe(model, train_dataset, task: str, batch_size: int = 128) -> RidgeRe
         dynamics weighs them by `CLASSIFICATION_DYNAMICS_WEIGHT` in the penalty (folded into the head like the
         standardisation).
     """
+    train_dataset = checked_probe_dataset(model, train_dataset, task, fitting=True)
     features = embed_dataset(model, train_dataset, batch_size)
-    labels = np.asarray(train_dataset["labels"])
+    labels = np.asarray(train_dataset.with_format("numpy")["labels"])
     if task == "classification":
         targets = class_codes(labels, model.config.num_labels)
         head = model.classifier
@@ -247,8 +311,9 @@ def fit_probe(model, train_dataset, task: str, batch_size: int = 128) -> RidgeRe
         column_weights,
         spread_shrinkage=ONE_SHOT_SPREAD_SHRINKAGE if one_shot else 0.0,
     )
-    head.weight.copy_(torch.as_tensor(readout.weight.T, dtype=head.weight.dtype))
-    head.bias.copy_(torch.as_tensor(readout.bias, dtype=head.bias.dtype))
+    with torch.no_grad():  # the head's parameters require gradients (fine-tuning may follow)
+        head.weight.copy_(torch.as_tensor(readout.weight.T, dtype=head.weight.dtype))
+        head.bias.copy_(torch.as_tensor(readout.bias, dtype=head.bias.dtype))
     return readout
 
 
@@ -258,6 +323,7 @@ __all__ = [
     "ONE_SHOT_ALPHA",
     "ONE_SHOT_SPREAD_SHRINKAGE",
     "RidgeReadout",
+    "checked_probe_dataset",
     "class_codes",
     "dynamics_column_weights",
     "embed_dataset",

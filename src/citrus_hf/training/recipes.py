@@ -180,6 +180,8 @@ class Recipe(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
     head_overrides: ClassVar[dict[str, Any]] = {}
+    # Whether the recipe takes optimizer steps, and so reads the `TrainerSettings` (steps, learning rate, ...).
+    trains: ClassVar[bool] = True
 
     def head_overrides_for(self, labels_per_class: float | None, task: str) -> dict[str, Any]:
         """The config fields of the head for a labelled set with `labels_per_class` (`labels_per_class()`) examples
@@ -231,6 +233,7 @@ class ProbeRecipe(Recipe):
         "deviation, step and autocorrelation"
     )
     head_overrides = probe_head_overrides(None, "classification")
+    trains = False
 
     def head_overrides_for(self, labels_per_class: float | None, task: str) -> dict[str, Any]:
         return probe_head_overrides(labels_per_class, task)
@@ -491,9 +494,14 @@ def labels_per_class(labels: np.ndarray, task: str) -> float | None:
 
 
 def predict(model, dataset, batch_size: int = 128) -> np.ndarray:
-    """Model outputs `(n, outputs)` (logits or regression predictions) of an aligned dataset."""
+    """Model outputs `(n, outputs)` (logits or regression predictions) of an aligned dataset (`input_values` and
+    optionally `patch_mask`)."""
     import torch
 
+    if len(dataset) == 0:
+        raise ValueError("`dataset` has no rows to predict.")
+    if dataset.format.get("type") != "torch":
+        dataset = dataset.with_format("torch")
     model.eval()
     device = next(model.parameters()).device
     outputs = []
@@ -511,7 +519,9 @@ def predict(model, dataset, batch_size: int = 128) -> np.ndarray:
 def score(model, dataset, task: str) -> dict[str, float]:
     """Test metrics of a fitted CiTrus task model on an aligned dataset (classification or regression metrics)."""
     from .metrics import classification_metrics, regression_metrics
+    from .probe import checked_probe_dataset
 
+    dataset = checked_probe_dataset(model, dataset, task)
     outputs = predict(model, dataset)
     labels = np.asarray(dataset.with_format("numpy")["labels"])
     if task == "classification":
