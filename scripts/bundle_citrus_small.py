@@ -59,7 +59,31 @@ def _composition_table(info: dict) -> str:
     return "\n".join(lines)
 
 
-def _pretraining_section(summary: dict, info: dict) -> str:
+# The pre-training arguments a card lists as hyper-parameters (the rest are paths, logging and progress settings).
+CARD_HYPERPARAMETERS = (
+    "max_steps",
+    "per_device_batch_size",
+    "gradient_accumulation_steps",
+    "learning_rate",
+    "weight_decay",
+    "warmup_steps",
+    "max_grad_norm",
+    "mixed_precision",
+    "synthetic_ratio",
+    "config_overrides",
+    "seed",
+)
+
+
+def _corpus_reference(corpus_options: dict | None) -> str:
+    """How to rebuild the corpus the run saw: `pretrain_corpus`, with the options it was built with."""
+    if not corpus_options:
+        return "`pretrain_corpus`"
+    options = " ".join(f"{key}={json.dumps(value)}" for key, value in corpus_options.items())
+    return f"`pretrain_corpus` as `--dataset-options '{options}'` builds it"
+
+
+def _pretraining_section(summary: dict, info: dict, corpus_options: dict | None = None) -> str:
     stream = summary.get("synthetic_stream") or {}
     generators = ", ".join(f"{g['name']} ({g['weight']:.2f})" for g in stream.get("generators", []))
     eval_step, eval_loss = summary["eval_losses"][-1]
@@ -70,9 +94,9 @@ def _pretraining_section(summary: dict, info: dict) -> str:
             "## Pre-training run",
             "",
             f"- Objective: masked auto-encoding, `{summary['pretraining_objective']}` targets.",
-            "- Corpus: `pretrain_corpus` (every real recording the offline registry reaches, never a sample of a "
-            "labelled set's validation or test examples, nor of the validation split evaluation carves out of a "
-            "training split), "
+            f"- Corpus: {_corpus_reference(corpus_options)} (every real recording the offline registry reached when "
+            "the run was made, never a sample of a labelled set's validation or test examples, nor of the validation "
+            "split evaluation carves out of a training split), "
             + (
                 f"mixed with synthetic windows at a share of {summary['synthetic_ratio']:.0%}: {generators} "
                 "(`citrus_hf.data.synthetic`)."
@@ -83,7 +107,7 @@ def _pretraining_section(summary: dict, info: dict) -> str:
             ),
             f"- Budget: {summary['steps']} optimizer steps of {arguments['per_device_batch_size']} windows, peak "
             f"learning rate {arguments['learning_rate']}, seed {arguments['seed']}, "
-            f"{summary['seconds'] / 60:.0f} min of wall time on a shared 2-core CPU.",
+            f"{summary['seconds'] / 60:.0f} min of wall time on one core of a shared 2-core CPU.",
             f"- Held-out masked loss on real validation recordings at step {eval_step}: {eval_loss:.3f}, against "
             f"{baseline:.3f} for predicting the mean masked target (`pretraining_curve.png`).",
             "",
@@ -118,10 +142,17 @@ def _results_section(results_dir: Path) -> str:
             + ", ".join(f"{budget} {gain:+.1f}" for budget, gain in goals["mean_gain_over_scratch_pts"].items())
             + ".",
             "- Behind MiniRocket: " + ("; ".join(behind) if behind else "none") + ".",
+            *_card_notes(results_dir),
             "",
             table,
         ]
     )
+
+
+def _card_notes(results_dir: Path) -> list[str]:
+    """Bullets the results folder keeps for the card (`card_notes.md`): what later re-runs changed in its figures."""
+    notes = results_dir / "card_notes.md"
+    return notes.read_text().strip().splitlines() if notes.is_file() else []
 
 
 def bundle(run_dir: Path, results_dir: Path | None, corpus_options: dict | None = None) -> Path:
@@ -151,9 +182,15 @@ def bundle(run_dir: Path, results_dir: Path | None, corpus_options: dict | None 
             model,
             extractor,
             pretraining=facts,
+            hyperparameters={
+                name: json.dumps(value) if isinstance(value, dict) else value
+                for name, value in summary["arguments"].items()
+                if name in CARD_HYPERPARAMETERS
+            },
             summary=(
-                "citrus-small: the CiTrus checkpoint shipped inside citrus-hf, pre-trained on 2 CPU cores on every real "
-                "bio-signal recording reachable offline (EEG, MEG, EOG, ECG, PPG, EDA, EMG, IMU). "
+                "citrus-small: the CiTrus checkpoint shipped inside citrus-hf, pre-trained on one core of a shared "
+                "2-core CPU on every real bio-signal recording reachable offline (EEG, MEG, EOG, ECG, PPG, EDA, EMG, "
+                "IMU)" + (f", {_corpus_reference(corpus_options)}" if corpus_options else "") + ". "
                 'Load it offline by name: `CiTrusForSequenceClassification.from_pretrained("citrus-small")`, '
                 '`load_pretrained("citrus-small")` or `--model citrus-small`. Its default few-shot recipe (a '
                 "ridge probe on its embeddings below 20 labels per class, that probe then end-to-end fine-tuning from "
@@ -173,7 +210,7 @@ def bundle(run_dir: Path, results_dir: Path | None, corpus_options: dict | None 
                 "See *Few-shot results* below: the low-data protocol on every real labelled set reachable offline, "
                 "against MiniRocket + ridge, the same model from scratch and the prior.",
             )
-        sections = [text, _pretraining_section(summary, info)]
+        sections = [text, _pretraining_section(summary, info, corpus_options)]
         if results_dir is not None:
             sections.append(_results_section(results_dir))
         (staged / "README.md").write_text("\n\n".join(sections) + "\n")

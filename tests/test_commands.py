@@ -91,6 +91,17 @@ BAD_INPUTS = [
         ["finetune", "--dataset", "{settings}", "--output-dir", "x"],
         "is a file: a labelled set is the folder",
     ),
+    (
+        "output folder below a file",
+        ["finetune", "--dataset", "basic_motions", "--output-dir", "{settings}/run"],
+        "cannot be created: ",
+    ),
+    (
+        "data build into a file",
+        ["data", "build", "basic_motions", "--output", "{settings}"],
+        "is a file; give a folder",
+    ),
+    ("export cache that is a file", ["export", "citrus-small", "--cache-dir", "{settings}"], "--cache-dir"),
     ("push without a checkpoint", ["push", "{tmp}/nothing", "user/repo"], "config.json"),
     ("push to a bad repo id", ["push", "{checkpoint}", "no-namespace"], "namespace/name"),
     # refused by the parser, before the model loads (it took 13 s to load citrus-small and then refuse)

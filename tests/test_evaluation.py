@@ -61,6 +61,9 @@ def test_summary_gains_and_markdown_on_hand_made_runs(tmp_path):
     assert "| citrus-time | **70.0 ± 14.1** |" in table
     assert "| har | 1/class | citrus-time | minirocket | +17.50 ± 17.68 pts (macro-F1 (%)) | 2/2 seeds |" in table
     assert "| citrus-time | **3.00 ± 0.00** |" in table
+    # arms tied at the best value shown are all bold (the first of them was, alone)
+    tied = markdown_tables(runs + [_run("hr", "minirocket", "5 ex.", 0, 3.001, task="regression")])
+    assert "| citrus-time | **3.00 ± 0.00** |" in tied and "| minirocket | **3.00 ± 0.00** |" in tied
     # the headings name the split the runs were scored on (runs without `scored_on` were scored on test)
     assert "## har (classification, test macro-F1 (%), mean ± std over seeds)" in table
     on_validation = markdown_tables([{**run, "scored_on": "validation"} for run in runs])

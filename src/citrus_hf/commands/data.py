@@ -158,7 +158,10 @@ def _options(args: DatasetArguments) -> dict:
 def _cmd_build(args: BuildArguments) -> int:
     from ..data.builders import build_dataset, summarize_dataset
     from ..publishing.datasets import publish_from_args
+    from ..training.arguments import check_output_dir
 
+    if args.output:
+        check_output_dir(args.output, "--output")
     dataset = build_dataset(
         args.name,
         cache_dir=args.cache_dir,

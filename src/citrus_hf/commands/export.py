@@ -75,8 +75,11 @@ def run(argv: Sequence[str]) -> int:
     """Load the checkpoint as its pipeline does, export it (or find it exported) and compare it with fp32 PyTorch."""
     args = build_parser().parse(argv)
     from ..loading import check_model_reference
+    from ..training.arguments import check_output_dir
 
     check_model_reference(args.model)
+    if args.cache_dir is not None:
+        check_output_dir(args.cache_dir, "--cache-dir")
     # Imported after the checks: `--help` and a mistyped folder answer before torch loads.
     from .._extras import EXTRAS
     from ..inference.backends import ONNX_TOLERANCE, OnnxRuntimeBackend, TorchBackend, onnx_export_available

@@ -316,22 +316,30 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
     with _quiet_and_threads(config.num_threads):
         checkpoints, pretraining_seconds = pretrain_arms(config)
         total = sum(len(listed) for listed in budgets.values()) * len(config.seeds) * len(config.arms)
-        progress = tqdm(total=total, desc="fitting runs", unit="run", disable=not config.show_progress)
+        # closed on an error too, so that the error's line starts below the bar rather than on it
+        with tqdm(total=total, desc="fitting runs", unit="run", disable=not config.show_progress) as progress:
 
-        def record(run: dict[str, Any], new: bool) -> None:
-            runs.append(run)
-            if new:
-                with open(runs_path, "a") as handle:
-                    handle.write(json.dumps(run) + "\n")
-            progress.update(1)
+            def record(run: dict[str, Any], new: bool) -> None:
+                runs.append(run)
+                if new:
+                    with open(runs_path, "a") as handle:
+                        handle.write(json.dumps(run) + "\n")
+                progress.update(1)
 
-        finetuning_seconds = sum(
-            _run_dataset(
-                config, dataset, checkpoints, budgets[dataset], budgets_order, previous, signatures, record, progress
+            finetuning_seconds = sum(
+                _run_dataset(
+                    config,
+                    dataset,
+                    checkpoints,
+                    budgets[dataset],
+                    budgets_order,
+                    previous,
+                    signatures,
+                    record,
+                    progress,
+                )
+                for dataset in config.datasets
             )
-            for dataset in config.datasets
-        )
-        progress.close()
 
     paths = write_report(runs, output_dir, _report_metadata(config, checkpoints), title="CiTrus low-data evaluation")
     return ProtocolResult(

@@ -154,11 +154,14 @@ def collapsed_cells(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return cells
 
 
+def _digits(metric: str) -> int:
+    return 1 if _scale(metric) == 100.0 else (3 if metric == "pearson_r" else 2)
+
+
 def _format(mean: float, std: float, metric: str) -> str:
     if not math.isfinite(mean):
         return "n/a"
-    scale = _scale(metric)
-    digits = 1 if scale == 100.0 else (3 if metric == "pearson_r" else 2)
+    scale, digits = _scale(metric), _digits(metric)
     return f"{mean * scale:.{digits}f} ± {std * scale:.{digits}f}"
 
 
@@ -193,12 +196,13 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
         budgets = _budget_positions(entries)
         arms = list(dict.fromkeys(e["arm"] for e in sorted(entries, key=lambda e: e["arm"])))
         cell = {(e["arm"], e["budget"]): e for e in entries}
+        # the best mean as the table shows it, per budget: every arm showing that value is bold (ties too)
         best = {}
         for _, budget in budgets:
-            scored = [(cell[(a, budget)][f"{metric}_mean"], a) for a in arms if (a, budget) in cell]
-            scored = [(v, a) for v, a in scored if math.isfinite(v)]
+            scored = [cell[(a, budget)][f"{metric}_mean"] for a in arms if (a, budget) in cell]
+            scored = [round(v * _scale(metric), _digits(metric)) for v in scored if math.isfinite(v)]
             if scored:
-                best[budget] = (max if metric_greater_is_better(metric) else min)(scored)[1]
+                best[budget] = (max if metric_greater_is_better(metric) else min)(scored)
         n_train = {b: int(round(np.mean([e["n_train"] for e in entries if e["budget"] == b]))) for _, b in budgets}
         split = _scored_split(runs, dataset)
         lines += [f"## {dataset} ({task}, {split} {METRIC_NAMES[metric]}, mean ± std over seeds)", ""]
@@ -209,7 +213,8 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
             for _, budget in budgets:
                 entry = cell.get((arm, budget))
                 text = _format(entry[f"{metric}_mean"], entry[f"{metric}_std"], metric) if entry else "—"
-                cells.append(f"**{text}**" if best.get(budget) == arm else text)
+                shown = round(entry[f"{metric}_mean"] * _scale(metric), _digits(metric)) if entry else None
+                cells.append(f"**{text}**" if shown is not None and shown == best.get(budget) else text)
             lines.append(f"| {arm} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += _gap_table(

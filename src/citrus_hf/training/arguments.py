@@ -86,12 +86,28 @@ def paths_as_strings(arguments, names: tuple[str, ...]) -> None:
             )
 
 
-def check_output_dir(output_dir: str) -> None:
-    """Refuse an output folder that is an existing file, before any work is done (saving would fail at the end)."""
+def check_output_dir(output_dir: str, flag: str = "--output-dir") -> None:
+    """Refuse, before any work is done, an output folder that saving would fail on at the end: an existing file, or a
+    place where nothing can be written (tried with a temporary file in the folder, or in its nearest existing parent
+    when it is still to be created, so that a check creates nothing)."""
     import os
+    import tempfile
 
-    if os.path.isfile(os.path.expanduser(str(output_dir))):
-        raise ValueError(f"--output-dir {output_dir!r} is a file; give a folder (it is created when missing).")
+    path = os.path.abspath(os.path.expanduser(str(output_dir)))
+    if os.path.isfile(path):
+        raise ValueError(f"{flag} {output_dir!r} is a file; give a folder (it is created when missing).")
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ValueError(f"{flag} {output_dir!r} cannot be created: {existing!r} is a file.")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise ValueError(
+            f"{flag} {output_dir!r} cannot be written ({error.strerror or error}); choose another folder."
+        ) from None
 
 
 @dataclass
