@@ -85,6 +85,44 @@ BAD_SETS = {
         None,
         ["`target`", "row 0", "finite"],
     ),
+    "a NaN sample in test": (
+        GOOD,
+        _changed(
+            GOOD,
+            input_values=[
+                np.where(np.arange(200) == 7, np.nan, 0.0)[None].astype(np.float32) if i == 2 else v
+                for i, v in enumerate(GOOD["input_values"])
+            ],
+        ),
+        ["Row 2 of the test split has NaN or infinite values"],
+    ),
+    "an infinite sample in the second channel of row 5": (
+        _changed(
+            GOOD,
+            input_values=[
+                np.stack([np.zeros(50), np.where(np.arange(50) == 3, np.inf, 1.0)]) if i == 5 else np.ones((2, 50))
+                for i in range(12)
+            ],
+        ),
+        None,
+        ["Row 5 of the train split has NaN or infinite values"],
+    ),
+    "a row without channels": (
+        _changed(GOOD, input_values=[np.zeros((0, 50)) if i == 4 else np.ones((1, 50)) for i in range(12)]),
+        None,
+        ["Row 4 of the train split has no channels"],
+    ),
+    "channels of different lengths in row 5": (
+        _changed(GOOD, input_values=[[[0.0] * 200, [0.0] * 120] if i == 5 else [[0.0] * 200] * 2 for i in range(12)]),
+        None,
+        ["Row 5 of the train split has channels of different lengths (from 120 to 200 samples)"],
+    ),
+    "both label and target": (_changed(GOOD, target=[1.0] * 12), None, ["both a `label`", "remove_columns"]),
+    "labels under the transformers name": (
+        {"input_values": GOOD["input_values"], "labels": GOOD["label"], "sampling_rate": [RATE] * 12},
+        None,
+        ["rename_column('labels', 'label')"],
+    ),
     "a rate of 0": (_changed(GOOD, sampling_rate=[RATE] * 11 + [0.0]), None, ["`sampling_rate`", "row 11", "above 0"]),
     "a NaN rate": (_changed(GOOD, sampling_rate=[float("nan")] * 12), None, ["`sampling_rate`", "nan", "above 0"]),
     "rates as text": (_changed(GOOD, sampling_rate=["100"] * 12), None, ["`sampling_rate`", "a number"]),
@@ -126,6 +164,39 @@ def test_good_sets_pass_the_checks(tmp_path):
     assert (
         load_task_splits(_save(tmp_path, regression, name="regression"), require_validation=False).task == "regression"
     )
+
+
+def test_class_names_numbered_per_split_are_refused_and_one_numbering_loads(tmp_path):
+    """`class_encode_column` on a DatasetDict numbers each split's own classes: a test split without "run" numbers
+    "sit" 0 where train numbers it 1, and every test label would be misread (it scored 0.0 on separable data). One
+    `ClassLabel` cast on every split numbers them alike."""
+    train_names = [["walk", "run", "sit"][i % 3] for i in range(12)]
+    test_names = ["walk", "sit"] * 6
+    raw = datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_dict(_changed(GOOD, label=train_names)),
+            "test": datasets.Dataset.from_dict(_changed(GOOD, label=test_names)),
+        }
+    )
+    raw.class_encode_column("label").save_to_disk(str(tmp_path / "per_split"))
+    with pytest.raises(ValueError, match=r"class names \['sit', 'walk'\] differ from train's \['run', 'sit', 'walk'\]"):
+        load_task_splits(tmp_path / "per_split", require_validation=False)
+    raw.cast_column("label", datasets.ClassLabel(names=["walk", "run", "sit"])).save_to_disk(str(tmp_path / "one"))
+    loaded = load_task_splits(tmp_path / "one", require_validation=False)
+    assert loaded.label_names == ["walk", "run", "sit"]
+    assert loaded.test["label"][:2] == [0, 2]
+
+
+@pytest.mark.parametrize("alias", ["valid", "val", "dev"])
+def test_a_validation_split_under_a_common_other_name_is_the_validation_set(alias, tmp_path):
+    """It was ignored without a word, and a validation set carved out of train instead."""
+    folder = tmp_path / "set"
+    splits = {"train": GOOD, alias: _good(6), "test": GOOD}
+    datasets.DatasetDict({name: datasets.Dataset.from_dict(rows) for name, rows in splits.items()}).save_to_disk(
+        str(folder)
+    )
+    loaded = load_task_splits(folder)
+    assert loaded.validation_source == alias and len(loaded.validation) == 6 and len(loaded.train) == 12
 
 
 def test_an_empty_split_is_named(tmp_path):
@@ -337,3 +408,22 @@ def test_aligned_windows_cached_by_older_aligner_code_are_not_reused(tmp_path, m
     np.testing.assert_array_equal(aligned(), first)  # what datasets alone would do: the stale file
     monkeypatch.setattr(alignment, "_alignment_code_digest", lambda: "another version of the aligner")
     assert not np.array_equal(aligned(), first)
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "words"),
+    [
+        ({"window_seconds": 1e-6}, ValueError, "A 1e-06 s window at 1000.0 Hz holds no sample"),
+        ({"fractions": [0.5, 0.5]}, ValueError, "2 fractions for 3 split names"),
+        ({"window_seconds": 1e6}, "CitrusDataError", "holds no window with the options"),
+    ],
+)
+def test_a_builder_option_that_leaves_a_split_without_windows_is_one_message(options, error, words):
+    """They came out as a `datasets` DatasetGenerationError traceback (the builder's own message inside it), or as
+    datasets' 'Instruction "train" corresponds to no data!'."""
+    from citrus_hf.data.builders import build_dataset
+    from citrus_hf.data.errors import CitrusDataError
+
+    with pytest.raises(CitrusDataError if error == "CitrusDataError" else error) as raised:
+        build_dataset("hr_ecg", **options)
+    assert words in str(raised.value), str(raised.value)

@@ -178,10 +178,18 @@ def write_plan(
                 fingerprint=fingerprint(name, version, options, (*archives, *plan.cache_key), split),
             )
         except DatasetGenerationError as error:
-            # datasets wraps whatever the generator raised; our own errors already name the file and the fix.
-            if isinstance(error.__cause__, CitrusDataError):
+            # datasets wraps whatever the generator raised; our own errors already name the file and the fix, and
+            # the builders' ValueErrors name the option at fault ("a 1e-06 s window at 1000 Hz holds no sample")
+            if isinstance(error.__cause__, (CitrusDataError, ValueError)):
                 raise error.__cause__ from None
             raise
+        except ValueError as error:
+            if "corresponds to no data" not in str(error):  # datasets' words for a split that produced no row
+                raise
+            raise CitrusDataError(
+                f"The {split} split of {name!r} holds no window with the options {options}: a window longer than "
+                "every recording, or a share of 0 for this split? Use shorter windows (or another split share)."
+            ) from None
     return DatasetDict(splits)
 
 

@@ -11,6 +11,7 @@ Budgets live here, not in `evaluation/`, because fine-tuning (`training/`) draws
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ import numpy as np
 
 from .builders import build_dataset
 from .registry import list_datasets
+
+logger = logging.getLogger(__name__)
 
 # What a labelled dataset is for -> (its label column, the labels' dtype). Not `citrus_hf.loading.MODEL_TASKS`, which
 # says what a checkpoint is loaded as.
@@ -179,12 +182,19 @@ def evaluation_test_recordings(cache_dir=None, archive_cache_dir=None) -> set[st
 
 def infer_task(dataset) -> str:
     """ "classification" when the dataset has a `label` column, "regression" when it has `target`."""
-    for task, (column, _) in LABELS.items():
-        if column in dataset.column_names:
-            return task
+    present = [task for task, (column, _) in LABELS.items() if column in dataset.column_names]
+    if len(present) > 1:
+        raise ValueError(
+            "The dataset has both a `label` (classification) and a `target` (regression) column, so what to predict "
+            "is ambiguous; drop the other one: `dataset = dataset.remove_columns('target')` (or 'label')."
+        )
+    if present:
+        return present[0]
+    close = [name for name in dataset.column_names if name in ("labels", "class", "classes", "y", "targets")]
+    fix = f" Rename it: `dataset = dataset.rename_column({close[0]!r}, 'label')` (or 'target')." if close else ""
     raise ValueError(
         f"The dataset has neither a `label` (classification) nor a `target` (regression) column (columns: "
-        f"{dataset.column_names}); fine-tuning needs one of them."
+        f"{dataset.column_names}); fine-tuning needs one of them.{fix}"
     )
 
 
@@ -200,7 +210,13 @@ def label_names_of(dataset) -> list[str] | None:
 
 
 # The fix for labels that are not class ids 0..K-1: `datasets` maps any label column onto them (sorted values).
-_ENCODE_LABELS = 'map them onto 0..K-1 with `dataset = dataset.class_encode_column("label")` before `save_to_disk`'
+_ENCODE_LABELS = (
+    'map them onto 0..K-1 with one set of names for every split: `dataset = dataset.cast_column("label", '
+    "ClassLabel(names=[...every class...]))` before `save_to_disk` (`class_encode_column` names each split's own "
+    "classes, so a split missing a class would number the others differently)"
+)
+# Other names a labelled set's validation split goes by; used when the set has no split of the requested name.
+VALIDATION_SPLIT_ALIASES = ("valid", "val", "dev", "development")
 
 
 def _is_numeric(arrow_type) -> bool:
@@ -217,6 +233,58 @@ def _first_invalid(valid) -> int | None:
     return None if pc.all(valid).as_py() else pc.index(valid, False).as_py()
 
 
+def _check_samples(values, depth: int, name: str, channel_counts: set[int]) -> None:
+    """The `input_values` of one split (an Arrow array of rows, `depth` 1: `(time,)`, 2: `(channels, time)`): every
+    row has channels and every channel samples, and every sample is finite (a NaN would make the whole window NaN
+    after normalisation, and MiniRocket refuses it deep inside aeon); the rows' channel counts join
+    `channel_counts`. Errors name the row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if depth == 2:
+        row = _first_invalid(pc.greater(pc.list_value_length(rows), 0))
+        if row is not None:
+            raise ValueError(f"Row {row} of the {name} split has no channels in `input_values`; drop it.")
+        channel_counts.update(pc.unique(pc.list_value_length(rows)).to_pylist())
+        row_of_channel, channels = pc.list_parent_indices(rows), pc.list_flatten(rows)
+    else:
+        channel_counts.add(1)
+        row_of_channel, channels = None, rows
+
+    def row_of(channel: int) -> int:
+        return channel if row_of_channel is None else row_of_channel[channel].as_py()
+
+    lengths = pc.list_value_length(channels)
+    empty = _first_invalid(pc.greater(lengths, 0))
+    if empty is not None:
+        raise ValueError(f"Row {row_of(empty)} of the {name} split has no samples in `input_values`; drop it.")
+    if row_of_channel is not None:
+        spans = (
+            pa.table({"row": row_of_channel, "length": lengths})
+            .group_by("row")
+            .aggregate([("length", "min"), ("length", "max")])
+        )
+        ragged = pc.not_equal(spans["length_min"], spans["length_max"])
+        if pc.any(ragged).as_py():
+            first = pc.index(ragged, True).as_py()
+            raise ValueError(
+                f"Row {spans['row'][first].as_py()} of the {name} split has channels of different lengths (from "
+                f"{spans['length_min'][first].as_py()} to {spans['length_max'][first].as_py()} samples); every channel "
+                "of a row needs the same number of samples: crop or pad them."
+            )
+    samples = pc.list_flatten(channels)
+    if pa.types.is_floating(samples.type):  # integers are finite; no float copy of them is made
+        finite = pc.is_finite(samples)
+        if not pc.all(pc.fill_null(finite, False)).as_py():
+            channel = pc.list_parent_indices(channels)[pc.index(pc.fill_null(finite, False), False).as_py()].as_py()
+            raise ValueError(
+                f"Row {row_of(channel)} of the {name} split has NaN or infinite values in `input_values`; fill or "
+                "drop them before fitting (the feature extractor's nan_policy='interpolate' fills gaps of single "
+                "recordings in Python)."
+            )
+
+
 def check_labelled_splits(splits: dict[str, Any], task: str) -> None:
     """Refuse a labelled set that fitting would turn into a crash deep in numpy / torch or a silently wrong score.
 
@@ -228,7 +296,6 @@ def check_labelled_splits(splits: dict[str, Any], task: str) -> None:
     regression, finite numeric targets. The arrays are read column-wise with Arrow, never row by row.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     channel_counts: set[int] = set()
     for name, split in splits.items():
@@ -255,14 +322,7 @@ def check_labelled_splits(splits: dict[str, Any], task: str) -> None:
                 f"`input_values` of the {name} split holds {values.type}, but each row must be a numeric array of "
                 "shape (time,) or (channels, time): a list of numbers, or a list of equally long lists of numbers."
             )
-        if depth == 2:
-            channel_counts.update(pc.unique(pc.list_value_length(values)).to_pylist())
-            values = pc.list_flatten(values)
-        row = _first_invalid(pc.greater(pc.list_value_length(values), 0))
-        if row is not None:
-            raise ValueError(f"Row {row} of the {name} split has no samples in `input_values`; drop it.")
-        if depth == 1:
-            channel_counts.add(1)
+        _check_samples(values, depth, name, channel_counts)
         _check_labels(split, name, task)
         if "sampling_rate" in split.column_names:
             _check_rates(split, name)
@@ -348,9 +408,17 @@ def _check_class_ids(splits: dict[str, Any]) -> None:
                 f"{present[:10].tolist()}{' ...' if len(present) > 10 else ''}): without class names the classes are "
                 f"0..{len(names) - 1}, so those would be classes without examples; {_ENCODE_LABELS}."
             )
+    train_names = getattr(train.features.get("label"), "names", None)
     for name, split in splits.items():
         if split is None or len(split) == 0 or name == "train":
             continue
+        split_names = getattr(split.features.get("label"), "names", None)
+        if train_names is not None and split_names is not None and split_names != train_names:
+            # the same id would mean another class here than in train: every label of the split would be misread
+            raise ValueError(
+                f"The {name} split's class names {split_names} differ from train's {train_names}, so the same class "
+                f"id means another class in each; {_ENCODE_LABELS}."
+            )
         largest = int(np.max(np.asarray(split["label"], dtype=np.int64)))
         if largest >= len(names):
             raise ValueError(
@@ -412,6 +480,15 @@ def load_task_splits(
         )
     task = infer_task(train)
     validation = load_split(dataset, validation_split, dataset_options) if validation_split else None
+    if validation is None and validation_split == "validation":
+        for alias in VALIDATION_SPLIT_ALIASES:
+            validation = load_split(dataset, alias, dataset_options)
+            if validation is not None:
+                logger.info(
+                    f"Dataset {dataset!r} has no 'validation' split; its {alias!r} split is the validation set."
+                )
+                validation_split = alias
+                break
     check_labelled_splits({"train": train, "validation": validation, "test": test}, task)
     if sampling_rate is not None and "sampling_rate" in train.column_names:
         raise ValueError(
