@@ -431,6 +431,18 @@ def opensignals_without(tmp_path: Path, attribute: str) -> Path:
     return path
 
 
+def opensignals_two_channels_one_resolution(tmp_path: Path) -> Path:
+    import h5py
+
+    path = tmp_path / "opensignals.h5"
+    with h5py.File(path, "w") as handle:
+        device = handle.create_group("00:07:80:3B:46:61")
+        device.attrs.update({"sampling rate": 1000, "channels": np.array([1, 2]), "resolution": np.array([16])})
+        for number in (1, 2):
+            device.require_group("raw").create_dataset(f"channel_{number}", data=np.arange(100, dtype=np.uint16))
+    return path
+
+
 def text_file(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text)
@@ -918,6 +930,11 @@ ROWS = [
         "OpenSignals without its channel list",
         lambda tmp_path: read_opensignals_h5(opensignals_without(tmp_path, "channels")),
         raises(CorruptFileError, "['channels']"),
+    ),
+    row(
+        "OpenSignals with fewer resolutions than channels (channel 2 was dropped)",
+        lambda tmp_path: read_opensignals_h5(opensignals_two_channels_one_resolution(tmp_path)),
+        raises(CorruptFileError, "lists channels [1, 2] but resolutions [16]"),
     ),
     row(
         "truncated pickle",

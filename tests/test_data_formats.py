@@ -214,6 +214,46 @@ def test_mne_failure_is_wrapped(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------------------------ WFDB
 
 
+def _edf_field(data: bytes, offset_units: int, width: int, signal: int, value: str) -> bytes:
+    """`data` (an EDF file) with one per-signal header field of `signal` replaced: fields lie at `offset_units`
+    times the signal count after the fixed 256 bytes, `width` bytes per signal."""
+    count = int(data[252:256].decode())
+    start = 256 + offset_units * count + signal * width
+    return data[:start] + value.ljust(width).encode() + data[start + width :]
+
+
+def test_edf_fields_a_reader_divides_by_are_checked(tmp_path):
+    """A signal with an empty physical range, or no samples per record, read as values divided by zero or a 0 Hz
+    rate; a signal that is not read does not stop the others."""
+    psg, _ = write_sleep_edf(tmp_path)
+    data = psg.read_bytes()
+    labels = read_edf_header(psg).labels
+    flat = tmp_path / "flat.edf"
+    # physical max (offset 16 + 80 + 8 + 8 units) of signal 0 set to its physical min
+    physical_min = data[256 + (16 + 80 + 8) * int(data[252:256]) :][:8].decode().strip()
+    flat.write_bytes(_edf_field(data, 16 + 80 + 8 + 8, 8, 0, physical_min))
+    with pytest.raises(CorruptFileError, match=rf"flat.edf: signal {labels[0]!r} has an empty physical"):
+        read_edf(flat, [labels[0]])
+    assert read_edf(flat, [labels[1]]).data.shape[0] == 1
+    negative = tmp_path / "negative.edf"
+    negative.write_bytes(_edf_field(data, 16 + 80 + 8 + 8 * 4 + 80, 8, 0, "-5"))
+    with pytest.raises(CorruptFileError, match=r"negative.edf declares .* samples per signal; the header is corrupt"):
+        read_edf_header(negative)
+
+
+def test_a_wfdb_sampling_frequency_wfdb_cannot_read_is_refused(tmp_path):
+    """wfdb reads such a header at its default of 250 Hz, silently."""
+    write_wfdb_record(tmp_path)
+    header = tmp_path / "100.hea"
+    fields = header.read_text().splitlines()[0].split()
+    for bad in ("-360", "nan", "0"):
+        lines = header.read_text().splitlines()
+        lines[0] = " ".join([*fields[:2], bad, *fields[3:]])
+        header.write_text("\n".join(lines) + "\n")
+        with pytest.raises(CorruptFileError, match=rf"100.hea gives the sampling frequency '{bad}'"):
+            read_wfdb(tmp_path / "100")
+
+
 def write_wfdb_record(folder, name="100", seconds=20, rate=360):
     """A two-lead record with a beat every 0.8 s (symbols cycling N, V, A, F, /) plus rhythm / noise annotations."""
     import wfdb

@@ -253,10 +253,32 @@ class EdfHeader:
     bytes_per_sample: int
     header_bytes: int
     start: datetime.datetime | None = None
+    # (physical min, physical max, digital min, digital max) per signal: a sample is scaled by their spans
+    ranges: list[tuple[float, float, float, float]] | None = None
 
     def sampling_rate(self, label: str) -> float:
         """Native rate of signal ``label`` in Hz."""
         return self.samples_per_record[self.labels.index(label)] / self.record_seconds
+
+    def check_readable(self, path: Path, labels: Sequence[str]) -> None:
+        """Refuse signals `labels` a reader would turn into silent nonsense: no samples per record (a rate of 0 Hz)
+        or an empty physical or digital range (a division by zero when scaling to physical units). Checked for the
+        signals read only: a flat marker channel elsewhere in a file must not stop it from being read."""
+        for label in labels:
+            index = self.labels.index(label)
+            if self.samples_per_record[index] <= 0:
+                raise CorruptFileError(
+                    f"{path}: signal {label!r} declares {self.samples_per_record[index]} samples per data record, so "
+                    "it has no sampling rate; the header is corrupt. Re-download or re-export it."
+                )
+            if self.ranges is not None:
+                physical_min, physical_max, digital_min, digital_max = self.ranges[index]
+                if physical_min == physical_max or digital_min == digital_max:
+                    raise CorruptFileError(
+                        f"{path}: signal {label!r} has an empty physical ({physical_min} to {physical_max}) or digital "
+                        f"({digital_min} to {digital_max}) range, so its samples cannot be scaled to physical units; "
+                        "the header is corrupt. Re-download or re-export it."
+                    )
 
 
 def read_edf_header(path: str | Path) -> EdfHeader:
@@ -305,6 +327,12 @@ def read_edf_header(path: str | Path) -> EdfHeader:
         samples_per_record = [int(value) for value in field_values(16 + 80 + 8 + 8 * 4 + 80, 8)]
     except ValueError as error:
         raise CorruptFileError(f"{path} has a malformed samples-per-record field ({error}).") from error
+    if n_records < -1 or any(count < 0 for count in samples_per_record):  # -1 records: "still recording"
+        raise CorruptFileError(
+            f"{path} declares {n_records} data records of {samples_per_record} samples per signal; the header is "
+            "corrupt. Re-download or re-export it."
+        )
+    ranges = _edf_ranges(path, field_values)
     signals_per_record = sum(n for label, n in zip(labels, samples_per_record) if label != "EDF Annotations")
     # EDF+ allows a duration of 0 for files of annotations only (no samples, hence no rate); otherwise every rate
     # is samples per record / duration.
@@ -315,7 +343,9 @@ def read_edf_header(path: str | Path) -> EdfHeader:
             f"{path} declares a data record duration of {record_seconds} s, so its signals have no sampling rate "
             "(samples per record / duration); the header is corrupt. Re-download or re-export it."
         )
-    header = EdfHeader(n_records, record_seconds, labels, samples_per_record, bytes_per_sample, header_bytes, start)
+    header = EdfHeader(
+        n_records, record_seconds, labels, samples_per_record, bytes_per_sample, header_bytes, start, ranges
+    )
     # -1 records means "still recording"; readers infer the count from the size, so there is nothing to compare.
     if n_records >= 0:
         expected = header_bytes + n_records * sum(samples_per_record) * bytes_per_sample
@@ -325,6 +355,16 @@ def read_edf_header(path: str | Path) -> EdfHeader:
                 f"file holds {size} bytes ({expected - size} missing). Re-download or re-export it."
             )
     return header
+
+
+def _edf_ranges(path: Path, field_values) -> list[tuple[float, float, float, float]]:
+    """Each signal's physical min / max and digital min / max (field offsets in units of n_signals: label 16,
+    transducer 80, dimension 8, then the four ranges, 8 each)."""
+    try:
+        columns = [[float(value) for value in field_values(16 + 80 + 8 + 8 * k, 8)] for k in range(4)]
+    except ValueError as error:
+        raise CorruptFileError(f"{path} has a malformed physical or digital range field ({error}).") from error
+    return list(zip(*columns))
 
 
 def _edf_start(date: bytes, time: bytes) -> datetime.datetime | None:
@@ -400,6 +440,7 @@ def read_edf(path: str | Path, channels: Sequence[str] | None = None) -> Recordi
     unknown = [name for name in wanted if name not in signals]
     if unknown:
         raise CorruptFileError(f"{path} has no channel(s) {unknown}; it has {signals}.")
+    header.check_readable(path, wanted)
     rates = {name: header.sampling_rate(name) for name in wanted}
     if len(set(rates.values())) > 1:
         raise CorruptFileError(
@@ -558,7 +599,12 @@ def read_opensignals_h5(path: str | Path, info_json: str | Path | None = None) -
             group = handle[device]
             numbers = [int(n) for n in np.atleast_1d(group.attrs["channels"])]
             bits = [int(b) for b in np.atleast_1d(group.attrs["resolution"])]
-            for number, resolution_bits in zip(numbers, bits):
+            if len(bits) != len(numbers):  # zip would drop the channels without a resolution
+                raise CorruptFileError(
+                    f"{path}: device {device!r} lists channels {numbers} but resolutions {bits}, one per channel "
+                    "expected; the file is not a complete OpenSignals recording. Re-export it from OpenSignals."
+                )
+            for number, resolution_bits in zip(numbers, bits, strict=True):
                 key = f"channel_{number}" if len(devices) == 1 else f"{device}/channel_{number}"
                 if f"channel_{number}" not in group["raw"]:
                     raise CorruptFileError(
@@ -634,6 +680,30 @@ class WfdbRecording(Recording):
     annotation_symbols: list[str] = field(default_factory=list)
 
 
+def _check_wfdb_rate(record: Path) -> None:
+    """The sampling frequency field of a WFDB header (the third field of its record line, e.g. `360` or `360/30(0)`),
+    when present, must be a positive number: wfdb falls back to the format's default of 250 Hz on a field it cannot
+    parse, which would read the record at a wrong rate without a word. (A header without the field means 250 Hz.)"""
+    header = record.with_name(record.name + ".hea")
+    try:
+        lines = header.read_text(encoding="latin-1").splitlines()
+    except OSError:
+        return  # a missing header is wfdb's to report, with the other files of the record
+    line = next((line.split() for line in lines if line.strip() and not line.lstrip().startswith("#")), [])
+    if len(line) < 3:
+        return
+    field = line[2].split("/")[0].split("(")[0]
+    try:
+        rate = float(field)
+    except ValueError:
+        rate = float("nan")
+    if not (math.isfinite(rate) and rate > 0):
+        raise CorruptFileError(
+            f"WFDB header {header} gives the sampling frequency {line[2]!r}, not a positive number of Hz (wfdb would "
+            "read the record at its default of 250 Hz); the header is corrupt. Re-download it."
+        )
+
+
 def read_wfdb(record: str | Path, annotation_extension: str | None = "atr") -> WfdbRecording:
     """Read a WFDB record (``.hea`` + signal files) and optionally its annotations with ``wfdb``.
 
@@ -650,6 +720,7 @@ def read_wfdb(record: str | Path, annotation_extension: str | None = "atr") -> W
     wfdb = require("wfdb", "Reading WFDB records")
 
     record = Path(record)
+    _check_wfdb_rate(record)
     try:
         rec = wfdb.rdrecord(str(record))
     except FileNotFoundError as error:
