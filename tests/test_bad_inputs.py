@@ -431,13 +431,13 @@ def opensignals_without(tmp_path: Path, attribute: str) -> Path:
     return path
 
 
-def opensignals_two_channels_one_resolution(tmp_path: Path) -> Path:
+def opensignals_two_channels_one_resolution(tmp_path: Path, resolution=(16,)) -> Path:
     import h5py
 
     path = tmp_path / "opensignals.h5"
     with h5py.File(path, "w") as handle:
         device = handle.create_group("00:07:80:3B:46:61")
-        device.attrs.update({"sampling rate": 1000, "channels": np.array([1, 2]), "resolution": np.array([16])})
+        device.attrs.update({"sampling rate": 1000, "channels": np.array([1, 2]), "resolution": np.array(resolution)})
         for number in (1, 2):
             device.require_group("raw").create_dataset(f"channel_{number}", data=np.arange(100, dtype=np.uint16))
     return path
@@ -935,6 +935,13 @@ ROWS = [
         "OpenSignals with fewer resolutions than channels (channel 2 was dropped)",
         lambda tmp_path: read_opensignals_h5(opensignals_two_channels_one_resolution(tmp_path)),
         raises(CorruptFileError, "lists channels [1, 2] but resolutions [16]"),
+    ),
+    row(
+        "OpenSignals of a BITalino (sequence number and digital ports' resolutions first)",
+        lambda tmp_path: (
+            read_opensignals_h5(opensignals_two_channels_one_resolution(tmp_path, (4, 1, 1, 1, 1, 10, 6))).resolution
+        ),
+        Returns(lambda resolution: resolution == {"channel_1": 10, "channel_2": 6}),
     ),
     row(
         "truncated pickle",

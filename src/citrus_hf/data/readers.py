@@ -558,6 +558,10 @@ class OpenSignalsRecording:
         return names, data, tuple(OPENSIGNALS_BODY_SIGNALS[self.signal_types[name]] for name in names)
 
 
+# What BITalino writes before the analog channels' resolutions: the sequence number and its four digital ports.
+_BITALINO_LEADING_RESOLUTIONS = (4, 1, 1, 1, 1)
+
+
 def read_opensignals_h5(path: str | Path, info_json: str | Path | None = None) -> OpenSignalsRecording:
     """Read an OpenSignals HDF5 file (``f[device]['raw']['channel_N']``, rate in ``f[device].attrs``).
 
@@ -599,6 +603,12 @@ def read_opensignals_h5(path: str | Path, info_json: str | Path | None = None) -
             group = handle[device]
             numbers = [int(n) for n in np.atleast_1d(group.attrs["channels"])]
             bits = [int(b) for b in np.atleast_1d(group.attrs["resolution"])]
+            leading = len(_BITALINO_LEADING_RESOLUTIONS)
+            if len(bits) == len(numbers) + leading and tuple(bits[:leading]) == _BITALINO_LEADING_RESOLUTIONS:
+                # BITalino lists the resolutions of its sequence number and four digital ports (4, 1, 1, 1, 1 bits)
+                # before those of the analog channels `channels` names (a 10-bit channel read 437-664 in
+                # biosignalsnotebooks' bvp_motion_artifact.h5, where pairing in order gave it the sequence's 4)
+                bits = bits[leading:]
             if len(bits) != len(numbers):  # zip would drop the channels without a resolution
                 raise CorruptFileError(
                     f"{path}: device {device!r} lists channels {numbers} but resolutions {bits}, one per channel "
