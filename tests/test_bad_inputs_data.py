@@ -282,6 +282,25 @@ def test_a_label_budget_above_a_class_says_all_of_it_is_used(tmp_path):
         assert code == 0 and (expected in captured.out) == warned, captured.out
 
 
+def test_recordings_cropped_to_the_window_are_said_to_be(own_set, tmp_path):
+    """Rows of 10 s for a model of 2 s windows: `alignment="resample"` keeps the start of each, which the run now
+    says (with the share of the samples kept) instead of fitting on a fifth of the data without a word; rows that fit
+    say nothing."""
+    from transformers.testing_utils import CaptureLogger
+    from transformers.utils import logging
+
+    long_rows = _save(tmp_path, _rows(12, [i % 3 for i in range(12)], samples=1000), name="long")
+    argv = ["--model-config", "tiny", "--recipe", "probe", "--label-budget", "2", "--no-show-progress"]
+    for folder, notice in ((long_rows, True), (own_set, False)):
+        with CaptureLogger(logging.get_logger("citrus_hf.training.finetune")) as captured:
+            code, _ = _citrus("finetune", "--dataset", str(folder), *argv, "--output-dir", str(tmp_path / folder.name))
+        expected = (
+            "24 of 24 recordings are longer than the model's window (100 samples = 2 s at 50 Hz; the longest 10 s)"
+        )
+        assert code == 0 and (expected in captured.out) == notice, captured.out
+        assert ("keeps the start of each, 20% of the samples" in captured.out) == notice
+
+
 def test_an_output_folder_that_is_a_file_is_refused_before_fitting(own_set, tmp_path):
     existing = tmp_path / "results.txt"
     existing.write_text("kept")

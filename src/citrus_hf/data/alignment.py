@@ -91,6 +91,25 @@ def resolve_alignment(
     return "interpolate" if stretch else "resample"
 
 
+def cropped_rows_notice(datasets, config: CiTrusConfig | CiTrusFeatureExtractor, sampling_rate: float | None = None):
+    """One line saying how much of the recordings `alignment="resample"` leaves out when it crops rows longer than
+    `config`'s window to their start, or None when no row is cropped: a set of hour-long rows would otherwise be
+    fitted on its first seconds without a word."""
+    lengths = [resampled for _, resampled in _row_lengths(datasets, config, sampling_rate)]
+    context = config.context_length
+    cropped = [length for length in lengths if length > context]
+    if not cropped:
+        return None
+    kept = sum(min(length, context) for length in lengths) / max(1, sum(lengths))
+    return (
+        f"{len(cropped)} of {len(lengths)} recordings are longer than the model's window ({context} samples = "
+        f"{context / config.sampling_rate:g} s at {config.sampling_rate:g} Hz; the longest "
+        f"{max(cropped) / config.sampling_rate:g} s): alignment='resample' keeps the start of each, "
+        f"{kept:.0%} of the samples in all. To use the rest, cut the recordings into windows first (one row per "
+        "window); for slow series that fit in the window's samples, --alignment interpolate stretches them."
+    )
+
+
 def _row_lengths(datasets, config, sampling_rate: float | None):
     """`(samples, samples at config's rate)` of every row of `datasets` that has a rate (a `sampling_rate` column,
     or the `sampling_rate` argument for every row); rows without one are skipped (`align_rows` names them)."""
@@ -378,6 +397,7 @@ __all__ = [
     "DEFAULT_TASK_ALIGNMENT",
     "aligned_length",
     "channel_statistics",
+    "cropped_rows_notice",
     "input_overrides",
     "resolve_alignment",
     "task_feature_extractor",

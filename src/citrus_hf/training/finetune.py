@@ -24,6 +24,7 @@ from ..configuration_citrus import CiTrusConfig
 from ..data.alignment import (
     align_task_split,
     aligned_length,
+    cropped_rows_notice,
     input_overrides,
     resolve_alignment,
     task_feature_extractor,
@@ -261,6 +262,8 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
     overrides = input_overrides(args.normalization, splits.num_channels, splits.train)
     splits_to_align = [splits.train, splits.validation, splits.test]
     alignment = resolve_alignment(args.alignment, splits_to_align, contract, args.sampling_rate)
+    if alignment == "resample" and (notice := cropped_rows_notice(splits_to_align, contract, args.sampling_rate)):
+        logger.warning(notice)
     if alignment == "interpolate" and args.alignment == "auto":
         logger.warning(
             f"alignment='auto': every recording is longer than the model's {contract.context_length} samples at "
