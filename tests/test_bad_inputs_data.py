@@ -343,6 +343,11 @@ def test_evaluate_refuses_bad_values_in_one_line(options, words, tmp_path):
         (["--warmup-steps", "inf"], ["--warmup-steps must be a finite number >= 0"]),  # OverflowError before
         (["--max-grad-norm", "nan"], ["--max-grad-norm must be a finite number >= 0"]),
         (["--weight-decay", "-1"], ["--weight-decay must be a finite number >= 0"]),
+        (
+            ["--synthetic-ratio", "0.5", "--synthetic-generators", "cauker=abc"],
+            ["weight of synthetic generator 'cauker' must be a finite number >= 0", "'abc'"],
+        ),
+        (["--synthetic-ratio", "0.5", "--synthetic-generators", "cauker=true"], ["got True"]),  # was taken as 1
     ],
 )
 def test_pretrain_refuses_bad_values_in_one_line_before_training(options, words, tmp_path):

@@ -326,10 +326,20 @@ def test_held_out_rows_spread_over_the_whole_validation_split(tmp_path):
     assert rows == sorted(set(rows)) and max(np.diff(rows)) <= 17
 
 
+def _free_port() -> int:
+    """A TCP port no process listens on now: each launch rendezvouses on its own, since pytest-xdist may run the two
+    launches of this module at once (on one fixed port their four processes met as one group and hung)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def _launch_two_processes(output: Path, *arguments: str) -> subprocess.CompletedProcess:
     command = [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines",
-        "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29517",
+        "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
         str(SCRIPTS / "ddp_pretrain.py"), str(output), *arguments,
     ]  # fmt: skip
     environment = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -1067,7 +1068,17 @@ def generators_from_spec(spec: Mapping[str, float | Mapping[str, Any]]) -> tuple
         options = dict(entry) if isinstance(entry, Mapping) else {"weight": entry}
         if "weight" not in options:
             raise ValueError(f"The spec of generator {name!r} has no 'weight': {dict(options)}.")
-        weights.append(options.pop("weight"))
+        weight = options.pop("weight")
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, numbers.Real)
+            or not (math.isfinite(weight) and weight >= 0)
+        ):
+            raise ValueError(
+                f"The weight of synthetic generator {name!r} must be a finite number >= 0 (its share of the mix), got "
+                f"{weight!r}; e.g. --synthetic-generators {name}=0.5."
+            )
+        weights.append(float(weight))
         generators.append(build_generator(name, **options))
     check_simulators_installed(generators)
     return generators, weights
