@@ -443,6 +443,27 @@ def opensignals_two_channels_one_resolution(tmp_path: Path, resolution=(16,)) ->
     return path
 
 
+def truncated_npz(tmp_path: Path) -> Path:
+    whole = tmp_path / "whole.npz"
+    np.savez(whole, signal=np.arange(1000))
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(whole.read_bytes()[:600])
+    return cut
+
+
+def npy_named_npz(tmp_path: Path) -> Path:
+    path = tmp_path / "signal.npz"
+    with open(path, "wb") as handle:
+        np.save(handle, np.arange(10))
+    return path
+
+
+def binary_file(tmp_path: Path) -> Path:
+    path = tmp_path / "hr.csv"
+    path.write_bytes(bytes(range(128, 256)) * 8)
+    return path
+
+
 def text_file(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text)
@@ -912,6 +933,16 @@ ROWS = [
         raises(CorruptFileError, "no time column 'time'", "['t', 'hr']"),
     ),
     row(
+        "timed CSV cut in its last row",
+        lambda tmp_path: read_timed_csv(text_file(tmp_path, "hr.csv", "time,hr\n0,60\n10,61\n20"), "hr", "time"),
+        raises(CorruptFileError, "hr.csv: data row 3 has fewer fields than the header"),
+    ),
+    row(
+        "timed CSV that is binary",
+        lambda tmp_path: read_timed_csv(binary_file(tmp_path), "hr", "time"),
+        raises(CorruptFileError, "hr.csv is not a text CSV file"),
+    ),
+    row(
         "timed CSV with a NaN time",
         lambda tmp_path: read_timed_csv(text_file(tmp_path, "hr.csv", "time,hr\n0,60\nnan,61\n"), "hr", "time"),
         raises(CorruptFileError, "does not increase"),
@@ -942,6 +973,16 @@ ROWS = [
             read_opensignals_h5(opensignals_two_channels_one_resolution(tmp_path, (4, 1, 1, 1, 1, 10, 6))).resolution
         ),
         Returns(lambda resolution: resolution == {"channel_1": 10, "channel_2": 6}),
+    ),
+    row(
+        "truncated .npz (BadZipFile from numpy)",
+        lambda tmp_path: load_npz(truncated_npz(tmp_path)),
+        raises(CorruptFileError, "cut.npz is not a valid .npz file", "re-download"),
+    ),
+    row(
+        "a .npy under a .npz name (numpy's TypeError about context managers)",
+        lambda tmp_path: load_npz(npy_named_npz(tmp_path)),
+        raises(CorruptFileError, "holds one array (.npy content)"),
     ),
     row(
         "truncated pickle",

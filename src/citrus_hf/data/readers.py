@@ -229,14 +229,21 @@ def load_npy(path: str | Path) -> np.ndarray:
 
 def load_npz(path: str | Path) -> dict[str, np.ndarray]:
     """Load every array of a ``.npz`` file (no pickles allowed)."""
+    import zipfile
+
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a .npy under a .npz name loads as one array
+            raise CorruptFileError(f"{path} holds one array (.npy content), not the archive of arrays a .npz is.")
+        with loaded as archive:
             return {key: archive[key] for key in archive.files}
+    except CorruptFileError:
+        raise
     except ValueError as error:
         raise CorruptFileError(f"{path} holds pickled objects or is not a valid .npz ({error}).") from error
-    except (OSError, EOFError) as error:
-        raise CorruptFileError(f"{path} is not a valid .npz file ({error}).") from error
+    except (OSError, EOFError, zipfile.BadZipFile) as error:  # a truncated or damaged archive (bad CRC)
+        raise CorruptFileError(f"{path} is not a valid .npz file ({error}); re-download it.") from error
 
 
 # --------------------------------------------------------------------------------------------- EDF / EDF+
@@ -912,12 +919,20 @@ def read_timed_csv(
         ``(values, rate in Hz or None without a time column)``.
     """
     path = Path(path)
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        with open(path, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise CorruptFileError(f"{path} is not a text CSV file ({error}); re-download it.") from error
     if not rows:
         raise CorruptFileError(f"{path} holds no data rows under its header; the file is empty or truncated.")
     if value_column not in rows[0]:
         raise CorruptFileError(f"{path} has no column {value_column!r}; its columns are {list(rows[0])}.")
+    short = next((index for index, row in enumerate(rows) if None in row.values()), None)
+    if short is not None:  # csv.DictReader fills the fields of a row cut short with None
+        raise CorruptFileError(
+            f"{path}: data row {short + 1} has fewer fields than the header (a truncated file?); re-download it."
+        )
     try:
         values = np.array([float(row[value_column]) for row in rows])
     except ValueError as error:
