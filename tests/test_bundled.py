@@ -104,6 +104,11 @@ def test_auto_classes_take_the_bundled_name(tmp_path, monkeypatch):
     assert all(torch.equal(pretraining.state_dict()[k], v) for k, v in _bundled_weights().items())
     classifier = AutoModelForSequenceClassification.from_pretrained("citrus-small", num_labels=3, num_channels=6)
     assert isinstance(classifier, CiTrusForSequenceClassification) and classifier.config.num_labels == 3
+    # recorded by its name (what peft and cards name as the base), not this installation's path to it
+    assert classifier.name_or_path == classifier.config._name_or_path == "citrus-small"
+    from citrus_hf.publishing.runs import read_run_records
+
+    assert read_run_records(classifier.name_or_path).pretraining is not None  # the card still finds the run
     _assert_backbone_is_bundled(classifier)
     regressor = citrus_hf.AutoModelForTimeSeriesRegression.from_pretrained("citrus-small")
     assert isinstance(regressor, CiTrusForRegression)

@@ -670,3 +670,26 @@ def test_trainer_with_the_extractor_as_processing_class_trains_on_rows_of_differ
 def test_pad_refuses_what_it_cannot_batch_with_the_fix(rows, options, message):
     with pytest.raises((TypeError, ValueError), match=message):
         make_extractor().pad(rows, **options)
+
+
+def test_transformers_usual_call_arguments_are_taken():
+    """`extractor(x, sampling_rate=sr, padding=True, truncation=True, max_length=N, return_attention_mask=True,
+    return_tensors="pt")`, the audio extractors' idiom, works: padding=True is "longest", padding=False holds
+    recordings of one duration and names the fix otherwise, truncation=False is refused with what happens instead."""
+    extractor = make_extractor()
+    rng = np.random.default_rng(0)
+    ragged = [rng.standard_normal(1000), rng.standard_normal(600)]
+    usual = extractor(
+        ragged, sampling_rate=MODEL_RATE, padding=True, truncation=True, max_length=800, return_attention_mask=True,
+        return_tensors="pt",
+    )  # fmt: skip
+    longest = extractor(ragged, sampling_rate=MODEL_RATE, padding="longest", max_length=800, return_tensors="pt")
+    assert torch.equal(usual["input_values"], longest["input_values"]) and usual["input_values"].shape == (2, 1, 800)
+    assert torch.equal(usual["patch_mask"], longest["patch_mask"])
+    same = [rng.standard_normal(600), rng.standard_normal(600)]
+    for no_padding in (False, "do_not_pad"):
+        assert extractor(same, sampling_rate=MODEL_RATE, padding=no_padding)["input_values"].shape == (2, 1, 600)
+        with pytest.raises(ValueError, match=r"padding=False but the recordings have different durations \(600 to 800"):
+            extractor(ragged, sampling_rate=MODEL_RATE, padding=no_padding, max_length=800)
+    with pytest.raises(ValueError, match="`truncation=False` is not supported"):
+        extractor(same, sampling_rate=MODEL_RATE, truncation=False)

@@ -194,6 +194,23 @@ def test_input_longer_than_the_context_says_how_to_cover_it(caplog):
     assert "alignment='window'" in warnings[0]
 
 
+def test_the_trainer_evaluates_the_pretraining_loss(tmp_path):
+    """Without labels the Trainer computes an evaluation loss only for a model whose forward takes `return_loss`
+    (it read none for CiTrusForPretraining: no eval_loss, and load_best_model_at_end then failed)."""
+    import datasets
+    from transformers import Trainer, TrainingArguments
+
+    windows = np.random.default_rng(0).standard_normal((16, 1, 200)).astype(np.float32)  # the contract's shape
+    rows = datasets.Dataset.from_dict({"input_values": windows}).with_format("torch")
+    arguments = TrainingArguments(
+        str(tmp_path), max_steps=2, per_device_train_batch_size=8, report_to="none", use_cpu=True,
+        eval_strategy="steps", eval_steps=1, save_strategy="steps", save_steps=1, load_best_model_at_end=True,
+    )  # fmt: skip
+    trainer = Trainer(model=CiTrusForPretraining(tiny_config()), args=arguments, train_dataset=rows, eval_dataset=rows)
+    trainer.train()
+    assert np.isfinite(trainer.evaluate()["eval_loss"])
+
+
 def test_a_task_checkpoint_loads_only_into_its_own_task_class(tmp_path, caplog):
     CiTrusForRegression(tiny_config()).save_pretrained(tmp_path / "regressor")
     CiTrusForSequenceClassification(tiny_config(num_labels=3)).save_pretrained(tmp_path / "classifier")

@@ -20,6 +20,7 @@ from peft import PeftModel
 from safetensors.torch import load_file
 from transformers import Trainer, TrainingArguments
 
+import citrus_hf
 from citrus_hf import CiTrusConfig, CiTrusForPretraining, CiTrusForRegression, CiTrusForSequenceClassification
 from citrus_hf.training.lora import (
     TASK_CONFIG_NAME,
@@ -376,12 +377,22 @@ def test_an_adapter_on_the_bundled_checkpoint_records_its_name_and_reloads_anywh
     from citrus_hf.commands.main import main
 
     task = CiTrusForSequenceClassification.from_pretrained("citrus-small", num_labels=3)
+    assert task.name_or_path == "citrus-small"  # what peft and the Trainer's card read as the base
     lora = apply_lora(task, verbose=False)
     save_adapter(lora, tmp_path / "adapter")
     assert json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())["base_model_name_or_path"] == (
         "citrus-small"
     )
-    assert lora.peft_config[lora.active_adapter].base_model_name_or_path != "citrus-small"  # left as it was
+    # a base loaded from the bundled folder's path is recorded by name too, and the model's config is left as it was
+    by_path = apply_lora(
+        CiTrusForSequenceClassification.from_pretrained(citrus_hf.bundled_checkpoint("citrus-small"), num_labels=3),
+        verbose=False,
+    )
+    save_adapter(by_path, tmp_path / "by_path")
+    assert json.loads((tmp_path / "by_path" / "adapter_config.json").read_text())["base_model_name_or_path"] == (
+        "citrus-small"
+    )
+    assert by_path.peft_config[by_path.active_adapter].base_model_name_or_path != "citrus-small"
     reloaded = load_adapter(None, tmp_path / "adapter")
     inputs = torch.randn(2, 1, 1000)
     with torch.no_grad():

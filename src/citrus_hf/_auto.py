@@ -67,7 +67,16 @@ def _take_bundled_names(auto_class: type) -> None:
 
     @functools.wraps(loader)
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
-        return loader(cls, folder_if_bundled(pretrained_model_name_or_path), *args, **kwargs)
+        folder = folder_if_bundled(pretrained_model_name_or_path)
+        loaded = loader(cls, folder, *args, **kwargs)
+        if folder is not pretrained_model_name_or_path:
+            # recorded by its name, as the CiTrus classes do (what an adapter or a card built on it names as base)
+            config = getattr(loaded, "config", None) if not hasattr(loaded, "_name_or_path") else loaded
+            if config is not None and hasattr(config, "_name_or_path"):
+                config._name_or_path = pretrained_model_name_or_path
+            if hasattr(loaded, "name_or_path") and config is not loaded:  # a model keeps its own copy
+                loaded.name_or_path = pretrained_model_name_or_path
+        return loaded
 
     from_pretrained._citrus_bundled_names = True
     auto_class.from_pretrained = classmethod(from_pretrained)

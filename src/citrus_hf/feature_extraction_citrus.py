@@ -41,6 +41,8 @@ ALIGNMENTS = ("resample", "interpolate", "window")
 NORMALIZATIONS = ("zscore", "none", "fixed")
 NAN_POLICIES = ("raise", "interpolate")
 PADDINGS = ("longest", "max_length")
+# transformers' name for no padding, taken by a call (`padding=False` too): "longest" for recordings of one duration
+_DO_NOT_PAD = "do_not_pad"
 # With padding="max_length", a batch whose longest recording fills less than this share of the window is mostly
 # padding: the extractor says so once, and how to keep the recordings' own duration instead.
 _MOSTLY_PADDING = 0.5
@@ -380,8 +382,10 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         pad_last_window: bool | None = None,
         nan_policy: str | None = None,
         input_channel_names: Sequence[str] | None = None,
-        padding: str | None = None,
+        padding: str | bool | None = None,
         max_length: int | None = None,
+        truncation: bool | None = None,
+        return_attention_mask: bool | None = None,
         return_tensors: str | TensorType | None = None,
     ) -> BatchFeature:
         """
@@ -398,6 +402,12 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 this call.
             max_length: for `"resample"`, the padded length in model samples with `padding="max_length"`, the cap
                 with `"longest"` (default `context_length`; a multiple of `patch_length`, at most `context_length`).
+            padding, truncation, return_attention_mask: also take transformers' usual values: `padding=True` is
+                `"longest"`; `padding=False` / `"do_not_pad"` is `"longest"` for recordings of one duration and an
+                error otherwise (a batch of different lengths is no tensor without padding); `truncation=True` (or
+                None) is what every alignment does to a recording longer than its window (crop, stretch or cut into
+                windows), and False is refused; `return_attention_mask` is accepted and ignored: `patch_mask`, the
+                model's mask, is always returned.
             input_channel_names: names of the input's channels (same for every recording). The checkpoint's
                 `channel_names` are picked out of them by name (case-insensitive), in the checkpoint's order;
                 other channels are dropped.
@@ -416,6 +426,12 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             `model(**{name: features[name] for name in extractor.model_input_names})`.
         """
         _check_return_tensors(return_tensors)
+        if truncation is not None and not _as_bool("truncation", truncation):
+            raise ValueError(
+                "`truncation=False` is not supported: a recording longer than the model's window is always fitted to "
+                "it (alignment='resample' keeps its start, 'interpolate' stretches it); alignment='window' cuts it into "
+                "windows and keeps all of it."
+            )
         alignment = self.alignment if alignment is None else alignment
         if alignment not in ALIGNMENTS:
             raise ValueError(
@@ -680,8 +696,14 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         """This call's `padding` (the extractor's unless given) and `max_length` (default `context_length`), checked:
         see `__call__`."""
         padding = self.padding if padding is None else padding
-        if padding not in PADDINGS:
-            raise ValueError(f"`padding={padding!r}` is not supported; choose one of {', '.join(map(repr, PADDINGS))}.")
+        # transformers' values: True pads to the longest; False / "do_not_pad" pads nothing (checked in
+        # `_padded_length`: only recordings of one duration need none)
+        padding = {True: "longest", False: _DO_NOT_PAD}.get(padding, padding) if isinstance(padding, bool) else padding
+        if padding not in (*PADDINGS, _DO_NOT_PAD):
+            raise ValueError(
+                f"`padding={padding!r}` is not supported; choose one of {', '.join(map(repr, PADDINGS))} (or True, "
+                "False / 'do_not_pad')."
+            )
         if max_length is None:
             return padding, self.context_length
         return padding, self._checked_max_length(max_length, at_most=self.context_length)
@@ -1005,6 +1027,12 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         """Model samples per output row for "resample": see `padding` and `max_length` in `__call__`."""
         padding, max_length = self._call_padding(padding, max_length)
         longest = min(max(full_lengths), max_length)
+        if padding == _DO_NOT_PAD and min(full_lengths) < longest:
+            raise ValueError(
+                f"padding=False but the recordings have different durations ({min(full_lengths)} to {longest} model "
+                "samples), which one batch cannot hold unpadded; pass padding=True (or 'longest') to pad them to the "
+                "longest, the padding marked in patch_mask."
+            )
         if padding == "max_length":
             if longest < _MOSTLY_PADDING * max_length:
                 logger.warning_once(

@@ -780,6 +780,7 @@ class _CiTrusFamilyMixin:
         head. Pickled `.bin` checkpoints are refused, and so are, before any weight is read, a folder without
         `config.json`, a path that does not exist and a checkpoint of another model type.
         """
+        requested = pretrained_model_name_or_path
         pretrained_model_name_or_path = _located(cls._checkpoint_locator, pretrained_model_name_or_path)
         return_loading_info = kwargs.pop("output_loading_info", False)
         replace_head = kwargs.pop("replace_head", False)
@@ -860,6 +861,10 @@ class _CiTrusFamilyMixin:
             (logger.info if _HEAD_FITTED_BY_CALLER.get() else logger.warning)(message + ".")
         else:
             held.release(report_logger)
+        if pretrained_model_name_or_path is not requested:
+            # a bundled checkpoint: its name, not this installation's path to it, is what an adapter or a card built
+            # on the model records as its base (it loads by that name wherever the package is installed)
+            model.config._name_or_path = model.name_or_path = requested
         return (model, loading_info) if return_loading_info else model
 
     @classmethod
@@ -1655,6 +1660,7 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
         output_hidden_states: bool | None = None,
         output_attentions: bool | None = None,
         return_dict: bool | None = None,
+        return_loss: bool = True,
         **kwargs,
     ) -> CiTrusForPretrainingOutput | tuple:
         r"""
@@ -1664,6 +1670,9 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
                 which are neither attended to nor scored.
             token_mask (`torch.BoolTensor` of shape `(batch_size, num_channels, num_patches)`, *optional*): a mask
                 to use instead of drawing one (for evaluation and plots); True = masked.
+            return_loss (`bool`, defaults to True): the loss is always computed (it needs no labels); the argument
+                is here because the `Trainer` reads it from this signature to know that the model returns a loss
+                without labels, and otherwise evaluates no `eval_loss` (as for CLIP).
 
         The loss is the mean over the scored patches: masked and not padding. A `token_mask` that scores no patch, a
         `patch_mask` that is all padding, or an empty batch is an error (a mean over nothing); when a drawn mask

@@ -157,6 +157,9 @@ def read_run_records(folder: str | os.PathLike | None) -> RunRecords:
     Raises:
         ValueError: a record file that is not a JSON object.
     """
+    from .._bundled import folder_if_bundled
+
+    folder = folder_if_bundled(str(folder)) if folder else folder  # a bundled checkpoint's name: its folder
     if not folder or not Path(folder).is_dir():
         return RunRecords()
     folder = Path(folder)
