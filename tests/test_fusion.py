@@ -577,3 +577,19 @@ def test_the_fusion_collator_names_rows_it_cannot_batch(second, label, message):
         first["labels"] = "run"
     with pytest.raises(ValueError, match=message):
         CiTrusFusionDataCollator()([first, other])
+
+
+def test_fusion_takes_transformers_output_flags_as_peft_passes_them():
+    """peft's sequence-classification wrapper passes `output_attentions` / `output_hidden_states` (None): taken; True
+    is refused with where per-layer outputs are."""
+    config = CiTrusFusionConfig(
+        modality_configs={"ecg": tiny_config(context_length=400), "resp": tiny_config(context_length=200)}, num_labels=2
+    )
+    model = CiTrusFusionForSequenceClassification(config).eval()
+    inputs = {"ecg": torch.randn(3, 1, 400), "resp": torch.randn(3, 1, 200)}
+    with torch.no_grad():
+        plain = model(input_values=inputs).logits
+        flagged = model(input_values=inputs, output_attentions=None, output_hidden_states=False).logits
+    assert torch.equal(plain, flagged)
+    with pytest.raises(ValueError, match=r"`output_hidden_states=True`: a CiTrus fusion model returns its head's"):
+        model(input_values=inputs, output_hidden_states=True)

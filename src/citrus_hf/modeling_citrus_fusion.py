@@ -319,6 +319,7 @@ class CiTrusFusionForSequenceClassification(CiTrusFusionPreTrainedModel):
 
         ```
         """
+        _reject_unsupported_outputs(kwargs)
         _reject_text_kwargs(kwargs)
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         logits = self.classifier(self.dropout(self.embed(input_values, patch_mask)))  # (B, num_labels)
@@ -373,6 +374,7 @@ class CiTrusFusionForRegression(CiTrusFusionPreTrainedModel):
 
         ```
         """
+        _reject_unsupported_outputs(kwargs)
         _reject_text_kwargs(kwargs)
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         logits = self.regressor(self.dropout(self.embed(input_values, patch_mask)))  # (B, num_targets)
@@ -387,6 +389,17 @@ class CiTrusFusionForRegression(CiTrusFusionPreTrainedModel):
 # ----------------------------------------------------------------------------------------------------------------------
 # Helpers
 # ----------------------------------------------------------------------------------------------------------------------
+
+
+def _reject_unsupported_outputs(kwargs: dict) -> None:
+    """Take transformers' `output_hidden_states` / `output_attentions` (peft's sequence-classification wrapper
+    passes them, as None) and refuse them only when asked for: a fusion model's output is its heads' logits."""
+    for name in ("output_hidden_states", "output_attentions"):
+        if kwargs.pop(name, None):
+            raise ValueError(
+                f"`{name}=True`: a CiTrus fusion model returns its head's output only; call one of its encoders for "
+                f"per-layer outputs: `model.encoders[modality](input_values[modality], {name}=True)`."
+            )
 
 
 def _as_citrus_encoder(name: str, source, loading_kwargs: dict) -> CiTrusModel:
