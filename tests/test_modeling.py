@@ -758,6 +758,13 @@ def test_out_of_range_labels_are_a_clear_error():
         model(torch.randn(2, 1, 200), labels=torch.tensor([0, -100]))
 
 
+def test_resizing_token_embeddings_says_there_are_none():
+    """transformers' method found the CNN stem as the input embedding and failed on its missing `weight`."""
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    with pytest.raises(NotImplementedError, match="has no token vocabulary to resize"):
+        model.resize_token_embeddings(10)
+
+
 def test_repeated_channel_names_are_refused():
     from huggingface_hub.errors import StrictDataclassClassValidationError
 

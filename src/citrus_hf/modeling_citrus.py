@@ -1004,6 +1004,14 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             if module.cls_token is not None:
                 init.normal_(module.cls_token, std=self.config.initializer_range)
 
+    def resize_token_embeddings(self, *args, **kwargs):
+        """Not for bio-signals: CiTrus embeds patches of samples with a CNN stem, not tokens of a vocabulary."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no token vocabulary to resize: it embeds patches of signal samples "
+            "(`get_input_embeddings()` is its CNN stem). A new channel count or sampling rate needs no resizing: "
+            "pass num_channels= to from_pretrained, and let the feature extractor resample recordings."
+        )
+
     def save_pretrained(self, save_directory, *args, **kwargs):
         """`PreTrainedModel.save_pretrained`, recording this class's transformers pipeline in the config
         (`custom_pipelines`), so that `transformers.pipeline(model=folder)` needs no task name."""
