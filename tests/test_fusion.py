@@ -593,3 +593,15 @@ def test_fusion_takes_transformers_output_flags_as_peft_passes_them():
     assert torch.equal(plain, flagged)
     with pytest.raises(ValueError, match=r"`output_hidden_states=True`: a CiTrus fusion model returns its head's"):
         model(input_values=inputs, output_hidden_states=True)
+
+
+def test_a_fusion_folder_given_to_pipeline_says_what_to_use(tmp_path):
+    """transformers' task inference failed on it with "Repo id must be in the form ..."."""
+    from transformers import pipeline
+
+    config = CiTrusFusionConfig(
+        modality_configs={"ecg": tiny_config(context_length=400), "resp": tiny_config(context_length=200)}, num_labels=2
+    )
+    CiTrusFusionForSequenceClassification(config).save_pretrained(tmp_path / "fusion")
+    with pytest.raises(ValueError, match="is a CiTrus fusion checkpoint, which has no pipeline"):
+        pipeline(model=str(tmp_path / "fusion"))

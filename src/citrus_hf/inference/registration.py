@@ -15,11 +15,14 @@ that name wins). Code that bound `pipeline` before `import citrus_hf` keeps tran
 from __future__ import annotations
 
 import functools
+import json
+import os
 import sys
 
 from .. import modeling_citrus
 from .._bundled import folder_if_bundled
 from ..configuration_citrus import PIPELINE_TASKS, CiTrusConfig, check_checkpoint_reference
+from ..configuration_citrus_fusion import CiTrusFusionConfig
 from . import pipelines
 
 
@@ -41,6 +44,21 @@ class CiTrusSavedClass:
         return model_class.from_pretrained(pretrained_model_name_or_path, **kwargs)
 
 
+def _refuse_fusion_folder(model) -> None:
+    """A CiTrus fusion checkpoint folder has no pipeline (its input is one recording per modality): say so, instead of
+    transformers' task inference failing on it ("Repo id must be in the form ...")."""
+    if not isinstance(model, (str, os.PathLike)) or not os.path.isfile(os.path.join(model, "config.json")):
+        return
+    with open(os.path.join(model, "config.json")) as handle:
+        model_type = json.load(handle).get("model_type")
+    if model_type == CiTrusFusionConfig.model_type:
+        raise ValueError(
+            f"{str(model)!r} is a CiTrus fusion checkpoint, which has no pipeline (it takes one recording per "
+            "modality): align the recordings with `CiTrusFusionProcessor.from_pretrained(folder)` and call "
+            "`CiTrusFusionForSequenceClassification.from_pretrained(folder)` (or its regressor) on them."
+        )
+
+
 def _resolving_bundled_names(factory):
     """`transformers.pipeline` that also takes bundled checkpoint names for `model`, `config` and
     `feature_extractor`."""
@@ -54,6 +72,7 @@ def _resolving_bundled_names(factory):
                 kwargs[name] = folder_if_bundled(kwargs[name])
         model = folder_if_bundled(model)
         check_checkpoint_reference(model)  # a mistyped folder, which transformers reports as a malformed repo id
+        _refuse_fusion_folder(model)
         return factory(task, model, *args, **kwargs)
 
     pipeline._citrus_bundled_names = True
