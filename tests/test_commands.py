@@ -205,6 +205,18 @@ def test_offline_push_is_a_user_error(checkpoint, monkeypatch, capsys):
     assert last.startswith("error: ") and "offline mode is enabled" in last and "Traceback" not in err
 
 
+def test_an_extractor_pushed_offline_gets_the_models_one_line_error(monkeypatch):
+    """transformers' own push of a feature extractor surfaced the HTTP client's exception."""
+    from huggingface_hub import constants
+
+    from citrus_hf import CiTrusFeatureExtractor
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    extractor = CiTrusFeatureExtractor.from_pretrained("citrus-small")
+    with pytest.raises(OSError, match=r"Could not publish user/repo to .*Check the network connection"):
+        extractor.push_to_hub("user/repo")
+
+
 def test_debug_shows_the_traceback_and_bugs_keep_theirs(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="no_such_set"):
         main(["finetune", "--dataset", "no_such_set", "--output-dir", str(tmp_path), "--debug"])

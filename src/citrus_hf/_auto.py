@@ -167,6 +167,30 @@ def _register_feature_extractors() -> None:
     AutoFeatureExtractor.register(CiTrusConfig, CiTrusFeatureExtractor, exist_ok=True)
     CiTrusFeatureExtractor._checkpoint_locator = _bundled_checkpoint
     _take_bundled_names(AutoFeatureExtractor)
+    _one_line_hub_errors(CiTrusFeatureExtractor)
+
+
+def _one_line_hub_errors(owner: type) -> None:
+    """`owner.push_to_hub` (transformers' own, for a feature extractor or processor) with the one-line error the
+    models' publishing gives when the Hub cannot be reached, instead of the HTTP client's exception (idempotent)."""
+    original = owner.push_to_hub
+    if getattr(original, "_citrus_hub_errors", False):
+        return
+
+    @functools.wraps(original)
+    def push_to_hub(self, repo_id: str, *args, **kwargs):
+        try:
+            return original(self, repo_id, *args, **kwargs)
+        except Exception as error:
+            push = _publishing("push")
+            if not push.is_network_error(error):
+                raise
+            from huggingface_hub import constants
+
+            raise push.unreachable_hub_error(repo_id, constants.ENDPOINT, error) from error
+
+    push_to_hub._citrus_hub_errors = True
+    owner.push_to_hub = push_to_hub
 
 
 def _register_processors() -> None:
@@ -178,6 +202,7 @@ def _register_processors() -> None:
     from .processing_citrus_fusion import CiTrusFusionProcessor
 
     AutoProcessor.register(CiTrusFusionConfig, CiTrusFusionProcessor, exist_ok=True)
+    _one_line_hub_errors(CiTrusFusionProcessor)
     # A single-modality checkpoint's processor is its feature extractor, as for transformers' audio models without a
     # tokenizer. Unregistered, AutoProcessor would try AutoTokenizer first, which asks whether to run the
     # checkpoint's code.

@@ -77,7 +77,7 @@ def save_pipeline_code(folder: str | os.PathLike) -> None:
     custom_object_save(pipelines.BioSignalClassificationPipeline, folder)  # the module file and its relative imports
 
 
-def _is_network_error(error: BaseException) -> bool:
+def is_network_error(error: BaseException) -> bool:
     """Whether publishing failed on the way to the Hub (no network, offline mode, a refused request) rather than in
     this package: the HTTP clients' own exception types, which are not `OSError`s."""
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
@@ -124,12 +124,17 @@ def _publish_folder(
                 create_pr=create_pr,
             )
         except Exception as error:
-            if not _is_network_error(error):
+            if not is_network_error(error):
                 raise
-            raise OSError(
-                f"Could not publish {repo_id} to {api.endpoint}: {type(error).__name__}: {error}. Check the network "
-                "connection (and HF_ENDPOINT / HF_HUB_OFFLINE), and that you are logged in (`hf auth login`)."
-            ) from error
+            raise unreachable_hub_error(repo_id, api.endpoint, error) from error
+
+
+def unreachable_hub_error(repo_id: str, endpoint: str, error: BaseException) -> OSError:
+    """The one-line error of a publication that failed on the way to the Hub (`is_network_error`)."""
+    return OSError(
+        f"Could not publish {repo_id} to {endpoint}: {type(error).__name__}: {error}. Check the network connection "
+        "(and HF_ENDPOINT / HF_HUB_OFFLINE), and that you are logged in (`hf auth login`)."
+    )
 
 
 def _saved_preprocessor(model: PreTrainedModel, folder: Path | None):
