@@ -70,16 +70,24 @@ def _take_bundled_names(auto_class: type) -> None:
         folder = folder_if_bundled(pretrained_model_name_or_path)
         loaded = loader(cls, folder, *args, **kwargs)
         if folder is not pretrained_model_name_or_path:
-            # recorded by its name, as the CiTrus classes do (what an adapter or a card built on it names as base)
-            config = getattr(loaded, "config", None) if not hasattr(loaded, "_name_or_path") else loaded
-            if config is not None and hasattr(config, "_name_or_path"):
-                config._name_or_path = pretrained_model_name_or_path
-            if hasattr(loaded, "name_or_path") and config is not loaded:  # a model keeps its own copy
-                loaded.name_or_path = pretrained_model_name_or_path
+            _record_bundled_name(loaded, pretrained_model_name_or_path)
         return loaded
 
     from_pretrained._citrus_bundled_names = True
     auto_class.from_pretrained = classmethod(from_pretrained)
+
+
+def _record_bundled_name(loaded, name: str) -> None:
+    """A config or model loaded from a bundled checkpoint's folder records the checkpoint's name, as the CiTrus classes
+    do (`_CiTrusFamilyMixin.from_pretrained`): what an adapter or a card built on it names as its base. Feature
+    extractors record no origin."""
+    from transformers.configuration_utils import PreTrainedConfig
+    from transformers.modeling_utils import PreTrainedModel
+
+    if isinstance(loaded, PreTrainedConfig):
+        loaded._name_or_path = name
+    elif isinstance(loaded, PreTrainedModel):  # the model keeps its own copy beside its config's
+        loaded.config._name_or_path = loaded.name_or_path = name
 
 
 def _register_models() -> None:

@@ -212,6 +212,16 @@ def closest_field_hint(name: str, fields: frozenset[str]) -> str:
     return f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name)
 
 
+def not_a_field_error(config_class: type[PreTrainedConfig], names: list[str], fix: str = "") -> ValueError:
+    """`'d_modle' (did you mean 'd_model'?) is not a CiTrusConfig field` for `names`, with `fix` after it."""
+    fields = config_field_names(config_class)
+    hints = ", ".join(closest_field_hint(name, fields) for name in names)
+    plural = len(names) > 1
+    return ValueError(
+        f"{hints} {'are not' if plural else 'is not a'} {config_class.__name__} field{'s' if plural else ''}{fix}."
+    )
+
+
 def check_misspelt_fields(config_class: type[PreTrainedConfig], extra: dict[str, Any]) -> None:
     """Refuse keyword arguments that are no field of `config_class` but close to one (`d_modle=32`, `num_label=5`):
     `PreTrainedConfig` keeps unknown keyword arguments as extra attributes, so a typo would build the default model
@@ -223,11 +233,7 @@ def check_misspelt_fields(config_class: type[PreTrainedConfig], extra: dict[str,
         if not name.startswith("_") and name not in fields and difflib.get_close_matches(name, fields, 1, cutoff=0.85)
     ]
     if misspelt:
-        hints = ", ".join(closest_field_hint(name, fields) for name in misspelt)
-        raise ValueError(
-            f"{hints} {'is not a' if len(misspelt) == 1 else 'are not'} {config_class.__name__} field"
-            f"{'' if len(misspelt) == 1 else 's'}."
-        )
+        raise not_a_field_error(config_class, misspelt)
 
 
 def as_integer(name: str, value: Any, minimum: int | None = None) -> int:

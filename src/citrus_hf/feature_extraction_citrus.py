@@ -157,6 +157,17 @@ def _fill_non_finite(signal: np.ndarray, recording_index: int) -> np.ndarray:
     return signal
 
 
+def check_numeric_labels(key: str, labels: np.ndarray, what: str) -> None:
+    """Refuse a batch's `labels` (stacked from its `what`: examples, rows) that hold class names rather than ids, with
+    the fix: the collators would hand them to torch, whose conversion error suggests padding instead."""
+    if labels.dtype.kind in "USO":
+        raise ValueError(
+            f"`{key}` of the {what} are {'strings' if labels.dtype.kind in 'US' else 'objects'} (e.g. "
+            f"{str(labels.flat[0])!r}); the model needs class ids: `dataset = dataset.class_encode_column('label')` "
+            "before training."
+        )
+
+
 def _as_numpy(value: Any) -> Any:
     """A tensor as numpy (other values as they are), for stacking the columns of rows in `pad`."""
     return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
@@ -579,12 +590,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                     f"`{key}` of the examples to pad have different shapes; give each example one value of one shape "
                     "(a class id, or a fixed-length vector)."
                 ) from None
-            if key in ("labels", "label") and stacked.dtype.kind in "USO":
-                raise ValueError(
-                    f"`{key}` of the examples are {'strings' if stacked.dtype.kind in 'US' else 'objects'} (e.g. "
-                    f"{str(stacked.flat[0])!r}); the model needs class ids: "
-                    "`dataset = dataset.class_encode_column('label')` before training."
-                )
+            if key in ("labels", "label"):
+                check_numeric_labels(key, stacked, "examples")
             data[key] = stacked
         return BatchFeature(data=data, tensor_type=return_tensors)
 

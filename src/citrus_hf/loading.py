@@ -27,7 +27,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.utils import validate_repo_id
 
 from ._bundled import BUNDLED_CHECKPOINTS, bundled_checkpoint, bundled_names, close_bundled_names, folder_if_bundled
-from .configuration_citrus import MODEL_PRESETS, PIPELINE_TASKS, CiTrusConfig, closest_field_hint, config_field_names
+from .configuration_citrus import MODEL_PRESETS, PIPELINE_TASKS, CiTrusConfig, config_field_names, not_a_field_error
 from .configuration_citrus_fusion import CiTrusFusionConfig
 
 if TYPE_CHECKING:
@@ -229,14 +229,9 @@ def _config_from(preset: str, overrides: dict[str, Any]) -> CiTrusConfig:
 def _check_config_fields(overrides: dict[str, Any]) -> None:
     """Refuse override names that are no config field: `PreTrainedConfig` keeps unknown keyword arguments as extra
     attributes, so any unknown name here (a preset and its overrides, not a saved config with metadata) is a mistake."""
-    fields = config_field_names(CiTrusConfig)
-    unknown = sorted(set(overrides) - fields)
+    unknown = sorted(set(overrides) - config_field_names(CiTrusConfig))
     if unknown:
-        raise ValueError(
-            f"{', '.join(closest_field_hint(name, fields) for name in unknown)} "
-            f"{'is not a' if len(unknown) == 1 else 'are not'} CiTrusConfig field"
-            f"{'' if len(unknown) == 1 else 's'}; see `CiTrusConfig` for the fields a model config has."
-        )
+        raise not_a_field_error(CiTrusConfig, unknown, "; see `CiTrusConfig` for the fields a model config has")
 
 
 def _checked_folder(folder: Path, repo_or_path: str | os.PathLike, revision: str | None, needed: Sequence[str]) -> None:

@@ -29,7 +29,7 @@ from transformers.utils import PROCESSOR_NAME, PushToHubMixin, cached_file, logg
 from transformers.utils.hub import hf_api
 
 from .configuration_citrus_fusion import CiTrusFusionConfig
-from .feature_extraction_citrus import CiTrusFeatureExtractor
+from .feature_extraction_citrus import CiTrusFeatureExtractor, check_numeric_labels
 
 logger = logging.get_logger(__name__)
 
@@ -334,12 +334,7 @@ class CiTrusFusionDataCollator:
         label_key = "labels" if "labels" in first else "label" if "label" in first else None
         if label_key is not None:
             labels = np.asarray([row[label_key] for row in rows])
-            if labels.dtype.kind in "USO":
-                raise ValueError(
-                    f"`{label_key}` of the rows are {'strings' if labels.dtype.kind in 'US' else 'objects'} (e.g. "
-                    f"{str(labels.flat[0])!r}); the model needs class ids: "
-                    "`dataset = dataset.class_encode_column('label')` before training."
-                )
+            check_numeric_labels(label_key, labels, "rows")
             batch["labels"] = torch.from_numpy(
                 labels.astype(np.int64) if np.issubdtype(labels.dtype, np.integer) else labels.astype(np.float32)
             )

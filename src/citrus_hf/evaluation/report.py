@@ -158,6 +158,11 @@ def _digits(metric: str) -> int:
     return 1 if _scale(metric) == 100.0 else (3 if metric == "pearson_r" else 2)
 
 
+def _shown(mean: float, metric: str) -> float:
+    """`mean` as the tables show it (scaled and rounded)."""
+    return round(mean * _scale(metric), _digits(metric))
+
+
 def _format(mean: float, std: float, metric: str) -> str:
     if not math.isfinite(mean):
         return "n/a"
@@ -200,7 +205,7 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
         best = {}
         for _, budget in budgets:
             scored = [cell[(a, budget)][f"{metric}_mean"] for a in arms if (a, budget) in cell]
-            scored = [round(v * _scale(metric), _digits(metric)) for v in scored if math.isfinite(v)]
+            scored = [_shown(v, metric) for v in scored if math.isfinite(v)]
             if scored:
                 best[budget] = (max if metric_greater_is_better(metric) else min)(scored)
         n_train = {b: int(round(np.mean([e["n_train"] for e in entries if e["budget"] == b]))) for _, b in budgets}
@@ -213,8 +218,8 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
             for _, budget in budgets:
                 entry = cell.get((arm, budget))
                 text = _format(entry[f"{metric}_mean"], entry[f"{metric}_std"], metric) if entry else "—"
-                shown = round(entry[f"{metric}_mean"] * _scale(metric), _digits(metric)) if entry else None
-                cells.append(f"**{text}**" if shown is not None and shown == best.get(budget) else text)
+                bold = entry is not None and _shown(entry[f"{metric}_mean"], metric) == best.get(budget)
+                cells.append(f"**{text}**" if bold else text)
             lines.append(f"| {arm} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += _gap_table(

@@ -276,6 +276,7 @@ class _RecordingPipeline(ChunkPipeline):
 
     @staticmethod
     def _recording_and_rate(inputs: Any, sampling_rate: float | None) -> tuple[Any, float]:
+        sampling_rate = _one_rate(sampling_rate)
         if isinstance(inputs, dict):
             unknown = set(inputs) - {*SIGNAL_KEYS, "sampling_rate"}
             given = [key for key in SIGNAL_KEYS if key in inputs]
@@ -284,7 +285,7 @@ class _RecordingPipeline(ChunkPipeline):
                     f"A recording given as a dict needs one of the keys {SIGNAL_KEYS} (the samples) and "
                     f"'sampling_rate'; got the keys {sorted(inputs)}."
                 )
-            rate, sampling_rate = _one_rate(inputs.get("sampling_rate")), _one_rate(sampling_rate)
+            rate = _one_rate(inputs.get("sampling_rate"))
             if rate is not None and sampling_rate is not None and rate != sampling_rate:
                 raise ValueError(
                     f"The recording's dict says sampling_rate={rate} and the call says {sampling_rate}; give one."
@@ -314,7 +315,7 @@ class _RecordingPipeline(ChunkPipeline):
                 f"A recording must be (time,) or (channels, time), got shape {tuple(inputs.shape)}; pass several "
                 "recordings as a list."
             )
-        return inputs, _one_rate(sampling_rate)
+        return inputs, sampling_rate
 
     def preprocess(
         self,
