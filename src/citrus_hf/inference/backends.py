@@ -17,9 +17,10 @@ choice of the fastest one that keeps the results (`load_backend(model, "auto")`)
   cached, kept only if its first batch matches fp32 within `ONNX_TOLERANCE` ("auto" never exports: an export takes
   longer than fp32 PyTorch needs for a whole night of recordings; the first `"onnxruntime"` call exports), and, for
   classification on a CPU with native bf16, bf16, kept only if the first batch's predicted classes equal fp32's.
-  Those that pass and fp32 PyTorch then take turns on the next batches (`RACE_BATCHES_PER_PATH` each, timed per
-  window), and the fastest runs from then on: which is fastest depends on the machine and on how busy its cores are
-  (README, "Inference"), so it is measured where the model runs. Regression targets and embeddings never run in bf16
+  Those that pass and fp32 PyTorch then race on that same first batch (`RACE_BATCHES_PER_PATH` timed runs each), and
+  the fastest runs everything, the first batch's output included, so all of one backend's outputs come from one path
+  (the same windows give the same numbers on every call): which is fastest depends on the machine and on how busy its
+  cores are (README, "Inference"), so it is measured where the model runs. Regression targets and embeddings never run in bf16
   by default: their values are the result. Accelerators always run `"torch"`.
 
 On CPU every path splits a batch across threads (`batch_threads`, default one per PyTorch thread): each thread runs
@@ -84,11 +85,11 @@ _CONFIG_KEYS_NOT_IN_GRAPH = frozenset(
 )
 # The "auto" choice runs ONNX Runtime only if its outputs match fp32 PyTorch this closely on the first batch.
 ONNX_TOLERANCE = 1e-4
-# Timed batches per path before "auto" keeps the fastest. The order changes with the load: on an idle 2-core CPU
-# fp32 PyTorch ran 1.19x ONNX Runtime at batch 32, on the same cores shared with other work ONNX Runtime ran 1.85x
-# fp32 PyTorch, and bf16 staged a night in 1.03 s in one quiet run and in 2.28 s in another (benchmarks/speed.py,
-# README "Inference"), so no fixed preference is right everywhere. Two batches each (the faster of the two counts)
-# keep one slow outlier from deciding; the first batch, which runs every path for the agreement check and pays their
+# Timed runs per path, on the first batch, before "auto" keeps the fastest. The order changes with the load: on an
+# idle 2-core CPU fp32 PyTorch ran 1.19x ONNX Runtime at batch 32, on the same cores shared with other work ONNX
+# Runtime ran 1.85x fp32 PyTorch, and bf16 staged a night in 1.03 s in one quiet run and in 2.28 s in another
+# (benchmarks/speed.py, README "Inference"), so no fixed preference is right everywhere. Two runs each (the faster of
+# the two counts) keep one slow outlier from deciding; the first run, the agreement check that pays every path's
 # warm-up, is not timed.
 RACE_BATCHES_PER_PATH = 2
 # Attention weights per thread in a block of `blocked_bf16_attention`: 32 (sequence, head) pairs of 150 x 150, 1.4 MB
@@ -424,15 +425,17 @@ class Contender:
 
 class CheckedBackend(InferenceBackend):
     """Faster `contenders` that are kept only if their output on the first batch agrees with the `reference` (fp32
-    PyTorch), and only while one of them is faster on this machine.
+    PyTorch), and only if one of them is faster on this machine.
 
     Agreement is each contender's `check`: equal predicted classes for bf16 classification, a maximum difference below
-    `ONNX_TOLERANCE` for ONNX Runtime. A contender that disagrees is dropped for good; the first batch returns the
-    output of the first contender that agrees (else the reference's). The paths left, the reference among them, then
-    race: the next batches go to whichever has been timed least (ties: in the order given, reference last), one path
-    per batch, until each has `race_batches` timed batches; the path with the shortest time per window (best of its
-    batches, by `clock`) runs every later batch. `name` is the path that ran the last batch (before the first call,
-    the first contender).
+    `ONNX_TOLERANCE` for ONNX Runtime. A contender that disagrees is dropped for good. The paths left, the reference
+    among them, then race on that same first batch: `race_batches` timed rounds, each path once per round in the
+    order given (reference last), after the untimed run that paid their warm-up; the path with the shortest time (best
+    of its rounds, by `clock`) runs from then on, the first batch's output included. So every output of one backend
+    comes from one path: calling it twice on the same windows gives the same numbers, which a race over the first
+    few batches (each batch on whichever path's turn it was) did not. The price is paid once, on the first batch:
+    `1 + race_batches` forward passes per path kept instead of one. `name` is the path that runs (before the first
+    call, the first contender).
     """
 
     def __init__(
@@ -449,61 +452,56 @@ class CheckedBackend(InferenceBackend):
         self.race_batches = race_batches
         self.clock = clock
         self.active: InferenceBackend | None = None
-        self.ran = self.contenders[0].backend if self.contenders else reference
-        self.checked = False
-        # the racing paths (those that passed the check, then the reference) -> seconds per window of each timed batch
+        # the racing paths (those that passed the check, then the reference) -> seconds per timed run on the first batch
         self.timings: dict[InferenceBackend, list[float]] = {}
 
     @property
     def name(self) -> str:
-        return self.ran.name
+        if self.active is not None:
+            return self.active.name
+        return self.contenders[0].backend.name if self.contenders else self.reference.name
 
     @property
     def decided(self) -> bool:
         return self.active is not None
 
     def __call__(self, input_values, patch_mask=None):
-        if not self.checked:
-            return self._check(input_values, patch_mask)
         if self.decided:
-            self.ran = self.active
             return self.active(input_values, patch_mask)
-        self.ran = min(self.timings, key=lambda path: len(self.timings[path]))  # min() keeps the first of ties
-        start = self.clock()
-        output = self.ran(input_values, patch_mask)
-        self.timings[self.ran].append((self.clock() - start) / max(1, len(input_values)))
-        if all(len(seconds) >= self.race_batches for seconds in self.timings.values()):
+        outputs = self._check(input_values, patch_mask)
+        if len(outputs) == 1 or self.race_batches < 1:
+            self.active = next(iter(outputs))
+        else:
+            for _ in range(self.race_batches):
+                for path in outputs:
+                    start = self.clock()
+                    outputs[path] = path(input_values, patch_mask)
+                    self.timings[path].append(self.clock() - start)
             self._keep_the_fastest()
-        return output
+        return outputs[self.active]
 
-    def _check(self, input_values, patch_mask):
+    def _check(self, input_values, patch_mask) -> dict[InferenceBackend, torch.Tensor]:
+        """The first batch's output of each path that agrees with the reference (the reference last)."""
         reference_output = self.reference(input_values, patch_mask)
-        self.checked = True
-        first_output = None
+        outputs = {}
         for contender in self.contenders:
             output = contender.backend(input_values, patch_mask)
             if contender.check(output, reference_output):
-                self.timings[contender.backend] = []
-                if first_output is None:
-                    first_output, self.ran = output, contender.backend
+                outputs[contender.backend] = output
             else:
                 logger.warning(
                     f"backend='auto': {contender.backend.name} did not reproduce fp32 on the first batch "
                     f"({contender.description}); it is not used."
                 )
-        self.timings[self.reference] = []
-        if len(self.timings) == 1 or self.race_batches < 1:
-            self.active = next(iter(self.timings))
-        if first_output is None:
-            self.ran = self.reference
-            return reference_output
-        return first_output
+        outputs[self.reference] = reference_output
+        self.timings = {path: [] for path in outputs}
+        return outputs
 
     def _keep_the_fastest(self) -> None:
         best = {path: min(seconds) for path, seconds in self.timings.items()}
-        self.active = min(best, key=best.get)
-        speeds = ", ".join(f"{path.name} {1 / max(seconds, 1e-12):.0f}" for path, seconds in best.items())
-        logger.info(f"backend='auto': windows/s on this machine: {speeds}; {self.active.name} runs from now on.")
+        self.active = min(best, key=best.get)  # min() keeps the first of ties
+        speeds = ", ".join(f"{path.name} {seconds * 1e3:.1f} ms" for path, seconds in best.items())
+        logger.info(f"backend='auto': the first batch on this machine: {speeds}; {self.active.name} runs.")
 
 
 def _same_classes(candidate: torch.Tensor, reference: torch.Tensor) -> bool:

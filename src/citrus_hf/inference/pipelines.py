@@ -179,8 +179,8 @@ class _RecordingPipeline(ChunkPipeline):
 
         Returns:
             A dict per recording (see the subclass), always with `"windows"` (each with `"start"` and `"end"` in
-            seconds of the recording) and `"backend"` (the backend that ran; "onnxruntime+bf16+torch" when
-            `"auto"` was still timing the paths, see `backends.py`).
+            seconds of the recording) and `"backend"` (the path that ran: `"auto"` times the paths on
+            the first batch and runs the fastest for every output, see `backends.py`).
         """
         batch_size = kwargs.pop("batch_size", None)
         if batch_size is None:
