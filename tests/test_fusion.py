@@ -19,6 +19,7 @@ from transformers import AutoProcessor
 
 from citrus_hf import CiTrusConfig, CiTrusForPretraining, CiTrusForSequenceClassification, CiTrusModel
 from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
+from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
 from citrus_hf.modeling_citrus_fusion import CiTrusFusionForRegression, CiTrusFusionForSequenceClassification
 from citrus_hf.processing_citrus_fusion import CiTrusFusionDataCollator, CiTrusFusionProcessor
 
@@ -90,6 +91,13 @@ def test_config_round_trip_is_exact(tmp_path):
         ({"modality_configs": {"ecg": {"model_type": "bert"}}}, "model_type 'bert'"),
         ({"modality_configs": {"ecg": CiTrusConfig()}, "head_dropout": 1.5}, "head_dropout"),
         ({"modality_configs": {"ecg": CiTrusConfig()}, "num_targets": 0}, "num_targets"),
+        # names torch's ModuleDict already uses: KeyError "attribute 'type' already exists" when the model was built
+        ({"modality_configs": {"type": CiTrusConfig()}}, "modality name 'type' is taken"),
+        ({"modality_configs": {"training": CiTrusConfig()}}, "modality name 'training' is taken"),
+        ({"modality_configs": [CiTrusConfig()]}, r"dict modality name -> CiTrusConfig.*got list"),
+        # misspelt fusion settings were kept as extra attributes and the defaults used
+        ({"modality_configs": {"ecg": CiTrusConfig()}, "normalise_embeddings": False}, "normalize_embeddings"),
+        ({"modality_configs": {"ecg": CiTrusConfig()}, "head_droput": 0.5}, "did you mean 'head_dropout'"),
     ],
 )
 def test_config_rejects_bad_values_clearly(kwargs, message):
@@ -602,6 +610,97 @@ def test_a_fusion_folder_given_to_pipeline_says_what_to_use(tmp_path):
     config = CiTrusFusionConfig(
         modality_configs={"ecg": tiny_config(context_length=400), "resp": tiny_config(context_length=200)}, num_labels=2
     )
-    CiTrusFusionForSequenceClassification(config).save_pretrained(tmp_path / "fusion")
-    with pytest.raises(ValueError, match="is a CiTrus fusion checkpoint, which has no pipeline"):
+    model = CiTrusFusionForSequenceClassification(config)
+    model.save_pretrained(tmp_path / "fusion")
+    with pytest.raises(ValueError, match="is a CiTrus fusion model, which has no pipeline"):
         pipeline(model=str(tmp_path / "fusion"))
+    # a loaded model: the pipeline asked for the extractor, whose from_config then failed inside transformers
+    with pytest.raises(ValueError, match="This is a CiTrus fusion model, which has no pipeline"):
+        pipeline("time-series-classification", model=model)
+    with pytest.raises(TypeError, match=r"CiTrusFusionProcessor\.from_config\(config\)"):
+        CiTrusFeatureExtractor.from_config(model.config)
+
+
+def test_processor_warns_when_modalities_cover_different_durations(processor, caplog):
+    """One rate for devices that differ (EDA at 32 Hz read as 250 Hz: 4 s become 0.5 s) went through without a word;
+    a top-level list was read as rates per recording, the same in every modality."""
+    rng = np.random.default_rng(0)
+    recordings = {"ecg": rng.standard_normal((2, 2, 1000)), "eda": rng.standard_normal((2, 1, 128))}
+    with caplog.at_level("WARNING", logger="citrus_hf.processing_citrus_fusion"):
+        processor(recordings, sampling_rate=250)
+    assert "cover different durations (ecg 4 s, eda 0.512 s)" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="citrus_hf.processing_citrus_fusion"):
+        processor(recordings, sampling_rate={"ecg": 250, "eda": 32})
+    assert "different durations" not in caplog.text
+    with pytest.raises(TypeError, match=r"one number for every modality, or a dict modality -> rate"):
+        processor(recordings, sampling_rate=[250, 32])
+
+
+def test_processor_output_maps_into_a_dataset_the_collator_batches(processor, model):
+    """`dataset.map(processor, batched=True)` failed on the processor's per-modality tensors; `to_columns` gives the
+    rows the collator reads, and the model's logits equal those of the processor's batch."""
+    from datasets import Dataset
+
+    rng = np.random.default_rng(0)
+    raw = Dataset.from_dict(
+        {
+            "ecg": list(rng.standard_normal((6, 2, 1000)).astype(np.float32)),
+            "eda": list(rng.standard_normal((6, 1, 128)).astype(np.float32)),
+            "label": [0, 1, 2, 0, 1, 2],
+        }
+    )
+    rates = {"ecg": 500, "eda": 32}
+    mapped = raw.map(
+        lambda rows: processor({"ecg": rows["ecg"], "eda": rows["eda"]}, sampling_rate=rates).to_columns(),
+        batched=True,
+        remove_columns=["ecg", "eda"],
+    )
+    batch = CiTrusFusionDataCollator()([mapped[i] for i in range(len(mapped))])
+    direct = processor({"ecg": np.stack(raw["ecg"]), "eda": np.stack(raw["eda"])}, sampling_rate=rates)
+    with torch.no_grad():
+        torch.testing.assert_close(model(**batch).logits, model(**direct).logits)
+    assert batch["labels"].tolist() == [0, 1, 2, 0, 1, 2]
+
+
+def test_fusion_errors_name_the_modality_and_the_fusion_route(model, tmp_path):
+    """Errors raised inside an encoder named no modality; the fusion loaders gave transformers' "Repo id" error for a
+    mistyped path and "modality_configs is required" for a single-modality checkpoint; LoRA and the command line
+    pointed fusion users at single-modality classes."""
+    from citrus_hf.loading import build_config
+    from citrus_hf.training.lora import apply_lora
+
+    with pytest.raises(ValueError, match=r"modality 'ecg': This model was built for 2 channel"):
+        model(input_values={"ecg": torch.randn(3, 1, 200), "eda": torch.randn(3, 1, 80)})
+    missing = str(tmp_path / "nope")
+    for load in (
+        lambda: CiTrusFusionProcessor.from_pretrained(missing),
+        lambda: CiTrusFusionConfig.from_pretrained(missing),
+        lambda: CiTrusFusionForSequenceClassification.load_encoder(missing, "ecg"),
+    ):
+        with pytest.raises(FileNotFoundError, match="No checkpoint folder"):
+            load()
+    CiTrusModel(ecg_config()).save_pretrained(tmp_path / "single")
+    with pytest.raises(ValueError, match="holds a single-modality CiTrus checkpoint"):
+        CiTrusFusionForSequenceClassification.load_encoder(tmp_path / "single", "ecg")
+    with pytest.raises(OSError, match="single-modality checkpoint, whose CiTrusFeatureExtractor loads"):
+        CiTrusFeatureExtractor.from_config(ecg_config()).save_pretrained(tmp_path / "single")
+        CiTrusFusionProcessor.from_pretrained(tmp_path / "single")
+    with pytest.raises(TypeError, match=r"use peft on it directly.*modules_to_save=\['classifier'\]"):
+        apply_lora(model, r=4)
+    model.save_pretrained(tmp_path / "fusion")
+    with pytest.raises(ValueError, match="is a CiTrus fusion checkpoint .* this route builds single-modality models"):
+        build_config(str(tmp_path / "fusion"))
+
+
+def _fusion_row(label, ecg=None) -> dict:
+    ecg = np.zeros((2, 200)) if ecg is None else ecg
+    return {"input_values": {"ecg": ecg, "eda": np.zeros((1, 80))}, "labels": label}
+
+
+def test_the_fusion_collator_names_ragged_labels_and_non_numeric_windows():
+    row = _fusion_row
+    with pytest.raises(ValueError, match="`labels` of the rows have different shapes"):
+        CiTrusFusionDataCollator()([row([1, 0, 1]), row([0, 1])])
+    with pytest.raises(ValueError, match=r"row 0: `input_values` of modality 'ecg' is not a numeric array"):
+        CiTrusFusionDataCollator()([row(1, np.array([["a"]]))])

@@ -61,3 +61,9 @@ def test_readme_alignment_example_runs(capsys):
     (example,) = [block for block in _fenced_blocks("python") if "extractor(ecg" in block]
     exec(compile(example, str(README), "exec"), {"__name__": "readme_example"})
     assert capsys.readouterr().out.strip() == "torch.Size([4, 3])"
+
+
+def test_readme_fusion_example_runs(capsys):
+    (example,) = [block for block in _fenced_blocks("python") if "CiTrusFusionDataCollator()" in block]
+    exec(compile(example, str(README), "exec"), {"__name__": "readme_example"})
+    assert capsys.readouterr().out.strip().endswith("torch.Size([4, 2])")

@@ -15,19 +15,25 @@ from collections.abc import Mapping
 from typing import Any
 
 from huggingface_hub.dataclasses import strict
+from torch import nn
 from transformers.configuration_utils import PreTrainedConfig
 
 from .configuration_citrus import (
     CiTrusConfig,
     as_finite_real,
     as_integer,
+    check_checkpoint_reference,
     check_classification_head,
     check_initializer_range,
+    check_misspelt_fields,
     check_num_labels,
 )
 
 # Modality names become module names (`encoders.<name>`) and keys of the processor's output: plain identifiers.
 _MODALITY_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+# Names that `nn.ModuleDict` already uses as attributes (`type`, `float`, `keys`, `training`, ...): a modality so
+# named could not be a module of the model (torch: "attribute 'type' already exists").
+_RESERVED_MODALITY_NAMES = frozenset(name for name in dir(nn.ModuleDict) if not name.startswith("_")) | {"training"}
 # Keys of a serialised sub-config that describe where and how it was saved, not the encoder.
 _SUB_CONFIG_METADATA = ("model_type", "transformers_version", "_name_or_path")
 
@@ -78,7 +84,27 @@ class CiTrusFusionConfig(PreTrainedConfig):
     num_targets: int = 1
     initializer_range: float = 0.02
 
+    @classmethod
+    def get_config_dict(cls, pretrained_model_name_or_path, **kwargs):
+        """`PreTrainedConfig.get_config_dict`, with a mistyped path named as one (transformers: "Repo id must be in the
+        form ...") and a single-modality CiTrus checkpoint named as such."""
+        check_checkpoint_reference(pretrained_model_name_or_path)
+        config_dict, kwargs = super().get_config_dict(pretrained_model_name_or_path, **kwargs)
+        if config_dict.get("model_type") == CiTrusConfig.model_type:
+            raise ValueError(
+                f"{str(pretrained_model_name_or_path)!r} holds a single-modality CiTrus checkpoint (model_type "
+                f"'citrus'), not a fusion one. Load it with CiTrusModel.from_pretrained, or build a fusion model "
+                "around it: CiTrusFusionForSequenceClassification.from_encoders({'<modality>': path, ...})."
+            )
+        return config_dict, kwargs
+
     def __post_init__(self, **kwargs):
+        check_misspelt_fields(type(self), kwargs)
+        if self.modality_configs is not None and not isinstance(self.modality_configs, Mapping):
+            raise TypeError(
+                "`modality_configs` is a dict modality name -> CiTrusConfig, e.g. {'ecg': CiTrusConfig(...), 'eda': "
+                f"CiTrusConfig(...)}}; got {type(self.modality_configs).__name__}."
+            )
         self.head_dropout = as_finite_real("head_dropout", self.head_dropout)
         self.initializer_range = as_finite_real("initializer_range", self.initializer_range)
         self.num_targets = as_integer("num_targets", self.num_targets)
@@ -132,6 +158,11 @@ class CiTrusFusionConfig(PreTrainedConfig):
                 raise ValueError(
                     f"modality name {name!r} is not usable: names become module names and input keys, so they must "
                     "be non-empty and made of letters, digits and underscores (e.g. 'ecg', 'eeg_frontal')."
+                )
+            if name in _RESERVED_MODALITY_NAMES:
+                raise ValueError(
+                    f"modality name {name!r} is taken: names become modules of the model, and {name!r} is already "
+                    f"an attribute of torch's ModuleDict; choose another (e.g. '{name}_signal')."
                 )
 
     def validate_head(self):

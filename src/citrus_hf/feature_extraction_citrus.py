@@ -16,6 +16,7 @@ import math
 import numbers
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from fractions import Fraction
 from typing import Any
 
@@ -38,6 +39,14 @@ from .configuration_citrus import (
 logger = logging.get_logger(__name__)
 
 ALIGNMENTS = ("resample", "interpolate", "window")
+# What to do about a recording longer than the context, for the warning that its end was dropped. A context variable:
+# the fusion processor, which cannot cut windows (its modalities would not line up), sets its own advice while it
+# calls the extractors, without changing any extractor or the saved settings.
+LONG_RECORDING_ADVICE: ContextVar[str] = ContextVar(
+    "LONG_RECORDING_ADVICE",
+    default="Use alignment='window' to cover all of it, or alignment='interpolate' to stretch it onto the window (for "
+    "slow series holding no more samples than the window).",
+)
 NORMALIZATIONS = ("zscore", "none", "fixed")
 NAN_POLICIES = ("raise", "interpolate")
 PADDINGS = ("longest", "max_length")
@@ -166,6 +175,18 @@ def check_numeric_labels(key: str, labels: np.ndarray, what: str) -> None:
             f"{str(labels.flat[0])!r}); the model needs class ids: `dataset = dataset.class_encode_column('label')` "
             "before training."
         )
+
+
+def stack_row_values(key: str, values: list, what: str) -> np.ndarray:
+    """One array `(len(values), ...)` of every example's `key` (taken from its `what`: examples, rows), refusing
+    values of different shapes with the fix (numpy's "inhomogeneous shape" names neither the key nor the cause)."""
+    try:
+        return np.asarray(values)
+    except ValueError:
+        raise ValueError(
+            f"`{key}` of the {what} have different shapes; give each example one value of one shape (a class id, or a "
+            "fixed-length vector)."
+        ) from None
 
 
 def _as_numpy(value: Any) -> Any:
@@ -364,6 +385,13 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         heads exactly `num_channels`). `kwargs` override any of them or set the alignment, e.g.
         `from_config(config, alignment="window", hop_length=1500)`.
         """
+        if getattr(config, "model_type", None) == "citrus_fusion":
+            raise TypeError(
+                "This is a CiTrus fusion config, with one encoder per modality: build its processor with "
+                "CiTrusFusionProcessor.from_config(config) (one CiTrusFeatureExtractor per modality)."
+            )
+        if not isinstance(config, CiTrusConfig):
+            raise TypeError(f"expected a CiTrusConfig (a CiTrus model's `config`), got {type(config).__name__}.")
         params = {
             "sampling_rate": config.sampling_rate,
             "context_length": config.context_length,
@@ -583,13 +611,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 raise ValueError(
                     f"an example to pad has no `{key}` although the first one has; give every example the same keys."
                 )
-            try:
-                stacked = np.asarray([_as_numpy(row[key]) for row in rows])
-            except ValueError:  # numpy: "inhomogeneous shape"
-                raise ValueError(
-                    f"`{key}` of the examples to pad have different shapes; give each example one value of one shape "
-                    "(a class id, or a fixed-length vector)."
-                ) from None
+            stacked = stack_row_values(key, [_as_numpy(row[key]) for row in rows], "examples to pad")
             if key in ("labels", "label"):
                 check_numeric_labels(key, stacked, "examples")
             data[key] = stacked
@@ -1078,8 +1100,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             logger.warning_once(
                 f"A recording is longer than the context ({self.context_length} samples = "
                 f"{self.context_length / self.sampling_rate:g} s at {self.sampling_rate:g} Hz): alignment='resample' "
-                "keeps its start only. Use alignment='window' to cover all of it, or alignment='interpolate' to "
-                "stretch it onto the window (for slow series holding no more samples than the window)."
+                "keeps its start only. " + LONG_RECORDING_ADVICE.get()
             )
         length = self._padded_length(full_lengths, padding, max_length)
         values = np.zeros((len(recordings), recordings[0].shape[0], length), dtype=np.float32)

@@ -217,6 +217,19 @@ def _config_from(preset: str, overrides: dict[str, Any]) -> CiTrusConfig:
         path = path / "config.json"
     if path.is_file():
         values = _read_json(path)
+        model_type = values.get("model_type", CiTrusConfig.model_type)
+        if model_type == "citrus_fusion":
+            raise ValueError(
+                f"{preset!r} is a CiTrus fusion checkpoint (one encoder per modality); this route builds "
+                "single-modality models. Train a fusion model with the Trainer and CiTrusFusionDataCollator "
+                "(examples/multimodal_fusion.py), or take one encoder out with "
+                "CiTrusFusionForSequenceClassification.load_encoder(path, modality)."
+            )
+        if model_type != CiTrusConfig.model_type:
+            raise ValueError(
+                f"{preset!r} holds a {model_type!r} model, not a CiTrus one (model_type 'citrus'); give a CiTrus "
+                "checkpoint, a preset or a CiTrus config.json."
+            )
         for key in ("architectures", "auto_map", "transformers_version", "model_type", "dtype", "torch_dtype"):
             values.pop(key, None)
         return CiTrusConfig(**{**values, **overrides})

@@ -265,8 +265,15 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         embeddings = []
         for name in self.modalities:
             mask = patch_mask.get(name)
-            outputs = self.encoders[name](input_values[name], patch_mask=mask, return_dict=True)
-            pooled = self.poolers[name](outputs, mask)  # (B, size of this modality)
+            try:
+                outputs = self.encoders[name](input_values[name], patch_mask=mask, return_dict=True)
+                pooled = self.poolers[name](outputs, mask)  # (B, size of this modality)
+            except (ValueError, TypeError) as error:
+                # the encoder's own message, which knows nothing of modalities, and advice for its own extractor
+                hint = (
+                    " (CiTrusFusionProcessor aligns every modality)" if "CiTrusFeatureExtractor" in str(error) else ""
+                )
+                raise type(error)(f"modality {name!r}: {error}{hint}") from error
             if self.embedding_norms is not None:
                 pooled = self.embedding_norms[name](pooled)
             embeddings.append(pooled)

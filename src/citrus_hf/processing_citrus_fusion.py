@@ -28,12 +28,26 @@ from transformers.feature_extraction_utils import BatchFeature
 from transformers.utils import PROCESSOR_NAME, PushToHubMixin, cached_file, logging
 from transformers.utils.hub import hf_api
 
+from .configuration_citrus import check_checkpoint_reference
 from .configuration_citrus_fusion import CiTrusFusionConfig
-from .feature_extraction_citrus import CiTrusFeatureExtractor, check_numeric_labels
+from .feature_extraction_citrus import (
+    LONG_RECORDING_ADVICE,
+    CiTrusFeatureExtractor,
+    check_numeric_labels,
+    stack_row_values,
+)
 
 logger = logging.get_logger(__name__)
 
 _MODALITY_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+# Modalities of one example whose durations (samples / rate) differ by more than this share of the longest are
+# reported: a rate given for the wrong modality (one rate for devices that differ) reads seconds as fractions of them.
+_DURATION_MISMATCH = 0.1
+# The extractors' advice for a recording longer than the window, while the fusion processor runs them.
+_FUSION_LONG_RECORDING_ADVICE = (
+    "A fusion model's modalities must stay aligned in time: cut the recordings into time-aligned windows first (the "
+    "same start and duration in seconds for every modality) and process each window."
+)
 
 
 class ModalityTensors(dict):
@@ -49,6 +63,28 @@ class ModalityTensors(dict):
 
 class CiTrusFusionBatch(BatchFeature):
     """A `BatchFeature` whose values are dictionaries modality -> tensor; `.to(...)` moves the nested tensors too."""
+
+    def to_columns(self) -> dict[str, list[dict[str, np.ndarray]]]:
+        """The batch as dataset columns: `{"input_values": [{modality: (channels, time)}, ...], "patch_mask": [...]}`,
+        one dict per example: what `datasets.Dataset.map(..., batched=True)` stores as struct columns and
+        `CiTrusFusionDataCollator` batches again.
+
+        ```python
+        dataset = dataset.map(
+            lambda rows: processor({"ecg": rows["ecg"], "eda": rows["eda"]}, sampling_rate={"ecg": 250, "eda": 32},
+                                   return_tensors="np").to_columns(),
+            batched=True, remove_columns=["ecg", "eda"],
+        )
+        ```
+        """
+        columns = {}
+        for key, per_modality in self.items():
+            arrays = {
+                m: np.asarray(v.detach().cpu() if isinstance(v, torch.Tensor) else v) for m, v in per_modality.items()
+            }
+            size = len(next(iter(arrays.values())))
+            columns[key] = [{m: values[index] for m, values in arrays.items()} for index in range(size)]
+        return columns
 
     def to(self, *args, **kwargs) -> CiTrusFusionBatch:
         """Send every (nested) tensor to a device or cast floating-point tensors, like `BatchFeature.to`."""
@@ -171,6 +207,15 @@ class CiTrusFusionProcessor(PushToHubMixin):
             )
         if isinstance(sampling_rate, Mapping):
             self._check_modalities(sampling_rate, "sampling_rate")
+        elif isinstance(sampling_rate, (list, tuple)) or (
+            isinstance(sampling_rate, (np.ndarray, torch.Tensor)) and sampling_rate.ndim > 0
+        ):
+            # one list for every modality would be read as rates per recording, the same in every modality
+            raise TypeError(
+                "`sampling_rate` is one number for every modality, or a dict modality -> rate (a number, or one per "
+                f"recording), e.g. sampling_rate={{{', '.join(repr(m) + ': 250' for m in self.modalities)}}}; got a "
+                f"{type(sampling_rate).__name__}."
+            )
         options = {}
         for key, value in kwargs.items():
             if isinstance(value, Mapping):
@@ -189,28 +234,34 @@ class CiTrusFusionProcessor(PushToHubMixin):
                 "for every modality), then call the processor with alignment='resample'."
             )
 
-        input_values, patch_mask = {}, {}
-        for name, extractor in self.feature_extractors.items():
-            rate = sampling_rate[name] if isinstance(sampling_rate, Mapping) else sampling_rate
-            modality_options = {
-                key: (value[name] if isinstance(value, Mapping) else value)
-                for key, value in options.items()
-                if not isinstance(value, Mapping) or name in value
-            }
-            try:
-                features = extractor(
-                    recordings[name], sampling_rate=rate, return_tensors=return_tensors, **modality_options
-                )
-            except (ValueError, TypeError) as error:
-                raise type(error)(f"modality {name!r}: {error}") from error
-            input_values[name] = features["input_values"]
-            patch_mask[name] = features["patch_mask"]
+        input_values, patch_mask, durations = {}, {}, {}
+        advice = LONG_RECORDING_ADVICE.set(_FUSION_LONG_RECORDING_ADVICE)
+        try:
+            for name, extractor in self.feature_extractors.items():
+                rate = sampling_rate[name] if isinstance(sampling_rate, Mapping) else sampling_rate
+                modality_options = {
+                    key: (value[name] if isinstance(value, Mapping) else value)
+                    for key, value in options.items()
+                    if not isinstance(value, Mapping) or name in value
+                }
+                try:
+                    features = extractor(
+                        recordings[name], sampling_rate=rate, return_tensors=return_tensors, **modality_options
+                    )
+                    durations[name] = _durations(extractor, recordings[name], rate)
+                except (ValueError, TypeError) as error:
+                    raise type(error)(f"modality {name!r}: {error}") from error
+                input_values[name] = features["input_values"]
+                patch_mask[name] = features["patch_mask"]
+        finally:
+            LONG_RECORDING_ADVICE.reset(advice)
         sizes = {name: len(values) for name, values in input_values.items()}
         if len(set(sizes.values())) > 1:
             raise ValueError(
                 f"Every modality needs the same number of recordings (recording i of each modality is example i), "
                 f"got {sizes}."
             )
+        _warn_of_unaligned_durations(durations)
         return CiTrusFusionBatch(
             {"input_values": ModalityTensors(input_values), "patch_mask": ModalityTensors(patch_mask)}
         )
@@ -291,8 +342,28 @@ class CiTrusFusionProcessor(PushToHubMixin):
         `kwargs` are Hub arguments (`revision`, `token`, `cache_dir`, `local_files_only`, `subfolder`, ...).
         """
         kwargs.pop("trust_remote_code", None)  # passed by AutoProcessor; the code is already loaded
+        check_checkpoint_reference(pretrained_model_name_or_path)
         hub_kwargs = {k: v for k, v in kwargs.items() if k in _HUB_KWARGS}
-        path = cached_file(pretrained_model_name_or_path, PROCESSOR_NAME, **hub_kwargs)
+        path = cached_file(
+            pretrained_model_name_or_path, PROCESSOR_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs
+        )
+        if path is None:
+            single = cached_file(
+                pretrained_model_name_or_path,
+                "preprocessor_config.json",
+                _raise_exceptions_for_missing_entries=False,
+                **hub_kwargs,
+            )
+            raise OSError(
+                f"{str(pretrained_model_name_or_path)!r} has no {PROCESSOR_NAME}, so it holds no fusion processor"
+                + (
+                    ": it is a single-modality checkpoint, whose CiTrusFeatureExtractor loads with "
+                    "CiTrusFeatureExtractor.from_pretrained."
+                    if single is not None
+                    else "; build one from the fusion model with CiTrusFusionProcessor.from_config(model.config) and "
+                    "save it next to the weights."
+                )
+            )
         with open(path, encoding="utf-8") as handle:
             return cls.from_dict(json.load(handle))
 
@@ -333,7 +404,7 @@ class CiTrusFusionDataCollator:
             )
         label_key = "labels" if "labels" in first else "label" if "label" in first else None
         if label_key is not None:
-            labels = np.asarray([row[label_key] for row in rows])
+            labels = stack_row_values(label_key, [row[label_key] for row in rows], "rows")
             check_numeric_labels(label_key, labels, "rows")
             batch["labels"] = torch.from_numpy(
                 labels.astype(np.int64) if np.issubdtype(labels.dtype, np.integer) else labels.astype(np.float32)
@@ -353,7 +424,13 @@ class CiTrusFusionDataCollator:
                     f"row {index} has no modality {modality!r} in `{key}` (it has {present}); every row of a batch "
                     "needs the modalities of the first."
                 )
-            arrays.append(np.asarray(values[modality], dtype=dtype))
+            try:
+                arrays.append(np.asarray(values[modality], dtype=dtype))
+            except (ValueError, TypeError) as error:
+                raise ValueError(
+                    f"row {index}: `{key}` of modality {modality!r} is not a numeric array ({error}); store each "
+                    "modality's window as numbers, (channels, time), as the processor returns it."
+                ) from None
         shapes = sorted({array.shape for array in arrays})
         if len(shapes) > 1:
             raise ValueError(
@@ -362,6 +439,29 @@ class CiTrusFusionDataCollator:
                 "`patch_mask`)."
             )
         return np.stack(arrays)
+
+
+def _durations(extractor: CiTrusFeatureExtractor, recordings: Any, sampling_rate: Any) -> list[float]:
+    """Seconds of every recording of one modality (already accepted by its extractor)."""
+    arrays = extractor._to_recordings(recordings)
+    rates = extractor._recording_rates(sampling_rate, len(arrays))
+    return [array.shape[-1] / rate for array, rate in zip(arrays, rates)]
+
+
+def _warn_of_unaligned_durations(durations: Mapping[str, list[float]]) -> None:
+    """Warn when the modalities of an example cover different spans: their embeddings would pair unrelated moments,
+    and the usual cause is a sampling rate given for the wrong modality."""
+    for index, spans in enumerate(zip(*durations.values())):
+        longest = max(spans)
+        if longest - min(spans) > _DURATION_MISMATCH * longest:
+            described = ", ".join(f"{name} {span:.3g} s" for name, span in zip(durations, spans))
+            logger.warning(
+                f"The modalities of example {index} cover different durations ({described}): their windows do not "
+                "line up in time. Check the sampling rate given for each modality (a dict, e.g. "
+                "sampling_rate={'ecg': 250, 'eda': 32}: each device records at its own rate), and cut every modality "
+                "to the same start and duration in seconds."
+            )
+            return
 
 
 CiTrusFusionProcessor.register_for_auto_class()

@@ -88,6 +88,8 @@ def modality_corpus(
 
     from ..data import build_dataset
 
+    if modality not in SYSTOLE_MODALITIES:
+        raise ValueError(f"`modality` must be one of {', '.join(map(repr, SYSTOLE_MODALITIES))}, got {modality!r}.")
     corpus_name = SYSTOLE_MODALITIES[modality][1]
     built = build_dataset("multimodal_unlabelled", cache_dir=cache_dir, **dataset_options)
     pooled = concatenate_datasets([built[split] for split in built])
@@ -162,7 +164,14 @@ class FusionProtocolResult:
 
     def summary(self, condition: str, budget: str, metric: str) -> tuple[float, float]:
         """Mean and standard deviation (ddof=1) over seeds."""
-        values = np.asarray(self.scores[condition][budget][metric], dtype=np.float64)
+        runs = self.scores.get(condition, {}).get(budget, {})
+        if metric not in runs:
+            recorded = sorted({m for budgets in self.scores.values() for b in budgets.values() for m in b})
+            raise KeyError(
+                f"No {metric!r} recorded for condition {condition!r} at budget {budget!r}; the result holds "
+                f"{recorded or 'no run yet'}."
+            )
+        values = np.asarray(runs[metric], dtype=np.float64)
         return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
@@ -210,6 +219,12 @@ def run_fusion_protocol(
     from ..training.finetune import TrainerSettings, train_and_evaluate
     from ..training.metrics import classification_metrics
 
+    missing = sorted({m for condition in conditions for m in condition.modalities} - set(aligned))
+    if missing:
+        raise ValueError(
+            f"The conditions use modalities {missing} that `aligned` does not hold (it has {sorted(aligned)}); align "
+            "every modality the conditions name."
+        )
     settings = settings or TrainerSettings(num_train_epochs=30, per_device_batch_size=8, early_stopping_patience=None)
     folds = block_folds(events)
     result = FusionProtocolResult()
@@ -251,6 +266,8 @@ def run_fusion_protocol(
 
 def format_table(result: FusionProtocolResult, metric: str) -> str:
     """A Markdown table: one row per condition, one column per budget, `mean +- std` over seeds (in %)."""
+    if not result.scores:
+        raise ValueError("The result holds no run yet: run `run_fusion_protocol` (or `result.add`) first.")
     labels = list(next(iter(result.scores.values())).keys())
     header = f"| {metric} (%) | " + " | ".join(labels) + " |"
     lines = [header, "|" + "|".join("---" for _ in range(len(labels) + 1)) + "|"]

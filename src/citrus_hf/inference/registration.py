@@ -19,6 +19,8 @@ import json
 import os
 import sys
 
+from transformers.utils import cached_file
+
 from .. import modeling_citrus
 from .._bundled import folder_if_bundled
 from ..configuration_citrus import PIPELINE_TASKS, CiTrusConfig, check_checkpoint_reference
@@ -44,19 +46,32 @@ class CiTrusSavedClass:
         return model_class.from_pretrained(pretrained_model_name_or_path, **kwargs)
 
 
-def _refuse_fusion_folder(model) -> None:
-    """A CiTrus fusion checkpoint folder has no pipeline (its input is one recording per modality): say so, instead of
-    transformers' task inference failing on it ("Repo id must be in the form ...")."""
-    if not isinstance(model, (str, os.PathLike)) or not os.path.isfile(os.path.join(model, "config.json")):
-        return
-    with open(os.path.join(model, "config.json")) as handle:
-        model_type = json.load(handle).get("model_type")
+def _refuse_fusion(model, hub_kwargs: dict) -> None:
+    """A CiTrus fusion model (a loaded one, a folder or a Hub repo) has no pipeline (its input is one recording per
+    modality): say so, instead of transformers' task inference or loading failing on it ("Repo id must be in the form
+    ...", "Could not load model ... with any of the following classes" over two tracebacks)."""
+    model_type = getattr(getattr(model, "config", None), "model_type", None)
+    if isinstance(model, (str, os.PathLike)):
+        model_type = _model_type_of(os.fspath(model), hub_kwargs)
     if model_type == CiTrusFusionConfig.model_type:
+        shown = f"{os.fspath(model)!r} is" if isinstance(model, (str, os.PathLike)) else "This is"
         raise ValueError(
-            f"{str(model)!r} is a CiTrus fusion checkpoint, which has no pipeline (it takes one recording per "
-            "modality): align the recordings with `CiTrusFusionProcessor.from_pretrained(folder)` and call "
-            "`CiTrusFusionForSequenceClassification.from_pretrained(folder)` (or its regressor) on them."
+            f"{shown} a CiTrus fusion model, which has no pipeline (it takes one recording per modality): align the recordings with `CiTrusFusionProcessor.from_pretrained(...)` "
+            "and call `CiTrusFusionForSequenceClassification.from_pretrained(...)` (or its regressor) on them."
         )
+
+
+def _model_type_of(name_or_path: str, hub_kwargs: dict) -> str | None:
+    """The `model_type` in a folder's or Hub repo's `config.json`; None where it cannot be read (transformers then
+    reports what is wrong)."""
+    try:
+        path = cached_file(name_or_path, "config.json", _raise_exceptions_for_missing_entries=False, **hub_kwargs)
+        if path is None:
+            return None
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle).get("model_type")
+    except Exception:  # not found, offline, not JSON: transformers' own loading says so
+        return None
 
 
 def _resolving_bundled_names(factory):
@@ -72,7 +87,7 @@ def _resolving_bundled_names(factory):
                 kwargs[name] = folder_if_bundled(kwargs[name])
         model = folder_if_bundled(model)
         check_checkpoint_reference(model)  # a mistyped folder, which transformers reports as a malformed repo id
-        _refuse_fusion_folder(model)
+        _refuse_fusion(model, {key: kwargs[key] for key in ("revision", "token") if kwargs.get(key) is not None})
         return factory(task, model, *args, **kwargs)
 
     pipeline._citrus_bundled_names = True

@@ -85,6 +85,14 @@ def _check_task_model(model: nn.Module, action: str) -> str:
             "another adapter with `peft_model.add_adapter(name, config)`."
         )
     head_name = _head_name(model)
+    if head_name is None and getattr(getattr(model, "config", None), "model_type", None) == "citrus_fusion":
+        fusion_head = getattr(type(model), "head_name", "classifier")
+        raise TypeError(
+            f"Cannot {action}: these helpers adapt single-modality CiTrus task models, and {type(model).__name__} is a "
+            "fusion model; use peft on it directly, which adapts every encoder at once: `get_peft_model(model, "
+            "LoraConfig(r=8, target_modules=['q_proj', 'k_proj', 'v_proj', 'o_proj'], "
+            f"modules_to_save=['{fusion_head}']))`."
+        )
     if head_name is None:
         raise TypeError(
             f"Cannot {action}: LoRA here adapts CiTrus task models (CiTrusForSequenceClassification, "

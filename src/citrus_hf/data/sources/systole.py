@@ -6,6 +6,8 @@ onset with one non-zero sample (1 = neutral, 2 = disgust).
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -180,6 +182,9 @@ def load_picture_events(
     unknown = sorted(set(modalities) - set(SYSTOLE_MODALITIES))
     if unknown or not modalities:
         raise ValueError(f"modalities must be some of {sorted(SYSTOLE_MODALITIES)}, got {list(modalities)}.")
+    for name, value in (("window_seconds", window_seconds), ("offset_seconds", offset_seconds)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            raise TypeError(f"`{name}` must be a number of seconds, got {value!r} ({type(value).__name__}).")
     if not 0 < window_seconds <= 10.0 or offset_seconds < 0:
         raise ValueError(
             "window_seconds must lie in (0, 10] and offset_seconds be >= 0: pictures follow each other every ~10.7 s, "
