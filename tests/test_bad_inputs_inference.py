@@ -273,3 +273,109 @@ def test_pipeline_names_a_missing_folder_as_a_path():
 
     with pytest.raises(FileNotFoundError, match="No checkpoint folder '/no/such/folder'"):
         pipeline(model="/no/such/folder")
+
+
+# ------------------------------------------------------------------------- 10. kept backends and changed models
+
+
+needs_onnx = pytest.mark.skipif(
+    __import__("citrus_hf.inference.backends", fromlist=["x"]).onnx_export_available() is not None,
+    reason="onnxruntime / onnx / onnxscript not installed",
+)
+
+
+def test_a_kept_backend_follows_the_model_it_runs(extractor, tmp_path):
+    """A pipeline kept its bf16 copy / ONNX export of the model and gave the old outputs after the weights changed
+    (further training, `load_state_dict`): transformers' pipelines run the live model. A backend held by the caller
+    is refused once stale; predict_windows builds each backend once per model (not on every call) and again once the
+    model changed; inference gives the model back in the mode it came in."""
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3)).eval()
+    classify = pipeline("time-series-classification", model=model, feature_extractor=extractor)
+    paths = ["bf16"] + (["onnxruntime"] if needs_onnx.args[0] is False else [])
+    for backend in paths:
+        classify(LONG, sampling_rate=RATE, backend=backend)
+    with torch.no_grad():
+        model.classifier.weight.mul_(-5.0)
+    reference = classify(LONG, sampling_rate=RATE, backend="torch", function_to_apply="none")
+    for backend in paths:
+        result = classify(LONG, sampling_rate=RATE, backend=backend, function_to_apply="none")
+        assert result["label"] == reference["label"] and result["score"] == pytest.approx(reference["score"], abs=5e-2)
+
+    features = extractor(LONG, sampling_rate=RATE, alignment="window", return_tensors="pt")
+    kept = load_backend(model, "bf16")
+    predict_windows(model, features, backend=kept)
+    model.load_state_dict({name: tensor + 0.01 for name, tensor in model.state_dict().items()})
+    with pytest.raises(ValueError, match="The model has changed since this bf16 backend was loaded"):
+        predict_windows(model, features, backend=kept)
+
+    first = predict_windows(model, features, backend="bf16")
+    assert predict_windows(model, features, backend="bf16") is not first  # (a new tensor of the same values)
+    (runner,) = model._citrus_inference_backends.values()
+    predict_windows(model, features, backend="bf16")
+    assert next(iter(model._citrus_inference_backends.values())) is runner  # built once
+    with torch.no_grad():
+        model.classifier.bias.add_(1.0)
+    torch.testing.assert_close(
+        predict_windows(model, features, backend="bf16"),
+        predict_windows(model, features, backend="torch"),
+        atol=5e-2,
+        rtol=0,
+    )
+    assert next(iter(model._citrus_inference_backends.values())) is not runner  # built again
+
+    model.train()
+    predict_windows(model, features, backend="torch")
+    classify(LONG, sampling_rate=RATE, backend="bf16")
+    assert model.training  # dropout stays on for the caller's training
+
+
+def test_backends_refuse_models_they_cannot_run(tmp_path):
+    """A fusion model failed with AttributeErrors inside transformers' config; a bf16-loaded model was exported,
+    cached as a broken graph and then failed in ONNX Runtime; a cache folder that is a file gave FileExistsError."""
+    from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
+    from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
+
+    fusion = CiTrusFusionForSequenceClassification(
+        CiTrusFusionConfig(modality_configs={"ecg": tiny_config(), "eda": tiny_config()}, num_labels=2)
+    )
+    for backend in ("auto", "torch"):
+        with pytest.raises(TypeError, match="The inference backends run single-modality CiTrus models"):
+            load_backend(fusion, backend)
+    if needs_onnx.args[0] is False:
+        half = CiTrusForSequenceClassification(tiny_config(num_labels=3)).to(torch.bfloat16)
+        with pytest.raises(ValueError, match=r"exports fp32 models, and this one is torch.bfloat16"):
+            load_backend(half, "onnxruntime", cache_dir=tmp_path / "cache")
+        assert not (tmp_path / "cache").exists()
+        (tmp_path / "file").write_text("")
+        with pytest.raises(OSError, match=r"could not be written to the cache folder .*give a writable folder"):
+            load_backend(
+                CiTrusForSequenceClassification(tiny_config(num_labels=3)), "onnxruntime", cache_dir=tmp_path / "file"
+            )
+
+
+@needs_onnx
+def test_the_onnx_path_checks_its_inputs_as_the_model_does(tmp_path):
+    """The exported graph has no checks: NaN windows came out as NaN logits, empty windows as zeros, masks of other
+    values or shapes were broadcast or failed in ONNX Runtime."""
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3)).eval()
+    onnx = load_backend(model, "onnxruntime", cache_dir=tmp_path)
+    windows = torch.randn(4, 1, 200)
+    with_nan = windows.clone()
+    with_nan[0, 0, 5] = float("nan")
+    half_mask = torch.ones(4, 10, dtype=torch.long)
+    half_mask[:, 5:] = 0
+    cases = [
+        (with_nan, None, "contains NaN or infinite values"),
+        (windows, torch.zeros(4, 10, dtype=torch.long), r"Window\(s\) \[0, 1, 2, 3\] of the batch hold no signal"),
+        (windows, half_mask * 2, "must hold 1 \\(signal\\) and 0 \\(padding\\) only"),
+        (windows, half_mask[:, :7], r"must have shape \(batch, num_patches\) = \(4, 10\)"),
+        (windows.to(torch.int64), None, "must be floating point"),
+    ]
+    for values, mask, message in cases:
+        with pytest.raises((ValueError, TypeError), match=message):
+            onnx(values, mask)
+    torch.testing.assert_close(
+        onnx(windows, half_mask), load_backend(model, "torch")(windows, half_mask), atol=1e-4, rtol=0
+    )

@@ -692,7 +692,9 @@ def test_citrus_export_fills_the_cache_auto_reads(classifier_folder, watch, tmp_
     torch.manual_seed(0)
     _save(CiTrusForPretraining(tiny_config(context_length=200)).eval(), encoder)
     assert citrus_main(["export", str(encoder), "--cache-dir", cache, "--pooling", "mean_max"]) == 0
-    assert "CiTrusForPretraining (embeddings) exported in" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "CiTrusForPretraining (embeddings) exported in" in printed
+    assert "(recording, sampling_rate=..., pooling='mean_max')" in printed  # the call that runs this export
     embed = pipeline(model=str(encoder), onnx_cache_dir=cache)
     embedded = embed(np.asarray(watch[0][0]), sampling_rate=WATCH_RATE, pooling="mean_max")
     assert embedded["backend"].startswith("onnxruntime")

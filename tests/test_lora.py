@@ -398,3 +398,38 @@ def test_an_adapter_on_the_bundled_checkpoint_records_its_name_and_reloads_anywh
     with torch.no_grad():
         torch.testing.assert_close(reloaded(input_values=inputs).logits, lora.eval()(input_values=inputs).logits)
     assert main(["export", str(tmp_path / "adapter")]) == 2  # "... is a LoRA adapter ...", one line
+
+
+def test_an_adapter_runs_on_every_inference_path_and_as_a_pipeline_folder(make_tiny_config, tmp_path):
+    """The bf16 path's dense stem read peft's wrapped convolutions (AttributeError on CPUs with AMX, so the default
+    "auto" crashed); it now runs the adapter merged into its copy, LoRA updates of the stem included.
+    `pipeline(model=<adapter folder>)` said the folder "has no config.json"; it loads the adapter onto the base it
+    records, merged, with the folder's feature extractor."""
+    from transformers import pipeline
+
+    from citrus_hf import CiTrusFeatureExtractor
+    from citrus_hf.inference.backends import load_backend, predict_windows
+
+    CiTrusForPretraining(make_tiny_config()).save_pretrained(tmp_path / "pretrained")
+    task = CiTrusForSequenceClassification.from_pretrained(tmp_path / "pretrained", num_labels=3)
+    peft_model = apply_lora(task, verbose=False)
+    _perturb(peft_model, seed=3)
+    peft_model.eval()
+    inputs = torch.randn(4, 1, 200, generator=torch.Generator().manual_seed(0))
+    expected = _logits(peft_model, inputs)
+    for backend, tolerance in (("torch", 1e-6), ("bf16", 5e-2)):
+        torch.testing.assert_close(load_backend(peft_model, backend)(inputs), expected, atol=tolerance, rtol=0)
+    with peft_model.disable_adapter():
+        without_lora = _logits(peft_model, inputs)
+    assert (without_lora - expected).abs().max() > 0.2  # the bf16 check above could tell the two apart
+
+    extractor = CiTrusFeatureExtractor.from_config(task.config)
+    save_adapter(peft_model, tmp_path / "adapter", extractor)
+    classify = pipeline(model=str(tmp_path / "adapter"))
+    recording = np.random.default_rng(0).standard_normal(200)
+    result = classify(recording, sampling_rate=100, backend="torch", function_to_apply="none", top_k=3)
+    features = extractor(recording, sampling_rate=100, return_tensors="pt")
+    logits = predict_windows(peft_model, features, backend="torch")[0]
+    scores = {entry["label"]: entry["score"] for entry in result["labels"]}
+    for index, value in enumerate(logits.tolist()):
+        assert scores[task.config.id2label[index]] == pytest.approx(value, abs=1e-5)

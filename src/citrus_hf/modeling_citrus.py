@@ -1149,6 +1149,12 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             )
         return input_values.to(self.dtype)
 
+    @staticmethod
+    def _check_windows_hold_signal(patch_mask: torch.Tensor) -> None:
+        """See `check_windows_hold_signal` (a method too, for code that holds the model but not this module: the
+        inference backends, shipped as pipeline code)."""
+        check_windows_hold_signal(patch_mask)
+
     def _check_patch_mask(self, patch_mask: torch.Tensor | None, patches_shape: torch.Size) -> torch.Tensor | None:
         """`patch_mask` `(batch_size, num_patches)` as a bool tensor (True = signal), or None."""
         if patch_mask is None:
@@ -1945,6 +1951,18 @@ def _feature_states(outputs: CiTrusModelOutput, features: str) -> list[torch.Ten
     return [outputs.encoded_states, *outputs.hidden_states[1:]]
 
 
+def check_windows_hold_signal(patch_mask: torch.Tensor) -> None:
+    """Refuse windows whose `patch_mask` `(batch, num_patches)` is 0 for every patch: pooling them has nothing to
+    average (a division by zero, or zeros from an exported graph)."""
+    empty_windows = (~patch_mask.to(torch.bool).any(dim=1)).nonzero().flatten().tolist()
+    if empty_windows:
+        raise ValueError(
+            f"Window(s) {empty_windows[:10]} of the batch hold no signal (`patch_mask` is 0 for every patch), "
+            "so there is nothing to pool into their features; drop them, or take `patch_mask` from the same "
+            "feature extractor call as `input_values`."
+        )
+
+
 def pool_features(
     outputs: CiTrusModelOutput,
     patch_mask: torch.Tensor | None,
@@ -1956,13 +1974,7 @@ def pool_features(
     """One vector per window from an encoder output: pool every named state over patches, put them side by side,
     then concatenate (`(B, C * F)`, needs `num_channels` channels) or average (`(B, F)`) over channels."""
     if patch_mask is not None and not _is_tracing():
-        empty_windows = (~patch_mask.to(torch.bool).any(dim=1)).nonzero().flatten().tolist()
-        if empty_windows:
-            raise ValueError(
-                f"Window(s) {empty_windows[:10]} of the batch hold no signal (`patch_mask` is 0 for every patch), "
-                "so there is nothing to pool into their features; drop them, or take `patch_mask` from the same "
-                "feature extractor call as `input_values`."
-            )
+        check_windows_hold_signal(patch_mask)
     pooled = torch.cat([pool_patches(state, patch_mask, pooling) for state in _feature_states(outputs, features)], -1)
     if channel_pooling == "mean":
         return pooled.mean(dim=1)

@@ -103,7 +103,18 @@ def run(argv: Sequence[str]) -> int:
         )
     print(f"Outputs match fp32 PyTorch within {difference:.1e} ('auto' asks for {ONNX_TOLERANCE:g}).")
     cache = "" if args.cache_dir is None else f", onnx_cache_dir={args.cache_dir!r}"
-    print(f"backend='auto' now races ONNX Runtime against fp32 PyTorch, e.g. pipeline(model={args.model!r}{cache}).")
+    # the embedding options are part of the export's key: a call without them runs another graph (not exported)
+    options = "".join(
+        f", {name}={value!r}"
+        for name, value in (
+            ("features", args.features),
+            ("pooling", args.pooling),
+            ("channel_pooling", args.channel_pooling),
+        )
+        if value is not None
+    )
+    call = f"pipeline(model={args.model!r}{cache})" + (f"(recording, sampling_rate=...{options})" if options else "")
+    print(f"backend='auto' now races ONNX Runtime against fp32 PyTorch, e.g. {call}.")
     return 0
 
 

@@ -50,6 +50,7 @@ import copy
 import hashlib
 import importlib.util
 import inspect
+import itertools
 import json
 import logging as _stdlib_logging
 import math
@@ -235,17 +236,41 @@ class InferenceBackend:
 
     name: str = ""
 
-    def __init__(self, model: torch.nn.Module, target: InferenceTarget, batch_threads: int = 1):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        target: InferenceTarget,
+        batch_threads: int = 1,
+        source_model: torch.nn.Module | None = None,
+    ):
         self.model = model
         self.target = target
         self.batch_threads = batch_threads
-        self.source_model = model  # the caller's model (a path may run a converted copy of it as `model`)
+        # the caller's model: a path may run a converted copy of it as `model`
+        self.source_model = model if source_model is None else source_model
+        self.fingerprint = None if self.source_model is None else weights_fingerprint(self.source_model)
+
+    @property
+    def is_stale(self) -> bool:
+        """Whether the caller's model has changed since this backend was built (trained further, `load_state_dict`,
+        an adapter loaded): a path that runs a copy or an export of it would give the old model's outputs."""
+        return self.fingerprint is not None and weights_fingerprint(self.source_model) != self.fingerprint
 
     def __call__(self, input_values: torch.Tensor, patch_mask: torch.Tensor | None = None) -> torch.Tensor:
         shares = min(self.batch_threads, len(input_values) // MIN_WINDOWS_PER_THREAD)
-        if shares <= 1:
-            return self._forward(input_values, patch_mask, in_share=False)
-        return _run_in_shares(self._forward, input_values, patch_mask, shares)
+        # Inference runs the model in eval mode (no dropout) and gives it back in the mode it came in: a caller that
+        # predicts in the middle of training keeps training with dropout.
+        model = self.model
+        training = model is not None and model.training
+        if training:
+            model.eval()
+        try:
+            if shares <= 1:
+                return self._forward(input_values, patch_mask, in_share=False)
+            return _run_in_shares(self._forward, input_values, patch_mask, shares)
+        finally:
+            if training:
+                model.train()
 
     def _forward(self, input_values: torch.Tensor, patch_mask: torch.Tensor | None, in_share: bool) -> torch.Tensor:
         """The output for `(batch, channels, time)` windows; `in_share`: called on one share of a split batch, in a
@@ -295,6 +320,10 @@ class TorchBackend(InferenceBackend):
 
     name = "torch"
 
+    @property
+    def is_stale(self) -> bool:
+        return False  # it runs the caller's model itself, as it is now
+
     @torch.inference_mode()
     def _forward(self, input_values, patch_mask, in_share):
         device = self.model.device
@@ -323,13 +352,16 @@ class BFloat16Backend(InferenceBackend):
             )
         register_blocked_attention()
         bf16_model = copy.deepcopy(model).eval()
+        if callable(getattr(bf16_model, "merge_and_unload", None)):
+            # a peft model: its LoRA layers folded into the copy's weights, so that the dense stem (built from the
+            # convolutions' weights) and the blocked attention run the adapted model
+            bf16_model = bf16_model.merge_and_unload()
         bf16_model.set_attn_implementation(BLOCKED_ATTENTION)
         if dense_stem_in_bf16(bf16_support):
             for module in bf16_model.modules():
                 if callable(getattr(module, "use_dense_blocks", None)):  # CiTrusCNNStem
                     module.use_dense_blocks(torch.bfloat16)
-        super().__init__(bf16_model, target, batch_threads)
-        self.source_model = model
+        super().__init__(bf16_model, target, batch_threads, source_model=model)
 
     @torch.inference_mode()
     def _forward(self, input_values, patch_mask, in_share):
@@ -362,8 +394,21 @@ class OnnxRuntimeBackend(InferenceBackend):
                 f"backend='onnxruntime' needs onnxruntime, onnx and onnxscript; {missing} not installed. Install "
                 f"them with `{_INSTALL_ONNX}`, or use backend='torch'."
             )
+        if model.dtype != torch.float32:
+            raise ValueError(
+                f"backend='onnxruntime' exports fp32 models, and this one is {model.dtype}; load it in float32 "
+                "(the default of from_pretrained) for ONNX Runtime, or use backend='torch'."
+            )
         super().__init__(model, target, batch_threads)
-        self.path, self.exported = export_onnx(model, target, cache_dir)
+        try:
+            self.path, self.exported = export_onnx(model, target, cache_dir)
+        except OSError as error:  # a cache folder that is a file, read-only, or full
+            folder = onnx_cache_dir(cache_dir)
+            raise OSError(
+                f"The ONNX export could not be written to the cache folder {folder} ({error.strerror or error}); "
+                "give a writable folder with `cache_dir=` (the pipeline's `onnx_cache_dir=`) or "
+                "$CITRUS_HF_ONNX_CACHE."
+            ) from None
         try:
             import onnxruntime
         except ImportError as error:  # checked above; kept in `try` for the remote-code import check
@@ -376,12 +421,24 @@ class OnnxRuntimeBackend(InferenceBackend):
             options.log_severity_level = 3  # errors only
             return onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
 
-        self.session = session(num_threads or torch.get_num_threads())
+        try:
+            self.session = session(num_threads or torch.get_num_threads())
+        except Exception as error:  # onnxruntime's own exceptions: a truncated or corrupt cached file
+            raise OSError(
+                f"ONNX Runtime could not load the cached export {self.path} ({error}); delete that file and call "
+                "again to export the model anew."
+            ) from None
         # the shares of a split batch run concurrently on one single-threaded session (`run` is thread-safe)
         self.share_session = session(1) if batch_threads > 1 else None
 
     def _forward(self, input_values, patch_mask, in_share):
-        input_values = input_values.detach().cpu().float()
+        # the checks the PyTorch model runs on its inputs (the exported graph has none: NaN would come out as NaN,
+        # an empty window as zeros, a mask of another shape as ONNX Runtime's INVALID_ARGUMENT)
+        input_values = self.model._check_input_values(input_values.detach().cpu())
+        if patch_mask is not None:
+            num_patches = input_values.shape[-1] // self.model.config.patch_length
+            patch_mask = self.model._check_patch_mask(patch_mask.cpu(), (len(input_values), 0, num_patches))
+            self.model._check_windows_hold_signal(patch_mask)
         policy = shape_policy(self.model, self.target)
         input_values, patch_mask = _pad_to_context(input_values, patch_mask, policy["time"], self.model.config)
         channels_fixed = policy["channels"] != "any" and input_values.shape[1] != policy["channels"]
@@ -464,6 +521,12 @@ class CheckedBackend(InferenceBackend):
     @property
     def decided(self) -> bool:
         return self.active is not None
+
+    @property
+    def is_stale(self) -> bool:
+        if self.decided:
+            return self.active.is_stale
+        return any(contender.backend.is_stale for contender in self.contenders)
 
     def __call__(self, input_values, patch_mask=None):
         if self.decided:
@@ -551,10 +614,14 @@ def load_backend(
         ImportError: "onnxruntime" without onnxruntime / onnx / onnxscript installed (the message names the extra).
     """
     target = target or InferenceTarget()
-    if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
-        raise TypeError(f"`model` must be a CiTrus model (e.g. from `from_pretrained`), got a {type(model).__name__}.")
+    _check_model(model)
     if backend not in BACKENDS:
         raise ValueError(f"`backend={backend!r}` is not supported; choose one of {', '.join(map(repr, BACKENDS))}.")
+    if getattr(model.config, "model_type", None) == "citrus_fusion":
+        raise TypeError(
+            "The inference backends run single-modality CiTrus models; a fusion model takes one batch per modality: "
+            "call it directly on CiTrusFusionProcessor's output (`model(**processor(recordings, sampling_rate=...))`)."
+        )
     on_cpu = model.device.type == "cpu"
     if num_threads is not None:
         check_positive_integer("num_threads", num_threads)
@@ -564,7 +631,6 @@ def load_backend(
     batch_threads = int(batch_threads)
     if not on_cpu:
         batch_threads = 1  # an accelerator runs each operator on all of itself
-    model.eval()
     if backend == "torch":
         return TorchBackend(model, target, batch_threads)
     if backend == "bf16":
@@ -600,6 +666,49 @@ def load_backend(
         check = _same_label_sets if multi_label else _same_classes
         contenders.append(Contender(BFloat16Backend(model, target, batch_threads), check, "a predicted class changed"))
     return CheckedBackend(contenders, reference) if contenders else reference
+
+
+class _BackendCache(dict):
+    """The backends `predict_windows` built for one model, kept on the model. Never copied or pickled with it: a
+    copy of the model is another model, and the backends hold the original."""
+
+    def __deepcopy__(self, memo) -> _BackendCache:
+        return _BackendCache()
+
+    def __reduce__(self):
+        return (_BackendCache, ())
+
+
+def cached_backend(
+    model: torch.nn.Module, backend: str, target: InferenceTarget, cache_dir: str | os.PathLike | None = None
+) -> InferenceBackend:
+    """`load_backend(model, backend, target, cache_dir=cache_dir)`, built once per model and kept until the model
+    changes (`InferenceBackend.is_stale`): "auto" then races its paths once, not on every call, and bf16 copies the
+    model once."""
+    _check_model(model)
+    cache = model.__dict__.get("_citrus_inference_backends")
+    if not isinstance(cache, _BackendCache):
+        cache = _BackendCache()
+        model.__dict__["_citrus_inference_backends"] = cache
+    key = (backend, target, None if cache_dir is None else str(cache_dir), torch.get_num_threads(), str(model.device))
+    runner = cache.get(key)
+    if runner is None or runner.is_stale:
+        if runner is not None:
+            logger.info(f"The model changed since its {runner.name} backend was built; building it again.")
+        runner = cache[key] = load_backend(model, backend, target, cache_dir=cache_dir)
+    return runner
+
+
+def _check_model(model) -> None:
+    if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
+        raise TypeError(f"`model` must be a CiTrus model (e.g. from `from_pretrained`), got a {type(model).__name__}.")
+
+
+def weights_fingerprint(model: torch.nn.Module) -> tuple:
+    """Identity and in-place version of every parameter and buffer: changes when any is modified in place (an
+    optimizer step, `load_state_dict`, `mul_` under `no_grad`) or replaced (a new head, a peft adapter). Cheap
+    (no tensor is read), so a kept backend can check it on every call; `weights_hash` hashes the values."""
+    return tuple((id(t), t._version) for t in itertools.chain(model.parameters(), model.buffers()))
 
 
 def _window_inputs(features) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -647,8 +756,9 @@ def predict_windows(
         features: the feature extractor's output (any alignment; with `alignment="window"` its `recording_index` and
             `window_start_seconds` are not model inputs and are left aside): `input_values` `(windows, channels,
             time)` and optionally `patch_mask` `(windows, num_patches)`.
-        backend: a backend name (see `load_backend`) or an `InferenceBackend` already loaded (its `name` says which
-            path ran).
+        backend: a backend name (see `load_backend`; its backend is built on the first call and kept with the model
+            until the model changes, so "auto" times its paths once) or an `InferenceBackend` already loaded (its
+            `name` says which path ran; refused once the model has changed since it was loaded).
         target: what to compute (default: the logits).
 
     Returns:
@@ -661,12 +771,21 @@ def predict_windows(
         raise ValueError(
             f'`features["input_values"]` holds no windows (shape {tuple(input_values.shape)}); skip empty inputs.'
         )
-    if isinstance(backend, InferenceBackend) and backend.source_model is not model:
-        raise ValueError(
-            "`backend` was loaded for another model; pass a backend name (e.g. 'auto') or `load_backend(model)` of "
-            "this model."
-        )
-    runner = backend if isinstance(backend, InferenceBackend) else load_backend(model, backend, target)
+    if isinstance(backend, InferenceBackend):
+        if backend.source_model is not model:
+            raise ValueError(
+                "`backend` was loaded for another model; pass a backend name (e.g. 'auto') or `load_backend(model)` "
+                "of this model."
+            )
+        if backend.is_stale:
+            raise ValueError(
+                f"The model has changed since this {backend.name} backend was loaded (its weights or modules), and "
+                "the backend would give the old model's outputs; load it again with `load_backend(model, ...)`, or "
+                "pass a backend name, which does so when needed."
+            )
+        runner = backend
+    else:
+        runner = cached_backend(model, backend, target or InferenceTarget())
     outputs = []
     for start in range(0, len(input_values), batch_size):
         batch = slice(start, start + batch_size)
@@ -958,6 +1077,7 @@ def export_onnx(
     # Written under a temporary name and renamed: a concurrent or interrupted export never leaves a partial file.
     handle, temporary = tempfile.mkstemp(suffix=".onnx.partial", dir=path.parent)
     os.close(handle)
+    training = model.training  # the export traces the model in eval mode; the caller's gets its own mode back
     try:
         with _quiet_exporter(), torch.no_grad():
             torch.onnx.export(
@@ -975,6 +1095,7 @@ def export_onnx(
         os.chmod(temporary, 0o644)  # mkstemp's 0600 would keep the cache from other users of a shared folder
         os.replace(temporary, path)
     finally:
+        model.train(training)
         if os.path.exists(temporary):
             os.remove(temporary)
     return path, True
@@ -992,6 +1113,7 @@ __all__ = [
     "OnnxRuntimeBackend",
     "TorchBackend",
     "blocked_bf16_attention",
+    "cached_backend",
     "cpu_bf16_support",
     "export_onnx",
     "load_backend",
@@ -1001,5 +1123,6 @@ __all__ = [
     "predict_windows",
     "register_blocked_attention",
     "shape_policy",
+    "weights_fingerprint",
     "weights_hash",
 ]

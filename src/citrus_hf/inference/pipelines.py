@@ -148,9 +148,12 @@ class _RecordingPipeline(ChunkPipeline):
 
     def _backend(self, backend: str, target: InferenceTarget, cache_dir):
         key = (backend, target, None if cache_dir is None else str(cache_dir))
-        if key not in self._backends:
-            self._backends[key] = load_backend(self.model, backend, target, cache_dir=cache_dir)
-        return self._backends[key]
+        runner = self._backends.get(key)
+        # A path that runs a copy (bf16) or an export (ONNX Runtime) of the model is built again once the model has
+        # changed (further training, `load_state_dict`, an adapter): a transformers pipeline runs the live model.
+        if runner is None or runner.is_stale:
+            runner = self._backends[key] = load_backend(self.model, backend, target, cache_dir=cache_dir)
+        return runner
 
     # ------------------------------------------------------------------------------------------------------ call
 

@@ -23,7 +23,7 @@ from transformers.utils import cached_file
 
 from .. import modeling_citrus
 from .._bundled import folder_if_bundled
-from ..configuration_citrus import PIPELINE_TASKS, CiTrusConfig, check_checkpoint_reference
+from ..configuration_citrus import PIPELINE_TASKS, CiTrusConfig, check_checkpoint_reference, pipeline_task_for
 from ..configuration_citrus_fusion import CiTrusFusionConfig
 from . import pipelines
 
@@ -74,6 +74,19 @@ def _model_type_of(name_or_path: str, hub_kwargs: dict) -> str | None:
         return None
 
 
+def _merged_adapter(folder, task: str | None, kwargs: dict):
+    """A LoRA adapter folder (`citrus finetune --lora`, `save_adapter`) as a pipeline's model: the adapter put on the
+    base it records and merged into it, the folder's feature extractor, and the task of the merged model's class
+    (transformers would look for a config.json the folder does not have)."""
+    from ..feature_extraction_citrus import CiTrusFeatureExtractor
+    from ..training.lora import load_adapter, merge_adapter
+
+    merged = merge_adapter(load_adapter(None, folder))
+    if kwargs.get("feature_extractor") is None and os.path.isfile(os.path.join(folder, "preprocessor_config.json")):
+        kwargs["feature_extractor"] = CiTrusFeatureExtractor.from_pretrained(folder)
+    return merged, task or pipeline_task_for(type(merged).__name__, getattr(merged.config, "problem_type", None))
+
+
 def _resolving_bundled_names(factory):
     """`transformers.pipeline` that also takes bundled checkpoint names for `model`, `config` and
     `feature_extractor`."""
@@ -88,6 +101,8 @@ def _resolving_bundled_names(factory):
         model = folder_if_bundled(model)
         check_checkpoint_reference(model)  # a mistyped folder, which transformers reports as a malformed repo id
         _refuse_fusion(model, {key: kwargs[key] for key in ("revision", "token") if kwargs.get(key) is not None})
+        if isinstance(model, (str, os.PathLike)) and os.path.isfile(os.path.join(model, "adapter_config.json")):
+            model, task = _merged_adapter(model, task, kwargs)
         return factory(task, model, *args, **kwargs)
 
     pipeline._citrus_bundled_names = True

@@ -494,12 +494,15 @@ def _load_base(path_or_repo: str | os.PathLike, folder: Path, adapter_config: di
             f"The adapter in {str(folder)!r} does not name a CiTrus task class (found {class_name!r}); pass the base "
             "model as an instance, e.g. `CiTrusForSequenceClassification.from_pretrained(path, num_labels=...)`."
         )
-    if task_config is None:
-        return model_class.from_pretrained(path_or_repo, **download)
-    # CiTrus' strict loader compares the checkpoint's tensors with `config.architectures`: cleared, the checkpoint
-    # (a pre-training one, usually) is checked as a different class, whose backbone must match in full.
-    task_config.architectures = None
-    return model_class.from_pretrained(path_or_repo, config=task_config, **download)
+    from ..modeling_citrus import head_fitted_by_caller
+
+    with head_fitted_by_caller():  # the adapter brings the trained head: no "fine-tune it before use"
+        if task_config is None:
+            return model_class.from_pretrained(path_or_repo, **download)
+        # CiTrus' strict loader compares the checkpoint's tensors with `config.architectures`: cleared, the
+        # checkpoint (a pre-training one, usually) is checked as a different class, whose backbone must match in full.
+        task_config.architectures = None
+        return model_class.from_pretrained(path_or_repo, config=task_config, **download)
 
 
 def merge_adapter(peft_model: PeftModel) -> PreTrainedModel:
