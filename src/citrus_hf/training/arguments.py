@@ -338,6 +338,10 @@ class PretrainArguments:
     resume_from: str | None = field(
         default=None, metadata={"help": "a checkpoint folder, or 'latest' in output_dir/checkpoints"}
     )
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "start afresh in an output_dir that holds an earlier run (its checkpoints are deleted)"},
+    )
     logging_steps: int = field(default=10, metadata={"help": "log the training loss every N steps"})
     eval_steps: int = field(default=250, metadata={"help": "validation loss every N steps"})
     plot_steps: int = field(
@@ -362,6 +366,12 @@ class PretrainArguments:
 
     def __post_init__(self):
         paths_as_strings(self, ("output_dir", "dataset", "model_config", "resume_from"))
+        for name in ("dataset_options", "config_overrides", "synthetic_generators"):
+            if not isinstance(getattr(self, name), dict):
+                raise ValueError(
+                    f"`{name}` must be a mapping of names to values (KEY=VALUE pairs on the command line, a mapping "
+                    f"in a YAML / JSON file), got {getattr(self, name)!r}."
+                )
         # every step count, checked before the corpus loads (0 would divide by zero at the first step's modulo)
         for name in (
             "max_steps",

@@ -23,6 +23,7 @@ with the loss of predicting the mean target (the level of a model that learnt no
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -36,7 +37,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from transformers.utils import logging
 
+from .._bundled import bundled_checkpoint
 from ..configuration_citrus import CiTrusConfig
 from ..data.alignment import align_corpus
 from ..data.splits import load_split
@@ -44,6 +47,10 @@ from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..loading import build_config
 from .arguments import PRETRAIN_RECIPES, PretrainArguments
 from .stream import PretrainingStream
+
+logger = logging.get_logger(__name__)
+# The validation split when none is named: a corpus without it trains without a validation loss.
+_DEFAULT_EVAL_SPLIT = PretrainArguments.__dataclass_fields__["eval_split"].default
 
 CHECKPOINT_PREFIX = "step-"
 SUMMARY_FILE = "pretraining_summary.json"
@@ -163,9 +170,10 @@ class PretrainResult:
             return None
         held_out, baseline = self.eval_losses[-1][1], self.eval_baseline_losses[-1][1]
         return (
-            f"Pre-training did not learn: the held-out loss ({held_out:.4f}) is at the level of predicting the mean "
-            f"masked target ({baseline:.4f}), so {self.output_dir} holds a model that carries nothing for fine-tuning. "
-            + _RETRY
+            f"Pre-training did not learn: the held-out loss ({held_out:.4f}) is {_against_baseline(held_out, baseline)} "
+            f"predicting the mean masked target ({baseline:.4f}), so {self.output_dir} holds a model that carries "
+            "nothing for fine-tuning. "
+            + (_RETRY if self.steps >= LONG_ENOUGH_TO_JUDGE else _TOO_SHORT.format(steps=self.steps))
         )
 
     def summary(self) -> dict[str, Any]:
@@ -180,15 +188,33 @@ _RETRY = (
 )
 
 
+# Steps below which a run is too short for the did-not-learn checks to mean anything: they were measured on runs of
+# thousands of steps, and a smoke test of a few dozen has not left its initial loss yet.
+LONG_ENOUGH_TO_JUDGE = 200
+_TOO_SHORT = (
+    "A run of {steps} steps is too short to tell: the checks were measured on runs of thousands of steps; give "
+    "--max-steps more."
+)
+
+
+def _against_baseline(held_out: float, baseline: float) -> str:
+    """ "at the level of" or "N x the loss of", for the warnings (a loss far above the baseline is no plateau)."""
+    ratio = held_out / baseline if baseline > 0 else float("inf")
+    return "at the level of" if ratio < 1.5 else f"{ratio:.1f}x the loss of"
+
+
 def not_learning_yet(step: int, max_steps: int, held_out: float, baseline: float) -> str | None:
     """The early warning for a run whose held-out loss is still at the level of predicting the mean masked target
-    (within `LEARNT_BELOW_BASELINE`) at `step`, once `EARLY_CHECK_SHARE` of its `max_steps` are done, else None."""
+    (within `LEARNT_BELOW_BASELINE`) at `step`, once `EARLY_CHECK_SHARE` of its `max_steps` are done, else None
+    (always None for runs shorter than `LONG_ENOUGH_TO_JUDGE`)."""
+    if max_steps < LONG_ENOUGH_TO_JUDGE:
+        return None
     if step < EARLY_CHECK_SHARE * max_steps or step >= max_steps or held_out < LEARNT_BELOW_BASELINE * baseline:
         return None
     return (
-        f"Pre-training is not learning: at step {step} of {max_steps} the held-out loss ({held_out:.4f}) is still at "
-        f"the level of predicting the mean masked target ({baseline:.4f}). The runs measured that were still there "
-        f"this late did not recover; stopping now saves the rest of the run. {_RETRY}"
+        f"Pre-training is not learning: at step {step} of {max_steps} the held-out loss ({held_out:.4f}) is still "
+        f"{_against_baseline(held_out, baseline)} predicting the mean masked target ({baseline:.4f}). The runs "
+        f"measured that were still there this late did not recover; stopping now saves the rest of the run. {_RETRY}"
     )
 
 
@@ -251,16 +277,28 @@ def _load_corpus(args: PretrainArguments, config: CiTrusConfig, accelerator) -> 
     """The aligned training windows (None with `synthetic_ratio=1`: none are needed) and validation windows (None
     without a dataset or an eval split)."""
     train_windows = eval_windows = None
+    failure = None
     # One process per machine builds the aligned Arrow cache; the others then read it (also without a shared disk).
     with accelerator.local_main_process_first():
-        if args.synthetic_ratio < 1:
-            train_split = load_split(args.dataset, args.train_split, args.dataset_options)
-            if train_split is None:
-                raise ValueError(f"Dataset {args.dataset!r} has no split {args.train_split!r}.")
-            train_windows = align_corpus(train_split, config, args.sampling_rate)
-        if args.dataset is not None and args.eval_split:
-            eval_split = load_split(args.dataset, args.eval_split, args.dataset_options)
-            eval_windows = align_corpus(eval_split, config, args.sampling_rate) if eval_split is not None else None
+        try:
+            if args.synthetic_ratio < 1:
+                train_split = load_split(args.dataset, args.train_split, args.dataset_options)
+                if train_split is None:
+                    raise ValueError(f"Dataset {args.dataset!r} has no split {args.train_split!r}.")
+                train_windows = align_corpus(train_split, config, args.sampling_rate)
+            if args.dataset is not None and args.eval_split:
+                eval_split = load_split(args.dataset, args.eval_split, args.dataset_options)
+                if eval_split is None and args.eval_split != _DEFAULT_EVAL_SPLIT:
+                    # a split named on purpose (a default that is missing just skips the validation loss)
+                    raise ValueError(
+                        f"Dataset {args.dataset!r} has no split {args.eval_split!r} for the validation loss; name "
+                        "one it has, or pass --eval-split none to train without it."
+                    )
+                eval_windows = align_corpus(eval_split, config, args.sampling_rate) if eval_split is not None else None
+        except Exception as error:  # raised after the barrier: the other processes, waiting at it, meet the same
+            failure = error  # error in their own turn instead of a lost connection
+    if failure is not None:
+        raise failure
     return train_windows, eval_windows
 
 
@@ -389,12 +427,20 @@ def pretrain(
     is_citrus = model_factory is None
     accelerator = _accelerator(args, config)
     resume_dir = _resolve_resume(args)
+    if resume_dir is None:
+        _check_fresh_output_dir(args, accelerator)
+    _say_what_is_ignored(args, accelerator)
 
     # Same weights on every process whatever the process count, so 1 and N processes start alike.
     set_seed(args.seed)
     model = CiTrusForPretraining(config) if is_citrus else model_factory(config)
     train_windows, eval_windows = _load_corpus(args, config, accelerator)
     training = TrainingBatches(args, config, train_windows, accelerator)
+    if training.stream is not None:  # the mix the generator weights resolve to (pairs update the default mix)
+        mix = training.stream.settings()["generators"]
+        total = sum(generator["weight"] for generator in mix) or 1.0
+        shares = ", ".join(f"{generator['name']} {generator['weight'] / total:.0%}" for generator in mix)
+        accelerator.print(f"Synthetic share of the training windows {args.synthetic_ratio:g}, from: {shares}.")
     optimizer, scheduler = _optimizer_and_scheduler(model, args, accelerator.num_processes)
     if training.dataloader is not None:
         model, optimizer, training.dataloader, scheduler = accelerator.prepare(
@@ -405,7 +451,22 @@ def pretrain(
     progress = TrainingProgress()
     accelerator.register_for_checkpointing(progress)
     if resume_dir is not None:
-        accelerator.load_state(str(resume_dir))
+        try:
+            accelerator.load_state(str(resume_dir))
+        except RuntimeError as error:  # torch's load_state_dict: another architecture (missing keys, sizes)
+            if "state_dict" not in str(error):
+                raise
+            raise ValueError(
+                f"The checkpoint {resume_dir} holds another model than this command builds (--model-config "
+                f"{args.model_config!r}, --config-overrides {args.config_overrides}): resume with the model settings "
+                "of the run that wrote it, or start a new --output-dir."
+            ) from None
+        if progress.step > args.max_steps:
+            raise ValueError(
+                f"The checkpoint {resume_dir} is at step {progress.step}, past this run's --max-steps "
+                f"{args.max_steps}: it belongs to a longer run. Resume with that run's --max-steps, or start a new "
+                "--output-dir."
+            )
         accelerator.print(f"Resumed from {resume_dir} at step {progress.step} (epoch {progress.epoch}).")
     # Masks differ between processes (each sees other windows anyway), but are reproducible per process.
     if resume_dir is None:
@@ -448,6 +509,46 @@ def pretrain(
         (Path(args.output_dir) / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
     accelerator.end_training()
     return result
+
+
+def _check_fresh_output_dir(args: PretrainArguments, accelerator) -> None:
+    """Refuse to start a run in a folder that holds another one (its checkpoints would be pruned by step number
+    together with this run's, and `--resume-from latest` would continue the other run), unless asked to overwrite."""
+    output_dir = Path(args.output_dir)
+    earlier = checkpoints_in(output_dir)
+    if not earlier and not (output_dir / SUMMARY_FILE).is_file():
+        return
+    if not args.overwrite_output_dir:
+        found = f"checkpoints {[p.name for p in earlier]}" if earlier else SUMMARY_FILE
+        raise ValueError(
+            f"--output-dir {str(output_dir)!r} already holds a pre-training run ({found}); continue it with "
+            "--resume-from latest, give another --output-dir, or pass --overwrite-output-dir to start afresh there."
+        )
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
+        (output_dir / SUMMARY_FILE).unlink(missing_ok=True)
+    accelerator.wait_for_everyone()
+
+
+def _say_what_is_ignored(args: PretrainArguments, accelerator) -> None:
+    """Settings that would change nothing, each said once, on the main process."""
+    notes = []
+    if args.mixed_precision == "fp16" and accelerator.device.type == "cpu":
+        notes.append("--mixed-precision fp16 runs in fp32 on a CPU (fp16 needs a GPU); use bf16 on a CPU")
+    if args.num_warmup_steps >= args.max_steps:
+        notes.append(
+            f"--warmup-steps {args.warmup_steps:g} spans the whole run of {args.max_steps} steps, so the learning rate "
+            "never reaches its peak; give a fraction below 1 (e.g. 0.05) or fewer steps"
+        )
+    if Path(str(args.model_config)).is_dir() or bundled_checkpoint(str(args.model_config)) is not None:
+        notes.append(
+            f"--model-config {args.model_config!r} gives the model's settings only: its weights are not loaded, the "
+            "run starts from a fresh initialisation"
+        )
+    if accelerator.is_main_process:
+        for note in notes:
+            logger.warning(note + ".")
 
 
 def _accelerator(args: PretrainArguments, config: CiTrusConfig):
@@ -636,7 +737,16 @@ class PretrainingLoop:
     def save_checkpoint(self, step: int) -> None:
         self.guard.stop_if_loss_broke()
         output_dir = Path(self.args.output_dir)
-        self.accelerator.save_state(str(output_dir / "checkpoints" / f"{CHECKPOINT_PREFIX}{step}"))
+        folder = output_dir / "checkpoints" / f"{CHECKPOINT_PREFIX}{step}"
+        self.accelerator.save_state(str(folder))
+        unwrapped = self.accelerator.unwrap_model(self.model)
+        if self.accelerator.is_main_process and isinstance(getattr(unwrapped, "config", None), CiTrusConfig):
+            # beside Accelerate's state, what makes the folder a checkpoint `from_pretrained` loads (its weights are
+            # Accelerate's model.safetensors): a stopped or interrupted run leaves usable models
+            config = copy.deepcopy(unwrapped.config)
+            config.architectures = [type(unwrapped).__name__]
+            config.save_pretrained(str(folder))
+            CiTrusFeatureExtractor.from_config(config).save_pretrained(str(folder))
         if self.accelerator.is_main_process and self.args.save_total_limit:
             for old in checkpoints_in(output_dir)[: -self.args.save_total_limit]:
                 shutil.rmtree(old, ignore_errors=True)
