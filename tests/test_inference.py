@@ -539,7 +539,7 @@ def test_auto_falls_back_to_fp32_when_the_faster_path_disagrees(trained_classifi
     checked = CheckedBackend([Contender(candidate, backends_module._same_classes, changed)], reference)
     assert checked.name == "torch"
     first = checked(windows[:64])
-    assert checked.active is checked.reference
+    assert checked.active[True] is checked.reference
     torch.testing.assert_close(first, TorchBackend(model, InferenceTarget())(windows[:64]))
     torch.testing.assert_close(checked(windows[64:128]), TorchBackend(model, InferenceTarget())(windows[64:128]))
 
@@ -569,7 +569,7 @@ class _FakePath(InferenceBackend):
 )
 def test_auto_keeps_whichever_path_is_fastest_on_this_machine(onnx_cost, bf16_cost, winner):
     """After the agreement check, the contenders and fp32 PyTorch race on the first batch itself and the fastest
-    computes every output from the first on: each later batch is computed once, by the winner."""
+    computes every output of that batch size from the first on: each later batch is computed once, by the winner."""
     now = [0.0]
     logits = {"onnxruntime": (1.00001, 0.0, 0.0), "bf16": (1.02, 0.01, 0.0), "torch": (1.0, 0.0, 0.0)}
     onnx = _FakePath("onnxruntime", onnx_cost, now, logits=logits["onnxruntime"])
@@ -589,6 +589,40 @@ def test_auto_keeps_whichever_path_is_fastest_on_this_machine(onnx_cost, bf16_co
     # every path: the first batch for the check and two timed runs; then the winner alone
     for path in (onnx, bf16, reference):
         assert path.windows == 3 * 64 + (40 + 64 if path.name == winner else 0)
+
+
+class _SizedPath(_FakePath):
+    """A path whose cost per batch is `fixed + per_window * windows`: bf16's shape (slow alone, fast in bulk)."""
+
+    def __init__(self, name, fixed, per_window, now, logits=(1.0, 0.0, 0.0)):
+        super().__init__(name, per_window, now, logits)
+        self.fixed = fixed
+
+    def __call__(self, input_values, patch_mask=None):
+        self.now[0] += self.fixed
+        return super().__call__(input_values, patch_mask)
+
+
+def test_auto_races_small_and_large_batches_apart():
+    """A race won on a first call of 2 windows (fp32 there) ran every later batch of 64 on the slower path: a night
+    took 0.99 s where bf16 takes 0.64. Batches below RACE_MIN_WINDOWS and above race once each."""
+    now = [0.0]
+    bf16 = _SizedPath("bf16", 4e-3, 0.8e-3, now, logits=(1.02, 0.01, 0.0))
+    reference = _SizedPath("torch", 0.5e-3, 1.2e-3, now)
+    auto = CheckedBackend(
+        [Contender(bf16, backends_module._same_classes, "a predicted class changed")], reference, clock=lambda: now[0]
+    )
+    auto(torch.zeros(2, 1, 200))
+    assert auto.name == "torch"
+    small_windows = bf16.windows
+    for _ in range(3):
+        auto(torch.zeros(64, 1, 200))
+        assert auto.name == "bf16"
+    # two timed runs on the first large batch (it was warm: no untimed one), whose output is the last; then the other two
+    assert bf16.windows == small_windows + 2 * 64 + 2 * 64
+    auto(torch.zeros(3, 1, 200))
+    assert auto.name == "torch"  # the small class keeps its choice
+    assert backends_module.RACE_MIN_WINDOWS == 16
 
 
 def test_auto_gives_the_same_output_for_the_same_windows_on_every_call():

@@ -17,10 +17,11 @@ choice of the fastest one that keeps the results (`load_backend(model, "auto")`)
   cached, kept only if its first batch matches fp32 within `ONNX_TOLERANCE` ("auto" never exports: an export takes
   longer than fp32 PyTorch needs for a whole night of recordings; the first `"onnxruntime"` call exports), and, for
   classification on a CPU with native bf16, bf16, kept only if the first batch's predicted classes equal fp32's.
-  Those that pass and fp32 PyTorch then race on that same first batch (`RACE_BATCHES_PER_PATH` timed runs each), and
-  the fastest runs everything, the first batch's output included, so all of one backend's outputs come from one path
-  (the same windows give the same numbers on every call): which is fastest depends on the machine and on how busy its
-  cores are (README, "Inference"), so it is measured where the model runs. Regression targets and embeddings never run in bf16
+  Those that pass and fp32 PyTorch then race on the batch in hand (`RACE_BATCHES_PER_PATH` timed runs each), once for
+  batches of fewer than `RACE_MIN_WINDOWS` windows and once for larger ones, and the fastest computes that batch and
+  every later one of its size, so the same windows in the same batches give the same numbers on every call: which is
+  fastest depends on the machine, on how busy its cores are and on the batch size (README, "Inference"), so it is
+  measured where the model runs. Regression targets and embeddings never run in bf16
   by default: their values are the result. Accelerators always run `"torch"`.
 
 On CPU every path splits a batch across threads (`batch_threads`, default one per PyTorch thread): each thread runs
@@ -93,6 +94,10 @@ ONNX_TOLERANCE = 1e-4
 # the two counts) keep one slow outlier from deciding; the first run, the agreement check that pays every path's
 # warm-up, is not timed.
 RACE_BATCHES_PER_PATH = 2
+# Batches of fewer windows race apart from larger ones: bf16 ran 1264 windows/s at batch 32 and 252 at batch 1 against
+# fp32's 842 and 339 (benchmarks/speed.py, Xeon with AMX), so a race won on a short first call (the last seconds of a
+# recording, a warm-up) would be lost on the batches of a night.
+RACE_MIN_WINDOWS = 16
 # Attention weights per thread in a block of `blocked_bf16_attention`: 32 (sequence, head) pairs of 150 x 150, 1.4 MB
 # in bf16, about a core's L2 cache. Paper configuration, batch 32, the whole bf16 classifier on a 2-core AVX512-BF16
 # EPYC: 8, 16, 32 and 64 pairs ran 572 / 602 / 629 / 627 windows/s (one thread) and 568 / 619 / 666 / 665 (batch split
@@ -482,17 +487,18 @@ class Contender:
 
 class CheckedBackend(InferenceBackend):
     """Faster `contenders` that are kept only if their output on the first batch agrees with the `reference` (fp32
-    PyTorch), and only if one of them is faster on this machine.
+    PyTorch), and only where one of them is faster on this machine.
 
     Agreement is each contender's `check`: equal predicted classes for bf16 classification, a maximum difference below
     `ONNX_TOLERANCE` for ONNX Runtime. A contender that disagrees is dropped for good. The paths left, the reference
-    among them, then race on that same first batch: `race_batches` timed rounds, each path once per round in the
-    order given (reference last), after the untimed run that paid their warm-up; the path with the shortest time (best
-    of its rounds, by `clock`) runs from then on, the first batch's output included. So every output of one backend
-    comes from one path: calling it twice on the same windows gives the same numbers, which a race over the first
-    few batches (each batch on whichever path's turn it was) did not. The price is paid once, on the first batch:
-    `1 + race_batches` forward passes per path kept instead of one. `name` is the path that runs (before the first
-    call, the first contender).
+    among them, then race on the batch in hand: `race_batches` timed rounds, each path once per round in the order
+    given (reference last), after one untimed run of any path that has not run yet (its warm-up); the fastest (best
+    of its rounds, by `clock`) computes that batch's output and every later one of its size class. The order of the
+    paths depends on the batch size (bf16 wins at 32 windows and loses at one on the machines measured), so small
+    batches (fewer than `RACE_MIN_WINDOWS`) and large ones race apart, each once. Every output of one size class
+    comes from one path: the same windows in the same batches give the same numbers on every call, which a race over
+    the first few batches (each on whichever path's turn it was) did not. `name` is the path that ran the last batch
+    (before the first call, the first contender).
     """
 
     def __init__(
@@ -508,43 +514,59 @@ class CheckedBackend(InferenceBackend):
         self.reference = reference
         self.race_batches = race_batches
         self.clock = clock
-        self.active: InferenceBackend | None = None
-        # the racing paths (those that passed the check, then the reference) -> seconds per timed run on the first batch
-        self.timings: dict[InferenceBackend, list[float]] = {}
+        self.paths: list[InferenceBackend] | None = None  # after the check: those that agree, then the reference
+        self.active: dict[bool, InferenceBackend] = {}  # the winner of each size class (True: large batches)
+        self.warm: set[InferenceBackend] = set()
+        self.ran: InferenceBackend = self.contenders[0].backend if self.contenders else reference
 
     @property
     def name(self) -> str:
-        if self.active is not None:
-            return self.active.name
-        return self.contenders[0].backend.name if self.contenders else self.reference.name
+        return self.ran.name
 
     @property
     def decided(self) -> bool:
-        return self.active is not None
+        """Whether a path has been chosen for at least one size class."""
+        return bool(self.active)
 
     @property
     def is_stale(self) -> bool:
-        if self.decided:
-            return self.active.is_stale
         return any(contender.backend.is_stale for contender in self.contenders)
 
     def __call__(self, input_values, patch_mask=None):
-        if self.decided:
-            return self.active(input_values, patch_mask)
-        outputs = self._check(input_values, patch_mask)
-        if len(outputs) == 1 or self.race_batches < 1:
-            self.active = next(iter(outputs))
+        outputs = self._check(input_values, patch_mask) if self.paths is None else {}
+        large = len(input_values) >= RACE_MIN_WINDOWS
+        active = self.active.get(large)
+        if active is not None:
+            output = outputs.get(active)
+            self.ran = active
+            return active(input_values, patch_mask) if output is None else output
+        if len(self.paths) == 1 or self.race_batches < 1:
+            active = self.paths[0]
         else:
+            timings = {path: [] for path in self.paths}
+            for path in self.paths:
+                if path not in self.warm:
+                    outputs[path] = path(input_values, patch_mask)
+                    self.warm.add(path)
             for _ in range(self.race_batches):
-                for path in outputs:
+                for path in self.paths:
                     start = self.clock()
                     outputs[path] = path(input_values, patch_mask)
-                    self.timings[path].append(self.clock() - start)
-            self._keep_the_fastest()
-        return outputs[self.active]
+                    timings[path].append(self.clock() - start)
+            best = {path: min(seconds) for path, seconds in timings.items()}
+            active = min(best, key=best.get)  # min() keeps the first of ties
+            speeds = ", ".join(f"{path.name} {seconds * 1e3:.1f} ms" for path, seconds in best.items())
+            logger.info(
+                f"backend='auto': a batch of {len(input_values)} windows on this machine: {speeds}; {active.name} runs "
+                f"batches of {'at least' if large else 'fewer than'} {RACE_MIN_WINDOWS} windows."
+            )
+        self.active[large] = active
+        self.ran = active
+        output = outputs.get(active)
+        return active(input_values, patch_mask) if output is None else output
 
     def _check(self, input_values, patch_mask) -> dict[InferenceBackend, torch.Tensor]:
-        """The first batch's output of each path that agrees with the reference (the reference last)."""
+        """The first batch's output of each path that agrees with the reference (the reference last); sets `paths`."""
         reference_output = self.reference(input_values, patch_mask)
         outputs = {}
         for contender in self.contenders:
@@ -557,14 +579,9 @@ class CheckedBackend(InferenceBackend):
                     f"({contender.description}); it is not used."
                 )
         outputs[self.reference] = reference_output
-        self.timings = {path: [] for path in outputs}
+        self.paths = list(outputs)
+        self.warm.update(outputs)
         return outputs
-
-    def _keep_the_fastest(self) -> None:
-        best = {path: min(seconds) for path, seconds in self.timings.items()}
-        self.active = min(best, key=best.get)  # min() keeps the first of ties
-        speeds = ", ".join(f"{path.name} {seconds * 1e3:.1f} ms" for path, seconds in best.items())
-        logger.info(f"backend='auto': the first batch on this machine: {speeds}; {self.active.name} runs.")
 
 
 def _same_classes(candidate: torch.Tensor, reference: torch.Tensor) -> bool:
@@ -1106,6 +1123,7 @@ __all__ = [
     "BLOCKED_ATTENTION",
     "ONNX_OPSET",
     "ONNX_TOLERANCE",
+    "RACE_MIN_WINDOWS",
     "BFloat16Backend",
     "CheckedBackend",
     "InferenceBackend",
