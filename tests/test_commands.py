@@ -160,6 +160,27 @@ def test_ctrl_c_is_one_line_and_exit_code_130(monkeypatch, capsys):
     assert capsys.readouterr().err.strip() == "interrupted"
 
 
+def test_ctrl_c_during_pretraining_names_the_checkpoint_to_continue_from(monkeypatch, capsys, tmp_path):
+    import importlib
+
+    pretrain_module = importlib.import_module(
+        "citrus_hf.training.pretrain"
+    )  # the module (the package exports the function)
+    (tmp_path / "run" / "checkpoints" / "step-40").mkdir(parents=True)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pretrain_module, "pretrain", interrupted)
+    assert main(["pretrain", "--output-dir", str(tmp_path / "run"), "--model-config", "tiny"]) == 130
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error[-1] == "interrupted"
+    assert error[-2] == (
+        f"The last checkpoint is {tmp_path / 'run' / 'checkpoints' / 'step-40'}; continue the run with the same "
+        "command and --resume-from latest."
+    )
+
+
 # (missing modules, the command line, words the message must contain): an optional dependency that is not installed
 MISSING_EXTRAS = [
     (

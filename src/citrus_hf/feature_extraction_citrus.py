@@ -35,6 +35,7 @@ from .configuration_citrus import (
     check_checkpoint_reference,
     check_normalization_statistics,
 )
+from .vocabulary_citrus import NAN_POLICIES
 
 logger = logging.get_logger(__name__)
 
@@ -48,7 +49,6 @@ LONG_RECORDING_ADVICE: ContextVar[str] = ContextVar(
     "slow series holding no more samples than the window).",
 )
 NORMALIZATIONS = ("zscore", "none", "fixed")
-NAN_POLICIES = ("raise", "interpolate")
 PADDINGS = ("longest", "max_length")
 # transformers' name for no padding, taken by a call (`padding=False` too): "longest" for recordings of one duration
 _DO_NOT_PAD = "do_not_pad"

@@ -12,6 +12,8 @@ BACKBONES = ("hybrid", "cnn", "transformer")
 PRETRAINING_OBJECTIVES = ("time", "spectrogram", "fourier", "time_frequency")
 MASK_MODES = ("per_channel", "shared", "per_modality")
 HEAD_FEATURES = ("context", "encoded", "all_layers")
+# What the feature extractor does with NaN / inf samples: refuse the recording, or fill them linearly.
+NAN_POLICIES = ("raise", "interpolate")
 # The lags, in patches, at which "mean_max_std_dynamics" pools each token dimension's autocorrelation: 1 to 12
 # patches are 0.1-1.2 s at citrus-small's 0.1 s patches, up to a slow heart beat's period (measured against lags 1, 3
 # and 9 on the protocol's validation splits; see `training.recipes`).

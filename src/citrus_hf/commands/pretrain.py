@@ -45,7 +45,19 @@ def run(argv: Sequence[str]) -> int:
     with warnings.catch_warnings():  # restores `showwarning` on the way out
         warnings.simplefilter("always", PretrainingDidNotLearnWarning)
         warnings.showwarning = one_line
-        result = pretrain(arguments)
+        try:
+            result = pretrain(arguments)
+        except KeyboardInterrupt:
+            from ..training.pretrain import checkpoints_in
+
+            saved = checkpoints_in(arguments.output_dir)
+            if saved and PartialState().is_main_process:  # what is left to continue from ("interrupted" follows)
+                print(
+                    f"The last checkpoint is {saved[-1]}; continue the run with the same command and --resume-from "
+                    "latest.",
+                    file=sys.stderr,
+                )
+            raise
     if PartialState().is_main_process:
         state = "saved to" if result.completed else "stopped early (continue with --resume-from latest) in"
         loss = f"{result.final_loss:.4f}" if result.final_loss is not None else "n/a"

@@ -256,20 +256,29 @@ def _aligned_fingerprint(dataset, settings: list[Any]) -> str:
     return Hasher.hash([dataset._fingerprint, settings, _alignment_code_digest()])
 
 
-def align_corpus(dataset, config: CiTrusConfig, sampling_rate: float | None = None, num_proc: int | None = None):
+def align_corpus(
+    dataset,
+    config: CiTrusConfig,
+    sampling_rate: float | None = None,
+    num_proc: int | None = None,
+    nan_policy: str = "raise",
+):
     """Align every row of an unlabelled corpus to the model's input contract, once, into a cached Arrow file.
 
     Rows are resampled to `config.sampling_rate` and cut into `config.context_length` windows
     (`CiTrusFeatureExtractor`'s "window" alignment; a row shorter than a window becomes one padded window, marked in
     `patch_mask`). With `config.num_channels == 1` every channel of a multi-channel row becomes its own example
     (channel-independent pre-training, as PatchTST); otherwise rows must have exactly `num_channels` channels.
-    `sampling_rate` is the rate of every row when the corpus has no `sampling_rate` column.
+    `sampling_rate` is the rate of every row when the corpus has no `sampling_rate` column; `nan_policy` what the
+    extractor does with NaN / inf samples ("raise" or "interpolate").
 
     Returns:
         A memory-mapped `datasets.Dataset` with `input_values` `(num_channels, context_length)` float32 and
         `patch_mask` `(num_patches,)` int8.
     """
-    extractor = CiTrusFeatureExtractor.from_config(config, alignment="window", pad_last_window=True)
+    extractor = CiTrusFeatureExtractor.from_config(
+        config, alignment="window", pad_last_window=True, nan_policy=nan_policy
+    )
     return align_rows(
         dataset, extractor, sampling_rate=sampling_rate, split_channels=config.num_channels == 1, num_proc=num_proc
     )
@@ -305,7 +314,7 @@ def align_task_split(
 
 
 def task_feature_extractor(
-    config: CiTrusConfig, alignment: str = "resample", padding: str = "longest"
+    config: CiTrusConfig, alignment: str = "resample", padding: str = "longest", nan_policy: str = "raise"
 ) -> CiTrusFeatureExtractor:
     """The feature extractor that aligns a labelled set to `config`'s input contract (rate, window, channels,
     normalisation; see `input_overrides`). `alignment` is "resample" (keep the time scale: resample to the model's
@@ -318,31 +327,38 @@ def task_feature_extractor(
             f"alignment must be one of {concrete} here, got {alignment!r} (resolve 'auto' for the set with "
             "resolve_alignment)."
         )
-    return CiTrusFeatureExtractor.from_config(config, alignment=alignment, padding=padding)
+    return CiTrusFeatureExtractor.from_config(config, alignment=alignment, padding=padding, nan_policy=nan_policy)
 
 
-def channel_statistics(dataset) -> tuple[list[float], list[float]]:
+def channel_statistics(dataset, nan_policy: str = "raise") -> tuple[list[float], list[float]]:
     """Mean and standard deviation of every channel over all samples of a split (at its native rate).
 
     Uses the signals only, never the labels, so statistics of a whole training pool are fair to use in a low-label
-    run: unlabelled recordings are what a low-data setting does have.
+    run: unlabelled recordings are what a low-data setting does have. With `nan_policy="interpolate"` NaN / inf
+    samples are left out of the statistics (the feature extractor fills them); with "raise" they are refused.
     """
-    count, total, total_squares = 0, None, None
+    count, total, total_squares = None, None, None
     for row, values in enumerate(dataset.with_format("numpy", columns=["input_values"])["input_values"]):
         signal = np.asarray(values, dtype=np.float64)
         signal = signal[None] if signal.ndim == 1 else signal
-        if not np.isfinite(signal).all():  # one NaN would make every window of the set NaN after normalisation
-            raise ValueError(
-                f"Row {row} of the training split has NaN or infinite values in `input_values`; fill or drop them "
-                "before fitting (the feature extractor's nan_policy='interpolate' fills gaps of single recordings)."
-            )
+        finite = np.isfinite(signal)
+        if not finite.all():  # one NaN would make every window of the set NaN after normalisation
+            if nan_policy != "interpolate":
+                raise ValueError(
+                    f"Row {row} of the training split has NaN or infinite values in `input_values`; fill or drop them "
+                    "before fitting, or pass --nan-policy interpolate (nan_policy='interpolate') to fill them "
+                    "linearly."
+                )
+            signal = np.where(finite, signal, 0.0)
         if total is None:
-            total, total_squares = np.zeros(signal.shape[0]), np.zeros(signal.shape[0])
+            count, total, total_squares = (np.zeros(signal.shape[0]) for _ in range(3))
         total += signal.sum(axis=1)
         total_squares += (signal**2).sum(axis=1)
-        count += signal.shape[1]
-    if not count:
-        raise ValueError("Cannot compute channel statistics of an empty split.")
+        count += finite.sum(axis=1)
+    if count is None or not count.all():
+        raise ValueError(
+            "Cannot compute channel statistics of an empty split (or of a channel without a finite sample)."
+        )
     mean = total / count
     std = np.sqrt(np.maximum(total_squares / count - mean**2, 0.0))
     if np.any(std == 0):
@@ -353,7 +369,7 @@ def channel_statistics(dataset) -> tuple[list[float], list[float]]:
     return mean.tolist(), std.tolist()
 
 
-def input_overrides(normalization: str, num_channels: int, train=None) -> dict[str, Any]:
+def input_overrides(normalization: str, num_channels: int, train=None, nan_policy: str = "raise") -> dict[str, Any]:
     """Config fields that set how a labelled set is normalised (they become part of the fine-tuned checkpoint).
 
     "window": z-score every window and channel, as in CiTrus pre-training (amplitude-free: good for rhythm, such as
@@ -370,7 +386,7 @@ def input_overrides(normalization: str, num_channels: int, train=None) -> dict[s
             "normalization_mean": None,
             "normalization_std": None,
         }
-    mean, std = channel_statistics(train)
+    mean, std = channel_statistics(train, nan_policy)
     return {
         "num_channels": num_channels,
         "normalization": "fixed",

@@ -233,7 +233,7 @@ def _first_invalid(valid) -> int | None:
     return None if pc.all(valid).as_py() else pc.index(valid, False).as_py()
 
 
-def _check_samples(values, depth: int, name: str, channel_counts: set[int]) -> None:
+def _check_samples(values, depth: int, name: str, channel_counts: set[int], nan_policy: str = "raise") -> None:
     """The `input_values` of one split (an Arrow array of rows, `depth` 1: `(time,)`, 2: `(channels, time)`): every
     row has channels and every channel samples, and every sample is finite (a NaN would make the whole window NaN
     after normalisation, and MiniRocket refuses it deep inside aeon); the rows' channel counts join
@@ -274,18 +274,19 @@ def _check_samples(values, depth: int, name: str, channel_counts: set[int]) -> N
                 "of a row needs the same number of samples: crop or pad them."
             )
     samples = pc.list_flatten(channels)
-    if pa.types.is_floating(samples.type):  # integers are finite; no float copy of them is made
+    # integers are finite (no float copy of them is made); "interpolate" lets the feature extractor fill them
+    if pa.types.is_floating(samples.type) and nan_policy != "interpolate":
         finite = pc.is_finite(samples)
         if not pc.all(pc.fill_null(finite, False)).as_py():
             channel = pc.list_parent_indices(channels)[pc.index(pc.fill_null(finite, False), False).as_py()].as_py()
             raise ValueError(
                 f"Row {row_of(channel)} of the {name} split has NaN or infinite values in `input_values`; fill or "
-                "drop them before fitting (the feature extractor's nan_policy='interpolate' fills gaps of single "
-                "recordings in Python)."
+                "drop them before fitting, or pass --nan-policy interpolate (nan_policy='interpolate') to fill them "
+                "linearly."
             )
 
 
-def check_labelled_splits(splits: dict[str, Any], task: str) -> None:
+def check_labelled_splits(splits: dict[str, Any], task: str, nan_policy: str = "raise") -> None:
     """Refuse a labelled set that fitting would turn into a crash deep in numpy / torch or a silently wrong score.
 
     `splits` maps "train", "test" and optionally "validation" to `datasets.Dataset`s (or None; an empty validation
@@ -322,7 +323,7 @@ def check_labelled_splits(splits: dict[str, Any], task: str) -> None:
                 f"`input_values` of the {name} split holds {values.type}, but each row must be a numeric array of "
                 "shape (time,) or (channels, time): a list of numbers, or a list of equally long lists of numbers."
             )
-        _check_samples(values, depth, name, channel_counts)
+        _check_samples(values, depth, name, channel_counts, nan_policy)
         _check_labels(split, name, task)
         if "sampling_rate" in split.column_names:
             _check_rates(split, name)
@@ -457,6 +458,7 @@ def load_task_splits(
     validation_seed: int = VALIDATION_SEED,
     require_validation: bool = True,
     sampling_rate: float | None = None,
+    nan_policy: str = "raise",
 ) -> TaskSplits:
     """Load a labelled set; when it has no validation split, carve one out of train (`carve_validation`).
 
@@ -466,7 +468,8 @@ def load_task_splits(
     split is empty (the few-shot recipes need none; fine-tuning then runs its fixed schedule).
 
     `sampling_rate` is the rate the caller will give every row (`--sampling-rate`): only for a set without a
-    `sampling_rate` column, which it would otherwise contradict or be silently ignored by.
+    `sampling_rate` column, which it would otherwise contradict or be silently ignored by. `nan_policy="interpolate"`
+    lets rows with NaN / inf samples through (the caller's feature extractor fills them); "raise" refuses them.
     """
     _check_distinct_splits(train_split, validation_split, test_split)
     train = load_split(dataset, train_split, dataset_options)
@@ -489,7 +492,7 @@ def load_task_splits(
                 )
                 validation_split = alias
                 break
-    check_labelled_splits({"train": train, "validation": validation, "test": test}, task)
+    check_labelled_splits({"train": train, "validation": validation, "test": test}, task, nan_policy)
     if sampling_rate is not None and "sampling_rate" in train.column_names:
         raise ValueError(
             f"Dataset {dataset!r} has a sampling_rate column, which gives every row its rate; --sampling-rate is only "

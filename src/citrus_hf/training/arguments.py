@@ -15,7 +15,7 @@ from typing import Any, Literal, get_args
 from .._extras import require
 from ..data.splits import VALIDATION_FRACTION, parse_budget
 from ..data.synthetic import DEFAULT_GENERATOR_WEIGHTS, active_generators, generators_from_spec
-from ..vocabulary_citrus import PRETRAINING_OBJECTIVES
+from ..vocabulary_citrus import NAN_POLICIES, PRETRAINING_OBJECTIVES
 from .recipes import AUTO_PROBE_FINETUNE_FROM_PER_CLASS, RECIPE_NAMES
 
 # Where training logs go: one vocabulary for `citrus pretrain`, `citrus finetune` and `citrus evaluate`.
@@ -216,6 +216,10 @@ class FinetuneArguments:
             "channels); window: z-score every window, as pre-training"
         },
     )
+    nan_policy: Literal[NAN_POLICIES] = field(
+        default="raise",
+        metadata={"help": "NaN / inf samples: raise (name the recording), or interpolate them linearly"},
+    )
     recipe: Literal[RECIPE_NAMES] = field(
         default="auto",
         metadata={
@@ -290,6 +294,10 @@ class PretrainArguments:
     )
     sampling_rate: float | None = field(
         default=None, metadata={"help": "rate (Hz) of every row when the corpus has no sampling_rate column"}
+    )
+    nan_policy: Literal[NAN_POLICIES] = field(
+        default="raise",
+        metadata={"help": "NaN / inf samples: raise (name the recording), or interpolate them linearly"},
     )
     synthetic_ratio: float = field(
         default=0.0,

@@ -253,13 +253,14 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         args.test_split,
         args.validation_fraction,
         sampling_rate=args.sampling_rate,
+        nan_policy=args.nan_policy,
     )
     check_metric_for_task(args.trainer.metric_for_best_model, splits.task)
     if args.model is not None:
         contract = build_config(resolve_checkpoint(args.model))
     else:
         contract = build_config(args.model_config, **args.config_overrides)
-    overrides = input_overrides(args.normalization, splits.num_channels, splits.train)
+    overrides = input_overrides(args.normalization, splits.num_channels, splits.train, args.nan_policy)
     splits_to_align = [splits.train, splits.validation, splits.test]
     alignment = resolve_alignment(args.alignment, splits_to_align, contract, args.sampling_rate)
     if alignment == "resample" and (notice := cropped_rows_notice(splits_to_align, contract, args.sampling_rate)):
@@ -270,7 +271,7 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
             f"{contract.sampling_rate:g} Hz but holds no more samples than that, so each is stretched onto the window "
             "(alignment='interpolate') instead of being cropped to its start; pass --alignment resample to crop."
         )
-    extractor = task_feature_extractor(with_input_overrides(contract, overrides), alignment)
+    extractor = task_feature_extractor(with_input_overrides(contract, overrides), alignment, nan_policy=args.nan_policy)
     pool_labels = splits.labels("train")
     budget = parse_budget(args.label_budget)
     chosen = draw_budget(pool_labels, budget, args.trainer.seed)

@@ -356,7 +356,9 @@ def save_adapter(
     if bundled is not None:
         lora_config.base_model_name_or_path = bundled
     try:
-        peft_model.save_pretrained(folder, safe_serialization=True)
+        # no token embeddings to save: "auto" would look the base up (on the Hub for "citrus-small") to see whether
+        # its vocabulary changed, and warn that it found no config there
+        peft_model.save_pretrained(folder, safe_serialization=True, save_embedding_layers=False)
     finally:
         lora_config.base_model_name_or_path = recorded_base
     task_config = copy.deepcopy(base.config)

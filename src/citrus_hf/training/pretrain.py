@@ -188,6 +188,8 @@ _RETRY = (
 )
 
 
+# Share of real (unpadded) patches in the training windows below which a run is told its corpus rows are too short.
+MOSTLY_PADDING_BELOW = 0.75
 # Steps below which a run is too short for the did-not-learn checks to mean anything: they were measured on runs of
 # thousands of steps, and a smoke test of a few dozen has not left its initial loss yet.
 LONG_ENOUGH_TO_JUDGE = 200
@@ -285,7 +287,7 @@ def _load_corpus(args: PretrainArguments, config: CiTrusConfig, accelerator) -> 
                 train_split = load_split(args.dataset, args.train_split, args.dataset_options)
                 if train_split is None:
                     raise ValueError(f"Dataset {args.dataset!r} has no split {args.train_split!r}.")
-                train_windows = align_corpus(train_split, config, args.sampling_rate)
+                train_windows = align_corpus(train_split, config, args.sampling_rate, nan_policy=args.nan_policy)
             if args.dataset is not None and args.eval_split:
                 eval_split = load_split(args.dataset, args.eval_split, args.dataset_options)
                 if eval_split is None and args.eval_split != _DEFAULT_EVAL_SPLIT:
@@ -294,12 +296,32 @@ def _load_corpus(args: PretrainArguments, config: CiTrusConfig, accelerator) -> 
                         f"Dataset {args.dataset!r} has no split {args.eval_split!r} for the validation loss; name "
                         "one it has, or pass --eval-split none to train without it."
                     )
-                eval_windows = align_corpus(eval_split, config, args.sampling_rate) if eval_split is not None else None
+                eval_windows = (
+                    align_corpus(eval_split, config, args.sampling_rate, nan_policy=args.nan_policy)
+                    if eval_split is not None
+                    else None
+                )
         except Exception as error:  # raised after the barrier: the other processes, waiting at it, meet the same
             failure = error  # error in their own turn instead of a lost connection
     if failure is not None:
         raise failure
+    if train_windows is not None and accelerator.is_main_process:
+        _warn_if_mostly_padding(train_windows, config)
     return train_windows, eval_windows
+
+
+def _warn_if_mostly_padding(windows, config: CiTrusConfig) -> None:
+    """Say when most of the training windows' patches are padding: corpus rows shorter than the model's window (a
+    `window_seconds` below the preset's) spend the compute on zeros."""
+    masks = np.asarray(windows.with_format("numpy")["patch_mask"])
+    share = float(masks.mean()) if masks.size else 1.0
+    if share < MOSTLY_PADDING_BELOW:
+        logger.warning(
+            f"Only {share:.0%} of the training windows' patches hold signal: the corpus rows are shorter than the "
+            f"model's window of {config.window_seconds:g} s, so the rest is padding. Build the corpus with "
+            f"--dataset-options window_seconds={config.window_seconds:g}, or pass --config-overrides context_length=... "
+            "for a shorter window."
+        )
 
 
 class TrainingBatches:
