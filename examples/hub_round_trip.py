@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> float:
         model = load_pretrained(args.checkpoint)
         extractor = load_feature_extractor(args.checkpoint)
 
-    card = build_model_card(model, extractor, repo_id=args.repo_id, datasets=["basic_motions"])
+    # The card reads the run's own records (finetune_results.json: dataset, label budget, test metrics, recipe) from
+    # the checkpoint's folder; the untrained model has none, and claims no training data.
+    card = build_model_card(model, extractor, repo_id=args.repo_id, run_dir=args.checkpoint)
     commit = push_to_hub(model, args.repo_id, extractor, card, private=args.private)
     print(f"pushed {args.repo_id} at {commit.oid[:10]}")
 

@@ -399,6 +399,16 @@ def test_an_adapter_on_the_bundled_checkpoint_records_its_name_and_reloads_anywh
     )
     assert by_path.peft_config[by_path.active_adapter].base_model_name_or_path != "citrus-small"
     reloaded = load_adapter(None, tmp_path / "adapter")
+    # the card of an adapter loaded for inference (everything frozen) counted 0 trainable parameters, and named
+    # neither its base nor how to load it
+    from citrus_hf.training.lora import adapter_card
+
+    card = str(adapter_card(reloaded, "me/har-lora", license="mit"))
+    trained = str(adapter_card(lora, "me/har-lora"))
+    count = [line for line in trained.splitlines() if line.startswith("| Trainable parameters")]
+    assert count and count[0] in card and "| 0 of" not in card
+    assert "citrus-small, the CiTrus checkpoint shipped inside citrus-hf" in card and "license: mit" in card
+    assert "load_adapter('citrus-small', 'me/har-lora')" in card
     inputs = torch.randn(2, 1, 1000)
     with torch.no_grad():
         torch.testing.assert_close(reloaded(input_values=inputs).logits, lora.eval()(input_values=inputs).logits)

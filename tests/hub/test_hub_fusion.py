@@ -244,7 +244,7 @@ def test_card_of_a_fusion_config_describes_every_modality(tmp_path):
     ]  # fmt: skip
     assert data.eval_results is None and "No evaluation results were recorded" in text
     assert text.startswith("---\n") and validate_card_metadata(text) == ([], [])
-    assert "A CiTrus fusion regressor (1 targets) of 2 modalities" in text
+    assert "A CiTrus fusion regressor (1 target) of 2 modalities" in text
     # Per modality, in concatenation order: input contract, encoder, pooled embedding, extractor, pre-training.
     ecg, eda = text.index("### `ecg`"), text.index("### `eda`")
     assert ecg < eda < text.index("## Hyper-parameters")

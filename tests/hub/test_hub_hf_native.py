@@ -127,15 +127,15 @@ def test_cli_push_keeps_only_this_models_rows_in_model_index(workdir, make_hub_c
     card = ModelCard(readme)
     num_train = json.loads((workdir / "har" / "finetune_results.json").read_text())["num_train"]
     entries = card.data.eval_results
-    # the run's own test metrics and the protocol's citrus-time rows of this dataset and budget, nothing else
+    # the run's own test metrics only: the protocol's citrus-time means over 3 seeds on this dataset and budget are
+    # the recipe's (other draws), shown in the table, not claimed as this checkpoint's results
     assert entries and {(e.dataset_name, e.task_type) for e in entries} == {
         ("basic_motions", "time-series-classification")
     }
-    assert all(f"{num_train} labelled examples" in e.metric_name for e in entries)
-    protocol = [e.metric_value for e in entries if "mean of 3 seeds" in e.metric_name]
-    assert protocol == pytest.approx([0.61] * 4)  # citrus-time's mean at this budget, one per metric
-    own = [e for e in entries if "seeds" not in e.metric_name]  # this checkpoint's own test metrics
-    assert {e.metric_type for e in own} == {"accuracy", "balanced_accuracy", "macro_f1", "auroc"}
+    assert all(f"{num_train} labelled examples" in e.metric_name and "seeds" not in e.metric_name for e in entries)
+    assert {e.metric_type for e in entries} == {"accuracy", "balanced_accuracy", "macro_f1", "auroc"}
+    protocol_row = f"| basic_motions | test | same recipe, another run (citrus-time, the protocol's draws) | accuracy | {num_train} | 3 | 0.61"
+    assert protocol_row in readme
     assert "har" in card.data.tags
     assert "| hr_ecg | test | same recipe, another run (citrus-time) | mae | 10 | 3 |" in readme
     assert f"| basic_motions | test | baseline: citrus-scratch | accuracy | {num_train} | 3 |" in readme

@@ -111,7 +111,6 @@ _CHECKPOINT_ONLY_OPTIONS = (
     "dataset",
     "pretraining_corpus",
     "hyperparameters",
-    "tag",
 )
 
 
@@ -141,6 +140,8 @@ def _push_adapter(folder: Path, args: PushArguments) -> int:
         commit_message=args.commit_message or "Upload CiTrus LoRA adapter",
         token=args.token,
         create_pr=args.create_pr,
+        license=args.license,
+        tags=args.tag,
     )
     print(f"Pushed the LoRA adapter {folder} to {args.repo_id}: {commit.pr_url or commit.commit_url}")
     return 0
@@ -153,6 +154,14 @@ def run(argv: Sequence[str]) -> int:
     checkpoint = Path(args.checkpoint)
     if args.repo_id.count("/") != 1:
         raise UsageError(f"citrus push: repo id {args.repo_id!r} must be `namespace/name`, e.g. `my-user/citrus-eeg`.")
+    if args.create_pr and args.revision is not None:
+        # upload_folder opens pull requests against the default branch only; refused after creating the repository
+        raise UsageError(
+            "citrus push: --create-pr opens a pull request against the repository's default branch, so it cannot "
+            "take --revision; use one or the other (--revision commits to that branch directly)."
+        )
+    if args.arm is not None and args.eval_results is None:
+        raise UsageError("citrus push: --arm names this checkpoint's arm in --eval-results; give --eval-results too.")
     if (checkpoint / "adapter_config.json").is_file() and not (checkpoint / "config.json").is_file():
         return _push_adapter(checkpoint, args)
     if not (checkpoint / "config.json").is_file():
@@ -189,9 +198,12 @@ def run(argv: Sequence[str]) -> int:
         print(f"{checkpoint} has no {preprocessor_file}: publishing the {what} of its config.")
     hyperparameters = None
     if args.hyperparameters is not None:
-        hyperparameters = json.loads(Path(args.hyperparameters).read_text())
-        if not isinstance(hyperparameters, dict):
-            raise UsageError(f"citrus push: {args.hyperparameters} must hold a JSON object of hyper-parameters.")
+        from ..loading import read_json_object
+
+        try:
+            hyperparameters = read_json_object(Path(args.hyperparameters), "write a JSON object of hyper-parameters")
+        except (OSError, ValueError) as error:
+            raise UsageError(f"citrus push: --hyperparameters {args.hyperparameters}: {error}") from None
     commit = push_to_hub(
         model,
         args.repo_id,

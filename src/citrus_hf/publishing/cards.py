@@ -11,6 +11,7 @@ the run records saved next to the weights (`citrus_hf.publishing.runs`). `write_
 from __future__ import annotations
 
 import dataclasses
+import enum
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -175,6 +176,8 @@ def _eval_results_for_index(records: list[EvalRecord], task_type: str, task_name
 def _format_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, enum.Enum):  # the Trainer's settings (OptimizerNames.ADAMW_TORCH_FUSED): their value
+        return _format_value(value.value)
     if isinstance(value, (list, tuple)):
         return ", ".join(_format_value(v) for v in value)
     return str(value).replace("|", "\\|")
@@ -483,6 +486,7 @@ def build_model_card(
         pretraining = run.pretraining
     hyperparameters = hyperparameters if hyperparameters is not None else run.hyperparameters
     base_model = base_model if base_model is not None else run.base_model
+    _check_base_model(base_model)
     name = repo_id.split("/")[-1] if repo_id else (f"citrus-fusion-{task}" if fusion else f"citrus-{task}")
     sub_configs = list(config.modality_configs.values()) if fusion else [config]
     modalities = sorted({m.lower() for sub in sub_configs for m in (sub.channel_modalities or [])})
@@ -536,11 +540,91 @@ def _card_records(
     for a metric of the other problem among this model's rows."""
     dataset_name = dataset_name if dataset_name is not None else run.dataset
     label_budget = label_budget if label_budget is not None else run.label_budget
+    if model_arm is not None and eval_results is not None:
+        _check_model_arm(model_arm, eval_results, run, dataset_name, label_budget)
     records = parse_eval_results(eval_results, model_arm) if eval_results is not None else []
-    records = [*run.eval_records, *_this_models_records(records, dataset_name, label_budget, model_arm)]
+    records = _this_models_records(records, dataset_name, label_budget, model_arm)
+    if run.eval_records:
+        # the checkpoint's own test metrics are this model's; the protocol's means over seeds of its arm are the
+        # recipe's (other draws and seeds than this checkpoint's), in the table but not in `model-index`
+        records = [
+            dataclasses.replace(r, method=f"{_SAME_RECIPE} ({model_arm}, the protocol's draws)")
+            if r.method is None
+            else r
+            for r in records
+        ]
+    records = [*run.eval_records, *records]
     if task in ("sequence-classification", "regression"):
         _check_problem(records, "regression" if task == "regression" else "classification", model_class)
     return records
+
+
+def _check_base_model(base_model: str | Sequence[str] | None) -> None:
+    """`base_model` must name Hub repositories (the Hub refuses a card whose `base_model` is anything else): not a
+    checkpoint shipped with the package, which the card names from the run's records instead."""
+    import re
+
+    from .._bundled import bundled_checkpoint
+
+    for name in [base_model] if isinstance(base_model, str) else list(base_model or []):
+        if bundled_checkpoint(str(name)) is not None:
+            raise ValueError(
+                f"base_model {name!r} is the checkpoint shipped inside citrus-hf, not a Hub repository, and the Hub "
+                "refuses a base_model it cannot link to; leave it out: the card names it from the run's records."
+            )
+        if not re.fullmatch(r"[\w.-]+/[\w.-]+", str(name)):
+            raise ValueError(
+                f"base_model {name!r} is not a Hub model id (`namespace/name`); the Hub refuses a card whose base_model "
+                "is anything else. Give the repository this checkpoint was fine-tuned from, or leave it out."
+            )
+
+
+def _check_model_arm(
+    model_arm: str,
+    eval_results: str | os.PathLike | Mapping | Sequence,
+    run: RunRecords,
+    dataset: str | None,
+    label_budget: int | None,
+) -> None:
+    """Refuse an arm that is not this checkpoint: a baseline of the protocol (MiniRocket's scores published as the
+    model's), or a CiTrus arm whose runs on this model's dataset were fitted with another recipe than its own."""
+    from ..evaluation.arms import ARMS, CiTrusArm
+
+    arm = ARMS.get(model_arm)
+    if arm is not None and not isinstance(arm, CiTrusArm):
+        raise ValueError(
+            f"--arm {model_arm!r} is a baseline of the protocol ({arm.description}), not a CiTrus checkpoint: name "
+            "the CiTrus arm this checkpoint was fitted as (e.g. citrus-small), or leave --arm out to show every arm "
+            "as a baseline."
+        )
+    if run.recipe is None:
+        return
+    results = eval_results
+    if isinstance(results, (str, os.PathLike)) and Path(results).is_file():
+        import json
+
+        try:
+            results = json.loads(Path(results).read_text())
+        except ValueError:
+            return  # parse_eval_results names the problem
+    runs = results.get("runs") if isinstance(results, Mapping) else None
+    if not isinstance(runs, Sequence):
+        return
+    recipes = {
+        str(row.get("recipe"))
+        for row in runs
+        if isinstance(row, Mapping)
+        and row.get("arm") == model_arm
+        and row.get("recipe") is not None
+        and (dataset is None or row.get("dataset") == dataset)
+        and (label_budget is None or row.get("n_train") is None or int(row["n_train"]) == label_budget)
+    }
+    if recipes and run.recipe not in recipes:
+        raise ValueError(
+            f"--arm {model_arm!r} was fitted with recipe {', '.join(sorted(recipes))} in these evaluation results, "
+            f"and this checkpoint with {run.recipe!r}: its scores would describe another model. Evaluate the recipe "
+            "this checkpoint used (`citrus evaluate --recipe`), or leave --arm out to show every arm as a baseline."
+        )
 
 
 def _shared_card_values(
@@ -675,7 +759,7 @@ def _default_summary(config: CiTrusConfig | CiTrusFusionConfig, task: str, modal
         "base": "A CiTrus encoder",
         "pretraining": "A CiTrus encoder with its pre-training head",
         "sequence-classification": f"A CiTrus classifier ({config.num_labels} classes)",
-        "regression": f"A CiTrus regressor ({config.num_targets} targets)",
+        "regression": f"A CiTrus regressor ({config.num_targets} target{'s' if config.num_targets != 1 else ''})",
     }[task]
     return (
         f"{what} for {config.window_seconds:g}-second windows of {config.num_channels}-channel "
@@ -688,7 +772,7 @@ def _fusion_summary(config: CiTrusFusionConfig, task: str) -> str:
     what = (
         f"A CiTrus fusion classifier ({config.num_labels} classes)"
         if task == "sequence-classification"
-        else f"A CiTrus fusion regressor ({config.num_targets} targets)"
+        else f"A CiTrus fusion regressor ({config.num_targets} target{'s' if config.num_targets != 1 else ''})"
     )
     parts = [
         f"{modality} ({sub.num_channels}-channel {sub.window_seconds:g}-second windows at {sub.sampling_rate:g} Hz)"
@@ -785,8 +869,8 @@ def write_trainer_card(
         if arguments.max_steps > 0
         else f"{arguments.num_train_epochs:g} epochs",
         "Steps trained": trainer.state.global_step,
-        "Optimizer": f"{arguments.optim}, weight decay {arguments.weight_decay:g}",
-        "Learning-rate schedule": f"{arguments.lr_scheduler_type}, warm-up {arguments.warmup_steps:g}",
+        "Optimizer": f"{_format_value(arguments.optim)}, weight decay {arguments.weight_decay:g}",
+        "Learning-rate schedule": f"{_format_value(arguments.lr_scheduler_type)}, warm-up {arguments.warmup_steps:g}",
         "Seed": arguments.seed,
     }
     evaluation = next((entry for entry in reversed(trainer.state.log_history) if "eval_loss" in entry), None)

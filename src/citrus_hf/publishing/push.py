@@ -14,6 +14,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from transformers.utils import logging
+
+from .._bundled import folder_if_bundled
 from ..configuration_citrus_fusion import CiTrusFusionConfig
 from ..loading import PICKLE_SUFFIXES
 
@@ -24,6 +27,8 @@ if TYPE_CHECKING:
 
     from ..feature_extraction_citrus import CiTrusFeatureExtractor
     from ..processing_citrus_fusion import CiTrusFusionProcessor
+
+logger = logging.get_logger(__name__)
 
 
 def _refuse_pickles(folder: Path, what: str) -> None:
@@ -106,6 +111,13 @@ def _publish_folder(
 
     if repo_id.count("/") != 1:
         raise ValueError(f"repo_id {repo_id!r} must be `namespace/name`, e.g. `{example_repo_id}`.")
+    if create_pr and revision is not None:
+        # huggingface_hub's upload_folder opens pull requests against the default branch only, and says so after
+        # the repository was created
+        raise ValueError(
+            "create_pr=True opens a pull request against the repository's default branch, so it cannot take a "
+            f"revision ({revision!r}); use one or the other."
+        )
     with tempfile.TemporaryDirectory(prefix="citrus-push-") as folder:
         write(Path(folder))
         # Checked before the Hub is contacted: a refused folder leaves no empty repository behind.
@@ -124,9 +136,26 @@ def _publish_folder(
                 create_pr=create_pr,
             )
         except Exception as error:
+            refused = _refusal(error)
+            if refused is not None:
+                raise OSError(f"The Hub refused to publish {repo_id}: {refused}") from error
             if not is_network_error(error):
                 raise
             raise unreachable_hub_error(repo_id, api.endpoint, error) from error
+
+
+def _refusal(error: BaseException) -> str | None:
+    """The Hub's own message when it answered a request and refused it (a 4xx: no rights, invalid card metadata), so
+    that it is not reported as a network problem; None otherwise."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None)
+    if not isinstance(error, HfHubHTTPError) or not isinstance(status, int) or not 400 <= status < 500:
+        return None
+    if status == 401:
+        return f"{error} Log in with `hf auth login` (or set HF_TOKEN)."
+    return str(error)
 
 
 def unreachable_hub_error(repo_id: str, endpoint: str, error: BaseException) -> OSError:
@@ -148,6 +177,25 @@ def _saved_preprocessor(model: PreTrainedModel, folder: Path | None):
     from ..feature_extraction_citrus import CiTrusFeatureExtractor
 
     return CiTrusFeatureExtractor.from_pretrained(folder) if (folder / "preprocessor_config.json").is_file() else None
+
+
+def _has_run_records(run_dir: Path | None) -> bool:
+    """Whether `run_dir` holds anything a card is written from (a fine-tuning or pre-training run's records)."""
+    from .runs import read_run_records
+
+    run = read_run_records(run_dir)
+    return bool(run.eval_records or run.pretraining or run.hyperparameters)
+
+
+def _existing_card(repo_id: str, revision: str | None, token: bool | str | None) -> ModelCard | None:
+    """The model card the repository has on `revision`, or None (no repository, no card, or no answer: then the
+    publication itself reports what is wrong)."""
+    from huggingface_hub import ModelCard, hf_hub_download
+
+    try:
+        return ModelCard.load(hf_hub_download(repo_id, "README.md", revision=revision, token=token))
+    except Exception:
+        return None
 
 
 def push_to_hub(
@@ -185,8 +233,8 @@ def push_to_hub(
         commit_description: the commit's description.
         private: create the repository as private (`None`: the namespace's default).
         token: Hub token; defaults to the logged-in one (`HF_TOKEN` / `hf auth login`).
-        revision: branch to commit to (created from `main` if missing); `None` = `main`. With `create_pr`, the
-            branch the pull request targets.
+        revision: branch to commit to (created from `main` if missing); `None` = `main`. Not with `create_pr`,
+            whose pull request targets the default branch.
         create_pr: open a pull request instead of committing to the branch.
         max_shard_size: the largest weights file before `save_pretrained` shards them.
         tags: extra card tags (the model's `model_tags` are added too).
@@ -206,12 +254,19 @@ def push_to_hub(
             else "Upload CiTrus model, feature extractor and model card"
         )
     loaded_from = getattr(model, "name_or_path", None)  # "" for a model built in memory
-    if run_dir is None and loaded_from and Path(loaded_from).is_dir():
-        run_dir = loaded_from
+    if run_dir is None and loaded_from and Path(folder_if_bundled(loaded_from)).is_dir():
+        run_dir = folder_if_bundled(loaded_from)  # its folder, or the bundled checkpoint's ("citrus-small")
     run_dir = Path(run_dir) if run_dir is not None else None
     if feature_extractor is None:
         feature_extractor = _saved_preprocessor(model, run_dir)
     all_tags = list(dict.fromkeys([*(getattr(model, "model_tags", None) or []), *(tags or [])]))
+    if card is None and not card_options and not _has_run_records(run_dir):
+        # Nothing recorded here to describe the model (loaded from the Hub, built in memory): keep the card the
+        # repository already has, as transformers does, rather than replace its results with an empty one.
+        card = _existing_card(repo_id, revision, token)
+        if card is not None:
+            logger.info(f"Kept the model card {repo_id} already has (no run records here to write a new one).")
+            card.data.tags = list(dict.fromkeys([*(card.data.tags or []), *all_tags])) or None
     if card is None:
         card = build_model_card(
             model, feature_extractor, repo_id=repo_id, tags=all_tags, run_dir=run_dir, **card_options
@@ -252,6 +307,8 @@ def push_adapter_to_hub(
     commit_message: str = "Upload CiTrus LoRA adapter",
     token: str | None = None,
     create_pr: bool = False,
+    license: str | None = None,
+    tags: Sequence[str] | None = None,
 ) -> CommitInfo:
     """Publish a LoRA adapter as one commit: the `save_adapter` folder (safetensors only) with a model card.
 
@@ -261,16 +318,24 @@ def push_adapter_to_hub(
         feature_extractor: saved as `preprocessor_config.json`: the alignment the adapter was trained with.
         revision: branch to commit to (created from `main` if missing); `None` = `main`.
         commit_message, token, create_pr: as in `huggingface_hub.HfApi.upload_folder`.
+        license: the card's license id (`cards.HUB_LICENSES`); None leaves it out.
+        tags: extra card tags.
 
     Returns:
         `huggingface_hub.CommitInfo` (`.oid`, `.commit_url`, `.pr_url`). Load it back with
         `citrus_hf.training.lora.load_adapter(base, repo_id)`.
     """
     from ..training.lora import adapter_card, save_adapter
+    from .cards import check_license
+
+    if license is not None:
+        check_license(license)
 
     def write(folder: Path) -> None:
         save_adapter(peft_model, folder, feature_extractor)
-        adapter_card(peft_model, repo_id).save(folder / "README.md")
+        card = adapter_card(peft_model, repo_id, license=license)
+        card.data.tags = list(dict.fromkeys([*(card.data.tags or []), *(tags or [])]))
+        card.save(folder / "README.md")
 
     return _publish_folder(
         repo_id,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._bundled import bundled_checkpoint
 from ..evaluation.records import EvalRecord
 from ..loading import read_json_object
 from ..training.finetune import RESULTS_FILE
@@ -32,6 +33,7 @@ class RunRecords:
         hyperparameters: fine-tuning settings, for the card's table.
         pretraining: the pre-training facts (`{"corpus": ..., "steps": ..., ...}`), for the card's table.
         base_model: Hub id of the checkpoint the run started from, when it was one.
+        recipe: how a fine-tuning run fitted the model (`citrus_hf.training.recipes`' name, or "lora").
     """
 
     task: str | None = None
@@ -41,6 +43,7 @@ class RunRecords:
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     pretraining: dict[str, Any] | None = None
     base_model: str | None = None
+    recipe: str | None = None
 
 
 def _with_options(name: str, options: dict[str, Any] | None) -> str:
@@ -138,16 +141,29 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
         eval_records=records,
         hyperparameters={key: value for key, value in hyperparameters.items() if value is not None},
     )
+    run.recipe = "lora" if arguments.get("lora") else recipe
     base = arguments.get("model")
     if base is not None:
         base_folder = Path(str(base)).expanduser()
         if not base_folder.is_absolute() and not base_folder.exists():
             base_folder = folder / base_folder
+        bundled = None if base_folder.exists() else bundled_checkpoint(str(base))
+        if bundled is not None:  # "citrus-small": the checkpoint shipped with the package (no Hub repo to link)
+            base_folder = bundled
         if (base_folder / SUMMARY_FILE).is_file():
             run.pretraining = pretraining_facts(_read_json(base_folder / SUMMARY_FILE))
+            if bundled is not None:
+                run.pretraining = {"Pre-trained checkpoint": bundled_description(str(base)), **run.pretraining}
         elif str(base).count("/") == 1 and not base_folder.exists():
             run.base_model = str(base)  # a Hub id
     return run
+
+
+def bundled_description(name: str) -> str:
+    """How a card names a checkpoint shipped inside the package: it has no Hub page to link to."""
+    from .._version import __version__
+
+    return f"{name}, shipped inside citrus-hf {__version__} (`from_pretrained({name!r})`)"
 
 
 def read_run_records(folder: str | os.PathLike | None) -> RunRecords:

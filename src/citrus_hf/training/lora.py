@@ -280,7 +280,18 @@ def _hub_id(name_or_path: str | None) -> str | None:
     return name_or_path if re.fullmatch(r"[\w.-]+/[\w.-]+", name_or_path) else None
 
 
-def adapter_card(peft_model: PeftModel, repo_id: str | None):
+def _adapter_parameters(peft_model: PeftModel) -> int:
+    """Parameters the adapter holds: its LoRA matrices and the task head it saves in full. Counted by name, not by
+    `requires_grad`, so that an adapter loaded for inference (everything frozen) counts the same as in training."""
+    adapter = peft_model.active_adapter
+    return sum(
+        parameter.numel()
+        for name, parameter in peft_model.named_parameters()
+        if (".lora_" in name and name.endswith(f".{adapter}.weight")) or f".modules_to_save.{adapter}." in name
+    )
+
+
+def adapter_card(peft_model: PeftModel, repo_id: str | None, license: str | None = None):
     """A short model card for the adapter: what it adapts, on which base model, and how to load it."""
     from huggingface_hub import ModelCard, ModelCardData
 
@@ -288,9 +299,10 @@ def adapter_card(peft_model: PeftModel, repo_id: str | None):
     config = base.config
     lora_config = peft_model.peft_config[peft_model.active_adapter]
     base_id = _hub_id(lora_config.base_model_name_or_path)
-    trainable, total = peft_model.get_nb_trainable_parameters()
+    bundled = _bundled_name(lora_config.base_model_name_or_path)
+    trainable, total = _adapter_parameters(peft_model), peft_model.get_nb_trainable_parameters()[1]
     tags = ["citrus", "bio-signal", "time-series", "lora"] + ([f"base_model:adapter:{base_id}"] if base_id else [])
-    data = ModelCardData(library_name="peft", base_model=base_id, tags=tags)
+    data = ModelCardData(library_name="peft", base_model=base_id, tags=tags, license=license)
     task = type(base).__name__
     if _head_name(base) == "classifier":
         outputs = f"{config.num_labels} classes: " + ", ".join(
@@ -300,8 +312,13 @@ def adapter_card(peft_model: PeftModel, repo_id: str | None):
         outputs = f"{config.num_targets} regression target(s)"
     targets = lora_config.target_modules
     targets = targets if isinstance(targets, str) else ", ".join(sorted(targets))
-    base_text = f"[{base_id}](https://huggingface.co/{base_id})" if base_id else "a CiTrus checkpoint"
-    load_base = repr(base_id) if base_id else '"path/to/base"'
+    if base_id:
+        base_text = f"[{base_id}](https://huggingface.co/{base_id})"
+    elif bundled:
+        base_text = f"{bundled}, the CiTrus checkpoint shipped inside citrus-hf (`pip install citrus-hf`),"
+    else:
+        base_text = "a CiTrus checkpoint"
+    load_base = repr(base_id or bundled) if (base_id or bundled) else '"path/to/base"'
     load_adapter_from = repr(repo_id) if repo_id else '"path/to/adapter"'
     content = f"""---
 {data.to_yaml()}
@@ -373,9 +390,11 @@ def save_adapter(
 
 
 def _bundled_name(path: str | None) -> str | None:
-    """The name of the bundled checkpoint `path` is the folder of, or None."""
+    """The name of the bundled checkpoint `path` is the folder (or the name) of, or None."""
     from .._bundled import BUNDLED_CHECKPOINTS, bundled_checkpoint
 
+    if path and not os.path.exists(path) and bundled_checkpoint(path) is not None:
+        return path
     if not path or not os.path.isdir(path):
         return None
     folder = Path(path).resolve()
