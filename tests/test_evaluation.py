@@ -323,3 +323,113 @@ def test_resume_runs_again_what_the_auto_alignment_now_aligns_otherwise():
     assert _same_alignment(old_run, stretched, given, "infant_sleep")  # it ran with the setting given
     assert _same_alignment(old_run, {"pool": None}, default, "infant_sleep")  # MiniRocket aligns nothing
     assert _same_alignment(old_run, None, default, "infant_sleep")
+
+
+def _own_set(folder, labels, targets=None, seed=0):
+    """A small labelled set of one's own (save_to_disk), 2-channel 200-sample windows at 100 Hz."""
+    import datasets
+
+    rng = np.random.default_rng(seed)
+
+    def rows(count, shift):
+        values = [rng.standard_normal((2, 200)).astype(np.float32) + (i % 3) for i in range(count)]
+        column = {"target": list(targets[:count])} if targets is not None else {"label": labels[:count]}
+        return {"input_values": values, "sampling_rate": [100.0] * count, **column}
+
+    datasets.DatasetDict(
+        {"train": datasets.Dataset.from_dict(rows(12, 0)), "test": datasets.Dataset.from_dict(rows(12, 1))}
+    ).save_to_disk(str(folder))
+    return folder
+
+
+def test_a_set_whose_data_changed_is_fitted_again(tmp_path, caplog):
+    """Runs were reused by the set's name alone: a folder re-saved with other labels gave the old numbers, without a
+    word. Now the set's data fingerprint is part of every run, and reused runs are counted aloud."""
+    from citrus_hf.evaluation import ProtocolConfig, run_protocol
+
+    labels = [i % 3 for i in range(12)]
+    folder = _own_set(tmp_path / "mine", labels)
+    config = dict(
+        output_dir=str(tmp_path / "evaluation"), datasets=[str(folder)], budgets=["2"], seeds=[0], arms=["prior"]
+    )
+
+    def macro_f1():
+        runs = run_protocol(ProtocolConfig(**config, show_progress=False)).runs
+        return [run["macro_f1"] for run in runs]
+
+    first = macro_f1()
+    with caplog.at_level("WARNING", logger="citrus_hf.evaluation.protocol"):
+        assert macro_f1() == first
+    assert "Reused 1 of 1 runs recorded in" in caplog.text
+    _own_set(folder, [(label + 1) % 3 for label in labels])  # every label changed
+    lines = (tmp_path / "evaluation" / "runs.jsonl").read_text().splitlines()
+    macro_f1()
+    assert len((tmp_path / "evaluation" / "runs.jsonl").read_text().splitlines()) == len(lines) + 1  # fitted again
+    # a run cut short at the end of the file (a killed process) is fitted again, not a JSON traceback
+    with open(tmp_path / "evaluation" / "runs.jsonl", "a") as handle:
+        handle.write('{"dataset": "cut sh')
+    macro_f1()
+
+
+def test_settings_that_would_count_a_draw_twice_or_crash_late_are_refused(tmp_path):
+    """A seed or budget listed twice fitted the same draw twice and counted it as two seeds; a settings file's
+    scalar became a list of characters; a regression budget of 1 crashed inside the probe after other sets ran; a
+    pre-training corpus was taken for a labelled set."""
+    from citrus_hf.evaluation import ProtocolConfig, run_protocol
+
+    with pytest.raises(ValueError, match="--seeds lists 1 and 1, which are the same draw"):
+        ProtocolConfig(seeds=[1, 1, 0], arms=["prior"], datasets=["basic_motions"])
+    with pytest.raises(ValueError, match="--budgets lists '5/class' and '5', which are the same draw"):
+        ProtocolConfig(budgets=["5", "5/class"], arms=["prior"], datasets=["basic_motions"])
+    assert ProtocolConfig(arms="prior", budgets=5, datasets="basic_motions", seeds=0).arms == ["prior"]
+    with pytest.raises(ValueError, match="'eeg_pretrain' is an unlabelled pre-training corpus"):
+        ProtocolConfig(datasets=["eeg_pretrain"], arms=["prior"])
+    folder = _own_set(tmp_path / "ages", None, targets=[20.0 + 3 * i for i in range(12)])
+    config = ProtocolConfig(
+        output_dir=str(tmp_path / "evaluation"),
+        datasets=[str(folder)],
+        budgets=["1"],
+        seeds=[0],
+        arms=["citrus-small", "prior"],
+        show_progress=False,
+    )
+    with pytest.raises(ValueError, match=r"draws 1 labelled example of the regression set .* --dataset-budgets"):
+        run_protocol(config)
+    assert not (tmp_path / "evaluation" / "runs.jsonl").exists()  # refused before anything was fitted
+
+
+def test_minirocket_regresses_on_two_distinct_targets():
+    """aeon read two distinct targets (a draw of 2 whole-number ages) as classes: 'y type is binary'."""
+    pytest.importorskip("aeon")
+    from citrus_hf.evaluation.baselines import fit_minirocket
+
+    windows = np.random.default_rng(0).standard_normal((4, 1, 100)).astype(np.float32)
+    predictions = fit_minirocket(windows, np.array([60.0, 60.0, 70.0, 70.0]), windows, "regression", 0)
+    assert predictions.shape == (4,) and np.isfinite(predictions).all()
+    assert np.allclose(fit_minirocket(windows, np.full(4, 5.0), windows, "regression", 0), 5.0)
+
+
+def test_ties_are_not_counted_as_losses():
+    runs = [_run("har", "citrus-time", "1/class", seed, 1.0) for seed in (0, 1)]
+    runs += [_run("har", "minirocket", "1/class", seed, 1.0) for seed in (0, 1)]
+    assert "| +0.00 ± 0.00 pts (macro-F1 (%)) | 0/2 seeds (2 tied) |" in markdown_tables(runs)
+
+
+def test_runs_scored_on_validation_never_select_on_it():
+    """Early stopping and the best step were chosen on the split the runs were scored on, flattering the recipes
+    that select (fine-tuning, LP-FT) against those that do not (the probe, MiniRocket)."""
+    from citrus_hf.evaluation import ProtocolConfig
+    from citrus_hf.evaluation.arms import DatasetContext
+
+    def context(split):
+        config = ProtocolConfig(arms=["prior"], datasets=["basic_motions"], score_split=split)
+        return DatasetContext("basic_motions", None, np.zeros(1), {}, "auto", config, score_split=split)
+
+    held_out = object()
+    assert context("validation").for_fitting(held_out) is None
+    assert context("test").for_fitting(held_out) is held_out
+    signatures = {
+        split: ProtocolConfig(arms=["prior"], datasets=["basic_motions"], score_split=split).signature()
+        for split in ("test", "validation")
+    }
+    assert signatures["test"] != signatures["validation"]

@@ -60,12 +60,22 @@ def load_split(dataset: str | os.PathLike, split: str, dataset_options: dict | N
     return loaded[split] if split in loaded else None
 
 
-def check_dataset_reference(dataset: str | os.PathLike) -> None:
+def check_dataset_reference(dataset: str | os.PathLike, labelled: bool = False) -> None:
     """Refuse, before any work, a dataset that is neither an existing path nor a registered name (the protocol checks
-    every set before it pre-trains or fits anything)."""
+    every set before it pre-trains or fits anything); with `labelled`, also a registered pre-training corpus."""
     if Path(str(dataset)).expanduser().exists():
         return
-    names = [spec.name for spec in list_datasets()]
+    specs = list_datasets()
+    if labelled:
+        corpus = next((spec for spec in specs if spec.name == str(dataset) and spec.task == "pretraining"), None)
+        if corpus is not None:
+            sets = ", ".join(spec.name for spec in specs if spec.task != "pretraining")
+            raise ValueError(
+                f"{dataset!r} is an unlabelled pre-training corpus, not a labelled set to fit and score; pre-train on "
+                f"it (citrus pretrain --dataset {dataset}), and evaluate on labelled sets: {sets}."
+            )
+        specs = [spec for spec in specs if spec.task != "pretraining"]
+    names = [spec.name for spec in specs]
     if str(dataset) not in names:
         close = difflib.get_close_matches(str(dataset), names, 1)
         raise ValueError(

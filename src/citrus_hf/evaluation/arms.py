@@ -41,12 +41,19 @@ class DatasetContext:
     alignment: str
     config: ProtocolConfig
     score_split: str = "test"
+    data: str = ""  # fingerprint of the splits' contents (`datasets`' fingerprints): a changed set is refitted
     aligned: dict[tuple, tuple] = field(default_factory=dict)
     alignments: dict[tuple, str] = field(default_factory=dict)  # resolved alignment per (rate, context length)
 
     @property
     def task(self) -> str:
         return self.splits.task
+
+    def for_fitting(self, validation):
+        """The validation split a recipe may early-stop and pick its best step on: none when the runs are scored on
+        that very split (choosing recipes), where it would flatter the recipes that select on it against those that
+        do not (the probe, MiniRocket): they then run their fixed schedules."""
+        return None if self.score_split == "validation" else validation
 
     def scored(self):
         """The split that runs are scored on (the test split, or validation when choosing recipes)."""
@@ -201,7 +208,9 @@ class CiTrusArm(Arm):
         if splits.task == "regression":
             init_regression_bias(model.regressor, context.pool_labels[chosen])
         settings = replace(context.config.finetune, seed=seed, show_progress=False)
-        outcome = recipe.fit(model, pool.select(chosen), validation, splits.task, settings, run_dir)
+        outcome = recipe.fit(
+            model, pool.select(chosen), context.for_fitting(validation), splits.task, settings, run_dir
+        )
         return {
             "test": score(outcome.model, scored, splits.task),
             "steps": outcome.steps,
@@ -269,7 +278,14 @@ class PatchTSTArm(Arm):
         collator = PatchTSTCollator(splits.task, contract.patch_length)
         settings = replace(context.config.finetune, seed=seed, show_progress=False)
         outcome = RECIPES["finetune"].fit(
-            model, pool.select(chosen), validation, splits.task, settings, run_dir, collator, collator.label_names
+            model,
+            pool.select(chosen),
+            context.for_fitting(validation),
+            splits.task,
+            settings,
+            run_dir,
+            collator,
+            collator.label_names,
         )
         outputs = patchtst_predict(outcome.model, scored, collator)
         labels = np.asarray(scored.with_format("numpy")["labels"])

@@ -27,15 +27,19 @@ to MiniRocket and to its from-scratch twin) and `results.png`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+from transformers.utils import logging
 
 from ..data.alignment import DEFAULT_TASK_ALIGNMENT, input_overrides
 from ..data.splits import draw_budget, load_task_splits, parse_budget
@@ -44,6 +48,8 @@ from ..training.pretrain import PretrainArguments, is_pretrained_model_dir, pret
 from .arms import ARMS, CLASSICAL_BASELINE, CiTrusArm, DatasetContext, PatchTSTArm
 from .report import write_report
 from .settings import DEFAULT_ARMS, ProtocolConfig
+
+logger = logging.get_logger(__name__)
 
 
 @dataclass
@@ -59,17 +65,22 @@ class ProtocolResult:
 
 
 @contextmanager
-def _quiet_and_threads(num_threads: int | None):
-    """Fewer threads (small models train faster on one core than on two fighting ones), and no per-run log spam."""
+def _quiet_and_threads(num_threads: int | None, show_progress: bool = True):
+    """Fewer threads (small models train faster on one core than on two fighting ones), and no per-run log spam;
+    without `show_progress`, no `datasets` bars either (the alignment's "Aligning to ..." of every set)."""
+    import datasets
     from transformers.utils import logging as transformers_logging
 
     previous_threads = torch.get_num_threads()
     previous_verbosity = transformers_logging.get_verbosity()
     bars_enabled = transformers_logging.is_progress_bar_enabled()
+    dataset_bars_enabled = datasets.utils.logging.is_progress_bar_enabled()
     if num_threads:
         torch.set_num_threads(num_threads)
     transformers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()  # "Loading weights" / "Writing model shards" at every run
+    if not show_progress:
+        datasets.disable_progress_bars()
     try:
         yield
     finally:
@@ -77,6 +88,8 @@ def _quiet_and_threads(num_threads: int | None):
         transformers_logging.set_verbosity(previous_verbosity)
         if bars_enabled:
             transformers_logging.enable_progress_bar()
+        if not show_progress and dataset_bars_enabled:
+            datasets.enable_progress_bars()
 
 
 # ------------------------------------------------------------------------------------------------- pre-training
@@ -164,8 +177,20 @@ def _load_previous(path: Path, signatures: dict[str, str]) -> dict[tuple, dict]:
     """Runs of `runs.jsonl` whose arm is one of `signatures` and whose signature is that arm's."""
     done = {}
     if path.is_file():
-        for line in path.read_text().splitlines():
-            record = json.loads(line)
+        lines = path.read_text().splitlines()
+        for number, line in enumerate(lines, 1):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                if number == len(lines):  # a write cut short (a killed process, a full disk): that run is refitted
+                    logger.warning(
+                        f"{path}: its last line is not a whole run (an interrupted write); it is fitted again."
+                    )
+                    continue
+                raise ValueError(
+                    f"{path}, line {number}, is not a recorded run (JSON); delete that line, or pass --no-resume to "
+                    "start the file afresh."
+                ) from None
             arm = record.get("arm")
             if arm in signatures and record.get("signature") == signatures[arm]:
                 done[(record["dataset"], record["arm"], record["budget"], record["seed"])] = record
@@ -191,7 +216,23 @@ def _dataset_context(config: ProtocolConfig, dataset: str) -> DatasetContext:
         alignment=config.alignment.get(dataset, DEFAULT_TASK_ALIGNMENT),
         config=config,
         score_split=config.score_split,
+        data=_data_fingerprint(splits),
     )
+
+
+def _data_fingerprint(splits) -> str:
+    """A digest of the set's contents as `datasets` fingerprints them (a folder re-saved with other rows or labels
+    gets new ones): runs recorded on other data are never reused."""
+    parts = [str(getattr(split, "_fingerprint", None)) for split in (splits.train, splits.validation, splits.test)]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def _same_data(run: dict[str, Any], context) -> bool:
+    """Whether a recorded run was fitted on the data the set holds now. Runs recorded before runs named their data
+    are reused for the registered sets only (built by the package, the same rows every time), not for folders."""
+    if "data" in run:
+        return run["data"] == context.data
+    return not Path(str(context.name)).exists()
 
 
 def _run_record(
@@ -223,6 +264,7 @@ def _run_record(
         "seconds": round(seconds, 2),
         "scored_on": context.score_split,
         "signature": signature,
+        "data": context.data,
         **({"alignment": alignment} if alignment else {}),
     }
 
@@ -247,6 +289,7 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
     """Every budget x seed x arm of one dataset; `record(run)` keeps each result, stamped with its arm's signature
     (`signatures`). Returns the seconds spent."""
     context = _dataset_context(config, dataset)
+    _check_budgets(config, context, budgets, progress)
     prepared = {name: ARMS[name].prepare(context, checkpoints.get(name)) for name in config.arms}
     seconds = 0.0
     for budget in budgets:
@@ -255,7 +298,11 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
             for name in config.arms:
                 progress.set_postfix_str(f"{dataset} {budget.label_for(context.task)} seed {seed} {name}")
                 key = (dataset, name, budget.label_for(context.task), seed)
-                if key in previous and _same_alignment(previous[key], prepared[name], config, dataset):
+                if (
+                    key in previous
+                    and _same_alignment(previous[key], prepared[name], config, dataset)
+                    and _same_data(previous[key], context)
+                ):
                     record(previous[key], new=False)
                     continue
                 start = time.perf_counter()
@@ -280,6 +327,44 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
                     new=True,
                 )
     return seconds
+
+
+def _check_budgets(config: ProtocolConfig, context, budgets, progress) -> None:
+    """Before any fitting on the set: refuse a budget too small for the arms that fit on it, and say what a budget
+    turned into when the set's pool cannot give what it asks (one line each)."""
+    dataset, pool = context.name, context.pool_labels
+    if context.task == "classification":
+        absent = sorted(set(np.unique(pool).tolist()) - set(np.unique(context.scored_labels()).tolist()))
+        if absent:
+            names = [context.splits.label_names[i] for i in absent] if context.splits.label_names else absent
+            progress.write(
+                f"{dataset}: class(es) {names} have no example in the {context.score_split} split; macro-F1 averages "
+                "over every class, so each counts as 0 there (accuracy does not)",
+                sys.stderr,
+            )
+    if dataset in config.dataset_budgets:
+        labels = ", ".join(budget.label_for(context.task) for budget in budgets)
+        progress.write(
+            f"{dataset}: budgets {labels} (--dataset-budgets; they replace --budgets for this set)", sys.stderr
+        )
+    fitted = [name for name in config.arms if isinstance(ARMS[name], (CiTrusArm, PatchTSTArm))]
+    for budget in budgets:
+        drawn = len(draw_budget(pool, budget, config.seeds[0]))
+        label = budget.label_for(context.task)
+        if context.task == "regression" and fitted and drawn < 2:
+            raise ValueError(
+                f"The budget {label} draws {drawn} labelled example of the regression set {dataset!r}, and the arms "
+                f"{fitted} fit on at least 2: give this set budgets of 2 or more (e.g. --dataset-budgets "
+                f"{dataset}=2,5,20,all)."
+            )
+        if budget.kind != "all" and drawn == len(pool):
+            note = f"{dataset}: budget {label} asks for more than the pool's {len(pool)} examples: all of them"
+            progress.write(note, sys.stderr)
+        elif budget.kind == "per_class" and context.task == "classification":
+            asked = int(budget.value) * len(np.unique(pool))
+            if drawn < asked:
+                note = f"{dataset}: budget {label} draws {drawn} of {asked}: some classes have fewer examples"
+                progress.write(note, sys.stderr)
 
 
 def _report_metadata(config: ProtocolConfig, checkpoints: dict[str, str]) -> dict[str, Any]:
@@ -313,14 +398,17 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
     budgets_order = {budget: index for index, budget in enumerate(every_budget)}
     runs: list[dict[str, Any]] = []
 
-    with _quiet_and_threads(config.num_threads):
+    with _quiet_and_threads(config.num_threads, config.show_progress):
         checkpoints, pretraining_seconds = pretrain_arms(config)
         total = sum(len(listed) for listed in budgets.values()) * len(config.seeds) * len(config.arms)
         # closed on an error too, so that the error's line starts below the bar rather than on it
         with tqdm(total=total, desc="fitting runs", unit="run", disable=not config.show_progress) as progress:
+            reused = []
 
             def record(run: dict[str, Any], new: bool) -> None:
                 runs.append(run)
+                if not new:
+                    reused.append(run)
                 if new:
                     with open(runs_path, "a") as handle:
                         handle.write(json.dumps(run) + "\n")
@@ -341,6 +429,11 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
                 for dataset in config.datasets
             )
 
+    if reused:  # said, so that numbers from an earlier command are never taken for fresh ones
+        logger.warning(
+            f"Reused {len(reused)} of {len(runs)} runs recorded in {runs_path} with these settings and data "
+            "(--no-resume fits them again)."
+        )
     paths = write_report(runs, output_dir, _report_metadata(config, checkpoints), title="CiTrus low-data evaluation")
     return ProtocolResult(
         runs=runs,

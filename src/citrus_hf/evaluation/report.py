@@ -90,7 +90,7 @@ def paired_gaps(runs: list[dict[str, Any]], reference_of: dict[str, str]) -> lis
     Runs pair up by seed (same labelled subset, same fitting seed). The gap is signed so that positive means the arm
     is better on the task's main metric (lower MAE counts as better), in points for classification metrics. Returns
     dicts with `dataset`, `budget`, `arm`, `baseline`, `metric`, `gain_mean`, `gain_std`, `wins` (seeds where the
-    arm was better) and `pairs`.
+    arm was better), `ties` (seeds where both scored the same) and `pairs`.
     """
     by_key = {(r["dataset"], r["budget"], r["arm"], r["seed"]): r for r in runs}
     groups: dict[tuple, list[dict]] = defaultdict(list)
@@ -121,6 +121,7 @@ def paired_gaps(runs: list[dict[str, Any]], reference_of: dict[str, str]) -> lis
                 "gain_mean": mean,
                 "gain_std": std,
                 "wins": int(sum(d > 0 for d in differences)),
+                "ties": int(sum(d == 0 for d in differences)),
                 "pairs": len(differences),
             }
         )
@@ -255,7 +256,8 @@ def _gap_table(gaps: list[dict[str, Any]], title: str, wins_header: str) -> list
         lines.append(
             f"| {gap['dataset']} | {gap['budget']} | {gap['arm']} | {gap['baseline']} | "
             f"{gap['gain_mean']:+.2f} ± {gap['gain_std']:.2f}{unit} ({METRIC_NAMES[gap['metric']]}) | "
-            f"{gap['wins']}/{gap['pairs']} seeds |"
+            f"{gap['wins']}/{gap['pairs']} seeds" + (f" ({gap['ties']} tied)" if gap.get("ties") else "") + " |"
+            # a tie (both at 100 %, say) is no loss: "0/5 seeds" alone reads as one
         )
     return lines + [""]
 

@@ -33,6 +33,19 @@ def _default_finetune() -> TrainerSettings:
     return TrainerSettings(max_steps=-1, per_device_batch_size=16, show_progress=False)
 
 
+def _refuse_repeats(option: str, values, key) -> None:
+    """Refuse values that mean the same thing (5 and 5/class, a seed twice): each would be fitted and counted again."""
+    seen: dict[Any, Any] = {}
+    for value in values:
+        meaning = key(value)
+        if meaning in seen:
+            raise ValueError(
+                f"{option} lists {value!r} and {seen[meaning]!r}, which are the same draw: it would be fitted twice and "
+                "counted as two seeds; list it once."
+            )
+        seen[meaning] = value
+
+
 @dataclass
 class ProtocolConfig:
     """Settings of `run_protocol`; `citrus evaluate` parses exactly these (each field's help is in its metadata), the
@@ -88,7 +101,10 @@ class ProtocolConfig:
     )
     score_split: Literal["test", "validation"] = field(
         default="test",
-        metadata={"help": "split the runs are scored on; validation to choose settings without the test split"},
+        metadata={
+            "help": "split the runs are scored on; validation to choose settings without the test split (runs scored "
+            "on it never early-stop or pick their step on it: fixed schedules)"
+        },
     )
     checkpoints: dict[str, str] = field(
         default_factory=dict, metadata={"help": "pre-trained checkpoint per arm (ARM=PATH); others are pre-trained"}
@@ -125,6 +141,12 @@ class ProtocolConfig:
     show_progress: bool = field(default=True, metadata={"help": "progress bars"})
 
     def __post_init__(self):
+        # one value where a list belongs (a settings file's `arms: prior`, `budgets: 5`): a list of that value, not
+        # a list of its characters
+        for name in ("datasets", "budgets", "arms", "seeds"):
+            value = getattr(self, name)
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                setattr(self, name, [value])
         if self.seeds is not None and self.num_seeds is not None:
             raise ValueError("Give the seeds (--seeds 0 1 2) or their count (--num-seeds 3), not both.")
         if self.seeds is None:
@@ -170,8 +192,13 @@ class ProtocolConfig:
                 raise ValueError(f"normalization for {dataset!r} must be 'window' or 'dataset', got {normalization!r}.")
         for budget in [*self.budgets, *(b for budgets in self.dataset_budgets.values() for b in budgets)]:
             parse_budget(budget)
+        # a seed or budget listed twice would fit the same draw twice and count it as two seeds (a smaller spread)
+        _refuse_repeats("--seeds", self.seeds, lambda seed: seed)
+        _refuse_repeats("--budgets", self.budgets, parse_budget)
+        for dataset, budgets in self.dataset_budgets.items():
+            _refuse_repeats(f"--dataset-budgets {dataset}", budgets, parse_budget)
         for dataset in self.datasets:  # a misspelt set must not wait for the pre-training and earlier sets to fail
-            check_dataset_reference(dataset)
+            check_dataset_reference(dataset, labelled=True)
         # Settings per dataset may name sets this run leaves out (a settings file for several runs), but a name that
         # is no dataset at all is a typo that would run its set with the defaults.
         for name in ("alignment", "normalization", "dataset_options", "dataset_budgets"):
@@ -202,6 +229,10 @@ class ProtocolConfig:
         ):
             values.pop(key)
         values["finetune"].pop("show_progress")
+        if self.score_split == "validation":
+            # since runs scored on validation stopped early-stopping on it (`DatasetContext.for_fitting`): runs
+            # recorded before, which selected on the split they were scored on, are not reused
+            values["fitting_validation"] = "none when scored on it"
         # A name ("citrus-small", a folder) can stand for other sizes over time: the signature holds what it builds.
         values["model_config"] = _config_values(self.model_config)
         return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]
