@@ -32,11 +32,22 @@ def load_arm(reference: str) -> tuple[dict, list[dict]]:
     folder, _, arm = reference.rpartition(":")
     if not folder or not arm:
         raise SystemExit(f"Give each side as FOLDER:ARM, got {reference!r}.")
+    for name in ("protocol.json", "results.json"):
+        if not (Path(folder) / name).is_file():
+            raise SystemExit(f"{folder} has no {name}: give a folder `citrus evaluate --output-dir` wrote.")
     protocol = json.loads((Path(folder) / "protocol.json").read_text())
     runs = [run for run in json.loads((Path(folder) / "results.json").read_text())["runs"] if run["arm"] == arm]
     if not runs:
         raise SystemExit(f"{folder} has no runs of the arm {arm!r}.")
     return protocol, runs
+
+
+def _budget_of(run: dict):
+    """The budget a run was drawn with, from its recorded label ("5/class", "20 ex.", "all", "10%")."""
+    from citrus_hf.data.splits import parse_budget
+
+    label = str(run["budget"]).replace(" ex.", "")
+    return parse_budget(label)
 
 
 def compare(first: str, second: str, budgets: list[str] | None = None) -> dict:
@@ -51,8 +62,17 @@ def compare(first: str, second: str, budgets: list[str] | None = None) -> dict:
     # Distinct names, in case both sides are the same arm from two folders.
     runs = [{**run, "arm": "first"} for run in runs_a] + [{**run, "arm": "second"} for run in runs_b]
     if budgets:
-        runs = [run for run in runs if run["budget"] in budgets]
+        from citrus_hf.data.splits import parse_budget
+
+        # "5" and "5/class" are one budget: compared by meaning, with the label each run was recorded under
+        wanted = {parse_budget(budget) for budget in budgets}
+        runs = [run for run in runs if _budget_of(run) in wanted]
     gaps = paired_gaps(runs, {"first": "second"})
+    if not gaps:
+        raise SystemExit(
+            "No run of the first arm pairs with one of the second (same set, budget and seed): check the budgets "
+            f"({sorted({run['budget'] for run in runs_a})} and {sorted({run['budget'] for run in runs_b})}) and sets."
+        )
     by_budget = defaultdict(list)
     for gap in gaps:
         by_budget[gap["budget"]].append(gap)

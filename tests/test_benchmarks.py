@@ -212,3 +212,16 @@ def test_compare_results_pairs_arms_of_two_folders_by_seed(tmp_path):
     elsewhere = _results_folder(tmp_path / "c", "minirocket", {("har", 0): 0.7}, score_split="validation")
     with pytest.raises(SystemExit, match="score_split"):
         compare(first, elsewhere)
+    # "5" is the budget "5/class"; no pair at all, or a folder evaluate did not write, is an error, not an empty table
+    assert compare(first, second, ["5"])["budgets"]["5/class"]["sets"] == 2
+    with pytest.raises(SystemExit, match="No run of the first arm pairs with one of the second"):
+        compare(first, second, ["20"])
+    with pytest.raises(SystemExit, match="has no protocol.json: give a folder `citrus evaluate --output-dir` wrote"):
+        compare(f"{tmp_path / 'missing'}:citrus-small", second)
+
+
+def test_eval_results_of_another_kind_are_named():
+    from citrus_hf.evaluation.records import parse_eval_results
+
+    with pytest.raises(ValueError, match=r"These are not evaluation results.*\['task', 'test_metrics'\]"):
+        parse_eval_results({"task": "classification", "test_metrics": {"accuracy": 0.9}})

@@ -97,6 +97,20 @@ def test_a_single_recording_set_has_no_validation_carve_but_the_protocol_runs_it
     assert splits.validation_source.startswith("none")
 
 
+def test_finetune_fits_a_set_too_small_for_a_validation_carve(built, tmp_path, caplog):
+    """`citrus finetune --dataset systole_affect` stopped at the missing validation split, which no recipe needs."""
+    import json
+
+    from citrus_hf.commands.main import main
+
+    command = ["finetune", "--model", "citrus-small", "--dataset", "systole_affect", "--label-budget", "2"]
+    with caplog.at_level("WARNING", logger="citrus_hf.training.finetune"):
+        assert main([*command, "--output-dir", str(tmp_path / "run")]) == 0
+    assert "too few recordings per class to carve one: the recipe runs its fixed schedule" in caplog.text
+    results = json.loads((tmp_path / "run" / "finetune_results.json").read_text())
+    assert results["num_validation"] == 0 and results["validation_metrics"] == {} and results["test_metrics"]
+
+
 def test_infant_sleep_windows_and_labels(built):
     ds = built["infant_sleep"]
     assert {split: len(ds[split]) for split in ds} == {"train": 1427, "validation": 300, "test": 300}

@@ -108,6 +108,12 @@ def parse_eval_results(
             raise ValueError(f"Evaluation results file {str(path)!r} is not valid JSON: {error}.") from error
     if isinstance(source, Mapping) and "summary" in source and "results" not in source:
         source = {"results": _records_from_evaluate_summary(source["summary"], model_arm)}
+    if isinstance(source, Mapping) and "results" not in source:
+        raise ValueError(
+            'These are not evaluation results: `citrus evaluate`\'s results.json has a "summary" list, other '
+            f'results a "results" list of records; this object has {sorted(source)[:8]} (a run\'s '
+            "finetune_results.json is read from the checkpoint's folder itself, not through --eval-results)."
+        )
     records = source.get("results") if isinstance(source, Mapping) else source
     if not isinstance(records, Sequence) or isinstance(records, (str, bytes)):
         raise ValueError(

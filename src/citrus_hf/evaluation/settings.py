@@ -137,7 +137,13 @@ class ProtocolConfig:
         metadata={"help": "share of train held out for early stopping when a set has no validation split"},
     )
     num_threads: int | None = field(default=None, metadata={"help": "torch threads (small models: 1 is fastest)"})
-    resume: bool = field(default=True, metadata={"help": "reuse runs already in runs.jsonl with the same settings"})
+    resume: bool = field(
+        default=True,
+        metadata={
+            "help": "reuse runs already in runs.jsonl with the same settings and data; --no-resume starts runs.jsonl "
+            "afresh (every run it holds, of any set or arm, is deleted)"
+        },
+    )
     show_progress: bool = field(default=True, metadata={"help": "progress bars"})
 
     def __post_init__(self):

@@ -254,7 +254,14 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         args.validation_fraction,
         sampling_rate=args.sampling_rate,
         nan_policy=args.nan_policy,
+        # a set too small to carve one (a few recordings per class) still fits: every recipe runs without it
+        require_validation=False,
     )
+    if len(splits.validation) == 0:
+        logger.warning(
+            f"{args.dataset} has no validation split and too few recordings per class to carve one: the recipe runs "
+            "its fixed schedule (no early stopping) and no validation metrics are reported."
+        )
     check_metric_for_task(args.trainer.metric_for_best_model, splits.task)
     if args.model is not None:
         contract = build_config(resolve_checkpoint(args.model))
