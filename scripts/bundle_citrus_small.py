@@ -24,6 +24,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from citrus_hf.training.pretrain import SCHEDULE_SETTINGS
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "src" / "citrus_hf" / "pretrained" / "citrus-small"
 # Files a bundled checkpoint holds; anything else in the target folder is removed.
@@ -60,19 +62,7 @@ def _composition_table(info: dict) -> str:
 
 
 # The pre-training arguments a card lists as hyper-parameters (the rest are paths, logging and progress settings).
-CARD_HYPERPARAMETERS = (
-    "max_steps",
-    "per_device_batch_size",
-    "gradient_accumulation_steps",
-    "learning_rate",
-    "weight_decay",
-    "warmup_steps",
-    "max_grad_norm",
-    "mixed_precision",
-    "synthetic_ratio",
-    "config_overrides",
-    "seed",
-)
+CARD_HYPERPARAMETERS = (*SCHEDULE_SETTINGS, "synthetic_ratio", "config_overrides", "seed")
 
 
 def _corpus_reference(corpus_options: dict | None) -> str:

@@ -251,8 +251,14 @@ def test_an_output_folder_holds_one_run_and_its_checkpoints_load(tmp_path):
     first = pretrain(_pretrain_args(run, max_steps=4, save_steps=2, per_device_batch_size=256))
     with pytest.raises(ValueError, match=r"already holds a pre-training run \(checkpoints \['step-2', 'step-4'\]\)"):
         pretrain(_pretrain_args(run, max_steps=2, per_device_batch_size=256))
-    with pytest.raises(ValueError, match="is at step 4, past this run's --max-steps 2"):
+    with pytest.raises(ValueError, match=r"other settings: --max-steps 2 \(the run: 4\)"):
         pretrain(_pretrain_args(run, max_steps=2, per_device_batch_size=256, resume_from="latest"))
+    with pytest.raises(ValueError, match=r"other settings: --config-overrides \{'d_model': 64\} \(the run: \{\}\)"):
+        pretrain(_pretrain_args(run, max_steps=4, config_overrides={"d_model": 64}, resume_from="latest"))
+    with pytest.raises(ValueError, match=r"other settings: --per-device-batch-size 128 \(the run: 256\); --seed 3"):
+        pretrain(_pretrain_args(run, max_steps=4, seed=3, resume_from="latest"))
+    # a checkpoint written before the settings were recorded beside it: torch's size mismatch, as one line
+    (run / "checkpoints" / "step-4" / "run_settings.json").unlink()
     with pytest.raises(ValueError, match="holds another model than this command builds"):
         pretrain(_pretrain_args(run, max_steps=4, config_overrides={"d_model": 64}, resume_from="latest"))
     # a checkpoint folder is a model folder too: the final weights at the last step, a task model from an earlier one

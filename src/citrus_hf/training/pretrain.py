@@ -473,6 +473,7 @@ def pretrain(
     progress = TrainingProgress()
     accelerator.register_for_checkpointing(progress)
     if resume_dir is not None:
+        check_resumable(resume_dir, args, accelerator.num_processes)
         try:
             accelerator.load_state(str(resume_dir))
         except RuntimeError as error:  # torch's load_state_dict: another architecture (missing keys, sizes)
@@ -531,6 +532,64 @@ def pretrain(
         (Path(args.output_dir) / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
     accelerator.end_training()
     return result
+
+
+# The settings of the run that wrote a checkpoint, beside it: a resume with others is no longer the uninterrupted run.
+RUN_SETTINGS_FILE = "run_settings.json"
+# The optimisation schedule's settings (also the hyper-parameters a card lists: scripts/bundle_citrus_small.py).
+SCHEDULE_SETTINGS = (
+    "max_steps",
+    "per_device_batch_size",
+    "gradient_accumulation_steps",
+    "learning_rate",
+    "weight_decay",
+    "warmup_steps",
+    "max_grad_norm",
+    "mixed_precision",
+)
+# Settings that decide the batches, the model or the schedule (a resumed run must repeat them to be exact).
+RESUME_SETTINGS = (
+    "dataset",
+    "dataset_options",
+    "train_split",
+    "sampling_rate",
+    "nan_policy",
+    "synthetic_ratio",
+    "synthetic_generators",
+    "model_config",
+    "config_overrides",
+    *SCHEDULE_SETTINGS,
+    "seed",
+)
+
+
+def resume_settings(args: PretrainArguments, num_processes: int) -> dict[str, Any]:
+    """The settings an exact resume repeats, JSON-ready (with the process count: it shards the batches)."""
+    values = asdict(args)
+    return json.loads(
+        json.dumps({**{key: values[key] for key in RESUME_SETTINGS}, "num_processes": num_processes}, default=str)
+    )
+
+
+def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: int) -> None:
+    """Refuse a resume whose settings differ from those of the run that wrote the checkpoint (recorded beside it since
+    this check exists): its batches, model or schedule would differ from the uninterrupted run's."""
+    recorded_file = resume_dir / RUN_SETTINGS_FILE
+    if not recorded_file.is_file():
+        return
+    recorded = json.loads(recorded_file.read_text())
+    current = resume_settings(args, num_processes)
+    differences = [
+        f"{'--' + key.replace('_', '-') if key != 'num_processes' else 'processes'} {current[key]!r} (the run: "
+        f"{recorded[key]!r})"
+        for key in current
+        if key in recorded and recorded[key] != current[key]
+    ]
+    if differences:
+        raise ValueError(
+            f"The checkpoint {resume_dir} was written by a run with other settings: {'; '.join(differences)}. Resume "
+            "with the run's settings (an exact continuation), or start a new --output-dir."
+        )
 
 
 def _check_fresh_output_dir(args: PretrainArguments, accelerator) -> None:
@@ -769,6 +828,10 @@ class PretrainingLoop:
             config.architectures = [type(unwrapped).__name__]
             config.save_pretrained(str(folder))
             CiTrusFeatureExtractor.from_config(config).save_pretrained(str(folder))
+        if self.accelerator.is_main_process:  # what an exact resume must repeat (`check_resumable`)
+            (folder / RUN_SETTINGS_FILE).write_text(
+                json.dumps(resume_settings(self.args, self.accelerator.num_processes), indent=2, default=str)
+            )
         if self.accelerator.is_main_process and self.args.save_total_limit:
             for old in checkpoints_in(output_dir)[: -self.args.save_total_limit]:
                 shutil.rmtree(old, ignore_errors=True)
