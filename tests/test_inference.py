@@ -908,3 +908,28 @@ def test_predict_windows_runs_the_window_alignment_output(classifier_folder, wat
     torch.testing.assert_close(predict_windows(model, features, bf16), expected, atol=2e-2, rtol=0)
     with pytest.raises(ValueError, match="batch_size"):
         predict_windows(model, features, bf16, batch_size=0)
+
+
+def test_bf16_path_runs_the_task_head_in_fp32():
+    """PyTorch 2.13's bf16 CPU kernel for a head of 49,152 inputs (citrus-small's probe on 6 channels) and 32 rows,
+    on one thread, killed the process with a floating point exception on CPUs with AMX (the pipeline's batches of
+    64 split across 2 threads). The bf16 path runs its head in fp32: exact, and next to nothing to compute."""
+    import subprocess
+    import sys
+
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3)).eval()
+    bf16 = load_backend(model, "bf16")
+    assert isinstance(bf16.model.classifier, backends_module.Float32Head)
+    features = torch.randn(5, model.classifier.in_features)
+    with torch.autocast("cpu", dtype=torch.bfloat16), torch.inference_mode():
+        output = bf16.model.classifier(features)
+    assert output.dtype == torch.float32
+    torch.testing.assert_close(output, model.classifier(features).detach(), rtol=0, atol=0)
+    script = (
+        "import torch; from citrus_hf.inference.backends import Float32Head\n"
+        "torch.set_num_threads(1); head = Float32Head(torch.nn.Linear(49152, 4))\n"
+        "with torch.autocast('cpu', dtype=torch.bfloat16), torch.inference_mode():\n"
+        "    print(tuple(head(torch.randn(32, 49152)).shape))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0 and completed.stdout.strip() == "(32, 4)", completed.stderr[-1000:]

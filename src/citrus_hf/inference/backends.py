@@ -362,6 +362,9 @@ class BFloat16Backend(InferenceBackend):
             # convolutions' weights) and the blocked attention run the adapted model
             bf16_model = bf16_model.merge_and_unload()
         bf16_model.set_attn_implementation(BLOCKED_ATTENTION)
+        head_name = getattr(type(bf16_model), "head_name", None)
+        if head_name and isinstance(getattr(bf16_model, head_name, None), torch.nn.Linear):
+            setattr(bf16_model, head_name, Float32Head(getattr(bf16_model, head_name)))
         if dense_stem_in_bf16(bf16_support):
             for module in bf16_model.modules():
                 if callable(getattr(module, "use_dense_blocks", None)):  # CiTrusCNNStem
@@ -373,6 +376,21 @@ class BFloat16Backend(InferenceBackend):
         with torch.autocast("cpu", dtype=torch.bfloat16):
             output = self.target.compute(self.model, input_values.cpu(), patch_mask)
         return output.float()
+
+
+class Float32Head(torch.nn.Module):
+    """A task head run in fp32 inside the bf16 path. The head reads every pooled feature (49,152 for citrus-small's
+    probe on 6 channels: 4 layers x 128 dimensions x 16 statistics x 6 channels) into a few outputs: next to nothing
+    to compute, and in bf16 PyTorch 2.13's CPU kernel for that shape kills the process with a floating point
+    exception on a CPU with AMX (one thread, 32 rows, 49,152 inputs; 32,768 inputs, 16 rows or two threads ran)."""
+
+    def __init__(self, head: torch.nn.Linear):
+        super().__init__()
+        self.head = head
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        with torch.autocast("cpu", enabled=False):
+            return self.head(features.float())
 
 
 class OnnxRuntimeBackend(InferenceBackend):
@@ -627,18 +645,16 @@ def load_backend(
             1: every batch in one call, each operator spread over the threads.
 
     Raises:
-        ValueError: unknown backend, "bf16" for a model on an accelerator, or `batch_threads` below 1.
+        TypeError: `model` is no CiTrus model, or a fusion model (it takes one batch per modality).
+        ValueError: unknown backend, "bf16" for a model on an accelerator, "onnxruntime" for a model not in
+            float32, or a thread count below 1.
         ImportError: "onnxruntime" without onnxruntime / onnx / onnxscript installed (the message names the extra).
+        OSError: "onnxruntime" with a cache folder it cannot write, or a cached export ONNX Runtime cannot load.
     """
     target = target or InferenceTarget()
     _check_model(model)
     if backend not in BACKENDS:
         raise ValueError(f"`backend={backend!r}` is not supported; choose one of {', '.join(map(repr, BACKENDS))}.")
-    if getattr(model.config, "model_type", None) == "citrus_fusion":
-        raise TypeError(
-            "The inference backends run single-modality CiTrus models; a fusion model takes one batch per modality: "
-            "call it directly on CiTrusFusionProcessor's output (`model(**processor(recordings, sampling_rate=...))`)."
-        )
     on_cpu = model.device.type == "cpu"
     if num_threads is not None:
         check_positive_integer("num_threads", num_threads)
@@ -719,6 +735,11 @@ def cached_backend(
 def _check_model(model) -> None:
     if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
         raise TypeError(f"`model` must be a CiTrus model (e.g. from `from_pretrained`), got a {type(model).__name__}.")
+    if getattr(model.config, "model_type", None) == "citrus_fusion":
+        raise TypeError(
+            "The inference backends run single-modality CiTrus models; a fusion model takes one batch per modality: "
+            "call it directly on CiTrusFusionProcessor's output (`model(**processor(recordings, sampling_rate=...))`)."
+        )
 
 
 def weights_fingerprint(model: torch.nn.Module) -> tuple:
@@ -783,6 +804,7 @@ def predict_windows(
     """
     check_positive_integer("batch_size", batch_size)
     batch_size = int(batch_size)
+    _check_model(model)  # before the windows: a fusion model's dict of modalities is not a windows error
     input_values, patch_mask = _window_inputs(features)
     if len(input_values) == 0:
         raise ValueError(
@@ -1079,6 +1101,7 @@ def export_onnx(
         `(path, exported)`: the file, and whether this call exported it (False: reused from the cache).
     """
     target = target or InferenceTarget()
+    _check_model(model)
     path = onnx_export_path(model, target, cache_dir)
     if path.is_file():
         return path, False
