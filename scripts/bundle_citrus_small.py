@@ -179,8 +179,10 @@ def bundle(run_dir: Path, results_dir: Path | None, corpus_options: dict | None 
             },
             summary=(
                 "citrus-small: the CiTrus checkpoint shipped inside citrus-hf, pre-trained on one core of a shared "
-                "2-core CPU on every real bio-signal recording reachable offline (EEG, MEG, EOG, ECG, PPG, EDA, EMG, "
-                "IMU)" + (f", {_corpus_reference(corpus_options)}" if corpus_options else "") + ". "
+                "2-core CPU on every real bio-signal recording reachable offline (EEG, MEG, EOG, ECG, PPG, EDA, "
+                "respiration, EMG, IMU and accelerometry)"
+                + (f", {_corpus_reference(corpus_options)}" if corpus_options else "")
+                + ". "
                 'Load it offline by name: `CiTrusForSequenceClassification.from_pretrained("citrus-small")`, '
                 '`load_pretrained("citrus-small")` or `--model citrus-small`. Its default few-shot recipe (a '
                 "ridge probe on its embeddings below 20 labels per class, that probe then end-to-end fine-tuning from "

@@ -342,6 +342,14 @@ def test_backends_refuse_models_they_cannot_run(tmp_path):
     for backend in ("auto", "torch"):
         with pytest.raises(TypeError, match="The inference backends run single-modality CiTrus models"):
             load_backend(fusion, backend)
+    from citrus_hf.inference.backends import export_onnx
+
+    for call in (
+        lambda: export_onnx(fusion),
+        lambda: predict_windows(fusion, {"input_values": torch.zeros(1, 1, 200)}),
+    ):
+        with pytest.raises(TypeError, match="The inference backends run single-modality CiTrus models"):
+            call()
     if needs_onnx.args[0] is False:
         half = CiTrusForSequenceClassification(tiny_config(num_labels=3)).to(torch.bfloat16)
         with pytest.raises(ValueError, match=r"exports fp32 models, and this one is torch.bfloat16"):
@@ -379,3 +387,12 @@ def test_the_onnx_path_checks_its_inputs_as_the_model_does(tmp_path):
     torch.testing.assert_close(
         onnx(windows, half_mask), load_backend(model, "torch")(windows, half_mask), atol=1e-4, rtol=0
     )
+
+
+def test_regression_label_shape_error_shows_the_labels_as_given():
+    """It said "got (3, 1)" for labels passed as (3,), the shape after the package's own reshaping."""
+    from citrus_hf import CiTrusForRegression
+
+    model = CiTrusForRegression(tiny_config(num_targets=2))
+    with pytest.raises(ValueError, match=r"= \(3, 2\), got \(3,\); set num_targets"):
+        model(input_values=torch.randn(3, 1, 200), labels=torch.randn(3))

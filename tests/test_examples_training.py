@@ -37,6 +37,17 @@ def test_pretrain_accelerate_example(tmp_path):
     assert (tmp_path / "eeg" / "model.safetensors").is_file()
     assert (tmp_path / "eeg" / "preprocessor_config.json").is_file()
     assert (tmp_path / "eeg" / "checkpoints" / "step-6").is_dir()
+    # run again into the same folder: one line naming the example's own options (a traceback naming the CLI's before)
+    again = subprocess.run(
+        [sys.executable, str(EXAMPLES / "pretrain_accelerate.py"), "--tiny", "--output-dir", str(tmp_path / "eeg")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert "already holds a pre-training run" in again.stderr and "--resume latest" in again.stderr
+    assert "pass --overwrite to start afresh" in again.stderr
 
 
 def test_finetune_trainer_example(tmp_path):

@@ -691,6 +691,8 @@ def test_fusion_errors_name_the_modality_and_the_fusion_route(model, tmp_path):
     model.save_pretrained(tmp_path / "fusion")
     with pytest.raises(ValueError, match="is a CiTrus fusion checkpoint .* this route builds single-modality models"):
         build_config(str(tmp_path / "fusion"))
+    with pytest.raises(ValueError, match=r"encoder 'ecg': .* is a fusion checkpoint; take one of its encoders out"):
+        CiTrusFusionForSequenceClassification.from_encoders({"ecg": tmp_path / "fusion"}, num_labels=2)
 
 
 def _fusion_row(label, ecg=None) -> dict:

@@ -954,8 +954,9 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 part for part in (f"{num_nan} NaN" * bool(num_nan), f"{num_inf} infinite" * bool(num_inf)) if part
             )
             raise ValueError(
-                f"recording {index} contains {found} values; clean it, or pass nan_policy='interpolate' to fill them "
-                "linearly from the neighbouring finite samples."
+                f"recording {index} contains {found} values; clean it, or pass nan_policy='interpolate' (`citrus "
+                "finetune / pretrain --nan-policy interpolate`) to fill them linearly from the neighbouring finite "
+                "samples."
             )
         if recording.dtype == np.float64:
             peak = float(np.abs(recording).max())

@@ -2183,12 +2183,13 @@ def regression_loss(logits: torch.Tensor, labels) -> torch.Tensor:
     """Mean squared error; `logits` `(batch_size, num_targets)`, `labels` `(batch_size,)` or the same shape (a
     tensor, numpy array or list)."""
     labels = _as_labels(labels, logits).float()
+    given = tuple(labels.shape)  # as the caller passed them, for the message
     if labels.dim() == 1:
         labels = labels[:, None]
     if labels.shape != logits.shape:
         raise ValueError(
             f"Regression labels must have shape (batch,) or (batch, num_targets) = {tuple(logits.shape)}, "
-            f"got {tuple(labels.shape)}; set num_targets in the config to the number of targets."
+            f"got {given}; set num_targets in the config to the number of targets."
         )
     return F.mse_loss(logits.float(), labels)
 

@@ -68,7 +68,9 @@ def build_dataset(
             archive_path(get_source(source).archive, archive_cache_dir)
     elif data_dir is None:
         raise CitrusDataError(
-            f"Dataset {name!r} is built from a local copy: pass data_dir (`--data-dir` on the command line: where to keep it)."
+            f"Dataset {name!r} is built from a local copy: pass data_dir, where to keep it (`citrus data build "
+            f"--data-dir`; `citrus finetune` and `citrus evaluate`: `--dataset-options {name}:data_dir=PATH` or "
+            "`data_dir=PATH`)."
         )
     plan = spec.builder(resolved, context)
     if not spec.offline:

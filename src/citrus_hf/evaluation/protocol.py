@@ -344,9 +344,7 @@ def _check_budgets(config: ProtocolConfig, context, budgets, progress) -> None:
             )
     if dataset in config.dataset_budgets:
         labels = ", ".join(budget.label_for(context.task) for budget in budgets)
-        progress.write(
-            f"{dataset}: budgets {labels} (--dataset-budgets; they replace --budgets for this set)", sys.stderr
-        )
+        progress.write(f"{dataset}: its own budgets {labels} (they replace the common ones for this set)", sys.stderr)
     fitted = [name for name in config.arms if isinstance(ARMS[name], (CiTrusArm, PatchTSTArm))]
     for budget in budgets:
         drawn = len(draw_budget(pool, budget, config.seeds[0]))
@@ -372,7 +370,11 @@ def _report_metadata(config: ProtocolConfig, checkpoints: dict[str, str]) -> dic
         "scored on": f"the {config.score_split} split",
         "recipe": f"{config.recipe} (see citrus_hf.training.recipes)",
         "reference": f"{CLASSICAL_BASELINE} (paired gaps: arm minus {CLASSICAL_BASELINE}, same draws and seeds)",
-        "corpus (arms pre-trained here)": f"{config.corpus} {json.dumps(config.corpus_options)}",
+        "corpus (arms pre-trained here)": (
+            f"{config.corpus} {json.dumps(config.corpus_options)}"
+            if any(ARMS[arm].pretrainable and arm not in config.checkpoints for arm in config.arms)
+            else "none: no arm was pre-trained here (bundled or given weights, or random ones)"
+        ),
         "model size (arms without weights)": f"{config.model_config} {json.dumps(config.config_overrides)}".strip(),
         "alignment": ", ".join(f"{d}: {config.alignment.get(d, DEFAULT_TASK_ALIGNMENT)}" for d in config.datasets),
         "normalization": ", ".join(f"{d}: {config.normalization.get(d, 'dataset')}" for d in config.datasets),

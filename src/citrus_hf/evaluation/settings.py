@@ -41,7 +41,7 @@ def _refuse_repeats(option: str, values, key) -> None:
         if meaning in seen:
             raise ValueError(
                 f"{option} lists {value!r} and {seen[meaning]!r}, which are the same draw: it would be fitted twice and "
-                "counted as two seeds; list it once."
+                "counted twice in the mean and spread; list it once."
             )
         seen[meaning] = value
 
@@ -134,7 +134,10 @@ class ProtocolConfig:
     )
     validation_fraction: float = field(
         default=VALIDATION_FRACTION,
-        metadata={"help": "share of train held out for early stopping when a set has no validation split"},
+        metadata={
+            "help": "share of train carved out as the validation split when a set has none (for early stopping, or as "
+            "the scored split with --score-split validation, where nothing early-stops on it)"
+        },
     )
     num_threads: int | None = field(default=None, metadata={"help": "torch threads (small models: 1 is fastest)"})
     resume: bool = field(

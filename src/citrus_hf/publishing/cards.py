@@ -442,17 +442,21 @@ def build_model_card(
             must match the config's. For a fusion model, its `CiTrusFusionProcessor` (every modality's extractor
             is listed and checked against that modality's encoder).
         repo_id: the Hub id the card is written for (used in the title, the usage code and `model-index`).
-        base_model: Hub id(s) of the pre-trained checkpoint(s) this one was fine-tuned from (for a fusion model,
-            typically one per encoder).
+        base_model: Hub id(s) (`namespace/name`) of the pre-trained checkpoint(s) this one was fine-tuned from (for
+            a fusion model, typically one per encoder). A checkpoint shipped with the package is not one: the card
+            names it from the run's records.
         datasets: Hub dataset id(s) used for training.
         pretraining: `{"corpus": "...", ...}`: the pre-training corpus and any other facts to record (hours,
             steps, ...). Objective and masking are read from the config. For a fusion model, one such mapping per
             modality: `{"ecg": {"corpus": "..."}, "eda": {...}}`.
         hyperparameters: training hyper-parameters to list (learning rate, epochs, batch size, ...).
-        eval_results: `citrus evaluate` output (path or parsed JSON, see `parse_eval_results`). This model's rows
-            (of `model_arm`, on this model's dataset and label budget) become `model-index` entries; every row is
-            in the Markdown table, the others labelled as baselines or as other runs of the same recipe.
-        model_arm: with `citrus evaluate` output, the protocol arm that this checkpoint is (e.g. `"citrus-time"`).
+        eval_results: `citrus evaluate` output (path or parsed JSON, see `parse_eval_results`). The rows of
+            `model_arm` on this model's dataset and label budget are its recipe's means over the protocol's draws:
+            `model-index` entries only when the run folder holds no test metrics of its own (then those are this
+            model's), else table rows labelled as the recipe's; every row is in the Markdown table, the others
+            labelled as baselines or as other runs of the same recipe.
+        model_arm: with `citrus evaluate` output, the protocol arm that this checkpoint is (e.g. `"citrus-time"`):
+            a CiTrus arm, whose runs on this model's dataset used this checkpoint's recipe.
         license: license id of the weights, one the Hub knows (`HUB_LICENSES`).
         tags: extra tags; `citrus`, `bio-signal`, `time-series` and the channel modalities are always added
             (`citrus-fusion` and `multimodal` too for a fusion model).
@@ -468,8 +472,9 @@ def build_model_card(
             (`configuration_citrus.PIPELINE_TASKS`).
 
     Raises:
-        ValueError: an unknown license id, evaluation results that do not say which rows are this model's, or a
-            metric of the other problem among them (a regression metric for a classifier).
+        ValueError: an unknown license id, evaluation results that do not say which rows are this model's, a
+            metric of the other problem among them (a regression metric for a classifier), a `model_arm` that is a
+            baseline or was fitted with another recipe, or a `base_model` that is no Hub model id.
 
     Returns:
         `huggingface_hub.ModelCard` whose `.data` holds the metadata; save it with `card.save(path)`.

@@ -290,7 +290,11 @@ class PretrainArguments:
     )
     train_split: str = field(default="train", metadata={"help": "split to train on"})
     eval_split: str | None = field(
-        default="validation", metadata={"help": "split for the validation loss; 'none' (or a missing split) skips it"}
+        default="validation",
+        metadata={
+            "help": "split for the validation loss; 'none' skips it, and so does a corpus without the default "
+            "'validation' split (a split named on purpose must exist)"
+        },
     )
     sampling_rate: float | None = field(
         default=None, metadata={"help": "rate (Hz) of every row when the corpus has no sampling_rate column"}
@@ -315,7 +319,11 @@ class PretrainArguments:
         },
     )
     model_config: str = field(
-        default="small", metadata={"help": "preset (tiny, small, base), a config.json or a checkpoint folder"}
+        default="small",
+        metadata={
+            "help": "preset (tiny, small, base), a config.json or a checkpoint folder: its settings only (the "
+            "weights start fresh)"
+        },
     )
     config_overrides: dict[str, Any] = field(
         default_factory=dict,
