@@ -198,7 +198,7 @@ def test_feature_extraction_options_are_checked_before_any_backend_is_built(embe
     def no_backend(*args, **kwargs):
         raise AssertionError("a backend was built (and, with 'auto', the model exported) before the check")
 
-    monkeypatch.setattr(pipelines_module, "load_backend", no_backend)
+    monkeypatch.setattr(pipelines_module, "cached_backend", no_backend)
     embed._backends.clear()
     with pytest.raises(ValueError, match=message):
         embed(LONG, sampling_rate=RATE, **option)

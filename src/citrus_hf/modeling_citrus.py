@@ -62,6 +62,9 @@ def _located(locator: Callable | None, name_or_path):
     return name_or_path
 
 
+# `CiTrusFusionConfig.model_type` (this file is shipped as remote code without the fusion files, so it is not
+# imported): a fusion checkpoint is named as one when a single-modality class is asked to load it.
+_FUSION_MODEL_TYPE = "citrus_fusion"
 # Set while a caller loads an encoder into a task class whose new head it fits itself (`head_fitted_by_caller`).
 _HEAD_FITTED_BY_CALLER = contextvars.ContextVar("citrus_head_fitted_by_caller", default=False)
 
@@ -903,6 +906,13 @@ class _CiTrusFamilyMixin:
         )
         model_type = config_dict.get("model_type")
         if model_type != cls.config_class.model_type:
+            if model_type == _FUSION_MODEL_TYPE:  # its encoders are CiTrus models, each loadable on its own
+                raise ValueError(
+                    f"{name!r} holds a {model_type!r} checkpoint (saved as {config_dict.get('architectures')}), which "
+                    "is a fusion checkpoint; take one of its encoders out with "
+                    f"`CiTrusFusionForSequenceClassification.load_encoder({name!r}, modality)`, or load it whole with "
+                    "the class it was saved from."
+                )
             raise ValueError(
                 f"{name!r} holds a {model_type!r} checkpoint (saved as {config_dict.get('architectures')}), not a "
                 f"{cls.config_class.model_type!r} one, so {cls.__name__} cannot load it: load it with the class it was "

@@ -412,15 +412,10 @@ def _reject_unsupported_outputs(kwargs: dict) -> None:
 def _as_citrus_encoder(name: str, source, loading_kwargs: dict) -> CiTrusModel:
     """The `CiTrusModel` behind `source`: a checkpoint name / path, a `CiTrusModel`, or a CiTrus task model."""
     if isinstance(source, (str, os.PathLike)):
-        config_file = os.path.join(os.fspath(source), "config.json")
-        if os.path.isfile(config_file):
-            with open(config_file, encoding="utf-8") as handle:
-                if json.load(handle).get("model_type") == CiTrusFusionConfig.model_type:
-                    raise ValueError(
-                        f"encoder {name!r}: {os.fspath(source)!r} is a fusion checkpoint; take one of its encoders out "
-                        f"with `load_encoder({os.fspath(source)!r}, modality)` and pass that model here."
-                    )
-        return CiTrusModel.from_pretrained(source, **loading_kwargs)
+        try:
+            return CiTrusModel.from_pretrained(source, **loading_kwargs)
+        except ValueError as error:  # CiTrus' own refusal (a fusion checkpoint, another model): which encoder
+            raise ValueError(f"encoder {name!r}: {error}") from error
     if isinstance(source, CiTrusModel):
         return source
     if isinstance(source, CiTrusPreTrainedModel) and isinstance(getattr(source, "citrus", None), CiTrusModel):

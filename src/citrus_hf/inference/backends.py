@@ -553,35 +553,35 @@ class CheckedBackend(InferenceBackend):
     def __call__(self, input_values, patch_mask=None):
         outputs = self._check(input_values, patch_mask) if self.paths is None else {}
         large = len(input_values) >= RACE_MIN_WINDOWS
-        active = self.active.get(large)
-        if active is not None:
-            output = outputs.get(active)
-            self.ran = active
-            return active(input_values, patch_mask) if output is None else output
+        if large not in self.active:
+            self.active[large] = self._race(input_values, patch_mask, outputs, large)
+        self.ran = self.active[large]
+        output = outputs.get(self.ran)  # the batch's output, when the check or the race computed it on this path
+        return self.ran(input_values, patch_mask) if output is None else output
+
+    def _race(self, input_values, patch_mask, outputs: dict, large: bool) -> InferenceBackend:
+        """The fastest path on this batch (`race_batches` timed runs each, after one untimed run of any path that has
+        not run yet), its outputs left in `outputs`."""
         if len(self.paths) == 1 or self.race_batches < 1:
-            active = self.paths[0]
-        else:
-            timings = {path: [] for path in self.paths}
+            return self.paths[0]
+        for path in self.paths:
+            if path not in self.warm:
+                outputs[path] = path(input_values, patch_mask)
+                self.warm.add(path)
+        timings = {path: [] for path in self.paths}
+        for _ in range(self.race_batches):
             for path in self.paths:
-                if path not in self.warm:
-                    outputs[path] = path(input_values, patch_mask)
-                    self.warm.add(path)
-            for _ in range(self.race_batches):
-                for path in self.paths:
-                    start = self.clock()
-                    outputs[path] = path(input_values, patch_mask)
-                    timings[path].append(self.clock() - start)
-            best = {path: min(seconds) for path, seconds in timings.items()}
-            active = min(best, key=best.get)  # min() keeps the first of ties
-            speeds = ", ".join(f"{path.name} {seconds * 1e3:.1f} ms" for path, seconds in best.items())
-            logger.info(
-                f"backend='auto': a batch of {len(input_values)} windows on this machine: {speeds}; {active.name} runs "
-                f"batches of {'at least' if large else 'fewer than'} {RACE_MIN_WINDOWS} windows."
-            )
-        self.active[large] = active
-        self.ran = active
-        output = outputs.get(active)
-        return active(input_values, patch_mask) if output is None else output
+                start = self.clock()
+                outputs[path] = path(input_values, patch_mask)
+                timings[path].append(self.clock() - start)
+        best = {path: min(seconds) for path, seconds in timings.items()}
+        fastest = min(best, key=best.get)  # min() keeps the first of ties
+        speeds = ", ".join(f"{path.name} {seconds * 1e3:.1f} ms" for path, seconds in best.items())
+        logger.info(
+            f"backend='auto': a batch of {len(input_values)} windows on this machine: {speeds}; {fastest.name} runs "
+            f"batches of {'at least' if large else 'fewer than'} {RACE_MIN_WINDOWS} windows."
+        )
+        return fastest
 
     def _check(self, input_values, patch_mask) -> dict[InferenceBackend, torch.Tensor]:
         """The first batch's output of each path that agrees with the reference (the reference last); sets `paths`."""
@@ -713,16 +713,21 @@ class _BackendCache(dict):
 
 
 def cached_backend(
-    model: torch.nn.Module, backend: str, target: InferenceTarget, cache_dir: str | os.PathLike | None = None
+    model: torch.nn.Module,
+    backend: str,
+    target: InferenceTarget,
+    cache_dir: str | os.PathLike | None = None,
+    cache: dict | None = None,
 ) -> InferenceBackend:
-    """`load_backend(model, backend, target, cache_dir=cache_dir)`, built once per model and kept until the model
-    changes (`InferenceBackend.is_stale`): "auto" then races its paths once, not on every call, and bf16 copies the
-    model once."""
+    """`load_backend(model, backend, target, cache_dir=cache_dir)`, built once and kept until the model changes
+    (`InferenceBackend.is_stale`): "auto" then races its paths once, not on every call, and bf16 copies the model
+    once. Kept in `cache` (a pipeline's own), by default with the model."""
     _check_model(model)
-    cache = model.__dict__.get("_citrus_inference_backends")
-    if not isinstance(cache, _BackendCache):
-        cache = _BackendCache()
-        model.__dict__["_citrus_inference_backends"] = cache
+    if cache is None:
+        cache = model.__dict__.get("_citrus_inference_backends")
+        if not isinstance(cache, _BackendCache):
+            cache = _BackendCache()
+            model.__dict__["_citrus_inference_backends"] = cache
     key = (backend, target, None if cache_dir is None else str(cache_dir), torch.get_num_threads(), str(model.device))
     runner = cache.get(key)
     if runner is None or runner.is_stale:

@@ -37,7 +37,7 @@ import torch
 from transformers.pipelines.base import ChunkPipeline
 from transformers.utils import logging
 
-from .backends import BACKENDS, InferenceTarget, check_positive_integer, load_backend
+from .backends import BACKENDS, InferenceTarget, cached_backend, check_positive_integer
 
 logger = logging.get_logger(__name__)
 
@@ -147,13 +147,9 @@ class _RecordingPipeline(ChunkPipeline):
             )
 
     def _backend(self, backend: str, target: InferenceTarget, cache_dir):
-        key = (backend, target, None if cache_dir is None else str(cache_dir))
-        runner = self._backends.get(key)
         # A path that runs a copy (bf16) or an export (ONNX Runtime) of the model is built again once the model has
         # changed (further training, `load_state_dict`, an adapter): a transformers pipeline runs the live model.
-        if runner is None or runner.is_stale:
-            runner = self._backends[key] = load_backend(self.model, backend, target, cache_dir=cache_dir)
-        return runner
+        return cached_backend(self.model, backend, target, cache_dir, cache=self._backends)
 
     # ------------------------------------------------------------------------------------------------------ call
 
