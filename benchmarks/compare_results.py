@@ -36,7 +36,10 @@ def load_arm(reference: str) -> tuple[dict, list[dict]]:
         if not (Path(folder) / name).is_file():
             raise SystemExit(f"{folder} has no {name}: give a folder `citrus evaluate --output-dir` wrote.")
     protocol = json.loads((Path(folder) / "protocol.json").read_text())
-    runs = [run for run in json.loads((Path(folder) / "results.json").read_text())["runs"] if run["arm"] == arm]
+    from citrus_hf.training.metrics import metrics_as_numbers
+
+    recorded = json.loads((Path(folder) / "results.json").read_text())["runs"]
+    runs = [metrics_as_numbers(run) for run in recorded if run["arm"] == arm]
     if not runs:
         raise SystemExit(f"{folder} has no runs of the arm {arm!r}.")
     return protocol, runs

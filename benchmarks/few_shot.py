@@ -12,7 +12,6 @@ sets' test splits; nothing here chooses a setting (recipes were chosen on valida
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -91,9 +90,11 @@ def main() -> None:
     )
     result = run_protocol(config)
     summary = goals(result.runs)
-    (Path(args.output_dir) / "goals.json").write_text(json.dumps(summary, indent=2))
+    from citrus_hf.training.metrics import dumps_strict
+
+    (Path(args.output_dir) / "goals.json").write_text(dumps_strict(summary, indent=2))
     print(result.markdown)
-    print(json.dumps(summary, indent=2))
+    print(dumps_strict(summary, indent=2))
 
 
 if __name__ == "__main__":

@@ -256,6 +256,26 @@ def test_a_typo_of_a_bundled_name_is_suggested_after_the_hub_lookup_fails():
     assert "Did you mean" not in str(error.value)
 
 
+def test_transformers_entry_points_suggest_a_bundled_name_after_the_hub_lookup_fails():
+    from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
+
+    hint = r"\. Did you mean the checkpoint bundled with citrus_hf 'citrus-small'\?$"
+    loaders = (
+        AutoModel.from_pretrained,
+        AutoConfig.from_pretrained,
+        AutoFeatureExtractor.from_pretrained,
+        CiTrusForSequenceClassification.from_pretrained,
+        CiTrusFeatureExtractor.from_pretrained,
+    )
+    for load in loaders:
+        with pytest.raises(OSError, match=hint) as error:
+            load("citrus-smal", local_files_only=True)
+        assert str(error.value).count("Did you mean") == 1, load
+        with pytest.raises(OSError) as error:
+            load("owner/ecg-model", local_files_only=True)
+        assert "Did you mean" not in str(error.value)
+
+
 def test_a_mistyped_config_field_is_named_with_the_closest_field():
     """`PreTrainedConfig` keeps unknown keyword arguments as attributes, so `--config-overrides d_modle=64` used to
     build the default width without a word."""

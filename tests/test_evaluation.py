@@ -433,3 +433,25 @@ def test_runs_scored_on_validation_never_select_on_it():
         for split in ("test", "validation")
     }
     assert signatures["test"] != signatures["validation"]
+
+
+def test_results_are_strict_json_and_a_metric_without_value_reads_back_as_nan(tmp_path, caplog):
+    """The prior's Pearson r (a constant prediction has none) was written as a bare `NaN`, which is not JSON: `jq`,
+    JavaScript and other strict readers refuse the whole file. It is `null` now, and NaN again when runs are reused."""
+    from citrus_hf.evaluation import ProtocolConfig, run_protocol
+
+    def strict(text):
+        return json.loads(text, parse_constant=lambda name: pytest.fail(f"bare {name} in a JSON file"))
+
+    config = ProtocolConfig(
+        output_dir=str(tmp_path), datasets=["hr_ecg"], budgets=["5"], seeds=[0], arms=["prior"], show_progress=False
+    )
+    first = run_protocol(config).runs
+    assert math.isnan(first[0]["pearson_r"])
+    assert strict((tmp_path / "results.json").read_text())["runs"][0]["pearson_r"] is None
+    lines = (tmp_path / "runs.jsonl").read_text().splitlines()  # hr_ecg's own budgets: 5, 20, 50 examples and all
+    assert [strict(line)["pearson_r"] for line in lines] == [None] * len(first)
+    with caplog.at_level("WARNING", logger="citrus_hf.evaluation.protocol"):
+        again = run_protocol(config).runs
+    assert f"Reused {len(first)} of {len(first)} runs" in caplog.text
+    assert math.isnan(again[0]["pearson_r"]) and again[0]["mae"] == first[0]["mae"]

@@ -41,6 +41,7 @@ def _register_configs() -> None:
     AutoConfig.register(CiTrusConfig.model_type, CiTrusConfig, exist_ok=True)
     AutoConfig.register(CiTrusFusionConfig.model_type, CiTrusFusionConfig, exist_ok=True)
     CiTrusConfig._checkpoint_locator = _bundled_checkpoint
+    CiTrusConfig._typo_hint = _typo_hint
     _take_bundled_names(AutoConfig)
 
 
@@ -53,13 +54,23 @@ def _bundled_checkpoint(name: str):
     return None if folder is name else folder
 
 
+def _typo_hint(name) -> str:
+    """The sentence naming the bundled checkpoint a name that failed as a folder and as a Hub id may be a typo of, or
+    "" (the CiTrus classes' `_typo_hint`)."""
+    from ._bundled import bundled_suggestion
+
+    return bundled_suggestion(name)
+
+
 def _take_bundled_names(auto_class: type) -> None:
     """Let `auto_class.from_pretrained` (and that of every Auto class inheriting it) take the name of a checkpoint
     shipped with the package: `AutoModel.from_pretrained("citrus-small")` loads the bundled folder offline, where
     transformers would look the name up on the Hub, retry for most of a minute without a network and end in an error
     about the connection. The name of a local folder wins, and every other argument passes through unchanged
-    (idempotent)."""
+    (idempotent). A name that fails and is close to a bundled one ("citrus-smal") gets "Did you mean" added to the
+    error."""
     from ._bundled import folder_if_bundled
+    from .configuration_citrus import with_hint
 
     loader = auto_class.__dict__["from_pretrained"].__func__
     if getattr(loader, "_citrus_bundled_names", False):
@@ -68,7 +79,13 @@ def _take_bundled_names(auto_class: type) -> None:
     @functools.wraps(loader)
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
         folder = folder_if_bundled(pretrained_model_name_or_path)
-        loaded = loader(cls, folder, *args, **kwargs)
+        try:
+            loaded = loader(cls, folder, *args, **kwargs)
+        except OSError as error:
+            hint = _typo_hint(pretrained_model_name_or_path)
+            if not hint or hint in str(error):  # an Auto class calls AutoConfig's, which may have added it
+                raise
+            raise with_hint(error, hint) from error
         if folder is not pretrained_model_name_or_path:
             _record_bundled_name(loaded, pretrained_model_name_or_path)
         return loaded
@@ -174,6 +191,7 @@ def _register_feature_extractors() -> None:
 
     AutoFeatureExtractor.register(CiTrusConfig, CiTrusFeatureExtractor, exist_ok=True)
     CiTrusFeatureExtractor._checkpoint_locator = _bundled_checkpoint
+    CiTrusFeatureExtractor._typo_hint = _typo_hint
     _take_bundled_names(AutoFeatureExtractor)
     _one_line_hub_errors(CiTrusFeatureExtractor)
 

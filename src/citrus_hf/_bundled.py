@@ -54,4 +54,20 @@ def close_bundled_names(name: str) -> list[str]:
     return difflib.get_close_matches(name, bundled_names(), n=2, cutoff=_CLOSE_NAME_CUTOFF)
 
 
-__all__ = ["BUNDLED_CHECKPOINTS", "bundled_checkpoint", "bundled_names", "close_bundled_names", "folder_if_bundled"]
+def bundled_suggestion(name) -> str:
+    """A sentence " Did you mean ...?" (with its leading space) when `name`, which just failed as a folder and as a Hub
+    id, is close to a bundled checkpoint's name ("citrus-smal"), else "": for the end of the lookup's error."""
+    close = close_bundled_names(name)
+    if not close:
+        return ""
+    return f" Did you mean the checkpoint bundled with citrus_hf {' or '.join(map(repr, close))}?"
+
+
+__all__ = [
+    "BUNDLED_CHECKPOINTS",
+    "bundled_checkpoint",
+    "bundled_names",
+    "bundled_suggestion",
+    "close_bundled_names",
+    "folder_if_bundled",
+]

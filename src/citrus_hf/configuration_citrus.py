@@ -15,6 +15,7 @@ import numbers
 import os
 import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from huggingface_hub.dataclasses import strict
@@ -189,6 +190,30 @@ def check_checkpoint_reference(name_or_path: Any) -> None:
         f"No checkpoint folder {name!r}: the path does not exist, and it is not a Hub model id such as "
         "'owner/name' either. Check the path (relative paths start from the current directory)."
     )
+
+
+def lookup_checkpoint(owner: type, lookup: Callable[..., Any], name_or_path: Any, **kwargs) -> Any:
+    """`lookup(name_or_path, **kwargs)` (transformers' `get_config_dict` or `get_feature_extractor_dict`) for a class
+    with the package's hooks: `owner._checkpoint_locator` turns a bundled checkpoint's name into its folder, a
+    mistyped path is refused first (`check_checkpoint_reference`), and when the lookup fails `owner._typo_hint`
+    adds the bundled name it may be a typo of ("citrus-smal"). Both hooks are None in remote code."""
+    locator = owner._checkpoint_locator
+    if locator is not None and isinstance(name_or_path, str):
+        name_or_path = str(locator(name_or_path) or name_or_path)
+    check_checkpoint_reference(name_or_path)
+    try:
+        return lookup(name_or_path, **kwargs)
+    except OSError as error:
+        hint = owner._typo_hint(name_or_path) if owner._typo_hint is not None else ""
+        if not hint or hint in str(error):
+            raise
+        raise with_hint(error, hint) from error
+
+
+def with_hint(error: BaseException, hint: str) -> OSError:
+    """An `OSError` whose message is `error`'s followed by the sentence `hint`."""
+    text = str(error).rstrip()
+    return OSError(text + ("" if text.endswith((".", "?", "!")) else ".") + hint)
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -409,6 +434,9 @@ class CiTrusConfig(PreTrainedConfig):
     # `locate(name) -> folder | None` for checkpoints shipped inside the citrus_hf package ("citrus-small"); set by
     # the package when it is installed (`citrus_hf._auto`), None in remote code.
     _checkpoint_locator = None
+    # `hint(name) -> str`: the sentence naming the bundled checkpoint a failed name may be a typo of, or "" (set with
+    # the locator).
+    _typo_hint = None
     attribute_map = {"hidden_size": "d_model", "intermediate_size": "ffn_dim"}
 
     # input contract
@@ -462,11 +490,7 @@ class CiTrusConfig(PreTrainedConfig):
     @classmethod
     def get_config_dict(cls, pretrained_model_name_or_path, **kwargs):
         """`PreTrainedConfig.get_config_dict`, which also takes the name of a bundled checkpoint ("citrus-small")."""
-        locator = cls._checkpoint_locator
-        if locator is not None and isinstance(pretrained_model_name_or_path, str):
-            pretrained_model_name_or_path = str(locator(pretrained_model_name_or_path) or pretrained_model_name_or_path)
-        check_checkpoint_reference(pretrained_model_name_or_path)
-        return super().get_config_dict(pretrained_model_name_or_path, **kwargs)
+        return lookup_checkpoint(cls, super().get_config_dict, pretrained_model_name_or_path, **kwargs)
 
     @classmethod
     def from_dict(cls, config_dict: dict[str, Any], **kwargs):

@@ -32,8 +32,8 @@ from .configuration_citrus import (
     CiTrusConfig,
     as_integer,
     as_sampling_rate,
-    check_checkpoint_reference,
     check_normalization_statistics,
+    lookup_checkpoint,
 )
 from .vocabulary_citrus import NAN_POLICIES
 
@@ -293,15 +293,13 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
     # `locate(name) -> folder | None` for checkpoints shipped inside the citrus_hf package ("citrus-small"); set by
     # the package when it is installed (`citrus_hf._auto`), None in remote code.
     _checkpoint_locator = None
+    # `hint(name) -> str`: the sentence naming the bundled checkpoint a failed name may be a typo of, or "".
+    _typo_hint = None
 
     @classmethod
     def get_feature_extractor_dict(cls, pretrained_model_name_or_path, **kwargs):
         """The transformers method, which also takes the name of a bundled checkpoint ("citrus-small")."""
-        locator = cls._checkpoint_locator
-        if locator is not None and isinstance(pretrained_model_name_or_path, str):
-            pretrained_model_name_or_path = str(locator(pretrained_model_name_or_path) or pretrained_model_name_or_path)
-        check_checkpoint_reference(pretrained_model_name_or_path)
-        return super().get_feature_extractor_dict(pretrained_model_name_or_path, **kwargs)
+        return lookup_checkpoint(cls, super().get_feature_extractor_dict, pretrained_model_name_or_path, **kwargs)
 
     # `alignment="window"` refuses to cut more than this many bytes of heavily overlapping windows in one call
     # (`iter_windows` streams them instead); None lifts the limit. A class attribute: it is a safety net of this

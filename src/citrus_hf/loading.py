@@ -26,7 +26,7 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import validate_repo_id
 
-from ._bundled import BUNDLED_CHECKPOINTS, bundled_checkpoint, bundled_names, close_bundled_names, folder_if_bundled
+from ._bundled import BUNDLED_CHECKPOINTS, bundled_checkpoint, bundled_names, bundled_suggestion, folder_if_bundled
 from .configuration_citrus import MODEL_PRESETS, PIPELINE_TASKS, CiTrusConfig, config_field_names, not_a_field_error
 from .configuration_citrus_fusion import CiTrusFusionConfig
 
@@ -131,7 +131,7 @@ def resolve_checkpoint(
     except RepositoryNotFoundError as error:
         raise OSError(
             f"Repository {repo_id!r} was not found on the Hub. Check the id (`namespace/name`); if it is private, log "
-            "in with `hf auth login` or pass `token=`." + _bundled_suggestion(repo_id)
+            "in with `hf auth login` or pass `token=`." + bundled_suggestion(repo_id)
         ) from error
     except RevisionNotFoundError as error:
         raise OSError(
@@ -146,18 +146,8 @@ def resolve_checkpoint(
         raise OSError(
             f"Cannot load {repo_id!r} (revision {shown_revision!r}): {reason} and the cache does not hold this "
             f"snapshot. Download it once while online (unset HF_HUB_OFFLINE), or pass a local checkpoint folder."
-            + _bundled_suggestion(repo_id)
+            + bundled_suggestion(repo_id)
         ) from error
-
-
-def _bundled_suggestion(repo_id: str) -> str:
-    """A sentence "Did you mean ...?" when `repo_id`, which just failed as a Hub id, is close to a bundled
-    checkpoint's name ("citrus-smal"), else "". Asked only after the lookup: a name close to a bundled one is a valid
-    Hub id too."""
-    close = close_bundled_names(repo_id)
-    if not close:
-        return ""
-    return f" Did you mean the checkpoint bundled with citrus_hf {' or '.join(map(repr, close))}?"
 
 
 def check_model_reference(reference: str | os.PathLike, flag: str = "model") -> None:

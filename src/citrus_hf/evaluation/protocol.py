@@ -43,7 +43,7 @@ from transformers.utils import logging
 
 from ..data.alignment import DEFAULT_TASK_ALIGNMENT, input_overrides
 from ..data.splits import draw_budget, load_task_splits, parse_budget
-from ..training.metrics import check_metric_for_task
+from ..training.metrics import check_metric_for_task, dumps_strict, metrics_as_numbers
 from ..training.pretrain import PretrainArguments, is_pretrained_model_dir, pretrain
 from .arms import ARMS, CLASSICAL_BASELINE, CiTrusArm, DatasetContext, PatchTSTArm
 from .report import write_report
@@ -191,6 +191,7 @@ def _load_previous(path: Path, signatures: dict[str, str]) -> dict[tuple, dict]:
                     f"{path}, line {number}, is not a recorded run (JSON); delete that line, or pass --no-resume to "
                     "start the file afresh."
                 ) from None
+            record = metrics_as_numbers(record)
             arm = record.get("arm")
             if arm in signatures and record.get("signature") == signatures[arm]:
                 done[(record["dataset"], record["arm"], record["budget"], record["seed"])] = record
@@ -413,7 +414,7 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
                     reused.append(run)
                 if new:
                     with open(runs_path, "a") as handle:
-                        handle.write(json.dumps(run) + "\n")
+                        handle.write(dumps_strict(run) + "\n")
                 progress.update(1)
 
             finetuning_seconds = sum(

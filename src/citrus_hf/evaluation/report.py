@@ -8,7 +8,6 @@ A run record is a flat dict: `dataset`, `task`, `arm`, `budget` (its label, e.g.
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 from collections import defaultdict
@@ -17,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..training.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, json_default, metric_greater_is_better
+from ..training.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, dumps_strict, metric_greater_is_better
 
 PRIMARY_METRIC = {"classification": "macro_f1", "regression": "mae"}
 METRIC_NAMES = {
@@ -351,7 +350,7 @@ def write_report(
         "minirocket_gaps": baseline_gaps(runs),
         "collapsed_cells": collapsed_cells(runs),
     }
-    paths["json"].write_text(json.dumps(document, indent=2, default=json_default))
+    paths["json"].write_text(dumps_strict(document, indent=2))
     write_csv(runs, paths["csv"])
     paths["markdown"].write_text(markdown_tables(runs, metadata))
     plot_results(runs, paths["plot"], title=title)

@@ -9,7 +9,6 @@ with train / validation / test splits, label budgets, alignment to the model's i
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -33,7 +32,7 @@ from ..data.alignment import (
 from ..data.splits import LABEL_TASKS, draw_budget, load_task_splits, parse_budget
 from ..loading import build_config, resolve_checkpoint
 from .arguments import FinetuneArguments, TrainerSettings
-from .metrics import check_metric_for_task, compute_metrics_fn, json_default, metric_greater_is_better
+from .metrics import check_metric_for_task, compute_metrics_fn, dumps_strict, metric_greater_is_better
 from .numerics import denormals_flushed
 from .recipes import FINETUNE_EPOCHS, RECIPES, labels_per_class, resolve_recipe, score
 
@@ -354,7 +353,7 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         "train_indices": chosen.tolist(),
         "recipe_details": outcome.details,
     }
-    (output_dir / RESULTS_FILE).write_text(json.dumps(summary, indent=2, default=json_default))
+    (output_dir / RESULTS_FILE).write_text(dumps_strict(summary, indent=2))
     return result
 
 

@@ -7,7 +7,9 @@ exception in the middle of a training run.
 
 from __future__ import annotations
 
+import json
 import math
+from typing import Any
 
 import numpy as np
 from scipy.special import softmax
@@ -196,6 +198,34 @@ def json_default(value):
     raise TypeError(f"Cannot serialise {type(value).__name__}")
 
 
+def strict_json(value: Any) -> Any:
+    """`value` (dicts, lists and numbers, nested) with every non-finite number as None: `json.dumps` would write a
+    metric that has no value (the Pearson r of a constant prediction) as a bare `NaN`, which is not JSON and which
+    strict readers (`jq`, JavaScript, most non-Python parsers) refuse; None is written as `null`. Readers of recorded
+    runs turn it back into NaN (`metrics_as_numbers`)."""
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(item) for item in value]
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        return None
+    return value
+
+
+def dumps_strict(value: Any, **kwargs) -> str:
+    """`json.dumps` of `strict_json(value)`, numpy scalars as numbers (`json_default`), and never a bare NaN."""
+    return json.dumps(strict_json(value), allow_nan=False, default=json_default, **kwargs)
+
+
+def metrics_as_numbers(record: dict[str, Any]) -> dict[str, Any]:
+    """A recorded run (a `runs.jsonl` line, a `results.json` run) with each metric that has no value (`null`, see
+    `strict_json`) as NaN again, which the reports and paired gaps skip."""
+    return {
+        key: math.nan if value is None and key in (*CLASSIFICATION_METRICS, *REGRESSION_METRICS) else value
+        for key, value in record.items()
+    }
+
+
 __all__ = [
     "CLASSIFICATION_METRICS",
     "REGRESSION_METRICS",
@@ -205,10 +235,13 @@ __all__ = [
     "check_metric_for_task",
     "classification_metrics",
     "compute_metrics_fn",
+    "dumps_strict",
     "json_default",
     "macro_auroc",
     "macro_f1",
     "metric_greater_is_better",
+    "metrics_as_numbers",
     "pearson_r",
     "regression_metrics",
+    "strict_json",
 ]

@@ -46,6 +46,7 @@ from ..data.splits import load_split
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..loading import build_config
 from .arguments import PRETRAIN_RECIPES, PretrainArguments
+from .metrics import dumps_strict
 from .stream import PretrainingStream
 
 logger = logging.get_logger(__name__)
@@ -529,7 +530,7 @@ def pretrain(
             warnings.warn(message, PretrainingDidNotLearnWarning, stacklevel=2)
         Path(args.output_dir).mkdir(parents=True, exist_ok=True)
         summary = result.summary() | {"arguments": asdict(args)}
-        (Path(args.output_dir) / SUMMARY_FILE).write_text(json.dumps(summary, indent=2))
+        (Path(args.output_dir) / SUMMARY_FILE).write_text(dumps_strict(summary, indent=2))
     accelerator.end_training()
     return result
 
