@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from pathlib import Path
 
 import datasets
@@ -477,3 +478,22 @@ def test_nan_samples_are_filled_on_request(tmp_path):
         align_corpus(corpus, config)
     aligned = align_corpus(corpus, config, nan_policy="interpolate").with_format("numpy")
     assert np.isfinite(np.stack(aligned["input_values"])).all()
+
+
+def test_evaluate_fills_nan_samples_for_every_arm_on_request(tmp_path):
+    """`citrus evaluate` had no --nan-policy: a set with one NaN sample could not be evaluated at all, and the error
+    named an option it did not take. With it, the CiTrus arms' extractor and MiniRocket's raw windows are filled
+    alike, and every score is a number."""
+    pytest.importorskip("aeon")
+    values = [np.asarray(v).copy() for v in GOOD["input_values"]]
+    values[4][0, 10:15] = np.nan
+    folder = _save(tmp_path, _changed(GOOD, input_values=values))
+    command = ["evaluate", "--datasets", str(folder), "--budgets", "2", "--seeds", "0", "--no-show-progress"]
+    command += ["--arms", "citrus-small", "minirocket", "prior"]
+    code, errors = _citrus(*command, "--output-dir", str(tmp_path / "refused"))
+    assert code == 2 and "Row 4 of the train split has NaN" in errors and "--nan-policy interpolate" in errors
+    code, errors = _citrus(*command, "--output-dir", str(tmp_path / "run"), "--nan-policy", "interpolate")
+    assert code == 0, errors
+    runs = json.loads((tmp_path / "run" / "results.json").read_text())["runs"]
+    assert sorted(run["arm"] for run in runs) == ["citrus-small", "minirocket", "prior"]
+    assert all(isinstance(run["macro_f1"], float) and np.isfinite(run["macro_f1"]) for run in runs)

@@ -149,8 +149,9 @@ def _interpolate_linear(signal: np.ndarray, length: int) -> np.ndarray:
     return signal[..., left] * (1 - weight) + signal[..., left + 1] * weight
 
 
-def _fill_non_finite(signal: np.ndarray, recording_index: int) -> np.ndarray:
-    """Replace NaN / inf by linear interpolation between the nearest finite samples of the same channel."""
+def fill_non_finite(signal: np.ndarray, recording_index: int) -> np.ndarray:
+    """A copy of `signal` `(channels, time)` with NaN / inf replaced by linear interpolation between the nearest
+    finite samples of the same channel (`nan_policy="interpolate"`); `recording_index` names it in the error."""
     signal = signal.copy()
     time = np.arange(signal.shape[-1])
     for channel, values in enumerate(signal):
@@ -944,7 +945,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             )
         finite = np.isfinite(recording)
         if not finite.all() and nan_policy == "interpolate":
-            recording = _fill_non_finite(recording, index)
+            recording = fill_non_finite(recording, index)
         elif not finite.all():
             num_nan = int(np.isnan(recording).sum())
             num_inf = recording.size - int(finite.sum()) - num_nan

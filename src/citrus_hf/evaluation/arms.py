@@ -94,7 +94,9 @@ class DatasetContext:
         if key not in self.aligned:
             from ..data.alignment import align_task_split, aligned_length, task_feature_extractor
 
-            extractor = task_feature_extractor(contract, self.alignment_for(contract), padding)
+            extractor = task_feature_extractor(
+                contract, self.alignment_for(contract), padding, nan_policy=self.config.nan_policy
+            )
             splits = self.splits_to_align()
             rate = self.config.sampling_rate
             length = aligned_length(splits, extractor, rate)
@@ -312,7 +314,11 @@ class MiniRocketArm(Arm):
     def prepare(self, context, checkpoint):
         from .baselines import raw_windows
 
-        return {"pool": raw_windows(context.splits.train), "scored": raw_windows(context.scored())}
+        nan_policy = context.config.nan_policy
+        return {
+            "pool": raw_windows(context.splits.train, nan_policy=nan_policy),
+            "scored": raw_windows(context.scored(), nan_policy=nan_policy),
+        }
 
     def run(self, context, prepared, chosen, seed, run_dir) -> dict[str, Any]:
         from ..training.metrics import classification_metrics, regression_metrics

@@ -18,6 +18,7 @@ import torch
 
 from .._extras import require
 from ..configuration_citrus import CiTrusConfig
+from ..feature_extraction_citrus import fill_non_finite
 
 
 def patchtst_config(config: CiTrusConfig, num_channels: int = 1, **overrides):
@@ -166,12 +167,15 @@ def patchtst_predict(model, dataset, collator: PatchTSTCollator, batch_size: int
 MINIROCKET_MIN_LENGTH = 9
 
 
-def raw_windows(dataset, min_length: int = MINIROCKET_MIN_LENGTH) -> np.ndarray:
+def raw_windows(dataset, min_length: int = MINIROCKET_MIN_LENGTH, nan_policy: str = "raise") -> np.ndarray:
     """The raw windows of a labelled split as one array `(n, channels, time)` float64, at their own rate: what a
     classical method such as MiniRocket is fitted on. Shorter windows are zero-padded at the end to the longest (and
-    to `min_length`)."""
+    to `min_length`). With `nan_policy="interpolate"`, NaN / inf samples are interpolated linearly within their
+    channel, as the CiTrus arms' feature extractor does (the splits were checked on loading under "raise")."""
     windows = [np.asarray(values, dtype=np.float64) for values in dataset.with_format("numpy")["input_values"]]
     windows = [w[None] if w.ndim == 1 else w for w in windows]
+    if nan_policy == "interpolate":
+        windows = [fill_non_finite(w, index) for index, w in enumerate(windows)]
     length = max(min_length, *(w.shape[-1] for w in windows))
     array = np.zeros((len(windows), windows[0].shape[0], length))
     for index, window in enumerate(windows):

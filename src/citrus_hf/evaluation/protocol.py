@@ -206,6 +206,7 @@ def _dataset_context(config: ProtocolConfig, dataset: str) -> DatasetContext:
         # only scoring on the validation split needs one; the recipes fit without it
         require_validation=config.score_split == "validation",
         sampling_rate=config.sampling_rate,
+        nan_policy=config.nan_policy,
     )
     check_metric_for_task(config.finetune.metric_for_best_model, splits.task)
     normalization = config.normalization.get(dataset, "dataset")
@@ -213,7 +214,7 @@ def _dataset_context(config: ProtocolConfig, dataset: str) -> DatasetContext:
         name=dataset,
         splits=splits,
         pool_labels=splits.labels("train"),
-        overrides=input_overrides(normalization, splits.num_channels, splits.train),
+        overrides=input_overrides(normalization, splits.num_channels, splits.train, config.nan_policy),
         alignment=config.alignment.get(dataset, DEFAULT_TASK_ALIGNMENT),
         config=config,
         score_split=config.score_split,

@@ -23,6 +23,7 @@ from ..training.arguments import (
     check_positive,
 )
 from ..training.recipes import RECIPE_NAMES, recipe_fingerprint
+from ..vocabulary_citrus import NAN_POLICIES
 from .arms import ARMS, CiTrusArm
 
 DEFAULT_ARMS = ("citrus-small", "citrus-scratch", "minirocket", "patchtst-scratch", "prior")
@@ -72,6 +73,13 @@ class ProtocolConfig:
     )
     sampling_rate: float | None = field(
         default=None, metadata={"help": "rate (Hz) of every row of a save_to_disk set without a sampling_rate column"}
+    )
+    nan_policy: Literal[NAN_POLICIES] = field(
+        default="raise",
+        metadata={
+            "help": "NaN / inf samples: raise (name the recording), or interpolate them linearly (for every arm: "
+            "MiniRocket's raw windows too)"
+        },
     )
     alignment: dict[str, str] = field(
         default_factory=dict,
@@ -238,6 +246,9 @@ class ProtocolConfig:
         ):
             values.pop(key)
         values["finetune"].pop("show_progress")
+        if self.nan_policy == "raise":
+            # a set with NaN cannot be fitted under "raise": runs recorded before the setting existed stay reusable
+            values.pop("nan_policy")
         if self.score_split == "validation":
             # since runs scored on validation stopped early-stopping on it (`DatasetContext.for_fitting`): runs
             # recorded before, which selected on the split they were scored on, are not reused
