@@ -47,6 +47,7 @@ from citrus_hf.data.splits import load_split
 from citrus_hf.evaluation import write_report
 from citrus_hf.loading import load_pretrained
 from citrus_hf.publishing.runs import read_run_records
+from citrus_hf.training.recipes import RECIPES
 
 
 @contextmanager
@@ -314,7 +315,10 @@ def test_card_reads_the_runs_own_records(runs):
     assert "| Corpus | eeg_pretrain (window_seconds=10.0, hop_seconds=10.0) |" in text
     assert "| Optimizer steps | 2 |" in text
     assert "not recorded" not in text
-    assert "| Label budget | 2 (8 labelled windows) |" in text and "| Method | full fine-tuning |" in text
+    assert (
+        "| Label budget | 2 (8 labelled windows) |" in text
+        and "| Method | finetune: full fine-tuning with the Trainer" in text
+    )
     entries = {(e.dataset_name, e.metric_type): e for e in ModelCard(text).data.eval_results}
     assert set(entries) == {("basic_motions", m) for m in ("accuracy", "balanced_accuracy", "macro_f1", "auroc")}
     assert entries["basic_motions", "accuracy"].metric_value == pytest.approx(results["test_metrics"]["accuracy"])
@@ -323,17 +327,21 @@ def test_card_reads_the_runs_own_records(runs):
 
 def test_card_names_the_recipe_that_fitted_the_model(runs, tmp_path):
     fine_tuned = read_run_records(runs["finetuned"]).hyperparameters
-    assert fine_tuned["Method"] == "full fine-tuning" and fine_tuned["Training length"] == "6 steps"
+    assert fine_tuned["Method"] == f"finetune: {RECIPES['finetune'].description}"
+    assert fine_tuned["Training length"] == "6 steps"
     assert fine_tuned["Learning rate"] == 1e-3
     folder = finetune_har(tmp_path / "probe", runs["pretrained"], recipe="probe")
     alpha = json.loads((folder / "finetune_results.json").read_text())["recipe_details"]["ridge_alpha"]
     probe = read_run_records(folder).hyperparameters
-    assert (
-        probe["Method"] == f"probe: frozen encoder, ridge read-out of every layer, penalty {alpha:g} by leave-one-out"
-    )
+    assert probe["Method"] == f"probe: {RECIPES['probe'].description}; ridge penalty {alpha:g}"
     # closed form: no optimizer settings or steps that did not happen
     assert not {"Learning rate", "Training length", "Steps trained (best step)", "Early stopping"} & set(probe)
     assert probe["Label budget"] == "2 (8 labelled windows)"
+    # LP-FT (the default from 20 labels per class) was carded as "full fine-tuning"
+    folder = finetune_har(tmp_path / "lpft", runs["pretrained"], steps=2, recipe="probe-finetune")
+    lpft = read_run_records(folder).hyperparameters
+    assert lpft["Method"].startswith(f"probe-finetune: {RECIPES['probe-finetune'].description}; ridge penalty ")
+    assert lpft["Training length"] == "2 steps"
 
 
 def test_eval_results_keep_only_this_models_dataset_and_budget(tmp_path):

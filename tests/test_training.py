@@ -205,25 +205,47 @@ def test_resumed_run_is_bit_identical_to_uninterrupted_run(tmp_path):
 
 def test_killed_process_resumes_to_the_same_weights(tmp_path):
     """A `citrus pretrain` process killed (SIGKILL) after its step-3 checkpoint, resumed in a fresh loop, ends with the
-    weights of an uninterrupted run. A figure at every step keeps the process busy long enough to be killed."""
+    weights of an uninterrupted run. The process holds still right after writing that checkpoint (its save is wrapped
+    to write a sentinel file and wait), so the kill lands at the same point on any machine, never mid-save or after
+    the run has ended."""
+    import textwrap
     import time
 
     killed = tmp_path / "killed"
-    command = [
-        sys.executable, "-m", "citrus_hf.commands", "pretrain", "--output-dir", str(killed), "--model-config",
-        "tiny", "--dataset-options", "window_seconds=10", "hop_seconds=10", "--max-steps", "12",
-        "--per-device-batch-size", "32", "--save-steps", "3", "--save-total-limit", "10", "--plot-steps", "1",
-        "--eval-steps", "1", "--no-show-progress", "--report-to", "tensorboard",
+    sentinel = tmp_path / "step-3-saved"
+    arguments = [
+        "pretrain", "--output-dir", str(killed), "--model-config", "tiny", "--dataset-options", "window_seconds=10",
+        "hop_seconds=10", "--max-steps", "12", "--per-device-batch-size", "32", "--save-steps", "3",
+        "--save-total-limit", "10", "--no-show-progress", "--report-to", "tensorboard",
     ]  # fmt: skip
-    process = subprocess.Popen(command, env={**os.environ, "OMP_NUM_THREADS": "1"}, stderr=subprocess.DEVNULL)
+    script = textwrap.dedent(
+        f"""
+        import pathlib, sys, time
+        from citrus_hf.training.pretrain import PretrainingLoop
+        from citrus_hf.commands.main import main
+
+        save = PretrainingLoop.save_checkpoint
+
+        def save_then_wait(self, step):
+            save(self, step)
+            if step == 3:
+                pathlib.Path({str(sentinel)!r}).write_text("saved")
+                time.sleep(600)
+
+        PretrainingLoop.save_checkpoint = save_then_wait
+        sys.exit(main({arguments!r}))
+        """
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], env={**os.environ, "OMP_NUM_THREADS": "1"}, stderr=subprocess.DEVNULL
+    )
     checkpoint = killed / "checkpoints" / "step-3"
     deadline = time.monotonic() + 240
-    while not (checkpoint / "custom_checkpoint_0.pkl").is_file() and time.monotonic() < deadline:
+    while not sentinel.is_file() and time.monotonic() < deadline:  # a hang guard, not a measurement
         assert process.poll() is None, "the run ended before writing its step-3 checkpoint"
         time.sleep(0.05)
-    time.sleep(0.2)  # let save_state finish its last file; the process is in step 4 or 5 by now
     process.kill()
-    assert process.wait() == -9, "the run finished before it could be killed"
+    assert process.wait() == -9, "the run ended before it could be killed"
     assert not (killed / "model.safetensors").exists()
 
     changes = dict(max_steps=12, per_device_batch_size=32, gradient_accumulation_steps=1, save_steps=100)

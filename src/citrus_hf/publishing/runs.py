@@ -16,6 +16,7 @@ from ..evaluation.records import EvalRecord
 from ..loading import read_json_object
 from ..training.finetune import RESULTS_FILE
 from ..training.pretrain import SUMMARY_FILE
+from ..training.recipes import RECIPES
 
 # Test metrics that describe the model; the loss is the training objective, not a result to report.
 _NOT_REPORTED = {"loss"}
@@ -78,17 +79,23 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _method(results: dict[str, Any], arguments: dict[str, Any]) -> str:
-    """How the run fitted the model: its recipe (`citrus_hf.training.recipes`), or LoRA."""
+    """How the run fitted the model: LoRA, or its recipe as the registry describes it (`RECIPES`), with the ridge
+    penalty the probe chose where the recipe has one."""
     if arguments.get("lora"):
         return f"LoRA (r={arguments.get('lora_r')}, alpha={arguments.get('lora_alpha')})"
-    recipe = results.get("recipe")
-    if recipe == "probe":
-        alpha = (results.get("recipe_details") or {}).get("ridge_alpha")
-        penalty = f", penalty {alpha:g} by leave-one-out" if isinstance(alpha, (int, float)) else ""
-        return f"probe: frozen encoder, ridge read-out of every layer{penalty}"
-    if recipe is None and arguments.get("linear_probe"):  # a run from before the recipes
-        return "linear probe (frozen encoder)"
-    return "full fine-tuning"
+    name = results.get("recipe")
+    recipe = RECIPES.get(name) if isinstance(name, str) else None
+    if recipe is None:  # not recorded, or a recipe of another version of the package
+        return "not recorded" if name is None else str(name)
+    alpha = (results.get("recipe_details") or {}).get("ridge_alpha")
+    penalty = f"; ridge penalty {alpha:g}" if isinstance(alpha, (int, float)) else ""
+    return f"{name}: {recipe.description}{penalty}"
+
+
+def _trained(results: dict[str, Any], arguments: dict[str, Any]) -> bool:
+    """Whether the run took optimizer steps (LoRA, or a recipe that trains; not the probe's closed form)."""
+    recipe = RECIPES.get(results.get("recipe")) if isinstance(results.get("recipe"), str) else None
+    return bool(arguments.get("lora")) or recipe is None or recipe.trains
 
 
 def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
@@ -106,11 +113,10 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
         "Method": _method(results, arguments),
         "Label budget": f"{arguments.get('label_budget')} ({label_budget} labelled windows)",
     }
-    recipe = results.get("recipe")
-    if recipe != "probe" or arguments.get("lora"):  # the probe is fitted in closed form: no optimizer, no steps
+    if _trained(results, arguments):  # the probe is fitted in closed form: no optimizer, no steps
         if trainer.get("max_steps", -1) > 0:
             length = f"{trainer.get('max_steps')} steps"
-        elif recipe is not None:
+        elif results.get("recipe") is not None:
             length = f"{results.get('steps')} steps (scaled to the labelled examples)"
         else:
             length = f"{trainer.get('num_train_epochs')} epochs"
@@ -141,7 +147,7 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
         eval_records=records,
         hyperparameters={key: value for key, value in hyperparameters.items() if value is not None},
     )
-    run.recipe = "lora" if arguments.get("lora") else recipe
+    run.recipe = "lora" if arguments.get("lora") else results.get("recipe")
     base = arguments.get("model")
     if base is not None:
         base_folder = Path(str(base)).expanduser()
