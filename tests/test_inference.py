@@ -390,6 +390,18 @@ def test_pipeline_code_imports_only_what_remote_code_may():
         third_party = set(get_imports(folder / name)) - set(sys.stdlib_module_names)
         assert third_party <= {"numpy", "torch", "transformers"}, (name, third_party)
         assert set(get_relative_imports(folder / name)) <= {"backends"}, name
+    # the names these files spell out instead of importing them
+    from citrus_hf.configuration_citrus import pipeline_task_for
+    from citrus_hf.inference.backends import FUSION_MODEL_TYPE
+    from citrus_hf.inference.pipelines import PROBLEM_TASKS
+    from citrus_hf.vocabulary_citrus import FUSION_MODEL_TYPE as fusion_model_type
+
+    assert FUSION_MODEL_TYPE == fusion_model_type
+    classes = {"classification": "CiTrusForSequenceClassification", "regression": "CiTrusForRegression"}
+    assert PROBLEM_TASKS == {
+        **{problem: pipeline_task_for(name) for problem, name in classes.items()},
+        "encoder": pipeline_task_for("CiTrusModel"),
+    }
 
 
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])

@@ -26,6 +26,7 @@ from .vocabulary_citrus import (
     ATTENTION_TYPES,
     BACKBONES,
     CHANNEL_POOLINGS,
+    CITRUS_MODEL_TYPE,
     ENCODER_ARCHITECTURES,
     HEAD_FEATURES,
     MASK_MODES,
@@ -192,7 +193,7 @@ def check_checkpoint_reference(name_or_path: Any) -> None:
     )
 
 
-def lookup_checkpoint(owner: type, lookup: Callable[..., Any], name_or_path: Any, **kwargs) -> Any:
+def lookup_checkpoint(owner: type, lookup: Callable[..., Any], name_or_path: Any, /, **kwargs) -> Any:
     """`lookup(name_or_path, **kwargs)` (transformers' `get_config_dict` or `get_feature_extractor_dict`) for a class
     with the package's hooks: `owner._checkpoint_locator` turns a bundled checkpoint's name into its folder, a
     mistyped path is refused first (`check_checkpoint_reference`), and when the lookup fails `owner._typo_hint`
@@ -430,7 +431,7 @@ class CiTrusConfig(PreTrainedConfig):
     ```
     """
 
-    model_type = "citrus"
+    model_type = CITRUS_MODEL_TYPE
     # `locate(name) -> folder | None` for checkpoints shipped inside the citrus_hf package ("citrus-small"); set by
     # the package when it is installed (`citrus_hf._auto`), None in remote code.
     _checkpoint_locator = None

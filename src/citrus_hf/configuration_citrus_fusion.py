@@ -28,6 +28,7 @@ from .configuration_citrus import (
     check_misspelt_fields,
     check_num_labels,
 )
+from .vocabulary_citrus import FUSION_MODEL_TYPE
 
 # Modality names become module names (`encoders.<name>`) and keys of the processor's output: plain identifiers.
 _MODALITY_NAME = re.compile(r"^[A-Za-z0-9_]+$")
@@ -76,7 +77,7 @@ class CiTrusFusionConfig(PreTrainedConfig):
     ```
     """
 
-    model_type = "citrus_fusion"
+    model_type = FUSION_MODEL_TYPE
 
     modality_configs: dict[str, CiTrusConfig | dict] | None = None
     normalize_embeddings: bool = True

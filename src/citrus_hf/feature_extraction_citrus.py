@@ -35,7 +35,7 @@ from .configuration_citrus import (
     check_normalization_statistics,
     lookup_checkpoint,
 )
-from .vocabulary_citrus import NAN_POLICIES
+from .vocabulary_citrus import FUSION_MODEL_TYPE, NAN_POLICIES
 
 logger = logging.get_logger(__name__)
 
@@ -384,7 +384,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         heads exactly `num_channels`). `kwargs` override any of them or set the alignment, e.g.
         `from_config(config, alignment="window", hop_length=1500)`.
         """
-        if getattr(config, "model_type", None) == "citrus_fusion":
+        if getattr(config, "model_type", None) == FUSION_MODEL_TYPE:
             raise TypeError(
                 "This is a CiTrus fusion config, with one encoder per modality: build its processor with "
                 "CiTrusFusionProcessor.from_config(config) (one CiTrusFeatureExtractor per modality)."

@@ -208,7 +208,7 @@ def _config_from(preset: str, overrides: dict[str, Any]) -> CiTrusConfig:
     if path.is_file():
         values = _read_json(path)
         model_type = values.get("model_type", CiTrusConfig.model_type)
-        if model_type == "citrus_fusion":
+        if model_type == CiTrusFusionConfig.model_type:
             raise ValueError(
                 f"{preset!r} is a CiTrus fusion checkpoint (one encoder per modality); this route builds "
                 "single-modality models. Train a fusion model with the Trainer and CiTrusFusionDataCollator "

@@ -33,7 +33,14 @@ from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel
 from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
 from .configuration_citrus import CiTrusConfig, _check_choice, check_checkpoint_reference, custom_pipelines_for
-from .vocabulary_citrus import AUTOCORRELATION_LAGS, CHANNEL_POOLINGS, HEAD_FEATURES, POOLING_STATISTICS, POOLINGS
+from .vocabulary_citrus import (
+    AUTOCORRELATION_LAGS,
+    CHANNEL_POOLINGS,
+    FUSION_MODEL_TYPE,
+    HEAD_FEATURES,
+    POOLING_STATISTICS,
+    POOLINGS,
+)
 
 logger = logging.get_logger(__name__)
 
@@ -62,9 +69,6 @@ def _located(locator: Callable | None, name_or_path):
     return name_or_path
 
 
-# `CiTrusFusionConfig.model_type` (this file is shipped as remote code without the fusion files, so it is not
-# imported): a fusion checkpoint is named as one when a single-modality class is asked to load it.
-_FUSION_MODEL_TYPE = "citrus_fusion"
 # Set while a caller loads an encoder into a task class whose new head it fits itself (`head_fitted_by_caller`).
 _HEAD_FITTED_BY_CALLER = contextvars.ContextVar("citrus_head_fitted_by_caller", default=False)
 
@@ -906,7 +910,7 @@ class _CiTrusFamilyMixin:
         )
         model_type = config_dict.get("model_type")
         if model_type != cls.config_class.model_type:
-            if model_type == _FUSION_MODEL_TYPE:  # its encoders are CiTrus models, each loadable on its own
+            if model_type == FUSION_MODEL_TYPE:  # its encoders are CiTrus models, each loadable on its own
                 raise ValueError(
                     f"{name!r} holds a {model_type!r} checkpoint (saved as {config_dict.get('architectures')}), which "
                     "is a fusion checkpoint; take one of its encoders out with "

@@ -8,6 +8,10 @@ one of its relative imports.
 
 from __future__ import annotations
 
+# `model_type` of the single-modality and the fusion configurations: modules that must tell a checkpoint's family from
+# its config.json without importing the fusion files (the model file ships as remote code without them) read it here.
+CITRUS_MODEL_TYPE = "citrus"
+FUSION_MODEL_TYPE = "citrus_fusion"
 BACKBONES = ("hybrid", "cnn", "transformer")
 PRETRAINING_OBJECTIVES = ("time", "spectrogram", "fourier", "time_frequency")
 MASK_MODES = ("per_channel", "shared", "per_modality")
@@ -43,7 +47,9 @@ __all__ = [
     "AUTOCORRELATION_LAGS",
     "BACKBONES",
     "CHANNEL_POOLINGS",
+    "CITRUS_MODEL_TYPE",
     "ENCODER_ARCHITECTURES",
+    "FUSION_MODEL_TYPE",
     "HEAD_FEATURES",
     "MASK_MODES",
     "NORMALIZATIONS",

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..vocabulary_citrus import CHANNEL_POOLINGS, HEAD_FEATURES, POOLINGS
+from ..vocabulary_citrus import CHANNEL_POOLINGS, CITRUS_MODEL_TYPE, HEAD_FEATURES, POOLINGS
 from . import UsageError
 
 # Windows of the check: a batch as the pipelines send it, and one window alone (the batch axis is dynamic).
@@ -150,7 +150,7 @@ def _model_and_target(args: ExportArguments):
 
     folder = resolve_checkpoint(args.model, revision=args.revision)
     model_type = read_json_object(folder / "config.json", "pass a folder written by save_pretrained").get("model_type")
-    if model_type != "citrus":
+    if model_type != CITRUS_MODEL_TYPE:
         raise UsageError(
             f"citrus export: {args.model!r} is a {model_type!r} checkpoint; the ONNX path runs single-modality CiTrus "
             "models (model_type 'citrus'), the ones the pipelines take."

@@ -74,6 +74,9 @@ from transformers.utils import logging
 logger = logging.get_logger(__name__)
 
 BACKENDS = ("auto", "torch", "bf16", "onnxruntime")
+# `vocabulary_citrus.FUSION_MODEL_TYPE`, spelt out: this file travels as remote code with the pipelines, which may
+# import nothing of the package but each other (a test keeps the two equal).
+FUSION_MODEL_TYPE = "citrus_fusion"
 # Opset of the exported graphs. Opset 23's fused `Attention` operator ran slower in ONNX Runtime 1.32 on CPU than the
 # MatMul-Softmax-MatMul graph of opset 18 (251 vs 294 windows/s, paper configuration, one thread).
 ONNX_OPSET = 18
@@ -213,14 +216,13 @@ class InferenceTarget:
         return model(input_values=input_values, patch_mask=patch_mask).logits
 
 
-def _problem_type(model: torch.nn.Module) -> str:
-    """ "classification", "regression" or "embeddings" for the logits of `model`."""
-    config = model.config
-    if type(model).__name__.endswith("ForRegression") or getattr(config, "problem_type", None) == "regression":
+def problem_of(model: torch.nn.Module) -> str:
+    """What `model` outputs: "classification", "regression" (a regressor, or a classifier trained as one:
+    `problem_type="regression"`) or "encoder" (no task head), from its task head (`head_name`)."""
+    head = getattr(model, "head_name", None)
+    if head == "regressor" or getattr(model.config, "problem_type", None) == "regression":
         return "regression"
-    if hasattr(model, "classifier"):
-        return "classification"
-    return "embeddings"
+    return "classification" if head == "classifier" else "encoder"
 
 
 class InferenceBackend:
@@ -693,7 +695,7 @@ def load_backend(
         else:
             description = f"outputs differ by more than {ONNX_TOLERANCE:g}"
             contenders.append(Contender(candidate, _within_onnx_tolerance, description))
-    classifies = target.output == "logits" and _problem_type(model) == "classification"
+    classifies = target.output == "logits" and problem_of(model) == "classification"
     if classifies and cpu_bf16_support() is not None:
         multi_label = getattr(model.config, "problem_type", None) == "multi_label_classification"
         check = _same_label_sets if multi_label else _same_classes
@@ -740,7 +742,7 @@ def cached_backend(
 def _check_model(model) -> None:
     if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
         raise TypeError(f"`model` must be a CiTrus model (e.g. from `from_pretrained`), got a {type(model).__name__}.")
-    if getattr(model.config, "model_type", None) == "citrus_fusion":
+    if getattr(model.config, "model_type", None) == FUSION_MODEL_TYPE:
         raise TypeError(
             "The inference backends run single-modality CiTrus models; a fusion model takes one batch per modality: "
             "call it directly on CiTrusFusionProcessor's output (`model(**processor(recordings, sampling_rate=...))`)."
@@ -1167,6 +1169,7 @@ __all__ = [
     "onnx_export_available",
     "onnx_export_path",
     "predict_windows",
+    "problem_of",
     "register_blocked_attention",
     "shape_policy",
     "weights_fingerprint",

@@ -37,9 +37,17 @@ import torch
 from transformers.pipelines.base import ChunkPipeline
 from transformers.utils import logging
 
-from .backends import BACKENDS, InferenceTarget, cached_backend, check_positive_integer
+from .backends import BACKENDS, InferenceTarget, cached_backend, check_positive_integer, problem_of
 
 logger = logging.get_logger(__name__)
+
+# The pipeline task of each kind of model `problem_of` tells apart (`configuration_citrus.PIPELINE_TASKS`, spelt out:
+# this file travels as remote code and imports nothing of the package but `backends`; a test keeps them equal).
+PROBLEM_TASKS = {
+    "classification": "time-series-classification",
+    "regression": "time-series-regression",
+    "encoder": "time-series-feature-extraction",
+}
 
 # Windows per forward pass unless `batch_size` says otherwise: large enough for efficient kernels, small enough that a
 # batch of 30 s windows at 100 Hz stays in a few MB.
@@ -116,22 +124,10 @@ class _RecordingPipeline(ChunkPipeline):
 
     # --------------------------------------------------------------------------------------------------- the model
 
-    def _problem(self) -> str:
-        model = self.model
-        if type(model).__name__.endswith("ForRegression") or model.config.problem_type == "regression":
-            return "regression"
-        if hasattr(model, "classifier"):
-            return "classification"
-        return "encoder"
-
     def _check_model(self) -> None:
-        problem = self._problem()
+        problem = problem_of(self.model)
         if self.accepted_problems and problem not in self.accepted_problems:
-            suggestion = {
-                "regression": "time-series-regression",
-                "classification": "time-series-classification",
-                "encoder": "time-series-feature-extraction",
-            }[problem]
+            suggestion = PROBLEM_TASKS[problem]
             raise ValueError(
                 f"{type(self).__name__} runs {' or '.join(self.accepted_problems)} models, and "
                 f"{type(self.model).__name__} (problem_type={self.model.config.problem_type!r}) is a {problem} model; "

@@ -50,6 +50,7 @@ from torch import nn
 from transformers.utils import logging
 
 from ..configuration_citrus import CiTrusConfig
+from ..vocabulary_citrus import FUSION_MODEL_TYPE
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -85,7 +86,7 @@ def _check_task_model(model: nn.Module, action: str) -> str:
             "another adapter with `peft_model.add_adapter(name, config)`."
         )
     head_name = _head_name(model)
-    if head_name is None and getattr(getattr(model, "config", None), "model_type", None) == "citrus_fusion":
+    if head_name is None and getattr(getattr(model, "config", None), "model_type", None) == FUSION_MODEL_TYPE:
         fusion_head = getattr(type(model), "head_name", "classifier")
         raise TypeError(
             f"Cannot {action}: these helpers adapt single-modality CiTrus task models, and {type(model).__name__} is a "
