@@ -497,3 +497,61 @@ def test_evaluate_fills_nan_samples_for_every_arm_on_request(tmp_path):
     runs = json.loads((tmp_path / "run" / "results.json").read_text())["runs"]
     assert sorted(run["arm"] for run in runs) == ["citrus-small", "minirocket", "prior"]
     assert all(isinstance(run["macro_f1"], float) and np.isfinite(run["macro_f1"]) for run in runs)
+
+
+def test_a_second_finetune_into_a_used_folder_is_refused_or_replaces_the_first(tmp_path, own_set):
+    """A default run after a --lora run into one folder left the adapter, its card and its task config beside the new
+    weights, and `pipeline(model=folder)` served the old adapter while finetune_results.json reported the new run."""
+    folder = tmp_path / "run"
+    command = ["finetune", "--model", "citrus-small", "--dataset", str(own_set), "--label-budget", "2"]
+    command += ["--output-dir", str(folder), "--no-show-progress"]
+    code, errors = _citrus(*command, "--lora", "--max-steps", "1")
+    assert code == 0, errors
+    assert (folder / "adapter_config.json").is_file()
+    code, errors = _citrus(*command)
+    assert code == 2 and "already holds a fine-tuned model" in errors and "--overwrite-output-dir" in errors
+    code, errors = _citrus(*command, "--overwrite-output-dir")
+    assert code == 0, errors
+    left = {path.name for path in folder.iterdir()}
+    assert {"model.safetensors", "config.json", "finetune_results.json"} <= left
+    assert not {"adapter_config.json", "adapter_model.safetensors", "citrus_task_config.json", "README.md"} & left
+    assert not (folder / "trainer").exists()
+    assert json.loads((folder / "finetune_results.json").read_text())["arguments"]["lora"] is False
+
+
+def test_step_selection_options_are_named_when_the_validation_split_is_too_small(tmp_path, own_set, caplog):
+    """--eval-steps, --early-stopping-patience and --metric-for-best-model were dropped without a word when the
+    validation split was too small to select a step on (the run keeps its last weights)."""
+    import logging
+
+    caplog.set_level(logging.WARNING)
+    command = ["finetune", "--model", "citrus-small", "--dataset", str(own_set), "--label-budget", "2"]
+    command += ["--recipe", "finetune", "--max-steps", "2", "--eval-steps", "1", "--early-stopping-patience", "2"]
+    code, errors = _citrus(*command, "--output-dir", str(tmp_path / "run"), "--no-show-progress")
+    assert code == 0, errors
+    warnings = " ".join(r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
+    assert "--eval-steps, --early-stopping-patience have no effect on this run: the validation split" in warnings
+    assert "fewer than 5 examples of every class" in warnings
+
+
+def test_finetune_starts_from_a_fine_tuned_folder_with_a_new_head(tmp_path, own_set):
+    """From a task checkpoint of another class count, `citrus finetune` failed, telling a command-line user to pass
+    Python's `ignore_mismatched_sizes=True`; the task model it builds always gets a new head."""
+    import torch
+
+    from citrus_hf.training.finetune import build_citrus_task_model
+
+    first = tmp_path / "first"
+    command = ["finetune", "--model", "citrus-small", "--dataset", str(own_set), "--label-budget", "2"]
+    code, errors = _citrus(*command, "--output-dir", str(first), "--no-show-progress")
+    assert code == 0, errors
+    second = ["finetune", "--model", str(first), "--dataset", "basic_motions", "--label-budget", "2"]
+    code, errors = _citrus(*second, "--output-dir", str(tmp_path / "second"), "--no-show-progress")
+    assert code == 0, errors  # 3 classes -> 4
+    # a head of the same size is started anew too, not kept from the first task
+    from citrus_hf import CiTrusForSequenceClassification
+
+    same = build_citrus_task_model("classification", 1, ["a", "b", "c"], checkpoint=str(first))
+    kept = CiTrusForSequenceClassification.from_pretrained(first)
+    assert not torch.equal(same.classifier.weight, kept.classifier.weight)
+    assert torch.equal(same.classifier.bias, torch.zeros_like(same.classifier.bias))

@@ -764,8 +764,9 @@ def test_lora_finetuning_saves_an_adapter_that_reloads_on_its_base(tmp_path):
 
 
 def test_finetune_arguments_are_checked():
-    with pytest.raises(ValueError, match="Use --recipe finetune"):
-        FinetuneArguments(output_dir="x", dataset="basic_motions", model="citrus-small", recipe="probe", lora=True)
+    for recipe in ("probe", "probe-finetune"):  # probe-finetune with --lora quietly ran the finetune recipe
+        with pytest.raises(ValueError, match=f"--lora runs the finetune recipe .*drop --recipe {recipe} or --lora"):
+            FinetuneArguments(output_dir="x", dataset="basic_motions", model="citrus-small", recipe=recipe, lora=True)
     with pytest.raises(ValueError, match="recipe must be one of"):
         FinetuneArguments(output_dir="x", dataset="basic_motions", recipe="distill")
     with pytest.raises(FileNotFoundError, match="--model './no/such/run' is not a checkpoint folder"):

@@ -854,15 +854,20 @@ class _CiTrusFamilyMixin:
             )
         if not same_class and not replace_head:
             cls._check_task_class(pretrained_model_name_or_path, saved_architectures)
-        if held.records and not same_class and not mismatched:
+        # A head of another size is reported in full (a checkpoint of another task may be a mistake), except for
+        # callers that fit the head themselves and asked for it (`ignore_mismatched_sizes=True`): one line for them.
+        fitted_here = replace_mismatched and not mismatched_backbone and _HEAD_FITTED_BY_CALLER.get()
+        new_sized_head = [key for key, _, _ in mismatched] if fitted_here else []
+        if held.records and ((not same_class and not mismatched) or new_sized_head):
             # The expected case: the checkpoint's encoder, a head of this class that starts untrained, and the
             # checkpoint's own head (if any) left out. One line instead of transformers' table.
             saved = saved_architectures[0] if saved_architectures else "another CiTrus class"
             message = (
                 f"{cls.__name__}: encoder loaded from {str(pretrained_model_name_or_path)!r} (a {saved} checkpoint)"
             )
-            if missing:
-                message += f"; new, untrained head: {', '.join(_modules_of(missing))} (fine-tune it before use)"
+            if missing or new_sized_head:
+                new_head = _modules_of(missing + new_sized_head)
+                message += f"; new, untrained head: {', '.join(new_head)} (fine-tune it before use)"
             if unexpected:
                 message += f"; not used: the checkpoint's {', '.join(_modules_of(unexpected))}"
             (logger.info if _HEAD_FITTED_BY_CALLER.get() else logger.warning)(message + ".")

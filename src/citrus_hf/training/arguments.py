@@ -173,6 +173,12 @@ class FinetuneArguments:
     dataset_options: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "builder options of a registered dataset, e.g. window_seconds=5"}
     )
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={
+            "help": "replace an earlier run's model, adapter, card and records in output_dir (refused otherwise)"
+        },
+    )
     sampling_rate: float | None = field(
         default=None, metadata={"help": "rate (Hz) of every row when a save_to_disk set has no sampling_rate column"}
     )
@@ -237,10 +243,12 @@ class FinetuneArguments:
         paths_as_strings(self, ("output_dir", "dataset", "model", "model_config"))
         if self.recipe not in RECIPE_NAMES:
             raise ValueError(f"recipe must be one of {RECIPE_NAMES}, got {self.recipe!r}.")
-        if self.lora and self.recipe == "probe":
-            raise ValueError(
-                "LoRA adapts the encoder while it trains; the probe keeps it frozen. Use --recipe finetune."
+        if self.lora and self.recipe not in ("auto", "finetune"):
+            # LoRA is its own way of training the encoder: it runs the Trainer as the finetune recipe does
+            why = {"probe": "the probe keeps the encoder frozen, and LoRA adapts it while it trains"}.get(
+                self.recipe, "probe-then-fine-tune trains the whole model, where LoRA trains small adapters"
             )
+            raise ValueError(f"--lora runs the finetune recipe ({why}); drop --recipe {self.recipe} or --lora.")
         # Imported here: parsing the options (and `citrus finetune --help`) must not import torch.
         from ..data.alignment import TASK_ALIGNMENTS, TASK_NORMALIZATIONS
         from ..loading import check_model_reference

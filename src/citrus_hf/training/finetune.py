@@ -10,6 +10,7 @@ with train / validation / test splits, label budgets, alignment to the model's i
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,7 +35,16 @@ from ..loading import build_config, resolve_checkpoint
 from .arguments import FinetuneArguments, TrainerSettings
 from .metrics import check_metric_for_task, compute_metrics_fn, dumps_strict, metric_greater_is_better
 from .numerics import denormals_flushed
-from .recipes import FINETUNE_EPOCHS, RECIPES, labels_per_class, resolve_recipe, score
+from .recipes import (
+    FINETUNE_EPOCHS,
+    MIN_VALIDATION_PER_CLASS,
+    MIN_VALIDATION_REGRESSION,
+    RECIPES,
+    labels_per_class,
+    resolve_recipe,
+    score,
+    validation_is_usable,
+)
 
 logger = logging.get_logger(__name__)
 
@@ -54,7 +64,8 @@ def build_citrus_task_model(
 ):
     """A `CiTrusForSequenceClassification` / `CiTrusForRegression` for `num_channels`-channel input.
 
-    From `checkpoint` (a pre-training or task checkpoint: the backbone is loaded strictly, the head is new) or, when
+    From `checkpoint` (a pre-training or task checkpoint of any task and number of classes: the backbone is loaded
+    strictly, the head is new) or, when
     it is None, freshly initialised from `config` (the same input contract, from scratch). `overrides` replace
     config fields of the input contract (normalisation, see `input_overrides`) and of the head (a recipe's
     `head_overrides`).
@@ -78,12 +89,32 @@ def build_citrus_task_model(
         model_class = CiTrusForRegression
     if checkpoint is not None:
         with head_fitted_by_caller():  # the recipe fits the new head next: no "fine-tune it before use"
-            model = model_class.from_pretrained(str(resolve_checkpoint(checkpoint)), **overrides)
+            # A task checkpoint's trained head belongs to its own task: the new task gets a new head, whatever the
+            # checkpoint's task or number of classes (the backbone still loads strictly).
+            model = model_class.from_pretrained(
+                str(resolve_checkpoint(checkpoint)), replace_head=True, ignore_mismatched_sizes=True, **overrides
+            )
+        if model_class.__name__ in (model.config.architectures or []):  # the saved head was loaded: start it anew
+            logger.info(f"{checkpoint}: its trained {model_class.head_name} is replaced by a new one for this task.")
+            _reset_head(getattr(model, model_class.head_name), model.config.initializer_range)
     else:
         if config is None:
             raise ValueError("Give a pre-trained `checkpoint` or a `config` to train from scratch.")
         model = model_class(with_input_overrides(config, overrides))
     return model
+
+
+def _reset_head(head: torch.nn.Module, initializer_range: float) -> None:
+    """Initialise a task head's layers as a new model's: transformers' own initialisation skips weights that were
+    loaded from a checkpoint."""
+    with torch.no_grad():
+        for module in head.modules():
+            if isinstance(module, torch.nn.Linear):
+                torch.nn.init.normal_(module.weight, std=initializer_range)
+                if module.bias is not None:
+                    torch.nn.init.zeros_(module.bias)
+            elif module is not head and hasattr(module, "reset_parameters"):
+                module.reset_parameters()
 
 
 def init_regression_bias(head: torch.nn.Linear, targets: np.ndarray) -> None:
@@ -244,6 +275,7 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
     from transformers import set_seed
 
     start = time.perf_counter()
+    _check_fresh_output_dir(args)
     splits = load_task_splits(
         args.dataset,
         args.dataset_options,
@@ -292,7 +324,6 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
                 "are used."
             )
     recipe = RECIPES["finetune"] if args.lora else resolve_recipe(args.recipe, per_class, splits.task)
-    _warn_unused_settings(args, recipe)
     length = aligned_length(splits_to_align, extractor, args.sampling_rate)
     train, validation, test = (
         _aligned_split(name, split, extractor, splits.task, args.sampling_rate, length)
@@ -302,6 +333,7 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
             ("test", splits.test),
         )
     )
+    _warn_unused_settings(args, recipe, validation, splits.task)
 
     set_seed(args.trainer.seed)
     model = build_citrus_task_model(
@@ -322,8 +354,9 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
     output_dir = Path(args.output_dir)
     trainer_dir = output_dir / "trainer"
     outcome = recipe.fit(model, train, validation, splits.task, args.trainer, trainer_dir)
-    if trainer_dir.is_dir() and not any(trainer_dir.iterdir()):
-        trainer_dir.rmdir()  # the Trainer's folder, left empty when it saved nothing there
+    # The Trainer's scratch checkpoints (whole model copies per soup member): nothing reads them once the fit is
+    # over, and a folder that is copied or pushed would carry them along.
+    shutil.rmtree(trainer_dir, ignore_errors=True)
     if args.lora:
         from .lora import save_adapter
 
@@ -357,6 +390,49 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
     return result
 
 
+# What a fine-tuning run writes into its output folder (`save_pretrained` with the remote code its config names, or
+# `save_adapter` with its card; the extractor; the run record): a second run into the folder replaces them all, or an
+# adapter, card or weights of the first would be served beside the second's (`pipeline(model=folder)` prefers the
+# adapter).
+RUN_FILES = (
+    RESULTS_FILE,
+    "config.json",
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "preprocessor_config.json",
+    "adapter_config.json",
+    "adapter_model.safetensors",
+    "citrus_task_config.json",
+    "README.md",
+    "configuration_citrus.py",
+    "modeling_citrus.py",
+    "feature_extraction_citrus.py",
+    "vocabulary_citrus.py",
+    "pipelines.py",
+    "backends.py",
+)
+# Files that show the folder holds a run's model (not only, say, a README the user put there).
+_RUN_MARKERS = (RESULTS_FILE, "model.safetensors", "adapter_model.safetensors")
+
+
+def _check_fresh_output_dir(args: FinetuneArguments) -> None:
+    """Refuse to fit into a folder that holds another run's model, unless `overwrite_output_dir` asks to replace it
+    (then its files, `RUN_FILES`, are deleted first)."""
+    output_dir = Path(args.output_dir)
+    found = [name for name in _RUN_MARKERS if (output_dir / name).is_file()]
+    if not found:
+        return
+    if not args.overwrite_output_dir:
+        raise ValueError(
+            f"--output-dir {str(output_dir)!r} already holds a fine-tuned model ({', '.join(found)}); give another "
+            "--output-dir, or pass --overwrite-output-dir to replace that run (its model, adapter, card and records)."
+        )
+    logger.warning(f"Replacing the run in {output_dir} (--overwrite-output-dir).")
+    for name in RUN_FILES:
+        (output_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(output_dir / "trainer", ignore_errors=True)
+
+
 def _aligned_split(name: str, split, extractor, task: str, sampling_rate: float | None, length: int):
     """`align_task_split`, its errors about a recording naming the split it is in."""
     try:
@@ -370,20 +446,31 @@ def _aligned_split(name: str, split, extractor, task: str, sampling_rate: float 
 _SETTINGS_WITHOUT_STEPS = ("seed", "report_to", "show_progress", "logging_steps")
 
 
-def _warn_unused_settings(args: FinetuneArguments, recipe) -> None:
+def _warn_unused_settings(args: FinetuneArguments, recipe, validation, task: str) -> None:
     """Say which of the given settings the run will not use: the training settings when the recipe takes no
-    optimizer step (the probe, which `--recipe auto` picks below 20 labels per class), LoRA's without `--lora`, the
-    from-scratch model config with a checkpoint."""
+    optimizer step (the probe, which `--recipe auto` picks below 20 labels per class), the step-selection ones when
+    the validation split is too small to select on, LoRA's without `--lora`, the from-scratch model config with a
+    checkpoint."""
     defaults = TrainerSettings()
     unused: list[tuple[list[str], str]] = []
+
+    def given(names) -> list[str]:
+        return [name for name in names if getattr(args.trainer, name) != getattr(defaults, name)]
+
     if not recipe.trains:
-        names = [
-            name
-            for name in vars(defaults)
-            if name not in _SETTINGS_WITHOUT_STEPS and getattr(args.trainer, name) != getattr(defaults, name)
-        ]
         reason = f"recipe {recipe.name!r} fits a ridge read-out without optimizer steps (--recipe finetune trains)"
-        unused.append((names, reason))
+        unused.append((given(n for n in vars(defaults) if n not in _SETTINGS_WITHOUT_STEPS), reason))
+    elif not validation_is_usable(validation, task):
+        least = (
+            f"{MIN_VALIDATION_REGRESSION} examples"
+            if task == "regression"
+            else f"{MIN_VALIDATION_PER_CLASS} examples of every class"
+        )
+        reason = (
+            f"the validation split ({len(validation)} examples) holds fewer than {least}, too few to choose a step on, "
+            "so the run keeps its last weights"
+        )
+        unused.append((given(("eval_steps", "early_stopping_patience", "metric_for_best_model")), reason))
     if not args.lora:
         names = [name for name in ("lora_r", "lora_alpha") if getattr(args, name) != getattr(FinetuneArguments, name)]
         unused.append((names, "LoRA settings apply with --lora"))
