@@ -416,3 +416,28 @@ def test_regression_label_shape_error_shows_the_labels_as_given():
     model = CiTrusForRegression(tiny_config(num_targets=2))
     with pytest.raises(ValueError, match=r"= \(3, 2\), got \(3,\); set num_targets"):
         model(input_values=torch.randn(3, 1, 200), labels=torch.randn(3))
+
+
+def test_a_model_loaded_in_another_dtype_runs_as_it_is_under_auto(classifier_folder):
+    """`pipeline(model=..., dtype=torch.bfloat16)` (a common habit) died inside torch with "mat1 and mat2 must have the
+    same dtype" on CPUs with native bf16, where "auto" raced its bf16 path on a model that was not float32."""
+    for dtype in (torch.bfloat16, torch.float64):
+        run = pipeline(model=classifier_folder, dtype=dtype)
+        assert run.model.dtype == dtype
+        assert len(run(LONG, sampling_rate=RATE)["windows"]) == 2
+    model = CiTrusForSequenceClassification.from_pretrained(classifier_folder, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"backend='bf16' runs a float32 model.*torch.float64.*backend='torch'"):
+        load_backend(model, "bf16")
+
+
+def test_the_pipeline_refuses_an_extractor_of_another_input_contract(classifier_folder, caplog):
+    """An extractor at another rate (or patch length, or normalisation) fed the model windows it was not trained on,
+    without a word."""
+    model = CiTrusForSequenceClassification.from_pretrained(classifier_folder)
+    other_rate = CiTrusFeatureExtractor.from_config(model.config, sampling_rate=50)
+    with pytest.raises(ValueError, match=r"sampling_rate=50.0 \(the model's: 100\.0\).*from_config\(model.config\)"):
+        pipeline("time-series-classification", model=model, feature_extractor=other_rate)
+    longer = CiTrusFeatureExtractor.from_config(model.config, context_length=2 * model.config.context_length)
+    with caplog.at_level("WARNING"):
+        pipeline("time-series-classification", model=model, feature_extractor=longer)
+    assert "windows of 400 samples and the model was trained on 200" in caplog.text

@@ -693,3 +693,20 @@ def test_transformers_usual_call_arguments_are_taken():
             extractor(ragged, sampling_rate=MODEL_RATE, padding=no_padding, max_length=800)
     with pytest.raises(ValueError, match="`truncation=False` is not supported"):
         extractor(same, sampling_rate=MODEL_RATE, truncation=False)
+
+
+def test_integer_counts_on_a_large_offset_keep_their_signal():
+    """Integer samples went straight to float32: counts around 2^31 (uint32 ADC samples) were rounded to float32's
+    step of 256 counts, and a swing of a few counts on 2^23 was zeroed as a constant window, without a word."""
+    time = np.arange(1000) / 100
+    sine = np.sin(2 * np.pi * time)
+    extractor = make_extractor()
+    reference = extractor(sine, sampling_rate=100)["input_values"][0, 0]
+    for counts in (
+        (2**31 + 50 * sine).astype(np.uint32),
+        (2**31 + 50 * sine).astype(np.int64),
+        np.round(2**23 + 4 * sine).astype(np.int32),
+        (1000 * sine).astype(np.int16),
+    ):
+        values = extractor(counts, sampling_rate=100)["input_values"][0, 0]
+        assert values.dtype == np.float32 and np.corrcoef(values, reference)[0, 1] > 0.99, counts.dtype

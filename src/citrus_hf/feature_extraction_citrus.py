@@ -924,7 +924,9 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 )
                 + ". Pass `signal.T` (or `signal.transpose(0, 2, 1)` for a batch)."
             )
-        if recording.dtype != np.float64:
+        if recording.dtype.kind in "iu":  # integer counts: an ADC's, or a CSV of them
+            recording = self._counts_as_float(recording)
+        elif recording.dtype != np.float64:
             recording = recording.astype(np.float32, copy=False)
         if input_channel_names is not None:
             recording = self._select_channels(recording, index, input_channel_names)
@@ -971,6 +973,18 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 # exactly (float32 data, or nested lists of it) carry nothing more and go through as float32 data does.
                 recording = recording - recording.mean(axis=-1, keepdims=True)
         return recording
+
+    def _counts_as_float(self, recording: np.ndarray) -> np.ndarray:
+        """Integer samples `(channels, time)` as floats without losing them. Cast straight to float32, counts on a
+        large offset were rounded to float32's step (256 counts at 2^31) and swings of a few counts on 2^23 were
+        zeroed as a constant window. With z-scoring, which removes each window's mean anyway, each channel's mean is
+        removed exactly in float64 first; otherwise counts beyond float32's exact integers (2^24) stay float64."""
+        if self.normalization == "zscore":
+            centered = recording.astype(np.float64)
+            centered -= centered.mean(axis=-1, keepdims=True)
+            return centered.astype(np.float32)
+        exact = recording.size == 0 or (int(recording.max()) < 2**24 and int(recording.min()) > -(2**24))
+        return recording.astype(np.float32 if exact else np.float64)
 
     def _select_channels(self, recording: np.ndarray, index: int, input_channel_names: Sequence[str]) -> np.ndarray:
         if self.channel_names is None:

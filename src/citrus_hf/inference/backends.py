@@ -351,6 +351,11 @@ class BFloat16Backend(InferenceBackend):
                 f"backend='bf16' is the CPU bf16 path; the model is on {model.device}. Use backend='torch' (for "
                 "mixed precision on an accelerator, load the model with dtype=torch.bfloat16)."
             )
+        if model.dtype != torch.float32:
+            raise ValueError(
+                f"backend='bf16' runs a float32 model in bf16 autocast, and this one is {model.dtype}; load it in "
+                "float32 (the default of from_pretrained) for this path, or use backend='torch'."
+            )
         bf16_support = cpu_bf16_support()
         if bf16_support is None:
             logger.warning_once(
@@ -673,7 +678,8 @@ def load_backend(
     if backend == "onnxruntime":
         return OnnxRuntimeBackend(model, target, cache_dir, num_threads, batch_threads)
     reference = TorchBackend(model, target, batch_threads)
-    if not on_cpu:
+    if not on_cpu or model.dtype != torch.float32:
+        # the faster paths are float32 models run otherwise; a model loaded in another dtype runs as it is
         return reference
     contenders = []
     # ONNX Runtime first: exact, and the fastest path measured at batch 1 and on shared cores (benchmarks/speed.py).

@@ -120,6 +120,7 @@ class _RecordingPipeline(ChunkPipeline):
                 "`feature_extractor=`."
             )
         self._check_model()
+        self._check_contract()
         self._backends: dict[tuple, Any] = {}
 
     # --------------------------------------------------------------------------------------------------- the model
@@ -140,6 +141,31 @@ class _RecordingPipeline(ChunkPipeline):
             raise ValueError(
                 f"The checkpoint was saved as {saved[0]} and loaded as {loaded}: its trained head would be replaced by "
                 f"a new, untrained one. Load it with its own class, or call `pipeline(model=...)` without a task."
+            )
+
+    def _check_contract(self) -> None:
+        """Refuse a feature extractor that aligns recordings to another input contract than the model's: windows at
+        another rate, patch length or normalisation would be scored without a word (another window length is said)."""
+        config, extractor = self.model.config, self.feature_extractor
+        fields = ["sampling_rate", "patch_length", "normalization", "normalization_mean", "normalization_std"]
+        if getattr(config, "fixes_channel_count", False):  # a head that concatenates the channels takes exactly these
+            fields.append("num_channels")
+        differ = [
+            f"{name}={getattr(extractor, name, None)!r} (the model's: {getattr(config, name, None)!r})"
+            for name in fields
+            if getattr(extractor, name, None) != getattr(config, name, None)
+        ]
+        if differ:
+            raise ValueError(
+                f"The feature extractor does not align recordings to this model's input contract: {'; '.join(differ)}. "
+                "Pass the checkpoint's own extractor (saved next to its weights), or "
+                "`feature_extractor=CiTrusFeatureExtractor.from_config(model.config)`."
+            )
+        if extractor.context_length != config.context_length:
+            logger.warning(
+                f"The feature extractor cuts windows of {extractor.context_length} samples and the model was trained "
+                f"on {config.context_length}; scores of windows of another length may differ from those it was "
+                "checked on."
             )
 
     def _backend(self, backend: str, target: InferenceTarget, cache_dir):
