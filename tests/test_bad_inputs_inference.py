@@ -441,3 +441,39 @@ def test_the_pipeline_refuses_an_extractor_of_another_input_contract(classifier_
     with caplog.at_level("WARNING"):
         pipeline("time-series-classification", model=model, feature_extractor=longer)
     assert "windows of 400 samples and the model was trained on 200" in caplog.text
+
+
+def test_pandas_objects_and_datasets_audio_rows_are_taken_as_habit_gives_them(classify, extractor):
+    """A pandas Series, and a `datasets` audio-style row (`{"array", "sampling_rate", "path"}`), were refused; a
+    DataFrame (usually (time, channels)) now gets the transpose in its message."""
+    import pandas as pd
+
+    expected = classify(LONG, sampling_rate=RATE)
+    assert classify(pd.Series(LONG), sampling_rate=RATE) == expected
+    assert classify({"array": LONG, "sampling_rate": RATE, "path": "night.edf"}) == expected
+    with pytest.raises(TypeError, match=r"DataFrame is usually \(time, channels\); pass `frame.to_numpy\(\).T`"):
+        classify(pd.DataFrame({"Fz": LONG, "Cz": LONG}), sampling_rate=RATE)
+    np.testing.assert_array_equal(
+        extractor(pd.Series(SHORT), sampling_rate=RATE)["input_values"],
+        extractor(SHORT, sampling_rate=RATE)["input_values"],
+    )
+    with pytest.raises(TypeError, match=r"DataFrame.*frame.to_numpy\(\).T"):
+        extractor(pd.DataFrame({"Fz": SHORT}), sampling_rate=RATE)
+    # rows of different lengths in `datasets`' numpy format come as an object array: a list of recordings
+    ragged = np.empty(2, dtype=object)
+    ragged[0], ragged[1] = LONG, SHORT
+    assert extractor(ragged, sampling_rate=RATE)["input_values"].shape[0] == 2
+
+
+def test_model_input_habits_get_the_right_fix():
+    """`attention_mask=` got advice about peft and not `patch_mask`; the extractor's window bookkeeping
+    (`recording_index`) got "unexpected keyword argument"; rows aligned one at a time (one axis too many) were told
+    to add an axis."""
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2)).eval()
+    x = torch.randn(2, 1, 200)
+    with pytest.raises(ValueError, match=r"padding mask as `patch_mask` \(batch, num_patches\)"):
+        model(x, attention_mask=torch.ones(2, 10))
+    with pytest.raises(TypeError, match=r"`recording_index`.*pass only `input_values` and `patch_mask`"):
+        model(x, recording_index=torch.zeros(2))
+    with pytest.raises(ValueError, match=r"a batch of one.*batched=True.*processing_class=extractor"):
+        model(x[:, None])

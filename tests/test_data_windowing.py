@@ -91,3 +91,10 @@ def test_beat_agreement_counts_one_to_one():
     test = np.array([102, 198, 199, 500])
     result = beat_agreement(reference, test, 1000.0, tolerance_seconds=0.005)
     assert result["matched"] == 2 and result["sensitivity"] == 0.5 and result["ppv"] == 0.5
+
+
+def test_a_hop_under_one_sample_is_refused():
+    """It gave every window several times (41 starts for 9 distinct windows at a hop of 0.2 samples)."""
+    with pytest.raises(ValueError, match=r"A hop of 0.2 s at 1.0 Hz is under one sample.*at least 1 s"):
+        window_starts(10, 1.0, 2.0, 0.2)
+    assert window_starts(10, 173.61, 0.01, 1 / 173.61).size > 0  # exactly one sample passes

@@ -658,7 +658,7 @@ def test_trainer_with_the_extractor_as_processing_class_trains_on_rows_of_differ
                 {"input_values": np.zeros((1, 20)), "labels": "run"},
             ],
             {"return_tensors": "pt"},
-            r"`labels` of the examples are strings \(e\.g\. 'walk'\).*class_encode_column",
+            r"`labels` of the examples are strings \(e\.g\. 'walk'\).*cast_column\('label', ClassLabel",
         ),
         (
             [{"input_values": np.zeros((1, 20)), "labels": [0, 1]}, {"input_values": np.zeros((1, 20)), "labels": [1]}],
@@ -710,3 +710,19 @@ def test_integer_counts_on_a_large_offset_keep_their_signal():
     ):
         values = extractor(counts, sampling_rate=100)["input_values"][0, 0]
         assert values.dtype == np.float32 and np.corrcoef(values, reference)[0, 1] > 0.99, counts.dtype
+
+
+def test_more_channels_than_samples_suggest_a_transpose(caplog):
+    """(250, 64): 1 s of 64-channel EEG at 250 Hz as (time, channels) became 250 channels of 0.26 s, and the warning
+    said nothing of the axes."""
+    with caplog.at_level("WARNING"):
+        values = make_extractor()(np.random.default_rng(0).standard_normal((250, 64)), sampling_rate=250)
+    assert values["input_values"].shape[1] == 250
+    assert "250 channels of 64 samples or more each" in caplog.text and "pass `signal.T`" in caplog.text
+
+
+def test_a_string_of_channel_names_is_named_as_such():
+    """It said "`input_channel_names` has 1 names but recording 0 has 1 channels"."""
+    extractor = make_extractor(channel_names=["Fz"])
+    with pytest.raises(TypeError, match=r"must be a list of names.*got the string 'Fz'; pass \['Fz'\]"):
+        extractor(np.zeros((1, 200)), sampling_rate=100, input_channel_names="Fz")

@@ -413,6 +413,12 @@ def test_an_adapter_on_the_bundled_checkpoint_records_its_name_and_reloads_anywh
     with torch.no_grad():
         torch.testing.assert_close(reloaded(input_values=inputs).logits, lora.eval()(input_values=inputs).logits)
     assert main(["export", str(tmp_path / "adapter")]) == 2  # "... is a LoRA adapter ...", one line
+    # transformers' Auto classes load an adapter folder's base with a default head: the trained head then failed on
+    # its shape, in an error naming the base and suggesting ignore_mismatched_sizes=True
+    from transformers import AutoModelForSequenceClassification
+
+    with pytest.raises(ValueError, match=r"is a CiTrus LoRA adapter.*load_adapter\(None, .*pipeline\(model="):
+        AutoModelForSequenceClassification.from_pretrained(tmp_path / "adapter")
 
 
 def test_an_adapter_runs_on_every_inference_path_and_as_a_pipeline_folder(make_tiny_config, tmp_path):

@@ -835,3 +835,14 @@ def test_denormals_are_flushed_in_the_block_and_process_wide_after_flush_denorma
         pytest.skip("this CPU cannot flush subnormal floats")
     assert float(inside) == 0.0 and float(after) == pytest.approx(1e-39)
     assert float(in_new_thread) == 0.0 and float(at_the_end) == 0.0
+
+
+def test_trainer_settings_may_be_given_as_a_mapping():
+    """`FinetuneArguments(trainer={"seed": 1})` (as a YAML file gives it) failed with "'dict' object has no attribute
+    'lr_scheduler_type'"."""
+    arguments = FinetuneArguments(output_dir="x", dataset="basic_motions", trainer={"seed": 1, "max_steps": 4})
+    assert isinstance(arguments.trainer, TrainerSettings) and arguments.trainer.max_steps == 4
+    with pytest.raises(ValueError, match=r"`trainer` has no settings \['max_step'\]"):
+        FinetuneArguments(output_dir="x", dataset="basic_motions", trainer={"max_step": 4})
+    with pytest.raises(TypeError, match="must be a TrainerSettings"):
+        FinetuneArguments(output_dir="x", dataset="basic_motions", trainer=4)

@@ -173,8 +173,8 @@ def check_numeric_labels(key: str, labels: np.ndarray, what: str) -> None:
     if labels.dtype.kind in "USO":
         raise ValueError(
             f"`{key}` of the {what} are {'strings' if labels.dtype.kind in 'US' else 'objects'} (e.g. "
-            f"{str(labels.flat[0])!r}); the model needs class ids: `dataset = dataset.class_encode_column('label')` "
-            "before training."
+            f"{str(labels.flat[0])!r}); the model needs class ids: `dataset = dataset.cast_column('label', "
+            "ClassLabel(names=[...]))` before training, with every class name listed (the same ids in every split)."
         )
 
 
@@ -778,7 +778,15 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 "the feature extractor once per channel layout."
             )
         num_channels = channel_counts.pop()
-        if num_channels != self.num_channels:
+        shortest = min(recording.shape[-1] for recording in recordings)
+        if num_channels > shortest:
+            # more channels than samples: (time, channels) data read the wrong way round, almost always
+            logger.warning(
+                f"The recordings have {num_channels} channels of {shortest} samples or more each. If the array's axes "
+                "are (time, channels), pass `signal.T` (or `signal.transpose(0, 2, 1)` for a batch): the feature "
+                "extractor takes (channels, time)."
+            )
+        elif num_channels != self.num_channels:
             logger.warning_once(
                 f"The recordings have {num_channels} channels and the checkpoint {self.num_channels}: CiTrus encodes "
                 "every channel on its own with shared weights, so they are passed through unchanged (one token "
@@ -832,6 +840,17 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
 
     def _to_recordings(self, raw_signal: Any) -> list[np.ndarray]:
         """Split the input into recordings of shape `(channels, time)` (views where possible)."""
+        kind = type(raw_signal).__name__
+        if kind == "Series" and hasattr(raw_signal, "to_numpy"):  # pandas: one single-channel recording
+            raw_signal = raw_signal.to_numpy()
+        elif kind == "DataFrame" and hasattr(raw_signal, "to_numpy"):
+            raise TypeError(
+                "got a pandas DataFrame, whose rows are usually time and columns channels; pass `frame.to_numpy().T` "
+                "(channels, time), after selecting the signal's columns."
+            )
+        elif isinstance(raw_signal, np.ndarray) and raw_signal.dtype == object and raw_signal.ndim == 1:
+            # rows of different lengths from `datasets`' numpy format: a list of recordings
+            raw_signal = list(raw_signal)
         if isinstance(raw_signal, (list, tuple)):
             if len(raw_signal) == 0:
                 raise ValueError("the input is an empty list: pass at least one recording.")
@@ -992,8 +1011,13 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 "`input_channel_names` was given but this feature extractor has no `channel_names` to match them "
                 "against; set `channel_names` in the model config (or the extractor), or select the channels yourself."
             )
-        if isinstance(input_channel_names, str) or len(input_channel_names) != recording.shape[0]:
-            given = 1 if isinstance(input_channel_names, str) else len(input_channel_names)
+        if isinstance(input_channel_names, str):
+            raise TypeError(
+                f"`input_channel_names` must be a list of names, one per channel of the recording, got the string "
+                f"{input_channel_names!r}; pass [{input_channel_names!r}] for a single channel."
+            )
+        if len(input_channel_names) != recording.shape[0]:
+            given = len(input_channel_names)
             raise ValueError(
                 f"`input_channel_names` has {given} names but recording {index} has {recording.shape[0]} channels; "
                 "give one name per channel, in the recording's order."

@@ -85,15 +85,48 @@ def head_fitted_by_caller() -> Iterator[None]:
         _HEAD_FITTED_BY_CALLER.reset(token)
 
 
+# Beside a LoRA adapter saved by `citrus_hf.training.lora.save_adapter`: the task model's config (its classes and
+# head), which the adapter's own files do not hold.
+ADAPTER_TASK_CONFIG_NAME = "citrus_task_config.json"
+
+
+def _refuse_citrus_adapter_through_auto(adapter_kwargs: dict | None) -> None:
+    """transformers' Auto classes load the base of an adapter folder and then the adapter; for a CiTrus adapter the base
+    would get a default head, and the adapter's trained head would fail on its shape with an error that names the
+    base. Refuse it up front with the routes that read the task config."""
+    adapter = (adapter_kwargs or {}).get("_adapter_model_path")
+    if adapter is not None and os.path.isfile(os.path.join(str(adapter), ADAPTER_TASK_CONFIG_NAME)):
+        raise ValueError(
+            f"{str(adapter)!r} is a CiTrus LoRA adapter, whose task head's settings ({ADAPTER_TASK_CONFIG_NAME}) the Auto "
+            f"classes do not read: load it with `citrus_hf.training.lora.load_adapter(None, {str(adapter)!r})` (then "
+            f"`merge_adapter` for a plain model), or run it with `pipeline(model={str(adapter)!r})`."
+        )
+
+
 def _is_tracing() -> bool:
     """True under torch.export / torch.compile / ONNX export, where data-dependent checks cannot run."""
     return torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing()
 
 
+# What the feature extractor's `alignment="window"` output carries beside the model inputs.
+_WINDOW_BOOKKEEPING = ("recording_index", "window_start_seconds")
+
+
 def _reject_text_kwargs(kwargs: dict) -> None:
     for name, value in kwargs.items():
+        if name in _WINDOW_BOOKKEEPING:
+            raise TypeError(
+                f"CiTrus forward() got `{name}`, which says where the windows of alignment='window' come from and is "
+                "no model input: pass only `input_values` and `patch_mask` (`{k: v for k, v in features.items() if k "
+                "in extractor.model_input_names}`), or use `citrus_hf.inference.predict_windows` or the pipeline."
+            )
         if name not in _TEXT_MODEL_KWARGS:
             raise TypeError(f"CiTrus forward() got an unexpected keyword argument {name!r}.")
+        if value is not None and name == "attention_mask":
+            raise ValueError(
+                "CiTrus models take their padding mask as `patch_mask` (batch, num_patches), which the feature "
+                "extractor returns beside `input_values`, not as `attention_mask`."
+            )
         if value is not None:
             raise ValueError(
                 f"CiTrus models take bio-signals as `input_values` (batch, channels, time), not `{name}`. "
@@ -788,6 +821,7 @@ class _CiTrusFamilyMixin:
         `config.json`, a path that does not exist and a checkpoint of another model type.
         """
         requested = pretrained_model_name_or_path
+        _refuse_citrus_adapter_through_auto(kwargs.get("adapter_kwargs"))
         pretrained_model_name_or_path = _located(cls._checkpoint_locator, pretrained_model_name_or_path)
         return_loading_info = kwargs.pop("output_loading_info", False)
         replace_head = kwargs.pop("replace_head", False)
@@ -1119,6 +1153,13 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             raise TypeError(
                 f"`input_values` must be a torch.Tensor of shape (batch, channels, time), got {type(input_values).__name__}; "
                 "use CiTrusFeatureExtractor(..., return_tensors='pt')."
+            )
+        if input_values.dim() == 4 and input_values.shape[1] == 1:
+            raise ValueError(
+                f"`input_values` must have shape (batch, channels, time), got {tuple(input_values.shape)}: each "
+                "example holds a batch of one, as when rows were aligned one at a time "
+                '(`dataset.map(lambda x: extractor(x["signal"], ...))`). Map with `batched=True`, or pass '
+                "`processing_class=extractor` to the Trainer (its `pad` stacks such rows)."
             )
         if input_values.dim() != 3:
             raise ValueError(

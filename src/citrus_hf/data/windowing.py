@@ -34,6 +34,11 @@ def window_starts(
     window = seconds_to_samples(window_seconds, sampling_rate)
     if window < 1:
         raise ValueError(f"A {window_seconds} s window at {sampling_rate} Hz holds no sample.")
+    if hop_seconds * sampling_rate < 1 - 1e-9:
+        raise ValueError(
+            f"A hop of {hop_seconds} s at {sampling_rate} Hz is under one sample, so windows would repeat; give a hop of "
+            f"at least {1 / sampling_rate:g} s."
+        )
     span = stop - start - window
     if span < 0:
         return np.zeros(0, dtype=np.int64)

@@ -179,9 +179,11 @@ class _RecordingPipeline(ChunkPipeline):
         """Run the pipeline on one recording or a list of recordings.
 
         Args:
-            inputs: one recording, `(time,)` or `(channels, time)` as a numpy array, torch tensor or (nested) list of
-                numbers, or a dict `{"raw": recording, "sampling_rate": rate}`; a list of recordings (or a
-                `(batch, channels, time)` array) gives a list of results.
+            inputs: one recording, `(time,)` or `(channels, time)` as a numpy array or torch tensor (or a flat list
+                of numbers), or a dict `{"raw": recording, "sampling_rate": rate}` (or `"array"`, as `datasets`'
+                audio rows; a `"path"` is ignored), whose recording may also be a nested list `(channels, time)`; a
+                list of recordings (a list of lists is one, as in transformers' audio pipelines) or a
+                `(batch, channels, time)` array gives a list of results.
             sampling_rate (`float` or `list[float]`): the recordings' rate in Hz, one for all or, for a list of
                 recordings, one per recording (unless each dict gives its own). Required.
             batch_size (`int`, defaults to 64): windows per forward pass.
@@ -299,7 +301,7 @@ class _RecordingPipeline(ChunkPipeline):
     def _recording_and_rate(inputs: Any, sampling_rate: float | None) -> tuple[Any, float]:
         sampling_rate = _one_rate(sampling_rate)
         if isinstance(inputs, dict):
-            unknown = set(inputs) - {*SIGNAL_KEYS, "sampling_rate"}
+            unknown = set(inputs) - {*SIGNAL_KEYS, "sampling_rate", "path"}  # `datasets`' audio rows carry a path
             given = [key for key in SIGNAL_KEYS if key in inputs]
             if unknown or len(given) != 1:
                 raise ValueError(
@@ -326,6 +328,13 @@ class _RecordingPipeline(ChunkPipeline):
                     f"A recording given as a list must be rectangular lists of numbers ((time,) or (channels, time)): "
                     f"{error}."
                 ) from error
+        if type(inputs).__name__ in ("Series", "DataFrame") and hasattr(inputs, "to_numpy"):  # pandas
+            if inputs.ndim == 2:
+                raise TypeError(
+                    "A recording given as a pandas DataFrame is usually (time, channels); pass "
+                    "`frame.to_numpy().T` (channels, time), after selecting the signal's columns."
+                )
+            inputs = inputs.to_numpy()
         if not isinstance(inputs, (np.ndarray, torch.Tensor)):
             raise TypeError(
                 f"A recording must be a numpy array, a torch tensor, a list of numbers or a dict with 'raw' and "

@@ -9,6 +9,8 @@ parsers from these dataclasses and answer in about a second. Checks that need th
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -271,8 +273,23 @@ class FinetuneArguments:
             raise ValueError(f"normalization must be one of {TASK_NORMALIZATIONS}, got {self.normalization!r}.")
         parse_budget(self.label_budget)
         check_positive("sampling_rate", self.sampling_rate, allow_none=True)
+        self.trainer = trainer_settings(self.trainer)
         check_lr_scheduler_type(self.trainer.lr_scheduler_type)
         check_output_dir(self.output_dir)
+
+
+def trainer_settings(value: Any) -> TrainerSettings:
+    """`value` as `TrainerSettings`: a mapping (as a YAML or JSON file gives the settings) is converted, with its
+    unknown names refused; anything else that is not `TrainerSettings` is refused naming the class."""
+    if isinstance(value, TrainerSettings):
+        return value
+    if isinstance(value, Mapping):
+        known = {field.name for field in dataclasses.fields(TrainerSettings)}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"`trainer` has no settings {unknown}; TrainerSettings has {sorted(known)}.")
+        return TrainerSettings(**value)
+    raise TypeError(f"`trainer` must be a TrainerSettings (or a dict of its settings), got {type(value).__name__}.")
 
 
 @dataclass

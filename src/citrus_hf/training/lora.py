@@ -50,6 +50,7 @@ from torch import nn
 from transformers.utils import logging
 
 from ..configuration_citrus import CiTrusConfig
+from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME
 from ..vocabulary_citrus import FUSION_MODEL_TYPE
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ logger = logging.get_logger(__name__)
 ADAPTER_CONFIG_NAME = "adapter_config.json"
 ADAPTER_WEIGHTS_NAME = "adapter_model.safetensors"
 # The task model's config (not `config.json`: transformers would then take the adapter folder for a full checkpoint).
-TASK_CONFIG_NAME = "citrus_task_config.json"
+TASK_CONFIG_NAME = ADAPTER_TASK_CONFIG_NAME  # the model file refuses such folders in the Auto classes
 # The adaptable modules of the encoder, by their names under the backbone (`citrus.` in a task model).
 _ATTENTION_PATTERN = r"encoder\.layers\.\d+\.attention\.[qkvo]_proj"
 _FFN_PATTERN = r"encoder\.layers\.\d+\.ffn\.fc[12]"

@@ -268,7 +268,7 @@ def checked_probe_dataset(model, dataset, task: str, fitting: bool = False):
                 raise ValueError(
                     f"Labels must be class ids 0..{num_labels - 1} for this {num_labels}-class model, got "
                     f"{np.unique(labels)[:10].tolist()}; map class names to ids with "
-                    "`dataset.class_encode_column('labels')`."
+                    "`dataset.cast_column('labels', ClassLabel(names=[...]))`, every class name listed."
                 )
             if len(np.unique(labels)) < 2:
                 raise ValueError(f"Every label is {labels[0]}: a classifier needs examples of at least two classes.")
