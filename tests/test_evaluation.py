@@ -74,6 +74,26 @@ def test_summary_gains_and_markdown_on_hand_made_runs(tmp_path):
         write_report([], tmp_path)
 
 
+def test_fusion_table_leaves_out_a_seed_without_a_value_as_the_protocol_tables_do():
+    """A seed whose AUROC is undefined (one class in its test split) is left out of the fusion protocol's cell, as
+    `summarize` leaves it out of the low-data protocol's; it used to turn the whole cell into n/a."""
+    from citrus_hf.evaluation.multimodal import FusionProtocolResult, format_table
+
+    result = FusionProtocolResult()
+    for auroc in (0.8, math.nan, 0.6):
+        result.add("fusion", "4/class", {"accuracy": 0.7, "auroc": auroc})
+    mean, std = result.summary("fusion", "4/class", "auroc")
+    assert mean == pytest.approx(0.7) and std == pytest.approx(np.std([0.8, 0.6], ddof=1))
+    assert format_table(result, "auroc").splitlines()[-1] == "| fusion | 70.0 ± 14.1 |"
+    runs = [
+        _run("har", "citrus-time", "4/class", seed, 0.7) | {"auroc": a} for seed, a in enumerate((0.8, math.nan, 0.6))
+    ]
+    entry = summarize(runs)[0]
+    assert (entry["auroc_mean"], entry["auroc_std"]) == (mean, std)
+    result.add("eda", "4/class", {"accuracy": 0.5, "auroc": math.nan})  # no seed with a value: n/a
+    assert format_table(result, "auroc").splitlines()[-1] == "| eda | n/a |"
+
+
 def test_evaluate_tiny_budget_writes_every_output_with_every_arm(tmp_path):
     """`citrus evaluate` with every arm, pre-trained here for a few steps, on real HAR and heart-rate data."""
     output = tmp_path / "eval"

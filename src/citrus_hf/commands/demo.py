@@ -67,6 +67,7 @@ def run_demo(
     output_dir: str | os.PathLike = "citrus_demo_output", quick: bool = False, fetch: bool = True
 ) -> ProtocolResult:
     """Run the demo (see the module docstring) and print its table. Returns the protocol's result."""
+    from ..evaluation.arms import CLASSICAL_BASELINE
     from ..evaluation.protocol import run_protocol
 
     start = time.perf_counter()
@@ -76,7 +77,7 @@ def run_demo(
         print("Fetching the offline real corpus (cached archives are only checked) ...", flush=True)
         fetch_offline_corpus()
     config = demo_config(output_dir, quick=quick)
-    if "minirocket" not in config.arms:
+    if CLASSICAL_BASELINE not in config.arms:
         print(
             "MiniRocket + ridge, the classical baseline, is left out: it needs aeon, which is not installed "
             "(pip install 'citrus-hf[baselines]' to compare with it).",

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..training.recipes import AUTO_PROBE_FINETUNE_FROM_PER_CLASS  # numpy only: `--help` stays torch-free
+
 DESCRIPTION = (
     "Fit a pre-trained checkpoint (--model) or a model from scratch to a labelled set with the recipe its label "
-    "budget calls for (--recipe auto: a ridge probe on the frozen encoder below 20 labels per class and for "
-    "regression, that probe then fine-tuning from 20); prints and saves the test metrics."
+    "budget calls for (--recipe auto: a ridge probe on the frozen encoder below "
+    f"{AUTO_PROBE_FINETUNE_FROM_PER_CLASS} labels per class and for regression, that probe then fine-tuning from "
+    f"{AUTO_PROBE_FINETUNE_FROM_PER_CLASS}); prints and saves the test metrics."
 )
 
 

@@ -111,6 +111,10 @@ class Arm(ABC):
         name: registry key (`citrus evaluate --arms NAME`).
         description: one line for the report.
         pretrained: whether it starts from pre-trained weights (a checkpoint given, bundled or pre-trained here).
+        network: whether it fits a network's weights, pre-trained or from random weights (the report draws the
+            latter dashed).
+        learns: whether it fits a model to the labelled examples at all; one that does not (the prior) is the floor
+            the report leaves out of its gaps and its below-chance cells.
         scratch_counterpart: the arm that is the same model from random weights: the report pairs them.
         optional_modules: optional dependencies (keys of `citrus_hf._extras.EXTRAS`) the arm fits with; the protocol
             checks they are installed before it starts.
@@ -120,6 +124,8 @@ class Arm(ABC):
     description: str
     optional_modules: tuple[str, ...] = ()
     pretrained: bool = False
+    network: bool = False
+    learns: bool = True
     # pre-trained by the protocol itself (on its corpus) when no checkpoint is given
     pretrainable: bool = False
     scratch_counterpart: str | None = None
@@ -156,6 +162,7 @@ class CiTrusArm(Arm):
     name: str
     description: str
     pretrained: bool = True
+    network = True
     backbone: str = "hybrid"
     objective: str = "time"
     bundled: str | None = None
@@ -240,6 +247,7 @@ class PatchTSTArm(Arm):
     name: str
     description: str
     pretrained: bool = False
+    network = True
     scratch_counterpart: str | None = None
 
     @property
@@ -341,6 +349,7 @@ class PriorArm(Arm):
 
     name = "prior"
     description = "no model: the labelled subset's mean target / class frequencies"
+    learns = False
 
     def run(self, context, prepared, chosen, seed, run_dir) -> dict[str, Any]:
         from ..training.metrics import classification_metrics, regression_metrics
@@ -413,7 +422,7 @@ register_arm(MiniRocketArm())
 register_arm(PriorArm())
 
 # The reference every table compares against: the classical method a practitioner would use.
-CLASSICAL_BASELINE = "minirocket"
+CLASSICAL_BASELINE = MiniRocketArm.name
 
 
 __all__ = [

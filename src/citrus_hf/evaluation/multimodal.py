@@ -20,7 +20,6 @@ during pre-training.
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -40,6 +39,7 @@ from ..data.sources.systole import (  # noqa: F401  (the task's events are the d
     PictureEvents,
     load_picture_events,
 )
+from .report import format_mean_std, mean_std
 
 
 def block_folds(events: PictureEvents) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -163,7 +163,8 @@ class FusionProtocolResult:
             runs.setdefault(metric, []).append(float(value))
 
     def summary(self, condition: str, budget: str, metric: str) -> tuple[float, float]:
-        """Mean and standard deviation (ddof=1) over seeds."""
+        """Mean and standard deviation (ddof=1) over the seeds whose metric has a value (`report.mean_std`: an AUROC
+        that one seed could not compute leaves that seed out, not the cell)."""
         runs = self.scores.get(condition, {}).get(budget, {})
         if metric not in runs:
             recorded = sorted({m for budgets in self.scores.values() for b in budgets.values() for m in b})
@@ -171,8 +172,7 @@ class FusionProtocolResult:
                 f"No {metric!r} recorded for condition {condition!r} at budget {budget!r}; the result holds "
                 f"{recorded or 'no run yet'}."
             )
-        values = np.asarray(runs[metric], dtype=np.float64)
-        return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        return mean_std(runs[metric])
 
 
 def onset_time_reference(events: PictureEvents, train: np.ndarray, test: np.ndarray) -> np.ndarray:
@@ -265,7 +265,8 @@ def run_fusion_protocol(
 
 
 def format_table(result: FusionProtocolResult, metric: str) -> str:
-    """A Markdown table: one row per condition, one column per budget, `mean +- std` over seeds (in %)."""
+    """A Markdown table: one row per condition, one column per budget, `mean ± std` over seeds (in %) as the
+    protocol's tables show them (`report.format_mean_std`)."""
     if not result.scores:
         raise ValueError("The result holds no run yet: run `run_fusion_protocol` (or `result.add`) first.")
     labels = list(next(iter(result.scores.values())).keys())
@@ -274,7 +275,6 @@ def format_table(result: FusionProtocolResult, metric: str) -> str:
     for condition in result.scores:
         cells = []
         for label in labels:
-            mean, std = result.summary(condition, label, metric)
-            cells.append("n/a" if math.isnan(mean) else f"{100 * mean:.1f} ± {100 * std:.1f}")
+            cells.append(format_mean_std(*result.summary(condition, label, metric), metric))
         lines.append(f"| {condition} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -5,7 +5,8 @@ For every labelled set, label budget (k examples per class, or a fraction of the
 (`evaluation.arms.ARMS`) is fitted on the same labelled subset and scored on the same test split:
 
 - `citrus-small`: the bundled pre-trained checkpoint, fitted with the default recipe (`recipe="auto"`: the
-  frozen-encoder ridge probe below 20 labels per class, probe-then-fine-tune from there; `citrus_hf.training.recipes`);
+  frozen-encoder ridge probe below `AUTO_PROBE_FINETUNE_FROM_PER_CLASS` labels per class, probe-then-fine-tune from
+  there; both in `citrus_hf.training.recipes`);
 - `citrus-scratch`: the same model and recipe from random weights (its from-scratch twin), and
   `citrus-scratch-finetune`, fully fine-tuned from random weights;
 - `minirocket`: MiniRocket + ridge with internal cross-validation (aeon) on the raw recordings: the classical
@@ -43,8 +44,9 @@ from transformers.utils import logging
 
 from ..data.alignment import DEFAULT_TASK_ALIGNMENT, input_overrides
 from ..data.splits import draw_budget, load_task_splits, parse_budget
+from ..loading import read_json_object
 from ..training.metrics import check_metric_for_task, dumps_strict, metrics_as_numbers
-from ..training.pretrain import PretrainArguments, is_pretrained_model_dir, pretrain
+from ..training.pretrain import SUMMARY_FILE, PretrainArguments, is_pretrained_model_dir, pretrain
 from .arms import ARMS, CLASSICAL_BASELINE, CiTrusArm, DatasetContext, PatchTSTArm
 from .report import write_report
 from .settings import DEFAULT_ARMS, ProtocolConfig
@@ -123,10 +125,10 @@ def _pretrain_arguments(config: ProtocolConfig, arm, output_dir: Path) -> Pretra
 
 def _matching_run(output_dir: Path, arguments: PretrainArguments) -> bool:
     """A finished pre-training in `output_dir` made with the same arguments (so it can be reused)."""
-    summary_path = output_dir / "pretraining_summary.json"
+    summary_path = output_dir / SUMMARY_FILE
     if not is_pretrained_model_dir(output_dir) or not summary_path.is_file():
         return False
-    saved = json.loads(summary_path.read_text()).get("arguments", {})
+    saved = read_json_object(summary_path, "restore it, or delete the folder to pre-train again.").get("arguments", {})
     wanted = json.loads(json.dumps(asdict(arguments), default=str))
     keys = (
         "dataset",

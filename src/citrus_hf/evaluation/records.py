@@ -19,7 +19,8 @@ class EvalRecord:
 
     Attributes:
         dataset: dataset name as shown in the card, e.g. `"Epilepsy"`.
-        metric: metric type, e.g. `"accuracy"`, `"f1"`, `"mse"`.
+        metric: metric type: for `citrus evaluate` results one of `citrus_hf.training.metrics`' names, e.g.
+            `"macro_f1"`, `"accuracy"`, `"mae"` (a list of records may name others).
         value: the metric's value (the mean over seeds when `seeds` > 1).
         dataset_id: Hub dataset id or short type used in `model-index`; defaults to `dataset`.
         split: dataset split, e.g. `"test"`.

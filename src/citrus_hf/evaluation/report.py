@@ -1,8 +1,11 @@
 """Reports of the low-data protocol: every run as JSON and CSV, mean ± std tables in Markdown, and a plot of the main
 metric against the label budget (one line per arm, error bars over seeds).
 
-A run record is a flat dict: `dataset`, `task`, `arm`, `budget` (its label, e.g. "5/class"), `budget_order`,
-`seed`, `n_train`, the test metrics (`accuracy`, ... or `mae`, ...), `best_step`, `steps`, `seconds`.
+A run record (one line of `runs.jsonl`, written by `protocol._run_record`) is a flat dict: `dataset`, `task`, `arm`,
+`budget` (its label, e.g. "5/class"), `budget_order`, `seed`, `n_train`, `num_classes` (None for regression), the
+test metrics (`training.metrics.metrics_for_task`: `accuracy`, ... or `mae`, ...), `recipe`, `best_step`, `steps`,
+`seconds`, `scored_on` (the split scored; runs recorded before it existed were scored on test), `signature` and
+`data` (what a resumed protocol matches earlier runs on) and, for the arms that align windows, `alignment`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from ..training.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, dumps_strict, metric_greater_is_better
+from ..training.metrics import (
+    CLASSIFICATION_METRICS,
+    REGRESSION_METRICS,
+    dumps_strict,
+    metric_greater_is_better,
+    metrics_for_task,
+)
+from .arms import ARMS, CLASSICAL_BASELINE
 
 PRIMARY_METRIC = {"classification": "macro_f1", "regression": "mae"}
 METRIC_NAMES = {
@@ -34,13 +44,20 @@ COLLAPSE_MARGIN = 0.10
 
 def scratch_counterparts() -> dict[str, str]:
     """Pre-trained arm -> the arm that is the same model from random weights (the pre-training gain's reference)."""
-    from .arms import ARMS
-
     return {name: arm.scratch_counterpart for name, arm in ARMS.items() if arm.scratch_counterpart}
 
 
-def task_metrics(task: str) -> tuple[str, ...]:
-    return CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
+def _learns(arm: str) -> bool:
+    """Whether `arm` fits a model to the labelled examples (`Arm.learns`: not the prior); an arm this install does
+    not register (results of another version) counts as one."""
+    return arm not in ARMS or ARMS[arm].learns
+
+
+def _line_style(arm: str) -> str:
+    """Dotted for an arm that learns nothing (the prior), dashed for a network from random weights."""
+    if not _learns(arm):
+        return ":"
+    return "--" if arm in ARMS and ARMS[arm].network and not ARMS[arm].pretrained else "-"
 
 
 def _scale(metric: str) -> float:
@@ -48,7 +65,9 @@ def _scale(metric: str) -> float:
     return 100.0 if metric in CLASSIFICATION_METRICS else 1.0
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
+def mean_std(values: list[float | None]) -> tuple[float, float]:
+    """Mean and standard deviation (ddof=1; 0 for one value) of the finite `values`: a seed whose metric has no value
+    (None or NaN, such as AUROC with one class in the test split) is left out; NaN for both when none is left."""
     finite = [v for v in values if v is not None and math.isfinite(v)]
     if not finite:
         return math.nan, math.nan
@@ -77,8 +96,8 @@ def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "n_train": float(np.mean([m["n_train"] for m in members])),
             "num_classes": members[0].get("num_classes"),
         }
-        for metric in task_metrics(task):
-            entry[f"{metric}_mean"], entry[f"{metric}_std"] = _mean_std([m.get(metric) for m in members])
+        for metric in metrics_for_task(task):
+            entry[f"{metric}_mean"], entry[f"{metric}_std"] = mean_std([m.get(metric) for m in members])
         summary.append(entry)
     return sorted(summary, key=lambda e: (e["dataset"], e["budget_order"], e["arm"]))
 
@@ -108,7 +127,7 @@ def paired_gaps(runs: list[dict[str, Any]], reference_of: dict[str, str]) -> lis
                 differences.append(sign * (member[metric] - other[metric]) * _scale(metric))
         if not differences:
             continue
-        mean, std = _mean_std(differences)
+        mean, std = mean_std(differences)
         gaps.append(
             {
                 "dataset": dataset,
@@ -132,9 +151,10 @@ def pretraining_gains(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return paired_gaps(runs, scratch_counterparts())
 
 
-def baseline_gaps(runs: list[dict[str, Any]], baseline: str = "minirocket") -> list[dict[str, Any]]:
-    """`paired_gaps` of every arm but `baseline` and the prior to `baseline` (by default the classical MiniRocket)."""
-    arms = {run["arm"] for run in runs} - {baseline, "prior"}
+def baseline_gaps(runs: list[dict[str, Any]], baseline: str = CLASSICAL_BASELINE) -> list[dict[str, Any]]:
+    """`paired_gaps` of every arm that learns (not the prior) but `baseline` to `baseline` (by default the classical
+    MiniRocket)."""
+    arms = {run["arm"] for run in runs if _learns(run["arm"])} - {baseline}
     if baseline not in {run["arm"] for run in runs}:
         return []
     return paired_gaps(runs, dict.fromkeys(arms, baseline))
@@ -146,7 +166,7 @@ def collapsed_cells(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     cells = []
     for entry in summarize(runs):
         classes = entry.get("num_classes")
-        if entry["task"] != "classification" or entry["arm"] == "prior" or not classes:
+        if entry["task"] != "classification" or not _learns(entry["arm"]) or not classes:
             continue
         floor = 1.0 / classes + COLLAPSE_MARGIN
         if entry["macro_f1_mean"] < floor:
@@ -163,7 +183,8 @@ def _shown(mean: float, metric: str) -> float:
     return round(mean * _scale(metric), _digits(metric))
 
 
-def _format(mean: float, std: float, metric: str) -> str:
+def format_mean_std(mean: float, std: float, metric: str) -> str:
+    """`mean ± std` as the tables show `metric` (classification scores in %), or "n/a" when no seed had a value."""
     if not math.isfinite(mean):
         return "n/a"
     scale, digits = _scale(metric), _digits(metric)
@@ -217,7 +238,7 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
             cells = []
             for _, budget in budgets:
                 entry = cell.get((arm, budget))
-                text = _format(entry[f"{metric}_mean"], entry[f"{metric}_std"], metric) if entry else "—"
+                text = format_mean_std(entry[f"{metric}_mean"], entry[f"{metric}_std"], metric) if entry else "—"
                 bold = entry is not None and _shown(entry[f"{metric}_mean"], metric) == best.get(budget)
                 cells.append(f"**{text}**" if bold else text)
             lines.append(f"| {arm} | " + " | ".join(cells) + " |")
@@ -270,9 +291,9 @@ def plot_results(runs: list[dict[str, Any]], path: str | os.PathLike, title: str
 
     summary = summarize(runs)
     datasets = sorted({e["dataset"] for e in summary})
-    models = sorted({e["arm"] for e in summary} - {"prior"})
+    models = [arm for arm in sorted({e["arm"] for e in summary}) if _learns(arm)]
     palette = plt.get_cmap("tab10")
-    colors = {arm: palette(index % 10) for index, arm in enumerate(models)} | {"prior": "0.45"}
+    colors = {arm: palette(index % 10) for index, arm in enumerate(models)}  # the prior is grey
     # at most four panels a row: a long row of a dozen sets is unreadable once scaled to a page
     columns = min(4, len(datasets))
     rows = -(-len(datasets) // columns)
@@ -291,13 +312,13 @@ def plot_results(runs: list[dict[str, Any]], path: str | os.PathLike, title: str
             x = [p + offset for p, _ in points]
             y = [e[f"{metric}_mean"] * _scale(metric) for _, e in points]
             error = [e[f"{metric}_std"] * _scale(metric) for _, e in points]
-            style = ":" if arm == "prior" else ("--" if "scratch" in arm else "-")
+            color, style = colors.get(arm, "0.45"), _line_style(arm)
             axis.errorbar(
-                x, y, yerr=error, label=arm, color=colors[arm], marker="o", capsize=3, linestyle=style, lw=1.4, ms=4
+                x, y, yerr=error, label=arm, color=color, marker="o", capsize=3, linestyle=style, lw=1.4, ms=4
             )
         axis.set_xticks(range(len(budgets)), [b for _, b in budgets])
         axis.set_xlabel("label budget")
-        lower = " (lower is better)" if metric in ("mae", "rmse") else ""
+        lower = "" if metric_greater_is_better(metric) else " (lower is better)"
         axis.set_ylabel(f"{_scored_split(runs, dataset)} {METRIC_NAMES[metric]}{lower}")
         axis.set_title(f"{dataset} ({entries[0]['task']})")
         axis.grid(alpha=0.3)
@@ -361,6 +382,8 @@ __all__ = [
     "PRIMARY_METRIC",
     "baseline_gaps",
     "collapsed_cells",
+    "format_mean_std",
+    "mean_std",
     "paired_gaps",
     "markdown_tables",
     "plot_results",

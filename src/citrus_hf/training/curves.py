@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .pretrain import SUMMARY_FILE
+from .pretrain import SUMMARY_CURVES, SUMMARY_FILE
 
-CURVE_KEYS = ("train_losses", "eval_losses", "eval_baseline_losses")
+CURVE_KEYS = tuple(SUMMARY_CURVES.values())
 
 
 def load_summary(run: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,8 @@ import numpy as np
 from scipy.special import softmax
 from scipy.stats import rankdata
 
+from ..data.splits import LABEL_TASKS
+
 CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "auroc")
 REGRESSION_METRICS = ("mae", "rmse", "pearson_r")
 # Metrics where smaller is better; everything else is maximised (model selection, plots, "best arm").
@@ -151,10 +153,20 @@ def regression_metrics(predictions, targets) -> dict[str, float]:
     }
 
 
+def _check_task(task: str) -> None:
+    if task not in LABEL_TASKS:
+        raise ValueError(f"task must be one of {LABEL_TASKS}, got {task!r}.")
+
+
+def metrics_for_task(task: str) -> tuple[str, ...]:
+    """The metrics an evaluation of `task` (one of `citrus_hf.data.splits.LABEL_TASKS`) reports, in their order."""
+    _check_task(task)
+    return CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
+
+
 def compute_metrics_fn(task: str):
     """A `Trainer` `compute_metrics` for `task` ("classification" or "regression") over an `EvalPrediction`."""
-    if task not in ("classification", "regression"):
-        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+    _check_task(task)
 
     def compute_metrics(eval_prediction) -> dict[str, float]:
         predictions = eval_prediction.predictions
@@ -184,7 +196,7 @@ def check_metric_for_task(name: str, task: str | None = None) -> None:
         if name.removeprefix("eval_") not in known:
             raise ValueError(f"--metric-for-best-model must be one of {', '.join(known)}, got {name!r}.")
         return
-    task_metrics = CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
+    task_metrics = metrics_for_task(task)
     if name.removeprefix("eval_") not in ("loss", *task_metrics):
         raise ValueError(
             f"--metric-for-best-model {name!r} is not a {task} metric; choose loss or one of {', '.join(task_metrics)}."
@@ -241,6 +253,7 @@ __all__ = [
     "macro_f1",
     "metric_greater_is_better",
     "metrics_as_numbers",
+    "metrics_for_task",
     "pearson_r",
     "regression_metrics",
     "strict_json",

@@ -681,7 +681,8 @@ def _optimizer_and_scheduler(model: torch.nn.Module, args: PretrainArguments, nu
     return optimizer, scheduler
 
 
-_SUMMARY_CURVES = {"train": "train_losses", "eval": "eval_losses", "baseline": "eval_baseline_losses"}
+# The loop's curve -> its key in the summary (`PretrainResult`'s field); `training.curves` reads the summary by these.
+SUMMARY_CURVES = {"train": "train_losses", "eval": "eval_losses", "baseline": "eval_baseline_losses"}
 
 
 def _earlier_curve(output_dir: str | os.PathLike, name: str, last_step: int) -> list[tuple[int, float]]:
@@ -689,7 +690,7 @@ def _earlier_curve(output_dir: str | os.PathLike, name: str, last_step: int) -> 
     summary_path = Path(output_dir) / SUMMARY_FILE
     if not summary_path.is_file():
         return []
-    points = json.loads(summary_path.read_text()).get(_SUMMARY_CURVES[name]) or []
+    points = json.loads(summary_path.read_text()).get(SUMMARY_CURVES[name]) or []
     return [(int(step), float(loss)) for step, loss in points if int(step) <= last_step]
 
 
