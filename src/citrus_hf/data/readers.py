@@ -413,11 +413,6 @@ class Recording:
     annotations: list[Annotation] = field(default_factory=list)
     start: datetime.datetime | None = None
 
-    @property
-    def duration_seconds(self) -> float:
-        """Length of the recording in seconds."""
-        return self.data.shape[-1] / self.sampling_rate
-
 
 # MNE scales voltage channels to volts; these factors give back the unit written in the file.
 _TO_FILE_UNIT = {"uv": 1e6, "µv": 1e6, "μv": 1e6, "mv": 1e3, "nv": 1e9, "v": 1.0}

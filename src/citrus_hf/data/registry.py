@@ -205,13 +205,6 @@ class Source:
         """True when the source ships inside a pinned archive (no network needed once fetched)."""
         return self.archive is not None
 
-    @property
-    def fetch_hint(self) -> str:
-        """How to fetch the source, as the user would type it."""
-        if self.archive is not None:
-            return f"citrus data fetch {self.name}  ({self.archive.manual_command})"
-        return f"citrus data fetch {self.name}"
-
 
 @dataclass(frozen=True)
 class DatasetSpec:

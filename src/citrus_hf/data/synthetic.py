@@ -1098,16 +1098,6 @@ def check_simulators_installed(generators: Sequence[SyntheticGenerator]) -> None
     )
 
 
-def __getattr__(name: str):
-    """The window streams moved to `citrus_hf.data.streams` (they need torch; the generators need only numpy):
-    `from citrus_hf.data.synthetic import MixedWindowStream` still works."""
-    if name in ("MixedWindowStream", "SyntheticWindowStream"):
-        from . import streams
-
-        return getattr(streams, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = [
     "CAUKER_BANK",
     "DEFAULT_GENERATOR_WEIGHTS",
