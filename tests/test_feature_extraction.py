@@ -726,3 +726,19 @@ def test_a_string_of_channel_names_is_named_as_such():
     extractor = make_extractor(channel_names=["Fz"])
     with pytest.raises(TypeError, match=r"must be a list of names.*got the string 'Fz'; pass \['Fz'\]"):
         extractor(np.zeros((1, 200)), sampling_rate=100, input_channel_names="Fz")
+
+
+def test_options_of_another_alignment_are_named_as_ignored(caplog):
+    """hop_length / pad_last_window with "resample" and max_length with "window" were checked, then dropped."""
+    extractor = make_extractor()
+    signal = np.zeros((1, extractor.context_length))  # one window at the model's rate
+    with caplog.at_level("WARNING"):
+        extractor(signal, sampling_rate=extractor.sampling_rate, hop_length=100, pad_last_window=True)
+    assert "hop_length, pad_last_window apply to another alignment and are ignored with alignment='resample'" in (
+        caplog.text
+    )
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        extractor(signal, sampling_rate=extractor.sampling_rate, alignment="window", max_length=100)
+        extractor(signal, sampling_rate=extractor.sampling_rate, alignment="window", hop_length=100)
+    assert caplog.text.count("ignored") == 1 and "max_length applies to another alignment" in caplog.text

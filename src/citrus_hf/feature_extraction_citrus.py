@@ -475,6 +475,21 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             raise ValueError(
                 f"`alignment={alignment!r}` is not supported; choose one of {', '.join(map(repr, ALIGNMENTS))}."
             )
+        ignored = [
+            name
+            for name, value, used_by in (
+                ("hop_length", hop_length, "window"),
+                ("pad_last_window", pad_last_window, "window"),
+                ("max_length", max_length, "resample"),
+            )
+            if value is not None and alignment != used_by
+        ]
+        if ignored:
+            logger.warning(
+                f"{', '.join(ignored)} {'applies' if len(ignored) == 1 else 'apply'} to another alignment and "
+                f"{'is' if len(ignored) == 1 else 'are'} ignored with alignment={alignment!r} (hop_length and "
+                "pad_last_window: 'window'; max_length: 'resample')."
+            )
         pad_last_window = (
             self.pad_last_window if pad_last_window is None else _as_bool("pad_last_window", pad_last_window)
         )
