@@ -477,3 +477,13 @@ def test_model_input_habits_get_the_right_fix():
         model(x, recording_index=torch.zeros(2))
     with pytest.raises(ValueError, match=r"a batch of one.*batched=True.*processing_class=extractor"):
         model(x[:, None])
+
+
+def test_one_rule_says_what_names_a_hub_repository(tmp_path, monkeypatch):
+    """A card and an adapter decided it each their own way: the card's rule let "a b/c" through as a base model."""
+    from citrus_hf.loading import hub_repo_id
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs" / "hr").mkdir(parents=True)
+    assert hub_repo_id("owner/ecg-model") == "owner/ecg-model"
+    assert [hub_repo_id(name) for name in ("a b/c", "runs/hr", "citrus-small", "x/y/z", "", None)] == [None] * 6

@@ -150,6 +150,21 @@ def resolve_checkpoint(
         ) from error
 
 
+def hub_repo_id(name_or_path: str | os.PathLike | None) -> str | None:
+    """`name_or_path` if it names a Hub model repository (`namespace/name`, a valid id, and no local path of that
+    name), else None: what a card or an adapter may name as its base model (the Hub links only such ids)."""
+    if name_or_path is None:
+        return None
+    text = str(name_or_path)
+    if not text or text.count("/") != 1 or os.path.exists(text):
+        return None
+    try:
+        validate_repo_id(text)
+    except HFValidationError:
+        return None
+    return text
+
+
 def check_model_reference(reference: str | os.PathLike, flag: str = "model") -> None:
     """Refuse, before any work, a checkpoint reference that names a local path which is not a checkpoint folder: a
     folder without `config.json`, or a path that does not exist (a bundled name or a Hub id passes; the Hub is only
@@ -421,6 +436,7 @@ __all__ = [
     "BUNDLED_CHECKPOINTS",
     "bundled_names",
     "check_model_reference",
+    "hub_repo_id",
     "read_json_object",
     "CHECKPOINT_PATTERNS",
     "FUSION_MODEL_TASKS",

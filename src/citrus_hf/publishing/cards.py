@@ -23,7 +23,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from ..configuration_citrus import CiTrusConfig, pipeline_task_for
 from ..configuration_citrus_fusion import CiTrusFusionConfig
 from ..evaluation.records import EvalRecord, parse_eval_results
-from ..loading import FUSION_MODEL_TASKS, MODEL_TASKS, PIPELINE_TAGS
+from ..loading import FUSION_MODEL_TASKS, MODEL_TASKS, PIPELINE_TAGS, hub_repo_id
 from ..modeling_citrus import PRETRAINING_HEADS
 from ..training.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from .runs import RunRecords, read_run_records
@@ -890,7 +890,7 @@ def write_trainer_card(
         model,
         processor if isinstance(processor, (CiTrusFeatureExtractor, CiTrusFusionProcessor)) else None,
         repo_id=getattr(trainer, "hub_model_id", None) or arguments.hub_model_id or model_name,
-        base_model=finetuned_from or base.base_model or _hub_id(loaded_from),
+        base_model=finetuned_from or base.base_model or hub_repo_id(loaded_from),
         datasets=datasets or None,
         pretraining=base.pretraining if not isinstance(model.config, CiTrusFusionConfig) else None,
         hyperparameters=hyperparameters,
@@ -902,13 +902,6 @@ def write_trainer_card(
     path = output_dir / "README.md"
     card.save(path)
     return path
-
-
-def _hub_id(name_or_path: str | None) -> str | None:
-    """`name_or_path` when it is a Hub id (`namespace/name`) rather than a local folder."""
-    if not name_or_path or Path(name_or_path).exists() or name_or_path.count("/") != 1:
-        return None
-    return name_or_path
 
 
 __all__ = ["CITATION", "HUB_LICENSES", "build_model_card", "check_license", "write_trainer_card"]

@@ -448,9 +448,9 @@ _SETTINGS_WITHOUT_STEPS = ("seed", "report_to", "show_progress", "logging_steps"
 
 def _warn_unused_settings(args: FinetuneArguments, recipe, validation, task: str) -> None:
     """Say which of the given settings the run will not use: the training settings when the recipe takes no
-    optimizer step (the probe, which `--recipe auto` picks below `AUTO_PROBE_FINETUNE_FROM_PER_CLASS` labels per class), the step-selection ones when
-    the validation split is too small to select on, LoRA's without `--lora`, the from-scratch model config with a
-    checkpoint."""
+    optimizer step (the probe, which `--recipe auto` picks below `AUTO_PROBE_FINETUNE_FROM_PER_CLASS` labels per
+    class), the step-selection ones when the validation split is too small to select on, LoRA's without `--lora`, the
+    from-scratch model config with a checkpoint."""
     defaults = TrainerSettings()
     unused: list[tuple[list[str], str]] = []
 

@@ -50,6 +50,7 @@ from torch import nn
 from transformers.utils import logging
 
 from ..configuration_citrus import CiTrusConfig
+from ..loading import hub_repo_id
 from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME
 from ..vocabulary_citrus import FUSION_MODEL_TYPE
 
@@ -275,13 +276,6 @@ def _task_model(peft_model: PeftModel, action: str) -> PreTrainedModel:
     return base
 
 
-def _hub_id(name_or_path: str | None) -> str | None:
-    """`name_or_path` if it names a Hub repository (not a local folder), else None."""
-    if not name_or_path or os.path.exists(name_or_path) or name_or_path.count("/") != 1:
-        return None
-    return name_or_path if re.fullmatch(r"[\w.-]+/[\w.-]+", name_or_path) else None
-
-
 def _adapter_parameters(peft_model: PeftModel) -> int:
     """Parameters the adapter holds: its LoRA matrices and the task head it saves in full. Counted by name, not by
     `requires_grad`, so that an adapter loaded for inference (everything frozen) counts the same as in training."""
@@ -300,7 +294,7 @@ def adapter_card(peft_model: PeftModel, repo_id: str | None, license: str | None
     base = peft_model.get_base_model()
     config = base.config
     lora_config = peft_model.peft_config[peft_model.active_adapter]
-    base_id = _hub_id(lora_config.base_model_name_or_path)
+    base_id = hub_repo_id(lora_config.base_model_name_or_path)
     bundled = _bundled_name(lora_config.base_model_name_or_path)
     trainable, total = _adapter_parameters(peft_model), peft_model.get_nb_trainable_parameters()[1]
     tags = ["citrus", "bio-signal", "time-series", "lora"] + ([f"base_model:adapter:{base_id}"] if base_id else [])
