@@ -846,3 +846,13 @@ def test_trainer_settings_may_be_given_as_a_mapping():
         FinetuneArguments(output_dir="x", dataset="basic_motions", trainer={"max_step": 4})
     with pytest.raises(TypeError, match="must be a TrainerSettings"):
         FinetuneArguments(output_dir="x", dataset="basic_motions", trainer=4)
+
+
+def test_numpy_integers_are_taken_as_settings():
+    """`check_positive(..., integer=True)` took Python ints only: a value read from an array (np.int64) was refused."""
+    from citrus_hf.training.arguments import check_positive
+
+    check_positive("max_steps", np.int64(4), integer=True)
+    check_positive("learning_rate", np.float32(1e-3))
+    with pytest.raises(ValueError, match="--max-steps must be an integer >= 1"):
+        check_positive("max_steps", np.float64(4.5), integer=True)

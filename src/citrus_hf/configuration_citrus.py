@@ -262,6 +262,11 @@ def check_misspelt_fields(config_class: type[PreTrainedConfig], extra: dict[str,
         raise not_a_field_error(config_class, misspelt)
 
 
+def is_real_number(value: Any) -> bool:
+    """Whether `value` is a real number (Python's or numpy's), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def as_integer(name: str, value: Any, minimum: int | None = None) -> int:
     """`value` as a Python int: any integer (numpy's too) or a float holding a whole number (`16.0` -> 16).
 

@@ -33,6 +33,7 @@ from .configuration_citrus import (
     as_integer,
     as_sampling_rate,
     check_normalization_statistics,
+    is_real_number,
     lookup_checkpoint,
 )
 from .vocabulary_citrus import FUSION_MODEL_TYPE, NAN_POLICIES
@@ -85,10 +86,6 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _MAX_WINDOW_COPIES = 8
 # Windows normalised together (see `_normalize`): 256 windows of 3000 samples keep its float64 temporaries near 6 MiB.
 _NORMALIZE_CHUNK = 256
-
-
-def _is_real_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _as_bool(name: str, value: Any) -> bool:
@@ -354,7 +351,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 raise ValueError(f"`{name}={value!r}` is not supported; choose one of {', '.join(map(repr, choices))}.")
         check_normalization_statistics(normalization, normalization_mean, normalization_std, num_channels)
         self._check_hop_length(hop_length)
-        if not _is_real_number(padding_value) or not math.isfinite(padding_value):
+        if not is_real_number(padding_value) or not math.isfinite(padding_value):
             raise ValueError(f"`padding_value` must be a finite number, got {padding_value!r}.")
 
         super().__init__(
@@ -869,7 +866,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         if isinstance(raw_signal, (list, tuple)):
             if len(raw_signal) == 0:
                 raise ValueError("the input is an empty list: pass at least one recording.")
-            if all(_is_real_number(sample) for sample in raw_signal):
+            if all(is_real_number(sample) for sample in raw_signal):
                 items = [raw_signal]
             else:
                 items = list(raw_signal)

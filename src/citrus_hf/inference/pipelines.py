@@ -62,6 +62,7 @@ SIGNAL_KEYS = ("raw", "array")
 
 
 def _is_number(value: Any) -> bool:
+    # `configuration_citrus.is_real_number`, spelt out: this file travels as remote code and imports only `backends`
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 

@@ -35,10 +35,11 @@ def _check_number(name: str, value: Any, integer: bool, allow_none: bool, allow_
     """The one rule behind `check_positive` and `check_non_negative`: a finite number (an int with `integer`) above
     0, or at least 0 with `allow_zero`; the error names the option as the command line spells it."""
     import math
+    import numbers
 
     if value is None and allow_none:
         return
-    kind = (int,) if integer else (int, float)
+    kind = numbers.Integral if integer else numbers.Real  # numpy's numbers too (a value read from an array)
     number = not isinstance(value, bool) and isinstance(value, kind) and math.isfinite(value)
     if not number or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else (">= 1" if integer else "above 0")

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import copy
 import json
-import numbers
 import os
 import re
 from collections.abc import Sequence
@@ -49,7 +48,7 @@ from safetensors import safe_open
 from torch import nn
 from transformers.utils import logging
 
-from ..configuration_citrus import CiTrusConfig
+from ..configuration_citrus import CiTrusConfig, is_real_number
 from ..loading import hub_repo_id
 from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME
 from ..vocabulary_citrus import FUSION_MODEL_TYPE
@@ -139,10 +138,6 @@ def default_target_modules(model: nn.Module, include_cnn: bool = True, include_f
     ]
 
 
-def _is_number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
 def _matches(target_modules: str | Sequence[str], name: str) -> bool:
     """peft's rule: a string is a regular expression over the full name; a list entry matches the full name or its
     last dotted components."""
@@ -201,9 +196,9 @@ def apply_lora(
     head_name = _check_task_model(model, "apply LoRA")
     if not isinstance(r, int) or isinstance(r, bool) or r < 1:
         raise ValueError(f"LoRA rank `r` must be a positive integer, got {r!r}.")
-    if not _is_number(alpha) or not alpha > 0:
+    if not is_real_number(alpha) or not alpha > 0:
         raise ValueError(f"LoRA `alpha` must be a positive number, got {alpha!r}.")
-    if not _is_number(dropout) or not 0.0 <= dropout < 1.0:
+    if not is_real_number(dropout) or not 0.0 <= dropout < 1.0:
         raise ValueError(f"LoRA `dropout` must be a number in [0, 1), got {dropout!r}.")
     if target_modules is None:
         target_modules = default_target_modules(model, include_cnn=include_cnn, include_ffn=include_ffn)
