@@ -66,6 +66,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from transformers import AttentionInterface
@@ -794,7 +795,7 @@ def _window_inputs(features) -> tuple[torch.Tensor, torch.Tensor | None]:
 
 def predict_windows(
     model: torch.nn.Module,
-    features,
+    features: Mapping[str, Any],
     backend: str | InferenceBackend = "auto",
     batch_size: int = 64,
     target: InferenceTarget | None = None,
@@ -810,6 +811,7 @@ def predict_windows(
         backend: a backend name (see `load_backend`; its backend is built on the first call and kept with the model
             until the model changes, so "auto" times its paths once) or an `InferenceBackend` already loaded (its
             `name` says which path ran; refused once the model has changed since it was loaded).
+        batch_size: windows per forward pass.
         target: what to compute (default: the logits).
 
     Returns:
@@ -873,8 +875,13 @@ def blocked_bf16_attention(
     serves masks other than a key mask and the rare call whose weights underflow).
 
     Args:
+        module: the attention module calling it (transformers' interface): a training module with dropout is
+            refused.
         query, key, value: `(N, heads, seq, head_dim)`.
         attention_mask: additive `(N, 1, 1 or seq, seq)`, or None.
+        scaling: the factor of the scores (`head_dim ** -0.5`).
+        dropout: the module's attention dropout, which this inference path does not apply.
+
     Returns:
         `(N, seq, heads, head_dim)` and no attention weights.
     """

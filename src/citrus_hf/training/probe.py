@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from ..vocabulary_citrus import POOLING_STATISTICS
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+    from transformers import PreTrainedModel
 
 # The penalties searched, relative to the mean squared singular value of the standardised features (so the grid
 # means the same for 100 and 100,000 features); 13 points over eight decades, as RidgeClassifierCV's 10 over six.
@@ -275,13 +280,15 @@ def checked_probe_dataset(model, dataset, task: str, fitting: bool = False):
     return dataset if dataset.format.get("type") == "torch" else dataset.with_format("torch")
 
 
-def fit_probe(model, train_dataset, task: str, batch_size: int = 128) -> RidgeReadout:
+def fit_probe(model: PreTrainedModel, train_dataset: Dataset, task: str, batch_size: int = 128) -> RidgeReadout:
     """Fit the linear head of a CiTrus task model by ridge on its frozen encoder's pooled features.
 
     Args:
         model: `CiTrusForSequenceClassification` (single-label) or `CiTrusForRegression`.
-        train_dataset: aligned examples with `input_values`, `patch_mask` and `labels` (torch format).
+        train_dataset: aligned examples with `input_values` `(channels, time)`, `patch_mask` `(num_patches,)` and
+            `labels` (torch format).
         task: "classification" or "regression".
+        batch_size: windows per forward pass of the frozen encoder.
 
     Returns:
         The read-out; it is also written into the model's head, so `model(**inputs).logits` are the probe's scores
