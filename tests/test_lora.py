@@ -352,13 +352,8 @@ def test_load_adapter_errors_say_what_to_do(make_tiny_config, tmp_path):
 
 
 def test_example_runs_tiny(tmp_path):
-    """examples/lora_finetune.py --tiny: LoRA fine-tuning on real BasicMotions recordings, end to end."""
-    from citrus_hf.data import ArchiveMissingError, build_dataset
-
-    try:
-        build_dataset("basic_motions")
-    except ArchiveMissingError as error:
-        pytest.skip(f"BasicMotions archive not cached: {error}")
+    """examples/lora_finetune.py --tiny: LoRA fine-tuning on real BasicMotions recordings (fetched with the offline
+    corpus, as for every test on real data), end to end."""
     result = subprocess.run(
         [sys.executable, str(REPO_ROOT / "examples" / "lora_finetune.py"), "--tiny", "--output-dir", str(tmp_path)],
         capture_output=True,
