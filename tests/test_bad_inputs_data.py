@@ -555,3 +555,12 @@ def test_finetune_starts_from_a_fine_tuned_folder_with_a_new_head(tmp_path, own_
     kept = CiTrusForSequenceClassification.from_pretrained(first)
     assert not torch.equal(same.classifier.weight, kept.classifier.weight)
     assert torch.equal(same.classifier.bias, torch.zeros_like(same.classifier.bias))
+
+
+def test_a_set_of_recordings_shorter_than_a_patch_names_the_command_option(tmp_path):
+    """The command line said "Use alignment='interpolate'", Python's spelling, where its option is --alignment."""
+    folder = _save(tmp_path, _rows(12, [i % 3 for i in range(12)], samples=2))
+    code, errors = _citrus(
+        "finetune", "--model", "citrus-small", "--dataset", str(folder), "--output-dir", str(tmp_path / "r")
+    )
+    assert code == 2 and "shorter than one patch" in errors and "Use --alignment interpolate to stretch" in errors

@@ -49,6 +49,9 @@ LONG_RECORDING_ADVICE: ContextVar[str] = ContextVar(
     default="Use alignment='window' to cover all of it, or alignment='interpolate' to stretch it onto the window (for "
     "slow series holding no more samples than the window).",
 )
+# How the caller spells the stretching alignment, for the error about a recording shorter than one patch: the command
+# line sets its own option (`--alignment interpolate`) while it aligns a set.
+INTERPOLATE_OPTION: ContextVar[str] = ContextVar("INTERPOLATE_OPTION", default="alignment='interpolate'")
 NORMALIZATIONS = ("zscore", "none", "fixed")
 PADDINGS = ("longest", "max_length")
 # transformers' name for no padding, taken by a call (`padding=False` too): "longest" for recordings of one duration
@@ -1059,7 +1062,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             f"recording {index} has {num_samples} samples at {rate:g} Hz ({num_samples / rate:.3g} s), which is "
             f"{resampled_length} samples at the model's {self.sampling_rate:g} Hz: shorter than one patch "
             f"({self.patch_length} samples = {self.patch_length / self.sampling_rate:.3g} s). Use "
-            f"alignment='interpolate' to stretch it to the context length, or longer recordings.{hint}"
+            f"{INTERPOLATE_OPTION.get()} to stretch it to the context length, or longer recordings.{hint}"
         )
 
     # ------------------------------------------------------------------------------------------------- alignment

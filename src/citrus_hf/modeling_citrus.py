@@ -2041,7 +2041,9 @@ def pool_features(
     if num_channels is not None and pooled.shape[1] != num_channels:
         raise ValueError(
             f"This model was built for {num_channels} channel(s) (channel_pooling='concat') but the input has "
-            f"{pooled.shape[1]}; select those channels, or use a config with channel_pooling='mean' to accept any "
+            f"{pooled.shape[1]}; select those channels, or build the task model for your data's channels "
+            f"(`from_pretrained(checkpoint, num_labels=..., num_channels={pooled.shape[1]})`: a pre-training "
+            "checkpoint's encoder takes any count), or use a config with channel_pooling='mean' to accept any "
             "channel count."
         )
     return pooled.flatten(1)  # (B, C * F)

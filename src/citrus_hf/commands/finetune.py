@@ -28,11 +28,16 @@ def build_parser():
 
 def run(argv: Sequence[str]) -> int:
     arguments = build_parser().parse(argv)  # before torch is imported: `--help` and bad options answer at once
+    from ..feature_extraction_citrus import INTERPOLATE_OPTION
     from ..training.finetune import finetune
     from ..training.numerics import flush_denormals
 
     flush_denormals()  # before any torch work, so that the intra-op threads inherit it
-    result = finetune(arguments)
+    advice = INTERPOLATE_OPTION.set("--alignment interpolate")  # the extractor's advice, as this command spells it
+    try:
+        result = finetune(arguments)
+    finally:
+        INTERPOLATE_OPTION.reset(advice)
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items())
     fitted = f"recipe {result.recipe}" + (f", {result.steps} steps" if result.steps else "")
     if result.best_step is not None:
