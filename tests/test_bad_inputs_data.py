@@ -517,6 +517,23 @@ def test_a_second_finetune_into_a_used_folder_is_refused_or_replaces_the_first(t
     assert not {"adapter_config.json", "adapter_model.safetensors", "citrus_task_config.json", "README.md"} & left
     assert not (folder / "trainer").exists()
     assert json.loads((folder / "finetune_results.json").read_text())["arguments"]["lora"] is False
+    # --overwrite-output-dir deleted the earlier run before anything was checked: a run that then failed (here on a
+    # NaN row) left an empty folder, and a run into its own --model folder deleted the weights it was to start from
+    weights = (folder / "model.safetensors").read_bytes()
+    values = [np.asarray(v).copy() for v in GOOD["input_values"]]
+    values[4][0, 10:15] = np.nan
+    broken = _save(tmp_path, _changed(GOOD, input_values=values), name="broken")
+    code, errors = _citrus(*command[:4], str(broken), *command[5:], "--overwrite-output-dir")
+    assert code == 2 and "NaN" in errors and (folder / "model.safetensors").read_bytes() == weights
+    into_itself = ["finetune", "--model", str(folder), "--dataset", str(own_set), "--output-dir", str(folder)]
+    code, errors = _citrus(*into_itself, "--overwrite-output-dir")
+    assert code == 2 and "is the folder of the --model checkpoint" in errors
+    assert (folder / "model.safetensors").read_bytes() == weights
+    pretrained = tmp_path / "pretrained"
+    pretrained.mkdir()
+    (pretrained / "pretraining_summary.json").write_text("{}")
+    code, errors = _citrus(*command[:-3], "--output-dir", str(pretrained), "--overwrite-output-dir")
+    assert code == 2 and "holds a pre-training run" in errors
 
 
 def test_step_selection_options_are_named_when_the_validation_split_is_too_small(tmp_path, own_set, caplog):
@@ -555,6 +572,9 @@ def test_finetune_starts_from_a_fine_tuned_folder_with_a_new_head(tmp_path, own_
     kept = CiTrusForSequenceClassification.from_pretrained(first)
     assert not torch.equal(same.classifier.weight, kept.classifier.weight)
     assert torch.equal(same.classifier.bias, torch.zeros_like(same.classifier.bias))
+    # a regressor started from the classifier does not keep its class names as metadata
+    regressor = build_citrus_task_model("regression", 1, checkpoint=str(first))
+    assert regressor.config.id2label == {0: "LABEL_0", 1: "LABEL_1"}
 
 
 def test_a_set_of_recordings_shorter_than_a_patch_names_the_command_option(tmp_path):

@@ -707,6 +707,7 @@ def test_integer_counts_on_a_large_offset_keep_their_signal():
         (2**31 + 50 * sine).astype(np.int64),
         np.round(2**23 + 4 * sine).astype(np.int32),
         (1000 * sine).astype(np.int16),
+        torch.from_numpy((2**31 + 50 * sine).astype(np.int64)),  # a torch integer tensor went to float32 first
     ):
         values = extractor(counts, sampling_rate=100)["input_values"][0, 0]
         assert values.dtype == np.float32 and np.corrcoef(values, reference)[0, 1] > 0.99, counts.dtype

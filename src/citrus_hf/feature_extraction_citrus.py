@@ -835,7 +835,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                     f"recording {index} has dtype {value.dtype}, which is not a real-valued signal; pass a float or "
                     "integer tensor (for complex data, its real part or magnitude)."
                 )
-            if not value.is_floating_point() or value.dtype in (torch.float16, torch.bfloat16):
+            if value.dtype in (torch.float16, torch.bfloat16):  # numpy has no bfloat16; integers stay integers
                 value = value.float()
             return value.detach().cpu().numpy()
         try:

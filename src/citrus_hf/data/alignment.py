@@ -191,7 +191,9 @@ def align_rows(
         rates = batch["sampling_rate"] if has_rate else [sampling_rate] * len(batch["input_values"])
         recordings, recording_rates, rows = [], [], []
         for row, (values, rate) in enumerate(zip(batch["input_values"], rates)):
-            signal = np.asarray(values, dtype=np.float32)
+            signal = np.asarray(values)
+            if signal.dtype.kind not in "iu":  # integer counts go to the extractor as they are (see its integer path)
+                signal = signal.astype(np.float32, copy=False)
             signal = signal[None] if signal.ndim == 1 else signal
             if split_channels:
                 recordings.extend(signal[:, None, :])

@@ -35,6 +35,7 @@ from ..loading import build_config, resolve_checkpoint
 from .arguments import FinetuneArguments, TrainerSettings
 from .metrics import check_metric_for_task, compute_metrics_fn, dumps_strict, metric_greater_is_better
 from .numerics import denormals_flushed
+from .pretrain import SUMMARY_FILE
 from .recipes import (
     FINETUNE_EPOCHS,
     MIN_VALIDATION_PER_CLASS,
@@ -85,7 +86,9 @@ def build_citrus_task_model(
         )
         model_class = CiTrusForSequenceClassification
     else:
-        overrides.update(num_targets=1, problem_type="regression")
+        # a classifier's class names, when the checkpoint was one, would be false metadata on a regressor
+        fresh = CiTrusConfig()
+        overrides.update(num_targets=1, problem_type="regression", id2label=fresh.id2label, label2id=fresh.label2id)
         model_class = CiTrusForRegression
     if checkpoint is not None:
         with head_fitted_by_caller():  # the recipe fits the new head next: no "fine-tune it before use"
@@ -357,6 +360,8 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
     # The Trainer's scratch checkpoints (whole model copies per soup member): nothing reads them once the fit is
     # over, and a folder that is copied or pushed would carry them along.
     shutil.rmtree(trainer_dir, ignore_errors=True)
+    if args.overwrite_output_dir:
+        _clear_earlier_run(output_dir)
     if args.lora:
         from .lora import save_adapter
 
@@ -416,21 +421,41 @@ _RUN_MARKERS = (RESULTS_FILE, "model.safetensors", "adapter_model.safetensors")
 
 
 def _check_fresh_output_dir(args: FinetuneArguments) -> None:
-    """Refuse to fit into a folder that holds another run's model, unless `overwrite_output_dir` asks to replace it
-    (then its files, `RUN_FILES`, are deleted first)."""
-    output_dir = Path(args.output_dir)
-    found = [name for name in _RUN_MARKERS if (output_dir / name).is_file()]
-    if not found:
-        return
-    if not args.overwrite_output_dir:
+    """Refuse, before any work, to fit into a folder whose files the run would overwrite: the `--model` checkpoint's
+    own folder, a pre-training run's folder, or one holding another fine-tuning run's model unless
+    `overwrite_output_dir` asks to replace that run (its files are deleted only once the new model is fitted,
+    `_clear_earlier_run`, so a run that fails leaves the earlier one as it was)."""
+    output_dir = Path(args.output_dir).expanduser().resolve()
+    if args.model is not None and output_dir.is_dir():
+        try:
+            model_dir = Path(resolve_checkpoint(args.model, local_files_only=True)).resolve()
+        except OSError:  # a Hub id not cached yet: it is not this folder
+            model_dir = None
+        if model_dir == output_dir:
+            raise ValueError(
+                f"--output-dir {args.output_dir!r} is the folder of the --model checkpoint; the run would write over "
+                "the weights it starts from. Give another --output-dir."
+            )
+    if (output_dir / SUMMARY_FILE).is_file() or (output_dir / "checkpoints").is_dir():
         raise ValueError(
-            f"--output-dir {str(output_dir)!r} already holds a fine-tuned model ({', '.join(found)}); give another "
+            f"--output-dir {args.output_dir!r} holds a pre-training run ({SUMMARY_FILE} or checkpoints/); fine-tune "
+            "into another folder (pass this one as --model to start from it)."
+        )
+    found = [name for name in _RUN_MARKERS if (output_dir / name).is_file()]
+    if found and not args.overwrite_output_dir:
+        raise ValueError(
+            f"--output-dir {args.output_dir!r} already holds a fine-tuned model ({', '.join(found)}); give another "
             "--output-dir, or pass --overwrite-output-dir to replace that run (its model, adapter, card and records)."
         )
-    logger.warning(f"Replacing the run in {output_dir} (--overwrite-output-dir).")
-    for name in RUN_FILES:
-        (output_dir / name).unlink(missing_ok=True)
-    shutil.rmtree(output_dir / "trainer", ignore_errors=True)
+
+
+def _clear_earlier_run(output_dir: Path) -> None:
+    """Delete an earlier run's files (`RUN_FILES`) from `output_dir`, just before the new run saves its own
+    (`--overwrite-output-dir`)."""
+    if any((output_dir / name).is_file() for name in _RUN_MARKERS):
+        logger.warning(f"Replacing the earlier run in {output_dir} (--overwrite-output-dir).")
+        for name in RUN_FILES:
+            (output_dir / name).unlink(missing_ok=True)
 
 
 def _aligned_split(name: str, split, extractor, task: str, sampling_rate: float | None, length: int):
