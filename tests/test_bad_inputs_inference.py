@@ -477,6 +477,8 @@ def test_model_input_habits_get_the_right_fix():
         model(x, recording_index=torch.zeros(2))
     with pytest.raises(ValueError, match=r"a batch of one.*batched=True.*processing_class=extractor"):
         model(x[:, None])
+    with pytest.raises(ValueError, match=r"got \(2, 2, 1, 200\): one axis too many"):
+        model(torch.randn(2, 2, 1, 200))
 
 
 def test_one_rule_says_what_names_a_hub_repository(tmp_path, monkeypatch):

@@ -743,3 +743,12 @@ def test_options_of_another_alignment_are_named_as_ignored(caplog):
         extractor(signal, sampling_rate=extractor.sampling_rate, alignment="window", max_length=100)
         extractor(signal, sampling_rate=extractor.sampling_rate, alignment="window", hop_length=100)
     assert caplog.text.count("ignored") == 1 and "max_length applies to another alignment" in caplog.text
+
+
+def test_a_max_length_that_crops_says_so(caplog):
+    """padding="longest" with max_length=500 cut an 8 s recording to 5 s without a word."""
+    extractor = make_extractor()
+    with caplog.at_level("WARNING"):
+        values = extractor(np.zeros(800), sampling_rate=extractor.sampling_rate, padding="longest", max_length=500)
+    assert values["input_values"].shape[-1] == 500
+    assert "max_length=500 keeps the first 500 model samples" in caplog.text

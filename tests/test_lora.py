@@ -414,6 +414,8 @@ def test_an_adapter_on_the_bundled_checkpoint_records_its_name_and_reloads_anywh
 
     with pytest.raises(ValueError, match=r"is a CiTrus LoRA adapter.*load_adapter\(None, .*pipeline\(model="):
         AutoModelForSequenceClassification.from_pretrained(tmp_path / "adapter")
+    with pytest.raises(ValueError, match=r"is a CiTrus LoRA adapter.*load_adapter"):
+        CiTrusForSequenceClassification.from_pretrained(tmp_path / "adapter")
 
 
 def test_an_adapter_runs_on_every_inference_path_and_as_a_pipeline_folder(make_tiny_config, tmp_path):

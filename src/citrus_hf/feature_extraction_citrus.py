@@ -1156,6 +1156,12 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 "keeps its start only. " + LONG_RECORDING_ADVICE.get()
             )
         length = self._padded_length(full_lengths, padding, max_length)
+        if max_length is not None and length < min(max(full_lengths), self.context_length):
+            logger.warning(
+                f"max_length={max_length} keeps the first {length} model samples ({length / self.sampling_rate:g} s) "
+                f"of recordings up to {max(full_lengths) / self.sampling_rate:g} s long; drop max_length to keep "
+                "their own duration up to the context."
+            )
         values = np.zeros((len(recordings), recordings[0].shape[0], length), dtype=np.float32)
         valid_lengths = np.minimum(np.asarray(full_lengths, dtype=np.int64), length)
         for index, (signal, _, _) in enumerate(self._resample_groups(recordings, rates, max_input_lengths)):

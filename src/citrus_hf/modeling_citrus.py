@@ -90,15 +90,15 @@ def head_fitted_by_caller() -> Iterator[None]:
 ADAPTER_TASK_CONFIG_NAME = "citrus_task_config.json"
 
 
-def _refuse_citrus_adapter_through_auto(adapter_kwargs: dict | None) -> None:
-    """transformers' Auto classes load the base of an adapter folder and then the adapter; for a CiTrus adapter the base
-    would get a default head, and the adapter's trained head would fail on its shape with an error that names the
-    base. Refuse it up front with the routes that read the task config."""
+def _refuse_citrus_adapter(adapter_kwargs: dict | None) -> None:
+    """Refuse a CiTrus LoRA adapter folder given to `from_pretrained` (directly, or by transformers' Auto classes,
+    which load the adapter's base and then the adapter: the base would get a default head, and the adapter's trained
+    head would fail on its shape with an error naming the base), with the routes that read its task config."""
     adapter = (adapter_kwargs or {}).get("_adapter_model_path")
     if adapter is not None and os.path.isfile(os.path.join(str(adapter), ADAPTER_TASK_CONFIG_NAME)):
         raise ValueError(
-            f"{str(adapter)!r} is a CiTrus LoRA adapter, whose task head's settings ({ADAPTER_TASK_CONFIG_NAME}) the Auto "
-            f"classes do not read: load it with `citrus_hf.training.lora.load_adapter(None, {str(adapter)!r})` (then "
+            f"{str(adapter)!r} is a CiTrus LoRA adapter, whose task head's settings ({ADAPTER_TASK_CONFIG_NAME}) "
+            f"`from_pretrained` does not read: load it with `citrus_hf.training.lora.load_adapter(None, {str(adapter)!r})` (then "
             f"`merge_adapter` for a plain model), or run it with `pipeline(model={str(adapter)!r})`."
         )
 
@@ -821,7 +821,7 @@ class _CiTrusFamilyMixin:
         `config.json`, a path that does not exist and a checkpoint of another model type.
         """
         requested = pretrained_model_name_or_path
-        _refuse_citrus_adapter_through_auto(kwargs.get("adapter_kwargs"))
+        _refuse_citrus_adapter(kwargs.get("adapter_kwargs"))
         pretrained_model_name_or_path = _located(cls._checkpoint_locator, pretrained_model_name_or_path)
         return_loading_info = kwargs.pop("output_loading_info", False)
         replace_head = kwargs.pop("replace_head", False)
@@ -927,6 +927,7 @@ class _CiTrusFamilyMixin:
         folder = os.path.join(name, kwargs["subfolder"]) if kwargs.get("subfolder") else name
         if os.path.isdir(folder):
             if not os.path.isfile(os.path.join(folder, "config.json")):
+                _refuse_citrus_adapter({"_adapter_model_path": folder})  # a LoRA folder: name it
                 raise OSError(
                     f"{folder!r} has no config.json, so nothing says which architecture and input contract its weights "
                     "belong to. Save checkpoints with `save_pretrained` (it writes both), or put the config.json the "
@@ -1154,7 +1155,12 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 f"`input_values` must be a torch.Tensor of shape (batch, channels, time), got {type(input_values).__name__}; "
                 "use CiTrusFeatureExtractor(..., return_tensors='pt')."
             )
-        if input_values.dim() == 4 and input_values.shape[1] == 1:
+        if input_values.dim() == 4 and input_values.shape[1] != 1:
+            raise ValueError(
+                f"`input_values` must have shape (batch, channels, time), got {tuple(input_values.shape)}: one axis "
+                "too many; give each window as (channels, time)."
+            )
+        if input_values.dim() == 4:
             raise ValueError(
                 f"`input_values` must have shape (batch, channels, time), got {tuple(input_values.shape)}: each "
                 "example holds a batch of one, as when rows were aligned one at a time "
