@@ -752,3 +752,22 @@ def test_a_max_length_that_crops_says_so(caplog):
         values = extractor(np.zeros(800), sampling_rate=extractor.sampling_rate, padding="longest", max_length=500)
     assert values["input_values"].shape[-1] == 500
     assert "max_length=500 keeps the first 500 model samples" in caplog.text
+
+
+@pytest.mark.parametrize("alignment", ["resample", "interpolate", "window"])
+def test_fixed_statistics_keep_counts_on_a_large_offset(alignment):
+    """Under "fixed" normalisation (what `citrus finetune` saves) the windows were float32 before the mean was
+    removed: counts of 2^31 +- 50 came out as zeros."""
+    sine = np.sin(2 * np.pi * np.arange(1000) / 100)
+    counts = (2**31 + 50 * sine).astype(np.uint32)
+    extractor = CiTrusFeatureExtractor(
+        sampling_rate=100,
+        context_length=1000,
+        patch_length=10,
+        normalization="fixed",
+        normalization_mean=[float(counts.mean())],
+        normalization_std=[float(counts.std())],
+        alignment=alignment,
+    )
+    values = extractor(counts, sampling_rate=100)["input_values"]
+    assert values.dtype == np.float32 and np.corrcoef(values.ravel(), sine)[0, 1] > 0.999

@@ -1162,14 +1162,23 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 f"of recordings up to {max(full_lengths) / self.sampling_rate:g} s long; drop max_length to keep "
                 "their own duration up to the context."
             )
-        values = np.zeros((len(recordings), recordings[0].shape[0], length), dtype=np.float32)
+        values = np.zeros((len(recordings), recordings[0].shape[0], length), dtype=self._values_dtype(recordings))
         valid_lengths = np.minimum(np.asarray(full_lengths, dtype=np.int64), length)
         for index, (signal, _, _) in enumerate(self._resample_groups(recordings, rates, max_input_lengths)):
             values[index, :, : valid_lengths[index]] = signal[:, : valid_lengths[index]]
         return values, valid_lengths
 
+    def _values_dtype(self, recordings: list[np.ndarray]) -> type:
+        """The dtype of the aligned windows before normalisation: float64 when fixed statistics will be applied to
+        float64 recordings (counts beyond float32's exact integers, float64 data it cannot hold), whose offset a
+        float32 window would round away before the mean is removed; float32 otherwise (z-scored recordings were
+        centred exactly already)."""
+        wide = self.normalization == "fixed" and any(recording.dtype == np.float64 for recording in recordings)
+        return np.float64 if wide else np.float32
+
     def _interpolate_to_context(self, recordings: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        values = np.empty((len(recordings), recordings[0].shape[0], self.context_length), dtype=np.float32)
+        dtype = self._values_dtype(recordings)
+        values = np.empty((len(recordings), recordings[0].shape[0], self.context_length), dtype=dtype)
         for index, recording in enumerate(recordings):
             if recording.shape[-1] < 2:
                 raise ValueError(
@@ -1251,11 +1260,11 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 # (channels, windows, context_length) view, then one copy into (windows, channels, context_length)
                 view = sliding_window_view(signal, self.context_length, axis=-1)
                 view = view[:, starts[low] : starts[full_high - 1] + 1 : step]
-                values.append(np.ascontiguousarray(view.transpose(1, 0, 2), dtype=np.float32))
+                values.append(np.ascontiguousarray(view.transpose(1, 0, 2), dtype=self._values_dtype([signal])))
                 valid.append(np.full(full_high - low, self.context_length, dtype=np.int64))
             if high > num_full:  # the padded last window
                 start = int(starts[num_full])
-                tail = np.zeros((1, signal.shape[0], self.context_length), dtype=np.float32)
+                tail = np.zeros((1, signal.shape[0], self.context_length), dtype=self._values_dtype([signal]))
                 tail[0, :, : signal.shape[-1] - start] = signal[:, start:]
                 values.append(tail)
                 valid.append(np.array([signal.shape[-1] - start], dtype=np.int64))
@@ -1304,8 +1313,9 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             scale = np.divide(1.0, std, out=np.zeros_like(std), where=std > _CONSTANT_RELATIVE_TOLERANCE * np.abs(mean))
             signal = centered * scale
         elif self.normalization == "fixed":
-            mean = np.asarray(self.normalization_mean, dtype=np.float32)[:, None]
-            std = np.asarray(self.normalization_std, dtype=np.float32)[:, None]
+            # in float64 for float64 windows (`_values_dtype`): a mean of 2^31 counts rounded to float32 is 128 off
+            mean = np.asarray(self.normalization_mean, dtype=signal.dtype)[:, None]
+            std = np.asarray(self.normalization_std, dtype=signal.dtype)[:, None]
             with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, as an error
                 signal = (signal - mean) / std
         if padded:
