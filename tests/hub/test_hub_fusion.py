@@ -253,7 +253,8 @@ def test_card_of_a_fusion_config_describes_every_modality(tmp_path):
         "| Sampling rate | 100 Hz |",
         "| Window | 2 s = 200 samples |",
         "| Channels | 2: I (ecg), II (ecg); the head concatenates channels, so exactly 2 |",
-        "| Input tensor | `input_values` (batch, channels, 200), float32 |",
+        "| Input tensor | `input_values` (batch, channels, time), float32: time 200 for a full window, or a shorter "
+        "recording's own duration in whole patches of 20 |",
         "| Class | `CiTrusModel` |",
         "| Transformer | 1 layer, d_model 16, 2 heads, feed-forward 32, channel-independent attention |",
         "| Pooled embedding | 32 features: context features, mean pooling over patches, channels concatenated |",

@@ -211,7 +211,11 @@ def _input_contract(config: CiTrusConfig, has_head: bool) -> list[tuple[str, str
             f"{config.patch_length} samples ({config.patch_length / config.sampling_rate:g} s); "
             f"{config.num_patches} patches per channel",
         ),
-        ("Input tensor", f"`input_values` (batch, channels, {config.context_length}), float32"),
+        (
+            "Input tensor",
+            f"`input_values` (batch, channels, time), float32: time {config.context_length} for a full window, or a "
+            f"shorter recording's own duration in whole patches of {config.patch_length}",
+        ),
     ]
 
 

@@ -322,7 +322,7 @@ the adapter; `citrus_task_config.json` holds the task model's configuration.
 
 | | |
 |---|---|
-| Input | {config.num_channels} channel(s), {config.context_length} samples at {config.sampling_rate:g} Hz |
+| Input | {config.num_channels} channel(s) at {config.sampling_rate:g} Hz: windows of {config.context_length} samples, or a shorter recording's own duration in whole patches |
 | LoRA | r = {lora_config.r}, alpha = {lora_config.lora_alpha}, dropout = {lora_config.lora_dropout} |
 | Adapted modules | {targets} |
 | Trainable parameters | {trainable:,} of {total:,} ({100 * trainable / total:.2f}%) |
