@@ -489,3 +489,17 @@ def test_one_rule_says_what_names_a_hub_repository(tmp_path, monkeypatch):
     (tmp_path / "runs" / "hr").mkdir(parents=True)
     assert hub_repo_id("owner/ecg-model") == "owner/ecg-model"
     assert [hub_repo_id(name) for name in ("a b/c", "runs/hr", "citrus-small", "x/y/z", "", None)] == [None] * 6
+
+
+def test_transformers_generic_feature_extraction_task_names_the_citrus_one(classifier_folder):
+    """`pipeline("feature-extraction", model=<citrus>)`, the usual embedding habit, tried to load a tokenizer."""
+    run = pipeline("feature-extraction", model=classifier_folder)
+    assert run.task == "time-series-feature-extraction"
+    assert run(LONG, sampling_rate=RATE)["embedding"].ndim == 1
+    model = CiTrusForSequenceClassification.from_pretrained(classifier_folder)
+    from transformers import AutoFeatureExtractor
+
+    extractor = AutoFeatureExtractor.from_pretrained(classifier_folder)
+    assert pipeline("feature-extraction", model=model, feature_extractor=extractor).task == (
+        "time-series-feature-extraction"
+    )

@@ -46,19 +46,28 @@ class CiTrusSavedClass:
         return model_class.from_pretrained(pretrained_model_name_or_path, **kwargs)
 
 
-def _refuse_fusion(model, hub_kwargs: dict) -> None:
-    """A CiTrus fusion model (a loaded one, a folder or a Hub repo) has no pipeline (its input is one recording per
-    modality): say so, instead of transformers' task inference or loading failing on it ("Repo id must be in the form
-    ...", "Could not load model ... with any of the following classes" over two tracebacks)."""
-    model_type = getattr(getattr(model, "config", None), "model_type", None)
-    if isinstance(model, (str, os.PathLike)):
-        model_type = _model_type_of(os.fspath(model), hub_kwargs)
+def _refuse_fusion(model, model_type: str | None) -> None:
+    """A CiTrus fusion model (a loaded one, a folder or a Hub repo; `model_type` from `_model_type`) has no pipeline
+    (its input is one recording per modality): say so, instead of transformers' task inference or loading failing on
+    it ("Repo id must be in the form ...", "Could not load model ... with any of the following classes" over two
+    tracebacks)."""
     if model_type == CiTrusFusionConfig.model_type:
         shown = f"{os.fspath(model)!r} is" if isinstance(model, (str, os.PathLike)) else "This is"
         raise ValueError(
             f"{shown} a CiTrus fusion model, which has no pipeline (it takes one recording per modality): align the recordings with `CiTrusFusionProcessor.from_pretrained(...)` "
             "and call `CiTrusFusionForSequenceClassification.from_pretrained(...)` (or its regressor) on them."
         )
+
+
+# transformers' generic task names, which by habit name a CiTrus checkpoint's task too -> the CiTrus task they mean
+_GENERIC_TASKS = {"feature-extraction": pipeline_task_for("CiTrusModel")}
+
+
+def _model_type(model, hub_kwargs: dict) -> str | None:
+    """The `model_type` of a loaded model, a folder or a Hub repo (None where it cannot be read)."""
+    if isinstance(model, (str, os.PathLike)):
+        return _model_type_of(os.fspath(model), hub_kwargs)
+    return getattr(getattr(model, "config", None), "model_type", None)
 
 
 def _model_type_of(name_or_path: str, hub_kwargs: dict) -> str | None:
@@ -100,7 +109,12 @@ def _resolving_bundled_names(factory):
                 kwargs[name] = folder_if_bundled(kwargs[name])
         model = folder_if_bundled(model)
         check_checkpoint_reference(model)  # a mistyped folder, which transformers reports as a malformed repo id
-        _refuse_fusion(model, {key: kwargs[key] for key in ("revision", "token") if kwargs.get(key) is not None})
+        hub_kwargs = {key: kwargs[key] for key in ("revision", "token") if kwargs.get(key) is not None}
+        model_type = _model_type(model, hub_kwargs)
+        _refuse_fusion(model, model_type)
+        if task in _GENERIC_TASKS and model_type == CiTrusConfig.model_type:
+            # transformers' own task of that name is for text (it loads a tokenizer): the bio-signal one is meant
+            task = _GENERIC_TASKS[task]
         if isinstance(model, (str, os.PathLike)) and os.path.isfile(os.path.join(model, "adapter_config.json")):
             model, task = _merged_adapter(model, task, kwargs)
         return factory(task, model, *args, **kwargs)
