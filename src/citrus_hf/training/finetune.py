@@ -66,10 +66,9 @@ def build_citrus_task_model(
     """A `CiTrusForSequenceClassification` / `CiTrusForRegression` for `num_channels`-channel input.
 
     From `checkpoint` (a pre-training or task checkpoint of any task and number of classes: the backbone is loaded
-    strictly, the head is new) or, when
-    it is None, freshly initialised from `config` (the same input contract, from scratch). `overrides` replace
-    config fields of the input contract (normalisation, see `input_overrides`) and of the head (a recipe's
-    `head_overrides`).
+    strictly, the head is new) or, when it is None, freshly initialised from `config` (the same input contract, from
+    scratch). `overrides` replace config fields of the input contract (normalisation, see `input_overrides`) and of
+    the head (a recipe's `head_overrides`).
     """
     from ..modeling_citrus import CiTrusForRegression, CiTrusForSequenceClassification, head_fitted_by_caller
 
