@@ -98,8 +98,9 @@ def _refuse_citrus_adapter(adapter_kwargs: dict | None) -> None:
     if adapter is not None and os.path.isfile(os.path.join(str(adapter), ADAPTER_TASK_CONFIG_NAME)):
         raise ValueError(
             f"{str(adapter)!r} is a CiTrus LoRA adapter, whose task head's settings ({ADAPTER_TASK_CONFIG_NAME}) "
-            f"`from_pretrained` does not read: load it with `citrus_hf.training.lora.load_adapter(None, {str(adapter)!r})` (then "
-            f"`merge_adapter` for a plain model), or run it with `pipeline(model={str(adapter)!r})`."
+            "`from_pretrained` does not read: load it with "
+            f"`citrus_hf.training.lora.load_adapter(None, {str(adapter)!r})` (then `merge_adapter` for a plain model), "
+            f"or run it with `pipeline(model={str(adapter)!r})`."
         )
 
 
