@@ -503,3 +503,44 @@ def test_transformers_generic_feature_extraction_task_names_the_citrus_one(class
     assert pipeline("feature-extraction", model=model, feature_extractor=extractor).task == (
         "time-series-feature-extraction"
     )
+
+
+def test_transformers_power_user_habits(caplog):
+    """Found by an audit of transformers habits: `output_attentions=True` under SDPA returned (None,) per layer
+    without a word; the package's bf16 attention died inside torch when gradients were on; a peft task wrapper's
+    `input_ids` met Python's "missing input_values" before the package's message; peft's LoRA left a regressor's head
+    frozen, random and unsaved without a word."""
+    import logging
+
+    from peft import LoraConfig, get_peft_model
+
+    from citrus_hf import CiTrusForRegression
+    from citrus_hf.inference.backends import BLOCKED_ATTENTION, register_blocked_attention
+
+    logging.Logger.warning_once.cache_clear()  # transformers' once-per-process warnings, said by other tests too
+    model = CiTrusModel(tiny_config()).eval()
+    x = torch.randn(3, 1, 200)
+    with caplog.at_level("WARNING"):
+        out = model(x, output_attentions=True)
+    assert [tuple(a.shape) for a in out.attentions] == [(3, 2, 10, 10)]
+    torch.testing.assert_close(out.last_hidden_state, model(x).last_hidden_state, rtol=0, atol=1e-5)
+    assert "run the eager attention" in caplog.text
+
+    register_blocked_attention()
+    blocked = CiTrusModel(tiny_config(attn_implementation=BLOCKED_ATTENTION)).eval()
+    with pytest.raises(ValueError, match=r"is for inference: run it under torch.no_grad\(\)"):
+        blocked(x)
+    with torch.no_grad():
+        assert blocked(x).last_hidden_state.shape == (3, 1, 10, 16)
+
+    classifier = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    with pytest.raises(ValueError, match=r"not `input_ids`.*task_type=None"):
+        classifier(input_ids=x)
+
+    peft_model = get_peft_model(
+        CiTrusForRegression(tiny_config()), LoraConfig(r=2, target_modules=["q_proj", "v_proj"], task_type=None)
+    ).train()
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        peft_model(input_values=x, labels=torch.randn(3)).loss.backward()
+    assert "`regressor` head frozen" in caplog.text and "modules_to_save=['regressor']" in caplog.text

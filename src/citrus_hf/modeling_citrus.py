@@ -109,6 +109,9 @@ def _is_tracing() -> bool:
     return torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing()
 
 
+# Set while an encoder runs a call that returns attention weights (`output_attentions=True`): its attention layers
+# then run the eager path, the one that computes them.
+_ATTENTION_WEIGHTS_WANTED = contextvars.ContextVar("citrus_attention_weights_wanted", default=False)
 # What the feature extractor's `alignment="window"` output carries beside the model inputs.
 _WINDOW_BOOKKEEPING = ("recording_index", "window_start_seconds")
 
@@ -608,9 +611,8 @@ class CiTrusAttention(nn.Module):
         self.o_proj = nn.Linear(config.d_model, config.d_model)
 
     def _attend(self, query, key, value, attention_mask):
-        attention_interface: Callable = ALL_ATTENTION_FUNCTIONS.get_interface(
-            self.config._attn_implementation, eager_attention_forward
-        )
+        implementation = "eager" if _ATTENTION_WEIGHTS_WANTED.get() else self.config._attn_implementation
+        attention_interface: Callable = ALL_ATTENTION_FUNCTIONS.get_interface(implementation, eager_attention_forward)
         return attention_interface(
             self,
             query,
@@ -719,6 +721,7 @@ class CiTrusEncoderLayer(GradientCheckpointingLayer):
 class CiTrusEncoder(nn.Module):
     def __init__(self, config: CiTrusConfig):
         super().__init__()
+        self.config = config
         self.layers = nn.ModuleList(CiTrusEncoderLayer(config) for _ in range(config.num_hidden_layers))
         self.final_norm = CiTrusNorm(config)
         self.gradient_checkpointing = False
@@ -734,14 +737,24 @@ class CiTrusEncoder(nn.Module):
         """`(B, C, S, D)` -> `(B, C, S, D)`; the last layer only at `last_layer_query_index` `(B, C, Q)` if given."""
         all_hidden_states = (hidden_states,) if output_hidden_states else None
         all_attentions = () if output_attentions else None
-        for index, layer in enumerate(self.layers):
-            is_last = index == len(self.layers) - 1
-            query_index = last_layer_query_index if is_last else None
-            hidden_states, attn_weights = layer(hidden_states, attention_mask, query_index)
-            if output_hidden_states:
-                all_hidden_states += (hidden_states,)
-            if output_attentions:
-                all_attentions += (attn_weights,)
+        if output_attentions and self.config._attn_implementation != "eager":
+            # SDPA and the fused kernels return no weights: the call that asks for them runs the eager attention
+            logger.warning_once(
+                f"output_attentions=True: attn_implementation={self.config._attn_implementation!r} returns no "
+                "attention weights, so the calls that ask for them run the eager attention (the same outputs, slower)."
+            )
+        token = _ATTENTION_WEIGHTS_WANTED.set(bool(output_attentions))
+        try:
+            for index, layer in enumerate(self.layers):
+                is_last = index == len(self.layers) - 1
+                query_index = last_layer_query_index if is_last else None
+                hidden_states, attn_weights = layer(hidden_states, attention_mask, query_index)
+                if output_hidden_states:
+                    all_hidden_states += (hidden_states,)
+                if output_attentions:
+                    all_attentions += (attn_weights,)
+        finally:
+            _ATTENTION_WEIGHTS_WANTED.reset(token)
         hidden_states = self.final_norm(hidden_states)
         if output_hidden_states:
             all_hidden_states = all_hidden_states[:-1] + (hidden_states,)
@@ -1325,7 +1338,9 @@ class CiTrusModel(CiTrusPreTrainedModel):
 
     def forward(
         self,
-        input_values: torch.Tensor,
+        # optional only so that a text model's arguments (`input_ids`, from peft's task wrappers) reach the error
+        # that names them; missing, it is refused by `_check_input_values`
+        input_values: torch.Tensor | None = None,
         patch_mask: torch.Tensor | None = None,
         token_mask: torch.Tensor | None = None,
         output_hidden_states: bool | None = None,
@@ -1735,7 +1750,9 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
 
     def forward(
         self,
-        input_values: torch.Tensor,
+        # optional only so that a text model's arguments (`input_ids`, from peft's task wrappers) reach the error
+        # that names them; missing, it is refused by `_check_input_values`
+        input_values: torch.Tensor | None = None,
         patch_mask: torch.Tensor | None = None,
         token_mask: torch.Tensor | None = None,
         output_hidden_states: bool | None = None,
@@ -2109,9 +2126,24 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
             self.citrus.eval()
         return self
 
+    def _warn_if_head_frozen(self) -> None:
+        """Say once when the model trains with its task head frozen: peft's LoRA freezes (and leaves out of the saved
+        adapter) every module it does not adapt or know as a head, and it knows `classifier` only with
+        `task_type="SEQ_CLS"`, never `regressor`, so the head would stay at its random start."""
+        head = getattr(self, self.head_name)
+        if any(p.requires_grad for p in head.parameters()) or not any(p.requires_grad for p in self.parameters()):
+            return
+        logger.warning_once(
+            f"{type(self).__name__} trains with its `{self.head_name}` head frozen, so it stays as it started and a "
+            f"peft adapter will not save it: with peft, pass `modules_to_save=['{self.head_name}']` to LoraConfig, "
+            "or use `citrus_hf.training.lora.apply_lora`, which does."
+        )
+
     def forward(
         self,
-        input_values: torch.Tensor,
+        # optional only so that a text model's arguments (`input_ids`, from peft's task wrappers) reach the error
+        # that names them; missing, it is refused by `_check_input_values`
+        input_values: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         patch_mask: torch.Tensor | None = None,
         output_hidden_states: bool | None = None,
@@ -2147,6 +2179,8 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
         )
         logits = getattr(self, self.head_name)(self.dropout(self.pooler(outputs, patch_mask)))  # (B, outputs)
         loss = None if labels is None else self.compute_loss(logits, labels)
+        if loss is not None and self.training and torch.is_grad_enabled():
+            self._warn_if_head_frozen()
         hidden_states = outputs.hidden_states if output_hidden_states else None
         if not return_dict:
             output = tuple(v for v in (logits, hidden_states, outputs.attentions) if v is not None)

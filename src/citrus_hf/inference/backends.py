@@ -885,8 +885,14 @@ def blocked_bf16_attention(
     Returns:
         `(N, seq, heads, head_dim)` and no attention weights.
     """
-    if module.training and dropout > 0:
-        raise ValueError(f"{BLOCKED_ATTENTION} attention is for inference; train with 'sdpa' or 'eager'.")
+    if (module.training and dropout > 0) or (
+        torch.is_grad_enabled() and any(tensor.requires_grad for tensor in (query, key, value))
+    ):
+        # its matrix products write into preallocated blocks, which autograd cannot follow
+        raise ValueError(
+            f"{BLOCKED_ATTENTION} attention is for inference: run it under torch.no_grad() or torch.inference_mode() "
+            "(the inference backends do), and train with attn_implementation 'sdpa' or 'eager'."
+        )
     if not query.dtype == key.dtype == value.dtype:
         raise ValueError(
             f"{BLOCKED_ATTENTION} attention needs query, key and value of one dtype, got {query.dtype}, {key.dtype} "
