@@ -544,3 +544,11 @@ def test_transformers_power_user_habits(caplog):
     with caplog.at_level("WARNING"):
         peft_model(input_values=x, labels=torch.randn(3)).loss.backward()
     assert "`regressor` head frozen" in caplog.text and "modules_to_save=['regressor']" in caplog.text
+
+
+def test_a_config_changed_after_it_was_built_is_checked_when_a_model_is_built():
+    """`config.update({"d_model": 17})` built a model that failed in torch's `view` at the first forward pass."""
+    config = tiny_config()
+    config.update({"d_model": 17})
+    with pytest.raises(ValueError, match=r"cannot build a model: `d_model` \(17\) must be divisible"):
+        CiTrusModel(config)

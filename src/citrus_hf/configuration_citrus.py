@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from huggingface_hub.dataclasses import strict
+from huggingface_hub.errors import StrictDataclassError
 from transformers.activations import ACT2FN
 from transformers.configuration_utils import PreTrainedConfig
 
@@ -260,6 +261,19 @@ def check_misspelt_fields(config_class: type[PreTrainedConfig], extra: dict[str,
     ]
     if misspelt:
         raise not_a_field_error(config_class, misspelt)
+
+
+def check_buildable(config: PreTrainedConfig) -> None:
+    """Run `config`'s class validators again (a config changed after it was built, by `config.update(...)` or an
+    attribute set, skipped the checks its constructor runs).
+
+    Raises:
+        ValueError: naming the value and the rule it breaks.
+    """
+    try:
+        config.validate()
+    except StrictDataclassError as error:
+        raise ValueError(f"This config cannot build a model: {error.__cause__ or error}") from error
 
 
 def is_real_number(value: Any) -> bool:

@@ -32,7 +32,13 @@ from transformers.modeling_outputs import ModelOutput, SequenceClassifierOutput
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel
 from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
-from .configuration_citrus import CiTrusConfig, _check_choice, check_checkpoint_reference, custom_pipelines_for
+from .configuration_citrus import (
+    CiTrusConfig,
+    _check_choice,
+    check_buildable,
+    check_checkpoint_reference,
+    custom_pipelines_for,
+)
 from .vocabulary_citrus import (
     AUTOCORRELATION_LAGS,
     CHANNEL_POOLINGS,
@@ -1022,6 +1028,12 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
     config: CiTrusConfig
     base_model_prefix = "citrus"
     _backbone_prefix = "citrus."
+
+    def __init__(self, config: CiTrusConfig, *inputs, **kwargs):
+        # A config changed after it was built (`config.update(...)`, an attribute set) skipped the checks its
+        # constructor runs; a bad value would otherwise surface as a shape error deep inside the first forward pass.
+        check_buildable(config)
+        super().__init__(config, *inputs, **kwargs)
 
     @classmethod
     def _config_overrides_for(cls, pretrained_model_name_or_path, saved_config: dict, kwargs: dict) -> dict:
