@@ -18,8 +18,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from huggingface_hub.dataclasses import strict
-from huggingface_hub.errors import StrictDataclassError
+from huggingface_hub.dataclasses import StrictDataclassClassValidationError, StrictDataclassFieldValidationError, strict
 from transformers.activations import ACT2FN
 from transformers.configuration_utils import PreTrainedConfig
 
@@ -272,7 +271,7 @@ def check_buildable(config: PreTrainedConfig) -> None:
     """
     try:
         config.validate()
-    except StrictDataclassError as error:
+    except (StrictDataclassClassValidationError, StrictDataclassFieldValidationError) as error:
         raise ValueError(f"This config cannot build a model: {error.__cause__ or error}") from error
 
 
