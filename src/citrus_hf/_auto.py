@@ -70,7 +70,7 @@ def _take_bundled_names(auto_class: type) -> None:
     (idempotent). A name that fails and is close to a bundled one ("citrus-smal") gets "Did you mean" added to the
     error."""
     from ._bundled import folder_if_bundled
-    from .configuration_citrus import with_hint
+    from .configuration_citrus import raise_with_hint
 
     loader = auto_class.__dict__["from_pretrained"].__func__
     if getattr(loader, "_citrus_bundled_names", False):
@@ -82,10 +82,7 @@ def _take_bundled_names(auto_class: type) -> None:
         try:
             loaded = loader(cls, folder, *args, **kwargs)
         except OSError as error:
-            hint = _typo_hint(pretrained_model_name_or_path)
-            if not hint or hint in str(error):  # an Auto class calls AutoConfig's, which may have added it
-                raise
-            raise with_hint(error, hint) from error
+            raise_with_hint(error, _typo_hint(pretrained_model_name_or_path))
         if folder is not pretrained_model_name_or_path:
             _record_bundled_name(loaded, pretrained_model_name_or_path)
         return loaded

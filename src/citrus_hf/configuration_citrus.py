@@ -16,7 +16,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from huggingface_hub.dataclasses import StrictDataclassClassValidationError, StrictDataclassFieldValidationError, strict
 from transformers.activations import ACT2FN
@@ -205,16 +205,16 @@ def lookup_checkpoint(owner: type, lookup: Callable[..., Any], name_or_path: Any
     try:
         return lookup(name_or_path, **kwargs)
     except OSError as error:
-        hint = owner._typo_hint(name_or_path) if owner._typo_hint is not None else ""
-        if not hint or hint in str(error):
-            raise
-        raise with_hint(error, hint) from error
+        raise_with_hint(error, owner._typo_hint(name_or_path) if owner._typo_hint is not None else "")
 
 
-def with_hint(error: BaseException, hint: str) -> OSError:
-    """An `OSError` whose message is `error`'s followed by the sentence `hint`."""
+def raise_with_hint(error: OSError, hint: str) -> NoReturn:
+    """Raise `error` again, as an `OSError` whose message ends with the sentence `hint` when there is one and the
+    message does not hold it yet (an Auto class calls AutoConfig's loader, which may have added it)."""
+    if not hint or hint in str(error):
+        raise error
     text = str(error).rstrip()
-    return OSError(text + ("" if text.endswith((".", "?", "!")) else ".") + hint)
+    raise OSError(text + ("" if text.endswith((".", "?", "!")) else ".") + hint) from error
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

@@ -96,17 +96,16 @@ def head_fitted_by_caller() -> Iterator[None]:
 ADAPTER_TASK_CONFIG_NAME = "citrus_task_config.json"
 
 
-def _refuse_citrus_adapter(adapter_kwargs: dict | None) -> None:
+def _refuse_citrus_adapter(folder: str | os.PathLike | None) -> None:
     """Refuse a CiTrus LoRA adapter folder given to `from_pretrained` (directly, or by transformers' Auto classes,
     which load the adapter's base and then the adapter: the base would get a default head, and the adapter's trained
     head would fail on its shape with an error naming the base), with the routes that read its task config."""
-    adapter = (adapter_kwargs or {}).get("_adapter_model_path")
-    if adapter is not None and os.path.isfile(os.path.join(str(adapter), ADAPTER_TASK_CONFIG_NAME)):
+    if folder is not None and os.path.isfile(os.path.join(str(folder), ADAPTER_TASK_CONFIG_NAME)):
         raise ValueError(
-            f"{str(adapter)!r} is a CiTrus LoRA adapter, whose task head's settings ({ADAPTER_TASK_CONFIG_NAME}) "
+            f"{str(folder)!r} is a CiTrus LoRA adapter, whose task head's settings ({ADAPTER_TASK_CONFIG_NAME}) "
             "`from_pretrained` does not read: load it with "
-            f"`citrus_hf.training.lora.load_adapter(None, {str(adapter)!r})` (then `merge_adapter` for a plain model), "
-            f"or run it with `pipeline(model={str(adapter)!r})`."
+            f"`citrus_hf.training.lora.load_adapter(None, {str(folder)!r})` (then `merge_adapter` for a plain model), "
+            f"or run it with `pipeline(model={str(folder)!r})`."
         )
 
 
@@ -841,7 +840,8 @@ class _CiTrusFamilyMixin:
         `config.json`, a path that does not exist and a checkpoint of another model type.
         """
         requested = pretrained_model_name_or_path
-        _refuse_citrus_adapter(kwargs.get("adapter_kwargs"))
+        # transformers' Auto classes name the adapter folder they found in `adapter_kwargs`
+        _refuse_citrus_adapter((kwargs.get("adapter_kwargs") or {}).get("_adapter_model_path"))
         pretrained_model_name_or_path = _located(cls._checkpoint_locator, pretrained_model_name_or_path)
         return_loading_info = kwargs.pop("output_loading_info", False)
         replace_head = kwargs.pop("replace_head", False)
@@ -947,7 +947,7 @@ class _CiTrusFamilyMixin:
         folder = os.path.join(name, kwargs["subfolder"]) if kwargs.get("subfolder") else name
         if os.path.isdir(folder):
             if not os.path.isfile(os.path.join(folder, "config.json")):
-                _refuse_citrus_adapter({"_adapter_model_path": folder})  # a LoRA folder: name it
+                _refuse_citrus_adapter(folder)  # a LoRA folder: name it
                 raise OSError(
                     f"{folder!r} has no config.json, so nothing says which architecture and input contract its weights "
                     "belong to. Save checkpoints with `save_pretrained` (it writes both), or put the config.json the "
