@@ -1115,7 +1115,8 @@ def test_finetuning_stops_on_a_nan_loss_before_the_optimizer_step(tmp_path):
 
 
 def test_train_and_evaluate_is_guarded(tmp_path):
-    from citrus_hf.training.finetune import TrainerSettings, train_and_evaluate
+    from citrus_hf.training.arguments import TrainerSettings
+    from citrus_hf.training.trainer import train_and_evaluate
 
     generator = torch.Generator().manual_seed(0)
     rows = [{"input_values": torch.randn(1, 200, generator=generator), "labels": i % 3} for i in range(16)]

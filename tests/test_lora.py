@@ -55,6 +55,15 @@ def _logits(model, inputs: torch.Tensor) -> torch.Tensor:
 # ----------------------------------------------------------------------------------------------- target modules
 
 
+def test_the_adapter_file_names_are_peft_s():
+    """Layers below training recognise adapter folders by names spelt in `vocabulary_citrus`, not imported from peft."""
+    from peft.utils.constants import CONFIG_NAME, SAFETENSORS_WEIGHTS_NAME
+
+    from citrus_hf.vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME
+
+    assert (ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME) == (CONFIG_NAME, SAFETENSORS_WEIGHTS_NAME)
+
+
 def test_default_targets_cover_attention_ffn_and_stem_but_never_the_head_or_decoder(make_tiny_config):
     model = CiTrusForSequenceClassification(make_tiny_config(num_labels=3))
     targets = default_target_modules(model)

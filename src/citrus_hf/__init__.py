@@ -99,6 +99,48 @@ _auto.add_registration(
         "inference.registration",
     ),
 )
+
+
+def _register_model_publisher() -> None:
+    from .publishing.hooks import register_model_publisher
+
+    register_model_publisher()
+
+
+def _register_trainer_cards() -> None:
+    from .publishing.hooks import register_trainer_cards
+
+    register_trainer_cards()
+
+
+def _register_extractor_hub_errors() -> None:
+    from .publishing.hooks import register_extractor_hub_errors
+
+    register_extractor_hub_errors()
+
+
+def _register_processor_hub_errors() -> None:
+    from .publishing.hooks import register_processor_hub_errors
+
+    register_processor_hub_errors()
+
+
+# The publishing hooks: transformers' `push_to_hub` of a CiTrus model (where `PreTrainedModel` is defined), the
+# `Trainer`'s model card, and one-line Hub errors from the feature extractor's and processor's `push_to_hub`.
+_auto.add_registration(
+    "transformers.modeling_utils", _register_model_publisher, needed=("modeling_citrus", "publishing.hooks")
+)
+_auto.add_registration("transformers.trainer", _register_trainer_cards, needed=("modeling_citrus", "publishing.hooks"))
+_auto.add_registration(
+    "transformers.feature_extraction_utils",
+    _register_extractor_hub_errors,
+    needed=("feature_extraction_citrus", "publishing.hooks"),
+)
+_auto.add_registration(
+    "transformers.processing_utils",
+    _register_processor_hub_errors,
+    needed=("processing_citrus_fusion", "publishing.hooks"),
+)
 _auto.install()
 
 

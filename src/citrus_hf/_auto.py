@@ -13,11 +13,9 @@ imports `modeling_auto`), the registration waits until that module has finished:
 modules too, so no half-initialised module is ever used.
 
 Registration also lets the Auto classes take the name of a checkpoint shipped with the package ("citrus-small"), as
-the CiTrus classes and `pipeline` do (`_take_bundled_names`). Besides the Auto classes, this is where the package
-plugs its publishing into transformers: `push_to_hub` of CiTrus
-models (a hook the model files leave empty, because they are also the checkpoints' remote code) and the `Trainer`'s
-model card both write the CiTrus card of `citrus_hf.publishing`. That layer sits above this one, so it is imported by
-name when a card is written (`_publishing`), never at import.
+the CiTrus classes and `pipeline` do (`_take_bundled_names`). Higher layers plug into transformers the same way
+through `add_registration`, called by the package root: the pipelines (`citrus_hf.inference.registration`) and the
+publishing hooks (`citrus_hf.publishing.hooks`); this module imports neither.
 """
 
 from __future__ import annotations
@@ -133,7 +131,6 @@ def _register_models() -> None:
     )
     AutoModelForTimeSeriesRegression.register(CiTrusConfig, CiTrusForRegression, exist_ok=True)
     AutoModelForTimeSeriesRegression.register(CiTrusFusionConfig, CiTrusFusionForRegression, exist_ok=True)
-    _CiTrusFamilyMixin._hub_publisher = _push_with_citrus_card
     _CiTrusFamilyMixin._checkpoint_locator = _bundled_checkpoint
     # transformers gives each AutoModel* class its own copy of the base's `from_pretrained` (for its docstring), so
     # each is wrapped; classes deriving from the base later (AutoModelForTimeSeriesRegression) inherit the base's.
@@ -143,41 +140,6 @@ def _register_models() -> None:
         if isinstance(auto_class, type) and issubclass(auto_class, _BaseAutoModelClass):
             if "from_pretrained" in vars(auto_class):
                 _take_bundled_names(auto_class)
-
-
-def _publishing(module: str):
-    """`citrus_hf.publishing.<module>`, imported by name: it is a higher layer than this one (see the docstring)."""
-    return importlib.import_module(f"{__package__}.publishing.{module}")
-
-
-def _push_with_citrus_card(model, repo_id: str, **push_kwargs):
-    """`push_to_hub` of every CiTrus-family model while the package is installed: `citrus push`'s publishing path."""
-    return _publishing("push").push_to_hub(model, repo_id, **push_kwargs)
-
-
-def _register_trainer_cards() -> None:
-    """The `Trainer` writes its model card in `create_model_card` (run by `Trainer.push_to_hub`); for a CiTrus model,
-    the CiTrus card replaces its draft, with the Trainer's arguments (license, tags, datasets, base model), and the
-    code of the pipeline the saved config names joins the folder."""
-    from transformers.trainer import Trainer
-
-    from .modeling_citrus import _CiTrusFamilyMixin
-
-    draft_card = Trainer.create_model_card
-    if getattr(draft_card, "_citrus_card", False):
-        return
-
-    @functools.wraps(draft_card)
-    def create_model_card(self, *args, **kwargs):
-        draft_card(self, *args, **kwargs)
-        model = self.accelerator.unwrap_model(self.model) if self.accelerator is not None else self.model
-        if isinstance(model, _CiTrusFamilyMixin) and self.is_world_process_zero():
-            _publishing("cards").write_trainer_card(self, model, *args, **kwargs)
-            # `Trainer.push_to_hub` uploads the output folder next: it carries the pipeline code, as `citrus push` does
-            _publishing("push").save_pipeline_code(self.args.output_dir)
-
-    create_model_card._citrus_card = True
-    Trainer.create_model_card = create_model_card
 
 
 def _register_feature_extractors() -> None:
@@ -190,30 +152,6 @@ def _register_feature_extractors() -> None:
     CiTrusFeatureExtractor._checkpoint_locator = _bundled_checkpoint
     CiTrusFeatureExtractor._typo_hint = _typo_hint
     _take_bundled_names(AutoFeatureExtractor)
-    _one_line_hub_errors(CiTrusFeatureExtractor)
-
-
-def _one_line_hub_errors(owner: type) -> None:
-    """`owner.push_to_hub` (transformers' own, for a feature extractor or processor) with the one-line error the
-    models' publishing gives when the Hub cannot be reached, instead of the HTTP client's exception (idempotent)."""
-    original = owner.push_to_hub
-    if getattr(original, "_citrus_hub_errors", False):
-        return
-
-    @functools.wraps(original)
-    def push_to_hub(self, repo_id: str, *args, **kwargs):
-        try:
-            return original(self, repo_id, *args, **kwargs)
-        except Exception as error:
-            push = _publishing("push")
-            if not push.is_network_error(error):
-                raise
-            from huggingface_hub import constants
-
-            raise push.unreachable_hub_error(repo_id, constants.ENDPOINT, error) from error
-
-    push_to_hub._citrus_hub_errors = True
-    owner.push_to_hub = push_to_hub
 
 
 def _register_processors() -> None:
@@ -225,7 +163,6 @@ def _register_processors() -> None:
     from .processing_citrus_fusion import CiTrusFusionProcessor
 
     AutoProcessor.register(CiTrusFusionConfig, CiTrusFusionProcessor, exist_ok=True)
-    _one_line_hub_errors(CiTrusFusionProcessor)
     # A single-modality checkpoint's processor is its feature extractor, as for transformers' audio models without a
     # tokenizer. Unregistered, AutoProcessor would try AutoTokenizer first, which asks whether to run the
     # checkpoint's code.
@@ -253,7 +190,6 @@ REGISTRATIONS: dict[str, tuple[Callable[[], None], tuple[str, ...]]] = {
             "processing_citrus_fusion",
         ),
     ),
-    "transformers.trainer": (_register_trainer_cards, ("modeling_citrus",)),
 }
 # Modules whose end of execution may let a registration run: the auto modules, and the CiTrus modules (importing
 # `modeling_citrus` imports `modeling_auto`, whose registration must then wait until `modeling_citrus` is complete).

@@ -21,6 +21,7 @@ def bundled_checkpoint(name: str) -> Path | None:
     if name.startswith("."):
         return None
     folder = BUNDLED_CHECKPOINTS / name
+    # transformers' CONFIG_NAME, spelt out: this module is imported by `citrus --help`, which loads no transformers
     return folder if (folder / "config.json").is_file() else None
 
 

@@ -25,10 +25,18 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 from huggingface_hub.utils import validate_repo_id
+from transformers.utils import (
+    CONFIG_NAME,
+    FEATURE_EXTRACTOR_NAME,
+    PROCESSOR_NAME,
+    SAFE_WEIGHTS_INDEX_NAME,
+    SAFE_WEIGHTS_NAME,
+)
 
 from ._bundled import BUNDLED_CHECKPOINTS, bundled_checkpoint, bundled_names, bundled_suggestion, folder_if_bundled
 from .configuration_citrus import MODEL_PRESETS, PIPELINE_TASKS, CiTrusConfig, config_field_names, not_a_field_error
 from .configuration_citrus_fusion import CiTrusFusionConfig
+from .vocabulary_citrus import ADAPTER_CONFIG_NAME
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -174,14 +182,14 @@ def check_model_reference(reference: str | os.PathLike, flag: str = "model") -> 
     if folder_if_bundled(text) is not text:
         return
     if path.is_dir():
-        if (path / "adapter_config.json").is_file() and not (path / "config.json").is_file():
+        if (path / ADAPTER_CONFIG_NAME).is_file() and not (path / CONFIG_NAME).is_file():
             raise FileNotFoundError(
                 f"{flag} {text!r} is a LoRA adapter (`citrus finetune --lora` saves the adapter, not a whole model): "
                 f"put it on its base with `citrus_hf.training.lora.load_adapter(None, {text!r})`, then "
                 "`merge_adapter(...)` and `save_pretrained` a folder this command takes; `citrus push` publishes the "
                 "adapter as it is."
             )
-        if not (path / "config.json").is_file():
+        if not (path / CONFIG_NAME).is_file():
             raise FileNotFoundError(
                 f"{flag} {text!r} is a folder without config.json, so it is not a checkpoint; pass the folder that "
                 "`save_pretrained` (or `citrus pretrain` / `citrus finetune`) wrote."
@@ -218,8 +226,8 @@ def _config_from(preset: str, overrides: dict[str, Any]) -> CiTrusConfig:
     if preset in MODEL_PRESETS:
         return CiTrusConfig(**{**MODEL_PRESETS[preset], **overrides})
     path = Path(folder_if_bundled(preset))
-    if path.is_dir() and (path / "config.json").is_file():
-        path = path / "config.json"
+    if path.is_dir() and (path / CONFIG_NAME).is_file():
+        path = path / CONFIG_NAME
     if path.is_file():
         values = _read_json(path)
         model_type = values.get("model_type", CiTrusConfig.model_type)
@@ -256,8 +264,8 @@ def _checked_folder(folder: Path, repo_or_path: str | os.PathLike, revision: str
     where = f"{str(repo_or_path)!r}" + (f" (revision {revision!r})" if revision else "")
     present = sorted(p.name for p in folder.iterdir())
     for name in needed:
-        if name == "model.safetensors":
-            if not (folder / name).is_file() and not (folder / "model.safetensors.index.json").is_file():
+        if name == SAFE_WEIGHTS_NAME:
+            if not (folder / name).is_file() and not (folder / SAFE_WEIGHTS_INDEX_NAME).is_file():
                 raise OSError(
                     f"{where} has no model.safetensors (files: {present}). CiTrus loads safetensors weights only and "
                     "never unpickles .bin files; publish the model with `citrus push` or `save_pretrained`."
@@ -306,8 +314,8 @@ def load_pretrained(
     folder = resolve_checkpoint(
         repo_or_path, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only
     )
-    _checked_folder(folder, repo_or_path, revision, ["config.json", "model.safetensors"])
-    model_type = _read_json(folder / "config.json").get("model_type")
+    _checked_folder(folder, repo_or_path, revision, [CONFIG_NAME, SAFE_WEIGHTS_NAME])
+    model_type = _read_json(folder / CONFIG_NAME).get("model_type")
     if model_type not in (CiTrusConfig.model_type, CiTrusFusionConfig.model_type):
         raise ValueError(f"{str(repo_or_path)!r} is not a CiTrus checkpoint (model_type={model_type!r}).")
     fusion = model_type == CiTrusFusionConfig.model_type
@@ -319,7 +327,7 @@ def load_pretrained(
     class_name = (FUSION_MODEL_TASKS if fusion else MODEL_TASKS)[task][0]
     from_pretrained_kwargs["use_safetensors"] = True
     if trust_remote_code:
-        model_class = _repository_class(folder, "config.json", class_name, repo_or_path)
+        model_class = _repository_class(folder, CONFIG_NAME, class_name, repo_or_path)
     elif fusion:
         from . import modeling_citrus_fusion
 
@@ -397,7 +405,7 @@ def load_feature_extractor(
 
     return _load_preprocessor(
         repo_or_path,
-        "preprocessor_config.json",
+        FEATURE_EXTRACTOR_NAME,
         CiTrusFeatureExtractor,
         trust_remote_code,
         revision=revision,
@@ -422,7 +430,7 @@ def load_processor(
 
     return _load_preprocessor(
         repo_or_path,
-        "processor_config.json",
+        PROCESSOR_NAME,
         CiTrusFusionProcessor,
         trust_remote_code,
         revision=revision,

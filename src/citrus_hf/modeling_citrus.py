@@ -30,7 +30,7 @@ from transformers.configuration_utils import PreTrainedConfig
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import ModelOutput, SequenceClassifierOutput
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel
-from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
+from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
 from .configuration_citrus import (
     CiTrusConfig,
@@ -946,7 +946,7 @@ class _CiTrusFamilyMixin:
         name = str(pretrained_model_name_or_path)
         folder = os.path.join(name, kwargs["subfolder"]) if kwargs.get("subfolder") else name
         if os.path.isdir(folder):
-            if not os.path.isfile(os.path.join(folder, "config.json")):
+            if not os.path.isfile(os.path.join(folder, CONFIG_NAME)):
                 _refuse_citrus_adapter(folder)  # a LoRA folder: name it
                 raise OSError(
                     f"{folder!r} has no config.json, so nothing says which architecture and input contract its weights "
@@ -1019,6 +1019,25 @@ class _CiTrusFamilyMixin:
         if publisher is None:
             return super().push_to_hub(repo_id, **push_kwargs)
         return publisher(self, repo_id, **push_kwargs)
+
+    # `save_pretrained(..., push_to_hub=True, **kwargs)` options that belong to the push, not to the save.
+    _SAVE_AND_PUSH_OPTIONS = ("commit_message", "commit_description", "private", "create_pr", "revision", "tags")
+
+    def save_pretrained(self, save_directory, *args, push_to_hub: bool = False, **kwargs):
+        """`PreTrainedModel.save_pretrained`; with `push_to_hub=True` (and `repo_id=`, default: the folder's name)
+        the folder is then published the way `push_to_hub` publishes, with the CiTrus model card, reading the feature
+        extractor and run records saved in `save_directory` (transformers' own route would upload its generic card)."""
+        publisher = type(self)._hub_publisher
+        is_main_process = args[0] if args else kwargs.get("is_main_process", True)
+        if not push_to_hub or publisher is None or not is_main_process:
+            return super().save_pretrained(save_directory, *args, push_to_hub=push_to_hub, **kwargs)
+        push_options = {name: kwargs.pop(name) for name in self._SAVE_AND_PUSH_OPTIONS if name in kwargs}
+        repo_id = kwargs.pop("repo_id", None) or os.path.basename(os.path.normpath(save_directory))
+        if "max_shard_size" in kwargs:
+            push_options["max_shard_size"] = kwargs["max_shard_size"]
+        saved = super().save_pretrained(save_directory, *args, **kwargs)
+        publisher(self, repo_id, token=kwargs.get("token"), saved_folder=save_directory, **push_options)
+        return saved
 
 
 class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from transformers.dynamic_module_utils import custom_object_save
 from transformers.feature_extraction_utils import BatchFeature
-from transformers.utils import PROCESSOR_NAME, PushToHubMixin, cached_file, logging
+from transformers.utils import FEATURE_EXTRACTOR_NAME, PROCESSOR_NAME, PushToHubMixin, cached_file, logging
 from transformers.utils.hub import hf_api
 
 from .configuration_citrus import check_checkpoint_reference
@@ -350,7 +350,7 @@ class CiTrusFusionProcessor(PushToHubMixin):
         if path is None:
             single = cached_file(
                 pretrained_model_name_or_path,
-                "preprocessor_config.json",
+                FEATURE_EXTRACTOR_NAME,
                 _raise_exceptions_for_missing_entries=False,
                 **hub_kwargs,
             )

@@ -41,8 +41,14 @@ ATTENTION_TYPES = ("channel_independent", "criss_cross")
 # The classes without a task head (`modeling_citrus`): their checkpoints are the encoder, for any channel count.
 ENCODER_ARCHITECTURES = ("CiTrusModel", "CiTrusForPretraining")
 PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
+# peft's file names for an adapter (`peft.utils.constants`), spelt here so that layers below training (loading, the
+# pipelines' registration) recognise an adapter folder without importing peft; a test keeps them equal.
+ADAPTER_CONFIG_NAME = "adapter_config.json"
+ADAPTER_WEIGHTS_NAME = "adapter_model.safetensors"
 
 __all__ = [
+    "ADAPTER_CONFIG_NAME",
+    "ADAPTER_WEIGHTS_NAME",
     "ATTENTION_TYPES",
     "AUTOCORRELATION_LAGS",
     "BACKBONES",

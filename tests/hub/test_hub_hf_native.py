@@ -30,6 +30,19 @@ card.validate()  # POST /api/validate-yaml: the check the Hub runs on every READ
 print("RESULT:", json.dumps({"commit": commit.oid, "pr_url": proposal.pr_url}))
 """
 
+SAVE_AND_PUSH = """
+import json
+from huggingface_hub import ModelCard, hf_hub_download
+from transformers import AutoFeatureExtractor, AutoModelForSequenceClassification
+import citrus_hf
+
+model = AutoModelForSequenceClassification.from_pretrained("har")
+AutoFeatureExtractor.from_pretrained("har").save_pretrained("saved_copy")
+model.save_pretrained("saved_copy", push_to_hub=True, repo_id="__USER__/citrus-saved", commit_message="Saved, pushed")
+ModelCard.load(hf_hub_download("__USER__/citrus-saved", "README.md")).validate()
+print("RESULT:", json.dumps({}))
+"""
+
 TRAINER_PUSH = """
 import json, numpy as np, torch
 from huggingface_hub import ModelCard, hf_hub_download
@@ -101,6 +114,21 @@ def test_model_push_to_hub_writes_the_citrus_card(workdir, make_hub_client, hub)
     assert out["pr_url"].endswith("/discussions/1")
     assert hub.repos[("model", repo)].branches["main"] == out["commit"]
     assert hub.repo_files(repo, revision="refs/pr/1")["model.safetensors"] == stored["model.safetensors"]
+
+
+def test_save_pretrained_with_push_to_hub_writes_the_citrus_card(workdir, make_hub_client, hub):
+    """transformers' other publishing habit, `save_pretrained(folder, push_to_hub=True, repo_id=...)`, takes the same
+    path: the CiTrus card (from the run records of the folder the model was loaded from) and the folder's extractor."""
+    client_result(make_hub_client(workdir)(script(SAVE_AND_PUSH)))
+    repo = f"{DEFAULT_USER}/citrus-saved"
+    stored = hub.repo_files(repo)
+    assert {"model.safetensors", "preprocessor_config.json", "modeling_citrus.py", "pipelines.py"} <= set(stored)
+    card = ModelCard(stored["README.md"].decode())
+    assert card.data.pipeline_tag == "time-series-classification" and "More Information Needed" not in str(card)
+    assert {e.dataset_name for e in card.data.eval_results} == {"basic_motions"}
+    stored_repo = hub.repos[("model", repo)]
+    assert stored_repo.commits[stored_repo.branches["main"]].title == "Saved, pushed"
+    assert (workdir / "saved_copy" / "model.safetensors").is_file()  # saved locally too
 
 
 def test_trainer_push_to_hub_writes_the_citrus_card(workdir, make_hub_client, hub):

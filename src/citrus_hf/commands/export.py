@@ -142,6 +142,8 @@ def _model_and_target(args: ExportArguments):
     """The model as `pipeline(model=...)` loads it (the class of `config.architectures`) and the output the
     pipeline computes: a task model's logits, any other model's embeddings (keyed, like the pipeline's, by the
     options given only)."""
+    from transformers.utils import CONFIG_NAME
+
     from ..configuration_citrus import PIPELINE_TASKS
     from ..inference import pipelines
     from ..inference.backends import InferenceTarget
@@ -149,7 +151,7 @@ def _model_and_target(args: ExportArguments):
     from ..loading import read_json_object, resolve_checkpoint
 
     folder = resolve_checkpoint(args.model, revision=args.revision)
-    model_type = read_json_object(folder / "config.json", "pass a folder written by save_pretrained").get("model_type")
+    model_type = read_json_object(folder / CONFIG_NAME, "pass a folder written by save_pretrained").get("model_type")
     if model_type != CITRUS_MODEL_TYPE:
         raise UsageError(
             f"citrus export: {args.model!r} is a {model_type!r} checkpoint; the ONNX path runs single-modality CiTrus "

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..vocabulary_citrus import ADAPTER_CONFIG_NAME
 from . import UsageError
 
 
@@ -125,12 +126,14 @@ def _push_adapter(folder: Path, args: PushArguments) -> int:
             "describe a full checkpoint. Leave them out, or merge the adapter into its base first "
             "(`citrus_hf.training.lora.merge_adapter`) and push the merged folder."
         )
+    from transformers.utils import FEATURE_EXTRACTOR_NAME
+
     from ..loading import load_feature_extractor
     from ..publishing.push import push_adapter_to_hub
     from ..training.lora import load_adapter
 
     adapter = load_adapter(None, folder, token=args.token)
-    extractor = load_feature_extractor(folder) if (folder / "preprocessor_config.json").is_file() else None
+    extractor = load_feature_extractor(folder) if (folder / FEATURE_EXTRACTOR_NAME).is_file() else None
     commit = push_adapter_to_hub(
         adapter,
         args.repo_id,
@@ -149,8 +152,10 @@ def _push_adapter(folder: Path, args: PushArguments) -> int:
 
 def run(argv: Sequence[str]) -> int:
     """Load the checkpoint with this package's classes (no remote code), build its card and publish it."""
-    # Parsed and checked before torch and transformers are imported: `--help` and a mistyped folder answer at once.
+    # Parsed and checked before torch is imported: `--help` and a mistyped folder answer at once.
     args = build_parser().parse(argv)
+    from transformers.utils import CONFIG_NAME, FEATURE_EXTRACTOR_NAME, PROCESSOR_NAME  # imports no torch
+
     checkpoint = Path(args.checkpoint)
     if args.repo_id.count("/") != 1:
         raise UsageError(f"citrus push: repo id {args.repo_id!r} must be `namespace/name`, e.g. `my-user/citrus-eeg`.")
@@ -162,9 +167,9 @@ def run(argv: Sequence[str]) -> int:
         )
     if args.arm is not None and args.eval_results is None:
         raise UsageError("citrus push: --arm names this checkpoint's arm in --eval-results; give --eval-results too.")
-    if (checkpoint / "adapter_config.json").is_file() and not (checkpoint / "config.json").is_file():
+    if (checkpoint / ADAPTER_CONFIG_NAME).is_file() and not (checkpoint / CONFIG_NAME).is_file():
         return _push_adapter(checkpoint, args)
-    if not (checkpoint / "config.json").is_file():
+    if not (checkpoint / CONFIG_NAME).is_file():
         raise UsageError(f"citrus push: {checkpoint} has no config.json; pass a folder written by save_pretrained.")
 
     from .. import modeling_citrus, modeling_citrus_fusion
@@ -174,13 +179,13 @@ def run(argv: Sequence[str]) -> int:
     from ..processing_citrus_fusion import CiTrusFusionProcessor
     from ..publishing.push import push_to_hub
 
-    fusion = json.loads((checkpoint / "config.json").read_text()).get("model_type") == CiTrusFusionConfig.model_type
+    fusion = json.loads((checkpoint / CONFIG_NAME).read_text()).get("model_type") == CiTrusFusionConfig.model_type
     if fusion:
         config_class, modeling, family = CiTrusFusionConfig, modeling_citrus_fusion, "CiTrus fusion"
-        preprocessor_file, preprocessor_class = "processor_config.json", CiTrusFusionProcessor
+        preprocessor_file, preprocessor_class = PROCESSOR_NAME, CiTrusFusionProcessor
     else:
         config_class, modeling, family = CiTrusConfig, modeling_citrus, "CiTrus"
-        preprocessor_file, preprocessor_class = "preprocessor_config.json", CiTrusFeatureExtractor
+        preprocessor_file, preprocessor_class = FEATURE_EXTRACTOR_NAME, CiTrusFeatureExtractor
     config = config_class.from_pretrained(checkpoint)
     architecture = (config.architectures or [None])[0]
     model_class = getattr(modeling, architecture, None) if architecture else None

@@ -216,8 +216,9 @@ def run_fusion_protocol(
 
     from ..data.splits import draw_budget, parse_budget
     from ..processing_citrus_fusion import CiTrusFusionDataCollator
-    from ..training.finetune import TrainerSettings, train_and_evaluate
+    from ..training.arguments import TrainerSettings
     from ..training.metrics import classification_metrics
+    from ..training.trainer import train_and_evaluate
 
     missing = sorted({m for condition in conditions for m in condition.modalities} - set(aligned))
     if missing:

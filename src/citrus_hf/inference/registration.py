@@ -19,12 +19,13 @@ import json
 import os
 import sys
 
-from transformers.utils import cached_file
+from transformers.utils import CONFIG_NAME, FEATURE_EXTRACTOR_NAME, cached_file
 
 from .. import modeling_citrus
 from .._bundled import folder_if_bundled
 from ..configuration_citrus import PIPELINE_TASKS, CiTrusConfig, check_checkpoint_reference, pipeline_task_for
 from ..configuration_citrus_fusion import CiTrusFusionConfig
+from ..vocabulary_citrus import ADAPTER_CONFIG_NAME
 from . import pipelines
 
 
@@ -74,7 +75,7 @@ def _model_type_of(name_or_path: str, hub_kwargs: dict) -> str | None:
     """The `model_type` in a folder's or Hub repo's `config.json`; None where it cannot be read (transformers then
     reports what is wrong)."""
     try:
-        path = cached_file(name_or_path, "config.json", _raise_exceptions_for_missing_entries=False, **hub_kwargs)
+        path = cached_file(name_or_path, CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs)
         if path is None:
             return None
         with open(path, encoding="utf-8") as handle:
@@ -91,7 +92,7 @@ def _merged_adapter(folder, task: str | None, kwargs: dict):
     from ..training.lora import load_adapter, merge_adapter
 
     merged = merge_adapter(load_adapter(None, folder))
-    if kwargs.get("feature_extractor") is None and os.path.isfile(os.path.join(folder, "preprocessor_config.json")):
+    if kwargs.get("feature_extractor") is None and os.path.isfile(os.path.join(folder, FEATURE_EXTRACTOR_NAME)):
         kwargs["feature_extractor"] = CiTrusFeatureExtractor.from_pretrained(folder)
     return merged, task or pipeline_task_for(type(merged).__name__, getattr(merged.config, "problem_type", None))
 
@@ -115,7 +116,7 @@ def _resolving_bundled_names(factory):
         if task in _GENERIC_TASKS and model_type == CiTrusConfig.model_type:
             # transformers' own task of that name is for text (it loads a tokenizer): the bio-signal one is meant
             task = _GENERIC_TASKS[task]
-        if isinstance(model, (str, os.PathLike)) and os.path.isfile(os.path.join(model, "adapter_config.json")):
+        if isinstance(model, (str, os.PathLike)) and os.path.isfile(os.path.join(model, ADAPTER_CONFIG_NAME)):
             model, task = _merged_adapter(model, task, kwargs)
         return factory(task, model, *args, **kwargs)
 

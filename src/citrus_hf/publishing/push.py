@@ -14,7 +14,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from transformers.utils import logging
+from transformers.utils import (
+    CONFIG_NAME,
+    FEATURE_EXTRACTOR_NAME,
+    PROCESSOR_NAME,
+    SAFE_WEIGHTS_INDEX_NAME,
+    SAFE_WEIGHTS_NAME,
+    logging,
+)
 
 from .._bundled import folder_if_bundled
 from ..configuration_citrus_fusion import CiTrusFusionConfig
@@ -41,9 +48,9 @@ def _check_checkpoint_folder(folder: Path) -> None:
     """A folder about to be published must be safetensors-only and carry the code its `auto_map` and
     `custom_pipelines` point to."""
     _refuse_pickles(folder, "CiTrus checkpoints")
-    if not (folder / "model.safetensors").is_file() and not (folder / "model.safetensors.index.json").is_file():
+    if not (folder / SAFE_WEIGHTS_NAME).is_file() and not (folder / SAFE_WEIGHTS_INDEX_NAME).is_file():
         raise ValueError("save_pretrained wrote no model.safetensors; nothing to publish.")
-    for config_name in ("config.json", "preprocessor_config.json", "processor_config.json"):
+    for config_name in (CONFIG_NAME, FEATURE_EXTRACTOR_NAME, PROCESSOR_NAME):
         path = folder / config_name
         if not path.is_file():
             continue
@@ -58,7 +65,7 @@ def _check_checkpoint_folder(folder: Path) -> None:
                         f"{config_name} maps to {ref!r} but {module}.py was not saved with it, so "
                         "`trust_remote_code=True` users could not load it; call `register_for_auto_class` on the class."
                     )
-    config_path = folder / "config.json"
+    config_path = folder / CONFIG_NAME
     custom_pipelines = json.loads(config_path.read_text()).get("custom_pipelines") if config_path.is_file() else None
     for task, entry in (custom_pipelines or {}).items():
         module = str(entry.get("impl", "")).rsplit(".", 1)[0]
@@ -72,7 +79,7 @@ def _check_checkpoint_folder(folder: Path) -> None:
 def save_pipeline_code(folder: str | os.PathLike) -> None:
     """Copy the code of the pipelines the saved config names (`custom_pipelines`: `pipelines.py` and what it imports,
     `backends.py`) next to the weights, as transformers' `Pipeline.save_pretrained` does."""
-    config_path = Path(folder) / "config.json"
+    config_path = Path(folder) / CONFIG_NAME
     if not config_path.is_file() or not json.loads(config_path.read_text()).get("custom_pipelines"):
         return
     from transformers.dynamic_module_utils import custom_object_save
@@ -173,10 +180,10 @@ def _saved_preprocessor(model: PreTrainedModel, folder: Path | None):
     if isinstance(getattr(model, "config", None), CiTrusFusionConfig):
         from ..processing_citrus_fusion import CiTrusFusionProcessor
 
-        return CiTrusFusionProcessor.from_pretrained(folder) if (folder / "processor_config.json").is_file() else None
+        return CiTrusFusionProcessor.from_pretrained(folder) if (folder / PROCESSOR_NAME).is_file() else None
     from ..feature_extraction_citrus import CiTrusFeatureExtractor
 
-    return CiTrusFeatureExtractor.from_pretrained(folder) if (folder / "preprocessor_config.json").is_file() else None
+    return CiTrusFeatureExtractor.from_pretrained(folder) if (folder / FEATURE_EXTRACTOR_NAME).is_file() else None
 
 
 def _has_run_records(run_dir: Path | None) -> bool:
@@ -213,6 +220,7 @@ def push_to_hub(
     max_shard_size: int | str | None = "50GB",
     tags: Sequence[str] | None = None,
     run_dir: str | os.PathLike | None = None,
+    saved_folder: str | os.PathLike | None = None,
     **card_options,
 ) -> CommitInfo:
     """Publish a CiTrus or CiTrus fusion model as a single commit: weights (safetensors), config, feature extractor
@@ -240,6 +248,8 @@ def push_to_hub(
         tags: extra card tags (the model's `model_tags` are added too).
         run_dir: the folder the model was saved in by a run (default: the local folder it was loaded from): its
             run records fill the card (`build_model_card(run_dir=...)`) and its feature extractor is published.
+        saved_folder: the folder `model.save_pretrained(folder, push_to_hub=True)` has just written: its feature
+            extractor (processor) is published, and it is the `run_dir` when it holds run records of its own.
         card_options: further `build_model_card` arguments (e.g. `eval_results=`, `model_arm=`, `license=`).
 
     Returns:
@@ -253,6 +263,11 @@ def push_to_hub(
             if isinstance(getattr(model, "config", None), CiTrusFusionConfig)
             else "Upload CiTrus model, feature extractor and model card"
         )
+    saved_folder = Path(saved_folder) if saved_folder is not None else None
+    if run_dir is None and _has_run_records(saved_folder):
+        run_dir = saved_folder
+    if feature_extractor is None:
+        feature_extractor = _saved_preprocessor(model, saved_folder)
     loaded_from = getattr(model, "name_or_path", None)  # "" for a model built in memory
     if run_dir is None and loaded_from and Path(folder_if_bundled(loaded_from)).is_dir():
         run_dir = folder_if_bundled(loaded_from)  # its folder, or the bundled checkpoint's ("citrus-small")

@@ -2,7 +2,7 @@
 scratch, full fine-tuning, linear probe or LoRA, with early stopping on a validation set.
 
 The pieces are public because the low-data protocol (`citrus_hf.evaluation`) reuses them: building the task model
-(`build_citrus_task_model`) and running the `Trainer` (`train_and_evaluate`). The data side (loading a labelled set
+(`build_citrus_task_model`); running the `Trainer` is in `citrus_hf.training.trainer`. The data side (loading a labelled set
 with train / validation / test splits, label budgets, alignment to the model's input contract) is in
 `citrus_hf.data.splits` and `citrus_hf.data.alignment`.
 """
@@ -18,7 +18,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from transformers.utils import logging
+from transformers.utils import (
+    CONFIG_NAME,
+    FEATURE_EXTRACTOR_NAME,
+    SAFE_WEIGHTS_INDEX_NAME,
+    SAFE_WEIGHTS_NAME,
+    logging,
+)
 
 from ..configuration_citrus import CiTrusConfig
 from ..data.alignment import (
@@ -32,12 +38,12 @@ from ..data.alignment import (
 )
 from ..data.splits import LABEL_TASKS, draw_budget, load_task_splits, parse_budget
 from ..loading import build_config, resolve_checkpoint
+from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME
+from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME
 from .arguments import FinetuneArguments, TrainerSettings
-from .metrics import check_metric_for_task, compute_metrics_fn, dumps_strict, metric_greater_is_better
-from .numerics import denormals_flushed
+from .metrics import check_metric_for_task, dumps_strict
 from .pretrain import SUMMARY_FILE
 from .recipes import (
-    FINETUNE_EPOCHS,
     MIN_VALIDATION_PER_CLASS,
     MIN_VALIDATION_REGRESSION,
     RECIPES,
@@ -124,130 +130,6 @@ def init_regression_bias(head: torch.nn.Linear, targets: np.ndarray) -> None:
     would spend most of a short fine-tuning run learning the offset."""
     with torch.no_grad():
         head.bias.fill_(float(np.mean(targets)))
-
-
-# ------------------------------------------------------------------------------------------------------ Trainer
-
-
-def train_with_trainer(
-    model,
-    train,
-    validation,
-    task: str,
-    output_dir: str | os.PathLike,
-    settings: TrainerSettings,
-    data_collator=None,
-    label_names: list[str] | None = None,
-) -> dict[str, Any]:
-    """Fine-tune `model` with the `Trainer` on `train`, early-stopping on `validation` (None or empty: no evaluation,
-    the last weights are kept).
-
-    Args:
-        model: a model whose forward takes the collated batch and returns `loss` first.
-        train / validation: aligned datasets (`align_task_split`).
-        task: "classification" or "regression" (chooses the metrics).
-        output_dir: the Trainer's checkpoints (only the best is kept).
-        settings: see `TrainerSettings`.
-        data_collator / label_names: for models with other input names (the PatchTST baselines).
-
-    Returns:
-        {"validation": best validation metrics, "history": every evaluation, "best_step", "steps", "trainer": the
-        Trainer (its model is the best one)}.
-    """
-    from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, default_data_collator
-    from transformers.trainer_callback import PrinterCallback
-
-    from .callbacks import EvaluationHistoryCallback, NonFiniteLossCallback
-
-    by_steps = settings.max_steps > 0
-    metric = settings.metric_for_best_model
-    use_validation = validation is not None and len(validation) > 0
-    strategy = ("steps" if by_steps else "epoch") if use_validation else "no"
-    arguments = TrainingArguments(
-        output_dir=str(output_dir),
-        num_train_epochs=settings.num_train_epochs if settings.num_train_epochs is not None else FINETUNE_EPOCHS,
-        max_steps=settings.max_steps,
-        eval_strategy=strategy,
-        save_strategy=strategy,
-        eval_steps=settings.eval_steps if by_steps else None,
-        save_steps=settings.eval_steps if by_steps else None,
-        load_best_model_at_end=use_validation,
-        metric_for_best_model=metric if use_validation else None,
-        greater_is_better=metric_greater_is_better(metric),
-        save_total_limit=1,
-        save_only_model=True,
-        per_device_train_batch_size=settings.per_device_batch_size,
-        per_device_eval_batch_size=max(64, settings.per_device_batch_size),
-        learning_rate=settings.learning_rate,
-        weight_decay=settings.weight_decay,
-        warmup_steps=settings.warmup_steps,
-        lr_scheduler_type=settings.lr_scheduler_type,
-        optim="adamw_torch",
-        seed=settings.seed,
-        data_seed=settings.seed,
-        use_cpu=not torch.cuda.is_available(),
-        report_to=settings.report_to,
-        logging_strategy="steps",
-        logging_steps=settings.logging_steps,
-        disable_tqdm=not settings.show_progress,
-        dataloader_num_workers=0,
-        remove_unused_columns=False,
-        label_names=label_names or ["labels"],
-    )
-    history = EvaluationHistoryCallback()
-    callbacks = [history, NonFiniteLossCallback()]
-    if use_validation and settings.early_stopping_patience:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
-    trainer = Trainer(
-        model=model,
-        args=arguments,
-        train_dataset=train,
-        eval_dataset=validation if use_validation else None,
-        data_collator=data_collator or default_data_collator,
-        compute_metrics=compute_metrics_fn(task),
-        callbacks=callbacks,
-    )
-    if not settings.show_progress:
-        # Without a progress bar the Trainer prints every log dict instead; a protocol of hundreds of runs has its own.
-        trainer.remove_callback(PrinterCallback)
-    with denormals_flushed():
-        trainer.train()
-    # The final evaluations are reports, not training decisions (the early stopper would look for eval_loss in them).
-    trainer.remove_callback(EarlyStoppingCallback)
-    validation_metrics = _strip_prefix(trainer.evaluate(validation), "eval_") if use_validation else {}
-    return {
-        "validation": validation_metrics,
-        "history": history.history,
-        "best_step": trainer.state.best_global_step,
-        "steps": trainer.state.global_step,
-        "trainer": trainer,
-    }
-
-
-def _strip_prefix(metrics: dict, prefix: str) -> dict[str, float]:
-    """The Trainer's `eval_*` / `test_*` metrics without the prefix and without its timing entries."""
-    return {
-        k[len(prefix) :]: float(v)
-        for k, v in metrics.items()
-        if k.startswith(prefix) and "runtime" not in k and "per_second" not in k
-    }
-
-
-def train_and_evaluate(
-    model,
-    train,
-    validation,
-    test,
-    task: str,
-    output_dir: str | os.PathLike,
-    settings: TrainerSettings,
-    data_collator=None,
-    label_names: list[str] | None = None,
-) -> dict[str, Any]:
-    """`train_with_trainer`, then the test metrics of the kept model: its result plus `"test"`."""
-    outcome = train_with_trainer(model, train, validation, task, output_dir, settings, data_collator, label_names)
-    outcome["test"] = _strip_prefix(outcome["trainer"].evaluate(test, metric_key_prefix="test"), "test_")
-    return outcome
 
 
 # -------------------------------------------------------------------------------------------------- finetune()
@@ -400,13 +282,13 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
 # adapter).
 RUN_FILES = (
     RESULTS_FILE,
-    "config.json",
-    "model.safetensors",
-    "model.safetensors.index.json",
-    "preprocessor_config.json",
-    "adapter_config.json",
-    "adapter_model.safetensors",
-    "citrus_task_config.json",
+    CONFIG_NAME,
+    SAFE_WEIGHTS_NAME,
+    SAFE_WEIGHTS_INDEX_NAME,
+    FEATURE_EXTRACTOR_NAME,
+    ADAPTER_CONFIG_NAME,
+    ADAPTER_WEIGHTS_NAME,
+    ADAPTER_TASK_CONFIG_NAME,
     "README.md",
     "configuration_citrus.py",
     "modeling_citrus.py",
@@ -416,7 +298,7 @@ RUN_FILES = (
     "backends.py",
 )
 # Files that show the folder holds a run's model (not only, say, a README the user put there).
-_RUN_MARKERS = (RESULTS_FILE, "model.safetensors", "adapter_model.safetensors")
+_RUN_MARKERS = (RESULTS_FILE, SAFE_WEIGHTS_NAME, ADAPTER_WEIGHTS_NAME)
 
 
 def _check_fresh_output_dir(args: FinetuneArguments) -> None:
@@ -514,5 +396,4 @@ __all__ = [
     "build_citrus_task_model",
     "finetune",
     "init_regression_bias",
-    "train_and_evaluate",
 ]

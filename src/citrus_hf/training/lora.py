@@ -51,7 +51,7 @@ from transformers.utils import logging
 from ..configuration_citrus import CiTrusConfig, is_real_number
 from ..loading import hub_repo_id
 from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME
-from ..vocabulary_citrus import FUSION_MODEL_TYPE
+from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, FUSION_MODEL_TYPE
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -60,8 +60,6 @@ if TYPE_CHECKING:
 
 logger = logging.get_logger(__name__)
 
-ADAPTER_CONFIG_NAME = "adapter_config.json"
-ADAPTER_WEIGHTS_NAME = "adapter_model.safetensors"
 # The task model's config (not `config.json`: transformers would then take the adapter folder for a full checkpoint).
 TASK_CONFIG_NAME = ADAPTER_TASK_CONFIG_NAME  # the model file refuses such folders in the Auto classes
 # The adaptable modules of the encoder, by their names under the backbone (`citrus.` in a task model).

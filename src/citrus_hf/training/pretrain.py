@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from transformers.utils import logging
+from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_NAME, logging
 
 from .._bundled import bundled_checkpoint
 from ..configuration_citrus import CiTrusConfig
@@ -883,7 +883,7 @@ class NonFiniteLossGuard:
 def is_pretrained_model_dir(path: str | os.PathLike) -> bool:
     """True when `path` holds a saved model (config and safetensors weights), e.g. a finished `pretrain` run."""
     path = Path(path)
-    return (path / "config.json").is_file() and (path / "model.safetensors").is_file()
+    return (path / CONFIG_NAME).is_file() and (path / SAFE_WEIGHTS_NAME).is_file()
 
 
 __all__ = [

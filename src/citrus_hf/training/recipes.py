@@ -118,6 +118,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .trainer import FINETUNE_EPOCHS
+
 # torch is imported where it is used: `citrus finetune --help` reads this module's names without importing torch.
 
 # Early stopping reads a validation split only when it holds at least this many examples of every class (or this
@@ -128,8 +130,7 @@ MIN_VALIDATION_REGRESSION = 20
 # "auto" uses the probe below this many labelled examples per class and probe-then-fine-tune from it up (measured
 # at 5 and 20 per class; see the module docstring).
 AUTO_PROBE_FINETUNE_FROM_PER_CLASS = 20
-# The fine-tuning schedule: this many passes over the labelled examples, within these bounds of optimizer steps.
-FINETUNE_EPOCHS = 30
+# The fine-tuning schedule: `FINETUNE_EPOCHS` passes over the labelled examples, within these bounds of optimizer steps.
 FINETUNE_MIN_STEPS = 60
 FINETUNE_MAX_STEPS = 600
 # Probe-then-fine-tune trains from a head that already fits, so it moves the encoder at this fraction of the
@@ -288,7 +289,7 @@ class FinetuneRecipe(Recipe):
     def fit(self, model, train, validation, task, settings, output_dir, data_collator=None, label_names=None):
         from dataclasses import replace
 
-        from .finetune import train_with_trainer
+        from .trainer import train_with_trainer
 
         usable = validation_is_usable(validation, task)
         if settings.max_steps <= 0:
