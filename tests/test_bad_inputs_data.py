@@ -584,3 +584,39 @@ def test_a_set_of_recordings_shorter_than_a_patch_names_the_command_option(tmp_p
         "finetune", "--model", "citrus-small", "--dataset", str(folder), "--output-dir", str(tmp_path / "r")
     )
     assert code == 2 and "shorter than one patch" in errors and "Use --alignment interpolate to stretch" in errors
+
+
+def test_a_runs_file_cut_short_is_repaired_and_a_bad_record_is_named_by_line(tmp_path, caplog):
+    """Recovering a runs.jsonl whose last line was cut short appended the next run onto that fragment: the merged line
+    was refitted at every later run, or refused as not JSON. A record of the wrong shape (a seed "0", a metric "abc",
+    no dataset, a line holding a list) was a KeyError / TypeError / AttributeError traceback."""
+    output = tmp_path / "eval"
+    command = ["evaluate", "--datasets", str(_save(tmp_path, _good())), "--arms", "prior", "--seeds", "0", "1"]
+    command += ["--budgets", "2", "--output-dir", str(output), "--no-show-progress"]
+    runs = output / "runs.jsonl"
+    assert _citrus(*command)[0] == 0
+    lines = runs.read_text().splitlines()
+    runs.write_text(lines[0] + "\n" + lines[1][: len(lines[1]) // 2])  # the second run's write cut short
+    assert _citrus(*command)[0] == 0 and "its last line is not a whole run" in caplog.text
+    refitted = [json.loads(line) | {"seconds": 0} for line in runs.read_text().splitlines()]  # no fragment left
+    assert refitted == [json.loads(line) | {"seconds": 0} for line in lines]
+    caplog.clear()
+    assert _citrus(*command)[0] == 0 and "Reused 2 of 2 runs" in caplog.text and len(runs.read_text().splitlines()) == 2
+    runs.write_text(runs.read_text().rstrip("\n"))  # a whole last line that lost its newline: the next run is
+    assert _citrus(*command)[0] == 0 and runs.read_text().endswith("}\n")  # still appended on a line of its own
+    first = json.loads(lines[0])
+    for change, words in [
+        ({"seed": "0"}, "field 'seed' must be an integer, got \"0\""),
+        ({"macro_f1": "abc"}, "field 'macro_f1' must be a number or null"),
+        ({"dataset": None}, "field 'dataset' must be a string, got null"),
+    ]:
+        runs.write_text(json.dumps({**first, **change}) + "\n" + lines[1] + "\n")
+        code, errors = _citrus(*command)
+        assert code == 2 and errors.count("\n") == 1 and f"{runs}, line 1, is not a recorded run: {words}" in errors
+        assert "delete that line, or pass --no-resume" in errors, errors
+    without_seed = {key: value for key, value in first.items() if key != "seed"}
+    for line in (json.dumps(without_seed), "[]"):
+        runs.write_text(lines[1] + "\n" + line + "\n")
+        code, errors = _citrus(*command)
+        assert code == 2 and f"{runs}, line 2, is not a recorded run: " in errors, errors
+        assert ("field 'seed' is missing" in errors) == (line != "[]") and errors.count("\n") == 1, errors

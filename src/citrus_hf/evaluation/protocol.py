@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sys
 import time
@@ -45,9 +46,16 @@ from transformers.utils import logging
 from ..data.alignment import DEFAULT_TASK_ALIGNMENT, input_overrides
 from ..data.splits import draw_budget, load_task_splits, parse_budget
 from ..loading import read_json_object
-from ..training.metrics import check_metric_for_task, dumps_strict, metrics_as_numbers
+from ..training.metrics import (
+    CLASSIFICATION_METRICS,
+    REGRESSION_METRICS,
+    check_metric_for_task,
+    dumps_strict,
+    metrics_as_numbers,
+)
 from ..training.pretrain import SUMMARY_FILE, PretrainArguments, is_pretrained_model_dir, pretrain
 from .arms import ARMS, CLASSICAL_BASELINE, CiTrusArm, DatasetContext, PatchTSTArm
+from .records import field_problem
 from .report import write_report
 from .settings import DEFAULT_ARMS, ProtocolConfig
 
@@ -175,29 +183,60 @@ def pretrain_arms(config: ProtocolConfig) -> tuple[dict[str, str], float]:
 # ----------------------------------------------------------------------------------------------------- the runs
 
 
+# The fields of a run record (see `report.py`) that a resumed protocol and its reports read, and what each must be.
+_RUN_FIELDS = {
+    "dataset": "a string",
+    "task": "a string",
+    "arm": "a string",
+    "budget": "a string",
+    "budget_order": "an integer",
+    "seed": "an integer",
+    "n_train": "an integer",
+    "num_classes": "an integer or null",
+    **{metric: "a number or null" for metric in (*CLASSIFICATION_METRICS, *REGRESSION_METRICS)},
+    "data": "a string",
+    "alignment": "a string",
+    "scored_on": "a string",
+}
+_REQUIRED_RUN_FIELDS = ("dataset", "task", "arm", "budget", "budget_order", "seed", "n_train")
+
+
 def _load_previous(path: Path, signatures: dict[str, str]) -> dict[tuple, dict]:
-    """Runs of `runs.jsonl` whose arm is one of `signatures` and whose signature is that arm's."""
+    """Runs of `runs.jsonl` whose arm is one of `signatures` and whose signature is that arm's. A last line cut short
+    (a killed process, a full disk) is dropped from the file, so that the next run is written on a line of its own."""
     done = {}
-    if path.is_file():
-        lines = path.read_text().splitlines()
-        for number, line in enumerate(lines, 1):
-            try:
-                record = json.loads(line)
-            except ValueError:
-                if number == len(lines):  # a write cut short (a killed process, a full disk): that run is refitted
-                    logger.warning(
-                        f"{path}: its last line is not a whole run (an interrupted write); it is fitted again."
-                    )
-                    continue
-                raise ValueError(
-                    f"{path}, line {number}, is not a recorded run (JSON); delete that line, or pass --no-resume to "
-                    "start the file afresh."
-                ) from None
-            record = metrics_as_numbers(record)
-            arm = record.get("arm")
-            if arm in signatures and record.get("signature") == signatures[arm]:
-                done[(record["dataset"], record["arm"], record["budget"], record["seed"])] = record
+    if not path.is_file():
+        return done
+    text = path.read_text()
+    lines = text.splitlines()
+    kept = lines if text and not text.endswith("\n") else None  # a whole last line whose newline was lost
+    fix = "delete that line, or pass --no-resume to start the file afresh."
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            if number == len(lines):  # that run is fitted again
+                logger.warning(f"{path}: its last line is not a whole run (an interrupted write); it is fitted again.")
+                kept = lines[:-1]
+                continue
+            raise ValueError(f"{path}, line {number}, is not a recorded run (JSON); {fix}") from None
+        problem = field_problem(record, {"arm": "a string", "signature": "a string"})
+        if problem is None and record.get("arm") in signatures and record.get("signature") == signatures[record["arm"]]:
+            problem = field_problem(record, _RUN_FIELDS, _REQUIRED_RUN_FIELDS)
+            if problem is None:
+                done[(record["dataset"], record["arm"], record["budget"], record["seed"])] = metrics_as_numbers(record)
+        if problem is not None:
+            raise ValueError(f"{path}, line {number}, is not a recorded run: {problem}; {fix}")
+    if kept is not None:
+        _rewrite(path, "".join(f"{line}\n" for line in kept))
     return done
+
+
+def _rewrite(path: Path, text: str) -> None:
+    """Replace `path`'s contents at once (a process killed meanwhile leaves the old file or the new one)."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    os.replace(partial, path)
 
 
 def _dataset_context(config: ProtocolConfig, dataset: str) -> DatasetContext:

@@ -43,6 +43,57 @@ class EvalRecord:
     method: str | None = None
 
 
+# What a field of a recorded run may hold, by the words `field_problem` says it with (bool is no number here, though
+# Python's bool is an int: `true` for a seed or a loss is a hand edit gone wrong).
+_KINDS = {
+    "a string": (str,),
+    "an integer": (int,),
+    "a number": (int, float),
+    "a boolean": (bool,),
+    "an object": (Mapping,),
+    "a list": (list,),
+}
+_ABSENT = object()
+
+
+def _is_kind(value, kind: str) -> bool:
+    if kind.endswith(" or null") and value is None:
+        return True
+    types = _KINDS[kind.removesuffix(" or null")]
+    return isinstance(value, types) and (bool in types or not isinstance(value, bool))
+
+
+def field_problem(record, fields: Mapping[str, str], required: Sequence[str] = ()) -> str | None:
+    """What is wrong with the shape of a recorded run (a `runs.jsonl` line, a `finetune_results.json`), as "field 'X'
+    must be KIND, got VALUE", or None when nothing is; the caller says which file and line.
+
+    `fields` maps a field's name to its kind ("a string", "an integer", "a number", "a boolean", "an object",
+    "a list", each optionally followed by " or null"); a dotted name ("arguments.trainer.max_steps") is a field of
+    an object field, listed after it, and "NAME.*" is every value of the object NAME. A field that is absent is
+    fine (readers take their defaults) unless `required` names it.
+    """
+    if not isinstance(record, Mapping):
+        return f"it holds a JSON {type(record).__name__}, not an object"
+    for name, kind in fields.items():
+        *parents, last = name.split(".")
+        parent = record
+        for part in parents:  # parents come first in `fields`: each is an object, or absent (its fields are too)
+            parent = parent.get(part, _ABSENT) if isinstance(parent, Mapping) else _ABSENT
+        if not isinstance(parent, Mapping):
+            items = [(name, _ABSENT)]
+        elif last == "*":
+            items = [(f"{'.'.join(parents)}.{key}", value) for key, value in parent.items()]
+        else:
+            items = [(name, parent.get(last, _ABSENT))]
+        for label, value in items:
+            if value is _ABSENT:
+                if name in required:
+                    return f"field {label!r} is missing (it must be {kind})"
+            elif not _is_kind(value, kind):
+                return f"field {label!r} must be {kind}, got {json.dumps(value)[:60]}"
+    return None
+
+
 _EVAL_REQUIRED = ("dataset", "metric", "value")
 _EVAL_OPTIONAL = ("dataset_id", "split", "dataset_config", "std", "label_budget", "seeds", "method")
 
@@ -149,4 +200,4 @@ def parse_eval_results(
     return parsed
 
 
-__all__ = ["EvalRecord", "parse_eval_results"]
+__all__ = ["EvalRecord", "field_problem", "parse_eval_results"]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .._bundled import bundled_checkpoint
-from ..evaluation.records import EvalRecord
+from ..evaluation.records import EvalRecord, field_problem
 from ..loading import read_json_object
 from ..training.finetune import RESULTS_FILE
 from ..training.pretrain import SUMMARY_FILE
@@ -73,9 +73,52 @@ def pretraining_facts(summary: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in facts.items() if value is not None}
 
 
+# What the card reads from each record file, and what each field must be (a hand edit of the wrong kind was an
+# AttributeError or TypeError deep in the card's code).
+_RECORD_FIELDS = {
+    RESULTS_FILE: {
+        "task": "a string or null",
+        "recipe": "a string or null",
+        "recipe_details": "an object or null",
+        "num_train": "an integer or null",
+        "steps": "an integer or null",
+        "best_step": "an integer or null",
+        "test_metrics": "an object or null",
+        "test_metrics.*": "a number or null",
+        "arguments": "an object",
+        "arguments.model": "a string or null",
+        "arguments.lora": "a boolean",
+        "arguments.trainer": "an object",
+        "arguments.trainer.max_steps": "an integer or null",
+        "arguments.trainer.num_train_epochs": "a number or null",
+        "arguments.trainer.learning_rate": "a number or null",
+        "arguments.trainer.weight_decay": "a number or null",
+        "arguments.trainer.per_device_batch_size": "an integer or null",
+        "arguments.trainer.early_stopping_patience": "an integer or null",
+        "arguments.trainer.seed": "an integer or null",
+    },
+    SUMMARY_FILE: {
+        "steps": "an integer or null",
+        "completed": "a boolean",
+        "num_train_windows": "an integer or null",
+        "world_size": "an integer",
+        "final_loss": "a number or null",
+        "arguments": "an object",
+        "arguments.dataset_options": "an object or null",
+        "arguments.per_device_batch_size": "an integer or null",
+        "arguments.gradient_accumulation_steps": "an integer",
+        "arguments.learning_rate": "a number or null",
+    },
+}
+
+
 def _read_json(path: Path) -> dict[str, Any]:
-    """A run's record (`finetune_results.json`, `pretraining_summary.json`)."""
-    return read_json_object(path, "it was not written completely. Remove it.")
+    """A run's record (`finetune_results.json`, `pretraining_summary.json`), checked field by field."""
+    record = read_json_object(path, "it was not written completely. Remove it.")
+    problem = field_problem(record, _RECORD_FIELDS[path.name])
+    if problem is not None:
+        raise ValueError(f"{path}: {problem}; restore the file as the run wrote it, or remove it.")
+    return record
 
 
 def _method(results: dict[str, Any], arguments: dict[str, Any]) -> str:
@@ -177,7 +220,7 @@ def read_run_records(folder: str | os.PathLike | None) -> RunRecords:
     None or empty (a model built in memory), not a local folder, or holds neither file.
 
     Raises:
-        ValueError: a record file that is not a JSON object.
+        ValueError: a record file that is not a JSON object, or one with a field of the wrong kind.
     """
     from .._bundled import folder_if_bundled
 

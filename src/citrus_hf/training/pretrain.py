@@ -44,7 +44,7 @@ from ..configuration_citrus import CiTrusConfig
 from ..data.alignment import align_corpus
 from ..data.splits import load_split
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
-from ..loading import build_config
+from ..loading import build_config, read_json_object
 from .arguments import PRETRAIN_RECIPES, PretrainArguments
 from .metrics import dumps_strict
 from .stream import PretrainingStream
@@ -248,24 +248,93 @@ def checkpoints_in(output_dir: str | os.PathLike) -> list[Path]:
     return sorted(found, key=lambda p: int(p.name[len(CHECKPOINT_PREFIX) :]))
 
 
-def _resolve_resume(args: PretrainArguments) -> Path | None:
+def _resolve_resume(args: PretrainArguments, accelerator) -> Path | None:
+    """The checkpoint `--resume-from` names, once every state file in it is found readable (`checkpoint_problems`):
+    `latest` is the newest such checkpoint, skipping (and naming) newer ones a stopped or killed save left
+    incomplete."""
     if args.resume_from is None:
         return None
+    checkpoints = Path(args.output_dir) / "checkpoints"
+    afresh = "afresh without --resume-from (--overwrite-output-dir)."
     if args.resume_from == "latest":
         found = checkpoints_in(args.output_dir)
         if not found:
             raise FileNotFoundError(
-                f"resume_from='latest' but {Path(args.output_dir) / 'checkpoints'} holds no checkpoint; start "
+                f"resume_from='latest' but {checkpoints} holds no checkpoint; start "
                 "without --resume-from, or point --resume-from at a checkpoint folder."
             )
-        return found[-1]
+        skipped = []
+        for folder in reversed(found):
+            problems = checkpoint_problems(folder, accelerator)
+            if not problems:
+                if skipped and accelerator.is_main_process:
+                    logger.warning(
+                        f"--resume-from latest: {'; '.join(skipped)}; resuming from {folder.name}, the newest complete "
+                        "checkpoint."
+                    )
+                return folder
+            skipped.append(f"{folder.name} is incomplete ({'; '.join(problems)})")
+        raise ValueError(f"No checkpoint in {checkpoints} can be resumed: {'; '.join(skipped)}. Start {afresh}")
     path = Path(args.resume_from)
-    if not (path / "custom_checkpoint_0.pkl").is_file():
+    if not (path / _PROGRESS_FILE).is_file():
         raise FileNotFoundError(
-            f"{path} is not a pre-training checkpoint (no custom_checkpoint_0.pkl from Accelerator.save_state); "
-            f"checkpoints are the folders {Path(args.output_dir) / 'checkpoints' / (CHECKPOINT_PREFIX + 'N')}."
+            f"{path} is not a pre-training checkpoint (no {_PROGRESS_FILE} from Accelerator.save_state); "
+            f"checkpoints are the folders {checkpoints / (CHECKPOINT_PREFIX + 'N')}."
+        )
+    problems = checkpoint_problems(path, accelerator)
+    if problems:
+        raise ValueError(
+            f"The checkpoint {path} cannot be resumed: {'; '.join(problems)}. Resume from an earlier "
+            f"{CHECKPOINT_PREFIX}N of the run (in {path.parent}), or start {afresh}"
         )
     return path
+
+
+# `TrainingProgress`, the one object the loop registers for checkpointing (Accelerate's custom_checkpoint_<i>.pkl).
+_PROGRESS_FILE = "custom_checkpoint_0.pkl"
+
+
+def checkpoint_problems(folder: Path, accelerator) -> list[str]:
+    """What keeps `folder` from an exact resume, one line per state file `Accelerator.load_state` would read that is
+    missing, empty or unreadable (a save cut short, a full disk, a copy left half-done); empty when none.
+
+    Accelerate reads a damaged file with a traceback from deep inside torch or safetensors, and a missing or damaged
+    RNG state without a word, which would continue the run inexactly. Its torch files are read here with
+    `weights_only=True` (what `load_state` does for all but the progress file, which it unpickles in full): one that
+    holds more than saved state is refused before that.
+    """
+    from accelerate.utils import load
+    from accelerate.utils.constants import OPTIMIZER_NAME, RNG_STATE_NAME, SCALER_NAME, SCHEDULER_NAME
+
+    torch_files = [f"{OPTIMIZER_NAME}.bin", f"{SCHEDULER_NAME}.bin", _PROGRESS_FILE]
+    torch_files += [f"{RNG_STATE_NAME}_{index}.pkl" for index in range(accelerator.num_processes)]
+    if accelerator.scaler is not None:  # fp16's loss scale
+        torch_files.append(SCALER_NAME)
+    problems = []
+    for name in [SAFE_WEIGHTS_NAME, *torch_files, RUN_SETTINGS_FILE]:
+        path = folder / name
+        if not path.is_file():
+            if name != RUN_SETTINGS_FILE:  # written beside checkpoints since `check_resumable` exists
+                missing = "without it the run would not continue exactly" if name.startswith(RNG_STATE_NAME) else ""
+                problems.append(f"{name} is missing" + (f" ({missing})" if missing else ""))
+            continue
+        if path.stat().st_size == 0:
+            problems.append(f"{name} is empty")
+            continue
+        try:
+            if name == SAFE_WEIGHTS_NAME:
+                from safetensors import safe_open
+
+                with safe_open(path, framework="pt") as weights:
+                    for key in weights.keys():
+                        weights.get_slice(key)
+            elif name == RUN_SETTINGS_FILE:
+                read_json_object(path, "")
+            else:
+                load(path, map_location="cpu")
+        except Exception:  # safetensors', json's, torch's and the unpickler's many kinds, which all say the same here
+            problems.append(f"{name} is cut short or damaged")
+    return problems
 
 
 def _tracker_config(args: PretrainArguments, config: CiTrusConfig, world_size: int) -> dict[str, Any]:
@@ -449,7 +518,7 @@ def pretrain(
     config = build_config(args.model_config, **args.config_overrides)
     is_citrus = model_factory is None
     accelerator = _accelerator(args, config)
-    resume_dir = _resolve_resume(args)
+    resume_dir = _resolve_resume(args, accelerator)
     if resume_dir is None:
         _check_fresh_output_dir(args, accelerator)
     _say_what_is_ignored(args, accelerator)
@@ -578,7 +647,7 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
     recorded_file = resume_dir / RUN_SETTINGS_FILE
     if not recorded_file.is_file():
         return
-    recorded = json.loads(recorded_file.read_text())
+    recorded = read_json_object(recorded_file, "")  # `checkpoint_problems` has found it a JSON object
     current = resume_settings(args, num_processes)
     differences = [
         f"{'--' + key.replace('_', '-') if key != 'num_processes' else 'processes'} {current[key]!r} (the run: "
@@ -894,6 +963,7 @@ __all__ = [
     "PretrainResult",
     "WindowDataset",
     "citrus_loss",
+    "checkpoint_problems",
     "checkpoints_in",
     "is_pretrained_model_dir",
     "pretrain",
