@@ -552,3 +552,71 @@ def test_a_config_changed_after_it_was_built_is_checked_when_a_model_is_built():
     config.update({"d_model": 17})
     with pytest.raises(ValueError, match=r"cannot build a model: `d_model` \(17\) must be divisible"):
         CiTrusModel(config)
+
+
+def test_id2label_must_number_the_head_s_outputs_without_gaps(classifier_folder, tmp_path):
+    """A hand-edited `id2label` with a gap ({0, 1, 5} for 3 outputs) loaded, and the pipeline then failed with
+    `KeyError: 2`."""
+    import json
+    import shutil
+
+    folder = tmp_path / "gap"
+    shutil.copytree(classifier_folder, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["id2label"] = {"0": "a", "1": "b", "5": "c"}
+    config.pop("label2id", None)
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(Exception, match=r"(?s)`id2label` must name the classes 0..2.*\[0, 1, 5\]"):
+        CiTrusForSequenceClassification.from_pretrained(folder)
+
+
+def test_pipeline_of_a_damaged_folder_gives_the_package_s_reason(classifier_folder, tmp_path):
+    """transformers' pipeline factory drops a feature extractor that fails to load (the pipeline then said the file
+    was not found) and buries a model's loading error among the tracebacks of its attempts; the reason comes first."""
+    import json
+    import shutil
+
+    bad_extractor = tmp_path / "extractor"
+    shutil.copytree(classifier_folder, bad_extractor)
+    settings = json.loads((bad_extractor / "preprocessor_config.json").read_text())
+    (bad_extractor / "preprocessor_config.json").write_text(json.dumps({**settings, "sampling_rate": 0}))
+    with pytest.raises(ValueError, match="sampling_rate") as info:
+        pipeline(model=str(bad_extractor), backend="torch")
+    assert "was not found" not in str(info.value)
+
+    bad_weights = tmp_path / "weights"
+    shutil.copytree(classifier_folder, bad_weights)
+    weights = bad_weights / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(OSError, match="corrupt or truncated") as info:
+        pipeline(model=str(bad_weights), backend="torch")
+    assert "Could not load model" not in str(info.value)
+
+    bad_architecture = tmp_path / "architecture"
+    shutil.copytree(classifier_folder, bad_architecture)
+    config = json.loads((bad_architecture / "config.json").read_text())
+    (bad_architecture / "config.json").write_text(json.dumps({**config, "architectures": ["CiTrusForClassification"]}))
+    with pytest.raises(ValueError, match="'CiTrusForClassification', which is not a CiTrus class"):
+        pipeline(model=str(bad_architecture), backend="torch")
+
+
+def test_a_trainer_saved_extractor_of_the_encoder_serves_a_concatenating_head(tmp_path):
+    """The README's Trainer route: a 6-channel classifier (its head concatenates channels) from a 1-channel
+    encoder, with the encoder's channel-independent extractor saved beside it by the Trainer. The pipeline refused
+    that extractor ("num_channels=1, the model's: 6"), naming as the fix what the user had done."""
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2, num_channels=6)).eval()
+    assert model.config.fixes_channel_count
+    model.save_pretrained(tmp_path)
+    encoder_config = tiny_config()
+    encoder_config.architectures = ["CiTrusForPretraining"]  # as saved by `citrus pretrain`
+    encoder_extractor = CiTrusFeatureExtractor.from_config(encoder_config)
+    assert encoder_extractor.channel_independent and encoder_extractor.num_channels == 1
+    encoder_extractor.save_pretrained(tmp_path)
+    classify = pipeline(model=str(tmp_path), backend="torch")
+    result = classify(RNG.standard_normal((6, 200)), sampling_rate=RATE)
+    assert result["label"] in {"LABEL_0", "LABEL_1"}
+    with pytest.raises(ValueError, match="6"):  # the model still checks the count its head takes
+        classify(RNG.standard_normal((3, 200)), sampling_rate=RATE)
+    with pytest.raises(TypeError, match="`channel_independent` must be True or False"):
+        CiTrusFeatureExtractor(channel_independent="false")

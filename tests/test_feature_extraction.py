@@ -672,6 +672,22 @@ def test_pad_refuses_what_it_cannot_batch_with_the_fix(rows, options, message):
         make_extractor().pad(rows, **options)
 
 
+def test_pad_says_when_its_rows_were_not_aligned_by_the_extractor(caplog):
+    """Raw recordings given straight to `Trainer(processing_class=extractor)` were padded as if aligned (a 10 Hz row
+    of 100 samples taken as 1 s at 100 Hz, unnormalised) without a word."""
+    import logging
+
+    logging.Logger.warning_once.cache_clear()  # transformers' warning_once is once per process
+    extractor = make_extractor()
+    aligned = extractor(np.random.default_rng(0).standard_normal((1, 40)), sampling_rate=extractor.sampling_rate)
+    with caplog.at_level("WARNING"):
+        extractor.pad([{"input_values": aligned["input_values"][0], "patch_mask": aligned["patch_mask"][0]}])
+    assert "no `patch_mask`" not in caplog.text
+    with caplog.at_level("WARNING"):
+        extractor.pad([{"input_values": np.zeros((1, 40))}, {"input_values": np.zeros((1, 20))}])
+    assert "carry no `patch_mask`" in caplog.text and "dataset.map" in caplog.text
+
+
 def test_transformers_usual_call_arguments_are_taken():
     """`extractor(x, sampling_rate=sr, padding=True, truncation=True, max_length=N, return_attention_mask=True,
     return_tensors="pt")`, the audio extractors' idiom, works: padding=True is "longest", padding=False holds

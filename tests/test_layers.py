@@ -156,12 +156,24 @@ print(json.dumps([type(loaded).__name__ for loaded in (
     AutoModelForSequenceClassification.from_pretrained(folder + "/fusion"),
     AutoProcessor.from_pretrained(folder + "/fusion"),
 )]))
+# the publishing hooks are in place whatever was imported first (`citrus_hf.publishing.hooks`)
+from transformers import Trainer
+from citrus_hf.modeling_citrus import _CiTrusFamilyMixin
+from citrus_hf.processing_citrus_fusion import CiTrusFusionProcessor
+from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
+assert _CiTrusFamilyMixin._hub_publisher is not None and Trainer.create_model_card._citrus_card
+assert CiTrusFeatureExtractor.push_to_hub._citrus_hub_errors and CiTrusFusionProcessor.push_to_hub._citrus_hub_errors
 """
 IMPORT_ORDERS = {
     "package, then transformers": "import citrus_hf\n" + AUTO,
     "transformers, then package": AUTO + "import citrus_hf\n",
     "a public name first": "from citrus_hf import CiTrusConfig\n" + AUTO,
     "a model module first": "import citrus_hf.modeling_citrus_fusion\n" + AUTO,
+    # importing the extractor imports transformers' feature_extraction_utils, then its auto module: a registration
+    # that ran in between saw that auto module half executed
+    "the extractor module first": "import citrus_hf.feature_extraction_citrus\n" + AUTO,
+    "a data module first": "import citrus_hf.data.splits\n" + AUTO,
+    "the Trainer first": "import transformers.trainer\nimport citrus_hf\n" + AUTO,
 }
 
 

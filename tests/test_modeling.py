@@ -628,6 +628,32 @@ def test_checkpoint_missing_tensors_is_refused(tmp_path):
         CiTrusForSequenceClassification.from_pretrained(tmp_path)
 
 
+@pytest.mark.parametrize("model_class", [CiTrusForSequenceClassification, CiTrusModel])
+def test_weights_of_a_larger_encoder_than_the_config_are_refused_across_classes(tmp_path, model_class):
+    """A pre-training checkpoint whose config.json was edited down to fewer layers than its weights hold: loading it
+    into another class must not drop the extra layer and return a smaller model (only the other class's head may go
+    unused)."""
+    CiTrusForPretraining(tiny_config(num_hidden_layers=2)).save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "num_hidden_layers": 1}))
+    with pytest.raises(ValueError, match="smaller encoder than its weights hold"):
+        model_class.from_pretrained(
+            tmp_path, num_labels=2
+        ) if model_class is not CiTrusModel else model_class.from_pretrained(tmp_path)
+
+
+def test_non_finite_weights_are_refused_naming_the_tensor(tmp_path):
+    """Safetensors has no checksum: a NaN in the weights (a corrupted file, a diverged run saved anyway) would make
+    every prediction NaN. Loading names the tensor instead."""
+    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(tmp_path)
+    state = load_file(tmp_path / "model.safetensors")
+    name = sorted(k for k in state if "q_proj.weight" in k)[0]
+    state[name][0, 0] = float("nan")
+    save_file(state, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(ValueError, match=f"non-finite values.*{name}"):
+        CiTrusForSequenceClassification.from_pretrained(tmp_path)
+
+
 def test_pickle_checkpoints_are_refused(tmp_path):
     model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
     model.config.save_pretrained(tmp_path)
@@ -902,3 +928,23 @@ def test_embed_rejects_unknown_choices():
         model.embed(torch.randn(1, 1, 200), features="deep")
     with pytest.raises(ValueError, match='needs a model built with pooling="cls"'):
         model.embed(torch.randn(1, 1, 200), pooling="cls")
+
+
+def test_a_regressor_far_from_its_targets_says_so_once_and_can_start_at_their_mean(caplog):
+    """With the Trainer, a heart-rate regressor whose new head started at 0 ended 20x worse than `citrus finetune`'s,
+    which starts it at the targets' mean; nothing said why."""
+    torch.manual_seed(0)
+    model = CiTrusForRegression(tiny_config()).train()
+    inputs, heart_rates = torch.randn(8, 1, 200), 70 + 5 * torch.randn(8)
+    with caplog.at_level("WARNING"):
+        model(inputs, labels=heart_rates)
+        model(inputs, labels=heart_rates)
+    assert caplog.text.count("init_regressor_bias(train_targets)") == 1
+
+    fresh = CiTrusForRegression(tiny_config()).train()
+    fresh.init_regressor_bias(heart_rates.numpy())
+    assert torch.allclose(fresh.regressor.bias, heart_rates.double().mean().float())
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        fresh(inputs, labels=heart_rates)
+    assert "init_regressor_bias" not in caplog.text

@@ -125,21 +125,28 @@ def _register_processor_hub_errors() -> None:
     register_processor_hub_errors()
 
 
-# The publishing hooks: transformers' `push_to_hub` of a CiTrus model (where `PreTrainedModel` is defined), the
-# `Trainer`'s model card, and one-line Hub errors from the feature extractor's and processor's `push_to_hub`.
+# The publishing hooks: transformers' `push_to_hub` of a CiTrus model, the `Trainer`'s model card, and one-line Hub
+# errors from the feature extractor's and processor's `push_to_hub`. Each waits for the transformers module whose
+# completion the Auto registrations wait for too: a hook that imported a CiTrus module while that auto module was still
+# executing would see it half initialised (the CiTrus modules register with the Auto classes when imported).
 _auto.add_registration(
-    "transformers.modeling_utils", _register_model_publisher, needed=("modeling_citrus", "publishing.hooks")
+    "transformers.models.auto.modeling_auto",
+    _register_model_publisher,
+    needed=("modeling_citrus", "publishing.hooks"),
+    name="model publisher",
 )
 _auto.add_registration("transformers.trainer", _register_trainer_cards, needed=("modeling_citrus", "publishing.hooks"))
 _auto.add_registration(
-    "transformers.feature_extraction_utils",
+    "transformers.models.auto.feature_extraction_auto",
     _register_extractor_hub_errors,
     needed=("feature_extraction_citrus", "publishing.hooks"),
+    name="feature extractor Hub errors",
 )
 _auto.add_registration(
-    "transformers.processing_utils",
+    "transformers.models.auto.processing_auto",
     _register_processor_hub_errors,
     needed=("processing_citrus_fusion", "publishing.hooks"),
+    name="processor Hub errors",
 )
 _auto.install()
 

@@ -170,18 +170,27 @@ def _register_processors() -> None:
     _take_bundled_names(AutoProcessor)
 
 
-# transformers' auto module -> (what registers CiTrus with it, the CiTrus modules that registration imports)
-REGISTRATIONS: dict[str, tuple[Callable[[], None], tuple[str, ...]]] = {
-    _AUTO + "configuration_auto": (_register_configs, ("configuration_citrus", "configuration_citrus_fusion")),
+# registration name -> (the transformers module it waits for, what registers CiTrus with it, the CiTrus modules that
+# registration imports). The Auto classes' registrations are named after their auto module; `add_registration` adds
+# others, several per module if need be.
+REGISTRATIONS: dict[str, tuple[str, Callable[[], None], tuple[str, ...]]] = {
+    _AUTO + "configuration_auto": (
+        _AUTO + "configuration_auto",
+        _register_configs,
+        ("configuration_citrus", "configuration_citrus_fusion"),
+    ),
     _AUTO + "modeling_auto": (
+        _AUTO + "modeling_auto",
         _register_models,
         ("configuration_citrus", "configuration_citrus_fusion", "modeling_citrus", "modeling_citrus_fusion"),
     ),
     _AUTO + "feature_extraction_auto": (
+        _AUTO + "feature_extraction_auto",
         _register_feature_extractors,
         ("configuration_citrus", "feature_extraction_citrus"),
     ),
     _AUTO + "processing_auto": (
+        _AUTO + "processing_auto",
         _register_processors,
         (
             "configuration_citrus",
@@ -191,9 +200,12 @@ REGISTRATIONS: dict[str, tuple[Callable[[], None], tuple[str, ...]]] = {
         ),
     ),
 }
-# Modules whose end of execution may let a registration run: the auto modules, and the CiTrus modules (importing
-# `modeling_citrus` imports `modeling_auto`, whose registration must then wait until `modeling_citrus` is complete).
-WATCHED = set(REGISTRATIONS) | {f"{__package__}.{name}" for _, needed in REGISTRATIONS.values() for name in needed}
+# Modules whose end of execution may let a registration run: the transformers modules, and the CiTrus modules
+# (importing `modeling_citrus` imports `modeling_auto`, whose registration must then wait until `modeling_citrus` is
+# complete).
+WATCHED = {module for module, _, _ in REGISTRATIONS.values()} | {
+    f"{__package__}.{name}" for _, _, needed in REGISTRATIONS.values() for name in needed
+}
 _done: set[str] = set()
 _running: set[str] = set()
 _lock = threading.RLock()
@@ -215,19 +227,19 @@ def _register_ready(executed: str | None = None) -> None:
         return module_name != executed and _initializing(module_name)
 
     with _lock:
-        for auto_module, (register, needed) in REGISTRATIONS.items():
-            if auto_module in _done or auto_module in _running:
+        for name, (module_name, register, needed) in REGISTRATIONS.items():
+            if name in _done or name in _running:
                 continue
-            if auto_module not in sys.modules or initializing(auto_module):
+            if module_name not in sys.modules or initializing(module_name):
                 continue
-            if any(initializing(f"{__package__}.{name}") for name in needed):
+            if any(initializing(f"{__package__}.{needed_name}") for needed_name in needed):
                 continue  # runs when that module has finished executing (see `_RegisteringLoader`)
-            _running.add(auto_module)
+            _running.add(name)
             try:
                 register()
-                _done.add(auto_module)
+                _done.add(name)
             finally:
-                _running.discard(auto_module)
+                _running.discard(name)
         if _done == set(REGISTRATIONS):
             _uninstall()
 
@@ -284,19 +296,22 @@ def install() -> None:
         _register_ready()
 
 
-def add_registration(module_name: str, register: Callable[[], None], needed: tuple[str, ...]) -> None:
-    """Run `register` once `module_name` (a transformers module other than the Auto classes', e.g.
-    `transformers.pipelines`) has been imported, like the Auto registrations; `needed` names the CiTrus modules it
-    imports (relative to this package). Call before `install`."""
+def add_registration(
+    module_name: str, register: Callable[[], None], needed: tuple[str, ...], name: str | None = None
+) -> None:
+    """Run `register` once the transformers module `module_name` (e.g. `transformers.pipelines`, or an auto module)
+    has been imported, like the Auto registrations; `needed` names the CiTrus modules it imports (relative to this
+    package). `name` tells registrations waiting for the same module apart (default: `module_name`). Call before
+    `install`."""
     with _lock:
-        REGISTRATIONS[module_name] = (register, tuple(needed))
-        WATCHED.update({module_name, *(f"{__package__}.{name}" for name in needed)})
+        REGISTRATIONS[name or module_name] = (module_name, register, tuple(needed))
+        WATCHED.update({module_name, *(f"{__package__}.{needed_name}" for needed_name in needed)})
 
 
 def register_all() -> None:
     """Register CiTrus with all of transformers' Auto classes now (imports them, and with them torch). Other
     registrations (`add_registration`) still wait for their module."""
-    for module_name in REGISTRATIONS:
+    for module_name in {module for module, _, _ in REGISTRATIONS.values()}:
         if module_name.startswith(_AUTO):
             importlib.import_module(module_name)
     _register_ready()

@@ -365,7 +365,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         self.patch_length = patch_length
         # Lists, not tuples, so that save -> load compares equal.
         self.channel_names = list(channel_names) if channel_names is not None else None
-        self.channel_independent = bool(channel_independent)
+        self.channel_independent = _as_bool("channel_independent", channel_independent)
         self.normalization = normalization
         self.normalization_mean = [float(v) for v in normalization_mean] if normalization_mean is not None else None
         self.normalization_std = [float(v) for v in normalization_std] if normalization_std is not None else None
@@ -598,6 +598,16 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         """
         _check_return_tensors(return_tensors)
         rows = self._rows_to_pad(processed_features)
+        if rows and not any("patch_mask" in row for row in rows):
+            # Every output of this extractor carries `patch_mask`. Raw recordings given straight to
+            # `Trainer(processing_class=extractor)` (no `dataset.map` first) would be taken as aligned windows at
+            # this rate, unnormalised, whenever their length is a whole number of patches: a silent wrong input.
+            logger.warning_once(
+                "The examples to pad carry no `patch_mask`, which every output of this feature extractor has: were "
+                "they aligned by it? `pad` only pads; raw recordings must be aligned first, e.g. `dataset.map(lambda "
+                f"row: extractor(np.asarray(row['input_values']), sampling_rate=row['sampling_rate']))`, or they are "
+                f"taken as windows already at {self.sampling_rate:g} Hz."
+            )
         values = [self._row_values(row, index) for index, row in enumerate(rows)]
         channel_counts = sorted({value.shape[0] for value in values})
         if len(channel_counts) > 1:

@@ -799,6 +799,30 @@ def _modules_of(keys) -> list[str]:
     return sorted({key.split(".", 1)[0] for key in keys})
 
 
+def _under_own_module(model: nn.Module, key: str) -> bool:
+    """Whether the checkpoint tensor `key` sits under one of `model`'s own modules, also as the bare encoder sees a
+    task or pre-training checkpoint's keys (under `base_model_prefix`, e.g. `citrus.encoder...`)."""
+    children = dict(model.named_children())
+    first, _, rest = key.partition(".")
+    return first in children or (first == model.base_model_prefix and rest.split(".", 1)[0] in children)
+
+
+def _refuse_non_finite_weights(model: nn.Module, source) -> None:
+    """Refuse a loaded model with NaN or infinite weights, naming the tensors: safetensors files carry no checksum, so a
+    corrupted data region (or a diverged run saved anyway) would otherwise load and make every prediction NaN."""
+    broken = [
+        name
+        for name, tensor in model.state_dict().items()
+        if tensor.is_floating_point() and tensor.device.type != "meta" and not bool(torch.isfinite(tensor).all())
+    ]
+    if broken:
+        raise ValueError(
+            f"The checkpoint {str(source)!r} holds non-finite values (NaN or inf) in {len(broken)} tensor(s), e.g. "
+            f"{broken[:5]}: the file is corrupted or was saved from a run that diverged. Download or save it again, "
+            "or load an earlier checkpoint."
+        )
+
+
 class _CiTrusFamilyMixin:
     """What every CiTrus-family `PreTrainedModel` (single-encoder and fusion) shares: the input name, attention
     support, the Trainer's loss handling, a strict, safetensors-only `from_pretrained`, and `push_to_hub`.
@@ -881,11 +905,21 @@ class _CiTrusFamilyMixin:
         mismatched = sorted(loading_info.get("mismatched_keys", []), key=lambda item: item[0])  # (key, saved, built)
         same_class = cls.__name__ in saved_architectures
         missing_backbone = [k for k in missing if k.startswith(cls._backbone_prefix)]
+        # Across classes only the other class's head may be left unused: a tensor under one of this model's own
+        # modules that it has no place for means the weights describe more of the encoder than the config does (a
+        # layer count edited down, a foreign tensor), and dropping it would silently load a smaller model.
+        extra_backbone = [k for k in unexpected if _under_own_module(model, k)]
         problems = []
         if same_class and (missing or unexpected):
             problems.append(f"missing tensors {missing[:10]}, unexpected tensors {unexpected[:10]}")
-        elif missing_backbone:
-            problems.append(f"backbone tensors missing from the checkpoint: {missing_backbone[:10]}")
+        else:
+            if missing_backbone:
+                problems.append(f"backbone tensors missing from the checkpoint: {missing_backbone[:10]}")
+            if extra_backbone:
+                problems.append(
+                    f"encoder tensors this model has no place for: {extra_backbone[:10]} (its config.json describes "
+                    "a smaller encoder than its weights hold; check num_hidden_layers and the other sizes)"
+                )
         mismatched_backbone = [m for m in mismatched if m[0].startswith(cls._backbone_prefix)]
         if mismatched_backbone or (mismatched and not replace_mismatched):
             shapes = ", ".join(
@@ -908,6 +942,7 @@ class _CiTrusFamilyMixin:
             )
         if not same_class and not replace_head:
             cls._check_task_class(pretrained_model_name_or_path, saved_architectures)
+        _refuse_non_finite_weights(model, pretrained_model_name_or_path)
         # A head of another size is reported in full (a checkpoint of another task may be a mistake), except for
         # callers that fit the head themselves and asked for it (`ignore_mismatched_sizes=True`): one line for them.
         fitted_here = replace_mismatched and not mismatched_backbone and _HEAD_FITTED_BY_CALLER.get()
@@ -2376,9 +2411,38 @@ class CiTrusForRegression(_CiTrusForTask):
 
     def __init__(self, config: CiTrusConfig):
         super().__init__(config, config.num_targets)
+        self._target_offset_checked = False
 
     def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return regression_loss(logits, labels)
+        loss = regression_loss(logits, labels)
+        if self.training and not self._target_offset_checked:
+            self._target_offset_checked = True
+            self._warn_about_target_offset(logits, labels)
+        return loss
+
+    @torch.no_grad()
+    def init_regressor_bias(self, targets) -> None:
+        """Start the head at the mean of the training targets, `(num_examples,)` or `(num_examples, num_targets)`
+        (a tensor, array or list). A new head predicts about 0: for targets far from 0 (heart rates near 70 bpm) a
+        short fine-tuning run spends itself learning the offset. `citrus finetune` does this before training."""
+        targets = torch.as_tensor(targets, dtype=torch.float64)
+        means = targets.mean(dim=0) if targets.dim() > 1 else targets.mean().expand(self.config.num_targets)
+        self.regressor.bias.copy_(means.to(self.regressor.bias.dtype))
+
+    @torch.no_grad()
+    def _warn_about_target_offset(self, logits: torch.Tensor, labels) -> None:
+        """Warn once, at the first training batch, when the targets sit far from what the head predicts: with the
+        Trainer, a heart-rate regressor whose head starts at 0 ended 20x worse than one started at the mean."""
+        targets = _as_labels(labels, logits).double().reshape(len(logits), -1)
+        offset = float((targets.mean(dim=0) - logits.double().mean(dim=0)).abs().max())
+        spread = float(targets.std(dim=0, unbiased=False).max()) if len(targets) > 1 else 0.0
+        if offset > 3 * max(spread, 1e-3):
+            logger.warning(
+                f"{type(self).__name__}: the first training batch's targets average {float(targets.mean()):.4g} while "
+                f"the head predicts about {float(logits.mean()):.4g}; a short run spends itself learning that offset. "
+                "Start the head at the training targets' mean first: `model.init_regressor_bias(train_targets)` "
+                "(`citrus finetune` does), or standardise the targets."
+            )
 
 
 # `save_pretrained` copies this file and the configuration next to the weights and writes `auto_map`, so

@@ -60,6 +60,23 @@ def load_split(dataset: str | os.PathLike, split: str, dataset_options: dict | N
     return loaded[split] if split in loaded else None
 
 
+def _warn_unused_splits(dataset: str | os.PathLike, used: set[str]) -> None:
+    """Name the splits of a `save_to_disk` folder that no option uses, before a validation split is carved from train:
+    a user's held-out split under another name would otherwise be silently ignored."""
+    import datasets
+
+    path = Path(str(dataset)).expanduser()
+    loaded = _load_from_disk(path) if path.exists() else None
+    if not isinstance(loaded, datasets.DatasetDict):
+        return
+    unused = sorted(set(loaded) - used)
+    if unused:
+        logger.warning(
+            f"Dataset {str(dataset)!r} has no {sorted(used - set(loaded))} split, so a validation split is carved "
+            f"from train; its split(s) {unused} are not used. To validate on one: --validation-split {unused[0]}."
+        )
+
+
 def check_dataset_reference(dataset: str | os.PathLike, labelled: bool = False) -> None:
     """Refuse, before any work, a dataset that is neither an existing path nor a registered name (the protocol checks
     every set before it pre-trains or fits anything); with `labelled`, also a registered pre-training corpus."""
@@ -226,7 +243,7 @@ _ENCODE_LABELS = (
     "classes, so a split missing a class would number the others differently)"
 )
 # Other names a labelled set's validation split goes by; used when the set has no split of the requested name.
-VALIDATION_SPLIT_ALIASES = ("valid", "val", "dev", "development")
+VALIDATION_SPLIT_ALIASES = ("valid", "val", "dev", "development", "eval", "evaluation")
 
 
 def _is_numeric(arrow_type) -> bool:
@@ -370,6 +387,15 @@ def _check_labels(split, name: str, task: str) -> None:
                 f"`label` of the {name} split holds {labels[row].as_py()!r} in row {row}; classification labels are "
                 "integer class ids (a `target` column makes a regression set)."
             )
+    elif (
+        pa.types.is_list(labels.type) or pa.types.is_large_list(labels.type) or pa.types.is_fixed_size_list(labels.type)
+    ):
+        raise ValueError(
+            f"`label` of the {name} split holds lists (e.g. {labels[0].as_py()!r}): multi-label targets. `citrus "
+            "finetune` / `citrus evaluate` fit single-label classification and regression; for multi-label, train "
+            '`CiTrusForSequenceClassification(problem_type="multi_label_classification")` with the `Trainer` on '
+            "multi-hot float `labels`."
+        )
     elif not pa.types.is_integer(labels.type):
         raise ValueError(
             f"`label` of the {name} split holds {labels.type} values (e.g. {labels[0].as_py()!r}), not integer class "
@@ -510,6 +536,7 @@ def load_task_splits(
         )
     source = validation_split
     if validation is None:
+        _warn_unused_splits(dataset, {train_split, test_split, validation_split})
         train, validation = carve_validation_split(train, task, validation_fraction, validation_seed)
         if len(validation) == 0 and require_validation:
             raise ValueError(

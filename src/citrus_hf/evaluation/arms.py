@@ -199,7 +199,7 @@ class CiTrusArm(Arm):
     def run(self, context, prepared, chosen, seed, run_dir) -> dict[str, Any]:
         from transformers import set_seed
 
-        from ..training.finetune import build_citrus_task_model, init_regression_bias
+        from ..training.finetune import build_citrus_task_model
 
         pool, validation, scored = prepared["aligned"]
         splits = context.splits
@@ -215,7 +215,7 @@ class CiTrusArm(Arm):
             {**context.overrides, **recipe.head_overrides_for(per_class, splits.task)},
         )
         if splits.task == "regression":
-            init_regression_bias(model.regressor, context.pool_labels[chosen])
+            model.init_regressor_bias(context.pool_labels[chosen])
         settings = replace(context.config.finetune, seed=seed, show_progress=False)
         outcome = recipe.fit(
             model, pool.select(chosen), context.for_fitting(validation), splits.task, settings, run_dir

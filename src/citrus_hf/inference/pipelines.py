@@ -149,7 +149,10 @@ class _RecordingPipeline(ChunkPipeline):
         another rate, patch length or normalisation would be scored without a word (another window length is said)."""
         config, extractor = self.model.config, self.feature_extractor
         fields = ["sampling_rate", "patch_length", "normalization", "normalization_mean", "normalization_std"]
-        if getattr(config, "fixes_channel_count", False):  # a head that concatenates the channels takes exactly these
+        # A head that concatenates the channels takes exactly its count: an extractor that selects or checks a count
+        # must give that one. A channel-independent extractor passes every recording's own channels on, and the model
+        # checks their count itself (the Trainer saves the pre-training checkpoint's extractor with a new model).
+        if getattr(config, "fixes_channel_count", False) and not getattr(extractor, "channel_independent", True):
             fields.append("num_channels")
         differ = [
             f"{name}={getattr(extractor, name, None)!r} (the model's: {getattr(config, name, None)!r})"

@@ -43,8 +43,24 @@ class CiTrusSavedClass:
         }
         config = CiTrusConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
         architecture = (config.architectures or ["CiTrusModel"])[0]
+        if architecture not in PIPELINE_TASKS and not isinstance(getattr(modeling_citrus, architecture, None), type):
+            raise ValueError(
+                f"{str(pretrained_model_name_or_path)!r}: config.json names the architecture {architecture!r}, which "
+                f"is not a CiTrus class; it must be one of {sorted(PIPELINE_TASKS)} (the class that saved the weights)."
+            )
         model_class = getattr(modeling_citrus, architecture if architecture in PIPELINE_TASKS else "CiTrusModel")
         return model_class.from_pretrained(pretrained_model_name_or_path, **kwargs)
+
+
+def _own_loading_error(folder, kwargs: dict) -> Exception | None:
+    """The package's one-line reason a CiTrus folder does not load (None if it loads): transformers' pipeline factory
+    reports a failed load as "Could not load model ... with any of the following classes" over the tracebacks of each
+    attempt, with that reason somewhere in the middle."""
+    try:
+        CiTrusSavedClass.from_pretrained(folder, **(kwargs.get("model_kwargs") or {}))
+    except Exception as error:
+        return error
+    return None
 
 
 def _refuse_fusion(model, model_type: str | None) -> None:
@@ -84,16 +100,24 @@ def _model_type_of(name_or_path: str, hub_kwargs: dict) -> str | None:
         return None
 
 
+def _saved_extractor(folder):
+    """The CiTrus feature extractor saved in `folder`, or None where there is none."""
+    from ..feature_extraction_citrus import CiTrusFeatureExtractor
+
+    if not os.path.isfile(os.path.join(folder, FEATURE_EXTRACTOR_NAME)):
+        return None
+    return CiTrusFeatureExtractor.from_pretrained(folder)
+
+
 def _merged_adapter(folder, task: str | None, kwargs: dict):
     """A LoRA adapter folder (`citrus finetune --lora`, `save_adapter`) as a pipeline's model: the adapter put on the
     base it records and merged into it, the folder's feature extractor, and the task of the merged model's class
     (transformers would look for a config.json the folder does not have)."""
-    from ..feature_extraction_citrus import CiTrusFeatureExtractor
     from ..training.lora import load_adapter, merge_adapter
 
     merged = merge_adapter(load_adapter(None, folder))
-    if kwargs.get("feature_extractor") is None and os.path.isfile(os.path.join(folder, FEATURE_EXTRACTOR_NAME)):
-        kwargs["feature_extractor"] = CiTrusFeatureExtractor.from_pretrained(folder)
+    if kwargs.get("feature_extractor") is None:
+        kwargs["feature_extractor"] = _saved_extractor(folder)
     return merged, task or pipeline_task_for(type(merged).__name__, getattr(merged.config, "problem_type", None))
 
 
@@ -118,7 +142,19 @@ def _resolving_bundled_names(factory):
             task = _GENERIC_TASKS[task]
         if isinstance(model, (str, os.PathLike)) and os.path.isfile(os.path.join(model, ADAPTER_CONFIG_NAME)):
             model, task = _merged_adapter(model, task, kwargs)
-        return factory(task, model, *args, **kwargs)
+        own_folder = isinstance(model, (str, os.PathLike)) and os.path.isdir(model)
+        own_folder = own_folder and model_type == CiTrusConfig.model_type
+        if own_folder and kwargs.get("feature_extractor") is None:
+            # Loaded here so that its own error says what is wrong with the file: transformers' factory drops a
+            # feature extractor that fails to load, and the pipeline would then say the file was not found.
+            kwargs["feature_extractor"] = _saved_extractor(model)
+        try:
+            return factory(task, model, *args, **kwargs)
+        except ValueError as error:
+            reason = _own_loading_error(model, kwargs) if own_folder and "Could not load model" in str(error) else None
+            if reason is None:
+                raise
+            raise reason from None
 
     pipeline._citrus_bundled_names = True
     return pipeline

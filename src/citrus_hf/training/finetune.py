@@ -126,8 +126,9 @@ def _reset_head(head: torch.nn.Module, initializer_range: float) -> None:
 
 
 def init_regression_bias(head: torch.nn.Linear, targets: np.ndarray) -> None:
-    """Start a regression head at the training targets' mean: heart rates sit near 70 bpm, and a head that starts at 0
-    would spend most of a short fine-tuning run learning the offset."""
+    """Start any regression head (the PatchTST baselines' too) at the training targets' mean: heart rates sit near 70
+    bpm, and a head that starts at 0 would spend most of a short fine-tuning run learning the offset (a CiTrus
+    regressor has it as `init_regressor_bias`)."""
     with torch.no_grad():
         head.bias.fill_(float(np.mean(targets)))
 
@@ -229,7 +230,7 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         overrides={**overrides, **recipe.head_overrides_for(per_class, splits.task)},
     )
     if splits.task == "regression":
-        init_regression_bias(model.regressor, pool_labels[chosen])
+        model.init_regressor_bias(pool_labels[chosen])
     if args.lora:
         from .lora import apply_lora
 
