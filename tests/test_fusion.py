@@ -695,6 +695,86 @@ def test_fusion_errors_name_the_modality_and_the_fusion_route(model, tmp_path):
         CiTrusFusionForSequenceClassification.from_encoders({"ecg": tmp_path / "fusion"}, num_labels=2)
 
 
+def _edit_json(path: Path, edit) -> None:
+    values = json.loads(path.read_text())
+    edit(values)
+    path.write_text(json.dumps(values))
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        # the audit's case: a 40 Hz extractor for the 20 Hz encoder ran, each 2 s window read as 4 s
+        (lambda fx: fx["eda"].update(sampling_rate=40.0), r"eda: sampling_rate=40\.0 \(the encoder's: 20"),
+        (lambda fx: fx["eda"].update(context_length=40), r"eda: context_length=40 \(the encoder's: 80\)"),
+        (lambda fx: fx["ecg"].update(normalization="none"), r"ecg: normalization='none'"),
+        (lambda fx: fx["ecg"].update(num_channels=3), r"ecg: num_channels=3 \(the encoder's: 2\)"),
+        (lambda fx: fx.update(emg=fx.pop("eda")), r"modalities \['ecg', 'emg'\] and the model takes \['ecg', 'eda'\]"),
+    ],
+)
+def test_a_processor_of_another_contract_is_refused_where_it_meets_the_model(model, tmp_path, edit, message):
+    """The processor was never checked against the encoders: a processor_config.json whose extractor aligned to
+    another rate, window, normalisation or channel count loaded by every route, and processor + model ran and scored
+    wrong without a word (the model cannot tell: the windows have the encoder's shape). Loaded from the model's
+    folder (load_processor, AutoProcessor, from_pretrained) it is checked against the config.json there; loaded
+    elsewhere, `check_model` checks it."""
+    from citrus_hf.loading import load_processor
+
+    model.save_pretrained(tmp_path / "fusion")
+    CiTrusFusionProcessor.from_config(model.config).save_pretrained(tmp_path / "fusion")
+    assert load_processor(tmp_path / "fusion").modalities == model.modalities  # the healthy pair loads
+    _edit_json(tmp_path / "fusion" / "processor_config.json", lambda values: edit(values["feature_extractors"]))
+    for load in (CiTrusFusionProcessor.from_pretrained, load_processor, AutoProcessor.from_pretrained):
+        with pytest.raises(ValueError, match=message):
+            load(tmp_path / "fusion")
+    (tmp_path / "alone").mkdir()  # without the model's config.json nothing says what it must match: it loads
+    (tmp_path / "alone" / "processor_config.json").write_text(
+        (tmp_path / "fusion" / "processor_config.json").read_text()
+    )
+    processor = CiTrusFusionProcessor.from_pretrained(tmp_path / "alone")
+    for checked in (model, model.config):
+        with pytest.raises(ValueError, match=message):
+            processor.check_model(checked)
+    CiTrusFusionProcessor.from_config(model.config).check_model(model)
+    with pytest.raises(TypeError, match="expected a CiTrus fusion model or its config"):
+        processor.check_model(model.config.modality_configs["ecg"])
+
+
+def test_damaged_fusion_files_give_one_line_errors(model, tmp_path):
+    """load_processor on a truncated processor_config.json raised json's JSONDecodeError, a feature extractor entry
+    that is a list raised "cannot convert dictionary update sequence", load_encoder on truncated weights raised
+    safetensors' SafetensorError and with an encoder's d_model edited torch's state_dict RuntimeError."""
+    from citrus_hf.loading import load_processor
+
+    folder = tmp_path / "fusion"
+    model.save_pretrained(folder)
+    CiTrusFusionProcessor.from_config(model.config).save_pretrained(folder)
+    processor_file = folder / "processor_config.json"
+    healthy = processor_file.read_text()
+    processor_file.write_text(healthy[: len(healthy) // 2])
+    with pytest.raises(OSError, match=r"processor_config\.json' is not a valid JSON file\. Restore it, or save"):
+        load_processor(folder)
+    processor_file.write_text(healthy)
+    _edit_json(processor_file, lambda values: values["feature_extractors"].update(eda=[1]))
+    with pytest.raises(ValueError, match="feature extractor of modality 'eda' in this processor_config.json is a list"):
+        load_processor(folder)
+
+    weights = folder / "model.safetensors"
+    intact = weights.read_bytes()
+    weights.write_bytes(intact[: len(intact) // 2])
+    with pytest.raises(OSError, match="model.safetensors file is corrupt or truncated; download or save it again"):
+        CiTrusFusionForSequenceClassification.load_encoder(folder, "eda")
+    weights.write_bytes(intact)
+    _edit_json(folder / "config.json", lambda values: values["modality_configs"]["eda"].update(d_model=32))
+    with pytest.raises(
+        ValueError, match=r"tensors of another shape: encoders\.eda\..* \(16,\) in the checkpoint vs \(32,\)"
+    ):
+        CiTrusFusionForSequenceClassification.load_encoder(folder, "eda")
+    # the ecg encoder of that checkpoint is intact, but the file as a whole is not what its config says: refused too
+    with pytest.raises(ValueError, match="tensors of another shape"):
+        CiTrusFusionForSequenceClassification.load_encoder(folder, "ecg")
+
+
 def _fusion_row(label, ecg=None) -> dict:
     ecg = np.zeros((2, 200)) if ecg is None else ecg
     return {"input_values": {"ecg": ecg, "eda": np.zeros((1, 80))}, "labels": label}

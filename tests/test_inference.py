@@ -753,6 +753,44 @@ def test_citrus_export_fills_the_cache_auto_reads(classifier_folder, watch, tmp_
     assert len(list(Path(cache).iterdir())) == 2
 
 
+@needs_onnx
+def test_cached_onnx_file_of_another_model_is_refused(classifier_folder, tmp_path, capsys, caplog):
+    """A cached file is trusted by the cache key stored in it, not by its name: another checkpoint's export copied to
+    this checkpoint's name ran with backend="onnxruntime" as this model (the other model's scores), and `citrus
+    export` blamed the exporter ("please report this"). Now every route refuses it in one line naming the file and
+    the fix; so is a file without a key."""
+    import onnx
+
+    cache = tmp_path / "cache"
+    exported = load_backend(
+        CiTrusForSequenceClassification.from_pretrained(classifier_folder), "onnxruntime", cache_dir=cache
+    )
+    other = CiTrusForSequenceClassification.from_pretrained(classifier_folder).eval()
+    with torch.no_grad():
+        other.classifier.bias += torch.arange(float(other.config.num_labels))
+    other_folder = _save(other, tmp_path / "other")
+    foreign = onnx_export_path(other, InferenceTarget(), cache)
+    shutil.copy(exported.path, foreign)
+    for problem, file in (("was exported from another model", foreign), ("holds no cache key", foreign)):
+        if problem == "holds no cache key":  # the same graph without the key
+            graph = onnx.load(str(exported.path))
+            del graph.metadata_props[:]
+            onnx.save(graph, str(file))
+        with pytest.raises(OSError, match=rf"The cached ONNX export {foreign} {problem}.*; delete that file"):
+            load_backend(other, "onnxruntime", cache_dir=cache)
+        with caplog.at_level("WARNING"):
+            auto = load_backend(other, "auto", cache_dir=cache)
+        assert "onnxruntime" not in {contender.backend.name for contender in getattr(auto, "contenders", [])}
+        assert problem in caplog.text
+        assert citrus_main(["export", other_folder, "--cache-dir", str(cache)]) == 2
+        error = capsys.readouterr().err
+        assert problem in error and "delete that file" in error and "please report" not in error
+    # deleted, it is exported anew (with its own key) and then reused
+    foreign.unlink()
+    assert load_backend(other, "onnxruntime", cache_dir=cache).exported
+    assert not load_backend(other, "onnxruntime", cache_dir=cache).exported
+
+
 def test_missing_onnxruntime_names_the_extra(classifier_folder):
     script = (
         "import sys\n"

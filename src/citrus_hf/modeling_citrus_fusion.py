@@ -19,15 +19,14 @@ checkpoint loads with `trust_remote_code=True` where `citrus_hf` is not installe
 from __future__ import annotations
 
 import copy
-import json
 import os
 from collections.abc import Mapping
 
 import torch
 from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
-from transformers.modeling_utils import PreTrainedModel, load_state_dict
-from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, cached_file, logging
+from transformers.modeling_utils import PreTrainedModel
+from transformers.utils import logging
 
 from .configuration_citrus_fusion import CiTrusFusionConfig
 from .modeling_citrus import (
@@ -176,7 +175,11 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
 
     @classmethod
     def load_encoder(cls, pretrained_model_name_or_path: str | os.PathLike, modality: str, **kwargs) -> CiTrusModel:
-        """Load one modality's encoder out of a saved fusion checkpoint, on its own (no other encoder is built).
+        """Load one modality's encoder out of a saved fusion checkpoint.
+
+        The checkpoint is loaded whole by the family's strict `from_pretrained`, as the class it was saved from, and
+        the encoder taken out of it: unreadable weights, missing tensors or tensors of another shape (an edited
+        `d_model`) are refused there in one line, as they are for the whole model.
 
         Args:
             pretrained_model_name_or_path: a fusion checkpoint (local folder or Hub repo id).
@@ -193,21 +196,13 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 f"The fusion checkpoint {str(pretrained_model_name_or_path)!r} has no modality {modality!r}; its "
                 f"modalities are {config.modalities}."
             )
-        prefix = f"{ENCODERS_PREFIX}{modality}."
-        state_dict = {
-            key[len(prefix) :]: tensor
-            for key, tensor in _read_safetensors(pretrained_model_name_or_path, prefix, kwargs).items()
-        }
-        encoder = CiTrusModel(config.modality_config(modality))
-        expected = set(encoder.state_dict())
-        if set(state_dict) != expected:
-            raise ValueError(
-                f"The fusion checkpoint {str(pretrained_model_name_or_path)!r} does not hold the {modality!r} encoder "
-                f"whole: missing {sorted(expected - set(state_dict))[:10]}, unexpected "
-                f"{sorted(set(state_dict) - expected)[:10]}. It is corrupt or was saved by another model."
-            )
-        encoder.load_state_dict(state_dict, strict=True)
-        return encoder.eval()
+        saved_class = next(
+            (task_class for task_class in _TASK_CLASSES if task_class.__name__ in (config.architectures or [])),
+            CiTrusFusionForSequenceClassification,
+        )
+        # replace_head: a checkpoint whose `architectures` name no fusion class; only its encoder is wanted
+        model = saved_class.from_pretrained(pretrained_model_name_or_path, config=config, replace_head=True, **kwargs)
+        return model.encoders[modality].eval()
 
     # ------------------------------------------------------------------------------------------------ forward
 
@@ -426,27 +421,8 @@ def _as_citrus_encoder(name: str, source, loading_kwargs: dict) -> CiTrusModel:
     )
 
 
-def _read_safetensors(pretrained_model_name_or_path, prefix: str, hub_kwargs: dict) -> dict[str, torch.Tensor]:
-    """The tensors whose name starts with `prefix` from a (possibly sharded) safetensors checkpoint."""
-    hub_kwargs = {k: v for k, v in hub_kwargs.items() if k in _HUB_KWARGS}
-    weights = cached_file(
-        pretrained_model_name_or_path, SAFE_WEIGHTS_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs
-    )
-    if weights is not None:
-        files = [weights]
-    else:
-        index = cached_file(pretrained_model_name_or_path, SAFE_WEIGHTS_INDEX_NAME, **hub_kwargs)
-        with open(index, encoding="utf-8") as handle:
-            weight_map = json.load(handle)["weight_map"]
-        shards = sorted({shard for key, shard in weight_map.items() if key.startswith(prefix)})
-        files = [cached_file(pretrained_model_name_or_path, shard, **hub_kwargs) for shard in shards]
-    tensors = {}
-    for file in files:
-        tensors.update({k: v for k, v in load_state_dict(file).items() if k.startswith(prefix)})
-    return tensors
-
-
-_HUB_KWARGS = ("cache_dir", "force_download", "proxies", "token", "revision", "local_files_only", "subfolder")
+# the task classes a saved fusion checkpoint's `architectures` may name (`load_encoder`)
+_TASK_CLASSES = (CiTrusFusionForSequenceClassification, CiTrusFusionForRegression)
 
 # `save_pretrained` copies this file and the CiTrus files it imports next to the weights and writes `auto_map`, so
 # `AutoModelForSequenceClassification.from_pretrained(path, trust_remote_code=True)` works without citrus_hf.

@@ -7,6 +7,11 @@ recording to its extractor, and returns the dictionaries a fusion model takes:
 `processor_config.json` next to the model and loads back with `CiTrusFusionProcessor.from_pretrained` (or
 `AutoProcessor.from_pretrained(..., trust_remote_code=True)`).
 
+The model cannot tell a window aligned to another contract (a 2 s window at 40 Hz has the shape of a 4 s one at
+20 Hz), so the processor is checked against the encoders where the two meet: loading it from a folder or repository
+that also holds the model's `config.json` checks it against that config, and `processor.check_model(model)` checks a
+processor loaded from elsewhere.
+
 `CiTrusFusionDataCollator` batches dataset rows of the same layout for the `Trainer`.
 
 Shipped as remote code too: imports only numpy, torch, transformers and, relatively, the CiTrus files.
@@ -25,7 +30,15 @@ import numpy as np
 import torch
 from transformers.dynamic_module_utils import custom_object_save
 from transformers.feature_extraction_utils import BatchFeature
-from transformers.utils import FEATURE_EXTRACTOR_NAME, PROCESSOR_NAME, PushToHubMixin, cached_file, logging
+from transformers.utils import (
+    CONFIG_NAME,
+    FEATURE_EXTRACTOR_NAME,
+    PROCESSOR_NAME,
+    PushToHubMixin,
+    cached_file,
+    logging,
+    safe_load_json_file,
+)
 from transformers.utils.hub import hf_api
 
 from .configuration_citrus import check_checkpoint_reference
@@ -167,6 +180,31 @@ class CiTrusFusionProcessor(PushToHubMixin):
         """Modality names (sorted, as in the model)."""
         return list(self.feature_extractors)
 
+    def check_model(self, model: Any) -> None:
+        """Refuse this processor for a fusion model (or its config) whose encoders take other windows: other
+        modalities, or a modality's extractor with another sampling rate, window, patch length, normalisation or
+        (where the modality's pooling concatenates channels) channel count. The model cannot notice: such windows run and
+        score wrong. `from_pretrained` runs this against the `config.json` stored with the processor; call it for a
+        processor and a model loaded from different places."""
+        config = getattr(model, "config", model)
+        if not isinstance(config, CiTrusFusionConfig):
+            raise TypeError(f"expected a CiTrus fusion model or its config, got {type(model).__name__}.")
+        if self.modalities != config.modalities:
+            raise ValueError(
+                f"This processor aligns the modalities {self.modalities} and the model takes {config.modalities}; "
+                "use the processor saved with the model, or CiTrusFusionProcessor.from_config(model.config)."
+            )
+        differ = [
+            f"{name}: {difference}"
+            for name, extractor in self.feature_extractors.items()
+            for difference in _contract_differences(extractor, config.modality_configs[name])
+        ]
+        if differ:
+            raise ValueError(
+                f"The processor does not align recordings to this model's encoders: {'; '.join(differ)}. Use the "
+                "processor saved with the model, or CiTrusFusionProcessor.from_config(model.config)."
+            )
+
     def __call__(
         self,
         recordings: Mapping[str, Any],
@@ -294,12 +332,19 @@ class CiTrusFusionProcessor(PushToHubMixin):
     @classmethod
     def from_dict(cls, processor_dict: Mapping[str, Any]) -> CiTrusFusionProcessor:
         """Inverse of `to_dict`."""
-        extractors = processor_dict.get("feature_extractors")
+        extractors = processor_dict.get("feature_extractors") if isinstance(processor_dict, Mapping) else None
         if not isinstance(extractors, Mapping) or not extractors:
             raise ValueError(
                 "This processor_config.json has no `feature_extractors` entry, so it was not saved by "
                 "CiTrusFusionProcessor; load a fusion checkpoint's processor, or build one with from_config."
             )
+        for name, values in extractors.items():
+            if not isinstance(values, Mapping):
+                raise ValueError(
+                    f"The feature extractor of modality {name!r} in this processor_config.json is a "
+                    f"{type(values).__name__}, not the settings a CiTrusFeatureExtractor saves; save the processor "
+                    "again with save_pretrained, or build one with from_config(model.config)."
+                )
         return cls(
             {name: CiTrusFeatureExtractor.from_dict(copy.deepcopy(dict(values))) for name, values in extractors.items()}
         )
@@ -339,6 +384,9 @@ class CiTrusFusionProcessor(PushToHubMixin):
     def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs) -> CiTrusFusionProcessor:
         """Load a processor saved with `save_pretrained` from a local folder or a Hub repo.
 
+        Where the model's `config.json` is stored with it (a fusion checkpoint), the processor is checked against
+        the model's encoders (`check_model`): a processor that would align windows to another contract is refused.
+
         `kwargs` are Hub arguments (`revision`, `token`, `cache_dir`, `local_files_only`, `subfolder`, ...).
         """
         kwargs.pop("trust_remote_code", None)  # passed by AutoProcessor; the code is already loaded
@@ -364,8 +412,17 @@ class CiTrusFusionProcessor(PushToHubMixin):
                     "save it next to the weights."
                 )
             )
-        with open(path, encoding="utf-8") as handle:
-            return cls.from_dict(json.load(handle))
+        try:
+            values = safe_load_json_file(path)
+        except OSError as error:  # transformers' "is not a valid JSON file", naming it: and the fix
+            raise OSError(f"{error} Restore it, or save the processor again with save_pretrained.") from None
+        processor = cls.from_dict(values)
+        model_config = cached_file(
+            pretrained_model_name_or_path, CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs
+        )
+        if model_config is not None:
+            processor.check_model(CiTrusFusionConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs))
+        return processor
 
     @classmethod
     def register_for_auto_class(cls, auto_class: str = "AutoProcessor") -> None:
@@ -439,6 +496,24 @@ class CiTrusFusionDataCollator:
                 "`patch_mask`)."
             )
         return np.stack(arrays)
+
+
+def _contract_differences(extractor: CiTrusFeatureExtractor, config) -> list[str]:
+    """How `extractor` aligns windows otherwise than the encoder of `config` (a `CiTrusConfig`) takes them, one
+    `field=value (the encoder's: value)` each: the fields of the single-modality pipeline's check (rate, patch length,
+    normalisation, and the channel count where the modality's pooler concatenates channels; otherwise it takes any)
+    and the window length, which that pipeline only warns about: a processor built for the model (`from_config`)
+    always has the encoder's, so another one is an edited or foreign file."""
+    fields = ["sampling_rate", "context_length", "patch_length"]
+    fields += ["normalization", "normalization_mean", "normalization_std"]
+    # the fusion model pools every modality itself (`CiTrusPooler`), whatever the encoder's saved `architectures`
+    if config.channel_pooling == "concat":
+        fields.append("num_channels")
+    return [
+        f"{name}={getattr(extractor, name, None)!r} (the encoder's: {getattr(config, name, None)!r})"
+        for name in fields
+        if getattr(extractor, name, None) != getattr(config, name, None)
+    ]
 
 
 def _durations(extractor: CiTrusFeatureExtractor, recordings: Any, sampling_rate: Any) -> list[float]:

@@ -9,7 +9,9 @@
 night of recordings), so without this command, `backend="onnxruntime"` or `export_onnx`, ONNX Runtime never runs.
 The file lands in the same cache, under the same key (a hash of the weights, config, model code, output, opset and
 torch version), that the pipelines and `predict_windows` look up, for the model class the pipeline loads
-(`config.architectures`) and the output it computes; the export is then checked against fp32 PyTorch.
+(`config.architectures`) and the output it computes; the export is then checked against fp32 PyTorch. A cached file
+at that name whose stored key is another model's (copied or renamed into the cache) is refused in one line naming it
+(delete it), before the check: a difference found there is the exporter's, not a stale file's.
 """
 
 from __future__ import annotations

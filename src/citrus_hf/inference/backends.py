@@ -10,7 +10,8 @@ choice of the fastest one that keeps the results (`load_backend(model, "auto")`)
   AMX); slower than fp32 without it, at batch 1, and when other processes share the cores.
 - `"onnxruntime"`: the model exported to ONNX once (dynamo exporter, opset `ONNX_OPSET`) and run by ONNX Runtime.
   The export is cached on disk, keyed by a hash of the weights, config and model code, the opset and the input-shape
-  policy, so later processes reuse it; outputs match fp32 PyTorch within 1e-4. Far faster than PyTorch at batch 1 and
+  policy, so later processes reuse it (the file holds its key, checked on reuse: a file of another model at its name
+  is refused); outputs match fp32 PyTorch within 1e-4. Far faster than PyTorch at batch 1 and
   on busy cores (its graph runs with little per-operator overhead), about as fast on idle cores at batch 32.
 - `"auto"`: the paths this machine offers race fp32 PyTorch, and the fastest that keeps the results runs. The
   contenders: ONNX Runtime when it is installed (`pip install citrus-hf[onnx]`) and the model's export is already
@@ -82,7 +83,13 @@ FUSION_MODEL_TYPE = "citrus_fusion"
 # MatMul-Softmax-MatMul graph of opset 18 (251 vs 294 windows/s, paper configuration, one thread).
 ONNX_OPSET = 18
 # The export code's version: part of the cache key, so a change of how graphs are exported invalidates old files.
-_EXPORT_FORMAT = 1
+# 2: the file holds its cache key (`ONNX_CACHE_KEY_FIELD`); files of format 1 have none, and their names are not looked
+# up any more.
+_EXPORT_FORMAT = 2
+# The `metadata_props` entry of an exported file that holds its cache key (`onnx_cache_key`). The file's name holds
+# only a prefix of it, and a name proves nothing about the contents: another checkpoint's export copied or renamed
+# to this one's name ran as this checkpoint, with the other model's outputs.
+ONNX_CACHE_KEY_FIELD = "citrus_hf.cache_key"
 # Config entries that do not change the exported graph (names, provenance; the weights' dtype is in their hash): the
 # same model saved and loaded again, or relabelled, reuses its export.
 _CONFIG_KEYS_NOT_IN_GRAPH = frozenset(
@@ -433,6 +440,8 @@ class OnnxRuntimeBackend(InferenceBackend):
         super().__init__(model, target, batch_threads)
         try:
             self.path, self.exported = export_onnx(model, target, cache_dir)
+        except _UnusableExportError:
+            raise
         except OSError as error:  # a cache folder that is a file, read-only, or full
             folder = onnx_cache_dir(cache_dir)
             raise OSError(
@@ -454,11 +463,8 @@ class OnnxRuntimeBackend(InferenceBackend):
 
         try:
             self.session = session(num_threads or torch.get_num_threads())
-        except Exception as error:  # onnxruntime's own exceptions: a truncated or corrupt cached file
-            raise OSError(
-                f"ONNX Runtime could not load the cached export {self.path} ({error}); delete that file and call "
-                "again to export the model anew."
-            ) from None
+        except Exception as error:  # onnxruntime's own exceptions: a corrupt cached file
+            raise _UnusableExportError(self.path, f"could not be loaded by ONNX Runtime ({error})") from None
         # the shares of a split batch run concurrently on one single-threaded session (`run` is thread-safe)
         self.share_session = session(1) if batch_threads > 1 else None
 
@@ -1070,9 +1076,10 @@ def weights_hash(model: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
-def onnx_export_path(model: torch.nn.Module, target: InferenceTarget, cache_dir=None) -> Path:
-    """Where the export of `model` for `target` is cached. The name hashes everything the graph depends on: the
-    weights, the config, the model's source code, the target, the opset, the shape policy and the torch version."""
+def onnx_cache_key(model: torch.nn.Module, target: InferenceTarget) -> str:
+    """The cache key of the export of `model` for `target` (sha256, hex): a hash of everything the graph depends on,
+    the weights, the config, the model's source code, the target, the opset, the shape policy and the torch version.
+    Its prefix names the cached file (`onnx_export_path`) and the whole key is stored in it (`ONNX_CACHE_KEY_FIELD`)."""
     try:
         source = Path(inspect.getsourcefile(type(model)) or "").read_bytes()
     except (OSError, TypeError):
@@ -1088,8 +1095,49 @@ def onnx_export_path(model: torch.nn.Module, target: InferenceTarget, cache_dir=
         "torch": torch.__version__,
         "format": _EXPORT_FORMAT,
     }
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+
+def onnx_export_path(
+    model: torch.nn.Module, target: InferenceTarget, cache_dir=None, *, cache_key: str | None = None
+) -> Path:
+    """Where the export of `model` for `target` is cached: named by its cache key (`onnx_cache_key`; pass
+    `cache_key` when it is computed already)."""
+    digest = (cache_key or onnx_cache_key(model, target))[:24]
     return onnx_cache_dir(cache_dir) / f"{type(model).__name__}-{target.output}-{digest}.onnx"
+
+
+class _UnusableExportError(OSError):
+    """A cached file that cannot serve: what is wrong with it, and the fix (one line)."""
+
+    def __init__(self, path: Path, problem: str):
+        super().__init__(
+            f"The cached ONNX export {path} {problem}; delete that file and call again to export the model anew."
+        )
+
+
+def _check_cached_export(path: Path, cache_key: str) -> None:
+    """Refuse a cached file that does not hold `cache_key`: another model's export (copied or renamed to this name),
+    one written by other code, or a damaged file. Refused with the fix, as a damaged file is, rather than exported
+    over: "auto" never exports, and a foreign file in the cache is worth the user's look before it goes."""
+    try:
+        import onnx
+    except ImportError as error:  # checked by the callers; kept in `try` for the remote-code import check
+        raise ImportError(f"Reading a cached ONNX export needs onnx: `{_INSTALL_ONNX}`.") from error
+    try:
+        stored = {entry.key: entry.value for entry in onnx.load(str(path), load_external_data=False).metadata_props}
+    except Exception as error:  # protobuf's and onnx's own exceptions: a truncated or corrupt file
+        raise _UnusableExportError(path, f"could not be read ({type(error).__name__}: {error})") from None
+    found = stored.get(ONNX_CACHE_KEY_FIELD)
+    if found is None:
+        raise _UnusableExportError(
+            path,
+            f"holds no cache key ({ONNX_CACHE_KEY_FIELD}): not this code's export of this model, or a damaged file",
+        )
+    if found != cache_key:
+        raise _UnusableExportError(
+            path, "was exported from another model (its cache key differs: a stale file, or one copied into the cache)"
+        )
 
 
 class _ExportedGraph(torch.nn.Module):
@@ -1123,13 +1171,18 @@ def export_onnx(
 ) -> tuple[Path, bool]:
     """The ONNX file of `model` for `target`, exported now unless the cache already holds it.
 
+    The file holds its cache key (`onnx_cache_key`) in its `metadata_props`; a cached file whose key is missing or
+    another model's is refused (an OSError naming the file: delete it), never run as this model.
+
     Returns:
         `(path, exported)`: the file, and whether this call exported it (False: reused from the cache).
     """
     target = target or InferenceTarget()
     _check_model(model)
-    path = onnx_export_path(model, target, cache_dir)
+    cache_key = onnx_cache_key(model, target)
+    path = onnx_export_path(model, target, cache_dir, cache_key=cache_key)
     if path.is_file():
+        _check_cached_export(path, cache_key)
         return path, False
     path.parent.mkdir(parents=True, exist_ok=True)
     config = model.config
@@ -1146,18 +1199,18 @@ def export_onnx(
     training = model.training  # the export traces the model in eval mode; the caller's gets its own mode back
     try:
         with _quiet_exporter(), torch.no_grad():
-            torch.onnx.export(
+            program = torch.onnx.export(
                 _ExportedGraph(model, target).eval(),
                 example,
-                temporary,
                 input_names=["input_values", "patch_mask"],
                 output_names=["output"],
                 opset_version=ONNX_OPSET,
                 dynamo=True,
                 dynamic_shapes=dynamic_shapes,
-                external_data=False,
                 verbose=False,
             )
+            program.model.metadata_props[ONNX_CACHE_KEY_FIELD] = cache_key  # what a later load checks
+            program.save(temporary, external_data=False)
         os.chmod(temporary, 0o644)  # mkstemp's 0600 would keep the cache from other users of a shared folder
         os.replace(temporary, path)
     finally:
@@ -1185,6 +1238,7 @@ __all__ = [
     "export_onnx",
     "load_backend",
     "onnx_cache_dir",
+    "onnx_cache_key",
     "onnx_export_available",
     "onnx_export_path",
     "predict_windows",
