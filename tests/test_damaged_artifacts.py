@@ -140,3 +140,78 @@ def test_a_run_record_with_a_field_of_the_wrong_kind_names_the_file_and_field(na
         read_run_records(tmp_path)
     assert str(raised.value).startswith(f"{tmp_path / name}: {words}"), raised.value
     assert "restore the file as the run wrote it, or remove it" in str(raised.value)
+
+
+@pytest.fixture(scope="module")
+def lora_adapter(tmp_path_factory) -> tuple[Path, Path]:
+    """A tiny classifier's checkpoint and a LoRA adapter saved from it."""
+    from tiny_configs import tiny_config
+
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.training.lora import apply_lora, save_adapter
+
+    folder = tmp_path_factory.mktemp("lora")
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3))
+    model.save_pretrained(folder / "base")
+    return folder / "base", save_adapter(apply_lora(model, r=2, verbose=False), folder / "adapter")
+
+
+def _edit_json(path: Path, **changes) -> None:
+    path.write_text(json.dumps(json.loads(path.read_text()) | changes))
+
+
+def _edit_tensors(path: Path, edit) -> None:
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(path)
+    lora_key = sorted(key for key in tensors if "lora_A" in key)[0]
+    edit(tensors, lora_key)
+    save_file(tensors, path)
+
+
+@pytest.mark.parametrize(
+    ("damage", "error", "words"),
+    [
+        (lambda a: _cut(a / "adapter_model.safetensors"), OSError, "adapter_model.safetensors' is cut short or"),
+        (lambda a: _cut(a / "adapter_config.json"), ValueError, "adapter_config.json' is not valid JSON"),
+        (lambda a: _cut(a / "citrus_task_config.json"), ValueError, "citrus_task_config.json' is not valid JSON"),
+        (
+            lambda a: _edit_json(a / "adapter_config.json", r="8"),
+            ValueError,
+            "'r' must be a positive integer, got \"8\"",
+        ),
+        (lambda a: _edit_json(a / "adapter_config.json", r=0), ValueError, "'r' must be a positive integer, got 0"),
+        (lambda a: _edit_json(a / "adapter_config.json", lora_alpha=None), ValueError, "'lora_alpha' must be a posit"),
+        # loaded with only peft's warning before: that layer kept a fresh initialisation
+        (
+            lambda a: _edit_tensors(a / "adapter_model.safetensors", lambda t, k: t.pop(k)),
+            ValueError,
+            "weight is missing",
+        ),
+        (
+            lambda a: _edit_tensors(a / "adapter_model.safetensors", lambda t, k: t.update({k: torch.zeros(3, 16)})),
+            ValueError,
+            "lora_A.weight has shape (3, 16), the model's (2, 16)",
+        ),
+        (
+            lambda a: _edit_tensors(
+                a / "adapter_model.safetensors", lambda t, k: t.update({f"{k}.extra": t[k].clone()})
+            ),
+            ValueError,
+            "lora_A.weight.extra is not in the model",
+        ),
+    ],
+)
+def test_a_damaged_adapter_folder_is_one_line_naming_the_file(damage, error, words, lora_adapter, tmp_path):
+    """A damaged LoRA adapter folder gave raw SafetensorError / JSONDecodeError / torch RuntimeError / peft TypeError
+    ("not all arguments converted"), or loaded with a tensor missing."""
+    from citrus_hf.training.lora import load_adapter
+
+    base, adapter = lora_adapter
+    adapter = Path(shutil.copytree(adapter, tmp_path / "adapter"))
+    load_adapter(base, adapter)
+    damage(adapter)
+    with pytest.raises(error) as raised:
+        load_adapter(base, adapter)
+    assert words in str(raised.value) and "\n" not in str(raised.value), raised.value
+    assert "save the adapter again with `save_adapter`" in str(raised.value), raised.value

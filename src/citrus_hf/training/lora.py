@@ -43,13 +43,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from peft import LoraConfig, PeftModel, get_peft_model
+from peft import LoraConfig, PeftModel, get_peft_model, get_peft_model_state_dict
 from safetensors import safe_open
 from torch import nn
 from transformers.utils import logging
 
 from ..configuration_citrus import CiTrusConfig, is_real_number
-from ..loading import hub_repo_id
+from ..loading import hub_repo_id, read_json_object
 from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME
 from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, FUSION_MODEL_TYPE
 
@@ -416,10 +416,53 @@ def _adapter_folder(
     return folder
 
 
-def _saved_head_shape(folder: Path, head_name: str) -> tuple[int, ...] | None:
-    with safe_open(folder / ADAPTER_WEIGHTS_NAME, framework="pt") as weights:
-        key = f"base_model.model.{head_name}.weight"
-        return tuple(weights.get_slice(key).get_shape()) if key in weights.keys() else None
+# What to do about an adapter folder whose files were damaged or edited by hand.
+_SAVE_AGAIN = "restore it, or save the adapter again with `save_adapter`."
+
+
+def _saved_shapes(folder: Path) -> dict[str, tuple[int, ...]]:
+    """The adapter's tensors and their shapes, read from the safetensors header (a damaged file is one line)."""
+    path = folder / ADAPTER_WEIGHTS_NAME
+    try:
+        with safe_open(path, framework="pt") as weights:
+            return {key: tuple(weights.get_slice(key).get_shape()) for key in weights.keys()}
+    except Exception:  # safetensors' errors (a cut header, bytes that are no safetensors) carry no file name
+        raise OSError(f"{str(path)!r} is cut short or damaged (not a safetensors file); {_SAVE_AGAIN}") from None
+
+
+def _checked_adapter_config(folder: Path) -> dict:
+    """`adapter_config.json`, with the LoRA settings peft would otherwise trip on deep inside (`"r": "8"`)."""
+    path = folder / ADAPTER_CONFIG_NAME
+    adapter_config = read_json_object(path, _SAVE_AGAIN)
+    checks = {
+        "r": ("a positive integer", lambda value: isinstance(value, int) and value > 0),
+        "lora_alpha": ("a positive number", lambda value: value > 0),
+        "lora_dropout": ("a number in [0, 1)", lambda value: 0 <= value < 1),
+    }
+    for key, (kind, fits) in checks.items():
+        value = adapter_config.get(key, 0.0 if key == "lora_dropout" else None)  # peft's default dropout: none
+        if not (is_real_number(value) and fits(value)):
+            raise ValueError(f"{str(path)!r}: {key!r} must be {kind}, got {json.dumps(value)}; {_SAVE_AGAIN}")
+    return adapter_config
+
+
+def _check_adapter_tensors(folder: Path, saved: dict[str, tuple[int, ...]], model: PeftModel) -> None:
+    """The adapter's tensors are those the adapted model holds, with their shapes: peft loads an adapter with a
+    missing LoRA matrix with a warning only (that layer then keeps its fresh initialisation)."""
+    expected = {key: tuple(value.shape) for key, value in get_peft_model_state_dict(model).items()}
+    problems = [f"{key} is missing" for key in sorted(set(expected) - set(saved))]
+    problems += [f"{key} is not in the model" for key in sorted(set(saved) - set(expected))]
+    problems += [
+        f"{key} has shape {saved[key]}, the model's {shape}"
+        for key, shape in expected.items()
+        if key in saved and saved[key] != shape
+    ]
+    if problems:
+        shown = "; ".join(problems[:4]) + (f"; and {len(problems) - 4} more" if len(problems) > 4 else "")
+        raise ValueError(
+            f"{str(folder / ADAPTER_WEIGHTS_NAME)!r} does not fit the model its adapter_config.json describes: "
+            f"{shown}. Load it onto the base it was trained on, or {_SAVE_AGAIN}"
+        )
 
 
 def load_adapter(
@@ -449,12 +492,14 @@ def load_adapter(
         The `peft.PeftModel`, in eval mode unless `is_trainable`.
 
     Raises:
-        OSError: the adapter folder / repository / revision is missing, is not an adapter, or has no safetensors.
-        ValueError: not a LoRA adapter, no base model given or recorded, or a base whose head does not fit.
+        OSError: the adapter folder / repository / revision is missing, is not an adapter, or has no safetensors (or
+            a damaged one).
+        ValueError: not a LoRA adapter, a damaged or hand-edited adapter_config.json / citrus_task_config.json, no
+            base model given or recorded, or a base whose head (or any adapter tensor) does not fit.
         TypeError: the base is not a CiTrus task model.
     """
     folder = _adapter_folder(adapter_path_or_repo, revision, token, cache_dir, local_files_only)
-    adapter_config = json.loads((folder / ADAPTER_CONFIG_NAME).read_text())
+    adapter_config = _checked_adapter_config(folder)
     if adapter_config.get("peft_type") != "LORA":
         raise ValueError(
             f"{str(adapter_path_or_repo)!r} holds a {adapter_config.get('peft_type')} adapter; load_adapter loads LoRA "
@@ -471,7 +516,8 @@ def load_adapter(
         download = dict(token=token, cache_dir=cache_dir, local_files_only=local_files_only)
         base_model_or_path = _load_base(base_model_or_path, folder, adapter_config, download)
     head_name = _check_task_model(base_model_or_path, "load the adapter")
-    saved_shape = _saved_head_shape(folder, head_name)
+    saved = _saved_shapes(folder)
+    saved_shape = saved.get(f"base_model.model.{head_name}.weight")
     head_shape = tuple(getattr(base_model_or_path, head_name).weight.shape)
     if saved_shape is None:
         raise ValueError(
@@ -482,9 +528,16 @@ def load_adapter(
         raise ValueError(
             f"The adapter's `{head_name}` has shape {saved_shape} but the base model's has {head_shape}: the base "
             "was built for another number of outputs or channels. Build it with the adapter's config "
-            f"({TASK_CONFIG_NAME}), or pass the base as a path so load_adapter does."
+            f"({TASK_CONFIG_NAME}), or pass the base as a path so load_adapter does"
+            + ("." if (folder / TASK_CONFIG_NAME).is_file() else f" (this adapter folder has no {TASK_CONFIG_NAME}).")
         )
-    model = PeftModel.from_pretrained(base_model_or_path, folder, is_trainable=is_trainable)
+    # `PeftModel.from_pretrained` in two steps, so that the adapted model's tensors are compared with the adapter's
+    # before any is loaded (peft fills a missing one with its initialisation, saying so only in a warning)
+    config = LoraConfig.from_pretrained(folder)
+    config.inference_mode = not is_trainable
+    model = PeftModel(base_model_or_path, config)
+    _check_adapter_tensors(folder, saved, model)
+    model.load_adapter(folder, model.active_adapter, is_trainable=is_trainable)
     return model.train() if is_trainable else model.eval()
 
 
@@ -493,7 +546,10 @@ def _load_base(path_or_repo: str | os.PathLike, folder: Path, adapter_config: di
     from .. import modeling_citrus
 
     task_config_path = folder / TASK_CONFIG_NAME
-    task_config = CiTrusConfig.from_json_file(task_config_path) if task_config_path.is_file() else None
+    # as `CiTrusConfig.from_json_file`, with a damaged file named in one line (json's error names no file)
+    task_config = (
+        CiTrusConfig(**read_json_object(task_config_path, _SAVE_AGAIN)) if task_config_path.is_file() else None
+    )
     if task_config is not None and task_config.architectures:
         class_name = task_config.architectures[0]
     else:
