@@ -642,6 +642,17 @@ def test_weights_of_a_larger_encoder_than_the_config_are_refused_across_classes(
         ) if model_class is not CiTrusModel else model_class.from_pretrained(tmp_path)
 
 
+def test_a_config_json_without_an_input_contract_field_is_refused(tmp_path):
+    """A hand-edited config.json without `sampling_rate` loaded at the default 100 Hz, whatever rate the weights
+    were trained at."""
+    CiTrusForSequenceClassification(tiny_config(num_labels=2, sampling_rate=250.0)).save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["sampling_rate"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"config.json has no \['sampling_rate'\]"):
+        CiTrusForSequenceClassification.from_pretrained(tmp_path)
+
+
 def test_non_finite_weights_are_refused_naming_the_tensor(tmp_path):
     """Safetensors has no checksum: a NaN in the weights (a corrupted file, a diverged run saved anyway) would make
     every prediction NaN. Loading names the tensor instead."""

@@ -463,6 +463,9 @@ class CiTrusConfig(PreTrainedConfig):
     # the locator).
     _typo_hint = None
     attribute_map = {"hidden_size": "d_model", "intermediate_size": "ffn_dim"}
+    # The input contract's fields, which `save_pretrained` always writes: a checkpoint's config.json without one of
+    # them was edited or damaged (loading refuses it rather than take the default).
+    saved_contract_fields = ("sampling_rate", "context_length", "patch_length", "num_channels", "normalization")
 
     # input contract
     sampling_rate: float | int = 100.0

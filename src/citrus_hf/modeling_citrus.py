@@ -1004,6 +1004,15 @@ class _CiTrusFamilyMixin:
             pretrained_model_name_or_path, **{k: kwargs[k] for k in _DOWNLOAD_KWARGS if k in kwargs}
         )
         model_type = config_dict.get("model_type")
+        contract = getattr(cls.config_class, "saved_contract_fields", ())
+        missing_contract = [name for name in contract if name not in config_dict]
+        if model_type == cls.config_class.model_type and missing_contract:
+            # `save_pretrained` writes every field: one missing would silently take its default (100 Hz, 30 s) and
+            # the checkpoint would be fed windows it was never trained on
+            raise ValueError(
+                f"{name!r}: config.json has no {missing_contract}, which `save_pretrained` always writes: the file was "
+                "edited or damaged. Put back the input contract the model was trained with (or save it again)."
+            )
         if model_type != cls.config_class.model_type:
             if model_type == FUSION_MODEL_TYPE:  # its encoders are CiTrus models, each loadable on its own
                 raise ValueError(
