@@ -72,6 +72,11 @@ BAD_SETS = {
         ["[1, 2] channels", "same channels"],
     ),
     "text labels": (_changed(GOOD, label=[f"c{i % 3}" for i in range(12)]), None, ["string", "class_encode_column"]),
+    "multi-hot labels": (
+        _changed(GOOD, label=[[i % 2, 1 - i % 2] for i in range(12)]),
+        None,
+        ["multi-label", "multi_label_classification", "Trainer"],
+    ),
     "fractional labels": (_changed(GOOD, label=[0.5 * (i % 3) for i in range(12)]), None, ["0.5", "integer class ids"]),
     "negative labels": (_changed(GOOD, label=[(i % 3) - 1 for i in range(12)]), None, ["negative", "0..K-1"]),
     "class ids that skip": (
@@ -188,7 +193,7 @@ def test_class_names_numbered_per_split_are_refused_and_one_numbering_loads(tmp_
     assert loaded.test["label"][:2] == [0, 2]
 
 
-@pytest.mark.parametrize("alias", ["valid", "val", "dev"])
+@pytest.mark.parametrize("alias", ["valid", "val", "dev", "eval", "evaluation"])
 def test_a_validation_split_under_a_common_other_name_is_the_validation_set(alias, tmp_path):
     """It was ignored without a word, and a validation set carved out of train instead."""
     folder = tmp_path / "set"
@@ -198,6 +203,18 @@ def test_a_validation_split_under_a_common_other_name_is_the_validation_set(alia
     )
     loaded = load_task_splits(folder)
     assert loaded.validation_source == alias and len(loaded.validation) == 6 and len(loaded.train) == 12
+
+
+def test_a_split_no_option_uses_is_named_before_a_validation_split_is_carved(tmp_path, caplog):
+    folder = tmp_path / "set"
+    splits = {"train": GOOD, "holdout": _good(6), "test": GOOD}
+    datasets.DatasetDict({name: datasets.Dataset.from_dict(rows) for name, rows in splits.items()}).save_to_disk(
+        str(folder)
+    )
+    with caplog.at_level("WARNING"):
+        loaded = load_task_splits(folder)
+    assert loaded.validation_source.startswith("carved")
+    assert "['holdout'] are not used" in caplog.text and "--validation-split holdout" in caplog.text
 
 
 def test_an_empty_split_is_named(tmp_path):
