@@ -77,6 +77,11 @@ BAD_SETS = {
         None,
         ["multi-label", "multi_label_classification", "Trainer"],
     ),
+    "a set already aligned by an extractor": (
+        _changed(GOOD, patch_mask=[[1] * 10] * 12),
+        None,
+        ["`patch_mask` column", "already aligned", "before the `map`"],
+    ),
     "fractional labels": (_changed(GOOD, label=[0.5 * (i % 3) for i in range(12)]), None, ["0.5", "integer class ids"]),
     "negative labels": (_changed(GOOD, label=[(i % 3) - 1 for i in range(12)]), None, ["negative", "0..K-1"]),
     "class ids that skip": (

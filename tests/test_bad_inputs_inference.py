@@ -479,6 +479,13 @@ def test_model_input_habits_get_the_right_fix():
         model(x[:, None])
     with pytest.raises(ValueError, match=r"got \(2, 2, 1, 200\): one axis too many"):
         model(torch.randn(2, 2, 1, 200))
+    # a column the Trainer kept (`remove_unused_columns=False`) names the column and the fix
+    with pytest.raises(TypeError, match=r"'sampling_rate'.*remove_columns\(\['sampling_rate'\]\)"):
+        model(x, sampling_rate=torch.full((2,), 100.0))
+    # a (channels, time) row given as a nested list is read as one-channel recordings: the concat head's error says so
+    six_channels = CiTrusFeatureExtractor.from_config(tiny_config(num_channels=6))
+    with pytest.raises(ValueError, match=r"nested list.*np\.asarray\(row\)"):
+        six_channels(np.zeros((6, 200)).tolist(), sampling_rate=RATE)
 
 
 def test_one_rule_says_what_names_a_hub_repository(tmp_path, monkeypatch):
@@ -620,3 +627,14 @@ def test_a_trainer_saved_extractor_of_the_encoder_serves_a_concatenating_head(tm
         classify(RNG.standard_normal((3, 200)), sampling_rate=RATE)
     with pytest.raises(TypeError, match="`channel_independent` must be True or False"):
         CiTrusFeatureExtractor(channel_independent="false")
+
+
+def test_the_auto_classes_name_a_lora_folder_before_reading_its_adapter_config(tmp_path):
+    """transformers reads a folder's adapter_config.json first: a damaged one gave a raw JSONDecodeError before the
+    package could say the folder is a CiTrus adapter and how to load it."""
+    from transformers import AutoModelForSequenceClassification
+
+    (tmp_path / "citrus_task_config.json").write_text("{}")
+    (tmp_path / "adapter_config.json").write_text('{"r": 8, "base_model_name_or')
+    with pytest.raises(ValueError, match=r"is a CiTrus LoRA adapter.*load_adapter"):
+        AutoModelForSequenceClassification.from_pretrained(tmp_path)

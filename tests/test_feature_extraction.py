@@ -661,6 +661,14 @@ def test_trainer_with_the_extractor_as_processing_class_trains_on_rows_of_differ
             r"`labels` of the examples are strings \(e\.g\. 'walk'\).*cast_column\('label', ClassLabel",
         ),
         (
+            [
+                {"input_values": np.zeros((1, 20)), "subject": "s1"},
+                {"input_values": np.zeros((1, 20)), "subject": "s2"},
+            ],
+            {"return_tensors": "pt"},
+            r"`subject` of the examples to pad holds text.*remove_columns\(\['subject'\]\)",
+        ),
+        (
             [{"input_values": np.zeros((1, 20)), "labels": [0, 1]}, {"input_values": np.zeros((1, 20)), "labels": [1]}],
             {},
             "`labels` of the examples to pad have different shapes",

@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.abc
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -77,6 +78,15 @@ def _take_bundled_names(auto_class: type) -> None:
     @functools.wraps(loader)
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
         folder = folder_if_bundled(pretrained_model_name_or_path)
+        # A CiTrus LoRA folder (no config.json): named before transformers reads (and may fail to parse) its
+        # adapter_config.json to load the base
+        if isinstance(folder, (str, os.PathLike)) and os.path.isdir(folder):
+            from transformers.utils import CONFIG_NAME
+
+            if not os.path.isfile(os.path.join(folder, CONFIG_NAME)):
+                from .modeling_citrus import _refuse_citrus_adapter
+
+                _refuse_citrus_adapter(folder)
         try:
             loaded = loader(cls, folder, *args, **kwargs)
         except OSError as error:

@@ -638,6 +638,14 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             stacked = stack_row_values(key, [_as_numpy(row[key]) for row in rows], "examples to pad")
             if key in ("labels", "label"):
                 check_numeric_labels(key, stacked, "examples")
+            elif return_tensors is not None and stacked.dtype.kind in "OUSV":
+                # transformers' BatchFeature would fail converting it ("Unable to convert output ...")
+                held = "text" if stacked.dtype.kind == "U" else "non-numbers"
+                raise ValueError(
+                    f"`{key}` of the examples to pad holds {held} (e.g. {stacked.flat[0]!r}), which cannot become a "
+                    "tensor. If it is a dataset column the Trainer "
+                    f"kept (`remove_unused_columns=False`), drop it: `dataset.remove_columns([{key!r}])`."
+                )
             data[key] = stacked
         return BatchFeature(data=data, tensor_type=return_tensors)
 
@@ -982,6 +990,12 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 "your channels) so they are picked by name"
                 + (f" from {self.channel_names}" if self.channel_names else "")
                 + ", or fine-tune with channel_pooling='mean', which accepts any channel count."
+                + (
+                    " (If this is one row given as a nested list `(channels, time)`, it was read as a list of "
+                    "one-channel recordings: pass `np.asarray(row)`.)"
+                    if recording.shape[0] == 1
+                    else ""
+                )
             )
         if self.normalization == "fixed" and recording.shape[0] != len(self.normalization_mean):
             raise ValueError(

@@ -130,7 +130,12 @@ def _reject_text_kwargs(kwargs: dict) -> None:
                 "in extractor.model_input_names}`), or use `citrus_hf.inference.predict_windows` or the pipeline."
             )
         if name not in _TEXT_MODEL_KWARGS:
-            raise TypeError(f"CiTrus forward() got an unexpected keyword argument {name!r}.")
+            # most often a dataset column the Trainer passed on because `remove_unused_columns=False`
+            raise TypeError(
+                f"CiTrus forward() got an unexpected keyword argument {name!r}. The model takes `input_values`, "
+                f"`patch_mask` and `labels`: if {name!r} is a dataset column, drop it (`dataset.remove_columns"
+                f"([{name!r}])`) or let the Trainer drop unused columns (`remove_unused_columns=True`)."
+            )
         if value is not None and name == "attention_mask":
             raise ValueError(
                 "CiTrus models take their padding mask as `patch_mask` (batch, num_patches), which the feature "

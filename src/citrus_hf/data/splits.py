@@ -336,6 +336,14 @@ def check_labelled_splits(splits: dict[str, Any], task: str, nan_policy: str = "
                 f"The {name} split has no `input_values` column (columns: {split.column_names}); each row needs its "
                 "signal there, an array of shape (time,) or (channels, time) (see the README's 'Your own data')."
             )
+        if "patch_mask" in split.column_names:
+            # a set a feature extractor already aligned: its padding would count as signal and it would be
+            # resampled and normalised a second time
+            raise ValueError(
+                f"The {name} split has a `patch_mask` column: it was already aligned by a feature extractor (padded, "
+                "normalised). `citrus finetune` and `citrus evaluate` align the raw recordings themselves: give the "
+                "set as it was before the `map`, with each row's `sampling_rate`."
+            )
         values = split.with_format("arrow")["input_values"]
         if isinstance(values.type, pa.ExtensionType):  # `Array2D` features: nested lists underneath
             chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
