@@ -959,3 +959,18 @@ def test_a_regressor_far_from_its_targets_says_so_once_and_can_start_at_their_me
     with caplog.at_level("WARNING"):
         fresh(inputs, labels=heart_rates)
     assert "init_regressor_bias" not in caplog.text
+
+
+def test_a_config_json_list_and_a_missing_shard_are_named(tmp_path):
+    """A config.json holding a list failed with `'list' object has no attribute 'get'`; a shard missing from a
+    sharded checkpoint was reported as model.safetensors being "corrupt or truncated"."""
+    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(tmp_path / "list")
+    (tmp_path / "list" / "config.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="config.json holds a JSON list"):
+        CiTrusForSequenceClassification.from_pretrained(tmp_path / "list")
+    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(
+        tmp_path / "shards", max_shard_size="5KB"
+    )
+    sorted((tmp_path / "shards").glob("model-*.safetensors"))[-1].unlink()
+    with pytest.raises(OSError, match="model.safetensors.index.json names is missing"):
+        CiTrusForSequenceClassification.from_pretrained(tmp_path / "shards")

@@ -896,6 +896,12 @@ class _CiTrusFamilyMixin:
         except Exception as error:
             held.release(report_logger)  # transformers' report explains its own error
             message = str(error)
+            if isinstance(error, FileNotFoundError) or "no such file" in message.lower():
+                raise OSError(
+                    f"Could not read the weights of {pretrained_model_name_or_path!r}: {message.splitlines()[0]}. A "
+                    f"weights file that {SAFE_WEIGHTS_INDEX_NAME} names is missing; download or save the checkpoint "
+                    "again."
+                ) from error
             if "safetensor" in message.lower() or "header" in message.lower() or "deserializ" in message.lower():
                 raise OSError(
                     f"Could not read the weights of {pretrained_model_name_or_path!r}: {message.splitlines()[0]}. "
@@ -942,7 +948,8 @@ class _CiTrusFamilyMixin:
             held.release(report_logger)  # the table of every tensor, next to the error's summary
             raise ValueError(
                 f"The checkpoint {str(pretrained_model_name_or_path)!r} (saved as {saved_architectures}) does not "
-                f"match {cls.__name__}: " + "; ".join(problems) + ". Otherwise it is corrupt or was saved by another "
+                f"match {cls.__name__}: " + "; ".join(p.rstrip(".") for p in problems) + ". Otherwise it is corrupt or "
+                "was saved by another "
                 "model."
             )
         if not same_class and not replace_head:
@@ -1008,6 +1015,11 @@ class _CiTrusFamilyMixin:
         config_dict, _ = cls.config_class.get_config_dict(
             pretrained_model_name_or_path, **{k: kwargs[k] for k in _DOWNLOAD_KWARGS if k in kwargs}
         )
+        if not isinstance(config_dict, dict):
+            raise ValueError(
+                f"{name!r}: config.json holds a JSON {type(config_dict).__name__}, not the object of settings "
+                "`save_pretrained` writes; save the checkpoint again."
+            )
         model_type = config_dict.get("model_type")
         contract = getattr(cls.config_class, "saved_contract_fields", ())
         missing_contract = [name for name in contract if name not in config_dict]
