@@ -210,6 +210,17 @@ def test_a_validation_split_under_a_common_other_name_is_the_validation_set(alia
     assert loaded.validation_source == alias and len(loaded.validation) == 6 and len(loaded.train) == 12
 
 
+def test_a_second_validation_alias_is_named_not_dropped(tmp_path, caplog):
+    folder = tmp_path / "set"
+    splits = {"train": GOOD, "dev": _good(6), "eval": _good(3), "test": GOOD}
+    datasets.DatasetDict({name: datasets.Dataset.from_dict(rows) for name, rows in splits.items()}).save_to_disk(
+        str(folder)
+    )
+    with caplog.at_level("WARNING"):
+        loaded = load_task_splits(folder)
+    assert loaded.validation_source == "dev" and "['eval'] are not used" in caplog.text
+
+
 def test_a_split_no_option_uses_is_named_before_a_validation_split_is_carved(tmp_path, caplog):
     folder = tmp_path / "set"
     splits = {"train": GOOD, "holdout": _good(6), "test": GOOD}

@@ -575,6 +575,10 @@ def test_id2label_must_number_the_head_s_outputs_without_gaps(classifier_folder,
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(Exception, match=r"(?s)`id2label` must name the classes 0..2.*\[0, 1, 5\]"):
         CiTrusForSequenceClassification.from_pretrained(folder)
+    # string ids, as in JSON and transformers' audio-classification guide, are ids
+    labels = {"0": "a", "1": "b", "2": "c"}
+    model = CiTrusForSequenceClassification.from_pretrained(classifier_folder, id2label=labels)
+    assert model.config.num_labels == 3
 
 
 def test_pipeline_of_a_damaged_folder_gives_the_package_s_reason(classifier_folder, tmp_path):
@@ -632,9 +636,12 @@ def test_a_trainer_saved_extractor_of_the_encoder_serves_a_concatenating_head(tm
 def test_the_auto_classes_name_a_lora_folder_before_reading_its_adapter_config(tmp_path):
     """transformers reads a folder's adapter_config.json first: a damaged one gave a raw JSONDecodeError before the
     package could say the folder is a CiTrus adapter and how to load it."""
-    from transformers import AutoModelForSequenceClassification
+    from transformers import AutoFeatureExtractor, AutoModelForSequenceClassification
 
     (tmp_path / "citrus_task_config.json").write_text("{}")
     (tmp_path / "adapter_config.json").write_text('{"r": 8, "base_model_name_or')
     with pytest.raises(ValueError, match=r"is a CiTrus LoRA adapter.*load_adapter"):
         AutoModelForSequenceClassification.from_pretrained(tmp_path)
+    # the adapter's feature extractor still loads through its Auto class
+    CiTrusFeatureExtractor.from_config(tiny_config()).save_pretrained(tmp_path)
+    assert isinstance(AutoFeatureExtractor.from_pretrained(tmp_path), CiTrusFeatureExtractor)

@@ -651,6 +651,18 @@ def test_a_config_json_without_an_input_contract_field_is_refused(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match=r"config.json has no \['sampling_rate'\]"):
         CiTrusForSequenceClassification.from_pretrained(tmp_path)
+    # stated by the caller instead: loads
+    model = CiTrusForSequenceClassification.from_pretrained(tmp_path, sampling_rate=250.0)
+    assert model.config.sampling_rate == 250.0
+
+
+def test_a_foreign_encoder_tensor_is_refused_by_the_bare_encoder(tmp_path):
+    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(tmp_path)
+    state = load_file(tmp_path / "model.safetensors")
+    state["citrus.bogus.weight"] = torch.zeros(3)
+    save_file(state, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(ValueError, match=r"no place for: \['citrus.bogus.weight'\]"):
+        CiTrusModel.from_pretrained(tmp_path)
 
 
 def test_non_finite_weights_are_refused_naming_the_tensor(tmp_path):
@@ -951,6 +963,12 @@ def test_a_regressor_far_from_its_targets_says_so_once_and_can_start_at_their_me
         model(inputs, labels=heart_rates)
         model(inputs, labels=heart_rates)
     assert caplog.text.count("init_regressor_bias(train_targets)") == 1
+
+    caplog.clear()
+    single = CiTrusForRegression(tiny_config()).train()
+    with caplog.at_level("WARNING"):
+        single(inputs[:1], labels=heart_rates[:1])  # one example has no spread: not judged
+    assert "init_regressor_bias" not in caplog.text and not single._target_offset_checked
 
     fresh = CiTrusForRegression(tiny_config()).train()
     fresh.init_regressor_bias(heart_rates.numpy())

@@ -80,7 +80,8 @@ def _take_bundled_names(auto_class: type) -> None:
         folder = folder_if_bundled(pretrained_model_name_or_path)
         # A CiTrus LoRA folder (no config.json): named before transformers reads (and may fail to parse) its
         # adapter_config.json to load the base
-        if isinstance(folder, (str, os.PathLike)) and os.path.isdir(folder):
+        # (model classes only: an adapter folder's feature extractor loads through AutoFeatureExtractor as it is)
+        if hasattr(cls, "_model_mapping") and isinstance(folder, (str, os.PathLike)) and os.path.isdir(folder):
             from transformers.utils import CONFIG_NAME
 
             if not os.path.isfile(os.path.join(folder, CONFIG_NAME)):

@@ -363,12 +363,15 @@ def check_classification_head(config: PreTrainedConfig) -> None:
     """What every CiTrus-family classification head needs from `id2label` / `problem_type`."""
     if config.id2label is not None and len(config.id2label) == 0:
         raise ValueError("`num_labels` must be at least 1 (the config has an empty `id2label`).")
-    if config.id2label is not None and sorted(config.id2label) != list(range(len(config.id2label))):
-        # the head's outputs are numbered 0..num_labels-1: a gap would leave an output without a name (and name none)
-        raise ValueError(
-            f"`id2label` must name the classes 0..{len(config.id2label) - 1} (one per output of the head), got the "
-            f"ids {sorted(config.id2label)}; number the classes from 0 without gaps."
-        )
+    if config.id2label is not None:
+        # the head's outputs are numbered 0..num_labels-1: a gap would leave an output without a name (and name none).
+        # Keys may be numeric strings ({"0": "walk"}), as in JSON and transformers' audio-classification guide.
+        ids = sorted(int(key) if isinstance(key, str) and key.strip().isdigit() else key for key in config.id2label)
+        if ids != list(range(len(ids))):
+            raise ValueError(
+                f"`id2label` must name the classes 0..{len(ids) - 1} (one per output of the head), got the ids "
+                f"{ids}; number the classes from 0 without gaps."
+            )
     if config.problem_type is not None:
         _check_choice("problem_type", config.problem_type, PROBLEM_TYPES)
 

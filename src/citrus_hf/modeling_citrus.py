@@ -807,9 +807,9 @@ def _modules_of(keys) -> list[str]:
 def _under_own_module(model: nn.Module, key: str) -> bool:
     """Whether the checkpoint tensor `key` sits under one of `model`'s own modules, also as the bare encoder sees a
     task or pre-training checkpoint's keys (under `base_model_prefix`, e.g. `citrus.encoder...`)."""
-    children = dict(model.named_children())
-    first, _, rest = key.partition(".")
-    return first in children or (first == model.base_model_prefix and rest.split(".", 1)[0] in children)
+    first = key.partition(".")[0]
+    # under the backbone prefix, every tensor is the encoder's (another class's head sits outside it)
+    return first in dict(model.named_children()) or first == model.base_model_prefix
 
 
 def _refuse_non_finite_weights(model: nn.Module, source) -> None:
@@ -1022,7 +1022,10 @@ class _CiTrusFamilyMixin:
             )
         model_type = config_dict.get("model_type")
         contract = getattr(cls.config_class, "saved_contract_fields", ())
-        missing_contract = [name for name in contract if name not in config_dict]
+        # (a `config=` object or a keyword override states the field itself)
+        missing_contract = [
+            field for field in contract if field not in config_dict and field not in kwargs and "config" not in kwargs
+        ]
         if model_type == cls.config_class.model_type and missing_contract:
             # `save_pretrained` writes every field: one missing would silently take its default (100 Hz, 30 s) and
             # the checkpoint would be fed windows it was never trained on
@@ -2441,7 +2444,8 @@ class CiTrusForRegression(_CiTrusForTask):
 
     def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         loss = regression_loss(logits, labels)
-        if self.training and not self._target_offset_checked:
+        # judged on the first training batch of several examples (one example has no spread to compare with)
+        if self.training and not self._target_offset_checked and len(logits) > 1:
             self._target_offset_checked = True
             self._warn_about_target_offset(logits, labels)
         return loss
@@ -2461,7 +2465,7 @@ class CiTrusForRegression(_CiTrusForTask):
         Trainer, a heart-rate regressor whose head starts at 0 ended 20x worse than one started at the mean."""
         targets = _as_labels(labels, logits).double().reshape(len(logits), -1)
         offset = float((targets.mean(dim=0) - logits.double().mean(dim=0)).abs().max())
-        spread = float(targets.std(dim=0, unbiased=False).max()) if len(targets) > 1 else 0.0
+        spread = float(targets.std(dim=0, unbiased=False).max())
         if offset > 3 * max(spread, 1e-3):
             logger.warning(
                 f"{type(self).__name__}: the first training batch's targets average {float(targets.mean()):.4g} while "

@@ -37,8 +37,9 @@ from transformers import AutoFeatureExtractor, AutoModelForSequenceClassificatio
 import citrus_hf
 
 model = AutoModelForSequenceClassification.from_pretrained("har")
-AutoFeatureExtractor.from_pretrained("har").save_pretrained("saved_copy")
-model.save_pretrained("saved_copy", push_to_hub=True, repo_id="__USER__/citrus-saved", commit_message="Saved, pushed")
+AutoFeatureExtractor.from_pretrained("har").save_pretrained("citrus-saved")
+# no repo_id: transformers names the repository after the folder, under the token's user
+model.save_pretrained("citrus-saved", push_to_hub=True, commit_message="Saved, pushed")
 ModelCard.load(hf_hub_download("__USER__/citrus-saved", "README.md")).validate()
 print("RESULT:", json.dumps({}))
 """
@@ -128,7 +129,7 @@ def test_save_pretrained_with_push_to_hub_writes_the_citrus_card(workdir, make_h
     assert {e.dataset_name for e in card.data.eval_results} == {"basic_motions"}
     stored_repo = hub.repos[("model", repo)]
     assert stored_repo.commits[stored_repo.branches["main"]].title == "Saved, pushed"
-    assert (workdir / "saved_copy" / "model.safetensors").is_file()  # saved locally too
+    assert (workdir / "citrus-saved" / "model.safetensors").is_file()  # saved locally too
 
 
 def test_trainer_push_to_hub_writes_the_citrus_card(workdir, make_hub_client, hub):

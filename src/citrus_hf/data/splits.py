@@ -528,14 +528,14 @@ def load_task_splits(
     task = infer_task(train)
     validation = load_split(dataset, validation_split, dataset_options) if validation_split else None
     if validation is None and validation_split == "validation":
-        for alias in VALIDATION_SPLIT_ALIASES:
-            validation = load_split(dataset, alias, dataset_options)
-            if validation is not None:
-                logger.info(
-                    f"Dataset {dataset!r} has no 'validation' split; its {alias!r} split is the validation set."
-                )
-                validation_split = alias
-                break
+        present = [a for a in VALIDATION_SPLIT_ALIASES if load_split(dataset, a, dataset_options) is not None]
+        if present:
+            validation_split = present[0]
+            validation = load_split(dataset, validation_split, dataset_options)
+            (logger.warning if len(present) > 1 else logger.info)(
+                f"Dataset {dataset!r} has no 'validation' split; its {validation_split!r} split is the validation set"
+                + (f" ({present[1:]} are not used; --validation-split picks another)." if len(present) > 1 else ".")
+            )
     check_labelled_splits({"train": train, "validation": validation, "test": test}, task, nan_policy)
     if sampling_rate is not None and "sampling_rate" in train.column_names:
         raise ValueError(

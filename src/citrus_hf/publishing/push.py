@@ -99,6 +99,25 @@ def is_network_error(error: BaseException) -> bool:
     return type(error).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "requests", "urllib3")
 
 
+def _with_namespace(repo_id: str, token: str | bool | None) -> str:
+    """`repo_id` with the namespace of the logged-in user when it has none ("citrus-har"), as transformers'
+    `push_to_hub` takes it."""
+    if not isinstance(repo_id, str) or "/" in repo_id or not repo_id:
+        return repo_id
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    try:
+        return f"{api.whoami()['name']}/{repo_id}"
+    except Exception as error:
+        refused = _refusal(error)
+        if refused is not None:
+            raise OSError(f"Could not tell whose namespace {repo_id!r} goes to: {refused}") from error
+        if not is_network_error(error):
+            raise
+        raise unreachable_hub_error(repo_id, api.endpoint, error) from error
+
+
 def _publish_folder(
     repo_id: str,
     write: Callable[[Path], None],
@@ -230,7 +249,8 @@ def push_to_hub(
 
     Args:
         model: the model to publish.
-        repo_id: `"namespace/name"`; created if missing (`private` applies only then).
+        repo_id: `"namespace/name"` (or `"name"`: the logged-in user's namespace); created if missing (`private`
+            applies only then).
         feature_extractor: saved as `preprocessor_config.json` next to the model; it carries the alignment and
             normalisation the model was trained with. For a fusion model, its `CiTrusFusionProcessor` (saved as
             `processor_config.json`). Default: the one saved in `run_dir`, if any.
@@ -257,6 +277,7 @@ def push_to_hub(
     """
     from .cards import build_model_card
 
+    repo_id = _with_namespace(repo_id, token)
     if commit_message is None:
         commit_message = (
             "Upload CiTrus fusion model, processor and model card"
@@ -345,6 +366,7 @@ def push_adapter_to_hub(
 
     if license is not None:
         check_license(license)
+    repo_id = _with_namespace(repo_id, token)
 
     def write(folder: Path) -> None:
         save_adapter(peft_model, folder, feature_extractor)
