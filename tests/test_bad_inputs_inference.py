@@ -645,3 +645,20 @@ def test_the_auto_classes_name_a_lora_folder_before_reading_its_adapter_config(t
     # the adapter's feature extractor still loads through its Auto class
     CiTrusFeatureExtractor.from_config(tiny_config()).save_pretrained(tmp_path)
     assert isinstance(AutoFeatureExtractor.from_pretrained(tmp_path), CiTrusFeatureExtractor)
+
+
+def test_a_wide_recording_runs_fewer_windows_per_pass(tmp_path):
+    """`batch_size` counted windows while the encoder runs every channel of a window as its own sequence: a
+    10-minute 256-channel recording at 64 windows per pass needed 8 GB and crashed inside the feed-forward layer."""
+    model = CiTrusModel(tiny_config())
+    model.save_pretrained(tmp_path)
+    CiTrusFeatureExtractor.from_config(model.config).save_pretrained(tmp_path)
+    embed = pipeline("time-series-feature-extraction", model=str(tmp_path))
+    wide = RNG.standard_normal((128, 100 * 200))  # 128 channels, 100 windows of 2 s
+    chunks = list(embed.preprocess(wide, sampling_rate=RATE, alignment="window"))
+    assert {len(chunk["input_values"]) for chunk in chunks[:-1]} == {
+        pipelines_module.MAX_CHANNEL_SEQUENCES_PER_PASS // 128
+    }
+    assert sum(len(chunk["input_values"]) for chunk in chunks) == 100 and chunks[-1]["is_last"]
+    narrow = list(embed.preprocess(RNG.standard_normal((1, 100 * 200)), sampling_rate=RATE, alignment="window"))
+    assert len(narrow[0]["input_values"]) == 64  # the default for one channel is unchanged

@@ -215,3 +215,23 @@ def test_a_damaged_adapter_folder_is_one_line_naming_the_file(damage, error, wor
         load_adapter(base, adapter)
     assert words in str(raised.value) and "\n" not in str(raised.value), raised.value
     assert "save the adapter again with `save_adapter`" in str(raised.value), raised.value
+
+
+def test_a_checkpoint_that_cannot_be_written_is_removed_and_named(tmp_path, monkeypatch):
+    """A full disk (or Ctrl-C) mid-save left a partial `step-N` that the interrupt message and `--resume-from latest`
+    then pointed at; the save died with torch's "unexpected pos" traceback."""
+    from accelerate import Accelerator
+
+    real_save = Accelerator.save_state
+
+    def save_then_fail(self, output_dir=None, **kwargs):
+        if output_dir and output_dir.endswith("step-2"):
+            real_save(self, output_dir, **kwargs)  # a folder with files in it, as a disk filling up leaves
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 245952 vs 245844")
+        return real_save(self, output_dir, **kwargs)
+
+    monkeypatch.setattr(Accelerator, "save_state", save_then_fail)
+    run = tmp_path / "run"
+    with pytest.raises(OSError, match=r"Could not write the checkpoint .*step-2.*disk full.*removed"):
+        pretrain(_pretrain_args(run, max_steps=3, save_steps=1))
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step-1"]

@@ -52,6 +52,10 @@ PROBLEM_TASKS = {
 # Windows per forward pass unless `batch_size` says otherwise: large enough for efficient kernels, small enough that a
 # batch of 30 s windows at 100 Hz stays in a few MB.
 DEFAULT_WINDOW_BATCH_SIZE = 64
+# The encoder runs one token sequence per channel of every window (about 0.5 MB of activations each for citrus-small's
+# 10 s windows), so a forward pass holds at most this many windows x channels: 64 windows of up to 16 channels, and
+# fewer windows of wider recordings (a 256-channel recording at 64 windows per pass needed 8 GB and crashed).
+MAX_CHANNEL_SEQUENCES_PER_PASS = 1024
 DEFAULT_TOP_K = 5
 ALIGNMENTS = ("window", "resample", "interpolate")
 # The feature extractor's `padding` choices (this file cannot import it: it is remote code on its own).
@@ -190,7 +194,8 @@ class _RecordingPipeline(ChunkPipeline):
                 `(batch, channels, time)` array gives a list of results.
             sampling_rate (`float` or `list[float]`): the recordings' rate in Hz, one for all or, for a list of
                 recordings, one per recording (unless each dict gives its own). Required.
-            batch_size (`int`, defaults to 64): windows per forward pass.
+            batch_size (`int`, defaults to 64): windows per forward pass; for recordings of many channels, at most
+                1024 / channels windows (the encoder runs every channel of a window as its own sequence).
             alignment (`str`, defaults to `"window"`): `"window"` cuts the recording into the model's windows every
                 `hop_length` model-rate samples (default: the window length); `"resample"` keeps one window from the
                 start; `"interpolate"` stretches the whole recording onto one window.
@@ -394,14 +399,15 @@ class _RecordingPipeline(ChunkPipeline):
             ends = np.array([duration if alignment == "interpolate" else min(duration, window_seconds)])
         input_values, patch_mask = features["input_values"], features["patch_mask"]
         num_windows = len(starts)
-        for start in range(0, num_windows, window_batch_size):
-            chunk = slice(start, start + window_batch_size)
+        per_pass = max(1, min(window_batch_size, MAX_CHANNEL_SEQUENCES_PER_PASS // max(1, input_values.shape[1])))
+        for start in range(0, num_windows, per_pass):
+            chunk = slice(start, start + per_pass)
             yield {
                 "input_values": input_values[chunk],
                 "patch_mask": patch_mask[chunk],
                 "window_start_seconds": starts[chunk],
                 "window_end_seconds": ends[chunk],
-                "is_last": start + window_batch_size >= num_windows,
+                "is_last": start + per_pass >= num_windows,
             }
 
     # --------------------------------------------------------------------------------------------------- forward
@@ -411,7 +417,16 @@ class _RecordingPipeline(ChunkPipeline):
         runner = self._backend(backend, target, onnx_cache_dir)
         patch_mask = model_inputs["patch_mask"]
         # Full windows need no mask: the model then attends without one, as in training on full windows.
-        output = runner(model_inputs["input_values"], None if bool(patch_mask.all()) else patch_mask)
+        input_values = model_inputs["input_values"]
+        try:
+            output = runner(input_values, None if bool(patch_mask.all()) else patch_mask)
+        except RuntimeError as error:
+            if "allocate" not in str(error):
+                raise
+            raise MemoryError(
+                f"Out of memory in a forward pass of {len(input_values)} windows x {input_values.shape[1]} channels: "
+                "pass a smaller `batch_size` (windows per pass)."
+            ) from error
         return {
             "output": output,
             "window_start_seconds": model_inputs["window_start_seconds"],

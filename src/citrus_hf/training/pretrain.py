@@ -890,6 +890,26 @@ class PretrainingLoop:
         self.guard.stop_if_loss_broke()
         output_dir = Path(self.args.output_dir)
         folder = output_dir / "checkpoints" / f"{CHECKPOINT_PREFIX}{step}"
+        try:
+            self._write_checkpoint(folder)
+        except (KeyboardInterrupt, OSError, RuntimeError) as error:
+            # An interrupt or a full disk mid-save left a folder that `--resume-from latest` would pick and fail on.
+            if self.accelerator.is_main_process:
+                shutil.rmtree(folder, ignore_errors=True)
+            if isinstance(error, KeyboardInterrupt):
+                raise
+            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise OSError(
+                f"Could not write the checkpoint {folder} ({first_line}); is the disk full? The incomplete folder was "
+                "removed: free some space and resume from the last complete checkpoint (--resume-from latest)."
+            ) from error
+        if self.accelerator.is_main_process and self.args.save_total_limit:
+            for old in checkpoints_in(output_dir)[: -self.args.save_total_limit]:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def _write_checkpoint(self, folder: Path) -> None:
+        """Accelerate's state plus the config, extractor and run settings that make `folder` a loadable, resumable
+        checkpoint."""
         self.accelerator.save_state(str(folder))
         unwrapped = self.accelerator.unwrap_model(self.model)
         if self.accelerator.is_main_process and isinstance(getattr(unwrapped, "config", None), CiTrusConfig):
@@ -903,9 +923,6 @@ class PretrainingLoop:
             (folder / RUN_SETTINGS_FILE).write_text(
                 json.dumps(resume_settings(self.args, self.accelerator.num_processes), indent=2, default=str)
             )
-        if self.accelerator.is_main_process and self.args.save_total_limit:
-            for old in checkpoints_in(output_dir)[: -self.args.save_total_limit]:
-                shutil.rmtree(old, ignore_errors=True)
 
 
 class NonFiniteLossGuard:
