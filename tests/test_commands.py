@@ -181,6 +181,20 @@ def test_ctrl_c_during_pretraining_names_the_checkpoint_to_continue_from(monkeyp
     )
 
 
+def test_ctrl_c_during_fine_tuning_says_nothing_was_saved(monkeypatch, capsys, tmp_path):
+    import importlib
+
+    finetune_module = importlib.import_module("citrus_hf.training.finetune")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(finetune_module, "finetune", interrupted)
+    assert main(["finetune", "--dataset", "basic_motions", "--output-dir", str(tmp_path / "run")]) == 130
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error[-1] == "interrupted" and error[-2].startswith("Nothing was saved: fine-tuning runs")
+
+
 # (missing modules, the command line, words the message must contain): an optional dependency that is not installed
 MISSING_EXTRAS = [
     (

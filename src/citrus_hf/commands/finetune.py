@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from ..training.recipes import AUTO_PROBE_FINETUNE_FROM_PER_CLASS  # numpy only: `--help` stays torch-free
@@ -36,6 +37,13 @@ def run(argv: Sequence[str]) -> int:
     advice = INTERPOLATE_OPTION.set("--alignment interpolate")  # the extractor's advice, as this command spells it
     try:
         result = finetune(arguments)
+    except KeyboardInterrupt:  # ("interrupted" follows) a fine-tuning run keeps no checkpoint to continue from
+        print(
+            "Nothing was saved: fine-tuning runs are short and do not resume; run the command again (the output "
+            "folder holds no model of this run).",
+            file=sys.stderr,
+        )
+        raise
     finally:
         INTERPOLATE_OPTION.reset(advice)
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items())

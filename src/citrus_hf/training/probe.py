@@ -16,12 +16,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from transformers.utils import logging
 
 from ..vocabulary_citrus import POOLING_STATISTICS
 
 if TYPE_CHECKING:
     from datasets import Dataset
     from transformers import PreTrainedModel
+
+logger = logging.get_logger(__name__)
+# Feature values (windows x features) above which a probe fit is announced as long.
+LARGE_PROBE_VALUES = 20_000_000
 
 # The penalties searched, relative to the mean squared singular value of the standardised features (so the grid
 # means the same for 100 and 100,000 features); 13 points over eight decades, as RidgeClassifierCV's 10 over six.
@@ -298,6 +303,14 @@ def fit_probe(model: PreTrainedModel, train_dataset: Dataset, task: str, batch_s
     """
     train_dataset = checked_probe_dataset(model, train_dataset, task, fitting=True)
     features = embed_dataset(model, train_dataset, batch_size)
+    if features.size > LARGE_PROBE_VALUES:
+        # the ridge's SVD costs examples x features x min(examples, features) and several copies of the features in
+        # float64: say so before minutes of silence (10,000 windows x 9,216 features: 476 s, 5.7 GB)
+        logger.warning(
+            f"Fitting the ridge read-out on {features.shape[0]:,} windows x {features.shape[1]:,} features (about "
+            f"{12 * features.size * 8 / 2**30:.1f} GB while it runs); this takes minutes. A label budget "
+            "(--label-budget) or fewer channels makes it quicker."
+        )
     labels = np.asarray(train_dataset.with_format("numpy")["labels"])
     if task == "classification":
         targets = class_codes(labels, model.config.num_labels)
