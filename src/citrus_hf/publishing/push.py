@@ -110,12 +110,10 @@ def _with_namespace(repo_id: str, token: str | bool | None) -> str:
     try:
         return f"{api.whoami()['name']}/{repo_id}"
     except Exception as error:
-        refused = _refusal(error)
-        if refused is not None:
-            raise OSError(f"Could not tell whose namespace {repo_id!r} goes to: {refused}") from error
-        if not is_network_error(error):
+        failure = _hub_failure(error, f"Could not tell whose namespace {repo_id!r} goes to", repo_id, api.endpoint)
+        if failure is error:
             raise
-        raise unreachable_hub_error(repo_id, api.endpoint, error) from error
+        raise failure from error
 
 
 def _publish_folder(
@@ -162,12 +160,21 @@ def _publish_folder(
                 create_pr=create_pr,
             )
         except Exception as error:
-            refused = _refusal(error)
-            if refused is not None:
-                raise OSError(f"The Hub refused to publish {repo_id}: {refused}") from error
-            if not is_network_error(error):
+            failure = _hub_failure(error, f"The Hub refused to publish {repo_id}", repo_id, api.endpoint)
+            if failure is error:
                 raise
-            raise unreachable_hub_error(repo_id, api.endpoint, error) from error
+            raise failure from error
+
+
+def _hub_failure(error: Exception, refused_prefix: str, repo_id: str, endpoint: str) -> Exception:
+    """What to raise for a failed Hub request: the Hub's refusal after `refused_prefix`, the one-line network error,
+    or `error` itself (a bug, not the Hub's answer: the caller re-raises it as it is)."""
+    refused = _refusal(error)
+    if refused is not None:
+        return OSError(f"{refused_prefix}: {refused}")
+    if is_network_error(error):
+        return unreachable_hub_error(repo_id, endpoint, error)
+    return error
 
 
 def _refusal(error: BaseException) -> str | None:
