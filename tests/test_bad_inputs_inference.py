@@ -662,3 +662,15 @@ def test_a_wide_recording_runs_fewer_windows_per_pass(tmp_path):
     assert sum(len(chunk["input_values"]) for chunk in chunks) == 100 and chunks[-1]["is_last"]
     narrow = list(embed.preprocess(RNG.standard_normal((1, 100 * 200)), sampling_rate=RATE, alignment="window"))
     assert len(narrow[0]["input_values"]) == 64  # the default for one channel is unchanged
+
+
+def test_the_pipeline_streams_windows_so_a_short_hop_on_a_long_recording_runs(classify, monkeypatch):
+    """The pipeline cut every window before the first forward pass: a 24 h recording with a 1 s hop was refused
+    (more than `max_window_bytes` at once), pointing to `iter_windows`, which a pipeline user cannot call."""
+    unlimited = classify(LONG, sampling_rate=RATE, hop_length=20, top_k=3)
+    monkeypatch.setattr(CiTrusFeatureExtractor, "max_window_bytes", 1000)  # far less than these windows take
+    streamed = classify(LONG, sampling_rate=RATE, hop_length=20, top_k=3, batch_size=4)
+    assert len(streamed["windows"]) == len(unlimited["windows"]) == 16  # (500 - 200) / 20 + 1
+    for ours, theirs in zip(streamed["windows"], unlimited["windows"]):
+        assert (ours["start"], ours["end"]) == (theirs["start"], theirs["end"])
+        assert ours["label"] == theirs["label"] and abs(ours["score"] - theirs["score"]) < 1e-5

@@ -383,6 +383,30 @@ class _RecordingPipeline(ChunkPipeline):
             # "longest" by default), as the model would see it alone; a whole window of padding, masked out, gives
             # the same outputs for more work. One recording is one forward pass here, so no batch needs one length.
             options = dict(alignment="resample", padding=padding)
+        channels = recording.shape[0] if np.ndim(recording) == 2 else 1
+        per_pass = max(1, min(window_batch_size, MAX_CHANNEL_SEQUENCES_PER_PASS // max(1, channels)))
+        if options["alignment"] == "window":
+            # Streamed, `per_pass` windows at a time: cutting every window first held the windows of a long recording
+            # all at once (3x the recording in memory, more with a short hop, which the extractor then refused).
+            streamed = self._streamed_windows(
+                extractor.iter_windows(
+                    recording,
+                    sampling_rate=rate,
+                    batch_size=per_pass,
+                    hop_length=hop_length,
+                    pad_last_window=pad_last_window,
+                    input_channel_names=input_channel_names,
+                    nan_policy=nan_policy,
+                    return_tensors="pt",
+                ),
+                window_seconds,
+                duration,
+            )
+            first = next(streamed, None)
+            if first is not None:
+                yield first
+                yield from streamed
+                return
         features = extractor(
             recording,
             sampling_rate=rate,
@@ -399,7 +423,6 @@ class _RecordingPipeline(ChunkPipeline):
             ends = np.array([duration if alignment == "interpolate" else min(duration, window_seconds)])
         input_values, patch_mask = features["input_values"], features["patch_mask"]
         num_windows = len(starts)
-        per_pass = max(1, min(window_batch_size, MAX_CHANNEL_SEQUENCES_PER_PASS // max(1, input_values.shape[1])))
         for start in range(0, num_windows, per_pass):
             chunk = slice(start, start + per_pass)
             yield {
@@ -409,6 +432,22 @@ class _RecordingPipeline(ChunkPipeline):
                 "window_end_seconds": ends[chunk],
                 "is_last": start + per_pass >= num_windows,
             }
+
+    @staticmethod
+    def _streamed_windows(batches, window_seconds: float, duration: float):
+        """The extractor's window batches as model inputs with their start and end times, the last one marked."""
+        current = next(batches, None)
+        while current is not None:
+            following = next(batches, None)
+            starts = current["window_start_seconds"].numpy()
+            yield {
+                "input_values": current["input_values"],
+                "patch_mask": current["patch_mask"],
+                "window_start_seconds": starts,
+                "window_end_seconds": np.minimum(starts + window_seconds, duration),
+                "is_last": following is None,
+            }
+            current = following
 
     # --------------------------------------------------------------------------------------------------- forward
 
