@@ -80,17 +80,21 @@ _SUBMODULES = frozenset(
 )
 
 
-def _register_pipelines() -> None:
-    from .inference.registration import register_pipelines
+def _deferred(module: str, function: str):
+    """A registration that imports `citrus_hf.<module>` and calls its `function()` only when it runs (when transformers
+    has imported the module it waits for), never at `import citrus_hf`."""
 
-    register_pipelines()
+    def register() -> None:
+        getattr(importlib.import_module(f".{module}", __name__), function)()
+
+    return register
 
 
 # The pipelines register with transformers when `transformers.pipelines` is imported (`from transformers import
 # pipeline`), as the Auto classes do with theirs.
 _auto.add_registration(
     "transformers.pipelines",
-    _register_pipelines,
+    _deferred("inference.registration", "register_pipelines"),
     needed=(
         "configuration_citrus",
         "modeling_citrus",
@@ -99,52 +103,30 @@ _auto.add_registration(
         "inference.registration",
     ),
 )
-
-
-def _register_model_publisher() -> None:
-    from .publishing.hooks import register_model_publisher
-
-    register_model_publisher()
-
-
-def _register_trainer_cards() -> None:
-    from .publishing.hooks import register_trainer_cards
-
-    register_trainer_cards()
-
-
-def _register_extractor_hub_errors() -> None:
-    from .publishing.hooks import register_extractor_hub_errors
-
-    register_extractor_hub_errors()
-
-
-def _register_processor_hub_errors() -> None:
-    from .publishing.hooks import register_processor_hub_errors
-
-    register_processor_hub_errors()
-
-
 # The publishing hooks: transformers' `push_to_hub` of a CiTrus model, the `Trainer`'s model card, and one-line Hub
 # errors from the feature extractor's and processor's `push_to_hub`. Each waits for the transformers module whose
 # completion the Auto registrations wait for too: a hook that imported a CiTrus module while that auto module was still
 # executing would see it half initialised (the CiTrus modules register with the Auto classes when imported).
 _auto.add_registration(
     "transformers.models.auto.modeling_auto",
-    _register_model_publisher,
+    _deferred("publishing.hooks", "register_model_publisher"),
     needed=("modeling_citrus", "publishing.hooks"),
     name="model publisher",
 )
-_auto.add_registration("transformers.trainer", _register_trainer_cards, needed=("modeling_citrus", "publishing.hooks"))
+_auto.add_registration(
+    "transformers.trainer",
+    _deferred("publishing.hooks", "register_trainer_cards"),
+    needed=("modeling_citrus", "publishing.hooks"),
+)
 _auto.add_registration(
     "transformers.models.auto.feature_extraction_auto",
-    _register_extractor_hub_errors,
+    _deferred("publishing.hooks", "register_extractor_hub_errors"),
     needed=("feature_extraction_citrus", "publishing.hooks"),
     name="feature extractor Hub errors",
 )
 _auto.add_registration(
     "transformers.models.auto.processing_auto",
-    _register_processor_hub_errors,
+    _deferred("publishing.hooks", "register_processor_hub_errors"),
     needed=("processing_citrus_fusion", "publishing.hooks"),
     name="processor Hub errors",
 )

@@ -78,9 +78,8 @@ def _take_bundled_names(auto_class: type) -> None:
     @functools.wraps(loader)
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
         folder = folder_if_bundled(pretrained_model_name_or_path)
-        # A CiTrus LoRA folder (no config.json): named before transformers reads (and may fail to parse) its
-        # adapter_config.json to load the base
-        # (model classes only: an adapter folder's feature extractor loads through AutoFeatureExtractor as it is)
+        # A model class given a CiTrus LoRA folder (no config.json) names it before transformers reads (and may fail
+        # to parse) its adapter_config.json to load the base; the folder's feature extractor loads as it is.
         if hasattr(cls, "_model_mapping") and isinstance(folder, (str, os.PathLike)) and os.path.isdir(folder):
             from transformers.utils import CONFIG_NAME
 

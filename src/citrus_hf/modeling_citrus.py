@@ -949,8 +949,7 @@ class _CiTrusFamilyMixin:
             raise ValueError(
                 f"The checkpoint {str(pretrained_model_name_or_path)!r} (saved as {saved_architectures}) does not "
                 f"match {cls.__name__}: " + "; ".join(p.rstrip(".") for p in problems) + ". Otherwise it is corrupt or "
-                "was saved by another "
-                "model."
+                "was saved by another model."
             )
         if not same_class and not replace_head:
             cls._check_task_class(pretrained_model_name_or_path, saved_architectures)

@@ -43,36 +43,48 @@ def load_split(dataset: str | os.PathLike, split: str, dataset_options: dict | N
 
     Returns None when the dataset has no split of that name.
     """
-    import datasets
+    return _split_of(_load_dataset(dataset, dataset_options), split)
 
+
+def _load_dataset(dataset: str | os.PathLike, dataset_options: dict | None):
+    """A registered dataset (built, or loaded from the datasets cache) or a `save_to_disk` folder: a `DatasetDict`,
+    or a `Dataset` for a folder that holds one split."""
     path = Path(str(dataset)).expanduser()
     if path.exists():
         if dataset_options:
             raise ValueError(
                 f"Dataset options {sorted(dataset_options)} only apply to registered datasets, not {path}."
             )
-        loaded = _load_from_disk(path)
-        if isinstance(loaded, datasets.Dataset):
-            return loaded if split in ("train", None) else None
-    else:
-        check_dataset_reference(dataset)
-        loaded = build_dataset(str(dataset), **(dataset_options or {}))
+        return _load_from_disk(path)
+    check_dataset_reference(dataset)
+    return build_dataset(str(dataset), **(dataset_options or {}))
+
+
+def _split_names(loaded) -> list[str]:
+    """The split names of `_load_dataset`'s result (a folder of one split holds "train")."""
+    import datasets
+
+    return ["train"] if isinstance(loaded, datasets.Dataset) else list(loaded)
+
+
+def _split_of(loaded, split: str | None):
+    """One split of `_load_dataset`'s result, or None when it has none of that name."""
+    import datasets
+
+    if isinstance(loaded, datasets.Dataset):
+        return loaded if split in ("train", None) else None
     return loaded[split] if split in loaded else None
 
 
-def _warn_unused_splits(dataset: str | os.PathLike, used: set[str]) -> None:
-    """Name the splits of a `save_to_disk` folder that no option uses, before a validation split is carved from train:
-    a user's held-out split under another name would otherwise be silently ignored."""
-    import datasets
-
-    path = Path(str(dataset)).expanduser()
-    loaded = _load_from_disk(path) if path.exists() else None
-    if not isinstance(loaded, datasets.DatasetDict):
-        return
-    unused = sorted(set(loaded) - used)
+def _warn_unused_splits(dataset: str | os.PathLike, names: list[str], used: set[str]) -> None:
+    """Name the splits of a `save_to_disk` folder (`names`) that no option uses, before a validation split is carved
+    from train: a user's held-out split under another name would otherwise be silently ignored."""
+    if not Path(str(dataset)).expanduser().exists():
+        return  # a registered set: its splits are documented
+    unused = sorted(set(names) - used)
     if unused:
         logger.warning(
-            f"Dataset {str(dataset)!r} has no {sorted(used - set(loaded))} split, so a validation split is carved "
+            f"Dataset {str(dataset)!r} has no {sorted(used - set(names))} split, so a validation split is carved "
             f"from train; its split(s) {unused} are not used. To validate on one: --validation-split {unused[0]}."
         )
 
@@ -516,22 +528,24 @@ def load_task_splits(
     lets rows with NaN / inf samples through (the caller's feature extractor fills them); "raise" refuses them.
     """
     _check_distinct_splits(train_split, validation_split, test_split)
-    train = load_split(dataset, train_split, dataset_options)
+    loaded = _load_dataset(dataset, dataset_options)  # once: building a registered set is not free
+    split_names = _split_names(loaded)
+    train = _split_of(loaded, train_split)
     if train is None:
         raise ValueError(f"Dataset {dataset!r} has no split {train_split!r}.")
-    test = load_split(dataset, test_split, dataset_options)
+    test = _split_of(loaded, test_split)
     if test is None:
         raise ValueError(
             f"Dataset {dataset!r} has no split {test_split!r}; the test metrics need a held-out split (name it with "
             "--test-split)."
         )
     task = infer_task(train)
-    validation = load_split(dataset, validation_split, dataset_options) if validation_split else None
+    validation = _split_of(loaded, validation_split) if validation_split else None
     if validation is None and validation_split == "validation":
-        present = [a for a in VALIDATION_SPLIT_ALIASES if load_split(dataset, a, dataset_options) is not None]
+        present = [alias for alias in VALIDATION_SPLIT_ALIASES if alias in split_names]
         if present:
             validation_split = present[0]
-            validation = load_split(dataset, validation_split, dataset_options)
+            validation = _split_of(loaded, validation_split)
             (logger.warning if len(present) > 1 else logger.info)(
                 f"Dataset {dataset!r} has no 'validation' split; its {validation_split!r} split is the validation set"
                 + (f" ({present[1:]} are not used; --validation-split picks another)." if len(present) > 1 else ".")
@@ -544,7 +558,7 @@ def load_task_splits(
         )
     source = validation_split
     if validation is None:
-        _warn_unused_splits(dataset, {train_split, test_split, validation_split})
+        _warn_unused_splits(dataset, split_names, {train_split, test_split, validation_split})
         train, validation = carve_validation_split(train, task, validation_fraction, validation_seed)
         if len(validation) == 0 and require_validation:
             raise ValueError(
