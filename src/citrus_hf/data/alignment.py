@@ -340,23 +340,22 @@ def channel_statistics(dataset, nan_policy: str = "raise") -> tuple[list[float],
     samples are left out of the statistics (the feature extractor fills them); with "raise" they are refused.
     """
     count, total, total_squares = None, None, None
-    for row, values in enumerate(dataset.with_format("numpy", columns=["input_values"])["input_values"]):
-        signal = np.asarray(values, dtype=np.float64)
-        signal = signal[None] if signal.ndim == 1 else signal
+    for row, signal in _signals_in_batches(dataset):
         finite = np.isfinite(signal)
         if not finite.all():  # one NaN would make every window of the set NaN after normalisation
             if nan_policy != "interpolate":
+                bad_row = row + int(np.flatnonzero(~finite.reshape(len(signal), -1).all(axis=1))[0])
                 raise ValueError(
-                    f"Row {row} of the training split has NaN or infinite values in `input_values`; fill or drop them "
-                    "before fitting, or pass --nan-policy interpolate (nan_policy='interpolate') to fill them "
+                    f"Row {bad_row} of the training split has NaN or infinite values in `input_values`; fill or drop "
+                    "them before fitting, or pass --nan-policy interpolate (nan_policy='interpolate') to fill them "
                     "linearly."
                 )
             signal = np.where(finite, signal, 0.0)
         if total is None:
-            count, total, total_squares = (np.zeros(signal.shape[0]) for _ in range(3))
-        total += signal.sum(axis=1)
-        total_squares += (signal**2).sum(axis=1)
-        count += finite.sum(axis=1)
+            count, total, total_squares = (np.zeros(signal.shape[1]) for _ in range(3))
+        total += signal.sum(axis=(0, 2))
+        total_squares += np.einsum("rct,rct->c", signal, signal)
+        count += finite.sum(axis=(0, 2))
     if count is None or not count.all():
         raise ValueError(
             "Cannot compute channel statistics of an empty split (or of a channel without a finite sample)."
@@ -369,6 +368,22 @@ def channel_statistics(dataset, nan_policy: str = "raise") -> tuple[list[float],
             "normalisation would divide by zero; drop them or use normalization='window'."
         )
     return mean.tolist(), std.tolist()
+
+
+def _signals_in_batches(dataset, batch_size: int = 1024):
+    """`(first row, signals (rows, channels, samples) float64)` over a split's `input_values`, a batch of rows of one
+    shape at a time. Why batches: `datasets` decodes an `Array2D` row by row about 100x slower than a batch (100k rows
+    of 1 s took 18 s in `citrus finetune`'s start); rows of different lengths come one at a time."""
+    column = dataset.with_format("numpy", columns=["input_values"])
+    for start in range(0, len(column), batch_size):
+        values = column[start : start + batch_size]["input_values"]
+        if isinstance(values, np.ndarray) and values.dtype != object:
+            signals = values.astype(np.float64, copy=False)
+            yield start, signals[:, None] if signals.ndim == 2 else signals
+            continue
+        for offset, row_values in enumerate(values):
+            signal = np.asarray(row_values, dtype=np.float64)
+            yield start + offset, (signal[None] if signal.ndim == 1 else signal)[None]
 
 
 def input_overrides(normalization: str, num_channels: int, train=None, nan_policy: str = "raise") -> dict[str, Any]:
