@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 from huggingface_hub.dataclasses import StrictDataclassClassValidationError, StrictDataclassFieldValidationError, strict
 from transformers.activations import ACT2FN
 from transformers.configuration_utils import PreTrainedConfig
+from transformers.utils import logging
 
 from .vocabulary_citrus import (
     ATTENTION_TYPES,
@@ -36,6 +37,8 @@ from .vocabulary_citrus import (
     PRETRAINING_OBJECTIVES,
     PROBLEM_TYPES,
 )
+
+logger = logging.get_logger(__name__)
 
 # Numeric fields, checked and converted once in `__post_init__` (JSON, numpy scalars and keyword arguments all arrive
 # here), so every later check, the model and the feature extractor can rely on plain finite Python numbers.
@@ -376,6 +379,57 @@ def check_classification_head(config: PreTrainedConfig) -> None:
         _check_choice("problem_type", config.problem_type, PROBLEM_TYPES)
 
 
+def _label_index(index: Any) -> Any:
+    """A class id as an int when it is a numeric string (JSON's keys, and label2id values some guides write)."""
+    return int(index) if isinstance(index, str) and index.strip().isdigit() else index
+
+
+def reconcile_label2id(config: PreTrainedConfig) -> None:
+    """Rebuild `config.label2id` from `config.id2label` when they disagree, with one warning naming the stale entries.
+
+    `id2label` names the head's outputs and is the map people edit (`config.id2label = {...}`,
+    `from_pretrained(path, id2label={...})`), leaving `label2id` as it was. Refusing would break that habit, and keeping
+    both would make a label's id disagree with the id's label, so `id2label` wins. transformers itself only rebuilds
+    both when `num_labels` changes; a config without `label2id` is left as transformers leaves it.
+    """
+    if not config.id2label or config.label2id is None:
+        return
+    id2label = {_label_index(index): name for index, name in config.id2label.items()}
+    stale = {name: index for name, index in config.label2id.items() if id2label.get(_label_index(index)) != name}
+    unlisted = [name for name in id2label.values() if name not in config.label2id]
+    if not stale and not unlisted:
+        return
+    config.label2id = {name: index for index, name in id2label.items()}
+    problems = ([f"stale entries {stale}"] if stale else []) + ([f"no entry for {unlisted}"] if unlisted else [])
+    logger.warning(
+        f"`label2id` disagrees with `id2label` ({'; '.join(problems)}). `id2label` names the head's outputs and wins: "
+        f"`label2id` is now {config.label2id} (save the config again to keep it so)."
+    )
+
+
+# What a config's `dtype` (or the older `torch_dtype`) may name: the floating-point types a CiTrus model is built in.
+# transformers turns the string into `getattr(torch, value)`, so anything else fails there with a bare AttributeError
+# ("float128") or builds a model with integer weights ("int64").
+CONFIG_DTYPES = ("float32", "bfloat16", "float16", "float64")
+
+
+def check_config_dtype(name: str, value: Any) -> None:
+    """Refuse a `dtype` / `torch_dtype` (`name`) that is not one of `CONFIG_DTYPES` (a name or a `torch.dtype`);
+    None and transformers' per-sub-config dicts pass.
+
+    Raises:
+        ValueError: naming the field, the value and the accepted values.
+    """
+    if value is None or isinstance(value, dict):
+        return
+    if (value if isinstance(value, str) else str(value).removeprefix("torch.")) not in CONFIG_DTYPES:
+        raise ValueError(
+            f"`{name}={value!r}` (in config.json or given as a keyword) is not a dtype a CiTrus model is built in; "
+            f"use one of {', '.join(map(repr, CONFIG_DTYPES))}, or remove `{name}` so that the weights load in the "
+            "dtype they were saved in."
+        )
+
+
 @strict
 class CiTrusConfig(PreTrainedConfig):
     r"""
@@ -531,7 +585,10 @@ class CiTrusConfig(PreTrainedConfig):
         is refused here, not inside the first forward pass)."""
         own_fields = cls.__dict__.get("__annotations__", {})
         overrides = {name: kwargs.pop(name) for name in list(kwargs) if name in own_fields}
-        return super().from_dict({**config_dict, **overrides}, **kwargs)
+        loaded = super().from_dict({**config_dict, **overrides}, **kwargs)
+        # transformers sets `id2label=` and other inherited keywords after construction: reconcile once they are in
+        reconcile_label2id(loaded[0] if isinstance(loaded, tuple) else loaded)
+        return loaded
 
     def __post_init__(self, **kwargs):
         for name in _INTEGER_FIELDS:
@@ -548,10 +605,13 @@ class CiTrusConfig(PreTrainedConfig):
         check_misspelt_fields(type(self), kwargs)
         if kwargs.get("num_labels") is not None:
             check_num_labels(kwargs["num_labels"])
+        check_config_dtype("dtype", self.dtype)
+        check_config_dtype("torch_dtype", kwargs.get("torch_dtype"))
         custom_pipelines = kwargs.pop("custom_pipelines", None)
         super().__post_init__(**kwargs)
         if custom_pipelines is not None:
             self.custom_pipelines = CustomPipelines(custom_pipelines)
+        reconcile_label2id(self)
 
     @property
     def num_patches(self) -> int:

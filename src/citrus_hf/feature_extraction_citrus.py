@@ -33,6 +33,7 @@ from .configuration_citrus import (
     as_integer,
     as_sampling_rate,
     check_normalization_statistics,
+    closest_field_hint,
     is_real_number,
     lookup_checkpoint,
 )
@@ -297,10 +298,53 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
     # `hint(name) -> str`: the sentence naming the bundled checkpoint a failed name may be a typo of, or "".
     _typo_hint = None
 
+    # The input contract, which `save_pretrained` always writes (the model config's, `CiTrusConfig`): a saved
+    # extractor without one of them was edited or damaged, and loading refuses it rather than take the default.
+    saved_contract_fields = CiTrusConfig.saved_contract_fields
+    # Keys transformers writes into the file beside the extractor's own settings.
+    _TRANSFORMERS_KEYS = ("feature_extractor_type", "processor_class", "auto_map")
+
     @classmethod
     def get_feature_extractor_dict(cls, pretrained_model_name_or_path, **kwargs):
-        """The transformers method, which also takes the name of a bundled checkpoint ("citrus-small")."""
-        return lookup_checkpoint(cls, super().get_feature_extractor_dict, pretrained_model_name_or_path, **kwargs)
+        """The transformers method, which also takes the name of a bundled checkpoint ("citrus-small") and checks the
+        saved settings: a missing input-contract field (`saved_contract_fields`) is refused unless given as a keyword
+        (`from_pretrained(path, sampling_rate=...)`, which then sets it), and keys no setting has are named in a
+        warning with the setting each may be a typo of."""
+        values, kwargs = lookup_checkpoint(
+            cls, super().get_feature_extractor_dict, pretrained_model_name_or_path, **kwargs
+        )
+        where = f"{str(pretrained_model_name_or_path)!r}: its preprocessor_config.json"
+        if not isinstance(values, dict):
+            raise ValueError(
+                f"{where} holds a JSON {type(values).__name__}, not the object of settings `save_pretrained` writes; "
+                "save the feature extractor again."
+            )
+        known = cls._saved_setting_names()
+        unknown = [key for key in sorted(values) if key not in known and not key.startswith("_")]
+        unknown_text = ", ".join(closest_field_hint(key, known) for key in unknown)
+        missing = [name for name in cls.saved_contract_fields if name not in values and name not in kwargs]
+        if missing:
+            raise ValueError(
+                f"{where} has no {missing}, which `save_pretrained` always writes: the file was edited or damaged"
+                + (f" (it has settings {cls.__name__} does not know: {unknown_text})" if unknown else "")
+                + ". Put back the input contract the model was trained with (its config.json has it: "
+                "`CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)`), or pass it, e.g. "
+                f"`from_pretrained(..., {missing[0]}=...)`."
+            )
+        # transformers' `from_dict` only applies keywords the file names: a missing field given by the caller is added
+        values.update({name: kwargs.pop(name) for name in cls.saved_contract_fields if name not in values})
+        if unknown:
+            logger.warning(
+                f"{where} has settings {cls.__name__} does not know, kept but unused: {unknown_text}. Correct or "
+                "remove them."
+            )
+        return values, kwargs
+
+    @classmethod
+    @functools.cache
+    def _saved_setting_names(cls) -> frozenset[str]:
+        """Every key `save_pretrained` writes for this class, and those transformers may add."""
+        return frozenset(cls().to_dict()) | frozenset(cls._TRANSFORMERS_KEYS)
 
     # `alignment="window"` refuses to cut more than this many bytes of heavily overlapping windows in one call
     # (`iter_windows` streams them instead); None lifts the limit. A class attribute: it is a safety net of this

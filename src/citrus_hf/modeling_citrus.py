@@ -828,6 +828,49 @@ def _refuse_non_finite_weights(model: nn.Module, source) -> None:
         )
 
 
+# safetensors' names of the integer dtypes (in its header), as torch names them
+_SAFETENSORS_INTEGER_DTYPES = {
+    "BOOL": "bool",
+    **{f"{code}{bits}": f"{name}{bits}" for code, name in (("I", "int"), ("U", "uint")) for bits in (8, 16, 32, 64)},
+}
+
+
+def _refuse_integer_weights(
+    model: nn.Module, state_dict: dict | None, checkpoint_files: list[str] | None, source
+) -> None:
+    """Refuse a checkpoint that stores an integer (or bool) tensor where `model` has a floating-point one, naming the
+    tensors and their stored dtypes: transformers casts it on load without a word, so a file written by other code (or
+    a tampered one) would load as rounded numbers instead of trained weights. The safetensors header gives the dtypes
+    without reading any tensor."""
+    stored: dict[str, str] = {}  # tensor name -> its integer dtype
+    for key, tensor in (state_dict or {}).items():
+        if isinstance(tensor, torch.Tensor) and not (tensor.is_floating_point() or tensor.is_complex()):
+            stored[key] = str(tensor.dtype).removeprefix("torch.")
+    for file in checkpoint_files or ():
+        if file.endswith(".safetensors"):
+            from safetensors import safe_open
+
+            with safe_open(file, framework="pt") as weights:
+                for key in weights.keys():
+                    dtype = _SAFETENSORS_INTEGER_DTYPES.get(weights.get_slice(key).get_dtype())
+                    if dtype is not None:
+                        stored[key] = dtype
+    floating = {name for name, tensor in model.state_dict().items() if tensor.is_floating_point()}
+    # a task checkpoint's keys carry the backbone prefix the bare encoder's lack, and the other way round
+    prefix = f"{model.base_model_prefix}."
+    integer = sorted(
+        (key, dtype) for key, dtype in stored.items() if {key, key.removeprefix(prefix), prefix + key} & floating
+    )
+    if integer:
+        where = f"The checkpoint {str(source)!r}" if source is not None else "The `state_dict` given"
+        raise ValueError(
+            f"{where} stores {len(integer)} of the model's floating-point weights as integers, e.g. "
+            + ", ".join(f"{key} ({dtype})" for key, dtype in integer[:5])
+            + ": loading would cast them to floats silently, and they are not trained weights. The file was written "
+            "by other code or damaged; save the model again with save_pretrained."
+        )
+
+
 class _CiTrusFamilyMixin:
     """What every CiTrus-family `PreTrainedModel` (single-encoder and fusion) shares: the input name, attention
     support, the Trainer's loss handling, a strict, safetensors-only `from_pretrained`, and `push_to_hub`.
@@ -978,6 +1021,15 @@ class _CiTrusFamilyMixin:
             # on the model records as its base (it loads by that name wherever the package is installed)
             model.config._name_or_path = model.name_or_path = requested
         return (model, loading_info) if return_loading_info else model
+
+    @staticmethod
+    def _load_pretrained_model(model, state_dict, checkpoint_files, load_config, *args, **kwargs):
+        """`PreTrainedModel._load_pretrained_model` (where transformers holds the resolved weight files) after
+        `_refuse_integer_weights`."""
+        _refuse_integer_weights(
+            model, state_dict, checkpoint_files, getattr(load_config, "pretrained_model_name_or_path", None)
+        )
+        return PreTrainedModel._load_pretrained_model(model, state_dict, checkpoint_files, load_config, *args, **kwargs)
 
     @classmethod
     def _checked_saved_config(cls, pretrained_model_name_or_path, kwargs) -> dict:
