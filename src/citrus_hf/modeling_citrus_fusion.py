@@ -321,7 +321,7 @@ class CiTrusFusionForSequenceClassification(CiTrusFusionPreTrainedModel):
 
         ```
         """
-        _reject_unsupported_outputs(kwargs)
+        _reject_unsupported_outputs(self.config, kwargs)
         _reject_text_kwargs(kwargs)
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         logits = self.classifier(self.dropout(self.embed(input_values, patch_mask)))  # (B, num_labels)
@@ -376,7 +376,7 @@ class CiTrusFusionForRegression(CiTrusFusionPreTrainedModel):
 
         ```
         """
-        _reject_unsupported_outputs(kwargs)
+        _reject_unsupported_outputs(self.config, kwargs)
         _reject_text_kwargs(kwargs)
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         logits = self.regressor(self.dropout(self.embed(input_values, patch_mask)))  # (B, num_targets)
@@ -393,13 +393,20 @@ class CiTrusFusionForRegression(CiTrusFusionPreTrainedModel):
 # ----------------------------------------------------------------------------------------------------------------------
 
 
-def _reject_unsupported_outputs(kwargs: dict) -> None:
+def _reject_unsupported_outputs(config: CiTrusFusionConfig, kwargs: dict) -> None:
     """Take transformers' `output_hidden_states` / `output_attentions` (peft's sequence-classification wrapper
-    passes them, as None) and refuse them only when asked for: a fusion model's output is its heads' logits."""
+    passes them, as None) and refuse them only when asked for: a fusion model's output is its heads' logits. A call
+    that leaves one None takes the config's, as transformers models do, so one set there
+    (`from_pretrained(..., output_hidden_states=True)`) is refused too rather than ignored without a word."""
     for name in ("output_hidden_states", "output_attentions"):
-        if kwargs.pop(name, None):
+        asked = kwargs.pop(name, None)
+        source = f"`{name}=True`"
+        if asked is None:
+            asked, source = getattr(config, name, False), f"`config.{name}=True`"
+        if asked:
+            unset = f" (set `model.config.{name} = False`)" if source.startswith("`config.") else ""
             raise ValueError(
-                f"`{name}=True`: a CiTrus fusion model returns its head's output only; call one of its encoders for "
+                f"{source}: a CiTrus fusion model returns its head's output only{unset}; call one of its encoders for "
                 f"per-layer outputs: `model.encoders[modality](input_values[modality], {name}=True)`."
             )
 

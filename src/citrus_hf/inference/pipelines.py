@@ -20,7 +20,8 @@ Every pipeline aligns the recording with the checkpoint's feature extractor (by 
 resampled once, then cut into the model's windows; a recording shorter than one window keeps its own duration, in
 whole patches, as the extractor's `padding="longest"` does, so the model sees no padding), runs the windows
 `batch_size` at a time through the fastest inference backend that keeps the results (`backend="auto"`, see
-`backends.py`), and says which backend ran (`result["backend"]`). A list of recordings gives a list of results.
+`backends.py`), and says which backend ran (`result["backend"]`). A list of recordings gives a list of results. A
+recording of many forward passes shows a progress bar (`progress=False` turns it off).
 
 This file is also shipped next to the weights as remote code (`Pipeline.save_pretrained` copies it with
 `backends.py`): it imports only numpy, torch, transformers and its sibling `backends`.
@@ -28,6 +29,7 @@ This file is also shipped next to the weights as remote code (`Pipeline.save_pre
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -57,6 +59,12 @@ DEFAULT_WINDOW_BATCH_SIZE = 64
 # fewer windows of wider recordings (a 256-channel recording at 64 windows per pass needed 8 GB and crashed).
 MAX_CHANNEL_SEQUENCES_PER_PASS = 1024
 DEFAULT_TOP_K = 5
+# A recording that takes at least this many forward passes shows a progress bar (unless `progress=False`); fewer
+# finish before a bar would say anything.
+PROGRESS_MIN_PASSES = 4
+# ...and the bar appears only once the recording has run this long, so that a loop over many recordings that each
+# take a few fast passes prints nothing.
+PROGRESS_DELAY_SECONDS = 2.0
 ALIGNMENTS = ("window", "resample", "interpolate")
 # The feature extractor's `padding` choices (this file cannot import it: it is remote code on its own).
 PADDINGS = ("longest", "max_length")
@@ -127,6 +135,7 @@ class _RecordingPipeline(ChunkPipeline):
         self._check_model()
         self._check_contract()
         self._backends: dict[tuple, Any] = {}
+        self._progress: _RecordingProgress | None = None
 
     # --------------------------------------------------------------------------------------------------- the model
 
@@ -206,6 +215,10 @@ class _RecordingPipeline(ChunkPipeline):
                 (`pad_last_window=True` keeps it, padded).
             backend (`str`, defaults to `"auto"`): `"auto"`, `"torch"`, `"bf16"` or `"onnxruntime"`.
             onnx_cache_dir: where the `"onnxruntime"` backend caches exported models.
+            progress (`bool`, *optional*): a progress bar over the seconds of the recording run through the model.
+                By default it is shown for a recording of at least 4 forward passes once it has run for 2 s;
+                `True` shows it for every recording at once, `False` never. As transformers' own bars, it is off
+                after `transformers.utils.logging.disable_progress_bar()` or with `HF_HUB_DISABLE_PROGRESS_BARS=1`.
             The subclass's own parameters (`top_k`, `function_to_apply`; `features`, `pooling`, `channel_pooling`,
             `return_tensors`).
 
@@ -262,6 +275,7 @@ class _RecordingPipeline(ChunkPipeline):
         window_batch_size=None,
         backend=None,
         onnx_cache_dir=None,
+        progress=None,
         **other,
     ):
         preprocess = {
@@ -275,6 +289,7 @@ class _RecordingPipeline(ChunkPipeline):
                 ("input_channel_names", input_channel_names),
                 ("nan_policy", nan_policy),
                 ("window_batch_size", window_batch_size),
+                ("progress", progress),
             )
             if value is not None
         }
@@ -283,10 +298,9 @@ class _RecordingPipeline(ChunkPipeline):
         # Checked here even when the alignment will not use them, so that a misspelt option never passes silently.
         if padding is not None and padding not in PADDINGS:
             raise ValueError(f"`padding={padding!r}` is not supported; choose one of {', '.join(PADDINGS)}.")
-        if pad_last_window is not None and not isinstance(pad_last_window, (bool, np.bool_)):
-            raise TypeError(
-                f"`pad_last_window` must be True or False, got {pad_last_window!r} ({type(pad_last_window).__name__})."
-            )
+        for name, value in (("pad_last_window", pad_last_window), ("progress", progress)):
+            if value is not None and not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"`{name}` must be True or False, got {value!r} ({type(value).__name__}).")
         forward = {}
         if backend is not None:
             if backend not in BACKENDS:
@@ -367,9 +381,10 @@ class _RecordingPipeline(ChunkPipeline):
         input_channel_names: Sequence[str] | None = None,
         nan_policy: str | None = None,
         window_batch_size: int = DEFAULT_WINDOW_BATCH_SIZE,
+        progress: bool | None = None,
     ):
         """Align one recording into windows and yield them `window_batch_size` at a time, each chunk with the
-        windows' start and end times in seconds of the recording."""
+        windows' start and end times in seconds of the recording (and start its progress bar, see `progress`)."""
         recording, rate = self._recording_and_rate(inputs, sampling_rate)
         extractor = self.feature_extractor
         window_seconds = extractor.context_length / extractor.sampling_rate
@@ -404,6 +419,9 @@ class _RecordingPipeline(ChunkPipeline):
             )
             first = next(streamed, None)
             if first is not None:
+                hop = hop_length or getattr(extractor, "hop_length", None) or extractor.context_length
+                windows = max(0, duration * extractor.sampling_rate - extractor.context_length) // hop + 1
+                self._start_progress(progress, duration, passes=math.ceil(windows / per_pass))
                 yield first
                 yield from streamed
                 return
@@ -423,6 +441,7 @@ class _RecordingPipeline(ChunkPipeline):
             ends = np.array([duration if alignment == "interpolate" else min(duration, window_seconds)])
         input_values, patch_mask = features["input_values"], features["patch_mask"]
         num_windows = len(starts)
+        self._start_progress(progress, duration, passes=math.ceil(num_windows / per_pass))
         for start in range(0, num_windows, per_pass):
             chunk = slice(start, start + per_pass)
             yield {
@@ -448,6 +467,37 @@ class _RecordingPipeline(ChunkPipeline):
                 "is_last": following is None,
             }
             current = following
+
+    # -------------------------------------------------------------------------------------------------- progress
+
+    def _start_progress(self, progress: bool | None, duration: float, passes: int) -> None:
+        """Open the progress bar of the recording about to run, if it gets one (`progress`, `PROGRESS_MIN_PASSES`).
+        It lives on the pipeline, not in the chunks: transformers runs a chunk's forward pass right after taking it
+        from `preprocess`, which `forward` then reports to the bar."""
+        self._stop_progress()  # a recording whose run failed half-way left its bar open
+        if progress is False or not (progress or passes >= PROGRESS_MIN_PASSES) or not math.isfinite(duration):
+            return
+        self._progress = _RecordingProgress(duration, delay=0.0 if progress else PROGRESS_DELAY_SECONDS)
+
+    def _stop_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.close()
+            self._progress = None
+
+    def forward(self, model_inputs, **forward_params):
+        try:
+            outputs = super().forward(model_inputs, **forward_params)
+        except BaseException:
+            self._stop_progress()  # the bar ends with its recording's run
+            raise
+        if self._progress is not None:
+            # The last windows may leave out the rest of the recording that no full window covers
+            # (`pad_last_window=False`): the recording is done all the same.
+            last = model_inputs["is_last"]
+            self._progress.advance(self._progress.total if last else float(np.max(model_inputs["window_end_seconds"])))
+            if last:
+                self._stop_progress()
+        return outputs
 
     # --------------------------------------------------------------------------------------------------- forward
 
@@ -485,6 +535,27 @@ class _RecordingPipeline(ChunkPipeline):
         windows = [{"start": float(start), "end": float(end)} for start, end in zip(starts, ends)]
         backends = list(dict.fromkeys(chunk["backend"] for chunk in model_outputs))
         return output, windows, "+".join(backends)
+
+
+class _RecordingProgress:
+    """A progress bar over the whole seconds of one recording that have run through the model. transformers'
+    `logging.tqdm`, so that `disable_progress_bar()` and `HF_HUB_DISABLE_PROGRESS_BARS` turn it off as they turn off
+    transformers' own bars (it is then a stand-in whose attributes are all no-op functions: the count is kept here)."""
+
+    def __init__(self, duration: float, delay: float):
+        self.total = max(1, math.ceil(duration))
+        self.done = 0
+        self.bar = logging.tqdm(total=self.total, desc="recording", unit="s", delay=delay)
+
+    def advance(self, seconds: float) -> None:
+        """The windows up to `seconds` of the recording have run."""
+        done = min(self.total, int(seconds))
+        if done > self.done:
+            self.bar.update(done - self.done)
+            self.done = done
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 class BioSignalClassificationPipeline(_RecordingPipeline):

@@ -19,18 +19,37 @@ import json
 import os
 import sys
 
-from transformers.utils import CONFIG_NAME, FEATURE_EXTRACTOR_NAME, cached_file
+from transformers.utils import (
+    CONFIG_NAME,
+    FEATURE_EXTRACTOR_NAME,
+    SAFE_WEIGHTS_INDEX_NAME,
+    SAFE_WEIGHTS_NAME,
+    cached_file,
+    logging,
+)
 
 from .. import modeling_citrus
 from .._bundled import folder_if_bundled
-from ..configuration_citrus import PIPELINE_TASKS, CiTrusConfig, check_checkpoint_reference, pipeline_task_for
+from ..configuration_citrus import (
+    PIPELINE_TASKS,
+    CiTrusConfig,
+    check_checkpoint_reference,
+    custom_pipelines_for,
+    pipeline_task_for,
+)
 from ..configuration_citrus_fusion import CiTrusFusionConfig
 from ..vocabulary_citrus import ADAPTER_CONFIG_NAME
 from . import pipelines
 
+logger = logging.get_logger(__name__)
+
+# The Hub arguments of `from_pretrained` that say where a checkpoint's files are.
+_HUB_KWARGS = ("revision", "token", "cache_dir", "local_files_only")
+
 
 class CiTrusSavedClass:
-    """Loads a checkpoint with the CiTrus class it was saved from (`config.architectures`), for every CiTrus pipeline:
+    """Loads a checkpoint with the CiTrus class it was saved from (`config.architectures`; where config.json names
+    none, the class whose head its weights hold, with a warning), for every CiTrus pipeline:
     the feature-extraction pipeline embeds with any CiTrus model (loading a classifier into `CiTrusModel` would report
     its head as unexpected tensors), and a checkpoint given to the pipeline of another task loads as what it is, so
     that the pipeline names the task it needs (the model classes refuse to load a task checkpoint into another
@@ -38,18 +57,71 @@ class CiTrusSavedClass:
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
-        hub_kwargs = {
-            key: kwargs[key] for key in ("revision", "token", "cache_dir", "local_files_only") if key in kwargs
-        }
+        hub_kwargs = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}
         config = CiTrusConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
-        architecture = (config.architectures or ["CiTrusModel"])[0]
+        if config.architectures:
+            architecture = config.architectures[0]
+        else:
+            architecture = _class_of_weights(pretrained_model_name_or_path, hub_kwargs)
+            logger.warning(
+                f"{str(pretrained_model_name_or_path)!r}: config.json names no model class (`architectures` is "
+                f"empty); its weights hold a {architecture}, so it is loaded as one. Put "
+                f'`"architectures": ["{architecture}"]` back in config.json (`save_pretrained` writes it).'
+            )
         if architecture not in PIPELINE_TASKS and not isinstance(getattr(modeling_citrus, architecture, None), type):
             raise ValueError(
                 f"{str(pretrained_model_name_or_path)!r}: config.json names the architecture {architecture!r}, which "
                 f"is not a CiTrus class; it must be one of {sorted(PIPELINE_TASKS)} (the class that saved the weights)."
             )
         model_class = getattr(modeling_citrus, architecture if architecture in PIPELINE_TASKS else "CiTrusModel")
-        return model_class.from_pretrained(pretrained_model_name_or_path, **kwargs)
+        model = model_class.from_pretrained(pretrained_model_name_or_path, **kwargs)
+        if not model.config.architectures:
+            # what `save_pretrained` writes: the pipeline's checks read the class a checkpoint was saved from here
+            model.config.architectures = [model_class.__name__]
+        return model
+
+
+def _class_of_weights(pretrained_model_name_or_path, hub_kwargs: dict) -> str:
+    """The CiTrus class whose head the checkpoint's weights hold, for a config.json that names none.
+
+    The weights decide, not `id2label` / `num_labels`: every config has them (two labels by default), so they cannot
+    tell a classifier from an encoder, whereas a classifier's weights hold its trained `classifier` and a
+    regressor's its `regressor`. A transformers user who saved a classifier expects it to classify, as it did before
+    the field was lost; taking it for an encoder would embed the recordings without a word about the dropped head.
+    Weights that cannot be read give the encoder: its loading then says what is wrong with them."""
+    top_level = {name.split(".", 1)[0] for name in _saved_tensor_names(pretrained_model_name_or_path, hub_kwargs)}
+    for model_class in (modeling_citrus.CiTrusForSequenceClassification, modeling_citrus.CiTrusForRegression):
+        if model_class.head_name in top_level:
+            return model_class.__name__
+    if "head" in top_level:  # the pre-training objective's head (`CiTrusForPretraining.head`)
+        return modeling_citrus.CiTrusForPretraining.__name__
+    return modeling_citrus.CiTrusModel.__name__
+
+
+def _saved_tensor_names(pretrained_model_name_or_path, hub_kwargs: dict) -> list[str]:
+    """The names of the tensors in a checkpoint's safetensors weights (its index, or the file's header: no tensor is
+    read); empty where there are none or they cannot be read."""
+    from safetensors import safe_open
+
+    try:
+        index = cached_file(
+            pretrained_model_name_or_path,
+            SAFE_WEIGHTS_INDEX_NAME,
+            _raise_exceptions_for_missing_entries=False,
+            **hub_kwargs,
+        )
+        if index is not None:
+            with open(index, encoding="utf-8") as handle:
+                return list(json.load(handle)["weight_map"])
+        weights = cached_file(
+            pretrained_model_name_or_path, SAFE_WEIGHTS_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs
+        )
+        if weights is None:
+            return []
+        with safe_open(weights, framework="pt") as handle:
+            return list(handle.keys())
+    except Exception:  # missing, truncated, not JSON: the model's strict loading reports it with the fix
+        return []
 
 
 def _own_loading_error(folder, kwargs: dict) -> Exception | None:
@@ -80,24 +152,90 @@ def _refuse_fusion(model, model_type: str | None) -> None:
 _GENERIC_TASKS = {"feature-extraction": pipeline_task_for("CiTrusModel")}
 
 
-def _model_type(model, hub_kwargs: dict) -> str | None:
-    """The `model_type` of a loaded model, a folder or a Hub repo (None where it cannot be read)."""
-    if isinstance(model, (str, os.PathLike)):
-        return _model_type_of(os.fspath(model), hub_kwargs)
-    return getattr(getattr(model, "config", None), "model_type", None)
-
-
-def _model_type_of(name_or_path: str, hub_kwargs: dict) -> str | None:
-    """The `model_type` in a folder's or Hub repo's `config.json`; None where it cannot be read (transformers then
-    reports what is wrong)."""
+def _saved_config(model, hub_kwargs: dict) -> dict | None:
+    """The `config.json` of a folder or Hub repo given by name, as saved (None for a loaded model, or where it cannot be
+    read: transformers then reports what is wrong)."""
+    if not isinstance(model, (str, os.PathLike)):
+        return None
     try:
-        path = cached_file(name_or_path, CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs)
+        path = cached_file(os.fspath(model), CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs)
         if path is None:
             return None
         with open(path, encoding="utf-8") as handle:
-            return json.load(handle).get("model_type")
+            saved = json.load(handle)
     except Exception:  # not found, offline, not JSON: transformers' own loading says so
         return None
+    return saved if isinstance(saved, dict) else None
+
+
+def _model_type(model, saved_config: dict | None) -> str | None:
+    """The `model_type` of a loaded model, or of the folder or Hub repo whose `config.json` is `saved_config`."""
+    if saved_config is not None:
+        return saved_config.get("model_type")
+    return getattr(getattr(model, "config", None), "model_type", None)
+
+
+# The tasks of the CiTrus pipelines, the only ones a CiTrus checkpoint's `custom_pipelines` may name.
+_CITRUS_TASKS = tuple(dict.fromkeys(task for task, _, _ in PIPELINE_TASKS.values()))
+
+
+def _check_custom_pipelines(model, saved_config: dict, hub_kwargs: dict) -> None:
+    """Refuse a CiTrus checkpoint whose config.json has a malformed `custom_pipelines`. transformers reads that field
+    before anything of the package runs, and failed on it with its own words ("dictionary update sequence element #0
+    has length 1", "'int' object is not iterable", "This model introduces a custom pipeline without specifying its
+    implementation"); an entry the package would not need still breaks the checkpoint for users without it, who run
+    the pipeline code it names."""
+    entries = saved_config.get("custom_pipelines")
+    if entries is None or (isinstance(entries, (dict, list, str)) and not entries):  # none: transformers ignores it
+        return
+    problem = _custom_pipelines_problem(entries)
+    if problem is None:
+        return
+    architecture = _saved_architecture(model, saved_config, hub_kwargs)
+    expected = custom_pipelines_for(architecture, saved_config.get("problem_type"))
+    fix = (
+        f'put back what `save_pretrained` writes for a {architecture}: "custom_pipelines": {json.dumps(dict(expected))}'
+        if expected
+        else "save the checkpoint again with `save_pretrained`, which writes it from the model's class"
+    )
+    raise ValueError(
+        f"{os.fspath(model)!r}: config.json's `custom_pipelines` {problem}. It tells transformers which pipeline runs "
+        f"the checkpoint and where its code is; {fix}."
+    )
+
+
+def _custom_pipelines_problem(entries) -> str | None:
+    """What is wrong with a CiTrus checkpoint's `custom_pipelines` (None: nothing)."""
+    if not isinstance(entries, dict):
+        return f"is a JSON {type(entries).__name__} ({entries!r}), not an object of task -> pipeline code"
+    for task, entry in entries.items():
+        if task not in _CITRUS_TASKS:
+            return f"names the task {task!r}, which no CiTrus pipeline runs (they run {', '.join(_CITRUS_TASKS)})"
+        if not isinstance(entry, dict) or not isinstance(entry.get("impl"), str) or "." not in entry["impl"]:
+            return f'gives {task!r} the entry {entry!r}, which needs "impl": "pipelines.<pipeline class>"'
+        auto_classes = entry.get("pt", [])
+        auto_classes = [auto_classes] if isinstance(auto_classes, str) else auto_classes
+        if not isinstance(auto_classes, list) or not all(isinstance(name, str) for name in auto_classes):
+            return f'gives {task!r} the Auto classes {entry["pt"]!r}; "pt" is a list of Auto class names'
+    return None
+
+
+def _saved_architecture(model, saved_config: dict, hub_kwargs: dict) -> str:
+    """The class a CiTrus checkpoint was saved from: the one its config.json names or, where it names none, the one
+    whose head its weights hold (`_class_of_weights`)."""
+    architectures = saved_config.get("architectures")
+    if isinstance(architectures, list) and architectures:
+        return str(architectures[0])
+    return _class_of_weights(model, hub_kwargs)
+
+
+def _saved_task(model, saved_config: dict, hub_kwargs: dict) -> str | None:
+    """The task of a CiTrus checkpoint, for `pipeline(model=checkpoint)` without one: that of the class it was saved
+    from (`_saved_architecture`); None for a class that is not CiTrus' (loading it says so). transformers takes the
+    task from `custom_pipelines` alone, and without that field asks the Hub, which knows nothing of a local folder
+    ("You cannot infer task automatically"); and a checkpoint whose `architectures` was lost still had
+    `custom_pipelines` naming its task while it loaded as an encoder."""
+    return pipeline_task_for(_saved_architecture(model, saved_config, hub_kwargs), saved_config.get("problem_type"))
 
 
 def _saved_extractor(folder):
@@ -135,8 +273,13 @@ def _resolving_bundled_names(factory):
         model = folder_if_bundled(model)
         check_checkpoint_reference(model)  # a mistyped folder, which transformers reports as a malformed repo id
         hub_kwargs = {key: kwargs[key] for key in ("revision", "token") if kwargs.get(key) is not None}
-        model_type = _model_type(model, hub_kwargs)
+        saved_config = _saved_config(model, hub_kwargs)
+        model_type = _model_type(model, saved_config)
         _refuse_fusion(model, model_type)
+        if model_type == CiTrusConfig.model_type and saved_config is not None:
+            _check_custom_pipelines(model, saved_config, hub_kwargs)
+            if task is None:
+                task = _saved_task(model, saved_config, hub_kwargs)
         if task in _GENERIC_TASKS and model_type == CiTrusConfig.model_type:
             # transformers' own task of that name is for text (it loads a tokenizer): the bio-signal one is meant
             task = _GENERIC_TASKS[task]
