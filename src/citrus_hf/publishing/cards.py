@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import transformers
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from transformers.utils import logging
 
 from ..configuration_citrus import CiTrusConfig, pipeline_task_for
 from ..configuration_citrus_fusion import CiTrusFusionConfig
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
     from ..feature_extraction_citrus import CiTrusFeatureExtractor
     from ..processing_citrus_fusion import CiTrusFusionProcessor
+
+logger = logging.get_logger(__name__)
 
 # `src/citrus_hf/model_cards` links to the repository's `model_cards/`, so the templates ship inside the wheel too.
 DEFAULT_TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "model_cards" / "citrus_model_card.md"
@@ -64,6 +67,12 @@ HUB_LICENSES = frozenset(
 )
 # How the evaluation table labels rows of this model's recipe (evaluation arm) on other datasets or label budgets.
 _SAME_RECIPE = "same recipe, another run"
+# The evaluation table of the card templates: its header line, and the `_evaluation_rows` key of each column.
+_EVALUATION_TABLE_HEADER = "| Dataset | Split | Method | Metric | Labelled examples | Seeds | Value |"
+_EVALUATION_COLUMNS = ("dataset", "split", "method", "metric", "label_budget", "seeds", "value")
+# The columns that say what a row measures (the others are its result): a row of a new card replaces the previous
+# card's row with the same ones.
+_EVALUATION_ROW_KEY = ("dataset", "split", "method", "metric", "label_budget")
 # The problem a metric belongs to: a model's `model-index` holds only metrics of its own problem.
 _METRIC_PROBLEM = {
     **dict.fromkeys(CLASSIFICATION_METRICS, "classification"),
@@ -435,6 +444,7 @@ def build_model_card(
     dataset_name: str | None = None,
     label_budget: int | None = None,
     pipeline_tag: str | None = None,
+    previous_card: ModelCard | str | None = None,
 ) -> ModelCard:
     """Model card of a CiTrus checkpoint, rendered from `model_cards/citrus_model_card.md`, or of a CiTrus fusion
     checkpoint, rendered from `model_cards/citrus_fusion_model_card.md`.
@@ -474,6 +484,11 @@ def build_model_card(
             of this checkpoint, which pick its rows out of `eval_results`; default: from `run_dir`'s records.
         pipeline_tag: the card's pipeline tag; default: the task the checkpoint's `custom_pipelines` names
             (`configuration_citrus.PIPELINE_TASKS`).
+        previous_card: the card this one replaces (the repository's: `push_to_hub` reads it). The rows of its
+            evaluation table of other methods (baselines, other runs of the recipe) that this card does not give
+            again are kept: they do not depend on the weights being published, and a push without the evaluation
+            results would otherwise drop them. Its rows of this model describe the weights being replaced: they are
+            left out, with a warning that names them.
 
     Raises:
         ValueError: an unknown license id, evaluation results that do not say which rows are this model's, a
@@ -522,6 +537,7 @@ def build_model_card(
         repo_id=repo_id,
         hyperparameters=hyperparameters,
         records=records,
+        kept_rows=_kept_evaluation_rows(previous_card, _evaluation_rows(records), repo_id),
         limitations=[*limitations, *_general_limitations(config, fusion)],
     )
     if fusion:
@@ -644,10 +660,11 @@ def _shared_card_values(
     repo_id: str | None,
     hyperparameters: Mapping[str, Any] | None,
     records: list[EvalRecord],
+    kept_rows: list[dict[str, Any]],
     limitations: list[str],
 ) -> dict[str, Any]:
     """The template values a CiTrus and a CiTrus fusion card share: summary, usage names, hyper-parameters,
-    evaluation table, limitations, citation."""
+    evaluation table (`records`, then the rows `kept_rows` keeps of the card it replaces), limitations, citation."""
     return dict(
         summary=summary,
         repo_id=repo_id or "path/to/checkpoint",
@@ -656,7 +673,7 @@ def _shared_card_values(
         auto_class=auto_class if _in_transformers(auto_class) else None,
         remote_auto_map_key=auto_class,
         hyperparameters=[(str(k), _format_value(v)) for k, v in (hyperparameters or {}).items()],
-        evaluation=_evaluation_rows(records),
+        evaluation=[*_evaluation_rows(records), *kept_rows],
         evaluation_note=(
             "Values are means over seeds where seeds are given (± standard deviation where recorded). Baselines are "
             'other methods run with the same protocol; "same recipe, another run" rows are this model\'s method on '
@@ -804,6 +821,48 @@ def _evaluation_rows(records: list[EvalRecord]) -> list[dict[str, Any]]:
         }
         for r in records
     ]
+
+
+def evaluation_table_rows(card: ModelCard | str) -> list[dict[str, str]]:
+    """The rows of a CiTrus card's evaluation table read back from its Markdown, as `_evaluation_rows` gives them to
+    the template (every cell a string); empty for a card without that table (no results, another template)."""
+    lines = str(card).splitlines()
+    if _EVALUATION_TABLE_HEADER not in lines:
+        return []
+    rows = []
+    for line in lines[lines.index(_EVALUATION_TABLE_HEADER) + 2 :]:  # after the header's separator line
+        if not line.startswith("|"):
+            break
+        cells = [cell.strip() for cell in line.strip().removeprefix("|").removesuffix("|").split("|")]
+        if len(cells) == len(_EVALUATION_COLUMNS):  # a cell holding "|" would shift the columns: not guessed at
+            rows.append(dict(zip(_EVALUATION_COLUMNS, cells)))
+    return rows
+
+
+def _kept_evaluation_rows(
+    previous_card: ModelCard | str | None, rows: list[dict[str, Any]], repo_id: str | None
+) -> list[dict[str, str]]:
+    """The rows of `previous_card`'s evaluation table that a card of `rows` keeps (see `build_model_card`), with a
+    warning for this model's rows that it leaves out."""
+    if previous_card is None:
+        return []
+
+    def key(row: Mapping[str, Any]) -> tuple[str, ...]:
+        return tuple(str(row[column]) for column in _EVALUATION_ROW_KEY)
+
+    given = {key(row) for row in rows}
+    previous = [row for row in evaluation_table_rows(previous_card) if key(row) not in given]
+    own = _method_label(None)
+    dropped = [row for row in previous if row["method"] == own]
+    if dropped:
+        listed = "; ".join(f"{row['metric']} on {row['dataset']} {row['split']}".rstrip() for row in dropped)
+        logger.warning(
+            f"The card of {repo_id or 'the repository'} lists results of this model that the new card does not give "
+            f"again ({listed}); they describe the weights being replaced, so they are left out. If these weights are "
+            "the ones they measured, pass the evaluation results again (`eval_results=`, `citrus push "
+            "--eval-results`)."
+        )
+    return [row for row in previous if row["method"] != own]
 
 
 def _general_limitations(config: CiTrusConfig | CiTrusFusionConfig, fusion: bool) -> list[str]:

@@ -262,7 +262,9 @@ def push_to_hub(
             normalisation the model was trained with. For a fusion model, its `CiTrusFusionProcessor` (saved as
             `processor_config.json`). Default: the one saved in `run_dir`, if any.
         card: the model card; default: `build_model_card(model, feature_extractor, repo_id=..., tags=...,
-            run_dir=..., **card_options)`.
+            run_dir=..., previous_card=<the repository's card>, **card_options)`, which keeps the rows of the
+            repository's evaluation table for other methods that it does not replace (the baselines of an earlier
+            push with evaluation results).
         commit_message: the commit's title; defaults to "Upload CiTrus model, feature extractor and model card" (or
             "... fusion model, processor ..." for a fusion model).
         commit_description: the commit's description.
@@ -303,14 +305,18 @@ def push_to_hub(
     if feature_extractor is None:
         feature_extractor = _saved_preprocessor(model, run_dir)
     all_tags = list(dict.fromkeys([*(getattr(model, "model_tags", None) or []), *(tags or [])]))
+    previous_card = _existing_card(repo_id, revision, token) if card is None else None
     if card is None and not card_options and not _has_run_records(run_dir):
         # Nothing recorded here to describe the model (loaded from the Hub, built in memory): keep the card the
         # repository already has, as transformers does, rather than replace its results with an empty one.
-        card = _existing_card(repo_id, revision, token)
+        card = previous_card
         if card is not None:
             logger.info(f"Kept the model card {repo_id} already has (no run records here to write a new one).")
             card.data.tags = list(dict.fromkeys([*(card.data.tags or []), *all_tags])) or None
     if card is None:
+        # The new card keeps the evaluation rows of the repository's card that it does not replace (the baselines of
+        # an earlier push with `--eval-results`), see `build_model_card(previous_card=...)`.
+        card_options.setdefault("previous_card", previous_card)
         card = build_model_card(
             model, feature_extractor, repo_id=repo_id, tags=all_tags, run_dir=run_dir, **card_options
         )
