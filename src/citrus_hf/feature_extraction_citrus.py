@@ -74,6 +74,8 @@ _CONSTANT_RELATIVE_TOLERANCE = 1e-6
 _PADTYPE = "symmetric"
 # Below this many samples a thread costs more than it saves.
 _MIN_SAMPLES_PER_THREAD = 250_000
+# Input samples resampled at a time (rows of a long recording; see `_resample`): 4M, 32 MB of float64 temporaries.
+_RESAMPLE_CHUNK_SAMPLES = 4_000_000
 # No bio-signal recording has more channels than this; a 2-D array with more "channels" than samples and more than
 # this many channels is (time, channels).
 _MAX_PLAUSIBLE_CHANNELS = 1024
@@ -88,8 +90,9 @@ _MAX_FILTER_TAPS = 2**27
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 # `max_window_bytes` applies to windows holding more than this many copies of every sample (hop < context / 8).
 _MAX_WINDOW_COPIES = 8
-# Windows normalised together (see `_normalize`): 256 windows of 3000 samples keep its float64 temporaries near 6 MiB.
-_NORMALIZE_CHUNK = 256
+# Samples normalised together (see `_normalize`): 256 one-channel windows of 3000 samples, float64 temporaries near
+# 6 MiB. Counted in samples, not windows: 256 windows of 64 channels held 393 MB per temporary.
+_NORMALIZE_CHUNK_SAMPLES = 768_000
 
 
 def _as_bool(name: str, value: Any) -> bool:
@@ -124,14 +127,42 @@ def _resample(signal: np.ndarray, up: int, down: int) -> np.ndarray:
     if up == down:
         return signal
     rows = signal.reshape(-1, signal.shape[-1])
-    # scipy's polyphase filter releases the GIL: large inputs (an hour of 12-lead ECG) are split by rows over the
-    # threads torch is allowed to use.
-    workers = min(torch.get_num_threads(), rows.shape[0], rows.size // _MIN_SAMPLES_PER_THREAD)
-    if workers <= 1:
+    # Rows a few at a time, written into the output: each chunk's centred copy and scipy's temporaries are the only
+    # copies of the input, so a long recording needs its own size plus the output (a whole-array call held 2.2x the
+    # input on top of it: an 8 h, 64-channel EEG at 512 Hz ran out of memory). scipy's polyphase filter releases the
+    # GIL, so the chunks of a large input (an hour of 12-lead ECG) run over the threads torch is allowed to use.
+    workers = max(1, min(torch.get_num_threads(), rows.shape[0], rows.size // _MIN_SAMPLES_PER_THREAD))
+    rows_per_chunk = max(1, min(_RESAMPLE_CHUNK_SAMPLES // rows.shape[-1], -(-rows.shape[0] // workers)))
+    chunks = [rows[start : start + rows_per_chunk] for start in range(0, rows.shape[0], rows_per_chunk)]
+    if len(chunks) == 1:
         return _resample_centred(signal, up, down)
-    with ThreadPoolExecutor(workers) as pool:
-        parts = pool.map(lambda chunk: _resample_centred(chunk, up, down), np.array_split(rows, workers))
-        return np.concatenate(list(parts)).reshape(*signal.shape[:-1], -1)
+    # resample_poly keeps float32 / float64 and returns ceil(n * up / down) samples
+    output = np.empty((rows.shape[0], -(-rows.shape[-1] * up // down)), dtype=rows.dtype)
+
+    def resample_into(start: int, chunk: np.ndarray) -> None:
+        output[start : start + len(chunk)] = _resample_centred(chunk, up, down)
+
+    starts = range(0, rows.shape[0], rows_per_chunk)
+    if workers <= 1:
+        for start, chunk in zip(starts, chunks):
+            resample_into(start, chunk)
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(resample_into, starts, chunks))
+    return output.reshape(*signal.shape[:-1], -1)
+
+
+def _all_finite(signal: np.ndarray) -> bool:
+    """Whether every sample is finite, without a boolean mask the size of the recording: the float64 sum of finite
+    float32 / float64 samples is finite unless it overflows (samples near 1e308), and then the mask decides."""
+    total = np.add.reduce(signal, axis=None, dtype=np.float64)
+    return bool(np.isfinite(total)) or bool(np.isfinite(signal).all())
+
+
+def _float32_holds(signal: np.ndarray) -> bool:
+    """Whether float32 holds every sample of a float64 `(channels, time)` exactly, a channel at a time (one float32
+    copy of a whole long recording would be half its size again)."""
+    return all(np.array_equal(row.astype(np.float32), row) for row in signal.reshape(-1, signal.shape[-1]))
 
 
 def _resample_centred(signal: np.ndarray, up: int, down: int) -> np.ndarray:
@@ -1047,10 +1078,10 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 f"{len(self.normalization_mean)}; select the checkpoint's channels (e.g. with `input_channel_names`) "
                 "or use normalization='zscore'."
             )
-        finite = np.isfinite(recording)
-        if not finite.all() and nan_policy == "interpolate":
+        if not _all_finite(recording) and nan_policy == "interpolate":
             recording = fill_non_finite(recording, index)
-        elif not finite.all():
+        elif not _all_finite(recording):
+            finite = np.isfinite(recording)
             num_nan = int(np.isnan(recording).sum())
             num_inf = recording.size - int(finite.sum()) - num_nan
             found = " and ".join(
@@ -1068,7 +1099,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                     f"recording {index} has values up to {peak:.3g}, beyond float32's range ({_FLOAT32_MAX:.3g}) in "
                     "which the model computes; rescale it (e.g. convert it to the unit the checkpoint was trained on)."
                 )
-            if self.normalization == "zscore" and not np.array_equal(recording.astype(np.float32), recording):
+            if self.normalization == "zscore" and not _float32_holds(recording):
                 # z-scoring removes each window's mean anyway; removing the channel's mean here, while the values are
                 # still float64, keeps what float32 cannot hold on top of a large offset (1e5 + 0.05 sin: float32's
                 # step at 1e5 is 0.008, and the window would be zeroed as constant). float64 values that float32 holds
@@ -1152,7 +1183,9 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             groups.setdefault((rate, recording.shape[0], length, recording.dtype.str), []).append(index)
         for (rate, _, length, _), indices in groups.items():
             up, down = _resampling_factors(rate, self.sampling_rate)
-            stacked = np.stack([recordings[index][:, :length] for index in indices])
+            # a group of one (a long recording) is a view, not a copy
+            stacked = np.stack([recordings[index][:, :length] for index in indices]) if len(indices) > 1 else None
+            stacked = recordings[indices[0]][None, :, :length] if stacked is None else stacked
             resampled = _resample(stacked, up, down)
             for position, index in enumerate(indices):
                 results[index] = (resampled[position], up, down)
@@ -1340,7 +1373,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             start_seconds.append(starts[low:high] * seconds_per_sample)
         valid_lengths = np.concatenate(valid)
         data = {
-            "input_values": self._normalize(np.concatenate(values), valid_lengths),
+            # one recording's windows are normalised as they are: concatenating one array would copy it
+            "input_values": self._normalize(values[0] if len(values) == 1 else np.concatenate(values), valid_lengths),
             "patch_mask": self._patch_mask(valid_lengths),
             "recording_index": np.concatenate(recording_index),
             "window_start_seconds": np.concatenate(start_seconds),
@@ -1355,11 +1389,12 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         Large batches go through in chunks: the statistics are per window and channel, so chunking changes nothing
         but the float64 temporaries, which stay a few MiB instead of several times the batch.
         """
-        if len(values) <= _NORMALIZE_CHUNK:
+        windows_per_chunk = max(1, _NORMALIZE_CHUNK_SAMPLES // max(1, math.prod(values.shape[1:])))
+        if len(values) <= windows_per_chunk:
             return self._normalize_chunk(values, valid_lengths)
         output = np.empty(values.shape, dtype=np.float32)
-        for start in range(0, len(values), _NORMALIZE_CHUNK):
-            chunk = slice(start, start + _NORMALIZE_CHUNK)
+        for start in range(0, len(values), windows_per_chunk):
+            chunk = slice(start, start + windows_per_chunk)
             output[chunk] = self._normalize_chunk(values[chunk], valid_lengths[chunk])
         return output
 
