@@ -730,7 +730,8 @@ def test_citrus_export_fills_the_cache_auto_reads(classifier_folder, watch, tmp_
     auto = next(iter(classify._backends.values()))
     assert [contender.backend.name for contender in auto.contenders][0] == "onnxruntime"
     assert auto.contenders[0].backend.path == exported and not auto.contenders[0].backend.exported
-    assert "onnxruntime" in result["backend"]
+    # the cached export passed the check against fp32 and took part in the race (which path wins is the machine's)
+    assert auto.contenders[0].backend in auto.paths and result["backend"]
     assert citrus_main(["export", classifier_folder, "--cache-dir", cache]) == 0
     assert f"already exported: {exported}" in capsys.readouterr().out
 
@@ -743,7 +744,10 @@ def test_citrus_export_fills_the_cache_auto_reads(classifier_folder, watch, tmp_
     assert "(recording, sampling_rate=..., pooling='mean_max')" in printed  # the call that runs this export
     embed = pipeline(model=str(encoder), onnx_cache_dir=cache)
     embedded = embed(np.asarray(watch[0][0]), sampling_rate=WATCH_RATE, pooling="mean_max")
-    assert embedded["backend"].startswith("onnxruntime")
+    (embed_auto,) = embed._backends.values()
+    onnx_path = embed_auto.contenders[0].backend
+    assert onnx_path.name == "onnxruntime" and not onnx_path.exported and onnx_path in embed_auto.paths
+    assert embedded["backend"]
 
     # embeddings options on a task model, and a folder that is not a checkpoint: one line each, nothing exported
     assert citrus_main(["export", classifier_folder, "--cache-dir", cache, "--pooling", "max"]) == 2
