@@ -18,7 +18,7 @@ from tiny_configs import tiny_config
 from transformers import pipeline
 from transformers.utils import logging as transformers_logging
 
-from citrus_hf import CiTrusForRegression, CiTrusForSequenceClassification, CiTrusModel
+from citrus_hf import CiTrusForPretraining, CiTrusForRegression, CiTrusForSequenceClassification, CiTrusModel
 from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
 from citrus_hf.inference import pipelines as pipelines_module
@@ -242,3 +242,30 @@ def test_fusion_models_follow_the_configs_output_hidden_states(model_class):
     model.config.output_hidden_states = False
     with torch.no_grad():
         model(input_values=inputs)
+
+
+def test_pipeline_counts_the_models_channels_where_the_trainer_saved_the_encoders_extractor(tmp_path, caplog):
+    """The Trainer saves the extractor it was given (the pre-training checkpoint's, one channel) next to a model
+    fine-tuned on six channels: the pipeline serves that folder without telling the user on every call that their 6
+    channels differ from "the checkpoint's" 1, and the extractor it was given stays as it was."""
+    torch.manual_seed(0)
+    _saved(CiTrusForPretraining(tiny_config(num_channels=1)), tmp_path / "encoder")
+    model = CiTrusForSequenceClassification.from_pretrained(tmp_path / "encoder", num_labels=3, num_channels=6).eval()
+    model.save_pretrained(tmp_path)
+    CiTrusFeatureExtractor.from_pretrained(tmp_path / "encoder").save_pretrained(tmp_path)  # as the Trainer does
+    transformers_logging.get_logger("transformers").warning_once.cache_clear()
+    classify = pipeline(model=str(tmp_path), backend="torch")
+    recording = RNG.standard_normal((6, 1000))
+    with caplog.at_level("WARNING"):
+        result = classify(recording, sampling_rate=RATE)
+    assert "channels and the checkpoint" not in caplog.text
+    assert classify.feature_extractor.num_channels == 6
+    given = CiTrusFeatureExtractor.from_pretrained(tmp_path)
+    assert pipeline(model=str(tmp_path), feature_extractor=given).feature_extractor is not given
+    assert given.num_channels == 1
+    with torch.no_grad():
+        features = CiTrusFeatureExtractor.from_config(model.config)(
+            recording, sampling_rate=RATE, alignment="window", return_tensors="pt"
+        )
+        expected = model(input_values=features["input_values"]).logits.softmax(-1).mean(0)
+    assert result["label"] == model.config.id2label[int(expected.argmax())]

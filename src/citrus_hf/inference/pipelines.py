@@ -29,6 +29,7 @@ This file is also shipped next to the weights as remote code (`Pipeline.save_pre
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from collections.abc import Sequence
@@ -134,6 +135,7 @@ class _RecordingPipeline(ChunkPipeline):
             )
         self._check_model()
         self._check_contract()
+        self._count_the_models_channels()
         self._backends: dict[tuple, Any] = {}
         self._progress: _RecordingProgress | None = None
 
@@ -184,6 +186,16 @@ class _RecordingPipeline(ChunkPipeline):
                 f"on {config.context_length}; scores of windows of another length may differ from those it was "
                 "checked on."
             )
+
+    def _count_the_models_channels(self) -> None:
+        """Give a channel-independent extractor the model's channel count. The Trainer saves the extractor it was
+        given, often the pre-training checkpoint's (one channel), next to a model fine-tuned on six: serving that
+        folder said on every call that the recordings' 6 channels differ from "the checkpoint's" 1. A copy, so
+        that the caller's extractor stays as it is."""
+        extractor, count = self.feature_extractor, getattr(self.model.config, "num_channels", None)
+        if getattr(extractor, "channel_independent", False) and count and extractor.num_channels != count:
+            self.feature_extractor = copy.copy(extractor)
+            self.feature_extractor.num_channels = count
 
     def _backend(self, backend: str, target: InferenceTarget, cache_dir):
         # A path that runs a copy (bf16) or an export (ONNX Runtime) of the model is built again once the model has
