@@ -460,3 +460,35 @@ def test_an_adapter_runs_on_every_inference_path_and_as_a_pipeline_folder(make_t
     scores = {entry["label"]: entry["score"] for entry in result["labels"]}
     for index, value in enumerate(logits.tolist()):
         assert scores[task.config.id2label[index]] == pytest.approx(value, abs=1e-5)
+
+
+def test_adapter_config_is_the_same_file_whatever_the_string_hashing(tmp_path):
+    """peft holds `target_modules` as a set, whose order follows `PYTHONHASHSEED`: the same adapter saved by two
+    processes wrote two different adapter_config.json files. Now the targets are written sorted, and the live
+    config keeps peft's set."""
+    code = (
+        "import sys, torch\n"
+        "from citrus_hf import CiTrusConfig, CiTrusForSequenceClassification\n"
+        "from citrus_hf.training.lora import apply_lora, save_adapter\n"
+        "torch.manual_seed(0)\n"
+        "model = CiTrusForSequenceClassification(CiTrusConfig(context_length=200, d_model=16, num_hidden_layers=1,"
+        " num_attention_heads=2, ffn_dim=32, num_labels=2))\n"
+        "peft_model = apply_lora(model, verbose=False)\n"
+        "save_adapter(peft_model, sys.argv[1])\n"
+        "assert isinstance(peft_model.peft_config['default'].target_modules, set)\n"
+    )
+    written = []
+    for hash_seed in ("1", "2"):
+        folder = tmp_path / hash_seed
+        result = subprocess.run(
+            [sys.executable, "-c", code, str(folder)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        )
+        assert result.returncode == 0, result.stderr
+        written.append((folder / "adapter_config.json").read_bytes())
+    targets = json.loads(written[0])["target_modules"]
+    assert targets == sorted(targets) and len(targets) > 2
+    assert written[0] == written[1]

@@ -361,12 +361,18 @@ def save_adapter(
     bundled = _bundled_name(recorded_base)
     if bundled is not None:
         lora_config.base_model_name_or_path = bundled
+    # peft keeps `target_modules` as a set and writes `list(set)`, whose order follows Python's string hashing: the
+    # same adapter saved by two processes gave two different adapter_config.json files (and a new Hub commit per push)
+    recorded_targets = lora_config.target_modules
+    if isinstance(recorded_targets, (set, frozenset)):
+        lora_config.target_modules = sorted(recorded_targets)
     try:
         # no token embeddings to save: "auto" would look the base up (on the Hub for "citrus-small") to see whether
         # its vocabulary changed, and warn that it found no config there
         peft_model.save_pretrained(folder, safe_serialization=True, save_embedding_layers=False)
     finally:
         lora_config.base_model_name_or_path = recorded_base
+        lora_config.target_modules = recorded_targets
     task_config = copy.deepcopy(base.config)
     # `architectures` is only set when a model is saved: a task model built from a pre-training checkpoint still
     # carries that checkpoint's class here.
