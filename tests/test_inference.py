@@ -556,6 +556,21 @@ def test_auto_falls_back_to_fp32_when_the_faster_path_disagrees(trained_classifi
     torch.testing.assert_close(checked(windows[64:128]), TorchBackend(model, InferenceTarget())(windows[64:128]))
 
 
+def test_auto_runs_fp32_without_a_race_when_determinism_is_asked_for():
+    """The race's winner depends on the machine's load, so two processes could score one recording through different
+    paths; `torch.use_deterministic_algorithms(True)` makes "auto" run the fp32 reference in every process."""
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3)).eval()
+    if cpu_bf16_support() is not None:  # a contender exists here, so "auto" would race
+        assert isinstance(load_backend(model, "auto"), CheckedBackend)
+    torch.use_deterministic_algorithms(True)
+    try:
+        chosen = load_backend(model, "auto")
+    finally:
+        torch.use_deterministic_algorithms(False)
+    assert type(chosen) is TorchBackend
+
+
 class _FakePath(InferenceBackend):
     """A path that costs `seconds_per_window` of a shared fake clock and returns the constant `logits` per window."""
 

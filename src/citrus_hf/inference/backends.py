@@ -22,7 +22,9 @@ choice of the fastest one that keeps the results (`load_backend(model, "auto")`)
   batches of fewer than `RACE_MIN_WINDOWS` windows and once for larger ones, and the fastest computes that batch and
   every later one of its size, so the same windows in the same batches give the same numbers on every call: which is
   fastest depends on the machine, on how busy its cores are and on the batch size (README, "Inference"), so it is
-  measured where the model runs. Regression targets and embeddings never run in bf16
+  measured where the model runs. So two processes can run different paths (scores a few 1e-4 apart in bf16, 1e-6 in
+  ONNX Runtime): with `torch.use_deterministic_algorithms(True)` (or transformers' `enable_full_determinism`) "auto"
+  runs fp32 PyTorch without a race, the same in every process. Regression targets and embeddings never run in bf16
   by default: their values are the result. Accelerators always run `"torch"`.
 
 On CPU every path splits a batch across threads (`batch_threads`, default one per PyTorch thread): each thread runs
@@ -687,6 +689,13 @@ def load_backend(
     reference = TorchBackend(model, target, batch_threads)
     if not on_cpu or model.dtype != torch.float32:
         # the faster paths are float32 models run otherwise; a model loaded in another dtype runs as it is
+        return reference
+    if torch.are_deterministic_algorithms_enabled():
+        # The race picks the path that was fastest when it ran, which depends on the machine and its load: two
+        # processes could score the same recording through different paths (bf16 moved scores by up to 5e-4 at
+        # batch 1). A caller who asked torch for determinism (`torch.use_deterministic_algorithms(True)`,
+        # transformers' `enable_full_determinism`) gets the fp32 reference in every process.
+        logger.info("backend='auto': deterministic algorithms are enabled, so fp32 PyTorch runs (no race).")
         return reference
     contenders = []
     # ONNX Runtime first: exact, and the fastest path measured at batch 1 and on shared cores (benchmarks/speed.py).
