@@ -849,3 +849,15 @@ def test_window_alignment_of_a_long_recording_holds_less_than_its_size_again(mon
         sizes.append(recording.nbytes)
     growth = (peaks[1] - peaks[0]) / (sizes[1] - sizes[0])
     assert growth < 0.6, growth
+
+
+def test_integer_counts_are_centred_a_channel_at_a_time_with_the_same_values():
+    """Integer counts are centred in float64 a channel at a time (whole-recording float64 copies held 6x the counts'
+    size): the same float32 values as centring the whole recording at once."""
+    counts = (np.random.default_rng(2).standard_normal((5, 3001)) * 3000 + 20000).astype(np.int16)
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config(num_channels=5))
+    assert extractor.normalization == "zscore"
+    whole = counts.astype(np.float64)
+    whole -= whole.mean(axis=-1, keepdims=True)
+    centred = extractor._counts_as_float(counts)
+    assert centred.dtype == np.float32 and np.array_equal(centred, whole.astype(np.float32))
