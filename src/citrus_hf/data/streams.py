@@ -4,7 +4,7 @@ the generators of `citrus_hf.data.synthetic` (which need only numpy; the streams
     from citrus_hf.data.streams import MixedWindowStream, SyntheticWindowStream
 
     synthetic = SyntheticWindowStream(sampling_rate=50, context_length=500, patch_length=10, seed=0)
-    window = next(iter(synthetic))          # {"input_values": (1, 500), "patch_mask": (50,), "source_id": ()}
+    window = next(iter(synthetic))  # {"input_values": (1, 500), "patch_mask": (50,), "source_id": (), "example_id": ()}
 """
 
 from __future__ import annotations
@@ -43,21 +43,57 @@ class _SyntheticSource:
         return self.pending[index].pop(), index
 
 
+# How `MixedWindowStream` draws real windows (recorded in its settings: the same seed gives other windows than before).
+REAL_SAMPLING = "rank shard, passes without replacement"
+
+
+class _ShardPasses:
+    """The rows of one rank's shard of a corpus of `num_rows` (rows `rank, rank + world_size, ...`) in passes: each
+    pass a fresh permutation of the shard drawn from the caller's generator, walked in order.
+
+    The permutation is drawn lazily (Fisher-Yates, one swap per row taken, the swaps kept in a dict): a pass over a
+    corpus of millions of windows costs nothing up front and memory only for the rows it has handed out.
+    """
+
+    def __init__(self, num_rows: int, rank: int, world_size: int):
+        self.rank, self.world_size = rank, world_size
+        self.size = len(range(rank, num_rows, world_size))
+        self.taken, self.swapped = 0, {}
+
+    def next(self, rng: np.random.Generator) -> int:
+        """The next row of the pass (a new pass once the shard is used up)."""
+        if self.taken == self.size:
+            self.taken, self.swapped = 0, {}
+        pick = int(rng.integers(self.taken, self.size))
+        position = self.swapped.get(pick, pick)
+        passed_over = self.swapped.pop(self.taken, self.taken)  # slot `taken` is never read again in this pass
+        if pick != self.taken:
+            self.swapped[pick] = passed_over
+        self.taken += 1
+        return self.rank + position * self.world_size
+
+
 class MixedWindowStream(torch.utils.data.IterableDataset):
     """An endless, seeded stream of pre-training windows: real ones with probability `1 - synthetic_ratio`,
     synthetic ones otherwise.
 
     Real windows are read one at a time, by index, from `real_windows` (any map-style dataset of aligned windows,
     e.g. a memory-mapped `datasets.Dataset` from `align_corpus`, ideally `.with_format("numpy")`): the corpus is never
-    loaded whole. Indices are drawn uniformly with replacement. Synthetic windows come from `generators`, chosen with
-    probabilities proportional to `weights`, z-scored per window (unless `normalization="none"`).
+    loaded whole. Each rank reads only its own shard of the corpus, the rows `rank, rank + world_size, ...` (so the
+    processes of a data-parallel run never share a real window, and every shard spans all sources of a corpus ordered
+    by source), in passes: each pass is a fresh random permutation of the shard, walked in order, so no window repeats
+    within a pass. Synthetic windows come from `generators`, chosen with probabilities proportional to `weights`,
+    z-scored per window (unless `normalization="none"`).
 
     Every window is a function of `(seed, rank, DataLoader worker id)` and its position in the stream: the same
     arguments give the same stream, and each rank (Accelerate process) and each DataLoader worker draws its own.
+    (DataLoader workers of one rank walk the same shard independently; the pre-training loop builds its batches from
+    :meth:`windows` with its own seeds instead.)
 
     Yields:
-        `{"input_values": (1, context_length) float32, "patch_mask": (num_patches,) int64, "source_id": () int64}`;
-        `source_id` 0 is a real window, `i >= 1` generator `i - 1` (:meth:`settings` lists them in order).
+        `{"input_values": (1, context_length) float32, "patch_mask": (num_patches,) int64, "source_id": () int64,
+        "example_id": () int64}`; `source_id` 0 is a real window, `i >= 1` generator `i - 1` (:meth:`settings` lists
+        them in order); `example_id` is a real window's row in `real_windows`, -1 for a synthetic one.
     """
 
     def __init__(
@@ -102,6 +138,11 @@ class MixedWindowStream(torch.utils.data.IterableDataset):
             raise ValueError(f"`seed` must be a non-negative integer, got {seed!r}.")
         if not (isinstance(world_size, (int, np.integer)) and world_size >= 1 and 0 <= rank < world_size):
             raise ValueError(f"Need 0 <= rank < world_size, got rank={rank!r}, world_size={world_size!r}.")
+        if real_windows is not None and synthetic_ratio < 1.0 and len(real_windows) < world_size:
+            raise ValueError(
+                f"`real_windows` has {len(real_windows)} windows, fewer than the {world_size} processes that each read "
+                "their own shard of it; use a larger corpus, fewer processes, or synthetic_ratio=1."
+            )
         if normalization not in ("zscore", "none"):
             raise ValueError(f"`normalization` must be 'zscore' or 'none', got {normalization!r}.")
         if generators is None:
@@ -143,6 +184,8 @@ class MixedWindowStream(torch.utils.data.IterableDataset):
             "normalization": self.normalization,
             "seed": self.seed,
             "world_size": self.world_size,
+            # how real windows are drawn (since this setting exists; before, uniformly with replacement by every rank)
+            "real_sampling": REAL_SAMPLING,
             "sources": ["real", *(g.name for g in self.generators)],
             "generators": [{"weight": float(w), **g.settings()} for g, w in zip(self.generators, self.weights)],
         }
@@ -182,17 +225,24 @@ class MixedWindowStream(torch.utils.data.IterableDataset):
         for callers that derive the randomness themselves, e.g. the pre-training loop, which makes every part of a
         run a function of its position so that a resumed run is exact."""
         synthetic = _SyntheticSource(self.generators, self.weights, self.sampling_rate, self.context_length)
+        shard = None if self.real_windows is None else _ShardPasses(len(self.real_windows), self.rank, self.world_size)
         full_mask = torch.ones(self.num_patches, dtype=torch.long)
         while True:
             if rng.random() < self.synthetic_ratio:
                 window, generator_index = synthetic.next(rng)
                 window = _zscore(window) if self.normalization == "zscore" else window
                 values, mask = torch.from_numpy(np.ascontiguousarray(window)[None]), full_mask.clone()
-                source = generator_index + 1
+                source, row = generator_index + 1, -1
             else:
-                values, mask = self._real_window(int(rng.integers(len(self.real_windows))))
+                row = shard.next(rng)
+                values, mask = self._real_window(row)
                 source = 0
-            yield {"input_values": values, "patch_mask": mask, "source_id": torch.tensor(source, dtype=torch.long)}
+            yield {
+                "input_values": values,
+                "patch_mask": mask,
+                "source_id": torch.tensor(source, dtype=torch.long),
+                "example_id": torch.tensor(row, dtype=torch.long),
+            }
 
 
 class SyntheticWindowStream(MixedWindowStream):
@@ -227,4 +277,4 @@ class SyntheticWindowStream(MixedWindowStream):
         )
 
 
-__all__ = ["MixedWindowStream", "SyntheticWindowStream"]
+__all__ = ["REAL_SAMPLING", "MixedWindowStream", "SyntheticWindowStream"]

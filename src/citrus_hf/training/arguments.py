@@ -333,7 +333,8 @@ class PretrainArguments:
         default=0.0,
         metadata={
             "help": "share of synthetic training windows (citrus_hf.data.synthetic): 0 trains on the corpus alone, in "
-            "epochs; 1 on synthetic windows alone (no training corpus is read); validation is always on the real split"
+            "epochs; above 0 each process mixes them with real windows of its own shard of the corpus, in random passes; "
+            "1 on synthetic windows alone (no training corpus is read); validation is always on the real split"
         },
     )
     synthetic_generators: dict[str, Any] = field(
@@ -402,7 +403,11 @@ class PretrainArguments:
     )
     num_workers: int = field(default=0, metadata={"help": "data loader worker processes"})
     log_sample_ids: bool = field(
-        default=False, metadata={"help": "write the example ids each process trained on to sample_ids_rank{R}.jsonl"}
+        default=False,
+        metadata={
+            "help": "write the example ids (corpus rows) each process trained on to sample_ids_rank{R}.jsonl, one line "
+            "per batch; with synthetic windows also their sources, and id -1 for a synthetic window"
+        },
     )
     show_progress: bool = field(default=True, metadata={"help": "a progress bar on the main process"})
 

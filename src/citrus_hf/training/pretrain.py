@@ -14,11 +14,17 @@ memory-mapped Arrow file in the datasets cache; training reads batches from that
 RAM.
 
 Synthetic windows (`synthetic_ratio` > 0): training reads the mixed stream of `citrus_hf.training.stream` instead of
-epochs over the corpus, each process its own, resumable exactly; `synthetic_ratio=1` reads no training corpus.
+epochs over the corpus, each process its own, resumable exactly; its real windows come from the process's own shard
+of the corpus (rows `rank, rank + world_size, ...`), in random passes without repeats within a pass;
+`synthetic_ratio=1` reads no training corpus.
 Validation always uses the real validation split. The run's summary (`pretraining_summary.json`) records the
 synthetic share and generator settings, the training loss at every log, and at every evaluation the held-out loss
 with the loss of predicting the mean target (the level of a model that learnt nothing), which
-`citrus_hf.training.curves` plots.
+`citrus_hf.training.curves` plots. A stopped or killed run resumed from a checkpoint records the curves of the
+uninterrupted run (the curves so far and the loss summed since the last log are part of the checkpoint), and its
+`sample_ids_rank{R}.jsonl` is cut back to the checkpoint's step. Results are bit-identical for the same seed, settings
+and torch thread count (the backward pass's parallel sums round differently with another count): the summary and
+every checkpoint record the thread count and torch version, and a resume with another thread count says so.
 """
 
 from __future__ import annotations
@@ -138,7 +144,8 @@ class PretrainResult:
     at every evaluation, and the loss of predicting the mean masked target on that batch (the objective head's
     `baseline_loss`, CiTrus models only). `num_train_windows` counts the real training windows (0 with
     `synthetic_ratio=1`); `synthetic_stream` holds the stream's settings and generators when `synthetic_ratio > 0`;
-    `pretraining_objective` is the CiTrus config's (None for other models).
+    `pretraining_objective` is the CiTrus config's (None for other models); `environment` what the results depend on
+    beyond the settings (`run_environment`: torch version and thread count).
     """
 
     output_dir: str
@@ -154,6 +161,7 @@ class PretrainResult:
     synthetic_ratio: float = 0.0
     synthetic_stream: dict[str, Any] | None = None
     pretraining_objective: str | None = None
+    environment: dict[str, Any] = field(default_factory=dict)
     model: torch.nn.Module | None = field(default=None, repr=False)
 
     @property
@@ -222,18 +230,46 @@ def not_learning_yet(step: int, max_steps: int, held_out: float, baseline: float
 
 
 class TrainingProgress:
-    """Where the loop is (optimizer steps, epoch, batches consumed in the epoch); saved with every checkpoint."""
+    """Where the loop is, saved with every checkpoint: optimizer steps, epoch, batches consumed in the epoch, and what
+    the run's record needs to continue as if never stopped: the curves so far and, per process, the training loss
+    summed since the last log (`running_losses`) over `running_count` micro-steps.
+
+    A checkpoint written before the record was part of it loads with `restored_record` False: the run then continues
+    from an empty running loss, and `pretrain` takes the earlier curves from the run's summary, if any.
+    """
 
     def __init__(self):
         self.step = 0
         self.epoch = 0
         self.batches_in_epoch = 0
+        self.running_losses: list[float] = []
+        self.running_count = 0
+        self.curves: dict[str, list[tuple[int, float]]] = {name: [] for name in SUMMARY_CURVES}
+        self.restored_record = False
 
-    def state_dict(self) -> dict[str, int]:
-        return {"step": self.step, "epoch": self.epoch, "batches_in_epoch": self.batches_in_epoch}
+    def state_dict(self) -> dict[str, Any]:
+        # plain ints, floats, lists and dicts: `checkpoint_problems` reads the file with `weights_only=True`
+        return {
+            "step": self.step,
+            "epoch": self.epoch,
+            "batches_in_epoch": self.batches_in_epoch,
+            "running_losses": [float(loss) for loss in self.running_losses],
+            "running_count": self.running_count,
+            "curves": {
+                name: [[int(step), float(value)] for step, value in curve] for name, curve in self.curves.items()
+            },
+        }
 
-    def load_state_dict(self, state: dict[str, int]) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         self.step, self.epoch, self.batches_in_epoch = state["step"], state["epoch"], state["batches_in_epoch"]
+        self.restored_record = "curves" in state
+        if self.restored_record:
+            self.running_losses = [float(loss) for loss in state["running_losses"]]
+            self.running_count = int(state["running_count"])
+            self.curves = {
+                name: [(int(step), float(value)) for step, value in state["curves"].get(name, [])]
+                for name in SUMMARY_CURVES
+            }
 
 
 def citrus_loss(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -543,7 +579,7 @@ def pretrain(
     progress = TrainingProgress()
     accelerator.register_for_checkpointing(progress)
     if resume_dir is not None:
-        check_resumable(resume_dir, args, accelerator.num_processes)
+        check_resumable(resume_dir, args, accelerator.num_processes, warn=accelerator.is_main_process)
         try:
             accelerator.load_state(str(resume_dir))
         except RuntimeError as error:  # torch's load_state_dict: another architecture (missing keys, sizes)
@@ -571,7 +607,7 @@ def pretrain(
     resumed_at = progress.step
     loop = PretrainingLoop(args, accelerator, model, optimizer, scheduler, loss_fn, held_out, plot=is_citrus)
     curves = loop.run(training, progress)
-    if resume_dir is not None:  # the curves of the run so far, up to the checkpoint, come first
+    if resume_dir is not None and not progress.restored_record:  # an older checkpoint: the summary's earlier curves
         curves = {name: _earlier_curve(args.output_dir, name, resumed_at) + curve for name, curve in curves.items()}
     completed = progress.step >= args.max_steps
     accelerator.wait_for_everyone()
@@ -591,6 +627,7 @@ def pretrain(
         synthetic_ratio=args.synthetic_ratio,
         synthetic_stream=None if training.stream is None else training.stream.settings(),
         pretraining_objective=config.pretraining_objective if is_citrus else None,
+        environment=run_environment(),
         model=accelerator.unwrap_model(model),
     )
     if accelerator.is_main_process:
@@ -641,9 +678,18 @@ def resume_settings(args: PretrainArguments, num_processes: int) -> dict[str, An
     )
 
 
-def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: int) -> None:
+def run_environment() -> dict[str, Any]:
+    """What a run's results depend on beyond its settings, recorded in its summary and checkpoints: the torch version
+    and thread count (the backward pass's parallel sums round differently with another count)."""
+    return {"torch_version": torch.__version__, "torch_threads": torch.get_num_threads()}
+
+
+def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: int, warn: bool = True) -> None:
     """Refuse a resume whose settings differ from those of the run that wrote the checkpoint (recorded beside it since
-    this check exists): its batches, model or schedule would differ from the uninterrupted run's."""
+    this check exists): its batches, model or schedule would differ from the uninterrupted run's.
+
+    A resume with another torch thread count or version (`run_environment`) is allowed, with a warning when `warn`:
+    it continues the same run, but no longer bit for bit."""
     recorded_file = resume_dir / RUN_SETTINGS_FILE
     if not recorded_file.is_file():
         return
@@ -659,6 +705,18 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
         raise ValueError(
             f"The checkpoint {resume_dir} was written by a run with other settings: {'; '.join(differences)}. Resume "
             "with the run's settings (an exact continuation), or start a new --output-dir."
+        )
+    environment = run_environment()
+    changed = [
+        f"{key.replace('_', ' ')} {environment[key]} (the run: {recorded[key]})"
+        for key in environment
+        if key in recorded and recorded[key] != environment[key]
+    ]
+    if changed and warn:
+        logger.warning(
+            f"Resuming {resume_dir} with {' and '.join(changed)}: the resumed run is then not bit-identical to an "
+            "uninterrupted one (sums round differently); resume with the run's thread count (OMP_NUM_THREADS) and torch "
+            "version to keep it exact."
         )
 
 
@@ -755,7 +813,8 @@ SUMMARY_CURVES = {"train": "train_losses", "eval": "eval_losses", "baseline": "e
 
 
 def _earlier_curve(output_dir: str | os.PathLike, name: str, last_step: int) -> list[tuple[int, float]]:
-    """The points of curve `name` up to step `last_step` (where the run resumed) that its summary recorded."""
+    """The points of curve `name` up to step `last_step` (where the run resumed) that its summary recorded: the
+    earlier curve of a run resumed from a checkpoint that does not hold it (written before it was part of one)."""
     summary_path = Path(output_dir) / SUMMARY_FILE
     if not summary_path.is_file():
         return []
@@ -763,10 +822,31 @@ def _earlier_curve(output_dir: str | os.PathLike, name: str, last_step: int) -> 
     return [(int(step), float(loss)) for step, loss in points if int(step) <= last_step]
 
 
+def _cut_sample_log(path: Path, start_step: int) -> None:
+    """Keep only the lines of the sample log `path` for optimizer steps before `start_step`, where the run (re)starts:
+    a run resumed from an earlier checkpoint, or started afresh in the folder, logs the later steps again."""
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line)["step"] < start_step:
+                kept.append(line + "\n")
+        except (ValueError, KeyError, TypeError):  # a line cut short by a killed process
+            continue
+    path.write_text("".join(kept))
+
+
 class PretrainingLoop:
     """The optimisation loop from where `progress` stands to `stop_after_steps` (or `max_steps`): micro-steps with
     gradient accumulation, and at optimizer steps the logs, evaluations, figures and checkpoints the settings ask for.
-    `run` returns the curves `{"train": [(step, loss)], "eval": [...], "baseline": [...]}` of this call."""
+    `run` returns the curves `{"train": [(step, loss)], "eval": [...], "baseline": [...]}`: those `progress` brought
+    from its checkpoint, then this call's.
+
+    Logs and evaluations happen on the `logging_steps` / `eval_steps` grid and at `max_steps`, never because the run
+    stops early (`stop_after_steps`): a stopped and resumed run records the uninterrupted run's points. The stop step
+    still gets its checkpoint.
+    """
 
     def __init__(self, args, accelerator, model, optimizer, scheduler, loss_fn, held_out: HeldOutLoss, plot: bool):
         self.args, self.accelerator = args, accelerator
@@ -777,9 +857,23 @@ class PretrainingLoop:
             self.writer = accelerator.get_tracker("tensorboard", unwrap=True)
         self.guard = NonFiniteLossGuard(args, accelerator)
         self.stop_at = args.stop_after_steps or args.max_steps
-        self.curves: dict[str, list[tuple[int, float]]] = {"train": [], "eval": [], "baseline": []}
+        self.progress = TrainingProgress()
         self.running_loss, self.running_count = torch.zeros((), device=accelerator.device), 0
         self.warned_not_learning = False
+
+    @property
+    def curves(self) -> dict[str, list[tuple[int, float]]]:
+        return self.progress.curves
+
+    def _continue_record(self, progress: TrainingProgress) -> None:
+        """Take over the curves and this process's running loss from `progress` (a checkpoint's, or a fresh one)."""
+        self.progress = progress
+        if progress.running_losses:
+            losses, rank = progress.running_losses, self.accelerator.process_index
+            # one per process; a checkpoint of another process count (only from before `check_resumable`) gets the mean
+            loss = losses[rank] if len(losses) == self.accelerator.num_processes else sum(losses) / len(losses)
+            self.running_loss.fill_(loss)
+        self.running_count = progress.running_count
 
     def run(self, training: TrainingBatches, progress: TrainingProgress) -> dict[str, list[tuple[int, float]]]:
         from tqdm.auto import tqdm
@@ -793,10 +887,13 @@ class PretrainingLoop:
             disable=not (args.show_progress and accelerator.is_local_main_process),
             dynamic_ncols=True,
         )
+        self._continue_record(progress)
         sample_log = None
         if args.log_sample_ids:
             Path(args.output_dir).mkdir(parents=True, exist_ok=True)
-            sample_log = open(Path(args.output_dir) / f"sample_ids_rank{accelerator.process_index}.jsonl", "a")
+            path = Path(args.output_dir) / f"sample_ids_rank{accelerator.process_index}.jsonl"
+            _cut_sample_log(path, progress.step)
+            sample_log = open(path, "a")
         self.model.train()
         try:
             while progress.step < self.stop_at:
@@ -804,9 +901,10 @@ class PretrainingLoop:
                     self.micro_step(batch, progress.step + 1)
                     progress.batches_in_epoch += 1
                     if sample_log is not None:
-                        ids = {"ids": batch["example_id"].tolist()} if "example_id" in batch else {}
-                        ids = ids or {"sources": batch["source_id"].tolist()}
-                        sample_log.write(json.dumps({"step": progress.step, **ids}) + "\n")
+                        entry = {"step": progress.step, "ids": batch["example_id"].tolist()}
+                        if "source_id" in batch:  # the stream: ids are rows of the corpus, -1 for synthetic windows
+                            entry["sources"] = batch["source_id"].tolist()
+                        sample_log.write(json.dumps(entry) + "\n")
                     if not accelerator.sync_gradients:
                         continue
                     progress.step += 1
@@ -840,7 +938,7 @@ class PretrainingLoop:
 
     def after_optimizer_step(self, step: int, progress_bar) -> None:
         args, accelerator = self.args, self.accelerator
-        last = step == self.stop_at
+        last = step == args.max_steps
         if step % args.logging_steps == 0 or last:
             self.guard.stop_if_loss_broke()
             mean_loss = float(accelerator.reduce(self.running_loss / self.running_count, reduction="mean"))
@@ -855,7 +953,7 @@ class PretrainingLoop:
             self.evaluate(step)
         if self.writer is not None and step % args.plot_steps == 0:
             self.plot(step)
-        if step % args.save_steps == 0 or last:
+        if step % args.save_steps == 0 or step == self.stop_at:
             self.save_checkpoint(step)
 
     def evaluate(self, step: int) -> None:
@@ -888,6 +986,9 @@ class PretrainingLoop:
 
     def save_checkpoint(self, step: int) -> None:
         self.guard.stop_if_loss_broke()
+        # the loss summed since the last log, of every process (the main process writes the progress file)
+        self.progress.running_losses = self.accelerator.gather(self.running_loss.detach().reshape(1)).tolist()
+        self.progress.running_count = self.running_count
         output_dir = Path(self.args.output_dir)
         folder = output_dir / "checkpoints" / f"{CHECKPOINT_PREFIX}{step}"
         try:
@@ -920,9 +1021,8 @@ class PretrainingLoop:
             config.save_pretrained(str(folder))
             CiTrusFeatureExtractor.from_config(config).save_pretrained(str(folder))
         if self.accelerator.is_main_process:  # what an exact resume must repeat (`check_resumable`)
-            (folder / RUN_SETTINGS_FILE).write_text(
-                json.dumps(resume_settings(self.args, self.accelerator.num_processes), indent=2, default=str)
-            )
+            settings = resume_settings(self.args, self.accelerator.num_processes) | run_environment()
+            (folder / RUN_SETTINGS_FILE).write_text(json.dumps(settings, indent=2, default=str))
 
 
 class NonFiniteLossGuard:
@@ -984,4 +1084,5 @@ __all__ = [
     "checkpoints_in",
     "is_pretrained_model_dir",
     "pretrain",
+    "run_environment",
 ]
