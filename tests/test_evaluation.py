@@ -319,6 +319,8 @@ def test_resume_reuses_runs_only_of_the_same_weights(tmp_path):
         )
         run_protocol(config)
         lines = (tmp_path / "evaluation" / "runs.jsonl").read_text().splitlines()
+        assert all(json.loads(line)["torch_version"] == torch.__version__ for line in lines)
+        assert all(isinstance(json.loads(line)["torch_threads"], int) for line in lines)
         return [json.loads(line)["arm"] for line in lines]
 
     save_checkpoint(0)

@@ -529,6 +529,8 @@ def test_finetuned_classifier_beats_chance_on_real_har(tmp_path):
     assert model.config.id2label[0] == "Standing" and model.config.normalization == "fixed"
     saved = json.loads((tmp_path / "har" / "finetune_results.json").read_text())
     assert saved["test_metrics"]["accuracy"] == pytest.approx(result.test_metrics["accuracy"])
+    # what the result depends on beyond the arguments: the thread count enters training's parallel sums
+    assert saved["environment"] == {"torch_version": torch.__version__, "torch_threads": torch.get_num_threads()}
 
 
 def test_pretraining_that_learns_nothing_says_so(tmp_path, capsys):

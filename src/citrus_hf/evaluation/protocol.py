@@ -53,7 +53,7 @@ from ..training.metrics import (
     dumps_strict,
     metrics_as_numbers,
 )
-from ..training.pretrain import SUMMARY_FILE, PretrainArguments, is_pretrained_model_dir, pretrain
+from ..training.pretrain import SUMMARY_FILE, PretrainArguments, is_pretrained_model_dir, pretrain, run_environment
 from .arms import ARMS, CLASSICAL_BASELINE, CiTrusArm, DatasetContext, PatchTSTArm
 from .records import field_problem
 from .report import write_report
@@ -309,6 +309,8 @@ def _run_record(
         "signature": signature,
         "data": context.data,
         **({"alignment": alignment} if alignment else {}),
+        # a run fitted with another thread count (a resume on another machine) is not bit for bit the same run
+        **run_environment(),
     }
 
 

@@ -42,7 +42,7 @@ from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME
 from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME
 from .arguments import FinetuneArguments, TrainerSettings
 from .metrics import check_metric_for_task, dumps_strict
-from .pretrain import SUMMARY_FILE
+from .pretrain import SUMMARY_FILE, run_environment
 from .recipes import (
     MIN_VALIDATION_PER_CLASS,
     MIN_VALIDATION_REGRESSION,
@@ -272,6 +272,8 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         # the labelled windows drawn: indices into the training pool (the train split less a carved validation)
         "train_indices": chosen.tolist(),
         "recipe_details": outcome.details,
+        # the torch version and thread count: training's parallel sums round differently with another thread count
+        "environment": run_environment(),
     }
     (output_dir / RESULTS_FILE).write_text(dumps_strict(summary, indent=2))
     return result
