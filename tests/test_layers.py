@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -103,6 +104,51 @@ def test_help_of_every_command_imports_no_torch(command):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True"]
+
+
+@pytest.mark.parametrize(
+    ("preset", "torch_first", "others", "threads", "expected"),
+    [
+        (None, False, 1.0, "all", "PASSIVE"),  # a busy core and torch on every core: its threads would wait spinning
+        (None, False, 0.0, "all", "unset"),  # free cores: spinning is faster
+        (None, False, 1.0, "1", "unset" if (os.cpu_count() or 1) > 1 else "PASSIVE"),  # a core to spare
+        ("ACTIVE", False, 1.0, "all", "ACTIVE"),  # the user's choice
+        (None, True, 1.0, "all", "unset"),  # torch already loaded: too late to matter
+    ],
+)
+def test_citrus_command_lets_openmp_threads_wait_passively_on_busy_cores(
+    preset, torch_first, others, threads, expected
+):
+    """`citrus` sets `OMP_WAIT_POLICY=PASSIVE` before torch loads when other programs are running and torch's threads
+    would not all get a core (spinning threads made fits 3-30x slower beside other work, and are faster on free
+    cores), keeps a policy the user chose, and leaves the variable alone once torch is loaded."""
+    environment = {key: value for key, value in os.environ.items() if key not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+    if preset:
+        environment["OMP_WAIT_POLICY"] = preset
+    environment["OMP_NUM_THREADS"] = str(len(os.sched_getaffinity(0))) if threads == "all" else threads
+    code = (
+        ("import torch\n" if torch_first else "") + "import contextlib, io, os\n"
+        "import citrus_hf.commands.main as m\n"
+        f"m.runnable_elsewhere_now = lambda: {others}\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    m.main(['--version'])\n"
+        "print(os.environ.get('OMP_WAIT_POLICY', 'unset'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT, env=environment
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [expected]
+
+
+def test_runnable_elsewhere_reads_the_machines_running_count():
+    from citrus_hf.commands.main import runnable_elsewhere_now
+
+    others = runnable_elsewhere_now(samples=3, gap_seconds=0.001)
+    if Path("/proc/loadavg").is_file():
+        assert others is not None and others >= 0
+    else:
+        assert others is None
 
 
 def test_python_dash_m_commands_runs_the_citrus_command():
