@@ -29,7 +29,7 @@ the simulator's fixed cost is paid once per recording (a real corpus, too, holds
 
 The streams (:mod:`citrus_hf.data.streams`, torch iterable datasets; this module needs only numpy) yield
 ``{"input_values": (1, context_length) float32, "patch_mask": (num_patches,) int64, "source_id":
-() int64}`` windows at the model's rate, z-scored per window like :class:`CiTrusFeatureExtractor`'s default, ready
+() int64, "example_id": () int64}`` windows (``example_id``: a real window's row, -1 for a synthetic one) at the model's rate, z-scored per window like :class:`CiTrusFeatureExtractor`'s default, ready
 for the pre-training loop. They are seeded: the same ``(seed, rank, DataLoader worker)`` gives the same stream, and
 different ranks or workers get independent streams. A stream restarts from its beginning when iterated again (to
 continue a run after a restart with fresh windows, pass another seed).
@@ -39,7 +39,7 @@ Quick start::
     from citrus_hf.data.streams import MixedWindowStream, SyntheticWindowStream
 
     synthetic = SyntheticWindowStream(sampling_rate=50, context_length=500, patch_length=10, seed=0)
-    window = next(iter(synthetic))          # {"input_values": (1, 500), "patch_mask": (50,), "source_id": ()}
+    window = next(iter(synthetic))  # {"input_values": (1, 500), "patch_mask": (50,), "source_id": (), "example_id": ()}
     mixed = MixedWindowStream(aligned_corpus, synthetic_ratio=0.3, sampling_rate=50, context_length=500,
                               patch_length=10, seed=0, rank=accelerator.process_index,
                               world_size=accelerator.num_processes)
@@ -64,8 +64,10 @@ import numpy as np
 
 from .._extras import MissingExtraError, check_installed, is_installed
 
-#: Version of the stream's output format and sampling scheme (bumped when a seed would give other windows).
-STREAM_VERSION = "1.0"
+#: Version of the stream's output format and sampling scheme (bumped when a seed would give other windows). 1.1: a
+#: mixed stream's real windows come from the rank's own shard in passes without replacement (1.0: uniformly with
+#: replacement from the whole corpus by every rank), and every window carries `example_id`.
+STREAM_VERSION = "1.1"
 
 SYNTHETIC_EXTRA_HINT = "pip install 'citrus-hf[synthetic]'"
 
