@@ -294,3 +294,27 @@ def test_the_ridge_refuses_non_finite_values_and_no_penalties():
         fit_ridge(features, np.r_[np.nan, np.ones(9)])
     with pytest.raises(ValueError, match="`alphas` is empty"):
         fit_ridge(features, targets, alphas=())
+
+
+def _svd_spectrum(design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    u, singular_values, _ = np.linalg.svd(design, full_matrices=False)
+    return u, singular_values**2
+
+
+def test_tall_design_ridge_equals_the_svd_route_also_when_rank_deficient(monkeypatch):
+    """More examples than features (`--label-budget all` on a large set) go through the features' Gram matrix
+    instead of a thin SVD (4x faster at 6,000 x 3,000): the same penalty is chosen and the read-out is the SVD's to
+    rounding, with a duplicated column (an eigenvalue of 0) and a constant one."""
+    from citrus_hf.training import probe
+
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((400, 60)) * rng.uniform(0.1, 10, 60) + rng.uniform(-5, 5, 60)
+    features[:, 3] = 2 * features[:, 2]
+    features[:, 7] = 1.5
+    targets = np.eye(3)[rng.integers(0, 3, 400)] + 0.1 * features[:, :1]
+    readout = probe.fit_ridge(features, targets)
+    monkeypatch.setattr(probe, "_left_spectrum", _svd_spectrum)
+    reference = probe.fit_ridge(features, targets)
+    assert readout.alpha == reference.alpha
+    np.testing.assert_allclose(readout.loo_errors, reference.loo_errors, rtol=1e-10)
+    np.testing.assert_allclose(readout.predict(features), reference.predict(features), atol=1e-10)

@@ -179,13 +179,27 @@ def _left_spectrum(design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     memory fell from 0.49 to 0.19 GB. Eigenvalues come out accurate to about `1e-16` of the largest;
     the smallest penalty, `1e-4` of the mean, dwarfs that, so the read-out is the SVD's to rounding. Directions of
     eigenvalue 0 (the centring's, and any beyond the design's rank) get `s2 = 0` and add nothing: `X^T u = 0` there.
+
+    A tall design (n >= p: `--label-budget all` on a large set) goes the other way round, through its `(p, p)` Gram
+    matrix: `X^T X = V S^2 V^T`, then `u = X V / s`, two `n p^2` matrix products where the thin SVD bidiagonalises the
+    design (6,000 x 3,000: 8.6 s against 36.3 s; 10,000 windows of 9,216 features took 476 s by SVD). Directions of
+    eigenvalue below `1e-12` of the largest get `s2 = 0` and a zero column, as a rank-deficient SVD's would add
+    nothing: their shrinkage factor is 0 to that precision, and dividing by their tiny `s` would only amplify rounding.
     """
     n, p = design.shape
     if p <= n:
-        u, s, _ = np.linalg.svd(design, full_matrices=False)
-        return u, s**2
+        eigenvalues, v = np.linalg.eigh(design.T @ design)
+        negligible = eigenvalues <= _NEGLIGIBLE_EIGENVALUE * max(float(eigenvalues[-1]), 0.0)
+        s2 = np.where(negligible, 0.0, eigenvalues)
+        u = design @ v
+        u /= np.sqrt(np.where(negligible, np.inf, s2))  # a negligible direction's column becomes 0
+        return u, s2
     eigenvalues, u = np.linalg.eigh(design @ design.T)
     return u, np.clip(eigenvalues, 0.0, None)
+
+
+# Eigenvalues of a tall design's Gram matrix below this share of the largest count as 0 (see `_left_spectrum`).
+_NEGLIGIBLE_EIGENVALUE = 1e-12
 
 
 def class_codes(labels: np.ndarray, num_classes: int) -> np.ndarray:
