@@ -655,10 +655,13 @@ def test_a_runs_file_cut_short_is_repaired_and_a_bad_record_is_named_by_line(tmp
         assert ("field 'seed' is missing" in errors) == (line != "[]") and errors.count("\n") == 1, errors
 
 
-def test_channel_statistics_batched_matches_row_by_row_and_names_the_row():
+def test_channel_statistics_batched_matches_row_by_row_and_names_the_row(monkeypatch):
     """The statistics read the column a batch at a time (`Array2D` decodes row by row ~100x slower): same mean and
     std as the row-by-row definition over fixed-shape rows beyond one batch and over rows of different lengths, and
     a NaN past the first batch is named by its own row."""
+    from citrus_hf.data import alignment
+
+    monkeypatch.setattr(alignment, "_STATISTICS_BATCH_SAMPLES", 500 * 60)  # batches of 500 rows of 2 x 30 samples
     rng = np.random.default_rng(3)
     # float32 rows: the numpy format returns float32 for these columns either way
     fixed = [(rng.standard_normal((2, 30)) * [[1.0], [5.0]] + [[0.0], [2.0]]).astype(np.float32) for _ in range(1300)]

@@ -196,3 +196,14 @@ def test_matching_label_maps_load_without_a_warning(saved, caplog):
         config = CiTrusConfig.from_pretrained(saved, label2id={"rest": "0", "walk": "1", "run": "2"})
     assert not _warnings(caplog, "label2id")
     assert config.id2label == LABELS
+
+
+def test_transformers_placeholder_label2id_is_rebuilt_without_a_warning(tmp_path, caplog):
+    """`from_pretrained(encoder, num_labels=3, id2label=...)` leaves transformers' placeholders ("LABEL_0": 0, ...) in
+    `label2id`: rebuilt from `id2label` without telling the user about entries they never wrote."""
+    CiTrusModel(tiny_config()).save_pretrained(tmp_path)
+    names = {0: "run", 1: "walk", 2: "rest"}
+    with caplog.at_level("WARNING"):
+        model = CiTrusForSequenceClassification.from_pretrained(tmp_path, num_labels=3, id2label=names)
+    assert model.config.label2id == {"run": 0, "walk": 1, "rest": 2}
+    assert not _warnings(caplog, "`label2id` disagrees with `id2label`")

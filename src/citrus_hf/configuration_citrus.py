@@ -400,6 +400,10 @@ def reconcile_label2id(config: PreTrainedConfig) -> None:
     if not stale and not unlisted:
         return
     config.label2id = {name: index for index, name in id2label.items()}
+    if stale and all(name == f"LABEL_{_label_index(index)}" for name, index in stale.items()):
+        # transformers' placeholder names ("LABEL_0": 0, ...), left by `num_labels=` beside a given `id2label`: nothing
+        # a user wrote was stale
+        return
     problems = ([f"stale entries {stale}"] if stale else []) + ([f"no entry for {unlisted}"] if unlisted else [])
     logger.warning(
         f"`label2id` disagrees with `id2label` ({'; '.join(problems)}). `id2label` names the head's outputs and wins: "

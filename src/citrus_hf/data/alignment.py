@@ -370,11 +370,20 @@ def channel_statistics(dataset, nan_policy: str = "raise") -> tuple[list[float],
     return mean.tolist(), std.tolist()
 
 
-def _signals_in_batches(dataset, batch_size: int = 1024):
+# Samples read at a time by `channel_statistics` (32 MB in float64).
+_STATISTICS_BATCH_SAMPLES = 4_000_000
+
+
+def _signals_in_batches(dataset):
     """`(first row, signals (rows, channels, samples) float64)` over a split's `input_values`, a batch of rows of one
-    shape at a time. Why batches: `datasets` decodes an `Array2D` row by row about 100x slower than a batch (100k rows
-    of 1 s took 18 s in `citrus finetune`'s start); rows of different lengths come one at a time."""
+    shape at a time, about `_STATISTICS_BATCH_SAMPLES` samples per batch (at least one row). Why batches:
+    `datasets` decodes an `Array2D` row by row about 100x slower than a batch (100k rows of 1 s took 18 s in `citrus
+    finetune`'s start); rows of different lengths come one at a time."""
     column = dataset.with_format("numpy", columns=["input_values"])
+    if len(column) == 0:
+        return
+    row_samples = max(1, np.size(column[0]["input_values"]))
+    batch_size = max(1, _STATISTICS_BATCH_SAMPLES // row_samples)
     for start in range(0, len(column), batch_size):
         values = column[start : start + batch_size]["input_values"]
         if isinstance(values, np.ndarray) and values.dtype != object:

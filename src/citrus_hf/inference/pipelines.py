@@ -557,7 +557,13 @@ class _RecordingProgress:
     def __init__(self, duration: float, delay: float):
         self.total = max(1, math.ceil(duration))
         self.done = 0
-        self.bar = logging.tqdm(total=self.total, desc="recording", unit="s", delay=delay)
+        # seconds of recording done and left, time spent and to come; no rate ("12.3s/s" read as a typo)
+        self.bar = logging.tqdm(
+            total=self.total,
+            desc="recording",
+            delay=delay,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} s [{elapsed}<{remaining}]",
+        )
 
     def advance(self, seconds: float) -> None:
         """The windows up to `seconds` of the recording have run."""

@@ -333,7 +333,7 @@ class PretrainArguments:
         default=0.0,
         metadata={
             "help": "share of synthetic training windows (citrus_hf.data.synthetic): 0 trains on the corpus alone, in "
-            "epochs; above 0 each process mixes them with real windows of its own shard of the corpus, in random passes; "
+            "epochs; above 0 each process mixes them with real windows drawn from its own shard of the corpus; "
             "1 on synthetic windows alone (no training corpus is read); validation is always on the real split"
         },
     )
