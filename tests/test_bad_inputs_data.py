@@ -678,3 +678,32 @@ def test_channel_statistics_batched_matches_row_by_row_and_names_the_row(monkeyp
     fixed[1100][1, 4] = np.inf
     with pytest.raises(ValueError, match="Row 1100 of the training split has NaN"):
         channel_statistics(datasets.Dataset.from_dict({"input_values": fixed}, features=features))
+
+
+def test_a_bad_row_is_named_by_its_row_in_the_split_not_in_a_batch(tmp_path):
+    """The split is aligned 64 rows at a time: the extractor's "recording 2" was the third row of a batch, not of the
+    split, so the user looked at the wrong row."""
+    rows = _rows(140, [i % 2 for i in range(140)])
+    rows["input_values"][130] = rows["input_values"][130][:, :2]  # 2 samples: shorter than one patch
+    folder = _save(tmp_path, rows)
+    code, errors = _citrus(
+        "finetune", "--model", "citrus-small", "--dataset", str(folder), "--output-dir", str(tmp_path / "r")
+    )
+    assert code == 2 and "row 130 " in errors and "recording 2 " not in errors, errors
+
+
+def test_a_bad_row_carved_out_for_validation_is_named_by_its_training_row(tmp_path):
+    """A set without a validation split gets one carved out of train: a bad row there is named by its row in the
+    training split the user has, and as carved out of it, not as row k of a "validation split" they never made."""
+    from citrus_hf.data.splits import carved_rows
+
+    rows = _rows(140, [i % 2 for i in range(140)])
+    _, held_out = carved_rows(datasets.Dataset.from_dict(rows), "classification")
+    bad = int(held_out[-1])
+    rows["input_values"][bad] = rows["input_values"][bad][:, :2]
+    folder = _save(tmp_path, rows)
+    code, errors = _citrus(
+        "finetune", "--model", "citrus-small", "--dataset", str(folder), "--output-dir", str(tmp_path / "r")
+    )
+    assert code == 2, errors
+    assert f"The train split's rows carved out for validation: row {bad} " in errors, errors

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +142,7 @@ def align_rows(
     split_channels: bool = False,
     num_proc: int | None = None,
     length: int | None = None,
+    row_numbers: Sequence[int] | None = None,
 ):
     """Align every row of `dataset` with `extractor` (a cached `Dataset.map`); the core of both aligners.
 
@@ -155,6 +158,8 @@ def align_rows(
         num_proc: `Dataset.map` processes.
         length: model samples per window with `alignment="resample"` (see `aligned_length`, the default); the other
             alignments always give the context.
+        row_numbers: what an error calls each row of `dataset` (default: its position): the rows of the user's
+            split that a selection of it (a label budget's draw, a carved pool) holds.
 
     Returns:
         A memory-mapped `datasets.Dataset` with `input_values` `(num_channels, context_length)` float32,
@@ -187,7 +192,7 @@ def align_rows(
         length = aligned_length([dataset], extractor, sampling_rate)
     call_options = {"padding": "max_length", "max_length": length} if resample else {}
 
-    def align(batch: dict[str, Any]) -> dict[str, np.ndarray]:
+    def align(batch: dict[str, Any], indices: list[int]) -> dict[str, np.ndarray]:
         rates = batch["sampling_rate"] if has_rate else [sampling_rate] * len(batch["input_values"])
         recordings, recording_rates, rows = [], [], []
         for row, (values, rate) in enumerate(zip(batch["input_values"], rates)):
@@ -214,7 +219,11 @@ def align_rows(
             aligned["patch_mask"] = np.zeros((0, length // extractor.patch_length), np.int8)
             window_rows = np.zeros(0, dtype=np.int64)
         else:
-            features = extractor(recordings, sampling_rate=recording_rates, return_tensors="np", **call_options)
+            try:
+                features = extractor(recordings, sampling_rate=recording_rates, return_tensors="np", **call_options)
+            except ValueError as error:
+                named = [indices[row] if row_numbers is None else int(row_numbers[indices[row]]) for row in rows]
+                raise _naming_split_rows(error, named) from None
             aligned = {"input_values": features["input_values"], "patch_mask": features["patch_mask"].astype(np.int8)}
             # "window" alignment cuts a recording into several windows; `recording_index` says whose each one is.
             window_rows = np.asarray(rows, dtype=np.int64)
@@ -228,6 +237,7 @@ def align_rows(
     settings = [extractor.to_dict(), sampling_rate, label_column, label_dtype, split_channels, length, call_options]
     return dataset.with_format("numpy", columns=read).map(
         align,
+        with_indices=True,
         batched=True,
         batch_size=64,
         remove_columns=columns,
@@ -236,6 +246,17 @@ def align_rows(
         desc=f"Aligning to {extractor.sampling_rate:g} Hz x {length} samples ({extractor.alignment})",
         new_fingerprint=_aligned_fingerprint(dataset, settings),
     )
+
+
+def _naming_split_rows(error: ValueError, split_rows: list[int]) -> ValueError:
+    """`error` from the extractor with its "recording i" (the i-th recording of one batch of the map) replaced by the
+    row of the split that recording came from (`split_rows[i]`): a too-short row 130 was named "recording 2"."""
+
+    def row_of(match: re.Match) -> str:
+        index = int(match.group(1))
+        return f"row {split_rows[index]}" if index < len(split_rows) else match.group(0)
+
+    return ValueError(re.sub(r"\brecording (\d+)\b", row_of, str(error)))
 
 
 @functools.lru_cache(maxsize=1)
@@ -292,11 +313,13 @@ def align_task_split(
     task: str,
     sampling_rate: float | None = None,
     length: int | None = None,
+    row_numbers: Sequence[int] | None = None,
 ):
     """Align a labelled split to the model input once (a cached `Dataset.map`).
 
     `sampling_rate` is the rate of every row when the split has no `sampling_rate` column; `length` the window length
-    in model samples (pass `aligned_length` of all the set's splits so they share one shape; default: this split's).
+    in model samples (pass `aligned_length` of all the set's splits so they share one shape; default: this split's);
+    `row_numbers` what an error calls each row (`align_rows`).
 
     Returns a `datasets.Dataset` with `input_values` `(channels, length)` float32, `patch_mask`
     `(length // patch_length,)` and `labels` (int64 class or float32 target), formatted as torch tensors.
@@ -311,6 +334,7 @@ def align_task_split(
         label_column=label_column,
         label_dtype=label_dtype,
         length=length,
+        row_numbers=row_numbers,
     )
     return aligned.with_format("torch")
 

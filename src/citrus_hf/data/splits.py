@@ -496,6 +496,10 @@ class TaskSplits:
     label_names: list[str] | None
     num_channels: int
     validation_source: str
+    # where validation was carved out of train: the rows of the training split that `train` and `validation` hold
+    # (what errors call them); None for splits that are the set's own
+    train_rows: np.ndarray | None = None
+    validation_rows: np.ndarray | None = None
 
     def labels(self, split: str = "train") -> np.ndarray:
         dataset = getattr(self, split)
@@ -556,10 +560,11 @@ def load_task_splits(
             f"Dataset {dataset!r} has a sampling_rate column, which gives every row its rate; --sampling-rate is only "
             "for sets without one. Drop --sampling-rate."
         )
-    source = validation_split
+    source, train_rows, validation_rows = validation_split, None, None
     if validation is None:
         _warn_unused_splits(dataset, split_names, {train_split, test_split, validation_split})
-        train, validation = carve_validation_split(train, task, validation_fraction, validation_seed)
+        train_rows, validation_rows = carved_rows(train, task, validation_fraction, validation_seed)
+        train, validation = train.select(train_rows), train.select(validation_rows)
         if len(validation) == 0 and require_validation:
             raise ValueError(
                 f"Dataset {dataset!r} has no {validation_split!r} split and too few recordings per class to carve "
@@ -579,6 +584,8 @@ def load_task_splits(
         label_names=label_names_of(train) if task == "classification" else None,
         num_channels=1 if first.ndim == 1 else first.shape[0],
         validation_source=source,
+        train_rows=train_rows,
+        validation_rows=validation_rows,
     )
 
 
@@ -607,10 +614,16 @@ def _check_distinct_splits(train_split: str, validation_split: str | None, test_
 def carve_validation_split(train, task: str, fraction: float = VALIDATION_FRACTION, seed: int = VALIDATION_SEED):
     """`(pool, validation)` `datasets.Dataset`s carved out of a labelled training split (`carve_validation`, stratified
     by class for classification, whole recordings); validation is empty when no recording can be spared."""
+    pool, held_out = carved_rows(train, task, fraction, seed)
+    return train.select(pool), train.select(held_out)
+
+
+def carved_rows(train, task: str, fraction: float = VALIDATION_FRACTION, seed: int = VALIDATION_SEED):
+    """`(pool rows, validation rows)` of a labelled training split: the row numbers `carve_validation_split`
+    selects."""
     labels = np.asarray(train["label"]) if task == "classification" else None
     groups = train["recording"] if "recording" in train.column_names else None
-    pool, held_out = carve_validation(len(train), labels, groups, fraction, seed)
-    return train.select(pool), train.select(held_out)
+    return carve_validation(len(train), labels, groups, fraction, seed)
 
 
 # ------------------------------------------------------------------------------------------------- label budgets
