@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import numpy as np
 import pytest
 import torch
 from test_pretraining_stream import CHEAP_MIX, _stream, _take
@@ -218,3 +219,40 @@ def test_runs_without_synthetic_windows_draw_as_before(tmp_path):
     )
     recorded = [(1, 6.823314189910889), (2, 6.177304267883301), (3, 6.332594394683838)]
     assert result.train_losses == [(step, pytest.approx(loss, rel=1e-5)) for step, loss in recorded]
+
+
+def test_stream_chunks_walk_the_shard_in_passes_across_the_run():
+    """The pre-training loop reads the stream a chunk at a time: each chunk holds exactly the requested share of real
+    windows, and they continue one walk through the rank's shard, so no window repeats before the shard is used up
+    (a fresh pass per chunk drew about as with replacement); a chunk is the same whenever it is built (a resume)."""
+    from collections import Counter
+
+    from citrus_hf.training.stream import StreamChunks
+
+    corpus = [{"input_values": np.zeros((1, 200), np.float32)} for _ in range(101)]
+    drawn = {}
+    for rank in (0, 1):
+        stream = MixedWindowStream(
+            corpus,
+            synthetic_ratio=0.5,
+            sampling_rate=100,
+            context_length=200,
+            patch_length=20,
+            seed=3,
+            rank=rank,
+            world_size=2,
+        )
+        chunks = StreamChunks(stream, 64, 0)
+        rows = []
+        for index in range(5):
+            chunk = chunks.chunk(index)
+            assert int((chunk["source_id"] == 0).sum()) == 32
+            rows += [int(row) for row in chunk["example_id"] if row >= 0]
+        shard = set(range(rank, 101, 2))
+        assert set(rows) == shard and len(rows) == 160
+        assert len(set(rows[: len(shard)])) == len(shard)  # the first pass: every window once
+        assert max(Counter(rows).values()) - min(Counter(rows).values()) <= 1
+        again = StreamChunks(stream, 64, 3).chunk(3)
+        assert torch.equal(again["example_id"], chunks.chunk(3)["example_id"])
+        drawn[rank] = set(rows)
+    assert not drawn[0] & drawn[1]

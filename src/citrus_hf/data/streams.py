@@ -44,7 +44,7 @@ class _SyntheticSource:
 
 
 # How `MixedWindowStream` draws real windows (recorded in its settings: the same seed gives other windows than before).
-REAL_SAMPLING = "rank shard, no repeats within one call of windows()"
+REAL_SAMPLING = "rank shard; chunks: a run-wide walk in seeded passes, a fixed real share per chunk"
 
 
 class _ShardPasses:
@@ -82,11 +82,11 @@ class MixedWindowStream(torch.utils.data.IterableDataset):
     loaded whole. Each rank reads only its own shard of the corpus, the rows `rank, rank + world_size, ...` (so the
     processes of a data-parallel run never share a real window, and every shard spans all sources of a corpus ordered
     by source), in passes: each pass is a fresh random permutation of the shard, walked in order, so no window repeats
-    within a pass of one iteration. The pre-training loop starts a new iteration for every chunk of its batches
-    (`citrus_hf.training.stream`, 256 windows or more), so over a run the real windows are drawn about as with
-    replacement from the shard: a process of a 2-process run repeated 30% of its real windows over 1,079 draws (18%
-    before shards, when both drew from the whole corpus), while the two processes together saw more distinct windows
-    (1,473 against 1,417). Synthetic windows come from `generators`, chosen with probabilities proportional to `weights`,
+    within a pass of one iteration. The pre-training loop reads the stream a chunk at a time (`chunk_windows`), and
+    there the passes run across the whole run: no real window repeats before the rank's shard is used up (1,024 real
+    draws of a 501-window shard: every window 2 or 3 times; uniform draws with replacement from the whole corpus, as
+    before shards, repeated 18% of one process's draws and shared 291 windows between two processes). Synthetic
+    windows come from `generators`, chosen with probabilities proportional to `weights`,
     z-scored per window (unless `normalization="none"`).
 
     Every window is a function of `(seed, rank, DataLoader worker id)` and its position in the stream: the same
@@ -224,6 +224,53 @@ class MixedWindowStream(torch.utils.data.IterableDataset):
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         return self.windows(self._rng())
 
+    def chunk_windows(self, rng: np.random.Generator, count: int, chunk_index: int) -> list[dict[str, torch.Tensor]]:
+        """Chunk `chunk_index` of a run: `count` windows, exactly `round((1 - synthetic_ratio) * count)` of them real,
+        at places drawn from `rng`, the rest synthetic (drawn from `rng` too).
+
+        The real ones continue one walk through the rank's shard over the whole run: chunk `c` takes positions
+        `c * k` to `c * k + k - 1` of it (`k` real windows per chunk), pass `p` of the walk being a permutation of the
+        shard seeded by `(seed, rank, p)` alone. So no real window repeats before the shard is used up, and a chunk
+        stays a function of `(seed, rank, chunk_index)`: a resumed run reads what the uninterrupted one did. (`windows`
+        starts a new pass at every call: called once per chunk, its real windows were drawn about as with
+        replacement over a run.)
+        """
+        if self.real_windows is None:
+            real = 0
+        else:
+            real = min(count, max(0, round((1.0 - self.synthetic_ratio) * count)))
+        is_real = np.zeros(count, dtype=bool)
+        is_real[rng.permutation(count)[:real]] = True
+        synthetic = _SyntheticSource(self.generators, self.weights, self.sampling_rate, self.context_length)
+        full_mask = torch.ones(self.num_patches, dtype=torch.long)
+        position = chunk_index * real
+        windows = []
+        for slot_is_real in is_real:
+            if slot_is_real:
+                row = self._walk_row(position)
+                position += 1
+                values, mask = self._real_window(row)
+                source = 0
+            else:
+                values, mask, source = self._synthetic_window(synthetic, rng, full_mask)
+                row = -1
+            windows.append(_window(values, mask, source, row))
+        return windows
+
+    def _walk_row(self, position: int) -> int:
+        """The corpus row at `position` of the rank's run-wide walk through its shard (see `chunk_windows`)."""
+        shard_size = len(range(self.rank, len(self.real_windows), self.world_size))
+        walk_pass, offset = divmod(position, shard_size)
+        if getattr(self, "_pass_order", (None, None))[0] != walk_pass:
+            seed = np.random.SeedSequence([self.seed, self.rank, walk_pass, _WALK_SALT])
+            self._pass_order = (walk_pass, np.random.default_rng(seed).permutation(shard_size))
+        return self.rank + int(self._pass_order[1][offset]) * self.world_size
+
+    def _synthetic_window(self, synthetic: _SyntheticSource, rng: np.random.Generator, full_mask: torch.Tensor):
+        window, generator_index = synthetic.next(rng)
+        window = _zscore(window) if self.normalization == "zscore" else window
+        return torch.from_numpy(np.ascontiguousarray(window)[None]), full_mask.clone(), generator_index + 1
+
     def windows(self, rng: np.random.Generator) -> Iterator[dict[str, torch.Tensor]]:
         """The stream drawn from `rng` alone (iterating the stream seeds it from `(seed, rank, DataLoader worker)`),
         for callers that derive the randomness themselves, e.g. the pre-training loop, which makes every part of a
@@ -233,20 +280,26 @@ class MixedWindowStream(torch.utils.data.IterableDataset):
         full_mask = torch.ones(self.num_patches, dtype=torch.long)
         while True:
             if rng.random() < self.synthetic_ratio:
-                window, generator_index = synthetic.next(rng)
-                window = _zscore(window) if self.normalization == "zscore" else window
-                values, mask = torch.from_numpy(np.ascontiguousarray(window)[None]), full_mask.clone()
-                source, row = generator_index + 1, -1
+                values, mask, source = self._synthetic_window(synthetic, rng, full_mask)
+                row = -1
             else:
                 row = shard.next(rng)
                 values, mask = self._real_window(row)
                 source = 0
-            yield {
-                "input_values": values,
-                "patch_mask": mask,
-                "source_id": torch.tensor(source, dtype=torch.long),
-                "example_id": torch.tensor(row, dtype=torch.long),
-            }
+            yield _window(values, mask, source, row)
+
+
+def _window(values: torch.Tensor, mask: torch.Tensor, source: int, row: int) -> dict[str, torch.Tensor]:
+    return {
+        "input_values": values,
+        "patch_mask": mask,
+        "source_id": torch.tensor(source, dtype=torch.long),
+        "example_id": torch.tensor(row, dtype=torch.long),
+    }
+
+
+# Keeps the walk's pass permutations apart from every other seed sequence of `(seed, rank, ...)`.
+_WALK_SALT = 0x5EED_3A1C
 
 
 class SyntheticWindowStream(MixedWindowStream):

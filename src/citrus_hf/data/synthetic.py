@@ -65,7 +65,7 @@ import numpy as np
 from .._extras import MissingExtraError, check_installed, is_installed
 
 #: Version of the stream's output format and sampling scheme (bumped when a seed would give other windows). 1.1: a
-#: mixed stream's real windows come from the rank's own shard, no repeats within a chunk (1.0: uniformly with
+#: mixed stream's real windows come from the rank's own shard, in passes over a run (1.0: uniformly with
 #: replacement from the whole corpus by every rank), and every window carries `example_id`.
 STREAM_VERSION = "1.1"
 

@@ -15,7 +15,7 @@ RAM.
 
 Synthetic windows (`synthetic_ratio` > 0): training reads the mixed stream of `citrus_hf.training.stream` instead of
 epochs over the corpus, each process its own, resumable exactly; its real windows come from the process's own shard
-of the corpus (rows `rank, rank + world_size, ...`), without repeats within a chunk of the stream;
+of the corpus (rows `rank, rank + world_size, ...`), in seeded passes: none repeats before the shard is used up;
 `synthetic_ratio=1` reads no training corpus.
 Validation always uses the real validation split. The run's summary (`pretraining_summary.json`) records the
 synthetic share and generator settings, the training loss at every log, and at every evaluation the held-out loss

@@ -1,14 +1,15 @@
 """The pre-training stream: real windows of the aligned corpus mixed with synthetic ones, in batches that a resumed run
 sees exactly as an uninterrupted one would.
 
-`citrus pretrain --synthetic-ratio R` (0 < R <= 1) trains on this stream instead of epochs over the corpus: every
-window is synthetic with probability R (`citrus_hf.data.streams.MixedWindowStream`: documented, seeded generators)
-and otherwise a window of the aligned corpus, read from its memory-mapped Arrow file by index (the corpus is never
-loaded whole). With R = 1 no corpus is read at all.
+`citrus pretrain --synthetic-ratio R` (0 < R <= 1) trains on this stream instead of epochs over the corpus: a share R
+of every chunk's windows (below) is synthetic (`citrus_hf.data.streams.MixedWindowStream`: documented, seeded
+generators), at random places, and the rest are windows of the aligned corpus, read from its memory-mapped Arrow file
+by index (the corpus is never loaded whole) in a walk through the process's own shard that runs across the chunks in
+seeded passes (`MixedWindowStream.chunk_windows`). With R = 1 no corpus is read at all.
 
 Why chunks: a physiological generator simulates a whole recording per draw and a CauKer draw gives several series, so
 a stream is cheapest read in long runs. The stream of rank `r` is cut into chunks of `batches_per_chunk` batches; chunk
-`c` is the first windows of a `MixedWindowStream` whose randomness is `(seed, r, c)` and nothing else. So a batch is
+`c` is drawn from randomness `(seed, r, c)` and the walk's passes, seeded by `(seed, r, pass)`, and nothing else. So a batch is
 a function of the run's seed, the process rank and the batch's position in the run: resuming after `n` batches starts
 at chunk `n // batches_per_chunk` and skips `n % batches_per_chunk` of its batches, the data loader's worker count
 changes nothing (each worker builds whole chunks; the loader hands them out in order), and the ranks of a
@@ -49,7 +50,7 @@ class StreamChunks(torch.utils.data.IterableDataset):
     def chunk(self, index: int) -> dict[str, torch.Tensor]:
         """Chunk `index`: a function of `(stream.seed, stream.rank, index)` and the stream's settings only."""
         rng = np.random.default_rng(np.random.SeedSequence([self.stream.seed, self.stream.rank, index]))
-        windows = list(itertools.islice(self.stream.windows(rng), self.chunk_windows))
+        windows = self.stream.chunk_windows(rng, self.chunk_windows, index)
         return {key: torch.stack([window[key] for window in windows]) for key in windows[0]}
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
