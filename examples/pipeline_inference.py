@@ -10,8 +10,9 @@ Then, as any transformers user would:
 
 labels every 4 s window of each whole recording of the subjects the model never saw, and the whole recording by the
 mean of its windows' probabilities. Every inference path (fp32 PyTorch, bf16, ONNX Runtime when installed, and what
-"auto" picks) then classifies the same windows: the table gives the share of windows whose predicted class equals
-fp32's and the largest logit difference. Last, the feature-extraction pipeline embeds one recording.
+"auto" picks) then classifies the same windows, and then the windows of the set's test split: the tables give the
+windows whose predicted class equals fp32's, the largest logit difference and, on the test split, the window accuracy.
+Last, the feature-extraction pipeline embeds one recording.
 
     python examples/pipeline_inference.py                    # fine-tunes a small classifier first (minutes)
     python examples/pipeline_inference.py --model runs/watch # a classifier from `citrus finetune`
@@ -31,7 +32,7 @@ import citrus_hf  # noqa: F401  (registers CiTrus and its pipelines with transfo
 from citrus_hf.data import build_dataset
 from citrus_hf.data.fetch import source_members
 from citrus_hf.data.readers import load_npy
-from citrus_hf.inference.backends import onnx_export_available
+from citrus_hf.inference.backends import load_backend, onnx_export_available
 
 
 def held_out_recordings() -> tuple[list[np.ndarray], list[int], list[str]]:
@@ -102,10 +103,28 @@ def main() -> None:
         seconds = time.perf_counter() - start
         logits = window_logits(backend_results, config.label2id)
         reference = logits if reference is None else reference
-        same = np.mean(logits.argmax(-1) == reference.argmax(-1))
+        same = int(np.sum(logits.argmax(-1) == reference.argmax(-1)))
         print(
-            f"  {backend:<12}  {backend_results[0]['backend']:<12}  {len(logits):7d}  {same:10.4f}  "
+            f"  {backend:<12}  {backend_results[0]['backend']:<12}  {len(logits):7d}  {same:>4d} / {len(logits):<4d}"
             f"{np.abs(logits - reference).max():16.2e}  {seconds:7.2f}"
+        )
+
+    # The windows of the set's test split (cut by its builder, aligned by the checkpoint's extractor), through each
+    # path as `load_backend` runs it (what the pipeline runs inside), against fp32 PyTorch and the true labels.
+    test = build_dataset("watch_exercises")["test"].with_format("numpy")[:]
+    features = classify.feature_extractor(test["input_values"], sampling_rate=RATE, return_tensors="pt")
+    print(f"\nThe {len(test['label'])} windows of the test split on every path, against fp32 PyTorch:")
+    print("  backend       same class    max |logit diff|  window accuracy")
+    reference = None
+    for backend in [name for name in backends if name != "auto"]:
+        path = load_backend(classify.model, backend, cache_dir=args.onnx_cache_dir)
+        logits = path(features["input_values"], features.get("patch_mask")).numpy()
+        reference = logits if reference is None else reference
+        same = int(np.sum(logits.argmax(-1) == reference.argmax(-1)))
+        accuracy = np.mean(logits.argmax(-1) == test["label"])
+        print(
+            f"  {backend:<12}  {same:>4d} / {len(logits):<4d}  {np.abs(logits - reference).max():16.2e}  "
+            f"{accuracy:15.3f}"
         )
 
     embed = pipeline("time-series-feature-extraction", model=model_dir, onnx_cache_dir=args.onnx_cache_dir)

@@ -19,6 +19,7 @@ yours.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import tempfile
 from pathlib import Path
 
@@ -68,6 +69,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output-dir", default=None)
     args = parser.parse_args()
+    # The comparison with MiniRocket needs aeon (citrus-hf[baselines]): said now, before any work, and skipped.
+    compare = importlib.util.find_spec("aeon") is not None
+    if not compare:
+        print("MiniRocket comparison skipped: it needs aeon (pip install 'citrus-hf[baselines]').")
 
     from citrus_hf.commands.main import main as citrus
 
@@ -88,15 +93,15 @@ def main() -> None:
     print(f"recipe {results['recipe']}: {results['num_train']} labelled windows, test macro-F1 "
           f"{results['test_metrics']['macro_f1']:.3f}, accuracy {results['test_metrics']['accuracy']:.3f}")  # fmt: skip
 
-    # MiniRocket + ridge on the very same labelled windows (citrus-hf[baselines] installs aeon).
-    from citrus_hf.evaluation.baselines import fit_minirocket
-    from citrus_hf.training.metrics import macro_f1
+    if compare:  # MiniRocket + ridge on the very same labelled windows
+        from citrus_hf.evaluation.baselines import fit_minirocket
+        from citrus_hf.training.metrics import macro_f1
 
-    chosen = results["train_indices"]  # with a validation split given, the training pool is the train split
-    (train_x, train_y), (test_x, test_y) = arrays["train"], arrays["test"]
-    scores = fit_minirocket(train_x[chosen], train_y[chosen], test_x, "classification", seed=args.seed)
-    score = macro_f1(test_y, scores.argmax(axis=1), num_classes=2)
-    print(f"MiniRocket + ridge on the same windows: test macro-F1 {score:.3f}")
+        chosen = results["train_indices"]  # with a validation split given, the training pool is the train split
+        (train_x, train_y), (test_x, test_y) = arrays["train"], arrays["test"]
+        scores = fit_minirocket(train_x[chosen], train_y[chosen], test_x, "classification", seed=args.seed)
+        score = macro_f1(test_y, scores.argmax(axis=1), num_classes=2)
+        print(f"MiniRocket + ridge on the same windows: test macro-F1 {score:.3f}")
     print(f"model and feature extractor saved in {work / 'model'}; load with from_pretrained(folder)")
 
 

@@ -225,3 +225,12 @@ def test_eval_results_of_another_kind_are_named():
 
     with pytest.raises(ValueError, match=r"These are not evaluation results.*\['task', 'test_metrics'\]"):
         parse_eval_results({"task": "classification", "test_metrics": {"accuracy": 0.9}})
+
+
+def test_feature_extraction_benchmark_times_the_same_job_as_its_peer(tmp_path):
+    """Each timed job and its MNE peer produce the same output (the EMG row compared 40-sample windows with the
+    peer's 3000 until the extractor was asked to pad as the peer does)."""
+    results = _run("feature_extraction.py", "--rounds", "1", tmp_path=tmp_path)
+    emg = results["EMG 1000 x 1500 @ 4 kHz -> 3000 (resample)"]
+    assert emg["output"] == [1000, 1, 3000] and emg["speedup"] > 0
+    assert results["ECG 12-lead, 1 h @ 500 Hz -> 120 windows (window)"]["output"] == [120, 12, 3000]
