@@ -1,11 +1,12 @@
-"""The inference example runs end to end (`--tiny`) on the real offline corpus (fetch it first with
+"""The inference examples run end to end (`--tiny`) on the real offline corpus (fetch it first with
 `citrus data fetch --offline-corpus`)."""
 
 from __future__ import annotations
 
+import json
 import re
 
-from test_examples_training import run_example
+from test_examples_training import run_example, run_example_process
 
 from citrus_hf.inference.backends import onnx_export_available
 
@@ -16,12 +17,43 @@ def test_pipeline_inference_example(tmp_path):
     assert re.search(r"28 whole recordings of the subjects the model never saw \(watch-\d\d, watch-\d\d\)", output)
     accuracy = float(re.search(r"Recording accuracy: ([0-9.]+)", output).group(1))
     assert 0.0 <= accuracy <= 1.0
-    rows = dict(re.findall(r"^  (torch|bf16|onnxruntime|auto) +(\w+ +\d+ +[0-9.]+ +[0-9.e+-]+)", output, re.M))
+    paths = re.findall(r"^  (torch|bf16|onnxruntime|auto) +(\w+) +(\d+) +(\d+) / (\d+) +([0-9.e+-]+)", output, re.M)
     expected = {"torch", "bf16", "auto"} | ({"onnxruntime"} if onnx_export_available() is None else set())
-    assert set(rows) == expected
-    for row in rows.values():
-        ran, windows, same, difference = row.split()
-        assert int(windows) == int(rows["torch"].split()[1]) > 200
-        assert float(same) >= 0.95  # a briefly trained tiny model: a near tie may flip in bf16, nothing more
+    assert {path[0] for path in paths} == expected
+    for _, ran, windows, same, total, difference in paths:
+        assert int(windows) == int(total) > 200
+        assert int(same) >= 0.95 * int(total)  # a briefly trained tiny model: a near tie may flip in bf16, no more
         assert float(difference) < (1e-4 if ran in ("torch", "onnxruntime") else 5e-2)
+    # the windows of the set's test split, through each path (no "auto": it races the others)
+    split = re.findall(r"^  (torch|bf16|onnxruntime) +(\d+) / (\d+) +([0-9.e+-]+) +([0-9.]+)$", output, re.M)
+    assert {path[0] for path in split} == expected - {"auto"}
+    for backend, same, total, difference, accuracy in split:
+        assert int(total) == 458 and int(same) >= 0.95 * 458 and 0.0 <= float(accuracy) <= 1.0
+        assert float(difference) < (1e-4 if backend in ("torch", "onnxruntime") else 5e-2)
     assert re.search(r"Embedding of one recording: 192 values \(mean of \d+ window embeddings", output)
+
+
+def test_evaluate_and_export_example(tmp_path):
+    completed = run_example_process(
+        "evaluate_and_export.py", "--tiny", "--output-dir", str(tmp_path / "run"), cwd=tmp_path
+    )
+    output = completed.stdout
+    assert "| watch_exercises | 5/class | citrus-small | minirocket |" in output  # the evaluate report's gap table
+    assert re.search(r"^ +5/class: [+-][0-9.]+ pts, citrus-small ahead in [0-2]/2$", output, re.M)
+    runs = [json.loads(line) for line in (tmp_path / "run" / "evaluation" / "runs.jsonl").read_text().splitlines()]
+    assert sorted((run["arm"], run["seed"]) for run in runs) == [
+        ("citrus-small", 0), ("citrus-small", 1), ("minirocket", 0), ("minirocket", 1)
+    ]  # fmt: skip
+    # `citrus finetune` with the evaluation's budget and seed draws the same windows: the same model and score
+    fitted, evaluated = re.search(
+        r"test macro-F1 ([0-9.]+) \(the evaluation's seed-0 run: ([0-9.]+)\)", output
+    ).groups()
+    assert fitted == evaluated and float(fitted) > 0.5  # 7 exercises: chance is 0.14
+    if onnx_export_available() is None:
+        assert "Outputs match fp32 PyTorch within" in output
+        assert any(path.suffix == ".onnx" for path in (tmp_path / "run" / "onnx").iterdir())
+    ran, windows, same = re.search(r"backend='auto' ran on (\w+) .*: (\d+) windows, (\d+) / \d+ with", output).groups()
+    assert ran in ("torch", "bf16", "onnxruntime") and int(windows) > 50
+    assert int(same) >= 0.95 * int(windows)  # bf16 may flip a near tie, nothing more
+    # progress=True: the bar over the recording's seconds, on stderr
+    assert re.search(r"recording: 100%\|.*\| (\d+)/\1 s", completed.stderr)
