@@ -4,13 +4,16 @@ The data are the UEA BasicMotions recordings (smartwatch accelerometer + gyrosco
 recording, 4 activities, the official 40 train / 40 test split), built by `citrus_hf.data.build_dataset`. Fetch the
 archive once with `citrus data fetch --offline-corpus`.
 
-    python examples/lora_finetune.py --base-model path/or/hub-id-of-a-pretrained-citrus   # the intended use
-    python examples/lora_finetune.py --tiny                                                # a quick check, ~1 min
+    python examples/lora_finetune.py                                 # LoRA on the bundled pre-trained citrus-small
+    python examples/lora_finetune.py --base-model runs/eeg           # your own `citrus pretrain` output, or a Hub id
+    python examples/lora_finetune.py --tiny                          # citrus-small, 3 epochs: a quick check
+    python examples/lora_finetune.py --from-scratch --tiny           # a tiny random model: the mechanics only
 
-`--base-model` is a CiTrus checkpoint (e.g. from `citrus pretrain`). Without it the backbone is randomly initialised:
-the run then shows the LoRA mechanics (what trains, saving, reloading, merging) and the accuracy of LoRA on an
-untrained backbone, not the benefit of pre-training. The recordings are resampled to the model's sampling rate by
-the feature extractor, as CiTrus aligns every modality to its pre-training rate.
+`--base-model` is a pre-trained CiTrus checkpoint: citrus-small (shipped inside citrus-hf, resolved by citrus_hf, so
+it works offline), a folder or a Hub id. With `--from-scratch` the backbone is randomly initialised instead: the run
+then shows the LoRA mechanics (what trains, saving, reloading, merging) and scores about chance, not the benefit of
+pre-training. The recordings are resampled to the model's sampling rate by the feature extractor, as CiTrus aligns
+every modality to its pre-training rate.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ def build_model(args, num_channels: int, class_names: list[str], output_dir: Pat
     labels = dict(num_labels=len(class_names), id2label=dict(enumerate(class_names)))
     # The head concatenates the channels; the channel layout is the task's, not the pre-training corpus's.
     task = dict(num_channels=num_channels, channel_names=None, channel_modalities=None, channel_pooling="concat")
-    if args.base_model:
+    if not args.from_scratch:
         model = CiTrusForSequenceClassification.from_pretrained(args.base_model, **labels, **task)
         return model, args.base_model
     # 10 s at the paper's 100 Hz: the recordings are upsampled to the rate CiTrus models are pre-trained at.
@@ -49,7 +52,10 @@ def build_model(args, num_channels: int, class_names: list[str], output_dir: Pat
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base-model", help="CiTrus checkpoint folder or Hub id to adapt (default: a fresh model)")
+    parser.add_argument(
+        "--base-model", default="citrus-small", help="pre-trained CiTrus to adapt: bundled name, folder or Hub id"
+    )
+    parser.add_argument("--from-scratch", action="store_true", help="adapt a randomly initialised model instead")
     parser.add_argument("--dataset", default="basic_motions", help="a labelled dataset of citrus_hf.data")
     parser.add_argument("--output-dir", type=Path, default=Path("lora-basic-motions"))
     parser.add_argument("--epochs", type=int, default=40)
@@ -57,7 +63,9 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=16)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--tiny", action="store_true", help="tiny model, 3 epochs: checks that everything runs")
+    parser.add_argument(
+        "--tiny", action="store_true", help="3 epochs (and a tiny model with --from-scratch): checks that it runs"
+    )
     args = parser.parse_args()
     epochs = 3 if args.tiny else args.epochs
     set_seed(args.seed)
@@ -112,7 +120,7 @@ def main() -> None:
     trainer.train()
     # BasicMotions has no validation split and nothing is tuned on the test split: it is only scored, once.
     metrics = trainer.evaluate(data["test"], metric_key_prefix="test")
-    backbone = args.base_model or "randomly initialised backbone"
+    backbone = "randomly initialised backbone" if args.from_scratch else args.base_model
     print(
         f"{args.dataset} test accuracy {metrics['test_accuracy']:.3f}, macro-F1 {metrics['test_macro_f1']:.3f} "
         f"(n={len(data['test'])}, LoRA r={args.rank} on {backbone}, {epochs} epochs, seed {args.seed})"
