@@ -8,8 +8,6 @@ model learnt nothing that reaches held-out recordings, however low its training 
 
     python benchmarks/pretraining_curve.py runs/eeg                       # writes runs/eeg/pretraining_curve.png
     python benchmarks/pretraining_curve.py runs/eeg --output curve.png --json curve.json
-
-Needs matplotlib (`pip install 'citrus-hf[bench]'`).
 """
 
 from __future__ import annotations
