@@ -1,0 +1,47 @@
+"""examples/hub_round_trip.py --checkpoint: a fine-tuned classifier of another set than BasicMotions is published and
+checked on its own set's test windows, loaded back with `trust_remote_code=True` (it was always checked on 6-channel
+BasicMotions windows, and reloaded with citrus_hf)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hub_server import client_env, run_client
+from tiny_configs import tiny_config
+
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForRegression
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hub_round_trip.py"
+
+
+def test_a_checkpoint_is_checked_on_its_own_set_and_reloaded_with_remote_code(hub, hub_server, tmp_path):
+    from citrus_hf.commands.main import main as citrus
+
+    # a 4-channel classifier of the headband blinks (the set's own rate), probe-fitted in seconds
+    folder = tmp_path / "blinks"
+    command = ["finetune", "--model-config", "tiny", "--dataset", "eeg_blink", "--label-budget", "5", "--recipe",
+               "probe", "--output-dir", str(folder), "--no-show-progress"]  # fmt: skip
+    assert citrus(command) == 0
+    environment = client_env(hub_server, tmp_path / "hf_home")
+    args = ["--checkpoint", str(folder), "--repo-id", "citrus-tester/blinks"]
+    result = run_client(EXAMPLE.read_text(), environment, cwd=tmp_path, args=args)
+    assert "pushed citrus-tester/blinks" in result.stdout
+    assert "loaded back with trust_remote_code=True: transformers_modules." in result.stdout
+    assert "predictions after the round trip on 8 test windows of eeg_blink: [" in result.stdout
+    assert "finetune_results" not in set(hub.repo_files("citrus-tester/blinks"))
+
+
+def test_a_regressor_is_refused_before_the_push(hub, hub_server, tmp_path):
+    folder = tmp_path / "regressor"
+    model = CiTrusForRegression(tiny_config(num_channels=1))
+    model.save_pretrained(folder)
+    CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)
+    environment = client_env(hub_server, tmp_path / "hf_home")
+    args = ["--checkpoint", str(folder), "--repo-id", "citrus-tester/regressor"]
+    with pytest.raises(AssertionError, match="exit code 2") as failure:
+        run_client(EXAMPLE.read_text(), environment, cwd=tmp_path, args=args)
+    assert "holds a CiTrusForRegression; this example publishes a classifier: use `citrus push" in str(failure.value)
+    assert "Traceback" not in str(failure.value)
+    with pytest.raises(KeyError):
+        hub.repo_files("citrus-tester/regressor")  # nothing was sent
