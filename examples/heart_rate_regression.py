@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import sys
 import tempfile
 from pathlib import Path
 
@@ -44,7 +45,8 @@ def main() -> None:
         "finetune", "--model", "citrus-small", "--dataset", "hr_ecg", "--label-budget", args.label_budget,
         "--seed", str(args.seed), "--output-dir", str(work / "model"), "--no-show-progress",
     ]  # fmt: skip
-    assert citrus(command) == 0
+    if citrus(command) != 0:  # `citrus` printed the one-line reason
+        sys.exit(1)
     results = json.loads((work / "model" / "finetune_results.json").read_text())
     print(f"citrus-small ({results['recipe']}) from {results['num_train']} labelled windows: "
           f"test MAE {results['test_metrics']['mae']:.2f} bpm")  # fmt: skip

@@ -361,10 +361,14 @@ def test_load_adapter_errors_say_what_to_do(make_tiny_config, tmp_path):
 
 
 def test_example_runs_tiny(tmp_path):
-    """examples/lora_finetune.py --tiny: LoRA fine-tuning on real BasicMotions recordings (fetched with the offline
+    """examples/lora_finetune.py --from-scratch --tiny: LoRA fine-tuning on real BasicMotions recordings (fetched with the offline
     corpus, as for every test on real data), end to end."""
     result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "examples" / "lora_finetune.py"), "--tiny", "--output-dir", str(tmp_path)],
+        [
+            sys.executable,
+            str(REPO_ROOT / "examples" / "lora_finetune.py"),
+            *("--from-scratch", "--tiny", "--output-dir", str(tmp_path)),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
