@@ -14,6 +14,7 @@ classes cost what 12 x 20 would; `--recipe probe` times the probe. No result of 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import statistics
 import tempfile
@@ -60,6 +61,10 @@ def main() -> None:
     parser.add_argument("--recipe", default="auto", help="citrus-small's recipe (citrus_hf.training.recipes)")
     parser.add_argument("--json", default=None, help="also write the timings to this JSON file")
     args = parser.parse_args()
+    if importlib.util.find_spec("aeon") is None:  # before any work: the comparison is the point of the script
+        raise SystemExit(
+            "error: fit_speed times citrus-small beside MiniRocket, which needs aeon: pip install 'citrus-hf[baselines]'"
+        )
 
     from dataclasses import replace
 
