@@ -4,8 +4,9 @@ BasicMotions (6-channel accelerometer + gyroscope at 10 Hz, 10 s, 4 activities; 
 --offline-corpus`) is aligned to the checkpoint's input contract by its feature extractor (here from 10 Hz to the
 model's rate), a label budget is drawn, and the `Trainer` fine-tunes with early stopping on a validation set.
 
+    python examples/finetune_trainer.py                             # from the bundled citrus-small
     python examples/finetune_trainer.py --model runs/eeg            # a checkpoint from `citrus pretrain`
-    python examples/finetune_trainer.py --model runs/eeg --freeze-backbone      # train the head only
+    python examples/finetune_trainer.py --freeze-backbone           # train the head only
     python examples/finetune_trainer.py --tiny                      # pre-trains a tiny model for a few steps first
 
 `citrus finetune` runs the same pieces from the command line, with a recipe chosen for few labels (`--recipe`).
@@ -32,7 +33,11 @@ def main() -> None:
     # before any torch work: fine-tuning a pre-trained CiTrus is several times faster with subnormal floats flushed
     flush_denormals()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", help="pre-trained CiTrus checkpoint folder (see examples/pretrain_accelerate.py)")
+    parser.add_argument(
+        "--model",
+        help="pre-trained CiTrus checkpoint: 'citrus-small' (the default, bundled), a folder from `citrus pretrain` "
+        "(see examples/pretrain_accelerate.py) or a Hub id",
+    )
     parser.add_argument("--label-budget", default="5", help="examples per class (5), a fraction (0.1) or all")
     parser.add_argument("--freeze-backbone", action="store_true", help="train the head only (a linear probe)")
     parser.add_argument("--output-dir", default="citrus-basic-motions")
@@ -40,10 +45,8 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="tiny pre-training + short fine-tuning")
     args = parser.parse_args()
 
-    checkpoint = args.model
-    if checkpoint is None:
-        if not args.tiny:
-            parser.error("give --model (a pre-trained checkpoint), or --tiny to pre-train a tiny one here")
+    checkpoint = args.model or (None if args.tiny else "citrus-small")
+    if checkpoint is None:  # --tiny: a tiny model pre-trained here for a few steps
         checkpoint = tempfile.mkdtemp(prefix="citrus-tiny-")
         pretrain(
             PretrainArguments(
