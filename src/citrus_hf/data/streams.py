@@ -48,16 +48,16 @@ REAL_SAMPLING = "rank shard; chunks: a run-wide walk in seeded passes, a fixed r
 
 
 class _ShardPasses:
-    """The rows of one rank's shard of a corpus of `num_rows` (rows `rank, rank + world_size, ...`) in passes: each
-    pass a fresh permutation of the shard drawn from the caller's generator, walked in order.
+    """The rows of one rank's `shard` of a corpus (`MixedWindowStream.shard`) in passes: each pass a fresh permutation
+    of the shard drawn from the caller's generator, walked in order.
 
     The permutation is drawn lazily (Fisher-Yates, one swap per row taken, the swaps kept in a dict): a pass over a
     corpus of millions of windows costs nothing up front and memory only for the rows it has handed out.
     """
 
-    def __init__(self, num_rows: int, rank: int, world_size: int):
-        self.rank, self.world_size = rank, world_size
-        self.size = len(range(rank, num_rows, world_size))
+    def __init__(self, shard: range):
+        self.shard = shard
+        self.size = len(shard)
         self.taken, self.swapped = 0, {}
 
     def next(self, rng: np.random.Generator) -> int:
@@ -70,7 +70,7 @@ class _ShardPasses:
         if pick != self.taken:
             self.swapped[pick] = passed_over
         self.taken += 1
-        return self.rank + position * self.world_size
+        return self.shard[position]
 
 
 class MixedWindowStream(torch.utils.data.IterableDataset):
@@ -92,7 +92,7 @@ class MixedWindowStream(torch.utils.data.IterableDataset):
     Every window is a function of `(seed, rank, DataLoader worker id)` and its position in the stream: the same
     arguments give the same stream, and each rank (Accelerate process) and each DataLoader worker draws its own.
     (DataLoader workers of one rank walk the same shard independently; the pre-training loop builds its batches from
-    :meth:`windows` with its own seeds instead.)
+    :meth:`chunk_windows` with its own seeds instead.)
 
     Yields:
         `{"input_values": (1, context_length) float32, "patch_mask": (num_patches,) int64, "source_id": () int64,
@@ -171,6 +171,9 @@ class MixedWindowStream(torch.utils.data.IterableDataset):
         self.generators = list(generators)
         self.weights = weights / weights.sum() if len(weights) else weights
         self.seed, self.rank, self.world_size = int(seed), int(rank), int(world_size)
+        # this rank's rows of the corpus; the run-wide walk's current pass: (pass index, permutation of the shard)
+        self.shard = range(self.rank, len(real_windows) if real_windows is not None else 0, self.world_size)
+        self._pass_order: tuple[int, np.ndarray] | None = None
         self.normalization = normalization
 
     @property
@@ -259,12 +262,11 @@ class MixedWindowStream(torch.utils.data.IterableDataset):
 
     def _walk_row(self, position: int) -> int:
         """The corpus row at `position` of the rank's run-wide walk through its shard (see `chunk_windows`)."""
-        shard_size = len(range(self.rank, len(self.real_windows), self.world_size))
-        walk_pass, offset = divmod(position, shard_size)
-        if getattr(self, "_pass_order", (None, None))[0] != walk_pass:
+        walk_pass, offset = divmod(position, len(self.shard))
+        if self._pass_order is None or self._pass_order[0] != walk_pass:
             seed = np.random.SeedSequence([self.seed, self.rank, walk_pass, _WALK_SALT])
-            self._pass_order = (walk_pass, np.random.default_rng(seed).permutation(shard_size))
-        return self.rank + int(self._pass_order[1][offset]) * self.world_size
+            self._pass_order = (walk_pass, np.random.default_rng(seed).permutation(len(self.shard)))
+        return self.shard[int(self._pass_order[1][offset])]
 
     def _synthetic_window(self, synthetic: _SyntheticSource, rng: np.random.Generator, full_mask: torch.Tensor):
         window, generator_index = synthetic.next(rng)
@@ -276,7 +278,7 @@ class MixedWindowStream(torch.utils.data.IterableDataset):
         for callers that derive the randomness themselves, e.g. the pre-training loop, which makes every part of a
         run a function of its position so that a resumed run is exact."""
         synthetic = _SyntheticSource(self.generators, self.weights, self.sampling_rate, self.context_length)
-        shard = None if self.real_windows is None else _ShardPasses(len(self.real_windows), self.rank, self.world_size)
+        shard = None if self.real_windows is None else _ShardPasses(self.shard)
         full_mask = torch.ones(self.num_patches, dtype=torch.long)
         while True:
             if rng.random() < self.synthetic_ratio:
