@@ -133,22 +133,22 @@ def _resample(signal: np.ndarray, up: int, down: int) -> np.ndarray:
     # GIL, so the chunks of a large input (an hour of 12-lead ECG) run over the threads torch is allowed to use.
     workers = max(1, min(torch.get_num_threads(), rows.shape[0], rows.size // _MIN_SAMPLES_PER_THREAD))
     rows_per_chunk = max(1, min(_RESAMPLE_CHUNK_SAMPLES // rows.shape[-1], -(-rows.shape[0] // workers)))
-    chunks = [rows[start : start + rows_per_chunk] for start in range(0, rows.shape[0], rows_per_chunk)]
-    if len(chunks) == 1:
+    starts = range(0, rows.shape[0], rows_per_chunk)
+    if len(starts) == 1:
         return _resample_centred(signal, up, down)
     # resample_poly keeps float32 / float64 and returns ceil(n * up / down) samples
     output = np.empty((rows.shape[0], -(-rows.shape[-1] * up // down)), dtype=rows.dtype)
 
-    def resample_into(start: int, chunk: np.ndarray) -> None:
-        output[start : start + len(chunk)] = _resample_centred(chunk, up, down)
+    def resample_into(start: int) -> None:
+        chunk = slice(start, start + rows_per_chunk)
+        output[chunk] = _resample_centred(rows[chunk], up, down)
 
-    starts = range(0, rows.shape[0], rows_per_chunk)
     if workers <= 1:
-        for start, chunk in zip(starts, chunks):
-            resample_into(start, chunk)
+        for start in starts:
+            resample_into(start)
     else:
         with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(resample_into, starts, chunks))
+            list(pool.map(resample_into, starts))
     return output.reshape(*signal.shape[:-1], -1)
 
 
@@ -1078,9 +1078,10 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 f"{len(self.normalization_mean)}; select the checkpoint's channels (e.g. with `input_channel_names`) "
                 "or use normalization='zscore'."
             )
-        if not _all_finite(recording) and nan_policy == "interpolate":
+        all_finite = _all_finite(recording)
+        if not all_finite and nan_policy == "interpolate":
             recording = fill_non_finite(recording, index)
-        elif not _all_finite(recording):
+        elif not all_finite:
             finite = np.isfinite(recording)
             num_nan = int(np.isnan(recording).sum())
             num_inf = recording.size - int(finite.sum()) - num_nan
