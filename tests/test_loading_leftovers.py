@@ -15,7 +15,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 from tiny_configs import tiny_config
-from transformers import AutoConfig, AutoFeatureExtractor, AutoModelForSequenceClassification
+from transformers import AutoConfig, AutoFeatureExtractor, AutoModelForSequenceClassification, AutoProcessor
 
 from citrus_hf import CiTrusConfig, CiTrusForSequenceClassification, CiTrusModel
 from citrus_hf.configuration_citrus import CONFIG_DTYPES
@@ -109,8 +109,13 @@ def test_a_missing_contract_field_given_by_the_caller_is_used(copy):
 
 def test_a_json_list_in_the_extractor_file_is_named(copy):
     (copy / "preprocessor_config.json").write_text("[1, 2]")
-    with pytest.raises(ValueError, match=r"preprocessor_config.json holds a JSON list.*save the feature extractor"):
-        CiTrusFeatureExtractor.from_pretrained(copy)
+    for load in (
+        CiTrusFeatureExtractor.from_pretrained,
+        AutoFeatureExtractor.from_pretrained,
+        AutoProcessor.from_pretrained,
+    ):
+        with pytest.raises(ValueError, match=r"preprocessor_config.json holds a JSON list.*save the feature extractor"):
+            load(copy)
 
 
 # --------------------------------------------------------------------- 3. unknown keys in preprocessor_config.json
@@ -167,6 +172,15 @@ def test_a_config_dtype_of_a_float_type_still_loads(copy):
     _edit_json(copy / "config.json", lambda values: values.update(dtype="bfloat16"))
     assert CiTrusForSequenceClassification.from_pretrained(copy).dtype == torch.bfloat16
     assert CiTrusConfig(dtype=torch.float16).dtype == torch.float16
+
+
+@pytest.mark.parametrize("field", ["dtype", "torch_dtype"])
+def test_the_auto_dtype_keyword_keeps_the_saved_dtype_and_saves_a_config_that_reads_back(copy, tmp_path, field):
+    _edit_json(copy / "config.json", lambda values: values.update(dtype="bfloat16"))
+    config = AutoConfig.from_pretrained(copy, **{field: "auto"})
+    assert config.dtype == torch.bfloat16
+    config.save_pretrained(tmp_path / "saved")
+    assert AutoConfig.from_pretrained(tmp_path / "saved").dtype == torch.bfloat16
 
 
 # --------------------------------------------------------------------------- 5. id2label and label2id that disagree

@@ -91,12 +91,48 @@ def _take_bundled_names(auto_class: type) -> None:
             loaded = loader(cls, folder, *args, **kwargs)
         except OSError as error:
             raise_with_hint(error, _typo_hint(pretrained_model_name_or_path))
+        except AttributeError as error:
+            _name_a_settings_file_that_is_no_object(folder, kwargs, error)
+            raise
         if folder is not pretrained_model_name_or_path:
             _record_bundled_name(loaded, pretrained_model_name_or_path)
         return loaded
 
     from_pretrained._citrus_bundled_names = True
     auto_class.from_pretrained = classmethod(from_pretrained)
+
+
+# The settings files an Auto class reads as JSON objects before any CiTrus code sees them (AutoFeatureExtractor and
+# AutoProcessor call `.get` on preprocessor_config.json's contents in transformers itself).
+_SETTINGS_FILES = ("preprocessor_config.json", "processor_config.json")
+
+
+def _name_a_settings_file_that_is_no_object(folder, kwargs: dict, error: AttributeError) -> None:
+    """Raise a ValueError naming the file when the AttributeError an Auto class raised (`'list' object has no
+    attribute 'get'`) came from one of `_SETTINGS_FILES` holding JSON other than an object; return (so that the caller
+    re-raises the original error) when every such file the checkpoint has is an object. Files are looked up as the
+    Auto class did (a folder or the local Hub cache), never downloaded."""
+    import json
+
+    from transformers.utils import cached_file
+
+    lookup = {key: kwargs[key] for key in ("subfolder", "revision", "cache_dir", "token") if key in kwargs}
+    for name in _SETTINGS_FILES:
+        try:
+            path = cached_file(
+                folder, name, local_files_only=True, _raise_exceptions_for_missing_entries=False, **lookup
+            )
+            if path is None:
+                continue
+            with open(path, encoding="utf-8") as handle:
+                values = json.load(handle)
+        except (OSError, ValueError):
+            continue  # unreadable or not JSON: transformers' own error is not about this
+        if not isinstance(values, dict):
+            raise ValueError(
+                f"{str(folder)!r}: its {name} holds a JSON {type(values).__name__}, not the object of settings "
+                "`save_pretrained` writes; save the feature extractor again."
+            ) from error
 
 
 def _record_bundled_name(loaded, name: str) -> None:

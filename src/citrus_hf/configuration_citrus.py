@@ -587,6 +587,12 @@ class CiTrusConfig(PreTrainedConfig):
         num_channels=6)`) given to the constructor rather than set afterwards, as transformers does: so that every
         check of the config runs on the values the model is built from (`num_attention_heads=3` for a width of 128
         is refused here, not inside the first forward pass)."""
+        # `dtype="auto"` means "the dtype the weights were saved in" (transformers' meaning for a model); for a config
+        # that is the dtype it already records. transformers would store the word itself, which no config can be
+        # read back with (it is not a torch dtype), so the keyword is a no-op here.
+        for name in ("dtype", "torch_dtype"):
+            if isinstance(kwargs.get(name), str) and kwargs[name] == "auto":
+                del kwargs[name]
         own_fields = cls.__dict__.get("__annotations__", {})
         overrides = {name: kwargs.pop(name) for name in list(kwargs) if name in own_fields}
         loaded = super().from_dict({**config_dict, **overrides}, **kwargs)
