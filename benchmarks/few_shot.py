@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from citrus_hf.commands.script import run_script
+
 CLASSIFICATION_SETS = [
     "basic_motions",
     "watch_exercises",
@@ -107,4 +109,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from citrus_hf.commands.script import run_script
+
 
 def fit_and_predict(arm_name: str, splits, seed: int, recipe: str) -> None:
     """One protocol run of `arm_name` (`citrus_hf.evaluation.arms`) from raw recordings: align (CiTrus), fit on every
@@ -123,4 +125,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

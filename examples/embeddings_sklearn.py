@@ -26,6 +26,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from citrus_hf import CiTrusConfig, CiTrusFeatureExtractor, CiTrusModel, bundled_checkpoint
+from citrus_hf.commands.script import run_script
 from citrus_hf.data.splits import draw_budget, load_split, parse_budget
 
 
@@ -91,4 +92,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

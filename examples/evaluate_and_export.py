@@ -38,6 +38,7 @@ from transformers import pipeline
 
 import citrus_hf  # noqa: F401  (registers CiTrus and its pipelines with transformers)
 from citrus_hf.commands.main import main as citrus
+from citrus_hf.commands.script import run_script
 from citrus_hf.data import build_dataset
 from citrus_hf.inference.backends import onnx_export_available
 
@@ -125,4 +126,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

@@ -20,6 +20,7 @@ import tempfile
 import torch
 from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
 
+from citrus_hf.commands.script import run_script
 from citrus_hf.data.alignment import align_task_split, input_overrides, task_feature_extractor, with_input_overrides
 from citrus_hf.data.splits import draw_budget, load_task_splits, parse_budget
 from citrus_hf.loading import build_config
@@ -130,4 +131,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from citrus_hf.commands.script import run_script
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -87,4 +89,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

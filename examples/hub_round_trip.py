@@ -35,6 +35,7 @@ from citrus_hf import (
     load_pretrained,
     push_to_hub,
 )
+from citrus_hf.commands.script import run_script
 from citrus_hf.data.splits import load_split
 
 
@@ -110,4 +111,4 @@ def main(argv: list[str] | None = None) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

@@ -23,6 +23,7 @@ import numpy as np
 from transformers import pipeline
 
 import citrus_hf  # noqa: F401  (registers CiTrus and its pipelines with transformers)
+from citrus_hf.commands.script import run_script
 from citrus_hf.data import build_dataset
 from citrus_hf.data.fetch import source_members
 from citrus_hf.data.readers import load_npy
@@ -129,4 +130,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

@@ -27,6 +27,7 @@ from datasets import Array2D, ClassLabel, Features, List, Value
 from transformers import Trainer, TrainingArguments, set_seed
 
 from citrus_hf import CiTrusConfig, CiTrusForSequenceClassification
+from citrus_hf.commands.script import run_script
 from citrus_hf.data import build_dataset
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
 from citrus_hf.training.lora import apply_lora, load_adapter, merge_adapter, save_adapter
@@ -149,4 +150,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

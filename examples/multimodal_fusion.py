@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from citrus_hf import CiTrusModel
+from citrus_hf.commands.script import run_script
 from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
 from citrus_hf.evaluation.multimodal import (
     PICTURE_CLASSES,
@@ -158,4 +159,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

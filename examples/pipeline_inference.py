@@ -29,6 +29,7 @@ from long_recording_inference import RATE, watch_classifier  # the same classifi
 from transformers import pipeline
 
 import citrus_hf  # noqa: F401  (registers CiTrus and its pipelines with transformers)
+from citrus_hf.commands.script import run_script
 from citrus_hf.data import build_dataset
 from citrus_hf.data.fetch import source_members
 from citrus_hf.data.readers import load_npy
@@ -136,4 +137,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

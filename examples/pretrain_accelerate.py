@@ -27,6 +27,7 @@ import torch
 from accelerate import PartialState
 
 from citrus_hf import CiTrusForPretraining
+from citrus_hf.commands.script import run_script
 from citrus_hf.data.alignment import align_corpus
 from citrus_hf.data.splits import load_split
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
@@ -112,4 +113,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from citrus_hf import CiTrusConfig, bundled_checkpoint
+from citrus_hf.commands.script import run_script
 from citrus_hf.data.alignment import align_corpus
 from citrus_hf.data.splits import load_split
 from citrus_hf.data.streams import MixedWindowStream
@@ -109,4 +110,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

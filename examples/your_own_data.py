@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 from datasets import ClassLabel, Dataset, DatasetDict, Features, List, Value
 
+from citrus_hf.commands.script import run_script
+
 
 def your_arrays() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """`{split: (windows (n, channels, time) float32, labels (n,) int)}`: what you would load from your own files."""
@@ -108,4 +110,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

@@ -194,8 +194,8 @@ def _refusal(error: BaseException) -> str | None:
 def unreachable_hub_error(repo_id: str, endpoint: str, error: BaseException) -> OSError:
     """The one-line error of a publication that failed on the way to the Hub (`is_network_error`)."""
     return OSError(
-        f"Could not publish {repo_id} to {endpoint}: {type(error).__name__}: {error}. Check the network connection "
-        "(and HF_ENDPOINT / HF_HUB_OFFLINE), and that you are logged in (`hf auth login`)."
+        f"Could not publish {repo_id} to {endpoint}: {type(error).__name__}: {str(error).rstrip('.')}. Check the "
+        "network connection (and HF_ENDPOINT / HF_HUB_OFFLINE), and that you are logged in (`hf auth login`)."
     )
 
 

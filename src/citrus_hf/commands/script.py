@@ -1,0 +1,37 @@
+"""The `citrus` command's error boundary for the scripts under examples/ and benchmarks/.
+
+    from citrus_hf.commands.script import run_script
+
+    if __name__ == "__main__":
+        run_script(main)
+
+An error the user fixes (no offline corpus, the Hub offline, a missing extra, a bad value) prints one line `error: ...`
+and exits with code 2, as `citrus` does (`citrus_hf.commands.main.is_user_error` decides which); `--debug` anywhere on
+the command line shows the traceback instead. Any other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from .main import _one_line, is_user_error
+
+
+def run_script(main: Callable[[], object]) -> None:
+    """Run a script's `main()` behind the error boundary (see the module docstring); `--debug` is taken out of
+    `sys.argv` first, so the script's own parser never sees it."""
+    debug = "--debug" in sys.argv
+    sys.argv[:] = [arg for arg in sys.argv if arg != "--debug"]
+    try:
+        main()
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)  # the shell's code for a process stopped by Ctrl-C, as `citrus` gives
+    except Exception as error:
+        if debug or not is_user_error(error):
+            raise
+        print(f"error: {_one_line(error)}", file=sys.stderr)
+        sys.exit(2)

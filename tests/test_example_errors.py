@@ -1,0 +1,60 @@
+"""Examples and benchmarks stop on an error the user fixes (no offline corpus, the Hub offline, a missing extra) with
+one `error: ...` line, as the `citrus` command does (`citrus_hf.commands.script.run_script`), not a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from citrus_hf.commands.script import run_script
+from citrus_hf.data.errors import ArchiveMissingError
+from citrus_hf.publishing.push import unreachable_hub_error
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_an_example_without_the_offline_corpus_says_so_in_one_line(tmp_path):
+    environment = {**os.environ, "CITRUS_HF_CACHE": str(tmp_path / "empty"), "OMP_NUM_THREADS": "1"}
+    completed = subprocess.run(
+        [sys.executable, str(EXAMPLES / "your_own_data.py"), "--output-dir", str(tmp_path / "own")],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 2, completed.stderr[-3000:]
+    assert "Traceback" not in completed.stderr
+    (line,) = [line for line in completed.stderr.splitlines() if line.startswith("error:")]
+    assert "citrus data fetch --offline-corpus" in line
+
+
+def test_run_script_shows_the_traceback_with_debug_and_for_a_bug(monkeypatch, capsys):
+    def missing_corpus():
+        raise ArchiveMissingError("no archive; run `citrus data fetch --offline-corpus`.")
+
+    monkeypatch.setattr(sys, "argv", ["example.py"])
+    with pytest.raises(SystemExit) as stopped:
+        run_script(missing_corpus)
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err == "error: no archive; run `citrus data fetch --offline-corpus`.\n"
+    monkeypatch.setattr(sys, "argv", ["example.py", "--debug"])
+    with pytest.raises(ArchiveMissingError):
+        run_script(missing_corpus)
+    assert sys.argv == ["example.py"]  # the script's own parser never sees --debug
+
+    def bug():
+        raise KeyError("a bug keeps its traceback")
+
+    with pytest.raises(KeyError):
+        run_script(bug)
+
+
+def test_the_hub_offline_message_has_one_full_stop():
+    """huggingface_hub's offline error ends in a full stop, and the message added one after it ("variable..")."""
+    error = unreachable_hub_error("you/citrus-tiny", "https://huggingface.co", OSError("offline mode is enabled."))
+    assert "enabled. Check the network connection" in str(error) and ".." not in str(error)
