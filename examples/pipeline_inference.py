@@ -17,6 +17,13 @@ Last, the feature-extraction pipeline embeds one recording.
     python examples/pipeline_inference.py                    # fine-tunes a small classifier first (minutes)
     python examples/pipeline_inference.py --model runs/watch # a classifier from `citrus finetune`
     python examples/pipeline_inference.py --tiny             # a quick check
+
+The classifier is the one examples/long_recording_inference.py fine-tunes; the folder it is saved in is printed, and
+`--model FOLDER` re-uses it. `citrus finetune` makes the same one (see that example's docstring):
+
+    citrus finetune --dataset watch_exercises --model-config small --normalization dataset --recipe finetune \
+        --config-overrides sampling_rate=50 context_length=200 patch_length=20 --max-steps 600 --eval-steps 50 \
+        --per-device-batch-size 32 --output-dir runs/watch
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from test_examples_training import run_example, run_example_process
 
@@ -14,6 +15,9 @@ from citrus_hf.inference.backends import onnx_export_available
 def test_pipeline_inference_example(tmp_path):
     output = run_example("pipeline_inference.py", "--tiny", "--onnx-cache-dir", str(tmp_path / "onnx"), cwd=tmp_path)
     assert "pipeline(model=...) chose the task 'time-series-classification'" in output
+    # the folder of the classifier it trained is named, so that `--model` can re-use it
+    saved = re.search(r"^Classifier saved in (\S+) \(re-use it with --model \1\)$", output, re.M).group(1)
+    assert (Path(saved) / "model.safetensors").is_file()
     assert re.search(r"28 whole recordings of the subjects the model never saw \(watch-\d\d, watch-\d\d\)", output)
     accuracy = float(re.search(r"Recording accuracy: ([0-9.]+)", output).group(1))
     assert 0.0 <= accuracy <= 1.0

@@ -79,6 +79,8 @@ def test_finetune_trainer_example(tmp_path):
 
 def test_long_recording_inference_example(tmp_path):
     output = run_example("long_recording_inference.py", "--tiny", cwd=tmp_path)
+    saved = re.search(r"^Classifier saved in (\S+) \(re-use it with --model \1\)$", output, re.M).group(1)
+    assert (Path(saved) / "model.safetensors").is_file()  # the folder `--model` re-uses
     minutes = float(re.search(r"at 50 Hz = ([0-9.]+) min", output).group(1))
     assert minutes > 60.0  # the 140 real recordings back to back
     windows = int(re.search(r"(\d+) windows of 4 s every 2 s", output).group(1))
@@ -142,3 +144,24 @@ def test_lora_finetune_example_adapts_the_pretrained_model(tmp_path):
     assert accuracy > 0.6
     assert "merged and adapted outputs agree" in output
     assert (tmp_path / "lora" / "adapter" / "adapter_model.safetensors").is_file()
+
+
+@pytest.mark.parametrize("name", ["long_recording_inference.py", "pipeline_inference.py"])
+def test_inference_examples_give_the_citrus_finetune_command_of_their_classifier(name):
+    """The docstring's `citrus finetune` command makes the folder `--model` takes: it parses, and it trains what the
+    example's own `watch_classifier` trains."""
+    import ast
+    import shlex
+
+    from citrus_hf.commands import finetune
+
+    docstring = ast.get_docstring(ast.parse((EXAMPLES / name).read_text()))
+    (command,) = re.findall(r"^ +citrus finetune (.*?)\n\n", docstring.replace("\\\n", " ") + "\n\n", re.M | re.S)
+    settings = finetune.build_parser().parse(shlex.split(command))
+    assert (settings.dataset, settings.model_config, settings.recipe, settings.normalization) == (
+        "watch_exercises", "small", "finetune", "dataset",
+    )  # fmt: skip
+    assert settings.config_overrides == {"sampling_rate": 50, "context_length": 200, "patch_length": 20}
+    assert (settings.trainer.max_steps, settings.trainer.eval_steps, settings.trainer.per_device_batch_size) == (
+        600, 50, 32,
+    )  # fmt: skip
