@@ -71,13 +71,16 @@ class EncoderOutput(nn.Module):
         return self.citrus(input_values).last_hidden_state
 
 
-def build(case: str, context_length: int, attention: str) -> nn.Module:
+def build(case: str, channels: int, context_length: int, attention: str) -> nn.Module:
+    """The model of one case for windows of `channels` x `context_length` samples."""
     torch.manual_seed(0)
     common = dict(MODEL, context_length=context_length, attn_implementation=attention)
     if case == "criss_cross":
         return EncoderOutput(CiTrusConfig(**common, attention_type="criss_cross", num_channel_attention_heads=4))
     if case == "full":
-        return FullAttentionReference(CiTrusConfig(**common))
+        # its one sequence is the channels end to end: a context of that length, or the model would warn on every
+        # step that its input is longer than the window it was configured for
+        return FullAttentionReference(CiTrusConfig(**{**common, "context_length": channels * context_length}))
     return EncoderOutput(CiTrusConfig(**common))
 
 
@@ -106,13 +109,14 @@ def make_step(model: nn.Module, mode: str, device: str):
 
 def time_cases(mode, batches, device, rounds, steps_per_round, context_length, attention) -> dict[str, float]:
     """Median seconds per step of every case, timed in alternation on the same batches."""
-    steps = {case: make_step(build(case, context_length, attention), mode, device) for case in CASES}
+    channels = batches[0].shape[1]
+    steps = {case: make_step(build(case, channels, context_length, attention), mode, device) for case in CASES}
     return time_alternating(steps, batches, device, rounds, steps_per_round)
 
 
 def measure_memory(case, mode, batch_size, channels, context_length, device, attention) -> float:
     """Peak memory (MB) of a steady-state step of one case; run through `in_fresh_process`."""
-    step = make_step(build(case, context_length, attention), mode, device)
+    step = make_step(build(case, channels, context_length, attention), mode, device)
     return step_peak_memory_mb(step, torch.randn(batch_size, channels, context_length, device=device), device)
 
 
