@@ -145,14 +145,16 @@ def test_padding_longest_keeps_a_recordings_own_duration(name, monkeypatch):
     as the fixed window's signal part."""
     channels, samples, rate, real_patches = TFC_SETS[name]
     batch = np.random.default_rng(0).standard_normal((4, channels, samples))
-    messages = []
+    messages, details = [], []
     monkeypatch.setattr(feature_extraction_citrus.logger, "warning_once", messages.append)
+    monkeypatch.setattr(feature_extraction_citrus.logger, "debug", details.append)
     kept = make_extractor()(batch, sampling_rate=rate)
     fixed = make_extractor(padding="max_length")(batch, sampling_rate=rate)
     assert kept["input_values"].shape == (4, channels, real_patches * 20)
     assert kept["patch_mask"].shape == (4, real_patches) and bool(kept["patch_mask"].all())
     np.testing.assert_array_equal(kept["input_values"], fixed["input_values"][..., : real_patches * 20])
-    assert any("kept at their own duration" in m and f"{real_patches} patches" in m for m in messages)
+    assert any("kept at" in m and "own duration" in m and "nothing needs changing" in m for m in messages)
+    assert any("kept at their own duration" in m and f"{real_patches} patches" in m for m in details)
     assert any("padding='longest'" in m and "the rest is padding" in m for m in messages)
 
 

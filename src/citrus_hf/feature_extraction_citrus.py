@@ -1230,11 +1230,18 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             return max_length
         length = -(-longest // self.patch_length) * self.patch_length
         if length < _MOSTLY_PADDING * self.context_length:
+            # Once per process and contract, not per duration: a pipeline over clips of many lengths said it for
+            # nearly every clip. The duration of each call goes to the debug log.
             logger.warning_once(
-                f"Recordings of {longest / self.sampling_rate:g} s are kept at their own duration ({length} samples, "
-                f"{length // self.patch_length} patches at {self.sampling_rate:g} Hz) instead of being padded to the "
-                f"{self.context_length / self.sampling_rate:g} s context (padding='longest'); pass "
-                "padding='max_length' for windows of the full context."
+                f"Recordings shorter than half the {self.context_length / self.sampling_rate:g} s context are kept at "
+                f"their own duration in whole patches of {self.patch_length} samples at {self.sampling_rate:g} Hz "
+                "(padding='longest'), so the model sees fewer patches than a full window. padding='max_length' "
+                "(the full window, the rest masked) gives the same outputs for more work: nothing needs changing. "
+                "Each call's duration is logged at debug level."
+            )
+            logger.debug(
+                f"Recordings of at most {longest / self.sampling_rate:g} s kept at their own duration ({length} "
+                f"samples, {length // self.patch_length} patches at {self.sampling_rate:g} Hz)."
             )
         return length
 

@@ -30,13 +30,19 @@ This file is also shipped next to the weights as remote code (`Pipeline.save_pre
 from __future__ import annotations
 
 import copy
+import difflib
+import inspect
 import math
 import numbers
-from collections.abc import Sequence
+import os
+import re
+import types
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import torch
+from torch.utils.data import Dataset
 from transformers.pipelines.base import ChunkPipeline
 from transformers.utils import logging
 
@@ -59,6 +65,8 @@ DEFAULT_WINDOW_BATCH_SIZE = 64
 # 10 s windows), so a forward pass holds at most this many windows x channels: 64 windows of up to 16 channels, and
 # fewer windows of wider recordings (a 256-channel recording at 64 windows per pass needed 8 GB and crashed).
 MAX_CHANNEL_SEQUENCES_PER_PASS = 1024
+# Labels per window and recording unless `top_k` says otherwise (`top_k=None`: every label, as transformers'
+# audio and text classification pipelines do).
 DEFAULT_TOP_K = 5
 # A recording that takes at least this many forward passes shows a progress bar (unless `progress=False`); fewer
 # finish before a bar would say anything.
@@ -72,6 +80,16 @@ PADDINGS = ("longest", "max_length")
 SCORE_FUNCTIONS = ("softmax", "sigmoid", "none")
 # Keys of a recording given as a dict, as in transformers' audio pipelines.
 SIGNAL_KEYS = ("raw", "array")
+# Call arguments of other libraries' habits that no spelling distance finds, with what this pipeline takes instead.
+PARAMETER_HABITS = {
+    "fs": "sampling_rate",
+    "sr": "sampling_rate",
+    "return_all_scores": "top_k=None",
+}
+# A parameter's default where `None` means something of its own (`top_k=None`: every label).
+_NOT_GIVEN = object()
+# How the extractor names the one recording it was given (the pipeline gives it one at a time).
+_FIRST_RECORDING = re.compile(r"\b([Rr])ecording 0\b")
 
 
 def _is_number(value: Any) -> bool:
@@ -97,6 +115,11 @@ def _is_sequence_of_rates(sampling_rate: Any) -> bool:
     return isinstance(sampling_rate, (list, tuple))
 
 
+def _as_list(rates: Any) -> list:
+    """One rate per recording as a list of numbers."""
+    return list(rates.tolist() if isinstance(rates, (np.ndarray, torch.Tensor)) else rates)
+
+
 def _with_rate(recording: Any, rate: Any, index: int) -> dict:
     """Recording `index` of a list as a dict that carries its own rate (`{"raw": ..., "sampling_rate": rate}`)."""
     if not isinstance(recording, dict):
@@ -107,6 +130,83 @@ def _with_rate(recording: Any, rate: Any, index: int) -> dict:
             f"Recording {index}'s dict says sampling_rate={own} and the call's list says {rate}; give one."
         )
     return {**recording, "sampling_rate": rate}
+
+
+def _closest_name_hint(name: str, names: Sequence[str]) -> str:
+    """`'topk' (did you mean 'top_k'?)`, or just `'name'` when no name is close (`configuration_citrus.
+    closest_field_hint`, spelt out: this file travels as remote code; a test keeps them equal), with the habits of
+    `PARAMETER_HABITS` added."""
+    if name in PARAMETER_HABITS:
+        return f"{name!r} (did you mean {PARAMETER_HABITS[name]}?)"
+    close = difflib.get_close_matches(name, names, 1)
+    return f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name)
+
+
+class _Numbered:
+    """Recording `index` of a list, generator or dataset, so that an error about it names it: transformers hands
+    `preprocess` one recording at a time, which the extractor then calls recording 0."""
+
+    __slots__ = ("index", "recording")
+
+    def __init__(self, recording: Any, index: int):
+        self.recording = recording
+        self.index = index
+
+
+def _numbered_stream(recordings, rates: list | None):
+    """The recordings of a generator or dataset as `_Numbered`, each with its own rate of `rates` (one per
+    recording, paired as the recordings come: the stream is never read ahead)."""
+    count = 0
+    for index, recording in enumerate(recordings):
+        if rates is not None:
+            if index >= len(rates):
+                raise ValueError(
+                    f"`sampling_rate` has {len(rates)} values and the input has more recordings; pass one rate per "
+                    "recording, or one for all of them."
+                )
+            recording = _with_rate(recording, rates[index], index)
+        count = index + 1
+        yield _Numbered(recording, index)
+    if rates is not None:
+        _check_rate_count(rates, count)
+
+
+def _check_rate_count(rates: list, count: int) -> None:
+    if len(rates) != count:
+        raise ValueError(
+            f"`sampling_rate` has {len(rates)} values for {count} recordings; pass one rate for all of them or one "
+            "per recording."
+        )
+
+
+def _name_the_recording(error: BaseException, index: int) -> None:
+    """Make `error`, raised for one recording of many, name it as the caller counts (`index`), in place."""
+    if len(error.args) != 1 or not isinstance(error.args[0], str):
+        return
+    message, found = _FIRST_RECORDING.subn(lambda match: f"{match.group(1)}ecording {index}", error.args[0], count=1)
+    error.args = (message if found else f"Recording {index}: {message}",)
+
+
+def load_feature_extractor(name: str | os.PathLike, **hub_kwargs: Any):
+    """The feature extractor `name` gives to `pipeline(..., feature_extractor=name)`: a folder with a
+    preprocessor_config.json or a Hub id (with `citrus_hf` imported, also a bundled name such as `"citrus-small"`),
+    loaded with `AutoFeatureExtractor` and `hub_kwargs` (`revision`, `token`, ...).
+
+    Raises:
+        ValueError: naming `name` and why it could not be loaded (transformers' `pipeline()` would drop it and ask
+            for the extractor it was given).
+    """
+    from transformers import AutoFeatureExtractor
+
+    try:
+        return AutoFeatureExtractor.from_pretrained(os.fspath(name), **hub_kwargs)
+    except (OSError, ValueError) as error:
+        reason = str(error).strip()
+        raise ValueError(
+            f"`feature_extractor={os.fspath(name)!r}` could not be loaded: {reason}"
+            f"{'' if reason.endswith(('.', '?', '!')) else '.'} Pass a folder with a preprocessor_config.json, a Hub id, "
+            "or a feature extractor object."
+        ) from error
 
 
 class _RecordingPipeline(ChunkPipeline):
@@ -125,13 +225,18 @@ class _RecordingPipeline(ChunkPipeline):
     accepted_problems: tuple[str, ...] = ()
 
     def __init__(self, *args, **kwargs):
+        # transformers' `pipeline()` passes a `pathlib.Path` on as it is (and the package's `pipeline` a name):
+        # loaded here, as transformers loads a name.
+        if isinstance(kwargs.get("feature_extractor"), (str, os.PathLike)):
+            kwargs["feature_extractor"] = load_feature_extractor(kwargs["feature_extractor"])
         super().__init__(*args, **kwargs)
         if self.feature_extractor is None or not hasattr(self.feature_extractor, "context_length"):
             raise ValueError(
                 f"{type(self).__name__} needs the checkpoint's CiTrusFeatureExtractor (preprocessor_config.json), "
                 f"which {'was not found' if self.feature_extractor is None else 'is not one'}. Save it next to the "
                 "weights with `CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)`, or pass "
-                "`feature_extractor=`."
+                "`feature_extractor=` (a name or folder that transformers could not load is dropped without a "
+                "word: pass `AutoFeatureExtractor.from_pretrained(name)` to see why)."
             )
         self._check_model()
         self._check_contract()
@@ -212,9 +317,11 @@ class _RecordingPipeline(ChunkPipeline):
                 of numbers), or a dict `{"raw": recording, "sampling_rate": rate}` (or `"array"`, as `datasets`'
                 audio rows; a `"path"` is ignored), whose recording may also be a nested list `(channels, time)`; a
                 list of recordings (a list of lists is one, as in transformers' audio pipelines) or a
-                `(batch, channels, time)` array gives a list of results.
-            sampling_rate (`float` or `list[float]`): the recordings' rate in Hz, one for all or, for a list of
-                recordings, one per recording (unless each dict gives its own). Required.
+                `(batch, channels, time)` array gives a list of results, and a generator or a torch / `datasets`
+                Dataset (`KeyDataset`) an iterator of them. An error about one recording of many names its index.
+                A file path is not read: load the samples first (`np.load(path)`).
+            sampling_rate (`float` or `list[float]`): the recordings' rate in Hz, one for all or, for a list,
+                generator or dataset of recordings, one per recording (unless each dict gives its own). Required.
             batch_size (`int`, defaults to 64): windows per forward pass; for recordings of many channels, at most
                 1024 / channels windows (the encoder runs every channel of a window as its own sequence).
             alignment (`str`, defaults to `"window"`): `"window"` cuts the recording into the model's windows every
@@ -259,18 +366,29 @@ class _RecordingPipeline(ChunkPipeline):
                     "pass at least one recording."
                 )
             inputs = list(inputs)  # (batch, channels, time): one result per recording
-        rates = kwargs.get("sampling_rate")
-        if isinstance(inputs, list) and _is_sequence_of_rates(rates):
-            # transformers runs the recordings of a list one by one with the same parameters: one rate per
-            # recording travels with its recording instead.
-            rates = list(rates.tolist() if isinstance(rates, (np.ndarray, torch.Tensor)) else rates)
-            if len(rates) != len(inputs):
-                raise ValueError(
-                    f"`sampling_rate` has {len(rates)} values for {len(inputs)} recordings; pass one rate for all of "
-                    "them or one per recording."
-                )
-            inputs = [_with_rate(recording, rate, index) for index, (recording, rate) in enumerate(zip(inputs, rates))]
-            del kwargs["sampling_rate"]
+        streamed = isinstance(inputs, (types.GeneratorType, Dataset))
+        if not streamed and isinstance(inputs, Iterator) and not isinstance(inputs, (np.ndarray, torch.Tensor)):
+            raise TypeError(
+                f"The input is a {type(inputs).__name__}, which transformers' pipelines do not run one recording at "
+                "a time (they take a list, a generator or a torch / `datasets` Dataset such as `KeyDataset`); pass "
+                "`list(...)` of it, or a generator `(recording for recording in ...)`."
+            )
+        # transformers runs the recordings of a list one by one with the same parameters: one rate per recording
+        # travels with its recording instead.
+        rates = None
+        if (isinstance(inputs, list) or streamed) and _is_sequence_of_rates(kwargs.get("sampling_rate")):
+            rates = _as_list(kwargs.pop("sampling_rate"))
+            if hasattr(inputs, "__len__"):
+                _check_rate_count(rates, len(inputs))
+        if isinstance(inputs, list):
+            if rates is not None:
+                inputs = [
+                    _with_rate(recording, rate, index) for index, (recording, rate) in enumerate(zip(inputs, rates))
+                ]
+            inputs = [_Numbered(recording, index) for index, recording in enumerate(inputs)]
+        elif streamed:
+            # A generator either way: transformers streams both, one result at a time.
+            inputs = _numbered_stream(inputs, rates)
         # transformers batches *inputs*; here one recording already yields `batch_size` windows per forward pass, so
         # recordings go through one at a time.
         return super().__call__(inputs, batch_size=1, **kwargs)
@@ -327,8 +445,24 @@ class _RecordingPipeline(ChunkPipeline):
     def _sanitize_task_parameters(self, **parameters) -> tuple[dict, dict]:
         """The subclass's parameters: `(target parameters for _forward, postprocess parameters)`."""
         if parameters:
-            raise TypeError(f"{type(self).__name__} got unexpected parameter(s) {sorted(parameters)}.")
+            accepted = self._accepted_parameters()
+            hints = ", ".join(_closest_name_hint(name, accepted) for name in sorted(parameters))
+            raise TypeError(
+                f"{type(self).__name__} got unexpected parameter(s) {hints}; it takes {', '.join(accepted)}."
+            )
         return {}, {}
+
+    def _accepted_parameters(self) -> list[str]:
+        """The names a call (or the pipeline's construction) takes: transformers' `batch_size` and `num_workers`,
+        this class's and the subclass's own."""
+        names = {"batch_size", "num_workers"}
+        for method in (self._sanitize_parameters, self._sanitize_task_parameters):
+            names.update(
+                name
+                for name, parameter in inspect.signature(method).parameters.items()
+                if parameter.kind is parameter.POSITIONAL_OR_KEYWORD and name != "window_batch_size"
+            )
+        return sorted(names)
 
     # ------------------------------------------------------------------------------------------------ preprocess
 
@@ -370,6 +504,14 @@ class _RecordingPipeline(ChunkPipeline):
                     "`frame.to_numpy().T` (channels, time), after selecting the signal's columns."
                 )
             inputs = inputs.to_numpy()
+        if isinstance(inputs, (str, bytes, os.PathLike)):
+            raise TypeError(
+                f"The recording is the {type(inputs).__name__} {str(inputs)[:80]!r}: this pipeline does not read files "
+                "(transformers' audio pipelines decode a path with ffmpeg). Load the samples first and pass them, "
+                "e.g. `pipe(np.load(path), sampling_rate=rate)` for a .npy file, or for an EDF file "
+                "`recording = citrus_hf.data.readers.read_edf(path)` then "
+                "`pipe(recording.data, sampling_rate=recording.sampling_rate)`."
+            )
         if not isinstance(inputs, (np.ndarray, torch.Tensor)):
             raise TypeError(
                 f"A recording must be a numpy array, a torch tensor, a list of numbers or a dict with 'raw' and "
@@ -382,7 +524,19 @@ class _RecordingPipeline(ChunkPipeline):
             )
         return inputs, sampling_rate
 
-    def preprocess(
+    def preprocess(self, inputs, **parameters):
+        """Align one recording into windows and yield them `window_batch_size` at a time (`_aligned_windows`). A
+        recording of a list, generator or dataset comes numbered, and an error about it names its number."""
+        if not isinstance(inputs, _Numbered):
+            yield from self._aligned_windows(inputs, **parameters)
+            return
+        try:
+            yield from self._aligned_windows(inputs.recording, **parameters)
+        except (ValueError, TypeError) as error:
+            _name_the_recording(error, inputs.index)
+            raise
+
+    def _aligned_windows(
         self,
         inputs,
         sampling_rate: float | None = None,
@@ -581,18 +735,22 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
 
     Returns per recording:
         `{"label", "score", "labels": [{"label", "score"}, ...], "windows": [{"start", "end", "label", "score",
-        "labels"}, ...], "backend"}`: `labels` are the `top_k` best (default 5, at most `num_labels`); the recording's
+        "labels"}, ...], "backend"}`: `labels` are the `top_k` best (default 5, at most `num_labels`; `top_k=None`
+        gives every label, as in transformers' audio and text classification pipelines); the recording's
         scores are the mean of its windows' scores. `function_to_apply`: `"softmax"` (single-label, default),
         `"sigmoid"` (default for multi-label models) or `"none"` (raw logits).
     """
 
     accepted_problems = ("classification",)
 
-    def _sanitize_task_parameters(self, top_k=None, function_to_apply=None, **parameters):
+    def _sanitize_task_parameters(self, top_k=_NOT_GIVEN, function_to_apply=None, **parameters):
         super()._sanitize_task_parameters(**parameters)
         postprocess = {}
-        if top_k is not None:
-            check_positive_integer("top_k", top_k)
+        # An explicit `top_k=None` asks for every label, as in transformers' audio and text classification; the
+        # default, not given, leaves the pipeline's (or its construction's) value.
+        if top_k is not _NOT_GIVEN:
+            if top_k is not None:
+                check_positive_integer("top_k", top_k)
             postprocess["top_k"] = top_k
         if function_to_apply is not None:
             if function_to_apply not in SCORE_FUNCTIONS:
@@ -603,7 +761,7 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
             postprocess["function_to_apply"] = function_to_apply
         return {}, postprocess
 
-    def postprocess(self, model_outputs, top_k: int = DEFAULT_TOP_K, function_to_apply: str | None = None):
+    def postprocess(self, model_outputs, top_k: int | None = DEFAULT_TOP_K, function_to_apply: str | None = None):
         logits, windows, backend = self._gather(model_outputs)
         config = self.model.config
         if function_to_apply is None:
@@ -614,7 +772,7 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
             scores = logits.sigmoid()
         else:
             scores = logits
-        top_k = min(top_k, logits.shape[-1])
+        top_k = logits.shape[-1] if top_k is None else min(top_k, logits.shape[-1])
         # Read once: a config attribute costs microseconds (transformers' `__getattribute__`), and ranking a night of
         # 960 windows x 5 classes one label at a time took 35 ms (3 ms this way).
         id2label = config.id2label
@@ -721,4 +879,5 @@ __all__ = [
     "BioSignalFeatureExtractionPipeline",
     "BioSignalRegressionPipeline",
     "DEFAULT_WINDOW_BATCH_SIZE",
+    "load_feature_extractor",
 ]

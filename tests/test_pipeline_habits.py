@@ -1,0 +1,194 @@
+"""The pipelines as a transformers 5 user calls them by habit (pipeline habits audit, findings 1-6, and the peft
+audit's finding 6): `top_k=None` gives every label, an error about the N-th recording of a list, generator or
+`KeyDataset` names recording N, one rate per recording works for a generator and a `KeyDataset`, a misspelt argument
+gets the close name, a file path or a plain iterator gets how to pass it, the short-recording notice comes once, and
+a feature extractor given by path is loaded.
+
+A tiny 8-label classifier (100 Hz, 2 s windows of 10 patches) on the torch backend: each test takes about a second.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from tiny_configs import tiny_config
+from transformers import pipeline
+from transformers.pipelines.pt_utils import KeyDataset
+
+from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf.configuration_citrus import closest_field_hint
+from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
+from citrus_hf.inference import pipelines as pipelines_module
+from citrus_hf.inference.pipelines import BioSignalClassificationPipeline
+
+RATE = 100.0
+LABELS = 8
+RNG = np.random.default_rng(0)
+GOOD = RNG.standard_normal(500)  # 5 s: two 2 s windows
+BAD = GOOD.copy()
+BAD[7] = np.nan
+
+
+@pytest.fixture(scope="module")
+def classifier_folder(tmp_path_factory) -> str:
+    """A tiny 8-label classifier saved with its feature extractor."""
+    torch.manual_seed(0)
+    folder, config = str(tmp_path_factory.mktemp("classifier")), tiny_config(num_labels=LABELS)
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
+    CiTrusForSequenceClassification(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def classify(classifier_folder):
+    return pipeline(model=classifier_folder, backend="torch")
+
+
+# ---------------------------------------------------------------------------------------------- 1. top_k=None
+
+
+def test_top_k_none_gives_every_label_and_the_default_stays_five(classifier_folder, classify):
+    every = classify(GOOD, sampling_rate=RATE, top_k=None)
+    assert len(every["labels"]) == LABELS
+    assert all(len(window["labels"]) == LABELS for window in every["windows"])
+    assert len(classify(GOOD, sampling_rate=RATE)["labels"]) == pipelines_module.DEFAULT_TOP_K
+    built = pipeline(model=classifier_folder, backend="torch", top_k=None)
+    assert len(built(GOOD, sampling_rate=RATE)["labels"]) == LABELS
+    # a call's top_k equal to the default still overrides the construction's
+    two = pipeline(model=classifier_folder, backend="torch", top_k=2)
+    assert len(two(GOOD, sampling_rate=RATE)["labels"]) == 2
+    assert len(two(GOOD, sampling_rate=RATE, top_k=5)["labels"]) == 5
+
+
+# -------------------------------------------------------------------------------- 2. the N-th recording's error
+
+
+def _key_dataset(recordings):
+    from datasets import Dataset
+
+    columns = {"signal": [recording.tolist() for recording in recordings]}
+    return KeyDataset(Dataset.from_dict(columns).with_format("numpy"), "signal")
+
+
+@pytest.mark.parametrize("kind", ["list", "generator", "KeyDataset"])
+def test_an_error_names_the_recording_the_caller_counts(classify, kind):
+    recordings = [GOOD, GOOD, BAD]
+    inputs = {
+        "list": lambda: recordings,
+        "generator": lambda: (recording for recording in recordings),
+        "KeyDataset": lambda: _key_dataset(recordings),
+    }[kind]()
+    with pytest.raises(ValueError, match=r"^recording 2 contains 1 NaN"):
+        list(classify(inputs, sampling_rate=RATE))
+
+
+def test_the_pipelines_own_error_about_a_recording_of_a_list_names_it(classify):
+    with pytest.raises(TypeError, match=r"^Recording 1: A recording must be"):
+        classify([GOOD, {1, 2}], sampling_rate=RATE)
+
+
+# ------------------------------------------------------------------- 3. one rate per recording of a stream
+
+
+@pytest.mark.parametrize("kind", ["generator", "KeyDataset"])
+def test_one_rate_per_recording_of_a_stream_as_of_a_list(classify, kind):
+    recordings, rates = [GOOD, GOOD[::2].copy()], [RATE, RATE / 2]
+    expected = classify(recordings, sampling_rate=rates)
+    inputs = (r for r in recordings) if kind == "generator" else _key_dataset(recordings)
+    results = list(classify(inputs, sampling_rate=rates))
+    assert [len(result["windows"]) for result in results] == [len(result["windows"]) for result in expected] == [2, 2]
+    assert [result["score"] for result in results] == pytest.approx([result["score"] for result in expected])
+
+
+def test_a_rate_count_that_differs_from_the_stream_is_refused(classify):
+    with pytest.raises(ValueError, match="has 1 values and the input has more recordings"):
+        list(classify((r for r in [GOOD, GOOD]), sampling_rate=[RATE]))
+    with pytest.raises(ValueError, match="has 3 values for 2 recordings"):
+        list(classify((r for r in [GOOD, GOOD]), sampling_rate=[RATE] * 3))
+    with pytest.raises(ValueError, match="has 3 values for 2 recordings"):
+        classify(_key_dataset([GOOD, GOOD]), sampling_rate=[RATE] * 3)
+
+
+# ---------------------------------------------------------------------------------- 4. a misspelt argument
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [("topk", "did you mean 'top_k'?"), ("sample_rate", "did you mean 'sampling_rate'?"), ("sr", "sampling_rate")],
+)
+def test_a_misspelt_argument_gets_the_close_name_and_the_accepted_ones(classify, name, hint):
+    with pytest.raises(TypeError, match="unexpected parameter") as error:
+        classify(GOOD, sampling_rate=RATE, **{name: 2})
+    assert hint in str(error.value)
+    assert "it takes alignment, backend, batch_size," in str(error.value) and "window_batch_size" not in str(
+        error.value
+    )
+
+
+def test_return_all_scores_points_to_top_k_none(classify):
+    with pytest.raises(TypeError, match=r"'return_all_scores' \(did you mean top_k=None\?\)"):
+        classify(GOOD, sampling_rate=RATE, return_all_scores=True)
+
+
+def test_the_spelt_out_hint_matches_the_packages(classify):
+    """pipelines.py spells `configuration_citrus.closest_field_hint` out (remote code): they must agree."""
+    accepted = classify._accepted_parameters()
+    for name in ("topk", "sample_rate", "bakend", "hop", "zzz"):
+        assert pipelines_module._closest_name_hint(name, accepted) == closest_field_hint(name, frozenset(accepted))
+
+
+# ---------------------------------------------------------------------------- 5. a file path, a plain iterator
+
+
+@pytest.mark.parametrize("path", ["recording.npy", Path("recording.npy")])
+def test_a_file_path_says_the_pipeline_reads_no_files_and_how_to_load_one(classify, path):
+    with pytest.raises(TypeError, match="does not read files") as error:
+        classify(path, sampling_rate=RATE)
+    assert "np.load(path)" in str(error.value) and "read_edf" in str(error.value)
+
+
+def test_a_plain_iterator_is_told_to_pass_a_list_or_a_generator(classify):
+    with pytest.raises(TypeError, match=r"list_iterator.*`list\(\.\.\.\)` of it, or a generator"):
+        classify(iter([GOOD, GOOD]), sampling_rate=RATE)
+
+
+# ------------------------------------------------------------------------------- 6. the short-recording notice
+
+
+def test_the_short_recording_notice_comes_once_for_many_durations(classify, caplog):
+    logging.Logger.warning_once.cache_clear()
+    clips = [RNG.standard_normal(int(n)) for n in (30, 45, 52, 61, 77)]  # 0.3-0.77 s: under half a window
+    with caplog.at_level("DEBUG", logger="citrus_hf"):
+        classify(clips, sampling_rate=RATE)
+    notices = [r for r in caplog.records if "own duration" in r.getMessage() and r.levelno == logging.WARNING]
+    assert len(notices) == 1
+    assert "nothing needs changing" in notices[0].getMessage()
+    details = [
+        r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG and "own duration" in r.getMessage()
+    ]
+    assert any("0.3 s" in message for message in details) and any("0.77 s" in message for message in details)
+
+
+# ------------------------------------------------------------------------ 7. a feature extractor given by path
+
+
+def test_a_feature_extractor_given_by_path_is_loaded(classifier_folder, tmp_path):
+    bare = tmp_path / "weights-only"
+    CiTrusForSequenceClassification.from_pretrained(classifier_folder).save_pretrained(bare)
+    expected = pipeline(model=classifier_folder, backend="torch")(GOOD, sampling_rate=RATE)
+    # transformers' `pipeline()` passes a Path on as it is; the pipeline class also takes a name (str)
+    run = pipeline(model=str(bare), feature_extractor=Path(classifier_folder), backend="torch")
+    assert run(GOOD, sampling_rate=RATE)["score"] == pytest.approx(expected["score"])
+    model = CiTrusForSequenceClassification.from_pretrained(str(bare))
+    direct = BioSignalClassificationPipeline(model=model, feature_extractor=classifier_folder)
+    assert isinstance(direct.feature_extractor, CiTrusFeatureExtractor)
+
+
+def test_a_feature_extractor_path_that_does_not_load_is_named(classifier_folder, tmp_path):
+    missing = tmp_path / "no-such-extractor"
+    with pytest.raises(ValueError, match=r"`feature_extractor='.*no-such-extractor'` could not be loaded"):
+        pipeline(model=classifier_folder, feature_extractor=missing, backend="torch")
