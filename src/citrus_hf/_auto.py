@@ -216,6 +216,29 @@ def _register_processors() -> None:
     _take_bundled_names(AutoProcessor)
 
 
+def _answer_peft_base_lookups() -> None:
+    """Let peft's check for a base model's config.json (made at every adapter save, to see whether a text model's
+    vocabulary was resized) find that of a checkpoint shipped with the package. A model loaded from "citrus-small"
+    records that name as its adapter's base (it loads by that name wherever the package is installed); peft looked it
+    up on the Hub at every save (`save_pretrained`, each Trainer checkpoint), or, offline, warned "Could not find a
+    config file in citrus-small". The answer is the bundled folder's own; every other name is peft's lookup."""
+    import peft.utils.save_and_load as save_and_load
+
+    lookup = save_and_load.check_file_exists_on_hf_hub
+    if getattr(lookup, "_citrus_bundled_names", False):
+        return
+
+    @functools.wraps(lookup)
+    def check_file_exists_on_hf_hub(repo_id, filename, **kwargs):
+        folder = _bundled_checkpoint(repo_id) if isinstance(repo_id, str) else None
+        if folder is not None:
+            return os.path.isfile(os.path.join(folder, filename))
+        return lookup(repo_id, filename, **kwargs)
+
+    check_file_exists_on_hf_hub._citrus_bundled_names = True
+    save_and_load.check_file_exists_on_hf_hub = check_file_exists_on_hf_hub
+
+
 # registration name -> (the transformers module it waits for, what registers CiTrus with it, the CiTrus modules that
 # registration imports). The Auto classes' registrations are named after their auto module; `add_registration` adds
 # others, several per module if need be.
@@ -245,6 +268,8 @@ REGISTRATIONS: dict[str, tuple[str, Callable[[], None], tuple[str, ...]]] = {
             "processing_citrus_fusion",
         ),
     ),
+    # peft is optional: this one waits for as long as peft is not imported
+    "peft.utils.save_and_load": ("peft.utils.save_and_load", _answer_peft_base_lookups, ()),
 }
 # Modules whose end of execution may let a registration run: the transformers modules, and the CiTrus modules
 # (importing `modeling_citrus` imports `modeling_auto`, whose registration must then wait until `modeling_citrus` is

@@ -12,6 +12,7 @@ Shapes used throughout:
 from __future__ import annotations
 
 import contextvars
+import json
 import logging as std_logging
 import math
 import os
@@ -40,6 +41,7 @@ from .configuration_citrus import (
     custom_pipelines_for,
 )
 from .vocabulary_citrus import (
+    ADAPTER_CONFIG_NAME,
     AUTOCORRELATION_LAGS,
     CHANNEL_POOLINGS,
     FUSION_MODEL_TYPE,
@@ -96,17 +98,110 @@ def head_fitted_by_caller() -> Iterator[None]:
 ADAPTER_TASK_CONFIG_NAME = "citrus_task_config.json"
 
 
-def _refuse_citrus_adapter(folder: str | os.PathLike | None) -> None:
-    """Refuse a CiTrus LoRA adapter folder given to `from_pretrained` (directly, or by transformers' Auto classes,
-    which load the adapter's base and then the adapter: the base would get a default head, and the adapter's trained
-    head would fail on its shape with an error naming the base), with the routes that read its task config."""
-    if folder is not None and os.path.isfile(os.path.join(str(folder), ADAPTER_TASK_CONFIG_NAME)):
+def _adapter_file(name_or_path, filename: str, download_kwargs: dict | None = None) -> str | None:
+    """The path of `filename` in the adapter folder or Hub repo `name_or_path`, or None where it has none: a local
+    folder is looked at, a Hub repo through transformers' cache lookup (which downloads that one small file where the
+    Hub can be reached, and otherwise answers from the local cache, offline included, never raising)."""
+    name = os.fspath(name_or_path)
+    if os.path.isdir(name):
+        path = os.path.join(name, filename)
+        return path if os.path.isfile(path) else None
+    from transformers.utils import cached_file
+
+    lookup = {key: value for key, value in (download_kwargs or {}).items() if key in _DOWNLOAD_KWARGS}
+    try:
+        return cached_file(
+            name,
+            filename,
+            _raise_exceptions_for_missing_entries=False,
+            _raise_exceptions_for_connection_errors=False,
+            **lookup,
+        )
+    except Exception:  # an invalid repo id, a revision that does not exist: transformers' own loading says so
+        return None
+
+
+def _adapter_base(name_or_path, download_kwargs: dict) -> str | None:
+    """The base a peft adapter (a folder or Hub repo with adapter_config.json and no config.json) records, or None
+    for anything else."""
+    if not isinstance(name_or_path, (str, os.PathLike)) or _adapter_file(name_or_path, CONFIG_NAME, download_kwargs):
+        return None
+    path = _adapter_file(name_or_path, ADAPTER_CONFIG_NAME, download_kwargs)
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            base = json.load(handle).get("base_model_name_or_path")
+    except (OSError, ValueError, AttributeError):  # unreadable: the caller's own error stands
+        return None
+    return base if isinstance(base, str) and base else None
+
+
+def _refuse_citrus_adapter(folder, download_kwargs: dict | None = None) -> None:
+    """Refuse a CiTrus LoRA adapter (a folder or a Hub repo) given to `from_pretrained` (directly, or by transformers'
+    Auto classes, which load the adapter's base and then the adapter: the base would get a default head, and the
+    adapter's trained head would fail on its shape with an error naming the base), with the routes that read its task
+    config."""
+    if folder is not None and _adapter_file(folder, ADAPTER_TASK_CONFIG_NAME, download_kwargs):
         raise ValueError(
             f"{str(folder)!r} is a CiTrus LoRA adapter, whose task head's settings ({ADAPTER_TASK_CONFIG_NAME}) "
             "`from_pretrained` does not read: load it with "
             f"`citrus_hf.training.lora.load_adapter(None, {str(folder)!r})` (then `merge_adapter` for a plain model), "
             f"or run it with `pipeline(model={str(folder)!r})`."
         )
+
+
+def _is_adapter_tensor(key: str) -> bool:
+    """A tensor that peft put into the model (a LoRA matrix, or the adapter's own copy of a module it saves in full,
+    such as the task head), not one of the model's own."""
+    return ".modules_to_save." in key or ".lora_" in key
+
+
+def _channel_settings_hint(config, width: int) -> str:
+    """What to build a task model with so that its head takes `width` features: a head's width is channels x the
+    per-channel width of `head_features` and `pooling`, so a multiple of this config's per-channel width names a
+    channel count, which is only a guess (another pooling, such as "mean_max", doubles the width too)."""
+    per_channel = _pooled_width(config, config.head_features, config.pooling)
+    settings = "the channel and pooling settings it was trained with (num_channels, channel_pooling, pooling)"
+    if width % per_channel:
+        return settings
+    return f"{settings}: num_channels={width // per_channel}, channel_pooling='concat' if it saw {width // per_channel} channel(s)"
+
+
+def _adapter_mismatch_error(adapter, model: nn.Module, mismatched: list) -> ValueError:
+    """The error for an adapter (loaded by transformers' adapter path: `AutoModelForSequenceClassification
+    .from_pretrained(adapter)`) whose tensors do not fit the model built from its base: the fix is the head's settings
+    or a route that reads them, never `ignore_mismatched_sizes=True`, which would drop the trained head for a random
+    one."""
+    head_name = getattr(type(model), "head_name", None)
+    head_weight = next(
+        (
+            (key, tuple(saved), tuple(built))
+            for key, saved, built in mismatched
+            if key.split(".", 1)[0] == head_name and key.endswith(".weight")
+        ),
+        None,
+    )
+    where = f"{str(adapter)!r} is a LoRA adapter (peft)" if adapter else "This is a LoRA adapter (peft)"
+    if head_weight is not None and len(head_weight[1]) == 2:
+        (outputs, width), (built_outputs, built_width) = head_weight[1], head_weight[2]
+        setting = "num_labels" if head_name == "classifier" else "num_targets"
+        problem = f"its trained `{head_name}` has shape {head_weight[1]}, the one built from its base {head_weight[2]}"
+        fixes = []
+        if outputs != built_outputs:
+            fixes.append(f"{setting}={outputs}")
+        if width != built_width:
+            fixes.append(_channel_settings_hint(model.config, width))
+        fix = f"pass {' and '.join(fixes)} to `from_pretrained`" if fixes else "build the base it was trained on"
+    else:
+        shown = ", ".join(f"{key} {tuple(saved)} vs {tuple(built)}" for key, saved, built in mismatched[:4])
+        problem = f"its tensors do not fit the model built from its base ({shown})"
+        fix = "build the base it was trained on"
+    return ValueError(
+        f"{where}: {problem}. To keep what it learnt, {fix}, or load it with "
+        f"`citrus_hf.training.lora.load_adapter(None, {str(adapter)!r})` or `pipeline(model={str(adapter)!r})`. "
+        "(`ignore_mismatched_sizes=True` would replace the adapter's trained head by a random one.)"
+    )
 
 
 def _is_tracing() -> bool:
@@ -144,7 +239,9 @@ def _reject_text_kwargs(kwargs: dict) -> None:
         if value is not None:
             raise ValueError(
                 f"CiTrus models take bio-signals as `input_values` (batch, channels, time), not `{name}`. "
-                "With peft, create the LoRA config with `task_type=None` or use `citrus_hf.training.lora`."
+                "With peft, create the LoRA config with `task_type=None, modules_to_save=['classifier']` "
+                "(`['regressor']` for CiTrusForRegression), so that the new head trains and is saved in full, or use "
+                "`citrus_hf.training.lora.apply_lora`."
             )
 
 
@@ -779,11 +876,15 @@ class CiTrusEncoder(nn.Module):
 class _LoadReportHold(std_logging.Filter):
     """Holds back transformers' loading report (its UNEXPECTED / MISSING table) while a CiTrus model loads, so that
     `from_pretrained` can replace the expected case, a new task head on a pre-trained encoder, by one line and
-    re-emit the report in every other case."""
+    re-emit the report in every other case. Held on each of `loggers` (transformers' adapter path reports the
+    adapter's load from its peft integration)."""
 
-    def __init__(self):
+    def __init__(self, *loggers: std_logging.Logger):
         super().__init__()
         self.records: list[std_logging.LogRecord] = []
+        self.loggers = loggers
+        for report_logger in loggers:
+            report_logger.addFilter(self)
 
     def filter(self, record: std_logging.LogRecord) -> bool:
         if "LOAD REPORT" in record.getMessage():
@@ -791,11 +892,16 @@ class _LoadReportHold(std_logging.Filter):
             return False
         return True
 
-    def release(self, report_logger: std_logging.Logger) -> None:
+    def stop(self) -> None:
+        """Stop holding (the held records are kept)."""
+        for report_logger in self.loggers:
+            report_logger.removeFilter(self)
+
+    def release(self) -> None:
         """Stop holding and emit the held report, as transformers would have."""
-        report_logger.removeFilter(self)
+        self.stop()
         for record in self.records:
-            report_logger.handle(record)
+            std_logging.getLogger(record.name).handle(record)
 
 
 def _modules_of(keys) -> list[str]:
@@ -912,22 +1018,39 @@ class _CiTrusFamilyMixin:
         `config.json`, a path that does not exist and a checkpoint of another model type.
         """
         requested = pretrained_model_name_or_path
-        # transformers' Auto classes name the adapter folder they found in `adapter_kwargs`
-        _refuse_citrus_adapter((kwargs.get("adapter_kwargs") or {}).get("_adapter_model_path"))
+        call_kwargs = dict(kwargs)  # as given, for the adapter route below
+        # transformers' Auto classes name the adapter (folder or Hub repo) they found in `adapter_kwargs`, and load it
+        # onto this base within this call
+        adapter_kwargs = kwargs.get("adapter_kwargs") or {}
+        adapter = adapter_kwargs.get("_adapter_model_path")
+        _refuse_citrus_adapter(adapter, {**kwargs, **adapter_kwargs})
         pretrained_model_name_or_path = _located(cls._checkpoint_locator, pretrained_model_name_or_path)
         return_loading_info = kwargs.pop("output_loading_info", False)
         replace_head = kwargs.pop("replace_head", False)
         if kwargs.get("use_safetensors") is False:
             raise ValueError("CiTrus checkpoints load from safetensors only; pickled weights are never unpickled.")
         kwargs["use_safetensors"] = True
-        saved_config = cls._checked_saved_config(pretrained_model_name_or_path, kwargs)
+        try:
+            saved_config = cls._checked_saved_config(pretrained_model_name_or_path, kwargs)
+        except OSError:
+            # A peft adapter (adapter_config.json, no config.json), which transformers' own `from_pretrained` takes as
+            # its Auto classes do: the base it records, then the adapter loaded onto it within the same call.
+            base = None if adapter is not None else _adapter_base(requested, kwargs)
+            if base is None:
+                raise
+            revision = call_kwargs.pop("revision", None)  # the adapter's; transformers resolves the base's itself
+            call_kwargs["adapter_kwargs"] = {
+                **({"revision": revision} if revision else {}),
+                **adapter_kwargs,
+                "_adapter_model_path": requested,
+            }
+            return cls.from_pretrained(base, *model_args, **call_kwargs)
         kwargs = cls._config_overrides_for(pretrained_model_name_or_path, saved_config, kwargs)
         # Mismatched shapes are reported below with the shapes and the fix, instead of transformers' pointer to its
         # log ("see report above"); a head the caller asked to replace is then allowed.
         replace_mismatched = bool(kwargs.pop("ignore_mismatched_sizes", False))
-        report_logger = std_logging.getLogger("transformers.modeling_utils")
-        held = _LoadReportHold()
-        report_logger.addFilter(held)
+        report_loggers = ["transformers.modeling_utils"] + (["transformers.integrations.peft"] if adapter else [])
+        held = _LoadReportHold(*map(std_logging.getLogger, report_loggers))
         try:
             model, loading_info = super().from_pretrained(
                 pretrained_model_name_or_path,
@@ -937,7 +1060,7 @@ class _CiTrusFamilyMixin:
                 **kwargs,
             )
         except Exception as error:
-            held.release(report_logger)  # transformers' report explains its own error
+            held.release()  # transformers' report explains its own error
             message = str(error)
             if isinstance(error, FileNotFoundError) or "no such file" in message.lower():
                 raise OSError(
@@ -952,7 +1075,7 @@ class _CiTrusFamilyMixin:
                 ) from error
             raise
         finally:
-            report_logger.removeFilter(held)
+            held.stop()
         saved_architectures = list(saved_config.get("architectures") or [])
         missing = sorted(loading_info.get("missing_keys", []))
         unexpected = sorted(loading_info.get("unexpected_keys", []))
@@ -974,6 +1097,10 @@ class _CiTrusFamilyMixin:
                     f"encoder tensors this model has no place for: {extra_backbone[:10]} (its config.json describes "
                     "a smaller encoder than its weights hold; check num_hidden_layers and the other sizes)"
                 )
+        if any(_is_adapter_tensor(key) for key, _, _ in mismatched):
+            # the tensors are the adapter's (transformers loads it within this call): the fix is the head's settings,
+            # and the base's loading tables would only blame the base
+            raise _adapter_mismatch_error(adapter, model, mismatched)
         mismatched_backbone = [m for m in mismatched if m[0].startswith(cls._backbone_prefix)]
         if mismatched_backbone or (mismatched and not replace_mismatched):
             shapes = ", ".join(
@@ -988,7 +1115,7 @@ class _CiTrusFamilyMixin:
             )
             problems.append(f"tensors of another shape: {shapes}.{hint}")
         if problems:
-            held.release(report_logger)  # the table of every tensor, next to the error's summary
+            held.release()  # the table of every tensor, next to the error's summary
             raise ValueError(
                 f"The checkpoint {str(pretrained_model_name_or_path)!r} (saved as {saved_architectures}) does not "
                 f"match {cls.__name__}: " + "; ".join(p.rstrip(".") for p in problems) + ". Otherwise it is corrupt or "
@@ -1010,12 +1137,29 @@ class _CiTrusFamilyMixin:
             )
             if missing or new_sized_head:
                 new_head = _modules_of(missing + new_sized_head)
-                message += f"; new, untrained head: {', '.join(new_head)} (fine-tune it before use)"
+                # (peft users load their adapter onto this model next, which the load cannot know about)
+                message += (
+                    f"; new, untrained head: {', '.join(new_head)} (fine-tune it, or load a trained adapter onto "
+                    "it, before use)"
+                )
             if unexpected:
                 message += f"; not used: the checkpoint's {', '.join(_modules_of(unexpected))}"
-            (logger.info if _HEAD_FITTED_BY_CALLER.get() else logger.warning)(message + ".")
+            head_name = getattr(cls, "head_name", None)
+            # transformers' adapter path loads the adapter within this call, trained head included when peft saved it
+            # (its `modules_to_save`): then nothing is left to fit
+            head_from_adapter = adapter is not None and hasattr(
+                getattr(model, head_name or "", None), "modules_to_save"
+            )
+            if adapter is not None:
+                message += f"; LoRA adapter loaded from {str(adapter)!r}"
+                if head_from_adapter:
+                    message += " with its trained head"
+                elif head_name:
+                    message += f", which holds no `{head_name}`: that head is untrained (fine-tune it before use)"
+            quiet = _HEAD_FITTED_BY_CALLER.get() or head_from_adapter
+            (logger.info if quiet else logger.warning)(message + ".")
         else:
-            held.release(report_logger)
+            held.release()
         if pretrained_model_name_or_path is not requested:
             # a bundled checkpoint: its name, not this installation's path to it, is what an adapter or a card built
             # on the model records as its base (it loads by that name wherever the package is installed)
@@ -2275,15 +2419,28 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
     def _warn_if_head_frozen(self) -> None:
         """Say once when the model trains with its task head frozen: peft's LoRA freezes (and leaves out of the saved
         adapter) every module it does not adapt or know as a head, and it knows `classifier` only with
-        `task_type="SEQ_CLS"`, never `regressor`, so the head would stay at its random start."""
-        head = getattr(self, self.head_name)
-        if any(p.requires_grad for p in head.parameters()) or not any(p.requires_grad for p in self.parameters()):
+        `task_type="SEQ_CLS"`, never `regressor`, so the head would stay at its random start. A head that LoRA adapts
+        (`target_modules="all-linear"` without `modules_to_save`) is no better: its random weights stay frozen and
+        only their low-rank update trains and is saved, so the adapter reloaded onto a newly built head (another
+        random start) gives other outputs."""
+        if not any(p.requires_grad for p in self.parameters()):
             return
-        logger.warning_once(
-            f"{type(self).__name__} trains with its `{self.head_name}` head frozen, so it stays as it started and a "
-            f"peft adapter will not save it: with peft, pass `modules_to_save=['{self.head_name}']` to LoraConfig, "
-            "or use `citrus_hf.training.lora.apply_lora`, which does."
+        trainable = [name for name, p in getattr(self, self.head_name).named_parameters() if p.requires_grad]
+        fix = (
+            f"with peft, pass `modules_to_save=['{self.head_name}']` to LoraConfig, or use "
+            "`citrus_hf.training.lora.apply_lora`, which does."
         )
+        if not trainable:
+            logger.warning_once(
+                f"{type(self).__name__} trains with its `{self.head_name}` head frozen, so it stays as it started and "
+                f"a peft adapter will not save it: {fix}"
+            )
+        elif all(".lora_" in f".{name}" for name in trainable):
+            logger.warning_once(
+                f"{type(self).__name__} trains its `{self.head_name}` head only through LoRA (target_modules reached "
+                "it, as 'all-linear' does): its new random weights stay frozen and are not saved, so the adapter "
+                f"reloaded onto a newly built model gives other outputs. Train and save the head in full: {fix}"
+            )
 
     def forward(
         self,

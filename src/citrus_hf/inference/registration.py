@@ -248,15 +248,40 @@ def _saved_extractor(folder):
 
 
 def _merged_adapter(folder, task: str | None, kwargs: dict):
-    """A LoRA adapter folder (`citrus finetune --lora`, `save_adapter`) as a pipeline's model: the adapter put on the
-    base it records and merged into it, the folder's feature extractor, and the task of the merged model's class
-    (transformers would look for a config.json the folder does not have)."""
+    """A LoRA adapter folder (`citrus finetune --lora`, `save_adapter`, or peft's own `save_pretrained`) as a
+    pipeline's model: the adapter put on the base it records and merged into it, the folder's feature extractor (one
+    matching the merged model where peft saved none), and the task of the merged model's class (transformers would
+    look for a config.json the folder does not have)."""
+    from ..feature_extraction_citrus import CiTrusFeatureExtractor
     from ..training.lora import load_adapter, merge_adapter
 
     merged = merge_adapter(load_adapter(None, folder))
     if kwargs.get("feature_extractor") is None:
-        kwargs["feature_extractor"] = _saved_extractor(folder)
+        kwargs["feature_extractor"] = _saved_extractor(folder) or CiTrusFeatureExtractor.from_config(merged.config)
     return merged, task or pipeline_task_for(type(merged).__name__, getattr(merged.config, "problem_type", None))
+
+
+def _adapter_folder(model, saved_config: dict | None, hub_kwargs: dict):
+    """The local folder of a LoRA adapter given to `pipeline(model=...)`: the folder itself, or the download of a Hub
+    adapter repo (adapter_config.json and no config.json), as `load_adapter` downloads it; None for anything else.
+    A Hub repo is looked up only when it has no config.json, so a full checkpoint costs no extra request."""
+    if not isinstance(model, (str, os.PathLike)):
+        return None
+    if os.path.isdir(model):
+        return model if os.path.isfile(os.path.join(model, ADAPTER_CONFIG_NAME)) else None
+    if saved_config is not None:
+        return None
+    try:
+        found = cached_file(
+            os.fspath(model), ADAPTER_CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs
+        )
+    except Exception:  # not a repo id, unreachable: transformers' own loading says so
+        return None
+    if found is None:
+        return None
+    from ..loading import resolve_checkpoint
+
+    return resolve_checkpoint(os.fspath(model), **hub_kwargs)
 
 
 def _resolving_bundled_names(factory):
@@ -283,8 +308,9 @@ def _resolving_bundled_names(factory):
         if task in _GENERIC_TASKS and model_type == CiTrusConfig.model_type:
             # transformers' own task of that name is for text (it loads a tokenizer): the bio-signal one is meant
             task = _GENERIC_TASKS[task]
-        if isinstance(model, (str, os.PathLike)) and os.path.isfile(os.path.join(model, ADAPTER_CONFIG_NAME)):
-            model, task = _merged_adapter(model, task, kwargs)
+        adapter_folder = _adapter_folder(model, saved_config, hub_kwargs)
+        if adapter_folder is not None:
+            model, task = _merged_adapter(adapter_folder, task, kwargs)
         own_folder = isinstance(model, (str, os.PathLike)) and os.path.isdir(model)
         own_folder = own_folder and model_type == CiTrusConfig.model_type
         if own_folder and kwargs.get("feature_extractor") is None:

@@ -50,7 +50,7 @@ from transformers.utils import logging
 
 from ..configuration_citrus import CiTrusConfig, is_real_number
 from ..loading import hub_repo_id, read_json_object
-from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME
+from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME, _channel_settings_hint
 from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, FUSION_MODEL_TYPE
 
 if TYPE_CHECKING:
@@ -309,6 +309,11 @@ def adapter_card(peft_model: PeftModel, repo_id: str | None, license: str | None
         base_text = "a CiTrus checkpoint"
     load_base = repr(base_id or bundled) if (base_id or bundled) else '"path/to/base"'
     load_adapter_from = repr(repo_id) if repo_id else '"path/to/adapter"'
+    if repo_id:
+        task_config_file = f"hf_hub_download({repo_id!r}, {TASK_CONFIG_NAME!r})"
+        download_import = "from huggingface_hub import hf_hub_download\n"
+    else:
+        task_config_file, download_import = f'"path/to/adapter/{TASK_CONFIG_NAME}"', ""
     content = f"""---
 {data.to_yaml()}
 ---
@@ -332,6 +337,19 @@ from citrus_hf.training.lora import load_adapter, merge_adapter
 
 model = load_adapter({load_base}, {load_adapter_from})  # eval mode
 merged = merge_adapter(model)  # optional: a plain {task}
+```
+
+As a pipeline: `transformers.pipeline(model={load_adapter_from})` (after `import citrus_hf`).
+
+With peft alone, build the base from `{TASK_CONFIG_NAME}` (its head, channels and pooling): the base's own
+config gives a default head, whose shape the adapter's trained head does not fit (torch's "size mismatch").
+
+```python
+{download_import}from peft import PeftModel
+from citrus_hf import CiTrusConfig, {task}
+
+config = CiTrusConfig.from_json_file({task_config_file})
+model = PeftModel.from_pretrained({task}.from_pretrained({load_base}, config=config), {load_adapter_from})
 ```
 """
     return ModelCard(content)
@@ -521,11 +539,11 @@ def load_adapter(
                 f"The adapter {str(adapter_path_or_repo)!r} records no base model; pass the model it was trained on "
                 "as `base_model_or_path`."
             )
+    saved = _saved_shapes(folder)
     if isinstance(base_model_or_path, (str, os.PathLike)):
         download = dict(token=token, cache_dir=cache_dir, local_files_only=local_files_only)
-        base_model_or_path = _load_base(base_model_or_path, folder, adapter_config, download)
+        base_model_or_path = _load_base(base_model_or_path, folder, adapter_config, saved, download)
     head_name = _check_task_model(base_model_or_path, "load the adapter")
-    saved = _saved_shapes(folder)
     saved_shape = saved.get(f"base_model.model.{head_name}.weight")
     head_shape = tuple(getattr(base_model_or_path, head_name).weight.shape)
     if saved_shape is None:
@@ -534,11 +552,22 @@ def load_adapter(
             f"{type(base_model_or_path).__name__}; load it onto the task class it was saved from."
         )
     if saved_shape != head_shape:
+        if (folder / TASK_CONFIG_NAME).is_file():
+            fix = f"Build it with the adapter's config ({TASK_CONFIG_NAME}), or pass the base as a path so load_adapter does."
+        else:
+            # an adapter saved by peft itself: the head's outputs are read from its shape (see `_load_base`), its
+            # input width is not (channels and pooling multiply alike)
+            fix = (
+                f"This adapter folder has no {TASK_CONFIG_NAME} to say how its base was built: build the base with "
+                f"{_channel_settings_hint(base_model_or_path.config, saved_shape[-1])} and pass it as the instance, "
+                f"e.g. `load_adapter({type(base_model_or_path).__name__}.from_pretrained(base, "
+                f"{'num_labels' if head_name == 'classifier' else 'num_targets'}={saved_shape[0]}, num_channels=..., "
+                "channel_pooling='concat'), folder)`; for a pipeline, `merge_adapter` that and pass the merged model "
+                "(or save it with `save_pretrained`)."
+            )
         raise ValueError(
             f"The adapter's `{head_name}` has shape {saved_shape} but the base model's has {head_shape}: the base "
-            "was built for another number of outputs or channels. Build it with the adapter's config "
-            f"({TASK_CONFIG_NAME}), or pass the base as a path so load_adapter does"
-            + ("." if (folder / TASK_CONFIG_NAME).is_file() else f" (this adapter folder has no {TASK_CONFIG_NAME}).")
+            f"was built for another number of outputs or channels. {fix}"
         )
     # `PeftModel.from_pretrained` in two steps, so that the adapted model's tensors are compared with the adapter's
     # before any is loaded (peft fills a missing one with its initialisation, saying so only in a warning)
@@ -550,8 +579,15 @@ def load_adapter(
     return model.train() if is_trainable else model.eval()
 
 
-def _load_base(path_or_repo: str | os.PathLike, folder: Path, adapter_config: dict, download: dict) -> PreTrainedModel:
-    """The task model the adapter belongs to, with the pre-trained weights of `path_or_repo`."""
+def _load_base(
+    path_or_repo: str | os.PathLike, folder: Path, adapter_config: dict, saved: dict, download: dict
+) -> PreTrainedModel:
+    """The task model the adapter belongs to, with the pre-trained weights of `path_or_repo`.
+
+    Its settings are the adapter's `citrus_task_config.json` (`save_adapter`). An adapter saved by peft itself has
+    none: its class is the one peft recorded (`auto_mapping`, for `task_type=None`) or, for `task_type="SEQ_CLS"`,
+    the one whose head it saved in full (`classifier`, or `regressor` for a regression head), and the head's number
+    of outputs is read from that saved head."""
     from .. import modeling_citrus
 
     task_config_path = folder / TASK_CONFIG_NAME
@@ -559,21 +595,30 @@ def _load_base(path_or_repo: str | os.PathLike, folder: Path, adapter_config: di
     task_config = (
         CiTrusConfig(**read_json_object(task_config_path, _SAVE_AGAIN)) if task_config_path.is_file() else None
     )
+    task_classes = (modeling_citrus.CiTrusForSequenceClassification, modeling_citrus.CiTrusForRegression)
+    saved_heads = [cls for cls in task_classes if f"base_model.model.{cls.head_name}.weight" in saved]
     if task_config is not None and task_config.architectures:
         class_name = task_config.architectures[0]
     else:
         class_name = (adapter_config.get("auto_mapping") or {}).get("base_model_class")
+        if class_name is None and len(saved_heads) == 1:
+            class_name = saved_heads[0].__name__
     model_class = getattr(modeling_citrus, class_name or "", None)
     if model_class is None or getattr(model_class, "head_name", None) is None:
         raise ValueError(
-            f"The adapter in {str(folder)!r} does not name a CiTrus task class (found {class_name!r}); pass the base "
-            "model as an instance, e.g. `CiTrusForSequenceClassification.from_pretrained(path, num_labels=...)`."
+            f"The adapter in {str(folder)!r} does not name a CiTrus task class (found {class_name!r}, and it saved "
+            f"no task head in full: peft's `modules_to_save`); pass the base model as an instance, e.g. "
+            "`CiTrusForSequenceClassification.from_pretrained(path, num_labels=...)`."
         )
     from ..modeling_citrus import head_fitted_by_caller
 
     with head_fitted_by_caller():  # the adapter brings the trained head: no "fine-tune it before use"
         if task_config is None:
-            return model_class.from_pretrained(path_or_repo, **download)
+            head_shape = saved.get(f"base_model.model.{model_class.head_name}.weight")
+            outputs = {}
+            if head_shape is not None:  # otherwise load_adapter says that the adapter holds no head
+                outputs = {"num_labels" if model_class.head_name == "classifier" else "num_targets": head_shape[0]}
+            return model_class.from_pretrained(path_or_repo, **outputs, **download)
         # CiTrus' strict loader compares the checkpoint's tensors with `config.architectures`: cleared, the
         # checkpoint (a pre-training one, usually) is checked as a different class, whose backbone must match in full.
         task_config.architectures = None
