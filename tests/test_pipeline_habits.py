@@ -144,9 +144,11 @@ def test_the_spelt_out_hint_matches_the_packages(classify):
 # ---------------------------------------------------------------------------- 5. a file path, a plain iterator
 
 
-@pytest.mark.parametrize("path", ["recording.npy", Path("recording.npy")])
+@pytest.mark.parametrize("path", ["recording.npy", Path("recording.npy"), b"RIFF"])
 def test_a_file_path_says_the_pipeline_reads_no_files_and_how_to_load_one(classify, path):
-    with pytest.raises(TypeError, match="does not read files") as error:
+    with pytest.raises(
+        TypeError, match=r"^The recording is (the path 'recording.npy'|4 bytes): this pipeline does not read files"
+    ) as error:
         classify(path, sampling_rate=RATE)
     assert "np.load(path)" in str(error.value) and "read_edf" in str(error.value)
 

@@ -505,8 +505,9 @@ class _RecordingPipeline(ChunkPipeline):
                 )
             inputs = inputs.to_numpy()
         if isinstance(inputs, (str, bytes, os.PathLike)):
+            given = f"{len(inputs)} bytes" if isinstance(inputs, bytes) else f"the path {os.fspath(inputs)[:200]!r}"
             raise TypeError(
-                f"The recording is the {type(inputs).__name__} {str(inputs)[:80]!r}: this pipeline does not read files "
+                f"The recording is {given}: this pipeline does not read files "
                 "(transformers' audio pipelines decode a path with ffmpeg). Load the samples first and pass them, "
                 "e.g. `pipe(np.load(path), sampling_rate=rate)` for a .npy file, or for an EDF file "
                 "`recording = citrus_hf.data.readers.read_edf(path)` then "
