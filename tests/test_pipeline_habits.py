@@ -194,3 +194,16 @@ def test_a_feature_extractor_path_that_does_not_load_is_named(classifier_folder,
     missing = tmp_path / "no-such-extractor"
     with pytest.raises(ValueError, match=r"`feature_extractor='.*no-such-extractor'` could not be loaded"):
         pipeline(model=classifier_folder, feature_extractor=missing, backend="torch")
+
+
+def test_a_feature_extractor_given_by_name_or_string_folder_is_loaded(classifier_folder, tmp_path):
+    bare = tmp_path / "weights-only"
+    CiTrusForSequenceClassification.from_pretrained(classifier_folder).save_pretrained(bare)
+    expected = pipeline(model=classifier_folder, backend="torch")(GOOD, sampling_rate=RATE)
+    # a string reached transformers' factory, which tried the model's folder for it, swallowed that error and dropped it
+    run = pipeline(model=str(bare), feature_extractor=classifier_folder, backend="torch")
+    assert run.feature_extractor.to_dict() == CiTrusFeatureExtractor.from_pretrained(classifier_folder).to_dict()
+    assert run(GOOD, sampling_rate=RATE)["score"] == pytest.approx(expected["score"])
+    # a bundled name is loaded too: citrus-small's extractor is then refused for its own contract, not "not found"
+    with pytest.raises(ValueError, match=r"does not align recordings to this model's input contract: patch_length=10"):
+        pipeline(model=str(bare), feature_extractor="citrus-small", backend="torch")

@@ -313,7 +313,13 @@ def _resolving_bundled_names(factory):
             model, task = _merged_adapter(adapter_folder, task, kwargs)
         own_folder = isinstance(model, (str, os.PathLike)) and os.path.isdir(model)
         own_folder = own_folder and model_type == CiTrusConfig.model_type
-        if own_folder and kwargs.get("feature_extractor") is None:
+        if isinstance(kwargs.get("feature_extractor"), (str, os.PathLike)):
+            # transformers' factory would try the model's folder for it first (a CTC-decoder check), swallow that
+            # error and drop the name: loaded here, a name or folder of its own works, or its error says why not
+            kwargs["feature_extractor"] = pipelines.load_feature_extractor(
+                kwargs["feature_extractor"], **hub_kwargs, trust_remote_code=kwargs.get("trust_remote_code")
+            )
+        elif own_folder and kwargs.get("feature_extractor") is None:
             # Loaded here so that its own error says what is wrong with the file: transformers' factory drops a
             # feature extractor that fails to load, and the pipeline would then say the file was not found.
             kwargs["feature_extractor"] = _saved_extractor(model)
