@@ -20,6 +20,7 @@ per-channel statistics of the training split (`channel_statistics`), which becom
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import re
@@ -314,12 +315,14 @@ def align_task_split(
     sampling_rate: float | None = None,
     length: int | None = None,
     row_numbers: Sequence[int] | None = None,
+    where: str | None = None,
 ):
     """Align a labelled split to the model input once (a cached `Dataset.map`).
 
     `sampling_rate` is the rate of every row when the split has no `sampling_rate` column; `length` the window length
     in model samples (pass `aligned_length` of all the set's splits so they share one shape; default: this split's);
-    `row_numbers` what an error calls each row (`align_rows`).
+    `row_numbers` what an error calls each row (`align_rows`), and `where` where the rows are ("test split",
+    `TaskSplits.where`), which starts every error about them.
 
     Returns a `datasets.Dataset` with `input_values` `(channels, length)` float32, `patch_mask`
     `(length // patch_length,)` and `labels` (int64 class or float32 target), formatted as torch tensors.
@@ -327,16 +330,31 @@ def align_task_split(
     if task not in LABELS:
         raise ValueError(f"task must be one of {LABEL_TASKS}, got {task!r}.")
     label_column, label_dtype = LABELS[task]
-    aligned = align_rows(
-        dataset,
-        extractor,
-        sampling_rate=sampling_rate,
-        label_column=label_column,
-        label_dtype=label_dtype,
-        length=length,
-        row_numbers=row_numbers,
-    )
+    with naming_where(where):
+        aligned = align_rows(
+            dataset,
+            extractor,
+            sampling_rate=sampling_rate,
+            label_column=label_column,
+            label_dtype=label_dtype,
+            length=length,
+            row_numbers=row_numbers,
+        )
     return aligned.with_format("torch")
+
+
+@contextlib.contextmanager
+def naming_where(where: str | None, row_numbers: Sequence[int] | None = None):
+    """Errors (`ValueError`) raised inside start with where the rows are ("The test split: ...", `where`) and, with
+    `row_numbers`, call the extractor's "recording i" by its row's number in the user's split (`row_numbers[i]`)."""
+    try:
+        yield
+    except ValueError as error:
+        if row_numbers is not None:
+            error = _naming_split_rows(error, [int(row) for row in row_numbers])
+        if where is None:
+            raise error from None
+        raise ValueError(f"The {where}: {error}") from None
 
 
 def task_feature_extractor(
@@ -465,6 +483,7 @@ __all__ = [
     "channel_statistics",
     "cropped_rows_notice",
     "input_overrides",
+    "naming_where",
     "resolve_alignment",
     "task_feature_extractor",
     "with_input_overrides",

@@ -14,7 +14,7 @@ import difflib
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -254,6 +254,8 @@ _ENCODE_LABELS = (
     "ClassLabel(names=[...every class...]))` before `save_to_disk` (`class_encode_column` names each split's own "
     "classes, so a split missing a class would number the others differently)"
 )
+# The largest finite float32: a float64 sample beyond it becomes inf once `datasets` or the model read it as float32.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 # Other names a labelled set's validation split goes by; used when the set has no split of the requested name.
 VALIDATION_SPLIT_ALIASES = ("valid", "val", "dev", "development", "eval", "evaluation")
 
@@ -272,11 +274,12 @@ def _first_invalid(valid) -> int | None:
     return None if pc.all(valid).as_py() else pc.index(valid, False).as_py()
 
 
-def _check_samples(values, depth: int, name: str, channel_counts: set[int], nan_policy: str = "raise") -> None:
+def _check_samples(values, depth: int, name: str, channel_counts: dict[int, list], nan_policy: str = "raise") -> None:
     """The `input_values` of one split (an Arrow array of rows, `depth` 1: `(time,)`, 2: `(channels, time)`): every
     row has channels and every channel samples, and every sample is finite (a NaN would make the whole window NaN
-    after normalisation, and MiniRocket refuses it deep inside aeon); the rows' channel counts join
-    `channel_counts`. Errors name the row."""
+    after normalisation, and MiniRocket refuses it deep inside aeon) and within float32's range (the model, and
+    `datasets` when it formats the rows, compute in float32: a larger value becomes inf there). `channel_counts`
+    gathers `{channels: [rows with that many, (split, first such row)]}` over the splits. Errors name the row."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -285,11 +288,14 @@ def _check_samples(values, depth: int, name: str, channel_counts: set[int], nan_
         row = _first_invalid(pc.greater(pc.list_value_length(rows), 0))
         if row is not None:
             raise ValueError(f"Row {row} of the {name} split has no channels in `input_values`; drop it.")
-        channel_counts.update(pc.unique(pc.list_value_length(rows)).to_pylist())
+        counts = pc.list_value_length(rows).to_numpy(zero_copy_only=False)
         row_of_channel, channels = pc.list_parent_indices(rows), pc.list_flatten(rows)
     else:
-        channel_counts.add(1)
+        counts = np.ones(len(rows), dtype=np.int64)
         row_of_channel, channels = None, rows
+    for count, first, number in zip(*np.unique(counts, return_index=True, return_counts=True)):
+        seen = channel_counts.setdefault(int(count), [0, (name, int(first))])
+        seen[0] += int(number)
 
     def row_of(channel: int) -> int:
         return channel if row_of_channel is None else row_of_channel[channel].as_py()
@@ -323,6 +329,20 @@ def _check_samples(values, depth: int, name: str, channel_counts: set[int], nan_
                 "drop them before fitting, or pass --nan-policy interpolate (nan_policy='interpolate') to fill them "
                 "linearly."
             )
+    if pa.types.is_floating(samples.type) and samples.type.bit_width > 32:
+        magnitude = pc.abs(samples)
+        beyond = pc.and_(pc.is_finite(magnitude), pc.greater(magnitude, _FLOAT32_MAX))
+        if pc.any(pc.fill_null(beyond, False)).as_py():
+            # finite in float64 but inf once formatted as float32: it would be reported as a NaN / inf sample, and
+            # --nan-policy interpolate would fill it (or a whole channel of them) with made-up values
+            channel = pc.list_parent_indices(channels)[pc.index(pc.fill_null(beyond, False), True).as_py()].as_py()
+            row = row_of(channel)
+            peak = pc.max(pc.filter(magnitude, pc.fill_null(beyond, False))).as_py()
+            raise ValueError(
+                f"Row {row} of the {name} split has values up to {peak:.3g} in `input_values`, beyond float32's range "
+                f"({_FLOAT32_MAX:.3g}) in which the model computes; rescale them (e.g. convert them to the unit the "
+                "checkpoint was trained on) before fitting."
+            )
 
 
 def check_labelled_splits(splits: dict[str, Any], task: str, nan_policy: str = "raise") -> None:
@@ -337,7 +357,7 @@ def check_labelled_splits(splits: dict[str, Any], task: str, nan_policy: str = "
     """
     import pyarrow as pa
 
-    channel_counts: set[int] = set()
+    channel_counts: dict[int, list] = {}
     for name, split in splits.items():
         if split is None or (len(split) == 0 and name not in ("train", "test")):
             continue
@@ -374,13 +394,31 @@ def check_labelled_splits(splits: dict[str, Any], task: str, nan_policy: str = "
         _check_labels(split, name, task)
         if "sampling_rate" in split.column_names:
             _check_rates(split, name)
-    if len(channel_counts) > 1 or 0 in channel_counts:
-        raise ValueError(
-            f"Rows of `input_values` have {sorted(channel_counts)} channels; every row of a labelled set needs the "
-            "same channels (pad missing ones, or split the set by channel layout)."
-        )
+    if len(channel_counts) > 1:
+        raise _mixed_channels_error(splits, channel_counts)
     if task == "classification":
         _check_class_ids(splits)
+
+
+def _mixed_channels_error(splits: dict[str, Any], channel_counts: dict[int, list]) -> ValueError:
+    """The error for rows of different channel counts: it names the first row of a count other than the most rows'
+    and, when that row looks like `(time, channels)` (its channels as many as the others' channels, or more than its
+    samples), says to store its transpose, as the feature extractor does for a single recording."""
+    usual = max(channel_counts, key=lambda count: channel_counts[count][0])
+    odd = min((count for count in channel_counts if count != usual), key=lambda count: channel_counts[count][0])
+    name, row = channel_counts[odd][1]
+    shape = np.shape(splits[name][row]["input_values"])
+    hint = ""
+    if len(shape) == 2 and (shape[1] == usual or shape[0] > shape[1]):
+        hint = (
+            f" Its shape {tuple(shape)} looks like (time, channels): store its transpose (`signal.T`), as "
+            "(channels, time)."
+        )
+    return ValueError(
+        f"Rows of `input_values` have {sorted(channel_counts)} channels: row {row} of the {name} split has {odd}, "
+        f"where {channel_counts[usual][0]} rows have {usual}. Every row of a labelled set needs the same channels (pad "
+        f"missing ones, or split the set by channel layout).{hint}"
+    )
 
 
 def _check_labels(split, name: str, task: str) -> None:
@@ -449,7 +487,7 @@ def _check_rates(split, name: str) -> None:
 def _check_class_ids(splits: dict[str, Any]) -> None:
     """Class ids are 0..K-1, K from the `ClassLabel` names (else the largest id in train), every one of them in train
     without names (a gap would be a class with no example, and macro-F1 would average over it), at least two in train,
-    and none beyond K elsewhere."""
+    and none elsewhere that train lacks (beyond K, or a `ClassLabel` class without a training example)."""
     train = splits["train"]
     names = label_names_of(train)
     present = np.unique(np.asarray(train["label"], dtype=np.int64))
@@ -476,11 +514,22 @@ def _check_class_ids(splits: dict[str, Any]) -> None:
                 f"The {name} split's class names {split_names} differ from train's {train_names}, so the same class "
                 f"id means another class in each; {_ENCODE_LABELS}."
             )
-        largest = int(np.max(np.asarray(split["label"], dtype=np.int64)))
+        labels = np.unique(np.asarray(split["label"], dtype=np.int64))
+        largest = int(labels[-1])
         if largest >= len(names):
             raise ValueError(
                 f"The {name} split has class id {largest}, but train has {len(names)} classes (0..{len(names) - 1}); "
                 "give every split the same classes (a `ClassLabel` with every name)."
+            )
+        lacking = sorted(set(labels.tolist()) - set(present.tolist()))
+        if lacking:
+            # a `ClassLabel` names classes train may have no example of: the model would get an output it cannot
+            # learn, and every example of them here would be scored wrong
+            named = [f"{names[c]!r} (id {c})" for c in lacking[:10]]
+            raise ValueError(
+                f"The {name} split has class(es) {', '.join(named)}{' ...' if len(lacking) > 10 else ''}, which train "
+                "has no example of: the model cannot learn them, and every example of them would be scored wrong. "
+                f"Add training examples of them, or drop those rows from the {name} split."
             )
 
 
@@ -500,12 +549,38 @@ class TaskSplits:
     # (what errors call them); None for splits that are the set's own
     train_rows: np.ndarray | None = None
     validation_rows: np.ndarray | None = None
+    # the set's own names of the splits `train`, `validation` and `test` came from (what errors call them)
+    split_names: dict[str, str] = field(
+        default_factory=lambda: {"train": "train", "validation": "validation", "test": "test"}
+    )
 
     def labels(self, split: str = "train") -> np.ndarray:
         dataset = getattr(self, split)
         column, dtype = LABELS[self.task]
         # `dataset[column]`, not `dataset.data`: a selection keeps the full table and an indices mapping.
         return np.asarray(dataset[column], dtype=dtype)
+
+    def where(self, split: str) -> tuple[str, np.ndarray | None]:
+        """What errors about a row of `split` ("train", "validation", "test") call it: where it is ("train split",
+        "train split's rows carved out for validation") and, for a split carved from the set's training split,
+        each row's number there (None: rows are numbered as they lie)."""
+        if split == "validation" and self.validation_rows is not None:
+            return f"{self.split_names['train']} split's rows carved out for validation", self.validation_rows
+        return f"{self.split_names[split]} split", self.train_rows if split == "train" else None
+
+    def missing_classes_notice(self, split: str) -> str | None:
+        """One line naming the model's classes (`label_names`) that `split` has no example of, or None: macro-F1
+        averages over every class of the model, so such a class counts as 0 there (perfect predictions of the others
+        score (K - 1) / K) and the number reads worse than the model is, with nothing else to say so."""
+        if self.task != "classification" or not self.label_names:
+            return None
+        absent = sorted(set(range(len(self.label_names))) - set(np.unique(self.labels(split)).tolist()))
+        if not absent:
+            return None
+        return (
+            f"class(es) {[self.label_names[c] for c in absent]} have no example in the {self.split_names[split]} "
+            "split; macro-F1 averages over every class, so each counts as 0 there (accuracy does not)"
+        )
 
 
 def load_task_splits(
@@ -519,6 +594,7 @@ def load_task_splits(
     require_validation: bool = True,
     sampling_rate: float | None = None,
     nan_policy: str = "raise",
+    split_option: str = "--{role}-split NAME",
 ) -> TaskSplits:
     """Load a labelled set; when it has no validation split, carve one out of train (`carve_validation`).
 
@@ -530,18 +606,36 @@ def load_task_splits(
     `sampling_rate` is the rate the caller will give every row (`--sampling-rate`): only for a set without a
     `sampling_rate` column, which it would otherwise contradict or be silently ignored by. `nan_policy="interpolate"`
     lets rows with NaN / inf samples through (the caller's feature extractor fills them); "raise" refuses them.
+    `split_option` is how the caller's errors spell the option that names a split (`{role}`: train, test).
     """
     _check_distinct_splits(train_split, validation_split, test_split)
     loaded = _load_dataset(dataset, dataset_options)  # once: building a registered set is not free
     split_names = _split_names(loaded)
     train = _split_of(loaded, train_split)
+    # a folder's splits are the user's to rename; a registered set's are fixed
+    folder = Path(str(dataset)).expanduser().exists()
     if train is None:
-        raise ValueError(f"Dataset {dataset!r} has no split {train_split!r}.")
+        raise ValueError(
+            f"Dataset {dataset!r} has no split {train_split!r} (its splits: {split_names}); name the one to train on "
+            f"with {split_option.format(role='train')}"
+            + (
+                ", or rename the splits before `save_to_disk` (`DatasetDict({'train': ..., 'test': ...})`)."
+                if folder
+                else "."
+            )
+        )
     test = _split_of(loaded, test_split)
     if test is None:
+        others = [name for name in split_names if name != train_split]
+        options = [f"name it with {split_option.format(role='test')}"] if others else []
+        if folder:
+            options.append(
+                "hold out some recordings as a 'test' split before `save_to_disk` (`DatasetDict({'train': ..., "
+                "'test': ...})`)"
+            )
         raise ValueError(
-            f"Dataset {dataset!r} has no split {test_split!r}; the test metrics need a held-out split (name it with "
-            "--test-split)."
+            f"Dataset {dataset!r} has no split {test_split!r} (its splits: {split_names}); the test metrics need a "
+            f"held-out split: {', or '.join(options) or 'choose another set'}."
         )
     task = infer_task(train)
     validation = _split_of(loaded, validation_split) if validation_split else None
@@ -554,12 +648,9 @@ def load_task_splits(
                 f"Dataset {dataset!r} has no 'validation' split; its {validation_split!r} split is the validation set"
                 + (f" ({present[1:]} are not used; --validation-split picks another)." if len(present) > 1 else ".")
             )
+    named = {train_split: train, validation_split: validation, test_split: test}
     check_labelled_splits({"train": train, "validation": validation, "test": test}, task, nan_policy)
-    if sampling_rate is not None and "sampling_rate" in train.column_names:
-        raise ValueError(
-            f"Dataset {dataset!r} has a sampling_rate column, which gives every row its rate; --sampling-rate is only "
-            "for sets without one. Drop --sampling-rate."
-        )
+    _check_rate_columns(dataset, named, sampling_rate)
     source, train_rows, validation_rows = validation_split, None, None
     if validation is None:
         _warn_unused_splits(dataset, split_names, {train_split, test_split, validation_split})
@@ -586,7 +677,44 @@ def load_task_splits(
         validation_source=source,
         train_rows=train_rows,
         validation_rows=validation_rows,
+        split_names={"train": train_split, "validation": validation_split or "validation", "test": test_split},
     )
+
+
+def _check_rate_columns(dataset, splits: dict[str, Any], sampling_rate: float | None) -> None:
+    """Every split (`{its name: Dataset or None}`) gives its rows' rate the same way: a `sampling_rate` column in each,
+    or none and `sampling_rate` (--sampling-rate) for every row. A column in some splits only would leave the others
+    without a rate, and --sampling-rate would then contradict the column where there is one."""
+    has_column = {
+        name: "sampling_rate" in split.column_names
+        for name, split in splits.items()
+        if split is not None and len(split)
+    }
+    with_column = [name for name, has in has_column.items() if has]
+    without = [name for name, has in has_column.items() if not has]
+    if with_column and without:
+        example = without[0]
+
+        def splits_are(names: list[str]) -> str:
+            return f"the {' and '.join(names)} split" + (" has" if len(names) == 1 else "s have")
+
+        raise ValueError(
+            f"Dataset {dataset!r}: {splits_are(with_column)} a `sampling_rate` column but {splits_are(without)} "
+            f"none; give every split the column, e.g. `dataset[{example!r}] = "
+            f"dataset[{example!r}].add_column('sampling_rate', [rate] * len(dataset[{example!r}]))` before "
+            "`save_to_disk`."
+        )
+    if with_column and sampling_rate is not None:
+        raise ValueError(
+            f"Dataset {dataset!r} has a sampling_rate column, which gives every row its rate; --sampling-rate is only "
+            "for sets without one. Drop --sampling-rate."
+        )
+    if not with_column and sampling_rate is None:
+        raise ValueError(
+            f"Dataset {dataset!r} has no `sampling_rate` column, so its rows cannot be resampled to the model's rate; "
+            "pass the rate of every row in Hz (--sampling-rate, `sampling_rate=` in Python), or add the column (each "
+            "row's rate) to every split."
+        )
 
 
 def _check_distinct_splits(train_split: str, validation_split: str | None, test_split: str) -> None:

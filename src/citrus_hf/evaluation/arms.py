@@ -100,8 +100,18 @@ class DatasetContext:
             splits = self.splits_to_align()
             rate = self.config.sampling_rate
             length = aligned_length(splits, extractor, rate)
-            self.aligned[key] = tuple(align_task_split(s, extractor, self.task, rate, length) for s in splits)
+            self.aligned[key] = tuple(
+                align_task_split(split, extractor, self.task, rate, length, **_naming(self.splits, role))
+                for split, role in zip(splits, ("train", "validation", self.score_split))
+            )
         return self.aligned[key]
+
+
+def _naming(splits: TaskSplits, split: str) -> dict[str, Any]:
+    """`where` and `row_numbers` for errors about the rows of `split` ("train", "validation", "test"): the split's
+    own name and each row's number in the user's set (`TaskSplits.where`)."""
+    where, rows = splits.where(split)
+    return {"where": where, "row_numbers": rows}
 
 
 class Arm(ABC):
@@ -313,20 +323,26 @@ class PatchTSTArm(Arm):
 class MiniRocketArm(Arm):
     """MiniRocket + ridge with internal cross-validation (aeon's `MiniRocketClassifier` / `MiniRocketRegressor`, as
     a practitioner would fit them) on the raw recordings at their own rate and length: the classical answer the
-    foundation model has to beat. Recordings of different lengths are zero-padded at the end to the longest."""
+    foundation model has to beat. Recordings of different lengths are zero-padded at the end to the longest of the
+    training pool and the scored split together: aeon's MiniRocket takes only equal-length series, and scores only
+    the length it was fitted on. This matches the CiTrus arms, which pad every split to one shape too (the longest
+    recording's duration, `aligned_length`); their padding is masked, MiniRocket's is zeros, which its pooled
+    features (proportions of positive values, per kernel and dilation) take as signal, as aeon's own `Padder` does."""
 
     name = "minirocket"
     description = "MiniRocket + ridge (aeon), raw windows at their own rate: the classical baseline"
     optional_modules = ("aeon",)
 
     def prepare(self, context, checkpoint):
-        from .baselines import raw_windows
+        from .baselines import padded_to_common_length, raw_windows
 
         nan_policy = context.config.nan_policy
-        return {
-            "pool": raw_windows(context.splits.train, nan_policy=nan_policy),
-            "scored": raw_windows(context.scored(), nan_policy=nan_policy),
-        }
+        splits = context.splits
+        pool, scored = padded_to_common_length(
+            raw_windows(splits.train, nan_policy=nan_policy, **_naming(splits, "train")),
+            raw_windows(context.scored(), nan_policy=nan_policy, **_naming(splits, context.score_split)),
+        )
+        return {"pool": pool, "scored": scored}
 
     def run(self, context, prepared, chosen, seed, run_dir) -> dict[str, Any]:
         from ..training.metrics import classification_metrics, regression_metrics

@@ -167,20 +167,40 @@ def patchtst_predict(model, dataset, collator: PatchTSTCollator, batch_size: int
 MINIROCKET_MIN_LENGTH = 9
 
 
-def raw_windows(dataset, min_length: int = MINIROCKET_MIN_LENGTH, nan_policy: str = "raise") -> np.ndarray:
+def raw_windows(
+    dataset,
+    min_length: int = MINIROCKET_MIN_LENGTH,
+    nan_policy: str = "raise",
+    where: str | None = None,
+    row_numbers=None,
+) -> np.ndarray:
     """The raw windows of a labelled split as one array `(n, channels, time)` float64, at their own rate: what a
     classical method such as MiniRocket is fitted on. Shorter windows are zero-padded at the end to the longest (and
-    to `min_length`). With `nan_policy="interpolate"`, NaN / inf samples are interpolated linearly within their
-    channel, as the CiTrus arms' feature extractor does (the splits were checked on loading under "raise")."""
+    to `min_length`; `padded_to_common_length` then gives two splits one length). With
+    `nan_policy="interpolate"`, NaN / inf samples are interpolated linearly within their channel, as the CiTrus arms'
+    feature extractor does (the splits were checked on loading under "raise"); its errors start with `where` ("train
+    split") and call a row by `row_numbers` (its number in the user's split; default: its position)."""
+    from ..data.alignment import naming_where
+
     windows = [np.asarray(values, dtype=np.float64) for values in dataset.with_format("numpy")["input_values"]]
     windows = [w[None] if w.ndim == 1 else w for w in windows]
     if nan_policy == "interpolate":
-        windows = [fill_non_finite(w, index) for index, w in enumerate(windows)]
+        numbers = np.arange(len(windows)) if row_numbers is None else row_numbers
+        with naming_where(where, numbers):
+            windows = [fill_non_finite(w, index) for index, w in enumerate(windows)]
     length = max(min_length, *(w.shape[-1] for w in windows))
     array = np.zeros((len(windows), windows[0].shape[0], length))
     for index, window in enumerate(windows):
         array[index, :, : window.shape[-1]] = window
     return array
+
+
+def padded_to_common_length(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """`raw_windows` arrays `(n, channels, time)` zero-padded at the end to the longest one's length: MiniRocket
+    scores series only of the length it was fitted on (aeon 1.6 refuses any other), so the training pool and the
+    scored split must share one (see `MiniRocketArm`)."""
+    length = max(array.shape[-1] for array in arrays)
+    return tuple(np.pad(array, [(0, 0), (0, 0), (0, length - array.shape[-1])]) for array in arrays)
 
 
 def _sleeping_numba_threads() -> None:
@@ -239,6 +259,7 @@ __all__ = [
     "patchtst_predict",
     "patchtst_pretraining_loss",
     "pretrain_patchtst",
+    "padded_to_common_length",
     "raw_windows",
     "regression_head",
 ]

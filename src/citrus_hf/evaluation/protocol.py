@@ -243,6 +243,9 @@ def _dataset_context(config: ProtocolConfig, dataset: str) -> DatasetContext:
     splits = load_task_splits(
         dataset,
         config.dataset_options.get(dataset),
+        train_split=config.train_split.get(dataset, "train"),
+        test_split=config.test_split.get(dataset, "test"),
+        split_option=f"--{{role}}-split {dataset}=NAME",
         validation_fraction=config.validation_fraction,
         # only scoring on the validation split needs one; the recipes fit without it
         require_validation=config.score_split == "validation",
@@ -378,15 +381,8 @@ def _check_budgets(config: ProtocolConfig, context, budgets, progress) -> None:
     """Before any fitting on the set: refuse a budget too small for the arms that fit on it, and say what a budget
     turned into when the set's pool cannot give what it asks (one line each)."""
     dataset, pool = context.name, context.pool_labels
-    if context.task == "classification":
-        absent = sorted(set(np.unique(pool).tolist()) - set(np.unique(context.scored_labels()).tolist()))
-        if absent:
-            names = [context.splits.label_names[i] for i in absent] if context.splits.label_names else absent
-            progress.write(
-                f"{dataset}: class(es) {names} have no example in the {context.score_split} split; macro-F1 averages "
-                "over every class, so each counts as 0 there (accuracy does not)",
-                sys.stderr,
-            )
+    if notice := context.splits.missing_classes_notice(context.score_split):  # `citrus finetune` says it too
+        progress.write(f"{dataset}: {notice}", sys.stderr)
     if dataset in config.dataset_budgets:
         labels = ", ".join(budget.label_for(context.task) for budget in budgets)
         progress.write(f"{dataset}: its own budgets {labels} (they replace the common ones for this set)", sys.stderr)

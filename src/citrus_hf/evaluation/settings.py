@@ -81,6 +81,16 @@ class ProtocolConfig:
             "MiniRocket's raw windows too)"
         },
     )
+    train_split: dict[str, str] = field(
+        default_factory=dict,
+        metadata={
+            "help": "per dataset: its split to draw the labelled examples from (default train), e.g. my_set=training"
+        },
+    )
+    test_split: dict[str, str] = field(
+        default_factory=dict,
+        metadata={"help": "per dataset: its held-out split for the scores (default test), e.g. my_set=holdout"},
+    )
     alignment: dict[str, str] = field(
         default_factory=dict,
         metadata={"help": "per dataset: auto, resample or interpolate (default auto), e.g. myo_gestures=interpolate"},
@@ -218,7 +228,7 @@ class ProtocolConfig:
             check_dataset_reference(dataset, labelled=True)
         # Settings per dataset may name sets this run leaves out (a settings file for several runs), but a name that
         # is no dataset at all is a typo that would run its set with the defaults.
-        for name in ("alignment", "normalization", "dataset_options", "dataset_budgets"):
+        for name in ("alignment", "normalization", "dataset_options", "dataset_budgets", "train_split", "test_split"):
             for dataset in getattr(self, name):
                 if dataset not in self.datasets:
                     try:
@@ -243,6 +253,9 @@ class ProtocolConfig:
             "num_threads",
             "resume",
             "show_progress",
+            # which splits a set's runs drew and scored on is in each run's `data` (their contents' fingerprints)
+            "train_split",
+            "test_split",
         ):
             values.pop(key)
         values["finetune"].pop("show_progress")

@@ -210,21 +210,19 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
             )
     recipe = RECIPES["finetune"] if args.lora else resolve_recipe(args.recipe, per_class, splits.task)
     length = aligned_length(splits_to_align, extractor, args.sampling_rate)
+
     # errors name a row by its number in the user's split: the draw's rows, within the pool carved out of train
-    pool_rows = np.arange(len(splits.train)) if splits.train_rows is None else np.asarray(splits.train_rows)
-    carved = splits.validation_rows is not None
-    train, validation, test = (
-        _aligned_split(name, split, extractor, splits.task, args.sampling_rate, length, rows)
-        for name, split, rows in (
-            ("train split", splits.train.select(chosen), pool_rows[chosen]),
-            (
-                f"{args.train_split} split's rows carved out for validation" if carved else "validation split",
-                splits.validation,
-                splits.validation_rows,
-            ),
-            ("test split", splits.test, None),
-        )
-    )
+    def aligned(split: str, chosen_rows=None):
+        where, rows = splits.where(split)
+        rows = np.arange(len(getattr(splits, split))) if rows is None else np.asarray(rows)
+        dataset = getattr(splits, split)
+        if chosen_rows is not None:
+            dataset, rows = dataset.select(chosen_rows), rows[chosen_rows]
+        return align_task_split(dataset, extractor, splits.task, args.sampling_rate, length, rows, where)
+
+    train, validation, test = aligned("train", chosen), aligned("validation"), aligned("test")
+    if notice := splits.missing_classes_notice("test"):  # the notice `citrus evaluate` gives for the same set
+        logger.warning(f"{args.dataset}: {notice}.")
     _warn_unused_settings(args, recipe, validation, splits.task)
 
     set_seed(args.trainer.seed)
@@ -347,15 +345,6 @@ def _clear_earlier_run(output_dir: Path) -> None:
         logger.warning(f"Replacing the earlier run in {output_dir} (--overwrite-output-dir).")
         for name in RUN_FILES:
             (output_dir / name).unlink(missing_ok=True)
-
-
-def _aligned_split(name: str, split, extractor, task: str, sampling_rate: float | None, length: int, row_numbers=None):
-    """`align_task_split`, its errors about a recording naming where it is (`name`: "train split", ...) and the row
-    by `row_numbers` (its number in the user's split; default: its position in `split`)."""
-    try:
-        return align_task_split(split, extractor, task, sampling_rate, length, row_numbers)
-    except ValueError as error:
-        raise ValueError(f"The {name}: {error}") from None
 
 
 # Trainer settings that act even when no optimizer step is taken: the seed draws the labelled examples; the rest

@@ -126,6 +126,44 @@ def classification_metrics(logits, labels) -> dict[str, float]:
     }
 
 
+def multi_label_metrics(logits, labels) -> dict[str, float]:
+    """Metrics of multi-label classification (`problem_type="multi_label_classification"`): every label predicted
+    present where its logit is above 0 (a sigmoid above 0.5).
+
+    Args:
+        logits: `(n, num_labels)` scores.
+        labels: `(n, num_labels)` multi-hot targets (0 / 1).
+
+    Returns:
+        accuracy (every label of a row right: subset accuracy), hamming_accuracy (the share of label decisions that
+        are right), macro_f1 (F1 of each label, averaged; a label never true nor predicted counts 0, as in
+        `macro_f1`), micro_f1 (over all label decisions) and auroc (per label, averaged over the labels with both
+        values present).
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    targets = np.asarray(labels, dtype=np.float64)
+    if logits.ndim != 2 or targets.shape != logits.shape:
+        raise ValueError(
+            f"Multi-label logits and labels must both be (n, num_labels), got {logits.shape} and {targets.shape}."
+        )
+    if not np.isin(targets, (0.0, 1.0)).all():
+        raise ValueError("Multi-label labels must be multi-hot: 0 or 1 for every label of every row.")
+    truth, predicted = targets.astype(bool), logits > 0
+    true_positive = (truth & predicted).sum(axis=0)
+    denominator = truth.sum(axis=0) + predicted.sum(axis=0)
+    per_label_f1 = np.divide(2.0 * true_positive, denominator, out=np.zeros(len(denominator)), where=denominator > 0)
+    aurocs = [binary_auroc(truth[:, k], logits[:, k]) for k in range(logits.shape[1])]
+    aurocs = [value for value in aurocs if not math.isnan(value)]
+    empty = truth.size == 0
+    return {
+        "accuracy": math.nan if empty else float(np.mean((truth == predicted).all(axis=1))),
+        "hamming_accuracy": math.nan if empty else float(np.mean(truth == predicted)),
+        "macro_f1": math.nan if empty else float(np.mean(per_label_f1)),
+        "micro_f1": float(2.0 * true_positive.sum() / denominator.sum()) if denominator.sum() else math.nan,
+        "auroc": float(np.mean(aurocs)) if aurocs else math.nan,
+    }
+
+
 def pearson_r(y_true, y_pred) -> float:
     """Pearson correlation; `nan` if either side is constant (the correlation is undefined)."""
     y_true = np.asarray(y_true, dtype=np.float64).reshape(-1)
@@ -164,17 +202,30 @@ def metrics_for_task(task: str) -> tuple[str, ...]:
     return CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
 
 
+# `compute_metrics_fn`'s tasks: a labelled set's (`LABEL_TASKS`) and multi-label classification, which the Trainer fits
+# with `problem_type="multi_label_classification"` (`citrus finetune` does not).
+MULTI_LABEL_TASK = "multi_label_classification"
+
+
 def compute_metrics_fn(task: str):
-    """A `Trainer` `compute_metrics` for `task` ("classification" or "regression") over an `EvalPrediction`."""
-    _check_task(task)
+    """A `Trainer` `compute_metrics` for `task` over an `EvalPrediction`: "classification" (`classification_metrics`;
+    multi-hot `(n, num_labels)` labels as wide as the logits get `multi_label_metrics`), "multi_label_classification"
+    (`multi_label_metrics`) or "regression" (`regression_metrics`)."""
+    if task != MULTI_LABEL_TASK:
+        _check_task(task)
 
     def compute_metrics(eval_prediction) -> dict[str, float]:
         predictions = eval_prediction.predictions
         if isinstance(predictions, tuple):  # models that return extra outputs: the first is the logits
             predictions = predictions[0]
-        if task == "classification":
-            return classification_metrics(predictions, eval_prediction.label_ids)
-        return regression_metrics(predictions, eval_prediction.label_ids)
+        labels = eval_prediction.label_ids
+        if task == "regression":
+            return regression_metrics(predictions, labels)
+        multi_hot = np.ndim(labels) == 2 and np.shape(labels) == np.shape(predictions) and np.shape(labels)[1] > 1
+        if task == MULTI_LABEL_TASK or multi_hot:
+            # the Trainer path the multi-label refusals of `citrus finetune` point to: (n, K) multi-hot label_ids
+            return multi_label_metrics(predictions, labels)
+        return classification_metrics(predictions, labels)
 
     return compute_metrics
 
@@ -240,6 +291,7 @@ def metrics_as_numbers(record: dict[str, Any]) -> dict[str, Any]:
 
 __all__ = [
     "CLASSIFICATION_METRICS",
+    "MULTI_LABEL_TASK",
     "REGRESSION_METRICS",
     "accuracy",
     "balanced_accuracy",
@@ -254,6 +306,7 @@ __all__ = [
     "metric_greater_is_better",
     "metrics_as_numbers",
     "metrics_for_task",
+    "multi_label_metrics",
     "pearson_r",
     "regression_metrics",
     "strict_json",
