@@ -979,6 +979,35 @@ def test_a_regressor_far_from_its_targets_says_so_once_and_can_start_at_their_me
     assert "init_regressor_bias" not in caplog.text
 
 
+def test_a_regressor_started_at_its_targets_mean_advises_scaling_not_the_bias(caplog):
+    """`citrus finetune` starts the head at the targets' mean; with targets of tiny spread (0.5 +- 0.02) the new head's
+    random weights still move the predictions far more than the targets vary, and the warning told the user to start
+    the head at the mean, which had just been done."""
+    torch.manual_seed(0)
+    inputs, targets = torch.randn(8, 1, 200), 0.5 + 0.02 * torch.randn(8)
+    model = CiTrusForRegression(tiny_config()).train()
+    model.init_regressor_bias(targets)
+    with torch.no_grad():
+        model.regressor.weight.normal_(std=1.0)  # predictions spread far beyond the targets'
+    with caplog.at_level("WARNING"):
+        model(inputs, labels=targets)
+    assert "although the head starts at the targets' mean" in caplog.text and "Standardise the targets" in caplog.text
+    assert "init_regressor_bias" not in caplog.text
+
+    caplog.clear()
+    constant = CiTrusForRegression(tiny_config()).train()
+    constant.init_regressor_bias(torch.full((8,), 70.0))
+    with caplog.at_level("WARNING"):
+        constant(inputs, labels=torch.full((8,), 70.0))  # equal targets say nothing about their scale
+    assert "CiTrusForRegression" not in caplog.text
+
+
+def test_a_sequence_classifier_doing_regression_names_num_labels_for_the_target_count():
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3, problem_type="regression"))
+    with pytest.raises(ValueError, match=r"\(batch, num_labels\) = \(4, 3\), got \(4,\); set num_labels in the config"):
+        model(torch.randn(4, 1, 200), labels=torch.randn(4))
+
+
 def test_a_config_json_list_and_a_missing_shard_are_named(tmp_path):
     """A config.json holding a list failed with `'list' object has no attribute 'get'`; a shard missing from a
     sharded checkpoint was reported as model.safetensors being "corrupt or truncated"."""

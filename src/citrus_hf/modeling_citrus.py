@@ -2566,7 +2566,7 @@ def classification_loss(config: PreTrainedConfig, logits: torch.Tensor, labels) 
         else:
             problem_type = "single_label_classification"
     if problem_type == "regression":
-        loss = regression_loss(logits, labels)
+        loss = regression_loss(logits, labels, width_field="num_labels")
     elif problem_type == "single_label_classification":
         loss = F.cross_entropy(logits.float(), _class_indices(labels, num_labels))
     else:
@@ -2585,17 +2585,18 @@ def classification_loss(config: PreTrainedConfig, logits: torch.Tensor, labels) 
     return loss
 
 
-def regression_loss(logits: torch.Tensor, labels) -> torch.Tensor:
-    """Mean squared error; `logits` `(batch_size, num_targets)`, `labels` `(batch_size,)` or the same shape (a
-    tensor, numpy array or list)."""
+def regression_loss(logits: torch.Tensor, labels, width_field: str = "num_targets") -> torch.Tensor:
+    """Mean squared error; `logits` `(batch_size, width)`, `labels` `(batch_size,)` or the same shape (a tensor,
+    numpy array or list). `width_field` is the config field that sets the head's width, named in the error:
+    `num_targets` for a regressor, `num_labels` for a sequence classifier with `problem_type="regression"`."""
     labels = _as_labels(labels, logits).float()
     given = tuple(labels.shape)  # as the caller passed them, for the message
     if labels.dim() == 1:
         labels = labels[:, None]
     if labels.shape != logits.shape:
         raise ValueError(
-            f"Regression labels must have shape (batch,) or (batch, num_targets) = {tuple(logits.shape)}, "
-            f"got {given}; set num_targets in the config to the number of targets."
+            f"Regression labels must have shape (batch,) or (batch, {width_field}) = {tuple(logits.shape)}, "
+            f"got {given}; set {width_field} in the config to the number of targets."
         )
     return F.mse_loss(logits.float(), labels)
 
@@ -2649,6 +2650,7 @@ class CiTrusForRegression(_CiTrusForTask):
     def __init__(self, config: CiTrusConfig):
         super().__init__(config, config.num_targets)
         self._target_offset_checked = False
+        self._bias_started_at_targets = False  # set by `init_regressor_bias`: the offset warning then advises scaling
 
     def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         loss = regression_loss(logits, labels)
@@ -2666,6 +2668,7 @@ class CiTrusForRegression(_CiTrusForTask):
         targets = torch.as_tensor(targets, dtype=torch.float64)
         means = targets.mean(dim=0) if targets.dim() > 1 else targets.mean().expand(self.config.num_targets)
         self.regressor.bias.copy_(means.to(self.regressor.bias.dtype))
+        self._bias_started_at_targets = True
 
     @torch.no_grad()
     def _warn_about_target_offset(self, logits: torch.Tensor, labels) -> None:
@@ -2674,12 +2677,25 @@ class CiTrusForRegression(_CiTrusForTask):
         targets = _as_labels(labels, logits).double().reshape(len(logits), -1)
         offset = float((targets.mean(dim=0) - logits.double().mean(dim=0)).abs().max())
         spread = float(targets.std(dim=0, unbiased=False).max())
-        if offset > 3 * max(spread, 1e-3):
+        if offset <= 3 * max(spread, 1e-3):
+            return
+        where = (
+            f"{type(self).__name__}: the first training batch's targets average {float(targets.mean()):.4g} while "
+            f"the head predicts about {float(logits.mean()):.4g}"
+        )
+        if not self._bias_started_at_targets:
             logger.warning(
-                f"{type(self).__name__}: the first training batch's targets average {float(targets.mean()):.4g} while "
-                f"the head predicts about {float(logits.mean()):.4g}; a short run spends itself learning that offset. "
-                "Start the head at the training targets' mean first: `model.init_regressor_bias(train_targets)` "
-                "(`citrus finetune` does), or standardise the targets."
+                f"{where}; a short run spends itself learning that offset. Start the head at the training targets' "
+                "mean first: `model.init_regressor_bias(train_targets)` (`citrus finetune` does), or standardise the "
+                "targets."
+            )
+        elif spread > 0:  # (a batch of equal targets says nothing about their scale)
+            # The bias already sits at the targets' mean: the rest is the new head's random weights times the
+            # features, which is large only next to targets that barely vary.
+            logger.warning(
+                f"{where}, although the head starts at the targets' mean: its new weights move the predictions by more "
+                f"than 3x the targets' spread ({spread:.3g}). Standardise the targets (subtract their mean, divide by "
+                "their standard deviation) so that they vary on the scale the head starts at."
             )
 
 
