@@ -335,6 +335,24 @@ def test_recordings_cropped_to_the_window_are_said_to_be(own_set, tmp_path):
         assert ("keeps the start of each, 20% of the samples" in captured.out) == notice
 
 
+def test_evaluate_advises_a_fix_its_own_options_have_for_cropped_recordings(tmp_path):
+    """The extractor's warning advised `alignment='window'`, which `citrus evaluate --alignment` refuses."""
+    import logging as std_logging
+
+    from transformers.testing_utils import CaptureLogger
+    from transformers.utils import logging
+
+    std_logging.Logger.warning_once.cache_clear()  # transformers' warning_once is process-global
+    long_rows = _save(tmp_path, _rows(12, [i % 3 for i in range(12)], samples=1000), name="long")
+    argv = ["--datasets", str(long_rows), "--arms", "citrus-scratch", "--model-config", "tiny", "--recipe", "probe"]
+    argv += ["--budgets", "2", "--seeds", "0", "--no-show-progress", "--output-dir", str(tmp_path / "eval")]
+    with CaptureLogger(logging.get_logger("citrus_hf.feature_extraction_citrus")) as captured:
+        code, errors = _citrus("evaluate", *argv)
+    assert code == 0, errors
+    assert "cut the recordings into windows first" in captured.out and "--alignment SET=interpolate" in captured.out
+    assert "alignment='window'" not in captured.out
+
+
 def test_an_output_folder_that_is_a_file_is_refused_before_fitting(own_set, tmp_path):
     existing = tmp_path / "results.txt"
     existing.write_text("kept")

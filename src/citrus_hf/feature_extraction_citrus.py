@@ -11,6 +11,7 @@ transformers and, relatively, the configuration.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import numbers
@@ -53,6 +54,21 @@ LONG_RECORDING_ADVICE: ContextVar[str] = ContextVar(
 # How the caller spells the stretching alignment, for the error about a recording shorter than one patch: the command
 # line sets its own option (`--alignment interpolate`) while it aligns a set.
 INTERPOLATE_OPTION: ContextVar[str] = ContextVar("INTERPOLATE_OPTION", default="alignment='interpolate'")
+
+
+@contextlib.contextmanager
+def advice_as_spelt(interpolate_option: str, long_recording_advice: str) -> Iterator[None]:
+    """Within the block, the extractor's messages give its fixes as a command spells them (`interpolate_option` for
+    `INTERPOLATE_OPTION`, `long_recording_advice` for `LONG_RECORDING_ADVICE`): a command that aligns a set has no
+    `alignment='window'` to offer, and `citrus evaluate` takes the alignment per set."""
+    tokens = INTERPOLATE_OPTION.set(interpolate_option), LONG_RECORDING_ADVICE.set(long_recording_advice)
+    try:
+        yield
+    finally:
+        INTERPOLATE_OPTION.reset(tokens[0])
+        LONG_RECORDING_ADVICE.reset(tokens[1])
+
+
 NORMALIZATIONS = ("zscore", "none", "fixed")
 PADDINGS = ("longest", "max_length")
 # transformers' name for no padding, taken by a call (`padding=False` too): "longest" for recordings of one duration

@@ -26,10 +26,14 @@ def build_parser():
 def run(argv: Sequence[str]) -> int:
     config = build_parser().parse(argv)  # first: `--help` and usage errors answer before torch is imported
     from ..evaluation.protocol import run_protocol
+    from ..feature_extraction_citrus import advice_as_spelt
     from ..training.numerics import flush_denormals
+    from .finetune import long_recording_advice
 
     flush_denormals()  # before any torch work, so that the intra-op threads inherit it
-    result = run_protocol(config)
+    option = "--alignment SET=interpolate"  # this command's alignment is per set
+    with advice_as_spelt(option, long_recording_advice(option)):
+        result = run_protocol(config)
     print(result.markdown)
     print("Results: " + ", ".join(str(path) for path in result.paths.values()))
     return 0

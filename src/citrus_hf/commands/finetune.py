@@ -27,16 +27,24 @@ def build_parser():
     return CommandParser(FinetuneArguments, prog="citrus finetune", description=DESCRIPTION)
 
 
+def long_recording_advice(interpolate_option: str) -> str:
+    """The fix for a recording longer than the window, as a command that aligns whole sets spells it."""
+    return (
+        "To cover all of it, cut the recordings into windows first (one row per window); for slow series holding no "
+        f"more samples than the window, {interpolate_option} stretches them onto it."
+    )
+
+
 def run(argv: Sequence[str]) -> int:
     arguments = build_parser().parse(argv)  # before torch is imported: `--help` and bad options answer at once
-    from ..feature_extraction_citrus import INTERPOLATE_OPTION
+    from ..feature_extraction_citrus import advice_as_spelt
     from ..training.finetune import finetune
     from ..training.numerics import flush_denormals
 
     flush_denormals()  # before any torch work, so that the intra-op threads inherit it
-    advice = INTERPOLATE_OPTION.set("--alignment interpolate")  # the extractor's advice, as this command spells it
     try:
-        result = finetune(arguments)
+        with advice_as_spelt("--alignment interpolate", long_recording_advice("--alignment interpolate")):
+            result = finetune(arguments)
     except KeyboardInterrupt:  # ("interrupted" follows) a fine-tuning run keeps no checkpoint to continue from
         print(
             "Nothing was saved: fine-tuning runs are short and do not resume; run the command again (the output "
@@ -44,8 +52,6 @@ def run(argv: Sequence[str]) -> int:
             file=sys.stderr,
         )
         raise
-    finally:
-        INTERPOLATE_OPTION.reset(advice)
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items())
     fitted = f"recipe {result.recipe}" + (f", {result.steps} steps" if result.steps else "")
     if result.best_step is not None:
