@@ -335,8 +335,8 @@ def test_recordings_cropped_to_the_window_are_said_to_be(own_set, tmp_path):
         assert ("keeps the start of each, 20% of the samples" in captured.out) == notice
 
 
-def test_evaluate_advises_a_fix_its_own_options_have_for_cropped_recordings(tmp_path):
-    """The extractor's warning advised `alignment='window'`, which `citrus evaluate --alignment` refuses."""
+def test_the_commands_advise_fixes_their_own_options_have(tmp_path):
+    """The extractor's warnings advised `alignment='window'`, which neither command's `--alignment` takes."""
     import logging as std_logging
 
     from transformers.testing_utils import CaptureLogger
@@ -351,6 +351,15 @@ def test_evaluate_advises_a_fix_its_own_options_have_for_cropped_recordings(tmp_
     assert code == 0, errors
     assert "cut the recordings into windows first" in captured.out and "--alignment SET=interpolate" in captured.out
     assert "alignment='window'" not in captured.out
+    # the stretching alignment's aliasing warning advised 'window' too
+    std_logging.Logger.warning_once.cache_clear()
+    argv = ["--dataset", str(long_rows), "--model-config", "tiny", "--recipe", "probe", "--label-budget", "2"]
+    argv += ["--alignment", "interpolate", "--no-show-progress", "--output-dir", str(tmp_path / "stretched")]
+    with CaptureLogger(logging.get_logger("citrus_hf.feature_extraction_citrus")) as captured:
+        code, errors = _citrus("finetune", *argv)
+    assert code == 0, errors
+    assert "without an anti-aliasing filter" in captured.out and "Use --alignment resample where" in captured.out
+    assert "'window'" not in captured.out
 
 
 def test_an_output_folder_that_is_a_file_is_refused_before_fitting(own_set, tmp_path):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from citrus_hf.commands.script import run_script
@@ -52,6 +53,16 @@ def test_run_script_shows_the_traceback_with_debug_and_for_a_bug(monkeypatch, ca
 
     with pytest.raises(KeyError):
         run_script(bug)
+
+    def shape_bug():
+        return np.ones(3) + np.ones(4)  # a ValueError: one line, but it says where and how to see more
+
+    monkeypatch.setattr(sys, "argv", ["example.py"])
+    with pytest.raises(SystemExit):
+        run_script(shape_bug)
+    line = capsys.readouterr().err
+    assert line.startswith("error: operands could not be broadcast together") and line.count("\n") == 1
+    assert "(ValueError raised in test_example_errors.py, line" in line and "--debug shows the traceback)" in line
 
 
 def test_the_hub_offline_message_has_one_full_stop():

@@ -23,6 +23,7 @@ from citrus_hf import (
     CiTrusForPretraining,
     CiTrusForRegression,
     CiTrusForSequenceClassification,
+    CiTrusModel,
 )
 from citrus_hf.training.lora import apply_lora, load_adapter, save_adapter
 
@@ -208,3 +209,38 @@ def test_a_folder_that_is_no_adapter_keeps_its_own_error(tmp_path):
     np.save(tmp_path / "empty" / "x.npy", np.zeros(1))
     with pytest.raises(OSError, match="has no config.json"):
         CiTrusForSequenceClassification.from_pretrained(tmp_path / "empty")
+
+
+@pytest.mark.parametrize("task_class", [CiTrusForRegression, CiTrusModel, CiTrusForPretraining])
+def test_an_adapter_with_a_trained_head_is_refused_by_a_class_without_that_head(make_tiny_config, tmp_path, task_class):
+    """A classifier's adapter loaded into CiTrusForRegression or CiTrusModel dropped its trained head for a random
+    one (or none) with one log line; CiTrusForPretraining blamed the base as corrupt. Refused, naming the class it
+    fits, as a task checkpoint is refused by another task class; replace_head=True keeps the adapted encoder."""
+    folder, _, _ = _peft_adapter(tmp_path, make_tiny_config, task_type="SEQ_CLS")
+    with pytest.raises(ValueError, match=r"trained `classifier`, a CiTrusForSequenceClassification head.*replace_head"):
+        task_class.from_pretrained(folder)
+    if task_class is CiTrusModel:
+        assert type(CiTrusModel.from_pretrained(folder, replace_head=True)) is CiTrusModel
+
+
+def test_a_regression_adapter_is_refused_by_the_sequence_classifier(make_tiny_config, tmp_path):
+    folder, _, _ = _peft_adapter(
+        tmp_path, make_tiny_config, CiTrusForRegression, task_type="SEQ_CLS", modules_to_save=["regressor"]
+    )
+    with pytest.raises(ValueError, match=r"trained `regressor`, a CiTrusForRegression head"):
+        AutoModelForSequenceClassification.from_pretrained(folder)
+
+
+def test_an_adapter_without_weights_or_with_a_base_that_is_no_citrus_model_is_named(make_tiny_config, tmp_path):
+    """The adapter route was followed to any base, whose errors named only the base ("couldn't connect to the Hub",
+    an index file of citrus-small's), never the adapter folder the user gave."""
+    folder, _, _ = _peft_adapter(tmp_path, make_tiny_config, task_type="SEQ_CLS")
+    (folder / "adapter_model.safetensors").unlink()
+    with pytest.raises(OSError, match=r"is a LoRA adapter \(peft\) without its weights \(adapter_model.safetensors\)"):
+        CiTrusForSequenceClassification.from_pretrained(folder, num_labels=3)
+    other = tmp_path / "other-base"
+    other.mkdir()
+    (other / "adapter_model.safetensors").write_bytes(b"")
+    (other / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": str(tmp_path / "no-such-base")}))
+    with pytest.raises(OSError, match=r"'.*other-base' is a LoRA adapter \(peft\) of the base '.*no-such-base'"):
+        CiTrusForSequenceClassification.from_pretrained(other)

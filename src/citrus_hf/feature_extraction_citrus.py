@@ -56,17 +56,41 @@ LONG_RECORDING_ADVICE: ContextVar[str] = ContextVar(
 INTERPOLATE_OPTION: ContextVar[str] = ContextVar("INTERPOLATE_OPTION", default="alignment='interpolate'")
 
 
+# What to use instead of `alignment="interpolate"` where its aliasing matters, for its warning.
+ALIASING_ADVICE: ContextVar[str] = ContextVar(
+    "ALIASING_ADVICE", default="Use alignment='resample' or 'window' where that matters."
+)
+
+
 @contextlib.contextmanager
-def advice_as_spelt(interpolate_option: str, long_recording_advice: str) -> Iterator[None]:
-    """Within the block, the extractor's messages give its fixes as a command spells them (`interpolate_option` for
-    `INTERPOLATE_OPTION`, `long_recording_advice` for `LONG_RECORDING_ADVICE`): a command that aligns a set has no
-    `alignment='window'` to offer, and `citrus evaluate` takes the alignment per set."""
-    tokens = INTERPOLATE_OPTION.set(interpolate_option), LONG_RECORDING_ADVICE.set(long_recording_advice)
+def advice_as_spelt(alignment_option: str) -> Iterator[None]:
+    """Within the block, the extractor's messages give their fixes as a command that aligns whole sets spells them:
+    `alignment_option` is its option with `{}` for the alignment's name ("--alignment {}", or "--alignment SET={}"
+    for `citrus evaluate`, which takes one per set). Such a command has no `alignment="window"` to offer: the fix
+    for a recording longer than the window is then to cut the recordings into windows first."""
+    interpolate = alignment_option.format("interpolate")
+    tokens = [
+        (INTERPOLATE_OPTION, INTERPOLATE_OPTION.set(interpolate)),
+        (
+            LONG_RECORDING_ADVICE,
+            LONG_RECORDING_ADVICE.set(
+                "To cover all of it, cut the recordings into windows first (one row per window); for slow series "
+                f"holding no more samples than the window, {interpolate} stretches them onto it."
+            ),
+        ),
+        (
+            ALIASING_ADVICE,
+            ALIASING_ADVICE.set(
+                f"Use {alignment_option.format('resample')} where that matters (or cut the recordings into windows "
+                "first)."
+            ),
+        ),
+    ]
     try:
         yield
     finally:
-        INTERPOLATE_OPTION.reset(tokens[0])
-        LONG_RECORDING_ADVICE.reset(tokens[1])
+        for variable, token in reversed(tokens):
+            variable.reset(token)
 
 
 NORMALIZATIONS = ("zscore", "none", "fixed")
@@ -1317,7 +1341,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 logger.warning_once(
                     "alignment='interpolate' shortens recordings longer than the context by linear interpolation, as "
                     "the paper does, without an anti-aliasing filter: frequencies above the new Nyquist fold into lower "
-                    "ones. Use alignment='resample' or 'window' where that matters."
+                    "ones. " + ALIASING_ADVICE.get()
                 )
             values[index] = _interpolate_linear(recording, self.context_length)
         return values, np.full(len(recordings), self.context_length, dtype=np.int64)

@@ -42,6 +42,7 @@ from .configuration_citrus import (
 )
 from .vocabulary_citrus import (
     ADAPTER_CONFIG_NAME,
+    ADAPTER_WEIGHTS_NAME,
     AUTOCORRELATION_LAGS,
     CHANNEL_POOLINGS,
     FUSION_MODEL_TYPE,
@@ -121,20 +122,53 @@ def _adapter_file(name_or_path, filename: str, download_kwargs: dict | None = No
         return None
 
 
-def _adapter_base(name_or_path, download_kwargs: dict) -> str | None:
-    """The base a peft adapter (a folder or Hub repo with adapter_config.json and no config.json) records, or None
-    for anything else."""
-    if not isinstance(name_or_path, (str, os.PathLike)) or _adapter_file(name_or_path, CONFIG_NAME, download_kwargs):
+def _adapter_settings(name_or_path, download_kwargs: dict) -> dict | None:
+    """The settings (`adapter_config.json`) of the peft adapter `name_or_path` (a folder or Hub repo), or None where
+    it has none or they cannot be read (the caller's own error then stands)."""
+    if not isinstance(name_or_path, (str, os.PathLike)):
         return None
     path = _adapter_file(name_or_path, ADAPTER_CONFIG_NAME, download_kwargs)
     if path is None:
         return None
     try:
         with open(path, encoding="utf-8") as handle:
-            base = json.load(handle).get("base_model_name_or_path")
-    except (OSError, ValueError, AttributeError):  # unreadable: the caller's own error stands
+            settings = json.load(handle)
+    except (OSError, ValueError):
         return None
-    return base if isinstance(base, str) and base else None
+    return settings if isinstance(settings, dict) else None
+
+
+def _adapter_head(settings: dict) -> str | None:
+    """The task head a peft adapter saves in full (`modules_to_save`; with `task_type="SEQ_CLS"` peft adds the
+    classifier itself), or None for an adapter of the encoder alone."""
+    saved = settings.get("modules_to_save") or []
+    saved = [saved] if isinstance(saved, str) else list(saved)
+    named = [head for head in _ADAPTER_HEADS if head in saved]
+    if named:
+        return named[0]
+    # peft saves the classifier of a SEQ_CLS adapter without naming it (a regressor only when named, above)
+    return "classifier" if settings.get("task_type") == "SEQ_CLS" else None
+
+
+# head an adapter saves -> the task class it fits. The regressor first: with task_type="SEQ_CLS" peft adds
+# "classifier" (and "score") to `modules_to_save` itself, so only "regressor" there says which head was trained.
+_ADAPTER_HEADS = {"regressor": "CiTrusForRegression", "classifier": "CiTrusForSequenceClassification"}
+
+
+def _refuse_adapter_of_another_task(cls: type, adapter, download_kwargs: dict) -> None:
+    """Refuse to load the peft adapter `adapter` into `cls` when the adapter saves a trained task head `cls` does
+    not have (a classifier's adapter into CiTrusForRegression or CiTrusModel): the head would be dropped without a
+    word, as a task checkpoint's is refused by another task class (`replace_head=True` allows both)."""
+    settings = _adapter_settings(adapter, download_kwargs) if adapter is not None else None
+    head = _adapter_head(settings) if settings is not None else None
+    if head is None or getattr(cls, "head_name", None) == head:
+        return
+    raise ValueError(
+        f"{str(adapter)!r} is a LoRA adapter (peft) with a trained `{head}`, a {_ADAPTER_HEADS[head]} head, which "
+        f"{cls.__name__} has no place for: load it with {_ADAPTER_HEADS[head]}.from_pretrained, "
+        f"`citrus_hf.training.lora.load_adapter(None, {str(adapter)!r})` or `pipeline(model={str(adapter)!r})`, or pass "
+        f"replace_head=True to drop the head and keep the adapted encoder."
+    )
 
 
 def _refuse_citrus_adapter(folder, download_kwargs: dict | None = None) -> None:
@@ -1004,6 +1038,38 @@ class _CiTrusFamilyMixin:
     _checkpoint_locator: Callable | None = None
 
     @classmethod
+    def _from_peft_adapter(cls, adapter, settings: dict, missing_config: OSError, model_args, call_kwargs: dict):
+        """`from_pretrained(adapter)` for a peft adapter (its `settings`, from adapter_config.json): the base it
+        records, built by `cls`, with transformers loading the adapter onto it within the same call (as its Auto
+        classes do). `missing_config` is the error that the adapter's own config.json is missing, raised again when the
+        adapter names no base. Errors of the base are reraised naming the adapter: the user never named the base."""
+        base = settings.get("base_model_name_or_path")
+        where = f"{str(adapter)!r} is a LoRA adapter (peft)"
+        if not isinstance(base, str) or not base:
+            raise missing_config
+        if _adapter_file(adapter, ADAPTER_WEIGHTS_NAME, call_kwargs) is None:
+            raise OSError(
+                f"{where} without its weights ({ADAPTER_WEIGHTS_NAME}): save the adapter again with peft's "
+                "`save_pretrained` (or `citrus_hf.training.lora.save_adapter`), which writes both files."
+            )
+        adapter_kwargs = call_kwargs.get("adapter_kwargs") or {}
+        revision = call_kwargs.pop("revision", None)  # the adapter's; transformers resolves the base's itself
+        call_kwargs["adapter_kwargs"] = {
+            **({"revision": revision} if revision else {}),
+            **adapter_kwargs,
+            "_adapter_model_path": adapter,
+        }
+        try:
+            return cls.from_pretrained(base, *model_args, **call_kwargs)
+        except (OSError, ValueError) as error:
+            if str(adapter) in str(error):  # already about the adapter (its head, its task)
+                raise
+            raise (OSError if isinstance(error, OSError) else ValueError)(
+                f"{where} of the base {base!r} (its adapter_config.json's base_model_name_or_path), which did not load "
+                f"as {cls.__name__}: {error}"
+            ) from error
+
+    @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *model_args, **kwargs):
         """`PreTrainedModel.from_pretrained`, strict and from safetensors only.
 
@@ -1024,6 +1090,8 @@ class _CiTrusFamilyMixin:
         adapter_kwargs = kwargs.get("adapter_kwargs") or {}
         adapter = adapter_kwargs.get("_adapter_model_path")
         _refuse_citrus_adapter(adapter, {**kwargs, **adapter_kwargs})
+        if not kwargs.get("replace_head", False):
+            _refuse_adapter_of_another_task(cls, adapter, {**kwargs, **adapter_kwargs})
         pretrained_model_name_or_path = _located(cls._checkpoint_locator, pretrained_model_name_or_path)
         return_loading_info = kwargs.pop("output_loading_info", False)
         replace_head = kwargs.pop("replace_head", False)
@@ -1032,19 +1100,13 @@ class _CiTrusFamilyMixin:
         kwargs["use_safetensors"] = True
         try:
             saved_config = cls._checked_saved_config(pretrained_model_name_or_path, kwargs)
-        except OSError:
+        except OSError as error:
             # A peft adapter (adapter_config.json, no config.json), which transformers' own `from_pretrained` takes as
             # its Auto classes do: the base it records, then the adapter loaded onto it within the same call.
-            base = None if adapter is not None else _adapter_base(requested, kwargs)
-            if base is None:
+            settings = None if adapter is not None else _adapter_settings(requested, kwargs)
+            if settings is None:
                 raise
-            revision = call_kwargs.pop("revision", None)  # the adapter's; transformers resolves the base's itself
-            call_kwargs["adapter_kwargs"] = {
-                **({"revision": revision} if revision else {}),
-                **adapter_kwargs,
-                "_adapter_model_path": requested,
-            }
-            return cls.from_pretrained(base, *model_args, **call_kwargs)
+            return cls._from_peft_adapter(requested, settings, error, model_args, call_kwargs)
         kwargs = cls._config_overrides_for(pretrained_model_name_or_path, saved_config, kwargs)
         # Mismatched shapes are reported below with the shapes and the fix, instead of transformers' pointer to its
         # log ("see report above"); a head the caller asked to replace is then allowed.

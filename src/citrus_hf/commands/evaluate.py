@@ -28,11 +28,9 @@ def run(argv: Sequence[str]) -> int:
     from ..evaluation.protocol import run_protocol
     from ..feature_extraction_citrus import advice_as_spelt
     from ..training.numerics import flush_denormals
-    from .finetune import long_recording_advice
 
     flush_denormals()  # before any torch work, so that the intra-op threads inherit it
-    option = "--alignment SET=interpolate"  # this command's alignment is per set
-    with advice_as_spelt(option, long_recording_advice(option)):
+    with advice_as_spelt("--alignment SET={}"):  # the extractor's advice, as this command spells it (one per set)
         result = run_protocol(config)
     print(result.markdown)
     print("Results: " + ", ".join(str(path) for path in result.paths.values()))

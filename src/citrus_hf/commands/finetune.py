@@ -27,14 +27,6 @@ def build_parser():
     return CommandParser(FinetuneArguments, prog="citrus finetune", description=DESCRIPTION)
 
 
-def long_recording_advice(interpolate_option: str) -> str:
-    """The fix for a recording longer than the window, as a command that aligns whole sets spells it."""
-    return (
-        "To cover all of it, cut the recordings into windows first (one row per window); for slow series holding no "
-        f"more samples than the window, {interpolate_option} stretches them onto it."
-    )
-
-
 def run(argv: Sequence[str]) -> int:
     arguments = build_parser().parse(argv)  # before torch is imported: `--help` and bad options answer at once
     from ..feature_extraction_citrus import advice_as_spelt
@@ -43,7 +35,7 @@ def run(argv: Sequence[str]) -> int:
 
     flush_denormals()  # before any torch work, so that the intra-op threads inherit it
     try:
-        with advice_as_spelt("--alignment interpolate", long_recording_advice("--alignment interpolate")):
+        with advice_as_spelt("--alignment {}"):  # the extractor's advice, as this command spells it
             result = finetune(arguments)
     except KeyboardInterrupt:  # ("interrupted" follows) a fine-tuning run keeps no checkpoint to continue from
         print(

@@ -14,7 +14,8 @@ of a command is imported when that command runs, so `citrus --help` imports neit
 
 This is the command line's one error boundary: an error the user can fix (a bad option or value, an unknown dataset,
 a missing folder or column, no network) prints one line `error: ...` and exits with code 2; `--debug` (anywhere on the
-command line) shows the traceback instead. Any other exception is a bug and keeps its traceback.
+command line) shows the traceback instead. Any other exception is a bug and keeps its traceback. A ValueError or OSError
+raised outside this package (which may be a bug too) says in its line where it was raised.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import os
 import statistics
 import sys
 import time
+import traceback
 from collections.abc import Callable, Sequence
 
 from .._version import __version__
@@ -57,8 +59,19 @@ def is_user_error(error: BaseException) -> bool:
 
 
 def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return text or type(error).__name__
+    """`error` as the one line the boundary prints. The package's own checks word their errors for the user; a
+    ValueError or OSError raised elsewhere (a script's own code, numpy called from it) may be a bug, whose message
+    alone does not say where it came from, so that line says how to see it."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    frames = traceback.extract_tb(error.__traceback__)
+    own_class = type(error).__module__.startswith(__package__.split(".")[0])  # worded for the user wherever raised
+    if frames and not own_class and not os.path.abspath(frames[-1].filename).startswith(_PACKAGE_FOLDER):
+        text += f" ({type(error).__name__} raised in {os.path.basename(frames[-1].filename)}, line "
+        text += f"{frames[-1].lineno}; --debug shows the traceback)"
+    return text
+
+
+_PACKAGE_FOLDER = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 def wait_passively_for_work(runnable_elsewhere: Callable[[], float | None] | None = None) -> None:

@@ -7,7 +7,8 @@
 
 An error the user fixes (no offline corpus, the Hub offline, a missing extra, a bad value) prints one line `error: ...`
 and exits with code 2, as `citrus` does (`citrus_hf.commands.main.is_user_error` decides which); `--debug` anywhere on
-the command line shows the traceback instead. Any other exception is a bug and keeps its traceback.
+the command line shows the traceback instead. Any other exception is a bug and keeps its traceback. A ValueError or OSError
+raised outside this package (which may be a bug too) says in its line where it was raised.
 """
 
 from __future__ import annotations

@@ -235,8 +235,7 @@ class _RecordingPipeline(ChunkPipeline):
                 f"{type(self).__name__} needs the checkpoint's CiTrusFeatureExtractor (preprocessor_config.json), "
                 f"which {'was not found' if self.feature_extractor is None else 'is not one'}. Save it next to the "
                 "weights with `CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)`, or pass "
-                "`feature_extractor=` (a name or folder that transformers could not load is dropped without a "
-                "word: pass `AutoFeatureExtractor.from_pretrained(name)` to see why)."
+                "`feature_extractor=` (a name, a folder or a CiTrusFeatureExtractor)."
             )
         self._check_model()
         self._check_contract()

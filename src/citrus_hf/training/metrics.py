@@ -191,9 +191,9 @@ def regression_metrics(predictions, targets) -> dict[str, float]:
     }
 
 
-def _check_task(task: str) -> None:
-    if task not in LABEL_TASKS:
-        raise ValueError(f"task must be one of {LABEL_TASKS}, got {task!r}.")
+def _check_task(task: str, accepted: tuple[str, ...] = LABEL_TASKS) -> None:
+    if task not in accepted:
+        raise ValueError(f"task must be one of {accepted}, got {task!r}.")
 
 
 def metrics_for_task(task: str) -> tuple[str, ...]:
@@ -211,8 +211,7 @@ def compute_metrics_fn(task: str):
     """A `Trainer` `compute_metrics` for `task` over an `EvalPrediction`: "classification" (`classification_metrics`;
     multi-hot `(n, num_labels)` labels as wide as the logits get `multi_label_metrics`), "multi_label_classification"
     (`multi_label_metrics`) or "regression" (`regression_metrics`)."""
-    if task != MULTI_LABEL_TASK:
-        _check_task(task)
+    _check_task(task, (*LABEL_TASKS, MULTI_LABEL_TASK))
 
     def compute_metrics(eval_prediction) -> dict[str, float]:
         predictions = eval_prediction.predictions
