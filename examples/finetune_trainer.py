@@ -111,8 +111,9 @@ def main() -> None:
         return extractor(np.asarray(row["input_values"]), sampling_rate=row["sampling_rate"])
 
     def aligned(split):
-        # the registered sets store `input_values` as a fixed-shape Array2D: writing the extractor's output back under
-        # that name needs try_original_type=False ("cannot reshape array" at the first read otherwise)
+        # the registered sets store `input_values` as a fixed-shape Array2D: a batched map writing the extractor's
+        # output back under that name needs try_original_type=False ("cannot reshape array" at the first read
+        # otherwise); this one-row map infers a new type with datasets 5.2, and the flag keeps it safe either way
         extra = [name for name in split.column_names if name not in ("input_values", "labels")]
         return split.map(align, remove_columns=extra, try_original_type=False)
 

@@ -99,6 +99,20 @@ def test_a_peft_adapter_of_another_width_says_what_to_build_the_base_with(make_t
         load_adapter(None, folder)
 
 
+def test_a_multi_channel_peft_adapter_loads_when_its_extractor_is_saved_beside_it(make_tiny_config, tmp_path):
+    """The README's 6-channel task, LoRA by peft, saved with its extractor (as the Trainer saves its
+    `processing_class`): the extractor's channel count and a head that many channels wide give the base's layout,
+    which peft does not record, so `load_adapter(None, folder)` and `pipeline(model=folder)` load it."""
+    folder, inputs, expected = _peft_adapter(tmp_path, make_tiny_config, task_type="SEQ_CLS", num_channels=2)
+    config = CiTrusForPretraining.from_pretrained(tmp_path / "base").config
+    CiTrusFeatureExtractor.from_config(config, num_channels=2).save_pretrained(folder)
+    reloaded = load_adapter(None, folder)
+    assert reloaded.get_base_model().config.num_channels == 2
+    torch.testing.assert_close(_logits(reloaded, inputs), expected, rtol=0, atol=1e-6)
+    result = pipeline(model=str(folder), backend="torch")(inputs[0].numpy(), sampling_rate=config.sampling_rate)
+    assert len(result["labels"]) == 3
+
+
 def test_auto_classes_name_an_adapter_whose_head_does_not_fit_and_never_advise_a_random_head(
     make_tiny_config, tmp_path, caplog
 ):

@@ -207,3 +207,15 @@ def test_a_feature_extractor_given_by_name_or_string_folder_is_loaded(classifier
     # a bundled name is loaded too: citrus-small's extractor is then refused for its own contract, not "not found"
     with pytest.raises(ValueError, match=r"does not align recordings to this model's input contract: patch_length=10"):
         pipeline(model=str(bare), feature_extractor="citrus-small", backend="torch")
+
+
+def test_a_bundled_name_given_to_transformers_own_factory_gets_the_import_order_fix():
+    """`from transformers import pipeline` before `import citrus_hf` keeps transformers' factory, which found
+    citrus-small's model (the Auto classes know the name) but not its extractor, and the error said only "not found"."""
+    import transformers.pipelines
+
+    transformers_own = transformers.pipelines.pipeline.__wrapped__  # the factory before citrus_hf wrapped it
+    with pytest.raises(
+        ValueError, match=r"was not found.*`import citrus_hf` before `from transformers import pipeline`"
+    ):
+        transformers_own(model="citrus-small")

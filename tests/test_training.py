@@ -858,3 +858,28 @@ def test_numpy_integers_are_taken_as_settings():
     check_positive("learning_rate", np.float32(1e-3))
     with pytest.raises(ValueError, match="--max-steps must be an integer >= 1"):
         check_positive("max_steps", np.float64(4.5), integer=True)
+
+
+def test_mostly_padded_windows_are_said_to_be_with_the_fix_for_their_cause(caplog):
+    """The warning always advised building the corpus with the model's window_seconds, which citrus-small's own
+    recipe already does: its padding comes from recordings shorter than the window, kept as rows of their own."""
+    from datasets import Dataset
+
+    from citrus_hf.training.pretrain import _warn_if_mostly_padding
+
+    config = build_config("tiny")  # 2 s windows of 10 patches
+    short_rows = Dataset.from_dict({"patch_mask": [[1] * 3 + [0] * 7] * 10})
+    with caplog.at_level("WARNING"):
+        _warn_if_mostly_padding(short_rows, config)
+    assert "Only 30% of the training windows' patches hold signal: the corpus rows are all shorter" in caplog.text
+    assert "window_seconds=2" in caplog.text
+    caplog.clear()
+    beside_full = Dataset.from_dict({"patch_mask": [[1] * 10] * 2 + [[1] * 2 + [0] * 8] * 8})
+    with caplog.at_level("WARNING"):
+        _warn_if_mostly_padding(beside_full, config)
+    assert "80% of the windows come from recordings (or their ends) shorter" in caplog.text
+    assert "min_seconds=" in caplog.text and "window_seconds" not in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        _warn_if_mostly_padding(Dataset.from_dict({"patch_mask": [[1] * 10] * 4}), config)
+    assert caplog.text == ""

@@ -231,11 +231,21 @@ class _RecordingPipeline(ChunkPipeline):
             kwargs["feature_extractor"] = load_feature_extractor(kwargs["feature_extractor"])
         super().__init__(*args, **kwargs)
         if self.feature_extractor is None or not hasattr(self.feature_extractor, "context_length"):
+            name = getattr(self.model, "name_or_path", None)
+            hint = ""
+            if self.feature_extractor is None and isinstance(name, str) and name and "/" not in name:
+                # a bare name that is no folder here: a bundled checkpoint ("citrus-small") reached transformers'
+                # own factory, bound before `import citrus_hf` replaced it, which looks the extractor up on the Hub
+                hint = (
+                    f" If {name!r} is a checkpoint shipped with citrus_hf, `import citrus_hf` before "
+                    "`from transformers import pipeline` (which otherwise keeps transformers' own factory), or pass "
+                    f"`model=citrus_hf.bundled_checkpoint({name!r})`."
+                )
             raise ValueError(
                 f"{type(self).__name__} needs the checkpoint's CiTrusFeatureExtractor (preprocessor_config.json), "
                 f"which {'was not found' if self.feature_extractor is None else 'is not one'}. Save it next to the "
                 "weights with `CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)`, or pass "
-                "`feature_extractor=` (a name, a folder or a CiTrusFeatureExtractor)."
+                f"`feature_extractor=` (a name, a folder or a CiTrusFeatureExtractor).{hint}"
             )
         self._check_model()
         self._check_contract()

@@ -46,11 +46,12 @@ from typing import TYPE_CHECKING
 from peft import LoraConfig, PeftModel, get_peft_model, get_peft_model_state_dict
 from safetensors import safe_open
 from torch import nn
-from transformers.utils import logging
+from transformers.utils import FEATURE_EXTRACTOR_NAME, logging
 
 from ..configuration_citrus import CiTrusConfig, is_real_number
+from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..loading import hub_repo_id, read_json_object
-from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME, _channel_settings_hint
+from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME, _channel_settings_hint, _pooled_width
 from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, FUSION_MODEL_TYPE
 
 if TYPE_CHECKING:
@@ -618,11 +619,31 @@ def _load_base(
             outputs = {}
             if head_shape is not None:  # otherwise load_adapter says that the adapter holds no head
                 outputs = {"num_labels" if model_class.head_name == "classifier" else "num_targets": head_shape[0]}
+                outputs.update(_channels_from_saved_extractor(path_or_repo, folder, head_shape[-1], download))
             return model_class.from_pretrained(path_or_repo, **outputs, **download)
         # CiTrus' strict loader compares the checkpoint's tensors with `config.architectures`: cleared, the
         # checkpoint (a pre-training one, usually) is checked as a different class, whose backbone must match in full.
         task_config.architectures = None
         return model_class.from_pretrained(path_or_repo, config=task_config, **download)
+
+
+def _channels_from_saved_extractor(path_or_repo, folder: Path, head_width: int, download: dict) -> dict:
+    """`num_channels` and `channel_pooling="concat"` for the base of a peft-saved adapter whose head reads several
+    channels, or {}. peft records no channel layout, and a head's width alone is no channel count (a pooling such as
+    "mean_max" widens it too); the feature extractor saved beside the adapter (as the Trainer saves its
+    `processing_class`) says how many channels the data had, and a head exactly that many times as wide as one
+    channel's pooled features concatenates them."""
+    if not (folder / FEATURE_EXTRACTOR_NAME).is_file():
+        return {}
+    try:
+        channels = CiTrusFeatureExtractor.from_pretrained(folder).num_channels
+    except (OSError, ValueError):  # a damaged extractor file: the head's error below says what to pass
+        return {}
+    base = CiTrusConfig.from_pretrained(path_or_repo, **download)
+    per_channel = _pooled_width(base, base.head_features, base.pooling)
+    if channels > 1 and head_width == channels * per_channel:
+        return {"num_channels": channels, "channel_pooling": "concat"}
+    return {}
 
 
 def merge_adapter(peft_model: PeftModel) -> PreTrainedModel:

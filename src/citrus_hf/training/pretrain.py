@@ -417,17 +417,29 @@ def _load_corpus(args: PretrainArguments, config: CiTrusConfig, accelerator) -> 
 
 
 def _warn_if_mostly_padding(windows, config: CiTrusConfig) -> None:
-    """Say when most of the training windows' patches are padding: corpus rows shorter than the model's window (a
-    `window_seconds` below the preset's) spend the compute on zeros."""
+    """Say when most of the training windows' patches are padding, which spends the compute on zeros, and why: corpus
+    rows cut shorter than the model's window (a `window_seconds` below the preset's: no window is full), or many
+    recordings shorter than it (kept as rows of their own, `min_seconds`), beside full windows."""
     masks = np.asarray(windows.with_format("numpy")["patch_mask"])
     share = float(masks.mean()) if masks.size else 1.0
-    if share < MOSTLY_PADDING_BELOW:
-        logger.warning(
-            f"Only {share:.0%} of the training windows' patches hold signal: the corpus rows are shorter than the "
-            f"model's window of {config.window_seconds:g} s, so the rest is padding. Build the corpus with "
-            f"--dataset-options window_seconds={config.window_seconds:g}, or pass --config-overrides context_length=... "
-            "for a shorter window."
+    if share >= MOSTLY_PADDING_BELOW:
+        return
+    full = float(masks.all(axis=-1).mean())
+    window = f"{config.window_seconds:g} s"
+    if full == 0:
+        cause = (
+            f"the corpus rows are all shorter than the model's window of {window}, so the rest is padding. Build the "
+            f"corpus with --dataset-options window_seconds={config.window_seconds:g}"
         )
+    else:
+        cause = (
+            f"{1 - full:.0%} of the windows come from recordings (or their ends) shorter than the model's window of "
+            f"{window}. Keep fewer of them with --dataset-options min_seconds=... (rows shorter than that are dropped)"
+        )
+    logger.warning(
+        f"Only {share:.0%} of the training windows' patches hold signal: {cause}, or pass --config-overrides "
+        "context_length=... for a shorter window."
+    )
 
 
 class TrainingBatches:
