@@ -7,6 +7,7 @@ processes saw different examples and ended with the same weights as the saved mo
     ddp_pretrain.py OUTPUT_DIR [SYNTHETIC_RATIO]
 """
 
+import faulthandler
 import sys
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from safetensors.torch import save_file
 
 from citrus_hf.training.pretrain import PretrainArguments, pretrain
 
+# A process that hangs (seen once in a full suite: rank 0 finished, rank 1 never did) prints every thread's stack and
+# exits before the test's 300 s limit, so the failure says where it stopped.
+faulthandler.dump_traceback_later(240, exit=True)
 output_dir = Path(sys.argv[1])
 synthetic_ratio = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
 result = pretrain(
