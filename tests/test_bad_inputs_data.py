@@ -351,6 +351,13 @@ def test_the_commands_advise_fixes_their_own_options_have(tmp_path):
     assert code == 0, errors
     assert "cut the recordings into windows first" in captured.out and "--alignment SET=interpolate" in captured.out
     assert "alignment='window'" not in captured.out
+    # the protocol says so from the rows' lengths, also when a re-run finds the aligned splits in `datasets`' cache
+    for run in ("again", "cached"):
+        std_logging.Logger.warning_once.cache_clear()
+        with CaptureLogger(std_logging.getLogger("citrus_hf.evaluation.arms")) as captured:
+            code, errors = _citrus("evaluate", *argv[:-1], str(tmp_path / run))
+        assert code == 0, errors
+        assert "long: 24 of 24 recordings are longer than the model's window" in captured.out, (run, captured.out)
     # the stretching alignment's aliasing warning advised 'window' too
     std_logging.Logger.warning_once.cache_clear()
     argv = ["--dataset", str(long_rows), "--model-config", "tiny", "--recipe", "probe", "--label-budget", "2"]

@@ -10,6 +10,7 @@ else (the command's choices, the report's pairings) reads it. A new arm is one c
 from __future__ import annotations
 
 import json
+import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +23,8 @@ from ..vocabulary_citrus import PRETRAINING_OBJECTIVES
 
 # The registry below is read by `citrus evaluate --help` (through `evaluation.settings`), so this module imports
 # neither torch nor transformers at the top: the arms import what fitting needs where they fit.
+logger = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from ..configuration_citrus import CiTrusConfig
     from ..data.splits import TaskSplits
@@ -68,13 +71,18 @@ class DatasetContext:
 
     def alignment_for(self, contract: CiTrusConfig) -> str:
         """This set's alignment to `contract`: the protocol's setting, "auto" resolved (`resolve_alignment`)."""
-        from ..data.alignment import resolve_alignment
+        from ..data.alignment import cropped_rows_notice, resolve_alignment
 
         key = (contract.sampling_rate, contract.context_length)
         if key not in self.alignments:
-            self.alignments[key] = resolve_alignment(
-                self.alignment, self.splits_to_align(), contract, self.config.sampling_rate
-            )
+            splits = self.splits_to_align()
+            self.alignments[key] = resolve_alignment(self.alignment, splits, contract, self.config.sampling_rate)
+            # said here, from the rows' lengths, as `citrus finetune` says it: the extractor's own warning comes only
+            # when it aligns, and a re-run finds the aligned splits in `datasets`' cache
+            if self.alignments[key] == "resample":
+                notice = cropped_rows_notice(splits, contract, self.config.sampling_rate)
+                if notice:
+                    logger.warning(f"{self.name}: {notice}")
         return self.alignments[key]
 
     def align(self, contract: CiTrusConfig, padding: str = "longest") -> tuple:
