@@ -219,3 +219,12 @@ def test_a_bundled_name_given_to_transformers_own_factory_gets_the_import_order_
         ValueError, match=r"was not found.*`import citrus_hf` before `from transformers import pipeline`"
     ):
         transformers_own(model="citrus-small")
+
+
+def test_a_whole_datasets_dataset_is_told_to_pass_a_column_with_key_dataset(classify):
+    from datasets import Dataset
+
+    rows = Dataset.from_dict({"input_values": [GOOD.tolist()] * 2, "sampling_rate": [RATE] * 2})
+    with pytest.raises(TypeError, match=r"got Dataset\. For a `datasets` Dataset, pass one column with .*KeyDataset"):
+        classify(rows, sampling_rate=RATE)
+    assert len(list(classify(KeyDataset(rows, "input_values"), sampling_rate=RATE))) == 2

@@ -523,9 +523,18 @@ class _RecordingPipeline(ChunkPipeline):
                 "`pipe(recording.data, sampling_rate=recording.sampling_rate)`."
             )
         if not isinstance(inputs, (np.ndarray, torch.Tensor)):
+            # a `datasets.Dataset` is no torch Dataset, so transformers hands it over whole (checked by name: this
+            # file travels as remote code, which may not import `datasets`)
+            whole_dataset = type(inputs).__name__ in ("Dataset", "IterableDataset") and hasattr(inputs, "column_names")
+            hint = (
+                " For a `datasets` Dataset, pass one column with `transformers.pipelines.pt_utils.KeyDataset(dataset, "
+                "'input_values')` (and `sampling_rate=` one rate, or the column's list of rates)."
+                if whole_dataset
+                else ""
+            )
             raise TypeError(
                 f"A recording must be a numpy array, a torch tensor, a list of numbers or a dict with 'raw' and "
-                f"'sampling_rate', got {type(inputs).__name__}."
+                f"'sampling_rate', got {type(inputs).__name__}.{hint}"
             )
         if inputs.ndim not in (1, 2):
             raise ValueError(

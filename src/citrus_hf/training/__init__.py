@@ -14,7 +14,7 @@ from .._lazy import lazy_attributes
 if TYPE_CHECKING:
     from .arguments import FinetuneArguments, PretrainArguments, TrainerSettings
     from .finetune import FinetuneResult, finetune
-    from .metrics import classification_metrics, regression_metrics
+    from .metrics import classification_metrics, compute_metrics_fn, multi_label_metrics, regression_metrics
     from .numerics import flush_denormals
     from .pretrain import PretrainResult, pretrain
 
@@ -25,6 +25,8 @@ _NAMES = {
     "FinetuneResult": "finetune",
     "finetune": "finetune",
     "classification_metrics": "metrics",
+    "compute_metrics_fn": "metrics",
+    "multi_label_metrics": "metrics",
     "regression_metrics": "metrics",
     "flush_denormals": "numerics",
     "PretrainArguments": "arguments",
@@ -40,8 +42,10 @@ __all__ = [
     "PretrainResult",
     "TrainerSettings",
     "classification_metrics",
+    "compute_metrics_fn",
     "finetune",
     "flush_denormals",
+    "multi_label_metrics",
     "pretrain",
     "regression_metrics",
 ]
