@@ -228,3 +228,13 @@ def test_a_whole_datasets_dataset_is_told_to_pass_a_column_with_key_dataset(clas
     with pytest.raises(TypeError, match=r"got Dataset\. For a `datasets` Dataset, pass one column with .*KeyDataset"):
         classify(rows, sampling_rate=RATE)
     assert len(list(classify(KeyDataset(rows, "input_values"), sampling_rate=RATE))) == 2
+
+
+def test_the_max_length_padding_notice_comes_once_for_many_durations(caplog):
+    """Its text held each call's fill, so `warning_once` said it again for every new duration."""
+    logging.Logger.warning_once.cache_clear()  # transformers' warning_once is process-global
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config(), padding="max_length")
+    with caplog.at_level(logging.WARNING):
+        for samples in (30, 40, 50, 60):
+            extractor(GOOD[:samples], sampling_rate=RATE)
+    assert caplog.text.count("padded to it (padding='max_length'") == 1

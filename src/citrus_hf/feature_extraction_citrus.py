@@ -1262,10 +1262,16 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             )
         if padding == "max_length":
             if longest < _MOSTLY_PADDING * max_length:
+                # once per process and window, not per duration (the notice below does the same)
                 logger.warning_once(
+                    f"Recordings that fill less than half of the {max_length} model samples of a window are padded to "
+                    "it (padding='max_length', the rest marked in patch_mask); padding='longest' keeps their own "
+                    "duration instead, rounded up to whole patches, for less work. Each call's fill is logged at debug "
+                    "level."
+                )
+                logger.debug(
                     f"The recordings fill at most {longest} of the {max_length} model samples of each window "
-                    f"({longest / max_length:.0%}); the rest is padding (marked in patch_mask). padding='longest' "
-                    "keeps their own duration instead, rounded up to whole patches."
+                    f"({longest / max_length:.0%})."
                 )
             return max_length
         length = -(-longest // self.patch_length) * self.patch_length
