@@ -155,7 +155,8 @@ def test_padding_longest_keeps_a_recordings_own_duration(name, monkeypatch):
     np.testing.assert_array_equal(kept["input_values"], fixed["input_values"][..., : real_patches * 20])
     assert any("kept at" in m and "own duration" in m and "nothing needs changing" in m for m in messages)
     assert any("kept at their own duration" in m and f"{real_patches} patches" in m for m in details)
-    assert any("padding='longest'" in m and "the rest is padding" in m for m in messages)
+    assert any("padding='longest'" in m and "padded to it (padding='max_length'" in m for m in messages)
+    assert any("The recordings fill at most" in m and "model samples of each window" in m for m in details)
 
 
 def test_padding_longest_pads_to_the_longest_of_the_call_and_caps_at_max_length():
