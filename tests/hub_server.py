@@ -1071,6 +1071,17 @@ def run_client(
 
 RESULT_MARKER = "RESULT:"
 
+# Client-side: `message(call)` runs `call` and returns its error as `[type name, text]` (None when it succeeds), so a
+# client reports an expected error in its RESULT line instead of dying on it. Put into a client script's text.
+CALL_MESSAGE = """
+def message(call):
+    try:
+        call()
+    except Exception as error:
+        return [type(error).__name__, str(error)]
+    return None
+"""
+
 
 def client_result(stdout: str):
     """The JSON a client script printed after `RESULT:` (its last such line); other output is ignored."""

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import safetensors.torch
 import torch
-from hub_server import DEFAULT_USER, client_result
+from hub_server import CALL_MESSAGE, DEFAULT_USER, client_result
 from huggingface_hub import ModelCard
 from tiny_configs import TINY
 
@@ -61,7 +61,8 @@ print("RESULT:", json.dumps({
 """
 
 # A fresh client: nothing cached, the base named by the adapter is downloaded too.
-LOAD = """
+LOAD = (
+    """
 import json, numpy as np, torch
 from citrus_hf.loading import load_feature_extractor
 from citrus_hf.training.lora import load_adapter, merge_adapter
@@ -74,12 +75,9 @@ with torch.no_grad():
     np.save("explicit_logits.npy", explicit(input_values=inputs).logits.numpy())
     np.save("merged_logits.npy", merge_adapter(explicit)(input_values=inputs).logits.numpy())
 
-def message(call):
-    try:
-        call()
-    except Exception as error:
-        return [type(error).__name__, str(error)]
-    return None
+"""
+    + CALL_MESSAGE
+    + """
 
 print("RESULT:", json.dumps({
     "training": recorded.training,
@@ -90,6 +88,7 @@ print("RESULT:", json.dumps({
     "missing_revision": message(lambda: load_adapter("__BASE__", "__ADAPTER__", revision="v9")),
 }))
 """
+)
 
 
 def script(text: str) -> str:

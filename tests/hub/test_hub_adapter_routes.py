@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hub_server import DEFAULT_USER, client_result
+from hub_server import CALL_MESSAGE, DEFAULT_USER, client_result
 from tiny_configs import TINY
 
 from citrus_hf import CiTrusConfig, CiTrusForPretraining
@@ -55,7 +55,8 @@ print("RESULT:", json.dumps({"citrus": logits(citrus), "peft": logits(plain)}))
 """
 
 # A fresh client (empty cache): the routes a transformers user takes with a repo id.
-LOAD = """
+LOAD = (
+    """
 import json, numpy as np
 import citrus_hf  # before binding `pipeline`, so that it is the wrapped factory
 from transformers import AutoModelForSequenceClassification, pipeline
@@ -66,12 +67,9 @@ def scores(repo):
     result = pipeline(model=repo)(recording, sampling_rate=100, backend="torch", function_to_apply="none", top_k=3)
     return sorted(entry["score"] for entry in result["labels"])
 
-def message(call):
-    try:
-        call()
-    except Exception as error:
-        return [type(error).__name__, str(error)]
-    return None
+"""
+    + CALL_MESSAGE
+    + """
 
 print("RESULT:", json.dumps({
     "citrus": scores("__CITRUS__"),
@@ -84,6 +82,7 @@ print("RESULT:", json.dumps({
     "auto_peft_labels": message(lambda: AutoModelForSequenceClassification.from_pretrained("__PEFT__", num_labels=3)),
 }))
 """
+)
 
 
 def script(text: str) -> str:

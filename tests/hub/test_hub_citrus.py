@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import safetensors.torch
 import torch
-from hub_server import DEFAULT_USER, client_result
+from hub_server import CALL_MESSAGE, DEFAULT_USER, client_result
 from huggingface_hub import ModelCard
 from huggingface_hub.repocard_data import model_index_to_eval_results
 from tiny_configs import TINY
@@ -130,7 +130,8 @@ except OSError as error:
 print("RESULT:", json.dumps(out))
 """
 
-ERRORS = """
+ERRORS = (
+    """
 import json
 from huggingface_hub import HfApi
 from citrus_hf.loading import load_feature_extractor, load_pretrained
@@ -139,12 +140,9 @@ api = HfApi()
 incomplete = api.create_repo("citrus-incomplete").repo_id
 api.upload_file(path_or_fileobj=open("local/config.json", "rb"), path_in_repo="config.json", repo_id=incomplete)
 
-def message(call):
-    try:
-        call()
-    except Exception as error:
-        return [type(error).__name__, str(error)]
-    return None
+"""
+    + CALL_MESSAGE
+    + """
 
 print("RESULT:", json.dumps({
     "missing_repo": message(lambda: load_pretrained("__USER__/does-not-exist")),
@@ -155,6 +153,7 @@ print("RESULT:", json.dumps({
     "bad_task": message(lambda: load_pretrained("__REPO__", task="segmentation")),
 }))
 """
+)
 
 CLI_PUSH = """
 from citrus_hf.commands.main import main
