@@ -219,7 +219,7 @@ def _adapter_mismatch_error(adapter, model: nn.Module, mismatched: list) -> Valu
     where = f"{str(adapter)!r} is a LoRA adapter (peft)" if adapter else "This is a LoRA adapter (peft)"
     if head_weight is not None and len(head_weight[1]) == 2:
         (outputs, width), (built_outputs, built_width) = head_weight[1], head_weight[2]
-        setting = "num_labels" if head_name == "classifier" else "num_targets"
+        setting = type(model).outputs_field
         problem = f"its trained `{head_name}` has shape {head_weight[1]}, the one built from its base {head_weight[2]}"
         fixes = []
         if outputs != built_outputs:
@@ -2451,6 +2451,8 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
     which also gives the loss (`compute_loss`) and the output dataclass (`output_class`)."""
 
     head_name: str
+    # the config field that sets the head's number of outputs (what errors and loaders name)
+    outputs_field: str
     output_class: type[ModelOutput]
 
     def __init__(self, config: CiTrusConfig, num_outputs: int):
@@ -2681,6 +2683,7 @@ class CiTrusForSequenceClassification(_CiTrusForTask):
     """
 
     head_name = "classifier"
+    outputs_field = "num_labels"
     output_class = SequenceClassifierOutput
 
     def __init__(self, config: CiTrusConfig):
@@ -2707,6 +2710,7 @@ class CiTrusForRegression(_CiTrusForTask):
     """
 
     head_name = "regressor"
+    outputs_field = "num_targets"
     output_class = CiTrusRegressionOutput
 
     def __init__(self, config: CiTrusConfig):

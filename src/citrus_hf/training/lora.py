@@ -562,7 +562,7 @@ def load_adapter(
                 f"This adapter folder has no {TASK_CONFIG_NAME} to say how its base was built: build the base with "
                 f"{_channel_settings_hint(base_model_or_path.config, saved_shape[-1])} and pass it as the instance, "
                 f"e.g. `load_adapter({type(base_model_or_path).__name__}.from_pretrained(base, "
-                f"{'num_labels' if head_name == 'classifier' else 'num_targets'}={saved_shape[0]}, num_channels=..., "
+                f"{type(base_model_or_path).outputs_field}={saved_shape[0]}, num_channels=..., "
                 "channel_pooling='concat'), folder)`; for a pipeline, `merge_adapter` that and pass the merged model "
                 "(or save it with `save_pretrained`)."
             )
@@ -618,7 +618,7 @@ def _load_base(
             head_shape = saved.get(f"base_model.model.{model_class.head_name}.weight")
             outputs = {}
             if head_shape is not None:  # otherwise load_adapter says that the adapter holds no head
-                outputs = {"num_labels" if model_class.head_name == "classifier" else "num_targets": head_shape[0]}
+                outputs = {model_class.outputs_field: head_shape[0]}
                 outputs.update(_channels_from_saved_extractor(path_or_repo, folder, head_shape[-1], download))
             return model_class.from_pretrained(path_or_repo, **outputs, **download)
         # CiTrus' strict loader compares the checkpoint's tensors with `config.architectures`: cleared, the
