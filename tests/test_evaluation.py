@@ -244,6 +244,23 @@ def test_minirocket_leaves_no_spinning_threads_behind(monkeypatch):
     assert (scores.argmax(axis=1) == np.asarray(splits.test["label"])).mean() > 0.8
 
 
+def test_minirocket_scores_every_class_also_one_missing_from_the_draw():
+    """A class absent from the labelled draw, also the highest one, keeps its column (scored -inf): MiniRocket's
+    macro-F1 is then taken over all classes, as CiTrus's is, and a test label of that class is not out of range."""
+    from citrus_hf.data.splits import load_task_splits
+    from citrus_hf.evaluation.baselines import fit_minirocket, raw_windows
+    from citrus_hf.training.metrics import classification_metrics
+
+    splits = load_task_splits("basic_motions")
+    labels = np.asarray(splits.train["label"])
+    kept = labels != labels.max()
+    train, test = raw_windows(splits.train)[kept], raw_windows(splits.test)
+    scores = fit_minirocket(train, labels[kept], test, "classification", seed=0, num_classes=4)
+    assert scores.shape == (len(test), 4) and np.all(np.isneginf(scores[:, 3]))
+    metrics = classification_metrics(scores, np.asarray(splits.test["label"]))
+    assert metrics["macro_f1"] <= 0.75 + 1e-9  # the missing class's F1 of 0 is one of four
+
+
 def test_run_signatures_follow_the_auto_rule_of_citrus_arms_only(monkeypatch):
     """Runs fitted by "auto" under another rule are not reused; arms that do not use it keep their signatures."""
     from citrus_hf.evaluation import ProtocolConfig

@@ -69,6 +69,14 @@ class DatasetContext:
     def scored_labels(self) -> np.ndarray:
         return self.splits.labels(self.score_split)
 
+    @property
+    def num_classes(self) -> int:
+        """Classes of a classification set: its label names, else one past the largest label of the training pool
+        and the scored split. Every arm scores all of them, so a class missing from a draw counts against it."""
+        if self.splits.label_names:
+            return len(self.splits.label_names)
+        return int(max(self.pool_labels.max(), self.scored_labels().max())) + 1
+
     def alignment_for(self, contract: CiTrusConfig) -> str:
         """This set's alignment to `contract`: the protocol's setting, "auto" resolved (`resolve_alignment`)."""
         from ..data.alignment import cropped_rows_notice, resolve_alignment
@@ -357,7 +365,8 @@ class MiniRocketArm(Arm):
         from .baselines import fit_minirocket
 
         labels = context.pool_labels[chosen]
-        outputs = fit_minirocket(prepared["pool"][chosen], labels, prepared["scored"], context.task, seed)
+        num_classes = context.num_classes if context.task == "classification" else None
+        outputs = fit_minirocket(prepared["pool"][chosen], labels, prepared["scored"], context.task, seed, num_classes)
         scored_labels = context.scored_labels()
         if context.task == "classification":
             return {"test": classification_metrics(outputs, scored_labels), "recipe": "ridge-cv"}
@@ -382,8 +391,7 @@ class PriorArm(Arm):
         if context.task == "regression":
             predictions = np.full(len(scored_labels), float(np.mean(train_labels)))
             return {"test": regression_metrics(predictions, scored_labels)}
-        num_classes = len(context.splits.label_names or []) or int(max(train_labels.max(), scored_labels.max())) + 1
-        frequencies = np.bincount(train_labels, minlength=num_classes) / len(train_labels)
+        frequencies = np.bincount(train_labels, minlength=context.num_classes) / len(train_labels)
         scores = np.tile(np.log(frequencies + 1e-12), (len(scored_labels), 1))
         return {"test": classification_metrics(scores, scored_labels)}
 

@@ -215,10 +215,13 @@ def _sleeping_numba_threads() -> None:
     numba.config.THREADING_LAYER = "workqueue"
 
 
-def fit_minirocket(train: np.ndarray, labels: np.ndarray, test: np.ndarray, task: str, seed: int) -> np.ndarray:
+def fit_minirocket(
+    train: np.ndarray, labels: np.ndarray, test: np.ndarray, task: str, seed: int, num_classes: int | None = None
+) -> np.ndarray:
     """Fit aeon's MiniRocket + ridge (internal cross-validation of the penalty) and return its test outputs:
     `(n, num_classes)` decision scores (classification; columns are class indices, classes absent from the labelled
-    subset score -inf) or `(n,)` predictions (regression). Needs aeon (`pip install 'citrus-hf[baselines]'`)."""
+    subset score -inf; `num_classes` defaults to one past the largest label) or `(n,)` predictions (regression).
+    Needs aeon (`pip install 'citrus-hf[baselines]'`)."""
     require("aeon", "The MiniRocket baseline")
     _sleeping_numba_threads()
     if task == "classification":
@@ -229,7 +232,9 @@ def fit_minirocket(train: np.ndarray, labels: np.ndarray, test: np.ndarray, task
         if decision.ndim == 1:  # two classes: sklearn gives the second class's score only
             decision = np.stack([-decision, decision], axis=1)
         classes = np.asarray(model.classes_, dtype=np.int64)
-        scores = np.full((len(test), int(max(classes.max(), labels.max())) + 1), -np.inf)
+        # every class gets a column, also one above the largest drawn (its F1 is then 0, as for the other arms)
+        width = num_classes if num_classes is not None else int(max(classes.max(), labels.max())) + 1
+        scores = np.full((len(test), width), -np.inf)
         scores[:, classes] = decision
         return scores
     from aeon.regression.convolution_based import MiniRocketRegressor
