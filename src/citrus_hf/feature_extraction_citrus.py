@@ -378,13 +378,37 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
     @classmethod
     def get_feature_extractor_dict(cls, pretrained_model_name_or_path, **kwargs):
         """The transformers method, which also takes the name of a bundled checkpoint ("citrus-small") and checks the
-        saved settings: a missing input-contract field (`saved_contract_fields`) is refused unless given as a keyword
-        (`from_pretrained(path, sampling_rate=...)`, which then sets it), and keys no setting has are named in a
-        warning with the setting each may be a typo of."""
+        saved settings (`_checked_saved_settings`), naming the checkpoint in its messages."""
         values, kwargs = lookup_checkpoint(
             cls, super().get_feature_extractor_dict, pretrained_model_name_or_path, **kwargs
         )
-        where = f"{str(pretrained_model_name_or_path)!r}: its preprocessor_config.json"
+        values, kwargs = cls._checked_saved_settings(
+            values, kwargs, f"{str(pretrained_model_name_or_path)!r}: its preprocessor_config.json"
+        )
+        return {**values, cls._CHECKED_MARK: True}, kwargs
+
+    # Marks settings `get_feature_extractor_dict` has checked, so that `from_dict` checks those it is given directly.
+    _CHECKED_MARK = "_citrus_settings_checked"
+
+    @classmethod
+    def from_dict(cls, feature_extractor_dict: dict[str, Any], **kwargs):
+        """The transformers method. Settings read from a saved file that this class's `get_feature_extractor_dict`
+        did not check (`AutoFeatureExtractor.from_pretrained` reads the file with transformers' own) are checked here
+        as they are there (`_checked_saved_settings`); a dict built by hand is taken as given."""
+        values = dict(feature_extractor_dict)
+        checked = values.pop(cls._CHECKED_MARK, False)
+        if not checked and "feature_extractor_type" in values:  # `save_pretrained` always writes it
+            values, kwargs = cls._checked_saved_settings(values, kwargs, "the checkpoint's preprocessor_config.json")
+        return super().from_dict(values, **kwargs)
+
+    @classmethod
+    def _checked_saved_settings(
+        cls, values: Any, kwargs: dict[str, Any], where: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Saved settings `values` (the contents of preprocessor_config.json, described as `where` in messages),
+        checked: a missing input-contract field (`saved_contract_fields`) is refused unless given as a keyword
+        (`from_pretrained(path, sampling_rate=...)`, which then sets it), and keys no setting has are named in a
+        warning with the setting each may be a typo of."""
         if not isinstance(values, dict):
             raise ValueError(
                 f"{where} holds a JSON {type(values).__name__}, not the object of settings `save_pretrained` writes; "
@@ -403,7 +427,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 f"`from_pretrained(..., {missing[0]}=...)`."
             )
         # transformers' `from_dict` only applies keywords the file names: a missing field given by the caller is added
-        values.update({name: kwargs.pop(name) for name in cls.saved_contract_fields if name not in values})
+        kwargs = dict(kwargs)
+        values = {**values, **{name: kwargs.pop(name) for name in cls.saved_contract_fields if name not in values}}
         if unknown:
             logger.warning(
                 f"{where} has settings {cls.__name__} does not know, kept but unused: {unknown_text}. Correct or "
