@@ -3,8 +3,8 @@
 `COMMANDS` is the light table the top-level parser lists (name, module, one-line help): a command's module, and with it
 torch and transformers, is imported only when that command runs, so `citrus --help` stays instant. Every command
 module has `run(argv) -> int` and `build_parser()`, a `CommandParser` (transformers' `HfArgumentParser`) over the
-command's dataclass. Run the commands as `citrus <command>` or `python -m citrus_hf.commands <command>` (e.g. under
-`accelerate launch -m`).
+command's dataclass. Run the commands as `citrus <command>`, `python -m citrus_hf.commands <command>` or
+`python -m citrus_hf.commands.<command>` (e.g. under `accelerate launch -m`).
 """
 
 from __future__ import annotations

@@ -275,3 +275,9 @@ def run(argv: Sequence[str]) -> int:
 
     subcommands = {name: (entry[2], runner(name)) for name, entry in SUBCOMMANDS.items()}
     return run_subcommand("citrus data", COMMANDS["data"].help, subcommands, argv)
+
+
+if __name__ == "__main__":  # `python -m citrus_hf.commands.data ...`, also under `accelerate launch -m`
+    from .main import run_command_module
+
+    run_command_module("data")

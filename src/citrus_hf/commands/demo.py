@@ -138,3 +138,9 @@ __all__ = [
     "run",
     "run_demo",
 ]
+
+
+if __name__ == "__main__":  # `python -m citrus_hf.commands.demo ...`, also under `accelerate launch -m`
+    from .main import run_command_module
+
+    run_command_module("demo")

@@ -35,3 +35,9 @@ def run(argv: Sequence[str]) -> int:
     print(result.markdown)
     print("Results: " + ", ".join(str(path) for path in result.paths.values()))
     return 0
+
+
+if __name__ == "__main__":  # `python -m citrus_hf.commands.evaluate ...`, also under `accelerate launch -m`
+    from .main import run_command_module
+
+    run_command_module("evaluate")

@@ -182,3 +182,9 @@ def _model_and_target(args: ExportArguments):
         return model, InferenceTarget()
     model.embedding_options(**embedding_options)  # a bad choice is refused before the export
     return model, InferenceTarget(output="embeddings", **embedding_options)
+
+
+if __name__ == "__main__":  # `python -m citrus_hf.commands.export ...`, also under `accelerate launch -m`
+    from .main import run_command_module
+
+    run_command_module("export")

@@ -51,3 +51,9 @@ def run(argv: Sequence[str]) -> int:
     print(f"{result.task}: {result.num_train} training examples, {fitted}; test {metrics}")
     print(f"Saved to {result.output_dir}")
     return 0
+
+
+if __name__ == "__main__":  # `python -m citrus_hf.commands.finetune ...`, also under `accelerate launch -m`
+    from .main import run_command_module
+
+    run_command_module("finetune")

@@ -136,13 +136,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         if debug:
             raise
-        print("interrupted", file=sys.stderr)
+        if os.environ.get("RANK", "0") == "0":  # Ctrl-C reaches every process of a launch: one says so
+            print("interrupted", file=sys.stderr)
         return 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
     except Exception as error:
         if debug or not is_user_error(error):
             raise
         print(f"error: {_one_line(error)}", file=sys.stderr)
         return 2
+
+
+def run_command_module(command: str) -> None:
+    """`python -m citrus_hf.commands.<command> ARGS` (also `accelerate launch -m citrus_hf.commands.<command>`): runs
+    `citrus <command> ARGS` and exits with its code, where the module alone would define the command and exit 0."""
+    sys.exit(main([command, *sys.argv[1:]]))
 
 
 if __name__ == "__main__":

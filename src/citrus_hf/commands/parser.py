@@ -11,7 +11,11 @@ On top of `HfArgumentParser`:
 - `metadata["positional"]` makes a field a positional argument;
 - settings can come from a JSON or YAML file, `citrus <command> config.yaml` or `--config config.yaml`; options given
   on the command line override the file's;
-- a usage error raises `UsageError`, which `citrus` prints as one line.
+- `given` names the settings the command line or the settings file gave (a command leaves a setting that Accelerate
+  can also set unset when neither gave it: `citrus pretrain --mixed-precision`);
+- a usage error raises `UsageError`, which `citrus` prints as one line. An option spelt as transformers or Accelerate
+  spell theirs (`--learning_rate`, `--per_device_train_batch_size`, `--bf16`) is refused with this command's spelling,
+  and an unknown option with the closest one.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import difflib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -82,12 +87,34 @@ class _DashedOptions:
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows an option's default, unless it is required or has none."""
+    """Shows an option's default, unless it is required, has none, or its help says what it is ("default: ...")."""
 
     def _get_help_string(self, action):
-        if action.required or action.default is None or isinstance(action, argparse._StoreFalseAction):
+        if (
+            action.required
+            or action.default is None
+            or isinstance(action, argparse._StoreFalseAction)
+            or "default: " in (action.help or "")
+        ):
             return action.help
         return super()._get_help_string(action)
+
+
+# Options of transformers (`TrainingArguments`, its example scripts) that a command spells otherwise: their name with
+# underscores -> (this package's field, the value that field takes for it, or None). Spelling with underscores alone
+# (`--learning_rate`, `--max_steps`) needs no entry: the dashed spelling is suggested.
+_OTHER_NAMES: dict[str, tuple[str, str | None]] = {
+    "per_device_train_batch_size": ("per_device_batch_size", None),
+    "per_device_eval_batch_size": ("per_device_batch_size", None),
+    "bf16": ("mixed_precision", "bf16"),
+    "fp16": ("mixed_precision", "fp16"),
+    "warmup_ratio": ("warmup_steps", None),
+    "resume_from_checkpoint": ("resume_from", None),
+    "dataloader_num_workers": ("num_workers", None),
+    "model_name_or_path": ("model", None),
+    "dataset_name": ("dataset", None),
+    "disable_tqdm": ("show_progress", "false"),
+}
 
 
 def _default_of(field: dataclasses.Field) -> Any:
@@ -102,6 +129,7 @@ class CommandParser(HfArgumentParser):
 
     def __init__(self, dataclass_type: type, *, prog: str, description: str | None = None):
         self.arguments_type = dataclass_type
+        self.given: set[str] = set()  # after `parse`: the fields the command line or the settings file set
         # parent field -> (its dataclass, its default value, names the command line does not set)
         self.nested: dict[str, tuple[type, Any, tuple[str, ...]]] = {}
         super().__init__(None, prog=prog, description=description, formatter_class=_HelpFormatter)
@@ -115,6 +143,64 @@ class CommandParser(HfArgumentParser):
 
     def error(self, message: str):
         raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+    # ------------------------------------------------------------------------------------------------ spellings
+
+    def _option(self, name: str) -> str | None:
+        """The option of field `name` (`--per-device-batch-size`), None when this command has no such option."""
+        option = f"--{name.replace('_', '-')}"
+        return option if option in self._option_string_actions else None
+
+    def _other_spelling(self, name: str, in_file: bool = False) -> str | None:
+        """This command's spelling of `name` (an option, or a settings file's key when `in_file`) when it is another
+        library's spelling of one of its options (`--max_steps`, `--per_device_train_batch_size`, `--bf16`)."""
+        key = name.lstrip("-").replace("-", "_")
+        if not in_file and self._option(key):  # `name` itself is no option (`--max_steps`)
+            return f"options are spelt with dashes: {self._option(key)}"
+        field, value = _OTHER_NAMES.get(key, (None, None))
+        if field is None or self._option(field) is None:
+            return None
+        if in_file:
+            return f"transformers' name; this command's: {field}" + (f": {value}" if value else "")
+        return f"transformers' name; this command's: {self._option(field)}" + (f" {value}" if value else "")
+
+    def _refuse_other_spellings(self, argv: Sequence[str]) -> None:
+        """Refuse options spelt as transformers or Accelerate spell theirs, naming this command's spelling: before
+        argparse, whose first complaint may be a required option, not the misspelt one that gave it."""
+        wrong = []
+        for token in argv:
+            if token == "--":
+                break
+            name = token.split("=", 1)[0]
+            if name.startswith("--") and name not in self._option_string_actions:
+                hint = self._other_spelling(name)
+                if hint:
+                    wrong.append(f"{name} ({hint})")
+        if wrong:
+            self.error(f"unrecognized arguments: {', '.join(wrong)}")
+
+    def _unrecognized(self, extras: Sequence[str]) -> str:
+        """argparse's "unrecognized arguments" message, with the closest option to each unknown one."""
+        options = [option for option in self._option_string_actions if option.startswith("--")]
+        words = []
+        for token in extras:
+            name = token.split("=", 1)[0]
+            close = difflib.get_close_matches(name, options, n=1) if name.startswith("--") else []
+            words.append(f"{token} (did you mean {close[0]}?)" if close else token)
+        return f"unrecognized arguments: {' '.join(words)}"
+
+    def _given_on_command_line(self, argv: Sequence[str]) -> set[str]:
+        """The fields `argv` sets (argparse does not tell a default from a value given): `argv` parsed again with no
+        defaults, so that only the options given are in the result."""
+        saved = [(action, action.default, action.required) for action in self._actions]
+        try:
+            for action in self._actions:
+                action.default, action.required = argparse.SUPPRESS, False
+            namespace, _ = super().parse_known_args(list(argv))
+        finally:
+            for action, default, required in saved:
+                action.default, action.required = default, required
+        return set(vars(namespace))
 
     # ------------------------------------------------------------------------------------------------ the options
 
@@ -196,9 +282,15 @@ class CommandParser(HfArgumentParser):
                 self.error("argument --config: expected one argument")
             config_file = argv.pop(index + 1)
             argv.pop(index)
+        self._refuse_other_spellings(argv)
+        self.given = set()
         if config_file is not None:
             self._apply_config_file(Path(config_file))
-        namespace = vars(self.parse_args(argv))
+        parsed, extras = self.parse_known_args(argv)
+        if extras:
+            self.error(self._unrecognized(extras))
+        self.given |= self._given_on_command_line(argv)
+        namespace = vars(parsed)
         namespace.pop("config", None)
         return self._build(namespace)
 
@@ -234,7 +326,10 @@ class CommandParser(HfArgumentParser):
                 actions.setdefault(action.dest, action)
         unknown = sorted(set(flat) - set(actions))
         if unknown:
-            raise UsageError(f"{path} sets unknown setting(s) {unknown}; known: {', '.join(sorted(actions))}.")
+            hints = [(name, self._other_spelling(name, in_file=True)) for name in unknown]
+            named = [f"{name} ({hint})" if hint else name for name, hint in hints]
+            raise UsageError(f"{path} sets unknown setting(s) {', '.join(named)}; known: {', '.join(sorted(actions))}.")
+        self.given |= set(flat)
         for name, value in flat.items():
             action = actions[name]
             if isinstance(action, _KeyValues) and isinstance(value, dict) and isinstance(action.default, dict):

@@ -2,6 +2,7 @@
 
 citrus pretrain --output-dir runs/eeg --max-steps 2000 --config-overrides pretraining_objective=spectrogram
 accelerate launch --num_processes 4 -m citrus_hf.commands pretrain --output-dir runs/eeg   # data-parallel
+ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes 2 -m citrus_hf.commands.pretrain ...  # on CPUs
 """
 
 from __future__ import annotations
@@ -12,20 +13,44 @@ from collections.abc import Sequence
 
 DESCRIPTION = (
     "Masked auto-encoding pre-training with Accelerate. The same command under `accelerate launch --num_processes N` "
-    "trains data-parallel; checkpoints every --save-steps, exact --resume-from, TensorBoard logs, and at the end "
-    "save_pretrained of the model and its feature extractor into --output-dir."
+    "trains data-parallel (on CPUs: `ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes N`), with "
+    "the launch's mixed precision unless --mixed-precision is given; checkpoints every --save-steps, exact "
+    "--resume-from, TensorBoard logs, and at the end save_pretrained of the model and its feature extractor into "
+    "--output-dir."
 )
+
+
+# Settings that Accelerate gives too (`accelerate launch --mixed_precision`, its config file, the environment): left
+# out of the command line and the settings file, the run takes Accelerate's (`pretrain` reads None so), else the
+# fallback; given, they win over Accelerate's. The run records the value it ran with.
+# field -> (where Accelerate's setting comes from, the fallback without one)
+FROM_ACCELERATE = {
+    "mixed_precision": ("`accelerate launch --mixed_precision`, its config file, ACCELERATE_MIXED_PRECISION", "no"),
+    "gradient_accumulation_steps": (
+        "ACCELERATE_GRADIENT_ACCUMULATION_STEPS, which accelerate launch's DeepSpeed options set",
+        "1",
+    ),
+}
 
 
 def build_parser():
     from ..training.arguments import PretrainArguments
     from .parser import CommandParser
 
-    return CommandParser(PretrainArguments, prog="citrus pretrain", description=DESCRIPTION)
+    parser = CommandParser(PretrainArguments, prog="citrus pretrain", description=DESCRIPTION)
+    for action in parser._actions:
+        if action.dest in FROM_ACCELERATE:
+            source, fallback = FROM_ACCELERATE[action.dest]
+            action.help += f"; default: Accelerate's ({source}), else {fallback}"
+    return parser
 
 
 def run(argv: Sequence[str]) -> int:
-    arguments = build_parser().parse(argv)  # first: `--help` and usage errors answer before torch is imported
+    parser = build_parser()
+    arguments = parser.parse(argv)  # first: `--help` and usage errors answer before torch is imported
+    for name in FROM_ACCELERATE:
+        if name not in parser.given:
+            setattr(arguments, name, None)  # Accelerate's setting, else the default (see `FROM_ACCELERATE`)
     from accelerate import PartialState
 
     from ..training.numerics import flush_denormals
@@ -63,3 +88,9 @@ def run(argv: Sequence[str]) -> int:
         loss = f"{result.final_loss:.4f}" if result.final_loss is not None else "n/a"
         print(f"{result.steps} steps on {result.world_size} process(es), loss {loss}; {state} {result.output_dir}")
     return 0
+
+
+if __name__ == "__main__":  # `python -m citrus_hf.commands.pretrain ...`, also under `accelerate launch -m`
+    from .main import run_command_module
+
+    run_command_module("pretrain")

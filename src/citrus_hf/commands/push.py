@@ -232,3 +232,9 @@ def run(argv: Sequence[str]) -> int:
     )
     print(f"Pushed {checkpoint} to {args.repo_id}: {commit.pr_url or commit.commit_url}")
     return 0
+
+
+if __name__ == "__main__":  # `python -m citrus_hf.commands.push ...`, also under `accelerate launch -m`
+    from .main import run_command_module
+
+    run_command_module("push")

@@ -29,6 +29,7 @@ every checkpoint record the thread count and torch version, and a resume with an
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -312,6 +313,11 @@ def _resolve_resume(args: PretrainArguments, accelerator) -> Path | None:
             skipped.append(f"{folder.name} is incomplete ({'; '.join(problems)})")
         raise ValueError(f"No checkpoint in {checkpoints} can be resumed: {'; '.join(skipped)}. Start {afresh}")
     path = Path(args.resume_from)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"--resume-from {str(path)!r} does not exist; give a checkpoint folder "
+            f"({checkpoints / (CHECKPOINT_PREFIX + 'N')}), or 'latest' for the newest one there."
+        )
     if not (path / _PROGRESS_FILE).is_file():
         raise FileNotFoundError(
             f"{path} is not a pre-training checkpoint (no {_PROGRESS_FILE} from Accelerator.save_state); "
@@ -544,7 +550,10 @@ def pretrain(
     """Pre-train a model by masked auto-encoding on an unlabelled corpus (see the module docstring).
 
     Args:
-        args: the run's settings.
+        args: the run's settings. `mixed_precision` / `gradient_accumulation_steps` None take Accelerate's setting
+            (`accelerate launch --mixed_precision` or its config file; `ACCELERATE_GRADIENT_ACCUMULATION_STEPS`), else
+            "no" / 1; a value given wins over Accelerate's. The summary and checkpoints record the values the run
+            used. With `show_progress=False`, datasets' and transformers' progress bars are off during the run too.
         model_factory: builds the model from the CiTrus config (which also fixes the input contract); default
             `CiTrusForPretraining(config)`. Baselines (PatchTST) pass their own, with a matching `loss_fn`.
         loss_fn: `(model, batch) -> loss`, with `batch` as `WindowDataset` yields it.
@@ -558,6 +567,38 @@ def pretrain(
             comes first), naming the step where it happened and the likely causes. Checkpoints saved before that
             step are left as they are; nothing is saved after it.
     """
+    with _library_progress_bars(args.show_progress):
+        return _pretrain(args, model_factory, loss_fn)
+
+
+@contextlib.contextmanager
+def _library_progress_bars(shown: bool):
+    """datasets' (building, aligning the corpus) and transformers' (writing the weights) progress bars follow
+    `show_progress` as the training bar does, for the run only; a user's own choice (HF_DATASETS_DISABLE_PROGRESS_BARS,
+    bars already off) stands."""
+    if shown:
+        yield
+        return
+    import datasets
+    from transformers.utils import logging as transformers_logging
+
+    quiet_datasets = "HF_DATASETS_DISABLE_PROGRESS_BARS" not in os.environ and not datasets.are_progress_bars_disabled()
+    quiet_transformers = transformers_logging.is_progress_bar_enabled()
+    if quiet_datasets:
+        datasets.disable_progress_bars()
+    if quiet_transformers:
+        transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if quiet_datasets:
+            datasets.enable_progress_bars()
+        if quiet_transformers:
+            transformers_logging.enable_progress_bar()
+
+
+def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult:
+    """`pretrain`'s run, with the progress bars set."""
     from accelerate.utils import set_seed
 
     from ..modeling_citrus import CiTrusForPretraining
@@ -565,7 +606,7 @@ def pretrain(
     start_time = time.perf_counter()
     config = build_config(args.model_config, **args.config_overrides)
     is_citrus = model_factory is None
-    accelerator = _accelerator(args, config)
+    args, accelerator = _accelerator(args, config)
     resume_dir = _resolve_resume(args, accelerator)
     if resume_dir is None:
         _check_fresh_output_dir(args, accelerator)
@@ -608,6 +649,12 @@ def pretrain(
                 f"{args.max_steps}: it belongs to a longer run. Resume with that run's --max-steps, or start a new "
                 "--output-dir."
             )
+        if args.stop_after_steps is not None and progress.step >= args.stop_after_steps < args.max_steps:
+            raise ValueError(
+                f"The checkpoint {resume_dir} is at step {progress.step}, already at --stop-after-steps "
+                f"{args.stop_after_steps}: the run would train nothing. Give a --stop-after-steps above "
+                f"{progress.step}, or leave it out to train on to --max-steps {args.max_steps}."
+            )
         accelerator.print(f"Resumed from {resume_dir} at step {progress.step} (epoch {progress.epoch}).")
     # Masks differ between processes (each sees other windows anyway), but are reproducible per process.
     if resume_dir is None:
@@ -645,7 +692,7 @@ def pretrain(
     if accelerator.is_main_process:
         message = result.did_not_learn()
         if message:
-            warnings.warn(message, PretrainingDidNotLearnWarning, stacklevel=2)
+            warnings.warn(message, PretrainingDidNotLearnWarning, stacklevel=3)
         Path(args.output_dir).mkdir(parents=True, exist_ok=True)
         summary = result.summary() | {"arguments": asdict(args)}
         (Path(args.output_dir) / SUMMARY_FILE).write_text(dumps_strict(summary, indent=2))
@@ -772,18 +819,120 @@ def _say_what_is_ignored(args: PretrainArguments, accelerator) -> None:
             logger.warning(note + ".")
 
 
-def _accelerator(args: PretrainArguments, config: CiTrusConfig):
-    from accelerate import Accelerator
-    from accelerate.utils import DistributedDataParallelKwargs
+# What `accelerate launch` hands its processes: its --mixed_precision (or its config file's), and with DeepSpeed its
+# --gradient_accumulation_steps. Accelerate reads them when the Accelerator is given no precision, and the
+# accumulation whatever it is given.
+LAUNCH_PRECISION = "ACCELERATE_MIXED_PRECISION"
+LAUNCH_ACCUMULATION = "ACCELERATE_GRADIENT_ACCUMULATION_STEPS"
+# The process count of a launch, as Accelerate reads it (torchrun, then MPI's launchers).
+_LAUNCH_SIZES = ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
+CPU_LAUNCH = "ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes N -m citrus_hf.commands pretrain ..."
 
-    return Accelerator(
-        mixed_precision=args.mixed_precision,
-        gradient_accumulation_steps=args.gradient_accumulation_steps,
+
+def _accelerator(args: PretrainArguments, config: CiTrusConfig):
+    """The run's Accelerator, and a copy of `args` holding the mixed precision and gradient accumulation it runs with
+    (what the summary, the checkpoints' `run_settings.json` and the resume check record).
+
+    `args.mixed_precision` / `args.gradient_accumulation_steps` None take Accelerate's setting (`LAUNCH_PRECISION`,
+    `LAUNCH_ACCUMULATION`: `accelerate launch` flags or config file), else "no" / 1; a value given wins over
+    Accelerate's, and the main process says so when they differ. Refuses a launch whose processes Accelerate would run
+    each alone (`_check_launched_processes`)."""
+    from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs, GradientAccumulationPlugin
+
+    _fresh_accelerate_state(args.mixed_precision)
+    launched_precision = os.environ.get(LAUNCH_PRECISION, "").strip().lower() or None
+    launched_accumulation = _launched_accumulation()
+    accumulation = args.gradient_accumulation_steps or launched_accumulation or 1
+    accelerator = Accelerator(
+        mixed_precision=args.mixed_precision,  # None: Accelerate's (the launch's, else "no")
+        # a plugin, not `gradient_accumulation_steps=`, which Accelerate's environment variable would override
+        gradient_accumulation_plugin=GradientAccumulationPlugin(num_steps=accumulation),
         log_with="tensorboard" if args.report_to == "tensorboard" else None,
         project_dir=str(args.output_dir),
         # The CNN-only ablation never uses its mask token (it is not masked), which DDP must be told about.
         kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=config.backbone == "cnn")],
     )
+    _check_launched_processes(accelerator)
+    notes = []
+    if args.mixed_precision is not None and launched_precision not in (None, "no", args.mixed_precision):
+        notes.append(
+            f"--mixed-precision {args.mixed_precision} wins over Accelerate's {launched_precision} ({LAUNCH_PRECISION}: "
+            "accelerate launch --mixed_precision or its config file); leave --mixed-precision out to take Accelerate's"
+        )
+    given = args.gradient_accumulation_steps
+    if given is not None and launched_accumulation is not None and launched_accumulation != given:
+        notes.append(
+            f"--gradient-accumulation-steps {given} wins over {LAUNCH_ACCUMULATION}={launched_accumulation}; leave "
+            "--gradient-accumulation-steps out to take the environment's"
+        )
+    if accelerator.is_main_process:
+        for note in notes:
+            logger.warning(note + ".")
+    resolved = copy.copy(args)  # the caller's settings stay as given (None: Accelerate's, again at the next run)
+    resolved.mixed_precision = accelerator.mixed_precision
+    resolved.gradient_accumulation_steps = accelerator.gradient_accumulation_steps
+    return resolved, accelerator
+
+
+def _launched_accumulation() -> int | None:
+    """`LAUNCH_ACCUMULATION` as a step count, None when it is not set."""
+    text = os.environ.get(LAUNCH_ACCUMULATION, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{LAUNCH_ACCUMULATION}={text!r} must be a positive whole number of micro-steps.")
+    return int(text)
+
+
+def _fresh_accelerate_state(mixed_precision: str | None) -> None:
+    """Let this run build its own Accelerate state in a process that built one before (an earlier `pretrain`, a
+    `Trainer`, the user's own `Accelerator()` in a notebook), whose precision Accelerate would otherwise refuse to
+    change ("restart your runtime"): in a single process it is reset, as transformers' `TrainingArguments` does.
+    Under a launcher the processes share that state with their process group, so it stays, and another precision is
+    refused in one line."""
+    from accelerate.state import AcceleratorState, GradientState, PartialState
+
+    if not PartialState._shared_state:
+        return
+    if PartialState().num_processes == 1:
+        AcceleratorState._reset_state(reset_partial_state=True)
+        GradientState._reset_state()
+        return
+    built = AcceleratorState._shared_state.get("_mixed_precision")
+    if mixed_precision is not None and built is not None and built != mixed_precision:
+        raise ValueError(
+            f"This process's Accelerator was built with mixed precision {built!r} and cannot change under a launcher: "
+            f"pass mixed_precision={built!r} (or None to take it), or build the Accelerator with {mixed_precision!r}."
+        )
+
+
+def _check_launched_processes(accelerator) -> None:
+    """Refuse a launch of several processes that Accelerate runs each alone (`accelerate launch --multi_gpu` on a
+    machine without GPUs: torchrun starts them, but each finds no GPU and trains as the only, main process), which
+    would all train the same batches and write the same folder at once; say when a launch asked for several processes
+    but started one (its simple launcher: `--num_processes N` without `--multi_gpu`, or `--cpu` without mpirun)."""
+    variable = next((name for name in _LAUNCH_SIZES if os.environ.get(name, "").isdigit()), None)
+    launched = int(os.environ[variable]) if variable else None
+    if launched is not None and launched > accelerator.num_processes:
+        reason = "no GPU for --multi_gpu" if not torch.cuda.is_available() else "it set up no data parallelism"
+        raise ValueError(
+            f"The launcher started {launched} processes ({variable}={launched}) but Accelerate runs each of them alone "
+            f"({reason}): they would all train the same batches and write the same --output-dir. On CPUs launch with "
+            f"`{CPU_LAUNCH.replace(' N ', f' {launched} ')}` (see the README)."
+        )
+    if (
+        launched is None
+        and accelerator.num_processes == 1
+        and "MASTER_ADDR" in os.environ  # set by `accelerate launch` when more than one process was asked for
+        and LAUNCH_PRECISION in os.environ  # set by every `accelerate launch`
+        and accelerator.is_main_process
+    ):
+        logger.warning(
+            "accelerate launch asked for several processes but started one: on a machine with fewer than 2 GPUs, "
+            f"`--num_processes N` alone or with --cpu runs a single process. For N data-parallel processes on CPUs use "
+            f"`{CPU_LAUNCH}`."
+        )
 
 
 def _save_model(
@@ -1030,6 +1179,12 @@ class PretrainingLoop:
             # Accelerate's model.safetensors): a stopped or interrupted run leaves usable models
             config = copy.deepcopy(unwrapped.config)
             config.architectures = [type(unwrapped).__name__]
+            if getattr(unwrapped, "_auto_class", None) is not None:
+                # the model's code and its `auto_map` entry, as `save_pretrained` writes them for the final folder:
+                # the checkpoint then loads with an Auto class and `trust_remote_code` too
+                from transformers.dynamic_module_utils import custom_object_save
+
+                custom_object_save(unwrapped, str(folder), config=config)
             config.save_pretrained(str(folder))
             CiTrusFeatureExtractor.from_config(config).save_pretrained(str(folder))
         if self.accelerator.is_main_process:  # what an exact resume must repeat (`check_resumable`)
