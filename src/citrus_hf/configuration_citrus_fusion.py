@@ -86,6 +86,30 @@ class CiTrusFusionConfig(PreTrainedConfig):
     initializer_range: float = 0.02
 
     @classmethod
+    def from_dict(cls, config_dict: dict[str, Any], **kwargs):
+        """`PreTrainedConfig.from_dict`, with the fusion fields among `kwargs` (`from_pretrained(path,
+        head_dropout=0.2, modality_configs={"ecg": {"sampling_rate": 250}})`) given to the constructor, so that they
+        are checked and every sub-config is a `CiTrusConfig` (transformers would set them afterwards, unchecked).
+
+        `modality_configs` given this way updates the saved one, as transformers updates a sub-config given as a
+        dict: a modality given as a dict keeps its saved settings except the keys given, one given as a `CiTrusConfig`
+        replaces its saved one, and the modalities not named keep theirs.
+        """
+        own_fields = cls.__dict__.get("__annotations__", {})
+        overrides = {name: kwargs.pop(name) for name in list(kwargs) if name in own_fields}
+        saved = config_dict.get("modality_configs")
+        given = overrides.get("modality_configs")
+        if isinstance(saved, Mapping) and isinstance(given, Mapping):
+            merged = dict(saved)
+            for name, value in given.items():
+                if isinstance(value, Mapping) and isinstance(saved.get(name), Mapping):
+                    merged[name] = {**saved[name], **value}
+                else:
+                    merged[name] = value
+            overrides["modality_configs"] = merged
+        return super().from_dict({**config_dict, **overrides}, **kwargs)
+
+    @classmethod
     def get_config_dict(cls, pretrained_model_name_or_path, **kwargs):
         """`PreTrainedConfig.get_config_dict`, with a mistyped path named as one (transformers: "Repo id must be in the
         form ...") and a single-modality CiTrus checkpoint named as such."""
@@ -111,11 +135,15 @@ class CiTrusFusionConfig(PreTrainedConfig):
         self.num_targets = as_integer("num_targets", self.num_targets)
         if kwargs.get("num_labels") is not None:
             check_num_labels(kwargs["num_labels"])
-        if self.modality_configs is not None:
-            self.modality_configs = {
-                name: self._as_citrus_config(name, value) for name, value in sorted(self.modality_configs.items())
-            }
         super().__post_init__(**kwargs)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The constructor, `from_dict` and a later assignment (`config.modality_configs = {...}`) all come through
+        # here: every modality becomes a `CiTrusConfig` at once (a dict is that config's fields, as in the
+        # constructor), in sorted order, so that nothing downstream meets a raw dict.
+        if name == "modality_configs" and isinstance(value, Mapping):
+            value = _ModalityConfigs(value)
+        super().__setattr__(name, value)
 
     @staticmethod
     def _as_citrus_config(name: str, value: CiTrusConfig | dict) -> CiTrusConfig:
@@ -215,6 +243,64 @@ class CiTrusFusionConfig(PreTrainedConfig):
         if name not in self.modality_configs:
             raise KeyError(f"No modality {name!r} in this fusion config; its modalities are {self.modalities}.")
         return copy.deepcopy(self.modality_configs[name])
+
+
+def modality_keywords(given: Any, kwargs: dict[str, Any], modalities: list[str], name: str) -> Any:
+    """`given` (the dict modality -> values), or, when it is None, the modalities given as keywords (`ecg=...`),
+    taken out of `kwargs`: the processor and the models take both forms, as transformers' multimodal processors take
+    `text=` / `images=`. Both at once, or neither, is refused in one line with the dict form."""
+    keywords = {modality: kwargs.pop(modality) for modality in modalities if modality in kwargs}
+    example = f"{name}={{{', '.join(repr(m) + ': ...' for m in modalities)}}}"
+    if given is not None and keywords:
+        raise TypeError(
+            f"Give the modalities either as one dict ({example}) or as keywords "
+            f"({', '.join(m + '=...' for m in modalities)}), not both: got `{name}` and {sorted(keywords)}."
+        )
+    if given is not None:
+        return given
+    if not keywords:
+        raise TypeError(
+            f"No {name} given: pass one dict modality -> values ({example}), or one keyword per modality "
+            f"({', '.join(m + '=...' for m in modalities)})."
+        )
+    return keywords
+
+
+class _ModalityConfigs(dict):
+    """`modality_configs` as stored: modality name -> `CiTrusConfig`, in sorted name order. A dict given for one
+    modality (`config.modality_configs["ecg"] = {...}`, or the whole mapping) becomes its `CiTrusConfig` when it is
+    set, with the constructor's checks."""
+
+    def __init__(self, values: Mapping = (), /, **more):
+        super().__init__()
+        self.update(values, **more)
+
+    def __setitem__(self, name: str, value: CiTrusConfig | dict) -> None:
+        config = CiTrusFusionConfig._as_citrus_config(name, value)
+        if name in self:
+            super().__setitem__(name, config)
+            return
+        # a new modality: keep the names sorted (embeddings are concatenated in this order)
+        items = sorted([*self.items(), (name, config)], key=lambda item: str(item[0]))
+        super().clear()
+        super().update(items)
+
+    def update(self, values: Mapping = (), /, **more) -> None:
+        for name, value in (*dict(values).items(), *more.items()):
+            self[name] = value
+
+    def setdefault(self, name: str, default: CiTrusConfig | dict | None = None) -> CiTrusConfig:
+        if name not in self:
+            self[name] = default
+        return self[name]
+
+    def __ior__(self, values: Mapping):
+        self.update(values)
+        return self
+
+    def __reduce__(self):
+        # pickle / deepcopy rebuild through the constructor (the items are CiTrusConfigs already)
+        return (type(self), (dict(self),))
 
 
 CiTrusFusionConfig.register_for_auto_class()

@@ -28,7 +28,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import logging
 
-from .configuration_citrus_fusion import CiTrusFusionConfig
+from .configuration_citrus_fusion import CiTrusFusionConfig, modality_keywords
 from .modeling_citrus import (
     CiTrusModel,
     CiTrusPooler,
@@ -286,7 +286,7 @@ class CiTrusFusionForSequenceClassification(CiTrusFusionPreTrainedModel):
 
     def forward(
         self,
-        input_values: Mapping[str, torch.Tensor],
+        input_values: Mapping[str, torch.Tensor] | None = None,
         labels: torch.Tensor | None = None,
         patch_mask: Mapping[str, torch.Tensor] | None = None,
         return_dict: bool | None = None,
@@ -295,7 +295,8 @@ class CiTrusFusionForSequenceClassification(CiTrusFusionPreTrainedModel):
         r"""
         Args:
             input_values (`dict[str, torch.FloatTensor]`): modality -> `(batch_size, num_channels, time)` windows,
-                each aligned to its encoder's contract (`CiTrusFusionProcessor` does it).
+                each aligned to its encoder's contract (`CiTrusFusionProcessor` does it). Keywords work too:
+                `model(ecg=..., eda=...)`.
             labels (`torch.LongTensor` of shape `(batch_size,)`, or `(batch_size, num_labels)` floats for
                 multi-label): targets; the loss is returned first when given.
             patch_mask (`dict[str, torch.Tensor]`, *optional*): modality -> `(batch_size, num_patches)`, 0 marking
@@ -321,6 +322,7 @@ class CiTrusFusionForSequenceClassification(CiTrusFusionPreTrainedModel):
 
         ```
         """
+        input_values = modality_keywords(input_values, kwargs, self.modalities, "input_values")
         _reject_unsupported_outputs(self.config, kwargs)
         _reject_text_kwargs(kwargs)
         return_dict = return_dict if return_dict is not None else self.config.return_dict
@@ -345,7 +347,7 @@ class CiTrusFusionForRegression(CiTrusFusionPreTrainedModel):
 
     def forward(
         self,
-        input_values: Mapping[str, torch.Tensor],
+        input_values: Mapping[str, torch.Tensor] | None = None,
         labels: torch.Tensor | None = None,
         patch_mask: Mapping[str, torch.Tensor] | None = None,
         return_dict: bool | None = None,
@@ -353,7 +355,8 @@ class CiTrusFusionForRegression(CiTrusFusionPreTrainedModel):
     ) -> CiTrusRegressionOutput | tuple:
         r"""
         Args:
-            input_values (`dict[str, torch.FloatTensor]`): modality -> `(batch_size, num_channels, time)` windows.
+            input_values (`dict[str, torch.FloatTensor]`): modality -> `(batch_size, num_channels, time)` windows
+                (or one keyword per modality: `model(ecg=..., ppg=...)`).
             labels (`torch.FloatTensor` of shape `(batch_size,)` or `(batch_size, num_targets)`, *optional*):
                 targets; the mean squared error is returned first when given.
             patch_mask (`dict[str, torch.Tensor]`, *optional*): modality -> `(batch_size, num_patches)`.
@@ -376,6 +379,7 @@ class CiTrusFusionForRegression(CiTrusFusionPreTrainedModel):
 
         ```
         """
+        input_values = modality_keywords(input_values, kwargs, self.modalities, "input_values")
         _reject_unsupported_outputs(self.config, kwargs)
         _reject_text_kwargs(kwargs)
         return_dict = return_dict if return_dict is not None else self.config.return_dict
@@ -416,8 +420,16 @@ def _as_citrus_encoder(name: str, source, loading_kwargs: dict) -> CiTrusModel:
     if isinstance(source, (str, os.PathLike)):
         try:
             return CiTrusModel.from_pretrained(source, **loading_kwargs)
-        except ValueError as error:  # CiTrus' own refusal (a fusion checkpoint, another model): which encoder
-            raise ValueError(f"encoder {name!r}: {error}") from error
+        except (ValueError, OSError) as error:
+            # CiTrus' own refusal (a fusion checkpoint, another model) or the Hub's (no such folder or repo, no
+            # network): the message alone does not say which of the encoders it is about, nor always the path
+            path = os.fspath(source)
+            message = f"encoder {name!r}: " + ("" if path in str(error) else f"loading {path!r}: ") + str(error)
+            try:
+                renamed = type(error)(message)
+            except Exception:  # an exception class that wants more than a message (some Hub errors)
+                renamed = (ValueError if isinstance(error, ValueError) else OSError)(message)
+            raise renamed from error
     if isinstance(source, CiTrusModel):
         return source
     if isinstance(source, CiTrusPreTrainedModel) and isinstance(getattr(source, "citrus", None), CiTrusModel):

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from transformers.data.data_collator import DataCollatorWithPadding, default_data_collator
 from transformers.dynamic_module_utils import custom_object_save
 from transformers.feature_extraction_utils import BatchFeature
 from transformers.utils import (
@@ -42,7 +43,7 @@ from transformers.utils import (
 from transformers.utils.hub import hf_api
 
 from .configuration_citrus import check_checkpoint_reference
-from .configuration_citrus_fusion import CiTrusFusionConfig
+from .configuration_citrus_fusion import CiTrusFusionConfig, modality_keywords
 from .feature_extraction_citrus import (
     LONG_RECORDING_ADVICE,
     CiTrusFeatureExtractor,
@@ -207,7 +208,7 @@ class CiTrusFusionProcessor(PushToHubMixin):
 
     def __call__(
         self,
-        recordings: Mapping[str, Any],
+        recordings: Mapping[str, Any] | None = None,
         sampling_rate: float | Mapping[str, float | Sequence[float]] | None = None,
         *,
         return_tensors: str | None = "pt",
@@ -220,7 +221,8 @@ class CiTrusFusionProcessor(PushToHubMixin):
             recordings: modality -> that modality's recordings, in any layout its `CiTrusFeatureExtractor` accepts
                 (one recording `(channels, time)`, a batch `(batch, channels, time)`, or a list). Every modality of
                 the model is required, each with the same number of recordings: recording `i` of every modality
-                belongs to example `i`.
+                belongs to example `i`. The modalities may also come as keywords, as transformers' multimodal
+                processors take theirs: `processor(ecg=ecg, eda=eda, sampling_rate=...)`.
             sampling_rate: Hz, one number for every modality (recorded by one device), or a dict modality -> rate
                 (one number, or one per recording).
             return_tensors: `"pt"` (default), `"np"` or `None`.
@@ -232,6 +234,7 @@ class CiTrusFusionProcessor(PushToHubMixin):
             `CiTrusFusionBatch` with `input_values` (modality -> `(batch, channels, context_length)` float32) and
             `patch_mask` (modality -> `(batch, num_patches)` int64); `model(**batch)` works.
         """
+        recordings = modality_keywords(recordings, kwargs, self.modalities, "recordings")
         if not isinstance(recordings, Mapping):
             raise TypeError(
                 f"`recordings` must be a dict modality -> recordings, e.g. {{{', '.join(repr(m) + ': ...' for m in self.modalities)}}}; "
@@ -498,6 +501,24 @@ class CiTrusFusionDataCollator:
         return np.stack(arrays)
 
 
+def trainer_data_collator(model: Any, data_collator: Any) -> Any:
+    """The collator a `Trainer` around `model` batches with: `data_collator`, except where `model` is a CiTrus fusion
+    model (or a peft wrapper of one) and `data_collator` is one of the defaults the `Trainer` picks itself
+    (`default_data_collator`, or `DataCollatorWithPadding` around the `processing_class`): those cannot batch rows
+    holding one array per modality (torch's "Could not infer dtype of dict"), so a `CiTrusFusionDataCollator` does,
+    as a transformers model gets the default collator its inputs need. A collator of the user's own is kept.
+
+    Meant for the package's `Trainer` registration, which sees the `Trainer` once it is built (`trainer.data_collator
+    = trainer_data_collator(model, trainer.data_collator)`); where it does not run (remote code without `citrus_hf`),
+    pass `data_collator=CiTrusFusionDataCollator()`.
+    """
+    fusion = isinstance(getattr(model, "config", None), CiTrusFusionConfig)
+    default = data_collator is None or data_collator is default_data_collator
+    if fusion and (default or type(data_collator) is DataCollatorWithPadding):
+        return CiTrusFusionDataCollator()
+    return data_collator
+
+
 def _contract_differences(extractor: CiTrusFeatureExtractor, config) -> list[str]:
     """How `extractor` aligns windows otherwise than the encoder of `config` (a `CiTrusConfig`) takes them, one
     `field=value (the encoder's: value)` each: the fields of the single-modality pipeline's check (rate, patch length,
@@ -541,4 +562,10 @@ def _warn_of_unaligned_durations(durations: Mapping[str, list[float]]) -> None:
 
 CiTrusFusionProcessor.register_for_auto_class()
 
-__all__ = ["CiTrusFusionBatch", "CiTrusFusionDataCollator", "CiTrusFusionProcessor", "ModalityTensors"]
+__all__ = [
+    "CiTrusFusionBatch",
+    "CiTrusFusionDataCollator",
+    "CiTrusFusionProcessor",
+    "ModalityTensors",
+    "trainer_data_collator",
+]

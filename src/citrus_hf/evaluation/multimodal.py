@@ -220,11 +220,25 @@ def run_fusion_protocol(
     from ..training.metrics import classification_metrics
     from ..training.trainer import train_and_evaluate
 
-    missing = sorted({m for condition in conditions for m in condition.modalities} - set(aligned))
+    used = sorted({m for condition in conditions for m in condition.modalities})
+    missing = [name for name in used if name not in aligned]
     if missing:
         raise ValueError(
             f"The conditions use modalities {missing} that `aligned` does not hold (it has {sorted(aligned)}); align "
             "every modality the conditions name."
+        )
+    # checked here, not by the DataLoader of the first run (an IndexError from deep inside the Trainer)
+    wrong = {
+        name: tuple(np.shape(aligned[name]))
+        for name in used
+        if np.ndim(aligned[name]) != 3 or np.shape(aligned[name])[0] != len(events)
+    }
+    if wrong:
+        described = ", ".join(f"aligned[{name!r}] has shape {shape}" for name, shape in wrong.items())
+        raise ValueError(
+            f"{described}, but `aligned` needs one window per event: (num_events={len(events)}, channels, time) for "
+            "every modality. Align every event with the processor (processor(events.signals, "
+            "sampling_rate=events.sampling_rate)['input_values'])."
         )
     settings = settings or TrainerSettings(num_train_epochs=30, per_device_batch_size=8, early_stopping_patience=None)
     folds = block_folds(events)

@@ -1,4 +1,4 @@
-"""systole 0.3.1 (sdist): ECG, respiration and EDA of one participant during an emotional picture task, and a PPG.
+"""systole 0.3.1 (sdist): ECG, EDA and respiration of one participant during an emotional picture task, and a PPG.
 
 Task1 (Legrand et al. 2020): 1 kHz for 25.6 min while 72 pictures were shown; ``Task1_Stim.npy`` marks each picture
 onset with one non-zero sample (1 = neutral, 2 = disgust).
@@ -41,7 +41,9 @@ HOMEPAGE = "https://github.com/LegrandNico/systole"
 TASK1_RECORDING = "systole/Task1"
 TASK1_SUBJECT = "systole-1"
 TASK1_RATE = 1000.0
-# Task1 channel -> (file, modality); the order of the channels of the recording.
+# Task1 channel -> (file, modality); the order of the channels of the `RecordingRef` (whose rows, in the corpora
+# built from it, each name their channel). The labelled set `systole_affect` orders its windows otherwise:
+# `SYSTOLE_MODALITIES` (ECG, EDA, RESP), stored with every row as `channel_names`.
 TASK1_CHANNELS: dict[str, tuple[str, str]] = {
     "ECG": ("Task1_ECG.npy", "ECG"),
     "RESP": ("Task1_Respiration.npy", "RESP"),
@@ -85,9 +87,11 @@ def task1_recording(archive_cache_dir=None, channels: tuple[str, ...] = tuple(TA
 
 @offline_source(
     name="systole_task1",
-    description="ECG, respiration and EDA of one healthy participant during an emotional picture task, "
+    description="ECG, EDA and respiration of one healthy participant during an emotional picture task, "
     "1 kHz, 25.6 min; Task1_Stim marks 72 picture onsets (1 = neutral, 2 = disgust).",
-    modality="ECG+RESP+EDA",
+    # the order of systole_affect's channels (the one labelled set with several of them); rows that hold one
+    # channel name it themselves
+    modality="ECG+EDA+RESP",
     sampling_rate="1000",
     channels="3",
     license=LICENSE,
@@ -98,7 +102,8 @@ def task1_recording(archive_cache_dir=None, channels: tuple[str, ...] = tuple(TA
     homepage=HOMEPAGE,
 )
 def systole_task1_recordings(archive_cache_dir=None) -> list[RecordingRef]:
-    """The one Task1 session (ECG, RESP, EDA)."""
+    """The one Task1 session: its channels named ECG, RESP, EDA (`TASK1_CHANNELS`); `systole_affect`'s windows
+    order them ECG, EDA, RESP and name them in their `channel_names` column."""
     return [task1_recording(archive_cache_dir)]
 
 
@@ -122,7 +127,7 @@ def systole_ppg_recordings(archive_cache_dir=None) -> list[RecordingRef]:
 # ============================================================================ the picture task
 
 # modality name used by the fusion models -> (Task1 file, modality name in the corpora), in the order of the
-# channels of a `systole_affect` window.
+# channels of a `systole_affect` window (its `channel_names` column holds these names).
 SYSTOLE_MODALITIES: dict[str, tuple[str, str]] = {name.lower(): TASK1_CHANNELS[name] for name in ("ECG", "EDA", "RESP")}
 PICTURE_CLASSES: tuple[str, ...] = ("neutral", "disgust")  # Task1_Stim codes 1 and 2
 EVENTS_PER_CLASS = 36
@@ -248,6 +253,7 @@ def picture_windows(
     for index in np.flatnonzero(np.isin(events.block, blocks)):
         yield {
             "input_values": np.concatenate([events.signals[name][index] for name in SYSTOLE_MODALITIES]),
+            "channel_names": list(SYSTOLE_MODALITIES),
             "label": int(events.labels[index]),
             "sampling_rate": events.sampling_rate,
             "subject": TASK1_SUBJECT,
@@ -261,7 +267,8 @@ def picture_windows(
     name="systole_affect",
     description="Neutral vs disgust pictures from physiology (systole Task1): the ECG, EDA and respiration window "
     "after every picture onset (default 10 s from the onset; pictures follow each other every ~10.7 s), 3 "
-    "channels at 1 kHz, 36 + 36 events of one participant. The pictures came in six blocks of twelve (neutral x3, "
+    "channels at 1 kHz in this order: ECG, EDA, respiration (every row names them in `channel_names`: "
+    "ecg, eda, resp), 36 + 36 events of one participant. The pictures came in six blocks of twelve (neutral x3, "
     "then disgust x3), so the class is confounded with time in the session: compare with "
     "citrus_hf.evaluation.multimodal.onset_time_reference (time alone).",
     task="classification",
@@ -269,9 +276,12 @@ def picture_windows(
     splits="by block, as citrus_hf.evaluation.multimodal's folds: the test_block-th block of each class (default "
     "the third: 12 neutral + 12 disgust) is the test split, the other two blocks of each class (48 events) train.",
     defaults=dict(window_seconds=10.0, offset_seconds=0.0, test_block=BLOCKS_PER_CLASS - 1),
+    version="1.1.0",  # 1.1.0: the `channel_names` column
 )
 def plan_affect(options: dict, context: BuildContext) -> BuildPlan:
-    """Event windows; one block of each class tests."""
+    """Event windows, their channels named in `channel_names`; one block of each class tests."""
+    from datasets import List, Value
+
     test_block = options["test_block"]
     if test_block not in range(BLOCKS_PER_CLASS):
         raise CitrusDataError(
@@ -287,4 +297,8 @@ def plan_affect(options: dict, context: BuildContext) -> BuildPlan:
         "test": dict(blocks=(test_block,), **common),
     }
     shape = (len(SYSTOLE_MODALITIES), seconds_to_samples(options["window_seconds"], TASK1_RATE))
-    return BuildPlan(dataset_features(list(PICTURE_CLASSES), False, shape), picture_windows, splits)
+    features = dataset_features(list(PICTURE_CLASSES), False, shape)
+    # the one labelled set whose channels are different modalities: a row says which channel is which, so that
+    # fusion rows ({"ecg": x[0], ...}) are built from the data rather than from a remembered order
+    features["channel_names"] = List(Value("string"))
+    return BuildPlan(features, picture_windows, splits)
