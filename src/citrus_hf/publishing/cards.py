@@ -331,7 +331,12 @@ def _in_transformers(name: str) -> bool:
 
 def _pipeline_tag(config, model_class: str, task: str, fusion: bool) -> str:
     """The task `transformers.pipeline(model=repo_id)` runs: the one the checkpoint's `custom_pipelines` names (a
-    classifier trained as a regressor runs the regression pipeline), for a fusion model its task's tag."""
+    classifier trained as a regressor runs the regression pipeline), for a fusion model its task's tag.
+
+    A fusion model has no pipeline (it takes one aligned window per modality); its tag is kept for the Hub's task
+    search, and because without one the Hub may infer a text task from the class name
+    (`...ForSequenceClassification`). Its card says, where it shows how to use the model, that there is no
+    pipeline."""
     if fusion:
         return PIPELINE_TAGS[task]
     return pipeline_task_for(model_class, config.problem_type) or PIPELINE_TAGS[task]
@@ -705,6 +710,8 @@ def _citrus_card_values(
         feature_extractor_settings=(
             _feature_extractor_rows(feature_extractor, config) if feature_extractor is not None else []
         ),
+        # whether the repository holds the extractor: the card's text and usage code load it only then
+        with_preprocessor=feature_extractor is not None,
         pretraining=_pretraining_rows(config, pretraining),
     )
 
@@ -724,6 +731,8 @@ def _fusion_card_values(
         modalities=_fusion_sections(config, model, processor, pretraining),
         usage_recordings="{" + ", ".join(f'"{m}": {m}_windows' for m in config.modalities) + "}",
         usage_rates="{" + ", ".join(f'"{m}": {m}_rate' for m in config.modalities) + "}",
+        # whether the repository holds the processor: the card's text and usage code load it only then
+        with_preprocessor=processor is not None,
     )
 
 
@@ -901,6 +910,35 @@ def _template(template_path: str | os.PathLike | None, fusion: bool) -> Path:
     return template
 
 
+def _trainer_batch_size(arguments) -> int | str:
+    """The examples behind each optimizer step (`total_train_batch_size` in transformers' card), with its parts when
+    gradient accumulation or several processes multiply the per-device batch."""
+    per_device, accumulation = arguments.per_device_train_batch_size, arguments.gradient_accumulation_steps
+    processes = max(1, arguments.world_size)
+    total = per_device * accumulation * processes
+    if total == per_device:
+        return total
+    parts = [f"{per_device} per device"]
+    if processes > 1:
+        parts.append(f"{processes} processes")
+    if accumulation > 1:
+        parts.append(f"{accumulation} gradient-accumulation steps")
+    return f"{total} ({' x '.join(parts)})"
+
+
+def _kept_model_evaluation(trainer) -> dict[str, Any] | None:
+    """The `Trainer`'s evaluation of the weights it holds: with `load_best_model_at_end`, the evaluation at the best
+    step (the checkpoint it loaded back), else the last one; None without an evaluation. The last evaluation of a
+    run that kept an earlier checkpoint scores weights that are not the ones published."""
+    evaluations = [entry for entry in trainer.state.log_history if "eval_loss" in entry]
+    best_step = getattr(trainer.state, "best_global_step", None)
+    if trainer.args.load_best_model_at_end and best_step is not None:
+        best = [entry for entry in evaluations if entry.get("step") == best_step]
+        if best:
+            return best[-1]
+    return evaluations[-1] if evaluations else None
+
+
 def write_trainer_card(
     trainer,
     model: PreTrainedModel,
@@ -916,8 +954,9 @@ def write_trainer_card(
 ) -> Path:
     """The CiTrus card of a `Trainer`'s model, written over the draft of `Trainer.create_model_card` (same
     arguments) in `trainer.args.output_dir`: what `Trainer.push_to_hub` uploads. The hyper-parameters come from the
-    Trainer's arguments, the last evaluation from its log, the pre-training facts from the run records of the
-    checkpoint the model was loaded from. `language`, `tasks` and `dataset_args` do not apply to bio-signals.
+    Trainer's arguments, the evaluation of the weights it holds from its log (`_kept_model_evaluation`: the best
+    step's with `load_best_model_at_end`), the pre-training facts from the run records of the checkpoint the model
+    was loaded from. `language`, `tasks` and `dataset_args` do not apply to bio-signals.
 
     Returns:
         The path of the README.md written.
@@ -932,7 +971,7 @@ def write_trainer_card(
     base = read_run_records(loaded_from)
     hyperparameters = {
         "Learning rate": arguments.learning_rate,
-        "Batch size": arguments.per_device_train_batch_size * max(1, arguments.world_size),
+        "Batch size": _trainer_batch_size(arguments),
         "Training length": f"{arguments.max_steps} steps"
         if arguments.max_steps > 0
         else f"{arguments.num_train_epochs:g} epochs",
@@ -941,7 +980,7 @@ def write_trainer_card(
         "Learning-rate schedule": f"{_format_value(arguments.lr_scheduler_type)}, warm-up {arguments.warmup_steps:g}",
         "Seed": arguments.seed,
     }
-    evaluation = next((entry for entry in reversed(trainer.state.log_history) if "eval_loss" in entry), None)
+    evaluation = _kept_model_evaluation(trainer)
     records = []
     if evaluation is not None and datasets:
         for key, value in evaluation.items():
@@ -949,9 +988,13 @@ def write_trainer_card(
             if key.startswith("eval_") and metric in _METRIC_PROBLEM and isinstance(value, (int, float)):
                 records.append(EvalRecord(dataset=datasets[0], metric=metric, value=float(value), split="eval"))
     processor = trainer.processing_class
+    if not isinstance(processor, (CiTrusFeatureExtractor, CiTrusFusionProcessor)):
+        from .push import _saved_preprocessor
+
+        processor = _saved_preprocessor(model, output_dir)  # the hook saves the model's own when the Trainer had none
     card = build_model_card(
         model,
-        processor if isinstance(processor, (CiTrusFeatureExtractor, CiTrusFusionProcessor)) else None,
+        processor,
         repo_id=getattr(trainer, "hub_model_id", None) or arguments.hub_model_id or model_name,
         base_model=finetuned_from or base.base_model or hub_repo_id(loaded_from),
         datasets=datasets or None,

@@ -6,12 +6,19 @@ transformers user publish what `citrus push` publishes:
   files hold an empty hook (`_CiTrusFamilyMixin._hub_publisher`): they are also the checkpoints' remote code, which
   cannot import this package.
 - `Trainer.push_to_hub` writes its card in `Trainer.create_model_card`: for a CiTrus model the CiTrus card replaces
-  transformers' draft.
-- `push_to_hub` of the feature extractor and of the fusion processor (transformers' own) fails with the one-line
+  transformers' draft, and the model's feature extractor (processor) joins the folder when the Trainer had none.
+- `push_to_hub` of the feature extractor and of the fusion processor (transformers' own), and the `Trainer`'s
+  `push_to_hub` / `init_hf_repo` (`TrainingArguments(push_to_hub=True)`) of a CiTrus model, fail with the one-line
   error the models' publishing gives when the Hub cannot be reached.
 
+The `Trainer` of a CiTrus model also gets the package's checks where transformers' defaults go wrong for it
+(`register_trainer_checks`): an error `metric_for_best_model` is minimised, the label smoother's labels are checked
+as the model checks its own, `group_by_length` groups windows by duration, and a `processing_class` that aligns to
+another input contract than the model's is refused when the `Trainer` is built, not by the pipeline after training.
+
 The package root registers each `register_*` function with `_auto.add_registration`, to run once the transformers
-module it patches has been imported; nothing below this layer imports it.
+module it patches has been imported; nothing below this layer imports it. `register_trainer_cards` (the one
+registered for `transformers.trainer`) installs `register_trainer_checks` too.
 """
 
 from __future__ import annotations
@@ -34,14 +41,51 @@ def register_model_publisher() -> None:
     _CiTrusFamilyMixin._hub_publisher = _push_with_citrus_card
 
 
+def _citrus_model(model, accelerator=None):
+    """The CiTrus-family model a `Trainer` trains (unwrapped from accelerate's wrappers and from peft's), or None."""
+    from ..modeling_citrus import _CiTrusFamilyMixin
+
+    if accelerator is not None and model is not None:
+        model = accelerator.unwrap_model(model)
+    get_base_model = getattr(model, "get_base_model", None)  # a peft model
+    if callable(get_base_model) and not isinstance(model, _CiTrusFamilyMixin):
+        model = get_base_model()
+    return model if isinstance(model, _CiTrusFamilyMixin) else None
+
+
+def _trainer_model(trainer):
+    """`_citrus_model` of `trainer.model`."""
+    return _citrus_model(trainer.model, getattr(trainer, "accelerator", None))
+
+
+def _save_default_preprocessor(trainer, model) -> None:
+    """Save the feature extractor (a fusion model's processor) matching `model`'s input contract
+    (`push.default_preprocessor`) in the Trainer's output folder when the Trainer was given none and none is saved
+    there: `Trainer.push_to_hub` uploads that folder, and the card's usage code loads it."""
+    from pathlib import Path
+
+    from ..feature_extraction_citrus import CiTrusFeatureExtractor
+    from ..processing_citrus_fusion import CiTrusFusionProcessor
+    from .push import _saved_preprocessor, default_preprocessor
+
+    output_dir = Path(trainer.args.output_dir)
+    if isinstance(trainer.processing_class, (CiTrusFeatureExtractor, CiTrusFusionProcessor)):
+        return
+    preprocessor = default_preprocessor(model) if _saved_preprocessor(model, output_dir) is None else None
+    if preprocessor is not None:
+        preprocessor.save_pretrained(output_dir)
+
+
 def register_trainer_cards() -> None:
     """The `Trainer` writes its model card in `create_model_card` (run by `Trainer.push_to_hub`); for a CiTrus model,
     the CiTrus card replaces its draft, with the Trainer's arguments (license, tags, datasets, base model), and the
-    code of the pipeline the saved config names joins the folder (idempotent)."""
+    code of the pipeline the saved config names and the model's feature extractor (when the Trainer had no
+    `processing_class`) join the folder. `Trainer.push_to_hub` and `init_hf_repo` fail in one line when the Hub
+    cannot be reached, and the `Trainer`'s checks are installed (`register_trainer_checks`). Idempotent."""
     from transformers.trainer import Trainer
 
-    from ..modeling_citrus import _CiTrusFamilyMixin
-
+    _trainer_hub_errors(Trainer)
+    register_trainer_checks()
     draft_card = Trainer.create_model_card
     if getattr(draft_card, "_citrus_card", False):
         return
@@ -49,11 +93,12 @@ def register_trainer_cards() -> None:
     @functools.wraps(draft_card)
     def create_model_card(self, *args, **kwargs):
         draft_card(self, *args, **kwargs)
-        model = self.accelerator.unwrap_model(self.model) if self.accelerator is not None else self.model
-        if isinstance(model, _CiTrusFamilyMixin) and self.is_world_process_zero():
+        model = _trainer_model(self)
+        if model is not None and self.is_world_process_zero():
             from .cards import write_trainer_card
             from .push import save_pipeline_code
 
+            _save_default_preprocessor(self, model)
             write_trainer_card(self, model, *args, **kwargs)
             # `Trainer.push_to_hub` uploads the output folder next: it carries the pipeline code, as `citrus push` does
             save_pipeline_code(self.args.output_dir)
@@ -62,28 +107,160 @@ def register_trainer_cards() -> None:
     Trainer.create_model_card = create_model_card
 
 
-def _one_line_hub_errors(owner: type) -> None:
-    """`owner.push_to_hub` (transformers' own, for a feature extractor or processor) with the one-line error the
-    models' publishing gives when the Hub cannot be reached, instead of the HTTP client's exception (idempotent)."""
-    original = owner.push_to_hub
-    if getattr(original, "_citrus_hub_errors", False):
+def _check_processing_class(model, processing_class) -> None:
+    """Refuse a `processing_class` that aligns recordings to another input contract than `model`'s, as the pipeline
+    refuses it: the rows would be aligned one way while the saved config says another, and the saved folder would
+    be refused by `pipeline(model=output_dir)` after the whole run."""
+    from ..feature_extraction_citrus import CiTrusFeatureExtractor
+    from ..modeling_citrus import CiTrusPreTrainedModel
+    from ..processing_citrus_fusion import CiTrusFusionProcessor
+
+    if isinstance(processing_class, CiTrusFusionProcessor) and not isinstance(model, CiTrusPreTrainedModel):
+        processing_class.check_model(model)
+    elif isinstance(processing_class, CiTrusFeatureExtractor) and isinstance(model, CiTrusPreTrainedModel):
+        from types import SimpleNamespace
+
+        from ..inference.pipelines import _RecordingPipeline
+
+        try:
+            # the pipeline's own check, on the pair the Trainer was given
+            _RecordingPipeline._check_contract(SimpleNamespace(model=model, feature_extractor=processing_class))
+        except ValueError as error:
+            raise ValueError(
+                f"Trainer(processing_class=...): {error} Otherwise the model trains on windows of another contract "
+                "than its saved config states, and `pipeline(model=output_dir)` refuses the saved folder."
+            ) from None
+
+
+def register_trainer_checks() -> None:
+    """The package's checks in every `Trainer` of a CiTrus-family model (idempotent):
+
+    - `TrainingArguments` records whether `greater_is_better` was given, and the `Trainer` minimises an error
+      `metric_for_best_model` ("mae", "rmse", ...) when it was not (`training.trainer.minimise_error_metric`; also
+      for a non-CiTrus model scored by `compute_metrics_fn`);
+    - a `processing_class` (feature extractor or fusion processor) is checked against the model's input contract;
+    - with `label_smoothing_factor`, the labels the smoother takes out of the batch get the model's checks
+      (`training.trainer.check_smoothed_labels`);
+    - `train_sampling_strategy="group_by_length"` groups windows by duration
+      (`training.trainer.length_grouped_sampler`).
+    """
+    from transformers.trainer import Trainer
+    from transformers.training_args import TrainingArguments
+
+    from ..training.trainer import GREATER_IS_BETTER_GIVEN
+
+    post_init = TrainingArguments.__post_init__
+    if not getattr(post_init, "_citrus_checks", False):
+
+        @functools.wraps(post_init)
+        def __post_init__(self, *args, **kwargs):
+            # `__post_init__` fills in greater_is_better: only before it can one tell whether the user gave it
+            setattr(self, GREATER_IS_BETTER_GIVEN, self.greater_is_better is not None)
+            post_init(self, *args, **kwargs)
+
+        __post_init__._citrus_checks = True
+        TrainingArguments.__post_init__ = __post_init__
+
+    init = Trainer.__init__
+    if getattr(init, "_citrus_checks", False):
         return
 
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        model = _trainer_model(self)
+        if model is not None or getattr(self.compute_metrics, "citrus_task", None) is not None:
+            from ..training.trainer import minimise_error_metric
+
+            minimise_error_metric(self.args)
+        if model is not None:
+            _check_processing_class(model, self.processing_class)
+
+    compute_loss = Trainer.compute_loss
+
+    @functools.wraps(compute_loss)
+    def checked_compute_loss(self, model, inputs, *args, **kwargs):
+        # the label smoother pops the labels before the forward (not when a `compute_loss_func` takes them)
+        if self.label_smoother is not None and getattr(self, "compute_loss_func", None) is None and "labels" in inputs:
+            citrus = _citrus_model(model, self.accelerator)
+            if citrus is not None:
+                from ..training.trainer import check_smoothed_labels
+
+                check_smoothed_labels(citrus, inputs["labels"])
+        return compute_loss(self, model, inputs, *args, **kwargs)
+
+    train_sampler = Trainer._get_train_sampler
+
+    @functools.wraps(train_sampler)
+    def _get_train_sampler(self, *args, **kwargs):
+        dataset = args[0] if args else kwargs.get("train_dataset")
+        model = _trainer_model(self)
+        if model is not None:
+            from ..training.trainer import length_grouped_sampler
+
+            sampler = length_grouped_sampler(self.args, model, dataset if dataset is not None else self.train_dataset)
+            if sampler is not None:
+                return sampler
+        return train_sampler(self, *args, **kwargs)
+
+    __init__._citrus_checks = True
+    Trainer.__init__ = __init__
+    Trainer.compute_loss = checked_compute_loss
+    Trainer._get_train_sampler = _get_train_sampler
+
+
+def _with_hub_errors(original, repo_id_of, applies=lambda self: True):
+    """`original` (a `push_to_hub`-like method) raising the one-line error the models' publishing gives when the Hub
+    cannot be reached (`push.unreachable_hub_error`) instead of the HTTP client's exception. `repo_id_of(self, args,
+    kwargs)` names the repository in the message; `applies(self)` limits the treatment to the package's objects."""
+
     @functools.wraps(original)
-    def push_to_hub(self, repo_id: str, *args, **kwargs):
+    def method(self, *args, **kwargs):
         try:
-            return original(self, repo_id, *args, **kwargs)
+            return original(self, *args, **kwargs)
         except Exception as error:
             from .push import is_network_error, unreachable_hub_error
 
-            if not is_network_error(error):
+            if not is_network_error(error) or not applies(self):
                 raise
             from huggingface_hub import constants
 
-            raise unreachable_hub_error(repo_id, constants.ENDPOINT, error) from error
+            raise unreachable_hub_error(repo_id_of(self, args, kwargs), constants.ENDPOINT, error) from error
 
-    push_to_hub._citrus_hub_errors = True
-    owner.push_to_hub = push_to_hub
+    method._citrus_hub_errors = True
+    return method
+
+
+def _one_line_hub_errors(owner: type) -> None:
+    """`owner.push_to_hub` (transformers' own, for a feature extractor or processor) with one-line Hub errors
+    (idempotent)."""
+    if getattr(owner.push_to_hub, "_citrus_hub_errors", False):
+        return
+    owner.push_to_hub = _with_hub_errors(
+        owner.push_to_hub, lambda self, args, kwargs: args[0] if args else kwargs.get("repo_id")
+    )
+
+
+def _trainer_repo_id(trainer, args, kwargs) -> str:
+    """The repository a `Trainer` publishes to: the one it created, or the one `init_hf_repo` creates from its
+    arguments (`hub_model_id`, else the output folder's name)."""
+    from pathlib import Path
+
+    return (
+        getattr(trainer, "hub_model_id", None)
+        or trainer.args.hub_model_id
+        or Path(trainer.args.output_dir).absolute().name
+    )
+
+
+def _trainer_hub_errors(trainer_class: type) -> None:
+    """`Trainer.push_to_hub` and `Trainer.init_hf_repo` (run by `Trainer(...)` with
+    `TrainingArguments(push_to_hub=True)`) of a CiTrus-family model with one-line Hub errors (idempotent)."""
+    for name in ("push_to_hub", "init_hf_repo"):
+        original = getattr(trainer_class, name)
+        if not getattr(original, "_citrus_hub_errors", False):
+            applies = lambda trainer: _trainer_model(trainer) is not None  # noqa: E731
+            setattr(trainer_class, name, _with_hub_errors(original, _trainer_repo_id, applies))
 
 
 def register_extractor_hub_errors() -> None:
@@ -105,4 +282,5 @@ __all__ = [
     "register_model_publisher",
     "register_processor_hub_errors",
     "register_trainer_cards",
+    "register_trainer_checks",
 ]

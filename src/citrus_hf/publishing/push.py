@@ -25,7 +25,7 @@ from transformers.utils import (
 
 from .._bundled import folder_if_bundled
 from ..configuration_citrus_fusion import CiTrusFusionConfig
-from ..loading import PICKLE_SUFFIXES
+from ..loading import PICKLE_SUFFIXES, hub_repo_id
 
 if TYPE_CHECKING:
     from huggingface_hub import CommitInfo, ModelCard
@@ -212,6 +212,22 @@ def _saved_preprocessor(model: PreTrainedModel, folder: Path | None):
     return CiTrusFeatureExtractor.from_pretrained(folder) if (folder / FEATURE_EXTRACTOR_NAME).is_file() else None
 
 
+def default_preprocessor(model: PreTrainedModel):
+    """The feature extractor matching a CiTrus model's input contract (`CiTrusFeatureExtractor.from_config`), or a
+    fusion model's processor (`CiTrusFusionProcessor.from_config`), to publish when none was given or saved, so that
+    the repository holds what its card's usage code loads. None for a model loaded from the Hub: its repository's
+    own extractor may align otherwise (a window hop, a NaN policy), and a push to that repository keeps it."""
+    if hub_repo_id(getattr(model, "name_or_path", None)) is not None:
+        return None
+    if isinstance(getattr(model, "config", None), CiTrusFusionConfig):
+        from ..processing_citrus_fusion import CiTrusFusionProcessor
+
+        return CiTrusFusionProcessor.from_config(model.config)
+    from ..feature_extraction_citrus import CiTrusFeatureExtractor
+
+    return CiTrusFeatureExtractor.from_config(model.config)
+
+
 def _has_run_records(run_dir: Path | None) -> bool:
     """Whether `run_dir` holds anything a card is written from (a fine-tuning or pre-training run's records)."""
     from .runs import read_run_records
@@ -260,7 +276,7 @@ def push_to_hub(
             applies only then).
         feature_extractor: saved as `preprocessor_config.json` next to the model; it carries the alignment and
             normalisation the model was trained with. For a fusion model, its `CiTrusFusionProcessor` (saved as
-            `processor_config.json`). Default: the one saved in `run_dir`, if any.
+            `processor_config.json`). Default: the one saved in `run_dir`, else `default_preprocessor(model)`.
         card: the model card; default: `build_model_card(model, feature_extractor, repo_id=..., tags=...,
             run_dir=..., previous_card=<the repository's card>, **card_options)`, which keeps the rows of the
             repository's evaluation table for other methods that it does not replace (the baselines of an earlier
@@ -304,6 +320,8 @@ def push_to_hub(
     run_dir = Path(run_dir) if run_dir is not None else None
     if feature_extractor is None:
         feature_extractor = _saved_preprocessor(model, run_dir)
+    if feature_extractor is None:  # none given or saved (a model built in memory, e.g. `from_encoders`)
+        feature_extractor = default_preprocessor(model)
     all_tags = list(dict.fromkeys([*(getattr(model, "model_tags", None) or []), *(tags or [])]))
     previous_card = _existing_card(repo_id, revision, token) if card is None else None
     if card is None and not card_options and not _has_run_records(run_dir):
@@ -400,4 +418,4 @@ def push_adapter_to_hub(
     )
 
 
-__all__ = ["push_adapter_to_hub", "push_to_hub", "save_pipeline_code"]
+__all__ = ["default_preprocessor", "push_adapter_to_hub", "push_to_hub", "save_pipeline_code"]

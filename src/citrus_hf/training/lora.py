@@ -524,7 +524,8 @@ def load_adapter(
             a damaged one).
         ValueError: not a LoRA adapter, a damaged or hand-edited adapter_config.json / citrus_task_config.json, no
             base model given or recorded, or a base whose head (or any adapter tensor) does not fit.
-        TypeError: the base is not a CiTrus task model.
+        TypeError: the base is not a CiTrus task model, or the adapter was trained on a CiTrus fusion model (the
+            message names peft's route for it).
     """
     folder = _adapter_folder(adapter_path_or_repo, revision, token, cache_dir, local_files_only)
     adapter_config = _checked_adapter_config(folder)
@@ -544,6 +545,8 @@ def load_adapter(
     if isinstance(base_model_or_path, (str, os.PathLike)):
         download = dict(token=token, cache_dir=cache_dir, local_files_only=local_files_only)
         base_model_or_path = _load_base(base_model_or_path, folder, adapter_config, saved, download)
+    elif getattr(getattr(base_model_or_path, "config", None), "model_type", None) == FUSION_MODEL_TYPE:
+        raise _fusion_adapter_error(folder, type(base_model_or_path).__name__)
     head_name = _check_task_model(base_model_or_path, "load the adapter")
     saved_shape = saved.get(f"base_model.model.{head_name}.weight")
     head_shape = tuple(getattr(base_model_or_path, head_name).weight.shape)
@@ -580,6 +583,34 @@ def load_adapter(
     return model.train() if is_trainable else model.eval()
 
 
+def _fusion_adapter_error(folder: Path, class_name: str | None) -> TypeError:
+    """The refusal of an adapter trained on a CiTrus fusion model (with peft itself: `apply_lora` refuses fusion
+    models), with the route that loads it."""
+    class_name = class_name or "CiTrusFusionForSequenceClassification"
+    return TypeError(
+        f"The adapter in {str(folder)!r} was trained on a CiTrus fusion model ({class_name}); load_adapter (and the "
+        "pipelines, which have none for fusion models) load adapters of single-modality CiTrus task models. Load it "
+        f"with peft: `PeftModel.from_pretrained({class_name}.from_pretrained(base), folder)`, or "
+        f"`{class_name}.from_pretrained(folder)`."
+    )
+
+
+def _base_fusion_class(path_or_repo: str | os.PathLike, download: dict) -> str | None:
+    """The fusion class a base checkpoint's config.json names ("" when it names none), or None when it is no fusion
+    checkpoint or cannot be read (then loading it says why)."""
+    from transformers import PreTrainedConfig
+
+    from .._bundled import folder_if_bundled
+
+    try:
+        saved, _ = PreTrainedConfig.get_config_dict(folder_if_bundled(path_or_repo), **download)
+    except (OSError, ValueError):
+        return None
+    if saved.get("model_type") != FUSION_MODEL_TYPE:
+        return None
+    return (saved.get("architectures") or [""])[0]
+
+
 def _load_base(
     path_or_repo: str | os.PathLike, folder: Path, adapter_config: dict, saved: dict, download: dict
 ) -> PreTrainedModel:
@@ -602,6 +633,11 @@ def _load_base(
         class_name = task_config.architectures[0]
     else:
         class_name = (adapter_config.get("auto_mapping") or {}).get("base_model_class")
+        # a fusion model's adapter (peft's own: `apply_lora` refuses fusion models) records its class, or, saved
+        # with a task type, only its head, which is named as a single model's: its base checkpoint tells
+        fusion_class = _base_fusion_class(path_or_repo, download) if task_config is None else None
+        if fusion_class is not None or (class_name or "").startswith("CiTrusFusion"):
+            raise _fusion_adapter_error(folder, fusion_class or class_name)
         if class_name is None and len(saved_heads) == 1:
             class_name = saved_heads[0].__name__
     model_class = getattr(modeling_citrus, class_name or "", None)

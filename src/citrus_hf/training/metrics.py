@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -19,8 +20,10 @@ from ..data.splits import LABEL_TASKS
 
 CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "auroc")
 REGRESSION_METRICS = ("mae", "rmse", "pearson_r")
-# Metrics where smaller is better; everything else is maximised (model selection, plots, "best arm").
-LOWER_IS_BETTER = frozenset({"mae", "rmse", "loss"})
+# Metrics where smaller is better; everything else is maximised (model selection, plots, "best arm"). Beyond the
+# package's own (mae, rmse, loss), the usual error names a user's `compute_metrics` reports, which the Trainer hooks
+# also minimise (transformers minimises only names ending in "loss").
+LOWER_IS_BETTER = frozenset({"mae", "rmse", "loss", "mse", "mape", "smape", "msle", "rmsle"})
 
 
 def _as_labels(y_true, num_classes: int | None = None) -> np.ndarray:
@@ -177,18 +180,46 @@ def pearson_r(y_true, y_pred) -> float:
     return float(true_centered @ pred_centered / denominator)
 
 
+def _target_columns(values) -> np.ndarray:
+    """Regression predictions or targets as `(n, targets)` float64: `(n,)` is one target."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 0:
+        return values.reshape(1, 1)
+    return values.reshape(len(values), -1)
+
+
 def regression_metrics(predictions, targets) -> dict[str, float]:
-    """mae, rmse and pearson_r of `predictions` against `targets` (both `(n,)` or `(n, 1)`, same units)."""
-    predictions = np.asarray(predictions, dtype=np.float64).reshape(-1)
-    targets = np.asarray(targets, dtype=np.float64).reshape(-1)
+    """mae, rmse and pearson_r of `predictions` against `targets` (same units).
+
+    One target: `(n,)` or `(n, 1)` each. Several targets (a model with `num_targets=k`): `(n, k)` each; every metric
+    is computed for each target on its own and averaged over the targets, and each target's own values are reported
+    too (`mae_0`, `rmse_0`, `pearson_r_0`, `mae_1`, ...). Pooling the targets into one vector would make Pearson r
+    measure how far apart the targets' scales are (heart rate against breathing rate), not the model's skill.
+    """
+    predictions, targets = _target_columns(predictions), _target_columns(targets)
     if predictions.shape != targets.shape:
-        raise ValueError(f"{predictions.size} predictions for {targets.size} targets; they must pair up.")
+        if predictions.shape[0] == targets.shape[0] and targets.shape[1] == 1 and predictions.shape[1] > 1:
+            width = predictions.shape[1]
+            raise ValueError(
+                f"The predictions have {width} columns per example and the labels one value each: are they the "
+                f"logits of a {width}-class classifier? Score a classifier with compute_metrics_fn('classification'); "
+                f"a regressor with {width} targets (num_targets={width}) needs labels of shape (n, {width})."
+            )
+        raise ValueError(
+            f"{predictions.size} predictions for {targets.size} targets; they must pair up (shapes "
+            f"{predictions.shape} and {targets.shape})."
+        )
     errors = predictions - targets
-    return {
-        "mae": float(np.mean(np.abs(errors))) if errors.size else math.nan,
-        "rmse": float(np.sqrt(np.mean(errors**2))) if errors.size else math.nan,
-        "pearson_r": pearson_r(targets, predictions),
+    empty = errors.shape[0] == 0
+    per_target = {
+        "mae": [math.nan if empty else float(np.mean(np.abs(column))) for column in errors.T],
+        "rmse": [math.nan if empty else float(np.sqrt(np.mean(column**2))) for column in errors.T],
+        "pearson_r": [pearson_r(targets[:, k], predictions[:, k]) for k in range(targets.shape[1])],
     }
+    metrics = {name: float(np.mean(values)) if values else math.nan for name, values in per_target.items()}
+    if targets.shape[1] > 1:
+        metrics.update({f"{name}_{k}": value for name, values in per_target.items() for k, value in enumerate(values)})
+    return metrics
 
 
 def _check_task(task: str, accepted: tuple[str, ...] = LABEL_TASKS) -> None:
@@ -207,17 +238,32 @@ def metrics_for_task(task: str) -> tuple[str, ...]:
 MULTI_LABEL_TASK = "multi_label_classification"
 
 
+def _as_array(values):
+    """An output of the evaluation loop as numpy: with `batch_eval_metrics=True` the Trainer passes each batch's
+    tensors as they are (on the device, possibly in half precision)."""
+    if hasattr(values, "detach"):
+        values = values.detach().cpu()
+        return (values.float() if values.is_floating_point() else values).numpy()
+    return values
+
+
 def compute_metrics_fn(task: str):
     """A `Trainer` `compute_metrics` for `task` over an `EvalPrediction`: "classification" (`classification_metrics`;
     multi-hot `(n, num_labels)` labels as wide as the logits get `multi_label_metrics`), "multi_label_classification"
-    (`multi_label_metrics`) or "regression" (`regression_metrics`)."""
-    _check_task(task, (*LABEL_TASKS, MULTI_LABEL_TASK))
+    (`multi_label_metrics`) or "regression" (`regression_metrics`: several targets are scored one by one and
+    averaged).
 
-    def compute_metrics(eval_prediction) -> dict[str, float]:
-        predictions = eval_prediction.predictions
-        if isinstance(predictions, tuple):  # models that return extra outputs: the first is the logits
-            predictions = predictions[0]
-        labels = eval_prediction.label_ids
+    It works with `batch_eval_metrics=True` too (the Trainer then passes one batch at a time, with `compute_result`
+    True on the last; the metrics are those of the whole evaluation set).
+
+    Choosing checkpoints by an error (`metric_for_best_model="mae"` or `"rmse"`) needs `greater_is_better=False`:
+    transformers minimises only metrics whose name ends in "loss". With `citrus_hf` imported, a `Trainer` of a CiTrus
+    model sets it when it was left unset, and says so.
+    """
+    _check_task(task, (*LABEL_TASKS, MULTI_LABEL_TASK))
+    batches: list[tuple[Any, Any]] = []  # `batch_eval_metrics=True`: the batches of the evaluation so far
+
+    def score(predictions, labels) -> dict[str, float]:
         if task == "regression":
             return regression_metrics(predictions, labels)
         multi_hot = np.ndim(labels) == 2 and np.shape(labels) == np.shape(predictions) and np.shape(labels)[1] > 1
@@ -226,15 +272,39 @@ def compute_metrics_fn(task: str):
             return multi_label_metrics(predictions, labels)
         return classification_metrics(predictions, labels)
 
+    def compute_metrics(eval_prediction, compute_result: bool | None = None) -> dict[str, float]:
+        predictions = eval_prediction.predictions
+        if isinstance(predictions, tuple):  # models that return extra outputs: the first is the logits
+            predictions = predictions[0]
+        predictions, labels = _as_array(predictions), _as_array(eval_prediction.label_ids)
+        if compute_result is None:
+            return score(predictions, labels)
+        batches.append((predictions, labels))
+        if not compute_result:
+            return {}
+        predictions = np.concatenate([np.asarray(batch[0]) for batch in batches])
+        labels = np.concatenate([np.asarray(batch[1]) for batch in batches])
+        batches.clear()
+        return score(predictions, labels)
+
+    compute_metrics.citrus_task = task  # the Trainer hooks tell the package's metrics from a user's own
     return compute_metrics
 
 
-def metric_greater_is_better(name: str) -> bool:
-    """Whether a larger value of metric `name` (with or without an `eval_` / `test_` prefix) is better."""
+def bare_metric_name(name: str) -> str:
+    """Metric `name` without an `eval_` / `test_` prefix, nor the target index of a multi-target regression metric
+    (`eval_mae_1` -> `mae`)."""
     for prefix in ("eval_", "test_"):
         if name.startswith(prefix):
             name = name[len(prefix) :]
-    return name not in LOWER_IS_BETTER
+    return re.sub(r"_\d+$", "", name)
+
+
+def metric_greater_is_better(name: str) -> bool:
+    """Whether a larger value of metric `name` (with or without an `eval_` / `test_` prefix, a target index, or the
+    name of one of several evaluation sets: `eval_holdout_mae`) is better."""
+    bare = bare_metric_name(name)
+    return not any(bare == error or bare.endswith(f"_{error}") for error in LOWER_IS_BETTER)
 
 
 def check_metric_for_task(name: str, task: str | None = None) -> None:
@@ -294,6 +364,7 @@ __all__ = [
     "REGRESSION_METRICS",
     "accuracy",
     "balanced_accuracy",
+    "bare_metric_name",
     "binary_auroc",
     "check_metric_for_task",
     "classification_metrics",

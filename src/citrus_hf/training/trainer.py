@@ -2,6 +2,12 @@
 set, the best model kept) and `train_and_evaluate` (then the test metrics). The recipes (`recipes.FinetuneRecipe`)
 decide the schedule; `finetune` and the evaluation protocol run them.
 
+Below them, what a user's own `Trainer` of a CiTrus model does differently from transformers' defaults, for the
+`Trainer` hooks that `citrus_hf.publishing.hooks.register_trainer_checks` installs: an error metric chosen for the
+best model is minimised (`minimise_error_metric`), labels that transformers' label smoother takes out of the batch
+get the model's own checks first (`check_smoothed_labels`), and `train_sampling_strategy="group_by_length"` groups
+windows by their number of patches (`length_grouped_sampler`).
+
 It imports nothing at its top: `recipes` (imported by the command line's options, which must not load torch) imports
 `FINETUNE_EPOCHS` from it.
 """
@@ -143,4 +149,132 @@ def train_and_evaluate(
     return outcome
 
 
-__all__ = ["FINETUNE_EPOCHS", "train_and_evaluate", "train_with_trainer"]
+# Set on every `TrainingArguments` by the hook on its `__post_init__` (`publishing.hooks`): whether the user gave
+# `greater_is_better`, which `__post_init__` then fills in (True for every metric whose name does not end in "loss").
+GREATER_IS_BETTER_GIVEN = "_citrus_greater_is_better_given"
+
+
+def minimise_error_metric(args) -> None:
+    """Make `TrainingArguments` `args` minimise an error `metric_for_best_model` ("mae", "rmse", ...).
+
+    transformers maximises every metric whose name does not end in "loss", so `metric_for_best_model="mae"` kept the
+    checkpoint with the largest error. When `greater_is_better` was left unset it becomes False, with a warning that
+    says so; a value the user set is kept, with a warning when it maximises the error.
+    """
+    from transformers.utils import logging
+
+    from .metrics import metric_greater_is_better
+
+    metric = args.metric_for_best_model
+    if metric is None or metric_greater_is_better(metric) or not args.greater_is_better:
+        return
+    logger = logging.get_logger(__name__)
+    if getattr(args, GREATER_IS_BETTER_GIVEN, True) is False:
+        args.greater_is_better = False
+        logger.warning(
+            f"metric_for_best_model={metric!r} is an error (lower is better): greater_is_better is set to False. "
+            "transformers maximises every metric whose name does not end in 'loss', which keeps the checkpoint with "
+            "the largest error; pass greater_is_better yourself to choose."
+        )
+        return
+    logger.warning(
+        f"metric_for_best_model={metric!r} is an error (lower is better), and greater_is_better=True keeps the "
+        "checkpoint with the largest error; pass greater_is_better=False."
+    )
+
+
+def check_smoothed_labels(model, labels) -> None:
+    """Run a CiTrus task model's label checks on `labels` before transformers' label smoother uses them.
+
+    With `label_smoothing_factor`, the `Trainer` takes `labels` out of the batch before the forward, so the model's
+    own checks never ran: classes out of range failed deep in the smoother, -100 labels were silently ignored,
+    regression and multi-hot labels failed in `gather` or a broadcast. Smoothing applies to single-label
+    classification only; the problem type the forward would have inferred is stored on the config, as it does.
+
+    Args:
+        model: the CiTrus-family model (unwrapped); one without a task head is left alone.
+        labels: the batch's `labels`.
+
+    Raises:
+        ValueError: a regression model or multi-hot labels (smoothing does not apply), or labels the model refuses.
+    """
+    import torch
+
+    from ..modeling_citrus import _class_indices
+
+    head = getattr(type(model), "head_name", None)
+    if head is None:
+        return
+    config = model.config
+    problem_type = config.problem_type
+    drop = "label smoothing applies to single-label classification: drop label_smoothing_factor"
+    if head == "regressor" or problem_type == "regression" or (problem_type is None and config.num_labels == 1):
+        raise ValueError(
+            f"{type(model).__name__} is a regression model (problem_type='regression'), and {drop}; it smooths class "
+            "probabilities, which a regression has none of."
+        )
+    labels = torch.as_tensor(labels)
+    if problem_type is None and labels.dim() == 2 and labels.shape[1] > 1:
+        raise ValueError(
+            f"The labels have {labels.shape[1]} values per window (multi-hot targets), and {drop}; for several labels "
+            "per window also set problem_type='multi_label_classification'."
+        )
+    _class_indices(labels, config.num_labels)
+    if problem_type is None:
+        config.problem_type = "single_label_classification"
+
+
+def _window_lengths(dataset) -> list[int] | None:
+    """The number of patches (`patch_mask`) or samples (`input_values`) of every row of `dataset`: the last axis of
+    the row's array, whatever its leading axes (`(1, channels, time)` for rows a one-row `map(extractor)` wrote).
+    None when the rows have neither."""
+    import numpy as np
+
+    for name in ("patch_mask", "input_values"):
+        if name in dataset.column_names:
+            column = dataset.select_columns([name]).with_format("numpy")[name]
+            return [int(np.shape(value)[-1]) for value in column]
+    return None
+
+
+def length_grouped_sampler(args, model, dataset):
+    """transformers' `LengthGroupedSampler` for `train_sampling_strategy="group_by_length"` with the windows'
+    durations, or None (then the Trainer builds its own sampler).
+
+    transformers measures `len(row["input_values"])`, which for aligned CiTrus rows is the batch axis of one or the
+    channel count, never the duration, and the `Trainer` drops a `length` column before it builds the sampler (it is
+    no model input), so windows of different durations were batched at random. Here the length is the row's number
+    of patches (the last axis of `patch_mask`), or of samples without a mask. A `length_column_name` column kept in
+    the dataset (`remove_unused_columns=False`) is the user's choice: transformers reads it.
+
+    Args:
+        args: the `TrainingArguments`.
+        model: the CiTrus-family model (unwrapped); a fusion model's rows hold one array per modality: left alone.
+        dataset: the training set, after the Trainer removed the unused columns.
+    """
+    import datasets
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    from ..modeling_citrus import CiTrusPreTrainedModel
+
+    if getattr(args, "train_sampling_strategy", None) != "group_by_length":
+        return None
+    if not isinstance(model, CiTrusPreTrainedModel) or not isinstance(dataset, datasets.Dataset):
+        return None
+    if args.length_column_name in dataset.column_names:
+        return None
+    lengths = _window_lengths(dataset)
+    if lengths is None:
+        return None
+    return LengthGroupedSampler(args.train_batch_size * args.gradient_accumulation_steps, lengths=lengths)
+
+
+__all__ = [
+    "FINETUNE_EPOCHS",
+    "GREATER_IS_BETTER_GIVEN",
+    "check_smoothed_labels",
+    "length_grouped_sampler",
+    "minimise_error_metric",
+    "train_and_evaluate",
+    "train_with_trainer",
+]
