@@ -320,3 +320,20 @@ def test_the_trainer_publishes_the_models_extractor_when_it_had_none(tmp_path):
     trainer.create_model_card()
     assert CiTrusFeatureExtractor.from_pretrained(tmp_path / "out").sampling_rate == RATE
     assert 'CiTrusFeatureExtractor.from_pretrained("' in (tmp_path / "out" / "README.md").read_text()
+
+
+def test_a_fusion_trainer_batches_its_rows_without_a_collator_given(tmp_path):
+    """transformers' default collator failed inside torch ("Could not infer dtype of dict") on rows holding one
+    array per modality; the registration gives the fusion collator (`trainer_data_collator`)."""
+    from citrus_hf.processing_citrus_fusion import CiTrusFusionDataCollator, CiTrusFusionProcessor
+
+    model = _fusion()
+    processor = CiTrusFusionProcessor.from_config(model.config)
+    rng = np.random.default_rng(0)
+    recordings = {name: rng.standard_normal((4, 1, 200)) for name in ("ecg", "eeg")}
+    columns = processor(recordings, sampling_rate=RATE, return_tensors="np").to_columns()
+    rows = Dataset.from_dict({**columns, "label": [0, 1, 0, 1]})
+    arguments = _arguments(tmp_path, per_device_train_batch_size=4)
+    trainer = Trainer(model=model, args=arguments, train_dataset=rows, processing_class=processor)
+    assert isinstance(trainer.data_collator, CiTrusFusionDataCollator)
+    assert trainer.train().global_step == 1

@@ -13,8 +13,9 @@ transformers user publish what `citrus push` publishes:
 
 The `Trainer` of a CiTrus model also gets the package's checks where transformers' defaults go wrong for it
 (`register_trainer_checks`): an error `metric_for_best_model` is minimised, the label smoother's labels are checked
-as the model checks its own, `group_by_length` groups windows by duration, and a `processing_class` that aligns to
-another input contract than the model's is refused when the `Trainer` is built, not by the pipeline after training.
+as the model checks its own, `group_by_length` groups windows by duration, a fusion model's rows get its collator,
+and a `processing_class` that aligns to another input contract than the model's is refused when the `Trainer` is
+built, not by the pipeline after training.
 
 The package root registers each `register_*` function with `_auto.add_registration`, to run once the transformers
 module it patches has been imported; nothing below this layer imports it. `register_trainer_cards` (the one
@@ -139,6 +140,8 @@ def register_trainer_checks() -> None:
       `metric_for_best_model` ("mae", "rmse", ...) when it was not (`training.trainer.minimise_error_metric`; also
       for a non-CiTrus model scored by `compute_metrics_fn`);
     - a `processing_class` (feature extractor or fusion processor) is checked against the model's input contract;
+    - a fusion model's rows are batched by `CiTrusFusionDataCollator` where the Trainer picked one of transformers'
+      default collators (`processing_citrus_fusion.trainer_data_collator`);
     - with `label_smoothing_factor`, the labels the smoother takes out of the batch get the model's checks
       (`training.trainer.check_smoothed_labels`);
     - `train_sampling_strategy="group_by_length"` groups windows by duration
@@ -174,7 +177,11 @@ def register_trainer_checks() -> None:
 
             minimise_error_metric(self.args)
         if model is not None:
+            from ..processing_citrus_fusion import trainer_data_collator
+
             _check_processing_class(model, self.processing_class)
+            # transformers' default collators cannot batch a fusion model's rows (one array per modality)
+            self.data_collator = trainer_data_collator(model, self.data_collator)
 
     compute_loss = Trainer.compute_loss
 
