@@ -29,6 +29,7 @@ from .vocabulary_citrus import (
     CHANNEL_POOLINGS,
     CITRUS_MODEL_TYPE,
     ENCODER_ARCHITECTURES,
+    FUSION_MODEL_TYPE,
     HEAD_FEATURES,
     MASK_MODES,
     NORM_TYPES,
@@ -211,6 +212,19 @@ def lookup_checkpoint(owner: type, lookup: Callable[..., Any], name_or_path: Any
         raise_with_hint(error, owner._typo_hint(name_or_path) if owner._typo_hint is not None else "")
 
 
+def fusion_checkpoint_error(name_or_path: Any, config_dict: dict[str, Any]) -> ValueError:
+    """The refusal of a fusion checkpoint (`config_dict` its config.json) where a single-modality CiTrus one belongs,
+    naming the routes that read it."""
+    name = str(name_or_path)
+    return ValueError(
+        f"{name!r} holds a {FUSION_MODEL_TYPE!r} checkpoint (saved as {config_dict.get('architectures')}), which is a "
+        "fusion checkpoint; take one of its encoders out with "
+        f"`CiTrusFusionForSequenceClassification.load_encoder({name!r}, modality)` (its `.config` is that encoder's "
+        "CiTrusConfig), or load it whole with the class it was saved from (its config: "
+        f"`CiTrusFusionConfig.from_pretrained({name!r})`)."
+    )
+
+
 def raise_with_hint(error: OSError, hint: str) -> NoReturn:
     """Raise `error` again, as an `OSError` whose message ends with the sentence `hint` when there is one and the
     message does not hold it yet (an Auto class calls AutoConfig's loader, which may have added it)."""
@@ -218,6 +232,18 @@ def raise_with_hint(error: OSError, hint: str) -> NoReturn:
         raise error
     text = str(error).rstrip()
     raise OSError(text + ("" if text.endswith((".", "?", "!")) else ".") + hint) from error
+
+
+# The pre-training objectives whose target is a spectrogram (`spectrogram_n_fft` sets its STFT window).
+SPECTROGRAM_OBJECTIVES = ("spectrogram",)
+
+
+def default_spectrogram_n_fft(patch_length: int, at_least: int = 40) -> int:
+    """The smallest STFT window of at least `at_least` samples whose frames are centred on patches of `patch_length`
+    (at least `patch_length` long and of its parity); with the paper's 40, what a config without `spectrogram_n_fft`
+    gets."""
+    n_fft = max(at_least, patch_length)
+    return n_fft + (n_fft - patch_length) % 2
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -241,10 +267,57 @@ def closest_field_hint(name: str, fields: frozenset[str]) -> str:
     return f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name)
 
 
+# What other models (audio, vision, PatchTST, PyTorch's own layers) call a CiTrus config field: names too far from the
+# field for `difflib` to catch, which `PreTrainedConfig` would keep as extra attributes while the default was used
+# (`sample_rate=250` building a 100 Hz model). Each maps to the field(s) it may mean.
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "sample_rate": ("sampling_rate",),
+    "sampling_frequency": ("sampling_rate",),
+    "sample_frequency": ("sampling_rate",),
+    "fs": ("sampling_rate",),
+    "sr": ("sampling_rate",),
+    "patch_size": ("patch_length",),
+    "patch_len": ("patch_length",),
+    "seq_len": ("context_length",),
+    "sequence_length": ("context_length",),
+    "window_length": ("context_length",),
+    "num_input_channels": ("num_channels",),
+    "in_channels": ("num_channels",),
+    "num_layers": ("num_hidden_layers",),
+    "n_layers": ("num_hidden_layers",),
+    "encoder_layers": ("num_hidden_layers",),
+    "num_encoder_layers": ("num_hidden_layers",),
+    "depth": ("num_hidden_layers",),
+    "num_heads": ("num_attention_heads",),
+    "n_heads": ("num_attention_heads",),
+    "nhead": ("num_attention_heads",),
+    "encoder_attention_heads": ("num_attention_heads",),
+    "embed_dim": ("d_model",),
+    "hidden_dim": ("d_model",),
+    "dim_feedforward": ("ffn_dim",),
+    "objective": ("pretraining_objective",),
+    "pretrain_objective": ("pretraining_objective",),
+    "dropout": ("hidden_dropout", "attention_dropout", "ffn_dropout", "head_dropout"),
+    "num_classes": ("num_labels",),
+    "n_classes": ("num_labels",),
+    "num_outputs": ("num_labels", "num_targets"),
+}
+
+
+def field_hint(name: str, fields: frozenset[str]) -> str:
+    """`closest_field_hint`, which also knows other models' names for the fields (`FIELD_ALIASES`):
+    `'num_layers' (did you mean 'num_hidden_layers'?)`."""
+    meant = [repr(field) for field in FIELD_ALIASES.get(name, ()) if field in fields]
+    if not meant:
+        return closest_field_hint(name, fields)
+    options = meant[0] if len(meant) == 1 else f"{', '.join(meant[:-1])} or {meant[-1]}"
+    return f"{name!r} (did you mean {options}?)"
+
+
 def not_a_field_error(config_class: type[PreTrainedConfig], names: list[str], fix: str = "") -> ValueError:
     """`'d_modle' (did you mean 'd_model'?) is not a CiTrusConfig field` for `names`, with `fix` after it."""
     fields = config_field_names(config_class)
-    hints = ", ".join(closest_field_hint(name, fields) for name in names)
+    hints = ", ".join(field_hint(name, fields) for name in names)
     plural = len(names) > 1
     return ValueError(
         f"{hints} {'are not' if plural else 'is not a'} {config_class.__name__} field{'s' if plural else ''}{fix}."
@@ -252,17 +325,62 @@ def not_a_field_error(config_class: type[PreTrainedConfig], names: list[str], fi
 
 
 def check_misspelt_fields(config_class: type[PreTrainedConfig], extra: dict[str, Any]) -> None:
-    """Refuse keyword arguments that are no field of `config_class` but close to one (`d_modle=32`, `num_label=5`):
-    `PreTrainedConfig` keeps unknown keyword arguments as extra attributes, so a typo would build the default model
-    without a word. Other unknown names stay allowed (metadata people add to a config, keys of older versions)."""
+    """Refuse keyword arguments that are no field of `config_class` but close to one (`d_modle=32`, `num_label=5`)
+    or another model's name for one (`sample_rate=250`, `num_layers=6`: `FIELD_ALIASES`): `PreTrainedConfig` keeps
+    unknown keyword arguments as extra attributes, so a typo would build the default model without a word. Other
+    unknown names stay allowed (metadata people add to a config, keys of older versions)."""
     fields = config_field_names(config_class)
     misspelt = [
         name
         for name in extra
-        if not name.startswith("_") and name not in fields and difflib.get_close_matches(name, fields, 1, cutoff=0.85)
+        if not name.startswith("_")
+        and name not in fields
+        and (
+            any(field in fields for field in FIELD_ALIASES.get(name, ()))
+            or difflib.get_close_matches(name, fields, 1, cutoff=0.85)
+        )
     ]
     if misspelt:
         raise not_a_field_error(config_class, misspelt)
+
+
+class ConfigValueError(StrictDataclassClassValidationError, ValueError):
+    """A config value a class validator (`validate_*`) refused. A `ValueError`, like the errors of a config's other
+    checks, so that `except ValueError` catches every bad config, and still the strict dataclasses' error that
+    huggingface_hub raises for it (`__cause__` holds the validator's own error). The message is the validator's."""
+
+    def __init__(self, cause: BaseException):
+        Exception.__init__(self, str(cause))
+
+
+class ConfigTypeError(StrictDataclassClassValidationError, TypeError):
+    """`ConfigValueError` for a value of the wrong type (a string where a list of numbers belongs)."""
+
+    def __init__(self, cause: BaseException):
+        Exception.__init__(self, str(cause))
+
+
+def raise_plain_validation_errors(config_class: type[PreTrainedConfig]) -> None:
+    """Make `config_class.validate` (the class validators that `@strict` runs after `__init__`, and that
+    `check_buildable` runs again) raise `ConfigValueError` / `ConfigTypeError` instead of huggingface_hub's
+    `StrictDataclassClassValidationError`, which is neither a ValueError nor a TypeError and prefixes the message with
+    the validator's name. Call it once, after the `@strict` class is defined (a subclass decorated with `@strict`
+    gets huggingface_hub's `validate` again and needs its own call)."""
+    strict_validate = config_class.validate
+
+    @functools.wraps(strict_validate)
+    def validate(self) -> None:
+        try:
+            strict_validate(self)
+        except StrictDataclassClassValidationError as error:
+            if isinstance(error, (ConfigValueError, ConfigTypeError)) or error.__cause__ is None:
+                raise
+            cause = error.__cause__
+            raise (ConfigTypeError if isinstance(cause, TypeError) else ConfigValueError)(cause) from cause
+
+    # (`@strict` on a subclass replaces a `validate` it made, and refuses any other)
+    validate.__is_defined_by_strict_decorator__ = True
+    config_class.validate = validate
 
 
 def check_buildable(config: PreTrainedConfig) -> None:
@@ -334,17 +452,24 @@ def check_normalization_statistics(
     """The statistics of `normalization="fixed"`: one finite mean and one positive finite standard deviation per
     channel. Statistics given with another normalisation are checked too (they would be saved with the checkpoint).
     """
-    if normalization == "fixed":
-        for name, values in (("normalization_mean", mean), ("normalization_std", std)):
-            if values is None or len(values) != num_channels:
-                raise ValueError(f'`normalization="fixed"` needs `{name}` with one value per channel ({num_channels}).')
+    # the type first: a scalar (natural for one channel) or a string has no length to compare
     for name, values in (("normalization_mean", mean), ("normalization_std", std)):
         if values is None:
             continue
         if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
-            raise TypeError(f"`{name}` must be a list of numbers (one per channel), got {values!r}.")
+            example = f"[{values!r}]" if is_real_number(values) else "[0.0]"
+            if num_channels > 1:
+                example += f" * {num_channels} (the same value for every channel)"
+            raise TypeError(
+                f"`{name}` must be a list of numbers, one per channel ({num_channels}), got {values!r}; e.g. "
+                f"{name}={example}."
+            )
         for value in values:
             as_finite_real(name, value)
+    if normalization == "fixed":
+        for name, values in (("normalization_mean", mean), ("normalization_std", std)):
+            if values is None or len(values) != num_channels:
+                raise ValueError(f'`normalization="fixed"` needs `{name}` with one value per channel ({num_channels}).')
     if std is not None and any(not value > 0 for value in std):
         raise ValueError(f"`normalization_std` values must be positive, got {list(std)}.")
 
@@ -484,7 +609,9 @@ class CiTrusConfig(PreTrainedConfig):
         mask_mode (`str`, defaults to `"per_channel"`): an independent mask per channel, one mask `"shared"` by
             all channels of a window, or one mask per modality (`"per_modality"`, needs `channel_modalities`).
         channel_mask_ratio (`float`, defaults to 0.0): dual masking; fraction of whole channels masked on top.
-        spectrogram_n_fft (`int`, defaults to 40): STFT window of the spectrogram target, centred on each patch.
+        spectrogram_n_fft (`int`, *optional*): STFT window of the `"spectrogram"` objective's target, centred on each
+            patch, so at least `patch_length` and of its parity. Defaults to the paper's 40 samples, or the patch
+            length if longer, plus one where the parity needs it (41 for patches of 25); other objectives ignore it.
         fourier_amplitude_weight (`float`, defaults to 0.0): weight of an extra log-amplitude loss for `"fourier"`.
         frequency_loss_weight (`float`, defaults to 1.0): for `"time_frequency"`, the weight of the frequency loss
             (MSE between the log-magnitude spectra, log(1 + |rFFT|), of the predicted and the true patch) added to the
@@ -566,7 +693,7 @@ class CiTrusConfig(PreTrainedConfig):
     mask_block_size: int = 5
     mask_mode: str = "per_channel"
     channel_mask_ratio: float = 0.0
-    spectrogram_n_fft: int = 40
+    spectrogram_n_fft: int | None = None
     fourier_amplitude_weight: float | int = 0.0
     frequency_loss_weight: float | int = 1.0
 
@@ -578,8 +705,12 @@ class CiTrusConfig(PreTrainedConfig):
 
     @classmethod
     def get_config_dict(cls, pretrained_model_name_or_path, **kwargs):
-        """`PreTrainedConfig.get_config_dict`, which also takes the name of a bundled checkpoint ("citrus-small")."""
-        return lookup_checkpoint(cls, super().get_config_dict, pretrained_model_name_or_path, **kwargs)
+        """`PreTrainedConfig.get_config_dict`, which also takes the name of a bundled checkpoint ("citrus-small") and
+        refuses a fusion checkpoint (transformers would build a default config from it, with a warning)."""
+        config_dict, kwargs = lookup_checkpoint(cls, super().get_config_dict, pretrained_model_name_or_path, **kwargs)
+        if isinstance(config_dict, dict) and config_dict.get("model_type") == FUSION_MODEL_TYPE:
+            raise fusion_checkpoint_error(pretrained_model_name_or_path, config_dict)
+        return config_dict, kwargs
 
     @classmethod
     def from_dict(cls, config_dict: dict[str, Any], **kwargs):
@@ -601,6 +732,9 @@ class CiTrusConfig(PreTrainedConfig):
         return loaded
 
     def __post_init__(self, **kwargs):
+        if self.spectrogram_n_fft is None:
+            # follows the patch length, so that no patch length is refused for a setting the user never made
+            self.spectrogram_n_fft = default_spectrogram_n_fft(as_integer("patch_length", self.patch_length))
         for name in _INTEGER_FIELDS:
             setattr(self, name, as_integer(name, getattr(self, name)))
         for name in _REAL_FIELDS:
@@ -668,6 +802,9 @@ class CiTrusConfig(PreTrainedConfig):
             raise ValueError(f"`num_channels` must be at least 1, got {self.num_channels}.")
         for name in ("channel_names", "channel_modalities"):
             values = getattr(self, name)
+            if isinstance(values, (str, bytes)):
+                # a string is a sequence of letters: its length would be taken for a channel count
+                raise TypeError(f"`{name}` is a list with one name per channel: pass [{values!r}], not {values!r}.")
             if values is not None and len(values) != self.num_channels:
                 raise ValueError(
                     f"`{name}` has {len(values)} entries but `num_channels` is {self.num_channels}; give one per channel."
@@ -744,10 +881,14 @@ class CiTrusConfig(PreTrainedConfig):
             raise ValueError(f"`mask_block_size` must be at least 1 patch, got {self.mask_block_size}.")
         if self.mask_mode == "per_modality" and self.channel_modalities is None:
             raise ValueError('`mask_mode="per_modality"` needs `channel_modalities` (the modality of every channel).')
-        if self.spectrogram_n_fft < self.patch_length or (self.spectrogram_n_fft - self.patch_length) % 2:
+        n_fft, patch_length = self.spectrogram_n_fft, self.patch_length
+        uses_spectrogram = self.pretraining_objective in SPECTROGRAM_OBJECTIVES
+        if uses_spectrogram and (n_fft < patch_length or (n_fft - patch_length) % 2):
+            fitting = default_spectrogram_n_fft(patch_length, at_least=n_fft)
             raise ValueError(
-                f"`spectrogram_n_fft` ({self.spectrogram_n_fft}) must be at least `patch_length` "
-                f"({self.patch_length}) and differ from it by an even number, so each STFT frame is centred on its patch."
+                f"`spectrogram_n_fft` ({n_fft}) must be at least `patch_length` ({patch_length}) and differ from it by "
+                f"an even number, so each STFT frame of the {self.pretraining_objective!r} objective is centred on its "
+                f"patch; pass spectrogram_n_fft={fitting} (a config built without it follows patch_length)."
             )
         for name in ("fourier_amplitude_weight", "frequency_loss_weight"):
             if getattr(self, name) < 0:
@@ -766,6 +907,9 @@ class CiTrusConfig(PreTrainedConfig):
         if self.num_targets < 1:
             raise ValueError(f"`num_targets` must be at least 1, got {self.num_targets}.")
         check_classification_head(self)
+
+
+raise_plain_validation_errors(CiTrusConfig)
 
 
 # Model sizes (keyword arguments of `CiTrusConfig`). "tiny" is for tests (a few thousand parameters); "small" has the

@@ -38,7 +38,9 @@ from .configuration_citrus import (
     _check_choice,
     check_buildable,
     check_checkpoint_reference,
+    check_misspelt_fields,
     custom_pipelines_for,
+    fusion_checkpoint_error,
 )
 from .vocabulary_citrus import (
     ADAPTER_CONFIG_NAME,
@@ -248,6 +250,56 @@ def _is_tracing() -> bool:
 _ATTENTION_WEIGHTS_WANTED = contextvars.ContextVar("citrus_attention_weights_wanted", default=False)
 # What the feature extractor's `alignment="window"` output carries beside the model inputs.
 _WINDOW_BOOKKEEPING = ("recording_index", "window_start_seconds")
+# Dataset columns that hold labels under another name than `labels` (the Trainer keeps every column whose name holds
+# "label", and those in `label_names`).
+_LABEL_LIKE_NAMES = ("target", "targets", "y", "class", "classes")
+
+# The model's advice for input it accepts with a warning or refuses, and the name it gives the input in warnings.
+# Context variables, as the feature extractor's `LONG_RECORDING_ADVICE`: the fusion model, whose encoders are CiTrus
+# models, sets its own (a modality's name, the fusion processor) while it runs them, without changing any encoder.
+INPUT_NAME: contextvars.ContextVar[str] = contextvars.ContextVar("citrus_input_name", default="`input_values`")
+LONG_INPUT_ADVICE: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "citrus_long_input_advice",
+    default="To cover a long recording window by window, align it with CiTrusFeatureExtractor(..., "
+    "alignment='window') or use the pipeline.",
+)
+# `{channels}`: the channel count of the input
+CHANNEL_COUNT_ADVICE: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "citrus_channel_count_advice",
+    default="select those channels, or build the task model for your data's channels "
+    "(`from_pretrained(checkpoint, num_labels=..., num_channels={channels})`: a pre-training checkpoint's encoder takes "
+    "any count), or use a config with channel_pooling='mean' to accept any channel count.",
+)
+
+# When a window `(channels, time)` is taken for a `(time, channels)` one read the wrong way round: the feature
+# extractor's rule for recordings (`CiTrusFeatureExtractor._check_recording`'s limits), spelt out because this
+# file travels as remote code. No bio-signal recording has more than `_MAX_PLAUSIBLE_CHANNELS` channels, nor more
+# than `_CHANNELS_PER_SAMPLE_LIMIT` channels per sample once it has more than `_FEW_CHANNELS`.
+_MAX_PLAUSIBLE_CHANNELS = 1024
+_CHANNELS_PER_SAMPLE_LIMIT = 8
+_FEW_CHANNELS = 16
+
+
+def _transposed_layout_hint(shape: tuple[int, ...]) -> str:
+    """The sentence for `input_values` of `shape` that may be `(batch, time, channels)`."""
+    return (
+        f"`input_values` of shape {shape} looks like (batch, time, channels). CiTrus models take (batch, channels, "
+        "time), unlike PatchTST's `past_values`: pass `x.transpose(1, 2)`."
+    )
+
+
+def _channel_count_error(num_channels: int, shape: tuple[int, ...]) -> ValueError:
+    """The error for input of `shape` `(batch, channels, time)` (or `(batch, channels)` where the length is not known)
+    given to a head that concatenates exactly `num_channels` channels: a `(batch, time, channels)` tensor when the time
+    axis holds `num_channels` or the input has more channels than samples, else the fix for data with another channel
+    count (`CHANNEL_COUNT_ADVICE`)."""
+    channels = shape[1]
+    problem = (
+        f"This model was built for {num_channels} channel(s) (channel_pooling='concat') but the input has {channels}"
+    )
+    if len(shape) == 3 and (shape[2] == num_channels or channels > shape[2]):
+        return ValueError(f"{problem}: {_transposed_layout_hint(shape)}")
+    return ValueError(f"{problem}; " + CHANNEL_COUNT_ADVICE.get().format(channels=channels))
 
 
 def _reject_text_kwargs(kwargs: dict) -> None:
@@ -257,6 +309,19 @@ def _reject_text_kwargs(kwargs: dict) -> None:
                 f"CiTrus forward() got `{name}`, which says where the windows of alignment='window' come from and is "
                 "no model input: pass only `input_values` and `patch_mask` (`{k: v for k, v in features.items() if k "
                 "in extractor.model_input_names}`), or use `citrus_hf.inference.predict_windows` or the pipeline."
+            )
+        if name not in _TEXT_MODEL_KWARGS and ("label" in name.lower() or name.lower() in _LABEL_LIKE_NAMES):
+            # a label column under another name: dropping it, the advice below, would lose the labels
+            raise TypeError(
+                f"CiTrus forward() got an unexpected keyword argument {name!r}: the model takes its labels as "
+                f"`labels`. Rename the column (`dataset.rename_column({name!r}, 'labels')`, and keep the Trainer's "
+                "`label_names` at ['labels'])"
+                + (
+                    ", or collate with `processing_class=extractor` / `DataCollatorWithPadding(extractor)`, which "
+                    "renames `label` to `labels`."
+                    if name in ("label", "label_ids")
+                    else "."
+                )
             )
         if name not in _TEXT_MODEL_KWARGS:
             # most often a dataset column the Trainer passed on because `remove_unused_columns=False`
@@ -1084,6 +1149,9 @@ class _CiTrusFamilyMixin:
         `config.json`, a path that does not exist and a checkpoint of another model type.
         """
         requested = pretrained_model_name_or_path
+        # a config field misspelt or named as other models name it (`num_classes=3`): transformers would pass it on
+        # to the model's `__init__`, which names no field in its TypeError
+        check_misspelt_fields(cls.config_class, kwargs)
         call_kwargs = dict(kwargs)  # as given, for the adapter route below
         # transformers' Auto classes name the adapter (folder or Hub repo) they found in `adapter_kwargs`, and load it
         # onto this base within this call
@@ -1292,12 +1360,7 @@ class _CiTrusFamilyMixin:
             )
         if model_type != cls.config_class.model_type:
             if model_type == FUSION_MODEL_TYPE:  # its encoders are CiTrus models, each loadable on its own
-                raise ValueError(
-                    f"{name!r} holds a {model_type!r} checkpoint (saved as {config_dict.get('architectures')}), which "
-                    "is a fusion checkpoint; take one of its encoders out with "
-                    f"`CiTrusFusionForSequenceClassification.load_encoder({name!r}, modality)`, or load it whole with "
-                    "the class it was saved from."
-                )
+                raise fusion_checkpoint_error(name, config_dict)
             raise ValueError(
                 f"{name!r} holds a {model_type!r} checkpoint (saved as {config_dict.get('architectures')}), not a "
                 f"{cls.config_class.model_type!r} one, so {cls.__name__} cannot load it: load it with the class it was "
@@ -1540,6 +1603,7 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             )
         if not input_values.is_floating_point():
             raise TypeError(f"`input_values` must be floating point, got {input_values.dtype}.")
+        _refuse_meta("input_values", input_values)
         if input_values.shape[0] == 0 or input_values.shape[1] == 0:
             # An empty batch is refused rather than answered with empty outputs: transformers' attention kernels
             # cannot reshape zero-size tensors, and a loss over no window would be NaN.
@@ -1548,23 +1612,26 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 + ("no window (batch size 0)" if input_values.shape[0] == 0 else "no channel")
                 + ". Skip empty batches (e.g. after filtering windows) before calling the model."
             )
-        length = input_values.shape[-1]
+        shape = tuple(input_values.shape)
+        channels, length = shape[1], shape[2]
         patch_length = self.config.patch_length
         if length % patch_length or length == 0:
             raise ValueError(
                 f"`input_values` has {length} samples, not a multiple of the patch length {patch_length}; align "
                 f"recordings with CiTrusFeatureExtractor (this checkpoint expects {self.config.context_length} samples "
                 f"at {self.config.sampling_rate:g} Hz)."
+                + (f" {_transposed_layout_hint(shape)}" if channels > length else "")
             )
+        if channels > length and not _is_tracing():
+            self._check_layout(shape)
         context = self.config.context_length
         if length > context and not _is_tracing():
             # Allowed (the positions are sinusoidal), but a whole recording passed as one window is the usual cause,
             # and its one output then summarises a span the model never saw in training.
             logger.warning_once(
-                f"`input_values` has {length} samples, {length / context:.3g}x this checkpoint's context of {context} "
-                f"({self.config.window_seconds:g} s at {self.config.sampling_rate:g} Hz), the longest window it was "
-                "trained on. To cover a long recording window by window, align it with "
-                "CiTrusFeatureExtractor(..., alignment='window') or use the pipeline."
+                f"{INPUT_NAME.get()} has {length} samples, {length / context:.3g}x this checkpoint's context of "
+                f"{context} ({self.config.window_seconds:g} s at {self.config.sampling_rate:g} Hz), the longest window "
+                f"it was trained on. {LONG_INPUT_ADVICE.get()}"
             )
         # One reduction checks both: NaN fails the comparison, and so does inf.
         if not _is_tracing() and not bool(input_values.abs().amax() <= _MAX_INPUT_MAGNITUDE):
@@ -1581,6 +1648,30 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             )
         return input_values.to(self.dtype)
 
+    def _check_layout(self, shape: tuple[int, int, int]) -> None:
+        """Refuse, or warn about, input `(batch, channels, time)` with more channels than samples: a `(batch, time,
+        channels)` tensor (PatchTST's `past_values` layout) would otherwise run as `time` channels of a few patches
+        each, without a word. Refused where no recording is shaped so (the feature extractor's limits, or a "channel"
+        axis exactly as long as this checkpoint's window), else a warning that says how it was read."""
+        channels, samples = shape[1], shape[2]
+        num_channels, context = self.config.num_channels, self.config.context_length
+        certain = channels != num_channels and (
+            samples == num_channels
+            or channels == context
+            or channels > max(samples, _MAX_PLAUSIBLE_CHANNELS)
+            or channels > max(_CHANNELS_PER_SAMPLE_LIMIT * samples, _FEW_CHANNELS)
+        )
+        if certain:
+            raise ValueError(
+                f"{_transposed_layout_hint(shape)} Read as given it would be {channels} channels of {samples} samples "
+                "each."
+            )
+        logger.warning_once(
+            f"{INPUT_NAME.get()} of shape {shape} has more channels than samples; it is read as (batch, channels, "
+            f"time): {channels} channels of {samples} samples each. If it is (batch, time, channels), as PatchTST's "
+            "`past_values` are, pass `x.transpose(1, 2)`."
+        )
+
     @staticmethod
     def _check_windows_hold_signal(patch_mask: torch.Tensor) -> None:
         """See `check_windows_hold_signal` (a method too, for code that holds the model but not this module: the
@@ -1596,6 +1687,7 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 f"`patch_mask` must be a torch.Tensor of shape (batch, num_patches), got {type(patch_mask).__name__}; "
                 "use CiTrusFeatureExtractor(..., return_tensors='pt')."
             )
+        _refuse_meta("patch_mask", patch_mask)
         expected = (patches_shape[0], patches_shape[2])
         if tuple(patch_mask.shape) != expected:
             raise ValueError(
@@ -1610,6 +1702,35 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 "CiTrusFeatureExtractor call as `input_values`."
             )
         return patch_mask.to(torch.bool)
+
+    @staticmethod
+    def _check_token_mask(token_mask: torch.Tensor | None, patches_shape: torch.Size) -> torch.Tensor | None:
+        """`token_mask` `(batch_size, num_channels, num_patches)` as a bool tensor (True = masked), or None."""
+        if token_mask is None:
+            return None
+        if not isinstance(token_mask, torch.Tensor):
+            raise TypeError(
+                f"`token_mask` must be a torch.Tensor of shape (batch, channels, patches), got "
+                f"{type(token_mask).__name__}."
+            )
+        _refuse_meta("token_mask", token_mask)
+        expected = tuple(patches_shape[:3])
+        if tuple(token_mask.shape) != expected:
+            raise ValueError(
+                f"`token_mask` must have shape (batch, channels, patches) = {expected}, got {tuple(token_mask.shape)}."
+            )
+        if token_mask.dtype != torch.bool and not _is_tracing() and not ((token_mask == 0) | (token_mask == 1)).all():
+            raise ValueError("`token_mask` must hold True / 1 (masked) and False / 0 (visible) only, got other values.")
+        return token_mask.to(torch.bool)
+
+
+def _refuse_meta(name: str, tensor: torch.Tensor) -> None:
+    """Refuse a meta tensor (a shape without data) as the input `name`: its values cannot be checked or used."""
+    if tensor.is_meta and not _is_tracing():
+        raise ValueError(
+            f"`{name}` is a meta tensor (shape {tuple(tensor.shape)}, no data), which the model cannot check or run "
+            "on; pass real tensors, as CiTrusFeatureExtractor returns them."
+        )
 
 
 class CiTrusModel(CiTrusPreTrainedModel):
@@ -1728,6 +1849,14 @@ class CiTrusModel(CiTrusPreTrainedModel):
         ```
         """
         _reject_text_kwargs(kwargs)
+        if getattr(self.patch_embedding, "neftune_noise_alpha", None) is not None:
+            # transformers' NEFTune hook (`TrainingArguments(neftune_noise_alpha=...)`) reads a text model's
+            # (batch, tokens, width) embeddings and fails on this model's (tokens, width) patch tokens
+            raise ValueError(
+                "NEFTune (`neftune_noise_alpha`) adds noise to the token embeddings of text models; CiTrus embeds "
+                "patches of signal, which it does not support: drop `neftune_noise_alpha` from TrainingArguments (for "
+                "noise on the signal, use the augmentations of `citrus_hf.training.augment`)."
+            )
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         output_hidden_states = (
             output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
@@ -1738,6 +1867,7 @@ class CiTrusModel(CiTrusPreTrainedModel):
         patches = patchify(input_values, self.config.patch_length)  # (B, C, P, L)
         batch_size, num_channels, num_patches, _ = patches.shape
         patch_mask = self._check_patch_mask(patch_mask, patches.shape)
+        token_mask = self._check_token_mask(token_mask, patches.shape)
         if positions_to_keep is not None:
             positions_to_keep = self._check_positions_to_keep(positions_to_keep, patches.shape[:3])
         encoded_states = self.embed_patches(patches, token_mask)  # (B, C, P, D)
@@ -2213,12 +2343,7 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
                 f"pass windows of at least 2 patches ({2 * patches.shape[3]} samples)",
             )
             token_mask = self.masking(*shape, patches.device)
-        elif token_mask.shape != shape:
-            raise ValueError(
-                f"`token_mask` must have shape (batch, channels, patches) = {tuple(shape)}, "
-                f"got {tuple(token_mask.shape)}."
-            )
-        token_mask = token_mask.to(torch.bool)
+        token_mask = self._check_token_mask(token_mask, shape)
         return token_mask, self._without_padding(token_mask, patch_mask)
 
     @staticmethod
@@ -2406,22 +2531,20 @@ def pool_features(
     pooling: str,
     channel_pooling: str,
     num_channels: int | None = None,
+    num_samples: int | None = None,
 ) -> torch.Tensor:
     """One vector per window from an encoder output: pool every named state over patches, put them side by side,
-    then concatenate (`(B, C * F)`, needs `num_channels` channels) or average (`(B, F)`) over channels."""
+    then concatenate (`(B, C * F)`, needs `num_channels` channels) or average (`(B, F)`) over channels.
+    `num_samples`, the windows' length, lets a wrong channel count be recognised as a `(batch, time, channels)`
+    input."""
     if patch_mask is not None and not _is_tracing():
         check_windows_hold_signal(patch_mask)
     pooled = torch.cat([pool_patches(state, patch_mask, pooling) for state in _feature_states(outputs, features)], -1)
     if channel_pooling == "mean":
         return pooled.mean(dim=1)
     if num_channels is not None and pooled.shape[1] != num_channels:
-        raise ValueError(
-            f"This model was built for {num_channels} channel(s) (channel_pooling='concat') but the input has "
-            f"{pooled.shape[1]}; select those channels, or build the task model for your data's channels "
-            f"(`from_pretrained(checkpoint, num_labels=..., num_channels={pooled.shape[1]})`: a pre-training "
-            "checkpoint's encoder takes any count), or use a config with channel_pooling='mean' to accept any "
-            "channel count."
-        )
+        shape = tuple(pooled.shape[:2]) + (() if num_samples is None else (num_samples,))
+        raise _channel_count_error(num_channels, shape)
     return pooled.flatten(1)  # (B, C * F)
 
 
@@ -2441,8 +2564,15 @@ class CiTrusPooler(nn.Module):
 
     def forward(self, outputs: CiTrusModelOutput, patch_mask: torch.Tensor | None = None) -> torch.Tensor:
         config = self.config
+        num_samples = outputs.encoded_states.shape[2] * config.patch_length
         return pool_features(
-            outputs, patch_mask, config.head_features, config.pooling, config.channel_pooling, config.num_channels
+            outputs,
+            patch_mask,
+            config.head_features,
+            config.pooling,
+            config.channel_pooling,
+            config.num_channels,
+            num_samples,
         )
 
 
@@ -2555,24 +2685,33 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
         return self.output_class(loss=loss, logits=logits, hidden_states=hidden_states, attentions=outputs.attentions)
 
 
-def _as_labels(labels, logits: torch.Tensor) -> torch.Tensor:
-    """`labels` (a tensor, numpy array or list of numbers) as a tensor on `logits`' device, one row per window and
-    finite. `logits`: `(batch_size, outputs)`."""
-    if not isinstance(labels, torch.Tensor):
+def _real_numbers(values, name: str) -> torch.Tensor:
+    """`values` (a tensor, numpy array, list of numbers or a `datasets` column) as a tensor of real numbers; `name`
+    is what the errors call it."""
+    if not isinstance(values, torch.Tensor):
         try:
-            labels = torch.as_tensor(labels)
+            values = torch.as_tensor(values)
         except (TypeError, ValueError, RuntimeError) as error:
             raise TypeError(
-                f"`labels` must be a tensor, numpy array or list of numbers, got {type(labels).__name__} ({error})."
+                f"`{name}` must be a tensor, numpy array or list of numbers, got {type(values).__name__} ({error})."
             ) from None
-    if labels.is_complex():
-        raise TypeError(f"`labels` must hold real numbers (class indices or targets), got dtype {labels.dtype}.")
-    labels = labels.to(logits.device)
-    if labels.dim() == 0 or labels.shape[0] != logits.shape[0]:
-        given = "a single value" if labels.dim() == 0 else f"{labels.shape[0]} rows (shape {tuple(labels.shape)})"
-        raise ValueError(
-            f"`labels` must have one row per window: the batch has {logits.shape[0]} windows but `labels` has {given}."
-        )
+    if values.is_complex():
+        raise TypeError(f"`{name}` must hold real numbers (class indices or targets), got dtype {values.dtype}.")
+    return values
+
+
+def _as_labels(labels, logits: torch.Tensor | None) -> torch.Tensor:
+    """`labels` (a tensor, numpy array or list of numbers) as a finite tensor on `logits`' device, one row per window.
+    `logits`: `(batch_size, outputs)`, or None where the model has not run (the batch size is then not checked)."""
+    labels = _real_numbers(labels, "labels")
+    if logits is not None:
+        if labels.dim() == 0 or labels.shape[0] != logits.shape[0]:
+            given = "a single value" if labels.dim() == 0 else f"{labels.shape[0]} rows (shape {tuple(labels.shape)})"
+            raise ValueError(
+                f"`labels` must have one row per window: the batch has {logits.shape[0]} windows but `labels` has "
+                f"{given}."
+            )
+        labels = labels.to(logits.device)
     if labels.is_floating_point() and not _is_tracing() and not torch.isfinite(labels).all():
         raise ValueError(
             f"`labels` contain {int(labels.isnan().sum())} NaN and {int(labels.isinf().sum())} infinite values; the "
@@ -2714,9 +2853,25 @@ class CiTrusForRegression(_CiTrusForTask):
     output_class = CiTrusRegressionOutput
 
     def __init__(self, config: CiTrusConfig):
+        if config.problem_type not in (None, "regression"):
+            raise ValueError(
+                f"CiTrusForRegression always trains as a regressor (mean squared error), but the config has "
+                f"problem_type={config.problem_type!r}, a classification setting it would save and ignore: leave "
+                "problem_type out (or pass 'regression'), or use CiTrusForSequenceClassification to classify."
+            )
         super().__init__(config, config.num_targets)
         self._target_offset_checked = False
         self._bias_started_at_targets = False  # set by `init_regressor_bias`: the offset warning then advises scaling
+
+    @classmethod
+    def _config_overrides_for(cls, pretrained_model_name_or_path, saved_config: dict, kwargs: dict) -> dict:
+        """The base class's overrides; and a classifier's `problem_type` is not carried into a regressor built on its
+        encoder (`replace_head=True`; without it, loading refuses the classifier, naming its class)."""
+        kwargs = super()._config_overrides_for(pretrained_model_name_or_path, saved_config, kwargs)
+        saved_problem = saved_config.get("problem_type")
+        if saved_problem not in (None, "regression") and "problem_type" not in kwargs and "config" not in kwargs:
+            kwargs = {**kwargs, "problem_type": None}
+        return kwargs
 
     def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         loss = regression_loss(logits, labels)
@@ -2728,11 +2883,35 @@ class CiTrusForRegression(_CiTrusForTask):
 
     @torch.no_grad()
     def init_regressor_bias(self, targets) -> None:
-        """Start the head at the mean of the training targets, `(num_examples,)` or `(num_examples, num_targets)`
-        (a tensor, array or list). A new head predicts about 0: for targets far from 0 (heart rates near 70 bpm) a
-        short fine-tuning run spends itself learning the offset. `citrus finetune` does this before training."""
-        targets = torch.as_tensor(targets, dtype=torch.float64)
-        means = targets.mean(dim=0) if targets.dim() > 1 else targets.mean().expand(self.config.num_targets)
+        """Start the head at the mean of the training targets, `(num_examples,)` (one target) or `(num_examples,
+        num_targets)` (a tensor, array, list or `datasets` column). A new head predicts about 0: for targets far from
+        0 (heart rates near 70 bpm) a short fine-tuning run spends itself learning the offset. `citrus finetune` does
+        this before training.
+
+        Raises:
+            TypeError: `targets` are not numbers. ValueError: no targets, another shape, or NaN / infinite targets
+                (the bias, and so every prediction, would be NaN).
+        """
+        num_targets = self.config.num_targets
+        targets = _real_numbers(targets, "targets").to(torch.float64)
+        if targets.dim() == 2 and targets.shape[1] == 1 and num_targets == 1:
+            targets = targets[:, 0]
+        expected = "(num_examples,)" if num_targets == 1 else f"(num_examples, {num_targets})"
+        if targets.dim() != (1 if num_targets == 1 else 2) or (targets.dim() == 2 and targets.shape[1] != num_targets):
+            raise ValueError(
+                f"`targets` must have shape {expected}, one row per training example (num_targets={num_targets}), "
+                f"got {tuple(targets.shape)}."
+            )
+        if targets.shape[0] == 0:
+            raise ValueError("`targets` is empty: the head starts at the mean of the training targets, so pass them.")
+        bad_rows = (~torch.isfinite(targets.reshape(len(targets), -1)).all(dim=1)).nonzero().flatten().tolist()
+        if bad_rows:
+            raise ValueError(
+                f"`targets` hold NaN or infinite values in {len(bad_rows)} row(s) (e.g. rows {bad_rows[:5]}), which "
+                "would make the head's bias, and every prediction, NaN or infinite: drop those examples or fill "
+                "their targets first."
+            )
+        means = targets.mean(dim=0) if targets.dim() > 1 else targets.mean().expand(num_targets)
         self.regressor.bias.copy_(means.to(self.regressor.bias.dtype))
         self._bias_started_at_targets = True
 
