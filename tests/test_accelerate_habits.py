@@ -303,3 +303,49 @@ def test_ctrl_c_under_a_launch_says_interrupted_once(rank, said, monkeypatch, ca
     monkeypatch.setattr(main_module, "run_subcommand", interrupted)
     assert main(["pretrain", "--output-dir", "x"]) == 130
     assert ("interrupted" in capsys.readouterr().err) is said
+
+
+def test_a_script_calling_pretrain_takes_the_launchs_settings_too(tmp_path, monkeypatch):
+    """2, 3 through the Python API: `PretrainArguments` leaves precision and accumulation unset by default, so a
+    script under `accelerate launch --mixed_precision bf16` runs (and records) bf16 as the command does."""
+    from citrus_hf.training.arguments import PretrainArguments
+    from citrus_hf.training.pretrain import _accelerator
+
+    defaults = PretrainArguments(output_dir=str(tmp_path / "run"))
+    assert defaults.mixed_precision is None and defaults.gradient_accumulation_steps is None
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
+    monkeypatch.setenv("ACCELERATE_GRADIENT_ACCUMULATION_STEPS", "2")
+    resolved, accelerator = _accelerator(_arguments(tmp_path / "api"), CiTrusConfig())
+    assert resolved.mixed_precision == accelerator.mixed_precision == "bf16"
+    assert resolved.gradient_accumulation_steps == 2
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.5])
+def test_a_seed_numpy_cannot_take_is_refused_by_name(seed, tmp_path):
+    """10: `--seed -1` failed inside numpy at the first draw."""
+    from citrus_hf.training.arguments import PretrainArguments, TrainerSettings
+
+    with pytest.raises(ValueError, match="--seed must be"):
+        PretrainArguments(output_dir=str(tmp_path / "run"), seed=seed)
+    with pytest.raises(ValueError, match="--seed must be"):
+        TrainerSettings(seed=seed)  # finetune's and evaluate's
+
+
+def test_weights_saved_by_accelerator_save_model_load_with_their_config_given(tmp_path):
+    """7: `accelerator.save_model(model, folder)` writes the weights alone; transformers loads them with
+    `from_pretrained(folder, config=config)`, which CiTrus refused for the missing config.json."""
+    import torch
+    from accelerate import Accelerator
+
+    from citrus_hf import CiTrusForPretraining
+    from citrus_hf.loading import build_config
+
+    config = build_config("tiny")
+    model = CiTrusForPretraining(config)
+    Accelerator(cpu=True).save_model(model, tmp_path / "weights")
+    assert not (tmp_path / "weights" / "config.json").exists()
+    loaded = CiTrusForPretraining.from_pretrained(tmp_path / "weights", config=config)
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], tensor), name
+    with pytest.raises(OSError, match="has no config.json"):  # without the config, still named
+        CiTrusForPretraining.from_pretrained(tmp_path / "weights")

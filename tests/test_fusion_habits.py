@@ -7,6 +7,7 @@ archive (fetched before the tests like the data layer's: see test_data_offline).
 from __future__ import annotations
 
 import copy
+import logging
 import pickle
 import re
 from pathlib import Path
@@ -224,3 +225,43 @@ def test_readme_fusion_section_shows_the_whole_hugging_face_route():
         assert needed in block, needed
     section = README.read_text().split("Several modalities of one moment")[1].split("Runnable scripts")[0]
     assert "trust_remote_code=True" in section and "AutoModelForTimeSeriesRegression" in section
+
+
+# ------------------------------------------------------------------- the encoders' advice inside a fusion model
+
+
+def test_an_encoders_messages_inside_a_fusion_model_give_the_fusion_routes(caplog):
+    """The encoders' channel-count error advised `from_pretrained(..., num_channels=N)`, which the fusion classes do
+    not take, and their long-input warning named no modality and advised alignment='window' or the pipeline, which
+    fusion refuses (audit fusion_habits 8, 9)."""
+    from transformers.utils import logging as transformers_logging
+
+    ecg = tiny_config(channel_pooling="concat", num_channels=2)
+    model = CiTrusFusionForSequenceClassification(
+        fusion_config(
+            modality_configs={
+                "ecg": ecg,
+                "eda": tiny_config(sampling_rate=20, context_length=80, patch_length=10, spectrogram_n_fft=10),
+            }
+        )
+    )
+    inputs = {key: torch.as_tensor(value, dtype=torch.float32) for key, value in recordings(2).items()}
+    inputs["ecg"] = inputs["ecg"].repeat(1, 3, 1)  # 3 channels for an encoder of 2
+    with pytest.raises(ValueError, match=r"modality 'ecg': .*from_encoders\(\{\.\.\., name: CiTrusModel") as error:
+        model(input_values=inputs)
+    assert "num_labels=..." not in str(error.value)
+    logging.Logger.warning_once.cache_clear()
+    transformers_logging.enable_propagation()
+    long = {key: torch.as_tensor(value, dtype=torch.float32) for key, value in recordings(1).items()}
+    long["ecg"] = long["ecg"].repeat(1, 2, 1)
+    long["eda"] = torch.randn(1, 1, 800)  # 10x the EDA encoder's context of 80 samples
+    with caplog.at_level("WARNING"):
+        model(input_values=long)
+    assert "`input_values['eda']` has 800 samples" in caplog.text and "CiTrusFusionProcessor" in caplog.text
+    assert "alignment='window'" not in caplog.text
+
+
+def test_a_bad_fusion_config_value_is_a_value_error():
+    """As for CiTrusConfig: huggingface_hub's validation error is neither a ValueError nor a TypeError."""
+    with pytest.raises(ValueError):
+        fusion_config(num_labels=0)

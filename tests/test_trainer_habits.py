@@ -154,6 +154,11 @@ def test_an_error_metric_for_the_best_model_is_minimised(tmp_path, aligned, capl
             [[1, 0, 1], [0, 1, 0]],
             r"3 values per window.*label smoothing applies.*multi_label_classification",
         ),
+        (
+            lambda: CiTrusForSequenceClassification(tiny_config(num_labels=2)),
+            [0.0, float("nan")],
+            r"`labels` contain 1 NaN",
+        ),
     ],
 )
 def test_label_smoothing_keeps_the_models_label_checks(tmp_path, model, labels, message):

@@ -27,6 +27,7 @@ from .configuration_citrus import (
     check_initializer_range,
     check_misspelt_fields,
     check_num_labels,
+    raise_plain_validation_errors,
 )
 from .vocabulary_citrus import FUSION_MODEL_TYPE
 
@@ -264,6 +265,9 @@ def modality_keywords(given: Any, kwargs: dict[str, Any], modalities: list[str],
             f"({', '.join(m + '=...' for m in modalities)})."
         )
     return keywords
+
+
+raise_plain_validation_errors(CiTrusFusionConfig)  # a bad value is a ValueError, as for CiTrusConfig
 
 
 class _ModalityConfigs(dict):

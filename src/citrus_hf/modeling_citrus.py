@@ -1317,8 +1317,13 @@ class _CiTrusFamilyMixin:
             return {}
         name = str(pretrained_model_name_or_path)
         folder = os.path.join(name, kwargs["subfolder"]) if kwargs.get("subfolder") else name
+        # weights saved without their config (`accelerator.save_model`), the config given as `config=`: transformers
+        # loads this pattern, and the given config says what the weights belong to
+        weights_only = isinstance(kwargs.get("config"), cls.config_class) and not os.path.isfile(
+            os.path.join(folder, CONFIG_NAME)
+        )
         if os.path.isdir(folder):
-            if not os.path.isfile(os.path.join(folder, CONFIG_NAME)):
+            if not os.path.isfile(os.path.join(folder, CONFIG_NAME)) and not weights_only:
                 _refuse_citrus_adapter(folder)  # a LoRA folder: name it
                 raise OSError(
                     f"{folder!r} has no config.json, so nothing says which architecture and input contract its weights "
@@ -1337,6 +1342,8 @@ class _CiTrusFamilyMixin:
             raise OSError(f"{folder!r} is a file; pass the folder that holds config.json and {SAFE_WEIGHTS_NAME}.")
         else:
             check_checkpoint_reference(name)
+        if weights_only and os.path.isdir(folder):
+            return {}
         config_dict, _ = cls.config_class.get_config_dict(
             pretrained_model_name_or_path, **{k: kwargs[k] for k in _DOWNLOAD_KWARGS if k in kwargs}
         )

@@ -30,6 +30,9 @@ from transformers.utils import logging
 
 from .configuration_citrus_fusion import CiTrusFusionConfig, modality_keywords
 from .modeling_citrus import (
+    CHANNEL_COUNT_ADVICE,
+    INPUT_NAME,
+    LONG_INPUT_ADVICE,
     CiTrusModel,
     CiTrusPooler,
     CiTrusPreTrainedModel,
@@ -43,6 +46,17 @@ from .modeling_citrus import (
 logger = logging.get_logger(__name__)
 
 ENCODERS_PREFIX = "encoders."
+
+# The encoders' advice, while the fusion model runs them (`modeling_citrus`'s context variables): the single model's
+# routes (alignment='window', the pipeline, `from_pretrained(..., num_channels=)`) do not exist for fusion.
+_FUSION_LONG_INPUT_ADVICE = (
+    "Cut the recordings into time-aligned windows of the checkpoints' durations and align them with "
+    "CiTrusFusionProcessor."
+)
+_FUSION_CHANNEL_COUNT_ADVICE = (
+    "select those channels, or build the fusion model with an encoder for {channels} channels: "
+    "`from_encoders({{..., name: CiTrusModel.from_pretrained(checkpoint, num_channels={channels})}}, ...)`."
+)
 
 
 class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
@@ -260,6 +274,12 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         embeddings = []
         for name in self.modalities:
             mask = patch_mask.get(name)
+            advice = [
+                (INPUT_NAME, f"`input_values[{name!r}]`"),
+                (LONG_INPUT_ADVICE, _FUSION_LONG_INPUT_ADVICE),
+                (CHANNEL_COUNT_ADVICE, _FUSION_CHANNEL_COUNT_ADVICE),
+            ]
+            tokens = [(variable, variable.set(value)) for variable, value in advice]
             try:
                 outputs = self.encoders[name](input_values[name], patch_mask=mask, return_dict=True)
                 pooled = self.poolers[name](outputs, mask)  # (B, size of this modality)
@@ -269,6 +289,9 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                     " (CiTrusFusionProcessor aligns every modality)" if "CiTrusFeatureExtractor" in str(error) else ""
                 )
                 raise type(error)(f"modality {name!r}: {error}{hint}") from error
+            finally:
+                for variable, token in tokens:
+                    variable.reset(token)
             if self.embedding_norms is not None:
                 pooled = self.embedding_norms[name](pooled)
             embeddings.append(pooled)

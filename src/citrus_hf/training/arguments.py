@@ -58,6 +58,17 @@ def check_non_negative(name: str, value: Any, integer: bool = False, allow_none:
     _check_number(name, value, integer, allow_none, allow_zero=True)
 
 
+# numpy's generators take seeds in [0, 2**32 - 1]; a seed outside would fail deep inside numpy at the first draw
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed: Any) -> None:
+    """A seed is a whole number in [0, `MAX_SEED`], as numpy's, torch's and Python's generators all take it."""
+    check_non_negative("seed", seed, integer=True)
+    if seed > MAX_SEED:
+        raise ValueError(f"--seed must be at most 2**32 - 1 = {MAX_SEED} (numpy's limit), got {seed}.")
+
+
 def check_lr_scheduler_type(value: str) -> None:
     """Refuse a learning-rate schedule transformers does not have, before any fitting (the `Trainer` would only
     find out when the first run starts). Imports torch (through transformers.trainer_utils)."""
@@ -149,6 +160,7 @@ class TrainerSettings:
 
     def __post_init__(self):
         check_report_to(self.report_to)
+        check_seed(self.seed)
         check_positive("learning_rate", self.learning_rate)
         check_positive("num_train_epochs", self.num_train_epochs, allow_none=True)
         for name in ("per_device_batch_size", "eval_steps", "logging_steps"):
@@ -367,13 +379,17 @@ class PretrainArguments:
     per_device_batch_size: int = field(
         default=32, metadata={"help": "windows per process and micro-step (global batch: x processes x accumulation)"}
     )
-    gradient_accumulation_steps: int = field(default=1, metadata={"help": "micro-steps per optimizer step"})
+    gradient_accumulation_steps: int | None = field(
+        default=None,
+        metadata={"help": "micro-steps per optimizer step"},  # None: Accelerate's (commands/pretrain.py says which)
+    )
     learning_rate: float = field(default=1e-3, metadata={"help": "peak learning rate (AdamW)"})
     weight_decay: float = field(default=0.05, metadata={"help": "AdamW weight decay (not on norms and tokens)"})
     warmup_steps: float = field(default=0.05, metadata={"help": "warm-up steps, or a fraction < 1 of max_steps"})
     max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping norm (0: off)"})
-    mixed_precision: Literal["no", "bf16", "fp16"] = field(
-        default="no", metadata={"help": "autocast precision; bf16 suits CPUs and recent GPUs, fp16 scales the loss"}
+    mixed_precision: Literal["no", "bf16", "fp16"] | None = field(
+        default=None,
+        metadata={"help": "autocast precision; bf16 suits CPUs and recent GPUs, fp16 scales the loss"},
     )
     seed: int = field(default=0, metadata={"help": "seeds the initialisation, the data order and the masks"})
     save_steps: int = field(default=500, metadata={"help": "checkpoint every N optimizer steps"})
@@ -423,7 +439,6 @@ class PretrainArguments:
         for name in (
             "max_steps",
             "per_device_batch_size",
-            "gradient_accumulation_steps",
             "save_steps",
             "logging_steps",
             "eval_steps",
@@ -432,6 +447,8 @@ class PretrainArguments:
         ):
             check_positive(name, getattr(self, name), integer=True)
         check_positive("save_total_limit", self.save_total_limit, integer=True, allow_none=True)
+        check_positive("gradient_accumulation_steps", self.gradient_accumulation_steps, integer=True, allow_none=True)
+        check_seed(self.seed)
         for name in ("weight_decay", "warmup_steps", "max_grad_norm"):
             check_non_negative(name, getattr(self, name))
         check_non_negative("num_workers", self.num_workers, integer=True)
@@ -440,10 +457,13 @@ class PretrainArguments:
         check_output_dir(self.output_dir)
         if self.stop_after_steps is not None and not 0 < self.stop_after_steps <= self.max_steps:
             raise ValueError(
-                f"`stop_after_steps` must lie in [1, max_steps={self.max_steps}], got {self.stop_after_steps}."
+                f"--stop-after-steps must lie in [1, --max-steps={self.max_steps}], got {self.stop_after_steps}."
             )
-        if self.mixed_precision not in ("no", "bf16", "fp16"):
-            raise ValueError(f"`mixed_precision` must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}.")
+        if self.mixed_precision not in (None, "no", "bf16", "fp16"):
+            raise ValueError(
+                f"`mixed_precision` must be 'no', 'bf16' or 'fp16' (or None: Accelerate's setting), got "
+                f"{self.mixed_precision!r}."
+            )
         check_report_to(self.report_to)
         if self.report_to == "tensorboard":
             require("tensorboard", "report_to='tensorboard'")

@@ -198,9 +198,7 @@ def check_smoothed_labels(model, labels) -> None:
     Raises:
         ValueError: a regression model or multi-hot labels (smoothing does not apply), or labels the model refuses.
     """
-    import torch
-
-    from ..modeling_citrus import _class_indices
+    from ..modeling_citrus import _as_labels, _class_indices
 
     head = getattr(type(model), "head_name", None)
     if head is None:
@@ -213,7 +211,7 @@ def check_smoothed_labels(model, labels) -> None:
             f"{type(model).__name__} is a regression model (problem_type='regression'), and {drop}; it smooths class "
             "probabilities, which a regression has none of."
         )
-    labels = torch.as_tensor(labels)
+    labels = _as_labels(labels, None)  # the model's own errors for NaN, text or complex labels
     if problem_type is None and labels.dim() == 2 and labels.shape[1] > 1:
         raise ValueError(
             f"The labels have {labels.shape[1]} values per window (multi-hot targets), and {drop}; for several labels "
