@@ -61,13 +61,15 @@ def _typo_hint(name) -> str:
     return bundled_suggestion(name)
 
 
-def _take_bundled_names(auto_class: type) -> None:
+def _take_bundled_names(auto_class: type, explain: Callable[[OSError, object, dict], None] | None = None) -> None:
     """Let `auto_class.from_pretrained` (and that of every Auto class inheriting it) take the name of a checkpoint
     shipped with the package: `AutoModel.from_pretrained("citrus-small")` loads the bundled folder offline, where
     transformers would look the name up on the Hub, retry for most of a minute without a network and end in an error
     about the connection. The name of a local folder wins, and every other argument passes through unchanged
     (idempotent). A name that fails and is close to a bundled one ("citrus-smal") gets "Did you mean" added to the
-    error."""
+    error. `explain(error, folder, kwargs)`, where given, may raise the package's one-line reason for an OSError
+    transformers raised. An Auto model class given a CiTrus fusion checkpoint it has no class for is refused before
+    transformers lists every model type it knows (`_refuse_fusion_without_class`)."""
     from ._bundled import folder_if_bundled
     from .configuration_citrus import raise_with_hint
 
@@ -87,9 +89,13 @@ def _take_bundled_names(auto_class: type) -> None:
                 from .modeling_citrus import _refuse_citrus_adapter
 
                 _refuse_citrus_adapter(folder)
+        if hasattr(cls, "_model_mapping"):
+            _refuse_fusion_without_class(cls, folder, kwargs)
         try:
             loaded = loader(cls, folder, *args, **kwargs)
         except OSError as error:
+            if explain is not None:
+                explain(error, folder, kwargs)
             raise_with_hint(error, _typo_hint(pretrained_model_name_or_path))
         except AttributeError as error:
             _name_a_settings_file_that_is_no_object(folder, kwargs, error)
@@ -133,6 +139,71 @@ def _name_a_settings_file_that_is_no_object(folder, kwargs: dict, error: Attribu
                 f"{str(folder)!r}: its {name} holds a JSON {type(values).__name__}, not the object of settings "
                 "`save_pretrained` writes; save the feature extractor again."
             ) from error
+
+
+def _refuse_fusion_without_class(cls: type, folder, kwargs: dict) -> None:
+    """Refuse a CiTrus fusion checkpoint given to an Auto model class that has no fusion class (AutoModel,
+    AutoModelForPreTraining), naming the Auto class that loads it and the routes to an embedding. transformers would
+    fail with "Unrecognized configuration class", after some ten seconds spent importing every config class it knows
+    to list them (11 kB). Nothing is said where the config cannot be read here: transformers' loading reports that."""
+    if not isinstance(folder, (str, os.PathLike)):
+        return
+    import json
+
+    from transformers.utils import CONFIG_NAME, cached_file
+
+    from .configuration_citrus_fusion import CiTrusFusionConfig
+    from .feature_extraction_citrus import CHECKPOINT_LOOKUP_KWARGS
+
+    if cls._model_mapping is None or cls._model_mapping.get(CiTrusFusionConfig, None) is not None:
+        return
+    lookup = {key: kwargs[key] for key in CHECKPOINT_LOOKUP_KWARGS if key in kwargs}
+    try:
+        path = cached_file(folder, CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **lookup)
+        with open(path, encoding="utf-8") as handle:
+            saved = json.load(handle)
+    except Exception:  # missing, unreachable, not JSON: transformers' own loading says so
+        return
+    if not isinstance(saved, dict) or saved.get("model_type") != CiTrusFusionConfig.model_type:
+        return
+    architectures = saved.get("architectures")
+    architecture = str(architectures[0]) if isinstance(architectures, list) and architectures else None
+    loaders = [
+        auto_class.__name__
+        for auto_class in _auto_model_classes()
+        if getattr(auto_class._model_mapping.get(CiTrusFusionConfig, None), "__name__", None) == architecture
+    ]
+    loader = loaders[0] if loaders else "AutoModelForSequenceClassification"
+    if loader == "AutoModelForTimeSeriesRegression":
+        loader = "citrus_hf.AutoModelForTimeSeriesRegression"
+    shown = repr(os.fspath(folder))
+    saved_as = f" ({architecture}, one encoder per modality)" if architecture else " (one encoder per modality)"
+    raise ValueError(
+        f"{shown} is a CiTrus fusion checkpoint{saved_as}, which {cls.__name__} does not load: load it with "
+        f"`{loader}.from_pretrained({shown})`. Its fused embedding is `model.embed(...)`; one modality's encoder is "
+        f"`{architecture or 'CiTrusFusionForSequenceClassification'}.load_encoder({shown}, modality)`."
+    )
+
+
+def _explain_fusion_feature_extractor(error: OSError, folder, kwargs: dict) -> None:
+    """Raise the one-line reason for transformers' "make sure ... is the correct path to a directory containing a
+    preprocessor_config.json file" when the folder is a CiTrus fusion checkpoint, whose processor_config.json holds
+    one feature extractor per modality."""
+    from .feature_extraction_citrus import fusion_processor_hint
+
+    hint = fusion_processor_hint(folder, kwargs)
+    if hint is not None:
+        raise OSError(hint) from None
+
+
+def _auto_model_classes() -> list[type]:
+    """transformers' Auto model classes and the package's own (`AutoModelForTimeSeriesRegression`)."""
+    import transformers.models.auto.modeling_auto as modeling_auto
+    from transformers.models.auto.auto_factory import _BaseAutoModelClass
+
+    classes = [*vars(modeling_auto).values(), globals().get("AutoModelForTimeSeriesRegression")]
+    classes = [value for value in classes if isinstance(value, type) and issubclass(value, _BaseAutoModelClass)]
+    return [auto_class for auto_class in dict.fromkeys(classes) if auto_class._model_mapping is not None]
 
 
 def _record_bundled_name(loaded, name: str) -> None:
@@ -197,7 +268,7 @@ def _register_feature_extractors() -> None:
     AutoFeatureExtractor.register(CiTrusConfig, CiTrusFeatureExtractor, exist_ok=True)
     CiTrusFeatureExtractor._checkpoint_locator = _bundled_checkpoint
     CiTrusFeatureExtractor._typo_hint = _typo_hint
-    _take_bundled_names(AutoFeatureExtractor)
+    _take_bundled_names(AutoFeatureExtractor, _explain_fusion_feature_extractor)
 
 
 def _register_processors() -> None:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import math
 import numbers
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
@@ -27,7 +29,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import resample_poly
 from transformers.feature_extraction_sequence_utils import SequenceFeatureExtractor
 from transformers.feature_extraction_utils import BatchFeature
-from transformers.utils import TensorType, logging
+from transformers.utils import CONFIG_NAME, TensorType, cached_file, logging
 
 from .configuration_citrus import (
     CiTrusConfig,
@@ -133,6 +135,44 @@ _MAX_WINDOW_COPIES = 8
 # Samples normalised together (see `_normalize`): 256 one-channel windows of 3000 samples, float64 temporaries near
 # 6 MiB. Counted in samples, not windows: 256 windows of 64 channels held 393 MB per temporary.
 _NORMALIZE_CHUNK_SAMPLES = 768_000
+# The `from_pretrained` keywords that say where a checkpoint's files are.
+CHECKPOINT_LOOKUP_KWARGS = ("subfolder", "revision", "cache_dir", "token", "local_files_only")
+
+
+def looks_like_time_by_channels(num_channels: Any, num_samples: Any) -> Any:
+    """Whether `(channels, time)` counts (numbers, or numpy arrays of them, one per recording) are more likely a
+    `(time, channels)` recording: more channels than any bio-signal recording has and than samples, or more than
+    `_CHANNELS_PER_SAMPLE_LIMIT` channels per sample beyond a few channels. The extractor refuses such a recording;
+    the labelled-set checks (`citrus_hf.data.splits`) refuse a set of them."""
+    num_channels, num_samples = np.asarray(num_channels), np.asarray(num_samples)
+    return (num_channels > np.maximum(num_samples, _MAX_PLAUSIBLE_CHANNELS)) | (
+        num_channels > np.maximum(_CHANNELS_PER_SAMPLE_LIMIT * num_samples, _FEW_CHANNELS)
+    )
+
+
+def fusion_processor_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str | None:
+    """What to load instead, for a checkpoint without a preprocessor_config.json that is a CiTrus fusion checkpoint
+    (its config.json says so): its processor_config.json holds one feature extractor per modality. None where it is
+    not one or its config.json cannot be read (the caller's own error then stands). `kwargs` are the caller's
+    `from_pretrained` keywords; those saying where the files are (`revision`, `cache_dir`, ...) are used."""
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        return None
+    lookup = {key: kwargs[key] for key in CHECKPOINT_LOOKUP_KWARGS if key in kwargs}
+    try:
+        path = cached_file(name_or_path, CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **lookup)
+        with open(path, encoding="utf-8") as handle:
+            saved = json.load(handle)
+    except Exception:  # missing, unreachable, not JSON: nothing to say beyond the caller's error
+        return None
+    if not isinstance(saved, dict) or saved.get("model_type") != FUSION_MODEL_TYPE:
+        return None
+    shown = repr(os.fspath(name_or_path))
+    return (
+        f"{shown} is a CiTrus fusion checkpoint: it has no preprocessor_config.json of its own, but a "
+        "processor_config.json with one feature extractor per modality. Load that with "
+        f"`AutoProcessor.from_pretrained({shown})` (or `CiTrusFusionProcessor.from_pretrained`); one modality's "
+        "extractor is `processor.feature_extractors[modality]`."
+    )
 
 
 def _as_bool(name: str, value: Any) -> bool:
@@ -342,7 +382,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         pad_last_window (`bool`, defaults to `False`): keep the last partial window of `"window"`, padded.
         padding_value (`float`, defaults to 0.0): value of padded samples (after normalisation: 0 is the z-score mean).
         nan_policy (`str`, defaults to `"raise"`): `"raise"` on NaN / inf, or `"interpolate"` them linearly from
-            the neighbouring finite samples of the same channel.
+            the neighbouring finite samples of the same channel. The masked samples of a numpy masked array are
+            missing values too (NaN).
 
     Example:
 
@@ -379,9 +420,15 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
     def get_feature_extractor_dict(cls, pretrained_model_name_or_path, **kwargs):
         """The transformers method, which also takes the name of a bundled checkpoint ("citrus-small") and checks the
         saved settings (`_checked_saved_settings`), naming the checkpoint in its messages."""
-        values, kwargs = lookup_checkpoint(
-            cls, super().get_feature_extractor_dict, pretrained_model_name_or_path, **kwargs
-        )
+        try:
+            values, kwargs = lookup_checkpoint(
+                cls, super().get_feature_extractor_dict, pretrained_model_name_or_path, **kwargs
+            )
+        except OSError:
+            hint = fusion_processor_hint(pretrained_model_name_or_path, kwargs)
+            if hint is None:
+                raise
+            raise OSError(hint) from None
         values, kwargs = cls._checked_saved_settings(
             values, kwargs, f"{str(pretrained_model_name_or_path)!r}: its preprocessor_config.json"
         )
@@ -478,6 +525,11 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             raise ValueError(
                 f"`context_length` ({context_length}) must be a multiple of `patch_length` ({patch_length}), as in "
                 "the model config; build the extractor with `CiTrusFeatureExtractor.from_config(model.config)`."
+            )
+        if isinstance(channel_names, str):  # its letters would be counted as channel names
+            raise TypeError(
+                f"`channel_names` must be a list of names, one per channel, got the string {channel_names!r}; pass "
+                f"[{channel_names!r}] for a single channel."
             )
         if channel_names is not None and len(channel_names) != num_channels:
             raise ValueError(
@@ -979,7 +1031,15 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
 
     @staticmethod
     def _as_array(value: Any, index: int) -> np.ndarray:
-        """A numeric numpy array from a numpy array, torch tensor or (nested) list, with the dtype checked."""
+        """A numeric numpy array from a numpy array, torch tensor or (nested) list, with the dtype checked. The masked
+        samples of a numpy masked array (gaps from `np.genfromtxt(usemask=True)`, netCDF) are missing values: NaN,
+        which `nan_policy` refuses or interpolates (`np.asarray` would keep the fill values under the mask as signal)."""
+        if isinstance(value, np.ma.MaskedArray):
+            if value.dtype.kind in "fiu" and np.ma.getmaskarray(value).any():
+                # float64 holds every integer sample exactly; float32 / float16 data stays in its precision
+                value = value.astype(value.dtype if value.dtype.kind == "f" else np.float64).filled(np.nan)
+            else:
+                value = np.ma.getdata(value)
         if isinstance(value, torch.Tensor):
             if value.is_meta:
                 # a meta tensor has a shape but no samples; torch's own error ("Cannot copy out of meta tensor")
@@ -1100,10 +1160,9 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 f"recording {index} is empty (shape {tuple(recording.shape)}, as (channels, time)); drop it before "
                 "calling the feature extractor."
             )
-        looks_transposed = num_channels != self.num_channels and (
+        looks_transposed = num_channels != self.num_channels and bool(
             (num_samples == self.num_channels and num_channels > num_samples)
-            or num_channels > max(num_samples, _MAX_PLAUSIBLE_CHANNELS)
-            or num_channels > max(_CHANNELS_PER_SAMPLE_LIMIT * num_samples, _FEW_CHANNELS)
+            or looks_like_time_by_channels(num_channels, num_samples)
         )
         if looks_transposed:
             raise ValueError(

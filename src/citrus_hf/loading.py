@@ -99,7 +99,15 @@ def resolve_checkpoint(
         OSError: the folder does not exist, or the repository / revision does not exist or cannot be accessed, or
             the Hub cannot be reached and the cache does not hold the snapshot. The message names the repository,
             the revision and the fix.
+        TypeError: `repo_or_path` is not a str or path (None from an option left unset, say).
     """
+    if not isinstance(repo_or_path, (str, os.PathLike)):
+        shipped = ", ".join(repr(name) for name in bundled_names())
+        raise TypeError(
+            "expected a checkpoint (a folder, a Hub id `namespace/name`"
+            + (f" or the name of one shipped with the package: {shipped}" if shipped else "")
+            + f"), got {repo_or_path!r} ({type(repo_or_path).__name__})."
+        )
     path = Path(repo_or_path).expanduser()
     if path.is_dir():
         return path

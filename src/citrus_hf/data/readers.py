@@ -18,11 +18,14 @@ from __future__ import annotations
 # --------------------------------------------------------------------------------------------- safe pickles
 import _codecs
 import _compat_pickle
+import collections
 import csv
 import datetime
 import io
 import json
+import logging
 import math
+import os
 import pickle
 import warnings
 from collections.abc import Sequence
@@ -40,6 +43,22 @@ try:  # numpy >= 2
 except ImportError:  # pragma: no cover - numpy 1.26
     from numpy.core import multiarray as _multiarray
     from numpy.core import numeric as _numeric
+
+
+logger = logging.getLogger(__name__)
+
+# The label of an EDF+ file's annotation channel, which holds no samples.
+_EDF_ANNOTATIONS = "EDF Annotations"
+
+
+def _as_path(value, what: str = "file") -> Path:
+    """`value` as a `Path`; anything else (None from an unset option, an open file) is refused with what a reader
+    takes, rather than pathlib's `expected str, bytes or os.PathLike object`."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(
+            f"expected the {what} to read as a str or pathlib.Path, got {value!r} ({type(value).__name__})."
+        )
+    return Path(value)
 
 
 class _ArrayTypeToken:
@@ -190,7 +209,7 @@ def load_pickle(path: str | Path, data: bytes | None = None):
         UnsafePickleError: the pickle refers to anything else (e.g. ``os.system``).
         CorruptFileError: the bytes are not a valid pickle.
     """
-    path = Path(path)
+    path = _as_path(path)
     raw = path.read_bytes() if data is None else data
     try:
         return _NumpyOnlyUnpickler(io.BytesIO(raw), str(path)).load()
@@ -208,7 +227,7 @@ def load_npy(path: str | Path) -> np.ndarray:
     ``np.load(allow_pickle=True)`` would unpickle anything, so the header is parsed here and the pickled payload is
     handed to the restricted unpickler instead.
     """
-    path = Path(path)
+    path = _as_path(path)
     try:
         with open(path, "rb") as handle:
             version = np.lib.format.read_magic(handle)
@@ -231,7 +250,7 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
     """Load every array of a ``.npz`` file (no pickles allowed)."""
     import zipfile
 
-    path = Path(path)
+    path = _as_path(path)
     try:
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):  # a .npy under a .npz name loads as one array
@@ -263,16 +282,53 @@ class EdfHeader:
     # (physical min, physical max, digital min, digital max) per signal: a sample is scaled by their spans
     ranges: list[tuple[float, float, float, float]] | None = None
 
+    def signal_names(self) -> dict[str, int]:
+        """Name -> position in the header of every ordinary signal (not the "EDF Annotations" channel), in file
+        order. A signal's name is its label; where the file gives one label to several signals (EDF allows it), they
+        are told apart by their occurrence in file order, as MNE does: two signals labelled "EEG" are "EEG-0" and
+        "EEG-1" (a suffix another signal's label already has is skipped)."""
+        signals = [(index, label) for index, label in enumerate(self.labels) if label != _EDF_ANNOTATIONS]
+        counts = collections.Counter(label for _, label in signals)
+        taken, occurrences, names = set(counts), collections.Counter(), {}
+        for index, label in signals:
+            name = label
+            while counts[label] > 1 and (name == label or name in taken):
+                name = f"{label}-{occurrences[label]}"
+                occurrences[label] += 1
+            taken.add(name)
+            names[name] = index
+        return names
+
+    def position(self, path: Path, name: str) -> int:
+        """The header position of the signal `name` (its label, or the name `signal_names` gives a repeated label).
+
+        Raises:
+            CorruptFileError: no such signal, or a label the file gives several signals (naming theirs).
+        """
+        names = self.signal_names()
+        if name in names:
+            return names[name]
+        if name in self.labels and name != _EDF_ANNOTATIONS:
+            repeated = [other for other, index in names.items() if self.labels[index] == name]
+            raise CorruptFileError(
+                f"{path} has {len(repeated)} signals labelled {name!r}, read as {repeated} (in file order); name the "
+                "one(s) you want by those names."
+            )
+        raise CorruptFileError(f"{path} has no channel {name!r}; it has {list(names)}.")
+
     def sampling_rate(self, label: str) -> float:
-        """Native rate of signal ``label`` in Hz."""
-        return self.samples_per_record[self.labels.index(label)] / self.record_seconds
+        """Native rate of signal ``label`` in Hz (a name `signal_names` gives, for a repeated label)."""
+        names = self.signal_names()
+        index = names[label] if label in names else self.labels.index(label)
+        return self.samples_per_record[index] / self.record_seconds
 
     def check_readable(self, path: Path, labels: Sequence[str]) -> None:
-        """Refuse signals `labels` a reader would turn into silent nonsense: no samples per record (a rate of 0 Hz)
-        or an empty physical or digital range (a division by zero when scaling to physical units). Checked for the
-        signals read only: a flat marker channel elsewhere in a file must not stop it from being read."""
+        """Refuse signals `labels` (names from `signal_names`) a reader would turn into silent nonsense: no samples
+        per record (a rate of 0 Hz) or an empty physical or digital range (a division by zero when scaling to physical
+        units). Checked for the signals read only: a flat marker channel elsewhere in a file must not stop it from
+        being read."""
         for label in labels:
-            index = self.labels.index(label)
+            index = self.position(path, label)
             if self.samples_per_record[index] <= 0:
                 raise CorruptFileError(
                     f"{path}: signal {label!r} declares {self.samples_per_record[index]} samples per data record, so "
@@ -294,7 +350,7 @@ def read_edf_header(path: str | Path) -> EdfHeader:
     Raises:
         CorruptFileError: not an EDF file, a malformed header, or a truncated file (naming the missing bytes).
     """
-    path = Path(path)
+    path = _as_path(path)
     try:
         size = path.stat().st_size
         with open(path, "rb") as handle:
@@ -340,7 +396,7 @@ def read_edf_header(path: str | Path) -> EdfHeader:
             "corrupt. Re-download or re-export it."
         )
     ranges = _edf_ranges(path, field_values)
-    signals_per_record = sum(n for label, n in zip(labels, samples_per_record) if label != "EDF Annotations")
+    signals_per_record = sum(n for label, n in zip(labels, samples_per_record) if label != _EDF_ANNOTATIONS)
     # EDF+ allows a duration of 0 for files of annotations only (no samples, hence no rate); otherwise every rate
     # is samples per record / duration.
     if not (
@@ -424,7 +480,8 @@ def read_edf(path: str | Path, channels: Sequence[str] | None = None) -> Recordi
     Args:
         path: the file.
         channels: labels to read (all ordinary signals when None). They must share one sampling rate: MNE would
-            otherwise resample the slower ones.
+            otherwise resample the slower ones. Signals that share a label are named by their occurrence in file
+            order ("EEG-0", "EEG-1"; see `EdfHeader.signal_names`), which is what `Recording.channel_names` holds.
 
     Returns:
         A :class:`Recording` with ``data`` in the units written in the file (µV for EEG in µV) and the EDF+
@@ -435,33 +492,60 @@ def read_edf(path: str | Path, channels: Sequence[str] | None = None) -> Recordi
     """
     import mne
 
-    path = Path(path)
+    path = _as_path(path)
     header = read_edf_header(path)
-    signals = [label for label in header.labels if label != "EDF Annotations"]
-    wanted = list(channels) if channels is not None else signals
-    unknown = [name for name in wanted if name not in signals]
+    if isinstance(channels, str):
+        raise TypeError(
+            f"`channels` must be a list of channel names, got the string {channels!r}; pass [{channels!r}]."
+        )
+    names = header.signal_names()
+    wanted = list(channels) if channels is not None else list(names)
+    unknown = [name for name in wanted if name not in names and name not in header.labels]
     if unknown:
-        raise CorruptFileError(f"{path} has no channel(s) {unknown}; it has {signals}.")
+        raise CorruptFileError(f"{path} has no channel(s) {unknown}; it has {list(names)}.")
+    positions = [header.position(path, name) for name in wanted]
     header.check_readable(path, wanted)
+    # MNE picks signals by label: every signal with a label read is read, in file order (those of a repeated label
+    # too, and they share the rate MNE reads at)
+    labels = {header.labels[index] for index in positions}
+    read = [index for index in names.values() if header.labels[index] in labels]
     rates = {name: header.sampling_rate(name) for name in wanted}
     if len(set(rates.values())) > 1:
         raise CorruptFileError(
             f"Channels {wanted} of {path} have different sampling rates {rates}; read each rate separately."
         )
+    siblings = {name: header.sampling_rate(name) for name, index in names.items() if index in read}
+    if len(set(siblings.values())) > 1:
+        raise CorruptFileError(
+            f"Signals {list(siblings)} of {path} share a label but not a sampling rate ({siblings}): MNE reads every "
+            "signal of a label at once, resampled to the highest rate, so they cannot be read apart. Read the file "
+            "with pyedflib (`pyedflib.EdfReader(path).readSignal(position)`), or relabel it."
+        )
+    if len(read) > len(labels):
+        repeated = sorted({header.labels[index] for index in read if header.labels.count(header.labels[index]) > 1})
+        logger.warning(
+            f"{path} gives the label(s) {repeated} to several signals; they are told apart by their place in the file: "
+            f"{[name for name, index in names.items() if header.labels[index] in repeated]}."
+        )
     try:
         with warnings.catch_warnings():
             # MNE warns about unit conventions and channel name clashes that do not affect the values read here.
             warnings.simplefilter("ignore", RuntimeWarning)
-            raw = mne.io.read_raw_edf(path, include=wanted, preload=True, verbose="error")
+            raw = mne.io.read_raw_edf(path, include=sorted(labels), preload=True, verbose="error")
     except Exception as error:  # MNE raises ValueError, AssertionError, IndexError... on malformed files
         raise CorruptFileError(
             f"MNE could not read {path} ({type(error).__name__}: {error}). The file is corrupt or not EDF/EDF+; "
             "re-download or re-export it."
         ) from error
-    order = [raw.ch_names.index(name) for name in wanted]
+    if len(raw.ch_names) != len(read):
+        raise CorruptFileError(
+            f"MNE read {len(raw.ch_names)} signals of {path} where its header has {len(read)} labelled {sorted(labels)}; "
+            "the file is corrupt or not EDF/EDF+. Re-download or re-export it."
+        )
+    order = [read.index(index) for index in positions]  # MNE's rows are the signals read, in file order
     data = raw.get_data()[order]
     original_units = getattr(raw, "_orig_units", {}) or {}
-    units = [original_units.get(name, "") for name in wanted]
+    units = [original_units.get(raw.ch_names[row], "") for row in order]
     scale = np.array([_TO_FILE_UNIT.get(unit.lower(), 1.0) for unit in units])[:, None]
     annotations = [
         Annotation(float(onset), float(duration), str(description))
@@ -487,7 +571,7 @@ def read_edf_annotations(path: str | Path) -> tuple[list[Annotation], datetime.d
     """
     import mne
 
-    path = Path(path)
+    path = _as_path(path)
     header = read_edf_header(path)
     try:
         annotations = mne.read_annotations(path)
@@ -577,7 +661,7 @@ def read_opensignals_h5(path: str | Path, info_json: str | Path | None = None) -
     """
     import h5py
 
-    path = Path(path)
+    path = _as_path(path)
     try:
         handle = h5py.File(path, "r")
     except OSError as error:
@@ -649,7 +733,7 @@ def read_opensignals_txt(path: str | Path) -> OpenSignalsRecording:
     Raises:
         CorruptFileError: no OpenSignals header, several devices, a header that does not match the rows.
     """
-    path = Path(path)
+    path = _as_path(path)
     with open(path, encoding="utf-8", errors="replace") as handle:
         first, second = handle.readline(), handle.readline()
     if not first.startswith("# OpenSignals Text File Format") or not second.startswith("# {"):
@@ -716,6 +800,26 @@ def _check_wfdb_rate(record: Path) -> None:
         )
 
 
+def _check_wfdb_annotation_end(path: Path) -> None:
+    """A WFDB (MIT format) annotation file is a sequence of 2-byte words that ends with the end-of-file word 0x0000.
+    wfdb takes the last word for that marker without looking, so a file cut short (an interrupted download or copy)
+    gave the annotations before the cut, or none, without a word: beat labels silently lost."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            handle.seek(max(size - 2, 0))
+            end = handle.read(2)
+    except OSError:
+        return  # a missing file is wfdb's to report
+    if size % 2 or end != b"\x00\x00":
+        raise CorruptFileError(
+            f"Annotation file {path} is truncated or damaged: a WFDB annotation file is made of 2-byte words and ends "
+            f"with the end marker 0x0000, and this one ({size} bytes) "
+            + ("is empty" if size == 0 else "does not")
+            + "; the annotations after the cut would be lost. Re-download it with the record."
+        )
+
+
 def read_wfdb(record: str | Path, annotation_extension: str | None = "atr") -> WfdbRecording:
     """Read a WFDB record (``.hea`` + signal files) and optionally its annotations with ``wfdb``.
 
@@ -727,11 +831,12 @@ def read_wfdb(record: str | Path, annotation_extension: str | None = "atr") -> W
         Signals ``(channels, time)`` in physical units, the rate, and the annotations' samples and symbols.
 
     Raises:
-        CorruptFileError: missing or malformed header / signal / annotation file (naming it).
+        CorruptFileError: missing or malformed header / signal / annotation file, or an annotation file cut short
+            (naming it).
     """
     wfdb = require("wfdb", "Reading WFDB records")
 
-    record = Path(record)
+    record = _as_path(record, "WFDB record (its path without extension)")
     _check_wfdb_rate(record)
     try:
         rec = wfdb.rdrecord(str(record))
@@ -746,6 +851,7 @@ def read_wfdb(record: str | Path, annotation_extension: str | None = "atr") -> W
     samples = np.zeros(0, dtype=np.int64)
     symbols: list[str] = []
     if annotation_extension is not None:
+        _check_wfdb_annotation_end(record.with_name(f"{record.name}.{annotation_extension}"))
         try:
             ann = wfdb.rdann(str(record), annotation_extension)
         except FileNotFoundError as error:
@@ -805,7 +911,7 @@ def load_tfc_split(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """
     import torch
 
-    path = Path(path)
+    path = _as_path(path)
     try:
         with torch.serialization.safe_globals(_torch_numpy_allowlist()):
             try:
@@ -859,7 +965,7 @@ def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
     """
     from scipy.io import arff
 
-    path = Path(path)
+    path = _as_path(path)
     try:
         data, meta = arff.loadarff(str(path))
     except Exception as error:
@@ -886,7 +992,7 @@ def read_csv_matrix(
     path: str | Path, delimiter: str = ",", skip_header: int = 0, columns: Sequence[int] | None = None
 ) -> np.ndarray:
     """Read a numeric CSV file as ``(rows, columns)`` float64; ``columns`` picks some (e.g. all but a time stamp)."""
-    path = Path(path)
+    path = _as_path(path)
     try:
         with warnings.catch_warnings():
             # numpy warns "input contained no data" for an empty file; that case is an error below.
@@ -913,7 +1019,7 @@ def read_timed_csv(
     Returns:
         ``(values, rate in Hz or None without a time column)``.
     """
-    path = Path(path)
+    path = _as_path(path)
     try:
         with open(path, newline="") as handle:
             rows = list(csv.DictReader(handle))
@@ -989,7 +1095,7 @@ def read_ts(path: str | Path, values: bool = True) -> TsFile:
         CorruptFileError: no ``@data`` section, no ``@classLabel true`` declaration, time-stamped values (not
             supported), cases whose channels differ in length or count, non-numeric values, undeclared labels.
     """
-    path = Path(path)
+    path = _as_path(path)
     header: dict[str, str] = {}
     cases: list[np.ndarray] = []
     labels: list[str] = []
@@ -1137,7 +1243,7 @@ def read_r_data(path: str | Path) -> dict[str, RObject]:
     import gzip
     import lzma
 
-    path = Path(path)
+    path = _as_path(path)
     raw = path.read_bytes()
     for magic, decompress in ((b"\x1f\x8b", gzip.decompress), (b"BZh", bz2.decompress), (b"\xfd7zXZ", lzma.decompress)):
         if raw.startswith(magic):

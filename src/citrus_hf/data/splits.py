@@ -318,6 +318,8 @@ def _check_samples(values, depth: int, name: str, channel_counts: dict[int, list
                 f"{spans['length_min'][first].as_py()} to {spans['length_max'][first].as_py()} samples); every channel "
                 "of a row needs the same number of samples: crop or pad them."
             )
+    if row_of_channel is not None and len(np.unique(counts)) == 1:
+        _check_not_time_by_channels(counts, lengths, name)
     samples = pc.list_flatten(channels)
     # integers are finite (no float copy of them is made); "interpolate" lets the feature extractor fill them
     if pa.types.is_floating(samples.type) and nan_policy != "interpolate":
@@ -343,6 +345,26 @@ def _check_samples(values, depth: int, name: str, channel_counts: dict[int, list
                 f"({_FLOAT32_MAX:.3g}) in which the model computes; rescale them (e.g. convert them to the unit the "
                 "checkpoint was trained on) before fitting."
             )
+
+
+def _check_not_time_by_channels(counts: np.ndarray, lengths, name: str) -> None:
+    """Refuse a split whose rows, all of `counts` channels, look like `(time, channels)` by the feature extractor's
+    rule (`looks_like_time_by_channels`: far more channels than samples). The extractor refuses such a row for the
+    CiTrus arms, but the MiniRocket and prior arms take the raw arrays and would score hundreds of "channels" of a few
+    samples each. (Rows of different channel counts get the mixed-channels error, which names a transposed row.)"""
+    from ..feature_extraction_citrus import looks_like_time_by_channels
+
+    first_channels = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    samples = lengths.to_numpy(zero_copy_only=False)[first_channels]
+    transposed = np.flatnonzero(looks_like_time_by_channels(counts, samples))
+    if len(transposed):
+        row = int(transposed[0])
+        raise ValueError(
+            f"Row {row} of the {name} split has `input_values` of shape ({int(counts[row])}, {int(samples[row])}), "
+            f"which looks like (time, channels): {int(counts[row])} channels of {int(samples[row])} samples each. "
+            "Store every row as (channels, time), its transpose (`signal.T`; for a saved set, "
+            '`dataset.map(lambda row: {"input_values": np.asarray(row["input_values"]).T})`).'
+        )
 
 
 def check_labelled_splits(splits: dict[str, Any], task: str, nan_policy: str = "raise") -> None:

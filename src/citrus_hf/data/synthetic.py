@@ -109,6 +109,22 @@ def _check_positive(name: str, value: float) -> None:
         raise ValueError(f"`{name}` must be a positive finite number, got {value!r}.")
 
 
+def _check_draw(rng: Any, sampling_rate: Any, length: Any) -> None:
+    """The arguments of `SyntheticGenerator.generate`, checked before they reach a simulator (whose errors, such as
+    a ZeroDivisionError for a length of 0, would not say which argument was wrong)."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"`rng` must be a numpy Generator, got {rng!r} ({type(rng).__name__}): every draw comes from it, e.g. "
+            "`np.random.default_rng(seed)`."
+        )
+    _check_positive("sampling_rate", sampling_rate)
+    if isinstance(length, (bool, np.bool_)) or not isinstance(length, (int, np.integer)) or length < 2:
+        raise ValueError(
+            f"`length` must be a whole number of samples per window, at least 2 (a window of one sample is constant), "
+            f"got {length!r}."
+        )
+
+
 def _check_range(name: str, bounds: Sequence[float], low: float = -math.inf, high: float = math.inf) -> None:
     """A `(low, high)` range of a randomised parameter: two finite numbers, low <= high, inside `[low, high]`."""
     if (
@@ -596,7 +612,7 @@ class CauKerGenerator(SyntheticGenerator):
         return nodes
 
     def generate(self, rng: np.random.Generator, sampling_rate: float, length: int) -> np.ndarray:
-        _check_positive("sampling_rate", sampling_rate)
+        _check_draw(rng, sampling_rate, length)
         for _ in range(100):
             candidates = self.graph(rng, length) if self.causal_model else [self.gp_root(rng, length)]
             informative = [series for series in candidates if _is_informative(series)]
@@ -653,7 +669,7 @@ class SimulatedRecordingGenerator(SyntheticGenerator):
         """One simulated recording at a whole-number `sampling_rate`, `(>= num_samples,)`."""
 
     def generate(self, rng: np.random.Generator, sampling_rate: float, length: int) -> np.ndarray:
-        _check_positive("sampling_rate", sampling_rate)
+        _check_draw(rng, sampling_rate, length)
         num_windows = max(1, int(self.segment_seconds * sampling_rate // length))
         # The simulators want whole-number rates: simulate at the next one and resample when the rate is fractional.
         simulated_rate = int(math.ceil(sampling_rate - 1e-9))
@@ -828,6 +844,10 @@ class ECGGenerator(SimulatedRecordingGenerator):
         return -ecg if rng.random() < self.inverted_probability else ecg
 
 
+# How many times a neurokit2 simulator that returned too few samples is run again on twice the duration.
+_SIMULATION_ATTEMPTS = 4
+
+
 @dataclass
 class NeuroKitGenerator(SimulatedRecordingGenerator):
     """Base of the neurokit2-backed generators: one `neurokit2.<function>` call per recording.
@@ -845,14 +865,27 @@ class NeuroKitGenerator(SimulatedRecordingGenerator):
     def simulator_options(self, rng: np.random.Generator, seconds: int, sampling_rate: int) -> dict[str, Any]:
         """The randomised keyword arguments of one recording of `seconds` at `sampling_rate`."""
 
+    def minimum_seconds(self, options: dict[str, Any]) -> float:
+        """The shortest recording the simulator can make with `options` (0: any)."""
+        return 0.0
+
     def simulate(self, rng: np.random.Generator, sampling_rate: int, num_samples: int) -> np.ndarray:
         neurokit2 = _import_extra("neurokit2", self.name)
         seconds = math.ceil(num_samples / sampling_rate) + 1
         options = self.simulator_options(rng, seconds, sampling_rate)
-        if self.takes_length:
-            options["length"] = seconds * sampling_rate
+        seed = _seed_for(rng)
         simulator = getattr(neurokit2, self.function)
-        return simulator(duration=seconds, sampling_rate=sampling_rate, random_state=_seed_for(rng), **options)
+        seconds = max(seconds, math.ceil(self.minimum_seconds(options)))
+        # A simulator that returns fewer samples than asked (whole breaths only) simulates a longer recording, with
+        # the same settings and seed, until it is long enough; the caller keeps the start.
+        for _ in range(_SIMULATION_ATTEMPTS):
+            if self.takes_length:
+                options["length"] = seconds * sampling_rate
+            recording = simulator(duration=seconds, sampling_rate=sampling_rate, random_state=seed, **options)
+            if len(recording) >= num_samples:
+                break
+            seconds *= 2
+        return recording
 
 
 @register_generator
@@ -916,6 +949,10 @@ class RespirationGenerator(NeuroKitGenerator):
             "respiratory_rate": _uniform(rng, self.respiratory_rate),
             "method": "breathmetrics",
         }
+
+    def minimum_seconds(self, options: dict[str, Any]) -> float:
+        # breathmetrics fails on a recording shorter than a breath (neurokit2's smoothing window outgrows it)
+        return 60.0 / options["respiratory_rate"] + 1
 
 
 @register_generator

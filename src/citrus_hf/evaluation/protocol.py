@@ -428,6 +428,14 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
     """Run the low-data protocol (see the module docstring) and write its reports into `config.output_dir`."""
     from tqdm.auto import tqdm
 
+    if not isinstance(config, ProtocolConfig):
+        # a settings dict (from YAML, say) would fail on its first attribute, with no word about what was expected
+        shown = "a dict" if isinstance(config, dict) else f"a {type(config).__name__}"
+        raise TypeError(
+            f"run_protocol takes a ProtocolConfig, got {shown}: pass `ProtocolConfig(**settings)` (its fields are "
+            "the options of `citrus evaluate`), which also checks them."
+        )
+
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "protocol.json").write_text(json.dumps(asdict(config), indent=2, default=str))

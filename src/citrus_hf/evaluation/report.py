@@ -15,6 +15,7 @@ import csv
 import math
 import os
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +76,42 @@ def mean_std(values: list[float | None]) -> tuple[float, float]:
     return float(np.mean(finite)), float(np.std(finite, ddof=1)) if len(finite) > 1 else 0.0
 
 
+# The fields of a run record (see the module docstring) that the summaries and tables group and count by; pairing
+# runs across arms also needs their `seed`.
+_RUN_FIELDS = ("dataset", "task", "arm", "budget", "budget_order", "n_train")
+
+
+def _check_runs(runs: Any, caller: str, needed: tuple[str, ...] = _RUN_FIELDS, allow_empty: bool = False) -> None:
+    """Refuse `runs` given to `caller` that are not run records (dicts holding the fields `needed`, as `run_protocol`
+    writes them into runs.jsonl and returns them as `ProtocolResult.runs`), and an empty list unless `allow_empty`:
+    a plot of no runs failed with a ZeroDivisionError, a summary of dicts without those fields with a bare KeyError."""
+    if isinstance(runs, (str, bytes, Mapping)) or not isinstance(runs, Sequence):
+        raise TypeError(
+            f"`{caller}` takes a list of run records (`ProtocolResult.runs`, or the lines of runs.jsonl), got "
+            f"{type(runs).__name__}."
+        )
+    if not runs and not allow_empty:
+        raise ValueError(
+            f"No runs to report: `{caller}` got an empty list (the protocol produced no result: check the arms, "
+            "budgets and seeds)."
+        )
+    for index, run in enumerate(runs):
+        missing = [name for name in needed if name not in run] if isinstance(run, Mapping) else list(needed)
+        if missing:
+            shown = f"lacks {missing}" if isinstance(run, Mapping) else f"is a {type(run).__name__}, not a dict"
+            raise ValueError(
+                f"Run {index} given to `{caller}` {shown}: a run record holds {list(needed)} and the task's metrics, "
+                "as `run_protocol` writes them (`ProtocolResult.runs`, or the lines of runs.jsonl)."
+            )
+
+
 def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean and standard deviation (over seeds) of every metric per dataset x arm x budget.
 
     Returns one dict per group: `dataset`, `task`, `arm`, `budget`, `budget_order`, `seeds`, `n_train` (mean), and
     `<metric>_mean` / `<metric>_std` for the task's metrics.
     """
+    _check_runs(runs, "summarize", allow_empty=True)
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for run in runs:
         groups[(run["dataset"], run["arm"], run["budget"])].append(run)
@@ -111,6 +142,7 @@ def paired_gaps(runs: list[dict[str, Any]], reference_of: dict[str, str]) -> lis
     dicts with `dataset`, `budget`, `arm`, `baseline`, `metric`, `gain_mean`, `gain_std`, `wins` (seeds where the
     arm was better), `ties` (seeds where both scored the same) and `pairs`.
     """
+    _check_runs(runs, "paired_gaps", (*_RUN_FIELDS, "seed"), allow_empty=True)
     by_key = {(r["dataset"], r["budget"], r["arm"], r["seed"]): r for r in runs}
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for run in runs:
@@ -290,6 +322,7 @@ def plot_results(runs: list[dict[str, Any]], path: str | os.PathLike, title: str
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    _check_runs(runs, "plot_results")
     summary = summarize(runs)
     datasets = sorted({e["dataset"] for e in summary})
     models = [arm for arm in sorted({e["arm"] for e in summary}) if _learns(arm)]
@@ -354,8 +387,7 @@ def write_report(
 ) -> dict[str, Path]:
     """Write `results.json` (metadata, every run, the summary and gains), `results.csv`, `results.md` and
     `results.png` into `output_dir`. Returns their paths."""
-    if not runs:
-        raise ValueError("No runs to report: the protocol produced no result (check the arms, budgets and seeds).")
+    _check_runs(runs, "write_report", (*_RUN_FIELDS, "seed"))
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     paths = {

@@ -205,6 +205,8 @@ class ProtocolConfig:
             raise ValueError(f"Checkpoints given for {unknown}, which are not pre-trained arms.")
         if not self.datasets or not self.budgets or not self.seeds or not self.arms:
             raise ValueError("The protocol needs at least one dataset, budget, seed and arm.")
+        if self.nan_policy not in NAN_POLICIES:  # `Literal` is not enforced: another value was kept and ignored
+            raise ValueError(f"nan_policy must be one of {NAN_POLICIES}, got {self.nan_policy!r}.")
         if self.recipe not in RECIPE_NAMES:
             raise ValueError(f"recipe must be one of {RECIPE_NAMES}, got {self.recipe!r}.")
         if self.score_split not in ("test", "validation"):

@@ -58,6 +58,12 @@ class CiTrusSavedClass:
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
         hub_kwargs = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}
+        # A fusion checkpoint reaches here when `pipeline` was bound before `import citrus_hf` (the wrapper, which
+        # refuses it first, is then bypassed): the refusal is what transformers shows of this loading attempt.
+        _refuse_fusion(
+            pretrained_model_name_or_path,
+            _model_type(pretrained_model_name_or_path, _saved_config(pretrained_model_name_or_path, hub_kwargs)),
+        )
         config = CiTrusConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
         if config.architectures:
             architecture = config.architectures[0]
@@ -335,6 +341,43 @@ def _resolving_bundled_names(factory):
     return pipeline
 
 
+class _TaskWithoutDefault(dict):
+    """A CiTrus task's entry in transformers' pipeline registry. CiTrus tasks have no default model, and transformers
+    reads `entry["default"]` when `pipeline(task)` is given no model, failing with `KeyError: 'default'`; here the
+    missing key raises the error asking for `model=` instead, whichever way `pipeline` was imported."""
+
+    def __init__(self, task: str, entry: dict):
+        super().__init__(entry)
+        self.task = task
+
+    def __missing__(self, key):
+        if key == "default":
+            raise ValueError(_no_model_message(self.task))
+        raise KeyError(key)
+
+
+def _no_model_message(task: str) -> str:
+    """The error for the CiTrus pipeline task `task` given no model: what to pass, naming a bundled checkpoint."""
+    from .._bundled import bundled_names
+
+    names = bundled_names()
+    example = repr(names[0]) if names else "'<folder or Hub id>'"
+    if task == pipeline_task_for("CiTrusModel"):
+        return (
+            f"pipeline({task!r}) needs `model=`: CiTrus tasks have no default model. Pass a checkpoint: a folder, a "
+            f"Hub id, or a pre-trained encoder shipped with the package, e.g. pipeline({task!r}, model={example})."
+        )
+    task_class = getattr(modeling_citrus, next(name for name, spec in PIPELINE_TASKS.items() if spec[0] == task))
+    return (
+        f"pipeline({task!r}) needs `model=`: CiTrus tasks have no default model, and this one needs a checkpoint "
+        "fine-tuned for it: the folder `Trainer.save_model` or `citrus finetune` wrote, or its Hub id. The "
+        f"checkpoints shipped with the package ({', '.join(map(repr, names)) or 'none'}) are pre-trained encoders "
+        f"without a trained head: embed recordings with pipeline('time-series-feature-extraction', model={example}), "
+        f"or fine-tune one first (`citrus finetune`, or {task_class.__name__}.from_pretrained({example}, "
+        f"{task_class.outputs_field}=...) with the Trainer)."
+    )
+
+
 def register_pipelines() -> None:
     """Register every CiTrus pipeline under its task, and let `transformers.pipeline` take bundled checkpoint names
     (idempotent)."""
@@ -352,6 +395,8 @@ def register_pipelines() -> None:
         if PIPELINE_REGISTRY.supported_tasks.get(task, {}).get("impl") is pipeline_class:
             continue
         PIPELINE_REGISTRY.register_pipeline(task, pipeline_class=pipeline_class, pt_model=CiTrusSavedClass)
+        entry = _TaskWithoutDefault(task, PIPELINE_REGISTRY.supported_tasks[task])
+        PIPELINE_REGISTRY.supported_tasks[task] = pipeline_class._registered_impl[task] = entry
 
 
 __all__ = ["CiTrusSavedClass", "register_pipelines"]
