@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -49,16 +48,18 @@ DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
 
 
 def run_pretraining(output_dir: str, tiny: bool, max_steps: int | None, report_to: str) -> dict:
-    from citrus_hf.training.pretrain import PretrainArguments, pretrain
+    from citrus_hf.training.pretrain import SUMMARY_FILE, PretrainArguments, pretrain
 
     changes = dict(TINY_CHANGES) if tiny else {}
     if max_steps is not None:
         changes["max_steps"] = max_steps
     args = PretrainArguments.from_recipe("base", output_dir=output_dir, report_to=report_to, **changes)
     result = pretrain(args)
-    windows = result.steps * args.per_device_batch_size * args.gradient_accumulation_steps * result.world_size
+    # the settings that ran (precision and accumulation left to Accelerate resolved), as the run's summary records them
+    ran = json.loads((Path(result.output_dir) / SUMMARY_FILE).read_text())["arguments"]
+    windows = result.steps * ran["per_device_batch_size"] * ran["gradient_accumulation_steps"] * result.world_size
     return {
-        "arguments": json.loads(json.dumps(asdict(args), default=str)),
+        "arguments": ran,
         "output_dir": result.output_dir,
         "steps": result.steps,
         "world_size": result.world_size,

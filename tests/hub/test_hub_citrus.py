@@ -354,6 +354,8 @@ def test_push_refuses_pickled_files_before_contacting_the_hub(published):
     class PicklingModel:
         """A stand-in whose save_pretrained also writes a pickle, as torch.save-based training code does."""
 
+        config = published["model"].config  # what push_to_hub reads to publish the matching feature extractor
+
         def save_pretrained(self, folder, **kwargs):
             published["model"].save_pretrained(folder, **kwargs)
             torch.save({"step": 1}, f"{folder}/training_args.bin")

@@ -142,7 +142,8 @@ def paired_gaps(runs: list[dict[str, Any]], reference_of: dict[str, str]) -> lis
     dicts with `dataset`, `budget`, `arm`, `baseline`, `metric`, `gain_mean`, `gain_std`, `wins` (seeds where the
     arm was better), `ties` (seeds where both scored the same) and `pairs`.
     """
-    _check_runs(runs, "paired_gaps", (*_RUN_FIELDS, "seed"), allow_empty=True)
+    # the fields it reads: records older than `n_train` (benchmarks/compare_results.py's inputs) pair as well
+    _check_runs(runs, "paired_gaps", ("dataset", "task", "arm", "budget", "budget_order", "seed"), allow_empty=True)
     by_key = {(r["dataset"], r["budget"], r["arm"], r["seed"]): r for r in runs}
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for run in runs:
