@@ -276,6 +276,20 @@ def test_transformers_entry_points_suggest_a_bundled_name_after_the_hub_lookup_f
         assert "Did you mean" not in str(error.value)
 
 
+def test_local_files_only_asks_the_hub_for_no_adapter(monkeypatch):
+    """transformers 5.25 looks for an adapter_config.json without the load's `local_files_only`: without a network,
+    `AutoModel.from_pretrained(hub_id, local_files_only=True)` retried for about 25 s before its error."""
+    import huggingface_hub.file_download
+    from transformers import AutoModel
+
+    def no_request(*args, **kwargs):
+        raise AssertionError("a request reached the Hub although local_files_only=True")
+
+    monkeypatch.setattr(huggingface_hub.file_download, "get_hf_file_metadata", no_request)
+    with pytest.raises(OSError):  # transformers' own "couldn't find them in the cached files", at once
+        AutoModel.from_pretrained("owner/ecg-model", local_files_only=True)
+
+
 def test_a_mistyped_config_field_is_named_with_the_closest_field():
     """`PreTrainedConfig` keeps unknown keyword arguments as attributes, so `--config-overrides d_modle=64` used to
     build the default width without a word."""

@@ -209,10 +209,14 @@ def test_a_feature_extractor_given_by_name_or_string_folder_is_loaded(classifier
         pipeline(model=str(bare), feature_extractor="citrus-small", backend="torch")
 
 
-def test_a_bundled_name_given_to_transformers_own_factory_gets_the_import_order_fix():
+def test_a_bundled_name_given_to_transformers_own_factory_gets_the_import_order_fix(monkeypatch):
     """`from transformers import pipeline` before `import citrus_hf` keeps transformers' factory, which found
     citrus-small's model (the Auto classes know the name) but not its extractor, and the error said only "not found"."""
     import transformers.pipelines
+    from huggingface_hub import constants
+
+    # offline, the factory's Hub lookups of the name fail at once (online, without a network, they retry for 90 s)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
 
     transformers_own = transformers.pipelines.pipeline.__wrapped__  # the factory before citrus_hf wrapped it
     with pytest.raises(

@@ -61,6 +61,17 @@ def _typo_hint(name) -> str:
     return bundled_suggestion(name)
 
 
+def _adapter_lookup_as_the_load(kwargs: dict) -> dict:
+    """`kwargs` of an Auto model class's `from_pretrained`, with `adapter_kwargs` that carry the load's
+    `local_files_only` and `cache_dir`. transformers (5.25) looks for an adapter_config.json with `adapter_kwargs`
+    alone, so `from_pretrained(hub_id, local_files_only=True)` still asked the Hub for one and, without a network,
+    retried for about 25 s before the real error. Keys the caller put in `adapter_kwargs` are kept."""
+    carried = {key: kwargs[key] for key in ("local_files_only", "cache_dir") if kwargs.get(key) is not None}
+    if not carried:
+        return kwargs
+    return {**kwargs, "adapter_kwargs": {**carried, **(kwargs.get("adapter_kwargs") or {})}}
+
+
 def _take_bundled_names(auto_class: type, explain: Callable[[OSError, object, dict], None] | None = None) -> None:
     """Let `auto_class.from_pretrained` (and that of every Auto class inheriting it) take the name of a checkpoint
     shipped with the package: `AutoModel.from_pretrained("citrus-small")` loads the bundled folder offline, where
@@ -91,6 +102,7 @@ def _take_bundled_names(auto_class: type, explain: Callable[[OSError, object, di
                 _refuse_citrus_adapter(folder)
         if hasattr(cls, "_model_mapping"):
             _refuse_fusion_without_class(cls, folder, kwargs)
+            kwargs = _adapter_lookup_as_the_load(kwargs)
         try:
             loaded = loader(cls, folder, *args, **kwargs)
         except OSError as error:
