@@ -360,6 +360,26 @@ class ConfigTypeError(StrictDataclassClassValidationError, TypeError):
         Exception.__init__(self, str(cause))
 
 
+# A `(channels, time)` recording or window that is more likely `(time, channels)` read the wrong way round: no
+# bio-signal recording has more than `MAX_PLAUSIBLE_CHANNELS` channels (with more "channels" than samples), nor more
+# than `CHANNELS_PER_SAMPLE_LIMIT` times as many channels as samples once it has more than `FEW_CHANNELS`: (1000, 12)
+# is 10 s of 12-lead ECG at 100 Hz as (time, leads), not 1000 leads of 0.12 s. A checkpoint that takes any channel
+# count would otherwise embed each sample row as a channel of its own. Here because the feature extractor and the
+# model (both remote code) apply it.
+MAX_PLAUSIBLE_CHANNELS = 1024
+CHANNELS_PER_SAMPLE_LIMIT = 8
+FEW_CHANNELS = 16
+
+
+def looks_like_time_by_channels(num_channels: Any, num_samples: Any) -> Any:
+    """Whether `(channels, time)` counts (numbers, or numpy arrays of them, one per recording) are more likely a
+    `(time, channels)` recording (the limits above). The extractor refuses such a recording, the model such a batch,
+    and the labelled-set checks (`citrus_hf.data.splits`) a set of them."""
+    beyond_any_recording = (num_channels > num_samples) & (num_channels > MAX_PLAUSIBLE_CHANNELS)
+    too_many_per_sample = (num_channels > CHANNELS_PER_SAMPLE_LIMIT * num_samples) & (num_channels > FEW_CHANNELS)
+    return beyond_any_recording | too_many_per_sample
+
+
 def raise_plain_validation_errors(config_class: type[PreTrainedConfig]) -> None:
     """Make `config_class.validate` (the class validators that `@strict` runs after `__init__`, and that
     `check_buildable` runs again) raise `ConfigValueError` / `ConfigTypeError` instead of huggingface_hub's

@@ -38,6 +38,7 @@ from .configuration_citrus import (
     check_normalization_statistics,
     closest_field_hint,
     is_real_number,
+    looks_like_time_by_channels,
     lookup_checkpoint,
 )
 from .vocabulary_citrus import FUSION_MODEL_TYPE, NAN_POLICIES
@@ -118,14 +119,6 @@ _PADTYPE = "symmetric"
 _MIN_SAMPLES_PER_THREAD = 250_000
 # Input samples resampled at a time (rows of a long recording; see `_resample`): 4M, 32 MB of float64 temporaries.
 _RESAMPLE_CHUNK_SAMPLES = 4_000_000
-# No bio-signal recording has more channels than this; a 2-D array with more "channels" than samples and more than
-# this many channels is (time, channels).
-_MAX_PLAUSIBLE_CHANNELS = 1024
-# Nor does one have more than `_CHANNELS_PER_SAMPLE_LIMIT` times as many channels as samples once it has more than
-# `_FEW_CHANNELS`: (1000, 12) is 10 s of 12-lead ECG at 100 Hz as (time, leads), not 1000 leads of 0.12 s. A
-# checkpoint that takes any channel count would otherwise embed each sample row as a channel of its own.
-_CHANNELS_PER_SAMPLE_LIMIT = 8
-_FEW_CHANNELS = 16
 # resample_poly's filter has 2 * _FILTER_HALF_LENGTH * max(up, down) + 1 taps; beyond this many (1 GiB of float64)
 # the rates are not a real resampling job but a mistake (a rate in kHz or in seconds per sample, say).
 _MAX_FILTER_TAPS = 2**27
@@ -137,17 +130,6 @@ _MAX_WINDOW_COPIES = 8
 _NORMALIZE_CHUNK_SAMPLES = 768_000
 # The `from_pretrained` keywords that say where a checkpoint's files are.
 CHECKPOINT_LOOKUP_KWARGS = ("subfolder", "revision", "cache_dir", "token", "local_files_only")
-
-
-def looks_like_time_by_channels(num_channels: Any, num_samples: Any) -> Any:
-    """Whether `(channels, time)` counts (numbers, or numpy arrays of them, one per recording) are more likely a
-    `(time, channels)` recording: more channels than any bio-signal recording has and than samples, or more than
-    `_CHANNELS_PER_SAMPLE_LIMIT` channels per sample beyond a few channels. The extractor refuses such a recording;
-    the labelled-set checks (`citrus_hf.data.splits`) refuse a set of them."""
-    num_channels, num_samples = np.asarray(num_channels), np.asarray(num_samples)
-    return (num_channels > np.maximum(num_samples, _MAX_PLAUSIBLE_CHANNELS)) | (
-        num_channels > np.maximum(_CHANNELS_PER_SAMPLE_LIMIT * num_samples, _FEW_CHANNELS)
-    )
 
 
 def fusion_processor_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str | None:

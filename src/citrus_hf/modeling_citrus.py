@@ -41,6 +41,7 @@ from .configuration_citrus import (
     check_misspelt_fields,
     custom_pipelines_for,
     fusion_checkpoint_error,
+    looks_like_time_by_channels,
 )
 from .vocabulary_citrus import (
     ADAPTER_CONFIG_NAME,
@@ -270,14 +271,6 @@ CHANNEL_COUNT_ADVICE: contextvars.ContextVar[str] = contextvars.ContextVar(
     "(`from_pretrained(checkpoint, num_labels=..., num_channels={channels})`: a pre-training checkpoint's encoder takes "
     "any count), or use a config with channel_pooling='mean' to accept any channel count.",
 )
-
-# When a window `(channels, time)` is taken for a `(time, channels)` one read the wrong way round: the feature
-# extractor's rule for recordings (`CiTrusFeatureExtractor._check_recording`'s limits), spelt out because this
-# file travels as remote code. No bio-signal recording has more than `_MAX_PLAUSIBLE_CHANNELS` channels, nor more
-# than `_CHANNELS_PER_SAMPLE_LIMIT` channels per sample once it has more than `_FEW_CHANNELS`.
-_MAX_PLAUSIBLE_CHANNELS = 1024
-_CHANNELS_PER_SAMPLE_LIMIT = 8
-_FEW_CHANNELS = 16
 
 
 def _transposed_layout_hint(shape: tuple[int, ...]) -> str:
@@ -1665,8 +1658,7 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         certain = channels != num_channels and (
             samples == num_channels
             or channels == context
-            or channels > max(samples, _MAX_PLAUSIBLE_CHANNELS)
-            or channels > max(_CHANNELS_PER_SAMPLE_LIMIT * samples, _FEW_CHANNELS)
+            or looks_like_time_by_channels(channels, samples)  # the feature extractor's rule for recordings
         )
         if certain:
             raise ValueError(

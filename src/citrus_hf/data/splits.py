@@ -352,7 +352,7 @@ def _check_not_time_by_channels(counts: np.ndarray, lengths, name: str) -> None:
     rule (`looks_like_time_by_channels`: far more channels than samples). The extractor refuses such a row for the
     CiTrus arms, but the MiniRocket and prior arms take the raw arrays and would score hundreds of "channels" of a few
     samples each. (Rows of different channel counts get the mixed-channels error, which names a transposed row.)"""
-    from ..feature_extraction_citrus import looks_like_time_by_channels
+    from ..configuration_citrus import looks_like_time_by_channels
 
     first_channels = np.concatenate([[0], np.cumsum(counts)[:-1]])
     samples = lengths.to_numpy(zero_copy_only=False)[first_channels]

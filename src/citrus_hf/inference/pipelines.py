@@ -209,6 +209,36 @@ def load_feature_extractor(name: str | os.PathLike, **hub_kwargs: Any):
         ) from error
 
 
+def check_contract(model, extractor) -> None:
+    """Refuse a feature extractor that aligns recordings to another input contract than `model`'s: windows at
+    another rate, patch length or normalisation would be scored (or trained on) without a word; another window length
+    is said. The pipelines check their pair with it, and the `Trainer` its model and `processing_class`."""
+    config = model.config
+    fields = ["sampling_rate", "patch_length", "normalization", "normalization_mean", "normalization_std"]
+    # A head that concatenates the channels takes exactly its count: an extractor that selects or checks a count
+    # must give that one. A channel-independent extractor passes every recording's own channels on, and the model
+    # checks their count itself (the Trainer saves the pre-training checkpoint's extractor with a new model).
+    if getattr(config, "fixes_channel_count", False) and not getattr(extractor, "channel_independent", True):
+        fields.append("num_channels")
+    differ = [
+        f"{name}={getattr(extractor, name, None)!r} (the model's: {getattr(config, name, None)!r})"
+        for name in fields
+        if getattr(extractor, name, None) != getattr(config, name, None)
+    ]
+    if differ:
+        raise ValueError(
+            f"The feature extractor does not align recordings to this model's input contract: {'; '.join(differ)}. "
+            "Pass the checkpoint's own extractor (saved next to its weights), or "
+            "`feature_extractor=CiTrusFeatureExtractor.from_config(model.config)`."
+        )
+    if extractor.context_length != config.context_length:
+        logger.warning(
+            f"The feature extractor cuts windows of {extractor.context_length} samples and the model was trained "
+            f"on {config.context_length}; scores of windows of another length may differ from those it was "
+            "checked on."
+        )
+
+
 class _RecordingPipeline(ChunkPipeline):
     """Shared body: recording -> aligned windows (`preprocess`, `batch_size` windows per chunk) -> backend
     (`_forward`) -> per-window and whole-recording results (`postprocess`, by the subclass)."""
@@ -248,7 +278,7 @@ class _RecordingPipeline(ChunkPipeline):
                 f"`feature_extractor=` (a name, a folder or a CiTrusFeatureExtractor).{hint}"
             )
         self._check_model()
-        self._check_contract()
+        check_contract(self.model, self.feature_extractor)
         self._count_the_models_channels()
         self._backends: dict[tuple, Any] = {}
         self._progress: _RecordingProgress | None = None
@@ -271,34 +301,6 @@ class _RecordingPipeline(ChunkPipeline):
             raise ValueError(
                 f"The checkpoint was saved as {saved[0]} and loaded as {loaded}: its trained head would be replaced by "
                 f"a new, untrained one. Load it with its own class, or call `pipeline(model=...)` without a task."
-            )
-
-    def _check_contract(self) -> None:
-        """Refuse a feature extractor that aligns recordings to another input contract than the model's: windows at
-        another rate, patch length or normalisation would be scored without a word (another window length is said)."""
-        config, extractor = self.model.config, self.feature_extractor
-        fields = ["sampling_rate", "patch_length", "normalization", "normalization_mean", "normalization_std"]
-        # A head that concatenates the channels takes exactly its count: an extractor that selects or checks a count
-        # must give that one. A channel-independent extractor passes every recording's own channels on, and the model
-        # checks their count itself (the Trainer saves the pre-training checkpoint's extractor with a new model).
-        if getattr(config, "fixes_channel_count", False) and not getattr(extractor, "channel_independent", True):
-            fields.append("num_channels")
-        differ = [
-            f"{name}={getattr(extractor, name, None)!r} (the model's: {getattr(config, name, None)!r})"
-            for name in fields
-            if getattr(extractor, name, None) != getattr(config, name, None)
-        ]
-        if differ:
-            raise ValueError(
-                f"The feature extractor does not align recordings to this model's input contract: {'; '.join(differ)}. "
-                "Pass the checkpoint's own extractor (saved next to its weights), or "
-                "`feature_extractor=CiTrusFeatureExtractor.from_config(model.config)`."
-            )
-        if extractor.context_length != config.context_length:
-            logger.warning(
-                f"The feature extractor cuts windows of {extractor.context_length} samples and the model was trained "
-                f"on {config.context_length}; scores of windows of another length may differ from those it was "
-                "checked on."
             )
 
     def _count_the_models_channels(self) -> None:
@@ -898,5 +900,6 @@ __all__ = [
     "BioSignalFeatureExtractionPipeline",
     "BioSignalRegressionPipeline",
     "DEFAULT_WINDOW_BATCH_SIZE",
+    "check_contract",
     "load_feature_extractor",
 ]

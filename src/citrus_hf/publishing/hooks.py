@@ -119,13 +119,10 @@ def _check_processing_class(model, processing_class) -> None:
     if isinstance(processing_class, CiTrusFusionProcessor) and not isinstance(model, CiTrusPreTrainedModel):
         processing_class.check_model(model)
     elif isinstance(processing_class, CiTrusFeatureExtractor) and isinstance(model, CiTrusPreTrainedModel):
-        from types import SimpleNamespace
-
-        from ..inference.pipelines import _RecordingPipeline
+        from ..inference.pipelines import check_contract
 
         try:
-            # the pipeline's own check, on the pair the Trainer was given
-            _RecordingPipeline._check_contract(SimpleNamespace(model=model, feature_extractor=processing_class))
+            check_contract(model, processing_class)  # the pipeline's own check, on the pair the Trainer was given
         except ValueError as error:
             raise ValueError(
                 f"Trainer(processing_class=...): {error} Otherwise the model trains on windows of another contract "

@@ -814,6 +814,11 @@ def _say_what_is_ignored(args: PretrainArguments, accelerator) -> None:
             f"--model-config {args.model_config!r} gives the model's settings only: its weights are not loaded, the "
             "run starts from a fresh initialisation"
         )
+    _say_on_the_main_process(accelerator, notes)
+
+
+def _say_on_the_main_process(accelerator, notes: list[str]) -> None:
+    """Each of `notes` (sentences without their full stop) as a warning, from the main process only."""
     if accelerator.is_main_process:
         for note in notes:
             logger.warning(note + ".")
@@ -866,9 +871,7 @@ def _accelerator(args: PretrainArguments, config: CiTrusConfig):
             f"--gradient-accumulation-steps {given} wins over {LAUNCH_ACCUMULATION}={launched_accumulation}; leave "
             "--gradient-accumulation-steps out to take the environment's"
         )
-    if accelerator.is_main_process:
-        for note in notes:
-            logger.warning(note + ".")
+    _say_on_the_main_process(accelerator, notes)
     resolved = copy.copy(args)  # the caller's settings stay as given (None: Accelerate's, again at the next run)
     resolved.mixed_precision = accelerator.mixed_precision
     resolved.gradient_accumulation_steps = accelerator.gradient_accumulation_steps
