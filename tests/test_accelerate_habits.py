@@ -191,6 +191,11 @@ def test_a_checkpoint_loads_through_the_auto_class_with_remote_code(finished_run
     final_map = json.loads((output_dir / "config.json").read_text())["auto_map"]
     assert json.loads((checkpoint / "config.json").read_text())["auto_map"] == final_map
     assert {p.name for p in checkpoint.glob("*.py")} == {p.name for p in output_dir.glob("*.py")}
+    # and the other keys `save_pretrained` writes: the weights' dtype and the pipeline of `pipeline(model=folder)`
+    final, saved = (json.loads((folder / "config.json").read_text()) for folder in (output_dir, checkpoint))
+    assert {key: saved.get(key) for key in ("dtype", "custom_pipelines")} == {
+        key: final[key] for key in ("dtype", "custom_pipelines")
+    }
     script = (
         "import sys; from transformers import AutoModelForPreTraining; "
         f"model = AutoModelForPreTraining.from_pretrained({str(checkpoint)!r}, trust_remote_code=True); "

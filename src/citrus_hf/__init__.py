@@ -117,6 +117,13 @@ _auto.add_registration(
     "transformers.trainer",
     _deferred("publishing.hooks", "register_trainer_cards"),
     needed=("modeling_citrus", "publishing.hooks"),
+    name="trainer model card",
+)
+_auto.add_registration(
+    "transformers.trainer",
+    _deferred("publishing.hooks", "register_trainer_checks"),
+    needed=("publishing.hooks", "training.trainer"),
+    name="trainer checks",
 )
 _auto.add_registration(
     "transformers.models.auto.feature_extraction_auto",

@@ -18,8 +18,7 @@ and a `processing_class` that aligns to another input contract than the model's 
 built, not by the pipeline after training.
 
 The package root registers each `register_*` function with `_auto.add_registration`, to run once the transformers
-module it patches has been imported; nothing below this layer imports it. `register_trainer_cards` (the one
-registered for `transformers.trainer`) installs `register_trainer_checks` too.
+module it patches has been imported; nothing below this layer imports it.
 """
 
 from __future__ import annotations
@@ -82,11 +81,10 @@ def register_trainer_cards() -> None:
     the CiTrus card replaces its draft, with the Trainer's arguments (license, tags, datasets, base model), and the
     code of the pipeline the saved config names and the model's feature extractor (when the Trainer had no
     `processing_class`) join the folder. `Trainer.push_to_hub` and `init_hf_repo` fail in one line when the Hub
-    cannot be reached, and the `Trainer`'s checks are installed (`register_trainer_checks`). Idempotent."""
+    cannot be reached. Idempotent."""
     from transformers.trainer import Trainer
 
     _trainer_hub_errors(Trainer)
-    register_trainer_checks()
     draft_card = Trainer.create_model_card
     if getattr(draft_card, "_citrus_card", False):
         return

@@ -47,7 +47,7 @@ import torch
 from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_NAME, logging
 
 from .._bundled import bundled_checkpoint
-from ..configuration_citrus import CiTrusConfig
+from ..configuration_citrus import CiTrusConfig, custom_pipelines_for
 from ..data.alignment import align_corpus
 from ..data.splits import load_split
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
@@ -1181,7 +1181,11 @@ class PretrainingLoop:
             # beside Accelerate's state, what makes the folder a checkpoint `from_pretrained` loads (its weights are
             # Accelerate's model.safetensors): a stopped or interrupted run leaves usable models
             config = copy.deepcopy(unwrapped.config)
+            # the keys `save_pretrained` adds for the final folder: the weights' dtype, and the pipeline that
+            # `pipeline(model=folder)` runs without a task name
             config.architectures = [type(unwrapped).__name__]
+            config.dtype = unwrapped.dtype
+            config.custom_pipelines = custom_pipelines_for(type(unwrapped).__name__, config.problem_type)
             if getattr(unwrapped, "_auto_class", None) is not None:
                 # the model's code and its `auto_map` entry, as `save_pretrained` writes them for the final folder:
                 # the checkpoint then loads with an Auto class and `trust_remote_code` too
