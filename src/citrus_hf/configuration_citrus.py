@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 from huggingface_hub.dataclasses import StrictDataclassClassValidationError, StrictDataclassFieldValidationError, strict
 from transformers.activations import ACT2FN
 from transformers.configuration_utils import PreTrainedConfig
-from transformers.utils import logging
+from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
 from .vocabulary_citrus import (
     ATTENTION_TYPES,
@@ -40,6 +40,9 @@ from .vocabulary_citrus import (
 )
 
 logger = logging.get_logger(__name__)
+
+# The model code's module, as checkpoints' `auto_map` names it (the file `save_pretrained` copies beside the weights).
+_MODELING_MODULE = "modeling_citrus"
 
 # Numeric fields, checked and converted once in `__post_init__` (JSON, numpy scalars and keyword arguments all arrive
 # here), so every later check, the model and the feature extractor can rely on plain finite Python numbers.
@@ -295,19 +298,42 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "embed_dim": ("d_model",),
     "hidden_dim": ("d_model",),
     "dim_feedforward": ("ffn_dim",),
+    "d_ff": ("ffn_dim",),
     "objective": ("pretraining_objective",),
     "pretrain_objective": ("pretraining_objective",),
     "dropout": ("hidden_dropout", "attention_dropout", "ffn_dropout", "head_dropout"),
+    "dropout_rate": ("hidden_dropout", "attention_dropout", "ffn_dropout", "head_dropout"),
+    # BERT-family names every transformers user knows
+    "hidden_dropout_prob": ("hidden_dropout",),
+    "attention_probs_dropout_prob": ("attention_dropout",),
+    "classifier_dropout": ("head_dropout",),
+    "layer_norm_eps": ("norm_eps",),
+    "hidden_act": ("activation_function",),
+    # PatchTST's (CiTrus patches do not overlap: the stride is the patch length)
+    "patch_stride": ("patch_length",),
+    "stride": ("patch_length",),
+    "random_mask_ratio": ("mask_ratio",),
     "num_classes": ("num_labels",),
     "n_classes": ("num_labels",),
+    "num_class": ("num_labels",),
+    "nb_classes": ("num_labels",),
     "num_outputs": ("num_labels", "num_targets"),
 }
+
+
+def _alias_of(name: str) -> str | None:
+    """The `FIELD_ALIASES` key `name` is, or is a close misspelling of (`num_clases` for `num_classes`)."""
+    if name in FIELD_ALIASES:
+        return name
+    close = difflib.get_close_matches(name, FIELD_ALIASES, 1, cutoff=0.85)
+    return close[0] if close else None
 
 
 def field_hint(name: str, fields: frozenset[str]) -> str:
     """`closest_field_hint`, which also knows other models' names for the fields (`FIELD_ALIASES`):
     `'num_layers' (did you mean 'num_hidden_layers'?)`."""
-    meant = [repr(field) for field in FIELD_ALIASES.get(name, ()) if field in fields]
+    alias = _alias_of(name)
+    meant = [repr(field) for field in FIELD_ALIASES.get(alias, ()) if field in fields] if alias else []
     if not meant:
         return closest_field_hint(name, fields)
     options = meant[0] if len(meant) == 1 else f"{', '.join(meant[:-1])} or {meant[-1]}"
@@ -336,7 +362,7 @@ def check_misspelt_fields(config_class: type[PreTrainedConfig], extra: dict[str,
         if not name.startswith("_")
         and name not in fields
         and (
-            any(field in fields for field in FIELD_ALIASES.get(name, ()))
+            any(field in fields for field in FIELD_ALIASES.get(_alias_of(name) or "", ()))
             or difflib.get_close_matches(name, fields, 1, cutoff=0.85)
         )
     ]
@@ -378,6 +404,18 @@ def looks_like_time_by_channels(num_channels: Any, num_samples: Any) -> Any:
     beyond_any_recording = (num_channels > num_samples) & (num_channels > MAX_PLAUSIBLE_CHANNELS)
     too_many_per_sample = (num_channels > CHANNELS_PER_SAMPLE_LIMIT * num_samples) & (num_channels > FEW_CHANNELS)
     return beyond_any_recording | too_many_per_sample
+
+
+def safetensors_names(variant: str | None = None) -> tuple[str, str]:
+    """The weights file and the shards' index file `save_pretrained(folder, variant=variant)` writes:
+    `("model.safetensors", "model.safetensors.index.json")`, or with `variant="fp16"` `("model.fp16.safetensors",
+    "model.safetensors.index.fp16.json")` (the variant before the last suffix, as transformers names them). Here
+    because the model (remote code) and `citrus_hf.loading` both look for them."""
+    if not variant:
+        return SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME
+    weights_stem, weights_suffix = SAFE_WEIGHTS_NAME.rsplit(".", 1)
+    index_stem, index_suffix = SAFE_WEIGHTS_INDEX_NAME.rsplit(".", 1)
+    return f"{weights_stem}.{variant}.{weights_suffix}", f"{index_stem}.{variant}.{index_suffix}"
 
 
 def raise_plain_validation_errors(config_class: type[PreTrainedConfig]) -> None:
@@ -777,6 +815,26 @@ class CiTrusConfig(PreTrainedConfig):
             self.custom_pipelines = CustomPipelines(custom_pipelines)
         reconcile_label2id(self)
 
+    def save_pretrained(self, save_directory: str | os.PathLike, push_to_hub: bool = False, **kwargs):
+        """`PreTrainedConfig.save_pretrained`; when `auto_map` points at the model code saved beside it
+        (`modeling_citrus.py`, which a model's `save_pretrained` copies), `AutoModel` is mapped to the encoder too:
+        transformers maps only the class that was saved, and the encoder of any CiTrus checkpoint loads as
+        `CiTrusModel`, so `AutoModel.from_pretrained(task_checkpoint, trust_remote_code=True)` gives its embeddings
+        as it does with citrus_hf installed."""
+        auto_map = getattr(self, "auto_map", None) or {}
+        if "AutoModel" not in auto_map and any(
+            isinstance(reference, str) and reference.startswith(f"{_MODELING_MODULE}.")
+            for reference in auto_map.values()
+        ):
+            self.auto_map = {**auto_map, "AutoModel": f"{_MODELING_MODULE}.CiTrusModel"}
+        return super().save_pretrained(save_directory, push_to_hub=push_to_hub, **kwargs)
+
+    def update(self, config_dict: dict[str, Any]) -> None:
+        """`PreTrainedConfig.update`, refusing a misspelt field or another model's name for one
+        (`classifier_dropout=`, `num_layers=`) as the constructor does: it would be kept as an unused attribute."""
+        check_misspelt_fields(type(self), config_dict)
+        super().update(config_dict)
+
     @property
     def num_patches(self) -> int:
         """Patch tokens per channel of a `context_length` window."""
@@ -972,5 +1030,6 @@ __all__ = [
     "CustomPipelines",
     "custom_pipelines_for",
     "pipeline_task_for",
+    "safetensors_names",
     "time_series_regression_auto_class",
 ]

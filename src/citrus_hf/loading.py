@@ -29,12 +29,18 @@ from transformers.utils import (
     CONFIG_NAME,
     FEATURE_EXTRACTOR_NAME,
     PROCESSOR_NAME,
-    SAFE_WEIGHTS_INDEX_NAME,
     SAFE_WEIGHTS_NAME,
 )
 
 from ._bundled import BUNDLED_CHECKPOINTS, bundled_checkpoint, bundled_names, bundled_suggestion, folder_if_bundled
-from .configuration_citrus import MODEL_PRESETS, PIPELINE_TASKS, CiTrusConfig, config_field_names, not_a_field_error
+from .configuration_citrus import (
+    MODEL_PRESETS,
+    PIPELINE_TASKS,
+    CiTrusConfig,
+    config_field_names,
+    not_a_field_error,
+    safetensors_names,
+)
 from .configuration_citrus_fusion import CiTrusFusionConfig
 from .vocabulary_citrus import ADAPTER_CONFIG_NAME
 
@@ -268,15 +274,26 @@ def _check_config_fields(overrides: dict[str, Any]) -> None:
         raise not_a_field_error(CiTrusConfig, unknown, "; see `CiTrusConfig` for the fields a model config has")
 
 
-def _checked_folder(folder: Path, repo_or_path: str | os.PathLike, revision: str | None, needed: Sequence[str]) -> None:
+def _checked_folder(
+    folder: Path,
+    repo_or_path: str | os.PathLike,
+    revision: str | None,
+    needed: Sequence[str],
+    variant: str | None = None,
+) -> None:
+    """Refuse a checkpoint folder without the files `needed`; `SAFE_WEIGHTS_NAME` there stands for the weights of
+    `variant` (`save_pretrained(..., variant=...)`), in one file or sharded."""
     where = f"{str(repo_or_path)!r}" + (f" (revision {revision!r})" if revision else "")
     present = sorted(p.name for p in folder.iterdir())
     for name in needed:
         if name == SAFE_WEIGHTS_NAME:
-            if not (folder / name).is_file() and not (folder / SAFE_WEIGHTS_INDEX_NAME).is_file():
+            weights_name, index_name = safetensors_names(variant)
+            if not (folder / weights_name).is_file() and not (folder / index_name).is_file():
+                other_variant = any(p.startswith("model.") and p.endswith(".safetensors") for p in present)
                 raise OSError(
-                    f"{where} has no model.safetensors (files: {present}). CiTrus loads safetensors weights only and "
-                    "never unpickles .bin files; publish the model with `citrus push` or `save_pretrained`."
+                    f"{where} has no {weights_name} (files: {present}). CiTrus loads safetensors weights only and "
+                    "never unpickles .bin files; publish the model with `citrus push` or `save_pretrained`"
+                    + (" (or pass the `variant=` its weights were saved with)." if variant or other_variant else ".")
                 )
         elif not (folder / name).is_file():
             raise OSError(
@@ -322,7 +339,9 @@ def load_pretrained(
     folder = resolve_checkpoint(
         repo_or_path, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only
     )
-    _checked_folder(folder, repo_or_path, revision, [CONFIG_NAME, SAFE_WEIGHTS_NAME])
+    _checked_folder(
+        folder, repo_or_path, revision, [CONFIG_NAME, SAFE_WEIGHTS_NAME], from_pretrained_kwargs.get("variant")
+    )
     model_type = _read_json(folder / CONFIG_NAME).get("model_type")
     if model_type not in (CiTrusConfig.model_type, CiTrusFusionConfig.model_type):
         raise ValueError(f"{str(repo_or_path)!r} is not a CiTrus checkpoint (model_type={model_type!r}).")

@@ -42,6 +42,7 @@ from .configuration_citrus import (
     custom_pipelines_for,
     fusion_checkpoint_error,
     looks_like_time_by_channels,
+    safetensors_names,
 )
 from .vocabulary_citrus import (
     ADAPTER_CONFIG_NAME,
@@ -246,9 +247,6 @@ def _is_tracing() -> bool:
     return torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing()
 
 
-# Set while an encoder runs a call that returns attention weights (`output_attentions=True`): its attention layers
-# then run the eager path, the one that computes them.
-_ATTENTION_WEIGHTS_WANTED = contextvars.ContextVar("citrus_attention_weights_wanted", default=False)
 # What the feature extractor's `alignment="window"` output carries beside the model inputs.
 _WINDOW_BOOKKEEPING = ("recording_index", "window_start_seconds")
 # Dataset columns that hold labels under another name than `labels` (the Trainer keeps every column whose name holds
@@ -358,7 +356,20 @@ class CiTrusModelOutput(ModelOutput):
             True where a patch was replaced by the mask token.
         hidden_states (`tuple(torch.FloatTensor)`, *optional*): the input of every transformer layer and the final
             output, each `(batch_size, num_channels, num_tokens, d_model)`.
-        attentions (`tuple(torch.FloatTensor)`, *optional*): attention weights per layer (eager attention only).
+        attentions (`tuple(torch.FloatTensor)`, *optional*): with `output_attentions=True`, the attention weights of
+            every transformer layer after the softmax, each `(batch_size * num_channels, num_time_heads, num_tokens,
+            num_tokens)`: one row per channel's sequence (channel by channel within each example, as PatchTST
+            flattens them), attending over that channel's tokens. Every `attn_implementation` returns them: a call
+            that asks for them computes its attention eagerly (the same outputs; SDPA returns no weights).
+            `num_time_heads` is `num_attention_heads`, or for `attention_type="criss_cross"` the heads that attend
+            across time, `num_attention_heads - num_channel_attention_heads` (0 when every head attends across
+            channels). When the last layer ran only at some positions (`positions_to_keep`), its entry is
+            `(batch_size * num_channels, num_time_heads, num_kept, num_tokens)`.
+        channel_attentions (`tuple(torch.FloatTensor)`, *optional*): with `output_attentions=True` and
+            `attention_type="criss_cross"` with channel heads, the weights of the heads that attend across channels,
+            per layer, each `(batch_size * num_tokens, num_channel_attention_heads, num_channels, num_channels)`:
+            one row per token position (position by position within each example). Together with `attentions`,
+            every head of the layer. `None` otherwise.
     """
 
     last_hidden_state: torch.FloatTensor | None = None
@@ -366,6 +377,7 @@ class CiTrusModelOutput(ModelOutput):
     token_mask: torch.BoolTensor | None = None
     hidden_states: tuple[torch.FloatTensor, ...] | None = None
     attentions: tuple[torch.FloatTensor, ...] | None = None
+    channel_attentions: tuple[torch.FloatTensor, ...] | None = None
 
 
 @dataclass
@@ -390,7 +402,8 @@ class CiTrusForPretrainingOutput(ModelOutput):
             is what happens by default (the mask drawn by the model, no whole-channel masking): the loss reads
             nothing else. Pass `output_hidden_states=True` to run it everywhere and get this field, or use
             `CiTrusModel` for features.
-        hidden_states, attentions: as in `CiTrusModelOutput`.
+        hidden_states, attentions, channel_attentions: as in `CiTrusModelOutput` (`output_attentions=True` runs the
+            last layer at every position, so every entry of `attentions` covers all tokens).
     """
 
     loss: torch.FloatTensor | None = None
@@ -401,6 +414,7 @@ class CiTrusForPretrainingOutput(ModelOutput):
     last_hidden_state: torch.FloatTensor | None = None
     hidden_states: tuple[torch.FloatTensor, ...] | None = None
     attentions: tuple[torch.FloatTensor, ...] | None = None
+    channel_attentions: tuple[torch.FloatTensor, ...] | None = None
 
 
 @dataclass
@@ -411,13 +425,27 @@ class CiTrusRegressionOutput(ModelOutput):
     Args:
         loss (`torch.FloatTensor` of shape `()`, *optional*): mean squared error, when `labels` are given.
         logits (`torch.FloatTensor` of shape `(batch_size, num_targets)`): the predicted targets.
-        hidden_states, attentions: as in `CiTrusModelOutput`.
+        hidden_states, attentions, channel_attentions: as in `CiTrusModelOutput`.
     """
 
     loss: torch.FloatTensor | None = None
     logits: torch.FloatTensor | None = None
     hidden_states: tuple[torch.FloatTensor, ...] | None = None
     attentions: tuple[torch.FloatTensor, ...] | None = None
+    channel_attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+@dataclass
+class CiTrusSequenceClassifierOutput(SequenceClassifierOutput):
+    r"""
+    Output of `CiTrusForSequenceClassification`: transformers' `SequenceClassifierOutput` (`loss`, `logits` of
+    shape `(batch_size, num_labels)`, `hidden_states`, `attentions`), with the criss-cross attention's channel heads.
+
+    Args:
+        hidden_states, attentions, channel_attentions: as in `CiTrusModelOutput`.
+    """
+
+    channel_attentions: tuple[torch.FloatTensor, ...] | None = None
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -538,19 +566,22 @@ class CiTrusResidualBlock(nn.Module):
         self.conv2 = nn.Conv1d(out_channels, out_channels, kernel_size, padding=padding)
         self.activation = ACT2FN[activation]
         self.stride = stride
+        # the shortcut's width and the output's, as numbers: `torch.jit.trace` records tensor sizes as tensors
+        self.shortcut_width = min(in_channels, out_channels)
+        self.out_channels = out_channels
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         residual = hidden_states[..., :: self.stride] if self.stride > 1 else hidden_states
         hidden_states = self.conv2(self.activation(self.conv1(hidden_states)))
         # The shortcut lands on the first channels and the new ones get zeros, added in place (the convolution's
         # backward does not need its output, so autograd allows it).
-        width = min(residual.shape[1], hidden_states.shape[1])
+        width = self.shortcut_width
         if hidden_states.dtype in _LOW_PRECISION and residual.dtype == hidden_states.dtype:
             # PyTorch's CPU kernels add a bf16 shortcut that is strided (subsampled) into a slice of the output one
             # short row at a time: 3x slower than padding it with zero channels and adding over the whole tensor
             # (2048 patches, 8 -> 16 channels at stride 2: 0.46 ms against 0.15). Not so for the first block under
             # autocast, whose shortcut is the float32 input: its slice add (0.06 ms) beats the cast and padding (0.11).
-            hidden_states += F.pad(residual[:, :width], (0, 0, 0, hidden_states.shape[1] - width))
+            hidden_states += F.pad(residual[:, :width], (0, 0, 0, self.out_channels - width))
         else:
             hidden_states[:, :width] += residual[:, :width]
         return self.activation(hidden_states)
@@ -809,8 +840,11 @@ class CiTrusAttention(nn.Module):
         self.v_proj = nn.Linear(config.d_model, config.d_model)
         self.o_proj = nn.Linear(config.d_model, config.d_model)
 
-    def _attend(self, query, key, value, attention_mask):
-        implementation = "eager" if _ATTENTION_WEIGHTS_WANTED.get() else self.config._attn_implementation
+    def _attend(self, query, key, value, attention_mask, output_attentions: bool):
+        # SDPA and the fused kernels return no weights: a call that asks for them runs the eager attention. The flag
+        # is an argument of every layer call (not state around the layer loop), so that gradient checkpointing's
+        # recomputation in `backward()` takes the same path as the forward pass.
+        implementation = "eager" if output_attentions else self.config._attn_implementation
         attention_interface: Callable = ALL_ATTENTION_FUNCTIONS.get_interface(implementation, eager_attention_forward)
         return attention_interface(
             self,
@@ -827,11 +861,16 @@ class CiTrusAttention(nn.Module):
         hidden_states: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
         query_index: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor | None, torch.Tensor | None]]:
         """`hidden_states` `(B, C, S, D)`; `attention_mask` additive `(B * C, 1, 1, S)` over keys or None.
 
         `query_index` `(B, C, Q)`: compute the output only at these positions (they still attend to all S); the
         output is then `(B, C, Q, D)`. Channel-independent attention only.
+
+        Returns the output and the attention weights `(time_weights, channel_weights)`: the time heads'
+        `(B * C, H_t, S, S)` and the channel heads' `(B * S, H_c, C, C)` (None without channel heads, and both None
+        unless `output_attentions` or the eager attention computed them).
         """
         batch_size, num_channels, seq_length, _ = hidden_states.shape
         head_shape = (batch_size, num_channels, seq_length, self.num_heads, self.head_dim)
@@ -844,21 +883,22 @@ class CiTrusAttention(nn.Module):
             seq_length = query_index.shape[-1]
         query = self.q_proj(hidden_states).view(batch_size, num_channels, seq_length, self.num_heads, self.head_dim)
 
+        channel_weights = None
         time_heads = slice(self.num_channel_heads, self.num_heads)
         # (B, C, S, H_t, hd) -> (B * C, H_t, S, hd): each channel's sequence on its own
         time_qkv = [t[..., time_heads, :].flatten(0, 1).transpose(1, 2) for t in (query, key, value)]
-        time_output, attn_weights = self._attend(*time_qkv, attention_mask)
+        time_output, time_weights = self._attend(*time_qkv, attention_mask, output_attentions)
         time_output = time_output.reshape(batch_size, num_channels, seq_length, -1)  # (B, C, S, H_t * hd)
 
         if self.num_channel_heads:
             channel_heads = slice(0, self.num_channel_heads)
             # (B, C, S, H_c, hd) -> (B * S, H_c, C, hd): every patch position attends across channels
             channel_qkv = [t[..., channel_heads, :].permute(0, 2, 3, 1, 4).flatten(0, 1) for t in (query, key, value)]
-            channel_output, _ = self._attend(*channel_qkv, None)  # (B * S, C, H_c, hd)
+            channel_output, channel_weights = self._attend(*channel_qkv, None, output_attentions)  # (B * S, C, H_c, hd)
             channel_output = channel_output.reshape(batch_size, seq_length, num_channels, -1).transpose(1, 2)
             time_output = torch.cat([channel_output, time_output], dim=-1)  # heads back in their original order
 
-        return self.o_proj(time_output), attn_weights
+        return self.o_proj(time_output), (time_weights, channel_weights)
 
 
 class CiTrusNorm(nn.Module):
@@ -907,14 +947,18 @@ class CiTrusEncoderLayer(GradientCheckpointingLayer):
         hidden_states: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
         query_index: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """`(B, C, S, D)` -> `(B, C, S, D)`, or `(B, C, Q, D)` at the positions `query_index` `(B, C, Q)` only."""
-        attention_output, attn_weights = self.attention(self.attention_norm(hidden_states), attention_mask, query_index)
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """`(B, C, S, D)` -> `(B, C, S, D)`, or `(B, C, Q, D)` at the positions `query_index` `(B, C, Q)` only; with
+        the time heads' and the channel heads' attention weights (see `CiTrusAttention.forward`)."""
+        attention_output, (time_weights, channel_weights) = self.attention(
+            self.attention_norm(hidden_states), attention_mask, query_index, output_attentions=output_attentions
+        )
         if query_index is not None:
             hidden_states = hidden_states.take_along_dim(query_index[..., None], dim=2)
         hidden_states = hidden_states + self.dropout(attention_output)
         hidden_states = hidden_states + self.dropout(self.ffn(self.ffn_norm(hidden_states)))
-        return hidden_states, attn_weights
+        return hidden_states, time_weights, channel_weights
 
 
 class CiTrusEncoder(nn.Module):
@@ -933,31 +977,45 @@ class CiTrusEncoder(nn.Module):
         output_attentions=False,
         last_layer_query_index=None,
     ):
-        """`(B, C, S, D)` -> `(B, C, S, D)`; the last layer only at `last_layer_query_index` `(B, C, Q)` if given."""
+        """`(B, C, S, D)` -> `(B, C, S, D)`; the last layer only at `last_layer_query_index` `(B, C, Q)` if given.
+
+        Returns the output, the hidden states (with `output_hidden_states`), and the time heads' and the channel
+        heads' attention weights per layer (with `output_attentions`; the channel heads' only for criss-cross
+        attention with channel heads).
+        """
+        output_attentions = bool(output_attentions)
         all_hidden_states = (hidden_states,) if output_hidden_states else None
         all_attentions = () if output_attentions else None
+        channel_heads = self.layers[0].attention.num_channel_heads if self.layers else 0
+        all_channel_attentions = () if output_attentions and channel_heads else None
         if output_attentions and self.config._attn_implementation != "eager":
-            # SDPA and the fused kernels return no weights: the call that asks for them runs the eager attention
             logger.warning_once(
                 f"output_attentions=True: attn_implementation={self.config._attn_implementation!r} returns no "
                 "attention weights, so the calls that ask for them run the eager attention (the same outputs, slower)."
             )
-        token = _ATTENTION_WEIGHTS_WANTED.set(bool(output_attentions))
-        try:
-            for index, layer in enumerate(self.layers):
-                is_last = index == len(self.layers) - 1
-                query_index = last_layer_query_index if is_last else None
-                hidden_states, attn_weights = layer(hidden_states, attention_mask, query_index)
-                if output_hidden_states:
-                    all_hidden_states += (hidden_states,)
-                if output_attentions:
-                    all_attentions += (attn_weights,)
-        finally:
-            _ATTENTION_WEIGHTS_WANTED.reset(token)
+        if output_attentions and channel_heads == self.config.num_attention_heads:
+            logger.warning_once(
+                "output_attentions=True: every attention head of this criss-cross model attends across channels, so "
+                "`attentions` hold no heads (shape (batch * channels, 0, tokens, tokens)); the heads' weights are in "
+                "`channel_attentions`."
+            )
+        for index, layer in enumerate(self.layers):
+            is_last = index == len(self.layers) - 1
+            query_index = last_layer_query_index if is_last else None
+            # (`output_attentions` as a keyword: gradient checkpointing replays the call with it)
+            hidden_states, time_weights, channel_weights = layer(
+                hidden_states, attention_mask, query_index, output_attentions=output_attentions
+            )
+            if output_hidden_states:
+                all_hidden_states += (hidden_states,)
+            if output_attentions:
+                all_attentions += (time_weights,)
+            if all_channel_attentions is not None:
+                all_channel_attentions += (channel_weights,)
         hidden_states = self.final_norm(hidden_states)
         if output_hidden_states:
             all_hidden_states = all_hidden_states[:-1] + (hidden_states,)
-        return hidden_states, all_hidden_states, all_attentions
+        return hidden_states, all_hidden_states, all_attentions, all_channel_attentions
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -1094,6 +1152,21 @@ class _CiTrusFamilyMixin:
     # `locate(name) -> folder | None` for checkpoints shipped inside the citrus_hf package ("citrus-small"); set by
     # the package when it is installed (`citrus_hf._auto`), None in remote code.
     _checkpoint_locator: Callable | None = None
+
+    def _check_and_adjust_attn_implementation(self, attn_implementation: str | None, *args, **kwargs) -> str:
+        """transformers' check of `attn_implementation` (from `from_pretrained`, `set_attn_implementation` and a
+        config's `attn_implementation`), refusing Flash and flex attention with what works instead: transformers' own
+        refusal sends users to file an issue with a URL built from the checkpoint's path."""
+        name = attn_implementation.removeprefix("paged|") if isinstance(attn_implementation, str) else ""
+        is_flash_kernel = "/" in name and "flash" in name.lower()  # a Hub kernel, "kernels-community/flash-attn"
+        if name.startswith("flash_attention") or name == "flex_attention" or is_flash_kernel:
+            raise ValueError(
+                f"{type(self).__name__} does not support attn_implementation={attn_implementation!r}: its attention "
+                "takes an additive mask over padding patches (and, for criss-cross attention, a pass across channels), "
+                "which the Flash and flex attention kernels do not. Use 'sdpa' (the default), 'eager', or a function "
+                "registered with `transformers.AttentionInterface.register(name, function)`."
+            )
+        return super()._check_and_adjust_attn_implementation(attn_implementation, *args, **kwargs)
 
     @classmethod
     def _from_peft_adapter(cls, adapter, settings: dict, missing_config: OSError, model_args, call_kwargs: dict):
@@ -1255,9 +1328,10 @@ class _CiTrusFamilyMixin:
             # The expected case: the checkpoint's encoder, a head of this class that starts untrained, and the
             # checkpoint's own head (if any) left out. One line instead of transformers' table.
             saved = saved_architectures[0] if saved_architectures else "another CiTrus class"
-            message = (
-                f"{cls.__name__}: encoder loaded from {str(pretrained_model_name_or_path)!r} (a {saved} checkpoint)"
-            )
+            source = str(pretrained_model_name_or_path)
+            if kwargs.get("subfolder"):
+                source = f"{source.rstrip('/')}/{kwargs['subfolder']}"  # where the weights came from
+            message = f"{cls.__name__}: encoder loaded from {source!r} (a {saved} checkpoint)"
             if missing or new_sized_head:
                 new_head = _modules_of(missing + new_sized_head)
                 # (peft users load their adapter onto this model next, which the load cannot know about)
@@ -1323,7 +1397,21 @@ class _CiTrusFamilyMixin:
                     "belong to. Save checkpoints with `save_pretrained` (it writes both), or put the config.json the "
                     "model was trained with next to its weights."
                 )
-            if not any(os.path.isfile(os.path.join(folder, f)) for f in (SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME)):
+            variant = kwargs.get("variant")
+            weights_name, index_name = safetensors_names(variant)  # what `save_pretrained(variant=...)` wrote
+            if not any(os.path.isfile(os.path.join(folder, f)) for f in (weights_name, index_name)):
+                saved = sorted(f for f in os.listdir(folder) if f.startswith("model.") and f.endswith(".safetensors"))
+                if variant or saved:  # weights saved as another variant (`model.<variant>.safetensors`)
+                    written_by = f"save_pretrained(folder{f', variant={variant!r}' if variant else ''})"
+                    raise OSError(
+                        f"{folder!r} holds no {weights_name} (nor {index_name}), the weights `{written_by}` writes"
+                        + (
+                            f"; its weights are {saved[:5]}: pass the `variant=` they were saved with (the name "
+                            f"between 'model.' and the suffix){', or none' if variant else ''}."
+                            if saved
+                            else "."
+                        )
+                    )
                 pickled = sorted(f for f in os.listdir(folder) if f.endswith(_PICKLED_WEIGHT_SUFFIXES))
                 found = f"only pickled weights {pickled}" if pickled else "no weights"
                 raise OSError(
@@ -1604,7 +1692,10 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         if not input_values.is_floating_point():
             raise TypeError(f"`input_values` must be floating point, got {input_values.dtype}.")
         _refuse_meta("input_values", input_values)
-        if input_values.shape[0] == 0 or input_values.shape[1] == 0:
+        # `torch.jit.trace` records sizes as tensors, and each comparison of one warns ("Converting a tensor to a
+        # Python boolean"): the checks on sizes below are skipped there (the traced example is the caller's own)
+        traced_sizes = torch.jit.is_tracing()
+        if not traced_sizes and (input_values.shape[0] == 0 or input_values.shape[1] == 0):
             # An empty batch is refused rather than answered with empty outputs: transformers' attention kernels
             # cannot reshape zero-size tensors, and a loss over no window would be NaN.
             raise ValueError(
@@ -1615,17 +1706,17 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         shape = tuple(input_values.shape)
         channels, length = shape[1], shape[2]
         patch_length = self.config.patch_length
-        if length % patch_length or length == 0:
+        if not traced_sizes and (length % patch_length or length == 0):
             raise ValueError(
                 f"`input_values` has {length} samples, not a multiple of the patch length {patch_length}; align "
                 f"recordings with CiTrusFeatureExtractor (this checkpoint expects {self.config.context_length} samples "
                 f"at {self.config.sampling_rate:g} Hz)."
                 + (f" {_transposed_layout_hint(shape)}" if channels > length else "")
             )
-        if channels > length and not _is_tracing():
+        if not _is_tracing() and channels > length:
             self._check_layout(shape)
         context = self.config.context_length
-        if length > context and not _is_tracing():
+        if not _is_tracing() and length > context:
             # Allowed (the positions are sinusoidal), but a whole recording passed as one window is the usual cause,
             # and its one output then summarises a span the model never saw in training.
             logger.warning_once(
@@ -1688,7 +1779,7 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             )
         _refuse_meta("patch_mask", patch_mask)
         expected = (patches_shape[0], patches_shape[2])
-        if tuple(patch_mask.shape) != expected:
+        if not torch.jit.is_tracing() and tuple(patch_mask.shape) != expected:  # (sizes are tensors there)
             raise ValueError(
                 f"`patch_mask` must have shape (batch, num_patches) = {expected} for input of {patches_shape[2]} "
                 f"patches of {self.config.patch_length} samples, got {tuple(patch_mask.shape)}; take it from the same "
@@ -1872,7 +1963,7 @@ class CiTrusModel(CiTrusPreTrainedModel):
         encoded_states = self.embed_patches(patches, token_mask)  # (B, C, P, D)
 
         if self.encoder is None:
-            hidden_states, all_hidden_states, all_attentions = encoded_states, None, None
+            hidden_states, all_hidden_states, all_attentions, all_channel_attentions = encoded_states, None, None, None
         else:
             hidden_states = encoded_states + sinusoidal_positions(
                 num_patches, self.config.d_model, encoded_states.device, encoded_states.dtype
@@ -1892,23 +1983,19 @@ class CiTrusModel(CiTrusPreTrainedModel):
                 hidden_states = torch.cat([cls, hidden_states], dim=2)  # (B, C, 1 + P, D)
             if positions_to_keep is not None and self.cls_token is not None:
                 positions_to_keep = positions_to_keep + 1  # the CLS token comes first
-            hidden_states, all_hidden_states, all_attentions = self.encoder(
+            hidden_states, all_hidden_states, all_attentions, all_channel_attentions = self.encoder(
                 self.dropout(hidden_states), attention_mask, output_hidden_states, output_attentions, positions_to_keep
             )
 
-        if not return_dict:
-            return tuple(
-                v
-                for v in (hidden_states, encoded_states, token_mask, all_hidden_states, all_attentions)
-                if v is not None
-            )
-        return CiTrusModelOutput(
+        output = CiTrusModelOutput(
             last_hidden_state=hidden_states,
             encoded_states=encoded_states,
             token_mask=token_mask,
             hidden_states=all_hidden_states,
             attentions=all_attentions,
+            channel_attentions=all_channel_attentions,
         )
+        return output if return_dict else output.to_tuple()
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -2311,6 +2398,7 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
             last_hidden_state=context,
             hidden_states=outputs.hidden_states,
             attentions=outputs.attentions,
+            channel_attentions=outputs.channel_attentions,
         )
         return output if return_dict else output.to_tuple()
 
@@ -2421,8 +2509,10 @@ def pool_patches(features: torch.Tensor, patch_mask: torch.Tensor | None, poolin
     """
     if pooling == "cls":
         return features[:, :, 0]
-    windows_per_chunk = max(1, POOLING_CHUNK_ELEMENTS // max(1, features[:1].numel()))
-    if POOLING_STATISTICS[pooling] < 3 or features.shape[0] <= windows_per_chunk or _is_tracing():
+    # (not sized under tracing, where sizes are recorded as tensors and the graph must not depend on them)
+    chunked = not _is_tracing() and POOLING_STATISTICS[pooling] >= 3
+    windows_per_chunk = max(1, POOLING_CHUNK_ELEMENTS // max(1, features[:1].numel())) if chunked else 0
+    if not chunked or features.shape[0] <= windows_per_chunk:
         return _pool_patches_at_once(features, patch_mask, pooling)
     chunks = features.split(windows_per_chunk)
     masks = [None] * len(chunks) if patch_mask is None else patch_mask.split(windows_per_chunk)
@@ -2541,7 +2631,7 @@ def pool_features(
     pooled = torch.cat([pool_patches(state, patch_mask, pooling) for state in _feature_states(outputs, features)], -1)
     if channel_pooling == "mean":
         return pooled.mean(dim=1)
-    if num_channels is not None and pooled.shape[1] != num_channels:
+    if num_channels is not None and not torch.jit.is_tracing() and pooled.shape[1] != num_channels:
         shape = tuple(pooled.shape[:2]) + (() if num_samples is None else (num_samples,))
         raise _channel_count_error(num_channels, shape)
     return pooled.flatten(1)  # (B, C * F)
@@ -2678,10 +2768,14 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
         if loss is not None and self.training and torch.is_grad_enabled():
             self._warn_if_head_frozen()
         hidden_states = outputs.hidden_states if output_hidden_states else None
-        if not return_dict:
-            output = tuple(v for v in (logits, hidden_states, outputs.attentions) if v is not None)
-            return ((loss,) + output) if loss is not None else output
-        return self.output_class(loss=loss, logits=logits, hidden_states=hidden_states, attentions=outputs.attentions)
+        output = self.output_class(
+            loss=loss,
+            logits=logits,
+            hidden_states=hidden_states,
+            attentions=outputs.attentions,
+            channel_attentions=outputs.channel_attentions,
+        )
+        return output if return_dict else output.to_tuple()
 
 
 def _real_numbers(values, name: str) -> torch.Tensor:
@@ -2749,6 +2843,12 @@ def _class_indices(labels: torch.Tensor, num_labels: int) -> torch.Tensor:
     return labels
 
 
+def _at_least_float32(logits: torch.Tensor) -> torch.Tensor:
+    """`logits` in float32 when they are of a lower precision (bf16 / fp16 training: the loss is taken in float32),
+    unchanged in float64 (double-precision checks keep their precision)."""
+    return logits.to(torch.promote_types(logits.dtype, torch.float32))
+
+
 def classification_loss(config: PreTrainedConfig, logits: torch.Tensor, labels) -> torch.Tensor:
     """transformers' classification loss by `config.problem_type`, with errors that say what is wrong with the labels.
 
@@ -2770,7 +2870,7 @@ def classification_loss(config: PreTrainedConfig, logits: torch.Tensor, labels) 
     if problem_type == "regression":
         loss = regression_loss(logits, labels, width_field="num_labels")
     elif problem_type == "single_label_classification":
-        loss = F.cross_entropy(logits.float(), _class_indices(labels, num_labels))
+        loss = F.cross_entropy(_at_least_float32(logits), _class_indices(labels, num_labels))
     else:
         if labels.shape != logits.shape:
             raise ValueError(
@@ -2782,7 +2882,8 @@ def classification_loss(config: PreTrainedConfig, logits: torch.Tensor, labels) 
                 "Multi-label targets are probabilities in [0, 1] (1 = the label applies), got values from "
                 f"{float(labels.min()):g} to {float(labels.max()):g}."
             )
-        loss = F.binary_cross_entropy_with_logits(logits.float(), labels.float())
+        logits = _at_least_float32(logits)
+        loss = F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
     config.problem_type = problem_type
     return loss
 
@@ -2791,7 +2892,9 @@ def regression_loss(logits: torch.Tensor, labels, width_field: str = "num_target
     """Mean squared error; `logits` `(batch_size, width)`, `labels` `(batch_size,)` or the same shape (a tensor,
     numpy array or list). `width_field` is the config field that sets the head's width, named in the error:
     `num_targets` for a regressor, `num_labels` for a sequence classifier with `problem_type="regression"`."""
-    labels = _as_labels(labels, logits).float()
+    labels = _as_labels(labels, logits)
+    logits = _at_least_float32(logits)
+    labels = labels.to(logits.dtype)
     given = tuple(labels.shape)  # as the caller passed them, for the message
     if labels.dim() == 1:
         labels = labels[:, None]
@@ -2800,7 +2903,7 @@ def regression_loss(logits: torch.Tensor, labels, width_field: str = "num_target
             f"Regression labels must have shape (batch,) or (batch, {width_field}) = {tuple(logits.shape)}, "
             f"got {given}; set {width_field} in the config to the number of targets."
         )
-    return F.mse_loss(logits.float(), labels)
+    return F.mse_loss(logits, labels)
 
 
 class CiTrusForSequenceClassification(_CiTrusForTask):
@@ -2822,10 +2925,24 @@ class CiTrusForSequenceClassification(_CiTrusForTask):
 
     head_name = "classifier"
     outputs_field = "num_labels"
-    output_class = SequenceClassifierOutput
+    output_class = CiTrusSequenceClassifierOutput
 
     def __init__(self, config: CiTrusConfig):
         super().__init__(config, config.num_labels)
+
+    @classmethod
+    def _config_overrides_for(cls, pretrained_model_name_or_path, saved_config: dict, kwargs: dict) -> dict:
+        """The base class's overrides, refusing `num_targets` without `num_labels`: it is PatchTST's name for a
+        classifier's classes, but CiTrus's for a regressor's outputs, so the classifier would keep the checkpoint's
+        class count without a word."""
+        if "num_targets" in kwargs and not {"num_labels", "id2label", "config"} & set(kwargs):
+            raise ValueError(
+                f"num_targets={kwargs['num_targets']!r} sets the outputs of CiTrusForRegression; the classes of "
+                f"{cls.__name__} are `num_labels` (PatchTST's classifiers call them num_targets): pass "
+                f"num_labels={kwargs['num_targets']!r} (with ignore_mismatched_sizes=True for a new head on a task "
+                "checkpoint)."
+            )
+        return super()._config_overrides_for(pretrained_model_name_or_path, saved_config, kwargs)
 
     def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return classification_loss(self.config, logits, labels)
@@ -2964,6 +3081,7 @@ __all__ = [
     "CiTrusModelOutput",
     "CiTrusForPretrainingOutput",
     "CiTrusRegressionOutput",
+    "CiTrusSequenceClassifierOutput",
     "CiTrusMasking",
     "CiTrusPretrainingHead",
     "PRETRAINING_HEADS",
