@@ -322,3 +322,15 @@ def test_jit_trace_gives_no_tracer_warning_from_the_package(model):
     mask[0, 6:] = 0
     with torch.no_grad():
         torch.testing.assert_close(traced(input_values=x, patch_mask=mask)[0], model(x, patch_mask=mask)[0])
+
+
+@pytest.mark.parametrize("task_class", [CiTrusForSequenceClassification, CiTrusForRegression])
+def test_a_patch_mask_passed_second_is_named_as_one(task_class):
+    """ONNX habits audit 11: `model(x, mask)` (CiTrusModel's and transformers' audio classifiers' order, and what
+    `torch.onnx.export(model, (x, mask))` does) hands a task model the mask as `labels`; the error says how to pass it."""
+    config = tiny_config(num_labels=3) if task_class is CiTrusForSequenceClassification else tiny_config(num_targets=1)
+    model = task_class(config).eval()
+    values = torch.randn(2, config.num_channels, config.context_length)
+    mask = torch.ones(2, config.num_patches, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"pass it by name: model\(input_values, patch_mask=mask\)"):
+        model(values, mask)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         CiTrusModelOutput,
         CiTrusPreTrainedModel,
         CiTrusRegressionOutput,
+        CiTrusSequenceClassifierOutput,
     )
     from .modeling_citrus_fusion import CiTrusFusionForRegression, CiTrusFusionForSequenceClassification
     from .processing_citrus_fusion import CiTrusFusionProcessor
@@ -50,6 +51,7 @@ _PUBLIC_NAMES: dict[str, str] = {
     "CiTrusModelOutput": "modeling_citrus",
     "CiTrusForPretrainingOutput": "modeling_citrus",
     "CiTrusRegressionOutput": "modeling_citrus",
+    "CiTrusSequenceClassifierOutput": "modeling_citrus",
     "CiTrusFusionConfig": "configuration_citrus_fusion",
     "CiTrusFusionForSequenceClassification": "modeling_citrus_fusion",
     "CiTrusFusionForRegression": "modeling_citrus_fusion",
@@ -169,6 +171,7 @@ __all__ = [
     "CiTrusModelOutput",
     "CiTrusForPretrainingOutput",
     "CiTrusRegressionOutput",
+    "CiTrusSequenceClassifierOutput",
     "CiTrusFusionConfig",
     "CiTrusFusionForSequenceClassification",
     "CiTrusFusionForRegression",

@@ -2813,12 +2813,23 @@ def _as_labels(labels, logits: torch.Tensor | None) -> torch.Tensor:
     return labels
 
 
+# A task model's second positional argument is `labels` (PatchTST's `target_values` sits there too), while
+# `CiTrusModel`'s and transformers' audio classifiers' is the mask: `model(x, mask)` or `torch.onnx.export(model, (x,
+# mask))` hands the patch mask over as labels.
+_PATCH_MASK_AS_LABELS_HINT = (
+    " If this is a `(batch, patches)` patch mask, pass it by name: model(input_values, patch_mask=mask) (a task "
+    "model's second positional argument is `labels`; for torch.onnx.export: args=(input_values,), "
+    "kwargs={'patch_mask': mask})."
+)
+
+
 def _class_indices(labels: torch.Tensor, num_labels: int) -> torch.Tensor:
     """Single-label targets `(batch_size,)` or `(batch_size, 1)` as class indices `(batch_size,)` int64."""
     if labels.dim() != 1 and not (labels.dim() == 2 and labels.shape[1] == 1):
         raise ValueError(
             f"Single-label classification needs one class index per window (batch,), got labels of shape "
-            f"{tuple(labels.shape)}; for several labels per window set problem_type='multi_label_classification'."
+            f"{tuple(int(size) for size in labels.shape)}; for several labels per window set "
+            f"problem_type='multi_label_classification'.{_PATCH_MASK_AS_LABELS_HINT}"
         )
     labels = labels.reshape(-1)
     if labels.is_floating_point() and not _is_tracing() and not (labels == labels.round()).all():
@@ -2902,6 +2913,8 @@ def regression_loss(logits: torch.Tensor, labels, width_field: str = "num_target
         raise ValueError(
             f"Regression labels must have shape (batch,) or (batch, {width_field}) = {tuple(logits.shape)}, "
             f"got {given}; set {width_field} in the config to the number of targets."
+            + _PATCH_MASK_AS_LABELS_HINT
+            * bool(labels.dim() == 2 and ((labels == 0) | (labels == 1)).all())
         )
     return F.mse_loss(logits, labels)
 
