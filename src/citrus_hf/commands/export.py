@@ -3,15 +3,24 @@
 
     citrus export runs/har                    # a fine-tuned classifier or regressor: its logits / targets
     citrus export citrus-small                # a pre-training checkpoint: the feature-extraction pipeline's embeddings
+    citrus export runs/har-lora               # a LoRA adapter folder: merged into its base, as the pipeline runs it
     citrus export runs/har --cache-dir /srv/onnx
+    citrus export runs/har --output-dir har-onnx   # also a folder to deploy: model.onnx, config.json, extractor
 
 "auto" never exports on its own (an export takes tens of seconds on 2 cores, longer than fp32 PyTorch needs for a
 night of recordings), so without this command, `backend="onnxruntime"` or `export_onnx`, ONNX Runtime never runs.
 The file lands in the same cache, under the same key (a hash of the weights, config, model code, output, opset and
-torch version), that the pipelines and `predict_windows` look up, for the model class the pipeline loads
-(`config.architectures`) and the output it computes; the export is then checked against fp32 PyTorch. A cached file
-at that name whose stored key is another model's (copied or renamed into the cache) is refused in one line naming it
-(delete it), before the check: a difference found there is the exporter's, not a stale file's.
+torch version), that the pipelines and `predict_windows` look up, for the model the pipeline loads (the class of
+`config.architectures`; a LoRA adapter merged into its base) and the output it computes; the export is then checked
+against fp32 PyTorch. A cached file at that name whose stored key is another model's (copied or renamed into the
+cache) is refused in one line naming it (delete it), before the check: a difference found there is the exporter's,
+not a stale file's. The ONNX path runs float32: a checkpoint saved in bfloat16 or float16 is exported as its float32
+copy (said in a note), which is what `pipeline(model=..., dtype=torch.float32)` runs.
+
+`--output-dir` also writes what ONNX Runtime alone needs to serve the model, as `optimum-cli export onnx` does:
+`model.onnx` (the checked export, with `id2label` in its metadata for a classifier), `config.json` (`id2label`) and
+`preprocessor_config.json` (the feature extractor, with its code for `AutoFeatureExtractor.from_pretrained(folder,
+trust_remote_code=True)`). See `ONNX_IO` for the graph's inputs and outputs.
 """
 
 from __future__ import annotations
@@ -19,13 +28,21 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 from ..vocabulary_citrus import CHANNEL_POOLINGS, CITRUS_MODEL_TYPE, HEAD_FEATURES, POOLINGS
 from . import UsageError
 
-# Windows of the check: a batch as the pipelines send it, and one window alone (the batch axis is dynamic).
-CHECK_BATCH_SIZES = (8, 1)
+# The exported graph's inputs and outputs, for `--help` and the README.
+ONNX_IO = (
+    "Inputs: input_values float32 (batch, channels, time), time a whole number of patches (patch_length samples "
+    "each; the checkpoint's context_length at most in training), channels the checkpoint's num_channels (any for "
+    "embeddings or channel_pooling='mean'); patch_mask int64 (batch, time / patch_length), 1 for a real patch and 0 "
+    "for padding (all ones for full windows): exactly the feature extractor's input_values and patch_mask "
+    "(return_tensors='np'). Output: logits float32 (batch, num_labels or num_targets) for a classifier or regressor "
+    "(class logits, or the regression targets), embeddings float32 (batch, features) for any other checkpoint."
+)
 
 
 @dataclass
@@ -42,7 +59,15 @@ class ExportArguments:
         default=None,
         metadata={
             "help": "folder of exported ONNX files; give the same to the pipeline (`onnx_cache_dir=`) (default: "
-            "$CITRUS_HF_ONNX_CACHE, else ~/.cache/citrus_hf/onnx)"
+            "$CITRUS_HF_ONNX_CACHE, else $HF_HOME/citrus_hf/onnx, else $XDG_CACHE_HOME/citrus_hf/onnx, else "
+            "~/.cache/citrus_hf/onnx)"
+        },
+    )
+    output_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "also write a folder to deploy with ONNX Runtime alone: model.onnx, config.json (id2label) and "
+            "preprocessor_config.json, as optimum-cli export onnx writes. " + ONNX_IO
         },
     )
     revision: str | None = field(default=None, metadata={"help": "branch, tag or commit of a Hub checkpoint"})
@@ -62,8 +87,10 @@ class ExportArguments:
 
 
 DESCRIPTION = (
-    "Export a CiTrus checkpoint to ONNX once, into the cache that `backend='auto'` (pipelines, predict_windows) reads, "
-    "so that ONNX Runtime races fp32 PyTorch from the next call on; the export is checked against fp32 PyTorch."
+    "Export a CiTrus checkpoint (or a LoRA adapter folder, merged into its base) to ONNX once, into the cache that "
+    "`backend='auto'` (pipelines, predict_windows) reads, so that ONNX Runtime races fp32 PyTorch from the next call "
+    "on; the export is checked against fp32 PyTorch. With --output-dir, also a folder to deploy with ONNX Runtime "
+    "alone."
 )
 
 
@@ -74,17 +101,20 @@ def build_parser():
 
 
 def run(argv: Sequence[str]) -> int:
-    """Load the checkpoint as its pipeline does, export it (or find it exported) and compare it with fp32 PyTorch."""
+    """Load the checkpoint as its pipeline does, export it (or find it exported) and compare it with fp32 PyTorch;
+    with `--output-dir`, write the deployable folder."""
     args = build_parser().parse(argv)
     from ..loading import check_model_reference
     from ..training.arguments import check_output_dir
 
-    check_model_reference(args.model)
-    if args.cache_dir is not None:
-        check_output_dir(args.cache_dir, "--cache-dir")
+    if not _is_adapter_folder(Path(args.model).expanduser()):  # the pipeline takes those: so does this command
+        check_model_reference(args.model)
+    for flag, folder in (("--cache-dir", args.cache_dir), ("--output-dir", args.output_dir)):
+        if folder is not None:
+            check_output_dir(folder, flag)
     # Imported after the checks: `--help` and a mistyped folder answer before torch loads.
     from .._extras import EXTRAS
-    from ..inference.backends import ONNX_TOLERANCE, OnnxRuntimeBackend, TorchBackend, onnx_export_available
+    from ..inference.backends import ONNX_TOLERANCE_TEXT, OnnxRuntimeBackend, TorchBackend, onnx_export_available
 
     missing = onnx_export_available()
     if missing:
@@ -92,19 +122,33 @@ def run(argv: Sequence[str]) -> int:
             f"citrus export needs onnxruntime, onnx and onnxscript; {missing} not installed: "
             f"pip install 'citrus-hf[{EXTRAS['onnxruntime']}]'."
         )
-    model, target = _model_and_target(args)
+    loaded = _load(args)
+    model, target = loaded.model, loaded.target
+    if loaded.saved_dtype not in (None, "float32"):
+        print(
+            f"note: {args.model!r} is saved in {loaded.saved_dtype}; the ONNX path runs float32, so its float32 copy "
+            "is exported (as `pipeline(model=..., dtype=torch.float32)` loads it)."
+        )
     started = time.perf_counter()
     onnx_backend = OnnxRuntimeBackend(model, target, args.cache_dir)
     done = f"exported in {time.perf_counter() - started:.1f} s" if onnx_backend.exported else "already exported"
     print(f"{type(model).__name__} ({target.output}) {done}: {onnx_backend.path}")
-    difference = _largest_difference(model, onnx_backend, TorchBackend(model, target))
-    if not difference <= ONNX_TOLERANCE:
+    absolute, relative, within = _differences(model, onnx_backend, TorchBackend(model, target))
+    measured = f"{absolute:.1e} ({relative:.1e} of the largest output)"
+    if not within:
         raise RuntimeError(
-            f"The ONNX export's outputs differ from fp32 PyTorch by {difference:.2e} (more than {ONNX_TOLERANCE:g}), "
+            f"The ONNX export's outputs differ from fp32 PyTorch by up to {measured}, beyond {ONNX_TOLERANCE_TEXT}, "
             "so backend='auto' would not use it; please report this with the checkpoint's config.json."
         )
-    print(f"Outputs match fp32 PyTorch within {difference:.1e} ('auto' asks for {ONNX_TOLERANCE:g}).")
+    print(f"Outputs match fp32 PyTorch within {measured} ('auto' asks for {ONNX_TOLERANCE_TEXT}).")
+    if args.output_dir is not None:
+        _write_deployment(onnx_backend.path, loaded, Path(args.output_dir).expanduser())
+        print(
+            f"Wrote {Path(args.output_dir) / DEPLOYED_ONNX_NAME} with config.json and preprocessor_config.json: "
+            "ONNX Runtime serves it without citrus_hf (see `citrus export --help`, --output-dir)."
+        )
     cache = "" if args.cache_dir is None else f", onnx_cache_dir={args.cache_dir!r}"
+    dtype = "" if loaded.saved_dtype in (None, "float32") else ", dtype=torch.float32"  # else it runs bf16 PyTorch
     # the embedding options are part of the export's key: a call without them runs another graph (not exported)
     options = "".join(
         f", {name}={value!r}"
@@ -115,51 +159,102 @@ def run(argv: Sequence[str]) -> int:
         )
         if value is not None
     )
-    call = f"pipeline(model={args.model!r}{cache})" + (f"(recording, sampling_rate=...{options})" if options else "")
+    call = f"pipeline(model={args.model!r}{dtype}{cache})" + (
+        f"(recording, sampling_rate=...{options})" if options else ""
+    )
     print(f"backend='auto' now races ONNX Runtime against fp32 PyTorch, e.g. {call}.")
     return 0
 
 
-def _largest_difference(model, onnx_backend, torch_backend) -> float:
-    """Largest absolute difference between the two backends' outputs on seeded random windows, as the pipelines
-    send them: a batch of full windows, and one window whose second half is padding (masked)."""
+# The exported file's name in `--output-dir`, as optimum names its export.
+DEPLOYED_ONNX_NAME = "model.onnx"
+
+
+@dataclass
+class _Loaded:
+    """What `citrus export` exports: the model as the pipeline loads it (float32), its output, its feature extractor,
+    and the dtype its checkpoint was saved in (None: not recorded)."""
+
+    model: Any
+    target: Any
+    extractor: Any
+    saved_dtype: str | None
+
+
+def _is_adapter_folder(folder: Path) -> bool:
+    """A LoRA adapter folder (`citrus finetune --lora`, `save_adapter`, peft): adapter_config.json, no config.json."""
+    from transformers.utils import CONFIG_NAME
+
+    from ..vocabulary_citrus import ADAPTER_CONFIG_NAME
+
+    return folder.is_dir() and (folder / ADAPTER_CONFIG_NAME).is_file() and not (folder / CONFIG_NAME).is_file()
+
+
+def _differences(model, onnx_backend, torch_backend) -> tuple[float, float, bool]:
+    """The largest absolute and relative differences between the two backends' outputs on seeded random windows, as
+    the pipelines send them: a batch of full windows, one window alone (the batch axis is dynamic) whose second half is
+    masked padding, and two short windows of half the patches (the time axis is dynamic: a short recording's window);
+    and whether every output is within the tolerance of "auto" (`onnx_differences`)."""
     import torch
+
+    from ..inference.backends import onnx_differences
 
     config = model.config
     generator = torch.Generator().manual_seed(0)
-    difference = 0.0
-    for batch_size in CHECK_BATCH_SIZES:
-        windows = torch.randn(batch_size, config.num_channels, config.context_length, generator=generator)
+    half = config.num_patches // 2
+    absolute, relative, within = 0.0, 0.0, True
+    for batch_size, patches in ((8, config.num_patches), (1, config.num_patches), (2, max(half, 1))):
+        windows = torch.randn(batch_size, config.num_channels, patches * config.patch_length, generator=generator)
         patch_mask = None
         if batch_size == 1:
             patch_mask = torch.ones(1, config.num_patches, dtype=torch.long)
-            patch_mask[:, config.num_patches // 2 :] = 0
-            windows[..., (config.num_patches // 2) * config.patch_length :] = 0
-        expected = torch_backend(windows, patch_mask)
-        difference = max(difference, float((onnx_backend(windows, patch_mask) - expected).abs().max()))
-    return difference
+            patch_mask[:, half:] = 0
+            windows[..., half * config.patch_length :] = 0
+        batch = onnx_differences(onnx_backend(windows, patch_mask), torch_backend(windows, patch_mask))
+        absolute, relative, within = max(absolute, batch[0]), max(relative, batch[1]), within and batch[2]
+    return absolute, relative, within
 
 
-def _model_and_target(args: ExportArguments):
-    """The model as `pipeline(model=...)` loads it (the class of `config.architectures`) and the output the
-    pipeline computes: a task model's logits, any other model's embeddings (keyed, like the pipeline's, by the
-    options given only)."""
+def _load(args: ExportArguments) -> _Loaded:
+    """The model as `pipeline(model=...)` loads it (the class of `config.architectures`; a LoRA adapter put on its
+    base and merged), in float32, and the output the pipeline computes: a task model's logits, any other model's
+    embeddings (keyed, like the pipeline's, by the options given only)."""
+    import torch
     from transformers.utils import CONFIG_NAME
 
     from ..configuration_citrus import PIPELINE_TASKS
+    from ..feature_extraction_citrus import CiTrusFeatureExtractor
     from ..inference import pipelines
     from ..inference.backends import InferenceTarget
-    from ..inference.registration import CiTrusSavedClass
+    from ..inference.registration import CiTrusSavedClass, _merged_adapter, _saved_extractor
     from ..loading import read_json_object, resolve_checkpoint
 
     folder = resolve_checkpoint(args.model, revision=args.revision)
-    model_type = read_json_object(folder / CONFIG_NAME, "pass a folder written by save_pretrained").get("model_type")
-    if model_type != CITRUS_MODEL_TYPE:
-        raise UsageError(
-            f"citrus export: {args.model!r} is a {model_type!r} checkpoint; the ONNX path runs single-modality CiTrus "
-            "models (model_type 'citrus'), the ones the pipelines take."
-        )
-    model = CiTrusSavedClass.from_pretrained(str(folder)).eval()
+    if _is_adapter_folder(folder):
+        found: dict = {}
+        try:
+            model, _ = _merged_adapter(str(folder), None, found)
+        except (OSError, ValueError, TypeError) as error:
+            raise UsageError(
+                f"citrus export: {args.model!r} is a LoRA adapter, exported merged into the base it records "
+                f"(`merge_adapter(load_adapter(None, {args.model!r}))`, as `pipeline(model=...)` runs it), and that "
+                f"failed: {error}"
+            ) from None
+        extractor, saved_dtype = found["feature_extractor"], str(model.dtype).removeprefix("torch.")
+        model = model.float()  # the base's dtype (a base saved in bf16): the ONNX path runs float32
+    else:
+        saved = read_json_object(folder / CONFIG_NAME, "pass a folder written by save_pretrained")
+        if saved.get("model_type") != CITRUS_MODEL_TYPE:
+            raise UsageError(
+                f"citrus export: {args.model!r} is a {saved.get('model_type')!r} checkpoint; the ONNX path runs "
+                "single-modality CiTrus models (model_type 'citrus'), the ones the pipelines take."
+            )
+        # float32 whatever the checkpoint's dtype (transformers loads the saved one by default): the ONNX path runs
+        # float32, and `pipeline(..., dtype=torch.float32)` loads the same weights, so the key is the same
+        model = CiTrusSavedClass.from_pretrained(str(folder), dtype=torch.float32)
+        extractor = _saved_extractor(folder) or CiTrusFeatureExtractor.from_config(model.config)
+        saved_dtype = saved.get("dtype") or saved.get("torch_dtype")
+    model.eval()
     embedding_options = {
         name: value
         for name, value in (
@@ -169,8 +264,8 @@ def _model_and_target(args: ExportArguments):
         )
         if value is not None
     }
-    # the output of the pipeline that `pipeline(model=...)` builds for this class (`CiTrusSavedClass` loads only
-    # classes `PIPELINE_TASKS` names)
+    # the output of the pipeline that `pipeline(model=...)` builds for this class (`CiTrusSavedClass` and adapters
+    # load only classes `PIPELINE_TASKS` names)
     pipeline_class = getattr(pipelines, PIPELINE_TASKS[type(model).__name__][1])
     if pipeline_class.target_output == "logits":
         if embedding_options:
@@ -179,9 +274,33 @@ def _model_and_target(args: ExportArguments):
                 f"citrus export: {given} choose embeddings, but {args.model!r} is a {type(model).__name__}, whose "
                 "pipeline computes its head's output; leave them out."
             )
-        return model, InferenceTarget()
+        return _Loaded(model, InferenceTarget(), extractor, saved_dtype)
     model.embedding_options(**embedding_options)  # a bad choice is refused before the export
-    return model, InferenceTarget(output="embeddings", **embedding_options)
+    return _Loaded(model, InferenceTarget(output="embeddings", **embedding_options), extractor, saved_dtype)
+
+
+def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
+    """`folder/model.onnx` (the checked export; a classifier's `id2label` added to its metadata), `config.json` and
+    `preprocessor_config.json` (with the extractor's code), as optimum's export folder holds them."""
+    import json
+    import os
+
+    import onnx
+
+    from ..inference.backends import problem_of
+
+    folder.mkdir(parents=True, exist_ok=True)
+    graph = onnx.load(str(exported))
+    if problem_of(loaded.model) == "classification":
+        labels = {str(index): label for index, label in loaded.model.config.id2label.items()}
+        entry = graph.metadata_props.add()
+        entry.key, entry.value = "id2label", json.dumps(labels)
+    # written under a temporary name and renamed, as the cache's files are: an interrupted run leaves no partial file
+    temporary = folder / f".{DEPLOYED_ONNX_NAME}.partial"
+    onnx.save(graph, str(temporary))
+    os.replace(temporary, folder / DEPLOYED_ONNX_NAME)
+    loaded.model.config.save_pretrained(folder)
+    loaded.extractor.save_pretrained(folder)
 
 
 if __name__ == "__main__":  # `python -m citrus_hf.commands.export ...`, also under `accelerate launch -m`

@@ -11,11 +11,11 @@ choice of the fastest one that keeps the results (`load_backend(model, "auto")`)
 - `"onnxruntime"`: the model exported to ONNX once (dynamo exporter, opset `ONNX_OPSET`) and run by ONNX Runtime.
   The export is cached on disk, keyed by a hash of the weights, config and model code, the opset and the input-shape
   policy, so later processes reuse it (the file holds its key, checked on reuse: a file of another model at its name
-  is refused); outputs match fp32 PyTorch within 1e-4. Far faster than PyTorch at batch 1 and
+  is refused); outputs match fp32 PyTorch within `ONNX_TOLERANCE` + `ONNX_RELATIVE_TOLERANCE` x |output|. Far faster than PyTorch at batch 1 and
   on busy cores (its graph runs with little per-operator overhead), about as fast on idle cores at batch 32.
 - `"auto"`: the paths this machine offers race fp32 PyTorch, and the fastest that keeps the results runs. The
   contenders: ONNX Runtime when it is installed (`pip install citrus-hf[onnx]`) and the model's export is already
-  cached, kept only if its first batch matches fp32 within `ONNX_TOLERANCE` ("auto" never exports: an export takes
+  cached, kept only if its first batch matches fp32 within that tolerance ("auto" never exports: an export takes
   longer than fp32 PyTorch needs for a whole night of recordings; the first `"onnxruntime"` call exports), and, for
   classification on a CPU with native bf16, bf16, kept only if the first batch's predicted classes equal fp32's.
   Those that pass and fp32 PyTorch then race on the batch in hand (`RACE_BATCHES_PER_PATH` timed runs each), once for
@@ -67,7 +67,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +86,10 @@ FUSION_MODEL_TYPE = "citrus_fusion"
 ONNX_OPSET = 18
 # The export code's version: part of the cache key, so a change of how graphs are exported invalidates old files.
 # 2: the file holds its cache key (`ONNX_CACHE_KEY_FIELD`); files of format 1 have none, and their names are not looked
-# up any more.
-_EXPORT_FORMAT = 2
+# up any more. 3: the graph's output is named after what it holds (`onnx_output_name`: "logits" / "embeddings", was
+# "output"), and a peft model's key hashes every module class's code and the adapter's settings: a file of format 2 is
+# another graph, and its key can no longer come out.
+_EXPORT_FORMAT = 3
 # The `metadata_props` entry of an exported file that holds its cache key (`onnx_cache_key`). The file's name holds
 # only a prefix of it, and a name proves nothing about the contents: another checkpoint's export copied or renamed
 # to this one's name ran as this checkpoint, with the other model's outputs.
@@ -98,8 +100,15 @@ _CONFIG_KEYS_NOT_IN_GRAPH = frozenset(
     {"architectures", "custom_pipelines", "transformers_version", "_name_or_path", "auto_map", "id2label", "label2id"}
     | {"dtype", "torch_dtype"}
 )
-# The "auto" choice runs ONNX Runtime only if its outputs match fp32 PyTorch this closely on the first batch.
+# A peft adapter's settings that do not change the graph (provenance; the adapter's tensors are in the weights' hash).
+_ADAPTER_KEYS_NOT_IN_GRAPH = frozenset({"base_model_name_or_path", "revision", "inference_mode"})
+# The "auto" choice runs ONNX Runtime only if its outputs match fp32 PyTorch this closely on the first batch:
+# |onnx - fp32| <= ONNX_TOLERANCE + ONNX_RELATIVE_TOLERANCE * |fp32|, element by element, as `torch.allclose` and
+# `np.allclose` compare. The relative term is what lets large outputs pass: one float32 step at 1200 (an RR interval in
+# ms) is 1.2e-4, above any absolute bound that small outputs should meet, and a regressor's outputs near 1200 differed
+# by exactly that step.
 ONNX_TOLERANCE = 1e-4
+ONNX_RELATIVE_TOLERANCE = 1e-5
 # Timed runs per path, on the first batch, before "auto" keeps the fastest. The order changes with the load: on an
 # idle 2-core CPU fp32 PyTorch ran 1.19x ONNX Runtime at batch 32, on the same cores shared with other work ONNX
 # Runtime ran 1.85x fp32 PyTorch, and bf16 staged a night in 1.03 s in one quiet run and in 2.28 s in another
@@ -224,6 +233,18 @@ class InferenceTarget:
                 channel_pooling=self.channel_pooling,
             )
         return model(input_values=input_values, patch_mask=patch_mask).logits
+
+
+def resolved_target(model: torch.nn.Module, target: InferenceTarget) -> InferenceTarget:
+    """`target` with the embedding options left to the config (`features`, `pooling`: None) replaced by the config's
+    values (`embed()` does the same): `pooling=config.pooling` given explicitly and left out compute one graph, and
+    find one export."""
+    if target.output != "embeddings":
+        return target
+    config = model.config
+    features = getattr(config, "head_features", None) if target.features is None else target.features
+    pooling = getattr(config, "pooling", None) if target.pooling is None else target.pooling
+    return replace(target, features=features, pooling=pooling)
 
 
 def problem_of(model: torch.nn.Module) -> str:
@@ -364,7 +385,8 @@ class BFloat16Backend(InferenceBackend):
         if model.dtype != torch.float32:
             raise ValueError(
                 f"backend='bf16' runs a float32 model in bf16 autocast, and this one is {model.dtype}; load it in "
-                "float32 (the default of from_pretrained) for this path, or use backend='torch'."
+                "float32 for this path (`dtype=torch.float32` to from_pretrained or pipeline: transformers loads a "
+                "checkpoint in the dtype it was saved in), or use backend='torch'."
             )
         bf16_support = cpu_bf16_support()
         if bf16_support is None:
@@ -436,8 +458,9 @@ class OnnxRuntimeBackend(InferenceBackend):
             )
         if model.dtype != torch.float32:
             raise ValueError(
-                f"backend='onnxruntime' exports fp32 models, and this one is {model.dtype}; load it in float32 "
-                "(the default of from_pretrained) for ONNX Runtime, or use backend='torch'."
+                f"backend='onnxruntime' exports fp32 models, and this one is {model.dtype}; load it in float32 for "
+                "ONNX Runtime (`dtype=torch.float32` to from_pretrained or pipeline: transformers loads a checkpoint "
+                "in the dtype it was saved in), or use backend='torch'."
             )
         super().__init__(model, target, batch_threads)
         try:
@@ -479,34 +502,20 @@ class OnnxRuntimeBackend(InferenceBackend):
             patch_mask = self.model._check_patch_mask(patch_mask.cpu(), (len(input_values), 0, num_patches))
             self.model._check_windows_hold_signal(patch_mask)
         policy = shape_policy(self.model, self.target)
-        input_values, patch_mask = _pad_to_context(input_values, patch_mask, policy["time"], self.model.config)
         channels_fixed = policy["channels"] != "any" and input_values.shape[1] != policy["channels"]
-        if input_values.dim() != 3 or input_values.shape[-1] != policy["time"] or channels_fixed:
+        num_patches = input_values.shape[-1] // self.model.config.patch_length
+        if channels_fixed or num_patches > MAX_EXPORTED_PATCHES:
             raise ValueError(
-                f"The exported ONNX model takes windows of shape (batch, {policy['channels']}, {policy['time']}) "
-                f"(channels: {policy['channels']}, as the model's channel_pooling allows), got "
-                f"{tuple(input_values.shape)}; align recordings with the model's CiTrusFeatureExtractor."
+                f"The exported ONNX model takes windows of shape (batch, {policy['channels']}, time) (channels: "
+                f"{policy['channels']}, as the model's channel_pooling allows; time: {policy['time']}, at most "
+                f"{MAX_EXPORTED_PATCHES} patches), got {tuple(input_values.shape)}; align recordings with the model's "
+                "CiTrusFeatureExtractor."
             )
         if patch_mask is None:
             patch_mask = torch.ones(input_values.shape[0], input_values.shape[-1] // self.model.config.patch_length)
         feed = {"input_values": input_values.numpy(), "patch_mask": patch_mask.detach().cpu().to(torch.int64).numpy()}
-        (output,) = (self.share_session if in_share else self.session).run(["output"], feed)
+        (output,) = (self.share_session if in_share else self.session).run([onnx_output_name(self.target)], feed)
         return torch.from_numpy(output)
-
-
-def _pad_to_context(input_values: torch.Tensor, patch_mask: torch.Tensor | None, context_length: int, config):
-    """A window shorter than the context (a short recording kept at its own duration, whole patches) padded to the
-    exported graph's `context_length`, the added patches masked out: the model's outputs are the same (it attends to
-    and pools over unmasked patches only). Other shapes are returned as they are, for the caller's check."""
-    time = input_values.shape[-1]
-    if input_values.dim() != 3 or time >= context_length or time % config.patch_length:
-        return input_values, patch_mask
-    if patch_mask is None:
-        patch_mask = torch.ones(input_values.shape[0], time // config.patch_length, dtype=torch.long)
-    added_patches = (context_length - time) // config.patch_length
-    input_values = torch.nn.functional.pad(input_values, (0, context_length - time))
-    patch_mask = torch.nn.functional.pad(patch_mask.to(torch.long), (0, added_patches))
-    return input_values, patch_mask
 
 
 @dataclass(frozen=True)
@@ -523,8 +532,8 @@ class CheckedBackend(InferenceBackend):
     """Faster `contenders` that are kept only if their output on the first batch agrees with the `reference` (fp32
     PyTorch), and only where one of them is faster on this machine.
 
-    Agreement is each contender's `check`: equal predicted classes for bf16 classification, a maximum difference below
-    `ONNX_TOLERANCE` for ONNX Runtime. A contender that disagrees is dropped for good. The paths left, the reference
+    Agreement is each contender's `check`: equal predicted classes for bf16 classification, differences within
+    `ONNX_TOLERANCE` + `ONNX_RELATIVE_TOLERANCE` x |fp32 output| for ONNX Runtime. A contender that disagrees is dropped for good. The paths left, the reference
     among them, then race on the batch in hand: `race_batches` timed rounds, each path once per round in the order
     given (reference last), after one untimed run of any path that has not run yet (its warm-up); the fastest (best
     of its rounds, by `clock`) computes that batch's output and every later one of its size class. The order of the
@@ -532,7 +541,11 @@ class CheckedBackend(InferenceBackend):
     batches (fewer than `RACE_MIN_WINDOWS`) and large ones race apart, each once. Every output of one size class
     comes from one path: the same windows in the same batches give the same numbers on every call, which a race over
     the first few batches (each on whichever path's turn it was) did not. `name` is the path that ran the last batch
-    (before the first call, the first contender).
+    of the calling thread (before its first call, the first contender).
+
+    Thread-safe: the check and each race run once, under a lock, while concurrent first calls wait for the choice
+    (each had run its own check and race, and overwritten the others' choices); and `name`, read after a call, is
+    the path that computed that call's output in every thread.
     """
 
     def __init__(
@@ -552,10 +565,12 @@ class CheckedBackend(InferenceBackend):
         self.active: dict[bool, InferenceBackend] = {}  # the winner of each size class (True: large batches)
         self.warm: set[InferenceBackend] = set()
         self.ran: InferenceBackend = self.contenders[0].backend if self.contenders else reference
+        self._choosing = threading.Lock()
+        self._thread = threading.local()  # `ran` of the calling thread
 
     @property
     def name(self) -> str:
-        return self.ran.name
+        return getattr(self._thread, "ran", self.ran).name
 
     @property
     def decided(self) -> bool:
@@ -564,16 +579,23 @@ class CheckedBackend(InferenceBackend):
 
     @property
     def is_stale(self) -> bool:
-        return any(contender.backend.is_stale for contender in self.contenders)
+        # the contenders were built from the reference's model with this backend: one fingerprint serves them all
+        return bool(self.contenders) and InferenceBackend.is_stale.fget(self)
 
     def __call__(self, input_values, patch_mask=None):
-        outputs = self._check(input_values, patch_mask) if self.paths is None else {}
         large = len(input_values) >= RACE_MIN_WINDOWS
-        if large not in self.active:
-            self.active[large] = self._race(input_values, patch_mask, outputs, large)
-        self.ran = self.active[large]
-        output = outputs.get(self.ran)  # the batch's output, when the check or the race computed it on this path
-        return self.ran(input_values, patch_mask) if output is None else output
+        outputs = {}
+        path = self.active.get(large)
+        if path is None:
+            with self._choosing:
+                path = self.active.get(large)  # chosen while this thread waited
+                if path is None:
+                    if self.paths is None:
+                        outputs = self._check(input_values, patch_mask)
+                    path = self.active[large] = self._race(input_values, patch_mask, outputs, large)
+        self.ran = self._thread.ran = path
+        output = outputs.get(path)  # the batch's output, when the check or the race computed it on this path
+        return path(input_values, patch_mask) if output is None else output
 
     def _race(self, input_values, patch_mask, outputs: dict, large: bool) -> InferenceBackend:
         """The fastest path on this batch (`race_batches` timed runs each, after one untimed run of any path that has
@@ -627,8 +649,25 @@ def _same_label_sets(candidate: torch.Tensor, reference: torch.Tensor) -> bool:
     return torch.equal(candidate > 0, reference > 0)
 
 
+def onnx_differences(candidate: torch.Tensor, reference: torch.Tensor) -> tuple[float, float, bool]:
+    """How far ONNX Runtime's `candidate` output is from fp32 PyTorch's `reference`: the largest absolute difference,
+    the same relative to the largest |reference| (the outputs' scale), and whether every element is within
+    `ONNX_TOLERANCE` + `ONNX_RELATIVE_TOLERANCE` x |reference| (`torch.allclose`'s rule; NaN is never within)."""
+    difference = (candidate.double() - reference.double()).abs()
+    magnitude = reference.double().abs()
+    within = bool((difference <= ONNX_TOLERANCE + ONNX_RELATIVE_TOLERANCE * magnitude).all())
+    if not difference.numel():
+        return 0.0, 0.0, within
+    largest = float(difference.max())
+    return largest, largest / max(float(magnitude.max()), torch.finfo(torch.float32).tiny), within
+
+
 def _within_onnx_tolerance(candidate: torch.Tensor, reference: torch.Tensor) -> bool:
-    return bool((candidate - reference).abs().max() <= ONNX_TOLERANCE)
+    return onnx_differences(candidate, reference)[2]
+
+
+# What "auto" says when the ONNX export fails its check (and `citrus export` when its own check fails).
+ONNX_TOLERANCE_TEXT = f"{ONNX_TOLERANCE:g} + {ONNX_RELATIVE_TOLERANCE:g} x |fp32 output|"
 
 
 def check_positive_integer(name: str, value) -> None:
@@ -653,8 +692,8 @@ def load_backend(
         backend: `"auto"`, `"torch"`, `"bf16"` or `"onnxruntime"` (see the module docstring for what `"auto"`
             picks).
         target: what to compute (default: the logits).
-        cache_dir: folder of exported ONNX files (default: `$CITRUS_HF_ONNX_CACHE`, else
-            `~/.cache/citrus_hf/onnx`).
+        cache_dir: folder of exported ONNX files (default: `onnx_cache_dir()`: `$CITRUS_HF_ONNX_CACHE`, else under
+            `$HF_HOME`, `$XDG_CACHE_HOME` or `~/.cache`, in `citrus_hf/onnx`).
         num_threads: ONNX Runtime threads for a batch run in one piece (default: PyTorch's, `torch.get_num_threads()`).
         batch_threads: threads that each run a share of every batch, each share's operators on one core (see
             `InferenceBackend`). Default: on CPU, `torch.get_num_threads()` (or `num_threads`); on an accelerator, 1.
@@ -667,8 +706,8 @@ def load_backend(
         ImportError: "onnxruntime" without onnxruntime / onnx / onnxscript installed (the message names the extra).
         OSError: "onnxruntime" with a cache folder it cannot write, or a cached export ONNX Runtime cannot load.
     """
-    target = target or InferenceTarget()
     _check_model(model)
+    target = resolved_target(model, target or InferenceTarget())
     if backend not in BACKENDS:
         raise ValueError(f"`backend={backend!r}` is not supported; choose one of {', '.join(map(repr, BACKENDS))}.")
     on_cpu = model.device.type == "cpu"
@@ -715,7 +754,7 @@ def load_backend(
         except Exception as error:  # a cached file that fails to load must not stop inference: fp32 PyTorch is there
             logger.warning(f"backend='auto': the cached ONNX export could not be loaded ({error}); it is not used.")
         else:
-            description = f"outputs differ by more than {ONNX_TOLERANCE:g}"
+            description = f"outputs differ by more than {ONNX_TOLERANCE_TEXT}"
             contenders.append(Contender(candidate, _within_onnx_tolerance, description))
     classifies = target.output == "logits" and problem_of(model) == "classification"
     if classifies and cpu_bf16_support() is not None:
@@ -752,13 +791,23 @@ def cached_backend(
         if not isinstance(cache, _BackendCache):
             cache = _BackendCache()
             model.__dict__["_citrus_inference_backends"] = cache
+    target = resolved_target(model, target)
     key = (backend, target, None if cache_dir is None else str(cache_dir), torch.get_num_threads(), str(model.device))
     runner = cache.get(key)
-    if runner is None or runner.is_stale:
-        if runner is not None:
-            logger.info(f"The model changed since its {runner.name} backend was built; building it again.")
-        runner = cache[key] = load_backend(model, backend, target, cache_dir=cache_dir)
+    if runner is not None and not runner.is_stale:
+        return runner
+    # Built once by one thread: concurrent first calls of a pipeline had each built (and raced) a backend of their
+    # own, and computed their outputs on paths the later calls did not run.
+    with _BUILDING:
+        runner = cache.get(key)
+        if runner is None or runner.is_stale:
+            if runner is not None:
+                logger.info(f"The model changed since its {runner.name} backend was built; building it again.")
+            runner = cache[key] = load_backend(model, backend, target, cache_dir=cache_dir)
     return runner
+
+
+_BUILDING = threading.RLock()
 
 
 def _check_model(model) -> None:
@@ -772,10 +821,42 @@ def _check_model(model) -> None:
 
 
 def weights_fingerprint(model: torch.nn.Module) -> tuple:
-    """Identity and in-place version of every parameter and buffer: changes when any is modified in place (an
-    optimizer step, `load_state_dict`, `mul_` under `no_grad`) or replaced (a new head, a peft adapter). Cheap
-    (no tensor is read), so a kept backend can check it on every call; `weights_hash` hashes the values."""
-    return tuple((id(t), t._version) for t in itertools.chain(model.parameters(), model.buffers()))
+    """What a kept backend checks on every call to see whether the model changed since it was built: the identity,
+    storage, in-place version, shape and dtype of every parameter and buffer, and a checksum of their values.
+
+    The version counter catches changes made through the tensor itself (an optimizer step, `load_state_dict`,
+    `mul_` under `no_grad`), the identity a tensor replaced (a new head, a peft adapter), the storage a `.data`
+    assignment (`param.data = ...`, `torch.nn.utils.vector_to_parameters`). Changes through `param.data` in place
+    (`param.data.copy_(...)`, EMA helpers) bump no counter the parameter has: the checksum, the wrapping sum of each
+    tensor's bits read as integers, sees those (any change of one value; not a permutation of values within one
+    tensor). It reads every weight once, one reduction per tensor: about 1 ms for citrus-small's 75 tensors (430,305
+    values) on the 2-core development CPU, where a pipeline call of one window on ONNX Runtime took 4.4 ms against
+    3.4 with the identities alone, and one of 64 windows ~90 ms either way. `weights_hash` hashes the values
+    exactly."""
+    tensors = list(itertools.chain(model.parameters(), model.buffers()))
+    identities = tuple(
+        (id(tensor), tensor.data_ptr(), tensor._version, tuple(tensor.shape), tensor.dtype) for tensor in tensors
+    )
+    with torch.no_grad():
+        # meta: offloaded, no values here
+        sums = [_bit_sum(tensor) for tensor in tensors if tensor.numel() and not tensor.is_meta]
+    try:
+        values = torch.stack(sums).tolist() if sums else []  # one read-back, not one per tensor
+    except RuntimeError:  # tensors on several devices (a model spread with `device_map`)
+        values = [int(value) for value in sums]
+    return identities, tuple(values)
+
+
+# The integer type of each element size, to read a tensor's bits as integers (`_bit_sum`).
+_INTEGER_OF_SIZE = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+
+
+def _bit_sum(tensor: torch.Tensor) -> torch.Tensor:
+    """The sum of `tensor`'s elements read as integers of their size (int64): any change of one value changes it,
+    NaN included (a float sum would not see a change swamped by rounding)."""
+    if tensor.is_complex():
+        tensor = torch.view_as_real(tensor)
+    return tensor.view(_INTEGER_OF_SIZE[tensor.element_size()]).sum(dtype=torch.int64)
 
 
 def _window_inputs(features) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -1049,11 +1130,17 @@ def register_blocked_attention() -> None:
 
 
 def onnx_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
-    """Folder of exported ONNX files: `cache_dir`, else `$CITRUS_HF_ONNX_CACHE`, else `~/.cache/citrus_hf/onnx`."""
+    """Folder of exported ONNX files: `cache_dir`, else `$CITRUS_HF_ONNX_CACHE`, else `$HF_HOME/citrus_hf/onnx`,
+    else `$XDG_CACHE_HOME/citrus_hf/onnx`, else `~/.cache/citrus_hf/onnx`: a cache moved to a larger disk with
+    `HF_HOME` or `XDG_CACHE_HOME`, as huggingface_hub's and torch.hub's are, takes the exports along. Read when called
+    (huggingface_hub reads its variables once, at import)."""
     if cache_dir is not None:
         return Path(cache_dir).expanduser()
-    environment = os.environ.get("CITRUS_HF_ONNX_CACHE")
-    return Path(environment).expanduser() if environment else Path.home() / ".cache" / "citrus_hf" / "onnx"
+    for variable, below in (("CITRUS_HF_ONNX_CACHE", ()), ("HF_HOME", ("citrus_hf", "onnx"))):
+        if os.environ.get(variable):
+            return Path(os.environ[variable], *below).expanduser()
+    cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache_home, "citrus_hf", "onnx").expanduser()
 
 
 def _channels_are_free(model: torch.nn.Module, target: InferenceTarget) -> bool:
@@ -1063,15 +1150,20 @@ def _channels_are_free(model: torch.nn.Module, target: InferenceTarget) -> bool:
     return getattr(model.config, "channel_pooling", "concat") == "mean"
 
 
+# Most patches per window an exported graph takes (its time axis is `patch_length` x patches): far beyond any
+# checkpoint's context, as the PyTorch model takes longer windows too (its positions are sinusoidal; it warns).
+MAX_EXPORTED_PATCHES = 1 << 16
+
+
 def shape_policy(model: torch.nn.Module, target: InferenceTarget) -> dict:
-    """The input shapes an exported graph accepts: any batch size; `config.context_length` samples (the backend pads a
-    shorter window of whole patches and masks the padding); any channel count where the output allows it, else
-    `config.num_channels`."""
+    """The input shapes an exported graph accepts: any batch size; any whole number of patches
+    (`config.patch_length` samples each: the extractor's `padding="longest"` output for a short recording runs as it
+    is, as in PyTorch); any channel count where the output allows it, else `config.num_channels`."""
     config = model.config
     return {
         "batch": "any",
         "channels": "any" if _channels_are_free(model, target) else config.num_channels,
-        "time": config.context_length,
+        "time": f"multiples of {config.patch_length}",
     }
 
 
@@ -1088,16 +1180,23 @@ def weights_hash(model: torch.nn.Module) -> str:
 def onnx_cache_key(model: torch.nn.Module, target: InferenceTarget) -> str:
     """The cache key of the export of `model` for `target` (sha256, hex): a hash of everything the graph depends on,
     the weights, the config, the model's source code, the target, the opset, the shape policy and the torch version.
-    Its prefix names the cached file (`onnx_export_path`) and the whole key is stored in it (`ONNX_CACHE_KEY_FIELD`)."""
-    try:
-        source = Path(inspect.getsourcefile(type(model)) or "").read_bytes()
-    except (OSError, TypeError):
-        source = type(model).__qualname__.encode()
+    Its prefix names the cached file (`onnx_export_path`) and the whole key is stored in it (`ONNX_CACHE_KEY_FIELD`).
+
+    The code is that of every module class in the model (`_code_hash`), so a peft model's key changes with the CiTrus
+    model under it as well as with peft; a peft model's adapter settings (`peft_config`: LoRA's scaling is no tensor)
+    are keyed with the config. Embedding options left to the config are keyed as the config's values
+    (`resolved_target`)."""
+    target = resolved_target(model, target)
     config = {key: value for key, value in model.config.to_dict().items() if key not in _CONFIG_KEYS_NOT_IN_GRAPH}
+    adapters = {
+        name: {key: value for key, value in settings.to_dict().items() if key not in _ADAPTER_KEYS_NOT_IN_GRAPH}
+        for name, settings in (getattr(model, "peft_config", None) or {}).items()
+    }
     key = {
         "weights": weights_hash(model),
         "config": json.dumps(config, sort_keys=True, default=str),
-        "code": hashlib.sha256(source).hexdigest(),
+        "adapters": json.dumps(adapters, sort_keys=True, default=_json_value),
+        "code": _code_hash(model),
         "target": [target.output, target.features, target.pooling, target.channel_pooling],
         "opset": ONNX_OPSET,
         "shapes": shape_policy(model, target),
@@ -1107,13 +1206,50 @@ def onnx_cache_key(model: torch.nn.Module, target: InferenceTarget) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
+def _json_value(value) -> Any:
+    """A value JSON has no type for, in a form that is the same in every process: a set sorted (peft keeps
+    `target_modules` as one; its text would follow the process's string hashing), anything else as text."""
+    return sorted(map(str, value)) if isinstance(value, (set, frozenset)) else str(value)
+
+
+def _code_hash(model: torch.nn.Module) -> str:
+    """sha256 over the source files of every module class in `model` (each file once, in the order of their hashes,
+    so that where the package is installed does not matter): the model's own class alone is peft's `PeftModel` for a
+    peft model, whose key then stayed the same when the CiTrus forward under it changed."""
+    files: dict[str, str] = {}
+    for module_class in {type(module) for module in model.modules()}:
+        try:
+            path = inspect.getsourcefile(module_class)
+        except TypeError:  # a class without a source file (built in)
+            path = None
+        if (path or module_class.__qualname__) not in files:
+            try:
+                content = Path(path).read_bytes() if path else module_class.__qualname__.encode()
+            except OSError:
+                content = module_class.__qualname__.encode()
+            files[path or module_class.__qualname__] = hashlib.sha256(content).hexdigest()
+    return hashlib.sha256("".join(sorted(files.values())).encode()).hexdigest()
+
+
+def _model_name(model: torch.nn.Module) -> str:
+    """The model's class in an export's file name: the CiTrus class under a peft model, marked as adapted."""
+    base = model.get_base_model() if callable(getattr(model, "get_base_model", None)) else model
+    return type(base).__name__ + ("-peft" if base is not model else "")
+
+
+def onnx_output_name(target: InferenceTarget) -> str:
+    """The name of an exported graph's output: `"logits"` (a task head's output, class logits or regression targets,
+    as transformers' model outputs name them) or `"embeddings"` (`model.embed()`)."""
+    return target.output
+
+
 def onnx_export_path(
     model: torch.nn.Module, target: InferenceTarget, cache_dir=None, *, cache_key: str | None = None
 ) -> Path:
     """Where the export of `model` for `target` is cached: named by its cache key (`onnx_cache_key`; pass
     `cache_key` when it is computed already)."""
     digest = (cache_key or onnx_cache_key(model, target))[:24]
-    return onnx_cache_dir(cache_dir) / f"{type(model).__name__}-{target.output}-{digest}.onnx"
+    return onnx_cache_dir(cache_dir) / f"{_model_name(model)}-{target.output}-{digest}.onnx"
 
 
 class _UnusableExportError(OSError):
@@ -1198,8 +1334,17 @@ def export_onnx(
     num_channels = 2 if _channels_are_free(model, target) else config.num_channels
     example = (torch.zeros(2, num_channels, config.context_length), torch.ones(2, config.num_patches, dtype=torch.long))
     batch = torch.export.Dim("batch", min=1, max=1 << 20)
+    # The time axis in whole patches, as the model takes it: a short recording's window (the extractor's default
+    # `padding="longest"`) runs as it is, in plain ONNX Runtime too, and costs its own length rather than a full
+    # window's. Full windows of the paper configuration ran as fast as through a graph of fixed length: dynamic / fixed
+    # 0.89x, 1.08x, 0.98x at batch 32 and 1.01x, 0.99x, 0.99x at batch 1 (three A/B runs, alternating rounds, a
+    # shared 2-core CPU); benchmarks/speed.py, ONNX Runtime / PatchTST's best path, 0.77x -> 0.78x at batch 32.
+    patches = torch.export.Dim("patches", min=1, max=MAX_EXPORTED_PATCHES)
     channel_axis = {1: torch.export.Dim("channels", min=1, max=4096)} if _channels_are_free(model, target) else {}
-    dynamic_shapes = {"input_values": {0: batch, **channel_axis}, "patch_mask": {0: batch}}
+    dynamic_shapes = {
+        "input_values": {0: batch, **channel_axis, 2: config.patch_length * patches},
+        "patch_mask": {0: batch, 1: patches},
+    }
     # seconds to a minute, once per checkpoint: say so, or a first call would seem to hang
     logger.warning(f"Exporting {type(model).__name__} to ONNX for ONNX Runtime, once (cached as {path}).")
     # Written under a temporary name and renamed: a concurrent or interrupted export never leaves a partial file.
@@ -1212,7 +1357,7 @@ def export_onnx(
                 _ExportedGraph(model, target).eval(),
                 example,
                 input_names=["input_values", "patch_mask"],
-                output_names=["output"],
+                output_names=[onnx_output_name(target)],
                 opset_version=ONNX_OPSET,
                 dynamo=True,
                 dynamic_shapes=dynamic_shapes,
