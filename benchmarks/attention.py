@@ -221,7 +221,7 @@ def _onnx_runners(model, num_threads: int, folder: str) -> dict:
 
         def run(batch, session=session):
             feed = {"input_values": batch.numpy(), "patch_mask": np.repeat(mask, len(batch), axis=0)}
-            return torch.from_numpy(session.run(["output"], feed)[0])
+            return torch.from_numpy(session.run(None, feed)[0])
 
         runners[name] = run
     return runners
