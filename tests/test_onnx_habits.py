@@ -242,6 +242,9 @@ def test_citrus_export_writes_a_folder_onnx_runtime_serves_alone(tmp_path, capsy
             expected = model(**extractor(recording, sampling_rate=100, return_tensors="pt")).logits.numpy()
         np.testing.assert_allclose(logits, expected, atol=1e-5, rtol=1e-5)
         assert labels[int(logits.argmax())] in {"a", "b", "c"}
+    # a CiTrus class (or pipeline) given the deployment folder says what it is, not "no weights"
+    with pytest.raises(OSError, match="is an ONNX deployment folder"):
+        CiTrusForSequenceClassification.from_pretrained(out)
     # the package's own path runs short windows unpadded too, and old graphs (format 2, output "output") are not found
     assert backends_module._EXPORT_FORMAT >= 3
     short = torch.randn(3, 2, 80, generator=torch.Generator().manual_seed(0))

@@ -1412,6 +1412,13 @@ class _CiTrusFamilyMixin:
                             else "."
                         )
                     )
+                if os.path.isfile(os.path.join(folder, "model.onnx")):
+                    # `citrus export --output-dir`'s deployment folder: the ONNX graph, its config and extractor
+                    raise OSError(
+                        f"{folder!r} is an ONNX deployment folder (model.onnx, as `citrus export --output-dir` writes "
+                        "it), which holds no PyTorch weights: run it with onnxruntime (README: running the export "
+                        "without citrus_hf), or load the checkpoint folder it was exported from."
+                    )
                 pickled = sorted(f for f in os.listdir(folder) if f.endswith(_PICKLED_WEIGHT_SUFFIXES))
                 found = f"only pickled weights {pickled}" if pickled else "no weights"
                 raise OSError(
