@@ -129,10 +129,11 @@ BAD_SETS = {
         ["Row 5 of the train split has channels of different lengths (from 120 to 200 samples)"],
     ),
     "both label and target": (_changed(GOOD, target=[1.0] * 12), None, ["both a `label`", "remove_columns"]),
-    "labels under the transformers name": (
-        {"input_values": GOOD["input_values"], "labels": GOOD["label"], "sampling_rate": [RATE] * 12},
+    # (a `labels` column, the Trainer's name, is read as `label` / `target`: test_datasets_habits.py)
+    "labels under another name": (
+        {"input_values": GOOD["input_values"], "class": GOOD["label"], "sampling_rate": [RATE] * 12},
         None,
-        ["rename_column('labels', 'label')"],
+        ["rename_column('class', 'label')"],
     ),
     "a rate of 0": (_changed(GOOD, sampling_rate=[RATE] * 11 + [0.0]), None, ["`sampling_rate`", "row 11", "above 0"]),
     "a NaN rate": (_changed(GOOD, sampling_rate=[float("nan")] * 12), None, ["`sampling_rate`", "nan", "above 0"]),

@@ -89,7 +89,7 @@ BAD_INPUTS = [
     (
         "dataset folder that is a file",
         ["finetune", "--dataset", "{settings}", "--output-dir", "x"],
-        "is a file: a labelled set is the folder",
+        "is a file `datasets.load_dataset` has no reader for",
     ),
     (
         "output folder below a file",

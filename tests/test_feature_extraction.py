@@ -661,7 +661,7 @@ def test_trainer_with_the_extractor_as_processing_class_trains_on_rows_of_differ
                 {"input_values": np.zeros((1, 20)), "labels": "run"},
             ],
             {"return_tensors": "pt"},
-            r"`labels` of the examples are strings \(e\.g\. 'walk'\).*cast_column\('label', ClassLabel",
+            r"`labels` of the examples are strings \(e\.g\. 'walk'\).*cast_column\('labels', ClassLabel",
         ),
         (
             [

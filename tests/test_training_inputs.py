@@ -60,13 +60,14 @@ def test_a_class_label_class_only_another_split_has_is_refused(other, tmp_path):
 
 
 def test_finetune_and_evaluate_say_when_the_test_split_lacks_a_class(tmp_path):
-    """Three classes in train, two in test: perfect predictions score a macro-F1 of 0.667. `citrus evaluate` said
-    why; `citrus finetune` reported the number alone. Both now give the same line."""
+    """Three classes in train, two in test: macro-F1 averages over fewer classes than the model has (as
+    scikit-learn's does: the absent class counts only where it is predicted). `citrus evaluate` said so; `citrus
+    finetune` reported the number alone. Both now give the same line."""
     from transformers.testing_utils import CaptureLogger
     from transformers.utils import logging
 
     folder = _save(tmp_path, _separable(12, [i % 3 for i in range(12)]), _separable(6, [0, 1] * 3))
-    notice = "class(es) ['2'] have no example in the test split; macro-F1 averages over every class"
+    notice = "class(es) ['2'] have no example in the test split; macro-F1 averages over the classes in its labels"
     splits = load_task_splits(folder, require_validation=False)
     assert splits.missing_classes_notice("test").startswith(notice)
     assert splits.missing_classes_notice("train") is None

@@ -261,13 +261,25 @@ def fill_non_finite(signal: np.ndarray, recording_index: int) -> np.ndarray:
     return signal
 
 
+# Said where one 2-D array or tensor meets a checkpoint of another channel count: transformers' audio feature
+# extractors read a 2-D array as a batch of mono recordings, and a batched `datasets` map over a numpy- or
+# torch-formatted column of single-channel rows hands over exactly that `(batch, time)` array. Read as one
+# `(channels, time)` recording, its rows would become the channels of one example (8 rows in, 2 out, each a mixture).
+ONE_ARRAY_IS_ONE_RECORDING = (
+    "A 2-D array or tensor is one recording, (channels, time), not a batch of single-channel recordings as "
+    "transformers' audio feature extractors read it (a batched `datasets` `map` over a numpy- or torch-formatted "
+    "column hands over such a (batch, time) array); for a batch of single-channel recordings pass `x[:, None, :]` "
+    "(batch, 1, time) or `list(x)`."
+)
+
+
 def check_numeric_labels(key: str, labels: np.ndarray, what: str) -> None:
     """Refuse a batch's `labels` (stacked from its `what`: examples, rows) that hold class names rather than ids, with
     the fix: the collators would hand them to torch, whose conversion error suggests padding instead."""
     if labels.dtype.kind in "USO":
         raise ValueError(
             f"`{key}` of the {what} are {'strings' if labels.dtype.kind in 'US' else 'objects'} (e.g. "
-            f"{str(labels.flat[0])!r}); the model needs class ids: `dataset = dataset.cast_column('label', "
+            f"{str(labels.flat[0])!r}); the model needs class ids: `dataset = dataset.cast_column({key!r}, "
             "ClassLabel(names=[...]))` before training, with every class name listed (the same ids in every split)."
         )
 
@@ -607,7 +619,11 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             raw_signal: one recording `(time,)` or `(channels, time)`, a batch `(batch, channels, time)`, or a list
                 of recordings (each `(time,)` or `(channels, time)`, lengths may differ); numpy arrays, torch tensors
                 or (nested) lists of numbers. A flat list of numbers is one single-channel recording; a list of
-                lists is a list of recordings (as in transformers' audio extractors).
+                lists is a list of recordings (as in transformers' audio extractors). Unlike those, a 2-D array or
+                tensor is one recording `(channels, time)`, not a batch of mono recordings: a batch of
+                single-channel windows, e.g. what a batched `datasets` `map` over a numpy- or torch-formatted column
+                hands over, is `x[:, None, :]` or `list(x)` (a checkpoint of fixed channels refuses such an array
+                with that fix; one that takes any channel count warns once).
             sampling_rate: rate in Hz at which the recordings were sampled (required): one number for all, or one
                 per recording.
             alignment / hop_length / pad_last_window / nan_policy / padding: override the extractor's setting for
@@ -972,9 +988,11 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 f"`nan_policy={nan_policy!r}` is not supported; choose one of {', '.join(map(repr, NAN_POLICIES))}."
             )
         recordings = self._to_recordings(raw_signal)
+        # one 2-D array: what a batch of single-channel rows looks like too (`ONE_ARRAY_IS_ONE_RECORDING`)
+        one_array = isinstance(raw_signal, (np.ndarray, torch.Tensor)) and raw_signal.ndim == 2
         rates = self._recording_rates(sampling_rate, len(recordings))
         recordings = [
-            self._check_recording(recording, index, nan_policy, input_channel_names)
+            self._check_recording(recording, index, nan_policy, input_channel_names, one_array)
             for index, recording in enumerate(recordings)
         ]
         channel_counts = {recording.shape[0] for recording in recordings}
@@ -992,6 +1010,12 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 f"The recordings have {num_channels} channels of {shortest} samples or more each. If the array's axes "
                 "are (time, channels), pass `signal.T` (or `signal.transpose(0, 2, 1)` for a batch): the feature "
                 "extractor takes (channels, time)."
+            )
+        elif num_channels != self.num_channels and one_array and input_channel_names is None:
+            logger.warning_once(
+                f"{ONE_ARRAY_IS_ONE_RECORDING} CiTrus encodes every channel on its own with shared weights, so a "
+                "recording of another channel count than the checkpoint's is passed through (one token sequence per "
+                "channel)."
             )
         elif num_channels != self.num_channels:
             logger.warning_once(
@@ -1133,10 +1157,17 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         return checked
 
     def _check_recording(
-        self, recording: np.ndarray, index: int, nan_policy: str, input_channel_names: Sequence[str] | None
+        self,
+        recording: np.ndarray,
+        index: int,
+        nan_policy: str,
+        input_channel_names: Sequence[str] | None,
+        one_array: bool = False,
     ) -> np.ndarray:
-        """Validate one `(channels, time)` recording and return it as float32 (float64 kept), channels mapped."""
+        """Validate one `(channels, time)` recording and return it as float32 (float64 kept), channels mapped.
+        `one_array`: it was given as one 2-D array or tensor (errors about its channels say it may be a batch)."""
         num_channels, num_samples = recording.shape
+        batch_hint = f" {ONE_ARRAY_IS_ONE_RECORDING}" if one_array and num_channels > 1 else ""
         if num_channels == 0 or num_samples == 0:
             raise ValueError(
                 f"recording {index} is empty (shape {tuple(recording.shape)}, as (channels, time)); drop it before "
@@ -1156,6 +1187,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                     else f" with {self.num_channels} channel(s)"
                 )
                 + ". Pass `signal.T` (or `signal.transpose(0, 2, 1)` for a batch)."
+                + batch_hint
             )
         if recording.dtype.kind in "iu":  # integer counts: an ADC's, or a CSV of them
             recording = self._counts_as_float(recording)
@@ -1177,6 +1209,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                     if recording.shape[0] == 1
                     else ""
                 )
+                + batch_hint
             )
         if self.normalization == "fixed" and recording.shape[0] != len(self.normalization_mean):
             raise ValueError(

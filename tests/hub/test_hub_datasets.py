@@ -156,3 +156,33 @@ def test_publishing_the_same_build_again_changes_nothing(published, hub):
     # The shards are already in LFS storage (the batch API asks for no upload) and the merged card is what is there.
     assert repo.branches["main"] == head
     assert not [r for r in requests if r[0] == "PUT" or r[1].endswith("/commit/main")], requests
+
+
+# What `citrus finetune --dataset REPO` / `citrus evaluate --datasets REPO` read: the set this package pushed, through
+# `datasets.load_dataset` (the datasets-habits audit: they took only a `save_to_disk` folder or a registered name).
+LOAD_TASK_SPLITS = """
+import json
+from citrus_hf.data.splits import check_dataset_reference, load_task_splits
+
+check_dataset_reference("__REPO__", labelled=True)
+splits = load_task_splits("__REPO__")
+print("RESULT:", json.dumps({
+    "task": splits.task,
+    "rows": [len(splits.train), len(splits.validation), len(splits.test)],
+    "labels": splits.label_names,
+}))
+"""
+
+
+def test_citrus_reads_the_pushed_set_by_its_hub_id_and_offline_from_the_cache(published, tmp_path):
+    built = published["built"]
+    expected = {
+        "task": "classification",
+        "rows": [len(built["train"]), len(built["validation"]), len(built["test"])],
+        "labels": built["train"].features["label"].names,
+    }
+    client = published["client"]
+    assert client_result(client(script(LOAD_TASK_SPLITS), hf_home=tmp_path / "hf")) == expected
+    # the same cache without the Hub: `datasets` serves its copy, as `load_dataset` does offline
+    offline = client(script(LOAD_TASK_SPLITS), hf_home=tmp_path / "hf", HF_HUB_OFFLINE="1")
+    assert client_result(offline) == expected

@@ -11,7 +11,9 @@ Without the ``citrus`` console script: ``python -m citrus_hf.commands data <comm
 
 from __future__ import annotations
 
+import functools
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, get_type_hints
@@ -169,14 +171,17 @@ def _cmd_build(args: BuildArguments) -> int:
         data_dir=args.data_dir,
         **_options(args),
     )
-    print(dataset)
+    # with --json, stdout holds the JSON document alone (as `citrus data info --json`); the rest goes to stderr
+    say = functools.partial(print, file=sys.stderr if args.json else sys.stdout)
+    say(dataset)
     publish_from_args(dataset, args.name, args)
     if args.output:
-        print(f"saved to {args.output}")
+        say(f"saved to {args.output}")
     if args.push_to_hub:
-        print(f"pushed to the Hub: {args.push_to_hub}")
+        say(f"pushed to the Hub: {args.push_to_hub}")
     if args.json:
-        print(json.dumps(summarize_dataset(dataset), indent=2))
+        where = {"output": args.output, "pushed_to": args.push_to_hub}
+        print(json.dumps(summarize_dataset(dataset) | where, indent=2))
     return 0
 
 

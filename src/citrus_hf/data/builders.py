@@ -81,7 +81,26 @@ def build_dataset(
             if p.is_file()
         )
         key_options = {**resolved, "files": stamp}
-    return write_plan(name, spec.version, key_options, plan, cache_dir, source_archives(spec.sources))
+    return write_plan(
+        name, spec.version, key_options, plan, cache_dir, source_archives(spec.sources), info=registry_info(spec)
+    )
+
+
+def registry_info(spec) -> dict[str, Any]:
+    """The `datasets.DatasetInfo` fields a built set carries from the registry (as any `datasets` builder's do): the
+    set's description and version, and its sources' citations, licenses and homepages (each once, in source order)."""
+    sources = [get_source(source) for source in spec.sources]
+
+    def unique(values) -> list[str]:
+        return list(dict.fromkeys(value for value in values if value))
+
+    return {
+        "description": spec.description,
+        "citation": "\n\n".join(unique(source.citation for source in sources)),
+        "license": "; ".join(unique(source.license for source in sources)),
+        "homepage": " ".join(unique(source.homepage for source in sources)),
+        "version": spec.version,
+    }
 
 
 def _values_per_row(dataset) -> np.ndarray:

@@ -153,8 +153,12 @@ def write_plan(
     plan: BuildPlan,
     cache_dir: str | os.PathLike | None = None,
     archives: tuple[str, ...] = (),
+    info: dict[str, Any] | None = None,
 ):
     """Write every split of ``plan`` with ``Dataset.from_generator`` (cached) and return the ``DatasetDict``.
+
+    ``info`` holds ``datasets.DatasetInfo`` fields (description, citation, license, homepage, version) that every
+    split carries (``Dataset.from_generator`` takes none; ``save_to_disk`` keeps them). They are not in the cache key.
 
     The cache key of a split hashes ``name``, ``version``, ``options``, ``archives`` (sha256 of the archives read) and
     ``plan.cache_key``, so changing any of them rebuilds, and nothing else does.
@@ -163,7 +167,7 @@ def write_plan(
     spreads the items over processes with ``num_proc``). So a plan passes its data sources (recordings, files) as
     the only list, and everything else as tuples or scalars.
     """
-    from datasets import Dataset, DatasetDict, NamedSplit
+    from datasets import Dataset, DatasetDict, NamedSplit, Version
     from datasets.exceptions import DatasetGenerationError
 
     splits = {}
@@ -190,6 +194,9 @@ def write_plan(
                 f"The {split} split of {name!r} holds no window with the options {options}: a window longer than "
                 "every recording, or a share of 0 for this split? Use shorter windows (or another split share)."
             ) from None
+    for dataset in splits.values():
+        for key, value in (info or {}).items():
+            setattr(dataset.info, key, Version(value) if key == "version" else value)
     return DatasetDict(splits)
 
 

@@ -1,4 +1,6 @@
-"""Splits of a dataset for training: one split of a registered dataset or a `save_to_disk` folder (`load_split`), a
+"""Splits of a dataset for training: one split of a registered dataset or of what `datasets.load_dataset` takes (a
+`save_to_disk` folder, a folder of data files or one, a Hub id; split slices as `load_dataset(split=...)` reads them)
+(`load_split`), a
 labelled set's train / validation / test splits with a validation split carved out of train when it has none
 (`load_task_splits`, `carve_validation`), which stretches of which recordings evaluation holds
 out (`evaluation_split_spans`, `evaluation_split_recordings`, `evaluation_test_recordings`: a pre-training corpus
@@ -39,25 +41,94 @@ VALIDATION_SEED = 0
 
 
 def load_split(dataset: str | os.PathLike, split: str, dataset_options: dict | None = None):
-    """One split of a registered dataset (`citrus_hf.data`) or of a `save_to_disk` folder, as a `datasets.Dataset`.
+    """One split of a dataset (see `load_task_splits` for what `dataset` may be), as a `datasets.Dataset`. `split`
+    may slice and join splits as `datasets.load_dataset(split=...)` does: "train[:80%]", "train[10:20]+test".
 
     Returns None when the dataset has no split of that name.
     """
     return _split_of(_load_dataset(dataset, dataset_options), split)
 
 
+# A Hub dataset id (`owner/name`, what `push_to_hub` takes) that is not a path here.
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
+# The data files `datasets.load_dataset` reads with a packaged builder named by their suffix.
+_DATA_FILE_BUILDERS = {".parquet": "parquet", ".csv": "csv", ".json": "json", ".jsonl": "json", ".arrow": "arrow"}
+# What `dataset` may be, for errors that refuse one.
+_DATASET_KINDS = (
+    "a registered name (`citrus data list`), or what `datasets.load_dataset` takes: a Hub dataset id (owner/name), "
+    "a folder of parquet / csv / json files or one such file, or the folder `save_to_disk` wrote"
+)
+
+
+def _registered(dataset: str | os.PathLike) -> bool:
+    """Whether `dataset` names a registered set (and no path here)."""
+    return not Path(str(dataset)).expanduser().exists() and str(dataset) in {spec.name for spec in list_datasets()}
+
+
 def _load_dataset(dataset: str | os.PathLike, dataset_options: dict | None):
-    """A registered dataset (built, or loaded from the datasets cache) or a `save_to_disk` folder: a `DatasetDict`,
-    or a `Dataset` for a folder that holds one split."""
+    """What `dataset` names, as a `DatasetDict` (or a `Dataset` for a `save_to_disk` folder of one split): a folder
+    `save_to_disk` wrote, a folder of data files or one data file (`datasets.load_dataset`), a registered dataset
+    (built, or loaded from the datasets cache) or a Hub dataset id (`datasets.load_dataset`, from the datasets cache
+    when offline)."""
     path = Path(str(dataset)).expanduser()
+    if not path.exists():
+        check_dataset_reference(dataset)  # a misspelt name gets its "did you mean" before anything else
+    if dataset_options and not _registered(dataset):
+        raise ValueError(
+            f"Dataset options {sorted(dataset_options)} only apply to registered datasets, not {str(dataset)!r}."
+        )
     if path.exists():
-        if dataset_options:
+        if path.is_dir() and any((path / name).is_file() for name in ("state.json", "dataset_dict.json")):
+            return _load_from_disk(path)
+        return _load_data_files(path)
+    if _registered(dataset):
+        return build_dataset(str(dataset), **(dataset_options or {}))
+    return _load_from_hub(str(dataset))
+
+
+def _load_data_files(path: Path):
+    """`datasets.load_dataset` of a folder of data files (its splits from the file names, as on the Hub) or of one
+    data file (the builder its suffix names; one "train" split)."""
+    import datasets
+    from datasets.data_files import EmptyDatasetError
+
+    if path.is_file():
+        builder = _DATA_FILE_BUILDERS.get(path.suffix.lower())
+        if builder is None:
             raise ValueError(
-                f"Dataset options {sorted(dataset_options)} only apply to registered datasets, not {path}."
+                f"{str(path)!r} is a file `datasets.load_dataset` has no reader for (it reads "
+                f"{', '.join(sorted(_DATA_FILE_BUILDERS))} files); give {_DATASET_KINDS}."
             )
-        return _load_from_disk(path)
-    check_dataset_reference(dataset)
-    return build_dataset(str(dataset), **(dataset_options or {}))
+        return datasets.load_dataset(builder, data_files=str(path))
+    try:
+        return datasets.load_dataset(str(path))
+    except EmptyDatasetError:
+        raise ValueError(
+            f"{str(path)!r} is a folder that `save_to_disk` did not write (no state.json or dataset_dict.json) and "
+            f"that holds no data files `datasets.load_dataset` reads; give {_DATASET_KINDS} (e.g. "
+            "`datasets.load_dataset(...).save_to_disk(folder)`; see the README's 'Your own data')."
+        ) from None
+
+
+def _load_from_hub(dataset: str):
+    """`datasets.load_dataset(dataset)` of a Hub id (from the datasets cache when offline), with one line naming the
+    way out when the Hub has no such set or cannot be reached."""
+    import datasets
+    from datasets.exceptions import DatasetNotFoundError
+
+    try:
+        return datasets.load_dataset(dataset)
+    except DatasetNotFoundError:
+        raise ValueError(
+            f"{dataset!r} is neither a folder, a registered dataset nor a dataset on the Hub (a private or gated one "
+            f"needs `hf auth login`); give {_DATASET_KINDS}."
+        ) from None
+    except ConnectionError:
+        raise ValueError(
+            f"{dataset!r} is not a folder here, the Hub cannot be reached (HF_HUB_OFFLINE is set, or no network) and "
+            "the datasets cache holds no copy of it; load it once with a connection, or where there is one run "
+            f"`datasets.load_dataset({dataset!r}).save_to_disk(folder)` and pass the folder."
+        ) from None
 
 
 def _split_names(loaded) -> list[str]:
@@ -68,20 +139,84 @@ def _split_names(loaded) -> list[str]:
 
 
 def _split_of(loaded, split: str | None):
-    """One split of `_load_dataset`'s result, or None when it has none of that name."""
+    """One split of `_load_dataset`'s result, or None when it has none of that name. `split` may slice and join
+    splits as `datasets.load_dataset(split=...)` does ("train[:80%]", "train[10:20]+test")."""
     import datasets
 
     if isinstance(loaded, datasets.Dataset):
-        return loaded if split in ("train", None) else None
-    return loaded[split] if split in loaded else None
+        if split in ("train", None):
+            return loaded
+        loaded = {"train": loaded}
+    if split in loaded:
+        return loaded[split]
+    rows = _split_rows(loaded, split)
+    if rows is None:
+        return None
+    parts = [loaded[name].select(range(start, stop)) for name, start, stop in rows]
+    return parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
+
+
+def _split_rows(loaded, split: str | None) -> list[tuple[str, int, int]] | None:
+    """`[(split name, first row, end row)]` that a split with slices ("train[:80%]", "train+test") reads, or None
+    when `split` is a plain name or names a split `loaded` lacks."""
+    import datasets
+
+    if split is None or not re.search(r"[\[+]", split):
+        return None
+    try:
+        instruction = datasets.ReadInstruction.from_spec(split)
+    except ValueError:
+        raise ValueError(
+            f"Cannot read the split {split!r}: give a split name, or slices as `datasets.load_dataset(split=...)` "
+            "takes them (train[:80%], train[80%:], train[10:20], train+test)."
+        ) from None
+    splits = {"train": loaded} if isinstance(loaded, datasets.Dataset) else loaded
+    sizes = {name: len(rows) for name, rows in splits.items()}
+    try:
+        return [(part.splitname, part.from_, part.to) for part in instruction.to_absolute(sizes)]
+    except ValueError:  # a split it does not have: the caller names the ones it has
+        return None
+
+
+def _base_splits(split: str | None) -> set[str]:
+    """The split names a split with slices reads ("train[:80%]+test" -> {"train", "test"})."""
+    return {part.split("[", 1)[0].strip() for part in (split or "").split("+") if part.strip()}
+
+
+def _check_disjoint_slices(loaded, roles: dict[str, str | None]) -> None:
+    """Refuse slices (`--train-split train[:90%] --test-split train[80%:]`) that give train, validation and test
+    rows in common: the model would be scored (or chosen) on examples it trained on."""
+    spans = {role: _split_rows(loaded, split) for role, split in roles.items() if split}
+    if not any(spans.values()):
+        return
+    for role, rows in spans.items():
+        if rows is None and (split := _split_of(loaded, roles[role])) is not None:
+            spans[role] = [(roles[role], 0, len(split))]
+    named = [(role, rows) for role, rows in spans.items() if rows]
+    for first, (role, rows) in enumerate(named):
+        for other, other_rows in named[first + 1 :]:
+            shared = [
+                (name, max(start, other_start), min(stop, other_stop))
+                for name, start, stop in rows
+                for other_name, other_start, other_stop in other_rows
+                if name == other_name and max(start, other_start) < min(stop, other_stop)
+            ]
+            if shared:
+                name, start, stop = shared[0]
+                raise ValueError(
+                    f"--{role}-split {roles[role]!r} and --{other}-split {roles[other]!r} share rows {start}..{stop - 1} "
+                    f"of the {name!r} split, so the model would be scored or chosen on examples it trained on; give "
+                    "slices that do not overlap (train[:80%] and train[80%:])."
+                )
 
 
 def _warn_unused_splits(dataset: str | os.PathLike, names: list[str], used: set[str]) -> None:
-    """Name the splits of a `save_to_disk` folder (`names`) that no option uses, before a validation split is carved
-    from train: a user's held-out split under another name would otherwise be silently ignored."""
-    if not Path(str(dataset)).expanduser().exists():
+    """Name the splits of a user's set (`names`) that no option uses, before a validation split is carved from
+    train: a user's held-out split under another name would otherwise be silently ignored."""
+    if _registered(dataset):
         return  # a registered set: its splits are documented
-    unused = sorted(set(names) - used)
+    read = {name for split in used for name in _base_splits(split)}
+    unused = sorted(set(names) - read)
     if unused:
         logger.warning(
             f"Dataset {str(dataset)!r} has no {sorted(used - set(names))} split, so a validation split is carved "
@@ -90,8 +225,9 @@ def _warn_unused_splits(dataset: str | os.PathLike, names: list[str], used: set[
 
 
 def check_dataset_reference(dataset: str | os.PathLike, labelled: bool = False) -> None:
-    """Refuse, before any work, a dataset that is neither an existing path nor a registered name (the protocol checks
-    every set before it pre-trains or fits anything); with `labelled`, also a registered pre-training corpus."""
+    """Refuse, before any work, a dataset that is neither an existing path, a registered name nor a Hub dataset id
+    (`owner/name`) that the Hub, or offline the datasets cache, has (the protocol checks every set before it
+    pre-trains or fits anything); with `labelled`, also a registered pre-training corpus."""
     if Path(str(dataset)).expanduser().exists():
         return
     specs = list_datasets()
@@ -105,14 +241,31 @@ def check_dataset_reference(dataset: str | os.PathLike, labelled: bool = False) 
             )
         specs = [spec for spec in specs if spec.task != "pretraining"]
     names = [spec.name for spec in specs]
-    if str(dataset) not in names:
-        close = difflib.get_close_matches(str(dataset), names, 1)
-        raise ValueError(
-            f"{dataset!r} is neither a folder nor a registered dataset"
-            + (f" (did you mean {close[0]!r}?)" if close else "")
-            + f". Registered: {', '.join(names)}; or give the folder of a `datasets` Dataset / DatasetDict written "
-            "by `save_to_disk`."
-        )
+    if str(dataset) in names:
+        return
+    if _HUB_ID.fullmatch(str(dataset)):
+        _check_hub_dataset(str(dataset))
+        return
+    close = difflib.get_close_matches(str(dataset), names, 1)
+    raise ValueError(
+        f"{dataset!r} is neither a folder nor a registered dataset"
+        + (f" (did you mean {close[0]!r}?)" if close else "")
+        + f". Registered: {', '.join(names)}; or give what `datasets.load_dataset` takes: a Hub dataset id "
+        "(owner/name), a folder of parquet / csv / json files or one such file, or the folder `save_to_disk` wrote."
+    )
+
+
+def _check_hub_dataset(dataset: str) -> None:
+    """That the Hub (offline: the datasets cache) has the dataset `dataset`: its builder resolves without downloading
+    the data."""
+    import datasets
+    from datasets.exceptions import DatasetNotFoundError
+
+    try:
+        datasets.load_dataset_builder(dataset)
+    except (DatasetNotFoundError, ConnectionError):
+        _load_from_hub(dataset)  # raises the same errors, worded once there
+        raise
 
 
 def _load_from_disk(path: Path):
@@ -122,16 +275,6 @@ def _load_from_disk(path: Path):
 
     import datasets
 
-    if not path.is_dir() or not any((path / name).is_file() for name in ("state.json", "dataset_dict.json")):
-        what = (
-            "a file"
-            if path.is_file()
-            else "a folder that `save_to_disk` did not write (no state.json or dataset_dict.json)"
-        )
-        raise ValueError(
-            f"{str(path)!r} is {what}: a labelled set is the folder `DatasetDict.save_to_disk(folder)` writes (see "
-            "the README's 'Your own data'), or a registered name (`citrus data list`)."
-        )
     try:
         return datasets.load_from_disk(str(path))
     except IndexError:
@@ -219,6 +362,25 @@ def evaluation_test_recordings(cache_dir=None, archive_cache_dir=None) -> set[st
     }
 
 
+def _labels_as_label_column(loaded):
+    """`_load_dataset`'s result with a `labels` column (a set prepared for the `Trainer`, whose models learn from
+    `labels`) read as `label` (class ids: integers or a `ClassLabel`) or `target` (floats), as the models' losses read
+    it, when the set has neither of those."""
+    import datasets
+
+    splits = [loaded] if isinstance(loaded, datasets.Dataset) else list(loaded.values())
+    if not splits or any(
+        "labels" not in split.column_names or {"label", "target"} & set(split.column_names) for split in splits
+    ):
+        return loaded
+    feature = splits[0].features["labels"]
+    while hasattr(feature, "feature"):  # a list per row: multi-label or multi-target (refused with the way out)
+        feature = feature.feature
+    column = "target" if str(getattr(feature, "dtype", "")).startswith("float") else "label"
+    logger.info(f"The set's `labels` column is read as `{column}` (it holds {getattr(feature, 'dtype', feature)}).")
+    return loaded.rename_column("labels", column)
+
+
 def infer_task(dataset) -> str:
     """ "classification" when the dataset has a `label` column, "regression" when it has `target`."""
     present = [task for task, (column, _) in LABELS.items() if column in dataset.column_names]
@@ -264,6 +426,13 @@ def _is_numeric(arrow_type) -> bool:
     import pyarrow as pa
 
     return pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type)
+
+
+def _is_list_type(arrow_type) -> bool:
+    """Whether an Arrow type is a list of any kind (one per row: a channel, a multi-target or multi-label row)."""
+    import pyarrow as pa
+
+    return pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type) or pa.types.is_fixed_size_list(arrow_type)
 
 
 def _first_invalid(valid) -> int | None:
@@ -403,7 +572,7 @@ def check_labelled_splits(splits: dict[str, Any], task: str, nan_policy: str = "
             chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
             values = pa.chunked_array([chunk.storage for chunk in chunks], type=values.type.storage_type)
         depth, kind = 0, values.type
-        while pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        while _is_list_type(kind):
             depth, kind = depth + 1, kind.value_type
         if depth in (1, 2) and pa.types.is_null(kind):
             raise ValueError(f"Every row of `input_values` of the {name} split is empty; each needs its samples.")
@@ -451,6 +620,14 @@ def _check_labels(split, name: str, task: str) -> None:
     column = LABELS[task][0]
     labels = split.with_format("arrow")[column]
     if task == "regression":
+        if _is_list_type(labels.type):
+            raise ValueError(
+                f"`target` of the {name} split holds lists (e.g. {labels[0].as_py()!r}): several targets per row. "
+                "`citrus finetune` / `citrus evaluate` fit one target; keep one "
+                '(`dataset = dataset.map(lambda row: {"target": row["target"][0]})`), or train '
+                "`CiTrusForRegression.from_pretrained(checkpoint, num_targets=K)` with the `Trainer` on `labels` of K "
+                "numbers per row."
+            )
         if not _is_numeric(labels.type):
             raise ValueError(f"`target` of the {name} split holds {labels.type}; regression targets must be numbers.")
         row = _first_invalid(pc.is_finite(labels.cast(pa.float64())))  # a missing target is null: invalid too
@@ -467,9 +644,7 @@ def _check_labels(split, name: str, task: str) -> None:
                 f"`label` of the {name} split holds {labels[row].as_py()!r} in row {row}; classification labels are "
                 "integer class ids (a `target` column makes a regression set)."
             )
-    elif (
-        pa.types.is_list(labels.type) or pa.types.is_large_list(labels.type) or pa.types.is_fixed_size_list(labels.type)
-    ):
+    elif _is_list_type(labels.type):
         raise ValueError(
             f"`label` of the {name} split holds lists (e.g. {labels[0].as_py()!r}): multi-label targets. `citrus "
             "finetune` / `citrus evaluate` fit single-label classification and regression; for multi-label, train "
@@ -553,6 +728,17 @@ def _check_class_ids(splits: dict[str, Any]) -> None:
                 "has no example of: the model cannot learn them, and every example of them would be scored wrong. "
                 f"Add training examples of them, or drop those rows from the {name} split."
             )
+    unused = sorted(set(range(len(names))) - set(present.tolist()))
+    if unused:
+        # no split has them (the loop above refused a class only another split has): a `ClassLabel` kept whole by
+        # `filter` / `select`. The model would get outputs it cannot learn, never scored.
+        kept = {names[c]: new_id for new_id, c in enumerate(present.tolist())}
+        raise ValueError(
+            f"The `label` ClassLabel names class(es) {[names[c] for c in unused]} that no split has an example of (a "
+            "`filter` or `select` keeps every name): the model would get an output for each that it cannot learn. "
+            f"Keep only the classes the set has: `dataset = dataset.align_labels_with_mapping({kept!r}, 'label')` "
+            "(on the DatasetDict, before `save_to_disk`)."
+        )
 
 
 @dataclass
@@ -592,8 +778,8 @@ class TaskSplits:
 
     def missing_classes_notice(self, split: str) -> str | None:
         """One line naming the model's classes (`label_names`) that `split` has no example of, or None: macro-F1
-        averages over every class of the model, so such a class counts as 0 there (perfect predictions of the others
-        score (K - 1) / K) and the number reads worse than the model is, with nothing else to say so."""
+        averages over the classes in the split's labels or the predictions, so such a class counts (as 0) only where
+        the model predicts it, and the number averages over fewer classes than the model has."""
         if self.task != "classification" or not self.label_names:
             return None
         absent = sorted(set(range(len(self.label_names))) - set(np.unique(self.labels(split)).tolist()))
@@ -601,7 +787,8 @@ class TaskSplits:
             return None
         return (
             f"class(es) {[self.label_names[c] for c in absent]} have no example in the {self.split_names[split]} "
-            "split; macro-F1 averages over every class, so each counts as 0 there (accuracy does not)"
+            "split; macro-F1 averages over the classes in its labels or the predictions (as scikit-learn's "
+            "`f1_score(average='macro')`), so each counts only where the model predicts it, as 0"
         )
 
 
@@ -620,6 +807,13 @@ def load_task_splits(
 ) -> TaskSplits:
     """Load a labelled set; when it has no validation split, carve one out of train (`carve_validation`).
 
+    `dataset` is a registered name (`dataset_options` are its builder's options) or what `datasets.load_dataset` takes:
+    a folder `save_to_disk` wrote, a folder of parquet / csv / json files (its splits from the file names, as on the
+    Hub) or one such file (a "train" split), or a Hub dataset id (`owner/name`; offline, from the datasets cache). A
+    split name may slice and join splits as `load_dataset(split=...)` does ("train[:80%]"); slices of train,
+    validation and test that share rows are refused. A `labels` column (the `Trainer`'s name) is read as `label`
+    (integers, `ClassLabel`) or `target` (floats) when the set has neither.
+
     The carve uses `validation_seed`, not the run's seed, so every run of a protocol sees the same validation set
     and label budgets are drawn from the same pool. A set whose training split is too small to carve (e.g. a single
     recording: the carve never splits a recording) raises, unless `require_validation=False`: then its validation
@@ -631,11 +825,12 @@ def load_task_splits(
     `split_option` is how the caller's errors spell the option that names a split (`{role}`: train, test).
     """
     _check_distinct_splits(train_split, validation_split, test_split)
-    loaded = _load_dataset(dataset, dataset_options)  # once: building a registered set is not free
+    loaded = _labels_as_label_column(_load_dataset(dataset, dataset_options))  # once: building a set is not free
     split_names = _split_names(loaded)
+    _check_disjoint_slices(loaded, {"train": train_split, "validation": validation_split, "test": test_split})
     train = _split_of(loaded, train_split)
-    # a folder's splits are the user's to rename; a registered set's are fixed
-    folder = Path(str(dataset)).expanduser().exists()
+    # a user's set's splits are the user's to rename; a registered set's are fixed
+    folder = not _registered(dataset)
     if train is None:
         raise ValueError(
             f"Dataset {dataset!r} has no split {train_split!r} (its splits: {split_names}); name the one to train on "

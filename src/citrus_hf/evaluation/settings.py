@@ -66,7 +66,10 @@ class ProtocolConfig:
     )
     datasets: list[str] = field(
         default_factory=lambda: ["basic_motions", "watch_exercises", "myo_gestures"],
-        metadata={"help": "labelled sets (registered names or save_to_disk folders)"},
+        metadata={
+            "help": "labelled sets: registered names, or what datasets.load_dataset takes (Hub ids owner/name, "
+            "folders of data files or one such file, save_to_disk folders)"
+        },
     )
     dataset_options: dict[str, dict[str, Any]] = field(
         default_factory=dict, metadata={"help": "builder options per dataset, e.g. hr_ecg:window_seconds=10"}

@@ -135,6 +135,8 @@ def register_trainer_checks() -> None:
       `metric_for_best_model` ("mae", "rmse", ...) when it was not (`training.trainer.minimise_error_metric`; also
       for a non-CiTrus model scored by `compute_metrics_fn`);
     - a `processing_class` (feature extractor or fusion processor) is checked against the model's input contract;
+    - a task model's training or evaluation set with its labels in a `target` column (no `labels`) is refused with
+      the rename (`training.trainer.check_label_column`);
     - a fusion model's rows are batched by `CiTrusFusionDataCollator` where the Trainer picked one of transformers'
       default collators (`processing_citrus_fusion.trainer_data_collator`);
     - with `label_smoothing_factor`, the labels the smoother takes out of the batch get the model's checks
@@ -173,8 +175,10 @@ def register_trainer_checks() -> None:
             minimise_error_metric(self.args)
         if model is not None:
             from ..processing_citrus_fusion import trainer_data_collator
+            from ..training.trainer import check_label_column
 
             _check_processing_class(model, self.processing_class)
+            check_label_column(self.args, model, self.train_dataset, self.eval_dataset)
             # transformers' default collators cannot batch a fusion model's rows (one array per modality)
             self.data_collator = trainer_data_collator(model, self.data_collator)
 

@@ -184,7 +184,12 @@ class FinetuneArguments:
     output_dir: str = field(
         metadata={"help": "where the fine-tuned model, its feature extractor and finetune_results.json go"}
     )
-    dataset: str = field(metadata={"help": "registered labelled set (`citrus data list`) or a save_to_disk folder"})
+    dataset: str = field(
+        metadata={
+            "help": "registered labelled set (`citrus data list`), or what datasets.load_dataset takes: a Hub id "
+            "(owner/name), a folder of parquet / csv / json files or one such file, a save_to_disk folder"
+        }
+    )
     dataset_options: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "builder options of a registered dataset, e.g. window_seconds=5"}
     )
@@ -210,7 +215,10 @@ class FinetuneArguments:
     config_overrides: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "from scratch: config fields, e.g. d_model=32 sampling_rate=50"}
     )
-    train_split: str = field(default="train", metadata={"help": "split to draw the labelled examples from"})
+    train_split: str = field(
+        default="train",
+        metadata={"help": "split to draw the labelled examples from; slices as load_dataset's split= takes them too"},
+    )
     validation_split: str = field(
         default="validation", metadata={"help": "split for early stopping; carved from train when missing"}
     )
@@ -319,7 +327,8 @@ class PretrainArguments:
     dataset: str | None = field(
         default="eeg_pretrain",
         metadata={
-            "help": "registered dataset (`citrus data list`) or a save_to_disk folder; 'none' with --synthetic-ratio 1 "
+            "help": "registered dataset (`citrus data list`), or what datasets.load_dataset takes (a Hub id, a "
+            "folder of data files or one, a save_to_disk folder); 'none' with --synthetic-ratio 1 "
             "trains on synthetic windows without any corpus (and without validation)"
         },
     )

@@ -42,7 +42,7 @@ from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME
 from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME
 from .arguments import FinetuneArguments, TrainerSettings
 from .metrics import check_metric_for_task, dumps_strict
-from .pretrain import SUMMARY_FILE, run_environment
+from .pretrain import SUMMARY_FILE, _library_progress_bars, run_environment
 from .recipes import (
     MIN_VALIDATION_PER_CLASS,
     MIN_VALIDATION_REGRESSION,
@@ -156,7 +156,13 @@ class FinetuneResult:
 
 def finetune(args: FinetuneArguments) -> FinetuneResult:
     """Fit CiTrus to a labelled set with a recipe (see `FinetuneArguments`, `citrus_hf.training.recipes`); saves the
-    model and its feature extractor to `args.output_dir` and returns the test metrics."""
+    model and its feature extractor to `args.output_dir` and returns the test metrics. With
+    `args.trainer.show_progress` off, datasets' and transformers' progress bars are off during the run too."""
+    with _library_progress_bars(args.trainer.show_progress):
+        return _finetune(args)
+
+
+def _finetune(args: FinetuneArguments) -> FinetuneResult:
     from transformers import set_seed
 
     start = time.perf_counter()

@@ -110,7 +110,11 @@ def macro_auroc(y_true, probabilities) -> float:
 
 
 def classification_metrics(logits, labels) -> dict[str, float]:
-    """accuracy, balanced_accuracy, macro_f1 (over all classes of the model) and macro one-vs-rest AUROC.
+    """accuracy, balanced_accuracy, macro_f1 and macro one-vs-rest AUROC.
+
+    macro_f1 averages over the classes in `labels` or the predictions, as scikit-learn's `f1_score(average="macro")`
+    does: a class of the model absent from both has no F1 (0 / 0) and is left out, not counted as 0 (a perfect model
+    on a test split lacking one of K classes scores 1, not (K - 1) / K); one predicted but absent counts as 0.
 
     Args:
         logits: `(n, num_classes)` scores (logits; softmax is applied for AUROC, which is rank-based anyway).
@@ -124,7 +128,7 @@ def classification_metrics(logits, labels) -> dict[str, float]:
     return {
         "accuracy": accuracy(labels, predictions),
         "balanced_accuracy": balanced_accuracy(labels, predictions),
-        "macro_f1": macro_f1(labels, predictions, num_classes=logits.shape[1]),
+        "macro_f1": macro_f1(labels, predictions),
         "auroc": macro_auroc(labels, softmax(logits, axis=1)),
     }
 

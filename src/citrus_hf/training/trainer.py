@@ -222,6 +222,36 @@ def check_smoothed_labels(model, labels) -> None:
         config.problem_type = "single_label_classification"
 
 
+def check_label_column(args, model, train_dataset, eval_dataset) -> None:
+    """Refuse a training or evaluation set whose labels sit in a `target` column (the package's regression sets,
+    `citrus finetune`'s convention) without a `label` / `labels` one, for a CiTrus task model.
+
+    The `Trainer` keeps only the columns the model's forward takes (`remove_unused_columns`, the default), so the
+    model got no labels and training stopped at its first step with transformers' "did not return a loss".
+
+    Args:
+        args: the `TrainingArguments` (with `remove_unused_columns=False` the columns are the collator's business).
+        model: the CiTrus-family model (unwrapped); one without a task head is left alone.
+        train_dataset, eval_dataset: the Trainer's sets (an evaluation set may be a dict of sets); sets without
+            `column_names` (a torch dataset) are left alone.
+    """
+    if getattr(type(model), "head_name", None) is None or not getattr(args, "remove_unused_columns", True):
+        return
+    named = {"train_dataset": train_dataset}
+    if isinstance(eval_dataset, dict):
+        named |= {f"eval_dataset[{key!r}]": value for key, value in eval_dataset.items()}
+    else:
+        named["eval_dataset"] = eval_dataset
+    for name, dataset in named.items():
+        columns = getattr(dataset, "column_names", None) or []
+        if "target" in columns and not {"label", "labels", "label_ids"} & set(columns):
+            raise ValueError(
+                f"Trainer({name}=...): the set's labels are in a `target` column, but the Trainer passes "
+                f"{type(model).__name__} only the columns its forward takes (`labels`), so it would get no labels and "
+                'stop at the first step. Rename it: `dataset = dataset.rename_column("target", "labels")`.'
+            )
+
+
 def _window_lengths(dataset) -> list[int] | None:
     """The number of patches (`patch_mask`) or samples (`input_values`) of every row of `dataset`: the last axis of
     the row's array, whatever its leading axes (`(1, channels, time)` for rows a one-row `map(extractor)` wrote).
@@ -270,6 +300,7 @@ def length_grouped_sampler(args, model, dataset):
 __all__ = [
     "FINETUNE_EPOCHS",
     "GREATER_IS_BETTER_GIVEN",
+    "check_label_column",
     "check_smoothed_labels",
     "length_grouped_sampler",
     "minimise_error_metric",
