@@ -3,13 +3,14 @@
 `COMMANDS` is the light table the top-level parser lists (name, module, one-line help): a command's module, and with it
 torch and transformers, is imported only when that command runs, so `citrus --help` stays instant. Every command
 module has `run(argv) -> int` and `build_parser()`, a `CommandParser` (transformers' `HfArgumentParser`) over the
-command's dataclass. Run the commands as `citrus <command>`, `python -m citrus_hf.commands <command>` or
-`python -m citrus_hf.commands.<command>` (e.g. under `accelerate launch -m`).
+command's dataclass. Run the commands as `citrus <command>`, `python -m citrus_hf <command>`,
+`python -m citrus_hf.commands <command>` or `python -m citrus_hf.commands.<command>` (e.g. under `accelerate launch -m`).
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -54,6 +55,9 @@ COMMANDS: dict[str, Command] = {
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, **kwargs):
+        super().__init__(allow_abbrev=False, **kwargs)  # `--vers` is no `--version`: as every command's options
+
     def error(self, message: str):
         raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
 
@@ -84,7 +88,9 @@ def run_subcommand(
         return 0
     name = argv[position]
     if name not in subcommands:
-        raise UsageError(f"{prog}: unknown subcommand {name!r}; choose one of {', '.join(subcommands)}.")
+        close = difflib.get_close_matches(name.replace("-", "").replace("_", ""), list(subcommands), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(f"{prog}: unknown subcommand {name!r}{hint}; choose one of {', '.join(subcommands)}.")
     return subcommands[name][1](argv[position + 1 :])
 
 

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -74,13 +75,14 @@ def run_demo(
     if fetch:
         from ..data import fetch_offline_corpus
 
-        print("Fetching the offline real corpus (cached archives are only checked) ...", flush=True)
+        print("Fetching the offline real corpus (cached archives are only checked) ...", file=sys.stderr, flush=True)
         fetch_offline_corpus()
     config = demo_config(output_dir, quick=quick)
     if CLASSICAL_BASELINE not in config.arms:
         print(
             "MiniRocket + ridge, the classical baseline, is left out: it needs aeon, which is not installed "
             "(pip install 'citrus-hf[baselines]' to compare with it).",
+            file=sys.stderr,
             flush=True,
         )
     result = run_protocol(config)

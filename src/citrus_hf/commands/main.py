@@ -15,7 +15,8 @@ of a command is imported when that command runs, so `citrus --help` imports neit
 This is the command line's one error boundary: an error the user can fix (a bad option or value, an unknown dataset,
 a missing folder or column, no network) prints one line `error: ...` and exits with code 2; `--debug` (anywhere on the
 command line) shows the traceback instead. Any other exception is a bug and keeps its traceback. A ValueError or OSError
-raised outside this package (which may be a bug too) says in its line where it was raised.
+raised outside this package (which may be a bug too) says in its line where it was raised. A reader that stops
+reading (`citrus data list | head -1`) ends the command quietly with code 141, as git's (killed by SIGPIPE).
 """
 
 from __future__ import annotations
@@ -74,6 +75,36 @@ def _one_line(error: BaseException) -> str:
 _PACKAGE_FOLDER = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
+# What a shell reports for a program that wrote to a pipe nobody reads any more (128 + SIGPIPE), as for git and cat.
+BROKEN_PIPE_EXIT_CODE = 141
+
+
+def stdout_is_closed() -> bool:
+    """Whether the reader of stdout has gone (`citrus data list | head -1` after `head` exits): Linux flags the
+    write end of such a pipe with POLLERR. Where that cannot be asked, a BrokenPipeError is taken to be stdout's."""
+    try:
+        import select
+
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), stdout replaced by a stream without a file
+        return True
+
+
+def end_quietly_on_closed_stdout() -> int:
+    """After a BrokenPipeError on stdout: point stdout at os.devnull, so that Python's own flush at exit does not
+    raise again (the Python docs' "Note on SIGPIPE"), and return the exit code of a program stopped so."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)
+    return BROKEN_PIPE_EXIT_CODE
+
+
 def wait_passively_for_work(runnable_elsewhere: Callable[[], float | None] | None = None) -> None:
     """Let torch's OpenMP threads sleep between parallel regions (`OMP_WAIT_POLICY=PASSIVE`) when other programs keep
     the cores busy as the command starts, unless the user chose a policy. Only before torch is imported: OpenMP reads
@@ -130,9 +161,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = [arg for arg in argv if arg != "--debug"]
     subcommands = {name: (command.help, _runner(command.module)) for name, command in COMMANDS.items()}
     try:
-        return run_subcommand("citrus", DESCRIPTION, subcommands, argv, version=f"citrus-hf {__version__}")
-    except SystemExit as exit:  # --help and --version
-        return exit.code if isinstance(exit.code, int) else 0
+        try:
+            code = run_subcommand("citrus", DESCRIPTION, subcommands, argv, version=f"citrus-hf {__version__}")
+        except SystemExit as exit:  # --help and --version
+            code = exit.code if isinstance(exit.code, int) else 0
+        sys.stdout.flush()  # a reader gone shows here, inside the boundary, not in Python's flush at exit
+        return code
     except KeyboardInterrupt:
         if debug:
             raise
@@ -140,6 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("interrupted", file=sys.stderr)
         return 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
     except Exception as error:
+        if isinstance(error, BrokenPipeError) and stdout_is_closed():  # not another pipe (a subprocess, a socket)
+            return end_quietly_on_closed_stdout()
         if debug or not is_user_error(error):
             raise
         print(f"error: {_one_line(error)}", file=sys.stderr)

@@ -9,8 +9,15 @@ On top of `HfArgumentParser`:
   JSON when they can be, as text otherwise; a `dict[str, list]` value is split at commas (`hr_ecg=5,20,all`) and a
   `dict[str, dict]` key names both levels (`hr_ecg:window_seconds=10`). Pairs update the field's default;
 - `metadata["positional"]` makes a field a positional argument;
-- settings can come from a JSON or YAML file, `citrus <command> config.yaml` or `--config config.yaml`; options given
-  on the command line override the file's;
+- settings can come from a JSON or YAML file, `citrus <command> config.yaml`, `--config config.yaml` or
+  `--config=config.yaml`; options given on the command line override the file's;
+- a value that starts with `~` (`--output-dir ~/runs/har`, `output_dir: ~/runs/har` in a settings file, which no shell
+  expands) is expanded to the home folder once, here, so every command reads and writes the same folder
+  (transformers' `TrainingArguments` expands `output_dir` so); no Hub id, preset or registered name starts with `~`;
+- long options are never abbreviated (`allow_abbrev=False`, as Accelerate's parsers): `--model` is not taken for
+  `--model-config`, and a later option cannot change what an old command line means;
+- a boolean flag takes a value only when one follows (`--private`, `--private false`), so a flag before a positional
+  argument does not swallow it (`citrus push --private runs/har me/citrus-har`);
 - `given` names the settings the command line or the settings file gave (a command leaves a setting that Accelerate
   can also set unset when neither gave it: `citrus pretrain --mixed-precision`);
 - a usage error raises `UsageError`, which `citrus` prints as one line. An option spelt as transformers or Accelerate
@@ -25,11 +32,13 @@ import copy
 import dataclasses
 import difflib
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
 from transformers import HfArgumentParser
+from transformers.hf_argparser import string_to_bool
 
 from . import UsageError
 
@@ -115,6 +124,15 @@ _OTHER_NAMES: dict[str, tuple[str, str | None]] = {
     "dataset_name": ("dataset", None),
     "disable_tqdm": ("show_progress", "false"),
 }
+# Other spellings a user tries (a short name, another command's option): their name with underscores -> this package's
+# fields that may be meant, each with what it takes; a command names those of them it has.
+_NEAR_NAMES: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "lr": (("learning_rate", None),),
+    "model": (
+        ("checkpoints", "ARM=CHECKPOINT evaluates a pre-trained checkpoint as that arm"),
+        ("model_config", "the model's settings only: its weights start afresh"),
+    ),
+}
 
 
 def _default_of(field: dataclasses.Field) -> Any:
@@ -132,7 +150,7 @@ class CommandParser(HfArgumentParser):
         self.given: set[str] = set()  # after `parse`: the fields the command line or the settings file set
         # parent field -> (its dataclass, its default value, names the command line does not set)
         self.nested: dict[str, tuple[type, Any, tuple[str, ...]]] = {}
-        super().__init__(None, prog=prog, description=description, formatter_class=_HelpFormatter)
+        super().__init__(None, prog=prog, description=description, formatter_class=_HelpFormatter, allow_abbrev=False)
         self._add_fields(dataclass_type)
         self.add_argument(
             "--config",
@@ -158,7 +176,17 @@ class CommandParser(HfArgumentParser):
         if not in_file and self._option(key):  # `name` itself is no option (`--max_steps`)
             return f"options are spelt with dashes: {self._option(key)}"
         field, value = _OTHER_NAMES.get(key, (None, None))
-        if field is None or self._option(field) is None:
+        if field is not None and self._option(field) is None and field in _NEAR_NAMES:
+            key, field = field, None  # `--model_name_or_path` where there is no `--model`: as `--model`
+        if field is None:
+            near = [(self._option(f), what) for f, what in _NEAR_NAMES.get(key, ()) if self._option(f)]
+            if not near:
+                return None
+            spelt = [option[2:].replace("-", "_") if in_file else option for option, _ in near]
+            return "this command's: " + " or ".join(
+                f"{name} ({what})" if what else name for name, (_, what) in zip(spelt, near)
+            )
+        if self._option(field) is None:
             return None
         if in_file:
             return f"transformers' name; this command's: {field}" + (f": {value}" if value else "")
@@ -185,22 +213,41 @@ class CommandParser(HfArgumentParser):
         words = []
         for token in extras:
             name = token.split("=", 1)[0]
-            close = difflib.get_close_matches(name, options, n=1) if name.startswith("--") else []
-            words.append(f"{token} (did you mean {close[0]}?)" if close else token)
+            close = self._closest(name, options) if name.startswith("--") else None
+            words.append(f"{token} (did you mean {close}?)" if close else token)
         return f"unrecognized arguments: {' '.join(words)}"
 
-    def _given_on_command_line(self, argv: Sequence[str]) -> set[str]:
-        """The fields `argv` sets (argparse does not tell a default from a value given): `argv` parsed again with no
-        defaults, so that only the options given are in the result."""
+    def _closest(self, name: str, options: list[str]) -> str | None:
+        """The option closest to the unknown `name`. For `--no-X` (asking to turn something off), the spelling that
+        turns the option closest to `--X` off: its `--no-...` when it has one, else `--... false`, never the option
+        that turns it on."""
+        if name.startswith("--no-") and len(name) > len("--no-"):
+            positive = [option for option in options if not option.startswith("--no-")]
+            close = difflib.get_close_matches(f"--{name[len('--no-') :]}", positive, n=1)
+            if close:
+                negative = f"--no-{close[0][2:]}"
+                if negative in self._option_string_actions:
+                    return negative
+                if self._option_string_actions[close[0]].type is string_to_bool:
+                    return f"{close[0]} false"
+        starting = [option for option in options if option.startswith(name)]
+        if len(starting) == 1:  # the one option a shortened name could stand for (`--out`): named, never taken
+            return starting[0]
+        close = difflib.get_close_matches(name, options, n=1)
+        return close[0] if close else None
+
+    def _given_on_command_line(self, argv: Sequence[str]) -> tuple[set[str], list[str]]:
+        """The fields `argv` sets (argparse does not tell a default from a value given), and its unknown arguments:
+        `argv` parsed with no defaults and nothing required, so that only the options given are in the result."""
         saved = [(action, action.default, action.required) for action in self._actions]
         try:
             for action in self._actions:
                 action.default, action.required = argparse.SUPPRESS, False
-            namespace, _ = super().parse_known_args(list(argv))
+            namespace, extras = super().parse_known_args(list(argv))
         finally:
             for action, default, required in saved:
                 action.default, action.required = default, required
-        return set(vars(namespace))
+        return set(vars(namespace)), extras
 
     # ------------------------------------------------------------------------------------------------ the options
 
@@ -273,26 +320,52 @@ class CommandParser(HfArgumentParser):
     def parse(self, argv: Sequence[str]):
         """Parse `argv` (after the command's name) into the command's dataclass."""
         argv = list(argv)
-        config_file = None
+        config_files = []
         if argv and not argv[0].startswith("-") and argv[0].endswith(CONFIG_SUFFIXES):
-            config_file = argv.pop(0)
-        if config_file is None and "--config" in argv:
-            index = argv.index("--config")
-            if index + 1 >= len(argv):
-                self.error("argument --config: expected one argument")
-            config_file = argv.pop(index + 1)
-            argv.pop(index)
+            config_files.append(argv.pop(0))
+        index = 0
+        while index < len(argv) and argv[index] != "--":
+            if argv[index] == "--config":  # `--config FILE`
+                if index + 1 >= len(argv) or argv[index + 1].startswith("-"):
+                    self.error("argument --config: expected one argument")
+                config_files.append(argv.pop(index + 1))
+                argv.pop(index)
+            elif argv[index].startswith("--config="):  # `--config=FILE`, as argparse takes any option
+                config_files.append(argv.pop(index).split("=", 1)[1])
+            else:
+                index += 1
+        if len(config_files) > 1:
+            self.error(f"one settings file, please: got {', '.join(config_files)}")
+        argv = self._flags_before_positionals(argv)
         self._refuse_other_spellings(argv)
+        # Unknown options first: a mistyped `--out` is the error to name, not the `--output-dir` it leaves missing.
+        given, extras = self._given_on_command_line(argv)
+        if extras:
+            self.error(self._unrecognized(extras))
         self.given = set()
-        if config_file is not None:
-            self._apply_config_file(Path(config_file))
+        if config_files:
+            self._apply_config_file(Path(os.path.expanduser(config_files[0])))
         parsed, extras = self.parse_known_args(argv)
         if extras:
             self.error(self._unrecognized(extras))
-        self.given |= self._given_on_command_line(argv)
+        self.given |= given
         namespace = vars(parsed)
         namespace.pop("config", None)
-        return self._build(namespace)
+        return self._build({name: _expand_home(value) for name, value in namespace.items()})
+
+    def _flags_before_positionals(self, argv: list[str]) -> list[str]:
+        """`argv` with each boolean flag that no yes/no value follows spelt `--flag=true`: HfArgumentParser's
+        booleans take an optional value (`--quick false`), so argparse would take the next argument for it, a
+        positional one (`citrus push --private runs/har me/x`) included."""
+        argv = list(argv)
+        for index, token in enumerate(argv[:-1]):
+            if token == "--":
+                break
+            action = self._option_string_actions.get(token)
+            if action is not None and action.type is string_to_bool and action.nargs == "?":
+                if not argv[index + 1].startswith("-") and not _is_boolean_word(argv[index + 1]):
+                    argv[index] = f"{token}=true"
+        return argv
 
     def _apply_config_file(self, path: Path) -> None:
         if not path.is_file():
@@ -360,6 +433,27 @@ class CommandParser(HfArgumentParser):
             settings.update({n: getattr(default, n) for n in excluded})
             values[name] = nested_type(**settings)
         return self.arguments_type(**values)
+
+
+def _is_boolean_word(text: str) -> bool:
+    """Whether a boolean option takes `text` as its value (`false`, `yes`, `1`: transformers' `string_to_bool`)."""
+    try:
+        string_to_bool(text)
+    except argparse.ArgumentTypeError:
+        return False
+    return True
+
+
+def _expand_home(value: Any) -> Any:
+    """`value` with a leading `~` of each text in it expanded (`~/runs/har` -> `/home/me/runs/har`): in a list, in a
+    dict's values; other values as they are."""
+    if isinstance(value, str):
+        return os.path.expanduser(value) if value.startswith("~") else value
+    if isinstance(value, list):
+        return [_expand_home(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _expand_home(item) for key, item in value.items()}
+    return value
 
 
 __all__ = ["CONFIG_SUFFIXES", "CommandParser", "parse_value"]

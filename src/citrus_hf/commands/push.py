@@ -4,6 +4,7 @@ CiTrus fusion checkpoint goes with its processor (one feature extractor per moda
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,6 +168,14 @@ def run(argv: Sequence[str]) -> int:
         )
     if args.arm is not None and args.eval_results is None:
         raise UsageError("citrus push: --arm names this checkpoint's arm in --eval-results; give --eval-results too.")
+    if not checkpoint.is_dir():
+        what = "is a file" if checkpoint.exists() else "does not exist"
+        if not checkpoint.is_absolute() and not checkpoint.exists():
+            what += f" (relative to {Path.cwd()})"
+        raise UsageError(
+            f"citrus push: {checkpoint} {what}; pass the folder with config.json that save_pretrained wrote (citrus "
+            "finetune's or citrus pretrain's --output-dir)."
+        )
     if (checkpoint / ADAPTER_CONFIG_NAME).is_file() and not (checkpoint / CONFIG_NAME).is_file():
         return _push_adapter(checkpoint, args)
     if not (checkpoint / CONFIG_NAME).is_file():
@@ -200,7 +209,7 @@ def run(argv: Sequence[str]) -> int:
         # The extractor derived from the config applies exactly the contract the model was trained on.
         feature_extractor = preprocessor_class.from_config(model.config)
         what = "processor" if fusion else "feature extractor"
-        print(f"{checkpoint} has no {preprocessor_file}: publishing the {what} of its config.")
+        print(f"{checkpoint} has no {preprocessor_file}: publishing the {what} of its config.", file=sys.stderr)
     hyperparameters = None
     if args.hyperparameters is not None:
         from ..loading import read_json_object

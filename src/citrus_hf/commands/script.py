@@ -8,7 +8,8 @@
 An error the user fixes (no offline corpus, the Hub offline, a missing extra, a bad value) prints one line `error: ...`
 and exits with code 2, as `citrus` does (`citrus_hf.commands.main.is_user_error` decides which); `--debug` anywhere on
 the command line shows the traceback instead. Any other exception is a bug and keeps its traceback. A ValueError or OSError
-raised outside this package (which may be a bug too) says in its line where it was raised.
+raised outside this package (which may be a bug too) says in its line where it was raised. A reader that stops
+reading (`python examples/x.py | head`) ends the script quietly, as `citrus` (code 141).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from .main import _one_line, is_user_error
+from .main import _one_line, end_quietly_on_closed_stdout, is_user_error, stdout_is_closed
 
 
 def run_script(main: Callable[[], object]) -> None:
@@ -26,12 +27,15 @@ def run_script(main: Callable[[], object]) -> None:
     sys.argv[:] = [arg for arg in sys.argv if arg != "--debug"]
     try:
         main()
+        sys.stdout.flush()  # a reader gone shows here, inside the boundary, not in Python's flush at exit
     except KeyboardInterrupt:
         if debug:
             raise
         print("interrupted", file=sys.stderr)
         sys.exit(130)  # the shell's code for a process stopped by Ctrl-C, as `citrus` gives
     except Exception as error:
+        if isinstance(error, BrokenPipeError) and stdout_is_closed():  # not another pipe (a subprocess, a socket)
+            sys.exit(end_quietly_on_closed_stdout())
         if debug or not is_user_error(error):
             raise
         print(f"error: {_one_line(error)}", file=sys.stderr)

@@ -35,6 +35,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -44,7 +45,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_NAME, logging
+from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
 from .._bundled import bundled_checkpoint
 from ..configuration_citrus import CiTrusConfig, custom_pipelines_for
@@ -62,6 +63,7 @@ _DEFAULT_EVAL_SPLIT = PretrainArguments.__dataclass_fields__["eval_split"].defau
 
 CHECKPOINT_PREFIX = "step-"
 SUMMARY_FILE = "pretraining_summary.json"
+FINETUNE_RESULTS_FILE = "finetune_results.json"  # what `citrus finetune` records beside its model (its RESULTS_FILE)
 # A run has learnt something only if its last held-out loss is below this share of the loss of predicting the mean
 # masked target. Measured: a citrus-small run that collapsed to predicting the mean (seed 1) ended at 1.003x its
 # baseline, from the first evaluation to the last; the runs that learnt ended at 0.72-0.77x.
@@ -621,7 +623,7 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
         mix = training.stream.settings()["generators"]
         total = sum(generator["weight"] for generator in mix) or 1.0
         shares = ", ".join(f"{generator['name']} {generator['weight'] / total:.0%}" for generator in mix)
-        accelerator.print(f"Synthetic share of the training windows {args.synthetic_ratio:g}, from: {shares}.")
+        _tell(accelerator, f"Synthetic share of the training windows {args.synthetic_ratio:g}, from: {shares}.")
     optimizer, scheduler = _optimizer_and_scheduler(model, args, accelerator.num_processes)
     if training.dataloader is not None:
         model, optimizer, training.dataloader, scheduler = accelerator.prepare(
@@ -655,7 +657,7 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
                 f"{args.stop_after_steps}: the run would train nothing. Give a --stop-after-steps above "
                 f"{progress.step}, or leave it out to train on to --max-steps {args.max_steps}."
             )
-        accelerator.print(f"Resumed from {resume_dir} at step {progress.step} (epoch {progress.epoch}).")
+        _tell(accelerator, f"Resumed from {resume_dir} at step {progress.step} (epoch {progress.epoch}).")
     # Masks differ between processes (each sees other windows anyway), but are reproducible per process.
     if resume_dir is None:
         set_seed(args.seed, device_specific=True)
@@ -779,23 +781,49 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
         )
 
 
+def _tell(accelerator, message: str) -> None:
+    """A line about the run, on stderr (stdout holds the command's result only), from the main process."""
+    if accelerator.is_main_process:
+        print(message, file=sys.stderr, flush=True)
+
+
 def _check_fresh_output_dir(args: PretrainArguments, accelerator) -> None:
-    """Refuse to start a run in a folder that holds another one (its checkpoints would be pruned by step number
-    together with this run's, and `--resume-from latest` would continue the other run), unless asked to overwrite."""
+    """Refuse to start a run in a folder that holds another one, unless asked to overwrite: another pre-training run
+    (its checkpoints would be pruned by step number together with this run's, and `--resume-from latest` would
+    continue the other run), or a fine-tuned model (`citrus finetune`, save_pretrained: its weights would be replaced
+    and its records, `finetune_results.json` that `citrus push` reads, would describe this run's)."""
+    from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME
+    from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME
+
+    # finetune's `_RUN_MARKERS` and the files of its `RUN_FILES` this run does not write itself (finetune imports
+    # this module, so this module cannot import them)
+    markers = (FINETUNE_RESULTS_FILE, SAFE_WEIGHTS_NAME, ADAPTER_WEIGHTS_NAME)
+    earlier_model = (*markers, SAFE_WEIGHTS_INDEX_NAME, ADAPTER_CONFIG_NAME, ADAPTER_TASK_CONFIG_NAME, "README.md")
     output_dir = Path(args.output_dir)
     earlier = checkpoints_in(output_dir)
-    if not earlier and not (output_dir / SUMMARY_FILE).is_file():
+    model_files = [name for name in markers if (output_dir / name).is_file()]
+    if not earlier and not (output_dir / SUMMARY_FILE).is_file() and not model_files:
         return
     if not args.overwrite_output_dir:
-        found = f"checkpoints {[p.name for p in earlier]}" if earlier else SUMMARY_FILE
+        if earlier or (output_dir / SUMMARY_FILE).is_file():
+            found = f"checkpoints {[p.name for p in earlier]}" if earlier else SUMMARY_FILE
+            raise ValueError(
+                f"--output-dir {str(output_dir)!r} already holds a pre-training run ({found}); continue it with "
+                "--resume-from latest, give another --output-dir, or pass --overwrite-output-dir to start afresh "
+                "there."
+            )
         raise ValueError(
-            f"--output-dir {str(output_dir)!r} already holds a pre-training run ({found}); continue it with "
-            "--resume-from latest, give another --output-dir, or pass --overwrite-output-dir to start afresh there."
+            f"--output-dir {str(output_dir)!r} already holds a model ({', '.join(model_files)}); give another "
+            "--output-dir, or pass --overwrite-output-dir to replace it (its model, adapter, card and records)."
         )
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
         (output_dir / SUMMARY_FILE).unlink(missing_ok=True)
+        if model_files:  # the earlier model's files, so that none is left beside this run's (an adapter, records)
+            logger.warning(f"Replacing the model in {output_dir} (--overwrite-output-dir).")
+            for name in earlier_model:
+                (output_dir / name).unlink(missing_ok=True)
     accelerator.wait_for_everyone()
 
 
