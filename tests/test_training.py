@@ -466,7 +466,7 @@ def test_settings_that_would_change_nothing_are_named(tmp_path, caplog, capsys):
             gradient_accumulation_steps=1,
         )
     )
-    assert "Synthetic share of the training windows 1, from: cauker 33%, ecg 67%." in capsys.readouterr().out
+    assert "Synthetic share of the training windows 1, from: cauker 33%, ecg 67%." in capsys.readouterr().err
     for name in ("dataset_options", "config_overrides", "synthetic_generators"):
         with pytest.raises(ValueError, match=f"`{name}` must be a mapping of names to values"):
             _pretrain_args(tmp_path / "other", **{name: "window_seconds=10"})
