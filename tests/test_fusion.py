@@ -572,7 +572,7 @@ def test_protocol_runs_fusion_and_the_onset_time_reference(events, tmp_path):
             r"modality 'ecg' has rows of different shapes \[\(1, 100\), \(1, 200\)\].*padding='max_length'",
         ),
         ({"ecg": 200}, 1, r"row 1 has no modality 'eda' in `input_values` \(it has \['ecg'\]\)"),
-        ({"ecg": 200, "eda": 100}, "walk", r"strings \(e\.g\. 'run'\).*cast_column\('label', ClassLabel"),
+        ({"ecg": 200, "eda": 100}, "walk", r"strings \(e\.g\. 'run'\).*cast_column\('labels', ClassLabel"),
     ],
 )
 def test_the_fusion_collator_names_rows_it_cannot_batch(second, label, message):
