@@ -109,36 +109,29 @@ _auto.add_registration(
 # errors from the feature extractor's and processor's `push_to_hub`. Each waits for the transformers module whose
 # completion the Auto registrations wait for too: a hook that imported a CiTrus module while that auto module was still
 # executing would see it half initialised (the CiTrus modules register with the Auto classes when imported).
-_auto.add_registration(
-    "transformers.models.auto.modeling_auto",
-    _deferred("publishing.hooks", "register_model_publisher"),
-    needed=("modeling_citrus", "publishing.hooks"),
-    name="model publisher",
+# (name, the transformers module it waits for, the hook in `publishing.hooks`, the other CiTrus modules it imports)
+_PUBLISHING_HOOKS = (
+    ("model publisher", "transformers.models.auto.modeling_auto", "register_model_publisher", ("modeling_citrus",)),
+    ("trainer model card", "transformers.trainer", "register_trainer_cards", ("modeling_citrus",)),
+    ("trainer checks", "transformers.trainer", "register_trainer_checks", ("training.trainer",)),
+    (
+        "feature extractor Hub errors",
+        "transformers.models.auto.feature_extraction_auto",
+        "register_extractor_hub_errors",
+        ("feature_extraction_citrus",),
+    ),
+    (
+        "processor Hub errors",
+        "transformers.models.auto.processing_auto",
+        "register_processor_hub_errors",
+        ("processing_citrus_fusion",),
+    ),
 )
-_auto.add_registration(
-    "transformers.trainer",
-    _deferred("publishing.hooks", "register_trainer_cards"),
-    needed=("modeling_citrus", "publishing.hooks"),
-    name="trainer model card",
-)
-_auto.add_registration(
-    "transformers.trainer",
-    _deferred("publishing.hooks", "register_trainer_checks"),
-    needed=("publishing.hooks", "training.trainer"),
-    name="trainer checks",
-)
-_auto.add_registration(
-    "transformers.models.auto.feature_extraction_auto",
-    _deferred("publishing.hooks", "register_extractor_hub_errors"),
-    needed=("feature_extraction_citrus", "publishing.hooks"),
-    name="feature extractor Hub errors",
-)
-_auto.add_registration(
-    "transformers.models.auto.processing_auto",
-    _deferred("publishing.hooks", "register_processor_hub_errors"),
-    needed=("processing_citrus_fusion", "publishing.hooks"),
-    name="processor Hub errors",
-)
+for _name, _module, _hook, _needed in _PUBLISHING_HOOKS:
+    _auto.add_registration(
+        _module, _deferred("publishing.hooks", _hook), needed=(*_needed, "publishing.hooks"), name=_name
+    )
+del _name, _module, _hook, _needed  # loop names, not the package's
 _auto.install()
 
 

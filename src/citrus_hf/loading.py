@@ -187,6 +187,13 @@ def hub_repo_id(name_or_path: str | os.PathLike | None) -> str | None:
     return text
 
 
+def is_adapter_folder(path: str | os.PathLike) -> bool:
+    """A LoRA adapter folder (`citrus finetune --lora`, `save_adapter`, peft's `save_pretrained`): adapter_config.json
+    and no config.json."""
+    folder = Path(path).expanduser()
+    return folder.is_dir() and (folder / ADAPTER_CONFIG_NAME).is_file() and not (folder / CONFIG_NAME).is_file()
+
+
 def check_model_reference(reference: str | os.PathLike, flag: str = "model") -> None:
     """Refuse, before any work, a checkpoint reference that names a local path which is not a checkpoint folder: a
     folder without `config.json`, or a path that does not exist (a bundled name or a Hub id passes; the Hub is only
@@ -196,7 +203,7 @@ def check_model_reference(reference: str | os.PathLike, flag: str = "model") -> 
     if folder_if_bundled(text) is not text:
         return
     if path.is_dir():
-        if (path / ADAPTER_CONFIG_NAME).is_file() and not (path / CONFIG_NAME).is_file():
+        if is_adapter_folder(path):
             raise FileNotFoundError(
                 f"{flag} {text!r} is a LoRA adapter (`citrus finetune --lora` saves the adapter, not a whole model): "
                 f"put it on its base with `citrus_hf.training.lora.load_adapter(None, {text!r})`, then "

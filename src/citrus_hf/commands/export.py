@@ -104,10 +104,10 @@ def run(argv: Sequence[str]) -> int:
     """Load the checkpoint as its pipeline does, export it (or find it exported) and compare it with fp32 PyTorch;
     with `--output-dir`, write the deployable folder."""
     args = build_parser().parse(argv)
-    from ..loading import check_model_reference
+    from ..loading import check_model_reference, is_adapter_folder
     from ..training.arguments import check_output_dir
 
-    if not _is_adapter_folder(Path(args.model).expanduser()):  # the pipeline takes those: so does this command
+    if not is_adapter_folder(args.model):  # the pipeline takes those: so does this command
         check_model_reference(args.model)
     for flag, folder in (("--cache-dir", args.cache_dir), ("--output-dir", args.output_dir)):
         if folder is not None:
@@ -181,15 +181,6 @@ class _Loaded:
     saved_dtype: str | None
 
 
-def _is_adapter_folder(folder: Path) -> bool:
-    """A LoRA adapter folder (`citrus finetune --lora`, `save_adapter`, peft): adapter_config.json, no config.json."""
-    from transformers.utils import CONFIG_NAME
-
-    from ..vocabulary_citrus import ADAPTER_CONFIG_NAME
-
-    return folder.is_dir() and (folder / ADAPTER_CONFIG_NAME).is_file() and not (folder / CONFIG_NAME).is_file()
-
-
 def _differences(model, onnx_backend, torch_backend) -> tuple[float, float, bool]:
     """The largest absolute and relative differences between the two backends' outputs on seeded random windows, as
     the pipelines send them: a batch of full windows, one window alone (the batch axis is dynamic) whose second half is
@@ -227,10 +218,10 @@ def _load(args: ExportArguments) -> _Loaded:
     from ..inference import pipelines
     from ..inference.backends import InferenceTarget
     from ..inference.registration import CiTrusSavedClass, _merged_adapter, _saved_extractor
-    from ..loading import read_json_object, resolve_checkpoint
+    from ..loading import is_adapter_folder, read_json_object, resolve_checkpoint
 
     folder = resolve_checkpoint(args.model, revision=args.revision)
-    if _is_adapter_folder(folder):
+    if is_adapter_folder(folder):
         found: dict = {}
         try:
             model, _ = _merged_adapter(str(folder), None, found)

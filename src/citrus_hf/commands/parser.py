@@ -345,9 +345,7 @@ class CommandParser(HfArgumentParser):
         self.given = set()
         if config_files:
             self._apply_config_file(Path(os.path.expanduser(config_files[0])))
-        parsed, extras = self.parse_known_args(argv)
-        if extras:
-            self.error(self._unrecognized(extras))
+        parsed, _ = self.parse_known_args(argv)  # the same `argv`: its unknown arguments were refused above
         self.given |= given
         namespace = vars(parsed)
         namespace.pop("config", None)

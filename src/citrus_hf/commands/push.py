@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..vocabulary_citrus import ADAPTER_CONFIG_NAME
 from . import UsageError
 
 
@@ -176,7 +175,9 @@ def run(argv: Sequence[str]) -> int:
             f"citrus push: {checkpoint} {what}; pass the folder with config.json that save_pretrained wrote (citrus "
             "finetune's or citrus pretrain's --output-dir)."
         )
-    if (checkpoint / ADAPTER_CONFIG_NAME).is_file() and not (checkpoint / CONFIG_NAME).is_file():
+    from ..loading import is_adapter_folder
+
+    if is_adapter_folder(checkpoint):
         return _push_adapter(checkpoint, args)
     if not (checkpoint / CONFIG_NAME).is_file():
         raise UsageError(f"citrus push: {checkpoint} has no config.json; pass a folder written by save_pretrained.")

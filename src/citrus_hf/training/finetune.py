@@ -21,8 +21,6 @@ import torch
 from transformers.utils import (
     CONFIG_NAME,
     FEATURE_EXTRACTOR_NAME,
-    SAFE_WEIGHTS_INDEX_NAME,
-    SAFE_WEIGHTS_NAME,
     logging,
 )
 
@@ -38,11 +36,16 @@ from ..data.alignment import (
 )
 from ..data.splits import LABEL_TASKS, draw_budget, load_task_splits, parse_budget
 from ..loading import build_config, resolve_checkpoint
-from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME
-from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME
 from .arguments import FinetuneArguments, TrainerSettings
 from .metrics import check_metric_for_task, dumps_strict
-from .pretrain import SUMMARY_FILE, _library_progress_bars, run_environment
+from .pretrain import (
+    FINETUNE_MODEL_FILES,
+    FINETUNE_MODEL_MARKERS,
+    FINETUNE_RESULTS_FILE,
+    SUMMARY_FILE,
+    _library_progress_bars,
+    run_environment,
+)
 from .recipes import (
     MIN_VALIDATION_PER_CLASS,
     MIN_VALIDATION_REGRESSION,
@@ -55,8 +58,7 @@ from .recipes import (
 
 logger = logging.get_logger(__name__)
 
-# What `finetune` writes next to the model: the run's test metrics, its arguments and its history (model cards read it).
-RESULTS_FILE = "finetune_results.json"
+RESULTS_FILE = FINETUNE_RESULTS_FILE  # what `finetune` writes next to the model (see `pretrain`, which names it)
 
 # ------------------------------------------------------------------------------------------------------- models
 
@@ -295,15 +297,9 @@ def _finetune(args: FinetuneArguments) -> FinetuneResult:
 # adapter, card or weights of the first would be served beside the second's (`pipeline(model=folder)` prefers the
 # adapter).
 RUN_FILES = (
-    RESULTS_FILE,
+    *FINETUNE_MODEL_FILES,
     CONFIG_NAME,
-    SAFE_WEIGHTS_NAME,
-    SAFE_WEIGHTS_INDEX_NAME,
     FEATURE_EXTRACTOR_NAME,
-    ADAPTER_CONFIG_NAME,
-    ADAPTER_WEIGHTS_NAME,
-    ADAPTER_TASK_CONFIG_NAME,
-    "README.md",
     "configuration_citrus.py",
     "modeling_citrus.py",
     "feature_extraction_citrus.py",
@@ -311,8 +307,6 @@ RUN_FILES = (
     "pipelines.py",
     "backends.py",
 )
-# Files that show the folder holds a run's model (not only, say, a README the user put there).
-_RUN_MARKERS = (RESULTS_FILE, SAFE_WEIGHTS_NAME, ADAPTER_WEIGHTS_NAME)
 
 
 def _check_fresh_output_dir(args: FinetuneArguments) -> None:
@@ -336,7 +330,7 @@ def _check_fresh_output_dir(args: FinetuneArguments) -> None:
             f"--output-dir {args.output_dir!r} holds a pre-training run ({SUMMARY_FILE} or checkpoints/); fine-tune "
             "into another folder (pass this one as --model to start from it)."
         )
-    found = [name for name in _RUN_MARKERS if (output_dir / name).is_file()]
+    found = [name for name in FINETUNE_MODEL_MARKERS if (output_dir / name).is_file()]
     if found and not args.overwrite_output_dir:
         raise ValueError(
             f"--output-dir {args.output_dir!r} already holds a fine-tuned model ({', '.join(found)}); give another "
@@ -347,7 +341,7 @@ def _check_fresh_output_dir(args: FinetuneArguments) -> None:
 def _clear_earlier_run(output_dir: Path) -> None:
     """Delete an earlier run's files (`RUN_FILES`) from `output_dir`, just before the new run saves its own
     (`--overwrite-output-dir`)."""
-    if any((output_dir / name).is_file() for name in _RUN_MARKERS):
+    if any((output_dir / name).is_file() for name in FINETUNE_MODEL_MARKERS):
         logger.warning(f"Replacing the earlier run in {output_dir} (--overwrite-output-dir).")
         for name in RUN_FILES:
             (output_dir / name).unlink(missing_ok=True)

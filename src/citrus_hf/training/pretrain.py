@@ -53,6 +53,8 @@ from ..data.alignment import align_corpus
 from ..data.splits import load_split
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..loading import build_config, read_json_object
+from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME
+from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME
 from .arguments import PRETRAIN_RECIPES, PretrainArguments
 from .metrics import dumps_strict
 from .stream import PretrainingStream
@@ -63,7 +65,20 @@ _DEFAULT_EVAL_SPLIT = PretrainArguments.__dataclass_fields__["eval_split"].defau
 
 CHECKPOINT_PREFIX = "step-"
 SUMMARY_FILE = "pretraining_summary.json"
-FINETUNE_RESULTS_FILE = "finetune_results.json"  # what `citrus finetune` records beside its model (its RESULTS_FILE)
+# What `finetune` writes next to its model: the run's test metrics, its arguments and its history (model cards read
+# it). Named here, below `finetune`, because a pre-training run must recognise a fine-tuned model's folder too.
+FINETUNE_RESULTS_FILE = "finetune_results.json"
+# Files that show a folder holds a fine-tuned model (not only, say, a README the user put there).
+FINETUNE_MODEL_MARKERS = (FINETUNE_RESULTS_FILE, SAFE_WEIGHTS_NAME, ADAPTER_WEIGHTS_NAME)
+# A fine-tuned model's files that a pre-training run does not write itself (`finetune.RUN_FILES` adds the config,
+# extractor and code that both write): replacing such a model removes them, or they would be served beside the new one.
+FINETUNE_MODEL_FILES = (
+    *FINETUNE_MODEL_MARKERS,
+    SAFE_WEIGHTS_INDEX_NAME,
+    ADAPTER_CONFIG_NAME,
+    ADAPTER_TASK_CONFIG_NAME,
+    "README.md",
+)
 # A run has learnt something only if its last held-out loss is below this share of the loss of predicting the mean
 # masked target. Measured: a citrus-small run that collapsed to predicting the mean (seed 1) ended at 1.003x its
 # baseline, from the first evaluation to the last; the runs that learnt ended at 0.72-0.77x.
@@ -792,16 +807,9 @@ def _check_fresh_output_dir(args: PretrainArguments, accelerator) -> None:
     (its checkpoints would be pruned by step number together with this run's, and `--resume-from latest` would
     continue the other run), or a fine-tuned model (`citrus finetune`, save_pretrained: its weights would be replaced
     and its records, `finetune_results.json` that `citrus push` reads, would describe this run's)."""
-    from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME
-    from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME
-
-    # finetune's `_RUN_MARKERS` and the files of its `RUN_FILES` this run does not write itself (finetune imports
-    # this module, so this module cannot import them)
-    markers = (FINETUNE_RESULTS_FILE, SAFE_WEIGHTS_NAME, ADAPTER_WEIGHTS_NAME)
-    earlier_model = (*markers, SAFE_WEIGHTS_INDEX_NAME, ADAPTER_CONFIG_NAME, ADAPTER_TASK_CONFIG_NAME, "README.md")
     output_dir = Path(args.output_dir)
     earlier = checkpoints_in(output_dir)
-    model_files = [name for name in markers if (output_dir / name).is_file()]
+    model_files = [name for name in FINETUNE_MODEL_MARKERS if (output_dir / name).is_file()]
     if not earlier and not (output_dir / SUMMARY_FILE).is_file() and not model_files:
         return
     if not args.overwrite_output_dir:
@@ -822,7 +830,7 @@ def _check_fresh_output_dir(args: PretrainArguments, accelerator) -> None:
         (output_dir / SUMMARY_FILE).unlink(missing_ok=True)
         if model_files:  # the earlier model's files, so that none is left beside this run's (an adapter, records)
             logger.warning(f"Replacing the model in {output_dir} (--overwrite-output-dir).")
-            for name in earlier_model:
+            for name in FINETUNE_MODEL_FILES:
                 (output_dir / name).unlink(missing_ok=True)
     accelerator.wait_for_everyone()
 
