@@ -6,10 +6,11 @@
    `alignment="resample"` (anti-aliased, padded to 3000 with a patch mask) and `"interpolate"` (the paper's linear
    stretch to 3000 samples).
 
-Peer: the same job done with `mne.filter.resample` (MNE's default FFT method, what `raw.resample` uses; float64, as
-MNE requires; `n_jobs` = the same thread count, which MNE honours only when joblib is installed) followed by numpy windowing / padding and z-scoring. Timing only: the signals are seeded
-white noise, since speed does not depend on content. Extractor and peer are timed in alternation, round after round,
-and the table reports medians over rounds (the machine is shared and noisy; ratios compare the same rounds).
+Peer: the same job done with `mne.filter.resample` (MNE's default FFT method, what `raw.resample` uses; float64, as MNE
+requires; `n_jobs` = the same thread count, which MNE honours only when joblib is installed) followed by numpy windowing
+/ padding and z-scoring. Timing only: the signals are seeded white noise, since speed does not depend on content.
+Extractor and peer are timed in alternation, round after round (`measure.time_rounds`: the order flips every round), and
+the table reports medians over rounds (the machine is shared and noisy; ratios compare the same rounds).
 
     python benchmarks/feature_extraction.py              # 7 rounds, torch's thread count
     python benchmarks/feature_extraction.py --threads 2 --rounds 11
@@ -21,14 +22,16 @@ import argparse
 import json
 import os
 import statistics
-import time
-from collections.abc import Callable
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import time_rounds  # noqa: E402
 
 MODEL_RATE, CONTEXT, PATCH = 100.0, 3000, 20
 
@@ -62,19 +65,6 @@ def mne_padded(batch: np.ndarray, rate: float) -> np.ndarray:
     padded = np.zeros((*batch.shape[:2], CONTEXT), dtype=np.float32)
     padded[..., : resampled.shape[-1]] = resampled
     return padded
-
-
-def time_alternating(jobs: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
-    """Seconds per round of every job, the jobs run one after the other within each round (after one warm-up)."""
-    for job in jobs.values():
-        job()
-    times = {name: [] for name in jobs}
-    for _ in range(rounds):
-        for name, job in jobs.items():
-            start = time.perf_counter()
-            job()
-            times[name].append(time.perf_counter() - start)
-    return times
 
 
 def main() -> None:
@@ -147,7 +137,7 @@ def main() -> None:
     hour_seconds = None
     for name, signal_seconds, job, peer in rows:
         jobs = {"citrus": job} | ({"peer": peer} if peer else {})
-        times = time_alternating(jobs, args.rounds)
+        times = time_rounds(jobs, args.rounds)
         seconds = statistics.median(times["citrus"])
         if name.startswith("ECG"):
             hour_seconds = seconds

@@ -25,28 +25,61 @@ def synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def time_alternating(
-    steps: dict[str, Step], batches: Sequence[torch.Tensor], device: str, rounds: int, steps_per_round: int
-) -> dict[str, float]:
-    """Median seconds per step of every named step function, timed in alternation on the same batches.
+def time_rounds(
+    jobs: dict[str, Callable[[], object]],
+    rounds: int,
+    finish: Callable[[], None] = lambda: None,
+    warm_up: bool = True,
+) -> dict[str, list[float]]:
+    """Seconds of every round of every named job, the jobs timed in alternation: one call each per round, the order
+    flipped every round so that neither always runs right after the other. Per-round times, not their median, so that
+    callers can also compare jobs round by round (a ratio of the same rounds).
 
-    Each function is warmed up on two batches first (allocator, kernels, lazy initialisation); the order of the
-    cases flips every round so that neither always runs right after the other.
+    `warm_up` calls every job once first (allocator, kernels, lazy initialisation). `finish` waits for work still
+    queued on a device before a round's clock stops (see `synchronize`); device-free jobs leave it out.
     """
-    names = list(steps)
-    for name in names:
-        for batch in batches[:2]:
-            steps[name](batch)
-    synchronize(device)
+    names = list(jobs)
+    if warm_up:
+        for name in names:
+            jobs[name]()
+        finish()
     per_round: dict[str, list[float]] = {name: [] for name in names}
     for round_index in range(rounds):
         for name in names if round_index % 2 == 0 else names[::-1]:
             start = time.perf_counter()
+            jobs[name]()
+            finish()
+            per_round[name].append(time.perf_counter() - start)
+    return per_round
+
+
+def time_alternating(
+    steps: dict[str, Step], batches: Sequence[torch.Tensor], device: str, rounds: int, steps_per_round: int
+) -> dict[str, float]:
+    """Median seconds per step of every named step function, timed in alternation on the same batches
+    (`time_rounds`, each round `steps_per_round` steps).
+
+    Each function is warmed up on two batches first (allocator, kernels, lazy initialisation).
+    """
+    for step in steps.values():
+        for batch in batches[:2]:
+            step(batch)
+    synchronize(device)
+
+    def one_round(step: Step) -> Callable[[], None]:
+        def run() -> None:
             for i in range(steps_per_round):
-                steps[name](batches[i % len(batches)])
-            synchronize(device)
-            per_round[name].append((time.perf_counter() - start) / steps_per_round)
-    return {name: statistics.median(times) for name, times in per_round.items()}
+                step(batches[i % len(batches)])
+
+        return run
+
+    per_round = time_rounds(
+        {name: one_round(step) for name, step in steps.items()},
+        rounds,
+        finish=lambda: synchronize(device),
+        warm_up=False,
+    )
+    return {name: statistics.median(times) / steps_per_round for name, times in per_round.items()}
 
 
 def step_peak_memory_mb(step: Step, batch: torch.Tensor, device: str) -> float:

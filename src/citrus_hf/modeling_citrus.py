@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 from torch import nn
@@ -49,11 +49,15 @@ from .vocabulary_citrus import (
     ADAPTER_WEIGHTS_NAME,
     AUTOCORRELATION_LAGS,
     CHANNEL_POOLINGS,
+    DEPLOYED_ONNX_NAME,
     FUSION_MODEL_TYPE,
     HEAD_FEATURES,
     POOLING_STATISTICS,
     POOLINGS,
 )
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 logger = logging.get_logger(__name__)
 
@@ -1412,12 +1416,12 @@ class _CiTrusFamilyMixin:
                             else "."
                         )
                     )
-                if os.path.isfile(os.path.join(folder, "model.onnx")):
+                if os.path.isfile(os.path.join(folder, DEPLOYED_ONNX_NAME)):
                     # `citrus export --output-dir`'s deployment folder: the ONNX graph, its config and extractor
                     raise OSError(
-                        f"{folder!r} is an ONNX deployment folder (model.onnx, as `citrus export --output-dir` writes "
-                        "it), which holds no PyTorch weights: run it with onnxruntime (README: running the export "
-                        "without citrus_hf), or load the checkpoint folder it was exported from."
+                        f"{folder!r} is an ONNX deployment folder ({DEPLOYED_ONNX_NAME}, as `citrus export "
+                        "--output-dir` writes it), which holds no PyTorch weights: run it with onnxruntime (README: "
+                        "running the export without citrus_hf), or load the checkpoint folder it was exported from."
                     )
                 pickled = sorted(f for f in os.listdir(folder) if f.endswith(_PICKLED_WEIGHT_SUFFIXES))
                 found = f"only pickled weights {pickled}" if pickled else "no weights"
@@ -2964,7 +2968,23 @@ class CiTrusForSequenceClassification(_CiTrusForTask):
             )
         return super()._config_overrides_for(pretrained_model_name_or_path, saved_config, kwargs)
 
-    def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor | ArrayLike) -> torch.Tensor:
+        """The loss `forward` returns, by `config.problem_type` as in transformers (inferred from `labels` when unset,
+        then stored on the config): cross-entropy, binary cross-entropy with logits, or mean squared error.
+
+        Args:
+            logits: `(batch_size, num_labels)`, the head's output.
+            labels: `(batch_size,)` class indices (single-label), `(batch_size, num_labels)` multi-hot targets in
+                [0, 1] (multi-label), or `(batch_size,)` / `(batch_size, num_labels)` targets (regression); a tensor,
+                numpy array or list.
+
+        Returns:
+            The scalar loss (float32 or wider).
+
+        Raises:
+            ValueError: labels of another batch size or shape, fractional class indices or ones outside
+                `[0, num_labels)`, multi-label targets outside [0, 1], or NaN / infinite labels.
+        """
         return classification_loss(self.config, logits, labels)
 
 
@@ -3009,7 +3029,21 @@ class CiTrusForRegression(_CiTrusForTask):
             kwargs = {**kwargs, "problem_type": None}
         return kwargs
 
-    def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor | ArrayLike) -> torch.Tensor:
+        """The mean squared error `forward` returns. On the first training batch of several examples it also warns,
+        once, when the targets sit far from the predictions (see `init_regressor_bias`).
+
+        Args:
+            logits: `(batch_size, num_targets)`, the predictions.
+            labels: `(batch_size,)` (one target) or `(batch_size, num_targets)` targets; a tensor, numpy array or
+                list.
+
+        Returns:
+            The scalar loss (float32 or wider).
+
+        Raises:
+            ValueError: labels of another batch size or shape, or NaN / infinite labels.
+        """
         loss = regression_loss(logits, labels)
         # judged on the first training batch of several examples (one example has no spread to compare with)
         if self.training and not self._target_offset_checked and len(logits) > 1:
@@ -3018,7 +3052,7 @@ class CiTrusForRegression(_CiTrusForTask):
         return loss
 
     @torch.no_grad()
-    def init_regressor_bias(self, targets) -> None:
+    def init_regressor_bias(self, targets: torch.Tensor | ArrayLike) -> None:
         """Start the head at the mean of the training targets, `(num_examples,)` (one target) or `(num_examples,
         num_targets)` (a tensor, array, list or `datasets` column). A new head predicts about 0: for targets far from
         0 (heart rates near 70 bpm) a short fine-tuning run spends itself learning the offset. `citrus finetune` does

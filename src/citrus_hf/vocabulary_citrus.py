@@ -45,6 +45,16 @@ PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_class
 # pipelines' registration) recognise an adapter folder without importing peft; a test keeps them equal.
 ADAPTER_CONFIG_NAME = "adapter_config.json"
 ADAPTER_WEIGHTS_NAME = "adapter_model.safetensors"
+# The ONNX graph in `citrus export --output-dir`'s deployment folder, as optimum names its export; `from_pretrained`
+# recognises such a folder by it and says it holds no PyTorch weights.
+DEPLOYED_ONNX_NAME = "model.onnx"
+# How a labelled set (fine-tuning, evaluation) is aligned to the model's window (`data.alignment.resolve_alignment`):
+# resampled to the model's rate, stretched onto the window, or "auto" (resample, unless that would crop slow series),
+# and how it is normalised: with the training split's per-channel statistics, or per window as in pre-training. Here,
+# not in `data.alignment` (which imports the feature extractor), so that option parsing checks them without transformers.
+TASK_ALIGNMENTS = ("auto", "resample", "interpolate")
+DEFAULT_TASK_ALIGNMENT = "auto"
+TASK_NORMALIZATIONS = ("dataset", "window")
 
 __all__ = [
     "ADAPTER_CONFIG_NAME",
@@ -54,6 +64,8 @@ __all__ = [
     "BACKBONES",
     "CHANNEL_POOLINGS",
     "CITRUS_MODEL_TYPE",
+    "DEFAULT_TASK_ALIGNMENT",
+    "DEPLOYED_ONNX_NAME",
     "ENCODER_ARCHITECTURES",
     "FUSION_MODEL_TYPE",
     "HEAD_FEATURES",
@@ -64,4 +76,6 @@ __all__ = [
     "POOLING_STATISTICS",
     "PRETRAINING_OBJECTIVES",
     "PROBLEM_TYPES",
+    "TASK_ALIGNMENTS",
+    "TASK_NORMALIZATIONS",
 ]

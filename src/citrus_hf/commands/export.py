@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..vocabulary_citrus import CHANNEL_POOLINGS, CITRUS_MODEL_TYPE, HEAD_FEATURES, POOLINGS
+from ..vocabulary_citrus import CHANNEL_POOLINGS, CITRUS_MODEL_TYPE, DEPLOYED_ONNX_NAME, HEAD_FEATURES, POOLINGS
 from . import UsageError
 
 # The exported graph's inputs and outputs, for `--help` and the README.
@@ -164,10 +164,6 @@ def run(argv: Sequence[str]) -> int:
     )
     print(f"backend='auto' now races ONNX Runtime against fp32 PyTorch, e.g. {call}.")
     return 0
-
-
-# The exported file's name in `--output-dir`, as optimum names its export.
-DEPLOYED_ONNX_NAME = "model.onnx"
 
 
 @dataclass

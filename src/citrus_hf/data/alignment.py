@@ -32,11 +32,8 @@ import numpy as np
 
 from ..configuration_citrus import CiTrusConfig
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
+from ..vocabulary_citrus import DEFAULT_TASK_ALIGNMENT, TASK_ALIGNMENTS, TASK_NORMALIZATIONS
 from .splits import LABEL_TASKS, LABELS
-
-TASK_ALIGNMENTS = ("auto", "resample", "interpolate")
-DEFAULT_TASK_ALIGNMENT = "auto"
-TASK_NORMALIZATIONS = ("window", "dataset")
 
 
 def aligned_features(extractor: CiTrusFeatureExtractor, label_dtype: str | None = None, length: int | None = None):

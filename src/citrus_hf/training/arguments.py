@@ -17,7 +17,13 @@ from typing import Any, Literal, get_args
 from .._extras import require
 from ..data.splits import VALIDATION_FRACTION, parse_budget
 from ..data.synthetic import DEFAULT_GENERATOR_WEIGHTS, active_generators, generators_from_spec
-from ..vocabulary_citrus import NAN_POLICIES, PRETRAINING_OBJECTIVES
+from ..vocabulary_citrus import (
+    DEFAULT_TASK_ALIGNMENT,
+    NAN_POLICIES,
+    PRETRAINING_OBJECTIVES,
+    TASK_ALIGNMENTS,
+    TASK_NORMALIZATIONS,
+)
 from .recipes import AUTO_PROBE_FINETUNE_FROM_PER_CLASS, RECIPE_NAMES
 
 # Where training logs go: one vocabulary for `citrus pretrain`, `citrus finetune` and `citrus evaluate`.
@@ -230,15 +236,15 @@ class FinetuneArguments:
     label_budget: str = field(
         default="all", metadata={"help": "labelled examples to train on: 5 (per class), 0.1 or 10%% (fraction), all"}
     )
-    alignment: Literal["auto", "resample", "interpolate"] = field(
-        default="auto",
+    alignment: Literal[TASK_ALIGNMENTS] = field(
+        default=DEFAULT_TASK_ALIGNMENT,
         metadata={
             "help": "resample: keep the time scale; interpolate: stretch each recording onto the window; auto: "
             "resample, but stretch recordings that resampling would crop although they hold no more samples than the "
             "window (slow series)"
         },
     )
-    normalization: Literal["dataset", "window"] = field(
+    normalization: Literal[TASK_NORMALIZATIONS] = field(
         default="dataset",
         metadata={
             "help": "dataset: per-channel statistics of the training pool (keeps amplitudes across windows and "
@@ -273,7 +279,6 @@ class FinetuneArguments:
             )
             raise ValueError(f"--lora runs the finetune recipe ({why}); drop --recipe {self.recipe} or --lora.")
         # Imported here: parsing the options (and `citrus finetune --help`) must not import torch.
-        from ..data.alignment import TASK_ALIGNMENTS, TASK_NORMALIZATIONS
         from ..loading import check_model_reference
 
         if self.model is not None:

@@ -10,13 +10,18 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import softmax
 from scipy.stats import rankdata
 
 from ..data.splits import LABEL_TASKS
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from transformers import EvalPrediction
 
 CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "auroc")
 REGRESSION_METRICS = ("mae", "rmse", "pearson_r")
@@ -109,7 +114,7 @@ def macro_auroc(y_true, probabilities) -> float:
     return float(np.mean(per_class)) if per_class else math.nan
 
 
-def classification_metrics(logits, labels) -> dict[str, float]:
+def classification_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, float]:
     """accuracy, balanced_accuracy, macro_f1 and macro one-vs-rest AUROC.
 
     macro_f1 averages over the classes in `labels` or the predictions, as scikit-learn's `f1_score(average="macro")`
@@ -133,7 +138,7 @@ def classification_metrics(logits, labels) -> dict[str, float]:
     }
 
 
-def multi_label_metrics(logits, labels) -> dict[str, float]:
+def multi_label_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, float]:
     """Metrics of multi-label classification (`problem_type="multi_label_classification"`): every label predicted
     present where its logit is above 0 (a sigmoid above 0.5).
 
@@ -192,7 +197,7 @@ def _target_columns(values) -> np.ndarray:
     return values.reshape(len(values), -1)
 
 
-def regression_metrics(predictions, targets) -> dict[str, float]:
+def regression_metrics(predictions: ArrayLike, targets: ArrayLike) -> dict[str, float]:
     """mae, rmse and pearson_r of `predictions` against `targets` (same units).
 
     One target: `(n,)` or `(n, 1)` each. Several targets (a model with `num_targets=k`): `(n, k)` each; every metric
@@ -251,7 +256,7 @@ def _as_array(values):
     return values
 
 
-def compute_metrics_fn(task: str):
+def compute_metrics_fn(task: str) -> Callable[[EvalPrediction], dict[str, float]]:
     """A `Trainer` `compute_metrics` for `task` over an `EvalPrediction`: "classification" (`classification_metrics`;
     multi-hot `(n, num_labels)` labels as wide as the logits get `multi_label_metrics`), "multi_label_classification"
     (`multi_label_metrics`) or "regression" (`regression_metrics`: several targets are scored one by one and
@@ -276,7 +281,7 @@ def compute_metrics_fn(task: str):
             return multi_label_metrics(predictions, labels)
         return classification_metrics(predictions, labels)
 
-    def compute_metrics(eval_prediction, compute_result: bool | None = None) -> dict[str, float]:
+    def compute_metrics(eval_prediction: EvalPrediction, compute_result: bool | None = None) -> dict[str, float]:
         predictions = eval_prediction.predictions
         if isinstance(predictions, tuple):  # models that return extra outputs: the first is the logits
             predictions = predictions[0]
