@@ -30,6 +30,8 @@ from .registry import DatasetSpec
 
 # The splits of a labelled set that has all three, in time order where a set is cut into time blocks.
 SPLIT_NAMES: tuple[str, ...] = ("train", "validation", "test")
+# What a `fractions` option must be (one share per split), for the errors that refuse another.
+_SHARES_WANTED = f"{len(SPLIT_NAMES)} shares ({', '.join(SPLIT_NAMES)}), e.g. (0.8, 0.1, 0.1)"
 
 
 def dataset_features(
@@ -56,6 +58,56 @@ def dataset_features(
     for name in extra:
         columns[name] = Value("string")
     return Features(columns)
+
+
+def window_row(
+    values: Any,
+    sampling_rate: float,
+    start_seconds: float,
+    *,
+    subject: str,
+    recording: str,
+    source: str,
+    label: int | None = None,
+    target: float | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """One row of the schema :func:`dataset_features` declares, as a builder's generator yields it.
+
+    Args:
+        values: ``input_values``, ``(channels, time)`` float32.
+        sampling_rate / start_seconds: the window's rate (Hz) and its start in its recording (seconds).
+        subject / recording / source: where the window comes from (``RecordingRef.identity`` holds them).
+        label / target: the class index of a classification set or the float target of a regression set; None
+            leaves the column out (unlabelled corpora).
+        extra: the set's own columns (``channel``, ``modality``, ``channel_names``...).
+    """
+    row: dict[str, Any] = {"input_values": values}
+    if label is not None:
+        row["label"] = label
+    if target is not None:
+        row["target"] = target
+    row.update(
+        sampling_rate=sampling_rate,
+        subject=subject,
+        recording=recording,
+        source=source,
+        start_seconds=start_seconds,
+        **extra,
+    )
+    return row
+
+
+def split_shares(fractions: Any) -> dict[str, float]:
+    """``{split: share}`` of a ``fractions`` option: one share per name of :data:`SPLIT_NAMES`, in that order.
+
+    Raises:
+        CitrusDataError: not one share per split (``zip`` would silently drop a split or a share).
+    """
+    fractions = list(fractions)
+    if len(fractions) != len(SPLIT_NAMES):
+        raise CitrusDataError(f"`fractions` must be {_SHARES_WANTED}, got {fractions!r}.")
+    return dict(zip(SPLIT_NAMES, fractions, strict=True))
 
 
 @dataclass
@@ -126,6 +178,8 @@ def _check_option_values(dataset: str, options: dict[str, Any]) -> None:
         numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
         if any(not math.isfinite(v) for v in numbers):
             refuse(key, "finite")
+        if key == "fractions" and len(values) != len(SPLIT_NAMES):  # zip would drop a split or a share silently
+            refuse(key, _SHARES_WANTED)
         if not numbers or len(numbers) != len(values):  # None, text, or a mix: the builder's own checks apply
             continue
         if key in ("window_seconds", "hop_seconds") and not values[0] > 0:
@@ -207,5 +261,7 @@ __all__ = [
     "dataset_features",
     "fingerprint",
     "resolve_options",
+    "split_shares",
+    "window_row",
     "write_plan",
 ]

@@ -24,7 +24,7 @@ import numpy as np
 
 from .errors import CitrusDataError
 from .fetch import source_members
-from .plans import BuildPlan, dataset_features
+from .plans import BuildPlan, dataset_features, window_row
 from .registry import get_source
 from .windowing import seconds_to_samples, split_by_group, window_starts
 
@@ -83,6 +83,11 @@ class RecordingRef:
     def load(self) -> Signals:
         """Read the recording."""
         return self.loader(**self.arguments)
+
+    @property
+    def identity(self) -> dict[str, str]:
+        """The ``subject``, ``recording`` and ``source`` columns of its rows (keywords of :func:`window_row`)."""
+        return {"subject": self.subject, "recording": self.recording, "source": self.origin}
 
 
 def member_origin(source: str, member: str) -> str:
@@ -219,19 +224,15 @@ def channel_windows(
         segments = channel_segments(signals.data.shape[1], rate, window_seconds, hop_seconds, min_seconds, spans)
         for channel, name in enumerate(signals.channel_names):
             for start, length in segments:
-                row = {
-                    "input_values": signals.data[channel : channel + 1, start : start + length].astype(np.float32),
-                    "sampling_rate": rate,
-                    "subject": ref.subject,
-                    "recording": ref.recording,
-                    "source": ref.origin,
-                    "start_seconds": start / rate,
-                    "channel": name,
-                    "modality": signals.modalities[channel],
-                }
-                if source_column:
-                    row["source_name"] = ref.source
-                yield row
+                yield window_row(
+                    signals.data[channel : channel + 1, start : start + length].astype(np.float32),
+                    rate,
+                    start / rate,
+                    **ref.identity,
+                    channel=name,
+                    modality=signals.modalities[channel],
+                    **({"source_name": ref.source} if source_column else {}),
+                )
 
 
 def channel_window_count(
@@ -320,15 +321,13 @@ def labelled_windows(
             starts = window_starts(signals.data.shape[1], rate, window_seconds, hop_seconds)
             length = seconds_to_samples(window_seconds, rate)
         for start in starts:
-            yield {
-                "input_values": signals.data[:, start : start + length].astype(np.float32),
-                "label": ref.label,
-                "sampling_rate": rate,
-                "subject": ref.subject,
-                "recording": ref.recording,
-                "source": ref.origin,
-                "start_seconds": start / rate,
-            }
+            yield window_row(
+                signals.data[:, start : start + length].astype(np.float32),
+                rate,
+                start / rate,
+                label=ref.label,
+                **ref.identity,
+            )
 
 
 def plan_official_split(

@@ -1077,10 +1077,13 @@ def carve_validation(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split a training set into (pool, validation), stratified by class and grouped by recording.
 
-    For every class, whole recordings go to validation (in a seeded random order) until it holds at least `fraction`
-    of the class's examples; at least one recording of the class stays in the pool. Grouping keeps overlapping
-    windows of one recording on one side. Without `labels` (regression) all examples form one class; without
-    `groups` every example is its own recording.
+    A recording is never split: all of its examples go to one side, whatever their classes, so overlapping windows
+    of one recording never sit on both sides. Within that rule the carve is stratified as well as whole recordings
+    allow: every class's recordings are shuffled (seeded), one of them is kept in the pool, and the others go to
+    validation in that order until validation holds at least `fraction` of the class's examples. A recording that
+    holds several classes counts for each of them; one that an earlier class keeps in the pool or already sent to
+    validation is not moved again, so a class may end up above its share. Without `labels` (regression) all examples
+    form one class; without `groups` every example is its own recording.
 
     Returns:
         (pool indices, validation indices), both sorted.
@@ -1089,18 +1092,27 @@ def carve_validation(
         raise ValueError(f"validation_fraction must lie strictly between 0 and 1, got {fraction}.")
     groups = np.asarray(groups if groups is not None else np.arange(num_examples).astype(str))
     rng = np.random.default_rng(seed)
-    validation = []
-    for members in _class_indices(None if labels is None else np.asarray(labels), num_examples):
+    classes = _class_indices(None if labels is None else np.asarray(labels), num_examples)
+    # every shuffle first, in class order (the only draws), then the keepers: each class keeps one recording in the
+    # pool before any recording moves, so a later class can never take away an earlier class's last one
+    orders = []
+    for members in classes:
         names = np.unique(groups[members])
         rng.shuffle(names)
-        taken = 0
-        for name in names[:-1]:  # the last recording always stays in the pool
+        orders.append(names)
+    kept = {names[-1] for names in orders}
+    moved: set = set()
+    for members, names in zip(classes, orders, strict=True):
+        in_class = groups[members]
+        taken = int(np.isin(in_class, list(moved)).sum()) if moved else 0  # moved with another class's recordings
+        for name in names:
             if taken >= fraction * len(members):
                 break
-            in_group = members[groups[members] == name]
-            validation.append(in_group)
-            taken += len(in_group)
-    validation = np.sort(np.concatenate(validation)) if validation else np.zeros(0, dtype=np.int64)
+            if name in kept or name in moved:
+                continue
+            moved.add(name)
+            taken += int((in_class == name).sum())
+    validation = np.flatnonzero(np.isin(groups, list(moved))) if moved else np.zeros(0, dtype=np.int64)
     return np.setdiff1d(np.arange(num_examples), validation), validation
 
 

@@ -105,7 +105,11 @@ def _seeded_global_numpy(rng: np.random.Generator):
 
 
 def _check_positive(name: str, value: float) -> None:
-    if not (isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value) and value > 0):
+    # the package's number checks, which refuse a bool (`True` is an int, and was read as 1); imported here so that
+    # `import citrus_hf.data` stays free of transformers
+    from ..configuration_citrus import is_real_number
+
+    if not (is_real_number(value) and math.isfinite(value) and value > 0):
         raise ValueError(f"`{name}` must be a positive finite number, got {value!r}.")
 
 
@@ -117,7 +121,9 @@ def _check_draw(rng: Any, sampling_rate: Any, length: Any) -> None:
             f"`rng` must be a numpy Generator, got {rng!r} ({type(rng).__name__}): every draw comes from it, e.g. "
             "`np.random.default_rng(seed)`."
         )
-    _check_positive("sampling_rate", sampling_rate)
+    from ..configuration_citrus import as_sampling_rate  # the config's and the extractor's check, `True` refused
+
+    as_sampling_rate(sampling_rate)
     if isinstance(length, (bool, np.bool_)) or not isinstance(length, (int, np.integer)) or length < 2:
         raise ValueError(
             f"`length` must be a whole number of samples per window, at least 2 (a window of one sample is constant), "

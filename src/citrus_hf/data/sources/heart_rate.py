@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..physio import detect_r_peaks, heart_rate_bpm
-from ..plans import SPLIT_NAMES, BuildContext, BuildPlan, dataset_features
+from ..plans import SPLIT_NAMES, BuildContext, BuildPlan, dataset_features, window_row
 from ..registry import register_dataset
 from ..windowing import seconds_to_samples, time_blocks, window_starts
 from . import pyphysio, systole
@@ -34,15 +34,13 @@ def heart_rate_windows(
             target = heart_rate_bpm(peaks, rate, start, start + window)
             if not np.isfinite(target):
                 continue
-            yield {
-                "input_values": data[channel : channel + 1, start : start + window].astype(np.float32),
-                "target": target,
-                "sampling_rate": rate,
-                "subject": ref.subject,
-                "recording": ref.recording,
-                "source": ref.origin,
-                "start_seconds": start / rate,
-            }
+            yield window_row(
+                data[channel : channel + 1, start : start + window].astype(np.float32),
+                rate,
+                start / rate,
+                target=target,
+                **ref.identity,
+            )
 
 
 def _plan(recordings: list[dict], options: dict, shape) -> BuildPlan:

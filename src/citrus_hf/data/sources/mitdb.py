@@ -12,9 +12,10 @@ import numpy as np
 
 from ..errors import CitrusDataError
 from ..fetch import fetch_physionet
-from ..plans import BuildContext, BuildPlan, dataset_features
+from ..plans import BuildContext, BuildPlan, dataset_features, window_row
 from ..readers import read_wfdb
 from ..registry import PHYSIONET_CITATION, PHYSIONET_URL, PhysioNetDatabase, online_source, register_dataset
+from ..windowing import seconds_to_samples
 
 DATABASE = PhysioNetDatabase("mitdb", "1.0.0")
 
@@ -70,7 +71,7 @@ def wfdb_beat_windows(
     """
     recording = read_wfdb(record, "atr")
     rate = recording.sampling_rate
-    before, after = int(round(before_seconds * rate)), int(round(after_seconds * rate))
+    before, after = seconds_to_samples(before_seconds, rate), seconds_to_samples(after_seconds, rate)
     signal = recording.data[channel]
     for sample, symbol in zip(recording.annotation_samples, recording.annotation_symbols):
         cls = AAMI_MAP.get(symbol)
@@ -83,15 +84,15 @@ def _wfdb_examples(records: list[str], before_seconds: float, after_seconds: flo
     for record in records:
         name = Path(record).name
         for window, cls, sample in wfdb_beat_windows(record, before_seconds, after_seconds):
-            yield {
-                "input_values": window,
-                "label": AAMI_CLASSES.index(cls),
-                "sampling_rate": rate,
-                "subject": f"mitdb-{name}",
-                "recording": name,
-                "source": f"{source}:{name}",
-                "start_seconds": sample / rate - before_seconds,
-            }
+            yield window_row(
+                window,
+                rate,
+                sample / rate - before_seconds,
+                label=AAMI_CLASSES.index(cls),
+                subject=f"mitdb-{name}",
+                recording=name,
+                source=f"{source}:{name}",
+            )
 
 
 def plan_mitdb(data_dir: str | os.PathLike, options: dict[str, Any]) -> BuildPlan:
@@ -116,7 +117,7 @@ def plan_mitdb(data_dir: str | os.PathLike, options: dict[str, Any]) -> BuildPla
             f"No MIT-BIH record under {data_dir}; fetch them with "
             f"`python dataset_scripts/physionet_wfdb.py --data-dir {data_dir}`."
         )
-    window = int(round(options["before_seconds"] * rate)) + int(round(options["after_seconds"] * rate))
+    window = seconds_to_samples(options["before_seconds"], rate) + seconds_to_samples(options["after_seconds"], rate)
     return BuildPlan(dataset_features(list(AAMI_CLASSES), False, (1, window)), _wfdb_examples, splits)
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 
 from ..fetch import source_members
-from ..plans import SPLIT_NAMES, BuildContext, BuildPlan, dataset_features
+from ..plans import BuildContext, BuildPlan, dataset_features, split_shares
 from ..readers import load_npy
 from ..recordings import RecordingRef, Signals, labelled_windows, member_origin
 from ..registry import PyPIArchive, offline_source, register_archive, register_dataset
@@ -88,7 +88,7 @@ def plan_watch(options: dict, context: BuildContext) -> BuildPlan:
     windows_per_subject: Counter = Counter()
     for signal, subject in zip(content["X"], content["subject"]):
         windows_per_subject[int(subject)] += len(window_starts(len(signal), RATE, window_seconds, hop_seconds))
-    assignment = split_by_group(windows_per_subject, dict(zip(SPLIT_NAMES, options["fractions"])), seed=options["seed"])
+    assignment = split_by_group(windows_per_subject, split_shares(options["fractions"]), seed=options["seed"])
     splits = {
         split: dict(
             recordings=[ref for ref in refs if ref.subject in {f"watch-{subject:02d}" for subject in subjects}],

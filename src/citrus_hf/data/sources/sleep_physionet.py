@@ -21,10 +21,10 @@ import numpy as np
 
 from ..errors import CitrusDataError, CorruptFileError
 from ..fetch import fetch_physionet
-from ..plans import SPLIT_NAMES, BuildContext, BuildPlan, dataset_features
+from ..plans import BuildContext, BuildPlan, dataset_features, split_shares, window_row
 from ..readers import read_edf, read_edf_annotations, read_edf_header
 from ..registry import PHYSIONET_CITATION, PHYSIONET_URL, PhysioNetDatabase, online_source, register_dataset
-from ..windowing import split_by_group
+from ..windowing import seconds_to_samples, split_by_group
 
 SLEEP_STAGES: tuple[str, ...] = ("W", "N1", "N2", "N3", "REM")
 DATABASE = PhysioNetDatabase("sleep-edfx", "1.0.0", ("sleep-cassette", "sleep-telemetry"))
@@ -156,12 +156,12 @@ def sleep_edf_windows(
             edge = max_wake_edge_minutes * 60
             epochs = [(s, st) for s, st in epochs if sleep_times[0] - edge <= s <= sleep_times[-1] + edge]
     rate = recording.sampling_rate
-    window = int(round(window_seconds * rate))
+    window = seconds_to_samples(window_seconds, rate)
     n_samples = recording.data.shape[1]
     for epoch_start, stage in epochs:
         for k in range(int(round(per_epoch))):
             start_seconds = epoch_start + k * window_seconds
-            start = int(round(start_seconds * rate))
+            start = seconds_to_samples(start_seconds, rate)
             if start < 0 or start + window > n_samples:
                 continue
             yield recording.data[:, start : start + window].astype(np.float32), stage, start_seconds
@@ -218,15 +218,15 @@ def _sleep_edf_examples(pairs: list[dict], channels: tuple[str, ...], window_sec
         for window, stage, start in sleep_edf_windows(
             pair, channels, window_seconds=window_seconds, max_wake_edge_minutes=max_wake_edge_minutes
         ):
-            yield {
-                "input_values": window,
-                "label": SLEEP_STAGES.index(stage),
-                "sampling_rate": rate,
-                "subject": pair.subject,
-                "recording": pair.recording,
-                "source": f"sleep-edfx/1.0.0:{pair.psg.name}",
-                "start_seconds": start,
-            }
+            yield window_row(
+                window,
+                rate,
+                start,
+                label=SLEEP_STAGES.index(stage),
+                subject=pair.subject,
+                recording=pair.recording,
+                source=f"sleep-edfx/1.0.0:{pair.psg.name}",
+            )
 
 
 def plan_sleep_edf(data_dir: str | os.PathLike, options: dict[str, Any]) -> BuildPlan:
@@ -243,12 +243,10 @@ def plan_sleep_edf(data_dir: str | os.PathLike, options: dict[str, Any]) -> Buil
             f"`python dataset_scripts/sleep_edf.py --data-dir {data_dir}`."
         )
     recordings_per_subject = Counter(pair.subject for pair in pairs)
-    assignment = split_by_group(
-        recordings_per_subject, dict(zip(SPLIT_NAMES, options["fractions"])), seed=options["seed"]
-    )
+    assignment = split_by_group(recordings_per_subject, split_shares(options["fractions"]), seed=options["seed"])
     channels = tuple(options["channels"])
     rate = read_edf_header(pairs[0].psg).sampling_rate(channels[0])
-    window = int(round(options["window_seconds"] * rate))
+    window = seconds_to_samples(options["window_seconds"], rate)
     splits = {}
     for split, subjects in assignment.items():
         chosen = [

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import CitrusDataError
 from ..fetch import source_members
-from ..plans import BuildContext, BuildPlan, dataset_features
+from ..plans import BuildContext, BuildPlan, dataset_features, window_row
 from ..readers import load_npy
 from ..recordings import RecordingRef, Signals, find_member, member_origin, recordings_per_member
 from ..registry import PyPIArchive, offline_source, register_archive, register_dataset
@@ -223,8 +223,8 @@ def load_picture_events(
         for rank, index in enumerate(blocks_of_class):
             block[global_block == index] = rank
 
-    start = onsets + round(offset_seconds * TASK1_RATE)
-    length = round(window_seconds * TASK1_RATE)
+    start = onsets + seconds_to_samples(offset_seconds, TASK1_RATE)
+    length = seconds_to_samples(window_seconds, TASK1_RATE)
     signals = {}
     for name in modalities:
         recording = read(SYSTOLE_MODALITIES[name][0])
@@ -251,16 +251,16 @@ def picture_windows(
     """The ECG, EDA and respiration window after every picture onset of the given blocks (of each class)."""
     events = load_picture_events(window_seconds, offset_seconds, archive_cache_dir=archive_cache_dir)
     for index in np.flatnonzero(np.isin(events.block, blocks)):
-        yield {
-            "input_values": np.concatenate([events.signals[name][index] for name in SYSTOLE_MODALITIES]),
-            "channel_names": list(SYSTOLE_MODALITIES),
-            "label": int(events.labels[index]),
-            "sampling_rate": events.sampling_rate,
-            "subject": TASK1_SUBJECT,
-            "recording": TASK1_RECORDING,
-            "source": events.source,
-            "start_seconds": float(events.onset_seconds[index] + offset_seconds),
-        }
+        yield window_row(
+            np.concatenate([events.signals[name][index] for name in SYSTOLE_MODALITIES]),
+            events.sampling_rate,
+            float(events.onset_seconds[index] + offset_seconds),
+            label=int(events.labels[index]),
+            subject=TASK1_SUBJECT,
+            recording=TASK1_RECORDING,
+            source=events.source,
+            channel_names=list(SYSTOLE_MODALITIES),
+        )
 
 
 @register_dataset(

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import CitrusDataError
 from ..fetch import fetch_figshare
-from ..plans import BuildContext, BuildPlan, dataset_features
+from ..plans import BuildContext, BuildPlan, dataset_features, window_row
 from ..readers import load_tfc_split
 from ..registry import FigshareArticle, online_source, register_dataset
 
@@ -62,15 +62,15 @@ def fetch_tfc(name: str, data_dir: str | os.PathLike, api_url: str | None = None
 def _tfc_examples(path: str, split: str, tfc_name: str, rate: float, source: str) -> Iterator[dict]:
     samples, labels = load_tfc_split(path)
     for index in range(samples.shape[0]):
-        yield {
-            "input_values": np.asarray(samples[index], dtype=np.float32),
-            "label": int(labels[index]),
-            "sampling_rate": rate,
-            "subject": "unknown",
-            "recording": f"{tfc_name}/{split}/{index}",
-            "source": source,
-            "start_seconds": 0.0,
-        }
+        yield window_row(
+            np.asarray(samples[index], dtype=np.float32),
+            rate,
+            0.0,
+            label=int(labels[index]),
+            subject="unknown",
+            recording=f"{tfc_name}/{split}/{index}",
+            source=source,
+        )
 
 
 def plan_tfc(name: str, data_dir: str | os.PathLike) -> BuildPlan:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import CitrusDataError
 from ..fetch import source_members
-from ..plans import SPLIT_NAMES, BuildContext, BuildPlan, dataset_features
+from ..plans import SPLIT_NAMES, BuildContext, BuildPlan, dataset_features, window_row
 from ..readers import read_r_data
 from ..recordings import RecordingRef, Signals, find_member, member_origin
 from ..registry import DebianArchive, offline_source, register_archive, register_dataset
@@ -114,15 +114,13 @@ def sleep_state_windows(
         window = seconds_to_samples(window_seconds, RATE)
         start_block, stop_block = time_blocks(samples, fractions, SPLIT_NAMES)[split]
         for start in window_starts(samples, RATE, window_seconds, hop_seconds, start_block, stop_block):
-            yield {
-                "input_values": signals.data[:, start : start + window].astype(np.float32),
-                "label": int(states[start + window - 1]),
-                "sampling_rate": RATE,
-                "subject": ref.subject,
-                "recording": ref.recording,
-                "source": ref.origin,
-                "start_seconds": start / RATE,
-            }
+            yield window_row(
+                signals.data[:, start : start + window].astype(np.float32),
+                RATE,
+                start / RATE,
+                label=int(states[start + window - 1]),
+                **ref.identity,
+            )
 
 
 @register_dataset(
