@@ -81,7 +81,7 @@ def _take_bundled_names(auto_class: type, explain: Callable[[OSError, object, di
     error. `explain(error, folder, kwargs)`, where given, may raise the package's one-line reason for an OSError
     transformers raised. An Auto model class given a CiTrus fusion checkpoint it has no class for is refused before
     transformers lists every model type it knows (`_refuse_fusion_without_class`)."""
-    from ._bundled import folder_if_bundled
+    from ._bundled import folder_if_bundled, is_adapter_folder
     from .configuration_citrus import raise_with_hint
 
     loader = auto_class.__dict__["from_pretrained"].__func__
@@ -92,14 +92,12 @@ def _take_bundled_names(auto_class: type, explain: Callable[[OSError, object, di
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
         folder = folder_if_bundled(pretrained_model_name_or_path)
         # A model class given a CiTrus LoRA folder (no config.json) names it before transformers reads (and may fail
-        # to parse) its adapter_config.json to load the base; the folder's feature extractor loads as it is.
-        if hasattr(cls, "_model_mapping") and isinstance(folder, (str, os.PathLike)) and os.path.isdir(folder):
-            from transformers.utils import CONFIG_NAME
+        # to parse) its adapter_config.json to load the base; the folder's feature extractor loads as it is. A folder
+        # with a config.json too is a whole model, which transformers loads with the adapter attached.
+        if hasattr(cls, "_model_mapping") and is_adapter_folder(folder):
+            from .modeling_citrus import _refuse_citrus_adapter
 
-            if not os.path.isfile(os.path.join(folder, CONFIG_NAME)):
-                from .modeling_citrus import _refuse_citrus_adapter
-
-                _refuse_citrus_adapter(folder)
+            _refuse_citrus_adapter(folder)
         if hasattr(cls, "_model_mapping"):
             _refuse_fusion_without_class(cls, folder, kwargs)
             kwargs = _adapter_lookup_as_the_load(kwargs)

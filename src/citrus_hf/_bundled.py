@@ -1,5 +1,6 @@
-"""Checkpoints shipped inside the package (`pretrained/<name>/`), found by name. A bottom-layer module: the loaders
-(`loading.py`) and the Auto-class hooks (`_auto.py`) both resolve names with it."""
+"""Checkpoints shipped inside the package (`pretrained/<name>/`), found by name, and what kind of checkpoint a local
+folder holds (`is_adapter_folder`). A bottom-layer module: the loaders (`loading.py`), the Auto-class hooks
+(`_auto.py`), the pipelines and the commands all answer these questions with it, so that they agree."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ from pathlib import Path
 
 # Checkpoints shipped inside the package, loadable by name: `BUNDLED_CHECKPOINTS / name` holding a `config.json`.
 BUNDLED_CHECKPOINTS = Path(__file__).resolve().parent / "pretrained"
+# transformers' CONFIG_NAME and peft's adapter settings file (`vocabulary_citrus.ADAPTER_CONFIG_NAME`), spelt out: this
+# module is imported by `citrus --help`, which loads no transformers, and the vocabulary is a sibling of this layer.
+# tests/test_style2_loading.py keeps both equal to their sources.
+_CONFIG_NAME = "config.json"
+_ADAPTER_CONFIG_NAME = "adapter_config.json"
 # difflib similarity from which a name counts as a typo of a bundled one: one letter dropped, doubled or swapped in
 # "citrus-small" scores above 0.9, another size ("citrus-large") about 0.67.
 _CLOSE_NAME_CUTOFF = 0.8
@@ -21,8 +27,7 @@ def bundled_checkpoint(name: str) -> Path | None:
     if name.startswith("."):
         return None
     folder = BUNDLED_CHECKPOINTS / name
-    # transformers' CONFIG_NAME, spelt out: this module is imported by `citrus --help`, which loads no transformers
-    return folder if (folder / "config.json").is_file() else None
+    return folder if (folder / _CONFIG_NAME).is_file() else None
 
 
 def folder_if_bundled(value):
@@ -41,7 +46,24 @@ def bundled_names() -> list[str]:
     """Names of the checkpoints shipped with the package."""
     if not BUNDLED_CHECKPOINTS.is_dir():
         return []
-    return sorted(p.name for p in BUNDLED_CHECKPOINTS.iterdir() if (p / "config.json").is_file())
+    return sorted(p.name for p in BUNDLED_CHECKPOINTS.iterdir() if (p / _CONFIG_NAME).is_file())
+
+
+def is_adapter_folder(path) -> bool:
+    """Whether the local folder `path` is a LoRA adapter folder (`citrus finetune --lora`, `save_adapter`, peft's
+    `save_pretrained`): adapter_config.json and no config.json, so that loading it means loading the base its
+    adapter_config.json names and putting the adapter on it. The one definition that `citrus push`, `citrus export`,
+    `check_model_reference`, `pipeline(model=...)` and the Auto classes use.
+
+    A folder holding both files is a whole model with an adapter saved beside it, not an adapter folder: transformers
+    (`from_pretrained`, `pipeline`, with peft installed) loads the model in the folder itself and attaches the adapter,
+    ignoring the base that adapter_config.json names, and so does every citrus_hf path. Anything but a `str` or
+    `os.PathLike` naming an existing folder is not one (a Hub id, a model object); a leading `~` is taken as
+    transformers takes it, literally (the `citrus` commands expand it when they parse their options)."""
+    if not isinstance(path, (str, os.PathLike)):
+        return False
+    folder = Path(path)
+    return folder.is_dir() and (folder / _ADAPTER_CONFIG_NAME).is_file() and not (folder / _CONFIG_NAME).is_file()
 
 
 def close_bundled_names(name: str) -> list[str]:
@@ -71,4 +93,5 @@ __all__ = [
     "bundled_suggestion",
     "close_bundled_names",
     "folder_if_bundled",
+    "is_adapter_folder",
 ]

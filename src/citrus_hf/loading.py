@@ -32,7 +32,14 @@ from transformers.utils import (
     SAFE_WEIGHTS_NAME,
 )
 
-from ._bundled import BUNDLED_CHECKPOINTS, bundled_checkpoint, bundled_names, bundled_suggestion, folder_if_bundled
+from ._bundled import (
+    BUNDLED_CHECKPOINTS,
+    bundled_checkpoint,
+    bundled_names,
+    bundled_suggestion,
+    folder_if_bundled,
+    is_adapter_folder,
+)
 from .configuration_citrus import (
     MODEL_PRESETS,
     PIPELINE_TASKS,
@@ -42,7 +49,6 @@ from .configuration_citrus import (
     safetensors_names,
 )
 from .configuration_citrus_fusion import CiTrusFusionConfig
-from .vocabulary_citrus import ADAPTER_CONFIG_NAME
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -51,7 +57,7 @@ if TYPE_CHECKING:
     from .processing_citrus_fusion import CiTrusFusionProcessor
 
 # What a CiTrus checkpoint consists of; anything else (pickled *.bin, *.pt) is never downloaded.
-CHECKPOINT_PATTERNS = ["*.json", "*.safetensors", "*.py", "README.md"]
+CHECKPOINT_PATTERNS = ["*.json", "*.safetensors", "*.py", constants.REPOCARD_NAME]
 # Files that would be unpickled on load: never published, never downloaded.
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib")
 
@@ -185,13 +191,6 @@ def hub_repo_id(name_or_path: str | os.PathLike | None) -> str | None:
     except HFValidationError:
         return None
     return text
-
-
-def is_adapter_folder(path: str | os.PathLike) -> bool:
-    """A LoRA adapter folder (`citrus finetune --lora`, `save_adapter`, peft's `save_pretrained`): adapter_config.json
-    and no config.json."""
-    folder = Path(path).expanduser()
-    return folder.is_dir() and (folder / ADAPTER_CONFIG_NAME).is_file() and not (folder / CONFIG_NAME).is_file()
 
 
 def check_model_reference(reference: str | os.PathLike, flag: str = "model") -> None:
@@ -479,6 +478,7 @@ __all__ = [
     "bundled_names",
     "check_model_reference",
     "hub_repo_id",
+    "is_adapter_folder",
     "read_json_object",
     "CHECKPOINT_PATTERNS",
     "FUSION_MODEL_TASKS",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from .errors import CitrusDataError
 from .fetch import archive_path
 from .plans import BuildContext, resolve_options, write_plan
 from .registry import get_dataset_spec, get_source, source_archives
+
+if TYPE_CHECKING:
+    from datasets import DatasetDict
 
 
 def build_dataset(
@@ -30,7 +33,7 @@ def build_dataset(
     download: bool = True,
     selection: dict[str, Any] | None = None,
     **options,
-):
+) -> DatasetDict:
     """Build (or load from the datasets cache) the registered dataset ``name``.
 
     Args:
@@ -128,7 +131,7 @@ def _channels_per_row(dataset) -> np.ndarray:
     return np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
 
 
-def summarize_dataset(dataset_dict) -> dict[str, Any]:
+def summarize_dataset(dataset_dict: DatasetDict) -> dict[str, Any]:
     """Statistics of a built ``DatasetDict``: per split windows, recordings, subjects, channel-hours, classes."""
     summary: dict[str, Any] = {"splits": {}}
     rates, channels, classes = set(), set(), None

@@ -29,7 +29,7 @@ from transformers.utils import (
 )
 
 from .. import modeling_citrus
-from .._bundled import folder_if_bundled
+from .._bundled import folder_if_bundled, is_adapter_folder
 from ..configuration_citrus import (
     PIPELINE_TASKS,
     CiTrusConfig,
@@ -269,22 +269,18 @@ def _merged_adapter(folder, task: str | None, kwargs: dict):
 
 def _adapter_folder(model, saved_config: dict | None, hub_kwargs: dict):
     """The local folder of a LoRA adapter given to `pipeline(model=...)`: the folder itself, or the download of a Hub
-    adapter repo (adapter_config.json and no config.json), as `load_adapter` downloads it; None for anything else.
-    A Hub repo is looked up only when it has no config.json, so a full checkpoint costs no extra request."""
+    adapter repo, as `load_adapter` downloads it; None for anything else. An adapter is what `is_adapter_folder`
+    says, for a Hub repo too: adapter_config.json and no config.json. A folder or repo with both is a whole model that
+    transformers' own pipeline loads with the adapter attached, as the Auto classes and `citrus push` take it. A Hub
+    repo is looked up only when it has no config.json, so a full checkpoint costs no extra request."""
     if not isinstance(model, (str, os.PathLike)):
         return None
     if os.path.isdir(model):
-        return model if os.path.isfile(os.path.join(model, ADAPTER_CONFIG_NAME)) else None
+        return model if is_adapter_folder(model) else None
     if saved_config is not None:
         return None
-    try:
-        found = cached_file(
-            os.fspath(model), ADAPTER_CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs
-        )
-    except Exception:  # not a repo id, unreachable: transformers' own loading says so
-        return None
-    if found is None:
-        return None
+    if modeling_citrus._adapter_file(model, ADAPTER_CONFIG_NAME, hub_kwargs) is None:
+        return None  # not a repo id, unreachable, or no adapter: transformers' own loading says which
     from ..loading import resolve_checkpoint
 
     return resolve_checkpoint(os.fspath(model), **hub_kwargs)

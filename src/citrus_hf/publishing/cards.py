@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import transformers
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from huggingface_hub.constants import REPOCARD_NAME
 from transformers.utils import logging
 
 from ..configuration_citrus import CiTrusConfig, pipeline_task_for
@@ -1005,9 +1006,15 @@ def write_trainer_card(
         tags=[tags] if isinstance(tags, str) else list(tags or []),
         run_dir=output_dir,
     )
-    path = output_dir / "README.md"
+    path = output_dir / REPOCARD_NAME
     card.save(path)
     return path
+
+
+def _add_tags(card: ModelCard, tags: Sequence[str] | None) -> None:
+    """Add `tags` to the metadata of `card` after the tags it has, each tag once and in order; a card left without
+    any gets no `tags:` line. How `push_to_hub` tags a card it is given or keeps, and `push_adapter_to_hub` its card."""
+    card.data.tags = list(dict.fromkeys([*(card.data.tags or []), *(tags or [])])) or None
 
 
 __all__ = ["CITATION", "HUB_LICENSES", "build_model_card", "check_license", "write_trainer_card"]

@@ -5,12 +5,17 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..data.registry import get_dataset_spec, get_source
+
+if TYPE_CHECKING:
+    from datasets import DatasetDict
 
 
 @dataclass
@@ -60,12 +65,12 @@ def dataset_card(name: str) -> str:
 
 
 def publish(
-    dataset_dict,
+    dataset_dict: DatasetDict,
     name: str,
     output: str | os.PathLike | None = None,
     push_to_hub: str | None = None,
     private: bool = False,
-):
+) -> None:
     """``save_to_disk`` to ``output`` and / or ``push_to_hub`` to the Hub dataset repo ``push_to_hub`` with a card.
 
     The card (:func:`dataset_card`) carries the sources' licenses and citations; the Hub's own endpoint and token
@@ -77,11 +82,12 @@ def publish(
         dataset_dict.save_to_disk(str(output))
     if push_to_hub:
         from huggingface_hub import DatasetCard, hf_hub_download
+        from huggingface_hub.constants import REPOCARD_NAME
 
         commit = dataset_dict.push_to_hub(push_to_hub, private=private)
         repo_id = commit.repo_url.repo_id
         # The card exactly as that commit left it (``parent_commit`` below refuses to overwrite a later one).
-        card = DatasetCard.load(hf_hub_download(repo_id, "README.md", repo_type="dataset", revision=commit.oid))
+        card = DatasetCard.load(hf_hub_download(repo_id, REPOCARD_NAME, repo_type="dataset", revision=commit.oid))
         ours = DatasetCard(dataset_card(name))
         for key, value in ours.data.to_dict().items():
             card.data[key] = value
@@ -91,8 +97,14 @@ def publish(
         )
 
 
-def publish_from_args(dataset_dict, name: str, args, part: str | None = None) -> None:
-    """:func:`publish` to the destinations of `PublishArguments` (``citrus_hf.commands.data.add_publish_arguments``); ``part`` names one of several parts
+def publish_from_args(
+    dataset_dict: DatasetDict,
+    name: str,
+    args: PublishArguments | argparse.Namespace,
+    part: str | None = None,
+) -> None:
+    """:func:`publish` to the destinations of `PublishArguments`, or of the namespace of a parser given its options
+    (``citrus_hf.commands.data.add_publish_arguments``, as the dataset scripts do); ``part`` names one of several parts
     (sub-folder ``output/part``, repo ``push_to_hub-part`` with underscores as dashes)."""
     output, repo = args.output, args.push_to_hub
     if part is not None:

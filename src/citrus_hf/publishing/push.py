@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from huggingface_hub.constants import REPOCARD_NAME
 from transformers.utils import (
     CONFIG_NAME,
     FEATURE_EXTRACTOR_NAME,
@@ -242,7 +243,7 @@ def _existing_card(repo_id: str, revision: str | None, token: bool | str | None)
     from huggingface_hub import ModelCard, hf_hub_download
 
     try:
-        return ModelCard.load(hf_hub_download(repo_id, "README.md", revision=revision, token=token))
+        return ModelCard.load(hf_hub_download(repo_id, REPOCARD_NAME, revision=revision, token=token))
     except Exception:
         return None
 
@@ -300,7 +301,7 @@ def push_to_hub(
     Returns:
         `huggingface_hub.CommitInfo` (`.oid`, `.commit_url`, `.pr_url`).
     """
-    from .cards import build_model_card
+    from .cards import _add_tags, build_model_card
 
     repo_id = _with_namespace(repo_id, token)
     if commit_message is None:
@@ -330,7 +331,7 @@ def push_to_hub(
         card = previous_card
         if card is not None:
             logger.info(f"Kept the model card {repo_id} already has (no run records here to write a new one).")
-            card.data.tags = list(dict.fromkeys([*(card.data.tags or []), *all_tags])) or None
+            _add_tags(card, all_tags)
     if card is None:
         # The new card keeps the evaluation rows of the repository's card that it does not replace (the baselines of
         # an earlier push with `--eval-results`), see `build_model_card(previous_card=...)`.
@@ -341,14 +342,14 @@ def push_to_hub(
     elif card_options:
         raise TypeError(f"Options {sorted(card_options)} build the card; a `card` was given. Pass one or the other.")
     elif all_tags:
-        card.data.tags = list(dict.fromkeys([*(card.data.tags or []), *all_tags]))
+        _add_tags(card, all_tags)
 
     def write(folder: Path) -> None:
         model.save_pretrained(folder, max_shard_size=max_shard_size)
         save_pipeline_code(folder)
         if feature_extractor is not None:
             feature_extractor.save_pretrained(folder)
-        card.save(folder / "README.md")
+        card.save(folder / REPOCARD_NAME)
 
     return _publish_folder(
         repo_id,
@@ -393,7 +394,7 @@ def push_adapter_to_hub(
         `citrus_hf.training.lora.load_adapter(base, repo_id)`.
     """
     from ..training.lora import adapter_card, save_adapter
-    from .cards import check_license
+    from .cards import _add_tags, check_license
 
     if license is not None:
         check_license(license)
@@ -402,8 +403,8 @@ def push_adapter_to_hub(
     def write(folder: Path) -> None:
         save_adapter(peft_model, folder, feature_extractor)
         card = adapter_card(peft_model, repo_id, license=license)
-        card.data.tags = list(dict.fromkeys([*(card.data.tags or []), *(tags or [])]))
-        card.save(folder / "README.md")
+        _add_tags(card, tags)
+        card.save(folder / REPOCARD_NAME)
 
     return _publish_folder(
         repo_id,

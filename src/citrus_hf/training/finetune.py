@@ -39,11 +39,14 @@ from ..loading import build_config, resolve_checkpoint
 from .arguments import FinetuneArguments, TrainerSettings
 from .metrics import check_metric_for_task, dumps_strict
 from .pretrain import (
+    CHECKPOINT_PREFIX,
+    CHECKPOINTS_DIR,
     FINETUNE_MODEL_FILES,
     FINETUNE_MODEL_MARKERS,
     FINETUNE_RESULTS_FILE,
     SUMMARY_FILE,
     _library_progress_bars,
+    holds_pretraining_run,
     run_environment,
 )
 from .recipes import (
@@ -325,10 +328,11 @@ def _check_fresh_output_dir(args: FinetuneArguments) -> None:
                 f"--output-dir {args.output_dir!r} is the folder of the --model checkpoint; the run would write over "
                 "the weights it starts from. Give another --output-dir."
             )
-    if (output_dir / SUMMARY_FILE).is_file() or (output_dir / "checkpoints").is_dir():
+    if holds_pretraining_run(output_dir):
         raise ValueError(
-            f"--output-dir {args.output_dir!r} holds a pre-training run ({SUMMARY_FILE} or checkpoints/); fine-tune "
-            "into another folder (pass this one as --model to start from it)."
+            f"--output-dir {args.output_dir!r} holds a pre-training run ({SUMMARY_FILE} or "
+            f"{CHECKPOINTS_DIR}/{CHECKPOINT_PREFIX}N); fine-tune into another folder (pass this one as --model to start "
+            "from it)."
         )
     found = [name for name in FINETUNE_MODEL_MARKERS if (output_dir / name).is_file()]
     if found and not args.overwrite_output_dir:

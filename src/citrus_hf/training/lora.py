@@ -43,6 +43,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from huggingface_hub.constants import REPOCARD_NAME
 from peft import LoraConfig, PeftModel, get_peft_model, get_peft_model_state_dict
 from safetensors import safe_open
 from torch import nn
@@ -399,7 +400,7 @@ def save_adapter(
     task_config.to_json_file(folder / TASK_CONFIG_NAME)
     if feature_extractor is not None:
         feature_extractor.save_pretrained(folder)
-    adapter_card(peft_model, None).save(folder / "README.md")
+    adapter_card(peft_model, None).save(folder / REPOCARD_NAME)
     return folder
 
 

@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from huggingface_hub.constants import REPOCARD_NAME
 from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
 from .._bundled import bundled_checkpoint
@@ -63,6 +64,8 @@ logger = logging.get_logger(__name__)
 # The validation split when none is named: a corpus without it trains without a validation loss.
 _DEFAULT_EVAL_SPLIT = PretrainArguments.__dataclass_fields__["eval_split"].default
 
+# A run's checkpoints are the folders `<output_dir>/CHECKPOINTS_DIR/<CHECKPOINT_PREFIX><step>` (`checkpoints_in`).
+CHECKPOINTS_DIR = "checkpoints"
 CHECKPOINT_PREFIX = "step-"
 SUMMARY_FILE = "pretraining_summary.json"
 # What `finetune` writes next to its model: the run's test metrics, its arguments and its history (model cards read
@@ -77,7 +80,7 @@ FINETUNE_MODEL_FILES = (
     SAFE_WEIGHTS_INDEX_NAME,
     ADAPTER_CONFIG_NAME,
     ADAPTER_TASK_CONFIG_NAME,
-    "README.md",
+    REPOCARD_NAME,
 )
 # A run has learnt something only if its last held-out loss is below this share of the loss of predicting the mean
 # masked target. Measured: a citrus-small run that collapsed to predicting the mean (seed 1) ended at 1.003x its
@@ -297,9 +300,16 @@ def citrus_loss(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
 
 def checkpoints_in(output_dir: str | os.PathLike) -> list[Path]:
     """The checkpoints of a run, oldest first."""
-    folder = Path(output_dir) / "checkpoints"
+    folder = Path(output_dir) / CHECKPOINTS_DIR
     found = [p for p in folder.glob(f"{CHECKPOINT_PREFIX}*") if re.fullmatch(rf"{CHECKPOINT_PREFIX}\d+", p.name)]
     return sorted(found, key=lambda p: int(p.name[len(CHECKPOINT_PREFIX) :]))
+
+
+def holds_pretraining_run(folder: str | os.PathLike) -> bool:
+    """Whether `folder` holds a pre-training run: a checkpoint (`checkpoints_in`) or the summary a finished run writes
+    (`SUMMARY_FILE`). What `citrus pretrain` and `citrus finetune` both refuse to start another run in; an empty
+    checkpoints folder, which a save stopped before its first checkpoint leaves, holds nothing to lose."""
+    return bool(checkpoints_in(folder)) or (Path(folder) / SUMMARY_FILE).is_file()
 
 
 def _resolve_resume(args: PretrainArguments, accelerator) -> Path | None:
@@ -308,7 +318,7 @@ def _resolve_resume(args: PretrainArguments, accelerator) -> Path | None:
     incomplete."""
     if args.resume_from is None:
         return None
-    checkpoints = Path(args.output_dir) / "checkpoints"
+    checkpoints = Path(args.output_dir) / CHECKPOINTS_DIR
     afresh = "afresh without --resume-from (--overwrite-output-dir)."
     if args.resume_from == "latest":
         found = checkpoints_in(args.output_dir)
@@ -808,12 +818,13 @@ def _check_fresh_output_dir(args: PretrainArguments, accelerator) -> None:
     continue the other run), or a fine-tuned model (`citrus finetune`, save_pretrained: its weights would be replaced
     and its records, `finetune_results.json` that `citrus push` reads, would describe this run's)."""
     output_dir = Path(args.output_dir)
-    earlier = checkpoints_in(output_dir)
+    earlier_run = holds_pretraining_run(output_dir)
     model_files = [name for name in FINETUNE_MODEL_MARKERS if (output_dir / name).is_file()]
-    if not earlier and not (output_dir / SUMMARY_FILE).is_file() and not model_files:
+    if not earlier_run and not model_files:
         return
     if not args.overwrite_output_dir:
-        if earlier or (output_dir / SUMMARY_FILE).is_file():
+        if earlier_run:
+            earlier = checkpoints_in(output_dir)
             found = f"checkpoints {[p.name for p in earlier]}" if earlier else SUMMARY_FILE
             raise ValueError(
                 f"--output-dir {str(output_dir)!r} already holds a pre-training run ({found}); continue it with "
@@ -826,7 +837,7 @@ def _check_fresh_output_dir(args: PretrainArguments, accelerator) -> None:
         )
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
+        shutil.rmtree(output_dir / CHECKPOINTS_DIR, ignore_errors=True)
         (output_dir / SUMMARY_FILE).unlink(missing_ok=True)
         if model_files:  # the earlier model's files, so that none is left beside this run's (an adapter, records)
             logger.warning(f"Replacing the model in {output_dir} (--overwrite-output-dir).")
@@ -1190,7 +1201,7 @@ class PretrainingLoop:
         self.progress.running_losses = self.accelerator.gather(self.running_loss.detach().reshape(1)).tolist()
         self.progress.running_count = self.running_count
         output_dir = Path(self.args.output_dir)
-        folder = output_dir / "checkpoints" / f"{CHECKPOINT_PREFIX}{step}"
+        folder = output_dir / CHECKPOINTS_DIR / f"{CHECKPOINT_PREFIX}{step}"
         try:
             self._write_checkpoint(folder)
         except (KeyboardInterrupt, OSError, RuntimeError) as error:
@@ -1292,6 +1303,7 @@ __all__ = [
     "citrus_loss",
     "checkpoint_problems",
     "checkpoints_in",
+    "holds_pretraining_run",
     "is_pretrained_model_dir",
     "pretrain",
     "run_environment",
