@@ -460,18 +460,28 @@ def test_runs_scored_on_validation_never_select_on_it():
     from citrus_hf.evaluation import ProtocolConfig
     from citrus_hf.evaluation.arms import DatasetContext
 
-    def context(split):
-        config = ProtocolConfig(arms=["prior"], datasets=["basic_motions"], score_split=split)
+    def context(split, select_on_validation=False):
+        config = ProtocolConfig(
+            arms=["prior"], datasets=["basic_motions"], score_split=split, select_on_validation=select_on_validation
+        )
         return DatasetContext("basic_motions", None, np.zeros(1), {}, "auto", config, score_split=split)
 
     held_out = object()
     assert context("validation").for_fitting(held_out) is None
-    assert context("test").for_fitting(held_out) is held_out
+    assert context("validation", select_on_validation=True).for_fitting(held_out) is None
+    # scored on test, an arm sees only its draw's labels unless the run opts in: the validation split's labels
+    # (up to hundreds) are outside the k-per-class budget MiniRocket and the probe keep to
+    assert context("test").for_fitting(held_out) is None
+    assert context("test", select_on_validation=True).for_fitting(held_out) is held_out
     signatures = {
-        split: ProtocolConfig(arms=["prior"], datasets=["basic_motions"], score_split=split).signature()
+        (split, select): ProtocolConfig(
+            arms=["prior"], datasets=["basic_motions"], score_split=split, select_on_validation=select
+        ).signature()
         for split in ("test", "validation")
+        for select in (False, True)
     }
-    assert signatures["test"] != signatures["validation"]
+    assert len({signatures["test", False], signatures["test", True], signatures["validation", False]}) == 3
+    assert signatures["validation", False] == signatures["validation", True]  # nothing selects on it either way
 
 
 def test_results_are_strict_json_and_a_metric_without_value_reads_back_as_nan(tmp_path, caplog):
@@ -494,3 +504,44 @@ def test_results_are_strict_json_and_a_metric_without_value_reads_back_as_nan(tm
         again = run_protocol(config).runs
     assert f"Reused {len(first)} of {len(first)} runs" in caplog.text
     assert math.isnan(again[0]["pearson_r"]) and again[0]["mae"] == first[0]["mae"]
+
+
+def test_a_split_holding_windows_the_checkpoint_was_pretrained_on_is_refused(tmp_path):
+    """citrus-small's corpus holds out the splits each set's default options make. The old demo tested EMG gestures
+    on repetitions 2 and 3: 10 of its 49 test windows came from repetition-2 recordings in the corpus."""
+    from citrus_hf.data import build_dataset
+    from citrus_hf.data.sources.pretraining import examples_in_pretrain_corpus
+    from citrus_hf.evaluation import ProtocolConfig, run_protocol
+
+    assert examples_in_pretrain_corpus("myo_gestures", build_dataset("myo_gestures")["test"]) == (0, [])
+    moved = {"myo_gestures": {"test_repetitions": [2, 3]}}
+    config = ProtocolConfig(
+        output_dir=str(tmp_path), datasets=["myo_gestures"], dataset_options=moved, arms=["citrus-small", "prior"],
+        budgets=["1"], seeds=[0], show_progress=False,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"10 of the 49 test windows of myo_gestures \(recordings R2_C3, R2_C4\)"):
+        run_protocol(config)
+    assert not (tmp_path / "runs.jsonl").exists()  # refused before any fitting
+    # an arm without pre-trained weights has seen nothing: the same split is scored
+    run_protocol(ProtocolConfig(**{**config.__dict__, "arms": ["prior"]}))
+
+
+def test_minirocket_sees_the_windows_normalised_as_the_citrus_arms_input():
+    """The reference arm gets the CiTrus arms' normalisation (the training pool's per-channel statistics, or
+    per-window z-scores), applied before the zero padding; `minirocket-raw` keeps the raw values."""
+    import datasets
+
+    from citrus_hf.evaluation.baselines import raw_windows
+
+    rows = datasets.Dataset.from_dict(
+        {"input_values": [[[1.0, 3.0, 5.0, 7.0], [100.0, 300.0, 100.0, 300.0]], [[2.0, 4.0], [200.0, 200.0]]]}
+    )
+    fixed = {"normalization": "fixed", "normalization_mean": [4.0, 200.0], "normalization_std": [2.0, 100.0]}
+    array = raw_windows(rows, min_length=4, normalization=fixed)
+    np.testing.assert_allclose(array[0], [[-1.5, -0.5, 0.5, 1.5], [-1.0, 1.0, -1.0, 1.0]])
+    np.testing.assert_allclose(array[1], [[-1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])  # padding stays zeros
+    zscored = raw_windows(rows, min_length=4, normalization={"normalization": "zscore"})
+    np.testing.assert_allclose(zscored[0, 1], [-1.0, 1.0, -1.0, 1.0])
+    np.testing.assert_allclose(zscored[1], [[-1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])  # a constant channel: 0
+    np.testing.assert_allclose(raw_windows(rows, min_length=4)[0, 1], [100.0, 300.0, 100.0, 300.0])
+    assert ARMS["minirocket"].normalized and not ARMS["minirocket-raw"].normalized

@@ -53,10 +53,15 @@ class DatasetContext:
         return self.splits.task
 
     def for_fitting(self, validation):
-        """The validation split a recipe may early-stop and pick its best step on: none when the runs are scored on
-        that very split (choosing recipes), where it would flatter the recipes that select on it against those that
-        do not (the probe, MiniRocket): they then run their fixed schedules."""
-        return None if self.score_split == "validation" else validation
+        """The validation split a recipe may early-stop and pick its best step on: none by default, so every arm
+        sees only the labels of its draw (the k per class the budget names; the validation split holds up to
+        hundreds more) and runs its fixed schedule, as the recipes did when they were chosen. Never when the runs
+        are scored on that very split (choosing recipes), where it would flatter the recipes that select on it
+        against those that do not (the probe, MiniRocket). `ProtocolConfig.select_on_validation` opts in for runs
+        scored on test."""
+        if self.score_split == "validation" or not self.config.select_on_validation:
+            return None
+        return validation
 
     def scored(self):
         """The split that runs are scored on (the test split, or validation when choosing recipes)."""
@@ -336,27 +341,38 @@ class PatchTSTArm(Arm):
 # ----------------------------------------------------------------------------------------------------- MiniRocket
 
 
+@dataclass
 class MiniRocketArm(Arm):
     """MiniRocket + ridge with internal cross-validation (aeon's `MiniRocketClassifier` / `MiniRocketRegressor`, as
-    a practitioner would fit them) on the raw recordings at their own rate and length: the classical answer the
-    foundation model has to beat. Recordings of different lengths are zero-padded at the end to the longest of the
-    training pool and the scored split together: aeon's MiniRocket takes only equal-length series, and scores only
+    a practitioner would fit them) on the recordings at their own rate and length: the classical answer the
+    foundation model has to beat. With `normalized` (the reference arm) each window is normalised as the CiTrus arms'
+    input is for the set (`DatasetContext.overrides`: the training pool's per-channel mean and std, or per-window
+    z-scores), so channels in different units weigh alike in its multichannel kernels, as a practitioner standardises
+    them; without it, the raw values. Recordings of different lengths are zero-padded at the end to the longest of
+    the training pool and the scored split together: aeon's MiniRocket takes only equal-length series, and scores only
     the length it was fitted on. This matches the CiTrus arms, which pad every split to one shape too (the longest
     recording's duration, `aligned_length`); their padding is masked, MiniRocket's is zeros, which its pooled
     features (proportions of positive values, per kernel and dilation) take as signal, as aeon's own `Padder` does."""
 
-    name = "minirocket"
-    description = "MiniRocket + ridge (aeon), raw windows at their own rate: the classical baseline"
-    optional_modules = ("aeon",)
+    name: str
+    description: str
+    normalized: bool = True
+    optional_modules: tuple[str, ...] = ("aeon",)
 
     def prepare(self, context, checkpoint):
         from .baselines import padded_to_common_length, raw_windows
 
         nan_policy = context.config.nan_policy
         splits = context.splits
+        normalization = context.overrides if self.normalized else None
         pool, scored = padded_to_common_length(
-            raw_windows(splits.train, nan_policy=nan_policy, **_naming(splits, "train")),
-            raw_windows(context.scored(), nan_policy=nan_policy, **_naming(splits, context.score_split)),
+            raw_windows(splits.train, nan_policy=nan_policy, normalization=normalization, **_naming(splits, "train")),
+            raw_windows(
+                context.scored(),
+                nan_policy=nan_policy,
+                normalization=normalization,
+                **_naming(splits, context.score_split),
+            ),
         )
         return {"pool": pool, "scored": scored}
 
@@ -450,11 +466,24 @@ register_arm(
     )
 )
 register_arm(PatchTSTArm("patchtst-scratch", "transformers' PatchTST from random weights, fine-tuned"))
-register_arm(MiniRocketArm())
+register_arm(
+    MiniRocketArm(
+        "minirocket",
+        "MiniRocket + ridge (aeon), windows at their own rate normalised as the CiTrus arms' input: the classical "
+        "baseline",
+    )
+)
+register_arm(
+    MiniRocketArm(
+        "minirocket-raw",
+        "MiniRocket + ridge (aeon) on the raw values (the baseline of the tables published before 2026-12-04)",
+        normalized=False,
+    )
+)
 register_arm(PriorArm())
 
 # The reference every table compares against: the classical method a practitioner would use.
-CLASSICAL_BASELINE = MiniRocketArm.name
+CLASSICAL_BASELINE = "minirocket"
 
 
 __all__ = [

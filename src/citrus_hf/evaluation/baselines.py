@@ -173,13 +173,18 @@ def raw_windows(
     nan_policy: str = "raise",
     where: str | None = None,
     row_numbers=None,
+    normalization: dict[str, Any] | None = None,
 ) -> np.ndarray:
     """The raw windows of a labelled split as one array `(n, channels, time)` float64, at their own rate: what a
     classical method such as MiniRocket is fitted on. Shorter windows are zero-padded at the end to the longest (and
     to `min_length`; `padded_to_common_length` then gives two splits one length). With
     `nan_policy="interpolate"`, NaN / inf samples are interpolated linearly within their channel, as the CiTrus arms'
     feature extractor does (the splits were checked on loading under "raise"); its errors start with `where` ("train
-    split") and call a row by `row_numbers` (its number in the user's split; default: its position)."""
+    split") and call a row by `row_numbers` (its number in the user's split; default: its position).
+
+    `normalization`: the input-contract fields the CiTrus arms get for this set (`data.alignment.input_overrides`:
+    `normalization` "fixed" with the training pool's per-channel `normalization_mean` / `normalization_std`, or
+    "zscore" per window and channel), applied to each window before the zero padding, so the padding stays zeros."""
     from ..data.alignment import naming_where
 
     windows = [np.asarray(values, dtype=np.float64) for values in dataset.with_format("numpy")["input_values"]]
@@ -188,11 +193,30 @@ def raw_windows(
         numbers = np.arange(len(windows)) if row_numbers is None else row_numbers
         with naming_where(where, numbers):
             windows = [fill_non_finite(w, index) for index, w in enumerate(windows)]
+    if normalization is not None:
+        windows = [normalized_window(window, normalization) for window in windows]
     length = max(min_length, *(w.shape[-1] for w in windows))
     array = np.zeros((len(windows), windows[0].shape[0], length))
     for index, window in enumerate(windows):
         array[index, :, : window.shape[-1]] = window
     return array
+
+
+def normalized_window(window: np.ndarray, normalization: dict[str, Any]) -> np.ndarray:
+    """`window` `(channels, time)` normalised as `normalization` (input-contract fields, see `raw_windows`) says:
+    "fixed" subtracts each channel's `normalization_mean` and divides by its `normalization_std`; "zscore" uses the
+    window's own per-channel mean and std (a constant channel becomes zeros, as in the feature extractor); "none"
+    leaves it."""
+    kind = normalization["normalization"]
+    if kind == "fixed":
+        mean = np.asarray(normalization["normalization_mean"], dtype=np.float64)[:, None]
+        std = np.asarray(normalization["normalization_std"], dtype=np.float64)[:, None]
+        return (window - mean) / std
+    if kind == "zscore":
+        centred = window - window.mean(axis=-1, keepdims=True)
+        std = centred.std(axis=-1, keepdims=True)
+        return np.divide(centred, std, out=np.zeros_like(centred), where=std > 0)
+    return window
 
 
 def padded_to_common_length(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -9,18 +9,24 @@ For every labelled set, label budget (k examples per class, or a fraction of the
   there; both in `citrus_hf.training.recipes`);
 - `citrus-scratch`: the same model and recipe from random weights (its from-scratch twin), and
   `citrus-scratch-finetune`, fully fine-tuned from random weights;
-- `minirocket`: MiniRocket + ridge with internal cross-validation (aeon) on the raw recordings: the classical
-  method a practitioner would use, and the reference every table's gap is measured against;
+- `minirocket`: MiniRocket + ridge with internal cross-validation (aeon) on the recordings at their own rate,
+  normalised as the CiTrus arms' input is (the training pool's per-channel mean and std by default): the classical
+  method a practitioner would use, and the reference every table's gap is measured against; `minirocket-raw` is the
+  same on the raw values (what the published tables before 2026-12-04 called `minirocket`);
 - `patchtst-scratch` / `patchtst-pretrained`: `transformers`' PatchTST of the same size;
 - `citrus-<objective>`, `cnn-*`, `transformer-*`: CiTrus pre-trained here on `corpus` with each objective, and the
   paper's CNN-only and transformer-only ablations;
 - `prior`: no model, the labelled subset's mean target (regression) or class frequencies.
 
 Every CiTrus and PatchTST arm sees the windows the same `CiTrusFeatureExtractor` made (the checkpoint's rate; each
-recording's own duration in whole patches), so only the weights and the recipe differ; MiniRocket sees the raw
-recordings. The seed decides which labelled examples are drawn and the fitting's initialisation and data order, so a
-run is reproducible and arms compare pair-wise. `score_split="validation"` scores on the validation split instead,
-for choosing recipes and settings without looking at the test split.
+recording's own duration in whole patches), so only the weights and the recipe differ; MiniRocket sees the
+recordings at their own rate with the same normalisation. Every arm learns from the labels of its draw only (k per
+class): nothing early-stops or picks its best step on the labelled validation split, which holds up to hundreds more
+(`select_on_validation=True` allows it for runs scored on test). The seed decides which labelled examples are drawn
+and the fitting's initialisation and data order, so a run is reproducible and arms compare pair-wise.
+`score_split="validation"` scores on the validation split instead, for choosing recipes and settings without looking
+at the test split. A pre-trained arm is never scored on windows its checkpoint was pre-trained on: a registered set
+built with other options or splits than the ones its pre-training corpus held out is checked and refused.
 
 Output (see `report.py`): `results.json`, `results.csv`, `results.md` (mean ± std and the paired gap of every arm
 to MiniRocket and to its from-scratch twin) and `results.png`.
@@ -338,6 +344,7 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
     (`signatures`). Returns the seconds spent."""
     context = _dataset_context(config, dataset)
     _check_budgets(config, context, budgets, progress)
+    _check_not_pretrained_on(config, context, checkpoints)
     prepared = {name: ARMS[name].prepare(context, checkpoints.get(name)) for name in config.arms}
     seconds = 0.0
     for budget in budgets:
@@ -375,6 +382,47 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
                     new=True,
                 )
     return seconds
+
+
+def _check_not_pretrained_on(config: ProtocolConfig, context, checkpoints: dict[str, str]) -> None:
+    """Refuse to score a registered set on windows that a pre-trained arm's checkpoint saw in pre-training.
+
+    `pretrain_corpus` (citrus-small's corpus) holds out every labelled set's validation and test spans as the set is
+    built by default (`data.splits.evaluation_split_spans`). Other dataset options (EMG gestures tested on
+    repetitions 2 and 3), split names or a validation share move other recordings into the scored split, some of
+    which the corpus holds: the arm would be scored on windows it was pre-trained on. Checked only then (building
+    every set's spans takes a few seconds)."""
+    from ..data.registry import DATASETS
+    from ..data.splits import VALIDATION_FRACTION
+
+    dataset = context.name
+    as_built_for_the_corpus = (
+        not config.dataset_options.get(dataset)
+        and config.train_split.get(dataset, "train") == "train"
+        and config.test_split.get(dataset, "test") == "test"
+        and (config.score_split == "test" or config.validation_fraction == VALIDATION_FRACTION)
+    )
+    if dataset not in DATASETS or as_built_for_the_corpus:
+        return
+    from .._bundled import folder_if_bundled
+    from ..data.sources.pretraining import examples_in_pretrain_corpus
+
+    for name in config.arms:
+        checkpoint = checkpoints.get(name) if ARMS[name].pretrained else None
+        summary = None if checkpoint is None else Path(folder_if_bundled(str(checkpoint))) / SUMMARY_FILE
+        if summary is None or not summary.is_file():
+            continue
+        arguments = read_json_object(summary, "pre-training summary").get("arguments") or {}
+        if arguments.get("dataset") != "pretrain_corpus":
+            continue
+        seen, recordings = examples_in_pretrain_corpus(dataset, context.scored(), arguments.get("dataset_options"))
+        if seen:
+            raise ValueError(
+                f"{seen} of the {len(context.scored())} {context.score_split} windows of {dataset} (recordings "
+                f"{', '.join(recordings[:5])}{' ...' if len(recordings) > 5 else ''}) are in the corpus the {name!r} "
+                "arm's checkpoint was pre-trained on, which holds out only the splits the set's default options "
+                "make: score it on those (drop its --dataset-options / split settings), or leave the arm out."
+            )
 
 
 def _check_budgets(config: ProtocolConfig, context, budgets, progress) -> None:

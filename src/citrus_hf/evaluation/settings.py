@@ -127,6 +127,14 @@ class ProtocolConfig:
             "on it never early-stop or pick their step on it: fixed schedules)"
         },
     )
+    select_on_validation: bool = field(
+        default=False,
+        metadata={
+            "help": "let the fine-tuning recipes early-stop and keep their best step on the labelled validation split "
+            "when runs are scored on test. Off by default: those labels are outside the k-per-class budget that "
+            "MiniRocket and the probe keep to, and the recipes were chosen on fixed schedules"
+        },
+    )
     checkpoints: dict[str, str] = field(
         default_factory=dict, metadata={"help": "pre-trained checkpoint per arm (ARM=PATH); others are pre-trained"}
     )
@@ -271,6 +279,11 @@ class ProtocolConfig:
             # since runs scored on validation stopped early-stopping on it (`DatasetContext.for_fitting`): runs
             # recorded before, which selected on the split they were scored on, are not reused
             values["fitting_validation"] = "none when scored on it"
+        elif not self.select_on_validation:
+            # since test-scored runs stopped selecting on the labelled validation split: runs recorded before, which
+            # did, are not reused
+            values["fitting_validation"] = "none: the draw's labels only"
+        values.pop("select_on_validation")
         # A name ("citrus-small", a folder) can stand for other sizes over time: the signature holds what it builds.
         values["model_config"] = _config_values(self.model_config)
         return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:16]

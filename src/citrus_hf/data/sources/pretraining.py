@@ -81,6 +81,45 @@ def plan_multimodal(options: dict, context: BuildContext) -> BuildPlan:
     return plan_channel_corpus(recordings_of(sources, context.archive_cache_dir), options)
 
 
+def _held_out_blocks(by_dataset: dict, kept: set[str]) -> dict[str, list[tuple[float, float]]]:
+    """``{recording: [(start, end) seconds]}``: the stretches `pretrain_corpus` leaves out, from every labelled set's
+    spans per split (`evaluation_split_spans`) of the splits not in `kept` (its `labelled_splits`)."""
+    held_out: dict[str, list[tuple[float, float]]] = {}
+    for splits in by_dataset.values():
+        in_kept_splits = {recording for split, spans in splits.items() if split in kept for recording in spans}
+        for split, spans in splits.items():
+            if split in kept:
+                continue
+            for recording, examples in spans.items():
+                if recording in in_kept_splits:  # a recording cut into time blocks: its held-out block goes
+                    block = (min(start for start, _ in examples), max(end for _, end in examples))
+                else:  # a recording (a trial, a subject) the split holds whole: every sample of it goes
+                    block = (0.0, math.inf)
+                held_out.setdefault(recording, []).append(block)
+    return held_out
+
+
+def examples_in_pretrain_corpus(
+    dataset: str, split, options: dict | None = None, cache_dir=None, archive_cache_dir=None
+) -> tuple[int, list[str]]:
+    """How many examples of `split` (rows of the registered labelled set `dataset`, e.g. its test split built with
+    other options than the defaults) lie in stretches of recording that `pretrain_corpus` built with `options` did
+    not hold out: rows a checkpoint pre-trained on that corpus has seen, without their labels. Returns the count and
+    the recordings they come from (sorted). A set whose sources the corpus does not pool has none."""
+    options = {**get_dataset_spec("pretrain_corpus").defaults, **(options or {})}
+    pooled = set(_kept_sources(get_dataset_spec("pretrain_corpus").sources, options["exclude_sources"]))
+    if not pooled & set(get_dataset_spec(dataset).sources):
+        return 0, []
+    from ..splits import _example_spans
+
+    held_out = _held_out_blocks(evaluation_split_spans(cache_dir, archive_cache_dir), set(options["labelled_splits"]))
+    seen: list[str] = []
+    for recording, spans in _example_spans(split).items():
+        blocks = held_out.get(recording, [])
+        seen += [recording for start, end in spans if not any(low <= start and end <= high for low, high in blocks)]
+    return len(seen), sorted(set(seen))
+
+
 def _kept_sources(sources: tuple[str, ...], excluded: str | list[str]) -> tuple[str, ...]:
     """`sources` without the `excluded` ones (a name or a list of names), each of which must be one of them."""
     excluded = [excluded] if isinstance(excluded, str) else list(excluded)
@@ -131,18 +170,7 @@ def plan_pretrain_corpus(options: dict, context: BuildContext) -> BuildPlan:
             "labelled_splits may not name 'test': a pre-training corpus never holds a test recording."
         )
     by_dataset = evaluation_split_spans(context.cache_dir, context.archive_cache_dir)
-    held_out: dict[str, list[tuple[float, float]]] = {}
-    for splits in by_dataset.values():
-        in_kept_splits = {recording for split, spans in splits.items() if split in kept for recording in spans}
-        for split, spans in splits.items():
-            if split in kept:
-                continue
-            for recording, examples in spans.items():
-                if recording in in_kept_splits:  # a recording cut into time blocks: its held-out block goes
-                    block = (min(start for start, _ in examples), max(end for _, end in examples))
-                else:  # a recording (a trial, a subject) the split holds whole: every sample of it goes
-                    block = (0.0, math.inf)
-                held_out.setdefault(recording, []).append(block)
+    held_out = _held_out_blocks(by_dataset, kept)
     sources = _kept_sources(get_dataset_spec("pretrain_corpus").sources, options["exclude_sources"])
     plan = plan_channel_corpus(
         recordings_of(sources, context.archive_cache_dir),
