@@ -507,7 +507,7 @@ def test_aligned_windows_cached_by_older_aligner_code_are_not_reused(tmp_path, m
     ("options", "error", "words"),
     [
         ({"window_seconds": 1e-6}, ValueError, "A 1e-06 s window at 1000.0 Hz holds no sample"),
-        ({"fractions": [0.5, 0.5]}, ValueError, "2 fractions for 3 split names"),
+        ({"fractions": [0.5, 0.5]}, "CitrusDataError", "must be 3 shares (train, validation, test)"),
         ({"window_seconds": 1e6}, "CitrusDataError", "holds no window with the options"),
     ],
 )

@@ -23,7 +23,7 @@ from ..training.arguments import (
     check_positive,
 )
 from ..training.recipes import RECIPE_NAMES, recipe_fingerprint
-from ..vocabulary_citrus import NAN_POLICIES
+from ..vocabulary_citrus import NAN_POLICIES, TASK_ALIGNMENTS, TASK_NORMALIZATIONS
 from .arms import ARMS, CiTrusArm
 
 DEFAULT_ARMS = ("citrus-small", "citrus-scratch", "minirocket", "patchtst-scratch", "prior")
@@ -222,14 +222,14 @@ class ProtocolConfig:
             raise ValueError(f"recipe must be one of {RECIPE_NAMES}, got {self.recipe!r}.")
         if self.score_split not in ("test", "validation"):
             raise ValueError(f"score_split must be 'test' or 'validation', got {self.score_split!r}.")
-        from ..data.alignment import TASK_ALIGNMENTS  # imports the feature extractor (transformers)
-
         for dataset, alignment in self.alignment.items():
             if alignment not in TASK_ALIGNMENTS:
                 raise ValueError(f"alignment for {dataset!r} must be one of {TASK_ALIGNMENTS}, got {alignment!r}.")
         for dataset, normalization in self.normalization.items():
-            if normalization not in ("window", "dataset"):
-                raise ValueError(f"normalization for {dataset!r} must be 'window' or 'dataset', got {normalization!r}.")
+            if normalization not in TASK_NORMALIZATIONS:
+                raise ValueError(
+                    f"normalization for {dataset!r} must be one of {TASK_NORMALIZATIONS}, got {normalization!r}."
+                )
         for budget in [*self.budgets, *(b for budgets in self.dataset_budgets.values() for b in budgets)]:
             parse_budget(budget)
         # a seed or budget listed twice would fit the same draw twice and count it as two seeds (a smaller spread)
