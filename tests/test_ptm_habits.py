@@ -29,6 +29,7 @@ from citrus_hf import (
 from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
 from citrus_hf.loading import load_pretrained
 from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
+from citrus_hf.vocabulary_citrus import PRETRAINING_OBJECTIVES
 
 # ------------------------------------------------------------------------ 1: gradient checkpointing + attentions
 
@@ -278,6 +279,21 @@ def test_a_double_precision_model_takes_its_loss_in_double_precision():
     assert half(x.to(torch.bfloat16), labels=torch.randn(2)).loss.dtype == torch.float32
     half = CiTrusForSequenceClassification(tiny_config(num_labels=3)).to(torch.bfloat16)
     assert half(x.to(torch.bfloat16), labels=torch.tensor([0, 1])).loss.dtype == torch.float32
+
+
+@pytest.mark.parametrize("objective", PRETRAINING_OBJECTIVES)
+def test_a_double_precision_pretraining_model_takes_its_loss_in_double_precision(objective):
+    """The pre-training heads' `.float()` cast a float64 model's loss to float32, so `torch.autograd.gradcheck`
+    failed on it (the process-habits audit); bf16 still reconstructs in float32."""
+    from citrus_hf import CiTrusForPretraining
+
+    torch.manual_seed(0)
+    model = CiTrusForPretraining(tiny_config(pretraining_objective=objective)).double()
+    x = torch.randn(2, 1, 200, dtype=torch.float64)
+    output = model(x)
+    assert output.loss.dtype == torch.float64
+    half = CiTrusForPretraining(tiny_config(pretraining_objective=objective)).to(torch.bfloat16)
+    assert half(x.to(torch.bfloat16)).loss.dtype == torch.float32
 
 
 # ------------------------------------------------------------------------------------- 9: subfolder message

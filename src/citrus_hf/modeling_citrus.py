@@ -2073,8 +2073,9 @@ class CiTrusPretrainingHead(nn.Module):
         raise NotImplementedError
 
     def prediction_loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """The objective's loss `()` of a prediction `(N, F)` (mean squared error, by default), in float32."""
-        return F.mse_loss(prediction.float(), target.float())
+        """The objective's loss `()` of a prediction `(N, F)` (mean squared error, by default), in float32 (float64 for
+        a float64 model)."""
+        return F.mse_loss(_at_least_float32(prediction), _at_least_float32(target))
 
     def loss(self, tokens: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The loss `()` and the prediction `(N, F)` from the scored patches' tokens `(N, D)` and targets `(N, F)`."""
@@ -2086,7 +2087,7 @@ class CiTrusPretrainingHead(nn.Module):
         """The loss `()` of predicting every scored patch as the mean of the targets `(N, F)` (per value): what a
         model scores without learning anything about the signal. For z-scored windows and the sample objectives the
         mean is ~0, so this is the predict-zero level (~1.0): a held-out loss at or above it means no learning."""
-        return self.prediction_loss(target.float().mean(dim=0, keepdim=True).expand_as(target), target)
+        return self.prediction_loss(_at_least_float32(target).mean(dim=0, keepdim=True).expand_as(target), target)
 
 
 PRETRAINING_HEADS: dict[str, type[CiTrusPretrainingHead]] = {}
@@ -2160,11 +2161,11 @@ def spectrogram_target(input_values: torch.Tensor, patch_length: int, n_fft: int
     """
     batch_size, num_channels, length = input_values.shape
     pad = (n_fft - patch_length) // 2
-    signal = input_values.float().reshape(batch_size * num_channels, 1, length)
+    signal = _at_least_float32(input_values).reshape(batch_size * num_channels, 1, length)
     if pad:
         # reflect padding needs pad < length; fall back to zeros for windows shorter than the frame overhang
         signal = F.pad(signal, (pad, pad), mode="reflect" if pad < length else "constant")
-    window = torch.hann_window(n_fft, device=input_values.device, dtype=torch.float32)
+    window = torch.hann_window(n_fft, device=input_values.device, dtype=signal.dtype)
     stft = torch.stft(
         signal.squeeze(1), n_fft=n_fft, hop_length=patch_length, window=window, center=False, return_complex=True
     )  # (B * C, n_fft // 2 + 1, P)
@@ -2226,7 +2227,7 @@ class CiTrusFourierHead(CiTrusPretrainingHead):
         return F.softplus(self.amplitude(tokens)), self.phase(tokens)
 
     def samples(self, amplitude: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
-        spectrum = torch.polar(amplitude.float(), phase.float())
+        spectrum = torch.polar(_at_least_float32(amplitude), _at_least_float32(phase))
         return torch.fft.irfft(spectrum, n=self.patch_length, dim=-1, norm="ortho").to(amplitude.dtype)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -2235,10 +2236,10 @@ class CiTrusFourierHead(CiTrusPretrainingHead):
     def amplitude_loss(self, samples: torch.Tensor, amplitude: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Sample MSE plus the weighted log-amplitude MSE, for predicted `samples` `(N, L)` of `amplitude`
         `(N, L // 2 + 1)`."""
-        loss = F.mse_loss(samples.float(), target.float())
+        loss = F.mse_loss(_at_least_float32(samples), _at_least_float32(target))
         if self.amplitude_weight > 0:
-            true_amplitude = torch.fft.rfft(target.float(), dim=-1, norm="ortho").abs()
-            amplitude_loss = F.mse_loss(torch.log1p(amplitude.float()), torch.log1p(true_amplitude))
+            true_amplitude = torch.fft.rfft(_at_least_float32(target), dim=-1, norm="ortho").abs()
+            amplitude_loss = F.mse_loss(torch.log1p(_at_least_float32(amplitude)), torch.log1p(true_amplitude))
             loss = loss + self.amplitude_weight * amplitude_loss
         return loss
 
@@ -2249,7 +2250,9 @@ class CiTrusFourierHead(CiTrusPretrainingHead):
 
     def prediction_loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         # samples alone: their amplitude is that of their spectrum
-        return self.amplitude_loss(prediction, torch.fft.rfft(prediction.float(), dim=-1, norm="ortho").abs(), target)
+        return self.amplitude_loss(
+            prediction, torch.fft.rfft(_at_least_float32(prediction), dim=-1, norm="ortho").abs(), target
+        )
 
 
 @register_pretraining_head
@@ -2276,10 +2279,10 @@ class CiTrusTimeFrequencyHead(CiTrusSampleHead):
     @staticmethod
     def log_magnitude(patches: torch.Tensor) -> torch.Tensor:
         """log(1 + |rFFT|) of every patch: `(N, L)` -> `(N, L // 2 + 1)`, float32."""
-        return torch.log1p(torch.fft.rfft(patches.float(), dim=-1, norm="ortho").abs())
+        return torch.log1p(torch.fft.rfft(_at_least_float32(patches), dim=-1, norm="ortho").abs())
 
     def prediction_loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        time_loss = F.mse_loss(prediction.float(), target.float())
+        time_loss = F.mse_loss(_at_least_float32(prediction), _at_least_float32(target))
         if self.frequency_weight == 0:
             return time_loss
         frequency_loss = F.mse_loss(self.log_magnitude(prediction), self.log_magnitude(target))
@@ -2567,7 +2570,7 @@ def token_dynamics(
     (covariance of the kept patch pairs that far apart over the variance; 0 where a window has no such pair).
 
     Mean, maximum and spread are blind to order: a rhythm (a heart beat every 8 patches) and the same tokens shuffled
-    pool alike. The products and their sums are taken in float32 whatever the features' dtype, since sums over hundreds
+    pool alike. The products and their sums are taken in float32 (or float64) whatever the features' dtype, since sums over hundreds
     of patches lose the autocorrelation's digits in bfloat16 (the mean and variance come in the features' dtype).
 
     Args:
@@ -2576,8 +2579,8 @@ def token_dynamics(
         mean / variance: `(B, C, D)` over the kept patches (`pool_patches`).
     """
     dtype = features.dtype
-    features, mean, variance = features.float(), mean.float(), variance.float()
-    keep = torch.ones_like(features[:, :1, :, :1]) if keep is None else keep.float()
+    features, mean, variance = _at_least_float32(features), _at_least_float32(mean), _at_least_float32(variance)
+    keep = torch.ones_like(features[:, :1, :, :1]) if keep is None else _at_least_float32(keep)
     centred = (features - mean[:, :, None]) * keep
     # slices past the end are empty, so a window shorter than a lag gets 0 there, traced or not
     step_pairs = keep[:, :, 1:] * keep[:, :, :-1]
