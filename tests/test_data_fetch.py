@@ -83,6 +83,9 @@ def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("CITRUS_HF_CACHE", str(tmp_path / "c"))
     assert fetch.archive_cache_dir() == tmp_path / "c"
     monkeypatch.delenv("CITRUS_HF_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # as pip, torch.hub and huggingface_hub read it
+    assert fetch.archive_cache_dir() == tmp_path / "xdg" / "citrus_hf" / "archives"
+    monkeypatch.delenv("XDG_CACHE_HOME")
     assert fetch.archive_cache_dir() == Path.home() / ".cache" / "citrus_hf" / "archives"
 
 

@@ -5,7 +5,7 @@ wheels / sdists with ``python -m pip download --no-deps`` (so pip's index config
 apply), Debian packages (``.deb``) over HTTPS from the pool of a Debian mirror (``$CITRUS_HF_DEBIAN_MIRROR``, default
 https://deb.debian.org/debian: the file ``apt-get download`` would fetch). They are kept in the archive cache:
 
-* ``$CITRUS_HF_CACHE`` when set, else ``~/.cache/citrus_hf/archives/``.
+* ``$CITRUS_HF_CACHE`` when set, else ``$XDG_CACHE_HOME/citrus_hf/archives/``, else ``~/.cache/citrus_hf/archives/``.
 
 Files are read straight out of the archive (never installed: some of these packages pin an old numpy; a ``.deb`` is
 an ``ar`` archive whose ``data.tar`` holds the files); members that a reader needs as a path are extracted under ``<cache>/extracted/``, with a manifest of every
@@ -56,13 +56,16 @@ _CHUNK = 1 << 20
 
 
 def archive_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
-    """Folder of the offline archives: ``cache_dir``, else ``$CITRUS_HF_CACHE``, else ``~/.cache/citrus_hf/archives``."""
+    """Folder of the offline archives: ``cache_dir``, else ``$CITRUS_HF_CACHE``, else
+    ``$XDG_CACHE_HOME/citrus_hf/archives``, else ``~/.cache/citrus_hf/archives`` (the XDG rule that pip, torch.hub and
+    huggingface_hub follow, so a cache moved to a larger disk with ``XDG_CACHE_HOME`` takes the archives along)."""
     if cache_dir is not None:
         return Path(cache_dir).expanduser()
     env = os.environ.get("CITRUS_HF_CACHE")
     if env:
         return Path(env).expanduser()
-    return Path.home() / ".cache" / "citrus_hf" / "archives"
+    cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache_home).expanduser() / "citrus_hf" / "archives"
 
 
 def offline_mode() -> bool:
