@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from huggingface_hub.dataclasses import StrictDataclassClassValidationError, StrictDataclassFieldValidationError, strict
-from transformers.activations import ACT2FN
 from transformers.configuration_utils import PreTrainedConfig
 from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
@@ -902,6 +901,11 @@ class CiTrusConfig(PreTrainedConfig):
         _check_choice("backbone", self.backbone, BACKBONES)
         _check_choice("norm_type", self.norm_type, NORM_TYPES)
         _check_choice("attention_type", self.attention_type, ATTENTION_TYPES)
+        # Imported here, where a config is built: `transformers.activations` pulls in transformers' weight-loading
+        # machinery and `torch.distributed.tensor` (~1 s), which a process that only imports this module (a spawn
+        # DataLoader worker unpickling the feature extractor) never needs.
+        from transformers.activations import ACT2FN
+
         for name in ("activation_function", "cnn_activation"):
             if getattr(self, name) not in ACT2FN:
                 raise ValueError(

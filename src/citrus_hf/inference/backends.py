@@ -295,6 +295,8 @@ class InferenceBackend:
         return self.fingerprint is not None and weights_fingerprint(self.source_model) != self.fingerprint
 
     def __call__(self, input_values: torch.Tensor, patch_mask: torch.Tensor | None = None) -> torch.Tensor:
+        global _RAN_INFERENCE
+        _RAN_INFERENCE = True  # see `_start_clean_in_forked_child`
         shares = min(self.batch_threads, len(input_values) // MIN_WINDOWS_PER_THREAD)
         # Inference runs the model in eval mode (no dropout) and gives it back in the mode it came in: a caller that
         # predicts in the middle of training keeps training with dropout.
@@ -319,38 +321,84 @@ class InferenceBackend:
         return f"{type(self).__name__}(name={self.name!r})"
 
 
-# one pool per share count, kept for the process: its threads keep their one-core setting between batches
+# One pool per share count, kept for the process: each of its threads runs its PyTorch operators on one core for
+# life (`_share_pool`). Forgotten in a forked child (`_start_clean_in_forked_child`).
 _SHARE_POOLS: dict[int, ThreadPoolExecutor] = {}
 _SHARE_POOLS_LOCK = threading.Lock()
+
+
+def _share_pool(shares: int) -> ThreadPoolExecutor:
+    """The process's pool of `shares` threads, started on first use with every thread on one core.
+
+    `torch.set_num_threads` bounds the calling thread's operators (OpenMP's and MKL's per-thread settings), and it
+    also stores the process default that any thread takes at its first PyTorch call. Each pool thread sets one core
+    once, in the pool's initializer, after taking the default itself (its first call, which would otherwise reset its
+    setting to the default later); the default is then put back at once. Setting it on every batch, as before, left
+    it at 1 while a batch ran: a thread started meanwhile (a server's worker, a DataLoader thread) ran on one core
+    for life. Now only threads started during the pool's start, once per process, can see 1."""
+    with _SHARE_POOLS_LOCK:
+        pool = _SHARE_POOLS.get(shares)
+        if pool is not None:
+            return pool
+        defaults: list[int] = []
+        all_read, all_set = threading.Barrier(shares), threading.Barrier(shares + 1)
+
+        def one_core() -> None:
+            defaults.append(torch.get_num_threads())  # this thread's first PyTorch call: it takes the default
+            all_read.wait()  # every thread has taken it before any sets 1 (which changes the default)
+            torch.set_num_threads(1)
+            all_set.wait()  # with the caller, which then puts the default back
+
+        pool = ThreadPoolExecutor(shares, thread_name_prefix="citrus-inference", initializer=one_core)
+        # Start all `shares` threads now (each task starts one while the others wait in the initializer): the
+        # executor starts one per task only while none is idle, so a first share that ended before the next was
+        # queued would leave the pool one thread short for good.
+        for _ in range(shares):
+            pool.submit(int)
+        all_set.wait()
+        # The default back, set from a thread of its own: `set_num_threads` here would also set the caller's count.
+        restore = threading.Thread(target=torch.set_num_threads, args=(defaults[0],), name="citrus-inference-restore")
+        restore.start()
+        restore.join()
+        _SHARE_POOLS[shares] = pool
+        return pool
 
 
 def _run_in_shares(forward, input_values: torch.Tensor, patch_mask: torch.Tensor | None, shares: int) -> torch.Tensor:
     """`forward(input_values, patch_mask, in_share=True)` on `shares` consecutive parts of the batch at once, one
     thread each, each thread's PyTorch operators on one core; the outputs concatenated in the batch's order."""
-    with _SHARE_POOLS_LOCK:
-        pool = _SHARE_POOLS.get(shares)
-        if pool is None:
-            pool = _SHARE_POOLS[shares] = ThreadPoolExecutor(shares, thread_name_prefix="citrus-inference")
-            # Start all `shares` threads now: the executor starts one per task only while none is idle, so a first
-            # share that ended before the next was queued would leave the pool one thread short for good.
-            started = threading.Barrier(shares)
-            for waiting in [pool.submit(started.wait) for _ in range(shares)]:
-                waiting.result()
+    pool = _share_pool(shares)
     parts = input_values.tensor_split(shares)
     masks = [None] * shares if patch_mask is None else patch_mask.tensor_split(shares)
-    caller_threads = torch.get_num_threads()
+    return torch.cat(list(pool.map(forward, parts, masks, [True] * shares)))
 
-    def run_share(part: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        # Per thread in PyTorch: it bounds this thread's operators only (OpenMP's and MKL's per-thread settings). It
-        # also sets the default that threads started later begin with, which the caller's value is restored to below.
+
+# whether this process has run a model through a backend (its OpenMP threads started): see below
+_RAN_INFERENCE = False
+
+
+def _start_clean_in_forked_child() -> None:
+    """A forked child (`datasets.map(num_proc=...)`, a fork `multiprocessing.Pool`, a pre-forking server) starts with
+    no share pool, fresh locks and, where this process has run inference, PyTorch on one thread.
+
+    It inherits the share pools without their threads: the executors, whose idle count the parent's threads had
+    raised, never started new ones, and the child's first split batch waited forever. It inherits the locks in
+    whatever state the parent's other threads held them. And GNU OpenMP, PyTorch's CPU thread pool, does not survive
+    a fork: once the parent has run a parallel operator (any inference with more than one thread), the child's first
+    multi-threaded operator waits forever for threads it does not have (pytorch/pytorch#17199), so the child runs on
+    one thread, as PyTorch's own DataLoader workers do. The backends a model or a pipeline kept (ONNX Runtime's
+    sessions hold threads too) are dropped on their first use in the child (`_BackendCache`) and built again there,
+    with one thread."""
+    global _SHARE_POOLS, _SHARE_POOLS_LOCK, _BUILDING
+    _SHARE_POOLS = {}
+    _SHARE_POOLS_LOCK = threading.Lock()
+    _BUILDING = threading.RLock()
+    if _RAN_INFERENCE:
         torch.set_num_threads(1)
-        return forward(part, mask, True)
 
-    try:
-        outputs = list(pool.map(run_share, parts, masks))
-    finally:
-        torch.set_num_threads(caller_threads)
-    return torch.cat(outputs)
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_start_clean_in_forked_child)
 
 
 class TorchBackend(InferenceBackend):
@@ -765,8 +813,22 @@ def load_backend(
 
 
 class _BackendCache(dict):
-    """The backends `predict_windows` built for one model, kept on the model. Never copied or pickled with it: a
-    copy of the model is another model, and the backends hold the original."""
+    """The backends `predict_windows` or a pipeline built for one model, kept on the model or on the pipeline.
+
+    Never copied or pickled with it: a copy of the model is another model, and the backends hold the original (and
+    ONNX Runtime's sessions pickle not at all); the copy builds its own on first use. So a pipeline or model that has
+    run also hashes the same in every session (`datasets`' fingerprint of a `map` function that uses it). Not kept
+    across a fork either (`clear_if_forked`): a session's or a lock's threads do not exist in the child."""
+
+    def __init__(self):
+        super().__init__()
+        self.pid = os.getpid()
+
+    def clear_if_forked(self) -> None:
+        """Drop the backends built in the parent process when used first in a forked child."""
+        if self.pid != os.getpid():
+            self.clear()
+            self.pid = os.getpid()
 
     def __deepcopy__(self, memo) -> _BackendCache:
         return _BackendCache()
@@ -791,6 +853,8 @@ def cached_backend(
         if not isinstance(cache, _BackendCache):
             cache = _BackendCache()
             model.__dict__["_citrus_inference_backends"] = cache
+    if isinstance(cache, _BackendCache):
+        cache.clear_if_forked()
     target = resolved_target(model, target)
     key = (backend, target, None if cache_dir is None else str(cache_dir), torch.get_num_threads(), str(model.device))
     runner = cache.get(key)

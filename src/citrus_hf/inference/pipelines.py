@@ -46,7 +46,7 @@ from torch.utils.data import Dataset
 from transformers.pipelines.base import ChunkPipeline
 from transformers.utils import logging
 
-from .backends import BACKENDS, InferenceTarget, cached_backend, check_positive_integer, problem_of
+from .backends import BACKENDS, InferenceTarget, _BackendCache, cached_backend, check_positive_integer, problem_of
 
 logger = logging.get_logger(__name__)
 
@@ -280,7 +280,8 @@ class _RecordingPipeline(ChunkPipeline):
         self._check_model()
         check_contract(self.model, self.feature_extractor)
         self._count_the_models_channels()
-        self._backends: dict[tuple, Any] = {}
+        # pickled and deep-copied empty, dropped in a forked child: see `_BackendCache`
+        self._backends = _BackendCache()
         self._progress: _RecordingProgress | None = None
 
     # --------------------------------------------------------------------------------------------------- the model
