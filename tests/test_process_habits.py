@@ -182,3 +182,24 @@ def test_importing_the_configuration_leaves_transformers_activations_unloaded():
         """
     )
     assert out.strip() == "False"
+
+
+def test_the_time_series_regression_auto_class_pickles_like_transformers_auto_classes():
+    """It was a function's local class: `pickle.dumps` said "Can't pickle local object" (process-habits audit 4),
+    where `pickle.dumps(AutoModelForSequenceClassification)` works."""
+    import pickle
+    import subprocess
+    import sys
+
+    from citrus_hf import AutoModelForTimeSeriesRegression
+
+    payload = pickle.dumps(AutoModelForTimeSeriesRegression)
+    assert pickle.loads(payload) is AutoModelForTimeSeriesRegression
+    # a fresh process (a spawn worker) finds it by name
+    completed = subprocess.run(
+        [sys.executable, "-c", "import pickle, sys; print(pickle.loads(sys.stdin.buffer.read()).__name__)"],
+        input=payload,
+        capture_output=True,
+        timeout=120,
+    )
+    assert completed.stdout.decode().strip() == "AutoModelForTimeSeriesRegression", completed.stderr.decode()[-2000:]

@@ -116,6 +116,9 @@ def time_series_regression_auto_class(module_name: str = __name__) -> type:
             _model_mapping = modeling_auto.MODEL_FOR_TIME_SERIES_REGRESSION_MAPPING
 
         AutoModelForTimeSeriesRegression.__module__ = module_name
+        # pickle finds a class by module and qualified name (multiprocessing passes classes so): the module's own
+        # attribute, not this function's local
+        AutoModelForTimeSeriesRegression.__qualname__ = "AutoModelForTimeSeriesRegression"
         _time_series_regression_auto_class = AutoModelForTimeSeriesRegression
     return _time_series_regression_auto_class
 
