@@ -3,18 +3,17 @@ alternating timer (C6)."""
 
 from __future__ import annotations
 
-import importlib
 import subprocess
 import sys
 from pathlib import Path
 from typing import get_args, get_type_hints
 
 import pytest
+from test_benchmarks import _benchmark_module
 
 from citrus_hf import vocabulary_citrus as vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ROOT / "benchmarks"
 
 
 def test_extractor_and_pipeline_offer_the_same_alignments():
@@ -89,14 +88,6 @@ def test_public_metric_functions_and_task_losses_are_hinted_and_documented():
         doc = model_class.compute_loss.__doc__
         assert doc and f"(batch_size, {width})" in doc, model_class.__name__
     assert set(CiTrusForRegression.init_regressor_bias.__annotations__) == {"targets", "return"}
-
-
-def _benchmark_module(name: str):
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(BENCHMARKS))
 
 
 def test_time_rounds_alternates_and_flips_the_order():
