@@ -18,7 +18,7 @@ import torch
 
 from .._extras import require
 from ..configuration_citrus import CiTrusConfig
-from ..feature_extraction_citrus import fill_non_finite
+from ..feature_extraction_citrus import _CONSTANT_RELATIVE_TOLERANCE, fill_non_finite
 
 
 def patchtst_config(config: CiTrusConfig, num_channels: int = 1, **overrides):
@@ -213,9 +213,12 @@ def normalized_window(window: np.ndarray, normalization: dict[str, Any]) -> np.n
         std = np.asarray(normalization["normalization_std"], dtype=np.float64)[:, None]
         return (window - mean) / std
     if kind == "zscore":
-        centred = window - window.mean(axis=-1, keepdims=True)
+        mean = window.mean(axis=-1, keepdims=True)
+        centred = window - mean
         std = centred.std(axis=-1, keepdims=True)
-        return np.divide(centred, std, out=np.zeros_like(centred), where=std > 0)
+        # the extractor's rule: a channel constant up to rounding is zeros, not its rounding noise blown up
+        constant = std <= _CONSTANT_RELATIVE_TOLERANCE * np.abs(mean)
+        return np.divide(centred, std, out=np.zeros_like(centred), where=~constant)
     return window
 
 
