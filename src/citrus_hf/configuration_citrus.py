@@ -36,6 +36,7 @@ from .vocabulary_citrus import (
     POOLINGS,
     PRETRAINING_OBJECTIVES,
     PROBLEM_TYPES,
+    REGRESSION,
 )
 
 logger = logging.get_logger(__name__)
@@ -157,7 +158,7 @@ def _registered_by_package(task: object) -> bool:
 
 
 def _pipeline_spec(architecture: str, problem_type: str | None) -> tuple[str, str, str] | None:
-    if architecture == "CiTrusForSequenceClassification" and problem_type == "regression":
+    if architecture == "CiTrusForSequenceClassification" and problem_type == REGRESSION:
         architecture = "CiTrusForRegression"  # a classifier trained as a regressor runs the regression pipeline
     return PIPELINE_TASKS.get(architecture)
 

@@ -49,6 +49,7 @@ from .configuration_citrus import (
     safetensors_names,
 )
 from .configuration_citrus_fusion import CiTrusFusionConfig
+from .vocabulary_citrus import REGRESSION
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -63,7 +64,7 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib")
 
 # What a checkpoint is loaded as (`load_pretrained(task=...)`): task name -> (citrus_hf class, the transformers Auto
 # class that loads it from remote code, model-index task type). Not `citrus_hf.data.splits.LABEL_TASKS`, which says
-# what a labelled dataset is for.
+# what a labelled dataset is for, though a regressor's task has the same name.
 MODEL_TASKS: dict[str, tuple[str, str | None, str]] = {
     "base": ("CiTrusModel", "AutoModel", "feature-extraction"),
     "pretraining": ("CiTrusForPretraining", "AutoModelForPreTraining", "masked-signal-modeling"),
@@ -72,7 +73,7 @@ MODEL_TASKS: dict[str, tuple[str, str | None, str]] = {
         "AutoModelForSequenceClassification",
         "time-series-classification",
     ),
-    "regression": ("CiTrusForRegression", "AutoModelForTimeSeriesRegression", "time-series-regression"),
+    REGRESSION: ("CiTrusForRegression", "AutoModelForTimeSeriesRegression", "time-series-regression"),
 }
 # The same for fusion models (`modeling_citrus_fusion`): one CiTrus encoder per modality, a head on the concatenation.
 FUSION_MODEL_TASKS: dict[str, tuple[str, str | None, str]] = {
@@ -81,7 +82,7 @@ FUSION_MODEL_TASKS: dict[str, tuple[str, str | None, str]] = {
         "AutoModelForSequenceClassification",
         "time-series-classification",
     ),
-    "regression": ("CiTrusFusionForRegression", "AutoModelForTimeSeriesRegression", "time-series-regression"),
+    REGRESSION: ("CiTrusFusionForRegression", "AutoModelForTimeSeriesRegression", "time-series-regression"),
 }
 # task name (of `MODEL_TASKS` and `FUSION_MODEL_TASKS`) -> the `pipeline_tag` of its model cards: the task that
 # `transformers.pipeline(model=repo_id)` runs when no task is named, read from the one table of pipelines

@@ -54,6 +54,7 @@ from .vocabulary_citrus import (
     HEAD_FEATURES,
     POOLING_STATISTICS,
     POOLINGS,
+    REGRESSION,
 )
 
 if TYPE_CHECKING:
@@ -2887,12 +2888,12 @@ def classification_loss(config: PreTrainedConfig, logits: torch.Tensor, labels) 
     problem_type = config.problem_type
     if problem_type is None:
         if num_labels == 1:
-            problem_type = "regression"
+            problem_type = REGRESSION
         elif labels.dim() == 2 and labels.shape[1] == num_labels:
             problem_type = "multi_label_classification"
         else:
             problem_type = "single_label_classification"
-    if problem_type == "regression":
+    if problem_type == REGRESSION:
         loss = regression_loss(logits, labels, width_field="num_labels")
     elif problem_type == "single_label_classification":
         loss = F.cross_entropy(_at_least_float32(logits), _class_indices(labels, num_labels))
@@ -3012,7 +3013,7 @@ class CiTrusForRegression(_CiTrusForTask):
     output_class = CiTrusRegressionOutput
 
     def __init__(self, config: CiTrusConfig):
-        if config.problem_type not in (None, "regression"):
+        if config.problem_type not in (None, REGRESSION):
             raise ValueError(
                 f"CiTrusForRegression always trains as a regressor (mean squared error), but the config has "
                 f"problem_type={config.problem_type!r}, a classification setting it would save and ignore: leave "
@@ -3028,7 +3029,7 @@ class CiTrusForRegression(_CiTrusForTask):
         encoder (`replace_head=True`; without it, loading refuses the classifier, naming its class)."""
         kwargs = super()._config_overrides_for(pretrained_model_name_or_path, saved_config, kwargs)
         saved_problem = saved_config.get("problem_type")
-        if saved_problem not in (None, "regression") and "problem_type" not in kwargs and "config" not in kwargs:
+        if saved_problem not in (None, REGRESSION) and "problem_type" not in kwargs and "config" not in kwargs:
             kwargs = {**kwargs, "problem_type": None}
         return kwargs
 

@@ -12,6 +12,11 @@ from __future__ import annotations
 # its config.json without importing the fusion files (the model file ships as remote code without them) read it here.
 CITRUS_MODEL_TYPE = "citrus"
 FUSION_MODEL_TYPE = "citrus_fusion"
+# What a labelled set is for (which head, which metrics): modules compare against these names, not the strings, so a
+# misspelt task is an undefined name that ruff and Python report instead of a silent else-branch.
+CLASSIFICATION = "classification"
+REGRESSION = "regression"
+TASKS = (CLASSIFICATION, REGRESSION)
 BACKBONES = ("hybrid", "cnn", "transformer")
 PRETRAINING_OBJECTIVES = ("time", "spectrogram", "fourier", "time_frequency")
 MASK_MODES = ("per_channel", "shared", "per_modality")
@@ -40,7 +45,8 @@ NORM_TYPES = ("layernorm", "batchnorm")
 ATTENTION_TYPES = ("channel_independent", "criss_cross")
 # The classes without a task head (`modeling_citrus`): their checkpoints are the encoder, for any channel count.
 ENCODER_ARCHITECTURES = ("CiTrusModel", "CiTrusForPretraining")
-PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
+# transformers' `problem_type`s; a regressor's is spelt as its task.
+PROBLEM_TYPES = (REGRESSION, "single_label_classification", "multi_label_classification")
 # peft's file names for an adapter (`peft.utils.constants`), spelt here so that layers below training (loading, the
 # pipelines' registration) recognise an adapter folder without importing peft; a test keeps them equal.
 ADAPTER_CONFIG_NAME = "adapter_config.json"
@@ -64,6 +70,7 @@ __all__ = [
     "BACKBONES",
     "CHANNEL_POOLINGS",
     "CITRUS_MODEL_TYPE",
+    "CLASSIFICATION",
     "DEFAULT_TASK_ALIGNMENT",
     "DEPLOYED_ONNX_NAME",
     "ENCODER_ARCHITECTURES",
@@ -76,6 +83,8 @@ __all__ = [
     "POOLING_STATISTICS",
     "PRETRAINING_OBJECTIVES",
     "PROBLEM_TYPES",
+    "REGRESSION",
+    "TASKS",
     "TASK_ALIGNMENTS",
     "TASK_NORMALIZATIONS",
 ]

@@ -31,7 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..vocabulary_citrus import CHANNEL_POOLINGS, CITRUS_MODEL_TYPE, DEPLOYED_ONNX_NAME, HEAD_FEATURES, POOLINGS
+from ..vocabulary_citrus import (
+    CHANNEL_POOLINGS,
+    CITRUS_MODEL_TYPE,
+    CLASSIFICATION,
+    DEPLOYED_ONNX_NAME,
+    HEAD_FEATURES,
+    POOLINGS,
+)
 from . import UsageError
 
 # The exported graph's inputs and outputs, for `--help` and the README.
@@ -278,7 +285,7 @@ def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     graph = onnx.load(str(exported))
-    if problem_of(loaded.model) == "classification":
+    if problem_of(loaded.model) == CLASSIFICATION:
         labels = {str(index): label for index, label in loaded.model.config.id2label.items()}
         entry = graph.metadata_props.add()
         entry.key, entry.value = "id2label", json.dumps(labels)

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from .. import vocabulary_citrus
 from .errors import CitrusDataError
 
 PHYSIONET_URL = "https://physionet.org/files"
@@ -238,7 +239,8 @@ ARCHIVES: dict[str, Archive] = {}
 SOURCES: dict[str, Source] = {}
 DATASETS: dict[str, DatasetSpec] = {}
 
-TASKS = ("pretraining", "classification", "regression")
+# What a dataset is built for: pre-training (unlabelled windows) or one of the labelled tasks, spelt once.
+TASKS = ("pretraining", *vocabulary_citrus.TASKS)
 _Function = TypeVar("_Function", bound=Callable[..., Any])
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, TASKS
 from .builders import build_dataset
 from .registry import list_datasets
 
@@ -29,8 +30,8 @@ logger = logging.getLogger(__name__)
 
 # What a labelled dataset is for -> (its label column, the labels' dtype). Not `citrus_hf.loading.MODEL_TASKS`, which
 # says what a checkpoint is loaded as.
-LABELS: dict[str, tuple[str, str]] = {"classification": ("label", "int64"), "regression": ("target", "float32")}
-LABEL_TASKS = tuple(LABELS)
+LABELS: dict[str, tuple[str, str]] = {CLASSIFICATION: ("label", "int64"), REGRESSION: ("target", "float32")}
+LABEL_TASKS = TASKS  # one entry of LABELS each; a test keeps them equal
 # How a validation split is carved out of train when a set has none (`load_task_splits`). The pre-training corpus
 # leaves out what this default carve holds out, so a checkpoint is never chosen on examples it was pre-trained on.
 VALIDATION_FRACTION = 0.2
@@ -587,7 +588,7 @@ def check_labelled_splits(splits: dict[str, Any], task: str, nan_policy: str = "
             _check_rates(split, name)
     if len(channel_counts) > 1:
         raise _mixed_channels_error(splits, channel_counts)
-    if task == "classification":
+    if task == CLASSIFICATION:
         _check_class_ids(splits)
 
 
@@ -619,7 +620,7 @@ def _check_labels(split, name: str, task: str) -> None:
 
     column = LABELS[task][0]
     labels = split.with_format("arrow")[column]
-    if task == "regression":
+    if task == REGRESSION:
         if _is_list_type(labels.type):
             raise ValueError(
                 f"`target` of the {name} split holds lists (e.g. {labels[0].as_py()!r}): several targets per row. "
@@ -780,7 +781,7 @@ class TaskSplits:
         """One line naming the model's classes (`label_names`) that `split` has no example of, or None: macro-F1
         averages over the classes in the split's labels or the predictions, so such a class counts (as 0) only where
         the model predicts it, and the number averages over fewer classes than the model has."""
-        if self.task != "classification" or not self.label_names:
+        if self.task != CLASSIFICATION or not self.label_names:
             return None
         absent = sorted(set(range(len(self.label_names))) - set(np.unique(self.labels(split)).tolist()))
         if not absent:
@@ -889,7 +890,7 @@ def load_task_splits(
         validation=validation,
         test=test,
         task=task,
-        label_names=label_names_of(train) if task == "classification" else None,
+        label_names=label_names_of(train) if task == CLASSIFICATION else None,
         num_channels=1 if first.ndim == 1 else first.shape[0],
         validation_source=source,
         train_rows=train_rows,
@@ -966,7 +967,7 @@ def carve_validation_split(train, task: str, fraction: float = VALIDATION_FRACTI
 def carved_rows(train, task: str, fraction: float = VALIDATION_FRACTION, seed: int = VALIDATION_SEED):
     """`(pool rows, validation rows)` of a labelled training split: the row numbers `carve_validation_split`
     selects."""
-    labels = np.asarray(train["label"]) if task == "classification" else None
+    labels = np.asarray(train["label"]) if task == CLASSIFICATION else None
     groups = train["recording"] if "recording" in train.column_names else None
     return carve_validation(len(train), labels, groups, fraction, seed)
 
@@ -996,7 +997,7 @@ class LabelBudget:
 
     def label_for(self, task: str) -> str:
         """`label`, except that a per-class count of a regression set is a count of examples ("5 ex.")."""
-        if task == "regression" and self.kind == "per_class":
+        if task == REGRESSION and self.kind == "per_class":
             return f"{int(self.value)} ex."
         return self.label
 

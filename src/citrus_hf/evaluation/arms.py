@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..training.recipes import RECIPES, labels_per_class, resolve_recipe, score
-from ..vocabulary_citrus import PRETRAINING_OBJECTIVES
+from ..vocabulary_citrus import CLASSIFICATION, PRETRAINING_OBJECTIVES, REGRESSION
 
 # The registry below is read by `citrus evaluate --help` (through `evaluation.settings`), so this module imports
 # neither torch nor transformers at the top: the arms import what fitting needs where they fit.
@@ -245,7 +245,7 @@ class CiTrusArm(Arm):
             prepared["contract"],
             {**context.overrides, **recipe.head_overrides_for(per_class, splits.task)},
         )
-        if splits.task == "regression":
+        if splits.task == REGRESSION:
             model.init_regressor_bias(context.pool_labels[chosen])
         settings = replace(context.config.finetune, seed=seed, show_progress=False)
         outcome = recipe.fit(
@@ -314,7 +314,7 @@ class PatchTSTArm(Arm):
         model = build_patchtst_task_model(
             splits.task, splits.num_channels, contract, num_labels, prepared["checkpoint"]
         )
-        if splits.task == "regression":
+        if splits.task == REGRESSION:
             init_regression_bias(regression_head(model), context.pool_labels[chosen])
         collator = PatchTSTCollator(splits.task, contract.patch_length)
         settings = replace(context.config.finetune, seed=seed, show_progress=False)
@@ -332,7 +332,7 @@ class PatchTSTArm(Arm):
         labels = np.asarray(scored.with_format("numpy")["labels"])
         test = (
             classification_metrics(outputs, labels)
-            if splits.task == "classification"
+            if splits.task == CLASSIFICATION
             else regression_metrics(outputs[:, 0], labels)
         )
         return {"test": test, "steps": outcome.steps, "best_step": outcome.best_step, "recipe": "finetune"}
@@ -381,10 +381,10 @@ class MiniRocketArm(Arm):
         from .baselines import fit_minirocket
 
         labels = context.pool_labels[chosen]
-        num_classes = context.num_classes if context.task == "classification" else None
+        num_classes = context.num_classes if context.task == CLASSIFICATION else None
         outputs = fit_minirocket(prepared["pool"][chosen], labels, prepared["scored"], context.task, seed, num_classes)
         scored_labels = context.scored_labels()
-        if context.task == "classification":
+        if context.task == CLASSIFICATION:
             return {"test": classification_metrics(outputs, scored_labels), "recipe": "ridge-cv"}
         return {"test": regression_metrics(outputs, scored_labels), "recipe": "ridge-cv"}
 
@@ -404,7 +404,7 @@ class PriorArm(Arm):
         from ..training.metrics import classification_metrics, regression_metrics
 
         train_labels, scored_labels = context.pool_labels[chosen], context.scored_labels()
-        if context.task == "regression":
+        if context.task == REGRESSION:
             predictions = np.full(len(scored_labels), float(np.mean(train_labels)))
             return {"test": regression_metrics(predictions, scored_labels)}
         frequencies = np.bincount(train_labels, minlength=context.num_classes) / len(train_labels)

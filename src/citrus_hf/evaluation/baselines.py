@@ -19,6 +19,7 @@ import torch
 from .._extras import require
 from ..configuration_citrus import CiTrusConfig
 from ..feature_extraction_citrus import _CONSTANT_RELATIVE_TOLERANCE, fill_non_finite
+from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 
 
 def patchtst_config(config: CiTrusConfig, num_channels: int = 1, **overrides):
@@ -98,13 +99,13 @@ def build_patchtst_task_model(
     """
     from transformers import PatchTSTForClassification, PatchTSTForPretraining, PatchTSTForRegression
 
-    if task == "classification":
+    if task == CLASSIFICATION:
         if not num_labels:
             raise ValueError("A PatchTST classifier needs num_labels.")
         model = PatchTSTForClassification(
             patchtst_config(config, num_channels, num_targets=num_labels, do_mask_input=False)
         )
-    elif task == "regression":
+    elif task == REGRESSION:
         model = PatchTSTForRegression(patchtst_config(config, num_channels, num_targets=1, do_mask_input=False))
     else:
         raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
@@ -141,7 +142,7 @@ class PatchTSTCollator:
         return {
             "past_values": values.transpose(1, 2),
             "past_observed_mask": observed_mask(patch_mask, self.patch_length, values.shape[1]),
-            "target_values": labels.long() if self.task == "classification" else labels.float()[:, None],
+            "target_values": labels.long() if self.task == CLASSIFICATION else labels.float()[:, None],
         }
 
 
@@ -251,7 +252,7 @@ def fit_minirocket(
     Needs aeon (`pip install 'citrus-hf[baselines]'`)."""
     require("aeon", "The MiniRocket baseline")
     _sleeping_numba_threads()
-    if task == "classification":
+    if task == CLASSIFICATION:
         from aeon.classification.convolution_based import MiniRocketClassifier
 
         model = MiniRocketClassifier(random_state=seed, n_jobs=1).fit(train, labels)

@@ -39,6 +39,7 @@ from ..data.sources.systole import (  # noqa: F401  (the task's events are the d
     PictureEvents,
     load_picture_events,
 )
+from ..vocabulary_citrus import CLASSIFICATION
 from .report import format_mean_std, mean_std
 
 
@@ -264,7 +265,7 @@ def run_fusion_protocol(
                             FusionWindows(inputs, events.labels, train),
                             None,
                             FusionWindows(inputs, events.labels, test),
-                            "classification",
+                            CLASSIFICATION,
                             Path(scratch) / "run",
                             TrainerSettings(**{**settings.__dict__, "seed": seed, "show_progress": False}),
                             data_collator=collator,

@@ -60,6 +60,7 @@ from ..training.metrics import (
     metrics_as_numbers,
 )
 from ..training.pretrain import SUMMARY_FILE, PretrainArguments, is_pretrained_model_dir, pretrain, run_environment
+from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .arms import ARMS, CLASSICAL_BASELINE, CiTrusArm, DatasetContext, PatchTSTArm
 from .records import field_problem
 from .report import write_report
@@ -438,7 +439,7 @@ def _check_budgets(config: ProtocolConfig, context, budgets, progress) -> None:
     for budget in budgets:
         drawn = len(draw_budget(pool, budget, config.seeds[0]))
         label = budget.label_for(context.task)
-        if context.task == "regression" and fitted and drawn < 2:
+        if context.task == REGRESSION and fitted and drawn < 2:
             raise ValueError(
                 f"The budget {label} draws {drawn} labelled example of the regression set {dataset!r}, and the arms "
                 f"{fitted} fit on at least 2: give this set budgets of 2 or more (e.g. --dataset-budgets "
@@ -447,7 +448,7 @@ def _check_budgets(config: ProtocolConfig, context, budgets, progress) -> None:
         if budget.kind != "all" and drawn == len(pool):
             note = f"{dataset}: budget {label} asks for more than the pool's {len(pool)} examples: all of them"
             progress.write(note, sys.stderr)
-        elif budget.kind == "per_class" and context.task == "classification":
+        elif budget.kind == "per_class" and context.task == CLASSIFICATION:
             asked = int(budget.value) * len(np.unique(pool))
             if drawn < asked:
                 note = f"{dataset}: budget {label} draws {drawn} of {asked}: some classes have fewer examples"

@@ -28,9 +28,10 @@ from ..training.metrics import (
     metric_greater_is_better,
     metrics_for_task,
 )
+from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .arms import ARMS, CLASSICAL_BASELINE
 
-PRIMARY_METRIC = {"classification": "macro_f1", "regression": "mae"}
+PRIMARY_METRIC = {CLASSIFICATION: "macro_f1", REGRESSION: "mae"}
 METRIC_NAMES = {
     "accuracy": "accuracy (%)",
     "balanced_accuracy": "balanced accuracy (%)",
@@ -200,7 +201,7 @@ def collapsed_cells(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     cells = []
     for entry in summarize(runs):
         classes = entry.get("num_classes")
-        if entry["task"] != "classification" or not _learns(entry["arm"]) or not classes:
+        if entry["task"] != CLASSIFICATION or not _learns(entry["arm"]) or not classes:
             continue
         floor = 1.0 / classes + COLLAPSE_MARGIN
         if entry["macro_f1_mean"] < floor:

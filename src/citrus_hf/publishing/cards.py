@@ -28,6 +28,7 @@ from ..evaluation.records import EvalRecord, parse_eval_results
 from ..loading import FUSION_MODEL_TASKS, MODEL_TASKS, PIPELINE_TAGS, hub_repo_id
 from ..modeling_citrus import PRETRAINING_HEADS
 from ..training.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .runs import RunRecords, read_run_records
 
 if TYPE_CHECKING:
@@ -76,8 +77,8 @@ _EVALUATION_COLUMNS = ("dataset", "split", "method", "metric", "label_budget", "
 _EVALUATION_ROW_KEY = ("dataset", "split", "method", "metric", "label_budget")
 # The problem a metric belongs to: a model's `model-index` holds only metrics of its own problem.
 _METRIC_PROBLEM = {
-    **dict.fromkeys(CLASSIFICATION_METRICS, "classification"),
-    **dict.fromkeys(REGRESSION_METRICS, "regression"),
+    **dict.fromkeys(CLASSIFICATION_METRICS, CLASSIFICATION),
+    **dict.fromkeys(REGRESSION_METRICS, REGRESSION),
 }
 
 
@@ -585,8 +586,8 @@ def _card_records(
             for r in records
         ]
     records = [*run.eval_records, *records]
-    if task in ("sequence-classification", "regression"):
-        _check_problem(records, "regression" if task == "regression" else "classification", model_class)
+    if task in ("sequence-classification", REGRESSION):
+        _check_problem(records, REGRESSION if task == REGRESSION else CLASSIFICATION, model_class)
     return records
 
 
@@ -707,7 +708,7 @@ def _citrus_card_values(
         )
     return dict(
         architecture=_architecture(config, model_class, num_parameters),
-        input_contract=_input_contract(config, has_head=task in ("sequence-classification", "regression")),
+        input_contract=_input_contract(config, has_head=task in ("sequence-classification", REGRESSION)),
         feature_extractor_settings=(
             _feature_extractor_rows(feature_extractor, config) if feature_extractor is not None else []
         ),
@@ -795,7 +796,7 @@ def _default_summary(config: CiTrusConfig | CiTrusFusionConfig, task: str, modal
         "base": "A CiTrus encoder",
         "pretraining": "A CiTrus encoder with its pre-training head",
         "sequence-classification": f"A CiTrus classifier ({config.num_labels} classes)",
-        "regression": f"A CiTrus regressor ({config.num_targets} target{'s' if config.num_targets != 1 else ''})",
+        REGRESSION: f"A CiTrus regressor ({config.num_targets} target{'s' if config.num_targets != 1 else ''})",
     }[task]
     return (
         f"{what} for {config.window_seconds:g}-second windows of {config.num_channels}-channel "

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..data.registry import get_dataset_spec, get_source
+from ..vocabulary_citrus import CLASSIFICATION
 
 if TYPE_CHECKING:
     from datasets import DatasetDict
@@ -32,7 +33,7 @@ def dataset_card(name: str) -> str:
     spec = get_dataset_spec(name)
     sources = [get_source(source) for source in spec.sources]
     licenses = sorted({source.license for source in sources})
-    task = {"pretraining": "feature-extraction", "classification": "time-series-classification"}.get(
+    task = {"pretraining": "feature-extraction", CLASSIFICATION: "time-series-classification"}.get(
         spec.task, "time-series-regression"
     )
     lines = [

@@ -36,6 +36,7 @@ from ..data.alignment import (
 )
 from ..data.splits import LABEL_TASKS, draw_budget, load_task_splits, parse_budget
 from ..loading import build_config, resolve_checkpoint
+from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .arguments import FinetuneArguments, TrainerSettings
 from .metrics import check_metric_for_task, dumps_strict
 from .pretrain import (
@@ -86,7 +87,7 @@ def build_citrus_task_model(
     if task not in LABEL_TASKS:
         raise ValueError(f"task must be one of {LABEL_TASKS}, got {task!r}.")
     overrides = {**(overrides or {}), "num_channels": num_channels, "channel_names": None, "channel_modalities": None}
-    if task == "classification":
+    if task == CLASSIFICATION:
         if not label_names:
             raise ValueError("A classification model needs the class names (label_names).")
         overrides.update(
@@ -98,7 +99,7 @@ def build_citrus_task_model(
     else:
         # a classifier's class names, when the checkpoint was one, would be false metadata on a regressor
         fresh = CiTrusConfig()
-        overrides.update(num_targets=1, problem_type="regression", id2label=fresh.id2label, label2id=fresh.label2id)
+        overrides.update(num_targets=1, problem_type=REGRESSION, id2label=fresh.id2label, label2id=fresh.label2id)
         model_class = CiTrusForRegression
     if checkpoint is not None:
         with head_fitted_by_caller():  # the recipe fits the new head next: no "fine-tune it before use"
@@ -210,7 +211,7 @@ def _finetune(args: FinetuneArguments) -> FinetuneResult:
     budget = parse_budget(args.label_budget)
     chosen = draw_budget(pool_labels, budget, args.trainer.seed)
     per_class = labels_per_class(pool_labels[chosen], splits.task)
-    if budget.kind == "per_class" and splits.task == "classification":
+    if budget.kind == "per_class" and splits.task == CLASSIFICATION:
         counts = np.unique(pool_labels[chosen], return_counts=True)[1]
         short = int((counts < budget.value).sum())
         if short:  # the draw takes all of a smaller class: say so, the run is not the one asked for
@@ -245,7 +246,7 @@ def _finetune(args: FinetuneArguments) -> FinetuneResult:
         config=contract,
         overrides={**overrides, **recipe.head_overrides_for(per_class, splits.task)},
     )
-    if splits.task == "regression":
+    if splits.task == REGRESSION:
         model.init_regressor_bias(pool_labels[chosen])
     if args.lora:
         from .lora import apply_lora
@@ -373,7 +374,7 @@ def _warn_unused_settings(args: FinetuneArguments, recipe, validation, task: str
     elif not validation_is_usable(validation, task):
         least = (
             f"{MIN_VALIDATION_REGRESSION} examples"
-            if task == "regression"
+            if task == REGRESSION
             else f"{MIN_VALIDATION_PER_CLASS} examples of every class"
         )
         reason = (

@@ -18,6 +18,7 @@ from scipy.special import softmax
 from scipy.stats import rankdata
 
 from ..data.splits import LABEL_TASKS
+from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -239,7 +240,7 @@ def _check_task(task: str, accepted: tuple[str, ...] = LABEL_TASKS) -> None:
 def metrics_for_task(task: str) -> tuple[str, ...]:
     """The metrics an evaluation of `task` (one of `citrus_hf.data.splits.LABEL_TASKS`) reports, in their order."""
     _check_task(task)
-    return CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
+    return CLASSIFICATION_METRICS if task == CLASSIFICATION else REGRESSION_METRICS
 
 
 # `compute_metrics_fn`'s tasks: a labelled set's (`LABEL_TASKS`) and multi-label classification, which the Trainer fits
@@ -273,7 +274,7 @@ def compute_metrics_fn(task: str) -> Callable[[EvalPrediction], dict[str, float]
     batches: list[tuple[Any, Any]] = []  # `batch_eval_metrics=True`: the batches of the evaluation so far
 
     def score(predictions, labels) -> dict[str, float]:
-        if task == "regression":
+        if task == REGRESSION:
             return regression_metrics(predictions, labels)
         multi_hot = np.ndim(labels) == 2 and np.shape(labels) == np.shape(predictions) and np.shape(labels)[1] > 1
         if task == MULTI_LABEL_TASK or multi_hot:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from transformers.utils import logging
 
-from ..vocabulary_citrus import POOLING_STATISTICS
+from ..vocabulary_citrus import CLASSIFICATION, POOLING_STATISTICS, REGRESSION
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -250,7 +250,7 @@ def checked_probe_dataset(model, dataset, task: str, fitting: bool = False):
     numpy / torch: a `task` that is not the model's, a multi-label model (the probe fits single-label classes), a
     dataset without `input_values` / `labels` or without rows; for fitting, fewer than two examples, and labels that
     are not class ids `0..num_labels-1` of at least two classes (classification) or not finite (regression)."""
-    heads = {"classification": "classifier", "regression": "regressor"}
+    heads = {CLASSIFICATION: "classifier", REGRESSION: "regressor"}
     if task not in heads:
         raise ValueError(f"`task` must be 'classification' or 'regression', got {task!r}.")
     if not hasattr(model, heads[task]):
@@ -279,7 +279,7 @@ def checked_probe_dataset(model, dataset, task: str, fitting: bool = False):
         )
     if fitting:
         labels = np.asarray(dataset.with_format("numpy")["labels"])
-        if task == "regression":
+        if task == REGRESSION:
             if not (np.issubdtype(labels.dtype, np.number) and np.isfinite(labels).all()):
                 raise ValueError(
                     "Regression targets must be finite numbers; drop the rows whose `labels` are NaN, infinite or "
@@ -326,15 +326,15 @@ def fit_probe(model: PreTrainedModel, train_dataset: Dataset, task: str, batch_s
             "(--label-budget) or fewer channels makes it quicker."
         )
     labels = np.asarray(train_dataset.with_format("numpy")["labels"])
-    if task == "classification":
+    if task == CLASSIFICATION:
         targets = class_codes(labels, model.config.num_labels)
         head = model.classifier
     else:
         targets = labels.reshape(len(labels), -1).astype(np.float64)
         head = model.regressor
-    one_shot = task == "classification" and np.unique(labels, return_counts=True)[1].min() < 2
+    one_shot = task == CLASSIFICATION and np.unique(labels, return_counts=True)[1].min() < 2
     column_weights = None
-    if task == "classification" and model.config.pooling == "mean_max_std_dynamics":
+    if task == CLASSIFICATION and model.config.pooling == "mean_max_std_dynamics":
         column_weights = dynamics_column_weights(
             features.shape[1], model.config.d_model, CLASSIFICATION_DYNAMICS_WEIGHT
         )

@@ -118,6 +118,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .trainer import FINETUNE_EPOCHS
 
 # torch is imported where it is used: `citrus finetune --help` reads this module's names without importing torch.
@@ -225,7 +226,7 @@ def probe_head_overrides(
     for classification with at least `PROBE_SPREAD_FROM_PER_CLASS` examples of its smallest class
     `classification_pooling`."""
     overrides: dict[str, Any] = {"head_features": "all_layers", "pooling": "mean_max"}
-    if task == "regression":
+    if task == REGRESSION:
         overrides["pooling"] = PROBE_REGRESSION_POOLING
     elif labels_per_class is not None and labels_per_class >= PROBE_SPREAD_FROM_PER_CLASS:
         overrides["pooling"] = classification_pooling
@@ -240,7 +241,7 @@ class ProbeRecipe(Recipe):
         f"and from {PROBE_SPREAD_FROM_PER_CLASS} labelled examples per class (regression: always) also their standard "
         "deviation, step and autocorrelation"
     )
-    head_overrides = probe_head_overrides(None, "classification")
+    head_overrides = probe_head_overrides(None, CLASSIFICATION)
     trains = False
 
     def head_overrides_for(self, labels_per_class: float | None, task: str) -> dict[str, Any]:
@@ -259,7 +260,7 @@ def validation_is_usable(validation, task: str) -> bool:
     if validation is None or len(validation) == 0:
         return False
     labels = np.asarray(validation.with_format("numpy")["labels"])
-    if task == "regression":
+    if task == REGRESSION:
         return len(labels) >= MIN_VALIDATION_REGRESSION
     counts = np.unique(labels, return_counts=True)[1]
     return int(counts.min()) >= MIN_VALIDATION_PER_CLASS
@@ -368,7 +369,7 @@ class ProbeFinetuneRecipe(FinetuneRecipe):
         model.freeze_backbone()
         readout = fit_probe(model, train, task)
         temperature = 1.0
-        if task == "classification":
+        if task == CLASSIFICATION:
             import torch
 
             temperature = logit_temperature(readout.loo_predictions, np.asarray(train.with_format("numpy")["labels"]))
@@ -433,12 +434,12 @@ class ProbeFinetuneRecipe(FinetuneRecipe):
 RECIPE_NAMES = ("auto", *RECIPES)
 
 
-def resolve_recipe(name: str, labels_per_class: float | None, task: str = "classification") -> Recipe:
+def resolve_recipe(name: str, labels_per_class: float | None, task: str = CLASSIFICATION) -> Recipe:
     """The recipe `name` ("auto" picks the probe for regression, and for classification by `labels_per_class`, the
     smallest class's count; None counts as many)."""
     if name == "auto":
         few = labels_per_class is not None and labels_per_class < AUTO_PROBE_FINETUNE_FROM_PER_CLASS
-        return RECIPES["probe" if few or task == "regression" else "probe-finetune"]
+        return RECIPES["probe" if few or task == REGRESSION else "probe-finetune"]
     if name not in RECIPES:
         raise ValueError(f"Unknown recipe {name!r}; choose one of {', '.join(RECIPE_NAMES)}.")
     return RECIPES[name]
@@ -453,7 +454,7 @@ def recipe_fingerprint(name: str) -> dict[str, Any]:
         return {
             "probe_below_per_class": AUTO_PROBE_FINETUNE_FROM_PER_CLASS,
             "from_there": "probe-finetune",
-            "regression": "probe",
+            REGRESSION: "probe",
             "probe": recipe_fingerprint("probe"),
             **recipe_fingerprint("probe-finetune"),
         }
@@ -496,7 +497,7 @@ def labels_per_class(labels: np.ndarray, task: str) -> float | None:
     """The smallest class's number of labelled examples (for regression, the count of examples divided by 2, as if it
     were a two-class set)."""
     labels = np.asarray(labels)
-    if task == "regression":
+    if task == REGRESSION:
         return len(labels) / 2
     return float(np.unique(labels, return_counts=True)[1].min())
 
@@ -532,7 +533,7 @@ def score(model, dataset, task: str) -> dict[str, float]:
     dataset = checked_probe_dataset(model, dataset, task)
     outputs = predict(model, dataset)
     labels = np.asarray(dataset.with_format("numpy")["labels"])
-    if task == "classification":
+    if task == CLASSIFICATION:
         return classification_metrics(outputs, labels)
     return regression_metrics(outputs[:, 0], labels)
 

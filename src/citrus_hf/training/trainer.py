@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from ..vocabulary_citrus import REGRESSION
+
 if TYPE_CHECKING:
     from .arguments import TrainerSettings
 
@@ -206,7 +208,7 @@ def check_smoothed_labels(model, labels) -> None:
     config = model.config
     problem_type = config.problem_type
     drop = "label smoothing applies to single-label classification: drop label_smoothing_factor"
-    if head == "regressor" or problem_type == "regression" or (problem_type is None and config.num_labels == 1):
+    if head == "regressor" or problem_type == REGRESSION or (problem_type is None and config.num_labels == 1):
         raise ValueError(
             f"{type(model).__name__} is a regression model (problem_type='regression'), and {drop}; it smooths class "
             "probabilities, which a regression has none of."

@@ -12,6 +12,7 @@ import functools
 import json
 from dataclasses import dataclass
 
+from ...vocabulary_citrus import CLASSIFICATION
 from ..errors import CitrusDataError
 from ..fetch import source_members
 from ..plans import BuildContext, BuildPlan
@@ -147,7 +148,7 @@ def _register(name: str, eeg_set: EegSet, source: dict, dataset: dict) -> None:
         shape = (len(eeg_set.channels), eeg_set.samples)
         return plan_official_split(refs, list(eeg_set.class_names or eeg_set.labels), shape)
 
-    register_dataset(name=name, task="classification", sources=(name,), **dataset)(plan)
+    register_dataset(name=name, task=CLASSIFICATION, sources=(name,), **dataset)(plan)
 
 
 _register(

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ...vocabulary_citrus import REGRESSION
 from ..physio import detect_r_peaks, heart_rate_bpm
 from ..plans import SPLIT_NAMES, BuildContext, BuildPlan, dataset_features, window_row
 from ..registry import register_dataset
@@ -64,7 +65,7 @@ def _plan(recordings: list[dict], options: dict, shape) -> BuildPlan:
     "window (R-peaks from citrus_hf.data.physio.detect_r_peaks on the whole recording). MIT-BIH 208 is "
     "left out: its reference annotations are not available offline and on its ventricular beats two "
     "detectors disagree on about 10 % of beats, so its targets could not be checked.",
-    task="regression",
+    task=REGRESSION,
     sources=("systole_task1", "pyphysio_medical"),
     splits="time blocks per recording: first 70 % train, next 15 % validation, last 15 % test; a window "
     "lies wholly inside one block, so no sample is in two splits.",
@@ -88,7 +89,7 @@ def plan_hr_ecg(options: dict, context: BuildContext) -> BuildPlan:
     name="hr_ppg",
     description="Heart rate (bpm) from PPG (BVP) windows of pyphysio's simultaneous recording (2048 Hz, "
     "120 s), default 10 s with a 2 s hop; the target comes from the R-peaks of the simultaneous ECG.",
-    task="regression",
+    task=REGRESSION,
     sources=("pyphysio_medical",),
     splits="time blocks: first 70 % train, next 15 % validation, last 15 % test.",
     defaults=dict(window_seconds=10.0, hop_seconds=2.0, fractions=(0.7, 0.15, 0.15)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...vocabulary_citrus import CLASSIFICATION
 from ..errors import CitrusDataError
 from ..fetch import source_members
 from ..plans import BuildContext, BuildPlan, dataset_features
@@ -78,7 +79,7 @@ def myo_recordings(archive_cache_dir=None) -> list[RecordingRef]:
 @register_dataset(
     name="myo_gestures",
     description="libemg Myo armband EMG: 8 channels at 200 Hz, 5 gestures, windows of 1 s with a 0.5 s hop.",
-    task="classification",
+    task=CLASSIFICATION,
     sources=("libemg_myo",),
     splits="by repetition: repetitions 0-2 train, repetition 3 test.",
     defaults=dict(window_seconds=1.0, hop_seconds=0.5, test_repetitions=(3,)),

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ...vocabulary_citrus import CLASSIFICATION
 from ..errors import CitrusDataError
 from ..fetch import fetch_physionet
 from ..plans import BuildContext, BuildPlan, dataset_features, window_row
@@ -125,7 +126,7 @@ def plan_mitdb(data_dir: str | os.PathLike, options: dict[str, Any]) -> BuildPla
     name="mitdb_beats",
     description="MIT-BIH Arrhythmia beats: one window per annotated beat, from 0.25 s before to 0.45 s "
     "after the R-peak by default, first lead (MLII in 46 of 48 records), AAMI classes N/S/V/F/Q.",
-    task="classification",
+    task=CLASSIFICATION,
     sources=("mitdb",),
     splits="the inter-patient split of de Chazal et al. (2004): DS1 train, DS2 test; paced records dropped.",
     defaults=dict(before_seconds=0.25, after_seconds=0.45),

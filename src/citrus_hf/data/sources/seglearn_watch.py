@@ -7,6 +7,7 @@ from collections import Counter
 
 import numpy as np
 
+from ...vocabulary_citrus import CLASSIFICATION
 from ..fetch import source_members
 from ..plans import BuildContext, BuildPlan, dataset_features, split_shares
 from ..readers import load_npy
@@ -74,7 +75,7 @@ def watch_recordings(archive_cache_dir=None) -> list[RecordingRef]:
     name="watch_exercises",
     description="seglearn smartwatch shoulder exercises: 6-channel IMU at 50 Hz cut into windows "
     "(default 4 s, hop 2 s: a repetition lasts 1-2.6 s, so a window holds at least one), 7 classes.",
-    task="classification",
+    task=CLASSIFICATION,
     sources=("seglearn_watch",),
     splits="by subject (10 subjects; default 6 train / 2 validation / 2 test; a seeded shuffle picks them); "
     "no subject appears in two splits.",

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ...vocabulary_citrus import CLASSIFICATION
 from ..errors import CitrusDataError, CorruptFileError
 from ..fetch import fetch_physionet
 from ..plans import BuildContext, BuildPlan, dataset_features, split_shares, window_row
@@ -289,7 +290,7 @@ for _name, _description, _window_seconds, _channels in (
     register_dataset(
         name=_name,
         description=_description,
-        task="classification",
+        task=CLASSIFICATION,
         sources=("sleep_edf",),
         splits="by subject (seeded shuffle; default 80 / 10 / 10 %).",
         defaults=dict(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...vocabulary_citrus import CLASSIFICATION
 from ..errors import CitrusDataError
 from ..fetch import source_members
 from ..plans import BuildContext, BuildPlan, dataset_features, window_row
@@ -271,7 +272,7 @@ def picture_windows(
     "ecg, eda, resp), 36 + 36 events of one participant. The pictures came in six blocks of twelve (neutral x3, "
     "then disgust x3), so the class is confounded with time in the session: compare with "
     "citrus_hf.evaluation.multimodal.onset_time_reference (time alone).",
-    task="classification",
+    task=CLASSIFICATION,
     sources=("systole_task1",),
     splits="by block, as citrus_hf.evaluation.multimodal's folds: the test_block-th block of each class (default "
     "the third: 12 neutral + 12 disgust) is the test split, the other two blocks of each class (48 events) train.",

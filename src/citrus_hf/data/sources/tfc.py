@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ...vocabulary_citrus import CLASSIFICATION
 from ..errors import CitrusDataError
 from ..fetch import fetch_figshare
 from ..plans import BuildContext, BuildPlan, dataset_features, window_row
@@ -136,7 +137,7 @@ for _name, _meta in TFC_SETS.items():
         name=f"tfc_{_name}",
         description=f"TF-C benchmark set '{_name}' as published (train.pt / val.pt / test.pt), native rate "
         f"{_meta['rate']:g} Hz, {_meta['channels']} channel(s), {_meta['classes']} classes.",
-        task="classification",
+        task=CLASSIFICATION,
         sources=(f"tfc_{_name}",),
         splits="the published train / validation / test files.",
     )(functools.partial(_build, _name))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+from ...vocabulary_citrus import CLASSIFICATION
 from ..errors import CitrusDataError
 from ..fetch import source_members
 from ..plans import BuildContext, BuildPlan
@@ -84,7 +85,7 @@ def basic_motions_recordings(archive_cache_dir=None) -> list[RecordingRef]:
 @register_dataset(
     name="basic_motions",
     description="UEA BasicMotions: 6-channel smartwatch IMU at 10 Hz, 100 samples, 4 activities.",
-    task="classification",
+    task=CLASSIFICATION,
     sources=("uea_basic_motions",),
     splits="the official UEA train / test split (40 / 40).",
 )

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ...vocabulary_citrus import CLASSIFICATION
 from ..errors import CitrusDataError
 from ..fetch import source_members
 from ..plans import SPLIT_NAMES, BuildContext, BuildPlan, dataset_features, window_row
@@ -128,7 +129,7 @@ def sleep_state_windows(
     description="Infant sleep state from heart rate (wavethresh BabyECG / BabySS): windows of consecutive 16 s "
     "epochs of heart rate (default 8 epochs = 128 s, 8 samples at 1/16 Hz, hop 1 epoch), 4 classes (quiet sleep, "
     "between quiet and active sleep, active sleep, awake), each window labelled with the state of its last epoch.",
-    task="classification",
+    task=CLASSIFICATION,
     sources=("wavethresh_baby",),
     splits="time blocks of the night: first 70 % of the epochs train, next 15 % validation, last 15 % test; a "
     "window lies wholly inside one block. One infant, one night; the validation block has no 'awake' epoch.",
