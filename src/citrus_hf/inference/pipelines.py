@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 from transformers.pipelines.base import ChunkPipeline
 from transformers.utils import logging
 
@@ -404,6 +404,23 @@ class _RecordingPipeline(ChunkPipeline):
         # transformers batches *inputs*; here one recording already yields `batch_size` windows per forward pass, so
         # recordings go through one at a time.
         return super().__call__(inputs, batch_size=1, **kwargs)
+
+    def get_iterator(self, *args, **kwargs):
+        """transformers' iterator over the recordings, whose DataLoader draws from a `torch.Generator` of its own.
+
+        Without one, starting the DataLoader draws its workers' base seed from torch's global RNG: every call moved
+        the caller's seeded stream on, so that `torch.manual_seed(0); pipe(x); train()` trained otherwise than
+        `torch.manual_seed(0); train()`. Nothing in inference is random (the recordings are read in order), so a
+        fixed generator leaves the global state as it was and gives any worker the same seed on every call."""
+        iterator = super().get_iterator(*args, **kwargs)
+        # transformers chains postprocess <- forward <- DataLoader (`PipelineIterator.loader`); the DataLoader is
+        # built inside `get_iterator` and iterated (so its seed drawn) only once the caller reads the results.
+        loader = iterator
+        while not isinstance(loader, DataLoader) and hasattr(loader, "loader"):
+            loader = loader.loader
+        if isinstance(loader, DataLoader) and loader.generator is None:
+            loader.generator = torch.Generator()
+        return iterator
 
     def _sanitize_parameters(
         self,
