@@ -6,7 +6,8 @@ only when `import_allowlist` names `citrus_hf`, its guard against importing pack
 base by a name that loads anywhere (`"citrus-small"`, not this installation's path to it), and the head saved in full
 (`modules_to_save`). peft then builds the base from the base's own config: where that head fits the adapter's, the
 peft routes give the logits of the package's `load_adapter`. The head's other settings (classes, channels, label
-names) are in `citrus_task_config.json`, which peft does not read (see the card's recipe and the strict xfail below).
+names) are in `citrus_task_config.json`, which peft does not read: an adapter whose head the base does not build gets
+an error that names them.
 
 Tiny random heads on the bundled checkpoint and on a tiny pre-training checkpoint."""
 
@@ -72,15 +73,17 @@ def test_peft_s_allowlist_error_names_the_argument(bundled_adapter):
         AutoPeftModel.from_pretrained(folder)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="peft builds the base with its own config's 2-class head and fails on torch's size mismatch; a clear "
-    "error needs the task models (modeling_citrus.py) to check peft's saved head when it is loaded into them",
-)
 def test_an_adapter_whose_head_the_base_does_not_build_gets_a_clear_error(tmp_path):
     CiTrusForPretraining(tiny_config()).save_pretrained(tmp_path / "base")
     task = CiTrusForSequenceClassification.from_pretrained(tmp_path / "base", num_labels=4)
     save_adapter(_perturbed(apply_lora(task, r=2, verbose=False)), tmp_path / "adapter")
-    with pytest.raises(ValueError, match=r"citrus_task_config\.json.*load_adapter"):
+    with pytest.raises(ValueError, match=r"citrus_task_config\.json.*pass num_labels=4 .*load_adapter"):
         AutoPeftModel.from_pretrained(tmp_path / "adapter", import_allowlist=ALLOW)
+    base = CiTrusForSequenceClassification.from_pretrained(tmp_path / "base")
+    with pytest.raises(ValueError, match=r"trained `classifier` has shape \(4, \d+\), the one built .* \(2, \d+\)"):
+        PeftModel.from_pretrained(base, tmp_path / "adapter")
+    # the fix the error names: the head's settings, which AutoPeftModel passes on to the base
+    loaded = AutoPeftModel.from_pretrained(tmp_path / "adapter", import_allowlist=ALLOW, num_labels=4)
+    reference = load_adapter(None, tmp_path / "adapter")
+    batch = torch.randn(2, 1, task.config.context_length, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(_logits(loaded, batch), _logits(reference, batch))

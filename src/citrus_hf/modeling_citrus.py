@@ -226,6 +226,7 @@ def _adapter_mismatch_error(adapter, model: nn.Module, mismatched: list) -> Valu
         None,
     )
     where = f"{str(adapter)!r} is a LoRA adapter (peft)" if adapter else "This is a LoRA adapter (peft)"
+    folder = repr(str(adapter)) if adapter else "adapter_folder"
     if head_weight is not None and len(head_weight[1]) == 2:
         (outputs, width), (built_outputs, built_width) = head_weight[1], head_weight[2]
         setting = type(model).outputs_field
@@ -236,15 +237,37 @@ def _adapter_mismatch_error(adapter, model: nn.Module, mismatched: list) -> Valu
         if width != built_width:
             fixes.append(_channel_settings_hint(model.config, width))
         fix = f"pass {' and '.join(fixes)} to `from_pretrained`" if fixes else "build the base it was trained on"
+        if not adapter:  # peft's own loaders (AutoPeftModel, PeftModel): they build the base from its own config
+            problem += f" (peft builds the base from its own config, not from the adapter's {ADAPTER_TASK_CONFIG_NAME})"
+            fix += " (`AutoPeftModel*.from_pretrained` passes it on to the base)" if fixes else ""
     else:
         shown = ", ".join(f"{key} {tuple(saved)} vs {tuple(built)}" for key, saved, built in mismatched[:4])
         problem = f"its tensors do not fit the model built from its base ({shown})"
         fix = "build the base it was trained on"
     return ValueError(
         f"{where}: {problem}. To keep what it learnt, {fix}, or load it with "
-        f"`citrus_hf.training.lora.load_adapter(None, {str(adapter)!r})` or `pipeline(model={str(adapter)!r})`. "
+        f"`citrus_hf.training.lora.load_adapter(None, {folder})` or `pipeline(model={folder})`. "
         "(`ignore_mismatched_sizes=True` would replace the adapter's trained head by a random one.)"
     )
+
+
+def _check_adapter_head_fits(model: nn.Module, state_dict: dict, prefix: str, *_) -> None:
+    """`load_state_dict` pre-hook of the task models: a LoRA adapter's saved head (peft's `modules_to_save` copy) that
+    does not fit the head built here is refused with what to build instead. peft's own loaders (`AutoPeftModel*`,
+    `PeftModel.from_pretrained`) build the base from the base's config, so an adapter trained with another
+    `num_labels` or channel count would otherwise stop on torch's size-mismatch report."""
+    head_prefix = f"{prefix}{model.head_name}."
+    built = {name: tuple(tensor.shape) for name, tensor in getattr(model, model.head_name).state_dict().items()}
+    mismatched = [
+        (key[len(prefix) :], tuple(tensor.shape), built[key[len(head_prefix) :]])
+        for key, tensor in state_dict.items()
+        if key.startswith(head_prefix)
+        and _is_adapter_tensor(key)
+        and key[len(head_prefix) :] in built
+        and tuple(tensor.shape) != built[key[len(head_prefix) :]]
+    ]
+    if mismatched:
+        raise _adapter_mismatch_error(None, model, mismatched)
 
 
 def _is_tracing() -> bool:
@@ -2696,6 +2719,7 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
         self.dropout = nn.Dropout(config.head_dropout)
         setattr(self, self.head_name, nn.Linear(self.pooler.output_size, num_outputs))
         self._backbone_frozen = False
+        self.register_load_state_dict_pre_hook(_check_adapter_head_fits)
         self.post_init()
 
     def freeze_backbone(self, freeze: bool = True) -> None:
