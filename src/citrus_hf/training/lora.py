@@ -344,8 +344,8 @@ merged = merge_adapter(model)  # optional: a plain {task}
 As a pipeline: `transformers.pipeline(model={load_adapter_from})` (after `import citrus_hf`).
 
 With peft alone, build the base from `{TASK_CONFIG_NAME}` (its head, channels and pooling): the base's own
-config, which `AutoPeftModel` builds it from, gives a default head, whose shape the adapter's trained head does not
-fit (torch's "size mismatch"), or, where it fits, default label names.
+config, which `AutoPeftModel` builds it from, gives a default head, whose shape the adapter's trained head may not
+fit (the error names the settings to pass), or, where it fits, default label names.
 
 ```python
 {download_import}from peft import PeftModel
