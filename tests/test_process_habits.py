@@ -46,9 +46,10 @@ def two_threads():
     torch.set_num_threads(before)
 
 
-def _run_script(script: str, timeout: float = 120) -> str:
+def _run_script(script: str, timeout: float = 300) -> str:
     """`script` in a fresh Python: a regression that hangs fails after `timeout` instead of hanging the suite, and
-    its whole process group (the forked workers too) is killed."""
+    its whole process group (the forked workers too) is killed. The scripts take 10-25 s on 2 busy cores; 120 s was
+    once too short on a machine running the suite beside other jobs, where the forked workers ran but slowly."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     command = [sys.executable, "-c", textwrap.dedent(script)]
     with subprocess.Popen(command, stdout=PIPE, stderr=PIPE, text=True, env=env, start_new_session=True) as process:
