@@ -160,7 +160,7 @@ def resolve_checkpoint(
     except RepositoryNotFoundError as error:
         raise OSError(
             f"Repository {repo_id!r} was not found on the Hub. Check the id (`namespace/name`); if it is private, log "
-            "in with `hf auth login` or pass `token=`." + bundled_suggestion(repo_id)
+            "in with `hf auth login` or pass `token=`." + bundled_suggestion(repo_id) + _no_local_folder_note(repo_id)
         ) from error
     except RevisionNotFoundError as error:
         raise OSError(
@@ -176,7 +176,20 @@ def resolve_checkpoint(
             f"Cannot load {repo_id!r} (revision {shown_revision!r}): {reason} and the cache does not hold this "
             f"snapshot. Download it once while online (unset HF_HUB_OFFLINE), or pass a local checkpoint folder."
             + bundled_suggestion(repo_id)
+            + _no_local_folder_note(repo_id)
         ) from error
+
+
+def _no_local_folder_note(repo_id: str) -> str:
+    """A relative folder written as `runs/model` is also a valid Hub id, so it reaches the Hub when run from another
+    folder; the Hub's error alone would hide that the folder was meant. Say where it was looked for. (A bare name
+    such as `citrus-smal` reads as no folder: its note is the bundled-name suggestion.)"""
+    if "/" not in repo_id:
+        return ""
+    return (
+        f" (No folder {repo_id!r} exists under the current folder {os.getcwd()} either: for a local checkpoint, give "
+        "its path from there, or an absolute one.)"
+    )
 
 
 def hub_repo_id(name_or_path: str | os.PathLike | None) -> str | None:
