@@ -405,12 +405,13 @@ def _check_not_pretrained_on(config: ProtocolConfig, context, checkpoints: dict[
     )
     if dataset not in DATASETS or as_built_for_the_corpus:
         return
-    from .._bundled import folder_if_bundled
     from ..data.sources.pretraining import examples_in_pretrain_corpus
+    from ..loading import resolve_checkpoint
 
     for name in config.arms:
         checkpoint = checkpoints.get(name) if ARMS[name].pretrained else None
-        summary = None if checkpoint is None else Path(folder_if_bundled(str(checkpoint))) / SUMMARY_FILE
+        # a bundled name, a folder or a Hub id (its snapshot holds the summary: the arm loads it next anyway)
+        summary = None if checkpoint is None else resolve_checkpoint(checkpoint) / SUMMARY_FILE
         if summary is None or not summary.is_file():
             continue
         arguments = read_json_object(summary, "pre-training summary").get("arguments") or {}
