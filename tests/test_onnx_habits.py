@@ -231,6 +231,11 @@ def test_citrus_export_writes_a_folder_onnx_runtime_serves_alone(tmp_path, capsy
         ("patch_mask", "tensor(int64)"),
     ]
     assert [o.name for o in session.get_outputs()] == ["logits"]
+    # its auto_map names only code the folder holds (no modeling file: there is no PyTorch model to load)
+    for saved in ("config.json", "preprocessor_config.json"):
+        for reference in json.loads((out / saved).read_text()).get("auto_map", {}).values():
+            assert (out / f"{reference.split('.')[0]}.py").is_file(), (saved, reference)
+    assert "AutoConfig" in json.loads((out / "config.json").read_text())["auto_map"]
     extractor = AutoFeatureExtractor.from_pretrained(out, trust_remote_code=True)
     labels = AutoConfig.from_pretrained(out, trust_remote_code=True).id2label
     rng = np.random.default_rng(0)

@@ -276,6 +276,7 @@ def _load(args: ExportArguments) -> _Loaded:
 def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
     """`folder/model.onnx` (the checked export; a classifier's `id2label` added to its metadata), `config.json` and
     `preprocessor_config.json` (with the extractor's code), as optimum's export folder holds them."""
+    import copy
     import json
     import os
 
@@ -293,7 +294,16 @@ def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
     temporary = folder / f".{DEPLOYED_ONNX_NAME}.partial"
     onnx.save(graph, str(temporary))
     os.replace(temporary, folder / DEPLOYED_ONNX_NAME)
-    loaded.model.config.save_pretrained(folder)
+    # The folder holds no PyTorch model, nor its code: `auto_map` keeps only the classes whose code is saved here
+    # (the configuration and the extractor, which load with trust_remote_code and without citrus_hf), instead of
+    # naming a modeling_citrus.py the folder does not hold.
+    config = copy.deepcopy(loaded.model.config)
+    config.auto_map = {
+        auto_class: reference
+        for auto_class, reference in (getattr(config, "auto_map", None) or {}).items()
+        if not auto_class.startswith("AutoModel")
+    }
+    config.save_pretrained(folder)
     loaded.extractor.save_pretrained(folder)
 
 
