@@ -272,6 +272,9 @@ class ProtocolConfig:
         ):
             values.pop(key)
         values["finetune"].pop("show_progress")
+        if not values["finetune"]["full_determinism"]:
+            # the default, which changes no CPU result: runs recorded before the setting existed stay reusable
+            values["finetune"].pop("full_determinism")
         if self.nan_policy == "raise":
             # a set with NaN cannot be fitted under "raise": runs recorded before the setting existed stay reusable
             values.pop("nan_policy")

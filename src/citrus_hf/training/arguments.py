@@ -68,6 +68,13 @@ def check_non_negative(name: str, value: Any, integer: bool = False, allow_none:
 MAX_SEED = 2**32 - 1
 
 
+# The switch for GPU runs that repeat bit for bit, as transformers' TrainingArguments(full_determinism=True) has it.
+FULL_DETERMINISM_HELP = (
+    "GPU runs repeat bit for bit: transformers' enable_full_determinism (deterministic CUDA kernels, slower; CPU runs "
+    "repeat without it)"
+)
+
+
 def check_seed(seed: Any) -> None:
     """A seed is a whole number in [0, `MAX_SEED`], as numpy's, torch's and Python's generators all take it."""
     check_non_negative("seed", seed, integer=True)
@@ -160,6 +167,10 @@ class TrainerSettings:
         default="loss", metadata={"help": "validation metric for early stopping and the best model, e.g. auroc, mae"}
     )
     seed: int = field(default=0, metadata={"help": "seeds the initialisation, the data order and the label draw"})
+    full_determinism: bool = field(
+        default=False,
+        metadata={"help": FULL_DETERMINISM_HELP},
+    )
     report_to: ReportTo = field(default="none", metadata={"help": "where to log metrics"})
     show_progress: bool = field(default=True, metadata={"help": "progress bars"})
     logging_steps: int = field(default=10, metadata={"help": "log the training loss every N steps"})
@@ -406,6 +417,10 @@ class PretrainArguments:
         metadata={"help": "autocast precision; bf16 suits CPUs and recent GPUs, fp16 scales the loss"},
     )
     seed: int = field(default=0, metadata={"help": "seeds the initialisation, the data order and the masks"})
+    full_determinism: bool = field(
+        default=False,
+        metadata={"help": FULL_DETERMINISM_HELP},
+    )
     save_steps: int = field(default=500, metadata={"help": "checkpoint every N optimizer steps"})
     save_total_limit: int | None = field(default=2, metadata={"help": "keep the newest N checkpoints"})
     resume_from: str | None = field(

@@ -169,7 +169,7 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
 
 
 def _finetune(args: FinetuneArguments) -> FinetuneResult:
-    from transformers import set_seed
+    from transformers import enable_full_determinism, set_seed
 
     start = time.perf_counter()
     _check_fresh_output_dir(args)
@@ -237,6 +237,10 @@ def _finetune(args: FinetuneArguments) -> FinetuneResult:
         logger.warning(f"{args.dataset}: {notice}.")
     _warn_unused_settings(args, recipe, validation, splits.task)
 
+    if args.trainer.full_determinism:
+        # for every recipe, not only those that build a Trainer (which does it from TrainingArguments); also sets the
+        # cuBLAS workspace that deterministic CUDA matrix products need
+        enable_full_determinism(args.trainer.seed)
     set_seed(args.trainer.seed)
     model = build_citrus_task_model(
         splits.task,

@@ -639,6 +639,10 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
         _check_fresh_output_dir(args, accelerator)
     _say_what_is_ignored(args, accelerator)
 
+    if args.full_determinism:  # before any kernel runs: CUDA reads its workspace setting once
+        from transformers import enable_full_determinism
+
+        enable_full_determinism(args.seed)
     # Same weights on every process whatever the process count, so 1 and N processes start alike.
     set_seed(args.seed)
     model = CiTrusForPretraining(config) if is_citrus else model_factory(config)

@@ -86,6 +86,7 @@ def train_with_trainer(
         optim="adamw_torch",
         seed=settings.seed,
         data_seed=settings.seed,
+        full_determinism=settings.full_determinism,
         use_cpu=not torch.cuda.is_available(),
         report_to=settings.report_to,
         logging_strategy="steps",
