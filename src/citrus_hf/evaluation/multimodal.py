@@ -41,6 +41,7 @@ from ..data.sources.systole import (  # noqa: F401  (the task's events are the d
 )
 from ..vocabulary_citrus import CLASSIFICATION
 from .report import format_mean_std, mean_std
+from .rng import caller_random_state_kept
 
 
 def block_folds(events: PictureEvents) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -247,7 +248,7 @@ def run_fusion_protocol(
     collator = CiTrusFusionDataCollator()
     total = len(seeds) * len(budgets) * len(folds) * len(conditions)
     bar = tqdm(total=total, desc="fine-tuning runs", disable=not progress)
-    with tempfile.TemporaryDirectory(prefix="citrus-fusion-protocol-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="citrus-fusion-protocol-") as scratch, caller_random_state_kept():
         for seed in seeds:
             for budget_text in budgets:
                 budget = parse_budget(budget_text)

@@ -64,6 +64,7 @@ from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .arms import ARMS, CLASSICAL_BASELINE, CiTrusArm, DatasetContext, PatchTSTArm
 from .records import field_problem
 from .report import write_report
+from .rng import caller_random_state_kept
 from .settings import DEFAULT_ARMS, ProtocolConfig
 
 logger = logging.get_logger(__name__)
@@ -499,7 +500,7 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
     budgets_order = {budget: index for index, budget in enumerate(every_budget)}
     runs: list[dict[str, Any]] = []
 
-    with _quiet_and_threads(config.num_threads, config.show_progress):
+    with _quiet_and_threads(config.num_threads, config.show_progress), caller_random_state_kept():
         checkpoints, pretraining_seconds = pretrain_arms(config)
         total = sum(len(listed) for listed in budgets.values()) * len(config.seeds) * len(config.arms)
         # closed on an error too, so that the error's line starts below the bar rather than on it

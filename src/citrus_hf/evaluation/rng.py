@@ -1,0 +1,30 @@
+"""The caller's global random state, kept across an evaluation.
+
+Every fitting run seeds Python's, numpy's and torch's global generators (`transformers.set_seed`, as the Trainer
+does), so that runs do not depend on what ran before them. Left so, a script that seeded its own generators and then
+called `run_protocol` would draw, afterwards, what the protocol's last run seeded, whatever the script's seed was.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+
+
+@contextmanager
+def caller_random_state_kept() -> Iterator[None]:
+    """Restore Python's, numpy's and torch's global random states (CUDA's too, where initialised) on leaving."""
+    python_state, numpy_state, torch_state = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+        torch.set_rng_state(torch_state)
+        if cuda_states is not None:
+            torch.cuda.set_rng_state_all(cuda_states)
