@@ -8,6 +8,7 @@ from collections import Counter
 import numpy as np
 
 from ...vocabulary_citrus import CLASSIFICATION
+from ..errors import CitrusDataError
 from ..fetch import source_members
 from ..plans import BuildContext, BuildPlan, dataset_features, split_shares
 from ..readers import load_npy
@@ -77,8 +78,8 @@ def watch_recordings(archive_cache_dir=None) -> list[RecordingRef]:
     "(default 4 s, hop 2 s: a repetition lasts 1-2.6 s, so a window holds at least one), 7 classes.",
     task=CLASSIFICATION,
     sources=("seglearn_watch",),
-    splits="by subject (10 subjects; default 6 train / 2 validation / 2 test; a seeded shuffle picks them); "
-    "no subject appears in two splits.",
+    splits="by subject (10 subjects; default 6 train / 2 validation / 2 test; assigned largest first, so that each "
+    "split gets its share of the windows: every seed gives the same split); no subject appears in two splits.",
     defaults=dict(window_seconds=4.0, hop_seconds=2.0, fractions=(0.6, 0.2, 0.2), seed=0),
 )
 def plan_watch(options: dict, context: BuildContext) -> BuildPlan:
@@ -89,6 +90,13 @@ def plan_watch(options: dict, context: BuildContext) -> BuildPlan:
     windows_per_subject: Counter = Counter()
     for signal, subject in zip(content["X"], content["subject"]):
         windows_per_subject[int(subject)] += len(window_starts(len(signal), RATE, window_seconds, hop_seconds))
+    if options["seed"] != 0 and len(set(windows_per_subject.values())) == len(windows_per_subject):
+        # the seed only orders subjects of equal size (`split_by_group`): another seed would silently be seed 0
+        raise CitrusDataError(
+            f"watch_exercises: seed={options['seed']} gives the split of seed 0. Subjects go to the splits largest "
+            "first, so that each split gets its share of the windows, and the seed only orders subjects with as many "
+            "windows as each other, of which this set has none. Leave seed out."
+        )
     assignment = split_by_group(windows_per_subject, split_shares(options["fractions"]), seed=options["seed"])
     splits = {
         split: dict(
