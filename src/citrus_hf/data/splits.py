@@ -1,13 +1,12 @@
 """Splits of a dataset for training: one split of a registered dataset or of what `datasets.load_dataset` takes (a
 `save_to_disk` folder, a folder of data files or one, a Hub id; split slices as `load_dataset(split=...)` reads them)
-(`load_split`), a
-labelled set's train / validation / test splits with a validation split carved out of train when it has none
-(`load_task_splits`, `carve_validation`), which stretches of which recordings evaluation holds
-out (`evaluation_split_spans`, `evaluation_split_recordings`, `evaluation_test_recordings`: a pre-training corpus
-leaves them out), and label budgets: how many labelled examples
-a low-data run may use and which ones (`parse_budget`, `draw_budget`).
+(`load_split`), a labelled set's train / validation / test splits with a validation split carved out of train when it
+has none (`load_task_splits`, `carve_validation_split`), and which stretches of which recordings evaluation holds out
+(`evaluation_split_spans`, `evaluation_split_recordings`, `evaluation_test_recordings`: a pre-training corpus leaves
+them out).
 
-Budgets live here, not in `evaluation/`, because fine-tuning (`training/`) draws them too.
+Label budgets (how many labelled examples a low-data run may use and which ones: `parse_budget`, `draw_budget`) and the
+carve itself (`carve_validation`) live in `citrus_hf.data.budgets`, below this module; they are re-exported here.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, TASKS
+from .budgets import LabelBudget, carve_validation, draw_budget, parse_budget
 from .builders import build_dataset
 from .registry import list_datasets
 
@@ -970,151 +970,6 @@ def carved_rows(train, task: str, fraction: float = VALIDATION_FRACTION, seed: i
     labels = np.asarray(train["label"]) if task == CLASSIFICATION else None
     groups = train["recording"] if "recording" in train.column_names else None
     return carve_validation(len(train), labels, groups, fraction, seed)
-
-
-# ------------------------------------------------------------------------------------------------- label budgets
-
-
-@dataclass(frozen=True)
-class LabelBudget:
-    """How many labelled training examples a run may use.
-
-    `kind` is "per_class" (`value` examples of every class; for regression, `value` examples in all), "fraction"
-    (that share of the training pool, stratified by class) or "all".
-    """
-
-    kind: str
-    value: float
-
-    @property
-    def label(self) -> str:
-        """Short name for tables and plots: "5/class", "10%", "all"."""
-        if self.kind == "all":
-            return "all"
-        if self.kind == "per_class":
-            return f"{int(self.value)}/class"
-        return f"{self.value * 100:g}%"
-
-    def label_for(self, task: str) -> str:
-        """`label`, except that a per-class count of a regression set is a count of examples ("5 ex.")."""
-        if task == REGRESSION and self.kind == "per_class":
-            return f"{int(self.value)} ex."
-        return self.label
-
-    @property
-    def sort_key(self) -> tuple[int, float]:
-        return {"per_class": 0, "fraction": 1, "all": 2}[self.kind], self.value
-
-
-def parse_budget(text: str | int | float) -> LabelBudget:
-    """Parse a label budget: "5" / "k5" / "5/class" (examples per class), "0.1" / "10%" (a fraction of the
-    training pool), "1.0" / "100%" / "all" (everything). An integer is a count, a number with a point a fraction."""
-    if isinstance(text, LabelBudget):
-        return text
-    raw = str(text).strip().lower()
-    if raw in ("all", "full", "1.0", "100%"):
-        return LabelBudget("all", 1.0)
-    match = re.fullmatch(r"(?:k=?)?(\d+)(?:/class|-shot|shot)?", raw)
-    if match:
-        count = int(match.group(1))
-        if count < 1:
-            raise ValueError(f"A label budget of {count} examples per class leaves nothing to train on; use 1 or more.")
-        return LabelBudget("per_class", float(count))
-    try:
-        fraction = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
-    except ValueError:
-        raise ValueError(
-            f"Cannot read the label budget {text!r}: use an integer for examples per class (e.g. 5), a fraction "
-            "(0.1 or 10%), or 'all'."
-        ) from None
-    if not 0.0 < fraction <= 1.0:
-        raise ValueError(
-            f"A label budget must be a positive number of examples per class (e.g. 5), a fraction in (0, 1] of the "
-            f"training pool (0.1 or 10%) or 'all', got {text!r}."
-        )
-    return LabelBudget("all", 1.0) if fraction == 1.0 else LabelBudget("fraction", fraction)
-
-
-def _class_indices(labels: np.ndarray | None, size: int) -> list[np.ndarray]:
-    if labels is None:
-        return [np.arange(size)]
-    return [np.flatnonzero(labels == c) for c in np.unique(labels)]
-
-
-def draw_budget(labels: np.ndarray, budget: LabelBudget, seed: int) -> np.ndarray:
-    """Indices of the labelled examples a run may train on, drawn from a pool with seed `seed`.
-
-    Args:
-        labels: `(n,)` of the pool: class indices (integers) for classification, targets (floats) for regression.
-        budget: the label budget. Per class: `value` examples of each class (all of a class when it has fewer).
-            Fraction: `round(value * n_class)` (at least 1) of each class. Regression: `value` examples, or that
-            fraction (at least 2) of the pool.
-        seed: which examples; the same seed always draws the same ones.
-
-    Returns:
-        Sorted indices into the pool.
-    """
-    labels = np.asarray(labels)
-    if budget.kind == "all":
-        return np.arange(len(labels))
-    is_regression = labels.dtype.kind == "f"
-    rng = np.random.default_rng(seed)
-    chosen = []
-    for members in _class_indices(None if is_regression else labels, len(labels)):
-        if budget.kind == "per_class":
-            count = int(budget.value)
-        else:
-            count = max(2 if is_regression else 1, int(round(budget.value * len(members))))
-        chosen.append(rng.choice(members, size=min(count, len(members)), replace=False))
-    return np.sort(np.concatenate(chosen))
-
-
-def carve_validation(
-    num_examples: int,
-    labels: np.ndarray | None = None,
-    groups: list[str] | None = None,
-    fraction: float = 0.2,
-    seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split a training set into (pool, validation), stratified by class and grouped by recording.
-
-    A recording is never split: all of its examples go to one side, whatever their classes, so overlapping windows
-    of one recording never sit on both sides. Within that rule the carve is stratified as well as whole recordings
-    allow: every class's recordings are shuffled (seeded), one of them is kept in the pool, and the others go to
-    validation in that order until validation holds at least `fraction` of the class's examples. A recording that
-    holds several classes counts for each of them; one that an earlier class keeps in the pool or already sent to
-    validation is not moved again, so a class may end up above its share. Without `labels` (regression) all examples
-    form one class; without `groups` every example is its own recording.
-
-    Returns:
-        (pool indices, validation indices), both sorted.
-    """
-    if not 0.0 < fraction < 1.0:
-        raise ValueError(f"validation_fraction must lie strictly between 0 and 1, got {fraction}.")
-    groups = np.asarray(groups if groups is not None else np.arange(num_examples).astype(str))
-    rng = np.random.default_rng(seed)
-    classes = _class_indices(None if labels is None else np.asarray(labels), num_examples)
-    # every shuffle first, in class order (the only draws), then the keepers: each class keeps one recording in the
-    # pool before any recording moves, so a later class can never take away an earlier class's last one
-    orders = []
-    for members in classes:
-        names = np.unique(groups[members])
-        rng.shuffle(names)
-        orders.append(names)
-    kept = {names[-1] for names in orders}
-    moved: set = set()
-    for members, names in zip(classes, orders, strict=True):
-        in_class = groups[members]
-        taken = int(np.isin(in_class, list(moved)).sum()) if moved else 0  # moved with another class's recordings
-        for name in names:
-            if taken >= fraction * len(members):
-                break
-            if name in kept or name in moved:
-                continue
-            moved.add(name)
-            taken += int((in_class == name).sum())
-    validation = np.flatnonzero(np.isin(groups, list(moved))) if moved else np.zeros(0, dtype=np.int64)
-    return np.setdiff1d(np.arange(num_examples), validation), validation
 
 
 __all__ = [

@@ -1,0 +1,58 @@
+"""Readers for the real formats bio-signals come in, one module per format.
+
+Each reader returns numpy arrays shaped ``(channels, time)`` plus the sampling rate, and turns the errors of the
+underlying library into a :class:`~citrus_hf.data.errors.CitrusDataError` that names the file and the fix. Readers are
+generic: what a corpus's files mean (labels, units, splits) is decided in its module in :mod:`citrus_hf.data.sources`.
+
+* EDF / EDF+ (and BDF), :mod:`.edf`: :func:`read_edf` through MNE, after a header check that catches truncated files
+  (MNE silently reads a truncated EDF as a shorter recording); annotations through :func:`read_edf_annotations`.
+* OpenSignals HDF5 and text (biosignalsplux, BITalino), :mod:`.opensignals`: :func:`read_opensignals_h5`,
+  :func:`read_opensignals_txt` (raw ADC counts; each sensor's transfer function lives with its corpus in
+  :mod:`citrus_hf.data.sources`).
+* WFDB, :mod:`.wfdb`: :func:`read_wfdb` through ``wfdb``.
+* TF-C ``.pt``, :mod:`.tfc`: :func:`load_tfc_split` through ``torch.load(weights_only=True)``.
+* ARFF (UEA) and CSV, :mod:`.arff_csv`: :func:`read_uea_arff`, :func:`read_csv_matrix`, :func:`read_timed_csv`.
+* sktime / aeon ``.ts``, :mod:`.ts`: :func:`read_ts`. R data files, :mod:`.rdata`: :func:`read_r_data`.
+* ``.npy`` / ``.npz`` and numpy pickles, :mod:`.pickles`: :func:`load_npy`, :func:`load_npz`, :func:`load_pickle`
+  (restricted to numpy arrays).
+
+Every reader is importable from here (``from citrus_hf.data.readers import read_edf``). The heavy libraries (MNE,
+h5py, wfdb, torch, scipy) are imported inside the readers, only when one is used.
+"""
+
+from __future__ import annotations
+
+from .arff_csv import read_csv_matrix, read_timed_csv, read_uea_arff
+from .edf import Annotation, EdfHeader, Recording, read_edf, read_edf_annotations, read_edf_header
+from .opensignals import OPENSIGNALS_BODY_SIGNALS, OpenSignalsRecording, read_opensignals_h5, read_opensignals_txt
+from .pickles import load_npy, load_npz, load_pickle
+from .rdata import RObject, read_r_data
+from .tfc import load_tfc_split
+from .ts import TsFile, read_ts
+from .wfdb import WfdbRecording, read_wfdb
+
+__all__ = [
+    "OPENSIGNALS_BODY_SIGNALS",
+    "Annotation",
+    "EdfHeader",
+    "OpenSignalsRecording",
+    "RObject",
+    "Recording",
+    "TsFile",
+    "WfdbRecording",
+    "load_npy",
+    "load_npz",
+    "load_pickle",
+    "load_tfc_split",
+    "read_csv_matrix",
+    "read_edf",
+    "read_edf_annotations",
+    "read_edf_header",
+    "read_opensignals_h5",
+    "read_opensignals_txt",
+    "read_r_data",
+    "read_timed_csv",
+    "read_ts",
+    "read_uea_arff",
+    "read_wfdb",
+]

@@ -1,0 +1,123 @@
+"""Text tables: multivariate UEA ``.arff`` files (:func:`read_uea_arff`, through scipy), numeric CSV matrices
+(:func:`read_csv_matrix`) and CSV files with a time column that gives the sampling rate (:func:`read_timed_csv`).
+
+Each turns the errors of scipy, numpy and csv on an empty, truncated or non-numeric file into a
+:class:`~citrus_hf.data.errors.CorruptFileError` that names the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CorruptFileError
+from ._common import _as_path
+
+
+def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
+    """Read a multivariate UEA ``.arff`` file (one relational attribute per example, then the class).
+
+    Returns:
+        ``(X (N, C, T) float32, labels (N,) as class names, class names in declared order)``.
+    """
+    from scipy.io import arff
+
+    path = _as_path(path)
+    try:
+        data, meta = arff.loadarff(str(path))
+    except Exception as error:
+        raise CorruptFileError(f"scipy could not read ARFF file {path} ({type(error).__name__}: {error}).") from error
+    if len(meta.names()) < 2:
+        raise CorruptFileError(
+            f"{path} declares the attributes {meta.names()}; a multivariate UEA ARFF file needs a relational "
+            "attribute (the channels) and a class attribute."
+        )
+    relational, target = meta.names()[0], meta.names()[-1]
+    kind, class_names = meta[target]
+    if kind != "nominal" or meta[relational][0] != "relational":
+        raise CorruptFileError(f"{path} is not a multivariate UEA ARFF file (attributes {meta.names()}).")
+    examples = []
+    for row in data[relational]:
+        examples.append(np.array([list(channel) for channel in row], dtype=np.float32))
+    if len({x.shape for x in examples}) != 1:
+        raise CorruptFileError(f"{path}: examples have different shapes {sorted({x.shape for x in examples})}.")
+    labels = [value.decode() if isinstance(value, bytes) else str(value) for value in data[target]]
+    return np.stack(examples), labels, list(class_names)
+
+
+def read_csv_matrix(
+    path: str | Path, delimiter: str = ",", skip_header: int = 0, columns: Sequence[int] | None = None
+) -> np.ndarray:
+    """Read a numeric CSV file as ``(rows, columns)`` float64; ``columns`` picks some (e.g. all but a time stamp)."""
+    path = _as_path(path)
+    try:
+        with warnings.catch_warnings():
+            # numpy warns "input contained no data" for an empty file; that case is an error below.
+            warnings.simplefilter("ignore", UserWarning)
+            values = np.loadtxt(path, delimiter=delimiter, skiprows=skip_header, ndmin=2, usecols=columns)
+    except ValueError as error:
+        raise CorruptFileError(f"{path} is not a numeric CSV file ({error}).") from error
+    if values.size == 0:
+        raise CorruptFileError(
+            f"{path} holds no data rows (after skipping {skip_header} header line(s)); the file is empty or truncated."
+        )
+    return values
+
+
+def read_timed_csv(
+    path: str | Path, value_column: str, time_column: str | None = None
+) -> tuple[np.ndarray, float | None]:
+    """Read one numeric column of a CSV with a header, and the sampling rate implied by its time column.
+
+    The time column may hold milliseconds (numbers) or timestamps (``YYYY-MM-DD hh:mm:ss[.ffffff]``). The rate is
+    (rows - 1) / (last time - first time): timestamps quantised by the recording clock (heartpy's data3.csv ticks
+    in 15.6 ms steps) give the right mean rate this way, where per-sample differences would not.
+
+    Returns:
+        ``(values, rate in Hz or None without a time column)``.
+    """
+    path = _as_path(path)
+    try:
+        with open(path, newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise CorruptFileError(f"{path} is not a text CSV file ({error}); re-download it.") from error
+    if not rows:
+        raise CorruptFileError(f"{path} holds no data rows under its header; the file is empty or truncated.")
+    if value_column not in rows[0]:
+        raise CorruptFileError(f"{path} has no column {value_column!r}; its columns are {list(rows[0])}.")
+    short = next((index for index, row in enumerate(rows) if None in row.values()), None)
+    if short is not None:  # csv.DictReader fills the fields of a row cut short with None
+        raise CorruptFileError(
+            f"{path}: data row {short + 1} has fewer fields than the header (a truncated file?); re-download it."
+        )
+    try:
+        values = np.array([float(row[value_column]) for row in rows])
+    except ValueError as error:
+        raise CorruptFileError(f"{path}: non-numeric value in column {value_column!r} ({error}).") from error
+    if time_column is None:
+        return values, None
+    if time_column not in rows[0]:
+        raise CorruptFileError(f"{path} has no time column {time_column!r}; its columns are {list(rows[0])}.")
+    stamps = [row[time_column] for row in rows]
+    try:
+        seconds = np.array([float(stamp) for stamp in stamps]) / 1000.0
+    except (TypeError, ValueError):
+        try:
+            seconds = np.array(stamps, dtype="datetime64[us]").astype(np.int64) / 1e6
+        except (TypeError, ValueError) as error:
+            raise CorruptFileError(
+                f"{path}: the time column {time_column!r} holds values that are neither milliseconds nor timestamps "
+                f"(YYYY-MM-DD hh:mm:ss[.ffffff]): {error}."
+            ) from error
+    span = seconds[-1] - seconds[0]
+    if not span > 0 or not np.isfinite(span):
+        raise CorruptFileError(
+            f"{path}: the time column {time_column!r} does not increase (from {stamps[0]!r} to {stamps[-1]!r} over "
+            f"{len(stamps)} rows), so it gives no sampling rate."
+        )
+    return values, (len(values) - 1) / span

@@ -1,0 +1,346 @@
+"""EDF / EDF+ and BDF files (e.g. Sleep-EDF's recordings and hypnograms): :func:`read_edf` through MNE,
+:func:`read_edf_header`, :func:`read_edf_annotations`.
+
+The header is parsed and checked here before MNE reads a file, because MNE reads some broken files without a word:
+a truncated EDF as a shorter recording, signals of mixed rates resampled to the highest, a signal with an empty
+physical or digital range scaled by a division by zero. Those are refused with the file named.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import logging
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CorruptFileError
+from ._common import _as_path
+
+logger = logging.getLogger(__name__)
+
+# The label of an EDF+ file's annotation channel, which holds no samples.
+_EDF_ANNOTATIONS = "EDF Annotations"
+
+
+@dataclass
+class EdfHeader:
+    """The fields of an EDF / BDF header that decide the file's size and each signal's rate."""
+
+    n_records: int
+    record_seconds: float
+    labels: list[str]
+    samples_per_record: list[int]
+    bytes_per_sample: int
+    header_bytes: int
+    start: datetime.datetime | None = None
+    # (physical min, physical max, digital min, digital max) per signal: a sample is scaled by their spans
+    ranges: list[tuple[float, float, float, float]] | None = None
+
+    def signal_names(self) -> dict[str, int]:
+        """Name -> position in the header of every ordinary signal (not the "EDF Annotations" channel), in file
+        order. A signal's name is its label; where the file gives one label to several signals (EDF allows it), they
+        are told apart by their occurrence in file order, as MNE does: two signals labelled "EEG" are "EEG-0" and
+        "EEG-1" (a suffix another signal's label already has is skipped)."""
+        signals = [(index, label) for index, label in enumerate(self.labels) if label != _EDF_ANNOTATIONS]
+        counts = collections.Counter(label for _, label in signals)
+        taken, occurrences, names = set(counts), collections.Counter(), {}
+        for index, label in signals:
+            name = label
+            while counts[label] > 1 and (name == label or name in taken):
+                name = f"{label}-{occurrences[label]}"
+                occurrences[label] += 1
+            taken.add(name)
+            names[name] = index
+        return names
+
+    def position(self, path: Path, name: str) -> int:
+        """The header position of the signal `name` (its label, or the name `signal_names` gives a repeated label).
+
+        Raises:
+            CorruptFileError: no such signal, or a label the file gives several signals (naming theirs).
+        """
+        names = self.signal_names()
+        if name in names:
+            return names[name]
+        if name in self.labels and name != _EDF_ANNOTATIONS:
+            repeated = [other for other, index in names.items() if self.labels[index] == name]
+            raise CorruptFileError(
+                f"{path} has {len(repeated)} signals labelled {name!r}, read as {repeated} (in file order); name the "
+                "one(s) you want by those names."
+            )
+        raise CorruptFileError(f"{path} has no channel {name!r}; it has {list(names)}.")
+
+    def sampling_rate(self, label: str) -> float:
+        """Native rate of signal ``label`` in Hz (a name `signal_names` gives, for a repeated label)."""
+        names = self.signal_names()
+        index = names[label] if label in names else self.labels.index(label)
+        return self.samples_per_record[index] / self.record_seconds
+
+    def check_readable(self, path: Path, labels: Sequence[str]) -> None:
+        """Refuse signals `labels` (names from `signal_names`) a reader would turn into silent nonsense: no samples
+        per record (a rate of 0 Hz) or an empty physical or digital range (a division by zero when scaling to physical
+        units). Checked for the signals read only: a flat marker channel elsewhere in a file must not stop it from
+        being read."""
+        for label in labels:
+            index = self.position(path, label)
+            if self.samples_per_record[index] <= 0:
+                raise CorruptFileError(
+                    f"{path}: signal {label!r} declares {self.samples_per_record[index]} samples per data record, so "
+                    "it has no sampling rate; the header is corrupt. Re-download or re-export it."
+                )
+            if self.ranges is not None:
+                physical_min, physical_max, digital_min, digital_max = self.ranges[index]
+                if physical_min == physical_max or digital_min == digital_max:
+                    raise CorruptFileError(
+                        f"{path}: signal {label!r} has an empty physical ({physical_min} to {physical_max}) or digital "
+                        f"({digital_min} to {digital_max}) range, so its samples cannot be scaled to physical units; "
+                        "the header is corrupt. Re-download or re-export it."
+                    )
+
+
+def read_edf_header(path: str | Path) -> EdfHeader:
+    """Parse and check an EDF / EDF+ / BDF header, and check the file holds every data record it declares.
+
+    Raises:
+        CorruptFileError: not an EDF file, a malformed header, or a truncated file (naming the missing bytes).
+    """
+    path = _as_path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            fixed = handle.read(256)
+            if len(fixed) < 256:
+                raise ValueError(f"only {len(fixed)} bytes, shorter than the 256-byte EDF header")
+            version = fixed[:8]
+            if version == b"\xffBIOSEMI":
+                bytes_per_sample = 3
+            elif version.strip() == b"0":
+                bytes_per_sample = 2
+            else:
+                raise ValueError(f"version field {version!r} is neither EDF ('0') nor BDF")
+            header_bytes = int(fixed[184:192].decode("ascii"))
+            n_records = int(fixed[236:244].decode("ascii"))
+            record_seconds = float(fixed[244:252].decode("ascii"))
+            n_signals = int(fixed[252:256].decode("ascii"))
+            if n_signals < 0 or header_bytes != 256 * (n_signals + 1):
+                raise ValueError(f"header size {header_bytes} does not match {n_signals} signals")
+            signal_header = handle.read(256 * n_signals)
+            if len(signal_header) < 256 * n_signals:
+                raise ValueError("the signal headers are cut off")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise CorruptFileError(f"{path} is not a valid EDF/BDF file: {error}. Re-download or re-export it.") from error
+
+    def field_values(offset: int, width: int) -> list[str]:
+        start = offset * n_signals
+        return [
+            signal_header[start + i * width : start + (i + 1) * width].decode("latin-1").strip()
+            for i in range(n_signals)
+        ]
+
+    labels = field_values(0, 16)
+    start = _edf_start(fixed[168:176], fixed[176:184])
+    try:
+        # Field offsets in units of n_signals: label 16, transducer 80, dimension 8, 4 x 8 min/max, prefilter 80.
+        samples_per_record = [int(value) for value in field_values(16 + 80 + 8 + 8 * 4 + 80, 8)]
+    except ValueError as error:
+        raise CorruptFileError(f"{path} has a malformed samples-per-record field ({error}).") from error
+    if n_records < -1 or any(count < 0 for count in samples_per_record):  # -1 records: "still recording"
+        raise CorruptFileError(
+            f"{path} declares {n_records} data records of {samples_per_record} samples per signal; the header is "
+            "corrupt. Re-download or re-export it."
+        )
+    ranges = _edf_ranges(path, field_values)
+    signals_per_record = sum(n for label, n in zip(labels, samples_per_record) if label != _EDF_ANNOTATIONS)
+    # EDF+ allows a duration of 0 for files of annotations only (no samples, hence no rate); otherwise every rate
+    # is samples per record / duration.
+    if not (
+        math.isfinite(record_seconds) and (record_seconds > 0 or (record_seconds == 0 and signals_per_record == 0))
+    ):
+        raise CorruptFileError(
+            f"{path} declares a data record duration of {record_seconds} s, so its signals have no sampling rate "
+            "(samples per record / duration); the header is corrupt. Re-download or re-export it."
+        )
+    header = EdfHeader(
+        n_records, record_seconds, labels, samples_per_record, bytes_per_sample, header_bytes, start, ranges
+    )
+    # -1 records means "still recording"; readers infer the count from the size, so there is nothing to compare.
+    if n_records >= 0:
+        expected = header_bytes + n_records * sum(samples_per_record) * bytes_per_sample
+        if size < expected:
+            raise CorruptFileError(
+                f"{path} is truncated: its header declares {n_records} data records ({expected} bytes in all) but the "
+                f"file holds {size} bytes ({expected - size} missing). Re-download or re-export it."
+            )
+    return header
+
+
+def _edf_ranges(path: Path, field_values) -> list[tuple[float, float, float, float]]:
+    """Each signal's physical min / max and digital min / max (field offsets in units of n_signals: label 16,
+    transducer 80, dimension 8, then the four ranges, 8 each)."""
+    try:
+        columns = [[float(value) for value in field_values(16 + 80 + 8 + 8 * k, 8)] for k in range(4)]
+    except ValueError as error:
+        raise CorruptFileError(f"{path} has a malformed physical or digital range field ({error}).") from error
+    return list(zip(*columns))
+
+
+def _edf_start(date: bytes, time: bytes) -> datetime.datetime | None:
+    """Start of an EDF recording from its ``dd.mm.yy`` / ``hh.mm.ss`` fields (years 85-99 are 19xx, per the spec)."""
+    try:
+        day, month, year = (int(part) for part in date.decode("ascii").split("."))
+        hour, minute, second = (int(part) for part in time.decode("ascii").split("."))
+        return datetime.datetime(year + (1900 if year >= 85 else 2000), month, day, hour, minute, second)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+@dataclass
+class Annotation:
+    """One EDF+ annotation (onset and duration in seconds from the file's start)."""
+
+    onset: float
+    duration: float
+    description: str
+
+
+@dataclass
+class Recording:
+    """Signals of one recording.
+
+    Attributes:
+        data: ``(channels, time)`` float64, in each channel's physical unit as written in the file (e.g. µV).
+        sampling_rate: Hz.
+        channel_names: one per row of ``data``.
+        units: one per row of ``data``.
+        annotations: EDF+ annotations, if any.
+        start: start of the recording from the EDF header (naive datetime), or None.
+    """
+
+    data: np.ndarray
+    sampling_rate: float
+    channel_names: list[str]
+    units: list[str] = field(default_factory=list)
+    annotations: list[Annotation] = field(default_factory=list)
+    start: datetime.datetime | None = None
+
+
+# MNE scales voltage channels to volts; these factors give back the unit written in the file.
+_TO_FILE_UNIT = {"uv": 1e6, "µv": 1e6, "μv": 1e6, "mv": 1e3, "nv": 1e9, "v": 1.0}
+
+
+def read_edf(path: str | Path, channels: Sequence[str] | None = None) -> Recording:
+    """Read an EDF / EDF+ / BDF file with MNE.
+
+    Args:
+        path: the file.
+        channels: labels to read (all ordinary signals when None). They must share one sampling rate: MNE would
+            otherwise resample the slower ones. Signals that share a label are named by their occurrence in file
+            order ("EEG-0", "EEG-1"; see `EdfHeader.signal_names`), which is what `Recording.channel_names` holds.
+
+    Returns:
+        A :class:`Recording` with ``data`` in the units written in the file (µV for EEG in µV) and the EDF+
+        annotations.
+
+    Raises:
+        CorruptFileError: truncated or malformed file, unknown channel, or mixed rates among ``channels``.
+    """
+    import mne
+
+    path = _as_path(path)
+    header = read_edf_header(path)
+    if isinstance(channels, str):
+        raise TypeError(
+            f"`channels` must be a list of channel names, got the string {channels!r}; pass [{channels!r}]."
+        )
+    names = header.signal_names()
+    wanted = list(channels) if channels is not None else list(names)
+    unknown = [name for name in wanted if name not in names and name not in header.labels]
+    if unknown:
+        raise CorruptFileError(f"{path} has no channel(s) {unknown}; it has {list(names)}.")
+    positions = [header.position(path, name) for name in wanted]
+    header.check_readable(path, wanted)
+    # MNE picks signals by label: every signal with a label read is read, in file order (those of a repeated label
+    # too, and they share the rate MNE reads at)
+    labels = {header.labels[index] for index in positions}
+    read = [index for index in names.values() if header.labels[index] in labels]
+    rates = {name: header.sampling_rate(name) for name in wanted}
+    if len(set(rates.values())) > 1:
+        raise CorruptFileError(
+            f"Channels {wanted} of {path} have different sampling rates {rates}; read each rate separately."
+        )
+    siblings = {name: header.sampling_rate(name) for name, index in names.items() if index in read}
+    if len(set(siblings.values())) > 1:
+        raise CorruptFileError(
+            f"Signals {list(siblings)} of {path} share a label but not a sampling rate ({siblings}): MNE reads every "
+            "signal of a label at once, resampled to the highest rate, so they cannot be read apart. Read the file "
+            "with pyedflib (`pyedflib.EdfReader(path).readSignal(position)`), or relabel it."
+        )
+    if len(read) > len(labels):
+        repeated = sorted({header.labels[index] for index in read if header.labels.count(header.labels[index]) > 1})
+        logger.warning(
+            f"{path} gives the label(s) {repeated} to several signals; they are told apart by their place in the file: "
+            f"{[name for name, index in names.items() if header.labels[index] in repeated]}."
+        )
+    try:
+        with warnings.catch_warnings():
+            # MNE warns about unit conventions and channel name clashes that do not affect the values read here.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            raw = mne.io.read_raw_edf(path, include=sorted(labels), preload=True, verbose="error")
+    except Exception as error:  # MNE raises ValueError, AssertionError, IndexError... on malformed files
+        raise CorruptFileError(
+            f"MNE could not read {path} ({type(error).__name__}: {error}). The file is corrupt or not EDF/EDF+; "
+            "re-download or re-export it."
+        ) from error
+    if len(raw.ch_names) != len(read):
+        raise CorruptFileError(
+            f"MNE read {len(raw.ch_names)} signals of {path} where its header has {len(read)} labelled {sorted(labels)}; "
+            "the file is corrupt or not EDF/EDF+. Re-download or re-export it."
+        )
+    order = [read.index(index) for index in positions]  # MNE's rows are the signals read, in file order
+    data = raw.get_data()[order]
+    original_units = getattr(raw, "_orig_units", {}) or {}
+    units = [original_units.get(raw.ch_names[row], "") for row in order]
+    scale = np.array([_TO_FILE_UNIT.get(unit.lower(), 1.0) for unit in units])[:, None]
+    annotations = [
+        Annotation(float(onset), float(duration), str(description))
+        for onset, duration, description in zip(
+            raw.annotations.onset, raw.annotations.duration, raw.annotations.description
+        )
+    ]
+    return Recording(
+        data=data * scale,
+        sampling_rate=float(raw.info["sfreq"]),
+        channel_names=wanted,
+        units=units,
+        annotations=annotations,
+        start=header.start,
+    )
+
+
+def read_edf_annotations(path: str | Path) -> tuple[list[Annotation], datetime.datetime | None]:
+    """EDF+ annotations of a file (e.g. a Sleep-EDF hypnogram) and the file's start (naive datetime, header time).
+
+    Raises:
+        CorruptFileError: truncated or malformed file.
+    """
+    import mne
+
+    path = _as_path(path)
+    header = read_edf_header(path)
+    try:
+        annotations = mne.read_annotations(path)
+    except Exception as error:
+        raise CorruptFileError(
+            f"MNE could not read the annotations of {path} ({type(error).__name__}: {error}); re-download it."
+        ) from error
+    items = [
+        Annotation(float(onset), float(duration), str(description))
+        for onset, duration, description in zip(annotations.onset, annotations.duration, annotations.description)
+    ]
+    return items, header.start

@@ -1,0 +1,128 @@
+"""WFDB records (PhysioNet: a ``.hea`` header, signal files, annotation files such as ``.atr`` beat labels):
+:func:`read_wfdb` through the ``wfdb`` package (the ``[data]`` extra).
+
+Two checks come first because ``wfdb`` reads these damaged records without a word: a sampling frequency it cannot
+parse becomes its default of 250 Hz, and an annotation file cut short loses the annotations after the cut.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..._extras import require
+from ..errors import CorruptFileError
+from ._common import _as_path
+from .edf import Recording
+
+
+@dataclass
+class WfdbRecording(Recording):
+    """A WFDB record with its annotations (``annotation_samples`` / ``annotation_symbols``)."""
+
+    annotation_samples: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    annotation_symbols: list[str] = field(default_factory=list)
+
+
+def _check_wfdb_rate(record: Path) -> None:
+    """The sampling frequency field of a WFDB header (the third field of its record line, e.g. `360` or `360/30(0)`),
+    when present, must be a positive number: wfdb falls back to the format's default of 250 Hz on a field it cannot
+    parse, which would read the record at a wrong rate without a word. (A header without the field means 250 Hz.)"""
+    header = record.with_name(record.name + ".hea")
+    try:
+        lines = header.read_text(encoding="latin-1").splitlines()
+    except OSError:
+        return  # a missing header is wfdb's to report, with the other files of the record
+    line = next((line.split() for line in lines if line.strip() and not line.lstrip().startswith("#")), [])
+    if len(line) < 3:
+        return
+    field = line[2].split("/")[0].split("(")[0]
+    try:
+        rate = float(field)
+    except ValueError:
+        rate = float("nan")
+    if not (math.isfinite(rate) and rate > 0):
+        raise CorruptFileError(
+            f"WFDB header {header} gives the sampling frequency {line[2]!r}, not a positive number of Hz (wfdb would "
+            "read the record at its default of 250 Hz); the header is corrupt. Re-download it."
+        )
+
+
+def _check_wfdb_annotation_end(path: Path) -> None:
+    """A WFDB (MIT format) annotation file is a sequence of 2-byte words that ends with the end-of-file word 0x0000.
+    wfdb takes the last word for that marker without looking, so a file cut short (an interrupted download or copy)
+    gave the annotations before the cut, or none, without a word: beat labels silently lost."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            handle.seek(max(size - 2, 0))
+            end = handle.read(2)
+    except OSError:
+        return  # a missing file is wfdb's to report
+    if size % 2 or end != b"\x00\x00":
+        raise CorruptFileError(
+            f"Annotation file {path} is truncated or damaged: a WFDB annotation file is made of 2-byte words and ends "
+            f"with the end marker 0x0000, and this one ({size} bytes) "
+            + ("is empty" if size == 0 else "does not")
+            + "; the annotations after the cut would be lost. Re-download it with the record."
+        )
+
+
+def read_wfdb(record: str | Path, annotation_extension: str | None = "atr") -> WfdbRecording:
+    """Read a WFDB record (``.hea`` + signal files) and optionally its annotations with ``wfdb``.
+
+    Args:
+        record: the record path without extension (e.g. ``data/100``).
+        annotation_extension: annotation file extension (``atr`` for reference beats), or None.
+
+    Returns:
+        Signals ``(channels, time)`` in physical units, the rate, and the annotations' samples and symbols.
+
+    Raises:
+        CorruptFileError: missing or malformed header / signal / annotation file, or an annotation file cut short
+            (naming it).
+    """
+    wfdb = require("wfdb", "Reading WFDB records")
+
+    record = _as_path(record, "WFDB record (its path without extension)")
+    _check_wfdb_rate(record)
+    try:
+        rec = wfdb.rdrecord(str(record))
+    except FileNotFoundError as error:
+        raise CorruptFileError(f"WFDB record {record} is incomplete: {error}.") from error
+    except Exception as error:
+        raise CorruptFileError(
+            f"wfdb could not read record {record} ({type(error).__name__}: {error}); re-download it."
+        ) from error
+    if rec.p_signal is None:
+        raise CorruptFileError(f"WFDB record {record} has no signal data.")
+    samples = np.zeros(0, dtype=np.int64)
+    symbols: list[str] = []
+    if annotation_extension is not None:
+        _check_wfdb_annotation_end(record.with_name(f"{record.name}.{annotation_extension}"))
+        try:
+            ann = wfdb.rdann(str(record), annotation_extension)
+        except FileNotFoundError as error:
+            raise CorruptFileError(
+                f"Annotation file {record}.{annotation_extension} is missing ({error}); download it with the record."
+            ) from error
+        except Exception as error:
+            raise CorruptFileError(
+                f"wfdb could not read {record}.{annotation_extension} ({type(error).__name__}: {error})."
+            ) from error
+        samples = np.asarray(ann.sample, dtype=np.int64)
+        symbols = list(ann.symbol)
+    data = np.asarray(rec.p_signal, dtype=np.float64).T
+    if not np.isfinite(data).all():
+        raise CorruptFileError(f"WFDB record {record} holds NaN / inf samples (missing-signal markers).")
+    return WfdbRecording(
+        data=data,
+        sampling_rate=float(rec.fs),
+        channel_names=list(rec.sig_name),
+        units=list(rec.units),
+        annotation_samples=samples,
+        annotation_symbols=symbols,
+    )
