@@ -73,7 +73,7 @@ def test_resume_from_latest_skips_an_incomplete_checkpoint_and_says_so(pretraini
     run = Path(shutil.copytree(pretraining_run, tmp_path / "run"))
     (run / "checkpoints" / "step-4" / "optimizer.bin").unlink()
     (run / "model.safetensors").unlink()  # the run as if killed while saving step-4
-    with caplog.at_level("WARNING", logger="citrus_hf.training.pretrain"):
+    with caplog.at_level("WARNING", logger="citrus_hf.training.checkpoints"):
         resumed = pretrain(_pretrain_args(run, resume_from="latest"))
     assert resumed.completed and resumed.steps == 4
     assert "step-4 is incomplete (optimizer.bin is missing); resuming from step-2" in caplog.text

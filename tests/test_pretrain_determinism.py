@@ -132,12 +132,12 @@ def test_resume_with_another_thread_count_warns_and_continues(tmp_path, caplog):
     checkpoint.mkdir()
     recorded = resume_settings(args, 1) | run_environment()
     (checkpoint / RUN_SETTINGS_FILE).write_text(json.dumps(recorded))
-    with caplog.at_level("WARNING", logger="citrus_hf.training.pretrain"):
+    with caplog.at_level("WARNING", logger="citrus_hf.training.checkpoints"):
         check_resumable(checkpoint, args, 1)
     assert caplog.text == ""
     recorded["torch_threads"] = torch.get_num_threads() + 1
     (checkpoint / RUN_SETTINGS_FILE).write_text(json.dumps(recorded))
-    with caplog.at_level("WARNING", logger="citrus_hf.training.pretrain"):
+    with caplog.at_level("WARNING", logger="citrus_hf.training.checkpoints"):
         check_resumable(checkpoint, args, 1)  # not refused
         check_resumable(checkpoint, args, 1, warn=False)  # the other processes of a run stay quiet
     warnings = [record.getMessage() for record in caplog.records]

@@ -12,16 +12,17 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from .arguments import FinetuneArguments, PretrainArguments, TrainerSettings
+    from .arguments import FinetuneArguments, PretrainArguments
     from .finetune import FinetuneResult, finetune
     from .metrics import classification_metrics, compute_metrics_fn, multi_label_metrics, regression_metrics
     from .numerics import flush_denormals
     from .pretrain import PretrainResult, pretrain
+    from .settings import TrainerSettings
 
 # public name -> the module of this package that defines it
 _NAMES = {
     "FinetuneArguments": "arguments",
-    "TrainerSettings": "arguments",
+    "TrainerSettings": "settings",
     "FinetuneResult": "finetune",
     "finetune": "finetune",
     "classification_metrics": "metrics",

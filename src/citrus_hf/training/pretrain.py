@@ -5,7 +5,8 @@ One loop for one CPU, one GPU, several GPUs or several machines: run the same co
 DDP). Mixed precision (bf16 / fp16), gradient accumulation, warm-up + cosine learning rate, checkpoints with
 `Accelerator.save_state` every `save_steps` optimizer steps, an exact `resume_from` (the resumed run ends with the
 same weights as an uninterrupted one), TensorBoard logs (loss, learning rate, validation loss and a figure of a masked
-window with its reconstruction), and at the end `save_pretrained` of the model and its feature extractor.
+window with its reconstruction), and at the end `save_pretrained` of the model and its feature extractor. Where the
+checkpoints are, and whether one can be resumed exactly: `training.checkpoints`.
 
 Data: any registered dataset (`citrus_hf.data.build_dataset`) or a `datasets` folder written by `save_to_disk`, with
 `input_values` `(channels, time)` at any sampling rate (a `sampling_rate` column). Every row is aligned to the
@@ -33,7 +34,6 @@ import contextlib
 import copy
 import json
 import os
-import re
 import shutil
 import sys
 import time
@@ -53,10 +53,23 @@ from ..configuration_citrus import CiTrusConfig, custom_pipelines_for
 from ..data.alignment import align_corpus
 from ..data.splits import load_split
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
-from ..loading import build_config, read_json_object
+from ..loading import build_config
 from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME
 from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME
 from .arguments import PRETRAIN_RECIPES, PretrainArguments
+from .checkpoints import (  # importable from here too, where they were first defined
+    CHECKPOINT_PREFIX,
+    CHECKPOINTS_DIR,
+    RESUME_SETTINGS,  # noqa: F401
+    RUN_SETTINGS_FILE,
+    SCHEDULE_SETTINGS,  # noqa: F401
+    check_resumable,
+    checkpoint_problems,
+    checkpoints_in,
+    resolve_resume,
+    resume_settings,
+    run_environment,
+)
 from .metrics import dumps_strict
 from .stream import PretrainingStream
 
@@ -64,9 +77,6 @@ logger = logging.get_logger(__name__)
 # The validation split when none is named: a corpus without it trains without a validation loss.
 _DEFAULT_EVAL_SPLIT = PretrainArguments.__dataclass_fields__["eval_split"].default
 
-# A run's checkpoints are the folders `<output_dir>/CHECKPOINTS_DIR/<CHECKPOINT_PREFIX><step>` (`checkpoints_in`).
-CHECKPOINTS_DIR = "checkpoints"
-CHECKPOINT_PREFIX = "step-"
 SUMMARY_FILE = "pretraining_summary.json"
 # What `finetune` writes next to its model: the run's test metrics, its arguments and its history (model cards read
 # it). Named here, below `finetune`, because a pre-training run must recognise a fine-tuned model's folder too.
@@ -298,112 +308,11 @@ def citrus_loss(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     return model(input_values=batch["input_values"], patch_mask=batch["patch_mask"]).loss
 
 
-def checkpoints_in(output_dir: str | os.PathLike) -> list[Path]:
-    """The checkpoints of a run, oldest first."""
-    folder = Path(output_dir) / CHECKPOINTS_DIR
-    found = [p for p in folder.glob(f"{CHECKPOINT_PREFIX}*") if re.fullmatch(rf"{CHECKPOINT_PREFIX}\d+", p.name)]
-    return sorted(found, key=lambda p: int(p.name[len(CHECKPOINT_PREFIX) :]))
-
-
 def holds_pretraining_run(folder: str | os.PathLike) -> bool:
     """Whether `folder` holds a pre-training run: a checkpoint (`checkpoints_in`) or the summary a finished run writes
     (`SUMMARY_FILE`). What `citrus pretrain` and `citrus finetune` both refuse to start another run in; an empty
     checkpoints folder, which a save stopped before its first checkpoint leaves, holds nothing to lose."""
     return bool(checkpoints_in(folder)) or (Path(folder) / SUMMARY_FILE).is_file()
-
-
-def _resolve_resume(args: PretrainArguments, accelerator) -> Path | None:
-    """The checkpoint `--resume-from` names, once every state file in it is found readable (`checkpoint_problems`):
-    `latest` is the newest such checkpoint, skipping (and naming) newer ones a stopped or killed save left
-    incomplete."""
-    if args.resume_from is None:
-        return None
-    checkpoints = Path(args.output_dir) / CHECKPOINTS_DIR
-    afresh = "afresh without --resume-from (--overwrite-output-dir)."
-    if args.resume_from == "latest":
-        found = checkpoints_in(args.output_dir)
-        if not found:
-            raise FileNotFoundError(
-                f"resume_from='latest' but {checkpoints} holds no checkpoint; start "
-                "without --resume-from, or point --resume-from at a checkpoint folder."
-            )
-        skipped = []
-        for folder in reversed(found):
-            problems = checkpoint_problems(folder, accelerator)
-            if not problems:
-                if skipped and accelerator.is_main_process:
-                    logger.warning(
-                        f"--resume-from latest: {'; '.join(skipped)}; resuming from {folder.name}, the newest complete "
-                        "checkpoint."
-                    )
-                return folder
-            skipped.append(f"{folder.name} is incomplete ({'; '.join(problems)})")
-        raise ValueError(f"No checkpoint in {checkpoints} can be resumed: {'; '.join(skipped)}. Start {afresh}")
-    path = Path(args.resume_from)
-    if not path.exists():
-        raise FileNotFoundError(
-            f"--resume-from {str(path)!r} does not exist; give a checkpoint folder "
-            f"({checkpoints / (CHECKPOINT_PREFIX + 'N')}), or 'latest' for the newest one there."
-        )
-    if not (path / _PROGRESS_FILE).is_file():
-        raise FileNotFoundError(
-            f"{path} is not a pre-training checkpoint (no {_PROGRESS_FILE} from Accelerator.save_state); "
-            f"checkpoints are the folders {checkpoints / (CHECKPOINT_PREFIX + 'N')}."
-        )
-    problems = checkpoint_problems(path, accelerator)
-    if problems:
-        raise ValueError(
-            f"The checkpoint {path} cannot be resumed: {'; '.join(problems)}. Resume from an earlier "
-            f"{CHECKPOINT_PREFIX}N of the run (in {path.parent}), or start {afresh}"
-        )
-    return path
-
-
-# `TrainingProgress`, the one object the loop registers for checkpointing (Accelerate's custom_checkpoint_<i>.pkl).
-_PROGRESS_FILE = "custom_checkpoint_0.pkl"
-
-
-def checkpoint_problems(folder: Path, accelerator) -> list[str]:
-    """What keeps `folder` from an exact resume, one line per state file `Accelerator.load_state` would read that is
-    missing, empty or unreadable (a save cut short, a full disk, a copy left half-done); empty when none.
-
-    Accelerate reads a damaged file with a traceback from deep inside torch or safetensors, and a missing or damaged
-    RNG state without a word, which would continue the run inexactly. Its torch files are read here with
-    `weights_only=True` (what `load_state` does for all but the progress file, which it unpickles in full): one that
-    holds more than saved state is refused before that.
-    """
-    from accelerate.utils import load
-    from accelerate.utils.constants import OPTIMIZER_NAME, RNG_STATE_NAME, SCALER_NAME, SCHEDULER_NAME
-
-    torch_files = [f"{OPTIMIZER_NAME}.bin", f"{SCHEDULER_NAME}.bin", _PROGRESS_FILE]
-    torch_files += [f"{RNG_STATE_NAME}_{index}.pkl" for index in range(accelerator.num_processes)]
-    if accelerator.scaler is not None:  # fp16's loss scale
-        torch_files.append(SCALER_NAME)
-    problems = []
-    for name in [SAFE_WEIGHTS_NAME, *torch_files, RUN_SETTINGS_FILE]:
-        path = folder / name
-        if not path.is_file():
-            if name != RUN_SETTINGS_FILE:  # written beside checkpoints since `check_resumable` exists
-                missing = "without it the run would not continue exactly" if name.startswith(RNG_STATE_NAME) else ""
-                problems.append(f"{name} is missing" + (f" ({missing})" if missing else ""))
-            continue
-        if path.stat().st_size == 0:
-            problems.append(f"{name} is empty")
-            continue
-        try:
-            if name == SAFE_WEIGHTS_NAME:
-                from safetensors import safe_open
-
-                with safe_open(path, framework="pt") as weights:
-                    for key in weights.keys():
-                        weights.get_slice(key)
-            elif name == RUN_SETTINGS_FILE:
-                read_json_object(path, "")
-            else:
-                load(path, map_location="cpu")
-        except Exception:  # safetensors', json's, torch's and the unpickler's many kinds, which all say the same here
-            problems.append(f"{name} is cut short or damaged")
-    return problems
 
 
 def _tracker_config(args: PretrainArguments, config: CiTrusConfig, world_size: int) -> dict[str, Any]:
@@ -634,7 +543,7 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
     config = build_config(args.model_config, **args.config_overrides)
     is_citrus = model_factory is None
     args, accelerator = _accelerator(args, config)
-    resume_dir = _resolve_resume(args, accelerator)
+    resume_dir = resolve_resume(args, accelerator)
     if resume_dir is None:
         _check_fresh_output_dir(args, accelerator)
     _say_what_is_ignored(args, accelerator)
@@ -729,85 +638,6 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
         (Path(args.output_dir) / SUMMARY_FILE).write_text(dumps_strict(summary, indent=2))
     accelerator.end_training()
     return result
-
-
-# The settings of the run that wrote a checkpoint, beside it: a resume with others is no longer the uninterrupted run.
-RUN_SETTINGS_FILE = "run_settings.json"
-# The optimisation schedule's settings (also the hyper-parameters a card lists: scripts/bundle_citrus_small.py).
-SCHEDULE_SETTINGS = (
-    "max_steps",
-    "per_device_batch_size",
-    "gradient_accumulation_steps",
-    "learning_rate",
-    "weight_decay",
-    "warmup_steps",
-    "max_grad_norm",
-    "mixed_precision",
-)
-# Settings that decide the batches, the model or the schedule (a resumed run must repeat them to be exact).
-RESUME_SETTINGS = (
-    "dataset",
-    "dataset_options",
-    "train_split",
-    "sampling_rate",
-    "nan_policy",
-    "synthetic_ratio",
-    "synthetic_generators",
-    "model_config",
-    "config_overrides",
-    *SCHEDULE_SETTINGS,
-    "seed",
-)
-
-
-def resume_settings(args: PretrainArguments, num_processes: int) -> dict[str, Any]:
-    """The settings an exact resume repeats, JSON-ready (with the process count: it shards the batches)."""
-    values = asdict(args)
-    return json.loads(
-        json.dumps({**{key: values[key] for key in RESUME_SETTINGS}, "num_processes": num_processes}, default=str)
-    )
-
-
-def run_environment() -> dict[str, Any]:
-    """What a run's results depend on beyond its settings, recorded in its summary and checkpoints: the torch version
-    and thread count (the backward pass's parallel sums round differently with another count)."""
-    return {"torch_version": torch.__version__, "torch_threads": torch.get_num_threads()}
-
-
-def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: int, warn: bool = True) -> None:
-    """Refuse a resume whose settings differ from those of the run that wrote the checkpoint (recorded beside it since
-    this check exists): its batches, model or schedule would differ from the uninterrupted run's.
-
-    A resume with another torch thread count or version (`run_environment`) is allowed, with a warning when `warn`:
-    it continues the same run, but no longer bit for bit."""
-    recorded_file = resume_dir / RUN_SETTINGS_FILE
-    if not recorded_file.is_file():
-        return
-    recorded = read_json_object(recorded_file, "")  # `checkpoint_problems` has found it a JSON object
-    current = resume_settings(args, num_processes)
-    differences = [
-        f"{'--' + key.replace('_', '-') if key != 'num_processes' else 'processes'} {current[key]!r} (the run: "
-        f"{recorded[key]!r})"
-        for key in current
-        if key in recorded and recorded[key] != current[key]
-    ]
-    if differences:
-        raise ValueError(
-            f"The checkpoint {resume_dir} was written by a run with other settings: {'; '.join(differences)}. Resume "
-            "with the run's settings (an exact continuation), or start a new --output-dir."
-        )
-    environment = run_environment()
-    changed = [
-        f"{key.replace('_', ' ')} {environment[key]} (the run: {recorded[key]})"
-        for key in environment
-        if key in recorded and recorded[key] != environment[key]
-    ]
-    if changed and warn:
-        logger.warning(
-            f"Resuming {resume_dir} with {' and '.join(changed)}: the resumed run is then not bit-identical to an "
-            "uninterrupted one (sums round differently); resume with the run's thread count (OMP_NUM_THREADS) and torch "
-            "version to keep it exact."
-        )
 
 
 def _tell(accelerator, message: str) -> None:

@@ -114,14 +114,20 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
+from .settings import TrainerSettings
 from .trainer import FINETUNE_EPOCHS
 
 # torch is imported where it is used: `citrus finetune --help` reads this module's names without importing torch.
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import datasets
+    from transformers import PreTrainedModel
 
 # Early stopping reads a validation split only when it holds at least this many examples of every class (or this
 # many in all, for regression); measured: with one validation window per class (k=5 with a 20% carve) the kept
@@ -175,7 +181,7 @@ class RecipeOutcome:
     """A fitted model and what its recipe did: optimizer steps, the step early stopping kept (None when the last
     weights were kept), the evaluation history and recipe-specific details (e.g. the probe's ridge penalty)."""
 
-    model: Any
+    model: PreTrainedModel
     steps: int = 0
     best_step: int | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -198,7 +204,15 @@ class Recipe(ABC):
         return dict(self.head_overrides)
 
     @abstractmethod
-    def fit(self, model, train, validation, task: str, settings, output_dir: str | Path) -> RecipeOutcome:
+    def fit(
+        self,
+        model: PreTrainedModel,
+        train: datasets.Dataset,
+        validation: datasets.Dataset | None,
+        task: str,
+        settings: TrainerSettings,
+        output_dir: str | Path,
+    ) -> RecipeOutcome:
         """Fit `model` on the aligned `train` split (`validation` may be None or empty).
 
         Args:
@@ -247,7 +261,15 @@ class ProbeRecipe(Recipe):
     def head_overrides_for(self, labels_per_class: float | None, task: str) -> dict[str, Any]:
         return probe_head_overrides(labels_per_class, task)
 
-    def fit(self, model, train, validation, task, settings, output_dir) -> RecipeOutcome:
+    def fit(
+        self,
+        model: PreTrainedModel,
+        train: datasets.Dataset,
+        validation: datasets.Dataset | None,
+        task: str,
+        settings: TrainerSettings,
+        output_dir: str | Path,
+    ) -> RecipeOutcome:
         from .probe import fit_probe
 
         model.freeze_backbone()
@@ -255,7 +277,7 @@ class ProbeRecipe(Recipe):
         return RecipeOutcome(model=model, details={"ridge_alpha": readout.alpha})
 
 
-def validation_is_usable(validation, task: str) -> bool:
+def validation_is_usable(validation: datasets.Dataset | None, task: str) -> bool:
     """Whether a validation split is large enough to drive early stopping (see `MIN_VALIDATION_PER_CLASS`)."""
     if validation is None or len(validation) == 0:
         return False
@@ -287,7 +309,19 @@ class FinetuneRecipe(Recipe):
     augmented_copies: ClassVar[int] = 0
     augmentations: ClassVar[tuple[str, ...]] = ()
 
-    def fit(self, model, train, validation, task, settings, output_dir, data_collator=None, label_names=None):
+    def fit(
+        self,
+        model: PreTrainedModel,
+        train: datasets.Dataset,
+        validation: datasets.Dataset | None,
+        task: str,
+        settings: TrainerSettings,
+        output_dir: str | Path,
+        data_collator: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None,
+        label_names: list[str] | None = None,
+    ) -> RecipeOutcome:
+        """See `Recipe.fit`; `data_collator` / `label_names` for models with other input names (the PatchTST
+        baselines), as `trainer.train_with_trainer` takes them."""
         from dataclasses import replace
 
         from .trainer import train_with_trainer
@@ -300,16 +334,17 @@ class FinetuneRecipe(Recipe):
                 batches = math.ceil(len(train) / settings.per_device_batch_size)
                 steps = max(1, math.ceil(settings.num_train_epochs * batches))
             settings = replace(settings, max_steps=steps, eval_steps=max(10, steps // 20))
+        training_set = train
         if self.augmented_copies > 0:
             from .augment import AugmentedWindows
 
-            train = AugmentedWindows(
+            training_set = AugmentedWindows(
                 train, model.config.patch_length, self.augmentations, self.augmented_copies, settings.seed
             )
         if not usable:
             settings = replace(settings, early_stopping_patience=0)
         outcome = train_with_trainer(
-            model, train, validation if usable else None, task, output_dir, settings, data_collator, label_names
+            model, training_set, validation if usable else None, task, output_dir, settings, data_collator, label_names
         )
         return RecipeOutcome(
             model=outcome["trainer"].model,
@@ -361,7 +396,15 @@ class ProbeFinetuneRecipe(FinetuneRecipe):
     augmentations = PROBE_FINETUNE_AUGMENTATIONS
     soup_members: ClassVar[int] = PROBE_FINETUNE_SOUP_MEMBERS
 
-    def fit(self, model, train, validation, task, settings, output_dir) -> RecipeOutcome:
+    def fit(
+        self,
+        model: PreTrainedModel,
+        train: datasets.Dataset,
+        validation: datasets.Dataset | None,
+        task: str,
+        settings: TrainerSettings,
+        output_dir: str | Path,
+    ) -> RecipeOutcome:
         from dataclasses import replace
 
         from .probe import fit_probe
@@ -384,7 +427,15 @@ class ProbeFinetuneRecipe(FinetuneRecipe):
         )
         return outcome
 
-    def _fit_soup(self, model, train, validation, task, settings, output_dir) -> RecipeOutcome:
+    def _fit_soup(
+        self,
+        model: PreTrainedModel,
+        train: datasets.Dataset,
+        validation: datasets.Dataset | None,
+        task: str,
+        settings: TrainerSettings,
+        output_dir: str | Path,
+    ) -> RecipeOutcome:
         """Fine-tune `soup_members` times from the model's current (probe-started) weights, member i with seed
         `settings.seed + i * PROBE_FINETUNE_SOUP_SEED_STRIDE` in its own scratch folder, and leave the model holding
         the average of the members' weights. Member 0 is exactly the single fine-tuning of `soup_members=1`.
@@ -502,7 +553,7 @@ def labels_per_class(labels: np.ndarray, task: str) -> float | None:
     return float(np.unique(labels, return_counts=True)[1].min())
 
 
-def predict(model, dataset, batch_size: int = 128) -> np.ndarray:
+def predict(model: PreTrainedModel, dataset: datasets.Dataset, batch_size: int = 128) -> np.ndarray:
     """Model outputs `(n, outputs)` (logits or regression predictions) of an aligned dataset (`input_values` and
     optionally `patch_mask`)."""
     import torch
@@ -525,7 +576,7 @@ def predict(model, dataset, batch_size: int = 128) -> np.ndarray:
     return torch.cat(outputs).numpy()
 
 
-def score(model, dataset, task: str) -> dict[str, float]:
+def score(model: PreTrainedModel, dataset: datasets.Dataset, task: str) -> dict[str, float]:
     """Test metrics of a fitted CiTrus task model on an aligned dataset (classification or regression metrics)."""
     from .metrics import classification_metrics, regression_metrics
     from .probe import checked_probe_dataset

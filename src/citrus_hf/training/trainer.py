@@ -8,19 +8,28 @@ best model is minimised (`minimise_error_metric`), labels that transformers' lab
 get the model's own checks first (`check_smoothed_labels`), and `train_sampling_strategy="group_by_length"` groups
 windows by their number of patches (`length_grouped_sampler`).
 
-It imports nothing at its top: `recipes` (imported by the command line's options, which must not load torch) imports
-`FINETUNE_EPOCHS` from it.
+It imports nothing heavy at its top (torch, transformers and datasets only for type checkers): `recipes` (imported by
+the command line's options, which must not load torch) imports `FINETUNE_EPOCHS` from it.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..vocabulary_citrus import REGRESSION
+from .settings import TrainerSettings
 
 if TYPE_CHECKING:
-    from .arguments import TrainerSettings
+    import datasets
+    import torch
+    from transformers import PreTrainedModel, TrainingArguments
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    # What the `Trainer` trains and evaluates on: aligned `datasets` rows, or a torch dataset (fusion windows,
+    # augmented copies).
+    TrainingSet = datasets.Dataset | torch.utils.data.Dataset
 
 # The fine-tuning schedule: this many passes over the labelled examples (`recipes.FinetuneRecipe` bounds the steps
 # they make), and the Trainer's when a run names neither steps nor epochs.
@@ -28,13 +37,13 @@ FINETUNE_EPOCHS = 30
 
 
 def train_with_trainer(
-    model,
-    train,
-    validation,
+    model: PreTrainedModel | torch.nn.Module,
+    train: TrainingSet,
+    validation: TrainingSet | None,
     task: str,
     output_dir: str | os.PathLike,
     settings: TrainerSettings,
-    data_collator=None,
+    data_collator: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None,
     label_names: list[str] | None = None,
 ) -> dict[str, Any]:
     """Fine-tune `model` with the `Trainer` on `train`, early-stopping on `validation` (None or empty: no evaluation,
@@ -136,14 +145,14 @@ def _strip_prefix(metrics: dict, prefix: str) -> dict[str, float]:
 
 
 def train_and_evaluate(
-    model,
-    train,
-    validation,
-    test,
+    model: PreTrainedModel | torch.nn.Module,
+    train: TrainingSet,
+    validation: TrainingSet | None,
+    test: TrainingSet,
     task: str,
     output_dir: str | os.PathLike,
     settings: TrainerSettings,
-    data_collator=None,
+    data_collator: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None,
     label_names: list[str] | None = None,
 ) -> dict[str, Any]:
     """`train_with_trainer`, then the test metrics of the kept model: its result plus `"test"`."""
@@ -157,7 +166,7 @@ def train_and_evaluate(
 GREATER_IS_BETTER_GIVEN = "_citrus_greater_is_better_given"
 
 
-def minimise_error_metric(args) -> None:
+def minimise_error_metric(args: TrainingArguments) -> None:
     """Make `TrainingArguments` `args` minimise an error `metric_for_best_model` ("mae", "rmse", ...).
 
     transformers maximises every metric whose name does not end in "loss", so `metric_for_best_model="mae"` kept the
@@ -186,7 +195,7 @@ def minimise_error_metric(args) -> None:
     )
 
 
-def check_smoothed_labels(model, labels) -> None:
+def check_smoothed_labels(model: PreTrainedModel, labels: torch.Tensor) -> None:
     """Run a CiTrus task model's label checks on `labels` before transformers' label smoother uses them.
 
     With `label_smoothing_factor`, the `Trainer` takes `labels` out of the batch before the forward, so the model's
@@ -225,7 +234,12 @@ def check_smoothed_labels(model, labels) -> None:
         config.problem_type = "single_label_classification"
 
 
-def check_label_column(args, model, train_dataset, eval_dataset) -> None:
+def check_label_column(
+    args: TrainingArguments,
+    model: PreTrainedModel,
+    train_dataset: TrainingSet | None,
+    eval_dataset: TrainingSet | dict[str, TrainingSet] | None,
+) -> None:
     """Refuse a training or evaluation set whose labels sit in a `target` column (the package's regression sets,
     `citrus finetune`'s convention) without a `label` / `labels` one, for a CiTrus task model.
 
@@ -255,7 +269,7 @@ def check_label_column(args, model, train_dataset, eval_dataset) -> None:
             )
 
 
-def _window_lengths(dataset) -> list[int] | None:
+def _window_lengths(dataset: datasets.Dataset) -> list[int] | None:
     """The number of patches (`patch_mask`) or samples (`input_values`) of every row of `dataset`: the last axis of
     the row's array, whatever its leading axes (`(1, channels, time)` for rows a one-row `map(extractor)` wrote).
     None when the rows have neither."""
@@ -268,7 +282,9 @@ def _window_lengths(dataset) -> list[int] | None:
     return None
 
 
-def length_grouped_sampler(args, model, dataset):
+def length_grouped_sampler(
+    args: TrainingArguments, model: PreTrainedModel | torch.nn.Module, dataset: TrainingSet | None
+) -> LengthGroupedSampler | None:
     """transformers' `LengthGroupedSampler` for `train_sampling_strategy="group_by_length"` with the windows'
     durations, or None (then the Trainer builds its own sampler).
 

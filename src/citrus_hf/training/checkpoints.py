@@ -1,0 +1,221 @@
+"""A pre-training run's checkpoints: where they are (`checkpoints_in`), which one `--resume-from` names
+(`resolve_resume`), whether every state file `Accelerator.load_state` reads is whole (`checkpoint_problems`), and
+whether a resume repeats the settings of the run that wrote it (`resume_settings`, `check_resumable`, with the
+`run_environment` the results also depend on). `pretrain`'s loop writes them (`PretrainingLoop.save_checkpoint`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from transformers.utils import SAFE_WEIGHTS_NAME, logging
+
+from ..loading import read_json_object
+from .arguments import PretrainArguments
+
+if TYPE_CHECKING:
+    from accelerate import Accelerator
+
+logger = logging.get_logger(__name__)
+
+# A run's checkpoints are the folders `<output_dir>/CHECKPOINTS_DIR/<CHECKPOINT_PREFIX><step>` (`checkpoints_in`).
+CHECKPOINTS_DIR = "checkpoints"
+CHECKPOINT_PREFIX = "step-"
+
+# `pretrain.TrainingProgress`, the one object the loop registers for checkpointing (Accelerate's custom_checkpoint_<i>.pkl).
+_PROGRESS_FILE = "custom_checkpoint_0.pkl"
+# The settings of the run that wrote a checkpoint, beside it: a resume with others is no longer the uninterrupted run.
+RUN_SETTINGS_FILE = "run_settings.json"
+# The optimisation schedule's settings (also the hyper-parameters a card lists: scripts/bundle_citrus_small.py).
+SCHEDULE_SETTINGS = (
+    "max_steps",
+    "per_device_batch_size",
+    "gradient_accumulation_steps",
+    "learning_rate",
+    "weight_decay",
+    "warmup_steps",
+    "max_grad_norm",
+    "mixed_precision",
+)
+# Settings that decide the batches, the model or the schedule (a resumed run must repeat them to be exact).
+RESUME_SETTINGS = (
+    "dataset",
+    "dataset_options",
+    "train_split",
+    "sampling_rate",
+    "nan_policy",
+    "synthetic_ratio",
+    "synthetic_generators",
+    "model_config",
+    "config_overrides",
+    *SCHEDULE_SETTINGS,
+    "seed",
+)
+
+
+def checkpoints_in(output_dir: str | os.PathLike) -> list[Path]:
+    """The checkpoints of a run, oldest first."""
+    folder = Path(output_dir) / CHECKPOINTS_DIR
+    found = [p for p in folder.glob(f"{CHECKPOINT_PREFIX}*") if re.fullmatch(rf"{CHECKPOINT_PREFIX}\d+", p.name)]
+    return sorted(found, key=lambda p: int(p.name[len(CHECKPOINT_PREFIX) :]))
+
+
+def resolve_resume(args: PretrainArguments, accelerator: Accelerator) -> Path | None:
+    """The checkpoint `--resume-from` names, once every state file in it is found readable (`checkpoint_problems`):
+    `latest` is the newest such checkpoint, skipping (and naming) newer ones a stopped or killed save left
+    incomplete."""
+    if args.resume_from is None:
+        return None
+    checkpoints = Path(args.output_dir) / CHECKPOINTS_DIR
+    afresh = "afresh without --resume-from (--overwrite-output-dir)."
+    if args.resume_from == "latest":
+        found = checkpoints_in(args.output_dir)
+        if not found:
+            raise FileNotFoundError(
+                f"resume_from='latest' but {checkpoints} holds no checkpoint; start "
+                "without --resume-from, or point --resume-from at a checkpoint folder."
+            )
+        skipped = []
+        for folder in reversed(found):
+            problems = checkpoint_problems(folder, accelerator)
+            if not problems:
+                if skipped and accelerator.is_main_process:
+                    logger.warning(
+                        f"--resume-from latest: {'; '.join(skipped)}; resuming from {folder.name}, the newest complete "
+                        "checkpoint."
+                    )
+                return folder
+            skipped.append(f"{folder.name} is incomplete ({'; '.join(problems)})")
+        raise ValueError(f"No checkpoint in {checkpoints} can be resumed: {'; '.join(skipped)}. Start {afresh}")
+    path = Path(args.resume_from)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"--resume-from {str(path)!r} does not exist; give a checkpoint folder "
+            f"({checkpoints / (CHECKPOINT_PREFIX + 'N')}), or 'latest' for the newest one there."
+        )
+    if not (path / _PROGRESS_FILE).is_file():
+        raise FileNotFoundError(
+            f"{path} is not a pre-training checkpoint (no {_PROGRESS_FILE} from Accelerator.save_state); "
+            f"checkpoints are the folders {checkpoints / (CHECKPOINT_PREFIX + 'N')}."
+        )
+    problems = checkpoint_problems(path, accelerator)
+    if problems:
+        raise ValueError(
+            f"The checkpoint {path} cannot be resumed: {'; '.join(problems)}. Resume from an earlier "
+            f"{CHECKPOINT_PREFIX}N of the run (in {path.parent}), or start {afresh}"
+        )
+    return path
+
+
+def checkpoint_problems(folder: Path, accelerator: Accelerator) -> list[str]:
+    """What keeps `folder` from an exact resume, one line per state file `Accelerator.load_state` would read that is
+    missing, empty or unreadable (a save cut short, a full disk, a copy left half-done); empty when none.
+
+    Accelerate reads a damaged file with a traceback from deep inside torch or safetensors, and a missing or damaged
+    RNG state without a word, which would continue the run inexactly. Its torch files are read here with
+    `weights_only=True` (what `load_state` does for all but the progress file, which it unpickles in full): one that
+    holds more than saved state is refused before that.
+    """
+    from accelerate.utils import load
+    from accelerate.utils.constants import OPTIMIZER_NAME, RNG_STATE_NAME, SCALER_NAME, SCHEDULER_NAME
+
+    torch_files = [f"{OPTIMIZER_NAME}.bin", f"{SCHEDULER_NAME}.bin", _PROGRESS_FILE]
+    torch_files += [f"{RNG_STATE_NAME}_{index}.pkl" for index in range(accelerator.num_processes)]
+    if accelerator.scaler is not None:  # fp16's loss scale
+        torch_files.append(SCALER_NAME)
+    problems = []
+    for name in [SAFE_WEIGHTS_NAME, *torch_files, RUN_SETTINGS_FILE]:
+        path = folder / name
+        if not path.is_file():
+            if name != RUN_SETTINGS_FILE:  # written beside checkpoints since `check_resumable` exists
+                missing = "without it the run would not continue exactly" if name.startswith(RNG_STATE_NAME) else ""
+                problems.append(f"{name} is missing" + (f" ({missing})" if missing else ""))
+            continue
+        if path.stat().st_size == 0:
+            problems.append(f"{name} is empty")
+            continue
+        try:
+            if name == SAFE_WEIGHTS_NAME:
+                from safetensors import safe_open
+
+                with safe_open(path, framework="pt") as weights:
+                    for key in weights.keys():
+                        weights.get_slice(key)
+            elif name == RUN_SETTINGS_FILE:
+                read_json_object(path, "")
+            else:
+                load(path, map_location="cpu")
+        except Exception:  # safetensors', json's, torch's and the unpickler's many kinds, which all say the same here
+            problems.append(f"{name} is cut short or damaged")
+    return problems
+
+
+def resume_settings(args: PretrainArguments, num_processes: int) -> dict[str, Any]:
+    """The settings an exact resume repeats, JSON-ready (with the process count: it shards the batches)."""
+    values = asdict(args)
+    return json.loads(
+        json.dumps({**{key: values[key] for key in RESUME_SETTINGS}, "num_processes": num_processes}, default=str)
+    )
+
+
+def run_environment() -> dict[str, Any]:
+    """What a run's results depend on beyond its settings, recorded in its summary and checkpoints: the torch version
+    and thread count (the backward pass's parallel sums round differently with another count)."""
+    return {"torch_version": torch.__version__, "torch_threads": torch.get_num_threads()}
+
+
+def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: int, warn: bool = True) -> None:
+    """Refuse a resume whose settings differ from those of the run that wrote the checkpoint (recorded beside it since
+    this check exists): its batches, model or schedule would differ from the uninterrupted run's.
+
+    A resume with another torch thread count or version (`run_environment`) is allowed, with a warning when `warn`:
+    it continues the same run, but no longer bit for bit."""
+    recorded_file = resume_dir / RUN_SETTINGS_FILE
+    if not recorded_file.is_file():
+        return
+    recorded = read_json_object(recorded_file, "")  # `checkpoint_problems` has found it a JSON object
+    current = resume_settings(args, num_processes)
+    differences = [
+        f"{'--' + key.replace('_', '-') if key != 'num_processes' else 'processes'} {current[key]!r} (the run: "
+        f"{recorded[key]!r})"
+        for key in current
+        if key in recorded and recorded[key] != current[key]
+    ]
+    if differences:
+        raise ValueError(
+            f"The checkpoint {resume_dir} was written by a run with other settings: {'; '.join(differences)}. Resume "
+            "with the run's settings (an exact continuation), or start a new --output-dir."
+        )
+    environment = run_environment()
+    changed = [
+        f"{key.replace('_', ' ')} {environment[key]} (the run: {recorded[key]})"
+        for key in environment
+        if key in recorded and recorded[key] != environment[key]
+    ]
+    if changed and warn:
+        logger.warning(
+            f"Resuming {resume_dir} with {' and '.join(changed)}: the resumed run is then not bit-identical to an "
+            "uninterrupted one (sums round differently); resume with the run's thread count (OMP_NUM_THREADS) and torch "
+            "version to keep it exact."
+        )
+
+
+__all__ = [
+    "CHECKPOINTS_DIR",
+    "CHECKPOINT_PREFIX",
+    "RESUME_SETTINGS",
+    "RUN_SETTINGS_FILE",
+    "SCHEDULE_SETTINGS",
+    "check_resumable",
+    "checkpoint_problems",
+    "checkpoints_in",
+    "resolve_resume",
+    "resume_settings",
+    "run_environment",
+]

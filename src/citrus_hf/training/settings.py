@@ -1,0 +1,136 @@
+"""`TrainerSettings`, the `Trainer` side of a fine-tuning run (shared by `finetune`, the recipes, the evaluation
+protocol and their commands), and the checks of its values that the other settings (`arguments`) share: numbers
+(`check_positive`, `check_non_negative`), seeds (`check_seed`) and log destinations (`check_report_to`).
+
+It sits below the recipes and the `trainer` in the training layers (`.importlinter`), so that they can name
+`TrainerSettings` in their signatures. Like `arguments`, it imports neither torch nor transformers: `citrus finetune
+--help` builds its options from these fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+# Where training logs go: one vocabulary for `citrus pretrain`, `citrus finetune` and `citrus evaluate`.
+ReportTo = Literal["none", "tensorboard"]
+REPORT_TO: tuple[str, ...] = get_args(ReportTo)
+
+
+def check_report_to(value: str) -> None:
+    """Refuse a `report_to` outside `REPORT_TO`, naming the choices."""
+    if value not in REPORT_TO:
+        raise ValueError(f"`report_to` must be one of {', '.join(REPORT_TO)}, got {value!r}.")
+
+
+def _check_number(name: str, value: Any, integer: bool, allow_none: bool, allow_zero: bool) -> None:
+    """The one rule behind `check_positive` and `check_non_negative`: a finite number (an int with `integer`) above
+    0, or at least 0 with `allow_zero`; the error names the option as the command line spells it."""
+    import math
+    import numbers
+
+    if value is None and allow_none:
+        return
+    kind = numbers.Integral if integer else numbers.Real  # numpy's numbers too (a value read from an array)
+    number = not isinstance(value, bool) and isinstance(value, kind) and math.isfinite(value)
+    if not number or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else (">= 1" if integer else "above 0")
+        raise ValueError(
+            f"--{name.replace('_', '-')} must be {'an integer' if integer else 'a finite number'} {bound}, got {value!r}."
+        )
+
+
+def check_positive(name: str, value: Any, integer: bool = False, allow_none: bool = False) -> None:
+    """Refuse a setting that must be a finite number above 0 (an integer >= 1 with `integer`), naming the option."""
+    _check_number(name, value, integer, allow_none, allow_zero=False)
+
+
+def check_non_negative(name: str, value: Any, integer: bool = False, allow_none: bool = False) -> None:
+    """Refuse a setting that must be a finite number >= 0 (an integer >= 0 with `integer`), naming the option."""
+    _check_number(name, value, integer, allow_none, allow_zero=True)
+
+
+# numpy's generators take seeds in [0, 2**32 - 1]; a seed outside would fail deep inside numpy at the first draw
+MAX_SEED = 2**32 - 1
+
+
+# The switch for GPU runs that repeat bit for bit, as transformers' TrainingArguments(full_determinism=True) has it.
+FULL_DETERMINISM_HELP = (
+    "GPU runs repeat bit for bit: transformers' enable_full_determinism (deterministic CUDA kernels, slower; CPU runs "
+    "repeat without it)"
+)
+
+
+def check_seed(seed: Any) -> None:
+    """A seed is a whole number in [0, `MAX_SEED`], as numpy's, torch's and Python's generators all take it."""
+    check_non_negative("seed", seed, integer=True)
+    if seed > MAX_SEED:
+        raise ValueError(f"--seed must be at most 2**32 - 1 = {MAX_SEED} (numpy's limit), got {seed}.")
+
+
+@dataclass
+class TrainerSettings:
+    """The `Trainer` side of a fine-tuning run (shared by `finetune`, the evaluation protocol and their commands).
+
+    `max_steps > 0` trains for that many optimizer steps and evaluates every `eval_steps`; otherwise it trains for
+    `num_train_epochs` passes over the labelled examples (None: the recipe's own schedule, `recipes.finetune_steps`). Early stopping stops after `early_stopping_patience` evaluations
+    without improvement of `metric_for_best_model` and restores the best checkpoint.
+    """
+
+    num_train_epochs: float | None = field(
+        default=None,
+        metadata={
+            "help": "passes over the labelled examples (when max_steps <= 0); default: the recipe's own schedule "
+            "(30 passes, 10 for probe-finetune, within 60-600 steps)"
+        },
+    )
+    max_steps: int = field(default=-1, metadata={"help": "optimizer steps; > 0 overrides num_train_epochs"})
+    eval_steps: int = field(default=10, metadata={"help": "evaluate every N steps (with max_steps > 0)"})
+    per_device_batch_size: int = field(default=16, metadata={"help": "training examples per device and step"})
+    learning_rate: float = field(default=1e-3, metadata={"help": "peak learning rate (AdamW)"})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
+    warmup_steps: float = field(default=0.1, metadata={"help": "warm-up steps, or a fraction < 1 of all steps"})
+    lr_scheduler_type: str = field(default="cosine", metadata={"help": "transformers learning-rate schedule"})
+    early_stopping_patience: int | None = field(
+        default=5, metadata={"help": "stop after N evaluations without improvement (0: never stop early)"}
+    )
+    metric_for_best_model: str = field(
+        default="loss", metadata={"help": "validation metric for early stopping and the best model, e.g. auroc, mae"}
+    )
+    seed: int = field(default=0, metadata={"help": "seeds the initialisation, the data order and the label draw"})
+    full_determinism: bool = field(
+        default=False,
+        metadata={"help": FULL_DETERMINISM_HELP},
+    )
+    report_to: ReportTo = field(default="none", metadata={"help": "where to log metrics"})
+    show_progress: bool = field(default=True, metadata={"help": "progress bars"})
+    logging_steps: int = field(default=10, metadata={"help": "log the training loss every N steps"})
+
+    def __post_init__(self):
+        check_report_to(self.report_to)
+        check_seed(self.seed)
+        check_positive("learning_rate", self.learning_rate)
+        check_positive("num_train_epochs", self.num_train_epochs, allow_none=True)
+        for name in ("per_device_batch_size", "eval_steps", "logging_steps"):
+            check_positive(name, getattr(self, name), integer=True)
+        check_non_negative("weight_decay", self.weight_decay)
+        check_non_negative("warmup_steps", self.warmup_steps)
+        check_non_negative("early_stopping_patience", self.early_stopping_patience, integer=True, allow_none=True)
+        # `lr_scheduler_type` is checked by the settings that hold these (FinetuneArguments, ProtocolConfig): its
+        # names live in a transformers module that imports torch, and `--help` builds these defaults.
+        from .metrics import check_metric_for_task  # numpy and scipy only
+
+        check_metric_for_task(self.metric_for_best_model)
+
+
+__all__ = [
+    "FULL_DETERMINISM_HELP",
+    "MAX_SEED",
+    "REPORT_TO",
+    "ReportTo",
+    "TrainerSettings",
+    "check_non_negative",
+    "check_positive",
+    "check_report_to",
+    "check_seed",
+]
