@@ -1,5 +1,5 @@
 """Bio-signal data for citrus-hf: a registry of real sources, readers, windowing, dataset builders, and what training
-needs of a dataset: its splits and label budgets (`splits`) and its alignment to a model's input (`alignment`).
+needs of a dataset: its splits (`splits`), label budgets (`budgets`) and its alignment to a model's input (`alignment`).
 
 Quick start::
 
