@@ -251,8 +251,8 @@ def _adapter_mismatch_error(adapter, model: nn.Module, mismatched: list) -> Valu
     )
 
 
-def _check_adapter_head_fits(model: nn.Module, state_dict: dict, prefix: str, *_) -> None:
-    """`load_state_dict` pre-hook of the task models: a LoRA adapter's saved head (peft's `modules_to_save` copy) that
+def _check_adapter_head_fits(model: nn.Module, state_dict: dict, prefix: str) -> None:
+    """Run by the task models as `load_state_dict` reaches them: a LoRA adapter's saved head (peft's `modules_to_save` copy) that
     does not fit the head built here is refused with what to build instead. peft's own loaders (`AutoPeftModel*`,
     `PeftModel.from_pretrained`) build the base from the base's config, so an adapter trained with another
     `num_labels` or channel count would otherwise stop on torch's size-mismatch report."""
@@ -2719,8 +2719,13 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
         self.dropout = nn.Dropout(config.head_dropout)
         setattr(self, self.head_name, nn.Linear(self.pooler.output_size, num_outputs))
         self._backbone_frozen = False
-        self.register_load_state_dict_pre_hook(_check_adapter_head_fits)
         self.post_init()
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # a method rather than a registered pre-hook: a hook's handle id differs between two identical models, and
+        # `datasets`' Hasher (`ds.map(fn)` with a model in `fn`) would then never find an earlier identical session
+        _check_adapter_head_fits(self, state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def freeze_backbone(self, freeze: bool = True) -> None:
         """Freeze (or unfreeze) the encoder for linear probing: only the head trains.
