@@ -252,20 +252,17 @@ def _adapter_mismatch_error(adapter, model: nn.Module, mismatched: list) -> Valu
 
 
 def _check_adapter_head_fits(model: nn.Module, state_dict: dict, prefix: str) -> None:
-    """Run by the task models as `load_state_dict` reaches them: a LoRA adapter's saved head (peft's `modules_to_save` copy) that
-    does not fit the head built here is refused with what to build instead. peft's own loaders (`AutoPeftModel*`,
-    `PeftModel.from_pretrained`) build the base from the base's config, so an adapter trained with another
-    `num_labels` or channel count would otherwise stop on torch's size-mismatch report."""
+    """Run by the task models as `load_state_dict` reaches them: a LoRA adapter's saved head (peft's
+    `modules_to_save` copy) that does not fit the head built here is refused with what to build instead. peft's own
+    loaders (`AutoPeftModel*`, `PeftModel.from_pretrained`) build the base from the base's config, so an adapter
+    trained with another `num_labels` or channel count would otherwise stop on torch's size-mismatch report."""
     head_prefix = f"{prefix}{model.head_name}."
     built = {name: tuple(tensor.shape) for name, tensor in getattr(model, model.head_name).state_dict().items()}
-    mismatched = [
-        (key[len(prefix) :], tuple(tensor.shape), built[key[len(head_prefix) :]])
-        for key, tensor in state_dict.items()
-        if key.startswith(head_prefix)
-        and _is_adapter_tensor(key)
-        and key[len(head_prefix) :] in built
-        and tuple(tensor.shape) != built[key[len(head_prefix) :]]
-    ]
+    mismatched = []
+    for key, tensor in state_dict.items():
+        name = key[len(head_prefix) :] if key.startswith(head_prefix) else None
+        if name in built and _is_adapter_tensor(key) and tuple(tensor.shape) != built[name]:
+            mismatched.append((key[len(prefix) :], tuple(tensor.shape), built[name]))
     if mismatched:
         raise _adapter_mismatch_error(None, model, mismatched)
 

@@ -17,14 +17,13 @@ import torch
 
 @contextmanager
 def caller_random_state_kept() -> Iterator[None]:
-    """Restore Python's, numpy's and torch's global random states (CUDA's too, where initialised) on leaving."""
-    python_state, numpy_state, torch_state = random.getstate(), np.random.get_state(), torch.get_rng_state()
-    cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+    """Restore Python's, numpy's and torch's global random states on leaving (torch's through `torch.random.fork_rng`,
+    with every GPU's where CUDA is initialised on entry; CUDA started inside is left as it ends)."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    gpus = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
     try:
-        yield
+        with torch.random.fork_rng(devices=gpus):
+            yield
     finally:
         random.setstate(python_state)
         np.random.set_state(numpy_state)
-        torch.set_rng_state(torch_state)
-        if cuda_states is not None:
-            torch.cuda.set_rng_state_all(cuda_states)

@@ -238,10 +238,11 @@ def _finetune(args: FinetuneArguments) -> FinetuneResult:
     _warn_unused_settings(args, recipe, validation, splits.task)
 
     if args.trainer.full_determinism:
-        # for every recipe, not only those that build a Trainer (which does it from TrainingArguments); also sets the
-        # cuBLAS workspace that deterministic CUDA matrix products need
+        # for every recipe, not only those that build a Trainer (which does it from TrainingArguments); it seeds as
+        # set_seed does, and sets the cuBLAS workspace that deterministic CUDA matrix products need
         enable_full_determinism(args.trainer.seed)
-    set_seed(args.trainer.seed)
+    else:
+        set_seed(args.trainer.seed)
     model = build_citrus_task_model(
         splits.task,
         splits.num_channels,
