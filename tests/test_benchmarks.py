@@ -163,16 +163,56 @@ def test_gpu_pretraining_script_runs_its_tiny_setting_on_cpu(tmp_path):
     assert throughput["ratio"] == pytest.approx(ratio)
 
 
-def test_base_recipe_is_the_paper_model_in_bf16():
+def test_base_recipe_is_a_wider_citrus_small_in_bf16():
+    """citrus-base keeps citrus-small's input contract and corpus (the same recordings fit both) and widens and
+    deepens the transformer."""
     from citrus_hf.loading import build_config
-    from citrus_hf.training.pretrain import PRETRAIN_RECIPES, PretrainArguments
+    from citrus_hf.training.pretrain import PretrainArguments
 
     args = PretrainArguments.from_recipe("base", output_dir="runs/base")
     assert args.mixed_precision == "bf16" and args.per_device_batch_size == 256 and args.max_steps == 2000
-    config = build_config(PRETRAIN_RECIPES["base"]["model_config"])
-    assert (config.sampling_rate, config.context_length, config.num_hidden_layers) == (100.0, 3000, 4)
+    assert args.dataset == "pretrain_corpus" and args.synthetic_ratio == 0.5
+    base, small = build_config(args.model_config, **args.config_overrides), build_config("citrus-small")
+    contract = ("sampling_rate", "context_length", "patch_length", "cnn_channels", "cnn_strides")
+    assert [getattr(base, key) for key in contract] == [getattr(small, key) for key in contract]
+    assert base.d_model > small.d_model and base.num_hidden_layers > small.num_hidden_layers
     with pytest.raises(ValueError, match="recipes: base"):
         PretrainArguments.from_recipe("huge", output_dir="x")
+
+
+def test_gpu_script_packs_the_corpus_and_trains_on_the_packed_windows(tmp_path):
+    """A GPU machine without the archives trains on the packed corpus: the unpacked rows realign to the windows and
+    patch masks the corpus aligns to, each standardised, and the run records the packed corpus's name."""
+    import numpy as np
+
+    from citrus_hf.data.alignment import align_corpus
+    from citrus_hf.data.splits import load_split
+    from citrus_hf.loading import build_config
+
+    gpu_pretrain = _benchmark_module("gpu_pretrain")
+    packed = tmp_path / "corpus.npz"
+    counts = _run("gpu_pretrain.py", "--tiny", "--pack-corpus", str(packed), tmp_path=tmp_path)
+    folder, name = gpu_pretrain.unpack_corpus(str(packed), str(tmp_path / "unpacked"))
+    assert name == "eeg_pretrain"
+    config = build_config("tiny")
+    for split in gpu_pretrain.PACKED_SPLITS:
+        options = gpu_pretrain.TINY_CHANGES["dataset_options"]
+        original = align_corpus(load_split("eeg_pretrain", split, options), config).with_format("numpy")
+        repacked = align_corpus(load_split(folder, split), config).with_format("numpy")
+        assert len(repacked) == len(original) == counts[split]["windows"]
+        masks = np.asarray(original["patch_mask"])
+        np.testing.assert_array_equal(np.asarray(repacked["patch_mask"]), masks)
+        first = np.asarray(original["input_values"][0])[0, : masks[0].sum() * config.patch_length]
+        expected = (first - first.mean()) / first.std()
+        np.testing.assert_allclose(np.asarray(repacked["input_values"][0])[0, : first.size], expected, atol=5e-3)
+
+    results = _run(
+        "gpu_pretrain.py", "--device", "cpu", "--tiny", "--corpus", str(packed), "--output-dir",
+        str(tmp_path / "run"), "--skip-throughput", "--report-to", "none", tmp_path=tmp_path,
+    )  # fmt: skip
+    summary = json.loads((tmp_path / "run" / "pretraining_summary.json").read_text())
+    assert results["pretraining"]["steps"] == 2 and "throughput" not in results
+    assert summary["arguments"]["dataset"] == "eeg_pretrain" and "packed" in summary["corpus_transport"]
 
 
 def test_fit_speed_benchmark_times_citrus_small_beside_minirocket(tmp_path):

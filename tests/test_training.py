@@ -350,6 +350,11 @@ def test_summary_records_held_out_and_baseline_losses_and_plots_them(tmp_path, m
         b for _, b in summary["eval_baseline_losses"]
     ]
     assert any(label.startswith("final held-out / baseline: ") for label in lines)
+    # the title names the size a run gave its preset (citrus-small and citrus-base are both the "small" preset)
+    sized = dict(
+        summary, arguments={**summary["arguments"], "config_overrides": {"d_model": 256, "num_hidden_layers": 4}}
+    )
+    assert "model (width 256, 4 layers), time objective" in pretraining_curve_figure(sized).axes[0].get_title()
     png = plot_pretraining_curve(tmp_path / "run", tmp_path / "curve.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 

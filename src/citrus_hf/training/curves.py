@@ -69,7 +69,14 @@ def _pyplot():
 def _title(summary: Mapping[str, Any]) -> str:
     arguments = summary.get("arguments") or {}
     objective = summary.get("pretraining_objective")
-    parts = [f"{arguments.get('model_config', 'model')} model"]
+    # the preset and the size the run changed it to (citrus-small and citrus-base both start from the `small` preset)
+    size = arguments.get("config_overrides") or {}
+    shape = ", ".join(
+        label.format(size[key])
+        for key, label in (("d_model", "width {}"), ("num_hidden_layers", "{} layers"))
+        if key in size
+    )
+    parts = [f"{arguments.get('model_config', 'model')} model" + (f" ({shape})" if shape else "")]
     if objective:
         parts.append(f"{objective} objective")
     ratio = summary.get("synthetic_ratio") or 0.0
