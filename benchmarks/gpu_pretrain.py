@@ -17,8 +17,8 @@ A GPU machine without the offline archives gets the corpus packed: `--pack-corpu
 are) writes the recipe's corpus as the model sees it, every aligned window's signal (the patches `patch_mask`
 keeps) standardised per window and stored in float16, about 16 MB for `pretrain_corpus`; `--corpus corpus.npz`
 (on the GPU machine) turns it back into a `save_to_disk` folder (`packed_corpus/`, beside the output folder) with the
-same windows, trains on it, and records the packed corpus's name as the run's dataset (the model standardises every
-window itself, so the scale that float16 needs changes nothing but rounding).
+same windows, trains on it, and records the packed corpus's name as the run's dataset (aligning z-scores every window
+anyway, with the checkpoint's default `normalization`, so the packed scale changes nothing but float16 rounding).
 
     python benchmarks/gpu_pretrain.py --output-dir runs/citrus-base --json gpu_pretrain.json
     python benchmarks/gpu_pretrain.py --pack-corpus corpus.npz
