@@ -705,6 +705,12 @@ def test_probe_finetune_starts_from_the_probe_and_moves_the_encoder(tmp_path, mo
     # batches drawn from augmented copies too
     assert details["augmented_copies"] == recipes.PROBE_FINETUNE_AUGMENTED_COPIES
     assert details["soup_members"] == soup_members == len(members) == 2
+    # the command says why `--max-steps 6` ran 12 steps
+    from citrus_hf.commands.finetune import describe_fit
+
+    assert describe_fit(result) == (
+        "recipe probe-finetune, 12 steps (2 fine-tunings of 6 from the probe, their weights averaged)"
+    )
     pretrained = load_file(str(tmp_path / "pre" / "model.safetensors"))
     tuned = CiTrusForSequenceClassification.from_pretrained(tmp_path / "lpft").state_dict()
     backbone = [name for name in pretrained if name.startswith("citrus.") and name in tuned]

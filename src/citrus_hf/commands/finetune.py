@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ..training.recipes import AUTO_PROBE_FINETUNE_FROM_PER_CLASS  # numpy only: `--help` stays torch-free
+
+if TYPE_CHECKING:
+    from ..training.finetune import FinetuneResult
 
 DESCRIPTION = (
     "Fit a pre-trained checkpoint (--model) or a model from scratch to a labelled set with the recipe its label "
@@ -18,6 +22,18 @@ DESCRIPTION = (
     f"{AUTO_PROBE_FINETUNE_FROM_PER_CLASS} labels per class and for regression, that probe then fine-tuning from "
     f"{AUTO_PROBE_FINETUNE_FROM_PER_CLASS}); prints and saves the test metrics."
 )
+
+
+def describe_fit(result: FinetuneResult) -> str:
+    """The recipe and its optimizer steps in words: "recipe probe-finetune, 10 steps (2 fine-tunings of 5 from the
+    probe, their weights averaged)", so that a `--max-steps 5` that ran 10 steps says why."""
+    fitted = f"recipe {result.recipe}" + (f", {result.steps} steps" if result.steps else "")
+    members = result.recipe_details.get("soup_members", 1)
+    if result.steps and members > 1:
+        fitted += f" ({members} fine-tunings of {result.steps // members} from the probe, their weights averaged)"
+    if result.best_step is not None:
+        fitted += f" (best at step {result.best_step})"
+    return fitted
 
 
 def build_parser():
@@ -45,10 +61,7 @@ def run(argv: Sequence[str]) -> int:
         )
         raise
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items())
-    fitted = f"recipe {result.recipe}" + (f", {result.steps} steps" if result.steps else "")
-    if result.best_step is not None:
-        fitted += f" (best at step {result.best_step})"
-    print(f"{result.task}: {result.num_train} training examples, {fitted}; test {metrics}")
+    print(f"{result.task}: {result.num_train} training examples, {describe_fit(result)}; test {metrics}")
     print(f"Saved to {result.output_dir}")
     return 0
 

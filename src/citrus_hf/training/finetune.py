@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +158,8 @@ class FinetuneResult:
     steps: int
     history: list[dict[str, Any]]
     seconds: float
+    # what the recipe did beyond its name (`RecipeOutcome.details`): the probe's penalty, the soup's member count, ...
+    recipe_details: dict[str, Any] = field(default_factory=dict)
 
 
 def finetune(args: FinetuneArguments) -> FinetuneResult:
@@ -287,13 +289,13 @@ def _finetune(args: FinetuneArguments) -> FinetuneResult:
         steps=outcome.steps,
         history=outcome.history,
         seconds=time.perf_counter() - start,
+        recipe_details=outcome.details,
     )
     summary = asdict(result) | {
         "arguments": asdict(args),
         "validation_source": splits.validation_source,
         # the labelled windows drawn: indices into the training pool (the train split less a carved validation)
         "train_indices": chosen.tolist(),
-        "recipe_details": outcome.details,
         # the torch version and thread count: training's parallel sums round differently with another thread count
         "environment": run_environment(),
     }

@@ -84,7 +84,13 @@ class TrainerSettings:
             "(30 passes, 10 for probe-finetune, within 60-600 steps)"
         },
     )
-    max_steps: int = field(default=-1, metadata={"help": "optimizer steps; > 0 overrides num_train_epochs"})
+    max_steps: int = field(
+        default=-1,
+        metadata={
+            "help": "optimizer steps of a fine-tuning (probe-finetune runs two and averages them); > 0 overrides "
+            "num_train_epochs"
+        },
+    )
     eval_steps: int = field(default=10, metadata={"help": "evaluate every N steps (with max_steps > 0)"})
     per_device_batch_size: int = field(default=16, metadata={"help": "training examples per device and step"})
     learning_rate: float = field(default=1e-3, metadata={"help": "peak learning rate (AdamW)"})
