@@ -338,6 +338,7 @@ def test_resume_reuses_runs_only_of_the_same_weights(tmp_path):
         lines = (tmp_path / "evaluation" / "runs.jsonl").read_text().splitlines()
         assert all(json.loads(line)["torch_version"] == torch.__version__ for line in lines)
         assert all(isinstance(json.loads(line)["torch_threads"], int) for line in lines)
+        assert len({json.loads(line)["draw"] for line in lines}) == 1  # one budget and seed: one draw for every arm
         return [json.loads(line)["arm"] for line in lines]
 
     save_checkpoint(0)
@@ -545,3 +546,18 @@ def test_minirocket_sees_the_windows_normalised_as_the_citrus_arms_input():
     np.testing.assert_allclose(zscored[1], [[-1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])  # a constant channel: 0
     np.testing.assert_allclose(raw_windows(rows, min_length=4)[0, 1], [100.0, 300.0, 100.0, 300.0])
     assert ARMS["minirocket"].normalized and not ARMS["minirocket-raw"].normalized
+
+
+def test_runs_name_their_draw_and_are_reused_only_with_it():
+    """Every arm of a dataset, budget and seed fits on one draw, which each run records as a digest; a recorded run
+    is reused only with the draw it was fitted on (runs recorded before runs named their draw are taken as is)."""
+    from citrus_hf.data.budgets import draw_budget, parse_budget
+    from citrus_hf.evaluation.protocol import _same_draw, draw_digest
+
+    labels = np.repeat(np.arange(3), 10)
+    chosen = draw_budget(labels, parse_budget("5"), seed=0)
+    assert draw_digest(chosen) == draw_digest(draw_budget(labels, parse_budget("5"), seed=0))
+    other = draw_budget(labels, parse_budget("5"), seed=1)
+    assert draw_digest(other) != draw_digest(chosen) and draw_digest(chosen[:-1]) != draw_digest(chosen)
+    assert _same_draw({"draw": draw_digest(chosen)}, chosen) and _same_draw({}, chosen)
+    assert not _same_draw({"draw": draw_digest(other)}, chosen)

@@ -203,6 +203,7 @@ _RUN_FIELDS = {
     "num_classes": "an integer or null",
     **{metric: "a number or null" for metric in (*CLASSIFICATION_METRICS, *REGRESSION_METRICS)},
     "data": "a string",
+    "draw": "a string",
     "alignment": "a string",
     "scored_on": "a string",
 }
@@ -289,13 +290,26 @@ def _same_data(run: dict[str, Any], context) -> bool:
     return not Path(str(context.name)).exists()
 
 
+def draw_digest(chosen: np.ndarray) -> str:
+    """A digest of the training-pool rows a run drew `(n_train,)`: every arm of a dataset, budget and seed fits on
+    the same draw, and a recorded run is reused only with the draw it was fitted on (a change to the drawing would
+    otherwise pair new runs with old ones fitted on other examples)."""
+    return hashlib.sha256(np.asarray(chosen, dtype=np.int64).tobytes()).hexdigest()[:16]
+
+
+def _same_draw(run: dict[str, Any], chosen: np.ndarray) -> bool:
+    """Whether a recorded run was fitted on the examples drawn now; runs recorded before runs named their draw are
+    taken to be (the drawing has not changed since: `draw_budget` with the same pool, budget and seed)."""
+    return run.get("draw", draw_digest(chosen)) == draw_digest(chosen)
+
+
 def _run_record(
     context: DatasetContext,
     arm_name: str,
     budget,
     budget_order: int,
     seed: int,
-    n_train: int,
+    chosen: np.ndarray,
     outcome: dict[str, Any],
     seconds: float,
     signature: str,
@@ -309,7 +323,7 @@ def _run_record(
         "budget": budget.label_for(context.task),
         "budget_order": budget_order,
         "seed": seed,
-        "n_train": n_train,
+        "n_train": len(chosen),
         "num_classes": len(context.splits.label_names) if context.splits.label_names else None,
         **{k: v for k, v in outcome["test"].items() if k != "loss"},
         "recipe": outcome.get("recipe"),
@@ -319,6 +333,7 @@ def _run_record(
         "scored_on": context.score_split,
         "signature": signature,
         "data": context.data,
+        "draw": draw_digest(chosen),
         **({"alignment": alignment} if alignment else {}),
         # a run fitted with another thread count (a resume on another machine) is not bit for bit the same run
         **run_environment(),
@@ -359,6 +374,7 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
                     key in previous
                     and _same_alignment(previous[key], prepared[name], config, dataset)
                     and _same_data(previous[key], context)
+                    and _same_draw(previous[key], chosen)
                 ):
                     record(previous[key], new=False)
                     continue
@@ -375,7 +391,7 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
                         budget,
                         budgets_order[budget],
                         seed,
-                        len(chosen),
+                        chosen,
                         outcome,
                         elapsed,
                         signatures[name],

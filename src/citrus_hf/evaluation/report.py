@@ -4,9 +4,10 @@ metric against the label budget (one line per arm, error bars over seeds).
 A run record (one line of `runs.jsonl`, written by `protocol._run_record`) is a flat dict: `dataset`, `task`, `arm`,
 `budget` (its label, e.g. "5/class"), `budget_order`, `seed`, `n_train`, `num_classes` (None for regression), the
 test metrics (`training.metrics.metrics_for_task`: `accuracy`, ... or `mae`, ...), `recipe`, `best_step`, `steps`,
-`seconds`, `scored_on` (the split scored; runs recorded before it existed were scored on test), `signature` and
-`data` (what a resumed protocol matches earlier runs on), for the arms that align windows, `alignment`, and the
-`torch_version` and `torch_threads` it ran with (`training.pretrain.run_environment`).
+`seconds`, `scored_on` (the split scored; runs recorded before it existed were scored on test), `signature`, `data`
+and `draw` (a digest of the drawn training rows, `protocol.draw_digest`: the same for every arm of a dataset, budget
+and seed; what a resumed protocol matches earlier runs on, with the signature and data), for the arms that align
+windows, `alignment`, and the `torch_version` and `torch_threads` it ran with (`training.pretrain.run_environment`).
 """
 
 from __future__ import annotations
