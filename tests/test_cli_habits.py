@@ -139,6 +139,28 @@ def test_two_settings_files_are_refused(tmp_path, capsys):
     assert "one settings file" in _error(capsys)
 
 
+def test_pretrain_starts_from_a_named_recipe_that_a_file_and_the_command_line_override(tmp_path, capsys):
+    """`citrus pretrain --recipe base` takes `PRETRAIN_RECIPES["base"]`; a settings file overrides the recipe and the
+    command line overrides both; the recipe's settings count as given (its bf16 wins over Accelerate's)."""
+    from citrus_hf.training.pretrain import PRETRAIN_RECIPES
+
+    recipe = PRETRAIN_RECIPES["base"]
+    parser = pretrain.build_parser()
+    parsed = parser.parse(["--recipe", "base", "--output-dir", "x", "--max-steps", "10"])
+    assert (parsed.max_steps, parsed.per_device_batch_size, parsed.mixed_precision) == (10, 256, "bf16")
+    assert parsed.config_overrides == recipe["config_overrides"] and parsed.dataset == recipe["dataset"]
+    assert {"mixed_precision", "max_steps", "synthetic_ratio"} <= parser.given
+    settings = tmp_path / "pre.yaml"
+    settings.write_text("synthetic_ratio: 0.25\nmax_steps: 50\n")
+    parsed = parser.parse(["--recipe=base", "--config", str(settings), "--output-dir", "x", "--max-steps", "7"])
+    assert (parsed.synthetic_ratio, parsed.max_steps, parsed.per_device_batch_size) == (0.25, 7, 256)
+    # the same parser without a recipe is back at the command's own defaults
+    plain = parser.parse(["--output-dir", "x"])
+    assert (plain.per_device_batch_size, plain.config_overrides) == (32, {}) and "mixed_precision" not in parser.given
+    assert main(["pretrain", "--recipe", "huge", "--output-dir", "x"]) == 2
+    assert "unknown recipe 'huge'; recipes: base" in _error(capsys)
+
+
 # ------------------------------------------------- 3. no abbreviated options
 
 

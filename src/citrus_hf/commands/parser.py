@@ -33,7 +33,7 @@ import dataclasses
 import difflib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
@@ -135,6 +135,10 @@ _NEAR_NAMES: dict[str, tuple[tuple[str, str | None], ...]] = {
 }
 
 
+# The destination of `--recipe NAME` (a command's named sets of settings), apart from any field of the settings.
+NAMED_RECIPE = "named_recipe"
+
+
 def _default_of(field: dataclasses.Field) -> Any:
     if field.default_factory is not dataclasses.MISSING:
         return field.default_factory()
@@ -145,11 +149,20 @@ class CommandParser(HfArgumentParser):
     """The parser of one `citrus` command: `CommandParser(FinetuneArguments, prog="citrus finetune").parse(argv)`
     returns a `FinetuneArguments`."""
 
-    def __init__(self, dataclass_type: type, *, prog: str, description: str | None = None):
+    def __init__(
+        self,
+        dataclass_type: type,
+        *,
+        prog: str,
+        description: str | None = None,
+        recipes: Mapping[str, Mapping[str, Any]] | None = None,
+    ):
+        """`recipes`: named sets of settings (`PRETRAIN_RECIPES`) that `--recipe NAME` starts from."""
         self.arguments_type = dataclass_type
-        self.given: set[str] = set()  # after `parse`: the fields the command line or the settings file set
+        self.given: set[str] = set()  # after `parse`: the fields the command line, the file or the recipe set
         # parent field -> (its dataclass, its default value, names the command line does not set)
         self.nested: dict[str, tuple[type, Any, tuple[str, ...]]] = {}
+        self.recipes = dict(recipes or {})
         super().__init__(None, prog=prog, description=description, formatter_class=_HelpFormatter, allow_abbrev=False)
         self._add_fields(dataclass_type)
         self.add_argument(
@@ -158,6 +171,14 @@ class CommandParser(HfArgumentParser):
             help=f"JSON or YAML file of settings (also as the first argument: `{prog} config.yaml`); options on the "
             "command line override the file's",
         )
+        if self.recipes:  # (a command whose settings have a `recipe` field of their own cannot take named recipes)
+            self.add_argument(
+                "--recipe",
+                dest=NAMED_RECIPE,
+                metavar="NAME",
+                help=f"start from a named recipe's settings ({', '.join(self.recipes)}); a settings file and options "
+                "on the command line override them",
+            )
 
     def error(self, message: str):
         raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
@@ -323,19 +344,14 @@ class CommandParser(HfArgumentParser):
         config_files = []
         if argv and not argv[0].startswith("-") and argv[0].endswith(CONFIG_SUFFIXES):
             config_files.append(argv.pop(0))
-        index = 0
-        while index < len(argv) and argv[index] != "--":
-            if argv[index] == "--config":  # `--config FILE`
-                if index + 1 >= len(argv) or argv[index + 1].startswith("-"):
-                    self.error("argument --config: expected one argument")
-                config_files.append(argv.pop(index + 1))
-                argv.pop(index)
-            elif argv[index].startswith("--config="):  # `--config=FILE`, as argparse takes any option
-                config_files.append(argv.pop(index).split("=", 1)[1])
-            else:
-                index += 1
+        config_files += self._pop_values(argv, "--config")
         if len(config_files) > 1:
             self.error(f"one settings file, please: got {', '.join(config_files)}")
+        recipes = self._pop_values(argv, "--recipe") if self.recipes else []
+        if len(recipes) > 1:
+            self.error(f"one recipe, please: got {', '.join(recipes)}")
+        if recipes and recipes[0] not in self.recipes:
+            self.error(f"argument --recipe: unknown recipe {recipes[0]!r}; recipes: {', '.join(self.recipes)}")
         argv = self._flags_before_positionals(argv)
         self._refuse_other_spellings(argv)
         # Unknown options first: a mistyped `--out` is the error to name, not the `--output-dir` it leaves missing.
@@ -343,12 +359,16 @@ class CommandParser(HfArgumentParser):
         if extras:
             self.error(self._unrecognized(extras))
         self.given = set()
+        self._restore_defaults()
+        if recipes:  # the recipe first, then the settings file, then the command line: each overrides the one before
+            self._apply_settings(self.recipes[recipes[0]], f"recipe {recipes[0]!r}")
         if config_files:
             self._apply_config_file(Path(os.path.expanduser(config_files[0])))
         parsed, _ = self.parse_known_args(argv)  # the same `argv`: its unknown arguments were refused above
         self.given |= given
         namespace = vars(parsed)
         namespace.pop("config", None)
+        namespace.pop(NAMED_RECIPE, None)
         return self._build({name: _expand_home(value) for name, value in namespace.items()})
 
     def _flags_before_positionals(self, argv: list[str]) -> list[str]:
@@ -365,6 +385,29 @@ class CommandParser(HfArgumentParser):
                     argv[index] = f"{token}=true"
         return argv
 
+    def _pop_values(self, argv: list[str], option: str) -> list[str]:
+        """Remove every `option VALUE` / `option=VALUE` from `argv` (up to a `--`) and return the values."""
+        values, index = [], 0
+        while index < len(argv) and argv[index] != "--":
+            if argv[index] == option:
+                if index + 1 >= len(argv) or argv[index + 1].startswith("-"):
+                    self.error(f"argument {option}: expected one argument")
+                values.append(argv.pop(index + 1))
+                argv.pop(index)
+            elif argv[index].startswith(f"{option}="):  # as argparse takes any option
+                values.append(argv.pop(index).split("=", 1)[1])
+            else:
+                index += 1
+        return values
+
+    def _restore_defaults(self) -> None:
+        """Put back the defaults a recipe or settings file of an earlier `parse` replaced (a parser parses again in
+        tests and in `--help` checks; each parse starts from the dataclass's defaults)."""
+        if not hasattr(self, "_field_defaults"):
+            self._field_defaults = {id(action): (action.default, action.required) for action in self._actions}
+        for action in self._actions:
+            action.default, action.required = self._field_defaults[id(action)]
+
     def _apply_config_file(self, path: Path) -> None:
         if not path.is_file():
             raise FileNotFoundError(f"Settings file {str(path)!r} does not exist.")
@@ -380,6 +423,11 @@ class CommandParser(HfArgumentParser):
                 raise UsageError(f"{path} is not valid YAML: {' '.join(str(error).split())}") from None
         if not isinstance(values, dict):
             raise UsageError(f"{path} must hold a mapping of settings (option names without dashes).")
+        self._apply_settings(values, str(path))
+
+    def _apply_settings(self, values: Mapping[str, Any], source: str) -> None:
+        """Take `values` (setting names, with dashes or underscores) as the defaults the command line overrides;
+        `source` (a file, a recipe) names them in errors."""
         flat: dict[str, Any] = {}
         for key, value in values.items():
             name = str(key).replace("-", "_")
@@ -393,13 +441,15 @@ class CommandParser(HfArgumentParser):
                 flat[name] = value
         actions: dict[str, argparse.Action] = {}
         for action in self._actions:  # the first per name: not the `--no-x` of a boolean, which shares its dest
-            if action.dest not in ("help", "config"):
+            if action.dest not in ("help", "config", NAMED_RECIPE):
                 actions.setdefault(action.dest, action)
         unknown = sorted(set(flat) - set(actions))
         if unknown:
             hints = [(name, self._other_spelling(name, in_file=True)) for name in unknown]
             named = [f"{name} ({hint})" if hint else name for name, hint in hints]
-            raise UsageError(f"{path} sets unknown setting(s) {', '.join(named)}; known: {', '.join(sorted(actions))}.")
+            raise UsageError(
+                f"{source} sets unknown setting(s) {', '.join(named)}; known: {', '.join(sorted(actions))}."
+            )
         self.given |= set(flat)
         for name, value in flat.items():
             action = actions[name]

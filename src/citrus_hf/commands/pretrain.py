@@ -1,6 +1,7 @@
 """`citrus pretrain`: masked auto-encoding pre-training with Accelerate (`PretrainArguments`, one option per field).
 
 citrus pretrain --output-dir runs/eeg --max-steps 2000 --config-overrides pretraining_objective=spectrogram
+citrus pretrain --recipe base --output-dir runs/citrus-base   # citrus-base on a GPU (`PRETRAIN_RECIPES`)
 accelerate launch --num_processes 4 -m citrus_hf.commands pretrain --output-dir runs/eeg   # data-parallel
 ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes 2 -m citrus_hf.commands.pretrain ...  # on CPUs
 """
@@ -34,10 +35,10 @@ FROM_ACCELERATE = {
 
 
 def build_parser():
-    from ..training.arguments import PretrainArguments
+    from ..training.arguments import PRETRAIN_RECIPES, PretrainArguments
     from .parser import CommandParser
 
-    parser = CommandParser(PretrainArguments, prog="citrus pretrain", description=DESCRIPTION)
+    parser = CommandParser(PretrainArguments, prog="citrus pretrain", description=DESCRIPTION, recipes=PRETRAIN_RECIPES)
     for action in parser._actions:
         if action.dest in FROM_ACCELERATE:
             source, fallback = FROM_ACCELERATE[action.dest]
