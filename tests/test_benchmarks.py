@@ -213,6 +213,13 @@ def test_gpu_script_packs_the_corpus_and_trains_on_the_packed_windows(tmp_path):
     summary = json.loads((tmp_path / "run" / "pretraining_summary.json").read_text())
     assert results["pretraining"]["steps"] == 2 and "throughput" not in results
     assert summary["arguments"]["dataset"] == "eeg_pretrain" and "packed" in summary["corpus_transport"]
+    # the other half alone: the throughput of the recipe's model, nothing pre-trained
+    timed = _run(
+        "gpu_pretrain.py", "--device", "cpu", "--tiny", "--skip-pretraining", "--rounds", "1", "--steps-per-round",
+        "1", tmp_path=tmp_path,
+    )  # fmt: skip
+    assert "pretraining" not in timed and timed["throughput"]["model_config"] == "tiny"
+    assert timed["throughput"]["citrus"]["windows_per_s"] > 0
 
 
 def test_fit_speed_benchmark_times_citrus_small_beside_minirocket(tmp_path):
