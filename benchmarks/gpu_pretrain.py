@@ -81,7 +81,7 @@ def pack_corpus(path: str, changes: dict) -> dict:
         if not np.array_equal(masks, np.arange(masks.shape[1]) < masks.sum(axis=1, keepdims=True)):
             raise ValueError("an aligned window keeps patches after padding; packing keeps only a window's start")
         kept = [row[:length] for row, length in zip(signal, lengths)]
-        standardised = [(row - row.mean()) / (row.std() if row.std() > 0 else 1.0) for row in kept]
+        standardised = [(row - row.mean()) / (row.std() or 1.0) for row in kept]
         arrays[f"{split}_values"] = np.concatenate(standardised).astype(np.float16)
         arrays[f"{split}_lengths"] = lengths.astype(np.int32)
         counts[split] = {"windows": len(kept), "samples": int(lengths.sum())}

@@ -559,5 +559,5 @@ def test_runs_name_their_draw_and_are_reused_only_with_it():
     assert draw_digest(chosen) == draw_digest(draw_budget(labels, parse_budget("5"), seed=0))
     other = draw_budget(labels, parse_budget("5"), seed=1)
     assert draw_digest(other) != draw_digest(chosen) and draw_digest(chosen[:-1]) != draw_digest(chosen)
-    assert _same_draw({"draw": draw_digest(chosen)}, chosen) and _same_draw({}, chosen)
-    assert not _same_draw({"draw": draw_digest(other)}, chosen)
+    assert _same_draw({"draw": draw_digest(chosen)}, draw_digest(chosen)) and _same_draw({}, draw_digest(chosen))
+    assert not _same_draw({"draw": draw_digest(other)}, draw_digest(chosen))

@@ -297,10 +297,11 @@ def draw_digest(chosen: np.ndarray) -> str:
     return hashlib.sha256(np.asarray(chosen, dtype=np.int64).tobytes()).hexdigest()[:16]
 
 
-def _same_draw(run: dict[str, Any], chosen: np.ndarray) -> bool:
-    """Whether a recorded run was fitted on the examples drawn now; runs recorded before runs named their draw are
-    taken to be (the drawing has not changed since: `draw_budget` with the same pool, budget and seed)."""
-    return run.get("draw", draw_digest(chosen)) == draw_digest(chosen)
+def _same_draw(run: dict[str, Any], draw: str) -> bool:
+    """Whether a recorded run was fitted on the examples drawn now (`draw`, their `draw_digest`); runs recorded before
+    runs named their draw are taken to be (the drawing has not changed since: `draw_budget` with the same pool,
+    budget and seed)."""
+    return run.get("draw", draw) == draw
 
 
 def _run_record(
@@ -309,7 +310,8 @@ def _run_record(
     budget,
     budget_order: int,
     seed: int,
-    chosen: np.ndarray,
+    n_train: int,
+    draw: str,
     outcome: dict[str, Any],
     seconds: float,
     signature: str,
@@ -323,7 +325,7 @@ def _run_record(
         "budget": budget.label_for(context.task),
         "budget_order": budget_order,
         "seed": seed,
-        "n_train": len(chosen),
+        "n_train": n_train,
         "num_classes": len(context.splits.label_names) if context.splits.label_names else None,
         **{k: v for k, v in outcome["test"].items() if k != "loss"},
         "recipe": outcome.get("recipe"),
@@ -333,7 +335,7 @@ def _run_record(
         "scored_on": context.score_split,
         "signature": signature,
         "data": context.data,
-        "draw": draw_digest(chosen),
+        "draw": draw,
         **({"alignment": alignment} if alignment else {}),
         # a run fitted with another thread count (a resume on another machine) is not bit for bit the same run
         **run_environment(),
@@ -367,6 +369,7 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
     for budget in budgets:
         for seed in config.seeds:
             chosen = draw_budget(context.pool_labels, budget, seed)
+            draw = draw_digest(chosen)  # the same for every arm: hashed once
             for name in config.arms:
                 progress.set_postfix_str(f"{dataset} {budget.label_for(context.task)} seed {seed} {name}")
                 key = (dataset, name, budget.label_for(context.task), seed)
@@ -374,7 +377,7 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
                     key in previous
                     and _same_alignment(previous[key], prepared[name], config, dataset)
                     and _same_data(previous[key], context)
-                    and _same_draw(previous[key], chosen)
+                    and _same_draw(previous[key], draw)
                 ):
                     record(previous[key], new=False)
                     continue
@@ -391,7 +394,8 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
                         budget,
                         budgets_order[budget],
                         seed,
-                        chosen,
+                        len(chosen),
+                        draw,
                         outcome,
                         elapsed,
                         signatures[name],
