@@ -17,8 +17,10 @@ A GPU machine without the offline archives gets the corpus packed: `--pack-corpu
 are) writes the recipe's corpus as the model sees it, every aligned window's signal (the patches `patch_mask`
 keeps) standardised per window and stored in float16, about 16 MB for `pretrain_corpus`; `--corpus corpus.npz`
 (on the GPU machine) turns it back into a `save_to_disk` folder (`packed_corpus/`, beside the output folder) with the
-same windows, trains on it, and records the packed corpus's name as the run's dataset (aligning z-scores every window
-anyway, with the checkpoint's default `normalization`, so the packed scale changes nothing but float16 rounding).
+same windows and a note of the corpus and options they were packed from (as `citrus data build --output` leaves), and
+trains on it: the run's summary records that corpus (`dataset_built_from`), so evaluation's corpus check applies to the
+checkpoint (aligning z-scores every window anyway, with the checkpoint's default `normalization`, so the packed scale
+changes nothing but float16 rounding).
 
     python benchmarks/gpu_pretrain.py --output-dir runs/citrus-base --json gpu_pretrain.json
     python benchmarks/gpu_pretrain.py --pack-corpus corpus.npz
@@ -73,7 +75,12 @@ def pack_corpus(path: str, changes: dict) -> dict:
 
     args = PretrainArguments.from_recipe("base", output_dir="unused", **changes)
     config = build_config(args.model_config, **args.config_overrides)
-    arrays, counts = {"dataset": np.array(args.dataset), "sampling_rate": np.array(config.sampling_rate)}, {}
+    arrays = {
+        "dataset": np.array(args.dataset),
+        "dataset_options": np.array(json.dumps(args.dataset_options)),
+        "sampling_rate": np.array(config.sampling_rate),
+    }
+    counts = {}
     for split in PACKED_SPLITS:
         windows = align_corpus(load_split(args.dataset, split, args.dataset_options), config).with_format("numpy")
         signal, masks = np.asarray(windows["input_values"])[:, 0], np.asarray(windows["patch_mask"]).astype(bool)
@@ -91,17 +98,23 @@ def pack_corpus(path: str, changes: dict) -> dict:
 
 def unpack_corpus(path: str, folder: str) -> tuple[str, str]:
     """The packed corpus `path` as a `save_to_disk` folder (`input_values` (1, samples) float32 and `sampling_rate`
-    per row, the splits it was packed with); returns the folder and the name of the corpus it was packed from."""
+    per row, the splits it was packed with) that notes the registered corpus and options it was packed from (as
+    `citrus data build --output` does: a run on the folder records them, and evaluation's corpus check reads them);
+    returns the folder and the corpus's name."""
     import datasets
 
+    from citrus_hf.data.builders import save_built_dataset
+
     packed = np.load(path)
+    # files packed before the options were stored held the recipe's corpus with its default options
+    options = json.loads(str(packed["dataset_options"])) if "dataset_options" in packed else {}
     splits = {}
     for split in PACKED_SPLITS:
         rows = np.split(packed[f"{split}_values"].astype(np.float32), np.cumsum(packed[f"{split}_lengths"])[:-1])
         splits[split] = datasets.Dataset.from_dict(
             {"input_values": [row[None] for row in rows], "sampling_rate": [float(packed["sampling_rate"])] * len(rows)}
         )
-    datasets.DatasetDict(splits).save_to_disk(folder)
+    save_built_dataset(datasets.DatasetDict(splits), str(packed["dataset"]), folder, options)
     return folder, str(packed["dataset"])
 
 
@@ -109,18 +122,12 @@ def run_pretraining(output_dir: str, tiny: bool, changes: dict, report_to: str, 
     from citrus_hf.training.pretrain import SUMMARY_FILE, PretrainArguments, pretrain
 
     changes = {**(TINY_CHANGES if tiny else {}), **changes}
-    packed_from = None
-    if corpus is not None:
-        changes["dataset"], packed_from = unpack_corpus(corpus, str(Path(output_dir).with_name("packed_corpus")))
+    if corpus is not None:  # the run's summary records the corpus the folder notes (`dataset_built_from`)
+        changes["dataset"], _ = unpack_corpus(corpus, str(Path(output_dir).with_name("packed_corpus")))
         changes["dataset_options"] = {}
     args = PretrainArguments.from_recipe("base", output_dir=output_dir, report_to=report_to, **changes)
     result = pretrain(args)
-    summary_path = Path(result.output_dir) / SUMMARY_FILE
-    summary = json.loads(summary_path.read_text())
-    if packed_from is not None:  # the windows of the named corpus: evaluation's overlap guard reads this name
-        summary["arguments"]["dataset"] = packed_from
-        summary["corpus_transport"] = f"{packed_from}'s aligned windows packed by benchmarks/gpu_pretrain.py"
-        summary_path.write_text(json.dumps(summary, indent=2))
+    summary = json.loads((Path(result.output_dir) / SUMMARY_FILE).read_text())
     # the settings that ran (precision and accumulation left to Accelerate resolved), as the run's summary records them
     ran = summary["arguments"]
     windows = result.steps * ran["per_device_batch_size"] * ran["gradient_accumulation_steps"] * result.world_size

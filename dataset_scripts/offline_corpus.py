@@ -43,7 +43,7 @@ def main(argv=None) -> int:
         spec = get_dataset_spec(name)
         info = {"name": name, "task": spec.task, "options": resolve_options(spec, {}), **summarize_dataset(dataset)}
         print(format_info(info), end="\n\n")
-        publish_from_args(dataset, name, args, part=name)
+        publish_from_args(dataset, name, args, part=name, options={})
     return 0
 
 

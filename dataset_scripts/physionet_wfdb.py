@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     options = dict(before_seconds=args.before_seconds, after_seconds=args.after_seconds)
     dataset = build_dataset("mitdb_beats", data_dir=args.data_dir, cache_dir=args.cache_dir, download=False, **options)
     print(format_info({"name": "mitdb_beats", "task": "classification", "options": {}, **summarize_dataset(dataset)}))
-    publish_from_args(dataset, "mitdb_beats", args)
+    publish_from_args(dataset, "mitdb_beats", args, options=options)
     return 0
 
 

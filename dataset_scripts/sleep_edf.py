@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     dataset = build_dataset(name, data_dir=args.data_dir, cache_dir=args.cache_dir, download=False, **options)
     summary = summarize_dataset(dataset)
     print(format_info({"name": name, "task": "classification", "options": {"variant": args.variant}, **summary}))
-    publish_from_args(dataset, name, args)
+    publish_from_args(dataset, name, args, options=options)
     return 0
 
 

@@ -37,7 +37,7 @@ def main(argv=None) -> int:
         name = f"tfc_{tfc_set}"
         dataset = build_dataset(name, data_dir=folder, cache_dir=args.cache_dir, download=False)
         print(format_info({"name": name, "task": "classification", "options": {}, **summarize_dataset(dataset)}))
-        publish_from_args(dataset, name, args, part=tfc_set)
+        publish_from_args(dataset, name, args, part=tfc_set, options={})
     return 0
 
 

@@ -182,9 +182,10 @@ def test_base_recipe_is_a_wider_citrus_small_in_bf16():
 
 def test_gpu_script_packs_the_corpus_and_trains_on_the_packed_windows(tmp_path):
     """A GPU machine without the archives trains on the packed corpus: the unpacked rows realign to the windows and
-    patch masks the corpus aligns to, each standardised, and the run records the packed corpus's name."""
+    patch masks the corpus aligns to, each standardised, and the run records the corpus and options they came from."""
     import numpy as np
 
+    from citrus_hf.data import get_dataset_spec
     from citrus_hf.data.alignment import align_corpus
     from citrus_hf.data.splits import load_split
     from citrus_hf.loading import build_config
@@ -212,7 +213,12 @@ def test_gpu_script_packs_the_corpus_and_trains_on_the_packed_windows(tmp_path):
     )  # fmt: skip
     summary = json.loads((tmp_path / "run" / "pretraining_summary.json").read_text())
     assert results["pretraining"]["steps"] == 2 and "throughput" not in results
-    assert summary["arguments"]["dataset"] == "eeg_pretrain" and "packed" in summary["corpus_transport"]
+    assert summary["arguments"]["dataset"] == str(tmp_path / "packed_corpus")
+    assert summary["dataset_built_from"]["dataset"] == "eeg_pretrain"
+    assert summary["dataset_built_from"]["dataset_options"] == {
+        **get_dataset_spec("eeg_pretrain").defaults,
+        **gpu_pretrain.TINY_CHANGES["dataset_options"],
+    }
     # the other half alone: the throughput of the recipe's model, nothing pre-trained
     timed = _run(
         "gpu_pretrain.py", "--device", "cpu", "--tiny", "--skip-pretraining", "--rounds", "1", "--steps-per-round",

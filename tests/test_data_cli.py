@@ -8,6 +8,8 @@ import pytest
 
 from citrus_hf.commands.data import SUBCOMMANDS, build_parser
 from citrus_hf.commands.main import main as citrus
+from citrus_hf.data import CitrusDataError, get_dataset_spec
+from citrus_hf.data.builders import BUILT_FROM_FILE, built_from
 from citrus_hf.data.fetch import archive_cache_dir
 from citrus_hf.data.registry import ARCHIVES
 
@@ -68,6 +70,17 @@ def test_build_saves_to_disk(capsys, tmp_path):
     assert "saved to" in capsys.readouterr().out
     reloaded = load_from_disk(str(tmp_path / "out"))
     assert reloaded["train"].num_rows == 40 and reloaded["train"].features["input_values"].shape == (6, 100)
+    # the folder notes what it holds, for a pre-training run on it (its summary records the corpus: test_benchmarks)
+    spec = get_dataset_spec("basic_motions")
+    note = {"dataset": "basic_motions", "dataset_options": dict(spec.defaults), "builder_version": spec.version}
+    assert built_from(tmp_path / "out") == note
+    assert built_from("basic_motions") is None and built_from(tmp_path / "c") is None  # a name; a folder without it
+
+
+def test_a_broken_build_note_is_one_line_naming_the_file(tmp_path):
+    (tmp_path / BUILT_FROM_FILE).write_text('{"dataset": 3}')
+    with pytest.raises(CitrusDataError, match=rf"{BUILT_FROM_FILE} is not the note `citrus data build --output`"):
+        built_from(tmp_path)
 
 
 def test_errors_are_one_line_with_the_fix(capsys, tmp_path):

@@ -527,6 +527,30 @@ def test_a_split_holding_windows_the_checkpoint_was_pretrained_on_is_refused(tmp
     run_protocol(ProtocolConfig(**{**config.__dict__, "arms": ["prior"]}))
 
 
+def test_a_checkpoint_pretrained_on_a_saved_copy_of_the_corpus_is_held_to_the_same_check(tmp_path):
+    """A run on the folder `citrus data build pretrain_corpus --output` saved records the corpus the folder notes
+    (`dataset_built_from`), and the check reads it there: only the folder's path was recorded before, and the same
+    split was scored silently."""
+    import shutil
+
+    from citrus_hf._bundled import bundled_checkpoint
+    from citrus_hf.evaluation import ProtocolConfig, run_protocol
+
+    checkpoint = tmp_path / "from_folder"
+    shutil.copytree(bundled_checkpoint("citrus-small"), checkpoint)
+    summary = json.loads((checkpoint / "pretraining_summary.json").read_text())
+    summary["arguments"] |= {"dataset": str(tmp_path / "corpus"), "dataset_options": {}}
+    summary["dataset_built_from"] = {"dataset": "pretrain_corpus", "dataset_options": {}, "builder_version": "2.0.0"}
+    (checkpoint / "pretraining_summary.json").write_text(json.dumps(summary))
+    config = ProtocolConfig(
+        output_dir=str(tmp_path / "eval"), datasets=["myo_gestures"], arms=["citrus-small", "prior"], budgets=["1"],
+        dataset_options={"myo_gestures": {"test_repetitions": [2, 3]}}, checkpoints={"citrus-small": str(checkpoint)},
+        seeds=[0], show_progress=False,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"10 of the 49 test windows of myo_gestures"):
+        run_protocol(config)
+
+
 def test_minirocket_sees_the_windows_normalised_as_the_citrus_arms_input():
     """The reference arm gets the CiTrus arms' normalisation (the training pool's per-channel statistics, or
     per-window z-scores), applied before the zero padding; `minirocket-raw` keeps the raw values."""

@@ -304,6 +304,18 @@ def test_auto_processor_of_a_single_modality_folder_is_its_feature_extractor(tmp
 # ------------------------------------------------------------------------------------------------ model cards
 
 
+def test_card_names_the_corpus_a_saved_folder_held():
+    """A run on a folder `citrus data build --output` saved: the card names the registered corpus and its options
+    (the folder's note), not the folder's local path."""
+    from citrus_hf.publishing.runs import pretraining_facts
+
+    built = {"dataset": "pretrain_corpus", "dataset_options": {"min_rate": 20.0}, "builder_version": "2.0.0"}
+    summary = {"arguments": {"dataset": "/home/me/corpus", "dataset_options": {}}, "dataset_built_from": built}
+    corpus = pretraining_facts(summary)["corpus"]
+    assert corpus == "pretrain_corpus (min_rate=20.0), read from a folder `citrus data build --output` saved"
+    assert pretraining_facts({"arguments": {"dataset": "eeg_pretrain"}})["corpus"] == "eeg_pretrain"
+
+
 def test_card_reads_the_runs_own_records(runs):
     folder = runs["finetuned"]
     results = json.loads((folder / "finetune_results.json").read_text())

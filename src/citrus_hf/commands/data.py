@@ -164,17 +164,14 @@ def _cmd_build(args: BuildArguments) -> int:
 
     if args.output:
         check_output_dir(args.output, "--output")
+    options = _options(args)
     dataset = build_dataset(
-        args.name,
-        cache_dir=args.cache_dir,
-        archive_cache_dir=args.archive_cache,
-        data_dir=args.data_dir,
-        **_options(args),
+        args.name, cache_dir=args.cache_dir, archive_cache_dir=args.archive_cache, data_dir=args.data_dir, **options
     )
     # with --json, stdout holds the JSON document alone (as `citrus data info --json`); the rest goes to stderr
     say = functools.partial(print, file=sys.stderr if args.json else sys.stdout)
     say(dataset)
-    publish_from_args(dataset, args.name, args)
+    publish_from_args(dataset, args.name, args, options=options)
     if args.output:
         say(f"saved to {args.output}")
     if args.push_to_hub:

@@ -1,5 +1,6 @@
 """Building a registered dataset: the registry's builder plans it, and :func:`build_dataset` writes the plan to the
-datasets cache; :func:`summarize_dataset` / :func:`dataset_info` describe a built one.
+datasets cache; :func:`summarize_dataset` / :func:`dataset_info` describe a built one; :func:`save_built_dataset`
+saves one to a folder that remembers what it was built from (:func:`built_from`).
 
 Examples are written by :meth:`datasets.Dataset.from_generator` to Arrow files in the datasets cache and memory-mapped
 from there, so a corpus never sits whole in RAM. The cache key (``fingerprint``) hashes the dataset name, the
@@ -9,6 +10,7 @@ any of them rebuilds, and nothing else does. The builders live with their corpus
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -87,6 +89,54 @@ def build_dataset(
     return write_plan(
         name, spec.version, key_options, plan, cache_dir, source_archives(spec.sources), info=registry_info(spec)
     )
+
+
+# Beside the `save_to_disk` files of a registered set saved by `citrus data build --output`: which set, with which
+# options and builder version, so that a run reading the folder can still say what it saw (`built_from`).
+BUILT_FROM_FILE = "citrus_built_from.json"
+
+
+def save_built_dataset(
+    dataset_dict: DatasetDict, name: str, folder: str | os.PathLike, options: dict[str, Any] | None = None
+) -> None:
+    """``dataset_dict.save_to_disk(folder)``, the registered set ``name`` built with ``options``, and a note of that
+    (`BUILT_FROM_FILE`) in the folder: a pre-training run on the folder records it, and evaluation then holds the
+    corpus's windows against a checkpoint as it does for a run on the registered name (``examples_in_pretrain_corpus``).
+    """
+    spec = get_dataset_spec(name)
+    resolved = resolve_options(spec, dict(options or {}))
+    dataset_dict.save_to_disk(str(folder))
+    note = {"dataset": name, "dataset_options": resolved, "builder_version": spec.version}
+    (Path(folder) / BUILT_FROM_FILE).write_text(json.dumps(note, indent=2) + "\n")
+
+
+def built_from(dataset: str | os.PathLike | None) -> dict[str, Any] | None:
+    """What the folder ``dataset`` was saved from by :func:`save_built_dataset`: ``{"dataset": name,
+    "dataset_options": {...}, "builder_version": "..."}``; None for anything else (a registered name, a Hub id, a
+    folder saved otherwise).
+
+    Raises:
+        CitrusDataError: the note is there but not one :func:`save_built_dataset` writes.
+    """
+    if dataset is None or not Path(dataset).is_dir():
+        return None
+    path = Path(dataset) / BUILT_FROM_FILE
+    if not path.is_file():
+        return None
+    try:
+        note = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        note = error
+    if (
+        not isinstance(note, dict)
+        or not isinstance(note.get("dataset"), str)
+        or not isinstance(note.get("dataset_options"), dict)
+    ):
+        raise CitrusDataError(
+            f"{path} is not the note `citrus data build --output` writes (a JSON object with the 'dataset' name and "
+            "its 'dataset_options'): restore it, or remove it if the folder no longer holds that set as built."
+        )
+    return note
 
 
 def registry_info(spec) -> dict[str, Any]:

@@ -59,7 +59,14 @@ from ..training.metrics import (
     dumps_strict,
     metrics_as_numbers,
 )
-from ..training.pretrain import SUMMARY_FILE, PretrainArguments, is_pretrained_model_dir, pretrain, run_environment
+from ..training.pretrain import (
+    SUMMARY_FILE,
+    PretrainArguments,
+    is_pretrained_model_dir,
+    pretrain,
+    pretraining_corpus,
+    run_environment,
+)
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .arms import ARMS, CLASSICAL_BASELINE, CiTrusArm, DatasetContext, PatchTSTArm
 from .records import field_problem
@@ -435,10 +442,10 @@ def _check_not_pretrained_on(config: ProtocolConfig, context, checkpoints: dict[
         summary = None if checkpoint is None else resolve_checkpoint(checkpoint) / SUMMARY_FILE
         if summary is None or not summary.is_file():
             continue
-        arguments = read_json_object(summary, "pre-training summary").get("arguments") or {}
-        if arguments.get("dataset") != "pretrain_corpus":
+        corpus, options = pretraining_corpus(read_json_object(summary, "pre-training summary"))
+        if corpus != "pretrain_corpus":
             continue
-        seen, recordings = examples_in_pretrain_corpus(dataset, context.scored(), arguments.get("dataset_options"))
+        seen, recordings = examples_in_pretrain_corpus(dataset, context.scored(), options)
         if seen:
             raise ValueError(
                 f"{seen} of the {len(context.scored())} {context.score_split} windows of {dataset} (recordings "

@@ -10,8 +10,9 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ..data.builders import save_built_dataset
 from ..data.registry import get_dataset_spec, get_source
 from ..vocabulary_citrus import CLASSIFICATION
 
@@ -71,15 +72,22 @@ def publish(
     output: str | os.PathLike | None = None,
     push_to_hub: str | None = None,
     private: bool = False,
+    options: dict[str, Any] | None = None,
 ) -> None:
     """``save_to_disk`` to ``output`` and / or ``push_to_hub`` to the Hub dataset repo ``push_to_hub`` with a card.
+
+    ``dataset_dict`` is the registered set ``name``; given the builder ``options`` it was built with, the folder also
+    notes that (``citrus_hf.data.builders.save_built_dataset``), so that a pre-training run on the folder records
+    which corpus it saw.
 
     The card (:func:`dataset_card`) carries the sources' licenses and citations; the Hub's own endpoint and token
     settings (``HF_ENDPOINT``, ``HF_TOKEN``) apply. ``DatasetDict.push_to_hub`` writes a card whose ``dataset_info``
     (features, split sizes) and ``configs`` (which Parquet files make which split) ``load_dataset`` and the Hub's viewer
     read; this card's text, license, task and tags are merged into it, never replace it.
     """
-    if output is not None:
+    if output is not None and options is not None:
+        save_built_dataset(dataset_dict, name, output, options)
+    elif output is not None:
         dataset_dict.save_to_disk(str(output))
     if push_to_hub:
         from huggingface_hub import DatasetCard, hf_hub_download
@@ -103,15 +111,16 @@ def publish_from_args(
     name: str,
     args: PublishArguments | argparse.Namespace,
     part: str | None = None,
+    options: dict[str, Any] | None = None,
 ) -> None:
     """:func:`publish` to the destinations of `PublishArguments`, or of the namespace of a parser given its options
     (``citrus_hf.commands.data.add_publish_arguments``, as the dataset scripts do); ``part`` names one of several parts
-    (sub-folder ``output/part``, repo ``push_to_hub-part`` with underscores as dashes)."""
+    (sub-folder ``output/part``, repo ``push_to_hub-part`` with underscores as dashes); ``options``: see :func:`publish`."""
     output, repo = args.output, args.push_to_hub
     if part is not None:
         output = Path(output) / part if output else None
         repo = f"{repo}-{part.replace('_', '-')}" if repo else None
-    publish(dataset_dict, name, output=output, push_to_hub=repo, private=args.private)
+    publish(dataset_dict, name, output=output, push_to_hub=repo, private=args.private, options=options)
 
 
 __all__ = ["PublishArguments", "dataset_card", "publish", "publish_from_args"]

@@ -15,7 +15,7 @@ from .._bundled import bundled_checkpoint
 from ..evaluation.records import EvalRecord, field_problem
 from ..loading import read_json_object
 from ..training.finetune import RESULTS_FILE
-from ..training.pretrain import SUMMARY_FILE
+from ..training.pretrain import SUMMARY_FILE, pretraining_corpus
 from ..training.recipes import RECIPES
 
 # Test metrics that describe the model; the loss is the training objective, not a result to report.
@@ -57,7 +57,10 @@ def _with_options(name: str, options: dict[str, Any] | None) -> str:
 def pretraining_facts(summary: dict[str, Any]) -> dict[str, Any]:
     """The card's pre-training rows from a `pretraining_summary.json` (see `citrus_hf.training.pretrain`)."""
     arguments = summary.get("arguments", {})
-    facts: dict[str, Any] = {"corpus": _with_options(str(arguments.get("dataset")), arguments.get("dataset_options"))}
+    corpus, options = pretraining_corpus(summary)
+    facts: dict[str, Any] = {"corpus": _with_options(str(corpus), options)}
+    if summary.get("dataset_built_from"):  # the registered set, read from the folder `citrus data build` saved it to
+        facts["corpus"] += ", read from a folder `citrus data build --output` saved"
     facts["Optimizer steps"] = summary.get("steps")
     if summary.get("num_train_windows") is not None:
         facts["Training windows"] = summary["num_train_windows"]
@@ -105,6 +108,9 @@ _RECORD_FIELDS = {
         "final_loss": "a number or null",
         "arguments": "an object",
         "arguments.dataset_options": "an object or null",
+        "dataset_built_from": "an object or null",
+        "dataset_built_from.dataset": "a string",
+        "dataset_built_from.dataset_options": "an object",
         "arguments.per_device_batch_size": "an integer or null",
         "arguments.gradient_accumulation_steps": "an integer",
         "arguments.learning_rate": "a number or null",

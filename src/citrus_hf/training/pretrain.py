@@ -51,6 +51,7 @@ from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHT
 from .._bundled import bundled_checkpoint
 from ..configuration_citrus import CiTrusConfig, custom_pipelines_for
 from ..data.alignment import align_corpus
+from ..data.builders import built_from
 from ..data.splits import load_split
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..loading import build_config
@@ -78,6 +79,19 @@ logger = logging.get_logger(__name__)
 _DEFAULT_EVAL_SPLIT = PretrainArguments.__dataclass_fields__["eval_split"].default
 
 SUMMARY_FILE = "pretraining_summary.json"
+
+
+def pretraining_corpus(summary: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """The corpus a `SUMMARY_FILE` says its run was pre-trained on, as `(dataset, options)`: the registered set a
+    folder saved by `citrus data build --output` holds (its `dataset_built_from`), or else the run's `--dataset` and
+    `--dataset-options` as given."""
+    saved = summary.get("dataset_built_from")
+    if isinstance(saved, dict) and isinstance(saved.get("dataset"), str):
+        return saved["dataset"], dict(saved.get("dataset_options") or {})
+    arguments = summary.get("arguments") or {}
+    return arguments.get("dataset"), dict(arguments.get("dataset_options") or {})
+
+
 # What `finetune` writes next to its model: the run's test metrics, its arguments and its history (model cards read
 # it). Named here, below `finetune`, because a pre-training run must recognise a fine-tuned model's folder too.
 FINETUNE_RESULTS_FILE = "finetune_results.json"
@@ -547,6 +561,8 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
     if resume_dir is None:
         _check_fresh_output_dir(args, accelerator)
     _say_what_is_ignored(args, accelerator)
+    # a folder `citrus data build --output` saved: the registered set it holds, recorded for evaluation's corpus check
+    dataset_built_from = built_from(args.dataset)
 
     if args.full_determinism:  # before any kernel runs: CUDA reads its workspace setting once
         from transformers import enable_full_determinism
@@ -635,6 +651,8 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
             warnings.warn(message, PretrainingDidNotLearnWarning, stacklevel=3)
         Path(args.output_dir).mkdir(parents=True, exist_ok=True)
         summary = result.summary() | {"arguments": asdict(args)}
+        if dataset_built_from is not None:
+            summary["dataset_built_from"] = dataset_built_from
         (Path(args.output_dir) / SUMMARY_FILE).write_text(dumps_strict(summary, indent=2))
     accelerator.end_training()
     return result
