@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from beat_scoring import beat_agreement
 
+from citrus_hf.data.errors import CitrusDataError
 from citrus_hf.data.physio import detect_r_peaks, heart_rate_bpm
 from citrus_hf.data.windowing import seconds_to_samples, split_by_group, time_blocks, window_starts
 
@@ -49,6 +50,17 @@ def test_split_by_group_with_one_big_group():
     assert split_by_group({"a": 1}, {"train": 1.0, "test": 0.0})["test"] == []
     with pytest.raises(ValueError):
         split_by_group(sizes, {"train": 0.0})
+
+
+def test_a_seed_that_cannot_change_a_group_split_is_refused():
+    """Groups go largest first and the seed only orders groups of equal size: with none (multimodal_unlabelled's
+    nine recordings, watch_exercises' subjects), another seed silently gave seed 0's split."""
+    distinct = {"a": 5, "b": 4, "c": 3}
+    assert split_by_group(distinct, {"train": 0.7, "validation": 0.3}, seed=0)  # the default seed builds
+    with pytest.raises(CitrusDataError, match=r"^my_set: seed=2 gives the split of seed 0\. Its recordings go"):
+        split_by_group(distinct, {"train": 0.7, "validation": 0.3}, 2, "my_set", "recordings")
+    tied = {"a": 5, "b": 4, "c": 4}
+    assert split_by_group(tied, {"train": 0.7, "validation": 0.3}, seed=2)  # a seed that can matter is taken
 
 
 def test_time_blocks_cover_every_sample_once():

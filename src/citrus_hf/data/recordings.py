@@ -262,8 +262,10 @@ def plan_channel_corpus(
     source_column: bool = False,
     held_out: Mapping[str, Sequence[tuple[float, float]]] | None = None,
     min_rate: float = 0.0,
+    owner: str = "this corpus",
 ) -> BuildPlan:
-    """Plan an unlabelled corpus: :func:`channel_windows` of ``recordings``, split train / validation by recording.
+    """Plan an unlabelled corpus (``owner``, its name in errors): :func:`channel_windows` of ``recordings``, split
+    train / validation by recording.
 
     Options: ``window_seconds``, ``hop_seconds``, ``validation_fraction`` (share of rows in validation), ``seed``.
     Recordings are assigned largest first to the split furthest below its target (``split_by_group``). ``held_out``
@@ -282,7 +284,8 @@ def plan_channel_corpus(
     if not sizes:
         raise CitrusDataError(f"No recording is as long as one {options['window_seconds']} s window.")
     fraction = options["validation_fraction"]
-    assignment = split_by_group(sizes, {"train": 1 - fraction, "validation": fraction}, seed=options["seed"])
+    shares = {"train": 1 - fraction, "validation": fraction}
+    assignment = split_by_group(sizes, shares, options["seed"], owner, "recordings")
     by_name = {ref.recording: ref for ref in recordings}
     splits = {
         split: dict(

@@ -6,6 +6,8 @@ from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 
+from .errors import CitrusDataError
+
 
 def seconds_to_samples(seconds: float, sampling_rate: float) -> int:
     """Number of samples in ``seconds`` at ``sampling_rate`` (rounded to the nearest sample)."""
@@ -48,7 +50,11 @@ def window_starts(
 
 
 def split_by_group(
-    sizes: Mapping[Hashable, float], fractions: Mapping[str, float], seed: int = 0
+    sizes: Mapping[Hashable, float],
+    fractions: Mapping[str, float],
+    seed: int = 0,
+    owner: str = "this split",
+    groups: str = "groups",
 ) -> dict[str, list[Hashable]]:
     """Assign whole groups (subjects, recordings) to splits so that each split gets about its share of the total.
 
@@ -60,12 +66,23 @@ def split_by_group(
         sizes: {group: size} (windows, seconds...).
         fractions: {split name: share}; shares are normalised to sum to 1. A split with share 0 gets nothing.
         seed: seed of the tie-breaking shuffle.
+        owner, groups: for the error below, what is split (a dataset's name) and what its groups are ("subjects").
 
     Returns:
         {split name: groups (sorted)}; every split of ``fractions`` is present, possibly empty.
+
+    Raises:
+        CitrusDataError: a ``seed`` other than 0 where no two groups have one size: it would silently give seed 0's
+            split (a user asking for another split got the same one).
     """
     if not fractions or any(value < 0 for value in fractions.values()) or sum(fractions.values()) <= 0:
         raise ValueError(f"fractions must be non-negative and not all zero, got {dict(fractions)}.")
+    if seed != 0 and len(set(sizes.values())) == len(sizes):
+        raise CitrusDataError(
+            f"{owner}: seed={seed} gives the split of seed 0. Its {groups} go to the splits largest first, so that "
+            f"each split gets its share, and the seed only orders {groups} of equal size, of which it has none. Leave "
+            "seed out."
+        )
     total_share = sum(fractions.values())
     groups = list(sizes)
     order = np.random.default_rng(seed).permutation(len(groups))

@@ -51,9 +51,8 @@ from . import (  # noqa: F401  (their sources, registered before the corpora tha
 )
 def plan_eeg_pretrain(options: dict, context: BuildContext) -> BuildPlan:
     """Channel-windows of every EEG recording."""
-    return plan_channel_corpus(
-        recordings_of(get_dataset_spec("eeg_pretrain").sources, context.archive_cache_dir), options
-    )
+    sources = get_dataset_spec("eeg_pretrain").sources
+    return plan_channel_corpus(recordings_of(sources, context.archive_cache_dir), options, owner="eeg_pretrain")
 
 
 @register_dataset(
@@ -78,7 +77,9 @@ def plan_eeg_pretrain(options: dict, context: BuildContext) -> BuildPlan:
 def plan_multimodal(options: dict, context: BuildContext) -> BuildPlan:
     """Channel-windows of every ECG / PPG / EDA / respiration recording."""
     sources = get_dataset_spec("multimodal_unlabelled").sources
-    return plan_channel_corpus(recordings_of(sources, context.archive_cache_dir), options)
+    return plan_channel_corpus(
+        recordings_of(sources, context.archive_cache_dir), options, owner="multimodal_unlabelled"
+    )
 
 
 def _held_out_blocks(by_dataset: dict, kept: set[str]) -> dict[str, list[tuple[float, float]]]:
@@ -179,6 +180,7 @@ def plan_pretrain_corpus(options: dict, context: BuildContext) -> BuildPlan:
         source_column=True,
         held_out=held_out,
         min_rate=options["min_rate"],
+        owner="pretrain_corpus",
     )
     # Which stretches are held out follows the labelled sets' builders: their versions enter the cache key.
     plan.cache_key = tuple(sorted(f"{name}=={DATASETS[name].version}" for name in by_dataset))

@@ -8,7 +8,6 @@ from collections import Counter
 import numpy as np
 
 from ...vocabulary_citrus import CLASSIFICATION
-from ..errors import CitrusDataError
 from ..fetch import source_members
 from ..plans import BuildContext, BuildPlan, dataset_features, split_shares
 from ..readers import load_npy
@@ -90,14 +89,9 @@ def plan_watch(options: dict, context: BuildContext) -> BuildPlan:
     windows_per_subject: Counter = Counter()
     for signal, subject in zip(content["X"], content["subject"]):
         windows_per_subject[int(subject)] += len(window_starts(len(signal), RATE, window_seconds, hop_seconds))
-    if options["seed"] != 0 and len(set(windows_per_subject.values())) == len(windows_per_subject):
-        # the seed only orders subjects of equal size (`split_by_group`): another seed would silently be seed 0
-        raise CitrusDataError(
-            f"watch_exercises: seed={options['seed']} gives the split of seed 0. Subjects go to the splits largest "
-            "first, so that each split gets its share of the windows, and the seed only orders subjects with as many "
-            "windows as each other, of which this set has none. Leave seed out."
-        )
-    assignment = split_by_group(windows_per_subject, split_shares(options["fractions"]), seed=options["seed"])
+    assignment = split_by_group(
+        windows_per_subject, split_shares(options["fractions"]), options["seed"], "watch_exercises", "subjects"
+    )
     splits = {
         split: dict(
             recordings=[ref for ref in refs if ref.subject in {f"watch-{subject:02d}" for subject in subjects}],

@@ -244,7 +244,9 @@ def plan_sleep_edf(data_dir: str | os.PathLike, options: dict[str, Any]) -> Buil
             f"`python dataset_scripts/sleep_edf.py --data-dir {data_dir}`."
         )
     recordings_per_subject = Counter(pair.subject for pair in pairs)
-    assignment = split_by_group(recordings_per_subject, split_shares(options["fractions"]), seed=options["seed"])
+    assignment = split_by_group(
+        recordings_per_subject, split_shares(options["fractions"]), options["seed"], "Sleep-EDF", "subjects"
+    )
     channels = tuple(options["channels"])
     rate = read_edf_header(pairs[0].psg).sampling_rate(channels[0])
     window = seconds_to_samples(options["window_seconds"], rate)
