@@ -301,3 +301,17 @@ def test_few_shot_goals_summarise_only_the_budgets_that_ran():
     assert set(five["mean_gap_to_minirocket_pts"]) == set(five["mean_gain_over_scratch_pts"]) == {"5/class"}
     assert five["mean_gap_to_minirocket_pts"]["5/class"] == both["mean_gap_to_minirocket_pts"]["5/class"]
     assert set(both["mean_gap_to_minirocket_pts"]) == {"5/class", "20/class"}
+
+
+def test_leave_task_out_pairs_each_set_with_the_checkpoint_that_saw_it_and_the_one_that_did_not():
+    """The stored runs: on each set, seen - unseen is the seen checkpoint's gap over citrus-small less the unseen
+    one's, every classification set but the never-seen one has both, and the published means are what it prints."""
+    module = _benchmark_module("leave_task_out")
+    rows, means = module.test_table("5/class")
+    by_set = {row["set"]: row for row in rows}
+    assert set(by_set) == {*module.GROUPS["A"], *module.GROUPS["B"], *module.NEVER_SEEN}
+    blink = by_set["eeg_blink"]  # left out by B: A saw it
+    assert blink["seen - unseen"] == pytest.approx(blink["seen - small"] - blink["unseen - small"])
+    assert "seen - unseen" not in by_set["infant_sleep"]
+    assert means["seen - unseen"] == pytest.approx(1.83, abs=0.005)
+    assert means["U - small"] == pytest.approx(0.54, abs=0.005)
