@@ -314,6 +314,8 @@ def test_card_names_the_corpus_a_saved_folder_held():
     corpus = pretraining_facts(summary)["corpus"]
     assert corpus == "pretrain_corpus (min_rate=20.0), read from a folder `citrus data build --output` saved"
     assert pretraining_facts({"arguments": {"dataset": "eeg_pretrain"}})["corpus"] == "eeg_pretrain"
+    with pytest.raises(ValueError, match="dataset_built_from must name the registered set"):  # a hand edit
+        pretraining_facts({"arguments": {"dataset": "/home/me/corpus"}, "dataset_built_from": {"dataset": 3}})
 
 
 def test_card_reads_the_runs_own_records(runs):

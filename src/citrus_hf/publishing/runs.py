@@ -108,9 +108,7 @@ _RECORD_FIELDS = {
         "final_loss": "a number or null",
         "arguments": "an object",
         "arguments.dataset_options": "an object or null",
-        "dataset_built_from": "an object or null",
-        "dataset_built_from.dataset": "a string",
-        "dataset_built_from.dataset_options": "an object",
+        "dataset_built_from": "an object or null",  # its fields: `training.pretrain.pretraining_corpus` checks them
         "arguments.per_device_batch_size": "an integer or null",
         "arguments.gradient_accumulation_steps": "an integer",
         "arguments.learning_rate": "a number or null",

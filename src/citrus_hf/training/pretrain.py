@@ -84,9 +84,21 @@ SUMMARY_FILE = "pretraining_summary.json"
 def pretraining_corpus(summary: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
     """The corpus a `SUMMARY_FILE` says its run was pre-trained on, as `(dataset, options)`: the registered set a
     folder saved by `citrus data build --output` holds (its `dataset_built_from`), or else the run's `--dataset` and
-    `--dataset-options` as given."""
+    `--dataset-options` as given.
+
+    Raises:
+        ValueError: a `dataset_built_from` that is not the note `citrus pretrain` records (a set's name and options).
+    """
     saved = summary.get("dataset_built_from")
-    if isinstance(saved, dict) and isinstance(saved.get("dataset"), str):
+    if saved is not None:
+        if not (isinstance(saved, dict) and isinstance(saved.get("dataset"), str)) or not isinstance(
+            saved.get("dataset_options", {}), dict
+        ):
+            raise ValueError(
+                f"The pre-training summary's dataset_built_from must name the registered set a run's folder held and "
+                f"its options ({{'dataset': name, 'dataset_options': {{...}}}}), got {saved!r}; restore "
+                f"{SUMMARY_FILE} as the run wrote it."
+            )
         return saved["dataset"], dict(saved.get("dataset_options") or {})
     arguments = summary.get("arguments") or {}
     return arguments.get("dataset"), dict(arguments.get("dataset_options") or {})
@@ -190,7 +202,9 @@ class PretrainResult:
     `baseline_loss`, CiTrus models only). `num_train_windows` counts the real training windows (0 with
     `synthetic_ratio=1`); `synthetic_stream` holds the stream's settings and generators when `synthetic_ratio > 0`;
     `pretraining_objective` is the CiTrus config's (None for other models); `environment` what the results depend on
-    beyond the settings (`run_environment`: torch version and thread count).
+    beyond the settings (`run_environment`: torch version and thread count); `dataset_built_from` the registered set
+    and options a `citrus data build --output` folder given as the dataset holds (`data.builders.built_from`), else
+    None.
     """
 
     output_dir: str
@@ -207,6 +221,7 @@ class PretrainResult:
     synthetic_stream: dict[str, Any] | None = None
     pretraining_objective: str | None = None
     environment: dict[str, Any] = field(default_factory=dict)
+    dataset_built_from: dict[str, Any] | None = None
     model: torch.nn.Module | None = field(default=None, repr=False)
 
     @property
@@ -643,6 +658,7 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
         synthetic_stream=None if training.stream is None else training.stream.settings(),
         pretraining_objective=config.pretraining_objective if is_citrus else None,
         environment=run_environment(),
+        dataset_built_from=dataset_built_from,
         model=accelerator.unwrap_model(model),
     )
     if accelerator.is_main_process:
@@ -651,8 +667,6 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
             warnings.warn(message, PretrainingDidNotLearnWarning, stacklevel=3)
         Path(args.output_dir).mkdir(parents=True, exist_ok=True)
         summary = result.summary() | {"arguments": asdict(args)}
-        if dataset_built_from is not None:
-            summary["dataset_built_from"] = dataset_built_from
         (Path(args.output_dir) / SUMMARY_FILE).write_text(dumps_strict(summary, indent=2))
     accelerator.end_training()
     return result
