@@ -7,8 +7,9 @@ the time objective, seed 0), each pre-trained on corpus 2.0 less the sources of 
 (`GROUPS`, halves of about 5.7 channel-hours each), so that on every set one of them has seen its training
 recordings and the other has not; and a third, U, pre-trained on corpus 2.1 less every labelled set's source (the
 unlabelled sources alone: 4,278 windows against citrus-small's 16,229). Each was fitted with the default recipe at 1
-and 5 labels per class on the published few-shot draws (seeds 0-4) and scored on the test splits, and at 5 labels per
-class on the validation splits, beside citrus-small and its from-scratch twin on the same draws.
+and 5 labels per class on the published few-shot draws (seeds 0-4; A and B also at 20, seeds 0-2) and scored on the
+test splits, and at 5 labels per class on the validation splits, beside citrus-small and its from-scratch twin on the
+same draws.
 
 For every set, "seen" is the checkpoint whose corpus held the set's training recordings and "unseen" the one whose
 corpus did not; both differ from citrus-small's corpus by half of the labelled sets, so `seen - unseen` measures the
@@ -54,20 +55,27 @@ def _gaps(first: str, second: str, budget: str) -> dict[str, float]:
     return {cell["dataset"]: cell["gain_mean"] for cell in cells if cell["metric"].startswith("macro")}
 
 
+# Test runs per budget: 1 and 5 labels per class (the probe) in A/, B/, U/, seeds 0-4; 20 (probe then fine-tuning,
+# about 30 s a run on one core) in A20/ and B20/, seeds 0-2, without U.
+TEST_FOLDERS = {"1/class": ("A", "B", "U"), "5/class": ("A", "B", "U"), "20/class": ("A20", "B20")}
+
+
 def test_table(budget: str) -> tuple[list[dict], dict]:
-    """Per set at `budget` on the test splits: seen / unseen checkpoint and U against the published runs."""
+    """Per set at `budget` on the test splits: seen / unseen checkpoint (and U, where it ran) against the published
+    runs."""
     small, scratch = f"{FEW_SHOT}:citrus-small", f"{FEW_SHOT}:citrus-scratch"
-    against_small = {name: _gaps(f"{FOLDER / name}:{ARM}", small, budget) for name in "ABU"}
-    rows = _rows(
-        against_small,
-        {
-            "small - scratch": _gaps(small, scratch, budget),
+    folders = dict(zip("ABU", TEST_FOLDERS[budget]))
+    against_small = {name: _gaps(f"{FOLDER / folder}:{ARM}", small, budget) for name, folder in folders.items()}
+    columns = {"small - scratch": _gaps(small, scratch, budget)}
+    if "U" in folders:
+        u = f"{FOLDER / folders['U']}:{ARM}"
+        columns |= {
             "U - small": against_small["U"],
-            "U - scratch": _gaps(f"{FOLDER / 'U'}:{ARM}", scratch, budget),
-            "U - MiniRocket": _gaps(f"{FOLDER / 'U'}:{ARM}", f"{FEW_SHOT}:minirocket", budget),
-        },
-        {"unseen - scratch": {name: _gaps(f"{FOLDER / name}:{ARM}", scratch, budget) for name in "AB"}},
-    )
+            "U - scratch": _gaps(u, scratch, budget),
+            "U - MiniRocket": _gaps(u, f"{FEW_SHOT}:minirocket", budget),
+        }
+    unseen_scratch = {name: _gaps(f"{FOLDER / folders[name]}:{ARM}", scratch, budget) for name in "AB"}
+    rows = _rows(against_small, columns, {"unseen - scratch": unseen_scratch})
     return rows, _means(rows)
 
 
@@ -131,10 +139,11 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.parse_args(argv)
     result = {}
-    for budget in ("1/class", "5/class"):
+    for budget, folders in TEST_FOLDERS.items():
         rows, means = test_table(budget)
         result[f"test {budget}"] = {"rows": rows, "means": means}
-        print(f"Test splits, {budget} (macro-F1 points, paired by seed, seeds 0-4):\n\n{_markdown(rows, means)}\n")
+        seeds = "0-4" if "U" in folders else "0-2"
+        print(f"Test splits, {budget} (macro-F1 points, paired by seed, seeds {seeds}):\n\n{_markdown(rows, means)}\n")
     rows, means = validation_table()
     result["validation 5/class"] = {"rows": rows, "means": means}
     print(f"Validation splits, 5/class:\n\n{_markdown(rows, means)}")

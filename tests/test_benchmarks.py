@@ -315,3 +315,5 @@ def test_leave_task_out_pairs_each_set_with_the_checkpoint_that_saw_it_and_the_o
     assert "seen - unseen" not in by_set["infant_sleep"]
     assert means["seen - unseen"] == pytest.approx(1.83, abs=0.005)
     assert means["U - small"] == pytest.approx(0.54, abs=0.005)
+    rows, means = module.test_table("20/class")  # A and B only
+    assert "U - small" not in means and means["seen - unseen"] == pytest.approx(1.13, abs=0.005)
