@@ -317,3 +317,21 @@ def test_leave_task_out_pairs_each_set_with_the_checkpoint_that_saw_it_and_the_o
     assert means["U - small"] == pytest.approx(0.54, abs=0.005)
     rows, means = module.test_table("20/class")  # A and B only
     assert "U - small" not in means and means["seen - unseen"] == pytest.approx(1.13, abs=0.005)
+
+
+def test_the_published_few_shot_runs_keep_their_signatures():
+    """Rerunning the published protocol reuses its runs only while every arm's signature is the recorded one. The
+    recipe fingerprint holds the logit temperatures, and `np.logspace` gave 2 of their 31 values a different last bit
+    on an AVX-512 Xeon with numpy 2.3.5, so no published run was reused there; the grids now come from Python's pow."""
+    from citrus_hf.commands.evaluate import build_parser
+
+    folder = BENCHMARKS / "results" / "few_shot"
+    config = build_parser().parse([str(folder / "protocol.json")])
+    recorded = {}
+    for line in (folder / "runs.jsonl").read_text().splitlines():
+        run = json.loads(line)
+        recorded[run["arm"]] = run["signature"]  # the last run of each arm: the published table's
+    assert config.run_signatures() == {arm: recorded[arm] for arm in config.arms}, (
+        "the published runs would be fitted again; if a recipe changed on purpose, re-run the few-shot benchmark "
+        "(README, 'How citrus-small does') so that its table is the current code's"
+    )

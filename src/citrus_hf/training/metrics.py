@@ -368,6 +368,14 @@ def metrics_as_numbers(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def powers_of_ten(low: float, high: float, num: int) -> tuple[float, ...]:
+    """`num` powers of ten with exponents evenly spaced from `low` to `high`, as `np.logspace` but through Python's
+    `pow` (correctly rounded in glibc): numpy's vectorised power differs in the last bit between CPUs and numpy builds
+    (2 of `LOGIT_TEMPERATURES`' 31 values on an AVX-512 Xeon with numpy 2.3.5), and these grids enter the protocol's
+    run signatures (`recipes.recipe_fingerprint`), so a machine's numpy must not decide whether a run is reused."""
+    return tuple(10.0 ** float(exponent) for exponent in np.linspace(low, high, num))
+
+
 __all__ = [
     "CLASSIFICATION_METRICS",
     "MULTI_LABEL_TASK",

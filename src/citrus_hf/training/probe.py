@@ -19,6 +19,7 @@ import torch
 from transformers.utils import logging
 
 from ..vocabulary_citrus import CLASSIFICATION, POOLING_STATISTICS, REGRESSION
+from .metrics import powers_of_ten
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -28,9 +29,10 @@ logger = logging.get_logger(__name__)
 # Feature values (windows x features) above which a probe fit is announced as long.
 LARGE_PROBE_VALUES = 20_000_000
 
+
 # The penalties searched, relative to the mean squared singular value of the standardised features (so the grid
 # means the same for 100 and 100,000 features); 13 points over eight decades, as RidgeClassifierCV's 10 over six.
-DEFAULT_ALPHAS: tuple[float, ...] = tuple(float(a) for a in np.logspace(-4, 4, 13))
+DEFAULT_ALPHAS: tuple[float, ...] = powers_of_ten(-4, 4, 13)
 # With one example of some class, leaving it out leaves nothing to predict it from, so leave-one-out always picks the
 # largest penalty, which measured worst (macro-F1 0.85 vs 0.93 on Myo EMG gestures, 0.52 vs 0.55 on smartwatch
 # exercises at one example per class, validation windows). This fixed penalty measured best there instead.

@@ -119,6 +119,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
+from .metrics import powers_of_ten
 from .settings import TrainerSettings
 from .trainer import FINETUNE_EPOCHS
 
@@ -173,7 +174,7 @@ PROBE_CLASSIFICATION_POOLING = "mean_max_std_dynamics"
 # LP-FT's probe start keeps the spread alone: with the weighted dynamics LP-FT scored -3.92 points at 20 per class.
 PROBE_FINETUNE_CLASSIFICATION_POOLING = "mean_max_std"
 # Temperatures tried when the probe's ridge scores become logits (see `ProbeFinetuneRecipe`).
-LOGIT_TEMPERATURES: tuple[float, ...] = tuple(float(t) for t in np.logspace(-1, 2, 31))
+LOGIT_TEMPERATURES: tuple[float, ...] = powers_of_ten(-1, 2, 31)
 
 
 @dataclass
