@@ -120,9 +120,8 @@ def _rows(
 
 def _means(rows: list[dict]) -> dict:
     """Mean of every column over the sets that have it (the seen / unseen columns: the sets some checkpoint saw)."""
-    columns = [key for key in rows[0] if key not in ("set", "left out by")]
-    columns += [key for row in rows for key in row if key not in columns and key not in ("set", "left out by")]
-    return {column: statistics.mean(row[column] for row in rows if column in row) for column in dict.fromkeys(columns)}
+    columns = dict.fromkeys(key for row in rows for key in row if key not in ("set", "left out by"))
+    return {column: statistics.mean(row[column] for row in rows if column in row) for column in columns}
 
 
 def _markdown(rows: list[dict], means: dict) -> str:

@@ -110,6 +110,16 @@ def save_built_dataset(
     (Path(folder) / BUILT_FROM_FILE).write_text(json.dumps(note, indent=2) + "\n")
 
 
+def is_built_from_note(note: Any) -> bool:
+    """Whether `note` has the shape :func:`save_built_dataset` writes: a set's name and its options (what
+    :func:`built_from` returns, and a pre-training summary records as `dataset_built_from`)."""
+    return (
+        isinstance(note, dict)
+        and isinstance(note.get("dataset"), str)
+        and isinstance(note.get("dataset_options"), dict)
+    )
+
+
 def built_from(dataset: str | os.PathLike | None) -> dict[str, Any] | None:
     """What the folder ``dataset`` was saved from by :func:`save_built_dataset`: ``{"dataset": name,
     "dataset_options": {...}, "builder_version": "..."}``; None for anything else (a registered name, a Hub id, a
@@ -127,11 +137,7 @@ def built_from(dataset: str | os.PathLike | None) -> dict[str, Any] | None:
         note = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         note = error
-    if (
-        not isinstance(note, dict)
-        or not isinstance(note.get("dataset"), str)
-        or not isinstance(note.get("dataset_options"), dict)
-    ):
+    if not is_built_from_note(note):
         raise CitrusDataError(
             f"{path} is not the note `citrus data build --output` writes (a JSON object with the 'dataset' name and "
             "its 'dataset_options'): restore it, or remove it if the folder no longer holds that set as built."

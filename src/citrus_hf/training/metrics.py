@@ -396,6 +396,7 @@ __all__ = [
     "metrics_for_task",
     "multi_label_metrics",
     "pearson_r",
+    "powers_of_ten",
     "regression_metrics",
     "strict_json",
 ]

@@ -51,7 +51,7 @@ from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHT
 from .._bundled import bundled_checkpoint
 from ..configuration_citrus import CiTrusConfig, custom_pipelines_for
 from ..data.alignment import align_corpus
-from ..data.builders import built_from
+from ..data.builders import built_from, is_built_from_note
 from ..data.splits import load_split
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..loading import build_config
@@ -91,15 +91,13 @@ def pretraining_corpus(summary: dict[str, Any]) -> tuple[str | None, dict[str, A
     """
     saved = summary.get("dataset_built_from")
     if saved is not None:
-        if not (isinstance(saved, dict) and isinstance(saved.get("dataset"), str)) or not isinstance(
-            saved.get("dataset_options", {}), dict
-        ):
+        if not is_built_from_note(saved):
             raise ValueError(
                 f"The pre-training summary's dataset_built_from must name the registered set a run's folder held and "
                 f"its options ({{'dataset': name, 'dataset_options': {{...}}}}), got {saved!r}; restore "
                 f"{SUMMARY_FILE} as the run wrote it."
             )
-        return saved["dataset"], dict(saved.get("dataset_options") or {})
+        return saved["dataset"], dict(saved["dataset_options"])
     arguments = summary.get("arguments") or {}
     return arguments.get("dataset"), dict(arguments.get("dataset_options") or {})
 

@@ -29,7 +29,6 @@ logger = logging.get_logger(__name__)
 # Feature values (windows x features) above which a probe fit is announced as long.
 LARGE_PROBE_VALUES = 20_000_000
 
-
 # The penalties searched, relative to the mean squared singular value of the standardised features (so the grid
 # means the same for 100 and 100,000 features); 13 points over eight decades, as RidgeClassifierCV's 10 over six.
 DEFAULT_ALPHAS: tuple[float, ...] = powers_of_ten(-4, 4, 13)
