@@ -153,6 +153,21 @@ def test_a_file_path_says_the_pipeline_reads_no_files_and_how_to_load_one(classi
     assert "np.load(path)" in str(error.value) and "read_edf" in str(error.value)
 
 
+def test_a_file_path_without_a_rate_is_told_about_the_path_first(classify):
+    # told that the rate is missing, the caller would add one only to be told next that paths are not read
+    with pytest.raises(TypeError, match=r"^The recording is the path 'night.edf': this pipeline does not read files"):
+        classify("night.edf")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the machine has a CUDA device")
+@pytest.mark.parametrize("device", ["cuda", "cuda:1", torch.device("cuda"), 0])
+def test_a_device_the_machine_lacks_is_refused_before_the_model_moves(classifier_folder, device):
+    # moving the model raised PyTorch's "Torch not compiled with CUDA enabled" from inside `Module.to`
+    with pytest.raises(ValueError, match=r"^`device=.*` asks for .*leave `device` out") as error:
+        pipeline(model=classifier_folder, device=device)
+    assert "cpu" in str(error.value)
+
+
 def test_a_plain_iterator_is_told_to_pass_a_list_or_a_generator(classify):
     with pytest.raises(TypeError, match=r"list_iterator.*`list\(\.\.\.\)` of it, or a generator"):
         classify(iter([GOOD, GOOD]), sampling_rate=RATE)

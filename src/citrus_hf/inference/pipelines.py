@@ -239,6 +239,40 @@ def check_contract(model, extractor) -> None:
         )
 
 
+# The accelerators a pipeline's `device` can name, and how PyTorch says whether this machine has one.
+_ACCELERATOR_AVAILABLE = {
+    "cuda": lambda: torch.cuda.is_available(),
+    "mps": lambda: torch.backends.mps.is_available(),
+    "xpu": lambda: hasattr(torch, "xpu") and torch.xpu.is_available(),
+}
+
+
+def check_device_available(device: int | str | torch.device | None) -> None:
+    """Refuse a pipeline `device` this machine lacks before the model is moved there: moving it raised PyTorch's own
+    "Torch not compiled with CUDA enabled" from deep inside `Module.to`. `device` as transformers takes it: None or a
+    negative index (the CPU), an accelerator's index, or a name or `torch.device` ("cuda", "cuda:1", "mps")."""
+    if device is None or isinstance(device, bool):
+        return
+    if isinstance(device, numbers.Integral):
+        if device < 0 or any(available() for available in _ACCELERATOR_AVAILABLE.values()):
+            return
+        raise ValueError(
+            f"`device={device}` asks for accelerator {device}, and this machine has none that PyTorch can use; "
+            "leave `device` out (or pass device='cpu' or -1) to run on the CPU."
+        )
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        return  # transformers says what is wrong with the name
+    available = _ACCELERATOR_AVAILABLE.get(kind)
+    if available is not None and not available():
+        raise ValueError(
+            f"`device={str(device)!r}` asks for {kind.upper()}, and this PyTorch has none available "
+            f"(torch.{'backends.mps' if kind == 'mps' else kind}.is_available() is False); leave `device` out (or "
+            "pass device='cpu') to run on the CPU, or install a PyTorch build for that device."
+        )
+
+
 class _RecordingPipeline(ChunkPipeline):
     """Shared body: recording -> aligned windows (`preprocess`, `batch_size` windows per chunk) -> backend
     (`_forward`) -> per-window and whole-recording results (`postprocess`, by the subclass)."""
@@ -259,6 +293,7 @@ class _RecordingPipeline(ChunkPipeline):
         # loaded here, as transformers loads a name.
         if isinstance(kwargs.get("feature_extractor"), (str, os.PathLike)):
             kwargs["feature_extractor"] = load_feature_extractor(kwargs["feature_extractor"])
+        check_device_available(kwargs.get("device"))
         super().__init__(*args, **kwargs)
         if self.feature_extractor is None or not hasattr(self.feature_extractor, "context_length"):
             name = getattr(self.model, "name_or_path", None)
@@ -512,6 +547,15 @@ class _RecordingPipeline(ChunkPipeline):
                     f"The recording's dict says sampling_rate={rate} and the call says {sampling_rate}; give one."
                 )
             inputs, sampling_rate = inputs[given[0]], rate if rate is not None else sampling_rate
+        if isinstance(inputs, (str, bytes, os.PathLike)):  # before the rate: a path would not do with one either
+            given = f"{len(inputs)} bytes" if isinstance(inputs, bytes) else f"the path {os.fspath(inputs)[:200]!r}"
+            raise TypeError(
+                f"The recording is {given}: this pipeline does not read files "
+                "(transformers' audio pipelines decode a path with ffmpeg). Load the samples first and pass them, "
+                "e.g. `pipe(np.load(path), sampling_rate=rate)` for a .npy file, or for an EDF file "
+                "`recording = citrus_hf.data.readers.read_edf(path)` then "
+                "`pipe(recording.data, sampling_rate=recording.sampling_rate)`."
+            )
         if sampling_rate is None:
             raise ValueError(
                 "`sampling_rate` is required: the recording is resampled to the checkpoint's rate, so the pipeline "
@@ -533,15 +577,6 @@ class _RecordingPipeline(ChunkPipeline):
                     "`frame.to_numpy().T` (channels, time), after selecting the signal's columns."
                 )
             inputs = inputs.to_numpy()
-        if isinstance(inputs, (str, bytes, os.PathLike)):
-            given = f"{len(inputs)} bytes" if isinstance(inputs, bytes) else f"the path {os.fspath(inputs)[:200]!r}"
-            raise TypeError(
-                f"The recording is {given}: this pipeline does not read files "
-                "(transformers' audio pipelines decode a path with ffmpeg). Load the samples first and pass them, "
-                "e.g. `pipe(np.load(path), sampling_rate=rate)` for a .npy file, or for an EDF file "
-                "`recording = citrus_hf.data.readers.read_edf(path)` then "
-                "`pipe(recording.data, sampling_rate=recording.sampling_rate)`."
-            )
         if not isinstance(inputs, (np.ndarray, torch.Tensor)):
             # a `datasets.Dataset` is no torch Dataset, so transformers hands it over whole (checked by name: this
             # file travels as remote code, which may not import `datasets`)
