@@ -8,12 +8,14 @@ shares the peak.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -104,14 +106,16 @@ def step_peak_memory_mb(step: Step, batch: torch.Tensor, device: str) -> float:
     return max(0.0, (_status_kb("VmHWM") - base_kb) / 1024)
 
 
-def in_fresh_process(script: Path, function: str, *args) -> float:
-    """Call `function(*args)` of the benchmark `script` in a new Python process and return its JSON result."""
+def in_fresh_process(script: Path, function: str, *args, env: dict[str, str] | None = None) -> Any:
+    """Call `function(*args)` of the benchmark `script` in a new Python process and return its JSON result; `env`:
+    variables set in that process's environment on top of this one's."""
     code = (
         f"import sys, json; sys.path.insert(0, {str(script.parent)!r});"
         f"from {script.stem} import {function};"
         f"print(json.dumps({function}(*{args!r})))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    environment = None if env is None else {**os.environ, **env}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment)
     if result.returncode != 0:
         raise RuntimeError(f"{function}{args} failed in its subprocess:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])

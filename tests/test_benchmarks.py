@@ -59,8 +59,9 @@ def test_speed_benchmark_compares_with_patchtst(tmp_path):
     patchtst = {"patchtst-fp32", "patchtst-bf16"}
     if results["threads"] > 1:
         patchtst |= {"patchtst-fp32-split", "patchtst-bf16-split"}
-    assert list(results["inference"]) == ["batch2", "batch1"]
-    for batch in results["inference"].values():
+    # on CPU twice, each in a process of its own: glibc's defaults, then large buffers kept on the heap
+    assert list(results["inference"]) == list(results["inference_heap"]) == ["batch2", "batch1"]
+    for batch in [*results["inference"].values(), *results["inference_heap"].values()]:
         speeds = batch["windows_per_s"]
         assert set(speeds) == {f"citrus-{name}" for name in backends} | patchtst
         assert all(speed > 0 for speed in speeds.values())
