@@ -254,7 +254,14 @@ def check_device_available(device: int | str | torch.device | None) -> None:
     if device is None or isinstance(device, bool):
         return
     if isinstance(device, numbers.Integral):
-        if device < 0 or any(available() for available in _ACCELERATOR_AVAILABLE.values()):
+        # transformers maps an index to whichever accelerator the machine has (CUDA, XPU, NPU, HPU, MLU, MPS):
+        # PyTorch's accelerator API knows them all (from 2.6), the names above stand in for it before
+        accelerator = getattr(torch, "accelerator", None)
+        if accelerator is not None:
+            has_one = accelerator.is_available()
+        else:
+            has_one = any(available() for available in _ACCELERATOR_AVAILABLE.values())
+        if device < 0 or has_one:
             return
         raise ValueError(
             f"`device={device}` asks for accelerator {device}, and this machine has none that PyTorch can use; "
@@ -954,5 +961,6 @@ __all__ = [
     "BioSignalRegressionPipeline",
     "DEFAULT_WINDOW_BATCH_SIZE",
     "check_contract",
+    "check_device_available",
     "load_feature_extractor",
 ]
