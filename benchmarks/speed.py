@@ -17,7 +17,7 @@ large buffers moves PatchTST's figures more than anything CiTrus does: "fresh" i
 as a user's inference script starts, where PatchTST's attention buffers (23 MB per layer at batch 32) are mapped
 from the OS and given back on every call; "heap" keeps them on the heap (`HEAP_ALLOCATOR_ENV`), as a process that
 has done other large work first may (PatchTST in fp32 ran 1,083 windows/s at batch 32 after the pre-training
-comparison in the same process, 708-908 in fresh processes, 1,002-1,031 in "heap" ones). CiTrus's paths reuse their
+comparison in the same process, 708-914 in fresh processes, 987-1,070 in "heap" ones). CiTrus's paths reuse their
 large buffers, so they run alike in both.
 
 The machine is noisy, so the cases are timed in alternation, round after round, and the tables report medians over
@@ -63,7 +63,12 @@ NIGHT_RATE = 100.0  # Hz: Sleep-EDF's EEG rate, the model's rate
 # glibc's own raising of the mmap threshold, and the trim threshold alone then mapped every buffer above 128 kB anew
 # (both models ran 0.6x as fast). Other C libraries ignore them.
 HEAP_ALLOCATOR_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(4 * 2**30)}
-ALLOCATOR_STATES = {"fresh": {}, "heap": HEAP_ALLOCATOR_ENV}
+# The inference comparison's runs on CPU, each in a process of its own: results key -> (environment, table heading).
+# The first also gives the main table's fp32 rows.
+ALLOCATOR_STATES = {
+    "inference": ({}, "in a fresh process"),
+    "inference_heap": (HEAP_ALLOCATOR_ENV, "in a fresh process, large buffers kept on the heap"),
+}
 
 
 def build(name: str, mode: str, backbone: str = "hybrid"):
@@ -171,12 +176,13 @@ class SplitPatchTST(InferenceBackend):
             return self.model(past_values=input_values.transpose(1, 2)).prediction_logits.float()
 
 
-def compare_inference(args, backends: list[str]) -> tuple[dict, dict]:
+def compare_inference(args, backends: list[str], main_rows: bool = True) -> tuple[dict, dict]:
     """Classification inference: CiTrus on each backend, PatchTST in fp32 and bf16 (as transformers runs it, and
     split across threads), at `--batch-size` and 1.
 
     Returns `({"batch32": {"windows_per_s": {case: speed}, "ratios": {backend: {...}}}, ...}, rows)`, `rows` being
-    the fp32 rows of the main table (`inference/citrus`, `inference/patchtst`, their ratio and ceiling)."""
+    the fp32 rows of the main table (`inference/citrus`, `inference/patchtst`, their ratio and ceiling) when
+    `main_rows` (their profile and peak-memory subprocesses cost time), else empty."""
     torch.manual_seed(0)
     citrus, _ = build("citrus", "inference", args.backbone)
     citrus.to(args.device).eval()
@@ -214,7 +220,7 @@ def compare_inference(args, backends: list[str]) -> tuple[dict, dict]:
             for backend in backends
         }
         by_batch[f"batch{batch_size}"] = {"windows_per_s": speeds, "ratios": ratios}
-        if batch_size == args.batch_size and "torch" in backends:
+        if main_rows and batch_size == args.batch_size and "torch" in backends:
             # the profiler sees only the calling thread: attention's share is measured on the batch run in one call
             whole = load_backend(citrus, "torch", batch_threads=1)
             fp32 = {"citrus": (citrus, whole), "patchtst": (patchtst, steps["patchtst-fp32"])}
@@ -230,9 +236,9 @@ def compare_inference(args, backends: list[str]) -> tuple[dict, dict]:
     return by_batch, rows
 
 
-def _compare_inference_in_this_process(arguments: dict, backends: list[str]) -> dict:
+def _compare_inference_in_this_process(arguments: dict, backends: list[str], main_rows: bool) -> dict:
     """`compare_inference` for `in_fresh_process`: the command line's arguments as a dict, the results as JSON."""
-    by_batch, rows = compare_inference(argparse.Namespace(**arguments), backends)
+    by_batch, rows = compare_inference(argparse.Namespace(**arguments), backends, main_rows)
     return {"by_batch": by_batch, "rows": rows}
 
 
@@ -321,13 +327,12 @@ def main(argv=None) -> dict:
     if not args.no_train:
         results.update(compare_training(args, batches))
     if args.device == "cpu":
-        for state, env in ALLOCATOR_STATES.items():
+        for index, (key, (env, _)) in enumerate(ALLOCATOR_STATES.items()):
             measured = in_fresh_process(
-                Path(__file__), "_compare_inference_in_this_process", vars(args), backends, env=env
+                Path(__file__), "_compare_inference_in_this_process", vars(args), backends, index == 0, env=env
             )
-            results["inference" if state == "fresh" else f"inference_{state}"] = measured["by_batch"]
-            if state == "fresh":
-                results.update(measured["rows"])
+            results[key] = measured["by_batch"]
+            results.update(measured["rows"])
     else:
         results["inference"], rows = compare_inference(args, backends)
         results.update(rows)
@@ -376,15 +381,13 @@ def report(args, results: dict, backends: list[str]) -> None:
                 f"runs on the same shapes: run the same way (one call per batch), with everything else free, fp32 "
                 f"CiTrus / PatchTST could reach at most {results['inference/ceiling']:.2f}x"
             )
-    states = {"inference": "", "inference_heap": ", large buffers kept on the heap"}
-    for key, state in states.items():
-        if key in results:
-            fresh = " in a fresh process" if args.device == "cpu" else ""
-            print(
-                f"\nclassification inference by path{fresh}{state} (windows/s; ratios against PatchTST fp32 and its "
-                "best path):\n"
-            )
-            _report_paths(results[key])
+    headings = {key: f" {heading}" for key, (_, heading) in ALLOCATOR_STATES.items()}
+    for key, heading in (headings if args.device == "cpu" else {"inference": ""}).items():
+        print(
+            f"\nclassification inference by path{heading} (windows/s; ratios against PatchTST fp32 and its best "
+            "path):\n"
+        )
+        _report_paths(results[key])
     print("(targets: >= 1.5x PatchTST fp32 at batch 32; goal 2x PatchTST's best path)")
     night = results.get("night")
     if night:
