@@ -2636,6 +2636,22 @@ def _feature_states(outputs: CiTrusModelOutput, features: str) -> list[torch.Ten
     return [outputs.encoded_states, *outputs.hidden_states[1:]]
 
 
+def pool_states(states: list[torch.Tensor], patch_mask: torch.Tensor | None, pooling: str) -> torch.Tensor:
+    """`pool_patches` of every state, side by side: `L` states `(B, C, S, D)` -> `(B, C, L * k * D)`, state by state
+    (each state's `k` statistics of `D` dimensions together).
+
+    The states are pooled in one pass, side by side along the token width, and the statistics regrouped by state
+    after: every statistic is per token dimension, so each value is the same bits as pooling the states one by one,
+    while a traced graph holds one pooling instead of one per state. The dynamics' 13 lagged slices and sums per
+    state had made citrus-small's classifier (5 states) an ONNX graph of 735 nodes, most of its 24 s export.
+    """
+    if len(states) == 1:
+        return pool_patches(states[0], patch_mask, pooling)
+    pooled = pool_patches(torch.cat(states, dim=-1), patch_mask, pooling)  # (B, C, k * L * D), statistic by statistic
+    by_statistic = pooled.unflatten(-1, (-1, len(states), states[0].shape[-1]))  # (B, C, k, L, D)
+    return by_statistic.transpose(2, 3).flatten(2)
+
+
 def check_windows_hold_signal(patch_mask: torch.Tensor) -> None:
     """Refuse windows whose `patch_mask` `(batch, num_patches)` is 0 for every patch: pooling them has nothing to
     average (a division by zero, or zeros from an exported graph)."""
@@ -2663,7 +2679,7 @@ def pool_features(
     input."""
     if patch_mask is not None and not _is_tracing():
         check_windows_hold_signal(patch_mask)
-    pooled = torch.cat([pool_patches(state, patch_mask, pooling) for state in _feature_states(outputs, features)], -1)
+    pooled = pool_states(_feature_states(outputs, features), patch_mask, pooling)
     if channel_pooling == "mean":
         return pooled.mean(dim=1)
     if num_channels is not None and not torch.jit.is_tracing() and pooled.shape[1] != num_channels:

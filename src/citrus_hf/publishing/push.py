@@ -238,13 +238,24 @@ def _has_run_records(run_dir: Path | None) -> bool:
 
 
 def _existing_card(repo_id: str, revision: str | None, token: bool | str | None) -> ModelCard | None:
-    """The model card the repository has on `revision`, or None (no repository, no card, or no answer: then the
-    publication itself reports what is wrong)."""
-    from huggingface_hub import ModelCard, hf_hub_download
+    """The model card the repository has on `revision`, or None (no repository, no card, or another refusal: then the
+    publication itself reports what is wrong).
 
+    Raises:
+        OSError: the Hub cannot be reached (`unreachable_hub_error`), at the first request. The card is asked for
+            with `file_exists` first, which fails at once: `hf_hub_download` alone retried a refused connection 5
+            times with back-off, so an offline `citrus push` waited 23 s for the publication's one-line error.
+    """
+    from huggingface_hub import HfApi, ModelCard, hf_hub_download
+
+    api = HfApi(token=token)
     try:
+        if not api.file_exists(repo_id, REPOCARD_NAME, revision=revision):
+            return None
         return ModelCard.load(hf_hub_download(repo_id, REPOCARD_NAME, revision=revision, token=token))
-    except Exception:
+    except Exception as error:
+        if is_network_error(error):
+            raise unreachable_hub_error(repo_id, api.endpoint, error) from error
         return None
 
 
