@@ -38,6 +38,7 @@ from citrus_hf.modeling_citrus import (
     CiTrusResidualBlock,
     patchify,
     pool_patches,
+    pool_states,
 )
 from citrus_hf.vocabulary_citrus import (
     AUTOCORRELATION_LAGS,
@@ -925,6 +926,20 @@ def test_dynamics_pooling_is_the_step_and_the_autocorrelation_over_the_kept_patc
     rhythm = torch.cos(2 * torch.pi * torch.arange(64.0) / 8).reshape(1, 1, 64, 1)
     correlation = pool_patches(rhythm, None, "mean_max_std_dynamics")[0, 0, 4:]
     assert correlation[AUTOCORRELATION_LAGS.index(8)] > 0.8 and correlation[AUTOCORRELATION_LAGS.index(4)] < -0.8
+
+
+@pytest.mark.parametrize("pooling", sorted(POOLING_STATISTICS))
+def test_pooling_the_states_at_once_gives_each_states_pooling_side_by_side(pooling):
+    """`pool_states` pools every state in one pass; each value is the same bits as pooling the states one by one and
+    putting them side by side, state by state, with and without padding."""
+    torch.manual_seed(0)
+    states = [torch.randn(5, 3, 24, 8) for _ in range(3)]  # (B, C, P, D) each
+    patch_mask = torch.ones(5, 24, dtype=torch.long)
+    patch_mask[2, 10:] = 0
+    for mask in (None, patch_mask):
+        one_by_one = torch.cat([pool_patches(state, mask, pooling) for state in states], dim=-1)
+        assert torch.equal(pool_states(states, mask, pooling), one_by_one)
+    assert torch.equal(pool_states(states[:1], patch_mask, pooling), pool_patches(states[0], patch_mask, pooling))
 
 
 @pytest.mark.parametrize("pooling", ["mean_max_std", "mean_max_std_dynamics"])
