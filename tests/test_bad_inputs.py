@@ -1152,3 +1152,22 @@ def test_pushing_without_a_reachable_hub_is_one_line(tmp_path, monkeypatch, caps
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("error: Could not publish someone/citrus-test to http://127.0.0.1:9")
     assert "Check the network" in error
+
+
+def test_pushing_a_dataset_without_a_reachable_hub_is_one_line(monkeypatch, capsys):
+    """`citrus data build --push-to-hub` with no Hub at the endpoint printed the HTTP client's traceback."""
+    import datasets
+    from huggingface_hub import constants
+
+    from citrus_hf.commands.main import main as citrus
+
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setattr(datasets.config, "HF_ENDPOINT", "http://127.0.0.1:9")  # `datasets` keeps its own copy
+    assert citrus(["data", "build", "hr_ecg", "--push-to-hub", "someone/citrus-set"]) == 2
+    errors = capsys.readouterr().err
+    assert "Traceback" not in errors, errors
+    error = errors.strip().splitlines()[-1]
+    assert (
+        error.startswith("error: Could not publish someone/citrus-set to http://127.0.0.1:9")
+        and "Check the network" in error
+    )

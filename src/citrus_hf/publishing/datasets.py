@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..data.builders import save_built_dataset
 from ..data.registry import get_dataset_spec, get_source
 from ..vocabulary_citrus import CLASSIFICATION
+from .push import hub_failures_in_one_line
 
 if TYPE_CHECKING:
     from datasets import DatasetDict
@@ -90,20 +91,23 @@ def publish(
     elif output is not None:
         dataset_dict.save_to_disk(str(output))
     if push_to_hub:
-        from huggingface_hub import DatasetCard, hf_hub_download
-        from huggingface_hub.constants import REPOCARD_NAME
+        from huggingface_hub import DatasetCard, constants, hf_hub_download
 
-        commit = dataset_dict.push_to_hub(push_to_hub, private=private)
-        repo_id = commit.repo_url.repo_id
-        # The card exactly as that commit left it (``parent_commit`` below refuses to overwrite a later one).
-        card = DatasetCard.load(hf_hub_download(repo_id, REPOCARD_NAME, repo_type="dataset", revision=commit.oid))
-        ours = DatasetCard(dataset_card(name))
-        for key, value in ours.data.to_dict().items():
-            card.data[key] = value
-        card.text = ours.text
-        card.push_to_hub(
-            repo_id, repo_type="dataset", commit_message="Dataset card: sources, licenses", parent_commit=commit.oid
-        )
+        # no Hub at the endpoint, offline mode, a refusal: one line naming the repository and the fix, as for models
+        with hub_failures_in_one_line(f"The Hub refused to publish {push_to_hub}", push_to_hub, constants.ENDPOINT):
+            commit = dataset_dict.push_to_hub(push_to_hub, private=private)
+            repo_id = commit.repo_url.repo_id
+            # The card exactly as that commit left it (``parent_commit`` below refuses to overwrite a later one).
+            card = DatasetCard.load(
+                hf_hub_download(repo_id, constants.REPOCARD_NAME, repo_type="dataset", revision=commit.oid)
+            )
+            ours = DatasetCard(dataset_card(name))
+            for key, value in ours.data.to_dict().items():
+                card.data[key] = value
+            card.text = ours.text
+            card.push_to_hub(
+                repo_id, repo_type="dataset", commit_message="Dataset card: sources, licenses", parent_commit=commit.oid
+            )
 
 
 def publish_from_args(

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,13 +109,8 @@ def _with_namespace(repo_id: str, token: str | bool | None) -> str:
     from huggingface_hub import HfApi
 
     api = HfApi(token=token)
-    try:
+    with hub_failures_in_one_line(f"Could not tell whose namespace {repo_id!r} goes to", repo_id, api.endpoint):
         return f"{api.whoami()['name']}/{repo_id}"
-    except Exception as error:
-        failure = _hub_failure(error, f"Could not tell whose namespace {repo_id!r} goes to", repo_id, api.endpoint)
-        if failure is error:
-            raise
-        raise failure from error
 
 
 def _publish_folder(
@@ -148,7 +144,7 @@ def _publish_folder(
         # Checked before the Hub is contacted: a refused folder leaves no empty repository behind.
         check(Path(folder))
         api = HfApi(token=token)
-        try:
+        with hub_failures_in_one_line(f"The Hub refused to publish {repo_id}", repo_id, api.endpoint):
             api.create_repo(repo_id, private=private, exist_ok=True)
             if revision is not None and not create_pr:
                 api.create_branch(repo_id, branch=revision, exist_ok=True)
@@ -160,11 +156,19 @@ def _publish_folder(
                 revision=revision,
                 create_pr=create_pr,
             )
-        except Exception as error:
-            failure = _hub_failure(error, f"The Hub refused to publish {repo_id}", repo_id, api.endpoint)
-            if failure is error:
-                raise
-            raise failure from error
+
+
+@contextmanager
+def hub_failures_in_one_line(refused_prefix: str, repo_id: str, endpoint: str) -> Iterator[None]:
+    """Inside, a failed Hub request raises an `OSError` of one line (`_hub_failure`): the Hub's refusal after
+    `refused_prefix`, or `unreachable_hub_error`. Anything else (a bug, not the Hub's answer) is raised as it is."""
+    try:
+        yield
+    except Exception as error:
+        failure = _hub_failure(error, refused_prefix, repo_id, endpoint)
+        if failure is error:
+            raise
+        raise failure from error
 
 
 def _hub_failure(error: Exception, refused_prefix: str, repo_id: str, endpoint: str) -> Exception:
