@@ -102,6 +102,25 @@ def test_a_hub_id_not_in_the_cache_offline_is_one_line_with_the_way_out(offline,
     assert code != 0 and "Hub cannot be reached" in errors and "Traceback" not in errors, errors
 
 
+def test_a_hub_that_does_not_answer_switches_the_lookups_offline_and_back(monkeypatch):
+    """Nothing listens at the endpoint: one request says so, `datasets` and huggingface_hub run offline inside
+    `offline_if_hub_unreachable` (from the cache, without lookups retried with back-off) and as before after it."""
+    import huggingface_hub.constants
+
+    from citrus_hf.data.hub_access import hub_is_unreachable, offline_if_hub_unreachable
+
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
+    assert hub_is_unreachable("someone/blink")
+    with offline_if_hub_unreachable("someone/blink") as switched:
+        assert switched and huggingface_hub.constants.HF_HUB_OFFLINE and datasets.config.HF_HUB_OFFLINE
+    assert not huggingface_hub.constants.HF_HUB_OFFLINE and not datasets.config.HF_HUB_OFFLINE
+    with pytest.raises(RuntimeError), offline_if_hub_unreachable("someone/blink"):
+        raise RuntimeError("a failed load")
+    assert not huggingface_hub.constants.HF_HUB_OFFLINE and not datasets.config.HF_HUB_OFFLINE
+
+
 # ------------------------------------------------------------------------------ 2. a 2-D batch of rows
 
 

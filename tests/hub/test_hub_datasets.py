@@ -18,7 +18,7 @@ import pytest
 from datasets import load_from_disk
 from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
-from hub_server import DEFAULT_USER, client_result, validate_card_metadata
+from hub_server import DEFAULT_USER, client_env, client_result, run_client, validate_card_metadata
 from huggingface_hub import DatasetCard
 
 from citrus_hf.data import build_dataset
@@ -186,3 +186,8 @@ def test_citrus_reads_the_pushed_set_by_its_hub_id_and_offline_from_the_cache(pu
     # the same cache without the Hub: `datasets` serves its copy, as `load_dataset` does offline
     offline = client(script(LOAD_TASK_SPLITS), hf_home=tmp_path / "hf", HF_HUB_OFFLINE="1")
     assert client_result(offline) == expected
+    # and without HF_HUB_OFFLINE, the Hub gone (nothing listens at the endpoint): the copy, without a lookup retried
+    # with back-off (51 s of them before `data.hub_access`); no timing here, the retries' warnings show on stderr
+    gone = run_client(script(LOAD_TASK_SPLITS), client_env("http://127.0.0.1:9", tmp_path / "hf"), cwd=tmp_path)
+    assert client_result(gone.stdout) == expected, gone.stderr[-2000:]
+    assert "Retrying in" not in gone.stderr, gone.stderr[-2000:]

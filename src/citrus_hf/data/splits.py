@@ -24,6 +24,7 @@ import numpy as np
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, TASKS
 from .budgets import LabelBudget, carve_validation, draw_budget, parse_budget
 from .builders import build_dataset
+from .hub_access import offline_if_hub_unreachable
 from .registry import list_datasets
 
 logger = logging.getLogger(__name__)
@@ -118,7 +119,8 @@ def _load_from_hub(dataset: str):
     from datasets.exceptions import DatasetNotFoundError
 
     try:
-        return datasets.load_dataset(dataset)
+        with offline_if_hub_unreachable(dataset):
+            return datasets.load_dataset(dataset)
     except DatasetNotFoundError:
         raise ValueError(
             f"{dataset!r} is neither a folder, a registered dataset nor a dataset on the Hub (a private or gated one "
@@ -263,7 +265,8 @@ def _check_hub_dataset(dataset: str) -> None:
     from datasets.exceptions import DatasetNotFoundError
 
     try:
-        datasets.load_dataset_builder(dataset)
+        with offline_if_hub_unreachable(dataset):
+            datasets.load_dataset_builder(dataset)
     except (DatasetNotFoundError, ConnectionError):
         _load_from_hub(dataset)  # raises the same errors, worded once there
         raise
