@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from ..data.builders import save_built_dataset
 from ..data.registry import get_dataset_spec, get_source
 from ..vocabulary_citrus import CLASSIFICATION
-from .push import hub_failures_in_one_line
 
 if TYPE_CHECKING:
     from datasets import DatasetDict
@@ -92,6 +91,8 @@ def publish(
         dataset_dict.save_to_disk(str(output))
     if push_to_hub:
         from huggingface_hub import DatasetCard, constants, hf_hub_download
+
+        from .push import hub_failures_in_one_line  # here: the models' publishing imports torch, `--help` must not
 
         # no Hub at the endpoint, offline mode, a refusal: one line naming the repository and the fix, as for models
         with hub_failures_in_one_line(f"The Hub refused to publish {push_to_hub}", push_to_hub, constants.ENDPOINT):
