@@ -18,9 +18,10 @@ from contextlib import contextmanager
 PROBE_TIMEOUT_S = 10.0
 
 
-def _is_unreachable(error: BaseException) -> bool:
-    """Whether a request failed before the Hub answered (no network, a refused or timed-out connection, no DNS); an
-    answer, even a refusal (404, 401), means the Hub is there."""
+def no_answer_from_hub(error: BaseException) -> bool:
+    """Whether a request failed before the Hub answered (no network, a refused or timed-out connection, no DNS,
+    offline mode): the HTTP clients' own exception types, which are not `OSError`s. An answer, even a refusal (404,
+    401), means the Hub is there."""
     from huggingface_hub.errors import HfHubHTTPError
 
     if isinstance(error, HfHubHTTPError):
@@ -31,7 +32,8 @@ def _is_unreachable(error: BaseException) -> bool:
 
 
 def hub_is_unreachable(repo_id: str, repo_type: str = "dataset") -> bool:
-    """One request for the Hub's record of `repo_id`, without retries: True when no answer came (`_is_unreachable`).
+    """One request for the Hub's record of `repo_id`, without retries: True when no answer came
+    (`no_answer_from_hub`).
     False in offline mode, where the callers' own requests are skipped already."""
     import datasets
     from huggingface_hub import HfApi, constants
@@ -41,7 +43,7 @@ def hub_is_unreachable(repo_id: str, repo_type: str = "dataset") -> bool:
     try:
         HfApi().repo_info(repo_id, repo_type=repo_type, timeout=PROBE_TIMEOUT_S)
     except Exception as error:
-        return _is_unreachable(error)
+        return no_answer_from_hub(error)
     return False
 
 
@@ -64,4 +66,4 @@ def offline_if_hub_unreachable(repo_id: str, repo_type: str = "dataset") -> Iter
         constants.HF_HUB_OFFLINE, datasets.config.HF_HUB_OFFLINE = saved
 
 
-__all__ = ["PROBE_TIMEOUT_S", "hub_is_unreachable", "offline_if_hub_unreachable"]
+__all__ = ["PROBE_TIMEOUT_S", "hub_is_unreachable", "no_answer_from_hub", "offline_if_hub_unreachable"]

@@ -93,12 +93,12 @@ def save_pipeline_code(folder: str | os.PathLike) -> None:
 
 def is_network_error(error: BaseException) -> bool:
     """Whether publishing failed on the way to the Hub (no network, offline mode, a refused request) rather than in
-    this package: the HTTP clients' own exception types, which are not `OSError`s."""
-    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+    this package: a refusal the Hub answered with, or no answer at all (`data.hub_access.no_answer_from_hub`)."""
+    from huggingface_hub.errors import HfHubHTTPError
 
-    if isinstance(error, (HfHubHTTPError, OfflineModeIsEnabled, ConnectionError, TimeoutError)):
-        return True
-    return type(error).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "requests", "urllib3")
+    from ..data.hub_access import no_answer_from_hub
+
+    return isinstance(error, HfHubHTTPError) or no_answer_from_hub(error)
 
 
 def _with_namespace(repo_id: str, token: str | bool | None) -> str:
