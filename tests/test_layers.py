@@ -220,6 +220,9 @@ IMPORT_ORDERS = {
     "the extractor module first": "import citrus_hf.feature_extraction_citrus\n" + AUTO,
     "a data module first": "import citrus_hf.data.splits\n" + AUTO,
     "the Trainer first": "import transformers.trainer\nimport citrus_hf\n" + AUTO,
+    # importing another model imports transformers' modeling_layers, which imports modeling_auto half way: registering
+    # then made this import fail ("cannot import name 'GradientCheckpointingLayer' from partially initialized module")
+    "another transformers model after the package": "import citrus_hf\nfrom transformers import BertModel\n" + AUTO,
 }
 
 
@@ -268,6 +271,32 @@ def test_auto_classes_find_citrus_in_any_import_order(tmp_path):
         stdout, stderr = process.communicate(timeout=300)
         assert process.returncode == 0, f"{order}: {stderr[-2000:]}"
         assert json.loads(stdout.strip().splitlines()[-1]) == expected, order
+
+
+def test_registration_waits_for_every_transformers_module_the_model_files_import():
+    """A registration imports the model files, which import names from these transformers modules: it must wait
+    while one of them is half executed (`_auto.TRANSFORMERS_MODULES_IMPORTED`), so the list must name them all."""
+    from citrus_hf import _auto
+
+    files = [*PACKAGE.glob("configuration_*.py"), *PACKAGE.glob("modeling_*.py"), PACKAGE / "_auto.py"]
+    files += [*PACKAGE.glob("feature_extraction_*.py"), *PACKAGE.glob("processing_*.py"), PACKAGE / "_bundled.py"]
+    imported = set()
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == "transformers":
+                imported.update(f"transformers.{alias.name}" for alias in node.names)  # submodules, as `init`
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                imported.add(node.module)
+    imported = {
+        name
+        for name in imported
+        if name.startswith("transformers.") and not name.startswith("transformers.models.auto")
+    }
+    assert imported and imported <= set(_auto.TRANSFORMERS_MODULES_IMPORTED), imported - set(
+        _auto.TRANSFORMERS_MODULES_IMPORTED
+    )
 
 
 def test_bundled_checkpoint_names_resolve_to_the_shipped_folder(tmp_path, monkeypatch):

@@ -352,12 +352,33 @@ REGISTRATIONS: dict[str, tuple[str, Callable[[], None], tuple[str, ...]]] = {
     # peft is optional: this one waits for as long as peft is not imported
     "peft.utils.save_and_load": ("peft.utils.save_and_load", _answer_peft_base_lookups, ()),
 }
+# The transformers modules the CiTrus model files import names from (tests/test_layers.py checks the list against
+# their imports). One of them can be half executed when an auto module finishes: `from transformers import BertModel`
+# executes `modeling_layers`, which imports `modeling_auto` before it defines the `GradientCheckpointingLayer` that
+# `modeling_citrus` imports, and registering right then failed that user's import with a circular-import error. Every
+# registration waits until none of them is half executed.
+TRANSFORMERS_MODULES_IMPORTED = (
+    "transformers.activations",
+    "transformers.configuration_utils",
+    "transformers.data.data_collator",
+    "transformers.dynamic_module_utils",
+    "transformers.feature_extraction_sequence_utils",
+    "transformers.feature_extraction_utils",
+    "transformers.initialization",
+    "transformers.modeling_layers",
+    "transformers.modeling_outputs",
+    "transformers.modeling_utils",
+    "transformers.utils",
+    "transformers.utils.hub",
+)
 # Modules whose end of execution may let a registration run: the transformers modules, and the CiTrus modules
 # (importing `modeling_citrus` imports `modeling_auto`, whose registration must then wait until `modeling_citrus` is
 # complete).
-WATCHED = {module for module, _, _ in REGISTRATIONS.values()} | {
-    f"{__package__}.{name}" for _, _, needed in REGISTRATIONS.values() for name in needed
-}
+WATCHED = (
+    {module for module, _, _ in REGISTRATIONS.values()}
+    | {f"{__package__}.{name}" for _, _, needed in REGISTRATIONS.values() for name in needed}
+    | set(TRANSFORMERS_MODULES_IMPORTED)
+)
 _done: set[str] = set()
 _running: set[str] = set()
 _lock = threading.RLock()
@@ -384,7 +405,9 @@ def _register_ready(executed: str | None = None) -> None:
                 continue
             if module_name not in sys.modules or initializing(module_name):
                 continue
-            if any(initializing(f"{__package__}.{needed_name}") for needed_name in needed):
+            if any(initializing(f"{__package__}.{needed_name}") for needed_name in needed) or any(
+                initializing(imported) for imported in TRANSFORMERS_MODULES_IMPORTED
+            ):
                 continue  # runs when that module has finished executing (see `_RegisteringLoader`)
             _running.add(name)
             try:
