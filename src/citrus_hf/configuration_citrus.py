@@ -240,6 +240,22 @@ def raise_with_hint(error: OSError, hint: str) -> NoReturn:
     raise OSError(text + ("" if text.endswith((".", "?", "!")) else ".") + hint) from error
 
 
+def lookup_never_reached_the_hub(error: BaseException) -> bool:
+    """Whether `error` (transformers' OSError for a file it could not get) comes from a lookup that found the file
+    neither on the Hub nor in the cache without an answer from the Hub: no network, or offline mode. A second lookup
+    that only adds a hint (an adapter, a fusion checkpoint) then reads the cache only: asking the Hub again would wait
+    out huggingface_hub's retries once more (23 s on a refused connection) before the same error."""
+    from transformers.utils import hub
+
+    not_reached = getattr(hub, "LocalEntryNotFoundError", None)  # huggingface_hub's, as transformers imports it
+    cause, depth = error, 0
+    while cause is not None and depth < 8:
+        if not_reached is not None and isinstance(cause, not_reached):
+            return True
+        cause, depth = cause.__cause__ or cause.__context__, depth + 1
+    return False
+
+
 # The pre-training objectives whose target is a spectrogram (`spectrogram_n_fft` sets its STFT window).
 SPECTROGRAM_OBJECTIVES = ("spectrogram",)
 

@@ -30,6 +30,7 @@ from scipy.signal import resample_poly
 from transformers.feature_extraction_sequence_utils import SequenceFeatureExtractor
 from transformers.feature_extraction_utils import BatchFeature
 from transformers.utils import CONFIG_NAME, TensorType, cached_file, logging
+from transformers.utils.hub import hf_api
 
 from .configuration_citrus import (
     CiTrusConfig,
@@ -141,7 +142,23 @@ def fusion_processor_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str |
         return None
     lookup = {key: kwargs[key] for key in CHECKPOINT_LOOKUP_KWARGS if key in kwargs}
     try:
-        path = cached_file(name_or_path, CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **lookup)
+        # the folder or the cache first; the Hub only where it answers: transformers' lookups of the extractor's own
+        # files end in the same error when the Hub cannot be reached, and a third lookup through `cached_file` would
+        # wait out huggingface_hub's retries once more (23 s on a refused connection) for a hint about nothing
+        path = cached_file(
+            name_or_path,
+            CONFIG_NAME,
+            _raise_exceptions_for_missing_entries=False,
+            **{**lookup, "local_files_only": True},
+        )
+        if path is None and not os.path.isdir(name_or_path) and not lookup.get("local_files_only"):
+            in_repo = "/".join(filter(None, (lookup.get("subfolder"), CONFIG_NAME)))
+            hub_has_it = hf_api().file_exists(
+                os.fspath(name_or_path), in_repo, revision=lookup.get("revision"), token=lookup.get("token")
+            )  # one request, no retries; no answer raises, and the caller's own error stands
+            path = cached_file(name_or_path, CONFIG_NAME, **lookup) if hub_has_it else None
+        if path is None:
+            return None
         with open(path, encoding="utf-8") as handle:
             saved = json.load(handle)
     except Exception:  # missing, unreachable, not JSON: nothing to say beyond the caller's error

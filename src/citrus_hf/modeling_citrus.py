@@ -42,6 +42,7 @@ from .configuration_citrus import (
     custom_pipelines_for,
     fusion_checkpoint_error,
     looks_like_time_by_channels,
+    lookup_never_reached_the_hub,
     safetensors_names,
 )
 from .vocabulary_citrus import (
@@ -1262,7 +1263,8 @@ class _CiTrusFamilyMixin:
         except OSError as error:
             # A peft adapter (adapter_config.json, no config.json), which transformers' own `from_pretrained` takes as
             # its Auto classes do: the base it records, then the adapter loaded onto it within the same call.
-            settings = None if adapter is not None else _adapter_settings(requested, kwargs)
+            lookup = {**kwargs, "local_files_only": True} if lookup_never_reached_the_hub(error) else kwargs
+            settings = None if adapter is not None else _adapter_settings(requested, lookup)
             if settings is None:
                 raise
             return cls._from_peft_adapter(requested, settings, error, model_args, call_kwargs)
