@@ -268,16 +268,18 @@ def test_a_config_lookup_that_never_reached_the_hub_looks_for_an_adapter_in_the_
     assert not lookup_never_reached_the_hub(OSError("permission denied"))
 
 
-def test_the_fusion_hint_of_an_extractor_lookup_asks_a_hub_that_does_not_answer_once(tmp_path, monkeypatch):
+def test_an_extractor_lookup_on_a_hub_that_does_not_answer_says_so_without_a_retried_request(tmp_path, monkeypatch):
     """After transformers' lookups of an extractor's files fail, the extractor looks for a fusion checkpoint's
     config.json to name the route that reads it; with nothing answering at the endpoint that third lookup waited out
-    huggingface_hub's retries (23 s) for a hint about nothing. Now it reads the cache, then asks the Hub once."""
+    huggingface_hub's retries (23 s), and the error was transformers' "make sure ... is the correct path to a
+    directory containing a preprocessor_config.json file", which says nothing of the network. Now the cache is read,
+    then the Hub asked once, and the message names the network and the fix."""
     import time
 
     import huggingface_hub.constants
     import transformers.utils.hub
 
-    from citrus_hf.feature_extraction_citrus import fusion_processor_hint
+    from citrus_hf.feature_extraction_citrus import extractor_lookup_hint
 
     class Retried(BaseException):  # not an Exception: the lookup's own `except Exception` must not swallow it
         pass
@@ -289,7 +291,13 @@ def test_the_fusion_hint_of_an_extractor_lookup_asks_a_hub_that_does_not_answer_
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(transformers.utils.hub, "_hf_api", None)  # built again, for this endpoint
     monkeypatch.setattr(time, "sleep", no_back_off)
-    assert fusion_processor_hint("someone/citrus-absent", {"cache_dir": str(tmp_path)}) is None
+    hint = extractor_lookup_hint("someone/citrus-absent", {"cache_dir": str(tmp_path)})
+    assert "the Hub did not answer. Check the network connection (and HF_ENDPOINT / HF_HUB_OFFLINE)" in hint
+    assert (
+        extractor_lookup_hint("someone/citrus-absent", {"cache_dir": str(tmp_path), "local_files_only": True}) is None
+    )
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    assert "the Hub did not answer" in extractor_lookup_hint("someone/citrus-absent", {"cache_dir": str(tmp_path)})
 
 
 def test_regression_round_trip_through_its_auto_class(tmp_path):

@@ -195,13 +195,13 @@ def _refuse_fusion_without_class(cls: type, folder, kwargs: dict) -> None:
     )
 
 
-def _explain_fusion_feature_extractor(error: OSError, folder, kwargs: dict) -> None:
+def _explain_extractor_lookup(error: OSError, folder, kwargs: dict) -> None:
     """Raise the one-line reason for transformers' "make sure ... is the correct path to a directory containing a
-    preprocessor_config.json file" when the folder is a CiTrus fusion checkpoint, whose processor_config.json holds
-    one feature extractor per modality."""
-    from .feature_extraction_citrus import fusion_processor_hint
+    preprocessor_config.json file" where there is one (`extractor_lookup_hint`): the folder is a CiTrus fusion
+    checkpoint, whose processor_config.json holds one feature extractor per modality, or the Hub did not answer."""
+    from .feature_extraction_citrus import extractor_lookup_hint
 
-    hint = fusion_processor_hint(folder, kwargs)
+    hint = extractor_lookup_hint(folder, kwargs)
     if hint is not None:
         raise OSError(hint) from None
 
@@ -278,7 +278,7 @@ def _register_feature_extractors() -> None:
     AutoFeatureExtractor.register(CiTrusConfig, CiTrusFeatureExtractor, exist_ok=True)
     CiTrusFeatureExtractor._checkpoint_locator = _bundled_checkpoint
     CiTrusFeatureExtractor._typo_hint = _typo_hint
-    _take_bundled_names(AutoFeatureExtractor, _explain_fusion_feature_extractor)
+    _take_bundled_names(AutoFeatureExtractor, _explain_extractor_lookup)
 
 
 def _register_processors() -> None:

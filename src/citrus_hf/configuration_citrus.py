@@ -240,6 +240,16 @@ def raise_with_hint(error: OSError, hint: str) -> NoReturn:
     raise OSError(text + ("" if text.endswith((".", "?", "!")) else ".") + hint) from error
 
 
+def request_got_no_answer(error: BaseException) -> bool:
+    """Whether a Hub request failed before any answer came (no network, a refused or timed-out connection, no DNS,
+    offline mode): `ConnectionError` / `TimeoutError` (huggingface_hub's offline error is one) or the HTTP clients' own
+    exception types, which are not `OSError`s. (An answer, even a refusal, is huggingface_hub's `HfHubHTTPError`, which
+    `data.hub_access.no_answer_from_hub` tells apart where huggingface_hub may be imported.)"""
+    if isinstance(error, (ConnectionError, TimeoutError)):
+        return True
+    return type(error).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "httpcore2", "requests", "urllib3")
+
+
 def lookup_never_reached_the_hub(error: BaseException) -> bool:
     """Whether `error` (transformers' OSError for a file it could not get) comes from a lookup that found the file
     neither on the Hub nor in the cache without an answer from the Hub: no network, or offline mode. A second lookup

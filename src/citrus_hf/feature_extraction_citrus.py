@@ -41,6 +41,7 @@ from .configuration_citrus import (
     is_real_number,
     looks_like_time_by_channels,
     lookup_checkpoint,
+    request_got_no_answer,
 )
 from .vocabulary_citrus import FUSION_MODEL_TYPE, NAN_POLICIES
 
@@ -133,18 +134,21 @@ _NORMALIZE_CHUNK_SAMPLES = 768_000
 CHECKPOINT_LOOKUP_KWARGS = ("subfolder", "revision", "cache_dir", "token", "local_files_only")
 
 
-def fusion_processor_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str | None:
-    """What to load instead, for a checkpoint without a preprocessor_config.json that is a CiTrus fusion checkpoint
-    (its config.json says so): its processor_config.json holds one feature extractor per modality. None where it is
-    not one or its config.json cannot be read (the caller's own error then stands). `kwargs` are the caller's
-    `from_pretrained` keywords; those saying where the files are (`revision`, `cache_dir`, ...) are used."""
+def extractor_lookup_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str | None:
+    """What to say instead of transformers' "make sure ... is the correct path to a directory containing a
+    preprocessor_config.json file", after its lookups of a checkpoint's extractor files failed: for a CiTrus fusion
+    checkpoint (its config.json says so), that its processor_config.json holds one feature extractor per modality
+    and what loads it; for a Hub id found neither in the cache nor on a Hub that did not answer, that the network is
+    the problem. None otherwise (the caller's own error then stands). `kwargs` are the caller's `from_pretrained`
+    keywords; those saying where the files are (`revision`, `cache_dir`, ...) are used."""
     if not isinstance(name_or_path, (str, os.PathLike)):
         return None
     lookup = {key: kwargs[key] for key in CHECKPOINT_LOOKUP_KWARGS if key in kwargs}
+    shown = repr(os.fspath(name_or_path))
     try:
-        # the folder or the cache first; the Hub only where it answers: transformers' lookups of the extractor's own
-        # files end in the same error when the Hub cannot be reached, and a third lookup through `cached_file` would
-        # wait out huggingface_hub's retries once more (23 s on a refused connection) for a hint about nothing
+        # the folder or the cache first; the Hub only where it answers: when it cannot be reached, transformers'
+        # lookups of the extractor's own files have failed already, and a third through `cached_file` would wait out
+        # huggingface_hub's retries once more (23 s on a refused connection)
         path = cached_file(
             name_or_path,
             CONFIG_NAME,
@@ -153,19 +157,27 @@ def fusion_processor_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str |
         )
         if path is None and not os.path.isdir(name_or_path) and not lookup.get("local_files_only"):
             in_repo = "/".join(filter(None, (lookup.get("subfolder"), CONFIG_NAME)))
-            hub_has_it = hf_api().file_exists(
-                os.fspath(name_or_path), in_repo, revision=lookup.get("revision"), token=lookup.get("token")
-            )  # one request, no retries; no answer raises, and the caller's own error stands
-            path = cached_file(name_or_path, CONFIG_NAME, **lookup) if hub_has_it else None
+            try:  # one request, without retries
+                on_hub = hf_api().file_exists(
+                    os.fspath(name_or_path), in_repo, revision=lookup.get("revision"), token=lookup.get("token")
+                )
+            except Exception as error:
+                if not request_got_no_answer(error):
+                    return None
+                return (
+                    f"Can't load the feature extractor of {shown}: it is no local folder, its files are not in the "
+                    "Hugging Face cache, and the Hub did not answer. Check the network connection (and HF_ENDPOINT / "
+                    "HF_HUB_OFFLINE), or pass the path of a local copy of the checkpoint."
+                )
+            path = cached_file(name_or_path, CONFIG_NAME, **lookup) if on_hub else None
         if path is None:
             return None
         with open(path, encoding="utf-8") as handle:
             saved = json.load(handle)
-    except Exception:  # missing, unreachable, not JSON: nothing to say beyond the caller's error
+    except Exception:  # missing, not JSON: nothing to say beyond the caller's error
         return None
     if not isinstance(saved, dict) or saved.get("model_type") != FUSION_MODEL_TYPE:
         return None
-    shown = repr(os.fspath(name_or_path))
     return (
         f"{shown} is a CiTrus fusion checkpoint: it has no preprocessor_config.json of its own, but a "
         "processor_config.json with one feature extractor per modality. Load that with "
@@ -436,7 +448,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 cls, super().get_feature_extractor_dict, pretrained_model_name_or_path, **kwargs
             )
         except OSError:
-            hint = fusion_processor_hint(pretrained_model_name_or_path, kwargs)
+            hint = extractor_lookup_hint(pretrained_model_name_or_path, kwargs)
             if hint is None:
                 raise
             raise OSError(hint) from None

@@ -24,11 +24,9 @@ def no_answer_from_hub(error: BaseException) -> bool:
     401), means the Hub is there."""
     from huggingface_hub.errors import HfHubHTTPError
 
-    if isinstance(error, HfHubHTTPError):
-        return False
-    if isinstance(error, (ConnectionError, TimeoutError)):
-        return True
-    return type(error).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "httpcore2", "requests", "urllib3")
+    from ..configuration_citrus import request_got_no_answer
+
+    return not isinstance(error, HfHubHTTPError) and request_got_no_answer(error)
 
 
 def hub_is_unreachable(repo_id: str, repo_type: str = "dataset") -> bool:
