@@ -404,15 +404,22 @@ def test_pipeline_code_imports_only_what_remote_code_may():
     }
 
 
-@pytest.mark.parametrize("kind", ["classifier", "regressor"])
-def test_pipeline_saved_with_its_code_runs_without_the_package(kind, request, watch, ecg, tmp_path):
-    """`Pipeline.save_pretrained` writes the pipeline code next to the weights; with `trust_remote_code=True`
-    transformers runs it where citrus_hf is not installed, with the same results. The regressor's pipeline names the
-    package's `AutoModelForTimeSeriesRegression`, which its remote config defines in transformers first."""
+@pytest.mark.parametrize(
+    ("kind", "saved_by"), [("classifier", "pipeline"), ("regressor", "pipeline"), ("classifier", "model")]
+)
+def test_pipeline_saved_with_its_code_runs_without_the_package(kind, saved_by, request, watch, ecg, tmp_path):
+    """`Pipeline.save_pretrained` writes the pipeline code next to the weights, and so does the model's own
+    `save_pretrained` (its config names the pipeline; the folder once lacked pipelines.py, and transformers failed on
+    it); with `trust_remote_code=True` transformers runs it where citrus_hf is not installed, with the same results.
+    The regressor's pipeline names the package's `AutoModelForTimeSeriesRegression`, which its remote config defines
+    in transformers first."""
     folder = request.getfixturevalue(f"{kind}_folder")
     recording, rate = (watch[1], WATCH_RATE) if kind == "classifier" else (ecg[: 360 * 20], 360)
     run_pipeline = pipeline(model=folder)
-    run_pipeline.save_pretrained(tmp_path / "shared")
+    if saved_by == "pipeline":
+        run_pipeline.save_pretrained(tmp_path / "shared")
+    else:  # the fixture's folder: the model's and the extractor's `save_pretrained`
+        shutil.copytree(folder, tmp_path / "shared")
     assert {"pipelines.py", "backends.py", "modeling_citrus.py"} <= {p.name for p in (tmp_path / "shared").iterdir()}
     np.save(tmp_path / "recording.npy", recording)
     expected = run_pipeline(recording, sampling_rate=rate, backend="torch")

@@ -1175,6 +1175,11 @@ class _CiTrusFamilyMixin:
     # when it is installed (`citrus_hf._auto`); this file is also the checkpoint's remote code, which must not import
     # the package, so without it `push_to_hub` is transformers' own.
     _hub_publisher: Callable | None = None
+    # `save_code(folder)` that copies the pipeline code a saved config names (`custom_pipelines`: pipelines.py and
+    # backends.py) next to the weights, as the model files are: without it `pipeline(model=folder,
+    # trust_remote_code=True)` without the package failed on the missing pipelines.py. Set by the package when it is
+    # installed (`citrus_hf.publishing.hooks`); None in remote code, which saves what it has.
+    _pipeline_code_saver: Callable | None = None
     # `locate(name) -> folder | None` for checkpoints shipped inside the citrus_hf package ("citrus-small"); set by
     # the package when it is installed (`citrus_hf._auto`), None in remote code.
     _checkpoint_locator: Callable | None = None
@@ -1536,7 +1541,11 @@ class _CiTrusFamilyMixin:
         publisher = type(self)._hub_publisher
         is_main_process = args[0] if args else kwargs.get("is_main_process", True)
         if not push_to_hub or publisher is None or not is_main_process:
-            return super().save_pretrained(save_directory, *args, push_to_hub=push_to_hub, **kwargs)
+            saved = super().save_pretrained(save_directory, *args, push_to_hub=push_to_hub, **kwargs)
+            code_saver = type(self)._pipeline_code_saver
+            if code_saver is not None and is_main_process and os.path.isdir(save_directory):
+                code_saver(save_directory)
+            return saved
         push_options = {name: kwargs.pop(name) for name in self._SAVE_AND_PUSH_OPTIONS if name in kwargs}
         repo_id = kwargs.pop("repo_id", None) or os.path.basename(os.path.normpath(save_directory))
         if "max_shard_size" in kwargs:

@@ -33,12 +33,19 @@ def _push_with_citrus_card(model, repo_id: str, **push_kwargs):
     return push_to_hub(model, repo_id, **push_kwargs)
 
 
+def _save_pipeline_code(folder) -> None:
+    from .push import save_pipeline_code
+
+    save_pipeline_code(folder)
+
+
 def register_model_publisher() -> None:
     """Every CiTrus-family model's `push_to_hub` (and `save_pretrained(push_to_hub=True)`) publishes with the CiTrus
-    card."""
+    card, and its `save_pretrained` saves the pipeline code its config names beside the model code."""
     from ..modeling_citrus import _CiTrusFamilyMixin
 
     _CiTrusFamilyMixin._hub_publisher = _push_with_citrus_card
+    _CiTrusFamilyMixin._pipeline_code_saver = _save_pipeline_code
 
 
 def _citrus_model(model, accelerator=None):
