@@ -1112,6 +1112,10 @@ class PretrainingLoop:
                 custom_object_save(unwrapped, str(folder), config=config)
             config.save_pretrained(str(folder))
             CiTrusFeatureExtractor.from_config(config).save_pretrained(str(folder))
+            # and the pipeline code that config names, as `save_pretrained` saves it (the hook the package sets)
+            code_saver = getattr(type(unwrapped), "_pipeline_code_saver", None)
+            if code_saver is not None:
+                code_saver(folder)
         if self.accelerator.is_main_process:  # what an exact resume must repeat (`check_resumable`)
             settings = resume_settings(self.args, self.accelerator.num_processes) | run_environment()
             (folder / RUN_SETTINGS_FILE).write_text(json.dumps(settings, indent=2, default=str))
