@@ -4,7 +4,8 @@ transformers user publish what `citrus push` publishes:
 - `model.push_to_hub(...)` and `model.save_pretrained(folder, push_to_hub=True)` of every CiTrus-family model go
   through `push.push_to_hub` (the CiTrus card, the run's feature extractor, the remote and pipeline code). The model
   files hold an empty hook (`_CiTrusFamilyMixin._hub_publisher`): they are also the checkpoints' remote code, which
-  cannot import this package.
+  cannot import this package. Their `save_pretrained` saves the pipeline code the config names beside the model
+  code through another such hook (`_pipeline_code_saver`).
 - `Trainer.push_to_hub` writes its card in `Trainer.create_model_card`: for a CiTrus model the CiTrus card replaces
   transformers' draft, and the model's feature extractor (processor) joins the folder when the Trainer had none.
 - `push_to_hub` of the feature extractor and of the fusion processor (transformers' own), and the `Trainer`'s
