@@ -299,6 +299,36 @@ def test_registration_waits_for_every_transformers_module_the_model_files_import
     )
 
 
+def test_the_dependency_floor_is_pyprojects_and_an_older_release_is_refused_at_import_with_the_upgrade():
+    """pip enforces pyproject.toml's bounds; `import citrus_hf` checks the same floor where pip did not (transformers
+    5.19 failed 16 tests of the model, pipeline and fusion modules, 5.0-5.9 failed to import the model files;
+    huggingface_hub before 2.2 validated every published card at huggingface.co whatever the endpoint)."""
+    from importlib import metadata
+
+    import tomllib
+
+    from citrus_hf._dependencies import MINIMUM_VERSIONS, check_dependency_versions
+
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert {f"{name}>={minimum}" for name, minimum in MINIMUM_VERSIONS.items()} <= set(dependencies)
+    check_dependency_versions()  # this environment's
+    installed = {"transformers": "5.19.2", "huggingface-hub": "2.4.0"}
+    with pytest.raises(
+        ImportError, match=r"transformers >= 5\.20, but 5\.19\.2 .*pip install -U 'transformers>=5\.20'"
+    ):
+        check_dependency_versions(installed.__getitem__)
+    installed = {"transformers": "5.20.0.dev0", "huggingface-hub": "2.1.1"}
+    with pytest.raises(ImportError, match=r"huggingface-hub >= 2\.2, but 2\.1\.1"):
+        check_dependency_versions(installed.__getitem__)
+    installed = {"transformers": "5.20.0", "huggingface-hub": "unknown"}  # unreadable: not refused
+    check_dependency_versions(installed.__getitem__)
+
+    def not_installed(distribution):
+        raise metadata.PackageNotFoundError(distribution)
+
+    check_dependency_versions(not_installed)  # the import that needs it says so
+
+
 def test_bundled_checkpoint_names_resolve_to_the_shipped_folder(tmp_path, monkeypatch):
     """`resolve_checkpoint` is the one place a name becomes a folder: a bundled name before any Hub lookup."""
     from citrus_hf import _bundled, loading

@@ -11,8 +11,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from . import _auto
-from ._version import __version__ as __version__
+from ._dependencies import check_dependency_versions
+
+check_dependency_versions()  # before anything imports transformers: an older one fails deep inside the model files
+
+from . import _auto  # noqa: E402
+from ._version import __version__ as __version__  # noqa: E402
 
 if TYPE_CHECKING:
     from ._auto import AutoModelForTimeSeriesRegression

@@ -1,0 +1,48 @@
+"""The oldest transformers and huggingface_hub this package works with, checked at `import citrus_hf`.
+
+pip enforces pyproject.toml's bounds (a test keeps them equal to `MINIMUM_VERSIONS`), but an environment assembled
+otherwise (`--no-deps`, conda, a pinned lock file) can hold an older release, and the failures there are deep. Measured
+on 2026-12-04 (the whole suite on transformers 5.20.0): with transformers 5.0-5.2 `CiTrusConfig` could not be defined
+(huggingface_hub's `StrictDataclassDefinitionError`), with 5.3-5.9 the model files failed to import
+(`transformers.utils.hub.hf_api`), with 5.10-5.19 fusion checkpoints did not load through the Auto classes (16 of 477
+tests of the model, extractor, pipeline, fusion and command modules failed on 5.19); on 5.20 every test passed. With
+huggingface_hub before 2.2 `ModelCard.validate`, which every published card goes through, posts to huggingface.co
+whatever HF_ENDPOINT says, so publishing to another endpoint failed (the 24 tests against the local Hub server, with
+1.33; all passed with 2.2). transformers checks its own dependencies the same way at import.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from importlib import metadata
+
+# distribution -> the oldest release this package's tests pass with
+MINIMUM_VERSIONS = {"transformers": "5.20", "huggingface-hub": "2.2"}
+
+
+def _release(version: str) -> tuple[int, int, int] | None:
+    """The numeric release a version string starts with, as three numbers: "5.20.0.dev0" -> (5, 20, 0), "1.31" ->
+    (1, 31, 0); None for a string that starts with none. Enough to compare releases without importing `packaging`."""
+    leading = re.match(r"\d+(?:\.\d+)*", version)
+    if leading is None:
+        return None
+    numbers = [int(number) for number in leading.group().split(".")]
+    return tuple((numbers + [0, 0, 0])[:3])  # type: ignore[return-value]
+
+
+def check_dependency_versions(installed: Callable[[str], str] = metadata.version) -> None:
+    """Raise ImportError naming the upgrade when an installed transformers or huggingface_hub is older than
+    `MINIMUM_VERSIONS`; `installed(distribution)` gives a distribution's version. A distribution that is not
+    installed is left to the import that needs it."""
+    for distribution, minimum in MINIMUM_VERSIONS.items():
+        try:
+            found = installed(distribution)
+        except metadata.PackageNotFoundError:
+            continue
+        release = _release(found)
+        if release is not None and release < _release(minimum):  # an unreadable version is not refused
+            raise ImportError(
+                f"citrus-hf needs {distribution} >= {minimum}, but {found} is installed; upgrade it with "
+                f"`pip install -U '{distribution}>={minimum}'`."
+            )
