@@ -307,7 +307,7 @@ def test_the_dependency_floor_is_pyprojects_and_an_older_release_is_refused_at_i
 
     import tomllib
 
-    from citrus_hf._dependencies import MINIMUM_VERSIONS, check_dependency_versions
+    from citrus_hf._dependencies import MINIMUM_VERSIONS, check_at_import, check_dependency_versions
 
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert {f"{name}>={minimum}" for name, minimum in MINIMUM_VERSIONS.items()} <= set(dependencies)
@@ -327,6 +327,12 @@ def test_the_dependency_floor_is_pyprojects_and_an_older_release_is_refused_at_i
         raise metadata.PackageNotFoundError(distribution)
 
     check_dependency_versions(not_installed)  # the import that needs it says so
+    old = {"transformers": "5.19.2", "huggingface-hub": "2.4.0"}.__getitem__
+    with pytest.raises(SystemExit, match=r"^error: citrus-hf needs transformers >= 5\.20") as exited:
+        check_at_import("/usr/bin/citrus", old)  # the command: one line, exit code 1
+    assert exited.value.code != 0
+    with pytest.raises(ImportError):
+        check_at_import("/usr/bin/python", old)
 
 
 def test_bundled_checkpoint_names_resolve_to_the_shipped_folder(tmp_path, monkeypatch):

@@ -11,9 +11,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._dependencies import check_dependency_versions
+from ._dependencies import check_at_import
 
-check_dependency_versions()  # before anything imports transformers: an older one fails deep inside the model files
+check_at_import()  # before anything imports transformers: an older one fails deep inside the model files
 
 from . import _auto  # noqa: E402
 from ._version import __version__ as __version__  # noqa: E402

@@ -46,3 +46,20 @@ def check_dependency_versions(installed: Callable[[str], str] = metadata.version
                 f"citrus-hf needs {distribution} >= {minimum}, but {found} is installed; upgrade it with "
                 f"`pip install -U '{distribution}>={minimum}'`."
             )
+
+
+def check_at_import(program: str | None = None, installed: Callable[[str], str] = metadata.version) -> None:
+    """`check_dependency_versions` for `import citrus_hf`: an ImportError for Python, and the one line `error: ...`
+    (exit code 1) where the importing program is the `citrus` command (`program`: `sys.argv[0]`, which is "-m" while
+    `python -m citrus_hf.commands` imports the package), whose errors are one line and which never reaches its own
+    error boundary when the package cannot be imported."""
+    import os
+    import sys
+
+    program = sys.argv[0] if program is None and sys.argv else (program or "")
+    try:
+        check_dependency_versions(installed)
+    except ImportError as error:
+        if os.path.basename(program) in ("citrus", "-m"):
+            raise SystemExit(f"error: {error}") from None
+        raise
