@@ -312,22 +312,25 @@ def test_the_dependency_floor_is_pyprojects_and_an_older_release_is_refused_at_i
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert {f"{name}>={minimum}" for name, minimum in MINIMUM_VERSIONS.items()} <= set(dependencies)
     check_dependency_versions()  # this environment's
-    installed = {"transformers": "5.19.2", "huggingface-hub": "2.4.0"}
+    installed = {"transformers": "5.19.2", "huggingface-hub": "2.4.0", "datasets": "5.2.0"}
     with pytest.raises(
         ImportError, match=r"transformers >= 5\.20, but 5\.19\.2 .*pip install -U 'transformers>=5\.20'"
     ):
         check_dependency_versions(installed.__getitem__)
-    installed = {"transformers": "5.20.0.dev0", "huggingface-hub": "2.1.1"}
+    installed = {"transformers": "5.20.0.dev0", "huggingface-hub": "2.1.1", "datasets": "5.2.0"}
     with pytest.raises(ImportError, match=r"huggingface-hub >= 2\.2, but 2\.1\.1"):
         check_dependency_versions(installed.__getitem__)
-    installed = {"transformers": "5.20.0", "huggingface-hub": "unknown"}  # unreadable: not refused
+    installed = {"transformers": "5.25.0", "huggingface-hub": "2.4.0", "datasets": "4.4.0"}
+    with pytest.raises(ImportError, match=r"datasets >= 5\.1, but 4\.4\.0 .*pip install -U 'datasets>=5\.1'"):
+        check_dependency_versions(installed.__getitem__)
+    installed = {"transformers": "5.20.0", "huggingface-hub": "unknown", "datasets": "5.1"}  # unreadable: not refused
     check_dependency_versions(installed.__getitem__)
 
     def not_installed(distribution):
         raise metadata.PackageNotFoundError(distribution)
 
     check_dependency_versions(not_installed)  # the import that needs it says so
-    old = {"transformers": "5.19.2", "huggingface-hub": "2.4.0"}.__getitem__
+    old = {"transformers": "5.19.2", "huggingface-hub": "2.4.0", "datasets": "5.2.0"}.__getitem__
     with pytest.raises(SystemExit, match=r"^error: citrus-hf needs transformers >= 5\.20") as exited:
         check_at_import("/usr/bin/citrus", old)  # the command: one line, exit code 1
     assert exited.value.code != 0

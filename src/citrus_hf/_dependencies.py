@@ -1,4 +1,4 @@
-"""The oldest transformers and huggingface_hub this package works with, checked at `import citrus_hf`.
+"""The oldest transformers, huggingface_hub and datasets this package works with, checked at `import citrus_hf`.
 
 pip enforces pyproject.toml's bounds (a test keeps them equal to `MINIMUM_VERSIONS`), but an environment assembled
 otherwise (`--no-deps`, conda, a pinned lock file) can hold an older release, and the failures there are deep. Measured
@@ -8,7 +8,9 @@ on 2026-12-04 (the whole suite on transformers 5.20.0): with transformers 5.0-5.
 tests of the model, extractor, pipeline, fusion and command modules failed on 5.19); on 5.20 every test passed. With
 huggingface_hub before 2.2 `ModelCard.validate`, which every published card goes through, posts to huggingface.co
 whatever HF_ENDPOINT says, so publishing to another endpoint failed (the 24 tests against the local Hub server, with
-1.33; all passed with 2.2). transformers checks its own dependencies the same way at import.
+1.33; all passed with 2.2). datasets before 5.1 pins huggingface_hub below 2.0, and 4.0 failed to build a set
+(`GeneratorConfig` without `fingerprint`); the data and Hub-dataset tests passed with 5.1.0. transformers checks its own
+dependencies the same way at import.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Callable
 from importlib import metadata
 
 # distribution -> the oldest release this package's tests pass with
-MINIMUM_VERSIONS = {"transformers": "5.20", "huggingface-hub": "2.2"}
+MINIMUM_VERSIONS = {"transformers": "5.20", "huggingface-hub": "2.2", "datasets": "5.1"}
 
 
 def _release(version: str) -> tuple[int, int, int] | None:
@@ -32,7 +34,7 @@ def _release(version: str) -> tuple[int, int, int] | None:
 
 
 def check_dependency_versions(installed: Callable[[str], str] = metadata.version) -> None:
-    """Raise ImportError naming the upgrade when an installed transformers or huggingface_hub is older than
+    """Raise ImportError naming the upgrade when an installed transformers, huggingface_hub or datasets is older than
     `MINIMUM_VERSIONS`; `installed(distribution)` gives a distribution's version. A distribution that is not
     installed is left to the import that needs it."""
     for distribution, minimum in MINIMUM_VERSIONS.items():
