@@ -258,7 +258,9 @@ def _existing_card(repo_id: str, revision: str | None, token: bool | str | None)
             return None
         return ModelCard.load(hf_hub_download(repo_id, REPOCARD_NAME, revision=revision, token=token))
     except Exception as error:
-        if is_network_error(error):
+        from ..data.hub_access import no_answer_from_hub
+
+        if no_answer_from_hub(error):  # a refusal (a gated repository, ...) is the publication's to report
             raise unreachable_hub_error(repo_id, api.endpoint, error) from error
         return None
 
