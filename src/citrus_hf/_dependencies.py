@@ -58,7 +58,8 @@ def check_at_import(program: str | None = None, installed: Callable[[str], str] 
     import os
     import sys
 
-    program = sys.argv[0] if program is None and sys.argv else (program or "")
+    if program is None:
+        program = sys.argv[0] if sys.argv else ""
     try:
         check_dependency_versions(installed)
     except ImportError as error:
