@@ -242,6 +242,26 @@ def test_a_second_run_in_one_session_may_use_another_precision(tmp_path):
     assert second.final_loss != first.final_loss == third.final_loss  # the third run is the first one again
 
 
+def test_a_run_after_a_launch_that_failed_half_way_in_the_same_session_trains(tmp_path, monkeypatch):
+    """A torchrun-like environment without MASTER_ADDR makes `Accelerator()` fail after it stored part of its shared
+    state; Accelerate keeps that half, and the next `pretrain` in the notebook, the environment fixed, died with
+    "`PartialState` object has no attribute `num_processes`" (also the way older Accelerate releases fail a
+    simulated two-process launch)."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState, PartialState
+
+    AcceleratorState._reset_state(reset_partial_state=True)  # a fresh session: earlier tests built a state
+    for name, value in {"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0"}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match="MASTER_ADDR"):
+        Accelerator()
+    assert PartialState._shared_state and "num_processes" not in PartialState._shared_state  # the half state
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        monkeypatch.delenv(name)
+    result = pretrain(_arguments(tmp_path / "run"))
+    assert (result.steps, result.completed, result.world_size) == (2, True, 1)
+
+
 # ------------------------------------------------------------------------------------------------ 9: spellings
 
 

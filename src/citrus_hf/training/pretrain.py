@@ -811,12 +811,13 @@ def _fresh_accelerate_state(mixed_precision: str | None) -> None:
     `Trainer`, the user's own `Accelerator()` in a notebook), whose precision Accelerate would otherwise refuse to
     change ("restart your runtime"): in a single process it is reset, as transformers' `TrainingArguments` does.
     Under a launcher the processes share that state with their process group, so it stays, and another precision is
-    refused in one line."""
+    refused in one line. A state half built by a construction that failed (a launch environment without MASTER_ADDR)
+    is reset too: Accelerate keeps it, and every later Accelerator in the process failed on its missing attributes."""
     from accelerate.state import AcceleratorState, GradientState, PartialState
 
     if not PartialState._shared_state:
         return
-    if PartialState().num_processes == 1:
+    if "num_processes" not in PartialState._shared_state or PartialState().num_processes == 1:
         AcceleratorState._reset_state(reset_partial_state=True)
         GradientState._reset_state()
         return
