@@ -1031,10 +1031,15 @@ def client_env(url: str, hf_home: str | os.PathLike, token: str | None = DEFAULT
 
 
 # Run first in a client that must not see the package: drops every sys.path entry that holds `citrus_hf` (the
-# editable install puts the checkout's src/ there) and makes any later `import citrus_hf` fail outright.
+# editable install puts the checkout's src/ there) but the one that holds transformers too (`pip install .` puts the
+# package beside its dependencies), and makes any later `import citrus_hf` fail outright.
 WITHOUT_PACKAGE_PRELUDE = """
 import os, sys
-sys.path[:] = [p for p in sys.path if not os.path.exists(os.path.join(p or os.getcwd(), "citrus_hf"))]
+sys.path[:] = [
+    p for p in sys.path
+    if not os.path.exists(os.path.join(p or os.getcwd(), "citrus_hf"))
+    or os.path.exists(os.path.join(p or os.getcwd(), "transformers"))
+]
 sys.modules["citrus_hf"] = None
 """
 
