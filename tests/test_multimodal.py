@@ -117,6 +117,31 @@ def test_criss_cross_attention_matches_the_written_out_maths(implementation, cha
         torch.testing.assert_close(output, reference_criss_cross(attention, hidden_states, channel_heads))
 
 
+@pytest.mark.parametrize("output_attentions", [False, True])
+def test_criss_cross_with_every_head_across_channels_runs_no_attention_over_zero_heads(monkeypatch, output_attentions):
+    """With `num_channel_attention_heads == num_attention_heads` no head attends across patches; the time attention
+    was still called on zero heads, and torch 2.11's SDPA killed the process there (floating point exception)."""
+    config = tiny_config(attention_type="criss_cross", num_channel_attention_heads=4)
+    assert config.num_attention_heads == 4
+    heads_attended = []
+    attend = CiTrusAttention._attend
+
+    def recording(self, query, *args, **kwargs):
+        heads_attended.append(query.shape[1])  # (N, heads, seq, head_dim)
+        return attend(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(CiTrusAttention, "_attend", recording)
+    torch.manual_seed(0)
+    model = CiTrusModel(config).eval()
+    with torch.no_grad():
+        output = model(torch.randn(2, 3, config.context_length), output_attentions=output_attentions)
+    assert heads_attended == [4] * config.num_hidden_layers  # the channel attention only
+    assert torch.isfinite(output.last_hidden_state).all()
+    if output_attentions:
+        assert all(weights.shape[1] == 0 for weights in output.attentions)  # no time heads
+        assert all(weights.shape[1] == 4 for weights in output.channel_attentions)
+
+
 def test_criss_cross_trains_and_runs_any_channel_count():
     model = encoder(attention_type="criss_cross", num_channel_attention_heads=2).train()
     for channels in (1, 2, 19):

@@ -910,11 +910,18 @@ class CiTrusAttention(nn.Module):
         query = self.q_proj(hidden_states).view(batch_size, num_channels, seq_length, self.num_heads, self.head_dim)
 
         channel_weights = None
-        time_heads = slice(self.num_channel_heads, self.num_heads)
-        # (B, C, S, H_t, hd) -> (B * C, H_t, S, hd): each channel's sequence on its own
-        time_qkv = [t[..., time_heads, :].flatten(0, 1).transpose(1, 2) for t in (query, key, value)]
-        time_output, time_weights = self._attend(*time_qkv, attention_mask, output_attentions)
-        time_output = time_output.reshape(batch_size, num_channels, seq_length, -1)  # (B, C, S, H_t * hd)
+        if self.num_channel_heads < self.num_heads:
+            time_heads = slice(self.num_channel_heads, self.num_heads)
+            # (B, C, S, H_t, hd) -> (B * C, H_t, S, hd): each channel's sequence on its own
+            time_qkv = [t[..., time_heads, :].flatten(0, 1).transpose(1, 2) for t in (query, key, value)]
+            time_output, time_weights = self._attend(*time_qkv, attention_mask, output_attentions)
+            time_output = time_output.reshape(batch_size, num_channels, seq_length, -1)  # (B, C, S, H_t * hd)
+        else:
+            # every head attends across channels: no time attention is run (SDPA on zero heads killed the process
+            # with a floating point exception in torch 2.11)
+            time_output = hidden_states.new_empty(batch_size, num_channels, seq_length, 0)
+            weights_shape = (batch_size * num_channels, 0, seq_length, seq_length)
+            time_weights = hidden_states.new_empty(weights_shape) if output_attentions else None
 
         if self.num_channel_heads:
             channel_heads = slice(0, self.num_channel_heads)
