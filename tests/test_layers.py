@@ -302,7 +302,8 @@ def test_registration_waits_for_every_transformers_module_the_model_files_import
 def test_the_dependency_floor_is_pyprojects_and_an_older_release_is_refused_at_import_with_the_upgrade():
     """pip enforces pyproject.toml's bounds; `import citrus_hf` checks the same floor where pip did not (transformers
     5.19 failed 16 tests of the model, pipeline and fusion modules, 5.0-5.9 failed to import the model files;
-    huggingface_hub before 2.2 validated every published card at huggingface.co whatever the endpoint)."""
+    huggingface_hub before 2.2 validated every published card at huggingface.co whatever the endpoint; transformers
+    5.20 turns PyTorch off below 2.6 and loads adapters only with peft >= 0.20)."""
     from importlib import metadata
 
     import tomllib
@@ -312,25 +313,34 @@ def test_the_dependency_floor_is_pyprojects_and_an_older_release_is_refused_at_i
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert {f"{name}>={minimum}" for name, minimum in MINIMUM_VERSIONS.items()} <= set(dependencies)
     check_dependency_versions()  # this environment's
-    installed = {"transformers": "5.19.2", "huggingface-hub": "2.4.0", "datasets": "5.2.0"}
+
+    def installed(**changes):  # every distribution at its floor but the changed ones
+        return (dict(MINIMUM_VERSIONS) | changes).__getitem__
+
+    check_dependency_versions(installed())
     with pytest.raises(
         ImportError, match=r"transformers >= 5\.20, but 5\.19\.2 .*pip install -U 'transformers>=5\.20'"
     ):
-        check_dependency_versions(installed.__getitem__)
-    installed = {"transformers": "5.20.0.dev0", "huggingface-hub": "2.1.1", "datasets": "5.2.0"}
+        check_dependency_versions(installed(transformers="5.19.2"))
+    check_dependency_versions(installed(transformers="5.20.0.dev0"))
     with pytest.raises(ImportError, match=r"huggingface-hub >= 2\.2, but 2\.1\.1"):
-        check_dependency_versions(installed.__getitem__)
-    installed = {"transformers": "5.25.0", "huggingface-hub": "2.4.0", "datasets": "4.4.0"}
+        check_dependency_versions(installed(**{"huggingface-hub": "2.1.1"}))
     with pytest.raises(ImportError, match=r"datasets >= 5\.1, but 4\.4\.0 .*pip install -U 'datasets>=5\.1'"):
-        check_dependency_versions(installed.__getitem__)
-    installed = {"transformers": "5.20.0", "huggingface-hub": "unknown", "datasets": "5.1"}  # unreadable: not refused
-    check_dependency_versions(installed.__getitem__)
+        check_dependency_versions(installed(datasets="4.4.0"))
+    with pytest.raises(ImportError, match=r"torch >= 2\.11, but 2\.5\.1\+cu124 .*pip install -U 'torch>=2\.11'"):
+        check_dependency_versions(installed(torch="2.5.1+cu124"))  # transformers turns PyTorch off below 2.6
+    check_dependency_versions(installed(torch="2.13.0+cpu"))
+    with pytest.raises(ImportError, match=r"accelerate >= 1\.13, but 1\.2\.0"):
+        check_dependency_versions(installed(accelerate="1.2.0"))
+    with pytest.raises(ImportError, match=r"peft >= 0\.20, but 0\.15\.0"):
+        check_dependency_versions(installed(peft="0.15.0"))
+    check_dependency_versions(installed(**{"huggingface-hub": "unknown"}))  # unreadable: not refused
 
     def not_installed(distribution):
         raise metadata.PackageNotFoundError(distribution)
 
     check_dependency_versions(not_installed)  # the import that needs it says so
-    old = {"transformers": "5.19.2", "huggingface-hub": "2.4.0", "datasets": "5.2.0"}.__getitem__
+    old = installed(transformers="5.19.2")
     with pytest.raises(SystemExit, match=r"^error: citrus-hf needs transformers >= 5\.20") as exited:
         check_at_import("/usr/bin/citrus", old)  # the command: one line, exit code 1
     assert exited.value.code != 0

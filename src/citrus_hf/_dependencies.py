@@ -1,4 +1,5 @@
-"""The oldest transformers, huggingface_hub and datasets this package works with, checked at `import citrus_hf`.
+"""The oldest torch, transformers, huggingface_hub, datasets, accelerate and peft this package works with, checked at
+`import citrus_hf`.
 
 pip enforces pyproject.toml's bounds (a test keeps them equal to `MINIMUM_VERSIONS`), but an environment assembled
 otherwise (`--no-deps`, conda, a pinned lock file) can hold an older release, and the failures there are deep. Measured
@@ -9,8 +10,16 @@ tests of the model, extractor, pipeline, fusion and command modules failed on 5.
 huggingface_hub before 2.2 `ModelCard.validate`, which every published card goes through, posts to huggingface.co
 whatever HF_ENDPOINT says, so publishing to another endpoint failed (the 24 tests against the local Hub server, with
 1.33; all passed with 2.2). datasets before 5.1 pins huggingface_hub below 2.0, and 4.0 failed to build a set
-(`GeneratorConfig` without `fingerprint`); the data and Hub-dataset tests passed with 5.1.0. transformers checks its own
-dependencies the same way at import.
+(`GeneratorConfig` without `fingerprint`); the data and Hub-dataset tests passed with 5.1.0.
+
+Measured on 2026-12-05, the whole suite with each of these at its floor and the others at theirs: transformers 5.20
+turns PyTorch off below 2.6 ("Disabling PyTorch because PyTorch >= 2.6 is required"); torch 2.11.0 is the oldest
+release that could be installed here (2.6-2.10 need CUDA 12 libraries the package registry does not hold) and passed,
+as did 2.13 and 2.14.1. The Trainer of transformers 5.20 needs accelerate 1.3 (`unwrap_model(keep_torch_compile=...)`),
+and before 1.13 Accelerate fails a launch environment without MASTER_ADDR with its own error before this package can
+say what the launch did (1 test). transformers 5.20 loads adapters only with peft >= 0.20 (`MIN_PEFT_VERSION`; with 0.15
+its adapter loading fails on `peft.utils.transformers_weight_conversion`). transformers checks its own dependencies
+the same way at import.
 """
 
 from __future__ import annotations
@@ -20,7 +29,14 @@ from collections.abc import Callable
 from importlib import metadata
 
 # distribution -> the oldest release this package's tests pass with
-MINIMUM_VERSIONS = {"transformers": "5.20", "huggingface-hub": "2.2", "datasets": "5.1"}
+MINIMUM_VERSIONS = {
+    "torch": "2.11",
+    "transformers": "5.20",
+    "huggingface-hub": "2.2",
+    "datasets": "5.1",
+    "accelerate": "1.13",
+    "peft": "0.20",
+}
 
 
 def _release(version: str) -> tuple[int, int, int] | None:
@@ -34,8 +50,8 @@ def _release(version: str) -> tuple[int, int, int] | None:
 
 
 def check_dependency_versions(installed: Callable[[str], str] = metadata.version) -> None:
-    """Raise ImportError naming the upgrade when an installed transformers, huggingface_hub or datasets is older than
-    `MINIMUM_VERSIONS`; `installed(distribution)` gives a distribution's version. A distribution that is not
+    """Raise ImportError naming the upgrade when an installed distribution of `MINIMUM_VERSIONS` is older than its
+    floor there; `installed(distribution)` gives a distribution's version. A distribution that is not
     installed is left to the import that needs it."""
     for distribution, minimum in MINIMUM_VERSIONS.items():
         try:
