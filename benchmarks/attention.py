@@ -129,11 +129,12 @@ def _ort_multi_head_attention(num_threads: int, num_heads: int, seq_length: int,
         [helper.make_tensor_value_info("o", TensorProto.FLOAT, shape)],
     )
     opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    # the IR version of opset 17 (onnx 1.12), not the installed onnx's newest: ONNX Runtime refuses a model whose IR
+    # version is above its own (onnx 1.23 writes 14 by default, which onnxruntime 1.19 refused)
+    model = helper.make_model(graph, opset_imports=opsets, ir_version=8)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = num_threads, 1
-    session = onnxruntime.InferenceSession(
-        helper.make_model(graph, opset_imports=opsets).SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
+    session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
     def attend(query, key, value):
         def flat(tensor):
