@@ -47,6 +47,7 @@ from citrus_hf.data.readers import (
     read_timed_csv,
     read_uea_arff,
 )
+from citrus_hf.data.readers._common import _multiarray, _numeric  # numpy's pickling helpers, numpy 1.26 and 2
 from citrus_hf.data.registry import get_source
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
 from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
@@ -254,9 +255,7 @@ def forged_dtype_flags() -> _Reduce:
     structured = np.dtype([("a", "O")])
     _, dtype_args, dtype_state = structured.__reduce__()
     dtype = _Reduce(np.dtype, dtype_args, (*dtype_state[:-1], 0))
-    from numpy._core.multiarray import _reconstruct
-
-    return _Reduce(_reconstruct, (np.ndarray, (0,), b"b"), (1, (1,), dtype, False, b"A" * 8))
+    return _Reduce(_multiarray._reconstruct, (np.ndarray, (0,), b"b"), (1, (1,), dtype, False, b"A" * 8))
 
 
 def forged_float_flags() -> _Reduce:
@@ -479,7 +478,7 @@ ROWS = [
         "object array from a protocol-5 buffer",
         lambda tmp_path: load_pickle(
             "frombuffer.pkl",
-            pickle.dumps(_Reduce(np._core.numeric._frombuffer, (b"A" * 8, np.dtype("O"), (1,), "C")), protocol=4),
+            pickle.dumps(_Reduce(_numeric._frombuffer, (b"A" * 8, np.dtype("O"), (1,), "C")), protocol=4),
         ),
         raises(UnsafePickleError, "frombuffer.pkl", "dtype('O')", "raw bytes"),
     ),

@@ -110,7 +110,8 @@ def _augment(window: torch.Tensor, length: int, augmentations: Sequence[str], se
 def copy_seed(seed: int, copy: int, row: int) -> int:
     """The seed of augmented copy `copy` (from 1) of row `row` under run seed `seed`: independent streams per
     (seed, copy, row) through numpy's `SeedSequence`."""
-    return int(np.random.SeedSequence([seed, copy, row]).generate_state(1, dtype=np.uint64)[0] >> 1)
+    # a Python int before the shift: numpy 1.26 has no right_shift of a uint64 by an int64
+    return int(np.random.SeedSequence([seed, copy, row]).generate_state(1, dtype=np.uint64)[0]) >> 1
 
 
 class AugmentedWindows(TorchDataset):
