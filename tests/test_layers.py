@@ -306,12 +306,15 @@ def test_the_dependency_floor_is_pyprojects_and_an_older_release_is_refused_at_i
     5.20 turns PyTorch off below 2.6 and loads adapters only with peft >= 0.20)."""
     from importlib import metadata
 
-    import tomllib
-
     from citrus_hf._dependencies import MINIMUM_VERSIONS, check_at_import, check_dependency_versions
 
-    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    assert {f"{name}>={minimum}" for name, minimum in MINIMUM_VERSIONS.items()} <= set(dependencies)
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10, which the package supports: the rest of the test still runs
+        pass
+    else:
+        dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+        assert {f"{name}>={minimum}" for name, minimum in MINIMUM_VERSIONS.items()} <= set(dependencies)
     check_dependency_versions()  # this environment's
 
     def installed(**changes):  # every distribution at its floor but the changed ones
