@@ -12,8 +12,8 @@ whatever HF_ENDPOINT says, so publishing to another endpoint failed (the 24 test
 1.33; all passed with 2.2). datasets before 5.1 pins huggingface_hub below 2.0, and 4.0 failed to build a set
 (`GeneratorConfig` without `fingerprint`); the data and Hub-dataset tests passed with 5.1.0.
 
-Measured on 2026-12-05, the whole suite with each of these at its floor and the others at theirs: transformers 5.20
-turns PyTorch off below 2.6 ("Disabling PyTorch because PyTorch >= 2.6 is required"); torch 2.11.0 is the oldest
+Measured on 2026-12-05, the whole suite with all of them at their floors (torch 2.13; numpy 1.26 and the extras' floors
+too), and on torch 2.11 with the newest others: transformers 5.20 turns PyTorch off below 2.6 ("Disabling PyTorch because PyTorch >= 2.6 is required"); torch 2.11.0 is the oldest
 release that could be installed here (2.6-2.10 need CUDA 12 libraries the package registry does not hold) and passed,
 as did 2.13 and 2.14.1. The Trainer of transformers 5.20 needs accelerate 1.3 (`unwrap_model(keep_torch_compile=...)`),
 and before 1.13 Accelerate fails a launch environment without MASTER_ADDR with its own error before this package can
