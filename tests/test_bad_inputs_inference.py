@@ -207,7 +207,7 @@ def test_feature_extraction_options_are_checked_before_any_backend_is_built(embe
 # -------------------------------------------------------------------------------------------- 8. predict_windows
 
 
-def test_predict_windows_says_what_to_pass(extractor):
+def test_predict_windows_says_what_to_pass(extractor, monkeypatch):
     model = CiTrusForSequenceClassification(tiny_config(num_labels=3)).eval()
     with pytest.raises(TypeError, match=r"must be the feature extractor's output, a mapping with \"input_values\""):
         predict_windows(model, torch.randn(3, 1, 200), backend="torch")
@@ -221,6 +221,19 @@ def test_predict_windows_says_what_to_pass(extractor):
         predict_windows(model, {"input_values": torch.zeros(0, 1, 200)}, backend="torch")
     with pytest.raises(ValueError, match="must be numeric windows of one length"):
         predict_windows(model, {"input_values": [np.zeros((1, 200)), np.zeros((1, 100))]}, backend="torch")
+    # a list of windows (a datasets column read as numpy): the stacked windows' predictions, and never a list of
+    # arrays given to torch.as_tensor, which converts it element by element ("extremely slow", torch warns once)
+    windows = [window.numpy() for window in features["input_values"]]
+    converted, as_tensor = [], torch.as_tensor
+    monkeypatch.setattr(
+        torch, "as_tensor", lambda data, *args, **kw: converted.append(data) or as_tensor(data, *args, **kw)
+    )
+    from_list = predict_windows(
+        model, {"input_values": windows, "patch_mask": features.get("patch_mask")}, backend="torch"
+    )
+    assert converted and not any(isinstance(data, list) for data in converted)
+    monkeypatch.undo()
+    torch.testing.assert_close(from_list, predict_windows(model, features, backend="torch"))
     other = CiTrusForSequenceClassification(tiny_config(num_labels=5)).eval()
     with pytest.raises(ValueError, match="`backend` was loaded for another model"):
         predict_windows(model, features, backend=load_backend(other, "torch"))

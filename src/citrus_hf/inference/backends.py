@@ -937,8 +937,14 @@ def _window_inputs(features) -> tuple[torch.Tensor, torch.Tensor | None]:
             f'`features` has no "input_values" (its keys: {sorted(map(str, features))}); pass the feature extractor\'s '
             'output, or a mapping with "input_values" (windows, channels, time).'
         )
+    windows = features["input_values"]
     try:
-        input_values = torch.as_tensor(features["input_values"])
+        if isinstance(windows, (list, tuple)) and windows and not isinstance(windows[0], numbers.Number):
+            # a list of windows (numpy arrays from a datasets column): one tensor per window, then stacked, as
+            # torch.as_tensor builds a tensor from a list of arrays element by element (and warns that it is slow)
+            input_values = torch.stack([torch.as_tensor(window) for window in windows])
+        else:
+            input_values = torch.as_tensor(windows)
     except (TypeError, ValueError, RuntimeError) as error:
         raise ValueError(
             f'`features["input_values"]` must be numeric windows of one length, (windows, channels, time): {error}; '
