@@ -820,12 +820,25 @@ def test_resampling_in_row_chunks_equals_one_call(monkeypatch, dtype):
             assert chunked.dtype == whole.dtype and np.array_equal(chunked, whole)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # the expected overflow is not reported as numpy's warning
 def test_finite_check_survives_a_sum_that_overflows():
     huge = np.full((2, 10), 1e308)
     assert feature_extraction_citrus._all_finite(huge)  # the float64 sum overflows; the mask decides
     huge[1, 3] = np.nan
     assert not feature_extraction_citrus._all_finite(huge)
     assert not feature_extraction_citrus._all_finite(np.array([[0.0, np.inf]], dtype=np.float32))
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_a_normalisation_that_overflows_float32_is_one_error_without_numpys_warning():
+    """Fixed statistics that scale finite samples beyond float32 are refused by the extractor's own error; numpy's
+    "overflow encountered in cast" warning came before it."""
+    signal = np.random.default_rng(0).standard_normal(500) * 1e10
+    extractor = CiTrusFeatureExtractor.from_config(
+        CiTrusConfig(), normalization="fixed", normalization_mean=[0.0], normalization_std=[1e-30]
+    )
+    with pytest.raises(ValueError, match=r"NaN / inf"):
+        extractor(signal, sampling_rate=100)
 
 
 def test_window_alignment_of_a_long_recording_holds_less_than_its_size_again(monkeypatch):

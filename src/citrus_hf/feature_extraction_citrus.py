@@ -246,7 +246,8 @@ def _resample(signal: np.ndarray, up: int, down: int) -> np.ndarray:
 def _all_finite(signal: np.ndarray) -> bool:
     """Whether every sample is finite, without a boolean mask the size of the recording: the float64 sum of finite
     float32 / float64 samples is finite unless it overflows (samples near 1e308), and then the mask decides."""
-    total = np.add.reduce(signal, axis=None, dtype=np.float64)
+    with np.errstate(over="ignore"):  # an overflowing sum is expected here: the mask then decides, silently
+        total = np.add.reduce(signal, axis=None, dtype=np.float64)
     return bool(np.isfinite(total)) or bool(np.isfinite(signal).all())
 
 
@@ -1608,7 +1609,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 signal = (signal - mean) / std
         if padded:
             signal = np.where(real[:, None, :], signal, np.float32(self.padding_value))
-        signal = signal.astype(np.float32, copy=False)
+        with np.errstate(over="ignore"):  # an overflow is reported below, as an error (not also as numpy's warning)
+            signal = signal.astype(np.float32, copy=False)
         # Inputs are finite and within float32's range, but a float32 variance overflows beyond about 1e19 and fixed
         # statistics can scale anything: never hand the model NaN / inf silently.
         overflowed = ~np.isfinite(signal).all(axis=(1, 2))
