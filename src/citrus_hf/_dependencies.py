@@ -13,13 +13,13 @@ whatever HF_ENDPOINT says, so publishing to another endpoint failed (the 24 test
 (`GeneratorConfig` without `fingerprint`); the data and Hub-dataset tests passed with 5.1.0.
 
 Measured on 2026-12-05, the whole suite with all of them at their floors (torch 2.13; numpy 1.26 and the extras' floors
-too), and on torch 2.11 with the newest others: transformers 5.20 turns PyTorch off below 2.6 ("Disabling PyTorch because PyTorch >= 2.6 is required"); torch 2.11.0 is the oldest
-release that could be installed here (2.6-2.10 need CUDA 12 libraries the package registry does not hold) and passed,
-as did 2.13 and 2.14.1. The Trainer of transformers 5.20 needs accelerate 1.3 (`unwrap_model(keep_torch_compile=...)`),
-and before 1.13 Accelerate fails a launch environment without MASTER_ADDR with its own error before this package can
-say what the launch did (1 test). transformers 5.20 loads adapters only with peft >= 0.20 (`MIN_PEFT_VERSION`; with 0.15
-its adapter loading fails on `peft.utils.transformers_weight_conversion`). transformers checks its own dependencies
-the same way at import.
+too), and on torch 2.11 with the newest others: transformers 5.20 turns PyTorch off below 2.6 ("Disabling PyTorch
+because PyTorch >= 2.6 is required"); torch 2.11.0 is the oldest release that could be installed here (2.6-2.10 need
+CUDA 12 libraries the package registry does not hold) and passed, as did 2.13 and 2.14.1. The Trainer of transformers
+5.20 needs accelerate 1.3 (`unwrap_model(keep_torch_compile=...)`), and before 1.13 Accelerate fails a launch
+environment without MASTER_ADDR with its own error before this package can say what the launch did (1 test).
+transformers 5.20 loads adapters only with peft >= 0.20 (`MIN_PEFT_VERSION`; with 0.15 its adapter loading fails on
+`peft.utils.transformers_weight_conversion`). transformers checks its own dependencies the same way at import.
 """
 
 from __future__ import annotations
