@@ -103,6 +103,35 @@ def test_a_launch_of_several_processes_that_accelerate_runs_alone_is_refused(tmp
     assert not (tmp_path / "run").exists()
 
 
+def test_a_finetune_launch_that_accelerate_runs_alone_is_refused_before_any_work(tmp_path, monkeypatch):
+    """`accelerate launch --multi_gpu --num_processes 2 -m citrus_hf.commands.finetune` without GPUs (or without
+    ACCELERATE_USE_CPU=1): both processes fitted alone and both wrote the same folder, and said so twice."""
+    from accelerate.state import AcceleratorState
+
+    from citrus_hf.training.finetune import FinetuneArguments, finetune
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    arguments = FinetuneArguments(output_dir=str(tmp_path / "run"), dataset="basic_motions", model_config="tiny")
+    try:
+        with pytest.raises(ValueError, match=r"started 2 processes .*num_processes 2 -m citrus_hf.commands finetune"):
+            finetune(arguments)
+    finally:
+        AcceleratorState._reset_state(reset_partial_state=True)  # the state that process built stays with it
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_protocol_under_a_launch_of_several_processes_is_refused(tmp_path, monkeypatch):
+    """`accelerate launch -m citrus_hf.commands evaluate`: every process fitted every run and appended it to the same
+    runs.jsonl."""
+    from citrus_hf.evaluation import ProtocolConfig, run_protocol
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    config = ProtocolConfig(output_dir=str(tmp_path / "eval"), datasets=["basic_motions"], arms=["minirocket"])
+    with pytest.raises(ValueError, match=r"runs in one process, and the launcher started 2 \(WORLD_SIZE=2\)"):
+        run_protocol(config)
+    assert not (tmp_path / "eval").exists()
+
+
 def test_a_launch_that_asked_for_several_processes_but_started_one_says_so(tmp_path, monkeypatch, caplog):
     """5: `accelerate launch --num_processes 2` (or with --cpu) on a CPU machine starts one process, which said
     nothing but "on 1 process(es)" at the end; the launcher sets MASTER_ADDR, and no WORLD_SIZE."""

@@ -496,6 +496,33 @@ def test_a_data_error_under_two_processes_is_one_line_on_each(tmp_path):
     assert "Connection closed" not in completed.stderr
 
 
+def test_finetune_under_two_processes_trains_data_parallel_and_writes_the_folder_once(tmp_path):
+    """`accelerate launch -m citrus_hf.commands finetune` with two CPU processes: every process wrote the same folder
+    (a race on its files) and printed the run; the main process alone does now, and the record says the Trainer's
+    steps were data-parallel (its batch size is per process)."""
+    output = tmp_path / "ddp_finetune"
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines",
+        "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
+        "-m", "citrus_hf.commands", "finetune", "--output-dir", str(output), "--dataset", "basic_motions",
+        "--model-config", "tiny", "--config-overrides", "sampling_rate=10", "context_length=100", "patch_length=10",
+        "--label-budget", "5", "--recipe", "finetune", "--max-steps", "2", "--per-device-batch-size", "4",
+        "--report-to", "none", "--no-show-progress",
+    ]  # fmt: skip
+    environment = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+    completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.count(f"Saved to {output}") == 1, completed.stdout
+    assert completed.stderr.count("--label-budget") <= 1  # a notice of the draw, if any, from the main process only
+    results = json.loads((output / "finetune_results.json").read_text())
+    assert results["world_size"] == 2 and results["steps"] == 2
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.publishing.runs import read_run_records
+
+    CiTrusForSequenceClassification.from_pretrained(output)
+    assert read_run_records(output).hyperparameters["Batch size"] == 8  # 4 windows per process and step
+
+
 # ------------------------------------------------------------------------------------------------ fine-tuning
 
 

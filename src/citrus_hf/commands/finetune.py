@@ -47,6 +47,7 @@ def run(argv: Sequence[str]) -> int:
     arguments = build_parser().parse(argv)  # before torch is imported: `--help` and bad options answer at once
     from ..feature_extraction_citrus import advice_as_spelt
     from ..training.finetune import finetune
+    from ..training.launch import is_main_process
     from ..training.numerics import flush_denormals
 
     flush_denormals()  # before any torch work, so that the intra-op threads inherit it
@@ -60,6 +61,8 @@ def run(argv: Sequence[str]) -> int:
             file=sys.stderr,
         )
         raise
+    if not is_main_process():  # under a launcher the main process speaks for the run, as it alone wrote it
+        return 0
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items())
     print(f"{result.task}: {result.num_train} training examples, {describe_fit(result)}; test {metrics}")
     print(f"Saved to {result.output_dir}")

@@ -52,6 +52,7 @@ from transformers.utils import logging
 from ..data.alignment import DEFAULT_TASK_ALIGNMENT, input_overrides
 from ..data.splits import draw_budget, load_task_splits, parse_budget
 from ..loading import read_json_object
+from ..training.launch import launched_processes
 from ..training.metrics import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
@@ -512,6 +513,14 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
         raise TypeError(
             f"run_protocol takes a ProtocolConfig, got {shown}: pass `ProtocolConfig(**settings)` (its fields are "
             "the options of `citrus evaluate`), which also checks them."
+        )
+    launch = launched_processes()
+    if launch is not None and launch[1] > 1:
+        # every process would fit every run and append it to the same runs.jsonl
+        raise ValueError(
+            f"The protocol runs in one process, and the launcher started {launch[1]} ({launch[0]}={launch[1]}): each "
+            "would fit every run and write the same --output-dir. Run `citrus evaluate` without accelerate launch or "
+            "torchrun (its fits are small: --num-threads sets the CPU threads they share)."
         )
 
     output_dir = Path(config.output_dir)

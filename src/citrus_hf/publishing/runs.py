@@ -54,6 +54,11 @@ def _with_options(name: str, options: dict[str, Any] | None) -> str:
     return f"{name} ({', '.join(f'{key}={value}' for key, value in options.items())})"
 
 
+def _global_batch(per_device_batch_size: int | None, world_size: int) -> int | None:
+    """The windows of one optimizer step (before accumulation) of a run of `world_size` data-parallel processes."""
+    return None if per_device_batch_size is None else per_device_batch_size * world_size
+
+
 def pretraining_facts(summary: dict[str, Any]) -> dict[str, Any]:
     """The card's pre-training rows from a `pretraining_summary.json` (see `citrus_hf.training.pretrain`)."""
     arguments = summary.get("arguments", {})
@@ -64,8 +69,8 @@ def pretraining_facts(summary: dict[str, Any]) -> dict[str, Any]:
     facts["Optimizer steps"] = summary.get("steps")
     if summary.get("num_train_windows") is not None:
         facts["Training windows"] = summary["num_train_windows"]
-    if arguments.get("per_device_batch_size") is not None:
-        batch = arguments["per_device_batch_size"] * summary.get("world_size", 1)
+    batch = _global_batch(arguments.get("per_device_batch_size"), summary.get("world_size", 1))
+    if batch is not None:
         facts["Batch size"] = batch * arguments.get("gradient_accumulation_steps", 1)
     if arguments.get("learning_rate") is not None:
         facts["Peak learning rate"] = arguments["learning_rate"]
@@ -86,6 +91,7 @@ _RECORD_FIELDS = {
         "num_train": "an integer or null",
         "steps": "an integer or null",
         "best_step": "an integer or null",
+        "world_size": "an integer",
         "test_metrics": "an object or null",
         "test_metrics.*": "a number or null",
         "arguments": "an object",
@@ -178,7 +184,7 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
         hyperparameters |= {
             "Learning rate": trainer.get("learning_rate"),
             "Weight decay": trainer.get("weight_decay"),
-            "Batch size": trainer.get("per_device_batch_size"),
+            "Batch size": _global_batch(trainer.get("per_device_batch_size"), results.get("world_size", 1)),
             "Training length": length,
             "Steps trained (best step)": f"{results.get('steps')} ({best_step if best_step is not None else 'last'})",
             "Early stopping": early_stopping,

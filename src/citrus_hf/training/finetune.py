@@ -9,6 +9,8 @@ with train / validation / test splits, label budgets, alignment to the model's i
 
 from __future__ import annotations
 
+import contextlib
+import logging as std_logging
 import os
 import shutil
 import time
@@ -38,6 +40,7 @@ from ..data.splits import LABEL_TASKS, draw_budget, load_task_splits, parse_budg
 from ..loading import build_config, resolve_checkpoint
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .arguments import FinetuneArguments, TrainerSettings
+from .launch import check_launched_processes, launched_processes, process_state
 from .metrics import check_metric_for_task, dumps_strict
 from .pretrain import (
     CHECKPOINT_PREFIX,
@@ -166,15 +169,21 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
     """Fit CiTrus to a labelled set with a recipe (see `FinetuneArguments`, `citrus_hf.training.recipes`); saves the
     model and its feature extractor to `args.output_dir` and returns the test metrics. With
     `args.trainer.show_progress` off, datasets' and transformers' progress bars are off during the run too."""
-    with _library_progress_bars(args.trainer.show_progress):
-        return _finetune(args)
+    launch = _launch_state()
+    with _library_progress_bars(args.trainer.show_progress), _main_process_speaks(launch):
+        return _finetune(args, launch)
 
 
-def _finetune(args: FinetuneArguments) -> FinetuneResult:
+def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     from transformers import enable_full_determinism, set_seed
 
     start = time.perf_counter()
     _check_fresh_output_dir(args)
+    if launch is not None:  # no process may write the folder before every process has checked it
+        launch.wait_for_everyone()
+    # Under a launcher every process fits (the Trainer's steps are data-parallel; the probe's closed form is the same
+    # in each); the main process alone writes the folder, as the Trainer saves its checkpoints.
+    writes = launch is None or launch.is_main_process
     splits = load_task_splits(
         args.dataset,
         args.dataset_options,
@@ -263,19 +272,20 @@ def _finetune(args: FinetuneArguments) -> FinetuneResult:
     output_dir = Path(args.output_dir)
     trainer_dir = output_dir / "trainer"
     outcome = recipe.fit(model, train, validation, splits.task, args.trainer, trainer_dir)
-    # The Trainer's scratch checkpoints (whole model copies per soup member): nothing reads them once the fit is
-    # over, and a folder that is copied or pushed would carry them along.
-    shutil.rmtree(trainer_dir, ignore_errors=True)
-    if args.overwrite_output_dir:
-        _clear_earlier_run(output_dir)
-    if args.lora:
-        from .lora import save_adapter
+    if writes:
+        # The Trainer's scratch checkpoints (whole model copies per soup member): nothing reads them once the fit is
+        # over, and a folder that is copied or pushed would carry them along.
+        shutil.rmtree(trainer_dir, ignore_errors=True)
+        if args.overwrite_output_dir:
+            _clear_earlier_run(output_dir)
+        if args.lora:
+            from .lora import save_adapter
 
-        # The adapter and the task head only; `load_adapter(args.model, output_dir)` puts them back on the base.
-        save_adapter(outcome.model, output_dir, extractor)
-    else:
-        outcome.model.save_pretrained(str(output_dir))
-        extractor.save_pretrained(str(output_dir))
+            # The adapter and the task head only; `load_adapter(args.model, output_dir)` puts them back on the base.
+            save_adapter(outcome.model, output_dir, extractor)
+        else:
+            outcome.model.save_pretrained(str(output_dir))
+            extractor.save_pretrained(str(output_dir))
     result = FinetuneResult(
         output_dir=str(output_dir),
         task=splits.task,
@@ -298,9 +308,42 @@ def _finetune(args: FinetuneArguments) -> FinetuneResult:
         "train_indices": chosen.tolist(),
         # the torch version and thread count: training's parallel sums round differently with another thread count
         "environment": run_environment(),
+        # data-parallel processes: each took `per_device_batch_size` windows per step
+        "world_size": 1 if launch is None else launch.num_processes,
     }
-    (output_dir / RESULTS_FILE).write_text(dumps_strict(summary, indent=2))
+    if writes:
+        (output_dir / RESULTS_FILE).write_text(dumps_strict(summary, indent=2))
+    if launch is not None:  # every process returns once the folder holds the run (a script may load it next)
+        launch.wait_for_everyone()
     return result
+
+
+@contextlib.contextmanager
+def _main_process_speaks(launch):
+    """Under a launcher, the package's warnings from the main process only (the others meet the same draws, notices
+    and settings): the other processes log errors alone while the run lasts."""
+    if launch is None or launch.is_main_process:
+        yield
+        return
+    package_logger = std_logging.getLogger(__name__.split(".")[0])
+    level = package_logger.level
+    package_logger.setLevel(std_logging.ERROR)
+    try:
+        yield
+    finally:
+        package_logger.setLevel(level)
+
+
+def _launch_state():
+    """Accelerate's state of a launch of several processes (`accelerate launch`, torchrun), joined into one process
+    group now, or None outside one. Refuses a launch whose processes Accelerate would run each alone
+    (`launch.check_launched_processes`): they would all write the same folder at once."""
+    launch = launched_processes()
+    if launch is None or launch[1] < 2:
+        return None
+    state = process_state()
+    check_launched_processes("finetune", state.num_processes, state.is_main_process)
+    return state
 
 
 # What a fine-tuning run writes into its output folder (`save_pretrained` with the remote code its config names, or

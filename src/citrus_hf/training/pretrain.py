@@ -71,6 +71,7 @@ from .checkpoints import (  # importable from here too, where they were first de
     resume_settings,
     run_environment,
 )
+from .launch import LAUNCH_PRECISION, check_launched_processes
 from .metrics import dumps_strict
 from .stream import PretrainingStream
 
@@ -735,14 +736,10 @@ def _say_on_the_main_process(accelerator, notes: list[str]) -> None:
             logger.warning(note + ".")
 
 
-# What `accelerate launch` hands its processes: its --mixed_precision (or its config file's), and with DeepSpeed its
-# --gradient_accumulation_steps. Accelerate reads them when the Accelerator is given no precision, and the
-# accumulation whatever it is given.
-LAUNCH_PRECISION = "ACCELERATE_MIXED_PRECISION"
+# What `accelerate launch` hands its processes besides `launch.LAUNCH_PRECISION` (its --mixed_precision or its config
+# file's): with DeepSpeed its --gradient_accumulation_steps. Accelerate reads the precision when the Accelerator is
+# given none, and the accumulation whatever it is given.
 LAUNCH_ACCUMULATION = "ACCELERATE_GRADIENT_ACCUMULATION_STEPS"
-# The process count of a launch, as Accelerate reads it (torchrun, then MPI's launchers).
-_LAUNCH_SIZES = ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
-CPU_LAUNCH = "ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes N -m citrus_hf.commands pretrain ..."
 
 
 def _accelerator(args: PretrainArguments, config: CiTrusConfig):
@@ -752,7 +749,7 @@ def _accelerator(args: PretrainArguments, config: CiTrusConfig):
     `args.mixed_precision` / `args.gradient_accumulation_steps` None take Accelerate's setting (`LAUNCH_PRECISION`,
     `LAUNCH_ACCUMULATION`: `accelerate launch` flags or config file), else "no" / 1; a value given wins over
     Accelerate's, and the main process says so when they differ. Refuses a launch whose processes Accelerate would run
-    each alone (`_check_launched_processes`)."""
+    each alone (`launch.check_launched_processes`)."""
     from accelerate import Accelerator
     from accelerate.utils import DistributedDataParallelKwargs, GradientAccumulationPlugin
 
@@ -769,7 +766,7 @@ def _accelerator(args: PretrainArguments, config: CiTrusConfig):
         # The CNN-only ablation never uses its mask token (it is not masked), which DDP must be told about.
         kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=config.backbone == "cnn")],
     )
-    _check_launched_processes(accelerator)
+    check_launched_processes("pretrain", accelerator.num_processes, accelerator.is_main_process)
     notes = []
     if args.mixed_precision is not None and launched_precision not in (None, "no", args.mixed_precision):
         notes.append(
@@ -826,34 +823,6 @@ def _fresh_accelerate_state(mixed_precision: str | None) -> None:
         raise ValueError(
             f"This process's Accelerator was built with mixed precision {built!r} and cannot change under a launcher: "
             f"pass mixed_precision={built!r} (or None to take it), or build the Accelerator with {mixed_precision!r}."
-        )
-
-
-def _check_launched_processes(accelerator) -> None:
-    """Refuse a launch of several processes that Accelerate runs each alone (`accelerate launch --multi_gpu` on a
-    machine without GPUs: torchrun starts them, but each finds no GPU and trains as the only, main process), which
-    would all train the same batches and write the same folder at once; say when a launch asked for several processes
-    but started one (its simple launcher: `--num_processes N` without `--multi_gpu`, or `--cpu` without mpirun)."""
-    variable = next((name for name in _LAUNCH_SIZES if os.environ.get(name, "").isdigit()), None)
-    launched = int(os.environ[variable]) if variable else None
-    if launched is not None and launched > accelerator.num_processes:
-        reason = "no GPU for --multi_gpu" if not torch.cuda.is_available() else "it set up no data parallelism"
-        raise ValueError(
-            f"The launcher started {launched} processes ({variable}={launched}) but Accelerate runs each of them alone "
-            f"({reason}): they would all train the same batches and write the same --output-dir. On CPUs launch with "
-            f"`{CPU_LAUNCH.replace(' N ', f' {launched} ')}` (see the README)."
-        )
-    if (
-        launched is None
-        and accelerator.num_processes == 1
-        and "MASTER_ADDR" in os.environ  # set by `accelerate launch` when more than one process was asked for
-        and LAUNCH_PRECISION in os.environ  # set by every `accelerate launch`
-        and accelerator.is_main_process
-    ):
-        logger.warning(
-            "accelerate launch asked for several processes but started one: on a machine with fewer than 2 GPUs, "
-            f"`--num_processes N` alone or with --cpu runs a single process. For N data-parallel processes on CPUs use "
-            f"`{CPU_LAUNCH}`."
         )
 
 
