@@ -253,7 +253,7 @@ def test_finetune_without_progress_turns_the_libraries_bars_off_for_the_run(monk
     module = importlib.import_module("citrus_hf.training.finetune")  # the package exports a function of that name
     seen = {}
 
-    def record(args):
+    def record(args, launch):
         seen.update(
             datasets=datasets.are_progress_bars_disabled(), transformers=transformers_logging.is_progress_bar_enabled()
         )

@@ -163,6 +163,9 @@ class FinetuneResult:
     seconds: float
     # what the recipe did beyond its name (`RecipeOutcome.details`): the probe's penalty, the soup's member count, ...
     recipe_details: dict[str, Any] = field(default_factory=dict)
+    # data-parallel processes of a launch (`accelerate launch`, torchrun): each took `per_device_batch_size` windows
+    # per optimizer step
+    world_size: int = 1
 
 
 def finetune(args: FinetuneArguments) -> FinetuneResult:
@@ -300,6 +303,7 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         history=outcome.history,
         seconds=time.perf_counter() - start,
         recipe_details=outcome.details,
+        world_size=1 if launch is None else launch.num_processes,
     )
     summary = asdict(result) | {
         "arguments": asdict(args),
@@ -308,8 +312,6 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         "train_indices": chosen.tolist(),
         # the torch version and thread count: training's parallel sums round differently with another thread count
         "environment": run_environment(),
-        # data-parallel processes: each took `per_device_batch_size` windows per step
-        "world_size": 1 if launch is None else launch.num_processes,
     }
     if writes:
         (output_dir / RESULTS_FILE).write_text(dumps_strict(summary, indent=2))
