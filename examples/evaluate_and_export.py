@@ -7,6 +7,7 @@ command line):
     citrus evaluate --datasets watch_exercises --arms citrus-small minirocket --budgets 5 --seeds 0 1
     citrus finetune --model citrus-small --dataset watch_exercises --label-budget 5 --seed 0 --output-dir model
     citrus export model --cache-dir onnx
+    citrus predict model session.npy --sampling-rate 50 --output windows.csv
 
 `citrus evaluate` fits every arm on the same labelled draws (one per budget and seed) and scores them on the test
 split: results.md / .json / .csv / .png and the paired gap to MiniRocket (`run_protocol(ProtocolConfig(...))` does
@@ -14,7 +15,8 @@ the same from Python). `citrus finetune` with the same budget and seed draws the
 is the evaluated seed-0 run, saved. `citrus export` exports it to ONNX once and checks it against fp32 PyTorch; the
 pipeline's `backend="auto"` then races ONNX Runtime, bf16 (on CPUs with native bf16) and fp32 PyTorch on the first
 batch and runs the fastest that keeps the outputs (`result["backend"]` says which), and `progress=True` shows a bar
-over the seconds of the recording. The data are the seglearn smartwatch exercises (6-axis IMU at 50 Hz, 7 exercises,
+over the seconds of the recording. `citrus predict` runs the same pipeline over recording files (EDF, WFDB, .npy,
+.csv) and writes every window's label and probabilities. The data are the seglearn smartwatch exercises (6-axis IMU at 50 Hz, 7 exercises,
 subjects held out for the test split); fetch once with `citrus data fetch --offline-corpus`. Needs the
 `[baselines]` extra (MiniRocket); the export needs `[onnx]` and is skipped without it.
 
@@ -25,6 +27,7 @@ subjects held out for the test split); fetch once with `citrus data fetch --offl
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib.util
 import json
 import sys
@@ -122,6 +125,17 @@ def main() -> None:
         f"backend='auto' ran on {result['backend']} ({seconds:.1f} s, the race included): {len(result['windows'])} "
         f"windows, {same} / {len(result['windows'])} with fp32 PyTorch's label"
     )
+
+    # 5. The same from the command line: the recording as a file, every window's label and probabilities in a CSV.
+    np.save(work / "session.npy", session)
+    run([
+        "predict", str(model_dir), str(work / "session.npy"), "--sampling-rate", str(RATE), "--backend", "torch",
+        "--output", str(work / "windows.csv"), "--no-show-progress",
+    ])  # fmt: skip
+    with open(work / "windows.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    same = sum(row["label"] == window["label"] for row, window in zip(rows, reference["windows"]))
+    print(f"citrus predict: {len(rows)} windows in windows.csv, {same} / {len(rows)} with the pipeline's fp32 label")
     print(f"outputs in {work}")
 
 

@@ -255,7 +255,11 @@ def test_an_extractor_pushed_offline_gets_the_models_one_line_error(monkeypatch)
 def test_debug_shows_the_traceback_and_bugs_keep_theirs(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="no_such_set"):
         main(["finetune", "--dataset", "no_such_set", "--output-dir", str(tmp_path), "--debug"])
-    from citrus_hf.commands import finetune
+    import importlib
+
+    # the module `main` runs (sys.modules'), which a test that re-runs it with runpy may have replaced since the
+    # package attribute `citrus_hf.commands.finetune` was bound
+    finetune = importlib.import_module("citrus_hf.commands.finetune")
 
     def broken(argv):
         raise RuntimeError("a bug")

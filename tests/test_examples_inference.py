@@ -58,6 +58,11 @@ def test_evaluate_and_export_example(tmp_path):
         assert any(path.suffix == ".onnx" for path in (tmp_path / "run" / "onnx").iterdir())
     ran, windows, same = re.search(r"backend='auto' ran on (\w+) .*: (\d+) windows, (\d+) / \d+ with", output).groups()
     assert ran in ("torch", "bf16", "onnxruntime") and int(windows) > 50
+    # `citrus predict` on the same recording saved as .npy: the fp32 pipeline's windows, in a CSV
+    assert (
+        f"citrus predict: {windows} windows in windows.csv, {windows} / {windows} with the pipeline's fp32 label"
+        in output
+    )
     assert int(same) >= 0.95 * int(windows)  # bf16 may flip a near tie, nothing more
     # progress=True: the bar over the recording's seconds, on stderr
     assert re.search(r"recording: 100%\|.*\| (\d+)/\1 s", completed.stderr)

@@ -63,3 +63,6 @@ def test_task_tables_are_the_vocabulary():
     assert vocabulary.REGRESSION in vocabulary.PROBLEM_TYPES
     assert vocabulary.REGRESSION in MODEL_TASKS and vocabulary.REGRESSION in FUSION_MODEL_TASKS
     assert set(PROBLEM_TASKS) == {*vocabulary.TASKS, "encoder"}
+    from citrus_hf.inference.backends import BACKENDS
+
+    assert vocabulary.INFERENCE_BACKENDS == BACKENDS  # `citrus predict --backend` offers the pipelines' paths

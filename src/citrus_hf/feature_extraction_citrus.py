@@ -1258,8 +1258,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 part for part in (f"{num_nan} NaN" * bool(num_nan), f"{num_inf} infinite" * bool(num_inf)) if part
             )
             raise ValueError(
-                f"recording {index} contains {found} values; clean it, or pass nan_policy='interpolate' (`citrus "
-                "finetune / pretrain --nan-policy interpolate`) to fill them linearly from the neighbouring finite "
+                f"recording {index} contains {found} values; clean it, or pass nan_policy='interpolate' (`--nan-policy "
+                "interpolate` of the citrus commands) to fill them linearly from the neighbouring finite "
                 "samples."
             )
         if recording.dtype == np.float64:

@@ -23,6 +23,9 @@ MASK_MODES = ("per_channel", "shared", "per_modality")
 HEAD_FEATURES = ("context", "encoded", "all_layers")
 # What the feature extractor does with NaN / inf samples: refuse the recording, or fill them linearly.
 NAN_POLICIES = ("raise", "interpolate")
+# The inference paths of the pipelines (`inference.backends.BACKENDS`, spelt out there: that file travels as remote
+# code; a test keeps them equal), for options read without importing torch (`citrus predict --backend`).
+INFERENCE_BACKENDS = ("auto", "torch", "bf16", "onnxruntime")
 # The lags, in patches, at which "mean_max_std_dynamics" pools each token dimension's autocorrelation: 1 to 12
 # patches are 0.1-1.2 s at citrus-small's 0.1 s patches, up to a slow heart beat's period (measured against lags 1, 3
 # and 9 on the protocol's validation splits; see `training.recipes`).
@@ -76,6 +79,7 @@ __all__ = [
     "ENCODER_ARCHITECTURES",
     "FUSION_MODEL_TYPE",
     "HEAD_FEATURES",
+    "INFERENCE_BACKENDS",
     "MASK_MODES",
     "NORMALIZATIONS",
     "NORM_TYPES",

@@ -45,6 +45,10 @@ COMMANDS: dict[str, Command] = {
         "citrus_hf.commands.evaluate",
         "the low-data protocol: label budgets x seeds x arms -> JSON, CSV, Markdown, plot",
     ),
+    "predict": Command(
+        "citrus_hf.commands.predict",
+        "run a fine-tuned checkpoint over recording files (EDF, WFDB, .npy, .csv) window by window",
+    ),
     "push": Command("citrus_hf.commands.push", "publish a checkpoint folder to the Hugging Face Hub"),
     "export": Command(
         "citrus_hf.commands.export",

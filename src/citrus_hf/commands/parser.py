@@ -8,7 +8,7 @@ On top of `HfArgumentParser`:
 - a `dict` field takes `KEY=VALUE` pairs (`--config-overrides d_model=128 cnn_channels=[8,16]`): values are read as
   JSON when they can be, as text otherwise; a `dict[str, list]` value is split at commas (`hr_ecg=5,20,all`) and a
   `dict[str, dict]` key names both levels (`hr_ecg:window_seconds=10`). Pairs update the field's default;
-- `metadata["positional"]` makes a field a positional argument;
+- `metadata["positional"]` makes a field a positional argument (a `list` field takes one value or more);
 - settings can come from a JSON or YAML file, `citrus <command> config.yaml`, `--config config.yaml` or
   `--config=config.yaml`; options given on the command line override the file's;
 - a value that starts with `~` (`--output-dir ~/runs/har`, `output_dir: ~/runs/har` in a settings file, which no shell
@@ -313,7 +313,9 @@ class CommandParser(HfArgumentParser):
             metadata["help"] = help
         if metadata.pop("positional", False):
             kwargs = {"help": metadata.get("help"), "type": field_type if callable(field_type) else str}
-            if field.default is not dataclasses.MISSING:
+            if get_origin(field_type) is list:  # one value or more (`citrus predict MODEL RECORDING...`)
+                kwargs.update(nargs="+", type=(get_args(field_type) or (str,))[0])
+            elif field.default is not dataclasses.MISSING:
                 kwargs.update(nargs="?", default=field.default)
             parser.add_argument(field.name, **kwargs)
             return

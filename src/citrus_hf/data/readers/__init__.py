@@ -16,6 +16,9 @@ generic: what a corpus's files mean (labels, units, splits) is decided in its mo
 * ``.npy`` / ``.npz`` and numpy pickles, :mod:`.pickles`: :func:`load_npy`, :func:`load_npz`, :func:`load_pickle`
   (restricted to numpy arrays).
 
+* Any of EDF / BDF, WFDB, ``.npy`` and ``.csv`` by the file's suffix, :mod:`.files`: :func:`read_recording` (what
+  ``citrus predict`` reads).
+
 Every reader is importable from here (``from citrus_hf.data.readers import read_edf``). The heavy libraries (MNE,
 h5py, wfdb, torch, scipy) are imported inside the readers, only when one is used.
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 from .arff_csv import read_csv_matrix, read_timed_csv, read_uea_arff
 from .edf import Annotation, EdfHeader, Recording, read_edf, read_edf_annotations, read_edf_header
+from .files import RATED_FORMATS, RECORDING_FORMATS, read_recording, recording_format
 from .opensignals import OPENSIGNALS_BODY_SIGNALS, OpenSignalsRecording, read_opensignals_h5, read_opensignals_txt
 from .pickles import load_npy, load_npz, load_pickle
 from .rdata import RObject, read_r_data
@@ -32,6 +36,8 @@ from .ts import TsFile, read_ts
 from .wfdb import WfdbRecording, read_wfdb
 
 __all__ = [
+    "RATED_FORMATS",
+    "RECORDING_FORMATS",
     "OPENSIGNALS_BODY_SIGNALS",
     "Annotation",
     "EdfHeader",
@@ -51,6 +57,8 @@ __all__ = [
     "read_opensignals_h5",
     "read_opensignals_txt",
     "read_r_data",
+    "read_recording",
+    "recording_format",
     "read_timed_csv",
     "read_ts",
     "read_uea_arff",

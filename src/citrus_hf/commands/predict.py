@@ -1,0 +1,272 @@
+"""`citrus predict`: run a fine-tuned checkpoint over recording files, window by window, through the package's
+transformers pipeline (`pipeline(model=...)`: the checkpoint names its task), on the fastest CPU path that keeps the
+predictions.
+
+    citrus predict runs/sleep night.edf --channels "EEG Fpz-Cz"            # the label of every 30 s window
+    citrus predict runs/har session.npy --sampling-rate 50 --output labels.csv
+    citrus predict runs/hr ecg/100.hea other.edf --output beats.jsonl
+
+Files are read by their suffix (`citrus_hf.data.readers.read_recording`): EDF / BDF and WFDB records carry their
+rate, `.npy` ((channels, time)) and `.csv` (a column per channel) need `--sampling-rate`. Each recording gets one
+line: the label with its score (a classifier: the mean of its windows' probabilities), the mean target (a regressor)
+or the size of the mean embedding (any other checkpoint), its windows and the backend that ran. `--output` writes
+every window: a `.csv` row per window (start and end in seconds, the label, its score and every label's
+probability; or the targets; or the embedding), or a `.jsonl` line per recording (the pipeline's result).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..vocabulary_citrus import INFERENCE_BACKENDS, NAN_POLICIES
+from . import UsageError
+
+OUTPUT_SUFFIXES = (".csv", ".jsonl")
+_FIRST_RECORDING = re.compile(r"\b[Rr]ecording 0\b")
+
+
+@dataclass
+class PredictArguments:
+    """Settings of `citrus predict`."""
+
+    model: str = field(
+        metadata={
+            "help": "fine-tuned checkpoint: folder (citrus finetune, save_pretrained), LoRA adapter folder or Hub id",
+            "positional": True,
+        }
+    )
+    recordings: list[str] = field(
+        metadata={
+            "help": "recording files: .edf / .bdf, a WFDB record (.hea), .npy (channels, time) or .csv (a column "
+            "per channel)",
+            "positional": True,
+        }
+    )
+    sampling_rate: float | None = field(
+        default=None, metadata={"help": "rate (Hz) of .npy and .csv recordings (EDF and WFDB files carry theirs)"}
+    )
+    channels: list[str] | None = field(
+        default=None,
+        metadata={"help": "channels to read, by name (EDF, WFDB, a CSV header) or position from 0; default: all"},
+    )
+    output: str | None = field(
+        default=None,
+        metadata={
+            "help": "write every window's prediction: a .csv row per window, or a .jsonl line per recording "
+            "(default: one summary line per recording only)"
+        },
+    )
+    per_device_batch_size: int | None = field(
+        default=None, metadata={"help": "windows per forward pass (default: 64; fewer for many channels)"}
+    )
+    backend: Literal[INFERENCE_BACKENDS] = field(
+        default="auto",
+        metadata={
+            "help": "inference path: auto (the fastest that keeps the fp32 predictions), torch, bf16, onnxruntime"
+        },
+    )
+    nan_policy: Literal[NAN_POLICIES] = field(
+        default="raise",
+        metadata={
+            "help": "NaN / inf samples: refuse the recording, or fill them linearly from their finite neighbours"
+        },
+    )
+    revision: str | None = field(default=None, metadata={"help": "branch, tag or commit of a Hub checkpoint"})
+    show_progress: bool = field(default=True, metadata={"help": "a progress bar over each long recording"})
+
+
+DESCRIPTION = (
+    "Run a fine-tuned checkpoint over recording files (EDF / BDF, WFDB, .npy, .csv) window by window through its "
+    "transformers pipeline: one line per recording, and with --output every window's prediction (.csv or .jsonl)."
+)
+
+
+def build_parser():
+    from .parser import CommandParser
+
+    return CommandParser(PredictArguments, prog="citrus predict", description=DESCRIPTION)
+
+
+def run(argv: Sequence[str]) -> int:
+    """Check the files and options, load the pipeline, then read and run the recordings one at a time."""
+    args = build_parser().parse(argv)
+    from ..data.readers import RATED_FORMATS, recording_format
+    from ..loading import check_model_reference, is_adapter_folder
+
+    if not is_adapter_folder(args.model):  # the pipeline takes those: so does this command
+        check_model_reference(args.model)
+    for path in args.recordings:
+        if not Path(path).exists() and not Path(path + ".hea").is_file():
+            raise UsageError(f"citrus predict: recording {path!r} does not exist.")
+        # an unreadable suffix, or a file without its rate, is refused before the model loads
+        if recording_format(path) not in RATED_FORMATS and args.sampling_rate is None:
+            raise UsageError(
+                f"citrus predict: {path!r} is a {recording_format(path)} file, which does not record its sampling "
+                "rate; give it with --sampling-rate HZ."
+            )
+    if args.sampling_rate is not None and not (math.isfinite(args.sampling_rate) and args.sampling_rate > 0):
+        raise UsageError(f"--sampling-rate must be a positive number of Hz, got {args.sampling_rate:g}.")
+    if args.per_device_batch_size is not None and args.per_device_batch_size < 1:
+        raise UsageError(
+            f"--per-device-batch-size must be a positive number of windows, got {args.per_device_batch_size}."
+        )
+    output = None if args.output is None else Path(args.output).expanduser()
+    if output is not None:
+        if output.suffix.lower() not in OUTPUT_SUFFIXES:
+            raise UsageError(
+                f"--output {args.output!r}: name a {' or '.join(OUTPUT_SUFFIXES)} file (a row per window, or a line "
+                "per recording)."
+            )
+        if output.is_dir():
+            raise UsageError(f"--output {args.output!r} is a folder; name a file in it.")
+        if not output.parent.is_dir():
+            raise UsageError(f"--output {args.output!r}: its folder {str(output.parent)!r} does not exist.")
+
+    # Imported after the checks: `--help` and a mistyped path answer before torch loads.
+    from transformers import pipeline
+
+    from ..data.readers import read_recording
+    from ..inference.registration import register_pipelines
+
+    register_pipelines()
+    with _no_loading_bar():
+        pipe = pipeline(model=args.model, revision=args.revision, backend=args.backend)
+    rows: list[dict[str, Any]] = []
+    results = []
+    for path in args.recordings:
+        recording = read_recording(path, args.channels, args.sampling_rate)
+        result = _run(pipe, recording, path, args)
+        print(_summary(path, result, recording.sampling_rate))
+        results.append((path, recording, result))
+        rows.extend(_window_rows(path, result, pipe.model.config))
+    if output is not None:
+        if output.suffix.lower() == ".csv":
+            _write_csv(output, rows)
+        else:
+            _write_jsonl(output, results)
+        print(f"Wrote {len(rows)} windows of {len(results)} recording(s) to {output}")
+    return 0
+
+
+@contextlib.contextmanager
+def _no_loading_bar():
+    """transformers' "Loading weights" bar off while the checkpoint loads (a few tensors: it only adds lines); the
+    recordings' own bars, which transformers' switch also governs, follow --show-progress."""
+    from transformers.utils import logging as transformers_logging
+
+    shown = transformers_logging.is_progress_bar_enabled()
+    if shown:
+        transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if shown:
+            transformers_logging.enable_progress_bar()
+
+
+def _check_channels(model, recording, path: str) -> None:
+    """Refuse, in the command's words, a recording whose channel count a classifier or regressor that concatenates
+    its channels cannot take (the pipeline's own error speaks of Python arguments); an encoder takes any count."""
+    from ..inference.backends import problem_of
+
+    config = model.config
+    count, expected = len(recording.channel_names), config.num_channels
+    fixed = getattr(config, "channel_pooling", None) == "concat" and not getattr(config, "channel_names", None)
+    if fixed and count != expected and problem_of(model) != "encoder":
+        shown = ", ".join(recording.channel_names[:12]) + (", ..." if count > 12 else "")
+        raise UsageError(
+            f"{path} has {count} channel(s) ({shown}) and the model takes {expected}, those it was fine-tuned on, in "
+            f"that order: pick them with --channels NAME ... (names or positions from 0)."
+        )
+
+
+def _run(pipe, recording, path: str, args: PredictArguments) -> dict[str, Any]:
+    """The pipeline's result for one recording; an error about the recording names its file."""
+    _check_channels(pipe.model, recording, path)
+    options: dict[str, Any] = {"sampling_rate": recording.sampling_rate, "nan_policy": args.nan_policy}
+    if not args.show_progress:
+        options["progress"] = False
+    if args.per_device_batch_size is not None:
+        options["batch_size"] = args.per_device_batch_size
+    if getattr(pipe.model.config, "channel_names", None):  # the checkpoint picks its channels by name
+        options["input_channel_names"] = recording.channel_names
+    if pipe.task == "time-series-classification":
+        options["top_k"] = None  # every label's probability for the file; the summary shows the first
+    try:
+        return pipe(recording.data, **options)
+    except (ValueError, TypeError) as error:
+        channels = ", ".join(recording.channel_names)
+        # the pipeline numbers the recordings of its call, which holds one here: the file names it instead
+        message = _FIRST_RECORDING.sub("the recording", str(error))
+        raise UsageError(f"{path} ({len(recording.channel_names)} channel(s): {channels}): {message}") from None
+
+
+def _summary(path: str, result: dict[str, Any], rate: float) -> str:
+    """One line per recording: its answer, its windows and the backend."""
+    windows = result["windows"]
+    covered = f"{len(windows)} window(s) of {windows[0]['end'] - windows[0]['start']:g} s" if windows else "no window"
+    if "label" in result:
+        answer = f"{result['label']} (score {result['score']:.3f})"
+    elif "target" in result:
+        answer = f"target {result['target']:.4g}"
+    elif "targets" in result:
+        answer = "targets " + ", ".join(f"{value:.4g}" for value in result["targets"])
+    else:
+        answer = f"embedding of {len(result['embedding'])} values"
+    return f"{path}: {answer}; {covered} at {rate:g} Hz, backend {result['backend']}"
+
+
+def _window_rows(path: str, result: dict[str, Any], config) -> list[dict[str, Any]]:
+    """A CSV row per window: the recording, start and end (s), then the label, its score and every label's
+    probability, or the targets, or the embedding's values."""
+    rows = []
+    embeddings = result.get("window_embeddings")
+    for index, window in enumerate(result["windows"]):
+        row: dict[str, Any] = {"recording": path, "start": window["start"], "end": window["end"]}
+        if "labels" in window:
+            row.update(label=window["label"], score=window["score"])
+            scores = {entry["label"]: entry["score"] for entry in window["labels"]}
+            row.update({f"p_{config.id2label[k]}": scores[config.id2label[k]] for k in sorted(config.id2label)})
+        elif "target" in window:
+            row["target"] = window["target"]
+        elif "targets" in window:
+            row.update({f"target_{k}": value for k, value in enumerate(window["targets"])})
+        elif embeddings is not None:
+            row.update({f"embedding_{k}": float(value) for k, value in enumerate(embeddings[index])})
+        rows.append(row)
+    return rows
+
+
+def _write_csv(output: Path, rows: list[dict[str, Any]]) -> None:
+    names = list(rows[0]) if rows else ["recording", "start", "end"]
+    with open(output, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=names)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _write_jsonl(output: Path, results) -> None:
+    """A line per recording: the file, its rate and channels, and the pipeline's result (arrays as lists)."""
+    with open(output, "w") as handle:
+        for path, recording, result in results:
+            record = {
+                "recording": path,
+                "sampling_rate": recording.sampling_rate,
+                "channels": recording.channel_names,
+                **{key: value.tolist() if hasattr(value, "tolist") else value for key, value in result.items()},
+            }
+            handle.write(json.dumps(record) + "\n")
+
+
+if __name__ == "__main__":  # `python -m citrus_hf.commands.predict ...`
+    from .main import run_command_module
+
+    run_command_module("predict")

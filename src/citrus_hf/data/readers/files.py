@@ -1,0 +1,189 @@
+"""One recording file of any format this package reads, by its suffix: :func:`read_recording` returns ``(channels,
+time)`` samples with their rate and channel names, what the pipelines and ``citrus predict`` take.
+
+* ``.edf`` / ``.bdf`` (EDF, EDF+, BDF): :func:`~.edf.read_edf`; the rate is the file's. A file whose signals run at
+  several rates (Sleep-EDF: EEG at 100 Hz, respiration at 1 Hz) is read only with ``channels`` of one rate.
+* ``.hea`` (WFDB; also the record's path without a suffix when ``RECORD.hea`` exists): :func:`~.wfdb.read_wfdb`.
+* ``.npy``: ``(time,)`` or ``(channels, time)``; the rate must be given.
+* ``.csv``: one column per channel, one row per sample, an optional header row naming the channels; the rate must be
+  given.
+
+``channels`` picks channels by name (EDF, WFDB, a CSV with a header) or by position (``"0"``, ``"2"``: any file).
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CorruptFileError
+from ._common import _as_path
+from .arff_csv import read_csv_matrix
+from .edf import Recording, read_edf, read_edf_header
+from .pickles import load_npy
+from .wfdb import read_wfdb
+
+# Suffix -> format name; the formats whose files carry their own rate.
+RECORDING_FORMATS: dict[str, str] = {".edf": "EDF", ".bdf": "BDF", ".hea": "WFDB", ".npy": "numpy", ".csv": "CSV"}
+RATED_FORMATS = frozenset({"EDF", "BDF", "WFDB"})
+
+
+def recording_format(path: str | Path) -> str:
+    """The format `read_recording` reads `path` as (a key of `RECORDING_FORMATS`' values).
+
+    Raises:
+        ValueError: a suffix it does not read, naming those it does.
+    """
+    path = _as_path(path, "recording")
+    suffix = path.suffix.lower()
+    if suffix in RECORDING_FORMATS:
+        return RECORDING_FORMATS[suffix]
+    if path.with_name(path.name + ".hea").is_file():  # a WFDB record named without its suffix: "data/100"
+        return "WFDB"
+    raise ValueError(
+        f"{path}: no reader for {suffix or 'a file without a suffix'}; recordings are read from "
+        f"{', '.join(sorted(RECORDING_FORMATS))} files (or a WFDB record's path without .hea). Convert it to one, "
+        "e.g. `np.save('recording.npy', samples)` as (channels, time)."
+    )
+
+
+def read_recording(
+    path: str | Path, channels: Sequence[str] | None = None, sampling_rate: float | None = None
+) -> Recording:
+    """Read one recording file (see the module docstring for the formats).
+
+    Args:
+        path: the file (a WFDB record: its ``.hea`` file or its path without the suffix).
+        channels: names or positions (``"0"``) of the channels to read, in the order wanted; every channel when None.
+        sampling_rate: Hz; required for ``.npy`` and ``.csv``, and when given for a file that records its own rate,
+            it must be that rate.
+
+    Returns:
+        A `Recording` with ``data`` ``(channels, time)`` float64 in the file's units.
+
+    Raises:
+        ValueError: an unknown suffix, a missing or contradicted rate, an unknown channel, or signals of several
+            rates without ``channels`` (each names the fix). `CorruptFileError` (a ValueError) for damaged files.
+    """
+    path = _as_path(path, "recording")
+    kind = recording_format(path)
+    if isinstance(channels, str):
+        raise TypeError(
+            f"`channels` must be a list of channel names, got the string {channels!r}; pass [{channels!r}]."
+        )
+    wanted = None if channels is None else [str(channel) for channel in channels]
+    if wanted is not None and not wanted:
+        raise ValueError("`channels` is empty: name at least one channel, or leave it out to read them all.")
+    if kind not in RATED_FORMATS and sampling_rate is None:
+        raise ValueError(
+            f"{path}: a {kind} file does not record its sampling rate; give it (--sampling-rate HZ, or "
+            "`sampling_rate=`)."
+        )
+    if sampling_rate is not None and not (
+        isinstance(sampling_rate, (int, float)) and math.isfinite(sampling_rate) and sampling_rate > 0
+    ):
+        raise ValueError(f"The sampling rate must be a positive number of Hz, got {sampling_rate!r}.")
+    if kind in ("EDF", "BDF"):
+        recording = read_edf(path, _edf_channels(path, wanted))
+    elif kind == "WFDB":
+        record = path.with_suffix("") if path.suffix.lower() == ".hea" else path
+        recording = _pick(read_wfdb(record, annotation_extension=None), wanted, path)
+    else:
+        if kind == "numpy":
+            data = np.asarray(load_npy(path))
+            names = None
+        else:
+            data, names = _read_csv(path)
+        if data.dtype.kind not in "biuf" or data.ndim not in (1, 2) or data.size == 0:
+            raise CorruptFileError(
+                f"{path} holds a {data.dtype} array of shape {data.shape}; a recording is numbers shaped (time,) or "
+                "(channels, time)."
+            )
+        data = np.atleast_2d(data.astype(np.float64))
+        if kind == "numpy" and data.shape[0] > data.shape[1]:
+            raise ValueError(
+                f"{path} holds an array of shape {data.shape}, which reads as {data.shape[0]} channels of "
+                f"{data.shape[1]} samples; a recording is (channels, time): save its transpose (`array.T`)."
+            )
+        names = names or [str(index) for index in range(data.shape[0])]
+        recording = _pick(Recording(data=data, sampling_rate=float(sampling_rate), channel_names=names), wanted, path)
+    if (
+        sampling_rate is not None
+        and kind in RATED_FORMATS
+        and not math.isclose(sampling_rate, recording.sampling_rate, rel_tol=1e-9)
+    ):
+        raise ValueError(
+            f"{path} records its rate, {recording.sampling_rate:g} Hz, and the sampling rate given is "
+            f"{sampling_rate:g} Hz; leave the rate out for {kind} files."
+        )
+    return recording
+
+
+def _edf_channels(path: Path, wanted: list[str] | None) -> list[str] | None:
+    """The channel names to read from an EDF / BDF file: positions turned into names, and every signal when none is
+    wanted, provided they share one rate (else the rates and their channels are listed, to pick from)."""
+    header = read_edf_header(path)
+    names = list(header.signal_names())
+    if wanted is not None:
+        return [names[int(name)] if name not in names and _is_position(name, names) else name for name in wanted]
+    by_rate = collections.defaultdict(list)
+    for name in names:
+        by_rate[header.sampling_rate(name)].append(name)
+    if len(by_rate) > 1:
+        groups = "; ".join(f"{rate:g} Hz: {', '.join(group)}" for rate, group in sorted(by_rate.items(), reverse=True))
+        raise ValueError(
+            f"{path} holds signals at {len(by_rate)} rates ({groups}); pick channels of one rate by name "
+            "(--channels, or `channels=`)."
+        )
+    return None
+
+
+def _is_position(channel: str, names: Sequence[str]) -> bool:
+    return channel.isdigit() and int(channel) < len(names)
+
+
+def _pick(recording: Recording, wanted: list[str] | None, path: Path) -> Recording:
+    """`recording` restricted to the channels `wanted` (names, or positions where no channel has that name)."""
+    if wanted is None:
+        return recording
+    names = recording.channel_names
+    rows = []
+    for channel in wanted:
+        if channel in names:
+            rows.append(names.index(channel))
+        elif _is_position(channel, names):
+            rows.append(int(channel))
+        else:
+            raise ValueError(f"{path} has no channel {channel!r}; it has {names} (or name them by position, from 0).")
+    units = [recording.units[row] for row in rows] if len(recording.units) == len(names) else []
+    return Recording(
+        data=recording.data[rows],
+        sampling_rate=recording.sampling_rate,
+        channel_names=[names[row] for row in rows],
+        units=units,
+        start=recording.start,
+    )
+
+
+def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None]:
+    """A CSV of one column per channel as `(channels, time)`, with the header row's names when its first row is
+    not numeric."""
+    try:
+        with open(path, newline="") as handle:
+            first = handle.readline()
+    except UnicodeDecodeError as error:
+        raise CorruptFileError(f"{path} is not a text CSV file ({error}).") from error
+    cells = [cell.strip().strip('"') for cell in first.rstrip("\r\n").split(",")]
+    try:
+        [float(cell) for cell in cells]
+        names = None
+    except ValueError:
+        names = cells
+    values = read_csv_matrix(path, skip_header=0 if names is None else 1)
+    if names is not None and len(names) != values.shape[1]:
+        raise CorruptFileError(f"{path}: its header names {len(names)} columns and its rows hold {values.shape[1]}.")
+    return values.T, names

@@ -1,0 +1,214 @@
+"""`citrus predict`: a fine-tuned checkpoint over recording files (a real EDF recording, and the same samples as a
+WFDB record, a .npy and a .csv file), window by window through the package's pipeline, with one line per recording
+and every window in a .csv or .jsonl file; and the command's one-line errors for what a user gets wrong.
+
+The model is a tiny 3-label classifier (100 Hz, 2 s windows) or regressor with random weights: the tests check what
+the command reads and writes, not what the model knows (its predictions equal the pipeline's on the same samples).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+from tiny_configs import tiny_config
+from transformers import pipeline
+
+from citrus_hf import CiTrusForRegression, CiTrusForSequenceClassification
+from citrus_hf.commands.main import main
+from citrus_hf.data.fetch import source_members
+from citrus_hf.data.readers import read_edf, read_recording
+from citrus_hf.data.recordings import find_member
+from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
+
+LABELS = {0: "rest", 1: "left fist", 2: "right fist"}
+CHANNEL = "C3.."  # EEG Motor Movement/Imagery S001R02: 64 EEG channels at 160 Hz, 61 s
+
+
+@pytest.fixture(scope="module")
+def edf_path(offline_archives_cached):
+    return find_member(source_members("eegmmi_s001r02"), "S001R02.edf")
+
+
+def _save(model_class, folder, **overrides) -> str:
+    torch.manual_seed(0)
+    config = tiny_config(**overrides)
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
+    model_class(config).save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory) -> str:
+    return _save(
+        CiTrusForSequenceClassification,
+        tmp_path_factory.mktemp("classifier"),
+        num_labels=3,
+        id2label=LABELS,
+        label2id={label: index for index, label in LABELS.items()},
+    )
+
+
+@pytest.fixture(scope="module")
+def same_samples(edf_path, tmp_path_factory):
+    """One EEG channel of the EDF file as a .npy, a .csv with a header and a WFDB record (16-bit, as PhysioNet)."""
+    import wfdb
+
+    folder = tmp_path_factory.mktemp("formats")
+    recording = read_edf(edf_path, [CHANNEL])
+    np.save(folder / "c3.npy", recording.data)
+    np.savetxt(folder / "c3.csv", recording.data.T, delimiter=",", header="C3", comments="", fmt="%.17g")
+    wfdb.wrsamp(
+        "c3", fs=recording.sampling_rate, units=["uV"], sig_name=["C3"], p_signal=recording.data.T, fmt=["16"],
+        write_dir=str(folder),
+    )  # fmt: skip
+    return folder, recording
+
+
+def _csv_rows(path) -> list[dict[str, str]]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_an_edf_recording_gets_a_line_and_every_window_in_a_csv_as_the_pipeline_gives_them(
+    classifier, edf_path, tmp_path, capsys
+):
+    output = tmp_path / "labels.csv"
+    assert main(["predict", classifier, str(edf_path), "--channels", CHANNEL, "--output", str(output)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    expected = pipeline(model=classifier, backend="torch", top_k=None)(
+        read_edf(edf_path, [CHANNEL]).data, sampling_rate=160.0
+    )
+    windows = expected["windows"]
+    assert len(windows) == 30  # 61 s in 2 s windows
+    assert printed[0].startswith(f"{edf_path}: {expected['label']} (score ")
+    assert "30 window(s) of 2 s at 160 Hz, backend " in printed[0]
+    assert printed[1] == f"Wrote 30 windows of 1 recording(s) to {output}"
+    rows = _csv_rows(output)
+    assert list(rows[0]) == ["recording", "start", "end", "label", "score", "p_rest", "p_left fist", "p_right fist"]
+    for row, window in zip(rows, windows, strict=True):
+        assert row["recording"] == str(edf_path)
+        assert (float(row["start"]), float(row["end"])) == (window["start"], window["end"])
+        assert row["label"] == window["label"]
+        probabilities = [float(row[f"p_{label}"]) for label in LABELS.values()]
+        # "auto" may run bf16, which keeps the labels; the scores agree to its rounding
+        assert float(row["score"]) == max(probabilities) == pytest.approx(window["score"], abs=2e-2)
+        assert sum(probabilities) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_the_same_samples_as_npy_csv_and_wfdb_give_the_same_windows(classifier, same_samples, tmp_path, capsys):
+    folder, recording = same_samples
+    files, wfdb_output = tmp_path / "files.jsonl", tmp_path / "wfdb.jsonl"
+    argv = [str(folder / "c3.npy"), str(folder / "c3.csv"), "--sampling-rate", "160", "--backend", "torch"]
+    assert main(["predict", classifier, *argv, "--output", str(files)]) == 0
+    # a WFDB record carries its rate; named by its header or by its path without a suffix
+    assert main(["predict", classifier, str(folder / "c3"), "--backend", "torch", "--output", str(wfdb_output)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("30 window(s) of 2 s at 160 Hz, backend torch") == 3
+    from_npy, from_csv = [json.loads(line) for line in files.read_text().splitlines()]
+    (from_wfdb,) = [json.loads(line) for line in wfdb_output.read_text().splitlines()]
+    assert from_npy["recording"] == str(folder / "c3.npy") and from_npy["channels"] == ["0"]
+    assert from_csv["channels"] == from_wfdb["channels"] == ["C3"] and from_wfdb["sampling_rate"] == 160.0
+    assert from_npy["windows"] == from_csv["windows"]  # the CSV holds every digit of the samples
+    assert [w["start"] for w in from_wfdb["windows"]] == [w["start"] for w in from_npy["windows"]]
+    # WFDB stores 16-bit integers: its samples differ by the quantisation step, its scores by little
+    np.testing.assert_allclose(
+        read_recording(folder / "c3.hea").data, recording.data, atol=np.ptp(recording.data) / 2**15
+    )
+    scores = [[entry["score"] for entry in window["labels"]] for window in from_npy["windows"]]
+    wfdb_scores = [[entry["score"] for entry in window["labels"]] for window in from_wfdb["windows"]]
+    np.testing.assert_allclose(np.sort(wfdb_scores, axis=1), np.sort(scores, axis=1), atol=1e-3)
+
+
+def test_a_regressor_gives_its_target_and_an_encoder_its_embedding(edf_path, tmp_path, capsys):
+    regressor = _save(CiTrusForRegression, tmp_path / "regressor", num_targets=1)
+    output = tmp_path / "targets.csv"
+    assert main(["predict", regressor, str(edf_path), "--channels", "8", "--output", str(output)]) == 0
+    assert capsys.readouterr().out.startswith(f"{edf_path}: target ")
+    rows = _csv_rows(output)
+    assert len(rows) == 30 and list(rows[0]) == ["recording", "start", "end", "target"]
+    # the bundled pre-training checkpoint embeds (any channel count: every channel's tokens, concatenated)
+    output = tmp_path / "embeddings.csv"
+    assert main(["predict", "citrus-small", str(edf_path), "--channels", "C3..", "--output", str(output)]) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.startswith(f"{edf_path}: embedding of ") and "6 window(s) of 10 s" in line
+    rows = _csv_rows(output)
+    width = int(line.split("embedding of ")[1].split()[0])
+    assert len(rows) == 6 and len(rows[0]) == 3 + width and "embedding_0" in rows[0]
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["{edf}"], r"has 64 channel\(s\) \(Fc5\., .*, \.\.\.\) and the model takes 1, those it was fine-tuned on"),
+        (["{edf}", "--channels", "C3"], r"has no channel\(s\) \['C3'\]; it has \['Fc5\.'"),
+        (["{edf}", "--sampling-rate", "100", "--channels", "0"], r"records its rate, 160 Hz, and the sampling rate "),
+        (["{folder}/c3.npy"], r"'.*c3.npy' is a numpy file, which does not record its sampling rate; give it with "),
+        (["{folder}/c3.hea", "--output", "{folder}/out.txt"], r"name a \.csv or \.jsonl file"),
+        (["{folder}/missing.edf"], r"recording '.*missing.edf' does not exist"),
+        (["{folder}/c3.dat"], r"no reader for \.dat; recordings are read from \.bdf, \.csv, \.edf, \.hea, \.npy"),
+        (["{folder}/transposed.npy", "--sampling-rate", "160"], r"shape \(9760, 1\), which reads as 9760 channels"),
+        (
+            ["{folder}/gap.npy", "--sampling-rate", "160"],
+            r"gap.npy \(1 channel\(s\): 0\): the recording contains 1 NaN "
+            r"values; clean it, or pass .*`--nan-policy interpolate`",
+        ),
+    ],
+)
+def test_what_a_user_gets_wrong_is_one_line_naming_the_fix(
+    classifier, edf_path, same_samples, arguments, message, capsys
+):
+    folder, recording = same_samples
+    np.save(folder / "transposed.npy", recording.data.T)
+    gap = recording.data.copy()
+    gap[0, 1000] = np.nan
+    np.save(folder / "gap.npy", gap)
+    argv = [argument.format(edf=edf_path, folder=folder) for argument in arguments]
+    assert main(["predict", classifier, *argv]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("error: ")
+    assert re.search(message, error[0]), error[0]
+
+
+def test_signals_of_several_rates_are_listed_to_pick_from(classifier, edf_path, tmp_path, capsys):
+    """An EDF file whose signals run at two rates (as Sleep-EDF's EEG at 100 Hz and respiration at 1 Hz)."""
+    import pyedflib
+
+    eeg = read_edf(edf_path, ["C3..", "C4.."])
+    path = tmp_path / "two_rates.edf"
+    writer = pyedflib.EdfWriter(str(path), 2, file_type=pyedflib.FILETYPE_EDF)
+    slow = eeg.data[1, ::4]  # the second channel kept at a quarter of the rate
+    headers = [
+        {"label": "C3", "dimension": "uV", "sample_frequency": 160, "physical_max": 1000, "physical_min": -1000,
+         "digital_max": 32767, "digital_min": -32768},
+        {"label": "C4 slow", "dimension": "uV", "sample_frequency": 40, "physical_max": 1000, "physical_min": -1000,
+         "digital_max": 32767, "digital_min": -32768},
+    ]  # fmt: skip
+    writer.setSignalHeaders(headers)
+    writer.writeSamples([np.ascontiguousarray(eeg.data[0]), np.ascontiguousarray(slow)])
+    writer.close()
+    assert main(["predict", classifier, str(path)]) == 2
+    assert "holds signals at 2 rates (160 Hz: C3; 40 Hz: C4 slow); pick channels of one rate by name" in (
+        capsys.readouterr().err
+    )
+    assert main(["predict", classifier, str(path), "--channels", "C4 slow", "--backend", "torch"]) == 0
+    assert "at 40 Hz" in capsys.readouterr().out
+
+
+def test_the_recordings_are_required(capsys):
+    assert main(["predict", "runs/har"]) == 2
+    assert "the following arguments are required: recordings" in capsys.readouterr().err
+
+
+def test_nan_policy_interpolate_fills_a_gap(classifier, same_samples, capsys):
+    folder, recording = same_samples
+    gap = recording.data.copy()
+    gap[0, 1000] = np.nan
+    np.save(folder / "gap_filled.npy", gap)
+    argv = [str(folder / "gap_filled.npy"), "--sampling-rate", "160", "--nan-policy", "interpolate"]
+    assert main(["predict", classifier, *argv]) == 0
+    assert "30 window(s) of 2 s at 160 Hz" in capsys.readouterr().out
