@@ -258,3 +258,19 @@ def test_an_adapter_without_weights_or_with_a_base_that_is_no_citrus_model_is_na
     (other / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": str(tmp_path / "no-such-base")}))
     with pytest.raises(OSError, match=r"'.*other-base' is a LoRA adapter \(peft\) of the base '.*no-such-base'"):
         CiTrusForSequenceClassification.from_pretrained(other)
+
+
+def test_building_or_loading_an_adapter_prints_no_warning_the_user_cannot_act_on(make_tiny_config, tmp_path):
+    """peft's `PeftModel` reads `is_gradient_checkpointing`, which transformers 5.25 deprecates: every `citrus finetune
+    --lora`, `apply_lora` and `load_adapter` printed the FutureWarning (once per process of a launch) with nothing the
+    user could change. A warning of the user's own doing still shows."""
+    base = CiTrusForSequenceClassification(make_tiny_config(num_labels=3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        adapted = apply_lora(base, r=4, verbose=False)
+        save_adapter(adapted, tmp_path / "adapter")
+        load_adapter(CiTrusForSequenceClassification(make_tiny_config(num_labels=3)), tmp_path / "adapter")
+    # only inside the package's calls: transformers' deprecation still reaches the user's own code
+    if hasattr(base, "is_activation_checkpointing"):  # transformers >= 5.25, which deprecates the old name
+        with pytest.warns(FutureWarning, match="`is_gradient_checkpointing` is deprecated"):
+            _ = base.is_gradient_checkpointing

@@ -35,10 +35,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -254,7 +256,8 @@ def apply_lora(
         # A frozen backbone is kept in eval mode, which would switch the LoRA dropout off; LoRA replaces freezing.
         logger.info("apply_lora: unfreezing the backbone frozen with freeze_backbone(); LoRA decides what trains.")
         model.freeze_backbone(False)
-    peft_model = get_peft_model(model, lora_config)
+    with _quiet_peft_checkpointing_read():
+        peft_model = get_peft_model(model, lora_config)
     if verbose:
         peft_model.print_trainable_parameters()
     return peft_model
@@ -579,10 +582,21 @@ def load_adapter(
     # before any is loaded (peft fills a missing one with its initialisation, saying so only in a warning)
     config = LoraConfig.from_pretrained(folder)
     config.inference_mode = not is_trainable
-    model = PeftModel(base_model_or_path, config)
+    with _quiet_peft_checkpointing_read():
+        model = PeftModel(base_model_or_path, config)
     _check_adapter_tensors(folder, saved, model)
     model.load_adapter(folder, model.active_adapter, is_trainable=is_trainable)
     return model.train() if is_trainable else model.eval()
+
+
+@contextlib.contextmanager
+def _quiet_peft_checkpointing_read():
+    """Silence the one FutureWarning that building a `PeftModel` prints with transformers >= 5.25 ("`is_gradient_
+    checkpointing` is deprecated"): peft reads that attribute itself, so every adapter built or loaded printed it and
+    the user could do nothing about it. Any other warning passes."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        yield
 
 
 def _fusion_adapter_error(folder: Path, class_name: str | None) -> TypeError:
