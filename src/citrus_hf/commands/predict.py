@@ -139,20 +139,29 @@ def run(argv: Sequence[str]) -> int:
     register_pipelines()
     with _no_loading_bar():
         pipe = pipeline(model=args.model, revision=args.revision, backend=args.backend)
-    rows: list[dict[str, Any]] = []
-    results = []
-    for path in args.recordings:
-        recording = read_recording(path, args.channels, args.sampling_rate)
-        result = _run(pipe, recording, path, args)
-        print(_summary(path, result, recording.sampling_rate))
-        results.append((path, recording, result))
-        rows.extend(_window_rows(path, result, pipe.model.config))
+    windows = 0
+    # Written as each recording finishes: a long list of files keeps one recording in memory at a time, and what
+    # was scored before an error stays in the file.
+    with contextlib.ExitStack() as stack:
+        handle = None if output is None else stack.enter_context(open(output, "w", newline=""))
+        writer = None
+        for path in args.recordings:
+            recording = read_recording(path, args.channels, args.sampling_rate)
+            result = _run(pipe, recording, path, args)
+            print(_summary(path, result, recording.sampling_rate))
+            windows += len(result["windows"])
+            if handle is None:
+                continue
+            if output.suffix.lower() == ".jsonl":
+                handle.write(json.dumps(_json_record(path, recording, result)) + "\n")
+                continue
+            rows = _window_rows(path, result, pipe.model.config)
+            if writer is None:  # one model: every recording's rows have the first one's columns
+                writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["recording", "start", "end"])
+                writer.writeheader()
+            writer.writerows(rows)
     if output is not None:
-        if output.suffix.lower() == ".csv":
-            _write_csv(output, rows)
-        else:
-            _write_jsonl(output, results)
-        print(f"Wrote {len(rows)} windows of {len(results)} recording(s) to {output}")
+        print(f"Wrote {windows} windows of {len(args.recordings)} recording(s) to {output}")
     return 0
 
 
@@ -245,25 +254,14 @@ def _window_rows(path: str, result: dict[str, Any], config) -> list[dict[str, An
     return rows
 
 
-def _write_csv(output: Path, rows: list[dict[str, Any]]) -> None:
-    names = list(rows[0]) if rows else ["recording", "start", "end"]
-    with open(output, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=names)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def _write_jsonl(output: Path, results) -> None:
-    """A line per recording: the file, its rate and channels, and the pipeline's result (arrays as lists)."""
-    with open(output, "w") as handle:
-        for path, recording, result in results:
-            record = {
-                "recording": path,
-                "sampling_rate": recording.sampling_rate,
-                "channels": recording.channel_names,
-                **{key: value.tolist() if hasattr(value, "tolist") else value for key, value in result.items()},
-            }
-            handle.write(json.dumps(record) + "\n")
+def _json_record(path: str, recording, result: dict[str, Any]) -> dict[str, Any]:
+    """A `.jsonl` line: the file, its rate and channels, and the pipeline's result (arrays as lists)."""
+    return {
+        "recording": path,
+        "sampling_rate": recording.sampling_rate,
+        "channels": recording.channel_names,
+        **{key: value.tolist() if hasattr(value, "tolist") else value for key, value in result.items()},
+    }
 
 
 if __name__ == "__main__":  # `python -m citrus_hf.commands.predict ...`
