@@ -212,3 +212,15 @@ def test_nan_policy_interpolate_fills_a_gap(classifier, same_samples, capsys):
     argv = [str(folder / "gap_filled.npy"), "--sampling-rate", "160", "--nan-policy", "interpolate"]
     assert main(["predict", classifier, *argv]) == 0
     assert "30 window(s) of 2 s at 160 Hz" in capsys.readouterr().out
+
+
+def test_hop_seconds_overlaps_the_windows(classifier, edf_path, tmp_path, capsys):
+    output = tmp_path / "half.csv"
+    argv = [str(edf_path), "--channels", CHANNEL, "--hop-seconds", "1", "--backend", "torch", "--output", str(output)]
+    assert main(["predict", classifier, *argv]) == 0
+    starts = [float(row["start"]) for row in _csv_rows(output)]
+    assert starts == [float(second) for second in range(60)]  # 2 s windows every second of 61 s
+    assert main(["predict", classifier, *argv[:3], "--hop-seconds", "0.001"]) == 2
+    assert "--hop-seconds 0.001 is less than one sample of the model's 100 Hz; give at least 0.01 s" in (
+        capsys.readouterr().err
+    )

@@ -57,6 +57,10 @@ class PredictArguments:
         default=None,
         metadata={"help": "channels to read, by name (EDF, WFDB, a CSV header) or position from 0; default: all"},
     )
+    hop_seconds: float | None = field(
+        default=None,
+        metadata={"help": "seconds between window starts, e.g. half a window for 50% overlap (default: one window)"},
+    )
     output: str | None = field(
         default=None,
         metadata={
@@ -114,6 +118,8 @@ def run(argv: Sequence[str]) -> int:
             )
     if args.sampling_rate is not None and not (math.isfinite(args.sampling_rate) and args.sampling_rate > 0):
         raise UsageError(f"--sampling-rate must be a positive number of Hz, got {args.sampling_rate:g}.")
+    if args.hop_seconds is not None and not (math.isfinite(args.hop_seconds) and args.hop_seconds > 0):
+        raise UsageError(f"--hop-seconds must be a positive number of seconds, got {args.hop_seconds:g}.")
     if args.per_device_batch_size is not None and args.per_device_batch_size < 1:
         raise UsageError(
             f"--per-device-batch-size must be a positive number of windows, got {args.per_device_batch_size}."
@@ -139,6 +145,15 @@ def run(argv: Sequence[str]) -> int:
     register_pipelines()
     with _no_loading_bar():
         pipe = pipeline(model=args.model, revision=args.revision, backend=args.backend)
+    hop_length = None
+    if args.hop_seconds is not None:  # in the model's samples, as the extractor cuts its windows
+        rate = pipe.feature_extractor.sampling_rate
+        hop_length = round(args.hop_seconds * rate)
+        if hop_length < 1:
+            raise UsageError(
+                f"--hop-seconds {args.hop_seconds:g} is less than one sample of the model's {rate:g} Hz; give at "
+                f"least {1 / rate:g} s."
+            )
     windows = 0
     # Written as each recording finishes: a long list of files keeps one recording in memory at a time, and what
     # was scored before an error stays in the file.
@@ -147,7 +162,7 @@ def run(argv: Sequence[str]) -> int:
         writer = None
         for path in args.recordings:
             recording = read_recording(path, args.channels, args.sampling_rate)
-            result = _run(pipe, recording, path, args)
+            result = _run(pipe, recording, path, args, hop_length)
             print(_summary(path, result, recording.sampling_rate))
             windows += len(result["windows"])
             if handle is None:
@@ -197,14 +212,17 @@ def _check_channels(model, recording, path: str) -> None:
         )
 
 
-def _run(pipe, recording, path: str, args: PredictArguments) -> dict[str, Any]:
-    """The pipeline's result for one recording; an error about the recording names its file."""
+def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | None) -> dict[str, Any]:
+    """The pipeline's result for one recording (windows every `hop_length` model-rate samples, default one window);
+    an error about the recording names its file."""
     _check_channels(pipe.model, recording, path)
     options: dict[str, Any] = {"sampling_rate": recording.sampling_rate, "nan_policy": args.nan_policy}
     if not args.show_progress:
         options["progress"] = False
     if args.per_device_batch_size is not None:
         options["batch_size"] = args.per_device_batch_size
+    if hop_length is not None:
+        options["hop_length"] = hop_length
     if getattr(pipe.model.config, "channel_names", None):  # the checkpoint picks its channels by name
         options["input_channel_names"] = recording.channel_names
     if pipe.task == "time-series-classification":
