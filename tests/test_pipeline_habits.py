@@ -150,7 +150,8 @@ def test_a_file_path_says_the_pipeline_reads_no_files_and_how_to_load_one(classi
         TypeError, match=r"^The recording is (the path 'recording.npy'|4 bytes): this pipeline does not read files"
     ) as error:
         classify(path, sampling_rate=RATE)
-    assert "np.load(path)" in str(error.value) and "read_edf" in str(error.value)
+    assert "np.load(path)" in str(error.value) and "citrus_hf.data.readers.read_recording(path)" in str(error.value)
+    assert "`citrus predict MODEL FILE...`" in str(error.value)
 
 
 def test_a_file_path_without_a_rate_is_told_about_the_path_first(classify):

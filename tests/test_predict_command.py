@@ -224,3 +224,18 @@ def test_hop_seconds_overlaps_the_windows(classifier, edf_path, tmp_path, capsys
     assert "--hop-seconds 0.001 is less than one sample of the model's 100 Hz; give at least 0.01 s" in (
         capsys.readouterr().err
     )
+
+
+def test_an_edf_file_of_annotations_only_is_named_as_one(classifier, tmp_path, capsys):
+    """A Sleep-EDF hypnogram (EDF+ with only an annotation channel) given for the recording: MNE's "No appropriate
+    channels found for the given picks" before."""
+    import pyedflib
+
+    path = tmp_path / "SC4001EC-Hypnogram.edf"
+    writer = pyedflib.EdfWriter(str(path), 0, file_type=pyedflib.FILETYPE_EDFPLUS)
+    writer.writeAnnotation(0, 30, "Sleep stage W")
+    writer.close()
+    assert main(["predict", classifier, str(path)]) == 2
+    assert "holds no signals, only EDF+ annotations (a hypnogram or an events file)" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"`channels` is empty: name at least one of \['Fc5\.'"):
+        read_edf(find_member(source_members("eegmmi_s001r02"), "S001R02.edf"), [])

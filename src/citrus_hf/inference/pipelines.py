@@ -559,9 +559,10 @@ class _RecordingPipeline(ChunkPipeline):
             raise TypeError(
                 f"The recording is {given}: this pipeline does not read files "
                 "(transformers' audio pipelines decode a path with ffmpeg). Load the samples first and pass them, "
-                "e.g. `pipe(np.load(path), sampling_rate=rate)` for a .npy file, or for an EDF file "
-                "`recording = citrus_hf.data.readers.read_edf(path)` then "
-                "`pipe(recording.data, sampling_rate=recording.sampling_rate)`."
+                "e.g. `pipe(np.load(path), sampling_rate=rate)` for a .npy file, or for an EDF or WFDB file "
+                "`recording = citrus_hf.data.readers.read_recording(path)` then "
+                "`pipe(recording.data, sampling_rate=recording.sampling_rate)`; `citrus predict MODEL FILE...` does "
+                "both from the command line."
             )
         if sampling_rate is None:
             raise ValueError(

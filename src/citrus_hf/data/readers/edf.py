@@ -259,7 +259,14 @@ def read_edf(path: str | Path, channels: Sequence[str] | None = None) -> Recordi
             f"`channels` must be a list of channel names, got the string {channels!r}; pass [{channels!r}]."
         )
     names = header.signal_names()
+    if not names:  # MNE would fail on its empty pick, in its own words
+        raise CorruptFileError(
+            f"{path} holds no signals, only EDF+ annotations (a hypnogram or an events file); read its annotations "
+            "with read_edf_annotations, and the signals from the recording's own EDF file."
+        )
     wanted = list(channels) if channels is not None else list(names)
+    if not wanted:
+        raise ValueError(f"`channels` is empty: name at least one of {list(names)}, or pass None to read them all.")
     unknown = [name for name in wanted if name not in names and name not in header.labels]
     if unknown:
         raise CorruptFileError(f"{path} has no channel(s) {unknown}; it has {list(names)}.")
