@@ -239,3 +239,16 @@ def test_an_edf_file_of_annotations_only_is_named_as_one(classifier, tmp_path, c
     assert "holds no signals, only EDF+ annotations (a hypnogram or an events file)" in capsys.readouterr().err
     with pytest.raises(ValueError, match=r"`channels` is empty: name at least one of \['Fc5\.'"):
         read_edf(find_member(source_members("eegmmi_s001r02"), "S001R02.edf"), [])
+
+
+def test_a_csv_time_column_is_not_read_as_a_channel(same_samples, caplog):
+    folder, recording = same_samples
+    seconds = np.arange(recording.data.shape[1]) / 160.0
+    np.savetxt(folder / "timed.csv", np.stack([seconds, recording.data[0]], axis=1), delimiter=",",
+               header="time,C3", comments="", fmt="%.17g")  # fmt: skip
+    with caplog.at_level("WARNING", logger="citrus_hf.data.readers.files"):
+        read = read_recording(folder / "timed.csv", sampling_rate=160)
+    assert read.channel_names == ["C3"] and np.array_equal(read.data, recording.data)
+    assert "column(s) ['time'] read as time stamps, not channels" in caplog.text
+    # named, it is read
+    assert read_recording(folder / "timed.csv", ["time", "C3"], sampling_rate=160).channel_names == ["time", "C3"]

@@ -5,7 +5,8 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
   several rates (Sleep-EDF: EEG at 100 Hz, respiration at 1 Hz) is read only with ``channels`` of one rate.
 * ``.hea`` (WFDB; also the record's path without a suffix when ``RECORD.hea`` exists): :func:`~.wfdb.read_wfdb`.
 * ``.npy``: ``(time,)`` or ``(channels, time)``; the rate must be given.
-* ``.csv``: one column per channel, one row per sample, an optional header row naming the channels; the rate must be
+* ``.csv``: one column per channel, one row per sample, an optional header row naming the channels (a column named
+  as time stamps, ``time`` or ``timestamp``, is not read as a channel unless named in ``channels``); the rate must be
   given.
 
 ``channels`` picks channels by name (EDF, WFDB, a CSV with a header) or by position (``"0"``, ``"2"``: any file).
@@ -14,6 +15,7 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
 from __future__ import annotations
 
 import collections
+import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,9 +29,13 @@ from .edf import Recording, read_edf, read_edf_header
 from .pickles import load_npy
 from .wfdb import read_wfdb
 
+logger = logging.getLogger(__name__)
+
 # Suffix -> format name; the formats whose files carry their own rate.
 RECORDING_FORMATS: dict[str, str] = {".edf": "EDF", ".bdf": "BDF", ".hea": "WFDB", ".npy": "numpy", ".csv": "CSV"}
 RATED_FORMATS = frozenset({"EDF", "BDF", "WFDB"})
+# Header names of a CSV column that holds time stamps rather than a channel (compared lower-cased).
+TIME_COLUMNS = frozenset({"time", "timestamp", "timestamps", "t", "seconds", "time_s", "time (s)", "time_ms", "ms"})
 
 
 def recording_format(path: str | Path) -> str:
@@ -110,6 +116,14 @@ def read_recording(
                 f"{data.shape[1]} samples; a recording is (channels, time): save its transpose (`array.T`)."
             )
         names = names or [str(index) for index in range(data.shape[0])]
+        if wanted is None:
+            timed = [row for row, name in enumerate(names) if name.strip().lower() in TIME_COLUMNS]
+            if timed and len(timed) < len(names):  # a device's time stamps are no channel (unless asked for by name)
+                logger.warning(
+                    f"{path}: column(s) {[names[row] for row in timed]} read as time stamps, not channels; name the "
+                    "channels to read (--channels, or `channels=`) to choose otherwise."
+                )
+                wanted = [name for row, name in enumerate(names) if row not in timed]
         recording = _pick(Recording(data=data, sampling_rate=float(sampling_rate), channel_names=names), wanted, path)
     if (
         sampling_rate is not None
