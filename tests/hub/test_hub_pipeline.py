@@ -163,3 +163,21 @@ def test_pushed_regressor_runs_in_its_pipeline_with_and_without_the_package(push
     targets = [window["target"] for window in with_package["result"]["windows"]]
     assert len(targets) == 10
     np.testing.assert_allclose([window["target"] for window in without["result"]["windows"]], targets, atol=1e-6)
+
+
+PREDICT = """
+from citrus_hf.commands.main import main
+
+raise SystemExit(main(["predict", "__REPO__", "recording.npy", "--sampling-rate", "50", "--backend", "torch",
+                       "--output", "windows.csv", "--no-show-progress"]))
+"""
+
+
+def test_citrus_predict_takes_a_hub_id(published):
+    """`citrus predict OWNER/NAME FILE`: the command's model is whatever `pipeline(model=...)` takes, a Hub id too."""
+    output = published["client"](_script(PREDICT))
+    assert "recording.npy: " in output and "6 window(s) of 4 s at 50 Hz, backend torch" in output
+    rows = (published["workdir"] / "windows.csv").read_text().splitlines()
+    assert rows[0] == "recording,start,end,label,score," + ",".join(f"p_{name}" for name in EXERCISES)
+    from_pipeline = client_result(published["client"](_script(LOAD)))["result"]
+    assert [row.split(",")[3] for row in rows[1:]] == [window["label"] for window in from_pipeline["windows"]]
