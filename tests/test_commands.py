@@ -360,3 +360,17 @@ def test_sampling_rate_option_aligns_a_set_without_the_column(without_rate, tmp_
     results = json.loads((tmp_path / "run" / "finetune_results.json").read_text())
     assert results["arguments"]["sampling_rate"] == 10.0
     assert results["num_train"] == 8 and results["num_test"] == 40  # 2 per class of 4 activities; the whole test split
+
+
+def test_a_percent_sign_in_an_options_help_is_shown_as_written():
+    """argparse formats help with `%`: `citrus predict --help` crashed on "50% overlap" ("%o format: an integer is
+    required, not dict"). Literal signs are escaped; argparse's own placeholders and escapes keep working."""
+    from dataclasses import dataclass, field
+
+    from citrus_hf.commands.parser import CommandParser
+
+    @dataclass
+    class Settings:
+        share: int = field(default=3, metadata={"help": "50% overlap, 10%% escaped, %(default)s filled"})
+
+    assert "50% overlap, 10% escaped, 3 filled" in " ".join(CommandParser(Settings, prog="x").format_help().split())

@@ -33,6 +33,7 @@ import dataclasses
 import difflib
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
@@ -311,6 +312,10 @@ class CommandParser(HfArgumentParser):
         metadata.pop("exclude", None)
         if help is not None:
             metadata["help"] = help
+        if metadata.get("help"):
+            # argparse formats help with `%`: a literal one ("50% overlap") crashed `--help` ("%o format: an integer
+            # is required"); argparse's own placeholders (`%(default)s`) and escapes (`%%`) stay
+            metadata["help"] = re.sub(r"%%|%(?!\()", "%%", metadata["help"])
         if metadata.pop("positional", False):
             kwargs = {"help": metadata.get("help"), "type": field_type if callable(field_type) else str}
             if get_origin(field_type) is list:  # one value or more (`citrus predict MODEL RECORDING...`)

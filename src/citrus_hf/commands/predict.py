@@ -59,7 +59,9 @@ class PredictArguments:
     )
     hop_seconds: float | None = field(
         default=None,
-        metadata={"help": "seconds between window starts, e.g. half a window for 50% overlap (default: one window)"},
+        metadata={
+            "help": "seconds between window starts, e.g. half a window to overlap them by half (default: one window)"
+        },
     )
     output: str | None = field(
         default=None,

@@ -147,7 +147,7 @@ class FinetuneArguments:
         metadata={"help": "share of train carved out as validation (per class, by recording)"},
     )
     label_budget: str = field(
-        default="all", metadata={"help": "labelled examples to train on: 5 (per class), 0.1 or 10%% (fraction), all"}
+        default="all", metadata={"help": "labelled examples to train on: 5 (per class), 0.1 or 10% (fraction), all"}
     )
     alignment: Literal[TASK_ALIGNMENTS] = field(
         default=DEFAULT_TASK_ALIGNMENT,
