@@ -1,24 +1,24 @@
 """Compare the bundled citrus-small with MiniRocket on your budget, then export the chosen classifier to ONNX and
 run it through the pipeline on a long recording.
 
-Three commands a user runs in a shell, called here in-process (`citrus_hf.commands.main.main([...])` is the `citrus`
+Four commands a user runs in a shell, called here in-process (`citrus_hf.commands.main.main([...])` is the `citrus`
 command line):
 
     citrus evaluate --datasets watch_exercises --arms citrus-small minirocket --budgets 5 --seeds 0 1
     citrus finetune --model citrus-small --dataset watch_exercises --label-budget 5 --seed 0 --output-dir model
     citrus export model --cache-dir onnx
-    citrus predict model session.npy --sampling-rate 50 --output windows.csv
+    citrus predict model session.npy --sampling-rate 50 --output windows.csv --plot windows.png
 
-`citrus evaluate` fits every arm on the same labelled draws (one per budget and seed) and scores them on the test
-split: results.md / .json / .csv / .png and the paired gap to MiniRocket (`run_protocol(ProtocolConfig(...))` does
-the same from Python). `citrus finetune` with the same budget and seed draws the same labelled windows, so its model
-is the evaluated seed-0 run, saved. `citrus export` exports it to ONNX once and checks it against fp32 PyTorch; the
-pipeline's `backend="auto"` then races ONNX Runtime, bf16 (on CPUs with native bf16) and fp32 PyTorch on the first
-batch and runs the fastest that keeps the outputs (`result["backend"]` says which), and `progress=True` shows a bar
-over the seconds of the recording. `citrus predict` runs the same pipeline over recording files (EDF, WFDB, .npy,
-.csv) and writes every window's label and probabilities. The data are the seglearn smartwatch exercises (6-axis IMU at 50 Hz, 7 exercises,
-subjects held out for the test split); fetch once with `citrus data fetch --offline-corpus`. Needs the
-`[baselines]` extra (MiniRocket); the export needs `[onnx]` and is skipped without it.
+`citrus evaluate` fits every arm on the same labelled draws (one per budget and seed) and scores them on the test split:
+results.md / .json / .csv / .png and the paired gap to MiniRocket (`run_protocol(ProtocolConfig(...))` does the same
+from Python). `citrus finetune` with the same budget and seed draws the same labelled windows, so its model is the
+evaluated seed-0 run, saved. `citrus export` exports it to ONNX once and checks it against fp32 PyTorch; the pipeline's
+`backend="auto"` then races ONNX Runtime, bf16 (on CPUs with native bf16) and fp32 PyTorch on the first batch and runs
+the fastest that keeps the outputs (`result["backend"]` says which), and `progress=True` shows a bar over the seconds of
+the recording. `citrus predict` runs the same pipeline over recording files (EDF, WFDB, .npy, .csv) and writes every
+window's label and probabilities, and draws them over time. The data are the seglearn smartwatch exercises (6-axis IMU
+at 50 Hz, 7 exercises, subjects held out for the test split); fetch once with `citrus data fetch --offline-corpus`.
+Needs the `[baselines]` extra (MiniRocket); the export needs `[onnx]` and is skipped without it.
 
     python examples/evaluate_and_export.py             # budgets 5 and 20, seeds 0-4 (a few minutes)
     python examples/evaluate_and_export.py --tiny      # budget 5, seeds 0 and 1 (about a minute)
@@ -126,11 +126,12 @@ def main() -> None:
         f"windows, {same} / {len(result['windows'])} with fp32 PyTorch's label"
     )
 
-    # 5. The same from the command line: the recording as a file, every window's label and probabilities in a CSV.
+    # 5. The same from the command line: the recording as a file, every window's label and probabilities in a CSV, and
+    # drawn over time.
     np.save(work / "session.npy", session)
     run([
         "predict", str(model_dir), str(work / "session.npy"), "--sampling-rate", str(RATE), "--backend", "torch",
-        "--output", str(work / "windows.csv"), "--no-show-progress",
+        "--output", str(work / "windows.csv"), "--plot", str(work / "windows.png"), "--no-show-progress",
     ])  # fmt: skip
     with open(work / "windows.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))

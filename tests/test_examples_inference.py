@@ -63,6 +63,7 @@ def test_evaluate_and_export_example(tmp_path):
         f"citrus predict: {windows} windows in windows.csv, {windows} / {windows} with the pipeline's fp32 label"
         in output
     )
+    assert (tmp_path / "run" / "windows.png").read_bytes()[:4] == b"\x89PNG"
     assert int(same) >= 0.95 * int(windows)  # bf16 may flip a near tie, nothing more
     # progress=True: the bar over the recording's seconds, on stderr
     assert re.search(r"recording: 100%\|.*\| (\d+)/\1 s", completed.stderr)

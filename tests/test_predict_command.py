@@ -252,3 +252,20 @@ def test_a_csv_time_column_is_not_read_as_a_channel(same_samples, caplog):
     assert "column(s) ['time'] read as time stamps, not channels" in caplog.text
     # named, it is read
     assert read_recording(folder / "timed.csv", ["time", "C3"], sampling_rate=160).channel_names == ["time", "C3"]
+
+
+def test_plot_draws_every_recordings_windows(classifier, edf_path, same_samples, tmp_path, capsys):
+    folder, _ = same_samples
+    figure = tmp_path / "labels.png"
+    argv = [str(edf_path), str(folder / "c3.hea"), "--channels", "0", "--backend", "torch", "--plot", str(figure)]
+    assert main(["predict", classifier, *argv]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"Drew the windows of 2 recording(s) in {figure}"
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    regressor = _save(CiTrusForRegression, tmp_path / "regressor", num_targets=2)
+    assert main(["predict", regressor, str(edf_path), "--channels", "0", "--plot", str(tmp_path / "t.png")]) == 0
+    assert (tmp_path / "t.png").stat().st_size > 0
+    # an encoder has nothing to draw over time; a figure must be a .png
+    assert main(["predict", "citrus-small", str(edf_path), "--channels", "0", "--plot", str(tmp_path / "e.png")]) == 2
+    assert "--plot draws labels or targets over time, and 'citrus-small' has no task head" in capsys.readouterr().err
+    assert main(["predict", classifier, str(edf_path), "--plot", str(tmp_path / "labels.pdf")]) == 2
+    assert "--plot '" in capsys.readouterr().err and not (tmp_path / "e.png").exists()

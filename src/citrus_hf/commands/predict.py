@@ -85,6 +85,13 @@ class PredictArguments:
             "help": "NaN / inf samples: refuse the recording, or fill them linearly from their finite neighbours"
         },
     )
+    plot: str | None = field(
+        default=None,
+        metadata={
+            "help": "draw each recording's windows over time into this .png: a classifier's label and every label's "
+            "probability (a hypnogram, for a sleep stager), a regressor's targets"
+        },
+    )
     revision: str | None = field(default=None, metadata={"help": "branch, tag or commit of a Hub checkpoint"})
     show_progress: bool = field(default=True, metadata={"help": "a progress bar over each long recording"})
 
@@ -138,6 +145,10 @@ def run(argv: Sequence[str]) -> int:
         if not output.parent.is_dir():
             raise UsageError(f"--output {args.output!r}: its folder {str(output.parent)!r} does not exist.")
 
+    plot = None if args.plot is None else Path(args.plot).expanduser()
+    if plot is not None and (plot.suffix.lower() != ".png" or not plot.parent.is_dir()):
+        raise UsageError(f"--plot {args.plot!r}: name a .png file in a folder that exists.")
+
     # Imported after the checks: `--help` and a mistyped path answer before torch loads.
     from transformers import pipeline
 
@@ -147,6 +158,11 @@ def run(argv: Sequence[str]) -> int:
     register_pipelines()
     with _no_loading_bar():
         pipe = pipeline(model=args.model, revision=args.revision, backend=args.backend)
+    if plot is not None and pipe.task == "time-series-feature-extraction":
+        raise UsageError(
+            f"--plot draws labels or targets over time, and {args.model!r} has no task head (its pipeline returns "
+            "embeddings); leave --plot out, or give a fine-tuned classifier or regressor."
+        )
     hop_length = None
     if args.hop_seconds is not None:  # in the model's samples, as the extractor cuts its windows
         rate = pipe.feature_extractor.sampling_rate
@@ -157,6 +173,7 @@ def run(argv: Sequence[str]) -> int:
                 f"least {1 / rate:g} s."
             )
     windows = 0
+    plotted: list[tuple[str, dict[str, Any]]] = []
     # Written as each recording finishes: a long list of files keeps one recording in memory at a time, and what
     # was scored before an error stays in the file.
     with contextlib.ExitStack() as stack:
@@ -167,6 +184,8 @@ def run(argv: Sequence[str]) -> int:
             result = _run(pipe, recording, path, args, hop_length)
             print(_summary(path, result, recording.sampling_rate))
             windows += len(result["windows"])
+            if plot is not None:  # the windows only (not the samples): what the figure draws
+                plotted.append((path, result))
             if handle is None:
                 continue
             if output.suffix.lower() == ".jsonl":
@@ -179,7 +198,66 @@ def run(argv: Sequence[str]) -> int:
             writer.writerows(rows)
     if output is not None:
         print(f"Wrote {windows} windows of {len(args.recordings)} recording(s) to {output}")
+    if plot is not None:
+        plot_windows(plotted, pipe.model.config, plot)
+        print(f"Drew the windows of {len(plotted)} recording(s) in {plot}")
     return 0
+
+
+def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) -> Path:
+    """PNG of each recording's windows over time (hours, minutes or seconds, by the longest recording): for a
+    classifier, the top label of every window as a step line (a hypnogram, for a sleep stager) above every label's
+    probability, stacked; for a regressor, each target. `results`: (file, pipeline result) per recording."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    longest = max((result["windows"][-1]["end"] for _, result in results if result["windows"]), default=0.0)
+    unit, scale = ("h", 3600.0) if longest > 7200 else ("min", 60.0) if longest > 120 else ("s", 1.0)
+    classifier = "label" in results[0][1]
+    panels = 2 if classifier else 1
+    figure, axes = plt.subplots(
+        panels * len(results), 1, figsize=(10, 2.2 * panels * len(results)), squeeze=False, sharex=False
+    )
+    names = [config.id2label[index] for index in sorted(config.id2label)] if classifier else []
+    for number, (file, result) in enumerate(results):
+        windows = result["windows"]
+        times = np.array([window["start"] for window in windows] + [windows[-1]["end"]]) / scale if windows else []
+        first = axes[number * panels, 0]
+        first.set_title(f"{Path(file).name}: {len(windows)} window(s)", fontsize=10, loc="left")
+        if not windows:
+            continue
+        if classifier:
+            top = [names.index(window["label"]) for window in windows]
+            first.step(times, [*top, top[-1]], where="post", color="0.15", lw=1.2)
+            first.set_yticks(range(len(names)), names, fontsize=8)
+            first.set_ylim(len(names) - 0.5, -0.5)  # the first label on top, as hypnograms draw wake
+            first.set_ylabel("label")
+            probability = axes[number * panels + 1, 0]
+            shares = np.array(
+                [[{e["label"]: e["score"] for e in w["labels"]}.get(n, 0.0) for n in names] for w in windows]
+            )
+            probability.stackplot(np.repeat(times, 2)[1:-1], np.repeat(shares.T, 2, axis=1), labels=names, alpha=0.85)
+            probability.set_ylim(0, 1)
+            probability.set_ylabel("probability")
+            probability.set_xlabel(f"time ({unit})")
+            probability.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+        else:
+            key = "target" if "target" in windows[0] else "targets"
+            values = np.array([np.atleast_1d(window[key]) for window in windows])
+            middles = (times[:-1] + times[1:]) / 2
+            for column in range(values.shape[1]):
+                first.plot(middles, values[:, column], marker=".", lw=1, label=f"target {column}")
+            first.set_ylabel("target")
+            first.set_xlabel(f"time ({unit})")
+            if values.shape[1] > 1:
+                first.legend(fontsize=8, frameon=False)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
 
 
 @contextlib.contextmanager
