@@ -192,10 +192,11 @@ def run(argv: Sequence[str]) -> int:
                 handle.write(json.dumps(_json_record(path, recording, result)) + "\n")
                 continue
             rows = _window_rows(path, result, pipe.model.config)
-            if writer is None:  # one model: every recording's rows have the first one's columns
-                writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["recording", "start", "end"])
+            if rows and writer is None:  # one model: every recording's rows have the first rows' columns
+                writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
                 writer.writeheader()
-            writer.writerows(rows)
+            if rows:
+                writer.writerows(rows)
     if output is not None:
         print(f"Wrote {windows} windows of {len(args.recordings)} recording(s) to {output}")
     if plot is not None:
