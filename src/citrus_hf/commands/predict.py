@@ -20,7 +20,6 @@ import contextlib
 import csv
 import json
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,6 @@ from ..vocabulary_citrus import INFERENCE_BACKENDS, NAN_POLICIES
 from . import UsageError
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl")
-_FIRST_RECORDING = re.compile(r"\b[Rr]ecording 0\b")
 
 
 @dataclass
@@ -120,13 +118,16 @@ def run(argv: Sequence[str]) -> int:
         if not Path(path).exists() and not Path(path + ".hea").is_file():
             raise UsageError(f"citrus predict: recording {path!r} does not exist.")
         # an unreadable suffix, or a file without its rate, is refused before the model loads
-        if recording_format(path) not in RATED_FORMATS and args.sampling_rate is None:
+        kind = recording_format(path)
+        if kind not in RATED_FORMATS and args.sampling_rate is None:
             raise UsageError(
-                f"citrus predict: {path!r} is a {recording_format(path)} file, which does not record its sampling "
-                "rate; give it with --sampling-rate HZ."
+                f"citrus predict: {path!r} is a {kind} file, which does not record its sampling rate; give it with "
+                "--sampling-rate HZ."
             )
-    if args.sampling_rate is not None and not (math.isfinite(args.sampling_rate) and args.sampling_rate > 0):
-        raise UsageError(f"--sampling-rate must be a positive number of Hz, got {args.sampling_rate:g}.")
+    if args.sampling_rate is not None:
+        from ..configuration_citrus import as_sampling_rate
+
+        as_sampling_rate(args.sampling_rate, "--sampling-rate")
     if args.hop_seconds is not None and not (math.isfinite(args.hop_seconds) and args.hop_seconds > 0):
         raise UsageError(f"--hop-seconds must be a positive number of seconds, got {args.hop_seconds:g}.")
     if args.per_device_batch_size is not None and args.per_device_batch_size < 1:
@@ -219,9 +220,7 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
     unit, scale = ("h", 3600.0) if longest > 7200 else ("min", 60.0) if longest > 120 else ("s", 1.0)
     classifier = "label" in results[0][1]
     panels = 2 if classifier else 1
-    figure, axes = plt.subplots(
-        panels * len(results), 1, figsize=(10, 2.2 * panels * len(results)), squeeze=False, sharex=False
-    )
+    figure, axes = plt.subplots(panels * len(results), 1, figsize=(10, 2.2 * panels * len(results)), squeeze=False)
     names = [config.id2label[index] for index in sorted(config.id2label)] if classifier else []
     for number, (file, result) in enumerate(results):
         windows = result["windows"]
@@ -277,15 +276,12 @@ def _no_loading_bar():
             transformers_logging.enable_progress_bar()
 
 
-def _check_channels(model, recording, path: str) -> None:
-    """Refuse, in the command's words, a recording whose channel count a classifier or regressor that concatenates
-    its channels cannot take (the pipeline's own error speaks of Python arguments); an encoder takes any count."""
-    from ..inference.backends import problem_of
-
-    config = model.config
-    count, expected = len(recording.channel_names), config.num_channels
-    fixed = getattr(config, "channel_pooling", None) == "concat" and not getattr(config, "channel_names", None)
-    if fixed and count != expected and problem_of(model) != "encoder":
+def _check_channels(extractor, recording, path: str) -> None:
+    """Refuse, in the command's words, a recording whose channel count the checkpoint cannot take: the extractor's
+    own test (a head that concatenates channels, `channel_independent` False, and no channel names to pick them by),
+    whose error speaks of Python arguments; an encoder takes any count."""
+    count, expected = len(recording.channel_names), extractor.num_channels
+    if not extractor.channel_independent and not extractor.channel_names and count != expected:
         shown = ", ".join(recording.channel_names[:12]) + (", ..." if count > 12 else "")
         raise UsageError(
             f"{path} has {count} channel(s) ({shown}) and the model takes {expected}, those it was fine-tuned on, in "
@@ -296,7 +292,7 @@ def _check_channels(model, recording, path: str) -> None:
 def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | None) -> dict[str, Any]:
     """The pipeline's result for one recording (windows every `hop_length` model-rate samples, default one window);
     an error about the recording names its file."""
-    _check_channels(pipe.model, recording, path)
+    _check_channels(pipe.feature_extractor, recording, path)
     options: dict[str, Any] = {"sampling_rate": recording.sampling_rate, "nan_policy": args.nan_policy}
     if not args.show_progress:
         options["progress"] = False
@@ -304,16 +300,19 @@ def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | N
         options["batch_size"] = args.per_device_batch_size
     if hop_length is not None:
         options["hop_length"] = hop_length
-    if getattr(pipe.model.config, "channel_names", None):  # the checkpoint picks its channels by name
+    if pipe.feature_extractor.channel_names:  # the checkpoint picks its channels by name
         options["input_channel_names"] = recording.channel_names
     if pipe.task == "time-series-classification":
         options["top_k"] = None  # every label's probability for the file; the summary shows the first
+    from ..inference.pipelines import _FIRST_RECORDING
+
     try:
         return pipe(recording.data, **options)
     except (ValueError, TypeError) as error:
         channels = ", ".join(recording.channel_names)
-        # the pipeline numbers the recordings of its call, which holds one here: the file names it instead
-        message = _FIRST_RECORDING.sub("the recording", str(error))
+        # the pipeline numbers the recordings of its call (its `_FIRST_RECORDING`), which holds one here: the file
+        # names it instead
+        message = _FIRST_RECORDING.sub(lambda match: f"{'T' if match.group(1) == 'R' else 't'}he recording", str(error))
         raise UsageError(f"{path} ({len(recording.channel_names)} channel(s): {channels}): {message}") from None
 
 

@@ -36,9 +36,9 @@ from .ts import TsFile, read_ts
 from .wfdb import WfdbRecording, read_wfdb
 
 __all__ = [
+    "OPENSIGNALS_BODY_SIGNALS",
     "RATED_FORMATS",
     "RECORDING_FORMATS",
-    "OPENSIGNALS_BODY_SIGNALS",
     "Annotation",
     "EdfHeader",
     "OpenSignalsRecording",
@@ -58,9 +58,9 @@ __all__ = [
     "read_opensignals_txt",
     "read_r_data",
     "read_recording",
-    "recording_format",
     "read_timed_csv",
     "read_ts",
     "read_uea_arff",
     "read_wfdb",
+    "recording_format",
 ]

@@ -234,6 +234,18 @@ class Recording:
 _TO_FILE_UNIT = {"uv": 1e6, "µv": 1e6, "μv": 1e6, "mv": 1e3, "nv": 1e9, "v": 1.0}
 
 
+def check_channel_list(channels: Sequence[str] | None, names: Sequence[str] | None = None) -> None:
+    """Refuse a `channels` argument that is one string (its letters would be read as channel names) or empty; None
+    reads every channel. `names`, when known, are the file's, for the message."""
+    if isinstance(channels, str):
+        raise TypeError(
+            f"`channels` must be a list of channel names, got the string {channels!r}; pass [{channels!r}]."
+        )
+    if channels is not None and len(channels) == 0:
+        among = "" if names is None else f" of {list(names)}"
+        raise ValueError(f"`channels` is empty: name at least one{among}, or pass None to read them all.")
+
+
 def read_edf(path: str | Path, channels: Sequence[str] | None = None) -> Recording:
     """Read an EDF / EDF+ / BDF file with MNE.
 
@@ -254,19 +266,14 @@ def read_edf(path: str | Path, channels: Sequence[str] | None = None) -> Recordi
 
     path = _as_path(path)
     header = read_edf_header(path)
-    if isinstance(channels, str):
-        raise TypeError(
-            f"`channels` must be a list of channel names, got the string {channels!r}; pass [{channels!r}]."
-        )
     names = header.signal_names()
+    check_channel_list(channels, list(names))
     if not names:  # MNE would fail on its empty pick, in its own words
         raise CorruptFileError(
             f"{path} holds no signals, only EDF+ annotations (a hypnogram or an events file); read its annotations "
             "with read_edf_annotations, and the signals from the recording's own EDF file."
         )
     wanted = list(channels) if channels is not None else list(names)
-    if not wanted:
-        raise ValueError(f"`channels` is empty: name at least one of {list(names)}, or pass None to read them all.")
     unknown = [name for name in wanted if name not in names and name not in header.labels]
     if unknown:
         raise CorruptFileError(f"{path} has no channel(s) {unknown}; it has {list(names)}.")

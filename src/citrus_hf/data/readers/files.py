@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import CorruptFileError
 from ._common import _as_path
 from .arff_csv import read_csv_matrix
-from .edf import Recording, read_edf, read_edf_header
+from .edf import Recording, check_channel_list, read_edf, read_edf_header
 from .pickles import load_npy
 from .wfdb import read_wfdb
 
@@ -77,22 +77,19 @@ def read_recording(
     """
     path = _as_path(path, "recording")
     kind = recording_format(path)
-    if isinstance(channels, str):
-        raise TypeError(
-            f"`channels` must be a list of channel names, got the string {channels!r}; pass [{channels!r}]."
-        )
+    check_channel_list(channels)
     wanted = None if channels is None else [str(channel) for channel in channels]
-    if wanted is not None and not wanted:
-        raise ValueError("`channels` is empty: name at least one channel, or leave it out to read them all.")
     if kind not in RATED_FORMATS and sampling_rate is None:
         raise ValueError(
             f"{path}: a {kind} file does not record its sampling rate; give it (--sampling-rate HZ, or "
             "`sampling_rate=`)."
         )
-    if sampling_rate is not None and not (
-        isinstance(sampling_rate, (int, float)) and math.isfinite(sampling_rate) and sampling_rate > 0
-    ):
-        raise ValueError(f"The sampling rate must be a positive number of Hz, got {sampling_rate!r}.")
+    if sampling_rate is not None:
+        # the config's and the extractor's check; imported here so that `import citrus_hf.data` stays free of
+        # transformers
+        from ...configuration_citrus import as_sampling_rate
+
+        sampling_rate = as_sampling_rate(sampling_rate)
     if kind in ("EDF", "BDF"):
         recording = read_edf(path, _edf_channels(path, wanted))
     elif kind == "WFDB":
