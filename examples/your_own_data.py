@@ -14,6 +14,7 @@ yours.
 
     python examples/your_own_data.py                      # 5 labels per class
     python examples/your_own_data.py --label-budget 20
+    python examples/your_own_data.py --output-dir own --overwrite-output-dir   # run again into the same folder
 """
 
 from __future__ import annotations
@@ -71,6 +72,11 @@ def main() -> None:
     parser.add_argument("--label-budget", default="5", help="labelled windows per class to train on")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output-dir", default=None)
+    parser.add_argument(
+        "--overwrite-output-dir",
+        action="store_true",
+        help="replace the model an earlier run saved in OUTPUT_DIR (as `citrus finetune --overwrite-output-dir`)",
+    )
     args = parser.parse_args()
     # The comparison with MiniRocket needs aeon (citrus-hf[baselines]): said now, before any work, and skipped.
     compare = importlib.util.find_spec("aeon") is not None
@@ -87,7 +93,7 @@ def main() -> None:
         "finetune", "--model", "citrus-small", "--dataset", str(work / "my_blinks"), "--sampling-rate", "255",
         "--label-budget", args.label_budget, "--seed", str(args.seed), "--output-dir", str(work / "model"),
         "--no-show-progress",
-    ]  # fmt: skip
+    ] + (["--overwrite-output-dir"] if args.overwrite_output_dir else [])  # fmt: skip
     if citrus(command) != 0:  # `citrus` printed the one-line reason
         sys.exit(1)
 

@@ -429,10 +429,16 @@ def test_pipeline_saved_with_its_code_runs_without_the_package(kind, saved_by, r
         f"run = pipeline(model={str(tmp_path / 'shared')!r}, trust_remote_code=True)\n"
         f"result = run(np.load({str(tmp_path / 'recording.npy')!r}), sampling_rate={rate}, backend='torch')\n"
         "print(type(run).__module__, type(run.model).__name__, json.dumps(result))\n"
+        # the dtype asked for is the dtype loaded (the regressor's first load once failed on its Auto class, and
+        # transformers' retry in float32 dropped it)
+        "import torch\n"
+        f"print(pipeline(model={str(tmp_path / 'shared')!r}, trust_remote_code=True, dtype=torch.bfloat16).model.dtype)\n"
     )
     run = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
-    module, model_class, result = run.stdout.strip().splitlines()[-1].split(" ", 2)
+    assert "Falling back" not in run.stderr, run.stderr[-3000:]
+    assert run.stdout.strip().splitlines()[-1] == "torch.bfloat16"
+    module, model_class, result = run.stdout.strip().splitlines()[-2].split(" ", 2)
     assert module.startswith("transformers_modules.") and module.endswith(".pipelines")
     assert model_class == type(run_pipeline.model).__name__
     result = json.loads(result)

@@ -117,6 +117,7 @@ _auto.add_registration(
 _PUBLISHING_HOOKS = (
     ("model publisher", "transformers.models.auto.modeling_auto", "register_model_publisher", ("modeling_citrus",)),
     ("trainer model card", "transformers.trainer", "register_trainer_cards", ("modeling_citrus",)),
+    ("trainer adapter config", "transformers.trainer", "register_trainer_adapter_config", ("training.lora",)),
     ("trainer checks", "transformers.trainer", "register_trainer_checks", ("training.trainer",)),
     (
         "feature extractor Hub errors",

@@ -121,6 +121,13 @@ def time_series_regression_auto_class(module_name: str = __name__) -> type:
         # attribute, not this function's local
         AutoModelForTimeSeriesRegression.__qualname__ = "AutoModelForTimeSeriesRegression"
         _time_series_regression_auto_class = AutoModelForTimeSeriesRegression
+        import transformers.models.auto as auto_module
+
+        # transformers' remote-code load calls `register_for_auto_class` with the Auto class, which accepts only names
+        # `transformers.models.auto` holds: without this the first load raised "not a valid auto class", and
+        # `pipeline` retried it in float32, dropping the `dtype` asked for
+        if not hasattr(auto_module, "AutoModelForTimeSeriesRegression"):
+            auto_module.AutoModelForTimeSeriesRegression = AutoModelForTimeSeriesRegression
     return _time_series_regression_auto_class
 
 

@@ -48,6 +48,25 @@ from .vocabulary_citrus import FUSION_MODEL_TYPE, NAN_POLICIES
 logger = logging.get_logger(__name__)
 
 ALIGNMENTS = ("resample", "interpolate", "window")
+
+
+def _is_sample(value: Any) -> bool:
+    """Whether `value` is one sample of a signal: a real number, or a 0-d numpy array / torch tensor (the items of
+    `list(tensor)`)."""
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        return value.ndim == 0 and not value.dtype == torch.bool and not value.dtype == np.bool_
+    return is_real_number(value)
+
+
+def _unwrap_datasets_column(value: Any) -> Any:
+    """A `datasets` `Column` (what `dataset["input_values"]` returns in datasets >= 4: a lazy sequence of the rows) as
+    a list of its rows, anything else unchanged; it is taken as the list of recordings (or rates) it holds.
+    Recognised by name, so this file needs no `datasets` import."""
+    if type(value).__name__ == "Column" and type(value).__module__.startswith("datasets."):
+        return list(value)
+    return value
+
+
 # What to do about a recording longer than the context, for the warning that its end was dropped. A context variable:
 # the fusion processor, which cannot cut windows (its modalities would not line up), sets its own advice while it
 # calls the extractors, without changing any extractor or the saved settings.
@@ -1109,6 +1128,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
 
     def _to_recordings(self, raw_signal: Any) -> list[np.ndarray]:
         """Split the input into recordings of shape `(channels, time)` (views where possible)."""
+        raw_signal = _unwrap_datasets_column(raw_signal)
         kind = type(raw_signal).__name__
         if kind == "Series" and hasattr(raw_signal, "to_numpy"):  # pandas: one single-channel recording
             raw_signal = raw_signal.to_numpy()
@@ -1123,7 +1143,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         if isinstance(raw_signal, (list, tuple)):
             if len(raw_signal) == 0:
                 raise ValueError("the input is an empty list: pass at least one recording.")
-            if all(is_real_number(sample) for sample in raw_signal):
+            if all(_is_sample(sample) for sample in raw_signal):
                 items = [raw_signal]
             else:
                 items = list(raw_signal)
@@ -1165,6 +1185,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 "at any other rate are resampled to it, so the extractor must know the rate of yours, e.g. "
                 "`feature_extractor(signal, sampling_rate=500)` (one rate, or one per recording)."
             )
+        sampling_rate = _unwrap_datasets_column(sampling_rate)
         if isinstance(sampling_rate, (torch.Tensor, np.ndarray)):
             sampling_rate = sampling_rate.tolist()
         # Only a list / tuple (or array) gives one rate per recording; anything else is one rate for all, checked

@@ -12,6 +12,7 @@ Shapes used throughout:
 from __future__ import annotations
 
 import contextvars
+import copy
 import json
 import logging as std_logging
 import math
@@ -319,14 +320,20 @@ def _channel_count_error(num_channels: int, shape: tuple[int, ...]) -> ValueErro
     return ValueError(f"{problem}; " + CHANNEL_COUNT_ADVICE.get().format(channels=channels))
 
 
+def _window_bookkeeping_error(method: str, name: str) -> TypeError:
+    """The error for `method` given the extractor's `alignment="window"` bookkeeping `name` (`model(**features)`,
+    `model.embed(**features)`)."""
+    return TypeError(
+        f"CiTrus {method}() got `{name}`, which says where the windows of alignment='window' come from and is no model "
+        "input: pass only `input_values` and `patch_mask` (`{k: v for k, v in features.items() if k in "
+        "extractor.model_input_names}`), or use `citrus_hf.inference.predict_windows` or the pipeline."
+    )
+
+
 def _reject_text_kwargs(kwargs: dict) -> None:
     for name, value in kwargs.items():
         if name in _WINDOW_BOOKKEEPING:
-            raise TypeError(
-                f"CiTrus forward() got `{name}`, which says where the windows of alignment='window' come from and is "
-                "no model input: pass only `input_values` and `patch_mask` (`{k: v for k, v in features.items() if k "
-                "in extractor.model_input_names}`), or use `citrus_hf.inference.predict_windows` or the pipeline."
-            )
+            raise _window_bookkeeping_error("forward", name)
         if name not in _TEXT_MODEL_KWARGS and ("label" in name.lower() or name.lower() in _LABEL_LIKE_NAMES):
             # a label column under another name: dropping it, the advice below, would lose the labels
             raise TypeError(
@@ -682,7 +689,7 @@ class CiTrusDenseResidualBlocks(nn.Module):
             first = _convolution_matrix(block.conv1, length)  # (in_channels * length, out_channels * out_length)
             second = _convolution_matrix(block.conv2, out_length)
             shortcut = _shortcut_matrix(block.conv1.in_channels, block.conv1.out_channels, length, block.stride)
-            identity = torch.eye(first.shape[0])
+            identity = torch.eye(first.shape[0], dtype=torch.float32)
             signs = (1, -1) if index == 0 else (1,)  # the block's input, carried beside the hidden activation
             weights = {  # linear layout: (out, in)
                 f"first_weight_{index}": torch.cat([first, *(sign * identity for sign in signs)], dim=1).T,
@@ -718,7 +725,8 @@ def _convolution_matrix(convolution: nn.Conv1d, length: int) -> torch.Tensor:
     """`convolution` (without its bias) on a flattened zero-padded input of `length` samples as a matrix `(in_channels
     * length, out_channels * out_length)`: each row is the flattened output for one input sample set to 1."""
     size = convolution.in_channels * length
-    impulses = torch.eye(size).view(size, convolution.in_channels, length)
+    # float32 whatever torch's default dtype (a caller's `set_default_dtype(torch.float64)`): the weights are float32
+    impulses = torch.eye(size, dtype=torch.float32).view(size, convolution.in_channels, length)
     with torch.no_grad():
         weight = convolution.weight.detach().cpu().float()
         return F.conv1d(impulses, weight, None, convolution.stride, convolution.padding).flatten(1)
@@ -727,7 +735,8 @@ def _convolution_matrix(convolution: nn.Conv1d, length: int) -> torch.Tensor:
 def _shortcut_matrix(in_channels: int, out_channels: int, length: int, stride: int) -> torch.Tensor:
     """`CiTrusResidualBlock`'s shortcut (every `stride`-th sample, zeros for the new channels) as a matrix
     `(in_channels * length, out_channels * out_length)`."""
-    kept = torch.eye(in_channels * length).view(-1, in_channels, length)[:, :out_channels, ::stride]
+    impulses = torch.eye(in_channels * length, dtype=torch.float32).view(-1, in_channels, length)
+    kept = impulses[:, :out_channels, ::stride]
     return F.pad(kept, (0, 0, 0, out_channels - kept.shape[1])).flatten(1)
 
 
@@ -1281,6 +1290,18 @@ class _CiTrusFamilyMixin:
                 raise
             return cls._from_peft_adapter(requested, settings, error, model_args, call_kwargs)
         kwargs = cls._config_overrides_for(pretrained_model_name_or_path, saved_config, kwargs)
+        saved_class = (saved_config.get("architectures") or [None])[0]
+        if replace_head and saved_class not in (None, cls.__name__):
+            # the saved problem type is the replaced head's (the Trainer's first forward pass records the classifier's
+            # "single_label_classification"): the new head starts from its own class's unless the caller gave one
+            new_problem = REGRESSION if getattr(cls, "head_name", None) == "regressor" else None
+            given = kwargs.get("config")
+            if isinstance(given, PreTrainedConfig):  # the Auto classes pass the config they loaded
+                if given.problem_type == saved_config.get("problem_type"):
+                    kwargs["config"] = copy.deepcopy(given)
+                    kwargs["config"].problem_type = new_problem
+            elif "problem_type" not in kwargs:
+                kwargs["problem_type"] = new_problem
         # Mismatched shapes are reported below with the shapes and the fix, instead of transformers' pointer to its
         # log ("see report above"); a head the caller asked to replace is then allowed.
         replace_mismatched = bool(kwargs.pop("ignore_mismatched_sizes", False))
@@ -1400,6 +1421,8 @@ class _CiTrusFamilyMixin:
             # a bundled checkpoint: its name, not this installation's path to it, is what an adapter or a card built
             # on the model records as its base (it loads by that name wherever the package is installed)
             model.config._name_or_path = model.name_or_path = requested
+        if callable(getattr(model, "_freeze_unused_parameters", None)):  # a task model
+            model._freeze_unused_parameters()
         return (model, loading_info) if return_loading_info else model
 
     @staticmethod
@@ -1612,6 +1635,19 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             )
         return kwargs
 
+    def _set_gradient_checkpointing(self, enable: bool = True, *args, **kwargs):
+        """transformers' switch, which also makes the patch embedding's output require grad while checkpointing is on
+        (`enable_input_require_grads`). transformers does that only for models whose input is `input_ids` (and for
+        its own peft integration): with `use_reentrant=True` a checkpointed layer whose input needs no grad gets
+        none, so a LoRA model (peft's `get_peft_model`, or a stem frozen by hand) trained nothing inside the
+        transformer, with only torch's warning to say so. The hook costs nothing where the input needs grad anyway."""
+        super()._set_gradient_checkpointing(enable, *args, **kwargs)
+        hooked = hasattr(self, "_require_grads_hook")
+        if enable and not hooked and self.get_input_embeddings() is not None:
+            self.enable_input_require_grads()
+        elif not enable and hooked:
+            self.disable_input_require_grads()
+
     @torch.no_grad()
     def _init_weights(self, module: nn.Module):
         super()._init_weights(module)
@@ -1647,6 +1683,7 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         features: str | None = None,
         pooling: str | None = None,
         channel_pooling: str = "concat",
+        **unexpected,
     ) -> torch.Tensor:
         r"""Pooled embeddings of aligned windows from the encoder (any CiTrus model: the bare encoder, a pre-training
         or a task model, whose head is not used), the building block of frozen-feature probes and of sklearn
@@ -1680,6 +1717,13 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
 
         ```
         """
+        for name in unexpected:
+            if name in _WINDOW_BOOKKEEPING:
+                raise _window_bookkeeping_error("embed", name)
+            raise TypeError(
+                f"CiTrus embed() got an unexpected keyword argument {name!r}; it takes input_values, patch_mask, "
+                "features, pooling and channel_pooling."
+            )
         features, pooling = self.embedding_options(features, pooling, channel_pooling)
         encoder = self.base_model
         outputs = encoder(
@@ -1784,8 +1828,8 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             raise ValueError(
                 f"`input_values` has values up to {float(input_values.abs().amax()):.3g}, beyond "
                 f"{_MAX_INPUT_MAGNITUDE:g}, where the model's float32 arithmetic overflows into NaN; scale the input "
-                "(e.g. to the unit the checkpoint was trained on) or align it with CiTrusFeatureExtractor, which "
-                "normalises it."
+                "to the unit the checkpoint was trained on (CiTrusFeatureExtractor's normalization='zscore' scales "
+                "every window itself; 'fixed' and 'none' keep the recording's unit)."
             )
         return input_values.to(self.dtype)
 
@@ -2746,6 +2790,7 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
     def __init__(self, config: CiTrusConfig, num_outputs: int):
         super().__init__(config)
         self.citrus = CiTrusModel(config)
+        self._freeze_unused_parameters()
         self.pooler = CiTrusPooler(config)
         self.dropout = nn.Dropout(config.head_dropout)
         setattr(self, self.head_name, nn.Linear(self.pooler.output_size, num_outputs))
@@ -2766,7 +2811,17 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
         """
         self._backbone_frozen = freeze
         self.citrus.requires_grad_(not freeze)
+        self._freeze_unused_parameters()
         self.train(self.training)
+
+    def _freeze_unused_parameters(self) -> None:
+        """The encoder's mask token serves pre-training only: a task model never masks, so it gets no gradient, and a
+        trainable parameter without one stops DistributedDataParallel at its second step ("Expected to have finished
+        reduction in the prior iteration") in a hand-written Accelerate loop (the Trainer asks DDP to look for unused
+        parameters; transformers' text models avoid it by not building their unused poolers). Frozen, DDP leaves it
+        out; it is still saved and loaded. Run when the model is built, loaded (`from_pretrained` makes new
+        parameters) and unfrozen."""
+        self.citrus.mask_token.requires_grad_(False)
 
     def train(self, mode: bool = True):
         super().train(mode)

@@ -126,14 +126,15 @@ def carve_validation(
     validation in that order until validation holds at least `fraction` of the class's examples. A recording that
     holds several classes counts for each of them; one that an earlier class keeps in the pool or already sent to
     validation is not moved again, so a class may end up above its share. Without `labels` (regression) all examples
-    form one class; without `groups` every example is its own recording.
+    form one class; without `groups` every example is its own recording, and so is every example whose group is
+    missing (None, or NaN as pandas gives it: `missing_groups`).
 
     Returns:
         (pool indices, validation indices), both sorted.
     """
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"validation_fraction must lie strictly between 0 and 1, got {fraction}.")
-    groups = np.asarray(groups if groups is not None else np.arange(num_examples).astype(str))
+    groups = _group_keys(groups, num_examples)
     rng = np.random.default_rng(seed)
     classes = _class_indices(None if labels is None else np.asarray(labels), num_examples)
     # every shuffle first, in class order (the only draws), then the keepers: each class keeps one recording in the
@@ -157,6 +158,28 @@ def carve_validation(
             taken += int((in_class == name).sum())
     validation = np.flatnonzero(np.isin(groups, list(moved))) if moved else np.zeros(0, dtype=np.int64)
     return np.setdiff1d(np.arange(num_examples), validation), validation
+
+
+def missing_groups(groups) -> np.ndarray:
+    """The rows whose group (recording id) is missing: None, or a float NaN (pandas' missing value)."""
+    return np.flatnonzero([group is None or (isinstance(group, float) and group != group) for group in groups])
+
+
+def _group_keys(groups, num_examples: int) -> np.ndarray:
+    """Each example's group as an array `np.unique` can sort: `groups` as they are, or, when some are missing
+    (`missing_groups`), every one as text and each missing one a group of its own, named by its row under a prefix
+    no given group starts with."""
+    if groups is None:
+        return np.arange(num_examples).astype(str)
+    missing = missing_groups(groups)
+    if not len(missing):
+        return np.asarray(groups)
+    keys = np.asarray([str(group) for group in groups], dtype=object)
+    prefix = "<no recording> row "
+    while any(key.startswith(prefix) for key in keys):
+        prefix = "<" + prefix
+    keys[missing] = [f"{prefix}{row}" for row in missing]
+    return keys.astype(str)
 
 
 __all__ = ["LabelBudget", "carve_validation", "draw_budget", "parse_budget"]

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, TASKS
-from .budgets import LabelBudget, carve_validation, draw_budget, parse_budget
+from .budgets import LabelBudget, carve_validation, draw_budget, missing_groups, parse_budget
 from .builders import build_dataset
 from .hub_access import offline_if_hub_unreachable
 from .registry import list_datasets
@@ -372,7 +372,9 @@ def _labels_as_label_column(loaded):
     it, when the set has neither of those."""
     import datasets
 
-    splits = [loaded] if isinstance(loaded, datasets.Dataset) else list(loaded.values())
+    named = {"train": loaded} if isinstance(loaded, datasets.Dataset) else dict(loaded)
+    _check_labels_column_agrees(named)
+    splits = list(named.values())
     if not splits or any(
         "labels" not in split.column_names or {"label", "target"} & set(split.column_names) for split in splits
     ):
@@ -383,6 +385,28 @@ def _labels_as_label_column(loaded):
     column = "target" if str(getattr(feature, "dtype", "")).startswith("float") else "label"
     logger.info(f"The set's `labels` column is read as `{column}` (it holds {getattr(feature, 'dtype', feature)}).")
     return loaded.rename_column("labels", column)
+
+
+def _check_labels_column_agrees(splits: dict[str, Any]) -> None:
+    """Refuse a `labels` column beside a `label` or `target` column (`{split name: Dataset}`) that differs from it:
+    the set would be fitted on `label` / `target` while the user may mean `labels`, with nothing to say so. Two equal
+    columns are one label twice: `label` / `target` is read and `labels` ignored."""
+    for split_name, split in splits.items():
+        columns = set(split.column_names)
+        for column in ("label", "target"):
+            if "labels" not in columns or column not in columns:
+                continue
+            table = split.with_format("arrow")
+            first, second = table[column].to_pylist(), table["labels"].to_pylist()
+            row = next((row for row, (a, b) in enumerate(zip(first, second, strict=True)) if a != b), None)
+            if row is None:
+                continue
+            raise ValueError(
+                f"The dataset has both a `{column}` and a `labels` column, and they differ (row {row} of the "
+                f"{split_name} split: {column} {first[row]!r}, labels {second[row]!r}), so what to predict is "
+                f"ambiguous; drop the other one: `dataset = dataset.remove_columns('labels')` (or, to fit `labels`, "
+                f"`dataset = dataset.remove_columns('{column}').rename_column('labels', '{column}')`)."
+            )
 
 
 def infer_task(dataset) -> str:
@@ -816,7 +840,9 @@ def load_task_splits(
     Hub) or one such file (a "train" split), or a Hub dataset id (`owner/name`; offline, from the datasets cache). A
     split name may slice and join splits as `load_dataset(split=...)` does ("train[:80%]"); slices of train,
     validation and test that share rows are refused. A `labels` column (the `Trainer`'s name) is read as `label`
-    (integers, `ClassLabel`) or `target` (floats) when the set has neither.
+    (integers, `ClassLabel`) or `target` (floats) when the set has neither; beside one of them it must hold the same
+    values (else what to predict is ambiguous, and refused). A set without a "validation" split validates on its split
+    named as in `VALIDATION_SPLIT_ALIASES` ("val", "dev", ...) unless that is the train or the test split.
 
     The carve uses `validation_seed`, not the run's seed, so every run of a protocol sees the same validation set
     and label budgets are drawn from the same pool. A set whose training split is too small to carve (e.g. a single
@@ -831,6 +857,10 @@ def load_task_splits(
     _check_distinct_splits(train_split, validation_split, test_split)
     loaded = _labels_as_label_column(_load_dataset(dataset, dataset_options))  # once: building a set is not free
     split_names = _split_names(loaded)
+    resolved = _validation_alias(dataset, split_names, train_split, validation_split, test_split)
+    if resolved != validation_split:
+        validation_split = resolved
+        _check_distinct_splits(train_split, validation_split, test_split)  # the split the alias found, too
     _check_disjoint_slices(loaded, {"train": train_split, "validation": validation_split, "test": test_split})
     train = _split_of(loaded, train_split)
     # a user's set's splits are the user's to rename; a registered set's are fixed
@@ -860,15 +890,6 @@ def load_task_splits(
         )
     task = infer_task(train)
     validation = _split_of(loaded, validation_split) if validation_split else None
-    if validation is None and validation_split == "validation":
-        present = [alias for alias in VALIDATION_SPLIT_ALIASES if alias in split_names]
-        if present:
-            validation_split = present[0]
-            validation = _split_of(loaded, validation_split)
-            (logger.warning if len(present) > 1 else logger.info)(
-                f"Dataset {dataset!r} has no 'validation' split; its {validation_split!r} split is the validation set"
-                + (f" ({present[1:]} are not used; --validation-split picks another)." if len(present) > 1 else ".")
-            )
     named = {train_split: train, validation_split: validation, test_split: test}
     check_labelled_splits({"train": train, "validation": validation, "test": test}, task, nan_policy)
     _check_rate_columns(dataset, named, sampling_rate)
@@ -900,6 +921,34 @@ def load_task_splits(
         validation_rows=validation_rows,
         split_names={"train": train_split, "validation": validation_split or "validation", "test": test_split},
     )
+
+
+def _validation_alias(
+    dataset, split_names: list[str], train_split: str, validation_split: str | None, test_split: str
+) -> str | None:
+    """The split that is the validation set when the default one ("validation") is asked for and the set has none:
+    its first split named as in `VALIDATION_SPLIT_ALIASES` ("valid", "val", "dev", ...) that the run neither trains
+    nor is scored on (one that is the train or the test split is no separate validation split: then `validation_split`
+    is returned unchanged, and one is carved out of train as for a set without any). Any other `validation_split` is
+    returned as it is."""
+    if validation_split != "validation" or validation_split in split_names:
+        return validation_split
+    used = _base_splits(train_split) | _base_splits(test_split)
+    aliases = [alias for alias in VALIDATION_SPLIT_ALIASES if alias in split_names]
+    present = [alias for alias in aliases if alias not in used]
+    if not present:
+        if aliases:
+            role = "test" if aliases[0] in _base_splits(test_split) else "train"
+            logger.info(
+                f"Dataset {dataset!r} has no 'validation' split and its {aliases[0]!r} split is the {role} split, so a "
+                "validation split is carved out of train."
+            )
+        return validation_split
+    (logger.warning if len(present) > 1 else logger.info)(
+        f"Dataset {dataset!r} has no 'validation' split; its {present[0]!r} split is the validation set"
+        + (f" ({present[1:]} are not used; --validation-split picks another)." if len(present) > 1 else ".")
+    )
+    return present[0]
 
 
 def _check_rate_columns(dataset, splits: dict[str, Any], sampling_rate: float | None) -> None:
@@ -971,7 +1020,13 @@ def carved_rows(train, task: str, fraction: float = VALIDATION_FRACTION, seed: i
     """`(pool rows, validation rows)` of a labelled training split: the row numbers `carve_validation_split`
     selects."""
     labels = np.asarray(train["label"]) if task == CLASSIFICATION else None
-    groups = train["recording"] if "recording" in train.column_names else None
+    groups = list(train["recording"]) if "recording" in train.column_names else None
+    missing = missing_groups(groups) if groups is not None else []
+    if len(missing):
+        logger.info(
+            f"{len(missing)} row(s) of the training split (first: row {int(missing[0])}) have no `recording` id; "
+            "the validation carve counts each as a recording of its own."
+        )
     return carve_validation(len(train), labels, groups, fraction, seed)
 
 

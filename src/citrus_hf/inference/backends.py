@@ -50,6 +50,7 @@ transformers, and onnxruntime where present.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import importlib.util
@@ -414,8 +415,19 @@ class TorchBackend(InferenceBackend):
     def _forward(self, input_values, patch_mask, in_share):
         device = self.model.device
         patch_mask = None if patch_mask is None else patch_mask.to(device)
-        output = self.target.compute(self.model, input_values.to(device), patch_mask)
+        with without_autocast(device.type):
+            output = self.target.compute(self.model, input_values.to(device), patch_mask)
         return output.float().cpu()
+
+
+def without_autocast(device_type: str):
+    """A context in which a caller's `torch.autocast` on `device_type` does not reach: "torch" is the reference in the
+    model's own dtype, the one "auto" checks the faster paths against (under a caller's CPU autocast it ran in bf16
+    and said "torch"), and an ONNX export traced under autocast held bf16 operators ONNX Runtime's CPU provider
+    refuses. backend="bf16" is the bf16 path."""
+    if torch.amp.is_autocast_available(device_type):
+        return torch.autocast(device_type, enabled=False)
+    return contextlib.nullcontext()
 
 
 class BFloat16Backend(InferenceBackend):
@@ -436,6 +448,7 @@ class BFloat16Backend(InferenceBackend):
                 "float32 for this path (`dtype=torch.float32` to from_pretrained or pipeline: transformers loads a "
                 "checkpoint in the dtype it was saved in), or use backend='torch'."
             )
+        _refuse_quantized(model, self.name)
         bf16_support = cpu_bf16_support()
         if bf16_support is None:
             logger.warning_once(
@@ -510,6 +523,7 @@ class OnnxRuntimeBackend(InferenceBackend):
                 "ONNX Runtime (`dtype=torch.float32` to from_pretrained or pipeline: transformers loads a checkpoint "
                 "in the dtype it was saved in), or use backend='torch'."
             )
+        _refuse_quantized(model, self.name)
         super().__init__(model, target, batch_threads)
         try:
             self.path, self.exported = export_onnx(model, target, cache_dir)
@@ -749,8 +763,8 @@ def load_backend(
 
     Raises:
         TypeError: `model` is no CiTrus model, or a fusion model (it takes one batch per modality).
-        ValueError: unknown backend, "bf16" for a model on an accelerator, "onnxruntime" for a model not in
-            float32, or a thread count below 1.
+        ValueError: unknown backend, "bf16" for a model on an accelerator, "bf16" or "onnxruntime" for a quantized
+            model, "onnxruntime" for a model not in float32, or a thread count below 1.
         ImportError: "onnxruntime" without onnxruntime / onnx / onnxscript installed (the message names the extra).
         OSError: "onnxruntime" with a cache folder it cannot write, or a cached export ONNX Runtime cannot load.
     """
@@ -774,8 +788,8 @@ def load_backend(
     if backend == "onnxruntime":
         return OnnxRuntimeBackend(model, target, cache_dir, num_threads, batch_threads)
     reference = TorchBackend(model, target, batch_threads)
-    if not on_cpu or model.dtype != torch.float32:
-        # the faster paths are float32 models run otherwise; a model loaded in another dtype runs as it is
+    if not on_cpu or model.dtype != torch.float32 or quantized_layers(model):
+        # the faster paths are float32 models run otherwise; a model loaded in another dtype or quantized runs as it is
         return reference
     if torch.are_deterministic_algorithms_enabled():
         # The race picks the path that was fastest when it ran, which depends on the machine and its load: two
@@ -881,6 +895,28 @@ def _check_model(model) -> None:
         raise TypeError(
             "The inference backends run single-modality CiTrus models; a fusion model takes one batch per modality: "
             "call it directly on CiTrusFusionProcessor's output (`model(**processor(recordings, sampling_rate=...))`)."
+        )
+
+
+def quantized_layers(model: torch.nn.Module) -> list[str]:
+    """The class names of `model`'s quantized PyTorch layers (`torch.ao.quantization.quantize_dynamic` and the like
+    put them in), sorted; empty for a float model. Their packed weights are no tensors: bf16 autocast and the ONNX
+    export cannot run them, only the model as it is."""
+    return sorted(
+        {
+            type(module).__name__
+            for module in model.modules()
+            if type(module).__module__.startswith(("torch.ao.nn.quantized", "torch.ao.nn.intrinsic.quantized"))
+        }
+    )
+
+
+def _refuse_quantized(model: torch.nn.Module, backend: str) -> None:
+    layers = quantized_layers(model)
+    if layers:
+        raise ValueError(
+            f"backend={backend!r} runs float32 models, and this one has quantized layers ({', '.join(layers)}); "
+            "use backend='torch' (or backend='auto', which runs a quantized model as it is)."
         )
 
 
@@ -1425,7 +1461,7 @@ def export_onnx(
     os.close(handle)
     training = model.training  # the export traces the model in eval mode; the caller's gets its own mode back
     try:
-        with _quiet_exporter(), torch.no_grad():
+        with _quiet_exporter(), torch.no_grad(), without_autocast(model.device.type):
             program = torch.onnx.export(
                 _ExportedGraph(model, target).eval(),
                 example,

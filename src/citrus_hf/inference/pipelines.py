@@ -18,7 +18,8 @@ Three pipelines, registered with transformers by `citrus_hf` (see `citrus_hf.inf
 
 Every pipeline aligns the recording with the checkpoint's feature extractor (by default `alignment="window"`:
 resampled once, then cut into the model's windows; a recording shorter than one window keeps its own duration, in
-whole patches, as the extractor's `padding="longest"` does, so the model sees no padding), runs the windows
+whole patches, as the extractor's `padding="longest"` does, so the model sees no padding; a checkpoint trained on
+recordings stretched onto its window, `alignment="interpolate"`, stretches each recording the same way), runs the windows
 `batch_size` at a time through the fastest inference backend that keeps the results (`backend="auto"`, see
 `backends.py`), and says which backend ran (`result["backend"]`). A list of recordings gives a list of results. A
 recording of many forward passes shows a progress bar (`progress=False` turns it off).
@@ -95,6 +96,42 @@ _FIRST_RECORDING = re.compile(r"\b([Rr])ecording 0\b")
 def _is_number(value: Any) -> bool:
     # `configuration_citrus.is_real_number`, spelt out: this file travels as remote code and imports only `backends`
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_sample(value: Any) -> bool:
+    """A number, or a 0-d array / tensor (the items of `list(tensor)`): one sample of a flat list of samples."""
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        return value.ndim == 0
+    return _is_number(value)
+
+
+def _unwrap_datasets_column(value: Any) -> Any:
+    """A `datasets` `Column` (`dataset["input_values"]`, `dataset["sampling_rate"]`: a lazy sequence of the rows) as
+    the list of its rows; anything else unchanged (by name: this file travels as remote code, which may lack
+    `datasets`)."""
+    if type(value).__name__ == "Column" and type(value).__module__.startswith("datasets."):
+        return list(value)
+    return value
+
+
+def _label_names(id2label: Any, num_labels: int) -> list:
+    """`config.id2label` as the list of the `num_labels` outputs' names. Keys may be ints or their strings (as in
+    config.json, when a user assigns the mapping read from it); a mapping that does not name every output is an
+    error naming the fix, not a KeyError from the ranking."""
+    names = {}
+    for key, name in dict(id2label or {}).items():
+        try:
+            names[int(key)] = name
+        except (TypeError, ValueError):
+            pass
+    missing = [index for index in range(num_labels) if index not in names]
+    if missing:
+        raise ValueError(
+            f"`model.config.id2label` names no label for output(s) {missing[:10]} of the model's {num_labels}; give "
+            f"one name per output, e.g. `model.config.id2label = {{0: 'rest', 1: 'move', ...}}` with keys 0 to "
+            f"{num_labels - 1} (and `label2id` to match)."
+        )
+    return [names[index] for index in range(num_labels)]
 
 
 def _one_rate(sampling_rate: Any) -> Any:
@@ -332,10 +369,19 @@ class _RecordingPipeline(ChunkPipeline):
         problem = problem_of(self.model)
         if self.accepted_problems and problem not in self.accepted_problems:
             suggestion = PROBLEM_TASKS[problem]
+            article = "an" if problem[0] in "aeiou" else "a"
+            advice = f'use pipeline("{suggestion}", ...) or `pipeline(model=...)` without a task.'
+            if problem == "encoder":
+                # an encoder (a pre-training checkpoint such as citrus-small) has no trained head to classify with
+                advice = (
+                    "fine-tune it first (`citrus finetune --model CHECKPOINT --dataset ...`, or "
+                    "`AutoModelForSequenceClassification.from_pretrained(checkpoint, num_labels=...)` and the "
+                    f'Trainer), or embed recordings with pipeline("{suggestion}", ...).'
+                )
             raise ValueError(
                 f"{type(self).__name__} runs {' or '.join(self.accepted_problems)} models, and "
-                f"{type(self.model).__name__} (problem_type={self.model.config.problem_type!r}) is a {problem} model; "
-                f'use pipeline("{suggestion}", ...) or `pipeline(model=...)` without a task.'
+                f"{type(self.model).__name__} (problem_type={self.model.config.problem_type!r}) is {article} {problem} "
+                f"model; {advice}"
             )
         saved = list(self.model.config.architectures or [])
         loaded = type(self.model).__name__
@@ -378,9 +424,10 @@ class _RecordingPipeline(ChunkPipeline):
                 generator or dataset of recordings, one per recording (unless each dict gives its own). Required.
             batch_size (`int`, defaults to 64): windows per forward pass; for recordings of many channels, at most
                 1024 / channels windows (the encoder runs every channel of a window as its own sequence).
-            alignment (`str`, defaults to `"window"`): `"window"` cuts the recording into the model's windows every
+            alignment (`str`, *optional*): `"window"` cuts the recording into the model's windows every
                 `hop_length` model-rate samples (default: the window length); `"resample"` keeps one window from the
-                start; `"interpolate"` stretches the whole recording onto one window.
+                start; `"interpolate"` stretches the whole recording onto one window. Default: `"interpolate"` for a
+                checkpoint whose feature extractor stretches recordings (it was trained so), else `"window"`.
             hop_length (`int`, *optional*), pad_last_window (`bool`, *optional*), input_channel_names, nan_policy: as
                 in `CiTrusFeatureExtractor`. By default a recording shorter than a window is one window of its own
                 duration (rounded up to whole patches; `padding="max_length"` pads it to the full window instead,
@@ -406,13 +453,16 @@ class _RecordingPipeline(ChunkPipeline):
         if batch_size is not None:
             check_positive_integer("batch_size", batch_size)
             kwargs["window_batch_size"] = batch_size
+        inputs = _unwrap_datasets_column(inputs)
+        if "sampling_rate" in kwargs:
+            kwargs["sampling_rate"] = _unwrap_datasets_column(kwargs["sampling_rate"])
         if isinstance(inputs, tuple):
             inputs = list(inputs)
         if isinstance(inputs, list):
             if not inputs:
                 raise ValueError("The input is an empty list: pass a recording or a list of recordings.")
-            if all(_is_number(sample) for sample in inputs):  # a flat list of samples is one recording
-                inputs = np.asarray(inputs, dtype=np.float64)
+            if all(_is_sample(sample) for sample in inputs):  # a flat list of samples is one recording
+                inputs = np.asarray([float(sample) for sample in inputs], dtype=np.float64)
         elif isinstance(inputs, (np.ndarray, torch.Tensor)) and inputs.ndim == 3:
             if len(inputs) == 0:
                 raise ValueError(
@@ -479,10 +529,14 @@ class _RecordingPipeline(ChunkPipeline):
         progress=None,
         **other,
     ):
+        # A rate given at construction (`pipeline(model=..., sampling_rate=250)`) is the default of every call: a
+        # recording's dict that carries its own rate wins over it, as one given with the call would not
+        constructing = not hasattr(self, "_preprocess_params")
+        rate_key = "default_sampling_rate" if constructing and _is_number(_one_rate(sampling_rate)) else "sampling_rate"
         preprocess = {
             name: value
             for name, value in (
-                ("sampling_rate", sampling_rate),
+                (rate_key, sampling_rate),
                 ("alignment", alignment),
                 ("hop_length", hop_length),
                 ("pad_last_window", pad_last_window),
@@ -538,7 +592,9 @@ class _RecordingPipeline(ChunkPipeline):
     # ------------------------------------------------------------------------------------------------ preprocess
 
     @staticmethod
-    def _recording_and_rate(inputs: Any, sampling_rate: float | None) -> tuple[Any, float]:
+    def _recording_and_rate(
+        inputs: Any, sampling_rate: float | None, default_sampling_rate: float | None = None
+    ) -> tuple[Any, float]:
         sampling_rate = _one_rate(sampling_rate)
         if isinstance(inputs, dict):
             unknown = set(inputs) - {*SIGNAL_KEYS, "sampling_rate", "path"}  # `datasets`' audio rows carry a path
@@ -564,6 +620,8 @@ class _RecordingPipeline(ChunkPipeline):
                 "`pipe(recording.data, sampling_rate=recording.sampling_rate)`; `citrus predict MODEL FILE...` does "
                 "both from the command line."
             )
+        if sampling_rate is None:
+            sampling_rate = _one_rate(default_sampling_rate)
         if sampling_rate is None:
             raise ValueError(
                 "`sampling_rate` is required: the recording is resampled to the checkpoint's rate, so the pipeline "
@@ -622,7 +680,7 @@ class _RecordingPipeline(ChunkPipeline):
         self,
         inputs,
         sampling_rate: float | None = None,
-        alignment: str = "window",
+        alignment: str | None = None,
         hop_length: int | None = None,
         pad_last_window: bool | None = None,
         padding: str | None = None,
@@ -630,11 +688,18 @@ class _RecordingPipeline(ChunkPipeline):
         nan_policy: str | None = None,
         window_batch_size: int = DEFAULT_WINDOW_BATCH_SIZE,
         progress: bool | None = None,
+        default_sampling_rate: float | None = None,
     ):
         """Align one recording into windows and yield them `window_batch_size` at a time, each chunk with the
         windows' start and end times in seconds of the recording (and start its progress bar, see `progress`)."""
-        recording, rate = self._recording_and_rate(inputs, sampling_rate)
+        recording, rate = self._recording_and_rate(inputs, sampling_rate, default_sampling_rate)
         extractor = self.feature_extractor
+        if alignment is None:
+            # A checkpoint trained on recordings stretched onto its window (a slow series of a few samples a minute,
+            # `citrus finetune --alignment auto`'s "interpolate") scores a recording stretched the same way; cut into
+            # windows of its context, a 200 s series at 0.5 Hz became 20 windows of 10 s, and accuracy fell from 1.0
+            # to 0.3. Every other checkpoint covers a recording window by window.
+            alignment = "interpolate" if extractor.alignment == "interpolate" else "window"
         window_seconds = extractor.context_length / extractor.sampling_rate
         # The extractor validates the rate itself; the duration needs a number first.
         duration = recording.shape[-1] / rate if _is_number(rate) and rate > 0 else float("nan")
@@ -857,7 +922,7 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
         top_k = logits.shape[-1] if top_k is None else min(top_k, logits.shape[-1])
         # Read once: a config attribute costs microseconds (transformers' `__getattribute__`), and ranking a night of
         # 960 windows x 5 classes one label at a time took 35 ms (3 ms this way).
-        id2label = config.id2label
+        id2label = _label_names(config.id2label, logits.shape[-1])
 
         def ranked(rows: torch.Tensor) -> list[list[dict]]:
             """`(N, num_labels)` scores -> for each row, its `top_k` labels with their scores, best first (one

@@ -8,6 +8,8 @@ transformers user publish what `citrus push` publishes:
   code through another such hook (`_pipeline_code_saver`).
 - `Trainer.push_to_hub` writes its card in `Trainer.create_model_card`: for a CiTrus model the CiTrus card replaces
   transformers' draft, and the model's feature extractor (processor) joins the folder when the Trainer had none.
+- `Trainer.save_model` of a LoRA CiTrus model writes the adapter's `citrus_task_config.json` beside peft's files,
+  as `save_adapter` does, so that the folder loads with its classes, channels and input contract.
 - `push_to_hub` of the feature extractor and of the fusion processor (transformers' own), and the `Trainer`'s
   `push_to_hub` / `init_hf_repo` (`TrainingArguments(push_to_hub=True)`) of a CiTrus model, fail with the one-line
   error the models' publishing gives when the Hub cannot be reached.
@@ -112,6 +114,34 @@ def register_trainer_cards() -> None:
 
     create_model_card._citrus_card = True
     Trainer.create_model_card = create_model_card
+
+
+def register_trainer_adapter_config() -> None:
+    """`Trainer.save_model` of a LoRA CiTrus model (peft's `PeftModel` over a task model) also writes the adapter's
+    `citrus_task_config.json`, as `save_adapter` does: peft saves the adapter and the base's name only, so the folder
+    the Trainer wrote (its output folder, or a checkpoint) lost the class names, the channel layout and the input
+    contract, and `pipeline(model=folder)` rebuilt the base's own 1-channel, `LABEL_0...` head. Idempotent."""
+    from transformers.trainer import Trainer
+
+    save_model = Trainer.save_model
+    if getattr(save_model, "_citrus_adapter_config", False):
+        return
+
+    @functools.wraps(save_model)
+    def save_model_with_task_config(self, output_dir=None, *args, **kwargs):
+        result = save_model(self, output_dir, *args, **kwargs)
+        accelerator = getattr(self, "accelerator", None)
+        peft_model = accelerator.unwrap_model(self.model) if accelerator is not None else self.model
+        task_model = _citrus_model(peft_model)
+        is_adapter = task_model is not None and peft_model is not task_model  # peft's wrapper around it
+        if is_adapter and getattr(task_model, "head_name", None) and self.is_world_process_zero():
+            from ..training.lora import save_task_config
+
+            save_task_config(peft_model, output_dir or self.args.output_dir)
+        return result
+
+    save_model_with_task_config._citrus_adapter_config = True
+    Trainer.save_model = save_model_with_task_config
 
 
 def _check_processing_class(model, processing_class) -> None:

@@ -375,7 +375,7 @@ def save_adapter(
     Returns:
         The folder.
     """
-    base = _task_model(peft_model, "save the adapter")
+    _task_model(peft_model, "save the adapter")  # a CiTrus task model under peft, or a TypeError
     folder = Path(save_directory)
     folder.mkdir(parents=True, exist_ok=True)
     lora_config = peft_model.peft_config[peft_model.active_adapter]
@@ -397,15 +397,26 @@ def save_adapter(
     finally:
         lora_config.base_model_name_or_path = recorded_base
         lora_config.target_modules = recorded_targets
-    task_config = copy.deepcopy(base.config)
-    # `architectures` is only set when a model is saved: a task model built from a pre-training checkpoint still
-    # carries that checkpoint's class here.
-    task_config.architectures = [type(base).__name__]
-    task_config.to_json_file(folder / TASK_CONFIG_NAME)
+    save_task_config(peft_model, folder)
     if feature_extractor is not None:
         feature_extractor.save_pretrained(folder)
     adapter_card(peft_model, None).save(folder / REPOCARD_NAME)
     return folder
+
+
+def save_task_config(peft_model: PeftModel, save_directory: str | os.PathLike) -> Path:
+    """Write `citrus_task_config.json` (the task model's config: classes and their names, channels, head, input
+    contract) beside an adapter that peft saved, so that `load_adapter`, `pipeline` and `AutoModel...` rebuild its
+    base as it was trained; peft itself records only the base's name. `save_adapter` writes it, and so does the
+    `Trainer`'s `save_model` of a LoRA CiTrus model (`citrus_hf.publishing.hooks`). Returns the file."""
+    base = _task_model(peft_model, "save the adapter's task config")
+    task_config = copy.deepcopy(base.config)
+    # `architectures` is only set when a model is saved: a task model built from a pre-training checkpoint still
+    # carries that checkpoint's class here.
+    task_config.architectures = [type(base).__name__]
+    path = Path(save_directory) / TASK_CONFIG_NAME
+    task_config.to_json_file(path)
+    return path
 
 
 def _bundled_name(path: str | None) -> str | None:
@@ -671,7 +682,7 @@ def _load_base(
             outputs = {}
             if head_shape is not None:  # otherwise load_adapter says that the adapter holds no head
                 outputs = {model_class.outputs_field: head_shape[0]}
-                outputs.update(_channels_from_saved_extractor(path_or_repo, folder, head_shape[-1], download))
+                outputs.update(_settings_from_saved_extractor(path_or_repo, folder, head_shape[-1], download))
             return model_class.from_pretrained(path_or_repo, **outputs, **download)
         # CiTrus' strict loader compares the checkpoint's tensors with `config.architectures`: cleared, the
         # checkpoint (a pre-training one, usually) is checked as a different class, whose backbone must match in full.
@@ -679,23 +690,37 @@ def _load_base(
         return model_class.from_pretrained(path_or_repo, config=task_config, **download)
 
 
-def _channels_from_saved_extractor(path_or_repo, folder: Path, head_width: int, download: dict) -> dict:
-    """`num_channels` and `channel_pooling="concat"` for the base of a peft-saved adapter whose head reads several
-    channels, or {}. peft records no channel layout, and a head's width alone is no channel count (a pooling such as
-    "mean_max" widens it too); the feature extractor saved beside the adapter (as the Trainer saves its
-    `processing_class`) says how many channels the data had, and a head exactly that many times as wide as one
-    channel's pooled features concatenates them."""
+# The extractor's settings a task model's config records as its input contract and that no weight depends on: a model
+# fine-tuned on data normalised otherwise than its pre-training checkpoint's (`normalization="fixed"` with the data's
+# statistics, as examples/finetune_trainer.py does) takes them from the extractor saved beside its adapter.
+_NORMALIZATION_SETTINGS = ("normalization", "normalization_mean", "normalization_std")
+
+
+def _settings_from_saved_extractor(path_or_repo, folder: Path, head_width: int, download: dict) -> dict:
+    """What the feature extractor saved beside a peft-saved adapter (as the Trainer saves its `processing_class`) says
+    of the base the adapter was trained on, which peft does not record, or {}:
+
+    - `num_channels` and `channel_pooling="concat"` for a head that reads several channels: a head's width alone is
+      no channel count (a pooling such as "mean_max" widens it too), but the extractor says how many channels the data
+      had, and a head exactly that many times as wide as one channel's pooled features concatenates them;
+    - the normalisation the data was trained with, where it is not the base checkpoint's, so that the pipeline
+      normalises recordings as the training did (it refused the saved extractor as another contract, and the base's
+      extractor would have normalised otherwise)."""
     if not (folder / FEATURE_EXTRACTOR_NAME).is_file():
         return {}
     try:
-        channels = CiTrusFeatureExtractor.from_pretrained(folder).num_channels
+        extractor = CiTrusFeatureExtractor.from_pretrained(folder)
     except (OSError, ValueError):  # a damaged extractor file: the head's error below says what to pass
         return {}
     base = CiTrusConfig.from_pretrained(path_or_repo, **download)
+    settings = {}
+    if any(getattr(extractor, name) != getattr(base, name) for name in _NORMALIZATION_SETTINGS):
+        settings.update({name: getattr(extractor, name) for name in _NORMALIZATION_SETTINGS})
+    channels = extractor.num_channels
     per_channel = _pooled_width(base, base.head_features, base.pooling)
     if channels > 1 and head_width == channels * per_channel:
-        return {"num_channels": channels, "channel_pooling": "concat"}
-    return {}
+        settings.update(num_channels=channels, channel_pooling="concat")
+    return settings
 
 
 def merge_adapter(peft_model: PeftModel) -> PreTrainedModel:
@@ -716,4 +741,5 @@ __all__ = [
     "adapter_card",
     "merge_adapter",
     "save_adapter",
+    "save_task_config",
 ]
