@@ -2,6 +2,7 @@
 `TrainerSettings`, one option per field).
 
     citrus evaluate --output-dir runs/eval --budgets 1 5 all --num-seeds 5
+    citrus evaluate --datasets ./ecg ./imu --sampling-rate ./ecg=250 ./imu=50 --arms citrus-small minirocket prior
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ On top of `HfArgumentParser`:
   group (`metadata["exclude"]` names the ones a command sets itself), and is rebuilt from them;
 - a `dict` field takes `KEY=VALUE` pairs (`--config-overrides d_model=128 cnn_channels=[8,16]`): values are read as
   JSON when they can be, as text otherwise; a `dict[str, list]` value is split at commas (`hr_ecg=5,20,all`) and a
-  `dict[str, dict]` key names both levels (`hr_ecg:window_seconds=10`). Pairs update the field's default;
+  `dict[str, dict]` key names both levels (`hr_ecg:window_seconds=10`), a `dict[str, float]` value must be a number.
+  Pairs update the field's default. A field that is a number or such a dict (`float | dict[str, float]`) takes one
+  number or the pairs (`--sampling-rate 250`, `--sampling-rate my_set=250 other=100`);
 - `metadata["positional"]` makes a field a positional argument (a `list` field takes one value or more);
 - settings can come from a JSON or YAML file, `citrus <command> config.yaml`, `--config config.yaml` or
   `--config=config.yaml`; options given on the command line override the file's;
@@ -55,18 +57,37 @@ def parse_value(text: str) -> Any:
 
 
 class _KeyValues(argparse.Action):
-    """`--name KEY=VALUE [KEY=VALUE ...]` into a dict that starts from the option's default."""
+    """`--name KEY=VALUE [KEY=VALUE ...]` into a dict that starts from the option's default; with `scalar_type`
+    (a field that is a number or a dict of them), also `--name VALUE`, one value for all."""
 
-    def __init__(self, option_strings, dest, value_type: Any = Any, **kwargs):
+    def __init__(
+        self,
+        option_strings,
+        dest,
+        value_type: Any = Any,
+        scalar_type: type | None = None,
+        metavar: str | None = None,
+        **kwargs,
+    ):
         self.value_type = value_type
-        super().__init__(option_strings, dest, nargs="+", metavar="KEY=VALUE", **kwargs)
+        self.scalar_type = scalar_type
+        super().__init__(option_strings, dest, nargs="+", metavar=metavar or "KEY=VALUE", **kwargs)
+
+    def _expected(self) -> str:
+        if self.scalar_type is None:
+            return "KEY=VALUE pairs"
+        return f"one {_TYPE_WORDS.get(self.scalar_type, self.scalar_type.__name__)} or KEY=VALUE pairs"
 
     def __call__(self, parser, namespace, values, option_string=None):
-        result = copy.deepcopy(getattr(namespace, self.dest, None) or {})
+        if self.scalar_type is not None and len(values) == 1 and "=" not in values[0]:
+            setattr(namespace, self.dest, self.convert(values[0], self.scalar_type, values[0]))
+            return
+        current = getattr(namespace, self.dest, None)
+        result = copy.deepcopy(current) if isinstance(current, dict) else {}  # pairs replace a single value
         for item in values:
             key, separator, text = item.partition("=")
             if not separator or not key:
-                raise argparse.ArgumentError(self, f"expects KEY=VALUE pairs, got {item!r}")
+                raise argparse.ArgumentError(self, f"expects {self._expected()}, got {item!r}")
             origin = get_origin(self.value_type)
             if origin is dict or self.value_type is dict:
                 outer, colon, inner = key.partition(":")
@@ -77,9 +98,24 @@ class _KeyValues(argparse.Action):
                 result[key] = [part.strip() for part in text.split(",") if part.strip()]
             elif self.value_type is str:
                 result[key] = text
+            elif self.value_type in _TYPE_WORDS:
+                result[key] = self.convert(text, self.value_type, item)
             else:
                 result[key] = parse_value(text)
         setattr(namespace, self.dest, result)
+
+    def convert(self, text: str, value_type: type, item: str) -> Any:
+        """`text` as `value_type` (a number), or the option's usage error naming `item`."""
+        try:
+            return value_type(text)
+        except ValueError:
+            raise argparse.ArgumentError(
+                self, f"invalid {_TYPE_WORDS[value_type]} {item!r} (expects {self._expected()})"
+            ) from None
+
+
+# The value types of `KEY=VALUE` pairs (and single values) that are converted, and what errors call them.
+_TYPE_WORDS = {float: "number", int: "integer"}
 
 
 class _DashedOptions:
@@ -331,10 +367,15 @@ class CommandParser(HfArgumentParser):
         )
         if mapping is not None:
             value_type = get_args(mapping)[1] if get_args(mapping) else Any
+            # `float | dict[str, float]`: one number, or the pairs
+            scalars = [a for a in get_args(field_type) if a is not mapping and a is not type(None)]
+            scalar_type = scalars[0] if origin is not dict and len(scalars) == 1 and scalars[0] in _TYPE_WORDS else None
             parser.add_argument(
                 f"--{field.name.replace('_', '-')}",
                 action=_KeyValues,
                 value_type=value_type,
+                scalar_type=scalar_type,
+                metavar=metadata.get("metavar"),
                 dest=field.name,
                 default=_default_of(field) if not optional or field.default is not None else None,
                 help=metadata.get("help"),
@@ -462,6 +503,8 @@ class CommandParser(HfArgumentParser):
             action = actions[name]
             if isinstance(action, _KeyValues) and isinstance(value, dict) and isinstance(action.default, dict):
                 value = {**action.default, **value}
+            elif isinstance(action, _KeyValues) and action.scalar_type is not None and isinstance(value, str):
+                value = self._convert(action, value)  # YAML reads `1e3` as text
             elif action.type is not None and not isinstance(action, _KeyValues):
                 # YAML reads `1e-3` as text: convert as the command line would.
                 value = (
@@ -476,7 +519,7 @@ class CommandParser(HfArgumentParser):
         if not isinstance(value, str):
             return value
         try:
-            return action.type(value)
+            return action.scalar_type(value) if isinstance(action, _KeyValues) else action.type(value)
         except (TypeError, ValueError) as error:
             raise UsageError(f"{self.prog}: setting {action.dest}: invalid value {value!r} ({error}).") from None
 

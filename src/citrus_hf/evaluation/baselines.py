@@ -177,7 +177,8 @@ def raw_windows(
     normalization: dict[str, Any] | None = None,
 ) -> np.ndarray:
     """The raw windows of a labelled split as one array `(n, channels, time)` float64, at their own rate: what a
-    classical method such as MiniRocket is fitted on. Shorter windows are zero-padded at the end to the longest (and
+    classical method such as MiniRocket is fitted on (a set whose rows have several rates is brought to one first,
+    `at_sampling_rate`: the protocol does it). Shorter windows are zero-padded at the end to the longest (and
     to `min_length`; `padded_to_common_length` then gives two splits one length). With
     `nan_policy="interpolate"`, NaN / inf samples are interpolated linearly within their channel, as the CiTrus arms'
     feature extractor does (the splits were checked on loading under "raise"); its errors start with `where` ("train
@@ -201,6 +202,75 @@ def raw_windows(
     for index, window in enumerate(windows):
         array[index, :, : window.shape[-1]] = window
     return array
+
+
+def sampling_rate_counts(*datasets) -> dict[float, int]:
+    """Rows per sampling rate (Hz) of `datasets` (a set's splits; None ones skipped), from their `sampling_rate`
+    column; empty when they have none (every row is then at the one `--sampling-rate`)."""
+    import pyarrow as pa
+
+    counts: dict[float, int] = {}
+    for dataset in datasets:
+        if dataset is None or "sampling_rate" not in dataset.column_names or len(dataset) == 0:
+            continue
+        column = dataset.with_format("arrow")["sampling_rate"].cast(pa.float64()).to_numpy()
+        rates, rows = np.unique(column, return_counts=True)
+        for rate, count in zip(rates.tolist(), rows.tolist()):
+            counts[rate] = counts.get(rate, 0) + count
+    return counts
+
+
+def common_sampling_rate(counts: dict[float, int]) -> float:
+    """The one rate a baseline that reads rows at their own rate (MiniRocket) sees a set of several rates at, from
+    `sampling_rate_counts`: the most common one, so that most rows keep their samples exactly (the others are resampled
+    to it, `at_sampling_rate`); of equally common rates the lowest, so that no row is given samples it never had."""
+    most = max(counts.values())
+    return min(rate for rate, count in counts.items() if count == most)
+
+
+def at_sampling_rate(dataset, rate: float, nan_policy: str = "raise", where: str | None = None, row_numbers=None):
+    """`dataset` (a labelled split with a `sampling_rate` column) with every row's `input_values` resampled from its
+    own rate to `rate` (Hz), by the feature extractor's anti-aliased polyphase resampler, and its `sampling_rate`
+    `rate` in every row; rows at `rate` already keep their values. What a baseline that reads rows at their own rate
+    (`raw_windows`: MiniRocket, whose kernels span a fixed number of samples, so a row at twice the rate looks like a
+    slower signal) is given when a set's rows have several rates (`common_sampling_rate`). Rows keep their duration,
+    so their lengths may differ (`raw_windows` pads them); the other columns are kept. Held in memory: nothing is
+    written next to the user's files, and the baseline holds every row anyway.
+
+    With `nan_policy="interpolate"`, NaN / inf samples of a row are filled (`fill_non_finite`) before it is resampled,
+    which would spread them over the filter's length; its errors start with `where` and call a row by `row_numbers`
+    (as `raw_windows`)."""
+    from datasets import List, Value
+
+    from ..data.alignment import naming_where
+    from ..feature_extraction_citrus import _resample, _resampling_factors
+
+    def resample(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
+        values = []
+        for index, row, own in zip(indices, batch["input_values"], batch["sampling_rate"]):
+            signal = np.asarray(row, dtype=np.float64)
+            signal = signal[None] if signal.ndim == 1 else signal
+            if float(own) != rate:
+                if nan_policy == "interpolate":
+                    signal = fill_non_finite(signal, index)
+                signal = _resample(signal, *_resampling_factors(float(own), rate))
+            values.append(signal)
+        return {"input_values": values, "sampling_rate": [rate] * len(values)}
+
+    features = dataset.features.copy()
+    features["input_values"] = List(List(Value("float64")))
+    features["sampling_rate"] = Value("float64")
+    numbers = np.arange(len(dataset)) if row_numbers is None else row_numbers
+    with naming_where(where, numbers):
+        return dataset.map(
+            resample,
+            with_indices=True,
+            batched=True,
+            batch_size=256,
+            features=features,
+            keep_in_memory=True,
+            desc=f"Resampling to {rate:g} Hz",
+        )
 
 
 def normalized_window(window: np.ndarray, normalization: dict[str, Any]) -> np.ndarray:
@@ -285,7 +355,9 @@ def regression_head(model) -> torch.nn.Linear:
 __all__ = [
     "PatchTSTCollator",
     "build_patchtst_pretraining",
+    "at_sampling_rate",
     "build_patchtst_task_model",
+    "common_sampling_rate",
     "fit_minirocket",
     "observed_mask",
     "patchtst_config",
@@ -295,4 +367,5 @@ __all__ = [
     "padded_to_common_length",
     "raw_windows",
     "regression_head",
+    "sampling_rate_counts",
 ]

@@ -20,7 +20,8 @@ For every labelled set, label budget (k examples per class, or a fraction of the
 
 Every CiTrus and PatchTST arm sees the windows the same `CiTrusFeatureExtractor` made (the checkpoint's rate; each
 recording's own duration in whole patches), so only the weights and the recipe differ; MiniRocket sees the
-recordings at their own rate with the same normalisation. Every arm learns from the labels of its draw only (k per
+recordings at their own rate with the same normalisation (a set whose rows have several rates: every row resampled
+to the most common one, said once). Every arm learns from the labels of its draw only (k per
 class): nothing early-stops or picks its best step on the labelled validation split, which holds up to hundreds more
 (`select_on_validation=True` allows it for runs scored on test). The seed decides which labelled examples are drawn
 and the fitting's initialisation and data order, so a run is reproducible and arms compare pair-wise.
@@ -34,14 +35,16 @@ to MiniRocket and to its from-scratch twin) and `results.png`.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
 import shutil
 import sys
 import time
+from collections.abc import Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -256,7 +259,8 @@ def _rewrite(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
-def _dataset_context(config: ProtocolConfig, dataset: str) -> DatasetContext:
+def _dataset_context(config: ProtocolConfig, dataset: str, progress=None) -> DatasetContext:
+    rate = dataset_sampling_rate(config, dataset, progress)
     splits = load_task_splits(
         dataset,
         config.dataset_options.get(dataset),
@@ -266,11 +270,15 @@ def _dataset_context(config: ProtocolConfig, dataset: str) -> DatasetContext:
         validation_fraction=config.validation_fraction,
         # only scoring on the validation split needs one; the recipes fit without it
         require_validation=config.score_split == "validation",
-        sampling_rate=config.sampling_rate,
+        sampling_rate=rate,
         nan_policy=config.nan_policy,
     )
     check_metric_for_task(config.finetune.metric_for_best_model, splits.task)
     normalization = config.normalization.get(dataset, "dataset")
+    if rate != config.sampling_rate:
+        # the arms align the set with `context.config.sampling_rate`: this set's rate, not the run's setting
+        config = copy.copy(config)
+        config.sampling_rate = rate
     return DatasetContext(
         name=dataset,
         splits=splits,
@@ -281,6 +289,97 @@ def _dataset_context(config: ProtocolConfig, dataset: str) -> DatasetContext:
         score_split=config.score_split,
         data=_data_fingerprint(splits),
     )
+
+
+def dataset_sampling_rate(config: ProtocolConfig, dataset: str, progress=None) -> float | None:
+    """The rate (Hz) of every row of `dataset` that `load_task_splits` is given, from `config.sampling_rate`: None
+    (the set's own `sampling_rate` column gives each row's), one number, or a mapping `{dataset: Hz}` (`citrus
+    evaluate --sampling-rate NAME=HZ`).
+
+    One number is the rate of every set without a `sampling_rate` column: a set with one keeps its own rates (None),
+    which is said once (through `progress`, else the log), so that a run over several sets needs no per-set rates. A
+    rate named for a set that has the column contradicts it, and a set without the column that the mapping does not
+    name has no rate: both are refused."""
+    rates = config.sampling_rate
+    if rates is None:
+        return None
+    named = isinstance(rates, Mapping)
+    rate = rates.get(dataset) if named else rates
+    has_column = _has_rate_column(config, dataset)
+    if has_column is None:  # no such split: `load_task_splits` names what is missing
+        return rate
+    if named and rate is None and not has_column:
+        raise ValueError(
+            f"Dataset {dataset!r} has no `sampling_rate` column and --sampling-rate gives no rate for it (it names "
+            f"{', '.join(rates) or 'no set'}): add {dataset}=HZ, the rate of its rows."
+        )
+    if rate is None or not has_column:
+        return rate
+    if named:
+        raise ValueError(
+            f"Dataset {dataset!r} has a sampling_rate column, which gives every row its rate; --sampling-rate "
+            f"{dataset}={rate:g} is only for sets without one: drop it."
+        )
+    _say(
+        progress,
+        f"{dataset}: its rows keep their own rates (its sampling_rate column); --sampling-rate {rate:g} is the rate "
+        "of the sets without the column",
+    )
+    return None
+
+
+def _has_rate_column(config: ProtocolConfig, dataset: str) -> bool | None:
+    """Whether `dataset`'s training split (as the protocol loads it) has a `sampling_rate` column; None when the set
+    has no such split."""
+    from ..data.splits import load_split
+
+    split = load_split(dataset, config.train_split.get(dataset, "train"), config.dataset_options.get(dataset))
+    return None if split is None else "sampling_rate" in split.column_names
+
+
+def _say(progress, line: str) -> None:
+    """One line about a set, below the progress bar (`progress`), or in the log without one."""
+    if progress is None:
+        logger.warning(line)
+    else:
+        progress.write(line, sys.stderr)
+
+
+def _reads_rows(arm) -> bool:
+    """Whether `arm` reads a set's rows at their own rate (MiniRocket, and any arm that fits on the signal without
+    aligning it): the CiTrus and PatchTST arms resample each row to their model's rate, the prior reads none."""
+    return arm.learns and not isinstance(arm, (CiTrusArm, PatchTSTArm))
+
+
+def _at_one_rate(context: DatasetContext, arms: list[str], progress=None) -> DatasetContext:
+    """`context` for the arms that read the rows at their own rate (`_reads_rows`: MiniRocket): when the set's rows
+    have several rates (its `sampling_rate` column), a copy whose splits hold every row resampled to the most common
+    rate (`baselines.common_sampling_rate`, with the feature extractor's anti-aliased resampler), said once; else
+    `context` itself. MiniRocket's kernels span a fixed number of samples, so a row at twice the rate would look to
+    it like a slower signal, where the CiTrus and PatchTST arms see every row at their model's rate."""
+    from .baselines import at_sampling_rate, common_sampling_rate, sampling_rate_counts
+
+    splits = context.splits
+    counts = sampling_rate_counts(splits.train, splits.validation, splits.test)
+    if len(counts) < 2:
+        return context
+    rate = common_sampling_rate(counts)
+    shown = ", ".join(f"{count} at {hz:g} Hz" for hz, count in sorted(counts.items()))
+    names = f"the {' and '.join(arms)} arm" + ("s see" if len(arms) > 1 else " sees")
+    _say(
+        progress,
+        f"{context.name}: its rows have {len(counts)} sampling rates ({shown}); {names} every row resampled to "
+        f"{rate:g} Hz, the most common (anti-aliased, as the CiTrus and PatchTST arms' feature extractor resamples)",
+    )
+    resampled = {}
+    for role in ("train", "validation", "test"):
+        split = getattr(splits, role)
+        if split is not None:
+            where, rows = splits.where(role)
+            resampled[role] = at_sampling_rate(split, rate, context.config.nan_policy, where, rows)
+    # runs recorded on the rows at their own rates (before the protocol resampled them) are fitted again
+    data = hashlib.sha256(f"{context.data}|rows at {rate!r} Hz".encode()).hexdigest()[:16]
+    return replace(context, splits=replace(splits, **resampled), data=data, aligned={}, alignments={})
 
 
 def _data_fingerprint(splits) -> str:
@@ -369,10 +468,14 @@ def _prepared_alignment(prepared: Any) -> str | None:
 def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous, signatures, record, progress) -> float:
     """Every budget x seed x arm of one dataset; `record(run)` keeps each result, stamped with its arm's signature
     (`signatures`). Returns the seconds spent."""
-    context = _dataset_context(config, dataset)
+    context = _dataset_context(config, dataset, progress)
     _check_budgets(config, context, budgets, progress)
     _check_not_pretrained_on(config, context, checkpoints)
-    prepared = {name: ARMS[name].prepare(context, checkpoints.get(name)) for name in config.arms}
+    # the arms that read the rows at their own rate see them at one rate (the others align them themselves)
+    readers = [name for name in config.arms if _reads_rows(ARMS[name])]
+    one_rate = _at_one_rate(context, readers, progress) if readers else context
+    contexts = {name: one_rate if name in readers else context for name in config.arms}
+    prepared = {name: ARMS[name].prepare(contexts[name], checkpoints.get(name)) for name in config.arms}
     seconds = 0.0
     for budget in budgets:
         for seed in config.seeds:
@@ -384,20 +487,20 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
                 if (
                     key in previous
                     and _same_alignment(previous[key], prepared[name], config, dataset)
-                    and _same_data(previous[key], context)
+                    and _same_data(previous[key], contexts[name])
                     and _same_draw(previous[key], draw)
                 ):
                     record(previous[key], new=False)
                     continue
                 start = time.perf_counter()
                 run_dir = Path(config.output_dir) / "runs" / f"{dataset}-{name}-{key[2].replace('/', '_')}-{seed}"
-                outcome = ARMS[name].run(context, prepared[name], chosen, seed, run_dir)
+                outcome = ARMS[name].run(contexts[name], prepared[name], chosen, seed, run_dir)
                 shutil.rmtree(run_dir, ignore_errors=True)  # only the numbers are kept
                 elapsed = time.perf_counter() - start
                 seconds += elapsed
                 record(
                     _run_record(
-                        context,
+                        contexts[name],
                         name,
                         budget,
                         budgets_order[budget],

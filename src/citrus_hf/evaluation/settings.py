@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import numbers
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -74,8 +77,13 @@ class ProtocolConfig:
     dataset_options: dict[str, dict[str, Any]] = field(
         default_factory=dict, metadata={"help": "builder options per dataset, e.g. hr_ecg:window_seconds=10"}
     )
-    sampling_rate: float | None = field(
-        default=None, metadata={"help": "rate (Hz) of every row of a save_to_disk set without a sampling_rate column"}
+    sampling_rate: float | dict[str, float] | None = field(
+        default=None,
+        metadata={
+            "help": "rate (Hz) of the rows of the sets without a sampling_rate column: one for every such set (a set "
+            "with the column keeps its own rates), or NAME=HZ per set, e.g. ./ecg=250 ./imu=50",
+            "metavar": "HZ|NAME=HZ",
+        },
     )
     nan_policy: Literal[NAN_POLICIES] = field(
         default="raise",
@@ -192,7 +200,10 @@ class ProtocolConfig:
         self.num_seeds = None  # resolved into `seeds`: `ProtocolConfig(**asdict(config))` is the same protocol
         if any(isinstance(seed, bool) or not isinstance(seed, int) or seed < 0 for seed in self.seeds):
             raise ValueError(f"Seeds must be integers >= 0, got {self.seeds}.")
-        check_positive("sampling_rate", self.sampling_rate, allow_none=True)
+        if isinstance(self.sampling_rate, Mapping):  # one rate per set (`evaluation.protocol.dataset_sampling_rate`)
+            self.sampling_rate = _checked_rates(self.sampling_rate, self.datasets)
+        else:
+            check_positive("sampling_rate", self.sampling_rate, allow_none=True)
         # the pre-training settings are checked even when no arm pre-trains: a typo must not wait for the arm that does
         for name in ("pretrain_steps", "pretrain_batch_size"):
             check_positive(name, getattr(self, name), integer=True)
@@ -333,6 +344,25 @@ def _weights_digest(checkpoint: str) -> str:
         digest.update(file.name.encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()
+
+
+def _checked_rates(rates: Mapping, datasets: list[str]) -> dict[str, float]:
+    """`--sampling-rate NAME=HZ ...`: every rate a finite number above 0, every NAME a set (one this run leaves out may
+    be named, as in the other per-set settings, but a name that is no set at all is a typo)."""
+    checked = {}
+    for name, rate in rates.items():
+        number = isinstance(rate, numbers.Real) and not isinstance(rate, bool) and math.isfinite(rate)
+        if not number or rate <= 0:
+            raise ValueError(f"--sampling-rate {name}={rate!r}: a rate must be a finite number above 0 (Hz).")
+        if name not in datasets:
+            try:
+                check_dataset_reference(name)
+            except ValueError as error:
+                raise ValueError(
+                    f"--sampling-rate names {name!r}, which is not among --datasets ({', '.join(datasets)}): {error}"
+                ) from None
+        checked[str(name)] = float(rate)
+    return checked
 
 
 __all__ = ["DEFAULT_ARMS", "ProtocolConfig"]
