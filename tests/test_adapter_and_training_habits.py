@@ -13,6 +13,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from peft import LoraConfig, get_peft_model
 from tiny_configs import tiny_config
 from transformers import Trainer, TrainingArguments, pipeline
 
@@ -24,7 +25,7 @@ from citrus_hf import (
 from citrus_hf.data import build_dataset
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
 from citrus_hf.training.finetune import FinetuneArguments, TrainerSettings, finetune
-from citrus_hf.training.lora import TASK_CONFIG_NAME, apply_lora
+from citrus_hf.training.lora import TASK_CONFIG_NAME, apply_lora, load_adapter
 
 RATE = 10.0
 
@@ -180,3 +181,14 @@ def test_a_checkpoint_trained_on_stretched_recordings_stretches_them_in_the_pipe
     stretched = classify(x[0], sampling_rate=0.5)
     assert len(stretched["windows"]) == 1 and stretched["windows"][0]["end"] == pytest.approx(200.0)
     assert len(classify(x[0], sampling_rate=0.5, alignment="window")["windows"]) == 20
+
+
+def test_a_peft_only_adapter_takes_the_window_its_saved_extractor_cut(tmp_path):
+    """peft records the base's name only: a model trained on windows shorter than the base's context (what `citrus
+    finetune` records) is rebuilt with the window of the extractor saved beside the adapter, not the base's."""
+    CiTrusForPretraining(tiny_config(context_length=100, patch_length=10)).save_pretrained(tmp_path / "base")
+    task = CiTrusForSequenceClassification.from_pretrained(tmp_path / "base", num_labels=2, context_length=50)
+    peft_model = get_peft_model(task, LoraConfig(r=2, target_modules=["q_proj", "v_proj"], task_type="SEQ_CLS"))
+    peft_model.save_pretrained(tmp_path / "adapter")
+    CiTrusFeatureExtractor.from_config(task.config).save_pretrained(tmp_path / "adapter")
+    assert load_adapter(None, tmp_path / "adapter").get_base_model().config.context_length == 50

@@ -168,3 +168,15 @@ def test_an_encoder_given_to_the_classification_pipeline_is_told_to_fine_tune_fi
     CiTrusFeatureExtractor.from_config(config).save_pretrained(tmp_path)
     with pytest.raises(ValueError, match=r"is an encoder model; fine-tune it first \(`citrus finetune"):
         pipeline("time-series-classification", model=str(tmp_path))
+
+
+def test_torch_jit_trace_reads_no_loss_lookup_that_names_a_causal_lm_loss(classifier_folder, windows):
+    """TorchScript's attribute scan read transformers' `loss_function`, which named `ForCausalLMLoss` (with a warning)
+    for a classifier; CiTrus models compute their loss in `forward`, so there is none to look up."""
+    model = CiTrusForSequenceClassification.from_pretrained(classifier_folder).eval()
+    assert model.loss_function is None
+    traced = torch.jit.trace(model, (windows[:2],), strict=False)
+    with torch.no_grad():
+        torch.testing.assert_close(traced(windows[:2])["logits"], model(windows[:2]).logits)
+    model.loss_function = torch.nn.functional.cross_entropy  # transformers' setter still works
+    assert model.loss_function is torch.nn.functional.cross_entropy

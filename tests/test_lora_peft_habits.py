@@ -262,16 +262,21 @@ def test_an_adapter_without_weights_or_with_a_base_that_is_no_citrus_model_is_na
 
 def test_building_or_loading_an_adapter_prints_no_warning_the_user_cannot_act_on(make_tiny_config, tmp_path):
     """peft's `PeftModel` reads `is_gradient_checkpointing`, which transformers 5.25 deprecates: every `citrus finetune
-    --lora`, `apply_lora` and `load_adapter` printed the FutureWarning (once per process of a launch) with nothing the
-    user could change. A warning of the user's own doing still shows."""
+    --lora`, `apply_lora`, `load_adapter`, and peft's own `get_peft_model` printed the FutureWarning (once per process
+    of a launch) with nothing the user could change. The model answers it without the warning, as the new name does."""
     base = CiTrusForSequenceClassification(make_tiny_config(num_labels=3))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         adapted = apply_lora(base, r=4, verbose=False)
         save_adapter(adapted, tmp_path / "adapter")
         load_adapter(CiTrusForSequenceClassification(make_tiny_config(num_labels=3)), tmp_path / "adapter")
+        get_peft_model(
+            CiTrusForSequenceClassification(make_tiny_config(num_labels=3)), LoraConfig(r=2, target_modules=TARGETS)
+        )
+        checkpointed = CiTrusForSequenceClassification(make_tiny_config(num_labels=3))
+        assert base.is_gradient_checkpointing is False
+        checkpointed.gradient_checkpointing_enable()
+        assert checkpointed.is_gradient_checkpointing is True
     assert not [str(w.message) for w in caught if "is_gradient_checkpointing" in str(w.message)]
-    # only inside the package's calls: transformers' deprecation still reaches the user's own code
-    if hasattr(base, "is_activation_checkpointing"):  # transformers >= 5.25, which deprecates the old name
-        with pytest.warns(FutureWarning, match="`is_gradient_checkpointing` is deprecated"):
-            _ = base.is_gradient_checkpointing
+    if hasattr(base, "is_activation_checkpointing"):  # transformers >= 5.25's name
+        assert checkpointed.is_activation_checkpointing is True and base.is_activation_checkpointing is False

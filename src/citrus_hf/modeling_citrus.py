@@ -1181,6 +1181,27 @@ class _CiTrusFamilyMixin:
     main_input_name = "input_values"
     input_modalities = ("time",)
     supports_gradient_checkpointing = True
+
+    @property
+    def loss_function(self):
+        """transformers' loss lookup by `loss_type`, which names `ForCausalLMLoss` (with a warning) for any model whose
+        `loss_type` it does not know: TorchScript's scan of a module's attributes (`torch.jit.trace`) printed that for
+        every CiTrus classifier. CiTrus models compute their loss in `forward(labels=...)` (a task model's
+        `compute_loss`), so there is none to look up: None, or the function set with `model.loss_function = fn`."""
+        return getattr(self, "_loss_function", None)
+
+    @loss_function.setter
+    def loss_function(self, value):
+        self._loss_function = value
+
+    @property
+    def is_gradient_checkpointing(self) -> bool:
+        """Whether gradient (activation) checkpointing is on, without the FutureWarning transformers 5.25 gives this
+        name: peft reads it whenever it wraps a model (`get_peft_model`, `AutoPeftModel...`, `PeftModel`), and
+        TorchScript's attribute scan in `torch.jit.trace`, so every user saw a deprecation they could do nothing
+        about. The same answer as `is_activation_checkpointing`."""
+        return any(getattr(module, "gradient_checkpointing", False) is True for module in self.modules())
+
     _supports_sdpa = True
     _supports_flash_attn = False
     _supports_flex_attn = False

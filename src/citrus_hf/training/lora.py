@@ -35,12 +35,10 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import os
 import re
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -256,8 +254,7 @@ def apply_lora(
         # A frozen backbone is kept in eval mode, which would switch the LoRA dropout off; LoRA replaces freezing.
         logger.info("apply_lora: unfreezing the backbone frozen with freeze_backbone(); LoRA decides what trains.")
         model.freeze_backbone(False)
-    with _quiet_peft_checkpointing_read():
-        peft_model = get_peft_model(model, lora_config)
+    peft_model = get_peft_model(model, lora_config)
     if verbose:
         peft_model.print_trainable_parameters()
     return peft_model
@@ -593,21 +590,10 @@ def load_adapter(
     # before any is loaded (peft fills a missing one with its initialisation, saying so only in a warning)
     config = LoraConfig.from_pretrained(folder)
     config.inference_mode = not is_trainable
-    with _quiet_peft_checkpointing_read():
-        model = PeftModel(base_model_or_path, config)
+    model = PeftModel(base_model_or_path, config)
     _check_adapter_tensors(folder, saved, model)
     model.load_adapter(folder, model.active_adapter, is_trainable=is_trainable)
     return model.train() if is_trainable else model.eval()
-
-
-@contextlib.contextmanager
-def _quiet_peft_checkpointing_read():
-    """Silence the one FutureWarning that building a `PeftModel` prints with transformers >= 5.25 ("`is_gradient_
-    checkpointing` is deprecated"): peft reads that attribute itself, so every adapter built or loaded printed it and
-    the user could do nothing about it. Any other warning passes."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
-        yield
 
 
 def _fusion_adapter_error(folder: Path, class_name: str | None) -> TypeError:
@@ -705,7 +691,9 @@ def _settings_from_saved_extractor(path_or_repo, folder: Path, head_width: int, 
       had, and a head exactly that many times as wide as one channel's pooled features concatenates them;
     - the normalisation the data was trained with, where it is not the base checkpoint's, so that the pipeline
       normalises recordings as the training did (it refused the saved extractor as another contract, and the base's
-      extractor would have normalised otherwise)."""
+      extractor would have normalised otherwise);
+    - a window shorter than the base's context, when the data was (`citrus finetune` records it: see
+      `finetune._record_trained_window`)."""
     if not (folder / FEATURE_EXTRACTOR_NAME).is_file():
         return {}
     try:
@@ -716,6 +704,8 @@ def _settings_from_saved_extractor(path_or_repo, folder: Path, head_width: int, 
     settings = {}
     if any(getattr(extractor, name) != getattr(base, name) for name in _NORMALIZATION_SETTINGS):
         settings.update({name: getattr(extractor, name) for name in _NORMALIZATION_SETTINGS})
+    if extractor.context_length < base.context_length and extractor.patch_length == base.patch_length:
+        settings["context_length"] = extractor.context_length  # the window it was trained on (shorter recordings)
     channels = extractor.num_channels
     per_channel = _pooled_width(base, base.head_features, base.pooling)
     if channels > 1 and head_width == channels * per_channel:
