@@ -192,3 +192,67 @@ def test_a_peft_only_adapter_takes_the_window_its_saved_extractor_cut(tmp_path):
     peft_model.save_pretrained(tmp_path / "adapter")
     CiTrusFeatureExtractor.from_config(task.config).save_pretrained(tmp_path / "adapter")
     assert load_adapter(None, tmp_path / "adapter").get_base_model().config.context_length == 50
+
+
+def test_the_trainer_card_keeps_its_evaluation_without_a_dataset_name_and_leaves_out_nan(motions, tmp_path):
+    """`Trainer.push_to_hub()` wrote no evaluation at all unless `dataset=` was passed ("No evaluation results were
+    recorded"), and crashed on a metric that could not be computed (AUROC on an evaluation set of one class: NaN)."""
+    from huggingface_hub import ModelCard
+
+    from citrus_hf.publishing.cards import evaluation_table_rows
+    from citrus_hf.training.metrics import compute_metrics_fn
+
+    x, y, test_x, test_y, names = motions
+    torch.manual_seed(0)
+    config = tiny_config(num_channels=6, sampling_rate=RATE, context_length=100, patch_length=10, num_labels=4)
+    model = CiTrusForSequenceClassification(config)
+    extractor = CiTrusFeatureExtractor.from_config(config)
+
+    def rows(signals, labels):
+        return [
+            {"input_values": extractor(row, sampling_rate=RATE)["input_values"][0], "labels": int(label)}
+            for row, label in zip(signals, labels)
+        ]
+
+    one_class = [row for row in rows(test_x, test_y) if row["labels"] == test_y[0]]  # AUROC: NaN
+    arguments = TrainingArguments(
+        tmp_path,
+        max_steps=2,
+        eval_strategy="steps",
+        eval_steps=1,
+        per_device_train_batch_size=4,
+        report_to="none",
+        use_cpu=True,
+        save_strategy="no",
+    )
+    trainer = Trainer(
+        model,
+        arguments,
+        train_dataset=rows(x, y),
+        eval_dataset=one_class,
+        processing_class=extractor,
+        compute_metrics=compute_metrics_fn("classification"),
+    )
+    trainer.train()
+    assert any(np.isnan(entry.get("eval_auroc", 0.0)) for entry in trainer.state.log_history)
+    trainer.create_model_card()
+    unnamed = ModelCard.load(tmp_path / "README.md")
+    table = {row["metric"]: row for row in evaluation_table_rows(unnamed)}
+    assert not unnamed.data.eval_results  # the model-index must name a dataset
+    assert "macro_f1" in table and "auroc" not in table and table["macro_f1"]["method"].startswith("this model")
+    trainer.create_model_card(dataset="basic_motions")
+    named = ModelCard.load(tmp_path / "README.md")
+    metrics = {result.metric_type for result in named.data.eval_results}
+    assert "macro_f1" in metrics and "auroc" not in metrics
+
+
+def test_a_card_links_the_hub_dataset_its_model_was_evaluated_on():
+    """A model fine-tuned on a Hub dataset (`citrus finetune --dataset owner/name`) named it in its model-index but not
+    in its `datasets:` metadata, which is what links a model to its dataset on the Hub; a registered name is no link."""
+    from citrus_hf.publishing.cards import build_model_card
+
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    on_the_hub = [{"dataset": "citrus-tester/bm", "metric": "accuracy", "value": 0.9, "split": "test"}]
+    assert build_model_card(model, None, eval_results=on_the_hub).data.datasets == ["citrus-tester/bm"]
+    registered = [{**on_the_hub[0], "dataset": "basic_motions"}]
+    assert build_model_card(model, None, eval_results=registered).data.datasets is None

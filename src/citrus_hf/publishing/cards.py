@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -69,6 +70,9 @@ HUB_LICENSES = frozenset(
 )
 # How the evaluation table labels rows of this model's recipe (evaluation arm) on other datasets or label budgets.
 _SAME_RECIPE = "same recipe, another run"
+# The method of a Trainer's evaluation metrics pushed without naming the evaluation set: this model's, in the table,
+# but not in `model-index`, which must name a dataset (`Trainer.push_to_hub(dataset=...)` files them there).
+_UNNAMED_EVALUATION = "this model (the Trainer's evaluation set, not named: push with dataset= to file it)"
 # The evaluation table of the card templates: its header line, and the `_evaluation_rows` key of each column.
 _EVALUATION_TABLE_HEADER = "| Dataset | Split | Method | Metric | Labelled examples | Seeds | Value |"
 _EVALUATION_COLUMNS = ("dataset", "split", "method", "metric", "label_budget", "seeds", "value")
@@ -138,7 +142,7 @@ def _method_label(method: str | None) -> str:
     """The evaluation table's "Method" cell of a record."""
     if method is None:
         return "this model"
-    return method if method.startswith(_SAME_RECIPE) else f"baseline: {method}"
+    return method if method.startswith((_SAME_RECIPE, _UNNAMED_EVALUATION)) else f"baseline: {method}"
 
 
 def _check_problem(records: list[EvalRecord], problem: str, model_class: str) -> None:
@@ -518,6 +522,10 @@ def build_model_card(
     hyperparameters = hyperparameters if hyperparameters is not None else run.hyperparameters
     base_model = base_model if base_model is not None else run.base_model
     _check_base_model(base_model)
+    if datasets is None:
+        # a set the model was evaluated on that is a Hub dataset (`citrus finetune --dataset owner/name`): the
+        # metadata links it, as the model-index names it
+        datasets = list(dict.fromkeys(r.dataset for r in records if hub_repo_id(r.dataset) is not None)) or None
     name = repo_id.split("/")[-1] if repo_id else (f"citrus-fusion-{task}" if fusion else f"citrus-{task}")
     sub_configs = list(config.modality_configs.values()) if fusion else [config]
     modalities = sorted({m.lower() for sub in sub_configs for m in (sub.channel_modalities or [])})
@@ -984,11 +992,17 @@ def write_trainer_card(
     }
     evaluation = _kept_model_evaluation(trainer)
     records = []
-    if evaluation is not None and datasets:
+    if evaluation is not None:
         for key, value in evaluation.items():
             metric = key.removeprefix("eval_")
-            if key.startswith("eval_") and metric in _METRIC_PROBLEM and isinstance(value, (int, float)):
-                records.append(EvalRecord(dataset=datasets[0], metric=metric, value=float(value), split="eval"))
+            # a metric that could not be computed (AUROC on an evaluation set of one class is NaN) is left out, as
+            # `citrus push` leaves it out of finetune_results.json's: the Hub's model-index takes numbers only
+            finite = isinstance(value, (int, float)) and math.isfinite(value)
+            if key.startswith("eval_") and metric in _METRIC_PROBLEM and finite:
+                # without a dataset name the metrics still reach the card's table (they were dropped), not its
+                # model-index, which must name one
+                named = dict(dataset=datasets[0]) if datasets else dict(dataset="-", method=_UNNAMED_EVALUATION)
+                records.append(EvalRecord(**named, metric=metric, value=float(value), split="eval"))
     processor = trainer.processing_class
     if not isinstance(processor, (CiTrusFeatureExtractor, CiTrusFusionProcessor)):
         from .push import _saved_preprocessor

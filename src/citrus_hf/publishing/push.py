@@ -125,9 +125,12 @@ def _publish_folder(
     token: str | bool | None,
     create_pr: bool = False,
     commit_description: str | None = None,
+    replaces: Sequence[str] = (),
 ) -> CommitInfo:
     """The one publishing pipeline: `write` the files into a fresh folder, `check` them, then create the repository
-    (and the branch `revision`) and upload the folder as one commit."""
+    (and the branch `revision`) and upload the folder as one commit, which deletes the files of the repository that
+    match `replaces` and that the folder does not hold again (another kind of checkpoint's, `_FULL_MODEL_FILES` /
+    `_ADAPTER_FILES`)."""
     from huggingface_hub import HfApi
 
     if repo_id.count("/") != 1:
@@ -155,6 +158,7 @@ def _publish_folder(
                 commit_description=commit_description,
                 revision=revision,
                 create_pr=create_pr,
+                delete_patterns=list(replaces) or None,
             )
 
 
@@ -215,6 +219,14 @@ def _saved_preprocessor(model: PreTrainedModel, folder: Path | None):
     from ..feature_extraction_citrus import CiTrusFeatureExtractor
 
     return CiTrusFeatureExtractor.from_pretrained(folder) if (folder / FEATURE_EXTRACTOR_NAME).is_file() else None
+
+
+# The files of a full checkpoint and of a LoRA adapter. A push of one kind deletes the other's from the repository
+# (`_publish_folder(replaces=...)`): a repository that held both (an adapter pushed over a model, or the reverse, or a
+# branch made from the other's) loaded as neither ("is a CiTrus LoRA adapter" from the Auto classes, a "corrupt"
+# model.safetensors from the pipeline). Shards of an earlier, differently sharded push go too.
+_FULL_MODEL_FILES = ("config.json", "model.safetensors", "model-*-of-*.safetensors", "model.safetensors.index.json")
+_ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin", "citrus_task_config.json")
 
 
 def default_preprocessor(model: PreTrainedModel):
@@ -340,6 +352,10 @@ def push_to_hub(
         feature_extractor = _saved_preprocessor(model, run_dir)
     if feature_extractor is None:  # none given or saved (a model built in memory, e.g. `from_encoders`)
         feature_extractor = default_preprocessor(model)
+    source = hub_repo_id(loaded_from)
+    if feature_extractor is None and source is not None and source != repo_id:
+        # a model loaded from another repository: its extractor goes along (a push to its own keeps it there)
+        feature_extractor = _source_preprocessor(model, source, token)
     all_tags = list(dict.fromkeys([*(getattr(model, "model_tags", None) or []), *(tags or [])]))
     previous_card = _existing_card(repo_id, revision, token) if card is None else None
     if card is None and not card_options and not _has_run_records(run_dir):
@@ -379,7 +395,30 @@ def push_to_hub(
         commit_description=commit_description,
         token=token,
         create_pr=create_pr,
+        replaces=(*_ADAPTER_FILES, "model-*-of-*.safetensors", "model.safetensors.index.json"),
     )
+
+
+def _source_preprocessor(model: PreTrainedModel, source: str, token: bool | str | None):
+    """The feature extractor (a fusion model's processor) of the Hub repository `model` was loaded from, at the
+    commit it was loaded from, to publish with it elsewhere: without it the new repository had no
+    preprocessor_config.json, and its card's usage code, `pipeline(model=...)` and `AutoFeatureExtractor` failed on it.
+    One built from the model's config when that repository holds none (with a warning: it may align otherwise)."""
+    from ..feature_extraction_citrus import CiTrusFeatureExtractor
+    from ..processing_citrus_fusion import CiTrusFusionProcessor
+
+    fusion = isinstance(getattr(model, "config", None), CiTrusFusionConfig)
+    preprocessor_class = CiTrusFusionProcessor if fusion else CiTrusFeatureExtractor
+    revision = getattr(model.config, "_commit_hash", None)
+    try:
+        return preprocessor_class.from_pretrained(source, revision=revision, token=token)
+    except (OSError, ValueError) as error:
+        logger.warning(
+            f"{source}, which the model was loaded from, has no {preprocessor_class.__name__} to publish with it "
+            f"({str(error).splitlines()[0][:200]}); publishing one built from its config instead (pass "
+            "`feature_extractor=` if the model was trained on recordings aligned otherwise)."
+        )
+        return preprocessor_class.from_config(model.config)
 
 
 def push_adapter_to_hub(
@@ -433,6 +472,7 @@ def push_adapter_to_hub(
         commit_message=commit_message,
         token=token,
         create_pr=create_pr,
+        replaces=_FULL_MODEL_FILES,
     )
 
 
