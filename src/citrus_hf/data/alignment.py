@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ..configuration_citrus import CiTrusConfig
+from ..configuration_citrus import CiTrusConfig, looks_like_time_by_channels
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..vocabulary_citrus import DEFAULT_TASK_ALIGNMENT, TASK_ALIGNMENTS, TASK_NORMALIZATIONS
 from .splits import LABEL_TASKS, LABELS
@@ -198,6 +198,15 @@ def align_rows(
             if signal.dtype.kind not in "iu":  # integer counts go to the extractor as they are (see its integer path)
                 signal = signal.astype(np.float32, copy=False)
             signal = signal[None] if signal.ndim == 1 else signal
+            if split_channels and signal.ndim == 2 and looks_like_time_by_channels(*signal.shape):
+                # split into channels, a (time, channels) row became thousands of rows of a few samples each, and
+                # the error advised stretching them
+                number = indices[row] if row_numbers is None else int(row_numbers[indices[row]])
+                raise ValueError(
+                    f"Row {number} has shape {signal.shape}, which reads as {signal.shape[0]} channels of "
+                    f"{signal.shape[1]} samples: a (time, channels) row. Store rows as (channels, time) "
+                    "(`signal.T`)."
+                )
             if split_channels:
                 recordings.extend(signal[:, None, :])
                 recording_rates.extend([float(rate)] * signal.shape[0])

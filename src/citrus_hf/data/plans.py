@@ -151,6 +151,14 @@ def resolve_options(spec: DatasetSpec, options: dict[str, Any]) -> dict[str, Any
         known = ", ".join(sorted(spec.defaults)) or "none"
         raise CitrusDataError(f"Dataset {spec.name!r} has no option(s) {unknown}; its options are: {known}.")
     resolved = {**spec.defaults, **{k: v for k, v in options.items() if v is not None}}
+    defaults = spec.defaults
+    hop_follows_window = defaults.get("hop_seconds") is not None and defaults.get("hop_seconds") == defaults.get(
+        "window_seconds"
+    )
+    if hop_follows_window and options.get("window_seconds") is not None and options.get("hop_seconds") is None:
+        # windows back to back by default: a new window length keeps them so (with the default 30 s hop, 10 s
+        # windows of eeg_pretrain skipped 20 s of every 30, 0.54 instead of 2.8 channel-hours, without a word)
+        resolved["hop_seconds"] = options["window_seconds"]
     for key, value in options.items():  # a value of the default's kind: a number where a number is expected
         default = spec.defaults[key]
         if value is None or default is None:

@@ -363,6 +363,12 @@ def _load_corpus(args: PretrainArguments, config: CiTrusConfig, accelerator) -> 
                 train_split = load_split(args.dataset, args.train_split, args.dataset_options)
                 if train_split is None:
                     raise ValueError(f"Dataset {args.dataset!r} has no split {args.train_split!r}.")
+                if args.sampling_rate is not None and "sampling_rate" in train_split.column_names:
+                    # the column wins in the alignment: the option would be ignored, and recorded as if it were used
+                    raise ValueError(
+                        f"Dataset {args.dataset!r} has a sampling_rate column, which gives every row its rate; "
+                        "--sampling-rate is only for sets without one. Drop --sampling-rate."
+                    )
                 train_windows = align_corpus(train_split, config, args.sampling_rate, nan_policy=args.nan_policy)
             if args.dataset is not None and args.eval_split:
                 eval_split = load_split(args.dataset, args.eval_split, args.dataset_options)
@@ -404,7 +410,9 @@ def _warn_if_mostly_padding(windows, config: CiTrusConfig) -> None:
     else:
         cause = (
             f"{1 - full:.0%} of the windows come from recordings (or their ends) shorter than the model's window of "
-            f"{window}. Keep fewer of them with --dataset-options min_seconds=... (rows shorter than that are dropped)"
+            f"{window}. Keep fewer of them: a registered corpus whose builder takes it drops rows shorter than "
+            "--dataset-options min_seconds=... (`citrus data info NAME` lists its options); for a folder of your own, "
+            "filter the short rows out before saving it (`dataset.filter(...)`)"
         )
     logger.warning(
         f"Only {share:.0%} of the training windows' patches hold signal: {cause}, or pass --config-overrides "
