@@ -256,3 +256,19 @@ def test_a_card_links_the_hub_dataset_its_model_was_evaluated_on():
     assert build_model_card(model, None, eval_results=on_the_hub).data.datasets == ["citrus-tester/bm"]
     registered = [{**on_the_hub[0], "dataset": "basic_motions"}]
     assert build_model_card(model, None, eval_results=registered).data.datasets is None
+
+
+def test_a_trainer_of_a_head_built_for_other_channels_is_refused_when_it_is_built(motions, tmp_path):
+    """`from_pretrained(checkpoint, num_labels=4)` without `num_channels` builds a head for the checkpoint's one
+    channel; 6-channel rows failed at the first step, deep inside the Trainer."""
+    x, y, *_ = motions
+    model = CiTrusForSequenceClassification(
+        tiny_config(sampling_rate=RATE, context_length=100, patch_length=10, num_labels=4, channel_pooling="concat")
+    )
+    extractor = CiTrusFeatureExtractor.from_config(
+        model.config, channel_independent=True
+    )  # as a checkpoint's encoder's
+    rows = [{"input_values": extractor(row, sampling_rate=RATE)["input_values"][0], "labels": 0} for row in x[:2]]
+    arguments = TrainingArguments(tmp_path, max_steps=1, report_to="none", use_cpu=True, save_strategy="no")
+    with pytest.raises(ValueError, match=r"row 0: This model was built for 1 channel\(s\).*num_channels=6"):
+        Trainer(model, arguments, train_dataset=rows)

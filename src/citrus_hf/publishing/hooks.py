@@ -174,7 +174,8 @@ def register_trainer_checks() -> None:
       for a non-CiTrus model scored by `compute_metrics_fn`);
     - a `processing_class` (feature extractor or fusion processor) is checked against the model's input contract;
     - a task model's training or evaluation set with its labels in a `target` column (no `labels`) is refused with
-      the rename (`training.trainer.check_label_column`);
+      the rename (`training.trainer.check_label_column`), and a training set of another channel count than a head
+      that concatenates its channels, at once (`training.trainer.check_channel_count`);
     - a fusion model's rows are batched by `CiTrusFusionDataCollator` where the Trainer picked one of transformers'
       default collators (`processing_citrus_fusion.trainer_data_collator`);
     - with `label_smoothing_factor`, the labels the smoother takes out of the batch get the model's checks
@@ -213,10 +214,11 @@ def register_trainer_checks() -> None:
             minimise_error_metric(self.args)
         if model is not None:
             from ..processing_citrus_fusion import trainer_data_collator
-            from ..training.trainer import check_label_column
+            from ..training.trainer import check_channel_count, check_label_column
 
             _check_processing_class(model, self.processing_class)
             check_label_column(self.args, model, self.train_dataset, self.eval_dataset)
+            check_channel_count(model, self.train_dataset)
             # transformers' default collators cannot batch a fusion model's rows (one array per modality)
             self.data_collator = trainer_data_collator(model, self.data_collator)
 

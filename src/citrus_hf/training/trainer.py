@@ -269,6 +269,30 @@ def check_label_column(
             )
 
 
+def check_channel_count(model: PreTrainedModel, train_dataset: TrainingSet | None) -> None:
+    """Refuse, when the `Trainer` is built, a training set whose first row has another channel count than a task head
+    that concatenates its channels takes (`config.fixes_channel_count`): `from_pretrained("citrus-small",
+    num_labels=4)` builds a 1-channel head, the checkpoint's extractor passes 6-channel rows on, and the mismatch
+    surfaced at the first step as a long traceback from inside the Trainer. Sets whose rows cannot be read by index
+    (an `IterableDataset`), or hold no `input_values`, are left to the model's own check."""
+    import numpy as np
+
+    from ..modeling_citrus import _channel_count_error
+
+    config = getattr(model, "config", None)
+    if not getattr(config, "fixes_channel_count", False) or not hasattr(train_dataset, "__getitem__"):
+        return
+    try:
+        row = train_dataset[0]
+        values = np.asarray(row["input_values"])
+    except (IndexError, KeyError, TypeError, ValueError):
+        return
+    if values.ndim < 2 or values.shape[-2] == config.num_channels:
+        return
+    shape = (1, values.shape[-2], values.shape[-1])
+    raise ValueError(f"Trainer(train_dataset=...), row 0: {_channel_count_error(config.num_channels, shape)}")
+
+
 def _window_lengths(dataset: datasets.Dataset) -> list[int] | None:
     """The number of patches (`patch_mask`) or samples (`input_values`) of every row of `dataset`: the last axis of
     the row's array, whatever its leading axes (`(1, channels, time)` for rows a one-row `map(extractor)` wrote).
