@@ -221,3 +221,15 @@ def test_transformers_placeholder_label2id_is_rebuilt_without_a_warning(tmp_path
         model = CiTrusForSequenceClassification.from_pretrained(tmp_path, num_labels=3, id2label=names)
     assert model.config.label2id == {"run": 0, "walk": 1, "rest": 2}
     assert not _warnings(caplog, "`label2id` disagrees with `id2label`")
+
+
+def test_a_subfolder_the_folder_lacks_is_named_and_one_it_has_loads(saved, tmp_path):
+    """`from_pretrained(folder, subfolder="x")` without that subfolder said the folder held "a None checkpoint (saved as
+    None)" (its config was looked up in the missing subfolder)."""
+    with pytest.raises(OSError, match=r"has no subfolder 'x'; it has no subfolders: pass one"):
+        CiTrusForSequenceClassification.from_pretrained(saved, subfolder="x")
+    shutil.copytree(saved, tmp_path / "repo" / "classifier")
+    with pytest.raises(OSError, match=r"has no subfolder 'x' \(its subfolders: \['classifier'\]\)"):
+        CiTrusModel.from_pretrained(tmp_path / "repo", subfolder="x")
+    loaded = CiTrusForSequenceClassification.from_pretrained(tmp_path / "repo", subfolder="classifier")
+    assert loaded.config.id2label == LABELS

@@ -280,3 +280,45 @@ def test_building_or_loading_an_adapter_prints_no_warning_the_user_cannot_act_on
     assert not [str(w.message) for w in caught if "is_gradient_checkpointing" in str(w.message)]
     if hasattr(base, "is_activation_checkpointing"):  # transformers >= 5.25's name
         assert checkpointed.is_activation_checkpointing is True and base.is_activation_checkpointing is False
+
+
+def test_peft_configs_without_target_modules_adapt_what_apply_lora_adapts(make_tiny_config):
+    """peft's quicktour names no `target_modules` (`LoraConfig(task_type="SEQ_CLS", r=8)`): for CiTrus models peft
+    raised "Please specify `target_modules`". LoRA now adapts `apply_lora`'s modules, other methods the query and
+    value projections (IA3: key, value and the second feed-forward layer); never a head or the decoder."""
+    from peft import IA3Config, VeraConfig
+
+    from citrus_hf import CiTrusFusionConfig, CiTrusFusionForSequenceClassification
+    from citrus_hf.training.lora import default_target_modules
+
+    def adapted(peft_model, marker="lora_A"):
+        return sorted(
+            name.removeprefix("base_model.model.").removesuffix(f".{marker}")
+            for name, _ in peft_model.named_modules()
+            if name.endswith(f".{marker}")
+        )
+
+    inputs = torch.randn(2, 1, 200)
+    model = CiTrusForSequenceClassification(make_tiny_config(num_labels=3))
+    expected = sorted(default_target_modules(model))
+    peft_model = get_peft_model(model, LoraConfig(task_type="SEQ_CLS", r=2))
+    assert adapted(peft_model) == expected and len(expected) == 11  # 4 stem convolutions, projection, 4 + 2 per layer
+    assert peft_model(input_values=inputs).logits.shape == (2, 3)
+    assert all(p.requires_grad for n, p in peft_model.named_parameters() if "classifier.modules_to_save" in n)
+
+    pretraining = get_peft_model(CiTrusForPretraining(make_tiny_config()), LoraConfig(r=2))
+    assert adapted(pretraining) == expected  # the same encoder modules, not the reconstruction head's
+    vera = get_peft_model(CiTrusForSequenceClassification(make_tiny_config(num_labels=3)), VeraConfig(r=2))
+    assert adapted(vera, "vera_lambda_b") == [
+        "citrus.encoder.layers.0.attention.q_proj",
+        "citrus.encoder.layers.0.attention.v_proj",
+    ]
+    ia3 = get_peft_model(CiTrusForRegression(make_tiny_config(num_targets=1)), IA3Config())
+    assert adapted(ia3, "ia3_l") == [
+        f"citrus.encoder.layers.0.{name}" for name in ("attention.k_proj", "attention.v_proj", "ffn.fc2")
+    ]
+    fusion = CiTrusFusionForSequenceClassification(
+        CiTrusFusionConfig(modality_configs={"ecg": make_tiny_config(), "eeg": make_tiny_config()}, num_labels=3)
+    )
+    fused = get_peft_model(fusion, LoraConfig(r=2, modules_to_save=["classifier"]))
+    assert {name.split(".")[1] for name in adapted(fused)} == {"ecg", "eeg"} and len(adapted(fused)) == 22

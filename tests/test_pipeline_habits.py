@@ -245,9 +245,16 @@ def test_a_whole_datasets_dataset_is_told_to_pass_a_column_with_key_dataset(clas
     from datasets import Dataset
 
     rows = Dataset.from_dict({"input_values": [GOOD.tolist()] * 2, "sampling_rate": [RATE] * 2})
-    with pytest.raises(TypeError, match=r"got Dataset\. For a `datasets` Dataset, pass one column with .*KeyDataset"):
+    advice = r"one column at a time.*KeyDataset\(dataset, 'input_values'\), sampling_rate=dataset\['sampling_rate'\]\)"
+    with pytest.raises(TypeError, match=advice):
         classify(rows, sampling_rate=RATE)
+    with pytest.raises(TypeError, match=advice):  # without a rate it was "`sampling_rate` is required", rows had one
+        classify(rows)
     assert len(list(classify(KeyDataset(rows, "input_values"), sampling_rate=RATE))) == 2
+    assert len(list(classify(KeyDataset(rows, "input_values"), sampling_rate=rows["sampling_rate"]))) == 2
+    raw = Dataset.from_dict({"raw": [GOOD.tolist()]})
+    with pytest.raises(TypeError, match=r"KeyDataset\(dataset, 'raw'\), sampling_rate=250 \(the recordings' rate\)"):
+        classify(raw)
 
 
 def test_the_max_length_padding_notice_comes_once_for_many_durations(caplog):

@@ -109,6 +109,11 @@ _auto.add_registration(
         "inference.registration",
     ),
 )
+# peft's defaults for `target_modules` (`LoraConfig(task_type="SEQ_CLS", r=8)` without them) learn the CiTrus model
+# types once peft has finished importing (the registration imports peft's public names).
+_auto.add_registration(
+    "peft", _deferred("training.lora", "register_peft_target_modules"), needed=("training.lora",), name="peft targets"
+)
 # The publishing hooks: transformers' `push_to_hub` of a CiTrus model, the `Trainer`'s model card, and one-line Hub
 # errors from the feature extractor's and processor's `push_to_hub`. Each waits for the transformers module whose
 # completion the Auto registrations wait for too: a hook that imported a CiTrus module while that auto module was still

@@ -1511,6 +1511,13 @@ class _CiTrusFamilyMixin:
                 )
         elif os.path.exists(folder):
             raise OSError(f"{folder!r} is a file; pass the folder that holds config.json and {SAFE_WEIGHTS_NAME}.")
+        elif os.path.isdir(name):  # a `subfolder=` that this folder (a bundled checkpoint's too) does not have
+            subfolders = sorted(entry.name for entry in os.scandir(name) if entry.is_dir())
+            raise OSError(
+                f"{name!r} has no subfolder {kwargs['subfolder']!r}"
+                + (f" (its subfolders: {subfolders[:10]})" if subfolders else "; it has no subfolders")
+                + ": pass one that holds config.json and the weights, or leave `subfolder` out."
+            )
         else:
             check_checkpoint_reference(name)
         if weights_only and os.path.isdir(folder):

@@ -595,6 +595,18 @@ class _RecordingPipeline(ChunkPipeline):
     def _recording_and_rate(
         inputs: Any, sampling_rate: float | None, default_sampling_rate: float | None = None
     ) -> tuple[Any, float]:
+        # A `datasets.Dataset` is no torch Dataset, so transformers hands it over whole as one recording: named before
+        # the rate, which its rows may carry in a column (checked by name: this file travels as remote code, which
+        # may not import `datasets`).
+        if type(inputs).__name__ in ("Dataset", "IterableDataset") and hasattr(inputs, "column_names"):
+            columns = list(inputs.column_names)
+            signal = next((name for name in ("input_values", *SIGNAL_KEYS) if name in columns), "input_values")
+            rates = "dataset['sampling_rate']" if "sampling_rate" in columns else "250 (the recordings' rate)"
+            raise TypeError(
+                f"A `datasets` {type(inputs).__name__} (columns {columns}) goes to a pipeline one column at a time, as "
+                "in transformers: `pipe(transformers.pipelines.pt_utils.KeyDataset(dataset, "
+                f"{signal!r}), sampling_rate={rates})` (one rate for all, or one per row)."
+            )
         sampling_rate = _one_rate(sampling_rate)
         if isinstance(inputs, dict):
             unknown = set(inputs) - {*SIGNAL_KEYS, "sampling_rate", "path"}  # `datasets`' audio rows carry a path
@@ -644,18 +656,9 @@ class _RecordingPipeline(ChunkPipeline):
                 )
             inputs = inputs.to_numpy()
         if not isinstance(inputs, (np.ndarray, torch.Tensor)):
-            # a `datasets.Dataset` is no torch Dataset, so transformers hands it over whole (checked by name: this
-            # file travels as remote code, which may not import `datasets`)
-            whole_dataset = type(inputs).__name__ in ("Dataset", "IterableDataset") and hasattr(inputs, "column_names")
-            hint = (
-                " For a `datasets` Dataset, pass one column with `transformers.pipelines.pt_utils.KeyDataset(dataset, "
-                "'input_values')` (and `sampling_rate=` one rate, or the column's list of rates)."
-                if whole_dataset
-                else ""
-            )
             raise TypeError(
                 f"A recording must be a numpy array, a torch tensor, a list of numbers or a dict with 'raw' and "
-                f"'sampling_rate', got {type(inputs).__name__}.{hint}"
+                f"'sampling_rate', got {type(inputs).__name__}."
             )
         if inputs.ndim not in (1, 2):
             raise ValueError(

@@ -146,6 +146,41 @@ def _matches(target_modules: str | Sequence[str], name: str) -> bool:
     return any(name == target or name.endswith("." + target) for target in target_modules)
 
 
+# What peft adapts when a config names no `target_modules`, as for the models it knows (`LoraConfig(task_type="SEQ_CLS",
+# r=8)`, peft's quicktour; it raised "Please specify `target_modules`"), by where a model type keeps its encoders: a
+# task model's under `citrus.`, `CiTrusModel`'s at the top, a fusion model's under `encoders.<modality>.`.
+_PEFT_ENCODER_PREFIXES = {CiTrusConfig.model_type: r"(?:citrus\.)?", FUSION_MODEL_TYPE: r"encoders\.[^.]+\."}
+# bert's entry in peft's maps for LoRA and the methods built like it (AdaLoRA, LoHa, ..., VeRA); CiTrus's counterparts
+# are `q_proj` and `v_proj`
+_QUERY_VALUE = ["query", "value"]
+
+
+def register_peft_target_modules() -> None:
+    """Give CiTrus model types peft's default target modules (run once peft is imported; see the package root).
+
+    LoRA gets `default_target_modules`' choice (attention, feed-forward and patch embedding of every encoder, never a
+    head or the pre-training decoder) as a regular expression over full names, as peft takes one; every method peft
+    maps bert to `["query", "value"]` for gets the query and value projections (`q_proj`, `v_proj`: Linear layers of
+    one shape, which VeRA-like methods need), and IA3 the key and value projections and the second feed-forward layer
+    (bert's `["key", "value", "output.dense"]`). A type peft has an entry for already keeps it."""
+    from peft.utils import constants
+
+    for model_type, prefix in _PEFT_ENCODER_PREFIXES.items():
+        everything = prefix + "(?:" + "|".join((_ATTENTION_PATTERN, _FFN_PATTERN, _PATCH_EMBEDDING_PATTERN)) + ")"
+        constants.TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING.setdefault(model_type, everything)
+        for name in dir(constants):
+            mapping = getattr(constants, name)
+            if (
+                name.startswith("TRANSFORMERS_MODELS_TO_")
+                and name.endswith("_TARGET_MODULES_MAPPING")
+                and isinstance(mapping, dict)
+                and mapping.get("bert") == _QUERY_VALUE
+            ):
+                mapping.setdefault(model_type, ["q_proj", "v_proj"])
+        constants.TRANSFORMERS_MODELS_TO_IA3_TARGET_MODULES_MAPPING.setdefault(model_type, ["k_proj", "v_proj", "fc2"])
+        constants.TRANSFORMERS_MODELS_TO_IA3_FEEDFORWARD_MODULES_MAPPING.setdefault(model_type, ["fc2"])
+
+
 def _full_rank(module: nn.Module) -> int:
     """Largest rank an update of the module's weight can have: min(out, in) for Linear, min(out, in * kernel) for
     Conv1d (a LoRA rank above it adds parameters but no expressiveness)."""
@@ -730,6 +765,7 @@ __all__ = [
     "load_adapter",
     "adapter_card",
     "merge_adapter",
+    "register_peft_target_modules",
     "save_adapter",
     "save_task_config",
 ]
