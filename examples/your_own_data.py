@@ -4,7 +4,7 @@ default few-shot recipe, against MiniRocket on the same labelled draw.
 Your data needs, per split (`train`, `test`, optionally `validation`), one row per labelled window with:
 
 - `input_values`: the window, `(channels, time)` or `(time,)`, float; any length, any channel count
-- `label`: the class (a `ClassLabel` gives the names), or `target` (float) for regression
+- `label`: the class (a `ClassLabel` gives the names; text names work too), or `target` (float) for regression
 - `sampling_rate`: Hz, per row; or leave the column out and pass `--sampling-rate` / `sampling_rate=`
 - without a `validation` split one is carved from train (20 % per class); give `recording` / `subject` columns so that
   the carve never splits a recording

@@ -71,7 +71,11 @@ BAD_SETS = {
         None,
         ["[1, 2] channels", "same channels"],
     ),
-    "text labels": (_changed(GOOD, label=[f"c{i % 3}" for i in range(12)]), None, ["string", "class_encode_column"]),
+    "text labels with a missing one": (
+        _changed(GOOD, label=[None if i == 4 else f"c{i % 3}" for i in range(12)]),
+        None,
+        ["string", "class_encode_column"],
+    ),
     "multi-hot labels": (
         _changed(GOOD, label=[[i % 2, 1 - i % 2] for i in range(12)]),
         None,

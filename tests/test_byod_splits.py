@@ -200,3 +200,31 @@ def test_the_own_data_example_passes_overwrite_output_dir_on(monkeypatch, tmp_pa
     """Run twice into one --output-dir, it failed with "pass --overwrite-output-dir", a flag it did not take."""
     assert "--overwrite-output-dir" in _example_command(monkeypatch, tmp_path, "--overwrite-output-dir")
     assert "--overwrite-output-dir" not in _example_command(monkeypatch, tmp_path)
+
+
+def test_class_names_as_text_are_numbered_alike_in_every_split(motions, tmp_path):
+    """A user's own labels are often names ("walking"): they were refused with advice to cast them to a `ClassLabel`.
+    They are now one `ClassLabel`, its names sorted over every split, so that an id means one class everywhere (a
+    test split without "badminton" numbered on its own would make "running" 0), and the fitted model's `id2label`
+    carries the names."""
+    names = [name.lower() for name in motions["train"].features["label"].names]  # standing, running, ...
+
+    def as_text(split):
+        texts = [names[label] for label in split["label"]]
+        return split.remove_columns("label").add_column("label", texts)
+
+    splits = {name: as_text(split) for name, split in motions.items()}
+    splits["test"] = splits["test"].filter(lambda row: row["label"] != "badminton")
+    loaded = load_task_splits(_save(tmp_path / "set", splits))
+    assert loaded.label_names == ["badminton", "running", "standing", "walking"]
+    assert loaded.train.features["label"] == loaded.test.features["label"]
+    assert loaded.labels("test").tolist() == [loaded.label_names.index(name) for name in splits["test"]["label"]]
+    assert 0 not in loaded.labels("test").tolist()
+
+    numbered = {
+        name: split.select(range(12))
+        .remove_columns("label")
+        .add_column("label", [str(2 + 4 * (i % 3)) for i in range(12)])
+        for name, split in motions.items()
+    }
+    assert load_task_splits(_save(tmp_path / "numbered", numbered)).label_names == ["2", "6", "10"]  # not "10", "2"

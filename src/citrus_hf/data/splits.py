@@ -890,6 +890,8 @@ def load_task_splits(
         )
     task = infer_task(train)
     validation = _split_of(loaded, validation_split) if validation_split else None
+    if task == CLASSIFICATION:
+        train, validation, test = _text_labels_as_class_labels(train, validation, test)
     named = {train_split: train, validation_split: validation, test_split: test}
     check_labelled_splits({"train": train, "validation": validation, "test": test}, task, nan_policy)
     _check_rate_columns(dataset, named, sampling_rate)
@@ -920,6 +922,32 @@ def load_task_splits(
         train_rows=train_rows,
         validation_rows=validation_rows,
         split_names={"train": train_split, "validation": validation_split or "validation", "test": test_split},
+    )
+
+
+def _text_labels_as_class_labels(*splits):
+    """The splits (`datasets.Dataset`s, or None) with a `label` column of class names (text: "walk", "run") cast to one
+    `ClassLabel` whose names are every split's names, sorted (numerically when every name is an integer), so that an
+    id means the same class in each split and the model's `id2label` carries the names. Splits already holding ids,
+    or text labels with a missing value (refused by the checks after), are returned unchanged."""
+    import datasets
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    present = [split for split in splits if split is not None and len(split)]
+    columns = [split.with_format("arrow")["label"] for split in present]
+    if not columns or not all(pa.types.is_string(c.type) or pa.types.is_large_string(c.type) for c in columns):
+        return splits
+    if any(column.null_count for column in columns):
+        return splits
+    names = sorted({name for column in columns for name in pc.unique(column).to_pylist()})
+    if all(re.fullmatch(r"[+-]?\d+", name) for name in names):
+        names.sort(key=int)
+    shown = names if len(names) <= 12 else [*names[:12], "..."]
+    logger.info(f"The `label` column holds class names; read as ClassLabel(names={shown}) (ids in that order).")
+    label_type = datasets.ClassLabel(names=names)
+    return tuple(
+        split.cast_column("label", label_type) if split is not None and len(split) else split for split in splits
     )
 
 
