@@ -150,7 +150,10 @@ def test_a_regressor_gives_its_target_and_an_encoder_its_embedding(edf_path, tmp
         (["{folder}/c3.npy"], r"'.*c3.npy' is a numpy file, which does not record its sampling rate; give it with "),
         (["{folder}/c3.hea", "--output", "{folder}/out.txt"], r"name a \.csv or \.jsonl file"),
         (["{folder}/missing.edf"], r"recording '.*missing.edf' does not exist"),
-        (["{folder}/c3.dat"], r"no reader for \.dat; recordings are read from \.bdf, \.csv, \.edf, \.hea, \.npy"),
+        (
+            ["{folder}/c3.dat"],
+            r"no reader for \.dat; recordings are read from \.bdf, \.csv, \.edf, \.hea, \.npy, \.tsv, \.txt",
+        ),
         (["{folder}/transposed.npy", "--sampling-rate", "160"], r"shape \(9760, 1\), which reads as 9760 channels"),
         (
             ["{folder}/gap.npy", "--sampling-rate", "160"],
@@ -253,6 +256,22 @@ def test_a_csv_time_column_is_not_read_as_a_channel(same_samples, caplog):
     assert "column(s) ['time'] read as time stamps, not channels" in caplog.text
     # named, it is read
     assert read_recording(folder / "timed.csv", ["time", "C3"], sampling_rate=160).channel_names == ["time", "C3"]
+
+
+@pytest.mark.parametrize(
+    "suffix, delimiter, header",
+    [(".csv", ";", "time;C3"), (".tsv", "\t", "C3"), (".txt", " ", None), (".csv", ",", None)],
+)
+def test_delimited_text_of_any_usual_separator_reads_as_its_csv(same_samples, suffix, delimiter, header):
+    """A semicolon CSV (a spreadsheet's export where the comma is the decimal mark) was "not a numeric CSV file", and
+    `.tsv` / `.txt` (`np.savetxt`'s default, columns apart by spaces) had no reader."""
+    folder, recording = same_samples
+    columns = [np.arange(recording.data.shape[1]) / 160.0, recording.data[0]] if header == "time;C3" else recording.data
+    path = folder / f"delimited{suffix}"
+    np.savetxt(path, np.stack(columns, axis=1), delimiter=delimiter, header=header or "", comments="", fmt="%.17g")
+    read = read_recording(path, sampling_rate=160)
+    assert np.array_equal(read.data, recording.data)
+    assert read.channel_names == (["C3"] if header else ["0"])
 
 
 def test_plot_draws_every_recordings_windows(classifier, edf_path, same_samples, tmp_path, capsys):

@@ -50,9 +50,10 @@ def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
 
 
 def read_csv_matrix(
-    path: str | Path, delimiter: str = ",", skip_header: int = 0, columns: Sequence[int] | None = None
+    path: str | Path, delimiter: str | None = ",", skip_header: int = 0, columns: Sequence[int] | None = None
 ) -> np.ndarray:
-    """Read a numeric CSV file as ``(rows, columns)`` float64; ``columns`` picks some (e.g. all but a time stamp)."""
+    """Read a numeric CSV file as ``(rows, columns)`` float64; ``columns`` picks some (e.g. all but a time stamp);
+    ``delimiter=None`` splits on any whitespace."""
     path = _as_path(path)
     try:
         with warnings.catch_warnings():

@@ -5,9 +5,9 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
   several rates (Sleep-EDF: EEG at 100 Hz, respiration at 1 Hz) is read only with ``channels`` of one rate.
 * ``.hea`` (WFDB; also the record's path without a suffix when ``RECORD.hea`` exists): :func:`~.wfdb.read_wfdb`.
 * ``.npy``: ``(time,)`` or ``(channels, time)``; the rate must be given.
-* ``.csv``: one column per channel, one row per sample, an optional header row naming the channels (a column named
-  as time stamps, ``time`` or ``timestamp``, is not read as a channel unless named in ``channels``); the rate must be
-  given.
+* ``.csv`` (also ``.tsv`` and ``.txt``): one column per channel, one row per sample, separated by commas,
+  semicolons, tabs or spaces, an optional header row naming the channels (a column named as time stamps, ``time`` or
+  ``timestamp``, is not read as a channel unless named in ``channels``); the rate must be given.
 
 ``channels`` picks channels by name (EDF, WFDB, a CSV with a header) or by position (``"0"``, ``"2"``: any file).
 """
@@ -32,7 +32,18 @@ from .wfdb import read_wfdb
 logger = logging.getLogger(__name__)
 
 # Suffix -> format name; the formats whose files carry their own rate.
-RECORDING_FORMATS: dict[str, str] = {".edf": "EDF", ".bdf": "BDF", ".hea": "WFDB", ".npy": "numpy", ".csv": "CSV"}
+RECORDING_FORMATS: dict[str, str] = {
+    ".edf": "EDF",
+    ".bdf": "BDF",
+    ".hea": "WFDB",
+    ".npy": "numpy",
+    ".csv": "CSV",
+    ".tsv": "CSV",  # delimited text of any of `_CSV_DELIMITERS`, or columns apart by spaces (`np.savetxt`'s default)
+    ".txt": "CSV",
+}
+# The delimiters a CSV's first line is searched for, in this order: ";" first, as files that separate by it (the
+# spreadsheet export where the comma is the decimal mark) may hold commas in their numbers; none found: whitespace.
+_CSV_DELIMITERS = (";", "\t", ",")
 RATED_FORMATS = frozenset({"EDF", "BDF", "WFDB"})
 # Header names of a CSV column that holds time stamps rather than a channel (compared lower-cased).
 TIME_COLUMNS = frozenset({"time", "timestamp", "timestamps", "t", "seconds", "time_s", "time (s)", "time_ms", "ms"})
@@ -182,19 +193,21 @@ def _pick(recording: Recording, wanted: list[str] | None, path: Path) -> Recordi
 
 def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None]:
     """A CSV of one column per channel as `(channels, time)`, with the header row's names when its first row is
-    not numeric."""
+    not numeric; the delimiter is the first of `_CSV_DELIMITERS` in the first line (none: whitespace)."""
     try:
         with open(path, newline="") as handle:
             first = handle.readline()
     except UnicodeDecodeError as error:
         raise CorruptFileError(f"{path} is not a text CSV file ({error}).") from error
-    cells = [cell.strip().strip('"') for cell in first.rstrip("\r\n").split(",")]
+    line = first.rstrip("\r\n")
+    delimiter = next((candidate for candidate in _CSV_DELIMITERS if candidate in line), None)
+    cells = [cell.strip().strip('"') for cell in line.split(delimiter)]
     try:
         [float(cell) for cell in cells]
         names = None
     except ValueError:
         names = cells
-    values = read_csv_matrix(path, skip_header=0 if names is None else 1)
+    values = read_csv_matrix(path, delimiter=delimiter, skip_header=0 if names is None else 1)
     if names is not None and len(names) != values.shape[1]:
         raise CorruptFileError(f"{path}: its header names {len(names)} columns and its rows hold {values.shape[1]}.")
     return values.T, names
