@@ -274,6 +274,17 @@ def test_delimited_text_of_any_usual_separator_reads_as_its_csv(same_samples, su
     assert read.channel_names == (["C3"] if header else ["0"])
 
 
+def test_a_semicolon_csv_with_decimal_commas_is_read(same_samples):
+    """The spreadsheet export of a locale whose decimal mark is the comma: "0,25;1,5"."""
+    folder, recording = same_samples
+    values = np.round(recording.data[0], 6)
+    text = "time;C3\n" + "".join(f"{i / 160:.6f};{value:.6f}\n".replace(".", ",") for i, value in enumerate(values))
+    (folder / "comma.csv").write_text(text)
+    read = read_recording(folder / "comma.csv", sampling_rate=160)
+    assert read.channel_names == ["C3"]
+    np.testing.assert_allclose(read.data[0], values, atol=1e-6)
+
+
 def test_plot_draws_every_recordings_windows(classifier, edf_path, same_samples, tmp_path, capsys):
     folder, _ = same_samples
     figure = tmp_path / "labels.png"

@@ -50,16 +50,23 @@ def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
 
 
 def read_csv_matrix(
-    path: str | Path, delimiter: str | None = ",", skip_header: int = 0, columns: Sequence[int] | None = None
+    path: str | Path,
+    delimiter: str | None = ",",
+    skip_header: int = 0,
+    columns: Sequence[int] | None = None,
+    decimal_comma: bool = False,
 ) -> np.ndarray:
     """Read a numeric CSV file as ``(rows, columns)`` float64; ``columns`` picks some (e.g. all but a time stamp);
-    ``delimiter=None`` splits on any whitespace."""
+    ``delimiter=None`` splits on any whitespace; ``decimal_comma`` reads "0,25" as 0.25."""
     path = _as_path(path)
+    converters = (lambda cell: float(cell.replace(",", "."))) if decimal_comma else None
     try:
         with warnings.catch_warnings():
             # numpy warns "input contained no data" for an empty file; that case is an error below.
             warnings.simplefilter("ignore", UserWarning)
-            values = np.loadtxt(path, delimiter=delimiter, skiprows=skip_header, ndmin=2, usecols=columns)
+            values = np.loadtxt(
+                path, delimiter=delimiter, skiprows=skip_header, ndmin=2, usecols=columns, converters=converters
+            )
     except ValueError as error:
         raise CorruptFileError(f"{path} is not a numeric CSV file ({error}).") from error
     if values.size == 0:

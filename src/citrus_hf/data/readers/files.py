@@ -193,21 +193,26 @@ def _pick(recording: Recording, wanted: list[str] | None, path: Path) -> Recordi
 
 def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None]:
     """A CSV of one column per channel as `(channels, time)`, with the header row's names when its first row is
-    not numeric; the delimiter is the first of `_CSV_DELIMITERS` in the first line (none: whitespace)."""
+    not numeric; the delimiter is the first of `_CSV_DELIMITERS` in the first line (none: whitespace), and in a file
+    separated by semicolons a comma in the first data row is the decimal mark ("0,25;1,5")."""
     try:
         with open(path, newline="") as handle:
-            first = handle.readline()
+            first, second = handle.readline(), handle.readline()
     except UnicodeDecodeError as error:
         raise CorruptFileError(f"{path} is not a text CSV file ({error}).") from error
     line = first.rstrip("\r\n")
     delimiter = next((candidate for candidate in _CSV_DELIMITERS if candidate in line), None)
+    decimal_comma = delimiter == ";" and "," in line
     cells = [cell.strip().strip('"') for cell in line.split(delimiter)]
     try:
-        [float(cell) for cell in cells]
+        [float(cell.replace(",", ".") if decimal_comma else cell) for cell in cells]
         names = None
     except ValueError:
         names = cells
-    values = read_csv_matrix(path, delimiter=delimiter, skip_header=0 if names is None else 1)
+        decimal_comma = delimiter == ";" and "," in second
+    values = read_csv_matrix(
+        path, delimiter=delimiter, skip_header=0 if names is None else 1, decimal_comma=decimal_comma
+    )
     if names is not None and len(names) != values.shape[1]:
         raise CorruptFileError(f"{path}: its header names {len(names)} columns and its rows hold {values.shape[1]}.")
     return values.T, names
