@@ -62,6 +62,32 @@ def test_an_auto_class_without_a_fusion_class_names_the_one_that_loads_it(auto_c
     assert f"`{loader}.from_pretrained({folder!r})`" in message and "load_encoder" in message
 
 
+@pytest.mark.parametrize(
+    "auto_class, name, loader",
+    [
+        ("AutoModelForAudioClassification", "citrus-small", "AutoModelForPreTraining"),
+        ("AutoModelForCausalLM", "regressor", "citrus_hf.AutoModelForTimeSeriesRegression"),
+    ],
+)
+def test_a_citrus_checkpoint_in_an_auto_class_of_another_task_names_the_classes_that_load_it(
+    auto_class, name, loader, tmp_path
+):
+    """`AutoModelForAudioClassification.from_pretrained("citrus-small")`, a natural guess for a signal classifier, gave
+    transformers' list of every model type it knows (11 kB), none of them the class to use."""
+    import transformers
+
+    if name == "regressor":
+        name = str(tmp_path / "regressor")
+        citrus_hf.CiTrusForRegression(tiny_config(num_targets=1)).save_pretrained(name)
+    with pytest.raises(ValueError) as raised:
+        getattr(transformers, auto_class).from_pretrained(name)
+    message = str(raised.value)
+    assert len(message) < 700 and "Model type should be one of" not in message, message
+    assert f"{name!r} is a CiTrus checkpoint" in message and f"which {auto_class} does not load" in message
+    assert f"AutoModelForSequenceClassification.from_pretrained({name!r}, num_labels=N)" in message
+    assert f"this one loads with `{loader}.from_pretrained({name!r})`" in message
+
+
 @pytest.mark.parametrize("load", [AutoFeatureExtractor.from_pretrained, CiTrusFeatureExtractor.from_pretrained])
 def test_a_feature_extractor_asked_of_a_fusion_folder_points_to_its_processor(load, fusion_folder):
     """Fusion finding 6: "make sure ... is the correct path to a directory containing a preprocessor_config.json" for a

@@ -80,7 +80,8 @@ def _take_bundled_names(auto_class: type, explain: Callable[[OSError, object, di
     (idempotent). A name that fails and is close to a bundled one ("citrus-smal") gets "Did you mean" added to the
     error. `explain(error, folder, kwargs)`, where given, may raise the package's one-line reason for an OSError
     transformers raised. An Auto model class given a CiTrus fusion checkpoint it has no class for is refused before
-    transformers lists every model type it knows (`_refuse_fusion_without_class`)."""
+    transformers lists every model type it knows (`_refuse_family_without_class`); so is a CiTrus checkpoint given
+    to an Auto class of another kind of task (AutoModelForAudioClassification)."""
     from ._bundled import folder_if_bundled, is_adapter_folder
     from .configuration_citrus import raise_with_hint
 
@@ -99,7 +100,7 @@ def _take_bundled_names(auto_class: type, explain: Callable[[OSError, object, di
 
             _refuse_citrus_adapter(folder)
         if hasattr(cls, "_model_mapping"):
-            _refuse_fusion_without_class(cls, folder, kwargs)
+            _refuse_family_without_class(cls, folder, kwargs, pretrained_model_name_or_path)
             kwargs = _adapter_lookup_as_the_load(kwargs)
         try:
             loaded = loader(cls, folder, *args, **kwargs)
@@ -151,22 +152,25 @@ def _name_a_settings_file_that_is_no_object(folder, kwargs: dict, error: Attribu
             ) from error
 
 
-def _refuse_fusion_without_class(cls: type, folder, kwargs: dict) -> None:
-    """Refuse a CiTrus fusion checkpoint given to an Auto model class that has no fusion class (AutoModel,
-    AutoModelForPreTraining), naming the Auto class that loads it and the routes to an embedding. transformers would
-    fail with "Unrecognized configuration class", after some ten seconds spent importing every config class it knows
-    to list them (11 kB). Nothing is said where the config cannot be read here: transformers' loading reports that."""
-    if not isinstance(folder, (str, os.PathLike)):
+def _refuse_family_without_class(cls: type, folder, kwargs: dict, shown_name=None) -> None:
+    """Refuse a CiTrus checkpoint given to an Auto model class that has no class for its family, naming the Auto class
+    that loads it: a fusion checkpoint in AutoModel or AutoModelForPreTraining (with the routes to an embedding), a
+    single-modality one in a class of another kind of task (AutoModelForAudioClassification, a natural guess for a
+    signal classifier). transformers would fail with "Unrecognized configuration class", after some ten seconds spent
+    importing every config class it knows to list them (11 kB), none of them the class to use. Nothing is said where
+    the config cannot be read here: transformers' loading reports that. `shown_name` is the name the caller gave
+    ("citrus-small"), shown instead of the bundled folder it resolved to."""
+    if not isinstance(folder, (str, os.PathLike)) or cls._model_mapping is None:
         return
     import json
 
     from transformers.utils import CONFIG_NAME, cached_file
 
+    from .configuration_citrus import CiTrusConfig
     from .configuration_citrus_fusion import CiTrusFusionConfig
     from .feature_extraction_citrus import CHECKPOINT_LOOKUP_KWARGS
 
-    if cls._model_mapping is None or cls._model_mapping.get(CiTrusFusionConfig, None) is not None:
-        return
+    families = {config.model_type: config for config in (CiTrusConfig, CiTrusFusionConfig)}
     lookup = {key: kwargs[key] for key in CHECKPOINT_LOOKUP_KWARGS if key in kwargs}
     try:
         path = cached_file(folder, CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **lookup)
@@ -174,24 +178,34 @@ def _refuse_fusion_without_class(cls: type, folder, kwargs: dict) -> None:
             saved = json.load(handle)
     except Exception:  # missing, unreachable, not JSON: transformers' own loading says so
         return
-    if not isinstance(saved, dict) or saved.get("model_type") != CiTrusFusionConfig.model_type:
+    config_class = families.get(saved.get("model_type")) if isinstance(saved, dict) else None
+    if config_class is None or cls._model_mapping.get(config_class, None) is not None:
         return
     architectures = saved.get("architectures")
     architecture = str(architectures[0]) if isinstance(architectures, list) and architectures else None
     loaders = [
         auto_class.__name__
         for auto_class in _auto_model_classes()
-        if getattr(auto_class._model_mapping.get(CiTrusFusionConfig, None), "__name__", None) == architecture
+        if getattr(auto_class._model_mapping.get(config_class, None), "__name__", None) == architecture
     ]
     loader = loaders[0] if loaders else "AutoModelForSequenceClassification"
     if loader == "AutoModelForTimeSeriesRegression":
         loader = "citrus_hf.AutoModelForTimeSeriesRegression"
-    shown = repr(os.fspath(folder))
-    saved_as = f" ({architecture}, one encoder per modality)" if architecture else " (one encoder per modality)"
+    shown = repr(os.fspath(shown_name if isinstance(shown_name, (str, os.PathLike)) else folder))
+    if config_class is CiTrusFusionConfig:
+        saved_as = f" ({architecture}, one encoder per modality)" if architecture else " (one encoder per modality)"
+        raise ValueError(
+            f"{shown} is a CiTrus fusion checkpoint{saved_as}, which {cls.__name__} does not load: load it with "
+            f"`{loader}.from_pretrained({shown})`. Its fused embedding is `model.embed(...)`; one modality's encoder "
+            f"is `{architecture or 'CiTrusFusionForSequenceClassification'}.load_encoder({shown}, modality)`."
+        )
+    saved_as = f" ({architecture})" if architecture else ""
     raise ValueError(
-        f"{shown} is a CiTrus fusion checkpoint{saved_as}, which {cls.__name__} does not load: load it with "
-        f"`{loader}.from_pretrained({shown})`. Its fused embedding is `model.embed(...)`; one modality's encoder is "
-        f"`{architecture or 'CiTrusFusionForSequenceClassification'}.load_encoder({shown}, modality)`."
+        f"{shown} is a CiTrus checkpoint{saved_as}, which {cls.__name__} does not load: CiTrus models classify "
+        f"windows of signal with `AutoModelForSequenceClassification.from_pretrained({shown}, num_labels=N)` (a new "
+        "head on a pre-trained encoder; a fine-tuned classifier keeps its own), regress with "
+        "`citrus_hf.AutoModelForTimeSeriesRegression`, embed with `AutoModel`"
+        + (f"; this one loads with `{loader}.from_pretrained({shown})`." if loaders else ".")
     )
 
 
