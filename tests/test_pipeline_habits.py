@@ -241,6 +241,20 @@ def test_a_bundled_name_given_to_transformers_own_factory_gets_the_import_order_
         transformers_own(model="citrus-small")
 
 
+@pytest.mark.parametrize("task", ["audio-classification", "text-classification", "image-classification"])
+def test_a_task_of_another_modality_names_the_bio_signal_task_that_runs_the_checkpoint(classifier_folder, task):
+    """`pipeline("audio-classification", model=folder)`, a natural guess for a signal classifier, failed with "Could
+    not load model ... with any of the following classes" over a traceback ("text-classification": a tokenizer)."""
+    from citrus_hf import CiTrusForSequenceClassification as loaded_class
+
+    expected = rf"pipeline\('{task}'\) is no task of CiTrus models.*runs as pipeline\('time-series-classification'"
+    with pytest.raises(ValueError, match=expected):
+        pipeline(task, model=classifier_folder)
+    with pytest.raises(ValueError, match=expected):  # a loaded model too
+        pipeline(task, model=loaded_class.from_pretrained(classifier_folder))
+    assert pipeline("time-series-classification", model=classifier_folder, backend="torch")(GOOD, sampling_rate=RATE)
+
+
 def test_a_whole_datasets_dataset_is_told_to_pass_a_column_with_key_dataset(classify):
     from datasets import Dataset
 

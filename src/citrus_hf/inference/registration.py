@@ -158,6 +158,31 @@ def _refuse_fusion(model, model_type: str | None) -> None:
 _GENERIC_TASKS = {"feature-extraction": pipeline_task_for("CiTrusModel")}
 
 
+def _refuse_other_tasks(task, model, saved_config: dict | None, hub_kwargs: dict) -> None:
+    """Refuse a transformers task of another modality for a CiTrus model ("audio-classification", a natural guess for
+    a signal classifier; "text-classification"), naming the CiTrus task that runs it: transformers tried its Auto
+    class for that task and failed with "Could not load model ... with any of the following classes" over a
+    traceback, or by loading a tokenizer."""
+    if not isinstance(task, str) or task in _CITRUS_TASKS:
+        return
+    if saved_config is not None:
+        own_task = _saved_task(model, saved_config, hub_kwargs)
+    else:
+        own_task = pipeline_task_for(
+            type(model).__name__, getattr(getattr(model, "config", None), "problem_type", None)
+        )
+    shown = f"{os.fspath(model)!r}" if isinstance(model, (str, os.PathLike)) else "this model"
+    runs = (
+        f"; {shown} runs as pipeline({own_task!r}, ...), or pipeline(model=...) without a task picks it"
+        if own_task
+        else ""
+    )
+    raise ValueError(
+        f"pipeline({task!r}) is no task of CiTrus models (transformers' tasks of that kind are for audio, text or "
+        f"images): they run under the bio-signal tasks {list(_CITRUS_TASKS)}{runs}."
+    )
+
+
 def _saved_config(model, hub_kwargs: dict) -> dict | None:
     """The `config.json` of a folder or Hub repo given by name, as saved (None for a loaded model, or where it cannot be
     read: transformers then reports what is wrong)."""
@@ -310,6 +335,8 @@ def _resolving_bundled_names(factory):
         if task in _GENERIC_TASKS and model_type == CiTrusConfig.model_type:
             # transformers' own task of that name is for text (it loads a tokenizer): the bio-signal one is meant
             task = _GENERIC_TASKS[task]
+        if model_type == CiTrusConfig.model_type:
+            _refuse_other_tasks(task, model, saved_config, hub_kwargs)
         adapter_folder = _adapter_folder(model, saved_config, hub_kwargs)
         if adapter_folder is not None:
             model, task = _merged_adapter(adapter_folder, task, kwargs)
