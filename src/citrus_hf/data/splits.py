@@ -23,7 +23,7 @@ import numpy as np
 
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, TASKS
 from .budgets import LabelBudget, carve_validation, draw_budget, missing_groups, parse_budget
-from .builders import build_dataset
+from .builders import build_dataset, summarize_dataset
 from .hub_access import offline_if_hub_unreachable
 from .registry import list_datasets
 
@@ -951,6 +951,41 @@ def _text_labels_as_class_labels(*splits):
     )
 
 
+def own_dataset_info(dataset: str | os.PathLike, sampling_rate: float | None = None) -> dict[str, Any]:
+    """Summarise a dataset that is not registered (a `save_to_disk` folder, data files, a Hub id), as `dataset_info`
+    summarises a registered one, and say whether `citrus finetune` / `citrus evaluate` take it as it is.
+
+    `sampling_rate` is the rate of every row of a set without a `sampling_rate` column (`--sampling-rate`). Returns
+    `dataset_info`'s dict (counts a column the set lacks as None) with `"task"` ("classification", "regression" or
+    "unlabelled") and `"fine_tuning"`: `{"ready": True, "train", "validation", "test" (rows), "validation_source"}`,
+    or `{"ready": False, "problem": the one-line error load_task_splits raises}`."""
+    import datasets
+
+    loaded = _labels_as_label_column(_load_dataset(dataset, None))
+    splits = {"train": loaded} if isinstance(loaded, datasets.Dataset) else dict(loaded)
+    for name, split in splits.items():
+        if "input_values" not in split.column_names:
+            raise ValueError(
+                f"The {name} split of {str(dataset)!r} has no `input_values` column (columns: {split.column_names}); "
+                "each row needs its signal there, an array of shape (time,) or (channels, time) (see the README's "
+                "'Your own data')."
+            )
+    columns = set().union(*(split.column_names for split in splits.values()))
+    task = next((task for task, (column, _) in LABELS.items() if column in columns), "unlabelled")
+    info = {"name": str(dataset), "task": task, "options": {}, **summarize_dataset(splits, sampling_rate)}
+    try:
+        loaded_splits = load_task_splits(dataset, sampling_rate=sampling_rate, require_validation=False)
+    except ValueError as error:
+        info["fine_tuning"] = {"ready": False, "problem": str(error)}
+    else:
+        info["fine_tuning"] = {
+            "ready": True,
+            **{role: len(getattr(loaded_splits, role)) for role in ("train", "validation", "test")},
+            "validation_source": loaded_splits.validation_source,
+        }
+    return info
+
+
 def _validation_alias(
     dataset, split_names: list[str], train_split: str, validation_split: str | None, test_split: str
 ) -> str | None:
@@ -1071,5 +1106,6 @@ __all__ = [
     "label_names_of",
     "load_split",
     "load_task_splits",
+    "own_dataset_info",
     "parse_budget",
 ]
