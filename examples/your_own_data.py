@@ -88,6 +88,9 @@ def main() -> None:
     work = Path(args.output_dir or tempfile.mkdtemp(prefix="citrus-own-data-"))
     arrays = your_arrays()
     save_as_dataset(arrays, ["no blink", "blink"], work / "my_blinks")
+    # Check the folder first: windows and classes per split, and whether `citrus finetune` takes it as it is.
+    if citrus(["data", "info", str(work / "my_blinks"), "--sampling-rate", "255"]) != 0:
+        sys.exit(1)
     # The same as `citrus finetune --model citrus-small --dataset ... --sampling-rate 255 ...` in a shell.
     command = [
         "finetune", "--model", "citrus-small", "--dataset", str(work / "my_blinks"), "--sampling-rate", "255",

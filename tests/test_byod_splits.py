@@ -188,11 +188,15 @@ def _example_command(monkeypatch, tmp_path, *flags: str) -> list[str]:
     train = np.zeros((8, 4, 50), dtype=np.float32), np.arange(8) % 2
     monkeypatch.setattr(example, "your_arrays", lambda: {"train": train, "test": train})
     commands = []
-    monkeypatch.setattr("citrus_hf.commands.main.main", lambda command: commands.append(command) or 1)
+    # `citrus data info` succeeds, `citrus finetune` "fails" (it is not run)
+    monkeypatch.setattr(
+        "citrus_hf.commands.main.main", lambda command: commands.append(command) or int(command[0] != "data")
+    )
     monkeypatch.setattr(sys, "argv", ["your_own_data.py", "--output-dir", str(tmp_path / "own"), *flags])
     with pytest.raises(SystemExit):
         example.main()
-    (command,) = commands
+    info, command = commands
+    assert info[:2] == ["data", "info"] and command[0] == "finetune"
     return command
 
 

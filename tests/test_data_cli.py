@@ -131,3 +131,24 @@ def test_info_describes_your_own_set_and_says_whether_finetune_takes_it(capsys, 
     assert "apply to registered datasets only" in capsys.readouterr().err
     assert main(["info", "hr_ecg", "--sampling-rate", "250"]) == 2
     assert "'hr_ecg' is registered and records each row's rate" in capsys.readouterr().err
+
+
+def test_the_summary_reads_rows_of_every_list_layout():
+    """`(time,)` rows and fixed-size lists (`List(List(Value, length=T), length=C)`, as the own-data example writes)
+    failed in the summary, which read variable-size offsets of `(channels, time)` rows only."""
+    import datasets
+    import numpy as np
+
+    from citrus_hf.data.builders import summarize_dataset
+
+    rng = np.random.default_rng(0)
+    flat = datasets.Dataset.from_dict({"input_values": [rng.standard_normal(100), rng.standard_normal(50)]})
+    nested = datasets.Dataset.from_dict({"input_values": [rng.standard_normal((3, 100)), rng.standard_normal((3, 40))]})
+    fixed_type = datasets.Features(
+        {"input_values": datasets.List(datasets.List(datasets.Value("float32"), length=20), length=2)}
+    )
+    fixed = datasets.Dataset.from_dict({"input_values": rng.standard_normal((4, 2, 20))}, features=fixed_type)
+    summary = summarize_dataset({"flat": flat, "nested": nested, "fixed": fixed}, sampling_rate=10)
+    hours = {name: entry["channel_hours"] * 3600 * 10 for name, entry in summary["splits"].items()}  # in samples
+    assert hours == pytest.approx({"flat": 150, "nested": 420, "fixed": 160})
+    assert summary["channels"] == [1, 2, 3]

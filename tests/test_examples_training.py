@@ -91,6 +91,7 @@ def test_long_recording_inference_example(tmp_path):
 
 def test_your_own_data_example(tmp_path):
     output = run_example("your_own_data.py", "--output-dir", str(tmp_path / "own"), cwd=tmp_path)
+    assert "classes (2): no blink, blink" in output and "citrus finetune / evaluate take it: train" in output
     citrus = float(re.search(r"recipe probe: 10 labelled windows, test macro-F1 ([0-9.]+)", output).group(1))
     minirocket = float(re.search(r"MiniRocket \+ ridge on the same windows: test macro-F1 ([0-9.]+)", output).group(1))
     # real blinks in headband EEG, 5 per class: both well above chance (0.5); this draw gives 0.97 and 0.75
