@@ -166,3 +166,11 @@ def test_inference_examples_give_the_citrus_finetune_command_of_their_classifier
     assert (settings.trainer.max_steps, settings.trainer.eval_steps, settings.trainer.per_device_batch_size) == (
         600, 50, 32,
     )  # fmt: skip
+
+
+def test_pretrain_your_recordings_example(tmp_path, offline_archives_cached):
+    output = run_example("pretrain_your_recordings.py", "--tiny", "--output-dir", str(tmp_path / "mine"), cwd=tmp_path)
+    assert (
+        "(unlabelled; options: none)" in output and "sampling rate (Hz): 40, 160;  channels per window: 1, 64" in output
+    )
+    assert "4 steps on 1 process(es)" in output and (tmp_path / "mine" / "model" / "model.safetensors").is_file()

@@ -25,6 +25,7 @@ from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, TASKS
 from .budgets import LabelBudget, carve_validation, draw_budget, missing_groups, parse_budget
 from .builders import build_dataset, summarize_dataset
 from .hub_access import offline_if_hub_unreachable
+from .recording_folders import is_recording_file, is_recording_folder, load_recording_folder
 from .registry import list_datasets
 
 logger = logging.getLogger(__name__)
@@ -57,8 +58,9 @@ _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 _DATA_FILE_BUILDERS = {".parquet": "parquet", ".csv": "csv", ".json": "json", ".jsonl": "json", ".arrow": "arrow"}
 # What `dataset` may be, for errors that refuse one.
 _DATASET_KINDS = (
-    "a registered name (`citrus data list`), or what `datasets.load_dataset` takes: a Hub dataset id (owner/name), "
-    "a folder of parquet / csv / json files or one such file, or the folder `save_to_disk` wrote"
+    "a registered name (`citrus data list`), a folder of recordings (EDF / BDF, WFDB, .npy, .csv: unlabelled), or "
+    "what `datasets.load_dataset` takes: a Hub dataset id (owner/name), a folder of parquet / csv / json files or "
+    "one such file, or the folder `save_to_disk` wrote"
 )
 
 
@@ -82,6 +84,8 @@ def _load_dataset(dataset: str | os.PathLike, dataset_options: dict | None):
     if path.exists():
         if path.is_dir() and any((path / name).is_file() for name in ("state.json", "dataset_dict.json")):
             return _load_from_disk(path)
+        if is_recording_folder(path) or is_recording_file(path):  # EDF, WFDB, .npy, CSV recordings: unlabelled
+            return load_recording_folder(path)
         return _load_data_files(path)
     if _registered(dataset):
         return build_dataset(str(dataset), **(dataset_options or {}))
@@ -973,6 +977,13 @@ def own_dataset_info(dataset: str | os.PathLike, sampling_rate: float | None = N
     columns = set().union(*(split.column_names for split in splits.values()))
     task = next((task for task, (column, _) in LABELS.items() if column in columns), "unlabelled")
     info = {"name": str(dataset), "task": task, "options": {}, **summarize_dataset(splits, sampling_rate)}
+    if task == "unlabelled":
+        info["fine_tuning"] = {
+            "ready": False,
+            "problem": "it has no `label` or `target` column: an unlabelled corpus, for `citrus pretrain --dataset "
+            f"{dataset}{'' if 'sampling_rate' in columns else ' --sampling-rate HZ'}`.",
+        }
+        return info
     try:
         loaded_splits = load_task_splits(dataset, sampling_rate=sampling_rate, require_validation=False)
     except ValueError as error:

@@ -245,8 +245,9 @@ class PretrainArguments:
     dataset: str | None = field(
         default="eeg_pretrain",
         metadata={
-            "help": "registered dataset (`citrus data list`), or what datasets.load_dataset takes (a Hub id, a "
-            "folder of data files or one, a save_to_disk folder); 'none' with --synthetic-ratio 1 "
+            "help": "registered dataset (`citrus data list`), a folder of recordings (EDF / BDF, WFDB, .npy, "
+            ".csv; or one such file), or what datasets.load_dataset takes (a Hub id, a folder of data files or one, "
+            "a save_to_disk folder); 'none' with --synthetic-ratio 1 "
             "trains on synthetic windows without any corpus (and without validation)"
         },
     )

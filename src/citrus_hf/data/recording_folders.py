@@ -1,0 +1,167 @@
+"""A folder of recording files (or one file) as an unlabelled corpus, for `citrus pretrain --dataset FOLDER` and
+`citrus data info FOLDER`: the pile of unlabelled signal a user has, in the formats `citrus predict` reads.
+
+Every EDF / BDF, WFDB (``.hea``), ``.npy`` and ``.csv`` / ``.tsv`` / ``.txt`` file under the folder (recursively, in
+name order) is read with :func:`~.readers.files.read_recording` and cut into segments of at most
+``SEGMENT_SECONDS``, one row each: ``input_values`` ``(channels, time)`` at the file's own rate, ``recording`` (the
+file's path under the folder) and, for files that record their rate, ``sampling_rate``. Pre-training then resamples
+and windows the rows as it does any corpus (`align_corpus`). The rows are written to the datasets cache as they are
+read (`Dataset.from_generator`), keyed by every file's path, size and modification time, so a corpus never sits whole
+in memory and a changed file is read again.
+
+A folder is read this way when it holds a file only recordings come in (EDF, BDF, a WFDB header, ``.npy``), or
+delimited text none of whose first lines names an ``input_values`` column (a table of examples, as `save_to_disk`'s
+and the Hub's parquet / csv layouts hold, goes to `datasets.load_dataset` instead).
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from .readers.edf import read_edf_header
+from .readers.files import RATED_FORMATS, RECORDING_FORMATS, read_recording, recording_format
+
+# Longest row: recordings of hours are cut so that an Arrow row stays small (an 8 h, 20-channel EDF at 256 Hz is
+# 1.2 GB as float64). Ten minutes hold a whole number of the usual windows (2, 5, 10, 30 s), so cutting loses no
+# window but the one a recording's own end leaves over.
+SEGMENT_SECONDS = 600.0
+# The same for files that do not record their rate (.npy, text): in samples.
+UNRATED_SEGMENT_SAMPLES = 2**19
+# Suffixes only recordings come in (a folder holding one is a folder of recordings).
+_RECORDING_ONLY_SUFFIXES = frozenset({".edf", ".bdf", ".hea", ".npy"})
+# Data files `datasets.load_dataset` reads as tables of examples: a folder holding one is such a table.
+_TABLE_SUFFIXES = frozenset({".parquet", ".json", ".jsonl", ".arrow"})
+_TEXT_SUFFIXES = frozenset(suffix for suffix, kind in RECORDING_FORMATS.items() if kind == "CSV")
+# The rate `read_recording` is given for a file that records none: only its samples are kept, never this rate.
+_RATE_NOT_USED = 1.0
+
+
+def recording_files(folder: str | os.PathLike) -> list[Path]:
+    """The recording files under `folder` (recursively, sorted; a WFDB record by its ``.hea`` header)."""
+    return sorted(
+        path for path in Path(folder).rglob("*") if path.is_file() and path.suffix.lower() in RECORDING_FORMATS
+    )
+
+
+def is_recording_folder(folder: str | os.PathLike) -> bool:
+    """Whether `folder` is a folder of recordings (see the module docstring) rather than of tabular data files."""
+    folder = Path(folder)
+    if not folder.is_dir() or any(path.suffix.lower() in _TABLE_SUFFIXES for path in folder.rglob("*")):
+        return False
+    files = recording_files(folder)
+    if any(path.suffix.lower() in _RECORDING_ONLY_SUFFIXES for path in files):
+        return True
+    return bool(files) and not any(_names_input_values(path) for path in files)
+
+
+def is_recording_file(path: str | os.PathLike) -> bool:
+    """Whether `path` is one file only recordings come in (EDF, BDF, a WFDB header, ``.npy``)."""
+    return Path(path).is_file() and Path(path).suffix.lower() in _RECORDING_ONLY_SUFFIXES
+
+
+def _names_input_values(path: Path) -> bool:
+    """Whether a text file's first line names an `input_values` column (a table of examples, not a recording)."""
+    if path.suffix.lower() not in _TEXT_SUFFIXES:
+        return False
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return "input_values" in handle.readline()
+    except OSError:
+        return False
+
+
+def load_recording_folder(path: str | os.PathLike):
+    """The recordings of a folder (or one recording file) as a `datasets.Dataset` of segments (module docstring).
+
+    Raises:
+        ValueError: a folder without recordings; files that record their rate beside files that do not (the rate
+            of the latter would have to be given for the former too: keep them in separate folders); a file that
+            cannot be read (named, with the reader's reason).
+    """
+    import datasets
+
+    path = Path(path)
+    files = [path] if path.is_file() else recording_files(path)
+    if not files:
+        raise ValueError(f"{str(path)!r} holds no recording files ({', '.join(sorted(RECORDING_FORMATS))}).")
+    rated = {file: recording_format(file) in RATED_FORMATS for file in files}
+    if len(set(rated.values())) > 1:
+        with_rate = [file.name for file, known in rated.items() if known][:3]
+        without = [file.name for file, known in rated.items() if not known][:3]
+        raise ValueError(
+            f"{str(path)!r} mixes files that record their sampling rate ({', '.join(with_rate)}, ...) with files that "
+            f"do not ({', '.join(without)}, ...), whose rate --sampling-rate gives; keep the two kinds in separate "
+            "folders."
+        )
+    with_rate = next(iter(rated.values()))
+    features = {
+        "input_values": datasets.List(datasets.List(datasets.Value("float32"))),
+        "recording": datasets.Value("string"),
+    }
+    if with_rate:
+        features["sampling_rate"] = datasets.Value("float64")
+    root = path.parent if path.is_file() else path
+    # (path, size, modification time) of every file: the cache's key, so that a changed file is read again
+    stamps = [(str(file), file.stat().st_size, file.stat().st_mtime_ns) for file in files]
+    try:
+        return datasets.Dataset.from_generator(
+            _segments,
+            features=datasets.Features(features),
+            gen_kwargs={"stamps": stamps, "root": str(root), "with_rate": with_rate},
+        )
+    except datasets.exceptions.DatasetGenerationError as error:
+        if isinstance(error.__cause__, ValueError):  # a file's reader said what is wrong with it
+            raise error.__cause__ from None
+        raise
+
+
+def _segments(stamps: list[tuple[str, int, int]], root: str, with_rate: bool) -> Iterator[dict]:
+    """The rows of `load_recording_folder`: each file's recordings (one per rate of a multi-rate EDF) in segments."""
+    for file, _, _ in stamps:
+        file = Path(file)
+        name = file.relative_to(root).as_posix()
+        for suffix, recording in _recordings_of(file, with_rate):
+            data = recording.data.astype(np.float32)
+            if with_rate:
+                length = max(1, round(SEGMENT_SECONDS * recording.sampling_rate))
+            else:
+                length = UNRATED_SEGMENT_SAMPLES
+            for start in range(0, data.shape[1], length):
+                row = {"input_values": data[:, start : start + length], "recording": name + suffix}
+                if with_rate:
+                    row["sampling_rate"] = float(recording.sampling_rate)
+                yield row
+
+
+def _recordings_of(file: Path, with_rate: bool):
+    """`(name suffix, Recording)` of each recording in `file`: the file itself, or for an EDF / BDF file whose signals
+    run at several rates (Sleep-EDF: EEG at 100 Hz, respiration at 1 Hz) one per rate ("@100Hz")."""
+    try:
+        if recording_format(file) in ("EDF", "BDF"):
+            header = read_edf_header(file)
+            by_rate = collections.defaultdict(list)
+            for channel in header.signal_names():
+                by_rate[header.sampling_rate(channel)].append(channel)
+            if len(by_rate) > 1:
+                for rate, channels in sorted(by_rate.items(), reverse=True):
+                    yield f"@{rate:g}Hz", read_recording(file, channels)
+                return
+        yield "", read_recording(file, sampling_rate=None if with_rate else _RATE_NOT_USED)
+    except ValueError as error:  # the readers' errors name the file mostly, not always
+        message = str(error)
+        raise ValueError(message if str(file) in message else f"{file}: {message}") from None
+
+
+__all__ = [
+    "SEGMENT_SECONDS",
+    "UNRATED_SEGMENT_SAMPLES",
+    "is_recording_file",
+    "is_recording_folder",
+    "load_recording_folder",
+    "recording_files",
+]

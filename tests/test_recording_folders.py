@@ -1,0 +1,111 @@
+"""A folder of recording files as an unlabelled corpus (`citrus pretrain --dataset FOLDER`, `citrus data info FOLDER`):
+the pile of EDF / WFDB / .npy / .csv recordings a user has. Real EEG (PhysioNet's EEG Motor Movement/Imagery
+recording of the offline corpus); before, such a folder ended in `datasets.load_dataset`'s CastError traceback (CSV
+recordings) or "a file load_dataset has no reader for" (EDF)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from citrus_hf.commands.main import main
+from citrus_hf.data.fetch import source_members
+from citrus_hf.data.readers import read_edf
+from citrus_hf.data.recording_folders import SEGMENT_SECONDS, is_recording_folder, load_recording_folder
+from citrus_hf.data.recordings import find_member
+from citrus_hf.data.splits import load_split
+
+
+@pytest.fixture(scope="module")
+def edf_path(offline_archives_cached):
+    return find_member(source_members("eegmmi_s001r02"), "S001R02.edf")
+
+
+def _two_rates(edf_path, path) -> None:
+    """An EDF file whose signals run at two rates (as Sleep-EDF's EEG at 100 Hz and respiration at 1 Hz)."""
+    import pyedflib
+
+    eeg = read_edf(edf_path, ["C3..", "C4.."])
+    writer = pyedflib.EdfWriter(str(path), 2, file_type=pyedflib.FILETYPE_EDF)
+    headers = [
+        {"label": label, "dimension": "uV", "sample_frequency": rate, "physical_max": 1000, "physical_min": -1000,
+         "digital_max": 32767, "digital_min": -32768}
+        for label, rate in (("C3", 160), ("C4 slow", 40))
+    ]  # fmt: skip
+    writer.setSignalHeaders(headers)
+    writer.writeSamples([np.ascontiguousarray(eeg.data[0]), np.ascontiguousarray(eeg.data[1, ::4])])
+    writer.close()
+
+
+def test_a_folder_of_edf_files_is_a_corpus_of_their_segments(edf_path, tmp_path):
+    folder = tmp_path / "nights"
+    (folder / "subject_2").mkdir(parents=True)
+    shutil.copy(edf_path, folder / "S001R02.edf")
+    _two_rates(edf_path, folder / "subject_2" / "two_rates.edf")
+    (folder / "notes.md").write_text("not a recording")  # other files are not read
+    assert is_recording_folder(folder)
+    rows = load_recording_folder(folder)
+    original = read_edf(edf_path)
+    assert rows["recording"] == ["S001R02.edf", "subject_2/two_rates.edf@160Hz", "subject_2/two_rates.edf@40Hz"]
+    assert rows["sampling_rate"] == [160.0, 160.0, 40.0]
+    first = np.asarray(rows[0]["input_values"])
+    assert first.shape == original.data.shape and original.data.shape[1] < SEGMENT_SECONDS * 160
+    np.testing.assert_allclose(first, original.data.astype(np.float32))
+    assert np.asarray(rows[2]["input_values"]).shape == (1, original.data.shape[1] // 4)
+    # `load_split` (what `citrus pretrain --dataset` reads) takes the folder, and a single EDF file
+    assert len(load_split(folder, "train")) == 3
+    assert load_split(folder / "S001R02.edf", "train")["recording"] == ["S001R02.edf"]
+
+
+def test_long_recordings_are_cut_into_segments_and_changed_files_read_again(tmp_path):
+    folder = tmp_path / "npy"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    long = rng.standard_normal((2, 2**19 + 10)).astype(np.float32)
+    np.save(folder / "long.npy", long)
+    rows = load_recording_folder(folder)
+    assert "sampling_rate" not in rows.column_names  # .npy records none: --sampling-rate gives it
+    assert [np.asarray(row).shape for row in rows["input_values"]] == [(2, 2**19), (2, 10)]
+    np.save(folder / "long.npy", long[:, :100])  # the cache is keyed by size and time: read again
+    assert [np.asarray(row).shape for row in load_recording_folder(folder)["input_values"]] == [(2, 100)]
+
+
+def test_pretrain_and_data_info_take_a_folder_of_csv_recordings(tmp_path, capsys):
+    """CSV recordings (a column per channel, a row per sample, a header naming the channels) were read by
+    `datasets.load_dataset` as tables of examples: different headers ended in a CastError traceback."""
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    np.savetxt(folder / "a.csv", rng.standard_normal((3000, 2)), delimiter=",", header="ecg,ppg", comments="")
+    np.savetxt(folder / "b.csv", rng.standard_normal((2000, 1)), delimiter=",", header="resp", comments="")
+    assert main(["data", "info", str(folder), "--sampling-rate", "100"]) == 0
+    out = capsys.readouterr().out
+    assert f"{folder}  (unlabelled" in out and "channels per window: 1, 2" in out
+    assert f"an unlabelled corpus, for `citrus pretrain --dataset {folder} --sampling-rate HZ`" in out
+    output = tmp_path / "pretrained"
+    argv = ["pretrain", "--dataset", str(folder), "--sampling-rate", "100", "--max-steps", "2", "--output-dir",
+            str(output), "--no-show-progress", "--per-device-batch-size", "4", "--model-config", "tiny",
+            "--config-overrides", "context_length=200", "patch_length=20", "sampling_rate=100"]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    assert (output / "model.safetensors").is_file()
+
+
+def test_mixed_and_unreadable_folders_are_one_line_naming_the_file(edf_path, tmp_path, capsys):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copy(edf_path, folder / "S001R02.edf")
+    np.save(folder / "extra.npy", np.zeros((1, 100)))
+    with pytest.raises(ValueError, match=r"mixes files that record their sampling rate \(S001R02.edf, \.\.\.\) with"):
+        load_recording_folder(folder)
+    (folder / "extra.npy").unlink()
+    (folder / "broken.edf").write_bytes(b"0       not an edf header")
+    assert main(["data", "info", str(folder)]) == 2
+    error = capsys.readouterr().err
+    (line,) = [line for line in error.splitlines() if line.startswith("error:")]
+    assert "broken.edf is not a valid EDF/BDF file" in line and "Traceback" not in error
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    (tables / "train.csv").write_text('input_values,label\n"[1, 2]",0\n')
+    assert not is_recording_folder(tables)  # a table of examples stays `datasets.load_dataset`'s
