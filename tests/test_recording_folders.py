@@ -5,6 +5,7 @@ recordings) or "a file load_dataset has no reader for" (EDF)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -109,3 +110,31 @@ def test_mixed_and_unreadable_folders_are_one_line_naming_the_file(edf_path, tmp
     tables.mkdir()
     (tables / "train.csv").write_text('input_values,label\n"[1, 2]",0\n')
     assert not is_recording_folder(tables)  # a table of examples stays `datasets.load_dataset`'s
+
+
+def test_a_folder_of_five_files_or_more_holds_whole_files_out_for_validation(tmp_path, capsys):
+    """Pre-training's held-out loss (and its did-not-learn check) needs a validation split: a pile of recordings
+    gives one, whole files, about 15 % of the bytes; a smaller pile (one file of two held out) does not."""
+    folder = tmp_path / "pile"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for index, seconds in enumerate((60, 50, 40, 30, 20, 10)):
+        np.save(folder / f"r{index}.npy", rng.standard_normal((1, seconds * 100)))
+    rows = load_recording_folder(folder)
+    assert sorted(rows) == ["train", "validation"]
+    held_out = set(rows["validation"]["recording"])
+    assert held_out and not held_out & set(rows["train"]["recording"])
+    assert len(set(rows["train"]["recording"])) + len(held_out) == 6
+    assert load_recording_folder(folder)["validation"]["recording"] == rows["validation"]["recording"]  # fixed seed
+    for extra in folder.glob("r[2-5].npy"):
+        extra.unlink()
+    assert load_split(folder, "validation") is None  # two files: all of them train
+    output = tmp_path / "run"
+    for index, seconds in enumerate((40, 30, 20, 10)):
+        np.save(folder / f"s{index}.npy", rng.standard_normal((1, seconds * 100)))
+    argv = ["pretrain", "--dataset", str(folder), "--sampling-rate", "100", "--max-steps", "2", "--output-dir",
+            str(output), "--no-show-progress", "--per-device-batch-size", "4", "--model-config", "tiny",
+            "--config-overrides", "context_length=200", "patch_length=20", "sampling_rate=100", "--eval-steps", "1"]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    summary = json.loads((output / "pretraining_summary.json").read_text())
+    assert [step for step, _ in summary["eval_losses"]] == [1, 2]  # the held-out loss, on the held-out files

@@ -7,7 +7,8 @@ name order) is read with :func:`~.readers.files.read_recording` and cut into seg
 file's path under the folder) and, for files that record their rate, ``sampling_rate``. Pre-training then resamples
 and windows the rows as it does any corpus (`align_corpus`). The rows are written to the datasets cache as they are
 read (`Dataset.from_generator`), keyed by every file's path, size and modification time, so a corpus never sits whole
-in memory and a changed file is read again.
+in memory and a changed file is read again. A folder of ``MIN_FILES_FOR_VALIDATION`` files or more holds whole
+files out as a ``validation`` split, which gives pre-training its held-out loss.
 
 A folder is read this way when it holds a file only recordings come in (EDF, BDF, a WFDB header, ``.npy``), or
 delimited text none of whose first lines names an ``input_values`` column (a table of examples, as `save_to_disk`'s
@@ -25,6 +26,7 @@ import numpy as np
 
 from .readers.edf import read_edf_header
 from .readers.files import RATED_FORMATS, RECORDING_FORMATS, read_recording, recording_format
+from .windowing import split_by_group
 
 # Longest row: recordings of hours are cut so that an Arrow row stays small (an 8 h, 20-channel EDF at 256 Hz is
 # 1.2 GB as float64). Ten minutes hold a whole number of the usual windows (2, 5, 10, 30 s), so cutting loses no
@@ -39,6 +41,11 @@ _TABLE_SUFFIXES = frozenset({".parquet", ".json", ".jsonl", ".arrow"})
 _TEXT_SUFFIXES = frozenset(suffix for suffix, kind in RECORDING_FORMATS.items() if kind == "CSV")
 # The rate `read_recording` is given for a file that records none: only its samples are kept, never this rate.
 _RATE_NOT_USED = 1.0
+# A folder of at least this many files holds out VALIDATION_FRACTION of them (by size, whole files) as a `validation`
+# split, which gives pre-training its held-out loss and its did-not-learn check; fewer would hold out too large a
+# share of a small pile (one file of two).
+MIN_FILES_FOR_VALIDATION = 5
+VALIDATION_FRACTION = 0.15  # as eeg_pretrain's
 
 
 def recording_files(folder: str | os.PathLike) -> list[Path]:
@@ -76,7 +83,9 @@ def _names_input_values(path: Path) -> bool:
 
 
 def load_recording_folder(path: str | os.PathLike):
-    """The recordings of a folder (or one recording file) as a `datasets.Dataset` of segments (module docstring).
+    """The recordings of a folder (or one recording file) as a `datasets.Dataset` of segments (module docstring), or
+    with `MIN_FILES_FOR_VALIDATION` files or more a `DatasetDict` of `train` and `validation` (whole files, about
+    `VALIDATION_FRACTION` of the bytes, chosen with a fixed seed).
 
     Raises:
         ValueError: a folder without recordings; files that record their rate beside files that do not (the rate
@@ -108,16 +117,30 @@ def load_recording_folder(path: str | os.PathLike):
     root = path.parent if path.is_file() else path
     # (path, size, modification time) of every file: the cache's key, so that a changed file is read again
     stamps = [(str(file), file.stat().st_size, file.stat().st_mtime_ns) for file in files]
-    try:
-        return datasets.Dataset.from_generator(
-            _segments,
-            features=datasets.Features(features),
-            gen_kwargs={"stamps": stamps, "root": str(root), "with_rate": with_rate},
-        )
-    except datasets.exceptions.DatasetGenerationError as error:
-        if isinstance(error.__cause__, ValueError):  # a file's reader said what is wrong with it
-            raise error.__cause__ from None
-        raise
+
+    def rows_of(chosen: list[tuple[str, int, int]]):
+        try:
+            return datasets.Dataset.from_generator(
+                _segments,
+                features=datasets.Features(features),
+                gen_kwargs={"stamps": chosen, "root": str(root), "with_rate": with_rate},
+            )
+        except datasets.exceptions.DatasetGenerationError as error:
+            if isinstance(error.__cause__, ValueError):  # a file's reader said what is wrong with it
+                raise error.__cause__ from None
+            raise
+
+    if len(stamps) < MIN_FILES_FOR_VALIDATION:
+        return rows_of(stamps)
+    sizes = {stamp[0]: stamp[1] for stamp in stamps}
+    fractions = {"train": 1 - VALIDATION_FRACTION, "validation": VALIDATION_FRACTION}
+    held_out = set(split_by_group(sizes, fractions, owner=str(path), groups="files")["validation"])
+    return datasets.DatasetDict(
+        {
+            "train": rows_of([stamp for stamp in stamps if stamp[0] not in held_out]),
+            "validation": rows_of([stamp for stamp in stamps if stamp[0] in held_out]),
+        }
+    )
 
 
 def _segments(stamps: list[tuple[str, int, int]], root: str, with_rate: bool) -> Iterator[dict]:
@@ -158,8 +181,10 @@ def _recordings_of(file: Path, with_rate: bool):
 
 
 __all__ = [
+    "MIN_FILES_FOR_VALIDATION",
     "SEGMENT_SECONDS",
     "UNRATED_SEGMENT_SAMPLES",
+    "VALIDATION_FRACTION",
     "is_recording_file",
     "is_recording_folder",
     "load_recording_folder",
