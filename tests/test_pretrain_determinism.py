@@ -16,7 +16,7 @@ import pytest
 import torch
 from test_pretraining_stream import CHEAP_MIX, _stream, _take
 from test_synthetic import PATCH, RATE, _real_corpus
-from test_training import _launch_two_processes, _pretrain_args
+from test_training import _launch_two_processes, _pretrain_args, launch_failure
 
 from citrus_hf.data.streams import MixedWindowStream
 from citrus_hf.training.pretrain import (
@@ -192,7 +192,7 @@ def test_stream_needs_a_real_window_per_process(tmp_path):
 def test_two_processes_read_disjoint_real_windows_and_log_their_rows(tmp_path):
     output = tmp_path / "ddp"
     completed = _launch_two_processes(output, "0.5")
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.returncode == 0, launch_failure(completed)
     real = []
     for rank in (0, 1):
         logged = _sample_log(output, rank)

@@ -10,6 +10,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -393,6 +394,15 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def launch_failure(completed: subprocess.CompletedProcess) -> str:
+    """What a failed two-process launch printed that says where it stopped: the stack of each thread running the
+    launched script (innermost frames first, as faulthandler dumps a process that hung past its limit), then the end
+    of stderr. The end alone held only a hung thread's outermost frames (seen once in a full suite, under load)."""
+    dumps = re.split(r"\n(?=(?:Current thread|Thread) 0x)", completed.stderr)
+    hung = [dump[:2000] for dump in dumps if "ddp_pretrain.py" in dump and "most recent call first" in dump]
+    return "\n".join([*hung, "...", completed.stderr[-1500:]])
+
+
 def _launch_two_processes(output: Path, *arguments: str) -> subprocess.CompletedProcess:
     command = [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines",
@@ -408,7 +418,7 @@ def test_two_processes_train_on_different_shards_and_save_rank0_weights(tmp_path
     through mpirun, so the CPU run goes through its torchrun launcher with ACCELERATE_USE_CPU=1."""
     output = tmp_path / "ddp"
     completed = _launch_two_processes(output)
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.returncode == 0, launch_failure(completed)
     assert "rank 0 of 2" in completed.stdout and "rank 1 of 2" in completed.stdout
     seen = []
     for rank in (0, 1):
@@ -428,7 +438,7 @@ def test_two_processes_draw_their_own_synthetic_streams(tmp_path):
     """With synthetic windows each process reads its own stream (rank in its seed); the weights stay in step."""
     output = tmp_path / "ddp"
     completed = _launch_two_processes(output, "0.5")
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.returncode == 0, launch_failure(completed)
     sources = []
     for rank in (0, 1):
         steps = [json.loads(line) for line in (output / f"sample_ids_rank{rank}.jsonl").read_text().splitlines()]
