@@ -138,3 +138,33 @@ def test_a_folder_of_five_files_or_more_holds_whole_files_out_for_validation(tmp
     assert main(argv) == 0, capsys.readouterr().err
     summary = json.loads((output / "pretraining_summary.json").read_text())
     assert [step for step, _ in summary["eval_losses"]] == [1, 2]  # the held-out loss, on the held-out files
+
+
+def test_class_folders_under_split_folders_are_a_labelled_set(tmp_path, capsys):
+    """`train/<class>/<file>` beside `test/<class>/`, as `datasets`' audiofolder takes labelled files: BasicMotions'
+    real IMU windows as one .npy file each, in the folders of their activity."""
+    from citrus_hf.data import build_dataset
+    from citrus_hf.data.splits import load_task_splits
+
+    motions = build_dataset("basic_motions")
+    names = motions["train"].features["label"].names
+    folder = tmp_path / "motions"
+    for split in ("train", "test"):
+        for index, row in enumerate(motions[split].with_format("numpy")):
+            (folder / split / names[row["label"]]).mkdir(parents=True, exist_ok=True)
+            np.save(folder / split / names[row["label"]] / f"{index:02d}.npy", row["input_values"])
+    assert main(["data", "info", str(folder), "--sampling-rate", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "(classification" in out and "classes (4): Badminton, Running, Standing, Walking" in out
+    assert "take it: train 32, validation 8" in out and "test 40 rows" in out
+    loaded = load_task_splits(folder, sampling_rate=10)
+    assert loaded.label_names == sorted(names) and loaded.num_channels == 6
+    recordings = loaded.test["recording"]  # "test/Walking/07.npy"
+    assert loaded.labels("test").tolist() == [sorted(names).index(name.split("/")[1]) for name in recordings]
+    assert sorted(loaded.labels("test").tolist()) == sorted(
+        sorted(names).index(names[i]) for i in motions["test"]["label"]
+    )
+    np.testing.assert_allclose(np.asarray(loaded.test[5]["input_values"]), np.load(folder / recordings[5]), rtol=1e-6)
+    # a file off the layout (not at split/class/file) makes the folder an unlabelled pile again
+    np.save(folder / "train" / "stray.npy", np.zeros((6, 100)))
+    assert "label" not in load_split(folder, "train").column_names

@@ -10,6 +10,10 @@ read (`Dataset.from_generator`), keyed by every file's path, size and modificati
 in memory and a changed file is read again. A folder of ``MIN_FILES_FOR_VALIDATION`` files or more holds whole
 files out as a ``validation`` split, which gives pre-training its held-out loss.
 
+A folder laid out as `datasets`' audiofolder takes labelled files, ``train/<class>/<file>`` beside ``test/<class>/``
+(and ``validation/<class>/``), is a labelled set instead: one example per file, labelled by its class folder's name,
+for `citrus finetune` / `citrus evaluate --dataset FOLDER`.
+
 A folder is read this way when it holds a file only recordings come in (EDF, BDF, a WFDB header, ``.npy``), or
 delimited text none of whose first lines names an ``input_values`` column (a table of examples, as `save_to_disk`'s
 and the Hub's parquet / csv layouts hold, goes to `datasets.load_dataset` instead).
@@ -85,7 +89,9 @@ def _names_input_values(path: Path) -> bool:
 def load_recording_folder(path: str | os.PathLike):
     """The recordings of a folder (or one recording file) as a `datasets.Dataset` of segments (module docstring), or
     with `MIN_FILES_FOR_VALIDATION` files or more a `DatasetDict` of `train` and `validation` (whole files, about
-    `VALIDATION_FRACTION` of the bytes, chosen with a fixed seed).
+    `VALIDATION_FRACTION` of the bytes, chosen with a fixed seed). A labelled layout (`labelled_layout`) gives a
+    `DatasetDict` of its splits, one example per file with its class name in `label` (text: `load_task_splits`
+    numbers the names alike in every split).
 
     Raises:
         ValueError: a folder without recordings; files that record their rate beside files that do not (the rate
@@ -117,12 +123,15 @@ def load_recording_folder(path: str | os.PathLike):
     root = path.parent if path.is_file() else path
     # (path, size, modification time) of every file: the cache's key, so that a changed file is read again
     stamps = [(str(file), file.stat().st_size, file.stat().st_mtime_ns) for file in files]
+    layout = labelled_layout(path)
 
-    def rows_of(chosen: list[tuple[str, int, int]]):
+    def rows_of(chosen: list[tuple[str, int, int]], labelled: bool = False):
+        generator, columns = (_examples, {**features, "label": datasets.Value("string")}) if labelled else (
+            _segments, features)  # fmt: skip
         try:
             return datasets.Dataset.from_generator(
-                _segments,
-                features=datasets.Features(features),
+                generator,
+                features=datasets.Features(columns),
                 gen_kwargs={"stamps": chosen, "root": str(root), "with_rate": with_rate},
             )
         except datasets.exceptions.DatasetGenerationError as error:
@@ -130,6 +139,13 @@ def load_recording_folder(path: str | os.PathLike):
                 raise error.__cause__ from None
             raise
 
+    if layout is not None:
+        return datasets.DatasetDict(
+            {
+                split: rows_of([stamp for stamp in stamps if Path(stamp[0]) in set(split_files)], labelled=True)
+                for split, split_files in layout.items()
+            }
+        )
     if len(stamps) < MIN_FILES_FOR_VALIDATION:
         return rows_of(stamps)
     sizes = {stamp[0]: stamp[1] for stamp in stamps}
@@ -141,6 +157,46 @@ def load_recording_folder(path: str | os.PathLike):
             "validation": rows_of([stamp for stamp in stamps if stamp[0] in held_out]),
         }
     )
+
+
+def labelled_layout(folder: str | os.PathLike) -> dict[str, list[Path]] | None:
+    """`{split: files}` when `folder` is a labelled set laid out as `datasets`' audiofolder and imagefolder take one:
+    a `train` subfolder beside the other splits' (`test`, `validation`), each holding one subfolder per class whose
+    name is the label (`train/walking/session1.edf`). None for any other folder: every recording file must sit at
+    `<split>/<class>/<file>` (a pile of recordings sorted by subject, `subject_2/night.edf`, is unlabelled)."""
+    folder = Path(folder)
+    if not folder.is_dir() or not (folder / "train").is_dir():
+        return None
+    layout: dict[str, list[Path]] = {}
+    for file in recording_files(folder):
+        parts = file.relative_to(folder).parts
+        if len(parts) != 3:
+            return None
+        layout.setdefault(parts[0], []).append(file)
+    if "train" not in layout:
+        return None
+    order = {"train": 0, "validation": 1, "test": 2}  # as `save_to_disk` folders list them; other names after
+    return dict(sorted(layout.items(), key=lambda item: (order.get(item[0], 3), item[0])))
+
+
+def _examples(stamps: list[tuple[str, int, int]], root: str, with_rate: bool) -> Iterator[dict]:
+    """The rows of a labelled layout: each file one example, labelled by its class folder's name."""
+    for file, _, _ in stamps:
+        file = Path(file)
+        for suffix, recording in _recordings_of(file, with_rate):
+            if suffix:  # one example is one recording at one rate
+                raise ValueError(
+                    f"{file} holds signals at several rates; an example of a labelled set is one recording at one "
+                    "rate: export the channels of one rate."
+                )
+            row = {
+                "input_values": recording.data.astype(np.float32),
+                "recording": file.relative_to(root).as_posix(),
+                "label": file.parent.name,
+            }
+            if with_rate:
+                row["sampling_rate"] = float(recording.sampling_rate)
+            yield row
 
 
 def _segments(stamps: list[tuple[str, int, int]], root: str, with_rate: bool) -> Iterator[dict]:
@@ -187,6 +243,7 @@ __all__ = [
     "VALIDATION_FRACTION",
     "is_recording_file",
     "is_recording_folder",
+    "labelled_layout",
     "load_recording_folder",
     "recording_files",
 ]
