@@ -140,10 +140,11 @@ def load_recording_folder(path: str | os.PathLike):
             raise
 
     if layout is not None:
+        split_of = {str(file): split for split, split_files in layout.items() for file in split_files}
         return datasets.DatasetDict(
             {
-                split: rows_of([stamp for stamp in stamps if Path(stamp[0]) in set(split_files)], labelled=True)
-                for split, split_files in layout.items()
+                split: rows_of([stamp for stamp in stamps if split_of[stamp[0]] == split], labelled=True)
+                for split in layout
             }
         )
     if len(stamps) < MIN_FILES_FOR_VALIDATION:
