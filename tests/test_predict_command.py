@@ -274,6 +274,27 @@ def test_delimited_text_of_any_usual_separator_reads_as_its_csv(same_samples, su
     assert read.channel_names == (["C3"] if header else ["0"])
 
 
+def test_a_folder_stands_for_every_recording_under_it(classifier, same_samples, tmp_path, capsys):
+    """A folder was "no reader for a file without a suffix"."""
+    folder, _ = same_samples
+    nested = tmp_path / "session" / "day1"
+    nested.mkdir(parents=True)
+    for name in ("c3.npy", "c3.csv"):
+        (nested / name).write_bytes((folder / name).read_bytes())
+    output = tmp_path / "all.jsonl"
+    argv = ["predict", classifier, str(tmp_path / "session"), "--sampling-rate", "160", "--backend", "torch"]
+    assert main([*argv, "--output", str(output)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("30 window(s) of 2 s at 160 Hz") == 2
+    assert [json.loads(line)["recording"] for line in output.read_text().splitlines()] == [
+        str(nested / "c3.csv"),
+        str(nested / "c3.npy"),
+    ]
+    (tmp_path / "empty").mkdir()
+    assert main(["predict", classifier, str(tmp_path / "empty")]) == 2
+    assert "the folder" in capsys.readouterr().err
+
+
 def test_a_semicolon_csv_with_decimal_commas_is_read(same_samples):
     """The spreadsheet export of a locale whose decimal mark is the comma: "0,25;1,5"."""
     folder, recording = same_samples

@@ -44,7 +44,7 @@ class PredictArguments:
     recordings: list[str] = field(
         metadata={
             "help": "recording files: .edf / .bdf, a WFDB record (.hea), .npy (channels, time) or .csv (a column "
-            "per channel)",
+            "per channel); a folder stands for every such file under it",
             "positional": True,
         }
     )
@@ -106,6 +106,23 @@ def build_parser():
     return CommandParser(PredictArguments, prog="citrus predict", description=DESCRIPTION)
 
 
+def _expand_folders(paths: Sequence[str]) -> list[str]:
+    """`paths` with each folder replaced by the recording files under it (recursively, in name order), as
+    `citrus pretrain --dataset FOLDER` reads them; a folder without any is refused."""
+    from ..data.recording_folders import recording_files
+
+    expanded = []
+    for path in paths:
+        if not Path(path).is_dir():
+            expanded.append(path)
+            continue
+        files = recording_files(path)
+        if not files:
+            raise UsageError(f"citrus predict: the folder {path!r} holds no recording files.")
+        expanded.extend(str(file) for file in files)
+    return expanded
+
+
 def run(argv: Sequence[str]) -> int:
     """Check the files and options, load the pipeline, then read and run the recordings one at a time."""
     args = build_parser().parse(argv)
@@ -114,6 +131,7 @@ def run(argv: Sequence[str]) -> int:
 
     if not is_adapter_folder(args.model):  # the pipeline takes those: so does this command
         check_model_reference(args.model)
+    args.recordings = _expand_folders(args.recordings)
     for path in args.recordings:
         if not Path(path).exists() and not Path(path + ".hea").is_file():
             raise UsageError(f"citrus predict: recording {path!r} does not exist.")
