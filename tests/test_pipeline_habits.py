@@ -144,20 +144,30 @@ def test_the_spelt_out_hint_matches_the_packages(classify):
 # ---------------------------------------------------------------------------- 5. a file path, a plain iterator
 
 
-@pytest.mark.parametrize("path", ["recording.npy", Path("recording.npy"), b"RIFF"])
-def test_a_file_path_says_the_pipeline_reads_no_files_and_how_to_load_one(classify, path):
-    with pytest.raises(
-        TypeError, match=r"^The recording is (the path 'recording.npy'|4 bytes): this pipeline does not read files"
-    ) as error:
-        classify(path, sampling_rate=RATE)
-    assert "np.load(path)" in str(error.value) and "citrus_hf.data.readers.read_recording(path)" in str(error.value)
-    assert "`citrus predict MODEL FILE...`" in str(error.value)
-
-
-def test_a_file_path_without_a_rate_is_told_about_the_path_first(classify):
-    # told that the rate is missing, the caller would add one only to be told next that paths are not read
-    with pytest.raises(TypeError, match=r"^The recording is the path 'night.edf': this pipeline does not read files"):
-        classify("night.edf")
+@pytest.mark.parametrize("suffix", [".npy", ".csv"])
+def test_a_file_path_is_read_as_citrus_predict_reads_it(classify, suffix, tmp_path, monkeypatch):
+    """transformers' audio pipelines take a file's path; this one said it read no files. It reads what `citrus
+    predict` reads, with the same results as the samples themselves."""
+    path = tmp_path / f"recording{suffix}"
+    if suffix == ".npy":
+        np.save(path, GOOD)
+    else:
+        np.savetxt(path, GOOD[:, None], fmt="%.17g")
+    expected = classify(GOOD, sampling_rate=RATE)
+    for given in (str(path), path):
+        assert classify(given, sampling_rate=RATE) == expected
+    assert classify([str(path), GOOD], sampling_rate=RATE)[0] == expected
+    with pytest.raises(ValueError, match=r"does not record its sampling rate; give it"):
+        classify(str(path))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"^The recording file 'missing.edf' does not exist"):
+        classify("missing.edf")
+    with pytest.raises(TypeError, match=r"^The recording is 4 bytes: pass its samples"):
+        classify(b"RIFF", sampling_rate=RATE)
+    # as a checkpoint's remote code, without the package, it says how to load the file
+    monkeypatch.setattr(pipelines_module, "_recording_file_reader", lambda: None)
+    with pytest.raises(TypeError, match=r"^The recording is the path '.*recording.*': this pipeline reads files only"):
+        classify(str(path))
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the machine has a CUDA device")

@@ -81,6 +81,32 @@ PADDINGS = ("longest", "max_length")
 SCORE_FUNCTIONS = ("softmax", "sigmoid", "none")
 # Keys of a recording given as a dict, as in transformers' audio pipelines.
 SIGNAL_KEYS = ("raw", "array")
+
+
+def _recording_file_reader():
+    """`(path, sampling_rate, default_sampling_rate) -> (samples (channels, time), rate, channel names)` through
+    `citrus_hf.data.readers.read_recording` (EDF / BDF, WFDB, .npy, .csv), or None where citrus_hf is not installed:
+    this file also runs as a checkpoint's remote code, which imports nothing of the package."""
+    try:
+        from citrus_hf.data.readers import RATED_FORMATS, read_recording, recording_format
+    except ImportError:
+        return None
+
+    def read(path, sampling_rate, default_sampling_rate):
+        if not os.path.exists(path) and not os.path.isfile(f"{os.fspath(path)}.hea"):
+            raise FileNotFoundError(
+                f"The recording file {os.fspath(path)[:200]!r} does not exist (relative paths start from the current "
+                "folder); a recording's samples go in as a numpy array or torch tensor."
+            )
+        rate = _one_rate(sampling_rate)
+        if rate is None and recording_format(path) not in RATED_FORMATS:  # the pipeline's own rate, if it has one
+            rate = _one_rate(default_sampling_rate)
+        recording = read_recording(path, sampling_rate=rate)
+        return recording.data, recording.sampling_rate, recording.channel_names
+
+    return read
+
+
 # Call arguments of other libraries' habits that no spelling distance finds, with what this pipeline takes instead.
 PARAMETER_HABITS = {
     "fs": "sampling_rate",
@@ -419,7 +445,8 @@ class _RecordingPipeline(ChunkPipeline):
                 list of recordings (a list of lists is one, as in transformers' audio pipelines) or a
                 `(batch, channels, time)` array gives a list of results, and a generator or a torch / `datasets`
                 Dataset (`KeyDataset`) an iterator of them. An error about one recording of many names its index.
-                A file path is not read: load the samples first (`np.load(path)`).
+                A file path (EDF / BDF, WFDB, .npy, .csv) is read as `citrus predict` reads it, at the file's own
+                rate (or `sampling_rate` for .npy and .csv), where citrus_hf is installed.
             sampling_rate (`float` or `list[float]`): the recordings' rate in Hz, one for all or, for a list,
                 generator or dataset of recordings, one per recording (unless each dict gives its own). Required.
             batch_size (`int`, defaults to 64): windows per forward pass; for recordings of many channels, at most
@@ -622,15 +649,17 @@ class _RecordingPipeline(ChunkPipeline):
                     f"The recording's dict says sampling_rate={rate} and the call says {sampling_rate}; give one."
                 )
             inputs, sampling_rate = inputs[given[0]], rate if rate is not None else sampling_rate
-        if isinstance(inputs, (str, bytes, os.PathLike)):  # before the rate: a path would not do with one either
-            given = f"{len(inputs)} bytes" if isinstance(inputs, bytes) else f"the path {os.fspath(inputs)[:200]!r}"
+        if isinstance(inputs, bytes):  # before the rate: bytes would not do with one either
             raise TypeError(
-                f"The recording is {given}: this pipeline does not read files "
-                "(transformers' audio pipelines decode a path with ffmpeg). Load the samples first and pass them, "
-                "e.g. `pipe(np.load(path), sampling_rate=rate)` for a .npy file, or for an EDF or WFDB file "
-                "`recording = citrus_hf.data.readers.read_recording(path)` then "
-                "`pipe(recording.data, sampling_rate=recording.sampling_rate)`; `citrus predict MODEL FILE...` does "
-                "both from the command line."
+                f"The recording is {len(inputs)} bytes: pass its samples (a numpy array or torch tensor, (time,) or "
+                "(channels, time)) or the path of its file (EDF / BDF, WFDB, .npy, .csv)."
+            )
+        if isinstance(inputs, (str, os.PathLike)):  # a path read no file: this code runs without citrus_hf
+            raise TypeError(
+                f"The recording is the path {os.fspath(inputs)[:200]!r}: this pipeline reads files only where "
+                "citrus_hf is installed (it runs here as a checkpoint's remote code). Install citrus-hf, or load the "
+                "samples first and pass them, e.g. `pipe(np.load(path), sampling_rate=rate)` for a .npy file; "
+                "`citrus predict MODEL FILE...` reads EDF, WFDB, .npy and .csv files from the command line."
             )
         if sampling_rate is None:
             sampling_rate = _one_rate(default_sampling_rate)
@@ -695,8 +724,14 @@ class _RecordingPipeline(ChunkPipeline):
     ):
         """Align one recording into windows and yield them `window_batch_size` at a time, each chunk with the
         windows' start and end times in seconds of the recording (and start its progress bar, see `progress`)."""
-        recording, rate = self._recording_and_rate(inputs, sampling_rate, default_sampling_rate)
         extractor = self.feature_extractor
+        read_file = _recording_file_reader() if isinstance(inputs, (str, os.PathLike)) else None
+        if read_file is not None:
+            # a file, as transformers' audio pipelines take one: read as `citrus predict` reads it
+            inputs, sampling_rate, names = read_file(inputs, sampling_rate, default_sampling_rate)
+            if input_channel_names is None and extractor.channel_names:  # the checkpoint picks its channels by name
+                input_channel_names = names
+        recording, rate = self._recording_and_rate(inputs, sampling_rate, default_sampling_rate)
         if alignment is None:
             # A checkpoint trained on recordings stretched onto its window (a slow series of a few samples a minute,
             # `citrus finetune --alignment auto`'s "interpolate") scores a recording stretched the same way; cut into
