@@ -246,7 +246,7 @@ class PretrainArguments:
         default="eeg_pretrain",
         metadata={
             "help": "registered dataset (`citrus data list`), a folder of recordings (EDF / BDF, WFDB, .npy, "
-            ".csv; or one such file), or what datasets.load_dataset takes (a Hub id, a folder of data files or one, "
+            ".csv; or one EDF, WFDB or .npy file), or what datasets.load_dataset takes (a Hub id, a folder of data files or one, "
             "a save_to_disk folder); 'none' with --synthetic-ratio 1 "
             "trains on synthetic windows without any corpus (and without validation)"
         },
