@@ -21,7 +21,6 @@ and the Hub's parquet / csv layouts hold, goes to `datasets.load_dataset` instea
 
 from __future__ import annotations
 
-import collections
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,11 +125,11 @@ def load_recording_folder(path: str | os.PathLike):
     layout = labelled_layout(path)
 
     def rows_of(chosen: list[tuple[str, int, int]], labelled: bool = False):
-        generator, columns = (_examples, {**features, "label": datasets.Value("string")}) if labelled else (
-            _segments, features)  # fmt: skip
+        """`_examples` (one per file, with its `label`) or `_segments` of the files `chosen`."""
+        columns = {**features, "label": datasets.Value("string")} if labelled else features
         try:
             return datasets.Dataset.from_generator(
-                generator,
+                _examples if labelled else _segments,
                 features=datasets.Features(columns),
                 gen_kwargs={"stamps": chosen, "root": str(root), "with_rate": with_rate},
             )
@@ -223,12 +222,9 @@ def _recordings_of(file: Path, with_rate: bool):
     run at several rates (Sleep-EDF: EEG at 100 Hz, respiration at 1 Hz) one per rate ("@100Hz")."""
     try:
         if recording_format(file) in ("EDF", "BDF"):
-            header = read_edf_header(file)
-            by_rate = collections.defaultdict(list)
-            for channel in header.signal_names():
-                by_rate[header.sampling_rate(channel)].append(channel)
+            by_rate = read_edf_header(file).names_by_rate()
             if len(by_rate) > 1:
-                for rate, channels in sorted(by_rate.items(), reverse=True):
+                for rate, channels in by_rate.items():
                     yield f"@{rate:g}Hz", read_recording(file, channels)
                 return
         yield "", read_recording(file, sampling_rate=None if with_rate else _RATE_NOT_USED)

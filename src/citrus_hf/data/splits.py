@@ -586,11 +586,7 @@ def check_labelled_splits(splits: dict[str, Any], task: str, nan_policy: str = "
             continue
         if len(split) == 0:
             raise ValueError(f"The {name} split is empty; it needs at least one labelled example.")
-        if "input_values" not in split.column_names:
-            raise ValueError(
-                f"The {name} split has no `input_values` column (columns: {split.column_names}); each row needs its "
-                "signal there, an array of shape (time,) or (channels, time) (see the README's 'Your own data')."
-            )
+        _check_input_values_column(split, f"The {name} split")
         if "patch_mask" in split.column_names:
             # a set a feature extractor already aligned: its padding would count as signal and it would be
             # resampled and normalised a second time
@@ -621,6 +617,15 @@ def check_labelled_splits(splits: dict[str, Any], task: str, nan_policy: str = "
         raise _mixed_channels_error(splits, channel_counts)
     if task == CLASSIFICATION:
         _check_class_ids(splits)
+
+
+def _check_input_values_column(split, where: str) -> None:
+    """Refuse a split (`where` names it, "The train split") without the `input_values` column of signals."""
+    if "input_values" not in split.column_names:
+        raise ValueError(
+            f"{where} has no `input_values` column (columns: {split.column_names}); each row needs its signal "
+            "there, an array of shape (time,) or (channels, time) (see the README's 'Your own data')."
+        )
 
 
 def _mixed_channels_error(splits: dict[str, Any], channel_counts: dict[int, list]) -> ValueError:
@@ -969,12 +974,7 @@ def own_dataset_info(dataset: str | os.PathLike, sampling_rate: float | None = N
     loaded = _labels_as_label_column(_load_dataset(dataset, None))
     splits = {"train": loaded} if isinstance(loaded, datasets.Dataset) else dict(loaded)
     for name, split in splits.items():
-        if "input_values" not in split.column_names:
-            raise ValueError(
-                f"The {name} split of {str(dataset)!r} has no `input_values` column (columns: {split.column_names}); "
-                "each row needs its signal there, an array of shape (time,) or (channels, time) (see the README's "
-                "'Your own data')."
-            )
+        _check_input_values_column(split, f"The {name} split of {str(dataset)!r}")
     columns = set().union(*(split.column_names for split in splits.values()))
     task = next((task for task, (column, _) in LABELS.items() if column in columns), "unlabelled")
     info = {"name": str(dataset), "task": task, "options": {}, **summarize_dataset(splits, sampling_rate)}

@@ -59,6 +59,14 @@ class EdfHeader:
             names[name] = index
         return names
 
+    def names_by_rate(self) -> dict[float, list[str]]:
+        """The ordinary signals' names (`signal_names`) grouped by their sampling rate, fastest first: one entry for a
+        file whose signals share a rate, several for one like Sleep-EDF's (EEG at 100 Hz, respiration at 1 Hz)."""
+        groups = collections.defaultdict(list)
+        for name in self.signal_names():
+            groups[self.sampling_rate(name)].append(name)
+        return dict(sorted(groups.items(), reverse=True))
+
     def position(self, path: Path, name: str) -> int:
         """The header position of the signal `name` (its label, or the name `signal_names` gives a repeated label).
 

@@ -14,7 +14,6 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
 
 from __future__ import annotations
 
-import collections
 import logging
 import math
 from collections.abc import Sequence
@@ -152,11 +151,9 @@ def _edf_channels(path: Path, wanted: list[str] | None) -> list[str] | None:
     names = list(header.signal_names())
     if wanted is not None:
         return [names[int(name)] if name not in names and _is_position(name, names) else name for name in wanted]
-    by_rate = collections.defaultdict(list)
-    for name in names:
-        by_rate[header.sampling_rate(name)].append(name)
+    by_rate = header.names_by_rate()
     if len(by_rate) > 1:
-        groups = "; ".join(f"{rate:g} Hz: {', '.join(group)}" for rate, group in sorted(by_rate.items(), reverse=True))
+        groups = "; ".join(f"{rate:g} Hz: {', '.join(group)}" for rate, group in by_rate.items())
         raise ValueError(
             f"{path} holds signals at {len(by_rate)} rates ({groups}); pick channels of one rate by name "
             "(--channels, or `channels=`)."
