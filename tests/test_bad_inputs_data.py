@@ -355,6 +355,7 @@ def test_the_commands_advise_fixes_their_own_options_have(tmp_path):
         code, errors = _citrus("evaluate", *argv)
     assert code == 0, errors
     assert "cut the recordings into windows first" in captured.out and "--alignment SET=interpolate" in captured.out
+    assert "--dataset-options SET:window_seconds=S for a set of your own" in captured.out
     assert "alignment='window'" not in captured.out
     # the protocol says so from the rows' lengths, also when a re-run finds the aligned splits in `datasets`' cache
     for run in ("again", "cached"):

@@ -127,8 +127,8 @@ def test_info_describes_your_own_set_and_says_whether_finetune_takes_it(capsys, 
     assert info["fine_tuning"] == {"ready": True, "train": 16, "validation": 4, "test": 10, "validation_source": (
         "carved from train (20% per class, by recording, seed 0)")}  # fmt: skip
     # one line for what does not apply to a set of one's own, or to a registered one
-    assert main(["info", str(folder), "--window-seconds", "2"]) == 2
-    assert "apply to registered datasets only" in capsys.readouterr().err
+    assert main(["info", str(folder), "--seed", "3"]) == 2
+    assert "options ['seed'] are builder options of registered datasets" in capsys.readouterr().err
     assert main(["info", "hr_ecg", "--sampling-rate", "250"]) == 2
     assert "'hr_ecg' is registered and records each row's rate" in capsys.readouterr().err
 

@@ -87,19 +87,21 @@ ALIASING_ADVICE: ContextVar[str] = ContextVar(
 
 
 @contextlib.contextmanager
-def advice_as_spelt(alignment_option: str) -> Iterator[None]:
+def advice_as_spelt(alignment_option: str, windows_option: str) -> Iterator[None]:
     """Within the block, the extractor's messages give their fixes as a command that aligns whole sets spells them:
     `alignment_option` is its option with `{}` for the alignment's name ("--alignment {}", or "--alignment SET={}"
     for `citrus evaluate`, which takes one per set). Such a command has no `alignment="window"` to offer: the fix
-    for a recording longer than the window is then to cut the recordings into windows first."""
+    for a recording longer than the window is then to cut the recordings into windows first, which `windows_option`
+    does ("--dataset-options window_seconds=S")."""
     interpolate = alignment_option.format("interpolate")
     tokens = [
         (INTERPOLATE_OPTION, INTERPOLATE_OPTION.set(interpolate)),
         (
             LONG_RECORDING_ADVICE,
             LONG_RECORDING_ADVICE.set(
-                "To cover all of it, cut the recordings into windows first (one row per window); for slow series "
-                f"holding no more samples than the window, {interpolate} stretches them onto it."
+                f"To cover all of it, cut the recordings into windows first ({windows_option} for a set of your own, "
+                f"or one row per window); for slow series holding no more samples than the window, {interpolate} "
+                "stretches them onto it."
             ),
         ),
         (

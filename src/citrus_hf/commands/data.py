@@ -250,9 +250,7 @@ def _cmd_info(args: InfoArguments) -> int:
     registered = {spec.name for spec in list_datasets()}
     if args.name not in registered or Path(args.name).expanduser().exists():
         # your own set (a folder, data files, a Hub id): summarised, and checked as `citrus finetune` would check it
-        if _options(args):
-            raise ValueError(f"Builder options apply to registered datasets only, not {args.name!r}.")
-        info = own_dataset_info(args.name, sampling_rate=args.sampling_rate)
+        info = own_dataset_info(args.name, sampling_rate=args.sampling_rate, dataset_options=_options(args))
         print(json.dumps(info, indent=2) if args.json else format_info(info))
         return 0
     if args.sampling_rate is not None:

@@ -31,7 +31,9 @@ def run(argv: Sequence[str]) -> int:
     from ..training.numerics import flush_denormals
 
     flush_denormals()  # before any torch work, so that the intra-op threads inherit it
-    with advice_as_spelt("--alignment SET={}"):  # the extractor's advice, as this command spells it (one per set)
+    with advice_as_spelt(
+        "--alignment SET={}", "--dataset-options SET:window_seconds=S"
+    ):  # the extractor's advice, as this command spells it (one per set)
         result = run_protocol(config)
     print(result.markdown)
     print("Results: " + ", ".join(str(path) for path in result.paths.values()))

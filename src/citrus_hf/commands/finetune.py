@@ -52,7 +52,9 @@ def run(argv: Sequence[str]) -> int:
 
     flush_denormals()  # before any torch work, so that the intra-op threads inherit it
     try:
-        with advice_as_spelt("--alignment {}"):  # the extractor's advice, as this command spells it
+        with advice_as_spelt(
+            "--alignment {}", "--dataset-options window_seconds=S"
+        ):  # the extractor's advice, as this command spells it
             result = finetune(arguments)
     except KeyboardInterrupt:  # ("interrupted" follows) a fine-tuning run keeps no checkpoint to continue from
         print(

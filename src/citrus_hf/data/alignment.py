@@ -91,10 +91,16 @@ def resolve_alignment(
     return "interpolate" if stretch else "resample"
 
 
-def cropped_rows_notice(datasets, config: CiTrusConfig | CiTrusFeatureExtractor, sampling_rate: float | None = None):
+def cropped_rows_notice(
+    datasets,
+    config: CiTrusConfig | CiTrusFeatureExtractor,
+    sampling_rate: float | None = None,
+    options: tuple[str, str] = ("--alignment interpolate", "--dataset-options window_seconds=S"),
+):
     """One line saying how much of the recordings `alignment="resample"` leaves out when it crops rows longer than
     `config`'s window to their start, or None when no row is cropped: a set of hour-long rows would otherwise be
-    fitted on its first seconds without a word."""
+    fitted on its first seconds without a word. `options`: how the caller spells the two fixes (stretching, and
+    cutting a set of one's own into windows)."""
     lengths = [resampled for _, resampled in _row_lengths(datasets, config, sampling_rate)]
     context = config.context_length
     cropped = [length for length in lengths if length > context]
@@ -105,8 +111,9 @@ def cropped_rows_notice(datasets, config: CiTrusConfig | CiTrusFeatureExtractor,
         f"{len(cropped)} of {len(lengths)} recordings are longer than the model's window ({context} samples = "
         f"{context / config.sampling_rate:g} s at {config.sampling_rate:g} Hz; the longest "
         f"{max(cropped) / config.sampling_rate:g} s): alignment='resample' keeps the start of each, "
-        f"{kept:.0%} of the samples in all. To use the rest, cut the recordings into windows first (one row per "
-        "window); for slow series that fit in the window's samples, --alignment interpolate stretches them."
+        f"{kept:.0%} of the samples in all. To use the rest, cut the recordings into windows first ({options[1]} "
+        f"for a set of your own, or one row per window); for slow series that fit in the window's samples, "
+        f"{options[0]} stretches them."
     )
 
 

@@ -27,6 +27,7 @@ from .builders import build_dataset, summarize_dataset
 from .hub_access import offline_if_hub_unreachable
 from .recording_folders import is_recording_file, is_recording_folder, load_recording_folder
 from .registry import list_datasets
+from .windowing import check_own_set_options, window_examples
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,8 @@ def _load_dataset(dataset: str | os.PathLike, dataset_options: dict | None):
         check_dataset_reference(dataset)  # a misspelt name gets its "did you mean" before anything else
     if dataset_options and not _registered(dataset):
         raise ValueError(
-            f"Dataset options {sorted(dataset_options)} only apply to registered datasets, not {str(dataset)!r}."
+            f"Dataset options {sorted(dataset_options)} only apply to registered datasets, not {str(dataset)!r} (a "
+            "labelled set of your own takes window_seconds / hop_seconds in citrus finetune, evaluate and data info)."
         )
     if path.exists():
         if path.is_dir() and any((path / name).is_file() for name in ("state.json", "dataset_dict.json")):
@@ -865,7 +867,10 @@ def load_task_splits(
     `split_option` is how the caller's errors spell the option that names a split (`{role}`: train, test).
     """
     _check_distinct_splits(train_split, validation_split, test_split)
-    loaded = _labels_as_label_column(_load_dataset(dataset, dataset_options))  # once: building a set is not free
+    registered = _registered(dataset)
+    windows = None if registered else check_own_set_options(dataset_options, str(dataset))
+    # once: building a set is not free
+    loaded = _labels_as_label_column(_load_dataset(dataset, dataset_options if registered else None))
     split_names = _split_names(loaded)
     resolved = _validation_alias(dataset, split_names, train_split, validation_split, test_split)
     if resolved != validation_split:
@@ -874,7 +879,7 @@ def load_task_splits(
     _check_disjoint_slices(loaded, {"train": train_split, "validation": validation_split, "test": test_split})
     train = _split_of(loaded, train_split)
     # a user's set's splits are the user's to rename; a registered set's are fixed
-    folder = not _registered(dataset)
+    folder = not registered
     if train is None:
         raise ValueError(
             f"Dataset {dataset!r} has no split {train_split!r} (its splits: {split_names}); name the one to train on "
@@ -905,6 +910,11 @@ def load_task_splits(
     named = {train_split: train, validation_split: validation, test_split: test}
     check_labelled_splits({"train": train, "validation": validation, "test": test}, task, nan_policy)
     _check_rate_columns(dataset, named, sampling_rate)
+    if windows is not None:
+        train, validation, test = (
+            None if split is None else _windowed(split, role, windows, sampling_rate)
+            for role, split in (("train", train), ("validation", validation), ("test", test))
+        )
     source, train_rows, validation_rows = validation_split, None, None
     if validation is None:
         _warn_unused_splits(dataset, split_names, {train_split, test_split, validation_split})
@@ -935,6 +945,17 @@ def load_task_splits(
     )
 
 
+def _windowed(split, role: str, windows: tuple[float, float], sampling_rate: float | None, say: bool = True):
+    """`window_examples` of one split of a set of your own, said in one line (examples in, windows out)."""
+    window_seconds, hop_seconds = windows
+    windowed = window_examples(split, window_seconds, hop_seconds, sampling_rate, name=role)
+    (logger.warning if say else logger.info)(
+        f"The {role} split's {len(split)} examples are cut into {len(windowed)} windows of {window_seconds:g} s every "
+        f"{hop_seconds:g} s (window_seconds / hop_seconds)."
+    )
+    return windowed
+
+
 def _text_labels_as_class_labels(*splits):
     """The splits (`datasets.Dataset`s, or None) with a `label` column of class names (text: "walk", "run") cast to one
     `ClassLabel` whose names are every split's names, sorted (numerically when every name is an integer), so that an
@@ -961,23 +982,40 @@ def _text_labels_as_class_labels(*splits):
     )
 
 
-def own_dataset_info(dataset: str | os.PathLike, sampling_rate: float | None = None) -> dict[str, Any]:
+def own_dataset_info(
+    dataset: str | os.PathLike, sampling_rate: float | None = None, dataset_options: dict | None = None
+) -> dict[str, Any]:
     """Summarise a dataset that is not registered (a `save_to_disk` folder, data files, a Hub id), as `dataset_info`
     summarises a registered one, and say whether `citrus finetune` / `citrus evaluate` take it as it is.
 
-    `sampling_rate` is the rate of every row of a set without a `sampling_rate` column (`--sampling-rate`). Returns
+    `sampling_rate` is the rate of every row of a set without a `sampling_rate` column (`--sampling-rate`);
+    `dataset_options` the windowing a set of your own takes (`windowing.OWN_SET_OPTIONS`), summarised as cut. Returns
     `dataset_info`'s dict (counts a column the set lacks as None) with `"task"` ("classification", "regression" or
     "unlabelled") and `"fine_tuning"`: `{"ready": True, "train", "validation", "test" (rows), "validation_source"}`,
     or `{"ready": False, "problem": the one-line error load_task_splits raises}`."""
     import datasets
 
+    windows = check_own_set_options(dataset_options, str(dataset))
     loaded = _labels_as_label_column(_load_dataset(dataset, None))
     splits = {"train": loaded} if isinstance(loaded, datasets.Dataset) else dict(loaded)
     for name, split in splits.items():
         _check_input_values_column(split, f"The {name} split of {str(dataset)!r}")
     columns = set().union(*(split.column_names for split in splits.values()))
     task = next((task for task, (column, _) in LABELS.items() if column in columns), "unlabelled")
-    info = {"name": str(dataset), "task": task, "options": {}, **summarize_dataset(splits, sampling_rate)}
+    if windows is not None and task == "unlabelled":
+        raise ValueError(
+            f"{str(dataset)!r} is unlabelled (no `label` or `target` column): `citrus pretrain` cuts a corpus into the "
+            "model's own windows, so window_seconds / hop_seconds are for labelled sets; drop them."
+        )
+    if windows is not None:
+        # said by `load_task_splits` below, which cuts them again (from the cache)
+        splits = {name: _windowed(split, name, windows, sampling_rate, say=False) for name, split in splits.items()}
+    info = {
+        "name": str(dataset),
+        "task": task,
+        "options": dict(dataset_options or {}),
+        **summarize_dataset(splits, sampling_rate),
+    }
     if task == "unlabelled":
         info["fine_tuning"] = {
             "ready": False,
@@ -986,7 +1024,9 @@ def own_dataset_info(dataset: str | os.PathLike, sampling_rate: float | None = N
         }
         return info
     try:
-        loaded_splits = load_task_splits(dataset, sampling_rate=sampling_rate, require_validation=False)
+        loaded_splits = load_task_splits(
+            dataset, dataset_options, sampling_rate=sampling_rate, require_validation=False
+        )
     except ValueError as error:
         info["fine_tuning"] = {"ready": False, "problem": str(error)}
     else:

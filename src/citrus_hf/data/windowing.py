@@ -1,8 +1,10 @@
-"""Windowing in seconds and splits by group (subject, recording, repetition) or by time block."""
+"""Windowing in seconds (of recordings, and of the examples of a labelled set of your own) and splits by group
+(subject, recording, repetition) or by time block."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -108,3 +110,115 @@ def time_blocks(n_samples: int, fractions: Sequence[float], names: Sequence[str]
         raise ValueError(f"{len(fractions)} fractions for {len(names)} split names.")
     bounds = np.round(np.cumsum([0.0, *fractions]) / sum(fractions) * n_samples).astype(int)
     return {name: (int(bounds[i]), int(bounds[i + 1])) for i, name in enumerate(names)}
+
+
+# The dataset options a labelled set of your own takes (a registered set takes its builder's instead): cutting its
+# examples into windows (`window_examples`), as the registered sets' builders cut their recordings.
+OWN_SET_OPTIONS = ("window_seconds", "hop_seconds")
+
+
+def check_own_set_options(options: Mapping[str, Any] | None, dataset: str) -> tuple[float, float] | None:
+    """`(window_seconds, hop_seconds)` from the dataset options of a set of your own (`OWN_SET_OPTIONS`; the hop
+    defaults to the window: windows back to back), or None without options.
+
+    Raises:
+        ValueError: another option (those are builder options of registered sets), a hop without a window, or a
+            length that is not a positive number of seconds.
+    """
+    if not options:
+        return None
+    unknown = sorted(set(options) - set(OWN_SET_OPTIONS))
+    if unknown or "window_seconds" not in options:
+        problem = f"options {unknown} are builder options of registered datasets" if unknown else "a hop needs a window"
+        raise ValueError(
+            f"Dataset {dataset!r}: {problem}; a set of your own takes window_seconds=S (and hop_seconds=S, default: "
+            "the window) to cut every example longer than S seconds into windows of S seconds, e.g. "
+            "--dataset-options window_seconds=5."
+        )
+    lengths = {}
+    for name in OWN_SET_OPTIONS:
+        value = options.get(name, options["window_seconds"])
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
+            raise ValueError(f"Dataset {dataset!r}: {name} must be a positive number of seconds, got {value!r}.")
+        lengths[name] = float(value)
+    return lengths["window_seconds"], lengths["hop_seconds"]
+
+
+def window_examples(
+    split,
+    window_seconds: float,
+    hop_seconds: float,
+    sampling_rate: float | None = None,
+    name: str = "train",
+):
+    """Cut every example of a labelled `split` (a `datasets.Dataset`) longer than `window_seconds` into windows of
+    `window_seconds` every `hop_seconds`, each a row of its own with the example's label and other columns; an
+    example's end shorter than a window is dropped, and an example no longer than a window stays whole.
+
+    Windows of one example share its `recording` id (an example without one gets `"<name> row <i>"`), so that a
+    validation split carved by recording never holds windows of an example whose other windows train, and
+    `start_seconds` says where each starts (added to the example's own `start_seconds` when it has that column).
+    `input_values` of shape `(channels, time)` or `(time,)`; each row's rate is its `sampling_rate` column, else
+    `sampling_rate`. The windows are cached as `Dataset.map` caches (keyed by the rows and the lengths).
+
+    Returns:
+        the windowed `datasets.Dataset` (the split itself when it is empty).
+    """
+    import datasets
+
+    if len(split) == 0:
+        return split
+    has_rate = "sampling_rate" in split.column_names
+    if not has_rate and sampling_rate is None:
+        raise ValueError(
+            f"window_seconds cuts the {name} split's examples by time, and it has no `sampling_rate` column: give the "
+            "rate of every row (--sampling-rate HZ)."
+        )
+    one_dimensional = np.asarray(split[0]["input_values"]).ndim == 1
+    samples = datasets.Value("float32")
+    features = datasets.Features(
+        {
+            **split.features,
+            "input_values": datasets.List(samples) if one_dimensional else datasets.List(datasets.List(samples)),
+            "start_seconds": split.features.get("start_seconds", datasets.Value("float64")),
+        }
+    )
+    if "recording" not in features:
+        features["recording"] = datasets.Value("string")
+    names_missing = features["recording"] == datasets.Value("string")
+
+    def cut(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
+        windows: dict[str, list] = {column: [] for column in features}
+        for offset, index in enumerate(indices):
+            values = np.asarray(batch["input_values"][offset], dtype=np.float32)
+            rate = float(batch["sampling_rate"][offset]) if has_rate else float(sampling_rate)
+            starts = window_starts(values.shape[-1], rate, window_seconds, hop_seconds)
+            length = seconds_to_samples(window_seconds, rate)
+            if len(starts) == 0:  # shorter than a window: whole (the feature extractor pads it, and says so)
+                starts, length = np.zeros(1, dtype=np.int64), values.shape[-1]
+            recording = batch["recording"][offset] if "recording" in batch else None
+            if recording is None and names_missing:
+                recording = f"{name} row {index}"
+            start = batch["start_seconds"][offset] if "start_seconds" in batch else 0.0
+            for window_start in starts:
+                for column in features:
+                    if column not in ("input_values", "recording", "start_seconds"):
+                        windows[column].append(batch[column][offset])
+                windows["input_values"].append(values[..., window_start : window_start + length])
+                windows["recording"].append(recording)
+                windows["start_seconds"].append(float(start) + window_start / rate)
+        return windows
+
+    from datasets.fingerprint import Hasher
+
+    windowed = split.with_format("numpy", columns=["input_values"], output_all_columns=True).map(
+        cut,
+        batched=True,
+        batch_size=64,
+        with_indices=True,
+        remove_columns=split.column_names,
+        features=features,
+        desc=f"Cutting the {name} split into {window_seconds:g} s windows",
+        new_fingerprint=Hasher.hash([split._fingerprint, window_seconds, hop_seconds, sampling_rate, name, "windows"]),
+    )
+    return windowed.with_format(split.format["type"], **split.format["format_kwargs"])

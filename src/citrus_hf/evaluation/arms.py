@@ -93,7 +93,8 @@ class DatasetContext:
             # said here, from the rows' lengths, as `citrus finetune` says it: the extractor's own warning comes only
             # when it aligns, and a re-run finds the aligned splits in `datasets`' cache
             if self.alignments[key] == "resample":
-                notice = cropped_rows_notice(splits, contract, self.config.sampling_rate)
+                options = (f"--alignment {self.name}=interpolate", f"--dataset-options {self.name}:window_seconds=S")
+                notice = cropped_rows_notice(splits, contract, self.config.sampling_rate, options)
                 if notice:
                     logger.warning(f"{self.name}: {notice}")
         return self.alignments[key]

@@ -331,9 +331,12 @@ def dataset_sampling_rate(config: ProtocolConfig, dataset: str, progress=None) -
 def _has_rate_column(config: ProtocolConfig, dataset: str) -> bool | None:
     """Whether `dataset`'s training split (as the protocol loads it) has a `sampling_rate` column; None when the set
     has no such split."""
+    from ..data.registry import DATASETS
     from ..data.splits import load_split
 
-    split = load_split(dataset, config.train_split.get(dataset, "train"), config.dataset_options.get(dataset))
+    # a set of your own takes its options (windowing) in `load_task_splits` only; the columns are those of its rows
+    options = config.dataset_options.get(dataset) if dataset in DATASETS else None
+    split = load_split(dataset, config.train_split.get(dataset, "train"), options)
     return None if split is None else "sampling_rate" in split.column_names
 
 
@@ -601,6 +604,12 @@ def _report_metadata(config: ProtocolConfig, checkpoints: dict[str, str]) -> dic
         "model size (arms without weights)": f"{config.model_config} {json.dumps(config.config_overrides)}".strip(),
         "alignment": ", ".join(f"{d}: {config.alignment.get(d, DEFAULT_TASK_ALIGNMENT)}" for d in config.datasets),
         "normalization": ", ".join(f"{d}: {config.normalization.get(d, 'dataset')}" for d in config.datasets),
+        # a set's windows (`window_seconds`) change what one example is: a table must say which were scored
+        **(
+            {"dataset options": ", ".join(f"{d}: {json.dumps(o)}" for d, o in config.dataset_options.items() if o)}
+            if any(config.dataset_options.values())
+            else {}
+        ),
         "seeds": len(config.seeds),
         "checkpoints": json.dumps(checkpoints),
     }

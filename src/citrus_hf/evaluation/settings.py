@@ -75,7 +75,11 @@ class ProtocolConfig:
         },
     )
     dataset_options: dict[str, dict[str, Any]] = field(
-        default_factory=dict, metadata={"help": "builder options per dataset, e.g. hr_ecg:window_seconds=10"}
+        default_factory=dict,
+        metadata={
+            "help": "builder options per dataset, e.g. hr_ecg:window_seconds=10; a set of your own takes "
+            "window_seconds (hop_seconds) to cut its examples into windows, e.g. ./my_set:window_seconds=5"
+        },
     )
     sampling_rate: float | dict[str, float] | None = field(
         default=None,

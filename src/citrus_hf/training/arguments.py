@@ -110,7 +110,11 @@ class FinetuneArguments:
         }
     )
     dataset_options: dict[str, Any] = field(
-        default_factory=dict, metadata={"help": "builder options of a registered dataset, e.g. window_seconds=5"}
+        default_factory=dict,
+        metadata={
+            "help": "builder options of a registered dataset, e.g. window_seconds=5; a set of your own takes "
+            "window_seconds=S (hop_seconds=H) to cut its examples into windows"
+        },
     )
     overwrite_output_dir: bool = field(
         default=False,
