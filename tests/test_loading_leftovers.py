@@ -233,3 +233,9 @@ def test_a_subfolder_the_folder_lacks_is_named_and_one_it_has_loads(saved, tmp_p
         CiTrusModel.from_pretrained(tmp_path / "repo", subfolder="x")
     loaded = CiTrusForSequenceClassification.from_pretrained(tmp_path / "repo", subfolder="classifier")
     assert loaded.config.id2label == LABELS
+    # the extractor and the config of a bundled checkpoint said the Hub did not answer
+    for loader in (CiTrusFeatureExtractor, CiTrusConfig):
+        with pytest.raises(OSError, match=r"citrus-small' has no subfolder 'x'; it has no subfolders"):
+            loader.from_pretrained("citrus-small", subfolder="x")
+        with pytest.raises(OSError, match=r"has no subfolder 'x' \(its subfolders: \['classifier'\]\)"):
+            loader.from_pretrained(tmp_path / "repo", subfolder="x")

@@ -219,10 +219,30 @@ def lookup_checkpoint(owner: type, lookup: Callable[..., Any], name_or_path: Any
     if locator is not None and isinstance(name_or_path, str):
         name_or_path = str(locator(name_or_path) or name_or_path)
     check_checkpoint_reference(name_or_path)
+    subfolder = kwargs.get("subfolder")
+    if subfolder and isinstance(name_or_path, (str, os.PathLike)) and os.path.isdir(name_or_path):
+        if not os.path.isdir(os.path.join(name_or_path, subfolder)):  # else transformers would blame the network
+            raise missing_subfolder_error(name_or_path, subfolder)
     try:
         return lookup(name_or_path, **kwargs)
     except OSError as error:
         raise_with_hint(error, owner._typo_hint(name_or_path) if owner._typo_hint is not None else "")
+
+
+class MissingSubfolderError(OSError):
+    """`from_pretrained(folder, subfolder=...)` of a local folder without that subfolder: said as it is, never
+    replaced by a hint about the network (`missing_subfolder_error`)."""
+
+
+def missing_subfolder_error(folder: str | os.PathLike, subfolder: str) -> MissingSubfolderError:
+    """The refusal of `from_pretrained(folder, subfolder=...)` where the local `folder` (a bundled checkpoint's too)
+    has no such subfolder, naming the ones it has."""
+    subfolders = sorted(entry.name for entry in os.scandir(folder) if entry.is_dir())
+    return MissingSubfolderError(
+        f"{os.fspath(folder)!r} has no subfolder {subfolder!r}"
+        + (f" (its subfolders: {subfolders[:10]})" if subfolders else "; it has no subfolders")
+        + ": pass one that holds the checkpoint's files, or leave `subfolder` out."
+    )
 
 
 def fusion_checkpoint_error(name_or_path: Any, config_dict: dict[str, Any]) -> ValueError:

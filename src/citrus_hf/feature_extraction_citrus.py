@@ -34,6 +34,7 @@ from transformers.utils.hub import hf_api
 
 from .configuration_citrus import (
     CiTrusConfig,
+    MissingSubfolderError,
     as_integer,
     as_sampling_rate,
     check_normalization_statistics,
@@ -469,6 +470,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             values, kwargs = lookup_checkpoint(
                 cls, super().get_feature_extractor_dict, pretrained_model_name_or_path, **kwargs
             )
+        except MissingSubfolderError:
+            raise
         except OSError:
             hint = extractor_lookup_hint(pretrained_model_name_or_path, kwargs)
             if hint is None:

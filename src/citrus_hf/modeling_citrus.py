@@ -44,6 +44,7 @@ from .configuration_citrus import (
     fusion_checkpoint_error,
     looks_like_time_by_channels,
     lookup_never_reached_the_hub,
+    missing_subfolder_error,
     safetensors_names,
 )
 from .vocabulary_citrus import (
@@ -1512,12 +1513,7 @@ class _CiTrusFamilyMixin:
         elif os.path.exists(folder):
             raise OSError(f"{folder!r} is a file; pass the folder that holds config.json and {SAFE_WEIGHTS_NAME}.")
         elif os.path.isdir(name):  # a `subfolder=` that this folder (a bundled checkpoint's too) does not have
-            subfolders = sorted(entry.name for entry in os.scandir(name) if entry.is_dir())
-            raise OSError(
-                f"{name!r} has no subfolder {kwargs['subfolder']!r}"
-                + (f" (its subfolders: {subfolders[:10]})" if subfolders else "; it has no subfolders")
-                + ": pass one that holds config.json and the weights, or leave `subfolder` out."
-            )
+            raise missing_subfolder_error(name, kwargs["subfolder"])
         else:
             check_checkpoint_reference(name)
         if weights_only and os.path.isdir(folder):
