@@ -321,3 +321,39 @@ def test_plot_draws_every_recordings_windows(classifier, edf_path, same_samples,
     assert "--plot draws labels or targets over time, and 'citrus-small' has no task head" in capsys.readouterr().err
     assert main(["predict", classifier, str(edf_path), "--plot", str(tmp_path / "labels.pdf")]) == 2
     assert "--plot '" in capsys.readouterr().err and not (tmp_path / "e.png").exists()
+
+
+def test_wav_files_carry_their_rate_and_read_as_audio_libraries_read_them(classifier, same_samples, tmp_path, capsys):
+    """Heart sounds and other signals recorded through a sound card come as WAV files: the rate is the file's and
+    integer samples read as [-1, 1) (16-bit, 8-bit unsigned), float samples as they are. The EEG channel as WAV."""
+    from scipy.io import wavfile
+
+    folder, recording = same_samples
+    samples = recording.data[0]
+    scaled = samples / np.abs(samples).max()
+    wavfile.write(tmp_path / "c3_16.wav", 160, np.round(scaled * 32767).astype(np.int16))
+    wavfile.write(tmp_path / "c3_8.wav", 160, np.round(scaled * 127 + 128).astype(np.uint8))
+    wavfile.write(tmp_path / "two.wav", 160, np.stack([samples, -samples], axis=1).astype(np.float32))
+    np.testing.assert_allclose(read_recording(tmp_path / "c3_16.wav").data[0], scaled, atol=2 / 2**15)
+    np.testing.assert_allclose(read_recording(tmp_path / "c3_8.wav").data[0], scaled, atol=2 / 2**7)
+    two = read_recording(tmp_path / "two.wav", channels=["1"])
+    assert two.sampling_rate == 160.0 and two.channel_names == ["1"]
+    np.testing.assert_allclose(two.data[0], -samples, rtol=1e-6)
+    output = tmp_path / "windows.jsonl"
+    assert main(["predict", classifier, str(tmp_path / "two.wav"), "--channels", "0", "--output", str(output)]) == 0
+    assert "30 window(s) of 2 s at 160 Hz" in capsys.readouterr().out
+    # the rate is the file's: another one is refused, as for EDF and WFDB; a damaged file is named
+    with pytest.raises(ValueError, match="records its rate, 160 Hz, and the sampling rate given is 100 Hz"):
+        read_recording(tmp_path / "c3_16.wav", sampling_rate=100)
+    (tmp_path / "damaged.wav").write_bytes((tmp_path / "c3_16.wav").read_bytes()[:30])
+    assert main(["predict", classifier, str(tmp_path / "damaged.wav")]) == 2
+    assert "damaged.wav could not be read as a WAV file" in capsys.readouterr().err
+    # a folder of WAV files is a pile of recordings for `citrus pretrain` / `citrus data info`, at the files' rate
+    from citrus_hf.data.splits import load_split
+
+    (tmp_path / "pile").mkdir()
+    for name in ("c3_16.wav", "c3_8.wav", "two.wav"):
+        (tmp_path / name).rename(tmp_path / "pile" / name)
+    corpus = load_split(tmp_path / "pile", "train")
+    assert sorted(corpus["recording"]) == ["c3_16.wav", "c3_8.wav", "two.wav"]
+    assert set(corpus["sampling_rate"]) == {160.0}

@@ -47,7 +47,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "predict": Command(
         "citrus_hf.commands.predict",
-        "run a fine-tuned checkpoint over recording files (EDF, WFDB, .npy, .csv / .tsv / .txt) window by window",
+        "run a fine-tuned checkpoint over recording files (EDF, WFDB, WAV, .npy, .csv / .tsv / .txt) window by window",
     ),
     "push": Command("citrus_hf.commands.push", "publish a checkpoint folder to the Hugging Face Hub"),
     "export": Command(

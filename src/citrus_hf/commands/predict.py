@@ -6,8 +6,8 @@ predictions.
     citrus predict runs/har session.npy --sampling-rate 50 --output labels.csv
     citrus predict runs/hr ecg/100.hea other.edf --output beats.jsonl
 
-Files are read by their suffix (`citrus_hf.data.readers.read_recording`): EDF / BDF and WFDB records carry their
-rate, `.npy` ((channels, time)) and `.csv` / `.tsv` / `.txt` (a column per channel) need `--sampling-rate`. Each recording gets one
+Files are read by their suffix (`citrus_hf.data.readers.read_recording`): EDF / BDF, WFDB records and WAV files carry
+their rate, `.npy` ((channels, time)) and `.csv` / `.tsv` / `.txt` (a column per channel) need `--sampling-rate`. Each recording gets one
 line: the label with its score (a classifier: the mean of its windows' probabilities), the mean target (a regressor)
 or the size of the mean embedding (any other checkpoint), its windows and the backend that ran. `--output` writes
 every window: a `.csv` row per window (start and end in seconds, the label, its score and every label's
@@ -95,7 +95,7 @@ class PredictArguments:
 
 
 DESCRIPTION = (
-    "Run a fine-tuned checkpoint over recording files (EDF / BDF, WFDB, .npy, .csv / .tsv / .txt) window by window through its "
+    "Run a fine-tuned checkpoint over recording files (EDF / BDF, WFDB, WAV, .npy, .csv / .tsv / .txt) window by window through its "
     "transformers pipeline: one line per recording, and with --output every window's prediction (.csv or .jsonl)."
 )
 

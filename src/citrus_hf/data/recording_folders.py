@@ -1,7 +1,7 @@
 """A folder of recording files (or one file) as an unlabelled corpus, for `citrus pretrain --dataset FOLDER` and
 `citrus data info FOLDER`: the pile of unlabelled signal a user has, in the formats `citrus predict` reads.
 
-Every EDF / BDF, WFDB (``.hea``), ``.npy`` and ``.csv`` / ``.tsv`` / ``.txt`` file under the folder (recursively, in
+Every EDF / BDF, WFDB (``.hea``), WAV, ``.npy`` and ``.csv`` / ``.tsv`` / ``.txt`` file under the folder (recursively, in
 name order) is read with :func:`~.readers.files.read_recording` and cut into segments of at most
 ``SEGMENT_SECONDS``, one row each: ``input_values`` ``(channels, time)`` at the file's own rate, ``recording`` (the
 file's path under the folder) and, for files that record their rate, ``sampling_rate``. Pre-training then resamples
@@ -38,7 +38,7 @@ SEGMENT_SECONDS = 600.0
 # The same for files that do not record their rate (.npy, text): in samples.
 UNRATED_SEGMENT_SAMPLES = 2**19
 # Suffixes only recordings come in (a folder holding one is a folder of recordings).
-_RECORDING_ONLY_SUFFIXES = frozenset({".edf", ".bdf", ".hea", ".npy"})
+_RECORDING_ONLY_SUFFIXES = frozenset({".edf", ".bdf", ".hea", ".wav", ".npy"})
 # Data files `datasets.load_dataset` reads as tables of examples: a folder holding one is such a table.
 _TABLE_SUFFIXES = frozenset({".parquet", ".json", ".jsonl", ".arrow"})
 _TEXT_SUFFIXES = frozenset(suffix for suffix, kind in RECORDING_FORMATS.items() if kind == "CSV")

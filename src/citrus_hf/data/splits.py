@@ -59,7 +59,7 @@ _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 _DATA_FILE_BUILDERS = {".parquet": "parquet", ".csv": "csv", ".json": "json", ".jsonl": "json", ".arrow": "arrow"}
 # What `dataset` may be, for errors that refuse one.
 _DATASET_KINDS = (
-    "a registered name (`citrus data list`), a folder of recordings (EDF / BDF, WFDB, .npy, .csv: unlabelled), or "
+    "a registered name (`citrus data list`), a folder of recordings (EDF / BDF, WFDB, WAV, .npy, .csv: unlabelled), or "
     "what `datasets.load_dataset` takes: a Hub dataset id (owner/name), a folder of parquet / csv / json files or "
     "one such file, or the folder `save_to_disk` wrote"
 )
@@ -86,7 +86,7 @@ def _load_dataset(dataset: str | os.PathLike, dataset_options: dict | None):
     if path.exists():
         if path.is_dir() and any((path / name).is_file() for name in ("state.json", "dataset_dict.json")):
             return _load_from_disk(path)
-        if is_recording_folder(path) or is_recording_file(path):  # EDF, WFDB, .npy, CSV recordings: unlabelled
+        if is_recording_folder(path) or is_recording_file(path):  # EDF, WFDB, WAV, .npy, CSV recordings
             return load_recording_folder(path)
         return _load_data_files(path)
     if _registered(dataset):

@@ -85,7 +85,7 @@ SIGNAL_KEYS = ("raw", "array")
 
 def _recording_file_reader():
     """`(path, sampling_rate, default_sampling_rate) -> (samples (channels, time), rate, channel names)` through
-    `citrus_hf.data.readers.read_recording` (EDF / BDF, WFDB, .npy, .csv), or None where citrus_hf is not installed:
+    `citrus_hf.data.readers.read_recording` (EDF / BDF, WFDB, WAV, .npy, .csv), or None where citrus_hf is not installed:
     this file also runs as a checkpoint's remote code, which imports nothing of the package."""
     try:
         from citrus_hf.data.readers import RATED_FORMATS, read_recording, recording_format
@@ -445,7 +445,7 @@ class _RecordingPipeline(ChunkPipeline):
                 list of recordings (a list of lists is one, as in transformers' audio pipelines) or a
                 `(batch, channels, time)` array gives a list of results, and a generator or a torch / `datasets`
                 Dataset (`KeyDataset`) an iterator of them. An error about one recording of many names its index.
-                A file path (EDF / BDF, WFDB, .npy, .csv) is read as `citrus predict` reads it, at the file's own
+                A file path (EDF / BDF, WFDB, WAV, .npy, .csv) is read as `citrus predict` reads it, at the file's own
                 rate (or `sampling_rate` for .npy and .csv), where citrus_hf is installed.
             sampling_rate (`float` or `list[float]`): the recordings' rate in Hz, one for all or, for a list,
                 generator or dataset of recordings, one per recording (unless each dict gives its own). Required.
@@ -652,14 +652,14 @@ class _RecordingPipeline(ChunkPipeline):
         if isinstance(inputs, bytes):  # before the rate: bytes would not do with one either
             raise TypeError(
                 f"The recording is {len(inputs)} bytes: pass its samples (a numpy array or torch tensor, (time,) or "
-                "(channels, time)) or the path of its file (EDF / BDF, WFDB, .npy, .csv)."
+                "(channels, time)) or the path of its file (EDF / BDF, WFDB, WAV, .npy, .csv)."
             )
         if isinstance(inputs, (str, os.PathLike)):  # a path read no file: this code runs without citrus_hf
             raise TypeError(
                 f"The recording is the path {os.fspath(inputs)[:200]!r}: this pipeline reads files only where "
                 "citrus_hf is installed (it runs here as a checkpoint's remote code). Install citrus-hf, or load the "
                 "samples first and pass them, e.g. `pipe(np.load(path), sampling_rate=rate)` for a .npy file; "
-                "`citrus predict MODEL FILE...` reads EDF, WFDB, .npy and .csv files from the command line."
+                "`citrus predict MODEL FILE...` reads EDF, WFDB, WAV, .npy and .csv files from the command line."
             )
         if sampling_rate is None:
             sampling_rate = _one_rate(default_sampling_rate)

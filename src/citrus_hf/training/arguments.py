@@ -249,7 +249,7 @@ class PretrainArguments:
     dataset: str | None = field(
         default="eeg_pretrain",
         metadata={
-            "help": "registered dataset (`citrus data list`), a folder of recordings (EDF / BDF, WFDB, .npy, "
+            "help": "registered dataset (`citrus data list`), a folder of recordings (EDF / BDF, WFDB, WAV, .npy, "
             ".csv; or one EDF, WFDB or .npy file), or what datasets.load_dataset takes (a Hub id, a folder of data files or one, "
             "a save_to_disk folder); 'none' with --synthetic-ratio 1 "
             "trains on synthetic windows without any corpus (and without validation)"

@@ -16,7 +16,7 @@ generic: what a corpus's files mean (labels, units, splits) is decided in its mo
 * ``.npy`` / ``.npz`` and numpy pickles, :mod:`.pickles`: :func:`load_npy`, :func:`load_npz`, :func:`load_pickle`
   (restricted to numpy arrays).
 
-* Any of EDF / BDF, WFDB, ``.npy`` and ``.csv`` / ``.tsv`` / ``.txt`` by the file's suffix, :mod:`.files`: :func:`read_recording` (what
+* Any of EDF / BDF, WFDB, WAV, ``.npy`` and ``.csv`` / ``.tsv`` / ``.txt`` by the file's suffix, :mod:`.files`: :func:`read_recording` (what
   ``citrus predict`` reads).
 
 Every reader is importable from here (``from citrus_hf.data.readers import read_edf``). The heavy libraries (MNE,

@@ -4,6 +4,8 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
 * ``.edf`` / ``.bdf`` (EDF, EDF+, BDF): :func:`~.edf.read_edf`; the rate is the file's. A file whose signals run at
   several rates (Sleep-EDF: EEG at 100 Hz, respiration at 1 Hz) is read only with ``channels`` of one rate.
 * ``.hea`` (WFDB; also the record's path without a suffix when ``RECORD.hea`` exists): :func:`~.wfdb.read_wfdb`.
+* ``.wav`` (WAVE, as heart sounds and other signals recorded through a sound card come): the rate is the file's;
+  integer samples are scaled to [-1, 1) as audio libraries read them (a WAV file records no physical unit).
 * ``.npy``: ``(time,)`` or ``(channels, time)``; the rate must be given.
 * ``.csv`` (also ``.tsv`` and ``.txt``): one column per channel, one row per sample, separated by commas,
   semicolons, tabs or spaces, an optional header row naming the channels (a column named as time stamps, ``time`` or
@@ -35,6 +37,7 @@ RECORDING_FORMATS: dict[str, str] = {
     ".edf": "EDF",
     ".bdf": "BDF",
     ".hea": "WFDB",
+    ".wav": "WAV",
     ".npy": "numpy",
     ".csv": "CSV",
     ".tsv": "CSV",  # delimited text of any of `_CSV_DELIMITERS`, or columns apart by spaces (`np.savetxt`'s default)
@@ -43,7 +46,15 @@ RECORDING_FORMATS: dict[str, str] = {
 # The delimiters a CSV's first line is searched for, in this order: ";" first, as files that separate by it (the
 # spreadsheet export where the comma is the decimal mark) may hold commas in their numbers; none found: whitespace.
 _CSV_DELIMITERS = (";", "\t", ",")
-RATED_FORMATS = frozenset({"EDF", "BDF", "WFDB"})
+RATED_FORMATS = frozenset({"EDF", "BDF", "WFDB", "WAV"})
+# Full scale of a WAV file's integer samples (8-bit samples are unsigned, centred on 128; scipy reads 24-bit ones
+# into the top bits of int32), so that they read as floats in [-1, 1) whatever the bit depth.
+_WAV_FULL_SCALE = {
+    np.dtype(np.uint8): 128.0,
+    np.dtype(np.int16): 2.0**15,
+    np.dtype(np.int32): 2.0**31,
+    np.dtype(np.int64): 2.0**63,
+}
 # Header names of a CSV column that holds time stamps rather than a channel (compared lower-cased).
 TIME_COLUMNS = frozenset({"time", "timestamp", "timestamps", "t", "seconds", "time_s", "time (s)", "time_ms", "ms"})
 
@@ -105,6 +116,8 @@ def read_recording(
     elif kind == "WFDB":
         record = path.with_suffix("") if path.suffix.lower() == ".hea" else path
         recording = _pick(read_wfdb(record, annotation_extension=None), wanted, path)
+    elif kind == "WAV":
+        recording = _pick(_read_wav(path), wanted, path)
     else:
         if kind == "numpy":
             data = np.asarray(load_npy(path))
@@ -142,6 +155,31 @@ def read_recording(
             f"{sampling_rate:g} Hz; leave the rate out for {kind} files."
         )
     return recording
+
+
+def _read_wav(path: Path) -> Recording:
+    """A WAV file as a `Recording`: its rate, its channels named by position, integer samples scaled to [-1, 1)."""
+    import struct
+    import warnings
+
+    from scipy.io import wavfile
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", wavfile.WavFileWarning)  # chunks beside the samples (LIST, cue), unread
+            rate, samples = wavfile.read(path, mmap=False)
+    except (ValueError, EOFError, OSError, struct.error) as error:  # scipy's words for a damaged or non-WAVE file
+        raise CorruptFileError(f"{path} could not be read as a WAV file ({error}); re-export it.") from None
+    if samples.size == 0:
+        raise CorruptFileError(f"{path} holds no samples.")
+    if samples.dtype.kind == "u":
+        data = (samples.astype(np.float64) - _WAV_FULL_SCALE[samples.dtype]) / _WAV_FULL_SCALE[samples.dtype]
+    elif samples.dtype.kind == "i":
+        data = samples.astype(np.float64) / _WAV_FULL_SCALE[samples.dtype]
+    else:
+        data = samples.astype(np.float64)
+    data = np.atleast_2d(data.T)  # (time, channels) -> (channels, time)
+    return Recording(data=data, sampling_rate=float(rate), channel_names=[str(index) for index in range(data.shape[0])])
 
 
 def _edf_channels(path: Path, wanted: list[str] | None) -> list[str] | None:
