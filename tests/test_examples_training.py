@@ -104,6 +104,20 @@ def test_your_own_data_example(tmp_path):
     ]
 
 
+def test_class_folders_example(tmp_path):
+    completed = run_example_process("class_folders.py", "--output-dir", str(tmp_path / "run"), cwd=tmp_path)
+    output = completed.stdout
+    # 84 train and 28 test recordings of 7 exercises (subjects apart), cut into 4 s windows back to back
+    assert "28 test recordings in" in output and "classes (7): ABD, ER, FEL, IR, PEN, ROW, TRAP" in output
+    assert "The train split's 84 examples are cut into 717 windows of 4 s every 4 s" in completed.stderr
+    assert "classification: 35 training examples, recipe probe" in output
+    assert "Wrote 236 windows of 28 recording(s)" in output
+    right = int(re.search(r"whole test recordings labelled right: (\d+) / 28", output).group(1))
+    assert right >= 10  # 7 exercises: chance is 4 of 28; this draw gives 20
+    extractor = json.loads((tmp_path / "run" / "model" / "preprocessor_config.json").read_text())
+    assert extractor["context_length"] / extractor["sampling_rate"] == 4.0  # the trained window, which predict cuts
+
+
 def test_embeddings_sklearn_example(tmp_path):
     output = run_example("embeddings_sklearn.py", "--tiny", cwd=tmp_path)
     # 6 channels x (CNN tokens + 3 layers) x (mean, max, std) x d_model 128
