@@ -168,3 +168,92 @@ def test_class_folders_under_split_folders_are_a_labelled_set(tmp_path, capsys):
     # a file off the layout (not at split/class/file) makes the folder an unlabelled pile again
     np.save(folder / "train" / "stray.npy", np.zeros((6, 100)))
     assert "label" not in load_split(folder, "train").column_names
+
+
+def _motions_as_files(folder, suffix: str = ".npy") -> dict[str, list[dict]]:
+    """BasicMotions' real IMU windows as one file each in `train/` and `test/` (no class folders), and the metadata
+    rows a user would write for them: `{split: [{"file_name", "label", "subject"}]}`."""
+    from scipy.io import wavfile
+
+    from citrus_hf.data import build_dataset
+
+    motions = build_dataset("basic_motions")
+    names = motions["train"].features["label"].names
+    rows = {}
+    for split in ("train", "test"):
+        (folder / split).mkdir(parents=True)
+        rows[split] = []
+        for index, row in enumerate(motions[split].with_format("numpy")):
+            name = f"take{index:02d}{suffix}"
+            if suffix == ".wav":
+                wavfile.write(folder / split / name, 10, row["input_values"].T.astype(np.float32))
+            else:
+                np.save(folder / split / name, row["input_values"])
+            rows[split].append({"file_name": name, "label": names[row["label"]], "subject": f"s{index % 5}"})
+    return rows
+
+
+def test_files_labelled_by_a_metadata_file_are_a_labelled_set(tmp_path, capsys):
+    """`metadata.csv` (or .jsonl / .parquet) beside the files, its `file_name` column naming them and `label`
+    labelling them, as `datasets`' audiofolder reads labelled audio (PhysioNet's heart sounds come as WAV files and a
+    CSV of labels): one example per file, its other columns kept. Before, the metadata file was read as a recording."""
+    import pandas as pd
+
+    from citrus_hf.data.recording_folders import metadata_layout
+    from citrus_hf.data.splits import load_task_splits
+
+    folder = tmp_path / "sounds"
+    rows = _motions_as_files(folder, ".wav")
+    for split, split_rows in rows.items():
+        pd.DataFrame(split_rows).to_csv(folder / split / "metadata.csv", index=False)
+    loaded = load_task_splits(folder)
+    assert len(loaded.train) + len(loaded.validation) == 40 and len(loaded.test) == 40
+    assert loaded.label_names == ["Badminton", "Running", "Standing", "Walking"]
+    assert {"subject", "sampling_rate", "recording"} <= set(loaded.test.column_names)
+    first = loaded.test[0]
+    assert first["recording"] == "test/take00.wav" and first["sampling_rate"] == 10.0 and first["subject"] == "s0"
+    assert loaded.label_names[first["label"]] == rows["test"][0]["label"]
+    assert main(["data", "info", str(folder)]) == 0
+    assert "take it: train 32, validation 8" in capsys.readouterr().out
+    # one metadata file at the top, .npy files (no rate recorded: a `sampling_rate` column gives it), regression
+    numpy_folder = tmp_path / "numpy"
+    rows = _motions_as_files(numpy_folder)
+    table = [
+        {**row, "file_name": f"{split}/{row['file_name']}", "target": float(index), "sampling_rate": 10.0}
+        for split, split_rows in rows.items()
+        for index, row in enumerate(split_rows)
+    ]
+    pd.DataFrame(table).drop(columns="label").to_json(numpy_folder / "metadata.jsonl", orient="records", lines=True)
+    loaded = load_task_splits(numpy_folder)
+    assert loaded.task == "regression" and len(loaded.test) == 40 and loaded.test[3]["target"] == 3.0
+    # files the metadata does not name are left out, said once; what is wrong with the metadata is one line
+    np.save(numpy_folder / "train" / "extra.npy", np.zeros((6, 100)))
+    layout = metadata_layout(numpy_folder)
+    assert sorted(layout) == ["test", "train"] and len(layout["train"]) == 40
+    bad = pd.DataFrame([{"file": "take00.npy", "label": "run"}])
+    bad.to_csv(numpy_folder / "train" / "metadata.csv", index=False)
+    with pytest.raises(ValueError, match=r"metadata.csv has no `file_name` column; metadata names each file"):
+        metadata_layout(numpy_folder)
+    bad.rename(columns={"file": "file_name"}).assign(file_name="../../elsewhere.npy").to_csv(
+        numpy_folder / "train" / "metadata.csv", index=False
+    )
+    (numpy_folder / "metadata.jsonl").unlink()
+    with pytest.raises(ValueError, match=r"names 'elsewhere.npy', which is no file under"):
+        metadata_layout(numpy_folder)
+
+
+def test_a_folder_with_unlisted_files_says_they_are_left_out(tmp_path, caplog):
+    import pandas as pd
+
+    from citrus_hf.data.splits import load_task_splits
+
+    folder = tmp_path / "set"
+    rows = _motions_as_files(folder)
+    for split, split_rows in rows.items():
+        pd.DataFrame(split_rows[:-1]).to_csv(folder / split / "metadata.csv", index=False)
+    with caplog.at_level("WARNING", logger="citrus_hf.data.recording_folders"):
+        loaded = load_task_splits(folder, sampling_rate=10)
+    assert len(loaded.test) == 39
+    assert (
+        "2 recording file(s) under" in caplog.text and "are not named in its metadata and are left out" in caplog.text
+    )

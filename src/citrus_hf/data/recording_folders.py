@@ -10,9 +10,13 @@ read (`Dataset.from_generator`), keyed by every file's path, size and modificati
 in memory and a changed file is read again. A folder of ``MIN_FILES_FOR_VALIDATION`` files or more holds whole
 files out as a ``validation`` split, which gives pre-training its held-out loss.
 
-A folder laid out as `datasets`' audiofolder takes labelled files, ``train/<class>/<file>`` beside ``test/<class>/``
-(and ``validation/<class>/``), is a labelled set instead: one example per file, labelled by its class folder's name,
-for `citrus finetune` / `citrus evaluate --dataset FOLDER`.
+A folder laid out as `datasets`' audiofolder takes labelled files is a labelled set instead, one example per file,
+for `citrus finetune` / `citrus evaluate --dataset FOLDER`: ``train/<class>/<file>`` beside ``test/<class>/`` (and
+``validation/<class>/``), labelled by the class folder's name (`labelled_layout`); or files beside a
+``metadata.csv`` / ``metadata.jsonl`` / ``metadata.parquet`` whose ``file_name`` column names them and whose
+``label`` (or ``target``, ``labels``) column labels them, its other columns (``subject``, ...) kept, the split of a
+file its top folder's name when that is ``train`` / ``validation`` / ``test`` and ``train`` otherwise
+(`metadata_layout`).
 
 A folder is read this way when it holds a file only recordings come in (EDF, BDF, a WFDB header, ``.npy``), or
 delimited text none of whose first lines names an ``input_values`` column (a table of examples, as `save_to_disk`'s
@@ -21,6 +25,7 @@ and the Hub's parquet / csv layouts hold, goes to `datasets.load_dataset` instea
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +35,8 @@ import numpy as np
 from .readers.edf import read_edf_header
 from .readers.files import RATED_FORMATS, RECORDING_FORMATS, read_recording, recording_format
 from .windowing import split_by_group
+
+logger = logging.getLogger(__name__)
 
 # Longest row: recordings of hours are cut so that an Arrow row stays small (an 8 h, 20-channel EDF at 256 Hz is
 # 1.2 GB as float64). Ten minutes hold a whole number of the usual windows (2, 5, 10, 30 s), so cutting loses no
@@ -41,6 +48,13 @@ UNRATED_SEGMENT_SAMPLES = 2**19
 _RECORDING_ONLY_SUFFIXES = frozenset({".edf", ".bdf", ".hea", ".wav", ".npy"})
 # Data files `datasets.load_dataset` reads as tables of examples: a folder holding one is such a table.
 _TABLE_SUFFIXES = frozenset({".parquet", ".json", ".jsonl", ".arrow"})
+# The files that label the files beside them, as `datasets`' audiofolder and imagefolder name them: never a recording
+# or a table of examples themselves.
+METADATA_FILES = ("metadata.csv", "metadata.jsonl", "metadata.parquet")
+# The top folders a file's split is read from (any other file is in train), as `datasets` reads a folder's splits.
+_SPLIT_FOLDERS = ("train", "validation", "test")
+# Metadata columns that label a file (`load_task_splits` reads `labels` as `label` or `target`).
+_LABEL_COLUMNS = ("label", "target", "labels")
 _TEXT_SUFFIXES = frozenset(suffix for suffix, kind in RECORDING_FORMATS.items() if kind == "CSV")
 # The rate `read_recording` is given for a file that records none: only its samples are kept, never this rate.
 _RATE_NOT_USED = 1.0
@@ -52,16 +66,20 @@ VALIDATION_FRACTION = 0.15  # as eeg_pretrain's
 
 
 def recording_files(folder: str | os.PathLike) -> list[Path]:
-    """The recording files under `folder` (recursively, sorted; a WFDB record by its ``.hea`` header)."""
+    """The recording files under `folder` (recursively, sorted; a WFDB record by its ``.hea`` header; not the
+    metadata files that label them)."""
     return sorted(
-        path for path in Path(folder).rglob("*") if path.is_file() and path.suffix.lower() in RECORDING_FORMATS
+        path
+        for path in Path(folder).rglob("*")
+        if path.is_file() and path.suffix.lower() in RECORDING_FORMATS and path.name not in METADATA_FILES
     )
 
 
 def is_recording_folder(folder: str | os.PathLike) -> bool:
     """Whether `folder` is a folder of recordings (see the module docstring) rather than of tabular data files."""
     folder = Path(folder)
-    if not folder.is_dir() or any(path.suffix.lower() in _TABLE_SUFFIXES for path in folder.rglob("*")):
+    tables = (path for path in folder.rglob("*") if path.name not in METADATA_FILES)
+    if not folder.is_dir() or any(path.suffix.lower() in _TABLE_SUFFIXES for path in tables):
         return False
     files = recording_files(folder)
     if any(path.suffix.lower() in _RECORDING_ONLY_SUFFIXES for path in files):
@@ -122,16 +140,18 @@ def load_recording_folder(path: str | os.PathLike):
     root = path.parent if path.is_file() else path
     # (path, size, modification time) of every file: the cache's key, so that a changed file is read again
     stamps = [(str(file), file.stat().st_size, file.stat().st_mtime_ns) for file in files]
-    layout = labelled_layout(path)
+    described = metadata_layout(path)
+    layout = labelled_layout(path) if described is None else {split: list(rows) for split, rows in described.items()}
 
-    def rows_of(chosen: list[tuple[str, int, int]], labelled: bool = False):
-        """`_examples` (one per file, with its `label`) or `_segments` of the files `chosen`."""
-        columns = {**features, "label": datasets.Value("string")} if labelled else features
+    def rows_of(chosen: list[tuple[str, int, int]], labels: dict[str, dict] | None = None, columns=None):
+        """`_examples` (one per file, with the columns `labels` gives it: `{file: {column: value}}`) or `_segments`
+        of the files `chosen`."""
         try:
             return datasets.Dataset.from_generator(
-                _examples if labelled else _segments,
-                features=datasets.Features(columns),
-                gen_kwargs={"stamps": chosen, "root": str(root), "with_rate": with_rate},
+                _segments if labels is None else _examples,
+                features=datasets.Features({**features, **(columns or {})}),
+                gen_kwargs={"stamps": chosen, "root": str(root), "with_rate": with_rate}
+                | ({} if labels is None else {"labels": labels}),
             )
         except datasets.exceptions.DatasetGenerationError as error:
             if isinstance(error.__cause__, ValueError):  # a file's reader said what is wrong with it
@@ -139,10 +159,22 @@ def load_recording_folder(path: str | os.PathLike):
             raise
 
     if layout is not None:
+        if described is None:  # class folders: the label is the folder's name
+            labels = {str(file): {"label": file.parent.name} for files in layout.values() for file in files}
+            columns = {"label": datasets.Value("string")}
+        else:
+            labels = {str(file): row for rows in described.values() for file, row in rows.items()}
+            columns = _metadata_features(labels)
         split_of = {str(file): split for split, split_files in layout.items() for file in split_files}
+        unlisted = [stamp[0] for stamp in stamps if stamp[0] not in split_of]
+        if unlisted:
+            logger.warning(
+                f"{len(unlisted)} recording file(s) under {path} are not named in its metadata and are left out "
+                f"(first: {Path(unlisted[0]).relative_to(root).as_posix()})."
+            )
         return datasets.DatasetDict(
             {
-                split: rows_of([stamp for stamp in stamps if split_of[stamp[0]] == split], labelled=True)
+                split: rows_of([stamp for stamp in stamps if split_of.get(stamp[0]) == split], labels, columns)
                 for split in layout
             }
         )
@@ -179,9 +211,86 @@ def labelled_layout(folder: str | os.PathLike) -> dict[str, list[Path]] | None:
     return dict(sorted(layout.items(), key=lambda item: (order.get(item[0], 3), item[0])))
 
 
-def _examples(stamps: list[tuple[str, int, int]], root: str, with_rate: bool) -> Iterator[dict]:
-    """The rows of a labelled layout: each file one example, labelled by its class folder's name."""
+def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict]] | None:
+    """`{split: {file: its metadata row}}` when `folder` holds metadata files (`METADATA_FILES`, anywhere under it)
+    that name recording files in a `file_name` column (relative to the metadata file's folder, as `datasets`' audiofolder
+    reads them) and label them (`_LABEL_COLUMNS`); a row keeps its other columns, but `file_name`. None for a folder
+    without them, or whose metadata labels nothing (its files are then an unlabelled pile).
+
+    Raises:
+        ValueError: metadata without `file_name`, a name that is no recording file under the folder, a file named
+            twice, or metadata files whose columns differ (each names the file and the fix).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    tables = sorted(path for path in folder.rglob("*") if path.is_file() and path.name in METADATA_FILES)
+    if not tables:
+        return None
+    rows: dict[Path, dict] = {}
+    columns = None
+    for table in tables:
+        frame = _read_metadata(table)
+        frame = frame.astype(object).where(frame.notna(), None)  # a missing value is None, not NaN, in any column
+        if "file_name" not in frame.columns:
+            raise ValueError(
+                f"{table} has no `file_name` column; metadata names each file it labels there, relative to its own "
+                "folder, as datasets' audiofolder reads it (file_name,label / a.wav,normal)."
+            )
+        if columns is not None and set(frame.columns) != columns:
+            raise ValueError(
+                f"{table} has the columns {sorted(frame.columns)}, another metadata file {sorted(columns)}."
+            )
+        columns = set(frame.columns)
+        for row in frame.to_dict("records"):
+            file = (table.parent / str(row.pop("file_name"))).resolve()
+            if folder.resolve() not in file.parents or not file.is_file():
+                raise ValueError(f"{table} names {file.name!r}, which is no file under {folder}.")
+            if file.suffix.lower() not in RECORDING_FORMATS:
+                raise ValueError(
+                    f"{table} names {file.name!r}, which is no recording file ({', '.join(RECORDING_FORMATS)})."
+                )
+            if file in rows:
+                raise ValueError(f"{table} names {file.name!r}, which another metadata row names too.")
+            rows[file] = row
+    if not columns & set(_LABEL_COLUMNS):
+        return None
+    root = folder.resolve()
+    layout: dict[str, dict[Path, dict]] = {}
+    for file, row in rows.items():
+        top = file.relative_to(root).parts[0]
+        layout.setdefault(top if top in _SPLIT_FOLDERS else "train", {})[folder / file.relative_to(root)] = row
+    return dict(sorted(layout.items(), key=lambda item: _SPLIT_FOLDERS.index(item[0])))
+
+
+def _read_metadata(table: Path):
+    """A metadata file as a pandas DataFrame (CSV, JSON lines or parquet, by its name)."""
+    import pandas as pd
+
+    readers = {".csv": pd.read_csv, ".jsonl": lambda path: pd.read_json(path, lines=True), ".parquet": pd.read_parquet}
+    try:
+        return readers[table.suffix](table)
+    except Exception as error:  # pandas' and pyarrow's parse errors
+        raise ValueError(f"{table} could not be read ({type(error).__name__}: {error}).") from None
+
+
+def _metadata_features(labels: dict[str, dict]) -> dict:
+    """The `datasets` features of the metadata columns (pyarrow's types of the rows' values): a `label` of text,
+    of whole numbers or a float `target`, and whatever else the metadata holds."""
+    import datasets
+    import pyarrow as pa
+
+    table = pa.Table.from_pylist(list(labels.values()))
+    return dict(datasets.Features.from_arrow_schema(table.schema))
+
+
+def _examples(
+    stamps: list[tuple[str, int, int]], root: str, with_rate: bool, labels: dict[str, dict]
+) -> Iterator[dict]:
+    """The rows of a labelled layout: each file one example, with its columns from `labels` (its class folder's name
+    as `label`, or its metadata row)."""
     for file, _, _ in stamps:
+        given = labels[file]
         file = Path(file)
         for suffix, recording in _recordings_of(file, with_rate):
             if suffix:  # one example is one recording at one rate
@@ -192,8 +301,13 @@ def _examples(stamps: list[tuple[str, int, int]], root: str, with_rate: bool) ->
             row = {
                 "input_values": recording.data.astype(np.float32),
                 "recording": file.relative_to(root).as_posix(),
-                "label": file.parent.name,
+                **given,
             }
+            if with_rate and given.get("sampling_rate") not in (None, recording.sampling_rate):
+                raise ValueError(
+                    f"{file} records its rate, {recording.sampling_rate:g} Hz, and its metadata says "
+                    f"{given['sampling_rate']:g} Hz; leave the rate out of the metadata for files that record it."
+                )
             if with_rate:
                 row["sampling_rate"] = float(recording.sampling_rate)
             yield row
@@ -234,6 +348,7 @@ def _recordings_of(file: Path, with_rate: bool):
 
 
 __all__ = [
+    "METADATA_FILES",
     "MIN_FILES_FOR_VALIDATION",
     "SEGMENT_SECONDS",
     "UNRATED_SEGMENT_SAMPLES",
@@ -242,5 +357,6 @@ __all__ = [
     "is_recording_folder",
     "labelled_layout",
     "load_recording_folder",
+    "metadata_layout",
     "recording_files",
 ]

@@ -850,7 +850,8 @@ def load_task_splits(
     a folder `save_to_disk` wrote, a folder of parquet / csv / json files (its splits from the file names, as on the
     Hub) or one such file (a "train" split), or a Hub dataset id (`owner/name`; offline, from the datasets cache); or
     a folder of recording files laid out as `train/<class>/<file>` beside `test/<class>/<file>` (one example per file,
-    labelled by its folder: `recording_folders.labelled_layout`). A split name may slice and join splits as `load_dataset(split=...)` does ("train[:80%]"); slices of train,
+    labelled by its folder: `recording_folders.labelled_layout`), or of files a `metadata.csv` / `.jsonl` / `.parquet`
+    names and labels (`recording_folders.metadata_layout`). A split name may slice and join splits as `load_dataset(split=...)` does ("train[:80%]"); slices of train,
     validation and test that share rows are refused. A `labels` column (the `Trainer`'s name) is read as `label`
     (integers, `ClassLabel`) or `target` (floats) when the set has neither; beside one of them it must hold the same
     values (else what to predict is ambiguous, and refused). A set without a "validation" split validates on its split
