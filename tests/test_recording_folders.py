@@ -257,3 +257,37 @@ def test_a_folder_with_unlisted_files_says_they_are_left_out(tmp_path, caplog):
     assert (
         "2 recording file(s) under" in caplog.text and "are not named in its metadata and are left out" in caplog.text
     )
+
+
+def test_a_datasets_audio_column_of_wav_files_is_read_as_input_values(tmp_path):
+    """Waveforms on the Hub and in audiofolder sets sit in a `datasets.Audio` column, whose decoding needs torchcodec
+    (not installed with this package): a set of your own with such a column and no `input_values` reads the WAV
+    bytes itself, each file at its own rate. Before: "no `input_values` column"."""
+    import datasets
+
+    from citrus_hf.data.readers import read_recording
+    from citrus_hf.data.splits import load_task_splits
+
+    files = tmp_path / "files"
+    rows = _motions_as_files(files, ".wav")
+    splits = {
+        split: datasets.Dataset.from_dict(
+            {
+                "audio": [str(files / split / row["file_name"]) for row in split_rows],
+                "label": [row["label"] for row in split_rows],
+            }
+        ).cast_column("audio", datasets.Audio())
+        for split, split_rows in rows.items()
+    }
+    datasets.DatasetDict(splits).save_to_disk(str(tmp_path / "set"))  # the bytes are embedded on saving
+    loaded = load_task_splits(tmp_path / "set")
+    assert len(loaded.test) == 40 and loaded.test[0]["sampling_rate"] == 10.0
+    np.testing.assert_allclose(
+        np.asarray(loaded.test[0]["input_values"]), read_recording(files / "test" / "take00.wav").data, rtol=1e-6
+    )
+    # audio of another format is one line naming what to do
+    splits["train"] = datasets.Dataset.from_dict({"audio": [{"bytes": b"fLaC" + bytes(40), "path": "beat.flac"}],
+                                                  "label": ["Running"]}).cast_column("audio", datasets.Audio())  # fmt: skip
+    datasets.DatasetDict(splits).save_to_disk(str(tmp_path / "flac"))
+    with pytest.raises(ValueError, match=r"beat.flac is audio this package does not decode \(it reads WAV\)"):
+        load_task_splits(tmp_path / "flac")

@@ -85,13 +85,77 @@ def _load_dataset(dataset: str | os.PathLike, dataset_options: dict | None):
         )
     if path.exists():
         if path.is_dir() and any((path / name).is_file() for name in ("state.json", "dataset_dict.json")):
-            return _load_from_disk(path)
+            return _audio_as_input_values(_load_from_disk(path))
         if is_recording_folder(path) or is_recording_file(path):  # EDF, WFDB, WAV, .npy, CSV recordings
             return load_recording_folder(path)
-        return _load_data_files(path)
+        return _audio_as_input_values(_load_data_files(path))
     if _registered(dataset):
         return build_dataset(str(dataset), **(dataset_options or {}))
-    return _load_from_hub(str(dataset))
+    return _audio_as_input_values(_load_from_hub(str(dataset)))
+
+
+# The first bytes of a WAV file (RIFF, its big-endian twin, and the 64-bit RF64), the audio this package decodes.
+_WAV_MAGIC = (b"RIFF", b"RIFX", b"RF64")
+
+
+def _audio_as_input_values(loaded):
+    """`loaded` (a `Dataset` or `DatasetDict`) with the signal of a split that has no `input_values` but one
+    `datasets.Audio` column (as audiofolder and the Hub store waveforms: heart sounds, ECG as audio) read into
+    `input_values` `(channels, time)` and its rate into `sampling_rate`, from the undecoded WAV bytes (decoding
+    through `datasets` needs torchcodec, which this package does not install). Other splits are unchanged.
+
+    Raises:
+        ValueError: audio that is not WAV (decode it with `datasets` and map it to `input_values` instead), or a
+            `sampling_rate` column beside the audio, whose files record their own rate.
+    """
+    import io
+
+    import datasets
+
+    from .readers.files import read_wav
+
+    def converted(split, name: str):
+        audio = [column for column, feature in split.features.items() if isinstance(feature, datasets.Audio)]
+        if "input_values" in split.column_names or len(audio) != 1:
+            return split
+        column = audio[0]
+        if "sampling_rate" in split.column_names:
+            raise ValueError(
+                f"The {name} split's `{column}` audio records each file's rate, and it has a `sampling_rate` column "
+                "too; drop one (`dataset.remove_columns('sampling_rate')`)."
+            )
+
+        def read(row: dict) -> dict:
+            value = row[column]
+            where = value.get("path") or f"a row of the {name} split's `{column}` column"
+            source = io.BytesIO(value["bytes"]) if value.get("bytes") else value.get("path")
+            if isinstance(source, io.BytesIO):
+                head = value["bytes"][:4]
+            else:
+                with open(source, "rb") as handle:
+                    head = handle.read(4)
+            if head not in _WAV_MAGIC:
+                raise ValueError(
+                    f"{where} is audio this package does not decode (it reads WAV): decode the `{column}` column "
+                    "with datasets (pip install torchcodec) and map it to `input_values` (channels, time) and "
+                    "`sampling_rate`, or convert the files to WAV."
+                )
+            recording = read_wav(source, where)
+            return {"input_values": recording.data.astype(np.float32), "sampling_rate": recording.sampling_rate}
+
+        features = {key: feature for key, feature in split.features.items() if key != column}
+        features["input_values"] = datasets.List(datasets.List(datasets.Value("float32")))
+        features["sampling_rate"] = datasets.Value("float64")
+        return split.cast_column(column, datasets.Audio(decode=False)).map(
+            read,
+            remove_columns=[column],
+            features=datasets.Features(features),
+            desc=f"Reading the {name} split's `{column}` audio",
+        )
+
+    if isinstance(loaded, datasets.Dataset):
+        return converted(loaded, "train")
+    return datasets.DatasetDict({name: converted(split, name) for name, split in loaded.items()})
 
 
 def _load_data_files(path: Path):

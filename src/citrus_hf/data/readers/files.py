@@ -20,6 +20,7 @@ import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -117,7 +118,7 @@ def read_recording(
         record = path.with_suffix("") if path.suffix.lower() == ".hea" else path
         recording = _pick(read_wfdb(record, annotation_extension=None), wanted, path)
     elif kind == "WAV":
-        recording = _pick(_read_wav(path), wanted, path)
+        recording = _pick(read_wav(path), wanted, path)
     else:
         if kind == "numpy":
             data = np.asarray(load_npy(path))
@@ -157,8 +158,9 @@ def read_recording(
     return recording
 
 
-def _read_wav(path: Path) -> Recording:
-    """A WAV file as a `Recording`: its rate, its channels named by position, integer samples scaled to [-1, 1)."""
+def read_wav(path: Path | BinaryIO, name: str | None = None) -> Recording:
+    """A WAV file (a path, or its bytes as a file object: what a `datasets.Audio` column holds undecoded, named
+    `name` in errors) as a `Recording`: its rate, its channels named by position, integer samples scaled to [-1, 1)."""
     import struct
     import warnings
 
@@ -169,9 +171,9 @@ def _read_wav(path: Path) -> Recording:
             warnings.simplefilter("ignore", wavfile.WavFileWarning)  # chunks beside the samples (LIST, cue), unread
             rate, samples = wavfile.read(path, mmap=False)
     except (ValueError, EOFError, OSError, struct.error) as error:  # scipy's words for a damaged or non-WAVE file
-        raise CorruptFileError(f"{path} could not be read as a WAV file ({error}); re-export it.") from None
+        raise CorruptFileError(f"{name or path} could not be read as a WAV file ({error}); re-export it.") from None
     if samples.size == 0:
-        raise CorruptFileError(f"{path} holds no samples.")
+        raise CorruptFileError(f"{name or path} holds no samples.")
     if samples.dtype.kind == "u":
         data = (samples.astype(np.float64) - _WAV_FULL_SCALE[samples.dtype]) / _WAV_FULL_SCALE[samples.dtype]
     elif samples.dtype.kind == "i":
