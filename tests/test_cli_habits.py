@@ -168,7 +168,7 @@ def test_pretrain_starts_from_a_named_recipe_that_a_file_and_the_command_line_ov
     ("argv", "words"),
     [
         (["evaluate", "--model", "runs/har"], ["--model (", "--checkpoints", "--model-config"]),
-        (["pretrain", "--output-dir", "x", "--model", "citrus-small"], ["--model (", "--model-config"]),
+        (["pretrain", "--output-dir", "x", "--model-conf", "tiny"], ["--model-conf (", "--model-config"]),
         (["finetune", "--dataset", "d", "--output-dir", "x", "--lr", "3e-4"], ["--lr (", "--learning-rate"]),
         (["finetune", "--dataset", "d", "--out", "x"], ["--out (did you mean --output-dir?)"]),
         (["finetune", "--dataset", "d", "--output-dir", "x", "--overwrite"], ["--overwrite (did you mean"]),

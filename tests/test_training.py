@@ -326,6 +326,42 @@ def test_pretraining_writes_tensorboard_logs_and_a_loadable_model(tmp_path):
     assert summary["steps"] == 4 and summary["world_size"] == 1
 
 
+def test_pretraining_continues_from_a_checkpoints_weights_with_model(tmp_path, capsys, caplog):
+    """`citrus pretrain --model CHECKPOINT` continues pre-training from its weights on another corpus (as
+    transformers' run_mlm.py takes --model_name_or_path); --model-config of a checkpoint takes its settings only, and
+    says so. With a learning rate of 1e-30 (a step no float32 weight can hold) the saved model is the checkpoint's, decoder
+    included."""
+    from citrus_hf import CiTrusForPretraining
+    from citrus_hf.commands.main import main
+    from citrus_hf.publishing.runs import pretraining_facts
+
+    start = tmp_path / "start"
+    pretrain(_pretrain_args(start, max_steps=2, per_device_batch_size=16, gradient_accumulation_steps=1))
+    continued = tmp_path / "continued"
+    options = [f"{key}={value}" for key, value in EEG_OPTIONS.items()]
+    argv = ["pretrain", "--dataset", "eeg_pretrain", "--dataset-options", *options, "--max-steps", "1"]
+    argv += ["--per-device-batch-size", "16", "--learning-rate", "1e-30", "--report-to", "none", "--no-show-progress"]
+    assert main([*argv, "--model", str(start), "--output-dir", str(continued)]) == 0
+    before = CiTrusForPretraining.from_pretrained(start).state_dict()
+    after = CiTrusForPretraining.from_pretrained(continued).state_dict()
+    assert before.keys() == after.keys() and all(torch.equal(before[name], after[name]) for name in before)
+    summary = json.loads((continued / "pretraining_summary.json").read_text())
+    assert summary["arguments"]["model"] == str(start)
+    assert pretraining_facts(summary)["Continued from"] == str(start)
+    # the same with --model-config: the settings only, fresh weights, and a line saying how to keep them
+    fresh = tmp_path / "fresh"
+    with caplog.at_level("WARNING", logger="citrus_hf.training.pretrain"):
+        assert main([*argv, "--model-config", str(start), "--output-dir", str(fresh)]) == 0
+    assert f"--model {start} continues from its weights" in caplog.text
+    fresh_weights = CiTrusForPretraining.from_pretrained(fresh).state_dict()
+    assert not all(torch.equal(before[name], fresh_weights[name]) for name in before)
+    assert (
+        main([*argv, "--model", str(start), "--config-overrides", "d_model=8", "--output-dir", str(tmp_path / "x")])
+        == 2
+    )
+    assert "with --model the checkpoint's own config is used" in capsys.readouterr().err
+
+
 def test_summary_records_held_out_and_baseline_losses_and_plots_them(tmp_path, monkeypatch):
     from citrus_hf.training.curves import load_summary, plot_pretraining_curve, pretraining_curve_figure
 

@@ -66,6 +66,11 @@ def pretraining_facts(summary: dict[str, Any]) -> dict[str, Any]:
     facts: dict[str, Any] = {"corpus": _with_options(str(corpus), options)}
     if summary.get("dataset_built_from"):  # the registered set, read from the folder `citrus data build` saved it to
         facts["corpus"] += ", read from a folder `citrus data build --output` saved"
+    continued = arguments.get("model")  # `citrus pretrain --model`: the weights the run started from
+    if isinstance(continued, str):
+        facts["Continued from"] = (
+            bundled_description(continued) if bundled_checkpoint(continued) is not None else continued
+        )
     facts["Optimizer steps"] = summary.get("steps")
     if summary.get("num_train_windows") is not None:
         facts["Training windows"] = summary["num_train_windows"]

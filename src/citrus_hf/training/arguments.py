@@ -94,6 +94,21 @@ def check_output_dir(output_dir: str, flag: str = "--output-dir") -> None:
         ) from None
 
 
+def check_start_model(model: str | None, config_overrides: dict[str, Any], trained: str) -> None:
+    """`--model` (the checkpoint a run starts from) names a checkpoint, and comes without `--config-overrides`, which
+    set up a model `trained` ("trained", "pre-trained") from scratch: the checkpoint's weights fit its own config only."""
+    if model is None:
+        return
+    from ..loading import check_model_reference  # here: parsing the options must not import torch
+
+    check_model_reference(model, "--model")
+    if config_overrides:
+        raise ValueError(
+            f"--config-overrides {sorted(config_overrides)} set up a model {trained} from scratch; with --model the "
+            "checkpoint's own config is used. Drop one of the two."
+        )
+
+
 @dataclass
 class FinetuneArguments:
     """Settings of `finetune`; `citrus finetune` parses exactly these (each field's help is in its metadata), the
@@ -195,16 +210,7 @@ class FinetuneArguments:
                 self.recipe, "probe-then-fine-tune trains the whole model, where LoRA trains small adapters"
             )
             raise ValueError(f"--lora runs the finetune recipe ({why}); drop --recipe {self.recipe} or --lora.")
-        # Imported here: parsing the options (and `citrus finetune --help`) must not import torch.
-        from ..loading import check_model_reference
-
-        if self.model is not None:
-            check_model_reference(self.model, "--model")
-            if self.config_overrides:
-                raise ValueError(
-                    f"--config-overrides {sorted(self.config_overrides)} set up a model trained from scratch; with "
-                    "--model the checkpoint's own config is used. Drop one of the two."
-                )
+        check_start_model(self.model, self.config_overrides, "trained")
         if self.lora and self.model is None:
             raise ValueError(
                 "LoRA adapts a pre-trained model, and the adapter is saved without the base weights: give the "
@@ -289,11 +295,18 @@ class PretrainArguments:
             'ecg=\'{"weight": 0.2, "segment_seconds": 120}\''
         },
     )
+    model: str | None = field(
+        default=None,
+        metadata={
+            "help": "continue pre-training from this checkpoint's weights (a bundled name such as citrus-small, a "
+            "folder or a Hub id) on the corpus: its config is the model's; without it the model starts fresh"
+        },
+    )
     model_config: str = field(
         default="small",
         metadata={
             "help": "preset (tiny, small, base), a config.json or a checkpoint folder: its settings only (the "
-            "weights start fresh)"
+            "weights start fresh; --model loads them)"
         },
     )
     config_overrides: dict[str, Any] = field(
@@ -364,7 +377,8 @@ class PretrainArguments:
     show_progress: bool = field(default=True, metadata={"help": "a progress bar on the main process"})
 
     def __post_init__(self):
-        paths_as_strings(self, ("output_dir", "dataset", "model_config", "resume_from"))
+        paths_as_strings(self, ("output_dir", "dataset", "model", "model_config", "resume_from"))
+        check_start_model(self.model, self.config_overrides, "pre-trained")
         for name in ("dataset_options", "config_overrides", "synthetic_generators"):
             if not isinstance(getattr(self, name), dict):
                 raise ValueError(

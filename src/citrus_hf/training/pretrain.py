@@ -54,7 +54,7 @@ from ..data.alignment import align_corpus
 from ..data.builders import built_from, is_built_from_note
 from ..data.splits import load_split
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
-from ..loading import build_config
+from ..loading import build_config, resolve_checkpoint
 from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME
 from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME
 from .arguments import PRETRAIN_RECIPES, PretrainArguments
@@ -576,8 +576,12 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
     from ..modeling_citrus import CiTrusForPretraining
 
     start_time = time.perf_counter()
-    config = build_config(args.model_config, **args.config_overrides)
     is_citrus = model_factory is None
+    # continued pre-training: the checkpoint's config and weights (a pre-training checkpoint's decoder too)
+    checkpoint = None if args.model is None else resolve_checkpoint(args.model)
+    if checkpoint is not None and not is_citrus:
+        raise ValueError(f"--model {args.model!r} continues a CiTrus checkpoint; this run builds another model.")
+    config = build_config(args.model_config if checkpoint is None else checkpoint, **args.config_overrides)
     args, accelerator = _accelerator(args, config)
     resume_dir = resolve_resume(args, accelerator)
     if resume_dir is None:
@@ -592,7 +596,10 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
         enable_full_determinism(args.seed)
     # Same weights on every process whatever the process count, so 1 and N processes start alike.
     set_seed(args.seed)
-    model = CiTrusForPretraining(config) if is_citrus else model_factory(config)
+    if checkpoint is not None:
+        model = CiTrusForPretraining.from_pretrained(checkpoint)
+    else:
+        model = CiTrusForPretraining(config) if is_citrus else model_factory(config)
     train_windows, eval_windows = _load_corpus(args, config, accelerator)
     training = TrainingBatches(args, config, train_windows, accelerator)
     if training.stream is not None:  # the mix the generator weights resolve to (pairs update the default mix)
@@ -729,10 +736,12 @@ def _say_what_is_ignored(args: PretrainArguments, accelerator) -> None:
             f"--warmup-steps {args.warmup_steps:g} spans the whole run of {args.max_steps} steps, so the learning rate "
             "never reaches its peak; give a fraction below 1 (e.g. 0.05) or fewer steps"
         )
-    if Path(str(args.model_config)).is_dir() or bundled_checkpoint(str(args.model_config)) is not None:
+    if args.model is None and (
+        Path(str(args.model_config)).is_dir() or bundled_checkpoint(str(args.model_config)) is not None
+    ):
         notes.append(
             f"--model-config {args.model_config!r} gives the model's settings only: its weights are not loaded, the "
-            "run starts from a fresh initialisation"
+            f"run starts from a fresh initialisation (--model {args.model_config} continues from its weights)"
         )
     _say_on_the_main_process(accelerator, notes)
 
