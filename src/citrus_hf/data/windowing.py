@@ -176,13 +176,11 @@ def window_examples(
         )
     one_dimensional = np.asarray(split[0]["input_values"]).ndim == 1
     samples = datasets.Value("float32")
-    features = datasets.Features(
-        {
-            **split.features,
-            "input_values": datasets.List(samples) if one_dimensional else datasets.List(datasets.List(samples)),
-            "start_seconds": split.features.get("start_seconds", datasets.Value("float64")),
-        }
-    )
+    # the split's own columns; a window's samples are a list of any length (the example's were perhaps fixed)
+    features = datasets.Features(split.features)
+    features["input_values"] = datasets.List(samples) if one_dimensional else datasets.List(datasets.List(samples))
+    if "start_seconds" not in features:  # (item assignment: `Features` keeps its decoding table in step)
+        features["start_seconds"] = datasets.Value("float64")
     if "recording" not in features:
         features["recording"] = datasets.Value("string")
     names_missing = features["recording"] == datasets.Value("string")
