@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -197,7 +198,7 @@ def window_examples(
             recording = batch["recording"][offset] if "recording" in batch else None
             if recording is None and names_missing:
                 recording = f"{name} row {index}"
-            start = batch["start_seconds"][offset] if "start_seconds" in batch else 0.0
+            start = (batch["start_seconds"][offset] if "start_seconds" in batch else None) or 0.0
             for window_start in starts:
                 for column in features:
                     if column not in ("input_values", "recording", "start_seconds"):
@@ -217,6 +218,9 @@ def window_examples(
         remove_columns=split.column_names,
         features=features,
         desc=f"Cutting the {name} split into {window_seconds:g} s windows",
-        new_fingerprint=Hasher.hash([split._fingerprint, window_seconds, hop_seconds, sampling_rate, name, "windows"]),
+        # this module's code in the key too: a changed cutter (another package version) never reads old windows
+        new_fingerprint=Hasher.hash(
+            [split._fingerprint, window_seconds, hop_seconds, sampling_rate, name, Path(__file__).read_bytes()]
+        ),
     )
     return windowed.with_format(split.format["type"], **split.format["format_kwargs"])
