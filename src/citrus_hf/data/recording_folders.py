@@ -106,9 +106,9 @@ def _names_input_values(path: Path) -> bool:
 def load_recording_folder(path: str | os.PathLike):
     """The recordings of a folder (or one recording file) as a `datasets.Dataset` of segments (module docstring), or
     with `MIN_FILES_FOR_VALIDATION` files or more a `DatasetDict` of `train` and `validation` (whole files, about
-    `VALIDATION_FRACTION` of the bytes, chosen with a fixed seed). A labelled layout (`labelled_layout`) gives a
-    `DatasetDict` of its splits, one example per file with its class name in `label` (text: `load_task_splits`
-    numbers the names alike in every split).
+    `VALIDATION_FRACTION` of the bytes, chosen with a fixed seed). A labelled layout gives a `DatasetDict` of its
+    splits, one example per file: with its class folder's name in `label` (`labelled_layout`; text: `load_task_splits`
+    numbers the names alike in every split), or with its metadata row's columns (`metadata_layout`).
 
     Raises:
         ValueError: a folder without recordings; files that record their rate beside files that do not (the rate
