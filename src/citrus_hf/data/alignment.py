@@ -117,6 +117,61 @@ def cropped_rows_notice(
     )
 
 
+# The share of a set's signal power above the model's Nyquist frequency from which the commands say what resampling
+# removes: more than half. Measured on the first 64 training rows of the offline sets at citrus-small's 100 Hz (mains
+# hum at 50 / 60 Hz and its harmonics left out, which resampling removes to the good): ECG at 1-2 kHz (hr_ecg,
+# systole_affect) and PPG 0 %, EEG 0-18 % (eeg_blink's headband the most: 65 % with its mains hum), MEG at 400 Hz
+# 6 %, EMG at 200 Hz (myo_gestures) 64 %: only the EMG loses most of what it measures (surface EMG and heart sounds lie
+# mostly between 20 and 250 Hz).
+LOST_POWER_NOTICE_SHARE = 0.5
+# Rows and samples per row the share is measured on: a bound on the work, whatever the set's size.
+_POWER_ROWS, _POWER_SAMPLES = 64, 2**16
+
+
+def lost_band_notice(
+    datasets,
+    config: CiTrusConfig | CiTrusFeatureExtractor,
+    sampling_rate: float | None = None,
+    model_config_option: str = "--config-overrides sampling_rate=HZ",
+):
+    """One line saying how much of the recordings' power resampling to `config`'s rate removes (every frequency above
+    its Nyquist, mains hum aside) when that is `LOST_POWER_NOTICE_SHARE` or more (most of an EMG's or a heart sound's
+    band), or None. Measured on the first rows of `datasets` (`(channels, time)` or `(time,)` `input_values`; rates
+    from the `sampling_rate` column, else `sampling_rate`). `model_config_option` is how the caller spells the setting
+    of a from-scratch model's rate."""
+    cutoff = config.sampling_rate / 2
+    above = total = 0.0
+    fastest = 0.0
+    for dataset in datasets:
+        has_rate = "sampling_rate" in dataset.column_names
+        rows = dataset.select(range(min(_POWER_ROWS, len(dataset))))
+        for row in rows.with_format("numpy", columns=["input_values"] + (["sampling_rate"] if has_rate else [])):
+            rate = float(row["sampling_rate"]) if has_rate else sampling_rate
+            if rate is None or rate <= 2 * cutoff:
+                continue
+            signal = np.atleast_2d(np.asarray(row["input_values"], dtype=np.float64))[:, :_POWER_SAMPLES]
+            signal = np.nan_to_num(signal - np.nanmean(signal, axis=-1, keepdims=True))
+            power = np.abs(np.fft.rfft(signal, axis=-1)) ** 2
+            frequencies = np.fft.rfftfreq(signal.shape[-1], 1 / rate)
+            kept = frequencies > 0
+            for mains in (50.0, 60.0):  # the hum and its harmonics, within 1 Hz of each
+                near = np.abs((frequencies + mains / 2) % mains - mains / 2) <= 1.0
+                kept &= ~(near & (frequencies > mains / 2))
+            above += float(power[:, kept & (frequencies > cutoff)].sum())
+            total += float(power[:, kept].sum())
+            fastest = max(fastest, rate)
+        if fastest:
+            break  # the first split with rows faster than the model (the training pool) is the sample
+    if total <= 0 or above / total < LOST_POWER_NOTICE_SHARE:
+        return None
+    return (
+        f"{above / total:.0%} of the recordings' power (mains hum aside) lies above {cutoff:g} Hz, which resampling "
+        f"from {fastest:g} Hz to the model's {config.sampling_rate:g} Hz removes. Where the task lives in that band "
+        f"(EMG, heart sounds), compare with a model at the recordings' rate trained from scratch ({model_config_option}; "
+        "`citrus evaluate` scores both on the same draws)."
+    )
+
+
 def _row_lengths(datasets, config, sampling_rate: float | None):
     """`(samples, samples at config's rate)` of every row of `datasets` that has a rate (a `sampling_rate` column,
     or the `sampling_rate` argument for every row); rows without one are skipped (`align_rows` names them)."""
@@ -495,6 +550,7 @@ __all__ = [
     "aligned_length",
     "channel_statistics",
     "cropped_rows_notice",
+    "lost_band_notice",
     "input_overrides",
     "naming_where",
     "resolve_alignment",

@@ -84,7 +84,7 @@ class DatasetContext:
 
     def alignment_for(self, contract: CiTrusConfig) -> str:
         """This set's alignment to `contract`: the protocol's setting, "auto" resolved (`resolve_alignment`)."""
-        from ..data.alignment import cropped_rows_notice, resolve_alignment
+        from ..data.alignment import cropped_rows_notice, lost_band_notice, resolve_alignment
 
         key = (contract.sampling_rate, contract.context_length)
         if key not in self.alignments:
@@ -97,6 +97,9 @@ class DatasetContext:
                 notice = cropped_rows_notice(splits, contract, self.config.sampling_rate, options)
                 if notice:
                     logger.warning(f"{self.name}: {notice}")
+            option = "--model-config PRESET --config-overrides sampling_rate=HZ for the citrus-scratch arm"
+            if notice := lost_band_notice(splits, contract, self.config.sampling_rate, option):
+                logger.warning(f"{self.name}: {notice}")
         return self.alignments[key]
 
     def align(self, contract: CiTrusConfig, padding: str = "longest") -> tuple:

@@ -33,6 +33,7 @@ from ..data.alignment import (
     aligned_length,
     cropped_rows_notice,
     input_overrides,
+    lost_band_notice,
     resolve_alignment,
     task_feature_extractor,
     with_input_overrides,
@@ -214,6 +215,8 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     splits_to_align = [splits.train, splits.validation, splits.test]
     alignment = resolve_alignment(args.alignment, splits_to_align, contract, args.sampling_rate)
     if alignment == "resample" and (notice := cropped_rows_notice(splits_to_align, contract, args.sampling_rate)):
+        logger.warning(notice)
+    if notice := lost_band_notice(splits_to_align, contract, args.sampling_rate):
         logger.warning(notice)
     if alignment == "interpolate" and args.alignment == "auto":
         logger.warning(
