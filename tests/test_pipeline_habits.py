@@ -289,3 +289,16 @@ def test_the_max_length_padding_notice_comes_once_for_many_durations(caplog):
         for samples in (30, 40, 50, 60):
             extractor(GOOD[:samples], sampling_rate=RATE)
     assert caplog.text.count("padded to it (padding='max_length'") == 1
+
+
+def test_hop_seconds_gives_the_hop_in_seconds_as_citrus_predict_takes_it(classify):
+    """Windows every 0.5 s: `hop_seconds=0.5` is `hop_length=50` at the model's 100 Hz (a hop in samples of the
+    model's rate, not the recording's, was easy to get wrong); both at once, or less than a sample, is one line."""
+    by_seconds = classify(GOOD, sampling_rate=RATE, hop_seconds=0.5)
+    by_samples = classify(GOOD, sampling_rate=RATE, hop_length=50)
+    assert [w["start"] for w in by_seconds["windows"]] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
+    assert by_seconds["windows"] == by_samples["windows"]
+    with pytest.raises(ValueError, match=r"hop_length=50 \(model samples\) and hop_seconds=0.5 both give the hop"):
+        classify(GOOD, sampling_rate=RATE, hop_seconds=0.5, hop_length=50)
+    with pytest.raises(ValueError, match=r"A hop of 0.001 s is less than one sample of the model's 100 Hz"):
+        classify(GOOD, sampling_rate=RATE, hop_seconds=0.001)

@@ -225,7 +225,7 @@ def test_hop_seconds_overlaps_the_windows(classifier, edf_path, tmp_path, capsys
     starts = [float(row["start"]) for row in _csv_rows(output)]
     assert starts == [float(second) for second in range(60)]  # 2 s windows every second of 61 s
     assert main(["predict", classifier, *argv[:3], "--hop-seconds", "0.001"]) == 2
-    assert "--hop-seconds 0.001 is less than one sample of the model's 100 Hz; give at least 0.01 s" in (
+    assert "--hop-seconds: A hop of 0.001 s is less than one sample of the model's 100 Hz; give at least 0.01 s" in (
         capsys.readouterr().err
     )
 

@@ -183,14 +183,15 @@ def run(argv: Sequence[str]) -> int:
             "embeddings); leave --plot out, or give a fine-tuned classifier or regressor."
         )
     hop_length = None
-    if args.hop_seconds is not None:  # in the model's samples, as the extractor cuts its windows
-        rate = pipe.feature_extractor.sampling_rate
-        hop_length = round(args.hop_seconds * rate)
-        if hop_length < 1:
-            raise UsageError(
-                f"--hop-seconds {args.hop_seconds:g} is less than one sample of the model's {rate:g} Hz; give at "
-                f"least {1 / rate:g} s."
-            )
+    if (
+        args.hop_seconds is not None
+    ):  # in the model's samples, as the extractor cuts its windows; checked before any file
+        from ..inference.pipelines import hop_length_from_seconds
+
+        try:
+            hop_length = hop_length_from_seconds(args.hop_seconds, pipe.feature_extractor.sampling_rate)
+        except ValueError as error:
+            raise UsageError(f"--hop-seconds: {error}") from None
     windows = 0
     plotted: list[tuple[str, dict[str, Any]]] = []
     # Written as each recording finishes: a long list of files keeps one recording in memory at a time, and what

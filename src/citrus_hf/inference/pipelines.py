@@ -124,6 +124,24 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def hop_length_from_seconds(hop_seconds: Any, sampling_rate: float) -> int:
+    """`hop_seconds` (the time between window starts, as `citrus predict --hop-seconds` takes it) in samples at the
+    model's `sampling_rate`, as the feature extractor's `hop_length` counts them.
+
+    Raises:
+        ValueError: not a positive number of seconds, or less than one sample at `sampling_rate`.
+    """
+    if not _is_number(hop_seconds) or not (math.isfinite(hop_seconds) and hop_seconds > 0):
+        raise ValueError(f"A hop must be a positive number of seconds, got {hop_seconds!r}.")
+    hop = round(hop_seconds * sampling_rate)
+    if hop < 1:
+        raise ValueError(
+            f"A hop of {hop_seconds:g} s is less than one sample of the model's {sampling_rate:g} Hz; give at least "
+            f"{1 / sampling_rate:g} s."
+        )
+    return hop
+
+
 def _is_sample(value: Any) -> bool:
     """A number, or a 0-d array / tensor (the items of `list(tensor)`): one sample of a flat list of samples."""
     if isinstance(value, (np.ndarray, torch.Tensor)):
@@ -455,6 +473,8 @@ class _RecordingPipeline(ChunkPipeline):
                 `hop_length` model-rate samples (default: the window length); `"resample"` keeps one window from the
                 start; `"interpolate"` stretches the whole recording onto one window. Default: `"interpolate"` for a
                 checkpoint whose feature extractor stretches recordings (it was trained so), else `"window"`.
+            hop_seconds (`float`, *optional*): the time between window starts in seconds (as `citrus predict
+                --hop-seconds`), instead of `hop_length`.
             hop_length (`int`, *optional*), pad_last_window (`bool`, *optional*), input_channel_names, nan_policy: as
                 in `CiTrusFeatureExtractor`. By default a recording shorter than a window is one window of its own
                 duration (rounded up to whole patches; `padding="max_length"` pads it to the full window instead,
@@ -546,6 +566,7 @@ class _RecordingPipeline(ChunkPipeline):
         sampling_rate=None,
         alignment=None,
         hop_length=None,
+        hop_seconds=None,
         pad_last_window=None,
         padding=None,
         input_channel_names=None,
@@ -566,6 +587,7 @@ class _RecordingPipeline(ChunkPipeline):
                 (rate_key, sampling_rate),
                 ("alignment", alignment),
                 ("hop_length", hop_length),
+                ("hop_seconds", hop_seconds),
                 ("pad_last_window", pad_last_window),
                 ("padding", padding),
                 ("input_channel_names", input_channel_names),
@@ -721,10 +743,18 @@ class _RecordingPipeline(ChunkPipeline):
         window_batch_size: int = DEFAULT_WINDOW_BATCH_SIZE,
         progress: bool | None = None,
         default_sampling_rate: float | None = None,
+        hop_seconds: float | None = None,
     ):
         """Align one recording into windows and yield them `window_batch_size` at a time, each chunk with the
         windows' start and end times in seconds of the recording (and start its progress bar, see `progress`)."""
         extractor = self.feature_extractor
+        if hop_seconds is not None:
+            if hop_length is not None:
+                raise ValueError(
+                    f"hop_length={hop_length} (model samples) and hop_seconds={hop_seconds} both give the hop; "
+                    "give one."
+                )
+            hop_length = hop_length_from_seconds(hop_seconds, extractor.sampling_rate)
         read_file = _recording_file_reader() if isinstance(inputs, (str, os.PathLike)) else None
         if read_file is not None:
             # a file, as transformers' audio pipelines take one: read as `citrus predict` reads it
