@@ -88,6 +88,10 @@ def test_finetune_evaluate_and_data_info_take_the_windowing(class_folders, tmp_p
     )
     results = json.loads((tmp_path / "fit" / "finetune_results.json").read_text())
     assert results["num_test"] == 80 and results["arguments"]["dataset_options"] == {"window_seconds": 5}
+    # the model card's training rows say the examples were cut
+    from citrus_hf.publishing.runs import read_run_records
+
+    assert read_run_records(tmp_path / "fit").hyperparameters["Dataset options"] == "window_seconds=5"
     capsys.readouterr()
     assert main(["data", "info", str(class_folders), "--sampling-rate", "10", "--window-seconds", "5"]) == 0
     out = capsys.readouterr().out

@@ -171,6 +171,10 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
         "Method": _method(results, arguments),
         "Label budget": f"{arguments.get('label_budget')} ({label_budget} labelled windows)",
     }
+    if arguments.get("dataset_options"):  # a registered set's builder options, or a set of one's own cut into windows
+        hyperparameters["Dataset options"] = ", ".join(
+            f"{key}={value}" for key, value in arguments["dataset_options"].items()
+        )
     if _trained(results, arguments):  # the probe is fitted in closed form: no optimizer, no steps
         if trainer.get("max_steps", -1) > 0:
             length = f"{trainer.get('max_steps')} steps"
