@@ -82,7 +82,8 @@ def test_a_citrus_checkpoint_in_an_auto_class_of_another_task_names_the_classes_
     with pytest.raises(ValueError) as raised:
         getattr(transformers, auto_class).from_pretrained(name)
     message = str(raised.value)
-    assert len(message) < 700 and "Model type should be one of" not in message, message
+    # short beside the 11 kB list, whatever the length of the path it names (twice)
+    assert len(message.replace(name, "NAME")) < 600 and "Model type should be one of" not in message, message
     assert f"{name!r} is a CiTrus checkpoint" in message and f"which {auto_class} does not load" in message
     assert f"AutoModelForSequenceClassification.from_pretrained({name!r}, num_labels=N)" in message
     assert f"this one loads with `{loader}.from_pretrained({name!r})`" in message
