@@ -57,7 +57,8 @@ def test_an_auto_class_without_a_fusion_class_names_the_one_that_loads_it(auto_c
     with pytest.raises(ValueError) as raised:
         auto_class.from_pretrained(folder)
     message = str(raised.value)
-    assert len(message) < 600 and "Model type should be one of" not in message, message
+    # short beside the 11 kB list, whatever the length of the path it names
+    assert len(message.replace(str(folder), "FOLDER")) < 500 and "Model type should be one of" not in message, message
     assert f"is a CiTrus fusion checkpoint ({model_class.__name__}" in message
     assert f"`{loader}.from_pretrained({folder!r})`" in message and "load_encoder" in message
 
