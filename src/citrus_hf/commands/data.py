@@ -55,7 +55,13 @@ class FetchArguments(ArchiveCacheArguments):
 class DatasetArguments(ArchiveCacheArguments):
     """Settings of `citrus data info`: a dataset and its builder options."""
 
-    name: str = field(metadata={"help": "dataset name (see `citrus data list`)", "positional": True})
+    name: str = field(
+        metadata={
+            "help": "dataset name (see `citrus data list`), or a set of your own: a folder of recordings (class "
+            "folders, a metadata file), a save_to_disk folder, data files",
+            "positional": True,
+        }
+    )
     cache_dir: str | None = field(default=None, metadata={"help": "datasets cache (default: HF_DATASETS_CACHE)"})
     data_dir: str | None = field(
         default=None, metadata={"help": "local copy of an online corpus (downloaded if missing)"}
@@ -177,13 +183,26 @@ def _cmd_build(args: BuildArguments) -> int:
     if args.output:
         check_output_dir(args.output, "--output")
     options = _options(args)
-    dataset = build_dataset(
-        args.name, cache_dir=args.cache_dir, archive_cache_dir=args.archive_cache, data_dir=args.data_dir, **options
-    )
+    card = None
+    if Path(args.name).expanduser().exists():  # a folder of your own: read as the commands read it, then published
+        from ..data.splits import load_own_dataset
+        from ..publishing.datasets import own_dataset_card
+
+        if options:
+            raise ValueError(
+                f"Builder options apply to registered datasets, not {args.name!r}; a set of your own is cut into "
+                "windows where it is used (citrus finetune --dataset-options window_seconds=S)."
+            )
+        dataset = load_own_dataset(args.name)
+        card, options = own_dataset_card(Path(args.name).expanduser().resolve().name, dataset), None
+    else:
+        dataset = build_dataset(
+            args.name, cache_dir=args.cache_dir, archive_cache_dir=args.archive_cache, data_dir=args.data_dir, **options
+        )
     # with --json, stdout holds the JSON document alone (as `citrus data info --json`); the rest goes to stderr
     say = functools.partial(print, file=sys.stderr if args.json else sys.stdout)
     say(dataset)
-    publish_from_args(dataset, args.name, args, options=options)
+    publish_from_args(dataset, args.name, args, options=options, card=card)
     if args.output:
         say(f"saved to {args.output}")
     if args.push_to_hub:

@@ -158,6 +158,22 @@ def _audio_as_input_values(loaded):
     return datasets.DatasetDict({name: converted(split, name) for name, split in loaded.items()})
 
 
+def load_own_dataset(dataset: str | os.PathLike):
+    """A set of your own as the commands read it, every split of it: a folder of recordings (unlabelled, class
+    folders, files named by a metadata file), a `save_to_disk` folder, data files or a Hub id, as a `DatasetDict` (a
+    single `Dataset` as its `train` split). What `citrus data build FOLDER` saves or pushes.
+
+    Raises:
+        ValueError: a registered name (`build_dataset` builds those), or what `load_task_splits` refuses to read.
+    """
+    import datasets
+
+    if _registered(dataset):
+        raise ValueError(f"{dataset!r} is a registered dataset: `build_dataset({str(dataset)!r})` builds it.")
+    loaded = _load_dataset(dataset, None)
+    return datasets.DatasetDict({"train": loaded}) if isinstance(loaded, datasets.Dataset) else loaded
+
+
 def _load_data_files(path: Path):
     """`datasets.load_dataset` of a folder of data files (its splits from the file names, as on the Hub) or of one
     data file (the builder its suffix names; one "train" split)."""
@@ -1223,6 +1239,7 @@ __all__ = [
     "label_names_of",
     "load_split",
     "load_task_splits",
+    "load_own_dataset",
     "own_dataset_info",
     "parse_budget",
 ]

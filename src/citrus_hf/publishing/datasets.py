@@ -66,6 +66,43 @@ def dataset_card(name: str) -> str:
     return "\n".join(lines)
 
 
+def own_dataset_card(name: str, dataset_dict: DatasetDict) -> str:
+    """A Hub dataset card for a set of your own that `citrus data build FOLDER` publishes: its task (from its label
+    column), splits, rates and channels; its license is the owner's to add (this package cannot know it)."""
+    from .._version import __version__
+    from ..data.builders import summarize_dataset
+
+    columns = set().union(*(split.column_names for split in dataset_dict.values()))
+    task = (
+        "time-series-classification"
+        if "label" in columns
+        else "time-series-regression"
+        if "target" in columns
+        else "feature-extraction"
+    )
+    summary = summarize_dataset(dict(dataset_dict))
+    rows = ", ".join(f"{split} {entry['windows']}" for split, entry in summary["splits"].items())
+    rates = ", ".join(f"{rate:g}" for rate in summary["sampling_rates"]) or "not recorded (give it when fitting)"
+    lines = [
+        "---",
+        f"task_categories:\n- {task}",
+        "tags:\n- bio-signals\n- citrus-hf",
+        "---",
+        f"# {name}",
+        "",
+        f"Recordings built by `citrus data build {name}` (citrus-hf {__version__}) from a folder of recording files,",
+        "one row per file (or per segment of at most ten minutes for an unlabelled folder); `input_values` holds each",
+        "row's samples as (channels, time).",
+        "",
+        f"**Rows**: {rows}. **Sampling rate (Hz)**: {rates}. **Channels**: "
+        f"{', '.join(str(count) for count in summary['channels'])}.",
+        "",
+        "License: not recorded; add the recordings' license to this card.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def publish(
     dataset_dict: DatasetDict,
     name: str,
@@ -73,6 +110,7 @@ def publish(
     push_to_hub: str | None = None,
     private: bool = False,
     options: dict[str, Any] | None = None,
+    card: str | None = None,
 ) -> None:
     """``save_to_disk`` to ``output`` and / or ``push_to_hub`` to the Hub dataset repo ``push_to_hub`` with a card.
 
@@ -80,11 +118,13 @@ def publish(
     notes that (``citrus_hf.data.builders.save_built_dataset``), so that a pre-training run on the folder records
     which corpus it saw.
 
-    The card (:func:`dataset_card`) carries the sources' licenses and citations; the Hub's own endpoint and token
+    The card (`card`, by default :func:`dataset_card` of the registered set) carries the sources' licenses and
+    citations; the Hub's own endpoint and token
     settings (``HF_ENDPOINT``, ``HF_TOKEN``) apply. ``DatasetDict.push_to_hub`` writes a card whose ``dataset_info``
     (features, split sizes) and ``configs`` (which Parquet files make which split) ``load_dataset`` and the Hub's viewer
     read; this card's text, license, task and tags are merged into it, never replace it.
     """
+    card_text = card if card is not None else dataset_card(name)
     if output is not None and options is not None:
         save_built_dataset(dataset_dict, name, output, options)
     elif output is not None:
@@ -102,7 +142,7 @@ def publish(
             card = DatasetCard.load(
                 hf_hub_download(repo_id, constants.REPOCARD_NAME, repo_type="dataset", revision=commit.oid)
             )
-            ours = DatasetCard(dataset_card(name))
+            ours = DatasetCard(card_text)
             for key, value in ours.data.to_dict().items():
                 card.data[key] = value
             card.text = ours.text
@@ -117,15 +157,17 @@ def publish_from_args(
     args: PublishArguments | argparse.Namespace,
     part: str | None = None,
     options: dict[str, Any] | None = None,
+    card: str | None = None,
 ) -> None:
     """:func:`publish` to the destinations of `PublishArguments`, or of the namespace of a parser given its options
     (``citrus_hf.commands.data.add_publish_arguments``, as the dataset scripts do); ``part`` names one of several parts
-    (sub-folder ``output/part``, repo ``push_to_hub-part`` with underscores as dashes); ``options``: see :func:`publish`."""
+    (sub-folder ``output/part``, repo ``push_to_hub-part`` with underscores as dashes); ``options``, ``card``: see
+    :func:`publish`."""
     output, repo = args.output, args.push_to_hub
     if part is not None:
         output = Path(output) / part if output else None
         repo = f"{repo}-{part.replace('_', '-')}" if repo else None
-    publish(dataset_dict, name, output=output, push_to_hub=repo, private=args.private, options=options)
+    publish(dataset_dict, name, output=output, push_to_hub=repo, private=args.private, options=options, card=card)
 
 
-__all__ = ["PublishArguments", "dataset_card", "publish", "publish_from_args"]
+__all__ = ["PublishArguments", "dataset_card", "own_dataset_card", "publish", "publish_from_args"]
