@@ -291,3 +291,10 @@ def test_a_datasets_audio_column_of_wav_files_is_read_as_input_values(tmp_path):
     datasets.DatasetDict(splits).save_to_disk(str(tmp_path / "flac"))
     with pytest.raises(ValueError, match=r"beat.flac is audio this package does not decode \(it reads WAV\)"):
         load_task_splits(tmp_path / "flac")
+    # a row that keeps the audio's path, not its bytes, to a file that is not here
+    from citrus_hf.data.splits import _audio_as_input_values
+
+    elsewhere = datasets.Dataset.from_dict({"audio": [{"bytes": b"", "path": "/nowhere/beat.wav"}], "label": ["Run"]})
+    elsewhere = elsewhere.cast_column("audio", datasets.Audio(decode=False))
+    with pytest.raises(ValueError, match=r"/nowhere/beat.wav holds neither the audio's bytes nor the path of a file"):
+        _audio_as_input_values(elsewhere)

@@ -131,6 +131,11 @@ def _audio_as_input_values(loaded):
             source = io.BytesIO(value["bytes"]) if value.get("bytes") else value.get("path")
             if isinstance(source, io.BytesIO):
                 head = value["bytes"][:4]
+            elif source is None or not Path(source).is_file():
+                raise ValueError(
+                    f"{where} holds neither the audio's bytes nor the path of a file here; save the set with its "
+                    "audio embedded (`save_to_disk` and `push_to_hub` embed it), or run where the files are."
+                )
             else:
                 with open(source, "rb") as handle:
                     head = handle.read(4)
