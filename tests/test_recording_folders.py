@@ -60,6 +60,30 @@ def test_a_folder_of_edf_files_is_a_corpus_of_their_segments(edf_path, tmp_path)
     assert load_split(folder / "S001R02.edf", "train")["recording"] == ["S001R02.edf"]
 
 
+def test_an_edf_recording_is_read_a_segment_at_a_time(edf_path, tmp_path, monkeypatch):
+    """A night of EEG need not sit whole in memory: an EDF file longer than a segment is read a segment at a time
+    (MNE without preloading), each segment the stretch `read_edf` gives, the channels of one rate at a time."""
+    from citrus_hf.data import recording_folders
+    from citrus_hf.data.readers.edf import read_edf_segments
+
+    original = read_edf(edf_path)  # 61 s at 160 Hz, 64 channels
+    rate, names, segments = read_edf_segments(edf_path, None, 3200)
+    parts = list(segments)
+    assert rate == 160.0 and names == original.channel_names and [part.shape[1] for part in parts] == [3200] * 3 + [160]
+    np.testing.assert_array_equal(np.concatenate(parts, axis=1), original.data)
+    monkeypatch.setattr(recording_folders, "SEGMENT_SECONDS", 20.0)
+    folder = tmp_path / "nights"
+    folder.mkdir()
+    shutil.copy(edf_path, folder / "S001R02.edf")
+    _two_rates(edf_path, folder / "two_rates.edf")
+    rows = load_recording_folder(folder)
+    assert rows["recording"] == ["S001R02.edf"] * 4 + ["two_rates.edf@160Hz"] * 4 + ["two_rates.edf@40Hz"] * 4
+    np.testing.assert_allclose(
+        np.concatenate([np.asarray(row) for row in rows["input_values"][:4]], axis=1), original.data.astype(np.float32)
+    )
+    assert [np.asarray(row).shape[1] for row in rows["input_values"][8:]] == [800, 800, 800, 40]
+
+
 def test_long_recordings_are_cut_into_segments_and_changed_files_read_again(tmp_path):
     folder = tmp_path / "npy"
     folder.mkdir()

@@ -25,6 +25,7 @@ and the Hub's parquet / csv layouts hold, goes to `datasets.load_dataset` instea
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .readers.edf import read_edf_header
+from .readers.edf import read_edf_header, read_edf_segments
 from .readers.files import RATED_FORMATS, RECORDING_FORMATS, read_recording, recording_format
 from .windowing import split_by_group
 
@@ -318,23 +319,56 @@ def _segments(stamps: list[tuple[str, int, int]], root: str, with_rate: bool) ->
     for file, _, _ in stamps:
         file = Path(file)
         name = file.relative_to(root).as_posix()
-        for suffix, recording in _recordings_of(file, with_rate):
-            data = recording.data.astype(np.float32)
-            if with_rate:
-                length = max(1, round(SEGMENT_SECONDS * recording.sampling_rate))
-            else:
-                length = UNRATED_SEGMENT_SAMPLES
-            for start in range(0, data.shape[1], length):
-                row = {"input_values": data[:, start : start + length], "recording": name + suffix}
+        for suffix, rate, segments in _segment_streams(file, with_rate):
+            for data in segments:
+                row = {"input_values": data.astype(np.float32), "recording": name + suffix}
                 if with_rate:
-                    row["sampling_rate"] = float(recording.sampling_rate)
+                    row["sampling_rate"] = rate
                 yield row
+
+
+def _segment_streams(file: Path, with_rate: bool):
+    """`(name suffix, rate, segments)` of each recording in `file` (see `_recordings_of`), its `(channels, time)`
+    segments of at most `SEGMENT_SECONDS` (`UNRATED_SEGMENT_SAMPLES` for a file without a rate). An EDF / BDF file is
+    read a segment at a time (a night of EEG need not sit whole in memory); other files are read whole, then cut."""
+    with _naming_the_file(file):
+        if recording_format(file) in ("EDF", "BDF"):
+            by_rate = read_edf_header(file).names_by_rate()
+            for rate, channels in by_rate.items():
+                suffix, wanted = (f"@{rate:g}Hz", channels) if len(by_rate) > 1 else ("", None)
+                read_rate, _, segments = read_edf_segments(file, wanted, max(1, round(SEGMENT_SECONDS * rate)))
+                yield suffix, read_rate, _naming_the_file_in(file, segments)
+            return
+    for suffix, recording in _recordings_of(file, with_rate):
+        length = max(1, round(SEGMENT_SECONDS * recording.sampling_rate)) if with_rate else UNRATED_SEGMENT_SAMPLES
+        data = recording.data
+        yield (
+            suffix,
+            float(recording.sampling_rate),
+            (data[:, start : start + length] for start in range(0, data.shape[1], length)),
+        )
+
+
+@contextlib.contextmanager
+def _naming_the_file(file: Path):
+    """The readers' ValueErrors, naming `file` (they mostly do, not always)."""
+    try:
+        yield
+    except ValueError as error:
+        message = str(error)
+        raise ValueError(message if str(file) in message else f"{file}: {message}") from None
+
+
+def _naming_the_file_in(file: Path, segments: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """`segments`, an error while reading one naming `file`."""
+    with _naming_the_file(file):
+        yield from segments
 
 
 def _recordings_of(file: Path, with_rate: bool):
     """`(name suffix, Recording)` of each recording in `file`: the file itself, or for an EDF / BDF file whose signals
     run at several rates (Sleep-EDF: EEG at 100 Hz, respiration at 1 Hz) one per rate ("@100Hz")."""
-    try:
+    with _naming_the_file(file):
         if recording_format(file) in ("EDF", "BDF"):
             by_rate = read_edf_header(file).names_by_rate()
             if len(by_rate) > 1:
@@ -342,9 +376,6 @@ def _recordings_of(file: Path, with_rate: bool):
                     yield f"@{rate:g}Hz", read_recording(file, channels)
                 return
         yield "", read_recording(file, sampling_rate=None if with_rate else _RATE_NOT_USED)
-    except ValueError as error:  # the readers' errors name the file mostly, not always
-        message = str(error)
-        raise ValueError(message if str(file) in message else f"{file}: {message}") from None
 
 
 __all__ = [
