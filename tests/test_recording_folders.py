@@ -322,3 +322,27 @@ def test_a_datasets_audio_column_of_wav_files_is_read_as_input_values(tmp_path):
     elsewhere = elsewhere.cast_column("audio", datasets.Audio(decode=False))
     with pytest.raises(ValueError, match=r"/nowhere/beat.wav holds neither the audio's bytes nor the path of a file"):
         _audio_as_input_values(elsewhere)
+
+
+def test_metadata_may_name_wfdb_records_without_their_suffix(edf_path, tmp_path):
+    """PhysioNet's tables name WFDB records by their path without `.hea` (PTB-XL's `records100/00000/00001_lr`)."""
+    import pandas as pd
+    import wfdb
+
+    from citrus_hf.data.splits import load_task_splits
+
+    eeg = read_edf(edf_path, ["C3..", "C4..", "Cz..", "Fz.."])
+    rows = []
+    for split in ("train", "test"):
+        (tmp_path / "set" / split).mkdir(parents=True)
+        for index, channel in enumerate(range(4)):
+            name = f"rec{index}"
+            wfdb.wrsamp(
+                name, fs=160, units=["uV"], sig_name=["EEG"], p_signal=eeg.data[channel : channel + 1, :1600].T,
+                fmt=["16"], write_dir=str(tmp_path / "set" / split),
+            )  # fmt: skip
+            rows.append({"file_name": f"{split}/{name}", "label": "left" if index % 2 else "right"})
+    pd.DataFrame(rows).to_csv(tmp_path / "set" / "metadata.csv", index=False)
+    loaded = load_task_splits(tmp_path / "set", require_validation=False)
+    assert len(loaded.train) + len(loaded.validation) == 4 and len(loaded.test) == 4
+    assert loaded.test[0]["recording"] == "test/rec0.hea" and loaded.test[0]["sampling_rate"] == 160.0

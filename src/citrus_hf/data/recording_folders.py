@@ -245,6 +245,8 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict]] | 
         columns = set(frame.columns)
         for row in frame.to_dict("records"):
             file = (table.parent / str(row.pop("file_name"))).resolve()
+            if not file.is_file() and file.with_name(file.name + ".hea").is_file():
+                file = file.with_name(file.name + ".hea")  # a WFDB record named without a suffix, as PTB-XL's table
             if folder.resolve() not in file.parents or not file.is_file():
                 raise ValueError(f"{table} names {file.name!r}, which is no file under {folder}.")
             if file.suffix.lower() not in RECORDING_FORMATS:
