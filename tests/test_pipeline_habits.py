@@ -162,8 +162,10 @@ def test_a_file_path_is_read_as_citrus_predict_reads_it(classify, suffix, tmp_pa
     monkeypatch.chdir(tmp_path)
     with pytest.raises(FileNotFoundError, match=r"^The recording file 'missing.edf' does not exist"):
         classify("missing.edf")
-    with pytest.raises(TypeError, match=r"^The recording is 4 bytes: pass its samples"):
-        classify(b"RIFF", sampling_rate=RATE)
+    with pytest.raises(TypeError, match=r"^The recording is 4 bytes and no WAV file's .*: pass its samples"):
+        classify(b"\x00\x01\x02\x03", sampling_rate=RATE)
+    with pytest.raises(ValueError, match=r"^The recording's 4 bytes could not be read as a WAV file"):
+        classify(b"RIFF")  # the start of a WAV file, and no more
     # as a checkpoint's remote code, without the package, it says how to load the file
     monkeypatch.setattr(pipelines_module, "_recording_file_reader", lambda: None)
     with pytest.raises(TypeError, match=r"^The recording is the path '.*recording.*': this pipeline reads files only"):
@@ -302,3 +304,20 @@ def test_hop_seconds_gives_the_hop_in_seconds_as_citrus_predict_takes_it(classif
         classify(GOOD, sampling_rate=RATE, hop_seconds=0.5, hop_length=50)
     with pytest.raises(ValueError, match=r"A hop of 0.001 s is less than one sample of the model's 100 Hz"):
         classify(GOOD, sampling_rate=RATE, hop_seconds=0.001)
+
+
+def test_a_wav_files_bytes_are_a_recording_as_transformers_audio_pipelines_take_them(classify, tmp_path):
+    """`pipe(open("beat.wav", "rb").read())` and an undecoded `datasets.Audio` row `{"bytes", "path"}`: the file's
+    rate is the recording's (a different one in the call is refused, as for a file)."""
+    import io
+
+    from scipy.io import wavfile
+
+    buffer = io.BytesIO()
+    wavfile.write(buffer, int(RATE), GOOD.astype(np.float32))
+    content = buffer.getvalue()
+    expected = classify(GOOD.astype(np.float32), sampling_rate=RATE)
+    assert classify(content) == expected
+    assert classify({"bytes": content, "path": "somewhere/else.wav"}) == expected
+    with pytest.raises(ValueError, match=r"The WAV bytes record their rate, 100 Hz, and the call says 250 Hz"):
+        classify(content, sampling_rate=250)

@@ -94,10 +94,6 @@ def _load_dataset(dataset: str | os.PathLike, dataset_options: dict | None):
     return _audio_as_input_values(_load_from_hub(str(dataset)))
 
 
-# The first bytes of a WAV file (RIFF, its big-endian twin, and the 64-bit RF64), the audio this package decodes.
-_WAV_MAGIC = (b"RIFF", b"RIFX", b"RF64")
-
-
 def _audio_as_input_values(loaded):
     """`loaded` (a `Dataset` or `DatasetDict`) with the signal of a split that has no `input_values` but one
     `datasets.Audio` column (as audiofolder and the Hub store waveforms: heart sounds, ECG as audio) read into
@@ -112,7 +108,7 @@ def _audio_as_input_values(loaded):
 
     import datasets
 
-    from .readers.files import read_wav
+    from .readers.files import is_wav, read_wav
 
     def converted(split, name: str):
         audio = [column for column, feature in split.features.items() if isinstance(feature, datasets.Audio)]
@@ -139,7 +135,7 @@ def _audio_as_input_values(loaded):
             else:
                 with open(source, "rb") as handle:
                     head = handle.read(4)
-            if head not in _WAV_MAGIC:
+            if not is_wav(head):
                 raise ValueError(
                     f"{where} is audio this package does not decode (it reads WAV): decode the `{column}` column "
                     "with datasets (pip install torchcodec) and map it to `input_values` (channels, time) and "

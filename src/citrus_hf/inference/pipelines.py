@@ -33,6 +33,7 @@ from __future__ import annotations
 import copy
 import difflib
 import inspect
+import io
 import math
 import numbers
 import os
@@ -102,6 +103,32 @@ def _recording_file_reader():
         if rate is None and recording_format(path) not in RATED_FORMATS:  # the pipeline's own rate, if it has one
             rate = _one_rate(default_sampling_rate)
         recording = read_recording(path, sampling_rate=rate)
+        return recording.data, recording.sampling_rate, recording.channel_names
+
+    return read
+
+
+# The first bytes of a WAV file (`citrus_hf.data.readers.files.is_wav`, spelt out: this file travels as remote code).
+_WAV_MAGIC = (b"RIFF", b"RIFX", b"RF64")
+
+
+def _wav_bytes_reader():
+    """`(content, sampling_rate) -> (samples (channels, time), rate, channel names)` of a WAV file's bytes (what
+    transformers' audio pipelines take, and an undecoded `datasets.Audio` row holds) through
+    `citrus_hf.data.readers.read_wav`, or None where citrus_hf is not installed (this file also runs as remote code)."""
+    try:
+        from citrus_hf.data.readers.files import read_wav
+    except ImportError:
+        return None
+
+    def read(content: bytes, sampling_rate):
+        recording = read_wav(io.BytesIO(content), f"The recording's {len(content)} bytes")
+        rate = _one_rate(sampling_rate)
+        if rate is not None and rate != recording.sampling_rate:
+            raise ValueError(
+                f"The WAV bytes record their rate, {recording.sampling_rate:g} Hz, and the call says {rate:g} Hz; "
+                "leave sampling_rate out."
+            )
         return recording.data, recording.sampling_rate, recording.channel_names
 
     return read
@@ -464,7 +491,8 @@ class _RecordingPipeline(ChunkPipeline):
                 `(batch, channels, time)` array gives a list of results, and a generator or a torch / `datasets`
                 Dataset (`KeyDataset`) an iterator of them. An error about one recording of many names its index.
                 A file path (EDF / BDF, WFDB, WAV, .npy, .csv) is read as `citrus predict` reads it, at the file's own
-                rate (or `sampling_rate` for .npy and .csv), where citrus_hf is installed.
+                rate (or `sampling_rate` for .npy and .csv), and so are a WAV file's bytes (or an undecoded
+                `datasets.Audio` row, `{"bytes", "path"}`), where citrus_hf is installed.
             sampling_rate (`float` or `list[float]`): the recordings' rate in Hz, one for all or, for a list,
                 generator or dataset of recordings, one per recording (unless each dict gives its own). Required.
             batch_size (`int`, defaults to 64): windows per forward pass; for recordings of many channels, at most
@@ -673,8 +701,9 @@ class _RecordingPipeline(ChunkPipeline):
             inputs, sampling_rate = inputs[given[0]], rate if rate is not None else sampling_rate
         if isinstance(inputs, bytes):  # before the rate: bytes would not do with one either
             raise TypeError(
-                f"The recording is {len(inputs)} bytes: pass its samples (a numpy array or torch tensor, (time,) or "
-                "(channels, time)) or the path of its file (EDF / BDF, WFDB, WAV, .npy, .csv)."
+                f"The recording is {len(inputs)} bytes and no WAV file's (those are read where citrus_hf is "
+                "installed): pass its samples (a numpy array or torch tensor, (time,) or (channels, time)) or the path "
+                "of its file (EDF / BDF, WFDB, WAV, .npy, .csv)."
             )
         if isinstance(inputs, (str, os.PathLike)):  # a path read no file: this code runs without citrus_hf
             raise TypeError(
@@ -755,10 +784,17 @@ class _RecordingPipeline(ChunkPipeline):
                     "give one."
                 )
             hop_length = hop_length_from_seconds(hop_seconds, extractor.sampling_rate)
+        if isinstance(inputs, dict) and set(inputs) <= {"bytes", "path"} and isinstance(inputs.get("bytes"), bytes):
+            inputs = inputs["bytes"]  # an undecoded `datasets.Audio` row: the file's bytes (its path may be elsewhere)
         read_file = _recording_file_reader() if isinstance(inputs, (str, os.PathLike)) else None
-        if read_file is not None:
-            # a file, as transformers' audio pipelines take one: read as `citrus predict` reads it
-            inputs, sampling_rate, names = read_file(inputs, sampling_rate, default_sampling_rate)
+        read_bytes = _wav_bytes_reader() if isinstance(inputs, bytes) and inputs[:4] in _WAV_MAGIC else None
+        if read_file is not None or read_bytes is not None:
+            # a file or a WAV file's bytes, as transformers' audio pipelines take them: read as `citrus predict` reads
+            # a file
+            if read_file is not None:
+                inputs, sampling_rate, names = read_file(inputs, sampling_rate, default_sampling_rate)
+            else:
+                inputs, sampling_rate, names = read_bytes(inputs, sampling_rate)
             if input_channel_names is None and extractor.channel_names:  # the checkpoint picks its channels by name
                 input_channel_names = names
         recording, rate = self._recording_and_rate(inputs, sampling_rate, default_sampling_rate)

@@ -158,6 +158,15 @@ def read_recording(
     return recording
 
 
+# The first bytes of a WAV file (RIFF, its big-endian twin, and the 64-bit RF64).
+_WAV_MAGIC = (b"RIFF", b"RIFX", b"RF64")
+
+
+def is_wav(content: bytes) -> bool:
+    """Whether `content` (a file's bytes, or its first four) starts as a WAV file does."""
+    return content[:4] in _WAV_MAGIC
+
+
 def read_wav(path: Path | BinaryIO, name: str | None = None) -> Recording:
     """A WAV file (a path, or its bytes as a file object: what a `datasets.Audio` column holds undecoded, named
     `name` in errors) as a `Recording`: its rate, its channels named by position, integer samples scaled to [-1, 1)."""
