@@ -118,7 +118,13 @@ def test_a_rate_count_that_differs_from_the_stream_is_refused(classify):
 
 @pytest.mark.parametrize(
     ("name", "hint"),
-    [("topk", "did you mean 'top_k'?"), ("sample_rate", "did you mean 'sampling_rate'?"), ("sr", "sampling_rate")],
+    [
+        ("topk", "did you mean 'top_k'?"),
+        ("sample_rate", "did you mean 'sampling_rate'?"),
+        ("sr", "sampling_rate"),
+        ("stride_length_s", "did you mean hop_seconds, the time between window starts?"),
+        ("chunk_length_s", "did you mean hop_seconds; the window is the checkpoint's own?"),
+    ],
 )
 def test_a_misspelt_argument_gets_the_close_name_and_the_accepted_ones(classify, name, hint):
     with pytest.raises(TypeError, match="unexpected parameter") as error:

@@ -139,6 +139,9 @@ PARAMETER_HABITS = {
     "fs": "sampling_rate",
     "sr": "sampling_rate",
     "return_all_scores": "top_k=None",
+    # transformers' speech recognition pipeline cuts long audio by these; here the window is the checkpoint's own
+    "chunk_length_s": "hop_seconds; the window is the checkpoint's own",
+    "stride_length_s": "hop_seconds, the time between window starts",
 }
 # A parameter's default where `None` means something of its own (`top_k=None`: every label).
 _NOT_GIVEN = object()
