@@ -346,3 +346,14 @@ def test_metadata_may_name_wfdb_records_without_their_suffix(edf_path, tmp_path)
     loaded = load_task_splits(tmp_path / "set", require_validation=False)
     assert len(loaded.train) + len(loaded.validation) == 4 and len(loaded.test) == 4
     assert loaded.test[0]["recording"] == "test/rec0.hea" and loaded.test[0]["sampling_rate"] == 160.0
+
+
+def test_a_pile_of_unlabelled_recordings_given_to_finetune_says_how_to_label_it(edf_path, tmp_path, capsys):
+    """`citrus finetune --dataset PILE` said the pile had no 'test' split, which sent its owner the wrong way."""
+    folder = tmp_path / "pile"
+    folder.mkdir()
+    shutil.copy(edf_path, folder / "S001R02.edf")
+    assert main(["finetune", "--dataset", str(folder), "--output-dir", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert "holds recordings that nothing labels: lay them out as train/<class>/<file>" in error
+    assert "metadata.csv (file_name,label)" in error and f"citrus pretrain --dataset {folder}" in error

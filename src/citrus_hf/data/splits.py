@@ -953,6 +953,7 @@ def load_task_splits(
     windows = None if registered else check_own_set_options(dataset_options, str(dataset))
     # once: building a set is not free
     loaded = _labels_as_label_column(_load_dataset(dataset, dataset_options if registered else None))
+    _refuse_unlabelled_recordings(dataset, loaded)
     split_names = _split_names(loaded)
     resolved = _validation_alias(dataset, split_names, train_split, validation_split, test_split)
     if resolved != validation_split:
@@ -1024,6 +1025,22 @@ def load_task_splits(
         train_rows=train_rows,
         validation_rows=validation_rows,
         split_names={"train": train_split, "validation": validation_split or "validation", "test": test_split},
+    )
+
+
+def _refuse_unlabelled_recordings(dataset, loaded) -> None:
+    """Refuse a folder (or file) of recordings that nothing labels, before its splits are looked for: its files are a
+    pile for pre-training, and a message about a missing test split would send its owner the wrong way."""
+    path = Path(str(dataset)).expanduser()
+    if not path.exists() or not (is_recording_folder(path) or is_recording_file(path)):
+        return
+    columns = set(loaded.column_names) if hasattr(loaded, "features") else set().union(*loaded.column_names.values())
+    if columns & {column for column, _ in LABELS.values()}:
+        return
+    raise ValueError(
+        f"{str(dataset)!r} holds recordings that nothing labels: lay them out as train/<class>/<file> beside "
+        "test/<class>/<file>, or name and label them in a metadata.csv (file_name,label) beside them. As they are, "
+        f"they pre-train a model: citrus pretrain --dataset {dataset}."
     )
 
 
