@@ -357,3 +357,24 @@ def test_a_pile_of_unlabelled_recordings_given_to_finetune_says_how_to_label_it(
     error = capsys.readouterr().err
     assert "holds recordings that nothing labels: lay them out as train/<class>/<file>" in error
     assert "metadata.csv (file_name,label)" in error and f"citrus pretrain --dataset {folder}" in error
+
+
+def test_class_folders_without_a_test_folder_are_told_to_add_one(tmp_path, capsys):
+    rows = _motions_as_files(tmp_path / "files")
+    for row in rows["train"]:
+        (tmp_path / "set" / "train" / row["label"]).mkdir(parents=True, exist_ok=True)
+        shutil.copy(tmp_path / "files" / "train" / row["file_name"], tmp_path / "set" / "train" / row["label"])
+    argv = [
+        "finetune",
+        "--dataset",
+        str(tmp_path / "set"),
+        "--sampling-rate",
+        "10",
+        "--output-dir",
+        str(tmp_path / "o"),
+    ]
+    assert main(argv) == 2
+    assert (
+        "move some recordings (of other subjects or sessions than train's) into a test/ folder"
+        in capsys.readouterr().err
+    )

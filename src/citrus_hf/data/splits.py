@@ -977,7 +977,13 @@ def load_task_splits(
     if test is None:
         others = [name for name in split_names if name != train_split]
         options = [f"name it with {split_option.format(role='test')}"] if others else []
-        if folder:
+        path = Path(str(dataset)).expanduser()
+        if folder and path.is_dir() and is_recording_folder(path):  # files laid out in folders: a folder is a split
+            options.append(
+                "move some recordings (of other subjects or sessions than train's) into a test/ folder beside train/, "
+                "laid out as train/ is (test/<class>/<file>)"
+            )
+        elif folder:
             options.append(
                 "hold out some recordings as a 'test' split before `save_to_disk` (`DatasetDict({'train': ..., "
                 "'test': ...})`)"
