@@ -124,8 +124,9 @@ def cropped_rows_notice(
 # 6 %, EMG at 200 Hz (myo_gestures) 64 %: only the EMG loses most of what it measures (surface EMG and heart sounds lie
 # mostly between 20 and 250 Hz).
 LOST_POWER_NOTICE_SHARE = 0.5
-# Rows and samples per row the share is measured on: a bound on the work, whatever the set's size.
-_POWER_ROWS, _POWER_SAMPLES = 64, 2**16
+# Rows, channels per row and samples per channel the share is measured on: a bound on the work (a few hundred
+# milliseconds), whatever the set's size.
+_POWER_ROWS, _POWER_CHANNELS, _POWER_SAMPLES = 64, 8, 2**16
 
 
 def lost_band_notice(
@@ -149,7 +150,8 @@ def lost_band_notice(
             rate = float(row["sampling_rate"]) if has_rate else sampling_rate
             if rate is None or rate <= 2 * cutoff:
                 continue
-            signal = np.atleast_2d(np.asarray(row["input_values"], dtype=np.float64))[:, :_POWER_SAMPLES]
+            signal = np.atleast_2d(np.asarray(row["input_values"], dtype=np.float64))
+            signal = signal[:_POWER_CHANNELS, :_POWER_SAMPLES]
             signal = np.nan_to_num(signal - np.nanmean(signal, axis=-1, keepdims=True))
             power = np.abs(np.fft.rfft(signal, axis=-1)) ** 2
             frequencies = np.fft.rfftfreq(signal.shape[-1], 1 / rate)
