@@ -59,7 +59,8 @@ _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 _DATA_FILE_BUILDERS = {".parquet": "parquet", ".csv": "csv", ".json": "json", ".jsonl": "json", ".arrow": "arrow"}
 # What `dataset` may be, for errors that refuse one.
 _DATASET_KINDS = (
-    "a registered name (`citrus data list`), a folder of recordings (EDF / BDF, WFDB, WAV, .npy, .csv: unlabelled), or "
+    "a registered name (`citrus data list`), a folder of recordings (EDF / BDF, WFDB, WAV, .npy, .csv; labelled by "
+    "class folders or a metadata file, else unlabelled), or "
     "what `datasets.load_dataset` takes: a Hub dataset id (owner/name), a folder of parquet / csv / json files or "
     "one such file, or the folder `save_to_disk` wrote"
 )
