@@ -240,7 +240,8 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict]] | 
             )
         if columns is not None and set(frame.columns) != columns:
             raise ValueError(
-                f"{table} has the columns {sorted(frame.columns)}, another metadata file {sorted(columns)}."
+                f"{table} has the columns {sorted(frame.columns)}, another metadata file {sorted(columns)}; give "
+                "every metadata file of the folder the same columns."
             )
         columns = set(frame.columns)
         for row in frame.to_dict("records"):
