@@ -440,6 +440,23 @@ def launch_failure(completed: subprocess.CompletedProcess) -> str:
 
 
 def _launch_two_processes(output: Path, *arguments: str) -> subprocess.CompletedProcess:
+    """`accelerate launch` of the two-process script. A launch whose rank hung until the script's faulthandler limit
+    (the rare hang seen a few times in full suites under load, never alone; cause unknown) is launched once more, with
+    its thread stacks kept as a warning, so that one unexplained hang does not fail the suite and a second one does."""
+    completed = _launch_two_processes_once(output, *arguments)
+    # faulthandler's first line when `dump_traceback_later(240, exit=True)` (the script's limit) fires
+    if completed.returncode != 0 and "Timeout (0:04:00)!" in completed.stderr:
+        import shutil
+        import warnings
+
+        hung = launch_failure(completed)
+        warnings.warn(f"The two-process launch hung and is launched again; where it waited:\n{hung}", stacklevel=2)
+        shutil.rmtree(output, ignore_errors=True)
+        completed = _launch_two_processes_once(output, *arguments)
+    return completed
+
+
+def _launch_two_processes_once(output: Path, *arguments: str) -> subprocess.CompletedProcess:
     command = [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines",
         "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
