@@ -228,6 +228,7 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict]] | 
     tables = sorted(path for path in folder.rglob("*") if path.is_file() and path.name in METADATA_FILES)
     if not tables:
         return None
+    root = folder.resolve()
     rows: dict[Path, dict] = {}
     columns = None
     for table in tables:
@@ -248,7 +249,7 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict]] | 
             file = (table.parent / str(row.pop("file_name"))).resolve()
             if not file.is_file() and file.with_name(file.name + ".hea").is_file():
                 file = file.with_name(file.name + ".hea")  # a WFDB record named without a suffix, as PTB-XL's table
-            if folder.resolve() not in file.parents or not file.is_file():
+            if root not in file.parents or not file.is_file():
                 raise ValueError(f"{table} names {file.name!r}, which is no file under {folder}.")
             if file.suffix.lower() not in RECORDING_FORMATS:
                 raise ValueError(
@@ -259,7 +260,6 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict]] | 
             rows[file] = row
     if not columns & set(_LABEL_COLUMNS):
         return None
-    root = folder.resolve()
     layout: dict[str, dict[Path, dict]] = {}
     for file, row in rows.items():
         top = file.relative_to(root).parts[0]
@@ -335,13 +335,12 @@ def _segment_streams(file: Path, with_rate: bool):
     segments of at most `SEGMENT_SECONDS` (`UNRATED_SEGMENT_SAMPLES` for a file without a rate). An EDF / BDF file is
     read a segment at a time (a night of EEG need not sit whole in memory); other files are read whole, then cut."""
     with _naming_the_file(file):
-        if recording_format(file) in ("EDF", "BDF"):
-            by_rate = read_edf_header(file).names_by_rate()
-            for rate, channels in by_rate.items():
-                suffix, wanted = (f"@{rate:g}Hz", channels) if len(by_rate) > 1 else ("", None)
-                read_rate, _, segments = read_edf_segments(file, wanted, max(1, round(SEGMENT_SECONDS * rate)))
-                yield suffix, read_rate, _naming_the_file_in(file, segments)
-            return
+        groups = _edf_rate_groups(file)
+        for suffix, channels, rate in groups or ():
+            read_rate, _, segments = read_edf_segments(file, channels, max(1, round(SEGMENT_SECONDS * rate)))
+            yield suffix, read_rate, _naming_the_file_in(file, segments)
+    if groups is not None:
+        return
     for suffix, recording in _recordings_of(file, with_rate):
         length = max(1, round(SEGMENT_SECONDS * recording.sampling_rate)) if with_rate else UNRATED_SEGMENT_SAMPLES
         data = recording.data
@@ -372,13 +371,22 @@ def _recordings_of(file: Path, with_rate: bool):
     """`(name suffix, Recording)` of each recording in `file`: the file itself, or for an EDF / BDF file whose signals
     run at several rates (Sleep-EDF: EEG at 100 Hz, respiration at 1 Hz) one per rate ("@100Hz")."""
     with _naming_the_file(file):
-        if recording_format(file) in ("EDF", "BDF"):
-            by_rate = read_edf_header(file).names_by_rate()
-            if len(by_rate) > 1:
-                for rate, channels in by_rate.items():
-                    yield f"@{rate:g}Hz", read_recording(file, channels)
-                return
-        yield "", read_recording(file, sampling_rate=None if with_rate else _RATE_NOT_USED)
+        groups = _edf_rate_groups(file)
+        if groups is None:
+            yield "", read_recording(file, sampling_rate=None if with_rate else _RATE_NOT_USED)
+        for suffix, channels, _ in groups or ():
+            yield suffix, read_recording(file, channels)
+
+
+def _edf_rate_groups(file: Path) -> list[tuple[str, list[str] | None, float]] | None:
+    """`(name suffix, channels, rate)` of each recording of an EDF / BDF file: one per rate of its signals ("@100Hz",
+    those channels), or the whole file ("", every channel) when they share one rate; None for any other file."""
+    if recording_format(file) not in ("EDF", "BDF"):
+        return None
+    by_rate = read_edf_header(file).names_by_rate()
+    if len(by_rate) == 1:
+        return [("", None, next(iter(by_rate)))]
+    return [(f"@{rate:g}Hz", channels, rate) for rate, channels in by_rate.items()]
 
 
 __all__ = [
