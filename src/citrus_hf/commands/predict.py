@@ -183,9 +183,8 @@ def run(argv: Sequence[str]) -> int:
             "embeddings); leave --plot out, or give a fine-tuned classifier or regressor."
         )
     hop_length = None
-    if (
-        args.hop_seconds is not None
-    ):  # in the model's samples, as the extractor cuts its windows; checked before any file
+    # in the model's samples, as the extractor cuts its windows; checked before any file is read
+    if args.hop_seconds is not None:
         from ..inference.pipelines import hop_length_from_seconds
 
         try:

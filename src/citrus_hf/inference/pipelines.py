@@ -84,51 +84,40 @@ SCORE_FUNCTIONS = ("softmax", "sigmoid", "none")
 SIGNAL_KEYS = ("raw", "array")
 
 
-def _recording_file_reader():
-    """`(path, sampling_rate, default_sampling_rate) -> (samples (channels, time), rate, channel names)` through
-    `citrus_hf.data.readers.read_recording` (EDF / BDF, WFDB, WAV, .npy, .csv), or None where citrus_hf is not installed:
-    this file also runs as a checkpoint's remote code, which imports nothing of the package."""
-    try:
-        from citrus_hf.data.readers import RATED_FORMATS, read_recording, recording_format
-    except ImportError:
-        return None
-
-    def read(path, sampling_rate, default_sampling_rate):
-        if not os.path.exists(path) and not os.path.isfile(f"{os.fspath(path)}.hea"):
-            raise FileNotFoundError(
-                f"The recording file {os.fspath(path)[:200]!r} does not exist (relative paths start from the current "
-                "folder); a recording's samples go in as a numpy array or torch tensor."
-            )
-        rate = _one_rate(sampling_rate)
-        if rate is None and recording_format(path) not in RATED_FORMATS:  # the pipeline's own rate, if it has one
-            rate = _one_rate(default_sampling_rate)
-        recording = read_recording(path, sampling_rate=rate)
-        return recording.data, recording.sampling_rate, recording.channel_names
-
-    return read
-
-
 # The first bytes of a WAV file (`citrus_hf.data.readers.files.is_wav`, spelt out: this file travels as remote code).
 _WAV_MAGIC = (b"RIFF", b"RIFX", b"RF64")
 
 
-def _wav_bytes_reader():
-    """`(content, sampling_rate) -> (samples (channels, time), rate, channel names)` of a WAV file's bytes (what
-    transformers' audio pipelines take, and an undecoded `datasets.Audio` row holds) through
-    `citrus_hf.data.readers.read_wav`, or None where citrus_hf is not installed (this file also runs as remote code)."""
+def _recording_file_reader():
+    """`(path or WAV bytes, sampling_rate, default_sampling_rate) -> (samples (channels, time), rate, channel names)`
+    through `citrus_hf.data.readers` (a file: EDF / BDF, WFDB, WAV, .npy, .csv, as `read_recording` reads it; a WAV
+    file's bytes, what transformers' audio pipelines take and an undecoded `datasets.Audio` row holds), or None where
+    citrus_hf is not installed: this file also runs as a checkpoint's remote code, which imports nothing of the
+    package."""
     try:
+        from citrus_hf.data.readers import RATED_FORMATS, read_recording, recording_format
         from citrus_hf.data.readers.files import read_wav
     except ImportError:
         return None
 
-    def read(content: bytes, sampling_rate):
-        recording = read_wav(io.BytesIO(content), f"The recording's {len(content)} bytes")
+    def read(source, sampling_rate, default_sampling_rate):
         rate = _one_rate(sampling_rate)
-        if rate is not None and rate != recording.sampling_rate:
-            raise ValueError(
-                f"The WAV bytes record their rate, {recording.sampling_rate:g} Hz, and the call says {rate:g} Hz; "
-                "leave sampling_rate out."
+        if isinstance(source, bytes):
+            recording = read_wav(io.BytesIO(source), f"The recording's {len(source)} bytes")
+            if rate is not None and rate != recording.sampling_rate:
+                raise ValueError(
+                    f"The WAV bytes record their rate, {recording.sampling_rate:g} Hz, and the call says {rate:g} Hz; "
+                    "leave sampling_rate out."
+                )
+            return recording.data, recording.sampling_rate, recording.channel_names
+        if not os.path.exists(source) and not os.path.isfile(f"{os.fspath(source)}.hea"):
+            raise FileNotFoundError(
+                f"The recording file {os.fspath(source)[:200]!r} does not exist (relative paths start from the "
+                "current folder); a recording's samples go in as a numpy array or torch tensor."
             )
+        if rate is None and recording_format(source) not in RATED_FORMATS:  # the pipeline's own rate, if it has one
+            rate = _one_rate(default_sampling_rate)
+        recording = read_recording(source, sampling_rate=rate)
         return recording.data, recording.sampling_rate, recording.channel_names
 
     return read
@@ -789,15 +778,12 @@ class _RecordingPipeline(ChunkPipeline):
             hop_length = hop_length_from_seconds(hop_seconds, extractor.sampling_rate)
         if isinstance(inputs, dict) and set(inputs) <= {"bytes", "path"} and isinstance(inputs.get("bytes"), bytes):
             inputs = inputs["bytes"]  # an undecoded `datasets.Audio` row: the file's bytes (its path may be elsewhere)
-        read_file = _recording_file_reader() if isinstance(inputs, (str, os.PathLike)) else None
-        read_bytes = _wav_bytes_reader() if isinstance(inputs, bytes) and inputs[:4] in _WAV_MAGIC else None
-        if read_file is not None or read_bytes is not None:
+        readable = isinstance(inputs, (str, os.PathLike)) or (isinstance(inputs, bytes) and inputs[:4] in _WAV_MAGIC)
+        read_file = _recording_file_reader() if readable else None
+        if read_file is not None:
             # a file or a WAV file's bytes, as transformers' audio pipelines take them: read as `citrus predict` reads
             # a file
-            if read_file is not None:
-                inputs, sampling_rate, names = read_file(inputs, sampling_rate, default_sampling_rate)
-            else:
-                inputs, sampling_rate, names = read_bytes(inputs, sampling_rate)
+            inputs, sampling_rate, names = read_file(inputs, sampling_rate, default_sampling_rate)
             if input_channel_names is None and extractor.channel_names:  # the checkpoint picks its channels by name
                 input_channel_names = names
         recording, rate = self._recording_and_rate(inputs, sampling_rate, default_sampling_rate)
