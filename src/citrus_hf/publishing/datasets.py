@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..data.builders import save_built_dataset
 from ..data.registry import get_dataset_spec, get_source
-from ..vocabulary_citrus import CLASSIFICATION
+from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 
 if TYPE_CHECKING:
     from datasets import DatasetDict
@@ -29,14 +29,20 @@ class PublishArguments:
     private: bool = field(default=False, metadata={"help": "make the Hub repo private"})
 
 
+# A dataset's task (a registered spec's `task`, or what its label column says) -> the Hub's task category.
+_TASK_CATEGORIES = {
+    "pretraining": "feature-extraction",
+    CLASSIFICATION: "time-series-classification",
+    REGRESSION: "time-series-regression",
+}
+
+
 def dataset_card(name: str) -> str:
     """A Hub dataset card (YAML metadata + Markdown) for ``name``, with the sources' licenses and citations."""
     spec = get_dataset_spec(name)
     sources = [get_source(source) for source in spec.sources]
     licenses = sorted({source.license for source in sources})
-    task = {"pretraining": "feature-extraction", CLASSIFICATION: "time-series-classification"}.get(
-        spec.task, "time-series-regression"
-    )
+    task = _TASK_CATEGORIES.get(spec.task, _TASK_CATEGORIES[REGRESSION])
     lines = [
         "---",
         "license: other",
@@ -71,15 +77,11 @@ def own_dataset_card(name: str, dataset_dict: DatasetDict) -> str:
     column), splits, rates and channels; its license is the owner's to add (this package cannot know it)."""
     from .._version import __version__
     from ..data.builders import summarize_dataset
+    from ..data.splits import LABELS
 
     columns = set().union(*(split.column_names for split in dataset_dict.values()))
-    task = (
-        "time-series-classification"
-        if "label" in columns
-        else "time-series-regression"
-        if "target" in columns
-        else "feature-extraction"
-    )
+    labelled = [task for task, (column, _) in LABELS.items() if column in columns]
+    task = _TASK_CATEGORIES[labelled[0] if labelled else "pretraining"]
     summary = summarize_dataset(dict(dataset_dict))
     rows = ", ".join(f"{split} {entry['windows']}" for split, entry in summary["splits"].items())
     rates = ", ".join(f"{rate:g}" for rate in summary["sampling_rates"]) or "not recorded (give it when fitting)"
