@@ -20,7 +20,7 @@ from tiny_configs import tiny_config
 from citrus_hf import CiTrusConfig, CiTrusModel
 from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
 from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
-from citrus_hf.processing_citrus_fusion import CiTrusFusionDataCollator, CiTrusFusionProcessor
+from citrus_hf.processing_citrus_fusion import CiTrusFusionDataCollator, CiTrusFusionProcessor, CiTrusPaddingCollator
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -124,14 +124,16 @@ def test_a_trainer_with_transformers_default_collator_batches_fusion_rows(tmp_pa
     trainer.data_collator = trainer_data_collator(trainer.model, trainer.data_collator)
     assert isinstance(trainer.data_collator, CiTrusFusionDataCollator)
     assert trainer.train().global_step == 1
-    # the defaults transformers picks are replaced, a collator of the user's own is kept, and other models keep theirs
+    # the defaults transformers picks are replaced, a collator of the user's own is kept; a single-modality model's
+    # default pads its rows (`CiTrusPaddingCollator`, tests/test_api_habits.py) and keeps the padding collator
     assert isinstance(trainer_data_collator(model, None), CiTrusFusionDataCollator)
     padding = DataCollatorWithPadding(processor.feature_extractors["ecg"])
     assert isinstance(trainer_data_collator(model, padding), CiTrusFusionDataCollator)
     own = CiTrusFusionDataCollator()
     assert trainer_data_collator(model, own) is own
     single = model.encoders["ecg"]
-    assert trainer_data_collator(single, default_data_collator) is default_data_collator
+    assert isinstance(trainer_data_collator(single, default_data_collator), CiTrusPaddingCollator)
+    assert trainer_data_collator(single, padding) is padding
 
 
 # -------------------------------------------------------------------------------- 10: which encoder failed

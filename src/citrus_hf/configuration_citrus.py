@@ -15,7 +15,7 @@ import numbers
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
 from huggingface_hub.dataclasses import StrictDataclassClassValidationError, StrictDataclassFieldValidationError, strict
@@ -396,9 +396,12 @@ def field_hint(name: str, fields: frozenset[str]) -> str:
     return f"{name!r} (did you mean {options}?)"
 
 
-def not_a_field_error(config_class: type[PreTrainedConfig], names: list[str], fix: str = "") -> ValueError:
-    """`'d_modle' (did you mean 'd_model'?) is not a CiTrusConfig field` for `names`, with `fix` after it."""
-    fields = config_field_names(config_class)
+def not_a_field_error(
+    config_class: type, names: list[str], fix: str = "", fields: frozenset[str] | None = None
+) -> ValueError:
+    """`'d_modle' (did you mean 'd_model'?) is not a CiTrusConfig field` for `names`, with `fix` after it. `fields`:
+    the names `config_class` takes (default its config fields, `config_field_names`)."""
+    fields = config_field_names(config_class) if fields is None else fields
     hints = ", ".join(field_hint(name, fields) for name in names)
     plural = len(names) > 1
     return ValueError(
@@ -406,15 +409,13 @@ def not_a_field_error(config_class: type[PreTrainedConfig], names: list[str], fi
     )
 
 
-def check_misspelt_fields(config_class: type[PreTrainedConfig], extra: dict[str, Any]) -> None:
-    """Refuse keyword arguments that are no field of `config_class` but close to one (`d_modle=32`, `num_label=5`)
-    or another model's name for one (`sample_rate=250`, `num_layers=6`: `FIELD_ALIASES`): `PreTrainedConfig` keeps
-    unknown keyword arguments as extra attributes, so a typo would build the default model without a word. Other
-    unknown names stay allowed (metadata people add to a config, keys of older versions)."""
-    fields = config_field_names(config_class)
-    misspelt = [
+def misspelt_names(names: Iterable[str], fields: frozenset[str]) -> list[str]:
+    """Those of `names` that are no name of `fields` but close to one (`d_modle`, `num_label`) or another model's name
+    for one (`sample_rate`, `num_layers`: `FIELD_ALIASES`). Other unknown names are not listed (metadata people add,
+    keys of older versions)."""
+    return [
         name
-        for name in extra
+        for name in names
         if not name.startswith("_")
         and name not in fields
         and (
@@ -422,6 +423,14 @@ def check_misspelt_fields(config_class: type[PreTrainedConfig], extra: dict[str,
             or difflib.get_close_matches(name, fields, 1, cutoff=0.85)
         )
     ]
+
+
+def check_misspelt_fields(config_class: type[PreTrainedConfig], extra: dict[str, Any]) -> None:
+    """Refuse keyword arguments that are no field of `config_class` but close to one (`d_modle=32`, `num_label=5`)
+    or another model's name for one (`sample_rate=250`, `num_layers=6`: `FIELD_ALIASES`): `PreTrainedConfig` keeps
+    unknown keyword arguments as extra attributes, so a typo would build the default model without a word. Other
+    unknown names stay allowed (metadata people add to a config, keys of older versions)."""
+    misspelt = misspelt_names(extra, config_field_names(config_class))
     if misspelt:
         raise not_a_field_error(config_class, misspelt)
 
@@ -621,6 +630,29 @@ def check_classification_head(config: PreTrainedConfig) -> None:
 def _label_index(index: Any) -> Any:
     """A class id as an int when it is a numeric string (JSON's keys, and label2id values some guides write)."""
     return int(index) if isinstance(index, str) and index.strip().isdigit() else index
+
+
+def id2label_from_names(id2label: Any) -> Any:
+    """`id2label` given as the list of class names (`ClassLabel.names`, a numpy array of them), as the map transformers
+    keeps: `{0: names[0], 1: names[1], ...}`; a map (or None) unchanged. transformers would call `.items()` on the list."""
+    if isinstance(id2label, (str, bytes)) or isinstance(id2label, dict) or id2label is None:
+        return id2label
+    if isinstance(id2label, (list, tuple)) or hasattr(id2label, "tolist"):
+        names = id2label.tolist() if hasattr(id2label, "tolist") else id2label
+        return {index: str(name) for index, name in enumerate(names)}
+    return id2label
+
+
+def names_as_list(names: Any) -> Any:
+    """A sequence of channel names as a list of `str` (a tuple, a numpy array, a pandas Index or a pandas array of
+    strings: what `frame.columns` gives), which a JSON config can hold; a string, a list or None unchanged (the
+    contract's checks name what is wrong with them)."""
+    if names is None or isinstance(names, (str, bytes, list)):
+        return names
+    if isinstance(names, tuple) or hasattr(names, "tolist") or hasattr(names, "to_numpy"):
+        values = names.tolist() if hasattr(names, "tolist") else list(names)
+        return [str(name) for name in values]
+    return names
 
 
 def reconcile_label2id(config: PreTrainedConfig) -> None:
@@ -838,6 +870,8 @@ class CiTrusConfig(PreTrainedConfig):
         for name in ("dtype", "torch_dtype"):
             if isinstance(kwargs.get(name), str) and kwargs[name] == "auto":
                 del kwargs[name]
+        if "id2label" in kwargs:
+            kwargs["id2label"] = id2label_from_names(kwargs["id2label"])
         own_fields = cls.__dict__.get("__annotations__", {})
         overrides = {name: kwargs.pop(name) for name in list(kwargs) if name in own_fields}
         loaded = super().from_dict({**config_dict, **overrides}, **kwargs)
@@ -860,6 +894,10 @@ class CiTrusConfig(PreTrainedConfig):
             if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
                 raise TypeError(f"`{name}` must be a list of integers (one per residual block), got {values!r}.")
             setattr(self, name, [as_integer(name, value) for value in values])
+        for name in ("channel_names", "channel_modalities"):
+            # a numpy array or pandas Index of names (`frame.columns.values`) would break `save_pretrained`'s JSON
+            setattr(self, name, names_as_list(getattr(self, name)))
+        self.id2label = id2label_from_names(self.id2label)
         check_misspelt_fields(type(self), kwargs)
         if kwargs.get("num_labels") is not None:
             check_num_labels(kwargs["num_labels"])

@@ -42,6 +42,8 @@ from .configuration_citrus import (
     is_real_number,
     looks_like_time_by_channels,
     lookup_checkpoint,
+    misspelt_names,
+    not_a_field_error,
     request_got_no_answer,
 )
 from .vocabulary_citrus import FUSION_MODEL_TYPE, NAN_POLICIES
@@ -324,6 +326,26 @@ ONE_ARRAY_IS_ONE_RECORDING = (
     "(batch, 1, time) or `list(x)`."
 )
 
+# Said where a list of equal-length Python lists meets one rate: transformers' audio feature extractors read it as a
+# batch of mono recordings, and so does this one, but a `(channels, time)` row of a `datasets` set read in its default
+# (Python) format is exactly that too; read as a batch, its channels become separate examples (4 in, 4 out).
+LIST_OF_LISTS_IS_A_BATCH = (
+    "A list of equal-length lists is read as a batch of single-channel recordings, one per list, as transformers' "
+    "audio feature extractors read it. If they are the channels of one recording (a (channels, time) row of a "
+    "`datasets` set comes as nested lists), pass `np.asarray(row)`; for a batch, give one rate per recording or a "
+    "list of arrays, which this notice does not follow."
+)
+
+
+def _looks_like_one_row_of_channels(raw_signal: Any, sampling_rate: Any) -> bool:
+    """Whether `raw_signal` is a list of several equal-length Python lists of samples given one rate: read as a batch,
+    though a multi-channel `datasets` row looks the same (`LIST_OF_LISTS_IS_A_BATCH`)."""
+    if not isinstance(raw_signal, (list, tuple)) or len(raw_signal) < 2 or not is_real_number(sampling_rate):
+        return False
+    if not all(isinstance(item, (list, tuple)) and item and _is_sample(item[0]) for item in raw_signal):
+        return False
+    return len({len(item) for item in raw_signal}) == 1
+
 
 def check_numeric_labels(key: str, labels: np.ndarray, what: str) -> None:
     """Refuse a batch's `labels` (stacked from its `what`: examples, rows) that hold class names rather than ids, with
@@ -461,6 +483,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
     saved_contract_fields = CiTrusConfig.saved_contract_fields
     # Keys transformers writes into the file beside the extractor's own settings.
     _TRANSFORMERS_KEYS = ("feature_extractor_type", "processor_class", "auto_map")
+    # Settings `SequenceFeatureExtractor` itself takes (and saves), and the keys transformers writes.
+    _INHERITED_SETTINGS = frozenset(("return_attention_mask", "padding_side", *_TRANSFORMERS_KEYS))
 
     @classmethod
     def get_feature_extractor_dict(cls, pretrained_model_name_or_path, **kwargs):
@@ -494,7 +518,21 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         checked = values.pop(cls._CHECKED_MARK, False)
         if not checked and "feature_extractor_type" in values:  # `save_pretrained` always writes it
             values, kwargs = cls._checked_saved_settings(values, kwargs, "the checkpoint's preprocessor_config.json")
+        # transformers applies only the keywords the file names and drops the rest without a word, so a typo
+        # (`from_pretrained(path, sample_rate=250)`) would keep the saved contract silently
+        cls._refuse_misspelt_settings([key for key in kwargs if key not in values and key != "return_unused_kwargs"])
         return super().from_dict(values, **kwargs)
+
+    @classmethod
+    def _refuse_misspelt_settings(cls, names: list[str]) -> None:
+        """Refuse keyword arguments that are no setting but close to one (`normalisation`) or another library's name
+        for one (`sample_rate`, `fs`): the config refuses the same names (`check_misspelt_fields`)."""
+        if not names:
+            return
+        known = cls._saved_setting_names()
+        misspelt = misspelt_names(names, known)
+        if misspelt:
+            raise not_a_field_error(cls, misspelt, fields=known)
 
     @classmethod
     def _checked_saved_settings(
@@ -563,6 +601,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
     ):
         # `feature_size` is saved by SequenceFeatureExtractor; here it is always the channel count.
         kwargs.pop("feature_size", None)
+        # `SequenceFeatureExtractor` keeps unknown keywords as attributes: `sample_rate=250` would build 100 Hz
+        type(self)._refuse_misspelt_settings([key for key in kwargs if key not in self._INHERITED_SETTINGS])
         kwargs.setdefault("return_attention_mask", False)
         # The same checks as CiTrusConfig's (one implementation): an extractor can be built without a config.
         sampling_rate = as_sampling_rate(sampling_rate)
@@ -1045,6 +1085,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         # one 2-D array: what a batch of single-channel rows looks like too (`ONE_ARRAY_IS_ONE_RECORDING`)
         one_array = isinstance(raw_signal, (np.ndarray, torch.Tensor)) and raw_signal.ndim == 2
         rates = self._recording_rates(sampling_rate, len(recordings))
+        if _looks_like_one_row_of_channels(raw_signal, sampling_rate):
+            logger.warning_once(LIST_OF_LISTS_IS_A_BATCH)
         recordings = [
             self._check_recording(recording, index, nan_policy, input_channel_names, one_array)
             for index, recording in enumerate(recordings)

@@ -335,6 +335,12 @@ def _reject_text_kwargs(kwargs: dict) -> None:
     for name, value in kwargs.items():
         if name in _WINDOW_BOOKKEEPING:
             raise _window_bookkeeping_error("forward", name)
+        if name == "labels":  # the task models take `labels` by name: only an encoder gets it among its kwargs
+            raise TypeError(
+                "CiTrus forward() got `labels`, but this is an encoder, which returns hidden states and computes no "
+                "loss: fit labels with a task model (CiTrusForSequenceClassification / CiTrusForRegression, or "
+                "`AutoModelForSequenceClassification.from_pretrained(...)`), or drop the `labels`."
+            )
         if name not in _TEXT_MODEL_KWARGS and ("label" in name.lower() or name.lower() in _LABEL_LIKE_NAMES):
             # a label column under another name: dropping it, the advice below, would lose the labels
             raise TypeError(
@@ -1617,6 +1623,14 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
     base_model_prefix = "citrus"
     _backbone_prefix = "citrus."
 
+    @property
+    def dummy_inputs(self) -> dict[str, torch.Tensor]:
+        """Two windows of the input contract, `input_values` `(2, num_channels, context_length)` of noise from a fixed
+        seed: transformers' default here is a text model's `input_ids`, which this model refuses."""
+        generator = torch.Generator().manual_seed(0)
+        shape = (2, self.config.num_channels, self.config.context_length)
+        return {"input_values": torch.randn(shape, generator=generator).to(self.device)}
+
     def __init__(self, config: CiTrusConfig, *inputs, **kwargs):
         # A config changed after it was built (`config.update(...)`, an attribute set) skipped the checks its
         # constructor runs; a bad value would otherwise surface as a shape error deep inside the first forward pass.
@@ -1699,7 +1713,6 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         self.config.custom_pipelines = custom_pipelines_for(type(self).__name__, self.config.problem_type)
         return super().save_pretrained(save_directory, *args, **kwargs)
 
-    @torch.no_grad()
     def embed(
         self,
         input_values: torch.Tensor,
@@ -1711,7 +1724,9 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
     ) -> torch.Tensor:
         r"""Pooled embeddings of aligned windows from the encoder (any CiTrus model: the bare encoder, a pre-training
         or a task model, whose head is not used), the building block of frozen-feature probes and of sklearn
-        pipelines.
+        pipelines. It runs without gradients (inference: a loop over a dataset keeps no graph) unless the model is in
+        training mode (`model.train()`) with gradients enabled: a loss on the embeddings (contrastive, metric
+        learning, a head of one's own) then trains the encoder.
 
         Args:
             input_values (`torch.FloatTensor` of shape `(batch_size, num_channels, time)`): aligned windows.
@@ -1749,6 +1764,18 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 "features, pooling and channel_pooling."
             )
         features, pooling = self.embedding_options(features, pooling, channel_pooling)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and self.training):
+            return self._pooled_embeddings(input_values, patch_mask, features, pooling, channel_pooling)
+
+    def _pooled_embeddings(
+        self,
+        input_values: torch.Tensor,
+        patch_mask: torch.Tensor | None,
+        features: str,
+        pooling: str,
+        channel_pooling: str,
+    ) -> torch.Tensor:
+        """`embed()` once its options are checked: `(batch_size, num_channels * F)` or `(batch_size, F)`."""
         encoder = self.base_model
         outputs = encoder(
             input_values, patch_mask=patch_mask, output_hidden_states=features == "all_layers", return_dict=True

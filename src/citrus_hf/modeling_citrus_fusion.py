@@ -72,6 +72,16 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
     _backbone_prefix = ENCODERS_PREFIX
     head_name: str
 
+    @property
+    def dummy_inputs(self) -> dict[str, dict[str, torch.Tensor]]:
+        """Two examples of every modality's input contract, `input_values` `{modality: (2, channels, context_length)}`
+        of noise from a fixed seed: transformers' default here is a text model's `input_ids`."""
+        return {
+            "input_values": {
+                name: encoder.dummy_inputs["input_values"].to(self.device) for name, encoder in self.encoders.items()
+            }
+        }
+
     def __init__(self, config: CiTrusFusionConfig, num_outputs: int):
         super().__init__(config)
         # Encoders are complete CiTrus models: each initialises itself with its own config (transformers dispatches

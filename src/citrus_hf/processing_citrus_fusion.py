@@ -42,7 +42,7 @@ from transformers.utils import (
 )
 from transformers.utils.hub import hf_api
 
-from .configuration_citrus import check_checkpoint_reference
+from .configuration_citrus import CiTrusConfig, check_checkpoint_reference
 from .configuration_citrus_fusion import CiTrusFusionConfig, modality_keywords
 from .feature_extraction_citrus import (
     LONG_RECORDING_ADVICE,
@@ -501,21 +501,53 @@ class CiTrusFusionDataCollator:
         return np.stack(arrays)
 
 
+class CiTrusPaddingCollator:
+    """The collator a `Trainer` around a single-modality CiTrus model batches with when it would otherwise use
+    transformers' `default_data_collator` (no `processing_class`, no collator given). Rows the feature extractor
+    aligned (they carry its `patch_mask`) or of different shapes are batched by `extractor.pad`, as
+    `DataCollatorWithPadding(extractor)` batches them: rows aligned one at a time keep each recording's own duration
+    in whole patches and a leading batch axis of one, where the default collator fails inside torch ("expected
+    sequence of length 200 at dim 3 (got 180)") or stacks `(batch, 1, channels, time)`. Other rows of one shape
+    (windows stored without a mask) are stacked as the default collator stacks them.
+
+    Args:
+        extractor: the feature extractor of the model's input contract (`CiTrusFeatureExtractor.from_config`).
+    """
+
+    def __init__(self, extractor: CiTrusFeatureExtractor):
+        self.extractor = extractor
+
+    def __call__(self, features: list[Mapping[str, Any]]) -> dict[str, Any]:
+        rows = [row for row in features if isinstance(row, Mapping)]
+        shapes = {tuple(np.shape(row["input_values"])) for row in rows if row.get("input_values") is not None}
+        if len(shapes) <= 1 and not any("patch_mask" in row for row in rows):
+            return default_data_collator(features)
+        return DataCollatorWithPadding(self.extractor)(features)
+
+
 def trainer_data_collator(model: Any, data_collator: Any) -> Any:
-    """The collator a `Trainer` around `model` batches with: `data_collator`, except where `model` is a CiTrus fusion
-    model (or a peft wrapper of one) and `data_collator` is one of the defaults the `Trainer` picks itself
-    (`default_data_collator`, or `DataCollatorWithPadding` around the `processing_class`): those cannot batch rows
-    holding one array per modality (torch's "Could not infer dtype of dict"), so a `CiTrusFusionDataCollator` does,
-    as a transformers model gets the default collator its inputs need. A collator of the user's own is kept.
+    """The collator a `Trainer` around `model` batches with: `data_collator`, except where it is one of the defaults
+    the `Trainer` picks itself and cannot batch this model's rows, as a transformers model gets the default collator
+    its inputs need. A collator of the user's own is kept.
+
+    - a CiTrus fusion model (or a peft wrapper of one) with `default_data_collator` or `DataCollatorWithPadding`
+      around the `processing_class`: those cannot batch rows holding one array per modality (torch's "Could not infer
+      dtype of dict"), so a `CiTrusFusionDataCollator` does;
+    - a single-modality CiTrus model with `default_data_collator` (no `processing_class`): a `CiTrusPaddingCollator`
+      of its input contract, which stacks rows of one length as that collator does and pads rows of different ones.
 
     Meant for the package's `Trainer` registration, which sees the `Trainer` once it is built (`trainer.data_collator
     = trainer_data_collator(model, trainer.data_collator)`); where it does not run (remote code without `citrus_hf`),
-    pass `data_collator=CiTrusFusionDataCollator()`.
+    pass `data_collator=CiTrusFusionDataCollator()` (or `processing_class=extractor`).
     """
-    fusion = isinstance(getattr(model, "config", None), CiTrusFusionConfig)
+    config = getattr(model, "config", None)
     default = data_collator is None or data_collator is default_data_collator
-    if fusion and (default or type(data_collator) is DataCollatorWithPadding):
-        return CiTrusFusionDataCollator()
+    if isinstance(config, CiTrusFusionConfig):
+        if default or type(data_collator) is DataCollatorWithPadding:
+            return CiTrusFusionDataCollator()
+        return data_collator
+    if default and isinstance(config, CiTrusConfig):
+        return CiTrusPaddingCollator(CiTrusFeatureExtractor.from_config(config))
     return data_collator
 
 
@@ -565,6 +597,7 @@ CiTrusFusionProcessor.register_for_auto_class()
 __all__ = [
     "CiTrusFusionBatch",
     "CiTrusFusionDataCollator",
+    "CiTrusPaddingCollator",
     "CiTrusFusionProcessor",
     "ModalityTensors",
     "trainer_data_collator",

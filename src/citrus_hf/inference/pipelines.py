@@ -776,8 +776,13 @@ class _RecordingPipeline(ChunkPipeline):
                     "give one."
                 )
             hop_length = hop_length_from_seconds(hop_seconds, extractor.sampling_rate)
-        if isinstance(inputs, dict) and set(inputs) <= {"bytes", "path"} and isinstance(inputs.get("bytes"), bytes):
-            inputs = inputs["bytes"]  # an undecoded `datasets.Audio` row: the file's bytes (its path may be elsewhere)
+        if isinstance(inputs, dict) and set(inputs) <= {"bytes", "path"}:
+            # an undecoded `datasets.Audio` row: the file's bytes (its path may be elsewhere), or, for a local file
+            # (`Audio(decode=False)` over paths), no bytes and its path
+            if isinstance(inputs.get("bytes"), bytes):
+                inputs = inputs["bytes"]
+            elif inputs.get("bytes") is None and isinstance(inputs.get("path"), (str, os.PathLike)):
+                inputs = inputs["path"]
         readable = isinstance(inputs, (str, os.PathLike)) or (isinstance(inputs, bytes) and inputs[:4] in _WAV_MAGIC)
         read_file = _recording_file_reader() if readable else None
         if read_file is not None:
