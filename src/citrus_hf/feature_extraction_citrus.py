@@ -1114,11 +1114,17 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 "channel)."
             )
         elif num_channels != self.num_channels:
+            # the layout reminder is for arrays; a list of recordings (what the pipelines pass) is unambiguous
+            layout = (
+                " A 2-D array is one recording (channels, time); a batch of single-channel recordings is (batch, 1, "
+                "time) or a list."
+                if isinstance(raw_signal, (np.ndarray, torch.Tensor))
+                else ""
+            )
             logger.warning_once(
                 f"The recordings have {num_channels} channels and the checkpoint {self.num_channels}: CiTrus encodes "
                 "every channel on its own with shared weights, so they are passed through unchanged (one token "
-                "sequence per channel). A 2-D array is one recording (channels, time); a batch of single-channel "
-                "recordings is (batch, 1, time) or a list."
+                f"sequence per channel).{layout}"
             )
         return recordings, rates
 

@@ -22,7 +22,7 @@ from typing import Any, get_type_hints
 
 from ..data.errors import CitrusDataError
 from ..publishing.datasets import PublishArguments
-from . import COMMANDS, run_subcommand
+from . import COMMANDS, UsageError, run_subcommand
 
 _BUILD_OPTIONS = ("window_seconds", "hop_seconds", "validation_fraction", "seed")
 
@@ -182,6 +182,13 @@ def _cmd_build(args: BuildArguments) -> int:
 
     if args.output:
         check_output_dir(args.output, "--output")
+        # `save_to_disk` writes its files beside whatever the folder holds; a model's folder would hold both
+        model_files = [name for name in ("config.json", "model.safetensors") if (Path(args.output) / name).exists()]
+        if model_files:
+            raise UsageError(
+                f"--output {args.output!r} holds a model ({', '.join(model_files)}); save the dataset to a folder of "
+                "its own."
+            )
     options = _options(args)
     card = None
     if Path(args.name).expanduser().exists():  # a folder of your own: read as the commands read it, then published

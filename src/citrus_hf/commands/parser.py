@@ -161,6 +161,11 @@ _OTHER_NAMES: dict[str, tuple[str, str | None]] = {
     "dataset_name": ("dataset", None),
     "disable_tqdm": ("show_progress", "false"),
 }
+# TrainingArguments' publishing options, which a training command here does not take: `citrus push` publishes a run's
+# folder (with its model card) once it is written.
+_PUBLISHING_NAMES = frozenset(
+    ("push_to_hub", "hub_model_id", "hub_token", "hub_private_repo", "hub_strategy", "hub_always_push", "hub_revision")
+)
 # Other spellings a user tries (a short name, another command's option): their name with underscores -> this package's
 # fields that may be meant, each with what it takes; a command names those of them it has.
 _NEAR_NAMES: dict[str, tuple[tuple[str, str | None], ...]] = {
@@ -233,6 +238,11 @@ class CommandParser(HfArgumentParser):
         key = name.lstrip("-").replace("-", "_")
         if not in_file and self._option(key):  # `name` itself is no option (`--max_steps`)
             return f"options are spelt with dashes: {self._option(key)}"
+        if key in _PUBLISHING_NAMES:
+            return (
+                f"{self.prog} does not publish: once it has written its output folder, `citrus push OUTPUT_DIR "
+                "OWNER/NAME` uploads it with its model card"
+            )
         field, value = _OTHER_NAMES.get(key, (None, None))
         if field is not None and self._option(field) is None and field in _NEAR_NAMES:
             key, field = field, None  # `--model_name_or_path` where there is no `--model`: as `--model`
@@ -253,7 +263,7 @@ class CommandParser(HfArgumentParser):
     def _refuse_other_spellings(self, argv: Sequence[str]) -> None:
         """Refuse options spelt as transformers or Accelerate spell theirs, naming this command's spelling: before
         argparse, whose first complaint may be a required option, not the misspelt one that gave it."""
-        wrong = []
+        wrong: dict[str, list[str]] = {}  # hint -> the options it answers (`--push_to_hub`, `--hub_model_id`: one)
         for token in argv:
             if token == "--":
                 break
@@ -261,9 +271,10 @@ class CommandParser(HfArgumentParser):
             if name.startswith("--") and name not in self._option_string_actions:
                 hint = self._other_spelling(name)
                 if hint:
-                    wrong.append(f"{name} ({hint})")
+                    wrong.setdefault(hint, []).append(name)
         if wrong:
-            self.error(f"unrecognized arguments: {', '.join(wrong)}")
+            answered = [", ".join(names) + f" ({hint})" for hint, names in wrong.items()]
+            self.error(f"unrecognized arguments: {', '.join(answered)}")
 
     def _unrecognized(self, extras: Sequence[str]) -> str:
         """argparse's "unrecognized arguments" message, with the closest option to each unknown one."""
@@ -293,6 +304,12 @@ class CommandParser(HfArgumentParser):
             return starting[0]
         close = difflib.get_close_matches(name, options, n=1)
         return close[0] if close else None
+
+    @staticmethod
+    def _closest_setting(name: str, settings: list[str]) -> str | None:
+        """`did you mean learning_rate?` for a settings file's misspelt key (`learnign_rate`), or None."""
+        close = difflib.get_close_matches(name, settings, n=1)
+        return f"did you mean {close[0]}?" if close else None
 
     def _given_on_command_line(self, argv: Sequence[str]) -> tuple[set[str], list[str]]:
         """The fields `argv` sets (argparse does not tell a default from a value given), and its unknown arguments:
@@ -457,6 +474,10 @@ class CommandParser(HfArgumentParser):
             action.default, action.required = self._field_defaults[id(action)]
 
     def _apply_config_file(self, path: Path) -> None:
+        if path.is_dir():
+            raise IsADirectoryError(
+                f"Settings file {str(path)!r} is a folder; --config takes a JSON or YAML file of settings."
+            )
         if not path.is_file():
             raise FileNotFoundError(f"Settings file {str(path)!r} does not exist.")
         text = path.read_text()
@@ -493,7 +514,10 @@ class CommandParser(HfArgumentParser):
                 actions.setdefault(action.dest, action)
         unknown = sorted(set(flat) - set(actions))
         if unknown:
-            hints = [(name, self._other_spelling(name, in_file=True)) for name in unknown]
+            hints = [
+                (name, self._other_spelling(name, in_file=True) or self._closest_setting(name, list(actions)))
+                for name in unknown
+            ]
             named = [f"{name} ({hint})" if hint else name for name, hint in hints]
             raise UsageError(
                 f"{source} sets unknown setting(s) {', '.join(named)}; known: {', '.join(sorted(actions))}."

@@ -20,6 +20,7 @@ import contextlib
 import csv
 import json
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,16 +162,18 @@ def run(argv: Sequence[str]) -> int:
             )
         if output.is_dir():
             raise UsageError(f"--output {args.output!r} is a folder; name a file in it.")
-        if not output.parent.is_dir():
-            raise UsageError(f"--output {args.output!r}: its folder {str(output.parent)!r} does not exist.")
+        _check_writable("--output", output)
 
     plot = None if args.plot is None else Path(args.plot).expanduser()
-    if plot is not None and (plot.suffix.lower() != ".png" or not plot.parent.is_dir()):
-        raise UsageError(f"--plot {args.plot!r}: name a .png file in a folder that exists.")
+    if plot is not None:
+        if plot.suffix.lower() != ".png":
+            raise UsageError(f"--plot {args.plot!r}: name a .png file.")
+        _check_writable("--plot", plot)
 
     # Imported after the checks: `--help` and a mistyped path answer before torch loads.
     from transformers import pipeline
 
+    from ..data.errors import CorruptFileError
     from ..data.readers import read_recording
     from ..inference.registration import register_pipelines
 
@@ -193,13 +196,23 @@ def run(argv: Sequence[str]) -> int:
             raise UsageError(f"--hop-seconds: {error}") from None
     windows = 0
     plotted: list[tuple[str, dict[str, Any]]] = []
+    damaged: list[str] = []
     # Written as each recording finishes: a long list of files keeps one recording in memory at a time, and what
     # was scored before an error stays in the file.
     with contextlib.ExitStack() as stack:
         handle = None if output is None else stack.enter_context(open(output, "w", newline=""))
         writer = None
         for path in args.recordings:
-            recording = read_recording(path, args.channels, args.sampling_rate)
+            try:
+                recording = read_recording(path, args.channels, args.sampling_rate)
+            except CorruptFileError as error:
+                # one damaged file among many: the rest are scored (hours of work on a large folder), and the run
+                # ends with an error that names what was left out
+                if len(args.recordings) == 1:
+                    raise
+                damaged.append(path)
+                print(f"left out: {error}", file=sys.stderr)
+                continue
             result = _run(pipe, recording, path, args, hop_length)
             print(_summary(path, result, recording.sampling_rate))
             windows += len(result["windows"])
@@ -216,11 +229,19 @@ def run(argv: Sequence[str]) -> int:
                 writer.writeheader()
             if rows:
                 writer.writerows(rows)
+    scored = len(args.recordings) - len(damaged)
     if output is not None:
-        print(f"Wrote {windows} windows of {len(args.recordings)} recording(s) to {output}")
-    if plot is not None:
+        print(f"Wrote {windows} windows of {scored} recording(s) to {output}")
+    if plot is not None and plotted:
         plot_windows(plotted, pipe.model.config, plot)
         print(f"Drew the windows of {len(plotted)} recording(s) in {plot}")
+    if damaged:
+        shown = ", ".join(damaged[:5]) + (", ..." if len(damaged) > 5 else "")
+        raise UsageError(
+            f"{len(damaged)} of {len(args.recordings)} recording(s) could not be read and were left out ({shown}; "
+            f"each is named above); the other {scored} were scored"
+            + (f" and written to {output}." if output is not None else ".")
+        )
     return 0
 
 
@@ -294,6 +315,25 @@ def _no_loading_bar():
             transformers_logging.enable_progress_bar()
 
 
+def _check_writable(option: str, path: Path) -> None:
+    """Refuse, before any recording is scored, a file `option` names that cannot be written (its folder missing or a
+    file, a read-only file system, no permission): found only at the end, it would waste the whole run."""
+    if path.parent.exists() and not path.parent.is_dir():
+        raise UsageError(f"{option} {str(path)!r}: {str(path.parent)!r} is a file, not a folder.")
+    if not path.parent.is_dir():
+        raise UsageError(f"{option} {str(path)!r}: its folder {str(path.parent)!r} does not exist.")
+    existed = path.exists()
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as error:
+        raise UsageError(
+            f"{option} {str(path)!r} cannot be written ({error.strerror}); choose a file in a folder you can write."
+        ) from None
+    if not existed:
+        path.unlink()
+
+
 def _check_channels(extractor, recording, path: str) -> None:
     """Refuse, in the command's words, a recording whose channel count the checkpoint cannot take: the extractor's
     own test (a head that concatenates channels, `channel_independent` False, and no channel names to pick them by),
@@ -301,6 +341,12 @@ def _check_channels(extractor, recording, path: str) -> None:
     count, expected = len(recording.channel_names), extractor.num_channels
     if not extractor.channel_independent and not extractor.channel_names and count != expected:
         shown = ", ".join(recording.channel_names[:12]) + (", ..." if count > 12 else "")
+        if count < expected:  # no choice of channels can make up the missing ones
+            raise UsageError(
+                f"{path} has {count} channel(s) ({shown}) and the model takes {expected}, those it was fine-tuned on: "
+                "it cannot score a recording without all of them; predict with a model fine-tuned on these channels "
+                "(or a pre-trained encoder, which takes any count)."
+            )
         raise UsageError(
             f"{path} has {count} channel(s) ({shown}) and the model takes {expected}, those it was fine-tuned on, in "
             f"that order: pick them with --channels NAME ... (names or positions from 0)."

@@ -26,10 +26,14 @@ and the Hub's parquet / csv layouts hold, goes to `datasets.load_dataset` instea
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import math
+import numbers
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -169,7 +173,7 @@ def load_recording_folder(path: str | os.PathLike):
         split_of = {str(file): split for split, split_files in layout.items() for file in split_files}
         unlisted = [stamp[0] for stamp in stamps if stamp[0] not in split_of]
         if unlisted:
-            logger.warning(
+            _warn_once(
                 f"{len(unlisted)} recording file(s) under {path} are not named in its metadata and are left out "
                 f"(first: {Path(unlisted[0]).relative_to(root).as_posix()})."
             )
@@ -230,6 +234,7 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict]] | 
         return None
     root = folder.resolve()
     rows: dict[Path, dict] = {}
+    origins: dict[Path, Path] = {}  # the metadata file of each row, named in errors
     columns = None
     for table in tables:
         frame = _read_metadata(table)
@@ -257,14 +262,80 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict]] | 
                 )
             if file in rows:
                 raise ValueError(f"{table} names {file.name!r}, which another metadata row names too.")
-            rows[file] = row
+            rows[file], origins[file] = row, table
     if not columns & set(_LABEL_COLUMNS):
         return None
+    _check_metadata_values(rows, origins)
     layout: dict[str, dict[Path, dict]] = {}
     for file, row in rows.items():
         top = file.relative_to(root).parts[0]
         layout.setdefault(top if top in _SPLIT_FOLDERS else "train", {})[folder / file.relative_to(root)] = row
     return dict(sorted(layout.items(), key=lambda item: _SPLIT_FOLDERS.index(item[0])))
+
+
+@functools.lru_cache(maxsize=64)
+def _warn_once(message: str) -> None:
+    """`logger.warning(message)` once per process: a command reads a folder more than once (its summary, then its
+    splits), and the same notice each time reads as two problems."""
+    logger.warning(message)
+
+
+def _value_kind(value: Any) -> str:
+    """How a metadata value reads to pyarrow: "numbers", "text", "true/false" (the kinds one column cannot mix), or
+    "numeric text" for a string holding a number ("60": pandas reads a file's whole column as text when one of its
+    cells is not a number)."""
+    if isinstance(value, bool | np.bool_):
+        return "true/false"
+    if isinstance(value, numbers.Number):
+        return "numbers"
+    if not isinstance(value, str):
+        return type(value).__name__
+    try:
+        float(value)
+    except ValueError:
+        return "text"
+    return "numeric text"
+
+
+def _check_metadata_values(rows: dict[Path, dict], origins: dict[Path, Path]) -> None:
+    """Refuse what the metadata's rows hold that the set cannot be built from, naming the file and its metadata:
+    an example without its label or target (an empty cell), a `sampling_rate` that is no positive number, and a
+    column holding numbers for some files and text for others (pandas reads each metadata file on its own, so
+    subject ids 0, 1 in train/ and S0, S1 in test/ meet only in pyarrow, which fails with a traceback)."""
+    label_columns = [name for name in _LABEL_COLUMNS if any(name in row for row in rows.values())]
+    for file, row in rows.items():
+        for name in label_columns:
+            if row.get(name) is None:
+                raise ValueError(
+                    f"{origins[file]}: {file.name} has no {name} (an empty cell); fill it in, or drop the file's row "
+                    "to leave the file out."
+                )
+        rate = row.get("sampling_rate")
+        if rate is not None and not (_value_kind(rate) == "numbers" and math.isfinite(rate) and rate > 0):
+            raise ValueError(
+                f"{origins[file]}: the sampling_rate of {file.name} is {rate!r}; give each file's rate in Hz as a "
+                "positive number (or leave the cell empty for files that record their rate)."
+            )
+    examples: dict[str, dict[str, Path]] = {}  # column -> kind -> the first file holding a value of that kind
+    for file, row in rows.items():
+        for name, value in row.items():
+            if value is not None:
+                examples.setdefault(name, {}).setdefault(_value_kind(value), file)
+    for name, kinds in examples.items():
+        # text is text whether or not it spells a number; the cell that is not one ("high") is the one to name
+        text = kinds.pop("text", None) or kinds.pop("numeric text", None)
+        kinds.pop("numeric text", None)
+        if text is not None:
+            kinds["text"] = text
+        if len(kinds) > 1:
+            described = [
+                f"{kind} ({rows[file][name]!r} for {file.name} in {origins[file]})" for kind, file in kinds.items()
+            ]
+            raise ValueError(
+                f"the metadata column {name!r} holds {' and '.join(described[:2])}; give the column values of one "
+                "kind in every metadata file (one cell that is not a number makes pandas read its file's column as "
+                "text)."
+            )
 
 
 def _read_metadata(table: Path):

@@ -810,6 +810,9 @@ class _RecordingPipeline(ChunkPipeline):
             # the same outputs for more work. One recording is one forward pass here, so no batch needs one length.
             options = dict(alignment="resample", padding=padding)
         channels = recording.shape[0] if np.ndim(recording) == 2 else 1
+        # a list of one recording: the extractor would read one 2-D array as a possible batch of single-channel rows
+        # and say so, though a pipeline's input is one recording by definition
+        recording = [recording] if np.ndim(recording) == 2 else recording
         per_pass = max(1, min(window_batch_size, MAX_CHANNEL_SEQUENCES_PER_PASS // max(1, channels)))
         if options["alignment"] == "window":
             # Streamed, `per_pass` windows at a time: cutting every window first held the windows of a long recording

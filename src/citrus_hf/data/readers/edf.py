@@ -252,6 +252,12 @@ def check_channel_list(channels: Sequence[str] | None, names: Sequence[str] | No
     if channels is not None and len(channels) == 0:
         among = "" if names is None else f" of {list(names)}"
         raise ValueError(f"`channels` is empty: name at least one{among}, or pass None to read them all.")
+    if channels is not None:
+        # a model fitted on six different channels would score one channel six times without a word
+        spelt = [str(channel) for channel in channels]
+        repeated = sorted({name for name in spelt if spelt.count(name) > 1})
+        if repeated:
+            raise ValueError(f"`channels` names {repeated} more than once; name each channel once.")
 
 
 def read_edf(path: str | Path, channels: Sequence[str] | None = None) -> Recording:

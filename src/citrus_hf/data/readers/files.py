@@ -181,6 +181,11 @@ def read_wav(path: Path | BinaryIO, name: str | None = None) -> Recording:
             rate, samples = wavfile.read(path, mmap=False)
     except (ValueError, EOFError, OSError, struct.error) as error:  # scipy's words for a damaged or non-WAVE file
         raise CorruptFileError(f"{name or path} could not be read as a WAV file ({error}); re-export it.") from None
+    except UnboundLocalError:  # scipy's reader on a header with no `fmt ` / `data` chunk (a recording cut short)
+        raise CorruptFileError(
+            f"{name or path} could not be read as a WAV file (its header is not followed by the format and data "
+            "chunks: the recording was cut short); re-export it."
+        ) from None
     if samples.size == 0:
         raise CorruptFileError(f"{name or path} holds no samples.")
     if samples.dtype.kind == "u":
