@@ -4,6 +4,7 @@ the mean, and the few-shot protocol's results once they exist).
 
     citrus pretrain --dataset pretrain_corpus --model-config small --config-overrides d_model=128 ffn_dim=256 \\
         num_hidden_layers=3 --synthetic-ratio 0 --max-steps 12000 --per-device-batch-size 32 --eval-steps 1000 \\
+        --dataset-options 'exclude_sources=["biopeaks_bitalino", "mne_sample_excerpt"]' \\
         --seed 0 --output-dir runs/citrus-small
     python scripts/bundle_citrus_small.py runs/citrus-small          # weights, configs, curve, card
     python benchmarks/few_shot.py --budgets 1 5 20                   # the protocol, on the bundled weights

@@ -198,3 +198,34 @@ def test_predict_with_an_encoder_says_nothing_of_arrays_for_a_multichannel_file(
 def test_data_build_refuses_to_save_into_a_models_folder(eeg, tmp_path, capsys):
     assert main(["data", "build", str(eeg / "six.npy"), "--output", str(eeg / "model")]) == 2
     assert "holds a model (config.json, model.safetensors); save the dataset to a folder of its own" in _error(capsys)
+
+
+def test_splits_given_as_slices_are_not_named_as_missing(motions_folder, caplog):
+    """`--train-split 'train[:80%]' --test-split 'train[80%:]'` was told the set "has no ['train[80%:]', 'train[:80%]',
+    'validation'] split"; only validation is missing, and test is the split left unused."""
+    folder, rows = motions_folder
+    _write_metadata(folder, rows)
+    with caplog.at_level("WARNING", logger="citrus_hf.data.splits"):
+        load_task_splits(folder, sampling_rate=10, train_split="train[:80%]", test_split="train[80%:]")
+    assert "has no ['validation'] split" in caplog.text and "its split(s) ['test'] are not used" in caplog.text
+
+
+def test_a_report_without_minirocket_names_no_reference(tmp_path):
+    """The demo without aeon left MiniRocket out and still headed its report "reference: minirocket (paired gaps...)"."""
+    from citrus_hf.evaluation.protocol import ProtocolConfig, _report_metadata
+
+    with_it = ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"], arms=["prior", "minirocket"])
+    without = ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"], arms=["prior"])
+    assert _report_metadata(with_it, {})["reference"].startswith("minirocket (paired gaps")
+    assert (
+        _report_metadata(without, {})["reference"] == "none: minirocket was not run, so no arm has a paired gap to it"
+    )
+
+
+def test_help_shows_every_options_default(capsys):
+    """The README promises each option's default in `--help`; the parse that finds the options given hid them all."""
+    assert main(["finetune", "--help"]) == 0
+    assert "(default: " in capsys.readouterr().out
+    assert main(["evaluate", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: ['1', '5', '20', 'all'])" in text and "(default: ['citrus-small', 'citrus-scratch'," in text

@@ -34,7 +34,10 @@ class ArchiveCacheArguments:
     archive_cache: str | None = field(
         default=None,
         kw_only=True,
-        metadata={"help": "offline archive cache (default: $CITRUS_HF_CACHE or ~/.cache/citrus_hf/archives)"},
+        metadata={
+            "help": "offline archive cache (default: $CITRUS_HF_CACHE, else $XDG_CACHE_HOME/citrus_hf/archives, else "
+            "~/.cache/citrus_hf/archives)"
+        },
     )
 
 

@@ -419,6 +419,12 @@ class CommandParser(HfArgumentParser):
             self.error(f"argument --recipe: unknown recipe {recipes[0]!r}; recipes: {', '.join(self.recipes)}")
         argv = self._flags_before_positionals(argv)
         self._refuse_other_spellings(argv)
+        options = argv[: argv.index("--")] if "--" in argv else argv
+        if "-h" in options or "--help" in options:
+            # here, not inside `_given_on_command_line`'s parse, which hides every default (each option's help
+            # names its default)
+            self.print_help()
+            self.exit()
         # Unknown options first: a mistyped `--out` is the error to name, not the `--output-dir` it leaves missing.
         given, extras = self._given_on_command_line(argv)
         if extras:

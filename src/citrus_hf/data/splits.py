@@ -310,7 +310,7 @@ def _warn_unused_splits(dataset: str | os.PathLike, names: list[str], used: set[
     unused = sorted(set(names) - read)
     if unused:
         logger.warning(
-            f"Dataset {str(dataset)!r} has no {sorted(used - set(names))} split, so a validation split is carved "
+            f"Dataset {str(dataset)!r} has no {sorted(read - set(names))} split, so a validation split is carved "
             f"from train; its split(s) {unused} are not used. To validate on one: --validation-split {unused[0]}."
         )
 

@@ -595,7 +595,11 @@ def _report_metadata(config: ProtocolConfig, checkpoints: dict[str, str]) -> dic
     return {
         "scored on": f"the {config.score_split} split",
         "recipe": f"{config.recipe} (see citrus_hf.training.recipes)",
-        "reference": f"{CLASSICAL_BASELINE} (paired gaps: arm minus {CLASSICAL_BASELINE}, same draws and seeds)",
+        "reference": (
+            f"{CLASSICAL_BASELINE} (paired gaps: arm minus {CLASSICAL_BASELINE}, same draws and seeds)"
+            if CLASSICAL_BASELINE in config.arms
+            else f"none: {CLASSICAL_BASELINE} was not run, so no arm has a paired gap to it"
+        ),
         "corpus (arms pre-trained here)": (
             f"{config.corpus} {json.dumps(config.corpus_options)}"
             if any(ARMS[arm].pretrainable and arm not in config.checkpoints for arm in config.arms)
