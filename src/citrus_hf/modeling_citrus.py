@@ -1546,6 +1546,8 @@ class _CiTrusFamilyMixin:
                 "edited or damaged. Put back the input contract the model was trained with (or save it again)."
             )
         if model_type != cls.config_class.model_type:
+            if model_type is None:  # no config.json: a Hub repository of a LoRA adapter is named as such
+                _refuse_citrus_adapter(name, kwargs)
             if model_type == FUSION_MODEL_TYPE:  # its encoders are CiTrus models, each loadable on its own
                 raise fusion_checkpoint_error(name, config_dict)
             raise ValueError(

@@ -24,7 +24,8 @@ import citrus_hf  # registers CiTrus with the Auto classes
 
 model = AutoModelForSequenceClassification.from_pretrained("har")
 commit = model.push_to_hub("__USER__/citrus-har", commit_message="Fine-tuned on BasicMotions", tags=["har"])
-proposal = model.push_to_hub("__USER__/citrus-har", create_pr=True, commit_message="Same weights, as a PR")
+# (a pull request needs a change: the repository's tags are kept, so a new one)
+proposal = model.push_to_hub("__USER__/citrus-har", create_pr=True, commit_message="Same weights, as a PR", tags=["pr"])
 card = ModelCard.load(hf_hub_download("__USER__/citrus-har", "README.md"))
 card.validate()  # POST /api/validate-yaml: the check the Hub runs on every README.md it receives
 print("RESULT:", json.dumps({"commit": commit.oid, "pr_url": proposal.pr_url}))

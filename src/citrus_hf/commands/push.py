@@ -60,7 +60,10 @@ class PushArguments:
     hyperparameters: str | None = field(
         default=None, metadata={"help": "JSON file of training hyper-parameters, for the card"}
     )
-    license: str = field(default="apache-2.0", metadata={"help": "license of the weights"})
+    license: str | None = field(
+        default=None,
+        metadata={"help": "license of the weights (default: the repository card's when it has one, else apache-2.0)"},
+    )
     commit_message: str | None = field(
         default=None,
         metadata={"help": "the commit's title (default: Upload CiTrus model, feature extractor and model card)"},
@@ -143,8 +146,9 @@ def _push_adapter(folder: Path, args: PushArguments) -> int:
         commit_message=args.commit_message or "Upload CiTrus LoRA adapter",
         token=args.token,
         create_pr=args.create_pr,
-        license=args.license,
+        license=args.license or "apache-2.0",
         tags=args.tag,
+        run_dir=folder,  # the adapter is loaded from it as the run saved it: its records describe it
     )
     print(f"Pushed the LoRA adapter {folder} to {args.repo_id}: {commit.pr_url or commit.commit_url}")
     return 0

@@ -552,7 +552,7 @@ def build_model_card(
         repo_id=repo_id,
         hyperparameters=hyperparameters,
         records=records,
-        kept_rows=_kept_evaluation_rows(previous_card, _evaluation_rows(records), repo_id),
+        kept_rows=_kept_evaluation_rows(previous_card, _evaluation_rows(records), repo_id, task),
         limitations=[*limitations, *_general_limitations(config, fusion)],
     )
     if fusion:
@@ -859,10 +859,13 @@ def evaluation_table_rows(card: ModelCard | str) -> list[dict[str, str]]:
 
 
 def _kept_evaluation_rows(
-    previous_card: ModelCard | str | None, rows: list[dict[str, Any]], repo_id: str | None
+    previous_card: ModelCard | str | None, rows: list[dict[str, Any]], repo_id: str | None, task: str | None = None
 ) -> list[dict[str, str]]:
-    """The rows of `previous_card`'s evaluation table that a card of `rows` keeps (see `build_model_card`), with a
-    warning for this model's rows that it leaves out."""
+    """The rows of `previous_card`'s evaluation table that a card of `rows` for a model of `task` keeps (see
+    `build_model_card`): the other methods' rows it does not replace, of the model's own problem (no classification
+    baseline beside a regressor pushed over a classifier), and its recipe's other runs only on a dataset the new
+    card gives results for (elsewhere they may be another recipe's). A warning names this model's rows and the
+    others that it leaves out."""
     if previous_card is None:
         return []
 
@@ -881,7 +884,24 @@ def _kept_evaluation_rows(
             "the ones they measured, pass the evaluation results again (`eval_results=`, `citrus push "
             "--eval-results`)."
         )
-    return [row for row in previous if row["method"] != own]
+    problem = {REGRESSION: REGRESSION, "sequence-classification": CLASSIFICATION}.get(task)
+    datasets = {str(row["dataset"]) for row in rows}
+
+    def fits(row: Mapping[str, str]) -> bool:
+        if problem is not None and _METRIC_PROBLEM.get(row["metric"], problem) != problem:
+            return False
+        return not row["method"].startswith(_SAME_RECIPE) or row["dataset"] in datasets
+
+    others = [row for row in previous if row["method"] != own]
+    unfit = [row for row in others if not fits(row)]
+    if unfit:
+        listed = "; ".join(f"{row['method']}: {row['metric']} on {row['dataset']}" for row in unfit[:4])
+        logger.warning(
+            f"The card of {repo_id or 'the repository'} lists rows that do not describe the model now pushed ({listed}"
+            f"{'; ...' if len(unfit) > 4 else ''}): another problem's metrics, or its recipe's runs on datasets the new "
+            "card gives no results for; they are left out."
+        )
+    return [row for row in others if fits(row)]
 
 
 def _general_limitations(config: CiTrusConfig | CiTrusFusionConfig, fusion: bool) -> list[str]:
@@ -976,7 +996,11 @@ def write_trainer_card(
 
     output_dir = Path(trainer.args.output_dir)
     arguments = trainer.args
-    datasets = [dataset] if isinstance(dataset, str) else list(dataset or dataset_tags or [])
+    # transformers' meaning: `dataset_tags` are the Hub ids (the `datasets:` metadata, model-index `dataset.type`),
+    # `dataset` the names shown (model-index `dataset.name`); either stands for both when alone
+    ids = [dataset_tags] if isinstance(dataset_tags, str) else list(dataset_tags or [])
+    names = [dataset] if isinstance(dataset, str) else list(dataset or [])
+    datasets, shown = ids or names, names or ids
     loaded_from = getattr(model, "name_or_path", None) or None
     base = read_run_records(loaded_from)
     hyperparameters = {
@@ -1001,7 +1025,11 @@ def write_trainer_card(
             if key.startswith("eval_") and metric in _METRIC_PROBLEM and finite:
                 # without a dataset name the metrics still reach the card's table (they were dropped), not its
                 # model-index, which must name one
-                named = dict(dataset=datasets[0]) if datasets else dict(dataset="-", method=_UNNAMED_EVALUATION)
+                named = (
+                    dict(dataset=shown[0], dataset_id=datasets[0])
+                    if datasets
+                    else dict(dataset="-", method=_UNNAMED_EVALUATION)
+                )
                 records.append(EvalRecord(**named, metric=metric, value=float(value), split="eval"))
     processor = trainer.processing_class
     if not isinstance(processor, (CiTrusFeatureExtractor, CiTrusFusionProcessor)):
@@ -1026,10 +1054,75 @@ def write_trainer_card(
     return path
 
 
+def write_trainer_adapter_card(
+    trainer, peft_model, license: str | None = None, tags: str | list[str] | None = None, **_draft_options
+) -> Path:
+    """The card of a LoRA adapter a `Trainer` trained (`training.lora.adapter_card`: `library_name: peft`, its base
+    model and how to load it), written over the draft of `Trainer.create_model_card` in `trainer.args.output_dir`,
+    which then holds the adapter alone: a full model's card there named files the repository does not have. The
+    draft's other options (datasets, tasks) describe a full model and are not used.
+
+    Returns:
+        The path of the README.md written.
+    """
+    from ..training.lora import adapter_card
+
+    repo_id = getattr(trainer, "hub_model_id", None) or trainer.args.hub_model_id
+    card = adapter_card(peft_model, repo_id, license=check_license(license or "apache-2.0"))
+    _add_tags(card, [tags] if isinstance(tags, str) else list(tags or []))
+    path = Path(trainer.args.output_dir) / REPOCARD_NAME
+    card.save(path)
+    return path
+
+
+def add_adapter_run_records(
+    card: ModelCard, base: PreTrainedModel, run_dir: str | os.PathLike | None, repo_id: str | None = None
+) -> None:
+    """Put the records of the run that saved a LoRA adapter (its `finetune_results.json`, beside the adapter) into the
+    adapter's card (`training.lora.adapter_card`), as a full checkpoint's card has them: its test metrics in
+    `model-index` and a results table, the Hub dataset it was fitted on, the pipeline its task runs and its
+    fine-tuning settings. `base`: the adapter's task model (`peft_model.get_base_model()`). Nothing for a folder
+    without records."""
+    run = read_run_records(run_dir)
+    if not (run.eval_records or run.hyperparameters):
+        return
+    _, tasks = _card_family(base)
+    config, model_class, _, task = _model_class_and_task(base, tasks, CiTrusConfig)
+    records = list(run.eval_records)
+    if task in ("sequence-classification", REGRESSION):
+        _check_problem(records, REGRESSION if task == REGRESSION else CLASSIFICATION, model_class)
+    entries = _eval_results_for_index(records, tasks[task][2], task.replace("-", " "))
+    card.data.pipeline_tag = _pipeline_tag(config, model_class, task, False)
+    if entries:
+        card.data.eval_results = entries
+        card.data.model_name = repo_id.split("/")[-1] if repo_id else "citrus-lora-adapter"
+    hub_sets = list(dict.fromkeys(r.dataset for r in records if hub_repo_id(r.dataset) is not None))
+    if hub_sets:
+        card.data.datasets = hub_sets
+    lines = ["", "## Results", "", "| dataset | split | metric | labelled examples | value |", "|---|---|---|---|---|"]
+    lines += [
+        f"| {r.dataset} | {r.split or ''} | {r.metric} | {r.label_budget if r.label_budget is not None else ''} | "
+        f"{r.value:.4g} |"
+        for r in records
+    ]
+    if run.hyperparameters:
+        lines += ["", "## Fine-tuning", "", "| setting | value |", "|---|---|"]
+        lines += [f"| {key} | {_format_value(value)} |" for key, value in run.hyperparameters.items()]
+    card.text = card.text.rstrip("\n") + "\n" + "\n".join(lines) + "\n"
+
+
 def _add_tags(card: ModelCard, tags: Sequence[str] | None) -> None:
     """Add `tags` to the metadata of `card` after the tags it has, each tag once and in order; a card left without
     any gets no `tags:` line. How `push_to_hub` tags a card it is given or keeps, and `push_adapter_to_hub` its card."""
     card.data.tags = list(dict.fromkeys([*(card.data.tags or []), *(tags or [])])) or None
 
 
-__all__ = ["CITATION", "HUB_LICENSES", "build_model_card", "check_license", "write_trainer_card"]
+__all__ = [
+    "CITATION",
+    "HUB_LICENSES",
+    "add_adapter_run_records",
+    "build_model_card",
+    "check_license",
+    "write_trainer_adapter_card",
+    "write_trainer_card",
+]

@@ -37,9 +37,11 @@ _TASK_CATEGORIES = {
 }
 
 
-def dataset_card(name: str) -> str:
-    """A Hub dataset card (YAML metadata + Markdown) for ``name``, with the sources' licenses and citations."""
+def dataset_card(name: str, options: dict[str, Any] | None = None) -> str:
+    """A Hub dataset card (YAML metadata + Markdown) for ``name``, with the sources' licenses and citations, and the
+    builder options it was built with: the registry's defaults with ``options`` (those given) over them."""
     spec = get_dataset_spec(name)
+    built_with = {**(spec.defaults or {}), **(options or {})}
     sources = [get_source(source) for source in spec.sources]
     licenses = sorted({source.license for source in sources})
     task = _TASK_CATEGORIES.get(spec.task, _TASK_CATEGORIES[REGRESSION])
@@ -55,8 +57,9 @@ def dataset_card(name: str) -> str:
         "",
         f"**Splits**: {spec.splits}",
         "",
-        f"**Builder options**: {json.dumps(spec.defaults) if spec.defaults else 'none'}; built by "
-        f"`citrus_hf.data.build_dataset({name!r})` version {spec.version}.",
+        f"**Builder options**: {json.dumps(built_with) if built_with else 'none'}; built by "
+        f"`citrus_hf.data.build_dataset({name!r}{''.join(f', {k}={v!r}' for k, v in (options or {}).items())})` "
+        f"version {spec.version}.",
         "",
         "## Sources",
         "",
@@ -126,7 +129,7 @@ def publish(
     (features, split sizes) and ``configs`` (which Parquet files make which split) ``load_dataset`` and the Hub's viewer
     read; this card's text, license, task and tags are merged into it, never replace it.
     """
-    card_text = card if card is not None else dataset_card(name)
+    card_text = card if card is not None else dataset_card(name, options)
     if output is not None and options is not None:
         save_built_dataset(dataset_dict, name, output, options)
     elif output is not None:

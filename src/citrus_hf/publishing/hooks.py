@@ -68,6 +68,15 @@ def _trainer_model(trainer):
     return _citrus_model(trainer.model, getattr(trainer, "accelerator", None))
 
 
+def _trainer_peft_model(trainer):
+    """The peft model a `Trainer` trains (unwrapped from accelerate's wrappers), or None for a plain model."""
+    model = trainer.model
+    accelerator = getattr(trainer, "accelerator", None)
+    if accelerator is not None and model is not None:
+        model = accelerator.unwrap_model(model)
+    return model if callable(getattr(model, "get_base_model", None)) and hasattr(model, "peft_config") else None
+
+
 def _save_default_preprocessor(trainer, model) -> None:
     """Save the feature extractor (a fusion model's processor) matching `model`'s input contract
     (`push.default_preprocessor`) in the Trainer's output folder when the Trainer was given none and none is saved
@@ -108,7 +117,13 @@ def register_trainer_cards() -> None:
             from .push import save_pipeline_code
 
             _save_default_preprocessor(self, model)
-            write_trainer_card(self, model, *args, **kwargs)
+            peft_model = _trainer_peft_model(self)
+            if peft_model is not None:  # the folder holds an adapter: its card says so and how to load it
+                from .cards import write_trainer_adapter_card
+
+                write_trainer_adapter_card(self, peft_model, **kwargs)
+            else:
+                write_trainer_card(self, model, *args, **kwargs)
             # `Trainer.push_to_hub` uploads the output folder next: it carries the pipeline code, as `citrus push` does
             save_pipeline_code(self.args.output_dir)
 

@@ -149,7 +149,9 @@ def _publish_folder(
         api = HfApi(token=token)
         with hub_failures_in_one_line(f"The Hub refused to publish {repo_id}", repo_id, api.endpoint):
             api.create_repo(repo_id, private=private, exist_ok=True)
-            if revision is not None and not create_pr:
+            # an open pull request's ref (`refs/pr/N`, huggingface_hub's way to add commits to it) is no branch to
+            # create, as transformers' own `push_to_hub` knows
+            if revision is not None and not create_pr and not revision.startswith("refs/pr/"):
                 api.create_branch(repo_id, branch=revision, exist_ok=True)
             return api.upload_folder(
                 repo_id=repo_id,
@@ -253,6 +255,87 @@ def _has_run_records(run_dir: Path | None) -> bool:
     return bool(run.eval_records or run.pretraining or run.hyperparameters)
 
 
+def saved_weights_match(model: PreTrainedModel, folder: Path) -> bool:
+    """Whether `model` is the model saved in `folder`: of the class its `config.json` names, with every tensor equal
+    to its safetensors files' (one file or shards) and none missing or extra."""
+    import torch
+    from safetensors.torch import load_file
+
+    files = sorted(folder.glob("model*.safetensors"))
+    try:
+        architectures = json.loads((folder / "config.json").read_text()).get("architectures") or []
+    except (OSError, ValueError, AttributeError):
+        return False
+    if not files or type(model).__name__ not in architectures:
+        return False
+    state = model.state_dict()
+    saved = set()
+    for file in files:
+        for key, tensor in load_file(file).items():
+            mine = state.get(key)
+            if (
+                mine is None
+                or mine.shape != tensor.shape
+                or not torch.equal(mine.detach().cpu().to(tensor.dtype), tensor)
+            ):
+                return False
+            saved.add(key)
+    return saved == set(state)
+
+
+def _keep_previous_license(card_options: dict, previous_card: ModelCard | None) -> None:
+    """`card_options["license"]`: the one given, else the repository's card's (a push that names none must not turn
+    a non-commercial licence into the default apache-2.0 without a word), else the default (no entry)."""
+    from .cards import HUB_LICENSES
+
+    if card_options.get("license") is not None:
+        return
+    card_options.pop("license", None)
+    kept = getattr(previous_card.data, "license", None) if previous_card is not None else None
+    if isinstance(kept, str) and kept in HUB_LICENSES:
+        card_options["license"] = kept
+
+
+def _hub_weights_match(model: PreTrainedModel, repo_id: str, token: bool | str | None) -> bool:
+    """Whether `model` holds the weights of the revision of `repo_id` it was loaded from (read from the local cache,
+    where loading put them; False when they cannot be read)."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        folder = snapshot_download(
+            repo_id,
+            revision=getattr(model.config, "_commit_hash", None),
+            allow_patterns=["config.json", "model*.safetensors"],
+            token=token,
+        )
+    except Exception:  # noqa: BLE001 - any failure to read them back means they cannot be confirmed
+        return False
+    return saved_weights_match(model, Path(folder))
+
+
+def _records_describing(model: PreTrainedModel, folder: Path, card_options: dict) -> Path | None:
+    """`folder` (the one `model` was loaded from) as the run whose records fill its card, when `model` is still the
+    model saved there; else None, with the records that stay true of it put into `card_options` (its pre-training
+    and base model: how its encoder came to be) and a warning. A model whose head was replaced or dropped (a
+    classifier's encoder alone, a new head) or whose weights changed after loading (trained further) would otherwise
+    be published with the saved model's test results, recipe and hyper-parameters as its own."""
+    from .runs import read_run_records
+
+    run = read_run_records(folder)
+    if not (run.eval_records or run.hyperparameters) or saved_weights_match(model, folder):
+        return folder
+    logger.warning(
+        f"The model differs from the one saved in {folder} (another class or head, or weights changed since it was "
+        "loaded), so its card leaves out that run's results and fine-tuning settings; save it (`save_pretrained`) "
+        "from the run that trained it, or pass its evaluation results (`eval_results=`)."
+    )
+    if run.pretraining is not None:
+        card_options.setdefault("pretraining", run.pretraining)
+    if run.base_model is not None:
+        card_options.setdefault("base_model", run.base_model)
+    return None
+
+
 def _existing_card(repo_id: str, revision: str | None, token: bool | str | None) -> ModelCard | None:
     """The model card the repository has on `revision`, or None (no repository, no card, or another refusal: then the
     publication itself reports what is wrong).
@@ -346,7 +429,10 @@ def push_to_hub(
         feature_extractor = _saved_preprocessor(model, saved_folder)
     loaded_from = getattr(model, "name_or_path", None)  # "" for a model built in memory
     if run_dir is None and loaded_from and Path(folder_if_bundled(loaded_from)).is_dir():
-        run_dir = folder_if_bundled(loaded_from)  # its folder, or the bundled checkpoint's ("citrus-small")
+        loaded_folder = Path(folder_if_bundled(loaded_from))  # its folder, or the bundled checkpoint's ("citrus-small")
+        if feature_extractor is None:  # the alignment it was trained with, whatever the card may say of it
+            feature_extractor = _saved_preprocessor(model, loaded_folder)
+        run_dir = _records_describing(model, loaded_folder, card_options)
     run_dir = Path(run_dir) if run_dir is not None else None
     if feature_extractor is None:
         feature_extractor = _saved_preprocessor(model, run_dir)
@@ -358,20 +444,27 @@ def push_to_hub(
         feature_extractor = _source_preprocessor(model, source, token)
     all_tags = list(dict.fromkeys([*(getattr(model, "model_tags", None) or []), *(tags or [])]))
     previous_card = _existing_card(repo_id, revision, token) if card is None else None
-    if card is None and not card_options and not _has_run_records(run_dir):
-        # Nothing recorded here to describe the model (loaded from the Hub, built in memory): keep the card the
-        # repository already has, as transformers does, rather than replace its results with an empty one.
-        card = previous_card
-        if card is not None:
+    if card is None and not card_options and not _has_run_records(run_dir) and previous_card is not None:
+        # Nothing recorded here to describe the model: when it is the repository's own model, loaded from it and
+        # unchanged, keep the card the repository has, as transformers does, rather than replace its results with an
+        # empty one. Another model (built in memory, trained further since it was loaded) gets a new card, which
+        # keeps the old one's baselines but not its results (`build_model_card(previous_card=...)`).
+        if source == repo_id and _hub_weights_match(model, source, token):
+            card = previous_card
             logger.info(f"Kept the model card {repo_id} already has (no run records here to write a new one).")
             _add_tags(card, all_tags)
     if card is None:
         # The new card keeps the evaluation rows of the repository's card that it does not replace (the baselines of
         # an earlier push with `--eval-results`), see `build_model_card(previous_card=...)`.
         card_options.setdefault("previous_card", previous_card)
+        _keep_previous_license(card_options, previous_card)
         card = build_model_card(
             model, feature_extractor, repo_id=repo_id, tags=all_tags, run_dir=run_dir, **card_options
         )
+        if previous_card is not None and previous_card.data.pipeline_tag == card.data.pipeline_tag:
+            # the repository's tags (`--tag har` of an earlier push) stay, as a kept card's do, for a model of the
+            # same task (another task's card carries tags of that task)
+            _add_tags(card, previous_card.data.tags or [])
     elif card_options:
         raise TypeError(f"Options {sorted(card_options)} build the card; a `card` was given. Pass one or the other.")
     elif all_tags:
@@ -433,6 +526,7 @@ def push_adapter_to_hub(
     create_pr: bool = False,
     license: str | None = None,
     tags: Sequence[str] | None = None,
+    run_dir: str | os.PathLike | None = None,
 ) -> CommitInfo:
     """Publish a LoRA adapter as one commit: the `save_adapter` folder (safetensors only) with a model card.
 
@@ -444,13 +538,16 @@ def push_adapter_to_hub(
         commit_message, token, create_pr: as in `huggingface_hub.HfApi.upload_folder`.
         license: the card's license id (`cards.HUB_LICENSES`); None leaves it out.
         tags: extra card tags.
+        run_dir: the folder a run saved the adapter in (`citrus finetune --lora`): its records (test metrics,
+            dataset, settings) go into the card (`cards.add_adapter_run_records`). Give it only for the adapter that
+            run saved, unchanged.
 
     Returns:
         `huggingface_hub.CommitInfo` (`.oid`, `.commit_url`, `.pr_url`). Load it back with
         `citrus_hf.training.lora.load_adapter(base, repo_id)`.
     """
     from ..training.lora import adapter_card, save_adapter
-    from .cards import _add_tags, check_license
+    from .cards import _add_tags, add_adapter_run_records, check_license
 
     if license is not None:
         check_license(license)
@@ -459,6 +556,7 @@ def push_adapter_to_hub(
     def write(folder: Path) -> None:
         save_adapter(peft_model, folder, feature_extractor)
         card = adapter_card(peft_model, repo_id, license=license)
+        add_adapter_run_records(card, peft_model.get_base_model(), run_dir, repo_id)
         _add_tags(card, tags)
         card.save(folder / REPOCARD_NAME)
 

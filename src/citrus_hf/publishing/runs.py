@@ -81,9 +81,34 @@ def pretraining_facts(summary: dict[str, Any]) -> dict[str, Any]:
         facts["Peak learning rate"] = arguments["learning_rate"]
     if summary.get("final_loss") is not None:
         facts["Final training loss"] = round(float(summary["final_loss"]), 4)
-    if not summary.get("completed", True):
-        facts["Note"] = "the run stopped before its last step"
+    notes = [] if summary.get("completed", True) else ["the run stopped before its last step"]
+    held_out, baseline = _last_loss(summary.get("eval_losses")), _last_loss(summary.get("eval_baseline_losses"))
+    if held_out is not None:
+        facts["Held-out loss (last evaluation)"] = round(held_out, 4)
+    if held_out is not None and baseline is not None:
+        # what a model that learnt nothing scores on the same windows and masks: the loss above means little alone
+        facts["Held-out loss of predicting the mean"] = round(baseline, 4)
+        learnt = summary.get("learnt")
+        if learnt is None:
+            from ..training.pretrain import LEARNT_BELOW_BASELINE
+
+            learnt = held_out < LEARNT_BELOW_BASELINE * baseline
+        if not learnt:
+            notes.append(
+                "the held-out loss ended at the level of predicting the mean: the encoder learnt little that "
+                "fine-tuning can use"
+            )
+    if notes:
+        facts["Note"] = "; ".join(notes)
     return {key: value for key, value in facts.items() if value is not None}
+
+
+def _last_loss(losses: Any) -> float | None:
+    """The loss of the last `(step, loss)` pair of a summary's list, or None (no evaluation, or a hand-edited list)."""
+    try:
+        return float(losses[-1][1])
+    except (TypeError, IndexError, ValueError, KeyError):
+        return None
 
 
 # What the card reads from each record file, and what each field must be (a hand edit of the wrong kind was an

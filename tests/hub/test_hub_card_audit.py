@@ -1,0 +1,87 @@
+"""Publishing through the Hub protocol as the publishing audit of session 59 found it wanting:
+
+- a push that names no licence keeps the repository's (a non-commercial licence became apache-2.0) and its tags;
+- `--revision refs/pr/N` (huggingface_hub's way to add commits to an open pull request) creates no branch of that
+  name;
+- a model loaded from the Hub, changed and pushed back to its repository gets a card without the old weights'
+  results (the same weights pushed again keep the card: tests/hub/test_hub_card_truth.py);
+- a model loaded from a run folder but no longer that run's model (trained further) is published without its
+  results.
+
+Clients run in subprocesses pointed at the test hub; the run folder is a real run (citrus-small on BasicMotions)."""
+
+from __future__ import annotations
+
+import pytest
+from citrus_runs import finetune_har
+from hub_server import DEFAULT_USER, client_result
+
+CLIENT = """
+import contextlib, io, json, torch
+from huggingface_hub import HfApi, ModelCard, hf_hub_download
+from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf.commands.main import main
+
+def push(*argv):
+    with contextlib.redirect_stderr(io.StringIO()):
+        return main(["push", *argv])
+
+def card(repo, revision=None):
+    return ModelCard.load(hf_hub_download(repo, "README.md", revision=revision, force_download=True))
+
+out = {}
+out["codes"] = [push("har", "__USER__/lic", "--license", "cc-by-nc-4.0", "--tag", "imu"), push("har", "__USER__/lic")]
+again = card("__USER__/lic")
+out["license"], out["tags"] = again.data.license, again.data.tags
+
+# (the pull request changes something, here a tag: a push of what the branch already holds opens none)
+out["pr_codes"] = [push("har", "__USER__/pr"), push("har", "__USER__/pr", "--create-pr", "--tag", "proposed")]
+out["pr_codes"].append(push("har", "__USER__/pr", "--revision", "refs/pr/1", "--tag", "more"))
+out["pr_tags"] = card("__USER__/pr", revision="refs/pr/1").data.tags
+refs = HfApi().list_repo_refs("__USER__/pr", include_pull_requests=True)
+out["branches"] = sorted(branch.name for branch in refs.branches)
+out["pull_requests"] = sorted(pr.ref for pr in refs.pull_requests)
+
+model = CiTrusForSequenceClassification.from_pretrained("__USER__/lic")
+with torch.no_grad():
+    model.classifier.weight.zero_()  # other weights than the card's results measured
+model.push_to_hub("__USER__/lic", commit_message="Other weights")
+changed = card("__USER__/lic")
+out["changed_results"] = len(changed.data.eval_results or [])
+out["changed_license"] = changed.data.license
+
+local = CiTrusForSequenceClassification.from_pretrained("har")
+with torch.no_grad():
+    local.classifier.bias.add_(1.0)
+local.push_to_hub("__USER__/trained-further")
+out["further_results"] = len(card("__USER__/trained-further").data.eval_results or [])
+unchanged = CiTrusForSequenceClassification.from_pretrained("har")
+unchanged.push_to_hub("__USER__/unchanged")
+out["unchanged_results"] = len(card("__USER__/unchanged").data.eval_results or [])
+print("RESULT:", json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, make_hub_client):
+    folder = tmp_path_factory.mktemp("card_audit_hub")
+    finetune_har(folder / "har", "citrus-small", recipe="probe")
+    client = make_hub_client(folder)
+    return client_result(client(CLIENT.replace("__USER__", DEFAULT_USER)))
+
+
+def test_a_push_without_a_licence_keeps_the_repositorys_and_its_tags(published):
+    assert published["codes"] == [0, 0]
+    assert published["license"] == "cc-by-nc-4.0" and "imu" in published["tags"]
+
+
+def test_a_push_to_an_open_pull_request_creates_no_branch_of_its_name(published):
+    assert published["pr_codes"] == [0, 0, 0]
+    assert published["pull_requests"] == ["refs/pr/1"] and published["branches"] == ["main"]
+    assert {"proposed", "more"} <= set(published["pr_tags"])  # the second commit went to the pull request
+
+
+def test_changed_weights_are_published_without_the_old_weights_results(published):
+    assert published["unchanged_results"] > 0  # the run's own model: its results
+    assert published["changed_results"] == 0 and published["changed_license"] == "cc-by-nc-4.0"
+    assert published["further_results"] == 0
