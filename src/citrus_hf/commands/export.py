@@ -119,6 +119,15 @@ def run(argv: Sequence[str]) -> int:
     for flag, folder in (("--cache-dir", args.cache_dir), ("--output-dir", args.output_dir)):
         if folder is not None:
             check_output_dir(folder, flag)
+    if args.output_dir is not None:
+        # the deployment's config.json (an ONNX `auto_map`) would replace a checkpoint's own, which then no longer
+        # loads with the Auto classes (or, for an adapter, with the pipeline)
+        held = [name for name in ("config.json", "adapter_config.json") if (Path(args.output_dir) / name).is_file()]
+        if held and not (Path(args.output_dir) / DEPLOYED_ONNX_NAME).is_file():
+            raise UsageError(
+                f"--output-dir {args.output_dir!r} holds a checkpoint ({', '.join(held)}), whose files the deployment "
+                "would overwrite; give the deployment a folder of its own."
+            )
     # Imported after the checks: `--help` and a mistyped folder answer before torch loads.
     from .._extras import EXTRAS
     from ..inference.backends import ONNX_TOLERANCE_TEXT, OnnxRuntimeBackend, TorchBackend, onnx_export_available

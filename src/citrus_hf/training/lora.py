@@ -41,7 +41,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from huggingface_hub.constants import REPOCARD_NAME
 from peft import LoraConfig, PeftModel, get_peft_model, get_peft_model_state_dict
@@ -589,6 +589,7 @@ def load_adapter(
                 f"The adapter {str(adapter_path_or_repo)!r} records no base model; pass the model it was trained on "
                 "as `base_model_or_path`."
             )
+    _warn_of_another_base(adapter_path_or_repo, adapter_config.get("base_model_name_or_path"), base_model_or_path)
     saved = _saved_shapes(folder)
     if isinstance(base_model_or_path, (str, os.PathLike)):
         download = dict(token=token, cache_dir=cache_dir, local_files_only=local_files_only)
@@ -629,6 +630,32 @@ def load_adapter(
     _check_adapter_tensors(folder, saved, model)
     model.load_adapter(folder, model.active_adapter, is_trainable=is_trainable)
     return model.train() if is_trainable else model.eval()
+
+
+def _checkpoint_identity(name_or_path: Any) -> str | None:
+    """What names one checkpoint however it is spelt: a local folder's real path (a bundled checkpoint's name gives
+    its folder), else the Hub id; None for an unnamed model (built in memory)."""
+    from .._bundled import folder_if_bundled
+
+    if not name_or_path:
+        return None
+    name = folder_if_bundled(str(name_or_path))
+    return os.path.realpath(name) if os.path.isdir(name) else str(name_or_path)
+
+
+def _warn_of_another_base(adapter: Any, recorded: str | None, base: Any) -> None:
+    """Warn when an adapter is put on another base than the one it records: LoRA matrices are deltas on the weights
+    they were trained on, so any base of the same shapes loads, and on another one (random weights, another
+    pre-training run) the predictions are those of no trained model (basic_motions: accuracy 1.0 on its base, 0.1
+    and 0.25 on two others)."""
+    given = base if isinstance(base, (str, os.PathLike)) else getattr(base, "name_or_path", None)
+    if not recorded or _checkpoint_identity(given) == _checkpoint_identity(recorded):
+        return
+    shown = repr(str(given)) if given else "a model built in memory"
+    logger.warning(
+        f"The adapter {str(adapter)!r} was trained on {recorded!r} and is put on {shown}: its predictions hold only on "
+        "the base it was trained on. Pass that base (or None, for the one the adapter records)."
+    )
 
 
 def _fusion_adapter_error(folder: Path, class_name: str | None) -> TypeError:
@@ -697,18 +724,22 @@ def _load_base(
         )
     from ..modeling_citrus import head_fitted_by_caller
 
+    head_shape = saved.get(f"base_model.model.{model_class.head_name}.weight")
+    # The adapter saves its trained head in full, so a base fine-tuned for another task (a 2-class classifier under a
+    # 4-class adapter, `citrus finetune --model classifier --lora`) gives its encoder only: its own head, of another
+    # size, is replaced, then overwritten by the adapter's. An encoder of another size stays an error.
+    replaced = {"ignore_mismatched_sizes": True} if head_shape is not None else {}
     with head_fitted_by_caller():  # the adapter brings the trained head: no "fine-tune it before use"
         if task_config is None:
-            head_shape = saved.get(f"base_model.model.{model_class.head_name}.weight")
             outputs = {}
             if head_shape is not None:  # otherwise load_adapter says that the adapter holds no head
                 outputs = {model_class.outputs_field: head_shape[0]}
                 outputs.update(_settings_from_saved_extractor(path_or_repo, folder, head_shape[-1], download))
-            return model_class.from_pretrained(path_or_repo, **outputs, **download)
+            return model_class.from_pretrained(path_or_repo, **outputs, **replaced, **download)
         # CiTrus' strict loader compares the checkpoint's tensors with `config.architectures`: cleared, the
         # checkpoint (a pre-training one, usually) is checked as a different class, whose backbone must match in full.
         task_config.architectures = None
-        return model_class.from_pretrained(path_or_repo, config=task_config, **download)
+        return model_class.from_pretrained(path_or_repo, config=task_config, **replaced, **download)
 
 
 # The extractor's settings a task model's config records as its input contract and that no weight depends on: a model
