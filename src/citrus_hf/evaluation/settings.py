@@ -229,10 +229,12 @@ class ProtocolConfig:
         unknown = [arm for arm in self.checkpoints if arm not in ARMS or not ARMS[arm].pretrained]
         if unknown:
             raise ValueError(f"Checkpoints given for {unknown}, which are not pre-trained arms.")
+        from .._bundled import is_adapter_folder
         from ..loading import check_model_reference
 
-        for arm, checkpoint in self.checkpoints.items():  # a LoRA adapter folder, one without config.json: named
-            check_model_reference(checkpoint, f"--checkpoints {arm}")
+        for arm, checkpoint in self.checkpoints.items():  # a LoRA adapter folder is named as one, with the route
+            if is_adapter_folder(Path(str(checkpoint)).expanduser()):
+                check_model_reference(checkpoint, f"--checkpoints {arm}")
         if not self.datasets or not self.budgets or not self.seeds or not self.arms:
             raise ValueError("The protocol needs at least one dataset, budget, seed and arm.")
         if self.nan_policy not in NAN_POLICIES:  # `Literal` is not enforced: another value was kept and ignored
