@@ -229,3 +229,16 @@ def test_dummy_inputs_are_windows_of_the_input_contract(model_class):
         "ppg": (2, 1, 100),
     }
     assert fusion(**fusion.dummy_inputs).logits.shape == (2, 2)
+
+
+def test_a_saved_files_unknown_key_still_loads_with_a_warning(tmp_path, caplog):
+    """The refusal is for keywords a caller types; a saved file with a key this version does not know still loads
+    (it is named in a warning: tests/test_loading_leftovers.py)."""
+    import json
+
+    CiTrusFeatureExtractor.from_pretrained("citrus-small").save_pretrained(tmp_path)
+    values = json.loads((tmp_path / "preprocessor_config.json").read_text())
+    (tmp_path / "preprocessor_config.json").write_text(json.dumps({**values, "sample_rate": 250}))
+    with caplog.at_level("WARNING"):
+        assert CiTrusFeatureExtractor.from_pretrained(tmp_path).sampling_rate == 100.0
+    assert "'sample_rate' (did you mean 'sampling_rate'?)" in caplog.text

@@ -51,6 +51,8 @@ from .vocabulary_citrus import FUSION_MODEL_TYPE, NAN_POLICIES
 logger = logging.get_logger(__name__)
 
 ALIGNMENTS = ("resample", "interpolate", "window")
+# Set while `from_dict` builds an extractor from saved settings, whose unknown keys it has named in a warning.
+_BUILDING_FROM_SAVED_SETTINGS: ContextVar[bool] = ContextVar("citrus_building_from_saved_settings", default=False)
 
 
 def _is_sample(value: Any) -> bool:
@@ -516,12 +518,19 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         as they are there (`_checked_saved_settings`); a dict built by hand is taken as given."""
         values = dict(feature_extractor_dict)
         checked = values.pop(cls._CHECKED_MARK, False)
-        if not checked and "feature_extractor_type" in values:  # `save_pretrained` always writes it
+        saved = checked or "feature_extractor_type" in values  # read from a file (`save_pretrained` always writes it)
+        if not checked and "feature_extractor_type" in values:
             values, kwargs = cls._checked_saved_settings(values, kwargs, "the checkpoint's preprocessor_config.json")
         # transformers applies only the keywords the file names and drops the rest without a word, so a typo
         # (`from_pretrained(path, sample_rate=250)`) would keep the saved contract silently
         cls._refuse_misspelt_settings([key for key in kwargs if key not in values and key != "return_unused_kwargs"])
-        return super().from_dict(values, **kwargs)
+        # the file's own unknown keys were warned about above (a saved file loads); the constructor refuses only the
+        # keywords a caller types
+        token = _BUILDING_FROM_SAVED_SETTINGS.set(saved)
+        try:
+            return super().from_dict(values, **kwargs)
+        finally:
+            _BUILDING_FROM_SAVED_SETTINGS.reset(token)
 
     @classmethod
     def _refuse_misspelt_settings(cls, names: list[str]) -> None:
@@ -602,7 +611,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         # `feature_size` is saved by SequenceFeatureExtractor; here it is always the channel count.
         kwargs.pop("feature_size", None)
         # `SequenceFeatureExtractor` keeps unknown keywords as attributes: `sample_rate=250` would build 100 Hz
-        type(self)._refuse_misspelt_settings([key for key in kwargs if key not in self._INHERITED_SETTINGS])
+        if not _BUILDING_FROM_SAVED_SETTINGS.get():
+            type(self)._refuse_misspelt_settings([key for key in kwargs if key not in self._INHERITED_SETTINGS])
         kwargs.setdefault("return_attention_mask", False)
         # The same checks as CiTrusConfig's (one implementation): an extractor can be built without a config.
         sampling_rate = as_sampling_rate(sampling_rate)
