@@ -242,3 +242,17 @@ def test_a_saved_files_unknown_key_still_loads_with_a_warning(tmp_path, caplog):
     with caplog.at_level("WARNING"):
         assert CiTrusFeatureExtractor.from_pretrained(tmp_path).sampling_rate == 100.0
     assert "'sample_rate' (did you mean 'sampling_rate'?)" in caplog.text
+
+
+def test_a_fusion_processor_names_a_modality_keyword_it_does_not_have(blink_row):
+    """`processor(ecg=..., eda=..., resp=...)` blamed the ecg extractor for an "unexpected keyword argument 'resp'"."""
+    from citrus_hf import CiTrusFusionProcessor
+
+    config = CiTrusFusionConfig(modality_configs={"ecg": tiny_config(), "eda": tiny_config()}, num_labels=2)
+    processor = CiTrusFusionProcessor.from_config(config)
+    signal = np.asarray(blink_row["input_values"][0], dtype=np.float32)
+    with pytest.raises(TypeError, match=r"\['resp'\] is neither a modality of this processor \(\['ecg', 'eda'\]"):
+        processor(ecg=signal, eda=signal, resp=signal, sampling_rate=255)
+    assert (
+        processor(ecg=signal, eda=signal, sampling_rate=255, nan_policy="interpolate")["input_values"]["ecg"].ndim == 3
+    )

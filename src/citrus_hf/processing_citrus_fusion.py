@@ -257,6 +257,15 @@ class CiTrusFusionProcessor(PushToHubMixin):
                 f"recording), e.g. sampling_rate={{{', '.join(repr(m) + ': 250' for m in self.modalities)}}}; got a "
                 f"{type(sampling_rate).__name__}."
             )
+        extractor_options = _extractor_call_options()
+        stray = sorted(key for key in kwargs if key not in extractor_options)
+        if stray:
+            # every other keyword goes to each modality's extractor, which would blame the first modality for it
+            raise TypeError(
+                f"{stray} {'is' if len(stray) == 1 else 'are'} neither a modality of this processor ({self.modalities}: "
+                "check the spelling, or use a model with those modalities) nor a feature-extractor option "
+                f"({', '.join(sorted(extractor_options))})."
+            )
         options = {}
         for key, value in kwargs.items():
             if isinstance(value, Mapping):
@@ -523,6 +532,14 @@ class CiTrusPaddingCollator:
         if len(shapes) <= 1 and not any("patch_mask" in row for row in rows):
             return default_data_collator(features)
         return DataCollatorWithPadding(self.extractor)(features)
+
+
+def _extractor_call_options() -> frozenset[str]:
+    """The options `CiTrusFeatureExtractor.__call__` takes beside the recordings and their rate."""
+    import inspect
+
+    parameters = inspect.signature(CiTrusFeatureExtractor.__call__).parameters
+    return frozenset(parameters) - {"self", "raw_signal", "sampling_rate", "kwargs"}
 
 
 def trainer_data_collator(model: Any, data_collator: Any) -> Any:
