@@ -229,3 +229,71 @@ def test_help_shows_every_options_default(capsys):
     assert main(["evaluate", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "(default: ['1', '5', '20', 'all'])" in text and "(default: ['citrus-small', 'citrus-scratch'," in text
+
+
+# --------------------------------------------------------------------------------------- 5. pre-training data
+
+
+@pytest.fixture
+def eeg_folder(offline_archives_cached, tmp_path):
+    """Four real EEG recordings (2 channels, 20 s at 160 Hz) as .npy files, the third with a few NaN samples."""
+    recording = read_edf(find_member(source_members("eegmmi_s001r02"), "S001R02.edf"), ["C3..", "C4.."]).data
+    folder = tmp_path / "eeg"
+    folder.mkdir()
+    for index in range(4):
+        part = recording[:, index * 3200 : (index + 1) * 3200].copy()
+        if index == 2:
+            part[0, 100:110] = np.nan
+        np.save(folder / f"e{index}.npy", part)
+    return folder
+
+
+def test_a_nan_in_a_folder_of_recordings_names_the_file(eeg_folder, tmp_path, capsys):
+    """The error said "row 1 contains 10 NaN values", naming no file, though --nan-policy promises to name it."""
+    argv = ["pretrain", "--dataset", str(eeg_folder), "--sampling-rate", "160", "--model-config", "tiny",
+            "--max-steps", "1", "--per-device-batch-size", "2", "--output-dir", str(tmp_path / "run")]  # fmt: skip
+    assert main(argv) == 2
+    assert "(e2.npy) contains 10 NaN values" in _error(capsys)
+
+
+def test_data_build_records_the_rate_of_a_folder_of_npy_files(eeg_folder, tmp_path, capsys):
+    """`--sampling-rate` was refused, and the built set carried no rate (a set pushed to the Hub said nothing of it)."""
+    import datasets
+
+    (eeg_folder / "e2.npy").unlink()
+    assert main(["data", "build", str(eeg_folder), "--sampling-rate", "160", "--output", str(tmp_path / "set")]) == 0
+    built = datasets.load_from_disk(str(tmp_path / "set"))
+    assert {rate for split in built.values() for rate in split["sampling_rate"]} == {160.0}
+    assert main(["data", "build", str(eeg_folder), "--seed", "1", "--output", str(tmp_path / "other")]) == 2
+    assert "Builder options (--seed) apply to registered datasets" in _error(capsys)
+    assert main(["data", "build", "eeg_blink", "--sampling-rate", "160"]) == 2
+    assert "'eeg_blink' is registered and records each row's rate" in _error(capsys)
+
+
+def test_a_model_config_beside_a_start_model_is_refused():
+    """`citrus pretrain --model RUN --model-config base` trained the run's tiny model without a word."""
+    from citrus_hf.training.arguments import FinetuneArguments, PretrainArguments
+
+    for arguments in (PretrainArguments, FinetuneArguments):
+        with pytest.raises(ValueError, match=r"--model-config base sets up a model .* from scratch; with --model"):
+            arguments(output_dir="x", dataset="basic_motions", model="citrus-small", model_config="base")
+
+
+def test_padding_advice_for_a_folder_of_ones_own_names_no_builder_option():
+    """The advice was `--dataset-options window_seconds=2`, which the same command refuses for a folder."""
+    from datasets import Dataset
+
+    from citrus_hf.loading import build_config
+    from citrus_hf.training.pretrain import _warn_if_mostly_padding
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logging.getLogger("citrus_hf.training.pretrain").addHandler(handler)
+    try:
+        _warn_if_mostly_padding(Dataset.from_dict({"patch_mask": [[1] * 3 + [0] * 7] * 10}), build_config("tiny"), True)
+    finally:
+        logging.getLogger("citrus_hf.training.pretrain").removeHandler(handler)
+    (message,) = [record.getMessage() for record in records]
+    assert "every recording (or saved row) is shorter than the model's window" in message
+    assert "window_seconds" not in message and "context_length=" in message

@@ -606,8 +606,9 @@ def _har_args(output_dir, **changes) -> FinetuneArguments:
             logging_steps=50,
         ),
     )
-    if changes.get("model") is not None:  # the checkpoint's config is the model's; overrides only build from scratch
+    if changes.get("model") is not None:  # the checkpoint's config is the model's; these only build from scratch
         values.pop("config_overrides")
+        values.pop("model_config")
     values.update(changes)
     return FinetuneArguments(**values)
 

@@ -97,6 +97,14 @@ class InfoArguments(DatasetArguments):
 class BuildArguments(PublishArguments, DatasetArguments):
     """Settings of `citrus data build`: a dataset, its builder options and where to publish it."""
 
+    sampling_rate: float | None = field(
+        default=None,
+        metadata={
+            "help": "your own set without a sampling_rate column (.npy / .csv recordings): the rate of every row "
+            "(Hz), saved as that column so that the set carries it"
+        },
+    )
+
 
 def _archives_for(name: str):
     """The offline archives behind a dataset, a source or a package name."""
@@ -178,6 +186,22 @@ def _options(args: DatasetArguments) -> dict:
     return {**args.dataset_options, **named}
 
 
+def _with_sampling_rate(dataset, sampling_rate: float | None, name: str):
+    """`dataset` (every split of a set of your own) with `sampling_rate` as every row's `sampling_rate` column, which
+    a set of .npy / .csv recordings lacks (the commands then need --sampling-rate each time, and a set pushed to the
+    Hub says nothing of its rate); unchanged without one. A set that records its rows' rates refuses it."""
+    if sampling_rate is None:
+        return dataset
+    from ..configuration_citrus import as_sampling_rate
+
+    rate = as_sampling_rate(sampling_rate)
+    if any("sampling_rate" in split.column_names for split in dataset.values()):
+        raise ValueError(
+            f"--sampling-rate is for a set without a sampling_rate column; {name!r} records each row's rate."
+        )
+    return dataset.map(lambda _: {"sampling_rate": rate}, desc="Recording the sampling rate")
+
+
 def _cmd_build(args: BuildArguments) -> int:
     from ..data.builders import build_dataset, summarize_dataset
     from ..publishing.datasets import publish_from_args
@@ -199,13 +223,20 @@ def _cmd_build(args: BuildArguments) -> int:
         from ..publishing.datasets import own_dataset_card
 
         if options:
+            given = ", ".join(f"--{key.replace('_', '-')}" for key in options if key in _BUILD_OPTIONS)
             raise ValueError(
-                f"Builder options apply to registered datasets, not {args.name!r}; a set of your own is cut into "
-                "windows where it is used (citrus finetune --dataset-options window_seconds=S)."
+                f"Builder options ({given or '--dataset-options'}) apply to registered datasets, not {args.name!r}: a "
+                "set of your own is saved as it is, and cut into windows or split where it is used (citrus finetune "
+                "--dataset-options window_seconds=S, --validation-fraction)."
             )
-        dataset = load_own_dataset(args.name)
+        dataset = _with_sampling_rate(load_own_dataset(args.name), args.sampling_rate, args.name)
         card, options = own_dataset_card(Path(args.name).expanduser().resolve().name, dataset), None
     else:
+        if args.sampling_rate is not None:
+            raise ValueError(
+                f"--sampling-rate is for a set of your own without a sampling_rate column; {args.name!r} is "
+                "registered and records each row's rate."
+            )
         dataset = build_dataset(
             args.name, cache_dir=args.cache_dir, archive_cache_dir=args.archive_cache, data_dir=args.data_dir, **options
         )

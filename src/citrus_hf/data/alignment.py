@@ -294,7 +294,9 @@ def align_rows(
                 features = extractor(recordings, sampling_rate=recording_rates, return_tensors="np", **call_options)
             except ValueError as error:
                 named = [indices[row] if row_numbers is None else int(row_numbers[indices[row]]) for row in rows]
-                raise _naming_split_rows(error, named) from None
+                # a folder's rows carry their file (`recording`): "row 1" alone named nothing a user could find
+                files = [str(batch["recording"][row]) for row in rows] if has_recording else None
+                raise _naming_split_rows(error, named, files) from None
             aligned = {"input_values": features["input_values"], "patch_mask": features["patch_mask"].astype(np.int8)}
             # "window" alignment cuts a recording into several windows; `recording_index` says whose each one is.
             window_rows = np.asarray(rows, dtype=np.int64)
@@ -304,7 +306,9 @@ def align_rows(
             aligned["labels"] = np.asarray(batch[label_column])[window_rows]
         return aligned
 
+    has_recording = "recording" in columns
     read = ["input_values"] + (["sampling_rate"] if has_rate else []) + ([label_column] if label_column else [])
+    read += ["recording"] if has_recording else []
     settings = [extractor.to_dict(), sampling_rate, label_column, label_dtype, split_channels, length, call_options]
     return dataset.with_format("numpy", columns=read).map(
         align,
@@ -319,13 +323,16 @@ def align_rows(
     )
 
 
-def _naming_split_rows(error: ValueError, split_rows: list[int]) -> ValueError:
+def _naming_split_rows(error: ValueError, split_rows: list[int], files: list[str] | None = None) -> ValueError:
     """`error` from the extractor with its "recording i" (the i-th recording of one batch of the map) replaced by the
-    row of the split that recording came from (`split_rows[i]`): a too-short row 130 was named "recording 2"."""
+    row of the split that recording came from (`split_rows[i]`), and its file when the rows name one (`files[i]`, a
+    folder's `recording` column): a too-short row 130 was named "recording 2"."""
 
     def row_of(match: re.Match) -> str:
         index = int(match.group(1))
-        return f"row {split_rows[index]}" if index < len(split_rows) else match.group(0)
+        if index >= len(split_rows):
+            return match.group(0)
+        return f"row {split_rows[index]}" + (f" ({files[index]})" if files is not None else "")
 
     return ValueError(re.sub(r"\brecording (\d+)\b", row_of, str(error)))
 

@@ -94,9 +94,17 @@ def check_output_dir(output_dir: str, flag: str = "--output-dir") -> None:
         ) from None
 
 
-def check_start_model(model: str | None, config_overrides: dict[str, Any], trained: str) -> None:
-    """`--model` (the checkpoint a run starts from) names a checkpoint, and comes without `--config-overrides`, which
-    set up a model `trained` ("trained", "pre-trained") from scratch: the checkpoint's weights fit its own config only."""
+# `--model-config`'s default: another value beside `--model` was given, and would be ignored.
+DEFAULT_MODEL_CONFIG = "small"
+
+
+def check_start_model(
+    model: str | None, config_overrides: dict[str, Any], trained: str, model_config: str = DEFAULT_MODEL_CONFIG
+) -> None:
+    """`--model` (the checkpoint a run starts from) names a checkpoint, and comes without `--config-overrides` or a
+    `--model-config` of its own, which set up a model `trained` ("trained", "pre-trained") from scratch: the
+    checkpoint's weights fit its own config only (a `--model-config base` beside it trained the checkpoint's tiny
+    model without a word)."""
     if model is None:
         return
     from ..loading import check_model_reference  # here: parsing the options must not import torch
@@ -106,6 +114,11 @@ def check_start_model(model: str | None, config_overrides: dict[str, Any], train
         raise ValueError(
             f"--config-overrides {sorted(config_overrides)} set up a model {trained} from scratch; with --model the "
             "checkpoint's own config is used. Drop one of the two."
+        )
+    if model_config != DEFAULT_MODEL_CONFIG:
+        raise ValueError(
+            f"--model-config {model_config} sets up a model {trained} from scratch; with --model the checkpoint's own "
+            "config is used. Drop one of the two."
         )
 
 
@@ -148,7 +161,8 @@ class FinetuneArguments:
         },
     )
     model_config: str = field(
-        default="small", metadata={"help": "from scratch: preset (tiny, small, base), config.json or folder"}
+        default=DEFAULT_MODEL_CONFIG,
+        metadata={"help": "from scratch: preset (tiny, small, base), config.json or folder"},
     )
     config_overrides: dict[str, Any] = field(
         default_factory=dict, metadata={"help": "from scratch: config fields, e.g. d_model=32 sampling_rate=50"}
@@ -210,7 +224,7 @@ class FinetuneArguments:
                 self.recipe, "probe-then-fine-tune trains the whole model, where LoRA trains small adapters"
             )
             raise ValueError(f"--lora runs the finetune recipe ({why}); drop --recipe {self.recipe} or --lora.")
-        check_start_model(self.model, self.config_overrides, "trained")
+        check_start_model(self.model, self.config_overrides, "trained", self.model_config)
         if self.lora and self.model is None:
             raise ValueError(
                 "LoRA adapts a pre-trained model, and the adapter is saved without the base weights: give the "
@@ -303,7 +317,7 @@ class PretrainArguments:
         },
     )
     model_config: str = field(
-        default="small",
+        default=DEFAULT_MODEL_CONFIG,
         metadata={
             "help": "preset (tiny, small, base), a config.json or a checkpoint folder: its settings only (the "
             "weights start fresh; --model loads them)"
@@ -378,7 +392,7 @@ class PretrainArguments:
 
     def __post_init__(self):
         paths_as_strings(self, ("output_dir", "dataset", "model", "model_config", "resume_from"))
-        check_start_model(self.model, self.config_overrides, "pre-trained")
+        check_start_model(self.model, self.config_overrides, "pre-trained", self.model_config)
         for name in ("dataset_options", "config_overrides", "synthetic_generators"):
             if not isinstance(getattr(self, name), dict):
                 raise ValueError(

@@ -388,21 +388,28 @@ def _load_corpus(args: PretrainArguments, config: CiTrusConfig, accelerator) -> 
     if failure is not None:
         raise failure
     if train_windows is not None and accelerator.is_main_process:
-        _warn_if_mostly_padding(train_windows, config)
+        own = args.dataset is not None and Path(str(args.dataset)).expanduser().exists()
+        _warn_if_mostly_padding(train_windows, config, own)
     return train_windows, eval_windows
 
 
-def _warn_if_mostly_padding(windows, config: CiTrusConfig) -> None:
+def _warn_if_mostly_padding(windows, config: CiTrusConfig, own_data: bool = False) -> None:
     """Say when most of the training windows' patches are padding, which spends the compute on zeros, and why: corpus
     rows cut shorter than the model's window (a `window_seconds` below the preset's: no window is full), or many
-    recordings shorter than it (kept as rows of their own, `min_seconds`), beside full windows."""
+    recordings shorter than it (kept as rows of their own, `min_seconds`), beside full windows. `own_data`: the
+    corpus is a folder of the user's (no builder options: its recordings are as long as they are)."""
     masks = np.asarray(windows.with_format("numpy")["patch_mask"])
     share = float(masks.mean()) if masks.size else 1.0
     if share >= MOSTLY_PADDING_BELOW:
         return
     full = float(masks.all(axis=-1).mean())
     window = f"{config.window_seconds:g} s"
-    if full == 0:
+    if full == 0 and own_data:
+        cause = (
+            f"every recording (or saved row) is shorter than the model's window of {window}, so the rest is padding. "
+            "Pre-train on longer recordings"
+        )
+    elif full == 0:
         cause = (
             f"the corpus rows are all shorter than the model's window of {window}, so the rest is padding. Build the "
             f"corpus with --dataset-options window_seconds={config.window_seconds:g}"
