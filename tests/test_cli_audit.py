@@ -297,3 +297,11 @@ def test_padding_advice_for_a_folder_of_ones_own_names_no_builder_option():
     (message,) = [record.getMessage() for record in records]
     assert "every recording (or saved row) is shorter than the model's window" in message
     assert "window_seconds" not in message and "context_length=" in message
+
+
+def test_one_csv_recording_is_a_corpus_as_one_npy_file_is(eeg_folder, tmp_path, capsys):
+    """A single .csv recording was read as a table of examples: "no input_values column (columns: ['-5.5e-01', ...])"."""
+    np.savetxt(tmp_path / "c0.csv", np.load(eeg_folder / "e0.npy").T, delimiter=",")
+    assert main(["data", "info", str(tmp_path / "c0.csv"), "--sampling-rate", "160"]) == 0
+    out = capsys.readouterr().out
+    assert "sampling rate (Hz): 160" in out and "channels per window: 2" in out

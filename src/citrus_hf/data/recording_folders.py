@@ -93,8 +93,14 @@ def is_recording_folder(folder: str | os.PathLike) -> bool:
 
 
 def is_recording_file(path: str | os.PathLike) -> bool:
-    """Whether `path` is one file only recordings come in (EDF, BDF, a WFDB header, ``.npy``)."""
-    return Path(path).is_file() and Path(path).suffix.lower() in _RECORDING_ONLY_SUFFIXES
+    """Whether `path` is one recording file: of a kind only recordings come in (EDF, BDF, a WFDB header, ``.npy``),
+    or a ``.csv`` / ``.tsv`` / ``.txt`` file that names no `input_values` column (a table of examples names it; read as
+    a table, a recording's columns were taken for examples, "no input_values column (columns: ['-5.5e-01', ...])")."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    suffix = path.suffix.lower()
+    return suffix in _RECORDING_ONLY_SUFFIXES or (suffix in _TEXT_SUFFIXES and not _names_input_values(path))
 
 
 def _names_input_values(path: Path) -> bool:
