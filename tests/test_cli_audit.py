@@ -305,3 +305,18 @@ def test_one_csv_recording_is_a_corpus_as_one_npy_file_is(eeg_folder, tmp_path, 
     assert main(["data", "info", str(tmp_path / "c0.csv"), "--sampling-rate", "160"]) == 0
     out = capsys.readouterr().out
     assert "sampling rate (Hz): 160" in out and "channels per window: 2" in out
+
+
+def test_a_resume_on_a_folder_whose_files_changed_is_refused(eeg_folder, tmp_path, capsys):
+    """A file added to the recordings folder between the stop and the resume went into the resumed run's windows (300
+    then 360) without a word; the other settings were already compared."""
+    (eeg_folder / "e2.npy").unlink()  # (its NaN samples)
+    argv = ["pretrain", "--dataset", str(eeg_folder), "--sampling-rate", "160", "--model-config", "tiny",
+            "--max-steps", "4", "--per-device-batch-size", "2", "--eval-split", "none",
+            "--output-dir", str(tmp_path / "run"), "--no-show-progress"]  # fmt: skip
+    assert main([*argv, "--stop-after-steps", "2"]) == 0
+    np.save(eeg_folder / "e9.npy", np.load(eeg_folder / "e0.npy")[:, ::-1].copy())
+    assert main([*argv, "--resume-from", "latest"]) == 2
+    assert "the files under --dataset (some were added, removed or resized since the run)" in _error(capsys)
+    (eeg_folder / "e9.npy").unlink()
+    assert main([*argv, "--resume-from", "latest"]) == 0

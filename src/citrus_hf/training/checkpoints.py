@@ -6,6 +6,7 @@ whether a resume repeats the settings of the run that wrote it (`resume_settings
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -157,11 +158,39 @@ def checkpoint_problems(folder: Path, accelerator: Accelerator) -> list[str]:
 
 
 def resume_settings(args: PretrainArguments, num_processes: int) -> dict[str, Any]:
-    """The settings an exact resume repeats, JSON-ready (with the process count: it shards the batches)."""
+    """The settings an exact resume repeats, JSON-ready (with the process count: it shards the batches, and, for a
+    dataset on disk, which files it holds: `dataset_files`)."""
     values = asdict(args)
-    return json.loads(
-        json.dumps({**{key: values[key] for key in RESUME_SETTINGS}, "num_processes": num_processes}, default=str)
-    )
+    settings = {**{key: values[key] for key in RESUME_SETTINGS}, "num_processes": num_processes}
+    files = dataset_files_digest(args.dataset)
+    if files is not None:
+        settings[DATASET_FILES] = files
+    return json.loads(json.dumps(settings, default=str))
+
+
+# The key of `resume_settings` that records the files of a dataset on disk.
+DATASET_FILES = "dataset_files"
+
+
+def _is_cache(file: Path) -> bool:
+    return file.name.startswith(("cache-", "tmp")) and file.suffix == ".arrow" or file.name.startswith(".")
+
+
+def dataset_files_digest(dataset: str | os.PathLike | None) -> str | None:
+    """A digest of the files under a dataset on disk (a folder of recordings, a `save_to_disk` folder, one file): each
+    one's path within it and size; None for a registered name or a Hub id. A resume on a folder that gained, lost or
+    resized files since the run would continue on other windows (and other held-out files) without a word."""
+    if dataset is None:
+        return None
+    path = Path(str(dataset)).expanduser()
+    if not path.exists():
+        return None
+    # (`datasets` writes the caches of its maps, `cache-*.arrow`, into a `save_to_disk` folder: not the data's files)
+    files = [path] if path.is_file() else sorted(f for f in path.rglob("*") if f.is_file() and not _is_cache(f))
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(f"{file.relative_to(path) if file != path else file.name}:{file.stat().st_size};".encode())
+    return digest.hexdigest()[:16]
 
 
 def run_environment() -> dict[str, Any]:
@@ -182,7 +211,9 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
     recorded = read_json_object(recorded_file, "")  # `checkpoint_problems` has found it a JSON object
     current = resume_settings(args, num_processes)
     differences = [
-        f"{'--' + key.replace('_', '-') if key != 'num_processes' else 'processes'} {current[key]!r} (the run: "
+        "the files under --dataset (some were added, removed or resized since the run)"
+        if key == DATASET_FILES
+        else f"{'--' + key.replace('_', '-') if key != 'num_processes' else 'processes'} {current[key]!r} (the run: "
         f"{recorded[key]!r})"
         for key in current
         if key in recorded and recorded[key] != current[key]
