@@ -93,3 +93,17 @@ def protocol_runs(n_train: int) -> list[dict]:
                 )  # fmt: skip
             )
     return runs
+
+
+def probe_har_with_baseline(run_dir: Path, report_dir: Path) -> list[dict]:
+    """A probe fitted from the bundled citrus-small on BasicMotions (in `run_dir`), and `citrus evaluate` results at its
+    budget (in `report_dir`) whose citrus-scratch runs stand in as the MiniRocket baseline; returns the protocol runs
+    (citrus-time's and the baseline's before the renaming), for reports of one's own."""
+    import json
+
+    from citrus_hf.evaluation import write_report
+
+    finetune_har(run_dir, "citrus-small", recipe="probe")
+    runs = protocol_runs(json.loads((run_dir / "finetune_results.json").read_text())["num_train"])
+    write_report([{**run, "arm": "minirocket"} if run["arm"] == "citrus-scratch" else run for run in runs], report_dir)
+    return runs

@@ -22,12 +22,11 @@ import logging
 import numpy as np
 import pytest
 import torch
-from citrus_runs import finetune_har, protocol_runs
+from citrus_runs import probe_har_with_baseline
 from huggingface_hub import ModelCard
 from tiny_configs import tiny_config
 
 from citrus_hf import CiTrusForSequenceClassification, CiTrusModel, build_model_card
-from citrus_hf.evaluation import write_report
 from citrus_hf.publishing.cards import _kept_evaluation_rows
 from citrus_hf.publishing.push import _records_describing, saved_weights_match
 from citrus_hf.publishing.runs import pretraining_facts, read_run_records
@@ -39,12 +38,7 @@ def har(tmp_path_factory):
     """A probe fitted from citrus-small on BasicMotions (its folder holds finetune_results.json), and protocol results
     with a MiniRocket baseline on the same set."""
     folder = tmp_path_factory.mktemp("card_audit")
-    finetune_har(folder / "har", "citrus-small", recipe="probe")
-    num_train = json.loads((folder / "har" / "finetune_results.json").read_text())["num_train"]
-    runs = protocol_runs(num_train)
-    write_report(
-        [{**run, "arm": "minirocket"} if run["arm"] == "citrus-scratch" else run for run in runs], folder / "ev"
-    )
+    probe_har_with_baseline(folder / "har", folder / "ev")
     return folder
 
 

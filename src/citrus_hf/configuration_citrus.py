@@ -635,12 +635,8 @@ def _label_index(index: Any) -> Any:
 def id2label_from_names(id2label: Any) -> Any:
     """`id2label` given as the list of class names (`ClassLabel.names`, a numpy array of them), as the map transformers
     keeps: `{0: names[0], 1: names[1], ...}`; a map (or None) unchanged. transformers would call `.items()` on the list."""
-    if isinstance(id2label, (str, bytes)) or isinstance(id2label, dict) or id2label is None:
-        return id2label
-    if isinstance(id2label, (list, tuple)) or hasattr(id2label, "tolist"):
-        names = id2label.tolist() if hasattr(id2label, "tolist") else id2label
-        return {index: str(name) for index, name in enumerate(names)}
-    return id2label
+    names = names_as_list(id2label)
+    return {index: str(name) for index, name in enumerate(names)} if isinstance(names, list) else id2label
 
 
 def names_as_list(names: Any) -> Any:

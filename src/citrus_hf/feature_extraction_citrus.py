@@ -519,7 +519,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         values = dict(feature_extractor_dict)
         checked = values.pop(cls._CHECKED_MARK, False)
         saved = checked or "feature_extractor_type" in values  # read from a file (`save_pretrained` always writes it)
-        if not checked and "feature_extractor_type" in values:
+        if saved and not checked:
             values, kwargs = cls._checked_saved_settings(values, kwargs, "the checkpoint's preprocessor_config.json")
         # transformers applies only the keywords the file names and drops the rest without a word, so a typo
         # (`from_pretrained(path, sample_rate=250)`) would keep the saved contract silently

@@ -20,6 +20,7 @@ Shipped as remote code too: imports only numpy, torch, transformers and, relativ
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import re
@@ -534,6 +535,7 @@ class CiTrusPaddingCollator:
         return DataCollatorWithPadding(self.extractor)(features)
 
 
+@functools.cache
 def _extractor_call_options() -> frozenset[str]:
     """The options `CiTrusFeatureExtractor.__call__` takes beside the recordings and their rate."""
     import inspect

@@ -7,10 +7,8 @@ network problem. Clients run in subprocesses pointed at the test hub; the run fo
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from citrus_runs import finetune_har, protocol_runs
+from citrus_runs import probe_har_with_baseline
 from hub_server import DEFAULT_USER, client_result
 
 from citrus_hf.evaluation import write_report
@@ -58,12 +56,7 @@ def workdir(tmp_path_factory):
     """A probe fitted from the bundled citrus-small on BasicMotions, and two sets of protocol results: one whose
     arm 'minirocket' is the classical baseline, one whose citrus-time runs used another recipe than the probe."""
     folder = tmp_path_factory.mktemp("card_truth_hub")
-    finetune_har(folder / "small_har", "citrus-small", recipe="probe")
-    num_train = json.loads((folder / "small_har" / "finetune_results.json").read_text())["num_train"]
-    runs = protocol_runs(num_train)
-    write_report(
-        [{**run, "arm": "minirocket"} if run["arm"] == "citrus-scratch" else run for run in runs], folder / "baseline"
-    )
+    runs = probe_har_with_baseline(folder / "small_har", folder / "baseline")
     write_report([{**run, "recipe": "probe-finetune"} for run in runs], folder / "recipe")
     return folder
 

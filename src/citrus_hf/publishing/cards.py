@@ -145,6 +145,12 @@ def _method_label(method: str | None) -> str:
     return method if method.startswith((_SAME_RECIPE, _UNNAMED_EVALUATION)) else f"baseline: {method}"
 
 
+def _task_problem(task: str | None) -> str | None:
+    """The problem (CLASSIFICATION or REGRESSION) a card's task solves, whose metrics alone are this model's; None
+    for an encoder or a pre-training checkpoint."""
+    return {"sequence-classification": CLASSIFICATION, REGRESSION: REGRESSION}.get(task)
+
+
 def _check_problem(records: list[EvalRecord], problem: str, model_class: str) -> None:
     """This model's metrics must be of its own problem: a regression metric is never filed as classification."""
     for record in records:
@@ -594,8 +600,8 @@ def _card_records(
             for r in records
         ]
     records = [*run.eval_records, *records]
-    if task in ("sequence-classification", REGRESSION):
-        _check_problem(records, REGRESSION if task == REGRESSION else CLASSIFICATION, model_class)
+    if (problem := _task_problem(task)) is not None:
+        _check_problem(records, problem, model_class)
     return records
 
 
@@ -884,7 +890,7 @@ def _kept_evaluation_rows(
             "the ones they measured, pass the evaluation results again (`eval_results=`, `citrus push "
             "--eval-results`)."
         )
-    problem = {REGRESSION: REGRESSION, "sequence-classification": CLASSIFICATION}.get(task)
+    problem = _task_problem(task)
     datasets = {str(row["dataset"]) for row in rows}
 
     def fits(row: Mapping[str, str]) -> bool:
@@ -1089,8 +1095,8 @@ def add_adapter_run_records(
     _, tasks = _card_family(base)
     config, model_class, _, task = _model_class_and_task(base, tasks, CiTrusConfig)
     records = list(run.eval_records)
-    if task in ("sequence-classification", REGRESSION):
-        _check_problem(records, REGRESSION if task == REGRESSION else CLASSIFICATION, model_class)
+    if (problem := _task_problem(task)) is not None:
+        _check_problem(records, problem, model_class)
     entries = _eval_results_for_index(records, tasks[task][2], task.replace("-", " "))
     card.data.pipeline_tag = _pipeline_tag(config, model_class, task, False)
     if entries:

@@ -51,12 +51,16 @@ def register_model_publisher() -> None:
     _CiTrusFamilyMixin._pipeline_code_saver = _save_pipeline_code
 
 
+def _unwrapped(model, accelerator=None):
+    """`model` out of accelerate's wrappers (DDP, ...), as the `Trainer` holds it."""
+    return accelerator.unwrap_model(model) if accelerator is not None and model is not None else model
+
+
 def _citrus_model(model, accelerator=None):
     """The CiTrus-family model a `Trainer` trains (unwrapped from accelerate's wrappers and from peft's), or None."""
     from ..modeling_citrus import _CiTrusFamilyMixin
 
-    if accelerator is not None and model is not None:
-        model = accelerator.unwrap_model(model)
+    model = _unwrapped(model, accelerator)
     get_base_model = getattr(model, "get_base_model", None)  # a peft model
     if callable(get_base_model) and not isinstance(model, _CiTrusFamilyMixin):
         model = get_base_model()
@@ -70,10 +74,7 @@ def _trainer_model(trainer):
 
 def _trainer_peft_model(trainer):
     """The peft model a `Trainer` trains (unwrapped from accelerate's wrappers), or None for a plain model."""
-    model = trainer.model
-    accelerator = getattr(trainer, "accelerator", None)
-    if accelerator is not None and model is not None:
-        model = accelerator.unwrap_model(model)
+    model = _unwrapped(trainer.model, getattr(trainer, "accelerator", None))
     return model if callable(getattr(model, "get_base_model", None)) and hasattr(model, "peft_config") else None
 
 
