@@ -166,7 +166,10 @@ def _registered_by_package(task: object) -> bool:
 
 def _pipeline_spec(architecture: str, problem_type: str | None) -> tuple[str, str, str] | None:
     if architecture == "CiTrusForSequenceClassification" and problem_type == REGRESSION:
-        architecture = "CiTrusForRegression"  # a classifier trained as a regressor runs the regression pipeline
+        # a classifier trained as a regressor runs the regression pipeline, on the Auto class of its own class (its
+        # `auto_map` has no AutoModelForTimeSeriesRegression: loading through it failed without the package)
+        task, pipeline_class, _ = PIPELINE_TASKS["CiTrusForRegression"]
+        return task, pipeline_class, PIPELINE_TASKS[architecture][2]
     return PIPELINE_TASKS.get(architecture)
 
 

@@ -151,6 +151,7 @@ _RESAMPLE_CHUNK_SAMPLES = 4_000_000
 # the rates are not a real resampling job but a mistake (a rate in kHz or in seconds per sample, say).
 _MAX_FILTER_TAPS = 2**27
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+_FLOAT32_TINY = float(np.finfo(np.float32).tiny)  # the smallest normal float32
 # `max_window_bytes` applies to windows holding more than this many copies of every sample (hop < context / 8).
 _MAX_WINDOW_COPIES = 8
 # Samples normalised together (see `_normalize`): 256 one-channel windows of 3000 samples, float64 temporaries near
@@ -1352,6 +1353,13 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 raise ValueError(
                     f"recording {index} has values up to {peak:.3g}, beyond float32's range ({_FLOAT32_MAX:.3g}) in "
                     "which the model computes; rescale it (e.g. convert it to the unit the checkpoint was trained on)."
+                )
+            if 0 < peak < _FLOAT32_TINY:
+                # below float32's smallest normal number the samples lose their precision, then flush to zero
+                raise ValueError(
+                    f"recording {index} has values no larger than {peak:.3g}, below float32's smallest normal number "
+                    f"({_FLOAT32_TINY:.3g}) in which the model computes, where they lose their precision and become "
+                    "zeros; rescale it (e.g. convert it to the unit the checkpoint was trained on)."
                 )
             if self.normalization == "zscore" and not _float32_holds(recording):
                 # z-scoring removes each window's mean anyway; removing the channel's mean here, while the values are

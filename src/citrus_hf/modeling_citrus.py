@@ -75,6 +75,9 @@ _DOWNLOAD_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", 
 # pre-training loss (squared error in input units) is inf from 1e18. 1e15 leaves a margin for checkpoints whose stem
 # amplifies more; the feature extractor's z-scored windows are of order 1.
 _MAX_INPUT_MAGNITUDE = 1e15
+# The same for a model in float16, whose largest number is 65504: measured the same way, citrus-small's logits match
+# float32's to 3e-4 up to 3e3 and are NaN at 1e4 (its patch embedding overflows); 1e3 leaves a margin.
+_MAX_FLOAT16_INPUT_MAGNITUDE = 1e3
 
 # Keyword arguments that peft's text-model wrappers (e.g. `PeftModelForSequenceClassification`) always pass.
 # A bio-signal model has no use for them; they are accepted when None so those wrappers work, and refused otherwise.
@@ -1872,17 +1875,20 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 f"it was trained on. {LONG_INPUT_ADVICE.get()}"
             )
         # One reduction checks both: NaN fails the comparison, and so does inf.
-        if not _is_tracing() and not bool(input_values.abs().amax() <= _MAX_INPUT_MAGNITUDE):
+        half = self.dtype == torch.float16
+        limit = _MAX_FLOAT16_INPUT_MAGNITUDE if half else _MAX_INPUT_MAGNITUDE
+        if not _is_tracing() and not bool(input_values.abs().amax() <= limit):
             if not torch.isfinite(input_values).all():
                 raise ValueError(
                     "`input_values` contains NaN or infinite values; clean the recording or use "
                     "CiTrusFeatureExtractor(nan_policy='interpolate')."
                 )
             raise ValueError(
-                f"`input_values` has values up to {float(input_values.abs().amax()):.3g}, beyond "
-                f"{_MAX_INPUT_MAGNITUDE:g}, where the model's float32 arithmetic overflows into NaN; scale the input "
-                "to the unit the checkpoint was trained on (CiTrusFeatureExtractor's normalization='zscore' scales "
-                "every window itself; 'fixed' and 'none' keep the recording's unit)."
+                f"`input_values` has values up to {float(input_values.abs().amax()):.3g}, beyond {limit:g}, where the "
+                f"model's {'float16' if half else 'float32'} arithmetic overflows into NaN; scale the input to the unit "
+                "the checkpoint was trained on (CiTrusFeatureExtractor's normalization='zscore' scales every window "
+                "itself; 'fixed' and 'none' keep the recording's unit)"
+                + ("; or run the model in float32 or bfloat16 (dtype=torch.bfloat16)." if half else ".")
             )
         return input_values.to(self.dtype)
 
@@ -3102,7 +3108,92 @@ def regression_loss(logits: torch.Tensor, labels, width_field: str = "num_target
     return F.mse_loss(logits, labels)
 
 
-class CiTrusForSequenceClassification(_CiTrusForTask):
+class _RegressionHeadStart:
+    """What a regression head needs at the start of training, for CiTrusForRegression and for a
+    CiTrusForSequenceClassification trained as a regressor (`problem_type="regression"`, transformers' way): starting
+    the head at the targets' mean (`init_regressor_bias`), and a warning at the first training batch when the targets
+    sit far from what the head predicts. The head is the module `head_name`, its outputs `config.<outputs_field>`."""
+
+    _target_offset_checked = False
+    _bias_started_at_targets = False  # set by `init_regressor_bias`: the offset warning then advises scaling
+
+    def _check_regression_head(self) -> None:
+        """Overridden where the head is a regressor only by its config."""
+
+    def _check_target_offset(self, logits: torch.Tensor, labels) -> None:
+        """The offset warning, judged once, on the first training batch of several examples (one example has no
+        spread to compare with)."""
+        if self.training and not self._target_offset_checked and len(logits) > 1:
+            self._target_offset_checked = True
+            self._warn_about_target_offset(logits, labels)
+
+    @torch.no_grad()
+    def init_regressor_bias(self, targets: torch.Tensor | ArrayLike) -> None:
+        """Start the head at the mean of the training targets, `(num_examples,)` (one target) or `(num_examples,
+        num_targets)` (a tensor, array, list or `datasets` column). A new head predicts about 0: for targets far from
+        0 (heart rates near 70 bpm) a short fine-tuning run spends itself learning the offset. `citrus finetune` does
+        this before training.
+
+        Raises:
+            TypeError: `targets` are not numbers. ValueError: no targets, another shape, or NaN / infinite targets
+                (the bias, and so every prediction, would be NaN).
+        """
+        self._check_regression_head()
+        num_targets = getattr(self.config, self.outputs_field)
+        targets = _real_numbers(targets, "targets").to(torch.float64)
+        if targets.dim() == 2 and targets.shape[1] == 1 and num_targets == 1:
+            targets = targets[:, 0]
+        expected = "(num_examples,)" if num_targets == 1 else f"(num_examples, {num_targets})"
+        if targets.dim() != (1 if num_targets == 1 else 2) or (targets.dim() == 2 and targets.shape[1] != num_targets):
+            raise ValueError(
+                f"`targets` must have shape {expected}, one row per training example ({self.outputs_field}="
+                f"{num_targets}), "
+                f"got {tuple(targets.shape)}."
+            )
+        if targets.shape[0] == 0:
+            raise ValueError("`targets` is empty: the head starts at the mean of the training targets, so pass them.")
+        bad_rows = (~torch.isfinite(targets.reshape(len(targets), -1)).all(dim=1)).nonzero().flatten().tolist()
+        if bad_rows:
+            raise ValueError(
+                f"`targets` hold NaN or infinite values in {len(bad_rows)} row(s) (e.g. rows {bad_rows[:5]}), which "
+                "would make the head's bias, and every prediction, NaN or infinite: drop those examples or fill "
+                "their targets first."
+            )
+        means = targets.mean(dim=0) if targets.dim() > 1 else targets.mean().expand(num_targets)
+        head = getattr(self, self.head_name)
+        head.bias.copy_(means.to(head.bias.dtype))
+        self._bias_started_at_targets = True
+
+    @torch.no_grad()
+    def _warn_about_target_offset(self, logits: torch.Tensor, labels) -> None:
+        """Warn once, at the first training batch, when the targets sit far from what the head predicts: with the
+        Trainer, a heart-rate regressor whose head starts at 0 ended 20x worse than one started at the mean."""
+        targets = _as_labels(labels, logits).double().reshape(len(logits), -1)
+        offset = float((targets.mean(dim=0) - logits.double().mean(dim=0)).abs().max())
+        spread = float(targets.std(dim=0, unbiased=False).max())
+        if offset <= 3 * max(spread, 1e-3):
+            return
+        where = (
+            f"{type(self).__name__}: the first training batch's targets average {float(targets.mean()):.4g} while "
+            f"the head predicts about {float(logits.mean()):.4g}"
+        )
+        if not self._bias_started_at_targets:
+            logger.warning(
+                f"{where}; a short run spends itself learning that offset. Start the head at the training targets' "
+                "mean first: `model.init_regressor_bias(train_targets)` (`citrus finetune` does), or standardise the "
+                "targets."
+            )
+        elif spread > 0:  # (a batch of equal targets says nothing about their scale)
+            # The bias already sits at the targets' mean: the rest is the new head's random weights times the
+            # features, which is large only next to targets that barely vary.
+            logger.warning(
+                f"{where}, although the head starts at the targets' mean: its new weights move the predictions by more "
+                f"than 3x the targets' spread ({spread:.3g}). Standardise the targets (subtract their mean, divide by "
+                "their standard deviation) so that they vary on the scale the head starts at."
+            )
+
+
+class CiTrusForSequenceClassification(_RegressionHeadStart, _CiTrusForTask):
     """CiTrus with a linear classifier on pooled features: single-label, multi-label, or regression through
     `config.problem_type`, as in transformers. `forward(input_values, labels=None, patch_mask=None)` returns
     `logits` of shape `(batch_size, num_labels)`.
@@ -3157,10 +3248,21 @@ class CiTrusForSequenceClassification(_CiTrusForTask):
             ValueError: labels of another batch size or shape, fractional class indices or ones outside
                 `[0, num_labels)`, multi-label targets outside [0, 1], or NaN / infinite labels.
         """
-        return classification_loss(self.config, logits, labels)
+        loss = classification_loss(self.config, logits, labels)
+        if self.config.problem_type == REGRESSION:  # set by now: inferred from the labels when it was unset
+            self._check_target_offset(logits, labels)
+        return loss
+
+    def _check_regression_head(self) -> None:
+        if self.config.problem_type != REGRESSION:
+            raise ValueError(
+                f"init_regressor_bias starts a regression head, and this classifier's problem_type is "
+                f"{self.config.problem_type!r}; build it with problem_type='regression' (num_labels = targets) to "
+                "regress, or use CiTrusForRegression."
+            )
 
 
-class CiTrusForRegression(_CiTrusForTask):
+class CiTrusForRegression(_RegressionHeadStart, _CiTrusForTask):
     """CiTrus with a linear regressor on pooled features: `config.num_targets` continuous outputs per window.
     `forward(input_values, labels=None, patch_mask=None)` returns `logits` (the predictions) of shape
     `(batch_size, num_targets)` and the mean squared error when `labels` are given.
@@ -3188,13 +3290,19 @@ class CiTrusForRegression(_CiTrusForTask):
                 "problem_type out (or pass 'regression'), or use CiTrusForSequenceClassification to classify."
             )
         super().__init__(config, config.num_targets)
-        self._target_offset_checked = False
-        self._bias_started_at_targets = False  # set by `init_regressor_bias`: the offset warning then advises scaling
 
     @classmethod
     def _config_overrides_for(cls, pretrained_model_name_or_path, saved_config: dict, kwargs: dict) -> dict:
         """The base class's overrides; and a classifier's `problem_type` is not carried into a regressor built on its
-        encoder (`replace_head=True`; without it, loading refuses the classifier, naming its class)."""
+        encoder (`replace_head=True`; without it, loading refuses the classifier, naming its class). `num_labels`
+        without `num_targets` is refused: a regressor's outputs are `num_targets`, and the head would keep one output
+        while the config recorded the classes (the mirror of the classifier's refusal of `num_targets`)."""
+        if "num_labels" in kwargs and not {"num_targets", "config"} & set(kwargs):
+            raise ValueError(
+                f"num_labels={kwargs['num_labels']!r} sets the classes of CiTrusForSequenceClassification; the outputs "
+                f"of {cls.__name__} are `num_targets`: pass num_targets={kwargs['num_labels']!r} (with "
+                "ignore_mismatched_sizes=True for a new head on a task checkpoint)."
+            )
         kwargs = super()._config_overrides_for(pretrained_model_name_or_path, saved_config, kwargs)
         saved_problem = saved_config.get("problem_type")
         if saved_problem not in (None, REGRESSION) and "problem_type" not in kwargs and "config" not in kwargs:
@@ -3217,73 +3325,8 @@ class CiTrusForRegression(_CiTrusForTask):
             ValueError: labels of another batch size or shape, or NaN / infinite labels.
         """
         loss = regression_loss(logits, labels)
-        # judged on the first training batch of several examples (one example has no spread to compare with)
-        if self.training and not self._target_offset_checked and len(logits) > 1:
-            self._target_offset_checked = True
-            self._warn_about_target_offset(logits, labels)
+        self._check_target_offset(logits, labels)
         return loss
-
-    @torch.no_grad()
-    def init_regressor_bias(self, targets: torch.Tensor | ArrayLike) -> None:
-        """Start the head at the mean of the training targets, `(num_examples,)` (one target) or `(num_examples,
-        num_targets)` (a tensor, array, list or `datasets` column). A new head predicts about 0: for targets far from
-        0 (heart rates near 70 bpm) a short fine-tuning run spends itself learning the offset. `citrus finetune` does
-        this before training.
-
-        Raises:
-            TypeError: `targets` are not numbers. ValueError: no targets, another shape, or NaN / infinite targets
-                (the bias, and so every prediction, would be NaN).
-        """
-        num_targets = self.config.num_targets
-        targets = _real_numbers(targets, "targets").to(torch.float64)
-        if targets.dim() == 2 and targets.shape[1] == 1 and num_targets == 1:
-            targets = targets[:, 0]
-        expected = "(num_examples,)" if num_targets == 1 else f"(num_examples, {num_targets})"
-        if targets.dim() != (1 if num_targets == 1 else 2) or (targets.dim() == 2 and targets.shape[1] != num_targets):
-            raise ValueError(
-                f"`targets` must have shape {expected}, one row per training example (num_targets={num_targets}), "
-                f"got {tuple(targets.shape)}."
-            )
-        if targets.shape[0] == 0:
-            raise ValueError("`targets` is empty: the head starts at the mean of the training targets, so pass them.")
-        bad_rows = (~torch.isfinite(targets.reshape(len(targets), -1)).all(dim=1)).nonzero().flatten().tolist()
-        if bad_rows:
-            raise ValueError(
-                f"`targets` hold NaN or infinite values in {len(bad_rows)} row(s) (e.g. rows {bad_rows[:5]}), which "
-                "would make the head's bias, and every prediction, NaN or infinite: drop those examples or fill "
-                "their targets first."
-            )
-        means = targets.mean(dim=0) if targets.dim() > 1 else targets.mean().expand(num_targets)
-        self.regressor.bias.copy_(means.to(self.regressor.bias.dtype))
-        self._bias_started_at_targets = True
-
-    @torch.no_grad()
-    def _warn_about_target_offset(self, logits: torch.Tensor, labels) -> None:
-        """Warn once, at the first training batch, when the targets sit far from what the head predicts: with the
-        Trainer, a heart-rate regressor whose head starts at 0 ended 20x worse than one started at the mean."""
-        targets = _as_labels(labels, logits).double().reshape(len(logits), -1)
-        offset = float((targets.mean(dim=0) - logits.double().mean(dim=0)).abs().max())
-        spread = float(targets.std(dim=0, unbiased=False).max())
-        if offset <= 3 * max(spread, 1e-3):
-            return
-        where = (
-            f"{type(self).__name__}: the first training batch's targets average {float(targets.mean()):.4g} while "
-            f"the head predicts about {float(logits.mean()):.4g}"
-        )
-        if not self._bias_started_at_targets:
-            logger.warning(
-                f"{where}; a short run spends itself learning that offset. Start the head at the training targets' "
-                "mean first: `model.init_regressor_bias(train_targets)` (`citrus finetune` does), or standardise the "
-                "targets."
-            )
-        elif spread > 0:  # (a batch of equal targets says nothing about their scale)
-            # The bias already sits at the targets' mean: the rest is the new head's random weights times the
-            # features, which is large only next to targets that barely vary.
-            logger.warning(
-                f"{where}, although the head starts at the targets' mean: its new weights move the predictions by more "
-                f"than 3x the targets' spread ({spread:.3g}). Standardise the targets (subtract their mean, divide by "
-                "their standard deviation) so that they vary on the scale the head starts at."
-            )
 
 
 # `save_pretrained` copies this file and the configuration next to the weights and writes `auto_map`, so

@@ -222,7 +222,17 @@ def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = N
                 entry["per_class"] = {str(k): counts[k] for k in sorted(counts, key=lambda k: (k is None, str(k)))}
                 classes = sorted({*(classes or []), *entry["per_class"]})
         if "target" in dataset.features and len(dataset):
-            target = np.asarray(dataset.data.column("target").to_numpy(), dtype=np.float64)
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            column = dataset.data.column("target")
+            if (
+                pa.types.is_list(column.type)
+                or pa.types.is_large_list(column.type)
+                or pa.types.is_fixed_size_list(column.type)
+            ):
+                column = pc.list_flatten(column)  # several targets per row: their values, which the checks name
+            target = np.asarray(column.to_numpy(), dtype=np.float64)
             entry["target"] = {
                 "mean": float(target.mean()),
                 "std": float(target.std()),

@@ -26,6 +26,7 @@ and the Hub's parquet / csv layouts hold, goes to `datasets.load_dataset` instea
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import math
@@ -56,7 +57,10 @@ _TABLE_SUFFIXES = frozenset({".parquet", ".json", ".jsonl", ".arrow"})
 # The files that label the files beside them, as `datasets`' audiofolder and imagefolder name them: never a recording
 # or a table of examples themselves.
 METADATA_FILES = ("metadata.csv", "metadata.jsonl", "metadata.parquet")
-# The top folders a file's split is read from (any other file is in train), as `datasets` reads a folder's splits.
+# Other names a labelled set's validation split goes by; used when the set has no split of the requested name.
+VALIDATION_SPLIT_ALIASES = ("valid", "val", "dev", "development", "eval", "evaluation")
+# The top folders a file's split is read from (any other file is in train), as `datasets` reads a folder's splits;
+# the validation split's other names (`VALIDATION_SPLIT_ALIASES`: `val/`, `dev/`) are splits too.
 _SPLIT_FOLDERS = ("train", "validation", "test")
 # Metadata columns that label a file (`load_task_splits` reads `labels` as `label` or `target`).
 _LABEL_COLUMNS = ("label", "target", "labels")
@@ -73,11 +77,31 @@ VALIDATION_FRACTION = 0.15  # as eeg_pretrain's
 def recording_files(folder: str | os.PathLike) -> list[Path]:
     """The recording files under `folder` (recursively, sorted; a WFDB record by its ``.hea`` header; not the
     metadata files that label them)."""
-    return sorted(
+    files = [
         path
         for path in Path(folder).rglob("*")
         if path.is_file() and path.suffix.lower() in RECORDING_FORMATS and path.name not in METADATA_FILES
-    )
+    ]
+    segments = {segment for path in files if path.suffix.lower() == ".hea" for segment in _wfdb_segment_headers(path)}
+    return sorted(path for path in files if path not in segments)
+
+
+def _wfdb_segment_headers(header: Path) -> list[Path]:
+    """The headers of the segments (and layout) a multi-segment WFDB header names (its record line reads
+    ``NAME/SEGMENTS ...``, then one ``SEGMENT LENGTH`` line per segment, ``~`` for a gap), as PhysioNet ships them
+    beside it: read as recordings of their own, every sample of the record would be in a corpus twice."""
+    try:
+        lines = [line.split() for line in header.read_text(encoding="latin-1").splitlines()]
+    except OSError:
+        return []
+    lines = [line for line in lines if line and not line[0].startswith("#")]
+    if not lines or "/" not in lines[0][0]:
+        return []
+    try:
+        count = int(lines[0][0].split("/", 1)[1])
+    except ValueError:
+        return []  # a malformed header is the reader's to report
+    return [header.with_name(line[0] + ".hea") for line in lines[1 : 1 + count] if line[0] != "~"]
 
 
 def is_recording_folder(folder: str | os.PathLike) -> bool:
@@ -154,15 +178,17 @@ def load_recording_folder(path: str | os.PathLike):
     described = metadata_layout(path)
     layout = labelled_layout(path) if described is None else {split: list(rows) for split, rows in described.items()}
 
-    def rows_of(chosen: list[tuple[str, int, int]], labels: dict[str, dict] | None = None, columns=None):
+    def rows_of(
+        chosen: list[tuple[str, int, int]], labels: dict[str, dict] | None = None, columns=None, reference=None
+    ):
         """`_examples` (one per file, with the columns `labels` gives it: `{file: {column: value}}`) or `_segments`
         of the files `chosen`."""
         try:
             return datasets.Dataset.from_generator(
                 _segments if labels is None else _examples,
                 features=datasets.Features({**features, **(columns or {})}),
-                gen_kwargs={"stamps": chosen, "root": str(root), "with_rate": with_rate}
-                | ({} if labels is None else {"labels": labels}),
+                gen_kwargs={"stamps": chosen, "root": str(root), "with_rate": with_rate, "code": _reader_code_digest()}
+                | ({} if labels is None else {"labels": labels, "reference": reference}),
             )
         except datasets.exceptions.DatasetGenerationError as error:
             if isinstance(error.__cause__, ValueError):  # a file's reader said what is wrong with it
@@ -183,9 +209,17 @@ def load_recording_folder(path: str | os.PathLike):
                 f"{len(unlisted)} recording file(s) under {path} are not named in its metadata and are left out "
                 f"(first: {Path(unlisted[0]).relative_to(root).as_posix()})."
             )
+        order = list(layout)  # the reference is train's first file
+        listed = sorted(
+            (Path(stamp[0]) for stamp in stamps if stamp[0] in split_of),
+            key=lambda file: order.index(split_of[str(file)]),
+        )
+        reference = _channel_reference(listed, with_rate)
         return datasets.DatasetDict(
             {
-                split: rows_of([stamp for stamp in stamps if split_of.get(stamp[0]) == split], labels, columns)
+                split: rows_of(
+                    [stamp for stamp in stamps if split_of.get(stamp[0]) == split], labels, columns, reference
+                )
                 for split in layout
             }
         )
@@ -273,10 +307,11 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict]] | 
         return None
     _check_metadata_values(rows, origins)
     layout: dict[str, dict[Path, dict]] = {}
+    splits = _SPLIT_FOLDERS + VALIDATION_SPLIT_ALIASES  # a `val/` folder is a split, as in a class-folder layout
     for file, row in rows.items():
         top = file.relative_to(root).parts[0]
-        layout.setdefault(top if top in _SPLIT_FOLDERS else "train", {})[folder / file.relative_to(root)] = row
-    return dict(sorted(layout.items(), key=lambda item: _SPLIT_FOLDERS.index(item[0])))
+        layout.setdefault(top if top in splits else "train", {})[folder / file.relative_to(root)] = row
+    return dict(sorted(layout.items(), key=lambda item: splits.index(item[0])))
 
 
 @functools.lru_cache(maxsize=64)
@@ -365,11 +400,30 @@ def _metadata_features(labels: dict[str, dict]) -> dict:
     return dict(datasets.Features.from_arrow_schema(table.schema))
 
 
+@functools.cache
+def _reader_code_digest() -> str:
+    """A digest of the code that turns files into rows (this module and the readers): part of the cache's key, since
+    `datasets` keys a generator by its name alone, so rows read by an older version of the readers would be kept."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for source in sorted([Path(__file__), *Path(__file__).with_name("readers").glob("*.py")]):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _examples(
-    stamps: list[tuple[str, int, int]], root: str, with_rate: bool, labels: dict[str, dict]
+    stamps: list[tuple[str, int, int]],
+    root: str,
+    with_rate: bool,
+    labels: dict[str, dict],
+    reference: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None,
+    code: str = "",
 ) -> Iterator[dict]:
     """The rows of a labelled layout: each file one example, with its columns from `labels` (its class folder's name
-    as `label`, or its metadata row)."""
+    as `label`, or its metadata row), its channels in the order of `reference` (`_channel_reference`: the set's first
+    file's names and units; `datasets` runs the generator on each file apart, so the first file is found beforehand).
+    `code` (`_reader_code_digest`) keys the cache only."""
     for file, _, _ in stamps:
         given = labels[file]
         file = Path(file)
@@ -379,6 +433,8 @@ def _examples(
                     f"{file} holds signals at several rates; an example of a labelled set is one recording at one "
                     "rate: export the channels of one rate."
                 )
+            if reference is not None and _has_channel_names(recording):
+                recording = _in_channel_order(file, recording, *reference)
             row = {
                 "input_values": recording.data.astype(np.float32),
                 "recording": file.relative_to(root).as_posix(),
@@ -394,8 +450,57 @@ def _examples(
             yield row
 
 
-def _segments(stamps: list[tuple[str, int, int]], root: str, with_rate: bool) -> Iterator[dict]:
-    """The rows of `load_recording_folder`: each file's recordings (one per rate of a multi-rate EDF) in segments."""
+def _channel_reference(files: list[Path], with_rate: bool) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
+    """`(file, channel names, units)` of the first of a labelled set's `files` (in name order), the layout every
+    other file's channels are read in (`_in_channel_order`); None when it names no channels (.npy, WAV, a CSV without
+    a header) or holds several rates (refused as it is read)."""
+    recordings = list(_recordings_of(files[0], with_rate)) if files else []
+    if len(recordings) != 1 or not _has_channel_names(recordings[0][1]):
+        return None
+    recording = recordings[0][1]
+    return str(files[0]), tuple(recording.channel_names), tuple(recording.units)
+
+
+def _has_channel_names(recording) -> bool:
+    """Whether a file named its channels (EDF, WFDB, a CSV with a header), rather than leaving them their positions."""
+    return recording.channel_names != [str(position) for position in range(len(recording.channel_names))]
+
+
+def _in_channel_order(
+    file: Path, recording, first_file: str, expected: tuple[str, ...], expected_units: tuple[str, ...]
+):
+    """`recording` with its channels in the order `expected` (the set's first file's): an example's rows are the
+    model's input channels, so [C4, C3] stacked under [C3, C4] would swap them without a word. Files of other channels,
+    or of a channel in other units (µV beside mV), are refused, naming both files."""
+    names, expected = recording.channel_names, list(expected)
+    if sorted(names) != sorted(expected):
+        raise ValueError(
+            f"{file} holds channels {names} and {first_file} holds {expected}; every example of a labelled set must "
+            "hold the same channels (the rows are the model's input channels): export the same channels from each."
+        )
+    units = dict(zip(names, recording.units)) if len(recording.units) == len(names) else {}
+    first_units = dict(zip(expected, expected_units)) if len(expected_units) == len(expected) else {}
+    differ = [name for name in expected if units.get(name, "") != first_units.get(name, "")]
+    if units and first_units and differ:
+        raise ValueError(
+            f"{file} holds {differ[0]!r} in {units[differ[0]] or 'no unit'} and {first_file} in "
+            f"{first_units[differ[0]] or 'no unit'}; export every file in the same units."
+        )
+    if names == expected:
+        return recording
+    _warn_once(f"{file} holds channels {names}, read in the order of {first_file}'s: {expected}.")
+    rows = [names.index(name) for name in expected]
+    return dataclasses.replace(
+        recording,
+        data=recording.data[rows],
+        channel_names=list(expected),
+        units=[recording.units[row] for row in rows] if units else recording.units,
+    )
+
+
+def _segments(stamps: list[tuple[str, int, int]], root: str, with_rate: bool, code: str = "") -> Iterator[dict]:
+    """The rows of `load_recording_folder`: each file's recordings (one per rate of a multi-rate EDF) in segments;
+    `code` keys the cache only (see `_examples`)."""
     for file, _, _ in stamps:
         file = Path(file)
         name = file.relative_to(root).as_posix()
@@ -450,7 +555,10 @@ def _recordings_of(file: Path, with_rate: bool):
     with _naming_the_file(file):
         groups = _edf_rate_groups(file)
         if groups is None:
-            yield "", read_recording(file, sampling_rate=None if with_rate else _RATE_NOT_USED)
+            yield (
+                "",
+                read_recording(file, sampling_rate=None if with_rate else _RATE_NOT_USED, check_time_stamps=with_rate),
+            )
         for suffix, channels, _ in groups or ():
             yield suffix, read_recording(file, channels)
 

@@ -25,7 +25,12 @@ from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, TASKS
 from .budgets import LabelBudget, carve_validation, draw_budget, missing_groups, parse_budget
 from .builders import build_dataset, summarize_dataset
 from .hub_access import offline_if_hub_unreachable
-from .recording_folders import is_recording_file, is_recording_folder, load_recording_folder
+from .recording_folders import (
+    VALIDATION_SPLIT_ALIASES,
+    is_recording_file,
+    is_recording_folder,
+    load_recording_folder,
+)
 from .registry import list_datasets
 from .windowing import check_own_set_options, window_examples
 
@@ -534,8 +539,6 @@ _ENCODE_LABELS = (
 )
 # The largest finite float32: a float64 sample beyond it becomes inf once `datasets` or the model read it as float32.
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
-# Other names a labelled set's validation split goes by; used when the set has no split of the requested name.
-VALIDATION_SPLIT_ALIASES = ("valid", "val", "dev", "development", "eval", "evaluation")
 
 
 def _is_numeric(arrow_type) -> bool:
@@ -819,7 +822,9 @@ def _check_class_ids(splits: dict[str, Any]) -> None:
             raise ValueError(
                 f"Class ids {missing[:10]}{' ...' if len(missing) > 10 else ''} never occur in train (labels "
                 f"{present[:10].tolist()}{' ...' if len(present) > 10 else ''}): without class names the classes are "
-                f"0..{len(names) - 1}, so those would be classes without examples; {_ENCODE_LABELS}."
+                f"0..{len(names) - 1}, so those would be classes without examples; {_ENCODE_LABELS}. (Values that "
+                "measure something, such as heart rates, are a regression set's: put them in a float `target` "
+                "column.)"
             )
     train_names = getattr(train.features.get("label"), "names", None)
     for name, split in splits.items():

@@ -138,8 +138,12 @@ class MixedWindowStream(torch.utils.data.IterableDataset):
             )
         if real_windows is not None and len(real_windows) == 0:
             raise ValueError("`real_windows` is empty; pass a corpus with at least one window or synthetic_ratio=1.")
-        if not (isinstance(seed, (int, np.integer)) and seed >= 0):
-            raise ValueError(f"`seed` must be a non-negative integer, got {seed!r}.")
+        if not (isinstance(seed, (int, np.integer)) and 0 <= seed < 2**32):
+            # numpy's SeedSequence reads a larger seed as several 32-bit words, so (2**32 + 7, rank 0) and (7, rank 1)
+            # gave the same windows
+            raise ValueError(
+                f"`seed` must be an integer in [0, 2**32), as `citrus pretrain --seed` takes, got {seed!r}."
+            )
         if not (isinstance(world_size, (int, np.integer)) and world_size >= 1 and 0 <= rank < world_size):
             raise ValueError(f"Need 0 <= rank < world_size, got rank={rank!r}, world_size={world_size!r}.")
         if real_windows is not None and synthetic_ratio < 1.0 and len(real_windows) < world_size:
@@ -227,26 +231,33 @@ class MixedWindowStream(torch.utils.data.IterableDataset):
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         return self.windows(self._rng())
 
-    def chunk_windows(self, rng: np.random.Generator, count: int, chunk_index: int) -> list[dict[str, torch.Tensor]]:
-        """Chunk `chunk_index` of a run: `count` windows, exactly `round((1 - synthetic_ratio) * count)` of them real,
-        at places drawn from `rng`, the rest synthetic (drawn from `rng` too).
+    def _real_windows_before(self, chunk_index: int, count: int) -> int:
+        """Real windows in a run's chunks before `chunk_index`, of `count` windows each."""
+        return min(chunk_index * count, max(0, round((1.0 - self.synthetic_ratio) * count * chunk_index)))
 
-        The real ones continue one walk through the rank's shard over the whole run: chunk `c` takes positions
-        `c * k` to `c * k + k - 1` of it (`k` real windows per chunk), pass `p` of the walk being a permutation of the
+    def chunk_windows(self, rng: np.random.Generator, count: int, chunk_index: int) -> list[dict[str, torch.Tensor]]:
+        """Chunk `chunk_index` of a run: `count` windows, `round((1 - synthetic_ratio) * count * c)` real in the
+        run's first `c` chunks (so the share is the ratio's over a run, not rounded per chunk), at places drawn from
+        `rng`, the rest synthetic (drawn from `rng` too).
+
+        The real ones continue one walk through the rank's shard over the whole run: chunk `c` takes the positions
+        after those the chunks before it took, pass `p` of the walk being a permutation of the
         shard seeded by `(seed, rank, p)` alone. So no real window repeats before the shard is used up, and a chunk
         stays a function of `(seed, rank, chunk_index)`: a resumed run reads what the uninterrupted one did. (`windows`
         starts a new pass at every call: called once per chunk, its real windows were drawn about as with
         replacement over a run.)
         """
         if self.real_windows is None:
-            real = 0
+            real, position = 0, 0
         else:
-            real = min(count, max(0, round((1.0 - self.synthetic_ratio) * count)))
+            # real windows before chunk c: round(c * count * (1 - R)), so that over a run the share is R to within a
+            # window (rounded per chunk, R = 0.001 of 256 windows gave none and 0.999 no real window at all)
+            position = self._real_windows_before(chunk_index, count)
+            real = self._real_windows_before(chunk_index + 1, count) - position
         is_real = np.zeros(count, dtype=bool)
         is_real[rng.permutation(count)[:real]] = True
         synthetic = _SyntheticSource(self.generators, self.weights, self.sampling_rate, self.context_length)
         full_mask = torch.ones(self.num_patches, dtype=torch.long)
-        position = chunk_index * real
         windows = []
         for slot_is_real in is_real:
             if slot_is_real:

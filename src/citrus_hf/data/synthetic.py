@@ -1100,6 +1100,8 @@ def active_generators(spec: Mapping[str, Any]) -> dict[str, Any]:
     weight of 0 drops a generator of the default mix."""
     active = {}
     for name, entry in spec.items():
+        if name not in _GENERATORS:  # checked before a weight of 0 drops it: a misspelt name dropped nothing
+            raise ValueError(f"Unknown synthetic generator {name!r}; registered: {', '.join(_GENERATORS)}.")
         weight = entry.get("weight") if isinstance(entry, Mapping) else entry
         if weight != 0:
             active[name] = entry

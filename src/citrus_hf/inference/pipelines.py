@@ -16,6 +16,9 @@ Three pipelines, registered with transformers by `citrus_hf` (see `citrus_hf.inf
 - `"time-series-feature-extraction"` (`BioSignalFeatureExtractionPipeline`): `model.embed()` vectors per window and
   their mean.
 
+A recording's mean weighs each window by the seconds of recording it covers (a last window padded out to the context,
+`pad_last_window=True`, counts for its own seconds only).
+
 Every pipeline aligns the recording with the checkpoint's feature extractor (by default `alignment="window"`:
 resampled once, then cut into the model's windows; a recording shorter than one window keeps its own duration, in
 whole patches, as the extractor's `padding="longest"` does, so the model sees no padding; a checkpoint trained on
@@ -48,7 +51,15 @@ from torch.utils.data import DataLoader, Dataset
 from transformers.pipelines.base import ChunkPipeline
 from transformers.utils import logging
 
-from .backends import BACKENDS, InferenceTarget, _BackendCache, cached_backend, check_positive_integer, problem_of
+from .backends import (
+    BACKENDS,
+    InferenceTarget,
+    _BackendCache,
+    cached_backend,
+    check_positive_integer,
+    problem_of,
+    run_full_and_padded_apart,
+)
 
 logger = logging.get_logger(__name__)
 
@@ -922,7 +933,7 @@ class _RecordingPipeline(ChunkPipeline):
         # Full windows need no mask: the model then attends without one, as in training on full windows.
         input_values = model_inputs["input_values"]
         try:
-            output = runner(input_values, None if bool(patch_mask.all()) else patch_mask)
+            output = run_full_and_padded_apart(runner, input_values, patch_mask)
         except RuntimeError as error:
             if "allocate" not in str(error):
                 raise
@@ -939,6 +950,17 @@ class _RecordingPipeline(ChunkPipeline):
         }
 
     # ----------------------------------------------------------------------------------------------- postprocess
+
+    @staticmethod
+    def _recording_mean(outputs: torch.Tensor, windows: list[dict], keepdim: bool = False) -> torch.Tensor:
+        """The recording's value from its windows' `(num_windows, outputs)`: their mean, each window weighted by the
+        seconds of recording it covers, so that a last window padded out to the context (`pad_last_window=True`: 1 s
+        of recording and 9 of padding) counts for its second only (weighted alike, it moved a heart rate by 4 bpm)."""
+        seconds = torch.tensor([window["end"] - window["start"] for window in windows], dtype=torch.float64)
+        if not bool((seconds > 0).all()):
+            return outputs.mean(0, keepdim=keepdim)
+        weights = (seconds / seconds.sum()).to(outputs.dtype)
+        return (outputs * weights[:, None]).sum(0, keepdim=keepdim)
 
     @staticmethod
     def _gather(model_outputs: list[dict]) -> tuple[torch.Tensor, list[dict], str]:
@@ -1036,7 +1058,7 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
 
         for window, labels in zip(windows, ranked(scores)):
             window.update(label=labels[0]["label"], score=labels[0]["score"], labels=labels)
-        (labels,) = ranked(scores.mean(0, keepdim=True))
+        (labels,) = ranked(self._recording_mean(scores, windows, keepdim=True))
         return {
             "label": labels[0]["label"],
             "score": labels[0]["score"],
@@ -1052,7 +1074,8 @@ class BioSignalRegressionPipeline(_RecordingPipeline):
 
     Returns per recording:
         `{"target", "windows": [{"start", "end", "target"}, ...], "backend"}` for one target, with `"targets"`
-        (a list) in place of `"target"` for several; the recording's value is the mean over its windows.
+        (a list) in place of `"target"` for several; the recording's value is the mean over its windows, each weighted by
+        the seconds of recording it covers.
     """
 
     accepted_problems = ("regression",)
@@ -1067,7 +1090,7 @@ class BioSignalRegressionPipeline(_RecordingPipeline):
         # one conversion for all windows (`tolist`), not one tensor index per window
         for window, row in zip(windows, targets.tolist()):
             window[key] = value(row)
-        return {key: value(targets.mean(0).tolist()), "windows": windows, "backend": backend}
+        return {key: value(self._recording_mean(targets, windows).tolist()), "windows": windows, "backend": backend}
 
 
 class BioSignalFeatureExtractionPipeline(_RecordingPipeline):
@@ -1116,7 +1139,7 @@ class BioSignalFeatureExtractionPipeline(_RecordingPipeline):
 
     def postprocess(self, model_outputs, return_tensors: bool = False):
         embeddings, windows, backend = self._gather(model_outputs)
-        pooled = embeddings.mean(0)
+        pooled = self._recording_mean(embeddings, windows)
         if not return_tensors:
             embeddings, pooled = embeddings.numpy(), pooled.numpy()
         return {"embedding": pooled, "window_embeddings": embeddings, "windows": windows, "backend": backend}

@@ -145,6 +145,20 @@ def _method_label(method: str | None) -> str:
     return method if method.startswith((_SAME_RECIPE, _UNNAMED_EVALUATION)) else f"baseline: {method}"
 
 
+def _solved_task(config, task: str) -> str:
+    """The task a model solves, by its config as well as its class: a `CiTrusForSequenceClassification` trained as a
+    regressor (`problem_type="regression"`, transformers' way) solves REGRESSION, and its card, tags and metrics are a
+    regressor's (its class, and the Auto class that loads it, stay the classifier's)."""
+    if task == "sequence-classification" and getattr(config, "problem_type", None) == REGRESSION:
+        return REGRESSION
+    return task
+
+
+def _regression_outputs(config, model_class: str) -> int:
+    """A regressor's outputs: `num_targets` of a CiTrusForRegression, `num_labels` of a classifier trained as one."""
+    return config.num_targets if model_class == "CiTrusForRegression" else config.num_labels
+
+
 def _task_problem(task: str | None) -> str | None:
     """The problem (CLASSIFICATION or REGRESSION) a card's task solves, whose metrics alone are this model's; None
     for an encoder or a pre-training checkpoint."""
@@ -261,11 +275,12 @@ def _architecture(config: CiTrusConfig, model_class: str, num_parameters: int | 
         )
     if model_class in ("CiTrusForSequenceClassification", "CiTrusForRegression"):
         rows.append(("Head input", f"{config.head_features} features, {config.pooling} pooling over patches"))
-    if model_class == "CiTrusForSequenceClassification":
+    regressor = model_class == "CiTrusForRegression" or config.problem_type == REGRESSION
+    if model_class == "CiTrusForSequenceClassification" and not regressor:
         labels = ", ".join(f"{i}: {config.id2label[i]}" for i in sorted(config.id2label))
         rows.append(("Labels", f"{config.num_labels} ({labels})"))
-    if model_class == "CiTrusForRegression":
-        rows.append(("Targets", str(config.num_targets)))
+    if regressor and model_class in ("CiTrusForSequenceClassification", "CiTrusForRegression"):
+        rows.append(("Targets", str(_regression_outputs(config, model_class))))
     if num_parameters is not None:
         rows.append(("Parameters", f"{num_parameters:,}"))
     return rows
@@ -516,9 +531,10 @@ def build_model_card(
         `huggingface_hub.ModelCard` whose `.data` holds the metadata; save it with `card.save(path)`.
     """
     fusion, tasks = _card_family(model_or_config)
-    config, model_class, num_parameters, task = _model_class_and_task(
+    config, model_class, num_parameters, class_task = _model_class_and_task(
         model_or_config, tasks, CiTrusFusionConfig if fusion else CiTrusConfig
     )
+    task = class_task if fusion else _solved_task(config, class_task)
     check_license(license)
 
     run = read_run_records(run_dir)
@@ -532,7 +548,7 @@ def build_model_card(
         # a set the model was evaluated on that is a Hub dataset (`citrus finetune --dataset owner/name`): the
         # metadata links it, as the model-index names it
         datasets = list(dict.fromkeys(r.dataset for r in records if hub_repo_id(r.dataset) is not None)) or None
-    name = repo_id.split("/")[-1] if repo_id else (f"citrus-fusion-{task}" if fusion else f"citrus-{task}")
+    name = repo_id.split("/")[-1] if repo_id else (f"citrus-fusion-{class_task}" if fusion else f"citrus-{class_task}")
     sub_configs = list(config.modality_configs.values()) if fusion else [config]
     modalities = sorted({m.lower() for sub in sub_configs for m in (sub.channel_modalities or [])})
     card_data = _card_data(
@@ -553,8 +569,8 @@ def build_model_card(
     template = _template(template_path, fusion)
     common = _shared_card_values(
         model_class,
-        tasks[task][1],
-        summary=summary if summary is not None else _default_summary(config, task, modalities, fusion),
+        tasks[class_task][1],  # the Auto class that loads the checkpoint's own class
+        summary=summary if summary is not None else _default_summary(config, model_class, task, modalities, fusion),
         repo_id=repo_id,
         hyperparameters=hyperparameters,
         records=records,
@@ -802,15 +818,18 @@ def _card_data(
     )
 
 
-def _default_summary(config: CiTrusConfig | CiTrusFusionConfig, task: str, modalities: list[str], fusion: bool) -> str:
+def _default_summary(
+    config: CiTrusConfig | CiTrusFusionConfig, model_class: str, task: str, modalities: list[str], fusion: bool
+) -> str:
     """The default paragraph under the card's title: what the model is and the windows it reads."""
     if fusion:
         return _fusion_summary(config, task)
+    outputs = _regression_outputs(config, model_class) if task == REGRESSION else 0
     what = {
         "base": "A CiTrus encoder",
         "pretraining": "A CiTrus encoder with its pre-training head",
         "sequence-classification": f"A CiTrus classifier ({config.num_labels} classes)",
-        REGRESSION: f"A CiTrus regressor ({config.num_targets} target{'s' if config.num_targets != 1 else ''})",
+        REGRESSION: f"A CiTrus regressor ({outputs} target{'s' if outputs != 1 else ''})",
     }[task]
     return (
         f"{what} for {config.window_seconds:g}-second windows of {config.num_channels}-channel "
@@ -1093,12 +1112,13 @@ def add_adapter_run_records(
     if not (run.eval_records or run.hyperparameters):
         return
     _, tasks = _card_family(base)
-    config, model_class, _, task = _model_class_and_task(base, tasks, CiTrusConfig)
+    config, model_class, _, class_task = _model_class_and_task(base, tasks, CiTrusConfig)
+    task = _solved_task(config, class_task)
     records = list(run.eval_records)
     if (problem := _task_problem(task)) is not None:
         _check_problem(records, problem, model_class)
     entries = _eval_results_for_index(records, tasks[task][2], task.replace("-", " "))
-    card.data.pipeline_tag = _pipeline_tag(config, model_class, task, False)
+    card.data.pipeline_tag = _pipeline_tag(config, model_class, class_task, False)
     if entries:
         card.data.eval_results = entries
         card.data.model_name = repo_id.split("/")[-1] if repo_id else "citrus-lora-adapter"

@@ -129,6 +129,11 @@ def classification_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, fl
     logits = np.asarray(logits, dtype=np.float64)
     if logits.ndim != 2:
         raise ValueError(f"logits must be (n, num_classes), got shape {logits.shape}.")
+    if logits.shape[1] == 1:  # no classifier has one class: these are a regressor's predictions
+        raise ValueError(
+            "logits have one column per window: a regressor's predictions, not a classifier's scores; score a "
+            "regressor with compute_metrics_fn('regression')."
+        )
     labels = _as_labels(labels, logits.shape[1])
     predictions = logits.argmax(axis=1)
     return {

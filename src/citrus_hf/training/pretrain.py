@@ -371,6 +371,12 @@ def _load_corpus(args: PretrainArguments, config: CiTrusConfig, accelerator) -> 
                     )
                 train_windows = align_corpus(train_split, config, args.sampling_rate, nan_policy=args.nan_policy)
             if args.dataset is not None and args.eval_split:
+                if args.eval_split == args.train_split and args.synthetic_ratio < 1:
+                    # its "held-out" loss would be on the windows trained on, and so would the did-not-learn check
+                    raise ValueError(
+                        f"--eval-split {args.eval_split} is the split pre-training trains on, so its loss would not be "
+                        "held out; name a split the run does not train on, or pass --eval-split none."
+                    )
                 eval_split = load_split(args.dataset, args.eval_split, args.dataset_options)
                 if eval_split is None and args.eval_split != _DEFAULT_EVAL_SPLIT:
                     # a split named on purpose (a default that is missing just skips the validation loss)

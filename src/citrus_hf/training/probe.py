@@ -333,6 +333,11 @@ def fit_probe(model: PreTrainedModel, train_dataset: Dataset, task: str, batch_s
     else:
         targets = labels.reshape(len(labels), -1).astype(np.float64)
         head = model.regressor
+        if targets.shape[1] != head.out_features:  # copied into the head below, a (1, F) read-out would broadcast
+            raise ValueError(
+                f"Regression labels must have shape (batch,) or (batch, num_targets) = ({len(labels)}, "
+                f"{head.out_features}), got {labels.shape}; set num_targets in the config to the number of targets."
+            )
     one_shot = task == CLASSIFICATION and np.unique(labels, return_counts=True)[1].min() < 2
     column_weights = None
     if task == CLASSIFICATION and model.config.pooling == "mean_max_std_dynamics":

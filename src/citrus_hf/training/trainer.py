@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..vocabulary_citrus import REGRESSION
+from ..vocabulary_citrus import ENCODER_ARCHITECTURES, REGRESSION
 from .settings import TrainerSettings
 
 if TYPE_CHECKING:
@@ -276,16 +276,19 @@ def check_channel_count(model: PreTrainedModel, train_dataset: TrainingSet | Non
     surfaced at the first step as a long traceback from inside the Trainer. Sets whose rows cannot be read by index
     (an `IterableDataset`), or hold no `input_values`, are left to the model's own check."""
     import numpy as np
+    import torch
 
     from ..modeling_citrus import _channel_count_error
 
     config = getattr(model, "config", None)
-    if not getattr(config, "fixes_channel_count", False) or not hasattr(train_dataset, "__getitem__"):
-        return
+    if not getattr(config, "fixes_channel_count", False) or type(model).__name__ in ENCODER_ARCHITECTURES:
+        return  # an encoder (a fresh CiTrusForPretraining has no `architectures` yet) takes any channel count
+    if not hasattr(train_dataset, "__getitem__") or isinstance(train_dataset, torch.utils.data.IterableDataset):
+        return  # a stream: torch's IterableDataset has a `__getitem__` that raises NotImplementedError
     try:
         row = train_dataset[0]
         values = np.asarray(row["input_values"])
-    except (IndexError, KeyError, TypeError, ValueError):
+    except (IndexError, KeyError, TypeError, ValueError, NotImplementedError):
         return
     if values.ndim < 2 or values.shape[-2] == config.num_channels:
         return

@@ -55,9 +55,11 @@ def read_csv_matrix(
     skip_header: int = 0,
     columns: Sequence[int] | None = None,
     decimal_comma: bool = False,
+    encoding: str | None = None,
 ) -> np.ndarray:
     """Read a numeric CSV file as ``(rows, columns)`` float64; ``columns`` picks some (e.g. all but a time stamp);
-    ``delimiter=None`` splits on any whitespace; ``decimal_comma`` reads "0,25" as 0.25."""
+    ``delimiter=None`` splits on any whitespace; ``decimal_comma`` reads "0,25" as 0.25; ``encoding`` as `open`'s
+    (numpy's default when None)."""
     path = _as_path(path)
     converters = (lambda cell: float(cell.replace(",", "."))) if decimal_comma else None
     try:
@@ -65,7 +67,13 @@ def read_csv_matrix(
             # numpy warns "input contained no data" for an empty file; that case is an error below.
             warnings.simplefilter("ignore", UserWarning)
             values = np.loadtxt(
-                path, delimiter=delimiter, skiprows=skip_header, ndmin=2, usecols=columns, converters=converters
+                path,
+                delimiter=delimiter,
+                skiprows=skip_header,
+                ndmin=2,
+                usecols=columns,
+                converters=converters,
+                encoding=encoding,
             )
     except ValueError as error:
         raise CorruptFileError(f"{path} is not a numeric CSV file ({error}).") from error

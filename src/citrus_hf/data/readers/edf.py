@@ -24,8 +24,10 @@ from ._common import _as_path
 
 logger = logging.getLogger(__name__)
 
-# The label of an EDF+ file's annotation channel, which holds no samples.
-_EDF_ANNOTATIONS = "EDF Annotations"
+# The labels of an EDF+ / BDF+ file's annotation channel, which holds no samples.
+_ANNOTATION_LABELS = frozenset({"EDF Annotations", "BDF Annotations"})
+# The spellings of µV that MNE scales to volts (by 1e-6; "mV" by 1e-3): its rule when its own factors are not at hand.
+_MNE_MICROVOLTS = frozenset({"\u03bcV", "\u00b5V", "\x83\xcaV", "uV"})
 
 
 @dataclass
@@ -41,13 +43,17 @@ class EdfHeader:
     start: datetime.datetime | None = None
     # (physical min, physical max, digital min, digital max) per signal: a sample is scaled by their spans
     ranges: list[tuple[float, float, float, float]] | None = None
+    # each signal's physical dimension as written ("uV", "mV", "%", ""), one per label
+    dimensions: list[str] = field(default_factory=list)
+    # EDF+D / BDF+D: data records that need not follow one another (the onset of each is in its annotation signal)
+    discontinuous: bool = False
 
     def signal_names(self) -> dict[str, int]:
         """Name -> position in the header of every ordinary signal (not the "EDF Annotations" channel), in file
         order. A signal's name is its label; where the file gives one label to several signals (EDF allows it), they
         are told apart by their occurrence in file order, as MNE does: two signals labelled "EEG" are "EEG-0" and
         "EEG-1" (a suffix another signal's label already has is skipped)."""
-        signals = [(index, label) for index, label in enumerate(self.labels) if label != _EDF_ANNOTATIONS]
+        signals = [(index, label) for index, label in enumerate(self.labels) if label not in _ANNOTATION_LABELS]
         counts = collections.Counter(label for _, label in signals)
         taken, occurrences, names = set(counts), collections.Counter(), {}
         for index, label in signals:
@@ -76,7 +82,7 @@ class EdfHeader:
         names = self.signal_names()
         if name in names:
             return names[name]
-        if name in self.labels and name != _EDF_ANNOTATIONS:
+        if name in self.labels and name not in _ANNOTATION_LABELS:
             repeated = [other for other, index in names.items() if self.labels[index] == name]
             raise CorruptFileError(
                 f"{path} has {len(repeated)} signals labelled {name!r}, read as {repeated} (in file order); name the "
@@ -164,7 +170,7 @@ def read_edf_header(path: str | Path) -> EdfHeader:
             "corrupt. Re-download or re-export it."
         )
     ranges = _edf_ranges(path, field_values)
-    signals_per_record = sum(n for label, n in zip(labels, samples_per_record) if label != _EDF_ANNOTATIONS)
+    signals_per_record = sum(n for label, n in zip(labels, samples_per_record) if label not in _ANNOTATION_LABELS)
     # EDF+ allows a duration of 0 for files of annotations only (no samples, hence no rate); otherwise every rate
     # is samples per record / duration.
     if not (
@@ -175,7 +181,16 @@ def read_edf_header(path: str | Path) -> EdfHeader:
             "(samples per record / duration); the header is corrupt. Re-download or re-export it."
         )
     header = EdfHeader(
-        n_records, record_seconds, labels, samples_per_record, bytes_per_sample, header_bytes, start, ranges
+        n_records,
+        record_seconds,
+        labels,
+        samples_per_record,
+        bytes_per_sample,
+        header_bytes,
+        start,
+        ranges,
+        dimensions=field_values(16 + 80, 8),
+        discontinuous=fixed[192:236].decode("latin-1").strip().upper().startswith(("EDF+D", "BDF+D")),
     )
     # -1 records means "still recording"; readers infer the count from the size, so there is nothing to compare.
     if n_records >= 0:
@@ -186,6 +201,50 @@ def read_edf_header(path: str | Path) -> EdfHeader:
                 f"file holds {size} bytes ({expected - size} missing). Re-download or re-export it."
             )
     return header
+
+
+def check_continuous(path: Path, header: EdfHeader) -> None:
+    """Refuse an EDF+D / BDF+D file whose data records do not follow one another: read as one recording (MNE
+    concatenates the records), its gaps would vanish and every time after the first gap would be wrong. Each record's
+    onset is the first time-keeping annotation of its annotation signal ("+10\\x14\\x14"). A file marked
+    discontinuous whose records do follow one another (some writers mark every file so) is read as usual."""
+    if not header.discontinuous:
+        return
+    annotation = next((i for i, label in enumerate(header.labels) if label in _ANNOTATION_LABELS), None)
+    if annotation is None:
+        raise CorruptFileError(
+            f"{path} is marked EDF+D (discontinuous) but has no annotation signal to give its records' onsets; the "
+            "header is corrupt. Re-export it."
+        )
+    record_bytes = sum(header.samples_per_record) * header.bytes_per_sample
+    if record_bytes == 0:
+        return
+    records = (path.stat().st_size - header.header_bytes) // record_bytes
+    if header.n_records >= 0:
+        records = min(records, header.n_records)
+    start = sum(header.samples_per_record[:annotation]) * header.bytes_per_sample
+    width = header.samples_per_record[annotation] * header.bytes_per_sample
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=header.header_bytes, shape=(records, record_bytes))
+    onsets = []
+    for row in data[:, start : start + width]:
+        text = bytes(row).split(b"\x14", 1)[0].decode("latin-1").strip()
+        try:
+            onsets.append(float(text))
+        except ValueError:
+            raise CorruptFileError(
+                f"{path} is marked EDF+D (discontinuous) and its record {len(onsets)} gives no onset ({text!r}); the "
+                "file is corrupt. Re-export it."
+            ) from None
+    expected = onsets[0] + header.record_seconds * np.arange(len(onsets)) if onsets else np.zeros(0)
+    gaps = np.flatnonzero(np.abs(np.asarray(onsets) - expected) > 1e-6 + 1e-9 * np.abs(expected))
+    if gaps.size:
+        record = int(gaps[0])
+        raise CorruptFileError(
+            f"{path} is an EDF+D file with gaps: its data record {record} starts at {onsets[record]:g} s where a "
+            f"continuous recording would be at {expected[record]:g} s. Read as one recording, the gaps would vanish "
+            "and every time after them would be wrong: export each continuous stretch to its own file (EDFbrowser: "
+            "Tools > Convert EDF+D to EDF+C)."
+        )
 
 
 def _edf_ranges(path: Path, field_values) -> list[tuple[float, float, float, float]]:
@@ -238,8 +297,16 @@ class Recording:
     start: datetime.datetime | None = None
 
 
-# MNE scales voltage channels to volts; these factors give back the unit written in the file.
-_TO_FILE_UNIT = {"uv": 1e6, "µv": 1e6, "μv": 1e6, "mv": 1e3, "nv": 1e9, "v": 1.0}
+def _mne_gains(raw, dimensions: Sequence[str] | None) -> np.ndarray:
+    """The factor MNE multiplied each signal it read by (one per `raw.ch_names`): its own record of them where it
+    keeps one (`_raw_extras`), else its rule (a spelling of µV by 1e-6, "mV" by 1e-3, anything else by 1) applied to
+    the signals' `dimensions` as written in the header."""
+    extras = getattr(raw, "_raw_extras", None) or [{}]
+    gains = extras[0].get("units") if isinstance(extras[0], dict) else None
+    if gains is not None and len(gains) == len(raw.ch_names):
+        return np.asarray(gains, dtype=np.float64)
+    dimensions = dimensions if dimensions is not None else [""] * len(raw.ch_names)
+    return np.array([1e-6 if unit in _MNE_MICROVOLTS else 1e-3 if unit == "mV" else 1.0 for unit in dimensions])
 
 
 def check_channel_list(channels: Sequence[str] | None, names: Sequence[str] | None = None) -> None:
@@ -332,6 +399,7 @@ class _OpenedEdf:
             raise CorruptFileError(f"{path} has no channel(s) {unknown}; it has {list(names)}.")
         positions = [header.position(path, name) for name in wanted]
         header.check_readable(path, wanted)
+        check_continuous(path, header)
         # MNE picks signals by label: every signal with a label read is read, in file order (those of a repeated
         # label too, and they share the rate MNE reads at)
         labels = {header.labels[index] for index in positions}
@@ -358,7 +426,10 @@ class _OpenedEdf:
             with warnings.catch_warnings():
                 # MNE warns about unit conventions and channel name clashes that do not affect the values read here.
                 warnings.simplefilter("ignore", RuntimeWarning)
-                raw = mne.io.read_raw_edf(path, include=sorted(labels), preload=preload, verbose="error")
+                # BDF has its own reader in MNE (its EDF reader refuses BDF); no signal is read as a stimulus
+                # channel, which MNE would leave unscaled and cut to whole numbers (a signal labelled "Status")
+                reader = mne.io.read_raw_bdf if header.bytes_per_sample == 3 else mne.io.read_raw_edf
+                raw = reader(path, include=sorted(labels), stim_channel=None, preload=preload, verbose="error")
         except Exception as error:  # MNE raises ValueError, AssertionError, IndexError... on malformed files
             raise CorruptFileError(
                 f"MNE could not read {path} ({type(error).__name__}: {error}). The file is corrupt or not EDF/EDF+; "
@@ -371,9 +442,16 @@ class _OpenedEdf:
             )
         self.path, self.raw, self.header, self.wanted = path, raw, header, wanted
         self.order = [read.index(index) for index in positions]  # MNE's rows are the signals read, in file order
-        original_units = getattr(raw, "_orig_units", {}) or {}
-        self.units = [original_units.get(raw.ch_names[row], "") for row in self.order]
-        self.scale = np.array([_TO_FILE_UNIT.get(unit.lower(), 1.0) for unit in self.units])[:, None]
+        # as written, but a spelling of µV ("uV") named as MNE names it
+        self.units = (
+            ["µV" if header.dimensions[index] in _MNE_MICROVOLTS else header.dimensions[index] for index in positions]
+            if header.dimensions
+            else []
+        )
+        # MNE scales a few spellings of a voltage to volts and leaves every other unit as written: its own factors
+        # undo exactly what it did ("uv", "nV" or "MV" are not scaled by it, so must not be scaled back here)
+        gains = _mne_gains(raw, [header.dimensions[index] for index in read] if header.dimensions else None)
+        self.scale = (1.0 / gains[self.order])[:, None]
         self.sampling_rate = float(raw.info["sfreq"])
 
     def samples(self, start: int = 0, stop: int | None = None) -> np.ndarray:

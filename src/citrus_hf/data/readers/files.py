@@ -56,8 +56,27 @@ _WAV_FULL_SCALE = {
     np.dtype(np.int32): 2.0**31,
     np.dtype(np.int64): 2.0**63,
 }
-# Header names of a CSV column that holds time stamps rather than a channel (compared lower-cased).
-TIME_COLUMNS = frozenset({"time", "timestamp", "timestamps", "t", "seconds", "time_s", "time (s)", "time_ms", "ms"})
+# Header names of a CSV column that holds time stamps rather than a channel (compared lower-cased, a unit in brackets
+# or parentheses left out and spaces read as underscores: "Time [s]", "time (ms)", "Elapsed time").
+TIME_COLUMNS = frozenset(
+    {"time", "timestamp", "timestamps", "t", "seconds", "time_s", "time_ms", "ms", "elapsed_time", "time_stamp"}
+)
+# A CSV column that holds time stamps in milliseconds, by its name (as `TIME_COLUMNS` compares them) or its unit.
+_MILLISECOND_COLUMNS = frozenset({"time_ms", "ms"})
+
+
+def _column_key(name: str) -> str:
+    """A CSV header cell as `TIME_COLUMNS` compares it: lower-cased, a unit in brackets or parentheses dropped,
+    spaces and dashes read as underscores ("Time [s]" -> "time")."""
+    import re
+
+    return re.sub(r"[\s\-]+", "_", re.sub(r"[\[(].*?[\])]", "", name).strip().lower()).strip("_")
+
+
+def _is_index_column(name: str) -> bool:
+    """Whether a CSV header cell names the row index pandas writes by default (`DataFrame.to_csv()` with its index:
+    an empty first header cell, read back by pandas as "Unnamed: 0"): a count of rows, not a channel."""
+    return name.strip() == "" or name.strip().lower().startswith("unnamed: ")
 
 
 def recording_format(path: str | Path) -> str:
@@ -80,7 +99,11 @@ def recording_format(path: str | Path) -> str:
 
 
 def read_recording(
-    path: str | Path, channels: Sequence[str] | None = None, sampling_rate: float | None = None
+    path: str | Path,
+    channels: Sequence[str] | None = None,
+    sampling_rate: float | None = None,
+    *,
+    check_time_stamps: bool = True,
 ) -> Recording:
     """Read one recording file (see the module docstring for the formats).
 
@@ -89,6 +112,8 @@ def read_recording(
         channels: names or positions (``"0"``) of the channels to read, in the order wanted; every channel when None.
         sampling_rate: Hz; required for ``.npy`` and ``.csv``, and when given for a file that records its own rate,
             it must be that rate.
+        check_time_stamps: compare a CSV's time column with `sampling_rate` (False where the rate given is a
+            stand-in and the file's true rate comes later).
 
     Returns:
         A `Recording` with ``data`` ``(channels, time)`` float64 in the file's units.
@@ -116,7 +141,7 @@ def read_recording(
         recording = read_edf(path, _edf_channels(path, wanted))
     elif kind == "WFDB":
         record = path.with_suffix("") if path.suffix.lower() == ".hea" else path
-        recording = _pick(read_wfdb(record, annotation_extension=None), wanted, path)
+        recording = read_wfdb(record, annotation_extension=None, channels=wanted)
     elif kind == "WAV":
         recording = _pick(read_wav(path), wanted, path)
     else:
@@ -136,15 +161,9 @@ def read_recording(
                 f"{path} holds an array of shape {data.shape}, which reads as {data.shape[0]} channels of "
                 f"{data.shape[1]} samples; a recording is (channels, time): save its transpose (`array.T`)."
             )
+        if names is not None and wanted is None:
+            wanted = _channels_of_csv(path, data, names, sampling_rate if check_time_stamps else None)
         names = names or [str(index) for index in range(data.shape[0])]
-        if wanted is None:
-            timed = [row for row, name in enumerate(names) if name.strip().lower() in TIME_COLUMNS]
-            if timed and len(timed) < len(names):  # a device's time stamps are no channel (unless asked for by name)
-                logger.warning(
-                    f"{path}: column(s) {[names[row] for row in timed]} read as time stamps, not channels; name the "
-                    "channels to read (--channels, or `channels=`) to choose otherwise."
-                )
-                wanted = [name for row, name in enumerate(names) if row not in timed]
         recording = _pick(Recording(data=data, sampling_rate=float(sampling_rate), channel_names=names), wanted, path)
     if (
         sampling_rate is not None
@@ -176,8 +195,8 @@ def read_wav(path: Path | BinaryIO, name: str | None = None) -> Recording:
     from scipy.io import wavfile
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", wavfile.WavFileWarning)  # chunks beside the samples (LIST, cue), unread
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", wavfile.WavFileWarning)  # chunks beside the samples (LIST, cue), unread
             rate, samples = wavfile.read(path, mmap=False)
     except (ValueError, EOFError, OSError, struct.error) as error:  # scipy's words for a damaged or non-WAVE file
         raise CorruptFileError(f"{name or path} could not be read as a WAV file ({error}); re-export it.") from None
@@ -186,6 +205,13 @@ def read_wav(path: Path | BinaryIO, name: str | None = None) -> Recording:
             f"{name or path} could not be read as a WAV file (its header is not followed by the format and data "
             "chunks: the recording was cut short); re-export it."
         ) from None
+    # scipy reads a data chunk cut short (an interrupted copy) as far as it goes, with only a warning
+    cut = next((str(warning.message) for warning in caught if "prematurely" in str(warning.message)), None)
+    if cut is not None:
+        raise CorruptFileError(
+            f"{name or path} is truncated: its header declares more samples than the file holds ({cut}); "
+            "re-export or re-copy it."
+        )
     if samples.size == 0:
         raise CorruptFileError(f"{name or path} holds no samples.")
     if samples.dtype.kind == "u":
@@ -213,6 +239,44 @@ def _edf_channels(path: Path, wanted: list[str] | None) -> list[str] | None:
             "(--channels, or `channels=`)."
         )
     return None
+
+
+def _channels_of_csv(path: Path, data: np.ndarray, names: list[str], sampling_rate: float | None) -> list[str] | None:
+    """The columns of a CSV with a header that are channels (None: all of them): not a device's time stamps
+    (`TIME_COLUMNS`) nor pandas' row index (`_is_index_column`), unless every column is one. Time stamps that step
+    at another rate than `sampling_rate` (when given) are refused: the recording would be scored at a wrong rate."""
+    index = [row for row, name in enumerate(names) if _is_index_column(name)]
+    timed = [row for row, name in enumerate(names) if _column_key(name) in TIME_COLUMNS]
+    if not (index or timed) or len(index) + len(timed) >= len(names):
+        return None
+    for row in timed if sampling_rate is not None else ():
+        _check_time_stamps(path, names[row], data[row], sampling_rate)
+    described = [f"{names[row]!r} (time stamps)" for row in timed] + [f"{names[row]!r} (a row index)" for row in index]
+    logger.warning(
+        f"{path}: column(s) {', '.join(described)} not read as channels; name the channels to read (--channels, or "
+        "`channels=`) to choose otherwise."
+    )
+    return [name for row, name in enumerate(names) if row not in index and row not in timed]
+
+
+def _check_time_stamps(path: Path, name: str, stamps: np.ndarray, sampling_rate: float) -> None:
+    """Refuse a CSV's time column whose step (the median between rows, in seconds or, by its name or as a fallback,
+    milliseconds) contradicts `sampling_rate`: 10 s at 250 Hz given as 100 Hz would be scored as 25 s."""
+    steps = np.diff(stamps)
+    if steps.size < 2 or not np.isfinite(steps).all():
+        return
+    step = float(np.median(steps))
+    if not step > 0:
+        return
+    units = (1e-3,) if _column_key(name) in _MILLISECOND_COLUMNS or "ms" in name.lower() else (1.0, 1e-3)
+    if any(math.isclose(1.0 / (step * unit), sampling_rate, rel_tol=0.02) for unit in units):
+        return
+    implied = 1.0 / (step * units[0])
+    raise ValueError(
+        f"{path}: its time column {name!r} steps {step:g} {'ms' if units[0] == 1e-3 else 's'} between samples "
+        f"({implied:g} Hz), and the sampling rate given is {sampling_rate:g} Hz; give the rate the time stamps say "
+        f"(--sampling-rate {implied:g}), or name the channels to read (--channels) to read it as written."
+    )
 
 
 def _is_position(channel: str, names: Sequence[str]) -> bool:
@@ -247,7 +311,8 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None]:
     not numeric; the delimiter is the first of `_CSV_DELIMITERS` in the first line (none: whitespace), and in a file
     separated by semicolons a comma in the first data row is the decimal mark ("0,25;1,5")."""
     try:
-        with open(path, newline="") as handle:
+        # "utf-8-sig": a spreadsheet's "CSV UTF-8" starts with a byte-order mark, which would glue to the first cell
+        with open(path, newline="", encoding="utf-8-sig") as handle:
             first, second = handle.readline(), handle.readline()
     except UnicodeDecodeError as error:
         raise CorruptFileError(f"{path} is not a text CSV file ({error}).") from error
@@ -257,13 +322,29 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None]:
     cells = [cell.strip().strip('"') for cell in line.split(delimiter)]
     try:
         [float(cell.replace(",", ".") if decimal_comma else cell) for cell in cells]
-        names = None
+        names = _positions_header(cells, second, delimiter)
     except ValueError:
         names = cells
         decimal_comma = delimiter == ";" and "," in second
     values = read_csv_matrix(
-        path, delimiter=delimiter, skip_header=0 if names is None else 1, decimal_comma=decimal_comma
+        path,
+        delimiter=delimiter,
+        skip_header=0 if names is None else 1,
+        decimal_comma=decimal_comma,
+        encoding="utf-8-sig",
     )
     if names is not None and len(names) != values.shape[1]:
         raise CorruptFileError(f"{path}: its header names {len(names)} columns and its rows hold {values.shape[1]}.")
     return values.T, names
+
+
+def _positions_header(cells: list[str], second: str, delimiter: str | None) -> list[str] | None:
+    """The header pandas writes for a frame of unnamed columns (`pd.DataFrame(array).to_csv(index=False)`: "0,1,2"),
+    told from a first row of samples by its form: the columns' positions written as whole numbers above rows whose
+    numbers are written as decimals ("100.0", "1e-05"), as pandas writes floats. None for a first row of samples."""
+    if cells != [str(position) for position in range(len(cells))]:
+        return None
+    below = [cell.strip().strip('"') for cell in second.rstrip("\r\n").split(delimiter)]
+    if len(below) == len(cells) and any(mark in cell for cell in below for mark in (".", "e", "E")):
+        return cells
+    return None

@@ -8,6 +8,7 @@ parse becomes its default of 250 Hz, and an annotation file cut short loses the 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,34 +72,47 @@ def _check_wfdb_annotation_end(path: Path) -> None:
         )
 
 
-def read_wfdb(record: str | Path, annotation_extension: str | None = "atr") -> WfdbRecording:
+def read_wfdb(
+    record: str | Path, annotation_extension: str | None = "atr", channels: Sequence[str] | None = None
+) -> WfdbRecording:
     """Read a WFDB record (``.hea`` + signal files) and optionally its annotations with ``wfdb``.
 
     Args:
         record: the record path without extension (e.g. ``data/100``).
         annotation_extension: annotation file extension (``atr`` for reference beats), or None.
+        channels: names or positions (``"0"``) of the signals to read, in the order wanted; every signal when None.
+            A multi-frequency record (signals stored at several samples per frame) is read at each signal's own
+            rate, so the signals read must share one (wfdb's default would average the faster ones down to the
+            frame rate, a low-pass filter that also aliases).
 
     Returns:
-        Signals ``(channels, time)`` in physical units, the rate, and the annotations' samples and symbols.
+        Signals ``(channels, time)`` in physical units (NaN where the record marks a sample missing, for the NaN
+        policy of whatever reads it next), the rate, and the annotations' samples (at that rate) and symbols.
 
     Raises:
         CorruptFileError: missing or malformed header / signal / annotation file, or an annotation file cut short
             (naming it).
+        ValueError: an unknown channel, or signals of several rates without ``channels`` picking one (naming them).
     """
     wfdb = require("wfdb", "Reading WFDB records")
 
     record = _as_path(record, "WFDB record (its path without extension)")
     _check_wfdb_rate(record)
     try:
-        rec = wfdb.rdrecord(str(record))
+        # every signal at its own rate: `smooth_frames=True` would average a signal stored at 4 samples per frame
+        rec = wfdb.rdrecord(str(record), smooth_frames=False)
     except FileNotFoundError as error:
         raise CorruptFileError(f"WFDB record {record} is incomplete: {error}.") from error
     except Exception as error:
         raise CorruptFileError(
             f"wfdb could not read record {record} ({type(error).__name__}: {error}); re-download it."
         ) from error
-    if rec.p_signal is None:
+    if rec.e_p_signal is None or len(rec.e_p_signal) == 0:
         raise CorruptFileError(f"WFDB record {record} has no signal data.")
+    names = list(rec.sig_name)
+    per_frame = list(rec.samps_per_frame or [1] * len(names))
+    rows = _wfdb_rows(record, names, per_frame, float(rec.fs), channels)
+    frames = per_frame[rows[0]]
     samples = np.zeros(0, dtype=np.int64)
     symbols: list[str] = []
     if annotation_extension is not None:
@@ -113,16 +127,44 @@ def read_wfdb(record: str | Path, annotation_extension: str | None = "atr") -> W
             raise CorruptFileError(
                 f"wfdb could not read {record}.{annotation_extension} ({type(error).__name__}: {error})."
             ) from error
-        samples = np.asarray(ann.sample, dtype=np.int64)
+        # annotation times count frames; a signal stored at several samples per frame has that many per frame
+        samples = np.asarray(ann.sample, dtype=np.int64) * frames
         symbols = list(ann.symbol)
-    data = np.asarray(rec.p_signal, dtype=np.float64).T
-    if not np.isfinite(data).all():
-        raise CorruptFileError(f"WFDB record {record} holds NaN / inf samples (missing-signal markers).")
+    data = np.stack([np.asarray(rec.e_p_signal[row], dtype=np.float64) for row in rows])
+    units = list(rec.units) if rec.units is not None else []
     return WfdbRecording(
         data=data,
-        sampling_rate=float(rec.fs),
-        channel_names=list(rec.sig_name),
-        units=list(rec.units),
+        sampling_rate=float(rec.fs) * frames,
+        channel_names=[names[row] for row in rows],
+        units=[units[row] for row in rows] if len(units) == len(names) else [],
         annotation_samples=samples,
         annotation_symbols=symbols,
     )
+
+
+def _wfdb_rows(
+    record: Path, names: list[str], per_frame: list[int], frame_rate: float, channels: Sequence[str] | None
+) -> list[int]:
+    """The positions of the signals `channels` (names, or positions where no signal has that name; all when None),
+    refused unless they share one rate (`frame_rate` x samples per frame)."""
+    if channels is None:
+        rows = list(range(len(names)))
+    else:
+        rows = []
+        for channel in map(str, channels):
+            if channel in names:
+                rows.append(names.index(channel))
+            elif channel.isdigit() and int(channel) < len(names):
+                rows.append(int(channel))
+            else:
+                raise ValueError(f"{record} has no channel {channel!r}; it has {names} (or name them by position).")
+    rates: dict[float, list[str]] = {}
+    for row in rows:
+        rates.setdefault(frame_rate * per_frame[row], []).append(names[row])
+    if len(rates) > 1:
+        groups = "; ".join(f"{rate:g} Hz: {', '.join(group)}" for rate, group in sorted(rates.items(), reverse=True))
+        raise ValueError(
+            f"{record} holds signals at {len(rates)} rates ({groups}); pick channels of one rate by name "
+            "(--channels, or `channels=`)."
+        )
+    return rows
