@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from citrus_hf.commands.script import run_script
+from citrus_hf.commands.script import positive_float, run_script
 
 RATE = 50.0  # Hz: .npy files do not record their rate, so every command is given it
 
@@ -57,7 +57,9 @@ def write_class_folders(folder: Path) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--label-budget", default="5", help="labelled windows per class to train on")
-    parser.add_argument("--window-seconds", type=float, default=4.0, help="the windows each recording is cut into")
+    parser.add_argument(
+        "--window-seconds", type=positive_float, default=4.0, help="the windows each recording is cut into"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output-dir", default=None)
     args = parser.parse_args()

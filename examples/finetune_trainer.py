@@ -35,6 +35,7 @@ from transformers import (
 
 import citrus_hf  # noqa: F401  (registers CiTrus with the Auto classes and pipelines; bundled names such as citrus-small)
 from citrus_hf.commands.script import run_script
+from citrus_hf.configuration_citrus import check_checkpoint_reference
 from citrus_hf.data import build_dataset
 from citrus_hf.data.splits import draw_budget, parse_budget
 from citrus_hf.training.metrics import compute_metrics_fn
@@ -74,6 +75,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tiny", action="store_true", help="tiny pre-training + short fine-tuning")
     args = parser.parse_args()
+    if args.model is not None:
+        check_checkpoint_reference(args.model)  # a mistyped folder: one line, not the Hub's words for a repo id
     checkpoint = args.model or (tiny_checkpoint() if args.tiny else "citrus-small")
 
     # train / test: the official UEA splits, one row per 10 s recording. The model's forward takes `labels`.

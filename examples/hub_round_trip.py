@@ -36,6 +36,7 @@ from citrus_hf import (
     push_to_hub,
 )
 from citrus_hf.commands.script import run_script
+from citrus_hf.configuration_citrus import check_checkpoint_reference
 from citrus_hf.data.splits import load_split
 
 
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> float:
         model = CiTrusForSequenceClassification(config).eval()
         extractor = CiTrusFeatureExtractor.from_config(config)
     else:
+        check_checkpoint_reference(args.checkpoint)  # a mistyped folder: one line, not the Hub's words for a repo id
         architectures = AutoConfig.from_pretrained(args.checkpoint).architectures or ["a model of no task"]
         if architectures[0] != CiTrusForSequenceClassification.__name__:
             parser.error(

@@ -31,7 +31,8 @@ import numpy as np
 from transformers import pipeline
 
 import citrus_hf  # noqa: F401  (registers CiTrus and its pipelines with transformers)
-from citrus_hf.commands.script import run_script
+from citrus_hf.commands.script import positive_float, run_script
+from citrus_hf.configuration_citrus import check_checkpoint_reference
 from citrus_hf.data import build_dataset
 from citrus_hf.data.fetch import source_members
 from citrus_hf.data.readers import load_npy
@@ -89,14 +90,22 @@ def clock(seconds: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="a fine-tuned CiTrus classifier of watch_exercises (default: train one)")
-    parser.add_argument("--hop-seconds", type=float, default=2.0, help="time between window starts")
+    parser.add_argument("--hop-seconds", type=positive_float, default=2.0, help="time between window starts")
     parser.add_argument("--backend", default="auto", help="inference path: auto, torch, bf16 or onnxruntime")
     parser.add_argument("--tiny", action="store_true", help="a tiny classifier trained for a few steps")
     args = parser.parse_args()
 
+    if args.model is not None:
+        check_checkpoint_reference(args.model)  # a mistyped folder: one line, not the Hub's words for a repo id
     model_dir = args.model or watch_classifier(args.tiny)
     classify = pipeline(model=model_dir, batch_size=256)
     extractor, config = classify.feature_extractor, classify.model.config
+    hop = round(args.hop_seconds * extractor.sampling_rate)
+    if hop < 1:
+        raise ValueError(
+            f"--hop-seconds {args.hop_seconds:g} is less than one sample at the model's {extractor.sampling_rate:g} Hz; "
+            f"give at least {1 / extractor.sampling_rate:g}."
+        )
     names = [config.id2label[i] for i in range(config.num_labels)]
     held_out = set(build_dataset("watch_exercises")["test"]["subject"])
 
@@ -106,9 +115,7 @@ def main() -> None:
         f"{recording.shape[1] / RATE / 60:.1f} min"
     )
     start = time.perf_counter()
-    result = classify(
-        recording, sampling_rate=RATE, hop_length=int(args.hop_seconds * extractor.sampling_rate), backend=args.backend
-    )
+    result = classify(recording, sampling_rate=RATE, hop_length=hop, backend=args.backend)
     windows = result["windows"]
     predicted = np.array([config.label2id[window["label"]] for window in windows])
     confidence = np.array([window["score"] for window in windows])

@@ -27,7 +27,7 @@ from datasets import Array2D, ClassLabel, Features, List, Value
 from transformers import Trainer, TrainingArguments, set_seed
 
 from citrus_hf import CiTrusConfig, CiTrusForSequenceClassification
-from citrus_hf.commands.script import run_script
+from citrus_hf.commands.script import positive_float, positive_int, run_script
 from citrus_hf.data import build_dataset
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
 from citrus_hf.training.lora import apply_lora, load_adapter, merge_adapter, save_adapter
@@ -59,10 +59,10 @@ def main() -> None:
     parser.add_argument("--from-scratch", action="store_true", help="adapt a randomly initialised model instead")
     parser.add_argument("--dataset", default="basic_motions", help="a labelled dataset of citrus_hf.data")
     parser.add_argument("--output-dir", type=Path, default=Path("lora-basic-motions"))
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--rank", type=int, default=8)
-    parser.add_argument("--alpha", type=float, default=16)
-    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--epochs", type=positive_int, default=40)
+    parser.add_argument("--rank", type=positive_int, default=8)
+    parser.add_argument("--alpha", type=positive_float, default=16)
+    parser.add_argument("--learning-rate", type=positive_float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--tiny", action="store_true", help="3 epochs (and a tiny model with --from-scratch): checks that it runs"

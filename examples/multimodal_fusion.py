@@ -31,8 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from citrus_hf import CiTrusModel
-from citrus_hf.commands.script import run_script
+from citrus_hf.commands.script import positive_float, positive_int, run_script
 from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
+from citrus_hf.data.budgets import parse_budget
 from citrus_hf.evaluation.multimodal import (
     PICTURE_CLASSES,
     Condition,
@@ -86,14 +87,16 @@ def pretrain_encoders(output_dir: Path, events, max_steps: int) -> dict[str, Pat
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output-dir", default="runs/multimodal_fusion")
-    parser.add_argument("--pretrain-steps", type=int, default=3000)
+    parser.add_argument("--pretrain-steps", type=positive_int, default=3000)
     parser.add_argument("--budgets", nargs="+", default=["4", "8", "all"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    parser.add_argument("--epochs", type=float, default=30)
-    parser.add_argument("--learning-rate", type=float, default=5e-4)
+    parser.add_argument("--epochs", type=positive_float, default=30)
+    parser.add_argument("--learning-rate", type=positive_float, default=5e-4)
     args = parser.parse_args(argv)
     output_dir = Path(args.output_dir)
 
+    for budget in args.budgets:  # checked before minutes of pre-training, not after them
+        parse_budget(budget)
     events = load_picture_events(window_seconds=10.0)
     encoders = pretrain_encoders(output_dir, events, args.pretrain_steps)
 

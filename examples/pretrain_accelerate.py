@@ -27,7 +27,7 @@ import torch
 from accelerate import PartialState
 
 from citrus_hf import CiTrusForPretraining
-from citrus_hf.commands.script import run_script
+from citrus_hf.commands.script import positive_int, run_script
 from citrus_hf.data.alignment import align_corpus
 from citrus_hf.data.splits import load_split
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
@@ -62,9 +62,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output-dir", default="citrus-eeg-pretrained")
     parser.add_argument("--objective", choices=list(PRETRAINING_HEADS), default="time")
-    parser.add_argument("--max-steps", type=int, default=2000)
-    parser.add_argument("--batch-size", type=int, default=32, help="per process")
-    parser.add_argument("--gradient-accumulation-steps", type=int, default=1)
+    parser.add_argument("--max-steps", type=positive_int, default=2000)
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="per process")
+    parser.add_argument("--gradient-accumulation-steps", type=positive_int, default=1)
     parser.add_argument("--mixed-precision", choices=("no", "bf16", "fp16"), default="no")
     parser.add_argument("--resume", help="a checkpoint folder, or 'latest'")
     parser.add_argument(

@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from citrus_hf.commands.script import run_script
+from citrus_hf.commands.script import positive_float, positive_int, run_script
 
 
 def stand_in_recordings(folder: Path) -> None:
@@ -45,9 +45,9 @@ def stand_in_recordings(folder: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--recordings", default=None, help="your folder of recordings (default: a stand-in)")
-    parser.add_argument("--sampling-rate", type=float, default=None, help="rate of .npy / .csv files (Hz)")
+    parser.add_argument("--sampling-rate", type=positive_float, default=None, help="rate of .npy / .csv files (Hz)")
     parser.add_argument("--output-dir", default=None)
-    parser.add_argument("--max-steps", type=int, default=200)
+    parser.add_argument("--max-steps", type=positive_int, default=200)
     parser.add_argument("--tiny", action="store_true", help="a tiny model for 4 steps (a smoke test)")
     args = parser.parse_args()
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from citrus_hf import CiTrusConfig, bundled_checkpoint
-from citrus_hf.commands.script import run_script
+from citrus_hf.commands.script import positive_int, run_script
 from citrus_hf.data.alignment import align_corpus
 from citrus_hf.data.splits import load_split
 from citrus_hf.data.streams import MixedWindowStream
@@ -72,7 +72,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output-dir", default="runs/synthetic")
     parser.add_argument("--synthetic-ratio", type=float, default=0.3, help="share of synthetic windows in the mix")
-    parser.add_argument("--windows", type=int, default=600, help="windows drawn from the mixed stream")
+    parser.add_argument("--windows", type=positive_int, default=600, help="windows drawn from the mixed stream")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tiny", action="store_true", help="100 windows from the mixed stream")
     args = parser.parse_args()

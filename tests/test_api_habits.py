@@ -256,3 +256,10 @@ def test_a_fusion_processor_names_a_modality_keyword_it_does_not_have(blink_row)
     assert (
         processor(ecg=signal, eda=signal, sampling_rate=255, nan_policy="interpolate")["input_values"]["ecg"].ndim == 3
     )
+
+
+@pytest.mark.parametrize("patch_length", [0, -20])
+def test_a_patch_length_below_one_is_named(patch_length):
+    """It was refused as "`cnn_strides` shrink a patch to nothing"."""
+    with pytest.raises(ValueError, match=f"`patch_length` must be a positive number of samples per patch, got {patch_length}"):  # fmt: skip
+        CiTrusConfig(patch_length=patch_length)

@@ -69,3 +69,36 @@ def test_the_hub_offline_message_has_one_full_stop():
     """huggingface_hub's offline error ends in a full stop, and the message added one after it ("variable..")."""
     error = unreachable_hub_error("you/citrus-tiny", "https://huggingface.co", OSError("offline mode is enabled."))
     assert "enabled. Check the network connection" in str(error) and ".." not in str(error)
+
+
+def _example_error(tmp_path, script: str, *arguments: str) -> str:
+    """The one `error:` line an example ends with (exit code 2, no traceback)."""
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    completed = subprocess.run(
+        [sys.executable, str(EXAMPLES / script), *arguments], cwd=tmp_path, env=environment,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert completed.returncode == 2, completed.stderr[-3000:]
+    assert "Traceback" not in completed.stderr
+    (line,) = [line for line in completed.stderr.splitlines() if "error:" in line]
+    return line
+
+
+@pytest.mark.parametrize(
+    ("script", "arguments", "expected"),
+    [
+        ("pretrain_accelerate.py", ["--batch-size", "0"], "argument --batch-size: must be a whole number >= 1, got 0"),
+        ("multimodal_fusion.py", ["--pretrain-steps", "0"], "argument --pretrain-steps: must be a whole number >= 1"),
+        ("synthetic_pretraining_data.py", ["--windows", "-5"], "argument --windows: must be a whole number >= 1"),
+        ("lora_finetune.py", ["--epochs", "0"], "argument --epochs: must be a whole number >= 1, got 0"),
+        ("long_recording_inference.py", ["--hop-seconds", "0"], "argument --hop-seconds: must be a finite number above 0"),
+        ("multimodal_fusion.py", ["--output-dir", "fusion", "--budgets", "foo"], "foo"),
+        ("long_recording_inference.py", ["--model", "no/such/folder/x"], "No checkpoint folder 'no/such/folder/x'"),
+        ("finetune_trainer.py", ["--model", "no/such/folder/x"], "No checkpoint folder 'no/such/folder/x'"),
+    ],
+)  # fmt: skip
+def test_an_examples_bad_argument_is_named_as_the_example_spells_it(tmp_path, script, arguments, expected):
+    """Refused later, a value named the setting it was passed on to (`--per-device-batch-size`, `--max-steps`,
+    `hop_length` after an 81-minute recording was built), a bad budget only after the encoders' pre-training, a
+    negative count ran ("nan are synthetic"), and a mistyped folder got the Hub's words for a repo id."""
+    assert expected in _example_error(tmp_path, script, *arguments)

@@ -849,7 +849,9 @@ class CiTrusConfig(PreTrainedConfig):
     num_targets: int = 1
 
     @classmethod
-    def get_config_dict(cls, pretrained_model_name_or_path, **kwargs):
+    def get_config_dict(
+        cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """`PreTrainedConfig.get_config_dict`, which also takes the name of a bundled checkpoint ("citrus-small") and
         refuses a fusion checkpoint (transformers would build a default config from it, with a warning)."""
         config_dict, kwargs = lookup_checkpoint(cls, super().get_config_dict, pretrained_model_name_or_path, **kwargs)
@@ -858,7 +860,7 @@ class CiTrusConfig(PreTrainedConfig):
         return config_dict, kwargs
 
     @classmethod
-    def from_dict(cls, config_dict: dict[str, Any], **kwargs):
+    def from_dict(cls, config_dict: dict[str, Any], **kwargs) -> CiTrusConfig:
         """`PreTrainedConfig.from_dict`, with the CiTrus fields among `kwargs` (`from_pretrained(path,
         num_channels=6)`) given to the constructor rather than set afterwards, as transformers does: so that every
         check of the config runs on the values the model is built from (`num_attention_heads=3` for a width of 128
@@ -908,7 +910,7 @@ class CiTrusConfig(PreTrainedConfig):
             self.custom_pipelines = CustomPipelines(custom_pipelines)
         reconcile_label2id(self)
 
-    def save_pretrained(self, save_directory: str | os.PathLike, push_to_hub: bool = False, **kwargs):
+    def save_pretrained(self, save_directory: str | os.PathLike, push_to_hub: bool = False, **kwargs) -> None:
         """`PreTrainedConfig.save_pretrained`; when `auto_map` points at the model code saved beside it
         (`modeling_citrus.py`, which a model's `save_pretrained` copies), `AutoModel` is mapped to the encoder too:
         transformers maps only the class that was saved, and the encoder of any CiTrus checkpoint loads as
@@ -954,13 +956,15 @@ class CiTrusConfig(PreTrainedConfig):
 
     @property
     def uses_transformer(self) -> bool:
+        """Whether the backbone has the transformer (`"hybrid"` or `"transformer"`)."""
         return self.backbone != "cnn"
 
     @property
     def uses_cnn(self) -> bool:
+        """Whether the backbone has the CNN stem (`"hybrid"` or `"cnn"`)."""
         return self.backbone != "transformer"
 
-    def validate_input_contract(self):
+    def validate_input_contract(self) -> None:
         """Part of `@strict` validation: the input contract must describe a usable window."""
         if self.patch_length < 2:
             raise ValueError(f"`patch_length` must be at least 2 samples, got {self.patch_length}.")
@@ -990,7 +994,7 @@ class CiTrusConfig(PreTrainedConfig):
             self.normalization, self.normalization_mean, self.normalization_std, self.num_channels
         )
 
-    def validate_architecture(self):
+    def validate_architecture(self) -> None:
         """Part of `@strict` validation: the architecture switches and sizes must fit together."""
         _check_choice("backbone", self.backbone, BACKBONES)
         _check_choice("norm_type", self.norm_type, NORM_TYPES)
@@ -1022,6 +1026,10 @@ class CiTrusConfig(PreTrainedConfig):
         check_initializer_range(self.initializer_range)
         if self.cnn_kernel_size < 1 or self.cnn_kernel_size % 2 == 0:
             raise ValueError(f"`cnn_kernel_size` must be odd so a patch keeps its centre, got {self.cnn_kernel_size}.")
+        if not (isinstance(self.patch_length, int) and self.patch_length >= 1):
+            raise ValueError(
+                f"`patch_length` must be a positive number of samples per patch, got {self.patch_length!r}."
+            )
         stem_length = self.patch_length
         for stride in self.cnn_strides:
             stem_length = -(-stem_length // stride)
@@ -1045,7 +1053,7 @@ class CiTrusConfig(PreTrainedConfig):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"`{name}` must lie in [0, 1), got {getattr(self, name)}.")
 
-    def validate_pretraining(self):
+    def validate_pretraining(self) -> None:
         """Part of `@strict` validation: masking and objective settings."""
         _check_choice("pretraining_objective", self.pretraining_objective, PRETRAINING_OBJECTIVES)
         _check_choice("mask_mode", self.mask_mode, MASK_MODES)
@@ -1070,7 +1078,7 @@ class CiTrusConfig(PreTrainedConfig):
             if getattr(self, name) < 0:
                 raise ValueError(f"`{name}` must be non-negative, got {getattr(self, name)}.")
 
-    def validate_heads(self):
+    def validate_heads(self) -> None:
         """Part of `@strict` validation: task head settings."""
         _check_choice("head_features", self.head_features, HEAD_FEATURES)
         _check_choice("pooling", self.pooling, POOLINGS)

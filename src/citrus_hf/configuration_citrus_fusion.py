@@ -10,6 +10,7 @@ dictionary, `modality_configs`, serialised and restored by this class.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -87,7 +88,7 @@ class CiTrusFusionConfig(PreTrainedConfig):
     initializer_range: float = 0.02
 
     @classmethod
-    def from_dict(cls, config_dict: dict[str, Any], **kwargs):
+    def from_dict(cls, config_dict: dict[str, Any], **kwargs) -> CiTrusFusionConfig:
         """`PreTrainedConfig.from_dict`, with the fusion fields among `kwargs` (`from_pretrained(path,
         head_dropout=0.2, modality_configs={"ecg": {"sampling_rate": 250}})`) given to the constructor, so that they
         are checked and every sub-config is a `CiTrusConfig` (transformers would set them afterwards, unchecked).
@@ -111,7 +112,9 @@ class CiTrusFusionConfig(PreTrainedConfig):
         return super().from_dict({**config_dict, **overrides}, **kwargs)
 
     @classmethod
-    def get_config_dict(cls, pretrained_model_name_or_path, **kwargs):
+    def get_config_dict(
+        cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """`PreTrainedConfig.get_config_dict`, with a mistyped path named as one (transformers: "Repo id must be in the
         form ...") and a single-modality CiTrus checkpoint named as such."""
         check_checkpoint_reference(pretrained_model_name_or_path)
@@ -175,7 +178,7 @@ class CiTrusFusionConfig(PreTrainedConfig):
         """Modality names in the order their embeddings are concatenated (sorted)."""
         return list(self.modality_configs)
 
-    def validate_modalities(self):
+    def validate_modalities(self) -> None:
         """Part of `@strict` validation: at least one modality, usable names, CiTrus sub-configs."""
         if not self.modality_configs:
             raise ValueError(
@@ -195,7 +198,7 @@ class CiTrusFusionConfig(PreTrainedConfig):
                     f"an attribute of torch's ModuleDict; choose another (e.g. '{name}_signal')."
                 )
 
-    def validate_head(self):
+    def validate_head(self) -> None:
         """Part of `@strict` validation: head settings."""
         if not 0.0 <= self.head_dropout < 1.0:
             raise ValueError(f"`head_dropout` must lie in [0, 1), got {self.head_dropout}.")

@@ -442,7 +442,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         patch_length (`int`, defaults to 20): samples per patch (token); sets the resolution of `patch_mask`.
         channel_names (`list[str]`, *optional*): the checkpoint's channel names, used to pick channels by name.
         channel_independent (`bool`, defaults to `True`): whether the model accepts any channel count.
-            `from_config` sets it to `config.channel_pooling == "mean"` (the `"concat"` heads need `num_channels`).
+            `from_config` sets it to `not config.fixes_channel_count`: an encoder, or a head that averages its
+            channels, takes any count; a task head that concatenates them (`"concat"`) needs `num_channels`.
         normalization (`str`, defaults to `"zscore"`): `"zscore"`, `"none"` or `"fixed"`.
         normalization_mean / normalization_std (`list[float]`, *optional*): per-channel statistics for `"fixed"`.
         alignment (`str`, defaults to `"resample"`): `"resample"`, `"interpolate"` or `"window"`.

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, NoReturn
 
 import torch
 from torch import nn
@@ -430,7 +430,7 @@ class CiTrusForPretrainingOutput(ModelOutput):
 
     Args:
         loss (`torch.FloatTensor` of shape `()`): the objective's loss over masked (non-padding) patches.
-        reconstruction (`torch.FloatTensor` of shape `(batch_size, num_channels, context_length)`, *optional*):
+        reconstruction (`torch.FloatTensor` of shape `(batch_size, num_channels, sequence_length)`, *optional*):
             The window as the model completes it: predicted samples in masked patches, input samples elsewhere.
             `None` for the spectrogram objective (its prediction is not a signal).
         prediction (`torch.FloatTensor` of shape `(batch_size, num_channels, num_patches, target_size)`):
@@ -1704,7 +1704,7 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             if module.cls_token is not None:
                 init.normal_(module.cls_token, std=self.config.initializer_range)
 
-    def resize_token_embeddings(self, *args, **kwargs):
+    def resize_token_embeddings(self, *args, **kwargs) -> NoReturn:
         """Not for bio-signals: CiTrus embeds patches of samples with a CNN stem, not tokens of a vocabulary."""
         raise NotImplementedError(
             f"{type(self).__name__} has no token vocabulary to resize: it embeds patches of signal samples "

@@ -14,6 +14,8 @@ reading (`python examples/x.py | head`) ends the script quietly, as `citrus` (co
 
 from __future__ import annotations
 
+import argparse
+import math
 import sys
 from collections.abc import Callable
 
@@ -40,3 +42,27 @@ def run_script(main: Callable[[], object]) -> None:
             raise
         print(f"error: {_one_line(error)}", file=sys.stderr)
         sys.exit(2)
+
+
+def positive_int(text: str) -> int:
+    """An argparse `type` for counts (steps, windows, epochs): a whole number >= 1, refused by argparse as
+    "argument --batch-size: must be a whole number >= 1, got 0" (naming the script's own option, where the value
+    refused later named the setting it was passed on to)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse `type` for a finite number above 0 (seconds, rates, learning rates)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {value:g}")
+    return value

@@ -524,22 +524,23 @@ def _check_not_pretrained_on(config: ProtocolConfig, context, checkpoints: dict[
     """Refuse to score a registered set on windows that a pre-trained arm's checkpoint saw in pre-training.
 
     `pretrain_corpus` (citrus-small's corpus) holds out every labelled set's validation and test spans as the set is
-    built by default (`data.splits.evaluation_split_spans`). Other dataset options (EMG gestures tested on
-    repetitions 2 and 3), split names or a validation share move other recordings into the scored split, some of
-    which the corpus holds: the arm would be scored on windows it was pre-trained on. Checked only then (building
-    every set's spans takes a few seconds)."""
-    from ..data.registry import DATASETS
+    built by default (`data.splits.evaluation_split_spans`), unless its `labelled_splits` let the scored split join.
+    Other dataset options (EMG gestures tested on repetitions 2 and 3), split names or a validation share move other
+    recordings into the scored split, some of which the corpus holds: the windows are then counted (building every
+    set's spans takes a few seconds). Another registered corpus that pools a source of the set (multimodal_unlabelled
+    holds the heart-rate sets' recordings whole) holds them without any span held out: refused outright."""
+    from ..data.registry import DATASETS, get_dataset_spec
     from ..data.splits import VALIDATION_FRACTION
 
     dataset = context.name
+    if dataset not in DATASETS:
+        return
     as_built_for_the_corpus = (
         not config.dataset_options.get(dataset)
         and config.train_split.get(dataset, "train") == "train"
         and config.test_split.get(dataset, "test") == "test"
         and (config.score_split == "test" or config.validation_fraction == VALIDATION_FRACTION)
     )
-    if dataset not in DATASETS or as_built_for_the_corpus:
-        return
     from ..data.sources.pretraining import examples_in_pretrain_corpus
     from ..loading import resolve_checkpoint
 
@@ -551,6 +552,21 @@ def _check_not_pretrained_on(config: ProtocolConfig, context, checkpoints: dict[
             continue
         corpus, options = pretraining_corpus(read_json_object(summary, "pre-training summary"))
         if corpus != "pretrain_corpus":
+            shared = (
+                sorted(set(get_dataset_spec(corpus).sources) & set(get_dataset_spec(dataset).sources))
+                if corpus in DATASETS and corpus != dataset
+                else []
+            )
+            if shared:
+                raise ValueError(
+                    f"The {name!r} arm's checkpoint was pre-trained on {corpus}, which pools {', '.join(shared)}, the "
+                    f"recordings {dataset} is cut from, with none of its spans held out: it may have seen the "
+                    f"{context.score_split} windows. Score it on a set whose recordings its corpus does not hold, or "
+                    "pre-train on pretrain_corpus, which holds every labelled set's evaluation spans out."
+                )
+            continue
+        joined = set((options or {}).get("labelled_splits") or ("train",))
+        if as_built_for_the_corpus and context.score_split not in joined:
             continue
         seen, recordings = examples_in_pretrain_corpus(dataset, context.scored(), options)
         if seen:
@@ -558,7 +574,8 @@ def _check_not_pretrained_on(config: ProtocolConfig, context, checkpoints: dict[
                 f"{seen} of the {len(context.scored())} {context.score_split} windows of {dataset} (recordings "
                 f"{', '.join(recordings[:5])}{' ...' if len(recordings) > 5 else ''}) are in the corpus the {name!r} "
                 "arm's checkpoint was pre-trained on, which holds out only the splits the set's default options "
-                "make: score it on those (drop its --dataset-options / split settings), or leave the arm out."
+                "make and its labelled_splits leave out: score it on those (drop its --dataset-options / split "
+                "settings), or leave the arm out."
             )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.special import softmax
+from scipy.special import logsumexp
 from scipy.stats import rankdata
 
 from ..data.splits import LABEL_TASKS
@@ -115,6 +115,16 @@ def macro_auroc(y_true, probabilities) -> float:
     return float(np.mean(per_class)) if per_class else math.nan
 
 
+def _log_odds(logits: np.ndarray) -> np.ndarray:
+    """`(n, K)` log-odds of each class against the others, log(p / (1 - p)) = logit - logsumexp(other logits): in the
+    order of the softmax probabilities, which round to exactly 1 (or 0) for large margins while these do not."""
+    columns = []
+    for column in range(logits.shape[1]):
+        others = np.delete(logits, column, axis=1)
+        columns.append(logits[:, column] - (logsumexp(others, axis=1) if others.shape[1] else 0.0))
+    return np.stack(columns, axis=1)
+
+
 def classification_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, float]:
     """accuracy, balanced_accuracy, macro_f1 and macro one-vs-rest AUROC.
 
@@ -123,7 +133,9 @@ def classification_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, fl
     on a test split lacking one of K classes scores 1, not (K - 1) / K); one predicted but absent counts as 0.
 
     Args:
-        logits: `(n, num_classes)` scores (logits; softmax is applied for AUROC, which is rank-based anyway).
+        logits: `(n, num_classes)` scores (logits). AUROC ranks each class's log-odds against the rest (`_log_odds`):
+            the softmax probabilities' order without their rounding, where a margin of 40 makes them exactly 0 or 1
+            and distinct scores would tie.
         labels: `(n,)` class indices.
     """
     logits = np.asarray(logits, dtype=np.float64)
@@ -140,7 +152,7 @@ def classification_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, fl
         "accuracy": accuracy(labels, predictions),
         "balanced_accuracy": balanced_accuracy(labels, predictions),
         "macro_f1": macro_f1(labels, predictions),
-        "auroc": macro_auroc(labels, softmax(logits, axis=1)),
+        "auroc": macro_auroc(labels, _log_odds(logits)),
     }
 
 
