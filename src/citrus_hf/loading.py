@@ -132,9 +132,11 @@ def resolve_checkpoint(
     looks_like_path = (
         isinstance(repo_or_path, os.PathLike) or repo_id.startswith((".", "/", "~")) or repo_id.count("/") > 1
     )
-    if looks_like_path:
+    if looks_like_path or path.is_file():
         raise OSError(
-            f"Local folder {repo_id!r} does not exist; pass a checkpoint folder or a Hub id `namespace/name`."
+            f"{repo_id!r} is a file; pass the folder that holds it (the checkpoint's config.json and weights)."
+            if path.is_file()
+            else f"Local folder {repo_id!r} does not exist; pass a checkpoint folder or a Hub id `namespace/name`."
         )
     try:
         validate_repo_id(repo_id)
@@ -390,7 +392,7 @@ def read_json_object(path: str | os.PathLike, fix: str) -> dict:
     """The JSON object in `path`, or a ValueError naming the file and, when it is not valid JSON, `fix` (what to do
     about it, e.g. "save the checkpoint again with save_pretrained.")."""
     try:
-        values = json.loads(Path(path).read_text())
+        values = json.loads(Path(path).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"{str(path)!r} is not valid JSON ({error}); {fix}") from None
     if not isinstance(values, dict):

@@ -17,6 +17,7 @@ import json
 import logging as std_logging
 import math
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -184,6 +185,56 @@ def _refuse_adapter_of_another_task(cls: type, adapter, download_kwargs: dict) -
         f"`citrus_hf.training.lora.load_adapter(None, {str(adapter)!r})` or `pipeline(model={str(adapter)!r})`, or pass "
         f"replace_head=True to drop the head and keep the adapted encoder."
     )
+
+
+def _saved_weight_names(folder: str, variant: str | None) -> list[str] | None:
+    """The tensor names a local checkpoint's safetensors hold (the file's header, or the sharded index's
+    `weight_map`), None when there is no weights file to read (its absence is reported elsewhere).
+
+    Raises:
+        OSError: a sharded index that is not the JSON object `save_pretrained` writes (transformers failed on it with
+            a bare JSONDecodeError / KeyError naming no file).
+    """
+    weights_name, index_name = safetensors_names(variant)
+    index = os.path.join(folder, index_name)
+    if os.path.isfile(index):
+        try:
+            with open(index, encoding="utf-8") as handle:
+                weight_map = json.load(handle).get("weight_map")
+        except (OSError, ValueError, AttributeError):
+            weight_map = None
+        if not isinstance(weight_map, dict) or not weight_map:
+            raise OSError(
+                f"{index!r} is not the index `save_pretrained` writes (a JSON object whose weight_map names each "
+                "tensor's shard): it is damaged or cut short. Download or save the checkpoint again."
+            )
+        return list(weight_map)
+    weights = os.path.join(folder, weights_name)
+    if not os.path.isfile(weights):
+        return None
+    from safetensors import safe_open
+
+    try:
+        with safe_open(weights, framework="pt") as handle:
+            return list(handle.keys())
+    except Exception:  # a damaged file: transformers' load reports it, with the fix, below
+        return None
+
+
+def _check_layers_against_weights(folder: str, variant: str | None, config_dict: dict, kwargs: dict) -> None:
+    """Refuse, before the model is built, a config.json whose transformer has more layers than its weights hold: an
+    edited or damaged `num_hidden_layers` (10**6) built layers until memory ran out, to report them all missing."""
+    names = _saved_weight_names(folder, variant)
+    layers = config_dict.get("num_hidden_layers")
+    if names is None or "num_hidden_layers" in kwargs or "config" in kwargs or not isinstance(layers, int):
+        return
+    saved = {int(match.group(1)) for name in names if (match := re.search(r"(?:^|\.)layers\.(\d+)\.", name))}
+    if saved and layers > max(saved) + 1:
+        raise ValueError(
+            f"{folder!r}: config.json says num_hidden_layers={layers}, and the weights hold {max(saved) + 1} "
+            "transformer layers: the file was edited or damaged. Put back the layer count the model was saved with "
+            "(or save the checkpoint again)."
+        )
 
 
 def _refuse_citrus_adapter(folder, download_kwargs: dict | None = None) -> None:
@@ -1158,11 +1209,17 @@ def _refuse_integer_weights(
         if file.endswith(".safetensors"):
             from safetensors import safe_open
 
-            with safe_open(file, framework="pt") as weights:
-                for key in weights.keys():
-                    dtype = _SAFETENSORS_INTEGER_DTYPES.get(weights.get_slice(key).get_dtype())
-                    if dtype is not None:
-                        stored[key] = dtype
+            try:
+                with safe_open(file, framework="pt") as weights:
+                    for key in weights.keys():
+                        dtype = _SAFETENSORS_INTEGER_DTYPES.get(weights.get_slice(key).get_dtype())
+                        if dtype is not None:
+                            stored[key] = dtype
+            except Exception as error:  # safetensors' SafetensorError: a header cut short or damaged
+                raise OSError(
+                    f"Could not read {file!r} ({str(error).splitlines()[0]}): the file is corrupt or truncated; "
+                    "download or save it again."
+                ) from None
     floating = {name for name, tensor in model.state_dict().items() if tensor.is_floating_point()}
     # a task checkpoint's keys carry the backbone prefix the bare encoder's lack, and the other way round
     prefix = f"{model.base_model_prefix}."
@@ -1188,6 +1245,57 @@ class _CiTrusFamilyMixin:
     """
 
     _backbone_prefix: str
+
+    def load_adapter(
+        self, peft_model_id: str | os.PathLike | None = None, adapter_name: str | None = None, *args, **kwargs
+    ):
+        """transformers' `load_adapter`, strict as this family's loading is: a local adapter folder must hold its
+        weights as safetensors (peft would unpickle an `adapter_model.bin`), and the adapter's tensors must be the
+        ones the model holds for it (transformers loaded an adapter missing a LoRA matrix or its head, or with every
+        key renamed, keeping fresh initialisations in their place with only its load report to say so); a mismatch
+        takes the adapter off again and names the tensors."""
+        folder = str(peft_model_id) if isinstance(peft_model_id, (str, os.PathLike)) else None
+        local = folder is not None and os.path.isdir(folder) and not kwargs.get("adapter_state_dict")
+        weights = os.path.join(folder, "adapter_model.safetensors") if local else None
+        if local and not os.path.isfile(weights):
+            raise OSError(
+                f"{folder!r} holds no adapter_model.safetensors"
+                + (
+                    " (only a pickled adapter_model.bin, which is never unpickled)"
+                    if os.path.isfile(os.path.join(folder, "adapter_model.bin"))
+                    else ""
+                )
+                + ": save the adapter again with `save_pretrained` (safetensors)."
+            )
+        result = super().load_adapter(peft_model_id, adapter_name, *args, **kwargs)
+        if local:
+            self._check_loaded_adapter(weights, adapter_name or "default")
+        return result
+
+    def _check_loaded_adapter(self, weights: str, adapter_name: str) -> None:
+        """Compare the tensors of adapter `adapter_name` as loaded with those its file `weights` holds."""
+        from peft.utils import get_peft_model_state_dict
+        from safetensors import safe_open
+
+        with safe_open(weights, framework="pt") as handle:
+            saved = {key.removeprefix("base_model.model.") for key in handle.keys()}
+        expected = set(get_peft_model_state_dict(self, adapter_name=adapter_name, save_embedding_layers=False))
+        expected = {key.removeprefix("base_model.model.") for key in expected}
+        problems = [f"{key} is missing" for key in sorted(expected - saved)]
+        problems += [f"{key} is not in the model" for key in sorted(saved - expected)]
+        if problems:
+            try:
+                self.delete_adapter(adapter_name)
+                left = ""
+            except (ValueError, ImportError):  # transformers' delete_adapter wants a newer peft than loading does
+                left = f" The model now holds that damaged adapter {adapter_name!r}: load the model again."
+            shown = "; ".join(problems[:4]) + (f"; and {len(problems) - 4} more" if len(problems) > 4 else "")
+            raise ValueError(
+                f"{weights!r} does not fit the adapter its adapter_config.json describes on this model: {shown}. The "
+                "file is damaged or was saved from another model; load it onto the base it was trained on, or save "
+                f"it again.{left}"
+            )
+
     main_input_name = "input_values"
     input_modalities = ("time",)
     supports_gradient_checkpointing = True
@@ -1548,6 +1656,8 @@ class _CiTrusFamilyMixin:
                 f"{name!r}: config.json has no {missing_contract}, which `save_pretrained` always writes: the file was "
                 "edited or damaged. Put back the input contract the model was trained with (or save it again)."
             )
+        if model_type == cls.config_class.model_type and os.path.isdir(folder) and not weights_only:
+            _check_layers_against_weights(folder, kwargs.get("variant"), config_dict, kwargs)
         if model_type != cls.config_class.model_type:
             if model_type is None:  # no config.json: a Hub repository of a LoRA adapter is named as such
                 _refuse_citrus_adapter(name, kwargs)

@@ -153,9 +153,20 @@ def _positive_int(text: str | None) -> int | None:
     return value if value and value > 0 else None
 
 
+def _printable_anywhere() -> None:
+    """Let stdout and stderr print what their encoding cannot hold ("±" on an ASCII terminal, class names in
+    Japanese on a Latin-1 one) as escapes: with Python's strict default a table of results crashed the command after
+    all its work was done. Files the commands write are UTF-8 whatever the locale."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `citrus` with `argv` (default: the process's arguments); returns the exit code."""
     wait_passively_for_work()
+    _printable_anywhere()
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [arg for arg in argv if arg != "--debug"]

@@ -486,7 +486,7 @@ class CommandParser(HfArgumentParser):
             )
         if not path.is_file():
             raise FileNotFoundError(f"Settings file {str(path)!r} does not exist.")
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
         if path.suffix == ".json":
             values = json.loads(text)
         else:

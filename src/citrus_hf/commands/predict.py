@@ -200,7 +200,7 @@ def run(argv: Sequence[str]) -> int:
     # Written as each recording finishes: a long list of files keeps one recording in memory at a time, and what
     # was scored before an error stays in the file.
     with contextlib.ExitStack() as stack:
-        handle = None if output is None else stack.enter_context(open(output, "w", newline=""))
+        handle = None if output is None else stack.enter_context(open(output, "w", encoding="utf-8", newline=""))
         writer = None
         for path in args.recordings:
             try:
@@ -324,7 +324,7 @@ def _check_writable(option: str, path: Path) -> None:
         raise UsageError(f"{option} {str(path)!r}: its folder {str(path.parent)!r} does not exist.")
     existed = path.exists()
     try:
-        with open(path, "a"):
+        with open(path, "a", encoding="utf-8"):
             pass
     except OSError as error:
         raise UsageError(

@@ -193,7 +193,10 @@ def run(argv: Sequence[str]) -> int:
     from ..processing_citrus_fusion import CiTrusFusionProcessor
     from ..publishing.push import push_to_hub
 
-    fusion = json.loads((checkpoint / CONFIG_NAME).read_text()).get("model_type") == CiTrusFusionConfig.model_type
+    fusion = (
+        json.loads((checkpoint / CONFIG_NAME).read_text(encoding="utf-8")).get("model_type")
+        == CiTrusFusionConfig.model_type
+    )
     if fusion:
         config_class, modeling, family = CiTrusFusionConfig, modeling_citrus_fusion, "CiTrus fusion"
         preprocessor_file, preprocessor_class = PROCESSOR_NAME, CiTrusFusionProcessor

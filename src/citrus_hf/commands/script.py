@@ -19,7 +19,7 @@ import math
 import sys
 from collections.abc import Callable
 
-from .main import _one_line, end_quietly_on_closed_stdout, is_user_error, stdout_is_closed
+from .main import _one_line, _printable_anywhere, end_quietly_on_closed_stdout, is_user_error, stdout_is_closed
 
 
 def run_script(main: Callable[[], object]) -> None:
@@ -27,6 +27,7 @@ def run_script(main: Callable[[], object]) -> None:
     `sys.argv` first, so the script's own parser never sees it."""
     debug = "--debug" in sys.argv
     sys.argv[:] = [arg for arg in sys.argv if arg != "--debug"]
+    _printable_anywhere()
     try:
         main()
         sys.stdout.flush()  # a reader gone shows here, inside the boundary, not in Python's flush at exit

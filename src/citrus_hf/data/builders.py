@@ -107,7 +107,7 @@ def save_built_dataset(
     resolved = resolve_options(spec, dict(options or {}))
     dataset_dict.save_to_disk(str(folder))
     note = {"dataset": name, "dataset_options": resolved, "builder_version": spec.version}
-    (Path(folder) / BUILT_FROM_FILE).write_text(json.dumps(note, indent=2) + "\n")
+    (Path(folder) / BUILT_FROM_FILE).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
 
 
 def is_built_from_note(note: Any) -> bool:
@@ -134,7 +134,7 @@ def built_from(dataset: str | os.PathLike | None) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        note = json.loads(path.read_text())
+        note = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         note = error
     if not is_built_from_note(note):

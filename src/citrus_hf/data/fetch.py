@@ -64,8 +64,15 @@ def archive_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     env = os.environ.get("CITRUS_HF_CACHE")
     if env:
         return Path(env).expanduser()
-    cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache_home).expanduser() / "citrus_hf" / "archives"
+    home = os.path.expanduser("~")  # left as "~" without $HOME and a home in the user database (some containers)
+    if not os.environ.get("XDG_CACHE_HOME") and home == "~":
+        raise OSError(
+            "No home folder to keep the offline archives in ($HOME is not set); give one with $CITRUS_HF_CACHE or "
+            "$XDG_CACHE_HOME."
+        )
+    return (
+        Path(os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")).expanduser() / "citrus_hf" / "archives"
+    )
 
 
 def offline_mode() -> bool:
@@ -321,7 +328,7 @@ def _read_manifest(path: Path) -> dict[str, str]:
     """{member: sha256} of an extraction folder; empty when there is none yet (or it is unreadable: every member is
     then hashed from the archive again)."""
     try:
-        entries = json.loads(path.read_text())
+        entries = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return {str(k): str(v) for k, v in entries.items()} if isinstance(entries, dict) else {}
@@ -329,7 +336,7 @@ def _read_manifest(path: Path) -> dict[str, str]:
 
 def _write_manifest(path: Path, manifest: dict[str, str]) -> None:
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    partial.write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
     os.replace(partial, path)
 
 
@@ -439,7 +446,7 @@ def fetch_physionet(
     """
     destination = Path(destination)
     manifest = download_url(database.url(base_url) + "SHA256SUMS.txt", destination / "SHA256SUMS.txt", timeout=timeout)
-    sums = read_sha256sums(manifest.read_text())
+    sums = read_sha256sums(manifest.read_text(encoding="utf-8"))
     if not sums:
         raise CitrusDataError(f"{manifest} lists no files; delete it and try again.")
 
@@ -475,10 +482,10 @@ def fetch_figshare(
     destination = Path(destination)
     listing_path = destination / "figshare.json"
     if listing_path.is_file():
-        listing = json.loads(listing_path.read_text())
+        listing = json.loads(listing_path.read_text(encoding="utf-8"))
     else:
         partial = download_url(article.api_url(api_url), destination / "figshare.json.download", timeout=timeout)
-        listing = json.loads(partial.read_text())
+        listing = json.loads(partial.read_text(encoding="utf-8"))
         os.replace(partial, listing_path)
     files = {entry["name"]: entry for entry in listing.get("files", [])}
     missing = [name for name in article.files if name not in files]

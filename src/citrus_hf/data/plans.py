@@ -16,6 +16,7 @@ Every dataset has these columns:
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import math
@@ -249,6 +250,18 @@ def write_plan(
             if isinstance(error.__cause__, (CitrusDataError, ValueError)):
                 raise error.__cause__ from None
             raise
+        except PermissionError as error:  # EACCES / EROFS: a read-only or shared cache (a read-only $HOME)
+            raise OSError(
+                f"The datasets cache cannot be written ({error.strerror or error}: {error.filename}); point "
+                "$HF_DATASETS_CACHE (or $HF_HOME) at a writable folder."
+            ) from None
+        except OSError as error:
+            if error.errno != errno.EROFS:
+                raise
+            raise OSError(
+                f"The datasets cache is on a read-only file system ({error.filename}); point $HF_DATASETS_CACHE (or "
+                "$HF_HOME) at a writable folder."
+            ) from None
         except ValueError as error:
             if "corresponds to no data" not in str(error):  # datasets' words for a split that produced no row
                 raise

@@ -378,7 +378,7 @@ def _load_from_disk(path: Path):
         empty = sorted(
             state.parent.name if state.parent != path else "train"
             for state in [path / "state.json", *path.glob("*/state.json")]
-            if state.is_file() and not json.loads(state.read_text()).get("_data_files")
+            if state.is_file() and not json.loads(state.read_text(encoding="utf-8")).get("_data_files")
         )
         if not empty:
             raise

@@ -227,7 +227,7 @@ def _load_previous(path: Path, signatures: dict[str, str]) -> dict[tuple, dict]:
     done = {}
     if not path.is_file():
         return done
-    text = path.read_text()
+    text = path.read_text(encoding="utf-8")
     lines = text.splitlines()
     kept = lines if text and not text.endswith("\n") else None  # a whole last line whose newline was lost
     fix = "delete that line, or pass --no-resume to start the file afresh."
@@ -255,7 +255,7 @@ def _load_previous(path: Path, signatures: dict[str, str]) -> dict[tuple, dict]:
 def _rewrite(path: Path, text: str) -> None:
     """Replace `path`'s contents at once (a process killed meanwhile leaves the old file or the new one)."""
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
+    partial.write_text(text, encoding="utf-8")
     os.replace(partial, path)
 
 
@@ -658,7 +658,7 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
 
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "protocol.json").write_text(json.dumps(asdict(config), indent=2, default=str))
+    (output_dir / "protocol.json").write_text(json.dumps(asdict(config), indent=2, default=str), encoding="utf-8")
     runs_path = output_dir / "runs.jsonl"
     signatures = config.run_signatures()
     previous = _load_previous(runs_path, signatures) if config.resume else {}
@@ -681,7 +681,7 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
                 if not new:
                     reused.append(run)
                 if new:
-                    with open(runs_path, "a") as handle:
+                    with open(runs_path, "a", encoding="utf-8") as handle:
                         handle.write(dumps_strict(run) + "\n")
                 progress.update(1)
 
@@ -709,7 +709,7 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
     return ProtocolResult(
         runs=runs,
         paths=paths,
-        markdown=paths["markdown"].read_text(),
+        markdown=paths["markdown"].read_text(encoding="utf-8"),
         pretraining_seconds=pretraining_seconds,
         finetuning_seconds=finetuning_seconds,
         checkpoints=checkpoints,

@@ -155,7 +155,7 @@ def parse_eval_results(
                 f"Evaluation results file {str(path)!r} does not exist; write it with `citrus evaluate`."
             )
         try:
-            source = json.loads(path.read_text())
+            source = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
             raise ValueError(f"Evaluation results file {str(path)!r} is not valid JSON: {error}.") from error
     if isinstance(source, Mapping) and "summary" in source and "results" not in source:

@@ -374,7 +374,7 @@ def write_csv(runs: list[dict[str, Any]], path: str | os.PathLike) -> Path:
     columns = ["dataset", "task", "arm", "budget", "seed", "n_train"]
     columns += list(CLASSIFICATION_METRICS) + list(REGRESSION_METRICS) + ["best_step", "steps", "seconds"]
     path = Path(path)
-    with open(path, "w", newline="") as handle:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         for run in runs:
@@ -407,9 +407,9 @@ def write_report(
         "minirocket_gaps": baseline_gaps(runs),
         "collapsed_cells": collapsed_cells(runs),
     }
-    paths["json"].write_text(dumps_strict(document, indent=2))
+    paths["json"].write_text(dumps_strict(document, indent=2), encoding="utf-8")
     write_csv(runs, paths["csv"])
-    paths["markdown"].write_text(markdown_tables(runs, metadata))
+    paths["markdown"].write_text(markdown_tables(runs, metadata), encoding="utf-8")
     plot_results(runs, paths["plot"], title=title)
     return paths
 

@@ -164,7 +164,7 @@ def cpu_bf16_support() -> str | None:
         capabilities = dict(torch._C._cpu._get_cpu_capability())
     except (AttributeError, RuntimeError, TypeError):
         try:
-            flags = set(Path("/proc/cpuinfo").read_text().split())
+            flags = set(Path("/proc/cpuinfo").read_text(encoding="utf-8").split())
         except OSError:
             flags = set()
         capabilities = {flag: True for flag in flags & {"amx_bf16", "avx512_bf16"}}
@@ -804,7 +804,10 @@ def load_backend(
     # whole night (960 windows) in 1.3-2.9 s, so no single call gains what "auto" would spend exporting;
     # `backend="onnxruntime"` (or `export_onnx`) exports once, and every later "auto" races the cached export.
     onnx_installed = onnx_export_available() is None
-    exported = onnx_installed and onnx_export_path(model, target, cache_dir).is_file()
+    try:
+        exported = onnx_installed and onnx_export_path(model, target, cache_dir).is_file()
+    except OSError:  # no cache folder can be named: there is no export to race
+        exported = False
     if onnx_installed and not exported:
         logger.info(
             "backend='auto': ONNX Runtime is installed but this model has no ONNX export yet; backend='onnxruntime' "
@@ -1269,7 +1272,15 @@ def onnx_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     for variable, below in (("CITRUS_HF_ONNX_CACHE", ()), ("HF_HOME", ("citrus_hf", "onnx"))):
         if os.environ.get(variable):
             return Path(os.environ[variable], *below).expanduser()
-    cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    cache_home = os.environ.get("XDG_CACHE_HOME")
+    if not cache_home:
+        try:
+            cache_home = Path.home() / ".cache"
+        except RuntimeError:  # no $HOME and no home in the user database (a service account, some containers)
+            raise OSError(
+                "No home folder to keep ONNX exports in ($HOME is not set); give one with $CITRUS_HF_ONNX_CACHE, "
+                "$HF_HOME or $XDG_CACHE_HOME (or `cache_dir=`)."
+            ) from None
     return Path(cache_home, "citrus_hf", "onnx").expanduser()
 
 

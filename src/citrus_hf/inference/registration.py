@@ -18,6 +18,7 @@ import functools
 import json
 import os
 import sys
+from typing import Any
 
 from transformers.utils import (
     CONFIG_NAME,
@@ -183,6 +184,27 @@ def _refuse_other_tasks(task, model, saved_config: dict | None, hub_kwargs: dict
     )
 
 
+def _check_model_folder(model: Any) -> None:
+    """Refuse a local path that is a file, or a folder with neither a config.json nor an adapter_config.json (a
+    Trainer run's output folder before its final save holds only checkpoint-N folders): transformers took the file
+    for a malformed repo id, and the folder for a config "without a model_type key"."""
+    if not isinstance(model, (str, os.PathLike)) or not os.path.exists(model):
+        return
+    if os.path.isfile(model):
+        raise OSError(f"{str(model)!r} is a file; pass the folder that holds its config.json and model.safetensors.")
+    if not any(os.path.isfile(os.path.join(model, name)) for name in (CONFIG_NAME, "adapter_config.json")):
+        runs = sorted(name for name in os.listdir(model) if name.startswith("checkpoint-"))
+        raise OSError(
+            f"{str(model)!r} holds no config.json (nor an adapter's adapter_config.json), so it is no checkpoint "
+            "folder"
+            + (
+                f": it holds the Trainer's {runs[:3]}; pass one of those, or the folder of the final save."
+                if runs
+                else "."
+            )
+        )
+
+
 def _saved_config(model, hub_kwargs: dict) -> dict | None:
     """The `config.json` of a folder or Hub repo given by name, as saved (None for a loaded model, or where it cannot be
     read: transformers then reports what is wrong)."""
@@ -324,6 +346,7 @@ def _resolving_bundled_names(factory):
                 kwargs[name] = folder_if_bundled(kwargs[name])
         model = folder_if_bundled(model)
         check_checkpoint_reference(model)  # a mistyped folder, which transformers reports as a malformed repo id
+        _check_model_folder(model)
         hub_kwargs = {key: kwargs[key] for key in ("revision", "token") if kwargs.get(key) is not None}
         saved_config = _saved_config(model, hub_kwargs)
         model_type = _model_type(model, saved_config)

@@ -547,7 +547,10 @@ def build_model_card(
     if datasets is None:
         # a set the model was evaluated on that is a Hub dataset (`citrus finetune --dataset owner/name`): the
         # metadata links it, as the model-index names it
-        datasets = list(dict.fromkeys(r.dataset for r in records if hub_repo_id(r.dataset) is not None)) or None
+        hub_sets = (
+            r.dataset for r in records if hub_repo_id(r.dataset) is not None and r.dataset not in run.local_names
+        )
+        datasets = list(dict.fromkeys(hub_sets)) or None
     name = repo_id.split("/")[-1] if repo_id else (f"citrus-fusion-{class_task}" if fusion else f"citrus-{class_task}")
     sub_configs = list(config.modality_configs.values()) if fusion else [config]
     modalities = sorted({m.lower() for sub in sub_configs for m in (sub.channel_modalities or [])})
@@ -666,7 +669,7 @@ def _check_model_arm(
         import json
 
         try:
-            results = json.loads(Path(results).read_text())
+            results = json.loads(Path(results).read_text(encoding="utf-8"))
         except ValueError:
             return  # parse_eval_results names the problem
     runs = results.get("runs") if isinstance(results, Mapping) else None
@@ -1122,7 +1125,11 @@ def add_adapter_run_records(
     if entries:
         card.data.eval_results = entries
         card.data.model_name = repo_id.split("/")[-1] if repo_id else "citrus-lora-adapter"
-    hub_sets = list(dict.fromkeys(r.dataset for r in records if hub_repo_id(r.dataset) is not None))
+    hub_sets = list(
+        dict.fromkeys(
+            r.dataset for r in records if hub_repo_id(r.dataset) is not None and r.dataset not in run.local_names
+        )
+    )
     if hub_sets:
         card.data.datasets = hub_sets
     lines = ["", "## Results", "", "| dataset | split | metric | labelled examples | value |", "|---|---|---|---|---|"]

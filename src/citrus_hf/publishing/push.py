@@ -56,7 +56,7 @@ def _check_checkpoint_folder(folder: Path) -> None:
         path = folder / config_name
         if not path.is_file():
             continue
-        auto_map = json.loads(path.read_text()).get("auto_map") or {}
+        auto_map = json.loads(path.read_text(encoding="utf-8")).get("auto_map") or {}
         for reference in auto_map.values():
             # An auto_map entry is "module.Class", or "repo--module.Class" for code hosted in another repository.
             references = reference if isinstance(reference, list) else [reference]
@@ -68,7 +68,9 @@ def _check_checkpoint_folder(folder: Path) -> None:
                         "`trust_remote_code=True` users could not load it; call `register_for_auto_class` on the class."
                     )
     config_path = folder / CONFIG_NAME
-    custom_pipelines = json.loads(config_path.read_text()).get("custom_pipelines") if config_path.is_file() else None
+    custom_pipelines = (
+        json.loads(config_path.read_text(encoding="utf-8")).get("custom_pipelines") if config_path.is_file() else None
+    )
     for task, entry in (custom_pipelines or {}).items():
         module = str(entry.get("impl", "")).rsplit(".", 1)[0]
         if not (folder / f"{module}.py").is_file():
@@ -82,7 +84,7 @@ def save_pipeline_code(folder: str | os.PathLike) -> None:
     """Copy the code of the pipelines the saved config names (`custom_pipelines`: `pipelines.py` and what it imports,
     `backends.py`) next to the weights, as transformers' `Pipeline.save_pretrained` does."""
     config_path = Path(folder) / CONFIG_NAME
-    if not config_path.is_file() or not json.loads(config_path.read_text()).get("custom_pipelines"):
+    if not config_path.is_file() or not json.loads(config_path.read_text(encoding="utf-8")).get("custom_pipelines"):
         return
     from transformers.dynamic_module_utils import custom_object_save
 
@@ -263,7 +265,7 @@ def saved_weights_match(model: PreTrainedModel, folder: Path) -> bool:
 
     files = sorted(folder.glob("model*.safetensors"))
     try:
-        architectures = json.loads((folder / "config.json").read_text()).get("architectures") or []
+        architectures = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("architectures") or []
     except (OSError, ValueError, AttributeError):
         return False
     if not files or type(model).__name__ not in architectures:

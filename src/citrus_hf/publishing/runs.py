@@ -35,6 +35,7 @@ class RunRecords:
         pretraining: the pre-training facts (`{"corpus": ..., "steps": ..., ...}`), for the card's table.
         base_model: Hub id of the checkpoint the run started from, when it was one.
         recipe: how a fine-tuning run fitted the model (`citrus_hf.training.recipes`' name, or "lora").
+        local_names: the names the run gave local folders (`--dataset data/own`): never Hub ids to link.
     """
 
     task: str | None = None
@@ -45,6 +46,7 @@ class RunRecords:
     pretraining: dict[str, Any] | None = None
     base_model: str | None = None
     recipe: str | None = None
+    local_names: set[str] = field(default_factory=set)
 
 
 def _with_options(name: str, options: dict[str, Any] | None) -> str:
@@ -235,10 +237,14 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
         hyperparameters={key: value for key, value in hyperparameters.items() if value is not None},
     )
     run.recipe = "lora" if arguments.get("lora") else results.get("recipe")
+    local = results.get("local_paths") or {}
+    run.local_names = {str(arguments.get(name)) for name in local}
     base = arguments.get("model")
     if base is not None:
         base_folder = Path(str(base)).expanduser()
-        if not base_folder.is_absolute() and not base_folder.exists():
+        if "model" in local:  # the folder as resolved where the run started, whatever the current directory
+            base_folder = Path(local["model"])
+        elif not base_folder.is_absolute() and not base_folder.exists():
             base_folder = folder / base_folder
         bundled = None if base_folder.exists() else bundled_checkpoint(str(base))
         if bundled is not None:  # "citrus-small": the checkpoint shipped with the package (no Hub repo to link)
@@ -247,7 +253,7 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
             run.pretraining = pretraining_facts(_read_json(base_folder / SUMMARY_FILE))
             if bundled is not None:
                 run.pretraining = {"Pre-trained checkpoint": bundled_description(str(base)), **run.pretraining}
-        elif str(base).count("/") == 1 and not base_folder.exists():
+        elif str(base).count("/") == 1 and not base_folder.exists() and "model" not in local:
             run.base_model = str(base)  # a Hub id
     return run
 

@@ -42,7 +42,7 @@ def load_summary(run: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:
                 f"No pre-training summary at {str(path)!r}: give a `citrus pretrain` output folder or its "
                 f"{SUMMARY_FILE}."
             )
-        summary = json.loads(path.read_text())
+        summary = json.loads(path.read_text(encoding="utf-8"))
     missing = [key for key in CURVE_KEYS if not isinstance(summary.get(key), list)]
     if missing:
         raise ValueError(

@@ -317,9 +317,16 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         "train_indices": chosen.tolist(),
         # the torch version and thread count: training's parallel sums round differently with another thread count
         "environment": run_environment(),
+        # the local folders --model and --dataset named, where the run started: a card built from elsewhere (`citrus
+        # push`) read "pt/base" as a Hub id and linked someone else's repository
+        "local_paths": {
+            name: str(Path(str(value)).expanduser().resolve())
+            for name, value in (("model", args.model), ("dataset", args.dataset))
+            if isinstance(value, (str, os.PathLike)) and Path(str(value)).expanduser().exists()
+        },
     }
     if writes:
-        (output_dir / RESULTS_FILE).write_text(dumps_strict(summary, indent=2))
+        (output_dir / RESULTS_FILE).write_text(dumps_strict(summary, indent=2), encoding="utf-8")
     if launch is not None:  # every process returns once the folder holds the run (a script may load it next)
         launch.wait_for_everyone()
     return result

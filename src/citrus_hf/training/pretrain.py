@@ -694,7 +694,7 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
             warnings.warn(message, PretrainingDidNotLearnWarning, stacklevel=3)
         Path(args.output_dir).mkdir(parents=True, exist_ok=True)
         summary = result.summary() | {"arguments": asdict(args)}
-        (Path(args.output_dir) / SUMMARY_FILE).write_text(dumps_strict(summary, indent=2))
+        (Path(args.output_dir) / SUMMARY_FILE).write_text(dumps_strict(summary, indent=2), encoding="utf-8")
     accelerator.end_training()
     return result
 
@@ -901,7 +901,7 @@ def _earlier_curve(output_dir: str | os.PathLike, name: str, last_step: int) -> 
     summary_path = Path(output_dir) / SUMMARY_FILE
     if not summary_path.is_file():
         return []
-    points = json.loads(summary_path.read_text()).get(SUMMARY_CURVES[name]) or []
+    points = json.loads(summary_path.read_text(encoding="utf-8")).get(SUMMARY_CURVES[name]) or []
     return [(int(step), float(loss)) for step, loss in points if int(step) <= last_step]
 
 
@@ -911,13 +911,13 @@ def _cut_sample_log(path: Path, start_step: int) -> None:
     if not path.is_file():
         return
     kept = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         try:
             if json.loads(line)["step"] < start_step:
                 kept.append(line + "\n")
         except (ValueError, KeyError, TypeError):  # a line cut short by a killed process
             continue
-    path.write_text("".join(kept))
+    path.write_text("".join(kept), encoding="utf-8")
 
 
 class PretrainingLoop:
@@ -976,7 +976,7 @@ class PretrainingLoop:
             Path(args.output_dir).mkdir(parents=True, exist_ok=True)
             path = Path(args.output_dir) / f"sample_ids_rank{accelerator.process_index}.jsonl"
             _cut_sample_log(path, progress.step)
-            sample_log = open(path, "a")
+            sample_log = open(path, "a", encoding="utf-8")
         self.model.train()
         try:
             while progress.step < self.stop_at:
@@ -1119,7 +1119,7 @@ class PretrainingLoop:
                 code_saver(folder)
         if self.accelerator.is_main_process:  # what an exact resume must repeat (`check_resumable`)
             settings = resume_settings(self.args, self.accelerator.num_processes) | run_environment()
-            (folder / RUN_SETTINGS_FILE).write_text(json.dumps(settings, indent=2, default=str))
+            (folder / RUN_SETTINGS_FILE).write_text(json.dumps(settings, indent=2, default=str), encoding="utf-8")
 
 
 class NonFiniteLossGuard:

@@ -98,7 +98,7 @@ def read_timed_csv(
     """
     path = _as_path(path)
     try:
-        with open(path, newline="") as handle:
+        with open(path, encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle))
     except (UnicodeDecodeError, csv.Error) as error:
         raise CorruptFileError(f"{path} is not a text CSV file ({error}); re-download it.") from error

