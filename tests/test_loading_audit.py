@@ -102,5 +102,5 @@ def test_a_file_or_a_folder_without_a_config_is_named(classifier_folder, tmp_pat
         pipeline(model=str(weights))
     run = tmp_path / "run"
     shutil.copytree(classifier_folder, run / "checkpoint-4")
-    with pytest.raises(OSError, match=r"holds no config.json .*the Trainer's \['checkpoint-4'\]; pass one of those"):
+    with pytest.raises(ValueError, match=r"holds no config.json .*the Trainer's \['checkpoint-4'\]; pass one of those"):
         pipeline(model=str(run))

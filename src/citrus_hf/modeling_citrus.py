@@ -96,6 +96,9 @@ def _located(locator: Callable | None, name_or_path):
 
 # Set while a caller loads an encoder into a task class whose new head it fits itself (`head_fitted_by_caller`).
 _HEAD_FITTED_BY_CALLER = contextvars.ContextVar("citrus_head_fitted_by_caller", default=False)
+# Set while `from_pretrained` loads an adapter onto the base it built: that route checks the adapter's head and task
+# itself (and may drop a head on purpose, `replace_head=True`), so `load_adapter` checks only for missing tensors.
+_ADAPTER_OF_FROM_PRETRAINED = contextvars.ContextVar("citrus_adapter_of_from_pretrained", default=False)
 
 
 @contextmanager
@@ -1274,15 +1277,26 @@ class _CiTrusFamilyMixin:
 
     def _check_loaded_adapter(self, weights: str, adapter_name: str) -> None:
         """Compare the tensors of adapter `adapter_name` as loaded with those its file `weights` holds."""
-        from peft.utils import get_peft_model_state_dict
         from safetensors import safe_open
 
+        prefix = f"{self.base_model_prefix}."
+
+        def bare(key: str) -> str:  # a task model's adapter names its encoder's tensors under the backbone prefix
+            return key.removeprefix("base_model.model.").removeprefix(prefix)
+
         with safe_open(weights, framework="pt") as handle:
-            saved = {key.removeprefix("base_model.model.") for key in handle.keys()}
-        expected = set(get_peft_model_state_dict(self, adapter_name=adapter_name, save_embedding_layers=False))
-        expected = {key.removeprefix("base_model.model.") for key in expected}
+            saved = {bare(key) for key in handle.keys()}
+        # the adapter's tensors as peft saves them: "<module>.lora_A.<name>.weight" -> "<module>.lora_A.weight", a
+        # trained head "<head>.modules_to_save.<name>.weight" -> "<head>.weight"
+        marker = f".{adapter_name}."
+        expected = {
+            bare(name.replace(f".modules_to_save{marker}", ".").replace(marker, "."))
+            for name, _ in self.named_parameters()
+            if marker in name and (".lora_" in name or ".modules_to_save." in name)
+        }
         problems = [f"{key} is missing" for key in sorted(expected - saved)]
-        problems += [f"{key} is not in the model" for key in sorted(saved - expected)]
+        if not _ADAPTER_OF_FROM_PRETRAINED.get():
+            problems += [f"{key} is not in the model" for key in sorted(saved - expected)]
         if problems:
             try:
                 self.delete_adapter(adapter_name)
@@ -1446,6 +1460,7 @@ class _CiTrusFamilyMixin:
         replace_mismatched = bool(kwargs.pop("ignore_mismatched_sizes", False))
         report_loggers = ["transformers.modeling_utils"] + (["transformers.integrations.peft"] if adapter else [])
         held = _LoadReportHold(*map(std_logging.getLogger, report_loggers))
+        route = _ADAPTER_OF_FROM_PRETRAINED.set(adapter is not None)
         try:
             model, loading_info = super().from_pretrained(
                 pretrained_model_name_or_path,
@@ -1471,6 +1486,7 @@ class _CiTrusFamilyMixin:
             raise
         finally:
             held.stop()
+            _ADAPTER_OF_FROM_PRETRAINED.reset(route)
         saved_architectures = list(saved_config.get("architectures") or [])
         missing = sorted(loading_info.get("missing_keys", []))
         unexpected = sorted(loading_info.get("unexpected_keys", []))

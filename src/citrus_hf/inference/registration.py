@@ -185,16 +185,17 @@ def _refuse_other_tasks(task, model, saved_config: dict | None, hub_kwargs: dict
 
 
 def _check_model_folder(model: Any) -> None:
-    """Refuse a local path that is a file, or a folder with neither a config.json nor an adapter_config.json (a
-    Trainer run's output folder before its final save holds only checkpoint-N folders): transformers took the file
-    for a malformed repo id, and the folder for a config "without a model_type key"."""
+    """Refuse a local path that is a file (OSError), or a folder with neither a config.json nor an adapter_config.json
+    (ValueError, as transformers' own; a Trainer run's output folder before its final save holds only checkpoint-N
+    folders): transformers took the file for a malformed repo id, and the folder for a config "without a model_type
+    key"."""
     if not isinstance(model, (str, os.PathLike)) or not os.path.exists(model):
         return
     if os.path.isfile(model):
         raise OSError(f"{str(model)!r} is a file; pass the folder that holds its config.json and model.safetensors.")
     if not any(os.path.isfile(os.path.join(model, name)) for name in (CONFIG_NAME, "adapter_config.json")):
         runs = sorted(name for name in os.listdir(model) if name.startswith("checkpoint-"))
-        raise OSError(
+        raise ValueError(
             f"{str(model)!r} holds no config.json (nor an adapter's adapter_config.json), so it is no checkpoint "
             "folder"
             + (
