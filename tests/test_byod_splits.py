@@ -232,3 +232,27 @@ def test_class_names_as_text_are_numbered_alike_in_every_split(motions, tmp_path
         for name, split in motions.items()
     }
     assert load_task_splits(_save(tmp_path / "numbered", numbered)).label_names == ["2", "6", "10"]  # not "10", "2"
+
+
+def test_the_carve_of_ones_own_set_keeps_a_subject_on_one_side(tmp_path):
+    """It grouped by `recording` only: six subjects with several recordings each sat on both sides of the carved
+    validation split, whose scores then read high (the README's table names `subject` as a grouping column)."""
+    import datasets
+
+    from citrus_hf.data.splits import load_task_splits
+
+    rng = np.random.default_rng(0)
+    rows = {"input_values": [], "label": [], "subject": [], "recording": [], "sampling_rate": []}
+    for subject in range(6):
+        for label in ("a", "b"):
+            for take in range(3):
+                rows["input_values"].append(rng.standard_normal((1, 200)).astype(np.float32))
+                rows["label"].append(label)
+                rows["subject"].append(f"S{subject}")
+                rows["recording"].append(f"S{subject}-{label}-{take}")
+                rows["sampling_rate"].append(100.0)
+    test = {key: values[:4] for key, values in rows.items()}
+    datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows), "test": datasets.Dataset.from_dict(test)}).save_to_disk(tmp_path / "own")  # fmt: skip
+    splits = load_task_splits(str(tmp_path / "own"))
+    assert "by subject" in splits.validation_source and len(splits.validation)
+    assert not set(splits.train["subject"]) & set(splits.validation["subject"])

@@ -1013,7 +1013,8 @@ def load_task_splits(
     source, train_rows, validation_rows = validation_split, None, None
     if validation is None:
         _warn_unused_splits(dataset, split_names, {train_split, test_split, validation_split})
-        train_rows, validation_rows = carved_rows(train, task, validation_fraction, validation_seed)
+        by_subject = not registered and "subject" in train.column_names  # (registered sets: by recording, as built)
+        train_rows, validation_rows = carved_rows(train, task, validation_fraction, validation_seed, by_subject)
         train, validation = train.select(train_rows), train.select(validation_rows)
         if len(validation) == 0 and require_validation:
             raise ValueError(
@@ -1021,7 +1022,8 @@ def load_task_splits(
                 "one; give a validation split or use more data."
             )
         source = (
-            f"carved from {train_split} ({validation_fraction:.0%} per class, by recording, seed {validation_seed})"
+            f"carved from {train_split} ({validation_fraction:.0%} per class, by "
+            f"{'subject' if by_subject else 'recording'}, seed {validation_seed})"
             if len(validation)
             else f"none: {train_split} has too few recordings per class to carve one"
         )
@@ -1242,16 +1244,24 @@ def carve_validation_split(train, task: str, fraction: float = VALIDATION_FRACTI
     return train.select(pool), train.select(held_out)
 
 
-def carved_rows(train, task: str, fraction: float = VALIDATION_FRACTION, seed: int = VALIDATION_SEED):
+def carved_rows(
+    train, task: str, fraction: float = VALIDATION_FRACTION, seed: int = VALIDATION_SEED, by_subject: bool = False
+):
     """`(pool rows, validation rows)` of a labelled training split: the row numbers `carve_validation_split`
-    selects."""
+    selects. `by_subject`: whole subjects go to one side (a set of one's own with a `subject` column: a subject's
+    several recordings on both sides made the validation scores read high), a row without one by its recording."""
     labels = np.asarray(train["label"]) if task == CLASSIFICATION else None
-    groups = list(train["recording"]) if "recording" in train.column_names else None
+    column = "subject" if by_subject and "subject" in train.column_names else "recording"
+    groups = list(train[column]) if column in train.column_names else None
     missing = missing_groups(groups) if groups is not None else []
+    if len(missing) and column == "subject" and "recording" in train.column_names:
+        recordings, without = list(train["recording"]), set(missing.tolist())
+        groups = [f"recording {recordings[row]}" if row in without else group for row, group in enumerate(groups)]
+        missing = missing_groups(groups)
     if len(missing):
         logger.info(
-            f"{len(missing)} row(s) of the training split (first: row {int(missing[0])}) have no `recording` id; "
-            "the validation carve counts each as a recording of its own."
+            f"{len(missing)} row(s) of the training split (first: row {int(missing[0])}) have no `{column}` id; "
+            f"the validation carve counts each as a {column} of its own."
         )
     return carve_validation(len(train), labels, groups, fraction, seed)
 
