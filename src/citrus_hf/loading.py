@@ -132,11 +132,13 @@ def resolve_checkpoint(
     looks_like_path = (
         isinstance(repo_or_path, os.PathLike) or repo_id.startswith((".", "/", "~")) or repo_id.count("/") > 1
     )
-    if looks_like_path or path.is_file():
+    if path.is_file():
         raise OSError(
             f"{repo_id!r} is a file; pass the folder that holds it (the checkpoint's config.json and weights)."
-            if path.is_file()
-            else f"Local folder {repo_id!r} does not exist; pass a checkpoint folder or a Hub id `namespace/name`."
+        )
+    if looks_like_path:
+        raise OSError(
+            f"Local folder {repo_id!r} does not exist; pass a checkpoint folder or a Hub id `namespace/name`."
         )
     try:
         validate_repo_id(repo_id)

@@ -188,6 +188,13 @@ def _row_sizes(dataset) -> tuple[np.ndarray, np.ndarray]:
     return lengths, values
 
 
+def is_list_type(arrow_type) -> bool:
+    """Whether an Arrow type is a list of any kind (one per row: a channel, a multi-target or multi-label row)."""
+    import pyarrow as pa
+
+    return pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type) or pa.types.is_fixed_size_list(arrow_type)
+
+
 def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = None) -> dict[str, Any]:
     """Statistics of a ``DatasetDict``: per split windows, recordings, subjects, channel-hours, classes.
 
@@ -222,15 +229,10 @@ def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = N
                 entry["per_class"] = {str(k): counts[k] for k in sorted(counts, key=lambda k: (k is None, str(k)))}
                 classes = sorted({*(classes or []), *entry["per_class"]})
         if "target" in dataset.features and len(dataset):
-            import pyarrow as pa
             import pyarrow.compute as pc
 
             column = dataset.data.column("target")
-            if (
-                pa.types.is_list(column.type)
-                or pa.types.is_large_list(column.type)
-                or pa.types.is_fixed_size_list(column.type)
-            ):
+            if is_list_type(column.type):
                 column = pc.list_flatten(column)  # several targets per row: their values, which the checks name
             target = np.asarray(column.to_numpy(), dtype=np.float64)
             entry["target"] = {

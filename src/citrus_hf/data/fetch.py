@@ -64,15 +64,16 @@ def archive_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     env = os.environ.get("CITRUS_HF_CACHE")
     if env:
         return Path(env).expanduser()
-    home = os.path.expanduser("~")  # left as "~" without $HOME and a home in the user database (some containers)
-    if not os.environ.get("XDG_CACHE_HOME") and home == "~":
-        raise OSError(
-            "No home folder to keep the offline archives in ($HOME is not set); give one with $CITRUS_HF_CACHE or "
-            "$XDG_CACHE_HOME."
-        )
-    return (
-        Path(os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")).expanduser() / "citrus_hf" / "archives"
-    )
+    cache_home = os.environ.get("XDG_CACHE_HOME")
+    if not cache_home:
+        home = os.path.expanduser("~")  # left as "~" without $HOME and a home in the user database (some containers)
+        if home == "~":
+            raise OSError(
+                "No home folder to keep the offline archives in ($HOME is not set); give one with $CITRUS_HF_CACHE or "
+                "$XDG_CACHE_HOME."
+            )
+        cache_home = os.path.join(home, ".cache")
+    return Path(cache_home).expanduser() / "citrus_hf" / "archives"
 
 
 def offline_mode() -> bool:

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, TASKS
 from .budgets import LabelBudget, carve_validation, draw_budget, missing_groups, parse_budget
-from .builders import build_dataset, summarize_dataset
+from .builders import build_dataset, is_list_type, summarize_dataset
 from .hub_access import offline_if_hub_unreachable
 from .recording_folders import (
     VALIDATION_SPLIT_ALIASES,
@@ -547,13 +547,6 @@ def _is_numeric(arrow_type) -> bool:
     return pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type)
 
 
-def _is_list_type(arrow_type) -> bool:
-    """Whether an Arrow type is a list of any kind (one per row: a channel, a multi-target or multi-label row)."""
-    import pyarrow as pa
-
-    return pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type) or pa.types.is_fixed_size_list(arrow_type)
-
-
 def _first_invalid(valid) -> int | None:
     """The first row where the Arrow boolean array `valid` is false or null, or None when every row is valid."""
     import pyarrow.compute as pc
@@ -687,7 +680,7 @@ def check_labelled_splits(splits: dict[str, Any], task: str, nan_policy: str = "
             chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
             values = pa.chunked_array([chunk.storage for chunk in chunks], type=values.type.storage_type)
         depth, kind = 0, values.type
-        while _is_list_type(kind):
+        while is_list_type(kind):
             depth, kind = depth + 1, kind.value_type
         if depth in (1, 2) and pa.types.is_null(kind):
             raise ValueError(f"Every row of `input_values` of the {name} split is empty; each needs its samples.")
@@ -744,7 +737,7 @@ def _check_labels(split, name: str, task: str) -> None:
     column = LABELS[task][0]
     labels = split.with_format("arrow")[column]
     if task == REGRESSION:
-        if _is_list_type(labels.type):
+        if is_list_type(labels.type):
             raise ValueError(
                 f"`target` of the {name} split holds lists (e.g. {labels[0].as_py()!r}): several targets per row. "
                 "`citrus finetune` / `citrus evaluate` fit one target; keep one "
@@ -768,7 +761,7 @@ def _check_labels(split, name: str, task: str) -> None:
                 f"`label` of the {name} split holds {labels[row].as_py()!r} in row {row}; classification labels are "
                 "integer class ids (a `target` column makes a regression set)."
             )
-    elif _is_list_type(labels.type):
+    elif is_list_type(labels.type):
         raise ValueError(
             f"`label` of the {name} split holds lists (e.g. {labels[0].as_py()!r}): multi-label targets. `citrus "
             "finetune` / `citrus evaluate` fit single-label classification and regression; for multi-label, train "

@@ -154,6 +154,13 @@ def _solved_task(config, task: str) -> str:
     return task
 
 
+def _hub_datasets(records: list[EvalRecord], run: RunRecords) -> list[str]:
+    """The datasets of `records` that are Hub dataset ids, once each in order: what a card's metadata links. A name
+    the run gave a local folder (`--dataset data/own`) is never linked, wherever the card is built."""
+    linked = (r.dataset for r in records if hub_repo_id(r.dataset) is not None and r.dataset not in run.local_names)
+    return list(dict.fromkeys(linked))
+
+
 def _regression_outputs(config, model_class: str) -> int:
     """A regressor's outputs: `num_targets` of a CiTrusForRegression, `num_labels` of a classifier trained as one."""
     return config.num_targets if model_class == "CiTrusForRegression" else config.num_labels
@@ -547,10 +554,7 @@ def build_model_card(
     if datasets is None:
         # a set the model was evaluated on that is a Hub dataset (`citrus finetune --dataset owner/name`): the
         # metadata links it, as the model-index names it
-        hub_sets = (
-            r.dataset for r in records if hub_repo_id(r.dataset) is not None and r.dataset not in run.local_names
-        )
-        datasets = list(dict.fromkeys(hub_sets)) or None
+        datasets = _hub_datasets(records, run) or None
     name = repo_id.split("/")[-1] if repo_id else (f"citrus-fusion-{class_task}" if fusion else f"citrus-{class_task}")
     sub_configs = list(config.modality_configs.values()) if fusion else [config]
     modalities = sorted({m.lower() for sub in sub_configs for m in (sub.channel_modalities or [])})
@@ -1125,11 +1129,7 @@ def add_adapter_run_records(
     if entries:
         card.data.eval_results = entries
         card.data.model_name = repo_id.split("/")[-1] if repo_id else "citrus-lora-adapter"
-    hub_sets = list(
-        dict.fromkeys(
-            r.dataset for r in records if hub_repo_id(r.dataset) is not None and r.dataset not in run.local_names
-        )
-    )
+    hub_sets = _hub_datasets(records, run)
     if hub_sets:
         card.data.datasets = hub_sets
     lines = ["", "## Results", "", "| dataset | split | metric | labelled examples | value |", "|---|---|---|---|---|"]

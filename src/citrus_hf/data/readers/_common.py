@@ -1,4 +1,5 @@
-"""What several readers of :mod:`citrus_hf.data.readers` share: the check of the path they are given, and numpy's
+"""What several readers of :mod:`citrus_hf.data.readers` share: the check of the path they are given, channels picked
+by name or position, and numpy's
 private modules that rebuild pickled arrays (the safe unpickler of :mod:`.pickles` wraps them; the TF-C loader of
 :mod:`.tfc` allows them in ``torch.load``), whose home moved in numpy 2.
 """
@@ -6,6 +7,7 @@ private modules that rebuild pickled arrays (the safe unpickler of :mod:`.pickle
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 try:  # numpy >= 2
@@ -26,4 +28,27 @@ def _as_path(value, what: str = "file") -> Path:
     return Path(value)
 
 
-__all__ = ["_as_path", "_multiarray", "_numeric"]
+def is_position(channel: str, names: Sequence[str]) -> bool:
+    """Whether `channel` is a position among `names` ("0", "2"), the way to pick a channel a file does not name."""
+    return channel.isdigit() and int(channel) < len(names)
+
+
+def channel_rows(path: Path, names: Sequence[str], wanted: Iterable[str]) -> list[int]:
+    """The rows of the channels `wanted` (names, or positions where no channel has that name), in that order.
+
+    Raises:
+        ValueError: a channel the file has neither by name nor by position, naming those it has.
+    """
+    names = list(names)
+    rows = []
+    for channel in map(str, wanted):
+        if channel in names:
+            rows.append(names.index(channel))
+        elif is_position(channel, names):
+            rows.append(int(channel))
+        else:
+            raise ValueError(f"{path} has no channel {channel!r}; it has {names} (or name them by position, from 0).")
+    return rows
+
+
+__all__ = ["_as_path", "_multiarray", "_numeric", "channel_rows", "is_position"]

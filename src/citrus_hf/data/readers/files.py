@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -25,7 +26,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ..errors import CorruptFileError
-from ._common import _as_path
+from ._common import _as_path, channel_rows, is_position
 from .arff_csv import read_csv_matrix
 from .edf import Recording, check_channel_list, read_edf, read_edf_header
 from .pickles import load_npy
@@ -61,15 +62,11 @@ _WAV_FULL_SCALE = {
 TIME_COLUMNS = frozenset(
     {"time", "timestamp", "timestamps", "t", "seconds", "time_s", "time_ms", "ms", "elapsed_time", "time_stamp"}
 )
-# A CSV column that holds time stamps in milliseconds, by its name (as `TIME_COLUMNS` compares them) or its unit.
-_MILLISECOND_COLUMNS = frozenset({"time_ms", "ms"})
 
 
 def _column_key(name: str) -> str:
     """A CSV header cell as `TIME_COLUMNS` compares it: lower-cased, a unit in brackets or parentheses dropped,
     spaces and dashes read as underscores ("Time [s]" -> "time")."""
-    import re
-
     return re.sub(r"[\s\-]+", "_", re.sub(r"[\[(].*?[\])]", "", name).strip().lower()).strip("_")
 
 
@@ -230,7 +227,7 @@ def _edf_channels(path: Path, wanted: list[str] | None) -> list[str] | None:
     header = read_edf_header(path)
     names = list(header.signal_names())
     if wanted is not None:
-        return [names[int(name)] if name not in names and _is_position(name, names) else name for name in wanted]
+        return [names[int(name)] if name not in names and is_position(name, names) else name for name in wanted]
     by_rate = header.names_by_rate()
     if len(by_rate) > 1:
         groups = "; ".join(f"{rate:g} Hz: {', '.join(group)}" for rate, group in by_rate.items())
@@ -249,8 +246,9 @@ def _channels_of_csv(path: Path, data: np.ndarray, names: list[str], sampling_ra
     timed = [row for row, name in enumerate(names) if _column_key(name) in TIME_COLUMNS]
     if not (index or timed) or len(index) + len(timed) >= len(names):
         return None
-    for row in timed if sampling_rate is not None else ():
-        _check_time_stamps(path, names[row], data[row], sampling_rate)
+    if sampling_rate is not None:
+        for row in timed:
+            _check_time_stamps(path, names[row], data[row], sampling_rate)
     described = [f"{names[row]!r} (time stamps)" for row in timed] + [f"{names[row]!r} (a row index)" for row in index]
     logger.warning(
         f"{path}: column(s) {', '.join(described)} not read as channels; name the channels to read (--channels, or "
@@ -260,15 +258,16 @@ def _channels_of_csv(path: Path, data: np.ndarray, names: list[str], sampling_ra
 
 
 def _check_time_stamps(path: Path, name: str, stamps: np.ndarray, sampling_rate: float) -> None:
-    """Refuse a CSV's time column whose step (the median between rows, in seconds or, by its name or as a fallback,
-    milliseconds) contradicts `sampling_rate`: 10 s at 250 Hz given as 100 Hz would be scored as 25 s."""
+    """Refuse a CSV's time column whose step (the median between rows, in milliseconds where its name says "ms",
+    else in seconds or, as a fallback, milliseconds) contradicts `sampling_rate`: 10 s at 250 Hz given as 100 Hz
+    would be scored as 25 s."""
     steps = np.diff(stamps)
     if steps.size < 2 or not np.isfinite(steps).all():
         return
     step = float(np.median(steps))
     if not step > 0:
         return
-    units = (1e-3,) if _column_key(name) in _MILLISECOND_COLUMNS or "ms" in name.lower() else (1.0, 1e-3)
+    units = (1e-3,) if "ms" in name.lower() else (1.0, 1e-3)  # "time_ms", "ms", "Time (ms)"
     if any(math.isclose(1.0 / (step * unit), sampling_rate, rel_tol=0.02) for unit in units):
         return
     implied = 1.0 / (step * units[0])
@@ -279,23 +278,12 @@ def _check_time_stamps(path: Path, name: str, stamps: np.ndarray, sampling_rate:
     )
 
 
-def _is_position(channel: str, names: Sequence[str]) -> bool:
-    return channel.isdigit() and int(channel) < len(names)
-
-
 def _pick(recording: Recording, wanted: list[str] | None, path: Path) -> Recording:
     """`recording` restricted to the channels `wanted` (names, or positions where no channel has that name)."""
     if wanted is None:
         return recording
     names = recording.channel_names
-    rows = []
-    for channel in wanted:
-        if channel in names:
-            rows.append(names.index(channel))
-        elif _is_position(channel, names):
-            rows.append(int(channel))
-        else:
-            raise ValueError(f"{path} has no channel {channel!r}; it has {names} (or name them by position, from 0).")
+    rows = channel_rows(path, names, wanted)
     units = [recording.units[row] for row in rows] if len(recording.units) == len(names) else []
     return Recording(
         data=recording.data[rows],

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..._extras import require
 from ..errors import CorruptFileError
-from ._common import _as_path
+from ._common import _as_path, channel_rows
 from .edf import Recording
 
 
@@ -147,17 +147,7 @@ def _wfdb_rows(
 ) -> list[int]:
     """The positions of the signals `channels` (names, or positions where no signal has that name; all when None),
     refused unless they share one rate (`frame_rate` x samples per frame)."""
-    if channels is None:
-        rows = list(range(len(names)))
-    else:
-        rows = []
-        for channel in map(str, channels):
-            if channel in names:
-                rows.append(names.index(channel))
-            elif channel.isdigit() and int(channel) < len(names):
-                rows.append(int(channel))
-            else:
-                raise ValueError(f"{record} has no channel {channel!r}; it has {names} (or name them by position).")
+    rows = list(range(len(names))) if channels is None else channel_rows(record, names, channels)
     rates: dict[float, list[str]] = {}
     for row in rows:
         rates.setdefault(frame_rate * per_frame[row], []).append(names[row])
