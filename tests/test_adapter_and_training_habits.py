@@ -272,3 +272,19 @@ def test_a_trainer_of_a_head_built_for_other_channels_is_refused_when_it_is_buil
     arguments = TrainingArguments(tmp_path, max_steps=1, report_to="none", use_cpu=True, save_strategy="no")
     with pytest.raises(ValueError, match=r"row 0: This model was built for 1 channel\(s\).*num_channels=6"):
         Trainer(model, arguments, train_dataset=rows)
+
+
+def test_a_head_loaded_from_a_pretraining_checkpoint_is_checked_when_the_trainer_is_built(motions, tmp_path):
+    """The same mismatch through the README's route, `from_pretrained(pretraining_checkpoint, num_labels=4)`: the
+    classifier's config still names the checkpoint's class (`architectures` ["CiTrusForPretraining"]) until it is
+    saved, and the check, which read that, let the Trainer be built and fail at its first step."""
+    x, *_ = motions
+    config = tiny_config(sampling_rate=RATE, context_length=100, patch_length=10, channel_pooling="concat")
+    CiTrusForPretraining(config).save_pretrained(tmp_path / "pretrained")
+    model = CiTrusForSequenceClassification.from_pretrained(tmp_path / "pretrained", num_labels=4)
+    assert model.config.num_channels == 1 and model.config.architectures == ["CiTrusForPretraining"]
+    extractor = CiTrusFeatureExtractor.from_config(model.config, channel_independent=True)
+    rows = [{"input_values": extractor(row, sampling_rate=RATE)["input_values"][0], "labels": 0} for row in x[:2]]
+    arguments = TrainingArguments(tmp_path / "run", max_steps=1, report_to="none", use_cpu=True, save_strategy="no")
+    with pytest.raises(ValueError, match=r"Trainer\(train_dataset=...\), row 0: This model was built for 1 channel"):
+        Trainer(model, arguments, train_dataset=rows)

@@ -378,3 +378,48 @@ def test_class_folders_without_a_test_folder_are_told_to_add_one(tmp_path, capsy
         "move some recordings (of other subjects or sessions than train's) into a test/ folder"
         in capsys.readouterr().err
     )
+
+
+def test_a_model_fine_tuned_on_files_that_name_their_channels_picks_them_by_name(tmp_path, capsys):
+    """CSV files with a header name their channels. The fine-tuned checkpoint did not keep the names, so a file whose
+    columns came in another order was scored with its channels swapped, without a word; now the set's
+    `channel_names` column reaches the model's config and extractor, and `citrus predict` picks the channels by name
+    (a file that names none, .npy, is read in its own order as before)."""
+    import pandas as pd
+
+    from citrus_hf.data import build_dataset
+    from citrus_hf.data.splits import load_task_splits
+
+    motions = build_dataset("basic_motions")
+    names = motions["train"].features["label"].names
+    columns = ["acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"]
+    folder = tmp_path / "motions"
+    for split in ("train", "test"):
+        for index, row in enumerate(motions[split].with_format("numpy")):
+            (folder / split / names[row["label"]]).mkdir(parents=True, exist_ok=True)
+            frame = pd.DataFrame(row["input_values"].T, columns=columns)
+            frame.to_csv(folder / split / names[row["label"]] / f"{index:02d}.csv", index=False)
+    assert load_task_splits(folder, sampling_rate=10).channel_names == columns
+    run = tmp_path / "run"
+    arguments = ["--dataset", str(folder), "--sampling-rate", "10", "--recipe", "probe", "--label-budget", "5"]
+    assert main(["finetune", "--model", "citrus-small", *arguments, "--output-dir", str(run)]) == 0
+    assert json.loads((run / "config.json").read_text())["channel_names"] == columns
+    assert json.loads((run / "preprocessor_config.json").read_text())["channel_names"] == columns
+
+    signal = motions["test"].with_format("numpy")[0]["input_values"]
+    pd.DataFrame(signal.T, columns=columns).to_csv(tmp_path / "in_order.csv", index=False)
+    pd.DataFrame(signal[::-1].T, columns=columns[::-1]).to_csv(tmp_path / "reversed.csv", index=False)
+    np.save(tmp_path / "unnamed.npy", signal)
+    scores = {}
+    for name in ("in_order.csv", "reversed.csv", "unnamed.npy"):
+        output = tmp_path / f"{name}.jsonl"
+        command = ["predict", str(run), str(tmp_path / name), "--sampling-rate", "10", "--backend", "torch"]
+        assert main([*command, "--output", str(output)]) == 0
+        scores[name] = {entry["label"]: entry["score"] for entry in json.loads(output.read_text())["labels"]}
+    for name in ("reversed.csv", "unnamed.npy"):
+        assert scores[name] == pytest.approx(scores["in_order.csv"], abs=1e-6)
+    # a named file without one of the model's channels is refused, naming it
+    pd.DataFrame(signal[:5].T, columns=columns[:5]).to_csv(tmp_path / "five.csv", index=False)
+    capsys.readouterr()
+    assert main(["predict", str(run), str(tmp_path / "five.csv"), "--sampling-rate", "10"]) != 0
+    assert "gyr_z" in capsys.readouterr().err

@@ -949,7 +949,12 @@ class CiTrusConfig(PreTrainedConfig):
     def fixes_channel_count(self) -> bool:
         """Whether a model of this config takes exactly `num_channels` channels: only a task head that concatenates
         per-channel features (`channel_pooling="concat"`) does. The encoder is channel-independent, so a checkpoint
-        saved from it alone (`architectures` CiTrusModel / CiTrusForPretraining) takes any channel count."""
+        saved from it alone (`architectures` CiTrusModel / CiTrusForPretraining) takes any channel count.
+
+        It describes the checkpoint the config was saved from (`architectures` is written by `save_pretrained`): a
+        config not yet saved is taken as a task head's, and a task model built from a pre-training checkpoint
+        carries the checkpoint's `architectures` until it is saved. For the model in hand, judge by its class and
+        `channel_pooling` (as the Trainer's channel check does)."""
         if self.channel_pooling == "mean":
             return False
         return not (self.architectures and set(self.architectures) <= set(ENCODER_ARCHITECTURES))

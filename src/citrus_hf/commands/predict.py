@@ -338,8 +338,11 @@ def _check_channels(extractor, recording, path: str) -> None:
     """Refuse, in the command's words, a recording whose channel count the checkpoint cannot take: the extractor's
     own test (a head that concatenates channels, `channel_independent` False, and no channel names to pick them by),
     whose error speaks of Python arguments; an encoder takes any count."""
+    from ..data.recording_folders import names_its_channels
+
     count, expected = len(recording.channel_names), extractor.num_channels
-    if not extractor.channel_independent and not extractor.channel_names and count != expected:
+    by_name = bool(extractor.channel_names) and names_its_channels(recording)
+    if not extractor.channel_independent and not by_name and count != expected:
         shown = ", ".join(recording.channel_names[:12]) + (", ..." if count > 12 else "")
         if count < expected:  # no choice of channels can make up the missing ones
             raise UsageError(
@@ -356,6 +359,8 @@ def _check_channels(extractor, recording, path: str) -> None:
 def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | None) -> dict[str, Any]:
     """The pipeline's result for one recording (windows every `hop_length` model-rate samples, default one window);
     an error about the recording names its file."""
+    from ..data.recording_folders import names_its_channels
+
     _check_channels(pipe.feature_extractor, recording, path)
     options: dict[str, Any] = {"sampling_rate": recording.sampling_rate, "nan_policy": args.nan_policy}
     if not args.show_progress:
@@ -364,7 +369,8 @@ def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | N
         options["batch_size"] = args.per_device_batch_size
     if hop_length is not None:
         options["hop_length"] = hop_length
-    if pipe.feature_extractor.channel_names:  # the checkpoint picks its channels by name
+    if pipe.feature_extractor.channel_names and names_its_channels(recording):
+        # the checkpoint picks its channels by name; a file that names none (.npy, WAV) is read in its own order
         options["input_channel_names"] = recording.channel_names
     if pipe.task == "time-series-classification":
         options["top_k"] = None  # every label's probability for the file; the summary shows the first

@@ -215,6 +215,8 @@ def load_recording_folder(path: str | os.PathLike):
             key=lambda file: order.index(split_of[str(file)]),
         )
         reference = _channel_reference(listed, with_rate)
+        if reference is not None:
+            columns = {**columns, "channel_names": datasets.List(datasets.Value("string"))}
         return datasets.DatasetDict(
             {
                 split: rows_of(
@@ -433,13 +435,15 @@ def _examples(
                     f"{file} holds signals at several rates; an example of a labelled set is one recording at one "
                     "rate: export the channels of one rate."
                 )
-            if reference is not None and _has_channel_names(recording):
+            if reference is not None and names_its_channels(recording):
                 recording = _in_channel_order(file, recording, *reference)
             row = {
                 "input_values": recording.data.astype(np.float32),
                 "recording": file.relative_to(root).as_posix(),
                 **given,
             }
+            if reference is not None:  # the files name their channels: a model fine-tuned on them keeps the names
+                row["channel_names"] = list(recording.channel_names)
             if with_rate and given.get("sampling_rate") not in (None, recording.sampling_rate):
                 raise ValueError(
                     f"{file} records its rate, {recording.sampling_rate:g} Hz, and its metadata says "
@@ -455,14 +459,15 @@ def _channel_reference(files: list[Path], with_rate: bool) -> tuple[str, tuple[s
     other file's channels are read in (`_in_channel_order`); None when it names no channels (.npy, WAV, a CSV without
     a header) or holds several rates (refused as it is read)."""
     recordings = list(_recordings_of(files[0], with_rate)) if files else []
-    if len(recordings) != 1 or not _has_channel_names(recordings[0][1]):
+    if len(recordings) != 1 or not names_its_channels(recordings[0][1]):
         return None
     recording = recordings[0][1]
     return str(files[0]), tuple(recording.channel_names), tuple(recording.units)
 
 
-def _has_channel_names(recording) -> bool:
-    """Whether a file named its channels (EDF, WFDB, a CSV with a header), rather than leaving them their positions."""
+def names_its_channels(recording) -> bool:
+    """Whether a file named its channels (EDF, WFDB, a CSV with a header), rather than leaving them their positions.
+    Names it gives are what a model fine-tuned on such files picks its channels by (`channel_names` column)."""
     return recording.channel_names != [str(position) for position in range(len(recording.channel_names))]
 
 
@@ -585,5 +590,6 @@ __all__ = [
     "labelled_layout",
     "load_recording_folder",
     "metadata_layout",
+    "names_its_channels",
     "recording_files",
 ]

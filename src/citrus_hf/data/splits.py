@@ -863,7 +863,8 @@ def _check_class_ids(splits: dict[str, Any]) -> None:
 @dataclass
 class TaskSplits:
     """A labelled set ready for fine-tuning: train pool, validation and test splits (`datasets.Dataset`s), the task,
-    class names (classification) and channel count."""
+    class names (classification), channel count and, where every training row names its channels alike (a
+    `channel_names` column: recording files that name them, `systole_affect`), those names."""
 
     train: Any
     validation: Any
@@ -880,6 +881,7 @@ class TaskSplits:
     split_names: dict[str, str] = field(
         default_factory=lambda: {"train": "train", "validation": "validation", "test": "test"}
     )
+    channel_names: list[str] | None = None
 
     def labels(self, split: str = "train") -> np.ndarray:
         dataset = getattr(self, split)
@@ -1032,7 +1034,21 @@ def load_task_splits(
         train_rows=train_rows,
         validation_rows=validation_rows,
         split_names={"train": train_split, "validation": validation_split or "validation", "test": test_split},
+        channel_names=_shared_channel_names(train, 1 if first.ndim == 1 else first.shape[0]),
     )
+
+
+def _shared_channel_names(split, num_channels: int) -> list[str] | None:
+    """The names of `split`'s channels, in its rows' order: its `channel_names` column where every row holds the same
+    `num_channels` distinct names (a model fine-tuned on them picks them by name at prediction), else None."""
+    if "channel_names" not in split.column_names or not len(split):
+        return None
+    rows = split["channel_names"]
+    first = rows[0]
+    if not isinstance(first, list) or len(first) != num_channels or any(row != first for row in rows):
+        return None
+    keys = [str(name).strip().casefold() for name in first]
+    return [str(name) for name in first] if len(set(keys)) == len(keys) and all(keys) else None
 
 
 def _refuse_unlabelled_recordings(dataset, loaded) -> None:

@@ -91,7 +91,9 @@ def build_citrus_task_model(
 
     if task not in LABEL_TASKS:
         raise ValueError(f"task must be one of {LABEL_TASKS}, got {task!r}.")
-    overrides = {**(overrides or {}), "num_channels": num_channels, "channel_names": None, "channel_modalities": None}
+    # the checkpoint's channel names and modalities are not the task's; `overrides` may name the task's channels
+    overrides = {**(overrides or {}), "num_channels": num_channels, "channel_modalities": None}
+    overrides.setdefault("channel_names", None)
     if task == CLASSIFICATION:
         if not label_names:
             raise ValueError("A classification model needs the class names (label_names).")
@@ -212,6 +214,8 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     else:
         contract = build_config(args.model_config, **args.config_overrides)
     overrides = input_overrides(args.normalization, splits.num_channels, splits.train, args.nan_policy)
+    if splits.channel_names:  # the model and its extractor keep them: prediction then picks channels by name
+        overrides["channel_names"] = splits.channel_names
     splits_to_align = [splits.train, splits.validation, splits.test]
     alignment = resolve_alignment(args.alignment, splits_to_align, contract, args.sampling_rate)
     if alignment == "resample" and (notice := cropped_rows_notice(splits_to_align, contract, args.sampling_rate)):

@@ -271,7 +271,7 @@ def check_label_column(
 
 def check_channel_count(model: PreTrainedModel, train_dataset: TrainingSet | None) -> None:
     """Refuse, when the `Trainer` is built, a training set whose first row has another channel count than a task head
-    that concatenates its channels takes (`config.fixes_channel_count`): `from_pretrained("citrus-small",
+    that concatenates its channels takes (`channel_pooling="concat"`): `from_pretrained("citrus-small",
     num_labels=4)` builds a 1-channel head, the checkpoint's extractor passes 6-channel rows on, and the mismatch
     surfaced at the first step as a long traceback from inside the Trainer. Sets whose rows cannot be read by index
     (an `IterableDataset`), or hold no `input_values`, are left to the model's own check."""
@@ -281,8 +281,11 @@ def check_channel_count(model: PreTrainedModel, train_dataset: TrainingSet | Non
     from ..modeling_citrus import _channel_count_error
 
     config = getattr(model, "config", None)
-    if not getattr(config, "fixes_channel_count", False) or type(model).__name__ in ENCODER_ARCHITECTURES:
-        return  # an encoder (a fresh CiTrusForPretraining has no `architectures` yet) takes any channel count
+    if getattr(config, "channel_pooling", None) != "concat" or type(model).__name__ in ENCODER_ARCHITECTURES:
+        # Judged by the model in hand, not by `config.fixes_channel_count`, which describes the checkpoint the config
+        # was saved from: a classifier built from a pre-training checkpoint carries `architectures`
+        # ["CiTrusForPretraining"] until it is saved, and a fresh CiTrusForPretraining carries none.
+        return
     if not hasattr(train_dataset, "__getitem__") or isinstance(train_dataset, torch.utils.data.IterableDataset):
         return  # a stream: torch's IterableDataset has a `__getitem__` that raises NotImplementedError
     try:
