@@ -242,15 +242,17 @@ def test_zscore_per_window_and_channel_and_constant_channels_become_zeros():
 
 
 def test_float64_keeps_small_variations_on_a_large_offset():
-    """float32's step at 1e5 is 0.008: a 0.05 sine on that offset is rounding noise in float32 (the window is zeroed as
-    constant), but float64 input holds it, and z-scoring must see it as the same sine without the offset."""
+    """float32's step at 1e5 is 0.008: float64 input holds a 0.05 sine on that offset exactly, and z-scoring must see
+    it as the same sine without the offset. float32 input holds it in about 13 steps: that coarse sine is what it
+    gives (it was zeroed as a constant window)."""
     time = np.arange(CONTEXT) / 100
     sine = 0.05 * np.sin(2 * np.pi * 1.3 * time)
     extractor = make_extractor()
     on_offset = extractor(1e5 + sine, sampling_rate=100)["input_values"][0]
     np.testing.assert_allclose(on_offset, extractor(sine, sampling_rate=100)["input_values"][0], atol=1e-6)
     assert on_offset.std() == pytest.approx(1.0, abs=1e-4)
-    np.testing.assert_array_equal(extractor((1e5 + sine).astype(np.float32), sampling_rate=100)["input_values"], 0.0)
+    coarse = extractor((1e5 + sine).astype(np.float32), sampling_rate=100)["input_values"][0, 0]
+    assert coarse.std() == pytest.approx(1.0, abs=1e-4) and np.corrcoef(coarse, on_offset[0])[0, 1] > 0.95
 
 
 def test_fixed_and_no_normalisation():

@@ -135,12 +135,19 @@ _MOSTLY_PADDING = 0.5
 # scipy's resample_poly designs a Kaiser-windowed low-pass of 2 * 10 * max(up, down) + 1 taps (half-length 10 in
 # units of the slower rate); the crop before resampling keeps this many input periods of margin.
 _FILTER_HALF_LENGTH = 10
-# Rational approximation of target / source rate: denominators up to 1000 * (decimation factor) keep the rate error
-# below about 1e-6 for awkward rates (173.61 Hz) and stay exact for integer decimations (64 kHz -> 100 Hz = 1/640).
+# Rational approximation of target / source rate: denominators up to 1000 * (decimation factor) first, which keeps
+# the rate error below 1e-6 for most awkward rates (173.61 Hz) and is exact for integer decimations (64 kHz -> 100 Hz
+# = 1/640); larger ones where that is further off than `_RATE_RELATIVE_ERROR` (99.97 -> 100 Hz: 10000/9997, not 1/1),
+# while the filter stays below `_RATIO_SEARCH_TAPS` taps (2^21: 16 MB, designed in a few ms).
 _RATE_DENOMINATOR_PER_DECIMATION = 1000
+_RATE_RELATIVE_ERROR = 1e-6
+_RATIO_SEARCH_TAPS = 2**21
 # A window whose standard deviation is below this fraction of its mean magnitude is constant up to rounding: z-scoring
 # it would blow rounding noise up to unit variance, so it becomes zeros instead.
 _CONSTANT_RELATIVE_TOLERANCE = 1e-6
+# A channel whose mean is further from zero than this many times its peak-to-peak swing has its mean removed before
+# z-scoring (`_offsets_removed`): the swing then spans fewer than about 1e4 float32 steps of the offset.
+_OFFSET_TO_SPAN = 1e3
 # How resample_poly extends the signal past its ends (see `_resample`).
 _PADTYPE = "symmetric"
 # Below this many samples a thread costs more than it saves.
@@ -223,9 +230,19 @@ def _as_bool(name: str, value: Any) -> bool:
 
 @functools.lru_cache(maxsize=256)
 def _resampling_factors(source_rate: float, target_rate: float) -> tuple[int, int]:
-    """`(up, down)` with `source_rate * up / down ~= target_rate`, e.g. 174 -> 100 Hz gives (50, 87)."""
+    """`(up, down)` with `source_rate * up / down ~= target_rate` to `_RATE_RELATIVE_ERROR`, e.g. 174 -> 100 Hz gives
+    (50, 87). The simplest fraction is tried first; near a simple ratio (99.97 Hz beside 100 Hz: 1/1 is 3e-4 off,
+    and a rate read from time stamps is often such) the denominator grows until the rate is right, as long as
+    resample_poly's filter (`2 * _FILTER_HALF_LENGTH * max(up, down)` taps) stays below `_RATIO_SEARCH_TAPS`."""
+    exact = target_rate / source_rate
     max_denominator = _RATE_DENOMINATOR_PER_DECIMATION * max(1, math.ceil(source_rate / target_rate))
-    ratio = Fraction(target_rate / source_rate).limit_denominator(max_denominator)
+    ratio = Fraction(exact).limit_denominator(max_denominator)
+    while abs(ratio.numerator / (ratio.denominator * exact) - 1) > _RATE_RELATIVE_ERROR:
+        max_denominator *= 10
+        closer = Fraction(exact).limit_denominator(max_denominator)
+        if 2 * _FILTER_HALF_LENGTH * max(closer.numerator, closer.denominator) > _RATIO_SEARCH_TAPS:
+            break
+        ratio = closer
     return ratio.numerator, ratio.denominator
 
 
@@ -278,10 +295,20 @@ def _all_finite(signal: np.ndarray) -> bool:
     return bool(np.isfinite(total)) or bool(np.isfinite(signal).all())
 
 
-def _float32_holds(signal: np.ndarray) -> bool:
-    """Whether float32 holds every sample of a float64 `(channels, time)` exactly, a channel at a time (one float32
-    copy of a whole long recording would be half its size again)."""
-    return all(np.array_equal(row.astype(np.float32), row) for row in signal.reshape(-1, signal.shape[-1]))
+def _offsets_removed(signal: np.ndarray) -> np.ndarray:
+    """`(channels, time)` floats with the mean of every channel whose offset dwarfs its swing
+    (`_OFFSET_TO_SPAN`) removed; `signal` itself when no channel's does. For z-scoring, which removes each window's mean
+    anyway: a swing of a few float32 steps on a large offset (24-bit counts 2^23 + 4 sin, in a float .npy or CSV;
+    1e5 + 0.05 sin in float64) was rounded on resampling and then zeroed as a constant window. The mean is summed in
+    float64; float32 values within a factor 2 of it lose nothing in the subtraction (Sterbenz)."""
+    means = signal.mean(axis=-1, dtype=np.float64)
+    spans = np.ptp(signal, axis=-1).astype(np.float64)
+    far = np.abs(means) > _OFFSET_TO_SPAN * spans
+    if not far.any():
+        return signal
+    centred = signal.copy()
+    centred[far] -= means[far, None].astype(signal.dtype)
+    return centred
 
 
 def _resample_centred(signal: np.ndarray, up: int, down: int) -> np.ndarray:
@@ -1305,7 +1332,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 + ". Pass `signal.T` (or `signal.transpose(0, 2, 1)` for a batch)."
                 + batch_hint
             )
-        if recording.dtype.kind in "iu":  # integer counts: an ADC's, or a CSV of them
+        from_counts = recording.dtype.kind in "iu"
+        if from_counts:  # integer counts: an ADC's, or a CSV of them
             recording = self._counts_as_float(recording)
         elif recording.dtype != np.float64:
             recording = recording.astype(np.float32, copy=False)
@@ -1362,12 +1390,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                     f"({_FLOAT32_TINY:.3g}) in which the model computes, where they lose their precision and become "
                     "zeros; rescale it (e.g. convert it to the unit the checkpoint was trained on)."
                 )
-            if self.normalization == "zscore" and not _float32_holds(recording):
-                # z-scoring removes each window's mean anyway; removing the channel's mean here, while the values are
-                # still float64, keeps what float32 cannot hold on top of a large offset (1e5 + 0.05 sin: float32's
-                # step at 1e5 is 0.008, and the window would be zeroed as constant). float64 values that float32 holds
-                # exactly (float32 data, or nested lists of it) carry nothing more and go through as float32 data does.
-                recording = recording - recording.mean(axis=-1, keepdims=True)
+        if self.normalization == "zscore" and recording.dtype.kind == "f" and not from_counts:
+            recording = _offsets_removed(recording)  # (integer counts were centred exactly by `_counts_as_float`)
         return recording
 
     def _counts_as_float(self, recording: np.ndarray) -> np.ndarray:
@@ -1695,9 +1719,13 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             scale = np.divide(1.0, std, out=np.zeros_like(std), where=std > _CONSTANT_RELATIVE_TOLERANCE * np.abs(mean))
             signal = centered * scale
         elif self.normalization == "fixed":
-            # in float64 for float64 windows (`_values_dtype`): a mean of 2^31 counts rounded to float32 is 128 off
-            mean = np.asarray(self.normalization_mean, dtype=signal.dtype)[:, None]
-            std = np.asarray(self.normalization_std, dtype=signal.dtype)[:, None]
+            # in float64 for float64 windows (`_values_dtype`): a mean of 2^31 counts rounded to float32 is 128 off;
+            # and for float32 windows whose mean dwarfs the spread (counts near 2^23: float32's step there is 1, and
+            # every sample would move by half a count, 0.05 std)
+            mean = np.asarray(self.normalization_mean, dtype=np.float64)[:, None]
+            std = np.asarray(self.normalization_std, dtype=np.float64)[:, None]
+            if signal.dtype != np.float64 and not (np.abs(mean) > _OFFSET_TO_SPAN * std).any():
+                mean, std = mean.astype(signal.dtype), std.astype(signal.dtype)
             with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, as an error
                 signal = (signal - mean) / std
         if padded:

@@ -184,7 +184,7 @@ def _row_lengths(datasets, config, sampling_rate: float | None):
     for dataset in datasets:
         has_rate = "sampling_rate" in dataset.column_names
         columns = ["input_values"] + (["sampling_rate"] if has_rate else [])
-        for batch in dataset.with_format("numpy", columns=columns).iter(batch_size=256):
+        for batch in dataset.with_format("numpy", columns=columns, dtype=None).iter(batch_size=256):  # as align_rows
             rates = batch["sampling_rate"] if has_rate else [sampling_rate] * len(batch["input_values"])
             for values, rate in zip(batch["input_values"], rates):
                 if rate is None:
@@ -259,7 +259,10 @@ def align_rows(
         recordings, recording_rates, rows = [], [], []
         for row, (values, rate) in enumerate(zip(batch["input_values"], rates)):
             signal = np.asarray(values)
-            if signal.dtype.kind not in "iu":  # integer counts go to the extractor as they are (see its integer path)
+            if signal.dtype.kind not in "iu" and signal.dtype != np.float64:
+                # integer counts and float64 rows go to the extractor as they are (its integer and float64 paths keep
+                # a swing on a large offset that float32 would round away, as it does for the same recording given
+                # to the pipeline)
                 signal = signal.astype(np.float32, copy=False)
             signal = signal[None] if signal.ndim == 1 else signal
             if split_channels and signal.ndim == 2 and looks_like_time_by_channels(*signal.shape):
@@ -310,7 +313,10 @@ def align_rows(
     read = ["input_values"] + (["sampling_rate"] if has_rate else []) + ([label_column] if label_column else [])
     read += ["recording"] if has_recording else []
     settings = [extractor.to_dict(), sampling_rate, label_column, label_dtype, split_channels, length, call_options]
-    return dataset.with_format("numpy", columns=read).map(
+    # `dtype=None`: each column in its stored type; `datasets`' numpy format otherwise makes float64 rows float32
+    # (a swing on a large offset rounded away before the extractor, which keeps it for the same recording given to the
+    # pipeline) and every rate float32
+    return dataset.with_format("numpy", columns=read, dtype=None).map(
         align,
         with_indices=True,
         batched=True,

@@ -145,6 +145,19 @@ def check_own_set_options(options: Mapping[str, Any] | None, dataset: str) -> tu
     return lengths["window_seconds"], lengths["hop_seconds"]
 
 
+def _sample_type(feature):
+    """The `datasets.Value` of one sample of an `input_values` feature (`List` / `LargeList` of lists, `Array2D`):
+    windows keep it (float64 rows cut into float32 windows lost a swing on a large offset)."""
+    import datasets
+
+    while not isinstance(feature, datasets.Value):
+        inner = getattr(feature, "feature", None)
+        if inner is None:  # Array2D / Array3D name their type
+            return datasets.Value(getattr(feature, "dtype", "float32"))
+        feature = inner
+    return feature
+
+
 def window_examples(
     split,
     window_seconds: float,
@@ -176,7 +189,7 @@ def window_examples(
             "rate of every row (--sampling-rate HZ)."
         )
     one_dimensional = np.asarray(split[0]["input_values"]).ndim == 1
-    samples = datasets.Value("float32")
+    samples = _sample_type(split.features["input_values"])
     # the split's own columns; a window's samples are a list of any length (the example's were perhaps fixed)
     features = datasets.Features(split.features)
     features["input_values"] = datasets.List(samples) if one_dimensional else datasets.List(datasets.List(samples))
@@ -189,7 +202,7 @@ def window_examples(
     def cut(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
         windows: dict[str, list] = {column: [] for column in features}
         for offset, index in enumerate(indices):
-            values = np.asarray(batch["input_values"][offset], dtype=np.float32)
+            values = np.asarray(batch["input_values"][offset])  # in the split's own type, which the windows keep
             rate = float(batch["sampling_rate"][offset]) if has_rate else float(sampling_rate)
             starts = window_starts(values.shape[-1], rate, window_seconds, hop_seconds)
             length = seconds_to_samples(window_seconds, rate)
@@ -210,7 +223,9 @@ def window_examples(
 
     from datasets.fingerprint import Hasher
 
-    windowed = split.with_format("numpy", columns=["input_values"], output_all_columns=True).map(
+    # `dtype=None`: rows in their stored type (`datasets`' numpy format makes float64 float32, rounding away a swing on
+    # a large offset that the windows' own float64 column would keep)
+    windowed = split.with_format("numpy", columns=["input_values"], output_all_columns=True, dtype=None).map(
         cut,
         batched=True,
         batch_size=64,

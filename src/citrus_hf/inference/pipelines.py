@@ -163,11 +163,19 @@ def hop_length_from_seconds(hop_seconds: Any, sampling_rate: float) -> int:
     """
     if not _is_number(hop_seconds) or not (math.isfinite(hop_seconds) and hop_seconds > 0):
         raise ValueError(f"A hop must be a positive number of seconds, got {hop_seconds!r}.")
-    hop = round(hop_seconds * sampling_rate)
+    samples = hop_seconds * sampling_rate
+    hop = math.floor(samples + 0.5)  # half up: 0.125 s at 100 Hz is 13 samples (`round` gave 12)
     if hop < 1:
         raise ValueError(
             f"A hop of {hop_seconds:g} s is less than one sample of the model's {sampling_rate:g} Hz; give at least "
             f"{1 / sampling_rate:g} s."
+        )
+    if abs(samples - hop) > 1e-6 * samples:
+        # windows start on the model's samples: say by how much the grid differs from the one asked for (it drifts
+        # with every window: 0.75 s at 7.8125 Hz became 0.768 s, 18 s over 1,000 windows)
+        logger.warning_once(
+            f"A hop of {hop_seconds:g} s is {samples:.4g} samples of the model's {sampling_rate:g} Hz; windows start on "
+            f"whole samples, every {hop} ({hop / sampling_rate:g} s). Each window's reported start is its true one."
         )
     return hop
 
