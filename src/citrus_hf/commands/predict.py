@@ -171,6 +171,7 @@ def run(argv: Sequence[str]) -> int:
         _check_writable("--plot", plot)
 
     # Imported after the checks: `--help` and a mistyped path answer before torch loads.
+    import torch
     from transformers import pipeline
 
     from ..data.errors import CorruptFileError
@@ -179,7 +180,10 @@ def run(argv: Sequence[str]) -> int:
 
     register_pipelines()
     with _no_loading_bar():
-        pipe = pipeline(model=args.model, revision=args.revision, backend=args.backend)
+        # float32 whatever the checkpoint was saved in (transformers loads bf16 weights as bf16, which ONNX Runtime
+        # and the bf16 autocast path refuse with advice for Python): the weights are the same, as `citrus export`
+        # takes them
+        pipe = pipeline(model=args.model, revision=args.revision, backend=args.backend, dtype=torch.float32)
     if plot is not None and pipe.task == "time-series-feature-extraction":
         raise UsageError(
             f"--plot draws labels or targets over time, and {args.model!r} has no task head (its pipeline returns "

@@ -56,7 +56,7 @@ from ..data.splits import load_split
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..loading import build_config, resolve_checkpoint
 from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME
-from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME
+from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, DEPLOYED_ONNX_NAME
 from .arguments import PRETRAIN_RECIPES, PretrainArguments
 from .checkpoints import (  # importable from here too, where they were first defined
     CHECKPOINT_PREFIX,
@@ -106,8 +106,9 @@ def pretraining_corpus(summary: dict[str, Any]) -> tuple[str | None, dict[str, A
 # What `finetune` writes next to its model: the run's test metrics, its arguments and its history (model cards read
 # it). Named here, below `finetune`, because a pre-training run must recognise a fine-tuned model's folder too.
 FINETUNE_RESULTS_FILE = "finetune_results.json"
-# Files that show a folder holds a fine-tuned model (not only, say, a README the user put there).
-FINETUNE_MODEL_MARKERS = (FINETUNE_RESULTS_FILE, SAFE_WEIGHTS_NAME, ADAPTER_WEIGHTS_NAME)
+# Files that show a folder holds a fine-tuned model (not only, say, a README the user put there); `citrus export`'s
+# deployment folder too (its model.onnx, left beside a new run's config and weights, served the old model).
+FINETUNE_MODEL_MARKERS = (FINETUNE_RESULTS_FILE, SAFE_WEIGHTS_NAME, ADAPTER_WEIGHTS_NAME, DEPLOYED_ONNX_NAME)
 # A fine-tuned model's files that a pre-training run does not write itself (`finetune.RUN_FILES` adds the config,
 # extractor and code that both write): replacing such a model removes them, or they would be served beside the new one.
 FINETUNE_MODEL_FILES = (
@@ -610,7 +611,9 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
     # Same weights on every process whatever the process count, so 1 and N processes start alike.
     set_seed(args.seed)
     if checkpoint is not None:
-        model = CiTrusForPretraining.from_pretrained(checkpoint)
+        # float32 master weights whatever the checkpoint was saved in (a bf16 checkpoint loads as bf16, and pure bf16
+        # AdamW loses most updates); reduced precision is `--mixed-precision`'s autocast
+        model = CiTrusForPretraining.from_pretrained(checkpoint, dtype=torch.float32)
     else:
         model = CiTrusForPretraining(config) if is_citrus else model_factory(config)
     train_windows, eval_windows = _load_corpus(args, config, accelerator)
