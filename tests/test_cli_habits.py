@@ -12,7 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from tiny_configs import tiny_config
+from tiny_configs import save_tiny_classifier, tiny_config
 
 from citrus_hf.commands import evaluate, export, finetune, pretrain, push
 from citrus_hf.commands.data import build_parser as data_parser
@@ -33,12 +33,7 @@ def _error(capsys) -> str:
 @pytest.fixture
 def fine_tuned(tmp_path):
     """A folder as `citrus finetune` leaves it: a classifier, its extractor and its records."""
-    from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
-
-    folder = tmp_path / "har"
-    config = tiny_config(num_labels=2)
-    CiTrusForSequenceClassification(config).save_pretrained(folder)
-    CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
+    folder = save_tiny_classifier(tmp_path / "har")
     (folder / "finetune_results.json").write_text(json.dumps({"test_metrics": {"accuracy": 1.0}}))
     return folder
 

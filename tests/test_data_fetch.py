@@ -316,6 +316,25 @@ def test_physionet_fetch_follows_the_published_sha256sums(tmp_path, server):
     assert [p.name for p in paths] == ["SC4001E0-PSG.edf", "SC4001EC-Hypnogram.edf"]  # telemetry not asked for
 
 
+def test_a_physionet_manifest_naming_paths_outside_the_folder_is_refused(tmp_path, server):
+    """The manifest comes from the server, and so do the checksums that would vouch for a file: an entry
+    `../../escaped.dat` (or an absolute path) was downloaded and written outside the data folder."""
+    from citrus_hf.data.sources.mitdb import DATABASE
+
+    payload = b"not a recording"
+    for entry in ("../../escaped.dat", str(tmp_path / "escaped.dat")):
+        srv = server(
+            {
+                "/files/mitdb/1.0.0/SHA256SUMS.txt": f"{_sha256(payload)} {entry}\n".encode(),
+                "/files/mitdb/1.0.0/" + entry.lstrip("/"): payload,
+            }
+        )
+        data = tmp_path / "deep" / "data"
+        with pytest.raises(CitrusDataError, match="SHA256SUMS.txt entry .*outside the cache"):
+            fetch.fetch_physionet(DATABASE, data, base_url=srv.url + "/files")
+        assert not (tmp_path / "escaped.dat").exists() and sorted(p.name for p in data.iterdir()) == ["SHA256SUMS.txt"]
+
+
 def test_figshare_fetch_checks_md5(tmp_path, server):
     train = b"train tensor bytes"
     srv = server({})

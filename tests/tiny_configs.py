@@ -14,3 +14,14 @@ TINY = {**MODEL_PRESETS["tiny"], "sampling_rate": 100.0, "context_length": 200, 
 def tiny_config(**overrides) -> CiTrusConfig:
     """The tiny preset with `overrides`: 200 samples, 10 patches of 20, one layer of width 16."""
     return CiTrusConfig(**{**TINY, **overrides})
+
+
+def save_tiny_classifier(folder, num_labels: int = 2):
+    """A tiny `CiTrusForSequenceClassification` of `num_labels` classes and its extractor saved in `folder`, as a
+    fine-tuned checkpoint's folder holds them. Returns `folder`."""
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+
+    config = tiny_config(num_labels=num_labels)
+    CiTrusForSequenceClassification(config).save_pretrained(folder)
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
+    return folder

@@ -639,7 +639,17 @@ def id2label_from_names(id2label: Any) -> Any:
     """`id2label` given as the list of class names (`ClassLabel.names`, a numpy array of them), as the map transformers
     keeps: `{0: names[0], 1: names[1], ...}`; a map (or None) unchanged. transformers would call `.items()` on the list."""
     names = names_as_list(id2label)
-    return {index: str(name) for index, name in enumerate(names)} if isinstance(names, list) else id2label
+    if isinstance(names, list):
+        return {index: str(name) for index, name in enumerate(names)}
+    if isinstance(id2label, dict):
+        not_ids = [key for key in id2label if not str(key).strip().lstrip("-").isdigit()]
+        if not_ids:  # transformers' own `int(key)` said only "invalid literal for int() with base 10: 'wake'"
+            raise ValueError(
+                f"`id2label` maps class ids (0, 1, ...) to class names, and its keys {not_ids[:5]} are not ids (are "
+                f"ids and names swapped? then it is {dict(list({v: k for k, v in id2label.items()}.items())[:5])}); "
+                "correct it in config.json, or pass the class names as a list."
+            )
+    return id2label
 
 
 def names_as_list(names: Any) -> Any:

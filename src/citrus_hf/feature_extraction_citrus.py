@@ -658,6 +658,15 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 f"`channel_names` must be a list of names, one per channel, got the string {channel_names!r}; pass "
                 f"[{channel_names!r}] for a single channel."
             )
+        if (
+            channel_names is not None
+            and not isinstance(channel_names, (list, tuple))
+            and not hasattr(channel_names, "tolist")
+        ):
+            raise TypeError(
+                f"`channel_names` must be a list of names, one per channel, got {type(channel_names).__name__} "
+                f"{channel_names!r}."
+            )
         if channel_names is not None and len(channel_names) != num_channels:
             raise ValueError(
                 f"`channel_names` has {len(channel_names)} entries but `num_channels` is {num_channels}; give one "

@@ -240,6 +240,81 @@ def _check_layers_against_weights(folder: str, variant: str | None, config_dict:
         )
 
 
+def _saved_weight_shapes(folder: str, variant: str | None) -> dict[str, tuple[int, ...]] | None:
+    """`{tensor name: shape}` from the headers of a local checkpoint's safetensors (every shard), None when they
+    cannot be read (a missing or damaged file is reported by the load itself)."""
+    from safetensors import safe_open
+
+    weights_name, index_name = safetensors_names(variant)
+    index = os.path.join(folder, index_name)
+    try:
+        if os.path.isfile(index):
+            with open(index, encoding="utf-8") as handle:
+                files = sorted(set(json.load(handle)["weight_map"].values()))
+        else:
+            files = [weights_name]
+        shapes = {}
+        for file in files:
+            with safe_open(os.path.join(folder, file), framework="pt") as handle:
+                shapes.update({key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()})
+        return shapes
+    except Exception:  # (damaged files: the load names them, with the fix)
+        return None
+
+
+# A config.json whose model holds more than this many times the weights' values (and more than
+# `_SIZE_CHECK_SLACK` values beyond them) describes another model: sizes edited or damaged.
+_SIZE_CHECK_FACTOR = 4
+_SIZE_CHECK_SLACK = 2**24
+
+
+def _least_values(config_dict: dict) -> tuple[int, list[str]]:
+    """A lower bound on the values a model of the saved settings `config_dict` holds, read from the plain JSON values
+    (building a config would repeat its warnings): its transformer layers' attention (4 d_model^2) and feed-forward
+    (2 d_model ffn_dim) weights and its CNN stem's convolutions (two per block, c_in c_out k). With the settings that
+    made it (for the refusal's message); (0, []) where a size is missing or not a number (the load reports those)."""
+    sizes = {name: config_dict.get(name) for name in ("d_model", "ffn_dim", "num_hidden_layers", "cnn_kernel_size")}
+    channels = config_dict.get("cnn_channels")
+    if not all(isinstance(value, int) and value > 0 for value in sizes.values()) or not (
+        isinstance(channels, list) and all(isinstance(value, int) and value > 0 for value in channels)
+    ):
+        return 0, []
+    backbone = config_dict.get("backbone", "hybrid")
+    least, named = 0, []
+    if backbone != "cnn":
+        d_model, ffn_dim = sizes["d_model"], sizes["ffn_dim"]
+        least += sizes["num_hidden_layers"] * (4 * d_model**2 + 2 * d_model * ffn_dim)
+        named += [f"d_model={d_model}", f"ffn_dim={ffn_dim}", f"num_hidden_layers={sizes['num_hidden_layers']}"]
+    if backbone != "transformer":
+        kernel, inputs = sizes["cnn_kernel_size"], 1
+        for outputs in channels:
+            least += kernel * (inputs * outputs + outputs * outputs)
+            inputs = outputs
+        named.append(f"cnn_channels={channels}")
+    return least, named
+
+
+def _check_sizes_against_weights(folder: str, variant: str | None, config_dict: dict, kwargs: dict) -> None:
+    """Refuse, before the model is built, a config.json that describes a model far larger than its weights: an edited
+    or damaged `ffn_dim` (10**7), `d_model` or `cnn_channels` allocated 5 to 40 GB per layer before any weight was
+    compared with them. A keyword or `config=` that sets the model's sizes itself is left to the load."""
+    if "config" in kwargs or any(name in kwargs for name in ("d_model", "ffn_dim", "cnn_channels", "backbone")):
+        return
+    least, named = _least_values(config_dict)
+    if least <= _SIZE_CHECK_SLACK:
+        return
+    shapes = _saved_weight_shapes(folder, variant)
+    if not shapes:
+        return
+    held = sum(math.prod(shape) for shape in shapes.values())
+    if least > _SIZE_CHECK_FACTOR * held + _SIZE_CHECK_SLACK:
+        raise ValueError(
+            f"{folder!r}: config.json describes a model of at least {least:,} values ({', '.join(named)}) and its "
+            f"weights hold {held:,}: a size was edited or damaged. Put back the sizes the model was saved with (or "
+            "save the checkpoint again)."
+        )
+
+
 def _refuse_citrus_adapter(folder, download_kwargs: dict | None = None) -> None:
     """Refuse a CiTrus LoRA adapter (a folder or a Hub repo) given to `from_pretrained` (directly, or by transformers'
     Auto classes, which load the adapter's base and then the adapter: the base would get a default head, and the
@@ -1674,6 +1749,7 @@ class _CiTrusFamilyMixin:
             )
         if model_type == cls.config_class.model_type and os.path.isdir(folder) and not weights_only:
             _check_layers_against_weights(folder, kwargs.get("variant"), config_dict, kwargs)
+            _check_sizes_against_weights(folder, kwargs.get("variant"), config_dict, kwargs)
         if model_type != cls.config_class.model_type:
             if model_type is None:  # no config.json: a Hub repository of a LoRA adapter is named as such
                 _refuse_citrus_adapter(name, kwargs)

@@ -10,14 +10,32 @@ command's dataclass. Run the commands as `citrus <command>`, `python -m citrus_h
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 
 class UsageError(ValueError):
     """A command line the `citrus` command cannot run: an unknown option or command, a bad value, a bad settings
     file. Printed as one `error: ...` line (exit code 2)."""
+
+
+@contextlib.contextmanager
+def saved_values_named(model: str, command: str) -> Iterator[None]:
+    """Loading a checkpoint whose config.json or preprocessor_config.json holds a value of the wrong type
+    (`"patch_length": "10"`) raises the config's own TypeError ("`patch_length` must be an integer, ..."), which the
+    command line takes for a bug and shows with its traceback: said here in one line naming the checkpoint. Other
+    TypeErrors stay bugs."""
+    try:
+        yield
+    except TypeError as error:
+        if not str(error).startswith("`"):
+            raise
+        raise UsageError(
+            f"citrus {command}: {model!r} holds a value of the wrong type in its config.json or "
+            f"preprocessor_config.json: {error}"
+        ) from None
 
 
 class Command(NamedTuple):

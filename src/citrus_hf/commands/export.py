@@ -39,7 +39,7 @@ from ..vocabulary_citrus import (
     HEAD_FEATURES,
     POOLINGS,
 )
-from . import UsageError
+from . import UsageError, saved_values_named
 
 # The exported graph's inputs and outputs, for `--help` and the README.
 ONNX_IO = (
@@ -138,7 +138,8 @@ def run(argv: Sequence[str]) -> int:
             f"citrus export needs onnxruntime, onnx and onnxscript; {missing} not installed: "
             f"pip install 'citrus-hf[{EXTRAS['onnxruntime']}]'."
         )
-    loaded = _load(args)
+    with saved_values_named(args.model, "export"):
+        loaded = _load(args)
     model, target = loaded.model, loaded.target
     if loaded.saved_dtype not in (None, "float32"):
         print(

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..vocabulary_citrus import INFERENCE_BACKENDS, NAN_POLICIES
-from . import UsageError
+from . import UsageError, saved_values_named
 
 OUTPUT_SUFFIXES = (".csv", ".jsonl")
 
@@ -136,6 +136,8 @@ def run(argv: Sequence[str]) -> int:
     for path in args.recordings:
         if not Path(path).exists() and not Path(path + ".hea").is_file():
             raise UsageError(f"citrus predict: recording {path!r} does not exist.")
+        if Path(path).exists() and not Path(path).is_file():  # a named pipe or a device: before the model loads
+            raise UsageError(f"citrus predict: {path!r} is not a file (a named pipe or a device); save it to one.")
         # an unreadable suffix, or a file without its rate, is refused before the model loads
         kind = recording_format(path)
         if kind not in RATED_FORMATS and args.sampling_rate is None:
@@ -183,7 +185,8 @@ def run(argv: Sequence[str]) -> int:
         # float32 whatever the checkpoint was saved in (transformers loads bf16 weights as bf16, which ONNX Runtime
         # and the bf16 autocast path refuse with advice for Python): the weights are the same, as `citrus export`
         # takes them
-        pipe = pipeline(model=args.model, revision=args.revision, backend=args.backend, dtype=torch.float32)
+        with saved_values_named(args.model, "predict"):
+            pipe = pipeline(model=args.model, revision=args.revision, backend=args.backend, dtype=torch.float32)
     if plot is not None and pipe.task == "time-series-feature-extraction":
         raise UsageError(
             f"--plot draws labels or targets over time, and {args.model!r} has no task head (its pipeline returns "
@@ -383,7 +386,8 @@ def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | N
     try:
         return pipe(recording.data, **options)
     except (ValueError, TypeError) as error:
-        channels = ", ".join(recording.channel_names)
+        names = recording.channel_names
+        channels = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
         # the pipeline numbers the recordings of its call (its `_FIRST_RECORDING`), which holds one here: the file
         # names it instead
         message = _FIRST_RECORDING.sub(lambda match: f"{'T' if match.group(1) == 'R' else 't'}he recording", str(error))

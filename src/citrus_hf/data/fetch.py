@@ -212,10 +212,12 @@ def fetch_offline_corpus(cache_dir: str | os.PathLike | None = None, force: bool
     return paths
 
 
-def _safe_member(member: str) -> PurePosixPath:
+def _safe_member(member: str, listed_in: str = "archive member") -> PurePosixPath:
+    """`member` (a path an archive or a server's manifest names) as a relative path that stays inside the folder it
+    is written to: an absolute path or a `..` part is refused (it would write anywhere the user can)."""
     path = PurePosixPath(member)
-    if path.is_absolute() or ".." in path.parts:
-        raise CitrusDataError(f"Refusing archive member {member!r}: it would be written outside the cache.")
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise CitrusDataError(f"Refusing {listed_in} {member!r}: it would be written outside the cache.")
     return path
 
 
@@ -455,6 +457,8 @@ def fetch_physionet(
         return not database.subdirs or relative.split("/")[0] in database.subdirs
 
     chosen = sorted(relative for relative in sums if (select or default_select)(relative))
+    for relative in chosen:  # the manifest comes from the server, as do the checksums that would vouch for a file
+        _safe_member(relative, f"{database.slug}'s {manifest.name} entry")
     paths = []
     for relative in tqdm(chosen, desc=f"{database.slug} files", unit="file"):
         paths.append(

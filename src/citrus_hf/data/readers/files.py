@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -121,6 +122,10 @@ def read_recording(
     """
     path = _as_path(path, "recording")
     kind = recording_format(path)
+    if path.exists() and not path.is_file():
+        # a named pipe blocked the read forever, and a link to a device (/dev/zero) read until memory ran out
+        what = "a folder" if path.is_dir() else "a named pipe" if stat.S_ISFIFO(path.stat().st_mode) else "a device"
+        raise ValueError(f"{path} is {what}, not a file; recordings are read from files: save the signal to one.")
     check_channel_list(channels)
     wanted = None if channels is None else [str(channel) for channel in channels]
     if kind not in RATED_FORMATS and sampling_rate is None:
@@ -153,6 +158,11 @@ def read_recording(
                 "(channels, time)."
             )
         data = np.atleast_2d(data.astype(np.float64))
+        if kind != "numpy" and data.shape[1] == 1 and data.shape[0] > 1:
+            raise ValueError(
+                f"{path} holds one row of {data.shape[0]} values; a {kind} recording is a column per channel and a row "
+                "per sample: write the signal as a column (`np.savetxt(path, signal.T, delimiter=',')`)."
+            )
         if kind == "numpy" and data.shape[0] > data.shape[1]:
             raise ValueError(
                 f"{path} holds an array of shape {data.shape}, which reads as {data.shape[0]} channels of "
@@ -197,6 +207,11 @@ def read_wav(path: Path | BinaryIO, name: str | None = None) -> Recording:
             rate, samples = wavfile.read(path, mmap=False)
     except (ValueError, EOFError, OSError, struct.error) as error:  # scipy's words for a damaged or non-WAVE file
         raise CorruptFileError(f"{name or path} could not be read as a WAV file ({error}); re-export it.") from None
+    except ZeroDivisionError:  # scipy divides by the format chunk's channel count and block size unchecked
+        raise CorruptFileError(
+            f"{name or path} could not be read as a WAV file (its format chunk declares 0 channels or a block size "
+            "of 0 bytes); re-export it."
+        ) from None
     except UnboundLocalError:  # scipy's reader on a header with no `fmt ` / `data` chunk (a recording cut short)
         raise CorruptFileError(
             f"{name or path} could not be read as a WAV file (its header is not followed by the format and data "
@@ -211,6 +226,10 @@ def read_wav(path: Path | BinaryIO, name: str | None = None) -> Recording:
         )
     if samples.size == 0:
         raise CorruptFileError(f"{name or path} holds no samples.")
+    if not rate > 0:  # (a rate of 0 reached `citrus data info` as a recording of infinite duration)
+        raise CorruptFileError(
+            f"{name or path} declares a sampling rate of {rate} Hz in its format chunk; re-export it."
+        )
     if samples.dtype.kind == "u":
         data = (samples.astype(np.float64) - _WAV_FULL_SCALE[samples.dtype]) / _WAV_FULL_SCALE[samples.dtype]
     elif samples.dtype.kind == "i":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import _codecs
 import _compat_pickle
 import io
+import math
 import pickle
 from pathlib import Path
 
@@ -197,14 +198,48 @@ def load_npy(path: str | Path) -> np.ndarray:
             else:
                 shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
             if not dtype.hasobject:
+                # before numpy allocates what the header declares (a flipped digit: 10^12 samples in a 64-byte file
+                # raised numpy's MemoryError, which no caller takes for a damaged file)
+                declared = math.prod(shape) * dtype.itemsize
+                held = path.stat().st_size - handle.tell()
+                if declared > held:
+                    raise CorruptFileError(
+                        f"{path} is not a valid .npy file: its header declares shape {shape} of {dtype} ({declared} "
+                        f"bytes), and the file holds {held} bytes after it (cut short, or a damaged header)."
+                    )
                 return np.load(path, allow_pickle=False)
             payload = handle.read()
     except (ValueError, OSError, EOFError) as error:
         raise CorruptFileError(f"{path} is not a valid .npy file ({error}).") from error
     value = load_pickle(path, payload)
+    _check_unpickled_size(path, value, len(payload))
     if isinstance(value, np.ndarray) and value.shape == () and value.dtype == object:
         return value
     return np.asarray(value)
+
+
+def _check_unpickled_size(path: Path, value, payload_bytes: int) -> None:
+    """Refuse an unpickled object payload that holds more values than its bytes could: every value a pickle spells
+    out costs at least a byte, but a reference to a list it already built costs two, so 479 bytes of nested lists,
+    each ten references to the one below, make 10^12 values, and `np.asarray` grew until memory ran out. Counted
+    without building anything, stopping as soon as the count passes `payload_bytes`."""
+    count, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > payload_bytes:
+            raise CorruptFileError(
+                f"{path} is not a recording: its pickled payload of {payload_bytes} bytes refers to more values than "
+                "it holds (the same lists referred to again and again); save the signal as a float array "
+                "(`np.save(path, np.asarray(signal, dtype=np.float32))`)."
+            )
+        if isinstance(item, np.ndarray):
+            if item.dtype.hasobject:
+                stack.extend(item.flat)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
 
 
 def load_npz(path: str | Path) -> dict[str, np.ndarray]:
