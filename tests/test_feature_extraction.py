@@ -843,11 +843,13 @@ def test_a_normalisation_that_overflows_float32_is_one_error_without_numpys_warn
         extractor(signal, sampling_rate=100)
 
 
-def test_window_alignment_of_a_long_recording_holds_less_than_its_size_again(monkeypatch):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_window_alignment_of_a_long_recording_holds_less_than_its_size_again(monkeypatch, dtype):
     """A long multi-channel recording aligned into windows needs little beyond itself: the resampling works a few
     rows at a time and the normalisation a bounded number of samples at a time (before, 2.2x the input on top of it,
     and an 8 h, 64-channel EEG at 512 Hz ran out of memory). Measured as the growth of the peak from 10 to 20 minutes,
-    so that the fixed-size chunks' temporaries cancel out."""
+    so that the fixed-size chunks' temporaries cancel out. float64 too, what every file reader returns (its range
+    check took the absolute value of the whole recording: 1.0x)."""
     import tracemalloc
 
     config = tiny_config(sampling_rate=100.0, context_length=1000, patch_length=20, num_channels=16)
@@ -856,7 +858,7 @@ def test_window_alignment_of_a_long_recording_holds_less_than_its_size_again(mon
     monkeypatch.setattr(feature_extraction_citrus, "_RESAMPLE_CHUNK_SAMPLES", 512 * 600)
     peaks, sizes = [], []
     for minutes in (10, 20):
-        recording = np.random.default_rng(0).standard_normal((16, 512 * 60 * minutes)).astype(np.float32)
+        recording = np.random.default_rng(0).standard_normal((16, 512 * 60 * minutes)).astype(dtype)
         tracemalloc.start()
         try:
             features = extractor(recording, sampling_rate=512.0, alignment="window", return_tensors="np")

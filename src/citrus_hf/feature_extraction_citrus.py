@@ -1386,7 +1386,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 "samples."
             )
         if recording.dtype == np.float64:
-            peak = float(np.abs(recording).max())
+            peak = max(float(recording.max()), -float(recording.min()))  # (np.abs made a copy of the whole recording)
             if peak > _FLOAT32_MAX:
                 raise ValueError(
                     f"recording {index} has values up to {peak:.3g}, beyond float32's range ({_FLOAT32_MAX:.3g}) in "

@@ -184,14 +184,39 @@ def _row_lengths(datasets, config, sampling_rate: float | None):
     for dataset in datasets:
         has_rate = "sampling_rate" in dataset.column_names
         columns = ["input_values"] + (["sampling_rate"] if has_rate else [])
-        for batch in dataset.with_format("numpy", columns=columns, dtype=None).iter(batch_size=256):  # as align_rows
-            rates = batch["sampling_rate"] if has_rate else [sampling_rate] * len(batch["input_values"])
-            for values, rate in zip(batch["input_values"], rates):
+        # lengths from the Arrow lists, without decoding the samples (three passes over every split decoded them all:
+        # 21 s of a 69 s fine-tuning run on 150,000 rows that fitted 50)
+        for batch in dataset.with_format("arrow", columns=columns).iter(batch_size=4096):
+            lengths = _arrow_row_lengths(batch["input_values"])
+            if lengths is None:  # (another storage: decoded)
+                lengths = [np.shape(values)[-1] for values in batch["input_values"].to_pylist()]
+            rates = batch["sampling_rate"].to_pylist() if has_rate else [sampling_rate] * len(lengths)
+            for samples, rate in zip(lengths, rates, strict=True):
                 if rate is None:
                     continue  # align_rows names the missing rate
                 up, down = _resampling_factors(float(rate), config.sampling_rate)
-                samples = np.shape(values)[-1]
-                yield samples, math.ceil(samples * up / down)
+                yield int(samples), math.ceil(int(samples) * up / down)
+
+
+def _arrow_row_lengths(column) -> np.ndarray | None:
+    """The samples per row of an Arrow `input_values` column: the length of each row's list (`(time,)` rows) or of
+    its first channel's (`(channels, time)` rows); None for a storage this does not read (fixed-size arrays, empty or
+    missing rows), which the caller decodes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lists = (pa.types.is_list, pa.types.is_large_list)
+    if not any(is_list(column.type) for is_list in lists):
+        return None
+    try:
+        if any(is_list(column.type.value_type) for is_list in lists):
+            column = pc.list_element(column, 0)  # (a row without channels raises: decoded instead)
+        lengths = pc.list_value_length(column)
+    except (pa.ArrowInvalid, pa.ArrowIndexError, IndexError):
+        return None
+    if lengths.null_count:
+        return None
+    return lengths.to_numpy(zero_copy_only=False)
 
 
 def align_rows(

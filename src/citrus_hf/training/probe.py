@@ -210,13 +210,27 @@ def class_codes(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return codes
 
 
+# A forward pass holds at most this many windows x channels (one token sequence each, every layer's states kept for
+# the probe): 128 windows of 64 channels took 4.6 GB. The pipelines' cap (`inference.pipelines`, which as remote code
+# imports nothing of the package's; tests/test_scale_audit.py keeps the two equal).
+MAX_CHANNEL_SEQUENCES_PER_PASS = 1024
+
+
+def windows_per_pass(batch_size: int, dataset) -> int:
+    """`batch_size` windows of an aligned `dataset`, fewer for many channels (`MAX_CHANNEL_SEQUENCES_PER_PASS`)."""
+    channels = int(np.shape(dataset[0]["input_values"])[0]) if len(dataset) else 1
+    return max(1, min(batch_size, MAX_CHANNEL_SEQUENCES_PER_PASS // max(1, channels)))
+
+
 @torch.no_grad()
 def embed_dataset(model, dataset, batch_size: int = 128) -> np.ndarray:
     """Head-input features `(n, F)` of an aligned dataset (`input_values`, `patch_mask` columns, torch format), with
-    the model's own head settings (`head_features`, `pooling`, `channel_pooling`)."""
+    the model's own head settings (`head_features`, `pooling`, `channel_pooling`); `batch_size` windows per forward
+    pass, fewer for many channels (`windows_per_pass`)."""
     model.eval()
     device = next(model.parameters()).device
     chunks = []
+    batch_size = windows_per_pass(batch_size, dataset)
     for start in range(0, len(dataset), batch_size):
         rows = dataset[start : start + batch_size]
         patch_mask = rows.get("patch_mask")

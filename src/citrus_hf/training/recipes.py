@@ -556,13 +556,16 @@ def labels_per_class(labels: np.ndarray, task: str) -> float | None:
 
 def predict(model: PreTrainedModel, dataset: datasets.Dataset, batch_size: int = 128) -> np.ndarray:
     """Model outputs `(n, outputs)` (logits or regression predictions) of an aligned dataset (`input_values` and
-    optionally `patch_mask`)."""
+    optionally `patch_mask`), `batch_size` windows per pass (fewer for many channels: `probe.windows_per_pass`)."""
     import torch
+
+    from .probe import windows_per_pass
 
     if len(dataset) == 0:
         raise ValueError("`dataset` has no rows to predict.")
     if dataset.format.get("type") != "torch":
         dataset = dataset.with_format("torch")
+    batch_size = windows_per_pass(batch_size, dataset)
     model.eval()
     device = next(model.parameters()).device
     outputs = []

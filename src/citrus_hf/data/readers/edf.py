@@ -343,7 +343,9 @@ def read_edf(path: str | Path, channels: Sequence[str] | None = None) -> Recordi
     Raises:
         CorruptFileError: truncated or malformed file, unknown channel, or mixed rates among ``channels``.
     """
-    opened = _OpenedEdf(_as_path(path), channels, preload=True)
+    # not preloaded: MNE's preloaded copy of every signal, then the picked copy and the scaled one, held 3.3 times the
+    # recording at once (70 GB for a 24 h, 64-channel EEG at 512 Hz); read once from disk, scaled in place
+    opened = _OpenedEdf(_as_path(path), channels, preload=False)
     raw = opened.raw
     annotations = [
         Annotation(float(onset), float(duration), str(description))
@@ -457,7 +459,9 @@ class _OpenedEdf:
     def samples(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """`(channels, time)` float64 in the file's units, samples `start` to `stop` (all by default)."""
         picks = [self.raw.ch_names[row] for row in self.order]
-        return self.raw.get_data(picks=picks, start=start, stop=stop) * self.scale
+        data = self.raw.get_data(picks=picks, start=start, stop=stop)
+        data *= self.scale  # in place: no second copy of the recording
+        return data
 
 
 def read_edf_annotations(path: str | Path) -> tuple[list[Annotation], datetime.datetime | None]:
