@@ -143,3 +143,22 @@ def test_row_lengths_are_read_from_arrow_without_decoding_the_samples(monkeypatc
 
     monkeypatch.setattr(Dataset, "iter", arrow_only)
     assert len(list(_row_lengths([one_dimensional, two_dimensional], config, 100.0))) == 60
+
+
+def test_windows_of_a_recording_of_more_than_1024_channels_run_through_the_pipeline(tmp_path):
+    """A (channels, time) recording of 1,100 channels and 12 s passes the extractor's layout check, which sees it
+    whole; its 2 s windows, with more channels than samples, were then refused by the model's check for raw batches,
+    with advice to transpose them. A raw batch shaped so is still refused."""
+    from transformers import pipeline
+
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusModel
+
+    config = tiny_config()
+    CiTrusModel(config).save_pretrained(tmp_path / "encoder")
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(tmp_path / "encoder")
+    recording = np.random.default_rng(0).standard_normal((1100, 1200)).astype(np.float32)
+    embed = pipeline(model=str(tmp_path / "encoder"), backend="torch")
+    result = embed(recording, sampling_rate=100)
+    assert len(result["windows"]) == 6
+    with pytest.raises(ValueError, match="looks like"):
+        CiTrusModel(config)(torch.as_tensor(recording[None, :, :200]))

@@ -11,6 +11,7 @@ Shapes used throughout:
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import copy
 import json
@@ -417,6 +418,8 @@ _LABEL_LIKE_NAMES = ("target", "targets", "y", "class", "classes")
 # Context variables, as the feature extractor's `LONG_RECORDING_ADVICE`: the fusion model, whose encoders are CiTrus
 # models, sets its own (a modality's name, the fusion processor) while it runs them, without changing any encoder.
 INPUT_NAME: contextvars.ContextVar[str] = contextvars.ContextVar("citrus_input_name", default="`input_values`")
+# Set while the input is windows the feature extractor cut from recordings it checked (`windows_of_checked_recordings`)
+_LAYOUT_CHECKED: contextvars.ContextVar[bool] = contextvars.ContextVar("citrus_layout_checked", default=False)
 LONG_INPUT_ADVICE: contextvars.ContextVar[str] = contextvars.ContextVar(
     "citrus_long_input_advice",
     default="To cover a long recording window by window, align it with CiTrusFeatureExtractor(..., "
@@ -2099,6 +2102,8 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         channels)` tensor (PatchTST's `past_values` layout) would otherwise run as `time` channels of a few patches
         each, without a word. Refused where no recording is shaped so (the feature extractor's limits, or a "channel"
         axis exactly as long as this checkpoint's window), else a warning that says how it was read."""
+        if _LAYOUT_CHECKED.get():  # windows the feature extractor cut from recordings whose layout it checked
+            return
         channels, samples = shape[1], shape[2]
         num_channels, context = self.config.num_channels, self.config.context_length
         certain = channels != num_channels and (
@@ -2116,6 +2121,19 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             f"time): {channels} channels of {samples} samples each. If it is (batch, time, channels), as PatchTST's "
             "`past_values` are, pass `x.transpose(1, 2)`."
         )
+
+    @staticmethod
+    @contextlib.contextmanager
+    def windows_of_checked_recordings() -> Iterator[None]:
+        """While it runs, input is taken as `(batch, channels, time)` without the layout check (`_check_layout`):
+        for windows the feature extractor cut from recordings whose layout it checked whole. A 1,100-channel
+        recording of 20 s passes that check, and its 10 s windows, with more channels than samples, were refused with
+        advice to transpose them. (A method, for the inference backends, which hold the model but not this module.)"""
+        token = _LAYOUT_CHECKED.set(True)
+        try:
+            yield
+        finally:
+            _LAYOUT_CHECKED.reset(token)
 
     @staticmethod
     def _check_windows_hold_signal(patch_mask: torch.Tensor) -> None:

@@ -507,7 +507,10 @@ class _RecordingPipeline(ChunkPipeline):
             sampling_rate (`float` or `list[float]`): the recordings' rate in Hz, one for all or, for a list,
                 generator or dataset of recordings, one per recording (unless each dict gives its own). Required.
             batch_size (`int`, defaults to 64): windows per forward pass; for recordings of many channels, at most
-                1024 / channels windows (the encoder runs every channel of a window as its own sequence).
+                1024 / channels windows (the encoder runs every channel of a window as its own sequence). The
+                recordings of a list run one after another, each in its own passes: for thousands of clips shorter
+                than a window, align them in one call of the feature extractor and run the batch with
+                `citrus_hf.inference.backends.predict_windows` (25-40x faster for 0.2 s clips, the same outputs).
             alignment (`str`, *optional*): `"window"` cuts the recording into the model's windows every
                 `hop_length` model-rate samples (default: the window length); `"resample"` keeps one window from the
                 start; `"interpolate"` stretches the whole recording onto one window. Default: `"interpolate"` for a
