@@ -423,3 +423,14 @@ def test_a_model_fine_tuned_on_files_that_name_their_channels_picks_them_by_name
     capsys.readouterr()
     assert main(["predict", str(run), str(tmp_path / "five.csv"), "--sampling-rate", "10"]) != 0
     assert "gyr_z" in capsys.readouterr().err
+    # channels named otherwise are refused with the fix the command takes: --channels, which reads them as given
+    renamed = [f"imu {name}" for name in columns]
+    pd.DataFrame(signal.T, columns=renamed).to_csv(tmp_path / "renamed.csv", index=False)
+    command = ["predict", str(run), str(tmp_path / "renamed.csv"), "--sampling-rate", "10", "--backend", "torch"]
+    assert main(command) == 2
+    assert "pick the model's channels, in that order, with --channels" in capsys.readouterr().err
+    assert main([*command, "--channels", *renamed, "--output", str(tmp_path / "renamed.jsonl")]) == 0
+    chosen = {
+        entry["label"]: entry["score"] for entry in json.loads((tmp_path / "renamed.jsonl").read_text())["labels"]
+    }
+    assert chosen == pytest.approx(scores["in_order.csv"], abs=1e-6)

@@ -82,6 +82,15 @@ def test_a_second_run_into_a_folder_being_written_is_refused(tmp_path, capsys):
     (folder / LOCK_NAME).write_text(json.dumps(stale))
     assert main([*FINETUNE, "--output-dir", str(folder)]) == 0
     assert (folder / "model.safetensors").is_file() and not (folder / LOCK_NAME).exists()
+    # so is one naming this very process id under another process's mark (a container restarted with the same ids)
+    (folder / LOCK_NAME).write_text(json.dumps({**stale, "pid": os.getpid(), "mark": "an earlier process"}))
+    assert main([*FINETUNE, "--output-dir", str(folder), "--overwrite-output-dir"]) == 0
+    # a lock held on another machine cannot be checked from here: refused, unless --overwrite-output-dir takes it over
+    (folder / LOCK_NAME).write_text(json.dumps({**stale, "pid": 1, "host": "another-node"}))
+    assert main([*FINETUNE, "--output-dir", str(folder)]) == 2
+    assert "on another-node" in capsys.readouterr().err
+    assert main([*FINETUNE, "--output-dir", str(folder), "--overwrite-output-dir"]) == 0
+    assert not (folder / LOCK_NAME).exists()
 
 
 def test_fine_tuning_keeps_its_tensorboard_logs(tmp_path):

@@ -126,14 +126,21 @@ def test_row_lengths_are_read_from_arrow_without_decoding_the_samples(monkeypatc
     fixed = Dataset.from_dict(
         {"input_values": rng.standard_normal((4, 2, 120))}, Features({"input_values": Array2D((2, 120), "float32")})
     )
+    # channels of one fixed length in a list of any count (Arrow list<fixed_size_list>): the channel count was read
+    # as the samples (150-sample rows aligned to 20)
+    fixed_channels = Dataset.from_dict(
+        {"input_values": [rng.standard_normal((channels, 150)) for channels in (2, 3)]},
+        Features({"input_values": List(List(Value("float32"), length=150))}),
+    )
     decoded = []
-    for dataset, rate in ((one_dimensional, None), (two_dimensional.select([5, 2, 9]), 100.0), (fixed, 50.0)):
+    sets = [(one_dimensional, None), (two_dimensional.select([5, 2, 9]), 100.0), (fixed, 50.0), (fixed_channels, 100.0)]
+    for dataset, rate in sets:
         found = list(_row_lengths([dataset], config, rate))
         rates = dataset["sampling_rate"] if "sampling_rate" in dataset.column_names else [rate] * len(dataset)
         samples = [np.shape(np.asarray(row["input_values"]))[-1] for row in dataset]
         assert found == [(n, int(np.ceil(n * config.sampling_rate / r))) for n, r in zip(samples, rates)]
         decoded.append(samples)
-    assert decoded[1] == [lengths[5], lengths[2], lengths[9]] and decoded[2] == [120] * 4
+    assert decoded[1] == [lengths[5], lengths[2], lengths[9]] and decoded[2] == [120] * 4 and decoded[3] == [150] * 2
     # the Arrow lists are read, not the samples: a column the reader cannot take is the only one decoded
     iterate = Dataset.iter
 

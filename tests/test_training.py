@@ -586,6 +586,34 @@ def test_finetune_under_two_processes_trains_data_parallel_and_writes_the_folder
     assert read_run_records(output).hyperparameters["Batch size"] == 8  # 4 windows per process and step
 
 
+def test_a_finetune_launch_into_a_folder_another_run_writes_ends_alike_on_every_process(tmp_path):
+    """The main process alone took the output folder's run lock; refused, it left, and the other process died at
+    its next barrier in a 30-line torch.distributed traceback. Every process now learns the refusal and says it."""
+    import socket
+
+    from citrus_hf.training.run_lock import LOCK_NAME
+
+    output = tmp_path / "run"
+    output.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])  # the live run
+    record = {"pid": holder.pid, "host": socket.gethostname(), "command": "citrus finetune", "started": 0}
+    (output / LOCK_NAME).write_text(json.dumps(record))
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines",
+        "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
+        "-m", "citrus_hf.commands", "finetune", "--output-dir", str(output), "--dataset", "basic_motions",
+        "--model-config", "tiny", "--recipe", "finetune", "--max-steps", "2", "--no-show-progress",
+    ]  # fmt: skip
+    environment = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+    try:
+        completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+    finally:
+        holder.kill()
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2 and all("is being written by another run" in line for line in errors), completed.stderr
+    assert "[rank1]" not in completed.stderr and "Connection closed" not in completed.stderr
+
+
 # ------------------------------------------------------------------------------------------------ fine-tuning
 
 

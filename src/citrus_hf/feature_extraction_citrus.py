@@ -137,11 +137,13 @@ _MOSTLY_PADDING = 0.5
 _FILTER_HALF_LENGTH = 10
 # Rational approximation of target / source rate: denominators up to 1000 * (decimation factor) first, which keeps
 # the rate error below 1e-6 for most awkward rates (173.61 Hz) and is exact for integer decimations (64 kHz -> 100 Hz
-# = 1/640); larger ones where that is further off than `_RATE_RELATIVE_ERROR` (99.97 -> 100 Hz: 10000/9997, not 1/1),
-# while the filter stays below `_RATIO_SEARCH_TAPS` taps (2^21: 16 MB, designed in a few ms).
+# = 1/640); larger ones where that is further off than `_RATE_RELATIVE_ERROR` (99.97 -> 100 Hz: 10000/9997, not 1/1,
+# which was 3e-4 off: 9 ms of drift over a 30 s window), while the filter stays within `_RATIO_SEARCH_TAPS` taps. 1e-5
+# drifts by 0.03 samples over a 3000-sample window; the next fraction past it can need a filter of millions of taps
+# (1000.0123 Hz: 1/10 is 1.2e-5 off, the next is 8130/81301), which cost 30-140 ms per short recording.
 _RATE_DENOMINATOR_PER_DECIMATION = 1000
-_RATE_RELATIVE_ERROR = 1e-6
-_RATIO_SEARCH_TAPS = 2**21
+_RATE_RELATIVE_ERROR = 1e-5
+_RATIO_SEARCH_TAPS = 2**18
 # A window whose standard deviation is below this fraction of its mean magnitude is constant up to rounding: z-scoring
 # it would blow rounding noise up to unit variance, so it becomes zeros instead.
 _CONSTANT_RELATIVE_TOLERANCE = 1e-6
@@ -311,10 +313,31 @@ def _offsets_removed(signal: np.ndarray) -> np.ndarray:
     return centred
 
 
+# Above this many filter taps resample_poly's design (redone on every call) costs more than a short recording's
+# filtering: the filter is designed once per ratio and kept (`_polyphase_filter`).
+_DESIGNED_ONCE_ABOVE_TAPS = 20_001
+
+
+@functools.lru_cache(maxsize=8)
+def _polyphase_filter(up: int, down: int) -> np.ndarray:
+    """The low-pass filter resample_poly designs for `up / down` (Kaiser window, beta 5; 20 * max(up, down) + 1
+    taps), read-only. A rate a hair off a round one (1000.0123 Hz: 1e5 / 81,299 and 2e6 taps) redesigned it for every
+    recording, 140 ms for a 2 s one."""
+    from scipy.signal import firwin
+
+    max_rate = max(up, down) // math.gcd(up, down)
+    taps = firwin(2 * _FILTER_HALF_LENGTH * max_rate + 1, 1.0 / max_rate, window=("kaiser", 5.0))
+    taps.flags.writeable = False
+    return taps
+
+
 def _resample_centred(signal: np.ndarray, up: int, down: int) -> np.ndarray:
     """`resample_poly` of `(..., time)` with each row's mean removed before and restored after (see `_resample`)."""
     mean = signal.mean(axis=-1, keepdims=True, dtype=np.float64).astype(signal.dtype)
-    resampled = resample_poly(signal - mean, up, down, axis=-1, padtype=_PADTYPE)
+    window = ("kaiser", 5.0)  # resample_poly's own design
+    if 2 * _FILTER_HALF_LENGTH * max(up, down) // math.gcd(up, down) + 1 > _DESIGNED_ONCE_ABOVE_TAPS:
+        window = _polyphase_filter(up, down).astype(signal.dtype)  # (a copy: resample_poly scales it in place)
+    resampled = resample_poly(signal - mean, up, down, axis=-1, window=window, padtype=_PADTYPE)
     return (resampled + mean).astype(resampled.dtype, copy=False)
 
 

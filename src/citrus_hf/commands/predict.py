@@ -341,14 +341,39 @@ def _check_writable(option: str, path: Path) -> None:
         path.unlink()
 
 
-def _check_channels(extractor, recording, path: str) -> None:
-    """Refuse, in the command's words, a recording whose channel count the checkpoint cannot take: the extractor's
-    own test (a head that concatenates channels, `channel_independent` False, and no channel names to pick them by),
-    whose error speaks of Python arguments; an encoder takes any count."""
+def _by_name(extractor, recording, path: str, chosen: bool) -> bool:
+    """Whether the checkpoint picks `recording`'s channels by name: it was fine-tuned on files that name theirs
+    (`channel_names`), this file names its own, and `--channels` did not choose them (`chosen`: they are then read as
+    given, in that order). A file that lacks some of the model's names is refused for a model that takes exactly its
+    channels, naming both lists; a model that takes any channel count reads it in its own order, with a warning."""
     from ..data.recording_folders import names_its_channels
 
+    if chosen or not extractor.channel_names or not names_its_channels(recording):
+        return False
+    keys = {str(name).strip().casefold() for name in recording.channel_names}
+    missing = [name for name in extractor.channel_names if name.strip().casefold() not in keys]
+    if not missing:
+        return True
+    shown = ", ".join(recording.channel_names[:12]) + (", ..." if len(recording.channel_names) > 12 else "")
+    if extractor.channel_independent:
+        print(
+            f"warning: {path} names its channels {shown}, not {', '.join(extractor.channel_names)} as the model's "
+            "training files did: its channels are read in the file's order.",
+            file=sys.stderr,
+        )
+        return False
+    raise UsageError(
+        f"{path} names its channels {shown}, and the model was fine-tuned on channels named "
+        f"{', '.join(extractor.channel_names)} (no {', '.join(missing)} here): pick the model's channels, in that "
+        "order, with --channels NAME ... (names or positions from 0)."
+    )
+
+
+def _check_channels(extractor, recording, path: str, by_name: bool) -> None:
+    """Refuse, in the command's words, a recording whose channel count the checkpoint cannot take: the extractor's
+    own test (a head that concatenates channels, `channel_independent` False, and no channel names to pick them by,
+    `by_name`), whose error speaks of Python arguments; an encoder takes any count."""
     count, expected = len(recording.channel_names), extractor.num_channels
-    by_name = bool(extractor.channel_names) and names_its_channels(recording)
     if not extractor.channel_independent and not by_name and count != expected:
         shown = ", ".join(recording.channel_names[:12]) + (", ..." if count > 12 else "")
         if count < expected:  # no choice of channels can make up the missing ones
@@ -366,9 +391,8 @@ def _check_channels(extractor, recording, path: str) -> None:
 def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | None) -> dict[str, Any]:
     """The pipeline's result for one recording (windows every `hop_length` model-rate samples, default one window);
     an error about the recording names its file."""
-    from ..data.recording_folders import names_its_channels
-
-    _check_channels(pipe.feature_extractor, recording, path)
+    by_name = _by_name(pipe.feature_extractor, recording, path, chosen=args.channels is not None)
+    _check_channels(pipe.feature_extractor, recording, path, by_name)
     options: dict[str, Any] = {"sampling_rate": recording.sampling_rate, "nan_policy": args.nan_policy}
     if not args.show_progress:
         options["progress"] = False
@@ -376,8 +400,7 @@ def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | N
         options["batch_size"] = args.per_device_batch_size
     if hop_length is not None:
         options["hop_length"] = hop_length
-    if pipe.feature_extractor.channel_names and names_its_channels(recording):
-        # the checkpoint picks its channels by name; a file that names none (.npy, WAV) is read in its own order
+    if by_name:  # the checkpoint picks its channels by name; a file that names none (.npy, WAV) is read in its order
         options["input_channel_names"] = recording.channel_names
     if pipe.task == "time-series-classification":
         options["top_k"] = None  # every label's probability for the file; the summary shows the first

@@ -205,12 +205,21 @@ def _arrow_row_lengths(column) -> np.ndarray | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    lists = (pa.types.is_list, pa.types.is_large_list)
-    if not any(is_list(column.type) for is_list in lists):
+    def is_list(arrow_type) -> bool:
+        return pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type)
+
+    if not is_list(column.type):
         return None
+    inner = column.type.value_type
     try:
-        if any(is_list(column.type.value_type) for is_list in lists):
+        if pa.types.is_fixed_size_list(inner):  # channels of one fixed length (`List(List(Value, length=T))`)
+            if pc.min(pc.list_value_length(column)).as_py() in (None, 0):
+                return None
+            return np.full(len(column), inner.list_size, dtype=np.int64)
+        if is_list(inner):
             column = pc.list_element(column, 0)  # (a row without channels raises: decoded instead)
+        elif not (pa.types.is_integer(inner) or pa.types.is_floating(inner)):
+            return None
         lengths = pc.list_value_length(column)
     except (pa.ArrowInvalid, pa.ArrowIndexError, IndexError):
         return None

@@ -185,11 +185,10 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
     from .run_lock import output_folder_lock
 
     launch = _launch_state()
-    writer = launch is None or launch.is_main_process  # the process that writes the folder holds its lock
     with (
         _library_progress_bars(args.trainer.show_progress),
         _main_process_speaks(launch),
-        output_folder_lock(args.output_dir, "citrus finetune", takes_lock=writer),
+        output_folder_lock(args.output_dir, "citrus finetune", launch, overwrite=args.overwrite_output_dir),
     ):
         return _finetune(args, launch)
 
