@@ -93,6 +93,17 @@ def test_rates_near_a_simple_ratio_are_resampled_by_the_right_ratio(source_rate)
     assert np.abs(output[interior] - resample_poly(tone, up, down)[:CONTEXT][interior]).max() < 1e-3
 
 
+@pytest.mark.parametrize("source_rate, target_rate", [(256.03, 256.0), (99.97, 200.0), (1000.0123, 100.0)])
+def test_the_ratio_search_takes_the_closest_fraction_its_filter_limit_allows(source_rate, target_rate):
+    """The search jumped its denominator tenfold, past fractions that fit the filter limit: 256.03 Hz into a 256 Hz
+    model was passed through as 1/1 (1.2e-4 off). Where no fraction within 1e-5 fits (1000.0123 Hz: the next after
+    1/10 needs 81,301), the simplest stays."""
+    up, down = feature_extraction_citrus._resampling_factors(source_rate, target_rate)
+    assert 2 * 10 * max(up, down) <= 2**18
+    error = abs(source_rate * up / down / target_rate - 1)
+    assert error < 1e-5 or (up, down) == (1, 10)
+
+
 def test_simple_ratios_stay_as_they_were():
     assert feature_extraction_citrus._resampling_factors(100.0, 100.0) == (1, 1)
     assert feature_extraction_citrus._resampling_factors(174.0, 100.0) == (50, 87)

@@ -127,3 +127,14 @@ def test_citrus_predict_runs_a_bf16_checkpoint_on_every_backend(tmp_path, capsys
         scores[backend] = json.loads(output.read_text())["score"]
     assert scores["onnxruntime"] == pytest.approx(scores["torch"], abs=1e-4)
     assert scores["bf16"] == pytest.approx(scores["torch"], abs=2e-2)
+
+
+def test_a_pretraining_run_into_a_folder_another_run_writes_is_refused(tmp_path, capsys):
+    """Two pre-training runs started at once into one new folder both passed its check, and would prune and overwrite
+    each other's checkpoints: the run lock of fine-tuning holds pre-training's folder too."""
+    folder = tmp_path / "run"
+    with output_folder_lock(folder, "citrus pretrain"):
+        assert main([*PRETRAIN, "--output-dir", str(folder)]) == 2
+        assert "is being written by another run (citrus pretrain" in capsys.readouterr().err
+    assert main([*PRETRAIN, "--output-dir", str(folder)]) == 0
+    assert (folder / "model.safetensors").is_file() and not (folder / LOCK_NAME).exists()

@@ -169,3 +169,12 @@ def test_windows_of_a_recording_of_more_than_1024_channels_run_through_the_pipel
     assert len(result["windows"]) == 6
     with pytest.raises(ValueError, match="looks like"):
         CiTrusModel(config)(torch.as_tensor(recording[None, :, :200]))
+    # a raw transposed batch given to the backends by hand is still refused, and so is, through the pipeline, a
+    # (time, channels) recording whose time axis is as long as the window (a shape no recording has)
+    from citrus_hf.inference.backends import predict_windows
+
+    transposed = torch.randn(4, 150, 6)
+    with pytest.raises(ValueError, match="looks like"):
+        predict_windows(embed.model, {"input_values": transposed}, backend="torch", target=None)
+    with pytest.raises(ValueError, match="looks like"):
+        embed(np.random.default_rng(1).standard_normal((200, 60)).astype(np.float32), sampling_rate=100)

@@ -239,12 +239,11 @@ def _resampling_factors(source_rate: float, target_rate: float) -> tuple[int, in
     exact = target_rate / source_rate
     max_denominator = _RATE_DENOMINATOR_PER_DECIMATION * max(1, math.ceil(source_rate / target_rate))
     ratio = Fraction(exact).limit_denominator(max_denominator)
-    while abs(ratio.numerator / (ratio.denominator * exact) - 1) > _RATE_RELATIVE_ERROR:
-        max_denominator *= 10
-        closer = Fraction(exact).limit_denominator(max_denominator)
-        if 2 * _FILTER_HALF_LENGTH * max(closer.numerator, closer.denominator) > _RATIO_SEARCH_TAPS:
-            break
-        ratio = closer
+    # the largest denominator whose fraction keeps both factors, so the filter, within the tap limit
+    largest = int(_RATIO_SEARCH_TAPS / (2 * _FILTER_HALF_LENGTH) / max(1.0, exact))
+    while abs(ratio.numerator / (ratio.denominator * exact) - 1) > _RATE_RELATIVE_ERROR and max_denominator < largest:
+        max_denominator = min(2 * max_denominator, largest)  # (doubling: the smallest filter that is close enough)
+        ratio = Fraction(exact).limit_denominator(max_denominator)
     return ratio.numerator, ratio.denominator
 
 

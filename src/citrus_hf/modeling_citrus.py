@@ -2102,15 +2102,14 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         channels)` tensor (PatchTST's `past_values` layout) would otherwise run as `time` channels of a few patches
         each, without a word. Refused where no recording is shaped so (the feature extractor's limits, or a "channel"
         axis exactly as long as this checkpoint's window), else a warning that says how it was read."""
-        if _LAYOUT_CHECKED.get():  # windows the feature extractor cut from recordings whose layout it checked
-            return
         channels, samples = shape[1], shape[2]
         num_channels, context = self.config.num_channels, self.config.context_length
-        certain = channels != num_channels and (
-            samples == num_channels
-            or channels == context
-            or looks_like_time_by_channels(channels, samples)  # the feature extractor's rule for recordings
-        )
+        # The feature extractor's rule for recordings, which it applied to the whole recording already where the input
+        # is its windows (`windows_of_checked_recordings`): a window has fewer samples than its recording
+        by_the_rule = not _LAYOUT_CHECKED.get() and looks_like_time_by_channels(channels, samples)
+        certain = channels != num_channels and (samples == num_channels or channels == context or by_the_rule)
+        if _LAYOUT_CHECKED.get() and not certain:
+            return
         if certain:
             raise ValueError(
                 f"{_transposed_layout_hint(shape)} Read as given it would be {channels} channels of {samples} samples "
@@ -2125,10 +2124,11 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
     @staticmethod
     @contextlib.contextmanager
     def windows_of_checked_recordings() -> Iterator[None]:
-        """While it runs, input is taken as `(batch, channels, time)` without the layout check (`_check_layout`):
-        for windows the feature extractor cut from recordings whose layout it checked whole. A 1,100-channel
-        recording of 20 s passes that check, and its 10 s windows, with more channels than samples, were refused with
-        advice to transpose them. (A method, for the inference backends, which hold the model but not this module.)"""
+        """While it runs, the layout check (`_check_layout`) leaves out the extractor's rule for recordings (at most
+        1,024 channels, or 8 per sample), for windows the feature extractor cut from recordings it checked whole with
+        that rule: a 1,100-channel recording of 20 s passes it, and its 10 s windows, with more channels than samples,
+        were refused with advice to transpose them. The shapes no recording has (a "channel" axis as long as the
+        window) are still refused. (A method, for the pipelines, which hold the model but not this module.)"""
         token = _LAYOUT_CHECKED.set(True)
         try:
             yield

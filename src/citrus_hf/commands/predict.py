@@ -343,17 +343,20 @@ def _check_writable(option: str, path: Path) -> None:
 
 def _by_name(extractor, recording, path: str, chosen: bool) -> bool:
     """Whether the checkpoint picks `recording`'s channels by name: it was fine-tuned on files that name theirs
-    (`channel_names`), this file names its own, and `--channels` did not choose them (`chosen`: they are then read as
-    given, in that order). A file that lacks some of the model's names is refused for a model that takes exactly its
-    channels, naming both lists; a model that takes any channel count reads it in its own order, with a warning."""
+    (`channel_names`), and this file (or `--channels`) holds every one of those names. Channels named otherwise are
+    read as `--channels` gives them, in that order (`chosen`: the user's own mapping); without it, such a file is
+    refused for a model that takes exactly its channels, naming both lists, and read in its own order, with a warning,
+    by a model that takes any channel count."""
     from ..data.recording_folders import names_its_channels
 
-    if chosen or not extractor.channel_names or not names_its_channels(recording):
+    if not extractor.channel_names or not names_its_channels(recording):
         return False
     keys = {str(name).strip().casefold() for name in recording.channel_names}
     missing = [name for name in extractor.channel_names if name.strip().casefold() not in keys]
     if not missing:
         return True
+    if chosen:
+        return False
     shown = ", ".join(recording.channel_names[:12]) + (", ..." if len(recording.channel_names) > 12 else "")
     if extractor.channel_independent:
         print(

@@ -224,21 +224,16 @@ class InferenceTarget:
             raise ValueError(f"`output` must be 'logits' or 'embeddings', got {self.output!r}.")
 
     def compute(self, model: torch.nn.Module, input_values: torch.Tensor, patch_mask: torch.Tensor | None):
-        """Run `model` on `(batch, channels, time)` windows and return this target, `(batch, outputs)`. The windows
-        are the feature extractor's, cut from recordings whose layout it checked whole, so the model's own layout
-        check (for raw batches) is off (`windows_of_checked_recordings`: a 1,100-channel recording's 10 s windows
-        have more channels than samples)."""
-        checked = getattr(model, "windows_of_checked_recordings", None)
-        with checked() if callable(checked) else contextlib.nullcontext():
-            if self.output == "embeddings":
-                return model.embed(
-                    input_values,
-                    patch_mask=patch_mask,
-                    features=self.features,
-                    pooling=self.pooling,
-                    channel_pooling=self.channel_pooling,
-                )
-            return model(input_values=input_values, patch_mask=patch_mask).logits
+        """Run `model` on `(batch, channels, time)` windows and return this target, `(batch, outputs)`."""
+        if self.output == "embeddings":
+            return model.embed(
+                input_values,
+                patch_mask=patch_mask,
+                features=self.features,
+                pooling=self.pooling,
+                channel_pooling=self.channel_pooling,
+            )
+        return model(input_values=input_values, patch_mask=patch_mask).logits
 
 
 def resolved_target(model: torch.nn.Module, target: InferenceTarget) -> InferenceTarget:

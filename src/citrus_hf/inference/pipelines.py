@@ -33,6 +33,7 @@ This file is also shipped next to the weights as remote code (`Pipeline.save_pre
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import inspect
@@ -943,8 +944,12 @@ class _RecordingPipeline(ChunkPipeline):
         patch_mask = model_inputs["patch_mask"]
         # Full windows need no mask: the model then attends without one, as in training on full windows.
         input_values = model_inputs["input_values"]
+        # the extractor cut these windows from a recording whose layout it checked whole: the model leaves out that
+        # rule for them (a 1,100-channel recording's windows have more channels than samples)
+        checked = getattr(self.model, "windows_of_checked_recordings", None)
         try:
-            output = run_full_and_padded_apart(runner, input_values, patch_mask)
+            with checked() if callable(checked) else contextlib.nullcontext():
+                output = run_full_and_padded_apart(runner, input_values, patch_mask)
         except RuntimeError as error:
             if "allocate" not in str(error):
                 raise

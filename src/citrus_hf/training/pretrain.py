@@ -73,6 +73,7 @@ from .checkpoints import (  # importable from here too, where they were first de
 )
 from .launch import LAUNCH_PRECISION, check_launched_processes
 from .metrics import dumps_strict
+from .run_lock import output_folder_lock
 from .stream import PretrainingStream
 
 logger = logging.get_logger(__name__)
@@ -585,10 +586,6 @@ def _library_progress_bars(shown: bool):
 
 def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult:
     """`pretrain`'s run, with the progress bars set."""
-    from accelerate.utils import set_seed
-
-    from ..modeling_citrus import CiTrusForPretraining
-
     start_time = time.perf_counter()
     is_citrus = model_factory is None
     # continued pre-training: the checkpoint's config and weights (a pre-training checkpoint's decoder too)
@@ -598,6 +595,24 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
     config = build_config(args.model_config if checkpoint is None else checkpoint, **args.config_overrides)
     args, accelerator = _accelerator(args, config)
     resume_dir = resolve_resume(args, accelerator)
+    # one run at a time in the folder (two started at once into one new folder would prune and overwrite each other's
+    # checkpoints): taken before the folder is checked, so that the second finds the first
+    launch = accelerator if accelerator.num_processes > 1 else None
+    with output_folder_lock(args.output_dir, "citrus pretrain", launch, overwrite=args.overwrite_output_dir):
+        return _pretrain_in_folder(
+            args, accelerator, config, checkpoint, resume_dir, model_factory, loss_fn, start_time
+        )
+
+
+def _pretrain_in_folder(
+    args: PretrainArguments, accelerator, config, checkpoint, resume_dir, model_factory, loss_fn, start_time: float
+) -> PretrainResult:
+    """`_pretrain` once the run holds its output folder's lock."""
+    from accelerate.utils import set_seed
+
+    from ..modeling_citrus import CiTrusForPretraining
+
+    is_citrus = model_factory is None
     if resume_dir is None:
         _check_fresh_output_dir(args, accelerator)
     _say_what_is_ignored(args, accelerator)
