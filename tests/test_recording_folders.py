@@ -434,3 +434,8 @@ def test_a_model_fine_tuned_on_files_that_name_their_channels_picks_them_by_name
         entry["label"]: entry["score"] for entry in json.loads((tmp_path / "renamed.jsonl").read_text())["labels"]
     }
     assert chosen == pytest.approx(scores["in_order.csv"], abs=1e-6)
+    # --channels naming the model's own channels in another order still gives them to the model in its order
+    command = ["predict", str(run), str(tmp_path / "in_order.csv"), "--sampling-rate", "10", "--backend", "torch"]
+    assert main([*command, "--channels", *columns[::-1], "--output", str(tmp_path / "picked.jsonl")]) == 0
+    picked = json.loads((tmp_path / "picked.jsonl").read_text())["labels"]
+    assert {entry["label"]: entry["score"] for entry in picked} == pytest.approx(scores["in_order.csv"], abs=1e-6)
