@@ -357,3 +357,19 @@ def test_wav_files_carry_their_rate_and_read_as_audio_libraries_read_them(classi
     corpus = load_split(tmp_path / "pile", "train")
     assert sorted(corpus["recording"]) == ["c3_16.wav", "c3_8.wav", "two.wav"]
     assert set(corpus["sampling_rate"]) == {160.0}
+
+
+def test_a_file_without_the_channels_of_fixed_statistics_gets_the_commands_fix(tmp_path, capsys):
+    """A model that takes any channel count but normalises with statistics of two channels, given one: the refusal is
+    right, and it named `input_channel_names`, the Python argument, where the command takes --channels."""
+    from citrus_hf import CiTrusFeatureExtractor
+    from citrus_hf.commands.main import main
+
+    statistics = {"normalization": "fixed", "normalization_mean": [0.0, 0.0], "normalization_std": [1.0, 1.0]}
+    config = tiny_config(num_labels=2, num_channels=2, channel_pooling="mean", **statistics)
+    CiTrusForSequenceClassification(config).save_pretrained(tmp_path / "model")
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(tmp_path / "model")
+    np.save(tmp_path / "one.npy", np.random.default_rng(0).standard_normal((1, 400)).astype(np.float32))
+    assert main(["predict", str(tmp_path / "model"), str(tmp_path / "one.npy"), "--sampling-rate", "100"]) == 2
+    error = capsys.readouterr().err
+    assert "statistics for 2" in error and "--channels NAME" in error and "input_channel_names" not in error

@@ -417,6 +417,8 @@ def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | N
         # the pipeline numbers the recordings of its call (its `_FIRST_RECORDING`), which holds one here: the file
         # names it instead
         message = _FIRST_RECORDING.sub(lambda match: f"{'T' if match.group(1) == 'R' else 't'}he recording", str(error))
+        # the extractor's fix in the command's words: its channels are chosen with --channels here
+        message = message.replace("(e.g. with `input_channel_names`)", "(--channels NAME ..., in the model's order)")
         raise UsageError(f"{path} ({len(recording.channel_names)} channel(s): {channels}): {message}") from None
 
 
