@@ -399,7 +399,8 @@ def test_summary_records_held_out_and_baseline_losses_and_plots_them(tmp_path, m
         load_summary({"steps": 4, "eval_losses": []})
     with pytest.raises(FileNotFoundError, match="No pre-training summary"):
         load_summary(tmp_path)
-    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    for module in ("matplotlib", "matplotlib.figure"):  # as without matplotlib (its modules may be loaded already)
+        monkeypatch.setitem(sys.modules, module, None)
     with pytest.raises(ImportError, match=r"citrus-hf\[bench\]"):
         pretraining_curve_figure(summary)
 

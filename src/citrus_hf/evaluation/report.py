@@ -320,21 +320,21 @@ def _gap_table(gaps: list[dict[str, Any]], title: str, wins_header: str) -> list
 
 def plot_results(runs: list[dict[str, Any]], path: str | os.PathLike, title: str | None = None) -> Path:
     """PNG: one panel per dataset, its main metric against the label budget, one line per arm, error bars = std."""
+    # a Figure of its own, not pyplot's: no backend is switched in the caller's process
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     _check_runs(runs, "plot_results")
     summary = summarize(runs)
     datasets = sorted({e["dataset"] for e in summary})
     models = [arm for arm in sorted({e["arm"] for e in summary}) if _learns(arm)]
-    palette = plt.get_cmap("tab10")
+    palette = matplotlib.colormaps["tab10"]
     colors = {arm: palette(index % 10) for index, arm in enumerate(models)}  # the prior is grey
     # at most four panels a row: a long row of a dozen sets is unreadable once scaled to a page
     columns = min(4, len(datasets))
     rows = -(-len(datasets) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 4.0 * rows), squeeze=False)
+    figure = Figure(figsize=(5.2 * columns, 4.0 * rows))
+    axes = figure.subplots(rows, columns, squeeze=False)
     for axis in axes.flat[len(datasets) :]:
         axis.set_visible(False)
     for axis, dataset in zip(axes.flat, datasets):
@@ -365,7 +365,6 @@ def plot_results(runs: list[dict[str, Any]], path: str | os.PathLike, title: str
     figure.tight_layout(rect=(0, 0, 1, 0.97) if title else None)
     path = Path(path)
     figure.savefig(path, dpi=120)
-    plt.close(figure)
     return path
 
 

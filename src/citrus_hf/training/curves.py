@@ -52,18 +52,17 @@ def load_summary(run: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def _pyplot():
+def _new_figure(**options):
+    """A matplotlib `Figure` of its own, not pyplot's: no backend is switched in the caller's process
+    (`matplotlib.use("Agg")` left a notebook's `plt.show()` showing nothing)."""
     try:
-        import matplotlib
+        from matplotlib.figure import Figure
     except ImportError as error:
         raise ImportError(
             "Plotting the pre-training curve needs matplotlib, which comes with the bench extra: "
             "pip install 'citrus-hf[bench]'."
         ) from error
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(**options)
 
 
 def _title(summary: Mapping[str, Any]) -> str:
@@ -89,8 +88,8 @@ def pretraining_curve_figure(run: str | os.PathLike | Mapping[str, Any]):
     """A matplotlib figure of the run's curves against the optimizer step: training loss, held-out loss (markers)
     and the baseline (dashed), with the final held-out / baseline ratio in the legend."""
     summary = load_summary(run)
-    plt = _pyplot()
-    figure, axis = plt.subplots(figsize=(8, 4))
+    figure = _new_figure(figsize=(8, 4))
+    axis = figure.subplots()
     styles = {
         "train_losses": dict(color="tab:blue", lw=1.2, label="training loss"),
         "eval_losses": dict(color="tab:red", lw=1.2, marker="o", ms=4, label="held-out loss (real validation windows)"),
@@ -119,7 +118,6 @@ def plot_pretraining_curve(run: str | os.PathLike | Mapping[str, Any], output: s
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(output, dpi=120)
-    _pyplot().close(figure)
     return output
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorruptFileError
-from ._common import _as_path
+from ._common import WARNINGS_CAPTURE, _as_path
 
 
 def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
@@ -63,7 +63,7 @@ def read_csv_matrix(
     path = _as_path(path)
     converters = (lambda cell: float(cell.replace(",", "."))) if decimal_comma else None
     try:
-        with warnings.catch_warnings():
+        with WARNINGS_CAPTURE, warnings.catch_warnings():
             # numpy warns "input contained no data" for an empty file; that case is an error below.
             warnings.simplefilter("ignore", UserWarning)
             values = np.loadtxt(

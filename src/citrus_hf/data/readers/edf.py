@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorruptFileError
-from ._common import _as_path
+from ._common import WARNINGS_CAPTURE, _as_path
 
 logger = logging.getLogger(__name__)
 
@@ -425,7 +425,7 @@ class _OpenedEdf:
                 f"file: {[name for name, index in names.items() if header.labels[index] in repeated]}."
             )
         try:
-            with warnings.catch_warnings():
+            with WARNINGS_CAPTURE, warnings.catch_warnings():
                 # MNE warns about unit conventions and channel name clashes that do not affect the values read here.
                 warnings.simplefilter("ignore", RuntimeWarning)
                 # BDF has its own reader in MNE (its EDF reader refuses BDF); no signal is read as a stimulus

@@ -27,7 +27,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ..errors import CorruptFileError
-from ._common import _as_path, channel_rows, is_position
+from ._common import WARNINGS_CAPTURE, _as_path, channel_rows, is_position
 from .arff_csv import read_csv_matrix
 from .edf import Recording, check_channel_list, read_edf, read_edf_header
 from .pickles import load_npy
@@ -202,7 +202,7 @@ def read_wav(path: Path | BinaryIO, name: str | None = None) -> Recording:
     from scipy.io import wavfile
 
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with WARNINGS_CAPTURE, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", wavfile.WavFileWarning)  # chunks beside the samples (LIST, cue), unread
             rate, samples = wavfile.read(path, mmap=False)
     except (ValueError, EOFError, OSError, struct.error) as error:  # scipy's words for a damaged or non-WAVE file
