@@ -230,6 +230,11 @@ def _as_bool(name: str, value: Any) -> bool:
     return bool(value)
 
 
+def _filter_taps(up: int, down: int) -> int:
+    """The taps of the low-pass filter resample_poly designs for `up / down` (`_FILTER_HALF_LENGTH`)."""
+    return 2 * _FILTER_HALF_LENGTH * max(up, down) // math.gcd(up, down) + 1
+
+
 @functools.lru_cache(maxsize=256)
 def _resampling_factors(source_rate: float, target_rate: float) -> tuple[int, int]:
     """`(up, down)` with `source_rate * up / down ~= target_rate` to `_RATE_RELATIVE_ERROR`, e.g. 174 -> 100 Hz gives
@@ -288,6 +293,17 @@ def _resample(signal: np.ndarray, up: int, down: int) -> np.ndarray:
     return output.reshape(*signal.shape[:-1], -1)
 
 
+def channel_key(name: Any) -> str:
+    """How channel names are matched: case and surrounding spaces aside (" fz" is "Fz")."""
+    return str(name).strip().casefold()
+
+
+def missing_channels(expected: Sequence[str], given: Sequence[Any]) -> list[str]:
+    """The names of `expected` that `given` lacks, matched by `channel_key`."""
+    keys = {channel_key(name) for name in given}
+    return [name for name in expected if channel_key(name) not in keys]
+
+
 def _all_finite(signal: np.ndarray) -> bool:
     """Whether every sample is finite, without a boolean mask the size of the recording: the float64 sum of finite
     float32 / float64 samples is finite unless it overflows (samples near 1e308), and then the mask decides."""
@@ -324,8 +340,8 @@ def _polyphase_filter(up: int, down: int) -> np.ndarray:
     recording, 140 ms for a 2 s one."""
     from scipy.signal import firwin
 
-    max_rate = max(up, down) // math.gcd(up, down)
-    taps = firwin(2 * _FILTER_HALF_LENGTH * max_rate + 1, 1.0 / max_rate, window=("kaiser", 5.0))
+    cutoff = 1.0 / (max(up, down) // math.gcd(up, down))  # as resample_poly computes it
+    taps = firwin(_filter_taps(up, down), cutoff, window=("kaiser", 5.0))
     taps.flags.writeable = False
     return taps
 
@@ -334,7 +350,7 @@ def _resample_centred(signal: np.ndarray, up: int, down: int) -> np.ndarray:
     """`resample_poly` of `(..., time)` with each row's mean removed before and restored after (see `_resample`)."""
     mean = signal.mean(axis=-1, keepdims=True, dtype=np.float64).astype(signal.dtype)
     window = ("kaiser", 5.0)  # resample_poly's own design
-    if 2 * _FILTER_HALF_LENGTH * max(up, down) // math.gcd(up, down) + 1 > _DESIGNED_ONCE_ABOVE_TAPS:
+    if _filter_taps(up, down) > _DESIGNED_ONCE_ABOVE_TAPS:
         window = _polyphase_filter(up, down).astype(signal.dtype)  # (a copy: resample_poly scales it in place)
     resampled = resample_poly(signal - mean, up, down, axis=-1, window=window, padtype=_PADTYPE)
     return (resampled + mean).astype(resampled.dtype, copy=False)
@@ -1457,17 +1473,17 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 f"`input_channel_names` has {given} names but recording {index} has {recording.shape[0]} channels; "
                 "give one name per channel, in the recording's order."
             )
-        keys = [str(name).strip().casefold() for name in input_channel_names]
+        keys = [channel_key(name) for name in input_channel_names]
         duplicates = sorted({name for name in keys if keys.count(name) > 1})
         if duplicates:
             raise ValueError(f"`input_channel_names` names {duplicates} more than once; channel names must be unique.")
-        missing = [name for name in self.channel_names if name.strip().casefold() not in keys]
+        missing = missing_channels(self.channel_names, input_channel_names)
         if missing:
             raise ValueError(
                 f"recording {index} lacks the checkpoint channel(s) {missing}: it has {list(input_channel_names)} and "
                 f"the checkpoint expects {self.channel_names}. Rename your channels to match, or select them yourself."
             )
-        order = [keys.index(name.strip().casefold()) for name in self.channel_names]
+        order = [keys.index(channel_key(name)) for name in self.channel_names]
         return recording[order]
 
     def _too_short_error(self, index: int, recording: np.ndarray, rate: float, resampled_length: int) -> ValueError:
@@ -1519,7 +1535,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         resampled_length = math.ceil(recording.shape[-1] * up / down)  # resample_poly's output length
         if resampled_length < self.patch_length:
             raise self._too_short_error(index, recording, rate, resampled_length)
-        taps = 2 * _FILTER_HALF_LENGTH * max(up, down) + 1
+        taps = _filter_taps(up, down)
         if up != down and taps > _MAX_FILTER_TAPS:
             raise ValueError(
                 f"resampling recording {index} from {rate:g} Hz to the model's {self.sampling_rate:g} Hz (a factor of "

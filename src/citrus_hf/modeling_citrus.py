@@ -191,9 +191,9 @@ def _refuse_adapter_of_another_task(cls: type, adapter, download_kwargs: dict) -
     )
 
 
-def _saved_weight_names(folder: str, variant: str | None) -> list[str] | None:
-    """The tensor names a local checkpoint's safetensors hold (the file's header, or the sharded index's
-    `weight_map`), None when there is no weights file to read (its absence is reported elsewhere).
+def _saved_weight_map(folder: str, variant: str | None) -> dict[str, str] | None:
+    """`{tensor name: file}` of a local checkpoint's safetensors (the sharded index's `weight_map`, or the file's
+    header), None when there is no weights file to read (its absence is reported elsewhere).
 
     Raises:
         OSError: a sharded index that is not the JSON object `save_pretrained` writes (transformers failed on it with
@@ -212,7 +212,7 @@ def _saved_weight_names(folder: str, variant: str | None) -> list[str] | None:
                 f"{index!r} is not the index `save_pretrained` writes (a JSON object whose weight_map names each "
                 "tensor's shard): it is damaged or cut short. Download or save the checkpoint again."
             )
-        return list(weight_map)
+        return weight_map
     weights = os.path.join(folder, weights_name)
     if not os.path.isfile(weights):
         return None
@@ -220,7 +220,7 @@ def _saved_weight_names(folder: str, variant: str | None) -> list[str] | None:
 
     try:
         with safe_open(weights, framework="pt") as handle:
-            return list(handle.keys())
+            return dict.fromkeys(handle.keys(), weights_name)
     except Exception:  # a damaged file: transformers' load reports it, with the fix, below
         return None
 
@@ -228,7 +228,7 @@ def _saved_weight_names(folder: str, variant: str | None) -> list[str] | None:
 def _check_layers_against_weights(folder: str, variant: str | None, config_dict: dict, kwargs: dict) -> None:
     """Refuse, before the model is built, a config.json whose transformer has more layers than its weights hold: an
     edited or damaged `num_hidden_layers` (10**6) built layers until memory ran out, to report them all missing."""
-    names = _saved_weight_names(folder, variant)
+    names = _saved_weight_map(folder, variant)
     layers = config_dict.get("num_hidden_layers")
     if names is None or "num_hidden_layers" in kwargs or "config" in kwargs or not isinstance(layers, int):
         return
@@ -246,16 +246,12 @@ def _saved_weight_shapes(folder: str, variant: str | None) -> dict[str, tuple[in
     cannot be read (a missing or damaged file is reported by the load itself)."""
     from safetensors import safe_open
 
-    weights_name, index_name = safetensors_names(variant)
-    index = os.path.join(folder, index_name)
     try:
-        if os.path.isfile(index):
-            with open(index, encoding="utf-8") as handle:
-                files = sorted(set(json.load(handle)["weight_map"].values()))
-        else:
-            files = [weights_name]
+        weight_map = _saved_weight_map(folder, variant)
+        if weight_map is None:
+            return None
         shapes = {}
-        for file in files:
+        for file in sorted(set(weight_map.values())):
             with safe_open(os.path.join(folder, file), framework="pt") as handle:
                 shapes.update({key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()})
         return shapes

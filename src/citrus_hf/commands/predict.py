@@ -341,6 +341,11 @@ def _check_writable(option: str, path: Path) -> None:
         path.unlink()
 
 
+def _shown_channels(names: Sequence[str]) -> str:
+    """A recording's channel names for a message: the first 12 (a one-row CSV had 200,000, a 1.5 MB error line)."""
+    return ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+
+
 def _by_name(extractor, recording, path: str, chosen: bool) -> bool:
     """Whether the checkpoint picks `recording`'s channels by name: it was fine-tuned on files that name theirs
     (`channel_names`), and this file (or `--channels`) holds every one of those names. Channels named otherwise are
@@ -348,16 +353,16 @@ def _by_name(extractor, recording, path: str, chosen: bool) -> bool:
     refused for a model that takes exactly its channels, naming both lists, and read in its own order, with a warning,
     by a model that takes any channel count."""
     from ..data.recording_folders import names_its_channels
+    from ..feature_extraction_citrus import missing_channels
 
     if not extractor.channel_names or not names_its_channels(recording):
         return False
-    keys = {str(name).strip().casefold() for name in recording.channel_names}
-    missing = [name for name in extractor.channel_names if name.strip().casefold() not in keys]
+    missing = missing_channels(extractor.channel_names, recording.channel_names)
     if not missing:
         return True
     if chosen:
         return False
-    shown = ", ".join(recording.channel_names[:12]) + (", ..." if len(recording.channel_names) > 12 else "")
+    shown = _shown_channels(recording.channel_names)
     if extractor.channel_independent:
         print(
             f"warning: {path} names its channels {shown}, not {', '.join(extractor.channel_names)} as the model's "
@@ -378,7 +383,7 @@ def _check_channels(extractor, recording, path: str, by_name: bool) -> None:
     `by_name`), whose error speaks of Python arguments; an encoder takes any count."""
     count, expected = len(recording.channel_names), extractor.num_channels
     if not extractor.channel_independent and not by_name and count != expected:
-        shown = ", ".join(recording.channel_names[:12]) + (", ..." if count > 12 else "")
+        shown = _shown_channels(recording.channel_names)
         if count < expected:  # no choice of channels can make up the missing ones
             raise UsageError(
                 f"{path} has {count} channel(s) ({shown}) and the model takes {expected}, those it was fine-tuned on: "
@@ -412,8 +417,7 @@ def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | N
     try:
         return pipe(recording.data, **options)
     except (ValueError, TypeError) as error:
-        names = recording.channel_names
-        channels = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+        channels = _shown_channels(recording.channel_names)
         # the pipeline numbers the recordings of its call (its `_FIRST_RECORDING`), which holds one here: the file
         # names it instead
         message = _FIRST_RECORDING.sub(lambda match: f"{'T' if match.group(1) == 'R' else 't'}he recording", str(error))

@@ -1041,13 +1041,15 @@ def load_task_splits(
 def _shared_channel_names(split, num_channels: int) -> list[str] | None:
     """The names of `split`'s channels, in its rows' order: its `channel_names` column where every row holds the same
     `num_channels` distinct names (a model fine-tuned on them picks them by name at prediction), else None."""
+    from ..feature_extraction_citrus import channel_key  # (here: `import citrus_hf.data` stays free of transformers)
+
     if "channel_names" not in split.column_names or not len(split):
         return None
     rows = split["channel_names"]
     first = rows[0]
     if not isinstance(first, list) or len(first) != num_channels or any(row != first for row in rows):
         return None
-    keys = [str(name).strip().casefold() for name in first]
+    keys = [channel_key(name) for name in first]
     return [str(name) for name in first] if len(set(keys)) == len(keys) and all(keys) else None
 
 
