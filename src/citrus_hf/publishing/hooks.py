@@ -196,8 +196,10 @@ def register_trainer_checks() -> None:
       default collators (`processing_citrus_fusion.trainer_data_collator`);
     - with `label_smoothing_factor`, the labels the smoother takes out of the batch get the model's checks
       (`training.trainer.check_smoothed_labels`);
-    - `train_sampling_strategy="group_by_length"` groups windows by duration
-      (`training.trainer.length_grouped_sampler`).
+    - `train_sampling_strategy="group_by_length"` / `"batch_rebalance"` group windows by duration
+      (`training.trainer.length_grouped_sampler`), and evaluation keeps the rows' order
+      (`training.trainer.evaluation_sampler`);
+    - every evaluation starts a new collection of `compute_metrics_fn`'s batches (`batch_eval_metrics=True`).
     """
     from transformers.trainer import Trainer
     from transformers.training_args import TrainingArguments
@@ -265,10 +267,37 @@ def register_trainer_checks() -> None:
                 return sampler
         return train_sampler(self, *args, **kwargs)
 
+    eval_sampler = Trainer._get_eval_sampler
+
+    @functools.wraps(eval_sampler)
+    def _get_eval_sampler(self, eval_dataset, *args, **kwargs):
+        from transformers.trainer_utils import has_length
+
+        if _trainer_model(self) is not None and has_length(eval_dataset):
+            from ..training.trainer import evaluation_sampler
+
+            sampler = evaluation_sampler(self.args, eval_dataset)
+            if sampler is not False:
+                return sampler
+        return eval_sampler(self, eval_dataset, *args, **kwargs)
+
+    evaluation_loop = Trainer.evaluation_loop
+
+    @functools.wraps(evaluation_loop)
+    def fresh_evaluation_loop(self, *args, **kwargs):
+        # `compute_metrics_fn` with `batch_eval_metrics=True` collects the batches of an evaluation until its last
+        # one: an evaluation that stopped part-way (a refused row, an interrupt) left its batches to the next
+        restart = getattr(self.compute_metrics, "start_evaluation", None)
+        if callable(restart):
+            restart()
+        return evaluation_loop(self, *args, **kwargs)
+
     __init__._citrus_checks = True
     Trainer.__init__ = __init__
     Trainer.compute_loss = checked_compute_loss
     Trainer._get_train_sampler = _get_train_sampler
+    Trainer._get_eval_sampler = _get_eval_sampler
+    Trainer.evaluation_loop = fresh_evaluation_loop
 
 
 def _with_hub_errors(original, repo_id_of, applies=lambda self: True):

@@ -274,6 +274,16 @@ def _as_array(values):
     return values
 
 
+def _joined_batches(batches: Any) -> Any:
+    """One array of a list of per-batch arrays (`eval_do_concat_batches=False`), or of their first outputs where the
+    model returned several (tuples); anything else as it is."""
+    if not isinstance(batches, list) or not batches:
+        return batches
+    if isinstance(batches[0], tuple):
+        batches = [batch[0] for batch in batches]
+    return np.concatenate([np.asarray(_as_array(batch)) for batch in batches])
+
+
 def compute_metrics_fn(task: str) -> Callable[[EvalPrediction], dict[str, float]]:
     """A `Trainer` `compute_metrics` for `task` over an `EvalPrediction`: "classification" (`classification_metrics`;
     multi-hot `(n, num_labels)` labels as wide as the logits get `multi_label_metrics`), "multi_label_classification"
@@ -300,10 +310,14 @@ def compute_metrics_fn(task: str) -> Callable[[EvalPrediction], dict[str, float]
         return classification_metrics(predictions, labels)
 
     def compute_metrics(eval_prediction: EvalPrediction, compute_result: bool | None = None) -> dict[str, float]:
-        predictions = eval_prediction.predictions
+        predictions, labels = eval_prediction.predictions, eval_prediction.label_ids
+        if isinstance(predictions, list) or isinstance(labels, list):
+            # `eval_do_concat_batches=False`: the Trainer hands over a list of batches; the metrics are those of the
+            # whole set
+            predictions, labels = _joined_batches(predictions), _joined_batches(labels)
         if isinstance(predictions, tuple):  # models that return extra outputs: the first is the logits
             predictions = predictions[0]
-        predictions, labels = _as_array(predictions), _as_array(eval_prediction.label_ids)
+        predictions, labels = _as_array(predictions), _as_array(labels)
         if compute_result is None:
             return score(predictions, labels)
         batches.append((predictions, labels))
@@ -315,6 +329,8 @@ def compute_metrics_fn(task: str) -> Callable[[EvalPrediction], dict[str, float]
         return score(predictions, labels)
 
     compute_metrics.citrus_task = task  # the Trainer hooks tell the package's metrics from a user's own
+    # called by the Trainer hooks as each evaluation starts: the batches of one that stopped part-way are not its own
+    compute_metrics.start_evaluation = batches.clear
     return compute_metrics
 
 

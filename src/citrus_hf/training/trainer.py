@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     import datasets
     import torch
     from transformers import PreTrainedModel, TrainingArguments
-    from transformers.trainer_pt_utils import LengthGroupedSampler
 
     # What the `Trainer` trains and evaluates on: aligned `datasets` rows, or a torch dataset (fusion windows,
     # augmented copies).
@@ -312,17 +311,22 @@ def _window_lengths(dataset: datasets.Dataset) -> list[int] | None:
     return None
 
 
+LENGTH_AWARE_SAMPLING = ("group_by_length", "batch_rebalance")
+
+
 def length_grouped_sampler(
     args: TrainingArguments, model: PreTrainedModel | torch.nn.Module, dataset: TrainingSet | None
-) -> LengthGroupedSampler | None:
-    """transformers' `LengthGroupedSampler` for `train_sampling_strategy="group_by_length"` with the windows'
-    durations, or None (then the Trainer builds its own sampler).
+) -> torch.utils.data.Sampler | None:
+    """transformers' length-aware training sampler with the windows' durations, or None (then the Trainer builds its
+    own sampler): `LengthGroupedSampler` for `train_sampling_strategy="group_by_length"`, `BatchRebalanceSampler`
+    for `"batch_rebalance"` (as transformers builds them, with the lengths measured here).
 
     transformers measures `len(row["input_values"])`, which for aligned CiTrus rows is the batch axis of one or the
     channel count, never the duration, and the `Trainer` drops a `length` column before it builds the sampler (it is
-    no model input), so windows of different durations were batched at random. Here the length is the row's number
-    of patches (the last axis of `patch_mask`), or of samples without a mask. A `length_column_name` column kept in
-    the dataset (`remove_unused_columns=False`) is the user's choice: transformers reads it.
+    no model input), so windows of different durations were batched at random (and, without a `processing_class`,
+    training stopped asking for an `input_ids` key). Here the length is the row's number of patches (the last axis of
+    `patch_mask`), or of samples without a mask. A `length_column_name` column kept in the dataset
+    (`remove_unused_columns=False`) is the user's choice: transformers reads it.
 
     Args:
         args: the `TrainingArguments`.
@@ -330,11 +334,12 @@ def length_grouped_sampler(
         dataset: the training set, after the Trainer removed the unused columns.
     """
     import datasets
-    from transformers.trainer_pt_utils import LengthGroupedSampler
+    from transformers.trainer_pt_utils import BatchRebalanceSampler, LengthGroupedSampler
 
     from ..modeling_citrus import CiTrusPreTrainedModel
 
-    if getattr(args, "train_sampling_strategy", None) != "group_by_length":
+    strategy = getattr(args, "train_sampling_strategy", None)
+    if strategy not in LENGTH_AWARE_SAMPLING:
         return None
     if not isinstance(model, CiTrusPreTrainedModel) or not isinstance(dataset, datasets.Dataset):
         return None
@@ -343,7 +348,33 @@ def length_grouped_sampler(
     lengths = _window_lengths(dataset)
     if lengths is None:
         return None
-    return LengthGroupedSampler(args.train_batch_size * args.gradient_accumulation_steps, lengths=lengths)
+    if strategy == "group_by_length":
+        return LengthGroupedSampler(args.train_batch_size * args.gradient_accumulation_steps, lengths=lengths)
+    world_size = max(1, args.world_size)
+    return BatchRebalanceSampler(
+        lengths=lengths,
+        effective_batch_size=args.train_batch_size * args.gradient_accumulation_steps * world_size,
+        dp_size=world_size,
+        grad_accum=args.gradient_accumulation_steps,
+        rank=args.process_index if args.world_size > 1 else 0,
+        drop_last=args.dataloader_drop_last,
+    )
+
+
+def evaluation_sampler(args: TrainingArguments, dataset) -> torch.utils.data.Sampler | None | bool:
+    """The evaluation sampler of a CiTrus model's Trainer under `train_sampling_strategy="group_by_length"`: the rows
+    in their order (`SequentialSampler`; None across processes, where accelerate shards them in order), or False to
+    leave the choice to transformers (any other strategy).
+
+    transformers groups the evaluation rows by length too, in a seeded random order, measuring them as it measures
+    training rows: every CiTrus window had length 1, so `Trainer.predict` returned its predictions and `label_ids`
+    shuffled (pairing `predictions[i]` with row i was silently wrong), and without a `processing_class` evaluation
+    stopped asking for an `input_ids` key. Evaluation computes every row whatever the batches, so order wins."""
+    from torch.utils.data import SequentialSampler
+
+    if getattr(args, "train_sampling_strategy", None) != "group_by_length" or dataset is None:
+        return False
+    return SequentialSampler(dataset) if args.world_size <= 1 else None
 
 
 __all__ = [
@@ -351,6 +382,8 @@ __all__ = [
     "GREATER_IS_BETTER_GIVEN",
     "check_label_column",
     "check_smoothed_labels",
+    "LENGTH_AWARE_SAMPLING",
+    "evaluation_sampler",
     "length_grouped_sampler",
     "minimise_error_metric",
     "train_and_evaluate",
