@@ -373,7 +373,7 @@ def _load_from_disk(path: Path):
     import datasets
 
     try:
-        return datasets.load_from_disk(str(path))
+        loaded = datasets.load_from_disk(str(path))
     except IndexError:
         empty = sorted(
             state.parent.name if state.parent != path else "train"
@@ -386,6 +386,10 @@ def _load_from_disk(path: Path):
             f"Split(s) {empty} of {path} are empty (`save_to_disk` wrote them without data); give every split at "
             "least one example, or leave an empty one out of the DatasetDict."
         ) from None
+    # `save_to_disk` keeps a `set_format` (a tutorial's `set_format("torch", columns=[...])`), which `load_from_disk`
+    # restores: the rows are read here as stored (under a column subset, the recording ids went missing deep inside
+    # `datasets`; pandas rows read as one channel; arrow labels did not compare)
+    return loaded.with_format(None)
 
 
 def evaluation_split_spans(
@@ -1160,6 +1164,14 @@ def own_dataset_info(
             "validation_source": loaded_splits.validation_source,
         }
     return info
+
+
+def held_out_split(dataset: str | os.PathLike, train_split: str, dataset_options: dict | None = None) -> str:
+    """The split of `dataset` that holds its held-out rows when none is named: "validation", or the first split named
+    as in `VALIDATION_SPLIT_ALIASES` ("valid", "val", "dev", ...) where it has no "validation" split and that one is
+    not `train_split` (as fine-tuning finds it, `_validation_alias`); "validation" when it has neither."""
+    names = _split_names(_load_dataset(dataset, dataset_options))
+    return _validation_alias(dataset, names, train_split, "validation", test_split="test") or "validation"
 
 
 def _validation_alias(

@@ -52,7 +52,7 @@ from .._bundled import bundled_checkpoint
 from ..configuration_citrus import CiTrusConfig, custom_pipelines_for
 from ..data.alignment import align_corpus
 from ..data.builders import built_from, is_built_from_note
-from ..data.splits import load_split
+from ..data.splits import held_out_split, load_split
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..loading import build_config, resolve_checkpoint
 from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME
@@ -379,7 +379,11 @@ def _load_corpus(args: PretrainArguments, config: CiTrusConfig, accelerator) -> 
                         f"--eval-split {args.eval_split} is the split pre-training trains on, so its loss would not be "
                         "held out; name a split the run does not train on, or pass --eval-split none."
                     )
-                eval_split = load_split(args.dataset, args.eval_split, args.dataset_options)
+                eval_split_name = args.eval_split
+                if eval_split_name == _DEFAULT_EVAL_SPLIT:
+                    # a corpus's "valid" / "val" / "dev" split is its held-out split, as in fine-tuning
+                    eval_split_name = held_out_split(args.dataset, args.train_split, args.dataset_options)
+                eval_split = load_split(args.dataset, eval_split_name, args.dataset_options)
                 if eval_split is None and args.eval_split != _DEFAULT_EVAL_SPLIT:
                     # a split named on purpose (a default that is missing just skips the validation loss)
                     raise ValueError(
