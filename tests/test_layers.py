@@ -223,6 +223,13 @@ IMPORT_ORDERS = {
     # importing another model imports transformers' modeling_layers, which imports modeling_auto half way: registering
     # then made this import fail ("cannot import name 'GradientCheckpointingLayer' from partially initialized module")
     "another transformers model after the package": "import citrus_hf\nfrom transformers import BertModel\n" + AUTO,
+    # a LoRA script's header: peft's registration imported `training.lora`, whose import of the extractor module
+    # completed a transformers module, whose hook imported the half-executed extractor module ("cannot import name
+    # 'LONG_RECORDING_ADVICE' from partially initialized module")
+    "peft and transformers' pipeline first": "import peft\nfrom transformers import pipeline\nimport citrus_hf\n"
+    + AUTO,
+    "peft and AutoProcessor first": "from peft import LoraConfig\nfrom transformers import AutoProcessor\n"
+    "from citrus_hf import CiTrusConfig\n" + AUTO,
 }
 
 

@@ -393,6 +393,9 @@ WATCHED = (
     | {f"{__package__}.{name}" for _, _, needed in REGISTRATIONS.values() for name in needed}
     | set(TRANSFORMERS_MODULES_IMPORTED)
 )
+# The package's submodules (not the package itself, which is executing while it installs the registrations): every
+# one is watched, and none may be half executed when a registration runs.
+_SUBMODULES = f"{__package__}."
 _done: set[str] = set()
 _running: set[str] = set()
 _lock = threading.RLock()
@@ -414,6 +417,13 @@ def _register_ready(executed: str | None = None) -> None:
         return module_name != executed and _initializing(module_name)
 
     with _lock:
+        # A registration imports CiTrus modules, and those import others than its `needed` list names: run while any
+        # CiTrus module is half executed, one imported peft's targets (`training.lora`), whose import of
+        # `feature_extraction_citrus` completed a transformers module, whose hook then imported the half-executed
+        # extractor module (`import citrus_hf` after `import peft` and `from transformers import pipeline` failed).
+        # Every CiTrus module's end of execution runs this again (`_WatchedModuleFinder`).
+        if any(initializing(module_name) for module_name in list(sys.modules) if module_name.startswith(_SUBMODULES)):
+            return
         for name, (module_name, register, needed) in REGISTRATIONS.items():
             if name in _done or name in _running:
                 continue
@@ -455,7 +465,7 @@ class _WatchedModuleFinder(importlib.abc.MetaPathFinder):
     """Finds the watched modules with the other finders and gives them a `_RegisteringLoader`."""
 
     def find_spec(self, fullname, path, target=None):
-        if fullname not in WATCHED:
+        if fullname not in WATCHED and not fullname.startswith(_SUBMODULES):
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
