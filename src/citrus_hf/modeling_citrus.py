@@ -400,8 +400,10 @@ def _check_adapter_head_fits(model: nn.Module, state_dict: dict, prefix: str) ->
 
 
 def _is_tracing() -> bool:
-    """True under torch.export / torch.compile / ONNX export, where data-dependent checks cannot run."""
-    return torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing()
+    """True under torch.export / ONNX export / `torch.jit.trace`, where data-dependent checks cannot run. Not under
+    `torch.compile`, which breaks its graph at such a check and runs it: skipped there, a NaN window, a mask of 0.5s
+    or labels of -100 gave NaN or made-up logits and losses where eager mode names the problem."""
+    return torch.compiler.is_exporting() or torch.jit.is_tracing()
 
 
 # What the feature extractor's `alignment="window"` output carries beside the model inputs.
@@ -2891,6 +2893,12 @@ def pool_patches(features: torch.Tensor, patch_mask: torch.Tensor | None, poolin
     return torch.cat([_pool_patches_at_once(chunk, mask, pooling) for chunk, mask in zip(chunks, masks, strict=True)])
 
 
+def _smallest_variance(values: torch.Tensor) -> float:
+    """The floor below which a pooled variance is clamped before its square root, whose gradient at 0 is infinite:
+    1e-12, or float16's smallest normal number (6e-5), where 1e-12 rounds to 0."""
+    return max(1e-12, torch.finfo(values.dtype).tiny)
+
+
 def _pool_patches_at_once(features: torch.Tensor, patch_mask: torch.Tensor | None, pooling: str) -> torch.Tensor:
     """`pool_patches` on the whole of `features` `(B, C, S, D)` in one pass per statistic."""
     keep = None if patch_mask is None else patch_mask.to(features.dtype)[:, None, :, None]  # (B, 1, P, 1)
@@ -2914,7 +2922,10 @@ def _pool_patches_at_once(features: torch.Tensor, patch_mask: torch.Tensor | Non
     # window of one patch (spread 0)
     squared = (features - mean[:, :, None]) ** 2
     variance = squared.mean(dim=2) if keep is None else (squared * keep).sum(dim=2) / count
-    spread = [mean, maximum, variance.clamp_min(1e-12).sqrt()]
+    # the floor in the features' dtype: 1e-12 rounds to 0 in float16, whose sqrt then has an infinite gradient (a window
+    # of one real patch filled every gradient with NaN)
+    floor = _smallest_variance(variance)
+    spread = [mean, maximum, variance.clamp_min(floor).sqrt()]
     if pooling == "mean_max_std":
         return torch.cat(spread, dim=-1)
     return torch.cat([*spread, token_dynamics(features, keep, mean, variance)], dim=-1)
@@ -2943,7 +2954,7 @@ def token_dynamics(
     # slices past the end are empty, so a window shorter than a lag gets 0 there, traced or not
     step_pairs = keep[:, :, 1:] * keep[:, :, :-1]
     steps = (features[:, :, 1:] - features[:, :, :-1]) ** 2 * step_pairs
-    dynamics = [(steps.sum(dim=2) / step_pairs.sum(dim=2).clamp_min(1.0)).clamp_min(1e-12).sqrt()]
+    dynamics = [(steps.sum(dim=2) / step_pairs.sum(dim=2).clamp_min(1.0)).clamp_min(_smallest_variance(steps)).sqrt()]
     scale = variance.clamp_min(1e-6)
     for lag in AUTOCORRELATION_LAGS:
         pairs = keep[:, :, lag:] * keep[:, :, :-lag]

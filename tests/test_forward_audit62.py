@@ -1,0 +1,47 @@
+"""The forward pass used as PyTorch users do:
+
+- under `torch.compile` every input check was skipped (they were taken for export-time checks), so a NaN window or
+  labels of -100 gave NaN or made-up logits and losses where eager mode names the problem;
+- in float16 the pooled spread's floor (1e-12) rounded to 0, so one backward pass over a window of one real patch
+  filled every gradient with NaN.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from tiny_configs import tiny_config
+
+from citrus_hf import CiTrusForSequenceClassification
+
+
+def test_torch_compile_keeps_the_input_checks():
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2)).eval()
+    compiled = torch.compile(model, backend="eager")  # dynamo tracing, no C++ compiler needed
+    window = torch.randn(2, 1, 200)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(input_values=window).logits, model(input_values=window).logits)
+        broken = window.clone()
+        broken[0, 0, 5] = float("nan")
+        with pytest.raises(ValueError, match="NaN"):
+            compiled(input_values=broken)
+        with pytest.raises(ValueError, match="-100"):
+            compiled(input_values=window, labels=torch.tensor([-100, 1]))
+
+
+@pytest.mark.parametrize("pooling", ["mean_max_std", "mean_max_std_dynamics"])
+def test_float16_gradients_stay_finite_for_a_window_of_one_real_patch(pooling):
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3, pooling=pooling)).to(torch.float16)
+    window = torch.randn(2, 1, 200, dtype=torch.float16)
+    patch_mask = torch.ones(2, 10, dtype=torch.bool)
+    patch_mask[1, 1:] = False  # the last window of a recording: one real patch, the rest padding
+    loss = model(input_values=window, patch_mask=patch_mask, labels=torch.tensor([0, 2])).loss
+    loss.backward()
+    broken = [
+        name
+        for name, parameter in model.named_parameters()
+        if parameter.grad is not None and not parameter.grad.isfinite().all()
+    ]
+    assert torch.isfinite(loss) and not broken
