@@ -1331,7 +1331,9 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         # below (a string such as '100' is a bad rate, not three rates).
         rates = list(sampling_rate) if isinstance(sampling_rate, (list, tuple)) else [sampling_rate] * num_recordings
         # a torch-formatted `datasets` column unwraps to a list of 0-d tensors, one per row
-        rates = [rate.item() if isinstance(rate, (torch.Tensor, np.ndarray)) and rate.ndim == 0 else rate for rate in rates]
+        rates = [
+            rate.item() if isinstance(rate, (torch.Tensor, np.ndarray)) and rate.ndim == 0 else rate for rate in rates
+        ]
         if len(rates) != num_recordings:
             raise ValueError(
                 f"`sampling_rate` has {len(rates)} values for {num_recordings} recordings; pass one rate for all of "
