@@ -45,3 +45,16 @@ def test_float16_gradients_stay_finite_for_a_window_of_one_real_patch(pooling):
         if parameter.grad is not None and not parameter.grad.isfinite().all()
     ]
     assert torch.isfinite(loss) and not broken
+
+
+def test_under_cpu_autocast_the_task_head_runs_in_its_own_dtype():
+    """The Trainer's `bf16=True` autocasts the forward: a probe-sized head (49,152 inputs) in bf16 killed the process
+    with a floating point exception on a CPU with AMX (PyTorch 2.13's kernel), so the head runs in float32."""
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3))
+    seen = []
+    model.classifier.register_forward_hook(lambda module, args, output: seen.append((args[0].dtype, output.dtype)))
+    window = torch.randn(4, 1, 200)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = model(input_values=window, labels=torch.tensor([0, 1, 2, 0])).logits
+    assert seen == [(torch.float32, torch.float32)] and logits.dtype == torch.float32

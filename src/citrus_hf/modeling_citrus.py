@@ -3141,6 +3141,17 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
                 f"reloaded onto a newly built model gives other outputs. Train and save the head in full: {fix}"
             )
 
+    def _run_head(self, features: torch.Tensor) -> torch.Tensor:
+        """The task head on the pooled `features` `(B, F)` -> `(B, outputs)`. Under CPU autocast (the Trainer's
+        `bf16=True`) in the head's own dtype: next to nothing to compute, and in bf16 PyTorch 2.13's CPU kernel for a
+        probe-sized head (49,152 inputs, 32 rows, one thread, a CPU with AMX) killed the process with a floating point
+        exception."""
+        head = getattr(self, self.head_name)
+        if features.device.type != "cpu" or not torch.is_autocast_enabled("cpu"):
+            return head(features)
+        with torch.autocast("cpu", enabled=False):
+            return head(features.to(next(head.parameters()).dtype))
+
     def forward(
         self,
         # optional only so that a text model's arguments (`input_ids`, from peft's task wrappers) reach the error
@@ -3179,7 +3190,7 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
             output_attentions=output_attentions,
             return_dict=True,
         )
-        logits = getattr(self, self.head_name)(self.dropout(self.pooler(outputs, patch_mask)))  # (B, outputs)
+        logits = self._run_head(self.dropout(self.pooler(outputs, patch_mask)))  # (B, outputs)
         loss = None if labels is None else self.compute_loss(logits, labels)
         if loss is not None and self.training and torch.is_grad_enabled():
             self._warn_if_head_frozen()
