@@ -26,6 +26,7 @@ from .budgets import LabelBudget, carve_validation, draw_budget, missing_groups,
 from .builders import build_dataset, is_list_type, summarize_dataset
 from .hub_access import offline_if_hub_unreachable
 from .recording_folders import (
+    METADATA_FILES,
     VALIDATION_SPLIT_ALIASES,
     is_recording_file,
     is_recording_folder,
@@ -182,10 +183,14 @@ def load_own_dataset(dataset: str | os.PathLike):
 
 
 def _load_data_files(path: Path):
-    """`datasets.load_dataset` of a folder of data files (its splits from the file names, as on the Hub) or of one
-    data file (the builder its suffix names; one "train" split)."""
+    """`datasets.load_dataset` of a folder of data files (each file's split read from its name, `_data_file_splits`)
+    or of one data file (the builder its suffix names; one "train" split).
+
+    Raises:
+        ValueError: a file no builder reads, a folder without data files, data files of several kinds, or a data file
+            whose name names no split beside files that do (`_data_file_splits`).
+    """
     import datasets
-    from datasets.data_files import EmptyDatasetError
 
     if path.is_file():
         builder = _DATA_FILE_BUILDERS.get(path.suffix.lower())
@@ -195,14 +200,135 @@ def _load_data_files(path: Path):
                 f"{', '.join(sorted(_DATA_FILE_BUILDERS))} files); give {_DATASET_KINDS}."
             )
         return datasets.load_dataset(builder, data_files=str(path))
-    try:
-        return datasets.load_dataset(str(path))
-    except EmptyDatasetError:
+    if _card_declares_data_files(path):
+        return datasets.load_dataset(str(path))  # the card's `configs` name each split's files: the user's word
+    files = _data_files(path)
+    if not files:
         raise ValueError(
             f"{str(path)!r} is a folder that `save_to_disk` did not write (no state.json or dataset_dict.json) and "
             f"that holds no data files `datasets.load_dataset` reads; give {_DATASET_KINDS} (e.g. "
             "`datasets.load_dataset(...).save_to_disk(folder)`; see the README's 'Your own data')."
-        ) from None
+        )
+    kinds: dict[str, list[str]] = {}
+    for file in files:
+        kinds.setdefault(_DATA_FILE_BUILDERS[file.suffix.lower()], []).append(file.relative_to(path).as_posix())
+    if len(kinds) > 1:
+        # `load_dataset` reads the most common kind and leaves the other files out without a word
+        held = "; ".join(f"{kind}: {names[:3]}" for kind, names in sorted(kinds.items()))
+        raise ValueError(
+            f"{str(path)!r} holds data files of several kinds ({held}), which one set cannot mix; convert them to one "
+            "kind (e.g. every split as parquet), or move the others out of the folder."
+        )
+    splits = _data_file_splits(path, files)
+    return datasets.load_dataset(
+        next(iter(kinds)), data_files={split: list(map(str, got)) for split, got in splits.items()}
+    )
+
+
+# The split a data file of a folder is in, from a word of its name or of a folder above it (`_data_file_splits`), as
+# `datasets` reads a folder's data files, but with this package's names of the validation split
+# (`VALIDATION_SPLIT_ALIASES`): `datasets` reads `eval` / `evaluation` as test, where a `save_to_disk` split or a
+# recording folder of that name is the validation split.
+SPLIT_FILE_WORDS: dict[str, tuple[str, ...]] = {
+    "train": ("train", "training"),
+    "validation": ("validation", *VALIDATION_SPLIT_ALIASES),
+    "test": ("test", "testing"),
+}
+# What separates the words of a data file's name (`datasets`' NON_WORDS_CHARS): `train_0.parquet`, `my-test.csv`.
+_NAME_SEPARATORS = re.compile(r"[-._ 0-9]+")
+# The layout `push_to_hub` writes, `data/{split}-00000-of-00001.parquet`: the split is named as it was pushed.
+# A dataset card's metadata: the YAML block between `---` lines that opens README.md (huggingface_hub's reading).
+_CARD_METADATA = re.compile(r"\s*---[\r\n]+([\S\s]*?)[\r\n]+---(?:\r\n|\n|$)")
+_PUSHED_SHARD = re.compile(r"data/(?P<split>\w+(?:\.\w+)*)-\d{5}-of-\d{5}[^/]*\.[^/]+")
+
+
+def _card_declares_data_files(path: Path) -> bool:
+    """Whether the folder's dataset card (README.md) lists each split's files (its `configs`, as `push_to_hub` writes
+    them); `datasets.load_dataset` then reads the splits the card names."""
+    import yaml
+
+    readme = path / "README.md"
+    if not readme.is_file():
+        return False
+    block = _CARD_METADATA.match(readme.read_text(encoding="utf-8", errors="replace"))
+    try:
+        metadata = yaml.safe_load(block.group(1)) if block else None
+    except yaml.YAMLError:
+        return False  # a card whose metadata does not parse declares nothing
+    configs = metadata.get("configs") if isinstance(metadata, dict) else None
+    return isinstance(configs, list) and any(
+        isinstance(config, dict) and config.get("data_files") for config in configs
+    )
+
+
+def _data_files(path: Path) -> list[Path]:
+    """The data files under the folder `path` (a suffix in `_DATA_FILE_BUILDERS`; not hidden, as `datasets` skips
+    `.cache/` and `__pycache__/`; not a metadata file, nor one `datasets` reads no rows from: `dataset_info.json`),
+    sorted."""
+    from datasets.data_files import FILES_TO_IGNORE
+
+    return sorted(
+        file
+        for file in path.rglob("*")
+        if file.is_file()
+        and file.suffix.lower() in _DATA_FILE_BUILDERS
+        and file.name not in (*METADATA_FILES, *FILES_TO_IGNORE)
+        and not any(part.startswith((".", "__")) for part in file.relative_to(path).parts)
+    )
+
+
+def _data_file_splits(path: Path, files: list[Path]) -> dict[str, list[Path]]:
+    """`{split: [its data files]}` of a folder's data `files`: the layout `push_to_hub` writes
+    (`data/{split}-00000-of-00001.parquet`) names its splits; otherwise a file is in the split that the first word of
+    `SPLIT_FILE_WORDS` in its path names, a folder's name before the file's (`validation/part_0.parquet`,
+    `eval.parquet`, `my_test_1.csv`); a folder where no file names a split is one "train" split, as `datasets` reads
+    it. Splits in the order train, validation, test, then the others.
+
+    Raises:
+        ValueError: a data file that names no split (or two) beside files that do: `datasets` left it out, or read it
+            into both splits, without a word.
+    """
+    words = {word: split for split, names in SPLIT_FILE_WORDS.items() for word in names}
+    splits: dict[str, list[Path]] = {}
+    unnamed, ambiguous = [], []
+    pushed = [_PUSHED_SHARD.fullmatch(file.relative_to(path).as_posix()) for file in files]
+    for file, shard in zip(files, pushed, strict=True):
+        relative = file.relative_to(path)
+        if any(pushed):
+            named = {shard["split"]} if shard else set()
+        else:
+            parts = [*relative.parts[:-1], relative.name[: -len(file.suffix)]]
+            named = next(
+                (
+                    found
+                    for part in parts
+                    if (found := {words[w] for w in _NAME_SEPARATORS.split(part.lower()) if w in words})
+                ),
+                set(),
+            )
+        if len(named) > 1:
+            ambiguous.append(f"{relative.as_posix()} ({' and '.join(sorted(named))})")
+        elif named:
+            splits.setdefault(named.pop(), []).append(file)
+        else:
+            unnamed.append(relative.as_posix())
+    if ambiguous:
+        raise ValueError(
+            f"Data file(s) {ambiguous} of {str(path)!r} name two splits; rename each so that its name names one."
+        )
+    if unnamed and splits:
+        accepted = "; ".join(f"{split}: {', '.join(names)}" for split, names in SPLIT_FILE_WORDS.items())
+        raise ValueError(
+            f"Data file(s) {unnamed} of {str(path)!r} name no split, so they would be left out; name each file (or a "
+            f"folder above it) after its split ({accepted}; e.g. train.parquet, validation_0.parquet, test/part.csv), "
+            "or move it out of the folder."
+        )
+    if not splits:
+        return {"train": list(files)}
+    order = list(SPLIT_FILE_WORDS)
+    return dict(
+        sorted(splits.items(), key=lambda item: (order.index(item[0]) if item[0] in order else len(order), item[0]))
+    )
 
 
 def _load_from_hub(dataset: str):
