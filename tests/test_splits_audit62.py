@@ -1,9 +1,14 @@
-"""Splits of a user's set (audit 62, `datasets` habits): in a folder of data files, `eval` / `evaluation` files are the
+"""Splits of a user's set (audit 62, `datasets` habits): rows that name their channels (`channel_names`) in another
+order than the train split's first row are read by name, not stacked by position (a test split stored (b, a) under
+a model of (a, b) was scored with its channels swapped, and train rows of two orders left the model without names);
+a row without one of the model's channels is refused. In a folder of data files, `eval` / `evaluation` files are the
 validation split, as the package names it everywhere (`datasets` reads them as test), and a file that names no split
 is refused (`datasets` left it out without a word).
 """
 
 from __future__ import annotations
+
+import logging
 
 import datasets
 import numpy as np
@@ -29,6 +34,57 @@ def _rows(orders: list[list[str]], seed: int = 0) -> dict:
         "label": [row % 2 for row in range(len(orders))],
         "sampling_rate": [RATE] * len(orders),
     }
+
+
+def _saved(tmp_path, train: list[list[str]], test: list[list[str]]):
+    folder = tmp_path / "set"
+    built = {"train": datasets.Dataset.from_dict(_rows(train)), "test": datasets.Dataset.from_dict(_rows(test, 1))}
+    datasets.DatasetDict(built).save_to_disk(str(folder))
+    return folder
+
+
+def _channel_a_is_first(split) -> bool:
+    """Whether every row's first channel is `a` (the sine, offset by the row's number; a carve reorders the rows)."""
+    sine = np.sin(2 * np.pi * 2 * np.arange(200) / RATE)
+    first = [np.asarray(values)[0] for values in split["input_values"]]
+    return all(np.allclose(channel - channel.mean(), sine - sine.mean(), atol=1e-4) for channel in first)
+
+
+def test_test_rows_of_another_channel_order_are_read_by_name(tmp_path, caplog):
+    """Train rows are (a, b), test rows (b, a), each saying so: the test rows reach the model as (a, b), with a
+    warning naming the reordered rows (they were scored by position: swapped channels, nothing said)."""
+    folder = _saved(tmp_path, [["a", "b"]] * 8, [["b", "a"]] * 4)
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        splits = load_task_splits(folder, require_validation=False)
+    assert splits.channel_names == ["a", "b"]
+    assert _channel_a_is_first(splits.test)
+    assert splits.test["channel_names"] == [["a", "b"]] * 4
+    assert "4 row(s) of the test split name their channels in another order" in caplog.text
+
+
+def test_train_rows_of_two_channel_orders_are_read_in_the_first_rows_order(tmp_path):
+    """Train rows of two orders were mixed by position and the model kept no channel names."""
+    folder = _saved(tmp_path, [["a", "b"], ["B ", "a"]] * 4, [["a", "b"]] * 4)
+    splits = load_task_splits(folder, require_validation=False)
+    assert splits.channel_names == ["a", "b"]
+    assert _channel_a_is_first(splits.train)
+    assert (
+        splits.train.features["input_values"] == datasets.load_from_disk(str(folder))["train"].features["input_values"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("test_order", "said"),
+    [
+        (["a", "c"], r"The test split's row 0 names its channels \['a', 'c'\], without \['b'\]"),
+        (["b", "b"], r"The test split's row 0 names its channels \['b', 'b'\], \['b'\] more than once"),
+    ],
+)
+def test_a_row_without_the_models_channels_is_refused(tmp_path, test_order, said):
+    """A test row of other channels than train's was scored by position, its `c` taken for `b`."""
+    folder = _saved(tmp_path, [["a", "b"]] * 8, [test_order] * 4)
+    with pytest.raises(ValueError, match=said):
+        load_task_splits(folder, require_validation=False)
 
 
 def _write(folder, names: dict[str, int]) -> None:

@@ -1130,6 +1130,9 @@ def load_task_splits(
     named = {train_split: train, validation_split: validation, test_split: test}
     check_labelled_splits({"train": train, "validation": validation, "test": test}, task, nan_policy)
     _check_rate_columns(dataset, named, sampling_rate)
+    train, validation, test = _channels_by_name(
+        {train_split: train, validation_split or "validation": validation, test_split: test}
+    )
     if windows is not None:
         train, validation, test = (
             None if split is None else _windowed(split, role, windows, sampling_rate)
@@ -1168,19 +1171,122 @@ def load_task_splits(
     )
 
 
+def _channels_by_name(splits: dict[str, Any]) -> list[Any]:
+    """The train, validation and test splits (`{the set's name of each: Dataset or None}`, train first) with every
+    row's channels in the order the train split's first row names them (its `channel_names`), where rows name them
+    in another order: the model keeps that first row's names and takes its channels in their order, so rows stacked
+    by position would reach it with their channels swapped, without a word. Rows must hold the same channels
+    (`check_labelled_splits` has checked their count), as the files of a folder of recordings must
+    (`recording_folders._in_channel_order`). A split without the column is read by position.
+
+    Raises:
+        ValueError: a row that names no channels, other channels than the train split's first row, a channel twice or
+            not one name per channel, naming the split, the row and the fix; or names of that first row that cannot
+            be matched (a name twice, empty, not one per channel) where another row names its channels otherwise.
+    """
+    from ..feature_extraction_citrus import channel_key, missing_channels  # (`import citrus_hf.data`: no transformers)
+
+    train_name, train = next(iter(splits.items()))
+    if "channel_names" not in train.column_names or not len(train):
+        return list(splits.values())
+    reference = train[0]["channel_names"]
+    if not isinstance(reference, list):
+        return list(splits.values())  # a first row that names none: positions, as every row without a name
+    keys = [channel_key(name) for name in reference]
+    checked = False
+    aligned = []
+    for name, split in splits.items():
+        if split is None or "channel_names" not in split.column_names:
+            aligned.append(split)
+            continue
+        differ = [row for row, names in enumerate(split["channel_names"]) if names != reference]
+        if not differ:
+            aligned.append(split)
+            continue
+        if not checked:  # (only matched where a row differs: names every row repeats are read by position, as ever)
+            first_values = np.asarray(train.with_format("numpy", columns=["input_values"])[0]["input_values"])
+            problem = _channel_names_problem(reference, 1 if first_values.ndim == 1 else first_values.shape[0])
+            if problem:
+                raise ValueError(
+                    f"The {train_name} split's row 0 names its channels {reference}, {problem}, so the rows that name "
+                    f"theirs otherwise ({name} split's row {differ[0]}) cannot be read by name; give each channel a "
+                    "name of its own, one per channel, in every row."
+                )
+            checked = True
+
+        def reorder(values, row_names, indices, name=name):
+            ordered = []
+            for row, (signal, names) in enumerate(zip(values, row_names, strict=True)):
+                signal = np.asarray(signal)
+                names = names.tolist() if isinstance(names, np.ndarray) else names  # (the numpy format's)
+                where = f"The {name} split's row {indices[row]}"
+                if not isinstance(names, list):
+                    raise ValueError(
+                        f"{where} names no channels (its `channel_names` is {names!r}) while the {train_name} split's "
+                        f"row 0 names {reference}; name every row's channels, or drop the `channel_names` column to "
+                        "read the channels by position."
+                    )
+                problem = _channel_names_problem(names, 1 if signal.ndim == 1 else signal.shape[0])
+                if problem:
+                    raise ValueError(f"{where} names its channels {names}, {problem}; give one name per channel.")
+                missing = missing_channels(reference, names)
+                if missing:
+                    raise ValueError(
+                        f"{where} names its channels {names}, without {missing} that the {train_name} split's row 0 "
+                        f"names ({reference}: the channels the model takes, in that order); give every row those "
+                        "channels (in any order), or drop the `channel_names` column to read them by position."
+                    )
+                named = [channel_key(given) for given in names]
+                order = [named.index(key) for key in keys]
+                ordered.append(signal if signal.ndim == 1 else signal[order])
+            return {"input_values": ordered, "channel_names": [list(reference)] * len(ordered)}
+
+        # a warning, as a folder's file of another channel order gets (`recording_folders._in_channel_order`)
+        logger.warning(
+            f"{len(differ)} row(s) of the {name} split name their channels in another order than the {train_name} "
+            f"split's row 0 ({reference}; first: row {differ[0]}, {split[differ[0]]['channel_names']}); their "
+            "channels are read by name, in that order."
+        )
+        # `dtype=None`: each row in its stored type (float64, int16), as `align_rows` reads it
+        aligned.append(
+            split.with_format("numpy", columns=["input_values"], output_all_columns=True, dtype=None)
+            .map(
+                reorder,
+                batched=True,
+                with_indices=True,
+                input_columns=["input_values", "channel_names"],
+                features=split.features,
+                desc=f"Reading the {name} split's channels by name",
+            )
+            .with_format(None)
+        )
+    return aligned
+
+
+def _channel_names_problem(names: list, num_channels: int) -> str | None:
+    """What keeps a row's `channel_names` from naming its `num_channels` channels one by one (matched by
+    `channel_key`: case and surrounding spaces aside), or None."""
+    from ..feature_extraction_citrus import channel_key  # (here: `import citrus_hf.data` stays free of transformers)
+
+    keys = [channel_key(name) for name in names]
+    if len(names) != num_channels:
+        return f"{len(names)} name(s) for its {num_channels} channel(s)"
+    if not all(keys):
+        return "an empty name among them"
+    repeated = sorted({name for name, key in zip(names, keys, strict=True) if keys.count(key) > 1})
+    return f"{repeated} more than once" if repeated else None
+
+
 def _shared_channel_names(split, num_channels: int) -> list[str] | None:
     """The names of `split`'s channels, in its rows' order: its `channel_names` column where every row holds the same
     `num_channels` distinct names (a model fine-tuned on them picks them by name at prediction), else None."""
-    from ..feature_extraction_citrus import channel_key  # (here: `import citrus_hf.data` stays free of transformers)
-
     if "channel_names" not in split.column_names or not len(split):
         return None
     rows = split["channel_names"]
     first = rows[0]
-    if not isinstance(first, list) or len(first) != num_channels or any(row != first for row in rows):
+    if not isinstance(first, list) or any(row != first for row in rows) or _channel_names_problem(first, num_channels):
         return None
-    keys = [channel_key(name) for name in first]
-    return [str(name) for name in first] if len(set(keys)) == len(keys) and all(keys) else None
+    return [str(name) for name in first]
 
 
 def _refuse_unlabelled_recordings(dataset, loaded) -> None:
