@@ -513,7 +513,7 @@ class _RecordingPipeline(ChunkPipeline):
             batch_size (`int`, defaults to 64): windows per forward pass; for recordings of many channels, at most
                 1024 / channels windows (the encoder runs every channel of a window as its own sequence). The
                 recordings of a list, generator or dataset that fill less than a pass share passes with the next ones
-                of the same window shape (8x faster for a list of 0.8 s clips; the same results, in the same order);
+                of the same window shape (7-10x faster for a list of 0.8 s clips; the same results, in the same order);
                 longer ones run in passes of their own. With `num_workers`, transformers' own loop aligns the
                 recordings in a worker process and runs each in its own passes.
             alignment (`str`, *optional*): `"window"` cuts the recording into the model's windows every
