@@ -101,3 +101,15 @@ def test_metrics_of_batches_left_apart_are_those_of_the_whole_set(tmp_path, batc
     ).evaluate(rows)
     for name in ("eval_accuracy", "eval_macro_f1", "eval_auroc"):
         assert apart[name] == pytest.approx(joined[name]), name
+
+
+def test_inputs_for_metrics_of_windows_of_several_durations_are_refused_before_the_evaluation(tmp_path):
+    rows, extractor = _rows([200, 200, 120, 40], num_labels=2)
+    set_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    arguments = _arguments(tmp_path, include_for_metrics=["inputs"])
+    trainer = Trainer(model=model, args=arguments, compute_metrics=lambda prediction: {})
+    with pytest.raises(ValueError, match="padding='max_length'"):
+        trainer.evaluate(rows)
+    same, _ = _rows([200, 200, 200, 200], num_labels=2)
+    assert "eval_loss" in trainer.evaluate(same)

@@ -290,6 +290,11 @@ def register_trainer_checks() -> None:
         restart = getattr(self.compute_metrics, "start_evaluation", None)
         if callable(restart):
             restart()
+        dataloader = args[0] if args else kwargs.get("dataloader")
+        if _trainer_model(self) is not None:
+            from ..training.trainer import check_inputs_for_metrics
+
+            check_inputs_for_metrics(self.args, getattr(dataloader, "dataset", None))
         return evaluation_loop(self, *args, **kwargs)
 
     __init__._citrus_checks = True

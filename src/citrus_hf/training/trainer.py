@@ -361,6 +361,24 @@ def length_grouped_sampler(
     )
 
 
+def check_inputs_for_metrics(args: TrainingArguments, dataset) -> None:
+    """Refuse `include_for_metrics=["inputs"]` on an evaluation set whose windows differ in duration, before the
+    evaluation runs. transformers joins every batch's inputs and pads them along axis 1 only, which for CiTrus
+    `(batch, channels, time)` windows is the channel axis: batches padded to different durations stopped inside torch
+    ("Sizes of tensors must match")."""
+    import datasets
+
+    if "inputs" not in (getattr(args, "include_for_metrics", None) or []) or not isinstance(dataset, datasets.Dataset):
+        return
+    lengths = _window_lengths(dataset)
+    if lengths is not None and len(set(lengths)) > 1:
+        raise ValueError(
+            f"include_for_metrics=['inputs'] joins the windows of every evaluation batch, and this evaluation set's "
+            f"windows differ in duration ({min(lengths)} to {max(lengths)} patches), which transformers cannot join; "
+            "align them to one duration (the feature extractor's padding='max_length'), or leave 'inputs' out."
+        )
+
+
 def evaluation_sampler(args: TrainingArguments, dataset) -> torch.utils.data.Sampler | None | bool:
     """The evaluation sampler of a CiTrus model's Trainer under `train_sampling_strategy="group_by_length"`: the rows
     in their order (`SequentialSampler`; None across processes, where accelerate shards them in order), or False to
@@ -383,6 +401,7 @@ __all__ = [
     "check_label_column",
     "check_smoothed_labels",
     "LENGTH_AWARE_SAMPLING",
+    "check_inputs_for_metrics",
     "evaluation_sampler",
     "length_grouped_sampler",
     "minimise_error_metric",
