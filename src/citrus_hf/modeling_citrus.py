@@ -914,8 +914,11 @@ class CiTrusCNNStem(nn.Module):
         """From now on run the residual blocks as dense matrix products in `dtype` at inference
         (`CiTrusDenseResidualBlocks`, a copy of the current weights: for a frozen model). False, and nothing changes,
         when the stem's activation is not ReLU or its patches are longer than `dense_max_patch_length`. Training and
-        gradients keep the convolutions."""
+        gradients keep the convolutions. False too when a convolution is wrapped (a peft adapter layer not merged):
+        the products are built from plain convolutions' weights."""
         if self.lengths[0] > self.dense_max_patch_length:
+            return False
+        if not all(type(conv) is nn.Conv1d for block in self.blocks for conv in (block.conv1, block.conv2)):
             return False
         if not all(isinstance(block.activation, nn.ReLU) for block in self.blocks):
             return False

@@ -288,12 +288,19 @@ class InferenceBackend:
         # the caller's model: a path may run a converted copy of it as `model`
         self.source_model = model if source_model is None else source_model
         self.fingerprint = None if self.source_model is None else weights_fingerprint(self.source_model)
+        self.adapters = None if self.source_model is None else adapter_state(self.source_model)
 
     @property
     def is_stale(self) -> bool:
         """Whether the caller's model has changed since this backend was built (trained further, `load_state_dict`,
-        an adapter loaded): a path that runs a copy or an export of it would give the old model's outputs."""
-        return self.fingerprint is not None and weights_fingerprint(self.source_model) != self.fingerprint
+        an adapter loaded, another adapter set active or the adapters disabled): a path that runs a copy or an export
+        of it would give the old model's outputs."""
+        if self.fingerprint is None:
+            return False
+        # the adapter state first: cheap, and switching adapters (`set_adapter`, `disable_adapter()`) changes no tensor
+        return adapter_state(self.source_model) != self.adapters or weights_fingerprint(self.source_model) != (
+            self.fingerprint
+        )
 
     def __call__(self, input_values: torch.Tensor, patch_mask: torch.Tensor | None = None) -> torch.Tensor:
         global _RAN_INFERENCE
@@ -456,11 +463,7 @@ class BFloat16Backend(InferenceBackend):
                 "slower than fp32. backend='auto' picks the fastest exact path."
             )
         register_blocked_attention()
-        bf16_model = copy.deepcopy(model).eval()
-        if callable(getattr(bf16_model, "merge_and_unload", None)):
-            # a peft model: its LoRA layers folded into the copy's weights, so that the dense stem (built from the
-            # convolutions' weights) and the blocked attention run the adapted model
-            bf16_model = bf16_model.merge_and_unload()
+        bf16_model = fold_adapters(copy.deepcopy(model).eval())
         bf16_model.set_attn_implementation(BLOCKED_ATTENTION)
         head_name = getattr(type(bf16_model), "head_name", None)
         if head_name and isinstance(getattr(bf16_model, head_name, None), torch.nn.Linear):
@@ -476,6 +479,66 @@ class BFloat16Backend(InferenceBackend):
         with torch.autocast("cpu", dtype=torch.bfloat16):
             output = self.target.compute(self.model, input_values.cpu(), patch_mask)
         return output.float()
+
+
+def adapter_state(model: torch.nn.Module) -> tuple:
+    """Which peft adapters `model` runs now: the distinct (active adapters, disabled) pairs of its peft layers (tuner
+    layers and `modules_to_save` wrappers), sorted; empty for a model without adapters.
+
+    Switching adapters (`set_adapter`) or `disable_adapter()` changes what the model computes without changing any
+    tensor, so a kept backend (`InferenceBackend.is_stale`) and an ONNX export (`onnx_cache_key`) key it beside the
+    weights. Read from the layers themselves, so that adapters injected by transformers (`load_adapter`,
+    `from_pretrained` of an adapter folder) count as well as a `PeftModel`'s. Duck-typed: this module is remote code,
+    it cannot import peft."""
+    states = set()
+    for module in model.modules():
+        if hasattr(module, "base_layer") or hasattr(module, "original_module"):
+            active = getattr(module, "active_adapters", None)
+            disabled = getattr(module, "disable_adapters", None)
+            if isinstance(disabled, bool) and active is not None:
+                states.add((tuple(active), disabled))
+    return tuple(sorted(states))
+
+
+def fold_adapters(model: torch.nn.Module) -> torch.nn.Module:
+    """`model` (a copy: it is changed in place) with each of its peft layers replaced by what it computes now: a tuner
+    layer by its base layer with the active adapters merged in (or left out when the adapters are disabled), a
+    `modules_to_save` wrapper by the module it runs; a `PeftModel` then by the model under it.
+
+    The bf16 path needs plain layers: its dense stem is built from the convolutions' weights (a wrapped one has no
+    `in_channels`), and its fp32 head is put on the task model's own head. peft's `merge_and_unload` did it for a
+    `PeftModel` only, and merged the active adapter also inside `disable_adapter()`; a model whose adapters
+    transformers injected has no such method. A layer whose method cannot merge (peft raises) keeps its wrapper, and
+    the stem then keeps its convolutions (`CiTrusCNNStem.use_dense_blocks`)."""
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            folded = _folded_layer(child)
+            if folded is not child:
+                setattr(parent, name, folded)
+    get_base_model = getattr(model, "get_base_model", None)  # a PeftModel's; transformers' models have none
+    return get_base_model() if callable(get_base_model) else model
+
+
+def _folded_layer(module: torch.nn.Module) -> torch.nn.Module:
+    """One peft layer as the plain module it computes now (see `fold_adapters`); any other module as it is."""
+    disabled = getattr(module, "disable_adapters", None)
+    if not isinstance(disabled, bool):
+        return module
+    if hasattr(module, "original_module") and hasattr(module, "modules_to_save"):  # peft's ModulesToSaveWrapper
+        active = [name for name in module.active_adapters if name in module.modules_to_save]
+        # as its forward: the original module when disabled or when no active adapter saves this one
+        return module.original_module if disabled or not active else _folded_layer(module.modules_to_save[active[0]])
+    if not (hasattr(module, "base_layer") and callable(getattr(module, "get_base_layer", None))):
+        return module
+    try:
+        if disabled:
+            if module.merged:  # as its forward: a disabled layer unmerges first
+                module.unmerge()
+        elif not module.merged:  # a merged layer runs its base layer as it is
+            module.merge(adapter_names=list(module.active_adapters))
+    except (NotImplementedError, ValueError, RuntimeError, AttributeError):
+        return module  # a method that cannot merge: the layer runs wrapped
+    return module.get_base_layer()
 
 
 class Float32Head(torch.nn.Module):
@@ -825,7 +888,12 @@ def load_backend(
     if classifies and cpu_bf16_support() is not None:
         multi_label = getattr(model.config, "problem_type", None) == "multi_label_classification"
         check = _same_label_sets if multi_label else _same_classes
-        contenders.append(Contender(BFloat16Backend(model, target, batch_threads), check, "a predicted class changed"))
+        try:
+            candidate = BFloat16Backend(model, target, batch_threads)
+        except Exception as error:  # a contender that cannot be built must not stop inference: fp32 PyTorch is there
+            logger.warning(f"backend='auto': the bf16 path could not be built ({error}); it is not used.")
+        else:
+            contenders.append(Contender(candidate, check, "a predicted class changed"))
     return CheckedBackend(contenders, reference) if contenders else reference
 
 
@@ -1325,7 +1393,7 @@ def onnx_cache_key(model: torch.nn.Module, target: InferenceTarget) -> str:
 
     The code is that of every module class in the model (`_code_hash`), so a peft model's key changes with the CiTrus
     model under it as well as with peft; a peft model's adapter settings (`peft_config`: LoRA's scaling is no tensor)
-    are keyed with the config. Embedding options left to the config are keyed as the config's values
+    are keyed with the config, and which adapters are active or disabled (`adapter_state`). Embedding options left to the config are keyed as the config's values
     (`resolved_target`)."""
     target = resolved_target(model, target)
     config = {key: value for key, value in model.config.to_dict().items() if key not in _CONFIG_KEYS_NOT_IN_GRAPH}
@@ -1344,6 +1412,9 @@ def onnx_cache_key(model: torch.nn.Module, target: InferenceTarget) -> str:
         "torch": torch.__version__,
         "format": _EXPORT_FORMAT,
     }
+    active = adapter_state(model)
+    if active:  # which adapters run (`set_adapter`, `disable_adapter()`): the export traces only those
+        key["active adapters"] = active
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
@@ -1527,10 +1598,12 @@ __all__ = [
     "InferenceTarget",
     "OnnxRuntimeBackend",
     "TorchBackend",
+    "adapter_state",
     "blocked_bf16_attention",
     "cached_backend",
     "cpu_bf16_support",
     "export_onnx",
+    "fold_adapters",
     "load_backend",
     "onnx_cache_dir",
     "onnx_cache_key",

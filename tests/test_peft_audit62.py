@@ -1,0 +1,114 @@
+"""Audit 62, peft used by habit beyond the documented LoRA path: the bf16 / ONNX Runtime paths follow `set_adapter`
+and `disable_adapter()`, `save_adapter` saves the active adapter at the folder's root, the "head trained only through
+the adapter" warning for every peft method, transformers-injected adapters on the bf16 path, cards and messages for
+non-LoRA adapters, and a config saying `return_dict=False` through the package's own callers.
+
+Tiny random models: these tests check which adapter and weights run where, not accuracy."""
+
+from __future__ import annotations
+
+import peft
+import torch
+from peft import LoraConfig, get_peft_model
+from tiny_configs import tiny_config
+from transformers import AutoModelForSequenceClassification
+
+from citrus_hf import CiTrusForPretraining, CiTrusForSequenceClassification
+from citrus_hf.inference.backends import (
+    BFloat16Backend,
+    InferenceTarget,
+    onnx_cache_key,
+    predict_windows,
+)
+
+TARGETS = ["q_proj", "v_proj", "fc1"]
+
+
+def _two_adapters() -> peft.PeftModel:
+    """A tiny classifier with two LoRA adapters, "task_a" (active) and "task_b", as training leaves them: non-zero and
+    different B matrices and heads; in eval mode."""
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3))
+
+    def lora():
+        return LoraConfig(r=2, target_modules=TARGETS, modules_to_save=["classifier"])
+
+    peft_model = get_peft_model(model, lora(), adapter_name="task_a")
+    peft_model.add_adapter("task_b", lora())
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, parameter in peft_model.named_parameters():
+            if "lora_B" in name or "modules_to_save" in name:
+                parameter.add_(torch.randn(parameter.shape, generator=generator) * (1.0 if "task_a" in name else -2.0))
+    return peft_model.eval()
+
+
+def _live(model, inputs: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return model(input_values=inputs).logits
+
+
+INPUTS = torch.randn(8, 1, 200, generator=torch.Generator().manual_seed(1))
+
+
+def test_a_kept_bf16_backend_follows_set_adapter_and_disable_adapter():
+    """Finding 1: the bf16 backend `predict_windows` keeps on the model ran the adapter active when it was built,
+    after `set_adapter` and inside `disable_adapter()` (switching changes no tensor, and the fingerprint read only
+    tensors); a bf16 backend built inside `disable_adapter()` merged the adapter anyway."""
+    peft_model = _two_adapters()
+    predict_windows(peft_model, {"input_values": INPUTS}, backend="bf16")  # kept with task_a
+    peft_model.set_adapter("task_b")
+    got = predict_windows(peft_model, {"input_values": INPUTS}, backend="bf16")
+    torch.testing.assert_close(got, _live(peft_model, INPUTS), rtol=0, atol=0.1)
+    with peft_model.disable_adapter():
+        got = predict_windows(peft_model, {"input_values": INPUTS}, backend="bf16")
+        torch.testing.assert_close(got, _live(peft_model, INPUTS), rtol=0, atol=0.1)
+        fresh = BFloat16Backend(peft_model, InferenceTarget())  # built while disabled: no adapter merged
+        torch.testing.assert_close(fresh(INPUTS), _live(peft_model, INPUTS), rtol=0, atol=0.1)
+    assert (_live(peft_model, INPUTS) - fresh(INPUTS)).abs().max() > 1  # the adapter is on again; the copy kept none
+
+
+def test_the_onnx_cache_key_names_the_active_and_enabled_adapters():
+    """Finding 1: the ONNX export cached on disk for one adapter was taken for another (the key hashed every
+    adapter's config and all weights, but not which one runs)."""
+    peft_model = _two_adapters()
+    keys = {onnx_cache_key(peft_model, InferenceTarget())}
+    peft_model.set_adapter("task_b")
+    keys.add(onnx_cache_key(peft_model, InferenceTarget()))
+    with peft_model.disable_adapter():
+        keys.add(onnx_cache_key(peft_model, InferenceTarget()))
+    assert len(keys) == 3
+
+
+def test_a_transformers_injected_adapter_runs_on_the_bf16_and_auto_paths(tmp_path):
+    """Finding 5: a LoRA adapter put on the model by transformers (`AutoModel...from_pretrained(adapter folder)`) has
+    peft layers but no `merge_and_unload`: the bf16 copy kept the wrapped stem convolutions, and its dense stem (on
+    AMX) failed with "'Conv1d' object has no attribute 'in_channels'", also under the default backend="auto"."""
+    CiTrusForPretraining(tiny_config()).save_pretrained(tmp_path / "base")
+    peft_model = get_peft_model(
+        CiTrusForSequenceClassification.from_pretrained(tmp_path / "base", num_labels=3),
+        LoraConfig(task_type="SEQ_CLS", r=2),  # the package's default targets: the CNN stem too
+    )
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, parameter in peft_model.named_parameters():
+            if "lora_B" in name:
+                parameter.add_(0.3 * torch.randn(parameter.shape, generator=generator))
+    peft_model.save_pretrained(tmp_path / "adapter")
+    model = AutoModelForSequenceClassification.from_pretrained(tmp_path / "adapter", num_labels=3).eval()
+    assert any("lora" in type(m).__module__ for m in model.citrus.patch_embedding.modules())
+    expected = _live(model, INPUTS)
+    # the LoRA update of the stem is folded into the bf16 copy, not left out
+    torch.testing.assert_close(
+        predict_windows(model, {"input_values": INPUTS}, backend="bf16"), expected, atol=0.05, rtol=0
+    )
+    torch.testing.assert_close(predict_windows(model, {"input_values": INPUTS}), expected, atol=0.05, rtol=0)
+
+
+def test_a_wrapped_stem_convolution_keeps_the_convolutions():
+    """Finding 5: the dense stem is built from plain convolutions' weights; a peft-wrapped one keeps the stem as is."""
+    model = get_peft_model(
+        CiTrusForSequenceClassification(tiny_config(num_labels=2)), LoraConfig(r=2, target_modules=["conv1"])
+    )
+    stem = model.base_model.model.citrus.patch_embedding
+    assert stem.use_dense_blocks(torch.bfloat16) is False and stem.dense_blocks is None
