@@ -7,7 +7,10 @@ Tiny random models: these tests check which adapter and weights run where, not a
 
 from __future__ import annotations
 
+import logging
+
 import peft
+import pytest
 import torch
 from peft import LoraConfig, get_peft_model
 from tiny_configs import tiny_config
@@ -78,6 +81,23 @@ def test_the_onnx_cache_key_names_the_active_and_enabled_adapters():
     with peft_model.disable_adapter():
         keys.add(onnx_cache_key(peft_model, InferenceTarget()))
     assert len(keys) == 3
+
+
+@pytest.mark.parametrize(
+    "method, config",
+    [
+        ("LoHa", lambda: peft.LoHaConfig(r=2, target_modules="all-linear")),
+        ("IA3", lambda: peft.IA3Config(target_modules="all-linear", feedforward_modules=[])),
+    ],
+)
+def test_a_head_that_only_another_peft_method_trains_is_warned_about(method, config, caplog):
+    """Finding 3: the warning for a new random head that only the adapter's factors train (frozen and unsaved, so a
+    reloaded adapter gives other outputs) recognised LoRA's parameter names only."""
+    logging.Logger.warning_once.cache_clear()
+    peft_model = get_peft_model(CiTrusForSequenceClassification(tiny_config(num_labels=3)), config())
+    with caplog.at_level(logging.WARNING):
+        peft_model.train()(input_values=torch.randn(2, 1, 200), labels=torch.tensor([0, 1])).loss.backward()
+    assert f"head only through {method}" in caplog.text and "modules_to_save=['classifier']" in caplog.text
 
 
 def test_a_transformers_injected_adapter_runs_on_the_bf16_and_auto_paths(tmp_path):

@@ -3067,6 +3067,28 @@ class CiTrusPooler(nn.Module):
         )
 
 
+# How peft's documentation spells its methods, by the package of their tuner layers (`peft.tuners.<package>`), which is
+# also their `peft_type` in lower case; any other method is named by its package (or its config class).
+PEFT_METHOD_NAMES = {
+    "lora": "LoRA",
+    "loha": "LoHa",
+    "lokr": "LoKr",
+    "ia3": "IA3",
+    "vera": "VeRA",
+    "adalora": "AdaLoRA",
+    "boft": "BOFT",
+    "oft": "OFT",
+}
+
+
+def _peft_method_name(layer: nn.Module) -> str:
+    """The peft method one of its tuner layers belongs to ("LoRA", "LoHa", "IA3", ...), for messages."""
+    parts = type(layer).__module__.split(".")
+    if parts[:2] != ["peft", "tuners"] or len(parts) < 3:
+        return type(layer).__name__
+    return PEFT_METHOD_NAMES.get(parts[2], parts[2])
+
+
 class _CiTrusForTask(CiTrusPreTrainedModel):
     """Shared body of the task models: the backbone, the pooler, a dropout and a linear head named by the subclass,
     which also gives the loss (`compute_loss`) and the output dataclass (`output_class`)."""
@@ -3127,21 +3149,29 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
         random start) gives other outputs."""
         if not any(p.requires_grad for p in self.parameters()):
             return
-        trainable = [name for name, p in getattr(self, self.head_name).named_parameters() if p.requires_grad]
+        head = getattr(self, self.head_name)
+        trainable = [name for name, p in head.named_parameters() if p.requires_grad]
         fix = (
-            f"with peft, pass `modules_to_save=['{self.head_name}']` to LoraConfig, or use "
-            "`citrus_hf.training.lora.apply_lora`, which does."
+            f"with peft, pass `modules_to_save=['{self.head_name}']` to the adapter's config (LoraConfig, LoHaConfig, "
+            "IA3Config, ...), or use `citrus_hf.training.lora.apply_lora`, which does."
         )
+        # peft's tuner layers in the head, whatever the method (LoRA, LoHa, LoKr, IA3, VeRA...): each wraps the
+        # frozen `base_layer` it adapts, and its own parameters (named by the method) are the ones that train
+        tuners = {name: module for name, module in head.named_modules() if hasattr(module, "base_layer")}
+        # the tuner layer each trainable parameter lies in (None: a parameter trained in full); "": the head itself
+        owners = [next((t for t in tuners if t == "" or name.startswith(f"{t}.")), None) for name in trainable]
         if not trainable:
             logger.warning_once(
                 f"{type(self).__name__} trains with its `{self.head_name}` head frozen, so it stays as it started and "
                 f"a peft adapter will not save it: {fix}"
             )
-        elif all(".lora_" in f".{name}" for name in trainable):
+        elif None not in owners:
+            methods = sorted({_peft_method_name(tuners[owner]) for owner in owners})
             logger.warning_once(
-                f"{type(self).__name__} trains its `{self.head_name}` head only through LoRA (target_modules reached "
-                "it, as 'all-linear' does): its new random weights stay frozen and are not saved, so the adapter "
-                f"reloaded onto a newly built model gives other outputs. Train and save the head in full: {fix}"
+                f"{type(self).__name__} trains its `{self.head_name}` head only through {' and '.join(methods)} "
+                "(target_modules reached it, as 'all-linear' does): its new random weights stay frozen and are not "
+                "saved, so the adapter reloaded onto a newly built model gives other outputs. Train and save the head "
+                f"in full: {fix}"
             )
 
     def _run_head(self, features: torch.Tensor) -> torch.Tensor:
