@@ -23,6 +23,7 @@ from citrus_hf.inference.backends import (
     onnx_cache_key,
     predict_windows,
 )
+from citrus_hf.training.lora import adapter_card, apply_lora, load_adapter, save_adapter
 
 TARGETS = ["q_proj", "v_proj", "fc1"]
 
@@ -83,6 +84,35 @@ def test_the_onnx_cache_key_names_the_active_and_enabled_adapters():
     assert len(keys) == 3
 
 
+def test_save_adapter_saves_the_active_adapter_at_the_folder_root(tmp_path):
+    """Finding 2: with "task_b" active, peft put "default" at the folder's root (task_b in a subfolder), under a card
+    and a task config that described task_b: every loader then ran the other adapter."""
+    CiTrusForPretraining(tiny_config()).save_pretrained(tmp_path / "base")
+    peft_model = apply_lora(
+        CiTrusForSequenceClassification.from_pretrained(tmp_path / "base", num_labels=3), r=2, verbose=False
+    )
+    peft_model.add_adapter(
+        "task_b", LoraConfig(r=4, target_modules=["q_proj", "v_proj"], modules_to_save=["classifier"])
+    )
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, parameter in peft_model.named_parameters():
+            if "lora_B" in name or "modules_to_save" in name:
+                parameter.add_(torch.randn(parameter.shape, generator=generator) * (1.0 if "default" in name else -2.0))
+    peft_model.set_adapter("task_b")
+    peft_model.eval()
+    expected = _live(peft_model, INPUTS)
+    folder = save_adapter(peft_model, tmp_path / "adapter")
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "README.md",
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "citrus_task_config.json",
+    ]
+    assert "| LoRA | r = 4," in (folder / "README.md").read_text()
+    torch.testing.assert_close(_live(load_adapter(None, folder), INPUTS), expected, rtol=0, atol=1e-6)
+
+
 @pytest.mark.parametrize(
     "method, config",
     [
@@ -132,3 +162,22 @@ def test_a_wrapped_stem_convolution_keeps_the_convolutions():
     )
     stem = model.base_model.model.citrus.patch_embedding
     assert stem.use_dense_blocks(torch.bfloat16) is False and stem.dense_blocks is None
+
+
+def test_non_lora_adapters_get_their_own_card_and_save_adapter_refuses_them_first(tmp_path):
+    """Finding 6: the card read LoRA's `r` / `lora_alpha` off any peft config (`Trainer.create_model_card`, so
+    `push_to_hub`, failed with AttributeError), and `save_adapter` failed so after writing the adapter files."""
+    ia3 = get_peft_model(
+        CiTrusForSequenceClassification(tiny_config(num_labels=3)), peft.IA3Config(modules_to_save=["classifier"])
+    )
+    card = str(adapter_card(ia3, "me/ia3"))
+    assert "# CiTrus IA3 adapter me/ia3" in card and "| IA3 |" in card and "merge_and_unload()" in card
+    assert "load_adapter(" not in card  # the package's loader takes LoRA only
+    loha = get_peft_model(
+        CiTrusForSequenceClassification(tiny_config(num_labels=3)),
+        peft.LoHaConfig(r=2, alpha=4, modules_to_save=["classifier"]),
+    )
+    assert "| LoHa | alpha = 4, r = 2 |" in str(adapter_card(loha, None))
+    with pytest.raises(ValueError, match=r"saves LoRA adapters, and the active adapter 'default' is IA3\. Save it"):
+        save_adapter(ia3, tmp_path / "ia3")
+    assert not (tmp_path / "ia3").exists()

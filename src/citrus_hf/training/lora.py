@@ -39,6 +39,7 @@ import copy
 import json
 import os
 import re
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,7 +53,7 @@ from transformers.utils import FEATURE_EXTRACTOR_NAME, logging
 from ..configuration_citrus import CiTrusConfig, is_real_number
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..loading import hub_repo_id, read_json_object
-from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME, _channel_settings_hint, _pooled_width
+from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME, PEFT_METHOD_NAMES, _channel_settings_hint, _pooled_width
 from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, FUSION_MODEL_TYPE
 
 if TYPE_CHECKING:
@@ -307,14 +308,52 @@ def _task_model(peft_model: PeftModel, action: str) -> PreTrainedModel:
 
 
 def _adapter_parameters(peft_model: PeftModel) -> int:
-    """Parameters the adapter holds: its LoRA matrices and the task head it saves in full. Counted by name, not by
-    `requires_grad`, so that an adapter loaded for inference (everything frozen) counts the same as in training."""
+    """Parameters the active adapter holds: its method's tensors (LoRA's matrices, IA3's scales, ...) and the task
+    head it saves in full. Counted by name (peft keys each adapter's tensors by the adapter's name: `lora_A.default.
+    weight`, `ia3_l.default`, `modules_to_save.default.weight`), not by `requires_grad`, so that an adapter loaded for
+    inference (everything frozen) counts the same as in training."""
     adapter = peft_model.active_adapter
-    return sum(
-        parameter.numel()
-        for name, parameter in peft_model.named_parameters()
-        if (".lora_" in name and name.endswith(f".{adapter}.weight")) or f".modules_to_save.{adapter}." in name
-    )
+    return sum(parameter.numel() for name, parameter in peft_model.named_parameters() if f".{adapter}." in f"{name}.")
+
+
+# Settings of a peft config that are bookkeeping, not the method's hyper-parameters: left out of an adapter's card.
+_ADAPTER_BOOKKEEPING = {
+    "auto_mapping",
+    "base_model_name_or_path",
+    "inference_mode",
+    "modules_to_save",
+    "peft_type",
+    "peft_version",
+    "revision",
+    "target_modules",
+    "task_type",
+}
+
+
+def _method_name(adapter_config) -> str:
+    """A peft config's method as peft's documentation spells it: "LoRA", "IA3", "LoHa" (else its config class's
+    name, less "Config")."""
+    fallback = type(adapter_config).__name__.removesuffix("Config")
+    return PEFT_METHOD_NAMES.get(str(getattr(adapter_config.peft_type, "value", "")).lower(), fallback)
+
+
+def _method_and_settings(adapter_config) -> tuple[str, str]:
+    """The peft method of `adapter_config` as peft spells it ("LoRA", "IA3", "LoHa") and its hyper-parameters in one
+    line for the card: LoRA's rank, alpha and dropout, or, for other methods (whose settings have other names: no `r`
+    for IA3, `alpha` for LoHa), every setting that differs from the method's default."""
+    if adapter_config.peft_type == "LORA":
+        settings = (
+            f"r = {adapter_config.r}, alpha = {adapter_config.lora_alpha}, dropout = {adapter_config.lora_dropout}"
+        )
+        return "LoRA", settings
+    method = _method_name(adapter_config)
+    defaults, values = type(adapter_config)().to_dict(), adapter_config.to_dict()
+    changed = [
+        f"{key} = {value}"
+        for key, value in sorted(values.items())
+        if key not in _ADAPTER_BOOKKEEPING and value != defaults.get(key) and not isinstance(value, (dict, list, set))
+    ]
+    return method, ", ".join(changed) or f"peft's {method} defaults"
 
 
 def adapter_card(peft_model: PeftModel, repo_id: str | None, license: str | None = None):
@@ -324,10 +363,12 @@ def adapter_card(peft_model: PeftModel, repo_id: str | None, license: str | None
     base = peft_model.get_base_model()
     config = base.config
     lora_config = peft_model.peft_config[peft_model.active_adapter]
+    method, settings = _method_and_settings(lora_config)
     base_id = hub_repo_id(lora_config.base_model_name_or_path)
     bundled = _bundled_name(lora_config.base_model_name_or_path)
     trainable, total = _adapter_parameters(peft_model), peft_model.get_nb_trainable_parameters()[1]
-    tags = ["citrus", "bio-signal", "time-series", "lora"] + ([f"base_model:adapter:{base_id}"] if base_id else [])
+    tags = ["citrus", "bio-signal", "time-series", method.lower()]
+    tags += [f"base_model:adapter:{base_id}"] if base_id else []
     data = ModelCardData(library_name="peft", base_model=base_id, tags=tags, license=license)
     task = type(base).__name__
     if _head_name(base) == "classifier":
@@ -351,25 +392,8 @@ def adapter_card(peft_model: PeftModel, repo_id: str | None, license: str | None
         download_import = "from huggingface_hub import hf_hub_download\n"
     else:
         task_config_file, download_import = f'"path/to/adapter/{TASK_CONFIG_NAME}"', ""
-    content = f"""---
-{data.to_yaml()}
----
-
-# CiTrus LoRA adapter{f" {repo_id}" if repo_id else ""}
-
-A LoRA adapter (peft) that turns {base_text} into a `{task}` for {outputs}. The task head is stored in full with
-the adapter; `citrus_task_config.json` holds the task model's configuration.
-
-| | |
-|---|---|
-| Input | {config.num_channels} channel(s) at {config.sampling_rate:g} Hz: windows of {config.context_length} samples, or a shorter recording's own duration in whole patches |
-| LoRA | r = {lora_config.r}, alpha = {lora_config.lora_alpha}, dropout = {lora_config.lora_dropout} |
-| Adapted modules | {targets} |
-| Trainable parameters | {trainable:,} of {total:,} ({100 * trainable / total:.2f}%) |
-
-## Usage
-
-```python
+    if method == "LoRA":
+        citrus_usage = f"""```python
 from citrus_hf.training.lora import load_adapter, merge_adapter
 
 model = load_adapter({load_base}, {load_adapter_from})  # eval mode
@@ -378,7 +402,28 @@ merged = merge_adapter(model)  # optional: a plain {task}
 
 As a pipeline: `transformers.pipeline(model={load_adapter_from})` (after `import citrus_hf`).
 
-With peft alone, build the base from `{TASK_CONFIG_NAME}` (its head, channels and pooling): the base's own
+With peft alone, build"""
+    else:  # citrus-hf's loaders take LoRA adapters only (`load_adapter`)
+        citrus_usage = "Load it with peft, build"
+    content = f"""---
+{data.to_yaml()}
+---
+
+# CiTrus {method} adapter{f" {repo_id}" if repo_id else ""}
+
+A {method} adapter (peft) that turns {base_text} into a `{task}` for {outputs}. The task head is stored in full with
+the adapter; `citrus_task_config.json` holds the task model's configuration.
+
+| | |
+|---|---|
+| Input | {config.num_channels} channel(s) at {config.sampling_rate:g} Hz: windows of {config.context_length} samples, or a shorter recording's own duration in whole patches |
+| {method} | {settings} |
+| Adapted modules | {targets} |
+| Trainable parameters | {trainable:,} of {total:,} ({100 * trainable / total:.2f}%) |
+
+## Usage
+
+{citrus_usage} the base from `{TASK_CONFIG_NAME}` (its head, channels and pooling): the base's own
 config, which `AutoPeftModel` builds it from, gives a default head, whose shape the adapter's trained head may not
 fit (the error names the settings to pass), or, where it fits, default label names.
 
@@ -389,6 +434,11 @@ from citrus_hf import CiTrusConfig, {task}
 config = CiTrusConfig.from_json_file({task_config_file})
 model = PeftModel.from_pretrained({task}.from_pretrained({load_base}, config=config), {load_adapter_from})
 ```
+"""
+    if method != "LoRA":
+        content += f"""
+For `transformers.pipeline` and the `citrus` commands, merge it (`merged = model.merge_and_unload()`) and save the
+merged `{task}` with `merged.save_pretrained(folder)`: citrus-hf loads LoRA adapters only.
 """
     return ModelCard(content)
 
@@ -402,15 +452,34 @@ def save_adapter(
 
     Writes `adapter_config.json` and `adapter_model.safetensors` (peft: LoRA matrices and the task head),
     `citrus_task_config.json` (the task model's config: head size, labels, channels), the feature extractor's
-    `preprocessor_config.json` when given, and a model card `README.md`.
+    `preprocessor_config.json` when given, and a model card `README.md`. The active adapter is saved, at the folder's
+    root whatever its name (a model with several adapters: the one `set_adapter` selected; the others are not saved).
 
     Returns:
         The folder.
+
+    Raises:
+        TypeError: `peft_model` is no peft model over a CiTrus task model.
+        ValueError: several adapters are active at once, or the active one is not LoRA (nothing is written).
     """
     _task_model(peft_model, "save the adapter")  # a CiTrus task model under peft, or a TypeError
+    active = peft_model.active_adapters
+    if len(active) != 1:
+        raise ValueError(
+            f"Cannot save the adapter: {len(active)} adapters are active ({', '.join(active)}); an adapter folder holds "
+            "one. Select the one to save with `peft_model.set_adapter(name)`."
+        )
+    lora_config = peft_model.peft_config[active[0]]
+    # before anything is written: the folder's loaders (load_adapter, pipeline, the `citrus` commands) take LoRA only
+    if lora_config.peft_type != "LORA":
+        raise ValueError(
+            f"Cannot save the adapter: save_adapter saves LoRA adapters, and the active adapter {active[0]!r} is "
+            f"{_method_name(lora_config)}. Save it with peft (`peft_model.save_pretrained(folder)`), or merge it "
+            "(`peft_model.merge_and_unload()`) and `save_pretrained` the merged model, a full checkpoint every "
+            "citrus-hf route takes."
+        )
     folder = Path(save_directory)
     folder.mkdir(parents=True, exist_ok=True)
-    lora_config = peft_model.peft_config[peft_model.active_adapter]
     recorded_base = lora_config.base_model_name_or_path
     # A base loaded from a checkpoint bundled with the package is recorded by its name ("citrus-small"), which loads
     # on any machine with the package, not by this installation's path to it.
@@ -423,9 +492,7 @@ def save_adapter(
     if isinstance(recorded_targets, (set, frozenset)):
         lora_config.target_modules = sorted(recorded_targets)
     try:
-        # no token embeddings to save: "auto" would look the base up (on the Hub for "citrus-small") to see whether
-        # its vocabulary changed, and warn that it found no config there
-        peft_model.save_pretrained(folder, safe_serialization=True, save_embedding_layers=False)
+        _save_active_adapter(peft_model, folder)
     finally:
         lora_config.base_model_name_or_path = recorded_base
         lora_config.target_modules = recorded_targets
@@ -434,6 +501,23 @@ def save_adapter(
         feature_extractor.save_pretrained(folder)
     adapter_card(peft_model, None).save(folder / REPOCARD_NAME)
     return folder
+
+
+def _save_active_adapter(peft_model: PeftModel, folder: Path) -> None:
+    """peft's `save_pretrained` of the active adapter alone, its files at the root of `folder`, where every loader
+    reads. peft saves each adapter in a subfolder of its name but "default" (at the root), so a model whose active
+    adapter was another one (`add_adapter`, `set_adapter`) had "default" at the root, under a card and a task config
+    that described the active one. Saved in a scratch folder inside `folder` (the same file system), then moved."""
+    active = peft_model.active_adapter
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".citrus-adapter-") as scratch:
+        # no token embeddings to save: "auto" would look the base up (on the Hub for "citrus-small") to see whether
+        # its vocabulary changed, and warn that it found no config there
+        peft_model.save_pretrained(
+            scratch, safe_serialization=True, save_embedding_layers=False, selected_adapters=[active]
+        )
+        saved = Path(scratch) if active == "default" else Path(scratch) / active
+        for name in (ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME):
+            os.replace(saved / name, folder / name)
 
 
 def save_task_config(peft_model: PeftModel, save_directory: str | os.PathLike) -> Path:
