@@ -14,7 +14,7 @@ import pytest
 import torch
 from peft import LoraConfig, get_peft_model
 from tiny_configs import tiny_config
-from transformers import AutoModelForSequenceClassification
+from transformers import AutoModelForSequenceClassification, pipeline
 
 from citrus_hf import CiTrusForPretraining, CiTrusForSequenceClassification
 from citrus_hf.inference.backends import (
@@ -181,3 +181,14 @@ def test_non_lora_adapters_get_their_own_card_and_save_adapter_refuses_them_firs
     with pytest.raises(ValueError, match=r"saves LoRA adapters, and the active adapter 'default' is IA3\. Save it"):
         save_adapter(ia3, tmp_path / "ia3")
     assert not (tmp_path / "ia3").exists()
+
+
+def test_an_intact_non_lora_adapter_folder_is_named_for_its_method_not_called_damaged(tmp_path):
+    """Finding 8: the LoRA settings were checked before the method, so an IA3 folder was "'r' must be a positive
+    integer, got null; restore it" everywhere (pipeline, citrus predict / export / push)."""
+    CiTrusForPretraining(tiny_config()).save_pretrained(tmp_path / "base")
+    task = CiTrusForSequenceClassification.from_pretrained(tmp_path / "base", num_labels=3)
+    get_peft_model(task, peft.IA3Config(modules_to_save=["classifier"])).save_pretrained(tmp_path / "ia3")
+    with pytest.raises(ValueError, match=r"holds a IA3 adapter, not a LoRA adapter") as error:
+        pipeline(model=str(tmp_path / "ia3"))
+    assert "restore it" not in str(error.value) and "merge_and_unload()" in str(error.value)

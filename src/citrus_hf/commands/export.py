@@ -240,7 +240,7 @@ def _load(args: ExportArguments) -> _Loaded:
             model, _ = _merged_adapter(str(folder), None, found)
         except (OSError, ValueError, TypeError) as error:
             raise UsageError(
-                f"citrus export: {args.model!r} is a LoRA adapter, exported merged into the base it records "
+                f"citrus export: {args.model!r} is an adapter folder (peft), exported merged into the base it records "
                 f"(`merge_adapter(load_adapter(None, {args.model!r}))`, as `pipeline(model=...)` runs it), and that "
                 f"failed: {error}"
             ) from None

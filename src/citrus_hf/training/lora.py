@@ -591,6 +591,16 @@ def _checked_adapter_config(folder: Path) -> dict:
     """`adapter_config.json`, with the LoRA settings peft would otherwise trip on deep inside (`"r": "8"`)."""
     path = folder / ADAPTER_CONFIG_NAME
     adapter_config = read_json_object(path, _SAVE_AGAIN)
+    # the method first: an intact IA3 / LoHa / VeRA adapter has no `r` or `lora_alpha`, and is not damaged
+    peft_type = adapter_config.get("peft_type")
+    if peft_type != "LORA":
+        raise ValueError(
+            f"{str(folder)!r} holds a {peft_type} adapter, not a LoRA adapter; citrus-hf's adapter loading "
+            "(load_adapter, pipeline(model=folder), citrus predict / export / push) takes LoRA adapters only. Load it "
+            "with peft (`peft.PeftModel.from_pretrained(base, folder)`, or transformers' "
+            "`AutoModelForSequenceClassification.from_pretrained(folder, num_labels=...)`), then `merge_and_unload()` "
+            "it and `save_pretrained` the merged model: that folder is a full CiTrus checkpoint every route takes."
+        )
     checks = {
         "r": ("a positive integer", lambda value: isinstance(value, int) and value > 0),
         "lora_alpha": ("a positive number", lambda value: value > 0),
@@ -661,11 +671,6 @@ def load_adapter(
     """
     folder = _adapter_folder(adapter_path_or_repo, revision, token, cache_dir, local_files_only)
     adapter_config = _checked_adapter_config(folder)
-    if adapter_config.get("peft_type") != "LORA":
-        raise ValueError(
-            f"{str(adapter_path_or_repo)!r} holds a {adapter_config.get('peft_type')} adapter; load_adapter loads LoRA "
-            "adapters only (use peft.PeftModel.from_pretrained for other kinds)."
-        )
     if base_model_or_path is None:
         base_model_or_path = adapter_config.get("base_model_name_or_path")
         if not base_model_or_path:
