@@ -192,3 +192,14 @@ def test_an_intact_non_lora_adapter_folder_is_named_for_its_method_not_called_da
     with pytest.raises(ValueError, match=r"holds a IA3 adapter, not a LoRA adapter") as error:
         pipeline(model=str(tmp_path / "ia3"))
     assert "restore it" not in str(error.value) and "merge_and_unload()" in str(error.value)
+
+
+def test_loading_a_second_adapter_names_peft_load_adapter(tmp_path):
+    """Finding 10: the advice was `add_adapter(name, config)`, which makes a new, untrained adapter."""
+    CiTrusForPretraining(tiny_config()).save_pretrained(tmp_path / "base")
+    lora = apply_lora(
+        CiTrusForSequenceClassification.from_pretrained(tmp_path / "base", num_labels=3), r=2, verbose=False
+    )
+    folder = save_adapter(lora, tmp_path / "adapter")
+    with pytest.raises(ValueError, match=r"peft_model\.load_adapter\(.*adapter_name=.*set_adapter"):
+        load_adapter(load_adapter(None, folder), folder)

@@ -81,8 +81,17 @@ def _head_name(model: nn.Module) -> str | None:
     return name if isinstance(name, str) and isinstance(getattr(model, name, None), nn.Module) else None
 
 
-def _check_task_model(model: nn.Module, action: str) -> str:
+def _check_task_model(model: nn.Module, action: str, adapter: str | os.PathLike | None = None) -> str:
+    """The task head's name of `model`, a CiTrus task model without peft adapters, else an error naming the fix.
+    `adapter`: the folder being loaded, when loading one (a model that already carries an adapter loads a second one
+    with peft's own `load_adapter`, not with `add_adapter`, which makes a new untrained one)."""
     if isinstance(model, PeftModel):
+        if adapter is not None:
+            raise ValueError(
+                f"Cannot {action}: the model already carries peft adapters. Load the saved adapter beside them with "
+                f"`peft_model.load_adapter({str(adapter)!r}, adapter_name='second')` and select it with "
+                "`peft_model.set_adapter('second')`, or merge the model's adapter first (`merge_adapter`)."
+            )
         raise ValueError(
             f"Cannot {action}: the model already carries peft adapters. Merge them first (`merge_adapter`) or add "
             "another adapter with `peft_model.add_adapter(name, config)`."
@@ -685,7 +694,7 @@ def load_adapter(
         base_model_or_path = _load_base(base_model_or_path, folder, adapter_config, saved, download)
     elif getattr(getattr(base_model_or_path, "config", None), "model_type", None) == FUSION_MODEL_TYPE:
         raise _fusion_adapter_error(folder, type(base_model_or_path).__name__)
-    head_name = _check_task_model(base_model_or_path, "load the adapter")
+    head_name = _check_task_model(base_model_or_path, "load the adapter", adapter_path_or_repo)
     saved_shape = saved.get(f"base_model.model.{head_name}.weight")
     head_shape = tuple(getattr(base_model_or_path, head_name).weight.shape)
     if saved_shape is None:
