@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import peft
 import pytest
 import torch
 from peft import LoraConfig, get_peft_model
-from tiny_configs import tiny_config
+from tiny_configs import save_tiny_classifier, tiny_config
 from transformers import AutoModelForSequenceClassification, pipeline
 
-from citrus_hf import CiTrusForPretraining, CiTrusForSequenceClassification
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForPretraining, CiTrusForSequenceClassification
 from citrus_hf.inference.backends import (
     BFloat16Backend,
     InferenceTarget,
@@ -24,6 +25,8 @@ from citrus_hf.inference.backends import (
     predict_windows,
 )
 from citrus_hf.training.lora import adapter_card, apply_lora, load_adapter, save_adapter
+from citrus_hf.training.pretrain import citrus_loss
+from citrus_hf.training.recipes import predict
 
 TARGETS = ["q_proj", "v_proj", "fc1"]
 
@@ -203,3 +206,27 @@ def test_loading_a_second_adapter_names_peft_load_adapter(tmp_path):
     folder = save_adapter(lora, tmp_path / "adapter")
     with pytest.raises(ValueError, match=r"peft_model\.load_adapter\(.*adapter_name=.*set_adapter"):
         load_adapter(load_adapter(None, folder), folder)
+
+
+def test_a_model_whose_config_says_return_dict_false_runs_through_the_package(tmp_path):
+    """Forward audit, finding 3: `return_dict=False` (for `torch.jit.trace`) made the model return tuples, and the
+    package's own callers (every backend and pipeline, `predict`, the pre-training loss) read `.logits` / `.loss`."""
+    save_tiny_classifier(tmp_path / "clf", num_labels=2)
+    model = CiTrusForSequenceClassification.from_pretrained(tmp_path / "clf", return_dict=False).eval()
+    assert isinstance(model(INPUTS), tuple)
+    with torch.no_grad():
+        expected = model(INPUTS, return_dict=True).logits
+    torch.testing.assert_close(predict_windows(model, {"input_values": INPUTS}, backend="torch"), expected)
+    classify = pipeline(
+        "time-series-classification", model=model, feature_extractor=CiTrusFeatureExtractor.from_config(model.config)
+    )
+    recording = np.random.default_rng(0).standard_normal((1, 300))
+    assert classify(recording, sampling_rate=100, backend="torch")["label"] in model.config.label2id
+    from datasets import Dataset
+
+    rows = Dataset.from_dict({"input_values": INPUTS.numpy().tolist()})
+    np.testing.assert_allclose(predict(model, rows), expected.numpy(), atol=1e-5)
+    pretraining = CiTrusForPretraining(tiny_config(return_dict=False))
+    torch.manual_seed(0)
+    loss = citrus_loss(pretraining, {"input_values": INPUTS, "patch_mask": None})
+    assert loss.ndim == 0

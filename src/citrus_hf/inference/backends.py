@@ -233,7 +233,8 @@ class InferenceTarget:
                 pooling=self.pooling,
                 channel_pooling=self.channel_pooling,
             )
-        return model(input_values=input_values, patch_mask=patch_mask).logits
+        # return_dict=True: a model whose config says return_dict=False (for torch.jit.trace) returns tuples
+        return model(input_values=input_values, patch_mask=patch_mask, return_dict=True).logits
 
 
 def resolved_target(model: torch.nn.Module, target: InferenceTarget) -> InferenceTarget:

@@ -45,7 +45,9 @@ def masked_loss(model, input_values: torch.Tensor, patch_mask: torch.Tensor | No
     model.eval()
     try:
         token_mask = fixed_token_mask(model, input_values, seed) if model.config.uses_transformer else None
-        return float(model(input_values=input_values, patch_mask=patch_mask, token_mask=token_mask).loss)
+        # return_dict=True: whatever the config says (return_dict=False: tuples)
+        outputs = model(input_values=input_values, patch_mask=patch_mask, token_mask=token_mask, return_dict=True)
+        return float(outputs.loss)
     finally:
         model.train(was_training)
 
@@ -71,7 +73,7 @@ def reconstruction_figure(model, input_values: torch.Tensor, patch_mask: torch.T
     model.eval()
     try:
         token_mask = fixed_token_mask(model, input_values, seed) if model.config.uses_transformer else None
-        outputs = model(input_values=input_values, patch_mask=patch_mask, token_mask=token_mask)
+        outputs = model(input_values=input_values, patch_mask=patch_mask, token_mask=token_mask, return_dict=True)
     finally:
         model.train(was_training)
     config = model.config

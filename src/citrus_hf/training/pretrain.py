@@ -335,7 +335,8 @@ class TrainingProgress:
 
 def citrus_loss(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """The loss of a CiTrus pre-training model on a `WindowDataset` batch."""
-    return model(input_values=batch["input_values"], patch_mask=batch["patch_mask"]).loss
+    # return_dict=True: whatever the config says (return_dict=False: tuples)
+    return model(input_values=batch["input_values"], patch_mask=batch["patch_mask"], return_dict=True).loss
 
 
 def holds_pretraining_run(folder: str | os.PathLike) -> bool:
@@ -526,7 +527,9 @@ class HeldOutLoss:
                 if not self.with_baseline:
                     losses.append(float(self.loss_fn(unwrapped, chunk)))
                     continue
-                outputs = unwrapped(input_values=chunk["input_values"], patch_mask=chunk["patch_mask"])
+                outputs = unwrapped(
+                    input_values=chunk["input_values"], patch_mask=chunk["patch_mask"], return_dict=True
+                )
                 losses.append(float(outputs.loss))
                 baselines.append(float(unwrapped.head.baseline_loss(outputs.target[outputs.token_mask])))
         unwrapped.train()

@@ -574,7 +574,9 @@ def predict(model: PreTrainedModel, dataset: datasets.Dataset, batch_size: int =
             rows = dataset[start : start + batch_size]
             patch_mask = rows.get("patch_mask")
             logits = model(
-                rows["input_values"].to(device), patch_mask=None if patch_mask is None else patch_mask.to(device)
+                rows["input_values"].to(device),
+                patch_mask=None if patch_mask is None else patch_mask.to(device),
+                return_dict=True,  # whatever the config says (return_dict=False: tuples)
             ).logits
             outputs.append(logits.float().cpu())
     return torch.cat(outputs).numpy()
