@@ -230,3 +230,15 @@ def test_a_model_whose_config_says_return_dict_false_runs_through_the_package(tm
     torch.manual_seed(0)
     loss = citrus_loss(pretraining, {"input_values": INPUTS, "patch_mask": None})
     assert loss.ndim == 0
+
+
+def test_an_encoder_adapter_gets_the_merge_route_to_embeddings(tmp_path):
+    """Finding 9: a LoRA adapter on CiTrusForPretraining (domain adaptation) was told to pass a task model as an
+    instance, which the commands cannot and which then failed on the missing head; the route that works (merge
+    into the base, save, the feature-extraction pipeline) was never named."""
+    CiTrusForPretraining(tiny_config()).save_pretrained(tmp_path / "base")
+    encoder = CiTrusForPretraining.from_pretrained(tmp_path / "base")
+    get_peft_model(encoder, LoraConfig(r=2, target_modules=["q_proj", "v_proj"])).save_pretrained(tmp_path / "adapter")
+    with pytest.raises(ValueError, match=r"adapts the encoder alone \(CiTrusForPretraining") as error:
+        pipeline(model=str(tmp_path / "adapter"))
+    assert "merge_and_unload().save_pretrained(merged)" in str(error.value) and "feature-extraction" in str(error.value)

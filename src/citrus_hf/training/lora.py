@@ -814,6 +814,16 @@ def _load_base(
         if class_name is None and len(saved_heads) == 1:
             class_name = saved_heads[0].__name__
     model_class = getattr(modeling_citrus, class_name or "", None)
+    if class_name in ("CiTrusForPretraining", "CiTrusModel"):
+        # an encoder adapter (domain adaptation): no task head to put it under; its embeddings come from the merged
+        # encoder, a full checkpoint the feature-extraction pipeline and `citrus export` take
+        raise ValueError(
+            f"The adapter in {str(folder)!r} adapts the encoder alone ({class_name}, no task head): load_adapter, "
+            "pipeline(model=folder) and the `citrus` commands put adapters on task models. For embeddings, merge it "
+            f"into its base and save that: `PeftModel.from_pretrained({class_name}.from_pretrained(base), folder)"
+            ".merge_and_unload().save_pretrained(merged)`, then `pipeline('feature-extraction', model=merged)` or "
+            "`citrus export merged`."
+        )
     if model_class is None or getattr(model_class, "head_name", None) is None:
         raise ValueError(
             f"The adapter in {str(folder)!r} does not name a CiTrus task class (found {class_name!r}, and it saved "
