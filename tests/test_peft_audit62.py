@@ -242,3 +242,17 @@ def test_an_encoder_adapter_gets_the_merge_route_to_embeddings(tmp_path):
     with pytest.raises(ValueError, match=r"adapts the encoder alone \(CiTrusForPretraining") as error:
         pipeline(model=str(tmp_path / "adapter"))
     assert "merge_and_unload().save_pretrained(merged)" in str(error.value) and "feature-extraction" in str(error.value)
+
+
+@pytest.mark.parametrize("method", ["OFTConfig", "GraloraConfig"])
+def test_methods_whose_layers_take_three_axes_get_no_default_targets(method):
+    """OFT and GraLoRA layers failed inside peft on the first forward pass (CiTrus's activations have four axes):
+    without default targets peft asks for `target_modules` when the adapter is built."""
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    with pytest.raises(ValueError, match="target_modules"):
+        peft.get_peft_model(model, getattr(peft, method)(task_type="SEQ_CLS"))
+    adapted = peft.get_peft_model(
+        CiTrusForSequenceClassification(tiny_config(num_labels=2)), peft.LoHaConfig(task_type="SEQ_CLS")
+    )
+    assert adapted(input_values=torch.randn(2, 1, 200)).logits.shape == (2, 2)

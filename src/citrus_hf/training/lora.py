@@ -163,6 +163,10 @@ _PEFT_ENCODER_PREFIXES = {CiTrusConfig.model_type: r"(?:citrus\.)?", FUSION_MODE
 # bert's entry in peft's maps for LoRA and the methods built like it (AdaLoRA, LoHa, ..., VeRA); CiTrus's counterparts
 # are `q_proj` and `v_proj`
 _QUERY_VALUE = ["query", "value"]
+# Methods whose layers take `(batch, tokens, features)` inputs and fail inside peft on CiTrus's `(batch, channels,
+# patches, features)` activations (OFT reads a 4-D input as a Conv2d image; GraLoRA unpacks three axes): they get no
+# default targets, so that peft asks for `target_modules` instead of the first forward pass failing deep inside it
+_METHODS_FOR_3D_ACTIVATIONS = ("OFT", "GRALORA")
 
 
 def register_peft_target_modules() -> None:
@@ -170,9 +174,10 @@ def register_peft_target_modules() -> None:
 
     LoRA gets `default_target_modules`' choice (attention, feed-forward and patch embedding of every encoder, never a
     head or the pre-training decoder) as a regular expression over full names, as peft takes one; every method peft
-    maps bert to `["query", "value"]` for gets the query and value projections (`q_proj`, `v_proj`: Linear layers of
-    one shape, which VeRA-like methods need), and IA3 the key and value projections and the second feed-forward layer
-    (bert's `["key", "value", "output.dense"]`). A type peft has an entry for already keeps it."""
+    maps bert to `["query", "value"]` for (but OFT and GraLoRA, `_METHODS_FOR_3D_ACTIVATIONS`) gets the query and
+    value projections (`q_proj`, `v_proj`: Linear layers of one shape, which VeRA-like methods need), and IA3 the key
+    and value projections and the second feed-forward layer (bert's `["key", "value", "output.dense"]`). A type peft
+    has an entry for already keeps it."""
     from peft.utils import constants
 
     for model_type, prefix in _PEFT_ENCODER_PREFIXES.items():
@@ -180,11 +185,13 @@ def register_peft_target_modules() -> None:
         constants.TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING.setdefault(model_type, everything)
         for name in dir(constants):
             mapping = getattr(constants, name)
+            method = name.removeprefix("TRANSFORMERS_MODELS_TO_").removesuffix("_TARGET_MODULES_MAPPING")
             if (
                 name.startswith("TRANSFORMERS_MODELS_TO_")
                 and name.endswith("_TARGET_MODULES_MAPPING")
                 and isinstance(mapping, dict)
                 and mapping.get("bert") == _QUERY_VALUE
+                and method not in _METHODS_FOR_3D_ACTIVATIONS
             ):
                 mapping.setdefault(model_type, ["q_proj", "v_proj"])
         constants.TRANSFORMERS_MODELS_TO_IA3_TARGET_MODULES_MAPPING.setdefault(model_type, ["k_proj", "v_proj", "fc2"])
