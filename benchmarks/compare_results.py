@@ -54,7 +54,8 @@ def _budget_of(run: dict):
 
 
 def compare(first: str, second: str, budgets: list[str] | None = None) -> dict:
-    """Paired gaps of `first` (FOLDER:ARM) over `second`, per set and budget, and per budget over sets."""
+    """Paired gaps of `first` (FOLDER:ARM) over `second`: `cells`, one per set and budget (`paired_gaps`), and
+    `budgets`, `{budget: {metric: {"mean_gap", "sets_ahead", "sets"}}}` over the sets scored by that metric."""
     (protocol_a, runs_a), (protocol_b, runs_b) = load_arm(first), load_arm(second)
     for key in DRAW_SETTINGS:
         if protocol_a.get(key) != protocol_b.get(key):
@@ -76,21 +77,25 @@ def compare(first: str, second: str, budgets: list[str] | None = None) -> dict:
             "No run of the first arm pairs with one of the second (same set, budget and seed): check the budgets "
             f"({sorted({run['budget'] for run in runs_a})} and {sorted({run['budget'] for run in runs_b})}) and sets."
         )
-    by_budget = defaultdict(list)
+    # Grouped by budget and metric: a classification set and a regression set both label a budget "all" (or "10%"),
+    # and a mean of macro-F1 points and MAE in bpm has no unit.
+    by_budget: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for gap in gaps:
-        by_budget[gap["budget"]].append(gap)
+        by_budget[gap["budget"]][gap["metric"]].append(gap)
     return {
         "first": first,
         "second": second,
         "cells": gaps,
         "budgets": {
             budget: {
-                "mean_gap": statistics.mean(g["gain_mean"] for g in cells),
-                "sets_ahead": sum(g["gain_mean"] > 0 for g in cells),
-                "sets": len(cells),
-                "metric": cells[0]["metric"],
+                metric: {
+                    "mean_gap": statistics.mean(g["gain_mean"] for g in cells),
+                    "sets_ahead": sum(g["gain_mean"] > 0 for g in cells),
+                    "sets": len(cells),
+                }
+                for metric, cells in by_metric.items()
             }
-            for budget, cells in by_budget.items()
+            for budget, by_metric in by_budget.items()
         },
     }
 
@@ -111,11 +116,12 @@ def main(argv=None) -> dict:
             f"{gap['wins']}/{gap['pairs']} seeds" + (f" ({gap['ties']} tied)" if gap.get("ties") else "") + " |"
         )
     print()
-    for budget, summary in result["budgets"].items():
-        print(
-            f"{budget}: mean gap {summary['mean_gap']:+.2f} ({summary['metric']}) over {summary['sets']} sets, "
-            f"ahead on {summary['sets_ahead']}"
-        )
+    for budget, by_metric in result["budgets"].items():
+        for metric, summary in by_metric.items():
+            print(
+                f"{budget}: mean gap {summary['mean_gap']:+.2f} ({metric}) over {summary['sets']} sets, "
+                f"ahead on {summary['sets_ahead']}"
+            )
     return result
 
 

@@ -262,13 +262,13 @@ def test_compare_results_pairs_arms_of_two_folders_by_seed(tmp_path):
     # har: +25 points on both seeds, paired by seed; eeg: -25
     assert gaps["har"]["gain_mean"] == pytest.approx(25.0) and gaps["har"]["wins"] == 2
     assert gaps["eeg"]["gain_mean"] == pytest.approx(-25.0) and gaps["eeg"]["wins"] == 0
-    assert result["budgets"]["5/class"]["mean_gap"] == pytest.approx(0.0)
-    assert result["budgets"]["5/class"]["sets_ahead"] == 1
+    assert result["budgets"]["5/class"]["macro_f1"]["mean_gap"] == pytest.approx(0.0)
+    assert result["budgets"]["5/class"]["macro_f1"]["sets_ahead"] == 1
     elsewhere = _results_folder(tmp_path / "c", "minirocket", {("har", 0): 0.7}, score_split="validation")
     with pytest.raises(SystemExit, match="score_split"):
         compare(first, elsewhere)
     # "5" is the budget "5/class"; no pair at all, or a folder evaluate did not write, is an error, not an empty table
-    assert compare(first, second, ["5"])["budgets"]["5/class"]["sets"] == 2
+    assert compare(first, second, ["5"])["budgets"]["5/class"]["macro_f1"]["sets"] == 2
     with pytest.raises(SystemExit, match="No run of the first arm pairs with one of the second"):
         compare(first, second, ["20"])
     with pytest.raises(SystemExit, match="has no protocol.json: give a folder `citrus evaluate --output-dir` wrote"):

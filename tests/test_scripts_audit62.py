@@ -4,10 +4,12 @@ script's own code on a tiny, in-memory setting (no pre-training, no full data se
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,3 +51,37 @@ def test_heart_rate_example_gives_minirocket_every_row_at_the_most_common_rate()
     assert rate == 100.0
     assert train_raw.shape == (4, 1, 200) and test_raw.shape == (2, 1, 200)
     assert np.abs(train_raw[3]).max() > 0 and np.allclose(train_raw[3], train_raw[0], atol=0.1)
+
+
+# ---------------------------------------------------------------------- 2: compare_results mixes points and bpm
+
+
+def _results_folder(folder: Path, arm: str, scores: dict) -> str:
+    folder.mkdir()
+    (folder / "protocol.json").write_text(json.dumps({"score_split": "test", "validation_fraction": 0.2}))
+    runs = []
+    for (dataset, task, seed), value in scores.items():
+        run = dict(dataset=dataset, task=task, arm=arm, budget="all", budget_order=0, seed=seed)
+        run["macro_f1" if task == "classification" else "mae"] = value
+        runs.append(run)
+    (folder / "results.json").write_text(json.dumps({"runs": runs}))
+    return f"{folder}:{arm}"
+
+
+def test_compare_results_summarises_each_metric_of_a_budget_apart(tmp_path, capsys):
+    compare_results = load_script("benchmarks/compare_results.py")
+    first = _results_folder(
+        tmp_path / "a", "citrus-small", {("eeg_blink", "classification", 0): 0.8, ("hr_ecg", "regression", 0): 1.0}
+    )
+    second = _results_folder(
+        tmp_path / "b", "minirocket", {("eeg_blink", "classification", 0): 0.7, ("hr_ecg", "regression", 0): 5.0}
+    )
+    result = compare_results.main([first, second])
+    # both sets label their budget "all": +10 macro-F1 points and 4 bpm less error, never averaged into "+7.00"
+    assert result["budgets"]["all"]["macro_f1"] == {"mean_gap": pytest.approx(10.0), "sets_ahead": 1, "sets": 1}
+    assert result["budgets"]["all"]["mae"] == {"mean_gap": pytest.approx(4.0), "sets_ahead": 1, "sets": 1}
+    printed = capsys.readouterr().out
+    assert (
+        "all: mean gap +10.00 (macro_f1) over 1 sets" in printed and "all: mean gap +4.00 (mae) over 1 sets" in printed
+    )
+    assert "+7.00" not in printed
