@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,13 @@ from citrus_hf.evaluation.multimodal import (
 from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
 from citrus_hf.processing_citrus_fusion import CiTrusFusionProcessor
 from citrus_hf.training.finetune import TrainerSettings
-from citrus_hf.training.pretrain import PretrainArguments, is_pretrained_model_dir, pretrain
+from citrus_hf.training.pretrain import (
+    SUMMARY_FILE,
+    PretrainArguments,
+    holds_pretraining_run,
+    is_pretrained_model_dir,
+    pretrain,
+)
 
 # Each modality's input contract, on top of the "small" preset (d_model 64, 2 layers, 4 heads, CNN 8-16-32).
 # EDA and respiration change slowly (below 1 Hz), so 20 Hz keeps their content with 200-sample windows.
@@ -58,28 +65,74 @@ ENCODERS = {
 LABELS = dict(id2label=dict(enumerate(PICTURE_CLASSES)), label2id={name: i for i, name in enumerate(PICTURE_CLASSES)})
 
 
-def pretrain_encoders(output_dir: Path, events, max_steps: int) -> dict[str, Path]:
-    """One pre-trained encoder per modality (reused when its folder already holds a finished run)."""
+# The pre-training settings an encoder folder is reused for only when its run recorded the same (its
+# `pretraining_summary.json`): an encoder of the 2-step quick check must not stand in for a 3000-step one.
+ENCODER_SETTINGS = ("model_config", "config_overrides", "max_steps", "per_device_batch_size", "learning_rate", "seed")
+
+
+def encoder_arguments(output_dir: Path, modality: str, max_steps: int) -> PretrainArguments:
+    """The pre-training run of `modality`'s encoder, in `output_dir / encoder_{modality}`."""
+    return PretrainArguments(
+        output_dir=str(output_dir / f"encoder_{modality}"),
+        dataset=str(output_dir / f"corpus_{modality}"),
+        eval_split=None,
+        model_config="small",
+        config_overrides=ENCODERS[modality],
+        max_steps=max_steps,
+        per_device_batch_size=16,
+        learning_rate=1e-3,
+        report_to="none",
+        save_steps=max_steps,
+    )
+
+
+def encoder_to_reuse(folder: Path, args: PretrainArguments, overwrite: bool) -> bool:
+    """Whether `folder` already holds the encoder `args` would pre-train (a finished run recorded with the same
+    `ENCODER_SETTINGS`). A folder holding another run, or an unfinished one, is refused unless `overwrite` (it is then
+    pre-trained afresh, which is said).
+
+    Raises:
+        ValueError: `folder` holds another or an unfinished pre-training run, and not `overwrite`.
+    """
+    if not is_pretrained_model_dir(folder) and not holds_pretraining_run(folder):
+        return False  # nothing there yet
+    summary_path = folder / SUMMARY_FILE
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    recorded = summary.get("arguments") or {}
+    wanted = json.loads(json.dumps(asdict(args)))  # as JSON gives it back: tuples as lists
+    differing = [
+        f"{key} {recorded.get(key)!r} (this run: {wanted[key]!r})"
+        for key in ENCODER_SETTINGS
+        if recorded.get(key) != wanted[key]
+    ]
+    if not differing and summary.get("completed") and is_pretrained_model_dir(folder):
+        return True
+    problem = (
+        f"was pre-trained with {', '.join(differing)}"
+        if summary and differing
+        else f"holds an unfinished pre-training run (no finished model with its {SUMMARY_FILE})"
+    )
+    if not overwrite:
+        raise ValueError(
+            f"{folder} {problem}; give another --output-dir, or pass --overwrite-encoders to pre-train it afresh there."
+        )
+    print(f"{folder} {problem}: pre-training it afresh (--overwrite-encoders)")
+    return False
+
+
+def pretrain_encoders(output_dir: Path, events, max_steps: int, overwrite: bool = False) -> dict[str, Path]:
+    """One pre-trained encoder per modality, reused when its folder holds a finished run of the same settings
+    (`encoder_to_reuse`, which refuses another run's folder unless `overwrite`)."""
     encoders = {}
-    for modality, overrides in ENCODERS.items():
-        folder = output_dir / f"encoder_{modality}"
-        if not is_pretrained_model_dir(folder):
+    for modality in ENCODERS:
+        args = encoder_arguments(output_dir, modality, max_steps)
+        folder = Path(args.output_dir)
+        if encoder_to_reuse(folder, args, overwrite):
+            print(f"reusing the {modality} encoder in {folder} ({max_steps} pre-training steps)")
+        else:
             corpus = modality_corpus(modality, picture_period_seconds(events), output_dir / f"corpus_{modality}")
             print(f"pre-training the {modality} encoder on {len(corpus)} windows of 10 s")
-            pretrain(
-                PretrainArguments(
-                    output_dir=str(folder),
-                    dataset=str(output_dir / f"corpus_{modality}"),
-                    eval_split=None,
-                    model_config="small",
-                    config_overrides=overrides,
-                    max_steps=max_steps,
-                    per_device_batch_size=16,
-                    learning_rate=1e-3,
-                    report_to="none",
-                    save_steps=max_steps,
-                )
-            )
+            pretrain(replace(args, overwrite_output_dir=overwrite))
         encoders[modality] = folder
     return encoders
 
@@ -92,13 +145,19 @@ def main(argv=None) -> dict:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--epochs", type=positive_float, default=30)
     parser.add_argument("--learning-rate", type=positive_float, default=5e-4)
+    parser.add_argument(
+        "--overwrite-encoders",
+        action="store_true",
+        help="pre-train afresh an encoder folder of --output-dir that holds a run of other settings (by default "
+        "refused; one of the same settings is reused)",
+    )
     args = parser.parse_args(argv)
     output_dir = Path(args.output_dir)
 
     for budget in args.budgets:  # checked before minutes of pre-training, not after them
         parse_budget(budget)
     events = load_picture_events(window_seconds=10.0)
-    encoders = pretrain_encoders(output_dir, events, args.pretrain_steps)
+    encoders = pretrain_encoders(output_dir, events, args.pretrain_steps, args.overwrite_encoders)
 
     # Loaded once; `from_encoders` copies their weights into every new model and leaves them untouched.
     pretrained = {name: CiTrusModel.from_pretrained(path) for name, path in encoders.items()}
@@ -158,6 +217,10 @@ def main(argv=None) -> dict:
         "budgets": args.budgets,
         "seeds": args.seeds,
         "encoders": {name: ENCODERS[name] for name in ENCODERS},
+        # what the "pre-trained" rows stand on: each encoder's own record, not this run's option
+        "encoder_pretraining_steps": {
+            name: json.loads((path / SUMMARY_FILE).read_text())["steps"] for name, path in encoders.items()
+        },
         "scores": result.scores,
         "class_balance": np.bincount(events.labels).tolist(),
     }

@@ -85,3 +85,43 @@ def test_compare_results_summarises_each_metric_of_a_budget_apart(tmp_path, caps
         "all: mean gap +10.00 (macro_f1) over 1 sets" in printed and "all: mean gap +4.00 (mae) over 1 sets" in printed
     )
     assert "+7.00" not in printed
+
+
+# -------------------------------------------------------------- 3: multimodal_fusion reuses another run's encoders
+
+
+def _finished_encoder(folder: Path, arguments: dict, steps: int) -> None:
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"")
+    summary = {"steps": steps, "completed": True, "arguments": arguments}
+    (folder / "pretraining_summary.json").write_text(json.dumps(summary))
+
+
+def test_fusion_example_refuses_encoders_pretrained_with_other_settings(tmp_path, monkeypatch):
+    from dataclasses import asdict
+
+    from citrus_hf.training.pretrain import PretrainArguments
+
+    fusion = load_script("examples/multimodal_fusion.py")
+    quick = {
+        **asdict(PretrainArguments(output_dir="elsewhere")),
+        "model_config": "small",
+        "max_steps": 2,
+        "learning_rate": 1e-3,
+    }
+    quick |= {"per_device_batch_size": 16}
+    for modality, overrides in fusion.ENCODERS.items():
+        _finished_encoder(tmp_path / f"encoder_{modality}", {**quick, "config_overrides": overrides}, steps=2)
+    trained = []
+    monkeypatch.setattr(fusion, "pretrain", lambda args: trained.append(args))
+    monkeypatch.setattr(fusion, "modality_corpus", lambda *args: [0] * 7)
+    monkeypatch.setattr(fusion, "picture_period_seconds", lambda events: None)
+    # the quick check's 2-step encoders do not stand in for the 3000 steps asked now
+    with pytest.raises(ValueError, match=r"encoder_ecg was pre-trained with max_steps 2 \(this run: 3000\).*"):
+        fusion.pretrain_encoders(tmp_path, None, 3000)
+    assert not trained
+    # the same settings: reused; asked to, the others are pre-trained afresh over the old run
+    assert fusion.pretrain_encoders(tmp_path, None, 2)["ecg"] == tmp_path / "encoder_ecg" and not trained
+    fusion.pretrain_encoders(tmp_path, None, 3000, overwrite=True)
+    assert [args.max_steps for args in trained] == [3000] * 3 and all(args.overwrite_output_dir for args in trained)
