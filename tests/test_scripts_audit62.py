@@ -125,3 +125,50 @@ def test_fusion_example_refuses_encoders_pretrained_with_other_settings(tmp_path
     assert fusion.pretrain_encoders(tmp_path, None, 2)["ecg"] == tmp_path / "encoder_ecg" and not trained
     fusion.pretrain_encoders(tmp_path, None, 3000, overwrite=True)
     assert [args.max_steps for args in trained] == [3000] * 3 and all(args.overwrite_output_dir for args in trained)
+
+
+# ---------------------------------------------------------------------- 8, 9: embeddings_sklearn's spread and budget
+
+
+def _stub_embeddings(example, monkeypatch, loads: list) -> None:
+    rng = np.random.default_rng(0)
+
+    def load_windows(split, limit):
+        loads.append(split)
+        labels = np.repeat(np.arange(7), 30)
+        return (
+            rng.standard_normal((len(labels), 6, 200)).astype(np.float32) + labels[:, None, None] * 0.15,
+            labels,
+            50.0,
+        )
+
+    def embed(model, extractor, windows, rate):
+        return np.concatenate([windows.mean(-1), windows.std(-1), rng.standard_normal((len(windows), 4))], axis=1)
+
+    monkeypatch.setattr(example, "load_windows", load_windows)
+    monkeypatch.setattr(example, "embed", embed)
+
+
+def test_embeddings_example_gives_the_sample_std_over_draws(monkeypatch, capsys):
+    from citrus_hf.evaluation.report import mean_std
+
+    example = load_script("examples/embeddings_sklearn.py")
+    _stub_embeddings(example, monkeypatch, [])
+    scores = []
+    real_f1 = example.f1_score
+    monkeypatch.setattr(example, "f1_score", lambda *a, **k: scores.append(real_f1(*a, **k)) or scores[-1])
+    monkeypatch.setattr(sys, "argv", ["embeddings_sklearn.py"])
+    example.main()
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("citrus-small"))
+    mean, std = mean_std(scores[0::2])  # the draws alternate citrus-small and its twin
+    assert f"{mean:.3f} +- {std:.3f}" in line and std != pytest.approx(np.std(scores[0::2]), abs=5e-4)
+
+
+def test_embeddings_example_refuses_a_bad_budget_before_loading_anything(monkeypatch):
+    example = load_script("examples/embeddings_sklearn.py")
+    loads = []
+    _stub_embeddings(example, monkeypatch, loads)
+    monkeypatch.setattr(sys, "argv", ["embeddings_sklearn.py", "--per-class", "abc"])
+    with pytest.raises(ValueError, match="abc"):
+        example.main()
+    assert loads == []
