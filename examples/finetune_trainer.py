@@ -10,7 +10,7 @@ test split; `pipeline(model=output_dir)` then classifies the raw test recordings
     python examples/finetune_trainer.py                             # from the bundled citrus-small
     python examples/finetune_trainer.py --model runs/eeg            # a checkpoint from `citrus pretrain`
     python examples/finetune_trainer.py --freeze-backbone           # train the head only
-    python examples/finetune_trainer.py --tiny                      # pre-trains a tiny model for a few steps first
+    python examples/finetune_trainer.py --tiny                      # pre-trains a tiny one first (in --output-dir)
 
 `citrus finetune --model citrus-small --dataset basic_motions --label-budget 5` runs the same job from the command
 line, with a recipe chosen for few labels (`--recipe`).
@@ -19,7 +19,7 @@ line, with a recipe chosen for few labels (`--recipe`).
 from __future__ import annotations
 
 import argparse
-import tempfile
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -43,9 +43,11 @@ from citrus_hf.training.numerics import flush_denormals
 from citrus_hf.training.pretrain import PretrainArguments, pretrain
 
 
-def tiny_checkpoint() -> str:
-    """A tiny CiTrus pre-trained here for a few steps (the `--tiny` smoke run); its folder."""
-    folder = tempfile.mkdtemp(prefix="citrus-tiny-")
+def tiny_checkpoint(output_dir: str) -> str:
+    """A tiny CiTrus pre-trained for a few steps (the `--tiny` smoke run), in `output_dir/tiny-pretrained`: inside the
+    run's own folder, where it is found and removed with it (a temporary folder of its own was left behind by every
+    run); a rerun pre-trains it afresh there. Its folder."""
+    folder = str(Path(output_dir) / "tiny-pretrained")
     pretrain(
         PretrainArguments(
             output_dir=folder,
@@ -55,6 +57,7 @@ def tiny_checkpoint() -> str:
             dataset_options={"window_seconds": 10.0, "hop_seconds": 10.0},
             report_to="none",
             show_progress=False,
+            overwrite_output_dir=True,  # this script's own scratch model, made again on every --tiny run
         )
     )
     return folder
@@ -75,9 +78,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tiny", action="store_true", help="tiny pre-training + short fine-tuning")
     args = parser.parse_args()
+    # checked before any work: a mistyped budget was refused only after --tiny's pre-training
+    budget = parse_budget(args.label_budget)
     if args.model is not None:
         check_checkpoint_reference(args.model)  # a mistyped folder: one line, not the Hub's words for a repo id
-    checkpoint = args.model or (tiny_checkpoint() if args.tiny else "citrus-small")
+    checkpoint = args.model or (tiny_checkpoint(args.output_dir) if args.tiny else "citrus-small")
 
     # train / test: the official UEA splits, one row per 10 s recording. The model's forward takes `labels`.
     raw = build_dataset("basic_motions").rename_column("label", "labels")
@@ -85,7 +90,7 @@ def main() -> None:
     # A validation set for early stopping, carved from train per class; the label budget is drawn from the rest.
     carved = raw["train"].train_test_split(test_size=0.2, stratify_by_column="labels", seed=0)
     pool, validation = carved["train"], carved["test"]
-    train = pool.select(draw_budget(np.asarray(pool["labels"]), parse_budget(args.label_budget), seed=args.seed))
+    train = pool.select(draw_budget(np.asarray(pool["labels"]), budget, seed=args.seed))
 
     # The input contract, for the model and the extractor alike: 6 channels, normalised with per-channel statistics of
     # the training recordings (signals only, no labels): the amplitude pattern across the six axes tells the

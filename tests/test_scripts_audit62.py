@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -172,3 +173,30 @@ def test_embeddings_example_refuses_a_bad_budget_before_loading_anything(monkeyp
     with pytest.raises(ValueError, match="abc"):
         example.main()
     assert loads == []
+
+
+# ------------------------------------------------------------------- 7, 9: finetune_trainer --tiny's pre-training
+
+
+def test_finetune_trainer_tiny_pretrains_inside_its_output_dir(tmp_path, monkeypatch):
+    example = load_script("examples/finetune_trainer.py")
+    where = []
+
+    def pretrain(args):
+        where.append(Path(args.output_dir))
+        raise Stop
+
+    monkeypatch.setattr(example, "pretrain", pretrain)
+    system_temp = tmp_path / "system-temp"
+    system_temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_temp))
+    monkeypatch.setattr(sys, "argv", ["finetune_trainer.py", "--tiny", "--output-dir", str(tmp_path / "out")])
+    with pytest.raises(Stop):
+        example.main()
+    assert where == [tmp_path / "out" / "tiny-pretrained"] and not list(system_temp.iterdir())
+    # a mistyped budget is refused before the pre-training, not after it
+    where.clear()
+    monkeypatch.setattr(sys, "argv", ["finetune_trainer.py", "--tiny", "--label-budget", "abc"])
+    with pytest.raises(ValueError, match="abc"):
+        example.main()
+    assert where == []
