@@ -19,7 +19,9 @@ core (pre-training 3 x 3000 steps, then 270 short fine-tuning runs); on a machin
 
 The "quicker" line still pre-trains 3 x 3000 steps; only the protocol is shorter. The last line is the quick check
 (about 15 s: every step runs, both tables and results.json are written, the scores mean nothing after 2 pre-training
-steps); tests/test_example_fusion.py runs it.
+steps); tests/test_example_fusion.py runs it. A run into a folder that holds encoders reuses them only when they were
+pre-trained with the same settings (their `pretraining_summary.json`); encoders of other settings, such as the quick
+check's, are refused, or pre-trained afresh with `--overwrite-encoders`.
 """
 
 from __future__ import annotations
