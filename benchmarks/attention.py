@@ -47,6 +47,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from citrus_hf.commands.script import positive_int, run_script
 from citrus_hf.inference.backends import (
     BLOCKED_ATTENTION_MAX_HEAD_DIM,
     _exp2_attention,
@@ -256,17 +257,23 @@ def compare_model(args) -> dict:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch-size", type=int, default=64, help="windows per attention call (the night's batch)")
-    parser.add_argument("--model-batch-size", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--steps-per-round", type=int, default=5)
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=64, help="windows per attention call (the night's batch)"
+    )
+    parser.add_argument("--model-batch-size", type=positive_int, default=32)
+    parser.add_argument("--rounds", type=positive_int, default=7)
+    parser.add_argument("--steps-per-round", type=positive_int, default=5)
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (it needs a C++ compiler)")
     parser.add_argument("--no-model", action="store_true", help="skip the whole-model comparison")
     parser.add_argument("--no-onnx", action="store_true", help="skip ONNX Runtime in the whole-model comparison")
     parser.add_argument("--json", help="also write the results to this file")
-    parser.add_argument("--heads", type=int, default=NUM_HEADS, help="attention heads (kernels only)")
-    parser.add_argument("--head-dim", type=int, default=HEAD_DIM, help="head width (kernels only; citrus-small: 32)")
-    parser.add_argument("--seq-length", type=int, default=SEQ_LENGTH, help="tokens per sequence (kernels only)")
+    parser.add_argument("--heads", type=positive_int, default=NUM_HEADS, help="attention heads (kernels only)")
+    parser.add_argument(
+        "--head-dim", type=positive_int, default=HEAD_DIM, help="head width (kernels only; citrus-small: 32)"
+    )
+    parser.add_argument(
+        "--seq-length", type=positive_int, default=SEQ_LENGTH, help="tokens per sequence (kernels only)"
+    )
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
@@ -304,4 +311,4 @@ def report(results: dict, args) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

@@ -21,6 +21,7 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
+from citrus_hf.commands.script import run_script
 from citrus_hf.evaluation.report import paired_gaps
 
 # protocol settings that decide which labelled windows a run draws and where it is scored
@@ -126,4 +127,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

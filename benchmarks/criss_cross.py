@@ -33,9 +33,10 @@ import torch
 from torch import nn
 
 from citrus_hf import CiTrusConfig, CiTrusModel
+from citrus_hf.commands.script import positive_float, positive_int, run_script
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import in_fresh_process, step_peak_memory_mb, time_alternating  # noqa: E402
+from measure import check_device, in_fresh_process, step_peak_memory_mb, time_alternating  # noqa: E402
 
 CASES = ("criss_cross", "full", "channel_independent")
 MODEL = dict(patch_length=20, d_model=64, num_hidden_layers=4, num_attention_heads=8, ffn_dim=128)
@@ -123,12 +124,12 @@ def measure_memory(case, mode, batch_size, channels, context_length, device, att
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--batch-size", type=int, default=2)
-    parser.add_argument("--channels", type=int, default=19)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--sampling-rate", type=float, default=100.0)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--steps-per-round", type=int, default=1)
+    parser.add_argument("--batch-size", type=positive_int, default=2)
+    parser.add_argument("--channels", type=positive_int, default=19)
+    parser.add_argument("--seconds", type=positive_float, default=30.0)
+    parser.add_argument("--sampling-rate", type=positive_float, default=100.0)
+    parser.add_argument("--rounds", type=positive_int, default=5)
+    parser.add_argument("--steps-per-round", type=positive_int, default=1)
     parser.add_argument(
         "--attention",
         choices=["sdpa", "eager"],
@@ -138,8 +139,17 @@ def main(argv=None) -> dict:
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
+    check_device(parser, args.device)
 
     context_length = round(args.seconds * args.sampling_rate)
+    patch = MODEL["patch_length"]
+    if context_length < patch or context_length % patch:
+        # said in this script's options: the model's own check advised a context_length, which is none of them
+        whole = max(1, round(context_length / patch)) * patch
+        parser.error(
+            f"--seconds {args.seconds:g} at --sampling-rate {args.sampling_rate:g} gives {context_length} samples, "
+            f"not a positive multiple of the patch length {patch}; e.g. --seconds {whole / args.sampling_rate:g}"
+        )
     num_patches = context_length // MODEL["patch_length"]
     torch.manual_seed(0)
     batches = [torch.randn(args.batch_size, args.channels, context_length, device=args.device) for _ in range(2)]
@@ -214,4 +224,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from citrus_hf.commands.script import positive_int, run_script
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -69,8 +70,10 @@ def mne_padded(batch: np.ndarray, rate: float) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=7, help="timed rounds per job (median reported)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (the extractor's thread budget)")
+    parser.add_argument("--rounds", type=positive_int, default=7, help="timed rounds per job (median reported)")
+    parser.add_argument(
+        "--threads", type=positive_int, default=None, help="torch threads (the extractor's thread budget)"
+    )
     parser.add_argument("--json", default=None, help="also write the table to this JSON file")
     args = parser.parse_args()
     if args.threads:
@@ -160,4 +163,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from citrus_hf.commands.script import run_script
+from citrus_hf.commands.script import positive_int, run_script
 
 
 def fit_and_predict(arm_name: str, splits, seed: int, recipe: str) -> None:
@@ -56,10 +56,10 @@ def main() -> None:
     flush_denormals()  # as the `citrus` commands do: fine-tuning from citrus-small is several times faster
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="watch_exercises")
-    parser.add_argument("--train-windows", type=int, default=240)
-    parser.add_argument("--test-windows", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--num-threads", type=int, default=2)
+    parser.add_argument("--train-windows", type=positive_int, default=240)
+    parser.add_argument("--test-windows", type=positive_int, default=1000)
+    parser.add_argument("--rounds", type=positive_int, default=3)
+    parser.add_argument("--num-threads", type=positive_int, default=2)
     parser.add_argument("--recipe", default="auto", help="citrus-small's recipe (citrus_hf.training.recipes)")
     parser.add_argument("--json", default=None, help="also write the timings to this JSON file")
     args = parser.parse_args()

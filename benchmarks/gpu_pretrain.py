@@ -39,8 +39,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from citrus_hf.commands.script import positive_int, run_script
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import time_alternating  # noqa: E402
+from measure import check_device, time_alternating  # noqa: E402
 from speed import make_step  # noqa: E402
 
 # The tiny smoke setting: the same path on the tiny model, numpy-only generators, a couple of steps.
@@ -176,7 +178,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--output-dir", default="runs/citrus-base", help="where the pre-trained model goes")
     parser.add_argument("--device", default="cuda", help="cuda (the GPU path) or cpu (with --tiny: a smoke test)")
     parser.add_argument("--tiny", action="store_true", help="the tiny model for a couple of steps (seconds)")
-    parser.add_argument("--max-steps", type=int, help="override the recipe's 2,000 steps")
+    parser.add_argument("--max-steps", type=positive_int, help="override the recipe's 2,000 steps")
     parser.add_argument("--synthetic-ratio", type=float, help="override the recipe's share of synthetic windows")
     parser.add_argument("--num-workers", type=int, help="override the recipe's DataLoader workers")
     parser.add_argument("--config-overrides", type=json.loads, help="override the recipe's model settings (JSON)")
@@ -185,9 +187,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--skip-throughput", action="store_true", help="pre-train only")
     parser.add_argument("--skip-pretraining", action="store_true", help="time the recipe's model only")
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="bf16", help="autocast dtype of the throughput")
-    parser.add_argument("--batch-size", type=int, help="throughput batch (default: the recipe's 256; tiny: 8)")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating timing rounds of the throughput")
-    parser.add_argument("--steps-per-round", type=int, default=10)
+    parser.add_argument("--batch-size", type=positive_int, help="throughput batch (default: the recipe's 256; tiny: 8)")
+    parser.add_argument("--rounds", type=positive_int, default=5, help="alternating timing rounds of the throughput")
+    parser.add_argument("--steps-per-round", type=positive_int, default=10)
     parser.add_argument("--report-to", choices=("none", "tensorboard"), default="tensorboard")
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args(argv)
@@ -197,8 +199,7 @@ def main(argv=None) -> dict:
         if args.json:
             Path(args.json).write_text(json.dumps(counts, indent=2))
         return counts
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        parser.error("no CUDA device here; run the smoke setting with --device cpu --tiny")
+    check_device(parser, args.device, "run the smoke setting with --device cpu --tiny")
     if args.device == "cpu":
         os.environ["ACCELERATE_USE_CPU"] = "1"  # Accelerate would otherwise take a GPU if there is one
 
@@ -252,4 +253,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

@@ -34,6 +34,8 @@ import statistics
 import sys
 from pathlib import Path
 
+from citrus_hf.commands.script import run_script
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare_results import compare  # noqa: E402
 
@@ -150,4 +152,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

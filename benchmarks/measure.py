@@ -7,6 +7,7 @@ shares the peak.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -20,6 +21,23 @@ from typing import Any
 import torch
 
 Step = Callable[[torch.Tensor], None]
+
+
+def check_device(parser: argparse.ArgumentParser, device: str, advice: str = "give --device cpu") -> None:
+    """Refuse, through `parser` (argparse's usage line and exit code 2), a `--device` this machine cannot run on: a
+    name torch does not know, or a CUDA device where torch sees none or fewer; `advice` says what to give instead.
+    Torch's own error came from the first tensor moved there, under a traceback ("Torch not compiled with CUDA
+    enabled")."""
+    try:
+        where = torch.device(device)
+    except RuntimeError:
+        parser.error(f"argument --device: {device!r} is not a torch device (cpu, cuda, cuda:1, ...)")
+    if where.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            parser.error(f"argument --device: no CUDA device here; {advice}")
+        if where.index is not None and where.index >= count:
+            parser.error(f"argument --device: {device} asked, but torch sees {count} CUDA device(s) here")
 
 
 def synchronize(device: str) -> None:

@@ -26,6 +26,7 @@ from transformers import pipeline
 
 import citrus_hf
 from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+from citrus_hf.commands.script import run_script
 from citrus_hf.inference.backends import predict_windows
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -75,4 +76,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

@@ -16,6 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
+from citrus_hf.commands.script import run_script
 from citrus_hf.training.curves import load_summary, plot_pretraining_curve
 
 
@@ -46,4 +47,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

@@ -47,10 +47,11 @@ import torch
 from transformers import PatchTSTConfig, PatchTSTForClassification, PatchTSTForPretraining
 
 from citrus_hf import CiTrusConfig, CiTrusFeatureExtractor, CiTrusForPretraining, CiTrusForSequenceClassification
+from citrus_hf.commands.script import positive_int, run_script
 from citrus_hf.inference.backends import InferenceBackend, InferenceTarget, cpu_bf16_support, load_backend
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import attention_share, in_fresh_process, step_peak_memory_mb, time_alternating  # noqa: E402
+from measure import attention_share, check_device, in_fresh_process, step_peak_memory_mb, time_alternating  # noqa: E402
 
 PAPER = dict(context_length=3000, patch_length=20, d_model=64, num_hidden_layers=4, num_attention_heads=8, ffn_dim=128)
 INFERENCE_BACKENDS = ("torch", "bf16", "onnxruntime")
@@ -295,22 +296,27 @@ def main(argv=None) -> dict:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", choices=sorted(_DTYPES), default="fp32", help="autocast dtype of pre-training")
     parser.add_argument("--backend", choices=[*INFERENCE_BACKENDS, "all"], default="all", help="CiTrus inference")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=positive_int, default=32)
     parser.add_argument(
-        "--batch-threads", type=int, help="threads splitting each batch (default: torch's threads; 1: no split)"
+        "--batch-threads",
+        type=positive_int,
+        help="threads splitting each batch (default: torch's threads; 1: no split)",
     )
     # Rounds of a few steps (7 of 3 before: about 0.1 s per path and round at inference) are short against the shared
     # machine's bursts; a run of 15 rounds of 10 takes about 4 minutes with everything on.
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--steps-per-round", type=int, default=10)
+    parser.add_argument("--rounds", type=positive_int, default=15)
+    parser.add_argument("--steps-per-round", type=positive_int, default=10)
     parser.add_argument("--backbone", default="hybrid", choices=["hybrid", "transformer", "cnn"])
     parser.add_argument("--no-train", action="store_true", help="skip the pre-training comparison")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--night-windows", type=int, default=960, help="30 s windows of the night (0: skip)")
-    parser.add_argument("--night-batch-size", type=int, default=64, help="the pipeline's windows per forward pass")
+    parser.add_argument(
+        "--night-batch-size", type=positive_int, default=64, help="the pipeline's windows per forward pass"
+    )
     parser.add_argument("--onnx-cache-dir", help="where exported ONNX models are cached (default: the user cache)")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
+    check_device(parser, args.device)
     backends = list(INFERENCE_BACKENDS) if args.backend == "all" else [args.backend]
     if args.device != "cpu":
         backends = ["torch"]  # bf16 autocast and ONNX Runtime are the CPU paths
@@ -422,4 +428,4 @@ def _report_paths(by_batch: dict) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

@@ -19,6 +19,7 @@ import time
 import numpy as np
 import torch
 
+from citrus_hf.commands.script import positive_float, run_script
 from citrus_hf.data.streams import SyntheticWindowStream
 from citrus_hf.data.synthetic import build_generator, list_generators
 
@@ -36,8 +37,10 @@ def _rate(step, seconds: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=3.0, help="timing per measurement")
-    parser.add_argument("--generators", nargs="*", default=list_generators(), help="generators to time")
+    parser.add_argument("--seconds", type=positive_float, default=3.0, help="timing per measurement")
+    parser.add_argument(
+        "--generators", nargs="*", choices=list_generators(), default=list_generators(), help="generators to time"
+    )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -69,4 +72,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 from citrus_hf.commands.data import add_publish_arguments, format_info
+from citrus_hf.commands.script import run_script
 from citrus_hf.data import build_dataset, get_source
 from citrus_hf.data.builders import summarize_dataset
 from citrus_hf.publishing.datasets import publish_from_args
@@ -40,4 +41,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

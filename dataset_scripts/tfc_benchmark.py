@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 
 from citrus_hf.commands.data import add_publish_arguments, format_info
+from citrus_hf.commands.script import run_script
 from citrus_hf.data import build_dataset, get_source
 from citrus_hf.data.builders import summarize_dataset
 from citrus_hf.data.sources.tfc import TFC_SETS
@@ -42,4 +43,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

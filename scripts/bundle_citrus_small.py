@@ -25,6 +25,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from citrus_hf.commands.script import run_script
 from citrus_hf.training.pretrain import SCHEDULE_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -233,4 +234,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)  # an error the user fixes is one line, as from `citrus`

@@ -200,3 +200,59 @@ def test_finetune_trainer_tiny_pretrains_inside_its_output_dir(tmp_path, monkeyp
     with pytest.raises(ValueError, match="abc"):
         example.main()
     assert where == []
+
+
+# ----------------------------------------------------------------------- 4: every script behind run_script's boundary
+
+
+@pytest.mark.parametrize(
+    ("script", "arguments", "said"),
+    [
+        ("dataset_scripts/physionet_wfdb.py", ["--data-dir", "empty", "--no-download"], "error: No MIT-BIH record"),
+        ("dataset_scripts/tfc_benchmark.py", ["gesture", "--data-dir", "empty", "--no-download"], "error: TF-C set"),
+        ("benchmarks/pretraining_curve.py", ["no_such_run"], "error: "),
+        ("benchmarks/synthetic_speed.py", ["--generators", "ecgg"], "invalid choice: 'ecgg'"),
+        (
+            "benchmarks/criss_cross.py",
+            ["--seconds", "2.5"],
+            "not a positive multiple of the patch length 20; e.g. --seconds 2.4",
+        ),
+        ("benchmarks/speed.py", ["--batch-size", "0"], "argument --batch-size: must be a whole number >= 1, got 0"),
+        ("benchmarks/feature_extraction.py", ["--rounds", "0"], "argument --rounds: must be a whole number >= 1"),
+        ("benchmarks/fit_speed.py", ["--rounds", "0"], "argument --rounds: must be a whole number >= 1"),
+        ("benchmarks/speed.py", ["--device", "gpu"], "argument --device: 'gpu' is not a torch device"),
+        (
+            "benchmarks/gpu_pretrain.py",
+            ["--device", "cpu", "--tiny", "--corpus", "missing.npz", "--output-dir", "run"],
+            "error: [Errno 2] No such file or directory: 'missing.npz'",
+        ),
+    ],
+)
+def test_scripts_say_a_users_mistake_in_one_line(script, arguments, said, tmp_path, monkeypatch, capsys):
+    import runpy
+
+    (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [script, *arguments])
+    monkeypatch.setattr(sys, "path", [str((ROOT / script).parent), *sys.path])
+    if script.startswith("dataset_scripts/"):
+        sys.argv += ["--cache-dir", str(tmp_path / "cache")]
+    with pytest.raises(SystemExit) as stopped:  # a traceback would leave the script as its exception, failing here
+        runpy.run_path(str(ROOT / script), run_name="__main__")
+    assert stopped.value.code == 2
+    assert said in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("script", ["benchmarks/speed.py", "benchmarks/criss_cross.py"])
+def test_benchmarks_refuse_a_cuda_device_this_machine_lacks(script, monkeypatch, capsys):
+    import runpy
+
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(sys, "argv", [script, "--device", "cuda"])
+    monkeypatch.setattr(sys, "path", [str((ROOT / script).parent), *sys.path])
+    with pytest.raises(SystemExit) as stopped:
+        runpy.run_path(str(ROOT / script), run_name="__main__")
+    assert stopped.value.code == 2
+    assert "argument --device: no CUDA device here; give --device cpu" in capsys.readouterr().err
