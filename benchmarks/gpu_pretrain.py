@@ -120,12 +120,28 @@ def unpack_corpus(path: str, folder: str) -> tuple[str, str]:
     return folder, str(packed["dataset"])
 
 
+def packed_corpus_folder(output_dir: str) -> Path:
+    """Where `--corpus` is unpacked: `packed_corpus/` beside the output folder, named from its absolute path, so that
+    `--output-dir .` (or `runs/..`, whose own name is empty) has one too.
+
+    Raises:
+        ValueError: the output folder is the file system's root, which has nothing beside it.
+    """
+    folder = Path(output_dir).resolve()
+    if folder.parent == folder:
+        raise ValueError(
+            f"--output-dir {output_dir!r} is the root folder, with no folder beside it for the unpacked --corpus "
+            "(packed_corpus/); give a sub-folder."
+        )
+    return folder.parent / "packed_corpus"
+
+
 def run_pretraining(output_dir: str, tiny: bool, changes: dict, report_to: str, corpus: str | None) -> dict:
     from citrus_hf.training.pretrain import SUMMARY_FILE, PretrainArguments, pretrain
 
     changes = {**(TINY_CHANGES if tiny else {}), **changes}
     if corpus is not None:  # the run's summary records the corpus the folder notes (`dataset_built_from`)
-        changes["dataset"], _ = unpack_corpus(corpus, str(Path(output_dir).with_name("packed_corpus")))
+        changes["dataset"], _ = unpack_corpus(corpus, str(packed_corpus_folder(output_dir)))
         changes["dataset_options"] = {}
     args = PretrainArguments.from_recipe("base", output_dir=output_dir, report_to=report_to, **changes)
     result = pretrain(args)

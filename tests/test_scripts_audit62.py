@@ -256,3 +256,17 @@ def test_benchmarks_refuse_a_cuda_device_this_machine_lacks(script, monkeypatch,
         runpy.run_path(str(ROOT / script), run_name="__main__")
     assert stopped.value.code == 2
     assert "argument --device: no CUDA device here; give --device cpu" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------- 5: gpu_pretrain --corpus with --output-dir .
+
+
+def test_gpu_pretrain_unpacks_the_corpus_beside_any_output_dir(tmp_path, monkeypatch):
+    gpu_pretrain = load_script("benchmarks/gpu_pretrain.py")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    assert gpu_pretrain.packed_corpus_folder(".") == tmp_path / "packed_corpus"
+    assert gpu_pretrain.packed_corpus_folder("runs/..") == tmp_path / "packed_corpus"
+    assert gpu_pretrain.packed_corpus_folder("runs/base") == tmp_path / "work" / "runs" / "packed_corpus"
+    with pytest.raises(ValueError, match="is the root folder, with no folder beside it"):
+        gpu_pretrain.packed_corpus_folder("/")
