@@ -21,10 +21,22 @@ from citrus_hf.data.sources.tfc import TFC_SETS
 from citrus_hf.publishing.datasets import publish_from_args
 
 
+def set_folder(data_dir: str, tfc_set: str) -> Path:
+    """The folder of `tfc_set`'s files: `data_dir/tfc_set`, or `data_dir` itself when it is named after the set. The
+    package's "missing" error names a set's own folder (`--data-dir D/epilepsy`, as `citrus data build tfc_epilepsy`
+    takes it): following it once fetched into D/epilepsy/epilepsy, and the next error advised a folder deeper still."""
+    folder = Path(data_dir)
+    return folder if folder.name == tfc_set else folder / tfc_set
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("sets", nargs="+", choices=(*TFC_SETS, "all"), help="which sets ('all' for every one)")
-    parser.add_argument("--data-dir", required=True, help="one sub-folder per set is used under it")
+    parser.add_argument(
+        "--data-dir",
+        required=True,
+        help="one sub-folder per set is used under it; a folder named after the set is that set's own folder",
+    )
     parser.add_argument("--no-download", action="store_true", help="use the files already in --data-dir")
     parser.add_argument("--cache-dir", default=None, help="datasets cache")
     add_publish_arguments(parser, per_part="set")
@@ -32,7 +44,7 @@ def main(argv=None) -> int:
 
     sets = list(TFC_SETS) if "all" in args.sets else args.sets
     for tfc_set in sets:
-        folder = Path(args.data_dir) / tfc_set
+        folder = set_folder(args.data_dir, tfc_set)
         if not args.no_download:
             get_source(f"tfc_{tfc_set}").fetch(folder)
         name = f"tfc_{tfc_set}"

@@ -270,3 +270,21 @@ def test_gpu_pretrain_unpacks_the_corpus_beside_any_output_dir(tmp_path, monkeyp
     assert gpu_pretrain.packed_corpus_folder("runs/base") == tmp_path / "work" / "runs" / "packed_corpus"
     with pytest.raises(ValueError, match="is the root folder, with no folder beside it"):
         gpu_pretrain.packed_corpus_folder("/")
+
+
+# ------------------------------------------------------------- 6: the TF-C "missing" advice is the folder looked in
+
+
+def test_tfc_script_looks_where_the_missing_set_error_advises(tmp_path):
+    from citrus_hf.data.errors import CitrusDataError
+
+    tfc_benchmark = load_script("dataset_scripts/tfc_benchmark.py")
+    common = ["epilepsy", "--no-download", "--cache-dir", str(tmp_path / "cache")]
+    with pytest.raises(CitrusDataError) as missing:
+        tfc_benchmark.main([*common, "--data-dir", str(tmp_path / "tfc")])
+    advised = str(missing.value).split("--data-dir ")[-1].rstrip("`.")
+    assert advised == str(tmp_path / "tfc" / "epilepsy")
+    # following the advice looks in that same folder (it looked in, and fetched to, epilepsy/epilepsy before)
+    with pytest.raises(CitrusDataError) as again:
+        tfc_benchmark.main([*common, "--data-dir", advised])
+    assert str(again.value).split("--data-dir ")[-1].rstrip("`.") == advised
