@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from citrus_hf.commands import UsageError
 from citrus_hf.commands.script import positive_int, run_script
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -125,11 +126,11 @@ def packed_corpus_folder(output_dir: str) -> Path:
     `--output-dir .` (or `runs/..`, whose own name is empty) has one too.
 
     Raises:
-        ValueError: the output folder is the file system's root, which has nothing beside it.
+        UsageError: the output folder is the file system's root, which has nothing beside it.
     """
     folder = Path(output_dir).resolve()
     if folder.parent == folder:
-        raise ValueError(
+        raise UsageError(
             f"--output-dir {output_dir!r} is the root folder, with no folder beside it for the unpacked --corpus "
             "(packed_corpus/); give a sub-folder."
         )

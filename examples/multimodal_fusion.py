@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from citrus_hf import CiTrusModel
+from citrus_hf.commands import UsageError
 from citrus_hf.commands.script import positive_float, positive_int, run_script
 from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
 from citrus_hf.data.budgets import parse_budget
@@ -94,7 +95,8 @@ def encoder_to_reuse(folder: Path, args: PretrainArguments, overwrite: bool) -> 
     pre-trained afresh, which is said).
 
     Raises:
-        ValueError: `folder` holds another or an unfinished pre-training run, and not `overwrite`.
+        UsageError: `folder` holds another or an unfinished pre-training run, and not `overwrite` (a ValueError worded
+            for the user: one line from `run_script`).
     """
     if not is_pretrained_model_dir(folder) and not holds_pretraining_run(folder):
         return False  # nothing there yet
@@ -115,7 +117,7 @@ def encoder_to_reuse(folder: Path, args: PretrainArguments, overwrite: bool) -> 
         else f"holds an unfinished pre-training run (no finished model with its {SUMMARY_FILE})"
     )
     if not overwrite:
-        raise ValueError(
+        raise UsageError(
             f"{folder} {problem}; give another --output-dir, or pass --overwrite-encoders to pre-train it afresh there."
         )
     print(f"{folder} {problem}: pre-training it afresh (--overwrite-encoders)")
