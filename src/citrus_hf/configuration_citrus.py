@@ -15,7 +15,7 @@ import numbers
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NoReturn
 
 from huggingface_hub.dataclasses import StrictDataclassClassValidationError, StrictDataclassFieldValidationError, strict
@@ -509,6 +509,13 @@ def raise_plain_validation_errors(config_class: type[PreTrainedConfig]) -> None:
     config_class.validate = validate
 
 
+def is_saved_config_dict(config_dict: Mapping[str, Any]) -> bool:
+    """Whether `config_dict` was read from a saved config.json (or is a config's `to_dict()`): both always hold
+    `model_type` and `transformers_version`, which a dict of settings written by hand (`from_dict({"d_model": 32})`,
+    whose missing fields rightly take their defaults) does not."""
+    return "model_type" in config_dict or "transformers_version" in config_dict
+
+
 def check_buildable(config: PreTrainedConfig) -> None:
     """Run `config`'s class validators again (a config changed after it was built, by `config.update(...)` or an
     attribute set, skipped the checks its constructor runs).
@@ -600,9 +607,11 @@ def check_normalization_statistics(
         raise ValueError(f"`normalization_std` values must be positive, got {list(std)}.")
 
 
-def check_num_labels(num_labels: Any) -> None:
-    """`num_labels` as given to a config (transformers turns -1 into an empty label map and 0 into a 0-wide head)."""
-    as_integer("num_labels", num_labels, minimum=1)
+def check_num_labels(num_labels: Any) -> int:
+    """`num_labels` as given to a config, as an int (`3.0`, read from a YAML or JSON file of hyperparameters, is 3:
+    transformers' `range(num_labels)` would fail on it with a TypeError that names no field; it turns -1 into an empty
+    label map and 0 into a 0-wide head)."""
+    return as_integer("num_labels", num_labels, minimum=1)
 
 
 def check_initializer_range(initializer_range: float) -> None:
@@ -650,6 +659,44 @@ def id2label_from_names(id2label: Any) -> Any:
                 "correct it in config.json, or pass the class names as a list."
             )
     return id2label
+
+
+def id2label_from_label2id(label2id: Any, num_labels: Any = None) -> dict[int, Any]:
+    """The `id2label` that a `label2id` given without one means (`{"rest": 0, "walk": 1}` -> `{0: "rest", 1: "walk"}`):
+    transformers would put its 2 placeholder names ("LABEL_0", "LABEL_1") in `id2label`, which sets the head's width,
+    and then overwrite `label2id` with them, so the classes given were lost without a word. Ids may be numeric strings
+    (`{"rest": "0"}`, as JSON and some guides write them); a gap in the ids is refused where `id2label` is checked.
+
+    Raises:
+        TypeError: `label2id` is not a map of class names to ids.
+        ValueError: an id that is no whole number, one id given to two names, or a `num_labels` (given beside it)
+            that is not its number of classes.
+    """
+    if not isinstance(label2id, Mapping):
+        raise TypeError(
+            f"`label2id` maps class names to class ids, e.g. {{'rest': 0, 'walk': 1}}, got {type(label2id).__name__} "
+            f"({label2id!r}); to name the classes in order, pass id2label=[...] (the list of class names)."
+        )
+    id2label: dict[int, Any] = {}
+    for name, index in label2id.items():
+        index = _label_index(index)
+        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+            raise ValueError(
+                f"`label2id` maps class names to class ids (0, 1, ...), and {name!r} maps to {index!r}, which is no "
+                f"id (are names and ids swapped? then pass it as id2label=)."
+            )
+        if int(index) in id2label:
+            raise ValueError(
+                f"`label2id` gives the id {int(index)} to both {id2label[int(index)]!r} and {name!r}: each class needs "
+                "its own id (one per output of the head)."
+            )
+        id2label[int(index)] = name
+    if num_labels is not None and as_integer("num_labels", num_labels) != len(id2label):
+        raise ValueError(
+            f"`num_labels={num_labels!r}` disagrees with `label2id`, which names {len(id2label)} classes "
+            f"({list(label2id)}); pass `label2id` alone (it sets the number of classes), or correct one of them."
+        )
+    return dict(sorted(id2label.items()))
 
 
 def names_as_list(names: Any) -> Any:
@@ -883,12 +930,41 @@ class CiTrusConfig(PreTrainedConfig):
                 del kwargs[name]
         if "id2label" in kwargs:
             kwargs["id2label"] = id2label_from_names(kwargs["id2label"])
+        elif kwargs.get("label2id") is not None:
+            # transformers sets `label2id=` after construction, beside the saved (or placeholder) `id2label`, which
+            # would then name the head's outputs and call the classes given "stale"
+            kwargs["id2label"] = id2label_from_label2id(kwargs["label2id"], kwargs.get("num_labels"))
         own_fields = cls.__dict__.get("__annotations__", {})
         overrides = {name: kwargs.pop(name) for name in list(kwargs) if name in own_fields}
+        if is_saved_config_dict(config_dict):
+            cls.check_saved_contract(config_dict, overrides, "config.json")
+        # transformers sets only the keywords the config has as attributes and drops the rest without a word, so a
+        # typo (`from_pretrained(path, sample_rate=250)`) would keep the saved value; the model classes refuse it
+        check_misspelt_fields(cls, kwargs)
         loaded = super().from_dict({**config_dict, **overrides}, **kwargs)
         # transformers sets `id2label=` and other inherited keywords after construction: reconcile once they are in
         reconcile_label2id(loaded[0] if isinstance(loaded, tuple) else loaded)
         return loaded
+
+    @classmethod
+    def check_saved_contract(
+        cls, config_dict: Mapping[str, Any], given: Iterable[str], where: str, modality: str | None = None
+    ) -> None:
+        """Refuse a saved config (`config_dict`, read from `where`, e.g. `"'path': config.json"`; `modality`: the
+        fusion modality it describes) that lacks one of the `saved_contract_fields` not `given` as a keyword
+        (`from_pretrained(path, sampling_rate=250)` states it): one missing would silently take its default (100 Hz,
+        30 s), and the checkpoint would be fed windows it was never trained on.
+
+        Raises:
+            ValueError: naming the missing fields and the fix.
+        """
+        missing = [field for field in cls.saved_contract_fields if field not in config_dict and field not in given]
+        if missing:
+            raise ValueError(
+                f"{where} has no {missing}{f' (modality {modality!r})' if modality else ''}, which `save_pretrained` "
+                "always writes: the file was edited or damaged. Put back the input contract the model was trained "
+                "with (or save it again)."
+            )
 
     def __post_init__(self, **kwargs):
         if self.spectrogram_n_fft is None:
@@ -908,10 +984,12 @@ class CiTrusConfig(PreTrainedConfig):
         for name in ("channel_names", "channel_modalities"):
             # a numpy array or pandas Index of names (`frame.columns.values`) would break `save_pretrained`'s JSON
             setattr(self, name, names_as_list(getattr(self, name)))
+        if kwargs.get("num_labels") is not None:
+            kwargs["num_labels"] = check_num_labels(kwargs["num_labels"])
+        if self.id2label is None and self.label2id is not None:
+            self.id2label = id2label_from_label2id(self.label2id, kwargs.get("num_labels"))
         self.id2label = id2label_from_names(self.id2label)
         check_misspelt_fields(type(self), kwargs)
-        if kwargs.get("num_labels") is not None:
-            check_num_labels(kwargs["num_labels"])
         check_config_dtype("dtype", self.dtype)
         check_config_dtype("torch_dtype", kwargs.get("torch_dtype"))
         custom_pipelines = kwargs.pop("custom_pipelines", None)

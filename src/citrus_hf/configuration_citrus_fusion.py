@@ -28,6 +28,7 @@ from .configuration_citrus import (
     check_initializer_range,
     check_misspelt_fields,
     check_num_labels,
+    is_saved_config_dict,
     raise_plain_validation_errors,
 )
 from .vocabulary_citrus import FUSION_MODEL_TYPE
@@ -101,6 +102,15 @@ class CiTrusFusionConfig(PreTrainedConfig):
         overrides = {name: kwargs.pop(name) for name in list(kwargs) if name in own_fields}
         saved = config_dict.get("modality_configs")
         given = overrides.get("modality_configs")
+        if is_saved_config_dict(config_dict) and isinstance(saved, Mapping):
+            # each encoder's input contract, as a single-modality config.json's (`CiTrusConfig.from_dict`): the
+            # sub-config is rebuilt with `CiTrusConfig(**values)`, where a missing field would take its default
+            for name, values in saved.items():
+                if isinstance(values, Mapping):
+                    stated = given.get(name) if isinstance(given, Mapping) else None
+                    CiTrusConfig.check_saved_contract(
+                        values, stated if isinstance(stated, Mapping) else (), "config.json", modality=name
+                    )
         if isinstance(saved, Mapping) and isinstance(given, Mapping):
             merged = dict(saved)
             for name, value in given.items():
@@ -109,6 +119,8 @@ class CiTrusFusionConfig(PreTrainedConfig):
                 else:
                     merged[name] = value
             overrides["modality_configs"] = merged
+        # a misspelt field (`head_dropot=0.2`) would be dropped without a word, as in `CiTrusConfig.from_dict`
+        check_misspelt_fields(cls, kwargs)
         return super().from_dict({**config_dict, **overrides}, **kwargs)
 
     @classmethod
@@ -138,7 +150,7 @@ class CiTrusFusionConfig(PreTrainedConfig):
         self.initializer_range = as_finite_real("initializer_range", self.initializer_range)
         self.num_targets = as_integer("num_targets", self.num_targets)
         if kwargs.get("num_labels") is not None:
-            check_num_labels(kwargs["num_labels"])
+            kwargs["num_labels"] = check_num_labels(kwargs["num_labels"])
         super().__post_init__(**kwargs)
 
     def __setattr__(self, name: str, value: Any) -> None:

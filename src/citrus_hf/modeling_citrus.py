@@ -1739,18 +1739,9 @@ class _CiTrusFamilyMixin:
                 "`save_pretrained` writes; save the checkpoint again."
             )
         model_type = config_dict.get("model_type")
-        contract = getattr(cls.config_class, "saved_contract_fields", ())
-        # (a `config=` object or a keyword override states the field itself)
-        missing_contract = [
-            field for field in contract if field not in config_dict and field not in kwargs and "config" not in kwargs
-        ]
-        if model_type == cls.config_class.model_type and missing_contract:
-            # `save_pretrained` writes every field: one missing would silently take its default (100 Hz, 30 s) and
-            # the checkpoint would be fed windows it was never trained on
-            raise ValueError(
-                f"{name!r}: config.json has no {missing_contract}, which `save_pretrained` always writes: the file was "
-                "edited or damaged. Put back the input contract the model was trained with (or save it again)."
-            )
+        # (a `config=` object or a keyword override states the field itself; a fusion config checks its modalities)
+        if model_type == cls.config_class.model_type == CiTrusConfig.model_type and "config" not in kwargs:
+            CiTrusConfig.check_saved_contract(config_dict, kwargs, f"{name!r}: config.json")
         if model_type == cls.config_class.model_type and os.path.isdir(folder) and not weights_only:
             _check_layers_against_weights(folder, kwargs.get("variant"), config_dict, kwargs)
             _check_sizes_against_weights(folder, kwargs.get("variant"), config_dict, kwargs)

@@ -1,0 +1,145 @@
+"""Audit 62 (configuration objects): misspelt keywords of the config loaders, a whole-float `num_labels`, `label2id`
+given alone, `AutoProcessor` on a folder without config.json, `num_labels` changed after loading, an
+`output_attentions=True` config building task models, and an empty time axis."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from tiny_configs import tiny_config
+from transformers import AutoConfig
+
+from citrus_hf import CiTrusConfig, CiTrusForSequenceClassification, CiTrusModel
+from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
+from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
+
+NAMES = {"rest": 0, "walk": 1, "run": 2}
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("encoder")
+    CiTrusModel(tiny_config()).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    """A saved 3-class classifier."""
+    folder = tmp_path_factory.mktemp("classifier")
+    torch.manual_seed(0)
+    CiTrusForSequenceClassification(tiny_config(num_labels=3)).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def fusion(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fusion")
+    config = CiTrusFusionConfig(modality_configs={"ecg": tiny_config(), "eda": tiny_config()}, num_labels=2)
+    CiTrusFusionForSequenceClassification(config).save_pretrained(folder)
+    return folder
+
+
+# ------------------------------------------------------------------------------- F1. misspelt keywords of the loaders
+
+
+@pytest.mark.parametrize("loader", [CiTrusConfig.from_pretrained, AutoConfig.from_pretrained])
+@pytest.mark.parametrize(
+    ("keyword", "field"), [("sample_rate", "sampling_rate"), ("num_classes", "num_labels"), ("d_modle", "d_model")]
+)
+def test_the_config_loaders_refuse_a_misspelt_keyword_naming_the_field(encoder, loader, keyword, field):
+    with pytest.raises(ValueError, match=rf"'{keyword}' \(did you mean '{field}'\?\) is not a CiTrusConfig field"):
+        loader(encoder, **{keyword: 5})
+
+
+def test_the_fusion_config_loader_refuses_a_misspelt_keyword_and_loading_keywords_still_work(fusion, encoder):
+    with pytest.raises(ValueError, match=r"'head_dropot' \(did you mean 'head_dropout'\?\)"):
+        CiTrusFusionConfig.from_pretrained(fusion, head_dropot=0.2)
+    with pytest.raises(ValueError, match=r"'num_classes' \(did you mean 'num_labels'\?\)"):
+        AutoConfig.from_pretrained(fusion, num_classes=3)
+    # transformers' own loading keywords, and names close to no field (metadata), pass as before
+    config, unused = CiTrusConfig.from_pretrained(
+        encoder,
+        cache_dir=None,
+        revision="main",
+        token=None,
+        local_files_only=True,
+        d_model=16,
+        my_note="kept",
+        return_unused_kwargs=True,
+    )
+    assert config.d_model == 16 and unused == {"my_note": "kept"}
+    assert AutoConfig.from_pretrained(encoder, trust_remote_code=False, sampling_rate=250).sampling_rate == 250.0
+
+
+# ---------------------------------------------------------------------------------- F4. a whole-number float num_labels
+
+
+def test_a_whole_number_float_num_labels_is_an_int(encoder):
+    assert CiTrusConfig(num_labels=3.0).num_labels == 3
+    assert CiTrusConfig.from_pretrained(encoder, num_labels=3.0).id2label == {0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"}
+    model = CiTrusForSequenceClassification.from_pretrained(encoder, num_labels=3.0)
+    assert model.classifier.out_features == 3
+    fusion_config = CiTrusFusionConfig(modality_configs={"ecg": tiny_config()}, num_labels=4.0)
+    assert fusion_config.num_labels == 4
+    with pytest.raises(ValueError, match="`num_labels` must be a whole number, got 2.5"):
+        CiTrusConfig(num_labels=2.5)
+
+
+# ------------------------------------------------------------------------------------------- F5. label2id given alone
+
+
+def test_label2id_alone_names_the_classes_and_sets_their_number(encoder, caplog):
+    config = CiTrusConfig(label2id=NAMES)
+    assert (config.num_labels, config.id2label) == (3, {0: "rest", 1: "walk", 2: "run"})
+    assert config.label2id == NAMES
+    with caplog.at_level("WARNING"):
+        model = CiTrusForSequenceClassification.from_pretrained(encoder, label2id={"rest": "0", "walk": 1, "run": 2})
+    assert model.classifier.out_features == 3
+    assert model.config.id2label == {0: "rest", 1: "walk", 2: "run"}
+    assert not [record for record in caplog.records if "label2id" in record.getMessage()]
+
+
+def test_label2id_alone_that_cannot_name_the_classes_is_refused(encoder):
+    with pytest.raises(ValueError, match="gives the id 0 to both 'rest' and 'walk'"):
+        CiTrusConfig(label2id={"rest": 0, "walk": 0})
+    with pytest.raises(ValueError, match="'rest' maps to 'zero', which is no id"):
+        CiTrusConfig(label2id={"rest": "zero"})
+    with pytest.raises(ValueError, match="`num_labels=4` disagrees with `label2id`, which names 3 classes"):
+        CiTrusConfig.from_pretrained(encoder, label2id=NAMES, num_labels=4)
+
+
+# ------------------------------------------------------------------ F2. a saved config without an input-contract field
+
+
+def _without_sampling_rate(folder, tmp_path, modality: str | None = None):
+    import shutil
+
+    copy = shutil.copytree(folder, tmp_path / "checkpoint")
+    values = json.loads((copy / "config.json").read_text())
+    del (values["modality_configs"][modality] if modality else values)["sampling_rate"]
+    (copy / "config.json").write_text(json.dumps(values))
+    return copy
+
+
+def test_a_config_json_without_sampling_rate_is_refused_by_the_config_loaders(encoder, tmp_path):
+    copy = _without_sampling_rate(encoder, tmp_path)
+    for loader in (CiTrusConfig.from_pretrained, AutoConfig.from_pretrained):
+        with pytest.raises(ValueError, match=r"config.json has no \['sampling_rate'\], which `save_pretrained`"):
+            loader(copy)
+    assert CiTrusConfig.from_pretrained(copy, sampling_rate=250).sampling_rate == 250.0  # stated as a keyword
+    assert CiTrusConfig.from_dict({"d_model": 32}).sampling_rate == 100.0  # settings written by hand take defaults
+
+
+def test_a_fusion_sub_config_without_sampling_rate_is_refused(fusion, tmp_path):
+    copy = _without_sampling_rate(fusion, tmp_path, modality="ecg")
+    message = r"config.json has no \['sampling_rate'\] \(modality 'ecg'\)"
+    for loader in (CiTrusFusionConfig.from_pretrained, AutoConfig.from_pretrained):
+        with pytest.raises(ValueError, match=message):
+            loader(copy)
+    with pytest.raises(ValueError, match=message):
+        CiTrusFusionForSequenceClassification.from_pretrained(copy)
+    given = CiTrusFusionConfig.from_pretrained(copy, modality_configs={"ecg": {"sampling_rate": 250}})
+    assert given.modality_configs["ecg"].sampling_rate == 250.0
