@@ -9,9 +9,9 @@ import json
 import pytest
 import torch
 from tiny_configs import tiny_config
-from transformers import AutoConfig
+from transformers import AutoConfig, AutoProcessor
 
-from citrus_hf import CiTrusConfig, CiTrusForSequenceClassification, CiTrusModel
+from citrus_hf import CiTrusConfig, CiTrusFeatureExtractor, CiTrusForSequenceClassification, CiTrusModel
 from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
 from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
 
@@ -109,6 +109,29 @@ def test_label2id_alone_that_cannot_name_the_classes_is_refused(encoder):
         CiTrusConfig(label2id={"rest": "zero"})
     with pytest.raises(ValueError, match="`num_labels=4` disagrees with `label2id`, which names 3 classes"):
         CiTrusConfig.from_pretrained(encoder, label2id=NAMES, num_labels=4)
+
+
+# ------------------------------------------------------------------------ F6. AutoProcessor on an extractor-only folder
+
+
+def test_auto_processor_of_a_folder_with_only_an_extractor_asks_nothing(tmp_path, monkeypatch):
+    """transformers asked "Do you wish to run the custom code? [y/N]" (15 s in a terminal) before it fell back to the
+    extractor; `processor_class` in preprocessor_config.json names the class at once."""
+    import transformers.models.auto.image_processing_auto as image_processing_auto
+    import transformers.models.auto.processing_auto as processing_auto
+
+    def asked(*args, **kwargs):
+        raise AssertionError("AutoProcessor asked whether to run the folder's code")
+
+    monkeypatch.setattr(processing_auto, "resolve_trust_remote_code", asked)
+    monkeypatch.setattr(image_processing_auto, "resolve_trust_remote_code", asked)
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config(num_channels=2))
+    extractor.save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "preprocessor_config.json").read_text())["processor_class"] == (
+        "CiTrusFeatureExtractor"
+    )
+    processor = AutoProcessor.from_pretrained(tmp_path)
+    assert isinstance(processor, CiTrusFeatureExtractor) and processor.to_dict() == extractor.to_dict()
 
 
 # ------------------------------------------------------------------ F2. a saved config without an input-contract field

@@ -645,6 +645,14 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             )
         return values, kwargs
 
+    def to_dict(self) -> dict[str, Any]:
+        """The transformers method, naming this class as the checkpoint's processor (`processor_class`, as
+        transformers writes it for the parts of its processors). `AutoProcessor.from_pretrained` reads it first, so a
+        folder without config.json (an extractor saved on its own, a LoRA adapter folder) loads this class at once;
+        without it, transformers' image-processor fallback turned the file's `auto_map` into a remote-code reference
+        and asked "Do you wish to run the custom code? [y/N]", waiting 15 s in a terminal and forever in a notebook."""
+        return {**super().to_dict(), "processor_class": type(self).__name__}
+
     @classmethod
     @functools.cache
     def _saved_setting_names(cls) -> frozenset[str]:
