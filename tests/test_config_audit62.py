@@ -11,6 +11,7 @@ import torch
 from tiny_configs import tiny_config
 from transformers import AutoConfig, AutoProcessor
 
+import citrus_hf
 from citrus_hf import CiTrusConfig, CiTrusFeatureExtractor, CiTrusForSequenceClassification, CiTrusModel
 from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
 from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
@@ -132,6 +133,32 @@ def test_auto_processor_of_a_folder_with_only_an_extractor_asks_nothing(tmp_path
     )
     processor = AutoProcessor.from_pretrained(tmp_path)
     assert isinstance(processor, CiTrusFeatureExtractor) and processor.to_dict() == extractor.to_dict()
+
+
+# ---------------------------------------------------------------------------- F7. num_labels changed after loading
+
+
+def test_num_labels_changed_after_loading_is_named_at_forward_and_save(classifier, tmp_path):
+    model = CiTrusForSequenceClassification.from_pretrained(classifier)
+    model.config.num_labels = 5
+    fix = r"config.num_labels is 5 .* `classifier` head .* has 3 outputs.*num_labels=5, ignore_mismatched_sizes"
+    with pytest.raises(ValueError, match=fix):
+        model(torch.randn(2, 1, 200), labels=torch.tensor([0, 4]))
+    with pytest.raises(ValueError, match=fix):
+        model(torch.randn(2, 1, 200))  # a pipeline would have named only the first 3 classes
+    with pytest.raises(ValueError, match=fix):
+        model.save_pretrained(tmp_path)
+    assert not (tmp_path / "config.json").exists()
+    regressor = citrus_hf.CiTrusForRegression(tiny_config(num_targets=2))
+    regressor.config.num_targets = 3
+    with pytest.raises(ValueError, match="config.num_targets is 3 but the `regressor` head"):
+        regressor(torch.randn(2, 1, 200))
+    fused = CiTrusFusionForSequenceClassification(
+        CiTrusFusionConfig(modality_configs={"ecg": tiny_config()}, num_labels=2)
+    )
+    fused.config.num_labels = 4
+    with pytest.raises(ValueError, match="config.num_labels is 4 .* CiTrusFusionForSequenceClassification has 2"):
+        fused({"ecg": torch.randn(2, 1, 200)})
 
 
 # ------------------------------------------------------------------ F2. a saved config without an input-contract field

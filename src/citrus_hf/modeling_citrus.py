@@ -1327,6 +1327,42 @@ class _CiTrusFamilyMixin:
     """
 
     _backbone_prefix: str
+    # Task classes: the module of the head (`classifier`, `regressor`) and the config field that sets its number of
+    # outputs (`num_labels`, `num_targets`), which errors and loaders name. None for the encoder and pre-training.
+    head_name: str | None = None
+    outputs_field: str | None = None
+
+    def _check_head_width(self) -> None:
+        """Refuse a head whose number of outputs (its module's `out_features`, a Python int: no tensor is read, so
+        tracing and compiling see no check) is not the config's `outputs_field`: the config was changed after the model was built (`model.config.num_labels = 5`,
+        or a longer `id2label`), which rebuilds no head. Training would stop on torch's "Target 4 is out of bounds",
+        a pipeline would name only the first classes, and `save_pretrained` would write a checkpoint that its own
+        `from_pretrained` refuses. Nothing to check for a model without a head.
+
+        Raises:
+            ValueError: naming both numbers and the two fixes (a new head, or the config set back).
+        """
+        if self.outputs_field is None:
+            return
+        # (a peft wrapper of the head, `modules_to_save` or LoRA, answers for the module it wraps)
+        width = getattr(getattr(self, self.head_name), "out_features", None)
+        configured = getattr(self.config, self.outputs_field)
+        if width is None or configured == width:
+            return
+        name = self.config.name_or_path or "checkpoint_path"
+        labels = self.outputs_field == "num_labels"  # (set by `id2label` too, which names the outputs)
+        raise ValueError(
+            f"config.{self.outputs_field} is {configured}{' (the length of config.id2label)' if labels else ''} but "
+            f"the `{self.head_name}` head of this {type(self).__name__} has {width} outputs: changing the config after "
+            f"the model was built does not rebuild its head. For a new {configured}-output head, load the model again "
+            f"with `{type(self).__name__}.from_pretrained({name!r}, {self.outputs_field}={configured}, "
+            f"ignore_mismatched_sizes=True)`{' (and id2label=...)' if labels else ''}; otherwise "
+            + (
+                f"give config.id2label one name per output (keys 0 to {width - 1})."
+                if labels
+                else f"set config.{self.outputs_field} back to {width}."
+            )
+        )
 
     def load_adapter(
         self, peft_model_id: str | os.PathLike | None = None, adapter_name: str | None = None, *args, **kwargs
@@ -1802,6 +1838,7 @@ class _CiTrusFamilyMixin:
         extractor and run records saved in `save_directory` (transformers' own route would upload its generic card)."""
         publisher = type(self)._hub_publisher
         is_main_process = args[0] if args else kwargs.get("is_main_process", True)
+        self._check_head_width()  # (its own loader would refuse the checkpoint)
         if not push_to_hub or publisher is None or not is_main_process:
             saved = super().save_pretrained(save_directory, *args, push_to_hub=push_to_hub, **kwargs)
             code_saver = type(self)._pipeline_code_saver
@@ -3085,7 +3122,6 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
     which also gives the loss (`compute_loss`) and the output dataclass (`output_class`)."""
 
     head_name: str
-    # the config field that sets the head's number of outputs (what errors and loaders name)
     outputs_field: str
     output_class: type[ModelOutput]
 
@@ -3215,6 +3251,7 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
             return_dict=True,
         )
         logits = self._run_head(self.dropout(self.pooler(outputs, patch_mask)))  # (B, outputs)
+        self._check_head_width()
         loss = None if labels is None else self.compute_loss(logits, labels)
         if loss is not None and self.training and torch.is_grad_enabled():
             self._warn_if_head_frozen()

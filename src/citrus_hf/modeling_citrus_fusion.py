@@ -71,6 +71,7 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
     # every class of the fusion family must load all encoders; only heads may be new (strict loading)
     _backbone_prefix = ENCODERS_PREFIX
     head_name: str
+    outputs_field: str
 
     @property
     def dummy_inputs(self) -> dict[str, dict[str, torch.Tensor]]:
@@ -313,6 +314,7 @@ class CiTrusFusionForSequenceClassification(CiTrusFusionPreTrainedModel):
     regression via `config.problem_type`, as in transformers)."""
 
     head_name = "classifier"
+    outputs_field = "num_labels"
 
     def __init__(self, config: CiTrusFusionConfig):
         super().__init__(config, config.num_labels)
@@ -360,6 +362,7 @@ class CiTrusFusionForSequenceClassification(CiTrusFusionPreTrainedModel):
         _reject_text_kwargs(kwargs)
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         logits = self.classifier(self.dropout(self.embed(input_values, patch_mask)))  # (B, num_labels)
+        self._check_head_width()
         loss = None
         if labels is not None:
             # The single-encoder classifier's loss (problem-type inference, label checks) applies unchanged: it reads
@@ -374,6 +377,7 @@ class CiTrusFusionForRegression(CiTrusFusionPreTrainedModel):
     """CiTrus fusion with a linear regressor on the concatenated embeddings: `config.num_targets` outputs."""
 
     head_name = "regressor"
+    outputs_field = "num_targets"
 
     def __init__(self, config: CiTrusFusionConfig):
         super().__init__(config, config.num_targets)
@@ -417,6 +421,7 @@ class CiTrusFusionForRegression(CiTrusFusionPreTrainedModel):
         _reject_text_kwargs(kwargs)
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         logits = self.regressor(self.dropout(self.embed(input_values, patch_mask)))  # (B, num_targets)
+        self._check_head_width()
         loss = None
         if labels is not None:
             loss = regression_loss(logits, labels)

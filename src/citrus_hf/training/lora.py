@@ -98,7 +98,7 @@ def _check_task_model(model: nn.Module, action: str, adapter: str | os.PathLike 
         )
     head_name = _head_name(model)
     if head_name is None and getattr(getattr(model, "config", None), "model_type", None) == FUSION_MODEL_TYPE:
-        fusion_head = getattr(type(model), "head_name", "classifier")
+        fusion_head = getattr(type(model), "head_name", None) or "classifier"
         raise TypeError(
             f"Cannot {action}: these helpers adapt single-modality CiTrus task models, and {type(model).__name__} is a "
             "fusion model; use peft on it directly, which adapts every encoder at once: `get_peft_model(model, "
