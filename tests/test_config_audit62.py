@@ -161,6 +161,39 @@ def test_num_labels_changed_after_loading_is_named_at_forward_and_save(classifie
         fused({"ecg": torch.randn(2, 1, 200)})
 
 
+# ------------------------------------------------------------- audit 62 (forward) 5. an output_attentions=True config
+
+
+@pytest.mark.parametrize(
+    "model_class",
+    [CiTrusForSequenceClassification, citrus_hf.CiTrusForRegression, citrus_hf.CiTrusForPretraining, CiTrusModel],
+)
+def test_an_output_attentions_config_builds_every_model_and_returns_the_weights(model_class):
+    config = tiny_config(output_attentions=True)
+    CiTrusModel(config)  # a first model sets the config's attention to "sdpa"
+    model = model_class(config).eval()
+    assert len(model(torch.randn(2, 1, 200)).attentions) == config.num_hidden_layers
+
+
+def test_output_attentions_set_on_a_loaded_models_config_builds_a_new_model():
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    model.config.output_attentions = True
+    again = CiTrusForSequenceClassification(model.config).eval()
+    assert len(again(torch.randn(1, 1, 200)).attentions) == 1
+
+
+# ----------------------------------------------------------------------- audit 62 (forward) 7. an empty time axis
+
+
+def test_an_empty_time_axis_is_named_as_an_empty_window():
+    model = CiTrusModel(tiny_config())
+    with pytest.raises(ValueError) as error:
+        model(torch.randn(2, 3, 800)[:, :, 1000:1200])
+    message = str(error.value)
+    assert "(2, 3, 0): no sample (an empty window" in message
+    assert "transpose" not in message and "not a multiple" not in message
+
+
 # ------------------------------------------------------------------ F2. a saved config without an input-contract field
 
 

@@ -1057,6 +1057,22 @@ class CiTrusConfig(PreTrainedConfig):
         """Whether the backbone has the CNN stem (`"hybrid"` or `"cnn"`)."""
         return self.backbone != "transformer"
 
+    @PreTrainedConfig.output_attentions.setter
+    def output_attentions(self, value: bool) -> None:
+        """transformers' setter without its refusal of a non-eager attention (see `validate_output_attentions`):
+        `model.config.output_attentions = True` on a model built with "sdpa" is how the weights are asked for."""
+        if value and self._attn_implementation is None:
+            self._attn_implementation = "eager"  # (as transformers' setter does for a config not yet given to a model)
+        self._output_attentions = value
+
+    def validate_output_attentions(self) -> None:
+        """Replaces transformers' class validator of the same name, which refuses `output_attentions=True` unless the
+        attention is eager. A CiTrus model returns the weights under any attention implementation (a call that asks
+        for them runs the eager attention), and a task model sets its config's attention to "sdpa" before it builds
+        its encoder, whose `check_buildable` re-ran that validator: `CiTrusForSequenceClassification(config)` (or a
+        second `CiTrusModel(config)`) of an `output_attentions=True` config failed, telling the user to switch to
+        'eager'. Nothing to check."""
+
     def validate_input_contract(self) -> None:
         """Part of `@strict` validation: the input contract must describe a usable window."""
         if self.patch_length < 2:

@@ -2087,10 +2087,18 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 + ("no window (batch size 0)" if input_values.shape[0] == 0 else "no channel")
                 + ". Skip empty batches (e.g. after filtering windows) before calling the model."
             )
+        if not traced_sizes and input_values.shape[2] == 0:
+            # its own message: 0 is a multiple of the patch length, and (batch, channels, 0) has more channels than
+            # samples, which the checks below would take for a (batch, time, channels) tensor to transpose
+            raise ValueError(
+                f"`input_values` has shape {tuple(input_values.shape)}: no sample (an empty window, e.g. a slice past "
+                f"the end of a recording). Give each window {self.config.context_length} samples at "
+                f"{self.config.sampling_rate:g} Hz (CiTrusFeatureExtractor aligns recordings), or skip empty windows."
+            )
         shape = tuple(input_values.shape)
         channels, length = shape[1], shape[2]
         patch_length = self.config.patch_length
-        if not traced_sizes and (length % patch_length or length == 0):
+        if not traced_sizes and length % patch_length:
             raise ValueError(
                 f"`input_values` has {length} samples, not a multiple of the patch length {patch_length}; align "
                 f"recordings with CiTrusFeatureExtractor (this checkpoint expects {self.config.context_length} samples "
