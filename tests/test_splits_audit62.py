@@ -131,3 +131,41 @@ def test_data_files_of_two_kinds_are_refused(tmp_path):
     _write(tmp_path / "pushed", pushed)
     splits = load_task_splits(tmp_path / "pushed", require_validation=False)
     assert (len(splits.train), len(splits.validation), len(splits.test)) == (8, 3, 4)
+
+
+def test_names_that_differ_in_case_only_are_the_same_channels_in_place(tmp_path, caplog):
+    """ "FP1" and "Fp1" are one channel to the model: no warning, no rewrite."""
+    folder = _saved(tmp_path, [["A", "b"]] * 8, [["a", "B"]] * 4)
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        splits = load_task_splits(folder, require_validation=False)
+    assert "another order" not in caplog.text
+    assert _channel_a_is_first(splits.test)
+
+
+def test_a_test_split_named_validation_beside_no_validation_split_is_read(tmp_path):
+    folder = tmp_path / "set"
+    built = {
+        "train": datasets.Dataset.from_dict(_rows([["a", "b"]] * 8)),
+        "validation": datasets.Dataset.from_dict(_rows([["b", "a"]] * 4, 1)),
+    }
+    datasets.DatasetDict(built).save_to_disk(str(folder))
+    splits = load_task_splits(folder, validation_split=None, test_split="validation", require_validation=False)
+    assert _channel_a_is_first(splits.test)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl.gz", ".ndjson", ".csv.gz"])
+def test_a_folder_of_compressed_or_ndjson_data_files_loads_by_split(tmp_path, suffix):
+    import gzip
+
+    text = (
+        "x,label\n1.0,0\n2.0,1\n3.0,0\n"
+        if ".csv" in suffix
+        else "".join(f'{{"x": {value}, "label": {label}}}\n' for value, label in ((1.0, 0), (2.0, 1), (3.0, 0)))
+    )
+    folder = tmp_path / "files"
+    folder.mkdir()
+    for split in ("train", "test"):
+        path = folder / f"{split}{suffix}"
+        path.write_bytes(gzip.compress(text.encode()) if suffix.endswith(".gz") else text.encode())
+    loaded = load_split(folder, "train"), load_split(folder, "test")
+    assert [len(split) for split in loaded] == [3, 3]

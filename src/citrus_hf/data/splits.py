@@ -62,7 +62,37 @@ def load_split(dataset: str | os.PathLike, split: str, dataset_options: dict | N
 # A Hub dataset id (`owner/name`, what `push_to_hub` takes) that is not a path here.
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 # The data files `datasets.load_dataset` reads with a packaged builder named by their suffix.
-_DATA_FILE_BUILDERS = {".parquet": "parquet", ".csv": "csv", ".json": "json", ".jsonl": "json", ".arrow": "arrow"}
+_DATA_FILE_BUILDERS = {
+    ".parquet": "parquet",
+    ".geoparquet": "parquet",
+    ".csv": "csv",
+    ".tsv": "tsv",  # the csv builder with tabs (`_load_files`)
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".arrow": "arrow",
+}
+# Compressions `datasets` reads a data file through (`train.jsonl.gz`): the suffix before them names the builder.
+_COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".lz4")
+
+
+def _data_file_builder(file: Path) -> str | None:
+    """The `_DATA_FILE_BUILDERS` kind of a data file, from its suffix before any compression suffix, or None."""
+    suffixes = [suffix.lower() for suffix in file.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSION_SUFFIXES:
+        suffixes.pop()
+    return _DATA_FILE_BUILDERS.get(suffixes[-1]) if suffixes else None
+
+
+def _load_files(kind: str, data_files):
+    """`datasets.load_dataset` of data files of one `_DATA_FILE_BUILDERS` kind."""
+    import datasets
+
+    if kind == "tsv":
+        return datasets.load_dataset("csv", data_files=data_files, sep="\t")
+    return datasets.load_dataset(kind, data_files=data_files)
+
+
 # What `dataset` may be, for errors that refuse one.
 _DATASET_KINDS = (
     "a registered name (`citrus data list`), a folder of recordings (EDF / BDF, WFDB, WAV, .npy, .csv; labelled by "
@@ -193,13 +223,13 @@ def _load_data_files(path: Path):
     import datasets
 
     if path.is_file():
-        builder = _DATA_FILE_BUILDERS.get(path.suffix.lower())
+        builder = _data_file_builder(path)
         if builder is None:
             raise ValueError(
                 f"{str(path)!r} is a file `datasets.load_dataset` has no reader for (it reads "
-                f"{', '.join(sorted(_DATA_FILE_BUILDERS))} files); give {_DATASET_KINDS}."
+                f"{', '.join(sorted(_DATA_FILE_BUILDERS))} files, also compressed); give {_DATASET_KINDS}."
             )
-        return datasets.load_dataset(builder, data_files=str(path))
+        return _load_files(builder, str(path))
     if _card_declares_data_files(path):
         return datasets.load_dataset(str(path))  # the card's `configs` name each split's files: the user's word
     files = _data_files(path)
@@ -211,7 +241,7 @@ def _load_data_files(path: Path):
         )
     kinds: dict[str, list[str]] = {}
     for file in files:
-        kinds.setdefault(_DATA_FILE_BUILDERS[file.suffix.lower()], []).append(file.relative_to(path).as_posix())
+        kinds.setdefault(_data_file_builder(file), []).append(file.relative_to(path).as_posix())
     if len(kinds) > 1:
         # `load_dataset` reads the most common kind and leaves the other files out without a word
         held = "; ".join(f"{kind}: {names[:3]}" for kind, names in sorted(kinds.items()))
@@ -220,9 +250,7 @@ def _load_data_files(path: Path):
             "kind (e.g. every split as parquet), or move the others out of the folder."
         )
     splits = _data_file_splits(path, files)
-    return datasets.load_dataset(
-        next(iter(kinds)), data_files={split: list(map(str, got)) for split, got in splits.items()}
-    )
+    return _load_files(next(iter(kinds)), {split: list(map(str, got)) for split, got in splits.items()})
 
 
 # The split a data file of a folder is in, from a word of its name or of a folder above it (`_data_file_splits`), as
@@ -262,7 +290,7 @@ def _card_declares_data_files(path: Path) -> bool:
 
 
 def _data_files(path: Path) -> list[Path]:
-    """The data files under the folder `path` (a suffix in `_DATA_FILE_BUILDERS`; not hidden, as `datasets` skips
+    """The data files under the folder `path` (a suffix in `_DATA_FILE_BUILDERS`, also compressed; not hidden, as `datasets` skips
     `.cache/` and `__pycache__/`; not a metadata file, nor one `datasets` reads no rows from: `dataset_info.json`),
     sorted."""
     from datasets.data_files import FILES_TO_IGNORE
@@ -271,7 +299,7 @@ def _data_files(path: Path) -> list[Path]:
         file
         for file in path.rglob("*")
         if file.is_file()
-        and file.suffix.lower() in _DATA_FILE_BUILDERS
+        and _data_file_builder(file) is not None
         and file.name not in (*METADATA_FILES, *FILES_TO_IGNORE)
         and not any(part.startswith((".", "__")) for part in file.relative_to(path).parts)
     )
@@ -1131,7 +1159,7 @@ def load_task_splits(
     check_labelled_splits({"train": train, "validation": validation, "test": test}, task, nan_policy)
     _check_rate_columns(dataset, named, sampling_rate)
     train, validation, test = _channels_by_name(
-        {train_split: train, validation_split or "validation": validation, test_split: test}
+        [(train_split, train), (validation_split or "validation", validation), (test_split, test)]
     )
     if windows is not None:
         train, validation, test = (
@@ -1171,8 +1199,9 @@ def load_task_splits(
     )
 
 
-def _channels_by_name(splits: dict[str, Any]) -> list[Any]:
-    """The train, validation and test splits (`{the set's name of each: Dataset or None}`, train first) with every
+def _channels_by_name(splits: list[tuple[str, Any]]) -> list[Any]:
+    """The train, validation and test splits (`[(the set's name of each, Dataset or None)]`, train first; two may share
+    a name, `test_split="validation"` beside no validation split) with every
     row's channels in the order the train split's first row names them (its `channel_names`), where rows name them
     in another order: the model keeps that first row's names and takes its channels in their order, so rows stacked
     by position would reach it with their channels swapped, without a word. Rows must hold the same channels
@@ -1186,20 +1215,25 @@ def _channels_by_name(splits: dict[str, Any]) -> list[Any]:
     """
     from ..feature_extraction_citrus import channel_key, missing_channels  # (`import citrus_hf.data`: no transformers)
 
-    train_name, train = next(iter(splits.items()))
+    train_name, train = splits[0]
     if "channel_names" not in train.column_names or not len(train):
-        return list(splits.values())
+        return [split for _, split in splits]
     reference = train[0]["channel_names"]
     if not isinstance(reference, list):
-        return list(splits.values())  # a first row that names none: positions, as every row without a name
+        return [split for _, split in splits]  # a first row that names none: positions, as every row without a name
     keys = [channel_key(name) for name in reference]
     checked = False
     aligned = []
-    for name, split in splits.items():
+    for name, split in splits:
         if split is None or "channel_names" not in split.column_names:
             aligned.append(split)
             continue
-        differ = [row for row, names in enumerate(split["channel_names"]) if names != reference]
+        # names as the model matches them (`channel_key`): "FP1" and "Fp1" are one channel, in place
+        differ = [
+            row
+            for row, names in enumerate(split["channel_names"])
+            if not isinstance(names, list) or [channel_key(given) for given in names] != keys
+        ]
         if not differ:
             aligned.append(split)
             continue
