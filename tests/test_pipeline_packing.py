@@ -8,11 +8,14 @@ A tiny 3-label classifier (100 Hz, 2 s windows) on the torch backend.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
 from tiny_configs import save_tiny_classifier
 from transformers import pipeline
+from transformers.pipelines.pt_utils import KeyDataset
 
 from citrus_hf.inference import pipelines
 
@@ -78,9 +81,48 @@ def test_recordings_of_other_shapes_are_packed_apart_and_returned_in_order(class
     packed = pipe(recordings, sampling_rate=RATE)
     _same_results(packed, alone)
     assert sum(passes) == len(recordings) and len(passes) < len(recordings)
-    # a generator streams the same results
-    streamed = pipe((recording for recording in recordings), sampling_rate=RATE)
+    # a torch Dataset (`KeyDataset`) of them is packed the same way
+    passes.clear()
+    streamed = pipe(KeyDataset([{"signal": recording} for recording in recordings], "signal"), sampling_rate=RATE)
     _same_results(list(streamed), alone)
+    assert len(passes) < len(recordings)
+
+
+def test_a_generator_gets_each_result_as_soon_as_its_recording_has_run(classifier_folder):
+    """A generator may be a live stream: packing would hold its results back until a pass's worth of recordings had
+    arrived (a generator that waits for each result before it yields the next would never get one)."""
+    pipe = pipeline("time-series-classification", model=classifier_folder, backend="torch")
+    recordings, drawn = _recordings([0.8] * 6), []
+
+    def stream():
+        for index, recording in enumerate(recordings):
+            drawn.append(index)
+            yield recording
+
+    results = iter(pipe(stream(), sampling_rate=RATE))
+    next(results)
+    assert len(drawn) <= 2
+
+
+def test_progress_bars_of_a_list_count_only_recordings_that_run_in_passes_of_their_own(classifier_folder, monkeypatch):
+    """Clips run later in a pack: a bar opened for each stayed at 0%."""
+    bars = []
+
+    class Bar:
+        def __init__(self, duration, delay):
+            self.total, self.done = max(1, math.ceil(duration)), 0
+            bars.append(self)
+
+        def advance(self, seconds):
+            self.done = seconds
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(pipelines, "_RecordingProgress", Bar)
+    pipe = pipeline("time-series-classification", model=classifier_folder, backend="torch")
+    pipe(_recordings([0.8, 0.8, 6.0, 0.8]), sampling_rate=RATE, batch_size=2, progress=True)
+    assert len(bars) == 1 and bars[0].done == bars[0].total  # the 6 s recording: 3 windows, 2 passes
 
 
 def test_an_error_about_one_recording_of_a_stream_comes_after_the_results_before_it(classifier_folder):

@@ -448,6 +448,7 @@ class _RecordingPipeline(ChunkPipeline):
         # pickled and deep-copied empty, dropped in a forked child: see `_BackendCache`
         self._backends = _BackendCache()
         self._progress: _RecordingProgress | None = None
+        self._packing = False  # `_packed_results` is running
 
     # --------------------------------------------------------------------------------------------------- the model
 
@@ -512,10 +513,11 @@ class _RecordingPipeline(ChunkPipeline):
                 generator or dataset of recordings, one per recording (unless each dict gives its own). Required.
             batch_size (`int`, defaults to 64): windows per forward pass; for recordings of many channels, at most
                 1024 / channels windows (the encoder runs every channel of a window as its own sequence). The
-                recordings of a list, generator or dataset that fill less than a pass share passes with the next ones
-                of the same window shape (7-10x faster for a list of 0.8 s clips; the same results, in the same order);
-                longer ones run in passes of their own. With `num_workers`, transformers' own loop aligns the
-                recordings in a worker process and runs each in its own passes.
+                recordings of a list or torch Dataset (`KeyDataset`) that fill less than a pass share passes with the
+                next ones of the same window shape (7-10x faster for a list of 0.8 s clips; the same results, in the
+                same order); longer ones, and those of a generator (which may be live: each result comes as soon as
+                its recording has run), run in passes of their own. With `num_workers`, transformers' own loop aligns
+                the recordings in a worker process and runs each in its own passes.
             alignment (`str`, *optional*): `"window"` cuts the recording into the model's windows every
                 `hop_length` model-rate samples (default: the window length); `"resample"` keeps one window from the
                 start; `"interpolate"` stretches the whole recording onto one window. Default: `"interpolate"` for a
@@ -565,6 +567,7 @@ class _RecordingPipeline(ChunkPipeline):
                 )
             inputs = list(inputs)  # (batch, channels, time): one result per recording
         streamed = isinstance(inputs, (types.GeneratorType, Dataset))
+        stored = isinstance(inputs, Dataset)  # a torch Dataset (`KeyDataset`): every recording is there already
         if not streamed and isinstance(inputs, Iterator) and not isinstance(inputs, (np.ndarray, torch.Tensor)):
             raise TypeError(
                 f"The input is a {type(inputs).__name__}, which transformers' pipelines do not run one recording at "
@@ -587,9 +590,10 @@ class _RecordingPipeline(ChunkPipeline):
         elif streamed:
             # A generator either way: transformers streams both, one result at a time.
             inputs = _numbered_stream(inputs, rates)
-        if (isinstance(inputs, list) or streamed) and kwargs.get("num_workers") is None:
+        if (isinstance(inputs, list) or stored) and kwargs.get("num_workers") is None:
             # Recordings shorter than a pass share passes (`_packed_results`): one pass per clip of 0.8 s made a list
-            # of them 10x slower than aligning them at once and running the windows in batches.
+            # of them 7-10x slower than aligning them at once and running the windows in batches. Not a generator's:
+            # it may be a live stream, whose results would wait for a pass's worth of recordings to arrive.
             kwargs.pop("num_workers", None)
             results = self._packed_results(inputs, *self._call_parameters(kwargs))
             return list(results) if isinstance(inputs, list) else results
@@ -615,6 +619,14 @@ class _RecordingPipeline(ChunkPipeline):
         hold `PACKED_RECORDINGS_AHEAD` recordings, or at the end; every other recording runs in its own passes, as
         transformers would run it. A window's output does not depend on the windows beside it in a pass (full and
         padded windows run apart, `run_full_and_padded_apart`), so packing changes no result."""
+        self._packing = True
+        try:
+            yield from self._packed_passes(recordings, preprocess_params, forward_params, postprocess_params)
+        finally:
+            self._packing = False
+
+    def _packed_passes(self, recordings, preprocess_params: dict, forward_params: dict, postprocess_params: dict):
+        """`_packed_results`' work."""
         window_batch_size = preprocess_params.get("window_batch_size", DEFAULT_WINDOW_BATCH_SIZE)
         packs: dict[tuple, list[tuple[int, dict]]] = {}  # window shape -> [(position, chunk)], oldest first
         done: dict[int, Any] = {}
@@ -663,7 +675,6 @@ class _RecordingPipeline(ChunkPipeline):
             windows, channels = first["input_values"].shape[:2]
             capacity = max(1, min(window_batch_size, MAX_CHANNEL_SEQUENCES_PER_PASS // max(1, channels)))
             if first["is_last"] and windows < capacity:
-                self._stop_progress()  # its bar, if any, would count the pack's windows
                 mask = first["patch_mask"]
                 key = (tuple(first["input_values"].shape[1:]), None if mask is None else mask.numpy().tobytes())
                 if sum(len(chunk["input_values"]) for _, chunk in packs.get(key, ())) + windows > capacity:
@@ -1011,6 +1022,8 @@ class _RecordingPipeline(ChunkPipeline):
         self._stop_progress()  # a recording whose run failed half-way left its bar open
         if progress is False or not (progress or passes >= PROGRESS_MIN_PASSES) or not math.isfinite(duration):
             return
+        if self._packing and passes <= 1:
+            return  # a recording of one pass may run later in a pack (`_packed_results`): its bar would stay at 0%
         self._progress = _RecordingProgress(duration, delay=0.0 if progress else PROGRESS_DELAY_SECONDS)
 
     def _stop_progress(self) -> None:
