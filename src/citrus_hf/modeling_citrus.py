@@ -400,10 +400,11 @@ def _check_adapter_head_fits(model: nn.Module, state_dict: dict, prefix: str) ->
 
 
 def _is_tracing() -> bool:
-    """True under torch.export / ONNX export / `torch.jit.trace`, where data-dependent checks cannot run. Not under
-    `torch.compile`, which breaks its graph at such a check and runs it: skipped there, a NaN window, a mask of 0.5s
-    or labels of -100 gave NaN or made-up logits and losses where eager mode names the problem."""
-    return torch.compiler.is_exporting() or torch.jit.is_tracing()
+    """True under torch.export / ONNX export / `torch.jit.trace` / `torch.compile`, where data-dependent checks cannot
+    run or would split the graph: under `torch.compile` each check was a graph break, so `fullgraph=True` failed inside
+    dynamo and a plain compile ran four graphs. Compiled, the model takes inputs as they come (a NaN window gives NaN
+    logits): check them eagerly first, or run the model uncompiled, which names the problem."""
+    return torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing()
 
 
 # What the feature extractor's `alignment="window"` output carries beside the model inputs.
