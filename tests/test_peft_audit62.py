@@ -192,9 +192,16 @@ def test_an_intact_non_lora_adapter_folder_is_named_for_its_method_not_called_da
     CiTrusForPretraining(tiny_config()).save_pretrained(tmp_path / "base")
     task = CiTrusForSequenceClassification.from_pretrained(tmp_path / "base", num_labels=3)
     get_peft_model(task, peft.IA3Config(modules_to_save=["classifier"])).save_pretrained(tmp_path / "ia3")
-    with pytest.raises(ValueError, match=r"holds a IA3 adapter, not a LoRA adapter") as error:
+    with pytest.raises(ValueError, match=r"holds an adapter of the IA3 method, not a LoRA adapter") as error:
         pipeline(model=str(tmp_path / "ia3"))
-    assert "restore it" not in str(error.value) and "merge_and_unload()" in str(error.value)
+    assert "restore it" not in str(error.value)
+    # the route it names works: peft's model merges, transformers' injected adapter has no `merge_and_unload`
+    assert "PeftModel.from_pretrained(base, folder).merge_and_unload()" in str(error.value)
+    merged = peft.PeftModel.from_pretrained(
+        CiTrusForSequenceClassification.from_pretrained(tmp_path / "base", num_labels=3), tmp_path / "ia3"
+    ).merge_and_unload()
+    merged.save_pretrained(tmp_path / "merged")
+    assert pipeline(model=str(tmp_path / "merged"), feature_extractor=CiTrusFeatureExtractor.from_config(merged.config))
 
 
 def test_loading_a_second_adapter_names_peft_load_adapter(tmp_path):

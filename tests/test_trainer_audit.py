@@ -113,3 +113,13 @@ def test_inputs_for_metrics_of_windows_of_several_durations_are_refused_before_t
         trainer.evaluate(rows)
     same, _ = _rows([200, 200, 200, 200], num_labels=2)
     assert "eval_loss" in trainer.evaluate(same)
+
+
+@pytest.mark.parametrize("apart", [{"eval_do_concat_batches": False}, {"batch_eval_metrics": True}])
+def test_inputs_for_metrics_handed_over_batch_by_batch_may_differ_in_duration(tmp_path, apart):
+    rows, extractor = _rows([200, 200, 120, 40], num_labels=2)
+    set_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    arguments = _arguments(tmp_path, include_for_metrics=["inputs"], **apart)
+    metrics = (lambda prediction, compute_result=True: {}) if "batch_eval_metrics" in apart else (lambda prediction: {})
+    assert "eval_loss" in Trainer(model=model, args=arguments, compute_metrics=metrics).evaluate(rows)

@@ -611,11 +611,10 @@ def _checked_adapter_config(folder: Path) -> dict:
     peft_type = adapter_config.get("peft_type")
     if peft_type != "LORA":
         raise ValueError(
-            f"{str(folder)!r} holds a {peft_type} adapter, not a LoRA adapter; citrus-hf's adapter loading "
-            "(load_adapter, pipeline(model=folder), citrus predict / export / push) takes LoRA adapters only. Load it "
-            "with peft (`peft.PeftModel.from_pretrained(base, folder)`, or transformers' "
-            "`AutoModelForSequenceClassification.from_pretrained(folder, num_labels=...)`), then `merge_and_unload()` "
-            "it and `save_pretrained` the merged model: that folder is a full CiTrus checkpoint every route takes."
+            f"{str(folder)!r} holds an adapter of the {peft_type} method, not a LoRA adapter; citrus-hf's adapter "
+            "loading (load_adapter, pipeline(model=folder), citrus predict / export / push) takes LoRA adapters only. "
+            "Load it with peft, `peft.PeftModel.from_pretrained(base, folder).merge_and_unload()`, and "
+            "`save_pretrained` the merged model: that folder is a full CiTrus checkpoint every route takes."
         )
     checks = {
         "r": ("a positive integer", lambda value: isinstance(value, int) and value > 0),

@@ -370,6 +370,8 @@ def check_inputs_for_metrics(args: TrainingArguments, dataset) -> None:
 
     if "inputs" not in (getattr(args, "include_for_metrics", None) or []) or not isinstance(dataset, datasets.Dataset):
         return
+    if not getattr(args, "eval_do_concat_batches", True) or getattr(args, "batch_eval_metrics", False):
+        return  # the batches' inputs are handed over one by one, never joined
     lengths = _window_lengths(dataset)
     if lengths is not None and len(set(lengths)) > 1:
         raise ValueError(
