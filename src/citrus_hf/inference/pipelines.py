@@ -533,7 +533,8 @@ class _RecordingPipeline(ChunkPipeline):
             onnx_cache_dir: where the `"onnxruntime"` backend caches exported models.
             progress (`bool`, *optional*): a progress bar over the seconds of the recording run through the model.
                 By default it is shown for a recording of at least 4 forward passes once it has run for 2 s;
-                `True` shows it for every recording at once, `False` never. As transformers' own bars, it is off
+                `True` shows it for every recording at once (but a recording of one pass in a list or torch Dataset,
+                which may run later with others), `False` never. As transformers' own bars, it is off
                 after `transformers.utils.logging.disable_progress_bar()` or with `HF_HUB_DISABLE_PROGRESS_BARS=1`.
             The subclass's own parameters (`top_k`, `function_to_apply`; `features`, `pooling`, `channel_pooling`,
             `return_tensors`).
