@@ -146,7 +146,7 @@ def test_checkpoint_references_that_are_local_paths_are_named_as_such(tmp_path, 
     assert "'runs/hr' is not a checkpoint folder (it does not exist" in capsys.readouterr().err
     assert main(["export", "runs/har-lora"]) == 2
     error = capsys.readouterr().err
-    assert "is a LoRA adapter" in error and "load_adapter(None, 'runs/har-lora')" in error
+    assert "is an adapter folder (peft)" in error and "load_adapter(None, 'runs/har-lora')" in error
 
 
 def test_ctrl_c_is_one_line_and_exit_code_130(monkeypatch, capsys):

@@ -361,7 +361,7 @@ def length_grouped_sampler(
     )
 
 
-def check_inputs_for_metrics(args: TrainingArguments, dataset) -> None:
+def check_inputs_for_metrics(args: TrainingArguments, dataset: TrainingSet | None) -> None:
     """Refuse `include_for_metrics=["inputs"]` on an evaluation set whose windows differ in duration, before the
     evaluation runs. transformers joins every batch's inputs and pads them along axis 1 only, which for CiTrus
     `(batch, channels, time)` windows is the channel axis: batches padded to different durations stopped inside torch
@@ -381,7 +381,7 @@ def check_inputs_for_metrics(args: TrainingArguments, dataset) -> None:
         )
 
 
-def evaluation_sampler(args: TrainingArguments, dataset) -> torch.utils.data.Sampler | None | bool:
+def evaluation_sampler(args: TrainingArguments, dataset: TrainingSet | None) -> torch.utils.data.Sampler | None | bool:
     """The evaluation sampler of a CiTrus model's Trainer under `train_sampling_strategy="group_by_length"`: the rows
     in their order (`SequentialSampler`; None across processes, where accelerate shards them in order), or False to
     leave the choice to transformers (any other strategy).
