@@ -263,3 +263,17 @@ def test_methods_whose_layers_take_three_axes_get_no_default_targets(method):
         CiTrusForSequenceClassification(tiny_config(num_labels=2)), peft.LoHaConfig(task_type="SEQ_CLS")
     )
     assert adapted(input_values=torch.randn(2, 1, 200)).logits.shape == (2, 2)
+
+
+def test_the_adapter_card_says_what_it_holds_of_the_head(tmp_path):
+    """The card said "the task head is stored in full" whatever the adapter held of it."""
+    from citrus_hf.training.lora import adapter_card
+
+    def card(**settings) -> str:
+        torch.manual_seed(0)
+        task = CiTrusForSequenceClassification(tiny_config(num_labels=3))
+        return str(adapter_card(get_peft_model(task, LoraConfig(r=2, **settings)), None))
+
+    assert "stored in full" in card(target_modules=["q_proj"], modules_to_save=["classifier"])
+    assert "adapted through the LoRA factors only" in card(target_modules=["q_proj", "classifier"])
+    assert "not stored with the adapter" in card(target_modules=["q_proj"])

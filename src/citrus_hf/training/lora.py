@@ -372,6 +372,21 @@ def _method_and_settings(adapter_config) -> tuple[str, str]:
     return method, ", ".join(changed) or f"peft's {method} defaults"
 
 
+def _head_storage(base: nn.Module, method: str) -> str:
+    """What the adapter holds of the task head, for the card: the head in full (`modules_to_save`), only the
+    method's factors on it (its base weights, random for a new head, are not saved), or nothing."""
+    name = _head_name(base)
+    head = getattr(base, name, None) if name else None
+    if head is None or hasattr(head, "original_module"):  # peft's `modules_to_save` wrapper
+        return "The task head is stored in full with the adapter"
+    if hasattr(head, "base_layer"):
+        return (
+            f"The task head is adapted through the {method} factors only: its own weights are not stored with the "
+            f"adapter (train with `modules_to_save=[{name!r}]` to store it)"
+        )
+    return "The task head is not stored with the adapter: it is the base's own"
+
+
 def adapter_card(peft_model: PeftModel, repo_id: str | None, license: str | None = None):
     """A short model card for the adapter: what it adapts, on which base model, and how to load it."""
     from huggingface_hub import ModelCard, ModelCardData
@@ -427,8 +442,8 @@ With peft alone, build"""
 
 # CiTrus {method} adapter{f" {repo_id}" if repo_id else ""}
 
-A {method} adapter (peft) that turns {base_text} into a `{task}` for {outputs}. The task head is stored in full with
-the adapter; `citrus_task_config.json` holds the task model's configuration.
+A {method} adapter (peft) that turns {base_text} into a `{task}` for {outputs}. {_head_storage(base, method)};
+`citrus_task_config.json` holds the task model's configuration.
 
 | | |
 |---|---|
