@@ -5,6 +5,7 @@ given alone, `AutoProcessor` on a folder without config.json, `num_labels` chang
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 import torch
@@ -126,12 +127,27 @@ def test_auto_processor_of_a_folder_with_only_an_extractor_asks_nothing(tmp_path
 
     monkeypatch.setattr(processing_auto, "resolve_trust_remote_code", asked)
     monkeypatch.setattr(image_processing_auto, "resolve_trust_remote_code", asked)
+    for module in [module for name, module in sys.modules.items() if name.startswith("transformers.")]:
+        if callable(getattr(module, "resolve_trust_remote_code", None)):  # every module that asks, by its own name
+            monkeypatch.setattr(module, "resolve_trust_remote_code", asked)
     extractor = CiTrusFeatureExtractor.from_config(tiny_config(num_channels=2))
     extractor.save_pretrained(tmp_path)
     assert json.loads((tmp_path / "preprocessor_config.json").read_text())["processor_class"] == (
         "CiTrusFeatureExtractor"
     )
     processor = AutoProcessor.from_pretrained(tmp_path)
+    assert isinstance(processor, CiTrusFeatureExtractor) and processor.to_dict() == extractor.to_dict()
+    # a LoRA adapter folder saved before extractors recorded their processor class (its extractor with remote code's
+    # `auto_map`) loads as well
+    from citrus_hf.training.lora import apply_lora, save_adapter
+
+    adapter = tmp_path / "adapter"
+    save_adapter(apply_lora(CiTrusForSequenceClassification(tiny_config(num_labels=2))), adapter, extractor)
+    saved = json.loads((adapter / "preprocessor_config.json").read_text())
+    assert "auto_map" in saved
+    del saved["processor_class"]
+    (adapter / "preprocessor_config.json").write_text(json.dumps(saved))
+    processor = AutoProcessor.from_pretrained(adapter)
     assert isinstance(processor, CiTrusFeatureExtractor) and processor.to_dict() == extractor.to_dict()
 
 
