@@ -242,3 +242,16 @@ def test_a_fusion_sub_config_without_sampling_rate_is_refused(fusion, tmp_path):
         CiTrusFusionForSequenceClassification.from_pretrained(copy)
     given = CiTrusFusionConfig.from_pretrained(copy, modality_configs={"ecg": {"sampling_rate": 250}})
     assert given.modality_configs["ecg"].sampling_rate == 250.0
+
+
+@pytest.mark.parametrize("setting", [{"sampling_rate": 250}, {"sample_rate": 250}, {"d_model": 32}])
+def test_an_encoder_setting_given_to_the_fusion_config_as_a_whole_is_refused(setting):
+    """A fusion config kept `sample_rate=250` as an extra attribute: the encoders kept their own rates, silently."""
+    from tiny_configs import TINY
+
+    modalities = {"ecg": CiTrusConfig(**TINY), "eda": CiTrusConfig(**TINY)}
+    with pytest.raises(ValueError, match="setting of each modality's encoder"):
+        CiTrusFusionConfig(modality_configs=modalities, num_labels=2, **setting)
+    with pytest.raises(ValueError, match="setting of each modality's encoder"):
+        CiTrusFusionConfig.from_dict(CiTrusFusionConfig(modality_configs=modalities, num_labels=2).to_dict(), **setting)
+    assert CiTrusFusionConfig(modality_configs=modalities, num_labels=2, my_note="kept").my_note == "kept"
