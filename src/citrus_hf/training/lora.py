@@ -377,7 +377,9 @@ def _head_storage(base: nn.Module, method: str) -> str:
     method's factors on it (its base weights, random for a new head, are not saved), or nothing."""
     name = _head_name(base)
     head = getattr(base, name, None) if name else None
-    if head is None or hasattr(head, "original_module"):  # peft's `modules_to_save` wrapper
+    if head is None:
+        return "It adapts the encoder and carries no task head"
+    if hasattr(head, "original_module"):  # peft's `modules_to_save` wrapper
         return "The task head is stored in full with the adapter"
     if hasattr(head, "base_layer"):
         return (
