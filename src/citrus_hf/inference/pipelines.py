@@ -99,6 +99,12 @@ SCORE_FUNCTIONS = ("softmax", "sigmoid", "none")
 SIGNAL_KEYS = ("raw", "array")
 
 
+def _windows_per_pass(window_batch_size: int, channels: int) -> int:
+    """`window_batch_size` windows per forward pass, fewer for recordings of many channels
+    (`MAX_CHANNEL_SEQUENCES_PER_PASS`)."""
+    return max(1, min(window_batch_size, MAX_CHANNEL_SEQUENCES_PER_PASS // max(1, channels)))
+
+
 # The first bytes of a WAV file (`citrus_hf.data.readers.files.is_wav`, spelt out: this file travels as remote code).
 _WAV_MAGIC = (b"RIFF", b"RIFX", b"RF64")
 
@@ -674,14 +680,16 @@ class _RecordingPipeline(ChunkPipeline):
                 yield from finished()
                 raise
             windows, channels = first["input_values"].shape[:2]
-            capacity = max(1, min(window_batch_size, MAX_CHANNEL_SEQUENCES_PER_PASS // max(1, channels)))
+            capacity = _windows_per_pass(window_batch_size, channels)
             if first["is_last"] and windows < capacity:
                 mask = first["patch_mask"]
                 key = (tuple(first["input_values"].shape[1:]), None if mask is None else mask.numpy().tobytes())
-                if sum(len(chunk["input_values"]) for _, chunk in packs.get(key, ())) + windows > capacity:
+                held = sum(len(chunk["input_values"]) for _, chunk in packs.get(key, ()))
+                if held + windows > capacity:
                     run_pack(key)
+                    held = 0
                 packs.setdefault(key, []).append((position, first))
-                if sum(len(chunk["input_values"]) for _, chunk in packs[key]) == capacity:
+                if held + windows == capacity:
                     run_pack(key)
             else:
                 outputs = [self.forward(first, **forward_params)]
@@ -945,7 +953,7 @@ class _RecordingPipeline(ChunkPipeline):
         # a list of one recording: the extractor would read one 2-D array as a possible batch of single-channel rows
         # and say so, though a pipeline's input is one recording by definition
         recording = [recording] if np.ndim(recording) == 2 else recording
-        per_pass = max(1, min(window_batch_size, MAX_CHANNEL_SEQUENCES_PER_PASS // max(1, channels)))
+        per_pass = _windows_per_pass(window_batch_size, channels)
         if options["alignment"] == "window":
             # Streamed, `per_pass` windows at a time: cutting every window first held the windows of a long recording
             # all at once (3x the recording in memory, more with a short hop, which the extractor then refused).
