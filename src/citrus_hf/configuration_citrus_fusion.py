@@ -37,20 +37,21 @@ from .configuration_citrus import (
 from .vocabulary_citrus import FUSION_MODEL_TYPE
 
 
-def check_modality_fields_given_whole(extra: Mapping[str, Any]) -> None:
-    """Refuse the settings of one modality's encoder (`sampling_rate=250`, or another model's name for one,
-    `sample_rate=250`) given to the fusion config as a whole: it keeps unknown keyword arguments as extra attributes,
-    so the encoders kept their own rates without a word. They belong to each modality's config."""
-    per_modality = config_field_names(CiTrusConfig) - config_field_names(CiTrusFusionConfig)
+def _check_extra_keywords(config_class: type[PreTrainedConfig], extra: Mapping[str, Any]) -> None:
+    """Refuse keyword arguments that are no fusion config field but a misspelt one (`check_misspelt_fields`) or the
+    setting of one modality's encoder (`sampling_rate=250`, or another model's name for one, `sample_rate=250`): the
+    config keeps unknown keyword arguments as extra attributes, so the encoders kept their own rates without a word.
+    Those belong to each modality's config."""
+    check_misspelt_fields(config_class, extra)
+    per_modality = config_field_names(CiTrusConfig) - config_field_names(config_class)
     exact = [name for name in extra if name in per_modality]
     close = misspelt_names(extra, per_modality)
     if exact or close:
         named = [repr(name) for name in exact] + [field_hint(name, per_modality) for name in close]
         raise ValueError(
             f"{', '.join(named)} {'are settings' if len(named) > 1 else 'is a setting'} of each modality's encoder, "
-            f"not of CiTrusFusionConfig: give {'them' if len(named) > 1 else 'it'} in `modality_configs` (e.g. "
-            "modality_configs={'ecg': "
-            "{'sampling_rate': 250, ...}, ...})."
+            f"not of {config_class.__name__}: give {'them' if len(named) > 1 else 'it'} in `modality_configs` (e.g. "
+            "modality_configs={'ecg': {'sampling_rate': 250, ...}, ...})."
         )
 
 
@@ -141,8 +142,7 @@ class CiTrusFusionConfig(PreTrainedConfig):
                     merged[name] = value
             overrides["modality_configs"] = merged
         # a misspelt field (`head_dropot=0.2`) would be dropped without a word, as in `CiTrusConfig.from_dict`
-        check_misspelt_fields(cls, kwargs)
-        check_modality_fields_given_whole(kwargs)
+        _check_extra_keywords(cls, kwargs)
         return super().from_dict({**config_dict, **overrides}, **kwargs)
 
     @classmethod
@@ -162,8 +162,7 @@ class CiTrusFusionConfig(PreTrainedConfig):
         return config_dict, kwargs
 
     def __post_init__(self, **kwargs):
-        check_misspelt_fields(type(self), kwargs)
-        check_modality_fields_given_whole(kwargs)
+        _check_extra_keywords(type(self), kwargs)
         if self.modality_configs is not None and not isinstance(self.modality_configs, Mapping):
             raise TypeError(
                 "`modality_configs` is a dict modality name -> CiTrusConfig, e.g. {'ecg': CiTrusConfig(...), 'eda': "

@@ -546,7 +546,9 @@ class Float32Head(torch.nn.Module):
     """A task head run in fp32 inside the bf16 path. The head reads every pooled feature (49,152 for citrus-small's
     probe on 6 channels: 4 layers x 128 dimensions x 16 statistics x 6 channels) into a few outputs: next to nothing
     to compute, and in bf16 PyTorch 2.13's CPU kernel for that shape kills the process with a floating point
-    exception on a CPU with AMX (one thread, 32 rows, 49,152 inputs; 32,768 inputs, 16 rows or two threads ran)."""
+    exception on a CPU with AMX (one thread, 32 rows, 49,152 inputs; 32,768 inputs, 16 rows or two threads ran).
+    A model of this package runs its head so under CPU autocast itself (`_CiTrusForTask._run_head`); this wrapper
+    serves a model whose class came as a checkpoint's remote code of an earlier version, without it."""
 
     def __init__(self, head: torch.nn.Linear):
         super().__init__()
