@@ -328,16 +328,16 @@ def _offsets_removed(signal: np.ndarray) -> np.ndarray:
     return centred
 
 
-# Above this many filter taps resample_poly's design (redone on every call) costs more than a short recording's
-# filtering: the filter is designed once per ratio and kept (`_polyphase_filter`).
-_DESIGNED_ONCE_ABOVE_TAPS = 20_001
+# resample_poly designs its filter on every call: 0.15 ms for 250 -> 100 Hz, a third of aligning a 0.8 s clip, and
+# 140 ms for a rate a hair off a round one (1000.0123 Hz: 1e5 / 81,299 and 2e6 taps). The filter is designed once per
+# ratio and kept; filters above this many taps (16 MB at 2e6) in a cache of their own, so that a few of them do not
+# push out the everyday ratios, nor many everyday ratios hold many of them.
+_LARGE_FILTER_TAPS = 20_001
 
 
-@functools.lru_cache(maxsize=8)
-def _polyphase_filter(up: int, down: int) -> np.ndarray:
-    """The low-pass filter resample_poly designs for `up / down` (Kaiser window, beta 5; 20 * max(up, down) + 1
-    taps), read-only. A rate a hair off a round one (1000.0123 Hz: 1e5 / 81,299 and 2e6 taps) redesigned it for every
-    recording, 140 ms for a 2 s one."""
+def _design_polyphase_filter(up: int, down: int) -> np.ndarray:
+    """The low-pass filter resample_poly designs for `up / down` (Kaiser window, beta 5; `_filter_taps` taps),
+    read-only, in float64 (resample_poly casts it to the signal's dtype, as it does its own design)."""
     from scipy.signal import firwin
 
     cutoff = 1.0 / (max(up, down) // math.gcd(up, down))  # as resample_poly computes it
@@ -346,12 +346,22 @@ def _polyphase_filter(up: int, down: int) -> np.ndarray:
     return taps
 
 
+_large_polyphase_filter = functools.lru_cache(maxsize=8)(_design_polyphase_filter)
+_everyday_polyphase_filter = functools.lru_cache(maxsize=64)(_design_polyphase_filter)
+
+
+def _polyphase_filter(up: int, down: int) -> np.ndarray:
+    """`_design_polyphase_filter(up, down)`, designed once per ratio (see `_LARGE_FILTER_TAPS`)."""
+    if _filter_taps(up, down) > _LARGE_FILTER_TAPS:
+        return _large_polyphase_filter(up, down)
+    return _everyday_polyphase_filter(up, down)
+
+
 def _resample_centred(signal: np.ndarray, up: int, down: int) -> np.ndarray:
-    """`resample_poly` of `(..., time)` with each row's mean removed before and restored after (see `_resample`)."""
+    """`resample_poly` of `(..., time)` with each row's mean removed before and restored after (see `_resample`).
+    The same result as resample_poly's own filter design, which it casts to the signal's dtype as this does."""
     mean = signal.mean(axis=-1, keepdims=True, dtype=np.float64).astype(signal.dtype)
-    window = ("kaiser", 5.0)  # resample_poly's own design
-    if _filter_taps(up, down) > _DESIGNED_ONCE_ABOVE_TAPS:
-        window = _polyphase_filter(up, down).astype(signal.dtype)  # (a copy: resample_poly scales it in place)
+    window = _polyphase_filter(up, down).astype(signal.dtype)  # (a copy: resample_poly scales it in place)
     resampled = resample_poly(signal - mean, up, down, axis=-1, window=window, padtype=_PADTYPE)
     return (resampled + mean).astype(resampled.dtype, copy=False)
 

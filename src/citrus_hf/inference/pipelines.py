@@ -636,11 +636,13 @@ class _RecordingPipeline(ChunkPipeline):
         """`_packed_results`' work."""
         window_batch_size = preprocess_params.get("window_batch_size", DEFAULT_WINDOW_BATCH_SIZE)
         packs: dict[tuple, list[tuple[int, dict]]] = {}  # window shape -> [(position, chunk)], oldest first
+        packed_windows: dict[tuple, int] = {}  # window shape -> the windows its pack holds (kept, not recounted)
         done: dict[int, Any] = {}
         next_position = 0  # the next result to hand out
 
         def run_pack(key: tuple) -> None:
             members = packs.pop(key)
+            packed_windows.pop(key)
             chunks = [chunk for _, chunk in members]
             masks = [chunk["patch_mask"] for chunk in chunks]
             packed = {
@@ -684,12 +686,11 @@ class _RecordingPipeline(ChunkPipeline):
             if first["is_last"] and windows < capacity:
                 mask = first["patch_mask"]
                 key = (tuple(first["input_values"].shape[1:]), None if mask is None else mask.numpy().tobytes())
-                held = sum(len(chunk["input_values"]) for _, chunk in packs.get(key, ()))
-                if held + windows > capacity:
+                if packed_windows.get(key, 0) + windows > capacity:
                     run_pack(key)
-                    held = 0
                 packs.setdefault(key, []).append((position, first))
-                if held + windows == capacity:
+                packed_windows[key] = packed_windows.get(key, 0) + windows
+                if packed_windows[key] == capacity:
                     run_pack(key)
             else:
                 outputs = [self.forward(first, **forward_params)]
