@@ -144,6 +144,10 @@ class CiTrusFusionProcessor(PushToHubMixin):
     """
 
     _auto_class: str | None = None
+    # The inputs the processor returns, named as transformers processors and `CiTrusFeatureExtractor` name theirs
+    # (here each value is a dict modality -> tensor): transformers' `Trainer` reads `model_input_names[0]`, e.g. to
+    # measure rows for `group_by_length`, and stopped with an AttributeError without it.
+    model_input_names = list(CiTrusFeatureExtractor.model_input_names)
 
     def __init__(self, feature_extractors: Mapping[str, CiTrusFeatureExtractor]):
         if not isinstance(feature_extractors, Mapping) or not feature_extractors:

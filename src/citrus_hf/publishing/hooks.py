@@ -197,7 +197,8 @@ def register_trainer_checks() -> None:
     - with `label_smoothing_factor`, the labels the smoother takes out of the batch get the model's checks
       (`training.trainer.check_smoothed_labels`);
     - `train_sampling_strategy="group_by_length"` / `"batch_rebalance"` group windows by duration
-      (`training.trainer.length_grouped_sampler`), and evaluation keeps the rows' order
+      (`training.trainer.length_grouped_sampler`; a fusion row by its modalities' patches together), and evaluation
+      keeps the rows' order
       (`training.trainer.evaluation_sampler`);
     - every evaluation starts a new collection of `compute_metrics_fn`'s batches (`batch_eval_metrics=True`).
     """

@@ -298,16 +298,23 @@ def check_channel_count(model: PreTrainedModel, train_dataset: TrainingSet | Non
     raise ValueError(f"Trainer(train_dataset=...), row 0: {_channel_count_error(config.num_channels, shape)}")
 
 
-def _window_lengths(dataset: datasets.Dataset) -> list[int] | None:
-    """The number of patches (`patch_mask`) or samples (`input_values`) of every row of `dataset`: the last axis of
-    the row's array, whatever its leading axes (`(1, channels, time)` for rows a one-row `map(extractor)` wrote).
-    None when the rows have neither."""
+def _window_lengths(dataset: datasets.Dataset) -> list[dict[str | None, int]] | None:
+    """The number of patches (`patch_mask`) or samples (`input_values`) of every row of `dataset`, per modality: the
+    last axis of the row's array, whatever its leading axes (`(1, channels, time)` for rows a one-row
+    `map(extractor)` wrote). A single-modality row is `{None: length}`; a fusion row, which holds one array per
+    modality (`{modality: array}`, the processor's `to_columns()`), is `{modality: length}`. None when the rows have
+    neither column."""
+    from collections.abc import Mapping
+
     import numpy as np
 
     for name in ("patch_mask", "input_values"):
         if name in dataset.column_names:
             column = dataset.select_columns([name]).with_format("numpy")[name]
-            return [int(np.shape(value)[-1]) for value in column]
+            return [
+                {modality: int(np.shape(array)[-1]) for modality, array in per_modality.items()}
+                for per_modality in (value if isinstance(value, Mapping) else {None: value} for value in column)
+            ]
     return None
 
 
@@ -325,29 +332,35 @@ def length_grouped_sampler(
     channel count, never the duration, and the `Trainer` drops a `length` column before it builds the sampler (it is
     no model input), so windows of different durations were batched at random (and, without a `processing_class`,
     training stopped asking for an `input_ids` key). Here the length is the row's number of patches (the last axis of
-    `patch_mask`), or of samples without a mask. A `length_column_name` column kept in the dataset
-    (`remove_unused_columns=False`) is the user's choice: transformers reads it.
+    `patch_mask`), or of samples without a mask. A fusion row's length is the sum of its modalities' patches: every
+    encoder runs its own modality's patches, so the sum is the row's work (what `batch_rebalance` shares out evenly),
+    and as the modalities of one row cover the same seconds it orders rows by duration as each modality would; the
+    longest modality alone would rank a row by whichever modality has the most patches and ignore the others' work.
+    (transformers' sampler measured `processing_class.model_input_names[0]`, or an `input_ids` key, which fusion rows
+    hold as a dict of modalities.) A `length_column_name` column kept in the dataset (`remove_unused_columns=False`)
+    is the user's choice: transformers reads it.
 
     Args:
         args: the `TrainingArguments`.
-        model: the CiTrus-family model (unwrapped); a fusion model's rows hold one array per modality: left alone.
+        model: the CiTrus-family model (unwrapped), single-modality or fusion.
         dataset: the training set, after the Trainer removed the unused columns.
     """
     import datasets
     from transformers.trainer_pt_utils import BatchRebalanceSampler, LengthGroupedSampler
 
-    from ..modeling_citrus import CiTrusPreTrainedModel
+    from ..modeling_citrus import _CiTrusFamilyMixin
 
     strategy = getattr(args, "train_sampling_strategy", None)
     if strategy not in LENGTH_AWARE_SAMPLING:
         return None
-    if not isinstance(model, CiTrusPreTrainedModel) or not isinstance(dataset, datasets.Dataset):
+    if not isinstance(model, _CiTrusFamilyMixin) or not isinstance(dataset, datasets.Dataset):
         return None
     if args.length_column_name in dataset.column_names:
         return None
-    lengths = _window_lengths(dataset)
-    if lengths is None:
+    rows = _window_lengths(dataset)
+    if rows is None:
         return None
+    lengths = [sum(per_modality.values()) for per_modality in rows]
     if strategy == "group_by_length":
         return LengthGroupedSampler(args.train_batch_size * args.gradient_accumulation_steps, lengths=lengths)
     world_size = max(1, args.world_size)
@@ -365,20 +378,27 @@ def check_inputs_for_metrics(args: TrainingArguments, dataset: TrainingSet | Non
     """Refuse `include_for_metrics=["inputs"]` on an evaluation set whose windows differ in duration, before the
     evaluation runs. transformers joins every batch's inputs and pads them along axis 1 only, which for CiTrus
     `(batch, channels, time)` windows is the channel axis: batches padded to different durations stopped inside torch
-    ("Sizes of tensors must match")."""
+    ("Sizes of tensors must match"). A fusion model's inputs are joined modality by modality, so each modality's
+    windows must share one duration (those of different modalities need not)."""
     import datasets
 
     if "inputs" not in (getattr(args, "include_for_metrics", None) or []) or not isinstance(dataset, datasets.Dataset):
         return
     if not getattr(args, "eval_do_concat_batches", True) or getattr(args, "batch_eval_metrics", False):
         return  # the batches' inputs are handed over one by one, never joined
-    lengths = _window_lengths(dataset)
-    if lengths is not None and len(set(lengths)) > 1:
-        raise ValueError(
-            f"include_for_metrics=['inputs'] joins the windows of every evaluation batch, and this evaluation set's "
-            f"windows differ in duration ({min(lengths)} to {max(lengths)} patches), which transformers cannot join; "
-            "align them to one duration (the feature extractor's padding='max_length'), or leave 'inputs' out."
-        )
+    by_modality: dict[str | None, set[int]] = {}
+    for per_modality in _window_lengths(dataset) or []:
+        for modality, length in per_modality.items():
+            by_modality.setdefault(modality, set()).add(length)
+    for modality, lengths in by_modality.items():
+        if len(lengths) > 1:
+            windows = "windows" if modality is None else f"windows of modality {modality!r}"
+            raise ValueError(
+                f"include_for_metrics=['inputs'] joins the windows of every evaluation batch, and this evaluation "
+                f"set's {windows} differ in duration ({min(lengths)} to {max(lengths)} patches), which transformers "
+                "cannot join; align them to one duration (the feature extractor's padding='max_length'), or leave "
+                "'inputs' out."
+            )
 
 
 def evaluation_sampler(args: TrainingArguments, dataset: TrainingSet | None) -> torch.utils.data.Sampler | None | bool:
