@@ -4,6 +4,8 @@
   package's own check (it read each row's `patch_mask` as one array; a fusion row holds one per modality).
 - `train_sampling_strategy="group_by_length"` failed inside transformers: the package's sampler left fusion models
   alone, and transformers' read `CiTrusFusionProcessor.model_input_names` (missing) or an `input_ids` key.
+- A `processing_class` of the other model family (one modality's extractor for a fusion model, a fusion processor
+  for a single-modality model) trained and was saved with the model, leaving a folder that loads the wrong one.
 
 A tiny fusion classifier (ECG 2 s at 100 Hz in 10 patches, EDA 2 s at 20 Hz in 4), on the CPU: a few seconds each.
 """
@@ -16,6 +18,7 @@ from datasets import Dataset, concatenate_datasets
 from tiny_configs import tiny_config
 from transformers import Trainer, TrainingArguments, set_seed
 
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
 from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
 from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
 from citrus_hf.processing_citrus_fusion import CiTrusFusionDataCollator, CiTrusFusionProcessor
@@ -111,3 +114,22 @@ def test_length_aware_samplers_measure_a_fusion_row_as_its_modalities_patches(tm
         sampler = length_grouped_sampler(arguments, model, rows)
         assert sampler.lengths == [10 + 4] * 4 + [10 + 8] * 4, strategy  # ECG's 10 patches plus EDA's 4 or 8
     assert processor.model_input_names == ["input_values", "patch_mask"]
+
+
+# ------------------------------------------------------------------ 4: a processing_class of the other family
+
+
+def test_a_processing_class_of_the_other_model_family_is_refused_when_the_trainer_is_built(tmp_path):
+    fusion, processor = _fusion()
+    single = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    arguments = _arguments(tmp_path)
+    extractor = CiTrusFeatureExtractor.from_config(fusion.config.modality_configs["ecg"])
+    expected = r"CiTrusFeatureExtractor aligns the recordings of one modality.*CiTrusFusionForSequenceClassification.*"
+    with pytest.raises(ValueError, match=expected + r"CiTrusFusionProcessor\.from_config\(model\.config\)"):
+        Trainer(model=fusion, args=arguments, processing_class=extractor)
+    expected = r"CiTrusFusionProcessor is a fusion model's processor.*CiTrusForSequenceClassification is a single-"
+    with pytest.raises(ValueError, match=expected + r".*CiTrusFeatureExtractor\.from_config\(model\.config\)"):
+        Trainer(model=single, args=arguments, processing_class=processor)
+    # the matching pairs are still accepted
+    Trainer(model=fusion, args=arguments, processing_class=processor)
+    Trainer(model=single, args=arguments, processing_class=CiTrusFeatureExtractor.from_config(single.config))

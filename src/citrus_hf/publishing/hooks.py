@@ -163,14 +163,34 @@ def register_trainer_adapter_config() -> None:
 def _check_processing_class(model, processing_class) -> None:
     """Refuse a `processing_class` that aligns recordings to another input contract than `model`'s, as the pipeline
     refuses it: the rows would be aligned one way while the saved config says another, and the saved folder would
-    be refused by `pipeline(model=output_dir)` after the whole run."""
+    be refused by `pipeline(model=output_dir)` after the whole run. A preprocessor of the other model family (one
+    modality's extractor for a fusion model, a fusion processor for a single-modality model) is refused too: the
+    `Trainer` saves it with the model, and the folder then loads the wrong preprocessor (`AutoProcessor` gave a
+    fusion checkpoint one modality's extractor; the pipeline reported a single model's extractor "not found")."""
     from ..feature_extraction_citrus import CiTrusFeatureExtractor
     from ..modeling_citrus import CiTrusPreTrainedModel
     from ..processing_citrus_fusion import CiTrusFusionProcessor
 
-    if isinstance(processing_class, CiTrusFusionProcessor) and not isinstance(model, CiTrusPreTrainedModel):
+    fusion = not isinstance(model, CiTrusPreTrainedModel)  # the other branch of the CiTrus family
+    right, wrong = (
+        (CiTrusFusionProcessor, CiTrusFeatureExtractor) if fusion else (CiTrusFeatureExtractor, CiTrusFusionProcessor)
+    )
+    if isinstance(processing_class, wrong):
+        given = (
+            "aligns the recordings of one modality"
+            if fusion
+            else f"is a fusion model's processor (modalities {processing_class.modalities})"
+        )
+        takes = f"a fusion model of the modalities {model.config.modalities}" if fusion else "a single-modality model"
+        raise ValueError(
+            f"Trainer(processing_class=...): {type(processing_class).__name__} {given}, but {type(model).__name__} is "
+            f"{takes}; pass processing_class={right.__name__}.from_config(model.config) (or the one saved with the "
+            "model). Otherwise the Trainer saves it with the model, and the saved folder loads a preprocessor the "
+            "model cannot take."
+        )
+    if isinstance(processing_class, CiTrusFusionProcessor):
         processing_class.check_model(model)
-    elif isinstance(processing_class, CiTrusFeatureExtractor) and isinstance(model, CiTrusPreTrainedModel):
+    elif isinstance(processing_class, CiTrusFeatureExtractor):
         from ..inference.pipelines import check_contract
 
         try:
@@ -188,7 +208,9 @@ def register_trainer_checks() -> None:
     - `TrainingArguments` records whether `greater_is_better` was given, and the `Trainer` minimises an error
       `metric_for_best_model` ("mae", "rmse", ...) when it was not (`training.trainer.minimise_error_metric`; also
       for a non-CiTrus model scored by `compute_metrics_fn`);
-    - a `processing_class` (feature extractor or fusion processor) is checked against the model's input contract;
+    - a `processing_class` (feature extractor or fusion processor) is checked against the model's input contract,
+      and one of the other model family (an extractor for a fusion model, a fusion processor for a single one) is
+      refused;
     - a task model's training or evaluation set with its labels in a `target` column (no `labels`) is refused with
       the rename (`training.trainer.check_label_column`), and a training set of another channel count than a head
       that concatenates its channels, at once (`training.trainer.check_channel_count`);
