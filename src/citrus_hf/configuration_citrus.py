@@ -7,6 +7,7 @@ be derived from it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import functools
@@ -15,7 +16,8 @@ import numbers
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any, NoReturn
 
 from huggingface_hub.dataclasses import StrictDataclassClassValidationError, StrictDataclassFieldValidationError, strict
@@ -691,12 +693,50 @@ def id2label_from_label2id(label2id: Any, num_labels: Any = None) -> dict[int, A
                 "its own id (one per output of the head)."
             )
         id2label[int(index)] = name
-    if num_labels is not None and as_integer("num_labels", num_labels) != len(id2label):
-        raise ValueError(
-            f"`num_labels={num_labels!r}` disagrees with `label2id`, which names {len(id2label)} classes "
-            f"({list(label2id)}); pass `label2id` alone (it sets the number of classes), or correct one of them."
-        )
+    check_label_count(num_labels, "label2id", list(label2id))
     return dict(sorted(id2label.items()))
+
+
+# Set while `from_dict` builds a config from a dict and keyword overrides. transformers hands a `num_labels=` keyword
+# to the constructor beside the dict's own `id2label`, then applies it with the `num_labels` setter, which replaces
+# the map: a new class count for a loaded checkpoint (`from_pretrained(path, num_labels=5)`), not a conflict. The
+# keywords themselves are checked against each other in `from_dict`, before it builds the config.
+_BUILDING_FROM_DICT: ContextVar[bool] = ContextVar("citrus_config_building_from_dict", default=False)
+
+
+@contextlib.contextmanager
+def building_from_dict() -> Iterator[None]:
+    """The context in which a config's `from_dict` builds it (see `_BUILDING_FROM_DICT`)."""
+    token = _BUILDING_FROM_DICT.set(True)
+    try:
+        yield
+    finally:
+        _BUILDING_FROM_DICT.reset(token)
+
+
+def check_id2label_count(id2label: Any, num_labels: Any) -> None:
+    """`check_label_count` for an `id2label` map given beside `num_labels` (a list of names, converted where the
+    config takes it, and anything else pass: their own checks name what is wrong with them). Inside `from_dict`'s
+    construction the constructor's `num_labels` is a keyword override of the dict's classes (`_BUILDING_FROM_DICT`),
+    and passes."""
+    if isinstance(id2label, Mapping) and not _BUILDING_FROM_DICT.get():
+        check_label_count(num_labels, "id2label", list(id2label.values()))
+
+
+def check_label_count(num_labels: Any, source: str, names: list[Any]) -> None:
+    """Refuse a `num_labels` given beside the class map `source` (`"id2label"` or `"label2id"`) that names another
+    number of classes (`names`). transformers would keep whichever it applied last: `num_labels` replaces the names
+    with placeholders ("LABEL_0", ...) and sets the head's width, so the result depended on keyword order and the
+    classes given were lost without a word (only a log line when building the config). None (not given) passes.
+
+    Raises:
+        ValueError: naming both counts, the classes and the fix.
+    """
+    if num_labels is not None and as_integer("num_labels", num_labels) != len(names):
+        raise ValueError(
+            f"`num_labels={num_labels!r}` disagrees with `{source}`, which names {len(names)} classes "
+            f"({names}); pass `{source}` alone (it sets the number of classes), or correct one of them."
+        )
 
 
 def names_as_list(names: Any) -> Any:
@@ -930,6 +970,8 @@ class CiTrusConfig(PreTrainedConfig):
                 del kwargs[name]
         if "id2label" in kwargs:
             kwargs["id2label"] = id2label_from_names(kwargs["id2label"])
+            # transformers applies the two keywords one after the other, so the later one would win
+            check_id2label_count(kwargs["id2label"], kwargs.get("num_labels"))
         elif kwargs.get("label2id") is not None:
             # transformers sets `label2id=` after construction, beside the saved (or placeholder) `id2label`, which
             # would then name the head's outputs and call the classes given "stale"
@@ -941,7 +983,8 @@ class CiTrusConfig(PreTrainedConfig):
         # transformers sets only the keywords the config has as attributes and drops the rest without a word, so a
         # typo (`from_pretrained(path, sample_rate=250)`) would keep the saved value; the model classes refuse it
         check_misspelt_fields(cls, kwargs)
-        loaded = super().from_dict({**config_dict, **overrides}, **kwargs)
+        with building_from_dict():
+            loaded = super().from_dict({**config_dict, **overrides}, **kwargs)
         # transformers sets `id2label=` and other inherited keywords after construction: reconcile once they are in
         reconcile_label2id(loaded[0] if isinstance(loaded, tuple) else loaded)
         return loaded
@@ -989,6 +1032,7 @@ class CiTrusConfig(PreTrainedConfig):
         if self.id2label is None and self.label2id is not None:
             self.id2label = id2label_from_label2id(self.label2id, kwargs.get("num_labels"))
         self.id2label = id2label_from_names(self.id2label)
+        check_id2label_count(self.id2label, kwargs.get("num_labels"))  # (transformers' only logs, keeps num_labels)
         check_misspelt_fields(type(self), kwargs)
         check_config_dtype("dtype", self.dtype)
         check_config_dtype("torch_dtype", kwargs.get("torch_dtype"))

@@ -23,8 +23,10 @@ from .configuration_citrus import (
     CiTrusConfig,
     as_finite_real,
     as_integer,
+    building_from_dict,
     check_checkpoint_reference,
     check_classification_head,
+    check_id2label_count,
     check_initializer_range,
     check_misspelt_fields,
     check_num_labels,
@@ -120,6 +122,8 @@ class CiTrusFusionConfig(PreTrainedConfig):
         dict: a modality given as a dict keeps its saved settings except the keys given, one given as a `CiTrusConfig`
         replaces its saved one, and the modalities not named keep theirs.
         """
+        # transformers applies `id2label=` and `num_labels=` one after the other, so the later one would win
+        check_id2label_count(kwargs.get("id2label"), kwargs.get("num_labels"))
         own_fields = cls.__dict__.get("__annotations__", {})
         overrides = {name: kwargs.pop(name) for name in list(kwargs) if name in own_fields}
         saved = config_dict.get("modality_configs")
@@ -143,7 +147,8 @@ class CiTrusFusionConfig(PreTrainedConfig):
             overrides["modality_configs"] = merged
         # a misspelt field (`head_dropot=0.2`) would be dropped without a word, as in `CiTrusConfig.from_dict`
         _check_extra_keywords(cls, kwargs)
-        return super().from_dict({**config_dict, **overrides}, **kwargs)
+        with building_from_dict():
+            return super().from_dict({**config_dict, **overrides}, **kwargs)
 
     @classmethod
     def get_config_dict(
@@ -173,6 +178,7 @@ class CiTrusFusionConfig(PreTrainedConfig):
         self.num_targets = as_integer("num_targets", self.num_targets)
         if kwargs.get("num_labels") is not None:
             kwargs["num_labels"] = check_num_labels(kwargs["num_labels"])
+        check_id2label_count(self.id2label, kwargs.get("num_labels"))  # (transformers' only logs, keeps num_labels)
         super().__post_init__(**kwargs)
 
     def __setattr__(self, name: str, value: Any) -> None:
