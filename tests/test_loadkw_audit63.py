@@ -4,12 +4,15 @@ overrides or as a dict, and the extractor's `padding_side`."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from tiny_configs import save_tiny_classifier, tiny_config
+from transformers import pipeline
 
 from citrus_hf import (
     CiTrusConfig,
+    CiTrusFeatureExtractor,
     CiTrusForPretraining,
     CiTrusForSequenceClassification,
 )
@@ -51,3 +54,28 @@ def test_id2label_and_a_disagreeing_num_labels_are_refused_whatever_their_order(
     agreeing = {**kwargs, "num_labels": 3}
     model = CiTrusForSequenceClassification.from_pretrained(encoder, **agreeing)
     assert model.config.id2label == NAMES and model.classifier.out_features == 3
+
+
+# ------------------------------------------------------------------- a list of class names assigned to id2label
+
+
+def test_class_names_assigned_as_a_list_become_the_map(classifier, tmp_path):
+    """`model.config.id2label = ClassLabel.names` was kept as a list: the pipeline then failed on a bare `dict()`
+    error and `save_pretrained` called the names "ids". It is the map, as the constructor makes it."""
+    model = CiTrusForSequenceClassification.from_pretrained(classifier)
+    model.config.id2label = ["normal", "afib"]
+    assert model.config.id2label == {0: "normal", 1: "afib"}
+    assert model.config.label2id == {"normal": 0, "afib": 1}
+    classify = pipeline(
+        "time-series-classification", model=model, feature_extractor=CiTrusFeatureExtractor.from_pretrained(classifier)
+    )
+    result = classify(np.random.default_rng(0).standard_normal((1, 200)).astype("float32"), sampling_rate=100)
+    assert {row["label"] for row in result["labels"]} == {"normal", "afib"}
+    model.save_pretrained(tmp_path)
+    assert CiTrusConfig.from_pretrained(tmp_path).id2label == {0: "normal", 1: "afib"}
+
+
+def test_id2label_assigned_a_string_is_refused():
+    config = tiny_config()
+    with pytest.raises(TypeError, match=r"`id2label` maps class ids to class names .* got str 'abc'"):
+        config.id2label = "abc"

@@ -1042,6 +1042,27 @@ class CiTrusConfig(PreTrainedConfig):
             self.custom_pipelines = CustomPipelines(custom_pipelines)
         reconcile_label2id(self)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # `config.id2label = ClassLabel.names` after loading: a list of class names is taken as the constructor and
+        # `from_pretrained(..., id2label=[...])` take it (`{0: names[0], ...}`), rather than refused, since that is
+        # the form this package accepts everywhere else. Kept as a list, it counted as `num_labels` and then broke
+        # the pipeline (a bare `dict()` error) and `save_pretrained` (which called the names "ids"). `label2id` is
+        # rebuilt from the names, as transformers rebuilds both maps when `num_labels` is set: the list names every
+        # class, so the old `label2id` can only be stale. (During construction `label2id` is not set yet; the
+        # constructor reconciles the two itself.)
+        if name != "id2label" or value is None or isinstance(value, Mapping):
+            super().__setattr__(name, value)
+            return
+        id2label = id2label_from_names(value)
+        if not isinstance(id2label, Mapping):
+            raise TypeError(
+                f"`id2label` maps class ids to class names ({{0: 'rest', 1: 'walk'}}) or is the list of class names "
+                f"(['rest', 'walk']), got {type(value).__name__} {value!r}."
+            )
+        super().__setattr__(name, id2label)
+        if "label2id" in self.__dict__:
+            super().__setattr__("label2id", {label: index for index, label in id2label.items()})
+
     def save_pretrained(self, save_directory: str | os.PathLike, push_to_hub: bool = False, **kwargs) -> None:
         """`PreTrainedConfig.save_pretrained`; when `auto_map` points at the model code saved beside it
         (`modeling_citrus.py`, which a model's `save_pretrained` copies), `AutoModel` is mapped to the encoder too:
