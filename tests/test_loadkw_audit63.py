@@ -4,11 +4,13 @@ overrides or as a dict, and the extractor's `padding_side`."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 import torch
 from tiny_configs import save_tiny_classifier, tiny_config
-from transformers import pipeline
+from transformers import AutoFeatureExtractor, pipeline
 
 from citrus_hf import (
     CiTrusConfig,
@@ -54,6 +56,26 @@ def test_id2label_and_a_disagreeing_num_labels_are_refused_whatever_their_order(
     agreeing = {**kwargs, "num_labels": 3}
     model = CiTrusForSequenceClassification.from_pretrained(encoder, **agreeing)
     assert model.config.id2label == NAMES and model.classifier.out_features == 3
+
+
+# ------------------------------------------------------------- the extractor loaded with another sampling_rate
+
+
+@pytest.mark.parametrize("loader", [AutoFeatureExtractor, CiTrusFeatureExtractor])
+def test_loading_the_extractor_at_another_rate_warns_as_the_model_does(classifier, caplog, loader):
+    """`from_pretrained(ckpt, sampling_rate=250)` (the audio habit of stating the data's rate) retargeted the extractor
+    to 250 Hz windows for a 100 Hz model without a word; it now warns in the model's words, and says where a
+    recording's own rate goes."""
+    caplog.set_level(logging.WARNING)
+    extractor = loader.from_pretrained(classifier, sampling_rate=250)
+    assert extractor.sampling_rate == 250  # an override is still allowed
+    said = [r.getMessage() for r in caplog.records if "sampling_rate=250" in r.getMessage()]
+    assert len(said) == 1
+    assert said[0].startswith("sampling_rate=250 overrides the 100 Hz the checkpoint was trained at:")
+    assert "a rate it never saw" in said[0] and "extractor(recording, sampling_rate=250)" in said[0]
+    caplog.clear()
+    loader.from_pretrained(classifier, sampling_rate=100)
+    assert not [r for r in caplog.records if "overrides" in r.getMessage()]
 
 
 # ------------------------------------------------------------------- a list of class names assigned to id2label

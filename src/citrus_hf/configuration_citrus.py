@@ -536,6 +536,20 @@ def is_real_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def warn_of_rate_override(rate: Any, saved_rate: Any, effect: str, advice: str) -> None:
+    """Warn that a `sampling_rate=` keyword given while loading a checkpoint (`rate`) overrides the rate it was trained
+    at (`saved_rate`): allowed, since a model may be fine-tuned at another rate on purpose, but the encoder then sees
+    signals at a rate it never saw. The model's `from_pretrained` and the feature extractor's say it in the same words;
+    `effect` says what now happens at `rate`, `advice` how to keep the checkpoint's rate (`{rate}` in either is
+    filled in). Nothing is said when the rates agree or either is not a number (its own check names that)."""
+    if not is_real_number(rate) or not is_real_number(saved_rate) or rate == saved_rate:
+        return
+    logger.warning(
+        f"sampling_rate={rate:g} overrides the {saved_rate:g} Hz the checkpoint was trained at: "
+        f"{effect.format(rate=f'{rate:g}')}, a rate it never saw. {advice.format(rate=f'{rate:g}')}"
+    )
+
+
 def as_integer(name: str, value: Any, minimum: int | None = None) -> int:
     """`value` as a Python int: any integer (numpy's too) or a float holding a whole number (`16.0` -> 16).
 

@@ -45,6 +45,7 @@ from .configuration_citrus import (
     misspelt_names,
     not_a_field_error,
     request_got_no_answer,
+    warn_of_rate_override,
 )
 from .vocabulary_citrus import FUSION_MODEL_TYPE, NAN_POLICIES
 
@@ -598,6 +599,19 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         saved = checked or "feature_extractor_type" in values  # read from a file (`save_pretrained` always writes it)
         if saved and not checked:
             values, kwargs = cls._checked_saved_settings(values, kwargs, "the checkpoint's preprocessor_config.json")
+        if saved and "sampling_rate" in kwargs:
+            # the audio habit of stating the data's rate when loading (`from_pretrained(path, sampling_rate=250)`)
+            # retargets the extractor instead: it would resample every recording to that rate for a model trained at
+            # the saved one, and feed it windows of another duration, without a word (the model's own
+            # `from_pretrained` warns about the same override)
+            warn_of_rate_override(
+                kwargs["sampling_rate"],
+                values.get("sampling_rate"),
+                "this extractor will resample every recording to {rate} Hz, and the model will see signals at that rate",
+                "`sampling_rate=` here sets the model's input rate. A recording's own rate goes to the call: leave "
+                "sampling_rate out here and pass `extractor(recording, sampling_rate={rate})`, which resamples the "
+                "recording to the checkpoint's rate.",
+            )
         # transformers applies only the keywords the file names and drops the rest without a word, so a typo
         # (`from_pretrained(path, sample_rate=250)`) would keep the saved contract silently
         cls._refuse_misspelt_settings([key for key in kwargs if key not in values and key != "return_unused_kwargs"])

@@ -48,6 +48,7 @@ from .configuration_citrus import (
     lookup_never_reached_the_hub,
     missing_subfolder_error,
     safetensors_names,
+    warn_of_rate_override,
 )
 from .vocabulary_citrus import (
     ADAPTER_CONFIG_NAME,
@@ -1886,13 +1887,13 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         is allowed, with a warning: the encoder learnt its patterns at the checkpoint's rate."""
         if isinstance(kwargs.get("config"), PreTrainedConfig) or not saved_config:
             return kwargs
-        saved_rate, rate = saved_config.get("sampling_rate"), kwargs.get("sampling_rate")
-        if rate is not None and saved_rate is not None and isinstance(rate, (int, float)) and rate != saved_rate:
-            logger.warning(
-                f"sampling_rate={rate:g} overrides the {saved_rate:g} Hz the checkpoint was trained at: its encoder "
-                f"will see signals at {rate:g} Hz, a rate it never saw. To fine-tune on data at another rate, leave "
-                "sampling_rate out: the feature extractor resamples recordings to the checkpoint's rate."
-            )
+        warn_of_rate_override(
+            kwargs.get("sampling_rate"),
+            saved_config.get("sampling_rate"),
+            "its encoder will see signals at {rate} Hz",
+            "To fine-tune on data at another rate, leave sampling_rate out: the feature extractor resamples "
+            "recordings to the checkpoint's rate.",
+        )
         if "num_channels" not in kwargs:
             return kwargs
         if saved_config.get("num_channels", 1) == kwargs["num_channels"]:
