@@ -4,13 +4,14 @@ overrides or as a dict, and the extractor's `padding_side`."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
 import pytest
 import torch
 from tiny_configs import save_tiny_classifier, tiny_config
-from transformers import AutoFeatureExtractor, pipeline
+from transformers import AutoFeatureExtractor, AutoModelForSequenceClassification, pipeline
 
 from citrus_hf import (
     CiTrusConfig,
@@ -101,3 +102,29 @@ def test_id2label_assigned_a_string_is_refused():
     config = tiny_config()
     with pytest.raises(TypeError, match=r"`id2label` maps class ids to class names .* got str 'abc'"):
         config.id2label = "abc"
+
+
+# -------------------------------------------------------------- config= with field overrides, or as a dict
+
+
+def test_config_object_with_field_overrides_names_config_and_the_fix(classifier):
+    """transformers passed the field to the model's `__init__`, whose TypeError ("unexpected keyword argument
+    'num_labels'") suggested it was no CiTrus setting. Loading options that are config fields too still work."""
+    config = CiTrusConfig.from_pretrained(classifier)
+    for override in ({"num_labels": 3, "ignore_mismatched_sizes": True}, {"head_dropout": 0.3}):
+        field = next(iter(override))
+        message = rf"given `config=` and the config field\(s\) \['{field}'\].*config\.{field} = "
+        with pytest.raises(ValueError, match=message):
+            CiTrusForSequenceClassification.from_pretrained(classifier, config=config, **override)
+    model = CiTrusForSequenceClassification.from_pretrained(classifier, config=config, dtype=torch.float64)
+    assert model.classifier.weight.dtype == torch.float64
+    # the Auto classes pass the config they loaded as `config=`, with the keywords it did not take
+    auto = AutoModelForSequenceClassification.from_pretrained(classifier, num_labels=3, ignore_mismatched_sizes=True)
+    assert auto.classifier.out_features == 3
+
+
+def test_config_given_as_a_dict_says_how_to_build_the_config(classifier):
+    """It failed inside `os.stat` ("path should be string, ... not dict")."""
+    config = json.loads((classifier / "config.json").read_text())
+    with pytest.raises(TypeError, match=r"`config=` takes a CiTrusConfig .* got dict: .*CiTrusConfig\.from_dict\(d\)"):
+        CiTrusForSequenceClassification.from_pretrained(classifier, config=config)

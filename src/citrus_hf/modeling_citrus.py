@@ -20,10 +20,10 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import torch
 from torch import nn
@@ -42,6 +42,7 @@ from .configuration_citrus import (
     check_buildable,
     check_checkpoint_reference,
     check_misspelt_fields,
+    config_field_names,
     custom_pipelines_for,
     fusion_checkpoint_error,
     looks_like_time_by_channels,
@@ -310,6 +311,47 @@ def _check_sizes_against_weights(folder: str, variant: str | None, config_dict: 
             f"{folder!r}: config.json describes a model of at least {least:,} values ({', '.join(named)}) and its "
             f"weights hold {held:,}: a size was edited or damaged. Put back the sizes the model was saved with (or "
             "save the checkpoint again)."
+        )
+
+
+# Config fields that `from_pretrained` consumes itself even beside a `config=` object (`dtype="auto"`,
+# `attn_implementation="eager"`): they are loading options, not overrides of the config.
+_LOADING_OPTIONS_ON_THE_CONFIG = frozenset(("dtype", "torch_dtype", "attn_implementation", "experts_implementation"))
+
+
+def _check_config_keyword(model_class: type, kwargs: dict[str, Any]) -> None:
+    """Refuse a `config=` that `from_pretrained` cannot use as given: a dict (the contents of a config.json), which
+    transformers took for a path and failed on inside `os.stat`; or a config object given beside config fields
+    (`config=config, num_labels=3`). transformers uses a config object as it is and passes every other keyword to the
+    model's `__init__`, whose TypeError ("unexpected keyword argument 'num_labels'") suggested the field was no CiTrus
+    setting at all; without `config=` the same keywords override the checkpoint's config.
+
+    Raises:
+        TypeError: `config=` is neither a config nor a path.
+        ValueError: config fields given beside a config object, naming them and both fixes.
+    """
+    config, config_class = kwargs.get("config"), model_class.config_class
+    if config is None or isinstance(config, (str, os.PathLike)):
+        return
+    if not isinstance(config, PreTrainedConfig):
+        build = (
+            f"build it first with {config_class.__name__}.from_dict(d) (or {config_class.__name__}(**d)) and pass that"
+            if isinstance(config, Mapping)
+            else f"pass a {config_class.__name__}"
+        )
+        raise TypeError(
+            f"`config=` takes a {config_class.__name__} or the path of a folder with a config.json, got "
+            f"{type(config).__name__}: {build}, or leave `config=` out to use the checkpoint's own."
+        )
+    fields = [name for name in kwargs if name in config_field_names(config_class)]
+    overrides = [name for name in fields if name not in _LOADING_OPTIONS_ON_THE_CONFIG]
+    if overrides:
+        example = f"{overrides[0]}={kwargs[overrides[0]]!r}"
+        raise ValueError(
+            f"{model_class.__name__}.from_pretrained was given `config=` and the config field(s) {overrides}: a "
+            "config given as `config=` is used as it is, so keywords cannot change it. Set them on the config "
+            f"object before the call (`config.{example.replace('=', ' = ', 1)}`), or leave `config=` out and pass "
+            f"them as keywords (`from_pretrained(path, {example})`), which override the checkpoint's config."
         )
 
 
@@ -1535,6 +1577,7 @@ class _CiTrusFamilyMixin:
         # a config field misspelt or named as other models name it (`num_classes=3`): transformers would pass it on
         # to the model's `__init__`, which names no field in its TypeError
         check_misspelt_fields(cls.config_class, kwargs)
+        _check_config_keyword(cls, kwargs)
         call_kwargs = dict(kwargs)  # as given, for the adapter route below
         # transformers' Auto classes name the adapter (folder or Hub repo) they found in `adapter_kwargs`, and load it
         # onto this base within this call
