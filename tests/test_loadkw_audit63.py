@@ -128,3 +128,29 @@ def test_config_given_as_a_dict_says_how_to_build_the_config(classifier):
     config = json.loads((classifier / "config.json").read_text())
     with pytest.raises(TypeError, match=r"`config=` takes a CiTrusConfig .* got dict: .*CiTrusConfig\.from_dict\(d\)"):
         CiTrusForSequenceClassification.from_pretrained(classifier, config=config)
+
+
+# -------------------------------------------------------------------------------- the extractor's padding_side
+
+
+@pytest.mark.parametrize("side", ["left", "middle"])
+def test_a_padding_side_other_than_right_is_refused(classifier, side):
+    """It was taken, saved and reloaded, then ignored: windows were still padded at their end."""
+    message = rf"`padding_side='{side}'` is not supported: CiTrus pads windows at their end .* `patch_mask`"
+    with pytest.raises(ValueError, match=message):
+        CiTrusFeatureExtractor(padding_side=side)
+    with pytest.raises(ValueError, match=message):
+        CiTrusFeatureExtractor.from_pretrained(classifier, padding_side=side)
+    extractor = CiTrusFeatureExtractor()
+    with pytest.raises(ValueError, match=message):
+        extractor.padding_side = side
+    assert extractor.padding_side == "right"
+
+
+def test_a_saved_right_padding_side_still_loads_and_a_saved_left_one_is_refused(classifier, tmp_path):
+    saved = json.loads((classifier / "preprocessor_config.json").read_text())
+    assert saved["padding_side"] == "right"
+    assert AutoFeatureExtractor.from_pretrained(classifier).padding_side == "right"
+    (tmp_path / "preprocessor_config.json").write_text(json.dumps({**saved, "padding_side": "left"}))
+    with pytest.raises(ValueError, match="`padding_side='left'` is not supported"):
+        AutoFeatureExtractor.from_pretrained(tmp_path)

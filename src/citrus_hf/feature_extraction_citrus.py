@@ -566,6 +566,28 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
     # Settings `SequenceFeatureExtractor` itself takes (and saves), and the keys transformers writes.
     _INHERITED_SETTINGS = frozenset(("return_attention_mask", "padding_side", *_TRANSFORMERS_KEYS))
 
+    @property
+    def padding_side(self) -> str:
+        """Where windows are padded: always `"right"` (at their end), the side `patch_mask` describes."""
+        return self.__dict__.get("padding_side", "right")
+
+    @padding_side.setter
+    def padding_side(self, value: Any) -> None:
+        # `SequenceFeatureExtractor` takes, saves and reloads any `padding_side`, but alignment and `pad` always pad
+        # at the end, so "left" (the transformers habit for keeping the ends of short inputs aligned) or a typo was
+        # kept and silently ignored. Left padding is not offered: the model numbers its patches from the window's
+        # start, so a window padded at its start would put the signal at positions it never had in pre-training.
+        # The value lives in `__dict__` under its own name, where transformers' `to_dict` saves it, so an extractor
+        # saved with "right" (every one ever saved that worked as it said) still loads.
+        if value != "right":
+            raise ValueError(
+                f"`padding_side={value!r}` is not supported: CiTrus pads windows at their end (on the right) and marks "
+                "the padding in `patch_mask`, which the model reads, so short recordings keep their start at the "
+                "window's start. Leave padding_side out (or set it to 'right', also in a saved "
+                "preprocessor_config.json)."
+            )
+        self.__dict__["padding_side"] = value
+
     @classmethod
     def get_feature_extractor_dict(cls, pretrained_model_name_or_path, **kwargs):
         """The transformers method, which also takes the name of a bundled checkpoint ("citrus-small") and checks the
