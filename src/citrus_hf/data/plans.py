@@ -20,8 +20,9 @@ import errno
 import hashlib
 import json
 import math
+import numbers
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,11 @@ def resolve_options(spec: DatasetSpec, options: dict[str, Any]) -> dict[str, Any
         known = ", ".join(sorted(spec.defaults)) or "none"
         raise CitrusDataError(f"Dataset {spec.name!r} has no option(s) {unknown}; its options are: {known}.")
     resolved = {**spec.defaults, **{k: v for k, v in options.items() if v is not None}}
+    for key, value in options.items():
+        if isinstance(spec.defaults[key], (list, tuple)) and value is not None:
+            # an option that takes a list, given one value (`labelled_splits=train` on the command line): the list of
+            # that one, so both spellings build (and cache) the same set; `list("train")` read it letter by letter
+            resolved[key] = listed_option(key, value)
     defaults = spec.defaults
     hop_follows_window = defaults.get("hop_seconds") is not None and defaults.get("hop_seconds") == defaults.get(
         "window_seconds"
@@ -201,6 +207,56 @@ def _check_option_values(dataset: str, options: dict[str, Any]) -> None:
             refuse(key, "shares >= 0 that are not all 0, e.g. (0.8, 0.1, 0.1)")
         if key == "seed" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
             refuse(key, "an integer >= 0")
+
+
+def listed_option(
+    key: str,
+    value: Any,
+    valid: Sequence[Any] | None = None,
+    *,
+    outside: str = "it does not take",
+    choices: str = "its values are",
+) -> list[Any]:
+    """The values of an option that takes a list (`labelled_splits`, `exclude_sources`, `test_repetitions`, a sleep
+    set's `channels`), as a list: one value given alone (`labelled_splits=train` on the command line,
+    `test_repetitions=3`) is the list of that one, where ``list("train")`` would have split a name into its letters.
+
+    Args:
+        key: the option's name, for the message.
+        value: the option's value: one name or number, or a list (tuple) of them.
+        valid: the values the option may name; None checks none.
+        outside / choices: the message's words for a value not in `valid` and for `valid`: "Option 'channels' names
+            ['nope'], which {outside}; {choices}: ...", e.g. "SC4001E0-PSG.edf does not hold" / "its channels are".
+
+    Raises:
+        CitrusDataError: a value not in `valid`, compared with its kind: the text "3" is not the repetition 3 (it
+            matched none without a word), nor is True the number 1. The message names the option and the valid values.
+    """
+    values = [value] if isinstance(value, (str, bytes, numbers.Number)) else list(value)
+    if valid is not None:
+        unknown = [given for given in values if not any(_same_value(given, known) for known in valid)]
+        if unknown:
+            raise CitrusDataError(
+                f"Option {key!r} names {unknown!r}, which {outside}; {choices}: {', '.join(map(str, valid))} (name "
+                "one or more of them, as a list or one alone)."
+            )
+    return values
+
+
+def _same_value(given: Any, known: Any) -> bool:
+    """Whether an option's `given` value is `known`: equal and of the same kind (text, whole number, other number),
+    so "3" is not 3, True is not 1 and 3.0 is not the repetition 3."""
+
+    def kind(value: Any) -> str:
+        if isinstance(value, bool):
+            return "bool"
+        if isinstance(value, numbers.Integral):  # numpy's integers too
+            return "int"
+        if isinstance(value, numbers.Number):
+            return "number"
+        return "text" if isinstance(value, str) else type(value).__name__
+
+    return kind(given) == kind(known) and given == known
 
 
 def fingerprint(name: str, version: str, options: dict, archives: tuple[str, ...], split: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from ..errors import CitrusDataError
-from ..plans import BuildContext, BuildPlan
+from ..plans import SPLIT_NAMES, BuildContext, BuildPlan, listed_option
 from ..recordings import plan_channel_corpus, recordings_of
 from ..registry import DATASETS, SOURCES, get_dataset_spec, register_dataset
 from ..splits import evaluation_split_spans
@@ -108,12 +108,13 @@ def examples_in_pretrain_corpus(
     not hold out: rows a checkpoint pre-trained on that corpus has seen, without their labels. Returns the count and
     the recordings they come from (sorted). A set whose sources the corpus does not pool has none."""
     options = {**get_dataset_spec("pretrain_corpus").defaults, **(options or {})}
+    kept = _labelled_splits(options["labelled_splits"])  # before the labelled sets are consulted (minutes, uncached)
     pooled = set(_kept_sources(get_dataset_spec("pretrain_corpus").sources, options["exclude_sources"]))
     if not pooled & set(get_dataset_spec(dataset).sources):
         return 0, []
     from ..splits import _example_spans
 
-    held_out = _held_out_blocks(evaluation_split_spans(cache_dir, archive_cache_dir), set(options["labelled_splits"]))
+    held_out = _held_out_blocks(evaluation_split_spans(cache_dir, archive_cache_dir), kept)
     seen: list[str] = []
     for recording, spans in _example_spans(split).items():
         blocks = held_out.get(recording, [])
@@ -121,15 +122,27 @@ def examples_in_pretrain_corpus(
     return len(seen), sorted(set(seen))
 
 
+def _labelled_splits(value: str | list[str]) -> set[str]:
+    """The splits of the labelled sets that `labelled_splits` (a name or a list of names) lets join the corpus. A name
+    that is no such split is refused: it held out every labelled set's training split without a word, as did one
+    name given as text (read letter by letter)."""
+    names = listed_option("labelled_splits", value)
+    if "test" in names:
+        raise CitrusDataError(
+            "labelled_splits may not name 'test': a pre-training corpus never holds a test recording."
+        )
+    joinable = tuple(split for split in SPLIT_NAMES if split != "test")
+    listed_option(
+        "labelled_splits", names, joinable, outside="no labelled set has", choices="the splits that may join are"
+    )
+    return set(names)
+
+
 def _kept_sources(sources: tuple[str, ...], excluded: str | list[str]) -> tuple[str, ...]:
     """`sources` without the `excluded` ones (a name or a list of names), each of which must be one of them."""
-    excluded = [excluded] if isinstance(excluded, str) else list(excluded)
-    unknown = sorted(set(excluded) - set(sources))
-    if unknown:
-        raise CitrusDataError(
-            f"exclude_sources names {unknown}, which pretrain_corpus does not pool; its sources are: "
-            f"{', '.join(sources)}."
-        )
+    excluded = listed_option(
+        "exclude_sources", excluded, sources, outside="pretrain_corpus does not pool", choices="its sources are"
+    )
     kept = tuple(name for name in sources if name not in excluded)
     if not kept:
         raise CitrusDataError("exclude_sources leaves out every source of pretrain_corpus; keep at least one.")
@@ -165,11 +178,7 @@ def _kept_sources(sources: tuple[str, ...], excluded: str | list[str]) -> tuple[
 )
 def plan_pretrain_corpus(options: dict, context: BuildContext) -> BuildPlan:
     """Channel-windows of every offline recording, cut from the stretches no evaluation split holds out."""
-    kept = set(options["labelled_splits"])
-    if "test" in kept:
-        raise CitrusDataError(
-            "labelled_splits may not name 'test': a pre-training corpus never holds a test recording."
-        )
+    kept = _labelled_splits(options["labelled_splits"])
     by_dataset = evaluation_split_spans(context.cache_dir, context.archive_cache_dir)
     held_out = _held_out_blocks(by_dataset, kept)
     sources = _kept_sources(get_dataset_spec("pretrain_corpus").sources, options["exclude_sources"])
