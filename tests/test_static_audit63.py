@@ -5,11 +5,13 @@ labelled folder whose CSV header names a channel twice, and an `id2label` that n
 from __future__ import annotations
 
 import pytest
+from test_data_formats import write_sleep_edf
 
 from citrus_hf.data import build_dataset, get_dataset_spec
 from citrus_hf.data.errors import CitrusDataError
 from citrus_hf.data.plans import resolve_options
 from citrus_hf.data.sources import pretraining
+from citrus_hf.data.sources.sleep_physionet import plan_sleep_edf
 
 
 class _Built(Exception):
@@ -72,3 +74,45 @@ def test_myo_test_repetitions_takes_one_number(tmp_path):
 def test_myo_test_repetitions_refuses_what_leaves_no_test_split(tmp_path, value, message):
     with pytest.raises(CitrusDataError, match=message):
         build_dataset("myo_gestures", cache_dir=tmp_path, test_repetitions=value)
+
+
+# ------------------------------------------------------------------------------------------------- sleep_edf
+
+
+@pytest.fixture(scope="module")
+def sleep_nights(tmp_path_factory):
+    data = tmp_path_factory.mktemp("sleep")
+    (data / "sleep-cassette").mkdir()
+    for subject in range(3):
+        write_sleep_edf(data / "sleep-cassette", recording=f"SC40{subject}1")
+    return data
+
+
+def _sleep_options(channels) -> dict:
+    return dict(window_seconds=30.0, fractions=(0.4, 0.3, 0.3), seed=0, channels=channels, max_wake_edge_minutes=30.0)
+
+
+def test_sleep_edf_channels_takes_one_name(sleep_nights):
+    # `tuple("EEG Fpz-Cz")` read it letter by letter: "error: 'E' is not in list"
+    plan = plan_sleep_edf(sleep_nights, _sleep_options("EEG Fpz-Cz"))
+    assert plan.features["input_values"].shape == (1, 3000)
+    assert all(split["channels"] == ("EEG Fpz-Cz",) for split in plan.splits.values())
+
+
+@pytest.mark.parametrize("channels", [["nope"], "Fpz-Cz", ["EEG Fpz-Cz", "eeg pz-oz"]])
+def test_sleep_edf_refuses_a_channel_the_files_do_not_hold(sleep_nights, channels):
+    with pytest.raises(CitrusDataError) as refused:
+        plan_sleep_edf(sleep_nights, _sleep_options(channels))
+    message = str(refused.value)
+    assert "Option 'channels' names" in message and "SC4001E0-PSG.edf does not hold" in message
+    assert "its channels are: EEG Fpz-Cz, EEG Pz-Oz, EOG horizontal" in message
+
+
+@pytest.mark.parametrize(
+    ("channels", "message"),
+    [([], "names no channel; name at least one"), (["EEG Fpz-Cz", "EEG Fpz-Cz"], "more than once")],
+)
+def test_sleep_edf_refuses_no_channel_or_one_twice_before_building(sleep_nights, channels, message):
+    # none died in `channels[0]` (IndexError); one named twice was refused only once the rows were written
+    with pytest.raises((CitrusDataError, ValueError), match=message):
+        plan_sleep_edf(sleep_nights, _sleep_options(channels))

@@ -22,8 +22,9 @@ import numpy as np
 from ...vocabulary_citrus import CLASSIFICATION
 from ..errors import CitrusDataError, CorruptFileError
 from ..fetch import fetch_physionet
-from ..plans import BuildContext, BuildPlan, dataset_features, split_shares, window_row
+from ..plans import BuildContext, BuildPlan, dataset_features, listed_option, split_shares, window_row
 from ..readers import read_edf, read_edf_annotations, read_edf_header
+from ..readers.edf import check_channel_list
 from ..registry import PHYSIONET_CITATION, PHYSIONET_URL, PhysioNetDatabase, online_source, register_dataset
 from ..windowing import seconds_to_samples, split_by_group
 
@@ -212,10 +213,25 @@ def fetch_sleep_edf(
     return fetch_physionet(DATABASE, data_dir, select=select, base_url=base_url)
 
 
+def _channels_rate(psg: Path, channels: Sequence[str]) -> float:
+    """The sampling rate (Hz) of `channels` in the PSG file `psg` (the first's: `read_edf` refuses channels of several
+    rates), refusing a channel the file does not hold by naming the option, the file and the channels it holds
+    (`list.index` said only "'nope' is not in list")."""
+    header = read_edf_header(psg)
+    listed_option(
+        "channels",
+        list(channels),
+        list(header.signal_names()),
+        outside=f"{psg} does not hold",
+        choices="its channels are",
+    )
+    return header.sampling_rate(channels[0])
+
+
 def _sleep_edf_examples(pairs: list[dict], channels: tuple[str, ...], window_seconds: float, max_wake_edge_minutes):
     for item in pairs:
         pair = SleepEdfPair(Path(item["psg"]), Path(item["hypnogram"]), item["subject"], item["night"])
-        rate = read_edf_header(pair.psg).sampling_rate(channels[0])
+        rate = _channels_rate(pair.psg, channels)
         for window, stage, start in sleep_edf_windows(
             pair, channels, window_seconds=window_seconds, max_wake_edge_minutes=max_wake_edge_minutes
         ):
@@ -247,8 +263,14 @@ def plan_sleep_edf(data_dir: str | os.PathLike, options: dict[str, Any]) -> Buil
     assignment = split_by_group(
         recordings_per_subject, split_shares(options["fractions"]), options["seed"], "Sleep-EDF", "subjects"
     )
-    channels = tuple(options["channels"])
-    rate = read_edf_header(pairs[0].psg).sampling_rate(channels[0])
+    channels = tuple(listed_option("channels", options["channels"]))
+    if not channels:
+        raise CitrusDataError(
+            f"Option 'channels' names no channel; name at least one of the PSG files' (default: "
+            f"{', '.join(SLEEP_EDF_CHANNELS)})."
+        )
+    check_channel_list(channels)  # a channel named twice
+    rate = _channels_rate(pairs[0].psg, channels)
     window = seconds_to_samples(options["window_seconds"], rate)
     splits = {}
     for split, subjects in assignment.items():
