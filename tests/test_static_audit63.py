@@ -4,12 +4,14 @@ labelled folder whose CSV header names a channel twice, and an `id2label` that n
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from test_data_formats import write_sleep_edf
 
 from citrus_hf.data import build_dataset, get_dataset_spec
 from citrus_hf.data.errors import CitrusDataError
 from citrus_hf.data.plans import resolve_options
+from citrus_hf.data.recording_folders import load_recording_folder
 from citrus_hf.data.sources import pretraining
 from citrus_hf.data.sources.sleep_physionet import plan_sleep_edf
 
@@ -116,3 +118,25 @@ def test_sleep_edf_refuses_no_channel_or_one_twice_before_building(sleep_nights,
     # none died in `channels[0]` (IndexError); one named twice was refused only once the rows were written
     with pytest.raises((CitrusDataError, ValueError), match=message):
         plan_sleep_edf(sleep_nights, _sleep_options(channels))
+
+
+# ----------------------------------------------------------------------------------- a labelled folder of CSVs
+
+
+def _write_csv(path, header: list[str], values: list[float], samples: int = 50) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = np.tile(np.asarray(values, dtype=float), (samples, 1))
+    path.write_text(",".join(header) + "\n" + "\n".join(",".join(f"{v:g}" for v in row) for row in rows) + "\n")
+
+
+@pytest.mark.parametrize("repeated_in", ["first", "later"])
+def test_a_labelled_folder_refuses_a_header_that_names_a_channel_twice(tmp_path, repeated_in):
+    # `names.index("x")` picked the first "x" twice: one channel lost, another duplicated, with only a reorder warning
+    first, later = (["x", "x", "y"], ["x", "y", "x"]) if repeated_in == "first" else (["x", "y", "z"], ["x", "x", "y"])
+    _write_csv(tmp_path / "train" / "a" / "r1.csv", first, [1, 2, 3])
+    _write_csv(tmp_path / "train" / "b" / "r2.csv", later, [10, 30, 20])
+    _write_csv(tmp_path / "test" / "a" / "r3.csv", first, [1, 2, 3])
+    culprit = "r1.csv" if repeated_in == "first" else "r2.csv"
+    with pytest.raises(ValueError, match=rf"{culprit} names 'x' for more than one of its channels") as refused:
+        load_recording_folder(tmp_path)
+    assert "give each channel a name of its own" in str(refused.value)

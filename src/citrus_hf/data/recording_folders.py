@@ -435,7 +435,7 @@ def _examples(
                     f"{file} holds signals at several rates; an example of a labelled set is one recording at one "
                     "rate: export the channels of one rate."
                 )
-            if reference is not None and names_its_channels(recording):
+            if reference is not None and _names_channels_once(file, recording):
                 recording = _in_channel_order(file, recording, *reference)
             row = {
                 "input_values": recording.data.astype(np.float32),
@@ -459,7 +459,7 @@ def _channel_reference(files: list[Path], with_rate: bool) -> tuple[str, tuple[s
     other file's channels are read in (`_in_channel_order`); None when it names no channels (.npy, WAV, a CSV without
     a header) or holds several rates (refused as it is read)."""
     recordings = list(_recordings_of(files[0], with_rate)) if files else []
-    if len(recordings) != 1 or not names_its_channels(recordings[0][1]):
+    if len(recordings) != 1 or not _names_channels_once(files[0], recordings[0][1]):
         return None
     recording = recordings[0][1]
     return str(files[0]), tuple(recording.channel_names), tuple(recording.units)
@@ -469,6 +469,27 @@ def names_its_channels(recording) -> bool:
     """Whether a file named its channels (EDF, WFDB, a CSV with a header), rather than leaving them their positions.
     Names it gives are what a model fine-tuned on such files picks its channels by (`channel_names` column)."""
     return recording.channel_names != [str(position) for position in range(len(recording.channel_names))]
+
+
+def _names_channels_once(file: Path, recording) -> bool:
+    """Whether `file` names its channels (`names_its_channels`), the names a labelled set's files are matched by;
+    refusing a name its header gives two channels (a CSV header `x,x,y`; the EDF reader tells repeated labels apart
+    itself): matched by name, the first of them was read twice and the other lost, without a word.
+
+    Raises:
+        ValueError: a channel name given twice, naming the file, the name and the fix.
+    """
+    if not names_its_channels(recording):
+        return False
+    names = list(recording.channel_names)
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(
+            f"{file} names {', '.join(map(repr, repeated))} for more than one of its channels ({names}); the files of "
+            "a labelled set are matched channel by channel by name, so give each channel a name of its own in the "
+            "file's header."
+        )
+    return True
 
 
 def _in_channel_order(
