@@ -4,10 +4,14 @@ labelled folder whose CSV header names a channel twice, and an `id2label` that n
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from test_data_formats import write_sleep_edf
+from tiny_configs import save_tiny_classifier, tiny_config
 
+from citrus_hf import CiTrusConfig
 from citrus_hf.data import build_dataset, get_dataset_spec
 from citrus_hf.data.errors import CitrusDataError
 from citrus_hf.data.plans import resolve_options
@@ -140,3 +144,25 @@ def test_a_labelled_folder_refuses_a_header_that_names_a_channel_twice(tmp_path,
     with pytest.raises(ValueError, match=rf"{culprit} names 'x' for more than one of its channels") as refused:
         load_recording_folder(tmp_path)
     assert "give each channel a name of its own" in str(refused.value)
+
+
+# ------------------------------------------------------------------------------------------------- id2label
+
+
+@pytest.mark.parametrize("id2label", [{0: "a", 1: "a", 2: "b"}, {"0": "rest", "1": "walk", "2": "rest"}])
+def test_id2label_refuses_one_name_for_two_classes(id2label):
+    # `citrus predict --output` wrote one probability column for the two classes, holding the last one's only
+    repeated, ids = ("a", r"\[0, 1\]") if 0 in id2label else ("rest", r"\[0, 2\]")
+    with pytest.raises(ValueError, match=rf"'{repeated}' names the ids {ids}"):
+        tiny_config(id2label=id2label)
+
+
+def test_a_saved_config_naming_a_class_twice_is_refused_when_loaded(tmp_path):
+    save_tiny_classifier(tmp_path, num_labels=3)
+    config_file = tmp_path / "config.json"
+    saved = json.loads(config_file.read_text())
+    saved["id2label"] = {"0": "a", "1": "b", "2": "a"}
+    saved["label2id"] = {"a": 2, "b": 1}
+    config_file.write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match=r"'a' names the ids \[0, 2\]"):
+        CiTrusConfig.from_pretrained(tmp_path)

@@ -653,6 +653,30 @@ def check_classification_head(config: PreTrainedConfig) -> None:
             )
     if config.problem_type is not None:
         _check_choice("problem_type", config.problem_type, PROBLEM_TYPES)
+    _check_distinct_class_names(config.id2label)
+
+
+def _check_distinct_class_names(id2label: Mapping[Any, Any] | None) -> None:
+    """Refuse an `id2label` that names one class twice ({0: "a", 1: "a", 2: "b"}, a typo in a hand-written list): a
+    pipeline's scores and `citrus predict`'s probability columns are keyed by name, so the two classes collapse into
+    one and a probability is lost without a word (`label2id`, its inverse, would keep one id of the two). The mirror
+    case, one id for two names in `label2id`, is refused by `id2label_from_label2id`.
+
+    Raises:
+        ValueError: a name given to several ids, naming it and them.
+    """
+    if not isinstance(id2label, Mapping):  # None: no classes to name
+        return
+    ids_by_name: dict[str, list[Any]] = {}
+    for index, name in id2label.items():
+        ids_by_name.setdefault(str(name), []).append(_label_index(index))
+    repeated = {name: ids for name, ids in ids_by_name.items() if len(ids) > 1}
+    if repeated:
+        shown = "; ".join(f"{name!r} names the ids {ids}" for name, ids in repeated.items())
+        raise ValueError(
+            f"`id2label` gives one name to several classes ({shown}): each output of the head needs a name of its "
+            "own, or their scores and probability columns merge. Correct the repeated name(s) in `id2label`."
+        )
 
 
 def _label_index(index: Any) -> Any:
