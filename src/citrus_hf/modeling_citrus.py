@@ -1364,7 +1364,8 @@ def _refuse_integer_weights(
 
 class _CiTrusFamilyMixin:
     """What every CiTrus-family `PreTrainedModel` (single-encoder and fusion) shares: the input name, attention
-    support, the Trainer's loss handling, a strict, safetensors-only `from_pretrained`, and `push_to_hub`.
+    support, the Trainer's loss handling, a strict, safetensors-only `from_pretrained`, `push_to_hub`, gradient
+    checkpointing that trains adapters behind the patch embedding, and the refusal to resize token embeddings.
 
     `_backbone_prefix` names the tensors a checkpoint of any class of the family must provide (the encoder); only
     task heads may be new. Task classes name their head in `head_name`.
@@ -1375,6 +1376,33 @@ class _CiTrusFamilyMixin:
     # outputs (`num_labels`, `num_targets`), which errors and loaders name. None for the encoder and pre-training.
     head_name: str | None = None
     outputs_field: str | None = None
+
+    # What `get_input_embeddings()` returns and how a model takes another channel count or sampling rate, for the
+    # refusal of `resize_token_embeddings` (the fusion family builds from one encoder per modality).
+    _input_embeddings_described = "its CNN stem"
+    _new_contract_advice = "pass num_channels= to from_pretrained, and let the feature extractor resample recordings."
+
+    def _set_gradient_checkpointing(self, enable: bool = True, *args, **kwargs):
+        """transformers' switch, which also makes the patch embedding's output (a fusion model's: every encoder's)
+        require grad while checkpointing is on (`enable_input_require_grads`, which walks the sub-models).
+        transformers does that only for models whose input is `input_ids` (and for its own peft integration): with
+        `use_reentrant=True` a checkpointed layer whose input needs no grad gets none, so a LoRA model (peft's
+        `get_peft_model`, or a stem frozen by hand) trained nothing inside the transformer, with only torch's warning
+        to say so. The hook costs nothing where the input needs grad anyway."""
+        super()._set_gradient_checkpointing(enable, *args, **kwargs)
+        hooked = hasattr(self, "_require_grads_hook")
+        if enable and not hooked and self.get_input_embeddings() is not None:
+            self.enable_input_require_grads()
+        elif not enable and hooked:
+            self.disable_input_require_grads()
+
+    def resize_token_embeddings(self, *args, **kwargs) -> NoReturn:
+        """Not for bio-signals: CiTrus embeds patches of samples with a CNN stem, not tokens of a vocabulary."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no token vocabulary to resize: it embeds patches of signal samples "
+            f"(`get_input_embeddings()` is {self._input_embeddings_described}). A new channel count or sampling rate "
+            f"needs no resizing: {self._new_contract_advice}"
+        )
 
     def _check_head_width(self) -> None:
         """Refuse a head whose number of outputs (its module's `out_features`, a Python int: no tensor is read, so
@@ -1957,19 +1985,6 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             )
         return kwargs
 
-    def _set_gradient_checkpointing(self, enable: bool = True, *args, **kwargs):
-        """transformers' switch, which also makes the patch embedding's output require grad while checkpointing is on
-        (`enable_input_require_grads`). transformers does that only for models whose input is `input_ids` (and for
-        its own peft integration): with `use_reentrant=True` a checkpointed layer whose input needs no grad gets
-        none, so a LoRA model (peft's `get_peft_model`, or a stem frozen by hand) trained nothing inside the
-        transformer, with only torch's warning to say so. The hook costs nothing where the input needs grad anyway."""
-        super()._set_gradient_checkpointing(enable, *args, **kwargs)
-        hooked = hasattr(self, "_require_grads_hook")
-        if enable and not hooked and self.get_input_embeddings() is not None:
-            self.enable_input_require_grads()
-        elif not enable and hooked:
-            self.disable_input_require_grads()
-
     @torch.no_grad()
     def _init_weights(self, module: nn.Module):
         super()._init_weights(module)
@@ -1982,14 +1997,6 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             init.normal_(module.mask_token, std=self.config.initializer_range)
             if module.cls_token is not None:
                 init.normal_(module.cls_token, std=self.config.initializer_range)
-
-    def resize_token_embeddings(self, *args, **kwargs) -> NoReturn:
-        """Not for bio-signals: CiTrus embeds patches of samples with a CNN stem, not tokens of a vocabulary."""
-        raise NotImplementedError(
-            f"{type(self).__name__} has no token vocabulary to resize: it embeds patches of signal samples "
-            "(`get_input_embeddings()` is its CNN stem). A new channel count or sampling rate needs no resizing: "
-            "pass num_channels= to from_pretrained, and let the feature extractor resample recordings."
-        )
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         """`PreTrainedModel.save_pretrained`, recording this class's transformers pipeline in the config
@@ -3545,7 +3552,67 @@ class _RegressionHeadStart:
             )
 
 
-class CiTrusForSequenceClassification(_RegressionHeadStart, _CiTrusForTask):
+class _ClassifierLoss(_RegressionHeadStart):
+    """The loss of a classification head by `config.problem_type` (single-label, multi-label, or regression, with the
+    regression head's start), for CiTrusForSequenceClassification and the fusion classifier alike: both configs
+    have `num_labels` and `problem_type`, which is all it reads."""
+
+    def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor | ArrayLike) -> torch.Tensor:
+        """The loss `forward` returns, by `config.problem_type` as in transformers (inferred from `labels` when unset,
+        then stored on the config): cross-entropy, binary cross-entropy with logits, or mean squared error.
+
+        Args:
+            logits: `(batch_size, num_labels)`, the head's output.
+            labels: `(batch_size,)` class indices (single-label), `(batch_size, num_labels)` multi-hot targets in
+                [0, 1] (multi-label), or `(batch_size,)` / `(batch_size, num_labels)` targets (regression); a tensor,
+                numpy array or list.
+
+        Returns:
+            The scalar loss (float32 or wider).
+
+        Raises:
+            ValueError: labels of another batch size or shape, fractional class indices or ones outside
+                `[0, num_labels)`, multi-label targets outside [0, 1], or NaN / infinite labels.
+        """
+        loss = classification_loss(self.config, logits, labels)
+        if self.config.problem_type == REGRESSION:  # set by now: inferred from the labels when it was unset
+            self._check_target_offset(logits, labels)
+        return loss
+
+    def _check_regression_head(self) -> None:
+        if self.config.problem_type != REGRESSION:
+            raise ValueError(
+                f"init_regressor_bias starts a regression head, and this classifier's problem_type is "
+                f"{self.config.problem_type!r}; build it with problem_type='regression' (num_labels = targets) to "
+                f"regress, or use {type(self).__name__.replace('ForSequenceClassification', 'ForRegression')}."
+            )
+
+
+class _RegressorLoss(_RegressionHeadStart):
+    """The loss of a regression head (`config.num_targets` outputs) and its start, for CiTrusForRegression and the
+    fusion regressor alike."""
+
+    def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor | ArrayLike) -> torch.Tensor:
+        """The mean squared error `forward` returns. On the first training batch of several examples it also warns,
+        once, when the targets sit far from the predictions (see `init_regressor_bias`).
+
+        Args:
+            logits: `(batch_size, num_targets)`, the predictions.
+            labels: `(batch_size,)` (one target) or `(batch_size, num_targets)` targets; a tensor, numpy array or
+                list.
+
+        Returns:
+            The scalar loss (float32 or wider).
+
+        Raises:
+            ValueError: labels of another batch size or shape, or NaN / infinite labels.
+        """
+        loss = regression_loss(logits, labels)
+        self._check_target_offset(logits, labels)
+        return loss
+
+
+class CiTrusForSequenceClassification(_ClassifierLoss, _CiTrusForTask):
     """CiTrus with a linear classifier on pooled features: single-label, multi-label, or regression through
     `config.problem_type`, as in transformers. `forward(input_values, labels=None, patch_mask=None)` returns
     `logits` of shape `(batch_size, num_labels)`.
@@ -3583,38 +3650,8 @@ class CiTrusForSequenceClassification(_RegressionHeadStart, _CiTrusForTask):
             )
         return super()._config_overrides_for(pretrained_model_name_or_path, saved_config, kwargs)
 
-    def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor | ArrayLike) -> torch.Tensor:
-        """The loss `forward` returns, by `config.problem_type` as in transformers (inferred from `labels` when unset,
-        then stored on the config): cross-entropy, binary cross-entropy with logits, or mean squared error.
 
-        Args:
-            logits: `(batch_size, num_labels)`, the head's output.
-            labels: `(batch_size,)` class indices (single-label), `(batch_size, num_labels)` multi-hot targets in
-                [0, 1] (multi-label), or `(batch_size,)` / `(batch_size, num_labels)` targets (regression); a tensor,
-                numpy array or list.
-
-        Returns:
-            The scalar loss (float32 or wider).
-
-        Raises:
-            ValueError: labels of another batch size or shape, fractional class indices or ones outside
-                `[0, num_labels)`, multi-label targets outside [0, 1], or NaN / infinite labels.
-        """
-        loss = classification_loss(self.config, logits, labels)
-        if self.config.problem_type == REGRESSION:  # set by now: inferred from the labels when it was unset
-            self._check_target_offset(logits, labels)
-        return loss
-
-    def _check_regression_head(self) -> None:
-        if self.config.problem_type != REGRESSION:
-            raise ValueError(
-                f"init_regressor_bias starts a regression head, and this classifier's problem_type is "
-                f"{self.config.problem_type!r}; build it with problem_type='regression' (num_labels = targets) to "
-                "regress, or use CiTrusForRegression."
-            )
-
-
-class CiTrusForRegression(_RegressionHeadStart, _CiTrusForTask):
+class CiTrusForRegression(_RegressorLoss, _CiTrusForTask):
     """CiTrus with a linear regressor on pooled features: `config.num_targets` continuous outputs per window.
     `forward(input_values, labels=None, patch_mask=None)` returns `logits` (the predictions) of shape
     `(batch_size, num_targets)` and the mean squared error when `labels` are given.
@@ -3660,25 +3697,6 @@ class CiTrusForRegression(_RegressionHeadStart, _CiTrusForTask):
         if saved_problem not in (None, REGRESSION) and "problem_type" not in kwargs and "config" not in kwargs:
             kwargs = {**kwargs, "problem_type": None}
         return kwargs
-
-    def compute_loss(self, logits: torch.Tensor, labels: torch.Tensor | ArrayLike) -> torch.Tensor:
-        """The mean squared error `forward` returns. On the first training batch of several examples it also warns,
-        once, when the targets sit far from the predictions (see `init_regressor_bias`).
-
-        Args:
-            logits: `(batch_size, num_targets)`, the predictions.
-            labels: `(batch_size,)` (one target) or `(batch_size, num_targets)` targets; a tensor, numpy array or
-                list.
-
-        Returns:
-            The scalar loss (float32 or wider).
-
-        Raises:
-            ValueError: labels of another batch size or shape, or NaN / infinite labels.
-        """
-        loss = regression_loss(logits, labels)
-        self._check_target_offset(logits, labels)
-        return loss
 
 
 # `save_pretrained` copies this file and the configuration next to the weights and writes `auto_map`, so

@@ -38,9 +38,9 @@ from .modeling_citrus import (
     CiTrusPreTrainedModel,
     CiTrusRegressionOutput,
     _CiTrusFamilyMixin,
+    _ClassifierLoss,
+    _RegressorLoss,
     _reject_text_kwargs,
-    classification_loss,
-    regression_loss,
 )
 
 logger = logging.get_logger(__name__)
@@ -72,6 +72,13 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
     _backbone_prefix = ENCODERS_PREFIX
     head_name: str
     outputs_field: str
+    # (the family's refusal of `resize_token_embeddings`)
+    _input_embeddings_described = "its encoders' CNN stems, one per modality"
+    _new_contract_advice = (
+        "build the fusion model from encoders of that count (`from_encoders({..., name: "
+        "CiTrusModel.from_pretrained(checkpoint, num_channels=...)})`), and let CiTrusFusionProcessor resample "
+        "recordings."
+    )
 
     @property
     def dummy_inputs(self) -> dict[str, dict[str, torch.Tensor]]:
@@ -102,6 +109,13 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         self.post_init()
 
     # ------------------------------------------------------------------------------------------------ encoders
+
+    def get_input_embeddings(self) -> nn.ModuleDict:
+        """Every encoder's patch embedding (the module whose tokens enter its transformer), by modality, as a
+        single-modality CiTrus model answers with its own: transformers found no embedding layer on a fusion model and
+        ended on its note to model authors. A new dict each call, registered nowhere, so the stems are not saved twice;
+        `enable_input_require_grads` hooks each encoder's own stem (it walks the sub-models)."""
+        return nn.ModuleDict({name: encoder.get_input_embeddings() for name, encoder in self.encoders.items()})
 
     @property
     def modalities(self) -> list[str]:
@@ -309,7 +323,7 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         return torch.cat(embeddings, dim=-1)  # (B, embedding_size)
 
 
-class CiTrusFusionForSequenceClassification(CiTrusFusionPreTrainedModel):
+class CiTrusFusionForSequenceClassification(_ClassifierLoss, CiTrusFusionPreTrainedModel):
     """CiTrus fusion with a linear classifier on the concatenated embeddings (single-label, multi-label, or
     regression via `config.problem_type`, as in transformers)."""
 
@@ -363,17 +377,15 @@ class CiTrusFusionForSequenceClassification(CiTrusFusionPreTrainedModel):
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         logits = self.classifier(self.dropout(self.embed(input_values, patch_mask)))  # (B, num_labels)
         self._check_head_width()
-        loss = None
-        if labels is not None:
-            # The single-encoder classifier's loss (problem-type inference, label checks) applies unchanged: it reads
-            # only `config.num_labels` and `config.problem_type`, which the fusion config has too.
-            loss = classification_loss(self.config, logits, labels)
+        # The single-encoder classifier's loss (problem-type inference, label checks, the regression head's start)
+        # applies unchanged: it reads only `config.num_labels` and `config.problem_type`, which the fusion config has too.
+        loss = None if labels is None else self.compute_loss(logits, labels)
         if not return_dict:
             return (loss, logits) if loss is not None else (logits,)
         return SequenceClassifierOutput(loss=loss, logits=logits)
 
 
-class CiTrusFusionForRegression(CiTrusFusionPreTrainedModel):
+class CiTrusFusionForRegression(_RegressorLoss, CiTrusFusionPreTrainedModel):
     """CiTrus fusion with a linear regressor on the concatenated embeddings: `config.num_targets` outputs."""
 
     head_name = "regressor"
@@ -422,9 +434,7 @@ class CiTrusFusionForRegression(CiTrusFusionPreTrainedModel):
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         logits = self.regressor(self.dropout(self.embed(input_values, patch_mask)))  # (B, num_targets)
         self._check_head_width()
-        loss = None
-        if labels is not None:
-            loss = regression_loss(logits, labels)
+        loss = None if labels is None else self.compute_loss(logits, labels)
         if not return_dict:
             return (loss, logits) if loss is not None else (logits,)
         return CiTrusRegressionOutput(loss=loss, logits=logits)
