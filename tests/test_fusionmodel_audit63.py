@@ -8,9 +8,10 @@ import pytest
 import torch
 from tiny_configs import tiny_config
 
-from citrus_hf import CiTrusConfig
+from citrus_hf import CiTrusConfig, CiTrusModel
 from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
 from citrus_hf.modeling_citrus_fusion import CiTrusFusionForRegression, CiTrusFusionForSequenceClassification
+from citrus_hf.processing_citrus_fusion import CiTrusFusionProcessor
 
 RATES = {"ecg": 100, "eda": 20}
 
@@ -102,3 +103,34 @@ def test_a_fusion_classifier_trained_as_a_regressor_has_the_same_start(caplog):
     classifier = CiTrusFusionForSequenceClassification(fusion_config(problem_type="single_label_classification"))
     with pytest.raises(ValueError, match=r"problem_type='regression'.*or use CiTrusFusionForRegression\."):
         classifier.init_regressor_bias(targets)
+
+
+# ----------------------------------------------------------------------------- fusion 6: a misspelt modality keyword
+
+
+def test_a_misspelt_modality_keyword_is_named_with_the_modality_it_may_mean():
+    model = CiTrusFusionForSequenceClassification(fusion_config()).eval()
+    processor = CiTrusFusionProcessor.from_config(model.config)
+    given = inputs(2)
+    message = r"missing \['ecg'\] .*unknown \['ekg'\] \(did you mean 'ecg' for 'ekg'\? check the spelling"
+    with pytest.raises(ValueError, match=r"^`recordings` must name exactly .*" + message):
+        processor(ekg=given["ecg"].numpy(), eda=given["eda"].numpy(), sampling_rate=RATES)
+    with pytest.raises(ValueError, match=r"^`input_values` must name exactly .*" + message):
+        model(ekg=given["ecg"], eda=given["eda"])
+    with pytest.raises(ValueError, match=message):  # the dict form says the same
+        model({"ekg": given["ecg"], "eda": given["eda"]})
+    # keywords a wrapper leaves None (peft's `input_ids=None`) are no modality: only the missing one is named
+    with pytest.raises(ValueError, match=r"missing \['ecg'\] \(the model needs every modality\)\.$"):
+        model(eda=given["eda"], input_ids=None)
+
+
+# ----------------------------------------------------------------------------- fusion 7: a fusion model as an encoder
+
+
+def test_from_encoders_given_a_fusion_model_says_to_pass_one_of_its_encoders():
+    fusion = CiTrusFusionForSequenceClassification(fusion_config())
+    with pytest.raises(
+        TypeError, match=r"is not an encoder.*`fusion_model\.encoders\['ecg'\]`.*load_encoder\(folder, 'ecg'\)"
+    ) as error:
+        CiTrusFusionForSequenceClassification.from_encoders({"ecg": fusion, "eda": CiTrusModel(eda_config())})
+    assert "merge_and_unload" not in str(error.value)

@@ -10,9 +10,10 @@ dictionary, `modality_configs`, serialised and restored by this class.
 from __future__ import annotations
 
 import copy
+import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from huggingface_hub.dataclasses import strict
@@ -289,10 +290,46 @@ class CiTrusFusionConfig(PreTrainedConfig):
         return copy.deepcopy(self.modality_configs[name])
 
 
-def modality_keywords(given: Any, kwargs: dict[str, Any], modalities: list[str], name: str) -> Any:
+def check_modality_names(given: Iterable[Any], modalities: Sequence[str], what: str) -> None:
+    """Refuse the modality names `given` for `what` (`input_values`, `recordings`, `sampling_rate`) unless they are
+    exactly `modalities`, in one line that names the missing ones and the unknown ones, each unknown one with the
+    modality it may be a misspelling of (`ekg` for `ecg`): the processor and the models share it.
+
+    Raises:
+        ValueError: a modality is missing or unknown.
+    """
+    given = set(given)
+    missing = [m for m in modalities if m not in given]
+    unknown = sorted(str(m) for m in given if m not in modalities)
+    if not (missing or unknown):
+        return
+    problems = [f"missing {missing} (the model needs every modality)"] if missing else []
+    if unknown:
+        # a misspelling most likely stands for a modality that is missing; else for any modality
+        candidates = missing or list(modalities)
+        guesses = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, candidates, 1)
+            if not close and len(unknown) == len(missing) == 1:
+                close = missing  # one unknown name given for the one missing modality: that one, however spelt
+            guesses += [f"{close[0]!r} for {name!r}"] if close else []
+        guess = f"did you mean {', '.join(guesses)}? " if guesses else ""
+        problems.append(f"unknown {unknown} ({guess}check the spelling, or use a model with those modalities)")
+    raise ValueError(f"`{what}` must name exactly the modalities {list(modalities)}: " + "; ".join(problems) + ".")
+
+
+def modality_keywords(
+    given: Any, kwargs: dict[str, Any], modalities: list[str], name: str, options: Collection[str] = ()
+) -> Any:
     """`given` (the dict modality -> values), or, when it is None, the modalities given as keywords (`ecg=...`),
     taken out of `kwargs`: the processor and the models take both forms, as transformers' multimodal processors take
-    `text=` / `images=`. Both at once, or neither, is refused in one line with the dict form."""
+    `text=` / `images=`. Both at once, or neither, is refused in one line with the dict form.
+
+    In the keyword form with a modality missing, every other keyword of `kwargs` that is none of the call's
+    `options` (and not None) is taken for a misspelt modality (`ekg=` for `ecg=`) and named with the missing ones
+    (`check_modality_names`): otherwise only the missing modality was named, or the keyword blamed as an unexpected
+    option. With every modality given, such keywords are left in `kwargs` for the caller's own check.
+    """
     keywords = {modality: kwargs.pop(modality) for modality in modalities if modality in kwargs}
     example = f"{name}={{{', '.join(repr(m) + ': ...' for m in modalities)}}}"
     if given is not None and keywords:
@@ -302,6 +339,10 @@ def modality_keywords(given: Any, kwargs: dict[str, Any], modalities: list[str],
         )
     if given is not None:
         return given
+    # (a wrapper's defaults, peft's `input_ids=None`, are no modality)
+    strays = [key for key, value in kwargs.items() if key not in options and value is not None]
+    if len(keywords) < len(modalities) and strays:
+        check_modality_names([*keywords, *strays], modalities, name)
     if not keywords:
         raise TypeError(
             f"No {name} given: pass one dict modality -> values ({example}), or one keyword per modality "

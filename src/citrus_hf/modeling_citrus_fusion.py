@@ -28,8 +28,10 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import logging
 
-from .configuration_citrus_fusion import CiTrusFusionConfig, modality_keywords
+from .configuration_citrus_fusion import CiTrusFusionConfig, check_modality_names, modality_keywords
 from .modeling_citrus import (
+    _TEXT_MODEL_KWARGS,
+    _WINDOW_BOOKKEEPING,
     CHANNEL_COUNT_ADVICE,
     INPUT_NAME,
     LONG_INPUT_ADVICE,
@@ -57,6 +59,9 @@ _FUSION_CHANNEL_COUNT_ADVICE = (
     "select those channels, or build the fusion model with an encoder for {channels} channels: "
     "`from_encoders({{..., name: CiTrusModel.from_pretrained(checkpoint, num_channels={channels})}}, ...)`."
 )
+# The keywords `forward` handles beside the modalities (`**kwargs`): any other is taken for a misspelt modality when
+# one is missing (`modality_keywords`).
+_FORWARD_OPTIONS = ("output_hidden_states", "output_attentions", *_TEXT_MODEL_KWARGS, *_WINDOW_BOOKKEEPING)
 
 
 class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
@@ -252,24 +257,7 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 f"input_values={{{', '.join(repr(m) + ': ...' for m in self.modalities)}}}; got "
                 f"{type(input_values).__name__}. CiTrusFusionProcessor produces it."
             )
-        given = set(input_values)
-        missing = [m for m in self.modalities if m not in given]
-        unknown = sorted(str(m) for m in given - set(self.modalities))
-        if missing or unknown:
-            raise ValueError(
-                "`input_values` must hold exactly this model's modalities "
-                f"{self.modalities}: "
-                + "; ".join(
-                    part
-                    for part in (
-                        f"missing {missing}" * bool(missing),
-                        f"unknown {unknown} (check the spelling, or build a model with those modalities)"
-                        * bool(unknown),
-                    )
-                    if part
-                )
-                + "."
-            )
+        check_modality_names(input_values, self.modalities, "input_values")
         if patch_mask is not None:
             if not isinstance(patch_mask, Mapping):
                 raise TypeError("`patch_mask` of a fusion model is a dict modality -> (batch, num_patches) tensor.")
@@ -371,7 +359,7 @@ class CiTrusFusionForSequenceClassification(_ClassifierLoss, CiTrusFusionPreTrai
 
         ```
         """
-        input_values = modality_keywords(input_values, kwargs, self.modalities, "input_values")
+        input_values = modality_keywords(input_values, kwargs, self.modalities, "input_values", _FORWARD_OPTIONS)
         _reject_unsupported_outputs(self.config, kwargs)
         _reject_text_kwargs(kwargs)
         return_dict = return_dict if return_dict is not None else self.config.return_dict
@@ -428,7 +416,7 @@ class CiTrusFusionForRegression(_RegressorLoss, CiTrusFusionPreTrainedModel):
 
         ```
         """
-        input_values = modality_keywords(input_values, kwargs, self.modalities, "input_values")
+        input_values = modality_keywords(input_values, kwargs, self.modalities, "input_values", _FORWARD_OPTIONS)
         _reject_unsupported_outputs(self.config, kwargs)
         _reject_text_kwargs(kwargs)
         return_dict = return_dict if return_dict is not None else self.config.return_dict
@@ -482,6 +470,14 @@ def _as_citrus_encoder(name: str, source, loading_kwargs: dict) -> CiTrusModel:
         return source
     if isinstance(source, CiTrusPreTrainedModel) and isinstance(getattr(source, "citrus", None), CiTrusModel):
         return source.citrus
+    if isinstance(source, CiTrusFusionPreTrainedModel):
+        # the peft advice below does not apply: a fusion model holds encoders, it is none
+        pick = name if name in source.modalities else source.modalities[0]
+        raise TypeError(
+            f"encoder {name!r}: a CiTrus fusion model ({type(source).__name__}, modalities {source.modalities}) is not "
+            f"an encoder; pass one of its encoders, `fusion_model.encoders[{pick!r}]`, or load one from a saved "
+            f"fusion checkpoint with `{type(source).__name__}.load_encoder(folder, {pick!r})`."
+        )
     raise TypeError(
         f"encoder {name!r}: expected a CiTrus checkpoint (path or Hub repo id) or a CiTrus model, got "
         f"{type(source).__name__}. With peft, merge the adapters first (`merge_and_unload()`)."

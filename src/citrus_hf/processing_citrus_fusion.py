@@ -44,7 +44,7 @@ from transformers.utils import (
 from transformers.utils.hub import hf_api
 
 from .configuration_citrus import CiTrusConfig, check_checkpoint_reference
-from .configuration_citrus_fusion import CiTrusFusionConfig, modality_keywords
+from .configuration_citrus_fusion import CiTrusFusionConfig, check_modality_names, modality_keywords
 from .feature_extraction_citrus import (
     LONG_RECORDING_ADVICE,
     CiTrusFeatureExtractor,
@@ -239,7 +239,8 @@ class CiTrusFusionProcessor(PushToHubMixin):
             `CiTrusFusionBatch` with `input_values` (modality -> `(batch, channels, context_length)` float32) and
             `patch_mask` (modality -> `(batch, num_patches)` int64); `model(**batch)` works.
         """
-        recordings = modality_keywords(recordings, kwargs, self.modalities, "recordings")
+        extractor_options = _extractor_call_options()
+        recordings = modality_keywords(recordings, kwargs, self.modalities, "recordings", extractor_options)
         if not isinstance(recordings, Mapping):
             raise TypeError(
                 f"`recordings` must be a dict modality -> recordings, e.g. {{{', '.join(repr(m) + ': ...' for m in self.modalities)}}}; "
@@ -262,7 +263,6 @@ class CiTrusFusionProcessor(PushToHubMixin):
                 f"recording), e.g. sampling_rate={{{', '.join(repr(m) + ': 250' for m in self.modalities)}}}; got a "
                 f"{type(sampling_rate).__name__}."
             )
-        extractor_options = _extractor_call_options()
         stray = sorted(key for key in kwargs if key not in extractor_options)
         if stray:
             # every other keyword goes to each modality's extractor, which would blame the first modality for it
@@ -322,17 +322,7 @@ class CiTrusFusionProcessor(PushToHubMixin):
         )
 
     def _check_modalities(self, given: Mapping, what: str) -> None:
-        missing = [m for m in self.modalities if m not in given]
-        unknown = sorted(str(m) for m in given if m not in self.feature_extractors)
-        if missing or unknown:
-            problems = []
-            if missing:
-                problems.append(f"missing {missing} (the model needs every modality)")
-            if unknown:
-                problems.append(f"unknown {unknown} (check the spelling, or use a model with those modalities)")
-            raise ValueError(
-                f"`{what}` must name exactly the modalities {self.modalities}: " + "; ".join(problems) + "."
-            )
+        check_modality_names(given, self.modalities, what)
 
     # ------------------------------------------------------------------------------------------------ saving
 
