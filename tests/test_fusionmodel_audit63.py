@@ -4,11 +4,12 @@ encoder taken from a pre-training checkpoint."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from tiny_configs import tiny_config
 
-from citrus_hf import CiTrusConfig, CiTrusModel
+from citrus_hf import CiTrusConfig, CiTrusFeatureExtractor, CiTrusForPretraining, CiTrusModel
 from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
 from citrus_hf.modeling_citrus_fusion import CiTrusFusionForRegression, CiTrusFusionForSequenceClassification
 from citrus_hf.processing_citrus_fusion import CiTrusFusionProcessor
@@ -134,3 +135,42 @@ def test_from_encoders_given_a_fusion_model_says_to_pass_one_of_its_encoders():
     ) as error:
         CiTrusFusionForSequenceClassification.from_encoders({"ecg": fusion, "eda": CiTrusModel(eda_config())})
     assert "merge_and_unload" not in str(error.value)
+
+
+# ----------------------------------------------------------------------------- fusion 5: a pre-training encoder's channels
+
+
+def test_the_processor_of_an_encoder_from_a_pretraining_checkpoint_takes_the_channels_the_head_concatenates(
+    tmp_path, caplog
+):
+    torch.manual_seed(0)
+    CiTrusForPretraining(tiny_config(num_channels=2)).save_pretrained(tmp_path)
+    model = CiTrusFusionForSequenceClassification.from_encoders(
+        {"ecg": tmp_path, "eda": CiTrusModel(eda_config())}, num_labels=2
+    ).eval()
+    processor = CiTrusFusionProcessor.from_config(model.config)
+    assert not processor.feature_extractors["ecg"].channel_independent
+    rng = np.random.default_rng(0)
+    eda = rng.standard_normal((2, 1, 80))
+    with pytest.raises(ValueError, match=r"modality 'ecg': .*expects 2.*an encoder for 1 channels: `from_encoders"):
+        processor(ecg=rng.standard_normal((2, 1, 200)), eda=eda, sampling_rate=RATES)
+    batch = processor(ecg=rng.standard_normal((2, 2, 200)), eda=eda, sampling_rate=RATES)
+    assert model(**batch).logits.shape == (2, 2)
+
+    # a processor saved before (its extractor passed any channel count) is refused against the model
+    lenient = CiTrusFusionProcessor(
+        {
+            "ecg": CiTrusFeatureExtractor.from_config(model.config.modality_configs["ecg"]),
+            **{"eda": processor.feature_extractors["eda"]},
+        }
+    )
+    assert lenient.feature_extractors["ecg"].channel_independent
+    with pytest.raises(ValueError, match=r"ecg: channel_independent=True \(the head concatenates"):
+        lenient.check_model(model)
+    # saved with its model, it still loads, and refuses what the head refuses
+    model.save_pretrained(tmp_path / "fused")
+    lenient.save_pretrained(tmp_path / "fused")
+    with caplog.at_level("WARNING"):
+        loaded = CiTrusFusionProcessor.from_pretrained(tmp_path / "fused")
+    assert "modality 'ecg' passed any channel count" in caplog.text
+    assert loaded == processor

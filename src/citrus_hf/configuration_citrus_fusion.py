@@ -290,6 +290,14 @@ class CiTrusFusionConfig(PreTrainedConfig):
         return copy.deepcopy(self.modality_configs[name])
 
 
+# How a fusion model takes a modality's data with another channel count than its head concatenates: the fusion model's
+# own error and its processor's (`{channels}`: the data's count; `name`, `checkpoint`: the user's).
+FUSION_CHANNEL_COUNT_FIX = (
+    "build the fusion model with an encoder for {channels} channels: "
+    "`from_encoders({{..., name: CiTrusModel.from_pretrained(checkpoint, num_channels={channels})}}, ...)`."
+)
+
+
 def check_modality_names(given: Iterable[Any], modalities: Sequence[str], what: str) -> None:
     """Refuse the modality names `given` for `what` (`input_values`, `recordings`, `sampling_rate`) unless they are
     exactly `modalities`, in one line that names the missing ones and the unknown ones, each unknown one with the

@@ -81,6 +81,11 @@ LONG_RECORDING_ADVICE: ContextVar[str] = ContextVar(
     default="Use alignment='window' to cover all of it, or alignment='interpolate' to stretch it onto the window (for "
     "slow series holding no more samples than the window).",
 )
+# The last fix offered for a recording whose channel count differs from the one a concatenating head takes (`{channels}`:
+# the recording's count): the fusion processor sets its model's (an encoder built for that count).
+CONCAT_CHANNELS_ADVICE: ContextVar[str] = ContextVar(
+    "CONCAT_CHANNELS_ADVICE", default="fine-tune with channel_pooling='mean', which accepts any channel count."
+)
 # How the caller spells the stretching alignment, for the error about a recording shorter than one patch: the command
 # line sets its own option (`--alignment interpolate`) while it aligns a set.
 INTERPOLATE_OPTION: ContextVar[str] = ContextVar("INTERPOLATE_OPTION", default="alignment='interpolate'")
@@ -1451,7 +1456,8 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 f"{self.num_channels} channel(s) the model was trained on, pass `input_channel_names` (the names of "
                 "your channels) so they are picked by name"
                 + (f" from {self.channel_names}" if self.channel_names else "")
-                + ", or fine-tune with channel_pooling='mean', which accepts any channel count."
+                + ", or "
+                + CONCAT_CHANNELS_ADVICE.get().format(channels=recording.shape[0])
                 + (
                     " (If this is one row given as a nested list `(channels, time)`, it was read as a list of "
                     "one-channel recordings: pass `np.asarray(row)`.)"

@@ -28,7 +28,12 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import logging
 
-from .configuration_citrus_fusion import CiTrusFusionConfig, check_modality_names, modality_keywords
+from .configuration_citrus_fusion import (
+    FUSION_CHANNEL_COUNT_FIX,
+    CiTrusFusionConfig,
+    check_modality_names,
+    modality_keywords,
+)
 from .modeling_citrus import (
     _TEXT_MODEL_KWARGS,
     _WINDOW_BOOKKEEPING,
@@ -55,10 +60,7 @@ _FUSION_LONG_INPUT_ADVICE = (
     "Cut the recordings into time-aligned windows of the checkpoints' durations and align them with "
     "CiTrusFusionProcessor."
 )
-_FUSION_CHANNEL_COUNT_ADVICE = (
-    "select those channels, or build the fusion model with an encoder for {channels} channels: "
-    "`from_encoders({{..., name: CiTrusModel.from_pretrained(checkpoint, num_channels={channels})}}, ...)`."
-)
+_FUSION_CHANNEL_COUNT_ADVICE = "select those channels, or " + FUSION_CHANNEL_COUNT_FIX
 # The keywords `forward` handles beside the modalities (`**kwargs`): any other is taken for a misspelt modality when
 # one is missing (`modality_keywords`).
 _FORWARD_OPTIONS = ("output_hidden_states", "output_attentions", *_TEXT_MODEL_KWARGS, *_WINDOW_BOOKKEEPING)

@@ -44,8 +44,14 @@ from transformers.utils import (
 from transformers.utils.hub import hf_api
 
 from .configuration_citrus import CiTrusConfig, check_checkpoint_reference
-from .configuration_citrus_fusion import CiTrusFusionConfig, check_modality_names, modality_keywords
+from .configuration_citrus_fusion import (
+    FUSION_CHANNEL_COUNT_FIX,
+    CiTrusFusionConfig,
+    check_modality_names,
+    modality_keywords,
+)
 from .feature_extraction_citrus import (
+    CONCAT_CHANNELS_ADVICE,
     LONG_RECORDING_ADVICE,
     CiTrusFeatureExtractor,
     check_numeric_labels,
@@ -171,12 +177,19 @@ class CiTrusFusionProcessor(PushToHubMixin):
         """One extractor per modality from a fusion config (`model.config`), each matching its encoder's contract.
 
         `extractor_kwargs` (e.g. `nan_policy="interpolate"`) apply to every extractor.
+
+        A modality whose pooler concatenates channels (`channel_pooling="concat"`) takes exactly its `num_channels`,
+        and its extractor refuses other counts, whatever the encoder's saved `architectures`: the single-modality
+        extractor takes any count for a pre-training checkpoint's config (`fixes_channel_count`), which
+        `from_encoders` keeps, but the fusion model pools every modality with its own head.
         """
         if not isinstance(config, CiTrusFusionConfig):
             raise TypeError(f"expected a CiTrusFusionConfig (a fusion model's `config`), got {type(config).__name__}.")
         return cls(
             {
-                name: CiTrusFeatureExtractor.from_config(sub_config, **extractor_kwargs)
+                name: CiTrusFeatureExtractor.from_config(
+                    sub_config, **{"channel_independent": _takes_any_channel_count(sub_config), **extractor_kwargs}
+                )
                 for name, sub_config in config.modality_configs.items()
             }
         )
@@ -189,7 +202,7 @@ class CiTrusFusionProcessor(PushToHubMixin):
     def check_model(self, model: Any) -> None:
         """Refuse this processor for a fusion model (or its config) whose encoders take other windows: other
         modalities, or a modality's extractor with another sampling rate, window, patch length, normalisation or
-        (where the modality's pooling concatenates channels) channel count. The model cannot notice: such windows run and
+        (where the modality's pooling concatenates channels) channel count, or one that passes any channel count there. The model cannot notice: such windows run and
         score wrong. `from_pretrained` runs this against the `config.json` stored with the processor; call it for a
         processor and a model loaded from different places."""
         config = getattr(model, "config", model)
@@ -290,7 +303,10 @@ class CiTrusFusionProcessor(PushToHubMixin):
             )
 
         input_values, patch_mask, durations = {}, {}, {}
-        advice = LONG_RECORDING_ADVICE.set(_FUSION_LONG_RECORDING_ADVICE)
+        advice = [
+            (LONG_RECORDING_ADVICE, LONG_RECORDING_ADVICE.set(_FUSION_LONG_RECORDING_ADVICE)),
+            (CONCAT_CHANNELS_ADVICE, CONCAT_CHANNELS_ADVICE.set(FUSION_CHANNEL_COUNT_FIX)),
+        ]
         try:
             for name, extractor in self.feature_extractors.items():
                 rate = sampling_rate[name] if isinstance(sampling_rate, Mapping) else sampling_rate
@@ -309,7 +325,8 @@ class CiTrusFusionProcessor(PushToHubMixin):
                 input_values[name] = features["input_values"]
                 patch_mask[name] = features["patch_mask"]
         finally:
-            LONG_RECORDING_ADVICE.reset(advice)
+            for variable, token in advice:
+                variable.reset(token)
         sizes = {name: len(values) for name, values in input_values.items()}
         if len(set(sizes.values())) > 1:
             raise ValueError(
@@ -428,8 +445,27 @@ class CiTrusFusionProcessor(PushToHubMixin):
             pretrained_model_name_or_path, CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs
         )
         if model_config is not None:
-            processor.check_model(CiTrusFusionConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs))
+            config = CiTrusFusionConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
+            processor._refuse_channel_counts_the_heads_refuse(config)
+            processor.check_model(config)
         return processor
+
+    def _refuse_channel_counts_the_heads_refuse(self, config: CiTrusFusionConfig) -> None:
+        """Make the extractor of every modality whose pooler concatenates channels refuse other channel counts, in a
+        processor saved with its model before `from_config` did so (an encoder from a pre-training checkpoint gave an
+        extractor that passed any count, which the model then refused at the first batch): the model saved beside it
+        says which count its head takes, so the saved processor still loads, and `check_model` still refuses one
+        paired with another model."""
+        for name, extractor in self.feature_extractors.items():
+            sub_config = config.modality_configs.get(name)
+            if sub_config is None or _takes_any_channel_count(sub_config) or not extractor.channel_independent:
+                continue
+            extractor.channel_independent = False
+            logger.warning(
+                f"The saved extractor of modality {name!r} passed any channel count, but the model's head "
+                f"concatenates its {sub_config.num_channels} channel(s): it now refuses other counts. Save the "
+                "processor again (`save_pretrained`) to store that."
+            )
 
     @classmethod
     def register_for_auto_class(cls, auto_class: str = "AutoProcessor") -> None:
@@ -567,19 +603,32 @@ def trainer_data_collator(model: Any, data_collator: Any) -> Any:
 def _contract_differences(extractor: CiTrusFeatureExtractor, config) -> list[str]:
     """How `extractor` aligns windows otherwise than the encoder of `config` (a `CiTrusConfig`) takes them, one
     `field=value (the encoder's: value)` each: the fields of the single-modality pipeline's check (rate, patch length,
-    normalisation, and the channel count where the modality's pooler concatenates channels; otherwise it takes any)
-    and the window length, which that pipeline only warns about: a processor built for the model (`from_config`)
-    always has the encoder's, so another one is an edited or foreign file."""
+    normalisation, and the channel count where the modality's pooler concatenates channels, which the extractor must
+    then enforce, `channel_independent=False`; otherwise it takes any) and the window length, which that pipeline
+    only warns about: a processor built for the model (`from_config`) always has the encoder's, so another one is an
+    edited or foreign file."""
     fields = ["sampling_rate", "context_length", "patch_length"]
     fields += ["normalization", "normalization_mean", "normalization_std"]
-    # the fusion model pools every modality itself (`CiTrusPooler`), whatever the encoder's saved `architectures`
-    if config.channel_pooling == "concat":
+    if not _takes_any_channel_count(config):
         fields.append("num_channels")
-    return [
+    differences = [
         f"{name}={getattr(extractor, name, None)!r} (the encoder's: {getattr(config, name, None)!r})"
         for name in fields
         if getattr(extractor, name, None) != getattr(config, name, None)
     ]
+    if extractor.channel_independent and not _takes_any_channel_count(config):
+        # it would pass any channel count, which the model's head then refuses
+        differences.append(
+            f"channel_independent=True (the head concatenates the encoder's {config.num_channels} channel(s): False)"
+        )
+    return differences
+
+
+def _takes_any_channel_count(config: CiTrusConfig) -> bool:
+    """Whether a fusion model takes any channel count for the modality of `config`: unless its pooler concatenates
+    channels. The fusion model pools every modality itself (`CiTrusPooler`), whatever the encoder's saved
+    `architectures` (which `CiTrusConfig.fixes_channel_count` reads, for a checkpoint of the encoder alone)."""
+    return config.channel_pooling != "concat"
 
 
 def _durations(extractor: CiTrusFeatureExtractor, recordings: Any, sampling_rate: Any) -> list[float]:
