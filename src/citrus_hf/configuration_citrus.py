@@ -777,6 +777,53 @@ def check_label_count(num_labels: Any, source: str, names: list[Any]) -> None:
         )
 
 
+def class_label_keywords(kwargs: dict[str, Any]) -> None:
+    """A config's `from_dict` keywords `id2label=` / `label2id=`, settled in place before transformers applies them:
+    a list of class names becomes `{0: name, ...}`, and `label2id=` alone gives the `id2label` it implies."""
+    if "id2label" in kwargs:
+        kwargs["id2label"] = id2label_from_names(kwargs["id2label"])
+        # transformers applies the two keywords one after the other, so the later one would win
+        check_id2label_count(kwargs["id2label"], kwargs.get("num_labels"))
+    elif kwargs.get("label2id") is not None:
+        # transformers sets `label2id=` after construction, beside the saved (or placeholder) `id2label`, which
+        # would then name the head's outputs and call the classes given "stale"
+        kwargs["id2label"] = id2label_from_label2id(kwargs["label2id"], kwargs.get("num_labels"))
+
+
+def settle_class_labels(config: PreTrainedConfig, kwargs: Mapping[str, Any]) -> None:
+    """A config's class names as its constructor was given them (`kwargs`: the keywords transformers' constructor
+    takes, `num_labels` among them), before that constructor runs: `label2id` alone implies `id2label`, a list of
+    names becomes `{0: name, ...}`, and a `num_labels` naming another count is refused. `reconcile_label2id` follows
+    once transformers has set `label2id`."""
+    if config.id2label is None and config.label2id is not None:
+        config.id2label = id2label_from_label2id(config.label2id, kwargs.get("num_labels"))
+    config.id2label = id2label_from_names(config.id2label)
+    check_id2label_count(config.id2label, kwargs.get("num_labels"))  # (transformers' only logs, keeps num_labels)
+
+
+def set_class_names(config: PreTrainedConfig, names: Any) -> None:
+    """`config.id2label = names` with `names` not a map (a config's `__setattr__`): a list of class names, as
+    `ClassLabel.names`, is taken as the constructor and `from_pretrained(..., id2label=[...])` take it (`{0: names[0],
+    ...}`), rather than refused, since that is the form this package accepts everywhere else. Kept as a list, it
+    counted as `num_labels` and then broke the pipeline (a bare `dict()` error) and `save_pretrained` (which called
+    the names "ids"). `label2id` is rebuilt from the names, as transformers rebuilds both maps when `num_labels` is
+    set: the list names every class, so the old `label2id` can only be stale. (During construction `label2id` is not
+    set yet; the constructor reconciles the two itself.)
+
+    Raises:
+        TypeError: neither a list of names nor a map.
+    """
+    id2label = id2label_from_names(names)
+    if not isinstance(id2label, Mapping):
+        raise TypeError(
+            f"`id2label` maps class ids to class names ({{0: 'rest', 1: 'walk'}}) or is the list of class names "
+            f"(['rest', 'walk']), got {type(names).__name__} {names!r}."
+        )
+    PreTrainedConfig.__setattr__(config, "id2label", id2label)
+    if "label2id" in config.__dict__:
+        PreTrainedConfig.__setattr__(config, "label2id", {label: index for index, label in id2label.items()})
+
+
 def names_as_list(names: Any) -> Any:
     """A sequence of channel names as a list of `str` (a tuple, a numpy array, a pandas Index or a pandas array of
     strings: what `frame.columns` gives), which a JSON config can hold; a string, a list or None unchanged (the
@@ -1006,14 +1053,7 @@ class CiTrusConfig(PreTrainedConfig):
         for name in ("dtype", "torch_dtype"):
             if isinstance(kwargs.get(name), str) and kwargs[name] == "auto":
                 del kwargs[name]
-        if "id2label" in kwargs:
-            kwargs["id2label"] = id2label_from_names(kwargs["id2label"])
-            # transformers applies the two keywords one after the other, so the later one would win
-            check_id2label_count(kwargs["id2label"], kwargs.get("num_labels"))
-        elif kwargs.get("label2id") is not None:
-            # transformers sets `label2id=` after construction, beside the saved (or placeholder) `id2label`, which
-            # would then name the head's outputs and call the classes given "stale"
-            kwargs["id2label"] = id2label_from_label2id(kwargs["label2id"], kwargs.get("num_labels"))
+        class_label_keywords(kwargs)
         own_fields = cls.__dict__.get("__annotations__", {})
         overrides = {name: kwargs.pop(name) for name in list(kwargs) if name in own_fields}
         if is_saved_config_dict(config_dict):
@@ -1067,10 +1107,7 @@ class CiTrusConfig(PreTrainedConfig):
             setattr(self, name, names_as_list(getattr(self, name)))
         if kwargs.get("num_labels") is not None:
             kwargs["num_labels"] = check_num_labels(kwargs["num_labels"])
-        if self.id2label is None and self.label2id is not None:
-            self.id2label = id2label_from_label2id(self.label2id, kwargs.get("num_labels"))
-        self.id2label = id2label_from_names(self.id2label)
-        check_id2label_count(self.id2label, kwargs.get("num_labels"))  # (transformers' only logs, keeps num_labels)
+        settle_class_labels(self, kwargs)
         check_misspelt_fields(type(self), kwargs)
         check_config_dtype("dtype", self.dtype)
         check_config_dtype("torch_dtype", kwargs.get("torch_dtype"))
@@ -1081,25 +1118,10 @@ class CiTrusConfig(PreTrainedConfig):
         reconcile_label2id(self)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        # `config.id2label = ClassLabel.names` after loading: a list of class names is taken as the constructor and
-        # `from_pretrained(..., id2label=[...])` take it (`{0: names[0], ...}`), rather than refused, since that is
-        # the form this package accepts everywhere else. Kept as a list, it counted as `num_labels` and then broke
-        # the pipeline (a bare `dict()` error) and `save_pretrained` (which called the names "ids"). `label2id` is
-        # rebuilt from the names, as transformers rebuilds both maps when `num_labels` is set: the list names every
-        # class, so the old `label2id` can only be stale. (During construction `label2id` is not set yet; the
-        # constructor reconciles the two itself.)
-        if name != "id2label" or value is None or isinstance(value, Mapping):
+        if name == "id2label" and not (value is None or isinstance(value, Mapping)):
+            set_class_names(self, value)
+        else:
             super().__setattr__(name, value)
-            return
-        id2label = id2label_from_names(value)
-        if not isinstance(id2label, Mapping):
-            raise TypeError(
-                f"`id2label` maps class ids to class names ({{0: 'rest', 1: 'walk'}}) or is the list of class names "
-                f"(['rest', 'walk']), got {type(value).__name__} {value!r}."
-            )
-        super().__setattr__(name, id2label)
-        if "label2id" in self.__dict__:
-            super().__setattr__("label2id", {label: index for index, label in id2label.items()})
 
     def save_pretrained(self, save_directory: str | os.PathLike, push_to_hub: bool = False, **kwargs) -> None:
         """`PreTrainedConfig.save_pretrained`; when `auto_map` points at the model code saved beside it

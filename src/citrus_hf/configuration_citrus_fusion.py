@@ -27,15 +27,18 @@ from .configuration_citrus import (
     building_from_dict,
     check_checkpoint_reference,
     check_classification_head,
-    check_id2label_count,
     check_initializer_range,
     check_misspelt_fields,
     check_num_labels,
+    class_label_keywords,
     config_field_names,
     field_hint,
     is_saved_config_dict,
     misspelt_names,
     raise_plain_validation_errors,
+    reconcile_label2id,
+    set_class_names,
+    settle_class_labels,
 )
 from .vocabulary_citrus import FUSION_MODEL_TYPE
 
@@ -123,8 +126,7 @@ class CiTrusFusionConfig(PreTrainedConfig):
         dict: a modality given as a dict keeps its saved settings except the keys given, one given as a `CiTrusConfig`
         replaces its saved one, and the modalities not named keep theirs.
         """
-        # transformers applies `id2label=` and `num_labels=` one after the other, so the later one would win
-        check_id2label_count(kwargs.get("id2label"), kwargs.get("num_labels"))
+        class_label_keywords(kwargs)
         own_fields = cls.__dict__.get("__annotations__", {})
         overrides = {name: kwargs.pop(name) for name in list(kwargs) if name in own_fields}
         saved = config_dict.get("modality_configs")
@@ -149,7 +151,10 @@ class CiTrusFusionConfig(PreTrainedConfig):
         # a misspelt field (`head_dropot=0.2`) would be dropped without a word, as in `CiTrusConfig.from_dict`
         _check_extra_keywords(cls, kwargs)
         with building_from_dict():
-            return super().from_dict({**config_dict, **overrides}, **kwargs)
+            loaded = super().from_dict({**config_dict, **overrides}, **kwargs)
+        # transformers sets `id2label=` and other inherited keywords after construction: reconcile once they are in
+        reconcile_label2id(loaded[0] if isinstance(loaded, tuple) else loaded)
+        return loaded
 
     @classmethod
     def get_config_dict(
@@ -179,8 +184,9 @@ class CiTrusFusionConfig(PreTrainedConfig):
         self.num_targets = as_integer("num_targets", self.num_targets)
         if kwargs.get("num_labels") is not None:
             kwargs["num_labels"] = check_num_labels(kwargs["num_labels"])
-        check_id2label_count(self.id2label, kwargs.get("num_labels"))  # (transformers' only logs, keeps num_labels)
+        settle_class_labels(self, kwargs)
         super().__post_init__(**kwargs)
+        reconcile_label2id(self)
 
     def __setattr__(self, name: str, value: Any) -> None:
         # The constructor, `from_dict` and a later assignment (`config.modality_configs = {...}`) all come through
@@ -188,7 +194,10 @@ class CiTrusFusionConfig(PreTrainedConfig):
         # constructor), in sorted order, so that nothing downstream meets a raw dict.
         if name == "modality_configs" and isinstance(value, Mapping):
             value = _ModalityConfigs(value)
-        super().__setattr__(name, value)
+        if name == "id2label" and not (value is None or isinstance(value, Mapping)):
+            set_class_names(self, value)  # a list of class names, as the single-modality config takes it
+        else:
+            super().__setattr__(name, value)
 
     @staticmethod
     def _as_citrus_config(name: str, value: CiTrusConfig | dict) -> CiTrusConfig:
