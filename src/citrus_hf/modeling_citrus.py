@@ -3382,10 +3382,12 @@ def _class_indices(labels: torch.Tensor, num_labels: int) -> torch.Tensor:
     labels = labels.reshape(-1)
     if labels.is_floating_point() and not _is_tracing() and not (labels == labels.round()).all():
         fractional = labels[labels != labels.round()][:3].tolist()
+        dtype = str(labels.dtype).removeprefix("torch.")
         raise ValueError(
-            f"Class labels must be whole numbers (class indices), got {fractional}; they are not rounded or "
-            "truncated. For soft or several labels per window pass (batch, num_labels) targets in [0, 1] with "
-            "problem_type='multi_label_classification'."
+            f"Class labels must be whole numbers (class indices), got {fractional} in {dtype} labels; they are not "
+            "rounded or truncated: give each window its class index in [0, num_labels - 1] (whole numbers of any "
+            "dtype, e.g. an int64 `labels` column). For soft or several labels per window pass (batch, num_labels) "
+            "targets in [0, 1] with problem_type='multi_label_classification'."
         )
     labels = labels.long()
     if not _is_tracing() and bool((labels == -100).any()):

@@ -216,8 +216,8 @@ def register_trainer_checks() -> None:
       that concatenates its channels, at once (`training.trainer.check_channel_count`);
     - a fusion model's rows are batched by `CiTrusFusionDataCollator` where the Trainer picked one of transformers'
       default collators (`processing_citrus_fusion.trainer_data_collator`);
-    - with `label_smoothing_factor`, the labels the smoother takes out of the batch get the model's checks
-      (`training.trainer.check_smoothed_labels`);
+    - with `label_smoothing_factor`, the labels the smoother takes out of the batch get the model's checks and reach
+      it as int64 class indices (`training.trainer.check_smoothed_labels`);
     - `train_sampling_strategy="group_by_length"` / `"batch_rebalance"` group windows by duration
       (`training.trainer.length_grouped_sampler`; a fusion row by its modalities' patches together), and evaluation
       keeps the rows' order
@@ -273,7 +273,8 @@ def register_trainer_checks() -> None:
             if citrus is not None:
                 from ..training.trainer import check_smoothed_labels
 
-                check_smoothed_labels(citrus, inputs["labels"])
+                # a copy: the caller's batch keeps its labels as they came
+                inputs = {**inputs, "labels": check_smoothed_labels(citrus, inputs["labels"])}
         return compute_loss(self, model, inputs, *args, **kwargs)
 
     train_sampler = Trainer._get_train_sampler

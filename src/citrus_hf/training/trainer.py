@@ -194,8 +194,9 @@ def minimise_error_metric(args: TrainingArguments) -> None:
     )
 
 
-def check_smoothed_labels(model: PreTrainedModel, labels: torch.Tensor) -> None:
-    """Run a CiTrus task model's label checks on `labels` before transformers' label smoother uses them.
+def check_smoothed_labels(model: PreTrainedModel, labels: torch.Tensor) -> torch.Tensor:
+    """Run a CiTrus task model's label checks on `labels` before transformers' label smoother uses them, and return
+    the labels the smoother can take.
 
     With `label_smoothing_factor`, the `Trainer` takes `labels` out of the batch before the forward, so the model's
     own checks never ran: classes out of range failed deep in the smoother, -100 labels were silently ignored,
@@ -204,7 +205,12 @@ def check_smoothed_labels(model: PreTrainedModel, labels: torch.Tensor) -> None:
 
     Args:
         model: the CiTrus-family model (unwrapped); one without a task head is left alone.
-        labels: the batch's `labels`.
+        labels: the batch's `labels`, `(batch,)` or `(batch, 1)`.
+
+    Returns:
+        The class indices `(batch,)` int64 for a task model: the forward takes whole-number class ids of any dtype
+        (floats from a pandas / CSV column, uint8, int16), but the smoother's `gather` needs int64 ones. `labels`
+        unchanged for a model without a task head.
 
     Raises:
         ValueError: a regression model or multi-hot labels (smoothing does not apply), or labels the model refuses.
@@ -213,7 +219,7 @@ def check_smoothed_labels(model: PreTrainedModel, labels: torch.Tensor) -> None:
 
     head = getattr(type(model), "head_name", None)
     if head is None:
-        return
+        return labels
     config = model.config
     problem_type = config.problem_type
     drop = "label smoothing applies to single-label classification: drop label_smoothing_factor"
@@ -228,9 +234,10 @@ def check_smoothed_labels(model: PreTrainedModel, labels: torch.Tensor) -> None:
             f"The labels have {labels.shape[1]} values per window (multi-hot targets), and {drop}; for several labels "
             "per window also set problem_type='multi_label_classification'."
         )
-    _class_indices(labels, config.num_labels)
+    indices = _class_indices(labels, config.num_labels)
     if problem_type is None:
         config.problem_type = "single_label_classification"
+    return indices
 
 
 def check_label_column(

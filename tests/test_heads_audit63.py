@@ -1,0 +1,60 @@
+"""Task heads and labels set up as a transformers user would (audit 63, heads):
+
+- label smoothing takes whole-number class ids of any dtype (floats from a CSV, uint8, int16), as the model does;
+- a one-output classifier whose problem_type was never set is scored with a sigmoid, as transformers' text
+  classification does (a softmax over one logit made every recording LABEL_0 with score 1.0);
+- PatchTST's names (`past_values`, `past_observed_mask`, `target_values`) are told what they are called here;
+- a `problem_type` set on the config after the model is built is checked by the loss;
+- `label_names` without `labels` is named at the first evaluation, which otherwise reports no loss and no metrics.
+
+Every model is the tiny preset; nothing reaches a network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from datasets import Dataset
+from tiny_configs import tiny_config
+from transformers import Trainer, TrainingArguments
+
+from citrus_hf import CiTrusForSequenceClassification
+
+RATE = 100.0  # the tiny preset's sampling rate: 200-sample windows of 10 patches
+
+
+def _arguments(tmp_path, **overrides) -> TrainingArguments:
+    settings = dict(max_steps=1, report_to="none", use_cpu=True, save_strategy="no", disable_tqdm=True)
+    return TrainingArguments(str(tmp_path / "out"), **{**settings, **overrides})
+
+
+def _rows(**columns) -> Dataset:
+    """Four one-channel 200-sample windows with `columns`."""
+    values = np.random.default_rng(0).standard_normal((4, 1, 200)).astype("float32")
+    return Dataset.from_dict({"input_values": values.tolist(), **columns})
+
+
+# ----------------------------------------------------------------------- 1. label smoothing and the labels' dtype
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.uint8, torch.int16])
+def test_label_smoothing_takes_whole_number_class_ids_of_any_dtype(tmp_path, dtype):
+    """The forward takes whole-number class ids of any dtype; with `label_smoothing_factor` they reached transformers'
+    smoother as they came, and its `gather` stopped on anything but int64 / int32."""
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3)).eval()  # no dropout: the losses compare
+    trainer = Trainer(model=model, args=_arguments(tmp_path, label_smoothing_factor=0.1))
+    values = torch.randn(3, 1, 200)
+    batch = {"input_values": values, "labels": torch.tensor([0, 2, 1], dtype=dtype)}
+    smoothed = trainer.compute_loss(model, batch)
+    expected = trainer.compute_loss(model, {"input_values": values, "labels": torch.tensor([0, 2, 1])})
+    assert torch.allclose(smoothed, expected)
+    assert batch["labels"].dtype == dtype  # the caller's batch keeps its labels
+
+
+def test_label_smoothing_refuses_fractional_class_ids_naming_their_dtype(tmp_path):
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    trainer = Trainer(model=model, args=_arguments(tmp_path, label_smoothing_factor=0.1))
+    batch = {"input_values": torch.randn(2, 1, 200), "labels": torch.tensor([0.0, 0.5])}
+    with pytest.raises(ValueError, match=r"whole numbers.*\[0\.5\] in float32 labels.*class index in \[0, num_labels"):
+        trainer.compute_loss(model, batch)
