@@ -58,3 +58,32 @@ def test_label_smoothing_refuses_fractional_class_ids_naming_their_dtype(tmp_pat
     batch = {"input_values": torch.randn(2, 1, 200), "labels": torch.tensor([0.0, 0.5])}
     with pytest.raises(ValueError, match=r"whole numbers.*\[0\.5\] in float32 labels.*class index in \[0, num_labels"):
         trainer.compute_loss(model, batch)
+
+
+# ------------------------------------------------------------------------- 4. problem_type set after the model is built
+
+
+def test_a_misspelt_problem_type_set_after_building_is_refused_by_the_loss(tmp_path):
+    """Any value but "regression" / "single_label_classification" trained as multi-label BCE without a word."""
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=1))
+    model.config.problem_type = "regresion"
+    x = torch.randn(4, 1, 200)
+    valid = r"problem_type='regresion'.*'regression', 'single_label_classification', 'multi_label_classification'"
+    with pytest.raises(ValueError, match=valid):
+        model(x, labels=torch.tensor([[0.2], [0.9], [0.5], [0.1]]))
+    # the label smoother's path too, which takes the labels before the forward
+    classifier = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    classifier.config.problem_type = "single_label"
+    trainer = Trainer(model=classifier, args=_arguments(tmp_path, label_smoothing_factor=0.1))
+    with pytest.raises(ValueError, match=r"problem_type='single_label'.*choose one of"):
+        trainer.compute_loss(classifier, {"input_values": x, "labels": torch.tensor([0, 1, 0, 1])})
+
+
+def test_single_label_classification_on_one_output_is_refused_by_the_loss():
+    """A cross-entropy over one class is always 0: nothing trained."""
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=1)).train()
+    model.config.problem_type = "single_label_classification"
+    with pytest.raises(ValueError, match=r"one \(num_labels=1\).*num_labels=2.*multi_label_classification.*regression"):
+        model(torch.randn(4, 1, 200), labels=torch.tensor([0, 0, 0, 0]))
+    model.config.problem_type = "multi_label_classification"  # the one-output binary classifier it points to
+    assert model(torch.randn(4, 1, 200), labels=torch.tensor([[0.0], [1.0], [0.0], [1.0]])).loss.detach() > 0

@@ -651,8 +651,7 @@ def check_classification_head(config: PreTrainedConfig) -> None:
                 f"`id2label` must name the classes 0..{len(ids) - 1} (one per output of the head), got the ids "
                 f"{ids}; number the classes from 0 without gaps."
             )
-    if config.problem_type is not None:
-        _check_choice("problem_type", config.problem_type, PROBLEM_TYPES)
+    check_problem_type(config.problem_type, config.num_labels)
     _check_distinct_class_names(config.id2label)
 
 
@@ -676,6 +675,24 @@ def _check_distinct_class_names(id2label: Mapping[Any, Any] | None) -> None:
         raise ValueError(
             f"`id2label` gives one name to several classes ({shown}): each output of the head needs a name of its "
             "own, or their scores and probability columns merge. Correct the repeated name(s) in `id2label`."
+        )
+
+
+def check_problem_type(problem_type: str | None, num_labels: int) -> None:
+    """Refuse a `problem_type` that is not one of `PROBLEM_TYPES`, or single-label classification on a one-output
+    head (a cross-entropy over one class is always 0: nothing would train; transformers' config refuses it at
+    construction, its loss then computes the 0). Run where the config is checked and by the loss, which reads
+    `problem_type` as it is then: `model.config.problem_type = ...` after the model is built is seen by no check of
+    the config before `save_pretrained`, after training."""
+    if problem_type is None:
+        return
+    _check_choice("problem_type", problem_type, PROBLEM_TYPES)
+    if problem_type == "single_label_classification" and num_labels == 1:
+        raise ValueError(
+            '`problem_type="single_label_classification"` needs at least two outputs, and this head has one '
+            "(num_labels=1): a cross-entropy over one class is always 0, so nothing would train. For a binary "
+            'classifier use num_labels=2, or keep one output with problem_type="multi_label_classification" (a '
+            'sigmoid on the logit, binary cross-entropy on 0 / 1 labels); for one target, problem_type="regression".'
         )
 
 

@@ -42,6 +42,7 @@ from .configuration_citrus import (
     check_buildable,
     check_checkpoint_reference,
     check_misspelt_fields,
+    check_problem_type,
     config_field_names,
     custom_pipelines_for,
     fusion_checkpoint_error,
@@ -3416,11 +3417,13 @@ def classification_loss(config: PreTrainedConfig, logits: torch.Tensor, labels) 
     `logits`: `(batch_size, num_labels)`. `labels`: a tensor, numpy array or list. Without a `problem_type`, it is
     inferred from the labels' shape and stored on the config, only once the labels have passed every check: one
     label per window is single-label classification (whole numbers of any dtype; `num_labels == 1` means
-    regression), `(batch_size, num_labels)` targets are multi-label.
+    regression), `(batch_size, num_labels)` targets are multi-label. A `problem_type` set on the config after the model
+    was built is checked here (`check_problem_type`): a misspelt one trained as multi-label without a word.
     """
     num_labels = config.num_labels
-    labels = _as_labels(labels, logits)
     problem_type = config.problem_type
+    check_problem_type(problem_type, num_labels)
+    labels = _as_labels(labels, logits)
     if problem_type is None:
         if num_labels == 1:
             problem_type = REGRESSION

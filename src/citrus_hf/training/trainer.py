@@ -215,6 +215,7 @@ def check_smoothed_labels(model: PreTrainedModel, labels: torch.Tensor) -> torch
     Raises:
         ValueError: a regression model or multi-hot labels (smoothing does not apply), or labels the model refuses.
     """
+    from ..configuration_citrus import check_problem_type
     from ..modeling_citrus import _as_labels, _class_indices
 
     head = getattr(type(model), "head_name", None)
@@ -222,6 +223,7 @@ def check_smoothed_labels(model: PreTrainedModel, labels: torch.Tensor) -> torch
         return labels
     config = model.config
     problem_type = config.problem_type
+    check_problem_type(problem_type, config.num_labels)  # set after the model was built: the forward's check
     drop = "label smoothing applies to single-label classification: drop label_smoothing_factor"
     if head == "regressor" or problem_type == REGRESSION or (problem_type is None and config.num_labels == 1):
         raise ValueError(
