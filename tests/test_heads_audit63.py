@@ -60,6 +60,32 @@ def test_label_smoothing_refuses_fractional_class_ids_naming_their_dtype(tmp_pat
         trainer.compute_loss(model, batch)
 
 
+# -------------------------------------------------------------------------------------------- 3. PatchTST's names
+
+
+def test_patchtst_argument_names_are_told_their_names_here():
+    """The generic advice was to drop them (`dataset.remove_columns`), which throws away the signal or the labels."""
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    x = torch.randn(2, 1, 200)
+    with pytest.raises(TypeError, match=r"'past_values'.*`input_values` \(batch, channels, time\).*transpose\(1, 2\)"):
+        model(past_values=x.transpose(1, 2), target_values=torch.tensor([0, 1]))
+    with pytest.raises(TypeError, match=r"'past_observed_mask'.*`patch_mask` \(batch, num_patches\)") as error:
+        model(x, past_observed_mask=torch.ones(2, 200, 1))
+    assert "remove_columns" not in str(error.value)
+    with pytest.raises(TypeError, match=r"'target_values'.*labels as `labels`.*rename_column\('target_values'"):
+        model(x, target_values=torch.tensor([0, 1]))
+
+
+@pytest.mark.parametrize("label_names", [None, ["target_values"]])
+def test_a_target_values_column_meets_the_trainer_with_the_rename(tmp_path, label_names):
+    """Without `label_names` the Trainer dropped the column and stopped at the first step with "did not return a
+    loss"; with `label_names=["target_values"]` the forward advised dropping the labels."""
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    rows = _rows(target_values=[0, 1, 0, 1])
+    with pytest.raises(ValueError, match=r'`target_values` column.*rename_column\("target_values", "labels"\)'):
+        Trainer(model=model, args=_arguments(tmp_path, label_names=label_names), train_dataset=rows)
+
+
 # ------------------------------------------------------------------------- 4. problem_type set after the model is built
 
 

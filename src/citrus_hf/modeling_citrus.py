@@ -454,8 +454,20 @@ def _is_tracing() -> bool:
 # What the feature extractor's `alignment="window"` output carries beside the model inputs.
 _WINDOW_BOOKKEEPING = ("recording_index", "window_start_seconds")
 # Dataset columns that hold labels under another name than `labels` (the Trainer keeps every column whose name holds
-# "label", and those in `label_names`).
-_LABEL_LIKE_NAMES = ("target", "targets", "y", "class", "classes")
+# "label", and those in `label_names`): `target` is the package's regression sets' and `citrus finetune`'s,
+# `target_values` transformers' PatchTST's (`PatchTSTForClassification` / `ForRegression`, the package's baseline).
+_LABEL_LIKE_NAMES = ("target", "targets", "target_values", "y", "class", "classes")
+# Other time-series models' names for a CiTrus model's inputs (transformers' PatchTST's), with what they are called
+# here and how to pass them: the advice for such a forward keyword, where the generic "drop it" would throw away the
+# signal.
+_FOREIGN_INPUT_ADVICE = {
+    "past_values": "the signal is `input_values` (batch, channels, time), PatchTST's `past_values` (batch, time, "
+    "channels) transposed: pass `input_values=x.transpose(1, 2)` (for a dataset column, transpose each row and "
+    "rename it: `dataset.rename_column('past_values', 'input_values')`).",
+    "past_observed_mask": "a CiTrus model marks padding per patch, as `patch_mask` (batch, num_patches), which the "
+    "feature extractor returns beside `input_values`; missing samples (NaN) are filled before the model sees them "
+    "(`CiTrusFeatureExtractor(nan_policy='interpolate')`). Drop PatchTST's per-sample mask.",
+}
 
 # The model's advice for input it accepts with a warning or refuses, and the name it gives the input in warnings.
 # Context variables, as the feature extractor's `LONG_RECORDING_ADVICE`: the fusion model, whose encoders are CiTrus
@@ -531,6 +543,11 @@ def _reject_text_kwargs(kwargs: dict) -> None:
                     if name in ("label", "label_ids")
                     else "."
                 )
+            )
+        if name in _FOREIGN_INPUT_ADVICE:
+            raise TypeError(
+                f"CiTrus forward() got an unexpected keyword argument {name!r}, another model's name: "
+                + _FOREIGN_INPUT_ADVICE[name]
             )
         if name not in _TEXT_MODEL_KWARGS:
             # most often a dataset column the Trainer passed on because `remove_unused_columns=False`

@@ -248,11 +248,13 @@ def check_label_column(
     train_dataset: TrainingSet | None,
     eval_dataset: TrainingSet | dict[str, TrainingSet] | None,
 ) -> None:
-    """Refuse a training or evaluation set whose labels sit in a `target` column (the package's regression sets,
-    `citrus finetune`'s convention) without a `label` / `labels` one, for a CiTrus task model.
+    """Refuse a training or evaluation set whose labels sit in a column of another convention (`target`: the
+    package's regression sets, `citrus finetune`'s; `target_values`: PatchTST's; `y`, `class`, ...: the model's
+    `_LABEL_LIKE_NAMES`) without a `label` / `labels` one, for a CiTrus task model.
 
-    The `Trainer` keeps only the columns the model's forward takes (`remove_unused_columns`, the default), so the
-    model got no labels and training stopped at its first step with transformers' "did not return a loss".
+    The `Trainer` keeps only the columns the model's forward takes (`remove_unused_columns`, the default), and those in
+    `label_names`, so the model got no labels and training stopped at its first step with transformers' "did not
+    return a loss", or the kept column stopped it there with the forward's unexpected keyword.
 
     Args:
         args: the `TrainingArguments` (with `remove_unused_columns=False` the columns are the collator's business).
@@ -260,6 +262,8 @@ def check_label_column(
         train_dataset, eval_dataset: the Trainer's sets (an evaluation set may be a dict of sets); sets without
             `column_names` (a torch dataset) are left alone.
     """
+    from ..modeling_citrus import _LABEL_LIKE_NAMES
+
     if getattr(type(model), "head_name", None) is None or not getattr(args, "remove_unused_columns", True):
         return
     named = {"train_dataset": train_dataset}
@@ -269,11 +273,14 @@ def check_label_column(
         named["eval_dataset"] = eval_dataset
     for name, dataset in named.items():
         columns = getattr(dataset, "column_names", None) or []
-        if "target" in columns and not {"label", "labels", "label_ids"} & set(columns):
+        found = [column for column in _LABEL_LIKE_NAMES if column in columns]
+        if found and not {"label", "labels", "label_ids"} & set(columns):
+            column = found[0]
             raise ValueError(
-                f"Trainer({name}=...): the set's labels are in a `target` column, but the Trainer passes "
+                f"Trainer({name}=...): the set's labels are in a `{column}` column, but the Trainer passes "
                 f"{type(model).__name__} only the columns its forward takes (`labels`), so it would get no labels and "
-                'stop at the first step. Rename it: `dataset = dataset.rename_column("target", "labels")`.'
+                f'stop at the first step. Rename it: `dataset = dataset.rename_column("{column}", "labels")`, and '
+                'keep the Trainer\'s `label_names` at ["labels"].'
             )
 
 
