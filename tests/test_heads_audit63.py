@@ -12,14 +12,16 @@ Every model is the tiny preset; nothing reaches a network.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
 from datasets import Dataset
 from tiny_configs import tiny_config
-from transformers import Trainer, TrainingArguments
+from transformers import Trainer, TrainingArguments, pipeline
 
-from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
 
 RATE = 100.0  # the tiny preset's sampling rate: 200-sample windows of 10 patches
 
@@ -58,6 +60,28 @@ def test_label_smoothing_refuses_fractional_class_ids_naming_their_dtype(tmp_pat
     batch = {"input_values": torch.randn(2, 1, 200), "labels": torch.tensor([0.0, 0.5])}
     with pytest.raises(ValueError, match=r"whole numbers.*\[0\.5\] in float32 labels.*class index in \[0, num_labels"):
         trainer.compute_loss(model, batch)
+
+
+# ------------------------------------------------------------------------------- 2. a one-output classifier's scores
+
+
+def test_a_one_output_classifier_is_scored_with_a_sigmoid(tmp_path):
+    """transformers' text-classification rule: a sigmoid when num_labels == 1. The softmax over one logit gave every
+    recording score 1.0 (the pipeline and `citrus predict`, which runs it)."""
+    config = tiny_config(num_labels=1)
+    model = CiTrusForSequenceClassification(config).eval()
+    with torch.no_grad():
+        model.classifier.bias.fill_(-6.0)
+    recording = np.random.default_rng(0).standard_normal((1, 200)).astype("float32")
+    with torch.no_grad():
+        logit = float(model(torch.from_numpy(recording)[None]).logits)
+    model.save_pretrained(tmp_path)
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(tmp_path)
+    result = pipeline(model=str(tmp_path))(recording, sampling_rate=RATE)
+    assert model.config.problem_type is None
+    # the extractor's scaling moves the logit a little from the raw window's
+    assert result["score"] == pytest.approx(1 / (1 + math.exp(-logit)), rel=1e-2) and result["score"] < 0.01
+    assert result["windows"][0]["score"] == pytest.approx(result["score"], rel=1e-6)
 
 
 # -------------------------------------------------------------------------------------------- 3. PatchTST's names

@@ -60,6 +60,7 @@ from .backends import (
     check_positive_integer,
     problem_of,
     run_full_and_padded_apart,
+    scores_each_output,
 )
 
 logger = logging.get_logger(__name__)
@@ -1144,7 +1145,8 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
         "labels"}, ...], "backend"}`: `labels` are the `top_k` best (default 5, at most `num_labels`; `top_k=None`
         gives every label, as in transformers' audio and text classification pipelines); the recording's
         scores are the mean of its windows' scores. `function_to_apply`: `"softmax"` (single-label, default),
-        `"sigmoid"` (default for multi-label models) or `"none"` (raw logits).
+        `"sigmoid"` (default for multi-label models and for one-output heads, as in transformers' text
+        classification: a softmax over one logit is always 1) or `"none"` (raw logits).
     """
 
     accepted_problems = ("classification",)
@@ -1171,7 +1173,7 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
         logits, windows, backend = self._gather(model_outputs)
         config = self.model.config
         if function_to_apply is None:
-            function_to_apply = "sigmoid" if config.problem_type == "multi_label_classification" else "softmax"
+            function_to_apply = "sigmoid" if scores_each_output(config) else "softmax"
         if function_to_apply == "softmax":
             scores = logits.softmax(-1)
         elif function_to_apply == "sigmoid":
