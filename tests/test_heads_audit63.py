@@ -137,3 +137,23 @@ def test_single_label_classification_on_one_output_is_refused_by_the_loss():
         model(torch.randn(4, 1, 200), labels=torch.tensor([0, 0, 0, 0]))
     model.config.problem_type = "multi_label_classification"  # the one-output binary classifier it points to
     assert model(torch.randn(4, 1, 200), labels=torch.tensor([[0.0], [1.0], [0.0], [1.0]])).loss.detach() > 0
+
+
+# -------------------------------------------------------------------------------- 5. label_names without `labels`
+
+
+def test_label_names_without_labels_are_named_at_the_first_evaluation(tmp_path, caplog):
+    """The collator renames `label` to `labels`; the evaluation looked for `label`, found none, and reported no
+    eval_loss and no metrics without a word."""
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    rows = _rows(label=[0, 1, 0, 1])
+    trainer = Trainer(model=model, args=_arguments(tmp_path, label_names=["label"]), eval_dataset=rows)
+    with caplog.at_level("WARNING"):
+        trainer.evaluate()
+        trainer.evaluate()
+    assert caplog.text.count('label_names=["labels"]') == 1  # once per Trainer
+    caplog.clear()
+    plain = Trainer(model=model, args=_arguments(tmp_path), eval_dataset=rows)
+    with caplog.at_level("WARNING"):
+        assert "eval_loss" in plain.evaluate()
+    assert "label_names" not in caplog.text

@@ -222,7 +222,9 @@ def register_trainer_checks() -> None:
       (`training.trainer.length_grouped_sampler`; a fusion row by its modalities' patches together), and evaluation
       keeps the rows' order
       (`training.trainer.evaluation_sampler`);
-    - every evaluation starts a new collection of `compute_metrics_fn`'s batches (`batch_eval_metrics=True`).
+    - every evaluation starts a new collection of `compute_metrics_fn`'s batches (`batch_eval_metrics=True`);
+    - the first evaluation of a task model warns when `label_names` lack `labels` (`training.trainer.warn_label_names`:
+      it would find no labels in the batch, and report no loss and no metrics).
     """
     from transformers.trainer import Trainer
     from transformers.training_args import TrainingArguments
@@ -315,10 +317,14 @@ def register_trainer_checks() -> None:
         if callable(restart):
             restart()
         dataloader = args[0] if args else kwargs.get("dataloader")
-        if _trainer_model(self) is not None:
-            from ..training.trainer import check_inputs_for_metrics
+        model = _trainer_model(self)
+        if model is not None:
+            from ..training.trainer import check_inputs_for_metrics, warn_label_names
 
             check_inputs_for_metrics(self.args, getattr(dataloader, "dataset", None))
+            if not getattr(self, "_citrus_label_names_checked", False):  # once per Trainer, not every evaluation
+                self._citrus_label_names_checked = True
+                warn_label_names(self.label_names, model)
         return evaluation_loop(self, *args, **kwargs)
 
     __init__._citrus_checks = True

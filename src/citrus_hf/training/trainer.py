@@ -417,6 +417,31 @@ def check_inputs_for_metrics(args: TrainingArguments, dataset: TrainingSet | Non
             )
 
 
+def warn_label_names(label_names: list[str], model: PreTrainedModel) -> None:
+    """Warn when a CiTrus task model's `Trainer` looks for its labels under other names than `labels` (its
+    `label_names`, from `TrainingArguments(label_names=...)`).
+
+    The collator renames a `label` / `label_ids` column to `labels`, which the forward takes, so training works; but
+    the evaluation looks for the labels in the collated batch under `label_names`, finds none, and so computes no
+    `eval_loss`, no `label_ids` and no metrics, without a word (transformers' own models behave the same). A warning,
+    not an error: the evaluation's predictions are still right.
+
+    Args:
+        label_names: the Trainer's `label_names`.
+        model: the CiTrus-family model (unwrapped); one without a task head (no labels) is left alone.
+    """
+    from transformers.utils import logging
+
+    if getattr(type(model), "head_name", None) is None or "labels" in label_names:
+        return
+    logging.get_logger(__name__).warning(
+        f"Trainer label_names={list(label_names)}: evaluation looks for the labels in each batch under these names, "
+        f"but {type(model).__name__} takes them as `labels` (the collator renames a `label` column to `labels`), so "
+        'it finds none and reports no eval_loss and no metrics. Pass TrainingArguments(label_names=["labels"]), or '
+        "leave label_names unset."
+    )
+
+
 def evaluation_sampler(args: TrainingArguments, dataset: TrainingSet | None) -> torch.utils.data.Sampler | None | bool:
     """The evaluation sampler of a CiTrus model's Trainer under `train_sampling_strategy="group_by_length"`: the rows
     in their order (`SequentialSampler`; None across processes, where accelerate shards them in order), or False to
@@ -445,4 +470,5 @@ __all__ = [
     "minimise_error_metric",
     "train_and_evaluate",
     "train_with_trainer",
+    "warn_label_names",
 ]
