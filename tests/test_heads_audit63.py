@@ -110,6 +110,15 @@ def test_a_target_values_column_meets_the_trainer_with_the_rename(tmp_path, labe
         Trainer(model=model, args=_arguments(tmp_path, label_names=label_names), train_dataset=rows)
 
 
+def test_a_past_values_column_meets_the_trainer_with_what_it_is_here(tmp_path):
+    """The Trainer dropped the column (the forward takes no `past_values`), and the forward then said only that
+    `input_values` was None."""
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    rows = _rows(labels=[0, 1, 0, 1]).rename_column("input_values", "past_values")
+    with pytest.raises(ValueError, match=r"`past_values` column.*no signal.*`input_values` \(batch, channels, time\)"):
+        Trainer(model=model, args=_arguments(tmp_path), train_dataset=rows)
+
+
 # ------------------------------------------------------------------------- 4. problem_type set after the model is built
 
 

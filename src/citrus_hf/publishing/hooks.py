@@ -211,8 +211,9 @@ def register_trainer_checks() -> None:
     - a `processing_class` (feature extractor or fusion processor) is checked against the model's input contract,
       and one of the other model family (an extractor for a fusion model, a fusion processor for a single one) is
       refused;
-    - a task model's training or evaluation set with its labels in a `target` column (no `labels`) is refused with
-      the rename (`training.trainer.check_label_column`), and a training set of another channel count than a head
+    - a task model's training or evaluation set with its labels in a `target` (or `target_values`, `y`, ...) column
+      (no `labels`), or its signal in PatchTST's `past_values` column, is refused with the rename
+      (`training.trainer.check_label_column`), and a training set of another channel count than a head
       that concatenates its channels, at once (`training.trainer.check_channel_count`);
     - a fusion model's rows are batched by `CiTrusFusionDataCollator` where the Trainer picked one of transformers'
       default collators (`processing_citrus_fusion.trainer_data_collator`);

@@ -250,37 +250,49 @@ def check_label_column(
 ) -> None:
     """Refuse a training or evaluation set whose labels sit in a column of another convention (`target`: the
     package's regression sets, `citrus finetune`'s; `target_values`: PatchTST's; `y`, `class`, ...: the model's
-    `_LABEL_LIKE_NAMES`) without a `label` / `labels` one, for a CiTrus task model.
+    `_LABEL_LIKE_NAMES`) without a `label` / `labels` one, for a CiTrus task model; and, for any CiTrus model, a set
+    whose signal sits in PatchTST's `past_values` column without an `input_values` one (a fusion model, which takes
+    a column per modality, is left alone there).
 
     The `Trainer` keeps only the columns the model's forward takes (`remove_unused_columns`, the default), and those in
     `label_names`, so the model got no labels and training stopped at its first step with transformers' "did not
-    return a loss", or the kept column stopped it there with the forward's unexpected keyword.
+    return a loss", or the kept column stopped it there with the forward's unexpected keyword; a `past_values` column
+    was dropped and the forward said only that `input_values` was None.
 
     Args:
         args: the `TrainingArguments` (with `remove_unused_columns=False` the columns are the collator's business).
-        model: the CiTrus-family model (unwrapped); one without a task head is left alone.
+        model: the CiTrus-family model (unwrapped); one without a task head gets the signal check only.
         train_dataset, eval_dataset: the Trainer's sets (an evaluation set may be a dict of sets); sets without
             `column_names` (a torch dataset) are left alone.
     """
-    from ..modeling_citrus import _LABEL_LIKE_NAMES
+    from ..modeling_citrus import _FOREIGN_INPUT_ADVICE, _LABEL_LIKE_NAMES
 
-    if getattr(type(model), "head_name", None) is None or not getattr(args, "remove_unused_columns", True):
+    if not getattr(args, "remove_unused_columns", True):
         return
     named = {"train_dataset": train_dataset}
     if isinstance(eval_dataset, dict):
         named |= {f"eval_dataset[{key!r}]": value for key, value in eval_dataset.items()}
     else:
         named["eval_dataset"] = eval_dataset
+    dropped = f"the Trainer passes {type(model).__name__} only the columns its forward takes"
     for name, dataset in named.items():
         columns = getattr(dataset, "column_names", None) or []
+        # a fusion model takes one column per modality, not `input_values`
+        signal = getattr(model, "main_input_name", None) == "input_values"
+        if signal and "past_values" in columns and "input_values" not in columns:
+            raise ValueError(
+                f"Trainer({name}=...): the set's signal is in a `past_values` column, but {dropped} "
+                f"(`input_values`), so it would get no signal: {_FOREIGN_INPUT_ADVICE['past_values']}"
+            )
         found = [column for column in _LABEL_LIKE_NAMES if column in columns]
-        if found and not {"label", "labels", "label_ids"} & set(columns):
+        if getattr(type(model), "head_name", None) is None or not found:
+            continue
+        if not {"label", "labels", "label_ids"} & set(columns):
             column = found[0]
             raise ValueError(
-                f"Trainer({name}=...): the set's labels are in a `{column}` column, but the Trainer passes "
-                f"{type(model).__name__} only the columns its forward takes (`labels`), so it would get no labels and "
-                f'stop at the first step. Rename it: `dataset = dataset.rename_column("{column}", "labels")`, and '
-                'keep the Trainer\'s `label_names` at ["labels"].'
+                f"Trainer({name}=...): the set's labels are in a `{column}` column, but {dropped} (`labels`), so it "
+                f"would get no labels and stop at the first step. Rename it: `dataset = dataset.rename_column("
+                f'"{column}", "labels")`, and keep the Trainer\'s `label_names` at ["labels"].'
             )
 
 
