@@ -17,7 +17,8 @@ choice of the fastest one that keeps the results (`load_backend(model, "auto")`)
   contenders: ONNX Runtime when it is installed (`pip install citrus-hf[onnx]`) and the model's export is already
   cached, kept only if its first batch matches fp32 within that tolerance ("auto" never exports: an export takes
   longer than fp32 PyTorch needs for a whole night of recordings; the first `"onnxruntime"` call exports), and, for
-  classification on a CPU with native bf16, bf16, kept only if the first batch's predicted classes equal fp32's.
+  classification on a CPU with native bf16, bf16, kept only if the first batch's predicted classes equal fp32's (a
+  contender that cannot be built, or fails on that batch, is left out with a warning).
   Those that pass and fp32 PyTorch then race on the batch in hand (`RACE_BATCHES_PER_PATH` timed runs each), once for
   batches of fewer than `RACE_MIN_WINDOWS` windows and once for larger ones, and the fastest computes that batch and
   every later one of its size, so the same windows in the same batches give the same numbers on every call: which is
@@ -472,7 +473,7 @@ class BFloat16Backend(InferenceBackend):
                 "slower than fp32. backend='auto' picks the fastest exact path."
             )
         register_blocked_attention()
-        bf16_model = fold_adapters(copy.deepcopy(model).eval())
+        bf16_model = fold_adapters(copy.deepcopy(_uncompiled(model)).eval())
         bf16_model.set_attn_implementation(BLOCKED_ATTENTION)
         head_name = getattr(type(bf16_model), "head_name", None)
         if head_name and isinstance(getattr(bf16_model, head_name, None), torch.nn.Linear):
@@ -488,6 +489,21 @@ class BFloat16Backend(InferenceBackend):
         with torch.autocast("cpu", dtype=torch.bfloat16):
             output = self.target.compute(self.model, input_values.cpu(), patch_mask)
         return output.float()
+
+
+def _uncompiled(model: torch.nn.Module) -> torch.nn.Module:
+    """The module that `torch.compile(module)` wrapped (its `_orig_mod`), or `model` itself when it is no such wrapper.
+
+    The bf16 path copies this one: run under bf16 autocast, the compiled wrapper recompiled the blocked attention,
+    and PyTorch 2.13's Inductor could not lower it (a LoweringException on `mkldnn._linear_pointwise`); the copy of
+    the module under it runs the bf16 path eagerly, as for a model never compiled, and "auto" still keeps it only if
+    it reproduces fp32's classes, from the compiled model itself. Only the wrapper's own `_orig_mod` (in its
+    `_modules`): a peft model delegates attribute lookups down to the modules it wraps, and a compiled module under
+    one must not be reached past its adapters. `nn.Module.compile()` (in place) needs nothing: a copy of such a module
+    is not compiled."""
+    while isinstance(model._modules.get("_orig_mod"), torch.nn.Module):
+        model = model._modules["_orig_mod"]
+    return model
 
 
 def adapter_state(model: torch.nn.Module) -> tuple:
@@ -762,7 +778,11 @@ class CheckedBackend(InferenceBackend):
         reference_output = self.reference(input_values, patch_mask)
         outputs = {}
         for contender in self.contenders:
-            output = contender.backend(input_values, patch_mask)
+            try:
+                output = contender.backend(input_values, patch_mask)
+            except Exception as error:  # as one that cannot be built: fp32 PyTorch is there, and its output in hand
+                _drop_contender(f"{contender.backend.name} failed on the first batch", error)
+                continue
             if contender.check(output, reference_output):
                 outputs[contender.backend] = output
             else:
@@ -774,6 +794,18 @@ class CheckedBackend(InferenceBackend):
         self.paths = list(outputs)
         self.warm.update(outputs)
         return outputs
+
+
+def _drop_contender(what: str, error: Exception) -> None:
+    """Warn that "auto" leaves out a faster path because of `error`: `what` went wrong (it could not be loaded or
+    built, or it failed on its first batch). Such a path must not stop inference: fp32 PyTorch always runs.
+
+    The warning gives the error's first line (its class's name when it has no message): a compiler's error
+    (torch.compile's Inductor) runs to pages of IR. The whole error, with its traceback, is logged at debug level."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    reason = lines[0] if lines else type(error).__name__
+    logger.warning(f"backend='auto': {what} ({reason}); it is not used.")
+    logger.debug(f"backend='auto': {what}.", exc_info=error)
 
 
 def _same_classes(candidate: torch.Tensor, reference: torch.Tensor) -> bool:
@@ -892,7 +924,7 @@ def load_backend(
         try:
             candidate = OnnxRuntimeBackend(model, target, cache_dir, num_threads, batch_threads)
         except Exception as error:  # a cached file that fails to load must not stop inference: fp32 PyTorch is there
-            logger.warning(f"backend='auto': the cached ONNX export could not be loaded ({error}); it is not used.")
+            _drop_contender("the cached ONNX export could not be loaded", error)
         else:
             description = f"outputs differ by more than {ONNX_TOLERANCE_TEXT}"
             contenders.append(Contender(candidate, _within_onnx_tolerance, description))
@@ -902,7 +934,7 @@ def load_backend(
         try:
             candidate = BFloat16Backend(model, target, batch_threads)
         except Exception as error:  # a contender that cannot be built must not stop inference: fp32 PyTorch is there
-            logger.warning(f"backend='auto': the bf16 path could not be built ({error}); it is not used.")
+            _drop_contender("the bf16 path could not be built", error)
         else:
             contenders.append(Contender(candidate, check, "a predicted class changed"))
     return CheckedBackend(contenders, reference) if contenders else reference

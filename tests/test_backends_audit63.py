@@ -1,0 +1,81 @@
+"""Audit 63: the inference backends with a `torch.compile`d classifier under backend="auto", and a faster path that
+fails on its first batch."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from tiny_configs import tiny_config
+
+import citrus_hf.inference.backends as backends_module
+from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf.inference.backends import (
+    CheckedBackend,
+    Contender,
+    InferenceBackend,
+    InferenceTarget,
+    TorchBackend,
+    cpu_bf16_support,
+    predict_windows,
+)
+
+
+def _classifier() -> CiTrusForSequenceClassification:
+    torch.manual_seed(0)
+    return CiTrusForSequenceClassification(tiny_config(num_labels=3)).eval()
+
+
+class _BrokenPath(InferenceBackend):
+    """A faster path that builds, then fails on its first batch as a compiler does: a long, multi-line error."""
+
+    name = "broken"
+
+    def __init__(self):
+        super().__init__(None, InferenceTarget())
+        self.calls = 0
+
+    def _forward(self, input_values, patch_mask, in_share):
+        self.calls += 1
+        raise RuntimeError("LoweringException: AssertionError:\n  target: mkldnn._linear_pointwise.default\n" * 50)
+
+
+def test_a_contender_that_fails_on_its_first_batch_is_dropped_and_fp32_runs(caplog):
+    """backend="auto" promises fp32 PyTorch is always there: a contender failing on its first run had propagated out of
+    `predict_windows` and the pipeline; it is now left out with a one-line warning, as one that cannot be built."""
+    model = _classifier()
+    windows = torch.randn(4, 1, 200)
+    broken = _BrokenPath()
+    reference = TorchBackend(model, InferenceTarget())
+    auto = CheckedBackend([Contender(broken, backends_module._same_classes, "a predicted class changed")], reference)
+    with caplog.at_level("WARNING"):
+        output = auto(windows)
+    torch.testing.assert_close(output, TorchBackend(model, InferenceTarget())(windows), rtol=0, atol=0)
+    assert auto.paths == [reference] and auto.name == "torch"
+    warnings = [record.getMessage() for record in caplog.records if "broken" in record.getMessage()]
+    assert warnings == [
+        "backend='auto': broken failed on the first batch (LoweringException: AssertionError:); it is not used."
+    ]
+    auto(windows)  # dropped for good: never run again
+    assert broken.calls == 1
+
+
+@pytest.mark.skipif(cpu_bf16_support() is None, reason="'auto' has a bf16 contender only on a CPU with native bf16")
+def test_a_compiled_classifier_runs_on_auto_with_its_bf16_path_built_from_the_uncompiled_module():
+    """`torch.compile(model)` under the default backend="auto": the bf16 contender deep-copied the compiled wrapper,
+    Inductor failed to lower the bf16 attention, and the first call died deep in torch._inductor. The bf16 copy is
+    now made of the module under the wrapper (`_orig_mod`), run eagerly, and still kept only if it gives fp32's
+    classes."""
+    model = _classifier()
+    windows = torch.randn(4, 1, 200)
+    expected = predict_windows(model, {"input_values": windows}, backend="torch")
+    compiled = torch.compile(_classifier())
+    try:
+        output = predict_windows(compiled, {"input_values": windows})
+    finally:
+        torch._dynamo.reset()
+    auto = backends_module.cached_backend(compiled, "auto", InferenceTarget())
+    (contender,) = auto.contenders
+    assert contender.backend.name == "bf16" and "_orig_mod" not in contender.backend.model._modules
+    assert contender.backend in auto.paths  # it ran, and reproduced fp32's classes
+    torch.testing.assert_close(output, expected, atol=2e-2, rtol=0)
+    assert torch.equal(output.argmax(-1), expected.argmax(-1))
