@@ -1,5 +1,6 @@
-"""Audit 63: the inference backends with a `torch.compile`d classifier under backend="auto", and a faster path that
-fails on its first batch."""
+"""Audit 63: the inference backends with a `torch.compile`d classifier under backend="auto", a faster path that fails
+on its first batch, and models without a task head (the bare encoder, a pre-training model) in `predict_windows` /
+`load_backend`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import torch
 from tiny_configs import tiny_config
 
 import citrus_hf.inference.backends as backends_module
-from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf import CiTrusForPretraining, CiTrusForSequenceClassification, CiTrusModel
 from citrus_hf.inference.backends import (
     CheckedBackend,
     Contender,
@@ -16,6 +17,7 @@ from citrus_hf.inference.backends import (
     InferenceTarget,
     TorchBackend,
     cpu_bf16_support,
+    load_backend,
     predict_windows,
 )
 
@@ -79,3 +81,37 @@ def test_a_compiled_classifier_runs_on_auto_with_its_bf16_path_built_from_the_un
     assert contender.backend in auto.paths  # it ran, and reproduced fp32's classes
     torch.testing.assert_close(output, expected, atol=2e-2, rtol=0)
     assert torch.equal(output.argmax(-1), expected.argmax(-1))
+
+
+@pytest.mark.parametrize("model_class", [CiTrusModel, CiTrusForPretraining])
+def test_a_model_without_a_task_head_gives_its_embeddings_by_default(model_class):
+    """The bare encoder (what citrus-small loads as) and a pre-training model have no logits: the default target
+    ("logits") ran a whole forward pass, then failed with "'CiTrusModelOutput' object has no attribute 'logits'". The
+    default now follows the model, as `pipeline(model=...)` serves an encoder as feature extraction."""
+    torch.manual_seed(0)
+    model = model_class(tiny_config()).eval()
+    windows = torch.randn(3, 1, 200)
+    expected = model.embed(windows)
+    torch.testing.assert_close(predict_windows(model, {"input_values": windows}, backend="torch"), expected)
+    torch.testing.assert_close(predict_windows(model, {"input_values": windows}), expected)  # "auto"
+    backend = load_backend(model, "torch")
+    assert backend.target.output == "embeddings"
+    torch.testing.assert_close(backend(windows), expected)
+
+
+@pytest.mark.parametrize("model_class", [CiTrusModel, CiTrusForPretraining])
+@pytest.mark.parametrize("backend", ["torch", "auto", "bf16"])
+def test_the_logits_of_a_model_without_a_task_head_are_refused_before_any_forward_pass(model_class, backend):
+    torch.manual_seed(0)
+    model = model_class(tiny_config()).eval()
+    forward_passes = []
+    model.register_forward_pre_hook(lambda module, inputs: forward_passes.append(module))
+    expected = (
+        rf"{model_class.__name__} has no task head, so it has no logits: load a fine-tuned checkpoint into its task "
+        r"class \(e\.g\. CiTrusForSequenceClassification.*target=InferenceTarget\('embeddings'\)"
+    )
+    with pytest.raises(ValueError, match=expected):
+        predict_windows(model, {"input_values": torch.randn(2, 1, 200)}, backend=backend, target=InferenceTarget())
+    with pytest.raises(ValueError, match=expected):
+        load_backend(model, backend, InferenceTarget("logits"))
+    assert forward_passes == []

@@ -238,6 +238,32 @@ class InferenceTarget:
         return model(input_values=input_values, patch_mask=patch_mask, return_dict=True).logits
 
 
+def target_for(model: torch.nn.Module, target: InferenceTarget | None) -> InferenceTarget:
+    """What the backends compute for `model`: `target` or, when None, the model's own output, with the embedding
+    options left to the config filled in (`resolved_target`). Checked before any forward pass.
+
+    The default follows the model: a task model's head output (`"logits"`), and the embeddings (`embed()`) of a
+    model without a task head (the bare encoder citrus-small loads as, a pre-training model), which has no other
+    output to give. That is what the package does wherever no task is named: `pipeline(model=...)` serves an
+    encoder as "time-series-feature-extraction" and `citrus export` exports its embeddings. A fixed `"logits"` had
+    run a whole forward pass and then failed deep inside with "'CiTrusModelOutput' object has no attribute
+    'logits'".
+
+    Raises:
+        ValueError: `"logits"` asked of a model without a task head.
+    """
+    encoder = problem_of(model) == "encoder"
+    if target is None:
+        target = InferenceTarget("embeddings") if encoder else InferenceTarget()
+    elif encoder and target.output == "logits":
+        raise ValueError(
+            f"{type(model).__name__} has no task head, so it has no logits: load a fine-tuned checkpoint into its "
+            "task class (e.g. CiTrusForSequenceClassification.from_pretrained(folder)), or pass "
+            "target=InferenceTarget('embeddings') (the default for such a model) for its embed() vectors."
+        )
+    return resolved_target(model, target)
+
+
 def resolved_target(model: torch.nn.Module, target: InferenceTarget) -> InferenceTarget:
     """`target` with the embedding options left to the config (`features`, `pooling`: None) replaced by the config's
     values (`embed()` does the same): `pooling=config.pooling` given explicitly and left out compute one graph, and
@@ -257,14 +283,6 @@ def problem_of(model: torch.nn.Module) -> str:
     if head == "regressor" or getattr(model.config, "problem_type", None) == "regression":
         return "regression"
     return "classification" if head == "classifier" else "encoder"
-
-
-def scores_each_output(config) -> bool:
-    """Whether a classifier's logits are scored each on its own, with a sigmoid, rather than with a softmax over them:
-    multi-label classification, or one output (a binary classifier with one logit). transformers' text-classification
-    pipeline's rule; a softmax over one logit is 1 whatever the model computes. A prediction then changes when a logit
-    crosses 0, not when another logit becomes the largest (a one-output head's only logit always is)."""
-    return getattr(config, "problem_type", None) == "multi_label_classification" or config.num_labels == 1
 
 
 class InferenceBackend:
@@ -813,8 +831,7 @@ def _same_classes(candidate: torch.Tensor, reference: torch.Tensor) -> bool:
 
 
 def _same_label_sets(candidate: torch.Tensor, reference: torch.Tensor) -> bool:
-    """Multi-label or one output (`scores_each_output`): the same labels above the 0.5 probability threshold (logit
-    0)."""
+    """Multi-label: the same labels above the 0.5 probability threshold (logit 0)."""
     return torch.equal(candidate > 0, reference > 0)
 
 
@@ -860,7 +877,8 @@ def load_backend(
         model: any CiTrus model (`embed()` for embeddings; a task model for logits).
         backend: `"auto"`, `"torch"`, `"bf16"` or `"onnxruntime"` (see the module docstring for what `"auto"`
             picks).
-        target: what to compute (default: the logits).
+        target: what to compute (default: the model's own output, `target_for`: a task model's logits, the
+            embeddings of a model without a task head).
         cache_dir: folder of exported ONNX files (default: `onnx_cache_dir()`: `$CITRUS_HF_ONNX_CACHE`, else under
             `$HF_HOME`, `$XDG_CACHE_HOME` or `~/.cache`, in `citrus_hf/onnx`).
         num_threads: ONNX Runtime threads for a batch run in one piece (default: PyTorch's, `torch.get_num_threads()`).
@@ -870,13 +888,14 @@ def load_backend(
 
     Raises:
         TypeError: `model` is no CiTrus model, or a fusion model (it takes one batch per modality).
-        ValueError: unknown backend, "bf16" for a model on an accelerator, "bf16" or "onnxruntime" for a quantized
-            model, "onnxruntime" for a model not in float32, or a thread count below 1.
+        ValueError: unknown backend, the logits of a model without a task head, "bf16" for a model on an
+            accelerator, "bf16" or "onnxruntime" for a quantized model, "onnxruntime" for a model not in float32, or
+            a thread count below 1.
         ImportError: "onnxruntime" without onnxruntime / onnx / onnxscript installed (the message names the extra).
         OSError: "onnxruntime" with a cache folder it cannot write, or a cached export ONNX Runtime cannot load.
     """
     _check_model(model)
-    target = resolved_target(model, target or InferenceTarget())
+    target = target_for(model, target)
     if backend not in BACKENDS:
         raise ValueError(f"`backend={backend!r}` is not supported; choose one of {', '.join(map(repr, BACKENDS))}.")
     on_cpu = model.device.type == "cpu"
@@ -930,7 +949,8 @@ def load_backend(
             contenders.append(Contender(candidate, _within_onnx_tolerance, description))
     classifies = target.output == "logits" and problem_of(model) == "classification"
     if classifies and cpu_bf16_support() is not None:
-        check = _same_label_sets if scores_each_output(model.config) else _same_classes
+        multi_label = getattr(model.config, "problem_type", None) == "multi_label_classification"
+        check = _same_label_sets if multi_label else _same_classes
         try:
             candidate = BFloat16Backend(model, target, batch_threads)
         except Exception as error:  # a contender that cannot be built must not stop inference: fp32 PyTorch is there
@@ -968,13 +988,13 @@ class _BackendCache(dict):
 def cached_backend(
     model: torch.nn.Module,
     backend: str,
-    target: InferenceTarget,
+    target: InferenceTarget | None,
     cache_dir: str | os.PathLike | None = None,
     cache: dict | None = None,
 ) -> InferenceBackend:
-    """`load_backend(model, backend, target, cache_dir=cache_dir)`, built once and kept until the model changes
-    (`InferenceBackend.is_stale`): "auto" then races its paths once, not on every call, and bf16 copies the model
-    once. Kept in `cache` (a pipeline's own), by default with the model."""
+    """`load_backend(model, backend, target, cache_dir=cache_dir)` (target None: the model's own, `target_for`),
+    built once and kept until the model changes (`InferenceBackend.is_stale`): "auto" then races its paths once, not
+    on every call, and bf16 copies the model once. Kept in `cache` (a pipeline's own), by default with the model."""
     _check_model(model)
     if cache is None:
         cache = model.__dict__.get("_citrus_inference_backends")
@@ -983,7 +1003,7 @@ def cached_backend(
             model.__dict__["_citrus_inference_backends"] = cache
     if isinstance(cache, _BackendCache):
         cache.clear_if_forked()
-    target = resolved_target(model, target)
+    target = target_for(model, target)
     key = (backend, target, None if cache_dir is None else str(cache_dir), torch.get_num_threads(), str(model.device))
     runner = cache.get(key)
     if runner is not None and not runner.is_stale:
@@ -1128,7 +1148,8 @@ def predict_windows(
             until the model changes, so "auto" times its paths once) or an `InferenceBackend` already loaded (its
             `name` says which path ran; refused once the model has changed since it was loaded).
         batch_size: windows per forward pass.
-        target: what to compute (default: the logits).
+        target: what to compute (default: the model's own output, `target_for`: a task model's logits, the
+            embeddings of a model without a task head).
 
     Returns:
         `(windows, outputs)` float32.
@@ -1155,7 +1176,7 @@ def predict_windows(
             )
         runner = backend
     else:
-        runner = cached_backend(model, backend, target or InferenceTarget())
+        runner = cached_backend(model, backend, target)
     outputs = []
     for start in range(0, len(input_values), batch_size):
         batch = slice(start, start + batch_size)
@@ -1577,8 +1598,8 @@ def export_onnx(
     Returns:
         `(path, exported)`: the file, and whether this call exported it (False: reused from the cache).
     """
-    target = target or InferenceTarget()
     _check_model(model)
+    target = target_for(model, target)
     cache_key = onnx_cache_key(model, target)
     path = onnx_export_path(model, target, cache_dir, cache_key=cache_key)
     if path.is_file():
@@ -1655,8 +1676,8 @@ __all__ = [
     "predict_windows",
     "problem_of",
     "register_blocked_attention",
-    "scores_each_output",
     "shape_policy",
+    "target_for",
     "weights_fingerprint",
     "weights_hash",
 ]
