@@ -285,6 +285,14 @@ def problem_of(model: torch.nn.Module) -> str:
     return "classification" if head == "classifier" else "encoder"
 
 
+def scores_each_output(config) -> bool:
+    """Whether a classifier's logits are scored each on its own, with a sigmoid, rather than with a softmax over them:
+    multi-label classification, or one output (a binary classifier with one logit). transformers' text-classification
+    pipeline's rule; a softmax over one logit is 1 whatever the model computes. A prediction then changes when a logit
+    crosses 0, not when another logit becomes the largest (a one-output head's only logit always is)."""
+    return getattr(config, "problem_type", None) == "multi_label_classification" or config.num_labels == 1
+
+
 class InferenceBackend:
     """One way of running a model's forward pass on aligned windows.
 
@@ -831,7 +839,8 @@ def _same_classes(candidate: torch.Tensor, reference: torch.Tensor) -> bool:
 
 
 def _same_label_sets(candidate: torch.Tensor, reference: torch.Tensor) -> bool:
-    """Multi-label: the same labels above the 0.5 probability threshold (logit 0)."""
+    """Multi-label or one output (`scores_each_output`): the same labels above the 0.5 probability threshold (logit
+    0)."""
     return torch.equal(candidate > 0, reference > 0)
 
 
@@ -949,8 +958,7 @@ def load_backend(
             contenders.append(Contender(candidate, _within_onnx_tolerance, description))
     classifies = target.output == "logits" and problem_of(model) == "classification"
     if classifies and cpu_bf16_support() is not None:
-        multi_label = getattr(model.config, "problem_type", None) == "multi_label_classification"
-        check = _same_label_sets if multi_label else _same_classes
+        check = _same_label_sets if scores_each_output(model.config) else _same_classes
         try:
             candidate = BFloat16Backend(model, target, batch_threads)
         except Exception as error:  # a contender that cannot be built must not stop inference: fp32 PyTorch is there
@@ -1676,6 +1684,7 @@ __all__ = [
     "predict_windows",
     "problem_of",
     "register_blocked_attention",
+    "scores_each_output",
     "shape_policy",
     "target_for",
     "weights_fingerprint",
