@@ -262,7 +262,7 @@ def test_files_labelled_by_a_metadata_file_are_a_labelled_set(tmp_path, capsys):
         numpy_folder / "train" / "metadata.csv", index=False
     )
     (numpy_folder / "metadata.jsonl").unlink()
-    with pytest.raises(ValueError, match=r"names 'elsewhere.npy', which is no file under"):
+    with pytest.raises(ValueError, match=r"names '../../elsewhere.npy', which is no file under"):
         metadata_layout(numpy_folder)
 
 

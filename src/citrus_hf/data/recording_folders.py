@@ -74,13 +74,53 @@ MIN_FILES_FOR_VALIDATION = 5
 VALIDATION_FRACTION = 0.15  # as eeg_pretrain's
 
 
+def files_under(folder: str | os.PathLike) -> list[Path]:
+    """Every file under `folder`, recursively, sorted, by the paths the folder lays out: a symlinked file or folder is
+    followed and named by the link's own path (`corpus/subject1/0.npy` where `corpus/subject1` links to
+    `/data/subject1`), as `datasets`' own file lists follow links. `Path.rglob` does not descend into a symlinked
+    folder, so a corpus whose subjects were linked in was read as a fraction of itself, without a word. A link to a
+    folder above it (a loop) is skipped with a warning naming it; an unreadable subfolder is skipped as `rglob` skips
+    it. Every listing of a set of the user's own (recordings, metadata, data files) goes through this one walk.
+    """
+    root = Path(folder)
+    found: list[Path] = []
+
+    def walk(directory: Path, ancestors: frozenset[str]) -> None:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+        except OSError:
+            return
+        for entry in entries:
+            path = directory / entry.name
+            try:
+                is_dir = entry.is_dir()  # follows a link, as `is_file` below does
+            except OSError:
+                continue
+            if not is_dir:
+                if entry.is_file():
+                    found.append(path)
+                continue
+            real = os.path.realpath(path)
+            if real in ancestors:
+                _warn_once(
+                    f"{path} links to {real}, a folder that holds it: a loop, so its files would be listed forever; "
+                    "it is skipped (they are read once, from that folder)."
+                )
+                continue
+            walk(path, ancestors | {real})
+
+    if root.is_dir():
+        walk(root, frozenset({os.path.realpath(root)}))
+    return sorted(found)
+
+
 def recording_files(folder: str | os.PathLike) -> list[Path]:
-    """The recording files under `folder` (recursively, sorted; a WFDB record by its ``.hea`` header; not the
-    metadata files that label them)."""
+    """The recording files under `folder` (recursively through symlinked folders too, `files_under`; sorted; a WFDB
+    record by its ``.hea`` header; not the metadata files that label them)."""
     files = [
         path
-        for path in Path(folder).rglob("*")
-        if path.is_file() and path.suffix.lower() in RECORDING_FORMATS and path.name not in METADATA_FILES
+        for path in files_under(folder)
+        if path.suffix.lower() in RECORDING_FORMATS and path.name not in METADATA_FILES
     ]
     segments = {segment for path in files if path.suffix.lower() == ".hea" for segment in _wfdb_segment_headers(path)}
     return sorted(path for path in files if path not in segments)
@@ -107,7 +147,7 @@ def _wfdb_segment_headers(header: Path) -> list[Path]:
 def is_recording_folder(folder: str | os.PathLike) -> bool:
     """Whether `folder` is a folder of recordings (see the module docstring) rather than of tabular data files."""
     folder = Path(folder)
-    tables = (path for path in folder.rglob("*") if path.name not in METADATA_FILES)
+    tables = (path for path in files_under(folder) if path.name not in METADATA_FILES)
     if not folder.is_dir() or any(path.suffix.lower() in _TABLE_SUFFIXES for path in tables):
         return False
     files = recording_files(folder)
@@ -203,7 +243,11 @@ def load_recording_folder(path: str | os.PathLike):
             labels = {str(file): row for rows in described.values() for file, row in rows.items()}
             columns = _metadata_features(labels)
         split_of = {str(file): split for split, split_files in layout.items() for file in split_files}
-        unlisted = [stamp[0] for stamp in stamps if stamp[0] not in split_of]
+        # a file that a listed symlink points at (`pool/v0.npy` behind `validation/0.npy`) is read, through the link
+        read_through = {os.path.realpath(file) for file in split_of}
+        unlisted = [
+            stamp[0] for stamp in stamps if stamp[0] not in split_of and os.path.realpath(stamp[0]) not in read_through
+        ]
         if unlisted:
             _warn_once(
                 f"{len(unlisted)} recording file(s) under {path} are not named in its metadata and are left out "
@@ -271,12 +315,16 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict]] | 
     folder = Path(folder)
     if not folder.is_dir():
         return None
-    tables = sorted(path for path in folder.rglob("*") if path.is_file() and path.name in METADATA_FILES)
+    tables = [path for path in files_under(folder) if path.name in METADATA_FILES]
     if not tables:
         return None
-    root = folder.resolve()
-    rows: dict[Path, dict] = {}
+    rows: dict[Path, dict] = {}  # by the file's path under the folder, as the row gives it
     origins: dict[Path, Path] = {}  # the metadata file of each row, named in errors
+    # A row's file is taken by the path the row gives, never by where a symlink points: resolved, a file linked in
+    # from a store outside the folder was "no file under" it, and `validation/0.npy -> ../pool/v0.npy` was read as a
+    # `pool/` (so train) file while its own split lost it. Only duplicates compare real files (one recording named
+    # through two links would be in two rows, or two splits).
+    named_real: dict[str, Path] = {}
     columns = None
     for table in tables:
         frame = _read_metadata(table)
@@ -293,17 +341,28 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict]] | 
             )
         columns = set(frame.columns)
         for row in frame.to_dict("records"):
-            file = (table.parent / str(row.pop("file_name"))).resolve()
+            name = str(row.pop("file_name"))
+            # lexically, as the user laid the folder out (`os.path.relpath` resolves no link)
+            relative = Path(os.path.relpath(os.path.normpath(table.parent / name), folder))
+            file = folder / relative
             if not file.is_file() and file.with_name(file.name + ".hea").is_file():
                 file = file.with_name(file.name + ".hea")  # a WFDB record named without a suffix, as PTB-XL's table
-            if root not in file.parents or not file.is_file():
-                raise ValueError(f"{table} names {file.name!r}, which is no file under {folder}.")
+                relative = relative.with_name(file.name)
+            if relative.parts[:1] == ("..",) or not file.is_file():
+                raise ValueError(f"{table} names {name!r}, which is no file under {folder}.")
             if file.suffix.lower() not in RECORDING_FORMATS:
                 raise ValueError(
-                    f"{table} names {file.name!r}, which is no recording file ({', '.join(RECORDING_FORMATS)})."
+                    f"{table} names {name!r}, which is no recording file ({', '.join(RECORDING_FORMATS)})."
                 )
+            earlier = named_real.setdefault(os.path.realpath(file), file)
             if file in rows:
-                raise ValueError(f"{table} names {file.name!r}, which another metadata row names too.")
+                raise ValueError(f"{table} names {name!r}, which another metadata row names too.")
+            if earlier != file:
+                raise ValueError(
+                    f"{table} names {name!r}, and another metadata row names "
+                    f"{earlier.relative_to(folder).as_posix()!r}, which is the same file (a symlink): one recording "
+                    "would be two examples. Name it once."
+                )
             rows[file], origins[file] = row, table
     if not columns & set(_LABEL_COLUMNS):
         return None
@@ -311,8 +370,8 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict]] | 
     layout: dict[str, dict[Path, dict]] = {}
     splits = _SPLIT_FOLDERS + VALIDATION_SPLIT_ALIASES  # a `val/` folder is a split, as in a class-folder layout
     for file, row in rows.items():
-        top = file.relative_to(root).parts[0]
-        layout.setdefault(top if top in splits else "train", {})[folder / file.relative_to(root)] = row
+        top = file.relative_to(folder).parts[0]
+        layout.setdefault(top if top in splits else "train", {})[file] = row
     return dict(sorted(layout.items(), key=lambda item: splits.index(item[0])))
 
 
@@ -606,6 +665,7 @@ __all__ = [
     "SEGMENT_SECONDS",
     "UNRATED_SEGMENT_SAMPLES",
     "VALIDATION_FRACTION",
+    "files_under",
     "is_recording_file",
     "is_recording_folder",
     "labelled_layout",

@@ -28,6 +28,7 @@ from .hub_access import offline_if_hub_unreachable
 from .recording_folders import (
     METADATA_FILES,
     VALIDATION_SPLIT_ALIASES,
+    files_under,
     is_recording_file,
     is_recording_folder,
     load_recording_folder,
@@ -297,9 +298,8 @@ def _data_files(path: Path) -> list[Path]:
 
     return sorted(
         file
-        for file in path.rglob("*")
-        if file.is_file()
-        and _data_file_builder(file) is not None
+        for file in files_under(path)
+        if _data_file_builder(file) is not None
         and file.name not in (*METADATA_FILES, *FILES_TO_IGNORE)
         and not any(part.startswith((".", "__")) for part in file.relative_to(path).parts)
     )

@@ -1,0 +1,114 @@
+"""Audit 63, other runtime modes and platform habits: symlinked recording files and folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def own_datasets_cache(tmp_path, monkeypatch):
+    """A datasets cache of the test's own, so that what the package writes there (and only there) can be seen."""
+    import datasets
+
+    cache = tmp_path / "datasets-cache"
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(cache))
+    return cache
+
+
+def _save(path: Path, samples: int = 400) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, np.random.default_rng(len(str(path))).standard_normal((1, samples)).astype(np.float32))
+
+
+def _files_of(folder: Path) -> dict[str, int]:
+    return {str(file.relative_to(folder)): file.stat().st_mtime_ns for file in folder.rglob("*")}
+
+
+def test_metadata_rows_name_their_files_by_the_path_the_folder_lays_out(tmp_path, own_datasets_cache):
+    """Resolved, a symlinked file's metadata row was "no file under" the folder (named by its target's name), and
+    `validation/0.npy -> ../pool/v0.npy` was read as a train file while the validation split disappeared."""
+    from citrus_hf.data.recording_folders import load_recording_folder, metadata_layout
+
+    # files linked in from a store outside the set
+    linked = tmp_path / "linked"
+    rows = ["file_name,label"]
+    for split, count in (("train", 4), ("test", 2)):
+        for index in range(count):
+            _save(tmp_path / "store" / f"{split}{index}.npy")
+            (linked / split).mkdir(parents=True, exist_ok=True)
+            (linked / split / f"{index}.npy").symlink_to(tmp_path / "store" / f"{split}{index}.npy")
+            rows.append(f"{split}/{index}.npy,{'ab'[index % 2]}")
+    (linked / "metadata.csv").write_text("\n".join(rows) + "\n")
+    layout = metadata_layout(linked)
+    assert {split: sorted(p.relative_to(linked).as_posix() for p in files) for split, files in layout.items()} == {
+        "train": ["train/0.npy", "train/1.npy", "train/2.npy", "train/3.npy"],
+        "test": ["test/0.npy", "test/1.npy"],
+    }
+    # the validation files link into a pool inside the set: they stay the validation split
+    pooled = tmp_path / "pooled"
+    rows = ["file_name,label"]
+    for split, count in (("train", 4), ("validation", 2), ("test", 2)):
+        for index in range(count):
+            if split == "validation":
+                _save(pooled / "pool" / f"v{index}.npy")
+                (pooled / split).mkdir(parents=True, exist_ok=True)
+                (pooled / split / f"{index}.npy").symlink_to(f"../pool/v{index}.npy")
+            else:
+                _save(pooled / split / f"{index}.npy")
+            rows.append(f"{split}/{index}.npy,{'ab'[index % 2]}")
+    (pooled / "metadata.csv").write_text("\n".join(rows) + "\n")
+    loaded = load_recording_folder(pooled)
+    assert {split: len(rows) for split, rows in loaded.items()} == {"train": 4, "validation": 2, "test": 2}
+    assert loaded["validation"]["recording"] == ["validation/0.npy", "validation/1.npy"]
+    # one recording named through a link and through its target would be two examples: refused, naming both
+    (pooled / "metadata.csv").write_text("\n".join([*rows, "pool/v0.npy,a"]) + "\n")
+    with pytest.raises(ValueError, match=r"names 'pool/v0.npy', and another metadata row names 'validation/0.npy'"):
+        metadata_layout(pooled)
+
+
+def test_symlinked_subfolders_are_read_and_a_loop_is_skipped_with_a_warning(tmp_path, caplog):
+    """`Path.rglob` skips symlinked folders: a corpus of linked-in subjects was read as a fraction of itself, linked
+    class folders made an "unlabelled" set, and `citrus predict FOLDER` found "no recording files"."""
+    from citrus_hf.commands.predict import _expand_folders
+    from citrus_hf.data.recording_folders import is_recording_folder, labelled_layout, recording_files
+    from citrus_hf.data.splits import _data_files
+
+    corpus = tmp_path / "corpus"
+    for subject in (1, 2):
+        for index in range(2):
+            _save(tmp_path / "store" / f"subject{subject}" / f"{index}.npy")
+        corpus.mkdir(exist_ok=True)
+        (corpus / f"subject{subject}").symlink_to(tmp_path / "store" / f"subject{subject}")
+    (tmp_path / "store" / "subject1" / "back").symlink_to(corpus)  # a loop: corpus/subject1/back/subject1/...
+    with caplog.at_level("WARNING", logger="citrus_hf.data.recording_folders"):
+        files = recording_files(corpus)
+    assert [file.relative_to(corpus).as_posix() for file in files] == [
+        "subject1/0.npy",
+        "subject1/1.npy",
+        "subject2/0.npy",
+        "subject2/1.npy",
+    ]
+    assert "subject1/back links to" in caplog.text and "a loop" in caplog.text
+    assert is_recording_folder(corpus)
+    assert _expand_folders([str(corpus)]) == [str(file) for file in files]
+    # class folders that are links: a labelled set
+    labelled = tmp_path / "set"
+    for label in "ab":
+        _save(tmp_path / "classes" / label / "0.npy")
+        _save(labelled / "test" / label / "0.npy")
+        (labelled / "train").mkdir(exist_ok=True)
+        (labelled / "train" / label).symlink_to(tmp_path / "classes" / label)
+    assert {split: len(files) for split, files in labelled_layout(labelled).items()} == {"train": 2, "test": 2}
+    # a folder of data files (parquet) whose split folder is a link
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "part.parquet").write_bytes(b"")
+    (tmp_path / "data" / "test").mkdir(parents=True)
+    (tmp_path / "data" / "test" / "part.parquet").write_bytes(b"")
+    (tmp_path / "data" / "train").symlink_to(tmp_path / "tables")
+    assert [file.relative_to(tmp_path / "data").as_posix() for file in _data_files(tmp_path / "data")] == [
+        "test/part.parquet",
+        "train/part.parquet",
+    ]
