@@ -1,11 +1,14 @@
-"""Audit 63, other runtime modes and platform habits: symlinked recording files and folders."""
+"""Audit 63, other runtime modes and platform habits: symlinked recording files and folders, and a LoRA adapter of a
+base given as a relative folder."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_configs import save_tiny_classifier, tiny_config
 
 
 @pytest.fixture
@@ -112,3 +115,37 @@ def test_symlinked_subfolders_are_read_and_a_loop_is_skipped_with_a_warning(tmp_
         "test/part.parquet",
         "train/part.parquet",
     ]
+
+
+def test_an_adapter_records_a_local_base_folder_by_its_absolute_path(tmp_path, monkeypatch):
+    """`save_adapter` of a base loaded as "runs/base" recorded "runs/base", which from any other folder read as a Hub
+    id: "We couldn't connect to 'https://huggingface.co'". An adapter saved so before is refused naming its recorded
+    base and the fix."""
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.training.lora import apply_lora, load_adapter, save_adapter
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    (project / "runs").mkdir(parents=True)
+    elsewhere.mkdir()
+    monkeypatch.chdir(project)
+    save_tiny_classifier("runs/base")
+    save_adapter(apply_lora(CiTrusForSequenceClassification.from_pretrained("runs/base"), verbose=False), "runs/lora")
+    config_file = project / "runs" / "lora" / "adapter_config.json"
+    config = json.loads(config_file.read_text())
+    assert config["base_model_name_or_path"] == str(project / "runs" / "base")
+    monkeypatch.chdir(elsewhere)
+    assert load_adapter(None, "../project/runs/lora").get_base_model().config.num_labels == 2
+    # an adapter that recorded the relative folder (citrus-hf before this fix)
+    for recorded, said in (("runs/base", "did not load from the Hub either"), ("../runs/base", "does not exist")):
+        config_file.write_text(json.dumps({**config, "base_model_name_or_path": recorded}))
+        with pytest.raises(OSError, match=rf"records its base model as (the folder )?'{recorded}'.*{said}") as error:
+            load_adapter(None, "../project/runs/lora")
+        assert "load_adapter('path/to/base', adapter)" in str(error.value)
+        assert "huggingface.co" not in str(error.value)
+    # a Hub id is no folder here: recorded as it is
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    model.name_or_path = "someone/citrus-base"
+    save_adapter(apply_lora(model, verbose=False), elsewhere / "hub_lora")
+    recorded = json.loads((elsewhere / "hub_lora" / "adapter_config.json").read_text())["base_model_name_or_path"]
+    assert recorded == "someone/citrus-base"

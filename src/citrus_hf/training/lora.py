@@ -519,6 +519,11 @@ def save_adapter(
     bundled = _bundled_name(recorded_base)
     if bundled is not None:
         lora_config.base_model_name_or_path = bundled
+    elif recorded_base and os.path.isdir(recorded_base):
+        # A local base folder by its absolute path: "runs/base" as typed holds only from the folder the training ran
+        # in, and from any other it reads as a Hub id (offline: "couldn't connect to huggingface.co"; online: a
+        # stranger's repo of that name as the base). A Hub id is no folder here and is kept as it is.
+        lora_config.base_model_name_or_path = os.path.abspath(recorded_base)
     # peft keeps `target_modules` as a set and writes `list(set)`, whose order follows Python's string hashing: the
     # same adapter saved by two processes gave two different adapter_config.json files (and a new Hub commit per push)
     recorded_targets = lora_config.target_modules
@@ -703,7 +708,8 @@ def load_adapter(
     """
     folder = _adapter_folder(adapter_path_or_repo, revision, token, cache_dir, local_files_only)
     adapter_config = _checked_adapter_config(folder)
-    if base_model_or_path is None:
+    recorded_base = base_model_or_path is None
+    if recorded_base:
         base_model_or_path = adapter_config.get("base_model_name_or_path")
         if not base_model_or_path:
             raise ValueError(
@@ -714,6 +720,8 @@ def load_adapter(
     saved = _saved_shapes(folder)
     if isinstance(base_model_or_path, (str, os.PathLike)):
         download = dict(token=token, cache_dir=cache_dir, local_files_only=local_files_only)
+        if recorded_base:
+            _check_recorded_base(adapter_path_or_repo, str(base_model_or_path), download)
         base_model_or_path = _load_base(base_model_or_path, folder, adapter_config, saved, download)
     elif getattr(getattr(base_model_or_path, "config", None), "model_type", None) == FUSION_MODEL_TYPE:
         raise _fusion_adapter_error(folder, type(base_model_or_path).__name__)
@@ -751,6 +759,39 @@ def load_adapter(
     _check_adapter_tensors(folder, saved, model)
     model.load_adapter(folder, model.active_adapter, is_trainable=is_trainable)
     return model.train() if is_trainable else model.eval()
+
+
+def _check_recorded_base(adapter: str | os.PathLike, base: str, download: dict) -> None:
+    """Refuse, naming the adapter, the base it records and the fix, a recorded base that is neither a folder here, a
+    bundled name nor a Hub checkpoint that loads: an adapter saved before `save_adapter` recorded a local base by its
+    absolute path holds the relative path typed at training ("runs/base"), which holds only from the folder the
+    training ran in; elsewhere it read as a Hub id, and the error was transformers' "couldn't connect to
+    huggingface.co".
+    Nothing is asked of the Hub for a base that is a folder or bundled, nor for one no Hub id could spell."""
+    from .._bundled import folder_if_bundled
+    from ..loading import hub_repo_id, resolve_checkpoint
+
+    if os.path.isdir(folder_if_bundled(base)):
+        return
+    fix = (
+        "pass the base it was trained on: `load_adapter('path/to/base', adapter)` (or a model instance); for "
+        "`pipeline(model=adapter)` and the `citrus` commands, set `base_model_name_or_path` in the adapter's "
+        f"{ADAPTER_CONFIG_NAME} to the base folder's absolute path (as `save_adapter` now records it)."
+    )
+    if hub_repo_id(base) is None and ("/" in base or os.sep in base):  # a path: "../base", "runs/x/base", "/abs"
+        raise OSError(
+            f"The adapter {str(adapter)!r} records its base model as the folder {base!r}, which does not exist "
+            f"(looked for from the current folder {os.getcwd()}). To load it, {fix}"
+        )
+    try:
+        resolve_checkpoint(base, **download)
+    except OSError as error:
+        raise OSError(
+            f"The adapter {str(adapter)!r} records its base model as {base!r}, which is no folder under the current "
+            f"folder ({os.getcwd()}) and did not load from the Hub either. An adapter saved by an older citrus-hf "
+            "records a local base as the relative path given at training, which holds only from the folder the "
+            f"training ran in. To load it, {fix} (The Hub: {error})"
+        ) from None
 
 
 def _checkpoint_identity(name_or_path: Any) -> str | None:
