@@ -1,9 +1,11 @@
-"""Audit 63, other runtime modes and platform habits: symlinked recording files and folders, and a LoRA adapter of a
-base given as a relative folder."""
+"""Audit 63, other runtime modes and platform habits: symlinked recording files and folders, a LoRA adapter of a base
+given as a relative folder, and read-only data and caches."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -149,3 +151,64 @@ def test_an_adapter_records_a_local_base_folder_by_its_absolute_path(tmp_path, m
     save_adapter(apply_lora(model, verbose=False), elsewhere / "hub_lora")
     recorded = json.loads((elsewhere / "hub_lora" / "adapter_config.json").read_text())["base_model_name_or_path"]
     assert recorded == "someone/citrus-base"
+
+
+def test_a_save_to_disk_set_is_read_without_writing_into_its_folder(tmp_path, own_datasets_cache):
+    """The alignment's `Dataset.map` (and the carving of a validation split) wrote cache files beside the set's data
+    files: into the user's folder on each run, and a read-only set failed with "Permission denied: .../tmpXXXX"."""
+    import datasets
+
+    from citrus_hf import CiTrusFeatureExtractor
+    from citrus_hf.data.alignment import align_rows
+    from citrus_hf.data.splits import load_task_splits
+
+    rng = np.random.default_rng(0)
+
+    def split(count: int):
+        return datasets.Dataset.from_dict(
+            {
+                "input_values": [rng.standard_normal((1, 400)).astype(np.float32) for _ in range(count)],
+                "label": [index % 2 for index in range(count)],
+                "sampling_rate": [100.0] * count,
+            }
+        )
+
+    folder = tmp_path / "shared_set"
+    datasets.DatasetDict({"train": split(10), "test": split(4)}).save_to_disk(folder)
+    before = _files_of(folder)
+    loaded = load_task_splits(folder)
+    aligned = align_rows(loaded.train, CiTrusFeatureExtractor.from_config(tiny_config()), label_column="label")
+    assert len(aligned) == len(loaded.train) and len(loaded.validation) > 0
+    assert _files_of(folder) == before
+    assert all(Path(cache["filename"]).is_relative_to(own_datasets_cache) for cache in aligned.cache_files)
+    # a second read (the set saved again in between) reads the new data
+    datasets.DatasetDict({"train": split(12), "test": split(4)}).save_to_disk(tmp_path / "new")
+    for name in ("train", "test"):
+        for file in (tmp_path / "new" / name).iterdir():
+            os.replace(file, folder / name / file.name)
+    reloaded = load_task_splits(folder)
+    assert len(reloaded.train) + len(reloaded.validation) == 12
+
+
+def test_a_datasets_cache_that_cannot_be_written_is_named_with_the_fix(tmp_path, monkeypatch, own_datasets_cache):
+    """A read-only $HF_DATASETS_CACHE (a shared cluster cache, a read-only $HOME) with a folder of recordings, or a
+    `save_to_disk` set: a bare PermissionError on a lock file of `datasets`."""
+    import datasets
+
+    from citrus_hf.data.recording_folders import load_recording_folder
+    from citrus_hf.data.splits import load_split
+
+    for index in range(2):
+        _save(tmp_path / "recs" / f"{index}.npy")
+
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(own_datasets_cache / "_tmp_generator.lock"))
+
+    monkeypatch.setattr(datasets.Dataset, "from_generator", denied)
+    expected = rf"datasets cache {own_datasets_cache} cannot be written .*HF_DATASETS_CACHE=/path/to/writable/folder"
+    with pytest.raises(OSError, match=expected):
+        load_recording_folder(tmp_path / "recs")
+    datasets.Dataset.from_dict({"input_values": [[[0.0] * 10]], "label": [0]}).save_to_disk(tmp_path / "set")
+    monkeypatch.setattr(Path, "mkdir", lambda *args, **kwargs: denied())  # a read-only cache, even for root
+    with pytest.raises(OSError, match=expected):
+        load_split(tmp_path / "set", "train")

@@ -6,7 +6,11 @@ stack trace from MNE, pickle or pip to find out what went wrong.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import pickle
+from collections.abc import Iterator
 
 
 class CitrusDataError(Exception):
@@ -31,3 +35,25 @@ class UnsafePickleError(CitrusDataError, pickle.UnpicklingError):
 
 class CorruptFileError(CitrusDataError, ValueError):
     """A recording file is truncated, malformed or not in the expected layout."""
+
+
+@contextlib.contextmanager
+def naming_unwritable_cache(cache_dir: str | os.PathLike | None = None) -> Iterator[None]:
+    """Turn a `PermissionError` (EACCES, EPERM) or a read-only file system (EROFS) met while `datasets` writes its
+    cache into one line naming the cache folder and the fix: `datasets` fails on a lock or temporary file deep inside
+    itself, and its message named neither the variable nor what to do (a shared or read-only cache, a read-only
+    $HOME). `cache_dir`: the cache being written (default: `datasets`' own, ``$HF_DATASETS_CACHE``)."""
+    try:
+        yield
+    except OSError as error:
+        if not isinstance(error, PermissionError) and error.errno != errno.EROFS:
+            raise
+        if cache_dir is None:
+            import datasets
+
+            cache_dir = datasets.config.HF_DATASETS_CACHE
+        reason = "is on a read-only file system" if error.errno == errno.EROFS else "cannot be written"
+        raise OSError(
+            f"The datasets cache {cache_dir} {reason} ({error.strerror or error}: {error.filename}); point "
+            "$HF_DATASETS_CACHE (or $HF_HOME) at a writable folder: HF_DATASETS_CACHE=/path/to/writable/folder."
+        ) from None

@@ -16,7 +16,6 @@ Every dataset has these columns:
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import math
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import CitrusDataError
+from .errors import CitrusDataError, naming_unwritable_cache
 from .registry import DatasetSpec
 
 # The splits of a labelled set that has all three, in time order where a set is cut into time blocks.
@@ -292,32 +291,21 @@ def write_plan(
     splits = {}
     for split, gen_kwargs in plan.splits.items():
         try:
-            splits[split] = Dataset.from_generator(
-                plan.generator,
-                features=plan.features,
-                cache_dir=str(cache_dir) if cache_dir is not None else None,
-                gen_kwargs=gen_kwargs,
-                split=NamedSplit(split),
-                fingerprint=fingerprint(name, version, options, (*archives, *plan.cache_key), split),
-            )
+            with naming_unwritable_cache(cache_dir):  # a read-only or shared cache (a read-only $HOME)
+                splits[split] = Dataset.from_generator(
+                    plan.generator,
+                    features=plan.features,
+                    cache_dir=str(cache_dir) if cache_dir is not None else None,
+                    gen_kwargs=gen_kwargs,
+                    split=NamedSplit(split),
+                    fingerprint=fingerprint(name, version, options, (*archives, *plan.cache_key), split),
+                )
         except DatasetGenerationError as error:
             # datasets wraps whatever the generator raised; our own errors already name the file and the fix, and
             # the builders' ValueErrors name the option at fault ("a 1e-06 s window at 1000 Hz holds no sample")
             if isinstance(error.__cause__, (CitrusDataError, ValueError)):
                 raise error.__cause__ from None
             raise
-        except PermissionError as error:  # EACCES / EROFS: a read-only or shared cache (a read-only $HOME)
-            raise OSError(
-                f"The datasets cache cannot be written ({error.strerror or error}: {error.filename}); point "
-                "$HF_DATASETS_CACHE (or $HF_HOME) at a writable folder."
-            ) from None
-        except OSError as error:
-            if error.errno != errno.EROFS:
-                raise
-            raise OSError(
-                f"The datasets cache is on a read-only file system ({error.filename}); point $HF_DATASETS_CACHE (or "
-                "$HF_HOME) at a writable folder."
-            ) from None
         except ValueError as error:
             if "corresponds to no data" not in str(error):  # datasets' words for a split that produced no row
                 raise

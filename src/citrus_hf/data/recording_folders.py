@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import naming_unwritable_cache
 from .readers.edf import read_edf_header, read_edf_segments
 from .readers.files import RATED_FORMATS, RECORDING_FORMATS, read_recording, recording_format
 from .windowing import split_by_group
@@ -224,12 +225,18 @@ def load_recording_folder(path: str | os.PathLike):
         """`_examples` (one per file, with the columns `labels` gives it: `{file: {column: value}}`) or `_segments`
         of the files `chosen`."""
         try:
-            return datasets.Dataset.from_generator(
-                _segments if labels is None else _examples,
-                features=datasets.Features({**features, **(columns or {})}),
-                gen_kwargs={"stamps": chosen, "root": str(root), "with_rate": with_rate, "code": _reader_code_digest()}
-                | ({} if labels is None else {"labels": labels, "reference": reference}),
-            )
+            with naming_unwritable_cache():  # the rows are written to the datasets cache as they are read
+                return datasets.Dataset.from_generator(
+                    _segments if labels is None else _examples,
+                    features=datasets.Features({**features, **(columns or {})}),
+                    gen_kwargs={
+                        "stamps": chosen,
+                        "root": str(root),
+                        "with_rate": with_rate,
+                        "code": _reader_code_digest(),
+                    }
+                    | ({} if labels is None else {"labels": labels, "reference": reference}),
+                )
         except datasets.exceptions.DatasetGenerationError as error:
             if isinstance(error.__cause__, ValueError):  # a file's reader said what is wrong with it
                 raise error.__cause__ from None

@@ -24,6 +24,7 @@ import numpy as np
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, TASKS
 from .budgets import LabelBudget, carve_validation, draw_budget, missing_groups, parse_budget
 from .builders import build_dataset, is_list_type, summarize_dataset
+from .errors import naming_unwritable_cache
 from .hub_access import offline_if_hub_unreachable
 from .recording_folders import (
     METADATA_FILES,
@@ -527,7 +528,7 @@ def _load_from_disk(path: Path):
     import datasets
 
     try:
-        loaded = datasets.load_from_disk(str(path))
+        loaded = datasets.load_from_disk(str(_read_only_view(path)))
     except IndexError:
         empty = sorted(
             state.parent.name if state.parent != path else "train"
@@ -544,6 +545,54 @@ def _load_from_disk(path: Path):
     # restores: the rows are read here as stored (under a column subset, the recording ids went missing deep inside
     # `datasets`; pandas rows read as one channel; arrow labels did not compare)
     return loaded.with_format(None)
+
+
+def _read_only_view(path: Path) -> Path:
+    """A folder in the datasets cache that mirrors the `save_to_disk` folder `path` with symlinks to its files, to
+    load it from: `datasets` writes every `map` / `select` cache file beside the data files a split was loaded from,
+    so reading a set wrote `cache-*.arrow` files into the user's folder on each run, and a set that is read-only (a
+    shared one, a read-only mount) failed on a temporary file there ("Permission denied: .../train/tmpXXXX"). Through
+    the view, those files go to the datasets cache, as every other set's do, while the data stays memory-mapped from
+    `path` (in memory, `keep_in_memory`, a pre-training corpus would not fit). The view is named by the folder and its
+    files' names, sizes and modification times, so a set saved again gets a new one, and it is built under a
+    temporary name and renamed, so processes reading the same set at once never see half of it.
+
+    Raises:
+        OSError: the datasets cache cannot be written (naming it and $HF_DATASETS_CACHE).
+    """
+    import hashlib
+    import shutil
+    import tempfile
+
+    import datasets
+
+    # not the map caches that `datasets` wrote into the folder before: the view gets its own
+    files = [file for file in files_under(path) if not (file.name.startswith("cache-") and file.suffix == ".arrow")]
+    key = hashlib.sha256(os.path.realpath(path).encode())
+    for file in files:
+        stat = file.stat()
+        key.update(f"\0{file.relative_to(path).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+    views = Path(datasets.config.HF_DATASETS_CACHE) / "citrus_hf_save_to_disk_views"
+    view = views / f"{Path(os.path.realpath(path)).name}-{key.hexdigest()[:16]}"
+    if view.is_dir():
+        return view
+    with naming_unwritable_cache():
+        views.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix=f".{view.name}-", dir=views))
+        try:
+            for file in files:
+                link = building / file.relative_to(path)
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(os.path.abspath(file))
+            try:
+                building.rename(view)
+            except OSError:
+                if not view.is_dir():  # another process built the same view first: read that one
+                    raise
+        finally:
+            if building.exists():
+                shutil.rmtree(building)  # unlinks the symlinks, never what they point at
+    return view
 
 
 def evaluation_split_spans(
