@@ -1,11 +1,12 @@
 """Audit 63, other runtime modes and platform habits: symlinked recording files and folders, a LoRA adapter of a base
-given as a relative folder, and read-only data and caches."""
+given as a relative folder, read-only data and caches, and the ONNX cache under a private umask."""
 
 from __future__ import annotations
 
 import errno
 import json
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -212,3 +213,20 @@ def test_a_datasets_cache_that_cannot_be_written_is_named_with_the_fix(tmp_path,
     monkeypatch.setattr(Path, "mkdir", lambda *args, **kwargs: denied())  # a read-only cache, even for root
     with pytest.raises(OSError, match=expected):
         load_split(tmp_path / "set", "train")
+
+
+def test_the_onnx_export_is_created_with_the_permissions_the_umask_allows(tmp_path):
+    """The exported graph (all of the model's weights) was chmod-ed to 0644 whatever the umask: readable by others
+    under `umask 077`, where every other file the package writes is 0600."""
+    pytest.importorskip("onnx")
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.inference.backends import InferenceTarget, export_onnx
+
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2)).eval()
+    previous = os.umask(0o077)
+    try:
+        path, exported = export_onnx(model, InferenceTarget(output="logits"), tmp_path)
+    finally:
+        os.umask(previous)
+    assert exported and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [file.name for file in tmp_path.iterdir()] == [path.name]  # no temporary file left

@@ -62,7 +62,6 @@ import logging as _stdlib_logging
 import math
 import numbers
 import os
-import tempfile
 import threading
 import time
 import warnings
@@ -1632,8 +1631,11 @@ def export_onnx(
     # seconds to a minute, once per checkpoint: say so, or a first call would seem to hang
     logger.warning(f"Exporting {type(model).__name__} to ONNX for ONNX Runtime, once (cached as {path}).")
     # Written under a temporary name and renamed: a concurrent or interrupted export never leaves a partial file.
-    handle, temporary = tempfile.mkstemp(suffix=".onnx.partial", dir=path.parent)
-    os.close(handle)
+    # Created as `open()` creates a file, 0o666 less the umask (`mkstemp`'s 0600, widened to 0644, made the model's
+    # weights readable by others under `umask 077`); exclusive, so two exports never share it. Created before the
+    # export, so that a cache folder that cannot be written is reported before a minute of exporting.
+    temporary = str(path.with_name(f".{path.stem}-{os.urandom(6).hex()}.onnx.partial"))
+    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     training = model.training  # the export traces the model in eval mode; the caller's gets its own mode back
     try:
         with _quiet_exporter(), torch.no_grad(), without_autocast(model.device.type):
@@ -1649,7 +1651,6 @@ def export_onnx(
             )
             program.model.metadata_props[ONNX_CACHE_KEY_FIELD] = cache_key  # what a later load checks
             program.save(temporary, external_data=False)
-        os.chmod(temporary, 0o644)  # mkstemp's 0600 would keep the cache from other users of a shared folder
         os.replace(temporary, path)
     finally:
         model.train(training)
