@@ -566,6 +566,8 @@ def _read_only_view(path: Path) -> Path:
 
     import datasets
 
+    if os.name == "nt":  # symlinks need developer mode there: read the folder itself, as before the view
+        return path
     # not the map caches that `datasets` wrote into the folder before: the view gets its own
     files = [file for file in files_under(path) if not (file.name.startswith("cache-") and file.suffix == ".arrow")]
     key = hashlib.sha256(os.path.realpath(path).encode())
