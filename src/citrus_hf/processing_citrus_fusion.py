@@ -88,12 +88,14 @@ class CiTrusFusionBatch(BatchFeature):
     def to_columns(self) -> dict[str, list[dict[str, np.ndarray]]]:
         """The batch as dataset columns: `{"input_values": [{modality: (channels, time)}, ...], "patch_mask": [...]}`,
         one dict per example: what `datasets.Dataset.map(..., batched=True)` stores as struct columns and
-        `CiTrusFusionDataCollator` batches again.
+        `CiTrusFusionDataCollator` batches again. `padding="max_length"` gives every row the encoders' full windows:
+        by default (`"longest"`) each `map` batch is as long as its longest recording, and the collator refuses rows
+        of different lengths from different batches.
 
         ```python
         dataset = dataset.map(
             lambda rows: processor({"ecg": rows["ecg"], "eda": rows["eda"]}, sampling_rate={"ecg": 250, "eda": 32},
-                                   return_tensors="np").to_columns(),
+                                   padding="max_length", return_tensors="np").to_columns(),
             batched=True, remove_columns=["ecg", "eda"],
         )
         ```
@@ -249,8 +251,11 @@ class CiTrusFusionProcessor(PushToHubMixin):
                 different modalities would not line up in time.
 
         Returns:
-            `CiTrusFusionBatch` with `input_values` (modality -> `(batch, channels, context_length)` float32) and
-            `patch_mask` (modality -> `(batch, num_patches)` int64); `model(**batch)` works.
+            `CiTrusFusionBatch` with `input_values` (modality -> `(batch, channels, time)` float32) and
+            `patch_mask` (modality -> `(batch, num_patches)` int64); `model(**batch)` works. `time` is the
+            modality's `context_length` with `padding="max_length"`; by default (`"longest"`, as the extractor)
+            recordings shorter than half the window keep their duration at the encoder's rate, in whole patches, and
+            `time` is the batch's longest (2 s recordings for 10 s encoders at 100 Hz: 200 samples).
         """
         extractor_options = _extractor_call_options()
         recordings = modality_keywords(recordings, kwargs, self.modalities, "recordings", extractor_options)

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from huggingface_hub.constants import REPOCARD_NAME
 from peft import LoraConfig, PeftModel, get_peft_model, get_peft_model_state_dict
+from peft.tuners.tuners_utils import BaseTunerLayer
 from safetensors import safe_open
 from torch import nn
 from transformers.utils import FEATURE_EXTRACTOR_NAME, logging
@@ -85,7 +86,10 @@ def _check_task_model(model: nn.Module, action: str, adapter: str | os.PathLike 
     """The task head's name of `model`, a CiTrus task model without peft adapters, else an error naming the fix.
     `adapter`: the folder being loaded, when loading one (a model that already carries an adapter loads a second one
     with peft's own `load_adapter`, not with `add_adapter`, which makes a new untrained one)."""
-    if isinstance(model, PeftModel):
+    # `get_peft_model` adapts the model it is given in place: the model object a user adapted before carries the
+    # adapter layers while not being the `PeftModel` it returned (apply_lora called twice on the same object said no
+    # module matched `target_modules=[]`, since the adapted layers are no plain Linear / Conv1d any more)
+    if isinstance(model, PeftModel) or any(isinstance(module, BaseTunerLayer) for module in model.modules()):
         if adapter is not None:
             raise ValueError(
                 f"Cannot {action}: the model already carries peft adapters. Load the saved adapter beside them with "
@@ -93,8 +97,9 @@ def _check_task_model(model: nn.Module, action: str, adapter: str | os.PathLike 
                 "`peft_model.set_adapter('second')`, or merge the model's adapter first (`merge_adapter`)."
             )
         raise ValueError(
-            f"Cannot {action}: the model already carries peft adapters. Merge them first (`merge_adapter`) or add "
-            "another adapter with `peft_model.add_adapter(name, config)`."
+            f"Cannot {action}: the model already carries peft adapters (the model given to `apply_lora` or "
+            "`get_peft_model` is adapted in place, so it carries them as well as the `PeftModel` returned). Merge them "
+            "first (`merge_adapter`) or add another adapter with `peft_model.add_adapter(name, config)`."
         )
     head_name = _head_name(model)
     if head_name is None and getattr(getattr(model, "config", None), "model_type", None) == FUSION_MODEL_TYPE:
