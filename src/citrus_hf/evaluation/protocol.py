@@ -656,6 +656,12 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
             "torchrun (its fits are small: --num-threads sets the CPU threads they share)."
         )
 
+    from ..training.trainer import trainer_precision
+
+    # The precision every fine-tuning trains in (--mixed-precision, else the launch's), resolved once, with its
+    # warnings: protocol.json records it, and runs of another precision are not reused. The caller's config stays.
+    config = copy.copy(config)
+    config.finetune = trainer_precision(config.finetune)
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "protocol.json").write_text(json.dumps(asdict(config), indent=2, default=str), encoding="utf-8")

@@ -20,7 +20,7 @@ from .._extras import check_installed
 from ..data.splits import VALIDATION_FRACTION, check_dataset_reference, parse_budget
 from ..training.arguments import (
     TrainerSettings,
-    check_lr_scheduler_type,
+    check_lr_scheduler,
     check_non_negative,
     check_output_dir,
     check_positive,
@@ -214,7 +214,7 @@ class ProtocolConfig:
         check_positive("pretrain_learning_rate", self.pretrain_learning_rate)
         check_non_negative("pretrain_seed", self.pretrain_seed, integer=True)
         check_positive("num_threads", self.num_threads, integer=True, allow_none=True)
-        check_lr_scheduler_type(self.finetune.lr_scheduler_type)
+        check_lr_scheduler(self.finetune)
         check_output_dir(self.output_dir)
         unknown = [arm for arm in self.arms if arm not in ARMS]
         if unknown:
@@ -293,6 +293,10 @@ class ProtocolConfig:
         ):
             values.pop(key)
         values["finetune"].pop("show_progress")
+        for name, default in (("mixed_precision", (None, "no")), ("lr_scheduler_kwargs", ({},))):
+            if values["finetune"][name] in default:
+                # (fp32, a schedule without settings: what every run recorded before the setting existed did)
+                values["finetune"].pop(name)
         if not values["finetune"]["full_determinism"]:
             # the default, which changes no CPU result: runs recorded before the setting existed stay reusable
             values["finetune"].pop("full_determinism")

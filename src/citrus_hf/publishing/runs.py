@@ -137,6 +137,7 @@ _RECORD_FIELDS = {
         "arguments.trainer.per_device_batch_size": "an integer or null",
         "arguments.trainer.early_stopping_patience": "an integer or null",
         "arguments.trainer.seed": "an integer or null",
+        "arguments.trainer.mixed_precision": "a string or null",
     },
     SUMMARY_FILE: {
         "steps": "an integer or null",
@@ -224,6 +225,8 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
             "Training length": length,
             "Steps trained (best step)": f"{results.get('steps')} ({best_step if best_step is not None else 'last'})",
             "Early stopping": early_stopping,
+            # bf16 / fp16 autocast changes the weights a seed gives (None: a run recorded before it was recorded)
+            "Mixed precision": trainer.get("mixed_precision"),
         }
     hyperparameters |= {
         "Seed": trainer.get("seed"),

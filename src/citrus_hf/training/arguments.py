@@ -29,24 +29,57 @@ from .recipes import AUTO_PROBE_FINETUNE_FROM_PER_CLASS, RECIPE_NAMES
 from .settings import (  # MAX_SEED and REPORT_TO: importable from here, where they were first defined
     FULL_DETERMINISM_HELP,
     MAX_SEED,  # noqa: F401
+    MIXED_PRECISIONS,  # noqa: F401
     REPORT_TO,  # noqa: F401
+    MixedPrecision,
     ReportTo,
     TrainerSettings,
+    check_mixed_precision,
     check_non_negative,
     check_positive,
     check_report_to,
     check_seed,
 )
 
+# What the schedules that need settings (`--lr-scheduler-kwargs`) take, for the error that names them.
+LR_SCHEDULER_KWARGS_EXAMPLES = {
+    "warmup_stable_decay": "num_decay_steps=N (the last N steps decay; optionally num_stable_steps, min_lr_ratio)",
+    "cosine_with_min_lr": "min_lr_rate=R (the floor as a share of the peak) or min_lr=LR",
+    "cosine_warmup_with_min_lr": "min_lr_rate=R (the floor as a share of the peak) or min_lr=LR",
+}
 
-def check_lr_scheduler_type(value: str) -> None:
-    """Refuse a learning-rate schedule transformers does not have, before any fitting (the `Trainer` would only
-    find out when the first run starts). Imports torch (through transformers.trainer_utils)."""
-    from transformers import SchedulerType
 
+def check_lr_scheduler(settings: TrainerSettings) -> None:
+    """Refuse a learning-rate schedule transformers does not have, or cannot build with `settings.lr_scheduler_kwargs`
+    (`warmup_stable_decay` without num_decay_steps, a min-lr cosine without its floor, a setting the schedule does not
+    take), before any data is loaded: the `Trainer` would only find out at the first step, with a deep TypeError.
+    The schedule is built as the `Trainer` builds it (`transformers.get_scheduler`), on a throw-away optimizer.
+    Imports torch (through transformers)."""
+    import torch
+    from transformers import SchedulerType, get_scheduler
+
+    value = settings.lr_scheduler_type
     names = [schedule.value for schedule in SchedulerType]
     if value not in names:
         raise ValueError(f"--lr-scheduler-type must be one of {', '.join(names)}, got {value!r}.")
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    try:
+        # a run of the recipes' shortest length (60 steps), warm-up included, as the Trainer passes them
+        get_scheduler(
+            value,
+            optimizer,
+            num_warmup_steps=6,
+            num_training_steps=60,
+            scheduler_specific_kwargs=dict(settings.lr_scheduler_kwargs),
+        )
+    except (TypeError, ValueError) as error:
+        needs = LR_SCHEDULER_KWARGS_EXAMPLES.get(value)
+        fix = f"give --lr-scheduler-kwargs {needs}" if needs else "check --lr-scheduler-kwargs"
+        reason = str(error).replace("`lr_scheduler_kwargs`", "--lr-scheduler-kwargs")  # as this command spells it
+        raise ValueError(
+            f"--lr-scheduler-type {value} cannot be built with --lr-scheduler-kwargs "
+            f"{settings.lr_scheduler_kwargs or '(none)'} ({reason}): {fix}."
+        ) from None
 
 
 def paths_as_strings(arguments, names: tuple[str, ...]) -> None:
@@ -237,7 +270,7 @@ class FinetuneArguments:
         parse_budget(self.label_budget)
         check_positive("sampling_rate", self.sampling_rate, allow_none=True)
         self.trainer = trainer_settings(self.trainer)
-        check_lr_scheduler_type(self.trainer.lr_scheduler_type)
+        check_lr_scheduler(self.trainer)
         check_output_dir(self.output_dir)
 
 
@@ -346,7 +379,7 @@ class PretrainArguments:
     weight_decay: float = field(default=0.05, metadata={"help": "AdamW weight decay (not on norms and tokens)"})
     warmup_steps: float = field(default=0.05, metadata={"help": "warm-up steps, or a fraction < 1 of max_steps"})
     max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping norm (0: off)"})
-    mixed_precision: Literal["no", "bf16", "fp16"] | None = field(
+    mixed_precision: MixedPrecision | None = field(
         default=None,
         metadata={"help": "autocast precision; bf16 suits CPUs and recent GPUs, fp16 scales the loss"},
     )
@@ -423,11 +456,7 @@ class PretrainArguments:
             raise ValueError(
                 f"--stop-after-steps must lie in [1, --max-steps={self.max_steps}], got {self.stop_after_steps}."
             )
-        if self.mixed_precision not in (None, "no", "bf16", "fp16"):
-            raise ValueError(
-                f"`mixed_precision` must be 'no', 'bf16' or 'fp16' (or None: Accelerate's setting), got "
-                f"{self.mixed_precision!r}."
-            )
+        check_mixed_precision(self.mixed_precision)
         check_report_to(self.report_to)
         if self.report_to == "tensorboard":
             require("tensorboard", "report_to='tensorboard'")

@@ -194,7 +194,8 @@ class NonFiniteLossCallback(TrainerCallback):
         from transformers.trainer_utils import get_last_checkpoint
 
         self._remove_hook()
-        precision = "fp16" if args.fp16 else "bf16" if args.bf16 else "no"
+        # what the Trainer's Accelerator ran: `fp16` / `bf16`, or the launch's (ACCELERATE_MIXED_PRECISION) without them
+        precision = getattr(args, "mixed_precision", None) or ("fp16" if args.fp16 else "bf16" if args.bf16 else "no")
         last = get_last_checkpoint(args.output_dir) if os.path.isdir(args.output_dir) else None
         raise NonFiniteLossError(
             non_finite_loss_message(state.global_step + 1, self._non_finite_loss, args.learning_rate, precision, last)

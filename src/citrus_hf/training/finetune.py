@@ -196,8 +196,14 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
 def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     from transformers import enable_full_determinism, set_seed
 
+    from .trainer import trainer_precision
+
     start = time.perf_counter()
     _check_fresh_output_dir(args)
+    # The precision the fine-tuning trains in (a launch's bf16 changes the weights and the metrics), resolved before
+    # any data loads and recorded with the arguments; the caller's settings stay as given
+    args = copy.copy(args)
+    args.trainer = trainer_precision(args.trainer)
     if launch is not None:  # no process may write the folder before every process has checked it
         launch.wait_for_everyone()
     # Under a launcher every process fits (the Trainer's steps are data-parallel; the probe's closed form is the same
@@ -329,6 +335,8 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     )
     summary = asdict(result) | {
         "arguments": asdict(args),
+        # what the Trainer trained in: --mixed-precision, else the launch's (`trainer.trainer_precision`)
+        "mixed_precision": args.trainer.mixed_precision,
         "validation_source": splits.validation_source,
         # the labelled windows drawn: indices into the training pool (the train split less a carved validation)
         "train_indices": chosen.tolist(),

@@ -71,7 +71,7 @@ from .checkpoints import (  # importable from here too, where they were first de
     resume_settings,
     run_environment,
 )
-from .launch import LAUNCH_PRECISION, check_launched_processes
+from .launch import check_launched_processes, mixed_precision_notes
 from .metrics import dumps_strict
 from .run_lock import output_folder_lock
 from .stream import PretrainingStream
@@ -767,9 +767,6 @@ def _check_fresh_output_dir(args: PretrainArguments, accelerator) -> None:
 def _say_what_is_ignored(args: PretrainArguments, accelerator) -> None:
     """Settings that would change nothing, each said once, on the main process."""
     notes = []
-    if args.mixed_precision == "fp16" and accelerator.device.type == "cpu":
-        # (bf16, which a CPU runs, trains slower there: `_accelerator`'s note; so bf16 is not offered instead)
-        notes.append("--mixed-precision fp16 runs in fp32 on a CPU (fp16 needs a GPU); leave --mixed-precision out")
     if args.num_warmup_steps >= args.max_steps:
         notes.append(
             f"--warmup-steps {args.warmup_steps:g} spans the whole run of {args.max_steps} steps, so the learning rate "
@@ -810,7 +807,6 @@ def _accelerator(args: PretrainArguments, config: CiTrusConfig):
     from accelerate.utils import DistributedDataParallelKwargs, GradientAccumulationPlugin
 
     _fresh_accelerate_state(args.mixed_precision)
-    launched_precision = os.environ.get(LAUNCH_PRECISION, "").strip().lower() or None
     launched_accumulation = _launched_accumulation()
     accumulation = args.gradient_accumulation_steps or launched_accumulation or 1
     accelerator = Accelerator(
@@ -823,24 +819,13 @@ def _accelerator(args: PretrainArguments, config: CiTrusConfig):
         kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=config.backbone == "cnn")],
     )
     check_launched_processes("pretrain", accelerator.num_processes, accelerator.is_main_process)
-    notes = []
-    if args.mixed_precision is not None and launched_precision not in (None, "no", args.mixed_precision):
-        notes.append(
-            f"--mixed-precision {args.mixed_precision} wins over Accelerate's {launched_precision} ({LAUNCH_PRECISION}: "
-            "accelerate launch --mixed_precision or its config file); leave --mixed-precision out to take Accelerate's"
-        )
+    # (a precision given wins over the launch's, fp16 on a CPU, bf16 on a CPU: the same notes as `citrus finetune`)
+    notes = mixed_precision_notes(args.mixed_precision, accelerator.mixed_precision, accelerator.device.type)
     given = args.gradient_accumulation_steps
     if given is not None and launched_accumulation is not None and launched_accumulation != given:
         notes.append(
             f"--gradient-accumulation-steps {given} wins over {LAUNCH_ACCUMULATION}={launched_accumulation}; leave "
             "--gradient-accumulation-steps out to take the environment's"
-        )
-    if accelerator.device.type == "cpu" and accelerator.mixed_precision == "bf16":  # fp16 runs fp32 there (above)
-        # Measured: a citrus-small training step (batch 32, one thread, alternating rounds) took 12.6x as long under
-        # bf16 autocast as in fp32 on an AVX512-BF16 CPU, where bf16 inference is 1.2x faster
-        notes.append(
-            f"Mixed precision {accelerator.mixed_precision} on the CPU trains about ten times slower than fp32 (its "
-            "backward kernels are slow there; it pays on GPUs): leave --mixed-precision out, or pass no"
         )
     _say_on_the_main_process(accelerator, notes)
     resolved = copy.copy(args)  # the caller's settings stay as given (None: Accelerate's, again at the next run)

@@ -15,12 +15,24 @@ from typing import Any, Literal, get_args
 # Where training logs go: one vocabulary for `citrus pretrain`, `citrus finetune` and `citrus evaluate`.
 ReportTo = Literal["none", "tensorboard"]
 REPORT_TO: tuple[str, ...] = get_args(ReportTo)
+# The mixed precisions a training command runs (`--mixed-precision`): autocast to bf16 or fp16, or none.
+MixedPrecision = Literal["no", "bf16", "fp16"]
+MIXED_PRECISIONS: tuple[str, ...] = get_args(MixedPrecision)
 
 
 def check_report_to(value: str) -> None:
     """Refuse a `report_to` outside `REPORT_TO`, naming the choices."""
     if value not in REPORT_TO:
         raise ValueError(f"`report_to` must be one of {', '.join(REPORT_TO)}, got {value!r}.")
+
+
+def check_mixed_precision(value: Any) -> None:
+    """Refuse a `mixed_precision` outside `MIXED_PRECISIONS` (None, Accelerate's setting, passes), naming them."""
+    if value is not None and value not in MIXED_PRECISIONS:
+        raise ValueError(
+            f"--mixed-precision must be one of {', '.join(MIXED_PRECISIONS)} (or left out: Accelerate's setting), got "
+            f"{value!r}."
+        )
 
 
 def _check_number(name: str, value: Any, integer: bool, allow_none: bool, allow_zero: bool) -> None:
@@ -97,6 +109,21 @@ class TrainerSettings:
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
     warmup_steps: float = field(default=0.1, metadata={"help": "warm-up steps, or a fraction < 1 of all steps"})
     lr_scheduler_type: str = field(default="cosine", metadata={"help": "transformers learning-rate schedule"})
+    lr_scheduler_kwargs: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={
+            "help": "settings of the schedule, as transformers' lr_scheduler_kwargs: num_decay_steps=N for "
+            "warmup_stable_decay, min_lr_rate=R (or min_lr=LR) for cosine_with_min_lr and cosine_warmup_with_min_lr"
+        },
+    )
+    mixed_precision: MixedPrecision | None = field(
+        default=None,
+        metadata={
+            "help": "autocast precision; bf16 suits recent GPUs (on a CPU it trains about ten times slower), fp16 "
+            "scales the loss; default: Accelerate's (`accelerate launch --mixed_precision`, its config file, "
+            "ACCELERATE_MIXED_PRECISION), else no"
+        },
+    )
     early_stopping_patience: int | None = field(
         default=5, metadata={"help": "stop after N evaluations without improvement (0: never stop early)"}
     )
@@ -122,8 +149,22 @@ class TrainerSettings:
         check_non_negative("weight_decay", self.weight_decay)
         check_non_negative("warmup_steps", self.warmup_steps)
         check_non_negative("early_stopping_patience", self.early_stopping_patience, integer=True, allow_none=True)
-        # `lr_scheduler_type` is checked by the settings that hold these (FinetuneArguments, ProtocolConfig): its
-        # names live in a transformers module that imports torch, and `--help` builds these defaults.
+        check_mixed_precision(self.mixed_precision)
+        if isinstance(self.lr_scheduler_kwargs, str):  # JSON text, as transformers' TrainingArguments takes it
+            import json
+
+            try:
+                self.lr_scheduler_kwargs = json.loads(self.lr_scheduler_kwargs)
+            except json.JSONDecodeError:
+                pass  # refused below, as not a mapping
+        if not isinstance(self.lr_scheduler_kwargs, dict):
+            raise ValueError(
+                "--lr-scheduler-kwargs takes KEY=VALUE pairs (a mapping, or its JSON text, in a settings file), got "
+                f"{self.lr_scheduler_kwargs!r}."
+            )
+        # `lr_scheduler_type` and its `lr_scheduler_kwargs` are checked by the settings that hold these
+        # (FinetuneArguments, ProtocolConfig: `arguments.check_lr_scheduler`): its names live in a transformers
+        # module that imports torch, and `--help` builds these defaults.
         from .metrics import check_metric_for_task  # numpy and scipy only
 
         check_metric_for_task(self.metric_for_best_model)
@@ -132,9 +173,12 @@ class TrainerSettings:
 __all__ = [
     "FULL_DETERMINISM_HELP",
     "MAX_SEED",
+    "MIXED_PRECISIONS",
+    "MixedPrecision",
     "REPORT_TO",
     "ReportTo",
     "TrainerSettings",
+    "check_mixed_precision",
     "check_non_negative",
     "check_positive",
     "check_report_to",

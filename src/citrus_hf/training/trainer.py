@@ -65,8 +65,12 @@ def train_with_trainer(
     from transformers.trainer_callback import PrinterCallback
 
     from .callbacks import EvaluationHistoryCallback, NonFiniteLossCallback
+    from .launch import resolve_mixed_precision
     from .metrics import compute_metrics_fn, metric_greater_is_better
     from .numerics import denormals_flushed
+
+    # None: the launch's (the commands resolve it once, with their notes, before any data loads: `trainer_precision`)
+    precision = resolve_mixed_precision(settings.mixed_precision)
 
     by_steps = settings.max_steps > 0
     metric = settings.metric_for_best_model
@@ -91,6 +95,9 @@ def train_with_trainer(
         weight_decay=settings.weight_decay,
         warmup_steps=settings.warmup_steps,
         lr_scheduler_type=settings.lr_scheduler_type,
+        lr_scheduler_kwargs=dict(settings.lr_scheduler_kwargs),
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
         optim="adamw_torch",
         seed=settings.seed,
         data_seed=settings.seed,
@@ -104,6 +111,9 @@ def train_with_trainer(
         remove_unused_columns=False,
         label_names=label_names or ["labels"],
     )
+    # `TrainingArguments` takes ACCELERATE_MIXED_PRECISION whenever bf16 and fp16 are both False, so "no" must be
+    # set after it, or a launch's bf16 would win over `--mixed-precision no` (the Trainer's Accelerator reads this)
+    arguments.mixed_precision = precision
     history = EvaluationHistoryCallback()
     callbacks = [history, NonFiniteLossCallback()]
     if use_validation and settings.early_stopping_patience:
@@ -132,6 +142,25 @@ def train_with_trainer(
         "steps": trainer.state.global_step,
         "trainer": trainer,
     }
+
+
+def trainer_precision(settings: TrainerSettings) -> TrainerSettings:
+    """`settings` with the mixed precision its fine-tunings will train in (`--mixed-precision`, else the launch's,
+    else "no": `launch.resolve_mixed_precision`), so that a run's records say which one ran; warns as `citrus
+    pretrain` does when it overrides the launch's or trains slowly on a CPU (`launch.mixed_precision_notes`). The
+    commands call it once, before any data loads."""
+    from dataclasses import replace
+
+    import torch
+    from transformers.utils import logging
+
+    from .launch import mixed_precision_notes, resolve_mixed_precision
+
+    precision = resolve_mixed_precision(settings.mixed_precision)
+    device_type = "cuda" if torch.cuda.is_available() else "cpu"  # as `train_with_trainer`'s `use_cpu`
+    for note in mixed_precision_notes(settings.mixed_precision, precision, device_type):
+        logging.get_logger(__name__).warning(note + ".")
+    return replace(settings, mixed_precision=precision)
 
 
 def _strip_prefix(metrics: dict, prefix: str) -> dict[str, float]:
@@ -482,5 +511,6 @@ __all__ = [
     "minimise_error_metric",
     "train_and_evaluate",
     "train_with_trainer",
+    "trainer_precision",
     "warn_label_names",
 ]

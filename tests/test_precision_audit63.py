@@ -1,0 +1,145 @@
+"""Audit 63 (training under reduced precision and optimisation settings): a launch's mixed precision taken by
+`citrus finetune` / `citrus evaluate` without a word or a record, half-precision weights trained in a user's own
+`Trainer`, and learning-rate schedules that need settings the commands could not give."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pytest
+from datasets import Dataset
+from tiny_configs import tiny_config
+
+from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf.commands.main import main
+
+# a tiny classifier fitted for two steps on real EOG blinks (as tests/test_runs_audit.py)
+FINETUNE = ["finetune", "--dataset", "eeg_blink", "--model-config", "tiny", "--recipe", "finetune", "--max-steps", "2"]
+FINETUNE += ["--no-show-progress"]
+
+
+@pytest.fixture
+def package_warnings(caplog):
+    """The package's warnings (transformers' loggers do not propagate to the root logger caplog listens on)."""
+    package = logging.getLogger("citrus_hf")
+    propagate = package.propagate
+    package.propagate = True
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        yield caplog
+    package.propagate = propagate
+
+
+def test_finetune_records_and_warns_about_the_launch_precision(tmp_path, monkeypatch, package_warnings):
+    """Under `accelerate launch --mixed_precision bf16` (ACCELERATE_MIXED_PRECISION) `citrus finetune` trained in bf16
+    autocast: other weights and metrics than the same command and seed, with no warning and nothing in
+    finetune_results.json to say why; no option chose the precision, as `citrus pretrain --mixed-precision` does."""
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
+    assert main([*FINETUNE, "--output-dir", str(tmp_path / "launched")]) == 0
+    results = json.loads((tmp_path / "launched" / "finetune_results.json").read_text())
+    assert results["mixed_precision"] == "bf16" and results["arguments"]["trainer"]["mixed_precision"] == "bf16"
+    assert "Mixed precision bf16 on the CPU trains about ten times slower" in package_warnings.text
+    package_warnings.clear()
+    assert main([*FINETUNE, "--output-dir", str(tmp_path / "chosen"), "--mixed-precision", "no"]) == 0
+    assert json.loads((tmp_path / "chosen" / "finetune_results.json").read_text())["mixed_precision"] == "no"
+    assert "--mixed-precision no wins over Accelerate's bf16" in package_warnings.text
+
+
+def test_the_trainer_runs_the_precision_chosen_over_the_launch(tmp_path, monkeypatch):
+    """`TrainingArguments` fills the precision in from ACCELERATE_MIXED_PRECISION whenever bf16 and fp16 are False:
+    `--mixed-precision no` must reach the Trainer's Accelerator as "no"."""
+    from citrus_hf.training.settings import TrainerSettings
+    from citrus_hf.training.trainer import train_with_trainer, trainer_precision
+
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
+    assert trainer_precision(TrainerSettings()).mixed_precision == "bf16"
+    rng = np.random.default_rng(0)
+    rows = Dataset.from_dict(
+        {"input_values": rng.standard_normal((8, 1, 200)).astype(np.float32).tolist(), "labels": [0, 1] * 4}
+    )
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    settings = TrainerSettings(max_steps=1, mixed_precision="no", show_progress=False, per_device_batch_size=4)
+    outcome = train_with_trainer(model, rows, None, "classification", tmp_path / "trainer", settings)
+    assert outcome["trainer"].args.mixed_precision == "no"
+    assert outcome["trainer"].accelerator.mixed_precision == "no"
+
+
+def test_a_launch_precision_no_command_runs_is_refused(monkeypatch):
+    """fp8 (or a typo) in ACCELERATE_MIXED_PRECISION is refused in one line naming the option that chooses."""
+    from citrus_hf.training.settings import TrainerSettings
+    from citrus_hf.training.trainer import trainer_precision
+
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "fp8")
+    with pytest.raises(ValueError, match="pass --mixed-precision"):
+        trainer_precision(TrainerSettings())
+    assert trainer_precision(TrainerSettings(mixed_precision="no")).mixed_precision == "no"
+
+
+def test_the_non_finite_loss_message_reads_the_precision_the_trainer_ran():
+    """Under a launch's fp16 (bf16 and fp16 False in the arguments) the message left out the fp16-overflow cause."""
+    from types import SimpleNamespace
+
+    from citrus_hf.training.callbacks import NonFiniteLossCallback, NonFiniteLossError
+
+    callback = NonFiniteLossCallback()
+    callback._non_finite_loss = float("nan")
+    args = SimpleNamespace(fp16=False, bf16=False, mixed_precision="fp16", output_dir="/nonexistent", learning_rate=1)
+    with pytest.raises(NonFiniteLossError, match="float16 overflow"):
+        callback.on_pre_optimizer_step(args, SimpleNamespace(global_step=0), None)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "needs"),
+    [
+        ("warmup_stable_decay", "num_decay_steps"),
+        ("cosine_with_min_lr", "min_lr_rate"),
+        ("cosine_warmup_with_min_lr", "min_lr_rate"),
+    ],
+)
+def test_a_schedule_that_needs_settings_is_refused_before_the_data_loads(tmp_path, capsys, schedule, needs):
+    """These schedules passed the up-front check, then the run loaded the data and died at the first step (a deep
+    TypeError, or advice to set `lr_scheduler_kwargs`, which the command had no option for)."""
+    from citrus_hf.commands.finetune import build_parser
+    from citrus_hf.commands.parser import UsageError
+
+    with pytest.raises((UsageError, ValueError), match=f"--lr-scheduler-kwargs {needs}"):
+        build_parser().parse([*FINETUNE[1:], "--output-dir", str(tmp_path / "run"), "--lr-scheduler-type", schedule])
+    with pytest.raises((UsageError, ValueError), match="unexpected keyword argument 'typo'"):
+        build_parser().parse([*FINETUNE[1:], "--output-dir", str(tmp_path / "r"), "--lr-scheduler-kwargs", "typo=1"])
+
+
+def test_a_schedule_given_its_settings_trains_and_is_recorded(tmp_path):
+    """--lr-scheduler-kwargs reaches the Trainer (as transformers' lr_scheduler_kwargs) and the run's record."""
+    folder = tmp_path / "wsd"
+    options = ["--lr-scheduler-type", "warmup_stable_decay", "--lr-scheduler-kwargs", "num_decay_steps=1"]
+    assert main([*FINETUNE, "--output-dir", str(folder), *options]) == 0
+    trainer = json.loads((folder / "finetune_results.json").read_text())["arguments"]["trainer"]
+    assert trainer["lr_scheduler_kwargs"] == {"num_decay_steps": 1}
+
+
+def test_the_protocol_checks_and_records_the_schedule_and_precision(tmp_path, monkeypatch):
+    """`citrus evaluate` shares the settings: its schedule is checked at parse time and protocol.json records the
+    precision its fine-tunings train in."""
+    from citrus_hf.evaluation.protocol import run_protocol
+    from citrus_hf.evaluation.settings import ProtocolConfig
+    from citrus_hf.training.settings import TrainerSettings
+
+    with pytest.raises(ValueError, match="--lr-scheduler-kwargs num_decay_steps"):
+        ProtocolConfig(
+            output_dir=str(tmp_path / "bad"), finetune=TrainerSettings(lr_scheduler_type="warmup_stable_decay")
+        )
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
+    config = ProtocolConfig(
+        output_dir=str(tmp_path / "eval"), datasets=["eeg_blink"], arms=["prior"], budgets=[1], seeds=[0]
+    )
+    monkeypatch.setattr("citrus_hf.evaluation.protocol.pretrain_arms", _stop)  # the runs do not matter here
+    with pytest.raises(RuntimeError, match="stop after protocol.json"):
+        run_protocol(config)
+    recorded = json.loads((tmp_path / "eval" / "protocol.json").read_text())
+    assert recorded["finetune"]["mixed_precision"] == "bf16"
+    assert config.finetune.mixed_precision is None  # the caller's config stays as given
+
+
+def _stop(config):
+    raise RuntimeError("stop after protocol.json")
