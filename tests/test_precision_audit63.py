@@ -9,10 +9,11 @@ import logging
 
 import numpy as np
 import pytest
+import torch
 from datasets import Dataset
 from tiny_configs import tiny_config
 
-from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf import CiTrusForRegression, CiTrusForSequenceClassification
 from citrus_hf.commands.main import main
 
 # a tiny classifier fitted for two steps on real EOG blinks (as tests/test_runs_audit.py)
@@ -87,6 +88,35 @@ def test_the_non_finite_loss_message_reads_the_precision_the_trainer_ran():
     args = SimpleNamespace(fp16=False, bf16=False, mixed_precision="fp16", output_dir="/nonexistent", learning_rate=1)
     with pytest.raises(NonFiniteLossError, match="float16 overflow"):
         callback.on_pre_optimizer_step(args, SimpleNamespace(global_step=0), None)
+
+
+@pytest.mark.parametrize("model_class", [CiTrusForSequenceClassification, CiTrusForRegression])
+def test_a_trainer_of_bf16_weights_warns_with_the_fix(tmp_path, model_class, package_warnings):
+    """A model loaded in bf16 (`dtype=torch.bfloat16`, or a checkpoint saved in bf16) trained in the user's own
+    Trainer under-trained without a word: a third of the weights moved, a regressor's bias at the targets' mean never
+    moved. The Trainer hook now warns, naming float32 weights and `TrainingArguments(bf16=True)`."""
+    from transformers import Trainer, TrainingArguments
+
+    model = model_class(tiny_config(num_labels=2)).to(torch.bfloat16)
+    args = TrainingArguments(str(tmp_path), use_cpu=True, report_to="none", save_strategy="no")
+    Trainer(model=model, args=args)
+    assert "trainable parameters of this " + model_class.__name__ + " are bfloat16" in package_warnings.text
+    assert "dtype=torch.float32" in package_warnings.text and "TrainingArguments(bf16=True)" in package_warnings.text
+    package_warnings.clear()
+    Trainer(model=model.float(), args=args)  # float32 weights (mixed precision or not) say nothing
+    assert "bfloat16" not in package_warnings.text
+
+
+def test_fp16_weights_under_fp16_mixed_precision_on_a_gpu_are_refused():
+    """torch's loss scaler stops such a run at its first step with a deep "Attempting to unscale FP16 gradients"."""
+    from types import SimpleNamespace
+
+    from citrus_hf.training.trainer import check_trainable_dtype
+
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2)).to(torch.float16)
+    on_a_gpu = SimpleNamespace(mixed_precision="fp16", device=torch.device("cuda"))
+    with pytest.raises(ValueError, match="fp16 mixed precision cannot train float16 weights.*dtype=torch.float32"):
+        check_trainable_dtype(on_a_gpu, model)
 
 
 @pytest.mark.parametrize(

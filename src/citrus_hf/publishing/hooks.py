@@ -208,6 +208,8 @@ def register_trainer_checks() -> None:
     - `TrainingArguments` records whether `greater_is_better` was given, and the `Trainer` minimises an error
       `metric_for_best_model` ("mae", "rmse", ...) when it was not (`training.trainer.minimise_error_metric`; also
       for a non-CiTrus model scored by `compute_metrics_fn`);
+    - trainable bf16 / fp16 parameters (a checkpoint loaded in half precision) get a warning naming the fix, as AdamW
+      rounds most of their updates away (`training.trainer.check_trainable_dtype`);
     - a `processing_class` (feature extractor or fusion processor) is checked against the model's input contract,
       and one of the other model family (an extractor for a fusion model, a fusion processor for a single one) is
       refused;
@@ -258,8 +260,10 @@ def register_trainer_checks() -> None:
             minimise_error_metric(self.args)
         if model is not None:
             from ..processing_citrus_fusion import trainer_data_collator
-            from ..training.trainer import check_channel_count, check_label_column
+            from ..training.trainer import check_channel_count, check_label_column, check_trainable_dtype
 
+            # the Trainer's own model: a peft model's trainable parameters are its adapters and saved modules
+            check_trainable_dtype(self.args, _unwrapped(self.model, getattr(self, "accelerator", None)))
             _check_processing_class(model, self.processing_class)
             check_label_column(self.args, model, self.train_dataset, self.eval_dataset)
             check_channel_count(model, self.train_dataset)

@@ -223,6 +223,48 @@ def minimise_error_metric(args: TrainingArguments) -> None:
     )
 
 
+def check_trainable_dtype(args: TrainingArguments, model: torch.nn.Module) -> None:
+    """Warn (once for the same model and dtype) when a `Trainer` is built around a CiTrus model whose trainable
+    parameters are bf16 / fp16 (`from_pretrained(..., dtype=torch.bfloat16)`, or a checkpoint saved in bf16, which
+    transformers 5 loads in bf16 by default): AdamW then rounds most updates away (a third of citrus-small's weights
+    moved in a bf16 fine-tuning, all of them in float32; a regressor's bias started at the targets' mean of ~70 never
+    moved, bf16's step there being 0.5), and the model under-trains without an error. The package's own commands load
+    in float32 for this reason (`finetune.build_citrus_task_model`).
+
+    Why a warning, not a refusal: transformers trains half-precision weights as they come (pure-bf16 training is a
+    choice some make to halve the memory, knowing the cost), and refuses nothing itself. The one case that cannot
+    train, fp16 weights under fp16 mixed precision on a GPU, is refused here: torch's loss scaler would stop it at the
+    first step with "Attempting to unscale FP16 gradients" and a deep traceback.
+    """
+    import torch
+    from transformers.utils import logging
+
+    half = {}
+    for parameter in model.parameters():
+        if parameter.requires_grad and parameter.dtype in (torch.bfloat16, torch.float16):
+            half[parameter.dtype] = half.get(parameter.dtype, 0) + parameter.numel()
+    if not half:
+        return
+    trainable = sum(parameter.numel() for parameter in model.parameters() if parameter.requires_grad)
+    dtype, count = max(half.items(), key=lambda item: item[1])
+    name = str(dtype).removeprefix("torch.")
+    fix = (
+        "load it with `from_pretrained(..., dtype=torch.float32)` (or call `model.float()`) and train in mixed "
+        "precision with `TrainingArguments(bf16=True)` (or fp16=True on a GPU)"
+    )
+    device = getattr(getattr(args, "device", None), "type", "cpu")  # `args.device` builds the distributed state
+    if dtype == torch.float16 and getattr(args, "mixed_precision", None) == "fp16" and device != "cpu":
+        raise ValueError(
+            f"{count:,} of the {trainable:,} trainable parameters of this {type(model).__name__} are float16, and fp16 "
+            "mixed precision cannot train float16 weights (its loss scaler refuses their gradients): " + fix + "."
+        )
+    logging.get_logger(__name__).warning_once(
+        f"{count:,} of the {trainable:,} trainable parameters of this {type(model).__name__} are {name}: AdamW rounds "
+        f"most of their updates away in {name}, so the model under-trains without an error (a third of citrus-small's "
+        f"weights moved in a bf16 fine-tuning). To fine-tune, {fix}."
+    )
+
+
 def check_smoothed_labels(model: PreTrainedModel, labels: torch.Tensor) -> torch.Tensor:
     """Run a CiTrus task model's label checks on `labels` before transformers' label smoother uses them, and return
     the labels the smoother can take.
@@ -504,6 +546,7 @@ __all__ = [
     "GREATER_IS_BETTER_GIVEN",
     "check_label_column",
     "check_smoothed_labels",
+    "check_trainable_dtype",
     "LENGTH_AWARE_SAMPLING",
     "check_inputs_for_metrics",
     "evaluation_sampler",
