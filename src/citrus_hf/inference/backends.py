@@ -1156,10 +1156,14 @@ def predict_windows(
             `name` says which path ran; refused once the model has changed since it was loaded).
         batch_size: windows per forward pass.
         target: what to compute (default: the model's own output, `target_for`: a task model's logits, the
-            embeddings of a model without a task head).
+            embeddings of a model without a task head). With a loaded backend, the backend's own target; another
+            is refused.
 
     Returns:
         `(windows, outputs)` float32.
+
+    Raises:
+        ValueError: a loaded `backend` of another model, of a model changed since, or computing another `target`.
     """
     check_positive_integer("batch_size", batch_size)
     batch_size = int(batch_size)
@@ -1181,6 +1185,15 @@ def predict_windows(
                 "the backend would give the old model's outputs; load it again with `load_backend(model, ...)`, or "
                 "pass a backend name, which does so when needed."
             )
+        # A loaded backend computes the one target it was built for (its graph or export is that target's), so a
+        # different `target` cannot be honoured by it: refused, where it had been ignored and the backend's output
+        # (e.g. the logits when the embeddings were asked) returned as if it were the one asked for.
+        if target is not None and target_for(model, target) != backend.target:
+            raise ValueError(
+                f"`target` asks for {_describe_target(target_for(model, target))}, but this {backend.name} backend "
+                f"computes {_describe_target(backend.target)}; load one for that target with "
+                "`load_backend(model, backend_name, target)`, or pass a backend name (e.g. 'auto'), which does so."
+            )
         runner = backend
     else:
         runner = cached_backend(model, backend, target)
@@ -1192,6 +1205,16 @@ def predict_windows(
         )
     logger.info(f"{len(input_values)} windows ran on the {runner.name} backend.")
     return torch.cat(outputs)
+
+
+def _describe_target(target: InferenceTarget) -> str:
+    """`target` in words for a message, e.g. "'logits'" or "'embeddings' (features='cls', pooling='mean', ...)"."""
+    if target.output != "embeddings":
+        return repr(target.output)
+    return (
+        f"'embeddings' (features={target.features!r}, pooling={target.pooling!r}, "
+        f"channel_pooling={target.channel_pooling!r})"
+    )
 
 
 def run_full_and_padded_apart(runner, input_values: torch.Tensor, patch_mask: torch.Tensor | None) -> torch.Tensor:
