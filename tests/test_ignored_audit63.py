@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tiny_configs import tiny_config
 
 from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
 from citrus_hf.inference.backends import InferenceTarget, load_backend, predict_windows
-from tiny_configs import tiny_config
 
 
 def test_a_loaded_backend_refuses_a_target_it_does_not_compute():
@@ -28,3 +28,47 @@ def test_a_loaded_backend_refuses_a_target_it_does_not_compute():
     torch.testing.assert_close(predict_windows(model, features, backend=runner), expected)
     logits = load_backend(model, "torch")
     assert predict_windows(model, features, backend=logits, target=InferenceTarget()).shape == (4, 3)
+
+
+def _protocol(tmp_path, arms, overrides):
+    from citrus_hf.evaluation.settings import ProtocolConfig
+
+    return ProtocolConfig(
+        output_dir=str(tmp_path / "ev"),
+        datasets=["basic_motions"],
+        arms=arms,
+        model_config="tiny",
+        config_overrides=overrides,
+    )
+
+
+def test_evaluate_config_overrides_win_over_arm_defaults_and_are_named_where_weights_cannot_take_them(tmp_path, caplog):
+    from citrus_hf.evaluation.arms import ARMS
+    from citrus_hf.evaluation.protocol import _pretrain_arguments
+
+    overrides = {"backbone": "transformer", "context_length": 200, "patch_length": 20, "head_dropout": 0.3}
+    with caplog.at_level("WARNING", logger="citrus_hf"):
+        config = _protocol(tmp_path, ["citrus-scratch", "citrus-small"], overrides)
+    # the from-scratch arm takes the user's backbone, where the arm's "hybrid" had replaced it
+    scratch = ARMS["citrus-scratch"].contract(config, None)
+    assert (scratch.backbone, scratch.context_length) == ("transformer", 200)
+    # ... and so does an arm pre-trained here
+    pretraining = _pretrain_arguments(config, ARMS["citrus-time"], tmp_path / "pt")
+    assert pretraining.config_overrides["backbone"] == "transformer"
+    # the arm with weights takes what a loaded model can (the head's dropout) and the warning names the others
+    small = ARMS["citrus-small"].contract(config, "citrus-small")
+    assert small.head_dropout == 0.3 and small.context_length != 200
+    assert "backbone, context_length, patch_length apply only to the arms without weights" in caplog.text
+    assert "(citrus-small)" in caplog.text and "head_dropout" not in caplog.text
+    # no arm can take them: refused
+    with pytest.raises(ValueError, match=r"--config-overrides context_length: every arm \(citrus-small\) starts"):
+        _protocol(tmp_path, ["citrus-small"], {"context_length": 200})
+    # an arm defined by its backbone refuses another one
+    with pytest.raises(
+        ValueError, match=r"backbone=transformer contradicts the arm\(s\) cnn-scratch \(backbone 'cnn'\)"
+    ):
+        _protocol(tmp_path, ["cnn-scratch", "citrus-scratch"], {"backbone": "transformer"})
+    assert (
+        ARMS["cnn-scratch"].contract(_protocol(tmp_path, ["cnn-scratch"], {"backbone": "cnn"}), None).backbone == "cnn"
+    )
+

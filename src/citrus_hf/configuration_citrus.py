@@ -76,6 +76,23 @@ _REAL_FIELDS = (
 )
 
 
+# The fields a pre-trained model's config takes when it is loaded for a new task without changing what its weights
+# compute: the dropouts (regularisation while fine-tuning) and the new task head's (which features it reads, how it
+# pools them, how it is initialised). The other fields fix the input contract or the architecture the weights were
+# trained for, so a loaded model cannot take them (`citrus evaluate --config-overrides` names them for such arms).
+LOADED_MODEL_FIELDS = frozenset(
+    {
+        "hidden_dropout",
+        "attention_dropout",
+        "ffn_dropout",
+        "head_dropout",
+        "initializer_range",
+        "head_features",
+        "pooling",
+        "channel_pooling",
+    }
+)
+
 # The transformers pipeline of each CiTrus class (`citrus_hf.inference.pipelines`): its task, the pipeline class, and
 # the Auto class that loads the model for it as remote code. The one table of task <-> pipeline: saved checkpoints
 # record it (`custom_pipelines`), the package registers its pipelines from it, and model cards take their
@@ -1381,6 +1398,7 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
 
 
 __all__ = [
+    "LOADED_MODEL_FIELDS",
     "MODEL_PRESETS",
     "PIPELINE_TASKS",
     "CiTrusConfig",

@@ -198,7 +198,9 @@ class CiTrusArm(Arm):
     description: str
     pretrained: bool = True
     network = True
-    backbone: str = "hybrid"
+    # None: the model config's, or the user's `backbone=` override (citrus-scratch is the model config's twin); the
+    # cnn-/transformer- arms are defined by theirs (`ProtocolConfig` refuses an override that contradicts it).
+    backbone: str | None = None
     objective: str = "time"
     bundled: str | None = None
     recipe: str | None = None
@@ -214,10 +216,11 @@ class CiTrusArm(Arm):
         from ..loading import build_config, resolve_checkpoint
 
         if checkpoint is not None:
-            return build_config(resolve_checkpoint(checkpoint))
-        return build_config(
-            resolve_model_config(config.model_config), **{**config.config_overrides, "backbone": self.backbone}
-        )
+            return build_config(resolve_checkpoint(checkpoint), **loaded_model_overrides(config))
+        overrides = dict(config.config_overrides)
+        if self.backbone is not None:
+            overrides["backbone"] = self.backbone
+        return build_config(resolve_model_config(config.model_config), **overrides)
 
     def prepare(self, context: DatasetContext, checkpoint: str | None) -> Any:
         from ..data.alignment import with_input_overrides
@@ -227,6 +230,8 @@ class CiTrusArm(Arm):
         return {
             "contract": contract,
             "checkpoint": checkpoint,
+            # what the loaded model's config takes of the user's overrides (from scratch, the contract holds them all)
+            "model_overrides": {} if checkpoint is None else loaded_model_overrides(context.config),
             "aligned": context.align(contract),
             "alignment": context.alignment_for(contract),
         }
@@ -247,7 +252,7 @@ class CiTrusArm(Arm):
             splits.label_names,
             prepared["checkpoint"],
             prepared["contract"],
-            {**context.overrides, **recipe.head_overrides_for(per_class, splits.task)},
+            {**prepared["model_overrides"], **context.overrides, **recipe.head_overrides_for(per_class, splits.task)},
         )
         if splits.task == REGRESSION:
             model.init_regressor_bias(context.pool_labels[chosen])
@@ -261,6 +266,26 @@ class CiTrusArm(Arm):
             "best_step": outcome.best_step,
             "recipe": recipe.name,
         }
+
+
+def loaded_model_overrides(config: ProtocolConfig) -> dict[str, Any]:
+    """The user's `config_overrides` that a model loaded from pre-trained weights takes (`LOADED_MODEL_FIELDS`:
+    dropouts, head); `ProtocolConfig` names the others, which only the arms without weights take."""
+    from ..configuration_citrus import LOADED_MODEL_FIELDS
+
+    return {key: value for key, value in config.config_overrides.items() if key in LOADED_MODEL_FIELDS}
+
+
+def arms_with_weights(config: ProtocolConfig) -> list[str]:
+    """The chosen CiTrus arms that start from weights not built by this protocol (bundled, or `--checkpoints`): they
+    take only `loaded_model_overrides` of the user's overrides, the arms pre-trained here take them all."""
+    return [
+        name
+        for name in config.arms
+        if isinstance(ARMS[name], CiTrusArm)
+        and ARMS[name].pretrained
+        and (ARMS[name].bundled is not None or name in config.checkpoints)
+    ]
 
 
 def resolve_model_config(model_config: str) -> str:
@@ -499,5 +524,7 @@ __all__ = [
     "MiniRocketArm",
     "PatchTSTArm",
     "PriorArm",
+    "arms_with_weights",
+    "loaded_model_overrides",
     "register_arm",
 ]

@@ -129,7 +129,9 @@ def _pretrain_arguments(config: ProtocolConfig, arm, output_dir: Path) -> Pretra
 
     overrides = dict(config.config_overrides)
     if isinstance(arm, CiTrusArm):
-        overrides.update(backbone=arm.backbone, pretraining_objective=arm.objective)
+        # the arm's backbone, else the user's or the model config's, always named: a pre-training recorded with the
+        # arm's then fixed backbone ("hybrid" for the citrus-* arms) stays reusable (`_matching_run`)
+        overrides.update(backbone=arm.contract(config, None).backbone, pretraining_objective=arm.objective)
     return PretrainArguments(
         output_dir=str(output_dir),
         dataset=config.corpus,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import numbers
 from collections.abc import Mapping
@@ -28,6 +29,8 @@ from ..training.arguments import (
 from ..training.recipes import RECIPE_NAMES, recipe_fingerprint
 from ..vocabulary_citrus import NAN_POLICIES, TASK_ALIGNMENTS, TASK_NORMALIZATIONS
 from .arms import ARMS, CiTrusArm
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_ARMS = ("citrus-small", "citrus-scratch", "minirocket", "patchtst-scratch", "prior")
 
@@ -163,7 +166,14 @@ class ProtocolConfig:
         },
     )
     config_overrides: dict[str, Any] = field(
-        default_factory=dict, metadata={"help": "config fields of every arm, e.g. sampling_rate=50"}
+        default_factory=dict,
+        metadata={
+            "help": "config fields of the arms without weights (from scratch, or pre-trained here), e.g. d_model=32 "
+            "sampling_rate=50; backbone= is refused with the cnn-/transformer- arms, defined by theirs. Arms that "
+            "start from weights (bundled, --checkpoints) take only the dropouts and head fields (head_features, "
+            "pooling, channel_pooling, initializer_range); the other fields are refused when every arm has weights, "
+            "else named in a warning"
+        },
     )
     pretrain_steps: int = field(default=1000, metadata={"help": "pre-training steps of every pre-trained arm"})
     pretrain_batch_size: int = field(default=32, metadata={"help": "pre-training windows per step"})
@@ -237,6 +247,7 @@ class ProtocolConfig:
                 check_model_reference(checkpoint, f"--checkpoints {arm}")
         if not self.datasets or not self.budgets or not self.seeds or not self.arms:
             raise ValueError("The protocol needs at least one dataset, budget, seed and arm.")
+        _check_config_overrides(self)
         if self.nan_policy not in NAN_POLICIES:  # `Literal` is not enforced: another value was kept and ignored
             raise ValueError(f"nan_policy must be one of {NAN_POLICIES}, got {self.nan_policy!r}.")
         if self.recipe not in RECIPE_NAMES:
@@ -332,6 +343,45 @@ class ProtocolConfig:
                 parts.append(_weights_digest(str(folder)))
             signatures[arm] = hashlib.sha256(":".join([shared, *parts]).encode()).hexdigest()[:16] if parts else shared
         return signatures
+
+
+def _check_config_overrides(config: ProtocolConfig) -> None:
+    """Refuse the `config_overrides` no chosen arm can take, and name those some arms leave aside: an arm defined by
+    its backbone had replaced the user's `backbone=` with its own, and an arm with weights had dropped every field,
+    both without a word, while the report named the overrides as the model size."""
+    from ..configuration_citrus import LOADED_MODEL_FIELDS
+    from .arms import arms_with_weights
+
+    overrides = config.config_overrides
+    backbone = overrides.get("backbone")
+    fixed = {
+        name: ARMS[name].backbone
+        for name in config.arms
+        if isinstance(ARMS[name], CiTrusArm) and ARMS[name].backbone not in (None, backbone)
+    }
+    if backbone is not None and fixed:
+        raise ValueError(
+            f"--config-overrides backbone={backbone} contradicts the arm(s) "
+            f"{', '.join(f'{name} (backbone {value!r})' for name, value in fixed.items())}, each defined by its own "
+            "backbone; leave backbone= out, or leave those arms out (citrus-scratch and the citrus-* arms take it)."
+        )
+    with_weights = arms_with_weights(config)
+    unusable = [key for key in overrides if key not in LOADED_MODEL_FIELDS]
+    if not with_weights or not unusable:
+        return
+    fields = ", ".join(unusable)
+    if set(with_weights) == set(config.arms):
+        raise ValueError(
+            f"--config-overrides {fields}: every arm ({', '.join(with_weights)}) starts from pre-trained weights, "
+            f"whose input contract and architecture are their checkpoint's; such an arm takes only "
+            f"{', '.join(sorted(LOADED_MODEL_FIELDS))}. Drop those fields, or add an arm without weights "
+            "(e.g. citrus-scratch) that takes them."
+        )
+    logger.warning(
+        f"--config-overrides {fields} apply only to the arms without weights; the arms with pre-trained weights "
+        f"({', '.join(with_weights)}) keep their checkpoint's input contract and architecture, and take only the "
+        "dropouts and head fields."
+    )
 
 
 def _config_values(model_config: str) -> dict[str, Any]:
