@@ -72,3 +72,20 @@ def test_evaluate_config_overrides_win_over_arm_defaults_and_are_named_where_wei
         ARMS["cnn-scratch"].contract(_protocol(tmp_path, ["cnn-scratch"], {"backbone": "cnn"}), None).backbone == "cnn"
     )
 
+
+def test_evaluate_keeps_the_tensorboard_logs_it_was_asked_for(tmp_path):
+    """Each fine-tuning's Trainer wrote its logs into the run's scratch folder, which the protocol deleted."""
+    pytest.importorskip("tensorboard")
+    from citrus_hf.commands.main import main
+
+    out = tmp_path / "ev"
+    # fmt: off
+    command = [
+        "evaluate", "--output-dir", str(out), "--datasets", "basic_motions", "--arms", "citrus-scratch",
+        "--model-config", "tiny", "--recipe", "finetune", "--budgets", "2", "--seeds", "0", "--max-steps", "2",
+        "--eval-steps", "1", "--logging-steps", "1", "--report-to", "tensorboard", "--no-show-progress",
+    ]
+    # fmt: on
+    assert main(command) == 0
+    events = list((out / "tensorboard" / "basic_motions-citrus-scratch-2_class-0").glob("*/events.out.tfevents.*"))
+    assert events and not (out / "runs" / "basic_motions-citrus-scratch-2_class-0").exists()

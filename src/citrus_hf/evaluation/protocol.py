@@ -55,6 +55,7 @@ from transformers.utils import logging
 from ..data.alignment import DEFAULT_TASK_ALIGNMENT, input_overrides
 from ..data.splits import draw_budget, load_task_splits, parse_budget
 from ..loading import read_json_object
+from ..training.finetune import keep_tensorboard_logs
 from ..training.launch import launched_processes
 from ..training.metrics import (
     CLASSIFICATION_METRICS,
@@ -500,7 +501,9 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
                 start = time.perf_counter()
                 run_dir = Path(config.output_dir) / "runs" / f"{dataset}-{name}-{key[2].replace('/', '_')}-{seed}"
                 outcome = ARMS[name].run(contexts[name], prepared[name], chosen, seed, run_dir)
-                shutil.rmtree(run_dir, ignore_errors=True)  # only the numbers are kept
+                # only the numbers are kept, and the TensorBoard logs asked for (`--report-to tensorboard`)
+                keep_tensorboard_logs(run_dir, Path(config.output_dir) / "tensorboard" / run_dir.name)
+                shutil.rmtree(run_dir, ignore_errors=True)
                 elapsed = time.perf_counter() - start
                 seconds += elapsed
                 record(

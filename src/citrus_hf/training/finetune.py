@@ -304,7 +304,7 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     if writes:
         # The Trainer's scratch checkpoints (whole model copies per soup member): nothing reads them once the fit is
         # over, and a folder that is copied or pushed would carry them along. The TensorBoard logs stay.
-        _keep_tensorboard_logs(trainer_dir, output_dir)
+        keep_tensorboard_logs(trainer_dir, output_dir / "tensorboard")
         shutil.rmtree(trainer_dir, ignore_errors=True)
         if args.overwrite_output_dir:
             _clear_earlier_run(output_dir)
@@ -426,13 +426,13 @@ RUN_FILES = (
 )
 
 
-def _keep_tensorboard_logs(trainer_dir: Path, output_dir: Path) -> None:
-    """Move the Trainer's TensorBoard logs (`--report-to tensorboard`: `<trainer_dir>/runs/<run>`) to
-    `<output_dir>/tensorboard/<run>`, out of the scratch folder that is deleted (they went with it)."""
+def keep_tensorboard_logs(trainer_dir: Path, kept: Path) -> None:
+    """Move the Trainer's TensorBoard logs (`--report-to tensorboard`: `<trainer_dir>/runs/<run>`) to `<kept>/<run>`,
+    out of the scratch folder that is deleted next (they went with it): `citrus finetune`'s `<output-dir>/tensorboard`,
+    `citrus evaluate`'s `<output-dir>/tensorboard/<dataset>-<arm>-<budget>-<seed>`."""
     logs = trainer_dir / "runs"
     if not logs.is_dir():
         return
-    kept = output_dir / "tensorboard"
     kept.mkdir(parents=True, exist_ok=True)
     for run in sorted(logs.iterdir()):
         shutil.move(str(run), str(kept / run.name))
@@ -527,4 +527,5 @@ __all__ = [
     "build_citrus_task_model",
     "finetune",
     "init_regression_bias",
+    "keep_tensorboard_logs",
 ]
