@@ -89,3 +89,18 @@ def test_evaluate_keeps_the_tensorboard_logs_it_was_asked_for(tmp_path):
     assert main(command) == 0
     events = list((out / "tensorboard" / "basic_motions-citrus-scratch-2_class-0").glob("*/events.out.tfevents.*"))
     assert events and not (out / "runs" / "basic_motions-citrus-scratch-2_class-0").exists()
+
+
+def test_finetune_names_the_logging_settings_the_probe_leaves_unused_and_not_the_determinism_it_applies(caplog):
+    """The probe takes no optimizer step, so it logs nothing for --report-to / --logging-steps (they were said to act
+    anyway), while finetune() applies --full-determinism for every recipe (it was said to have no effect)."""
+    from citrus_hf.training.arguments import FinetuneArguments, TrainerSettings
+    from citrus_hf.training.finetune import _warn_unused_settings
+    from citrus_hf.training.recipes import RECIPES
+
+    settings = TrainerSettings(report_to="tensorboard", logging_steps=1, full_determinism=True, seed=3)
+    args = FinetuneArguments(output_dir="unused", dataset="basic_motions", trainer=settings)
+    with caplog.at_level("WARNING", logger="citrus_hf"):
+        _warn_unused_settings(args, RECIPES["probe"], None, "classification")
+    assert "--report-to, --logging-steps have no effect on this run: recipe 'probe'" in caplog.text
+    assert "--full-determinism" not in caplog.text and "--seed" not in caplog.text

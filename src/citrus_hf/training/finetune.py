@@ -478,9 +478,28 @@ def _clear_earlier_run(output_dir: Path) -> None:
             (output_dir / name).unlink(missing_ok=True)
 
 
-# Trainer settings that act even when no optimizer step is taken: the seed draws the labelled examples; the rest
-# only say how a run reports.
-_SETTINGS_WITHOUT_STEPS = ("seed", "report_to", "show_progress", "logging_steps")
+# The Trainer settings `finetune` applies itself, whatever the recipe: the seed (the label draw, the initialisation),
+# `full_determinism` (`enable_full_determinism` before the model is built) and the progress bars. A recipe without
+# optimizer steps (`Recipe.trains` False: the probe's fit reads no setting) uses no other: `report_to` and
+# `logging_steps` log the Trainer's steps, and there are none.
+SETTINGS_OF_EVERY_FINETUNE = ("seed", "full_determinism", "show_progress")
+
+
+def settings_without_steps(
+    settings: TrainerSettings, defaults: TrainerSettings, applied: tuple[str, ...] = SETTINGS_OF_EVERY_FINETUNE
+) -> list[str]:
+    """The names of `settings` given (other than their `defaults`) that a run without optimizer steps does not read:
+    all but those the runner `applied` itself."""
+    return [
+        name for name in vars(defaults) if name not in applied and getattr(settings, name) != getattr(defaults, name)
+    ]
+
+
+def warn_without_effect(names: list[str], reason: str) -> None:
+    """Say that the options `names` (settings' field names) have no effect on this run, and why: one warning."""
+    if names:
+        flags = ", ".join("--" + name.replace("_", "-") for name in names)
+        logger.warning(f"{flags} {'has' if len(names) == 1 else 'have'} no effect on this run: {reason}.")
 
 
 def _warn_unused_settings(args: FinetuneArguments, recipe, validation, task: str) -> None:
@@ -496,7 +515,7 @@ def _warn_unused_settings(args: FinetuneArguments, recipe, validation, task: str
 
     if not recipe.trains:
         reason = f"recipe {recipe.name!r} fits a ridge read-out without optimizer steps (--recipe finetune trains)"
-        unused.append((given(n for n in vars(defaults) if n not in _SETTINGS_WITHOUT_STEPS), reason))
+        unused.append((settings_without_steps(args.trainer, defaults), reason))
     elif not validation_is_usable(validation, task):
         least = (
             f"{MIN_VALIDATION_REGRESSION} examples"
@@ -514,9 +533,7 @@ def _warn_unused_settings(args: FinetuneArguments, recipe, validation, task: str
     if args.model is not None and args.model_config != FinetuneArguments.model_config:
         unused.append((["model_config"], "the checkpoint given with --model brings its own config"))
     for names, reason in unused:
-        if names:
-            flags = ", ".join("--" + name.replace("_", "-") for name in names)
-            logger.warning(f"{flags} {'has' if len(names) == 1 else 'have'} no effect on this run: {reason}.")
+        warn_without_effect(names, reason)
 
 
 __all__ = [
@@ -528,4 +545,6 @@ __all__ = [
     "finetune",
     "init_regression_bias",
     "keep_tensorboard_logs",
+    "settings_without_steps",
+    "warn_without_effect",
 ]
