@@ -73,7 +73,7 @@ def test_evaluate_config_overrides_win_over_arm_defaults_and_are_named_where_wei
     )
 
 
-def test_evaluate_keeps_the_tensorboard_logs_it_was_asked_for(tmp_path):
+def test_evaluate_keeps_the_tensorboard_logs_it_was_asked_for(tmp_path, caplog):
     """Each fine-tuning's Trainer wrote its logs into the run's scratch folder, which the protocol deleted."""
     pytest.importorskip("tensorboard")
     from citrus_hf.commands.main import main
@@ -86,7 +86,9 @@ def test_evaluate_keeps_the_tensorboard_logs_it_was_asked_for(tmp_path):
         "--eval-steps", "1", "--logging-steps", "1", "--report-to", "tensorboard", "--no-show-progress",
     ]
     # fmt: on
-    assert main(command) == 0
+    with caplog.at_level("WARNING", logger="citrus_hf"):
+        assert main(command) == 0
+    assert "no effect" not in caplog.text  # the fine-tuning recipe took its steps with these settings
     events = list((out / "tensorboard" / "basic_motions-citrus-scratch-2_class-0").glob("*/events.out.tfevents.*"))
     assert events and not (out / "runs" / "basic_motions-citrus-scratch-2_class-0").exists()
 
@@ -104,3 +106,19 @@ def test_finetune_names_the_logging_settings_the_probe_leaves_unused_and_not_the
         _warn_unused_settings(args, RECIPES["probe"], None, "classification")
     assert "--report-to, --logging-steps have no effect on this run: recipe 'probe'" in caplog.text
     assert "--full-determinism" not in caplog.text and "--seed" not in caplog.text
+
+
+def test_evaluate_names_the_trainer_settings_no_run_used(tmp_path, caplog):
+    """Every run fitted the probe (no optimizer step): --learning-rate / --max-steps had changed nothing, unsaid."""
+    from citrus_hf.commands.main import main
+
+    # fmt: off
+    command = [
+        "evaluate", "--output-dir", str(tmp_path / "ev"), "--datasets", "basic_motions", "--arms", "citrus-scratch",
+        "--model-config", "tiny", "--recipe", "probe", "--budgets", "2", "--seeds", "0", "--learning-rate", "0.5",
+        "--max-steps", "7", "--no-show-progress",
+    ]
+    # fmt: on
+    with caplog.at_level("WARNING", logger="citrus_hf"):
+        assert main(command) == 0
+    assert "--max-steps, --learning-rate have no effect on this run: no run took an optimizer step" in caplog.text

@@ -55,7 +55,7 @@ from transformers.utils import logging
 from ..data.alignment import DEFAULT_TASK_ALIGNMENT, input_overrides
 from ..data.splits import draw_budget, load_task_splits, parse_budget
 from ..loading import read_json_object
-from ..training.finetune import keep_tensorboard_logs
+from ..training.finetune import keep_tensorboard_logs, settings_without_steps, warn_without_effect
 from ..training.launch import launched_processes
 from ..training.metrics import (
     CLASSIFICATION_METRICS,
@@ -72,12 +72,13 @@ from ..training.pretrain import (
     pretraining_corpus,
     run_environment,
 )
+from ..training.recipes import RECIPES
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .arms import ARMS, CLASSICAL_BASELINE, CiTrusArm, DatasetContext, PatchTSTArm
 from .records import field_problem
 from .report import write_report
 from .rng import caller_random_state_kept
-from .settings import DEFAULT_ARMS, ProtocolConfig
+from .settings import DEFAULT_ARMS, ProtocolConfig, default_finetune_settings
 
 logger = logging.get_logger(__name__)
 
@@ -641,6 +642,26 @@ def _report_metadata(config: ProtocolConfig, checkpoints: dict[str, str]) -> dic
     }
 
 
+# The Trainer settings the protocol applies whatever the recipe: the seed (the draw) and the progress bars.
+_SETTINGS_OF_EVERY_RUN = ("seed", "show_progress")
+
+
+def _warn_unused_trainer_settings(config: ProtocolConfig, runs: list[dict[str, Any]]) -> None:
+    """Say, once, which given Trainer settings (`--learning-rate`, `--max-steps`, ...) had no effect when no run took
+    an optimizer step (the probe recipe, which `--recipe auto` picks at small budgets; MiniRocket; the prior), as
+    `citrus finetune` does: they had changed nothing, without a word. Told from the runs' recipes, which only the
+    drawn budgets decide."""
+    if any(RECIPES[run["recipe"]].trains for run in runs if run.get("recipe") in RECIPES):
+        return
+    names = settings_without_steps(config.finetune, default_finetune_settings(), _SETTINGS_OF_EVERY_RUN)
+    recipes = sorted({str(run.get("recipe")) for run in runs if run.get("recipe")})
+    warn_without_effect(
+        names,
+        f"no run took an optimizer step (recipes: {', '.join(recipes) or 'none'}; --recipe finetune trains the "
+        "CiTrus arms, and the patchtst arms always train)",
+    )
+
+
 def run_protocol(config: ProtocolConfig) -> ProtocolResult:
     """Run the low-data protocol (see the module docstring) and write its reports into `config.output_dir`."""
     from tqdm.auto import tqdm
@@ -711,6 +732,7 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
                 for dataset in config.datasets
             )
 
+    _warn_unused_trainer_settings(config, runs)
     if reused:  # said, so that numbers from an earlier command are never taken for fresh ones
         logger.warning(
             f"Reused {len(reused)} of {len(runs)} runs recorded in {runs_path} with these settings and data "

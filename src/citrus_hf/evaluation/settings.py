@@ -35,7 +35,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_ARMS = ("citrus-small", "citrus-scratch", "minirocket", "patchtst-scratch", "prior")
 
 
-def _default_finetune() -> TrainerSettings:
+def default_finetune_settings() -> TrainerSettings:
+    """The protocol's fine-tuning Trainer settings when none are given (`ProtocolConfig.finetune`)."""
     # max_steps <= 0: the fine-tuning recipe scales its schedule with the labelled examples (recipes.finetune_steps)
     return TrainerSettings(max_steps=-1, per_device_batch_size=16, show_progress=False)
 
@@ -180,7 +181,7 @@ class ProtocolConfig:
     pretrain_learning_rate: float = field(default=1e-3, metadata={"help": "pre-training peak learning rate"})
     pretrain_seed: int = field(default=0, metadata={"help": "pre-training seed"})
     finetune: TrainerSettings = field(
-        default_factory=_default_finetune,
+        default_factory=default_finetune_settings,
         metadata={"help": "the fine-tuning recipe's Trainer settings", "exclude": ("seed", "show_progress")},
     )
     validation_fraction: float = field(
@@ -429,4 +430,4 @@ def _checked_rates(rates: Mapping, datasets: list[str]) -> dict[str, float]:
     return checked
 
 
-__all__ = ["DEFAULT_ARMS", "ProtocolConfig"]
+__all__ = ["DEFAULT_ARMS", "ProtocolConfig", "default_finetune_settings"]
