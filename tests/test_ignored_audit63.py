@@ -122,3 +122,12 @@ def test_evaluate_names_the_trainer_settings_no_run_used(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="citrus_hf"):
         assert main(command) == 0
     assert "--max-steps, --learning-rate have no effect on this run: no run took an optimizer step" in caplog.text
+
+
+def test_pretrain_refuses_resume_together_with_overwrite(tmp_path):
+    """The run resumed and --overwrite-output-dir was dropped without a word."""
+    from citrus_hf.training.arguments import PretrainArguments
+
+    with pytest.raises(ValueError, match=r"--resume-from continues .* --overwrite-output-dir starts afresh"):
+        PretrainArguments(output_dir=str(tmp_path / "pt"), resume_from="latest", overwrite_output_dir=True)
+    assert PretrainArguments(output_dir=str(tmp_path / "pt"), resume_from="latest").overwrite_output_dir is False

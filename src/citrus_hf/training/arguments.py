@@ -452,6 +452,14 @@ class PretrainArguments:
         check_positive("learning_rate", self.learning_rate)
         check_positive("sampling_rate", self.sampling_rate, allow_none=True)
         check_output_dir(self.output_dir)
+        if self.resume_from is not None and self.overwrite_output_dir:
+            # two contradicting requests: the resume had won and the overwrite was dropped without a word (it only
+            # took over another machine's lock, which the message says how to do without it)
+            raise ValueError(
+                "--resume-from continues the run in --output-dir and --overwrite-output-dir starts afresh there, "
+                "deleting its checkpoints: give one of the two (to resume past the lock of a run on another "
+                "machine, delete the lock file its message names)."
+            )
         if self.stop_after_steps is not None and not 0 < self.stop_after_steps <= self.max_steps:
             raise ValueError(
                 f"--stop-after-steps must lie in [1, --max-steps={self.max_steps}], got {self.stop_after_steps}."
