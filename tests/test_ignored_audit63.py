@@ -131,3 +131,25 @@ def test_pretrain_refuses_resume_together_with_overwrite(tmp_path):
     with pytest.raises(ValueError, match=r"--resume-from continues .* --overwrite-output-dir starts afresh"):
         PretrainArguments(output_dir=str(tmp_path / "pt"), resume_from="latest", overwrite_output_dir=True)
     assert PretrainArguments(output_dir=str(tmp_path / "pt"), resume_from="latest").overwrite_output_dir is False
+
+
+def test_an_adapter_folder_pipeline_honours_dtype_and_model_kwargs(tmp_path):
+    """The adapter route builds the model itself, and transformers drops `dtype` / `model_kwargs` for an instance."""
+    import numpy as np
+    from transformers import pipeline
+
+    from citrus_hf.training.lora import apply_lora, save_adapter
+
+    config = tiny_config(num_labels=2)
+    CiTrusForSequenceClassification(config).save_pretrained(tmp_path / "base")
+    base = CiTrusForSequenceClassification.from_pretrained(tmp_path / "base")
+    save_adapter(apply_lora(base, verbose=False), tmp_path / "adapter", CiTrusFeatureExtractor.from_config(config))
+    served = pipeline(model=str(tmp_path / "adapter"), dtype=torch.bfloat16)
+    assert served.model.dtype == torch.bfloat16
+    assert len(served(np.random.default_rng(0).standard_normal((1, 200)), sampling_rate=100)["labels"]) == 2
+    kwargs = pipeline(model=str(tmp_path / "adapter"), model_kwargs={"output_hidden_states": True})
+    assert kwargs.model.config.output_hidden_states is True
+    from citrus_hf.training.lora import load_adapter
+
+    with pytest.raises(ValueError, match=r"`base_kwargs` \(dtype\) set how a base is loaded"):
+        load_adapter(base, tmp_path / "adapter", base_kwargs={"dtype": torch.bfloat16})

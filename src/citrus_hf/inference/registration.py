@@ -309,7 +309,13 @@ def _merged_adapter(folder, task: str | None, kwargs: dict):
     from ..feature_extraction_citrus import CiTrusFeatureExtractor
     from ..training.lora import load_adapter, merge_adapter
 
-    merged = merge_adapter(load_adapter(None, folder))
+    # transformers applies `dtype` and `model_kwargs` only to a model it loads from a name or path, and quietly drops
+    # them for the instance built here: the base is loaded with them, as a full checkpoint's folder would be
+    base_kwargs = dict(kwargs.pop("model_kwargs", None) or {})
+    for name in ("dtype", "torch_dtype"):  # torch_dtype: transformers' older name, which it still takes
+        if kwargs.get(name) is not None:
+            base_kwargs["dtype"] = kwargs.pop(name)
+    merged = merge_adapter(load_adapter(None, folder, base_kwargs=base_kwargs))
     if kwargs.get("feature_extractor") is None:
         kwargs["feature_extractor"] = _saved_extractor(folder) or CiTrusFeatureExtractor.from_config(merged.config)
     return merged, task or pipeline_task_for(type(merged).__name__, getattr(merged.config, "problem_type", None))

@@ -686,6 +686,7 @@ def load_adapter(
     token: str | bool | None = None,
     cache_dir: str | os.PathLike | None = None,
     local_files_only: bool = False,
+    base_kwargs: dict[str, Any] | None = None,
 ) -> PeftModel:
     """Put a saved LoRA adapter on its base model.
 
@@ -699,6 +700,9 @@ def load_adapter(
             eval mode.
         token, cache_dir, local_files_only: as in `huggingface_hub.snapshot_download`, for the adapter and for a
             base given as a Hub id.
+        base_kwargs: more keyword arguments of the base's `from_pretrained` when it is loaded from a path or the
+            adapter's record (e.g. `dtype=torch.bfloat16`, `attn_implementation="sdpa"`: what `pipeline(model=
+            adapter_folder, dtype=..., model_kwargs=...)` asks); refused with a base instance, already loaded.
 
     Returns:
         The `peft.PeftModel`, in eval mode unless `is_trainable`.
@@ -727,7 +731,12 @@ def load_adapter(
         download = dict(token=token, cache_dir=cache_dir, local_files_only=local_files_only)
         if recorded_base:
             _check_recorded_base(adapter_path_or_repo, str(base_model_or_path), download)
-        base_model_or_path = _load_base(base_model_or_path, folder, adapter_config, saved, download)
+        base_model_or_path = _load_base(base_model_or_path, folder, adapter_config, saved, download, base_kwargs)
+    elif base_kwargs:
+        raise ValueError(
+            f"`base_kwargs` ({', '.join(base_kwargs)}) set how a base is loaded, and the base given is a model "
+            "already loaded; load it with them (`from_pretrained(path, ...)`), or pass its path."
+        )
     elif getattr(getattr(base_model_or_path, "config", None), "model_type", None) == FUSION_MODEL_TYPE:
         raise _fusion_adapter_error(folder, type(base_model_or_path).__name__)
     head_name = _check_task_model(base_model_or_path, "load the adapter", adapter_path_or_repo)
@@ -854,9 +863,15 @@ def _base_fusion_class(path_or_repo: str | os.PathLike, download: dict) -> str |
 
 
 def _load_base(
-    path_or_repo: str | os.PathLike, folder: Path, adapter_config: dict, saved: dict, download: dict
+    path_or_repo: str | os.PathLike,
+    folder: Path,
+    adapter_config: dict,
+    saved: dict,
+    download: dict,
+    base_kwargs: dict[str, Any] | None = None,
 ) -> PreTrainedModel:
-    """The task model the adapter belongs to, with the pre-trained weights of `path_or_repo`.
+    """The task model the adapter belongs to, with the pre-trained weights of `path_or_repo` (loaded with
+    `base_kwargs` too: `dtype`, `attn_implementation`, ...).
 
     Its settings are the adapter's `citrus_task_config.json` (`save_adapter`). An adapter saved by peft itself has
     none: its class is the one peft recorded (`auto_mapping`, for `task_type=None`) or, for `task_type="SEQ_CLS"`,
@@ -906,6 +921,7 @@ def _load_base(
     # 4-class adapter, `citrus finetune --model classifier --lora`) gives its encoder only: its own head, of another
     # size, is replaced, then overwritten by the adapter's. An encoder of another size stays an error.
     replaced = {"ignore_mismatched_sizes": True} if head_shape is not None else {}
+    replaced = {**(base_kwargs or {}), **replaced}
     with head_fitted_by_caller():  # the adapter brings the trained head: no "fine-tune it before use"
         if task_config is None:
             outputs = {}
@@ -916,7 +932,12 @@ def _load_base(
         # CiTrus' strict loader compares the checkpoint's tensors with `config.architectures`: cleared, the
         # checkpoint (a pre-training one, usually) is checked as a different class, whose backbone must match in full.
         task_config.architectures = None
-        return model_class.from_pretrained(path_or_repo, config=task_config, **replaced, **download)
+        # `config=` is taken as it is, so the config fields among the keywords (`output_hidden_states`) go on it; the
+        # others (`dtype`, which the config also records, `attn_implementation`, ...) are the loader's
+        fields = {k: v for k, v in replaced.items() if k in task_config.to_dict() and k not in ("dtype", "torch_dtype")}
+        task_config.update(fields)
+        loading = {k: v for k, v in replaced.items() if k not in fields}
+        return model_class.from_pretrained(path_or_repo, config=task_config, **loading, **download)
 
 
 # The extractor's settings a task model's config records as its input contract and that no weight depends on: a model
