@@ -100,12 +100,16 @@ def test_finetune_names_the_logging_settings_the_probe_leaves_unused_and_not_the
     from citrus_hf.training.finetune import _warn_unused_settings
     from citrus_hf.training.recipes import RECIPES
 
-    settings = TrainerSettings(report_to="tensorboard", logging_steps=1, full_determinism=True, seed=3)
+    # mixed_precision "no": what the commands resolve the default to (`trainer_precision`), not asked for
+    settings = TrainerSettings(
+        report_to="tensorboard", logging_steps=1, full_determinism=True, seed=3, mixed_precision="no"
+    )
     args = FinetuneArguments(output_dir="unused", dataset="basic_motions", trainer=settings)
     with caplog.at_level("WARNING", logger="citrus_hf"):
         _warn_unused_settings(args, RECIPES["probe"], None, "classification")
     assert "--report-to, --logging-steps have no effect on this run: recipe 'probe'" in caplog.text
     assert "--full-determinism" not in caplog.text and "--seed" not in caplog.text
+    assert "--mixed-precision" not in caplog.text
 
 
 def test_evaluate_names_the_trainer_settings_no_run_used(tmp_path, caplog):

@@ -42,7 +42,7 @@ from ..data.splits import LABEL_TASKS, draw_budget, load_task_splits, parse_budg
 from ..loading import build_config, resolve_checkpoint
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .arguments import FinetuneArguments, TrainerSettings
-from .launch import check_launched_processes, launched_processes, process_state
+from .launch import check_launched_processes, launched_processes, process_state, resolve_mixed_precision
 from .metrics import check_metric_for_task, dumps_strict
 from .pretrain import (
     CHECKPOINT_PREFIX,
@@ -491,8 +491,19 @@ def settings_without_steps(
     """The names of `settings` given (other than their `defaults`) that a run without optimizer steps does not read:
     all but those the runner `applied` itself."""
     return [
-        name for name in vars(defaults) if name not in applied and getattr(settings, name) != getattr(defaults, name)
+        name
+        for name in vars(defaults)
+        if name not in applied and is_given(name, getattr(settings, name), getattr(defaults, name))
     ]
+
+
+def is_given(name: str, value: Any, default: Any) -> bool:
+    """Whether a Trainer setting's `value` was asked for rather than left at its `default`. The commands resolve
+    `mixed_precision` before the run (`trainer.trainer_precision`), so the precision a default resolves to (the
+    launch's, else "no") was not asked for either."""
+    if name == "mixed_precision":
+        return value not in (default, resolve_mixed_precision(default))
+    return value != default
 
 
 def warn_without_effect(names: list[str], reason: str) -> None:
@@ -511,7 +522,7 @@ def _warn_unused_settings(args: FinetuneArguments, recipe, validation, task: str
     unused: list[tuple[list[str], str]] = []
 
     def given(names) -> list[str]:
-        return [name for name in names if getattr(args.trainer, name) != getattr(defaults, name)]
+        return [name for name in names if is_given(name, getattr(args.trainer, name), getattr(defaults, name))]
 
     if not recipe.trains:
         reason = f"recipe {recipe.name!r} fits a ridge read-out without optimizer steps (--recipe finetune trains)"
