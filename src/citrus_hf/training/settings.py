@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+# The mixed precisions a training command runs (`--mixed-precision`) are defined where the launch's setting is read
+# against them (`launch`, a layer below).
+from .launch import MIXED_PRECISIONS, MixedPrecision
+
 # Where training logs go: one vocabulary for `citrus pretrain`, `citrus finetune` and `citrus evaluate`.
 ReportTo = Literal["none", "tensorboard"]
 REPORT_TO: tuple[str, ...] = get_args(ReportTo)
-# The mixed precisions a training command runs (`--mixed-precision`): autocast to bf16 or fp16, or none.
-MixedPrecision = Literal["no", "bf16", "fp16"]
-MIXED_PRECISIONS: tuple[str, ...] = get_args(MixedPrecision)
 
 
 def check_report_to(value: str) -> None:
