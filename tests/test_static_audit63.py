@@ -11,7 +11,7 @@ import pytest
 from test_data_formats import write_sleep_edf
 from tiny_configs import save_tiny_classifier, tiny_config
 
-from citrus_hf import CiTrusConfig
+from citrus_hf import CiTrusConfig, CiTrusForSequenceClassification
 from citrus_hf.data import build_dataset, get_dataset_spec
 from citrus_hf.data.errors import CitrusDataError
 from citrus_hf.data.plans import resolve_options
@@ -166,3 +166,11 @@ def test_a_saved_config_naming_a_class_twice_is_refused_when_loaded(tmp_path):
     config_file.write_text(json.dumps(saved))
     with pytest.raises(ValueError, match=r"'a' names the ids \[0, 2\]"):
         CiTrusConfig.from_pretrained(tmp_path)
+    # transformers' way to correct a checkpoint from the Hub or a read-only folder: the names given while loading
+    model = CiTrusForSequenceClassification.from_pretrained(tmp_path, id2label=["a", "b", "c"])
+    assert model.config.id2label == {0: "a", 1: "b", 2: "c"}
+    assert CiTrusConfig.from_pretrained(tmp_path, label2id={"a": 0, "b": 1, "c": 2}).id2label == {
+        0: "a",
+        1: "b",
+        2: "c",
+    }

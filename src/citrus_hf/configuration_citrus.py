@@ -669,7 +669,8 @@ def check_classification_head(config: PreTrainedConfig) -> None:
                 f"{ids}; number the classes from 0 without gaps."
             )
     check_problem_type(config.problem_type, config.num_labels)
-    _check_distinct_class_names(config.id2label)
+    if not _BUILDING_FROM_DICT.get():  # `from_dict` checks the names it ends with (`settled_class_names`)
+        _check_distinct_class_names(config.id2label)
 
 
 def _check_distinct_class_names(id2label: Mapping[Any, Any] | None) -> None:
@@ -809,6 +810,16 @@ def check_label_count(num_labels: Any, source: str, names: list[Any]) -> None:
             f"`num_labels={num_labels!r}` disagrees with `{source}`, which names {len(names)} classes "
             f"({names}); pass `{source}` alone (it sets the number of classes), or correct one of them."
         )
+
+
+def settled_class_names(config: PreTrainedConfig) -> None:
+    """A config's class names once `from_dict` has applied its keywords: `label2id` reconciled with `id2label`
+    (`reconcile_label2id`), and the names refused if one names two classes. Checked here rather than while the saved
+    dict is built, so that a checkpoint saved with a repeated name loads with the corrected names given as keywords
+    (`from_pretrained(path, id2label=[...])`), transformers' way to correct a config from the Hub or a read-only
+    folder."""
+    reconcile_label2id(config)
+    _check_distinct_class_names(config.id2label)
 
 
 def class_label_keywords(kwargs: dict[str, Any]) -> None:
@@ -1098,7 +1109,7 @@ class CiTrusConfig(PreTrainedConfig):
         with building_from_dict():
             loaded = super().from_dict({**config_dict, **overrides}, **kwargs)
         # transformers sets `id2label=` and other inherited keywords after construction: reconcile once they are in
-        reconcile_label2id(loaded[0] if isinstance(loaded, tuple) else loaded)
+        settled_class_names(loaded[0] if isinstance(loaded, tuple) else loaded)
         return loaded
 
     @classmethod

@@ -39,6 +39,7 @@ from .configuration_citrus import (
     reconcile_label2id,
     set_class_names,
     settle_class_labels,
+    settled_class_names,
 )
 from .vocabulary_citrus import FUSION_MODEL_TYPE
 
@@ -153,7 +154,7 @@ class CiTrusFusionConfig(PreTrainedConfig):
         with building_from_dict():
             loaded = super().from_dict({**config_dict, **overrides}, **kwargs)
         # transformers sets `id2label=` and other inherited keywords after construction: reconcile once they are in
-        reconcile_label2id(loaded[0] if isinstance(loaded, tuple) else loaded)
+        settled_class_names(loaded[0] if isinstance(loaded, tuple) else loaded)
         return loaded
 
     @classmethod

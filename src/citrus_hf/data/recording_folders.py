@@ -80,7 +80,8 @@ def files_under(folder: str | os.PathLike) -> list[Path]:
     followed and named by the link's own path (`corpus/subject1/0.npy` where `corpus/subject1` links to
     `/data/subject1`), as `datasets`' own file lists follow links. `Path.rglob` does not descend into a symlinked
     folder, so a corpus whose subjects were linked in was read as a fraction of itself, without a word. A link to a
-    folder above it (a loop) is skipped with a warning naming it; an unreadable subfolder is skipped as `rglob` skips
+    folder above it (a loop) is skipped with a warning naming it, and so is a link to a folder elsewhere in the set
+    (`latest -> s3`), whose files are listed by their own paths; an unreadable subfolder is skipped as `rglob` skips
     it. Every listing of a set of the user's own (recordings, metadata, data files) goes through this one walk.
     """
     root = Path(folder)
@@ -108,11 +109,26 @@ def files_under(folder: str | os.PathLike) -> list[Path]:
                     "it is skipped (they are read once, from that folder)."
                 )
                 continue
+            if entry.is_symlink() and _is_within(real, real_root):
+                # `latest -> s3` beside `s3`: the walk lists those files by their own paths, and through the link
+                # too one recording would be two examples, which could fall on both sides of a train / validation
+                # split
+                _warn_once(
+                    f"{path} links to {real}, a folder inside {root} whose files are listed by their own paths: it "
+                    "is skipped, so that each recording is read once."
+                )
+                continue
             walk(path, ancestors | {real})
 
+    real_root = os.path.realpath(root)
     if root.is_dir():
-        walk(root, frozenset({os.path.realpath(root)}))
+        walk(root, frozenset({real_root}))
     return sorted(found)
+
+
+def _is_within(path: str, folder: str) -> bool:
+    """Whether the resolved `path` is `folder` (resolved) or lies under it."""
+    return os.path.commonpath([path, folder]) == folder
 
 
 def recording_files(folder: str | os.PathLike) -> list[Path]:

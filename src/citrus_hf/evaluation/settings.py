@@ -342,8 +342,29 @@ class ProtocolConfig:
             folder = self.checkpoints.get(arm) or getattr(ARMS[arm], "bundled", None)
             if folder is not None:
                 parts.append(_weights_digest(str(folder)))
+            parts += _model_changes(self, arm, folder)
             signatures[arm] = hashlib.sha256(":".join([shared, *parts]).encode()).hexdigest()[:16] if parts else shared
         return signatures
+
+
+def _model_changes(config: ProtocolConfig, arm: str, folder: Any) -> list[str]:
+    """What an arm's model takes from `config` that the arms did not before they followed the user's settings
+    (2026-12-05): an arm with weights the `loaded_model_overrides` (it dropped every override), and an arm without a
+    backbone of its own the model config's or the user's backbone (it always built "hybrid"). Runs recorded before
+    were of the other model, so these enter the run signature; where nothing changed (no such overrides, a hybrid
+    backbone: every published run) nothing does, and those runs stay reusable."""
+    from .arms import CiTrusArm, loaded_model_overrides
+
+    spec = ARMS[arm]
+    if not isinstance(spec, CiTrusArm):
+        return []
+    if folder is not None and spec.pretrained:
+        taken = loaded_model_overrides(config)
+        return [json.dumps({"loaded_model_overrides": taken}, sort_keys=True, default=str)] if taken else []
+    if spec.backbone is None:
+        backbone = config.config_overrides.get("backbone") or _config_values(config.model_config).get("backbone")
+        return [] if backbone == "hybrid" else [f"backbone={backbone}"]
+    return []
 
 
 def _check_config_overrides(config: ProtocolConfig) -> None:
