@@ -8,6 +8,8 @@ one of its relative imports.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 # `model_type` of the single-modality and the fusion configurations: modules that must tell a checkpoint's family from
 # its config.json without importing the fusion files (the model file ships as remote code without them) read it here.
 CITRUS_MODEL_TYPE = "citrus"
@@ -26,6 +28,10 @@ NAN_POLICIES = ("raise", "interpolate")
 # The inference paths of the pipelines (`inference.backends.BACKENDS`, spelt out there: that file travels as remote
 # code; a test keeps them equal), for options read without importing torch (`citrus predict --backend`).
 INFERENCE_BACKENDS = ("auto", "torch", "bf16", "onnxruntime")
+# The mixed precisions a training command runs (`--mixed-precision`, or Accelerate's launch setting): autocast to bf16
+# or fp16, or none. Read by `training.settings` (the options, without torch or transformers) and `training.launch`.
+MixedPrecision = Literal["no", "bf16", "fp16"]
+MIXED_PRECISIONS: tuple[str, ...] = get_args(MixedPrecision)
 # The lags, in patches, at which "mean_max_std_dynamics" pools each token dimension's autocorrelation: 1 to 12
 # patches are 0.1-1.2 s at citrus-small's 0.1 s patches, up to a slow heart beat's period (measured against lags 1, 3
 # and 9 on the protocol's validation splits; see `training.recipes`).

@@ -9,16 +9,12 @@ folder at once, so it is refused before any work.
 from __future__ import annotations
 
 import os
-from typing import Literal, get_args
 
 from transformers.utils import logging
 
-logger = logging.get_logger(__name__)
+from ..vocabulary_citrus import MIXED_PRECISIONS
 
-# The mixed precisions a training command runs (`--mixed-precision`, or Accelerate's setting): autocast to bf16 or
-# fp16, or none.
-MixedPrecision = Literal["no", "bf16", "fp16"]
-MIXED_PRECISIONS: tuple[str, ...] = get_args(MixedPrecision)
+logger = logging.get_logger(__name__)
 
 # The process count of a launch, as Accelerate reads it (torchrun, then MPI's launchers).
 LAUNCH_SIZES = ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")

@@ -12,9 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-# The mixed precisions a training command runs (`--mixed-precision`) are defined where the launch's setting is read
-# against them (`launch`, a layer below).
-from .launch import MIXED_PRECISIONS, MixedPrecision
+from ..vocabulary_citrus import MIXED_PRECISIONS, MixedPrecision
 
 # Where training logs go: one vocabulary for `citrus pretrain`, `citrus finetune` and `citrus evaluate`.
 ReportTo = Literal["none", "tensorboard"]
