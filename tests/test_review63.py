@@ -8,6 +8,7 @@ import logging
 import os
 
 import numpy as np
+import pytest
 
 from citrus_hf.data.recording_folders import files_under
 from citrus_hf.evaluation.settings import ProtocolConfig, _model_changes
@@ -41,3 +42,20 @@ def test_a_folder_linked_beside_itself_is_read_once(tmp_path, caplog):
         files = files_under(tmp_path)
     assert [path.relative_to(tmp_path).as_posix() for path in files] == ["s1/0.npy", "s1/1.npy", "s2/0.npy", "s2/1.npy"]
     assert "is skipped, so that each recording is read once" in caplog.text
+
+
+def test_a_one_output_binary_classifier_is_scored_as_the_pipelines_score_it():
+    """A one-output classifier (num_labels=1) is scored with a sigmoid by the pipelines; the classification metrics
+    refused its one column as "a regressor's predictions". With 0 / 1 labels it is class 1 where the logit is above 0;
+    with other labels the refusal stands."""
+    from transformers import EvalPrediction
+
+    from citrus_hf.training.metrics import compute_metrics_fn
+
+    score = compute_metrics_fn("classification")
+    logits = np.array([[2.0], [-1.0], [0.5], [-3.0]])
+    for labels in (np.array([1, 0, 0, 0]), np.array([[1.0], [0.0], [0.0], [0.0]])):
+        metrics = score(EvalPrediction(predictions=logits, label_ids=labels))
+        assert metrics["accuracy"] == 0.75 and metrics["auroc"] == 1.0
+    with pytest.raises(ValueError, match="a regressor's predictions"):
+        score(EvalPrediction(predictions=np.array([[71.0], [72.5]]), label_ids=np.array([71.0, 73.0])))

@@ -125,6 +125,12 @@ def _log_odds(logits: np.ndarray) -> np.ndarray:
     return np.stack(columns, axis=1)
 
 
+def _binary_labels(labels: ArrayLike) -> bool:
+    """Whether `labels` are the 0 / 1 class ids of one output per window (`(n,)` or `(n, 1)`)."""
+    values = np.asarray(labels)
+    return values.size > 0 and values.size == len(values) and bool(np.isin(values, (0, 1)).all())
+
+
 def classification_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, float]:
     """accuracy, balanced_accuracy, macro_f1 and macro one-vs-rest AUROC.
 
@@ -135,17 +141,22 @@ def classification_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, fl
     Args:
         logits: `(n, num_classes)` scores (logits). AUROC ranks each class's log-odds against the rest (`_log_odds`):
             the softmax probabilities' order without their rounding, where a margin of 40 makes them exactly 0 or 1
-            and distinct scores would tie.
+            and distinct scores would tie. `(n, 1)` with 0 / 1 labels: a one-output binary classifier, class 1
+            where the logit is above 0 (a sigmoid above 0.5), as the pipelines score it.
         labels: `(n,)` class indices.
     """
     logits = np.asarray(logits, dtype=np.float64)
     if logits.ndim != 2:
         raise ValueError(f"logits must be (n, num_classes), got shape {logits.shape}.")
-    if logits.shape[1] == 1:  # no classifier has one class: these are a regressor's predictions
-        raise ValueError(
-            "logits have one column per window: a regressor's predictions, not a classifier's scores; score a "
-            "regressor with compute_metrics_fn('regression')."
-        )
+    if logits.shape[1] == 1:
+        if not _binary_labels(labels):  # no classifier has one class: these are a regressor's predictions
+            raise ValueError(
+                "logits have one column per window: a regressor's predictions, not a classifier's scores; score a "
+                "regressor with compute_metrics_fn('regression') (a one-output binary classifier's labels are 0 / 1)."
+            )
+        # A one-output binary classifier (num_labels=1), scored as the pipelines score it: a sigmoid on its logit,
+        # class 1 above 0. The two columns (0, logit) give exactly that under softmax and argmax.
+        logits = np.concatenate([np.zeros_like(logits), logits], axis=1)
     labels = _as_labels(labels, logits.shape[1])
     predictions = logits.argmax(axis=1)
     return {
