@@ -1188,9 +1188,10 @@ def predict_windows(
         # A loaded backend computes the one target it was built for (its graph or export is that target's), so a
         # different `target` cannot be honoured by it: refused, where it had been ignored and the backend's output
         # (e.g. the logits when the embeddings were asked) returned as if it were the one asked for.
-        if target is not None and target_for(model, target) != backend.target:
+        asked = None if target is None else target_for(model, target)
+        if asked is not None and asked != backend.target:
             raise ValueError(
-                f"`target` asks for {_describe_target(target_for(model, target))}, but this {backend.name} backend "
+                f"`target` asks for {_describe_target(asked)}, but this {backend.name} backend "
                 f"computes {_describe_target(backend.target)}; load one for that target with "
                 "`load_backend(model, backend_name, target)`, or pass a backend name (e.g. 'auto'), which does so."
             )
