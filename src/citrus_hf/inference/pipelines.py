@@ -521,8 +521,8 @@ class _RecordingPipeline(ChunkPipeline):
             batch_size (`int`, defaults to 64): windows per forward pass; for recordings of many channels, at most
                 1024 / channels windows (the encoder runs every channel of a window as its own sequence). The
                 recordings of a list or torch Dataset (`KeyDataset`) that fill less than a pass share passes with the
-                next ones of the same window shape (7-10x faster for a list of 0.8 s clips; the same results, in the
-                same order); longer ones, and those of a generator (which may be live: each result comes as soon as
+                next ones of the same window shape (6-10x faster for a list of 0.8 s clips,
+                `benchmarks/pipeline_clips.py`; the same results, in the same order); longer ones, and those of a generator (which may be live: each result comes as soon as
                 its recording has run), run in passes of their own. With `num_workers`, transformers' own loop aligns
                 the recordings in a worker process and runs each in its own passes.
             alignment (`str`, *optional*): `"window"` cuts the recording into the model's windows every
@@ -600,7 +600,7 @@ class _RecordingPipeline(ChunkPipeline):
             inputs = _numbered_stream(inputs, rates)
         if (isinstance(inputs, list) or stored) and kwargs.get("num_workers") is None:
             # Recordings shorter than a pass share passes (`_packed_results`): one pass per clip of 0.8 s made a list
-            # of them 7-10x slower than aligning them at once and running the windows in batches. Not a generator's:
+            # of them 6-10x slower than these packed passes (`benchmarks/pipeline_clips.py`). Not a generator's:
             # it may be a live stream, whose results would wait for a pass's worth of recordings to arrive.
             kwargs.pop("num_workers", None)
             results = self._packed_results(inputs, *self._call_parameters(kwargs))
