@@ -523,6 +523,30 @@ def test_r_data_bad_files(tmp_path):
             read_r_data(tmp_path / f"{name}.rda")
 
 
+def test_sleep_edf_files_found_through_a_symlinked_folder(tmp_path):
+    """A local copy whose nights were linked in (`sleep/cassette -> /data/cassette`) is read whole, and a change to a
+    linked file rebuilds the set: the builder's listing and its cache key follow links as `files_under` does."""
+    from citrus_hf.data import build_dataset
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for subject in range(5):
+        write_sleep_edf(elsewhere, recording=f"SC40{subject}1")
+    data = tmp_path / "sleep"
+    data.mkdir()
+    (data / "sleep-cassette").symlink_to(elsewhere, target_is_directory=True)
+    assert [pair.recording for pair in pair_sleep_edf_files(data)] == [f"SC40{s}1" for s in range(5)]
+    ds = build_dataset(
+        "sleep_edf", data_dir=data, download=False, cache_dir=tmp_path / "cache", max_wake_edge_minutes=None
+    )
+    assert sum(len(split) for split in ds.values()) == 5 * len(EXPECTED_STAGES)
+    write_sleep_edf(elsewhere, recording="SC4051")  # a sixth night, through the link
+    again = build_dataset(
+        "sleep_edf", data_dir=data, download=False, cache_dir=tmp_path / "cache", max_wake_edge_minutes=None
+    )
+    assert sum(len(split) for split in again.values()) == 6 * len(EXPECTED_STAGES)
+
+
 # ------------------------------------------------------------------------------------------------ online builders
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from .errors import CitrusDataError
 from .fetch import archive_path
 from .plans import BuildContext, resolve_options, write_plan
+from .recording_folders import files_under
 from .registry import get_dataset_spec, get_source, source_archives
 
 if TYPE_CHECKING:
@@ -79,11 +80,11 @@ def build_dataset(
         )
     plan = spec.builder(resolved, context)
     if not spec.offline:
-        # The local files enter the cache key through their names, sizes and modification times.
+        # The local files enter the cache key through their names, sizes and modification times; files in symlinked
+        # folders too (`files_under`), which the builders read, so a change there rebuilds the set.
         stamp = sorted(
             (str(p.relative_to(context.data_dir)), p.stat().st_size, p.stat().st_mtime_ns)
-            for p in context.data_dir.rglob("*")
-            if p.is_file()
+            for p in files_under(context.data_dir)
         )
         key_options = {**resolved, "files": stamp}
     return write_plan(

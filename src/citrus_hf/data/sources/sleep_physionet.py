@@ -25,6 +25,7 @@ from ..fetch import fetch_physionet
 from ..plans import BuildContext, BuildPlan, dataset_features, listed_option, split_shares, window_row
 from ..readers import read_edf, read_edf_annotations, read_edf_header
 from ..readers.edf import check_channel_list
+from ..recording_folders import files_under
 from ..registry import PHYSIONET_CITATION, PHYSIONET_URL, PhysioNetDatabase, online_source, register_dataset
 from ..windowing import seconds_to_samples, split_by_group
 
@@ -77,7 +78,8 @@ def pair_sleep_edf_files(files: Sequence[str | Path] | str | Path) -> list[Sleep
         CorruptFileError: two hypnograms for one PSG file.
     """
     if isinstance(files, (str, Path)):
-        files = sorted(Path(files).rglob("*.edf"))
+        # through symlinked subject folders too, as every other listing of the user's files (`files_under`)
+        files = [file for file in files_under(files) if file.suffix == ".edf"]
     psgs: dict[str, Path] = {}
     hypnograms: dict[str, Path] = {}
     for file in map(Path, files):
