@@ -49,7 +49,8 @@ class PushArguments:
     base_model: list[str] = field(
         default_factory=list,
         metadata={
-            "help": "Hub id(s) of the pre-trained checkpoint(s) this model was fine-tuned from (fusion: one per encoder)"
+            "help": "Hub id(s) of the pre-trained checkpoint(s) this model was fine-tuned from (fusion: one per "
+            "encoder; a LoRA adapter: the base it adapts, recorded in place of a local folder's path)"
         },
     )
     dataset: list[str] = field(default_factory=list, metadata={"help": "Hub dataset id(s) used for training"})
@@ -111,11 +112,20 @@ _CHECKPOINT_ONLY_OPTIONS = (
     "arm",
     "eval_dataset",
     "eval_label_budget",
-    "base_model",
     "dataset",
     "pretraining_corpus",
     "hyperparameters",
 )
+
+
+def _adapter_base_model(base_model: list[str]) -> str | None:
+    """The one base an adapter's `--base-model` names (one Hub id: an adapter adapts one model), or None."""
+    if len(base_model) > 1:
+        raise UsageError(
+            f"citrus push: a LoRA adapter adapts one base model; --base-model names {len(base_model)} "
+            f"({', '.join(base_model)}). Give the Hub id of the one it was trained on."
+        )
+    return base_model[0] if base_model else None
 
 
 def _push_adapter(folder: Path, args: PushArguments) -> int:
@@ -149,6 +159,7 @@ def _push_adapter(folder: Path, args: PushArguments) -> int:
         license=args.license or "apache-2.0",
         tags=args.tag,
         run_dir=folder,  # the adapter is loaded from it as the run saved it: its records describe it
+        base_model=_adapter_base_model(args.base_model),
     )
     print(f"Pushed the LoRA adapter {folder} to {args.repo_id}: {commit.pr_url or commit.commit_url}")
     return 0

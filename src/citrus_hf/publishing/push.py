@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -529,6 +530,7 @@ def push_adapter_to_hub(
     license: str | None = None,
     tags: Sequence[str] | None = None,
     run_dir: str | os.PathLike | None = None,
+    base_model: str | None = None,
 ) -> CommitInfo:
     """Publish a LoRA adapter as one commit: the `save_adapter` folder (safetensors only) with a model card.
 
@@ -543,10 +545,17 @@ def push_adapter_to_hub(
         run_dir: the folder a run saved the adapter in (`citrus finetune --lora`): its records (test metrics,
             dataset, settings) go into the card (`cards.add_adapter_run_records`). Give it only for the adapter that
             run saved, unchanged.
+        base_model: the Hub id (or bundled name, "citrus-small") of the base the adapter was trained on, recorded
+            in the published adapter_config.json and card in place of the base it was loaded from. Give it when
+            that base is a local folder (after pushing it with `push_to_hub`): a folder's path loads only on this
+            machine, so without it the push warns.
 
     Returns:
         `huggingface_hub.CommitInfo` (`.oid`, `.commit_url`, `.pr_url`). Load it back with
         `citrus_hf.training.lora.load_adapter(base, repo_id)`.
+
+    Raises:
+        ValueError: `base_model` is no Hub model id (`namespace/name`) nor a bundled checkpoint's name.
     """
     from ..training.lora import adapter_card, save_adapter
     from .cards import _add_tags, add_adapter_run_records, check_license
@@ -554,10 +563,36 @@ def push_adapter_to_hub(
     if license is not None:
         check_license(license)
     repo_id = _with_namespace(repo_id, token)
+    lora_config = peft_model.peft_config[peft_model.active_adapter]
+    loaded_base = lora_config.base_model_name_or_path
+    if base_model is not None and hub_repo_id(base_model) is None and folder_if_bundled(base_model) == base_model:
+        raise ValueError(
+            f"base_model {base_model!r} is neither a Hub model id (`namespace/name`, e.g. `my-user/citrus-eeg`) nor "
+            "a checkpoint bundled with the package (`citrus-small`): it is what the published adapter names as its "
+            "base, for others to load. Push the base first (`push_to_hub` / `citrus push`) and give its id."
+        )
+    if (
+        base_model is None
+        and loaded_base
+        and folder_if_bundled(loaded_base) == loaded_base
+        and os.path.isdir(loaded_base)
+    ):
+        warnings.warn(
+            f"The adapter's base is the local folder {os.path.abspath(loaded_base)}, so {repo_id} records that path "
+            "and `load_adapter(None, repo_id)` works only on this machine. Push the base (`push_to_hub` / `citrus "
+            "push`) and give its id as `base_model=` (`citrus push --base-model`).",
+            stacklevel=2,
+        )
 
     def write(folder: Path) -> None:
-        save_adapter(peft_model, folder, feature_extractor)
-        card = adapter_card(peft_model, repo_id, license=license)
+        if base_model is not None:
+            # the published copy names the base others can load; the model in memory keeps its own record
+            lora_config.base_model_name_or_path = base_model
+        try:
+            save_adapter(peft_model, folder, feature_extractor)
+            card = adapter_card(peft_model, repo_id, license=license)
+        finally:
+            lora_config.base_model_name_or_path = loaded_base
         add_adapter_run_records(card, peft_model.get_base_model(), run_dir, repo_id)
         _add_tags(card, tags)
         card.save(folder / REPOCARD_NAME)
