@@ -37,6 +37,7 @@ def test_finetune_records_and_warns_about_the_launch_precision(tmp_path, monkeyp
     autocast: other weights and metrics than the same command and seed, with no warning and nothing in
     finetune_results.json to say why; no option chose the precision, as `citrus pretrain --mixed-precision` does."""
     monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
+    logging.Logger.warning_once.cache_clear()  # said once per process, when a Trainer first starts
     assert main([*FINETUNE, "--output-dir", str(tmp_path / "launched")]) == 0
     results = json.loads((tmp_path / "launched" / "finetune_results.json").read_text())
     assert results["mixed_precision"] == "bf16" and results["arguments"]["trainer"]["mixed_precision"] == "bf16"
@@ -173,3 +174,16 @@ def test_the_protocol_checks_and_records_the_schedule_and_precision(tmp_path, mo
 
 def _stop(config):
     raise RuntimeError("stop after protocol.json")
+
+
+def test_a_run_that_trains_nothing_is_not_told_it_trains_slowly(tmp_path, monkeypatch, package_warnings):
+    """The frozen-encoder probe fits no weights by gradient, so a bf16 launch's "trains about ten times slower"
+    note (said before the recipe was known) misled such a run; it is now said when a Trainer starts."""
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
+    logging.Logger.warning_once.cache_clear()
+    probe = [arg if arg != "finetune" else "probe" for arg in FINETUNE[1:]]
+    probe = [arg for arg in probe if arg not in ("--max-steps", "2")]
+    assert main(["finetune", *probe, "--output-dir", str(tmp_path / "probe")]) == 0
+    assert "slower" not in package_warnings.text
+    assert main([*FINETUNE, "--output-dir", str(tmp_path / "trained")]) == 0
+    assert "Mixed precision bf16 on the CPU trains about ten times slower" in package_warnings.text

@@ -46,32 +46,43 @@ def resolve_mixed_precision(given: str | None) -> str:
 
 def mixed_precision_notes(given: str | None, resolved: str, device_type: str) -> list[str]:
     """What a run should be told about its mixed precision (sentences without their full stop), the same for every
-    training command: `given` (`--mixed-precision`, None when left out) overriding another launch precision, fp16
-    that a CPU runs in fp32, and bf16 that trains about ten times slower on a CPU.
+    training command: `given` (`--mixed-precision`, None when left out) overriding another launch precision
+    (`precision_override_notes`), and what the precision costs on `device_type` (`device_precision_notes`).
 
     Args:
         given: the `--mixed-precision` given, or None (the launch's).
         resolved: the precision the run trains with (`resolve_mixed_precision`, or its Accelerator's).
         device_type: where it trains ("cpu", "cuda", ...).
     """
-    notes = []
+    return precision_override_notes(given) + device_precision_notes(resolved, device_type)
+
+
+def precision_override_notes(given: str | None) -> list[str]:
+    """The note that `given` (`--mixed-precision`) wins over another precision the launch asked for, if it does."""
     launched = launched_precision()
     if given is not None and launched not in (None, "no", given):
-        notes.append(
+        return [
             f"--mixed-precision {given} wins over Accelerate's {launched} ({LAUNCH_PRECISION}: accelerate launch "
             "--mixed_precision or its config file); leave --mixed-precision out to take Accelerate's"
-        )
+        ]
+    return []
+
+
+def device_precision_notes(resolved: str, device_type: str) -> list[str]:
+    """What training in `resolved` precision costs on `device_type`: fp16 that a CPU runs in fp32, and bf16 that
+    trains about ten times slower on a CPU. Said where training starts: a run whose recipe trains nothing (the
+    frozen-encoder probe) is not told that it trains slowly."""
     if device_type == "cpu" and resolved == "fp16":
         # (bf16, which a CPU runs, trains slower there: the note below; so bf16 is not offered instead)
-        notes.append("--mixed-precision fp16 runs in fp32 on a CPU (fp16 needs a GPU); leave --mixed-precision out")
+        return ["--mixed-precision fp16 runs in fp32 on a CPU (fp16 needs a GPU); leave --mixed-precision out"]
     if device_type == "cpu" and resolved == "bf16":
         # Measured: a citrus-small training step (batch 32, one thread, alternating rounds) took 12.6x as long under
         # bf16 autocast as in fp32 on an AVX512-BF16 CPU, where bf16 inference is 1.2x faster
-        notes.append(
+        return [
             f"Mixed precision {resolved} on the CPU trains about ten times slower than fp32 (its backward kernels are "
             "slow there; it pays on GPUs): leave --mixed-precision out, or pass no"
-        )
-    return notes
+        ]
+    return []
 
 
 def cpu_launch(command: str, processes: int | str = "N") -> str:

@@ -63,14 +63,19 @@ def train_with_trainer(
     import torch
     from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, default_data_collator
     from transformers.trainer_callback import PrinterCallback
+    from transformers.utils import logging
 
     from .callbacks import EvaluationHistoryCallback, NonFiniteLossCallback
-    from .launch import resolve_mixed_precision
+    from .launch import device_precision_notes, resolve_mixed_precision
     from .metrics import compute_metrics_fn, metric_greater_is_better
     from .numerics import denormals_flushed
 
     # None: the launch's (the commands resolve it once, with their notes, before any data loads: `trainer_precision`)
     precision = resolve_mixed_precision(settings.mixed_precision)
+    use_cpu = not torch.cuda.is_available()
+    for note in device_precision_notes(precision, "cpu" if use_cpu else "cuda"):
+        # once per process: a protocol starts hundreds of fine-tunings with the same settings
+        logging.get_logger(__name__).warning_once(note + ".")
 
     by_steps = settings.max_steps > 0
     metric = settings.metric_for_best_model
@@ -102,7 +107,7 @@ def train_with_trainer(
         seed=settings.seed,
         data_seed=settings.seed,
         full_determinism=settings.full_determinism,
-        use_cpu=not torch.cuda.is_available(),
+        use_cpu=use_cpu,
         report_to=settings.report_to,
         logging_strategy="steps",
         logging_steps=settings.logging_steps,
@@ -147,18 +152,16 @@ def train_with_trainer(
 def trainer_precision(settings: TrainerSettings) -> TrainerSettings:
     """`settings` with the mixed precision its fine-tunings will train in (`--mixed-precision`, else the launch's,
     else "no": `launch.resolve_mixed_precision`), so that a run's records say which one ran; warns as `citrus
-    pretrain` does when it overrides the launch's or trains slowly on a CPU (`launch.mixed_precision_notes`). The
-    commands call it once, before any data loads."""
+    pretrain` does when it overrides the launch's (`launch.precision_override_notes`; what it costs on a CPU is said
+    when a Trainer starts, `train_with_trainer`). The commands call it once, before any data loads."""
     from dataclasses import replace
 
-    import torch
     from transformers.utils import logging
 
-    from .launch import mixed_precision_notes, resolve_mixed_precision
+    from .launch import precision_override_notes, resolve_mixed_precision
 
     precision = resolve_mixed_precision(settings.mixed_precision)
-    device_type = "cuda" if torch.cuda.is_available() else "cpu"  # as `train_with_trainer`'s `use_cpu`
-    for note in mixed_precision_notes(settings.mixed_precision, precision, device_type):
+    for note in precision_override_notes(settings.mixed_precision):
         logging.get_logger(__name__).warning(note + ".")
     return replace(settings, mixed_precision=precision)
 
