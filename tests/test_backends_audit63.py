@@ -115,3 +115,62 @@ def test_the_logits_of_a_model_without_a_task_head_are_refused_before_any_forwar
     with pytest.raises(ValueError, match=expected):
         load_backend(model, backend, InferenceTarget("logits"))
     assert forward_passes == []
+
+
+class _FailsOnOtherLengths(InferenceBackend):
+    """A faster path that reproduces fp32 on windows of 200 samples and fails on any other length, as an export
+    traced at one length does; it reports no time, so it wins every race."""
+
+    name = "fragile"
+
+    def __init__(self, model, now):
+        super().__init__(model, InferenceTarget())
+        self.now = now
+        self.calls = 0
+
+    def __call__(self, input_values, patch_mask=None):
+        self.calls += 1
+        if input_values.shape[-1] != 200:
+            raise RuntimeError("Got invalid dimensions for input: input_values\nindex: 2 Got: 400 Expected: 200")
+        return TorchBackend(self.model, InferenceTarget())(input_values, patch_mask)
+
+
+class _TimedReference(TorchBackend):
+    def __init__(self, model, now):
+        super().__init__(model, InferenceTarget())
+        self.now = now
+
+    def __call__(self, input_values, patch_mask=None):
+        self.now[0] += 1.0  # slower than the fragile path in every race
+        return super().__call__(input_values, patch_mask)
+
+
+def test_a_chosen_contender_that_fails_on_a_later_batch_is_dropped_and_fp32_runs(caplog):
+    """A contender passed its first batch and won the race, then failed on a later batch of another shape: the error
+    propagated out of `predict_windows`. Now fp32 PyTorch computes that batch, the contender is left out for good with
+    a one-line warning, and an input at fault still raises its own error without costing the contender its place."""
+    model = _classifier()
+    now = [0.0]
+    fragile = _FailsOnOtherLengths(model, now)
+    reference = _TimedReference(model, now)
+    auto = CheckedBackend(
+        [Contender(fragile, backends_module._same_classes, "differs")], reference, clock=lambda: now[0]
+    )
+    auto(torch.randn(4, 1, 200))
+    assert auto.name == "fragile"
+    with pytest.raises(Exception) as wrong_input:  # 3 channels for a 1-channel model: the reference's own error
+        auto(torch.randn(4, 3, 400))
+    assert "fragile" not in str(wrong_input.value) and fragile in auto.paths
+    longer = torch.randn(4, 1, 400)
+    with caplog.at_level("WARNING"):
+        output = auto(longer)
+    torch.testing.assert_close(output, TorchBackend(model, InferenceTarget())(longer), rtol=0, atol=0)
+    assert auto.name == "torch" and auto.paths == [reference]
+    warnings = [record.getMessage() for record in caplog.records if "fragile" in record.getMessage()]
+    assert warnings == [
+        "backend='auto': fragile failed on a later batch (4 windows) (Got invalid dimensions for input: "
+        "input_values); it is not used."
+    ]
+    calls = fragile.calls
+    auto(torch.randn(4, 1, 200))  # dropped for good: never run again
+    assert fragile.calls == calls and auto.name == "torch"

@@ -710,8 +710,9 @@ class CheckedBackend(InferenceBackend):
     PyTorch), and only where one of them is faster on this machine.
 
     Agreement is each contender's `check`: equal predicted classes for bf16 classification, differences within
-    `ONNX_TOLERANCE` + `ONNX_RELATIVE_TOLERANCE` x |fp32 output| for ONNX Runtime. A contender that disagrees is dropped for good. The paths left, the reference
-    among them, then race on the batch in hand: `race_batches` timed rounds, each path once per round in the order
+    `ONNX_TOLERANCE` + `ONNX_RELATIVE_TOLERANCE` x |fp32 output| for ONNX Runtime. A contender that disagrees is
+    dropped for good, and so is one that fails on a later batch (fp32 computes that batch: `_drop_after_failure`).
+    The paths left, the reference among them, then race on the batch in hand: `race_batches` timed rounds, each path once per round in the order
     given (reference last), after one untimed run of any path that has not run yet (its warm-up); the fastest (best
     of its rounds, by `clock`) computes that batch's output and every later one of its size class. The order of the
     paths depends on the batch size (bf16 wins at 32 windows and loses at one on the machines measured), so small
@@ -772,7 +773,30 @@ class CheckedBackend(InferenceBackend):
                     path = self.active[large] = self._race(input_values, patch_mask, outputs, large)
         self.ran = self._thread.ran = path
         output = outputs.get(path)  # the batch's output, when the check or the race computed it on this path
-        return path(input_values, patch_mask) if output is None else output
+        if output is not None:
+            return output
+        try:
+            return path(input_values, patch_mask)
+        except Exception as error:
+            if path is self.reference:
+                raise
+            # A faster path can pass its first batch and fail on a later shape (another window length than the
+            # export was traced with, a batch a compiler lowers differently); fp32 PyTorch is always there. The
+            # reference runs first: an input at fault raises its own error there, and the contender is kept.
+            output = self.reference(input_values, patch_mask)
+            self._drop_after_failure(path, len(input_values), error)
+            self.ran = self._thread.ran = self.reference
+            return output
+
+    def _drop_after_failure(self, path: InferenceBackend, windows: int, error: Exception) -> None:
+        """Leave out for good `path`, a contender that failed on a batch of `windows` windows after it was chosen:
+        the size classes it won race again, among the paths left, on their next batch."""
+        with self._choosing:
+            if path not in self.paths:  # another thread dropped it meanwhile
+                return
+            _drop_contender(f"{path.name} failed on a later batch ({windows} windows)", error)
+            self.paths = [kept for kept in self.paths if kept is not path]
+            self.active = {size: kept for size, kept in self.active.items() if kept is not path}
 
     def _race(self, input_values, patch_mask, outputs: dict, large: bool) -> InferenceBackend:
         """The fastest path on this batch (`race_batches` timed runs each, after one untimed run of any path that has
