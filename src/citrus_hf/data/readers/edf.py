@@ -458,8 +458,9 @@ class _OpenedEdf:
 
     def samples(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """`(channels, time)` float64 in the file's units, samples `start` to `stop` (all by default)."""
-        picks = [self.raw.ch_names[row] for row in self.order]
-        data = self.raw.get_data(picks=picks, start=start, stop=stop)
+        # integer rows, never names: MNE reads a string pick as a channel type too, and refuses a signal labelled
+        # "eeg", "all" or "data" (ambiguous with its pick keywords)
+        data = self.raw.get_data(picks=list(self.order), start=start, stop=stop)
         data *= self.scale  # in place: no second copy of the recording
         return data
 

@@ -142,8 +142,7 @@ def read_recording(
     if kind in ("EDF", "BDF"):
         recording = read_edf(path, _edf_channels(path, wanted))
     elif kind == "WFDB":
-        record = path.with_suffix("") if path.suffix.lower() == ".hea" else path
-        recording = read_wfdb(record, annotation_extension=None, channels=wanted)
+        recording = read_wfdb(path, annotation_extension=None, channels=wanted)
     elif kind == "WAV":
         recording = _pick(read_wav(path), wanted, path)
     else:

@@ -2,12 +2,15 @@
 :func:`read_wfdb` through the ``wfdb`` package (the ``[data]`` extra).
 
 Two checks come first because ``wfdb`` reads these damaged records without a word: a sampling frequency it cannot
-parse becomes its default of 250 Hz, and an annotation file cut short loses the annotations after the cut.
+parse becomes its default of 250 Hz, and an annotation file cut short loses the annotations after the cut. A record
+name that ``wfdb`` cannot parse (a space, a non-ASCII letter) or a header named ``NAME.HEA`` is refused first too,
+naming the rename: ``wfdb`` failed on them as on a damaged download.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +55,34 @@ def _check_wfdb_rate(record: Path) -> None:
         )
 
 
+# The record names wfdb's header parser takes (its `rx_record`: `[-\w]+`, which in practice is ASCII: it drops an
+# accented letter). `wfdb.wrsamp` writes other names without complaint, and reading them back failed deep in wfdb, on a
+# time field or a signal file of another name, which read as a damaged download.
+_WFDB_RECORD_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _check_wfdb_name(record: Path) -> None:
+    """Refuse, naming the fix (a rename), a record whose name wfdb cannot parse (a space, a dot, a non-ASCII letter)
+    or whose header is named with an upper-case suffix (``100.HEA``, as FAT or Windows copies can name it: wfdb
+    opens ``NAME.hea`` only). Both were reported as an incomplete or damaged record."""
+    header = record.with_name(record.name + ".hea")
+    if not _WFDB_RECORD_NAME.fullmatch(record.name):
+        odd = sorted({character for character in record.name if not _WFDB_RECORD_NAME.fullmatch(character)})
+        plain = re.sub(r"[^A-Za-z0-9_-]+", "_", record.name).strip("_") or "record"
+        raise CorruptFileError(
+            f"WFDB record {record}: its name {record.name!r} holds {', '.join(map(repr, odd))}; a WFDB record name is "
+            "ASCII letters, digits, '_' and '-' only (wfdb cannot parse a header that names it otherwise). Rename the "
+            f"record, e.g. to {plain!r}: its .hea file, its signal files and the names written inside the header."
+        )
+    if not header.is_file() and record.parent.is_dir():
+        other = next((path for path in record.parent.iterdir() if path.name.lower() == header.name.lower()), None)
+        if other is not None:
+            raise CorruptFileError(
+                f"WFDB header {other} has a suffix in upper case; wfdb reads a record's header only as NAME.hea, "
+                f"in lower case (as PhysioNet names it). Rename it to {header.name}."
+            )
+
+
 def _check_wfdb_annotation_end(path: Path) -> None:
     """A WFDB (MIT format) annotation file is a sequence of 2-byte words that ends with the end-of-file word 0x0000.
     wfdb takes the last word for that marker without looking, so a file cut short (an interrupted download or copy)
@@ -78,7 +109,7 @@ def read_wfdb(
     """Read a WFDB record (``.hea`` + signal files) and optionally its annotations with ``wfdb``.
 
     Args:
-        record: the record path without extension (e.g. ``data/100``).
+        record: the record path without extension (e.g. ``data/100``), or its header's (``data/100.hea``).
         annotation_extension: annotation file extension (``atr`` for reference beats), or None.
         channels: names or positions (``"0"``) of the signals to read, in the order wanted; every signal when None.
             A multi-frequency record (signals stored at several samples per frame) is read at each signal's own
@@ -90,13 +121,17 @@ def read_wfdb(
         policy of whatever reads it next), the rate, and the annotations' samples (at that rate) and symbols.
 
     Raises:
-        CorruptFileError: missing or malformed header / signal / annotation file, or an annotation file cut short
-            (naming it).
+        CorruptFileError: missing or malformed header / signal / annotation file, an annotation file cut short
+            (naming it), or a record name wfdb cannot read (a space, a non-ASCII letter, ``NAME.HEA``: naming the
+            rename).
         ValueError: an unknown channel, or signals of several rates without ``channels`` picking one (naming them).
     """
     wfdb = require("wfdb", "Reading WFDB records")
 
     record = _as_path(record, "WFDB record (its path without extension)")
+    if record.suffix.lower() == ".hea":  # the header's own path, as a folder listing gives it: wfdb adds the suffix
+        record = record.with_suffix("")
+    _check_wfdb_name(record)
     _check_wfdb_rate(record)
     try:
         # every signal at its own rate: `smooth_frames=True` would average a signal stored at 4 samples per frame

@@ -1,0 +1,72 @@
+"""Audit 64, names that are not plain identifiers: an EDF signal labelled as MNE names a channel type, WFDB record
+names wfdb cannot take, dataset paths holding "=" in `citrus evaluate`'s per-dataset options, and class or dataset
+names holding "|" or a line break in the model card's tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from citrus_hf.data.errors import CorruptFileError
+from citrus_hf.data.readers import read_recording, read_wfdb
+
+
+def _write_edf(path: Path, labels: list[str]) -> np.ndarray:
+    """A 5 s EDF+ file of `labels` at 100 Hz in µV; returns the samples written, `(channels, time)`."""
+    pyedflib = pytest.importorskip("pyedflib")
+    samples = np.random.default_rng(0).uniform(-50, 50, (len(labels), 500))
+    writer = pyedflib.EdfWriter(str(path), len(labels), file_type=pyedflib.FILETYPE_EDFPLUS)
+    header = dict(
+        dimension="uV", sample_frequency=100, physical_max=100, physical_min=-100, digital_max=32767, digital_min=-32768
+    )
+    writer.setSignalHeaders([dict(header, label=label, transducer="", prefilter="") for label in labels])
+    writer.writeSamples(list(samples))
+    writer.close()
+    return samples
+
+
+@pytest.mark.parametrize(("labels", "channels"), [(["eeg"], None), (["all", "x"], ["all"]), (["data", "x"], ["data"])])
+def test_an_edf_signal_labelled_as_an_mne_channel_type_is_read(tmp_path, labels, channels):
+    """MNE reads a string pick as a channel type too, and refused "eeg", "all" or "data" as ambiguous."""
+    path = tmp_path / "rec.edf"
+    written = _write_edf(path, labels)
+    recording = read_recording(path, channels)
+    assert recording.channel_names == (channels or labels)
+    rows = [labels.index(name) for name in recording.channel_names]
+    np.testing.assert_allclose(recording.data, written[rows], atol=0.01)
+
+
+def _write_wfdb(folder: Path, name: str) -> None:
+    wfdb = pytest.importorskip("wfdb")
+    signal = np.random.default_rng(0).standard_normal((200, 1))
+    wfdb.wrsamp(name, fs=100, units=["mV"], sig_name=["ECG"], p_signal=signal, fmt=["16"], write_dir=str(folder))
+
+
+@pytest.mark.parametrize(("name", "odd"), [("rec 1", "' '"), ("réc", "'é'")])
+def test_a_wfdb_record_name_wfdb_cannot_parse_is_named_as_such(tmp_path, name, odd):
+    """wfdb writes these names and cannot read them back; its failure read as a damaged download."""
+    _write_wfdb(tmp_path, name)
+    with pytest.raises(CorruptFileError) as caught:
+        read_recording(tmp_path / f"{name}.hea")
+    message = str(caught.value)
+    assert odd in message and "ASCII letters, digits" in message and "Rename the record" in message
+    assert "re-download" not in message and "incomplete" not in message
+
+
+def test_a_wfdb_header_with_an_upper_case_suffix_is_named_with_the_rename(tmp_path):
+    _write_wfdb(tmp_path, "REC2")
+    (tmp_path / "REC2.hea").rename(tmp_path / "REC2.HEA")
+    for path in (tmp_path / "REC2.HEA", tmp_path / "REC2"):
+        with pytest.raises(CorruptFileError, match=r"upper case.*Rename it to REC2\.hea") as caught:
+            read_wfdb(path, None)
+        assert "incomplete" not in str(caught.value)
+    with pytest.raises(CorruptFileError, match=r"Rename it to REC2\.hea"):
+        read_recording(tmp_path / "REC2.HEA")
+
+
+def test_read_wfdb_takes_the_header_path(tmp_path):
+    """A folder listing gives `100.hea`; wfdb looked for `100.hea.hea` and the record was called incomplete."""
+    _write_wfdb(tmp_path, "r_1-a")
+    assert read_wfdb(tmp_path / "r_1-a.hea", None).channel_names == ["ECG"]
