@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from citrus_hf.commands.evaluate import build_parser
 from citrus_hf.data.errors import CorruptFileError
 from citrus_hf.data.readers import read_recording, read_wfdb
 
@@ -70,3 +71,32 @@ def test_read_wfdb_takes_the_header_path(tmp_path):
     """A folder listing gives `100.hea`; wfdb looked for `100.hea.hea` and the record was called incomplete."""
     _write_wfdb(tmp_path, "r_1-a")
     assert read_wfdb(tmp_path / "r_1-a.hea", None).channel_names == ["ECG"]
+
+
+def test_evaluate_names_a_dataset_whose_path_holds_equals(tmp_path):
+    """A hydra-style folder (`runs/fs=100`) in every per-dataset option: the pairs were split at the first "=",
+    naming a cut-off path or "an invalid number"."""
+    dataset = str(tmp_path / "runs" / "fs=100")
+    Path(dataset).mkdir(parents=True)
+    config = build_parser().parse(
+        [
+            "--datasets", dataset, "basic_motions", "hr_ecg",
+            "--sampling-rate", f"{dataset}=100", "basic_motions=10",
+            "--train-split", f"{dataset}=training",
+            "--test-split", f"{dataset}=holdout",
+            "--alignment", f"{dataset}=interpolate",
+            "--normalization", f"{dataset}=window",
+            "--dataset-budgets", f"{dataset}=5,all",
+            "--dataset-options", f"{dataset}:window_seconds=5", f"{dataset}:hop_seconds=2.5", "hr_ecg:x=a:b=c",
+            "--checkpoints", f"citrus-time={tmp_path}/ckpt=1",
+        ]
+    )  # fmt: skip
+    assert config.sampling_rate == {dataset: 100.0, "basic_motions": 10.0}
+    assert config.train_split == {dataset: "training"}
+    assert config.test_split == {dataset: "holdout"}
+    assert config.alignment == {dataset: "interpolate"}
+    assert config.normalization == {dataset: "window"}
+    assert config.dataset_budgets[dataset] == ["5", "all"]
+    assert config.dataset_options == {dataset: {"window_seconds": 5, "hop_seconds": 2.5}, "hr_ecg": {"x": "a:b=c"}}
+    # an arm's name holds no "=" and its checkpoint's path may: split at the first
+    assert config.checkpoints == {"citrus-time": f"{tmp_path}/ckpt=1"}

@@ -9,7 +9,9 @@ On top of `HfArgumentParser`:
   JSON when they can be, as text otherwise; a `dict[str, list]` value is split at commas (`hr_ecg=5,20,all`) and a
   `dict[str, dict]` key names both levels (`hr_ecg:window_seconds=10`), a `dict[str, float]` value must be a number.
   Pairs update the field's default. A field that is a number or such a dict (`float | dict[str, float]`) takes one
-  number or the pairs (`--sampling-rate 250`, `--sampling-rate my_set=250 other=100`);
+  number or the pairs (`--sampling-rate 250`, `--sampling-rate my_set=250 other=100`). `metadata["dataset_keys"]`
+  marks a field whose keys name datasets, paths that may hold `=` (`runs/fs=100=250`) and whose values never do:
+  its pairs are split at the last `=`; a `NAME:KEY=VALUE` name ends at the first `:KEY=` (`runs/fs=100:x=5`);
 - `metadata["positional"]` makes a field a positional argument (a `list` field takes one value or more);
 - settings can come from a JSON or YAML file, `citrus <command> config.yaml`, `--config config.yaml` or
   `--config=config.yaml`; options given on the command line override the file's;
@@ -67,10 +69,12 @@ class _KeyValues(argparse.Action):
         value_type: Any = Any,
         scalar_type: type | None = None,
         metavar: str | None = None,
+        dataset_keys: bool = False,
         **kwargs,
     ):
         self.value_type = value_type
         self.scalar_type = scalar_type
+        self.dataset_keys = dataset_keys
         super().__init__(option_strings, dest, nargs="+", metavar=metavar or "KEY=VALUE", **kwargs)
 
     def _expected(self) -> str:
@@ -84,17 +88,24 @@ class _KeyValues(argparse.Action):
             return
         current = getattr(namespace, self.dest, None)
         result = copy.deepcopy(current) if isinstance(current, dict) else {}  # pairs replace a single value
+        origin = get_origin(self.value_type)
+        nested = origin is dict or self.value_type is dict
         for item in values:
-            key, separator, text = item.partition("=")
+            if nested:
+                # the name is a dataset, whose path may hold ":" or "=" (`runs/fs=100`, `C:/sets/ecg`), and the value
+                # may hold both (a path, JSON): the name ends at the first ":" that a KEY= follows
+                match = _NESTED_PAIR.fullmatch(item)
+                if match is None:
+                    raise argparse.ArgumentError(self, f"expects NAME:KEY=VALUE pairs, got {item!r}")
+                outer, inner, text = match.groups()
+                result.setdefault(outer, {})[inner] = parse_value(text)
+                continue
+            # a key that names a dataset may hold "=" (a hydra-style folder `runs/fs=100`) and such a value (a rate,
+            # a split name, a choice) never does; other keys are names without "=" and their values may hold one
+            key, separator, text = item.rpartition("=") if self.dataset_keys else item.partition("=")
             if not separator or not key:
                 raise argparse.ArgumentError(self, f"expects {self._expected()}, got {item!r}")
-            origin = get_origin(self.value_type)
-            if origin is dict or self.value_type is dict:
-                outer, colon, inner = key.partition(":")
-                if not colon or not inner:
-                    raise argparse.ArgumentError(self, f"expects NAME:KEY=VALUE pairs, got {item!r}")
-                result.setdefault(outer, {})[inner] = parse_value(text)
-            elif origin is list:
+            if origin is list:
                 result[key] = [part.strip() for part in text.split(",") if part.strip()]
             elif self.value_type is str:
                 result[key] = text
@@ -113,6 +124,9 @@ class _KeyValues(argparse.Action):
                 self, f"invalid {_TYPE_WORDS[value_type]} {item!r} (expects {self._expected()})"
             ) from None
 
+
+# `NAME:KEY=VALUE`: the name up to the first ":" that a key (no ":" or "=") and its "=" follow.
+_NESTED_PAIR = re.compile(r"(.+?):([^:=]+)=(.*)", re.DOTALL)
 
 # The value types of `KEY=VALUE` pairs (and single values) that are converted, and what errors call them.
 _TYPE_WORDS = {float: "number", int: "integer"}
@@ -363,6 +377,7 @@ class CommandParser(HfArgumentParser):
             field.default, field.default_factory = default, dataclasses.MISSING
         metadata = dict(field.metadata)
         metadata.pop("exclude", None)
+        dataset_keys = bool(metadata.pop("dataset_keys", False))
         if help is not None:
             metadata["help"] = help
         if metadata.get("help"):
@@ -392,6 +407,7 @@ class CommandParser(HfArgumentParser):
                 action=_KeyValues,
                 value_type=value_type,
                 scalar_type=scalar_type,
+                dataset_keys=dataset_keys,
                 metavar=metadata.get("metavar"),
                 dest=field.name,
                 default=_default_of(field) if not optional or field.default is not None else None,

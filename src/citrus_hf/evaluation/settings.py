@@ -88,6 +88,7 @@ class ProtocolConfig:
     sampling_rate: float | dict[str, float] | None = field(
         default=None,
         metadata={
+            "dataset_keys": True,
             "help": "rate (Hz) of the rows of the sets without a sampling_rate column: one for every such set (a set "
             "with the column keeps its own rates), or NAME=HZ per set, e.g. ./ecg=250 ./imu=50",
             "metavar": "HZ|NAME=HZ",
@@ -103,19 +104,27 @@ class ProtocolConfig:
     train_split: dict[str, str] = field(
         default_factory=dict,
         metadata={
-            "help": "per dataset: its split to draw the labelled examples from (default train), e.g. my_set=training"
+            "dataset_keys": True,
+            "help": "per dataset: its split to draw the labelled examples from (default train), e.g. my_set=training",
         },
     )
     test_split: dict[str, str] = field(
         default_factory=dict,
-        metadata={"help": "per dataset: its held-out split for the scores (default test), e.g. my_set=holdout"},
+        metadata={
+            "dataset_keys": True,
+            "help": "per dataset: its held-out split for the scores (default test), e.g. my_set=holdout",
+        },
     )
     alignment: dict[str, str] = field(
         default_factory=dict,
-        metadata={"help": "per dataset: auto, resample or interpolate (default auto), e.g. myo_gestures=interpolate"},
+        metadata={
+            "dataset_keys": True,
+            "help": "per dataset: auto, resample or interpolate (default auto), e.g. myo_gestures=interpolate",
+        },
     )
     normalization: dict[str, str] = field(
-        default_factory=dict, metadata={"help": "per dataset: dataset or window (default dataset)"}
+        default_factory=dict,
+        metadata={"dataset_keys": True, "help": "per dataset: dataset or window (default dataset)"},
     )
     budgets: list[str] = field(
         default_factory=lambda: ["1", "5", "20", "all"],
@@ -123,7 +132,7 @@ class ProtocolConfig:
     )
     dataset_budgets: dict[str, list[str]] = field(
         default_factory=lambda: {"hr_ecg": ["5", "20", "50", "all"], "hr_ppg": ["5", "20", "50", "all"]},
-        metadata={"help": "budgets for one dataset instead of --budgets, e.g. hr_ecg=5,20,all"},
+        metadata={"dataset_keys": True, "help": "budgets for one dataset instead of --budgets, e.g. hr_ecg=5,20,all"},
     )
     seeds: list[int] | None = field(
         default=None, metadata={"help": "these seeds, one run each per dataset, budget and arm (default: 0-4)"}
