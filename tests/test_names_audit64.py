@@ -4,6 +4,7 @@ names holding "|" or a line break in the model card's tables."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,12 @@ import pytest
 from citrus_hf.commands.evaluate import build_parser
 from citrus_hf.data.errors import CorruptFileError
 from citrus_hf.data.readers import read_recording, read_wfdb
+
+TESTS_DIR = Path(__file__).resolve().parent
+if str(TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(TESTS_DIR))
+
+from tiny_configs import tiny_config  # noqa: E402
 
 
 def _write_edf(path: Path, labels: list[str]) -> np.ndarray:
@@ -100,3 +107,35 @@ def test_evaluate_names_a_dataset_whose_path_holds_equals(tmp_path):
     assert config.dataset_options == {dataset: {"window_seconds": 5, "hop_seconds": 2.5}, "hr_ecg": {"x": "a:b=c"}}
     # an arm's name holds no "=" and its checkpoint's path may: split at the first
     assert config.checkpoints == {"citrus-time": f"{tmp_path}/ckpt=1"}
+
+
+def test_the_card_escapes_class_and_dataset_names_in_its_tables():
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.publishing.cards import build_model_card, evaluation_table_rows
+
+    labels = ["normal", "AF|flutter", "noise\nartifact"]
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3, id2label=dict(enumerate(labels))))
+    results = {
+        "results": [
+            {"dataset": "sets/a|b", "split": "test", "metric": "accuracy", "value": 0.9},
+            {"dataset": "sets/a|b", "split": "test", "metric": "accuracy", "value": 0.8, "method": "MiniRocket"},
+        ]
+    }
+    card = build_model_card(model, repo_id="me/citrus", eval_results=results)
+    lines = str(card).splitlines()
+    assert "| Labels | 3 (0: normal, 1: AF\\|flutter, 2: noise artifact) |" in lines
+    assert "| sets/a\\|b | test | baseline: MiniRocket | accuracy |  |  | 0.8 |" in lines
+    assert [row["dataset"] for row in evaluation_table_rows(card)] == ["sets/a\\|b"] * 2
+    # the next card of this model keeps the baseline's row, which a cell holding "|" made unreadable
+    again = build_model_card(model, repo_id="me/citrus", eval_results=results["results"][:1], previous_card=card)
+    assert "| sets/a\\|b | test | baseline: MiniRocket | accuracy |  |  | 0.8 |" in str(again).splitlines()
+
+
+def test_the_card_escapes_channel_names_in_the_input_contract():
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.publishing.cards import build_model_card
+
+    config = tiny_config(num_labels=2, num_channels=2, channel_names=["Fp1|ref", "Fp2\nref"])
+    card = build_model_card(CiTrusForSequenceClassification(config), repo_id="me/citrus")
+    row = next(line for line in str(card).splitlines() if line.startswith("| Channels |"))
+    assert row.startswith("| Channels | 2: Fp1\\|ref, Fp2 ref;") and row.endswith("|")

@@ -14,6 +14,7 @@ import dataclasses
 import enum
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,6 +77,8 @@ _UNNAMED_EVALUATION = "this model (the Trainer's evaluation set, not named: push
 # The evaluation table of the card templates: its header line, and the `_evaluation_rows` key of each column.
 _EVALUATION_TABLE_HEADER = "| Dataset | Split | Method | Metric | Labelled examples | Seeds | Value |"
 _EVALUATION_COLUMNS = ("dataset", "split", "method", "metric", "label_budget", "seeds", "value")
+# The "|" that ends a cell of a Markdown table (one that a cell holds is written "\|").
+_UNESCAPED_BAR = re.compile(r"(?<!\\)\|")
 # The columns that say what a row measures (the others are its result): a row of a new card replaces the previous
 # card's row with the same ones.
 _EVALUATION_ROW_KEY = ("dataset", "split", "method", "metric", "label_budget")
@@ -216,13 +219,22 @@ def _eval_results_for_index(records: list[EvalRecord], task_type: str, task_name
 
 
 def _format_value(value: Any) -> str:
+    """`value` as one cell of a Markdown table: a "|" escaped and a line break made a space (either would split the
+    row: an extra column, or the table ending mid-row), a float in its short form, a list comma-separated."""
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, enum.Enum):  # the Trainer's settings (OptimizerNames.ADAMW_TORCH_FUSED): their value
         return _format_value(value.value)
     if isinstance(value, (list, tuple)):
         return ", ".join(_format_value(v) for v in value)
-    return str(value).replace("|", "\\|")
+    return " ".join(str(value).splitlines()).replace("|", "\\|")
+
+
+def _labels_row(config: CiTrusConfig | CiTrusFusionConfig) -> tuple[str, str]:
+    """The "Labels" row of a classifier's table: the number of classes and each class id with its name (a name is
+    the user's text, which may hold "|" or a line break)."""
+    labels = ", ".join(f"{i}: {_format_value(config.id2label[i])}" for i in sorted(config.id2label))
+    return "Labels", f"{config.num_labels} ({labels})"
 
 
 def _input_contract(config: CiTrusConfig, has_head: bool) -> list[tuple[str, str]]:
@@ -230,7 +242,10 @@ def _input_contract(config: CiTrusConfig, has_head: bool) -> list[tuple[str, str
     if config.channel_names or config.channel_modalities:
         names = config.channel_names or [f"channel {i}" for i in range(config.num_channels)]
         modalities = config.channel_modalities or [None] * config.num_channels
-        channels += ": " + ", ".join(f"{n} ({m})" if m else n for n, m in zip(names, modalities))
+        # names as the user gave them (EDF labels): escaped for the table
+        channels += ": " + ", ".join(
+            f"{_format_value(n)} ({m})" if m else _format_value(n) for n, m in zip(names, modalities)
+        )
     if not has_head:
         channels += "; the encoder treats every channel on its own, so any channel count works"
     elif config.channel_pooling == "mean":
@@ -284,8 +299,7 @@ def _architecture(config: CiTrusConfig, model_class: str, num_parameters: int | 
         rows.append(("Head input", f"{config.head_features} features, {config.pooling} pooling over patches"))
     regressor = model_class == "CiTrusForRegression" or config.problem_type == REGRESSION
     if model_class == "CiTrusForSequenceClassification" and not regressor:
-        labels = ", ".join(f"{i}: {config.id2label[i]}" for i in sorted(config.id2label))
-        rows.append(("Labels", f"{config.num_labels} ({labels})"))
+        rows.append(_labels_row(config))
     if regressor and model_class in ("CiTrusForSequenceClassification", "CiTrusForRegression"):
         rows.append(("Targets", str(_regression_outputs(config, model_class))))
     if num_parameters is not None:
@@ -454,8 +468,7 @@ def _fusion_rows(config: CiTrusFusionConfig, model_class: str, num_parameters: i
         ("Head", f"dropout {config.head_dropout:g}, then one linear layer"),
     ]
     if model_class == FUSION_MODEL_TASKS["sequence-classification"][0]:
-        labels = ", ".join(f"{i}: {config.id2label[i]}" for i in sorted(config.id2label))
-        rows.append(("Labels", f"{config.num_labels} ({labels})"))
+        rows.append(_labels_row(config))
     else:
         rows.append(("Targets", str(config.num_targets)))
     if num_parameters is not None:
@@ -859,13 +872,14 @@ def _fusion_summary(config: CiTrusFusionConfig, task: str) -> str:
 
 
 def _evaluation_rows(records: list[EvalRecord]) -> list[dict[str, Any]]:
-    """The card's evaluation table: one row per record (this model's, the baselines', other runs of the recipe)."""
+    """The card's evaluation table: one row per record (this model's, the baselines', other runs of the recipe), its
+    text cells escaped for the Markdown table (a dataset folder named `a|b`)."""
     return [
         {
-            "dataset": r.dataset,
-            "split": r.split or "",
-            "method": _method_label(r.method),
-            "metric": r.metric,
+            "dataset": _format_value(r.dataset),
+            "split": _format_value(r.split or ""),
+            "method": _format_value(_method_label(r.method)),
+            "metric": _format_value(r.metric),
             "label_budget": r.label_budget if r.label_budget is not None else "",
             "seeds": r.seeds if r.seeds is not None else "",
             "value": f"{r.value:.4g}" + (f" ± {r.std:.2g}" if r.std is not None else ""),
@@ -884,8 +898,10 @@ def evaluation_table_rows(card: ModelCard | str) -> list[dict[str, str]]:
     for line in lines[lines.index(_EVALUATION_TABLE_HEADER) + 2 :]:  # after the header's separator line
         if not line.startswith("|"):
             break
-        cells = [cell.strip() for cell in line.strip().removeprefix("|").removesuffix("|").split("|")]
-        if len(cells) == len(_EVALUATION_COLUMNS):  # a cell holding "|" would shift the columns: not guessed at
+        # split at the unescaped "|" only: a cell's own is written "\|" (`_format_value`), and stays so, as
+        # `_evaluation_rows` gives it
+        cells = [cell.strip() for cell in _UNESCAPED_BAR.split(line.strip().removeprefix("|").removesuffix("|"))]
+        if len(cells) == len(_EVALUATION_COLUMNS):  # a hand-edited row with another number of cells: not guessed at
             rows.append(dict(zip(_EVALUATION_COLUMNS, cells)))
     return rows
 
