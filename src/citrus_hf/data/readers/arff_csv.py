@@ -2,11 +2,14 @@
 (:func:`read_csv_matrix`) and CSV files with a time column that gives the sampling rate (:func:`read_timed_csv`).
 
 Each turns the errors of scipy, numpy and csv on an empty, truncated or non-numeric file into a
-:class:`~citrus_hf.data.errors.CorruptFileError` that names the file.
+:class:`~citrus_hf.data.errors.CorruptFileError` that names the file. Text is read as UTF-8, or in the encoding its
+byte-order mark names (:func:`text_encoding`); a file in another encoding is refused with the fix
+(:func:`not_decodable`).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import warnings
 from collections.abc import Sequence
@@ -16,6 +19,56 @@ import numpy as np
 
 from ..errors import CorruptFileError
 from ._common import WARNINGS_CAPTURE, _as_path
+
+# Byte-order marks and the encodings they name, longest first (UTF-32's little-endian mark starts with UTF-16's).
+# Excel's "Unicode Text" export is UTF-16 with a mark, its "CSV UTF-8" UTF-8 with one; the codecs named consume it.
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# How far into a text file NUL bytes are looked for (UTF-16 without its mark decodes as UTF-8, a NUL beside each
+# ASCII character, and would be reported as numbers that are not numbers).
+_SNIFFED_BYTES = 4096
+# What a text file in another encoding than UTF-8 is told to do.
+_RESAVE_AS_UTF8 = (
+    're-save it as UTF-8 (a spreadsheet\'s "CSV UTF-8" format), or convert it: iconv -f cp1252 -t utf-8 FILE > NEW'
+)
+
+
+def text_encoding(path: str | Path) -> str:
+    """The encoding a text file is read in: the one its byte-order mark names, else UTF-8 ("utf-8-sig", which
+    reads a UTF-8 mark too: it would glue to the first cell).
+
+    Raises:
+        CorruptFileError: NUL bytes and no byte-order mark (UTF-16 without its mark, or not text at all).
+    """
+    path = _as_path(path)
+    with open(path, "rb") as handle:
+        head = handle.read(_SNIFFED_BYTES)
+    encoding = next((name for mark, name in _BYTE_ORDER_MARKS if head.startswith(mark)), None)
+    if encoding is not None:
+        return encoding
+    if b"\x00" in head:
+        raise CorruptFileError(
+            f"{path} holds NUL bytes, so it is not UTF-8 text: UTF-16 without a byte-order mark, or not a text file; "
+            f"{_RESAVE_AS_UTF8}."
+        )
+    return "utf-8-sig"
+
+
+def not_decodable(path: str | Path, error: UnicodeDecodeError) -> CorruptFileError:
+    """The error for a text file that `error` says is not in the encoding `text_encoding` chose: a file without a
+    byte-order mark is read as UTF-8, and Latin-1 / Windows-1252 (a spreadsheet's plain "CSV" on Windows: "é" as
+    the one byte 0xe9) is not. Names the byte and the fix."""
+    byte = error.object[error.start : error.start + 1].hex()
+    encoding = "UTF-8" if error.encoding.replace("_", "-").lower().startswith("utf-8") else error.encoding.upper()
+    return CorruptFileError(
+        f"{path} is not {encoding} text (byte 0x{byte} at position {error.start} is no {encoding} character: "
+        f'Latin-1 / Windows-1252, as a spreadsheet\'s plain "CSV" is written, or another encoding); {_RESAVE_AS_UTF8}.'
+    )
 
 
 def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
@@ -59,7 +112,8 @@ def read_csv_matrix(
 ) -> np.ndarray:
     """Read a numeric CSV file as ``(rows, columns)`` float64; ``columns`` picks some (e.g. all but a time stamp);
     ``delimiter=None`` splits on any whitespace; ``decimal_comma`` reads "0,25" as 0.25; ``encoding`` as `open`'s
-    (numpy's default when None)."""
+    (numpy's default when None). A quoted value (``"0.25"``: R's `write.csv` quotes its row names, and
+    `csv.QUOTE_ALL` every cell) is read as the number it holds."""
     path = _as_path(path)
     converters = (lambda cell: float(cell.replace(",", "."))) if decimal_comma else None
     try:
@@ -74,7 +128,10 @@ def read_csv_matrix(
                 usecols=columns,
                 converters=converters,
                 encoding=encoding,
+                quotechar='"',
             )
+    except UnicodeDecodeError as error:  # (a ValueError: before the one below)
+        raise not_decodable(path, error) from None
     except ValueError as error:
         raise CorruptFileError(f"{path} is not a numeric CSV file ({error}).") from error
     if values.size == 0:

@@ -9,26 +9,30 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
 * ``.npy``: ``(time,)`` or ``(channels, time)``; the rate must be given.
 * ``.csv`` (also ``.tsv`` and ``.txt``): one column per channel, one row per sample, separated by commas,
   semicolons, tabs or spaces, an optional header row naming the channels (a column named as time stamps, ``time`` or
-  ``timestamp``, is not read as a channel unless named in ``channels``); the rate must be given.
+  ``timestamp``, is not read as a channel unless named in ``channels``), quoted cells read as the ``csv`` module
+  reads them; UTF-8 text, or UTF-16 with its byte-order mark; the rate must be given.
 
 ``channels`` picks channels by name (EDF, WFDB, a CSV with a header) or by position (``"0"``, ``"2"``: any file).
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 import logging
 import math
 import re
 import stat
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 import numpy as np
 
 from ..errors import CorruptFileError
 from ._common import WARNINGS_CAPTURE, _as_path, channel_rows, is_position
-from .arff_csv import read_csv_matrix
+from .arff_csv import not_decodable, read_csv_matrix, text_encoding
 from .edf import Recording, check_channel_list, read_edf, read_edf_header
 from .pickles import load_npy
 from .wfdb import read_wfdb
@@ -49,6 +53,11 @@ RECORDING_FORMATS: dict[str, str] = {
 # The delimiters a CSV's first line is searched for, in this order: ";" first, as files that separate by it (the
 # spreadsheet export where the comma is the decimal mark) may hold commas in their numbers; none found: whitespace.
 _CSV_DELIMITERS = (";", "\t", ",")
+# The rows under a CSV's first row that tell whether a first row of numbers is a header (`_numbers_header`).
+_HEADER_EVIDENCE_ROWS = 50
+# A cell written as a whole number (a channel number), and one written as a decimal: a decimal mark or an exponent.
+_WHOLE_NUMBER = re.compile(r"\d+")
+_DECIMAL_FORM = re.compile(r"[.,eE]")
 RATED_FORMATS = frozenset({"EDF", "BDF", "WFDB", "WAV"})
 # Full scale of a WAV file's integer samples (8-bit samples are unsigned, centred on 128; scipy reads 24-bit ones
 # into the top bits of int32), so that they read as floats in [-1, 1) whatever the bit depth.
@@ -314,43 +323,103 @@ def _pick(recording: Recording, wanted: list[str] | None, path: Path) -> Recordi
 
 def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None]:
     """A CSV of one column per channel as `(channels, time)`, with the header row's names when its first row is
-    not numeric; the delimiter is the first of `_CSV_DELIMITERS` in the first line (none: whitespace), and in a file
-    separated by semicolons a comma in the first data row is the decimal mark ("0,25;1,5")."""
+    not numeric (or is a row of channel numbers, `_numbers_header`). The delimiter is the first of `_CSV_DELIMITERS`
+    that splits the first two records alike (`_csv_delimiter`; none: whitespace); cells are read as the `csv` module
+    reads them, quotes honoured (pandas quotes a name holding the delimiter or a quote, R's `write.csv` every name
+    and row name); in a file separated by semicolons a comma in the first data row is the decimal mark
+    ("0,25;1,5"). The text is UTF-8, or what its byte-order mark names (UTF-16: Excel's "Unicode Text"),
+    `text_encoding`."""
+    encoding = text_encoding(path)
     try:
-        # "utf-8-sig": a spreadsheet's "CSV UTF-8" starts with a byte-order mark, which would glue to the first cell
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            first, second = handle.readline(), handle.readline()
+        with open(path, newline="", encoding=encoding) as handle:
+            delimiter = _csv_delimiter(_csv_record(handle), _csv_record(handle))
+            handle.seek(0)
+            reader = csv.reader(handle, delimiter=delimiter or " ", skipinitialspace=True)
+            cells = [cell.strip() for cell in next(reader, [])]
+            header_lines = reader.line_num  # a quoted name may hold a line break
+            below = [[cell.strip() for cell in row] for row in itertools.islice(reader, _HEADER_EVIDENCE_ROWS)]
     except UnicodeDecodeError as error:
-        raise CorruptFileError(f"{path} is not a text CSV file ({error}).") from error
-    line = first.rstrip("\r\n")
-    delimiter = next((candidate for candidate in _CSV_DELIMITERS if candidate in line), None)
-    decimal_comma = delimiter == ";" and "," in line
-    cells = [cell.strip().strip('"') for cell in line.split(delimiter)]
+        raise not_decodable(path, error) from None
+    except csv.Error as error:  # a NUL byte, a field over the csv module's size limit
+        raise CorruptFileError(f"{path} is not a CSV file ({error}).") from None
+    if delimiter is None:  # columns apart by runs of spaces: the empty cells between them are no cells
+        cells, below = [cell for cell in cells if cell], [[cell for cell in row if cell] for row in below]
+    decimal_comma = delimiter == ";" and any("," in cell for cell in cells)
     try:
         [float(cell.replace(",", ".") if decimal_comma else cell) for cell in cells]
-        names = _positions_header(cells, second, delimiter)
+        names = _numbers_header(path, cells, below)
     except ValueError:
         names = cells
-        decimal_comma = delimiter == ";" and "," in second
+    if names is not None:  # the decimal mark is the data's: its first row's
+        decimal_comma = delimiter == ";" and any("," in cell for row in below[:1] for cell in row)
     values = read_csv_matrix(
         path,
         delimiter=delimiter,
-        skip_header=0 if names is None else 1,
+        skip_header=0 if names is None else header_lines,
         decimal_comma=decimal_comma,
-        encoding="utf-8-sig",
+        encoding=encoding,
     )
     if names is not None and len(names) != values.shape[1]:
         raise CorruptFileError(f"{path}: its header names {len(names)} columns and its rows hold {values.shape[1]}.")
     return values.T, names
 
 
-def _positions_header(cells: list[str], second: str, delimiter: str | None) -> list[str] | None:
-    """The header pandas writes for a frame of unnamed columns (`pd.DataFrame(array).to_csv(index=False)`: "0,1,2"),
-    told from a first row of samples by its form: the columns' positions written as whole numbers above rows whose
-    numbers are written as decimals ("100.0", "1e-05"), as pandas writes floats. None for a first row of samples."""
-    if cells != [str(position) for position in range(len(cells))]:
+def _csv_record(handle: TextIO) -> str:
+    """The next record of a CSV file open as text: its next line, and those after it up to one that closes every
+    quote it opened (a quoted name may hold a line break), `_HEADER_EVIDENCE_ROWS` at most."""
+    record = handle.readline()
+    for _ in range(_HEADER_EVIDENCE_ROWS):  # bounded: a stray quote would otherwise take in the whole file
+        if not record.count('"') % 2 or not (line := handle.readline()):
+            break
+        record += line
+    return record
+
+
+def _csv_delimiter(first: str, second: str) -> str | None:
+    """The delimiter of a CSV whose first two records are `first` and `second`: the first of `_CSV_DELIMITERS` that
+    splits both into the same number of cells (quotes honoured), so that a header name holding another delimiter
+    ("ECG;II,PPG", which pandas writes unquoted) does not decide; failing that, the first in `first` outside its
+    quoted cells (the reader then says what does not match). None: columns apart by spaces."""
+    present = [candidate for candidate in _CSV_DELIMITERS if candidate in re.sub(r'"[^"]*"', "", first)]
+    records = "".join(record for record in (first, second) if record.strip())
+    for candidate in present:
+        widths = {len(row) for row in csv.reader(io.StringIO(records), delimiter=candidate)}
+        if len(widths) == 1 and widths != {1}:
+            return candidate
+    return present[0] if present else None
+
+
+def _numbers_header(path: Path, cells: list[str], below: list[list[str]]) -> list[str] | None:
+    """A first row of numbers that names the channels rather than being the first sample, told by its form: distinct
+    whole numbers ("0,1,2" as pandas writes a frame of unnamed columns, "1,2" for electrodes numbered from 1) above a
+    column whose every value in the rows `below` is written as a decimal ("100.0", "1e-05"), as pandas writes every
+    float, so that a whole number in it was not written as one of its values. None for a first row of samples; where
+    the form cannot tell (whole numbers below too) and the row counts channels from 0 or 1, a warning says that it was
+    read as a sample and how to have it read as names. A one-channel header other than "0" is said too."""
+    if not cells or not all(_WHOLE_NUMBER.fullmatch(cell) for cell in cells):
         return None
-    below = [cell.strip().strip('"') for cell in second.rstrip("\r\n").split(delimiter)]
-    if len(below) == len(cells) and any(mark in cell for cell in below for mark in (".", "e", "E")):
+    numbers = [int(cell) for cell in cells]
+    if len(set(numbers)) != len(numbers):  # names are distinct; a first sample of 0, 0 is no header
+        return None
+    rows = [row for row in below if len(row) == len(cells)]
+    decimal_columns = [
+        column
+        for column in range(len(cells))
+        if any(row[column] for row in rows)
+        and all(_DECIMAL_FORM.search(row[column]) for row in rows if row[column])  # (empty: pandas' NaN)
+    ]
+    counting = len(cells) > 1 and numbers[1:] == list(range(numbers[0] + 1, numbers[0] + len(numbers)))
+    if decimal_columns:
+        if len(cells) == 1 and cells != ["0"]:  # one number above one column: less to go by
+            logger.warning(
+                f"{path}: its first row, {cells[0]}, is read as a header naming its channel (a whole number above "
+                f"values written as decimals); if it is the first sample, write it as a decimal ({cells[0]}.0)."
+            )
         return cells
+    if counting and numbers[0] in (0, 1):
+        logger.warning(
+            f"{path}: its first row, {','.join(cells)}, is read as the first sample (the values below are whole "
+            "numbers too, so its form does not say whether it numbers the channels); if it is a header, name the "
+            "channels with text (ch1, ch2, ...) or remove it."
+        )
     return None
