@@ -1,5 +1,6 @@
-"""Audit 64, CSV recordings written the usual ways: quoted headers and values (pandas, Excel, R's `write.csv`),
-UTF-16 and non-UTF-8 text, and a header of channel numbers.
+"""Audit 64, CSV recordings and recording folders written the usual ways: quoted headers and values (pandas, Excel,
+R's `write.csv`), UTF-16 and non-UTF-8 text, metadata.csv cells that pandas' type inference rewrote ("None", "000",
+"True"), and a header of channel numbers.
 """
 
 from __future__ import annotations
@@ -12,10 +13,20 @@ import pandas as pd
 import pytest
 
 from citrus_hf.data.readers import read_recording
+from citrus_hf.data.recording_folders import metadata_layout
+from citrus_hf.data.splits import load_task_splits
 
 SAMPLES = np.random.default_rng(0).standard_normal((40, 2))  # (time, channels)
 # What a text file in another encoding than UTF-8 is told to do.
 FIX = r"re-save it as UTF-8 \(a spreadsheet's \"CSV UTF-8\" format\), or convert it: iconv"
+
+
+@pytest.fixture
+def own_datasets_cache(tmp_path, monkeypatch):
+    """A datasets cache of the test's own: the labelled folders are written there as they are read."""
+    import datasets
+
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "datasets-cache"))
 
 
 def _read(path, names) -> None:
@@ -65,6 +76,50 @@ def test_utf16_text_is_read_and_other_encodings_are_refused_with_the_fix(tmp_pat
         read_recording(tmp_path / "utf16le.txt", sampling_rate=100)
 
 
+def _labelled(folder, labels, names=lambda position, index: f"r{position}{index}.npy", **columns) -> None:
+    """`train/` and `test/` of two files per class in `labels`, written by `names` (a `.npy` file, or None for a
+    WFDB record), labelled in each split's metadata.csv, with `columns` (`{name: cell}`) beside."""
+    import wfdb
+
+    rng = np.random.default_rng(1)
+    for split in ("train", "test"):
+        (folder / split).mkdir(parents=True)
+        rows = []
+        for position, label in enumerate(labels):
+            for index in range(2):
+                name = names(position, index)
+                if name.endswith(".npy"):
+                    np.save(folder / split / name, rng.standard_normal((1, 200)) + position)
+                else:
+                    signal = rng.standard_normal((200, 1))
+                    wfdb.wrsamp(name, 100, ["mV"], ["ECG"], signal, fmt=["16"], write_dir=str(folder / split))
+                rows.append(",".join([name, label, *columns.values()]))
+        header = ",".join(["file_name", "label", *columns])
+        (folder / split / "metadata.csv").write_text("\n".join([header, *rows]) + "\n")
+
+
+def test_metadata_cells_are_read_as_written(tmp_path, own_datasets_cache):
+    """pandas' NA words made the class "None" / "NA" an empty cell, its numbers made the WFDB record "000" the file
+    "0", and its booleans refused classes "True" / "False" with advice for `save_to_disk` sets."""
+    for labels in (["None", "Mild"], ["NA", "AF"], ["null", "N/A"]):
+        root = tmp_path / labels[0].replace("/", "")
+        _labelled(root, labels)
+        found = {row["label"] for rows in metadata_layout(root).values() for row in rows.values()}
+        assert found == set(labels)
+    _labelled(tmp_path / "wfdb", ["a", "b"], names=lambda position, index: f"0{position}{index}")
+    layout = metadata_layout(tmp_path / "wfdb")
+    assert sorted(file.name for file in layout["train"]) == ["000.hea", "001.hea", "010.hea", "011.hea"]
+    _labelled(tmp_path / "bool", ["True", "False"])
+    assert load_task_splits(tmp_path / "bool", sampling_rate=100, require_validation=False).label_names == [
+        "False",
+        "True",
+    ]
+    # columns of numbers are still numbers (a rate, a subject id), an empty cell still missing
+    _labelled(tmp_path / "rated", ["a", "b"], sampling_rate="100", subject="007", note="")
+    row = next(iter(metadata_layout(tmp_path / "rated")["train"].values()))
+    assert row == {"label": "a", "sampling_rate": 100, "subject": 7, "note": None}
+
+
 def test_a_header_of_channel_numbers_is_no_sample(tmp_path, caplog):
     """`pd.DataFrame(x, columns=[1, 2]).to_csv(index=False)` had its header read as the first sample, silently; only
     "0,1" was told apart. Where the form cannot tell (whole numbers below too), what was decided is said."""
@@ -80,3 +135,19 @@ def test_a_header_of_channel_numbers_is_no_sample(tmp_path, caplog):
     assert recording.data.shape == (2, 41) and recording.data[:, 0].tolist() == [1, 2]
     assert "its first row, 1,2, is read as the first sample" in caplog.text
     assert "name the channels with text (ch1, ch2, ...) or remove it" in caplog.text
+
+
+def test_a_metadata_csv_is_utf8_or_says_what_its_byte_order_mark_says(tmp_path):
+    """A cp1252 metadata.csv gave pandas' bare UnicodeDecodeError; a UTF-16 one with its mark is read."""
+    folder = tmp_path / "set"
+    folder.mkdir()
+    np.save(folder / "a.npy", SAMPLES.T)
+    pd.DataFrame({"file_name": ["a.npy"], "label": ["éveillé"]}).to_csv(
+        folder / "metadata.csv", index=False, encoding="cp1252"
+    )
+    with pytest.raises(ValueError, match=r"metadata.csv is not UTF-8 text.*" + FIX):
+        metadata_layout(folder)
+    pd.DataFrame({"file_name": ["a.npy"], "label": ["éveillé"]}).to_csv(
+        folder / "metadata.csv", index=False, encoding="utf-16"
+    )
+    assert [row["label"] for row in metadata_layout(folder)["train"].values()] == ["éveillé"]

@@ -32,13 +32,15 @@ import logging
 import math
 import numbers
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import naming_unwritable_cache
+from .errors import CorruptFileError, naming_unwritable_cache
+from .readers.arff_csv import not_decodable, text_encoding
 from .readers.edf import read_edf_header, read_edf_segments
 from .readers.files import RATED_FORMATS, RECORDING_FORMATS, read_recording, recording_format
 from .windowing import split_by_group
@@ -65,6 +67,9 @@ VALIDATION_SPLIT_ALIASES = ("valid", "val", "dev", "development", "eval", "evalu
 _SPLIT_FOLDERS = ("train", "validation", "test")
 # Metadata columns that label a file (`load_task_splits` reads `labels` as `label` or `target`).
 _LABEL_COLUMNS = ("label", "target", "labels")
+# A metadata.csv cell that is a number (a column of them is read as numbers, `_read_metadata_csv`), and a whole one.
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_WHOLE_NUMBER = re.compile(r"[+-]?\d+")
 _TEXT_SUFFIXES = frozenset(suffix for suffix, kind in RECORDING_FORMATS.items() if kind == "CSV")
 # The rate `read_recording` is given for a file that records none: only its samples are kept, never this rate.
 _RATE_NOT_USED = 1.0
@@ -464,14 +469,46 @@ def _check_metadata_values(rows: dict[Path, dict], origins: dict[Path, Path]) ->
 
 
 def _read_metadata(table: Path):
-    """A metadata file as a pandas DataFrame (CSV, JSON lines or parquet, by its name)."""
+    """A metadata file as a pandas DataFrame (CSV, JSON lines or parquet, by its name). A CSV's cells are read as
+    written (`_read_metadata_csv`)."""
     import pandas as pd
 
-    readers = {".csv": pd.read_csv, ".jsonl": lambda path: pd.read_json(path, lines=True), ".parquet": pd.read_parquet}
+    readers = {
+        ".csv": _read_metadata_csv,
+        ".jsonl": lambda path: pd.read_json(path, lines=True),
+        ".parquet": pd.read_parquet,
+    }
     try:
         return readers[table.suffix](table)
+    except CorruptFileError:  # a file in another encoding than UTF-8, said with its fix
+        raise
+    except UnicodeDecodeError as error:
+        raise not_decodable(table, error) from None
     except Exception as error:  # pandas' and pyarrow's parse errors
         raise ValueError(f"{table} could not be read ({type(error).__name__}: {error}).") from None
+
+
+def _read_metadata_csv(table: Path):
+    """A metadata.csv as a DataFrame of its cells as written: pandas' NA words ("None", "NA", "null": class names)
+    and true/false inference ("True": a class name) left out, only an empty cell missing (None), and `file_name`
+    text ("000": a WFDB record, never the number 0). A column every filled cell of which is a number is read as
+    numbers, as pandas reads it (a `sampling_rate`, a regression `target`, class ids), whole numbers as ints. The
+    text is UTF-8, or what its byte-order mark names (`text_encoding`)."""
+    import pandas as pd
+
+    frame = pd.read_csv(table, encoding=text_encoding(table), dtype=str, keep_default_na=False, na_values=[""])
+    frame = frame.astype(object).where(frame.notna(), None)
+    for name in frame.columns:
+        filled = [value for value in frame[name] if value is not None]
+        if name == "file_name" or not filled or not all(_NUMBER.fullmatch(value.strip()) for value in filled):
+            continue
+        whole = all(_WHOLE_NUMBER.fullmatch(value.strip()) for value in filled)
+        frame[name] = pd.Series(
+            [None if value is None else int(value) if whole else float(value) for value in frame[name]],
+            index=frame.index,
+            dtype=object,
+        )
+    return frame
 
 
 def _metadata_features(labels: dict[str, dict]) -> dict:
