@@ -1,6 +1,6 @@
 """Audit 64, CSV recordings and recording folders written the usual ways: quoted headers and values (pandas, Excel,
 R's `write.csv`), UTF-16 and non-UTF-8 text, metadata.csv cells that pandas' type inference rewrote ("None", "000",
-"True"), and a header of channel numbers.
+"True"), channel names that differ only in case across a labelled folder's files, and a header of channel numbers.
 """
 
 from __future__ import annotations
@@ -118,6 +118,35 @@ def test_metadata_cells_are_read_as_written(tmp_path, own_datasets_cache):
     _labelled(tmp_path / "rated", ["a", "b"], sampling_rate="100", subject="007", note="")
     row = next(iter(metadata_layout(tmp_path / "rated")["train"].values()))
     assert row == {"label": "a", "sampling_rate": 100, "subject": 7, "note": None}
+
+
+def test_a_labelled_folder_matches_channel_names_case_aside(tmp_path, own_datasets_cache):
+    """ "Fp1" beside "FP1" (two exporters) was refused as other channels, while the model, `citrus predict` and a
+    `save_to_disk` set match channel names case aside; within one file the two are one channel named twice."""
+    rng = np.random.default_rng(2)
+    root = tmp_path / "set"  # (beside the datasets cache, not holding it)
+    count = 0
+    for split, files in (("train", 3), ("test", 1)):
+        for position, label in enumerate(["a", "b"]):
+            (root / split / label).mkdir(parents=True)
+            for index in range(files):
+                columns = ["Fp1", "Fp2"] if count % 2 == 0 else (["FP1", "FP2"] if count % 4 == 1 else ["FP2", "fp1"])
+                count += 1
+                frame = pd.DataFrame(rng.standard_normal((200, 2)) + position, columns=columns)
+                frame.to_csv(root / split / label / f"r{index}.csv", index=False)
+    splits = load_task_splits(root, sampling_rate=100, require_validation=False)
+    assert splits.channel_names == ["Fp1", "Fp2"]
+    assert {tuple(names) for names in splits.train["channel_names"]} == {("Fp1", "Fp2")}
+    # train/b/r0.csv names "FP2,fp1": its rows are read as Fp1, Fp2
+    written = pd.read_csv(root / "train" / "b" / "r0.csv")
+    assert list(written.columns) == ["FP2", "fp1"]
+    read = splits.train.with_format("numpy")[splits.train["recording"].index("train/b/r0.csv")]["input_values"]
+    np.testing.assert_allclose(read, written[["fp1", "FP2"]].to_numpy().T, atol=1e-5)
+    pd.DataFrame(rng.standard_normal((200, 2)), columns=["Fp1", "FP1"]).to_csv(
+        root / "train" / "a" / "r9.csv", index=False
+    )
+    with pytest.raises(ValueError, match=r"r9.csv names 'FP1', 'Fp1' for more than one of its channels"):
+        load_task_splits(root, sampling_rate=100, require_validation=False)
 
 
 def test_a_header_of_channel_numbers_is_no_sample(tmp_path, caplog):

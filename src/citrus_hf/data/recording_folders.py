@@ -591,17 +591,21 @@ def names_its_channels(recording) -> bool:
 
 
 def _names_channels_once(file: Path, recording) -> bool:
-    """Whether `file` names its channels (`names_its_channels`), the names a labelled set's files are matched by;
-    refusing a name its header gives two channels (a CSV header `x,x,y`; the EDF reader tells repeated labels apart
-    itself): matched by name, the first of them was read twice and the other lost, without a word.
+    """Whether `file` names its channels (`names_its_channels`), the names a labelled set's files are matched by
+    (`channel_key`: case and surrounding spaces aside); refusing a name its header gives two channels (a CSV header
+    `x,x,y` or `x,X,y`; the EDF reader tells repeated labels apart itself): matched by name, the first of them was
+    read twice and the other lost, without a word.
 
     Raises:
         ValueError: a channel name given twice, naming the file, the name and the fix.
     """
+    from ..feature_extraction_citrus import channel_key  # (here: `import citrus_hf.data` stays free of transformers)
+
     if not names_its_channels(recording):
         return False
     names = list(recording.channel_names)
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    keys = [channel_key(name) for name in names]  # as the files are matched: "Fp1" and "FP1" are one channel
+    repeated = sorted({name for name, key in zip(names, keys, strict=True) if keys.count(key) > 1})
     if repeated:
         raise ValueError(
             f"{file} names {', '.join(map(repr, repeated))} for more than one of its channels ({names}); the files of "
@@ -615,26 +619,36 @@ def _in_channel_order(
     file: Path, recording, first_file: str, expected: tuple[str, ...], expected_units: tuple[str, ...]
 ):
     """`recording` with its channels in the order `expected` (the set's first file's): an example's rows are the
-    model's input channels, so [C4, C3] stacked under [C3, C4] would swap them without a word. Files of other channels,
-    or of a channel in other units (µV beside mV), are refused, naming both files."""
+    model's input channels, so [C4, C3] stacked under [C3, C4] would swap them without a word. Names are matched by
+    `channel_key`, as the model matches them ("FP1" is "Fp1"), and read under the first file's. Files of other
+    channels, or of a channel in other units (µV beside mV), are refused, naming both files."""
+    from ..feature_extraction_citrus import channel_key  # (here: `import citrus_hf.data` stays free of transformers)
+
     names, expected = recording.channel_names, list(expected)
-    if sorted(names) != sorted(expected):
+    # matched as the model, `citrus predict` and a `save_to_disk` set match channels (`channel_key`): "FP1" in one
+    # exporter's files is "Fp1" in another's
+    keys, expected_keys = [channel_key(name) for name in names], [channel_key(name) for name in expected]
+    if sorted(keys) != sorted(expected_keys):
         raise ValueError(
             f"{file} holds channels {names} and {first_file} holds {expected}; every example of a labelled set must "
             "hold the same channels (the rows are the model's input channels): export the same channels from each."
         )
-    units = dict(zip(names, recording.units)) if len(recording.units) == len(names) else {}
-    first_units = dict(zip(expected, expected_units)) if len(expected_units) == len(expected) else {}
-    differ = [name for name in expected if units.get(name, "") != first_units.get(name, "")]
+    units = dict(zip(keys, recording.units)) if len(recording.units) == len(names) else {}
+    first_units = dict(zip(expected_keys, expected_units)) if len(expected_units) == len(expected) else {}
+    differ = [key for key in expected_keys if units.get(key, "") != first_units.get(key, "")]
     if units and first_units and differ:
         raise ValueError(
-            f"{file} holds {differ[0]!r} in {units[differ[0]] or 'no unit'} and {first_file} in "
+            f"{file} holds {names[keys.index(differ[0])]!r} in {units[differ[0]] or 'no unit'} and {first_file} in "
             f"{first_units[differ[0]] or 'no unit'}; export every file in the same units."
         )
     if names == expected:
         return recording
+    if keys == expected_keys:
+        # the same channels in the same order, their names' case aside: read in place, under the first file's names,
+        # so that every example names its channels alike and a model fine-tuned on them keeps the names
+        return dataclasses.replace(recording, channel_names=list(expected))
     _warn_once(f"{file} holds channels {names}, read in the order of {first_file}'s: {expected}.")
-    rows = [names.index(name) for name in expected]
+    rows = [keys.index(key) for key in expected_keys]
     return dataclasses.replace(
         recording,
         data=recording.data[rows],
