@@ -180,3 +180,13 @@ def test_a_metadata_csv_is_utf8_or_says_what_its_byte_order_mark_says(tmp_path):
         folder / "metadata.csv", index=False, encoding="utf-16"
     )
     assert [row["label"] for row in metadata_layout(folder)["train"].values()] == ["éveillé"]
+
+
+def test_a_first_row_of_other_whole_numbers_stays_a_sample(tmp_path):
+    """Only channel numbering (counting from 0 or 1) is taken for a header: a float file written with %g whose first
+    sample happens to be whole ("12,34") keeps it as a sample."""
+    rows = ["12,34"] + [f"{0.5 + i},{1.25 + i}" for i in range(20)]
+    (tmp_path / "g.csv").write_text("\n".join(rows) + "\n")
+    recording = read_recording(tmp_path / "g.csv", sampling_rate=100)
+    assert recording.channel_names != ["12", "34"]
+    assert recording.data.shape == (2, 21) and recording.data[:, 0].tolist() == [12, 34]

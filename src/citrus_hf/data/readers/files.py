@@ -390,16 +390,18 @@ def _csv_delimiter(first: str, second: str) -> str | None:
 
 
 def _numbers_header(path: Path, cells: list[str], below: list[list[str]]) -> list[str] | None:
-    """A first row of numbers that names the channels rather than being the first sample, told by its form: distinct
-    whole numbers ("0,1,2" as pandas writes a frame of unnamed columns, "1,2" for electrodes numbered from 1) above a
-    column whose every value in the rows `below` is written as a decimal ("100.0", "1e-05"), as pandas writes every
-    float, so that a whole number in it was not written as one of its values. None for a first row of samples; where
-    the form cannot tell (whole numbers below too) and the row counts channels from 0 or 1, a warning says that it was
-    read as a sample and how to have it read as names. A one-channel header other than "0" is said too."""
+    """A first row of numbers that names the channels rather than being the first sample, told by its form: whole
+    numbers counting the channels from 0 or 1 ("0,1,2" as pandas writes a frame of unnamed columns, "1,2" for
+    electrodes numbered from 1) above a column whose every value in the rows `below` is written as a decimal
+    ("100.0", "1e-05"), as pandas writes every float, so that a whole number in it was not written as one of its
+    values. None for a first row of samples; where the form cannot tell (whole numbers below too), a warning says that
+    it was read as a sample and how to have it read as names. A one-channel header other than "0" is said too."""
     if not cells or not all(_WHOLE_NUMBER.fullmatch(cell) for cell in cells):
         return None
     numbers = [int(cell) for cell in cells]
-    if len(set(numbers)) != len(numbers):  # names are distinct; a first sample of 0, 0 is no header
+    # channels are numbered from 0 (pandas' unnamed columns) or 1 (electrodes), in order: any other whole numbers
+    # ("12,34" from a float file written with %g) are far likelier a first sample than names
+    if numbers != list(range(numbers[0], numbers[0] + len(numbers))) or numbers[0] not in (0, 1):
         return None
     rows = [row for row in below if len(row) == len(cells)]
     decimal_columns = [
@@ -408,7 +410,6 @@ def _numbers_header(path: Path, cells: list[str], below: list[list[str]]) -> lis
         if any(row[column] for row in rows)
         and all(_DECIMAL_FORM.search(row[column]) for row in rows if row[column])  # (empty: pandas' NaN)
     ]
-    counting = len(cells) > 1 and numbers[1:] == list(range(numbers[0] + 1, numbers[0] + len(numbers)))
     if decimal_columns:
         if len(cells) == 1 and cells != ["0"]:  # one number above one column: less to go by
             logger.warning(
@@ -416,7 +417,7 @@ def _numbers_header(path: Path, cells: list[str], below: list[list[str]]) -> lis
                 f"values written as decimals); if it is the first sample, write it as a decimal ({cells[0]}.0)."
             )
         return cells
-    if counting and numbers[0] in (0, 1):
+    if len(cells) > 1:
         logger.warning(
             f"{path}: its first row, {','.join(cells)}, is read as the first sample (the values below are whole "
             "numbers too, so its form does not say whether it numbers the channels); if it is a header, name the "
