@@ -41,7 +41,7 @@ from .configuration_citrus import (
     settle_class_labels,
     settled_class_names,
 )
-from .vocabulary_citrus import FUSION_MODEL_TYPE
+from .vocabulary_citrus import FUSION_MODEL_TYPE, as_bool
 
 
 def _check_extra_keywords(config_class: type[PreTrainedConfig], extra: Mapping[str, Any]) -> None:
@@ -180,6 +180,7 @@ class CiTrusFusionConfig(PreTrainedConfig):
                 "`modality_configs` is a dict modality name -> CiTrusConfig, e.g. {'ecg': CiTrusConfig(...), 'eda': "
                 f"CiTrusConfig(...)}}; got {type(self.modality_configs).__name__}."
             )
+        self.normalize_embeddings = as_bool("normalize_embeddings", self.normalize_embeddings)
         self.head_dropout = as_finite_real("head_dropout", self.head_dropout)
         self.initializer_range = as_finite_real("initializer_range", self.initializer_range)
         self.num_targets = as_integer("num_targets", self.num_targets)

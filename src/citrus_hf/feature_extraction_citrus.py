@@ -47,7 +47,7 @@ from .configuration_citrus import (
     request_got_no_answer,
     warn_of_rate_override,
 )
-from .vocabulary_citrus import FUSION_MODEL_TYPE, NAN_POLICIES
+from .vocabulary_citrus import FUSION_MODEL_TYPE, NAN_POLICIES, as_bool
 
 logger = logging.get_logger(__name__)
 
@@ -226,14 +226,6 @@ def extractor_lookup_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str |
         f"`AutoProcessor.from_pretrained({shown})` (or `CiTrusFusionProcessor.from_pretrained`); one modality's "
         "extractor is `processor.feature_extractors[modality]`."
     )
-
-
-def _as_bool(name: str, value: Any) -> bool:
-    """`value` as a Python bool: a bool or numpy bool only. A string such as "no" or "False" is truthy, so taking
-    truthiness would silently mean the opposite of what was written."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"`{name}` must be True or False, got {value!r} ({type(value).__name__}).")
-    return bool(value)
 
 
 def _filter_taps(up: int, down: int) -> int:
@@ -790,13 +782,13 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         self.patch_length = patch_length
         # Lists, not tuples, so that save -> load compares equal.
         self.channel_names = list(channel_names) if channel_names is not None else None
-        self.channel_independent = _as_bool("channel_independent", channel_independent)
+        self.channel_independent = as_bool("channel_independent", channel_independent)
         self.normalization = normalization
         self.normalization_mean = [float(v) for v in normalization_mean] if normalization_mean is not None else None
         self.normalization_std = [float(v) for v in normalization_std] if normalization_std is not None else None
         self.alignment = alignment
         self.hop_length = int(hop_length) if hop_length is not None else None
-        self.pad_last_window = _as_bool("pad_last_window", pad_last_window)
+        self.pad_last_window = as_bool("pad_last_window", pad_last_window)
         self.nan_policy = nan_policy
         self.padding = padding
 
@@ -893,7 +885,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
             `model(**{name: features[name] for name in extractor.model_input_names})`.
         """
         _check_return_tensors(return_tensors)
-        if truncation is not None and not _as_bool("truncation", truncation):
+        if truncation is not None and not as_bool("truncation", truncation):
             raise ValueError(
                 "`truncation=False` is not supported: a recording longer than the model's window is always fitted to "
                 "it (alignment='resample' keeps its start, 'interpolate' stretches it); alignment='window' cuts it into "
@@ -920,7 +912,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 "pad_last_window: 'window'; max_length: 'resample')."
             )
         pad_last_window = (
-            self.pad_last_window if pad_last_window is None else _as_bool("pad_last_window", pad_last_window)
+            self.pad_last_window if pad_last_window is None else as_bool("pad_last_window", pad_last_window)
         )
         hop_length = self._call_hop_length(hop_length)
         # Checked whatever the alignment, so that a misspelt option fails even where this call would not use it.
@@ -984,7 +976,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         batch_size = as_integer("batch_size", batch_size, minimum=1)
         _check_return_tensors(return_tensors)
         pad_last_window = (
-            self.pad_last_window if pad_last_window is None else _as_bool("pad_last_window", pad_last_window)
+            self.pad_last_window if pad_last_window is None else as_bool("pad_last_window", pad_last_window)
         )
         hop_length = self._call_hop_length(hop_length)
         recordings, rates = self._prepare(raw_signal, sampling_rate, nan_policy, input_channel_names)
@@ -1171,7 +1163,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
                 f"`padding={padding!r}` is not supported by `pad`; choose True / 'longest', 'max_length' or False / "
                 "'do_not_pad'."
             )
-        if _as_bool("truncation", truncation) and max_length is not None:
+        if as_bool("truncation", truncation) and max_length is not None:
             return min(length, max_length)
         if max(lengths) > length:
             raise ValueError(

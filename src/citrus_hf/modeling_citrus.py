@@ -63,6 +63,7 @@ from .vocabulary_citrus import (
     POOLING_STATISTICS,
     POOLINGS,
     REGRESSION,
+    as_bool,
 )
 
 if TYPE_CHECKING:
@@ -3224,7 +3225,11 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
 
         A frozen backbone also stays in eval mode (no dropout, fixed batch-norm statistics), so the features the
         head sees are exactly the pre-trained ones.
+
+        Raises:
+            TypeError: `freeze` is not True or False (the text "no" would otherwise freeze the encoder).
         """
+        freeze = as_bool("freeze", freeze)
         self._backbone_frozen = freeze
         self.citrus.requires_grad_(not freeze)
         self._freeze_unused_parameters()

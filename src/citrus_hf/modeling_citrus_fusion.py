@@ -49,6 +49,7 @@ from .modeling_citrus import (
     _RegressorLoss,
     _reject_text_kwargs,
 )
+from .vocabulary_citrus import as_bool
 
 logger = logging.get_logger(__name__)
 
@@ -139,8 +140,12 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
 
         Freezing every encoder gives a linear probe on the concatenated pre-trained embeddings; freezing some keeps
         a well pre-trained modality fixed while a weaker one adapts.
+
+        Raises:
+            TypeError: `freeze` is not True or False (the text "no" would otherwise freeze the encoder).
         """
         self._check_modality(modality)
+        freeze = as_bool("freeze", freeze)
         self.encoders[modality].requires_grad_(not freeze)
         if freeze:
             self._frozen_encoders.add(modality)

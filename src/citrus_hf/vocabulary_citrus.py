@@ -4,11 +4,15 @@
 option help, the evaluation's arm registry) read them without importing torch or transformers, so that `citrus
 pretrain --help` answers in about a second. `trust_remote_code=True` users get this file with the configuration, as
 one of its relative imports.
+
+It also holds `as_bool`, the one check of a True / False option: every layer (the model files, the settings that
+`--help` reads without torch) may import this module, and nothing lower.
 """
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+import sys
+from typing import Any, Literal, get_args
 
 # `model_type` of the single-modality and the fusion configurations: modules that must tell a checkpoint's family from
 # its config.json without importing the fusion files (the model file ships as remote code without them) read it here.
@@ -71,6 +75,23 @@ TASK_ALIGNMENTS = ("auto", "resample", "interpolate")
 DEFAULT_TASK_ALIGNMENT = "auto"
 TASK_NORMALIZATIONS = ("dataset", "window")
 
+
+def as_bool(name: str, value: Any) -> bool:
+    """`value` as a Python bool: a bool or a numpy bool only, else a TypeError naming the option `name`.
+
+    A string such as "no" or "false" (from a hand-written JSON / YAML dict, `os.environ`, a widget) is truthy: taking
+    truthiness would silently mean the opposite of what was written, so it is refused, as are numbers and None. (The
+    command line converts its words to bools before they get here.)
+    """
+    # numpy's bool is no subclass of `bool`; a value can only be one once numpy is imported, and this module must not
+    # import it (plain Python, read by `--help` and by remote code)
+    numpy = sys.modules.get("numpy")
+    if isinstance(value, bool) or (numpy is not None and isinstance(value, numpy.bool_)):
+        return bool(value)
+    hint = " (text is not read as a bool: write True or False itself)" if isinstance(value, str) else ""
+    raise TypeError(f"`{name}` must be True or False, got {value!r} ({type(value).__name__}){hint}.")
+
+
 __all__ = [
     "ADAPTER_CONFIG_NAME",
     "ADAPTER_WEIGHTS_NAME",
@@ -97,4 +118,5 @@ __all__ = [
     "TASKS",
     "TASK_ALIGNMENTS",
     "TASK_NORMALIZATIONS",
+    "as_bool",
 ]

@@ -27,6 +27,7 @@ from ..training.arguments import (
     check_positive,
 )
 from ..training.recipes import RECIPE_NAMES, recipe_fingerprint
+from ..training.settings import check_switches
 from ..vocabulary_citrus import NAN_POLICIES, TASK_ALIGNMENTS, TASK_NORMALIZATIONS
 from .arms import ARMS, CiTrusArm
 
@@ -211,6 +212,7 @@ class ProtocolConfig:
     show_progress: bool = field(default=True, metadata={"help": "progress bars"})
 
     def __post_init__(self):
+        check_switches(self, ("select_on_validation", "resume", "show_progress"))
         # one value where a list belongs (a settings file's `arms: prior`, `budgets: 5`): a list of that value, not
         # a list of its characters
         for name in ("datasets", "budgets", "arms", "seeds"):

@@ -39,6 +39,7 @@ from .settings import (  # MAX_SEED and REPORT_TO: importable from here, where t
     check_positive,
     check_report_to,
     check_seed,
+    check_switches,
 )
 
 # What the schedules that need settings (`--lr-scheduler-kwargs`) take, for the error that names them.
@@ -249,6 +250,7 @@ class FinetuneArguments:
 
     def __post_init__(self):
         paths_as_strings(self, ("output_dir", "dataset", "model", "model_config"))
+        check_switches(self, ("lora", "overwrite_output_dir"))
         if self.recipe not in RECIPE_NAMES:
             raise ValueError(f"recipe must be one of {RECIPE_NAMES}, got {self.recipe!r}.")
         if self.lora and self.recipe not in ("auto", "finetune"):
@@ -425,6 +427,7 @@ class PretrainArguments:
 
     def __post_init__(self):
         paths_as_strings(self, ("output_dir", "dataset", "model", "model_config", "resume_from"))
+        check_switches(self, ("overwrite_output_dir", "full_determinism", "log_sample_ids", "show_progress"))
         check_start_model(self.model, self.config_overrides, "pre-trained", self.model_config)
         for name in ("dataset_options", "config_overrides", "synthetic_generators"):
             if not isinstance(getattr(self, name), dict):

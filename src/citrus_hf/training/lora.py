@@ -55,7 +55,7 @@ from ..configuration_citrus import CiTrusConfig, is_real_number
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..loading import hub_repo_id, read_json_object
 from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME, PEFT_METHOD_NAMES, _channel_settings_hint, _pooled_width
-from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, FUSION_MODEL_TYPE
+from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, FUSION_MODEL_TYPE, as_bool
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -140,9 +140,9 @@ def default_target_modules(model: nn.Module, include_cnn: bool = True, include_f
     if getattr(getattr(model, "config", None), "model_type", None) != CiTrusConfig.model_type:
         raise TypeError(f"default_target_modules expects a CiTrus model, got {type(model).__name__}.")
     patterns = [_ATTENTION_PATTERN]
-    if include_ffn:
+    if as_bool("include_ffn", include_ffn):
         patterns.append(_FFN_PATTERN)
-    if include_cnn:
+    if as_bool("include_cnn", include_cnn):
         patterns.append(_PATCH_EMBEDDING_PATTERN)
     prefix = "citrus\\." if isinstance(getattr(model, "citrus", None), nn.Module) else ""
     selected = re.compile(prefix + "(" + "|".join(patterns) + ")")
@@ -246,11 +246,14 @@ def apply_lora(
         `patch_mask`; it returns `loss` and `logits`.
 
     Raises:
-        TypeError: `model` is not a CiTrus task model.
+        TypeError: `model` is not a CiTrus task model, or a switch (`include_cnn`, `include_ffn`, `verbose`) is not
+            True or False.
         ValueError: the model already has adapters, bad hyper-parameters, no module matched, a match is not a
             Linear / Conv1d layer, or a target lies inside the task head.
     """
     head_name = _check_task_model(model, "apply LoRA")
+    include_cnn, include_ffn = as_bool("include_cnn", include_cnn), as_bool("include_ffn", include_ffn)
+    verbose = as_bool("verbose", verbose)
     if not isinstance(r, int) or isinstance(r, bool) or r < 1:
         raise ValueError(f"LoRA rank `r` must be a positive integer, got {r!r}.")
     if not is_real_number(alpha) or not alpha > 0:

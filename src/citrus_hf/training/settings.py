@@ -1,6 +1,7 @@
 """`TrainerSettings`, the `Trainer` side of a fine-tuning run (shared by `finetune`, the recipes, the evaluation
 protocol and their commands), and the checks of its values that the other settings (`arguments`) share: numbers
-(`check_positive`, `check_non_negative`), seeds (`check_seed`) and log destinations (`check_report_to`).
+(`check_positive`, `check_non_negative`), switches (`check_switches`), seeds
+(`check_seed`) and log destinations (`check_report_to`).
 
 It sits below the recipes and the `trainer` in the training layers (`.importlinter`), so that they can name
 `TrainerSettings` in their signatures. Like `arguments`, it imports neither torch nor transformers: `citrus finetune
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from ..vocabulary_citrus import MIXED_PRECISIONS, MixedPrecision
+from ..vocabulary_citrus import MIXED_PRECISIONS, MixedPrecision, as_bool
 
 # Where training logs go: one vocabulary for `citrus pretrain`, `citrus finetune` and `citrus evaluate`.
 ReportTo = Literal["none", "tensorboard"]
@@ -59,6 +60,14 @@ def check_positive(name: str, value: Any, integer: bool = False, allow_none: boo
 def check_non_negative(name: str, value: Any, integer: bool = False, allow_none: bool = False) -> None:
     """Refuse a setting that must be a finite number >= 0 (an integer >= 0 with `integer`), naming the option."""
     _check_number(name, value, integer, allow_none, allow_zero=True)
+
+
+def check_switches(settings: Any, names: tuple[str, ...]) -> None:
+    """Turn each of the True / False settings `names` of the dataclass `settings` into a Python bool, refusing
+    anything else: a string such as "no" (from a hand-written JSON / YAML dict or `os.environ`) is truthy, and was
+    read as True (`overwrite_output_dir="no"` deleted an earlier run). The command line parses its own words."""
+    for name in names:
+        setattr(settings, name, as_bool(name, getattr(settings, name)))
 
 
 # numpy's generators take seeds in [0, 2**32 - 1]; a seed outside would fail deep inside numpy at the first draw
@@ -141,6 +150,7 @@ class TrainerSettings:
     def __post_init__(self):
         check_report_to(self.report_to)
         check_seed(self.seed)
+        check_switches(self, ("full_determinism", "show_progress"))
         check_positive("learning_rate", self.learning_rate)
         check_positive("num_train_epochs", self.num_train_epochs, allow_none=True)
         for name in ("per_device_batch_size", "eval_steps", "logging_steps"):
@@ -182,4 +192,5 @@ __all__ = [
     "check_positive",
     "check_report_to",
     "check_seed",
+    "check_switches",
 ]
