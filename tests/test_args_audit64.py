@@ -11,6 +11,8 @@ name given instead of a model, and raised the stdlib's `re.error` for a `target_
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from tiny_configs import tiny_config
@@ -119,3 +121,54 @@ def test_protocol_config_switches_text_is_refused(tmp_path, option):
 
     with pytest.raises(TypeError, match=f"`{option}` " + TEXT_BOOL):
         ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"], arms=["prior"], **{option: "no"})
+
+
+# F4: step counts and the LoRA / carve settings checked when the settings are built
+
+
+@pytest.mark.parametrize("value", [2.5, float("nan"), "10", True, None])
+def test_trainer_settings_max_steps_must_be_an_integer(value):
+    """Any whole number passes (<= 0 means "not set": the epochs, or the recipe's schedule); nothing else does."""
+    from citrus_hf.training import TrainerSettings
+
+    with pytest.raises(ValueError, match=r"--max-steps must be an integer, got"):
+        TrainerSettings(max_steps=value)
+    for whole in (-1, 0, 5, np.int64(7)):
+        assert TrainerSettings(max_steps=whole).max_steps == whole
+
+
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("lora_r", 0, r"--lora-r must be an integer >= 1, got 0"),
+        ("lora_r", 2.5, r"--lora-r must be an integer >= 1, got 2.5"),
+        ("lora_r", "8", r"--lora-r must be an integer >= 1, got '8'"),
+        ("lora_alpha", math.inf, r"--lora-alpha must be a finite number above 0, got inf"),
+        ("lora_alpha", "16", r"--lora-alpha must be a finite number above 0, got '16'"),
+        ("lora_alpha", 0, r"--lora-alpha must be a finite number above 0, got 0"),
+        ("validation_fraction", "0.1", r"--validation-fraction must be a number strictly between 0 and 1, got '0.1'"),
+        ("validation_fraction", math.nan, r"--validation-fraction must be a number strictly between 0 and 1, got nan"),
+        ("validation_fraction", -1, r"--validation-fraction must be a number strictly between 0 and 1, got -1"),
+        ("validation_fraction", 1.0, r"--validation-fraction must be a number strictly between 0 and 1, got 1.0"),
+    ],
+)
+def test_finetune_arguments_checked_when_built(tmp_path, option, value, message):
+    from citrus_hf.training import FinetuneArguments
+
+    with pytest.raises(ValueError, match=message):
+        FinetuneArguments(output_dir=str(tmp_path / "run"), dataset="basic_motions", **{option: value})
+
+
+def test_finetune_arguments_lora_rank_as_python_int(tmp_path):
+    from citrus_hf.training import FinetuneArguments
+
+    arguments = FinetuneArguments(output_dir=str(tmp_path / "run"), dataset="basic_motions", lora_r=np.int64(4))
+    assert type(arguments.lora_r) is int and arguments.lora_r == 4  # `apply_lora` takes Python ints only
+
+
+@pytest.mark.parametrize("value", ["0.1", math.nan, 0])
+def test_protocol_config_validation_fraction_checked_when_built(tmp_path, value):
+    from citrus_hf.evaluation import ProtocolConfig
+
+    with pytest.raises(ValueError, match=r"--validation-fraction must be a number strictly between 0 and 1"):
+        ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"], arms=["prior"], validation_fraction=value)

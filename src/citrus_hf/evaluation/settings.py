@@ -27,7 +27,7 @@ from ..training.arguments import (
     check_positive,
 )
 from ..training.recipes import RECIPE_NAMES, recipe_fingerprint
-from ..training.settings import check_switches
+from ..training.settings import check_fraction, check_switches
 from ..vocabulary_citrus import NAN_POLICIES, TASK_ALIGNMENTS, TASK_NORMALIZATIONS
 from .arms import ARMS, CiTrusArm
 
@@ -213,6 +213,7 @@ class ProtocolConfig:
 
     def __post_init__(self):
         check_switches(self, ("select_on_validation", "resume", "show_progress"))
+        check_fraction("validation_fraction", self.validation_fraction)
         # one value where a list belongs (a settings file's `arms: prior`, `budgets: 5`): a list of that value, not
         # a list of its characters
         for name in ("datasets", "budgets", "arms", "seeds"):

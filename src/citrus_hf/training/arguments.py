@@ -34,6 +34,8 @@ from .settings import (  # MAX_SEED and REPORT_TO: importable from here, where t
     MixedPrecision,
     ReportTo,
     TrainerSettings,
+    check_fraction,
+    check_integer,  # noqa: F401
     check_mixed_precision,
     check_non_negative,
     check_positive,
@@ -251,6 +253,12 @@ class FinetuneArguments:
     def __post_init__(self):
         paths_as_strings(self, ("output_dir", "dataset", "model", "model_config"))
         check_switches(self, ("lora", "overwrite_output_dir"))
+        # the LoRA settings and the carve, checked before the data set loads (apply_lora and the split refused them
+        # only then), even without --lora: a typo must not wait for the run that uses it
+        check_positive("lora_r", self.lora_r, integer=True)
+        self.lora_r = int(self.lora_r)  # a numpy integer, as `apply_lora` takes only Python's
+        check_positive("lora_alpha", self.lora_alpha)
+        check_fraction("validation_fraction", self.validation_fraction)
         if self.recipe not in RECIPE_NAMES:
             raise ValueError(f"recipe must be one of {RECIPE_NAMES}, got {self.recipe!r}.")
         if self.lora and self.recipe not in ("auto", "finetune"):

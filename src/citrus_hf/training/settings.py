@@ -1,6 +1,6 @@
 """`TrainerSettings`, the `Trainer` side of a fine-tuning run (shared by `finetune`, the recipes, the evaluation
 protocol and their commands), and the checks of its values that the other settings (`arguments`) share: numbers
-(`check_positive`, `check_non_negative`), switches (`check_switches`), seeds
+(`check_positive`, `check_non_negative`, `check_integer`, `check_fraction`), switches (`check_switches`), seeds
 (`check_seed`) and log destinations (`check_report_to`).
 
 It sits below the recipes and the `trainer` in the training layers (`.importlinter`), so that they can name
@@ -35,9 +35,12 @@ def check_mixed_precision(value: Any) -> None:
         )
 
 
-def _check_number(name: str, value: Any, integer: bool, allow_none: bool, allow_zero: bool) -> None:
-    """The one rule behind `check_positive` and `check_non_negative`: a finite number (an int with `integer`) above
-    0, or at least 0 with `allow_zero`; the error names the option as the command line spells it."""
+def _check_number(
+    name: str, value: Any, integer: bool, allow_none: bool, allow_zero: bool, allow_negative: bool = False
+) -> None:
+    """The one rule behind `check_positive`, `check_non_negative` and `check_integer`: a finite number (an int with
+    `integer`) above 0, or at least 0 with `allow_zero`, or of any sign with `allow_negative`; the error names the
+    option as the command line spells it."""
     import math
     import numbers
 
@@ -45,10 +48,10 @@ def _check_number(name: str, value: Any, integer: bool, allow_none: bool, allow_
         return
     kind = numbers.Integral if integer else numbers.Real  # numpy's numbers too (a value read from an array)
     number = not isinstance(value, bool) and isinstance(value, kind) and math.isfinite(value)
-    if not number or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else (">= 1" if integer else "above 0")
+    if not number or (not allow_negative and (value < 0 or (value == 0 and not allow_zero))):
+        bound = "" if allow_negative else (" >= 0" if allow_zero else (" >= 1" if integer else " above 0"))
         raise ValueError(
-            f"--{name.replace('_', '-')} must be {'an integer' if integer else 'a finite number'} {bound}, got {value!r}."
+            f"--{name.replace('_', '-')} must be {'an integer' if integer else 'a finite number'}{bound}, got {value!r}."
         )
 
 
@@ -60,6 +63,21 @@ def check_positive(name: str, value: Any, integer: bool = False, allow_none: boo
 def check_non_negative(name: str, value: Any, integer: bool = False, allow_none: bool = False) -> None:
     """Refuse a setting that must be a finite number >= 0 (an integer >= 0 with `integer`), naming the option."""
     _check_number(name, value, integer, allow_none, allow_zero=True)
+
+
+def check_integer(name: str, value: Any) -> None:
+    """Refuse a setting that must be a whole number of either sign (`max_steps`, whose values <= 0 mean "not set"):
+    a fraction, NaN, a bool or text would otherwise reach the Trainer only after the data set has loaded."""
+    _check_number(name, value, integer=True, allow_none=False, allow_zero=True, allow_negative=True)
+
+
+def check_fraction(name: str, value: Any) -> None:
+    """Refuse a setting that must be a share strictly between 0 and 1 (`validation_fraction`), naming the option;
+    NaN and text fail too (the comparison is False for NaN)."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+        raise ValueError(f"--{name.replace('_', '-')} must be a number strictly between 0 and 1, got {value!r}.")
 
 
 def check_switches(settings: Any, names: tuple[str, ...]) -> None:
@@ -150,6 +168,7 @@ class TrainerSettings:
     def __post_init__(self):
         check_report_to(self.report_to)
         check_seed(self.seed)
+        check_integer("max_steps", self.max_steps)  # <= 0: `num_train_epochs` or the recipe's own schedule
         check_switches(self, ("full_determinism", "show_progress"))
         check_positive("learning_rate", self.learning_rate)
         check_positive("num_train_epochs", self.num_train_epochs, allow_none=True)
@@ -187,6 +206,8 @@ __all__ = [
     "REPORT_TO",
     "ReportTo",
     "TrainerSettings",
+    "check_fraction",
+    "check_integer",
     "check_mixed_precision",
     "check_non_negative",
     "check_positive",
