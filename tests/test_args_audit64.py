@@ -11,6 +11,7 @@ name given instead of a model, and raised the stdlib's `re.error` for a `target_
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -172,3 +173,57 @@ def test_protocol_config_validation_fraction_checked_when_built(tmp_path, value)
 
     with pytest.raises(ValueError, match=r"--validation-fraction must be a number strictly between 0 and 1"):
         ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"], arms=["prior"], validation_fraction=value)
+
+
+# F5: apply_lora / load_adapter arguments
+
+
+def test_apply_lora_refuses_an_infinite_alpha():
+    from citrus_hf.training.lora import apply_lora
+
+    with pytest.raises(ValueError, match=r"LoRA `alpha` must be a positive number, got inf: a finite one"):
+        apply_lora(CiTrusForSequenceClassification(tiny_config(num_labels=2)), alpha=math.inf, verbose=False)
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        ("citrus-small", r"got the str 'citrus-small'.*from_pretrained\('citrus-small', num_labels=4\)"),
+        (None, r"got NoneType\. Load a pre-trained checkpoint"),
+    ],
+)
+def test_apply_lora_refuses_what_is_no_model(model, message):
+    from citrus_hf.training.lora import apply_lora
+
+    with pytest.raises(TypeError, match=r"Cannot apply LoRA: LoRA here adapts CiTrus task models.*" + message):
+        apply_lora(model, verbose=False)
+
+
+def test_load_adapter_refuses_what_is_no_model(tmp_path):
+    from citrus_hf.training.lora import apply_lora, load_adapter, save_adapter
+
+    folder = save_adapter(
+        apply_lora(CiTrusForSequenceClassification(tiny_config(num_labels=2)), verbose=False), tmp_path / "adapter"
+    )
+    with pytest.raises(TypeError, match=r"Cannot load the adapter: LoRA here adapts CiTrus task models.*got int"):
+        load_adapter(42, folder)
+
+
+def test_load_adapter_refuses_an_infinite_saved_alpha(tmp_path):
+    from citrus_hf.training.lora import apply_lora, load_adapter, save_adapter
+
+    folder = save_adapter(
+        apply_lora(CiTrusForSequenceClassification(tiny_config(num_labels=2)), verbose=False), tmp_path / "adapter"
+    )
+    path = folder / "adapter_config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "lora_alpha": math.inf}))  # written as Infinity
+    with pytest.raises(ValueError, match=r"'lora_alpha' must be a positive finite number, got Infinity"):
+        load_adapter(CiTrusForSequenceClassification(tiny_config(num_labels=2)), folder)
+
+
+def test_apply_lora_names_a_target_modules_regex_that_does_not_compile():
+    from citrus_hf.training.lora import apply_lora
+
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    with pytest.raises(ValueError, match=r"`target_modules` '\(q_proj' is not a valid regular expression"):
+        apply_lora(model, target_modules="(q_proj", verbose=False)

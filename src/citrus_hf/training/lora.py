@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import re
 import tempfile
@@ -86,6 +87,8 @@ def _check_task_model(model: nn.Module, action: str, adapter: str | os.PathLike 
     """The task head's name of `model`, a CiTrus task model without peft adapters, else an error naming the fix.
     `adapter`: the folder being loaded, when loading one (a model that already carries an adapter loads a second one
     with peft's own `load_adapter`, not with `add_adapter`, which makes a new untrained one)."""
+    if not isinstance(model, nn.Module):  # a name or path given where the loaded model belongs: no `.modules()`
+        raise TypeError(_not_a_task_model_message(model, action))
     # `get_peft_model` adapts the model it is given in place: the model object a user adapted before carries the
     # adapter layers while not being the `PeftModel` it returned (apply_lora called twice on the same object said no
     # module matched `target_modules=[]`, since the adapted layers are no plain Linear / Conv1d any more)
@@ -111,12 +114,20 @@ def _check_task_model(model: nn.Module, action: str, adapter: str | os.PathLike 
             f"modules_to_save=['{fusion_head}']))`."
         )
     if head_name is None:
-        raise TypeError(
-            f"Cannot {action}: LoRA here adapts CiTrus task models (CiTrusForSequenceClassification, "
-            f"CiTrusForRegression), got {type(model).__name__}. Load a pre-trained checkpoint into a task class first, "
-            "e.g. `CiTrusForSequenceClassification.from_pretrained(path, num_labels=4)`."
-        )
+        raise TypeError(_not_a_task_model_message(model, action))
     return head_name
+
+
+def _not_a_task_model_message(model: Any, action: str) -> str:
+    """What to do with `model`, which is no CiTrus task model: load one (from `model` itself when it is a path or
+    name, as `apply_lora("citrus-small")` gives one)."""
+    named = isinstance(model, (str, os.PathLike))
+    return (
+        f"Cannot {action}: LoRA here adapts CiTrus task models (CiTrusForSequenceClassification, "
+        f"CiTrusForRegression), got {f'the {type(model).__name__} {str(model)!r}' if named else type(model).__name__}. "
+        "Load a pre-trained checkpoint into a task class first, e.g. `CiTrusForSequenceClassification."
+        f"from_pretrained({repr(str(model)) if named else 'path'}, num_labels=4)`."
+    )
 
 
 def default_target_modules(model: nn.Module, include_cnn: bool = True, include_ffn: bool = True) -> list[str]:
@@ -246,20 +257,38 @@ def apply_lora(
         `patch_mask`; it returns `loss` and `logits`.
 
     Raises:
-        TypeError: `model` is not a CiTrus task model, or a switch (`include_cnn`, `include_ffn`, `verbose`) is not
-            True or False.
-        ValueError: the model already has adapters, bad hyper-parameters, no module matched, a match is not a
-            Linear / Conv1d layer, or a target lies inside the task head.
+        TypeError: `model` is not a CiTrus task model (a path or name: load it first), or a switch
+            (`include_cnn`, `include_ffn`, `verbose`) is not True or False.
+        ValueError: the model already has adapters, bad hyper-parameters (an infinite `alpha` too), a
+            `target_modules` string that is no regular expression, no module matched, a match is not a Linear /
+            Conv1d layer, or a target lies inside the task head.
     """
     head_name = _check_task_model(model, "apply LoRA")
     include_cnn, include_ffn = as_bool("include_cnn", include_cnn), as_bool("include_ffn", include_ffn)
     verbose = as_bool("verbose", verbose)
     if not isinstance(r, int) or isinstance(r, bool) or r < 1:
         raise ValueError(f"LoRA rank `r` must be a positive integer, got {r!r}.")
-    if not is_real_number(alpha) or not alpha > 0:
-        raise ValueError(f"LoRA `alpha` must be a positive number, got {alpha!r}.")
+    if not is_real_number(alpha) or not alpha > 0 or not math.isfinite(alpha):
+        # an infinite alpha scales the update by alpha / r = inf, and peft's zero-initialised B makes inf x 0 = NaN
+        raise ValueError(
+            f"LoRA `alpha` must be a positive number, got {alpha!r}"
+            + (
+                ": a finite one (the update is scaled by alpha / r, and every output would be NaN)."
+                if alpha == math.inf
+                else "."
+            )
+        )
     if not is_real_number(dropout) or not 0.0 <= dropout < 1.0:
         raise ValueError(f"LoRA `dropout` must be a number in [0, 1), got {dropout!r}.")
+    if isinstance(target_modules, str):
+        try:  # peft reads a string as a regular expression; its `re.error` names no option
+            re.compile(target_modules)
+        except re.error as error:
+            raise ValueError(
+                f"`target_modules` {target_modules!r} is not a valid regular expression ({error}); a string is one "
+                "expression over full module names (e.g. r'.*\\.[qv]_proj'): fix it, or give a list of names such "
+                "as ['q_proj', 'v_proj']."
+            ) from None
     if target_modules is None:
         target_modules = default_target_modules(model, include_cnn=include_cnn, include_ffn=include_ffn)
     elif not isinstance(target_modules, str):
@@ -648,7 +677,7 @@ def _checked_adapter_config(folder: Path) -> dict:
         )
     checks = {
         "r": ("a positive integer", lambda value: isinstance(value, int) and value > 0),
-        "lora_alpha": ("a positive number", lambda value: value > 0),
+        "lora_alpha": ("a positive finite number", lambda value: math.isfinite(value) and value > 0),
         "lora_dropout": ("a number in [0, 1)", lambda value: 0 <= value < 1),
     }
     for key, (kind, fits) in checks.items():
