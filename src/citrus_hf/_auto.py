@@ -40,8 +40,9 @@ def _register_configs() -> None:
 
     AutoConfig.register(CiTrusConfig.model_type, CiTrusConfig, exist_ok=True)
     AutoConfig.register(CiTrusFusionConfig.model_type, CiTrusFusionConfig, exist_ok=True)
-    CiTrusConfig._checkpoint_locator = _bundled_checkpoint
-    CiTrusConfig._typo_hint = _typo_hint
+    for config_class in (CiTrusConfig, CiTrusFusionConfig):
+        config_class._checkpoint_locator = _bundled_checkpoint
+        config_class._typo_hint = _typo_hint
     _take_bundled_names(AutoConfig)
 
 

@@ -267,6 +267,41 @@ def missing_subfolder_error(folder: str | os.PathLike, subfolder: str) -> Missin
     )
 
 
+def check_save_directory(save_directory: str | os.PathLike, argument: str = "save_directory") -> None:
+    """Refuse a folder to save into that is a file, or lies under one (`model.save_pretrained("run/model.safetensors")`,
+    the weights file given for its folder): transformers' models only logged that and returned without saving, its
+    configs and extractors failed on an AssertionError, and `mkdir` on a FileExistsError. Nothing is created.
+    `argument` names the parameter in the message.
+
+    Raises:
+        ValueError: naming the file and asking for a folder.
+    """
+    path = os.path.abspath(os.path.expanduser(os.fspath(save_directory)))
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if os.path.isdir(existing):
+        return
+    problem = "is a file" if existing == path else f"cannot be created: {existing!r} is a file"
+    raise ValueError(f"`{argument}` ({os.fspath(save_directory)}) {problem}; give a folder.")
+
+
+class ChecksSaveDirectory:
+    """Mixin of the classes whose `save_pretrained(save_directory, ...)` writes into a folder (the configs, the feature
+    extractor, the models): a file given for the folder is refused first (`check_save_directory`)."""
+
+    def save_pretrained(self, save_directory: str | os.PathLike, *args, **kwargs):
+        """The next class's `save_pretrained`, after refusing a `save_directory` that is (or lies under) a file."""
+        check_save_directory(save_directory)
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
+
+def file_for_folder_error(path: str | os.PathLike, holds: str) -> OSError:
+    """The refusal of a file given where a loader takes a folder (`from_pretrained("run/model.safetensors")`), which
+    transformers took for a malformed Hub id; `holds` says what the folder holds (`"config.json and ..."`)."""
+    return OSError(f"{os.fspath(path)!r} is a file; pass the folder that holds {holds}.")
+
+
 def fusion_checkpoint_error(name_or_path: Any, config_dict: dict[str, Any]) -> ValueError:
     """The refusal of a fusion checkpoint (`config_dict` its config.json) where a single-modality CiTrus one belongs,
     naming the routes that read it."""
@@ -447,11 +482,53 @@ def misspelt_names(names: Iterable[str], fields: frozenset[str]) -> list[str]:
     ]
 
 
+class DerivedSetting(property):
+    """A read-only property computed from settings (`window_seconds` from `context_length` and `sampling_rate`) that
+    says how (`formula`) and which keyword(s) set it instead (`instead`), for `check_derived_keywords`. Made with
+    `derived_setting`."""
+
+    formula: str = ""
+    instead: str = ""
+
+
+def derived_setting(formula: str, instead: str) -> Callable[[Callable[[Any], Any]], DerivedSetting]:
+    """`@property` for a value derived from settings: `formula` says how it is computed
+    (`"context_length / sampling_rate"`), `instead` what to pass to get the value one wants (`"context_length"`)."""
+
+    def make(getter: Callable[[Any], Any]) -> DerivedSetting:
+        setting = DerivedSetting(getter)
+        setting.formula, setting.instead = formula, instead
+        return setting
+
+    return make
+
+
+def check_derived_keywords(owner: type, names: Iterable[str]) -> None:
+    """Refuse keyword arguments that name a read-only property of `owner` (`CiTrusConfig(window_seconds=10)`,
+    `CiTrusFeatureExtractor(num_patches=10)`): transformers set every keyword as an attribute and failed on these with
+    "property ... has no setter", after logging the whole config.
+
+    Raises:
+        ValueError: naming the property, how it is derived and what to pass instead (`DerivedSetting`).
+    """
+    for name in names:
+        attribute = getattr(owner, name, None) if isinstance(name, str) else None
+        if not isinstance(attribute, property) or attribute.fset is not None:
+            continue
+        if isinstance(attribute, DerivedSetting):
+            raise ValueError(
+                f"`{name}` is derived ({name} = {attribute.formula}) and cannot be set; pass {attribute.instead}."
+            )
+        raise ValueError(f"`{name}` is a read-only property of {owner.__name__} and cannot be given as a keyword.")
+
+
 def check_misspelt_fields(config_class: type[PreTrainedConfig], extra: dict[str, Any]) -> None:
     """Refuse keyword arguments that are no field of `config_class` but close to one (`d_modle=32`, `num_label=5`)
     or another model's name for one (`sample_rate=250`, `num_layers=6`: `FIELD_ALIASES`): `PreTrainedConfig` keeps
     unknown keyword arguments as extra attributes, so a typo would build the default model without a word. Other
-    unknown names stay allowed (metadata people add to a config, keys of older versions)."""
+    unknown names stay allowed (metadata people add to a config, keys of older versions). A name of a read-only
+    property (`window_seconds`) is refused with what sets it (`check_derived_keywords`)."""
+    check_derived_keywords(config_class, extra)
     misspelt = misspelt_names(extra, config_field_names(config_class))
     if misspelt:
         raise not_a_field_error(config_class, misspelt)
@@ -932,7 +1009,7 @@ def check_config_dtype(name: str, value: Any) -> None:
 
 
 @strict
-class CiTrusConfig(PreTrainedConfig):
+class CiTrusConfig(ChecksSaveDirectory, PreTrainedConfig):
     r"""
     Configuration of a CiTrus model (Geenjaar & Lu, "CiTrus: Squeezing Extra Performance out of Low-data Bio-signal
     Transfer Learning", AAAI 2025): a residual CNN applied to every patch on its own, followed by a PatchTST-style
@@ -1188,22 +1265,25 @@ class CiTrusConfig(PreTrainedConfig):
         check_misspelt_fields(type(self), config_dict)
         super().update(config_dict)
 
-    @property
+    @derived_setting("context_length // patch_length", "context_length (num_patches x patch_length samples)")
     def num_patches(self) -> int:
         """Patch tokens per channel of a `context_length` window."""
         return self.context_length // self.patch_length
 
-    @property
+    @derived_setting(
+        "context_length / sampling_rate",
+        "context_length (window_seconds x sampling_rate samples), and sampling_rate if it differs",
+    )
     def window_seconds(self) -> float:
         """Window length in seconds."""
         return self.context_length / self.sampling_rate
 
-    @property
+    @derived_setting("spectrogram_n_fft // 2 + 1", "spectrogram_n_fft (2 x (spectrogram_bins - 1))")
     def spectrogram_bins(self) -> int:
         """Frequency bins of the spectrogram target (one-sided)."""
         return self.spectrogram_n_fft // 2 + 1
 
-    @property
+    @derived_setting("channel_pooling and the saved architectures", "channel_pooling ('mean' takes any channel count)")
     def fixes_channel_count(self) -> bool:
         """Whether a model of this config takes exactly `num_channels` channels: only a task head that concatenates
         per-channel features (`channel_pooling="concat"`) does. The encoder is channel-independent, so a checkpoint
@@ -1217,12 +1297,12 @@ class CiTrusConfig(PreTrainedConfig):
             return False
         return not (self.architectures and set(self.architectures) <= set(ENCODER_ARCHITECTURES))
 
-    @property
+    @derived_setting("backbone != 'cnn'", "backbone ('hybrid', 'transformer' or 'cnn')")
     def uses_transformer(self) -> bool:
         """Whether the backbone has the transformer (`"hybrid"` or `"transformer"`)."""
         return self.backbone != "cnn"
 
-    @property
+    @derived_setting("backbone != 'transformer'", "backbone ('hybrid', 'transformer' or 'cnn')")
     def uses_cnn(self) -> bool:
         """Whether the backbone has the CNN stem (`"hybrid"` or `"cnn"`)."""
         return self.backbone != "transformer"

@@ -21,19 +21,21 @@ from torch import nn
 from transformers.configuration_utils import PreTrainedConfig
 
 from .configuration_citrus import (
+    ChecksSaveDirectory,
     CiTrusConfig,
     as_finite_real,
     as_integer,
     building_from_dict,
-    check_checkpoint_reference,
     check_classification_head,
     check_initializer_range,
     check_misspelt_fields,
     check_num_labels,
     class_label_keywords,
     config_field_names,
+    derived_setting,
     field_hint,
     is_saved_config_dict,
+    lookup_checkpoint,
     misspelt_names,
     raise_plain_validation_errors,
     reconcile_label2id,
@@ -72,7 +74,7 @@ _SUB_CONFIG_METADATA = ("model_type", "transformers_version", "_name_or_path")
 
 
 @strict
-class CiTrusFusionConfig(PreTrainedConfig):
+class CiTrusFusionConfig(ChecksSaveDirectory, PreTrainedConfig):
     r"""
     Configuration of `CiTrusFusionForSequenceClassification` and `CiTrusFusionForRegression`: one CiTrus encoder per
     modality, each with its own input contract, their pooled embeddings concatenated, and a linear head on top
@@ -110,6 +112,10 @@ class CiTrusFusionConfig(PreTrainedConfig):
     """
 
     model_type = FUSION_MODEL_TYPE
+    # The package's lookup hooks, as on `CiTrusConfig` (`lookup_checkpoint`): a bundled checkpoint's name -> its
+    # folder, and the typo hint; set by `citrus_hf._auto`, None in remote code.
+    _checkpoint_locator = None
+    _typo_hint = None
 
     modality_configs: dict[str, CiTrusConfig | dict] | None = None
     normalize_embeddings: bool = True
@@ -162,9 +168,9 @@ class CiTrusFusionConfig(PreTrainedConfig):
         cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """`PreTrainedConfig.get_config_dict`, with a mistyped path named as one (transformers: "Repo id must be in the
-        form ...") and a single-modality CiTrus checkpoint named as such."""
-        check_checkpoint_reference(pretrained_model_name_or_path)
-        config_dict, kwargs = super().get_config_dict(pretrained_model_name_or_path, **kwargs)
+        form ...") and a single-modality CiTrus checkpoint named as such, also by its bundled name ("citrus-small",
+        which transformers looked up on the Hub: offline, "couldn't connect to huggingface.co")."""
+        config_dict, kwargs = lookup_checkpoint(cls, super().get_config_dict, pretrained_model_name_or_path, **kwargs)
         if config_dict.get("model_type") == CiTrusConfig.model_type:
             raise ValueError(
                 f"{str(pretrained_model_name_or_path)!r} holds a single-modality CiTrus checkpoint (model_type "
@@ -225,7 +231,7 @@ class CiTrusFusionConfig(PreTrainedConfig):
             values.pop(key, None)
         return CiTrusConfig(**values)
 
-    @property
+    @derived_setting("the names of modality_configs", "modality_configs={name: CiTrusConfig(...), ...}")
     def modalities(self) -> list[str]:
         """Modality names in the order their embeddings are concatenated (sorted)."""
         return list(self.modality_configs)

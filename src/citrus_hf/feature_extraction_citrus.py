@@ -33,12 +33,15 @@ from transformers.utils import CONFIG_NAME, TensorType, cached_file, logging
 from transformers.utils.hub import hf_api
 
 from .configuration_citrus import (
+    ChecksSaveDirectory,
     CiTrusConfig,
     MissingSubfolderError,
     as_integer,
     as_sampling_rate,
+    check_derived_keywords,
     check_normalization_statistics,
     closest_field_hint,
+    derived_setting,
     is_real_number,
     looks_like_time_by_channels,
     lookup_checkpoint,
@@ -469,7 +472,7 @@ def _check_return_tensors(return_tensors: Any) -> None:
     )
 
 
-class CiTrusFeatureExtractor(SequenceFeatureExtractor):
+class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
     r"""
     Aligns bio-signal recordings to a CiTrus checkpoint's input contract (sampling rate, window length, channels) and
     normalises them. Build it from the model's config so it always matches the checkpoint:
@@ -645,9 +648,11 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
     @classmethod
     def _refuse_misspelt_settings(cls, names: list[str]) -> None:
         """Refuse keyword arguments that are no setting but close to one (`normalisation`) or another library's name
-        for one (`sample_rate`, `fs`): the config refuses the same names (`check_misspelt_fields`)."""
+        for one (`sample_rate`, `fs`): the config refuses the same names (`check_misspelt_fields`). The name of a
+        read-only property (`num_patches`) is refused with what sets it (`check_derived_keywords`)."""
         if not names:
             return
+        check_derived_keywords(cls, names)
         known = cls._saved_setting_names()
         misspelt = misspelt_names(names, known)
         if misspelt:
@@ -822,7 +827,7 @@ class CiTrusFeatureExtractor(SequenceFeatureExtractor):
         params.update(kwargs)
         return cls(**params)
 
-    @property
+    @derived_setting("context_length // patch_length", "context_length (num_patches x patch_length samples)")
     def num_patches(self) -> int:
         """Patches per channel of a `context_length` window (the width of `patch_mask`)."""
         return self.context_length // self.patch_length

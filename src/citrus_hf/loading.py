@@ -44,7 +44,9 @@ from .configuration_citrus import (
     MODEL_PRESETS,
     PIPELINE_TASKS,
     CiTrusConfig,
+    check_derived_keywords,
     config_field_names,
+    file_for_folder_error,
     not_a_field_error,
     safetensors_names,
 )
@@ -133,9 +135,7 @@ def resolve_checkpoint(
         isinstance(repo_or_path, os.PathLike) or repo_id.startswith((".", "/", "~")) or repo_id.count("/") > 1
     )
     if path.is_file():
-        raise OSError(
-            f"{repo_id!r} is a file; pass the folder that holds it (the checkpoint's config.json and weights)."
-        )
+        raise file_for_folder_error(repo_id, "it (the checkpoint's config.json and weights)")
     if looks_like_path:
         raise OSError(
             f"Local folder {repo_id!r} does not exist; pass a checkpoint folder or a Hub id `namespace/name`."
@@ -292,7 +292,9 @@ def _config_from(preset: str, overrides: dict[str, Any]) -> CiTrusConfig:
 
 def _check_config_fields(overrides: dict[str, Any]) -> None:
     """Refuse override names that are no config field: `PreTrainedConfig` keeps unknown keyword arguments as extra
-    attributes, so any unknown name here (a preset and its overrides, not a saved config with metadata) is a mistake."""
+    attributes, so any unknown name here (a preset and its overrides, not a saved config with metadata) is a mistake.
+    A derived value (`window_seconds`) is named as such, with the field that sets it."""
+    check_derived_keywords(CiTrusConfig, overrides)
     unknown = sorted(set(overrides) - config_field_names(CiTrusConfig))
     if unknown:
         raise not_a_field_error(CiTrusConfig, unknown, "; see `CiTrusConfig` for the fields a model config has")

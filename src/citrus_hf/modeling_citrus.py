@@ -37,6 +37,7 @@ from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel
 from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
 from .configuration_citrus import (
+    ChecksSaveDirectory,
     CiTrusConfig,
     _check_choice,
     check_buildable,
@@ -45,6 +46,7 @@ from .configuration_citrus import (
     check_problem_type,
     config_field_names,
     custom_pipelines_for,
+    file_for_folder_error,
     fusion_checkpoint_error,
     looks_like_time_by_channels,
     lookup_never_reached_the_hub,
@@ -329,22 +331,14 @@ def _check_config_keyword(model_class: type, kwargs: dict[str, Any]) -> None:
     setting at all; without `config=` the same keywords override the checkpoint's config.
 
     Raises:
-        TypeError: `config=` is neither a config nor a path.
+        TypeError: `config=` is neither a config nor a path, or a config of another class than `config_class`.
         ValueError: config fields given beside a config object, naming them and both fixes.
     """
     config, config_class = kwargs.get("config"), model_class.config_class
     if config is None or isinstance(config, (str, os.PathLike)):
         return
-    if not isinstance(config, PreTrainedConfig):
-        build = (
-            f"build it first with {config_class.__name__}.from_dict(d) (or {config_class.__name__}(**d)) and pass that"
-            if isinstance(config, Mapping)
-            else f"pass a {config_class.__name__}"
-        )
-        raise TypeError(
-            f"`config=` takes a {config_class.__name__} or the path of a folder with a config.json, got "
-            f"{type(config).__name__}: {build}, or leave `config=` out to use the checkpoint's own."
-        )
+    # a dict, another model's config (PatchTST's) or the other CiTrus family's: refused before the checkpoint is read
+    model_class._check_config_class(config, keyword=True)
     fields = [name for name in kwargs if name in config_field_names(config_class)]
     overrides = [name for name in fields if name not in _LOADING_OPTIONS_ON_THE_CONFIG]
     if overrides:
@@ -1381,7 +1375,7 @@ def _refuse_integer_weights(
         )
 
 
-class _CiTrusFamilyMixin:
+class _CiTrusFamilyMixin(ChecksSaveDirectory):
     """What every CiTrus-family `PreTrainedModel` (single-encoder and fusion) shares: the input name, attention
     support, the Trainer's loss handling, a strict, safetensors-only `from_pretrained`, `push_to_hub`, gradient
     checkpointing that trains adapters behind the patch embedding, and the refusal to resize token embeddings.
@@ -1400,6 +1394,47 @@ class _CiTrusFamilyMixin:
     # refusal of `resize_token_embeddings` (the fusion family builds from one encoder per modality).
     _input_embeddings_described = "its CNN stem"
     _new_contract_advice = "pass num_channels= to from_pretrained, and let the feature extractor resample recordings."
+    # The other CiTrus family's config (its `model_type`) and what to do with it, for the refusal of a config of the
+    # wrong class (`_check_config_class`): the two families' configs look alike but describe different models.
+    _other_family_config: tuple[str, str] = ("", "")
+
+    @classmethod
+    def _check_config_class(cls, config: Any, keyword: bool = False) -> None:
+        """Refuse a `config` that is not a `cls.config_class` (another model's config, the other CiTrus family's, a
+        dict or None) before anything reads it: the task classes read `config.num_labels` first, and the layers then
+        ended on an AttributeError from inside transformers ("'PatchTSTConfig' object has no attribute 'uses_cnn'").
+        `keyword`: the config came as `from_pretrained(..., config=...)`, which also takes a path or nothing.
+
+        Raises:
+            TypeError: naming the expected config class, the one given and the fix.
+        """
+        # By model type too: remote code (`trust_remote_code=True`) may build the config from another copy of its
+        # module than the one the model class imported, a class of the same name that `isinstance` does not match.
+        if isinstance(config, cls.config_class) or (
+            isinstance(config, PreTrainedConfig) and config.model_type == cls.config_class.model_type
+        ):
+            return
+        expected = cls.config_class.__name__
+        other_type, other_advice = cls._other_family_config
+        if other_type and getattr(config, "model_type", None) == other_type:
+            advice = other_advice
+        elif isinstance(config, Mapping):
+            advice = f"build it first with {expected}.from_dict(d) (or {expected}(**d)) and pass that"
+        elif config is None:
+            advice = f"build one ({expected}(...)), or load a checkpoint with {cls.__name__}.from_pretrained(path)"
+        elif isinstance(config, PreTrainedConfig):
+            advice = (
+                f"another model's config does not describe a CiTrus model; build a {expected} (or read a CiTrus "
+                f"checkpoint's with {expected}.from_pretrained(path))"
+            )
+        else:
+            advice = f"pass a {expected}"
+        if keyword:
+            where, takes = "`config=`", f"a {expected} or the path of a folder with a config.json"
+            advice += ", or leave `config=` out to use the checkpoint's own"
+        else:
+            where, takes = cls.__name__, f"a {expected}"
+        raise TypeError(f"{where} takes {takes}, got {type(config).__name__}: {advice}.")
 
     def _set_gradient_checkpointing(self, enable: bool = True, *args, **kwargs):
         """transformers' switch, which also makes the patch embedding's output (a fusion model's: every encoder's)
@@ -1851,7 +1886,7 @@ class _CiTrusFamilyMixin:
                     "loading its state dict with `torch.load(path, weights_only=True)`."
                 )
         elif os.path.exists(folder):
-            raise OSError(f"{folder!r} is a file; pass the folder that holds config.json and {SAFE_WEIGHTS_NAME}.")
+            raise file_for_folder_error(folder, f"config.json and {SAFE_WEIGHTS_NAME}")
         elif os.path.isdir(name):  # a `subfolder=` that this folder (a bundled checkpoint's too) does not have
             raise missing_subfolder_error(name, kwargs["subfolder"])
         else:
@@ -1953,6 +1988,12 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
     config: CiTrusConfig
     base_model_prefix = "citrus"
     _backbone_prefix = "citrus."
+    _other_family_config = (
+        FUSION_MODEL_TYPE,
+        "that is a fusion model's config (one encoder per modality): build a fusion model from it "
+        "(CiTrusFusionForSequenceClassification or CiTrusFusionForRegression), or give this class one modality's "
+        "config (`config.modality_configs[name]`)",
+    )
 
     @property
     def dummy_inputs(self) -> dict[str, torch.Tensor]:
@@ -1963,6 +2004,7 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         return {"input_values": torch.randn(shape, generator=generator).to(self.device)}
 
     def __init__(self, config: CiTrusConfig, *inputs, **kwargs):
+        self._check_config_class(config)
         # A config changed after it was built (`config.update(...)`, an attribute set) skipped the checks its
         # constructor runs; a bad value would otherwise surface as a shape error deep inside the first forward pass.
         check_buildable(config)
@@ -2774,6 +2816,7 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
     """
 
     def __init__(self, config: CiTrusConfig):
+        super().__init__(config)  # (checks the config's class first; builds no layer)
         # A task model may classify a window of one patch; masked pre-training cannot (see `_check_maskable`), so
         # this class refuses such a config here rather than at the first training step.
         self._check_maskable(
@@ -2782,7 +2825,6 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
             f"context_length={config.context_length}",
             "use a longer context_length or a shorter patch_length",
         )
-        super().__init__(config)
         self.citrus = CiTrusModel(config)
         self.masking = CiTrusMasking(config)
         self.head = PRETRAINING_HEADS[config.pretraining_objective](config)
@@ -3204,13 +3246,13 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
     outputs_field: str
     output_class: type[ModelOutput]
 
-    def __init__(self, config: CiTrusConfig, num_outputs: int):
-        super().__init__(config)
+    def __init__(self, config: CiTrusConfig):
+        super().__init__(config)  # (checks the config's class before the head's size is read from it)
         self.citrus = CiTrusModel(config)
         self._freeze_unused_parameters()
         self.pooler = CiTrusPooler(config)
         self.dropout = nn.Dropout(config.head_dropout)
-        setattr(self, self.head_name, nn.Linear(self.pooler.output_size, num_outputs))
+        setattr(self, self.head_name, nn.Linear(self.pooler.output_size, getattr(config, self.outputs_field)))
         self._backbone_frozen = False
         self.post_init()
 
@@ -3660,9 +3702,6 @@ class CiTrusForSequenceClassification(_ClassifierLoss, _CiTrusForTask):
     outputs_field = "num_labels"
     output_class = CiTrusSequenceClassifierOutput
 
-    def __init__(self, config: CiTrusConfig):
-        super().__init__(config, config.num_labels)
-
     @classmethod
     def _config_overrides_for(cls, pretrained_model_name_or_path, saved_config: dict, kwargs: dict) -> dict:
         """The base class's overrides, refusing `num_targets` without `num_labels`: it is PatchTST's name for a
@@ -3699,13 +3738,14 @@ class CiTrusForRegression(_RegressorLoss, _CiTrusForTask):
     output_class = CiTrusRegressionOutput
 
     def __init__(self, config: CiTrusConfig):
+        self._check_config_class(config)  # (before its problem_type is read)
         if config.problem_type not in (None, REGRESSION):
             raise ValueError(
                 f"CiTrusForRegression always trains as a regressor (mean squared error), but the config has "
                 f"problem_type={config.problem_type!r}, a classification setting it would save and ignore: leave "
                 "problem_type out (or pass 'regression'), or use CiTrusForSequenceClassification to classify."
             )
-        super().__init__(config, config.num_targets)
+        super().__init__(config)
 
     @classmethod
     def _config_overrides_for(cls, pretrained_model_name_or_path, saved_config: dict, kwargs: dict) -> dict:

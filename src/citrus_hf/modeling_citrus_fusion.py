@@ -28,6 +28,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import logging
 
+from .configuration_citrus import CiTrusConfig
 from .configuration_citrus_fusion import (
     FUSION_CHANNEL_COUNT_FIX,
     CiTrusFusionConfig,
@@ -87,6 +88,12 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         "CiTrusModel.from_pretrained(checkpoint, num_channels=...)})`), and let CiTrusFusionProcessor resample "
         "recordings."
     )
+    _other_family_config = (
+        CiTrusConfig.model_type,
+        "that is a single-modality model's config: build a single-modality model from it (CiTrusModel, "
+        "CiTrusForSequenceClassification or CiTrusForRegression), or make it one modality of a fusion config "
+        "(`CiTrusFusionConfig(modality_configs={'ecg': config}, ...)`)",
+    )
 
     @property
     def dummy_inputs(self) -> dict[str, dict[str, torch.Tensor]]:
@@ -98,7 +105,8 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             }
         }
 
-    def __init__(self, config: CiTrusFusionConfig, num_outputs: int):
+    def __init__(self, config: CiTrusFusionConfig):
+        self._check_config_class(config)
         super().__init__(config)
         # Encoders are complete CiTrus models: each initialises itself with its own config (transformers dispatches
         # `_init_weights` to sub-models) and can be saved or loaded on its own.
@@ -112,7 +120,7 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         )
         self.embedding_size = sum(sizes.values())
         self.dropout = nn.Dropout(config.head_dropout)
-        setattr(self, self.head_name, nn.Linear(self.embedding_size, num_outputs))
+        setattr(self, self.head_name, nn.Linear(self.embedding_size, getattr(config, self.outputs_field)))
         self._frozen_encoders: set[str] = set()
         self.post_init()
 
@@ -325,9 +333,6 @@ class CiTrusFusionForSequenceClassification(_ClassifierLoss, CiTrusFusionPreTrai
     head_name = "classifier"
     outputs_field = "num_labels"
 
-    def __init__(self, config: CiTrusFusionConfig):
-        super().__init__(config, config.num_labels)
-
     def forward(
         self,
         input_values: Mapping[str, torch.Tensor] | None = None,
@@ -385,9 +390,6 @@ class CiTrusFusionForRegression(_RegressorLoss, CiTrusFusionPreTrainedModel):
 
     head_name = "regressor"
     outputs_field = "num_targets"
-
-    def __init__(self, config: CiTrusFusionConfig):
-        super().__init__(config, config.num_targets)
 
     def forward(
         self,

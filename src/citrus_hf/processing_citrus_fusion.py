@@ -43,7 +43,12 @@ from transformers.utils import (
 )
 from transformers.utils.hub import hf_api
 
-from .configuration_citrus import CiTrusConfig, check_checkpoint_reference
+from .configuration_citrus import (
+    CiTrusConfig,
+    check_checkpoint_reference,
+    check_save_directory,
+    file_for_folder_error,
+)
 from .configuration_citrus_fusion import (
     FUSION_CHANNEL_COUNT_FIX,
     CiTrusFusionConfig,
@@ -389,9 +394,8 @@ class CiTrusFusionProcessor(PushToHubMixin):
 
         With `push_to_hub=True`, upload it to `repo_id` (default: the folder's name), as transformers' processors do.
         """
+        check_save_directory(save_directory)
         save_directory = os.fspath(save_directory)
-        if os.path.isfile(save_directory):
-            raise ValueError(f"`save_directory` ({save_directory}) is a file; give a folder.")
         os.makedirs(save_directory, exist_ok=True)
         if push_to_hub:
             commit_message = kwargs.pop("commit_message", None)
@@ -420,6 +424,11 @@ class CiTrusFusionProcessor(PushToHubMixin):
         """
         kwargs.pop("trust_remote_code", None)  # passed by AutoProcessor; the code is already loaded
         check_checkpoint_reference(pretrained_model_name_or_path)
+        # (transformers: "Repo id must be in the form ...")
+        if isinstance(pretrained_model_name_or_path, (str, os.PathLike)) and os.path.isfile(
+            pretrained_model_name_or_path
+        ):
+            raise file_for_folder_error(pretrained_model_name_or_path, PROCESSOR_NAME)
         hub_kwargs = {k: v for k, v in kwargs.items() if k in _HUB_KWARGS}
         path = cached_file(
             pretrained_model_name_or_path, PROCESSOR_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs

@@ -58,7 +58,13 @@ def build_dataset(
     Raises:
         ArchiveMissingError: an offline archive is not cached (the message says how to fetch it).
         ChecksumError: a cached archive does not match the registry.
+        ValueError: ``cache_dir`` or ``archive_cache_dir`` is (or lies under) a file.
     """
+    from ..configuration_citrus import check_save_directory  # (importing this module needs no transformers)
+
+    for argument, folder in (("cache_dir", cache_dir), ("archive_cache_dir", archive_cache_dir)):
+        if folder is not None:
+            check_save_directory(folder, argument)
     spec = get_dataset_spec(name)
     resolved = resolve_options(spec, options)
     context = BuildContext(

@@ -204,6 +204,11 @@ def _importable(name: str) -> bool:
 # ----------------------------------------------------------------------------------------------------------------------
 
 
+# What an `InferenceTarget` computes (its `output`); `target=` also takes these names for the target with the config's
+# embedding options.
+TARGET_OUTPUTS = ("logits", "embeddings")
+
+
 @dataclass(frozen=True)
 class InferenceTarget:
     """The output a backend computes from aligned windows.
@@ -220,8 +225,8 @@ class InferenceTarget:
     channel_pooling: str = "concat"
 
     def __post_init__(self):
-        if self.output not in ("logits", "embeddings"):
-            raise ValueError(f"`output` must be 'logits' or 'embeddings', got {self.output!r}.")
+        if self.output not in TARGET_OUTPUTS:
+            raise ValueError(f"`output` must be one of {', '.join(map(repr, TARGET_OUTPUTS))}, got {self.output!r}.")
 
     def compute(self, model: torch.nn.Module, input_values: torch.Tensor, patch_mask: torch.Tensor | None):
         """Run `model` on `(batch, channels, time)` windows and return this target, `(batch, outputs)`."""
@@ -237,9 +242,10 @@ class InferenceTarget:
         return model(input_values=input_values, patch_mask=patch_mask, return_dict=True).logits
 
 
-def target_for(model: torch.nn.Module, target: InferenceTarget | None) -> InferenceTarget:
-    """What the backends compute for `model`: `target` or, when None, the model's own output, with the embedding
-    options left to the config filled in (`resolved_target`). Checked before any forward pass.
+def target_for(model: torch.nn.Module, target: InferenceTarget | str | None) -> InferenceTarget:
+    """What the backends compute for `model`: `target` (an `InferenceTarget`, or the name of its output, `"logits"` or
+    `"embeddings"`, for `InferenceTarget(name)`) or, when None, the model's own output, with the embedding options
+    left to the config filled in (`resolved_target`). Checked before any forward pass.
 
     The default follows the model: a task model's head output (`"logits"`), and the embeddings (`embed()`) of a
     model without a task head (the bare encoder citrus-small loads as, a pre-training model), which has no other
@@ -249,8 +255,16 @@ def target_for(model: torch.nn.Module, target: InferenceTarget | None) -> Infere
     'logits'".
 
     Raises:
-        ValueError: `"logits"` asked of a model without a task head.
+        TypeError: `target` is neither an `InferenceTarget` nor a string.
+        ValueError: an unknown output name, or `"logits"` asked of a model without a task head.
     """
+    if isinstance(target, str):  # the natural reading of "what to compute" (it had failed on `target.output`)
+        target = InferenceTarget(target)
+    elif target is not None and not isinstance(target, InferenceTarget):
+        raise TypeError(
+            f"`target` takes an InferenceTarget or the name of its output ({', '.join(map(repr, TARGET_OUTPUTS))}), "
+            f"got {type(target).__name__}."
+        )
     encoder = problem_of(model) == "encoder"
     if target is None:
         target = InferenceTarget("embeddings") if encoder else InferenceTarget()
@@ -897,7 +911,7 @@ def check_positive_integer(name: str, value) -> None:
 def load_backend(
     model: torch.nn.Module,
     backend: str = "auto",
-    target: InferenceTarget | None = None,
+    target: InferenceTarget | str | None = None,
     *,
     cache_dir: str | os.PathLike | None = None,
     num_threads: int | None = None,
@@ -909,8 +923,8 @@ def load_backend(
         model: any CiTrus model (`embed()` for embeddings; a task model for logits).
         backend: `"auto"`, `"torch"`, `"bf16"` or `"onnxruntime"` (see the module docstring for what `"auto"`
             picks).
-        target: what to compute (default: the model's own output, `target_for`: a task model's logits, the
-            embeddings of a model without a task head).
+        target: what to compute, an `InferenceTarget` or its output's name, "logits" or "embeddings" (default: the
+            model's own output, `target_for`: a task model's logits, the embeddings of a model without a task head).
         cache_dir: folder of exported ONNX files (default: `onnx_cache_dir()`: `$CITRUS_HF_ONNX_CACHE`, else under
             `$HF_HOME`, `$XDG_CACHE_HOME` or `~/.cache`, in `citrus_hf/onnx`).
         num_threads: ONNX Runtime threads for a batch run in one piece (default: PyTorch's, `torch.get_num_threads()`).
@@ -1019,7 +1033,7 @@ class _BackendCache(dict):
 def cached_backend(
     model: torch.nn.Module,
     backend: str,
-    target: InferenceTarget | None,
+    target: InferenceTarget | str | None,
     cache_dir: str | os.PathLike | None = None,
     cache: dict | None = None,
 ) -> InferenceBackend:
@@ -1165,7 +1179,7 @@ def predict_windows(
     features: Mapping[str, Any],
     backend: str | InferenceBackend = "auto",
     batch_size: int = 64,
-    target: InferenceTarget | None = None,
+    target: InferenceTarget | str | None = None,
 ) -> torch.Tensor:
     """The model's output for every aligned window of a feature extractor's output, `batch_size` windows at a time
     on the fastest path (`load_backend(model, backend)`), e.g. the hundreds of windows of a night.
@@ -1179,9 +1193,9 @@ def predict_windows(
             until the model changes, so "auto" times its paths once) or an `InferenceBackend` already loaded (its
             `name` says which path ran; refused once the model has changed since it was loaded).
         batch_size: windows per forward pass.
-        target: what to compute (default: the model's own output, `target_for`: a task model's logits, the
-            embeddings of a model without a task head). With a loaded backend, the backend's own target; another
-            is refused.
+        target: what to compute, an `InferenceTarget` or its output's name, "logits" or "embeddings" (default: the
+            model's own output, `target_for`: a task model's logits, the embeddings of a model without a task head).
+            With a loaded backend, the backend's own target; another is refused.
 
     Returns:
         `(windows, outputs)` float32.
@@ -1643,7 +1657,7 @@ def _quiet_exporter():
 
 
 def export_onnx(
-    model: torch.nn.Module, target: InferenceTarget | None = None, cache_dir: str | os.PathLike | None = None
+    model: torch.nn.Module, target: InferenceTarget | str | None = None, cache_dir: str | os.PathLike | None = None
 ) -> tuple[Path, bool]:
     """The ONNX file of `model` for `target`, exported now unless the cache already holds it.
 

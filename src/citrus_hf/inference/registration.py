@@ -36,6 +36,7 @@ from ..configuration_citrus import (
     CiTrusConfig,
     check_checkpoint_reference,
     custom_pipelines_for,
+    file_for_folder_error,
     pipeline_task_for,
 )
 from ..configuration_citrus_fusion import CiTrusFusionConfig
@@ -192,7 +193,7 @@ def _check_model_folder(model: Any) -> None:
     if not isinstance(model, (str, os.PathLike)) or not os.path.exists(model):
         return
     if os.path.isfile(model):
-        raise OSError(f"{str(model)!r} is a file; pass the folder that holds its config.json and model.safetensors.")
+        raise file_for_folder_error(model, f"its config.json and {SAFE_WEIGHTS_NAME}")
     if not any(os.path.isfile(os.path.join(model, name)) for name in (CONFIG_NAME, "adapter_config.json")):
         runs = sorted(name for name in os.listdir(model) if name.startswith("checkpoint-"))
         raise ValueError(

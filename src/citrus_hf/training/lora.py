@@ -52,7 +52,7 @@ from safetensors import safe_open
 from torch import nn
 from transformers.utils import FEATURE_EXTRACTOR_NAME, logging
 
-from ..configuration_citrus import CiTrusConfig, is_real_number
+from ..configuration_citrus import CiTrusConfig, check_save_directory, is_real_number
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..loading import hub_repo_id, read_json_object
 from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME, PEFT_METHOD_NAMES, _channel_settings_hint, _pooled_width
@@ -530,7 +530,8 @@ def save_adapter(
 
     Raises:
         TypeError: `peft_model` is no peft model over a CiTrus task model.
-        ValueError: several adapters are active at once, or the active one is not LoRA (nothing is written).
+        ValueError: several adapters are active at once, the active one is not LoRA, or `save_directory` is (or lies
+            under) a file (nothing is written).
     """
     _task_model(peft_model, "save the adapter")  # a CiTrus task model under peft, or a TypeError
     active = peft_model.active_adapters
@@ -548,6 +549,7 @@ def save_adapter(
             "(`peft_model.merge_and_unload()`) and `save_pretrained` the merged model, a full checkpoint every "
             "citrus-hf route takes."
         )
+    check_save_directory(save_directory)
     folder = Path(save_directory)
     folder.mkdir(parents=True, exist_ok=True)
     recorded_base = lora_config.base_model_name_or_path

@@ -33,7 +33,18 @@ LOWER_IS_BETTER = frozenset({"mae", "rmse", "loss", "mse", "mape", "smape", "msl
 
 
 def _as_labels(y_true, num_classes: int | None = None) -> np.ndarray:
+    """`y_true` as `(n,)` int64 class indices, refusing class names, fractional values and (given `num_classes`)
+    indices out of range."""
     labels = np.asarray(y_true).reshape(-1)
+    names = (
+        [value for value in labels.tolist() if isinstance(value, (str, bytes))] if labels.dtype.kind in "USO" else []
+    )
+    if names:
+        # a label column of class names ("walk", "run"): numpy's `mod` below failed on it ("ufunc 'remainder' ...")
+        raise TypeError(
+            f"Class labels must be class indices (integers), got strings such as {names[0]!r}: map them to indices "
+            "with the model's label2id (`[model.config.label2id[name] for name in labels]`)."
+        )
     if labels.size and not np.issubdtype(labels.dtype, np.integer):
         if not np.all(np.equal(np.mod(labels, 1), 0)):
             raise ValueError("Class labels must be whole numbers (class indices), got fractional values.")
