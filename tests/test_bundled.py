@@ -127,6 +127,7 @@ def test_command_line_fits_it_by_name(tmp_path, caplog, capsys):
     import logging
 
     caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="citrus_hf")  # the package follows transformers' verbosity, not the root's
     output = tmp_path / "run"
     arguments = ["finetune", "--model", "citrus-small", "--dataset", "basic_motions", "--label-budget", "2"]
     unused = ["--max-steps", "50", "--learning-rate", "1e-4", "--lora-r", "4"]

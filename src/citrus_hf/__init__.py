@@ -15,7 +15,10 @@ from ._dependencies import check_at_import
 
 check_at_import()  # before anything imports transformers: an older one fails deep inside the model files
 
-from . import _auto  # noqa: E402
+from . import _auto, _logs  # noqa: E402
+
+# Before any submodule creates its logger: every "citrus_hf.*" logger follows transformers' verbosity (`_logs`).
+_logs.follow_transformers_verbosity()
 from ._version import __version__ as __version__  # noqa: E402
 
 if TYPE_CHECKING:

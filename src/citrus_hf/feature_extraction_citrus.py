@@ -137,6 +137,8 @@ NORMALIZATIONS = ("zscore", "none", "fixed")
 PADDINGS = ("longest", "max_length")
 # transformers' name for no padding, taken by a call (`padding=False` too): "longest" for recordings of one duration
 _DO_NOT_PAD = "do_not_pad"
+# How to see what a notice says is "logged at debug level": the package's loggers follow transformers' verbosity.
+SHOWN_AT_DEBUG = "(`transformers.logging.set_verbosity_debug()` shows it)"
 # With padding="max_length", a batch whose longest recording fills less than this share of the window is mostly
 # padding: the extractor says so once, and how to keep the recordings' own duration instead.
 _MOSTLY_PADDING = 0.5
@@ -1243,12 +1245,14 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
         num_channels = channel_counts.pop()
         shortest = min(recording.shape[-1] for recording in recordings)
         if num_channels > shortest:
-            # more channels than samples: (time, channels) data read the wrong way round, almost always
-            logger.warning(
-                f"The recordings have {num_channels} channels of {shortest} samples or more each. If the array's axes "
-                "are (time, channels), pass `signal.T` (or `signal.transpose(0, 2, 1)` for a batch): the feature "
-                "extractor takes (channels, time)."
+            # More channels than samples: (time, channels) data read the wrong way round, almost always. Once per
+            # process and channel count, not per call: a loop over short epochs of dense EEG said it for every epoch.
+            logger.warning_once(
+                f"The recordings have {num_channels} channels, more than the samples of the shortest. If the array's "
+                "axes are (time, channels), pass `signal.T` (or `signal.transpose(0, 2, 1)` for a batch): the feature "
+                f"extractor takes (channels, time). Each call's shortest length is logged at debug level {SHOWN_AT_DEBUG}."
             )
+            logger.debug(f"The recordings have {num_channels} channels of {shortest} samples or more each.")
         elif num_channels != self.num_channels and one_array and input_channel_names is None:
             logger.warning_once(
                 f"{ONE_ARRAY_IS_ONE_RECORDING} CiTrus encodes every channel on its own with shared weights, so a "
@@ -1621,7 +1625,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
                     f"Recordings that fill less than half of the {max_length} model samples of a window are padded to "
                     "it (padding='max_length', the rest marked in patch_mask); padding='longest' keeps their own "
                     "duration instead, rounded up to whole patches, for less work. Each call's fill is logged at debug "
-                    "level."
+                    f"level {SHOWN_AT_DEBUG}."
                 )
                 logger.debug(
                     f"The recordings fill at most {longest} of the {max_length} model samples of each window "
@@ -1637,7 +1641,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
                 f"their own duration in whole patches of {self.patch_length} samples at {self.sampling_rate:g} Hz "
                 "(padding='longest'), so the model sees fewer patches than a full window. padding='max_length' "
                 "(the full window, the rest masked) gives the same outputs for more work: nothing needs changing. "
-                "Each call's duration is logged at debug level."
+                f"Each call's duration is logged at debug level {SHOWN_AT_DEBUG}."
             )
             logger.debug(
                 f"Recordings of at most {longest / self.sampling_rate:g} s kept at their own duration ({length} "
@@ -1669,10 +1673,15 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
             )
         length = self._padded_length(full_lengths, padding, max_length)
         if max_length is not None and length < min(max(full_lengths), self.context_length):
-            logger.warning(
+            # once per process and max_length, not per call (a loop over recordings passes the same one each time)
+            logger.warning_once(
                 f"max_length={max_length} keeps the first {length} model samples ({length / self.sampling_rate:g} s) "
-                f"of recordings up to {max(full_lengths) / self.sampling_rate:g} s long; drop max_length to keep "
-                "their own duration up to the context."
+                "of longer recordings; drop max_length to keep their own duration up to the context. Each call's "
+                f"longest recording is logged at debug level {SHOWN_AT_DEBUG}."
+            )
+            logger.debug(
+                f"max_length={max_length} keeps {length} model samples of recordings up to "
+                f"{max(full_lengths) / self.sampling_rate:g} s long."
             )
         values = np.zeros((len(recordings), recordings[0].shape[0], length), dtype=self._values_dtype(recordings))
         valid_lengths = np.minimum(np.asarray(full_lengths, dtype=np.int64), length)

@@ -52,6 +52,7 @@ import numpy as np
 import torch
 from transformers.utils import logging
 
+from .._logs import package_verbosity_kept
 from ..data.alignment import DEFAULT_TASK_ALIGNMENT, input_overrides
 from ..data.splits import draw_budget, load_task_splits, parse_budget
 from ..loading import read_json_object
@@ -97,8 +98,9 @@ class ProtocolResult:
 
 @contextmanager
 def _quiet_and_threads(num_threads: int | None, show_progress: bool = True):
-    """Fewer threads (small models train faster on one core than on two fighting ones), and no per-run log spam;
-    without `show_progress`, no `datasets` bars either (the alignment's "Aligning to ..." of every set)."""
+    """Fewer threads (small models train faster on one core than on two fighting ones), and no per-run log spam from
+    transformers (the package's own notices keep the verbosity they had); without `show_progress`, no `datasets` bars
+    either (the alignment's "Aligning to ..." of every set)."""
     import datasets
     from transformers.utils import logging as transformers_logging
 
@@ -108,12 +110,13 @@ def _quiet_and_threads(num_threads: int | None, show_progress: bool = True):
     dataset_bars_enabled = datasets.utils.logging.is_progress_bar_enabled()
     if num_threads:
         torch.set_num_threads(num_threads)
-    transformers_logging.set_verbosity_error()
-    transformers_logging.disable_progress_bar()  # "Loading weights" / "Writing model shards" at every run
     if not show_progress:
         datasets.disable_progress_bars()
     try:
-        yield
+        with package_verbosity_kept():
+            transformers_logging.set_verbosity_error()
+            transformers_logging.disable_progress_bar()  # "Loading weights" / "Writing model shards" at every run
+            yield
     finally:
         torch.set_num_threads(previous_threads)
         transformers_logging.set_verbosity(previous_verbosity)

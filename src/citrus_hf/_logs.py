@@ -1,0 +1,101 @@
+"""How the package speaks: its loggers follow transformers' verbosity.
+
+The package's loggers ("citrus_hf.*", made with `transformers.utils.logging.get_logger` or `logging.getLogger`) sit
+outside transformers' "transformers" logger, so transformers' switches (`transformers.logging.set_verbosity_error()`,
+`TRANSFORMERS_VERBOSITY=debug`) did not reach them. `follow_transformers_verbosity` (run by `import citrus_hf`, which
+every submodule import runs first) puts a logger between "citrus_hf" and the root whose level is transformers'
+verbosity, read whenever a logger's level is looked up: later `set_verbosity_*` calls apply, a level set on a
+"citrus_hf" logger (`logging.getLogger("citrus_hf").setLevel(...)`, pytest's `caplog.at_level`) still wins, and the
+records still reach the root logger's handlers (an application's logging configuration, pytest's capture).
+
+Standard library only at import: `import citrus_hf` imports neither torch nor transformers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+
+PACKAGE = __name__.split(".")[0]
+_PACKAGE_FOLDER = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# transformers' library root logger, whose level its `set_verbosity*` and TRANSFORMERS_VERBOSITY set
+_TRANSFORMERS = "transformers"
+
+
+def transformers_verbosity() -> int:
+    """transformers' verbosity (`transformers.logging.get_verbosity()`), read without importing transformers and
+    without its lock (this runs inside `logging`'s own); `logging.NOTSET` when neither transformers nor
+    TRANSFORMERS_VERBOSITY has set one (the root logger's level then applies, as before transformers configures its
+    logger)."""
+    configured = logging.Logger.manager.loggerDict.get(_TRANSFORMERS)
+    if isinstance(configured, logging.Logger) and configured.level:
+        return configured.level
+    # transformers reads TRANSFORMERS_VERBOSITY when it configures its logger (its first `get_logger`); a command that
+    # never imports transformers (`citrus data`) follows the variable too. "detail" is transformers' DEBUG with lines.
+    named = os.environ.get("TRANSFORMERS_VERBOSITY", "").strip().upper()
+    level = logging.getLevelName("DEBUG" if named == "DETAIL" else named) if named else None
+    return level if isinstance(level, int) else logging.NOTSET
+
+
+class _TransformersVerbosity(logging.Logger):
+    """The parent of the package's "citrus_hf" logger, registered under no name: its level is transformers' verbosity
+    at the moment a logger below asks (`Logger.getEffectiveLevel` reads each ancestor's `level`), so nothing has to
+    copy it when it changes. transformers' `set_verbosity` calls `Logger.setLevel`, which empties every logger's cache
+    of enabled levels, so no stale answer outlives a change."""
+
+    @property  # type: ignore[override]
+    def level(self) -> int:
+        return transformers_verbosity()
+
+    @level.setter
+    def level(self, value: int) -> None:
+        """`Logger.__init__` sets a level; the level is transformers', so there is none of its own to keep."""
+
+
+class _StderrWithoutRootHandlers(logging.Handler):
+    """The package's records on stderr, "[citrus_hf]" before each, as transformers' own handler writes its records,
+    but only while the root logger has no handler: an application that configured logging (or pytest's capture) gets
+    them there instead, by propagation, once. Without it Python's last-resort handler printed warnings only, unnamed,
+    so the details a notice says are "logged at debug level" could not be shown by `set_verbosity_debug()`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter(f"[{PACKAGE}] %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if logging.getLogger().handlers:
+            return
+        try:
+            sys.stderr.write(self.format(record) + "\n")  # sys.stderr now, not at import: pytest and CLIs swap it
+            sys.stderr.flush()
+        except Exception:  # noqa: BLE001 - logging's own policy: a failed emit reports itself, it never raises
+            self.handleError(record)
+
+
+_FOLLOWER = _TransformersVerbosity(f"{PACKAGE} (transformers' verbosity)")
+_FOLLOWER.parent = logging.getLogger()
+_FOLLOWER.addHandler(_StderrWithoutRootHandlers())
+
+
+def follow_transformers_verbosity() -> None:
+    """Make the package's loggers follow transformers' verbosity (see the module docstring). Idempotent."""
+    logging.getLogger(PACKAGE).parent = _FOLLOWER
+
+
+@contextlib.contextmanager
+def package_verbosity_kept() -> Iterator[None]:
+    """The package's loggers keep the verbosity in effect now while transformers' own is changed inside (a run that
+    quietens transformers' per-model notices with `set_verbosity_error()` keeps the package's notices); a level set on
+    the "citrus_hf" logger already stands as it is."""
+    package = logging.getLogger(PACKAGE)
+    if package.level:
+        yield
+        return
+    package.setLevel(package.getEffectiveLevel())
+    try:
+        yield
+    finally:
+        package.setLevel(logging.NOTSET)

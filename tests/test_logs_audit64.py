@@ -1,0 +1,96 @@
+"""Audit 64: logging, warnings and progress-bar hygiene. The package's loggers follow transformers' verbosity, and a
+warning said in a loop comes once."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from huggingface_hub import utils as hub_utils
+from transformers.utils import logging as transformers_logging
+
+import citrus_hf
+from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
+
+SRC = str(Path(citrus_hf.__file__).resolve().parents[1])  # the subprocesses import the package under test
+
+
+def _extractor() -> CiTrusFeatureExtractor:
+    return CiTrusFeatureExtractor(sampling_rate=100, context_length=1000, patch_length=10)
+
+
+@pytest.fixture
+def verbosity():
+    """transformers' verbosity and progress-bar switches, put back after the test."""
+    level = transformers_logging.get_verbosity()
+    shown = transformers_logging.is_progress_bar_enabled()
+    hub_disabled = hub_utils.are_progress_bars_disabled()
+    yield
+    transformers_logging.set_verbosity(level)
+    (transformers_logging.enable_progress_bar if shown else transformers_logging.disable_progress_bar)()
+    (hub_utils.disable_progress_bars if hub_disabled else hub_utils.enable_progress_bars)()
+
+
+def test_the_package_loggers_follow_transformers_verbosity(caplog, verbosity):
+    """`transformers.logging.set_verbosity_error()` left the package's warnings on, and `set_verbosity_debug()` could
+    not show what a notice says is "logged at debug level": the "citrus_hf" loggers sat outside transformers'."""
+    from citrus_hf.evaluation.protocol import _quiet_and_threads
+
+    caplog.set_level(logging.DEBUG)  # the root logger lets everything through: the package's own level decides
+    short = [np.random.default_rng(0).standard_normal(50)]
+    transformers_logging.set_verbosity_error()
+    logging.Logger.warning_once.cache_clear()
+    _extractor()(short, sampling_rate=100)
+    assert not [record for record in caplog.records if record.name.startswith("citrus_hf")]
+    transformers_logging.set_verbosity_debug()  # a later switch applies too
+    logging.Logger.warning_once.cache_clear()
+    _extractor()(short, sampling_rate=100)
+    messages = [record.getMessage() for record in caplog.records if record.name.startswith("citrus_hf")]
+    assert any("set_verbosity_debug()` shows it" in message for message in messages)
+    assert any("kept at their own duration (50 samples" in message for message in messages)  # the debug detail
+    # a level set on the package's logger wins over transformers'
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        logging.getLogger("citrus_hf.feature_extraction_citrus").info("not shown")
+    assert not caplog.records
+    # the protocol quietens transformers for its runs, not the package's notices
+    transformers_logging.set_verbosity_warning()
+    with _quiet_and_threads(None):
+        assert transformers_logging.get_verbosity() == logging.ERROR
+        logging.getLogger("citrus_hf.evaluation.protocol").warning("a notice of the protocol")
+    assert "a notice of the protocol" in caplog.text
+
+
+def test_transformers_verbosity_variable_and_the_stderr_lines():
+    """TRANSFORMERS_VERBOSITY=debug shows the package's debug lines on stderr, named "[citrus_hf]" (Python's
+    last-resort handler printed warnings only, unnamed)."""
+    script = (
+        "import numpy as np\n"
+        "from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor\n"
+        "CiTrusFeatureExtractor(sampling_rate=100, context_length=1000, patch_length=10)"
+        "([np.zeros(50)], sampling_rate=100)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": SRC, "TRANSFORMERS_VERBOSITY": "debug"}
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "[citrus_hf] Recordings of at most 0.5 s kept at their own duration" in run.stderr
+
+
+def test_advice_in_a_loop_is_said_once(caplog):
+    """200 short 64-channel epochs logged the "pass `signal.T`" advice 200 times, and 50 recordings with one
+    max_length the crop warning 50 times."""
+    logging.Logger.warning_once.cache_clear()
+    extractor, rng = _extractor(), np.random.default_rng(0)
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        for length in (50, 50, 40):  # epochs of 64 channels, (channels, time) as documented
+            extractor(rng.standard_normal((64, length)), sampling_rate=250)
+        for _ in range(3):
+            extractor([rng.standard_normal((1, 3000))], sampling_rate=250, max_length=500)
+    messages = [record.getMessage() for record in caplog.records]
+    assert sum("pass `signal.T`" in message for message in messages) == 1
+    assert sum("max_length=500 keeps the first 500 model samples" in message for message in messages) == 1
