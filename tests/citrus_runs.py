@@ -14,6 +14,28 @@ HAR_CONTRACT = {"sampling_rate": 10.0, "context_length": 100, "patch_length": 10
 EEG_OPTIONS = {"window_seconds": 10.0, "hop_seconds": 10.0}
 
 
+def pretrain_arguments(output_dir: Path, **changes) -> PretrainArguments:
+    """A short pre-training of a tiny CiTrus on the real EEG corpus (8 steps of 2 x 128 windows, checked every 4),
+    with `changes` to its `PretrainArguments`."""
+    values = dict(
+        output_dir=str(output_dir),
+        dataset="eeg_pretrain",
+        dataset_options=EEG_OPTIONS,
+        model_config="tiny",
+        max_steps=8,
+        per_device_batch_size=128,
+        gradient_accumulation_steps=2,
+        save_steps=3,
+        logging_steps=2,
+        eval_steps=4,
+        plot_steps=4,
+        report_to="none",
+        show_progress=False,
+    )
+    values.update(changes)
+    return PretrainArguments(**values)
+
+
 def pretrain_tiny(output_dir: Path, steps: int = 2) -> Path:
     """A 1-channel tiny CiTrus pre-trained for `steps` steps on the real EEG corpus; returns its folder."""
     pretrain(

@@ -1,5 +1,5 @@
 """Audit 64: logging, warnings and progress-bar hygiene. The package's loggers follow transformers' verbosity, and a
-warning said in a loop comes once."""
+warning said in a loop comes once, and `PretrainingDidNotLearnWarning` names the caller's line."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -94,3 +95,17 @@ def test_advice_in_a_loop_is_said_once(caplog):
     messages = [record.getMessage() for record in caplog.records]
     assert sum("pass `signal.T`" in message for message in messages) == 1
     assert sum("max_length=500 keeps the first 500 model samples" in message for message in messages) == 1
+
+
+def test_the_did_not_learn_warning_names_the_callers_line(tmp_path):
+    """`PretrainingDidNotLearnWarning` pointed at pretrain.py (a fixed stacklevel, one call short)."""
+    from citrus_runs import pretrain_arguments
+
+    from citrus_hf.training.pretrain import PretrainingDidNotLearnWarning, pretrain
+
+    arguments = pretrain_arguments(tmp_path / "run", max_steps=4, save_steps=100, learning_rate=1e-12)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pretrain(arguments)
+    (warning,) = [w for w in caught if w.category is PretrainingDidNotLearnWarning]
+    assert warning.filename == __file__

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from citrus_runs import pretrain_arguments as _pretrain_args
 from safetensors.torch import load_file
 
 from citrus_hf.data.alignment import align_corpus
@@ -36,7 +37,7 @@ from citrus_hf.training.metrics import (
     pearson_r,
     regression_metrics,
 )
-from citrus_hf.training.pretrain import PretrainArguments, checkpoints_in, pretrain
+from citrus_hf.training.pretrain import checkpoints_in, pretrain
 
 SCRIPTS = Path(__file__).parent / "accelerate_scripts"
 # 10 s windows of the real EEG corpus; the tiny model cuts them into 2 s windows at 50 Hz (2,675 training windows).
@@ -125,26 +126,6 @@ def test_carve_validation_keeps_recordings_together():
 
 
 # ----------------------------------------------------------------------------------------------- pre-training
-
-
-def _pretrain_args(output_dir, **changes) -> PretrainArguments:
-    values = dict(
-        output_dir=str(output_dir),
-        dataset="eeg_pretrain",
-        dataset_options=EEG_OPTIONS,
-        model_config="tiny",
-        max_steps=8,
-        per_device_batch_size=128,
-        gradient_accumulation_steps=2,
-        save_steps=3,
-        logging_steps=2,
-        eval_steps=4,
-        plot_steps=4,
-        report_to="none",
-        show_progress=False,
-    )
-    values.update(changes)
-    return PretrainArguments(**values)
 
 
 def test_align_corpus_resamples_mixed_rates_to_the_model():

@@ -1,4 +1,4 @@
-"""How the package speaks: its loggers follow transformers' verbosity.
+"""How the package speaks: its loggers follow transformers' verbosity, and its Python warnings name the user's line.
 
 The package's loggers ("citrus_hf.*", made with `transformers.utils.logging.get_logger` or `logging.getLogger`) sit
 outside transformers' "transformers" logger, so transformers' switches (`transformers.logging.set_verbosity_error()`,
@@ -99,3 +99,15 @@ def package_verbosity_kept() -> Iterator[None]:
         yield
     finally:
         package.setLevel(logging.NOTSET)
+
+
+def outside_stacklevel() -> int:
+    """The `stacklevel` for a `warnings.warn` in the function that calls this one that names the first frame outside
+    this package: the user's call, however many of the package's functions lie between (a fixed number broke when
+    one more was added). The outermost frame when every frame is the package's (`python -m citrus_hf`)."""
+    frame = sys._getframe(1)  # the function that will call warnings.warn: stacklevel 1
+    level = 1
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_FOLDER):
+        frame = frame.f_back
+        level += 1
+    return level

@@ -27,6 +27,7 @@ from transformers.utils import (
 )
 
 from .._bundled import folder_if_bundled
+from .._logs import outside_stacklevel
 from ..configuration_citrus_fusion import CiTrusFusionConfig
 from ..loading import PICKLE_SUFFIXES, hub_repo_id
 
@@ -581,7 +582,7 @@ def push_adapter_to_hub(
             f"The adapter's base is the local folder {os.path.abspath(loaded_base)}, so {repo_id} records that path "
             "and `load_adapter(None, repo_id)` works only on this machine. Push the base (`push_to_hub` / `citrus "
             "push`) and give its id as `base_model=` (`citrus push --base-model`).",
-            stacklevel=2,
+            stacklevel=outside_stacklevel(),
         )
 
     def write(folder: Path) -> None:

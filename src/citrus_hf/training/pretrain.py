@@ -49,6 +49,7 @@ from huggingface_hub.constants import REPOCARD_NAME
 from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
 from .._bundled import bundled_checkpoint
+from .._logs import outside_stacklevel
 from ..configuration_citrus import CiTrusConfig, custom_pipelines_for
 from ..data.alignment import align_corpus
 from ..data.builders import built_from, is_built_from_note
@@ -716,7 +717,8 @@ def _pretrain_in_folder(
     if accelerator.is_main_process:
         message = result.did_not_learn()
         if message:
-            warnings.warn(message, PretrainingDidNotLearnWarning, stacklevel=3)
+            # the user's `pretrain(...)` line, however many of the package's calls lie between
+            warnings.warn(message, PretrainingDidNotLearnWarning, stacklevel=outside_stacklevel())
         Path(args.output_dir).mkdir(parents=True, exist_ok=True)
         summary = result.summary() | {"arguments": asdict(args)}
         (Path(args.output_dir) / SUMMARY_FILE).write_text(dumps_strict(summary, indent=2), encoding="utf-8")
@@ -1061,7 +1063,7 @@ class PretrainingLoop:
             logged["eval/baseline_loss"] = baseline
             message = None if self.warned_not_learning else not_learning_yet(step, self.args.max_steps, loss, baseline)
             if message:
-                warnings.warn(message, PretrainingDidNotLearnWarning, stacklevel=2)
+                warnings.warn(message, PretrainingDidNotLearnWarning, stacklevel=outside_stacklevel())
                 self.warned_not_learning = True
         self.accelerator.log(logged, step=step)
 

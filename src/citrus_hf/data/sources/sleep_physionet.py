@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._logs import outside_stacklevel
 from ...vocabulary_citrus import CLASSIFICATION
 from ..errors import CitrusDataError, CorruptFileError
 from ..fetch import fetch_physionet
@@ -93,7 +94,9 @@ def pair_sleep_edf_files(files: Sequence[str | Path] | str | Path) -> list[Sleep
         table[key] = file
     unpaired = sorted(set(psgs) - set(hypnograms))
     if unpaired:
-        warnings.warn(f"Sleep-EDF PSG files without a hypnogram are skipped: {unpaired}", stacklevel=2)
+        warnings.warn(
+            f"Sleep-EDF PSG files without a hypnogram are skipped: {unpaired}", stacklevel=outside_stacklevel()
+        )
     pairs = []
     for key in sorted(set(psgs) & set(hypnograms)):
         match = _SLEEP_EDF_NAME.match(psgs[key].name)
