@@ -1,5 +1,6 @@
-"""Audit 64: logging, warnings and progress-bar hygiene. The package's loggers follow transformers' verbosity, and a
-warning said in a loop comes once, and `PretrainingDidNotLearnWarning` names the caller's line."""
+"""Audit 64: logging, warnings and progress-bar hygiene. The package's loggers follow transformers' verbosity, a
+warning said in a loop comes once, `PretrainingDidNotLearnWarning` names the caller's line, the protocol prints
+nothing to stdout, and the package leaves every progress-bar switch as the user set it and honours them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import os
 import subprocess
 import sys
+import types
 import warnings
 from pathlib import Path
 
@@ -97,15 +99,75 @@ def test_advice_in_a_loop_is_said_once(caplog):
     assert sum("max_length=500 keeps the first 500 model samples" in message for message in messages) == 1
 
 
-def test_the_did_not_learn_warning_names_the_callers_line(tmp_path):
-    """`PretrainingDidNotLearnWarning` pointed at pretrain.py (a fixed stacklevel, one call short)."""
+def test_the_did_not_learn_warning_names_the_callers_line_and_the_bar_follows_the_switches(tmp_path, capsys, verbosity):
+    """`PretrainingDidNotLearnWarning` pointed at pretrain.py (a fixed stacklevel, one call short), and the training
+    bar showed although transformers' `disable_progress_bar()` was on (an explicit `disable=` overrode it)."""
     from citrus_runs import pretrain_arguments
 
     from citrus_hf.training.pretrain import PretrainingDidNotLearnWarning, pretrain
 
-    arguments = pretrain_arguments(tmp_path / "run", max_steps=4, save_steps=100, learning_rate=1e-12)
+    arguments = pretrain_arguments(
+        tmp_path / "run", max_steps=4, save_steps=100, show_progress=True, learning_rate=1e-12
+    )
+    transformers_logging.disable_progress_bar()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         pretrain(arguments)
     (warning,) = [w for w in caught if w.category is PretrainingDidNotLearnWarning]
     assert warning.filename == __file__
+    assert "pre-training" not in capsys.readouterr().err
+
+
+def test_tqdm_disable_hides_the_package_bars():
+    """TQDM_DISABLE=1 (tqdm's own switch, which the Trainer's bars obey) did not hide the package's bars."""
+    script = "from citrus_hf._logs import progress_bar; print(progress_bar(True, total=3).disable)"
+    env = {**os.environ, "PYTHONPATH": SRC, "TQDM_DISABLE": "1"}
+    run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert run.stdout.strip() == "True", run.stderr
+
+
+def test_the_protocol_prints_nothing_on_stdout(tmp_path, capsys, caplog, monkeypatch):
+    """`pretrain_arms` printed its pre-training lines to stdout (`citrus evaluate`'s report); they are log records
+    now, which the command shows at INFO."""
+    from citrus_hf.commands.evaluate import _protocol_lines_shown
+    from citrus_hf.evaluation import protocol
+    from citrus_hf.evaluation.settings import ProtocolConfig
+
+    done = types.SimpleNamespace(final_loss=1.5, eval_losses=[(2, 1.25)], seconds=3.0)
+    monkeypatch.setattr(protocol, "pretrain", lambda arguments: done)
+    config = ProtocolConfig(
+        output_dir=str(tmp_path),
+        datasets=["basic_motions"],
+        arms=["citrus-time"],
+        pretrain_steps=2,
+        model_config="tiny",
+        show_progress=False,
+        num_seeds=1,
+        budgets=["1"],
+    )
+    with caplog.at_level(logging.INFO, logger="citrus_hf.evaluation.protocol"):
+        protocol.pretrain_arms(config)
+    assert capsys.readouterr().out == ""
+    assert "Pre-training citrus-time for 2 steps" in caplog.text and "final training loss 1.5000" in caplog.text
+    with _protocol_lines_shown(protocol.__name__):
+        assert logging.getLogger(protocol.__name__).isEnabledFor(logging.INFO)
+    assert not logging.getLogger(protocol.__name__).level
+
+
+def test_every_progress_bar_switch_is_kept(verbosity):
+    """`pretrain(show_progress=False)`, `run_protocol` and `citrus predict`'s loader turned huggingface_hub's bars back
+    on (transformers' `enable_progress_bar()` turns on every hub bar) after the user had turned them off."""
+    from citrus_hf.commands.predict import _no_loading_bar
+    from citrus_hf.evaluation.protocol import _quiet_and_threads
+    from citrus_hf.training.pretrain import _library_progress_bars
+
+    for quieting in (_library_progress_bars(False), _quiet_and_threads(None, show_progress=False), _no_loading_bar()):
+        transformers_logging.enable_progress_bar()
+        hub_utils.disable_progress_bars()  # the user's switch: hub downloads quiet, transformers' own still on
+        hub_utils.enable_progress_bars("huggingface_hub.lfs_upload")  # and one group on
+        assert transformers_logging.is_progress_bar_enabled()
+        with quieting:
+            assert not transformers_logging.is_progress_bar_enabled()
+        assert transformers_logging.is_progress_bar_enabled()
+        assert hub_utils.are_progress_bars_disabled()
+        assert not hub_utils.are_progress_bars_disabled("huggingface_hub.lfs_upload")

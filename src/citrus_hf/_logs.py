@@ -1,4 +1,5 @@
-"""How the package speaks: its loggers follow transformers' verbosity, and its Python warnings name the user's line.
+"""How the package speaks: its loggers follow transformers' verbosity, its progress bars follow the switches that hide
+every Hugging Face bar, and its Python warnings name the user's line.
 
 The package's loggers ("citrus_hf.*", made with `transformers.utils.logging.get_logger` or `logging.getLogger`) sit
 outside transformers' "transformers" logger, so transformers' switches (`transformers.logging.set_verbosity_error()`,
@@ -18,6 +19,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 PACKAGE = __name__.split(".")[0]
 _PACKAGE_FOLDER = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -111,3 +113,65 @@ def outside_stacklevel() -> int:
         frame = frame.f_back
         level += 1
     return level
+
+
+def progress_bar(shown: bool, **options: Any):
+    """A `tqdm.auto` progress bar (`options` as tqdm's) that the Hugging Face switches hide too: with `shown` it
+    honours tqdm's own TQDM_* defaults (TQDM_DISABLE=1; an explicit `disable=` overrode them) and transformers'
+    `disable_progress_bar()` / HF_HUB_DISABLE_PROGRESS_BARS=1, as the Trainer's and the pipelines' bars do. A hidden
+    bar is still a tqdm (not transformers' no-op stand-in): its `write` prints the lines said below it."""
+    from tqdm.auto import tqdm
+
+    if not (shown and huggingface_bars_shown()):
+        options["disable"] = True
+    return tqdm(**options)
+
+
+def huggingface_bars_shown() -> bool:
+    """Whether the Hugging Face switches leave progress bars on: huggingface_hub's (HF_HUB_DISABLE_PROGRESS_BARS,
+    `disable_progress_bars()`) and, once transformers is imported, its `disable_progress_bar()` (a download of
+    `citrus data` need not import transformers to ask: its switch starts as the hub's)."""
+    from huggingface_hub import utils as hub_utils
+
+    transformers_logging = sys.modules.get("transformers.utils.logging")
+    if transformers_logging is not None and not transformers_logging.is_progress_bar_enabled():
+        return False
+    return not hub_utils.are_progress_bars_disabled()
+
+
+def _hub_bar_states() -> dict[str, bool] | None:
+    """huggingface_hub's progress-bar switches: the global one and those of named groups (`disable_progress_bars(name)`)
+    live in one module dict, which no public getter returns whole; None if a release keeps them elsewhere."""
+    from huggingface_hub import utils as hub_utils
+
+    states = getattr(sys.modules.get(hub_utils.are_progress_bars_disabled.__module__), "progress_bar_states", None)
+    return states if isinstance(states, dict) else None
+
+
+@contextlib.contextmanager
+def progress_bar_switches_kept() -> Iterator[None]:
+    """transformers' and huggingface_hub's progress-bar switches as they are now, put back exactly on exit, whatever
+    the block turned on or off. transformers' `enable_progress_bar()` also turns on every huggingface_hub bar (and its
+    `disable_progress_bar()` clears the hub's per-group settings), so restoring transformers' switch alone re-enabled
+    the hub bars a user had turned off."""
+    from huggingface_hub import utils as hub_utils
+    from transformers.utils import logging as transformers_logging
+
+    transformers_shown = transformers_logging.is_progress_bar_enabled()
+    hub_states = _hub_bar_states()
+    saved_states = None if hub_states is None else dict(hub_states)
+    hub_disabled = hub_utils.are_progress_bars_disabled()
+    try:
+        yield
+    finally:
+        if transformers_logging.is_progress_bar_enabled() != transformers_shown:
+            (
+                transformers_logging.enable_progress_bar
+                if transformers_shown
+                else transformers_logging.disable_progress_bar
+            )()
+        if hub_states is not None and saved_states is not None:
+            hub_states.clear()
+            hub_states.update(saved_states)
+        elif hub_utils.are_progress_bars_disabled() != hub_disabled:
+            (hub_utils.disable_progress_bars if hub_disabled else hub_utils.enable_progress_bars)()

@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
 
 DESCRIPTION = (
     "Fit every arm (the bundled pre-trained CiTrus with the default recipe, its from-scratch twin, MiniRocket + "
@@ -31,13 +33,31 @@ def run(argv: Sequence[str]) -> int:
     from ..training.numerics import flush_denormals
 
     flush_denormals()  # before any torch work, so that the intra-op threads inherit it
-    with advice_as_spelt(
-        "--alignment SET={}", "--dataset-options SET:window_seconds=S"
-    ):  # the extractor's advice, as this command spells it (one per set)
+    # the extractor's advice as this command spells it (one per set), and the protocol's lines about its runs
+    with (
+        advice_as_spelt("--alignment SET={}", "--dataset-options SET:window_seconds=S"),
+        _protocol_lines_shown(run_protocol.__module__),
+    ):
         result = run_protocol(config)
     print(result.markdown)
     print("Results: " + ", ".join(str(path) for path in result.paths.values()))
     return 0
+
+
+@contextlib.contextmanager
+def _protocol_lines_shown(module: str) -> Iterator[None]:
+    """The protocol's INFO lines (which arm pre-trains, its final losses) on stderr for the command, as it printed them
+    before they became log records: at transformers' default verbosity the logger of `module` speaks at INFO for the
+    run; a quieter choice (TRANSFORMERS_VERBOSITY=error) or a level set on the package's loggers stands."""
+    protocol_logger = logging.getLogger(module)
+    if protocol_logger.level or protocol_logger.getEffectiveLevel() != logging.WARNING:
+        yield
+        return
+    protocol_logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        protocol_logger.setLevel(logging.NOTSET)
 
 
 if __name__ == "__main__":  # `python -m citrus_hf.commands.evaluate ...`, also under `accelerate launch -m`

@@ -309,17 +309,16 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
 @contextlib.contextmanager
 def _no_loading_bar():
     """transformers' "Loading weights" bar off while the checkpoint loads (a few tensors: it only adds lines); the
-    recordings' own bars, which transformers' switch also governs, follow --show-progress."""
+    recordings' own bars, which transformers' switch also governs, follow --show-progress. Every progress-bar switch
+    (huggingface_hub's too, which transformers' `enable_progress_bar()` turns on) is as it was afterwards."""
     from transformers.utils import logging as transformers_logging
 
-    shown = transformers_logging.is_progress_bar_enabled()
-    if shown:
-        transformers_logging.disable_progress_bar()
-    try:
+    from .._logs import progress_bar_switches_kept
+
+    with progress_bar_switches_kept():
+        if transformers_logging.is_progress_bar_enabled():
+            transformers_logging.disable_progress_bar()
         yield
-    finally:
-        if shown:
-            transformers_logging.enable_progress_bar()
 
 
 def _check_writable(option: str, path: Path) -> None:

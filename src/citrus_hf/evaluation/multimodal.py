@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._logs import progress_bar
 from ..data.errors import CitrusDataError
 from ..data.sources.systole import (  # noqa: F401  (the task's events are the data layer's; re-exported here)
     BLOCKS_PER_CLASS,
@@ -213,7 +214,6 @@ def run_fusion_protocol(
         seeds: one budget draw, initialisation and data order per seed.
         settings: `TrainerSettings` for the fine-tuning runs.
     """
-    from tqdm.auto import tqdm
     from transformers import set_seed
 
     from ..data.splits import draw_budget, parse_budget
@@ -247,7 +247,7 @@ def run_fusion_protocol(
     result = FusionProtocolResult()
     collator = CiTrusFusionDataCollator()
     total = len(seeds) * len(budgets) * len(folds) * len(conditions)
-    bar = tqdm(total=total, desc="fine-tuning runs", disable=not progress)
+    bar = progress_bar(progress, total=total, desc="fine-tuning runs")
     with tempfile.TemporaryDirectory(prefix="citrus-fusion-protocol-") as scratch, caller_random_state_kept():
         for seed in seeds:
             for budget_text in budgets:

@@ -52,7 +52,7 @@ import numpy as np
 import torch
 from transformers.utils import logging
 
-from .._logs import package_verbosity_kept
+from .._logs import package_verbosity_kept, progress_bar, progress_bar_switches_kept
 from ..data.alignment import DEFAULT_TASK_ALIGNMENT, input_overrides
 from ..data.splits import draw_budget, load_task_splits, parse_budget
 from ..loading import read_json_object
@@ -100,28 +100,25 @@ class ProtocolResult:
 def _quiet_and_threads(num_threads: int | None, show_progress: bool = True):
     """Fewer threads (small models train faster on one core than on two fighting ones), and no per-run log spam from
     transformers (the package's own notices keep the verbosity they had); without `show_progress`, no `datasets` bars
-    either (the alignment's "Aligning to ..." of every set)."""
+    either (the alignment's "Aligning to ..." of every set). Every switch is as it was after the run."""
     import datasets
     from transformers.utils import logging as transformers_logging
 
     previous_threads = torch.get_num_threads()
     previous_verbosity = transformers_logging.get_verbosity()
-    bars_enabled = transformers_logging.is_progress_bar_enabled()
     dataset_bars_enabled = datasets.utils.logging.is_progress_bar_enabled()
     if num_threads:
         torch.set_num_threads(num_threads)
     if not show_progress:
         datasets.disable_progress_bars()
     try:
-        with package_verbosity_kept():
+        with package_verbosity_kept(), progress_bar_switches_kept():
             transformers_logging.set_verbosity_error()
             transformers_logging.disable_progress_bar()  # "Loading weights" / "Writing model shards" at every run
             yield
     finally:
         torch.set_num_threads(previous_threads)
         transformers_logging.set_verbosity(previous_verbosity)
-        if bars_enabled:
-            transformers_logging.enable_progress_bar()
         if not show_progress and dataset_bars_enabled:
             datasets.enable_progress_bars()
 
@@ -180,7 +177,8 @@ def _matching_run(output_dir: Path, arguments: PretrainArguments) -> bool:
 def pretrain_arms(config: ProtocolConfig) -> tuple[dict[str, str], float]:
     """Checkpoints of every pre-trained arm: the given ones, the bundled ones, finished earlier runs with the same
     settings, or new pre-training runs in `output_dir/pretrained/<arm>`. Returns (arm -> checkpoint, seconds spent
-    pre-training)."""
+    pre-training). Each new run and its losses are logged at INFO level (`citrus evaluate` shows them on stderr; stdout
+    holds the caller's own output)."""
     from .baselines import pretrain_patchtst
 
     checkpoints = dict(config.checkpoints)
@@ -197,11 +195,11 @@ def pretrain_arms(config: ProtocolConfig) -> tuple[dict[str, str], float]:
         if not _matching_run(folder, arguments):
             shutil.rmtree(folder, ignore_errors=True)
             start = time.perf_counter()
-            print(f"Pre-training {name} for {config.pretrain_steps} steps on {config.corpus} ...", flush=True)
+            logger.info(f"Pre-training {name} for {config.pretrain_steps} steps on {config.corpus} ...")
             result = pretrain_patchtst(arguments) if isinstance(arm, PatchTSTArm) else pretrain(arguments)
             seconds += time.perf_counter() - start
             eval_text = f", validation loss {result.eval_losses[-1][1]:.4f}" if result.eval_losses else ""
-            print(f"  {name}: final training loss {result.final_loss:.4f}{eval_text} ({result.seconds:.0f} s)")
+            logger.info(f"{name}: final training loss {result.final_loss:.4f}{eval_text} ({result.seconds:.0f} s)")
         checkpoints[name] = str(folder)
     return checkpoints, seconds
 
@@ -667,8 +665,6 @@ def _warn_unused_trainer_settings(config: ProtocolConfig, runs: list[dict[str, A
 
 def run_protocol(config: ProtocolConfig) -> ProtocolResult:
     """Run the low-data protocol (see the module docstring) and write its reports into `config.output_dir`."""
-    from tqdm.auto import tqdm
-
     if not isinstance(config, ProtocolConfig):
         # a settings dict (from YAML, say) would fail on its first attribute, with no word about what was expected
         shown = "a dict" if isinstance(config, dict) else f"a {type(config).__name__}"
@@ -708,7 +704,7 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
         checkpoints, pretraining_seconds = pretrain_arms(config)
         total = sum(len(listed) for listed in budgets.values()) * len(config.seeds) * len(config.arms)
         # closed on an error too, so that the error's line starts below the bar rather than on it
-        with tqdm(total=total, desc="fitting runs", unit="run", disable=not config.show_progress) as progress:
+        with progress_bar(config.show_progress, total=total, desc="fitting runs", unit="run") as progress:
             reused = []
 
             def record(run: dict[str, Any], new: bool) -> None:

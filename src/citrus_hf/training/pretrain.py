@@ -49,7 +49,7 @@ from huggingface_hub.constants import REPOCARD_NAME
 from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
 from .._bundled import bundled_checkpoint
-from .._logs import outside_stacklevel
+from .._logs import outside_stacklevel, progress_bar, progress_bar_switches_kept
 from ..configuration_citrus import CiTrusConfig, custom_pipelines_for
 from ..data.alignment import align_corpus
 from ..data.builders import built_from, is_built_from_note
@@ -570,7 +570,7 @@ def pretrain(
 def _library_progress_bars(shown: bool):
     """datasets' (building, aligning the corpus) and transformers' (writing the weights) progress bars follow
     `show_progress` as the training bar does, for the run only; a user's own choice (HF_DATASETS_DISABLE_PROGRESS_BARS,
-    bars already off) stands."""
+    bars already off, huggingface_hub's bars off) stands, and every switch is as it was after the run."""
     if shown:
         yield
         return
@@ -578,18 +578,16 @@ def _library_progress_bars(shown: bool):
     from transformers.utils import logging as transformers_logging
 
     quiet_datasets = "HF_DATASETS_DISABLE_PROGRESS_BARS" not in os.environ and not datasets.are_progress_bars_disabled()
-    quiet_transformers = transformers_logging.is_progress_bar_enabled()
     if quiet_datasets:
         datasets.disable_progress_bars()
-    if quiet_transformers:
-        transformers_logging.disable_progress_bar()
     try:
-        yield
+        with progress_bar_switches_kept():
+            if transformers_logging.is_progress_bar_enabled():
+                transformers_logging.disable_progress_bar()
+            yield
     finally:
         if quiet_datasets:
             datasets.enable_progress_bars()
-        if quiet_transformers:
-            transformers_logging.enable_progress_bar()
 
 
 def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult:
@@ -971,15 +969,13 @@ class PretrainingLoop:
         self.running_count = progress.running_count
 
     def run(self, training: TrainingBatches, progress: TrainingProgress) -> dict[str, list[tuple[int, float]]]:
-        from tqdm.auto import tqdm
-
         args, accelerator = self.args, self.accelerator
-        progress_bar = tqdm(
+        bar = progress_bar(
+            args.show_progress and accelerator.is_local_main_process,
             total=args.max_steps,
             initial=progress.step,
             desc="pre-training",
             unit="step",
-            disable=not (args.show_progress and accelerator.is_local_main_process),
             dynamic_ncols=True,
         )
         self._continue_record(progress)
@@ -1003,15 +999,15 @@ class PretrainingLoop:
                     if not accelerator.sync_gradients:
                         continue
                     progress.step += 1
-                    progress_bar.update(1)
-                    self.after_optimizer_step(progress.step, progress_bar)
+                    bar.update(1)
+                    self.after_optimizer_step(progress.step, bar)
                     if progress.step >= self.stop_at:
                         break
                 else:
                     progress.epoch += 1
                     progress.batches_in_epoch = 0
         finally:
-            progress_bar.close()
+            bar.close()
             if sample_log is not None:
                 sample_log.close()
         return self.curves
@@ -1031,7 +1027,7 @@ class PretrainingLoop:
         self.running_loss += loss.detach().float()
         self.running_count += 1
 
-    def after_optimizer_step(self, step: int, progress_bar) -> None:
+    def after_optimizer_step(self, step: int, bar) -> None:
         args, accelerator = self.args, self.accelerator
         last = step == args.max_steps
         if step % args.logging_steps == 0 or last:
@@ -1040,7 +1036,7 @@ class PretrainingLoop:
             self.curves["train"].append((step, mean_loss))
             self.running_loss.zero_()
             self.running_count = 0
-            progress_bar.set_postfix(loss=f"{mean_loss:.4f}")
+            bar.set_postfix(loss=f"{mean_loss:.4f}")
             accelerator.log(
                 {"train/loss": mean_loss, "train/learning_rate": self.scheduler.get_last_lr()[0]}, step=step
             )
