@@ -78,10 +78,18 @@ def test_transformers_verbosity_variable_and_the_stderr_lines():
         "CiTrusFeatureExtractor(sampling_rate=100, context_length=1000, patch_length=10)"
         "([np.zeros(50)], sampling_rate=100)\n"
     )
+    # a handler of the user's on the package's logger takes the records instead (Python's last-resort rule)
+    script += (
+        "import logging, sys\n"
+        "logging.getLogger('citrus_hf').addHandler(logging.StreamHandler(sys.stdout))\n"
+        "CiTrusFeatureExtractor(sampling_rate=100, context_length=1000, patch_length=10)"
+        "([np.zeros(40)], sampling_rate=100)\n"
+    )
     env = {**os.environ, "PYTHONPATH": SRC, "TRANSFORMERS_VERBOSITY": "debug"}
     run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "[citrus_hf] Recordings of at most 0.5 s kept at their own duration" in run.stderr
+    assert "Recordings of at most 0.4 s" in run.stdout and "0.4 s" not in run.stderr
 
 
 def test_advice_in_a_loop_is_said_once(caplog):

@@ -57,18 +57,19 @@ class _TransformersVerbosity(logging.Logger):
         """`Logger.__init__` sets a level; the level is transformers', so there is none of its own to keep."""
 
 
-class _StderrWithoutRootHandlers(logging.Handler):
+class _StderrWhenUnhandled(logging.Handler):
     """The package's records on stderr, "[citrus_hf]" before each, as transformers' own handler writes its records,
-    but only while the root logger has no handler: an application that configured logging (or pytest's capture) gets
-    them there instead, by propagation, once. Without it Python's last-resort handler printed warnings only, unnamed,
-    so the details a notice says are "logged at debug level" could not be shown by `set_verbosity_debug()`."""
+    but only when no other handler takes them (as Python's last-resort handler): an application that configured
+    logging (or pytest's capture) gets them at the root instead, by propagation, and a handler added to a "citrus_hf"
+    logger gets them there, each once. The last-resort handler printed warnings only, unnamed, so the details a notice
+    says are "logged at debug level" could not be shown by `set_verbosity_debug()`."""
 
     def __init__(self) -> None:
         super().__init__()
         self.setFormatter(logging.Formatter(f"[{PACKAGE}] %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        if logging.getLogger().handlers:
+        if logging.getLogger().handlers or _handled_below(record.name):
             return
         try:
             sys.stderr.write(self.format(record) + "\n")  # sys.stderr now, not at import: pytest and CLIs swap it
@@ -77,9 +78,19 @@ class _StderrWithoutRootHandlers(logging.Handler):
             self.handleError(record)
 
 
+def _handled_below(name: str) -> bool:
+    """Whether a handler of the logger `name` or of an ancestor below `_FOLLOWER` has taken a record of it."""
+    logger: logging.Logger | None = logging.getLogger(name)
+    while logger is not None and logger is not _FOLLOWER:
+        if logger.handlers:
+            return True
+        logger = logger.parent
+    return False
+
+
 _FOLLOWER = _TransformersVerbosity(f"{PACKAGE} (transformers' verbosity)")
 _FOLLOWER.parent = logging.getLogger()
-_FOLLOWER.addHandler(_StderrWithoutRootHandlers())
+_FOLLOWER.addHandler(_StderrWhenUnhandled())
 
 
 def follow_transformers_verbosity() -> None:
