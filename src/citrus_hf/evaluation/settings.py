@@ -12,7 +12,7 @@ import json
 import logging
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -42,15 +42,18 @@ def default_finetune_settings() -> TrainerSettings:
     return TrainerSettings(max_steps=-1, per_device_batch_size=16, show_progress=False)
 
 
-def _refuse_repeats(option: str, values, key) -> None:
-    """Refuse values that mean the same thing (5 and 5/class, a seed twice): each would be fitted and counted again."""
+def _refuse_repeats(
+    option: str, values: Iterable[Any], key: Callable[[Any], Any] | None = None, what: str = "draw"
+) -> None:
+    """Refuse values that mean the same thing (5 and 5/class, a seed, arm or dataset twice): each would be fitted and
+    counted again. `key` maps a value to its meaning (the value itself when None); `what` names the kind of value."""
     seen: dict[Any, Any] = {}
     for value in values:
-        meaning = key(value)
+        meaning = value if key is None else key(value)
         if meaning in seen:
             raise ValueError(
-                f"{option} lists {value!r} and {seen[meaning]!r}, which are the same draw: it would be fitted twice and "
-                "counted twice in the mean and spread; list it once."
+                f"{option} lists {value!r} and {seen[meaning]!r}, which are the same {what}: it would be fitted twice "
+                "and counted twice in the mean and spread; list it once."
             )
         seen[meaning] = value
 
@@ -277,8 +280,11 @@ class ProtocolConfig:
                 )
         for budget in [*self.budgets, *(b for budgets in self.dataset_budgets.values() for b in budgets)]:
             parse_budget(budget)
-        # a seed or budget listed twice would fit the same draw twice and count it as two seeds (a smaller spread)
-        _refuse_repeats("--seeds", self.seeds, lambda seed: seed)
+        # a seed, budget, arm or dataset listed twice would fit the same draw twice and count it as two seeds (a
+        # smaller spread, paired gaps counting each seed twice): the runs of one cell are pooled by these names
+        _refuse_repeats("--seeds", self.seeds)
+        _refuse_repeats("--arms", self.arms, what="arm")
+        _refuse_repeats("--datasets", self.datasets, what="dataset")
         _refuse_repeats("--budgets", self.budgets, parse_budget)
         for dataset, budgets in self.dataset_budgets.items():
             _refuse_repeats(f"--dataset-budgets {dataset}", budgets, parse_budget)
