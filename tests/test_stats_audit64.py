@@ -4,9 +4,13 @@ whose budgets interleave after a resumed protocol."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 
 from citrus_hf.evaluation import ProtocolConfig
+from citrus_hf.training.metrics import classification_metrics, compute_metrics_fn, multi_label_metrics
 
 
 def _run(arm, budget, order, seed, value, dataset="basic_motions", scored_on="test"):
@@ -26,3 +30,24 @@ def test_an_arm_or_dataset_listed_twice_is_refused(settings, message):
     """Each copy was fitted on every draw and pooled into one cell: "seeds: 4" for 2 seeds, a smaller std."""
     with pytest.raises(ValueError, match=message + ".*counted twice in the mean and spread; list it once"):
         ProtocolConfig(seeds=[0, 1], budgets=["5"], **settings)
+
+
+def test_non_finite_logits_are_not_scored_as_class_zero():
+    """argmax read a row of NaN logits as class 0 (accuracy 0.75 here), `NaN > 0` every label as absent."""
+    labels = np.array([0, 0, 0, 1])
+    nan_logits = np.full((4, 2), np.nan, dtype=np.float32)
+    assert all(math.isnan(value) for value in classification_metrics(nan_logits, labels).values())
+    one_bad_row = np.array([[np.nan, np.nan], [0, 1], [1, 0], [0, 1.0]])
+    assert all(math.isnan(value) for value in classification_metrics(one_bad_row, [0, 1, 0, 1]).values())
+    assert all(math.isnan(value) for value in classification_metrics(np.full((4, 1), np.inf), labels).values())
+    from transformers import EvalPrediction
+
+    trainer_metrics = compute_metrics_fn("classification")(EvalPrediction(predictions=nan_logits, label_ids=labels))
+    assert all(math.isnan(value) for value in trainer_metrics.values())
+    multi = multi_label_metrics(np.full((2, 3), np.nan), np.zeros((2, 3)))
+    assert set(multi) == {"accuracy", "hamming_accuracy", "macro_f1", "micro_f1", "auroc"}
+    assert all(math.isnan(value) for value in multi.values())
+    assert all(math.isnan(v) for v in classification_metrics(np.full((2, 3), -np.inf), [0, 1]).values())
+    # -inf rules a class out (MiniRocket's score of a class absent from the draw), and decides a label: scored
+    assert classification_metrics(np.array([[2.0, 0.0, -np.inf], [0.0, 2.0, -np.inf]]), [0, 1])["accuracy"] == 1.0
+    assert multi_label_metrics(np.array([[np.inf, -np.inf]]), np.array([[1, 0]]))["accuracy"] == 1.0

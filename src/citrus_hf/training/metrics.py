@@ -2,7 +2,9 @@
 
 Every function takes plain arrays and returns Python floats, so results serialise to JSON as they are. Degenerate
 inputs give `nan` where the metric is undefined (AUROC with one class present, Pearson r of a constant), never an
-exception in the middle of a training run.
+exception in the middle of a training run. Outputs that name no prediction (NaN logits of a diverged model, an
+fp16 / bf16 overflow) give `nan` for every metric, as NaN predictions do in `regression_metrics`: an argmax would read
+a row of NaN logits as class 0, and `logit > 0` as "label absent", scoring a broken model as a constant predictor.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from transformers import EvalPrediction
 
 CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "auroc")
+MULTI_LABEL_METRICS = ("accuracy", "hamming_accuracy", "macro_f1", "micro_f1", "auroc")
 REGRESSION_METRICS = ("mae", "rmse", "pearson_r")
 # Metrics where smaller is better; everything else is maximised (model selection, plots, "best arm"). Beyond the
 # package's own (mae, rmse, loss), the usual error names a user's `compute_metrics` reports, which the Trainer hooks
@@ -142,6 +145,14 @@ def _binary_labels(labels: ArrayLike) -> bool:
     return values.size > 0 and values.size == len(values) and bool(np.isin(values, (0, 1)).all())
 
 
+def _scorable_rows(logits: np.ndarray) -> np.ndarray:
+    """`(n,)` whether each row of `(n, num_classes)` logits names a class: its softmax is defined. Not when it holds a
+    NaN, or a +inf (an overflow: two of them tie, and a model scores no class infinitely on purpose), or rules out
+    every class (-inf everywhere). A -inf among finite scores is how a class is ruled out (MiniRocket's score of a
+    class absent from the labelled draw): that row is scored."""
+    return ~np.isnan(logits).any(axis=1) & ~np.isposinf(logits).any(axis=1) & ~np.isneginf(logits).all(axis=1)
+
+
 def classification_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, float]:
     """accuracy, balanced_accuracy, macro_f1 and macro one-vs-rest AUROC.
 
@@ -153,7 +164,8 @@ def classification_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, fl
         logits: `(n, num_classes)` scores (logits). AUROC ranks each class's log-odds against the rest (`_log_odds`):
             the softmax probabilities' order without their rounding, where a margin of 40 makes them exactly 0 or 1
             and distinct scores would tie. `(n, 1)` with 0 / 1 labels: a one-output binary classifier, class 1
-            where the logit is above 0 (a sigmoid above 0.5), as the pipelines score it.
+            where the logit is above 0 (a sigmoid above 0.5), as the pipelines score it. A row that names no class
+            (a NaN, a +inf, -inf everywhere: `_scorable_rows`) makes every metric `nan`.
         labels: `(n,)` class indices.
     """
     logits = np.asarray(logits, dtype=np.float64)
@@ -169,6 +181,8 @@ def classification_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, fl
         # class 1 above 0. The two columns (0, logit) give exactly that under softmax and argmax.
         logits = np.concatenate([np.zeros_like(logits), logits], axis=1)
     labels = _as_labels(labels, logits.shape[1])
+    if not _scorable_rows(logits).all():  # no prediction to score (argmax would read a NaN row as class 0)
+        return dict.fromkeys(CLASSIFICATION_METRICS, math.nan)
     predictions = logits.argmax(axis=1)
     return {
         "accuracy": accuracy(labels, predictions),
@@ -183,7 +197,7 @@ def multi_label_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, float
     present where its logit is above 0 (a sigmoid above 0.5).
 
     Args:
-        logits: `(n, num_labels)` scores.
+        logits: `(n, num_labels)` scores; any NaN makes every metric `nan` (an infinite one decides its label).
         labels: `(n, num_labels)` multi-hot targets (0 / 1).
 
     Returns:
@@ -200,6 +214,8 @@ def multi_label_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, float
         )
     if not np.isin(targets, (0.0, 1.0)).all():
         raise ValueError("Multi-label labels must be multi-hot: 0 or 1 for every label of every row.")
+    if np.isnan(logits).any():  # no decision to score (`NaN > 0` would read the label as absent); ±inf decide
+        return dict.fromkeys(MULTI_LABEL_METRICS, math.nan)
     truth, predicted = targets.astype(bool), logits > 0
     true_positive = (truth & predicted).sum(axis=0)
     denominator = truth.sum(axis=0) + predicted.sum(axis=0)
@@ -433,6 +449,7 @@ def powers_of_ten(low: float, high: float, num: int) -> tuple[float, ...]:
 
 __all__ = [
     "CLASSIFICATION_METRICS",
+    "MULTI_LABEL_METRICS",
     "MULTI_LABEL_TASK",
     "REGRESSION_METRICS",
     "accuracy",
