@@ -8,8 +8,12 @@ import math
 
 import numpy as np
 import pytest
+from huggingface_hub import ModelCard
+from tiny_configs import tiny_config
 
 from citrus_hf.evaluation import ProtocolConfig
+from citrus_hf.evaluation.records import parse_eval_results
+from citrus_hf.evaluation.report import summarize, write_report
 from citrus_hf.training.metrics import classification_metrics, compute_metrics_fn, multi_label_metrics
 
 
@@ -30,6 +34,27 @@ def test_an_arm_or_dataset_listed_twice_is_refused(settings, message):
     """Each copy was fitted on every draw and pooled into one cell: "seeds: 4" for 2 seeds, a smaller std."""
     with pytest.raises(ValueError, match=message + ".*counted twice in the mean and spread; list it once"):
         ProtocolConfig(seeds=[0, 1], budgets=["5"], **settings)
+
+
+def test_validation_scored_results_are_recorded_as_validation(tmp_path):
+    """Card records and `model-index` said split "test" for runs scored with --score-split validation."""
+    from citrus_hf import CiTrusForSequenceClassification, build_model_card
+
+    runs = [_run(arm, "1/class", 0, seed, 0.5 + seed / 10, scored_on="validation")
+            for arm in ("citrus-small", "prior") for seed in (0, 1)]  # fmt: skip
+    results = write_report(runs, tmp_path)["json"]
+    assert {r.split for r in parse_eval_results(results, model_arm="citrus-small")} == {"validation"}
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=4))
+    card = ModelCard(str(build_model_card(model, repo_id="me/c", eval_results=results, model_arm="citrus-small")))
+    assert {entry.dataset_split for entry in card.data.eval_results} == {"validation"}
+    # a summary written before its rows carried the split: results.json's runs say it
+    summary = [{k: v for k, v in row.items() if k != "scored_on"} for row in summarize(runs)]
+    records = parse_eval_results({"summary": summary, "runs": runs}, model_arm="citrus-small")
+    assert {r.split for r in records} == {"validation"}
+    # runs of both splits pooled in one row name no one split: refused, not published as either
+    mixed = [*runs, _run("citrus-small", "1/class", 0, 2, 0.9)]
+    with pytest.raises(ValueError, match="pool runs scored on the test/validation splits"):
+        parse_eval_results({"summary": summarize(mixed)}, model_arm="citrus-small")
 
 
 def test_non_finite_logits_are_not_scored_as_class_zero():

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,18 +98,40 @@ _EVAL_REQUIRED = ("dataset", "metric", "value")
 _EVAL_OPTIONAL = ("dataset_id", "split", "dataset_config", "std", "label_budget", "seeds", "method")
 
 
-def _records_from_evaluate_summary(summary: Sequence[Mapping], model_arm: str | None) -> list[dict]:
-    """`citrus evaluate` summary rows (`{dataset, arm, n_train, seeds, <metric>_mean, <metric>_std, ...}`) as records.
+def scored_split(runs: Iterable[Mapping]) -> str:
+    """The split `runs` (run records of `citrus evaluate`) were scored on: "test", "validation", or both named
+    ("test/validation") when they mix; runs recorded before their `scored_on` field existed were scored on test."""
+    return "/".join(sorted({str(run.get("scored_on", "test")) for run in runs}))
 
-    The protocol evaluates on each dataset's test split; the label budget is the number of labelled training windows.
+
+def _records_from_evaluate_summary(
+    summary: Sequence[Mapping], model_arm: str | None, runs: Sequence[Mapping] | None = None
+) -> list[dict]:
+    """`citrus evaluate` summary rows (`{dataset, arm, n_train, seeds, scored_on, <metric>_mean, <metric>_std, ...}`)
+    as records; the label budget is the number of labelled training windows.
+
+    A record's split is the one its runs were scored on (`--score-split`): the row's `scored_on`, or for summaries
+    written before rows carried it, that of the dataset's `runs` (results.json's), else the test split (the only one
+    the protocol scored on then). Rows whose runs mix splits are refused: a record names one split.
     """
     if not isinstance(summary, Sequence):
         raise ValueError('The "summary" of `citrus evaluate` results must be a list of rows.')
     arms = sorted({str(row.get("arm")) for row in summary if isinstance(row, Mapping)})
     if model_arm is not None and model_arm not in arms:
         raise ValueError(f"Arm {model_arm!r} is not in these evaluation results; they hold {arms}.")
+    runs = [run for run in runs or () if isinstance(run, Mapping)]
     records = []
     for row in summary:
+        split = row.get("scored_on")
+        if split is None:
+            dataset_runs = [run for run in runs if run.get("dataset") == row["dataset"]]
+            split = scored_split(dataset_runs) if dataset_runs else "test"
+        if "/" in str(split):
+            # a validation score published as a test score (or pooled with one) is a claim the runs do not make
+            raise ValueError(
+                f"The {row['dataset']!r} results pool runs scored on the {split} splits; a card record names one "
+                "split: publish the results of one `citrus evaluate --score-split` run."
+            )
         for key, value in row.items():
             # a metric the protocol could not compute (e.g. AUROC with one class in the test split) is NaN: skip it
             if not key.endswith("_mean") or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -118,7 +140,7 @@ def _records_from_evaluate_summary(summary: Sequence[Mapping], model_arm: str | 
             records.append(
                 {
                     "dataset": row["dataset"],
-                    "split": "test",
+                    "split": str(split),
                     "metric": metric,
                     "value": value,
                     "std": row.get(f"{metric}_std"),
@@ -136,9 +158,9 @@ def parse_eval_results(
     """Read `citrus evaluate` results: a JSON file path, or the already-parsed JSON.
 
     Accepted JSON: the `results.json` that `citrus evaluate` writes (its `summary` rows: one record per metric,
-    dataset and label budget, mean and std over seeds; `model_arm` names the arm that is this model, e.g.
-    `"citrus-time"`, and every other arm becomes a baseline), a list of records, or an object with a `"results"`
-    list. Every record has `dataset`, `metric` and
+    dataset and label budget, mean and std over seeds, with the split the runs were scored on; `model_arm` names the
+    arm that is this model, e.g. `"citrus-time"`, and every other arm becomes a baseline), a list of records, or an
+    object with a `"results"` list. Every record has `dataset`, `metric` and
     `value`, and optionally `dataset_id`, `split`, `dataset_config`, `std`, `label_budget`, `seeds` and `method`
     (see `EvalRecord`). For example
     `{"results": [{"dataset": "Epilepsy", "split": "test", "metric": "accuracy", "value": 0.93, "std": 0.01,
@@ -159,7 +181,8 @@ def parse_eval_results(
         except json.JSONDecodeError as error:
             raise ValueError(f"Evaluation results file {str(path)!r} is not valid JSON: {error}.") from error
     if isinstance(source, Mapping) and "summary" in source and "results" not in source:
-        source = {"results": _records_from_evaluate_summary(source["summary"], model_arm)}
+        runs = source.get("runs") if isinstance(source.get("runs"), Sequence) else None
+        source = {"results": _records_from_evaluate_summary(source["summary"], model_arm, runs)}
     if isinstance(source, Mapping) and "results" not in source:
         raise ValueError(
             'These are not evaluation results: `citrus evaluate`\'s results.json has a "summary" list, other '

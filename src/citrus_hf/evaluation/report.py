@@ -31,6 +31,7 @@ from ..training.metrics import (
 )
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .arms import ARMS, CLASSICAL_BASELINE
+from .records import scored_split
 
 PRIMARY_METRIC = {CLASSIFICATION: "macro_f1", REGRESSION: "mae"}
 METRIC_NAMES = {
@@ -110,8 +111,9 @@ def _check_runs(runs: Any, caller: str, needed: tuple[str, ...] = _RUN_FIELDS, a
 def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean and standard deviation (over seeds) of every metric per dataset x arm x budget.
 
-    Returns one dict per group: `dataset`, `task`, `arm`, `budget`, `budget_order`, `seeds`, `n_train` (mean), and
-    `<metric>_mean` / `<metric>_std` for the task's metrics.
+    Returns one dict per group: `dataset`, `task`, `arm`, `budget`, `budget_order`, `seeds`, `n_train` (mean),
+    `scored_on` (the split scored, `records.scored_split`: model cards record it) and `<metric>_mean` /
+    `<metric>_std` for the task's metrics.
     """
     _check_runs(runs, "summarize", allow_empty=True)
     groups: dict[tuple, list[dict]] = defaultdict(list)
@@ -129,6 +131,7 @@ def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "seeds": len(members),
             "n_train": float(np.mean([m["n_train"] for m in members])),
             "num_classes": members[0].get("num_classes"),
+            "scored_on": scored_split(members),
         }
         for metric in metrics_for_task(task):
             entry[f"{metric}_mean"], entry[f"{metric}_std"] = mean_std([m.get(metric) for m in members])
@@ -230,7 +233,7 @@ def format_mean_std(mean: float, std: float, metric: str) -> str:
 def _scored_split(runs: list[dict[str, Any]], dataset: str) -> str:
     """The split a dataset's runs were scored on ("test", "validation", or both named when a report mixes them);
     runs recorded before `scored_on` existed were scored on test."""
-    return "/".join(sorted({run.get("scored_on", "test") for run in runs if run["dataset"] == dataset}))
+    return scored_split(run for run in runs if run["dataset"] == dataset)
 
 
 def _budget_positions(entries: list[dict[str, Any]]) -> list[tuple[int, str]]:
