@@ -13,7 +13,7 @@ from tiny_configs import tiny_config
 
 from citrus_hf.evaluation import ProtocolConfig
 from citrus_hf.evaluation.records import parse_eval_results
-from citrus_hf.evaluation.report import summarize, write_report
+from citrus_hf.evaluation.report import baseline_gaps, markdown_tables, summarize, write_report
 from citrus_hf.training.metrics import classification_metrics, compute_metrics_fn, multi_label_metrics
 
 
@@ -76,3 +76,22 @@ def test_non_finite_logits_are_not_scored_as_class_zero():
     # -inf rules a class out (MiniRocket's score of a class absent from the draw), and decides a label: scored
     assert classification_metrics(np.array([[2.0, 0.0, -np.inf], [0.0, 2.0, -np.inf]]), [0, 1])["accuracy"] == 1.0
     assert multi_label_metrics(np.array([[np.inf, -np.inf]]), np.array([[1, 0]]))["accuracy"] == 1.0
+
+
+def test_gap_tables_and_summary_order_budgets_as_the_main_tables():
+    """Runs resumed from a command with another budget list carry that list's `budget_order` (20/class was 0 there):
+    the gap tables and results.json's lists went 1/class, 20/class, 1/class, ..., 5/class."""
+    runs = []
+    for seed in (0, 1):
+        for arm in ("citrus-small", "minirocket"):
+            runs.append(_run(arm, "20/class", 0, seed, 0.9))  # fitted first, by `--budgets 20`
+            runs += [_run(arm, "1/class", 0, seed, 0.3), _run(arm, "5/class", 1, seed, 0.6)]  # then `--budgets 1 5`
+    expected = ["1/class", "5/class", "20/class"]
+    assert [g["budget"] for g in baseline_gaps(runs)] == expected
+    assert [e["budget"] for e in summarize(runs) if e["arm"] == "minirocket"] == expected
+    markdown = markdown_tables(runs)
+    gap_rows = [line.split(" | ")[1] for line in markdown.splitlines() if line.startswith("| basic_motions |")]
+    assert gap_rows == expected
+    # the main table, which kept the largest recorded position of each budget, read 1/class, 20/class, 5/class
+    header = next(line for line in markdown.splitlines() if line.startswith("| arm |"))
+    assert [cell.split(" (")[0] for cell in header.split(" | ")[1:]] == expected

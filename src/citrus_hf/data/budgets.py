@@ -16,6 +16,9 @@ import numpy as np
 
 from ..vocabulary_citrus import REGRESSION
 
+# `LabelBudget.label_for`'s suffix for a per-class count of a regression set, which `parse_budget` does not read
+_REGRESSION_COUNT_SUFFIX = " ex."
+
 
 @dataclass(frozen=True)
 class LabelBudget:
@@ -40,7 +43,7 @@ class LabelBudget:
     def label_for(self, task: str) -> str:
         """`label`, except that a per-class count of a regression set is a count of examples ("5 ex.")."""
         if task == REGRESSION and self.kind == "per_class":
-            return f"{int(self.value)} ex."
+            return f"{int(self.value)}{_REGRESSION_COUNT_SUFFIX}"
         return self.label
 
     @property
@@ -75,6 +78,16 @@ def parse_budget(text: str | int | float) -> LabelBudget:
             f"training pool (0.1 or 10%) or 'all', got {text!r}."
         )
     return LabelBudget("all", 1.0) if fraction == 1.0 else LabelBudget("fraction", fraction)
+
+
+def budget_of_label(label: str) -> LabelBudget | None:
+    """The budget a table label names (`LabelBudget.label_for`'s "5/class", "5 ex.", "10%", "all"), or None for a
+    label this version does not write (recorded by another one)."""
+    text = str(label)
+    try:
+        return parse_budget(text.removesuffix(_REGRESSION_COUNT_SUFFIX))
+    except ValueError:
+        return None
 
 
 def _class_indices(labels: np.ndarray | None, size: int) -> list[np.ndarray]:
@@ -185,4 +198,4 @@ def _group_keys(groups, num_examples: int) -> np.ndarray:
     return keys.astype(str)
 
 
-__all__ = ["LabelBudget", "carve_validation", "draw_budget", "parse_budget"]
+__all__ = ["LabelBudget", "budget_of_label", "carve_validation", "draw_budget", "parse_budget"]

@@ -16,12 +16,13 @@ import csv
 import math
 import os
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..data.budgets import budget_of_label
 from ..training.metrics import (
     CLASSIFICATION_METRICS,
     REGRESSION_METRICS,
@@ -108,17 +109,45 @@ def _check_runs(runs: Any, caller: str, needed: tuple[str, ...] = _RUN_FIELDS, a
             )
 
 
+def _budget_ranks(records: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], int]:
+    """The position of every `(dataset, budget)` of `records` (runs or summary entries) among its dataset's budgets:
+    the one order of budgets of every table and list of the report.
+
+    Budgets are ordered by what they mean (`LabelBudget.sort_key`: per-class counts, fractions, all), which is how
+    `run_protocol` numbers a command's budgets. A record's own `budget_order` is not: runs resumed from a command with
+    another budget list carry that list's positions (20/class is 0 in some runs of one set and 2 in others), so the
+    tables ordered by it interleaved budgets. It only places labels this version does not write (another version's),
+    after the others, by their largest recorded position.
+    """
+    orders: dict[tuple[str, str], int] = {}
+    for record in records:
+        key = (record["dataset"], record["budget"])
+        orders[key] = max(orders.get(key, -1), record["budget_order"])
+
+    def position(item: tuple[tuple[str, str], int]) -> tuple:
+        (dataset, budget), order = item
+        meaning = budget_of_label(budget)
+        return dataset, (0, meaning.sort_key, -1) if meaning else (1, (0, 0.0), order), budget
+
+    ranks: dict[tuple[str, str], int] = {}
+    for key, _ in sorted(orders.items(), key=position):
+        ranks[key] = sum(other[0] == key[0] for other in ranks)
+    return ranks
+
+
 def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean and standard deviation (over seeds) of every metric per dataset x arm x budget.
 
-    Returns one dict per group: `dataset`, `task`, `arm`, `budget`, `budget_order`, `seeds`, `n_train` (mean),
-    `scored_on` (the split scored, `records.scored_split`: model cards record it) and `<metric>_mean` /
-    `<metric>_std` for the task's metrics.
+    Returns one dict per group: `dataset`, `task`, `arm`, `budget`, `budget_order` (the budget's position among the
+    dataset's, `_budget_ranks`: the report's one order of budgets), `seeds`, `n_train` (mean), `scored_on` (the
+    split scored, `records.scored_split`: model cards record it) and `<metric>_mean` / `<metric>_std` for the task's
+    metrics.
     """
     _check_runs(runs, "summarize", allow_empty=True)
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for run in runs:
         groups[(run["dataset"], run["arm"], run["budget"])].append(run)
+    ranks = _budget_ranks(runs)
     summary = []
     for (dataset, arm, budget), members in groups.items():
         task = members[0]["task"]
@@ -127,7 +156,7 @@ def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "task": task,
             "arm": arm,
             "budget": budget,
-            "budget_order": members[0]["budget_order"],
+            "budget_order": ranks[(dataset, budget)],
             "seeds": len(members),
             "n_train": float(np.mean([m["n_train"] for m in members])),
             "num_classes": members[0].get("num_classes"),
@@ -144,8 +173,8 @@ def paired_gaps(runs: list[dict[str, Any]], reference_of: dict[str, str]) -> lis
 
     Runs pair up by seed (same labelled subset, same fitting seed). The gap is signed so that positive means the arm
     is better on the task's main metric (lower MAE counts as better), in points for classification metrics. Returns
-    dicts with `dataset`, `budget`, `arm`, `baseline`, `metric`, `gain_mean`, `gain_std`, `wins` (seeds where the
-    arm was better), `ties` (seeds where both scored the same) and `pairs`.
+    dicts with `dataset`, `budget`, `budget_order` (as `summarize`'s), `arm`, `baseline`, `metric`, `gain_mean`,
+    `gain_std`, `wins` (seeds where the arm was better), `ties` (seeds where both scored the same) and `pairs`.
     """
     # the fields it reads: records older than `n_train` (benchmarks/compare_results.py's inputs) pair as well
     _check_runs(runs, "paired_gaps", ("dataset", "task", "arm", "budget", "budget_order", "seed"), allow_empty=True)
@@ -154,6 +183,7 @@ def paired_gaps(runs: list[dict[str, Any]], reference_of: dict[str, str]) -> lis
     for run in runs:
         if run["arm"] in reference_of:
             groups[(run["dataset"], run["budget"], run["arm"])].append(run)
+    ranks = _budget_ranks(runs)
     gaps = []
     for (dataset, budget, arm), members in groups.items():
         baseline = reference_of[arm]
@@ -171,7 +201,7 @@ def paired_gaps(runs: list[dict[str, Any]], reference_of: dict[str, str]) -> lis
             {
                 "dataset": dataset,
                 "budget": budget,
-                "budget_order": members[0]["budget_order"],
+                "budget_order": ranks[(dataset, budget)],
                 "arm": arm,
                 "baseline": baseline,
                 "metric": metric,
@@ -237,12 +267,9 @@ def _scored_split(runs: list[dict[str, Any]], dataset: str) -> str:
 
 
 def _budget_positions(entries: list[dict[str, Any]]) -> list[tuple[int, str]]:
-    """`(order, budget)` of a dataset's summary entries, one per budget in budget order. Runs resumed from an earlier
-    budget list may carry another order for the same budget; the latest list's (the largest) wins."""
-    orders: dict[str, int] = {}
-    for entry in entries:
-        orders[entry["budget"]] = max(orders.get(entry["budget"], -1), entry["budget_order"])
-    return sorted((order, budget) for budget, order in orders.items())
+    """`(order, budget)` of a dataset's `summarize` entries, one per budget, in the report's order of budgets (their
+    `budget_order`, `_budget_ranks`)."""
+    return sorted({(entry["budget_order"], entry["budget"]) for entry in entries})
 
 
 def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None = None) -> str:
