@@ -340,49 +340,33 @@ def _check_writable(option: str, path: Path) -> None:
         path.unlink()
 
 
-def _shown_channels(names: Sequence[str]) -> str:
-    """A recording's channel names for a message: the first 12 (a one-row CSV had 200,000, a 1.5 MB error line)."""
-    return ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-
-
 def _by_name(extractor, recording, path: str, chosen: bool) -> bool:
-    """Whether the checkpoint picks `recording`'s channels by name: it was fine-tuned on files that name theirs
-    (`channel_names`), and this file (or `--channels`) holds every one of those names. Channels named otherwise are
-    read as `--channels` gives them, in that order (`chosen`: the user's own mapping); without it, such a file is
-    refused for a model that takes exactly its channels, naming both lists, and read in its own order, with a warning,
-    by a model that takes any channel count."""
-    from ..data.recording_folders import names_its_channels
-    from ..feature_extraction_citrus import missing_channels
+    """Whether the checkpoint picks `recording`'s channels by name (`picks_channels_by_name`, as the pipelines decide
+    for a file's path), in the command's words: a mismatch is a usage error, and the warning goes to stderr."""
+    from ..data.recording_folders import picks_channels_by_name
 
-    if not extractor.channel_names or not names_its_channels(recording):
-        return False
-    missing = missing_channels(extractor.channel_names, recording.channel_names)
-    if not missing:
-        return True
-    if chosen:
-        return False
-    shown = _shown_channels(recording.channel_names)
-    if extractor.channel_independent:
-        print(
-            f"warning: {path} names its channels {shown}, not {', '.join(extractor.channel_names)} as the model's "
-            "training files did: its channels are read in the file's order.",
-            file=sys.stderr,
+    try:
+        return picks_channels_by_name(
+            extractor,
+            recording,
+            path,
+            chosen=chosen,
+            choose="--channels NAME ... (names or positions from 0)",
+            warn=lambda message: print(f"warning: {message}", file=sys.stderr),
         )
-        return False
-    raise UsageError(
-        f"{path} names its channels {shown}, and the model was fine-tuned on channels named "
-        f"{', '.join(extractor.channel_names)} (no {', '.join(missing)} here): pick the model's channels, in that "
-        "order, with --channels NAME ... (names or positions from 0)."
-    )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def _check_channels(extractor, recording, path: str, by_name: bool) -> None:
     """Refuse, in the command's words, a recording whose channel count the checkpoint cannot take: the extractor's
     own test (a head that concatenates channels, `channel_independent` False, and no channel names to pick them by,
     `by_name`), whose error speaks of Python arguments; an encoder takes any count."""
+    from ..data.recording_folders import shown_channels
+
     count, expected = len(recording.channel_names), extractor.num_channels
     if not extractor.channel_independent and not by_name and count != expected:
-        shown = _shown_channels(recording.channel_names)
+        shown = shown_channels(recording.channel_names)
         if count < expected:  # no choice of channels can make up the missing ones
             raise UsageError(
                 f"{path} has {count} channel(s) ({shown}) and the model takes {expected}, those it was fine-tuned on: "
@@ -411,12 +395,13 @@ def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | N
         options["input_channel_names"] = recording.channel_names
     if pipe.task == "time-series-classification":
         options["top_k"] = None  # every label's probability for the file; the summary shows the first
+    from ..data.recording_folders import shown_channels
     from ..inference.pipelines import _FIRST_RECORDING
 
     try:
         return pipe(recording.data, **options)
     except (ValueError, TypeError) as error:
-        channels = _shown_channels(recording.channel_names)
+        channels = shown_channels(recording.channel_names)
         # the pipeline numbers the recordings of its call (its `_FIRST_RECORDING`), which holds one here: the file
         # names it instead
         message = _FIRST_RECORDING.sub(lambda match: f"{'T' if match.group(1) == 'R' else 't'}he recording", str(error))

@@ -33,7 +33,7 @@ import math
 import numbers
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -590,6 +590,52 @@ def names_its_channels(recording) -> bool:
     return recording.channel_names != [str(position) for position in range(len(recording.channel_names))]
 
 
+def shown_channels(names: Sequence[str]) -> str:
+    """A recording's channel names for a message: the first 12 (a one-row CSV had 200,000, a 1.5 MB error line)."""
+    return ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+
+
+def picks_channels_by_name(
+    extractor, recording, source: str, *, chosen: bool, choose: str, warn: Callable[[str], None]
+) -> bool:
+    """Whether a checkpoint picks the channels of `recording`, read from the file `source`, by name: it was fine-tuned
+    on files that name theirs (`extractor.channel_names`), and this file (or the user's choice of its channels,
+    `chosen`) holds every one of those names. A file that names none (.npy, WAV, a CSV without a header: its
+    channels are their positions '0', '1', ...) is read in its order, as an array of its samples would be. Channels
+    named otherwise are read in the order the user chose them (`chosen`: the user's own mapping); without a choice,
+    such a file is read in its own order by a model that takes any channel count (`channel_independent`), saying so
+    through `warn`, and refused by one that takes exactly its channels. `citrus predict` and the pipelines decide
+    alike; `choose` says, in each one's words, how to choose channels (`--channels NAME ...`, `channels=[...]`).
+
+    Raises:
+        ValueError: the file names its channels, not the model's, and the model takes exactly its channels; naming
+            both lists and the fix.
+    """
+    from ..feature_extraction_citrus import (
+        missing_channels,
+    )  # (here: `import citrus_hf.data` stays free of transformers)
+
+    if not extractor.channel_names or not names_its_channels(recording):
+        return False
+    missing = missing_channels(extractor.channel_names, recording.channel_names)
+    if not missing:
+        return True
+    if chosen:
+        return False
+    shown = shown_channels(recording.channel_names)
+    if extractor.channel_independent:
+        warn(
+            f"{source} names its channels {shown}, not {', '.join(extractor.channel_names)} as the model's training "
+            "files did: its channels are read in the file's order."
+        )
+        return False
+    raise ValueError(
+        f"{source} names its channels {shown}, and the model was fine-tuned on channels named "
+        f"{', '.join(extractor.channel_names)} (no {', '.join(missing)} here): pick the model's channels, in that "
+        f"order, with {choose}."
+    )
+
+
 def _names_channels_once(file: Path, recording) -> bool:
     """Whether `file` names its channels (`names_its_channels`), the names a labelled set's files are matched by
     (`channel_key`: case and surrounding spaces aside); refusing a name its header gives two channels (a CSV header
@@ -746,5 +792,7 @@ __all__ = [
     "load_recording_folder",
     "metadata_layout",
     "names_its_channels",
+    "picks_channels_by_name",
     "recording_files",
+    "shown_channels",
 ]

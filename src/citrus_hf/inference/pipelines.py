@@ -111,27 +111,37 @@ _WAV_MAGIC = (b"RIFF", b"RIFX", b"RF64")
 
 
 def _recording_file_reader():
-    """`(path or WAV bytes, sampling_rate, default_sampling_rate) -> (samples (channels, time), rate, channel names)`
-    through `citrus_hf.data.readers` (a file: EDF / BDF, WFDB, WAV, .npy, .csv, as `read_recording` reads it; a WAV
-    file's bytes, what transformers' audio pipelines take and an undecoded `datasets.Audio` row holds), or None where
-    citrus_hf is not installed: this file also runs as a checkpoint's remote code, which imports nothing of the
-    package."""
+    """`(path or WAV bytes, sampling_rate, default_sampling_rate, channels, extractor, name_channels) -> (samples
+    (channels, time), rate, channel names or None)` through `citrus_hf.data.readers` (a file: EDF / BDF, WFDB, WAV,
+    .npy, .csv, as `read_recording` reads it, `channels` (names or positions) of it, or all; a WAV file's bytes, what
+    transformers' audio pipelines take and an undecoded `datasets.Audio` row holds), or None where citrus_hf is not
+    installed: this file also runs as a checkpoint's remote code, which imports nothing of the package. The names
+    come back where `extractor`'s checkpoint picks the file's channels by them, as `citrus predict` decides
+    (`picks_channels_by_name`, asked only when `name_channels`: the caller named no channels itself); a file that
+    names none (.npy, WAV, a CSV without a header) is read in its order, as an array of its samples is."""
     try:
         from citrus_hf.data.readers import RATED_FORMATS, read_recording, recording_format
         from citrus_hf.data.readers.files import read_wav
+        from citrus_hf.data.recording_folders import picks_channels_by_name
     except ImportError:
         return None
 
-    def read(source, sampling_rate, default_sampling_rate):
+    def read(source, sampling_rate, default_sampling_rate, channels, extractor, name_channels):
         rate = _one_rate(sampling_rate)
         if isinstance(source, bytes):
+            if channels is not None:
+                raise ValueError(
+                    f"`channels={channels!r}` picks channels of a recording file, and a WAV file's bytes are read "
+                    "whole: leave `channels` out, pass the file's path instead, or select the samples' channels "
+                    "yourself."
+                )
             recording = read_wav(io.BytesIO(source), f"The recording's {len(source)} bytes")
             if rate is not None and rate != recording.sampling_rate:
                 raise ValueError(
                     f"The WAV bytes record their rate, {recording.sampling_rate:g} Hz, and the call says {rate:g} Hz; "
                     "leave sampling_rate out."
                 )
-            return recording.data, recording.sampling_rate, recording.channel_names
+            return recording.data, recording.sampling_rate, None
         if not os.path.exists(source) and not os.path.isfile(f"{os.fspath(source)}.hea"):
             raise FileNotFoundError(
                 f"The recording file {os.fspath(source)[:200]!r} does not exist (relative paths start from the "
@@ -139,8 +149,16 @@ def _recording_file_reader():
             )
         if rate is None and recording_format(source) not in RATED_FORMATS:  # the pipeline's own rate, if it has one
             rate = _one_rate(default_sampling_rate)
-        recording = read_recording(source, sampling_rate=rate)
-        return recording.data, recording.sampling_rate, recording.channel_names
+        recording = read_recording(source, channels=channels, sampling_rate=rate)
+        by_name = name_channels and picks_channels_by_name(
+            extractor,
+            recording,
+            os.fspath(source),
+            chosen=channels is not None,
+            choose="`channels=[NAME, ...]` (names or positions from 0)",
+            warn=logger.warning,
+        )
+        return recording.data, recording.sampling_rate, recording.channel_names if by_name else None
 
     return read
 
@@ -260,6 +278,40 @@ def _with_rate(recording: Any, rate: Any, index: int) -> dict:
             f"Recording {index}'s dict says sampling_rate={own} and the call's list says {rate}; give one."
         )
     return {**recording, "sampling_rate": rate}
+
+
+def _signal_and_rate(recording: Any, sampling_rate: Any) -> tuple[Any, Any]:
+    """A recording given as a dict as what it holds and its rate: `{"raw" or "array": samples or a file's path,
+    "sampling_rate"}` (a `"path"` beside the samples is ignored, as `datasets`' audio rows carry one), or an undecoded
+    `datasets.Audio` row `{"bytes", "path"}` (with a `"sampling_rate"` where a list gave one per recording): the
+    file's bytes, or, for a local file (`Audio(decode=False)` over paths), no bytes and its path. The dict's rate wins
+    over the call's `sampling_rate`, which it must not contradict; anything else comes back as it is, with
+    `sampling_rate`.
+
+    Raises:
+        ValueError: a dict with other keys, or whose rate contradicts the call's.
+    """
+    sampling_rate = _one_rate(sampling_rate)
+    if not isinstance(recording, dict):
+        return recording, sampling_rate
+    audio_row = {"bytes", "path"} & set(recording) and set(recording) <= {"bytes", "path", "sampling_rate"}
+    if audio_row and isinstance(recording.get("bytes"), bytes):
+        signal = recording["bytes"]
+    elif audio_row and recording.get("bytes") is None and isinstance(recording.get("path"), (str, os.PathLike)):
+        signal = recording["path"]
+    else:
+        unknown = set(recording) - {*SIGNAL_KEYS, "sampling_rate", "path"}
+        given = [key for key in SIGNAL_KEYS if key in recording]
+        if unknown or len(given) != 1:
+            raise ValueError(
+                f"A recording given as a dict needs one of the keys {SIGNAL_KEYS} (the samples) and "
+                f"'sampling_rate'; got the keys {sorted(recording)}."
+            )
+        signal = recording[given[0]]
+    rate = _one_rate(recording.get("sampling_rate"))
+    if rate is not None and sampling_rate is not None and rate != sampling_rate:
+        raise ValueError(f"The recording's dict says sampling_rate={rate} and the call says {sampling_rate}; give one.")
+    return signal, rate if rate is not None else sampling_rate
 
 
 def _closest_name_hint(name: str, names: Sequence[str]) -> str:
@@ -513,11 +565,20 @@ class _RecordingPipeline(ChunkPipeline):
                 list of recordings (a list of lists is one, as in transformers' audio pipelines) or a
                 `(batch, channels, time)` array gives a list of results, and a generator or a torch / `datasets`
                 Dataset (`KeyDataset`) an iterator of them. An error about one recording of many names its index.
-                A file path (EDF / BDF, WFDB, WAV, .npy, .csv) is read as `citrus predict` reads it, at the file's own
-                rate (or `sampling_rate` for .npy and .csv), and so are a WAV file's bytes (or an undecoded
-                `datasets.Audio` row, `{"bytes", "path"}`), where citrus_hf is installed.
+                A file path (EDF / BDF, WFDB, WAV, .npy, .csv; alone, in a list or as a dict's `"raw"`) is read as
+                `citrus predict` reads it, at the file's own rate (or `sampling_rate` for .npy and .csv), and so are a
+                WAV file's bytes (or an undecoded `datasets.Audio` row, `{"bytes", "path"}`), where citrus_hf is
+                installed. A checkpoint fine-tuned on named channels picks a file's channels by name where the file
+                names them, as `citrus predict` does; a file that names none (.npy, WAV, a CSV without a header) is
+                read in its order, as an array of its samples is.
             sampling_rate (`float` or `list[float]`): the recordings' rate in Hz, one for all or, for a list,
-                generator or dataset of recordings, one per recording (unless each dict gives its own). Required.
+                generator or dataset of recordings, one per recording (a list, tuple or 1-D array; None for a file
+                that records its own rate; unless each dict gives its own). Required, but for a file
+                that records its rate (EDF / BDF, WFDB, WAV), where it must be that rate.
+            channels (`list[str | int]`, *optional*): the channels of a recording file to read, by name or position
+                from 0, in the order wanted (as `citrus predict --channels`): needed for a file whose signals run at
+                several rates (Sleep-EDF's EEG at 100 Hz beside a 1 Hz temperature). For a file only; an array's
+                channels are its rows.
             batch_size (`int`, defaults to 64): windows per forward pass; for recordings of many channels, at most
                 1024 / channels windows (the encoder runs every channel of a window as its own sequence). The
                 recordings of a list or torch Dataset (`KeyDataset`) that fill less than a pass share passes with the
@@ -732,6 +793,7 @@ class _RecordingPipeline(ChunkPipeline):
         pad_last_window=None,
         padding=None,
         input_channel_names=None,
+        channels=None,
         nan_policy=None,
         window_batch_size=None,
         backend=None,
@@ -753,6 +815,7 @@ class _RecordingPipeline(ChunkPipeline):
                 ("pad_last_window", pad_last_window),
                 ("padding", padding),
                 ("input_channel_names", input_channel_names),
+                ("channels", channels),
                 ("nan_policy", nan_policy),
                 ("window_batch_size", window_batch_size),
                 ("progress", progress),
@@ -818,21 +881,7 @@ class _RecordingPipeline(ChunkPipeline):
                 "in transformers: `pipe(transformers.pipelines.pt_utils.KeyDataset(dataset, "
                 f"{signal!r}), sampling_rate={rates})` (one rate for all, or one per row)."
             )
-        sampling_rate = _one_rate(sampling_rate)
-        if isinstance(inputs, dict):
-            unknown = set(inputs) - {*SIGNAL_KEYS, "sampling_rate", "path"}  # `datasets`' audio rows carry a path
-            given = [key for key in SIGNAL_KEYS if key in inputs]
-            if unknown or len(given) != 1:
-                raise ValueError(
-                    f"A recording given as a dict needs one of the keys {SIGNAL_KEYS} (the samples) and "
-                    f"'sampling_rate'; got the keys {sorted(inputs)}."
-                )
-            rate = _one_rate(inputs.get("sampling_rate"))
-            if rate is not None and sampling_rate is not None and rate != sampling_rate:
-                raise ValueError(
-                    f"The recording's dict says sampling_rate={rate} and the call says {sampling_rate}; give one."
-                )
-            inputs, sampling_rate = inputs[given[0]], rate if rate is not None else sampling_rate
+        sampling_rate = _one_rate(sampling_rate)  # (a dict's samples and rate are out of it: `_signal_and_rate`)
         if isinstance(inputs, bytes):  # before the rate: bytes would not do with one either
             raise TypeError(
                 f"The recording is {len(inputs)} bytes and no WAV file's (those are read where citrus_hf is "
@@ -907,6 +956,7 @@ class _RecordingPipeline(ChunkPipeline):
         progress: bool | None = None,
         default_sampling_rate: float | None = None,
         hop_seconds: float | None = None,
+        channels: Sequence[str | int] | None = None,
     ):
         """Align one recording into windows and yield them `window_batch_size` at a time, each chunk with the
         windows' start and end times in seconds of the recording (and start its progress bar, see `progress`)."""
@@ -918,21 +968,24 @@ class _RecordingPipeline(ChunkPipeline):
                     "give one."
                 )
             hop_length = hop_length_from_seconds(hop_seconds, extractor.sampling_rate)
-        if isinstance(inputs, dict) and set(inputs) <= {"bytes", "path"}:
-            # an undecoded `datasets.Audio` row: the file's bytes (its path may be elsewhere), or, for a local file
-            # (`Audio(decode=False)` over paths), no bytes and its path
-            if isinstance(inputs.get("bytes"), bytes):
-                inputs = inputs["bytes"]
-            elif inputs.get("bytes") is None and isinstance(inputs.get("path"), (str, os.PathLike)):
-                inputs = inputs["path"]
+        # before the file is read: a list's path travels in a dict with its own rate (`_with_rate`)
+        inputs, sampling_rate = _signal_and_rate(inputs, sampling_rate)
         readable = isinstance(inputs, (str, os.PathLike)) or (isinstance(inputs, bytes) and inputs[:4] in _WAV_MAGIC)
         read_file = _recording_file_reader() if readable else None
         if read_file is not None:
             # a file or a WAV file's bytes, as transformers' audio pipelines take them: read as `citrus predict` reads
             # a file
-            inputs, sampling_rate, names = read_file(inputs, sampling_rate, default_sampling_rate)
-            if input_channel_names is None and extractor.channel_names:  # the checkpoint picks its channels by name
+            inputs, sampling_rate, names = read_file(
+                inputs, sampling_rate, default_sampling_rate, channels, extractor, input_channel_names is None
+            )
+            if input_channel_names is None:  # the checkpoint picks the file's channels by their names
                 input_channel_names = names
+        elif channels is not None and not readable:  # (a path without the reader: the remote-code error below)
+            raise ValueError(
+                f"`channels={channels!r}` picks channels of a recording file (EDF, WFDB, a CSV with a header: by name "
+                "or position), and this recording is its samples: select its channels yourself (`signal[[0, 2]]`), "
+                "or name them with `input_channel_names` for a checkpoint that picks its channels by name."
+            )
         recording, rate = self._recording_and_rate(inputs, sampling_rate, default_sampling_rate)
         if alignment is None:
             # A checkpoint trained on recordings stretched onto its window (a slow series of a few samples a minute,
