@@ -13,6 +13,7 @@ import io
 import logging
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.io.wavfile
 import torch
@@ -187,3 +188,52 @@ def test_a_file_naming_the_checkpoints_channels_is_read_by_name_and_others_as_ci
         in_order = any_count(other)["score"]
     assert in_order == pytest.approx(any_count(THREE[:, :700], sampling_rate=RATE)["score"], abs=1e-4)
     assert "its channels are read in the file's order" in caplog.text
+
+
+# --------------------------------------------------------------------- 4. the hop of the call, in either spelling
+
+
+@pytest.mark.parametrize(
+    ("built", "called"), [({"hop_seconds": 1.0}, {"hop_length": 50}), ({"hop_length": 100}, {"hop_seconds": 0.5})]
+)
+def test_a_calls_hop_replaces_the_constructions_in_the_other_spelling(classify, classifier_folder, built, called):
+    expected = [window["start"] for window in classify(LONG, sampling_rate=RATE, **called)["windows"]]
+    assert expected == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0]
+    pipe = pipeline(model=classifier_folder, backend="torch", **built)
+    assert [window["start"] for window in pipe(LONG, sampling_rate=RATE, **called)["windows"]] == expected
+    assert [window["start"] for window in pipe([LONG], sampling_rate=RATE, **called)[0]["windows"]] == expected
+    # the construction's hop holds again on the next call
+    assert [window["start"] for window in pipe(LONG, sampling_rate=RATE)["windows"]][:3] == [0.0, 1.0, 2.0]
+
+
+# ------------------------------------------------------------------------------ 5. one rate each as a Series
+
+
+def test_one_rate_per_recording_as_a_pandas_series_or_tuple(classify):
+    """`sampling_rate=df["fs"]` went to every recording whole: "the sampling rate of recording 0 must be a
+    positive number of Hz, got 0 100 1 50 Name: fs"."""
+    table = pd.DataFrame({"signal": [LONG, SHORT], "fs": [100, 50]})
+    expected = _scores(classify([LONG, SHORT], sampling_rate=[RATE, 50]))
+    assert _scores(classify(list(table["signal"]), sampling_rate=table["fs"])) == pytest.approx(expected)
+    assert _scores(classify([LONG, SHORT], sampling_rate=(RATE, 50))) == pytest.approx(expected)
+    stream = (signal for signal in table["signal"])
+    assert _scores(classify(stream, sampling_rate=table["fs"])) == pytest.approx(expected)
+
+
+# --------------------------------------------------------------------------- 6. a None in a flat list of samples
+
+
+def test_a_none_in_a_flat_list_of_samples_is_named_with_its_fix(classify):
+    """One None (a JSON null) made the list "530 recordings" of one float each."""
+    samples = LONG.tolist()
+    samples[7] = None
+    with pytest.raises(
+        ValueError,
+        match=r"^The recording, a list of 730 samples, holds None .* position\(s\): 7\. "
+        r"Pass nan_policy='interpolate'",
+    ):
+        classify(samples, sampling_rate=RATE)
+    with_nan = LONG.copy()
+    with_nan[7] = np.nan
+    expected = classify(with_nan, sampling_rate=RATE, nan_policy="interpolate")["score"]
+    assert classify(samples, sampling_rate=RATE, nan_policy="interpolate")["score"] == pytest.approx(expected)

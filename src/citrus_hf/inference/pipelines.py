@@ -257,15 +257,20 @@ def _one_rate(sampling_rate: Any) -> Any:
 
 
 def _is_sequence_of_rates(sampling_rate: Any) -> bool:
-    """Whether `sampling_rate` gives one rate per recording (a list, tuple or 1-D array) rather than one for all."""
-    if isinstance(sampling_rate, (np.ndarray, torch.Tensor)):
-        return sampling_rate.ndim == 1
-    return isinstance(sampling_rate, (list, tuple))
+    """Whether `sampling_rate` gives one rate per recording (a list, tuple or other sequence, or an array of one
+    dimension: numpy, torch, a pandas Series, `df["fs"]`) rather than one for all. Array-likes are told by their
+    `ndim`, not their type: this file travels as remote code, which may lack pandas."""
+    if isinstance(sampling_rate, (str, bytes)):
+        return False
+    if isinstance(sampling_rate, Sequence):
+        return True
+    return getattr(sampling_rate, "ndim", None) == 1 and hasattr(sampling_rate, "__iter__")
 
 
 def _as_list(rates: Any) -> list:
-    """One rate per recording as a list of numbers."""
-    return list(rates.tolist() if isinstance(rates, (np.ndarray, torch.Tensor)) else rates)
+    """One rate per recording as a list of Python numbers (an array's `tolist`: numpy / pandas scalars as floats)."""
+    tolist = getattr(rates, "tolist", None)
+    return list(tolist() if callable(tolist) else rates)
 
 
 def _with_rate(recording: Any, rate: Any, index: int) -> dict:
@@ -572,8 +577,8 @@ class _RecordingPipeline(ChunkPipeline):
                 names them, as `citrus predict` does; a file that names none (.npy, WAV, a CSV without a header) is
                 read in its order, as an array of its samples is.
             sampling_rate (`float` or `list[float]`): the recordings' rate in Hz, one for all or, for a list,
-                generator or dataset of recordings, one per recording (a list, tuple or 1-D array; None for a file
-                that records its own rate; unless each dict gives its own). Required, but for a file
+                generator or dataset of recordings, one per recording (a list, tuple, 1-D array or pandas Series;
+                None for a file that records its own rate; unless each dict gives its own). Required, but for a file
                 that records its rate (EDF / BDF, WFDB, WAV), where it must be that rate.
             channels (`list[str | int]`, *optional*): the channels of a recording file to read, by name or position
                 from 0, in the order wanted (as `citrus predict --channels`): needed for a file whose signals run at
@@ -591,7 +596,8 @@ class _RecordingPipeline(ChunkPipeline):
                 start; `"interpolate"` stretches the whole recording onto one window. Default: `"interpolate"` for a
                 checkpoint whose feature extractor stretches recordings (it was trained so), else `"window"`.
             hop_seconds (`float`, *optional*): the time between window starts in seconds (as `citrus predict
-                --hop-seconds`), instead of `hop_length`.
+                --hop-seconds`), instead of `hop_length`. A hop given in the call, in either spelling, replaces one
+                given when the pipeline was built.
             hop_length (`int`, *optional*), pad_last_window (`bool`, *optional*), input_channel_names, nan_policy: as
                 in `CiTrusFeatureExtractor`. By default a recording shorter than a window is one window of its own
                 duration (rounded up to whole patches; `padding="max_length"` pads it to the full window instead,
@@ -626,8 +632,9 @@ class _RecordingPipeline(ChunkPipeline):
         if isinstance(inputs, list):
             if not inputs:
                 raise ValueError("The input is an empty list: pass a recording or a list of recordings.")
-            if all(_is_sample(sample) for sample in inputs):  # a flat list of samples is one recording
-                inputs = np.asarray([float(sample) for sample in inputs], dtype=np.float64)
+            if all(_is_sample(sample) or sample is None for sample in inputs) and any(map(_is_sample, inputs)):
+                # a flat list of samples is one recording; a None in it (a JSON null) is a missing sample
+                inputs = self._samples_of(inputs, kwargs.get("nan_policy"))
         elif isinstance(inputs, (np.ndarray, torch.Tensor)) and inputs.ndim == 3:
             if len(inputs) == 0:
                 raise ValueError(
@@ -669,6 +676,27 @@ class _RecordingPipeline(ChunkPipeline):
         # transformers batches *inputs*; here one recording already yields `batch_size` windows per forward pass, so
         # recordings go through one at a time (with `num_workers`, aligned in a worker process by transformers).
         return super().__call__(inputs, batch_size=1, **kwargs)
+
+    def _samples_of(self, samples: list, nan_policy: str | None) -> np.ndarray:
+        """A flat list of samples as one recording `(time,)`. A None in it (a JSON null, as lists read from JSON or
+        APIs hold a missing value) is a NaN, which `nan_policy="interpolate"` (the call's, the construction's or the
+        extractor's) fills from its neighbours; under any other policy it is refused here, naming where the Nones
+        are: taken for a list of recordings, a list of 530 samples was refused as 530 recordings of one number each.
+
+        Raises:
+            ValueError: a None in the list and no `nan_policy="interpolate"`, naming its position and the fix.
+        """
+        missing = [position for position, sample in enumerate(samples) if sample is None]
+        if nan_policy is None:
+            nan_policy = self._preprocess_params.get("nan_policy", self.feature_extractor.nan_policy)
+        if missing and nan_policy != "interpolate":
+            shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
+            raise ValueError(
+                f"The recording, a list of {len(samples)} samples, holds None (a missing value) at {len(missing)} "
+                f"position(s): {shown}. Pass nan_policy='interpolate' to fill missing samples from their neighbours, "
+                "or replace each None with a number."
+            )
+        return np.asarray([np.nan if sample is None else float(sample) for sample in samples], dtype=np.float64)
 
     def _call_parameters(self, kwargs: dict) -> tuple[dict, dict, dict]:
         """The call's preprocess, forward and postprocess parameters over the construction's, as transformers'
@@ -822,6 +850,17 @@ class _RecordingPipeline(ChunkPipeline):
             )
             if value is not None
         }
+        if hop_length is not None and hop_seconds is not None:
+            raise ValueError(
+                f"hop_length={hop_length} (model samples) and hop_seconds={hop_seconds} both give the hop; give one."
+            )
+        # One hop, in either spelling: the other one's value, given at construction, must not survive the merge of
+        # the construction's parameters with the call's (`{**construction, **call}`, in transformers and
+        # `_call_parameters`) to meet this one as a second hop; None is no hop in `_aligned_windows`.
+        if hop_length is not None:
+            preprocess["hop_seconds"] = None
+        elif hop_seconds is not None:
+            preprocess["hop_length"] = None
         if alignment is not None and alignment not in ALIGNMENTS:
             raise ValueError(f"`alignment={alignment!r}` is not supported; choose one of {', '.join(ALIGNMENTS)}.")
         # Checked here even when the alignment will not use them, so that a misspelt option never passes silently.
@@ -962,11 +1001,6 @@ class _RecordingPipeline(ChunkPipeline):
         windows' start and end times in seconds of the recording (and start its progress bar, see `progress`)."""
         extractor = self.feature_extractor
         if hop_seconds is not None:
-            if hop_length is not None:
-                raise ValueError(
-                    f"hop_length={hop_length} (model samples) and hop_seconds={hop_seconds} both give the hop; "
-                    "give one."
-                )
             hop_length = hop_length_from_seconds(hop_seconds, extractor.sampling_rate)
         # before the file is read: a list's path travels in a dict with its own rate (`_with_rate`)
         inputs, sampling_rate = _signal_and_rate(inputs, sampling_rate)
