@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.utils.checkpoint import checkpoint
 from transformers import initialization as init
 from transformers.activations import ACT2FN
 from transformers.configuration_utils import PreTrainedConfig
@@ -1143,8 +1144,44 @@ class CiTrusAttention(nn.Module):
         return self.o_proj(time_output), (time_weights, channel_weights)
 
 
+# True while gradient checkpointing replays a layer's forward pass in `backward()` (`_replay_marked`): that pass must
+# compute what the first one did without updating BatchNorm's running statistics a second time.
+_REPLAYING_CHECKPOINT: contextvars.ContextVar[bool] = contextvars.ContextVar("citrus_checkpoint_replay", default=False)
+
+
+def _replay_marked(checkpoint_function: Callable) -> Callable:
+    """`checkpoint_function` (transformers' `gradient_checkpointing_func`, torch's `checkpoint` with its options) with
+    every call after a checkpointed function's first, its recomputation in `backward()`, run under
+    `_REPLAYING_CHECKPOINT`. Counting the calls works for both `use_reentrant` values (the reentrant first pass runs
+    without grad, the non-reentrant one with it, so grad mode cannot tell the replay apart) and for a graph that
+    `backward()` replays more than once."""
+
+    def checkpointed(function: Callable, *args, **kwargs):
+        runs = 0
+
+        def run(*run_args, **run_kwargs):
+            nonlocal runs
+            runs += 1
+            token = _REPLAYING_CHECKPOINT.set(runs > 1)
+            try:
+                return function(*run_args, **run_kwargs)
+            finally:
+                _REPLAYING_CHECKPOINT.reset(token)
+
+        return checkpoint_function(run, *args, **kwargs)
+
+    checkpointed.replay_marked = True
+    return checkpointed
+
+
 class CiTrusNorm(nn.Module):
-    """LayerNorm, or PatchTST's BatchNorm over the token width, on `(..., D)`."""
+    """LayerNorm, or PatchTST's BatchNorm over the token width, on `(..., D)`.
+
+    In training, BatchNorm takes its batch statistics over the signal tokens only (`keep`): padding patches would
+    otherwise move the statistics, and so the outputs and the saved running statistics, by how much a batch is padded.
+    The running statistics are updated once per training step, not again when gradient checkpointing replays the
+    layer in `backward()` (`_REPLAYING_CHECKPOINT`), so checkpointing changes nothing but memory and time.
+    """
 
     def __init__(self, config: CiTrusConfig):
         super().__init__()
@@ -1154,11 +1191,49 @@ class CiTrusNorm(nn.Module):
         else:
             self.norm = nn.LayerNorm(config.d_model, eps=config.norm_eps)
 
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        if self.use_batchnorm:
-            shape = hidden_states.shape
-            return self.norm(hidden_states.reshape(-1, shape[-1])).reshape(shape)
-        return self.norm(hidden_states)
+    def forward(self, hidden_states: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """`(..., D)` -> `(..., D)`. `keep`: bool, broadcastable to `hidden_states.shape[:-1]`, True for the tokens
+        whose batch statistics BatchNorm takes in training (None: all); LayerNorm and eval mode ignore it."""
+        if not self.use_batchnorm:
+            return self.norm(hidden_states)
+        norm, shape = self.norm, hidden_states.shape
+        batch_statistics = norm.training or norm.running_mean is None
+        replaying = _REPLAYING_CHECKPOINT.get()
+        if not batch_statistics or (keep is None and not replaying):
+            return norm(hidden_states.reshape(-1, shape[-1])).reshape(shape)
+        if keep is None:
+            # the replay: the same batch statistics, the running ones left as the first pass set them. Copies of them
+            # take the update, so that the kernel saves for backward what the first pass's saved (the non-reentrant
+            # checkpoint compares the two).
+            flat = hidden_states.reshape(-1, shape[-1])
+            running = [None if stats is None else stats.clone() for stats in (norm.running_mean, norm.running_var)]
+            return F.batch_norm(flat, *running, norm.weight, norm.bias, True, 0.0, norm.eps).reshape(shape)
+        update = norm.training and norm.running_mean is not None and not replaying
+        return self._masked_batch_norm(hidden_states, keep, update)
+
+    def _masked_batch_norm(self, hidden_states: torch.Tensor, keep: torch.Tensor, update: bool) -> torch.Tensor:
+        """BatchNorm in training with its statistics over the `keep` tokens only (every token is normalised with
+        them), updating the running statistics as `nn.BatchNorm1d` does (unbiased variance, `momentum`, or the
+        cumulative average for `momentum=None`) when `update`. In float32 at least, as torch's kernels compute them."""
+        norm = self.norm
+        values = _at_least_float32(hidden_states)
+        weights = keep.expand(hidden_states.shape[:-1]).unsqueeze(-1).to(values.dtype)  # (..., 1)
+        dims = tuple(range(values.dim() - 1))
+        count = weights.sum()
+        mean = (values * weights).sum(dims) / count  # (D,)
+        centred = values - mean
+        variance = (centred.square() * weights).sum(dims) / count
+        if update:
+            with torch.no_grad():
+                norm.num_batches_tracked.add_(1)
+                momentum = 1.0 / float(norm.num_batches_tracked) if norm.momentum is None else norm.momentum
+                unbiased = variance * count / (count - 1).clamp(min=1)
+                for running, value in ((norm.running_mean, mean), (norm.running_var, unbiased)):
+                    running.lerp_(value.to(running.dtype), momentum)
+        normalized = centred * torch.rsqrt(variance + norm.eps)
+        if norm.affine:
+            normalized = normalized * norm.weight + norm.bias
+        return normalized.to(hidden_states.dtype)
 
 
 class CiTrusFeedForward(nn.Module):
@@ -1171,6 +1246,14 @@ class CiTrusFeedForward(nn.Module):
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         return self.fc2(self.dropout(self.activation(self.fc1(hidden_states))))
+
+
+def _kept_at(token_keep: torch.Tensor | None, query_index: torch.Tensor | None) -> torch.Tensor | None:
+    """`token_keep` `(B, 1, S)` at the positions `query_index` `(B, C, Q)`: `(B, C, Q)` (unchanged if either is
+    None)."""
+    if token_keep is None or query_index is None:
+        return token_keep
+    return token_keep.expand(*query_index.shape[:2], -1).take_along_dim(query_index, dim=2)
 
 
 class CiTrusEncoderLayer(GradientCheckpointingLayer):
@@ -1190,16 +1273,22 @@ class CiTrusEncoderLayer(GradientCheckpointingLayer):
         attention_mask: torch.Tensor | None = None,
         query_index: torch.Tensor | None = None,
         output_attentions: bool = False,
+        token_keep: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """`(B, C, S, D)` -> `(B, C, S, D)`, or `(B, C, Q, D)` at the positions `query_index` `(B, C, Q)` only; with
-        the time heads' and the channel heads' attention weights (see `CiTrusAttention.forward`)."""
+        the time heads' and the channel heads' attention weights (see `CiTrusAttention.forward`). `token_keep`
+        `(B, 1, S)` bool: the signal tokens, over which BatchNorm takes its batch statistics in training (None: all)."""
         attention_output, (time_weights, channel_weights) = self.attention(
-            self.attention_norm(hidden_states), attention_mask, query_index, output_attentions=output_attentions
+            self.attention_norm(hidden_states, token_keep),
+            attention_mask,
+            query_index,
+            output_attentions=output_attentions,
         )
         if query_index is not None:
             hidden_states = hidden_states.take_along_dim(query_index[..., None], dim=2)
+            token_keep = _kept_at(token_keep, query_index)
         hidden_states = hidden_states + self.dropout(attention_output)
-        hidden_states = hidden_states + self.dropout(self.ffn(self.ffn_norm(hidden_states)))
+        hidden_states = hidden_states + self.dropout(self.ffn(self.ffn_norm(hidden_states, token_keep)))
         return hidden_states, time_weights, channel_weights
 
 
@@ -1218,8 +1307,11 @@ class CiTrusEncoder(nn.Module):
         output_hidden_states=False,
         output_attentions=False,
         last_layer_query_index=None,
+        token_keep=None,
     ):
         """`(B, C, S, D)` -> `(B, C, S, D)`; the last layer only at `last_layer_query_index` `(B, C, Q)` if given.
+        `token_keep` `(B, 1, S)` bool: the signal tokens, over which BatchNorm takes its batch statistics in training
+        (None: all tokens).
 
         Returns the output, the hidden states (with `output_hidden_states`), and the time heads' and the channel
         heads' attention weights per layer (with `output_attentions`; the channel heads' only for criss-cross
@@ -1246,7 +1338,7 @@ class CiTrusEncoder(nn.Module):
             query_index = last_layer_query_index if is_last else None
             # (`output_attentions` as a keyword: gradient checkpointing replays the call with it)
             hidden_states, time_weights, channel_weights = layer(
-                hidden_states, attention_mask, query_index, output_attentions=output_attentions
+                hidden_states, attention_mask, query_index, output_attentions=output_attentions, token_keep=token_keep
             )
             if output_hidden_states:
                 all_hidden_states += (hidden_states,)
@@ -1254,7 +1346,7 @@ class CiTrusEncoder(nn.Module):
                 all_attentions += (time_weights,)
             if all_channel_attentions is not None:
                 all_channel_attentions += (channel_weights,)
-        hidden_states = self.final_norm(hidden_states)
+        hidden_states = self.final_norm(hidden_states, _kept_at(token_keep, last_layer_query_index))
         if output_hidden_states:
             all_hidden_states = all_hidden_states[:-1] + (hidden_states,)
         return hidden_states, all_hidden_states, all_attentions, all_channel_attentions
@@ -1436,14 +1528,31 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
             where, takes = cls.__name__, f"a {expected}"
         raise TypeError(f"{where} takes {takes}, got {type(config).__name__}: {advice}.")
 
-    def _set_gradient_checkpointing(self, enable: bool = True, *args, **kwargs):
+    def _set_gradient_checkpointing(
+        self, enable: bool = True, gradient_checkpointing_func: Callable = checkpoint, *args, **kwargs
+    ):
         """transformers' switch, which also makes the patch embedding's output (a fusion model's: every encoder's)
         require grad while checkpointing is on (`enable_input_require_grads`, which walks the sub-models).
         transformers does that only for models whose input is `input_ids` (and for its own peft integration): with
         `use_reentrant=True` a checkpointed layer whose input needs no grad gets none, so a LoRA model (peft's
         `get_peft_model`, or a stem frozen by hand) trained nothing inside the transformer, with only torch's warning
-        to say so. The hook costs nothing where the input needs grad anyway."""
-        super()._set_gradient_checkpointing(enable, *args, **kwargs)
+        to say so. The hook costs nothing where the input needs grad anyway.
+
+        The checkpoint function marks its replays (`_replay_marked`), in which BatchNorm does not update its running
+        statistics again. A model without transformer layers (`backbone="cnn"`) has nothing to checkpoint: enabling
+        is refused with the fix (transformers' own error addressed the model's authors), disabling does nothing.
+        """
+        if not any(isinstance(module, GradientCheckpointingLayer) for module in self.modules()):
+            if not enable:
+                return
+            raise ValueError(
+                f"This {type(self).__name__} has no transformer layers (backbone='cnn'), the only modules gradient "
+                "checkpointing recomputes, so it would save no memory: train without it (drop "
+                "`gradient_checkpointing=True` from TrainingArguments, or do not call `gradient_checkpointing_enable()`)."
+            )
+        if not getattr(gradient_checkpointing_func, "replay_marked", False):
+            gradient_checkpointing_func = _replay_marked(gradient_checkpointing_func)
+        super()._set_gradient_checkpointing(enable, gradient_checkpointing_func, *args, **kwargs)
         hooked = hasattr(self, "_require_grads_hook")
         if enable and not hooked and self.get_input_embeddings() is not None:
             self.enable_input_require_grads()
@@ -2390,6 +2499,16 @@ class CiTrusModel(CiTrusPreTrainedModel):
         tokens[visible] = visible_tokens
         return tokens
 
+    def _batchnorm_keep(self, keep: torch.Tensor) -> torch.Tensor | None:
+        """The tokens `keep` `(B, S)` (bool, the CLS token included) as the transformer's BatchNorm takes its batch
+        statistics over them in training, `(B, 1, S)`; None where they would be all the tokens anyway: with layer norm,
+        in eval mode, or a batch without padding (which so keeps torch's own BatchNorm kernel, bit for bit)."""
+        if self.config.norm_type != "batchnorm" or not self.training:
+            return None
+        if not _is_tracing() and bool(keep.all()):
+            return None
+        return keep[:, None, :]
+
     def _can_keep_positions(self) -> bool:
         """Whether `positions_to_keep` gives exactly the full pass's outputs at those positions: it needs a
         transformer, channel-independent attention (criss-cross heads need every channel's query at a patch) and,
@@ -2491,7 +2610,7 @@ class CiTrusModel(CiTrusPreTrainedModel):
             hidden_states = encoded_states + sinusoidal_positions(
                 num_patches, self.config.d_model, encoded_states.device, encoded_states.dtype
             )
-            attention_mask = None
+            attention_mask = token_keep = None
             if patch_mask is not None:
                 keep = patch_mask
                 if self.cls_token is not None:
@@ -2501,13 +2620,19 @@ class CiTrusModel(CiTrusPreTrainedModel):
                 additive = torch.zeros(keep.shape, dtype=hidden_states.dtype, device=hidden_states.device)
                 additive = additive.masked_fill(~keep, torch.finfo(hidden_states.dtype).min)
                 attention_mask = additive[:, None, None, None, :].expand(-1, num_channels, 1, 1, -1).flatten(0, 1)
+                token_keep = self._batchnorm_keep(keep)
             if self.cls_token is not None:
                 cls = self.cls_token.to(hidden_states.dtype).expand(batch_size, num_channels, 1, -1)
                 hidden_states = torch.cat([cls, hidden_states], dim=2)  # (B, C, 1 + P, D)
             if positions_to_keep is not None and self.cls_token is not None:
                 positions_to_keep = positions_to_keep + 1  # the CLS token comes first
             hidden_states, all_hidden_states, all_attentions, all_channel_attentions = self.encoder(
-                self.dropout(hidden_states), attention_mask, output_hidden_states, output_attentions, positions_to_keep
+                self.dropout(hidden_states),
+                attention_mask,
+                output_hidden_states,
+                output_attentions,
+                positions_to_keep,
+                token_keep=token_keep,
             )
 
         output = CiTrusModelOutput(

@@ -1,0 +1,84 @@
+"""Audit 64 (torch.nn.Module / PreTrainedModel habits): BatchNorm under gradient checkpointing and with padding,
+torch.func transforms, a config changed after the model was built, and gradient checkpointing on a CNN-only model."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from tiny_configs import tiny_config
+
+from citrus_hf import CiTrusForSequenceClassification
+
+
+def _train(model: CiTrusForSequenceClassification, windows, labels, patch_mask=None, steps: int = 3):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        model(windows, labels=labels, patch_mask=patch_mask).loss.backward()
+        optimizer.step()
+    return model
+
+
+@pytest.mark.parametrize("use_reentrant", [False, True])
+@pytest.mark.parametrize("padded", [False, True])
+def test_gradient_checkpointing_updates_batchnorm_statistics_once(use_reentrant, padded):
+    """The checkpointed layers' recomputation in backward() leaves the running statistics alone: the same training
+    with and without checkpointing gives the same buffers and eval outputs."""
+    torch.manual_seed(0)
+    windows, labels = torch.randn(8, 1, 200), torch.tensor([0, 1] * 4)
+    patch_mask = None
+    if padded:
+        patch_mask = torch.ones(8, 10, dtype=torch.long)
+        patch_mask[::2, 6:] = 0
+    config = tiny_config(num_hidden_layers=2, norm_type="batchnorm", head_dropout=0.0)
+    plain = CiTrusForSequenceClassification(config).train()
+    checkpointed = copy.deepcopy(plain)
+    checkpointed.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": use_reentrant})
+    for model in (plain, checkpointed):
+        _train(model, windows, labels, patch_mask)
+    expected, got = plain.state_dict(), checkpointed.state_dict()
+    assert int(got["citrus.encoder.layers.0.attention_norm.norm.num_batches_tracked"]) == 3
+    for key in expected:
+        torch.testing.assert_close(got[key], expected[key], rtol=1e-6, atol=1e-7, msg=key)
+    plain.eval(), checkpointed.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(checkpointed(windows).logits, plain(windows).logits, rtol=1e-6, atol=1e-7)
+
+
+def test_batchnorm_statistics_leave_out_padding():
+    """In training, padding patches neither move the batch statistics (the outputs) nor the running ones; a batch
+    without padding runs as before, bit for bit."""
+    torch.manual_seed(0)
+    short = torch.randn(2, 1, 100)  # 5 patches
+    padded = torch.zeros(2, 1, 200)
+    padded[:, :, :100] = short
+    patch_mask = torch.zeros(2, 10, dtype=torch.long)
+    patch_mask[:, :5] = 1
+    for pooling in ("mean", "cls"):
+        unpadded = CiTrusForSequenceClassification(
+            tiny_config(norm_type="batchnorm", head_dropout=0.0, pooling=pooling)
+        ).train()
+        masked = copy.deepcopy(unpadded)
+        with torch.no_grad():
+            expected = unpadded(short).logits
+            got = masked(padded, patch_mask=patch_mask).logits
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+        for key, value in unpadded.state_dict().items():
+            torch.testing.assert_close(masked.state_dict()[key], value, rtol=1e-5, atol=1e-6, msg=key)
+
+    # no padding: torch's BatchNorm itself, with or without an all-ones patch_mask
+    model = CiTrusForSequenceClassification(tiny_config(norm_type="batchnorm", head_dropout=0.0)).train()
+    twin = copy.deepcopy(model)
+    with torch.no_grad():
+        assert torch.equal(model(padded).logits, twin(padded, patch_mask=torch.ones(2, 10)).logits)
+    assert all(torch.equal(value, twin.state_dict()[key]) for key, value in model.state_dict().items())
+
+
+def test_gradient_checkpointing_on_a_cnn_model_is_refused_clearly():
+    model = CiTrusForSequenceClassification(tiny_config(backbone="cnn"))
+    with pytest.raises(ValueError, match=r"no transformer layers \(backbone='cnn'\).*train without it"):
+        model.activation_checkpointing_enable()
+    model.activation_checkpointing_disable()  # nothing to disable
+    assert not model.is_gradient_checkpointing
