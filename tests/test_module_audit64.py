@@ -8,6 +8,7 @@ import copy
 import pytest
 import torch
 from tiny_configs import tiny_config
+from torch.func import functional_call, grad, vmap
 
 from citrus_hf import CiTrusForSequenceClassification
 
@@ -74,6 +75,30 @@ def test_batchnorm_statistics_leave_out_padding():
     with torch.no_grad():
         assert torch.equal(model(padded).logits, twin(padded, patch_mask=torch.ones(2, 10)).logits)
     assert all(torch.equal(value, twin.state_dict()[key]) for key, value in model.state_dict().items())
+
+
+def test_vmap_per_sample_gradients_match_a_loop():
+    """PyTorch's per-sample-gradient recipe runs (the data-dependent input checks are skipped under torch.func, as
+    under tracing) and gives each example's own gradient."""
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(head_dropout=0.0)).eval()
+    params = {name: tensor.detach() for name, tensor in model.named_parameters()}
+    windows, labels = torch.randn(3, 1, 200), torch.tensor([0, 1, 0])
+    patch_mask = torch.ones(3, 10, dtype=torch.long)
+    patch_mask[1, 7:] = 0
+
+    def loss(parameters, window, label, mask):
+        inputs = {"labels": label[None], "patch_mask": mask[None]}
+        return functional_call(model, parameters, (window[None],), inputs).loss
+
+    per_sample = vmap(grad(loss), in_dims=(None, 0, 0, 0))(params, windows, labels, patch_mask)
+    for index in range(3):
+        expected = grad(loss)(params, windows[index], labels[index], patch_mask[index])
+        for name, value in expected.items():
+            torch.testing.assert_close(per_sample[name][index], value, rtol=1e-4, atol=1e-6, msg=name)
+    # outside a transform the checks still run
+    with pytest.raises(ValueError, match="patch_mask"):
+        model(windows, patch_mask=torch.full((3, 10), 2))
 
 
 def test_gradient_checkpointing_on_a_cnn_model_is_refused_clearly():

@@ -440,11 +440,19 @@ def _check_adapter_head_fits(model: nn.Module, state_dict: dict, prefix: str) ->
 
 
 def _is_tracing() -> bool:
-    """True under torch.export / ONNX export / `torch.jit.trace` / `torch.compile`, where data-dependent checks cannot
-    run or would split the graph: under `torch.compile` each check was a graph break, so `fullgraph=True` failed inside
-    dynamo and a plain compile ran four graphs. Compiled, the model takes inputs as they come (a NaN window gives NaN
-    logits): check them eagerly first, or run the model uncompiled, which names the problem."""
-    return torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing()
+    """True under torch.export / ONNX export / `torch.jit.trace` / `torch.compile` and under torch.func's transforms
+    (`vmap`, `grad`, `jacrev`...), where data-dependent checks cannot run or would split the graph: under
+    `torch.compile` each check was a graph break, so `fullgraph=True` failed inside dynamo and a plain compile ran four
+    graphs, and under `vmap` (per-sample gradients, PyTorch's recipe that DP-SGD tools run) a check's `bool(...)` of a
+    batched tensor stopped on functorch's "data-dependent control flow" error. Traced or transformed, the model takes
+    inputs as they come (a NaN window gives NaN logits): check them eagerly first, or run the model plainly, which
+    names the problem."""
+    return (
+        torch.compiler.is_compiling()
+        or torch.compiler.is_exporting()
+        or torch.jit.is_tracing()
+        or torch._C._are_functorch_transforms_active()
+    )
 
 
 # What the feature extractor's `alignment="window"` output carries beside the model inputs.
