@@ -10,7 +10,7 @@ import torch
 from tiny_configs import tiny_config
 from torch.func import functional_call, grad, vmap
 
-from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf import CiTrusForPretraining, CiTrusForSequenceClassification, CiTrusModel
 
 
 def _train(model: CiTrusForSequenceClassification, windows, labels, patch_mask=None, steps: int = 3):
@@ -99,6 +99,62 @@ def test_vmap_per_sample_gradients_match_a_loop():
     # outside a transform the checks still run
     with pytest.raises(ValueError, match="patch_mask"):
         model(windows, patch_mask=torch.full((3, 10), 2))
+
+
+@pytest.mark.parametrize(
+    "field, value, problem",
+    [
+        ("pooling", "cls", "reads a CLS token, which this model was built without"),
+        ("pooling", "mean_max", "pooled vectors would hold 32 values, and its `classifier` head takes 16"),
+        ("head_features", "all_layers", "pooled vectors would hold 32 values"),
+    ],
+)
+def test_a_pooling_the_head_was_not_built_for_is_refused(tmp_path, field, value, problem):
+    model = CiTrusForSequenceClassification(tiny_config()).eval()
+    windows = torch.randn(2, 1, 200)
+    built = getattr(model.config, field)
+    setattr(model.config, field, value)
+    for action in (lambda: model(windows), lambda: model.save_pretrained(tmp_path)):
+        with pytest.raises(ValueError, match=rf"built with {field}='{built}'.*{field}='{value}'.*{problem}"):
+            action()
+    assert not (tmp_path / "model.safetensors").exists()
+    setattr(model.config, field, built)
+    model(windows)
+    model.config.pooling = "max"  # the same width: a live change
+    model(windows)
+    model.save_pretrained(tmp_path)
+
+
+def test_a_cls_model_refuses_another_pooling():
+    model = CiTrusForSequenceClassification(tiny_config(pooling="cls")).eval()
+    model.config.pooling = "mean"
+    with pytest.raises(ValueError, match=r"built with a CLS token.*Set the config back \(pooling='cls'\)"):
+        model(torch.randn(2, 1, 200))
+
+
+@pytest.mark.parametrize(
+    "model_class, field, value",
+    [
+        (CiTrusForSequenceClassification, "num_attention_heads", 1),
+        (CiTrusForSequenceClassification, "norm_eps", 0.5),
+        (CiTrusModel, "num_hidden_layers", 2),
+        (CiTrusForPretraining, "pretraining_objective", "fourier"),
+    ],
+)
+def test_save_refuses_a_structural_field_changed_after_building(tmp_path, model_class, field, value):
+    """The live model ignores the change, so the checkpoint would load as another model: refused, naming the field
+    and both values; set back, the model saves."""
+    model = model_class(tiny_config())
+    built = getattr(model.config, field)
+    setattr(model.config, field, value)
+    with pytest.raises(ValueError, match=rf"built with {field}={built!r}.*now says {field}={value!r}.*Set the config"):
+        model.save_pretrained(tmp_path)
+    setattr(model.config, field, built)
+    model.save_pretrained(tmp_path)
+    assert torch.equal(
+        model_class.from_pretrained(tmp_path).state_dict()[next(iter(model.state_dict()))],
+        model.state_dict()[next(iter(model.state_dict()))],
+    )
 
 
 def test_gradient_checkpointing_on_a_cnn_model_is_refused_clearly():

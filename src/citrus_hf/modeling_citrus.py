@@ -439,6 +439,12 @@ def _check_adapter_head_fits(model: nn.Module, state_dict: dict, prefix: str) ->
         raise _adapter_mismatch_error(None, model, mismatched)
 
 
+def _comparable(value: Any) -> Any:
+    """A config value as recorded when a model is built: lists as tuples (a saved and reloaded config holds lists
+    where the defaults are tuples)."""
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
 def _is_tracing() -> bool:
     """True under torch.export / ONNX export / `torch.jit.trace` / `torch.compile` and under torch.func's transforms
     (`vmap`, `grad`, `jacrev`...), where data-dependent checks cannot run or would split the graph: under
@@ -1607,6 +1613,12 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
             )
         )
 
+    def _check_config_describes_model(self, saving: bool) -> None:
+        """Refuse a config changed, after the model was built, into one that no longer describes it (run by
+        `save_pretrained` with `saving=True`, by a task model's forward pass with False). Here the head's number of
+        outputs (`_check_head_width`); CiTrus models also check the fields their modules were built from."""
+        self._check_head_width()
+
     def load_adapter(
         self, peft_model_id: str | os.PathLike | None = None, adapter_name: str | None = None, *args, **kwargs
     ):
@@ -2082,7 +2094,7 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         extractor and run records saved in `save_directory` (transformers' own route would upload its generic card)."""
         publisher = type(self)._hub_publisher
         is_main_process = args[0] if args else kwargs.get("is_main_process", True)
-        self._check_head_width()  # (its own loader would refuse the checkpoint)
+        self._check_config_describes_model(saving=True)  # (else the checkpoint would not be this model)
         if not push_to_hub or publisher is None or not is_main_process:
             saved = super().save_pretrained(save_directory, *args, push_to_hub=push_to_hub, **kwargs)
             code_saver = type(self)._pipeline_code_saver
@@ -2120,12 +2132,95 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         shape = (2, self.config.num_channels, self.config.context_length)
         return {"input_values": torch.randn(shape, generator=generator).to(self.device)}
 
+    # The config fields whose values the modules take when the model is built (`CiTrusAttention` its heads,
+    # `CiTrusNorm` its epsilon, the CNN stem its widths...): set on the config of a built model, they change nothing in
+    # it, but `save_pretrained` would write them and the checkpoint would load as another model (or be refused by its
+    # own loader). `__init__` records them; `_check_config_describes_model` compares. Dropout rates are left out: they
+    # change no trained output, and a reload taking the new rate is what changing one means.
+    _built_fields: ClassVar[tuple[str, ...]] = (
+        "backbone",
+        "patch_length",
+        "cnn_channels",
+        "cnn_strides",
+        "cnn_kernel_size",
+        "cnn_activation",
+        "d_model",
+        "num_hidden_layers",
+        "num_attention_heads",
+        "ffn_dim",
+        "attention_type",
+        "num_channel_attention_heads",
+        "norm_type",
+        "norm_eps",
+        "activation_function",
+    )
+    # The fields that shape the pooled vector the task head takes and the CLS token: the pooler reads them at every
+    # call, so a change that keeps the head's input (`pooling="mean"` to `"max"`) is a live one; the others are
+    # refused, naming the field that changed from its recorded value.
+    _pooled_fields: ClassVar[tuple[str, ...]] = ("pooling", "head_features", "channel_pooling", "num_channels")
+
     def __init__(self, config: CiTrusConfig, *inputs, **kwargs):
         self._check_config_class(config)
         # A config changed after it was built (`config.update(...)`, an attribute set) skipped the checks its
         # constructor runs; a bad value would otherwise surface as a shape error deep inside the first forward pass.
         check_buildable(config)
         super().__init__(config, *inputs, **kwargs)
+        self._built_config = {
+            field: _comparable(getattr(config, field, None)) for field in self._built_fields + self._pooled_fields
+        }
+
+    def _head_input_width(self) -> int | None:
+        """The number of inputs of the task head (None for a model without one, or a head that does not say)."""
+        return None if self.head_name is None else getattr(getattr(self, self.head_name), "in_features", None)
+
+    def _check_config_describes_model(self, saving: bool) -> None:
+        """Refuse a config that no longer describes this model: a field of `_built_fields` (when `saving`) changed
+        since the model was built, `pooling` that does not match the CLS token it was built with (or without), or a
+        pooled vector the task head was not built for (then the head's number of outputs, `_check_head_width`).
+        Python values only, no tensor read: tracing and compiling see no check.
+
+        Raises:
+            ValueError: naming the field, its value now and when built, and the two fixes (the value set back, or a
+                new model built with it).
+        """
+        config, built = self.config, getattr(self, "_built_config", None)
+        if built is None:  # built by other code than this class's `__init__`
+            return self._check_head_width()
+        changed = [field for field in built if _comparable(getattr(config, field, None)) != built[field]]
+        structural = [field for field in changed if field in self._built_fields]
+        new_head, width = False, self._head_input_width()
+        cls_changed = (config.pooling == "cls") != (self.base_model.cls_token is not None)
+        if saving and structural:
+            problem, changed, cls_changed = "its modules keep the values they were built with", structural, False
+        elif cls_changed:
+            problem = (
+                "pooling='cls' reads a CLS token, which this model was built without"
+                if config.pooling == "cls"
+                else "this model was built with a CLS token (pooling='cls'), which it would pool as if it were a patch"
+            )
+        elif width is not None and width != self.pooler.output_size:
+            problem = f"its pooled vectors would hold {self.pooler.output_size} values, and its `{self.head_name}` "
+            problem += f"head takes {width}"
+            new_head = True
+        else:
+            return self._check_head_width()
+        changed = [field for field in changed if field in self._pooled_fields] or changed
+        if not changed:  # the head was replaced by hand
+            raise ValueError(f"This {type(self).__name__} does not fit its config: {problem}.")
+        now = ", ".join(f"{field}={getattr(config, field, None)!r}" for field in changed)
+        then = ", ".join(f"{field}={built[field]!r}" for field in changed)
+        name = config.name_or_path or "checkpoint_path"
+        if cls_changed:  # a checkpoint's encoder loads only into a model with (or without) its CLS token
+            build = f"`{type(self).__name__}(config)` from a config with {now}"
+        else:
+            build = f"`{type(self).__name__}.from_pretrained({name!r}, {now}"
+            build += ", ignore_mismatched_sizes=True)` for a new head" if new_head else ")`, or from a new config"
+        raise ValueError(
+            f"This {type(self).__name__} was built with {then}, but its config now says {now}: {problem}. Changing "
+            "the config of a built model does not rebuild it"
+            + (", and the checkpoint `save_pretrained` would write would not be this model" if saving else "")
+            + f". Set the config back ({then}), or build a new model with the new setting ({build})."
+        )
 
     @classmethod
     def _config_overrides_for(cls, pretrained_model_name_or_path, saved_config: dict, kwargs: dict) -> dict:
@@ -2948,6 +3043,9 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
     pre-trained as a plain auto-encoder: nothing is masked and the loss covers every patch.
     """
 
+    # the encoder's, and the objective's, whose head layers and target are built from them
+    _built_fields = CiTrusPreTrainedModel._built_fields + ("pretraining_objective", "spectrogram_n_fft")
+
     def __init__(self, config: CiTrusConfig):
         super().__init__(config)  # (checks the config's class first; builds no layer)
         # A task model may classify a window of one patch; masked pre-training cannot (see `_check_maskable`), so
@@ -3496,6 +3594,9 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
         (regression), with `loss` first when `labels` are given.
         """
         _reject_text_kwargs(kwargs)
+        # the pooler reads `pooling` and `head_features` at every call: a change the head was not built for is
+        # refused here, before the encoder runs (it would feed a patch token as the CLS token, or fail in the head)
+        self._check_config_describes_model(saving=False)
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         output_hidden_states = (
             output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
