@@ -11,7 +11,9 @@ their rate, `.npy` ((channels, time)) and `.csv` / `.tsv` / `.txt` (a column per
 line: the label with its score (a classifier: the mean of its windows' probabilities), the mean target (a regressor)
 or the size of the mean embedding (any other checkpoint), its windows and the backend that ran. `--output` writes
 every window: a `.csv` row per window (start and end in seconds, the label, its score and every label's
-probability; or the targets; or the embedding), or a `.jsonl` line per recording (the pipeline's result).
+probability; or the targets; or the embedding), or a `.jsonl` line per recording (the pipeline's result). It is
+written beside itself and replaces the file when the run ends; a recording that cannot be read or that the model
+refuses is left out (one file alone stops the run), and the run then ends with an error naming it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import contextlib
 import csv
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -66,7 +69,8 @@ class PredictArguments:
         default=None,
         metadata={
             "help": "write every window's prediction: a .csv row per window, or a .jsonl line per recording "
-            "(default: one summary line per recording only)"
+            "(default: one summary line per recording only); replaced only when the run reaches its end, and never "
+            "one of the recordings nor a .csv inside a folder of them given here (a later run would read it as one)"
         },
     )
     per_device_batch_size: int | None = field(
@@ -132,6 +136,7 @@ def run(argv: Sequence[str]) -> int:
 
     if not is_adapter_folder(args.model):  # the pipeline takes those: so does this command
         check_model_reference(args.model)
+    sources = list(args.recordings)
     args.recordings = _expand_folders(args.recordings)
     for path in args.recordings:
         if not Path(path).exists() and not Path(path + ".hea").is_file():
@@ -164,12 +169,14 @@ def run(argv: Sequence[str]) -> int:
             )
         if output.is_dir():
             raise UsageError(f"--output {args.output!r} is a folder; name a file in it.")
+        _check_not_read("--output", output, sources, args.recordings)
         _check_writable("--output", output)
 
     plot = None if args.plot is None else Path(args.plot).expanduser()
     if plot is not None:
         if plot.suffix.lower() != ".png":
             raise UsageError(f"--plot {args.plot!r}: name a .png file.")
+        _check_not_read("--plot", plot, sources, args.recordings)
         _check_writable("--plot", plot)
 
     # Imported after the checks: `--help` and a mistyped path answer before torch loads.
@@ -203,12 +210,13 @@ def run(argv: Sequence[str]) -> int:
             raise UsageError(f"--hop-seconds: {error}") from None
     windows = 0
     plotted: list[tuple[str, dict[str, Any]]] = []
-    damaged: list[str] = []
-    # Written as each recording finishes: a long list of files keeps one recording in memory at a time, and what
-    # was scored before an error stays in the file.
-    with contextlib.ExitStack() as stack:
-        handle = None if output is None else stack.enter_context(open(output, "w", encoding="utf-8", newline=""))
-        writer = None
+    unread: list[str] = []
+    refused: list[str] = []
+    written = _Written(output) if output is not None else None
+    # Written as each recording finishes (a long list of files keeps one recording in memory at a time), into a file
+    # beside `output` that replaces it only when every recording has had its turn: a run stopped part-way (Ctrl-C, a
+    # crash) leaves an earlier run's output as it was, not a well-formed file of some recordings that looks whole.
+    with written if written is not None else contextlib.nullcontext():
         for path in args.recordings:
             try:
                 recording = read_recording(path, args.channels, args.sampling_rate)
@@ -217,38 +225,44 @@ def run(argv: Sequence[str]) -> int:
                 # ends with an error that names what was left out
                 if len(args.recordings) == 1:
                     raise
-                damaged.append(path)
+                unread.append(path)
                 print(f"left out: {error}", file=sys.stderr)
                 continue
-            result = _run(pipe, recording, path, args, hop_length)
+            try:
+                result = _run(pipe, recording, path, args, hop_length)
+                if written is not None:
+                    written.add(path, recording, result, pipe.model.config)
+            except UsageError as error:
+                # a recording the model refuses (its channels, a NaN) among many: left out and named at the end, as
+                # a damaged one is, rather than stopping the run with the files after it never scored
+                if len(args.recordings) == 1:
+                    raise
+                refused.append(path)
+                print(f"left out: {error}", file=sys.stderr)
+                continue
             print(_summary(path, result, recording.sampling_rate))
             windows += len(result["windows"])
             if plot is not None:  # the windows only (not the samples): what the figure draws
                 plotted.append((path, result))
-            if handle is None:
-                continue
-            if output.suffix.lower() == ".jsonl":
-                handle.write(json.dumps(_json_record(path, recording, result)) + "\n")
-                continue
-            rows = _window_rows(path, result, pipe.model.config)
-            if rows and writer is None:  # one model: every recording's rows have the first rows' columns
-                writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-                writer.writeheader()
-            if rows:
-                writer.writerows(rows)
-    scored = len(args.recordings) - len(damaged)
-    if output is not None:
+    scored = len(args.recordings) - len(unread) - len(refused)
+    if written is not None and scored:
         print(f"Wrote {windows} windows of {scored} recording(s) to {output}")
     if plot is not None and plotted:
         plot_windows(plotted, pipe.model.config, plot)
         print(f"Drew the windows of {len(plotted)} recording(s) in {plot}")
-    if damaged:
-        shown = ", ".join(damaged[:5]) + (", ..." if len(damaged) > 5 else "")
-        raise UsageError(
-            f"{len(damaged)} of {len(args.recordings)} recording(s) could not be read and were left out ({shown}; "
-            f"each is named above); the other {scored} were scored"
-            + (f" and written to {output}." if output is not None else ".")
-        )
+    if unread or refused:
+        total = len(args.recordings)
+        problems = [
+            f"{len(files)} of {total} recording(s) could not be {verb} and were left out ({_shown(files)}; each is "
+            "named above)"
+            for files, verb in ((unread, "read"), (refused, "scored"))
+            if files
+        ]
+        if not scored:
+            ending = "." if output is None else f"; nothing was written to {output}{written.kept()}."
+        else:
+            ending = f"; the other {scored} were scored" + (f" and written to {output}." if output is not None else ".")
+        raise UsageError("; ".join(problems) + ending)
     return 0
 
 
@@ -319,6 +333,104 @@ def _no_loading_bar():
         if transformers_logging.is_progress_bar_enabled():
             transformers_logging.disable_progress_bar()
         yield
+
+
+def _shown(paths: list[str]) -> str:
+    """The first few of `paths`, for an error line."""
+    return ", ".join(paths[:5]) + (", ..." if len(paths) > 5 else "")
+
+
+def _check_not_read(option: str, path: Path, sources: Sequence[str], recordings: Sequence[str]) -> None:
+    """Refuse a file `option` would write that the command reads: one of the `recordings` (opened for writing, it
+    was emptied before it was read), or a recording file inside one of the folders among `sources` (a later run over
+    that folder, `citrus data info` or `citrus pretrain --dataset` would read the windows as a recording)."""
+    from ..data.readers import RECORDING_FORMATS
+
+    target = path.resolve()
+    if any(Path(recording).resolve() == target for recording in recordings):
+        raise UsageError(
+            f"{option} {str(path)!r} is one of the recordings, which it would overwrite before reading it; write to "
+            "another file."
+        )
+    if path.suffix.lower() not in RECORDING_FORMATS:
+        return
+    for source in sources:
+        folder = Path(source).resolve()
+        if Path(source).is_dir() and target.is_relative_to(folder):
+            raise UsageError(
+                f"{option} {str(path)!r} lies in {source!r}, a folder of recordings given here: the next run over it "
+                f"(and `citrus data info`, `citrus pretrain --dataset`) would read it as a recording; write it "
+                "outside that folder, or as a .jsonl there."
+            )
+
+
+class _Written:
+    """`citrus predict --output`: each scored recording's windows, written into a partial file beside the output (the
+    same file system, so that `os.replace` swaps it in at once) that becomes the output when the run ends; a run that
+    stops before (an error, Ctrl-C) removes it and says that the output is as it was. A context manager."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output
+        self.partial = output.with_name(f".{output.name}.partial")  # hidden, and no recording's suffix
+        self.existed = output.exists()
+        self.first: tuple[str, int] | None = None  # the first recording written, with its number of CSV columns
+        self.recordings = 0
+
+    def __enter__(self) -> _Written:
+        try:
+            self.handle = open(self.partial, "w", encoding="utf-8", newline="")
+        except OSError as error:
+            raise UsageError(
+                f"--output {str(self.output)!r}: {str(self.partial)!r} cannot be written beside it, where the windows "
+                f"are kept until the run ends ({error.strerror}); choose a file in a folder you can write."
+            ) from None
+        self.writer: csv.DictWriter | None = None
+        return self
+
+    def kept(self) -> str:
+        """What a run that writes nothing leaves in the output, in words."""
+        return " (it holds what it held before)" if self.existed else ""
+
+    def add(self, path: str, recording, result: dict[str, Any], config) -> None:
+        """Write one recording's windows: a .jsonl line, or its .csv rows; a recording whose rows have other
+        columns than the first recording's (an encoder's embedding, whose size grows with the channels) is refused
+        before any of them is written."""
+        if self.output.suffix.lower() == ".jsonl":
+            self.handle.write(json.dumps(_json_record(path, recording, result)) + "\n")
+            self.recordings += 1
+            return
+        rows = _window_rows(path, result, config)
+        if rows and self.writer is None:  # one model: its rows' columns are the first recording's ...
+            self.writer = csv.DictWriter(self.handle, fieldnames=list(rows[0]))
+            self.writer.writeheader()
+            self.first = (path, len(recording.channel_names))
+        elif rows and list(rows[0]) != self.writer.fieldnames:  # ... but an embedding concatenates the channels
+            first, channels = self.first
+            sizes = [
+                sum(name.startswith("embedding_") for name in names) for names in (rows[0], self.writer.fieldnames)
+            ]
+            raise UsageError(
+                f"{path} has {len(recording.channel_names)} channel(s) and {first} had {channels}: their embeddings "
+                f"have different sizes ({sizes[0]} and {sizes[1]} values), which one .csv cannot hold in the same "
+                "columns; write a .jsonl (a line per recording), or run each channel count to its own .csv."
+            )
+        if rows:
+            self.writer.writerows(rows)
+        self.recordings += 1
+
+    def __exit__(self, kind, error, traceback) -> None:
+        self.handle.close()
+        if error is None and self.recordings:
+            os.replace(self.partial, self.output)
+            return
+        self.partial.unlink(missing_ok=True)  # every recording left out: the run's error says nothing was written
+        if error is None:
+            return
+        lost = f"; the {self.recordings} recording(s) scored before are not kept" if self.recordings else ""
+        said = f"nothing was written to {self.output}{self.kept()}{lost}"
+        if isinstance(error, UsageError):  # the command's own error line says it
+            raise UsageError(f"{str(error).rstrip('.')}; {said}.") from None
+        print(f"citrus predict stopped: {said}.", file=sys.stderr)  # above the interruption's or the error's line
 
 
 def _check_writable(option: str, path: Path) -> None:

@@ -1,0 +1,161 @@
+"""Audit 64, what the `citrus` commands write: `citrus predict --output` naming one of its recordings (emptied before it
+was read) or a .csv inside a folder of them (read as a recording by the next run); an encoder's embeddings of files
+with different channel counts in one .csv (silently empty cells, or csv.DictWriter's error of thousands of
+characters); a run that stopped emptied an earlier --output, or left a well-formed file of some recordings without a
+word.
+
+The models are tiny, with random weights: the tests check the files the commands write, not what the models know.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+from tiny_configs import save_tiny_classifier, tiny_config
+
+from citrus_hf import CiTrusFeatureExtractor, CiTrusModel
+from citrus_hf.commands.main import main
+
+RATE = ["--sampling-rate", "100", "--no-show-progress", "--backend", "torch"]
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory) -> str:
+    torch.manual_seed(0)
+    return str(save_tiny_classifier(tmp_path_factory.mktemp("classifier"), num_labels=2))
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory) -> str:
+    """A tiny encoder without a task head: its pipeline returns embeddings, every channel's features concatenated."""
+    folder = tmp_path_factory.mktemp("encoder")
+    torch.manual_seed(0)
+    config = tiny_config()
+    CiTrusModel(config).save_pretrained(folder)
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
+    return str(folder)
+
+
+def _recording(path, channels: int = 1, seed: int = 0, nan: bool = False) -> str:
+    """A 4 s `.npy` recording (channels, time) at 100 Hz: two windows of the tiny model."""
+    data = np.random.default_rng(seed).standard_normal((channels, 400)).astype("float32")
+    if nan:
+        data[0, 10] = np.nan
+    np.save(path, data)
+    return str(path)
+
+
+def _errors(capsys) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+
+
+def _recordings_in(output) -> list[str]:
+    with open(output, newline="") as handle:
+        return sorted({row["recording"].rsplit("/", 1)[-1] for row in csv.DictReader(handle)})
+
+
+# --------------------------------------------------------------------------------- 1. an output the command reads
+
+
+def test_an_output_that_is_one_of_the_recordings_is_refused_and_the_recording_kept(classifier, tmp_path, capsys):
+    data = tmp_path / "session.csv"
+    np.savetxt(data, np.random.default_rng(0).standard_normal((400, 1)), delimiter=",", header="c0", comments="")
+    before = data.read_bytes()
+    assert main(["predict", classifier, str(data), *RATE, "--output", str(tmp_path / "." / "session.csv")]) == 2
+    (error,) = _errors(capsys)
+    assert "is one of the recordings" in error and "write to another file" in error
+    assert data.read_bytes() == before
+
+
+def test_a_csv_output_inside_a_folder_of_recordings_is_refused_and_a_jsonl_there_is_not(classifier, tmp_path, capsys):
+    folder = tmp_path / "recs"
+    folder.mkdir()
+    for number in range(2):
+        _recording(folder / f"s{number}.npy", seed=number)
+    argv = ["predict", classifier, str(folder), *RATE]
+    assert main([*argv, "--output", str(folder / "windows.csv")]) == 2
+    (error,) = _errors(capsys)
+    assert "a folder of recordings given here" in error and "would read it as a recording" in error
+    assert not (folder / "windows.csv").exists()
+    for _ in range(2):  # the same command again reads the same two recordings
+        assert main([*argv, "--output", str(folder / "windows.jsonl")]) == 0
+        assert "Wrote 4 windows of 2 recording(s)" in capsys.readouterr().out
+    assert len((folder / "windows.jsonl").read_text().splitlines()) == 2
+
+
+# --------------------------------------------------------------------- 2. embeddings of different sizes in one .csv
+
+
+@pytest.mark.parametrize("order", [("six", "three"), ("three", "six")])
+def test_embeddings_of_another_channel_count_are_left_out_of_a_csv_with_the_fix(encoder, tmp_path, capsys, order):
+    files = {"six": _recording(tmp_path / "six.npy", 6), "three": _recording(tmp_path / "three.npy", 3)}
+    output = tmp_path / "embeddings.csv"
+    assert main(["predict", encoder, files[order[0]], files[order[1]], *RATE, "--output", str(output)]) == 2
+    captured = capsys.readouterr()
+    (error,) = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert (
+        f"left out: {files[order[1]]} has" in captured.err and "their embeddings have different sizes" in captured.err
+    )
+    assert "write a .jsonl" in captured.err and "csv.py" not in captured.err
+    assert "1 of 2 recording(s) could not be scored and were left out" in error and len(error) < 400
+    with open(output, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {row["recording"] for row in rows} == {files[order[0]]}
+    assert all(value != "" for row in rows for value in row.values())  # no empty cell
+    # a .jsonl line carries its own sizes: both files in one run
+    assert main(["predict", encoder, files["six"], files["three"], *RATE, "--output", str(tmp_path / "e.jsonl")]) == 0
+
+
+# ------------------------------------------------------------------------------------ 3. a run that stops part-way
+
+
+def test_a_run_that_scores_nothing_keeps_the_earlier_output(classifier, tmp_path, capsys):
+    output = tmp_path / "windows.csv"
+    assert main(["predict", classifier, _recording(tmp_path / "good.npy"), *RATE, "--output", str(output)]) == 0
+    before = output.read_bytes()
+    assert (
+        main(["predict", classifier, _recording(tmp_path / "bad.npy", nan=True), *RATE, "--output", str(output)]) == 2
+    )
+    (error,) = _errors(capsys)
+    assert "NaN" in error and f"nothing was written to {output} (it holds what it held before)" in error
+    assert output.read_bytes() == before
+    assert [path.name for path in tmp_path.iterdir() if "partial" in path.name] == []
+
+
+def test_a_refused_recording_among_many_is_left_out_and_the_rest_scored(classifier, tmp_path, capsys):
+    files = [_recording(tmp_path / "a.npy"), _recording(tmp_path / "b.npy", nan=True), _recording(tmp_path / "c.npy")]
+    output = tmp_path / "windows.csv"
+    assert main(["predict", classifier, *files, *RATE, "--output", str(output)]) == 2
+    captured = capsys.readouterr()
+    assert f"left out: {files[1]}" in captured.err
+    (error,) = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert "1 of 3 recording(s) could not be scored and were left out" in error
+    assert f"the other 2 were scored and written to {output}" in error
+    assert _recordings_in(output) == ["a.npy", "c.npy"]
+
+
+def test_a_run_stopped_part_way_leaves_the_earlier_output_and_no_partial_file(
+    classifier, tmp_path, capsys, monkeypatch
+):
+    from citrus_hf.commands import predict
+
+    files = [_recording(tmp_path / f"{name}.npy", seed=seed) for seed, name in enumerate("abc")]
+    output = tmp_path / "windows.csv"
+    assert main(["predict", classifier, files[0], *RATE, "--output", str(output)]) == 0
+    before = output.read_bytes()
+    summary = predict._summary
+
+    def interrupted_at_the_second(path, result, rate):
+        if path == files[1]:
+            raise KeyboardInterrupt  # a Ctrl-C while the second recording is scored
+        return summary(path, result, rate)
+
+    monkeypatch.setattr(predict, "_summary", interrupted_at_the_second)
+    assert main(["predict", classifier, *files, *RATE, "--output", str(output)]) == 130
+    err = capsys.readouterr().err
+    assert f"nothing was written to {output} (it holds what it held before)" in err and "interrupted" in err
+    assert output.read_bytes() == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a.npy", "b.npy", "c.npy", "windows.csv"]
