@@ -2,7 +2,8 @@
 was read) or a .csv inside a folder of them (read as a recording by the next run); an encoder's embeddings of files
 with different channel counts in one .csv (silently empty cells, or csv.DictWriter's error of thousands of
 characters); a run that stopped emptied an earlier --output, or left a well-formed file of some recordings without a
-word.
+word; and `citrus evaluate` wrote the new protocol.json beside the previous run's results.*, which a run that stopped
+early left as one folder describing two runs.
 
 The models are tiny, with random weights: the tests check the files the commands write, not what the models know.
 """
@@ -10,6 +11,7 @@ The models are tiny, with random weights: the tests check the files the commands
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -159,3 +161,33 @@ def test_a_run_stopped_part_way_leaves_the_earlier_output_and_no_partial_file(
     assert f"nothing was written to {output} (it holds what it held before)" in err and "interrupted" in err
     assert output.read_bytes() == before
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a.npy", "b.npy", "c.npy", "windows.csv"]
+
+
+# ------------------------------------------------------------------------ 4. citrus evaluate's folder, one run each
+
+
+def _stop(config):
+    raise RuntimeError("stopped before the first fit")
+
+
+def test_a_run_with_other_settings_removes_the_report_it_would_contradict(tmp_path, monkeypatch):
+    from citrus_hf.evaluation.protocol import run_protocol
+    from citrus_hf.evaluation.settings import ProtocolConfig
+
+    folder = tmp_path / "eval"
+    settings = {"output_dir": str(folder), "datasets": ["basic_motions"], "arms": ["prior"], "budgets": [1]}
+    monkeypatch.setattr("citrus_hf.evaluation.protocol.pretrain_arms", _stop)  # stops as a Ctrl-C or an error would
+    with pytest.raises(RuntimeError, match="stopped"):
+        run_protocol(ProtocolConfig(**settings, seeds=[0]))
+    report = [folder / f"results.{suffix}" for suffix in ("json", "csv", "md", "png")]
+    for path in report:  # the report of the run with these settings, as it ends
+        path.write_text("seed 0")
+    with pytest.raises(RuntimeError, match="stopped"):  # the same settings again: its report stays
+        run_protocol(ProtocolConfig(**settings, seeds=[0]))
+    assert all(path.read_text() == "seed 0" for path in report)
+    with pytest.raises(RuntimeError, match="stopped"):
+        run_protocol(ProtocolConfig(**settings, seeds=[3], score_split="validation"))
+    protocol = json.loads((folder / "protocol.json").read_text())
+    assert protocol["seeds"] == [3] and protocol["score_split"] == "validation"
+    assert not any(path.exists() for path in report)
+    assert not (folder / "protocol.json.partial").exists()

@@ -14,8 +14,10 @@ from collections.abc import Iterator, Sequence
 DESCRIPTION = (
     "Fit every arm (the bundled pre-trained CiTrus with the default recipe, its from-scratch twin, MiniRocket + "
     "ridge, PatchTST, the prior; optionally CiTrus pre-trained here with each objective and the ablations) at every "
-    "label budget and seed on the same draws; pre-trains the arms that need it first. Writes results.json, "
-    "results.csv, results.md (with every arm's paired gap to MiniRocket) and results.png."
+    "label budget and seed on the same draws; pre-trains the arms that need it first. Writes protocol.json (the "
+    "settings) and runs.jsonl (a line per run) as it goes, and results.json, results.csv, results.md (with every "
+    "arm's paired gap to MiniRocket) and results.png at the end; an earlier report of other settings in the folder is "
+    "removed when the run starts."
 )
 
 

@@ -30,7 +30,10 @@ at the test split. A pre-trained arm is never scored on windows its checkpoint w
 built with other options or splits than the ones its pre-training corpus held out is checked and refused.
 
 Output (see `report.py`): `results.json`, `results.csv`, `results.md` (mean ± std and the paired gap of every arm
-to MiniRocket and to its from-scratch twin) and `results.png`.
+to MiniRocket and to its from-scratch twin) and `results.png`, written at the end; `protocol.json`, the settings,
+and `runs.jsonl`, a line per run, as the run goes. A run into a folder whose protocol.json holds other settings
+removes its results.* when it starts, so that a run stopped early never leaves its settings beside another run's
+results.
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ from ..training.recipes import RECIPES
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .arms import ARMS, CLASSICAL_BASELINE, CiTrusArm, DatasetContext, PatchTSTArm
 from .records import field_problem
-from .report import write_report
+from .report import report_paths, write_report
 from .rng import caller_random_state_kept
 from .settings import DEFAULT_ARMS, ProtocolConfig, default_finetune_settings
 
@@ -262,6 +265,24 @@ def _rewrite(path: Path, text: str) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_text(text, encoding="utf-8")
     os.replace(partial, path)
+
+
+def _record_settings(output_dir: Path, config: ProtocolConfig) -> None:
+    """Write `config` to protocol.json (what `citrus evaluate FOLDER/protocol.json` repeats, and
+    benchmarks/compare_results.py judges the folder's results by) at the start, so that it describes the runs that
+    runs.jsonl gathers; the report (results.*) of an earlier run into the folder with other settings is removed first
+    and written again at the end (from the runs resumed and fitted). Otherwise a run that stopped early left the new
+    settings beside the old run's results, a folder that describes two runs as one."""
+    path = output_dir / "protocol.json"
+    text = json.dumps(asdict(config), indent=2, default=str)
+    try:
+        same = path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        same = False
+    if not same:
+        for stale in report_paths(output_dir).values():
+            stale.unlink(missing_ok=True)
+    _rewrite(path, text)
 
 
 def _dataset_context(config: ProtocolConfig, dataset: str, progress=None) -> DatasetContext:
@@ -689,7 +710,7 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
     config.finetune = trainer_precision(config.finetune)
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "protocol.json").write_text(json.dumps(asdict(config), indent=2, default=str), encoding="utf-8")
+    _record_settings(output_dir, config)
     runs_path = output_dir / "runs.jsonl"
     signatures = config.run_signatures()
     previous = _load_previous(runs_path, signatures) if config.resume else {}

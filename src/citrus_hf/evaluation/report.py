@@ -411,6 +411,17 @@ def write_csv(runs: list[dict[str, Any]], path: str | os.PathLike) -> Path:
     return path
 
 
+def report_paths(output_dir: str | os.PathLike) -> dict[str, Path]:
+    """The files `write_report` writes into `output_dir`, by kind: json, csv, markdown, plot."""
+    output_dir = Path(output_dir)
+    return {
+        "json": output_dir / "results.json",
+        "csv": output_dir / "results.csv",
+        "markdown": output_dir / "results.md",
+        "plot": output_dir / "results.png",
+    }
+
+
 def write_report(
     runs: list[dict[str, Any]],
     output_dir: str | os.PathLike,
@@ -422,12 +433,7 @@ def write_report(
     _check_runs(runs, "write_report", (*_RUN_FIELDS, "seed"))
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "json": output_dir / "results.json",
-        "csv": output_dir / "results.csv",
-        "markdown": output_dir / "results.md",
-        "plot": output_dir / "results.png",
-    }
+    paths = report_paths(output_dir)
     document = {
         "metadata": metadata or {},
         "runs": runs,
@@ -453,6 +459,7 @@ __all__ = [
     "markdown_tables",
     "plot_results",
     "pretraining_gains",
+    "report_paths",
     "summarize",
     "write_csv",
     "write_report",
