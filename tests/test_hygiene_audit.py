@@ -73,6 +73,17 @@ def test_the_plotting_helpers_leave_the_callers_matplotlib_backend(tmp_path):
             for arm in ("citrus-small", "minirocket") for seed in (0, 1)
         ]  # fmt: skip
         assert plot_results(runs, tmp_path / "results.png").stat().st_size > 0
+        # `citrus predict --plot` run in-process through `main()` (audit 64)
+        from types import SimpleNamespace
+
+        from citrus_hf.commands.predict import plot_windows
+
+        scores = [{"label": "rest", "score": 0.7}, {"label": "walk", "score": 0.3}]
+        windows = [{"start": 2.0 * i, "end": 2.0 * i + 2, "label": "rest", "labels": scores} for i in range(3)]
+        config = SimpleNamespace(id2label={0: "rest", 1: "walk"})
+        assert (
+            plot_windows([("a.edf", {"label": "rest", "windows": windows})], config, tmp_path / "w.png").stat().st_size
+        )
         assert matplotlib.get_backend() == "svg"
     finally:
         matplotlib.use(before)

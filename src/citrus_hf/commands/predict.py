@@ -269,18 +269,19 @@ def run(argv: Sequence[str]) -> int:
 def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) -> Path:
     """PNG of each recording's windows over time (hours, minutes or seconds, by the longest recording): for a
     classifier, the top label of every window as a step line (a hypnogram, for a sleep stager) above every label's
-    probability, stacked; for a regressor, each target. `results`: (file, pipeline result) per recording."""
-    import matplotlib
+    probability, stacked; for a regressor, each target. `results`: (file, pipeline result) per recording.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Drawn on a figure of its own, without pyplot: `main(["predict", ..., "--plot", ...])` run from a notebook or a
+    script must leave the caller's matplotlib backend and open figures as they were (as the other plots do)."""
     import numpy as np
+    from matplotlib.figure import Figure
 
     longest = max((result["windows"][-1]["end"] for _, result in results if result["windows"]), default=0.0)
     unit, scale = ("h", 3600.0) if longest > 7200 else ("min", 60.0) if longest > 120 else ("s", 1.0)
     classifier = "label" in results[0][1]
     panels = 2 if classifier else 1
-    figure, axes = plt.subplots(panels * len(results), 1, figsize=(10, 2.2 * panels * len(results)), squeeze=False)
+    figure = Figure(figsize=(10, 2.2 * panels * len(results)))
+    axes = figure.subplots(panels * len(results), 1, squeeze=False)
     names = [config.id2label[index] for index in sorted(config.id2label)] if classifier else []
     for number, (file, result) in enumerate(results):
         windows = result["windows"]
@@ -316,7 +317,6 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
                 first.legend(fontsize=8, frameon=False)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
     return path
 
 
