@@ -18,6 +18,8 @@ import contextlib
 import logging
 import os
 import sys
+import threading
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -124,6 +126,25 @@ def outside_stacklevel() -> int:
         frame = frame.f_back
         level += 1
     return level
+
+
+# Held by every `warnings.catch_warnings` block of the package that may run beside other threads (`warnings_captured`).
+# Such a block swaps the process's filter list and `showwarning`, and on the way out puts back the ones it saw on the
+# way in, which is not thread-safe: two blocks of different threads that overlap out of order leave one's filters in
+# place for good. WAV files read from several threads refused good files as truncated (another thread's warning was
+# recorded), accepted truncated ones, and left the program's warnings silenced; a recording read while an ONNX export
+# (whose block ignores every warning) ended left the whole process ignoring all warnings. Re-entrant: a reader may run
+# inside another block of the same thread.
+WARNINGS_CAPTURE = threading.RLock()
+
+
+@contextlib.contextmanager
+def warnings_captured(*, record: bool = False) -> Iterator[list[warnings.WarningMessage] | None]:
+    """`warnings.catch_warnings(record=record)` under `WARNINGS_CAPTURE`: the filters set inside, and the warnings
+    recorded (the list yielded when `record`, else None), stay this block's whatever other threads of the package do.
+    Another thread's block waits until this one has ended, so keep the block to the call that warns."""
+    with WARNINGS_CAPTURE, warnings.catch_warnings(record=record) as caught:
+        yield caught
 
 
 def progress_bar(shown: bool, **options: Any):

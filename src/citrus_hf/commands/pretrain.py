@@ -68,7 +68,9 @@ def run(argv: Sequence[str]) -> int:
         else:
             show_warning(message, category, *args, **kwargs)
 
-    with warnings.catch_warnings():  # restores `showwarning` on the way out
+    # restores `showwarning` on the way out. Not `_logs.warnings_captured`: its lock would hold every other thread's
+    # file reads for the whole run; the command owns its process's warnings while it runs.
+    with warnings.catch_warnings():
         warnings.simplefilter("always", PretrainingDidNotLearnWarning)
         warnings.showwarning = one_line
         try:

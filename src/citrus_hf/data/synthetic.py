@@ -63,6 +63,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._extras import MissingExtraError, check_installed, is_installed
+from .._logs import warnings_captured
 
 #: Version of the stream's output format and sampling scheme (bumped when a seed would give other windows). 1.1: a
 #: mixed stream's real windows come from the rank's own shard, in passes over a run (1.0: uniformly with
@@ -681,7 +682,7 @@ class SimulatedRecordingGenerator(SyntheticGenerator):
         simulated_rate = int(math.ceil(sampling_rate - 1e-9))
         simulated_samples = int(math.ceil(num_windows * length * simulated_rate / sampling_rate))
         for _ in range(100):
-            with _seeded_global_numpy(rng), np.errstate(all="ignore"), warnings.catch_warnings():
+            with _seeded_global_numpy(rng), np.errstate(all="ignore"), warnings_captured():
                 warnings.simplefilter("ignore")  # neurokit2's notes on parameters it adjusted, once per recording
                 recording = np.asarray(self.simulate(rng, simulated_rate, simulated_samples), np.float64)
             if simulated_rate != sampling_rate:

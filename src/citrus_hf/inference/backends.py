@@ -1644,16 +1644,27 @@ class _ExportedGraph(torch.nn.Module):
 
 @contextmanager
 def _quiet_exporter():
-    """The dynamo exporter prints its progress and warns about optional packages; keep that out of inference."""
-    exporter_logger = _stdlib_logging.getLogger("torch.onnx")
-    previous = exporter_logger.level
-    exporter_logger.setLevel(_stdlib_logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+    """The dynamo exporter prints its progress and warns about optional packages; keep that out of inference.
+
+    The whole block holds the package's `WARNINGS_CAPTURE` (through `warnings_captured`), as its readers' blocks do:
+    `catch_warnings` swaps the process's filter list, and a recording read in another thread whose block spanned the
+    export's end put back the exporter's "ignore every warning" for good. torch's exporter swaps the list itself too
+    (`torch.export._unlift`), so filters narrower than "ignore all" would not be enough: nothing else of the package
+    swaps it until the export is done, and another thread's read waits for it (an export runs once per checkpoint).
+    The lock also keeps the save and restore of the exporter's logger level of two concurrent exports apart."""
+    try:  # the lock the package's readers hold; this file also runs as a checkpoint's remote code, without them
+        from citrus_hf._logs import warnings_captured
+    except ImportError:
+        warnings_captured = warnings.catch_warnings
+    with warnings_captured():
+        warnings.simplefilter("ignore")
+        exporter_logger = _stdlib_logging.getLogger("torch.onnx")
+        previous = exporter_logger.level
+        exporter_logger.setLevel(_stdlib_logging.ERROR)
+        try:
             yield
-    finally:
-        exporter_logger.setLevel(previous)
+        finally:
+            exporter_logger.setLevel(previous)
 
 
 def export_onnx(

@@ -7,7 +7,6 @@ private modules that rebuild pickled arrays (the safe unpickler of :mod:`.pickle
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -17,12 +16,6 @@ try:  # numpy >= 2
 except ImportError:  # pragma: no cover - numpy 1.26
     from numpy.core import multiarray as _multiarray
     from numpy.core import numeric as _numeric
-
-
-# Held around the readers' `warnings.catch_warnings` blocks. Those swap the process's warning filters and
-# `showwarning`, which is not thread-safe: WAV files read from several threads refused good files as truncated
-# (another thread's warning was recorded), accepted truncated ones, and left the program's warnings silenced.
-WARNINGS_CAPTURE = threading.RLock()
 
 
 def _as_path(value, what: str = "file") -> Path:

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..._logs import warnings_captured
 from ..errors import CorruptFileError
-from ._common import WARNINGS_CAPTURE, _as_path
+from ._common import _as_path
 
 # Byte-order marks and the encodings they name, longest first (UTF-32's little-endian mark starts with UTF-16's).
 # Excel's "Unicode Text" export is UTF-16 with a mark, its "CSV UTF-8" UTF-8 with one; the codecs named consume it.
@@ -117,7 +118,7 @@ def read_csv_matrix(
     path = _as_path(path)
     converters = (lambda cell: float(cell.replace(",", "."))) if decimal_comma else None
     try:
-        with WARNINGS_CAPTURE, warnings.catch_warnings():
+        with warnings_captured():
             # numpy warns "input contained no data" for an empty file; that case is an error below.
             warnings.simplefilter("ignore", UserWarning)
             values = np.loadtxt(

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..._logs import warnings_captured
 from ..errors import CorruptFileError
-from ._common import WARNINGS_CAPTURE, _as_path
+from ._common import _as_path
 
 logger = logging.getLogger(__name__)
 
@@ -425,7 +426,7 @@ class _OpenedEdf:
                 f"file: {[name for name, index in names.items() if header.labels[index] in repeated]}."
             )
         try:
-            with WARNINGS_CAPTURE, warnings.catch_warnings():
+            with warnings_captured():
                 # MNE warns about unit conventions and channel name clashes that do not affect the values read here.
                 warnings.simplefilter("ignore", RuntimeWarning)
                 # BDF has its own reader in MNE (its EDF reader refuses BDF); no signal is read as a stimulus

@@ -30,8 +30,9 @@ from typing import BinaryIO, TextIO
 
 import numpy as np
 
+from ..._logs import warnings_captured
 from ..errors import CorruptFileError
-from ._common import WARNINGS_CAPTURE, _as_path, channel_rows, is_position
+from ._common import _as_path, channel_rows, is_position
 from .arff_csv import not_decodable, read_csv_matrix, text_encoding
 from .edf import Recording, check_channel_list, read_edf, read_edf_header
 from .pickles import load_npy
@@ -210,7 +211,7 @@ def read_wav(path: Path | BinaryIO, name: str | None = None) -> Recording:
     from scipy.io import wavfile
 
     try:
-        with WARNINGS_CAPTURE, warnings.catch_warnings(record=True) as caught:
+        with warnings_captured(record=True) as caught:
             warnings.simplefilter("always", wavfile.WavFileWarning)  # chunks beside the samples (LIST, cue), unread
             rate, samples = wavfile.read(path, mmap=False)
     except (ValueError, EOFError, OSError, struct.error) as error:  # scipy's words for a damaged or non-WAVE file

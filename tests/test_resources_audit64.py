@@ -1,0 +1,52 @@
+"""Resources and process-global state a library call left behind (an audit): the warning filters an ONNX export left
+to a reader thread, the caller's random generators and flush-denormal setting after a fit, the anti-aliasing filters
+kept after the calls, memory maps kept by a refused file's error, and the temporary file of a failed export."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+from tiny_configs import tiny_config
+
+from citrus_hf import CiTrusForSequenceClassification
+
+
+def test_an_export_leaves_the_warning_filters_to_a_recording_read_in_another_thread(tmp_path, monkeypatch):
+    """The exporter's `catch_warnings` + "ignore" did not take the readers' lock: a CSV read in another thread whose
+    block spanned the export's end put the exporter's "ignore every warning" back for good. Here the read starts
+    inside the export and ends after it, every time."""
+    from citrus_hf.data.readers.files import read_recording
+    from citrus_hf.inference.backends import export_onnx
+
+    csv = tmp_path / "session.csv"
+    np.savetxt(csv, np.zeros((20, 2)), delimiter=",", header="a,b", comments="")
+    reading, exported = threading.Event(), threading.Event()
+    loadtxt = np.loadtxt
+
+    def slow_loadtxt(*args, **kwargs):  # inside the reader's block: holds it open until the export has returned
+        reading.set()
+        exported.wait(10)
+        return loadtxt(*args, **kwargs)
+
+    reader = threading.Thread(target=read_recording, args=(csv,), kwargs={"sampling_rate": 250})
+
+    def fake_export(*args, **kwargs):  # the exporter's work: another thread starts a read meanwhile
+        reader.start()
+        reading.wait(1)  # (with the lock, the read waits for the export's end instead)
+        save = lambda path, external_data: Path(path).write_bytes(b"onnx")  # noqa: E731
+        return SimpleNamespace(model=SimpleNamespace(metadata_props={}), save=save)
+
+    monkeypatch.setattr(np, "loadtxt", slow_loadtxt)
+    monkeypatch.setattr(torch.onnx, "export", fake_export)
+    with warnings.catch_warnings():  # whatever happens inside stays inside this test
+        before = list(warnings.filters)
+        path, _ = export_onnx(CiTrusForSequenceClassification(tiny_config(num_labels=2)), cache_dir=tmp_path)
+        exported.set()
+        reader.join(10)
+        assert path.is_file() and not reader.is_alive()
+        assert warnings.filters == before
