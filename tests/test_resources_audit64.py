@@ -4,12 +4,14 @@ kept after the calls, memory maps kept by a refused file's error, and the tempor
 
 from __future__ import annotations
 
+import random
 import threading
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 import torch
 from tiny_configs import tiny_config
 
@@ -50,3 +52,38 @@ def test_an_export_leaves_the_warning_filters_to_a_recording_read_in_another_thr
         reader.join(10)
         assert path.is_file() and not reader.is_alive()
         assert warnings.filters == before
+
+
+def _draws() -> tuple[float, float, float]:
+    return random.random(), float(np.random.random()), float(torch.rand(1))
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@pytest.mark.filterwarnings("ignore:Pre-training did not learn")  # a 1-step run, as meant
+def test_finetune_and_pretrain_keep_the_callers_random_state(tmp_path):
+    """Both reseeded Python's, numpy's and torch's global generators to the run's seed and left them so: a script
+    drawing a "random" subset per trial drew the same one in every trial."""
+    from citrus_runs import pretrain_tiny
+
+    from citrus_hf.training import FinetuneArguments, TrainerSettings, finetune
+
+    _seed(1234)
+    expected = _draws()
+    _seed(1234)
+    settings = TrainerSettings(max_steps=1, show_progress=False)
+    arguments = dict(
+        dataset="basic_motions", model_config="tiny", recipe="finetune", label_budget="2", trainer=settings
+    )
+    first = finetune(FinetuneArguments(output_dir=str(tmp_path / "a"), **arguments))
+    assert _draws() == expected
+    _seed(99)
+    second = finetune(FinetuneArguments(output_dir=str(tmp_path / "b"), **arguments))
+    assert first.test_metrics == second.test_metrics  # the run itself: same seed, same result, whatever the caller's
+    _seed(1234)
+    pretrain_tiny(tmp_path / "pretrained", steps=1)
+    assert _draws() == expected

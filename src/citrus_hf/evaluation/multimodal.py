@@ -40,9 +40,9 @@ from ..data.sources.systole import (  # noqa: F401  (the task's events are the d
     PictureEvents,
     load_picture_events,
 )
+from ..training.rng import caller_random_state_kept
 from ..vocabulary_citrus import CLASSIFICATION
 from .report import format_mean_std, mean_std
-from .rng import caller_random_state_kept
 
 
 def block_folds(events: PictureEvents) -> list[tuple[np.ndarray, np.ndarray]]:

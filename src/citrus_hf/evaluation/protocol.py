@@ -77,11 +77,11 @@ from ..training.pretrain import (
     run_environment,
 )
 from ..training.recipes import RECIPES
+from ..training.rng import caller_random_state_kept
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .arms import ARMS, CLASSICAL_BASELINE, CiTrusArm, DatasetContext, PatchTSTArm
 from .records import field_problem
 from .report import report_paths, write_report
-from .rng import caller_random_state_kept
 from .settings import DEFAULT_ARMS, ProtocolConfig, default_finetune_settings
 
 logger = logging.get_logger(__name__)

@@ -64,6 +64,7 @@ from .recipes import (
     score,
     validation_is_usable,
 )
+from .rng import caller_random_state_kept
 
 logger = logging.get_logger(__name__)
 
@@ -181,11 +182,14 @@ class FinetuneResult:
 def finetune(args: FinetuneArguments) -> FinetuneResult:
     """Fit CiTrus to a labelled set with a recipe (see `FinetuneArguments`, `citrus_hf.training.recipes`); saves the
     model and its feature extractor to `args.output_dir` and returns the test metrics. With
-    `args.trainer.show_progress` off, datasets' and transformers' progress bars are off during the run too."""
+    `args.trainer.show_progress` off, datasets' and transformers' progress bars are off during the run too. The run
+    seeds Python's, numpy's and torch's global generators from `args.trainer.seed` (same seed, same run); the caller's
+    states of those generators are put back on the way out."""
     from .run_lock import output_folder_lock
 
     launch = _launch_state()
     with (
+        caller_random_state_kept(),
         _library_progress_bars(args.trainer.show_progress),
         _main_process_speaks(launch),
         output_folder_lock(args.output_dir, "citrus finetune", launch, overwrite=args.overwrite_output_dir),

@@ -74,6 +74,7 @@ from .checkpoints import (  # importable from here too, where they were first de
 )
 from .launch import check_launched_processes, mixed_precision_notes
 from .metrics import dumps_strict
+from .rng import caller_random_state_kept
 from .run_lock import output_folder_lock
 from .stream import PretrainingStream
 
@@ -561,8 +562,11 @@ def pretrain(
         NonFiniteLossError: the loss became NaN or infinite; raised at the next logging or checkpoint step (whichever
             comes first), naming the step where it happened and the likely causes. Checkpoints saved before that
             step are left as they are; nothing is saved after it.
+
+    The run seeds Python's, numpy's and torch's global generators from `args.seed` (a resumed run takes the
+    checkpoint's states); the caller's states of those generators are put back on the way out.
     """
-    with _library_progress_bars(args.show_progress):
+    with caller_random_state_kept(), _library_progress_bars(args.show_progress):
         return _pretrain(args, model_factory, loss_fn)
 
 

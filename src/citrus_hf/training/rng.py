@@ -1,8 +1,9 @@
-"""The caller's global random state, kept across an evaluation.
+"""The caller's global random state, kept across a fit or an evaluation.
 
 Every fitting run seeds Python's, numpy's and torch's global generators (`transformers.set_seed`, as the Trainer
-does), so that runs do not depend on what ran before them. Left so, a script that seeded its own generators and then
-called `run_protocol` would draw, afterwards, what the protocol's last run seeded, whatever the script's seed was.
+does, or accelerate's), so that runs do not depend on what ran before them. Left so, a script that seeded its own
+generators and then called `finetune`, `pretrain` or `run_protocol` would draw, afterwards, what the last run seeded,
+whatever the script's seed was (a loop drawing a "random" subset per trial drew the same one every trial).
 """
 
 from __future__ import annotations
