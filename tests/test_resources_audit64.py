@@ -87,3 +87,27 @@ def test_finetune_and_pretrain_keep_the_callers_random_state(tmp_path):
     _seed(1234)
     pretrain_tiny(tmp_path / "pretrained", steps=1)
     assert _draws() == expected
+
+
+def _thread_flushes_denormals() -> bool:
+    return (torch.tensor([1e-39], dtype=torch.float32) * 1.0).item() == 0.0
+
+
+def test_a_fit_keeps_the_callers_own_flush_denormal_setting():
+    """`denormals_flushed()` (around every Trainer fit) switched flushing off on the way out, also when the caller had
+    switched it on with `torch.set_flush_denormal(True)`."""
+    from citrus_hf.training.numerics import denormals_flushed
+
+    before = _thread_flushes_denormals()
+    if not torch.set_flush_denormal(True):
+        pytest.skip("this CPU cannot flush subnormal floats")
+    try:
+        with denormals_flushed():
+            assert _thread_flushes_denormals()
+        assert _thread_flushes_denormals()  # the caller's setting, still on
+        torch.set_flush_denormal(False)
+        with denormals_flushed():
+            assert _thread_flushes_denormals()
+        assert not _thread_flushes_denormals()  # and off where the caller had it off
+    finally:
+        torch.set_flush_denormal(before)

@@ -41,20 +41,30 @@ def _cache_float_limits() -> None:
         np.finfo(dtype)
 
 
+def _thread_flushes_denormals() -> bool:
+    """Whether the calling thread treats subnormal floats as zero now. torch sets the mode (`torch.set_flush_denormal`)
+    but has no getter, so it is read off a product: a subnormal float32 (1e-39, below the smallest normal, 1.2e-38)
+    times one is zero exactly when the thread flushes them (a one-element product runs in the calling thread)."""
+    return (torch.tensor([1e-39], dtype=torch.float32) * 1.0).item() == 0.0
+
+
 @contextmanager
 def denormals_flushed() -> Iterator[bool]:
     """Within the block, the calling thread treats subnormal floats as zero (the intra-op threads only if
-    `flush_denormals()` ran before they started); afterwards it keeps them again, unless `flush_denormals()` made it
-    the process's setting. Yields whether the CPU supports it."""
+    `flush_denormals()` ran before they started); afterwards it keeps them again, unless it flushed them already
+    before the block (the caller's own `torch.set_flush_denormal(True)`, a common CPU speed setting, stays on) or
+    `flush_denormals()` made it the process's setting. Yields whether the CPU supports it."""
     if _process_flushes_denormals:
         yield True
         return
     _cache_float_limits()
+    # read before switching it on: switching it off unasked after every fit turned the caller's own setting off
+    flushed_before = _thread_flushes_denormals()
     supported = torch.set_flush_denormal(True)
     try:
         yield supported
     finally:
-        if supported:
+        if supported and not flushed_before:
             torch.set_flush_denormal(False)
 
 
