@@ -11,12 +11,14 @@ transformers and, relatively, the configuration.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import json
 import math
 import numbers
 import os
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
@@ -336,6 +338,12 @@ def _offsets_removed(signal: np.ndarray) -> np.ndarray:
 # ratio and kept; filters above this many taps (16 MB at 2e6) in a cache of their own, so that a few of them do not
 # push out the everyday ratios, nor many everyday ratios hold many of them.
 _LARGE_FILTER_TAPS = 20_001
+# The large filters kept, in bytes all together (least recently used dropped first); one larger than this alone is
+# designed per call and not kept. Counted in bytes, not filters: a rate a hair off 44.1 kHz (44100.1 Hz -> 100 Hz)
+# takes a filter of tens of MB, and a cache of 8 filters of any size held 308 MB after eight 1-second clips at
+# 44100.1-44100.8 Hz (up to 8 GiB at `_MAX_FILTER_TAPS`), memory the caller could neither see nor free. The budget
+# keeps the filter of one such rate, so that the clips of one device still design it once.
+_LARGE_FILTER_CACHE_BYTES = 64 * 2**20
 
 
 def _design_polyphase_filter(up: int, down: int) -> np.ndarray:
@@ -349,7 +357,43 @@ def _design_polyphase_filter(up: int, down: int) -> np.ndarray:
     return taps
 
 
-_large_polyphase_filter = functools.lru_cache(maxsize=8)(_design_polyphase_filter)
+class _FiltersWithinBytes:
+    """`_design_polyphase_filter(up, down)` kept by ratio while the filters kept hold at most `max_bytes` in all, the
+    least recently used dropped first; a filter larger than `max_bytes` on its own is designed per call. Thread-safe
+    (the extractor resamples in threads); two threads asking for a new ratio at once may both design it."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._filters: collections.OrderedDict[tuple[int, int], np.ndarray] = collections.OrderedDict()
+        self._lock = threading.RLock()  # re-entrant: `nbytes` takes it too
+
+    def __call__(self, up: int, down: int) -> np.ndarray:
+        with self._lock:
+            kept = self._filters.get((up, down))
+            if kept is not None:
+                self._filters.move_to_end((up, down))
+                return kept
+        taps = _design_polyphase_filter(up, down)  # seconds for the largest: outside the lock
+        if taps.nbytes <= self.max_bytes:
+            with self._lock:
+                self._filters[(up, down)] = taps
+                while self.nbytes > self.max_bytes:
+                    self._filters.popitem(last=False)
+        return taps
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes of the filters kept now."""
+        with self._lock:
+            return sum(taps.nbytes for taps in self._filters.values())
+
+    def cache_clear(self) -> None:
+        """Drop every filter kept (as `functools.lru_cache`'s `cache_clear`)."""
+        with self._lock:
+            self._filters.clear()
+
+
+_large_polyphase_filter = _FiltersWithinBytes(_LARGE_FILTER_CACHE_BYTES)
 _everyday_polyphase_filter = functools.lru_cache(maxsize=64)(_design_polyphase_filter)
 
 
