@@ -5,6 +5,7 @@ kept after the calls, memory maps kept by a refused file's error, and the tempor
 from __future__ import annotations
 
 import gc
+import os
 import random
 import threading
 import tracemalloc
@@ -20,6 +21,15 @@ from tiny_configs import tiny_config
 
 from citrus_hf import CiTrusForSequenceClassification
 from citrus_hf import feature_extraction_citrus as fe
+from citrus_hf.data.errors import CorruptFileError, UnsafePickleError
+
+
+def _mapped(path: Path) -> list[str]:
+    """The memory maps of `path` in this process (Linux's /proc)."""
+    if not os.path.exists("/proc/self/maps"):
+        pytest.skip("needs /proc/self/maps")
+    with open("/proc/self/maps") as maps:
+        return [line for line in maps if line.rstrip().endswith(str(path))]
 
 
 def test_an_export_leaves_the_warning_filters_to_a_recording_read_in_another_thread(tmp_path, monkeypatch):
@@ -153,3 +163,35 @@ def test_a_large_filter_over_the_budget_is_designed_per_call_and_not_kept():
     assert cache.nbytes == 8 * (20 * 3001 + 1) + 8 * (20 * 3002 + 1)
     cache(1, 3000)  # the least recently used goes
     assert cache.nbytes == 8 * (20 * 3002 + 1) + 8 * (20 * 3000 + 1)
+
+
+def test_a_refused_edf_plus_d_file_is_not_mapped_while_its_error_lives(tmp_path):
+    """check_continuous raised from the frame holding its np.memmap: the error's traceback (IPython keeps the last
+    one) kept the file mapped, which on Windows keeps the user from replacing the file the error says to re-export."""
+    from test_formats_audit import _write_edf_plus_records
+
+    from citrus_hf.data.readers.files import read_recording
+
+    path = tmp_path / "gaps.edf"
+    _write_edf_plus_records(path, np.zeros(200), 50, [0, 1, 10, 11], "EDF+D")
+    with pytest.raises(CorruptFileError, match="with gaps") as caught:
+        read_recording(path)
+    gc.collect()
+    assert caught.value.__traceback__ is not None and not _mapped(path)
+
+
+@pytest.mark.parametrize("content", ["labels", "unsafe"])
+def test_a_refused_tfc_file_is_not_mapped_while_its_error_lives(tmp_path, content):
+    """torch.load(mmap=True) maps the file: the refused layout's error (raised beside the mapped tensors) and an
+    unsafe pickle's (torch's frames, the cause) kept it mapped."""
+    from citrus_hf.data.readers.tfc import load_tfc_split
+
+    path = tmp_path / "train.pt"
+    saved = {"samples": torch.zeros(10, 1, 50), "labels": torch.zeros(7)}
+    if content == "unsafe":
+        saved = {**saved, "labels": torch.zeros(10), "other": SimpleNamespace()}
+    torch.save(saved, path)
+    with pytest.raises((CorruptFileError, UnsafePickleError)) as caught:
+        load_tfc_split(path)
+    gc.collect()
+    assert caught.value.__traceback__ is not None and not _mapped(path)

@@ -204,6 +204,20 @@ def read_edf_header(path: str | Path) -> EdfHeader:
     return header
 
 
+def _annotation_bytes(path: Path, header: EdfHeader, annotation: int, record_bytes: int) -> np.ndarray:
+    """`(records, bytes)`: the annotation signal `annotation`'s bytes in each data record of the file, a copy. Read
+    through a memory map that is gone when this returns: an error raised while the map is referenced (by a frame of
+    the error's traceback, which IPython keeps as the last error) keeps the file mapped, and on Windows the user could
+    then neither delete nor replace the file the error tells them to re-export."""
+    records = (path.stat().st_size - header.header_bytes) // record_bytes
+    if header.n_records >= 0:
+        records = min(records, header.n_records)
+    start = sum(header.samples_per_record[:annotation]) * header.bytes_per_sample
+    width = header.samples_per_record[annotation] * header.bytes_per_sample
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=header.header_bytes, shape=(records, record_bytes))
+    return np.array(data[:, start : start + width])  # a plain array (not a memmap view): the map closes with `data`
+
+
 def check_continuous(path: Path, header: EdfHeader) -> None:
     """Refuse an EDF+D / BDF+D file whose data records do not follow one another: read as one recording (MNE
     concatenates the records), its gaps would vanish and every time after the first gap would be wrong. Each record's
@@ -220,14 +234,8 @@ def check_continuous(path: Path, header: EdfHeader) -> None:
     record_bytes = sum(header.samples_per_record) * header.bytes_per_sample
     if record_bytes == 0:
         return
-    records = (path.stat().st_size - header.header_bytes) // record_bytes
-    if header.n_records >= 0:
-        records = min(records, header.n_records)
-    start = sum(header.samples_per_record[:annotation]) * header.bytes_per_sample
-    width = header.samples_per_record[annotation] * header.bytes_per_sample
-    data = np.memmap(path, dtype=np.uint8, mode="r", offset=header.header_bytes, shape=(records, record_bytes))
     onsets = []
-    for row in data[:, start : start + width]:
+    for row in _annotation_bytes(path, header, annotation, record_bytes):
         text = bytes(row).split(b"\x14", 1)[0].decode("latin-1").strip()
         try:
             onsets.append(float(text))

@@ -8,7 +8,9 @@ arrays need (they cannot run code), and memory-mapped, so that large sets (Sleep
 from __future__ import annotations
 
 import pickle
+import traceback
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -64,27 +66,57 @@ def load_tfc_split(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
             raise UnsafePickleError(
                 f"Unsafe pickle {path}: torch.load(weights_only=True) refused it ({refused[0][:300]}). TF-C files "
                 "hold only tensors / numpy arrays; this one refers to other objects. Refusing to load it."
-            ) from error
-        raise CorruptFileError(f"{path} is not a readable torch file (the pickle stream is invalid).") from error
+            ) from _file_released(error)
+        raise CorruptFileError(
+            f"{path} is not a readable torch file (the pickle stream is invalid)."
+        ) from _file_released(error)
     except (RuntimeError, EOFError, OSError, ValueError) as error:
-        raise CorruptFileError(f"{path} is not a readable torch file ({type(error).__name__}: {error}).") from error
+        raise CorruptFileError(
+            f"{path} is not a readable torch file ({type(error).__name__}: {error})."
+        ) from _file_released(error)
+    arrays = _tfc_arrays(content, path)
+    # Raised here, with no frame left holding the file's tensors: `content` and its arrays are memory-mapped, and an
+    # error raised while a frame of its traceback references them (IPython keeps the last error) kept the file mapped,
+    # so that on Windows the user could neither delete nor replace the file the error tells them to re-download.
+    del content
+    if isinstance(arrays, str):
+        raise CorruptFileError(arrays)
+    return arrays
+
+
+def _file_released(error: BaseException) -> BaseException:
+    """`error` (torch's, the cause of the error `load_tfc_split` raises) with the variables of the frames of its
+    traceback, and of the errors it was raised from or while handling, cleared: torch.load's frames hold the memory map
+    of the whole file, which the error would keep (see `load_tfc_split`). The tracebacks, the lines run, stay."""
+    seen: set[int] = set()
+    chained: BaseException | None = error
+    while chained is not None and id(chained) not in seen:
+        seen.add(id(chained))
+        traceback.clear_frames(chained.__traceback__)
+        chained = chained.__cause__ or chained.__context__
+    return error
+
+
+def _tfc_arrays(content: Any, path: Path) -> tuple[np.ndarray, np.ndarray] | str:
+    """`(samples (N, C, T), labels (N,) int64)` of a loaded TF-C file (see `load_tfc_split`), or what is wrong with
+    it, for the caller to raise once it has let go of `content`."""
+    import torch
+
     if not isinstance(content, dict) or "samples" not in content or "labels" not in content:
         keys = sorted(content) if isinstance(content, dict) else type(content).__name__
-        raise CorruptFileError(
-            f"{path} is not in the TF-C layout: expected a dict with 'samples' and 'labels', got {keys}."
-        )
+        return f"{path} is not in the TF-C layout: expected a dict with 'samples' and 'labels', got {keys}."
     samples, labels = content["samples"], content["labels"]
     samples = samples.numpy() if isinstance(samples, torch.Tensor) else np.asarray(samples)
     labels = labels.numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
     if samples.ndim == 2:
         samples = samples[:, None, :]
     if samples.ndim != 3:
-        raise CorruptFileError(f"{path}: 'samples' has shape {samples.shape}; expected (N, C, T) or (N, T).")
+        return f"{path}: 'samples' has shape {samples.shape}; expected (N, C, T) or (N, T)."
     if samples.shape[1] > samples.shape[2]:
         samples = samples.transpose(0, 2, 1)
     labels = labels.reshape(-1)
     if labels.shape[0] != samples.shape[0]:
-        raise CorruptFileError(f"{path}: {samples.shape[0]} samples but {labels.shape[0]} labels.")
+        return f"{path}: {samples.shape[0]} samples but {labels.shape[0]} labels."
     if labels.size and not np.all(np.mod(labels, 1) == 0):
-        raise CorruptFileError(f"{path}: labels are not whole numbers ({labels[:5]}...).")
+        return f"{path}: labels are not whole numbers ({labels[:5]}...)."
     return samples, labels.astype(np.int64)
