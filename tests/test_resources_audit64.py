@@ -4,6 +4,7 @@ kept after the calls, memory maps kept by a refused file's error, and the tempor
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import random
@@ -195,3 +196,32 @@ def test_a_refused_tfc_file_is_not_mapped_while_its_error_lives(tmp_path, conten
         load_tfc_split(path)
     gc.collect()
     assert caught.value.__traceback__ is not None and not _mapped(path)
+
+
+def test_a_failed_deployment_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    """`citrus export --output-dir` left `.model.onnx.partial` in the user's folder when the write failed (a full
+    disk) or was interrupted; the cache export removed its own."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from citrus_hf.commands.export import _write_deployment
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
+    exported = tmp_path / "exported.onnx"
+    onnx.save(helper.make_model(graph), str(exported))
+
+    def full_disk(proto, path, *args, **kwargs):
+        Path(path).write_bytes(b"\0" * 4096)
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(onnx, "save", full_disk)
+    loaded = SimpleNamespace(model=CiTrusForSequenceClassification(tiny_config(num_labels=2)), extractor=None)
+    deploy = tmp_path / "deploy"
+    with pytest.raises(OSError, match="No space"):
+        _write_deployment(exported, loaded, deploy)
+    assert os.listdir(deploy) == []

@@ -288,11 +288,10 @@ def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
     `preprocessor_config.json` (with the extractor's code), as optimum's export folder holds them."""
     import copy
     import json
-    import os
 
     import onnx
 
-    from ..inference.backends import problem_of
+    from ..inference.backends import problem_of, written_then_renamed
 
     folder.mkdir(parents=True, exist_ok=True)
     graph = onnx.load(str(exported))
@@ -300,10 +299,10 @@ def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
         labels = {str(index): label for index, label in loaded.model.config.id2label.items()}
         entry = graph.metadata_props.add()
         entry.key, entry.value = "id2label", json.dumps(labels)
-    # written under a temporary name and renamed, as the cache's files are: an interrupted run leaves no partial file
-    temporary = folder / f".{DEPLOYED_ONNX_NAME}.partial"
-    onnx.save(graph, str(temporary))
-    os.replace(temporary, folder / DEPLOYED_ONNX_NAME)
+    # written under a temporary name and renamed, as the cache's files are: a failed or interrupted write leaves neither
+    # a partial model.onnx nor the temporary file in the user's folder
+    with written_then_renamed(folder / DEPLOYED_ONNX_NAME) as temporary:
+        onnx.save(graph, temporary)
     # The folder holds no PyTorch model, nor its code: `auto_map` keeps only the classes whose code is saved here
     # (the configuration and the extractor, which load with trust_remote_code and without citrus_hf), instead of
     # naming a modeling_citrus.py the folder does not hold.

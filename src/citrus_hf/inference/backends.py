@@ -65,7 +65,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -1703,33 +1703,46 @@ def export_onnx(
     }
     # seconds to a minute, once per checkpoint: say so, or a first call would seem to hang
     logger.warning(f"Exporting {type(model).__name__} to ONNX for ONNX Runtime, once (cached as {path}).")
-    # Written under a temporary name and renamed: a concurrent or interrupted export never leaves a partial file.
-    # Created as `open()` creates a file, 0o666 less the umask (`mkstemp`'s 0600, widened to 0644, made the model's
-    # weights readable by others under `umask 077`); exclusive, so two exports never share it. Created before the
-    # export, so that a cache folder that cannot be written is reported before a minute of exporting.
-    temporary = str(path.with_name(f".{path.stem}-{os.urandom(6).hex()}.onnx.partial"))
-    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     training = model.training  # the export traces the model in eval mode; the caller's gets its own mode back
     try:
-        with _quiet_exporter(), torch.no_grad(), without_autocast(model.device.type):
-            program = torch.onnx.export(
-                _ExportedGraph(model, target).eval(),
-                example,
-                input_names=["input_values", "patch_mask"],
-                output_names=[onnx_output_name(target)],
-                opset_version=ONNX_OPSET,
-                dynamo=True,
-                dynamic_shapes=dynamic_shapes,
-                verbose=False,
-            )
-            program.model.metadata_props[ONNX_CACHE_KEY_FIELD] = cache_key  # what a later load checks
-            program.save(temporary, external_data=False)
-        os.replace(temporary, path)
+        # the temporary file is created before the export, so that a cache folder that cannot be written is reported
+        # before a minute of exporting
+        with written_then_renamed(path) as temporary:
+            with _quiet_exporter(), torch.no_grad(), without_autocast(model.device.type):
+                program = torch.onnx.export(
+                    _ExportedGraph(model, target).eval(),
+                    example,
+                    input_names=["input_values", "patch_mask"],
+                    output_names=[onnx_output_name(target)],
+                    opset_version=ONNX_OPSET,
+                    dynamo=True,
+                    dynamic_shapes=dynamic_shapes,
+                    verbose=False,
+                )
+                program.model.metadata_props[ONNX_CACHE_KEY_FIELD] = cache_key  # what a later load checks
+                program.save(temporary, external_data=False)
     finally:
         model.train(training)
+    return path, True
+
+
+@contextmanager
+def written_then_renamed(path: str | os.PathLike) -> Iterator[str]:
+    """A new empty file beside `path` (hidden, `.{stem}-{random}{suffix}.partial`) for the block to write `path`'s
+    content to: renamed onto `path` when the block ends, removed when it raises. A write that fails (a full disk) or
+    is interrupted (Ctrl-C) leaves neither a partial `path` nor the temporary file, and readers of `path` never see
+    half a file. Created as `open()` creates a file, 0o666 less the umask (`mkstemp`'s 0600, widened to 0644, made
+    the model's weights readable by others under `umask 077`); exclusive, so two writers never share it; created on
+    entry, so that a folder that cannot be written is reported before the work that fills the file."""
+    path = Path(path)
+    temporary = str(path.with_name(f".{path.stem}-{os.urandom(6).hex()}{path.suffix}.partial"))
+    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
         if os.path.exists(temporary):
             os.remove(temporary)
-    return path, True
 
 
 __all__ = [
@@ -1763,4 +1776,5 @@ __all__ = [
     "target_for",
     "weights_fingerprint",
     "weights_hash",
+    "written_then_renamed",
 ]
