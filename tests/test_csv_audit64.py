@@ -190,3 +190,17 @@ def test_a_first_row_of_other_whole_numbers_stays_a_sample(tmp_path):
     recording = read_recording(tmp_path / "g.csv", sampling_rate=100)
     assert recording.channel_names != ["12", "34"]
     assert recording.data.shape == (2, 21) and recording.data[:, 0].tolist() == [12, 34]
+
+
+def test_na_among_numbers_is_a_missing_cell_and_among_names_a_class_said_so(tmp_path, own_datasets_cache, caplog):
+    """R's write.csv writes a missing cell as "NA": among class ids or targets it is missing (the row is named, as
+    before the cells were read as written), not a third class "NA" or a column of text; among class names it stays a
+    class name ("NA" may be one), with a warning saying how to mark a missing value."""
+    _labelled(tmp_path / "ids", ["0", "1", "NA"])
+    with pytest.raises(ValueError, match=r"has no label \(an empty cell\)"):
+        load_task_splits(tmp_path / "ids", sampling_rate=100, require_validation=False)
+    with caplog.at_level(logging.WARNING, logger="citrus_hf.data.recording_folders"):
+        _labelled(tmp_path / "names", ["walk", "NA"])
+        found = {row["label"] for rows in metadata_layout(tmp_path / "names").values() for row in rows.values()}
+    assert found == {"walk", "NA"}
+    assert "column 'label' holds 'NA', read as text" in caplog.text and "leave it empty" in caplog.text

@@ -70,6 +70,13 @@ _LABEL_COLUMNS = ("label", "target", "labels")
 # A metadata.csv cell that is a number (a column of them is read as numbers, `_read_metadata_csv`), and a whole one.
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+# The words pandas reads as a missing value (its default `na_values`): R's `write.csv` writes a missing cell as "NA".
+# In a column of numbers they mark missing cells; in a column of text they may be class names ("None"), so they are
+# kept there, with a warning.
+_MISSING_WORDS = frozenset(
+    ("#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA")
+    + ("NULL", "NaN", "None", "n/a", "nan", "null")
+)
 _TEXT_SUFFIXES = frozenset(suffix for suffix, kind in RECORDING_FORMATS.items() if kind == "CSV")
 # The rate `read_recording` is given for a file that records none: only its samples are kept, never this rate.
 _RATE_NOT_USED = 1.0
@@ -489,8 +496,9 @@ def _read_metadata(table: Path):
 
 
 def _read_metadata_csv(table: Path):
-    """A metadata.csv as a DataFrame of its cells as written: pandas' NA words ("None", "NA", "null": class names)
-    and true/false inference ("True": a class name) left out, only an empty cell missing (None), and `file_name`
+    """A metadata.csv as a DataFrame of its cells as written: pandas' NA words ("None", "NA", "null": class names,
+    with a warning) and true/false inference ("True": a class name) left out, only an empty cell missing (None) but
+    for NA words among numbers (R's "NA" in a column of class ids or targets: missing), and `file_name`
     text ("000": a WFDB record, never the number 0). A column every filled cell of which is a number is read as
     numbers, as pandas reads it (a `sampling_rate`, a regression `target`, class ids), whole numbers as ints. The
     text is UTF-8, or what its byte-order mark names (`text_encoding`)."""
@@ -500,7 +508,21 @@ def _read_metadata_csv(table: Path):
     frame = frame.astype(object).where(frame.notna(), None)
     for name in frame.columns:
         filled = [value for value in frame[name] if value is not None]
-        if name == "file_name" or not filled or not all(_NUMBER.fullmatch(value.strip()) for value in filled):
+        if name == "file_name" or not filled:
+            continue
+        words = sorted({value for value in filled if value.strip() in _MISSING_WORDS})
+        numbers = [value for value in filled if value.strip() not in _MISSING_WORDS]
+        if words and numbers and all(_NUMBER.fullmatch(value.strip()) for value in numbers):
+            # numbers with "NA" among them (R's missing cell): missing, so the row is named as an empty cell is
+            cells = [None if value is not None and value.strip() in _MISSING_WORDS else value for value in frame[name]]
+            frame[name] = pd.Series(cells, index=frame.index, dtype=object)  # (a list would turn None into NaN)
+            filled = numbers
+        elif words:
+            _warn_once(
+                f"{table}: column {name!r} holds {', '.join(map(repr, words))}, read as text (a class named "
+                f"{words[0]!r}); if a cell marks a missing value, leave it empty."
+            )
+        if not all(_NUMBER.fullmatch(value.strip()) for value in filled):
             continue
         whole = all(_WHOLE_NUMBER.fullmatch(value.strip()) for value in filled)
         frame[name] = pd.Series(
