@@ -127,6 +127,18 @@ def test_a_run_that_scores_nothing_keeps_the_earlier_output(classifier, tmp_path
     assert [path.name for path in tmp_path.iterdir() if "partial" in path.name] == []
 
 
+def test_a_symlinked_output_is_written_through(classifier, tmp_path):
+    """The output goes through a partial file renamed into place: renamed onto the link itself, it replaced the link
+    with a plain file and left the file it links to with the old rows (review of session 64)."""
+    real = tmp_path / "results" / "windows.csv"
+    real.parent.mkdir()
+    real.write_text("old\n")
+    link = tmp_path / "latest.csv"
+    link.symlink_to(real)
+    assert main(["predict", classifier, _recording(tmp_path / "good.npy"), *RATE, "--output", str(link)]) == 0
+    assert link.is_symlink() and real.read_text().startswith("recording,")
+
+
 def test_a_refused_recording_among_many_is_left_out_and_the_rest_scored(classifier, tmp_path, capsys):
     files = [_recording(tmp_path / "a.npy"), _recording(tmp_path / "b.npy", nan=True), _recording(tmp_path / "c.npy")]
     output = tmp_path / "windows.csv"

@@ -371,7 +371,9 @@ class _Written:
 
     def __init__(self, output: Path) -> None:
         self.output = output
-        self.partial = output.with_name(f".{output.name}.partial")  # hidden, and no recording's suffix
+        # a symlinked output is written through, as `open(output, "w")` did: the file it links to is replaced
+        self.target = Path(os.path.realpath(output))
+        self.partial = self.target.with_name(f".{self.target.name}.partial")  # hidden, and no recording's suffix
         self.existed = output.exists()
         self.first: tuple[str, int] | None = None  # the first recording written, with its number of CSV columns
         self.recordings = 0
@@ -421,7 +423,7 @@ class _Written:
     def __exit__(self, kind, error, traceback) -> None:
         self.handle.close()
         if error is None and self.recordings:
-            os.replace(self.partial, self.output)
+            os.replace(self.partial, self.target)
             return
         self.partial.unlink(missing_ok=True)  # every recording left out: the run's error says nothing was written
         if error is None:
