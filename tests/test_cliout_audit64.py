@@ -197,6 +197,10 @@ def test_a_run_with_other_settings_removes_the_report_it_would_contradict(tmp_pa
     with pytest.raises(RuntimeError, match="stopped"):  # the same settings again: its report stays
         run_protocol(ProtocolConfig(**settings, seeds=[0]))
     assert all(path.read_text() == "seed 0" for path in report)
+    # settings that change no result (threads, --resume, progress bars) keep it too (review of session 64)
+    with pytest.raises(RuntimeError, match="stopped"):
+        run_protocol(ProtocolConfig(**settings, seeds=[0], num_threads=1, resume=False, show_progress=False))
+    assert all(path.read_text() == "seed 0" for path in report)
     with pytest.raises(RuntimeError, match="stopped"):
         run_protocol(ProtocolConfig(**settings, seeds=[3], score_split="validation"))
     protocol = json.loads((folder / "protocol.json").read_text())

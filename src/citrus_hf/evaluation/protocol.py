@@ -274,15 +274,29 @@ def _record_settings(output_dir: Path, config: ProtocolConfig) -> None:
     and written again at the end (from the runs resumed and fitted). Otherwise a run that stopped early left the new
     settings beside the old run's results, a folder that describes two runs as one."""
     path = output_dir / "protocol.json"
-    text = json.dumps(asdict(config), indent=2, default=str)
+    settings = json.loads(json.dumps(asdict(config), default=str))
+    text = json.dumps(settings, indent=2)
     try:
-        same = path.read_text(encoding="utf-8") == text
-    except (OSError, UnicodeDecodeError):
+        same = _results_settings(json.loads(path.read_text(encoding="utf-8"))) == _results_settings(settings)
+    except (OSError, ValueError, TypeError, AttributeError):  # none yet, or not a protocol.json
         same = False
     if not same:
         for stale in report_paths(output_dir).values():
             stale.unlink(missing_ok=True)
     _rewrite(path, text)
+
+
+# protocol.json's settings that change no result: a run differing from the folder's last one only in these (another
+# thread count, --resume, progress bars) leaves that run's report in place.
+_RESULT_NEUTRAL_SETTINGS = ("output_dir", "num_threads", "resume", "show_progress")
+
+
+def _results_settings(settings: dict) -> dict:
+    """protocol.json's `settings` without those that change no result (`_RESULT_NEUTRAL_SETTINGS`, and the
+    fine-tuning's progress bars)."""
+    kept = {key: value for key, value in settings.items() if key not in _RESULT_NEUTRAL_SETTINGS}
+    kept["finetune"] = {key: value for key, value in kept.get("finetune", {}).items() if key != "show_progress"}
+    return kept
 
 
 def _dataset_context(config: ProtocolConfig, dataset: str, progress=None) -> DatasetContext:
