@@ -396,7 +396,8 @@ def _numbers_header(path: Path, cells: list[str], below: list[list[str]]) -> lis
     electrodes numbered from 1) above a column whose every value in the rows `below` is written as a decimal
     ("100.0", "1e-05"), as pandas writes every float, so that a whole number in it was not written as one of its
     values. None for a first row of samples; where the form cannot tell (whole numbers below too), a warning says that
-    it was read as a sample and how to have it read as names. A one-channel header other than "0" is said too."""
+    it was read as a sample and how to have it read as names. A header counting from 1 is said too (it may be a
+    sample)."""
     if not cells or not all(_WHOLE_NUMBER.fullmatch(cell) for cell in cells):
         return None
     numbers = [int(cell) for cell in cells]
@@ -412,10 +413,10 @@ def _numbers_header(path: Path, cells: list[str], below: list[list[str]]) -> lis
         and all(_DECIMAL_FORM.search(row[column]) for row in rows if row[column])  # (empty: pandas' NaN)
     ]
     if decimal_columns:
-        if len(cells) == 1 and cells != ["0"]:  # one number above one column: less to go by
+        if numbers[0] != 0:  # pandas' header of unnamed columns ("0,1,2") goes without a word; "1,2" could be a sample
             logger.warning(
-                f"{path}: its first row, {cells[0]}, is read as a header naming its channel (a whole number above "
-                f"values written as decimals); if it is the first sample, write it as a decimal ({cells[0]}.0)."
+                f"{path}: its first row, {','.join(cells)}, is read as a header naming its channels (whole numbers "
+                f"above values written as decimals); if it is the first sample, write it as decimals ({cells[0]}.0)."
             )
         return cells
     if len(cells) > 1:
