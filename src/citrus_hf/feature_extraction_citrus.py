@@ -78,6 +78,88 @@ def _unwrap_datasets_column(value: Any) -> Any:
     return value
 
 
+def _column_as_list(value: Any) -> Any:
+    """A column of recordings as the list of them: a 1-D object array of arrays (rows of different lengths in
+    `datasets`' numpy or pandas format), or a pandas Series of them (`table["signal"]`, one array per row); a pandas
+    Series of numbers as its numpy array (one recording); anything else unchanged. Told by name, dtype and `ndim`,
+    without importing pandas (`inference.pipelines`, which travels as remote code, spells this out; a test keeps
+    them equal)."""
+    if type(value).__name__ == "Series" and hasattr(value, "to_numpy"):
+        value = value.to_numpy()  # (pandas) of numbers: one single-channel recording
+    return list(value) if isinstance(value, np.ndarray) and value.dtype == object and value.ndim == 1 else value
+
+
+def _rates_as_list(sampling_rate: Any) -> list | None:
+    """One rate per recording as a list (a list, tuple or other sequence, or an array of one dimension: numpy,
+    torch, a pandas Series such as `table["fs"]`, told by its `ndim`), or None for one rate for all (a string is one,
+    bad, rate: not three)."""
+    if isinstance(sampling_rate, (str, bytes)):
+        return None
+    if not isinstance(sampling_rate, Sequence) and getattr(sampling_rate, "ndim", None) != 1:
+        return None
+    tolist = getattr(sampling_rate, "tolist", None)  # numpy / pandas / torch scalars as Python numbers
+    return list(tolist() if callable(tolist) else sampling_rate)
+
+
+def _is_data_and_times(value: Any) -> bool:
+    """Whether `value` is the `(data, times)` pair MNE's `raw[picks]` returns: a `(channels, time)` numpy array and
+    a 1-D increasing one as long as its time axis. A ramp of exactly that length beside the recording is no
+    bio-signal, and taken as a second recording it was scored as one."""
+    if not (isinstance(value, tuple) and len(value) == 2 and all(isinstance(part, np.ndarray) for part in value)):
+        return False
+    data, times = value
+    if data.ndim != 2 or times.ndim != 1 or times.dtype.kind not in "fiu" or not 1 < len(times) == data.shape[1]:
+        return False
+    return bool((np.diff(times.astype(np.float64)) > 0).all())
+
+
+# The refusal of a `(data, times)` pair (`_is_data_and_times`).
+DATA_AND_TIMES = (
+    "the input is a pair (data, times): a (channels, time) array and its time axis, as MNE's `raw[picks]` returns "
+    "them; the time axis is no recording. Pass the data alone: `data, times = raw[picks]` and pass `data`, or pass "
+    "`raw.get_data(picks)` (in the unit the checkpoint was trained on: MNE's is volts)."
+)
+
+# What to pass instead of the objects other signal libraries hand out, which are refused (checked by module and class
+# name, so that nothing here imports them; `refuse_foreign_input`): the module's prefix, a class among the object's
+# bases ("" for any) and the fix.
+FOREIGN_INPUTS = (
+    (
+        "mne.",
+        "BaseRaw",
+        "an MNE Raw; pass `raw.get_data(picks)` (channels, time) in the unit the checkpoint was trained on (MNE's is "
+        "volts: `raw.get_data(picks, units='uV')` gives microvolts) with `sampling_rate=raw.info['sfreq']` (and "
+        "`input_channel_names=raw.ch_names` for a checkpoint that picks its channels by name)",
+    ),
+    (
+        "mne.",
+        "BaseEpochs",
+        "MNE Epochs; pass `epochs.get_data(picks)` (epochs, channels, time: one recording per epoch) in the unit the "
+        "checkpoint was trained on (MNE's is volts: `units='uV'` gives microvolts) with "
+        "`sampling_rate=epochs.info['sfreq']`",
+    ),
+    (
+        "mne.",
+        "Evoked",
+        "an MNE Evoked; pass `evoked.get_data(picks)` (channels, time) in the unit the checkpoint was trained on "
+        "(MNE's is volts: `units='uV'` gives microvolts) with `sampling_rate=evoked.info['sfreq']`",
+    ),
+    ("mne.", "", "an MNE object; pass its samples, e.g. `get_data()` (channels, time), with its `info['sfreq']`"),
+    (
+        "wfdb.",
+        "BaseRecord",
+        "a wfdb record, whose signal is (time, channels); pass `record.p_signal.T` (channels, time) with "
+        "`sampling_rate=record.fs` (`wfdb.rdrecord(path, m2s=True)` reads a multi-segment record as one)",
+    ),
+    (
+        "pyarrow",
+        "",
+        "an arrow column (`datasets`' arrow format); pass `column.to_numpy()` (one recording per row), or read the "
+        "dataset with `.with_format('numpy')`",
+    ),
+)
+
+
 # What to do about a recording longer than the context, for the warning that its end was dropped. A context variable:
 # the fusion processor, which cannot cut windows (its modalities would not line up), sets its own advice while it
 # calls the extractors, without changing any extractor or the saved settings.
@@ -905,9 +987,11 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
                 tensor is one recording `(channels, time)`, not a batch of mono recordings: a batch of
                 single-channel windows, e.g. what a batched `datasets` `map` over a numpy- or torch-formatted column
                 hands over, is `x[:, None, :]` or `list(x)` (a checkpoint of fixed channels refuses such an array
-                with that fix; one that takes any channel count warns once).
+                with that fix; one that takes any channel count warns once). A column of recordings (a pandas
+                Series or 1-D object array of arrays: `table["signal"]`, `datasets`' numpy or pandas format) is a
+                list of them.
             sampling_rate: rate in Hz at which the recordings were sampled (required): one number for all, or one
-                per recording.
+                per recording (a list, 1-D array or pandas Series: `table["fs"]`).
             alignment / hop_length / pad_last_window / nan_policy / padding: override the extractor's setting for
                 this call.
             max_length: for `"resample"`, the padded length in model samples with `padding="max_length"`, the cap
@@ -1361,6 +1445,10 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
                 f"recording {index} could not be read as a numeric array ({error}); pass a numpy array, a torch "
                 "tensor or a list of numbers (nested lists must be rectangular)."
             ) from error
+        if array.dtype == object and array.size:
+            # a (channels, time) row of a pandas-formatted `datasets` column comes as an object array of its channels
+            with contextlib.suppress(ValueError, TypeError):  # (channels of different lengths: refused below)
+                array = np.asarray(array.tolist())
         if array.dtype.kind not in "fiu":
             kind = {"b": "boolean", "c": "complex", "O": "object (ragged or mixed)", "U": "string", "S": "bytes"}
             raise TypeError(
@@ -1369,20 +1457,38 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
             )
         return array
 
+    @staticmethod
+    def refuse_foreign_input(raw_signal: Any) -> None:
+        """Refuse, with the fix, an input that holds a recording but is none: MNE's `(data, times)` pair
+        (`raw[picks]`, whose time axis was taken for a second recording) and the objects of MNE, wfdb and pyarrow
+        (`FOREIGN_INPUTS`, which were refused naming no fix). The pipelines ask it too (they travel as remote code,
+        which cannot import this module); anything else passes.
+
+        Raises:
+            ValueError: a `(data, times)` pair.
+            TypeError: an object of `FOREIGN_INPUTS`.
+        """
+        if _is_data_and_times(raw_signal):
+            raise ValueError(DATA_AND_TIMES)
+        module = type(raw_signal).__module__ or ""
+        bases = {base.__name__ for base in type(raw_signal).__mro__}
+        for prefix, base, advice in FOREIGN_INPUTS:
+            if module.startswith(prefix) and (not base or base in bases):
+                raise TypeError(
+                    f"expected a numpy array, a torch tensor or a list of recordings, got {type(raw_signal).__name__}: "
+                    f"it is {advice}."
+                )
+
     def _to_recordings(self, raw_signal: Any) -> list[np.ndarray]:
         """Split the input into recordings of shape `(channels, time)` (views where possible)."""
-        raw_signal = _unwrap_datasets_column(raw_signal)
-        kind = type(raw_signal).__name__
-        if kind == "Series" and hasattr(raw_signal, "to_numpy"):  # pandas: one single-channel recording
-            raw_signal = raw_signal.to_numpy()
-        elif kind == "DataFrame" and hasattr(raw_signal, "to_numpy"):
+        # a column of recordings (a pandas Series or object array of arrays) is a list of them
+        raw_signal = _column_as_list(_unwrap_datasets_column(raw_signal))
+        if type(raw_signal).__name__ == "DataFrame" and hasattr(raw_signal, "to_numpy"):
             raise TypeError(
                 "got a pandas DataFrame, whose rows are usually time and columns channels; pass `frame.to_numpy().T` "
                 "(channels, time), after selecting the signal's columns."
             )
-        elif isinstance(raw_signal, np.ndarray) and raw_signal.dtype == object and raw_signal.ndim == 1:
-            # rows of different lengths from `datasets`' numpy format: a list of recordings
-            raw_signal = list(raw_signal)
+        self.refuse_foreign_input(raw_signal)
         if isinstance(raw_signal, (list, tuple)):
             if len(raw_signal) == 0:
                 raise ValueError("the input is an empty list: pass at least one recording.")
@@ -1430,10 +1536,12 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
             )
         sampling_rate = _unwrap_datasets_column(sampling_rate)
         if isinstance(sampling_rate, (torch.Tensor, np.ndarray)):
-            sampling_rate = sampling_rate.tolist()
-        # Only a list / tuple (or array) gives one rate per recording; anything else is one rate for all, checked
-        # below (a string such as '100' is a bad rate, not three rates).
-        rates = list(sampling_rate) if isinstance(sampling_rate, (list, tuple)) else [sampling_rate] * num_recordings
+            sampling_rate = sampling_rate.tolist()  # (a 0-d array is one rate for all)
+        # Only a sequence or 1-D array (a pandas Series: `table["fs"]`) gives one rate per recording; anything else is
+        # one rate for all, checked below (a string such as '100' is a bad rate, not three rates).
+        rates = _rates_as_list(sampling_rate)
+        if rates is None:
+            rates = [sampling_rate] * num_recordings
         # a torch-formatted `datasets` column unwraps to a list of 0-d tensors, one per row
         rates = [
             rate.item() if isinstance(rate, (torch.Tensor, np.ndarray)) and rate.ndim == 0 else rate for rate in rates

@@ -225,6 +225,18 @@ def _unwrap_datasets_column(value: Any) -> Any:
     return value
 
 
+# `feature_extraction_citrus._column_as_list`, spelt out: this file travels as remote code and imports only
+# `backends`; a test keeps them equal.
+def _column_as_list(value: Any) -> Any:
+    """A column of recordings as the list of them: a 1-D object array of arrays (rows of different lengths in
+    `datasets`' numpy or pandas format), or a pandas Series of them (`table["signal"]`, one array per row); a pandas
+    Series of numbers as its numpy array (one recording); anything else unchanged. Taken as one recording, a column's
+    N recordings were scored as one of N samples (one window of N / rate seconds, a "score" summed over them)."""
+    if type(value).__name__ == "Series" and hasattr(value, "to_numpy"):
+        value = value.to_numpy()  # (pandas) of numbers: one single-channel recording
+    return list(value) if isinstance(value, np.ndarray) and value.dtype == object and value.ndim == 1 else value
+
+
 def _label_names(id2label: Any, num_labels: int) -> list:
     """`config.id2label` as the list of the `num_labels` outputs' names. Keys may be ints or their strings (as in
     config.json, when a user assigns the mapping read from it); a mapping that does not name every output is an
@@ -567,9 +579,10 @@ class _RecordingPipeline(ChunkPipeline):
             inputs: one recording, `(time,)` or `(channels, time)` as a numpy array or torch tensor (or a flat list
                 of numbers), or a dict `{"raw": recording, "sampling_rate": rate}` (or `"array"`, as `datasets`'
                 audio rows; a `"path"` is ignored), whose recording may also be a nested list `(channels, time)`; a
-                list of recordings (a list of lists is one, as in transformers' audio pipelines) or a
-                `(batch, channels, time)` array gives a list of results, and a generator or a torch / `datasets`
-                Dataset (`KeyDataset`) an iterator of them. An error about one recording of many names its index.
+                list of recordings (a list of lists is one, as in transformers' audio pipelines), a column of them
+                (a pandas Series or 1-D object array of arrays: `table["signal"]`, `datasets`' numpy or pandas
+                format) or a `(batch, channels, time)` array gives a list of results, and a generator or a torch /
+                `datasets` Dataset (`KeyDataset`) an iterator of them. An error about one recording of many names its index.
                 A file path (EDF / BDF, WFDB, WAV, .npy, .csv; alone, in a list or as a dict's `"raw"`) is read as
                 `citrus predict` reads it, at the file's own rate (or `sampling_rate` for .npy and .csv), and so are a
                 WAV file's bytes (or an undecoded `datasets.Audio` row, `{"bytes", "path"}`), where citrus_hf is
@@ -624,9 +637,11 @@ class _RecordingPipeline(ChunkPipeline):
         if batch_size is not None:
             check_positive_integer("batch_size", batch_size)
             kwargs["window_batch_size"] = batch_size
-        inputs = _unwrap_datasets_column(inputs)
+        # a column of recordings (a Series or object array of arrays) is a list of them
+        inputs = _column_as_list(_unwrap_datasets_column(inputs))
         if "sampling_rate" in kwargs:
             kwargs["sampling_rate"] = _unwrap_datasets_column(kwargs["sampling_rate"])
+        self._refuse_foreign_input(inputs)
         if isinstance(inputs, tuple):
             inputs = list(inputs)
         if isinstance(inputs, list):
@@ -676,6 +691,15 @@ class _RecordingPipeline(ChunkPipeline):
         # transformers batches *inputs*; here one recording already yields `batch_size` windows per forward pass, so
         # recordings go through one at a time (with `num_workers`, aligned in a worker process by transformers).
         return super().__call__(inputs, batch_size=1, **kwargs)
+
+    def _refuse_foreign_input(self, inputs: Any) -> None:
+        """Refuse, with the fix, an input that holds a recording but is none: MNE's `(data, times)` pair and the
+        objects of MNE, wfdb and pyarrow, as the checkpoint's feature extractor tells them apart
+        (`refuse_foreign_input`; this file travels as remote code and cannot import it, and an extractor older than
+        that check lets them on to the refusal of what is no array)."""
+        refuse = getattr(self.feature_extractor, "refuse_foreign_input", None)
+        if callable(refuse):
+            refuse(inputs)
 
     def _samples_of(self, samples: list, nan_policy: str | None) -> np.ndarray:
         """A flat list of samples as one recording `(time,)`. A None in it (a JSON null, as lists read from JSON or
@@ -957,6 +981,23 @@ class _RecordingPipeline(ChunkPipeline):
                     "`frame.to_numpy().T` (channels, time), after selecting the signal's columns."
                 )
             inputs = inputs.to_numpy()
+        if isinstance(inputs, np.ndarray) and inputs.dtype == object and inputs.size:
+            # a (channels, time) row of a pandas-formatted `datasets` column comes as an object array of its channels
+            with contextlib.suppress(ValueError, TypeError):  # (arrays of different lengths: refused next)
+                inputs = np.asarray(inputs.tolist())
+        if (
+            isinstance(inputs, np.ndarray)
+            and inputs.dtype == object
+            and any(isinstance(item, (np.ndarray, torch.Tensor, list, tuple)) for item in inputs.flat)
+        ):
+            # a column of recordings where one belongs (a dict's "raw", an item of a list or stream): its N
+            # recordings were scored as one of N samples
+            raise TypeError(
+                f"A recording must be (time,) or (channels, time) numbers; this one is an object array of {inputs.size} "
+                "arrays of different lengths, as a column of recordings is: pass them as a list, "
+                "`pipe(list(column), sampling_rate=...)`, for one result per recording (the channels of one recording "
+                "must be of one length)."
+            )
         if not isinstance(inputs, (np.ndarray, torch.Tensor)):
             raise TypeError(
                 f"A recording must be a numpy array, a torch tensor, a list of numbers or a dict with 'raw' and "
@@ -1004,6 +1045,7 @@ class _RecordingPipeline(ChunkPipeline):
             hop_length = hop_length_from_seconds(hop_seconds, extractor.sampling_rate)
         # before the file is read: a list's path travels in a dict with its own rate (`_with_rate`)
         inputs, sampling_rate = _signal_and_rate(inputs, sampling_rate)
+        self._refuse_foreign_input(inputs)  # (a recording of a list or a dict's "raw")
         readable = isinstance(inputs, (str, os.PathLike)) or (isinstance(inputs, bytes) and inputs[:4] in _WAV_MAGIC)
         read_file = _recording_file_reader() if readable else None
         if read_file is not None:
