@@ -9,12 +9,15 @@ by classes of their module and base names (what the package checks), so none of 
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from tiny_configs import save_tiny_classifier, tiny_config
 from transformers import pipeline
+from transformers.utils import logging as hf_logging
 
 from citrus_hf import feature_extraction_citrus as extraction
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
@@ -76,6 +79,48 @@ def test_a_column_where_one_recording_belongs_is_refused(pipe):
     """In a dict's "raw", a column of recordings of different lengths was scored as one (a score above 1)."""
     with pytest.raises(TypeError, match=r"list\(column\)"):
         pipe({"raw": _objects(LONG, SHORT), "sampling_rate": RATE})
+
+
+# ------------------------------------------------------------------------------ 2. the unit of fixed statistics
+
+
+def _fixed_extractor() -> CiTrusFeatureExtractor:
+    # statistics of microvolts, as citrus_hf's EDF reader gives EEG
+    config = tiny_config(
+        num_channels=2, normalization="fixed", normalization_mean=[1.0, -2.0], normalization_std=[40.0, 60.0]
+    )
+    return CiTrusFeatureExtractor.from_config(config)
+
+
+def _warnings_of(call) -> str:
+    logging.Logger.warning_once.cache_clear()  # transformers says a notice once per process
+    logger = hf_logging.get_logger("citrus_hf.feature_extraction_citrus")
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        call()
+    finally:
+        logger.removeHandler(handler)
+    return " ".join(record.getMessage() for record in records)
+
+
+def test_volts_for_a_microvolt_checkpoint_are_named_and_left_as_they_are():
+    """MNE's volts normalised by microvolt statistics reached the model as a flat line, silently."""
+    extractor = _fixed_extractor()
+    microvolts = RNG.standard_normal((2, 200)) * np.array([[40.0], [60.0]])
+    said = _warnings_of(lambda: extractor(microvolts * 1e-6, sampling_rate=RATE))
+    assert "1e-06 times" in said and "units='uV'" in said and "multiply by 1e+06" in said
+    # said once per case, and the numbers are unchanged
+    again = _warnings_of(lambda: [extractor(microvolts * 1e-6, sampling_rate=RATE) for _ in range(2)])
+    assert again.count("likely in another unit") == 1
+    values = extractor(microvolts * 1e-6, sampling_rate=RATE)["input_values"][0]
+    expected = (microvolts * 1e-6 - np.array([[1.0], [-2.0]])) / np.array([[40.0], [60.0]])
+    assert np.allclose(values, expected, atol=1e-6)
+    # the other way round too, and nothing said of the training unit
+    assert "1e+06 times" in _warnings_of(lambda: extractor(microvolts * 1e6, sampling_rate=RATE))
+    assert _warnings_of(lambda: extractor(microvolts, sampling_rate=RATE)) == ""
 
 
 # ----------------------------------------------------------------------------------- 3. MNE's (data, times) pair

@@ -256,6 +256,13 @@ _RESAMPLE_CHUNK_SAMPLES = 4_000_000
 _MAX_FILTER_TAPS = 2**27
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _FLOAT32_TINY = float(np.finfo(np.float32).tiny)  # the smallest normal float32
+# How far (as a factor either way) a recording's spread may be from the `normalization_std` of a "fixed" checkpoint
+# before the extractor says it is likely in another unit (`_warn_of_unit_mismatch`): 10^2.5, so that millivolts for
+# microvolts (1e3, give or take the recording's own spread) is caught as well as volts (1e6); recordings of one unit
+# differ by far less (a quiet and a noisy EEG by 10x).
+_UNIT_MISMATCH_FACTOR = 10**2.5
+# Samples per channel, at most, whose spread `_warn_of_unit_mismatch` compares (an order of magnitude needs no more).
+_UNIT_CHECK_SAMPLES = 1 << 16
 # `max_window_bytes` applies to windows holding more than this many copies of every sample (hop < context / 8).
 _MAX_WINDOW_COPIES = 8
 # Samples normalised together (see `_normalize`): 256 one-channel windows of 3000 samples, float64 temporaries near
@@ -989,7 +996,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
                 hands over, is `x[:, None, :]` or `list(x)` (a checkpoint of fixed channels refuses such an array
                 with that fix; one that takes any channel count warns once). A column of recordings (a pandas
                 Series or 1-D object array of arrays: `table["signal"]`, `datasets`' numpy or pandas format) is a
-                list of them.
+                list of them. With `normalization="fixed"`, recordings whose spread is orders of magnitude off
+                `normalization_std` are said (once) to be likely in another unit than the training data's (MNE's
+                volts for a checkpoint trained on microvolts).
             sampling_rate: rate in Hz at which the recordings were sampled (required): one number for all, or one
                 per recording (a list, 1-D array or pandas Series: `table["fs"]`).
             alignment / hop_length / pad_last_window / nan_policy / padding: override the extractor's setting for
@@ -1654,9 +1663,44 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
                     f"({_FLOAT32_TINY:.3g}) in which the model computes, where they lose their precision and become "
                     "zeros; rescale it (e.g. convert it to the unit the checkpoint was trained on)."
                 )
+        if self.normalization == "fixed":
+            self._warn_of_unit_mismatch(recording)
         if self.normalization == "zscore" and recording.dtype.kind == "f" and not from_counts:
             recording = _offsets_removed(recording)  # (integer counts were centred exactly by `_counts_as_float`)
         return recording
+
+    def _warn_of_unit_mismatch(self, recording: np.ndarray) -> None:
+        """Warn when the spread of a `(channels, time)` recording is orders of magnitude (`_UNIT_MISMATCH_FACTOR`) off
+        the `normalization_std` this checkpoint's fixed statistics scale it by: it is likely in another unit than the
+        training data. A recording in volts (MNE's `raw.get_data()`) for a checkpoint trained on microvolts (citrus_hf's
+        EDF reader, `citrus finetune`'s default `--normalization dataset`) reached the model as a flat line of spread
+        1e-6 and was scored as an all-zeros recording, silently; the other way round, as values of 1e6. The samples
+        are left as they are (a recording may be quiet or noisy on purpose); the warning comes once per power of ten.
+        """
+        step = max(1, recording.shape[1] // _UNIT_CHECK_SAMPLES)  # a strided view: no copy of a long recording
+        spread = np.std(recording[:, ::step], axis=1, dtype=np.float64)
+        moving = spread > 0  # a flat (disconnected) channel says nothing about the unit
+        if not moving.any():
+            return
+        # the median channel: one dead or saturated channel does not decide
+        ratio = float(np.median(spread[moving] / np.asarray(self.normalization_std, dtype=np.float64)[moving]))
+        if 1 / _UNIT_MISMATCH_FACTOR <= ratio <= _UNIT_MISMATCH_FACTOR:
+            return
+        power = round(math.log10(ratio))
+        likely = {
+            -6: " (volts for microvolts: MNE's `raw.get_data()` is in volts, `raw.get_data(units='uV')` in microvolts)",
+            -3: " (millivolts for microvolts, or volts for millivolts)",
+            3: " (microvolts for millivolts, or millivolts for volts)",
+            6: " (microvolts for volts)",
+        }.get(power, "")
+        logger.warning_once(
+            f"The recordings' spread is about {10.0**power:g} times the `normalization_std` this checkpoint normalises "
+            f"them with (normalization='fixed': the statistics of its training data), so they are likely in another "
+            f"unit than that data{likely}. Normalised so, they reach the model as "
+            + ("a nearly flat line" if power < 0 else "values far beyond any it was trained on")
+            + f" and its outputs mean little: convert them to the unit it was trained on (multiply by "
+            f"{10.0**-power:g}), then call it again."
+        )
 
     def _counts_as_float(self, recording: np.ndarray) -> np.ndarray:
         """Integer samples `(channels, time)` as floats without losing them. Cast straight to float32, counts on a
