@@ -19,9 +19,11 @@ from tiny_configs import save_tiny_classifier, tiny_config
 from transformers import pipeline
 from transformers.utils import logging as hf_logging
 
+from citrus_hf import CiTrusModel
 from citrus_hf import feature_extraction_citrus as extraction
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
 from citrus_hf.inference import pipelines
+from citrus_hf.inference.backends import predict_windows
 
 RATE = 100.0
 RNG = np.random.default_rng(0)
@@ -161,6 +163,41 @@ def test_the_remote_code_pipelines_copy_reads_columns_as_the_extractor_does():
     for value in (pd.Series([LONG, SHORT]), _objects(LONG, SHORT), pd.Series(LONG), LONG, [LONG]):
         ours, theirs = pipelines._column_as_list(value), extraction._column_as_list(value)
         assert type(ours) is type(theirs) and len(ours) == len(theirs)
+
+
+# ----------------------------------------------------------------------------------- 5. predict_windows' arrays
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return CiTrusModel(tiny_config()).eval()
+
+
+def test_predict_windows_refuses_masked_samples(model):
+    """torch dropped the mask: the masked samples were used as signal."""
+    windows = RNG.standard_normal((2, 1, 200)).astype(np.float32)
+    masked = np.ma.masked_array(windows, mask=np.zeros(windows.shape, bool))
+    # nothing masked: the data itself
+    plain = predict_windows(model, {"input_values": torch.from_numpy(windows)}, backend="torch")
+    assert torch.equal(predict_windows(model, {"input_values": masked}, backend="torch"), plain)
+    masked[0, 0, :100] = np.ma.masked
+    with pytest.raises(ValueError, match=r"masked.*np\.ma\.filled\(recording, np\.nan\).*nan_policy"):
+        predict_windows(model, {"input_values": masked}, backend="torch")
+
+
+def test_predict_windows_takes_reversed_and_big_endian_arrays(model):
+    """Refused as 'must be numeric windows of one length' (a patch mask: torch's bare error)."""
+    windows = RNG.standard_normal((2, 1, 200)).astype(np.float32)
+    mask = np.ones((2, 10), np.int64)
+    mask[1, 7:] = 0
+    expected = predict_windows(model, {"input_values": windows, "patch_mask": mask}, backend="torch")
+    for features in (  # views of negative strides, `">f4"` / `">i8"` arrays (as read from a file), a list of windows
+        {"input_values": windows[:, :, ::-1].copy()[:, :, ::-1], "patch_mask": mask[:, ::-1].copy()[:, ::-1]},
+        {"input_values": windows.astype(">f4"), "patch_mask": mask.astype(">i8")},
+        {"input_values": list(windows.astype(">f4")), "patch_mask": mask},
+    ):
+        assert torch.equal(predict_windows(model, features, backend="torch"), expected)
 
 
 # ------------------------------------------------------------------------- 6. other libraries' objects, with a fix

@@ -72,6 +72,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from transformers import AttentionInterface
 from transformers.utils import logging
@@ -1138,6 +1139,29 @@ def _bit_sum(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.view(_INTEGER_OF_SIZE[tensor.element_size()]).sum(dtype=torch.int64)
 
 
+def _as_torch_ready(value: Any, key: str) -> Any:
+    """A numpy array of `features[key]` as one torch can wrap; anything else unchanged. torch wraps no view of
+    negative strides (`w[..., ::-1]`) and no foreign byte order (`">f4"` from a file), which are copied to native
+    contiguous arrays here, as the feature extractor takes them; and it drops a masked array's mask, using the
+    samples under it as signal, so a masked array with masked samples is refused with the fix.
+
+    Raises:
+        ValueError: a numpy masked array with masked samples.
+    """
+    if isinstance(value, np.ma.MaskedArray):
+        if np.ma.getmaskarray(value).any():
+            raise ValueError(
+                f'`features["{key}"]` is a numpy masked array with masked samples, which the model would read as '
+                "signal (torch drops the mask). Mark them missing before alignment, `np.ma.filled(recording, np.nan)`, "
+                "and let the feature extractor's `nan_policy='interpolate'` fill them; or fill the windows yourself, "
+                "`windows.filled(value)`."
+            )
+        value = np.ma.getdata(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("="))
+    return value
+
+
 def _window_inputs(features) -> tuple[torch.Tensor, torch.Tensor | None]:
     """`input_values` `(windows, channels, time)` and `patch_mask` (or None) of a feature extractor's output, checked
     before any backend is built."""
@@ -1153,13 +1177,17 @@ def _window_inputs(features) -> tuple[torch.Tensor, torch.Tensor | None]:
             'output, or a mapping with "input_values" (windows, channels, time).'
         )
     windows = features["input_values"]
+    # a list of windows (numpy arrays from a datasets column): one tensor per window, then stacked, as
+    # torch.as_tensor builds a tensor from a list of arrays element by element (and warns that it is slow)
+    listed = isinstance(windows, (list, tuple)) and windows and not isinstance(windows[0], numbers.Number)
+    if listed:
+        windows = [_as_torch_ready(window, "input_values") for window in windows]
+    else:
+        windows = _as_torch_ready(windows, "input_values")
     try:
-        if isinstance(windows, (list, tuple)) and windows and not isinstance(windows[0], numbers.Number):
-            # a list of windows (numpy arrays from a datasets column): one tensor per window, then stacked, as
-            # torch.as_tensor builds a tensor from a list of arrays element by element (and warns that it is slow)
-            input_values = torch.stack([torch.as_tensor(window) for window in windows])
-        else:
-            input_values = torch.as_tensor(windows)
+        input_values = (
+            torch.stack([torch.as_tensor(window) for window in windows]) if listed else torch.as_tensor(windows)
+        )
     except (TypeError, ValueError, RuntimeError) as error:
         raise ValueError(
             f'`features["input_values"]` must be numeric windows of one length, (windows, channels, time): {error}; '
@@ -1171,7 +1199,16 @@ def _window_inputs(features) -> tuple[torch.Tensor, torch.Tensor | None]:
             "pass the feature extractor's output."
         )
     patch_mask = features.get("patch_mask")
-    return input_values, None if patch_mask is None else torch.as_tensor(patch_mask)
+    if patch_mask is None:
+        return input_values, None
+    patch_mask = _as_torch_ready(patch_mask, "patch_mask")
+    try:
+        return input_values, torch.as_tensor(patch_mask)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise ValueError(
+            f'`features["patch_mask"]` must be 0/1 per patch, (windows, num_patches): {error}; pass the feature '
+            "extractor's output."
+        ) from None
 
 
 def predict_windows(
