@@ -232,20 +232,45 @@ def _saved_weight_map(folder: str, variant: str | None) -> dict[str, str] | None
         return None
 
 
-def _check_layers_against_weights(folder: str, variant: str | None, config_dict: dict, kwargs: dict) -> None:
-    """Refuse, before the model is built, a config.json whose transformer has more layers than its weights hold: an
-    edited or damaged `num_hidden_layers` (10**6) built layers until memory ran out, to report them all missing."""
+def _described_encoders(config_dict: dict) -> list[tuple[str, dict, str]]:
+    """`(label, settings, prefix)` of every CiTrus encoder that the saved settings `config_dict` describe: a single
+    model's (label "", every tensor its own), or each modality's of a fusion config (label " (modality 'ecg')", its
+    tensors under `encoders.ecg.`): the size checks below read each encoder's own sizes, which a fusion config keeps in
+    `modality_configs` (the top level holds none, so an edited modality went unchecked)."""
+    if config_dict.get("model_type") != FUSION_MODEL_TYPE:
+        return [("", config_dict, "")]
+    modalities = config_dict.get("modality_configs")
+    if not isinstance(modalities, dict):
+        return []  # (not the mapping `save_pretrained` writes: the config itself refuses it)
+    return [
+        (f" (modality {name!r})", settings, f"encoders.{name}.")
+        for name, settings in modalities.items()
+        if isinstance(settings, dict)
+    ]
+
+
+def _check_layers_against_weights(folder: str, variant: str | None, config_dict: dict, source: str) -> None:
+    """Refuse, before the model is built, saved settings (`config_dict`, read from `source`: "config.json", or the
+    task config a LoRA adapter carries) whose transformer has more layers than the weights in `folder` hold: an edited
+    or damaged `num_hidden_layers` (10**6) built layers until memory ran out, to report them all missing."""
     names = _saved_weight_map(folder, variant)
-    layers = config_dict.get("num_hidden_layers")
-    if names is None or "num_hidden_layers" in kwargs or "config" in kwargs or not isinstance(layers, int):
+    if names is None:
         return
-    saved = {int(match.group(1)) for name in names if (match := re.search(r"(?:^|\.)layers\.(\d+)\.", name))}
-    if saved and layers > max(saved) + 1:
-        raise ValueError(
-            f"{folder!r}: config.json says num_hidden_layers={layers}, and the weights hold {max(saved) + 1} "
-            "transformer layers: the file was edited or damaged. Put back the layer count the model was saved with "
-            "(or save the checkpoint again)."
-        )
+    for label, settings, prefix in _described_encoders(config_dict):
+        layers = settings.get("num_hidden_layers")
+        if not isinstance(layers, int):
+            continue
+        saved = {
+            int(match.group(1))
+            for name in names
+            if name.startswith(prefix) and (match := re.search(r"(?:^|\.)layers\.(\d+)\.", name[len(prefix) :]))
+        }
+        if saved and layers > max(saved) + 1:
+            raise ValueError(
+                f"{folder!r}: {source}{label} says num_hidden_layers={layers}, and the weights hold {max(saved) + 1} "
+                "transformer layers: the file was edited or damaged. Put back the layer count the model was saved "
+                "with (or save it again)."
+            )
 
 
 def _saved_weight_shapes(folder: str, variant: str | None) -> dict[str, tuple[int, ...]] | None:
@@ -271,19 +296,24 @@ def _saved_weight_shapes(folder: str, variant: str | None) -> dict[str, tuple[in
 _SIZE_CHECK_FACTOR = 4
 _SIZE_CHECK_SLACK = 2**24
 
+# The settings that size an encoder (transformer and CNN stem) and a task head, for `_least_values`: a keyword of
+# either group given to `from_pretrained` sets those sizes itself, and that group is left to the load.
+_ENCODER_SIZE_FIELDS = ("d_model", "ffn_dim", "num_hidden_layers", "cnn_channels", "cnn_kernel_size", "backbone")
+_HEAD_SIZE_FIELDS = ("num_labels", "id2label", "num_targets", "num_channels", "channel_pooling")
 
-def _least_values(config_dict: dict) -> tuple[int, list[str]]:
-    """A lower bound on the values a model of the saved settings `config_dict` holds, read from the plain JSON values
-    (building a config would repeat its warnings): its transformer layers' attention (4 d_model^2) and feed-forward
-    (2 d_model ffn_dim) weights and its CNN stem's convolutions (two per block, c_in c_out k). With the settings that
-    made it (for the refusal's message); (0, []) where a size is missing or not a number (the load reports those)."""
-    sizes = {name: config_dict.get(name) for name in ("d_model", "ffn_dim", "num_hidden_layers", "cnn_kernel_size")}
-    channels = config_dict.get("cnn_channels")
+
+def _encoder_least_values(settings: dict) -> tuple[int, list[str]]:
+    """A lower bound on the values of the encoder of the saved `settings` (plain JSON values): its transformer layers'
+    attention (4 d_model^2) and feed-forward (2 d_model ffn_dim) weights and its CNN stem's convolutions (two per
+    block, c_in c_out k). With the settings that made it; (0, []) where a size is missing or not a number (the load
+    reports those)."""
+    sizes = {name: settings.get(name) for name in ("d_model", "ffn_dim", "num_hidden_layers", "cnn_kernel_size")}
+    channels = settings.get("cnn_channels")
     if not all(isinstance(value, int) and value > 0 for value in sizes.values()) or not (
         isinstance(channels, list) and all(isinstance(value, int) and value > 0 for value in channels)
     ):
         return 0, []
-    backbone = config_dict.get("backbone", "hybrid")
+    backbone = settings.get("backbone", "hybrid")
     least, named = 0, []
     if backbone != "cnn":
         d_model, ffn_dim = sizes["d_model"], sizes["ffn_dim"]
@@ -298,13 +328,60 @@ def _least_values(config_dict: dict) -> tuple[int, list[str]]:
     return least, named
 
 
-def _check_sizes_against_weights(folder: str, variant: str | None, config_dict: dict, kwargs: dict) -> None:
-    """Refuse, before the model is built, a config.json that describes a model far larger than its weights: an edited
-    or damaged `ffn_dim` (10**7), `d_model` or `cnn_channels` allocated 5 to 40 GB per layer before any weight was
-    compared with them. A keyword or `config=` that sets the model's sizes itself is left to the load."""
-    if "config" in kwargs or any(name in kwargs for name in ("d_model", "ffn_dim", "cnn_channels", "backbone")):
-        return
-    least, named = _least_values(config_dict)
+def _head_outputs(config_dict: dict, outputs_field: str) -> int | None:
+    """The saved number of outputs of a task head (`num_labels`, or `id2label`'s entries, which is what
+    `save_pretrained` writes for it; `num_targets`), None where it is not a positive integer (the config refuses it)."""
+    outputs = config_dict.get(outputs_field)
+    if outputs is None and outputs_field == "num_labels" and isinstance(config_dict.get("id2label"), dict):
+        outputs = len(config_dict["id2label"])
+    if outputs is None and outputs_field == "num_targets":
+        outputs = 1  # (its default)
+    return outputs if isinstance(outputs, int) and outputs > 0 else None
+
+
+def _least_values(
+    config_dict: dict, outputs_field: str | None = None, head_only: bool = False
+) -> tuple[int, list[str]]:
+    """A lower bound on the values a model of the saved settings `config_dict` holds, read from the plain JSON values
+    (building a config would repeat its warnings): every encoder's (`_encoder_least_values`; a fusion config's
+    modalities each), and, for a task class (`outputs_field`: "num_labels" / "num_targets"), its head's: outputs x
+    d_model per channel it concatenates (`channel_pooling="concat"`: num_channels; a fusion head: one per modality),
+    which `num_labels=10**8` or `num_channels=10**12` made gigabytes. With the settings that made it; `head_only`
+    counts the head alone (encoder sizes given as keywords)."""
+    least, named, head_width = 0, [], 0
+    single = config_dict.get("model_type") != FUSION_MODEL_TYPE
+    for label, settings, _ in _described_encoders(config_dict):
+        values, names = _encoder_least_values(settings)
+        if not head_only:
+            least += values
+            named += [f"{name}{label}" for name in names]
+        d_model, channels = settings.get("d_model"), settings.get("num_channels", 1)
+        if isinstance(d_model, int) and d_model > 0 and isinstance(channels, int) and channels > 0:
+            concatenated = single and settings.get("channel_pooling", "concat") == "concat"
+            head_width += d_model * (channels if concatenated else 1)
+    outputs = _head_outputs(config_dict, outputs_field) if outputs_field else None
+    if outputs is not None and head_width:
+        least += outputs * head_width
+        named += [f"{outputs_field}={outputs}"] + (
+            [f"num_channels={config_dict.get('num_channels', 1)}"] if single else []
+        )
+    return least, named
+
+
+def _check_sizes_against_weights(
+    folder: str,
+    variant: str | None,
+    config_dict: dict,
+    source: str,
+    outputs_field: str | None = None,
+    head_only: bool = False,
+) -> None:
+    """Refuse, before the model is built, saved settings (`config_dict`, read from `source`: "config.json", or the
+    task config a LoRA adapter carries) that describe a model far larger than the weights in `folder`: an edited or
+    damaged `ffn_dim` (10**7), `d_model` or `cnn_channels` allocated 5 to 40 GB per layer (in a fusion config: one
+    modality's), and `num_channels` a task head of terabytes, before any weight was compared with them. See
+    `_least_values` for `outputs_field` and `head_only`."""
+    least, named = _least_values(config_dict, outputs_field, head_only)
     if least <= _SIZE_CHECK_SLACK:
         return
     shapes = _saved_weight_shapes(folder, variant)
@@ -313,9 +390,46 @@ def _check_sizes_against_weights(folder: str, variant: str | None, config_dict: 
     held = sum(math.prod(shape) for shape in shapes.values())
     if least > _SIZE_CHECK_FACTOR * held + _SIZE_CHECK_SLACK:
         raise ValueError(
-            f"{folder!r}: config.json describes a model of at least {least:,} values ({', '.join(named)}) and its "
+            f"{folder!r}: {source} describes a model of at least {least:,} values ({', '.join(named)}) and its "
             f"weights hold {held:,}: a size was edited or damaged. Put back the sizes the model was saved with (or "
-            "save the checkpoint again)."
+            "save it again)."
+        )
+
+
+def check_saved_sizes(
+    folder: str,
+    variant: str | None,
+    config_dict: dict,
+    source: str = CONFIG_NAME,
+    outputs_field: str | None = None,
+    given: Mapping[str, Any] | None = None,
+) -> None:
+    """Refuse, before any model is built, saved settings that the weights of the local checkpoint `folder` cannot
+    belong to: more transformer layers than saved, or a model (encoders and task head) far larger than the weights
+    (`_check_layers_against_weights`, `_check_sizes_against_weights`). A few edited bytes of a downloaded config.json,
+    fusion config or adapter task config otherwise built layers for minutes or failed inside torch's allocator.
+
+    Args:
+        folder: the checkpoint folder whose safetensors headers are read (no tensor is loaded).
+        variant: the weights' `variant=` (`model.<variant>.safetensors`), or None.
+        config_dict: the saved settings, as read from their JSON file (a single model's or a fusion model's).
+        source: the file they were read from, for the message ("config.json", or an adapter's task config path).
+        outputs_field: "num_labels" / "num_targets" for a task class (its head is counted too), else None.
+        given: the caller's keyword arguments: a size among them is the caller's own choice, left to the load.
+
+    Raises:
+        ValueError: naming the file, the settings and what the weights hold.
+    """
+    given = given or {}
+    if not any(name in given for name in ("num_hidden_layers", "modality_configs")):
+        _check_layers_against_weights(folder, variant, config_dict, source)
+    if "modality_configs" in given:
+        return
+    encoder_given = any(name in given for name in _ENCODER_SIZE_FIELDS)
+    head_given = outputs_field is None or any(name in given for name in (outputs_field, *_HEAD_SIZE_FIELDS))
+    if not (encoder_given and head_given):
+        _check_sizes_against_weights(
+            folder, variant, config_dict, source, None if head_given else outputs_field, head_only=encoder_given
         )
 
 
@@ -2035,8 +2149,17 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         if model_type == cls.config_class.model_type == CiTrusConfig.model_type and "config" not in kwargs:
             CiTrusConfig.check_saved_contract(config_dict, kwargs, f"{name!r}: config.json")
         if model_type == cls.config_class.model_type and os.path.isdir(folder) and not weights_only:
-            _check_layers_against_weights(folder, kwargs.get("variant"), config_dict, kwargs)
-            _check_sizes_against_weights(folder, kwargs.get("variant"), config_dict, kwargs)
+            given = kwargs.get("config")
+            if given is None:
+                outputs_field = getattr(cls, "outputs_field", None) if getattr(cls, "head_name", None) else None
+                check_saved_sizes(folder, kwargs.get("variant"), config_dict, CONFIG_NAME, outputs_field, kwargs)
+            elif isinstance(given, PreTrainedConfig):
+                # the Auto classes pass the config they read from config.json (so an edited one went unchecked on
+                # their route): its encoder must fit the weights, which strict loading needs anyway. Its head is the
+                # caller's to size (a new one with `ignore_mismatched_sizes=True`); an adapter's task config is
+                # checked in full by `load_adapter`.
+                source = "the config given as `config=` (the Auto classes read it from config.json)"
+                check_saved_sizes(folder, kwargs.get("variant"), given.to_dict(), source)
         if model_type != cls.config_class.model_type:
             if model_type is None:  # no config.json: a Hub repository of a LoRA adapter is named as such
                 _refuse_citrus_adapter(name, kwargs)

@@ -55,7 +55,13 @@ from transformers.utils import FEATURE_EXTRACTOR_NAME, logging
 from ..configuration_citrus import CiTrusConfig, check_save_directory, is_real_number
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..loading import hub_repo_id, read_json_object
-from ..modeling_citrus import ADAPTER_TASK_CONFIG_NAME, PEFT_METHOD_NAMES, _channel_settings_hint, _pooled_width
+from ..modeling_citrus import (
+    ADAPTER_TASK_CONFIG_NAME,
+    PEFT_METHOD_NAMES,
+    _channel_settings_hint,
+    _pooled_width,
+    check_saved_sizes,
+)
 from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, FUSION_MODEL_TYPE, as_bool
 
 if TYPE_CHECKING:
@@ -971,7 +977,33 @@ def _load_base(
         fields = {k: v for k, v in replaced.items() if k in task_config.to_dict() and k not in ("dtype", "torch_dtype")}
         task_config.update(fields)
         loading = {k: v for k, v in replaced.items() if k not in fields}
+        _check_task_config_sizes(path_or_repo, task_config_path, task_config, model_class.outputs_field, loading)
         return model_class.from_pretrained(path_or_repo, config=task_config, **loading, **download)
+
+
+def _check_task_config_sizes(
+    path_or_repo: str | os.PathLike,
+    task_config_path: Path,
+    task_config: CiTrusConfig,
+    outputs_field: str,
+    loading: dict[str, Any],
+) -> None:
+    """Refuse an adapter's task config (`task_config`, read from `task_config_path`) whose sizes the weights of its
+    base (`path_or_repo`, when it is a local or bundled checkpoint) cannot hold, before the task model is built: the
+    base loads with `config=task_config`, which its own config.json checks leave alone (a `config=` object states the
+    sizes itself), so `num_hidden_layers=10**5` in the adapter's file built layers for minutes and `ffn_dim=10**9`
+    failed inside torch's allocator. A base on the Hub is checked as its config.json is: by the load, after download.
+
+    Raises:
+        ValueError: naming the task config file, the settings and what the base's weights hold.
+    """
+    from .._bundled import folder_if_bundled
+
+    base = str(folder_if_bundled(path_or_repo))
+    folder = os.path.join(base, loading["subfolder"]) if loading.get("subfolder") else base
+    if os.path.isdir(folder):
+        source = f"the adapter's {TASK_CONFIG_NAME} ({str(task_config_path)!r})"
+        check_saved_sizes(folder, loading.get("variant"), task_config.to_dict(), source, outputs_field)
 
 
 # The extractor's settings a task model's config records as its input contract and that no weight depends on: a model
