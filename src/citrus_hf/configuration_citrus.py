@@ -570,6 +570,42 @@ def looks_like_time_by_channels(num_channels: Any, num_samples: Any) -> Any:
     return beyond_any_recording | too_many_per_sample
 
 
+# Upper bounds on the sizes a config or feature extractor takes, far beyond any real bio-signal model, so that a few
+# edited bytes of a downloaded config.json / preprocessor_config.json / adapter task config are refused when the file
+# is read, before anything is sized by them: `num_labels=10**8` made transformers build a label map until memory ran
+# out, `num_channels=10**12` a concatenating head of terabytes, `context_length=10**12` a first prediction that asked
+# numpy for 3.64 TiB. `{field: (limit, what a real model has)}`; `check_size_limits` applies it.
+SIZE_LIMITS: dict[str, tuple[int, str]] = {
+    # a whole day of signal at 1 kHz is 8.64e7 samples; the paper's window is 3000
+    "context_length": (10**8, "more samples per window than a day of signal at 1 kHz"),
+    # the tokens of one channel: PatchTST reads 64, the paper's window 150; attention over 10**5 is 10**10 scores
+    "num_patches": (10**5, "more patch tokens per channel than any patch transformer reads"),
+    # high-density EEG has 256 channels, Neuropixels probes record 384 sites, the largest micro-electrode arrays some
+    # thousands
+    "num_channels": (10**5, "more channels than any recording device"),
+    # ICD-10-CM has about 70,000 diagnosis codes; a label map of 10**6 names is already ~100 MB
+    "num_labels": (10**6, "more classes than any label set"),
+    "num_targets": (10**6, "more regression targets than any label set"),
+}
+
+
+def check_size_limits(**sizes: Any) -> None:
+    """Refuse any of `sizes` (`context_length=...`, fields of `SIZE_LIMITS`; integers, as checked by `as_integer`)
+    beyond its limit in `SIZE_LIMITS`: a value no real model has, read from an edited or damaged file.
+
+    Raises:
+        ValueError: naming the field, its value, the limit and the fix.
+    """
+    for name, value in sizes.items():
+        limit, why = SIZE_LIMITS[name]
+        if isinstance(value, int) and value > limit:
+            raise ValueError(
+                f"`{name}={value:,}` is {why} (at most {limit:,} here): a config.json, preprocessor_config.json or "
+                "adapter task config that says so was edited or damaged. Put back the value the model was saved "
+                "with (or save it again)."
+            )
+
+
 def safetensors_names(variant: str | None = None) -> tuple[str, str]:
     """The weights file and the shards' index file `save_pretrained(folder, variant=variant)` writes:
     `("model.safetensors", "model.safetensors.index.json")`, or with `variant="fp16"` `("model.fp16.safetensors",
@@ -720,8 +756,10 @@ def check_normalization_statistics(
 def check_num_labels(num_labels: Any) -> int:
     """`num_labels` as given to a config, as an int (`3.0`, read from a YAML or JSON file of hyperparameters, is 3:
     transformers' `range(num_labels)` would fail on it with a TypeError that names no field; it turns -1 into an empty
-    label map and 0 into a 0-wide head)."""
-    return as_integer("num_labels", num_labels, minimum=1)
+    label map and 0 into a 0-wide head), at most `SIZE_LIMITS`' bound."""
+    num_labels = as_integer("num_labels", num_labels, minimum=1)
+    check_size_limits(num_labels=num_labels)  # (before transformers builds a label map of that many names)
+    return num_labels
 
 
 def check_initializer_range(initializer_range: float) -> None:
@@ -1334,6 +1372,9 @@ class CiTrusConfig(ChecksSaveDirectory, PreTrainedConfig):
             )
         if self.num_channels < 1:
             raise ValueError(f"`num_channels` must be at least 1, got {self.num_channels}.")
+        check_size_limits(
+            context_length=self.context_length, num_patches=self.num_patches, num_channels=self.num_channels
+        )
         for name in ("channel_names", "channel_modalities"):
             values = getattr(self, name)
             if isinstance(values, (str, bytes)):
@@ -1449,6 +1490,7 @@ class CiTrusConfig(ChecksSaveDirectory, PreTrainedConfig):
             )
         if self.num_targets < 1:
             raise ValueError(f"`num_targets` must be at least 1, got {self.num_targets}.")
+        check_size_limits(num_targets=self.num_targets)
         check_classification_head(self)
 
 
@@ -1492,6 +1534,7 @@ __all__ = [
     "LOADED_MODEL_FIELDS",
     "MODEL_PRESETS",
     "PIPELINE_TASKS",
+    "SIZE_LIMITS",
     "CiTrusConfig",
     "CustomPipelines",
     "custom_pipelines_for",

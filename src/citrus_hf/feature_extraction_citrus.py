@@ -42,6 +42,7 @@ from .configuration_citrus import (
     as_sampling_rate,
     check_derived_keywords,
     check_normalization_statistics,
+    check_size_limits,
     closest_field_hint,
     derived_setting,
     is_real_number,
@@ -882,6 +883,11 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
                 f"`context_length` ({context_length}) must be a multiple of `patch_length` ({patch_length}), as in "
                 "the model config; build the extractor with `CiTrusFeatureExtractor.from_config(model.config)`."
             )
+        # (a saved window of 10**12 samples was taken as it is: the first call with padding="max_length" asked numpy
+        # for terabytes)
+        check_size_limits(
+            context_length=context_length, num_patches=context_length // patch_length, num_channels=num_channels
+        )
         if isinstance(channel_names, str):  # its letters would be counted as channel names
             raise TypeError(
                 f"`channel_names` must be a list of names, one per channel, got the string {channel_names!r}; pass "
