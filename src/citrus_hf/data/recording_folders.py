@@ -43,6 +43,7 @@ from .errors import CorruptFileError, naming_unwritable_cache
 from .readers.arff_csv import not_decodable, text_encoding
 from .readers.edf import read_edf_header, read_edf_segments
 from .readers.files import RATED_FORMATS, RECORDING_FORMATS, read_recording, recording_format
+from .readers.wfdb import wfdb_segment_names
 from .windowing import split_by_group
 
 logger = logging.getLogger(__name__)
@@ -156,21 +157,15 @@ def recording_files(folder: str | os.PathLike) -> list[Path]:
 
 
 def _wfdb_segment_headers(header: Path) -> list[Path]:
-    """The headers of the segments (and layout) a multi-segment WFDB header names (its record line reads
-    ``NAME/SEGMENTS ...``, then one ``SEGMENT LENGTH`` line per segment, ``~`` for a gap), as PhysioNet ships them
-    beside it: read as recordings of their own, every sample of the record would be in a corpus twice."""
+    """The headers of the segments (and layout) a multi-segment WFDB header names (`wfdb_segment_names`, less the
+    ``~`` of a gap), as PhysioNet ships them beside it: read as recordings of their own, every sample of the record
+    would be in a corpus twice. None for a header that names a segment as a path (``../x``): the header stays listed,
+    and reading it refuses it, naming the name (the whole folder's listing failed inside pathlib)."""
     try:
-        lines = [line.split() for line in header.read_text(encoding="latin-1").splitlines()]
-    except OSError:
+        names = wfdb_segment_names(header)
+    except CorruptFileError:
         return []
-    lines = [line for line in lines if line and not line[0].startswith("#")]
-    if not lines or "/" not in lines[0][0]:
-        return []
-    try:
-        count = int(lines[0][0].split("/", 1)[1])
-    except ValueError:
-        return []  # a malformed header is the reader's to report
-    return [header.with_name(line[0] + ".hea") for line in lines[1 : 1 + count] if line[0] != "~"]
+    return [header.with_name(name + ".hea") for name in names if name != "~"]
 
 
 def is_recording_folder(folder: str | os.PathLike) -> bool:

@@ -83,6 +83,42 @@ def _check_wfdb_name(record: Path) -> None:
             )
 
 
+# A segment name of a multi-segment header, in wfdb's own grammar (its `rx_segment`: `[-\w]*~?`, "~" for a gap): no
+# separator, so it names a header beside this one.
+_WFDB_SEGMENT_NAME = re.compile(r"[-\w]*~?")
+
+
+def wfdb_segment_names(header: Path) -> list[str]:
+    """The segment names (the layout's too; "~" for a gap) a multi-segment WFDB header lists: its record line reads
+    ``NAME/SEGMENTS ...``, then one ``SEGMENT LENGTH`` line per segment. [] for a single-segment header, or one whose
+    record line cannot be read (wfdb reports it).
+
+    Raises:
+        CorruptFileError: a segment name outside wfdb's grammar (``../x``: a path, which the header cannot name),
+            naming the header and the name; folder listings took it for a file name and failed inside pathlib.
+    """
+    try:
+        lines = [line.split() for line in header.read_text(encoding="latin-1").splitlines()]
+    except OSError:
+        return []
+    lines = [line for line in lines if line and not line[0].startswith("#")]
+    if not lines or "/" not in lines[0][0]:
+        return []
+    try:
+        count = int(lines[0][0].split("/", 1)[1])
+    except ValueError:
+        return []  # a malformed record line is wfdb's to report
+    names = [line[0] for line in lines[1 : 1 + count]]
+    bad = next((name for name in names if not _WFDB_SEGMENT_NAME.fullmatch(name)), None)
+    if bad is not None:
+        raise CorruptFileError(
+            f"WFDB header {header} names the segment {bad!r}, which is no WFDB segment name (letters, digits, '_' "
+            "and '-', or '~' for a gap: a segment is a header beside this one, never a path); the header is damaged "
+            "or was edited. Re-download the record."
+        )
+    return names
+
+
 def _check_wfdb_annotation_end(path: Path) -> None:
     """A WFDB (MIT format) annotation file is a sequence of 2-byte words that ends with the end-of-file word 0x0000.
     wfdb takes the last word for that marker without looking, so a file cut short (an interrupted download or copy)
@@ -121,8 +157,8 @@ def read_wfdb(
         policy of whatever reads it next), the rate, and the annotations' samples (at that rate) and symbols.
 
     Raises:
-        CorruptFileError: missing or malformed header / signal / annotation file, an annotation file cut short
-            (naming it), or a record name wfdb cannot read (a space, a non-ASCII letter, ``NAME.HEA``: naming the
+        CorruptFileError: missing or malformed header / signal / annotation file (a segment named as a path, naming
+            it), an annotation file cut short (naming it), or a record name wfdb cannot read (a space, a non-ASCII letter, ``NAME.HEA``: naming the
             rename).
         ValueError: an unknown channel, or signals of several rates without ``channels`` picking one (naming them).
     """
@@ -133,6 +169,7 @@ def read_wfdb(
         record = record.with_suffix("")
     _check_wfdb_name(record)
     _check_wfdb_rate(record)
+    wfdb_segment_names(record.with_name(record.name + ".hea"))
     try:
         # every signal at its own rate: `smooth_frames=True` would average a signal stored at 4 samples per frame
         rec = wfdb.rdrecord(str(record), smooth_frames=False)
