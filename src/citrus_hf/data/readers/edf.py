@@ -123,7 +123,8 @@ def read_edf_header(path: str | Path) -> EdfHeader:
     """Parse and check an EDF / EDF+ / BDF header, and check the file holds every data record it declares.
 
     Raises:
-        CorruptFileError: not an EDF file, a malformed header, or a truncated file (naming the missing bytes).
+        CorruptFileError: not an EDF file, a malformed header, a truncated file (naming the missing bytes), or one
+            without data records (no samples).
     """
     path = _as_path(path)
     try:
@@ -193,6 +194,16 @@ def read_edf_header(path: str | Path) -> EdfHeader:
         dimensions=field_values(16 + 80, 8),
         discontinuous=fixed[192:236].decode("latin-1").strip().upper().startswith(("EDF+D", "BDF+D")),
     )
+    # 0 records, or -1 ("still recording": the count is inferred from the size) with less than one record after the
+    # header, is a recorder stopped before its first record: no sample to read (MNE failed on it with "No data in
+    # this range", and a folder holding it became an empty `datasets` split)
+    record_bytes = sum(samples_per_record) * bytes_per_sample
+    if n_records == 0 or (n_records == -1 and size - header_bytes < max(record_bytes, 1)):
+        raise CorruptFileError(
+            f"{path} holds no samples: its header declares {n_records} data records and the file holds "
+            f"{max(size - header_bytes, 0)} bytes after the header (a record is {record_bytes}), as a recording "
+            "stopped before its first record leaves it. Re-export the recording, or remove the file."
+        )
     # -1 records means "still recording"; readers infer the count from the size, so there is nothing to compare.
     if n_records >= 0:
         expected = header_bytes + n_records * sum(samples_per_record) * bytes_per_sample
