@@ -60,12 +60,14 @@ class CiTrusSavedClass:
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
         hub_kwargs = {key: kwargs[key] for key in _HUB_KWARGS if key in kwargs}
+        saved_config = _saved_config(pretrained_model_name_or_path, hub_kwargs)
         # A fusion checkpoint reaches here when `pipeline` was bound before `import citrus_hf` (the wrapper, which
         # refuses it first, is then bypassed): the refusal is what transformers shows of this loading attempt.
-        _refuse_fusion(
-            pretrained_model_name_or_path,
-            _model_type(pretrained_model_name_or_path, _saved_config(pretrained_model_name_or_path, hub_kwargs)),
-        )
+        _refuse_fusion(pretrained_model_name_or_path, _model_type(pretrained_model_name_or_path, saved_config))
+        # So does a LoRA adapter, which transformers' own factory gives here with its base's config
+        adapter_folder = _adapter_folder(pretrained_model_name_or_path, saved_config, hub_kwargs)
+        if adapter_folder is not None:
+            return _adapter_for_transformers_pipeline(adapter_folder, kwargs)
         config = CiTrusConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
         if config.architectures:
             architecture = config.architectures[0]
@@ -320,6 +322,36 @@ def _merged_adapter(folder, task: str | None, kwargs: dict):
     if kwargs.get("feature_extractor") is None:
         kwargs["feature_extractor"] = _saved_extractor(folder) or CiTrusFeatureExtractor.from_config(merged.config)
     return merged, task or pipeline_task_for(type(merged).__name__, getattr(merged.config, "problem_type", None))
+
+
+def _adapter_for_transformers_pipeline(folder, kwargs: dict):
+    """The model of a LoRA adapter `folder` that transformers' own `pipeline` loads (a `pipeline` bound before
+    `import citrus_hf`: `from transformers import pipeline` first keeps transformers' factory, which the package's
+    wrapper never sees). transformers reads the task from the config of the base the adapter records and gives the
+    adapter folder to the task's model class: this one, which failed on it as on any adapter ("load it with
+    load_adapter"), so that only importing citrus_hf first ran the adapter. Here the adapter is merged into its base
+    as the wrapper merges it (`_merged_adapter`); a task other than the merged model's is refused, naming the task to
+    pass: the base's task (a pre-training base's is feature extraction) would run a classifier as an encoder.
+
+    Raises:
+        ValueError: the pipeline's task is not the adapter's, naming both and the fixes.
+    """
+    task = kwargs.get("_from_pipeline")
+    options = {"model_kwargs": {key: value for key, value in kwargs.items() if key in _ADAPTER_BASE_KWARGS}}
+    merged, own_task = _merged_adapter(folder, None, options)
+    if task is not None and task != own_task:
+        raise ValueError(
+            f"{str(folder)!r} is a LoRA adapter of a {type(merged).__name__}, which runs as pipeline({own_task!r}), "
+            f"and this pipeline is {task!r} (transformers' own `pipeline`, imported before citrus_hf, takes the task "
+            f"from the base's config): pass the task, pipeline({own_task!r}, model={str(folder)!r}), or "
+            "`import citrus_hf` before `from transformers import pipeline` (then no task is needed)."
+        )
+    return merged
+
+
+# The keyword arguments transformers' pipeline factory passes to a model class that also load an adapter's base
+# (the others: the base's `config`, which the adapter's task config replaces, and transformers' own bookkeeping).
+_ADAPTER_BASE_KWARGS = ("dtype", "torch_dtype", "attn_implementation", "device_map")
 
 
 def _adapter_folder(model, saved_config: dict | None, hub_kwargs: dict):
