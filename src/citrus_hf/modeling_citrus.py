@@ -2309,10 +2309,16 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         config, built = self.config, getattr(self, "_built_config", None)
         if built is None:  # built by other code than this class's `__init__`
             return self._check_head_width()
+        width = self._head_input_width()
+        cls_changed = (config.pooling == "cls") != (self.base_model.cls_token is not None)
+        width_changed = width is not None and width != self.pooler.output_size
+        if not (saving or cls_changed or width_changed):
+            # every forward pass asks: the recorded fields are compared only where a refusal needs them (saving, or
+            # a mismatch to name), not on the hot path of a model whose config still describes it
+            return self._check_head_width()
         changed = [field for field in built if _comparable(getattr(config, field, None)) != built[field]]
         structural = [field for field in changed if field in self._built_fields]
-        new_head, width = False, self._head_input_width()
-        cls_changed = (config.pooling == "cls") != (self.base_model.cls_token is not None)
+        new_head = False
         if saving and structural:
             problem, changed, cls_changed = "its modules keep the values they were built with", structural, False
         elif cls_changed:
@@ -2321,7 +2327,7 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 if config.pooling == "cls"
                 else "this model was built with a CLS token (pooling='cls'), which it would pool as if it were a patch"
             )
-        elif width is not None and width != self.pooler.output_size:
+        elif width_changed:
             problem = f"its pooled vectors would hold {self.pooler.output_size} values, and its `{self.head_name}` "
             problem += f"head takes {width}"
             new_head = True
