@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..vocabulary_citrus import as_bool
 from .errors import CitrusDataError
 from .fetch import archive_path
 from .plans import BuildContext, resolve_options, write_plan
@@ -65,6 +66,8 @@ def build_dataset(
     for argument, folder in (("cache_dir", cache_dir), ("archive_cache_dir", archive_cache_dir)):
         if folder is not None:
             check_save_directory(folder, argument)
+    # "no" is truthy: read as True it would reach for the network the caller meant to keep off
+    download = as_bool("download", download)
     spec = get_dataset_spec(name)
     resolved = resolve_options(spec, options)
     context = BuildContext(

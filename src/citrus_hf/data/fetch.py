@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from .._logs import progress_bar
+from ..vocabulary_citrus import as_bool
 from .errors import ArchiveMissingError, ChecksumError, CitrusDataError, CorruptFileError, OfflineError
 from .registry import (
     DEBIAN_MIRROR_URL,
@@ -371,6 +372,7 @@ def download_url(
         OfflineError: offline mode is on, or the server cannot be reached (the message names the URL).
         ChecksumError: the downloaded bytes do not match (nothing is kept).
     """
+    progress = as_bool("progress", progress)
     destination = Path(destination)
     if destination.is_file() and _matches(destination, sha256, md5):
         return destination

@@ -41,7 +41,7 @@ from ..data.sources.systole import (  # noqa: F401  (the task's events are the d
     load_picture_events,
 )
 from ..training.rng import caller_random_state_kept
-from ..vocabulary_citrus import CLASSIFICATION
+from ..vocabulary_citrus import CLASSIFICATION, as_bool
 from .report import format_mean_std, mean_std
 
 
@@ -153,6 +153,11 @@ class Condition:
     pretrained: bool = True
     freeze_encoders: bool = False
 
+    def __post_init__(self) -> None:
+        # "no" is truthy: read as True, a row meant as "from scratch" or "fine-tuned" would silently be the other
+        self.pretrained = as_bool("pretrained", self.pretrained)
+        self.freeze_encoders = as_bool("freeze_encoders", self.freeze_encoders)
+
 
 @dataclass
 class FusionProtocolResult:
@@ -222,6 +227,7 @@ def run_fusion_protocol(
     from ..training.metrics import classification_metrics
     from ..training.trainer import train_and_evaluate
 
+    progress = as_bool("progress", progress)
     used = sorted({m for condition in conditions for m in condition.modalities})
     missing = [name for name in used if name not in aligned]
     if missing:

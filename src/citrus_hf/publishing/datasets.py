@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..data.builders import save_built_dataset
 from ..data.registry import get_dataset_spec, get_source
-from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
+from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, as_bool
 
 if TYPE_CHECKING:
     from datasets import DatasetDict
@@ -129,6 +129,8 @@ def publish(
     (features, split sizes) and ``configs`` (which Parquet files make which split) ``load_dataset`` and the Hub's viewer
     read; this card's text, license, task and tags are merged into it, never replace it.
     """
+    # "no" is truthy: read as True it would publish in the open a set meant to stay private
+    private = None if private is None else as_bool("private", private)
     card_text = card if card is not None else dataset_card(name, options)
     if output is not None and options is not None:
         save_built_dataset(dataset_dict, name, output, options)

@@ -30,6 +30,7 @@ from .._bundled import folder_if_bundled
 from .._logs import outside_stacklevel
 from ..configuration_citrus_fusion import CiTrusFusionConfig
 from ..loading import PICKLE_SUFFIXES, hub_repo_id
+from ..vocabulary_citrus import as_bool
 
 if TYPE_CHECKING:
     from huggingface_hub import CommitInfo, ModelCard
@@ -117,6 +118,13 @@ def _with_namespace(repo_id: str, token: str | bool | None) -> str:
         return f"{api.whoami()['name']}/{repo_id}"
 
 
+def _checked_switches(private: bool | None, create_pr: bool) -> tuple[bool | None, bool]:
+    """`private` (None: the Hub's default) and `create_pr` as Python bools, refused as anything else before the Hub is
+    contacted: "no" or "false" (a hand-written settings dict, `os.environ`) is truthy, and read as True it would
+    publish a private model in the open or open a pull request nobody asked for."""
+    return (None if private is None else as_bool("private", private)), as_bool("create_pr", create_pr)
+
+
 def _publish_folder(
     repo_id: str,
     write: Callable[[Path], None],
@@ -139,6 +147,7 @@ def _publish_folder(
 
     if repo_id.count("/") != 1:
         raise ValueError(f"repo_id {repo_id!r} must be `namespace/name`, e.g. `{example_repo_id}`.")
+    private, create_pr = _checked_switches(private, create_pr)
     if create_pr and revision is not None:
         # huggingface_hub's upload_folder opens pull requests against the default branch only, and says so after
         # the repository was created
@@ -419,6 +428,7 @@ def push_to_hub(
     """
     from .cards import _add_tags, build_model_card
 
+    private, create_pr = _checked_switches(private, create_pr)
     repo_id = _with_namespace(repo_id, token)
     if commit_message is None:
         commit_message = (
@@ -563,6 +573,7 @@ def push_adapter_to_hub(
 
     if license is not None:
         check_license(license)
+    private, create_pr = _checked_switches(private, create_pr)
     repo_id = _with_namespace(repo_id, token)
     lora_config = peft_model.peft_config[peft_model.active_adapter]
     loaded_base = lora_config.base_model_name_or_path

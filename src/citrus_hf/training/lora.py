@@ -755,6 +755,8 @@ def load_adapter(
         TypeError: the base is not a CiTrus task model, or the adapter was trained on a CiTrus fusion model (the
             message names peft's route for it).
     """
+    # "no" is truthy: read as True it would leave a served adapter trainable and the model in train mode (dropout on)
+    is_trainable = as_bool("is_trainable", is_trainable)
     folder = _adapter_folder(adapter_path_or_repo, revision, token, cache_dir, local_files_only)
     adapter_config = _checked_adapter_config(folder)
     recorded_base = base_model_or_path is None
