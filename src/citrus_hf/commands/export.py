@@ -291,7 +291,8 @@ def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
 
     import onnx
 
-    from ..inference.backends import problem_of, written_then_renamed
+    from .._files import written_then_renamed
+    from ..inference.backends import problem_of
 
     folder.mkdir(parents=True, exist_ok=True)
     graph = onnx.load(str(exported))

@@ -373,18 +373,22 @@ class _Written:
         self.output = output
         # a symlinked output is written through, as `open(output, "w")` did: the file it links to is replaced
         self.target = Path(os.path.realpath(output))
-        self.partial = self.target.with_name(f".{self.target.name}.partial")  # hidden, and no recording's suffix
         self.existed = output.exists()
         self.first: tuple[str, int] | None = None  # the first recording written, with its number of CSV columns
         self.recordings = 0
 
     def __enter__(self) -> _Written:
+        from .._files import new_partial_file
+
         try:
+            # its own hidden file: two runs writing the same output each fill theirs, and the last to end replaces it
+            self.partial = Path(new_partial_file(self.target))
             self.handle = open(self.partial, "w", encoding="utf-8", newline="")
         except OSError as error:
             raise UsageError(
-                f"--output {str(self.output)!r}: {str(self.partial)!r} cannot be written beside it, where the windows "
-                f"are kept until the run ends ({error.strerror}); choose a file in a folder you can write."
+                f"--output {str(self.output)!r}: a file cannot be written beside it in {str(self.target.parent)!r}, "
+                f"where the windows are kept until the run ends ({error.strerror}); choose a file in a folder you can "
+                "write."
             ) from None
         self.writer: csv.DictWriter | None = None
         return self

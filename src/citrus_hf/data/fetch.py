@@ -32,6 +32,7 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
+from .._files import new_partial_file, replace_bytes, replace_text
 from .._logs import progress_bar
 from ..vocabulary_citrus import as_bool
 from .errors import ArchiveMissingError, ChecksumError, CitrusDataError, CorruptFileError, OfflineError
@@ -313,9 +314,7 @@ def extract_members(
             if member in missing:
                 target = paths[member]
                 target.parent.mkdir(parents=True, exist_ok=True)
-                partial = target.with_name(target.name + ".partial")
-                partial.write_bytes(data)
-                os.replace(partial, target)
+                replace_bytes(target, data)
         _write_manifest(manifest_path, manifest)
     for member, target in paths.items():
         _verify(
@@ -338,9 +337,7 @@ def _read_manifest(path: Path) -> dict[str, str]:
 
 
 def _write_manifest(path: Path, manifest: dict[str, str]) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(partial, path)
+    replace_text(path, json.dumps(manifest, indent=1, sort_keys=True))
 
 
 def source_members(source: Source | str, cache_dir: str | os.PathLike | None = None) -> dict[str, Path]:
@@ -382,7 +379,8 @@ def download_url(
             "unset it, or download the file elsewhere and place it there."
         )
     destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = destination.with_name(destination.name + ".partial")
+    # its own file: two processes downloading the same file each write theirs, and the rename keeps one whole
+    partial = Path(new_partial_file(destination))
     digests = {name: hashlib.new(name) for name, value in (("sha256", sha256), ("md5", md5)) if value}
     try:
         request = urllib.request.Request(url, headers={"User-Agent": "citrus-hf"})

@@ -41,7 +41,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 import shutil
 import sys
 import time
@@ -55,6 +54,7 @@ import numpy as np
 import torch
 from transformers.utils import logging
 
+from .._files import replace_text
 from .._logs import package_verbosity_kept, progress_bar, progress_bar_switches_kept
 from ..data.alignment import DEFAULT_TASK_ALIGNMENT, input_overrides
 from ..data.splits import draw_budget, load_task_splits, parse_budget
@@ -256,15 +256,8 @@ def _load_previous(path: Path, signatures: dict[str, str]) -> dict[tuple, dict]:
         if problem is not None:
             raise ValueError(f"{path}, line {number}, is not a recorded run: {problem}; {fix}")
     if kept is not None:
-        _rewrite(path, "".join(f"{line}\n" for line in kept))
+        replace_text(path, "".join(f"{line}\n" for line in kept))
     return done
-
-
-def _rewrite(path: Path, text: str) -> None:
-    """Replace `path`'s contents at once (a process killed meanwhile leaves the old file or the new one)."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
 
 
 def _record_settings(output_dir: Path, config: ProtocolConfig) -> None:
@@ -283,7 +276,7 @@ def _record_settings(output_dir: Path, config: ProtocolConfig) -> None:
     if not same:
         for stale in report_paths(output_dir).values():
             stale.unlink(missing_ok=True)
-    _rewrite(path, text)
+    replace_text(path, text)
 
 
 # protocol.json's settings that change no result: a run differing from the folder's last one only in these (another

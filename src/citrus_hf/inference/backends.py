@@ -1763,23 +1763,32 @@ def export_onnx(
     return path, True
 
 
+# `citrus_hf._files.new_partial_file` and `written_then_renamed`, spelt out: this file travels as remote code with the
+# pipelines, which may import nothing of the package but each other (a test keeps the two copies equal).
+def new_partial_file(path: str | os.PathLike) -> str:
+    """Create a new empty file beside `path`, hidden and its own (`.{stem}-{random}{suffix}.partial`), and return its
+    name. Created as `open()` creates a file, 0o666 less the umask (`mkstemp`'s 0600 made the model's weights
+    unreadable to others under the usual umask), and exclusively, so two writers never share it; created now, so that
+    a folder that cannot be written is reported before the work that fills the file. No recording reader takes the
+    `.partial` suffix, so a folder of recordings never reads it as one."""
+    path = Path(path)
+    partial = str(path.with_name(f".{path.stem}-{os.urandom(6).hex()}{path.suffix}.partial"))
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    return partial
+
+
 @contextmanager
 def written_then_renamed(path: str | os.PathLike) -> Iterator[str]:
-    """A new empty file beside `path` (hidden, `.{stem}-{random}{suffix}.partial`) for the block to write `path`'s
-    content to: renamed onto `path` when the block ends, removed when it raises. A write that fails (a full disk) or
-    is interrupted (Ctrl-C) leaves neither a partial `path` nor the temporary file, and readers of `path` never see
-    half a file. Created as `open()` creates a file, 0o666 less the umask (`mkstemp`'s 0600, widened to 0644, made
-    the model's weights readable by others under `umask 077`); exclusive, so two writers never share it; created on
-    entry, so that a folder that cannot be written is reported before the work that fills the file."""
-    path = Path(path)
-    temporary = str(path.with_name(f".{path.stem}-{os.urandom(6).hex()}{path.suffix}.partial"))
-    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    """A `new_partial_file` beside `path` for the block to write `path`'s content to: renamed onto `path` when the
+    block ends, removed when it raises. A write that fails (a full disk) or is interrupted (Ctrl-C) leaves neither a
+    partial `path` nor the temporary file, and readers of `path` never see half a file."""
+    partial = new_partial_file(path)
     try:
-        yield temporary
-        os.replace(temporary, path)
+        yield partial
+        os.replace(partial, path)
     finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+        if os.path.exists(partial):
+            os.remove(partial)
 
 
 __all__ = [
