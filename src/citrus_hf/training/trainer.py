@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._logs import huggingface_bars_shown
 from ..vocabulary_citrus import ENCODER_ARCHITECTURES, REGRESSION
 from .settings import TrainerSettings
 
@@ -111,7 +112,9 @@ def train_with_trainer(
         report_to=settings.report_to,
         logging_strategy="steps",
         logging_steps=settings.logging_steps,
-        disable_tqdm=not settings.show_progress,
+        # the Hugging Face switches hide the Trainer's bars too (transformers' `disable_progress_bar()`,
+        # HF_HUB_DISABLE_PROGRESS_BARS), as they hide the package's own: the Trainer reads only this
+        disable_tqdm=not (settings.show_progress and huggingface_bars_shown()),
         dataloader_num_workers=0,
         remove_unused_columns=False,
         label_names=label_names or ["labels"],
