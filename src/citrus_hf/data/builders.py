@@ -205,6 +205,14 @@ def is_list_type(arrow_type) -> bool:
     return pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type) or pa.types.is_fixed_size_list(arrow_type)
 
 
+def _known_subjects(dataset) -> int | None:
+    """How many subjects a split's windows come from, counting known ones only: "unknown" (the source does not say)
+    is not one subject, and a split whose every window is "unknown" has no count (None, shown "-"), not 0 subjects."""
+    subjects = set(dataset.data.column("subject").to_pylist())
+    known = subjects - {"unknown"}
+    return len(known) if known or not subjects else None
+
+
 def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = None) -> dict[str, Any]:
     """Statistics of a ``DatasetDict``: per split windows, recordings, subjects, channel-hours, classes.
 
@@ -223,10 +231,7 @@ def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = N
         entry = {
             "windows": len(dataset),
             "recordings": len(set(dataset.data.column("recording").to_pylist())) if "recording" in columns else None,
-            # Known subjects only: "unknown" (the source does not say) is not one subject.
-            "subjects": (
-                len(set(dataset.data.column("subject").to_pylist()) - {"unknown"}) if "subject" in columns else None
-            ),
+            "subjects": _known_subjects(dataset) if "subject" in columns else None,
             "channel_hours": None if rate is None else (float(np.sum(values / rate) / 3600.0) if len(dataset) else 0.0),
         }
         if "label" in dataset.features:
