@@ -65,6 +65,13 @@ class PredictArguments:
             "help": "seconds between window starts, e.g. half a window to overlap them by half (default: one window)"
         },
     )
+    pad_last_window: bool = field(
+        default=False,
+        metadata={
+            "help": "also score a recording's last seconds that no full window covers, in a window padded at its end "
+            "(default: they are left out, and the summary line says how many)"
+        },
+    )
     output: str | None = field(
         default=None,
         metadata={
@@ -240,7 +247,7 @@ def run(argv: Sequence[str]) -> int:
                 refused.append(path)
                 print(f"left out: {error}", file=sys.stderr)
                 continue
-            print(_summary(path, result, recording.sampling_rate))
+            print(_summary(path, result, recording.sampling_rate, recording.data.shape[-1] / recording.sampling_rate))
             windows += len(result["windows"])
             if plot is not None:  # the windows only (not the samples): what the figure draws
                 plotted.append((path, result))
@@ -308,7 +315,8 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
         else:
             key = "target" if "target" in windows[0] else "targets"
             values = np.array([np.atleast_1d(window[key]) for window in windows])
-            middles = (times[:-1] + times[1:]) / 2
+            # each window's own middle: the middle between consecutive starts is it only when the hop is the window
+            middles = np.array([(window["start"] + window["end"]) / 2 for window in windows]) / scale
             for column in range(values.shape[1]):
                 first.plot(middles, values[:, column], marker=".", lw=1, label=f"target {column}")
             first.set_ylabel("target")
@@ -509,6 +517,8 @@ def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | N
         options["batch_size"] = args.per_device_batch_size
     if hop_length is not None:
         options["hop_length"] = hop_length
+    if args.pad_last_window:  # else the pipeline's default: a recording shorter than a window is still scored whole
+        options["pad_last_window"] = True
     if by_name:  # the checkpoint picks its channels by name; a file that names none (.npy, WAV) is read in its order
         options["input_channel_names"] = recording.channel_names
     if pipe.task == "time-series-classification":
@@ -528,10 +538,16 @@ def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | N
         raise UsageError(f"{path} ({len(recording.channel_names)} channel(s): {channels}): {message}") from None
 
 
-def _summary(path: str, result: dict[str, Any], rate: float) -> str:
-    """One line per recording: its answer, its windows and the backend."""
+def _summary(path: str, result: dict[str, Any], rate: float, duration: float) -> str:
+    """One line per recording: its answer, its windows, the seconds at its end that no window covers (`duration`:
+    the recording's, in seconds) and the backend."""
     windows = result["windows"]
     covered = f"{len(windows)} window(s) of {windows[0]['end'] - windows[0]['start']:g} s" if windows else "no window"
+    # Whole windows only by default: a tail shorter than a window is left out, which the user must hear of (a 9.9 s
+    # recording scored in one 5 s window has half of itself unseen). Half a sample of slack absorbs rounding.
+    uncovered = duration - windows[-1]["end"] if windows else 0.0
+    if uncovered > 0.5 / rate:
+        covered += f" (its last {uncovered:.3g} s are in no window: --pad-last-window scores them)"
     if "label" in result:
         answer = f"{result['label']} (score {result['score']:.3f})"
     elif "target" in result:
