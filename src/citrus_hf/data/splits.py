@@ -1363,13 +1363,20 @@ def _channel_names_problem(names: list, num_channels: int) -> str | None:
 
 
 def _shared_channel_names(split, num_channels: int) -> list[str] | None:
-    """The names of `split`'s channels, in its rows' order: its `channel_names` column where every row holds the same
-    `num_channels` distinct names (a model fine-tuned on them picks them by name at prediction), else None."""
+    """The names of `split`'s channels, in its rows' order, as its first row spells them: its `channel_names` column
+    where every row holds the same `num_channels` distinct names (a model fine-tuned on them picks them by name at
+    prediction), else None. Names are matched by `channel_key`, as `_channels_by_name` matched the rows: rows naming
+    "FP1" beside rows naming "Fp1" lost the names, and `citrus predict` then read a file's channels by position."""
+    from ..feature_extraction_citrus import channel_key  # (here: `import citrus_hf.data` stays free of transformers)
+
     if "channel_names" not in split.column_names or not len(split):
         return None
     rows = split["channel_names"]
     first = rows[0]
-    if not isinstance(first, list) or any(row != first for row in rows) or _channel_names_problem(first, num_channels):
+    if not isinstance(first, list) or _channel_names_problem(first, num_channels):
+        return None
+    keys = [channel_key(name) for name in first]
+    if any(not isinstance(row, list) or [channel_key(name) for name in row] != keys for row in rows):
         return None
     return [str(name) for name in first]
 
