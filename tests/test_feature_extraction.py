@@ -322,7 +322,7 @@ def test_channels_picked_by_name():
         extractor(recording, sampling_rate=100, input_channel_names=["EOG", "Fpz-Cz", "Resp", "O1"])
     with pytest.raises(ValueError, match="has 3 names but recording 0 has 4 channels"):
         extractor(recording, sampling_rate=100, input_channel_names=["a", "b", "c"])
-    with pytest.raises(ValueError, match="no `channel_names` to match"):
+    with pytest.raises(ValueError, match="names no channels to pick by them"):
         make_extractor(num_channels=2)(recording, sampling_rate=100, input_channel_names=["a", "b", "c", "d"])
 
 

@@ -1726,8 +1726,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
     def _select_channels(self, recording: np.ndarray, index: int, input_channel_names: Sequence[str]) -> np.ndarray:
         if self.channel_names is None:
             raise ValueError(
-                "`input_channel_names` was given but this feature extractor has no `channel_names` to match them "
-                "against; set `channel_names` in the model config (or the extractor), or select the channels yourself."
+                "`input_channel_names` was given but this feature extractor names no channels to pick by them; build "
+                "it with `CiTrusFeatureExtractor.from_config(model.config)` from a model config that has "
+                "`channel_names` (a pipeline takes its model's), or select the channels yourself, in the model's order."
             )
         if isinstance(input_channel_names, str):
             raise TypeError(

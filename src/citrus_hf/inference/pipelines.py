@@ -183,6 +183,11 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _channel_key(name: Any) -> str:
+    # `feature_extraction_citrus.channel_key`, spelt out: this file travels as remote code; a test keeps them equal
+    return str(name).strip().casefold()
+
+
 def hop_length_from_seconds(hop_seconds: Any, sampling_rate: float) -> int:
     """`hop_seconds` (the time between window starts, as `citrus predict --hop-seconds` takes it) in samples at the
     model's `sampling_rate`, as the feature extractor's `hop_length` counts them.
@@ -430,6 +435,16 @@ def check_contract(model, extractor) -> None:
             "Pass the checkpoint's own extractor (saved next to its weights), or "
             "`feature_extractor=CiTrusFeatureExtractor.from_config(model.config)`."
         )
+    names, model_names = getattr(extractor, "channel_names", None), getattr(config, "channel_names", None)
+    # the extractor picks the recordings' channels by its names, in its order: other names, or another order, than
+    # the model was trained on give it other channels, or the same ones swapped (an extractor without names takes
+    # the model's in the pipelines)
+    if names and model_names and [_channel_key(name) for name in names] != [_channel_key(name) for name in model_names]:
+        raise ValueError(
+            f"The feature extractor picks the channels {list(names)} by name and the model was trained on "
+            f"{list(model_names)}; pass the checkpoint's own extractor (saved next to its weights), or "
+            "`feature_extractor=CiTrusFeatureExtractor.from_config(model.config)`."
+        )
     if extractor.context_length != config.context_length:
         logger.warning(
             f"The feature extractor cuts windows of {extractor.context_length} samples and the model was trained "
@@ -520,7 +535,7 @@ class _RecordingPipeline(ChunkPipeline):
             )
         self._check_model()
         check_contract(self.model, self.feature_extractor)
-        self._count_the_models_channels()
+        self._give_the_extractor_the_models_channels()
         # pickled and deep-copied empty, dropped in a forked child: see `_BackendCache`
         self._backends = _BackendCache()
         self._progress: _RecordingProgress | None = None
@@ -555,15 +570,24 @@ class _RecordingPipeline(ChunkPipeline):
                 f"a new, untrained one. Load it with its own class, or call `pipeline(model=...)` without a task."
             )
 
-    def _count_the_models_channels(self) -> None:
-        """Give a channel-independent extractor the model's channel count. The Trainer saves the extractor it was
-        given, often the pre-training checkpoint's (one channel), next to a model fine-tuned on six: serving that
-        folder said on every call that the recordings' 6 channels differ from "the checkpoint's" 1. A copy, so
-        that the caller's extractor stays as it is."""
-        extractor, count = self.feature_extractor, getattr(self.model.config, "num_channels", None)
-        if getattr(extractor, "channel_independent", False) and count and extractor.num_channels != count:
-            self.feature_extractor = copy.copy(extractor)
+    def _give_the_extractor_the_models_channels(self) -> None:
+        """Give a channel-independent extractor the model's channel count, and an extractor that names no channels the
+        model's `channel_names`. The Trainer saves the extractor it was given, often the pre-training checkpoint's
+        (one unnamed channel), next to a model fine-tuned on six named ones: serving that folder said on every call
+        that the recordings' 6 channels differ from "the checkpoint's" 1, refused `input_channel_names`, and read a
+        file that lists the channels in another order by position. A copy, so that the caller's extractor stays as
+        it is (`check_contract` has refused an extractor that names other channels)."""
+        extractor, config = self.feature_extractor, self.model.config
+        count, names = getattr(config, "num_channels", None), getattr(config, "channel_names", None)
+        recount = getattr(extractor, "channel_independent", False) and count and extractor.num_channels != count
+        rename = bool(names) and not getattr(extractor, "channel_names", None)
+        if not recount and not rename:
+            return
+        self.feature_extractor = copy.copy(extractor)
+        if recount:
             self.feature_extractor.num_channels = count
+        if rename and len(names) == self.feature_extractor.num_channels:
+            self.feature_extractor.channel_names = list(names)
 
     def _backend(self, backend: str, target: InferenceTarget, cache_dir):
         # A path that runs a copy (bf16) or an export (ONNX Runtime) of the model is built again once the model has
