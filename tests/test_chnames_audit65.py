@@ -98,3 +98,34 @@ def test_the_pipelines_channel_key_is_the_extractors():
     """`inference/pipelines.py` travels as remote code and spells `channel_key` out; they must agree."""
     for name in ("Fp1", " FP1 ", "Straße", "ECG", 3):
         assert pipelines_module._channel_key(name) == channel_key(name)
+
+
+# --------------------------------------------------------------------------- 3. per-channel rates, misnamed options
+
+SHARE = r"2 values for 1 recording\(s\) of 2 channels: the channels of a recording must share one rate"
+
+
+def test_one_rate_per_channel_says_the_channels_must_share_one():
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config(channel_pooling="mean"))
+    two_rates = np.random.default_rng(1).standard_normal((2, 5000))
+    with pytest.raises(ValueError, match=SHARE):
+        extractor(two_rates, sampling_rate=[500, 50])
+    classify = pipeline(
+        "time-series-classification",
+        model=CiTrusForSequenceClassification(tiny_config(channel_pooling="mean")),
+        feature_extractor=extractor,
+    )
+    with pytest.raises(ValueError, match=SHARE):
+        classify({"raw": two_rates, "sampling_rate": [500, 50]})
+    with pytest.raises(ValueError, match=SHARE):
+        classify([two_rates], sampling_rate=[500, 50])
+    # one rate per recording of as many channels as recordings is no rate per channel
+    assert len(extractor([two_rates, two_rates], sampling_rate=[500, 50], alignment="resample")["input_values"]) == 2
+
+
+def test_a_misnamed_extractor_option_is_named_with_the_one_meant():
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config())
+    with pytest.raises(TypeError, match=r"'channel_names' \(did you mean 'input_channel_names'\?\)"):
+        extractor(SIGNAL, sampling_rate=RATE, channel_names=NAMES)
+    with pytest.raises(TypeError, match=r"'fs' \(did you mean 'sampling_rate'\?\)"):
+        next(extractor.iter_windows(SIGNAL, fs=RATE))

@@ -14,12 +14,13 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
+import inspect
 import json
 import math
 import numbers
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from fractions import Fraction
@@ -45,6 +46,7 @@ from .configuration_citrus import (
     check_size_limits,
     closest_field_hint,
     derived_setting,
+    field_hint,
     is_real_number,
     looks_like_time_by_channels,
     lookup_checkpoint,
@@ -386,6 +388,27 @@ def _resample(signal: np.ndarray, up: int, down: int) -> np.ndarray:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(resample_into, starts))
     return output.reshape(*signal.shape[:-1], -1)
+
+
+def keyword_names(method: Callable[..., Any]) -> frozenset[str]:
+    """The names `method` takes as keyword arguments (not `self`, not a `**` catch-all)."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    parameters = inspect.signature(method).parameters.items()
+    return frozenset(name for name, parameter in parameters if parameter.kind in kinds and name != "self")
+
+
+def _refuse_unexpected_keywords(method: Callable[..., Any], unexpected: Mapping[str, Any]) -> None:
+    """Refuse the keyword arguments of `unexpected` that `method` does not take, as Python would (a TypeError), with
+    the name meant: `extractor(x, channel_names=[...])` got Python's bare "unexpected keyword argument" while the
+    pipeline named `input_channel_names`."""
+    if not unexpected:
+        return
+    accepted = keyword_names(method)
+    hints = ", ".join(field_hint(name, accepted) for name in sorted(unexpected))
+    raise TypeError(
+        f"CiTrusFeatureExtractor.{method.__name__}() got unexpected keyword argument(s) {hints}; it takes "
+        f"{', '.join(sorted(accepted))}."
+    )
 
 
 def channel_key(name: Any) -> str:
@@ -988,6 +1011,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
         truncation: bool | None = None,
         return_attention_mask: bool | None = None,
         return_tensors: str | TensorType | None = None,
+        **unexpected: Any,
     ) -> BatchFeature:
         """
         Align and normalise recordings for the model.
@@ -1021,6 +1045,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
                 `channel_names` are picked out of them by name (case-insensitive), in the checkpoint's order;
                 other channels are dropped.
             return_tensors: `"pt"` for torch tensors, `"np"` or `None` for numpy arrays.
+            unexpected: refused (a TypeError naming the argument meant: `channel_names=` is `input_channel_names=`).
 
         Returns:
             `BatchFeature` with
@@ -1034,6 +1059,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
             `"resample"` and `"interpolate"`; with `"window"`, pass only the model inputs:
             `model(**{name: features[name] for name in extractor.model_input_names})`.
         """
+        _refuse_unexpected_keywords(self.__call__, unexpected)
         _check_return_tensors(return_tensors)
         if truncation is not None and not as_bool("truncation", truncation):
             raise ValueError(
@@ -1093,6 +1119,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
         nan_policy: str | None = None,
         input_channel_names: Sequence[str] | None = None,
         return_tensors: str | TensorType | None = None,
+        **unexpected: Any,
     ) -> Iterator[BatchFeature]:
         """
         `alignment="window"` as a stream: the same windows, in the same order and with the same values as
@@ -1102,7 +1129,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
 
         Args:
             raw_signal / sampling_rate / hop_length / pad_last_window / nan_policy / input_channel_names /
-                return_tensors: as for `__call__`.
+                return_tensors / unexpected: as for `__call__`.
             batch_size: windows per yielded `BatchFeature` (the last one may hold fewer).
 
         Yields:
@@ -1123,6 +1150,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
 
         ```
         """
+        _refuse_unexpected_keywords(self.iter_windows, unexpected)
         batch_size = as_integer("batch_size", batch_size, minimum=1)
         _check_return_tensors(return_tensors)
         pad_last_window = (
@@ -1371,7 +1399,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
         recordings = self._to_recordings(raw_signal)
         # one 2-D array: what a batch of single-channel rows looks like too (`ONE_ARRAY_IS_ONE_RECORDING`)
         one_array = isinstance(raw_signal, (np.ndarray, torch.Tensor)) and raw_signal.ndim == 2
-        rates = self._recording_rates(sampling_rate, len(recordings))
+        rates = self._recording_rates(sampling_rate, recordings)
         if _looks_like_one_row_of_channels(raw_signal, sampling_rate):
             logger.warning_once(LIST_OF_LISTS_IS_A_BATCH)
         recordings = [
@@ -1542,7 +1570,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
             "(channels, time), a batch (batch, channels, time), or a list of recordings."
         )
 
-    def _recording_rates(self, sampling_rate: Any, num_recordings: int) -> list[float]:
+    def _recording_rates(self, sampling_rate: Any, recordings: list[np.ndarray]) -> list[float]:
+        """The rate of each of `recordings` (`(channels, time)` arrays, as `_to_recordings` gives them), checked."""
+        num_recordings = len(recordings)
         if sampling_rate is None:
             raise ValueError(
                 f"`sampling_rate` is required: this checkpoint expects {self.sampling_rate:g} Hz input and recordings "
@@ -1561,6 +1591,13 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
         rates = [
             rate.item() if isinstance(rate, (torch.Tensor, np.ndarray)) and rate.ndim == 0 else rate for rate in rates
         ]
+        if len(rates) not in (1, num_recordings) and all(len(recording) == len(rates) for recording in recordings):
+            # one rate per channel, as EDF and WFDB headers give them: resampling needs one rate per recording
+            raise ValueError(
+                f"`sampling_rate` has {len(rates)} values for {num_recordings} recording(s) of {len(rates)} channels: "
+                "the channels of a recording must share one rate; resample them to one rate first, or pass each "
+                "rate's channels as a recording of its own, with its rate."
+            )
         if len(rates) != num_recordings:
             raise ValueError(
                 f"`sampling_rate` has {len(rates)} values for {num_recordings} recordings; pass one rate for all of "

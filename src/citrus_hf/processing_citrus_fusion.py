@@ -60,6 +60,7 @@ from .feature_extraction_citrus import (
     LONG_RECORDING_ADVICE,
     CiTrusFeatureExtractor,
     check_numeric_labels,
+    keyword_names,
     stack_row_values,
 )
 
@@ -582,10 +583,7 @@ class CiTrusPaddingCollator:
 @functools.cache
 def _extractor_call_options() -> frozenset[str]:
     """The options `CiTrusFeatureExtractor.__call__` takes beside the recordings and their rate."""
-    import inspect
-
-    parameters = inspect.signature(CiTrusFeatureExtractor.__call__).parameters
-    return frozenset(parameters) - {"self", "raw_signal", "sampling_rate", "kwargs"}
+    return keyword_names(CiTrusFeatureExtractor.__call__) - {"raw_signal", "sampling_rate"}
 
 
 def trainer_data_collator(model: Any, data_collator: Any) -> Any:
@@ -648,7 +646,7 @@ def _takes_any_channel_count(config: CiTrusConfig) -> bool:
 def _durations(extractor: CiTrusFeatureExtractor, recordings: Any, sampling_rate: Any) -> list[float]:
     """Seconds of every recording of one modality (already accepted by its extractor)."""
     arrays = extractor._to_recordings(recordings)
-    rates = extractor._recording_rates(sampling_rate, len(arrays))
+    rates = extractor._recording_rates(sampling_rate, arrays)
     return [array.shape[-1] / rate for array, rate in zip(arrays, rates)]
 
 

@@ -375,12 +375,25 @@ def _numbered_stream(recordings, rates: list | None):
         _check_rate_count(rates, count)
 
 
-def _check_rate_count(rates: list, count: int) -> None:
-    if len(rates) != count:
+def _check_rate_count(rates: list, count: int, recordings: list | None = None) -> None:
+    """Refuse `rates` that are not one per recording of the `count` given (`recordings`, where they are a list)."""
+    if len(rates) == count:
+        return
+    per_channel = all(
+        isinstance(recording, (np.ndarray, torch.Tensor)) and recording.ndim == 2 and len(recording) == len(rates)
+        for recording in recordings or ()
+    )
+    if len(rates) > 1 and recordings and per_channel:
+        # one rate per channel, as EDF and WFDB headers give them: resampling needs one rate per recording
         raise ValueError(
-            f"`sampling_rate` has {len(rates)} values for {count} recordings; pass one rate for all of them or one "
-            "per recording."
+            f"`sampling_rate` has {len(rates)} values for {count} recording(s) of {len(rates)} channels: the channels "
+            "of a recording must share one rate; resample them to one rate first, or pass each rate's channels as a "
+            "recording of its own, with its rate."
         )
+    raise ValueError(
+        f"`sampling_rate` has {len(rates)} values for {count} recordings; pass one rate for all of them or one per "
+        "recording."
+    )
 
 
 def _name_the_recording(error: BaseException, index: int) -> None:
@@ -695,7 +708,7 @@ class _RecordingPipeline(ChunkPipeline):
         if (isinstance(inputs, list) or streamed) and _is_sequence_of_rates(kwargs.get("sampling_rate")):
             rates = _as_list(kwargs.pop("sampling_rate"))
             if hasattr(inputs, "__len__"):
-                _check_rate_count(rates, len(inputs))
+                _check_rate_count(rates, len(inputs), inputs if isinstance(inputs, list) else None)
         if isinstance(inputs, list):
             if rates is not None:
                 inputs = [
