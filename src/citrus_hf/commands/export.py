@@ -176,7 +176,9 @@ def run(argv: Sequence[str]) -> int:
         )
         if value is not None
     )
-    call = f"pipeline(model={args.model!r}{dtype}{cache})" + (
+    # the revision exported: the call without it loads the default branch, another model and another export
+    revision = "" if args.revision is None else f", revision={args.revision!r}"
+    call = f"pipeline(model={args.model!r}{revision}{dtype}{cache})" + (
         f"(recording, sampling_rate=...{options})" if options else ""
     )
     print(f"backend='auto' now races ONNX Runtime against fp32 PyTorch, e.g. {call}.")
