@@ -229,7 +229,7 @@ def _cmd_build(args: BuildArguments) -> int:
                 "set of your own is saved as it is, and cut into windows or split where it is used (citrus finetune "
                 "--dataset-options window_seconds=S, --validation-fraction)."
             )
-        dataset = _with_sampling_rate(load_own_dataset(args.name), args.sampling_rate, args.name)
+        dataset = _with_sampling_rate(load_own_dataset(args.name, args.sampling_rate), args.sampling_rate, args.name)
         card, options = own_dataset_card(Path(args.name).expanduser().resolve().name, dataset), None
     else:
         if args.sampling_rate is not None:

@@ -12,8 +12,9 @@ line: the label with its score (a classifier: the mean of its windows' probabili
 or the size of the mean embedding (any other checkpoint), its windows and the backend that ran. `--output` writes
 every window: a `.csv` row per window (start and end in seconds, the label, its score and every label's
 probability; or the targets; or the embedding), or a `.jsonl` line per recording (the pipeline's result). It is
-written beside itself and replaces the file when the run ends; a recording that cannot be read or that the model
-refuses is left out (one file alone stops the run), and the run then ends with an error naming it.
+written beside itself and replaces the file when the run ends; a recording that cannot be read (damaged, or its
+rates not as read: signals at several rates without --channels, time stamps of another rate than --sampling-rate) or
+that the model refuses is left out (one file alone stops the run), and the run then ends with an error naming it.
 """
 
 from __future__ import annotations
@@ -190,7 +191,7 @@ def run(argv: Sequence[str]) -> int:
     import torch
     from transformers import pipeline
 
-    from ..data.errors import CorruptFileError
+    from ..data.errors import CorruptFileError, SamplingRateError
     from ..data.readers import read_recording
     from ..inference.registration import register_pipelines
 
@@ -227,9 +228,10 @@ def run(argv: Sequence[str]) -> int:
         for path in args.recordings:
             try:
                 recording = read_recording(path, args.channels, args.sampling_rate)
-            except CorruptFileError as error:
-                # one damaged file among many: the rest are scored (hours of work on a large folder), and the run
-                # ends with an error that names what was left out
+            except (CorruptFileError, SamplingRateError) as error:
+                # one damaged file among many, or one the reader refuses as read (signals at several rates, time
+                # stamps of another rate): the rest are scored (hours of work on a large folder), and the run ends
+                # with an error that names what was left out
                 if len(args.recordings) == 1:
                     raise
                 unread.append(path)

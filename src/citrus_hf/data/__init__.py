@@ -24,6 +24,7 @@ from .errors import (
     CitrusDataError,
     CorruptFileError,
     OfflineError,
+    SamplingRateError,
     UnsafePickleError,
 )
 from .fetch import archive_cache_dir, fetch_archive, fetch_offline_corpus
@@ -36,6 +37,7 @@ __all__ = [
     "CorruptFileError",
     "DatasetSpec",
     "OfflineError",
+    "SamplingRateError",
     "Source",
     "UnsafePickleError",
     "archive_cache_dir",

@@ -33,7 +33,7 @@ import numpy as np
 from ..configuration_citrus import CiTrusConfig, looks_like_time_by_channels
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..vocabulary_citrus import DEFAULT_TASK_ALIGNMENT, TASK_ALIGNMENTS, TASK_NORMALIZATIONS
-from .splits import LABEL_TASKS, LABELS
+from .splits import LABEL_TASKS, LABELS, check_rate_values
 
 
 def aligned_features(extractor: CiTrusFeatureExtractor, label_dtype: str | None = None, length: int | None = None):
@@ -403,6 +403,7 @@ def align_corpus(
     sampling_rate: float | None = None,
     num_proc: int | None = None,
     nan_policy: str = "raise",
+    split_name: str = "train",
 ):
     """Align every row of an unlabelled corpus to the model's input contract, once, into a cached Arrow file.
 
@@ -410,13 +411,16 @@ def align_corpus(
     (`CiTrusFeatureExtractor`'s "window" alignment; a row shorter than a window becomes one padded window, marked in
     `patch_mask`). With `config.num_channels == 1` every channel of a multi-channel row becomes its own example
     (channel-independent pre-training, as PatchTST); otherwise rows must have exactly `num_channels` channels.
-    `sampling_rate` is the rate of every row when the corpus has no `sampling_rate` column; `nan_policy` what the
-    extractor does with NaN / inf samples ("raise" or "interpolate").
+    `sampling_rate` is the rate of every row when the corpus has no `sampling_rate` column (a column must hold one
+    rate per row, `check_rate_values`); `nan_policy` what the extractor does with NaN / inf samples ("raise" or
+    "interpolate"); `split_name` the corpus's split, as errors name it.
 
     Returns:
         A memory-mapped `datasets.Dataset` with `input_values` `(num_channels, context_length)` float32 and
         `patch_mask` `(num_patches,)` int8.
     """
+    if "sampling_rate" in dataset.column_names:
+        check_rate_values(dataset, split_name)
     extractor = CiTrusFeatureExtractor.from_config(
         config, alignment="window", pad_last_window=True, nan_policy=nan_policy
     )

@@ -37,6 +37,12 @@ class CorruptFileError(CitrusDataError, ValueError):
     """A recording file is truncated, malformed or not in the expected layout."""
 
 
+class SamplingRateError(CitrusDataError, ValueError):
+    """A sound recording file whose rates do not fit how it is read: signals at several rates and no channels of one
+    rate chosen, time stamps that step at another rate than the one given, or its own rate contradicted by the one
+    given. A run over several files leaves it out (`citrus predict`), as it leaves out a damaged one."""
+
+
 @contextlib.contextmanager
 def naming_unwritable_cache(cache_dir: str | os.PathLike | None = None) -> Iterator[None]:
     """Turn a `PermissionError` (EACCES, EPERM) or a read-only file system (EROFS) met while `datasets` writes its

@@ -39,11 +39,11 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CorruptFileError, naming_unwritable_cache
+from .errors import CitrusDataError, CorruptFileError, naming_unwritable_cache
 from .readers.arff_csv import not_decodable, text_encoding
 from .readers.edf import read_edf_header, read_edf_segments
 from .readers.files import RATED_FORMATS, RECORDING_FORMATS, read_recording, recording_format
-from .readers.wfdb import wfdb_segment_names
+from .readers.wfdb import wfdb_names_by_rate, wfdb_segment_names
 from .windowing import split_by_group
 
 logger = logging.getLogger(__name__)
@@ -79,8 +79,17 @@ _MISSING_WORDS = frozenset(
     + ("NULL", "NaN", "None", "n/a", "nan", "null")
 )
 _TEXT_SUFFIXES = frozenset(suffix for suffix, kind in RECORDING_FORMATS.items() if kind == "CSV")
-# The rate `read_recording` is given for a file that records none: only its samples are kept, never this rate.
+# The rate `read_recording` is given for a file that records none when its rate is not known (`citrus data info`
+# without --sampling-rate): only its samples are kept, never this rate.
 _RATE_NOT_USED = 1.0
+# What the error for a CSV whose time stamps step at another rate than the one given advises (`read_recording`'s
+# `time_stamps_fix`), by where the rate came from: --sampling-rate (every file's), or the file's metadata row.
+_TIME_STAMPS_FIXES = {
+    "option": "give the rate the time stamps say (--sampling-rate {rate:g}, the rate every file of the set is read at)",
+    "metadata": "give the rate the time stamps say in the file's metadata row (sampling_rate {rate:g})",
+}
+# The formats whose files may hold signals at several rates, each read as one recording per rate.
+_MULTI_RATE_FORMATS = ("EDF", "BDF", "WFDB")
 # A folder of at least this many files holds out VALIDATION_FRACTION of them (by size, whole files) as a `validation`
 # split, which gives pre-training its held-out loss and its did-not-learn check; fewer would hold out too large a
 # share of a small pile (one file of two).
@@ -202,17 +211,23 @@ def _names_input_values(path: Path) -> bool:
         return False
 
 
-def load_recording_folder(path: str | os.PathLike):
+def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None = None):
     """The recordings of a folder (or one recording file) as a `datasets.Dataset` of segments (module docstring), or
     with `MIN_FILES_FOR_VALIDATION` files or more a `DatasetDict` of `train` and `validation` (whole files, about
     `VALIDATION_FRACTION` of the bytes, chosen with a fixed seed). A labelled layout gives a `DatasetDict` of its
     splits, one example per file: with its class folder's name in `label` (`labelled_layout`; text: `load_task_splits`
     numbers the names alike in every split), or with its metadata row's columns (`metadata_layout`).
 
+    `sampling_rate` is the rate the caller gives the files that record none (`--sampling-rate`; a metadata row's
+    `sampling_rate` gives its file's instead): a CSV's time column is checked against it as `citrus predict` checks
+    it, so that files of another rate are not trained on at this one. Ignored for files that record their rate
+    (whose `sampling_rate` column the callers refuse it beside).
+
     Raises:
         ValueError: a folder without recordings; files that record their rate beside files that do not (the rate
             of the latter would have to be given for the former too: keep them in separate folders); a file that
-            cannot be read (named, with the reader's reason).
+            cannot be read (named, with the reader's reason); a CSV whose time stamps step at another rate than
+            its rate given (`SamplingRateError`, naming the file).
     """
     import datasets
 
@@ -256,6 +271,8 @@ def load_recording_folder(path: str | os.PathLike):
                         "stamps": chosen,
                         "root": str(root),
                         "with_rate": with_rate,
+                        # (also the cache's key: rows read at another rate given were checked against that one)
+                        "sampling_rate": None if with_rate else sampling_rate,
                         "code": _reader_code_digest(),
                     }
                     | ({} if labels is None else {"labels": labels, "reference": reference}),
@@ -556,16 +573,20 @@ def _examples(
     with_rate: bool,
     labels: dict[str, dict],
     reference: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None,
+    sampling_rate: float | None = None,
     code: str = "",
 ) -> Iterator[dict]:
     """The rows of a labelled layout: each file one example, with its columns from `labels` (its class folder's name
     as `label`, or its metadata row), its channels in the order of `reference` (`_channel_reference`: the set's first
     file's names and units; `datasets` runs the generator on each file apart, so the first file is found beforehand).
-    `code` (`_reader_code_digest`) keys the cache only."""
+    A file that records no rate is checked against its metadata row's `sampling_rate`, else `sampling_rate`
+    (`_recordings_of`). `code` (`_reader_code_digest`) keys the cache only."""
     for file, _, _ in stamps:
         given = labels[file]
         file = Path(file)
-        for suffix, recording in _recordings_of(file, with_rate):
+        listed_rate = None if with_rate else given.get("sampling_rate")
+        rate, source = (listed_rate, "metadata") if listed_rate is not None else (sampling_rate, "option")
+        for suffix, recording in _recordings_of(file, with_rate, rate, _TIME_STAMPS_FIXES[source]):
             if suffix:  # one example is one recording at one rate
                 raise ValueError(
                     f"{file} holds signals at several rates; an example of a labelled set is one recording at one "
@@ -720,13 +741,20 @@ def _in_channel_order(
     )
 
 
-def _segments(stamps: list[tuple[str, int, int]], root: str, with_rate: bool, code: str = "") -> Iterator[dict]:
-    """The rows of `load_recording_folder`: each file's recordings (one per rate of a multi-rate EDF) in segments;
-    `code` keys the cache only (see `_examples`)."""
+def _segments(
+    stamps: list[tuple[str, int, int]],
+    root: str,
+    with_rate: bool,
+    sampling_rate: float | None = None,
+    code: str = "",
+) -> Iterator[dict]:
+    """The rows of `load_recording_folder`: each file's recordings (one per rate of a multi-rate EDF or WFDB record)
+    in segments, a file that records no rate checked against `sampling_rate` (`_recordings_of`); `code` keys the
+    cache only (see `_examples`)."""
     for file, _, _ in stamps:
         file = Path(file)
         name = file.relative_to(root).as_posix()
-        for suffix, rate, segments in _segment_streams(file, with_rate):
+        for suffix, rate, segments in _segment_streams(file, with_rate, sampling_rate):
             for data in segments:
                 row = {"input_values": data.astype(np.float32), "recording": name + suffix}
                 if with_rate:
@@ -734,18 +762,17 @@ def _segments(stamps: list[tuple[str, int, int]], root: str, with_rate: bool, co
                 yield row
 
 
-def _segment_streams(file: Path, with_rate: bool):
+def _segment_streams(file: Path, with_rate: bool, sampling_rate: float | None = None):
     """`(name suffix, rate, segments)` of each recording in `file` (see `_recordings_of`), its `(channels, time)`
     segments of at most `SEGMENT_SECONDS` (`UNRATED_SEGMENT_SAMPLES` for a file without a rate). An EDF / BDF file is
     read a segment at a time (a night of EEG need not sit whole in memory); other files are read whole, then cut."""
-    with _naming_the_file(file):
-        groups = _edf_rate_groups(file)
-        for suffix, channels, rate in groups or ():
-            read_rate, _, segments = read_edf_segments(file, channels, max(1, round(SEGMENT_SECONDS * rate)))
-            yield suffix, read_rate, _naming_the_file_in(file, segments)
-    if groups is not None:
+    if recording_format(file) in ("EDF", "BDF"):
+        with _naming_the_file(file):
+            for suffix, channels, rate in _rate_groups(file):
+                read_rate, _, segments = read_edf_segments(file, channels, max(1, round(SEGMENT_SECONDS * rate)))
+                yield suffix, read_rate, _naming_the_file_in(file, segments)
         return
-    for suffix, recording in _recordings_of(file, with_rate):
+    for suffix, recording in _recordings_of(file, with_rate, sampling_rate):
         length = max(1, round(SEGMENT_SECONDS * recording.sampling_rate)) if with_rate else UNRATED_SEGMENT_SAMPLES
         data = recording.data
         yield (
@@ -757,12 +784,14 @@ def _segment_streams(file: Path, with_rate: bool):
 
 @contextlib.contextmanager
 def _naming_the_file(file: Path):
-    """The readers' ValueErrors, naming `file` (they mostly do, not always)."""
+    """The readers' ValueErrors, naming `file` (they mostly do, not always), of the data layer's class they were
+    raised as (`SamplingRateError`, `CorruptFileError`: what a caller tells them apart by)."""
     try:
         yield
     except ValueError as error:
         message = str(error)
-        raise ValueError(message if str(file) in message else f"{file}: {message}") from None
+        kind = type(error) if isinstance(error, CitrusDataError) else ValueError
+        raise kind(message if str(file) in message else f"{file}: {message}") from None
 
 
 def _naming_the_file_in(file: Path, segments: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
@@ -771,26 +800,38 @@ def _naming_the_file_in(file: Path, segments: Iterator[np.ndarray]) -> Iterator[
         yield from segments
 
 
-def _recordings_of(file: Path, with_rate: bool):
-    """`(name suffix, Recording)` of each recording in `file`: the file itself, or for an EDF / BDF file whose signals
-    run at several rates (Sleep-EDF: EEG at 100 Hz, respiration at 1 Hz) one per rate ("@100Hz")."""
+def _recordings_of(
+    file: Path, with_rate: bool, sampling_rate: float | None = None, time_stamps_fix: str = _TIME_STAMPS_FIXES["option"]
+):
+    """`(name suffix, Recording)` of each recording in `file`: the file itself, or for an EDF / BDF file or a WFDB
+    record whose signals run at several rates (Sleep-EDF: EEG at 100 Hz, respiration at 1 Hz) one per rate
+    ("@100Hz"). A file that records no rate is read at `sampling_rate` when it is known, its time stamps (a CSV's time
+    column) checked against it, with `time_stamps_fix` as the advice (`_TIME_STAMPS_FIXES`)."""
     with _naming_the_file(file):
-        groups = _edf_rate_groups(file)
-        if groups is None:
+        if recording_format(file) not in _MULTI_RATE_FORMATS:
+            given = _RATE_NOT_USED if sampling_rate is None else sampling_rate
             yield (
                 "",
-                read_recording(file, sampling_rate=None if with_rate else _RATE_NOT_USED, check_time_stamps=with_rate),
+                read_recording(
+                    file,
+                    sampling_rate=None if with_rate else given,  # a file that records its rate is read at it
+                    check_time_stamps=not with_rate and sampling_rate is not None,
+                    time_stamps_fix=time_stamps_fix,
+                ),
             )
-        for suffix, channels, _ in groups or ():
+            return
+        for suffix, channels, _ in _rate_groups(file):
             yield suffix, read_recording(file, channels)
 
 
-def _edf_rate_groups(file: Path) -> list[tuple[str, list[str] | None, float]] | None:
-    """`(name suffix, channels, rate)` of each recording of an EDF / BDF file: one per rate of its signals ("@100Hz",
-    those channels), or the whole file ("", every channel) when they share one rate; None for any other file."""
-    if recording_format(file) not in ("EDF", "BDF"):
-        return None
-    by_rate = read_edf_header(file).names_by_rate()
+def _rate_groups(file: Path) -> list[tuple[str, list[str] | None, float]]:
+    """`(name suffix, channels, rate)` of each recording of an EDF / BDF file or a WFDB record (`_MULTI_RATE_FORMATS`):
+    one per rate of its signals ("@100Hz", those channels), or the whole file ("", every channel) when they share one
+    rate."""
+    if recording_format(file) == "WFDB":
+        by_rate = wfdb_names_by_rate(file)
+    else:
+        by_rate = read_edf_header(file).names_by_rate()
     if len(by_rate) == 1:
         return [("", None, next(iter(by_rate)))]
     return [(f"@{rate:g}Hz", channels, rate) for rate, channels in by_rate.items()]

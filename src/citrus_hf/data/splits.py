@@ -52,13 +52,17 @@ VALIDATION_SEED = 0
 # ---------------------------------------------------------------------------------------------------------- splits
 
 
-def load_split(dataset: str | os.PathLike, split: str, dataset_options: dict | None = None):
+def load_split(
+    dataset: str | os.PathLike, split: str, dataset_options: dict | None = None, sampling_rate: float | None = None
+):
     """One split of a dataset (see `load_task_splits` for what `dataset` may be), as a `datasets.Dataset`. `split`
     may slice and join splits as `datasets.load_dataset(split=...)` does: "train[:80%]", "train[10:20]+test".
+    `sampling_rate` is the rate the caller gives rows without their own (`--sampling-rate`): a folder of recordings
+    that record none checks their time stamps against it (`load_recording_folder`).
 
     Returns None when the dataset has no split of that name.
     """
-    return _split_of(_load_dataset(dataset, dataset_options), split)
+    return _split_of(_load_dataset(dataset, dataset_options, sampling_rate), split)
 
 
 # A Hub dataset id (`owner/name`, what `push_to_hub` takes) that is not a path here.
@@ -109,11 +113,12 @@ def _registered(dataset: str | os.PathLike) -> bool:
     return not Path(str(dataset)).expanduser().exists() and str(dataset) in {spec.name for spec in list_datasets()}
 
 
-def _load_dataset(dataset: str | os.PathLike, dataset_options: dict | None):
+def _load_dataset(dataset: str | os.PathLike, dataset_options: dict | None, sampling_rate: float | None = None):
     """What `dataset` names, as a `DatasetDict` (or a `Dataset` for a `save_to_disk` folder of one split): a folder
-    `save_to_disk` wrote, a folder of data files or one data file (`datasets.load_dataset`), a registered dataset
-    (built, or loaded from the datasets cache) or a Hub dataset id (`datasets.load_dataset`, from the datasets cache
-    when offline)."""
+    `save_to_disk` wrote, a folder of data files or one data file (`datasets.load_dataset`), a folder of recordings
+    (`load_recording_folder`, given `sampling_rate`: the caller's --sampling-rate), a registered dataset (built, or
+    loaded from the datasets cache) or a Hub dataset id (`datasets.load_dataset`, from the datasets cache when
+    offline)."""
     path = Path(str(dataset)).expanduser()
     if not path.exists():
         check_dataset_reference(dataset)  # a misspelt name gets its "did you mean" before anything else
@@ -126,7 +131,7 @@ def _load_dataset(dataset: str | os.PathLike, dataset_options: dict | None):
         if path.is_dir() and any((path / name).is_file() for name in ("state.json", "dataset_dict.json")):
             return _audio_as_input_values(_load_from_disk(path))
         if is_recording_folder(path) or is_recording_file(path):  # EDF, WFDB, WAV, .npy, CSV recordings
-            return load_recording_folder(path)
+            return load_recording_folder(path, sampling_rate)
         return _audio_as_input_values(_load_data_files(path))
     if _registered(dataset):
         return build_dataset(str(dataset), **(dataset_options or {}))
@@ -198,10 +203,11 @@ def _audio_as_input_values(loaded):
     return datasets.DatasetDict({name: converted(split, name) for name, split in loaded.items()})
 
 
-def load_own_dataset(dataset: str | os.PathLike):
+def load_own_dataset(dataset: str | os.PathLike, sampling_rate: float | None = None):
     """A set of your own as the commands read it, every split of it: a folder of recordings (unlabelled, class
     folders, files named by a metadata file), a `save_to_disk` folder, data files or a Hub id, as a `DatasetDict` (a
-    single `Dataset` as its `train` split). What `citrus data build FOLDER` saves or pushes.
+    single `Dataset` as its `train` split). What `citrus data build FOLDER` saves or pushes. `sampling_rate`: as
+    `load_split` takes it.
 
     Raises:
         ValueError: a registered name (`build_dataset` builds those), or what `load_task_splits` refuses to read.
@@ -210,7 +216,7 @@ def load_own_dataset(dataset: str | os.PathLike):
 
     if _registered(dataset):
         raise ValueError(f"{dataset!r} is a registered dataset: `build_dataset({str(dataset)!r})` builds it.")
-    loaded = _load_dataset(dataset, None)
+    loaded = _load_dataset(dataset, None, sampling_rate)
     return datasets.DatasetDict({"train": loaded}) if isinstance(loaded, datasets.Dataset) else loaded
 
 
@@ -901,7 +907,7 @@ def check_labelled_splits(splits: dict[str, Any], task: str, nan_policy: str = "
         _check_samples(values, depth, name, channel_counts, nan_policy)
         _check_labels(split, name, task)
         if "sampling_rate" in split.column_names:
-            _check_rates(split, name)
+            check_rate_values(split, name)
     if len(channel_counts) > 1:
         raise _mixed_channels_error(splits, channel_counts)
     if task == CLASSIFICATION:
@@ -988,15 +994,22 @@ def _check_labels(split, name: str, task: str) -> None:
         )
 
 
-def _check_rates(split, name: str) -> None:
-    """A `sampling_rate` column holds a finite rate above 0 (Hz) in every row."""
+def check_rate_values(split, name: str) -> None:
+    """Refuse a `sampling_rate` column (of the split `name`) that does not hold one finite rate above 0 (Hz) in every
+    row: a list per row (per-channel rates) or text ("250 Hz") crashed the summary, pre-training and the alignment
+    deep in numpy. Fine-tuning, `citrus data info` and pre-training (`align_corpus`) check it alike."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     rates = split.with_format("arrow")["sampling_rate"]
     if not _is_numeric(rates.type):
+        hint = ""
+        if is_list_type(rates.type):  # per-channel rates: a row is one recording at one rate
+            hint = ", one per row: store the channels of each rate as rows of their own"
+        example = f" (row 0: {rates[0].as_py()!r})" if len(rates) else ""
         raise ValueError(
-            f"`sampling_rate` of the {name} split holds {rates.type}; it must be each row's rate in Hz, a number."
+            f"`sampling_rate` of the {name} split holds {rates.type}{example}; it must be each row's rate in Hz, a "
+            f"number{hint}."
         )
     rates = rates.cast(pa.float64())
     row = _first_invalid(pc.and_(pc.is_finite(rates), pc.greater(rates, 0.0)))
@@ -1154,7 +1167,8 @@ def load_task_splits(
     split is empty (the few-shot recipes need none; fine-tuning then runs its fixed schedule).
 
     `sampling_rate` is the rate the caller will give every row (`--sampling-rate`): only for a set without a
-    `sampling_rate` column, which it would otherwise contradict or be silently ignored by. `nan_policy="interpolate"`
+    `sampling_rate` column, which it would otherwise contradict or be silently ignored by (a folder of CSV recordings
+    has their time stamps checked against it, `load_recording_folder`). `nan_policy="interpolate"`
     lets rows with NaN / inf samples through (the caller's feature extractor fills them); "raise" refuses them.
     `split_option` is how the caller's errors spell the option that names a split (`{role}`: train, test).
     """
@@ -1162,7 +1176,7 @@ def load_task_splits(
     registered = _registered(dataset)
     windows = None if registered else check_own_set_options(dataset_options, str(dataset))
     # once: building a set is not free
-    loaded = _labels_as_label_column(_load_dataset(dataset, dataset_options if registered else None))
+    loaded = _labels_as_label_column(_load_dataset(dataset, dataset_options if registered else None, sampling_rate))
     _refuse_unlabelled_recordings(dataset, loaded)
     split_names = _split_names(loaded)
     resolved = _validation_alias(dataset, split_names, train_split, validation_split, test_split)
@@ -1448,10 +1462,12 @@ def own_dataset_info(
     import datasets
 
     windows = check_own_set_options(dataset_options, str(dataset))
-    loaded = _labels_as_label_column(_load_dataset(dataset, None))
+    loaded = _labels_as_label_column(_load_dataset(dataset, None, sampling_rate))
     splits = {"train": loaded} if isinstance(loaded, datasets.Dataset) else dict(loaded)
     for name, split in splits.items():
         _check_input_values_column(split, f"The {name} split of {str(dataset)!r}")
+        if "sampling_rate" in split.column_names:
+            check_rate_values(split, name)
     columns = set().union(*(split.column_names for split in splits.values()))
     task = next((task for task, (column, _) in LABELS.items() if column in columns), "unlabelled")
     if windows is not None and task == "unlabelled":
@@ -1623,6 +1639,7 @@ __all__ = [
     "draw_budget",
     "infer_task",
     "check_labelled_splits",
+    "check_rate_values",
     "label_names_of",
     "load_split",
     "load_task_splits",

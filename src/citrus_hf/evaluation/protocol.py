@@ -338,7 +338,7 @@ def dataset_sampling_rate(config: ProtocolConfig, dataset: str, progress=None) -
         return None
     named = isinstance(rates, Mapping)
     rate = rates.get(dataset) if named else rates
-    has_column = _has_rate_column(config, dataset)
+    has_column = _has_rate_column(config, dataset, rate)
     if has_column is None:  # no such split: `load_task_splits` names what is missing
         return rate
     if named and rate is None and not has_column:
@@ -361,15 +361,16 @@ def dataset_sampling_rate(config: ProtocolConfig, dataset: str, progress=None) -
     return None
 
 
-def _has_rate_column(config: ProtocolConfig, dataset: str) -> bool | None:
+def _has_rate_column(config: ProtocolConfig, dataset: str, rate: float | None) -> bool | None:
     """Whether `dataset`'s training split (as the protocol loads it) has a `sampling_rate` column; None when the set
-    has no such split."""
+    has no such split. `rate` is the rate --sampling-rate gives it, which a folder of recordings is read at (as
+    `load_task_splits` reads it next, from the same cache)."""
     from ..data.registry import DATASETS
     from ..data.splits import load_split
 
     # a set of your own takes its options (windowing) in `load_task_splits` only; the columns are those of its rows
     options = config.dataset_options.get(dataset) if dataset in DATASETS else None
-    split = load_split(dataset, config.train_split.get(dataset, "train"), options)
+    split = load_split(dataset, config.train_split.get(dataset, "train"), options, rate)
     return None if split is None else "sampling_rate" in split.column_names
 
 

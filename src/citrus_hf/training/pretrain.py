@@ -365,7 +365,7 @@ def _load_corpus(args: PretrainArguments, config: CiTrusConfig, accelerator) -> 
     with accelerator.local_main_process_first():
         try:
             if args.synthetic_ratio < 1:
-                train_split = load_split(args.dataset, args.train_split, args.dataset_options)
+                train_split = load_split(args.dataset, args.train_split, args.dataset_options, args.sampling_rate)
                 if train_split is None:
                     raise ValueError(f"Dataset {args.dataset!r} has no split {args.train_split!r}.")
                 if args.sampling_rate is not None and "sampling_rate" in train_split.column_names:
@@ -374,7 +374,9 @@ def _load_corpus(args: PretrainArguments, config: CiTrusConfig, accelerator) -> 
                         f"Dataset {args.dataset!r} has a sampling_rate column, which gives every row its rate; "
                         "--sampling-rate is only for sets without one. Drop --sampling-rate."
                     )
-                train_windows = align_corpus(train_split, config, args.sampling_rate, nan_policy=args.nan_policy)
+                train_windows = align_corpus(
+                    train_split, config, args.sampling_rate, nan_policy=args.nan_policy, split_name=args.train_split
+                )
             if args.dataset is not None and args.eval_split:
                 if args.eval_split == args.train_split and args.synthetic_ratio < 1:
                     # its "held-out" loss would be on the windows trained on, and so would the did-not-learn check
@@ -386,7 +388,7 @@ def _load_corpus(args: PretrainArguments, config: CiTrusConfig, accelerator) -> 
                 if eval_split_name == _DEFAULT_EVAL_SPLIT:
                     # a corpus's "valid" / "val" / "dev" split is its held-out split, as in fine-tuning
                     eval_split_name = held_out_split(args.dataset, args.train_split, args.dataset_options)
-                eval_split = load_split(args.dataset, eval_split_name, args.dataset_options)
+                eval_split = load_split(args.dataset, eval_split_name, args.dataset_options, args.sampling_rate)
                 if eval_split is None and args.eval_split != _DEFAULT_EVAL_SPLIT:
                     # a split named on purpose (a default that is missing just skips the validation loss)
                     raise ValueError(
@@ -394,7 +396,9 @@ def _load_corpus(args: PretrainArguments, config: CiTrusConfig, accelerator) -> 
                         "one it has, or pass --eval-split none to train without it."
                     )
                 eval_windows = (
-                    align_corpus(eval_split, config, args.sampling_rate, nan_policy=args.nan_policy)
+                    align_corpus(
+                        eval_split, config, args.sampling_rate, nan_policy=args.nan_policy, split_name=eval_split_name
+                    )
                     if eval_split is not None
                     else None
                 )

@@ -31,7 +31,7 @@ from typing import BinaryIO, TextIO
 import numpy as np
 
 from ..._logs import warnings_captured
-from ..errors import CorruptFileError
+from ..errors import CorruptFileError, SamplingRateError
 from ._common import _as_path, channel_rows, is_position
 from .arff_csv import not_decodable, read_csv_matrix, text_encoding
 from .edf import Recording, check_channel_list, read_edf, read_edf_header
@@ -73,6 +73,13 @@ _WAV_FULL_SCALE = {
 TIME_COLUMNS = frozenset(
     {"time", "timestamp", "timestamps", "t", "seconds", "time_s", "time_ms", "ms", "elapsed_time", "time_stamp"}
 )
+# What to do about a CSV's time stamps that step at another rate than the one given (`_check_time_stamps`; `{rate}`:
+# the rate they say), in `citrus predict`'s words: a folder of recordings, read without a choice of channels, words it
+# its own way (`read_recording`'s `time_stamps_fix`).
+TIME_STAMPS_FIX = (
+    "give the rate the time stamps say (--sampling-rate {rate:g}), or name the channels to read (--channels) to read "
+    "it as written"
+)
 
 
 def _column_key(name: str) -> str:
@@ -112,6 +119,7 @@ def read_recording(
     sampling_rate: float | None = None,
     *,
     check_time_stamps: bool = True,
+    time_stamps_fix: str = TIME_STAMPS_FIX,
 ) -> Recording:
     """Read one recording file (see the module docstring for the formats).
 
@@ -121,14 +129,17 @@ def read_recording(
         sampling_rate: Hz; required for ``.npy`` and ``.csv``, and when given for a file that records its own rate,
             it must be that rate.
         check_time_stamps: compare a CSV's time column with `sampling_rate` (False where the rate given is a
-            stand-in and the file's true rate comes later).
+            stand-in and the file's true rate is not known).
+        time_stamps_fix: what the error for time stamps that contradict `sampling_rate` advises, `{rate}` the rate
+            they say (default: `TIME_STAMPS_FIX`, in `citrus predict`'s options).
 
     Returns:
         A `Recording` with ``data`` ``(channels, time)`` float64 in the file's units.
 
     Raises:
-        ValueError: an unknown suffix, a missing or contradicted rate, an unknown channel, or signals of several
-            rates without ``channels`` (each names the fix). `CorruptFileError` (a ValueError) for damaged files.
+        ValueError: an unknown suffix, a missing rate or an unknown channel (each names the fix).
+            `CorruptFileError` (a ValueError) for damaged files; `SamplingRateError` (a ValueError) for a rate given
+            that the file's own rate or time stamps contradict, or signals of several rates without ``channels``.
     """
     path = _as_path(path, "recording")
     kind = recording_format(path)
@@ -178,7 +189,7 @@ def read_recording(
                 f"{data.shape[1]} samples; a recording is (channels, time): save its transpose (`array.T`)."
             )
         if names is not None and wanted is None:
-            wanted = _channels_of_csv(path, data, names, sampling_rate if check_time_stamps else None)
+            wanted = _channels_of_csv(path, data, names, sampling_rate if check_time_stamps else None, time_stamps_fix)
         names = names or [str(index) for index in range(data.shape[0])]
         recording = _pick(Recording(data=data, sampling_rate=float(sampling_rate), channel_names=names), wanted, path)
     if (
@@ -186,7 +197,7 @@ def read_recording(
         and kind in RATED_FORMATS
         and not math.isclose(sampling_rate, recording.sampling_rate, rel_tol=1e-9)
     ):
-        raise ValueError(
+        raise SamplingRateError(
             f"{path} records its rate, {recording.sampling_rate:g} Hz, and the sampling rate given is "
             f"{sampling_rate:g} Hz; leave the rate out for {kind} files."
         )
@@ -259,24 +270,27 @@ def _edf_channels(path: Path, wanted: list[str] | None) -> list[str] | None:
     by_rate = header.names_by_rate()
     if len(by_rate) > 1:
         groups = "; ".join(f"{rate:g} Hz: {', '.join(group)}" for rate, group in by_rate.items())
-        raise ValueError(
+        raise SamplingRateError(
             f"{path} holds signals at {len(by_rate)} rates ({groups}); pick channels of one rate by name "
             "(--channels, or `channels=`)."
         )
     return None
 
 
-def _channels_of_csv(path: Path, data: np.ndarray, names: list[str], sampling_rate: float | None) -> list[str] | None:
+def _channels_of_csv(
+    path: Path, data: np.ndarray, names: list[str], sampling_rate: float | None, time_stamps_fix: str = TIME_STAMPS_FIX
+) -> list[str] | None:
     """The columns of a CSV with a header that are channels (None: all of them): not a device's time stamps
     (`TIME_COLUMNS`) nor pandas' row index (`_is_index_column`), unless every column is one. Time stamps that step
-    at another rate than `sampling_rate` (when given) are refused: the recording would be scored at a wrong rate."""
+    at another rate than `sampling_rate` (when given) are refused, advising `time_stamps_fix`: the recording would be
+    scored at a wrong rate."""
     index = [row for row, name in enumerate(names) if _is_index_column(name)]
     timed = [row for row, name in enumerate(names) if _column_key(name) in TIME_COLUMNS]
     if not (index or timed) or len(index) + len(timed) >= len(names):
         return None
     if sampling_rate is not None:
         for row in timed:
-            _check_time_stamps(path, names[row], data[row], sampling_rate)
+            _check_time_stamps(path, names[row], data[row], sampling_rate, time_stamps_fix)
     described = [f"{names[row]!r} (time stamps)" for row in timed] + [f"{names[row]!r} (a row index)" for row in index]
     logger.warning(
         f"{path}: column(s) {', '.join(described)} not read as channels; name the channels to read (--channels, or "
@@ -285,10 +299,12 @@ def _channels_of_csv(path: Path, data: np.ndarray, names: list[str], sampling_ra
     return [name for row, name in enumerate(names) if row not in index and row not in timed]
 
 
-def _check_time_stamps(path: Path, name: str, stamps: np.ndarray, sampling_rate: float) -> None:
+def _check_time_stamps(
+    path: Path, name: str, stamps: np.ndarray, sampling_rate: float, fix: str = TIME_STAMPS_FIX
+) -> None:
     """Refuse a CSV's time column whose step (the median between rows, in milliseconds where its name says "ms",
     else in seconds or, as a fallback, milliseconds) contradicts `sampling_rate`: 10 s at 250 Hz given as 100 Hz
-    would be scored as 25 s."""
+    would be scored as 25 s. `fix` is the advice (`TIME_STAMPS_FIX`)."""
     steps = np.diff(stamps)
     if steps.size < 2 or not np.isfinite(steps).all():
         return
@@ -299,10 +315,9 @@ def _check_time_stamps(path: Path, name: str, stamps: np.ndarray, sampling_rate:
     if any(math.isclose(1.0 / (step * unit), sampling_rate, rel_tol=0.02) for unit in units):
         return
     implied = 1.0 / (step * units[0])
-    raise ValueError(
+    raise SamplingRateError(
         f"{path}: its time column {name!r} steps {step:g} {'ms' if units[0] == 1e-3 else 's'} between samples "
-        f"({implied:g} Hz), and the sampling rate given is {sampling_rate:g} Hz; give the rate the time stamps say "
-        f"(--sampling-rate {implied:g}), or name the channels to read (--channels) to read it as written."
+        f"({implied:g} Hz), and the sampling rate given is {sampling_rate:g} Hz; {fix.format(rate=implied)}."
     )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..._extras import require
-from ..errors import CorruptFileError
+from ..errors import CorruptFileError, SamplingRateError
 from ._common import _as_path, channel_rows
 from .edf import Recording
 
@@ -160,16 +160,12 @@ def read_wfdb(
         CorruptFileError: missing or malformed header / signal / annotation file (a segment named as a path, naming
             it), an annotation file cut short (naming it), or a record name wfdb cannot read (a space, a non-ASCII letter, ``NAME.HEA``: naming the
             rename).
-        ValueError: an unknown channel, or signals of several rates without ``channels`` picking one (naming them).
+        ValueError: an unknown channel. `SamplingRateError` (a ValueError): signals of several rates without
+            ``channels`` picking one (naming them; `wfdb_names_by_rate` groups them beforehand).
     """
     wfdb = require("wfdb", "Reading WFDB records")
 
-    record = _as_path(record, "WFDB record (its path without extension)")
-    if record.suffix.lower() == ".hea":  # the header's own path, as a folder listing gives it: wfdb adds the suffix
-        record = record.with_suffix("")
-    _check_wfdb_name(record)
-    _check_wfdb_rate(record)
-    wfdb_segment_names(record.with_name(record.name + ".hea"))
+    record = _checked_record(record)
     try:
         # every signal at its own rate: `smooth_frames=True` would average a signal stored at 4 samples per frame
         rec = wfdb.rdrecord(str(record), smooth_frames=False)
@@ -214,18 +210,63 @@ def read_wfdb(
     )
 
 
+def _checked_record(record: str | Path) -> Path:
+    """The path of a WFDB record without its suffix (wfdb adds it), after the checks of what wfdb reads wrong or
+    reports as a damaged download (`_check_wfdb_name`, `_check_wfdb_rate`, `wfdb_segment_names`)."""
+    record = _as_path(record, "WFDB record (its path without extension)")
+    if record.suffix.lower() == ".hea":  # the header's own path, as a folder listing gives it: wfdb adds the suffix
+        record = record.with_suffix("")
+    _check_wfdb_name(record)
+    _check_wfdb_rate(record)
+    wfdb_segment_names(record.with_name(record.name + ".hea"))
+    return record
+
+
+def wfdb_names_by_rate(record: str | Path) -> dict[float, list[str]]:
+    """The signals' names of a WFDB record (its path, with or without ``.hea``) grouped by their rate (the frame rate
+    x each one's samples per frame), fastest first, from its header alone: one entry for a record whose signals
+    share a rate (or a multi-segment record, whose header lists none), several for a multi-frequency one (ECG at
+    500 Hz beside acceleration at 50 Hz), as `EdfHeader.names_by_rate` groups an EDF file's.
+
+    Raises:
+        CorruptFileError: a header wfdb cannot read, or one `read_wfdb` refuses first.
+    """
+    wfdb = require("wfdb", "Reading WFDB records")
+
+    record = _checked_record(record)
+    try:
+        header = wfdb.rdheader(str(record))
+    except Exception as error:
+        raise CorruptFileError(
+            f"wfdb could not read the header of record {record} ({type(error).__name__}: {error}); re-download it."
+        ) from error
+    names = list(getattr(header, "sig_name", None) or [])
+    if not names:
+        return {float(header.fs): []}
+    per_frame = list(getattr(header, "samps_per_frame", None) or [1] * len(names))
+    return _names_by_rate(names, per_frame, float(header.fs), range(len(names)))
+
+
+def _names_by_rate(
+    names: Sequence[str], per_frame: Sequence[int], frame_rate: float, rows: Sequence[int]
+) -> dict[float, list[str]]:
+    """The names of the signals at `rows` grouped by their rate (`frame_rate` x samples per frame), fastest first."""
+    rates: dict[float, list[str]] = {}
+    for row in rows:
+        rates.setdefault(frame_rate * per_frame[row], []).append(names[row])
+    return dict(sorted(rates.items(), reverse=True))
+
+
 def _wfdb_rows(
     record: Path, names: list[str], per_frame: list[int], frame_rate: float, channels: Sequence[str] | None
 ) -> list[int]:
     """The positions of the signals `channels` (names, or positions where no signal has that name; all when None),
     refused unless they share one rate (`frame_rate` x samples per frame)."""
     rows = list(range(len(names))) if channels is None else channel_rows(record, names, channels)
-    rates: dict[float, list[str]] = {}
-    for row in rows:
-        rates.setdefault(frame_rate * per_frame[row], []).append(names[row])
+    rates = _names_by_rate(names, per_frame, frame_rate, rows)
     if len(rates) > 1:
-        groups = "; ".join(f"{rate:g} Hz: {', '.join(group)}" for rate, group in sorted(rates.items(), reverse=True))
-        raise ValueError(
+        groups = "; ".join(f"{rate:g} Hz: {', '.join(group)}" for rate, group in rates.items())
+        raise SamplingRateError(
             f"{record} holds signals at {len(rates)} rates ({groups}); pick channels of one rate by name "
             "(--channels, or `channels=`)."
         )
