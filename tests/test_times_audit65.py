@@ -29,7 +29,7 @@ def test_the_tail_no_window_covers_is_said_and_scored_on_request(classifier, tmp
     recording = _recording(tmp_path / "r.npy", 5.5)
     assert main(["predict", classifier, recording, *RATE]) == 0
     line = capsys.readouterr().out.splitlines()[0]
-    assert "2 window(s) of 2 s (its last 1.5 s are in no window: --pad-last-window scores them)" in line
+    assert "2 window(s) of 2 s at 100 Hz, backend torch; its last 1.5 s are in no window (--pad-last-window" in line
     output = tmp_path / "windows.csv"
     assert main(["predict", classifier, recording, *RATE, "--pad-last-window", "--output", str(output)]) == 0
     line = capsys.readouterr().out.splitlines()[0]
@@ -60,3 +60,28 @@ def test_a_regressors_targets_are_plotted_at_each_windows_middle(tmp_path, monke
     plot_windows([("a.npy", {"target": 0.0, "windows": windows})], tiny_config(), tmp_path / "plot.png")
     (middles,) = plotted
     np.testing.assert_allclose(middles, np.arange(6) + 2.5)
+
+
+def _timed_csv(path, times, seed: int = 0):
+    values = np.random.default_rng(seed).standard_normal(len(times))
+    with open(path, "w") as handle:
+        handle.write("time,c0\n")
+        handle.writelines(f"{time:.6f},{value:.6f}\n" for time, value in zip(times, values))
+    return path
+
+
+def test_a_time_column_with_a_gap_or_going_back_is_refused(classifier, tmp_path, capsys):
+    from citrus_hf.data.errors import CorruptFileError
+    from citrus_hf.data.readers import read_recording
+
+    # 100 Hz, 0-6 s then 66-72 s: a minute missing, read one sample after the other it was scored 60 s early
+    gap = _timed_csv(tmp_path / "gap.csv", np.r_[np.arange(600), np.arange(6600, 7200)] / 100)
+    assert main(["predict", classifier, str(gap), *RATE]) == 2
+    error = capsys.readouterr().err
+    assert "jumps from 5.99 to 66 s (60 s of samples missing) after data row 600" in error
+    back = _timed_csv(tmp_path / "back.csv", np.r_[np.arange(600), np.arange(300, 900)] / 100)
+    with pytest.raises(CorruptFileError, match="goes back from 5.99 to 3 s"):
+        read_recording(back, sampling_rate=100)
+    # a clock that stamps to the millisecond at 256 Hz steps 3 or 4 ms: evenly sampled, read as it is
+    jitter = _timed_csv(tmp_path / "jitter.csv", np.round(np.arange(1024) / 256, 3))
+    assert read_recording(jitter, sampling_rate=256).data.shape == (1, 1024)

@@ -548,8 +548,11 @@ def _summary(path: str, result: dict[str, Any], rate: float, duration: float) ->
     # Whole windows only by default: a tail shorter than a window is left out, which the user must hear of (a 9.9 s
     # recording scored in one 5 s window has half of itself unseen). Half a sample of slack absorbs rounding.
     uncovered = duration - windows[-1]["end"] if windows else 0.0
-    if uncovered > 0.5 / rate:
-        covered += f" (its last {uncovered:.3g} s are in no window: --pad-last-window scores them)"
+    tail = (
+        f"; its last {uncovered:.3g} s are in no window (--pad-last-window scores them)"
+        if uncovered > 0.5 / rate
+        else ""
+    )
     if "label" in result:
         answer = f"{result['label']} (score {result['score']:.3f})"
     elif "target" in result:
@@ -558,7 +561,7 @@ def _summary(path: str, result: dict[str, Any], rate: float, duration: float) ->
         answer = "targets " + ", ".join(f"{value:.4g}" for value in result["targets"])
     else:
         answer = f"embedding of {len(result['embedding'])} values"
-    return f"{path}: {answer}; {covered} at {rate:g} Hz, backend {result['backend']}"
+    return f"{path}: {answer}; {covered} at {rate:g} Hz, backend {result['backend']}{tail}"
 
 
 def _window_rows(path: str, result: dict[str, Any], config) -> list[dict[str, Any]]:
