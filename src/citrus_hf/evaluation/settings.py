@@ -21,6 +21,7 @@ from .._extras import check_installed
 from ..data.splits import VALIDATION_FRACTION, check_dataset_reference, parse_budget
 from ..training.arguments import (
     TrainerSettings,
+    check_data_decided_overrides,
     check_lr_scheduler,
     check_non_negative,
     check_output_dir,
@@ -387,12 +388,14 @@ def _model_changes(config: ProtocolConfig, arm: str, folder: Any) -> list[str]:
 
 def _check_config_overrides(config: ProtocolConfig) -> None:
     """Refuse the `config_overrides` no chosen arm can take, and name those some arms leave aside: an arm defined by
-    its backbone had replaced the user's `backbone=` with its own, and an arm with weights had dropped every field,
-    both without a word, while the report named the overrides as the model size."""
+    its backbone had replaced the user's `backbone=` with its own, an arm with weights had dropped every field, and
+    every arm had replaced the head fields the data decides (`check_data_decided_overrides`), all without a word,
+    while the report named the overrides as the model size."""
     from ..configuration_citrus import LOADED_MODEL_FIELDS
     from .arms import arms_with_weights
 
     overrides = config.config_overrides
+    check_data_decided_overrides(overrides)  # every arm's head takes them from the data
     backbone = overrides.get("backbone")
     fixed = {
         name: ARMS[name].backbone

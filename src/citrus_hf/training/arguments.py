@@ -130,6 +130,26 @@ def check_output_dir(output_dir: str, flag: str = "--output-dir") -> None:
         ) from None
 
 
+# The config fields of the task head that the labelled set decides: `finetune.build_citrus_task_model` sets them from
+# its classes (classification) or its `target` column (regression), so a `--config-overrides` of one was replaced
+# without a word (`citrus finetune` and `citrus evaluate` refuse them, `check_data_decided_overrides`).
+DATA_DECIDED_FIELDS = ("num_labels", "id2label", "label2id", "problem_type", "num_targets")
+
+
+def check_data_decided_overrides(config_overrides: Mapping[str, Any]) -> None:
+    """Refuse `config_overrides` of the fields the labelled set decides (`DATA_DECIDED_FIELDS`), which fitting would
+    replace with the set's own, naming the `Trainer` route for the heads the commands do not fit."""
+    decided = [key for key in config_overrides if key in DATA_DECIDED_FIELDS]
+    if decided:
+        raise ValueError(
+            f"--config-overrides {', '.join(decided)}: the task head's labels come from the dataset (its classes give "
+            "num_labels, id2label and label2id; a `label` column makes single-label classification, a `target` column "
+            f"one regression target), so drop {'it' if len(decided) == 1 else 'them'}. Multi-label or multi-target "
+            "heads train with the `Trainer`: `CiTrusForSequenceClassification(config)` with "
+            'problem_type="multi_label_classification", or `CiTrusForRegression(config)` with num_targets=K.'
+        )
+
+
 # `--model-config`'s default: another value beside `--model` was given, and would be ignored.
 DEFAULT_MODEL_CONFIG = "small"
 
@@ -268,6 +288,7 @@ class FinetuneArguments:
             )
             raise ValueError(f"--lora runs the finetune recipe ({why}); drop --recipe {self.recipe} or --lora.")
         check_start_model(self.model, self.config_overrides, "trained", self.model_config)
+        check_data_decided_overrides(self.config_overrides)
         if self.lora and self.model is None:
             raise ValueError(
                 "LoRA adapts a pre-trained model, and the adapter is saved without the base weights: give the "
