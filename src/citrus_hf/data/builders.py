@@ -240,6 +240,9 @@ def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = N
             if names:
                 classes = names
                 entry["per_class"] = {names[k]: counts.get(k, 0) for k in range(len(names))}
+                # ids the names do not cover (`datasets` casts ids 1..K to K names without a word): counted, not dropped
+                unnamed = sorted(k for k in counts if k is not None and not 0 <= k < len(names))
+                entry["per_class"].update({f"id {k} (no name)": counts[k] for k in unnamed})
             else:  # ids or names without a `ClassLabel`: the values themselves, in order
                 entry["per_class"] = {str(k): counts[k] for k in sorted(counts, key=lambda k: (k is None, str(k)))}
                 classes = sorted({*(classes or []), *entry["per_class"]})

@@ -489,12 +489,14 @@ def _check_metadata_values(rows: dict[Path, dict], origins: dict[Path, Path]) ->
 
 def _read_metadata(table: Path):
     """A metadata file as a pandas DataFrame (CSV, JSON lines or parquet, by its name). A CSV's cells are read as
-    written (`_read_metadata_csv`)."""
+    written (`_read_metadata_csv`), JSON's values with their own types."""
     import pandas as pd
 
     readers = {
         ".csv": _read_metadata_csv,
-        ".jsonl": lambda path: pd.read_json(path, lines=True),
+        # dtype=False: pandas would read text that spells a number as one, so labels "2", "11" written as class names
+        # (the fix citrus names for ids that skip values) came back as those ids, and a record "000" as 0
+        ".jsonl": lambda path: pd.read_json(path, lines=True, dtype=False),
         ".parquet": pd.read_parquet,
     }
     try:

@@ -746,11 +746,25 @@ def label_names_of(dataset) -> list[str] | None:
     return None
 
 
-# The fix for labels that are not class ids 0..K-1: `datasets` maps any label column onto them (sorted values).
-_ENCODE_LABELS = (
+# The fix for class names (text) beside class ids: `datasets` numbers names, with one set for every split.
+_NAMES_AS_IDS = (
     'map them onto 0..K-1 with one set of names for every split: `dataset = dataset.cast_column("label", '
     "ClassLabel(names=[...every class...]))` before `save_to_disk` (`class_encode_column` names each split's own "
     "classes, so a split missing a class would number the others differently)"
+)
+# The fix for numbers that are not class ids 0..K-1 (1-based, sparse, negative): as text they are class names, which
+# citrus numbers itself (`_text_labels_as_class_labels`). A cast to `ClassLabel` does not renumber them: `datasets`
+# keeps an int column's numbers as the ids, so ids 1..4 under four names leave id 4 without one.
+_IDS_AS_NAMES = (
+    'make them class names: `dataset = dataset.cast_column("label", Value("string"))` before `save_to_disk` (text '
+    "labels are numbered 0..K-1 in sorted order, the same in every split; a cast to `ClassLabel` keeps the numbers "
+    "as the ids)"
+)
+# The same fix for a folder of recordings whose metadata labels them with numbers (read as class ids).
+_METADATA_IDS_AS_NAMES = (
+    "write the labels as class names in the metadata: as text in a metadata.jsonl or metadata.parquet "
+    '(`{"file_name": "a.npy", "label": "2"}`), or as names such as "stage2" in a metadata.csv, whose column of '
+    "numbers is read as class ids (text labels are numbered 0..K-1 in sorted order, the same in every split)"
 )
 # The largest finite float32: a float64 sample beyond it becomes inf once `datasets` or the model read it as float32.
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -863,7 +877,9 @@ def _check_not_time_by_channels(counts: np.ndarray, lengths, name: str) -> None:
         )
 
 
-def check_labelled_splits(splits: dict[str, Any], task: str, nan_policy: str = "raise") -> None:
+def check_labelled_splits(
+    splits: dict[str, Any], task: str, nan_policy: str = "raise", labels_in_metadata: bool = False
+) -> None:
     """Refuse a labelled set that fitting would turn into a crash deep in numpy / torch or a silently wrong score.
 
     `splits` maps "train", "test" and optionally "validation" to `datasets.Dataset`s (or None; an empty validation
@@ -872,9 +888,12 @@ def check_labelled_splits(splits: dict[str, Any], task: str, nan_policy: str = "
     in every row and no row without samples; no empty train or test split; for classification, integer labels that
     are class ids `0..K-1` with at least two classes in train (and none outside them in the other splits); for
     regression, finite numeric targets. The arrays are read column-wise with Arrow, never row by row.
+    `labels_in_metadata`: the labels come from the metadata files of a folder of recordings, so an error's fix is
+    written there rather than in Python.
     """
     import pyarrow as pa
 
+    ids_fix = _METADATA_IDS_AS_NAMES if labels_in_metadata else _IDS_AS_NAMES
     channel_counts: dict[int, list] = {}
     for name, split in splits.items():
         if split is None or (len(split) == 0 and name not in ("train", "test")):
@@ -905,13 +924,13 @@ def check_labelled_splits(splits: dict[str, Any], task: str, nan_policy: str = "
                 "shape (time,) or (channels, time): a list of numbers, or a list of equally long lists of numbers."
             )
         _check_samples(values, depth, name, channel_counts, nan_policy)
-        _check_labels(split, name, task)
+        _check_labels(split, name, task, ids_fix)
         if "sampling_rate" in split.column_names:
             check_rate_values(split, name)
     if len(channel_counts) > 1:
         raise _mixed_channels_error(splits, channel_counts)
     if task == CLASSIFICATION:
-        _check_class_ids(splits)
+        _check_class_ids(splits, ids_fix)
 
 
 def _check_input_values_column(split, where: str) -> None:
@@ -944,8 +963,9 @@ def _mixed_channels_error(splits: dict[str, Any], channel_counts: dict[int, list
     )
 
 
-def _check_labels(split, name: str, task: str) -> None:
-    """The label column of one split: integer class ids (classification) or finite numbers (regression)."""
+def _check_labels(split, name: str, task: str, ids_fix: str) -> None:
+    """The label column of one split: integer class ids (classification) or finite numbers (regression). `ids_fix`
+    says how to make numbers that are no class ids into class names (`_IDS_AS_NAMES`, `_METADATA_IDS_AS_NAMES`)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -969,6 +989,16 @@ def _check_labels(split, name: str, task: str) -> None:
                 "finite target (a single NaN makes the fitted read-out NaN)."
             )
         return
+    if is_list_type(labels.type):
+        raise ValueError(
+            f"`label` of the {name} split holds lists (e.g. {labels[0].as_py()!r}): multi-label targets. `citrus "
+            "finetune` / `citrus evaluate` fit single-label classification and regression; for multi-label, train "
+            '`CiTrusForSequenceClassification(problem_type="multi_label_classification")` with the `Trainer` on '
+            "multi-hot float `labels`."
+        )
+    row = _first_invalid(pc.is_valid(labels))
+    if row is not None:
+        raise ValueError(f"`label` of the {name} split is missing in row {row}; drop the unlabelled rows.")
     if pa.types.is_floating(labels.type):
         row = _first_invalid(pc.equal(labels, pc.floor(labels)))
         if row is not None:
@@ -976,21 +1006,28 @@ def _check_labels(split, name: str, task: str) -> None:
                 f"`label` of the {name} split holds {labels[row].as_py()!r} in row {row}; classification labels are "
                 "integer class ids (a `target` column makes a regression set)."
             )
-    elif is_list_type(labels.type):
+    elif pa.types.is_string(labels.type) or pa.types.is_large_string(labels.type):
+        # class names where another split holds ids (names in every split are numbered before these checks)
         raise ValueError(
-            f"`label` of the {name} split holds lists (e.g. {labels[0].as_py()!r}): multi-label targets. `citrus "
-            "finetune` / `citrus evaluate` fit single-label classification and regression; for multi-label, train "
-            '`CiTrusForSequenceClassification(problem_type="multi_label_classification")` with the `Trainer` on '
-            "multi-hot float `labels`."
+            f"`label` of the {name} split holds class names (e.g. {labels[0].as_py()!r}), not integer class ids; "
+            f"{_NAMES_AS_IDS}."
         )
     elif not pa.types.is_integer(labels.type):
         raise ValueError(
             f"`label` of the {name} split holds {labels.type} values (e.g. {labels[0].as_py()!r}), not integer class "
-            f"ids; {_ENCODE_LABELS}."
+            f"ids; {ids_fix}."
         )
-    if labels.null_count or pc.min(labels).as_py() < 0:
+    smallest = pc.min(labels).as_py()
+    if smallest < 0:
+        row = pc.index(labels, smallest).as_py()
+        if getattr(split.features.get("label"), "names", None) is not None:
+            raise ValueError(
+                f"`label` of the {name} split is {smallest} in row {row}, which a `ClassLabel` holds for a row without "
+                "a label; drop the unlabelled rows."
+            )
         raise ValueError(
-            f"`label` of the {name} split has missing or negative class ids; drop unlabelled rows or {_ENCODE_LABELS}."
+            f"`label` of the {name} split has negative class ids ({smallest} in row {row}); drop unlabelled rows, or "
+            f"{ids_fix}."
         )
 
 
@@ -1020,10 +1057,14 @@ def check_rate_values(split, name: str) -> None:
         )
 
 
-def _check_class_ids(splits: dict[str, Any]) -> None:
+def _check_class_ids(splits: dict[str, Any], ids_fix: str) -> None:
     """Class ids are 0..K-1, K from the `ClassLabel` names (else the largest id in train), every one of them in train
     without names (a gap would be a class with no example, and macro-F1 would average over it), at least two in train,
-    and none elsewhere that train lacks (beyond K, or a `ClassLabel` class without a training example)."""
+    none beyond a split's own names, and none elsewhere that train lacks (beyond K, or a `ClassLabel` class without a
+    training example). `ids_fix` says how to make numbers that are no class ids into class names."""
+    for name, split in splits.items():  # first: every check after reads a class's name by its id
+        if split is not None and len(split):
+            _check_ids_named(split, name)
     train = splits["train"]
     names = label_names_of(train)
     present = np.unique(np.asarray(train["label"], dtype=np.int64))
@@ -1037,7 +1078,7 @@ def _check_class_ids(splits: dict[str, Any]) -> None:
             raise ValueError(
                 f"Class ids {missing[:10]}{' ...' if len(missing) > 10 else ''} never occur in train (labels "
                 f"{present[:10].tolist()}{' ...' if len(present) > 10 else ''}): without class names the classes are "
-                f"0..{len(names) - 1}, so those would be classes without examples; {_ENCODE_LABELS}. (Values that "
+                f"0..{len(names) - 1}, so those would be classes without examples; {ids_fix}. (Values that "
                 "measure something, such as heart rates, are a regression set's: put them in a float `target` "
                 "column.)"
             )
@@ -1048,22 +1089,20 @@ def _check_class_ids(splits: dict[str, Any]) -> None:
         split_names = getattr(split.features.get("label"), "names", None)
         if train_names is not None and split_names is not None and split_names != train_names:
             # the same id would mean another class here than in train: every label of the split would be misread
+            label2id = {class_name: class_id for class_id, class_name in enumerate(train_names)}
             raise ValueError(
                 f"The {name} split's class names {split_names} differ from train's {train_names}, so the same class "
-                f"id means another class in each; {_ENCODE_LABELS}."
+                f"id means another class in each; renumber its labels by train's names: `dataset[{name!r}] = "
+                f"dataset[{name!r}].align_labels_with_mapping({label2id!r}, 'label')` before `save_to_disk` (a cast "
+                "to another `ClassLabel` would keep the ids)."
             )
         labels = np.unique(np.asarray(split["label"], dtype=np.int64))
-        largest = int(labels[-1])
-        if largest >= len(names):
-            raise ValueError(
-                f"The {name} split has class id {largest}, but train has {len(names)} classes (0..{len(names) - 1}); "
-                "give every split the same classes (a `ClassLabel` with every name)."
-            )
         lacking = sorted(set(labels.tolist()) - set(present.tolist()))
         if lacking:
-            # a `ClassLabel` names classes train may have no example of: the model would get an output it cannot
-            # learn, and every example of them here would be scored wrong
-            named = [f"{names[c]!r} (id {c})" for c in lacking[:10]]
+            # a `ClassLabel` names classes train may have no example of, and without names a split may hold ids beyond
+            # train's: the model would get no output, or one it cannot learn, and every example of them here would be
+            # scored wrong
+            named = [f"{names[c]!r} (id {c})" if c < len(names) else f"id {c}" for c in lacking[:10]]
             raise ValueError(
                 f"The {name} split has class(es) {', '.join(named)}{' ...' if len(lacking) > 10 else ''}, which train "
                 "has no example of: the model cannot learn them, and every example of them would be scored wrong. "
@@ -1079,6 +1118,23 @@ def _check_class_ids(splits: dict[str, Any]) -> None:
             "`filter` or `select` keeps every name): the model would get an output for each that it cannot learn. "
             f"Keep only the classes the set has: `dataset = dataset.align_labels_with_mapping({kept!r}, 'label')` "
             "(on the DatasetDict, before `save_to_disk`)."
+        )
+
+
+def _check_ids_named(split, name: str) -> None:
+    """Refuse ids of a `ClassLabel` column beyond its names: `datasets` casts an int column to a `ClassLabel` of fewer
+    names without a word (a name forgotten, or ids 1..K under K names), and such a class has no name, no output of the
+    model and no count in the set's summary."""
+    names = getattr(split.features.get("label"), "names", None)
+    if names is None:
+        return
+    ids = np.unique(np.asarray(split["label"], dtype=np.int64))
+    beyond = ids[ids >= len(names)].tolist()
+    if beyond:
+        raise ValueError(
+            f"The {name} split has class id(s) {beyond[:10]}{' ...' if len(beyond) > 10 else ''} beyond its `label` "
+            f"ClassLabel's {len(names)} names (ids 0..{len(names) - 1}): give the ClassLabel a name for each id "
+            f"0..{beyond[-1]}, or, for ids that skip values (such as 1-based ones), {_IDS_AS_NAMES}."
         )
 
 
@@ -1221,7 +1277,9 @@ def load_task_splits(
     if task == CLASSIFICATION:
         train, validation, test = _text_labels_as_class_labels(train, validation, test)
     named = {train_split: train, validation_split: validation, test_split: test}
-    check_labelled_splits({"train": train, "validation": validation, "test": test}, task, nan_policy)
+    # a folder of recordings is labelled by its metadata files (or class folders: names), where the labels are fixed
+    in_metadata = folder and is_recording_folder(Path(str(dataset)).expanduser())
+    check_labelled_splits({"train": train, "validation": validation, "test": test}, task, nan_policy, in_metadata)
     _check_rate_columns(dataset, named, sampling_rate)
     train, validation, test = _channels_by_name(
         [(train_split, train), (validation_split or "validation", validation), (test_split, test)]
