@@ -306,8 +306,9 @@ def checked_probe_dataset(model, dataset, task: str, fitting: bool = False):
             if labels.ndim != 1 or not whole or labels.min() < 0 or labels.max() >= num_labels:
                 raise ValueError(
                     f"Labels must be class ids 0..{num_labels - 1} for this {num_labels}-class model, got "
-                    f"{np.unique(labels)[:10].tolist()}; map class names to ids with "
-                    "`dataset.cast_column('labels', ClassLabel(names=[...]))`, every class name listed."
+                    f"{np.unique(labels)[:10].tolist()}; number the classes 0..K-1 with "
+                    "`dataset.cast_column('labels', Value('string')).class_encode_column('labels')` (a cast of "
+                    "numbers to ClassLabel keeps them as the ids), the same for every split."
                 )
             if len(np.unique(labels)) < 2:
                 raise ValueError(f"Every label is {labels[0]}: a classifier needs examples of at least two classes.")
