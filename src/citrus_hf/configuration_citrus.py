@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import difflib
 import functools
+import json
 import math
 import numbers
 import os
@@ -294,6 +295,35 @@ class ChecksSaveDirectory:
         """The next class's `save_pretrained`, after refusing a `save_directory` that is (or lies under) a file."""
         check_save_directory(save_directory)
         return super().save_pretrained(save_directory, *args, **kwargs)
+
+
+class SerialisesBeforeWriting:
+    """Mixin of the classes saved as one JSON file by `to_json_file` (the configs, the feature extractor, the fusion
+    processor): the text is made before the file is opened. transformers opens the file first, so a setting JSON
+    cannot hold left an empty config.json behind (and no weights), which the next `from_pretrained` called "not a
+    valid JSON file"; now the save fails naming the setting, and leaves the file as it was."""
+
+    def to_json_file(self, json_file_path: str | os.PathLike, *args, **kwargs) -> None:
+        """Write `to_json_string(*args, **kwargs)` to `json_file_path`, once the text is made.
+
+        Raises:
+            TypeError: a setting holds a value JSON cannot write, naming it and the fix.
+        """
+        try:
+            text = self.to_json_string(*args, **kwargs)
+        except TypeError as error:  # json's "Object of type X is not JSON serializable", which names no setting
+            unwritable = []
+            for name, value in self.to_dict().items():
+                try:
+                    json.dumps(value)
+                except (TypeError, ValueError):
+                    unwritable.append(name)
+            raise TypeError(
+                f"{type(self).__name__} cannot be saved: {', '.join(map(repr, unwritable)) or 'a setting'} holds a "
+                f"value JSON cannot write ({error}); set it to plain numbers, strings, lists or dicts."
+            ) from error
+        with open(json_file_path, "w", encoding="utf-8") as writer:
+            writer.write(text)
 
 
 def file_for_folder_error(path: str | os.PathLike, holds: str) -> OSError:
@@ -837,7 +867,7 @@ def _label_index(index: Any) -> Any:
 def id2label_from_names(id2label: Any) -> Any:
     """`id2label` given as the list of class names (`ClassLabel.names`, a numpy array of them), as the map transformers
     keeps: `{0: names[0], 1: names[1], ...}`; a map (or None) unchanged. transformers would call `.items()` on the list."""
-    names = names_as_list(id2label)
+    names = names_as_list(id2label, "id2label")
     if isinstance(names, list):
         return {index: str(name) for index, name in enumerate(names)}
     if isinstance(id2label, dict):
@@ -984,16 +1014,72 @@ def set_class_names(config: PreTrainedConfig, names: Any) -> None:
         PreTrainedConfig.__setattr__(config, "label2id", {label: index for index, label in id2label.items()})
 
 
-def names_as_list(names: Any) -> Any:
-    """A sequence of channel names as a list of `str` (a tuple, a numpy array, a pandas Index or a pandas array of
-    strings: what `frame.columns` gives), which a JSON config can hold; a string, a list or None unchanged (the
-    contract's checks name what is wrong with them)."""
-    if names is None or isinstance(names, (str, bytes, list)):
+def name_as_text(name: Any, field: str) -> Any:
+    """A name given as bytes (`b"Fp1"`, numpy's `np.bytes_`: what h5py reads from a file and a `|S` array holds) as
+    the text it spells, UTF-8 decoded; anything else unchanged. `str(b"Fp1")` is the text "b'Fp1'", which matches no
+    recording's channel, and JSON holds no bytes at all (`save_pretrained` failed on them).
+
+    Raises:
+        ValueError: bytes that are not UTF-8, naming `field` and the fix.
+    """
+    if not isinstance(name, bytes):  # (np.bytes_ is a bytes)
+        return name
+    try:
+        return name.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(
+            f"`{field}` holds {name!r}, bytes that are not UTF-8 text; decode the names yourself (e.g. "
+            "`name.decode('latin-1')`) and pass them as strings."
+        ) from None
+
+
+def names_as_list(names: Any, field: str = "channel_names") -> Any:
+    """A sequence of names (`field`'s) as a list, which a JSON config can hold: a tuple, a numpy array, a pandas Index
+    or a pandas array of strings (what `frame.columns` gives) as `str`s, and names given as bytes decoded
+    (`name_as_text`, h5py's); a string or None unchanged, and the other items of a list too (the contract's checks
+    name what is wrong with them)."""
+    if names is None or isinstance(names, str):
         return names
+    if isinstance(names, (bytes, list)):
+        return name_as_text(names, field) if isinstance(names, bytes) else [name_as_text(name, field) for name in names]
     if isinstance(names, tuple) or hasattr(names, "tolist") or hasattr(names, "to_numpy"):
         values = names.tolist() if hasattr(names, "tolist") else list(names)
-        return [str(name) for name in values]
+        return [str(name_as_text(name, field)) for name in values]
     return names
+
+
+def without_numpy_scalars(value: Any) -> Any:
+    """`value` with every numpy scalar (`np.float32(250.0)`, the `np.int64` items of `dict(zip(names, np.arange(2)))`,
+    the `np.float32` items of `list(x.mean(axis=1))`) as the Python number it holds, inside lists, tuples and dicts
+    too: JSON writes no numpy scalar, and `save_pretrained` failed on one. A container is rebuilt only when one of its
+    items changed (a dict subclass, such as a config's `custom_pipelines`, is left as it is)."""
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        return value.item()
+    if type(value) in (list, tuple):
+        items = [without_numpy_scalars(item) for item in value]
+        changed = any(new is not old for new, old in zip(items, value))
+        return type(value)(items) if changed else value
+    if type(value) is dict:
+        items = {without_numpy_scalars(key): without_numpy_scalars(item) for key, item in value.items()}
+        changed = any(new is not old for new, old in zip(items, value)) or any(
+            new is not old for new, old in zip(items.values(), value.values())
+        )
+        return items if changed else value
+    return value
+
+
+def config_value(name: str, value: Any) -> Any:
+    """`value` as a config stores `config.<name> = value` (its constructor's fields come through the same
+    `__setattr__`): numpy scalars as Python numbers (`without_numpy_scalars`), and the names of channels and classes
+    given as bytes decoded (`name_as_text`): a numpy array of channel names as a list."""
+    value = without_numpy_scalars(value)
+    if name in ("channel_names", "channel_modalities"):
+        return names_as_list(value, name)
+    if name == "id2label" and type(value) is dict:
+        return {index: name_as_text(label, name) for index, label in value.items()}
+    if name == "label2id" and type(value) is dict:
+        return {name_as_text(label, name): index for label, index in value.items()}
+    return value
 
 
 def reconcile_label2id(config: PreTrainedConfig) -> None:
@@ -1003,15 +1089,26 @@ def reconcile_label2id(config: PreTrainedConfig) -> None:
     `from_pretrained(path, id2label={...})`), leaving `label2id` as it was. Refusing would break that habit, and keeping
     both would make a label's id disagree with the id's label, so `id2label` wins. transformers itself only rebuilds
     both when `num_labels` changes; a config without `label2id` is left as transformers leaves it.
+
+    A name is matched as text: JSON writes `label2id`'s keys as strings, so classes named by numbers (sleep stages 1
+    to 5) come back from config.json as "1" to "5". Such a `label2id` is the same map, and gets its names' type back
+    without a word (it warned at every load, however often the config was saved again).
     """
     if not config.id2label or config.label2id is None:
         return
     id2label = {_label_index(index): name for index, name in config.id2label.items()}
-    stale = {name: index for name, index in config.label2id.items() if id2label.get(_label_index(index)) != name}
-    unlisted = [name for name in id2label.values() if name not in config.label2id]
+    stale = {
+        name: index
+        for name, index in config.label2id.items()
+        if _label_index(index) not in id2label or str(id2label[_label_index(index)]) != str(name)
+    }
+    given_names = {str(name) for name in config.label2id}
+    unlisted = [name for name in id2label.values() if str(name) not in given_names]
+    rebuilt = {name: index for index, name in id2label.items()}
+    if config.label2id != rebuilt:
+        config.label2id = rebuilt
     if not stale and not unlisted:
         return
-    config.label2id = {name: index for index, name in id2label.items()}
     if stale and all(name == f"LABEL_{_label_index(index)}" for name, index in stale.items()):
         # transformers' placeholder names ("LABEL_0": 0, ...), left by `num_labels=` beside a given `id2label`: nothing
         # a user wrote was stale
@@ -1047,7 +1144,7 @@ def check_config_dtype(name: str, value: Any) -> None:
 
 
 @strict
-class CiTrusConfig(ChecksSaveDirectory, PreTrainedConfig):
+class CiTrusConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfig):
     r"""
     Configuration of a CiTrus model (Geenjaar & Lu, "CiTrus: Squeezing Extra Performance out of Low-data Bio-signal
     Transfer Learning", AAAI 2025): a residual CNN applied to every patch on its own, followed by a PatchTST-style
@@ -1262,9 +1359,6 @@ class CiTrusConfig(ChecksSaveDirectory, PreTrainedConfig):
             if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
                 raise TypeError(f"`{name}` must be a list of integers (one per residual block), got {values!r}.")
             setattr(self, name, [as_integer(name, value) for value in values])
-        for name in ("channel_names", "channel_modalities"):
-            # a numpy array or pandas Index of names (`frame.columns.values`) would break `save_pretrained`'s JSON
-            setattr(self, name, names_as_list(getattr(self, name)))
         if kwargs.get("num_labels") is not None:
             kwargs["num_labels"] = check_num_labels(kwargs["num_labels"])
         settle_class_labels(self, kwargs)
@@ -1278,6 +1372,9 @@ class CiTrusConfig(ChecksSaveDirectory, PreTrainedConfig):
         reconcile_label2id(self)
 
     def __setattr__(self, name: str, value: Any) -> None:
+        # the constructor's fields come through here too: a numpy array of channel names (`frame.columns.values`,
+        # h5py's bytes) or a numpy number is stored as JSON can write it, whenever it is given
+        value = config_value(name, value)
         if name == "id2label" and not (value is None or isinstance(value, Mapping)):
             set_class_names(self, value)
         else:

@@ -23,6 +23,7 @@ from transformers.configuration_utils import PreTrainedConfig
 from .configuration_citrus import (
     ChecksSaveDirectory,
     CiTrusConfig,
+    SerialisesBeforeWriting,
     as_finite_real,
     as_integer,
     building_from_dict,
@@ -32,6 +33,7 @@ from .configuration_citrus import (
     check_num_labels,
     class_label_keywords,
     config_field_names,
+    config_value,
     derived_setting,
     field_hint,
     is_saved_config_dict,
@@ -74,7 +76,7 @@ _SUB_CONFIG_METADATA = ("model_type", "transformers_version", "_name_or_path")
 
 
 @strict
-class CiTrusFusionConfig(ChecksSaveDirectory, PreTrainedConfig):
+class CiTrusFusionConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfig):
     r"""
     Configuration of `CiTrusFusionForSequenceClassification` and `CiTrusFusionForRegression`: one CiTrus encoder per
     modality, each with its own input contract, their pooled embeddings concatenated, and a linear head on top
@@ -199,7 +201,9 @@ class CiTrusFusionConfig(ChecksSaveDirectory, PreTrainedConfig):
     def __setattr__(self, name: str, value: Any) -> None:
         # The constructor, `from_dict` and a later assignment (`config.modality_configs = {...}`) all come through
         # here: every modality becomes a `CiTrusConfig` at once (a dict is that config's fields, as in the
-        # constructor), in sorted order, so that nothing downstream meets a raw dict.
+        # constructor), in sorted order, so that nothing downstream meets a raw dict. Numpy numbers and class names
+        # given as bytes are stored as JSON writes them, as in `CiTrusConfig`.
+        value = config_value(name, value)
         if name == "modality_configs" and isinstance(value, Mapping):
             value = _ModalityConfigs(value)
         if name == "id2label" and not (value is None or isinstance(value, Mapping)):

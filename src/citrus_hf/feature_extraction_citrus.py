@@ -39,18 +39,21 @@ from .configuration_citrus import (
     ChecksSaveDirectory,
     CiTrusConfig,
     MissingSubfolderError,
+    SerialisesBeforeWriting,
     as_integer,
     as_sampling_rate,
     check_derived_keywords,
     check_normalization_statistics,
     check_size_limits,
     closest_field_hint,
+    config_value,
     derived_setting,
     field_hint,
     is_real_number,
     looks_like_time_by_channels,
     lookup_checkpoint,
     misspelt_names,
+    name_as_text,
     not_a_field_error,
     request_got_no_answer,
     warn_of_rate_override,
@@ -413,7 +416,7 @@ def _refuse_unexpected_keywords(method: Callable[..., Any], unexpected: Mapping[
 
 def channel_key(name: Any) -> str:
     """How channel names are matched: case and surrounding spaces aside (" fz" is "Fz")."""
-    return str(name).strip().casefold()
+    return str(name_as_text(name, "input_channel_names")).strip().casefold()
 
 
 def missing_channels(expected: Sequence[str], given: Sequence[Any]) -> list[str]:
@@ -631,7 +634,7 @@ def _check_return_tensors(return_tensors: Any) -> None:
     )
 
 
-class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
+class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, SequenceFeatureExtractor):
     r"""
     Aligns bio-signal recordings to a CiTrus checkpoint's input contract (sampling rate, window length, channels) and
     normalises them. Build it from the model's config so it always matches the checkpoint:
@@ -949,8 +952,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
         self.context_length = context_length
         self.num_channels = num_channels
         self.patch_length = patch_length
-        # Lists, not tuples, so that save -> load compares equal.
-        self.channel_names = list(channel_names) if channel_names is not None else None
+        # Lists of text, not tuples or bytes (`__setattr__`), so that save -> load compares equal.
+        self.channel_names = channel_names
         self.channel_independent = as_bool("channel_independent", channel_independent)
         self.normalization = normalization
         self.normalization_mean = [float(v) for v in normalization_mean] if normalization_mean is not None else None
@@ -960,6 +963,11 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SequenceFeatureExtractor):
         self.pad_last_window = as_bool("pad_last_window", pad_last_window)
         self.nan_policy = nan_policy
         self.padding = padding
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # as in the model config: `extractor.sampling_rate = np.float32(250)` or h5py's bytes for `channel_names`
+        # (in the constructor too) are stored as JSON writes them, so that `save_pretrained` does not fail on them
+        super().__setattr__(name, config_value(name, value))
 
     @classmethod
     def from_config(cls, config: CiTrusConfig, **kwargs) -> CiTrusFeatureExtractor:
