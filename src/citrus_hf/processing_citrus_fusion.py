@@ -45,6 +45,7 @@ from transformers.utils.hub import hf_api
 
 from .configuration_citrus import (
     CiTrusConfig,
+    SerialisesBeforeWriting,
     check_checkpoint_reference,
     check_save_directory,
     file_for_folder_error,
@@ -126,7 +127,7 @@ class CiTrusFusionBatch(BatchFeature):
         return self
 
 
-class CiTrusFusionProcessor(PushToHubMixin):
+class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
     r"""
     One `CiTrusFeatureExtractor` per modality of a fusion model; routes each modality's recordings to its own.
 
@@ -355,14 +356,24 @@ class CiTrusFusionProcessor(PushToHubMixin):
     # ------------------------------------------------------------------------------------------------ saving
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able description: every extractor's own dictionary, by modality."""
+        """JSON-able description: every extractor's own dictionary, by modality, and this class as the checkpoint's
+        processor (`processor_class`, as transformers' processors write it). `AutoProcessor.from_pretrained` reads it
+        first, so a folder with the processor alone (no config.json beside it) loads this class at once; without it,
+        transformers turned the file's `auto_map` into a remote-code reference and asked "Do you wish to run the
+        custom code? [y/N]", as it did for the single-modality extractor (`CiTrusFeatureExtractor.to_dict`)."""
         output = {
             "processor_type": type(self).__name__,
+            "processor_class": type(self).__name__,
             "feature_extractors": {name: fx.to_dict() for name, fx in self.feature_extractors.items()},
         }
         if self._auto_class is not None:
             output["auto_map"] = {self._auto_class: f"{type(self).__module__.split('.')[-1]}.{type(self).__name__}"}
         return output
+
+    def to_json_string(self) -> str:
+        """`to_dict` as the JSON text `save_pretrained` writes to processor_config.json (`to_json_file` writes it to
+        any file), as transformers' processors give it."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     @classmethod
     def from_dict(cls, processor_dict: Mapping[str, Any]) -> CiTrusFusionProcessor:
@@ -406,8 +417,7 @@ class CiTrusFusionProcessor(PushToHubMixin):
         if self._auto_class is not None:
             custom_object_save(self, save_directory)
         path = os.path.join(save_directory, PROCESSOR_NAME)
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+        self.to_json_file(path)
         if push_to_hub:
             self._upload_modified_files(
                 save_directory, repo_id, files_timestamps, commit_message=commit_message, token=kwargs.get("token")
