@@ -38,6 +38,8 @@ from __future__ import annotations
 import copy
 import json
 import math
+import numbers
+import operator
 import os
 import re
 import tempfile
@@ -272,7 +274,7 @@ def apply_lora(
     head_name = _check_task_model(model, "apply LoRA")
     include_cnn, include_ffn = as_bool("include_cnn", include_cnn), as_bool("include_ffn", include_ffn)
     verbose = as_bool("verbose", verbose)
-    if not isinstance(r, int) or isinstance(r, bool) or r < 1:
+    if not isinstance(r, numbers.Integral) or isinstance(r, bool) or r < 1:
         raise ValueError(f"LoRA rank `r` must be a positive integer, got {r!r}.")
     if not is_real_number(alpha) or not alpha > 0 or not math.isfinite(alpha):
         # an infinite alpha scales the update by alpha / r = inf, and peft's zero-initialised B makes inf x 0 = NaN
@@ -286,6 +288,10 @@ def apply_lora(
         )
     if not is_real_number(dropout) or not 0.0 <= dropout < 1.0:
         raise ValueError(f"LoRA `dropout` must be a number in [0, 1), got {dropout!r}.")
+    # Python numbers for peft's config: a numpy one (`np.int64` from a sweep grid, `np.float32` alpha) was taken and
+    # then failed `save_adapter`'s JSON, leaving an empty folder
+    r, dropout = operator.index(r), float(dropout)
+    alpha = int(alpha) if isinstance(alpha, numbers.Integral) else float(alpha)
     if isinstance(target_modules, str):
         try:  # peft reads a string as a regular expression; its `re.error` names no option
             re.compile(target_modules)
