@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 
@@ -134,7 +135,7 @@ def _records_from_evaluate_summary(
             )
         for key, value in row.items():
             # a metric the protocol could not compute (e.g. AUROC with one class in the test split) is NaN: skip it
-            if not key.endswith("_mean") or not isinstance(value, (int, float)) or not math.isfinite(value):
+            if not key.endswith("_mean") or not isinstance(value, numbers.Real) or not math.isfinite(value):
                 continue
             metric = key[: -len("_mean")]
             records.append(
@@ -197,8 +198,12 @@ def parse_eval_results(
         )
     parsed = []
     for index, record in enumerate(records):
+        if isinstance(record, EvalRecord):  # (read back, or built by hand): checked as its fields
+            record = {key: value for key, value in asdict(record).items() if value is not None}
         if not isinstance(record, Mapping):
-            raise ValueError(f"Evaluation record {index} must be an object, got {type(record).__name__}.")
+            raise ValueError(
+                f"Evaluation record {index} must be an object (or an EvalRecord), got {type(record).__name__}."
+            )
         missing = [key for key in _EVAL_REQUIRED if record.get(key) is None]
         if missing:
             raise ValueError(
@@ -210,13 +215,19 @@ def parse_eval_results(
                 f"Evaluation record {index} has unknown keys {unknown}; "
                 f"allowed: {list(_EVAL_REQUIRED + _EVAL_OPTIONAL)}."
             )
+        # numpy's numbers too (a metric computed on a float32 array), stored as Python's, which the card's YAML writes
         value = record["value"]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
             raise ValueError(f"Evaluation record {index} has a non-numeric or non-finite value {value!r}.")
         fields = {key: record.get(key) for key in _EVAL_OPTIONAL}
         for key in ("label_budget", "seeds"):
-            if fields[key] is not None and (isinstance(fields[key], bool) or not isinstance(fields[key], int)):
+            if fields[key] is not None and (
+                isinstance(fields[key], bool) or not isinstance(fields[key], numbers.Integral)
+            ):
                 raise ValueError(f"Evaluation record {index}: {key!r} must be an integer, got {fields[key]!r}.")
+            fields[key] = int(fields[key]) if fields[key] is not None else None
+        if isinstance(fields["std"], numbers.Real) and not isinstance(fields["std"], bool):
+            fields["std"] = float(fields["std"])
         parsed.append(
             EvalRecord(dataset=str(record["dataset"]), metric=str(record["metric"]), value=float(value), **fields)
         )
