@@ -20,7 +20,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
@@ -147,6 +147,21 @@ def _adapter_file(name_or_path, filename: str, download_kwargs: dict | None = No
         )
     except Exception:  # an invalid repo id, a revision that does not exist: transformers' own loading says so
         return None
+
+
+def _hub_commit_of(files: Sequence[str | os.PathLike] | None) -> str | None:
+    """The Hub commit that files downloaded into the Hub cache belong to: the name of their snapshot folder,
+    `.../models--<namespace>--<name>/snapshots/<commit>/...`; None for the files of a local folder (or none)."""
+    for file in files or ():
+        parts = os.path.normpath(os.fspath(file)).split(os.sep)
+        for index in range(1, len(parts) - 1):
+            if (
+                parts[index] == "snapshots"
+                and parts[index - 1].startswith("models--")
+                and re.fullmatch("[0-9a-f]{40}", parts[index + 1])
+            ):
+                return parts[index + 1]
+    return None
 
 
 def _adapter_settings(name_or_path, download_kwargs: dict) -> dict | None:
@@ -1868,12 +1883,16 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
                 "`save_pretrained` (or `citrus_hf.training.lora.save_adapter`), which writes both files."
             )
         adapter_kwargs = call_kwargs.get("adapter_kwargs") or {}
-        revision = call_kwargs.pop("revision", None)  # the adapter's; transformers resolves the base's itself
+        # The revision given is the adapter's, named for it even when None (transformers loads the adapter at the
+        # base's revision otherwise); the base loads at the revision the adapter records (peft's `revision`), the
+        # one it was trained on: main's weights under it gave the predictions of no trained model.
         call_kwargs["adapter_kwargs"] = {
-            **({"revision": revision} if revision else {}),
+            "revision": call_kwargs.pop("revision", None),
             **adapter_kwargs,
             "_adapter_model_path": adapter,
         }
+        if isinstance(settings.get("revision"), str) and settings["revision"]:
+            call_kwargs["revision"] = settings["revision"]
         try:
             return cls.from_pretrained(base, *model_args, **call_kwargs)
         except (OSError, ValueError) as error:
@@ -2072,6 +2091,10 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         _refuse_integer_weights(
             model, state_dict, checkpoint_files, getattr(load_config, "pretrained_model_name_or_path", None)
         )
+        # The Hub commit of this load, where publishing reads it (as transformers before v5 recorded it): transformers
+        # 5 resolves the revision per load and keeps it nowhere, so a model loaded from a branch, tag or commit and
+        # published elsewhere took main's feature extractor. Not saved: `config.json` leaves `_commit_hash` out.
+        model.config._commit_hash = _hub_commit_of(checkpoint_files)
         return PreTrainedModel._load_pretrained_model(model, state_dict, checkpoint_files, load_config, *args, **kwargs)
 
     @classmethod
@@ -2163,6 +2186,13 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         if model_type != cls.config_class.model_type:
             if model_type is None:  # no config.json: a Hub repository of a LoRA adapter is named as such
                 _refuse_citrus_adapter(name, kwargs)
+            if not config_dict:
+                # transformers answers {} for a Hub repository without config.json: the OSError of a folder without
+                # one, which `from_pretrained` takes as the sign of a peft adapter and loads its recorded base
+                raise OSError(
+                    f"{name!r} has no config.json (or an empty one), so nothing says which architecture and input "
+                    "contract its weights belong to. Push checkpoints with `push_to_hub` (it uploads both)."
+                )
             if model_type == FUSION_MODEL_TYPE:  # its encoders are CiTrus models, each loadable on its own
                 raise fusion_checkpoint_error(name, config_dict)
             raise ValueError(

@@ -318,7 +318,12 @@ def _merged_adapter(folder, task: str | None, kwargs: dict):
     for name in ("dtype", "torch_dtype"):  # torch_dtype: transformers' older name, which it still takes
         if kwargs.get(name) is not None:
             base_kwargs["dtype"] = kwargs.pop(name)
-    merged = merge_adapter(load_adapter(None, folder, base_kwargs=base_kwargs))
+    # the Hub access the pipeline was given (`token=`, `model_kwargs={"cache_dir": ...}`) reaches the base the adapter
+    # records too: a private base failed to load with the token that had just downloaded its adapter
+    download = {name: base_kwargs.pop(name) for name in _ADAPTER_DOWNLOAD_KWARGS if name in base_kwargs}
+    if download.get("token") is None:
+        download["token"] = kwargs.get("token")
+    merged = merge_adapter(load_adapter(None, folder, base_kwargs=base_kwargs, **download))
     if kwargs.get("feature_extractor") is None:
         kwargs["feature_extractor"] = _saved_extractor(folder) or CiTrusFeatureExtractor.from_config(merged.config)
     return merged, task or pipeline_task_for(type(merged).__name__, getattr(merged.config, "problem_type", None))
@@ -349,9 +354,12 @@ def _adapter_for_transformers_pipeline(folder, kwargs: dict):
     return merged
 
 
+# How the base an adapter records is downloaded: `load_adapter`'s own arguments, taken from the pipeline's.
+_ADAPTER_DOWNLOAD_KWARGS = ("token", "cache_dir", "local_files_only")
+
 # The keyword arguments transformers' pipeline factory passes to a model class that also load an adapter's base
 # (the others: the base's `config`, which the adapter's task config replaces, and transformers' own bookkeeping).
-_ADAPTER_BASE_KWARGS = ("dtype", "torch_dtype", "attn_implementation", "device_map")
+_ADAPTER_BASE_KWARGS = ("dtype", "torch_dtype", "attn_implementation", "device_map", *_ADAPTER_DOWNLOAD_KWARGS)
 
 
 def _adapter_folder(model, saved_config: dict | None, hub_kwargs: dict):

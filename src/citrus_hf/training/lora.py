@@ -748,7 +748,9 @@ def load_adapter(
             base given as a Hub id.
         base_kwargs: more keyword arguments of the base's `from_pretrained` when it is loaded from a path or the
             adapter's record (e.g. `dtype=torch.bfloat16`, `attn_implementation="sdpa"`: what `pipeline(model=
-            adapter_folder, dtype=..., model_kwargs=...)` asks); refused with a base instance, already loaded.
+            adapter_folder, dtype=..., model_kwargs=...)` asks); refused with a base instance, already loaded. The
+            base it records loads at the revision it records (peft's `revision`: the one it was trained on), unless
+            `base_kwargs` names a `revision`.
 
     Returns:
         The `peft.PeftModel`, in eval mode unless `is_trainable`.
@@ -777,6 +779,10 @@ def load_adapter(
     saved = _saved_shapes(folder)
     if isinstance(base_model_or_path, (str, os.PathLike)):
         download = dict(token=token, cache_dir=cache_dir, local_files_only=local_files_only)
+        base_kwargs = dict(base_kwargs or {})
+        base_revision = base_kwargs.pop("revision", None) or _recorded_base_revision(adapter_config, base_model_or_path)
+        if base_revision is not None:
+            download["revision"] = base_revision
         if recorded_base:
             _check_recorded_base(adapter_path_or_repo, str(base_model_or_path), download)
         base_model_or_path = _load_base(base_model_or_path, folder, adapter_config, saved, download, base_kwargs)
@@ -821,6 +827,18 @@ def load_adapter(
     _check_adapter_tensors(folder, saved, model)
     model.load_adapter(folder, model.active_adapter, is_trainable=is_trainable)
     return model.train() if is_trainable else model.eval()
+
+
+def _recorded_base_revision(adapter_config: dict, base: str | os.PathLike) -> str | None:
+    """The revision of the Hub base `base` that the adapter records (peft's `revision`, as `get_peft_model(...,
+    revision="dev")` writes it) when `base` is the base it records, else None (the default branch). LoRA matrices are
+    deltas on the weights they were trained on: put on main's base, an adapter trained on a branch's gave the
+    predictions of no trained model, without a word."""
+    revision = adapter_config.get("revision")
+    recorded = adapter_config.get("base_model_name_or_path")
+    if not isinstance(revision, str) or not revision or str(base) != recorded or hub_repo_id(str(base)) is None:
+        return None
+    return revision
 
 
 def _check_recorded_base(adapter: str | os.PathLike, base: str, download: dict) -> None:
