@@ -26,7 +26,8 @@ class PushArguments:
     repo_id: str = field(metadata={"help": "Hub repository, namespace/name (created if missing)", "positional": True})
     private: bool = field(default=False, metadata={"help": "create the repository as private"})
     revision: str | None = field(
-        default=None, metadata={"help": "branch to commit to (created from main if missing); default main"}
+        default=None,
+        metadata={"help": "branch to commit to (created from main if missing; not a tag or a commit id); default main"},
     )
     eval_results: str | None = field(
         default=None, metadata={"help": "results.json written by `citrus evaluate`, for the model card"}
@@ -156,7 +157,7 @@ def _push_adapter(folder: Path, args: PushArguments) -> int:
         commit_message=args.commit_message or "Upload CiTrus LoRA adapter",
         token=args.token,
         create_pr=args.create_pr,
-        license=args.license or "apache-2.0",
+        license=args.license,  # None: the repository card's, else apache-2.0
         tags=args.tag,
         run_dir=folder,  # the adapter is loaded from it as the run saved it: its records describe it
         base_model=_adapter_base_model(args.base_model),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -236,11 +237,22 @@ def _saved_preprocessor(model: PreTrainedModel, folder: Path | None):
     return CiTrusFeatureExtractor.from_pretrained(folder) if (folder / FEATURE_EXTRACTOR_NAME).is_file() else None
 
 
+# The weight files of a full checkpoint, one file or shards (and a pickled checkpoint's, which an older push by other
+# tools may have left). A push deletes those it does not write again: a sharded push over an unsharded one left the
+# old model.safetensors beside the new index, and transformers loaded the old weights from it without a word.
+_MODEL_WEIGHT_FILES = (
+    "model.safetensors",
+    "model-*-of-*.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model-*-of-*.bin",
+    "pytorch_model.bin.index.json",
+)
 # The files of a full checkpoint and of a LoRA adapter. A push of one kind deletes the other's from the repository
 # (`_publish_folder(replaces=...)`): a repository that held both (an adapter pushed over a model, or the reverse, or a
 # branch made from the other's) loaded as neither ("is a CiTrus LoRA adapter" from the Auto classes, a "corrupt"
-# model.safetensors from the pipeline). Shards of an earlier, differently sharded push go too.
-_FULL_MODEL_FILES = ("config.json", "model.safetensors", "model-*-of-*.safetensors", "model.safetensors.index.json")
+# model.safetensors from the pipeline).
+_FULL_MODEL_FILES = ("config.json", *_MODEL_WEIGHT_FILES)
 _ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin", "citrus_task_config.json")
 
 
@@ -309,17 +321,15 @@ def _keep_previous_license(card_options: dict, previous_card: ModelCard | None) 
         card_options["license"] = kept
 
 
-def _hub_weights_match(model: PreTrainedModel, repo_id: str, token: bool | str | None) -> bool:
-    """Whether `model` holds the weights of the revision of `repo_id` it was loaded from (read from the local cache,
-    where loading put them; False when they cannot be read)."""
+def _hub_weights_match(model: PreTrainedModel, repo_id: str, revision: str | None, token: bool | str | None) -> bool:
+    """Whether `model` holds the weights `repo_id` has on `revision` (None: its default branch), the ones its card
+    there describes (read from the local cache where loading put them, when that is the revision it was loaded from;
+    False when they cannot be read)."""
     from huggingface_hub import snapshot_download
 
     try:
         folder = snapshot_download(
-            repo_id,
-            revision=getattr(model.config, "_commit_hash", None),
-            allow_patterns=["config.json", "model*.safetensors"],
-            token=token,
+            repo_id, revision=revision, allow_patterns=["config.json", "model*.safetensors"], token=token
         )
     except Exception:  # noqa: BLE001 - any failure to read them back means they cannot be confirmed
         return False
@@ -346,6 +356,46 @@ def _records_describing(model: PreTrainedModel, folder: Path, card_options: dict
         card_options.setdefault("pretraining", run.pretraining)
     if run.base_model is not None:
         card_options.setdefault("base_model", run.base_model)
+    return None
+
+
+def _replaced_revision(repo_id: str, revision: str | None, token: bool | str | None) -> str | None:
+    """The revision of `repo_id` whose files and card a push to the branch `revision` replaces: `revision` when the
+    repository has that branch (or it is a pull request's `refs/pr/N`), else None, the default branch, which a new
+    branch is created from (`_publish_folder`). Without it, the first push to a new branch read no card and published
+    the default licence (apache-2.0) and no tags over the ones the branch had held until then.
+
+    Raises:
+        ValueError: `revision` is a commit id or a tag of the repository: a push commits to a branch, and
+            `_publish_folder` would create one named like it.
+        OSError: the Hub cannot be reached (`unreachable_hub_error`).
+    """
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    if revision is None or revision.startswith("refs/pr/"):
+        return revision
+    refused = (
+        "a push commits to a branch: give a branch name (an existing one, or a new one to create from the default "
+        "branch), or none for the default branch."
+    )
+    if re.fullmatch("[0-9a-fA-F]{40}", revision):
+        raise ValueError(f"revision {revision!r} is a commit id; {refused}")
+    api = HfApi(token=token)
+    try:
+        refs = api.list_repo_refs(repo_id)
+    except RepositoryNotFoundError:
+        return None  # a new repository: nothing to replace
+    except Exception as error:
+        from ..data.hub_access import no_answer_from_hub
+
+        if no_answer_from_hub(error):
+            raise unreachable_hub_error(repo_id, api.endpoint, error) from error
+        return revision  # another refusal (no rights, ...): the publication reports it
+    if any(branch.name == revision for branch in refs.branches):
+        return revision
+    if any(tag.name == revision for tag in refs.tags):
+        raise ValueError(f"revision {revision!r} is a tag of {repo_id}; {refused}")
     return None
 
 
@@ -412,8 +462,8 @@ def push_to_hub(
         commit_description: the commit's description.
         private: create the repository as private (`None`: the namespace's default).
         token: Hub token; defaults to the logged-in one (`HF_TOKEN` / `hf auth login`).
-        revision: branch to commit to (created from `main` if missing); `None` = `main`. Not with `create_pr`,
-            whose pull request targets the default branch.
+        revision: branch to commit to (created from `main` if missing; a tag or a commit id is refused); `None` =
+            `main`. Not with `create_pr`, whose pull request targets the default branch.
         create_pr: open a pull request instead of committing to the branch.
         max_shard_size: the largest weights file before `save_pretrained` shards them.
         tags: extra card tags (the model's `model_tags` are added too).
@@ -430,6 +480,7 @@ def push_to_hub(
 
     private, create_pr = _checked_switches(private, create_pr)
     repo_id = _with_namespace(repo_id, token)
+    replaced = _replaced_revision(repo_id, revision, token)  # refuses a tag or a commit id before any download
     if commit_message is None:
         commit_message = (
             "Upload CiTrus fusion model, processor and model card"
@@ -457,13 +508,14 @@ def push_to_hub(
         # a model loaded from another repository: its extractor goes along (a push to its own keeps it there)
         feature_extractor = _source_preprocessor(model, source, token)
     all_tags = list(dict.fromkeys([*(getattr(model, "model_tags", None) or []), *(tags or [])]))
-    previous_card = _existing_card(repo_id, revision, token) if card is None else None
+    previous_card = _existing_card(repo_id, replaced, token) if card is None else None
     if card is None and not card_options and not _has_run_records(run_dir) and previous_card is not None:
         # Nothing recorded here to describe the model: when it is the repository's own model, loaded from it and
-        # unchanged, keep the card the repository has, as transformers does, rather than replace its results with an
-        # empty one. Another model (built in memory, trained further since it was loaded) gets a new card, which
-        # keeps the old one's baselines but not its results (`build_model_card(previous_card=...)`).
-        if source == repo_id and _hub_weights_match(model, source, token):
+        # unchanged (the weights the replaced revision holds, which its card describes), keep that card, as
+        # transformers does, rather than replace its results with an empty one. Another model (built in memory,
+        # trained further since it was loaded, another branch's) gets a new card, which keeps the old one's baselines
+        # but not its results (`build_model_card(previous_card=...)`).
+        if source == repo_id and _hub_weights_match(model, source, replaced, token):
             card = previous_card
             logger.info(f"Kept the model card {repo_id} already has (no run records here to write a new one).")
             _add_tags(card, all_tags)
@@ -502,7 +554,7 @@ def push_to_hub(
         commit_description=commit_description,
         token=token,
         create_pr=create_pr,
-        replaces=(*_ADAPTER_FILES, "model-*-of-*.safetensors", "model.safetensors.index.json"),
+        replaces=(*_ADAPTER_FILES, *_MODEL_WEIGHT_FILES),
     )
 
 
@@ -528,6 +580,15 @@ def _source_preprocessor(model: PreTrainedModel, source: str, token: bool | str 
         return preprocessor_class.from_config(model.config)
 
 
+def _adapter_card_tags(card: ModelCard | None) -> list[str]:
+    """The tags of the repository's adapter card (`library_name: peft`) that a new push of an adapter keeps (`--tag
+    imu` of an earlier push): all but those naming its base (`base_model:...`), which the new card writes for its own.
+    None of a full model's card, whose tags describe that model."""
+    if card is None or card.data.library_name != "peft":
+        return []
+    return [tag for tag in card.data.tags or [] if not str(tag).startswith("base_model:")]
+
+
 def push_adapter_to_hub(
     peft_model: PeftModel,
     repo_id: str,
@@ -549,10 +610,12 @@ def push_adapter_to_hub(
         peft_model: the model returned by `apply_lora` (or `load_adapter`).
         repo_id: `"namespace/name"`; created if missing (`private` applies only then).
         feature_extractor: saved as `preprocessor_config.json`: the alignment the adapter was trained with.
-        revision: branch to commit to (created from `main` if missing); `None` = `main`.
+        revision: branch to commit to (created from `main` if missing; a tag or a commit id is refused); `None` =
+            `main`.
         commit_message, token, create_pr: as in `huggingface_hub.HfApi.upload_folder`.
-        license: the card's license id (`cards.HUB_LICENSES`); None leaves it out.
-        tags: extra card tags.
+        license: the card's license id (`cards.HUB_LICENSES`); None: the repository card's when it has one (a push
+            that names none keeps a non-commercial licence), else apache-2.0.
+        tags: extra card tags; those of the repository's adapter card stay.
         run_dir: the folder a run saved the adapter in (`citrus finetune --lora`): its records (test metrics,
             dataset, settings) go into the card (`cards.add_adapter_run_records`). Give it only for the adapter that
             run saved, unchanged.
@@ -595,6 +658,13 @@ def push_adapter_to_hub(
             "push`) and give its id as `base_model=` (`citrus push --base-model`).",
             stacklevel=outside_stacklevel(),
         )
+    # the licence and tags of the card the push replaces stay unless given (`citrus push` of an adapter again turned a
+    # non-commercial licence into apache-2.0 and dropped `--tag imu`), as a full model's push keeps them
+    previous_card = _existing_card(repo_id, _replaced_revision(repo_id, revision, token), token)
+    kept = {"license": license}
+    _keep_previous_license(kept, previous_card)
+    license = kept.get("license") or "apache-2.0"
+    tags = [*_adapter_card_tags(previous_card), *(tags or [])]
 
     def write(folder: Path) -> None:
         if base_model is not None:
