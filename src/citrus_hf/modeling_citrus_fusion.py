@@ -309,7 +309,12 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             ]
             tokens = [(variable, variable.set(value)) for variable, value in advice]
             try:
-                outputs = self.encoders[name](input_values[name], patch_mask=mask, return_dict=True)
+                # every layer's states where the modality's pooler reads them (`head_features="all_layers"`, what the
+                # probe and LP-FT recipes save): without them it had the CNN tokens alone, of another width
+                all_layers = self.config.modality_configs[name].head_features == "all_layers"
+                outputs = self.encoders[name](
+                    input_values[name], patch_mask=mask, output_hidden_states=all_layers, return_dict=True
+                )
                 pooled = self.poolers[name](outputs, mask)  # (B, size of this modality)
             except (ValueError, TypeError) as error:
                 # the encoder's own message, which knows nothing of modalities, and advice for its own extractor

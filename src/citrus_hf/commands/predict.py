@@ -90,10 +90,11 @@ class PredictArguments:
             "help": "inference path: auto (the fastest that keeps the fp32 predictions), torch, bf16, onnxruntime"
         },
     )
-    nan_policy: Literal[NAN_POLICIES] = field(
-        default="raise",
+    nan_policy: Literal[NAN_POLICIES] | None = field(
+        default=None,
         metadata={
-            "help": "NaN / inf samples: refuse the recording, or fill them linearly from their finite neighbours"
+            "help": "NaN / inf samples: refuse the recording, or fill them linearly from their finite neighbours "
+            "(default: the checkpoint's feature extractor's policy, saved with it; refuse where it saved none)"
         },
     )
     plot: str | None = field(
@@ -512,7 +513,9 @@ def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | N
     an error about the recording names its file."""
     by_name = _by_name(pipe.feature_extractor, recording, path, chosen=args.channels is not None)
     _check_channels(pipe.feature_extractor, recording, path, by_name)
-    options: dict[str, Any] = {"sampling_rate": recording.sampling_rate, "nan_policy": args.nan_policy}
+    options: dict[str, Any] = {"sampling_rate": recording.sampling_rate}
+    if args.nan_policy is not None:  # else the saved extractor's, as `pipeline(model=folder)` applies it
+        options["nan_policy"] = args.nan_policy
     if not args.show_progress:
         options["progress"] = False
     if args.per_device_batch_size is not None:

@@ -132,9 +132,15 @@ def macro_auroc(y_true, probabilities) -> float:
 def _log_odds(logits: np.ndarray) -> np.ndarray:
     """`(n, K)` log-odds of each class against the others, log(p / (1 - p)) = logit - logsumexp(other logits): in the
     order of the softmax probabilities, which round to exactly 1 (or 0) for large margins while these do not."""
+    # each row shifted by its largest logit, which changes no probability: rows that differ by a constant (the same
+    # probabilities) then hold the same numbers, and tie exactly below
+    logits = logits - logits.max(axis=1, keepdims=True)
     columns = []
     for column in range(logits.shape[1]):
-        others = np.delete(logits, column, axis=1)
+        # sorted: rows whose other logits are the same numbers in another order (a tie in probability) sum them in
+        # the same order, so their log-odds tie exactly too; in row order they were a float step apart, and AUROC
+        # broke the tie by that step
+        others = np.sort(np.delete(logits, column, axis=1), axis=1)
         columns.append(logits[:, column] - (logsumexp(others, axis=1) if others.shape[1] else 0.0))
     return np.stack(columns, axis=1)
 
