@@ -1740,26 +1740,28 @@ def export_onnx(
     }
     # seconds to a minute, once per checkpoint: say so, or a first call would seem to hang
     logger.warning(f"Exporting {type(model).__name__} to ONNX for ONNX Runtime, once (cached as {path}).")
-    training = model.training  # the export traces the model in eval mode; the caller's gets its own mode back
-    try:
-        # the temporary file is created before the export, so that a cache folder that cannot be written is reported
-        # before a minute of exporting
-        with written_then_renamed(path) as temporary:
-            with _quiet_exporter(), torch.no_grad(), without_autocast(model.device.type):
-                program = torch.onnx.export(
-                    _ExportedGraph(model, target).eval(),
-                    example,
-                    input_names=["input_values", "patch_mask"],
-                    output_names=[onnx_output_name(target)],
-                    opset_version=ONNX_OPSET,
-                    dynamo=True,
-                    dynamic_shapes=dynamic_shapes,
-                    verbose=False,
-                )
-                program.model.metadata_props[ONNX_CACHE_KEY_FIELD] = cache_key  # what a later load checks
-                program.save(temporary, external_data=False)
-    finally:
-        model.train(training)
+    # The dynamo exporter swaps the traced module's weights for FakeTensors while it traces, and the graph is traced in
+    # eval mode: on the caller's own model, another thread's pipeline over that model failed meanwhile (a data-
+    # dependent guard, "Cannot access data pointer of Tensor (e.g. FakeTensor)") or ran in the wrong mode. A copy
+    # (same values: the cache key above hashed the caller's weights, which the copy holds) is traced instead, and
+    # the caller's model is never touched.
+    traced = copy.deepcopy(_uncompiled(model)).eval()
+    # the temporary file is created before the export, so that a cache folder that cannot be written is reported
+    # before a minute of exporting
+    with written_then_renamed(path) as temporary:
+        with _quiet_exporter(), torch.no_grad(), without_autocast(model.device.type):
+            program = torch.onnx.export(
+                _ExportedGraph(traced, target),
+                example,
+                input_names=["input_values", "patch_mask"],
+                output_names=[onnx_output_name(target)],
+                opset_version=ONNX_OPSET,
+                dynamo=True,
+                dynamic_shapes=dynamic_shapes,
+                verbose=False,
+            )
+            program.model.metadata_props[ONNX_CACHE_KEY_FIELD] = cache_key  # what a later load checks
+            program.save(temporary, external_data=False)
     return path, True
 
 
