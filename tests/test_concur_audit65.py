@@ -3,6 +3,11 @@ lock two runs could hold at once, and `citrus evaluate` / `citrus data build --o
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -45,3 +50,52 @@ def test_the_onnx_export_leaves_the_callers_model_usable_by_other_threads_while_
     assert onnx_cache_key(model, InferenceTarget(output="logits")) == key_before
     with torch.no_grad():
         model.eval()(torch.zeros(1, model.config.num_channels, model.config.context_length))
+
+
+def _hold_kernel_lock(folder):
+    """The lock file of a live run that holds the kernel lock on it (its own open file, as another process's)."""
+    import fcntl
+
+    from citrus_hf.training.run_lock import LOCK_NAME
+
+    descriptor = os.open(folder / LOCK_NAME, os.O_CREAT | os.O_RDWR, 0o644)
+    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return descriptor
+
+
+def test_a_live_runs_lock_not_written_yet_is_not_taken_for_stale(tmp_path):
+    """The lock was created empty and its JSON written after: a run that read it in between took the empty lock for
+    a killed run's, deleted it and took the folder as well. A run that holds the lock is refused, whatever its file
+    holds yet."""
+    from citrus_hf.training.run_lock import LOCK_NAME, output_folder_lock
+
+    pytest.importorskip("fcntl")
+    descriptor = _hold_kernel_lock(tmp_path)  # created, its JSON not written yet
+    try:
+        with pytest.raises(ValueError, match="is being written by another run; give this run another --output-dir"):
+            with output_folder_lock(tmp_path, "citrus finetune"):
+                pass
+        assert (tmp_path / LOCK_NAME).read_text() == ""  # the live run's lock is left as it was
+    finally:
+        os.close(descriptor)
+    with output_folder_lock(tmp_path, "citrus finetune"):  # its run ended (the kernel freed its lock): taken over
+        pass
+    assert not (tmp_path / LOCK_NAME).exists()
+
+
+def test_a_lock_taken_over_from_a_killed_run_is_not_taken_again_by_a_third_run(tmp_path):
+    """Several runs started into a folder whose lock a killed run had left: each read the stale lock, and each
+    removed it and made its own, deleting the fresh lock of the run before it; two runs wrote the folder at once.
+    Here a run that has taken the folder while a third still sees the killed run's record: the third is refused."""
+    from citrus_hf.training.run_lock import LOCK_NAME, output_folder_lock
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = {"pid": int(gone.stdout), "host": socket.gethostname(), "command": "citrus finetune"}
+    (tmp_path / LOCK_NAME).write_text(json.dumps(killed))
+    with output_folder_lock(tmp_path, "citrus finetune"):
+        # what the third run read before the second run's record replaced the killed run's
+        (tmp_path / LOCK_NAME).write_text(json.dumps(killed))
+        with pytest.raises(ValueError, match="is being written by another run"):
+            with output_folder_lock(tmp_path, "citrus finetune"):
+                pass
+        assert (tmp_path / LOCK_NAME).exists()

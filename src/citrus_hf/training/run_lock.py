@@ -3,8 +3,10 @@
 `citrus finetune` checks its `--output-dir` once, before any work, and writes it at the end. Two runs started into
 the same new folder at once (a shell loop over seeds with `&` and one folder) both passed the check, shared and
 deleted each other's Trainer scratch, and the one that ended last replaced the other's model and records; both said
-"Saved". A lock file, created atomically (`O_EXCL`) before the check and removed at the end, makes the second run
-refuse at once. A lock left by a run that was killed (its process is gone) is taken over.
+"Saved". A lock file, held with the kernel's lock (`flock`) from before the check to the end of the run, makes the
+second run refuse at once. The kernel frees it when the run's process ends, however it ends: a lock left by a run
+that was killed is taken over, and a live run's never is, whatever its file holds at that moment (the run's JSON,
+written after the file is created, names the holder in the refusal).
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 # In the output folder while a run writes it.
 LOCK_NAME = ".citrus-run.lock"
@@ -37,13 +44,14 @@ def _alive(pid: int) -> bool:
 
 
 def _holder(lock: Path) -> dict | None:
-    """The run that holds `lock` (`{"pid", "host", "mark", "command", "started"}`), or None when the lock is stale:
-    its process is gone on this machine (or the process id is now this process's, under another mark), or the file is
-    unreadable (a run killed while writing it)."""
+    """The run that `lock` names (`{"pid", "host", "mark", "command", "started"}`) when no run holds its kernel lock, or
+    None when the lock is stale: its process is gone on this machine (or the process id is now this process's, under
+    another mark), or the file is unreadable (a run killed before it wrote it). A live run named here took no kernel
+    lock (an earlier release of the package), or runs on another machine, whose lock a shared folder may not share."""
+    holder = _recorded_holder(lock)
     try:
-        holder = json.loads(lock.read_text(encoding="utf-8"))
         pid, host = int(holder["pid"]), str(holder["host"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (KeyError, TypeError, ValueError):
         return None
     if host == socket.gethostname():
         if not _alive(pid) or (pid == os.getpid() and holder.get("mark") != _PROCESS_MARK):
@@ -51,9 +59,67 @@ def _holder(lock: Path) -> dict | None:
     return holder
 
 
-def _take(folder: Path, lock: Path, command: str, overwrite: bool) -> None:
-    """Create `lock` for this process, taking over a stale one (and, with `overwrite`, one held on another machine,
-    whose process cannot be checked from here).
+def _kernel_lock(descriptor: int) -> bool:
+    """Take the kernel's exclusive lock on the open lock file, without waiting: False when another run holds it.
+
+    The kernel releases it when the holder's process ends, however it ends, so a held lock is a live run's and a free
+    one nobody's: the file's content alone could not tell (it was written after the file was created, and two runs
+    that read a killed run's lock as stale both took it, one deleting the other's fresh lock)."""
+    if fcntl is None:  # Windows: no flock; the lock's content is all there is to go by
+        return True
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _still_in_place(descriptor: int, lock: Path) -> bool:
+    """Whether `lock` still names the file open as `descriptor`: a run that ended removed its lock between this run's
+    open and its kernel lock, and a lock on that removed file would hold nothing (a third run creates a new one)."""
+    try:
+        return os.path.samestat(os.fstat(descriptor), os.stat(lock))
+    except FileNotFoundError:
+        return False
+
+
+def _refusal(folder: Path, lock: Path, holder: dict | None, live: bool) -> str:
+    """The message of a run refused `folder`: `holder` as its lock names it (None while the holder is writing it);
+    `live`: the kernel lock says that run is alive, so only its end frees the folder."""
+    who = ""
+    if holder is not None:
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(holder.get("started", 0))))
+        who = (
+            f" ({holder.get('command', 'citrus')}, process {holder.get('pid')} on {holder.get('host')}, "
+            f"started {started})"
+        )
+    if live:
+        fix = "wait for it to end"
+    elif holder is not None and holder.get("host") != socket.gethostname():
+        fix = f"if it is no longer running there, pass --overwrite-output-dir (or delete {lock})"
+    else:
+        fix = f"if no such run is alive, delete {lock}"
+    return (
+        f"--output-dir {str(folder)!r} is being written by another run{who}; give this run another --output-dir, "
+        f"or {fix}."
+    )
+
+
+def _recorded_holder(lock: Path) -> dict | None:
+    """The run that `lock` names, as written, or None while its holder has not written it yet."""
+    try:
+        holder = json.loads(lock.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return holder if isinstance(holder, dict) else None
+
+
+def _take(folder: Path, lock: Path, command: str, overwrite: bool) -> int:
+    """Open `lock` and hold the kernel's lock on it for this process, taking over a stale one (and, with `overwrite`,
+    one written on another machine, whose process cannot be checked from here).
+
+    Returns:
+        The open lock file's descriptor: the lock lasts until it is closed (`_release`).
 
     Raises:
         ValueError: another run holds the lock.
@@ -65,30 +131,34 @@ def _take(folder: Path, lock: Path, command: str, overwrite: bool) -> None:
         "command": command,
         "started": time.time(),
     }
-    for _ in range(2):  # a second try after taking over a stale lock
+    for _ in range(3):  # again when the lock opened was removed by the run that held it as this one took it
+        descriptor = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
         try:
-            descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = _holder(lock)
-            elsewhere = holder is not None and holder["host"] != socket.gethostname()
-            if holder is None or (elsewhere and overwrite):
-                lock.unlink(missing_ok=True)
+            if not _kernel_lock(descriptor):
+                raise ValueError(_refusal(folder, lock, _recorded_holder(lock), live=True))
+            if not _still_in_place(descriptor, lock):
+                os.close(descriptor)
                 continue
-            started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(holder.get("started", 0))))
-            fix = (
-                f"if it is no longer running there, pass --overwrite-output-dir (or delete {lock})"
-                if elsewhere
-                else f"if no such run is alive, delete {lock}"
-            )
-            raise ValueError(
-                f"--output-dir {str(folder)!r} is being written by another run ({holder.get('command', 'citrus')}, "
-                f"process {holder['pid']} on {holder['host']}, started {started}); give this run another "
-                f"--output-dir, or {fix}."
-            ) from None
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(record, handle)
-        return
+            holder = _holder(lock)
+            if holder is not None and not (holder["host"] != socket.gethostname() and overwrite):
+                raise ValueError(_refusal(folder, lock, holder, live=False))
+            os.ftruncate(descriptor, 0)
+            os.pwrite(descriptor, json.dumps(record).encode("utf-8"), 0)
+            return descriptor
+        except BaseException:
+            os.close(descriptor)
+            raise
     raise ValueError(f"--output-dir {str(folder)!r} was taken by another run as this one started; try again.")
+
+
+def _release(descriptor: int, lock: Path) -> None:
+    """Remove `lock` (if it is still this run's file), then close it, which frees the kernel lock: removed first, so
+    that a run waiting on this file finds it gone and opens the next one (`_still_in_place`)."""
+    try:
+        if _still_in_place(descriptor, lock):
+            lock.unlink(missing_ok=True)
+    finally:
+        os.close(descriptor)
 
 
 @contextlib.contextmanager
@@ -104,12 +174,12 @@ def output_folder_lock(folder: str | os.PathLike, command: str, launch=None, ove
     """
     folder = Path(folder).expanduser()
     main = launch is None or launch.is_main_process
-    created, lock, refusal = False, folder / LOCK_NAME, None
+    created, lock, refusal, descriptor = False, folder / LOCK_NAME, None, None
     if main:
         created = not folder.exists()
         folder.mkdir(parents=True, exist_ok=True)
         try:
-            _take(folder, lock, command, overwrite)
+            descriptor = _take(folder, lock, command, overwrite)
         except ValueError as error:
             refusal = str(error)
     if launch is not None:
@@ -124,8 +194,8 @@ def output_folder_lock(folder: str | os.PathLike, command: str, launch=None, ove
     try:
         yield
     finally:
-        if main:
-            lock.unlink(missing_ok=True)
+        if descriptor is not None:
+            _release(descriptor, lock)
             if created:
                 with contextlib.suppress(OSError):
                     folder.rmdir()  # only if the run left nothing in it
