@@ -99,3 +99,18 @@ def test_a_lock_taken_over_from_a_killed_run_is_not_taken_again_by_a_third_run(t
             with output_folder_lock(tmp_path, "citrus finetune"):
                 pass
         assert (tmp_path / LOCK_NAME).exists()
+
+
+def test_a_second_evaluation_into_a_folder_another_evaluation_writes_is_refused(tmp_path, capsys):
+    """Two `citrus evaluate` runs into one --output-dir mixed their runs in runs.jsonl and left one's protocol.json
+    over the other's results, both saying "Results: ...". The second is refused before it writes anything."""
+    from citrus_hf.commands.main import main
+    from citrus_hf.training.run_lock import output_folder_lock
+
+    folder = tmp_path / "evaluation"
+    arguments = ["evaluate", "--output-dir", str(folder), "--datasets", "basic_motions", "--arms", "prior"]
+    arguments += ["--budgets", "1", "--seeds", "0", "--no-show-progress"]
+    with output_folder_lock(folder, "citrus evaluate"):  # the first evaluation, still running
+        assert main(arguments) == 2
+        assert "is being written by another run (citrus evaluate" in capsys.readouterr().err
+        assert sorted(path.name for path in folder.iterdir()) == [".citrus-run.lock"]

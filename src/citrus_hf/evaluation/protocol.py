@@ -78,6 +78,7 @@ from ..training.pretrain import (
 )
 from ..training.recipes import RECIPES
 from ..training.rng import caller_random_state_kept
+from ..training.run_lock import output_folder_lock
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .arms import ARMS, CLASSICAL_BASELINE, CiTrusArm, DatasetContext, PatchTSTArm
 from .records import field_problem
@@ -716,6 +717,14 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
     # warnings: protocol.json records it, and runs of another precision are not reused. The caller's config stays.
     config = copy.copy(config)
     config.finetune = trainer_precision(config.finetune)
+    # Two evaluations into one folder at once mixed their runs in runs.jsonl and left one's protocol.json over the
+    # other's results, and both said "Results: ...": the second is refused, as a second `citrus finetune` is.
+    with output_folder_lock(config.output_dir, "citrus evaluate"):
+        return _run_protocol_in_locked_folder(config)
+
+
+def _run_protocol_in_locked_folder(config: ProtocolConfig) -> ProtocolResult:
+    """`run_protocol`'s work, once its checks passed and it holds `config.output_dir`'s run lock."""
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     _record_settings(output_dir, config)
