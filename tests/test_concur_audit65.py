@@ -114,3 +114,21 @@ def test_a_second_evaluation_into_a_folder_another_evaluation_writes_is_refused(
         assert main(arguments) == 2
         assert "is being written by another run (citrus evaluate" in capsys.readouterr().err
         assert sorted(path.name for path in folder.iterdir()) == [".citrus-run.lock"]
+
+
+def test_a_second_data_build_into_an_output_another_build_writes_is_refused(tmp_path, capsys):
+    """Two `citrus data build --output` into one folder at once left one's data beside the other's
+    citrus_built_from.json (or splits of both). The second is refused before it builds, naming --output."""
+    from citrus_hf.commands.main import main
+    from citrus_hf.training.run_lock import output_folder_lock
+
+    folder = tmp_path / "built"
+    arguments = ["data", "build", "basic_motions", "--cache-dir", str(tmp_path / "cache"), "--output", str(folder)]
+    with output_folder_lock(folder, "citrus data build", flag="--output"):  # the first build, still saving
+        assert main(arguments) == 2
+        error = capsys.readouterr().err
+        assert f"--output {str(folder)!r} is being written by another run (citrus data build" in error
+        assert "give this run another --output," in error
+        assert sorted(path.name for path in folder.iterdir()) == [".citrus-run.lock"]
+    assert main(arguments) == 0  # once it ended, the folder is free
+    assert (folder / "citrus_built_from.json").is_file() and not (folder / ".citrus-run.lock").exists()

@@ -203,12 +203,24 @@ def _with_sampling_rate(dataset, sampling_rate: float | None, name: str):
 
 
 def _cmd_build(args: BuildArguments) -> int:
+    from ..training.arguments import check_output_dir
+    from ..training.run_lock import output_folder_lock
+
+    if not args.output:
+        return _build(args)
+    check_output_dir(args.output, "--output")
+    # Two builds into one --output at once left one's data beside the other's citrus_built_from.json (or splits of
+    # both): the second is refused, as a second `citrus finetune` into one --output-dir is.
+    with output_folder_lock(args.output, "citrus data build", flag="--output"):
+        return _build(args)
+
+
+def _build(args: BuildArguments) -> int:
+    """`citrus data build`, once its --output (if any) is checked and held."""
     from ..data.builders import build_dataset, summarize_dataset
     from ..publishing.datasets import publish_from_args
-    from ..training.arguments import check_output_dir
 
     if args.output:
-        check_output_dir(args.output, "--output")
         # `save_to_disk` writes its files beside whatever the folder holds; a model's folder would hold both
         model_files = [name for name in ("config.json", "model.safetensors") if (Path(args.output) / name).exists()]
         if model_files:

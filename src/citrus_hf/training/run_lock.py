@@ -83,9 +83,9 @@ def _still_in_place(descriptor: int, lock: Path) -> bool:
         return False
 
 
-def _refusal(folder: Path, lock: Path, holder: dict | None, live: bool) -> str:
-    """The message of a run refused `folder`: `holder` as its lock names it (None while the holder is writing it);
-    `live`: the kernel lock says that run is alive, so only its end frees the folder."""
+def _refusal(folder: Path, lock: Path, holder: dict | None, live: bool, flag: str) -> str:
+    """The message of a run refused `folder` (given as `flag`): `holder` as its lock names it (None while the holder
+    is writing it); `live`: the kernel lock says that run is alive, so only its end frees the folder."""
     who = ""
     if holder is not None:
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(holder.get("started", 0))))
@@ -99,10 +99,7 @@ def _refusal(folder: Path, lock: Path, holder: dict | None, live: bool) -> str:
         fix = f"if it is no longer running there, pass --overwrite-output-dir (or delete {lock})"
     else:
         fix = f"if no such run is alive, delete {lock}"
-    return (
-        f"--output-dir {str(folder)!r} is being written by another run{who}; give this run another --output-dir, "
-        f"or {fix}."
-    )
+    return f"{flag} {str(folder)!r} is being written by another run{who}; give this run another {flag}, or {fix}."
 
 
 def _recorded_holder(lock: Path) -> dict | None:
@@ -114,7 +111,7 @@ def _recorded_holder(lock: Path) -> dict | None:
     return holder if isinstance(holder, dict) else None
 
 
-def _take(folder: Path, lock: Path, command: str, overwrite: bool) -> int:
+def _take(folder: Path, lock: Path, command: str, overwrite: bool, flag: str) -> int:
     """Open `lock` and hold the kernel's lock on it for this process, taking over a stale one (and, with `overwrite`,
     one written on another machine, whose process cannot be checked from here).
 
@@ -135,20 +132,20 @@ def _take(folder: Path, lock: Path, command: str, overwrite: bool) -> int:
         descriptor = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
         try:
             if not _kernel_lock(descriptor):
-                raise ValueError(_refusal(folder, lock, _recorded_holder(lock), live=True))
+                raise ValueError(_refusal(folder, lock, _recorded_holder(lock), live=True, flag=flag))
             if not _still_in_place(descriptor, lock):
                 os.close(descriptor)
                 continue
             holder = _holder(lock)
             if holder is not None and not (holder["host"] != socket.gethostname() and overwrite):
-                raise ValueError(_refusal(folder, lock, holder, live=False))
+                raise ValueError(_refusal(folder, lock, holder, live=False, flag=flag))
             os.ftruncate(descriptor, 0)
             os.pwrite(descriptor, json.dumps(record).encode("utf-8"), 0)
             return descriptor
         except BaseException:
             os.close(descriptor)
             raise
-    raise ValueError(f"--output-dir {str(folder)!r} was taken by another run as this one started; try again.")
+    raise ValueError(f"{flag} {str(folder)!r} was taken by another run as this one started; try again.")
 
 
 def _release(descriptor: int, lock: Path) -> None:
@@ -162,12 +159,15 @@ def _release(descriptor: int, lock: Path) -> None:
 
 
 @contextlib.contextmanager
-def output_folder_lock(folder: str | os.PathLike, command: str, launch=None, overwrite: bool = False) -> Iterator[None]:
+def output_folder_lock(
+    folder: str | os.PathLike, command: str, launch=None, overwrite: bool = False, flag: str = "--output-dir"
+) -> Iterator[None]:
     """Hold `folder`'s run lock while the block runs. The folder is created if need be, and removed again at the end
     if the run left it empty. Under a launch of several processes (`launch`, Accelerate's state) the main process
     takes the lock and every process learns whether it could, so that a refused run ends alike on all of them (the
     others waited at the next barrier for a process that had left, and ended in a long traceback). `overwrite`
     (`--overwrite-output-dir`) also takes over a lock held on another machine, whose process cannot be checked.
+    `flag`: the command's option that named `folder`, as refusals name it.
 
     Raises:
         ValueError: another live run holds the lock (naming its command, process, machine and start).
@@ -179,7 +179,7 @@ def output_folder_lock(folder: str | os.PathLike, command: str, launch=None, ove
         created = not folder.exists()
         folder.mkdir(parents=True, exist_ok=True)
         try:
-            descriptor = _take(folder, lock, command, overwrite)
+            descriptor = _take(folder, lock, command, overwrite, flag)
         except ValueError as error:
             refusal = str(error)
     if launch is not None:
