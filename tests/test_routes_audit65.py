@@ -1,8 +1,10 @@
 """The same model by every route (audit 65): a fusion model over encoders that pool every layer (what the probe and
-LP-FT recipes of `citrus finetune` save) crashed in its first forward pass."""
+LP-FT recipes of `citrus finetune` save) crashed in its first forward pass; a set that `citrus data build` wrote
+(every row's subject "unknown") was carved by subject, not by recording as the registered set it copies."""
 
 from __future__ import annotations
 
+import datasets
 import numpy as np
 import pytest
 import torch
@@ -10,6 +12,8 @@ from tiny_configs import tiny_config
 
 from citrus_hf import CiTrusForSequenceClassification
 from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
+from citrus_hf.data.budgets import carve_validation
+from citrus_hf.data.splits import load_task_splits
 from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
 
 
@@ -70,3 +74,50 @@ def test_auroc_counts_rows_tied_in_probability_as_ties():
         # probabilities rounded, so that those tied in exact arithmetic tie in the reference too
         expected = roc_auc_score(labels, np.round(softmax(logits, axis=1), 12), multi_class="ovr")
         assert classification_metrics(logits, labels)["auroc"] == pytest.approx(expected, abs=1e-9)
+
+
+def _own_set(folder, subject_of) -> str:
+    """A tiny labelled `save_to_disk` set: 2 classes x 6 recordings of one row each; `subject_of(label, take)`."""
+    rng = np.random.default_rng(0)
+    rows = {"input_values": [], "label": [], "subject": [], "recording": [], "sampling_rate": []}
+    for label in range(2):
+        for take in range(6):
+            rows["input_values"].append(rng.standard_normal((1, 50)).astype(np.float32))
+            rows["label"].append(label)
+            rows["subject"].append(subject_of(label, take))
+            rows["recording"].append(f"r{label}-{take}")
+            rows["sampling_rate"].append(10.0)
+    test = {key: values[:2] for key, values in rows.items()}
+    splits = {"train": datasets.Dataset.from_dict(rows), "test": datasets.Dataset.from_dict(test)}
+    datasets.DatasetDict(splits).save_to_disk(folder)
+    return str(folder)
+
+
+def test_unknown_subjects_are_carved_by_recording_as_the_registered_set(tmp_path):
+    """Every row "unknown" (what `citrus data build` writes when the source does not say) read as one subject: no
+    validation was carved ("too few recordings per class", with 6 per class) and the budget came from another pool."""
+    folder = _own_set(tmp_path / "built", lambda label, take: "unknown")
+    splits = load_task_splits(folder)
+    train = datasets.load_from_disk(folder)["train"]
+    _, expected = carve_validation(len(train), np.asarray(train["label"]), list(train["recording"]))
+    assert len(splits.validation) and list(splits.validation_rows) == list(expected)
+    assert "by recording," in splits.validation_source and splits.carved_by == "recording"
+
+
+def test_known_subjects_stay_whole_and_unknown_ones_go_by_recording(tmp_path):
+    """Known subjects are still kept on one side; rows of an unknown subject are each their recording's group."""
+    folder = _own_set(tmp_path / "mixed", lambda label, take: "unknown" if take < 2 else f"S{take % 2}")
+    splits = load_task_splits(folder)
+    assert "by subject (recording where unknown)" in splits.validation_source
+    known = lambda split: set(split["subject"]) - {"unknown"}  # noqa: E731
+    assert not known(splits.train) & known(splits.validation)
+
+
+def test_one_known_subject_says_too_few_subjects_not_recordings(tmp_path):
+    """One subject for every row: the message blamed recordings (6 per class) instead of the one subject."""
+    folder = _own_set(tmp_path / "one", lambda label, take: "S1")
+    with pytest.raises(ValueError, match="too few subjects per class"):
+        load_task_splits(folder)
+    assert load_task_splits(folder, require_validation=False).validation_source.startswith(
+        "none: train has too few subjects per class"
+    )

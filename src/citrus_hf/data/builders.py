@@ -23,6 +23,7 @@ from .errors import CitrusDataError
 from .fetch import archive_path
 from .plans import BuildContext, resolve_options, write_plan
 from .recording_folders import files_under
+from .recordings import UNKNOWN_SUBJECT
 from .registry import get_dataset_spec, get_source, source_archives
 
 if TYPE_CHECKING:
@@ -209,7 +210,7 @@ def _known_subjects(dataset) -> int | None:
     """How many subjects a split's windows come from, counting known ones only: "unknown" (the source does not say)
     is not one subject, and a split whose every window is "unknown" has no count (None, shown "-"), not 0 subjects."""
     subjects = set(dataset.data.column("subject").to_pylist())
-    known = subjects - {"unknown"}
+    known = subjects - {UNKNOWN_SUBJECT}
     return len(known) if known or not subjects else None
 
 

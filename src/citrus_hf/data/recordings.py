@@ -53,6 +53,11 @@ class Signals:
             )
 
 
+# The ``subject`` of a recording whose source does not say who was recorded: not one subject, so a count of subjects
+# leaves it out and a carve by subject groups such rows by their recording instead.
+UNKNOWN_SUBJECT = "unknown"
+
+
 @dataclass(frozen=True)
 class RecordingRef:
     """Where one recording is and how to load it.
@@ -106,7 +111,7 @@ def recordings_per_member(
     archive_cache_dir=None,
     *,
     recording: Callable[[str], str],
-    subject: str | Callable[[str], str] = "unknown",
+    subject: str | Callable[[str], str] = UNKNOWN_SUBJECT,
     arguments: Callable[[str], Mapping[str, Any]] = lambda member: {},
 ) -> list[RecordingRef]:
     """One recording per member of an offline source, loaded by ``loader(path=..., **arguments(member))``.
@@ -346,6 +351,7 @@ def plan_official_split(
 
 
 __all__ = [
+    "UNKNOWN_SUBJECT",
     "RecordingRef",
     "Signals",
     "channel_segments",

@@ -34,6 +34,7 @@ from .recording_folders import (
     is_recording_folder,
     load_recording_folder,
 )
+from .recordings import UNKNOWN_SUBJECT
 from .registry import list_datasets
 from .windowing import check_own_set_options, window_examples
 
@@ -1160,6 +1161,8 @@ class TaskSplits:
         default_factory=lambda: {"train": "train", "validation": "validation", "test": "test"}
     )
     channel_names: list[str] | None = None
+    # what a validation split carved out of train grouped rows by (a key of `CARVE_GROUPS`); None when not carved
+    carved_by: str | None = None
 
     def labels(self, split: str = "train") -> np.ndarray:
         dataset = getattr(self, split)
@@ -1289,22 +1292,23 @@ def load_task_splits(
             None if split is None else _windowed(split, role, windows, sampling_rate)
             for role, split in (("train", train), ("validation", validation), ("test", test))
         )
-    source, train_rows, validation_rows = validation_split, None, None
+    source, train_rows, validation_rows, carved_by = validation_split, None, None, None
     if validation is None:
         _warn_unused_splits(dataset, split_names, {train_split, test_split, validation_split})
-        by_subject = not registered and "subject" in train.column_names  # (registered sets: by recording, as built)
-        train_rows, validation_rows = carved_rows(train, task, validation_fraction, validation_seed, by_subject)
+        # registered sets: by recording, as built; a set of one's own: by subject where the subject is known
+        groups, carved_by = carve_groups(train, by_subject=not registered)
+        labels = np.asarray(train["label"]) if task == CLASSIFICATION else None
+        train_rows, validation_rows = carve_validation(len(train), labels, groups, validation_fraction, validation_seed)
         train, validation = train.select(train_rows), train.select(validation_rows)
         if len(validation) == 0 and require_validation:
             raise ValueError(
-                f"Dataset {dataset!r} has no {validation_split!r} split and too few recordings per class to carve "
-                "one; give a validation split or use more data."
+                f"Dataset {dataset!r} has no {validation_split!r} split and too few {CARVE_GROUPS[carved_by]} per "
+                "class to carve one (a class keeps at least one in train); give a validation split or use more data."
             )
         source = (
-            f"carved from {train_split} ({validation_fraction:.0%} per class, by "
-            f"{'subject' if by_subject else 'recording'}, seed {validation_seed})"
+            f"carved from {train_split} ({validation_fraction:.0%} per class, by {carved_by}, seed {validation_seed})"
             if len(validation)
-            else f"none: {train_split} has too few recordings per class to carve one"
+            else f"none: {train_split} has too few {CARVE_GROUPS[carved_by]} per class to carve one"
         )
     first = np.asarray(train[0]["input_values"])
     return TaskSplits(
@@ -1319,6 +1323,7 @@ def load_task_splits(
         validation_rows=validation_rows,
         split_names={"train": train_split, "validation": validation_split or "validation", "test": test_split},
         channel_names=_shared_channel_names(train, 1 if first.ndim == 1 else first.shape[0]),
+        carved_by=carved_by,
     )
 
 
@@ -1670,21 +1675,48 @@ def carved_rows(
 ):
     """`(pool rows, validation rows)` of a labelled training split: the row numbers `carve_validation_split`
     selects. `by_subject`: whole subjects go to one side (a set of one's own with a `subject` column: a subject's
-    several recordings on both sides made the validation scores read high), a row without one by its recording."""
+    several recordings on both sides made the validation scores read high), a row without one by its recording
+    (`carve_groups`)."""
+    groups, _ = carve_groups(train, by_subject)
     labels = np.asarray(train["label"]) if task == CLASSIFICATION else None
+    return carve_validation(len(train), labels, groups, fraction, seed)
+
+
+# What the validation carve grouped rows by (`carve_groups`) -> the same in the plural, for messages.
+CARVE_GROUPS = {
+    "recording": "recordings",
+    "subject": "subjects",
+    "subject (recording where unknown)": "subjects (recordings where the subject is unknown)",
+}
+
+
+def carve_groups(train, by_subject: bool = False) -> tuple[list | None, str]:
+    """`(groups, grouped by)`: each row's group in the validation carve of a training split (None: no `recording`
+    column, every row its own) and what the groups are, a key of `CARVE_GROUPS`.
+
+    With `by_subject` a row's group is its subject, except where the subject is missing or `UNKNOWN_SUBJECT` (the
+    source does not say who was recorded): then its recording. "unknown" is not one subject: read as one, a set that
+    `citrus data build` wrote (every row "unknown") was one group, carved no validation at all, and drew its label
+    budget from another pool than the registered set it copies."""
     column = "subject" if by_subject and "subject" in train.column_names else "recording"
     groups = list(train[column]) if column in train.column_names else None
-    missing = missing_groups(groups) if groups is not None else []
+    if groups is None:
+        return None, "recording"
+    if column == "subject":
+        groups = [None if group == UNKNOWN_SUBJECT else group for group in groups]
+    missing = missing_groups(groups)
+    grouped_by = column
     if len(missing) and column == "subject" and "recording" in train.column_names:
         recordings, without = list(train["recording"]), set(missing.tolist())
         groups = [f"recording {recordings[row]}" if row in without else group for row, group in enumerate(groups)]
+        grouped_by = "recording" if len(missing) == len(groups) else "subject (recording where unknown)"
         missing = missing_groups(groups)
     if len(missing):
         logger.info(
             f"{len(missing)} row(s) of the training split (first: row {int(missing[0])}) have no `{column}` id; "
             f"the validation carve counts each as a {column} of its own."
         )
-    return carve_validation(len(train), labels, groups, fraction, seed)
+    return groups, grouped_by
 
 
 __all__ = [

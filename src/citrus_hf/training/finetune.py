@@ -38,7 +38,7 @@ from ..data.alignment import (
     task_feature_extractor,
     with_input_overrides,
 )
-from ..data.splits import LABEL_TASKS, draw_budget, load_task_splits, parse_budget
+from ..data.splits import CARVE_GROUPS, LABEL_TASKS, draw_budget, load_task_splits, parse_budget
 from ..loading import build_config, resolve_checkpoint
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .arguments import FinetuneArguments, TrainerSettings
@@ -226,9 +226,14 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         require_validation=False,
     )
     if len(splits.validation) == 0:
+        reason = (
+            f"has no validation split and too few {CARVE_GROUPS[splits.carved_by]} per class to carve one"
+            if splits.carved_by
+            else "has an empty validation split"
+        )
         logger.warning(
-            f"{args.dataset} has no validation split and too few recordings per class to carve one: the recipe runs "
-            "its fixed schedule (no early stopping) and no validation metrics are reported."
+            f"{args.dataset} {reason}: the recipe runs its fixed schedule (no early stopping) and no validation "
+            "metrics are reported."
         )
     check_metric_for_task(args.trainer.metric_for_best_model, splits.task)
     if args.model is not None:
