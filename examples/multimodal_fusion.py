@@ -169,7 +169,7 @@ def main(argv=None) -> dict:
     fusion.save_pretrained(output_dir / "fusion_pretrained")  # one checkpoint holding the three encoders
 
     # Align every modality to its encoder once; the fusion processor routes each signal to its own extractor.
-    processor = CiTrusFusionProcessor.from_config(fusion.config)
+    processor = CiTrusFusionProcessor.from_encoders(encoders)  # each encoder folder's own saved extractor
     processor.save_pretrained(output_dir / "fusion_pretrained")
     aligned = {
         name: values.numpy()

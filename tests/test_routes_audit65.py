@@ -121,3 +121,43 @@ def test_one_known_subject_says_too_few_subjects_not_recordings(tmp_path):
     assert load_task_splits(folder, require_validation=False).validation_source.startswith(
         "none: train has too few subjects per class"
     )
+
+
+def _fine_tuned_encoder(folder, **extractor_settings) -> str:
+    """A tiny classifier saved with an extractor of its own settings, as `citrus finetune` saves one."""
+    from citrus_hf import CiTrusFeatureExtractor
+
+    config = tiny_config(num_labels=2)
+    CiTrusForSequenceClassification(config).save_pretrained(folder)
+    CiTrusFeatureExtractor.from_config(config, **extractor_settings).save_pretrained(folder)
+    return str(folder)
+
+
+def test_the_fusion_processor_aligns_an_encoder_as_its_own_saved_extractor(tmp_path):
+    """`from_config` rebuilt the extractor from the config: a fine-tuned encoder's saved alignment ("interpolate")
+    and NaN policy were dropped, and the fusion model saw the first 2 s of 10 s rows (cropped by "resample")."""
+    from citrus_hf import CiTrusFeatureExtractor
+    from citrus_hf.processing_citrus_fusion import CiTrusFusionProcessor
+
+    folder = _fine_tuned_encoder(tmp_path / "ecg", alignment="interpolate", nan_policy="interpolate")
+    own = CiTrusFeatureExtractor.from_pretrained(folder)
+    rows = np.random.default_rng(0).standard_normal((3, 1, 1000)).astype(np.float32)  # 10 s at 100 Hz
+    rows[0, 0, 5] = np.nan
+    expected = own(list(rows), sampling_rate=100, return_tensors="pt")["input_values"]
+    fusion = CiTrusFusionForSequenceClassification.from_encoders({"ecg": folder}, num_labels=2)
+    loaded = CiTrusForSequenceClassification.from_pretrained(folder)
+    for encoders in ({"ecg": folder}, {"ecg": loaded}):  # a folder, or a model loaded from one
+        processor = CiTrusFusionProcessor.from_encoders(encoders)
+        processor.check_model(fusion)
+        assert torch.equal(processor(ecg=rows, sampling_rate=100)["input_values"]["ecg"], expected)
+    processor.save_pretrained(tmp_path / "fusion")
+    reloaded = CiTrusFusionProcessor.from_pretrained(tmp_path / "fusion").feature_extractors["ecg"]
+    assert (reloaded.alignment, reloaded.nan_policy) == ("interpolate", "interpolate")
+
+
+def test_the_fusion_processor_refuses_a_saved_extractor_of_another_contract(tmp_path):
+    from citrus_hf.processing_citrus_fusion import CiTrusFusionProcessor
+
+    folder = _fine_tuned_encoder(tmp_path / "ecg", sampling_rate=50.0)
+    with pytest.raises(ValueError, match="does not align recordings to its encoder.*sampling_rate=50"):
+        CiTrusFusionProcessor.from_encoders({"ecg": folder})

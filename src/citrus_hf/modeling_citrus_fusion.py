@@ -199,6 +199,10 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             **config_kwargs: the fusion settings (`num_labels`, `id2label`, `problem_type`, `num_targets`,
                 `normalize_embeddings`, `head_dropout`, ...); see `CiTrusFusionConfig`.
 
+        Its processor: `CiTrusFusionProcessor.from_encoders(encoders)`, the same mapping, which keeps the extractor saved
+        with each encoder (alignment, NaN policy, normalisation statistics); `from_config(model.config)` has only the
+        configs.
+
         Example:
 
         ```python

@@ -133,7 +133,8 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
 
     Args:
         feature_extractors (`dict[str, CiTrusFeatureExtractor]`): modality name -> its feature extractor. Build them
-            from the model with `CiTrusFusionProcessor.from_config(model.config)`.
+            from the encoders the model was built from with `CiTrusFusionProcessor.from_encoders(encoders)` (each
+            encoder's saved extractor), or from the model's config alone with `from_config(model.config)`.
 
     Example:
 
@@ -202,6 +203,71 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
                 for name, sub_config in config.modality_configs.items()
             }
         )
+
+    @classmethod
+    def from_encoders(
+        cls,
+        encoders: Mapping[str, str | os.PathLike | Any],
+        encoder_loading_kwargs: Mapping[str, object] | None = None,
+        **extractor_kwargs,
+    ) -> CiTrusFusionProcessor:
+        """The processor of a fusion model built from `encoders` (the mapping given to
+        `CiTrusFusionForSequenceClassification.from_encoders`): each modality's extractor is the one saved with its
+        encoder, so the fusion model aligns and normalises a modality as that encoder's own pipeline does.
+
+        `from_config(model.config)` sees the encoders' configs alone and rebuilds every extractor from them: a
+        fine-tuned encoder's saved alignment ("interpolate": rows stretched onto the window), NaN policy, hop and
+        normalisation statistics were dropped, and the fusion model saw the first 2 s of 10 s rows.
+
+        Args:
+            encoders: modality name -> a CiTrus checkpoint (folder or Hub repo id) or a loaded CiTrus model. A
+                checkpoint's `preprocessor_config.json` is read, and for a loaded model that of the folder it was
+                loaded from (its `name_or_path`), as `pipeline(model=model)` finds one; an encoder without one (a
+                model built in memory, a checkpoint saved without an extractor) gets `CiTrusFeatureExtractor.from_config`
+                of its config.
+            encoder_loading_kwargs: Hub arguments for checkpoints given by name (`revision`, `token`, ...).
+            **extractor_kwargs: settings for every extractor (e.g. `nan_policy="interpolate"`).
+
+        Raises:
+            ValueError: a saved extractor that aligns windows otherwise than its encoder's config takes them (another
+                rate, window, patch length or normalisation: an edited file, or an encoder loaded with overrides).
+        """
+        if not isinstance(encoders, Mapping) or not encoders:
+            raise ValueError(
+                "`encoders` must be a non-empty dict modality -> CiTrus checkpoint or model, as given to "
+                "CiTrusFusionForSequenceClassification.from_encoders."
+            )
+        loading = dict(encoder_loading_kwargs or {})
+        extractors = {}
+        for name, source in encoders.items():
+            if isinstance(source, (str, os.PathLike)):
+                config, folder = CiTrusConfig.from_pretrained(source, **loading), source
+            else:
+                config = getattr(source, "config", None)
+                if not isinstance(config, CiTrusConfig):
+                    raise TypeError(
+                        f"encoder {name!r}: expected a CiTrus checkpoint (path or Hub repo id) or a CiTrus model, got "
+                        f"{type(source).__name__}."
+                    )
+                folder = getattr(source, "name_or_path", "")
+                folder = folder if folder and os.path.isdir(folder) else None  # a loaded model: only a folder here
+            settings = {"channel_independent": _takes_any_channel_count(config), **extractor_kwargs}
+            saved = folder is not None and cached_file(
+                folder, FEATURE_EXTRACTOR_NAME, _raise_exceptions_for_missing_entries=False, **loading
+            )
+            if not saved:
+                extractors[name] = CiTrusFeatureExtractor.from_config(config, **settings)
+                continue
+            extractor = CiTrusFeatureExtractor.from_pretrained(folder, **loading, **settings)
+            differ = _contract_differences(extractor, config)
+            if differ:
+                raise ValueError(
+                    f"encoder {name!r}: the feature extractor saved in {os.fspath(folder)!r} does not align recordings "
+                    f"to its encoder ({'; '.join(differ)}); save the extractor with the encoder, or build the "
+                    "processor with CiTrusFusionProcessor.from_config(model.config)."
+                )
+            extractors[name] = extractor
+        return cls(extractors)
 
     @property
     def modalities(self) -> list[str]:
