@@ -161,3 +161,15 @@ def test_the_fusion_processor_refuses_a_saved_extractor_of_another_contract(tmp_
     folder = _fine_tuned_encoder(tmp_path / "ecg", sampling_rate=50.0)
     with pytest.raises(ValueError, match="does not align recordings to its encoder.*sampling_rate=50"):
         CiTrusFusionProcessor.from_encoders({"ecg": folder})
+
+
+def test_the_readme_says_what_the_autopeft_route_leaves_out():
+    """The README showed `AutoPeftModelForSequenceClassification.from_pretrained(adapter, ...)` as working too; it keeps
+    only the logits (the base's id2label, context_length and normalisation), which the README did not say."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    shown = readme.index("peft.AutoPeftModelForSequenceClassification.from_pretrained(")
+    paragraph = readme[shown : readme.index("\n\n", shown)]
+    for named in ("logits only", "id2label", "context_length", "load_adapter(", "pipeline(model="):
+        assert named in paragraph, named
