@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 
 from huggingface_hub.dataclasses import StrictDataclassClassValidationError, StrictDataclassFieldValidationError, strict
 from transformers.configuration_utils import PreTrainedConfig
-from transformers.utils import SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
+from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
 from .vocabulary_citrus import (
     ATTENTION_TYPES,
@@ -646,6 +646,40 @@ def safetensors_names(variant: str | None = None) -> tuple[str, str]:
     weights_stem, weights_suffix = SAFE_WEIGHTS_NAME.rsplit(".", 1)
     index_stem, index_suffix = SAFE_WEIGHTS_INDEX_NAME.rsplit(".", 1)
     return f"{weights_stem}.{variant}.{weights_suffix}", f"{index_stem}.{variant}.{index_suffix}"
+
+
+def stale_weights_error(folder: str | os.PathLike, variant: str | None = None) -> OSError | None:
+    """The refusal of a checkpoint folder that holds both the weights file and the shards' index of `variant`
+    (`safetensors_names`), None for any other folder. One of them is left from an earlier save into the same folder
+    (transformers' `save_pretrained` writing shards leaves an earlier `model.safetensors` beside them), and every
+    loader reads the single file first: the old weights were served without a word."""
+    weights_name, index_name = safetensors_names(variant)
+    if not all(os.path.isfile(os.path.join(folder, name)) for name in (weights_name, index_name)):
+        return None
+    return OSError(
+        f"{os.fspath(folder)!r} holds both {weights_name} and {index_name} (with its shards): one is left from an "
+        f"earlier save into this folder, and loading would read {weights_name} whichever is newer. Delete the stale "
+        "one (the index with its shards, or the single file), or save the model into a fresh folder."
+    )
+
+
+def checkpoints_inside_hint(folder: str | os.PathLike) -> str:
+    """A clause naming the subfolders of `folder` that hold a checkpoint (a config.json), for the refusal of `folder`
+    itself: a Trainer's `output_dir` before its final save holds only its `checkpoint-N`, and a repository may keep
+    one checkpoint per subfolder (`from_pretrained(folder, subfolder=...)`). Empty when there are none."""
+    try:
+        names = [entry.name for entry in os.scandir(folder) if entry.is_dir()]
+    except OSError:
+        return ""
+    names = sorted(
+        (name for name in names if os.path.isfile(os.path.join(folder, name, CONFIG_NAME))),
+        key=lambda name: [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)],
+    )
+    if not names:
+        return ""
+    if all(name.startswith("checkpoint-") for name in names):  # (the Trainer's step checkpoints, latest last)
+        return f": it holds the Trainer's {names[-3:]}; pass one of those, or the folder of the final save"
+    return f": its subfolders {names[:5]} hold checkpoints; pass one of those (or this folder with `subfolder=`)"
 
 
 def raise_plain_validation_errors(config_class: type[PreTrainedConfig]) -> None:

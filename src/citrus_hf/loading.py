@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,13 +46,16 @@ from .configuration_citrus import (
     PIPELINE_TASKS,
     CiTrusConfig,
     check_derived_keywords,
+    checkpoints_inside_hint,
     config_field_names,
     file_for_folder_error,
+    missing_subfolder_error,
     not_a_field_error,
     safetensors_names,
+    stale_weights_error,
 )
 from .configuration_citrus_fusion import CiTrusFusionConfig
-from .vocabulary_citrus import REGRESSION
+from .vocabulary_citrus import ADAPTER_WEIGHTS_NAME, REGRESSION
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -59,8 +63,11 @@ if TYPE_CHECKING:
     from .feature_extraction_citrus import CiTrusFeatureExtractor
     from .processing_citrus_fusion import CiTrusFusionProcessor
 
-# What a CiTrus checkpoint consists of; anything else (pickled *.bin, *.pt) is never downloaded.
-CHECKPOINT_PATTERNS = ["*.json", "*.safetensors", "*.py", constants.REPOCARD_NAME]
+# What a CiTrus checkpoint consists of besides its weights (`checkpoint_patterns`); anything else (pickled *.bin, *.pt)
+# is never downloaded.
+_SETTINGS_PATTERNS = ["*.json", "*.py", constants.REPOCARD_NAME]
+# The weights `save_pretrained(folder, variant=...)` writes (`safetensors_names`): group 1 or 2 is the variant.
+_VARIANT_WEIGHTS = re.compile(r"model\.(?:([^.]+?)(?:-\d{5}-of-\d{5})?\.safetensors|safetensors\.index\.(.+)\.json)")
 # Files that would be unpickled on load: never published, never downloaded.
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib")
 
@@ -95,6 +102,19 @@ FUSION_MODEL_TASKS: dict[str, tuple[str, str | None, str]] = {
 PIPELINE_TAGS: dict[str, str] = {task: PIPELINE_TASKS[spec[0]][0] for task, spec in MODEL_TASKS.items()}
 
 
+def checkpoint_patterns(subfolder: str | None = None, variant: str | None = None) -> tuple[list[str], list[str]]:
+    """`(allow_patterns, ignore_patterns)` for `snapshot_download` of one CiTrus checkpoint in a Hub repository: its
+    settings and code (`*.json`, `*.py`, `README.md`) and the safetensors weights of `variant` (one file or shards;
+    a LoRA adapter's `adapter_model.safetensors`), at the root or in `subfolder`, and nothing below them. A pattern
+    like "*.json" also matches nested paths (`fnmatch`'s `*` crosses "/"), so a repository holding a Trainer's
+    `checkpoint-N` folders or other variants was downloaded whole; pickled weights are never downloaded."""
+    weights_name, _ = safetensors_names(variant)
+    stem, suffix = weights_name.rsplit(".", 1)
+    patterns = [*_SETTINGS_PATTERNS, weights_name, f"{stem}-?????-of-?????.{suffix}", ADAPTER_WEIGHTS_NAME]
+    prefix = f"{subfolder.strip('/')}/" if subfolder else ""
+    return [prefix + pattern for pattern in patterns], [f"{prefix}*/*"]
+
+
 def resolve_checkpoint(
     repo_or_path: str | os.PathLike,
     *,
@@ -102,12 +122,16 @@ def resolve_checkpoint(
     token: str | bool | None = None,
     cache_dir: str | os.PathLike | None = None,
     local_files_only: bool = False,
+    subfolder: str | None = None,
+    variant: str | None = None,
 ) -> Path:
     """Local folder holding the checkpoint: `repo_or_path` itself if it is a folder, the shipped folder if it is the
-    name of a bundled checkpoint (`bundled_checkpoint`), else the Hub snapshot.
+    name of a bundled checkpoint (`bundled_checkpoint`), else the Hub snapshot (the checkpoint is in its `subfolder`
+    when one is given).
 
-    Only the files a CiTrus checkpoint needs are downloaded (`*.json`, `*.safetensors`, `*.py`, `README.md`):
-    pickled weights never reach the disk. With `HF_HUB_OFFLINE=1` or `local_files_only=True` the cached snapshot is
+    Only the files a CiTrus checkpoint needs are downloaded (`checkpoint_patterns`: `*.json`, `*.py`, `README.md` and
+    the safetensors weights of `variant`, of the root or of `subfolder` only): pickled weights, other variants and
+    other subfolders never reach the disk. With `HF_HUB_OFFLINE=1` or `local_files_only=True` the cached snapshot is
     used.
 
     Raises:
@@ -146,12 +170,14 @@ def resolve_checkpoint(
         raise OSError(
             f"{repo_id!r} is neither a local folder nor a valid Hub id (`namespace/name`): {error}"
         ) from error
+    allow_patterns, ignore_patterns = checkpoint_patterns(subfolder, variant)
     try:
         return Path(
             snapshot_download(
                 repo_id,
                 revision=revision,
-                allow_patterns=CHECKPOINT_PATTERNS,
+                allow_patterns=allow_patterns,
+                ignore_patterns=ignore_patterns,
                 token=token,
                 cache_dir=cache_dir,
                 local_files_only=local_files_only,
@@ -212,9 +238,11 @@ def hub_repo_id(name_or_path: str | os.PathLike | None) -> str | None:
 
 
 def check_model_reference(reference: str | os.PathLike, flag: str = "model") -> None:
-    """Refuse, before any work, a checkpoint reference that names a local path which is not a checkpoint folder: a
-    folder without `config.json`, or a path that does not exist (a bundled name or a Hub id passes; the Hub is only
-    asked when the checkpoint is loaded)."""
+    """Refuse, before any work, a checkpoint reference that names a local path which is not a checkpoint folder the
+    commands load: a folder without `config.json` (naming the checkpoints in its subfolders, a Trainer's
+    `checkpoint-N`), one whose weights were saved with `variant=` only or hold a stale single file beside shards, or a
+    path that does not exist (a bundled name or a Hub id passes; the Hub is only asked when the checkpoint is
+    loaded)."""
     text = str(reference)
     path = Path(text).expanduser()
     if folder_if_bundled(text) is not text:
@@ -229,9 +257,14 @@ def check_model_reference(reference: str | os.PathLike, flag: str = "model") -> 
             )
         if not (path / CONFIG_NAME).is_file():
             raise FileNotFoundError(
-                f"{flag} {text!r} is a folder without config.json, so it is not a checkpoint; pass the folder that "
-                "`save_pretrained` (or `citrus pretrain` / `citrus finetune`) wrote."
+                f"{flag} {text!r} is a folder without config.json, so it is not a checkpoint"
+                + (
+                    checkpoints_inside_hint(path)
+                    or "; pass the folder that `save_pretrained` (or `citrus pretrain` / `citrus finetune`) wrote"
+                )
+                + "."
             )
+        _check_weights_layout(path, f"{flag} {text!r}")
         return
     looks_like_path = (
         isinstance(reference, os.PathLike)
@@ -244,6 +277,24 @@ def check_model_reference(reference: str | os.PathLike, flag: str = "model") -> 
         raise FileNotFoundError(
             f"{flag} {text!r} is not a checkpoint folder (it does not exist or is a file); pass the folder that "
             "`save_pretrained` wrote, a bundled checkpoint name (" + ", ".join(bundled_names()) + ") or a Hub id."
+        )
+
+
+def _check_weights_layout(folder: Path, shown: str) -> None:
+    """Refuse a checkpoint folder whose weights the commands cannot load, before any work: weights saved with a
+    `variant=` only (`model.fp16.safetensors`: no command takes a variant), or a stale single file beside shards."""
+    stale = stale_weights_error(folder)
+    if stale is not None:
+        raise stale
+    if any((folder / name).is_file() for name in safetensors_names()):
+        return
+    matches = (_VARIANT_WEIGHTS.fullmatch(name) for name in os.listdir(folder))
+    variants = sorted({match.group(1) or match.group(2) for match in matches if match})
+    if variants:
+        raise FileNotFoundError(
+            f"{shown} holds weights saved with `variant=` {variants} and no {SAFE_WEIGHTS_NAME}, and the citrus "
+            "commands load a checkpoint's plain weights: save it again without `variant=` (`from_pretrained(folder, "
+            f"variant={variants[0]!r}).save_pretrained(new_folder)`), and pass that folder."
         )
 
 
@@ -306,10 +357,22 @@ def _checked_folder(
     revision: str | None,
     needed: Sequence[str],
     variant: str | None = None,
-) -> None:
-    """Refuse a checkpoint folder without the files `needed`; `SAFE_WEIGHTS_NAME` there stands for the weights of
-    `variant` (`save_pretrained(..., variant=...)`), in one file or sharded."""
+    subfolder: str | None = None,
+) -> Path:
+    """The checkpoint's folder (`folder`, or its `subfolder`), after refusing one without the files `needed`;
+    `SAFE_WEIGHTS_NAME` there stands for the weights of `variant` (`save_pretrained(..., variant=...)`), in one file
+    or sharded (and not both: `stale_weights_error`)."""
     where = f"{str(repo_or_path)!r}" + (f" (revision {revision!r})" if revision else "")
+    if subfolder:
+        if not (folder / subfolder).is_dir():
+            if Path(str(repo_or_path)).expanduser().is_dir() or bundled_checkpoint(str(repo_or_path)) is not None:
+                raise missing_subfolder_error(folder, subfolder)  # (a Hub snapshot holds only the files asked for)
+            raise OSError(
+                f"{where} has no subfolder {subfolder!r} with checkpoint files: pass one that holds them, or leave "
+                "`subfolder` out."
+            )
+        where += f" (subfolder {subfolder!r})"
+        folder = folder / subfolder
     present = sorted(p.name for p in folder.iterdir())
     for name in needed:
         if name == SAFE_WEIGHTS_NAME:
@@ -321,11 +384,15 @@ def _checked_folder(
                     "never unpickles .bin files; publish the model with `citrus push` or `save_pretrained`"
                     + (" (or pass the `variant=` its weights were saved with)." if variant or other_variant else ".")
                 )
+            stale = stale_weights_error(folder, variant)
+            if stale is not None:
+                raise stale
         elif not (folder / name).is_file():
             raise OSError(
                 f"{where} has no {name} (files: {present}); it is not a complete CiTrus checkpoint. Publish it with "
                 "`citrus push` or `save_pretrained` (and the feature extractor's `save_pretrained`)."
             )
+    return folder
 
 
 def load_pretrained(
@@ -351,7 +418,8 @@ def load_pretrained(
             modules) instead of this package. Off by default: only enable it for repositories whose code you have
             read.
         token, cache_dir, local_files_only: as in `huggingface_hub.snapshot_download`.
-        from_pretrained_kwargs: passed to `from_pretrained` (e.g. `num_labels=..., ignore_mismatched_sizes=True`).
+        from_pretrained_kwargs: passed to `from_pretrained` (e.g. `num_labels=..., ignore_mismatched_sizes=True`);
+            `subfolder=` and `variant=` also say which files of a Hub repository are downloaded and checked.
 
     Returns:
         The model in eval mode.
@@ -362,13 +430,21 @@ def load_pretrained(
     """
     if task not in MODEL_TASKS:
         raise ValueError(f"Unknown task {task!r}; choose one of {list(MODEL_TASKS)}.")
+    variant, subfolder = from_pretrained_kwargs.get("variant"), from_pretrained_kwargs.get("subfolder")
     folder = resolve_checkpoint(
-        repo_or_path, revision=revision, token=token, cache_dir=cache_dir, local_files_only=local_files_only
+        repo_or_path,
+        revision=revision,
+        token=token,
+        cache_dir=cache_dir,
+        local_files_only=local_files_only,
+        subfolder=subfolder,
+        variant=variant,
     )
-    _checked_folder(
-        folder, repo_or_path, revision, [CONFIG_NAME, SAFE_WEIGHTS_NAME], from_pretrained_kwargs.get("variant")
+    # (`from_pretrained` below takes `folder` with the same `subfolder=`)
+    checkpoint_folder = _checked_folder(
+        folder, repo_or_path, revision, [CONFIG_NAME, SAFE_WEIGHTS_NAME], variant, subfolder
     )
-    model_type = _read_json(folder / CONFIG_NAME).get("model_type")
+    model_type = _read_json(checkpoint_folder / CONFIG_NAME).get("model_type")
     if model_type not in (CiTrusConfig.model_type, CiTrusFusionConfig.model_type):
         raise ValueError(f"{str(repo_or_path)!r} is not a CiTrus checkpoint (model_type={model_type!r}).")
     fusion = model_type == CiTrusFusionConfig.model_type
@@ -380,7 +456,7 @@ def load_pretrained(
     class_name = (FUSION_MODEL_TASKS if fusion else MODEL_TASKS)[task][0]
     from_pretrained_kwargs["use_safetensors"] = True
     if trust_remote_code:
-        model_class = _repository_class(folder, CONFIG_NAME, class_name, repo_or_path)
+        model_class = _repository_class(checkpoint_folder, CONFIG_NAME, class_name, repo_or_path)
     elif fusion:
         from . import modeling_citrus_fusion
 
@@ -437,7 +513,9 @@ def _load_preprocessor(
     """The preprocessor saved as `config_name` next to a checkpoint: the package's `local_class`, or with
     `trust_remote_code` the class of that name in the repository's own code."""
     folder = resolve_checkpoint(repo_or_path, **resolve_kwargs)
-    _checked_folder(folder, repo_or_path, resolve_kwargs.get("revision"), [config_name])
+    folder = _checked_folder(
+        folder, repo_or_path, resolve_kwargs.get("revision"), [config_name], subfolder=resolve_kwargs.get("subfolder")
+    )
     if trust_remote_code:
         local_class = _repository_class(folder, config_name, local_class.__name__, repo_or_path)
     return local_class.from_pretrained(folder)
@@ -451,9 +529,10 @@ def load_feature_extractor(
     token: str | bool | None = None,
     cache_dir: str | os.PathLike | None = None,
     local_files_only: bool = False,
+    subfolder: str | None = None,
 ) -> CiTrusFeatureExtractor:
-    """Load the feature extractor published with a CiTrus model (`preprocessor_config.json`), from the same places
-    and with the same errors as `load_pretrained`."""
+    """Load the feature extractor published with a CiTrus model (`preprocessor_config.json`, in the checkpoint's
+    `subfolder` if given), from the same places and with the same errors as `load_pretrained`."""
     from .feature_extraction_citrus import CiTrusFeatureExtractor
 
     return _load_preprocessor(
@@ -465,6 +544,7 @@ def load_feature_extractor(
         token=token,
         cache_dir=cache_dir,
         local_files_only=local_files_only,
+        subfolder=subfolder,
     )
 
 
@@ -476,9 +556,11 @@ def load_processor(
     token: str | bool | None = None,
     cache_dir: str | os.PathLike | None = None,
     local_files_only: bool = False,
+    subfolder: str | None = None,
 ) -> CiTrusFusionProcessor:
     """Load the processor published with a CiTrus fusion model (`processor_config.json`: one feature extractor per
-    modality), from the same places and with the same errors as `load_pretrained`."""
+    modality; in the checkpoint's `subfolder` if given), from the same places and with the same errors as
+    `load_pretrained`."""
     from .processing_citrus_fusion import CiTrusFusionProcessor
 
     return _load_preprocessor(
@@ -490,6 +572,7 @@ def load_processor(
         token=token,
         cache_dir=cache_dir,
         local_files_only=local_files_only,
+        subfolder=subfolder,
     )
 
 
@@ -500,7 +583,7 @@ __all__ = [
     "hub_repo_id",
     "is_adapter_folder",
     "read_json_object",
-    "CHECKPOINT_PATTERNS",
+    "checkpoint_patterns",
     "FUSION_MODEL_TASKS",
     "PICKLE_SUFFIXES",
     "MODEL_TASKS",

@@ -45,6 +45,7 @@ from .configuration_citrus import (
     check_checkpoint_reference,
     check_misspelt_fields,
     check_problem_type,
+    checkpoints_inside_hint,
     config_field_names,
     custom_pipelines_for,
     file_for_folder_error,
@@ -53,6 +54,7 @@ from .configuration_citrus import (
     lookup_never_reached_the_hub,
     missing_subfolder_error,
     safetensors_names,
+    stale_weights_error,
     warn_of_rate_override,
 )
 from .vocabulary_citrus import (
@@ -2046,11 +2048,11 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         if held.records and ((not same_class and not mismatched) or new_sized_head):
             # The expected case: the checkpoint's encoder, a head of this class that starts untrained, and the
             # checkpoint's own head (if any) left out. One line instead of transformers' table.
-            saved = saved_architectures[0] if saved_architectures else "another CiTrus class"
+            saved = f"a {saved_architectures[0]}" if saved_architectures else "another CiTrus class's"
             source = str(pretrained_model_name_or_path)
             if kwargs.get("subfolder"):
                 source = f"{source.rstrip('/')}/{kwargs['subfolder']}"  # where the weights came from
-            message = f"{cls.__name__}: encoder loaded from {source!r} (a {saved} checkpoint)"
+            message = f"{cls.__name__}: encoder loaded from {source!r} ({saved} checkpoint)"
             if missing or new_sized_head:
                 new_head = _modules_of(missing + new_sized_head)
                 # (peft users load their adapter onto this model next, which the load cannot know about)
@@ -2144,13 +2146,10 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
                         "--output-dir` writes it), which holds no PyTorch weights: run it with onnxruntime (README: "
                         "running the export without citrus_hf), or load the checkpoint folder it was exported from."
                     )
-                pickled = sorted(f for f in os.listdir(folder) if f.endswith(_PICKLED_WEIGHT_SUFFIXES))
-                found = f"only pickled weights {pickled}" if pickled else "no weights"
-                raise OSError(
-                    f"{folder!r} holds {found} and no {SAFE_WEIGHTS_NAME}: CiTrus loads safetensors only (a pickle can run "
-                    "code when unpickled). Convert a checkpoint you trust with `model.save_pretrained(folder)` after "
-                    "loading its state dict with `torch.load(path, weights_only=True)`."
-                )
+                raise _no_weights_error(folder)
+            stale = stale_weights_error(folder, variant)
+            if stale is not None:
+                raise stale
         elif os.path.exists(folder):
             raise file_for_folder_error(folder, f"config.json and {SAFE_WEIGHTS_NAME}")
         elif os.path.isdir(name):  # a `subfolder=` that this folder (a bundled checkpoint's too) does not have
@@ -2250,6 +2249,8 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         self._check_config_describes_model(saving=True)  # (else the checkpoint would not be this model)
         if not push_to_hub or publisher is None or not is_main_process:
             saved = super().save_pretrained(save_directory, *args, push_to_hub=push_to_hub, **kwargs)
+            if is_main_process:
+                self._remove_stale_weights(save_directory, kwargs.get("variant"))
             code_saver = type(self)._pipeline_code_saver
             if code_saver is not None and is_main_process and os.path.isdir(save_directory):
                 code_saver(save_directory)
@@ -2259,8 +2260,53 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         if "max_shard_size" in kwargs:
             push_options["max_shard_size"] = kwargs["max_shard_size"]
         saved = super().save_pretrained(save_directory, *args, **kwargs)
+        self._remove_stale_weights(save_directory, kwargs.get("variant"))
         publisher(self, repo_id, token=kwargs.get("token"), saved_folder=save_directory, **push_options)
         return saved
+
+    def _remove_stale_weights(self, save_directory, variant: str | None) -> None:
+        """Remove, after a save into `save_directory`, the weights of an earlier save that the new ones leave behind:
+        transformers removes earlier shards, but keeps an earlier `model.safetensors` beside new shards (which every
+        loader then reads instead of them: the old weights were served) and an earlier shards' index beside a new
+        single file. The index this save wrote names shards that all exist; an earlier one names removed shards."""
+        if getattr(self, "_hf_peft_config_loaded", False):  # (transformers saved an adapter's files, not these)
+            return
+        weights_name, index_name = safetensors_names(variant)
+        folder = os.fspath(save_directory)
+        if stale_weights_error(folder, variant) is None:
+            return
+        try:
+            shards = set((_saved_weight_map(folder, variant) or {}).values())
+        except OSError:  # an index that is no JSON weight map: not the one this save wrote
+            shards = set()
+        sharded_now = bool(shards) and all(os.path.isfile(os.path.join(folder, shard)) for shard in shards)
+        os.remove(os.path.join(folder, weights_name if sharded_now else index_name))
+
+
+def _no_weights_error(folder: str) -> OSError:
+    """The refusal of a checkpoint folder without the safetensors weights `save_pretrained` writes, naming what it
+    holds instead: pickled weights (and how to convert a trusted one), shards without their index (copied without
+    it), or subfolders that hold checkpoints (a Trainer's `checkpoint-N`, a base loaded with `subfolder=`)."""
+    names = sorted(os.listdir(folder))
+    pickled = [name for name in names if name.endswith(_PICKLED_WEIGHT_SUFFIXES)]
+    if pickled:
+        return OSError(
+            f"{folder!r} holds only pickled weights {pickled} and no {SAFE_WEIGHTS_NAME}: CiTrus loads safetensors "
+            "only (a pickle can run code when unpickled). Convert a checkpoint you trust with "
+            "`model.save_pretrained(folder)` after loading its state dict with `torch.load(path, weights_only=True)`."
+        )
+    shards = [name for name in names if re.fullmatch(r"model-\d{5}-of-\d{5}\.safetensors", name)]
+    if shards:
+        return OSError(
+            f"{folder!r} holds the weight shards {shards[:3]}{' ...' if len(shards) > 3 else ''} without their index "
+            f"{SAFE_WEIGHTS_INDEX_NAME}, which says where each tensor is: restore the index from where the shards "
+            "came from, or save the checkpoint again."
+        )
+    return OSError(
+        f"{folder!r} holds no weights ({SAFE_WEIGHTS_NAME} or its shards with {SAFE_WEIGHTS_INDEX_NAME})"
+        + (checkpoints_inside_hint(folder) or "; save the model with `save_pretrained`, which writes them")
+        + "."
+    )
 
 
 class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):

@@ -256,11 +256,12 @@ class ProtocolConfig:
         unknown = [arm for arm in self.checkpoints if arm not in ARMS or not ARMS[arm].pretrained]
         if unknown:
             raise ValueError(f"Checkpoints given for {unknown}, which are not pre-trained arms.")
-        from .._bundled import is_adapter_folder
         from ..loading import check_model_reference
 
-        for arm, checkpoint in self.checkpoints.items():  # a LoRA adapter folder is named as one, with the route
-            if is_adapter_folder(Path(str(checkpoint)).expanduser()):
+        # A folder is checked now, before protocol.json is written and the sets are built (a LoRA adapter is named
+        # as one, with the route; weights saved with `variant=` are refused); other references when they are loaded.
+        for arm, checkpoint in self.checkpoints.items():
+            if Path(str(checkpoint)).expanduser().is_dir():
                 check_model_reference(checkpoint, f"--checkpoints {arm}")
         if not self.datasets or not self.budgets or not self.seeds or not self.arms:
             raise ValueError("The protocol needs at least one dataset, budget, seed and arm.")
@@ -438,12 +439,13 @@ def _config_values(model_config: str) -> dict[str, Any]:
 
 
 def _weights_digest(checkpoint: str) -> str:
-    """sha256 of a checkpoint folder's safetensors files (a bundled name resolves to its folder); the reference
-    itself when there is no such folder (a Hub id: its revision is not known here)."""
-    from .._bundled import folder_if_bundled
+    """sha256 of the safetensors files of the folder a checkpoint reference resolves to as the arm loads it
+    (`resolve_checkpoint`): a folder, a bundled name's, or a Hub id's snapshot of the revision `main` names now (in
+    the cache, offline), so that runs of a repository's earlier weights are not reused, as they were when the id
+    stood for its weights. The reference itself where there are no such files."""
+    from ..loading import resolve_checkpoint
 
-    folder = Path(folder_if_bundled(checkpoint))
-    files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
+    files = sorted(resolve_checkpoint(checkpoint).glob("*.safetensors"))
     if not files:
         return checkpoint
     digest = hashlib.sha256()

@@ -23,7 +23,6 @@ from typing import Any
 from transformers.utils import (
     CONFIG_NAME,
     FEATURE_EXTRACTOR_NAME,
-    SAFE_WEIGHTS_INDEX_NAME,
     SAFE_WEIGHTS_NAME,
     cached_file,
     logging,
@@ -35,9 +34,12 @@ from ..configuration_citrus import (
     PIPELINE_TASKS,
     CiTrusConfig,
     check_checkpoint_reference,
+    checkpoints_inside_hint,
     custom_pipelines_for,
     file_for_folder_error,
+    missing_subfolder_error,
     pipeline_task_for,
+    safetensors_names,
 )
 from ..configuration_citrus_fusion import CiTrusFusionConfig
 from ..vocabulary_citrus import ADAPTER_CONFIG_NAME
@@ -46,7 +48,7 @@ from . import pipelines
 logger = logging.get_logger(__name__)
 
 # The Hub arguments of `from_pretrained` that say where a checkpoint's files are.
-_HUB_KWARGS = ("revision", "token", "cache_dir", "local_files_only")
+_HUB_KWARGS = ("revision", "token", "cache_dir", "local_files_only", "subfolder")
 
 
 class CiTrusSavedClass:
@@ -72,7 +74,7 @@ class CiTrusSavedClass:
         if config.architectures:
             architecture = config.architectures[0]
         else:
-            architecture = _class_of_weights(pretrained_model_name_or_path, hub_kwargs)
+            architecture = _class_of_weights(pretrained_model_name_or_path, hub_kwargs, kwargs.get("variant"))
             logger.warning(
                 f"{str(pretrained_model_name_or_path)!r}: config.json names no model class (`architectures` is "
                 f"empty); its weights hold a {architecture}, so it is loaded as one. Put "
@@ -91,15 +93,17 @@ class CiTrusSavedClass:
         return model
 
 
-def _class_of_weights(pretrained_model_name_or_path, hub_kwargs: dict) -> str:
-    """The CiTrus class whose head the checkpoint's weights hold, for a config.json that names none.
+def _class_of_weights(pretrained_model_name_or_path, hub_kwargs: dict, variant: str | None = None) -> str:
+    """The CiTrus class whose head the checkpoint's weights (those of `variant`) hold, for a config.json that names
+    none.
 
     The weights decide, not `id2label` / `num_labels`: every config has them (two labels by default), so they cannot
     tell a classifier from an encoder, whereas a classifier's weights hold its trained `classifier` and a
     regressor's its `regressor`. A transformers user who saved a classifier expects it to classify, as it did before
     the field was lost; taking it for an encoder would embed the recordings without a word about the dropped head.
     Weights that cannot be read give the encoder: its loading then says what is wrong with them."""
-    top_level = {name.split(".", 1)[0] for name in _saved_tensor_names(pretrained_model_name_or_path, hub_kwargs)}
+    saved_names = _saved_tensor_names(pretrained_model_name_or_path, hub_kwargs, variant)
+    top_level = {name.split(".", 1)[0] for name in saved_names}
     for model_class in (modeling_citrus.CiTrusForSequenceClassification, modeling_citrus.CiTrusForRegression):
         if model_class.head_name in top_level:
             return model_class.__name__
@@ -108,23 +112,22 @@ def _class_of_weights(pretrained_model_name_or_path, hub_kwargs: dict) -> str:
     return modeling_citrus.CiTrusModel.__name__
 
 
-def _saved_tensor_names(pretrained_model_name_or_path, hub_kwargs: dict) -> list[str]:
-    """The names of the tensors in a checkpoint's safetensors weights (its index, or the file's header: no tensor is
-    read); empty where there are none or they cannot be read."""
+def _saved_tensor_names(pretrained_model_name_or_path, hub_kwargs: dict, variant: str | None = None) -> list[str]:
+    """The names of the tensors in a checkpoint's safetensors weights of `variant` (in the `subfolder` of
+    `hub_kwargs`, if any; its index, or the file's header: no tensor is read); empty where there are none or they
+    cannot be read."""
     from safetensors import safe_open
 
+    weights_name, index_name = safetensors_names(variant)
     try:
         index = cached_file(
-            pretrained_model_name_or_path,
-            SAFE_WEIGHTS_INDEX_NAME,
-            _raise_exceptions_for_missing_entries=False,
-            **hub_kwargs,
+            pretrained_model_name_or_path, index_name, _raise_exceptions_for_missing_entries=False, **hub_kwargs
         )
         if index is not None:
             with open(index, encoding="utf-8") as handle:
                 return list(json.load(handle)["weight_map"])
         weights = cached_file(
-            pretrained_model_name_or_path, SAFE_WEIGHTS_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs
+            pretrained_model_name_or_path, weights_name, _raise_exceptions_for_missing_entries=False, **hub_kwargs
         )
         if weights is None:
             return []
@@ -162,7 +165,7 @@ def _refuse_fusion(model, model_type: str | None) -> None:
 _GENERIC_TASKS = {"feature-extraction": pipeline_task_for("CiTrusModel")}
 
 
-def _refuse_other_tasks(task, model, saved_config: dict | None, hub_kwargs: dict) -> None:
+def _refuse_other_tasks(task, model, saved_config: dict | None, hub_kwargs: dict, variant: str | None = None) -> None:
     """Refuse a transformers task of another modality for a CiTrus model ("audio-classification", a natural guess for
     a signal classifier; "text-classification"), naming the CiTrus task that runs it: transformers tried its Auto
     class for that task and failed with "Could not load model ... with any of the following classes" over a
@@ -170,7 +173,7 @@ def _refuse_other_tasks(task, model, saved_config: dict | None, hub_kwargs: dict
     if not isinstance(task, str) or task in _CITRUS_TASKS:
         return
     if saved_config is not None:
-        own_task = _saved_task(model, saved_config, hub_kwargs)
+        own_task = _saved_task(model, saved_config, hub_kwargs, variant)
     else:
         own_task = pipeline_task_for(
             type(model).__name__, getattr(getattr(model, "config", None), "problem_type", None)
@@ -187,25 +190,23 @@ def _refuse_other_tasks(task, model, saved_config: dict | None, hub_kwargs: dict
     )
 
 
-def _check_model_folder(model: Any) -> None:
-    """Refuse a local path that is a file (OSError), or a folder with neither a config.json nor an adapter_config.json
-    (ValueError, as transformers' own; a Trainer run's output folder before its final save holds only checkpoint-N
-    folders): transformers took the file for a malformed repo id, and the folder for a config "without a model_type
-    key"."""
+def _check_model_folder(model: Any, subfolder: str | None = None) -> None:
+    """Refuse a local path that is a file (OSError), or a folder (its `subfolder`, where `model_kwargs` name one) with
+    neither a config.json nor an adapter_config.json (ValueError, as transformers' own; a Trainer run's output folder
+    before its final save holds only checkpoint-N folders): transformers took the file for a malformed repo id, and
+    the folder for a config "without a model_type key"."""
     if not isinstance(model, (str, os.PathLike)) or not os.path.exists(model):
         return
     if os.path.isfile(model):
         raise file_for_folder_error(model, f"its config.json and {SAFE_WEIGHTS_NAME}")
+    if subfolder:
+        if not os.path.isdir(os.path.join(model, subfolder)):
+            raise missing_subfolder_error(model, subfolder)
+        model = os.path.join(model, subfolder)
     if not any(os.path.isfile(os.path.join(model, name)) for name in (CONFIG_NAME, "adapter_config.json")):
-        runs = sorted(name for name in os.listdir(model) if name.startswith("checkpoint-"))
         raise ValueError(
             f"{str(model)!r} holds no config.json (nor an adapter's adapter_config.json), so it is no checkpoint "
-            "folder"
-            + (
-                f": it holds the Trainer's {runs[:3]}; pass one of those, or the folder of the final save."
-                if runs
-                else "."
-            )
+            f"folder{checkpoints_inside_hint(model)}."
         )
 
 
@@ -236,7 +237,7 @@ def _model_type(model, saved_config: dict | None) -> str | None:
 _CITRUS_TASKS = tuple(dict.fromkeys(task for task, _, _ in PIPELINE_TASKS.values()))
 
 
-def _check_custom_pipelines(model, saved_config: dict, hub_kwargs: dict) -> None:
+def _check_custom_pipelines(model, saved_config: dict, hub_kwargs: dict, variant: str | None = None) -> None:
     """Refuse a CiTrus checkpoint whose config.json has a malformed `custom_pipelines`. transformers reads that field
     before anything of the package runs, and failed on it with its own words ("dictionary update sequence element #0
     has length 1", "'int' object is not iterable", "This model introduces a custom pipeline without specifying its
@@ -248,7 +249,7 @@ def _check_custom_pipelines(model, saved_config: dict, hub_kwargs: dict) -> None
     problem = _custom_pipelines_problem(entries)
     if problem is None:
         return
-    architecture = _saved_architecture(model, saved_config, hub_kwargs)
+    architecture = _saved_architecture(model, saved_config, hub_kwargs, variant)
     expected = custom_pipelines_for(architecture, saved_config.get("problem_type"))
     fix = (
         f'put back what `save_pretrained` writes for a {architecture}: "custom_pipelines": {json.dumps(dict(expected))}'
@@ -277,22 +278,23 @@ def _custom_pipelines_problem(entries) -> str | None:
     return None
 
 
-def _saved_architecture(model, saved_config: dict, hub_kwargs: dict) -> str:
+def _saved_architecture(model, saved_config: dict, hub_kwargs: dict, variant: str | None = None) -> str:
     """The class a CiTrus checkpoint was saved from: the one its config.json names or, where it names none, the one
-    whose head its weights hold (`_class_of_weights`)."""
+    whose head its weights (of `variant`) hold (`_class_of_weights`)."""
     architectures = saved_config.get("architectures")
     if isinstance(architectures, list) and architectures:
         return str(architectures[0])
-    return _class_of_weights(model, hub_kwargs)
+    return _class_of_weights(model, hub_kwargs, variant)
 
 
-def _saved_task(model, saved_config: dict, hub_kwargs: dict) -> str | None:
+def _saved_task(model, saved_config: dict, hub_kwargs: dict, variant: str | None = None) -> str | None:
     """The task of a CiTrus checkpoint, for `pipeline(model=checkpoint)` without one: that of the class it was saved
     from (`_saved_architecture`); None for a class that is not CiTrus' (loading it says so). transformers takes the
     task from `custom_pipelines` alone, and without that field asks the Hub, which knows nothing of a local folder
     ("You cannot infer task automatically"); and a checkpoint whose `architectures` was lost still had
     `custom_pipelines` naming its task while it loaded as an encoder."""
-    return pipeline_task_for(_saved_architecture(model, saved_config, hub_kwargs), saved_config.get("problem_type"))
+    architecture = _saved_architecture(model, saved_config, hub_kwargs, variant)
+    return pipeline_task_for(architecture, saved_config.get("problem_type"))
 
 
 def _saved_extractor(folder):
@@ -394,20 +396,26 @@ def _resolving_bundled_names(factory):
                 kwargs[name] = folder_if_bundled(kwargs[name])
         model = folder_if_bundled(model)
         check_checkpoint_reference(model)  # a mistyped folder, which transformers reports as a malformed repo id
-        _check_model_folder(model)
+        # where the model's files are within the folder or repo, and which of its weights (transformers loads the
+        # model with them; the checks and the task below read the same files)
+        model_kwargs = kwargs.get("model_kwargs") or {}
+        subfolder, variant = model_kwargs.get("subfolder"), model_kwargs.get("variant")
+        _check_model_folder(model, subfolder)
         hub_kwargs = {key: kwargs[key] for key in ("revision", "token") if kwargs.get(key) is not None}
+        if subfolder:
+            hub_kwargs["subfolder"] = subfolder
         saved_config = _saved_config(model, hub_kwargs)
         model_type = _model_type(model, saved_config)
         _refuse_fusion(model, model_type)
         if model_type == CiTrusConfig.model_type and saved_config is not None:
-            _check_custom_pipelines(model, saved_config, hub_kwargs)
+            _check_custom_pipelines(model, saved_config, hub_kwargs, variant)
             if task is None:
-                task = _saved_task(model, saved_config, hub_kwargs)
+                task = _saved_task(model, saved_config, hub_kwargs, variant)
         if task in _GENERIC_TASKS and model_type == CiTrusConfig.model_type:
             # transformers' own task of that name is for text (it loads a tokenizer): the bio-signal one is meant
             task = _GENERIC_TASKS[task]
         if model_type == CiTrusConfig.model_type:
-            _refuse_other_tasks(task, model, saved_config, hub_kwargs)
+            _refuse_other_tasks(task, model, saved_config, hub_kwargs, variant)
         adapter_folder = _adapter_folder(model, saved_config, hub_kwargs)
         if adapter_folder is not None:
             model, task = _merged_adapter(adapter_folder, task, kwargs)
@@ -422,7 +430,7 @@ def _resolving_bundled_names(factory):
         elif own_folder and kwargs.get("feature_extractor") is None:
             # Loaded here so that its own error says what is wrong with the file: transformers' factory drops a
             # feature extractor that fails to load, and the pipeline would then say the file was not found.
-            kwargs["feature_extractor"] = _saved_extractor(model)
+            kwargs["feature_extractor"] = _saved_extractor(os.path.join(model, subfolder or ""))
         try:
             return factory(task, model, *args, **kwargs)
         except ValueError as error:
