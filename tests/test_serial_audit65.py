@@ -277,3 +277,19 @@ def test_a_model_card_takes_eval_records():
     records = [EvalRecord(dataset="mine", metric="accuracy", value=np.float32(0.5), split="test", method="MiniRocket")]
     card = build_model_card(config, eval_results=records)
     assert "MiniRocket" in str(card)
+
+
+def test_auto_processor_of_a_fusion_processor_saved_before_it_named_its_class(fusion_processor, tmp_path, monkeypatch):
+    # a processor_config.json written before this session names no processor_class: loaded as this package's class
+    def asked(*args, **kwargs):
+        raise AssertionError("AutoProcessor asked whether to run the folder's code")
+
+    for module in [module for name, module in sys.modules.items() if name.startswith("transformers.")]:
+        if callable(getattr(module, "resolve_trust_remote_code", None)):
+            monkeypatch.setattr(module, "resolve_trust_remote_code", asked)
+    fusion_processor.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "processor_config.json").read_text())
+    del saved["processor_class"]
+    (tmp_path / "processor_config.json").write_text(json.dumps(saved))
+    loaded = AutoProcessor.from_pretrained(tmp_path)
+    assert isinstance(loaded, CiTrusFusionProcessor) and loaded == fusion_processor

@@ -311,50 +311,54 @@ def _register_processors() -> None:
     # checkpoint's code.
     AutoProcessor.register(CiTrusConfig, CiTrusFeatureExtractor, exist_ok=True)
     _take_bundled_names(AutoProcessor)
-    _load_extractor_only_folders(AutoProcessor, CiTrusFeatureExtractor)
+    _load_extractor_only_folders(AutoProcessor, CiTrusFeatureExtractor, CiTrusFusionProcessor)
 
 
-def _load_extractor_only_folders(auto_processor: type, extractor_class: type) -> None:
-    """Let `AutoProcessor.from_pretrained` load a local folder that holds only a CiTrus feature extractor saved before
-    extractors recorded their `processor_class` (an extractor saved on its own, a LoRA adapter folder): transformers
-    found no config.json, turned the file's `auto_map` into a remote-code reference and asked "Do you wish to run the
-    custom code? [y/N]", waiting 15 s in a terminal and forever in a notebook. Every other folder or name passes
-    through unchanged (idempotent)."""
+def _load_extractor_only_folders(auto_processor: type, extractor_class: type, processor_class: type) -> None:
+    """Let `AutoProcessor.from_pretrained` load a local folder that holds only a CiTrus feature extractor, or only a
+    CiTrus fusion processor, saved before they recorded their `processor_class` (an extractor saved on its own, a
+    LoRA adapter folder, a fusion processor saved without its model): transformers found no config.json, turned the
+    file's `auto_map` into a remote-code reference and asked "Do you wish to run the custom code? [y/N]", waiting
+    15 s in a terminal and forever in a notebook. Every other folder or name passes through unchanged
+    (idempotent)."""
     loader = auto_processor.__dict__["from_pretrained"].__func__
     if getattr(loader, "_citrus_extractor_folders", False):
         return
 
     @functools.wraps(loader)
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):
-        if _is_extractor_only_folder(pretrained_model_name_or_path, extractor_class.__name__):
-            kwargs.pop("trust_remote_code", None)  # nothing remote runs: the class is this package's
-            return extractor_class.from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+        for saved_class, file_name, type_key in (
+            (extractor_class, "preprocessor_config.json", "feature_extractor_type"),
+            (processor_class, "processor_config.json", "processor_type"),
+        ):
+            if _is_extractor_only_folder(pretrained_model_name_or_path, saved_class.__name__, file_name, type_key):
+                kwargs.pop("trust_remote_code", None)  # nothing remote runs: the class is this package's
+                return saved_class.from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
         return loader(cls, pretrained_model_name_or_path, *args, **kwargs)
 
     from_pretrained._citrus_extractor_folders = True
     auto_processor.from_pretrained = classmethod(from_pretrained)
 
 
-def _is_extractor_only_folder(name, extractor_type: str) -> bool:
-    """Whether `name` is a local folder with the preprocessor_config.json of an `extractor_type` extractor that names
-    no processor class, and neither config.json nor processor_config.json."""
+def _is_extractor_only_folder(
+    name, saved_type: str, file_name: str = "preprocessor_config.json", type_key: str = "feature_extractor_type"
+) -> bool:
+    """Whether `name` is a local folder with the `file_name` of a `saved_type` extractor (or processor: its type under
+    `type_key`) that names no processor class, and no config.json nor the other kind's file."""
     import json
 
     if not isinstance(name, (str, os.PathLike)):
         return False
     folder = Path(os.fspath(name))
-    settings = folder / "preprocessor_config.json"
-    if not settings.is_file() or (folder / "config.json").exists() or (folder / "processor_config.json").exists():
+    settings = folder / file_name
+    others = {"preprocessor_config.json", "processor_config.json"} - {file_name}
+    if not settings.is_file() or any((folder / other).exists() for other in ("config.json", *others)):
         return False
     try:
         saved = json.loads(settings.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False  # transformers' own reading names the problem
-    return (
-        isinstance(saved, dict)
-        and saved.get("feature_extractor_type") == extractor_type
-        and "processor_class" not in saved
-    )
+    return isinstance(saved, dict) and saved.get(type_key) == saved_type and "processor_class" not in saved
 
 
 def _answer_peft_base_lookups() -> None:
