@@ -184,9 +184,9 @@ def fusion_processor():
     return CiTrusFusionProcessor.from_config(config)
 
 
-def test_auto_processor_of_a_folder_with_only_a_fusion_processor_asks_nothing(fusion_processor, tmp_path, monkeypatch):
-    """processor_config.json named no `processor_class`, so `AutoProcessor` asked "Do you wish to run the custom
-    code? [y/N]" (15 s in a terminal, forever in a notebook), as it did for the single-modality extractor."""
+@pytest.fixture
+def no_remote_code_question(monkeypatch):
+    """Any question of transformers' about running a folder's code fails the test instead of waiting."""
 
     def asked(*args, **kwargs):
         raise AssertionError("AutoProcessor asked whether to run the folder's code")
@@ -194,6 +194,14 @@ def test_auto_processor_of_a_folder_with_only_a_fusion_processor_asks_nothing(fu
     for module in [module for name, module in sys.modules.items() if name.startswith("transformers.")]:
         if callable(getattr(module, "resolve_trust_remote_code", None)):
             monkeypatch.setattr(module, "resolve_trust_remote_code", asked)
+
+
+def test_auto_processor_of_a_folder_with_only_a_fusion_processor_asks_nothing(
+    fusion_processor, tmp_path, no_remote_code_question
+):
+    """processor_config.json named no `processor_class`, so `AutoProcessor` asked "Do you wish to run the custom
+    code? [y/N]" (15 s in a terminal, forever in a notebook), as it did for the single-modality extractor."""
+
     fusion_processor.save_pretrained(tmp_path)
     saved = json.loads((tmp_path / "processor_config.json").read_text())
     assert saved["processor_class"] == "CiTrusFusionProcessor"
@@ -279,14 +287,10 @@ def test_a_model_card_takes_eval_records():
     assert "MiniRocket" in str(card)
 
 
-def test_auto_processor_of_a_fusion_processor_saved_before_it_named_its_class(fusion_processor, tmp_path, monkeypatch):
+def test_auto_processor_of_a_fusion_processor_saved_before_it_named_its_class(
+    fusion_processor, tmp_path, no_remote_code_question
+):
     # a processor_config.json written before this session names no processor_class: loaded as this package's class
-    def asked(*args, **kwargs):
-        raise AssertionError("AutoProcessor asked whether to run the folder's code")
-
-    for module in [module for name, module in sys.modules.items() if name.startswith("transformers.")]:
-        if callable(getattr(module, "resolve_trust_remote_code", None)):
-            monkeypatch.setattr(module, "resolve_trust_remote_code", asked)
     fusion_processor.save_pretrained(tmp_path)
     saved = json.loads((tmp_path / "processor_config.json").read_text())
     del saved["processor_class"]
