@@ -1,5 +1,5 @@
 """What several readers of :mod:`citrus_hf.data.readers` share: the check of the path they are given, channels picked
-by name or position, and numpy's
+by name or position, the refusal of a file whose signals run at several rates, and numpy's
 private modules that rebuild pickled arrays (the safe unpickler of :mod:`.pickles` wraps them; the TF-C loader of
 :mod:`.tfc` allows them in ``torch.load``), whose home moved in numpy 2.
 """
@@ -10,12 +10,24 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..errors import SamplingRateError
+
 try:  # numpy >= 2
     from numpy._core import multiarray as _multiarray
     from numpy._core import numeric as _numeric
 except ImportError:  # pragma: no cover - numpy 1.26
     from numpy.core import multiarray as _multiarray
     from numpy.core import numeric as _numeric
+
+
+def several_rates_error(path: str | os.PathLike, by_rate: dict[float, list[str]]) -> SamplingRateError:
+    """The refusal of the file or record `path` whose channels, `{rate: names}` (fastest first), run at several rates
+    while one recording has one rate: the fix is to pick channels of one rate."""
+    groups = "; ".join(f"{rate:g} Hz: {', '.join(names)}" for rate, names in by_rate.items())
+    return SamplingRateError(
+        f"{path} holds signals at {len(by_rate)} rates ({groups}); pick channels of one rate by name "
+        "(--channels, or `channels=`)."
+    )
 
 
 def _as_path(value, what: str = "file") -> Path:

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..._logs import warnings_captured
 from ..errors import CorruptFileError, SamplingRateError
-from ._common import _as_path, channel_rows, is_position
+from ._common import _as_path, channel_rows, is_position, several_rates_error
 from .arff_csv import not_decodable, read_csv_matrix, text_encoding
 from .edf import Recording, check_channel_list, read_edf, read_edf_header
 from .pickles import load_npy
@@ -269,11 +269,7 @@ def _edf_channels(path: Path, wanted: list[str] | None) -> list[str] | None:
         return [names[int(name)] if name not in names and is_position(name, names) else name for name in wanted]
     by_rate = header.names_by_rate()
     if len(by_rate) > 1:
-        groups = "; ".join(f"{rate:g} Hz: {', '.join(group)}" for rate, group in by_rate.items())
-        raise SamplingRateError(
-            f"{path} holds signals at {len(by_rate)} rates ({groups}); pick channels of one rate by name "
-            "(--channels, or `channels=`)."
-        )
+        raise several_rates_error(path, by_rate)
     return None
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from ..._extras import require
-from ..errors import CorruptFileError, SamplingRateError
-from ._common import _as_path, channel_rows
+from ..errors import CorruptFileError
+from ._common import _as_path, channel_rows, several_rates_error
 from .edf import Recording
 
 
@@ -265,9 +265,5 @@ def _wfdb_rows(
     rows = list(range(len(names))) if channels is None else channel_rows(record, names, channels)
     rates = _names_by_rate(names, per_frame, frame_rate, rows)
     if len(rates) > 1:
-        groups = "; ".join(f"{rate:g} Hz: {', '.join(group)}" for rate, group in rates.items())
-        raise SamplingRateError(
-            f"{record} holds signals at {len(rates)} rates ({groups}); pick channels of one rate by name "
-            "(--channels, or `channels=`)."
-        )
+        raise several_rates_error(record, rates)
     return rows
