@@ -143,12 +143,12 @@ def _publish_folder(
     """The one publishing pipeline: `write` the files into a fresh folder, `check` them, then create the repository
     (and the branch `revision`) and upload the folder as one commit, which deletes the files of the repository that
     match `replaces` and that the folder does not hold again (another kind of checkpoint's, `_FULL_MODEL_FILES` /
-    `_ADAPTER_FILES`)."""
+    `_ADAPTER_FILES`). `private` and `create_pr` come checked (`_checked_switches`, which its callers run before they
+    contact the Hub)."""
     from huggingface_hub import HfApi
 
     if repo_id.count("/") != 1:
         raise ValueError(f"repo_id {repo_id!r} must be `namespace/name`, e.g. `{example_repo_id}`.")
-    private, create_pr = _checked_switches(private, create_pr)
     if create_pr and revision is not None:
         # huggingface_hub's upload_folder opens pull requests against the default branch only, and says so after
         # the repository was created
