@@ -311,10 +311,10 @@ def _register_processors() -> None:
     # checkpoint's code.
     AutoProcessor.register(CiTrusConfig, CiTrusFeatureExtractor, exist_ok=True)
     _take_bundled_names(AutoProcessor)
-    _load_extractor_only_folders(AutoProcessor, CiTrusFeatureExtractor, CiTrusFusionProcessor)
+    _load_processor_only_folders(AutoProcessor, CiTrusFeatureExtractor, CiTrusFusionProcessor)
 
 
-def _load_extractor_only_folders(auto_processor: type, extractor_class: type, processor_class: type) -> None:
+def _load_processor_only_folders(auto_processor: type, extractor_class: type, processor_class: type) -> None:
     """Let `AutoProcessor.from_pretrained` load a local folder that holds only a CiTrus feature extractor, or only a
     CiTrus fusion processor, saved before they recorded their `processor_class` (an extractor saved on its own, a
     LoRA adapter folder, a fusion processor saved without its model): transformers found no config.json, turned the
@@ -331,7 +331,7 @@ def _load_extractor_only_folders(auto_processor: type, extractor_class: type, pr
             (extractor_class, "preprocessor_config.json", "feature_extractor_type"),
             (processor_class, "processor_config.json", "processor_type"),
         ):
-            if _is_extractor_only_folder(pretrained_model_name_or_path, saved_class.__name__, file_name, type_key):
+            if _is_processor_only_folder(pretrained_model_name_or_path, saved_class.__name__, file_name, type_key):
                 kwargs.pop("trust_remote_code", None)  # nothing remote runs: the class is this package's
                 return saved_class.from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
         return loader(cls, pretrained_model_name_or_path, *args, **kwargs)
@@ -340,7 +340,7 @@ def _load_extractor_only_folders(auto_processor: type, extractor_class: type, pr
     auto_processor.from_pretrained = classmethod(from_pretrained)
 
 
-def _is_extractor_only_folder(
+def _is_processor_only_folder(
     name, saved_type: str, file_name: str = "preprocessor_config.json", type_key: str = "feature_extractor_type"
 ) -> bool:
     """Whether `name` is a local folder with the `file_name` of a `saved_type` extractor (or processor: its type under
