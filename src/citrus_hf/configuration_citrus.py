@@ -1085,10 +1085,11 @@ def names_as_list(names: Any, field: str = "channel_names") -> Any:
 def without_numpy_scalars(value: Any) -> Any:
     """`value` with every numpy scalar (`np.float32(250.0)`, the `np.int64` items of `dict(zip(names, np.arange(2)))`,
     the `np.float32` items of `list(x.mean(axis=1))`) as the Python number it holds, inside lists, tuples and dicts
-    too: JSON writes no numpy scalar, and `save_pretrained` failed on one. A container is rebuilt only when one of its
-    items changed (a dict subclass, such as a config's `custom_pipelines`, is left as it is)."""
-    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
-        return value.item()
+    too, and a numpy array or torch tensor (`x.mean(axis=1)` itself) as the nested list `.tolist()` gives: JSON writes
+    neither, and `save_pretrained` failed on them, long after the line that set them. A container is rebuilt only when
+    one of its items changed (a dict subclass, such as a config's `custom_pipelines`, is left as it is)."""
+    if type(value).__module__ in ("numpy", "torch") and hasattr(value, "tolist") and hasattr(value, "ndim"):
+        return without_numpy_scalars(value.tolist())  # (an object array's items may be numpy scalars themselves)
     if type(value) in (list, tuple):
         items = [without_numpy_scalars(item) for item in value]
         changed = any(new is not old for new, old in zip(items, value))

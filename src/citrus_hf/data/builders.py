@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..vocabulary_citrus import as_bool
+from .budgets import missing_groups
 from .errors import CitrusDataError
 from .fetch import archive_path
 from .plans import BuildContext, resolve_options, write_plan
@@ -208,9 +209,12 @@ def is_list_type(arrow_type) -> bool:
 
 def _known_subjects(dataset) -> int | None:
     """How many subjects a split's windows come from, counting known ones only: "unknown" (the source does not say)
-    is not one subject, and a split whose every window is "unknown" has no count (None, shown "-"), not 0 subjects."""
-    subjects = set(dataset.data.column("subject").to_pylist())
-    known = subjects - {UNKNOWN_SUBJECT}
+    and a missing subject (None or NaN in a set of your own, `missing_groups`) are not one subject, as the validation
+    carve does not read them as one (`splits.carve_groups`), and a split whose every window is so has no count (None,
+    shown "-"), not 0 subjects."""
+    subjects = dataset.data.column("subject").to_pylist()
+    missing = set(missing_groups(subjects).tolist())
+    known = {subject for row, subject in enumerate(subjects) if row not in missing} - {UNKNOWN_SUBJECT}
     return len(known) if known or not subjects else None
 
 
