@@ -48,7 +48,7 @@ def test_two_predict_outputs_to_one_file_do_not_mix(tmp_path):
     from citrus_hf.commands.predict import _Written
 
     output = tmp_path / "predictions.jsonl"
-    recording = SimpleNamespace(sampling_rate=100.0, channel_names=["ch0"])
+    recording = SimpleNamespace(sampling_rate=100.0, channel_names=["ch0"], start=None)
     first, second = _Written(output), _Written(output)
     with first:
         with second:

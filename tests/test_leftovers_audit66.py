@@ -48,3 +48,40 @@ def test_data_info_counts_no_missing_subject_as_one(subjects, counted):
     rows = {"input_values": [[[0.0, 1.0]]] * len(subjects), "subject": subjects}
     summary = summarize_dataset(DatasetDict(train=Dataset.from_dict(rows)), sampling_rate=2.0)
     assert summary["splits"]["train"]["subjects"] == counted
+
+
+def test_predict_gives_each_window_its_time_on_the_clock_of_the_edf_header(offline_archives_cached, tmp_path):
+    """`citrus predict` wrote each window's seconds from the file's start only: a sleep stager's user matched them
+    to the night's clock by hand. Where an EDF file is among the recordings, the .csv has `start_time` (empty for a
+    file that records no start: every row has the same columns) and each .jsonl line `recording_start`."""
+    import csv
+    import json
+
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+    from citrus_hf.commands.main import main
+    from citrus_hf.data.fetch import source_members
+    from citrus_hf.data.readers import read_edf
+    from citrus_hf.data.recordings import find_member
+
+    edf = find_member(source_members("eegmmi_s001r02"), "S001R02.edf")  # 61 s at 160 Hz from 2009-08-12 16:15:00
+    np.savetxt(tmp_path / "c3.csv", read_edf(edf, ["C3.."]).data.T, header="C3..", comments="")
+    config = tiny_config(num_labels=2)
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(tmp_path / "model")
+    CiTrusForSequenceClassification(config).save_pretrained(tmp_path / "model")
+    model, files = str(tmp_path / "model"), [str(edf), str(tmp_path / "c3.csv")]
+    argv = [*files, "--channels", "C3..", "--sampling-rate", "160", "--backend", "torch"]
+    assert main(["predict", model, *argv, "--hop-seconds", "30", "--output", str(tmp_path / "w.csv")]) == 0
+    with open(tmp_path / "w.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row["recording"], row["start_time"]) for row in rows] == [
+        (files[0], "2009-08-12T16:15:00.000"),
+        (files[0], "2009-08-12T16:15:30.000"),
+        (files[1], ""),
+        (files[1], ""),
+    ]
+    assert main(["predict", model, *argv, "--output", str(tmp_path / "w.jsonl")]) == 0
+    lines = [json.loads(line) for line in (tmp_path / "w.jsonl").read_text().splitlines()]
+    assert [line["recording_start"] for line in lines] == ["2009-08-12T16:15:00.000", None]
+    # no EDF among the files: no clock column
+    assert main(["predict", model, files[1], "--sampling-rate", "160", "--output", str(tmp_path / "n.csv")]) == 0
+    assert "start_time" not in (tmp_path / "n.csv").read_text().splitlines()[0]

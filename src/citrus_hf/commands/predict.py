@@ -11,7 +11,9 @@ their rate, `.npy` ((channels, time)) and `.csv` / `.tsv` / `.txt` (a column per
 line: the label with its score (a classifier: the mean of its windows' probabilities), the mean target (a regressor)
 or the size of the mean embedding (any other checkpoint), its windows and the backend that ran. `--output` writes
 every window: a `.csv` row per window (start and end in seconds, the label, its score and every label's
-probability; or the targets; or the embedding), or a `.jsonl` line per recording (the pipeline's result). It is
+probability; or the targets; or the embedding), or a `.jsonl` line per recording (the pipeline's result). Where an
+EDF / BDF file is among the recordings, each row also has `start_time`, the window's start on the clock of the file's
+header (ISO 8601; empty for a file that records no start), and each `.jsonl` line `recording_start`. It is
 written beside itself and replaces the file when the run ends; a recording that cannot be read (damaged, or its
 rates not as read: signals at several rates without --channels, time stamps of another rate than --sampling-rate) or
 that the model refuses is left out (one file alone stops the run), and the run then ends with an error naming it.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime
 import json
 import math
 import os
@@ -221,7 +224,10 @@ def run(argv: Sequence[str]) -> int:
     plotted: list[tuple[str, dict[str, Any]]] = []
     unread: list[str] = []
     refused: list[str] = []
-    written = _Written(output) if output is not None else None
+    # the clock column only where a file can fill it (the other formats record no start): decided before the first
+    # file is read, so that every recording's rows have the same columns
+    clock = any(_records_start(path) for path in args.recordings)
+    written = _Written(output, clock) if output is not None else None
     # Written as each recording finishes (a long list of files keeps one recording in memory at a time), into a file
     # beside `output` that replaces it only when every recording has had its turn: a run stopped part-way (Ctrl-C, a
     # crash) leaves an earlier run's output as it was, not a well-formed file of some recordings that looks whole.
@@ -380,8 +386,9 @@ class _Written:
     same file system, so that `os.replace` swaps it in at once) that becomes the output when the run ends; a run that
     stops before (an error, Ctrl-C) removes it and says that the output is as it was. A context manager."""
 
-    def __init__(self, output: Path) -> None:
+    def __init__(self, output: Path, clock: bool = False) -> None:
         self.output = output
+        self.clock = clock  # whether each .csv row has the `start_time` column (`_window_rows`)
         # a symlinked output is written through, as `open(output, "w")` did: the file it links to is replaced
         self.target = Path(os.path.realpath(output))
         self.existed = output.exists()
@@ -416,7 +423,7 @@ class _Written:
             self.handle.write(json.dumps(_json_record(path, recording, result)) + "\n")
             self.recordings += 1
             return
-        rows = _window_rows(path, result, config)
+        rows = _window_rows(path, result, config, recording.start if self.clock else _NO_CLOCK)
         if rows and self.writer is None:  # one model: its rows' columns are the first recording's ...
             self.writer = csv.DictWriter(self.handle, fieldnames=list(rows[0]))
             self.writer.writeheader()
@@ -567,13 +574,37 @@ def _summary(path: str, result: dict[str, Any], rate: float, duration: float) ->
     return f"{path}: {answer}; {covered} at {rate:g} Hz, backend {result['backend']}{tail}"
 
 
-def _window_rows(path: str, result: dict[str, Any], config) -> list[dict[str, Any]]:
-    """A CSV row per window: the recording, start and end (s), then the label, its score and every label's
-    probability, or the targets, or the embedding's values."""
+# `_window_rows`' `start` for a run whose rows have no clock column (no recording among its files records a start)
+_NO_CLOCK = object()
+
+
+def _records_start(path: str) -> bool:
+    """Whether `path` is of a format whose reader gives the recording's start on the clock (`Recording.start`): EDF
+    and BDF, from their header."""
+    from ..data.readers import recording_format
+
+    try:
+        return recording_format(path) in ("EDF", "BDF")
+    except ValueError:  # a suffix no reader takes: refused when it is read, with the message
+        return False
+
+
+def _clock_time(start: datetime.datetime | None, seconds: float) -> str:
+    """`seconds` into a recording that started at `start`, as ISO 8601 text to the millisecond; "" for a recording
+    whose start is not known."""
+    return "" if start is None else (start + datetime.timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
+
+
+def _window_rows(path: str, result: dict[str, Any], config, start: Any = _NO_CLOCK) -> list[dict[str, Any]]:
+    """A CSV row per window: the recording, start and end (s), with `start` (the recording's start on the clock, a
+    naive datetime, or None where the file records none) the window's start on the clock (`start_time`), then the
+    label, its score and every label's probability, or the targets, or the embedding's values."""
     rows = []
     embeddings = result.get("window_embeddings")
     for index, window in enumerate(result["windows"]):
         row: dict[str, Any] = {"recording": path, "start": window["start"], "end": window["end"]}
+        if start is not _NO_CLOCK:
+            row["start_time"] = _clock_time(start, window["start"])
         if "labels" in window:
             row.update(label=window["label"], score=window["score"])
             scores = {entry["label"]: entry["score"] for entry in window["labels"]}
@@ -589,9 +620,11 @@ def _window_rows(path: str, result: dict[str, Any], config) -> list[dict[str, An
 
 
 def _json_record(path: str, recording, result: dict[str, Any]) -> dict[str, Any]:
-    """A `.jsonl` line: the file, its rate and channels, and the pipeline's result (arrays as lists)."""
+    """A `.jsonl` line: the file, its start on the clock (ISO 8601, None where the file records none), its rate and
+    channels, and the pipeline's result (arrays as lists)."""
     return {
         "recording": path,
+        "recording_start": _clock_time(recording.start, 0.0) or None,
         "sampling_rate": recording.sampling_rate,
         "channels": recording.channel_names,
         **{key: value.tolist() if hasattr(value, "tolist") else value for key, value in result.items()},
