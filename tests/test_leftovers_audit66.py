@@ -85,3 +85,21 @@ def test_predict_gives_each_window_its_time_on_the_clock_of_the_edf_header(offli
     # no EDF among the files: no clock column
     assert main(["predict", model, files[1], "--sampling-rate", "160", "--output", str(tmp_path / "n.csv")]) == 0
     assert "start_time" not in (tmp_path / "n.csv").read_text().splitlines()[0]
+
+
+def test_a_wfdb_record_with_a_base_date_gives_its_start_and_one_without_gives_none(tmp_path):
+    import datetime
+
+    import wfdb
+
+    from citrus_hf.commands.predict import _records_start
+    from citrus_hf.data.readers import read_recording
+
+    samples = np.random.default_rng(0).normal(size=(500, 1))
+    common = {"fs": 100, "units": ["mV"], "sig_name": ["I"], "p_signal": samples, "fmt": ["16"]}
+    at = datetime.time(10, 30, 5)
+    wfdb.wrsamp("dated", base_time=at, base_date=datetime.date(2020, 1, 2), write_dir=str(tmp_path), **common)
+    wfdb.wrsamp("timed", base_time=at, write_dir=str(tmp_path), **common)  # a time names no day
+    assert read_recording(tmp_path / "dated.hea").start == datetime.datetime(2020, 1, 2, 10, 30, 5)
+    assert read_recording(tmp_path / "timed.hea").start is None
+    assert _records_start(str(tmp_path / "dated.hea")) and not _records_start(str(tmp_path / "x.npy"))

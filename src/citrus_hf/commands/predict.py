@@ -12,8 +12,9 @@ line: the label with its score (a classifier: the mean of its windows' probabili
 or the size of the mean embedding (any other checkpoint), its windows and the backend that ran. `--output` writes
 every window: a `.csv` row per window (start and end in seconds, the label, its score and every label's
 probability; or the targets; or the embedding), or a `.jsonl` line per recording (the pipeline's result). Where an
-EDF / BDF file is among the recordings, each row also has `start_time`, the window's start on the clock of the file's
-header (ISO 8601; empty for a file that records no start), and each `.jsonl` line `recording_start`. It is
+EDF / BDF file or a WFDB record is among the recordings, each row also has `start_time`, the window's start on the
+clock of the file's header (ISO 8601; empty for a file that records no start), and each `.jsonl` line
+`recording_start`. It is
 written beside itself and replaces the file when the run ends; a recording that cannot be read (damaged, or its
 rates not as read: signals at several rates without --channels, time stamps of another rate than --sampling-rate) or
 that the model refuses is left out (one file alone stops the run), and the run then ends with an error naming it.
@@ -580,11 +581,11 @@ _NO_CLOCK = object()
 
 def _records_start(path: str) -> bool:
     """Whether `path` is of a format whose reader gives the recording's start on the clock (`Recording.start`): EDF
-    and BDF, from their header."""
+    and BDF, and WFDB (where the header gives a base date), from their header."""
     from ..data.readers import recording_format
 
     try:
-        return recording_format(path) in ("EDF", "BDF")
+        return recording_format(path) in ("EDF", "BDF", "WFDB")
     except ValueError:  # a suffix no reader takes: refused when it is read, with the message
         return False
 

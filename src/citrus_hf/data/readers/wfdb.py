@@ -9,6 +9,7 @@ naming the rename: ``wfdb`` failed on them as on a damaged download.
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 from collections.abc import Sequence
@@ -207,7 +208,16 @@ def read_wfdb(
         units=[units[row] for row in rows] if len(units) == len(names) else [],
         annotation_samples=samples,
         annotation_symbols=symbols,
+        start=_record_start(rec),
     )
+
+
+def _record_start(rec) -> datetime.datetime | None:
+    """The record's start on the clock, from its header's base time and date (naive datetime); None where the header
+    gives no base date (a base time alone names no day)."""
+    if rec.base_time is None or rec.base_date is None:
+        return None
+    return datetime.datetime.combine(rec.base_date, rec.base_time)
 
 
 def _checked_record(record: str | Path) -> Path:
