@@ -20,6 +20,7 @@ import math
 import numbers
 import os
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
@@ -58,7 +59,15 @@ from .configuration_citrus import (
     request_got_no_answer,
     warn_of_rate_override,
 )
-from .vocabulary_citrus import FUSION_MODEL_TYPE, NAN_POLICIES, as_bool
+from .vocabulary_citrus import (
+    FUSION_MODEL_TYPE,
+    NAN_POLICIES,
+    VOLTAGE_UNITS,
+    UnitError,
+    as_bool,
+    canonical_unit,
+    unit_factor,
+)
 
 logger = logging.get_logger(__name__)
 
@@ -179,6 +188,46 @@ LONG_RECORDING_ADVICE: ContextVar[str] = ContextVar(
 CONCAT_CHANNELS_ADVICE: ContextVar[str] = ContextVar(
     "CONCAT_CHANNELS_ADVICE", default="fine-tune with channel_pooling='mean', which accepts any channel count."
 )
+# Set while a caller checks the recordings' spread itself (`spread_off_by`) and says it in its own words: `citrus
+# predict` per file, the aligners of labelled sets outside their cached `Dataset.map` (a warning inside it was lost
+# when the rows came from the cache), so that the extractor's own once-per-process warning does not repeat it.
+_SPREAD_CHECKED_BY_CALLER: ContextVar[bool] = ContextVar("citrus_spread_checked_by_caller", default=False)
+
+
+@contextlib.contextmanager
+def spread_checked_by_caller() -> Iterator[None]:
+    """Within the block, the extractor leaves the check of a recording's spread against a "fixed" checkpoint's
+    `normalization_std` (`spread_off_by`) to the caller, which says it naming the recording (its file, its row)."""
+    token = _SPREAD_CHECKED_BY_CALLER.set(True)
+    try:
+        yield
+    finally:
+        _SPREAD_CHECKED_BY_CALLER.reset(token)
+
+
+# What a spread `10**power` times a "fixed" checkpoint's `normalization_std` likely is (`unit_mismatch_notice`).
+_LIKELY_UNIT_SLIPS = {
+    -6: "volts for microvolts",
+    -3: "millivolts for microvolts, or volts for millivolts",
+    3: "microvolts for millivolts, or millivolts for volts",
+    6: "microvolts for volts",
+}
+
+
+def unit_mismatch_notice(power: int, subject: str, fix: str) -> str:
+    """The warning for recordings whose spread is `10**power` times the `normalization_std` of a "fixed" checkpoint
+    (`CiTrusFeatureExtractor.spread_off_by`): `subject` says whose spread ("The recordings' spread", "The spread of
+    night.edf"), `fix` what to do, in the caller's words, `{factor}` standing for the factor that undoes `power`."""
+    likely = _LIKELY_UNIT_SLIPS.get(power)
+    return (
+        f"{subject} is about {10.0**power:g} times the `normalization_std` this checkpoint normalises with "
+        "(normalization='fixed': the statistics of its training data), so the samples are likely in another unit than "
+        f"that data{f' ({likely})' if likely else ''}. Normalised so, they reach the model as "
+        + ("a nearly flat line" if power < 0 else "values far beyond any it was trained on")
+        + f" and its outputs mean little: {fix.format(factor=f'{10.0**-power:g}')}"
+    )
+
+
 # How the caller spells the stretching alignment, for the error about a recording shorter than one patch: the command
 # line sets its own option (`--alignment interpolate`) while it aligns a set.
 INTERPOLATE_OPTION: ContextVar[str] = ContextVar("INTERPOLATE_OPTION", default="alignment='interpolate'")
@@ -423,6 +472,34 @@ def missing_channels(expected: Sequence[str], given: Sequence[Any]) -> list[str]
     """The names of `expected` that `given` lacks, matched by `channel_key`."""
     keys = {channel_key(name) for name in given}
     return [name for name in expected if channel_key(name) not in keys]
+
+
+def _checked_channel_units(channel_units: Any, num_channels: int) -> list[str] | None:
+    """`channel_units` (one unit per channel, "" for one not declared) in their canonical spellings (`canonical_unit`),
+    or None where none is known (None, or every unit ""), as the extractor keeps them.
+
+    Raises:
+        TypeError: a string or another kind of value than a list of units.
+        ValueError: another count of units than `num_channels`.
+    """
+    if channel_units is None:
+        return None
+    if isinstance(channel_units, str) or not (
+        isinstance(channel_units, (list, tuple)) or hasattr(channel_units, "tolist")
+    ):
+        raise TypeError(
+            f"`channel_units` must be a list of units, one per channel (e.g. ['µV', 'µV']), got "
+            f"{type(channel_units).__name__} {channel_units!r}."
+        )
+    units = [
+        canonical_unit(unit) for unit in (channel_units.tolist() if hasattr(channel_units, "tolist") else channel_units)
+    ]
+    if len(units) != num_channels:
+        raise ValueError(
+            f"`channel_units` has {len(units)} entries but `num_channels` is {num_channels}; give one unit per channel "
+            '("" for a channel whose unit is not known).'
+        )
+    return units if any(units) else None
 
 
 def _all_finite(signal: np.ndarray) -> bool:
@@ -679,6 +756,12 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         num_channels (`int`, defaults to 1): channels the checkpoint expects.
         patch_length (`int`, defaults to 20): samples per patch (token); sets the resolution of `patch_mask`.
         channel_names (`list[str]`, *optional*): the checkpoint's channel names, used to pick channels by name.
+        channel_units (`list[str]`, *optional*): the unit each channel of the training data was in, as its files
+            declared it ("µV", "mV", "%"; "" for a channel whose unit was not declared), kept in one spelling
+            (`vocabulary_citrus.canonical_unit`: "uV" is "µV"). `citrus finetune` records it for files that declare
+            their units (EDF, WFDB); None where the unit is not known (arrays, .npy, CSV). A recording given with
+            its units (`input_channel_units`, or a file the pipelines and `citrus predict` read) is converted to
+            these where both are voltages (nV, µV, mV, V: a power of 1000) and refused where they cannot be.
         channel_independent (`bool`, defaults to `True`): whether the model accepts any channel count.
             `from_config` sets it to `not config.fixes_channel_count`: an encoder, or a head that averages its
             channels, takes any count; a task head that concatenates them (`"concat"`) needs `num_channels`.
@@ -882,6 +965,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         patch_length: int = 20,
         channel_names: list[str] | None = None,
         channel_independent: bool = True,
+        channel_units: list[str] | None = None,
         normalization: str = "zscore",
         normalization_mean: list[float] | None = None,
         normalization_std: list[float] | None = None,
@@ -933,6 +1017,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 f"`channel_names` has {len(channel_names)} entries but `num_channels` is {num_channels}; give one "
                 "name per channel."
             )
+        channel_units = _checked_channel_units(channel_units, num_channels)
         for name, value, choices in (
             ("normalization", normalization, NORMALIZATIONS),
             ("alignment", alignment, ALIGNMENTS),
@@ -955,6 +1040,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         # Lists of text, not tuples or bytes (`__setattr__`), so that save -> load compares equal.
         self.channel_names = channel_names
         self.channel_independent = as_bool("channel_independent", channel_independent)
+        self.channel_units = channel_units
         self.normalization = normalization
         self.normalization_mean = [float(v) for v in normalization_mean] if normalization_mean is not None else None
         self.normalization_std = [float(v) for v in normalization_std] if normalization_std is not None else None
@@ -1014,6 +1100,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         pad_last_window: bool | None = None,
         nan_policy: str | None = None,
         input_channel_names: Sequence[str] | None = None,
+        input_channel_units: Sequence[str] | None = None,
         padding: str | bool | None = None,
         max_length: int | None = None,
         truncation: bool | None = None,
@@ -1052,6 +1139,10 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             input_channel_names: names of the input's channels (same for every recording). The checkpoint's
                 `channel_names` are picked out of them by name (case-insensitive), in the checkpoint's order;
                 other channels are dropped.
+            input_channel_units: the unit of each of the input's channels (same for every recording, in its order:
+                "mV", "uV", "%"; "" for one not known). Where the checkpoint records its training data's units
+                (`channel_units`), voltages are converted to them (a power of 1000), said once per call, and a unit
+                that cannot be converted is refused (`UnitError`); ignored by a checkpoint that records none.
             return_tensors: `"pt"` for torch tensors, `"np"` or `None` for numpy arrays.
             unexpected: refused (a TypeError naming the argument meant: `channel_names=` is `input_channel_names=`).
 
@@ -1101,7 +1192,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         hop_length = self._call_hop_length(hop_length)
         # Checked whatever the alignment, so that a misspelt option fails even where this call would not use it.
         padding, max_length = self._call_padding(padding, max_length)
-        recordings, rates = self._prepare(raw_signal, sampling_rate, nan_policy, input_channel_names)
+        recordings, rates = self._prepare(
+            raw_signal, sampling_rate, nan_policy, input_channel_names, input_channel_units
+        )
         if alignment == "window":
             plans = self._plan_windows(recordings, rates, hop_length, pad_last_window)
             self._check_window_bytes(plans, hop_length)
@@ -1126,6 +1219,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         pad_last_window: bool | None = None,
         nan_policy: str | None = None,
         input_channel_names: Sequence[str] | None = None,
+        input_channel_units: Sequence[str] | None = None,
         return_tensors: str | TensorType | None = None,
         **unexpected: Any,
     ) -> Iterator[BatchFeature]:
@@ -1137,7 +1231,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
 
         Args:
             raw_signal / sampling_rate / hop_length / pad_last_window / nan_policy / input_channel_names /
-                return_tensors / unexpected: as for `__call__`.
+                input_channel_units / return_tensors / unexpected: as for `__call__`.
             batch_size: windows per yielded `BatchFeature` (the last one may hold fewer).
 
         Yields:
@@ -1165,7 +1259,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             self.pad_last_window if pad_last_window is None else as_bool("pad_last_window", pad_last_window)
         )
         hop_length = self._call_hop_length(hop_length)
-        recordings, rates = self._prepare(raw_signal, sampling_rate, nan_policy, input_channel_names)
+        recordings, rates = self._prepare(
+            raw_signal, sampling_rate, nan_policy, input_channel_names, input_channel_units
+        )
         plans = self._plan_windows(recordings, rates, hop_length, pad_last_window)
         num_windows = sum(len(starts) for _, starts, _, _ in plans)
         for first in range(0, num_windows, batch_size):
@@ -1397,8 +1493,10 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         sampling_rate: Any,
         nan_policy: str | None,
         input_channel_names: Sequence[str] | None,
+        input_channel_units: Sequence[str] | None = None,
     ) -> tuple[list[np.ndarray], list[float]]:
-        """Checked `(channels, time)` recordings (one channel count for all) and their rates."""
+        """Checked `(channels, time)` recordings (one channel count for all, in the checkpoint's units where the
+        call gives theirs) and their rates."""
         nan_policy = self.nan_policy if nan_policy is None else nan_policy
         if nan_policy not in NAN_POLICIES:
             raise ValueError(
@@ -1410,8 +1508,24 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         rates = self._recording_rates(sampling_rate, recordings)
         if _looks_like_one_row_of_channels(raw_signal, sampling_rate):
             logger.warning_once(LIST_OF_LISTS_IS_A_BATCH)
+        factors = None
+        if input_channel_units is not None:
+            if isinstance(input_channel_units, str):  # its letters would be read as units
+                raise TypeError(
+                    f"`input_channel_units` must be a list of units, one per channel of the recording, got the string "
+                    f"{input_channel_units!r}; pass [{input_channel_units!r}] for a single channel."
+                )
+            for index, recording in enumerate(recordings):
+                if len(input_channel_units) != recording.shape[0]:
+                    raise ValueError(
+                        f"`input_channel_units` has {len(input_channel_units)} units but recording {index} has "
+                        f"{recording.shape[0]} channels; give one unit per channel, in the recording's order."
+                    )
+            factors, note = self.unit_factors(input_channel_units, input_channel_names, source="The recordings")
+            if note:
+                logger.warning(note)
         recordings = [
-            self._check_recording(recording, index, nan_policy, input_channel_names, one_array)
+            self._check_recording(recording, index, nan_policy, input_channel_names, one_array, factors)
             for index, recording in enumerate(recordings)
         ]
         channel_counts = {recording.shape[0] for recording in recordings}
@@ -1629,9 +1743,11 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         nan_policy: str,
         input_channel_names: Sequence[str] | None,
         one_array: bool = False,
+        unit_factors: np.ndarray | None = None,
     ) -> np.ndarray:
         """Validate one `(channels, time)` recording and return it as float32 (float64 kept), channels mapped.
-        `one_array`: it was given as one 2-D array or tensor (errors about its channels say it may be a batch)."""
+        `one_array`: it was given as one 2-D array or tensor (errors about its channels say it may be a batch);
+        `unit_factors`: what each of its channels is multiplied by, into the checkpoint's units (`unit_factors`)."""
         num_channels, num_samples = recording.shape
         batch_hint = f" {ONE_ARRAY_IS_ONE_RECORDING}" if one_array and num_channels > 1 else ""
         if num_channels == 0 or num_samples == 0:
@@ -1660,6 +1776,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             recording = self._counts_as_float(recording)
         elif recording.dtype != np.float64:
             recording = recording.astype(np.float32, copy=False)
+        if unit_factors is not None:  # a new array: the caller's samples stay as they are
+            recording = recording * unit_factors.astype(recording.dtype)[:, None]
         if input_channel_names is not None:
             recording = self._select_channels(recording, index, input_channel_names)
         elif recording.shape[0] != self.num_channels and not self.channel_independent:
@@ -1714,43 +1832,130 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                     f"({_FLOAT32_TINY:.3g}) in which the model computes, where they lose their precision and become "
                     "zeros; rescale it (e.g. convert it to the unit the checkpoint was trained on)."
                 )
-        if self.normalization == "fixed":
+        if self.normalization == "fixed" and not _SPREAD_CHECKED_BY_CALLER.get():
             self._warn_of_unit_mismatch(recording)
         if self.normalization == "zscore" and recording.dtype.kind == "f" and not from_counts:
             recording = _offsets_removed(recording)  # (integer counts were centred exactly by `_counts_as_float`)
         return recording
 
+    def unit_factors(
+        self,
+        input_channel_units: Sequence[str],
+        input_channel_names: Sequence[str] | None = None,
+        source: str = "The recording",
+    ) -> tuple[np.ndarray | None, str | None]:
+        """What each channel of a recording declared in `input_channel_units` (one per channel, in the recording's
+        order; "" for one not declared) is multiplied by to be in the unit the checkpoint's training data was in
+        (`channel_units`), and a note naming the channels converted: `(factors (channels,), note)`, or `(None, None)`
+        where nothing changes (the same units in any spelling, units not known on either side, a checkpoint that
+        records none). A recording's channel is matched to the checkpoint's by name where `input_channel_names` holds
+        every one of its `channel_names` (as `input_channel_names` picks them), else by position; a checkpoint whose
+        channels share one unit matches any channel count. `source` names the recording in messages.
+
+        Raises:
+            UnitError: a channel in a unit that cannot be converted to the checkpoint's (per cent for microvolts),
+                naming `source`, the channel, both units and the fix.
+        """
+        if not self.channel_units or input_channel_units is None:
+            return None, None
+        given = [canonical_unit(unit) for unit in input_channel_units]
+        names = [str(name) for name in input_channel_names] if input_channel_names is not None else None
+        if names is not None and len(names) != len(given):
+            names = None
+        targets = self._units_of_channels(len(given), names)
+        if targets is None:
+            logger.warning_once(
+                f"The checkpoint records the units of its {len(self.channel_units)} channels "
+                f"({', '.join(self.channel_units)}), and the recording's {len(given)} channels cannot be matched to "
+                "them (neither by name nor by count): their units are not compared. Pick the checkpoint's channels."
+            )
+            return None, None
+        factors = np.ones(len(given))
+        converted: dict[tuple[str, str, float], list[str]] = {}
+        for channel, (unit, target) in enumerate(zip(given, targets)):
+            if not unit or not target:  # not declared on one side: nothing to compare
+                continue
+            factor = unit_factor(unit, target)
+            name = repr(names[channel]) if names is not None else str(channel)
+            if factor is None:
+                voltages = ", ".join(VOLTAGE_UNITS)
+                raise UnitError(
+                    f"{source}: channel {name} is in {unit!r}, and the checkpoint was trained on {target!r} there, "
+                    f"which {unit!r} cannot be converted to (only voltages are: {voltages}). Give the model that "
+                    f"channel in {target} (export it so), pick the channels it was trained on, or fine-tune a model on "
+                    f"data in {unit}."
+                )
+            if factor != 1.0:
+                factors[channel] = factor
+                converted.setdefault((unit, target, factor), []).append(name)
+        if not converted:
+            return None, None
+        parts = "; ".join(
+            f"channel(s) {', '.join(channels)} from {unit} to {target} (x{factor:g})"
+            for (unit, target, factor), channels in converted.items()
+        )
+        return factors, f"{source}: converted {parts}, the units the checkpoint's training data was in."
+
+    def _units_of_channels(self, count: int, names: Sequence[str] | None) -> list[str] | None:
+        """The checkpoint's unit (`channel_units`) for each of a recording's `count` channels, named `names` (or
+        None): by name where the recording names every checkpoint channel, by position where the counts agree, or
+        the one unit every checkpoint channel shares; None where the channels cannot be matched."""
+        units = self.channel_units
+        if names is not None and self.channel_names and not missing_channels(self.channel_names, names):
+            by_key = {channel_key(name): unit for name, unit in zip(self.channel_names, units)}
+            return [by_key.get(channel_key(name), "") for name in names]
+        if count == len(units):
+            return list(units)
+        if len(set(units)) == 1:
+            return [units[0]] * count
+        return None
+
+    def spread_off_by(self, recording: np.ndarray, input_channel_names: Sequence[str] | None = None) -> int | None:
+        """The power of ten by which the spread of a `(channels, time)` recording is off the `normalization_std` a
+        "fixed" checkpoint scales it by, where that is more than `_UNIT_MISMATCH_FACTOR` either way: it is then likely
+        in another unit than the training data (`unit_mismatch_notice` says so). None where it is within, for a
+        checkpoint without fixed statistics, or a recording whose channels are not the checkpoint's count. Channels
+        are picked by `input_channel_names` where given, as a call picks them. NaN and inf samples are left out."""
+        if self.normalization != "fixed" or not self.normalization_std:
+            return None
+        if input_channel_names is not None:
+            recording = self._select_channels(recording, 0, input_channel_names)
+        if recording.shape[0] != len(self.normalization_std):
+            return None
+        step = max(1, recording.shape[1] // _UNIT_CHECK_SAMPLES)  # a strided view: no copy of a long recording
+        sampled = np.asarray(recording[:, ::step], dtype=np.float64)
+        if not _all_finite(sampled):
+            sampled = np.where(np.isfinite(sampled), sampled, np.nan)
+        with warnings.catch_warnings():  # a channel of NaN only: its spread is NaN, and left out below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            spread = np.nanstd(sampled, axis=1)
+        moving = spread > 0  # a flat (disconnected) channel says nothing about the unit
+        if not moving.any():
+            return None
+        # the median channel: one dead or saturated channel does not decide
+        ratio = float(np.median(spread[moving] / np.asarray(self.normalization_std, dtype=np.float64)[moving]))
+        if 1 / _UNIT_MISMATCH_FACTOR <= ratio <= _UNIT_MISMATCH_FACTOR:
+            return None
+        return round(math.log10(ratio))
+
     def _warn_of_unit_mismatch(self, recording: np.ndarray) -> None:
-        """Warn when the spread of a `(channels, time)` recording is orders of magnitude (`_UNIT_MISMATCH_FACTOR`) off
-        the `normalization_std` this checkpoint's fixed statistics scale it by: it is likely in another unit than the
+        """Warn when the spread of a `(channels, time)` recording is orders of magnitude off the `normalization_std`
+        this checkpoint's fixed statistics scale it by (`spread_off_by`): it is likely in another unit than the
         training data. A recording in volts (MNE's `raw.get_data()`) for a checkpoint trained on microvolts (citrus_hf's
         EDF reader, `citrus finetune`'s default `--normalization dataset`) reached the model as a flat line of spread
         1e-6 and was scored as an all-zeros recording, silently; the other way round, as values of 1e6. The samples
         are left as they are (a recording may be quiet or noisy on purpose); the warning comes once per power of ten.
         """
-        step = max(1, recording.shape[1] // _UNIT_CHECK_SAMPLES)  # a strided view: no copy of a long recording
-        spread = np.std(recording[:, ::step], axis=1, dtype=np.float64)
-        moving = spread > 0  # a flat (disconnected) channel says nothing about the unit
-        if not moving.any():
+        power = self.spread_off_by(recording)
+        if power is None:
             return
-        # the median channel: one dead or saturated channel does not decide
-        ratio = float(np.median(spread[moving] / np.asarray(self.normalization_std, dtype=np.float64)[moving]))
-        if 1 / _UNIT_MISMATCH_FACTOR <= ratio <= _UNIT_MISMATCH_FACTOR:
-            return
-        power = round(math.log10(ratio))
-        likely = {
-            -6: " (volts for microvolts: MNE's `raw.get_data()` is in volts, `raw.get_data(units='uV')` in microvolts)",
-            -3: " (millivolts for microvolts, or volts for millivolts)",
-            3: " (microvolts for millivolts, or millivolts for volts)",
-            6: " (microvolts for volts)",
-        }.get(power, "")
+        mne = "; MNE's `raw.get_data()` is in volts, `raw.get_data(units='uV')` in microvolts" if power == -6 else ""
         logger.warning_once(
-            f"The recordings' spread is about {10.0**power:g} times the `normalization_std` this checkpoint normalises "
-            f"them with (normalization='fixed': the statistics of its training data), so they are likely in another "
-            f"unit than that data{likely}. Normalised so, they reach the model as "
-            + ("a nearly flat line" if power < 0 else "values far beyond any it was trained on")
-            + f" and its outputs mean little: convert them to the unit it was trained on (multiply by "
-            f"{10.0**-power:g}), then call it again."
+            unit_mismatch_notice(
+                power,
+                "The recordings' spread",
+                f"convert them to the unit it was trained on (multiply by {{factor}}{mne}), then call it again.",
+            )
         )
 
     def _counts_as_float(self, recording: np.ndarray) -> np.ndarray:

@@ -5,8 +5,9 @@ option help, the evaluation's arm registry) read them without importing torch or
 pretrain --help` answers in about a second. `trust_remote_code=True` users get this file with the configuration, as
 one of its relative imports.
 
-It also holds `as_bool`, the one check of a True / False option: every layer (the model files, the settings that
-`--help` reads without torch) may import this module, and nothing lower.
+It also holds `as_bool`, the one check of a True / False option, and the one table of the units a recording's channels
+are declared in (`canonical_unit`, `unit_factor`): every layer (the model files, the settings that `--help` reads
+without torch) may import this module, and nothing lower.
 """
 
 from __future__ import annotations
@@ -76,6 +77,48 @@ DEFAULT_TASK_ALIGNMENT = "auto"
 TASK_NORMALIZATIONS = ("dataset", "window")
 
 
+# The voltages a recording's channels may be declared in (an EDF header's physical dimension, a WFDB header's units),
+# by their canonical spelling, as powers of ten of a volt: a recording in one of them is converted to a checkpoint
+# trained on another (`unit_factor`). Megavolts and kilovolts are left out on purpose: no bio-signal is recorded in
+# them, and an "MV" in a header is far more likely a mistyped mV than a megavolt, so it is compared as written (and
+# refused beside another unit) rather than converted either way.
+VOLTAGE_UNITS = {"nV": -9, "\u00b5V": -6, "mV": -3, "V": 0}
+# The ways a voltage's SI prefix is written, by the prefix of `VOLTAGE_UNITS` it stands for. Case matters ("M" is
+# mega, "m" milli), so no prefix is matched in another case; "u" is micro's ASCII stand-in (EDF's "uV", WFDB's
+# "uV", MNE's "uv"), and both Unicode micros count (the micro sign U+00B5 and the Greek mu U+03BC).
+_VOLTAGE_PREFIXES = {"n": "n", "u": "\u00b5", "\u00b5": "\u00b5", "\u03bc": "\u00b5", "m": "m", "": ""}
+
+
+class UnitError(ValueError):
+    """A recording whose channel is declared in a unit that cannot be converted to the one expected (per cent where
+    a checkpoint was trained on microvolts, or a file of a labelled set beside the set's first file); the message
+    names the file or recording, the channel, both units and the fix."""
+
+
+def canonical_unit(unit: Any) -> str:
+    """`unit` as units are compared: a voltage in its `VOLTAGE_UNITS` spelling (uV, uv, µv and the Greek μV are all
+    µV; mv is mV; "MV" stays "MV"), anything else as written, its surrounding spaces aside; "" for a channel
+    whose unit is not declared (None, an empty EDF dimension)."""
+    if unit is None:
+        return ""
+    text = str(unit).strip()
+    if text[-1:] in ("V", "v") and text[:-1] in _VOLTAGE_PREFIXES:
+        return _VOLTAGE_PREFIXES[text[:-1]] + "V"
+    return text
+
+
+def unit_factor(unit: Any, target: Any) -> float | None:
+    """The factor that takes values in `unit` to `target`: 1.0 for one unit in any spelling (`canonical_unit`), a
+    power of 1000 between two voltages of `VOLTAGE_UNITS` (1000.0 from mV to µV), None where one cannot be
+    converted into the other (per cent and microvolts, or a unit beside an undeclared one)."""
+    unit, target = canonical_unit(unit), canonical_unit(target)
+    if unit == target:
+        return 1.0
+    if unit in VOLTAGE_UNITS and target in VOLTAGE_UNITS:
+        return 10.0 ** (VOLTAGE_UNITS[unit] - VOLTAGE_UNITS[target])
+    return None
+
+
 def as_bool(name: str, value: Any) -> bool:
     """`value` as a Python bool: a bool or a numpy bool only, else a TypeError naming the option `name`.
 
@@ -118,5 +161,9 @@ __all__ = [
     "TASKS",
     "TASK_ALIGNMENTS",
     "TASK_NORMALIZATIONS",
+    "VOLTAGE_UNITS",
+    "UnitError",
     "as_bool",
+    "canonical_unit",
+    "unit_factor",
 ]

@@ -521,6 +521,7 @@ def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | N
     an error about the recording names its file."""
     by_name = _by_name(pipe.feature_extractor, recording, path, chosen=args.channels is not None)
     _check_channels(pipe.feature_extractor, recording, path, by_name)
+    samples = _in_model_units(pipe.feature_extractor, recording, path, by_name)
     options: dict[str, Any] = {"sampling_rate": recording.sampling_rate}
     if args.nan_policy is not None:  # else the saved extractor's, as `pipeline(model=folder)` applies it
         options["nan_policy"] = args.nan_policy
@@ -537,10 +538,12 @@ def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | N
     if pipe.task == "time-series-classification":
         options["top_k"] = None  # every label's probability for the file; the summary shows the first
     from ..data.recording_folders import shown_channels
+    from ..feature_extraction_citrus import spread_checked_by_caller
     from ..inference.pipelines import _FIRST_RECORDING
 
     try:
-        return pipe(recording.data, **options)
+        with spread_checked_by_caller():  # `_in_model_units` has said it, naming the file
+            return pipe(samples, **options)
     except (ValueError, TypeError) as error:
         channels = shown_channels(recording.channel_names)
         # the pipeline numbers the recordings of its call (its `_FIRST_RECORDING`), which holds one here: the file
@@ -549,6 +552,53 @@ def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | N
         # the extractor's fix in the command's words: its channels are chosen with --channels here
         message = message.replace("(e.g. with `input_channel_names`)", "(--channels NAME ..., in the model's order)")
         raise UsageError(f"{path} ({len(recording.channel_names)} channel(s): {channels}): {message}") from None
+
+
+def _in_model_units(extractor, recording, path: str, by_name: bool):
+    """`recording`'s samples `(channels, time)` in the units the checkpoint was trained on: converted where the file
+    declares its channels' units and the checkpoint records its training data's (`unit_factors`: mV for µV, said in a
+    note naming the file), refused where one cannot be. A file whose spread is orders of magnitude off a "fixed"
+    checkpoint's statistics (`spread_off_by`) is named in a warning with the command's fix: each such file, since any
+    file of a folder may be the one exported in another unit (the extractor's own warning, once a process, named
+    none and advised calling it again).
+
+    Raises:
+        UsageError: a channel in a unit that cannot be converted to the checkpoint's, naming the file, the channel,
+            both units and the fix.
+    """
+    from ..feature_extraction_citrus import unit_mismatch_notice
+    from ..vocabulary_citrus import UnitError
+
+    samples = recording.data
+    # (an extractor saved by an older citrus_hf, loaded as remote code, has neither check)
+    if recording.units and callable(getattr(extractor, "unit_factors", None)):
+        try:
+            factors, note = extractor.unit_factors(recording.units, recording.channel_names, source=path)
+        except UnitError as error:
+            raise UsageError(
+                str(error).replace(
+                    "pick the channels it was trained on", "pick the channels it was trained on (--channels NAME ...)"
+                )
+            ) from None
+        if factors is not None:
+            samples = samples * factors[:, None]
+            print(f"note: {note}", file=sys.stderr)
+    spread_off_by = getattr(extractor, "spread_off_by", None)
+    power = spread_off_by(samples, recording.channel_names if by_name else None) if callable(spread_off_by) else None
+    if power is not None:
+        units = sorted({unit for unit in recording.units if unit})
+        declared = (
+            f" {path} declares {', '.join(units)}: a model fine-tuned by this version of `citrus finetune` on files "
+            "that declare their unit records theirs and converts such a file itself."
+            if units and not getattr(extractor, "channel_units", None)
+            else ""
+        )
+        fix = (
+            "export the recording in the unit the model was trained on (its samples multiplied by {factor}) and "
+            f"score it again.{declared}"
+        )
+        print(f"warning: {unit_mismatch_notice(power, f'The spread of {path}', fix)}", file=sys.stderr)
+    return samples
 
 
 def _summary(path: str, result: dict[str, Any], rate: float, duration: float) -> str:

@@ -16,6 +16,8 @@ keeping every sample.
 
 Labelled sets also choose how they are normalised (`input_overrides`): per window, as in pre-training, or with
 per-channel statistics of the training split (`channel_statistics`), which become part of the fine-tuned checkpoint.
+Rows whose spread is orders of magnitude off those statistics (a file exported in volts among microvolts) are named in
+a warning at every run, cached rows or not (`align_rows`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,9 +34,11 @@ from typing import Any
 import numpy as np
 
 from ..configuration_citrus import CiTrusConfig, looks_like_time_by_channels
-from ..feature_extraction_citrus import CiTrusFeatureExtractor
+from ..feature_extraction_citrus import CiTrusFeatureExtractor, spread_checked_by_caller, unit_mismatch_notice
 from ..vocabulary_citrus import DEFAULT_TASK_ALIGNMENT, TASK_ALIGNMENTS, TASK_NORMALIZATIONS
 from .splits import LABEL_TASKS, LABELS, check_rate_values
+
+logger = logging.getLogger(__name__)
 
 
 def aligned_features(extractor: CiTrusFeatureExtractor, label_dtype: str | None = None, length: int | None = None):
@@ -239,8 +244,11 @@ def align_rows(
     num_proc: int | None = None,
     length: int | None = None,
     row_numbers: Sequence[int] | None = None,
+    where: str | None = None,
 ):
-    """Align every row of `dataset` with `extractor` (a cached `Dataset.map`); the core of both aligners.
+    """Align every row of `dataset` with `extractor` (a cached `Dataset.map`); the core of both aligners. With
+    fixed statistics (`normalization="fixed"`), rows whose spread is orders of magnitude off them are named in a
+    warning after the map (`_warn_of_rows_in_other_units`), so that a run whose rows come from the cache says it too.
 
     Args:
         dataset: a `datasets.Dataset` with `input_values` `(channels, time)` (or `(time,)`) and, usually, a
@@ -256,6 +264,7 @@ def align_rows(
             alignments always give the context.
         row_numbers: what an error calls each row of `dataset` (default: its position): the rows of the user's
             split that a selection of it (a label budget's draw, a carved pool) holds.
+        where: where the rows are, for the warning about their units ("test split").
 
     Returns:
         A memory-mapped `datasets.Dataset` with `input_values` `(num_channels, context_length)` float32,
@@ -328,7 +337,10 @@ def align_rows(
             window_rows = np.zeros(0, dtype=np.int64)
         else:
             try:
-                features = extractor(recordings, sampling_rate=recording_rates, return_tensors="np", **call_options)
+                # the spread is checked outside the map (`_warn_of_rows_in_other_units`): said in here, it was lost
+                # whenever the rows came from the cache
+                with spread_checked_by_caller():
+                    features = extractor(recordings, sampling_rate=recording_rates, return_tensors="np", **call_options)
             except ValueError as error:
                 named = [indices[row] if row_numbers is None else int(row_numbers[indices[row]]) for row in rows]
                 # a folder's rows carry their file (`recording`): "row 1" alone named nothing a user could find
@@ -350,7 +362,7 @@ def align_rows(
     # `dtype=None`: each column in its stored type; `datasets`' numpy format otherwise makes float64 rows float32
     # (a swing on a large offset rounded away before the extractor, which keeps it for the same recording given to the
     # pipeline) and every rate float32
-    return dataset.with_format("numpy", columns=read, dtype=None).map(
+    aligned = dataset.with_format("numpy", columns=read, dtype=None).map(
         align,
         with_indices=True,
         batched=True,
@@ -361,6 +373,48 @@ def align_rows(
         desc=f"Aligning to {extractor.sampling_rate:g} Hz x {length} samples ({extractor.alignment})",
         new_fingerprint=_aligned_fingerprint(dataset, settings),
     )
+    if extractor.normalization == "fixed":
+        _warn_of_rows_in_other_units(dataset, extractor, split_channels, where, row_numbers)
+    return aligned
+
+
+# Rows named at most in the warning about rows in another unit.
+_ROWS_SHOWN = 5
+
+
+def _warn_of_rows_in_other_units(
+    dataset,
+    extractor: CiTrusFeatureExtractor,
+    split_channels: bool = False,
+    where: str | None = None,
+    row_numbers: Sequence[int] | None = None,
+) -> None:
+    """One warning per power of ten naming the rows of `dataset` (by `row_numbers`, and their file where a
+    `recording` column gives it) whose spread is that far off `extractor`'s fixed statistics (`spread_off_by`): they
+    are likely in another unit than the training data. `split_channels`: each channel of a row is an example of its
+    own (one-channel pre-training), compared on its own. `where` says where the rows are ("test split")."""
+    files = dataset["recording"] if "recording" in dataset.column_names else None
+    off: dict[int, list[int]] = {}
+    for start, signals in _signals_in_batches(dataset):
+        for offset, signal in enumerate(signals):
+            examples = signal[:, None] if split_channels else [signal]
+            powers = [power for example in examples if (power := extractor.spread_off_by(example)) is not None]
+            if powers:
+                off.setdefault(powers[0], []).append(start + offset)
+    for power, rows in sorted(off.items()):
+        shown = ", ".join(
+            f"row {row if row_numbers is None else int(row_numbers[row])}"
+            + (f": {files[row]}" if files is not None else "")
+            for row in rows[:_ROWS_SHOWN]
+        ) + (", ..." if len(rows) > _ROWS_SHOWN else "")
+        logger.warning(
+            unit_mismatch_notice(
+                power,
+                f"The spread of {len(rows)} row(s) of the {where or 'set'} ({shown})",
+                "convert those recordings to the unit of the training data (their samples multiplied by {factor}) "
+                "and run again.",
+            )
+        )
 
 
 def _naming_split_rows(error: ValueError, split_rows: list[int], files: list[str] | None = None) -> ValueError:
@@ -425,7 +479,12 @@ def align_corpus(
         config, alignment="window", pad_last_window=True, nan_policy=nan_policy
     )
     return align_rows(
-        dataset, extractor, sampling_rate=sampling_rate, split_channels=config.num_channels == 1, num_proc=num_proc
+        dataset,
+        extractor,
+        sampling_rate=sampling_rate,
+        split_channels=config.num_channels == 1,
+        num_proc=num_proc,
+        where=f"{split_name} split",
     )
 
 
@@ -460,6 +519,7 @@ def align_task_split(
             label_dtype=label_dtype,
             length=length,
             row_numbers=row_numbers,
+            where=where,
         )
     return aligned.with_format("torch")
 
@@ -479,20 +539,28 @@ def naming_where(where: str | None, row_numbers: Sequence[int] | None = None):
 
 
 def task_feature_extractor(
-    config: CiTrusConfig, alignment: str = "resample", padding: str = "longest", nan_policy: str = "raise"
+    config: CiTrusConfig,
+    alignment: str = "resample",
+    padding: str = "longest",
+    nan_policy: str = "raise",
+    channel_units: list[str] | None = None,
 ) -> CiTrusFeatureExtractor:
     """The feature extractor that aligns a labelled set to `config`'s input contract (rate, window, channels,
     normalisation; see `input_overrides`). `alignment` is "resample" (keep the time scale: resample to the model's
     rate, crop to its window, pad as `padding` says: "longest" keeps each recording's own duration in whole patches,
     "max_length" pads to the window) or "interpolate" (stretch every recording onto the window); "auto" must be
-    resolved for the set first (`resolve_alignment`)."""
+    resolved for the set first (`resolve_alignment`). `channel_units` are the set's channels' units where its files
+    declare them (`TaskSplits.channel_units`): the extractor saved with a fine-tuned model records them, and converts
+    a recording in other voltages to them."""
     if alignment not in TASK_ALIGNMENTS or alignment == "auto":
         concrete = [name for name in TASK_ALIGNMENTS if name != "auto"]
         raise ValueError(
             f"alignment must be one of {concrete} here, got {alignment!r} (resolve 'auto' for the set with "
             "resolve_alignment)."
         )
-    return CiTrusFeatureExtractor.from_config(config, alignment=alignment, padding=padding, nan_policy=nan_policy)
+    return CiTrusFeatureExtractor.from_config(
+        config, alignment=alignment, padding=padding, nan_policy=nan_policy, channel_units=channel_units
+    )
 
 
 def channel_statistics(dataset, nan_policy: str = "raise") -> tuple[list[float], list[float]]:

@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from ..vocabulary_citrus import VOLTAGE_UNITS, UnitError, canonical_unit, unit_factor
 from .errors import CitrusDataError, CorruptFileError, naming_unwritable_cache
 from .readers.arff_csv import not_decodable, text_encoding
 from .readers.edf import read_edf_header, read_edf_segments
@@ -308,6 +309,8 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
         reference = _channel_reference(listed, with_rate)
         if reference is not None:
             columns = {**columns, "channel_names": datasets.List(datasets.Value("string"))}
+        if _declares_units(reference):
+            columns = {**columns, "channel_units": datasets.List(datasets.Value("string"))}
         return datasets.DatasetDict(
             {
                 split: rows_of(
@@ -559,12 +562,16 @@ def _metadata_features(labels: dict[str, dict]) -> dict:
 
 @functools.cache
 def _reader_code_digest() -> str:
-    """A digest of the code that turns files into rows (this module and the readers): part of the cache's key, since
-    `datasets` keys a generator by its name alone, so rows read by an older version of the readers would be kept."""
+    """A digest of the code that turns files into rows (this module, the readers and `vocabulary_citrus`, whose table
+    of units the files' units are compared and converted by): part of the cache's key, since `datasets` keys a
+    generator by its name alone, so rows read by an older version of the readers would be kept."""
     import hashlib
 
+    from .. import vocabulary_citrus
+
     digest = hashlib.sha256()
-    for source in sorted([Path(__file__), *Path(__file__).with_name("readers").glob("*.py")]):
+    modules = [Path(__file__), Path(vocabulary_citrus.__file__)]
+    for source in sorted([*modules, *Path(__file__).with_name("readers").glob("*.py")]):
         digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -580,7 +587,9 @@ def _examples(
 ) -> Iterator[dict]:
     """The rows of a labelled layout: each file one example, with its columns from `labels` (its class folder's name
     as `label`, or its metadata row), its channels in the order of `reference` (`_channel_reference`: the set's first
-    file's names and units; `datasets` runs the generator on each file apart, so the first file is found beforehand).
+    file's names and units; `datasets` runs the generator on each file apart, so the first file is found beforehand),
+    and where that file declares its channels' units, those units (`channel_units`, in their canonical spelling:
+    every file is read in them, `_in_channel_order`).
     A file that records no rate is checked against its metadata row's `sampling_rate`, else `sampling_rate`
     (`_recordings_of`). `code` (`_reader_code_digest`) keys the cache only."""
     for file, _, _ in stamps:
@@ -603,6 +612,8 @@ def _examples(
             }
             if reference is not None:  # the files name their channels: a model fine-tuned on them keeps the names
                 row["channel_names"] = list(recording.channel_names)
+            if _declares_units(reference):  # ... and the units they declare, which it records too
+                row["channel_units"] = [canonical_unit(unit) for unit in recording.units]
             if with_rate and given.get("sampling_rate") not in (None, recording.sampling_rate):
                 raise ValueError(
                     f"{file} records its rate, {recording.sampling_rate:g} Hz, and its metadata says "
@@ -616,12 +627,20 @@ def _examples(
 def _channel_reference(files: list[Path], with_rate: bool) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
     """`(file, channel names, units)` of the first of a labelled set's `files` (in name order), the layout every
     other file's channels are read in (`_in_channel_order`); None when it names no channels (.npy, WAV, a CSV without
-    a header) or holds several rates (refused as it is read)."""
+    a header) or holds several rates (refused as it is read). The units are () where the file gives none (one per
+    channel otherwise, "" for a channel it leaves without: an EDF signal of an empty physical dimension)."""
     recordings = list(_recordings_of(files[0], with_rate)) if files else []
     if len(recordings) != 1 or not _names_channels_once(files[0], recordings[0][1]):
         return None
     recording = recordings[0][1]
-    return str(files[0]), tuple(recording.channel_names), tuple(recording.units)
+    units = tuple(recording.units) if len(recording.units) == len(recording.channel_names) else ()
+    return str(files[0]), tuple(recording.channel_names), units
+
+
+def _declares_units(reference: tuple[str, tuple[str, ...], tuple[str, ...]] | None) -> bool:
+    """Whether a labelled set's first file (`_channel_reference`) declares a unit for any of its channels: its rows
+    then carry their `channel_units`, which a model fine-tuned on them records."""
+    return reference is not None and any(reference[2])
 
 
 def names_its_channels(recording) -> bool:
@@ -707,7 +726,10 @@ def _in_channel_order(
     """`recording` with its channels in the order `expected` (the set's first file's): an example's rows are the
     model's input channels, so [C4, C3] stacked under [C3, C4] would swap them without a word. Names are matched by
     `channel_key`, as the model matches them ("FP1" is "Fp1"), and read under the first file's. Files of other
-    channels, or of a channel in other units (µV beside mV), are refused, naming both files."""
+    channels are refused, naming both files. Units are compared in one spelling (`canonical_unit`: an EDF file's
+    "uV", read as "µV", a WFDB record's "uV" and an "uv" are one unit); a channel in another voltage than the first
+    file's (mV beside µV) is converted to it, said once per pair of units, and one in a unit that cannot be (per cent
+    beside µV, or none beside µV) is refused (`UnitError`), naming both files."""
     from ..feature_extraction_citrus import channel_key  # (here: `import citrus_hf.data` stays free of transformers)
 
     names, expected = recording.channel_names, list(expected)
@@ -719,14 +741,9 @@ def _in_channel_order(
             f"{file} holds channels {names} and {first_file} holds {expected}; every example of a labelled set must "
             "hold the same channels (the rows are the model's input channels): export the same channels from each."
         )
-    units = dict(zip(keys, recording.units)) if len(recording.units) == len(names) else {}
-    first_units = dict(zip(expected_keys, expected_units)) if len(expected_units) == len(expected) else {}
-    differ = [key for key in expected_keys if units.get(key, "") != first_units.get(key, "")]
-    if units and first_units and differ:
-        raise ValueError(
-            f"{file} holds {names[keys.index(differ[0])]!r} in {units[differ[0]] or 'no unit'} and {first_file} in "
-            f"{first_units[differ[0]] or 'no unit'}; export every file in the same units."
-        )
+    if expected_units:
+        first_units = {key: canonical_unit(unit) for key, unit in zip(expected_keys, expected_units)}
+        recording = _in_units(file, recording, keys, first_units, first_file)
     if names == expected:
         return recording
     if keys == expected_keys:
@@ -739,8 +756,49 @@ def _in_channel_order(
         recording,
         data=recording.data[rows],
         channel_names=list(expected),
-        units=[recording.units[row] for row in rows] if units else recording.units,
+        units=[recording.units[row] for row in rows] if len(recording.units) == len(names) else recording.units,
     )
+
+
+# The conversions of a labelled set's files to its first file's units said already: `(first file, unit, its unit)`.
+_CONVERSIONS_SAID: set[tuple[str, str, str]] = set()
+
+
+def _in_units(file: Path, recording, keys: list[str], first_units: dict[str, str], first_file: str):
+    """`recording` (its channels matched by `keys`) in the units of the set's first file (`first_units`, by channel
+    key, in their canonical spelling; see `_in_channel_order`), its units spelt as those are.
+
+    A file that declares no units at all (a WFDB header without them) is read as it is, in the first file's units,
+    as it was before units were compared.
+
+    Raises:
+        UnitError: a channel whose unit cannot be converted to the first file's, or that it leaves without one (an
+            EDF signal of an empty physical dimension) beside it.
+    """
+    if len(recording.units) != len(keys):
+        return dataclasses.replace(recording, units=[first_units[key] for key in keys])
+    units = list(recording.units)
+    factors = np.ones(len(keys))
+    for row, key in enumerate(keys):
+        unit, target = canonical_unit(units[row]), first_units[key]
+        factor = unit_factor(unit, target)
+        if factor is None:
+            raise UnitError(
+                f"{file} holds {recording.channel_names[row]!r} in {unit or 'no unit'} and {first_file} in "
+                f"{target or 'no unit'}, which cannot be converted into each other (only voltages can: "
+                f"{', '.join(VOLTAGE_UNITS)}); export every file of the set in the same units."
+            )
+        if factor != 1.0:
+            factors[row] = factor
+            if (first_file, unit, target) not in _CONVERSIONS_SAID:
+                _CONVERSIONS_SAID.add((first_file, unit, target))
+                logger.warning(
+                    f"{file} holds {recording.channel_names[row]!r} in {unit}, and {first_file}, the set's first file, "
+                    f"in {target}: every file's channels in {unit} are converted to {target} (x{factor:g}) as they "
+                    "are read, the units the set's first file gives the model."
+                )
+    data = recording.data if (factors == 1.0).all() else recording.data * factors[:, None]
+    return dataclasses.replace(recording, data=data, units=[first_units[key] for key in keys])
 
 
 def _segments(

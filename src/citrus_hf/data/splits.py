@@ -1143,7 +1143,9 @@ def _check_ids_named(split, name: str) -> None:
 class TaskSplits:
     """A labelled set ready for fine-tuning: train pool, validation and test splits (`datasets.Dataset`s), the task,
     class names (classification), channel count and, where every training row names its channels alike (a
-    `channel_names` column: recording files that name them, `systole_affect`), those names."""
+    `channel_names` column: recording files that name them, `systole_affect`), those names, and where every training
+    row gives its channels' units alike (a `channel_units` column: recording files that declare them, EDF and WFDB,
+    read in the set's first file's units), those units."""
 
     train: Any
     validation: Any
@@ -1161,6 +1163,8 @@ class TaskSplits:
         default_factory=lambda: {"train": "train", "validation": "validation", "test": "test"}
     )
     channel_names: list[str] | None = None
+    # the unit of each channel ("µV"; "" for one not declared), which a model fine-tuned on the rows records
+    channel_units: list[str] | None = None
     # what a validation split carved out of train grouped rows by (a key of `CARVE_GROUPS`); None when not carved
     carved_by: str | None = None
 
@@ -1323,6 +1327,7 @@ def load_task_splits(
         validation_rows=validation_rows,
         split_names={"train": train_split, "validation": validation_split or "validation", "test": test_split},
         channel_names=_shared_channel_names(train, 1 if first.ndim == 1 else first.shape[0]),
+        channel_units=_shared_channel_units(train, 1 if first.ndim == 1 else first.shape[0]),
         carved_by=carved_by,
     )
 
@@ -1376,8 +1381,12 @@ def _channels_by_name(splits: list[tuple[str, Any]]) -> list[Any]:
                 )
             checked = True
 
-        def reorder(values, row_names, indices, name=name):
-            ordered = []
+        with_units = "channel_units" in split.column_names
+
+        def reorder(values, row_names, *rest, name=name, with_units=with_units):
+            # (`rest`: the rows' `channel_units` where the split has them, then the rows' indices)
+            row_units, indices = rest if with_units else (None, rest[0])
+            ordered, ordered_units = [], []
             for row, (signal, names) in enumerate(zip(values, row_names, strict=True)):
                 signal = np.asarray(signal)
                 names = names.tolist() if isinstance(names, np.ndarray) else names  # (the numpy format's)
@@ -1401,7 +1410,13 @@ def _channels_by_name(splits: list[tuple[str, Any]]) -> list[Any]:
                 named = [channel_key(given) for given in names]
                 order = [named.index(key) for key in keys]
                 ordered.append(signal if signal.ndim == 1 else signal[order])
-            return {"input_values": ordered, "channel_names": [list(reference)] * len(ordered)}
+                if with_units:  # a row's units go with its channels
+                    units = row_units[row]
+                    units = units.tolist() if isinstance(units, np.ndarray) else units
+                    matched = isinstance(units, list) and len(units) == len(named)
+                    ordered_units.append([units[index] for index in order] if matched else units)
+            columns = {"input_values": ordered, "channel_names": [list(reference)] * len(ordered)}
+            return columns | ({"channel_units": ordered_units} if with_units else {})
 
         # a warning, as a folder's file of another channel order gets (`recording_folders._in_channel_order`)
         logger.warning(
@@ -1416,7 +1431,7 @@ def _channels_by_name(splits: list[tuple[str, Any]]) -> list[Any]:
                 reorder,
                 batched=True,
                 with_indices=True,
-                input_columns=["input_values", "channel_names"],
+                input_columns=["input_values", "channel_names"] + (["channel_units"] if with_units else []),
                 features=split.features,
                 desc=f"Reading the {name} split's channels by name",
             )
@@ -1456,6 +1471,26 @@ def _shared_channel_names(split, num_channels: int) -> list[str] | None:
     if any(not isinstance(row, list) or [channel_key(name) for name in row] != keys for row in rows):
         return None
     return [str(name) for name in first]
+
+
+def _shared_channel_units(split, num_channels: int) -> list[str] | None:
+    """The unit of each of `split`'s channels (`canonical_unit`: "uV" is "µV"), from its `channel_units` column where
+    every row gives the same `num_channels` units (a folder of recording files that declare them is read in its first
+    file's units, `recording_folders._in_channel_order`), else None: rows of other units, or of none known."""
+    from ..vocabulary_citrus import canonical_unit
+
+    if "channel_units" not in split.column_names or not len(split):
+        return None
+    rows = split["channel_units"]
+    first = rows[0]
+    if not isinstance(first, list) or len(first) != num_channels:
+        return None
+    units = [canonical_unit(unit) for unit in first]
+    if not any(units) or any(
+        not isinstance(row, list) or [canonical_unit(unit) for unit in row] != units for row in rows
+    ):
+        return None
+    return units
 
 
 def _refuse_unlabelled_recordings(dataset, loaded) -> None:

@@ -111,14 +111,17 @@ _WAV_MAGIC = (b"RIFF", b"RIFX", b"RF64")
 
 
 def _recording_file_reader():
-    """`(path or WAV bytes, sampling_rate, default_sampling_rate, channels, extractor, name_channels) -> (samples
-    (channels, time), rate, channel names or None)` through `citrus_hf.data.readers` (a file: EDF / BDF, WFDB, WAV,
-    .npy, .csv, as `read_recording` reads it, `channels` (names or positions) of it, or all; a WAV file's bytes, what
-    transformers' audio pipelines take and an undecoded `datasets.Audio` row holds), or None where citrus_hf is not
-    installed: this file also runs as a checkpoint's remote code, which imports nothing of the package. The names
+    """`(path or WAV bytes, sampling_rate, default_sampling_rate, channels, extractor, name_channels, convert_units)
+    -> (samples (channels, time), rate, channel names or None)` through `citrus_hf.data.readers` (a file: EDF / BDF,
+    WFDB, WAV, .npy, .csv, as `read_recording` reads it, `channels` (names or positions) of it, or all; a WAV file's
+    bytes, what transformers' audio pipelines take and an undecoded `datasets.Audio` row holds), or None where citrus_hf
+    is not installed: this file also runs as a checkpoint's remote code, which imports nothing of the package. The names
     come back where `extractor`'s checkpoint picks the file's channels by them, as `citrus predict` decides
-    (`picks_channels_by_name`, asked only when `name_channels`: the caller named no channels itself); a file that
-    names none (.npy, WAV, a CSV without a header) is read in its order, as an array of its samples is."""
+    (`picks_channels_by_name`, asked only when `name_channels`: the caller named no channels itself); a file that names
+    none (.npy, WAV, a CSV without a header) is read in its order, as an array of its samples is. With `convert_units`
+    (the caller gave no `input_channel_units`), a file that declares its channels' units (EDF, WFDB) has them converted
+    to the checkpoint's (`CiTrusFeatureExtractor.unit_factors`: a note names the file, and a unit that cannot be
+    converted is refused naming it)."""
     try:
         from citrus_hf.data.readers import RATED_FORMATS, read_recording, recording_format
         from citrus_hf.data.readers.files import read_wav
@@ -126,7 +129,7 @@ def _recording_file_reader():
     except ImportError:
         return None
 
-    def read(source, sampling_rate, default_sampling_rate, channels, extractor, name_channels):
+    def read(source, sampling_rate, default_sampling_rate, channels, extractor, name_channels, convert_units):
         rate = _one_rate(sampling_rate)
         if isinstance(source, bytes):
             if channels is not None:
@@ -158,7 +161,14 @@ def _recording_file_reader():
             choose="`channels=[NAME, ...]` (names or positions from 0)",
             warn=logger.warning,
         )
-        return recording.data, recording.sampling_rate, recording.channel_names if by_name else None
+        data = recording.data
+        # (an extractor saved before units were recorded has no `unit_factors`: its recordings are read as they are)
+        if convert_units and recording.units and callable(getattr(extractor, "unit_factors", None)):
+            factors, note = extractor.unit_factors(recording.units, recording.channel_names, source=os.fspath(source))
+            if factors is not None:
+                data = data * factors[:, None]
+                logger.warning(note)
+        return data, recording.sampling_rate, recording.channel_names if by_name else None
 
     return read
 
@@ -625,7 +635,9 @@ class _RecordingPipeline(ChunkPipeline):
                 WAV file's bytes (or an undecoded `datasets.Audio` row, `{"bytes", "path"}`), where citrus_hf is
                 installed. A checkpoint fine-tuned on named channels picks a file's channels by name where the file
                 names them, as `citrus predict` does; a file that names none (.npy, WAV, a CSV without a header) is
-                read in its order, as an array of its samples is.
+                read in its order, as an array of its samples is. A file that declares its channels' units (EDF,
+                WFDB) is converted to the checkpoint's where it records its training data's (`channel_units`: mV
+                for µV, with a note naming the file), and refused where a unit cannot be converted.
             sampling_rate (`float` or `list[float]`): the recordings' rate in Hz, one for all or, for a list,
                 generator or dataset of recordings, one per recording (a list, tuple, 1-D array or pandas Series;
                 None for a file that records its own rate; unless each dict gives its own). Required, but for a file
@@ -648,11 +660,11 @@ class _RecordingPipeline(ChunkPipeline):
             hop_seconds (`float`, *optional*): the time between window starts in seconds (as `citrus predict
                 --hop-seconds`), instead of `hop_length`. A hop given in the call, in either spelling, replaces one
                 given when the pipeline was built.
-            hop_length (`int`, *optional*), pad_last_window (`bool`, *optional*), input_channel_names, nan_policy: as
-                in `CiTrusFeatureExtractor`. By default a recording shorter than a window is one window of its own
-                duration (rounded up to whole patches; `padding="max_length"` pads it to the full window instead,
-                with the same results), and the part of a longer one that no full window covers is left out
-                (`pad_last_window=True` keeps it, padded).
+            hop_length (`int`, *optional*), pad_last_window (`bool`, *optional*), input_channel_names,
+                input_channel_units, nan_policy: as in `CiTrusFeatureExtractor`. By default a recording shorter than a
+                window is one window of its own duration (rounded up to whole patches; `padding="max_length"` pads it to
+                the full window instead, with the same results), and the part of a longer one that no full window covers
+                is left out (`pad_last_window=True` keeps it, padded).
             backend (`str`, defaults to `"auto"`): `"auto"`, `"torch"`, `"bf16"` or `"onnxruntime"`.
             onnx_cache_dir: where the `"onnxruntime"` backend caches exported models.
             progress (`bool`, *optional*): a progress bar over the seconds of the recording run through the model.
@@ -882,6 +894,7 @@ class _RecordingPipeline(ChunkPipeline):
         pad_last_window=None,
         padding=None,
         input_channel_names=None,
+        input_channel_units=None,
         channels=None,
         nan_policy=None,
         window_batch_size=None,
@@ -904,6 +917,7 @@ class _RecordingPipeline(ChunkPipeline):
                 ("pad_last_window", pad_last_window),
                 ("padding", padding),
                 ("input_channel_names", input_channel_names),
+                ("input_channel_units", input_channel_units),
                 ("channels", channels),
                 ("nan_policy", nan_policy),
                 ("window_batch_size", window_batch_size),
@@ -1068,6 +1082,7 @@ class _RecordingPipeline(ChunkPipeline):
         pad_last_window: bool | None = None,
         padding: str | None = None,
         input_channel_names: Sequence[str] | None = None,
+        input_channel_units: Sequence[str] | None = None,
         nan_policy: str | None = None,
         window_batch_size: int = DEFAULT_WINDOW_BATCH_SIZE,
         progress: bool | None = None,
@@ -1089,7 +1104,13 @@ class _RecordingPipeline(ChunkPipeline):
             # a file or a WAV file's bytes, as transformers' audio pipelines take them: read as `citrus predict` reads
             # a file
             inputs, sampling_rate, names = read_file(
-                inputs, sampling_rate, default_sampling_rate, channels, extractor, input_channel_names is None
+                inputs,
+                sampling_rate,
+                default_sampling_rate,
+                channels,
+                extractor,
+                input_channel_names is None,
+                input_channel_units is None,
             )
             if input_channel_names is None:  # the checkpoint picks the file's channels by their names
                 input_channel_names = names
@@ -1118,6 +1139,8 @@ class _RecordingPipeline(ChunkPipeline):
             # the same outputs for more work. One recording is one forward pass here, so no batch needs one length.
             options = dict(alignment="resample", padding=padding)
         channels = recording.shape[0] if np.ndim(recording) == 2 else 1
+        # only where given: an extractor saved before units were recorded takes no such argument
+        units = {} if input_channel_units is None else {"input_channel_units": input_channel_units}
         # a list of one recording: the extractor would read one 2-D array as a possible batch of single-channel rows
         # and say so, though a pipeline's input is one recording by definition
         recording = [recording] if np.ndim(recording) == 2 else recording
@@ -1135,6 +1158,7 @@ class _RecordingPipeline(ChunkPipeline):
                     input_channel_names=input_channel_names,
                     nan_policy=nan_policy,
                     return_tensors="pt",
+                    **units,
                 ),
                 window_seconds,
                 duration,
@@ -1153,6 +1177,7 @@ class _RecordingPipeline(ChunkPipeline):
             input_channel_names=input_channel_names,
             nan_policy=nan_policy,
             return_tensors="pt",
+            **units,
             **options,
         )
         if options["alignment"] == "window":

@@ -255,7 +255,14 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
             f"{contract.sampling_rate:g} Hz but holds no more samples than that, so each is stretched onto the window "
             "(alignment='interpolate') instead of being cropped to its start; pass --alignment resample to crop."
         )
-    extractor = task_feature_extractor(with_input_overrides(contract, overrides), alignment, nan_policy=args.nan_policy)
+    # the units the set's files declare travel as the channel names do, into the saved extractor (not the model: they
+    # say what a recording must be in before the extractor normalises it)
+    extractor = task_feature_extractor(
+        with_input_overrides(contract, overrides),
+        alignment,
+        nan_policy=args.nan_policy,
+        channel_units=splits.channel_units,
+    )
     pool_labels = splits.labels("train")
     budget = parse_budget(args.label_budget)
     chosen = draw_budget(pool_labels, budget, args.trainer.seed)
