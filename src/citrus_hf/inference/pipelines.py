@@ -664,7 +664,8 @@ class _RecordingPipeline(ChunkPipeline):
                 input_channel_units, nan_policy: as in `CiTrusFeatureExtractor`. By default a recording shorter than a
                 window is one window of its own duration (rounded up to whole patches; `padding="max_length"` pads it to
                 the full window instead, with the same results), and the part of a longer one that no full window covers
-                is left out (`pad_last_window=True` keeps it, padded).
+                is left out (`pad_last_window=True` keeps it, padded; `False`, given or not, leaves a short recording
+                whole).
             backend (`str`, defaults to `"auto"`): `"auto"`, `"torch"`, `"bf16"` or `"onnxruntime"`.
             onnx_cache_dir: where the `"onnxruntime"` backend caches exported models.
             progress (`bool`, *optional*): a progress bar over the seconds of the recording run through the model.
@@ -1133,10 +1134,12 @@ class _RecordingPipeline(ChunkPipeline):
         options = dict(alignment=alignment, hop_length=hop_length, pad_last_window=pad_last_window)
         if alignment == "resample":
             options["padding"] = padding
-        if alignment == "window" and pad_last_window is None and not duration >= window_seconds:
+        if alignment == "window" and not duration >= window_seconds:
             # Shorter than one window: its one window keeps the recording's own duration (the extractor's `padding`,
             # "longest" by default), as the model would see it alone; a whole window of padding, masked out, gives
             # the same outputs for more work. One recording is one forward pass here, so no batch needs one length.
+            # Whatever `pad_last_window` says: with False, the documented default, the extractor would refuse it
+            # (it has no window to give), and an explicit False made every short chunk of a stream an error.
             options = dict(alignment="resample", padding=padding)
         channels = recording.shape[0] if np.ndim(recording) == 2 else 1
         # only where given: an extractor saved before units were recorded takes no such argument
