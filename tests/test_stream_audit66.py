@@ -49,3 +49,17 @@ def test_an_explicit_pad_last_window_false_scores_a_short_recording_as_the_defau
     chunks = [_signal(seconds, seed) for seed, seconds in enumerate([5, 5, 1.5, 5])]
     built = pipeline(model=classifier, backend="torch", pad_last_window=False)
     assert [len(result["windows"]) for result in built((chunk for chunk in chunks), sampling_rate=RATE)] == [2, 2, 1, 2]
+
+
+# ------------------------------------------------------------------------------ 4. an error in a DataLoader worker
+
+
+def test_an_error_in_a_dataloader_worker_is_the_citrus_error_itself(classify):
+    chunks = [_signal(5, seed) for seed in range(3)]
+    chunks[1][100:120] = np.nan
+    with pytest.raises(ValueError) as alone:
+        list(classify((chunk for chunk in chunks), sampling_rate=RATE))
+    with pytest.raises(ValueError) as in_worker:
+        list(classify((chunk for chunk in chunks), sampling_rate=RATE, num_workers=1))
+    assert str(in_worker.value) == str(alone.value)
+    assert str(alone.value).startswith("recording 1 contains 20 NaN values") and "\n" not in str(alone.value)

@@ -652,7 +652,9 @@ class _RecordingPipeline(ChunkPipeline):
                 next ones of the same window shape (6-10x faster for a list of 0.8 s clips,
                 `benchmarks/pipeline_clips.py`; the same results, in the same order); longer ones, and those of a generator (which may be live: each result comes as soon as
                 its recording has run), run in passes of their own. With `num_workers`, transformers' own loop aligns
-                the recordings in a worker process and runs each in its own passes.
+                the recordings in a worker process (one: transformers runs a chunk pipeline such as this one with
+                `num_workers=1`, and warns for more) and runs each in its own passes; an error about a recording
+                comes as the worker raised it.
             alignment (`str`, *optional*): `"window"` cuts the recording into the model's windows every
                 `hop_length` model-rate samples (default: the window length); `"resample"` keeps one window from the
                 start; `"interpolate"` stretches the whole recording onto one window. Default: `"interpolate"` for a
@@ -879,11 +881,13 @@ class _RecordingPipeline(ChunkPipeline):
         iterator = super().get_iterator(*args, **kwargs)
         # transformers chains postprocess <- forward <- DataLoader (`PipelineIterator.loader`); the DataLoader is
         # built inside `get_iterator` and iterated (so its seed drawn) only once the caller reads the results.
-        loader = iterator
+        holder, loader = None, iterator
         while not isinstance(loader, DataLoader) and hasattr(loader, "loader"):
-            loader = loader.loader
+            holder, loader = loader, loader.loader
         if isinstance(loader, DataLoader) and loader.generator is None:
             loader.generator = torch.Generator()
+        if isinstance(loader, DataLoader) and loader.num_workers > 0 and holder is not None:
+            holder.loader = _WorkerErrorsAsRaised(loader)
         return iterator
 
     def _sanitize_parameters(
@@ -1302,6 +1306,48 @@ class _RecordingPipeline(ChunkPipeline):
         windows = [{"start": float(start), "end": float(end)} for start, end in zip(starts, ends)]
         backends = list(dict.fromkeys(chunk["backend"] for chunk in model_outputs))
         return output, windows, "+".join(backends)
+
+
+class _WorkerErrorsAsRaised:
+    """A DataLoader whose workers' errors reach the caller as the worker raised them. torch raises a worker's error
+    again in the main process as one of its type whose message is the worker's whole traceback under "Caught
+    ValueError in DataLoader worker process 0." (`torch._utils.ExceptionWrapper.reraise`): with `num_workers`, a
+    recording's one-line error (a NaN, its channels) came last in 38 lines. The traceback goes to the debug log."""
+
+    def __init__(self, loader: DataLoader):
+        self.loader = loader
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self):
+        try:
+            yield from self.loader
+        except Exception as error:
+            wrapped = error.args[0] if len(error.args) == 1 and isinstance(error.args[0], str) else ""
+            original = _worker_message(wrapped, type(error))
+            if original is None:
+                raise
+            logger.debug(wrapped)
+            error.args = (original,)
+            raise error from None
+
+
+def _worker_message(wrapped: str, kind: type) -> str | None:
+    """The message of the error of type `kind` that a DataLoader worker raised, out of `wrapped`, torch's message for
+    it ("Caught ...", then the worker's traceback, whose last exception ends it: its type's name, ": ", its message);
+    None where `wrapped` is no such message (a KeyError's is its repr: left as torch gives it)."""
+    if not wrapped.startswith(f"Caught {kind.__name__} in DataLoader worker process") or kind is KeyError:
+        return None
+    # a chained exception's traceback comes first; the last one's frames are indented, its exception line is not
+    last = wrapped.rsplit("Traceback (most recent call last):\n", 1)[-1].splitlines()
+    lines = last[next((i for i, line in enumerate(last) if not line.startswith(" ")), len(last)) :]
+    name = (
+        kind.__qualname__ if kind.__module__ in ("builtins", "__main__") else f"{kind.__module__}.{kind.__qualname__}"
+    )
+    if not lines or not lines[0].startswith(f"{name}: "):
+        return None
+    return "\n".join(lines)[len(name) + 2 :]
 
 
 class _RecordingProgress:
