@@ -162,10 +162,10 @@ def test_a_run_stopped_part_way_leaves_the_earlier_output_and_no_partial_file(
     before = output.read_bytes()
     summary = predict._summary
 
-    def interrupted_at_the_second(path, result, rate, duration):
+    def interrupted_at_the_second(path, *rest):
         if path == files[1]:
             raise KeyboardInterrupt  # a Ctrl-C while the second recording is scored
-        return summary(path, result, rate, duration)
+        return summary(path, *rest)
 
     monkeypatch.setattr(predict, "_summary", interrupted_at_the_second)
     assert main(["predict", classifier, *files, *RATE, "--output", str(output)]) == 130

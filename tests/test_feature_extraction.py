@@ -214,11 +214,12 @@ def test_window_alignment_pads_the_last_window_only_when_asked():
         extractor(recording[:2000], sampling_rate=100)
 
 
-def test_window_with_a_hop_longer_than_the_context_skips_the_gaps():
+def test_window_with_a_hop_longer_than_the_context_skips_the_gaps_but_not_the_end():
     recording = np.arange(100 * 90, dtype=np.float64)  # 90 s at the model rate: windows at 0-30 s and 50-80 s
     features = make_extractor(alignment="window", hop_length=5000, pad_last_window=True)(recording, sampling_rate=100)
-    np.testing.assert_allclose(features["window_start_seconds"], [0, 50])
-    np.testing.assert_array_equal(features["patch_mask"].sum(axis=1), [150, 150])
+    # 30-50 s are the gap the hop asks for; the next hop (100 s) is past the end, so the padded window holds 80-90 s
+    np.testing.assert_allclose(features["window_start_seconds"], [0, 50, 80])
+    np.testing.assert_array_equal(features["patch_mask"].sum(axis=1), [150, 150, 50])
 
 
 def test_long_recording_in_resample_mode_keeps_the_start_and_says_so(monkeypatch):

@@ -737,6 +737,10 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
     - `"window"`: a long recording (a night, an hour) is resampled once, then cut into `context_length` windows
       every `hop_length` model-rate samples (default `context_length`, no overlap). The last partial window (samples
       no full window covers) is dropped unless `pad_last_window=True`, which pads it at the end like `"resample"`.
+      It starts one hop after the last full window; with a hop longer than the window, the samples between windows
+      are left out (the gaps that hop asks for), but not the recording's end: where the next hop starts past it,
+      the padded window starts right after the last full window (or one window before the end, whole, where more
+      than a window is left).
       A recording too short for one full window raises unless `pad_last_window=True`. The output says which
       recording (`recording_index`) and which time in its *original* timeline (`window_start_seconds`) each window
       came from.
@@ -772,7 +776,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             rounded up to whole patches, at most `context_length`) or `"max_length"` (always `context_length`).
         hop_length (`int`, *optional*): model-rate samples between window starts for `"window"`; defaults to
             `context_length`.
-        pad_last_window (`bool`, defaults to `False`): keep the last partial window of `"window"`, padded.
+        pad_last_window (`bool`, defaults to `False`): keep the last partial window of `"window"`, padded: the
+            recording's end is always scored, also with a hop longer than the window.
         padding_value (`float`, defaults to 0.0): value of padded samples (after normalisation: 0 is the z-score mean).
         nan_policy (`str`, defaults to `"raise"`): `"raise"` on NaN / inf, or `"interpolate"` them linearly from
             the neighbouring finite samples of the same channel. The masked samples of a numpy masked array are
@@ -2174,7 +2179,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         """Resample every recording once and decide where its windows start, without cutting any.
 
         Returns, per recording, `(signal (channels, length) at the model rate, window starts in model-rate samples,
-        number of full windows (a padded last window, if any, comes after them), seconds of the original recording
+        number of full windows on the hop (the last window `pad_last_window` adds, if any, comes after them: padded,
+        or whole where it holds the last `context_length` samples off the hop), seconds of the original recording
         per model-rate sample)`.
         """
         for index, (recording, rate) in enumerate(zip(recordings, rates)):
@@ -2191,10 +2197,15 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             num_full = 0 if length < self.context_length else (length - self.context_length) // hop_length + 1
             starts = np.arange(num_full, dtype=np.int64) * hop_length
             covered = starts[-1] + self.context_length if num_full else 0
-            start = starts[-1] + hop_length if num_full else 0
-            # The padded window is kept only if it covers samples no full window covers (not in the gaps left by a
-            # hop longer than the context).
-            if pad_last_window and covered < length and start < length:
+            if pad_last_window and covered < length:
+                # The padded window starts one hop after the last full window, as every window does: with a hop
+                # longer than the context the samples in the gap before it stay out, as every gap's do. Where that
+                # hop lies past the recording's end, the gap would swallow the end too (a 29 s recording, 2 s windows
+                # every 6 s: 26-29 s), which `pad_last_window` is for: the window then holds the end, starting right
+                # after the last full window, or one window before the end where more than a window is left.
+                start = starts[-1] + hop_length if num_full else 0
+                if start >= length:
+                    start = max(covered, length - self.context_length)
                 starts = np.append(starts, start)
             # Model-rate sample k lies at k * down / (up * rate) s of the original recording (exact rational rate).
             plans.append((signal, starts, num_full, down / (up * rates[index])))

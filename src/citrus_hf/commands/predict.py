@@ -9,9 +9,10 @@ predictions.
 Files are read by their suffix (`citrus_hf.data.readers.read_recording`): EDF / BDF, WFDB records and WAV files carry
 their rate, `.npy` ((channels, time)) and `.csv` / `.tsv` / `.txt` (a column per channel) need `--sampling-rate`. Each recording gets one
 line: the label with its score (a classifier: the mean of its windows' probabilities), the mean target (a regressor)
-or the size of the mean embedding (any other checkpoint), its windows and the backend that ran. `--output` writes
-every window: a `.csv` row per window (start and end in seconds, the label, its score and every label's
-probability; or the targets; or the embedding), or a `.jsonl` line per recording (the pipeline's result). Where an
+or the size of the mean embedding (any other checkpoint), its windows and the backend that ran, and the seconds no
+window covers: in the gaps of a hop longer than a window, and at its end (the result's `unscored_seconds`).
+`--output` writes every window: a `.csv` row per window (start and end in seconds, the label, its score and every
+label's probability; or the targets; or the embedding), or a `.jsonl` line per recording (the pipeline's result). Where an
 EDF / BDF file or a WFDB record is among the recordings, each row also has `start_time`, the window's start on the
 clock of the file's header (ISO 8601; empty for a file that records no start), and each `.jsonl` line
 `recording_start`. It is
@@ -67,7 +68,8 @@ class PredictArguments:
     hop_seconds: float | None = field(
         default=None,
         metadata={
-            "help": "seconds between window starts, e.g. half a window to overlap them by half (default: one window)"
+            "help": "seconds between window starts, e.g. half a window to overlap them by half (default: one window); "
+            "longer than a window, it leaves out the seconds between windows, and the summary line says how many"
         },
     )
     pad_last_window: bool = field(
@@ -257,7 +259,8 @@ def run(argv: Sequence[str]) -> int:
                 refused.append(path)
                 print(f"left out: {error}", file=sys.stderr)
                 continue
-            print(_summary(path, result, recording.sampling_rate, recording.data.shape[-1] / recording.sampling_rate))
+            duration = recording.data.shape[-1] / recording.sampling_rate
+            print(_summary(path, result, recording.sampling_rate, duration, args.pad_last_window))
             windows += len(result["windows"])
             if plot is not None:  # the windows only (not the samples): what the figure draws
                 plotted.append((path, result))
@@ -601,19 +604,22 @@ def _in_model_units(extractor, recording, path: str, by_name: bool):
     return samples
 
 
-def _summary(path: str, result: dict[str, Any], rate: float, duration: float) -> str:
-    """One line per recording: its answer, its windows, the seconds at its end that no window covers (`duration`:
-    the recording's, in seconds) and the backend."""
+def _summary(path: str, result: dict[str, Any], rate: float, duration: float, padded: bool) -> str:
+    """One line per recording: its answer, its windows, the seconds between them and at its end that no window
+    covers (`duration`: the recording's, in seconds; `padded`: --pad-last-window was given) and the backend."""
     windows = result["windows"]
     covered = f"{len(windows)} window(s) of {windows[0]['end'] - windows[0]['start']:g} s" if windows else "no window"
-    # Whole windows only by default: a tail shorter than a window is left out, which the user must hear of (a 9.9 s
-    # recording scored in one 5 s window has half of itself unseen). Half a sample of slack absorbs rounding.
-    uncovered = duration - windows[-1]["end"] if windows else 0.0
-    tail = (
-        f"; its last {uncovered:.3g} s are in no window (--pad-last-window scores them)"
-        if uncovered > 0.5 / rate
-        else ""
-    )
+    # What no window scores, the user must hear of: a hop longer than the window leaves the seconds between windows
+    # out, as asked, but maybe not knowingly; and whole windows only, by default, leave out a tail shorter than a
+    # window (a 9.9 s recording scored in one 5 s window has half of itself unseen). Half a sample of slack absorbs
+    # rounding.
+    gaps = sum(max(0.0, later["start"] - earlier["end"]) for earlier, later in zip(windows, windows[1:]))
+    tail = ""
+    if gaps > 0.5 / rate:
+        tail += f"; {gaps:.3g} s (of {duration:.3g}) fall in the gaps between windows (a hop longer than the window)"
+    if result["unscored_seconds"] > 0.5 / rate:
+        tail += f"; its last {result['unscored_seconds']:.3g} s are in no window"
+        tail += "" if padded else " (--pad-last-window scores them)"
     if "label" in result:
         answer = f"{result['label']} (score {result['score']:.3f})"
     elif "target" in result:

@@ -667,7 +667,8 @@ class _RecordingPipeline(ChunkPipeline):
                 window is one window of its own duration (rounded up to whole patches; `padding="max_length"` pads it to
                 the full window instead, with the same results), and the part of a longer one that no full window covers
                 is left out (`pad_last_window=True` keeps it, padded; `False`, given or not, leaves a short recording
-                whole).
+                whole). With a hop longer than the window the seconds between windows are left out, and
+                `pad_last_window=True` still scores the end (see `CiTrusFeatureExtractor`).
             backend (`str`, defaults to `"auto"`): `"auto"`, `"torch"`, `"bf16"` or `"onnxruntime"`.
             onnx_cache_dir: where the `"onnxruntime"` backend caches exported models.
             progress (`bool`, *optional*): a progress bar over the seconds of the recording run through the model.
@@ -680,8 +681,12 @@ class _RecordingPipeline(ChunkPipeline):
 
         Returns:
             A dict per recording (see the subclass), always with `"windows"` (each with `"start"` and `"end"` in
-            seconds of the recording) and `"backend"` (the path that ran: `"auto"` times the paths on
-            the first batch and runs the fastest for every output, see `backends.py`).
+            seconds of the recording), `"unscored_seconds"` (the seconds at the recording's end that no window
+            covers: the rest shorter than a window, unless `pad_last_window=True`; all but the first window with
+            `alignment="resample"`) and `"backend"` (the path that ran: `"auto"` times the paths on the first
+            batch and runs the fastest for every output, see `backends.py`). Each recording of a list or generator
+            is its own: a stream's consecutive chunks are scored apart (their windows' times restart at 0, no
+            window spans two chunks, and each chunk's `unscored_seconds` are left out).
         """
         batch_size = kwargs.pop("batch_size", None)
         if batch_size is None:
@@ -827,6 +832,7 @@ class _RecordingPipeline(ChunkPipeline):
                     "output": output["output"][windows],
                     "window_start_seconds": chunk["window_start_seconds"],
                     "window_end_seconds": chunk["window_end_seconds"],
+                    "recording_seconds": chunk["recording_seconds"],
                     "backend": output["backend"],
                 }
                 done[position] = self.postprocess([own], **postprocess_params)
@@ -1203,6 +1209,7 @@ class _RecordingPipeline(ChunkPipeline):
                 "patch_mask": patch_mask[chunk],
                 "window_start_seconds": starts[chunk],
                 "window_end_seconds": ends[chunk],
+                "recording_seconds": duration,
                 "is_last": start + per_pass >= num_windows,
             }
 
@@ -1218,6 +1225,7 @@ class _RecordingPipeline(ChunkPipeline):
                 "patch_mask": current["patch_mask"],
                 "window_start_seconds": starts,
                 "window_end_seconds": np.minimum(starts + window_seconds, duration),
+                "recording_seconds": duration,
                 "is_last": following is None,
             }
             current = following
@@ -1280,6 +1288,8 @@ class _RecordingPipeline(ChunkPipeline):
             "output": output,
             "window_start_seconds": model_inputs["window_start_seconds"],
             "window_end_seconds": model_inputs["window_end_seconds"],
+            # (a pack of several recordings' windows has none: `_packed_passes` gives each its own)
+            "recording_seconds": model_inputs.get("recording_seconds"),
             "backend": runner.name,
             "is_last": model_inputs["is_last"],
         }
@@ -1298,14 +1308,18 @@ class _RecordingPipeline(ChunkPipeline):
         return (outputs * weights[:, None]).sum(0, keepdim=keepdim)
 
     @staticmethod
-    def _gather(model_outputs: list[dict]) -> tuple[torch.Tensor, list[dict], str]:
-        """The windows' outputs `(num_windows, outputs)`, their times, and the backend that ran."""
+    def _gather(model_outputs: list[dict]) -> tuple[torch.Tensor, list[dict], dict]:
+        """The windows' outputs `(num_windows, outputs)`, their times, and what every result holds beside its
+        answer: the seconds at the recording's end that no window covers (`unscored_seconds`: a stream's chunks
+        are recordings of their own, and each chunk's tail shorter than a window was dropped without a sign) and
+        the backend that ran."""
         output = torch.cat([chunk["output"] for chunk in model_outputs])
         starts = np.concatenate([chunk["window_start_seconds"] for chunk in model_outputs])
         ends = np.concatenate([chunk["window_end_seconds"] for chunk in model_outputs])
         windows = [{"start": float(start), "end": float(end)} for start, end in zip(starts, ends)]
         backends = list(dict.fromkeys(chunk["backend"] for chunk in model_outputs))
-        return output, windows, "+".join(backends)
+        unscored = model_outputs[-1]["recording_seconds"] - float(ends.max())
+        return output, windows, {"unscored_seconds": float(max(0.0, unscored)), "backend": "+".join(backends)}
 
 
 class _WorkerErrorsAsRaised:
@@ -1382,10 +1396,10 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
 
     Returns per recording:
         `{"label", "score", "labels": [{"label", "score"}, ...], "windows": [{"start", "end", "label", "score",
-        "labels"}, ...], "backend"}`: `labels` are the `top_k` best (default 5, at most `num_labels`; `top_k=None`
-        gives every label, as in transformers' audio and text classification pipelines); the recording's
-        scores are the mean of its windows' scores. `function_to_apply`: `"softmax"` (single-label, default),
-        `"sigmoid"` (default for multi-label models and for one-output heads, as in transformers' text
+        "labels"}, ...], "unscored_seconds", "backend"}`: `labels` are the `top_k` best (default 5, at most
+        `num_labels`; `top_k=None` gives every label, as in transformers' audio and text classification pipelines);
+        the recording's scores are the mean of its windows' scores. `function_to_apply`: `"softmax"` (single-label,
+        default), `"sigmoid"` (default for multi-label models and for one-output heads, as in transformers' text
         classification: a softmax over one logit is always 1) or `"none"` (raw logits).
     """
 
@@ -1410,7 +1424,7 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
         return {}, postprocess
 
     def postprocess(self, model_outputs, top_k: int | None = DEFAULT_TOP_K, function_to_apply: str | None = None):
-        logits, windows, backend = self._gather(model_outputs)
+        logits, windows, common = self._gather(model_outputs)
         config = self.model.config
         if function_to_apply is None:
             function_to_apply = "sigmoid" if scores_each_output(config) else "softmax"
@@ -1442,7 +1456,7 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
             "score": labels[0]["score"],
             "labels": labels,
             "windows": windows,
-            "backend": backend,
+            **common,
         }
 
 
@@ -1451,15 +1465,15 @@ class BioSignalRegressionPipeline(_RecordingPipeline):
     (`"time-series-regression"`).
 
     Returns per recording:
-        `{"target", "windows": [{"start", "end", "target"}, ...], "backend"}` for one target, with `"targets"`
-        (a list) in place of `"target"` for several; the recording's value is the mean over its windows, each weighted by
-        the seconds of recording it covers.
+        `{"target", "windows": [{"start", "end", "target"}, ...], "unscored_seconds", "backend"}` for one target,
+        with `"targets"` (a list) in place of `"target"` for several; the recording's value is the mean over its
+        windows, each weighted by the seconds of recording it covers.
     """
 
     accepted_problems = ("regression",)
 
     def postprocess(self, model_outputs):
-        targets, windows, backend = self._gather(model_outputs)
+        targets, windows, common = self._gather(model_outputs)
         key = "target" if targets.shape[-1] == 1 else "targets"
 
         def value(row: list[float]):
@@ -1468,7 +1482,7 @@ class BioSignalRegressionPipeline(_RecordingPipeline):
         # one conversion for all windows (`tolist`), not one tensor index per window
         for window, row in zip(windows, targets.tolist()):
             window[key] = value(row)
-        return {key: value(self._recording_mean(targets, windows).tolist()), "windows": windows, "backend": backend}
+        return {key: value(self._recording_mean(targets, windows).tolist()), "windows": windows, **common}
 
 
 class BioSignalFeatureExtractionPipeline(_RecordingPipeline):
@@ -1478,9 +1492,9 @@ class BioSignalFeatureExtractionPipeline(_RecordingPipeline):
     Parameters `features`, `pooling`, `channel_pooling` are `embed()`'s (defaults: the config's, and `"concat"`).
 
     Returns per recording:
-        `{"embedding": (F,), "window_embeddings": (num_windows, F), "windows": [{"start", "end"}, ...], "backend"}`,
-        the embedding being the mean of the windows'; numpy float32 arrays (`return_tensors=False` or `"np"`), or
-        torch tensors with `return_tensors=True` (or `"pt"`).
+        `{"embedding": (F,), "window_embeddings": (num_windows, F), "windows": [{"start", "end"}, ...],
+        "unscored_seconds", "backend"}`, the embedding being the mean of the windows'; numpy float32 arrays
+        (`return_tensors=False` or `"np"`), or torch tensors with `return_tensors=True` (or `"pt"`).
     """
 
     target_output = "embeddings"
@@ -1516,11 +1530,11 @@ class BioSignalFeatureExtractionPipeline(_RecordingPipeline):
         )
 
     def postprocess(self, model_outputs, return_tensors: bool = False):
-        embeddings, windows, backend = self._gather(model_outputs)
+        embeddings, windows, common = self._gather(model_outputs)
         pooled = self._recording_mean(embeddings, windows)
         if not return_tensors:
             embeddings, pooled = embeddings.numpy(), pooled.numpy()
-        return {"embedding": pooled, "window_embeddings": embeddings, "windows": windows, "backend": backend}
+        return {"embedding": pooled, "window_embeddings": embeddings, "windows": windows, **common}
 
 
 __all__ = [
