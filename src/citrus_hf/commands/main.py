@@ -54,9 +54,10 @@ def is_user_error(error: BaseException) -> bool:
     from huggingface_hub.errors import StrictDataclassError  # an invalid config field (`--config-overrides`)
 
     from .._extras import MissingExtraError  # an optional dependency to install
+    from .._figures import PlottingUnavailableError  # matplotlib to install, or MPLBACKEND to fix
     from ..data.errors import CitrusDataError
 
-    return isinstance(error, (CitrusDataError, MissingExtraError, StrictDataclassError))
+    return isinstance(error, (CitrusDataError, MissingExtraError, PlottingUnavailableError, StrictDataclassError))
 
 
 def _one_line(error: BaseException) -> str:

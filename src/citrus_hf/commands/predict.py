@@ -193,6 +193,10 @@ def run(argv: Sequence[str]) -> int:
             raise UsageError(f"--plot {args.plot!r}: name a .png file.")
         _check_not_read("--plot", plot, sources, args.recordings)
         _check_writable("--plot", plot)
+        # matplotlib (and the backend MPLBACKEND names) is imported at the end, after every recording is scored
+        from .._figures import check_can_draw
+
+        check_can_draw("--plot")
 
     # Imported after the checks: `--help` and a mistyped path answer before torch loads.
     import torch
@@ -286,59 +290,144 @@ def run(argv: Sequence[str]) -> int:
     return 0
 
 
+# --plot's layout, in inches: a panel's height at least (and the figure's width at least), the plot area's width, a
+# label name on the label axis and a legend row at 8 pt; the most label names one axis gives (more labels are named
+# where the step line visits them) and the most rows of a legend column
+PANEL_INCHES = 2.2
+FIGURE_INCHES = 10.0
+PLOT_INCHES = 8.0
+NAME_INCHES = 0.16
+LEGEND_ROW_INCHES = 0.19
+MOST_LABEL_NAMES = 30
+MOST_LEGEND_ROWS = 25
+
+
 def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) -> Path:
     """PNG of each recording's windows over time (hours, minutes or seconds, by the longest recording): for a
     classifier, the top label of every window as a step line (a hypnogram, for a sleep stager) above every label's
     probability, stacked; for a regressor, each target. `results`: (file, pipeline result) per recording.
 
+    Each window is drawn over its own seconds: the seconds between windows further apart than their length
+    (--hop-seconds) stay empty, as no window scored them (a regressor's line stops there); overlapping windows are
+    drawn from their start to the next one's (the later window's, where they overlap), the last to its end. Each label
+    has a colour of its own (`_figures.distinct_colours`), the legend beside the probabilities takes as many columns
+    and the panels as much height as the labels need, and the label axis names at most `MOST_LABEL_NAMES` labels
+    (beyond that, those the step line visits, spaced so that their names do not overlap).
+
     Drawn on a figure of its own, without pyplot: `main(["predict", ..., "--plot", ...])` run from a notebook or a
     script must leave the caller's matplotlib backend and open figures as they were (as the other plots do)."""
     import numpy as np
-    from matplotlib.figure import Figure
+
+    from .._figures import distinct_colours, inches_wide, new_figure
 
     longest = max((result["windows"][-1]["end"] for _, result in results if result["windows"]), default=0.0)
     unit, scale = ("h", 3600.0) if longest > 7200 else ("min", 60.0) if longest > 120 else ("s", 1.0)
     classifier = "label" in results[0][1]
-    panels = 2 if classifier else 1
-    figure = Figure(figsize=(10, 2.2 * panels * len(results)))
-    axes = figure.subplots(panels * len(results), 1, squeeze=False)
     names = [config.id2label[index] for index in sorted(config.id2label)] if classifier else []
+    columns = -(-len(names) // MOST_LEGEND_ROWS)
+    heights = (
+        [
+            max(PANEL_INCHES, NAME_INCHES * min(len(names), MOST_LABEL_NAMES)),
+            # the legend's rows, and the room the time axis' ticks and label take below the plot area
+            max(PANEL_INCHES, LEGEND_ROW_INCHES * -(-len(names) // columns) + 0.8),
+        ]
+        if classifier
+        else [PANEL_INCHES]
+    )
+    figure = new_figure("--plot", figsize=(FIGURE_INCHES, sum(heights) * len(results)))
+    axes = figure.subplots(
+        len(heights) * len(results), 1, squeeze=False, gridspec_kw={"height_ratios": heights * len(results)}
+    )
+    colours = distinct_colours(len(names))
+    label_names, legends = [], []  # what sits left and right of the plot areas
     for number, (file, result) in enumerate(results):
         windows = result["windows"]
-        times = np.array([window["start"] for window in windows] + [windows[-1]["end"]]) / scale if windows else []
-        first = axes[number * panels, 0]
+        first = axes[number * len(heights), 0]
         first.set_title(f"{Path(file).name}: {len(windows)} window(s)", fontsize=10, loc="left")
         if not windows:
             continue
+        starts = np.array([window["start"] for window in windows]) / scale
+        # each window up to its end, or to the next window's start where that comes first (overlapping windows)
+        until = np.minimum(np.array([window["end"] for window in windows]) / scale, np.append(starts[1:], np.inf))
+        apart = until[:-1] < starts[1:]  # seconds between window i and the next that no window scored
         if classifier:
             top = [names.index(window["label"]) for window in windows]
-            first.step(times, [*top, top[-1]], where="post", color="0.15", lw=1.2)
-            first.set_yticks(range(len(names)), names, fontsize=8)
+            times, levels = _over_windows(starts, until, apart, np.array(top, float)[:, None], step=True)
+            first.step(times, levels[:, 0], where="post", color="0.15", lw=1.2)
+            named = _label_names(sorted(set(top)), len(names))
+            first.set_yticks(named, [names[index] for index in named], fontsize=8)
             first.set_ylim(len(names) - 0.5, -0.5)  # the first label on top, as hypnograms draw wake
             first.set_ylabel("label")
-            probability = axes[number * panels + 1, 0]
+            label_names += first.get_yticklabels()
+            probability = axes[number * 2 + 1, 0]
             shares = np.array(
                 [[{e["label"]: e["score"] for e in w["labels"]}.get(n, 0.0) for n in names] for w in windows]
             )
-            probability.stackplot(np.repeat(times, 2)[1:-1], np.repeat(shares.T, 2, axis=1), labels=names, alpha=0.85)
+            times, bands = _over_windows(starts, until, apart, shares)
+            probability.stackplot(times, bands.T, labels=names, colors=colours, alpha=0.85)
             probability.set_ylim(0, 1)
             probability.set_ylabel("probability")
             probability.set_xlabel(f"time ({unit})")
-            probability.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+            legend = probability.legend(
+                loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False, ncols=columns
+            )
+            legends.append(legend)
         else:
             key = "target" if "target" in windows[0] else "targets"
-            values = np.array([np.atleast_1d(window[key]) for window in windows])
+            values = np.array([np.atleast_1d(window[key]) for window in windows], float)
             # each window's own middle: the middle between consecutive starts is it only when the hop is the window
             middles = np.array([(window["start"] + window["end"]) / 2 for window in windows]) / scale
+            # a break (NaN) between windows apart: the line does not join targets across seconds no window scored
+            breaks = np.flatnonzero(apart) + 1
+            middles = np.insert(middles, breaks, (until[breaks - 1] + starts[breaks]) / 2)
+            values = np.insert(values, breaks, np.nan, axis=0)
             for column in range(values.shape[1]):
                 first.plot(middles, values[:, column], marker=".", lw=1, label=f"target {column}")
             first.set_ylabel("target")
             first.set_xlabel(f"time ({unit})")
             if values.shape[1] > 1:
                 first.legend(fontsize=8, frameon=False)
+    # wide enough for the label names and the legends beside the plot areas, rather than squeezing the plots (and
+    # 0.8 in for the axis labels and margins)
+    width = PLOT_INCHES + inches_wide(figure, label_names) + inches_wide(figure, legends) + 0.8
+    figure.set_size_inches(max(FIGURE_INCHES, width), figure.get_size_inches()[1])
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     return path
+
+
+def _over_windows(starts, until, apart, values, step: bool = False):
+    """Points `(times, values)` that draw each window's `values` (one row per window) as a level from its start to
+    its `until`, with a NaN row where the next window is `apart`, so that those seconds stay empty: for a stack plot,
+    the level at both ends of each window; for a step line (`step`, drawn `where="post"`), at each start, and at the
+    last window's end. `times`: (points,); `values`: (points, columns)."""
+    import numpy as np
+
+    gap = np.full(values.shape[1], np.nan)
+    times, levels = [], []
+    for index, (start, end) in enumerate(zip(starts, until)):
+        times += [start] if step else [start, end]
+        levels += [values[index]] * (1 if step else 2)
+        if index < len(apart) and apart[index]:
+            times.append(end)
+            levels.append(gap)
+    if step:
+        times.append(until[-1])
+        levels.append(values[-1])
+    return np.array(times), np.array(levels)
+
+
+def _label_names(visited: list[int], count: int) -> list[int]:
+    """The labels (indices) that a label axis of `count` labels names: every one up to `MOST_LABEL_NAMES`, else those
+    the step line visits (`visited`, sorted), each at least `count / MOST_LABEL_NAMES` positions below the last one
+    named, so that their names do not overlap."""
+    if count <= MOST_LABEL_NAMES:
+        return list(range(count))
+    spacing, named = count / MOST_LABEL_NAMES, []
+    for index in visited:
+        if not named or index - named[-1] >= spacing:
+            named.append(index)
+    return named
 
 
 @contextlib.contextmanager

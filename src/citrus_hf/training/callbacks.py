@@ -65,9 +65,7 @@ def reconstruction_figure(model, input_values: torch.Tensor, patch_mask: torch.T
     Time and Fourier objectives: the input with the masked patches shaded, and the reconstruction over it.
     Spectrogram objective: the target and predicted log-spectrograms, patch by patch, masked patches outlined.
     """
-    # a Figure of its own, not pyplot's: no backend is switched in the caller's process (`matplotlib.use("Agg")`
-    # left a notebook's `plt.show()` showing nothing)
-    from matplotlib.figure import Figure
+    from .._figures import new_figure
 
     was_training = model.training
     model.eval()
@@ -83,7 +81,7 @@ def reconstruction_figure(model, input_values: torch.Tensor, patch_mask: torch.T
     title = f"{objective} objective, loss {float(outputs.loss):.4f}"
 
     if outputs.reconstruction is not None:
-        figure = Figure(figsize=(10, 3))
+        figure = new_figure("Plotting a reconstruction", figsize=(10, 3))
         axis = figure.subplots()
         signal = input_values[0, 0].float().cpu().numpy()
         reconstruction = outputs.reconstruction[0, 0].float().cpu().numpy()
@@ -98,7 +96,7 @@ def reconstruction_figure(model, input_values: torch.Tensor, patch_mask: torch.T
         axis.legend(loc="upper right", fontsize=8)
         axis.set_title(title)
     else:
-        figure = Figure(figsize=(10, 3))
+        figure = new_figure("Plotting a reconstruction", figsize=(10, 3))
         axes = figure.subplots(1, 2, sharey=True)
         target = outputs.target[0, 0].float().cpu().numpy().T  # (bins, num_patches)
         prediction = outputs.prediction[0, 0].float().cpu().numpy().T
