@@ -29,7 +29,7 @@ def main(argv=None) -> dict:
     run = Path(args.run)
     summary = load_summary(run)
     output = Path(args.output) if args.output else (run if run.is_dir() else run.parent) / "pretraining_curve.png"
-    plot_pretraining_curve(summary, output)
+    plot_pretraining_curve(run, output)  # the folder: the title reads the config saved there
     results = {
         "figure": str(output),
         "steps": summary["steps"],

@@ -8,8 +8,9 @@ however low the training loss.
     from citrus_hf.training.curves import plot_pretraining_curve
     plot_pretraining_curve("runs/eeg", "runs/eeg/pretraining_curve.png")
 
-Needs matplotlib (the `bench` extra: `pip install 'citrus-hf[bench]'`); `benchmarks/pretraining_curve.py` is the
-command-line front end.
+The title names the model trained: from the `config.json` saved beside the summary where the run's folder (or its
+summary's path) is given, else from the run's arguments (the checkpoint `--model` continued, or `--model-config` with
+`--config-overrides`). `benchmarks/pretraining_curve.py` is the command-line front end.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .._figures import new_figure
 from .pretrain import SUMMARY_CURVES, SUMMARY_FILE
 
 CURVE_KEYS = tuple(SUMMARY_CURVES.values())
@@ -52,30 +54,41 @@ def load_summary(run: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def _new_figure(**options):
-    """A matplotlib `Figure` of its own, not pyplot's: no backend is switched in the caller's process
-    (`matplotlib.use("Agg")` left a notebook's `plt.show()` showing nothing)."""
+def _saved_config(run: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any] | None:
+    """The `config.json` that `pretrain` saved beside the run's summary (the model trained), or None: a parsed summary
+    given without its folder, or a folder without a readable config."""
+    if isinstance(run, Mapping):
+        return None
+    path = Path(run)
     try:
-        from matplotlib.figure import Figure
-    except ImportError as error:
-        raise ImportError(
-            "Plotting the pre-training curve needs matplotlib, which comes with the bench extra: "
-            "pip install 'citrus-hf[bench]'."
-        ) from error
-    return Figure(**options)
+        config = json.loads(((path if path.is_dir() else path.parent) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return config if isinstance(config, dict) else None
 
 
-def _title(summary: Mapping[str, Any]) -> str:
+def _title(summary: Mapping[str, Any], config: Mapping[str, Any] | None = None) -> str:
+    """What was trained, how, for how long. `config`: the trained model's saved config, where there is one."""
     arguments = summary.get("arguments") or {}
     objective = summary.get("pretraining_objective")
-    # the preset and the size the run changed it to (citrus-small and citrus-base both start from the `small` preset)
-    size = arguments.get("config_overrides") or {}
-    shape = ", ".join(
-        label.format(size[key])
-        for key, label in (("d_model", "width {}"), ("num_hidden_layers", "{} layers"))
-        if key in size
+    continued = arguments.get("model")  # --model: a checkpoint's own config, whatever --model-config says
+    if config is not None:
+        size = config
+    else:  # the preset and the size the run changed it to (citrus-small and citrus-base both start from `small`)
+        size = {} if continued else arguments.get("config_overrides") or {}
+    shape = [f"{size['backbone']} backbone"] if size.get("backbone", "hybrid") != "hybrid" else []
+    if "d_model" in size:
+        shape.append(f"width {size['d_model']}")
+    if "num_hidden_layers" in size:
+        layers = size["num_hidden_layers"]
+        shape.append(f"{layers} layer" + ("" if layers == 1 else "s"))
+    # a folder or Hub id by its last part: the title is one line
+    model = (
+        f"model continued from {Path(str(continued)).name}"
+        if continued
+        else f"{Path(str(arguments.get('model_config', 'model'))).name} model"
     )
-    parts = [f"{arguments.get('model_config', 'model')} model" + (f" ({shape})" if shape else "")]
+    parts = [model + (f" ({', '.join(shape)})" if shape else "")]
     if objective:
         parts.append(f"{objective} objective")
     ratio = summary.get("synthetic_ratio") or 0.0
@@ -88,7 +101,7 @@ def pretraining_curve_figure(run: str | os.PathLike | Mapping[str, Any]):
     """A matplotlib figure of the run's curves against the optimizer step: training loss, held-out loss (markers)
     and the baseline (dashed), with the final held-out / baseline ratio in the legend."""
     summary = load_summary(run)
-    figure = _new_figure(figsize=(8, 4))
+    figure = new_figure("Plotting the pre-training curve", figsize=(8, 4))
     axis = figure.subplots()
     styles = {
         "train_losses": dict(color="tab:blue", lw=1.2, label="training loss"),
@@ -101,11 +114,13 @@ def pretraining_curve_figure(run: str | os.PathLike | Mapping[str, Any]):
             steps, losses = zip(*points)
             axis.plot(steps, losses, **styles[key])
     if summary["eval_losses"] and summary["eval_baseline_losses"]:
-        ratio = summary["eval_losses"][-1][1] / summary["eval_baseline_losses"][-1][1]
-        axis.plot([], [], " ", label=f"final held-out / baseline: {ratio:.3f}")
+        held_out, baseline = summary["eval_losses"][-1][1], summary["eval_baseline_losses"][-1][1]
+        # a baseline of 0: held-out windows whose masked targets are all one value (flat), no ratio to speak of
+        ratio = f"{held_out / baseline:.3f}" if baseline > 0 else "n/a (baseline 0: flat held-out windows)"
+        axis.plot([], [], " ", label=f"final held-out / baseline: {ratio}")
     axis.set_xlabel("optimizer step")
     axis.set_ylabel("masked-patch loss")
-    axis.set_title(_title(summary), fontsize=10)
+    axis.set_title(_title(summary, _saved_config(run)), fontsize=10)
     axis.legend(fontsize=8)
     axis.grid(alpha=0.3)
     figure.tight_layout()

@@ -241,6 +241,8 @@ class PretrainResult:
         if not self.completed or self.learnt is not False:
             return None
         held_out, baseline = self.eval_losses[-1][1], self.eval_baseline_losses[-1][1]
+        if baseline <= 0:
+            return f"Pre-training could not be judged: {_FLAT_HELD_OUT.format(held_out=held_out)}"
         return (
             f"Pre-training did not learn: the held-out loss ({held_out:.4f}) is {_against_baseline(held_out, baseline)} "
             f"predicting the mean masked target ({baseline:.4f}), so {self.output_dir} holds a model that carries "
@@ -271,9 +273,19 @@ _TOO_SHORT = (
 )
 
 
+# A baseline of 0: every masked target of the held-out batch is one value (flat recordings, or a constant channel),
+# so predicting their mean is exact and no held-out loss can be compared with it (a ratio to it is infinite).
+_FLAT_HELD_OUT = (
+    "the held-out windows are flat (every masked target the same value, so predicting their mean costs a loss of 0), "
+    "and a held-out loss ({held_out:.4f}) cannot be compared with that. Give the run a validation split of recordings "
+    "that vary (--eval-split, or another --dataset), or --eval-split none to skip the check."
+)
+
+
 def _against_baseline(held_out: float, baseline: float) -> str:
-    """ "at the level of" or "N x the loss of", for the warnings (a loss far above the baseline is no plateau)."""
-    ratio = held_out / baseline if baseline > 0 else float("inf")
+    """ "at the level of" or "N x the loss of", for the warnings (a loss far above the baseline is no plateau).
+    `baseline` > 0: a zero one gets `_FLAT_HELD_OUT` instead."""
+    ratio = held_out / baseline
     return "at the level of" if ratio < 1.5 else f"{ratio:.1f}x the loss of"
 
 
@@ -285,6 +297,10 @@ def not_learning_yet(step: int, max_steps: int, held_out: float, baseline: float
         return None
     if step < EARLY_CHECK_SHARE * max_steps or step >= max_steps or held_out < LEARNT_BELOW_BASELINE * baseline:
         return None
+    if baseline <= 0:
+        return (
+            f"Pre-training cannot be judged at step {step} of {max_steps}: {_FLAT_HELD_OUT.format(held_out=held_out)}"
+        )
     return (
         f"Pre-training is not learning: at step {step} of {max_steps} the held-out loss ({held_out:.4f}) is still "
         f"{_against_baseline(held_out, baseline)} predicting the mean masked target ({baseline:.4f}). The runs "
