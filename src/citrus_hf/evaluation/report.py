@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import textwrap
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .._figures import distinct_looks, inches_wide, new_figure
 from ..data.budgets import budget_of_label
 from ..training.metrics import (
     CLASSIFICATION_METRICS,
@@ -35,6 +37,11 @@ from .arms import ARMS, CLASSICAL_BASELINE
 from .records import scored_split
 
 PRIMARY_METRIC = {CLASSIFICATION: "macro_f1", REGRESSION: "mae"}
+# results.png: (width, height) of a panel; a panel title's line, in characters (at matplotlib's 12 pt titles, what a
+# panel's width holds); a legend row at 8 pt
+PANEL_INCHES = (5.2, 4.0)
+TITLE_CHARACTERS = 44
+LEGEND_ROW_INCHES = 0.19
 METRIC_NAMES = {
     "accuracy": "accuracy (%)",
     "balanced_accuracy": "balanced accuracy (%)",
@@ -349,50 +356,67 @@ def _gap_table(gaps: list[dict[str, Any]], title: str, wins_header: str) -> list
 
 
 def plot_results(runs: list[dict[str, Any]], path: str | os.PathLike, title: str | None = None) -> Path:
-    """PNG: one panel per dataset, its main metric against the label budget, one line per arm, error bars = std."""
-    # a Figure of its own, not pyplot's: no backend is switched in the caller's process
-    import matplotlib
-    from matplotlib.figure import Figure
-
+    """PNG: one panel per dataset, its main metric against the label budget, one line per arm, error bars = std; one
+    legend beside the panels names every arm drawn (an arm may have run on some sets only), each with a look of its
+    own (tab10's colours, then the same colours with other markers: `_figures.distinct_looks`)."""
     _check_runs(runs, "plot_results")
     summary = summarize(runs)
     datasets = sorted({e["dataset"] for e in summary})
-    models = [arm for arm in sorted({e["arm"] for e in summary}) if _learns(arm)]
-    palette = matplotlib.colormaps["tab10"]
-    colors = {arm: palette(index % 10) for index, arm in enumerate(models)}  # the prior is grey
     # at most four panels a row: a long row of a dozen sets is unreadable once scaled to a page
     columns = min(4, len(datasets))
     rows = -(-len(datasets) // columns)
-    figure = Figure(figsize=(5.2 * columns, 4.0 * rows))
+    figure = new_figure("The results plot (results.png)", figsize=(PANEL_INCHES[0] * columns, PANEL_INCHES[1] * rows))
+    arms = sorted({e["arm"] for e in summary})
+    models = [arm for arm in arms if _learns(arm)]
+    looks = dict(zip(models, distinct_looks(len(models))))  # the prior: grey, dotted
     axes = figure.subplots(rows, columns, squeeze=False)
     for axis in axes.flat[len(datasets) :]:
         axis.set_visible(False)
+    handles: dict[str, Any] = {}
     for axis, dataset in zip(axes.flat, datasets):
         entries = [e for e in summary if e["dataset"] == dataset]
         metric = PRIMARY_METRIC[entries[0]["task"]]
         budgets = _budget_positions(entries)
         position = {budget: index for index, (_, budget) in enumerate(budgets)}
-        arms = sorted({e["arm"] for e in entries})
-        width = 0.04 * (len(arms) - 1)
-        for offset, arm in zip(np.linspace(-width / 2, width / 2, len(arms)), arms):
+        drawn = sorted({e["arm"] for e in entries})
+        width = 0.04 * (len(drawn) - 1)
+        for offset, arm in zip(np.linspace(-width / 2, width / 2, len(drawn)), drawn):
             points = sorted(((position[e["budget"]], e) for e in entries if e["arm"] == arm), key=lambda p: p[0])
             x = [p + offset for p, _ in points]
             y = [e[f"{metric}_mean"] * _scale(metric) for _, e in points]
             error = [e[f"{metric}_std"] * _scale(metric) for _, e in points]
-            color, style = colors.get(arm, "0.45"), _line_style(arm)
-            axis.errorbar(
-                x, y, yerr=error, label=arm, color=color, marker="o", capsize=3, linestyle=style, lw=1.4, ms=4
+            color, marker = looks.get(arm, ("0.45", "o"))
+            style = _line_style(arm)
+            handles[arm] = axis.errorbar(
+                x, y, yerr=error, label=arm, color=color, marker=marker, capsize=3, linestyle=style, lw=1.4, ms=4
             )
         axis.set_xticks(range(len(budgets)), [b for _, b in budgets])
+        # half a budget's step either side: one budget's points sit at its tick, not at the panel's edges
+        margin = max(0.5, width / 2 + 0.1)
+        axis.set_xlim(-margin, len(budgets) - 1 + margin)
         axis.set_xlabel("label budget")
         lower = "" if metric_greater_is_better(metric) else " (lower is better)"
         axis.set_ylabel(f"{_scored_split(runs, dataset)} {METRIC_NAMES[metric]}{lower}")
-        axis.set_title(f"{dataset} ({entries[0]['task']})")
+        # a set given as a folder can be a long path: wrapped to the panel's width rather than cut at its edges
+        axis.set_title(textwrap.fill(f"{dataset} ({entries[0]['task']})", TITLE_CHARACTERS))
         axis.grid(alpha=0.3)
-    axes.flat[len(datasets) - 1].legend(fontsize=8, loc="best")
+    # one legend for the whole figure, beside the panels: each panel's arms are some of them
+    height = PANEL_INCHES[1] * rows
+    legend_rows = max(1, int((height - 0.3) / LEGEND_ROW_INCHES))
+    legend = figure.legend(
+        [handles[arm] for arm in arms],
+        arms,
+        loc="upper right",
+        fontsize=8,
+        frameon=False,
+        ncols=-(-len(arms) // legend_rows),
+    )
+    legend_width = inches_wide(figure, [legend]) + 0.1
+    panels_width = PANEL_INCHES[0] * columns
+    figure.set_size_inches(panels_width + legend_width, height)
     if title:
         figure.suptitle(title)
-    figure.tight_layout(rect=(0, 0, 1, 0.97) if title else None)
+    figure.tight_layout(rect=(0, 0, panels_width / (panels_width + legend_width), 0.97 if title else 1.0))
     path = Path(path)
     figure.savefig(path, dpi=120)
     return path
