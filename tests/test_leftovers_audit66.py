@@ -103,3 +103,42 @@ def test_a_wfdb_record_with_a_base_date_gives_its_start_and_one_without_gives_no
     assert read_recording(tmp_path / "dated.hea").start == datetime.datetime(2020, 1, 2, 10, 30, 5)
     assert read_recording(tmp_path / "timed.hea").start is None
     assert _records_start(str(tmp_path / "dated.hea")) and not _records_start(str(tmp_path / "x.npy"))
+
+
+def test_one_artefact_does_not_make_a_recording_read_as_in_another_unit():
+    """A plain standard deviation made one electrode pop of 1e6 in a recording in the right unit "about 1000 times"
+    the training data's spread, with advice to divide its samples by 1000 (audit 66, pathologies)."""
+    from citrus_hf import CiTrusFeatureExtractor
+
+    extractor = CiTrusFeatureExtractor(
+        num_channels=1, sampling_rate=100.0, normalization="fixed", normalization_mean=[0.0], normalization_std=[10.0]
+    )
+    recording = np.random.default_rng(0).normal(scale=10.0, size=(1, 6000))
+    popped, railed = recording.copy(), recording.copy()
+    popped[0, 100] = 1e6
+    railed[0, :30] = 32767.0  # 0.3 s at the int16 rail
+    assert extractor.spread_off_by(popped) is None and extractor.spread_off_by(railed) is None
+    assert extractor.spread_off_by(recording * 1e3) == 3 and extractor.spread_off_by(recording * 1e-3) == -3
+
+
+def test_a_recording_on_an_offset_the_training_data_did_not_have_is_named(tmp_path, capsys):
+    """Under `normalization="fixed"`, a +1e4 DC offset on a signal whose training spread is 10 reached the model as
+    values a thousand training deviations out and was scored at 0.9999 without a word (audit 66, pathologies)."""
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+    from citrus_hf.commands.main import main
+
+    extractor = CiTrusFeatureExtractor(
+        num_channels=1, sampling_rate=100.0, normalization="fixed", normalization_mean=[0.0], normalization_std=[10.0]
+    )
+    recording = np.random.default_rng(0).normal(scale=10.0, size=(1, 2000))
+    assert extractor.level_off_by(recording) is None and extractor.level_off_by(recording + 100.0) is None
+    assert extractor.level_off_by(recording + 1e4) == pytest.approx(1000.0, rel=0.01)
+    config = tiny_config(num_labels=2, normalization="fixed", normalization_mean=[0.0], normalization_std=[10.0])
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(tmp_path / "model")
+    CiTrusForSequenceClassification(config).save_pretrained(tmp_path / "model")
+    np.save(tmp_path / "clean.npy", recording)
+    np.save(tmp_path / "offset.npy", recording + 1e4)
+    files = [str(tmp_path / "clean.npy"), str(tmp_path / "offset.npy")]
+    assert main(["predict", str(tmp_path / "model"), *files, "--sampling-rate", str(config.sampling_rate)]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: The level of")]
+    assert len(warned) == 1 and "offset.npy lies about 1e+03 times the spread" in warned[0]

@@ -214,6 +214,18 @@ _LIKELY_UNIT_SLIPS = {
 }
 
 
+def _robust_spread(samples: np.ndarray) -> np.ndarray:
+    """Each channel's standard deviation `(channels,)` of `(channels, time)` float64 samples (NaN left out), with its
+    samples clipped to the channel's 1st and 99th percentiles first, so that a few artefacts cannot decide it. A plain
+    standard deviation made one electrode pop of 1e6 in a recording in the right unit read as "about 1000 times" the
+    training data's spread, with advice to divide the samples by 1000 (which ruined them). Clipped so, a Gaussian's
+    spread shrinks by under a tenth, and an ECG's R peaks by little more: it stays comparable with the plain
+    `normalization_std` it is set against (a median absolute deviation would not: an ECG's is a third of its standard
+    deviation, which moved its power of ten)."""
+    low, high = np.nanpercentile(samples, [1.0, 99.0], axis=1, keepdims=True)
+    return np.nanstd(np.clip(samples, low, high), axis=1)
+
+
 def unit_mismatch_notice(power: int, subject: str, fix: str) -> str:
     """The warning for recordings whose spread is `10**power` times the `normalization_std` of a "fixed" checkpoint
     (`CiTrusFeatureExtractor.spread_off_by`): `subject` says whose spread ("The recordings' spread", "The spread of
@@ -225,6 +237,18 @@ def unit_mismatch_notice(power: int, subject: str, fix: str) -> str:
         f"that data{f' ({likely})' if likely else ''}. Normalised so, they reach the model as "
         + ("a nearly flat line" if power < 0 else "values far beyond any it was trained on")
         + f" and its outputs mean little: {fix.format(factor=f'{10.0**-power:g}')}"
+    )
+
+
+def level_mismatch_notice(distance: float, subject: str) -> str:
+    """The warning for a recording whose level lies `distance` training standard deviations from the
+    `normalization_mean` of a "fixed" checkpoint (`CiTrusFeatureExtractor.level_off_by`): `subject` says whose level
+    ("The recordings' level", "The level of night.edf")."""
+    return (
+        f"{subject} lies about {distance:.3g} times the spread of this checkpoint's training data away from its mean "
+        "(normalization='fixed': the statistics of that data), an offset the training data did not have: normalised "
+        "so, the samples reach the model as values far beyond any it was trained on, and its outputs mean little. "
+        "Remove the offset (subtract each channel's median, or high-pass filter the recording) and score it again."
     )
 
 
@@ -318,6 +342,12 @@ _FLOAT32_TINY = float(np.finfo(np.float32).tiny)  # the smallest normal float32
 _UNIT_MISMATCH_FACTOR = 10**2.5
 # Samples per channel, at most, whose spread `_warn_of_unit_mismatch` compares (an order of magnitude needs no more).
 _UNIT_CHECK_SAMPLES = 1 << 16
+# How many of the training data's standard deviations a recording's level (a channel's median) may lie from the
+# `normalization_mean` of a "fixed" checkpoint before the extractor says so (`level_off_by`): the statistics are pooled
+# over every training sample, offsets between its recordings included, so a recording of the same kind lies within a
+# few; at 50 the model sees values fifty times beyond any it was trained on (a +1e4 DC offset on a 10 uV signal was
+# scored at 0.9999 without a word).
+_LEVEL_MISMATCH_STDS = 50.0
 # `max_window_bytes` applies to windows holding more than this many copies of every sample (hop < context / 8).
 _MAX_WINDOW_COPIES = 8
 # Samples normalised together (see `_normalize`): 256 one-channel windows of 3000 samples, float64 temporaries near
@@ -1933,7 +1963,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             sampled = np.where(np.isfinite(sampled), sampled, np.nan)
         with warnings.catch_warnings():  # a channel of NaN only: its spread is NaN, and left out below
             warnings.simplefilter("ignore", RuntimeWarning)
-            spread = np.nanstd(sampled, axis=1)
+            spread = _robust_spread(sampled)
         moving = spread > 0  # a flat (disconnected) channel says nothing about the unit
         if not moving.any():
             return None
@@ -1942,6 +1972,32 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         if 1 / _UNIT_MISMATCH_FACTOR <= ratio <= _UNIT_MISMATCH_FACTOR:
             return None
         return round(math.log10(ratio))
+
+    def level_off_by(self, recording: np.ndarray, input_channel_names: Sequence[str] | None = None) -> float | None:
+        """How many of the training data's standard deviations the level of a `(channels, time)` recording (its
+        channels' medians) lies from the `normalization_mean` a "fixed" checkpoint subtracts, the farthest channel's,
+        where that is more than `_LEVEL_MISMATCH_STDS`: an offset its training data did not have, which normalised
+        reaches the model as values far beyond any it was trained on. None where it is within, for a checkpoint
+        without fixed statistics, or a recording whose channels are not the checkpoint's count. Channels are picked
+        by `input_channel_names` where given; NaN and inf samples are left out."""
+        if self.normalization != "fixed" or not self.normalization_std or not self.normalization_mean:
+            return None
+        if input_channel_names is not None:
+            recording = self._select_channels(recording, 0, input_channel_names)
+        if recording.shape[0] != len(self.normalization_std):
+            return None
+        step = max(1, recording.shape[1] // _UNIT_CHECK_SAMPLES)
+        sampled = np.asarray(recording[:, ::step], dtype=np.float64)
+        sampled = np.where(np.isfinite(sampled), sampled, np.nan)
+        with warnings.catch_warnings():  # a channel of NaN only: its level is NaN, and left out below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            level = np.nanmedian(sampled, axis=1)
+        std = np.asarray(self.normalization_std, dtype=np.float64)
+        distance = np.abs(level - np.asarray(self.normalization_mean, dtype=np.float64)) / np.where(
+            std > 0, std, np.inf
+        )
+        farthest = float(np.nanmax(distance)) if np.isfinite(distance).any() else 0.0
+        return farthest if farthest > _LEVEL_MISMATCH_STDS else None
 
     def _warn_of_unit_mismatch(self, recording: np.ndarray) -> None:
         """Warn when the spread of a `(channels, time)` recording is orders of magnitude off the `normalization_std`
@@ -1953,6 +2009,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         """
         power = self.spread_off_by(recording)
         if power is None:
+            level = self.level_off_by(recording)
+            if level is not None:
+                logger.warning_once(level_mismatch_notice(level, "The recordings' level"))
             return
         mne = "; MNE's `raw.get_data()` is in volts, `raw.get_data(units='uV')` in microvolts" if power == -6 else ""
         logger.warning_once(

@@ -652,13 +652,14 @@ def _in_model_units(extractor, recording, path: str, by_name: bool):
     note naming the file), refused where one cannot be. A file whose spread is orders of magnitude off a "fixed"
     checkpoint's statistics (`spread_off_by`) is named in a warning with the command's fix: each such file, since any
     file of a folder may be the one exported in another unit (the extractor's own warning, once a process, named
-    none and advised calling it again).
+    none and advised calling it again); so is one whose level lies far off those statistics (`level_off_by`: an
+    offset the training data did not have).
 
     Raises:
         UsageError: a channel in a unit that cannot be converted to the checkpoint's, naming the file, the channel,
             both units and the fix.
     """
-    from ..feature_extraction_citrus import unit_mismatch_notice
+    from ..feature_extraction_citrus import level_mismatch_notice, unit_mismatch_notice
     from ..vocabulary_citrus import UnitError
 
     samples = recording.data
@@ -676,7 +677,8 @@ def _in_model_units(extractor, recording, path: str, by_name: bool):
             samples = samples * factors[:, None]
             print(f"note: {note}", file=sys.stderr)
     spread_off_by = getattr(extractor, "spread_off_by", None)
-    power = spread_off_by(samples, recording.channel_names if by_name else None) if callable(spread_off_by) else None
+    names = recording.channel_names if by_name else None
+    power = spread_off_by(samples, names) if callable(spread_off_by) else None
     if power is not None:
         units = sorted({unit for unit in recording.units if unit})
         declared = (
@@ -690,6 +692,10 @@ def _in_model_units(extractor, recording, path: str, by_name: bool):
             f"score it again.{declared}"
         )
         print(f"warning: {unit_mismatch_notice(power, f'The spread of {path}', fix)}", file=sys.stderr)
+    level_off_by = getattr(extractor, "level_off_by", None)  # (an older extractor loaded as remote code has none)
+    level = None if power is not None or not callable(level_off_by) else level_off_by(samples, names)
+    if level is not None:
+        print(f"warning: {level_mismatch_notice(level, f'The level of {path}')}", file=sys.stderr)
     return samples
 
 
