@@ -128,8 +128,10 @@ def _fine_tuned_encoder(folder, **extractor_settings) -> str:
     from citrus_hf import CiTrusFeatureExtractor
 
     config = tiny_config(num_labels=2)
-    CiTrusForSequenceClassification(config).save_pretrained(folder)
+    # the extractor first: saved after the model, one of another contract is refused (as a folder written before that
+    # check, or by hand, may still hold one)
     CiTrusFeatureExtractor.from_config(config, **extractor_settings).save_pretrained(folder)
+    CiTrusForSequenceClassification(config).save_pretrained(folder)
     return str(folder)
 
 

@@ -117,8 +117,9 @@ _auto.add_registration(
 _auto.add_registration(
     "peft", _deferred("training.lora", "register_peft_target_modules"), needed=("training.lora",), name="peft targets"
 )
-# The publishing hooks: transformers' `push_to_hub` of a CiTrus model, the `Trainer`'s model card, and one-line Hub
-# errors from the feature extractor's and processor's `push_to_hub`. Each waits for the transformers module whose
+# The publishing hooks: transformers' `push_to_hub` of a CiTrus model, the `Trainer`'s model card, the input-contract
+# check of a feature extractor saved beside a model, and one-line Hub errors from the feature extractor's and
+# processor's `push_to_hub`. Each waits for the transformers module whose
 # completion the Auto registrations wait for too: a hook that imported a CiTrus module while that auto module was still
 # executing would see it half initialised (the CiTrus modules register with the Auto classes when imported).
 # (name, the transformers module it waits for, the hook in `publishing.hooks`, the other CiTrus modules it imports)
@@ -127,6 +128,12 @@ _PUBLISHING_HOOKS = (
     ("trainer model card", "transformers.trainer", "register_trainer_cards", ("modeling_citrus",)),
     ("trainer adapter config", "transformers.trainer", "register_trainer_adapter_config", ("training.lora",)),
     ("trainer checks", "transformers.trainer", "register_trainer_checks", ("training.trainer",)),
+    (
+        "feature extractor contract check",
+        "transformers.models.auto.feature_extraction_auto",
+        "register_extractor_contract_check",
+        ("feature_extraction_citrus",),
+    ),
     (
         "feature extractor Hub errors",
         "transformers.models.auto.feature_extraction_auto",

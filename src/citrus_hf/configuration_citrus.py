@@ -415,7 +415,9 @@ def closest_field_hint(name: str, fields: frozenset[str]) -> str:
 
 # What other models (audio, vision, PatchTST, PyTorch's own layers) call a CiTrus config field: names too far from the
 # field for `difflib` to catch, which `PreTrainedConfig` would keep as extra attributes while the default was used
-# (`sample_rate=250` building a 100 Hz model). Each maps to the field(s) it may mean.
+# (`sample_rate=250` building a 100 Hz model). Each maps to the field(s) it may mean; an entry may say how to use the
+# field after its name (`"normalization_mean, with normalization='fixed'"`: the field is the name it starts with), where
+# the other library's setting is a switch or a value of the CiTrus one.
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "sample_rate": ("sampling_rate",),
     "sampling_frequency": ("sampling_rate",),
@@ -461,7 +463,22 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "num_class": ("num_labels",),
     "nb_classes": ("num_labels",),
     "num_outputs": ("num_labels", "num_targets"),
+    # transformers' audio feature extractors' settings (Wav2Vec2's do_normalize, AST's mean / std / max_length,
+    # SequenceFeatureExtractor's feature_size), and their name for the signal a feature extractor's call takes
+    "do_normalize": ("normalization='zscore' (True) or 'none' (False)",),
+    "mean": ("normalization_mean, with normalization='fixed'",),
+    "std": ("normalization_std, with normalization='fixed'",),
+    "max_length": ("context_length, the window's samples (max_length is an option of the feature extractor's call)",),
+    "feature_size": ("num_channels",),
+    "raw_speech": ("raw_signal, positionally: `extractor(signal, sampling_rate=...)`",),
+    "audio": ("raw_signal, positionally: `extractor(signal, sampling_rate=...)`",),
+    "input_values": ("raw_signal, positionally: `extractor(signal, sampling_rate=...)`",),
 }
+
+
+def _aliased_field(entry: str) -> str:
+    """The field a `FIELD_ALIASES` entry names: the entry itself, or the name it starts with."""
+    return re.match(r"\w+", entry).group()
 
 
 def _alias_of(name: str) -> str | None:
@@ -476,7 +493,10 @@ def field_hint(name: str, fields: frozenset[str]) -> str:
     """`closest_field_hint`, which also knows other models' names for the fields (`FIELD_ALIASES`):
     `'num_layers' (did you mean 'num_hidden_layers'?)`."""
     alias = _alias_of(name)
-    meant = [repr(field) for field in FIELD_ALIASES.get(alias, ()) if field in fields] if alias else []
+    entries = FIELD_ALIASES.get(alias, ()) if alias else ()
+    meant = [
+        repr(entry) if entry == _aliased_field(entry) else entry for entry in entries if _aliased_field(entry) in fields
+    ]
     if not meant:
         return closest_field_hint(name, fields)
     options = meant[0] if len(meant) == 1 else f"{', '.join(meant[:-1])} or {meant[-1]}"
@@ -506,7 +526,7 @@ def misspelt_names(names: Iterable[str], fields: frozenset[str]) -> list[str]:
         if not name.startswith("_")
         and name not in fields
         and (
-            any(field in fields for field in FIELD_ALIASES.get(_alias_of(name) or "", ()))
+            any(_aliased_field(entry) in fields for entry in FIELD_ALIASES.get(_alias_of(name) or "", ()))
             or difflib.get_close_matches(name, fields, 1, cutoff=0.85)
         )
     ]
@@ -578,6 +598,11 @@ class ConfigTypeError(StrictDataclassClassValidationError, TypeError):
 
     def __init__(self, cause: BaseException):
         Exception.__init__(self, str(cause))
+
+
+# What the feature extractor's `alignment="window"` output carries beside the model inputs: bookkeeping, which the
+# model takes and ignores and `BatchFeature.to(dtype)` leaves in its own dtype.
+WINDOW_BOOKKEEPING = ("recording_index", "window_start_seconds")
 
 
 # A `(channels, time)` recording or window that is more likely `(time, channels)` read the wrong way round: no
@@ -1667,6 +1692,7 @@ __all__ = [
     "MODEL_PRESETS",
     "PIPELINE_TASKS",
     "SIZE_LIMITS",
+    "WINDOW_BOOKKEEPING",
     "CiTrusConfig",
     "CustomPipelines",
     "custom_pipelines_for",

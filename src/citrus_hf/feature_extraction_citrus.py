@@ -37,6 +37,7 @@ from transformers.utils import CONFIG_NAME, TensorType, cached_file, logging
 from transformers.utils.hub import hf_api
 
 from .configuration_citrus import (
+    WINDOW_BOOKKEEPING,
     ChecksSaveDirectory,
     CiTrusConfig,
     MissingSubfolderError,
@@ -359,8 +360,9 @@ CHECKPOINT_LOOKUP_KWARGS = ("subfolder", "revision", "cache_dir", "token", "loca
 
 def extractor_lookup_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str | None:
     """What to say instead of transformers' "make sure ... is the correct path to a directory containing a
-    preprocessor_config.json file", after its lookups of a checkpoint's extractor files failed: for a CiTrus fusion
-    checkpoint (its config.json says so), that its processor_config.json holds one feature extractor per modality
+    preprocessor_config.json file", after its lookups of a checkpoint's extractor files failed: for a CiTrus model
+    saved without its extractor (its config.json says so), how to save one beside it; for a CiTrus fusion
+    checkpoint, that its processor_config.json holds one feature extractor per modality
     and what loads it; for a Hub id found neither in the cache nor on a Hub that did not answer, that the network is
     the problem. None otherwise (the caller's own error then stands). `kwargs` are the caller's `from_pretrained`
     keywords; those saying where the files are (`revision`, `cache_dir`, ...) are used."""
@@ -399,7 +401,17 @@ def extractor_lookup_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str |
             saved = json.load(handle)
     except Exception:  # missing, not JSON: nothing to say beyond the caller's error
         return None
-    if not isinstance(saved, dict) or saved.get("model_type") != FUSION_MODEL_TYPE:
+    model_type = saved.get("model_type") if isinstance(saved, dict) else None
+    if model_type == CiTrusConfig.model_type:
+        # a model saved on its own (`model.save_pretrained`, a Trainer given no `processing_class`)
+        return (
+            f"{shown} holds a CiTrus model (config.json) but no feature extractor (preprocessor_config.json): "
+            "`model.save_pretrained` saves the model alone, as does a Trainer given no `processing_class`. Save the "
+            "extractor of the model's input contract next to its weights: "
+            "`CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)`, or build it where it is "
+            f"needed: `CiTrusFeatureExtractor.from_config(AutoConfig.from_pretrained({shown}))`."
+        )
+    if model_type != FUSION_MODEL_TYPE:
         return None
     return (
         f"{shown} is a CiTrus fusion checkpoint: it has no preprocessor_config.json of its own, but a "
@@ -407,6 +419,23 @@ def extractor_lookup_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str |
         f"`AutoProcessor.from_pretrained({shown})` (or `CiTrusFusionProcessor.from_pretrained`); one modality's "
         "extractor is `processor.feature_extractors[modality]`."
     )
+
+
+def _model_config_in(folder: str | os.PathLike) -> CiTrusConfig | None:
+    """The config of the CiTrus model saved in the local `folder` (its config.json), or None: no such file, another
+    kind of model's (a fusion model's, whose extractors sit in its processor), or one that cannot be read (its own
+    loading says why)."""
+    path = os.path.join(os.fspath(folder), CONFIG_NAME)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            saved = json.load(handle)
+        if not isinstance(saved, dict) or saved.get("model_type") != CiTrusConfig.model_type:
+            return None
+        return CiTrusConfig.from_dict(saved)
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def _filter_taps(up: int, down: int) -> int:
@@ -504,7 +533,7 @@ def missing_channels(expected: Sequence[str], given: Sequence[Any]) -> list[str]
     return [name for name in expected if channel_key(name) not in keys]
 
 
-def _checked_channel_units(channel_units: Any, num_channels: int) -> list[str] | None:
+def _checked_channel_units(channel_units: Any, num_channels: int | None) -> list[str] | None:
     """`channel_units` (one unit per channel, "" for one not declared) in their canonical spellings (`canonical_unit`),
     or None where none is known (None, or every unit ""), as the extractor keeps them.
 
@@ -524,7 +553,7 @@ def _checked_channel_units(channel_units: Any, num_channels: int) -> list[str] |
     units = [
         canonical_unit(unit) for unit in (channel_units.tolist() if hasattr(channel_units, "tolist") else channel_units)
     ]
-    if len(units) != num_channels:
+    if num_channels is not None and len(units) != num_channels:
         raise ValueError(
             f"`channel_units` has {len(units)} entries but `num_channels` is {num_channels}; give one unit per channel "
             '("" for a channel whose unit is not known).'
@@ -741,6 +770,132 @@ def _check_return_tensors(return_tensors: Any) -> None:
     )
 
 
+def _checked_choice(name: str, value: Any, choices: Sequence[str]) -> Any:
+    if value not in choices:
+        raise ValueError(f"`{name}={value!r}` is not supported; choose one of {', '.join(map(repr, choices))}.")
+    return value
+
+
+def _checked_size(name: str, value: Any) -> int:
+    """`context_length` or `num_channels`: a positive integer within `SIZE_LIMITS` (a saved window of 10**12 samples
+    was taken as it was: the first call with padding="max_length" asked numpy for terabytes)."""
+    value = as_integer(name, value, minimum=1)
+    check_size_limits(**{name: value})
+    return value
+
+
+def _checked_channel_names(channel_names: Any) -> Any:
+    if isinstance(channel_names, str):  # its letters would be counted as channel names
+        raise TypeError(
+            f"`channel_names` must be a list of names, one per channel, got the string {channel_names!r}; pass "
+            f"[{channel_names!r}] for a single channel."
+        )
+    if channel_names is not None and not isinstance(channel_names, (list, tuple)):
+        raise TypeError(
+            f"`channel_names` must be a list of names, one per channel, got {type(channel_names).__name__} "
+            f"{channel_names!r}."
+        )
+    return channel_names
+
+
+def _checked_statistics(extractor: Any, name: str, values: Any) -> list[float] | None:
+    """`normalization_mean` / `normalization_std` as a list of floats: numbers (and positive ones for the standard
+    deviation); their count is checked against the channels with the other settings (`_check_consistency`)."""
+    mean, std = (values, None) if name == "normalization_mean" else (None, values)
+    check_normalization_statistics("none", mean, std, extractor.__dict__.get("num_channels", 1))
+    return None if values is None else [float(value) for value in values]
+
+
+def _checked_hop_length(hop_length: Any) -> int | None:
+    if hop_length is not None and (
+        not isinstance(hop_length, numbers.Integral) or isinstance(hop_length, bool) or hop_length < 1
+    ):
+        raise ValueError(
+            f"`hop_length` must be a positive number of model-rate samples (or None for `context_length`), got "
+            f"{hop_length!r}."
+        )
+    return None if hop_length is None else int(hop_length)
+
+
+def _checked_padding_value(padding_value: Any) -> float:
+    if not is_real_number(padding_value) or not math.isfinite(padding_value):
+        raise ValueError(f"`padding_value` must be a finite number, got {padding_value!r}.")
+    return float(padding_value)
+
+
+def _checked_padding_side(padding_side: Any) -> str:
+    # `SequenceFeatureExtractor` takes, saves and reloads any `padding_side`, but alignment and `pad` always pad at
+    # the end, so "left" (the transformers habit for keeping the ends of short inputs aligned) or a typo was kept and
+    # silently ignored. Left padding is not offered: the model numbers its patches from the window's start, so a
+    # window padded at its start would put the signal at positions it never had in pre-training. It is saved as
+    # transformers saves it, so that an extractor saved with "right" (every one ever saved that worked as it said)
+    # still loads.
+    if padding_side != "right":
+        raise ValueError(
+            f"`padding_side={padding_side!r}` is not supported: CiTrus pads windows at their end (on the right) and "
+            "marks the padding in `patch_mask`, which the model reads, so short recordings keep their start at the "
+            "window's start. Leave padding_side out (or set it to 'right', also in a saved preprocessor_config.json)."
+        )
+    return padding_side
+
+
+def _check_feature_size(feature_size: Any, num_channels: int) -> None:
+    """Refuse a `feature_size` (`SequenceFeatureExtractor`'s setting, saved beside the CiTrus ones) other than the
+    channel count, which it always is here: `CiTrusFeatureExtractor(feature_size=3)` built a one-channel extractor."""
+    if feature_size is not None and feature_size != num_channels:
+        raise ValueError(
+            f"`feature_size` (transformers' features per time step; {feature_size!r} given) is the channel count here: "
+            f"pass num_channels={feature_size!r}, which sets it (it is {num_channels} now)."
+        )
+
+
+# The settings checked whenever they are set, the constructor's own assignments included, so that
+# `extractor.normalization = "z-score"` is refused as `CiTrusFeatureExtractor(normalization="z-score")` is, in the same
+# words: assigned unchecked, a misspelt normalisation turned normalisation off silently, `pad_last_window = "False"`
+# turned it on, and the folder saved afterwards could not be loaded. `check(extractor, value)` returns the value as it
+# is stored, or raises. Checks that involve several settings (`_check_consistency`) run when the extractor is built,
+# used or saved, so that settings that go together can be assigned one after the other. A new setting adds its check
+# here.
+_SETTING_CHECKS: dict[str, Callable[[Any, Any], Any]] = {
+    "sampling_rate": lambda _, value: as_sampling_rate(value),
+    "context_length": lambda _, value: _checked_size("context_length", value),
+    "num_channels": lambda _, value: _checked_size("num_channels", value),
+    "patch_length": lambda _, value: as_integer("patch_length", value, minimum=1),
+    "channel_names": lambda _, value: _checked_channel_names(value),
+    # (their count is checked against the channels with the other settings, `_check_consistency`)
+    "channel_units": lambda _, value: _checked_channel_units(value, None),
+    "channel_independent": lambda _, value: as_bool("channel_independent", value),
+    "normalization": lambda _, value: _checked_choice("normalization", value, NORMALIZATIONS),
+    "normalization_mean": lambda extractor, value: _checked_statistics(extractor, "normalization_mean", value),
+    "normalization_std": lambda extractor, value: _checked_statistics(extractor, "normalization_std", value),
+    "alignment": lambda _, value: _checked_choice("alignment", value, ALIGNMENTS),
+    "hop_length": lambda _, value: _checked_hop_length(value),
+    "pad_last_window": lambda _, value: as_bool("pad_last_window", value),
+    "padding_value": lambda _, value: _checked_padding_value(value),
+    "nan_policy": lambda _, value: _checked_choice("nan_policy", value, NAN_POLICIES),
+    "padding": lambda _, value: _checked_choice("padding", value, PADDINGS),
+    "padding_side": lambda _, value: _checked_padding_side(value),
+    "max_window_bytes": lambda _, value: None if value is None else as_integer("max_window_bytes", value, minimum=1),
+}
+
+
+class WindowFeatures(BatchFeature):
+    """The `BatchFeature` of `alignment="window"` (and `iter_windows`): the model inputs and the windows' bookkeeping
+    (`WINDOW_BOOKKEEPING`: `recording_index`, `window_start_seconds`). `to(...)` casts the model inputs as transformers
+    does and moves the bookkeeping to their device in its own dtype: `features.to(torch.bfloat16)` also rounded the
+    float64 start times (16 s off after 2 h; in float16, inf after 18 h)."""
+
+    def to(self, *args, **kwargs) -> WindowFeatures:
+        kept = {key: self.data[key] for key in WINDOW_BOOKKEEPING if key in self.data}
+        super().to(*args, **kwargs)
+        devices = [value.device for key, value in self.items() if key not in kept and isinstance(value, torch.Tensor)]
+        for key, value in kept.items():
+            if devices and isinstance(value, torch.Tensor):
+                value = value.to(device=devices[0], non_blocking=kwargs.get("non_blocking", False))
+            self.data[key] = value
+        return self
+
+
 class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, SequenceFeatureExtractor):
     r"""
     Aligns bio-signal recordings to a CiTrus checkpoint's input contract (sampling rate, window length, channels) and
@@ -846,27 +1001,24 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
     # Settings `SequenceFeatureExtractor` itself takes (and saves), and the keys transformers writes.
     _INHERITED_SETTINGS = frozenset(("return_attention_mask", "padding_side", *_TRANSFORMERS_KEYS))
 
-    @property
-    def padding_side(self) -> str:
-        """Where windows are padded: always `"right"` (at their end), the side `patch_mask` describes."""
-        return self.__dict__.get("padding_side", "right")
+    # Settings of this process, not of the checkpoint: never saved, and ignored (with a note) in a saved file.
+    _PROCESS_SETTINGS = ("max_window_bytes",)
+    # `check(extractor, config, folder)`: refuses (or warns of) an extractor saved into `folder` beside a CiTrus model
+    # whose `config` has another input contract, as the pipelines refuse such a pair (`inference.pipelines.
+    # check_contract`); set by the package (`publishing.hooks`), None in remote code.
+    _folder_contract_check = None
 
-    @padding_side.setter
-    def padding_side(self, value: Any) -> None:
-        # `SequenceFeatureExtractor` takes, saves and reloads any `padding_side`, but alignment and `pad` always pad
-        # at the end, so "left" (the transformers habit for keeping the ends of short inputs aligned) or a typo was
-        # kept and silently ignored. Left padding is not offered: the model numbers its patches from the window's
-        # start, so a window padded at its start would put the signal at positions it never had in pre-training.
-        # The value lives in `__dict__` under its own name, where transformers' `to_dict` saves it, so an extractor
-        # saved with "right" (every one ever saved that worked as it said) still loads.
-        if value != "right":
-            raise ValueError(
-                f"`padding_side={value!r}` is not supported: CiTrus pads windows at their end (on the right) and marks "
-                "the padding in `patch_mask`, which the model reads, so short recordings keep their start at the "
-                "window's start. Leave padding_side out (or set it to 'right', also in a saved "
-                "preprocessor_config.json)."
-            )
-        self.__dict__["padding_side"] = value
+    @property
+    def feature_size(self) -> int:
+        """`SequenceFeatureExtractor`'s features per time step: here always the channel count, which `num_channels`
+        sets."""
+        return self.num_channels
+
+    @feature_size.setter
+    def feature_size(self, value: Any) -> None:
+        # (`SequenceFeatureExtractor`'s constructor sets it before the channel count is)
+        if "num_channels" in self.__dict__:
+            _check_feature_size(value, self.num_channels)
 
     @classmethod
     def get_feature_extractor_dict(cls, pretrained_model_name_or_path, **kwargs):
@@ -914,6 +1066,10 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 "sampling_rate out here and pass `extractor(recording, sampling_rate={rate})`, which resamples the "
                 "recording to the checkpoint's rate.",
             )
+        if saved:
+            cls._warn_of_contract_overrides(values, kwargs)
+        if "feature_size" in kwargs:  # (transformers puts a keyword the file names into the file's settings)
+            _check_feature_size(kwargs["feature_size"], kwargs.get("num_channels", values.get("num_channels")))
         # transformers applies only the keywords the file names and drops the rest without a word, so a typo
         # (`from_pretrained(path, sample_rate=250)`) would keep the saved contract silently
         cls._refuse_misspelt_settings([key for key in kwargs if key not in values and key != "return_unused_kwargs"])
@@ -924,6 +1080,37 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             return super().from_dict(values, **kwargs)
         finally:
             _BUILDING_FROM_SAVED_SETTINGS.reset(token)
+
+    # What a keyword overriding a saved input-contract field at load (other than the rate, which
+    # `warn_of_rate_override` names) makes the extractor do, for the warning.
+    _CONTRACT_OVERRIDE_EFFECTS = {
+        "context_length": "windows of another length",
+        "patch_length": "a `patch_mask` on another patch grid than the model's",
+        "num_channels": "another channel count",
+        "normalization": "another normalisation",
+        "normalization_mean": "other normalisation statistics",
+        "normalization_std": "other normalisation statistics",
+        "channel_names": "other channels picked by name",
+    }
+
+    @classmethod
+    def _warn_of_contract_overrides(cls, values: Mapping[str, Any], kwargs: Mapping[str, Any]) -> None:
+        """Warn of every load keyword (`from_pretrained(path, patch_length=20)`) that overrides the saved input
+        contract `values`: allowed, as the model's `from_pretrained` allows it, but the checkpoint's model then gets
+        windows it was not trained on (`patch_length` changed the patch grid without a word; only the rate was
+        warned of)."""
+        for name, effect in cls._CONTRACT_OVERRIDE_EFFECTS.items():
+            if name not in kwargs or name not in values:
+                continue
+            value, saved = config_value(name, kwargs[name]), values[name]
+            if value == saved:
+                continue
+            logger.warning(
+                f"{name}={value!r} overrides the checkpoint's {saved!r}: this extractor will align recordings to "
+                f"another input contract than its model was trained with ({effect}). Leave {name} out to keep the "
+                "checkpoint's; the extractor of a model of another contract is "
+                "`CiTrusFeatureExtractor.from_config(model.config)`."
+            )
 
     @classmethod
     def _refuse_misspelt_settings(cls, names: list[str]) -> None:
@@ -950,6 +1137,14 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             raise ValueError(
                 f"{where} holds a JSON {type(values).__name__}, not the object of settings `save_pretrained` writes; "
                 "save the feature extractor again."
+            )
+        process = [key for key in cls._PROCESS_SETTINGS if key in values]
+        if process:
+            # written by `save_pretrained` before it left them out; a safety net of the process that loads the file
+            values = {key: value for key, value in values.items() if key not in process}
+            logger.warning(
+                f"{where} has {', '.join(map(repr, process))}, a safety net of this process that is not saved with the "
+                f"checkpoint: ignored (set `extractor.{process[0]}` after loading to change it)."
             )
         known = cls._saved_setting_names()
         unknown = [key for key in sorted(values) if key not in known and not key.startswith("_")]
@@ -979,7 +1174,36 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         folder without config.json (an extractor saved on its own, a LoRA adapter folder) loads this class at once;
         without it, transformers' image-processor fallback turned the file's `auto_map` into a remote-code reference
         and asked "Do you wish to run the custom code? [y/N]", waiting 15 s in a terminal and forever in a notebook."""
-        return {**super().to_dict(), "processor_class": type(self).__name__}
+        values = {key: value for key, value in super().to_dict().items() if key not in self._PROCESS_SETTINGS}
+        # `feature_size`, which `SequenceFeatureExtractor` saves, is the channel count (a property here)
+        return {**values, "feature_size": self.num_channels, "processor_class": type(self).__name__}
+
+    def save_pretrained(self, save_directory: str | os.PathLike, *args, **kwargs):
+        """The transformers method, after the checks across settings (`_check_consistency`: a folder saved with
+        settings that disagree could not be loaded) and, where `save_directory` holds a CiTrus model's config.json,
+        the pipelines' check that this extractor aligns recordings to that model's input contract
+        (`_folder_contract_check`): `AutoFeatureExtractor` and `AutoModel` would load the pair from the folder as it
+        is, mismatched without a word.
+
+        Raises:
+            ValueError: settings that disagree, or a model beside it of another input contract (naming both and the
+                fix).
+        """
+        self._check_consistency()
+        check = type(self)._folder_contract_check
+        config = _model_config_in(save_directory) if check is not None else None
+        if config is not None:
+            check(self, config, save_directory)
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
+    @classmethod
+    def from_json_file(cls, json_file: str | os.PathLike) -> CiTrusFeatureExtractor:
+        """The transformers method, with the checks `from_pretrained` makes of a saved file (`_checked_saved_settings`:
+        a missing input-contract field is refused, not taken from the class defaults; unknown keys are named)."""
+        with open(json_file, encoding="utf-8") as reader:
+            values = json.load(reader)
+        values, _ = cls._checked_saved_settings(values, {}, f"{os.fspath(json_file)!r}")
+        return cls.from_dict({**values, cls._CHECKED_MARK: True})
 
     @classmethod
     @functools.cache
@@ -989,7 +1213,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
 
     # `alignment="window"` refuses to cut more than this many bytes of heavily overlapping windows in one call
     # (`iter_windows` streams them instead); None lifts the limit. A class attribute: it is a safety net of this
-    # process, not a setting saved with the checkpoint.
+    # process, not a setting saved with the checkpoint (set on an instance, `save_pretrained` leaves it out, and one in
+    # a saved file is ignored: `_PROCESS_SETTINGS`).
     max_window_bytes: int | None = 256 * 2**20
 
     def __init__(
@@ -1012,83 +1237,61 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         padding: str = "longest",
         **kwargs,
     ):
-        # `feature_size` is saved by SequenceFeatureExtractor; here it is always the channel count.
-        kwargs.pop("feature_size", None)
+        # `feature_size` is saved by SequenceFeatureExtractor; here it is always the channel count (a saved file's is
+        # left aside: one saved after `extractor.num_channels = 2` kept the old count)
+        feature_size = kwargs.pop("feature_size", None)
         # `SequenceFeatureExtractor` keeps unknown keywords as attributes: `sample_rate=250` would build 100 Hz
         if not _BUILDING_FROM_SAVED_SETTINGS.get():
             type(self)._refuse_misspelt_settings([key for key in kwargs if key not in self._INHERITED_SETTINGS])
+            _check_feature_size(feature_size, num_channels)
         kwargs.setdefault("return_attention_mask", False)
-        # The same checks as CiTrusConfig's (one implementation): an extractor can be built without a config.
-        sampling_rate = as_sampling_rate(sampling_rate)
-        context_length = as_integer("context_length", context_length, minimum=1)
-        num_channels = as_integer("num_channels", num_channels, minimum=1)
-        patch_length = as_integer("patch_length", patch_length, minimum=1)
-        if context_length % patch_length:
-            raise ValueError(
-                f"`context_length` ({context_length}) must be a multiple of `patch_length` ({patch_length}), as in "
-                "the model config; build the extractor with `CiTrusFeatureExtractor.from_config(model.config)`."
-            )
-        # (a saved window of 10**12 samples was taken as it is: the first call with padding="max_length" asked numpy
-        # for terabytes)
-        check_size_limits(
-            context_length=context_length, num_patches=context_length // patch_length, num_channels=num_channels
-        )
-        if isinstance(channel_names, str):  # its letters would be counted as channel names
-            raise TypeError(
-                f"`channel_names` must be a list of names, one per channel, got the string {channel_names!r}; pass "
-                f"[{channel_names!r}] for a single channel."
-            )
-        if (
-            channel_names is not None
-            and not isinstance(channel_names, (list, tuple))
-            and not hasattr(channel_names, "tolist")
-        ):
-            raise TypeError(
-                f"`channel_names` must be a list of names, one per channel, got {type(channel_names).__name__} "
-                f"{channel_names!r}."
-            )
-        if channel_names is not None and len(channel_names) != num_channels:
-            raise ValueError(
-                f"`channel_names` has {len(channel_names)} entries but `num_channels` is {num_channels}; give one "
-                "name per channel."
-            )
-        channel_units = _checked_channel_units(channel_units, num_channels)
-        for name, value, choices in (
-            ("normalization", normalization, NORMALIZATIONS),
-            ("alignment", alignment, ALIGNMENTS),
-            ("nan_policy", nan_policy, NAN_POLICIES),
-            ("padding", padding, PADDINGS),
-        ):
-            if value not in choices:
-                raise ValueError(f"`{name}={value!r}` is not supported; choose one of {', '.join(map(repr, choices))}.")
-        check_normalization_statistics(normalization, normalization_mean, normalization_std, num_channels)
-        self._check_hop_length(hop_length)
-        if not is_real_number(padding_value) or not math.isfinite(padding_value):
-            raise ValueError(f"`padding_value` must be a finite number, got {padding_value!r}.")
-
-        super().__init__(
-            feature_size=num_channels, sampling_rate=sampling_rate, padding_value=float(padding_value), **kwargs
-        )
+        # Every setting is checked as it is set (`_SETTING_CHECKS`, in `__setattr__`), then the settings together: the
+        # same checks as CiTrusConfig's (one implementation), since an extractor can be built without a config.
+        super().__init__(feature_size=num_channels, sampling_rate=sampling_rate, padding_value=padding_value, **kwargs)
         self.context_length = context_length
         self.num_channels = num_channels
         self.patch_length = patch_length
-        # Lists of text, not tuples or bytes (`__setattr__`), so that save -> load compares equal.
         self.channel_names = channel_names
-        self.channel_independent = as_bool("channel_independent", channel_independent)
+        self.channel_independent = channel_independent
         self.channel_units = channel_units
         self.normalization = normalization
-        self.normalization_mean = [float(v) for v in normalization_mean] if normalization_mean is not None else None
-        self.normalization_std = [float(v) for v in normalization_std] if normalization_std is not None else None
+        self.normalization_mean = normalization_mean
+        self.normalization_std = normalization_std
         self.alignment = alignment
-        self.hop_length = int(hop_length) if hop_length is not None else None
-        self.pad_last_window = as_bool("pad_last_window", pad_last_window)
+        self.hop_length = hop_length
+        self.pad_last_window = pad_last_window
         self.nan_policy = nan_policy
         self.padding = padding
+        self._check_consistency()
 
     def __setattr__(self, name: str, value: Any) -> None:
         # as in the model config: `extractor.sampling_rate = np.float32(250)` or h5py's bytes for `channel_names`
-        # (in the constructor too) are stored as JSON writes them, so that `save_pretrained` does not fail on them
-        super().__setattr__(name, config_value(name, value))
+        # (in the constructor too) are stored as JSON writes them, so that `save_pretrained` does not fail on them;
+        # then checked as the constructor checks them (`_SETTING_CHECKS`)
+        value = config_value(name, value)
+        check = _SETTING_CHECKS.get(name)
+        super().__setattr__(name, value if check is None else check(self, value))
+
+    def _check_consistency(self) -> None:
+        """The constructor's checks across settings, for settings assigned one after the other (`_SETTING_CHECKS`
+        checks each on its own): run when the extractor is built, called, or saved (a folder saved with settings
+        that disagree could not be loaded)."""
+        if self.context_length % self.patch_length:
+            raise ValueError(
+                f"`context_length` ({self.context_length}) must be a multiple of `patch_length` ({self.patch_length}), "
+                "as in the model config; build the extractor with `CiTrusFeatureExtractor.from_config(model.config)`."
+            )
+        check_size_limits(num_patches=self.context_length // self.patch_length)
+        if self.channel_names is not None and len(self.channel_names) != self.num_channels:
+            raise ValueError(
+                f"`channel_names` has {len(self.channel_names)} entries but `num_channels` is {self.num_channels}; "
+                "give one name per channel."
+            )
+        if self.channel_units is not None:
+            _checked_channel_units(self.channel_units, self.num_channels)
+        check_normalization_statistics(
+            self.normalization, self.normalization_mean, self.normalization_std, self.num_channels
+        )
 
     @classmethod
     def from_config(cls, config: CiTrusConfig, **kwargs) -> CiTrusFeatureExtractor:
@@ -1127,7 +1330,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
 
     def __call__(
         self,
-        raw_signal: np.ndarray | torch.Tensor | Sequence,
+        raw_signal: np.ndarray | torch.Tensor | Sequence | None = None,
         sampling_rate: float | Sequence[float] | np.ndarray | None = None,
         *,
         alignment: str | None = None,
@@ -1179,7 +1382,10 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 (`channel_units`), voltages are converted to them (a power of 1000), said once per call, and a unit
                 that cannot be converted is refused (`UnitError`); ignored by a checkpoint that records none.
             return_tensors: `"pt"` for torch tensors, `"np"` or `None` for numpy arrays.
-            unexpected: refused (a TypeError naming the argument meant: `channel_names=` is `input_channel_names=`).
+            unexpected: refused (a TypeError naming the argument meant: `channel_names=` is `input_channel_names=`;
+                the signal given as transformers' audio extractors take it, `raw_speech=` or `audio=`, is
+                `raw_signal`, the first argument). `raw_signal` has a default only so that such a call gets that
+                answer rather than Python's "missing 1 required positional argument".
 
         Returns:
             `BatchFeature` with
@@ -1188,13 +1394,15 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             - `patch_mask`: int64 `(batch, length // patch_length)`, 1 for a patch holding at least one real sample,
               0 for a patch of padding only,
             - with `alignment="window"`, also `recording_index`: int64 `(batch,)`, the input recording each window
-              came from, and `window_start_seconds`: float64 `(batch,)`, its start in that recording's time.
+              came from, and `window_start_seconds`: float64 `(batch,)`, its start in that recording's time (kept in
+              float64 by `features.to(torch.float16)`, which casts the model inputs: `WindowFeatures`).
             `batch` is the number of recordings, or of windows for `"window"`. `model(**features)` works for
             `"resample"` and `"interpolate"`; with `"window"`, pass only the model inputs:
             `model(**{name: features[name] for name in extractor.model_input_names})`.
         """
         _refuse_unexpected_keywords(self.__call__, unexpected)
         _check_return_tensors(return_tensors)
+        self._check_consistency()
         if truncation is not None and not as_bool("truncation", truncation):
             raise ValueError(
                 "`truncation=False` is not supported: a recording longer than the model's window is always fitted to "
@@ -1246,7 +1454,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
 
     def iter_windows(
         self,
-        raw_signal: np.ndarray | torch.Tensor | Sequence,
+        raw_signal: np.ndarray | torch.Tensor | Sequence | None = None,
         sampling_rate: float | Sequence[float] | np.ndarray | None = None,
         *,
         batch_size: int = 256,
@@ -1290,6 +1498,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         _refuse_unexpected_keywords(self.iter_windows, unexpected)
         batch_size = as_integer("batch_size", batch_size, minimum=1)
         _check_return_tensors(return_tensors)
+        self._check_consistency()
         pad_last_window = (
             self.pad_last_window if pad_last_window is None else as_bool("pad_last_window", pad_last_window)
         )
@@ -1324,8 +1533,11 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             padding: `True` or `"longest"`: to the longest row; `"max_length"`: to `max_length` (default
                 `context_length`); `False` or `"do_not_pad"`: the rows must already have one length.
             max_length: target length in model samples for `"max_length"`, and the crop for `truncation`.
-            truncation: crop rows longer than `max_length` to it (otherwise such a row is an error).
-            pad_to_multiple_of: round the padded length up to a multiple of this (and of `patch_length`).
+            truncation: crop rows longer than `max_length` to it (otherwise such a row is an error; a collator,
+                which passes no `truncation`, gets rows no longer than `max_length` from the extractor's call with
+                that `max_length`).
+            pad_to_multiple_of: round the padded length up to a multiple of this (and of `patch_length`), but not
+                past `context_length` (a batch that would go past it is padded to the context, which is said once).
             return_attention_mask: accepted for transformers' collators; the mask is always returned, as
                 `patch_mask` (1 for a patch holding real samples, 0 for padding), which is what the model takes.
             return_tensors: `"pt"`, `"np"` or None (numpy).
@@ -1335,6 +1547,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             `(batch, length / patch_length)` and the other keys stacked.
         """
         _check_return_tensors(return_tensors)
+        self._check_consistency()
         rows = self._rows_to_pad(processed_features)
         if rows and not any("patch_mask" in row for row in rows):
             # Every output of this extractor carries `patch_mask`. Raw recordings given straight to
@@ -1356,8 +1569,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         masks = [self._row_patch_mask(row, value, index) for index, (row, value) in enumerate(zip(rows, values))]
         length = self._pad_length([value.shape[-1] for value in values], padding, max_length, truncation)
         if pad_to_multiple_of is not None:
-            multiple = math.lcm(as_integer("pad_to_multiple_of", pad_to_multiple_of, minimum=1), self.patch_length)
-            length = -(-length // multiple) * multiple
+            length = self._rounded_length(length, as_integer("pad_to_multiple_of", pad_to_multiple_of, minimum=1))
         num_patches = length // self.patch_length
         input_values = np.full((len(rows), channel_counts[0], length), self.padding_value, dtype=np.float32)
         patch_mask = np.zeros((len(rows), num_patches), dtype=np.int64)
@@ -1460,6 +1672,22 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             )
         return mask
 
+    def _rounded_length(self, length: int, multiple: int) -> int:
+        """`length` rounded up to a multiple of `multiple` and of `patch_length` (`pad`'s `pad_to_multiple_of`), but
+        not past the context: lcm(64, 10) is 320, which padded a batch of full 1000-sample windows to 1280, where the
+        model warns that its input is longer than anything it was trained on (and does more work for nothing)."""
+        step = math.lcm(multiple, self.patch_length)
+        rounded = -(-length // step) * step
+        cap = max(length, self.context_length)
+        if rounded <= cap:
+            return rounded
+        logger.warning_once(
+            f"pad_to_multiple_of={multiple} (rounded to whole patches of {self.patch_length}: multiples of {step}) "
+            f"would pad past the context of {self.context_length} samples, which the model was trained on; batches "
+            "that would are padded to the context instead."
+        )
+        return cap
+
     def _pad_length(self, lengths: list[int], padding: Any, max_length: Any, truncation: Any) -> int:
         """The padded length in model samples for `pad` (see there)."""
         if max_length is not None:
@@ -1483,9 +1711,12 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         if as_bool("truncation", truncation) and max_length is not None:
             return min(length, max_length)
         if max(lengths) > length:
+            # (`DataCollatorWithPadding` passes no `truncation`: the fix must also be one a collator can use)
             raise ValueError(
                 f"an example has {max(lengths)} samples, more than the padded length {length}; pass truncation=True "
-                "to crop it, or a larger max_length."
+                "to crop it (`pad` itself), a larger max_length, or padding='longest'. Rows batched by a collator "
+                f"(DataCollatorWithPadding, which cannot truncate) are cropped when they are aligned: "
+                f"`extractor(recording, sampling_rate=..., max_length={length})` keeps at most {length} samples."
             )
         return length
 
@@ -1518,9 +1749,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         return max_length
 
     def _call_hop_length(self, hop_length: Any) -> int:
-        hop_length = hop_length if hop_length is not None else self.hop_length
-        self._check_hop_length(hop_length)
-        return self.context_length if hop_length is None else int(hop_length)
+        hop_length = _checked_hop_length(hop_length if hop_length is not None else self.hop_length)
+        return self.context_length if hop_length is None else hop_length
 
     def _prepare(
         self,
@@ -1601,15 +1831,6 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 f"sequence per channel).{layout}"
             )
         return recordings, rates
-
-    def _check_hop_length(self, hop_length: Any) -> None:
-        if hop_length is not None and (
-            not isinstance(hop_length, numbers.Integral) or isinstance(hop_length, bool) or hop_length < 1
-        ):
-            raise ValueError(
-                f"`hop_length` must be a positive number of model-rate samples (or None for `context_length`), got "
-                f"{hop_length!r}."
-            )
 
     @staticmethod
     def _as_array(value: Any, index: int) -> np.ndarray:
@@ -2322,7 +2543,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             "recording_index": np.concatenate(recording_index),
             "window_start_seconds": np.concatenate(start_seconds),
         }
-        return BatchFeature(data=data, tensor_type=return_tensors)
+        return WindowFeatures(data=data, tensor_type=return_tensors)
 
     # --------------------------------------------------------------------------------------------- normalisation
 

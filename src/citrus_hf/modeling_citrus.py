@@ -38,6 +38,7 @@ from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, PreTrainedModel
 from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
 from .configuration_citrus import (
+    WINDOW_BOOKKEEPING,
     ChecksSaveDirectory,
     CiTrusConfig,
     _check_choice,
@@ -592,8 +593,6 @@ def _is_tracing() -> bool:
     )
 
 
-# What the feature extractor's `alignment="window"` output carries beside the model inputs.
-_WINDOW_BOOKKEEPING = ("recording_index", "window_start_seconds")
 # Dataset columns that hold labels under another name than `labels` (the Trainer keeps every column whose name holds
 # "label", and those in `label_names`): `target` is the package's regression sets' and `citrus finetune`'s,
 # `target_values` transformers' PatchTST's (`PatchTSTForClassification` / `ForRegression`, the package's baseline).
@@ -664,7 +663,7 @@ def _window_bookkeeping_error(method: str, name: str) -> TypeError:
 
 def _reject_text_kwargs(kwargs: dict) -> None:
     for name, value in kwargs.items():
-        if name in _WINDOW_BOOKKEEPING:
+        if name in WINDOW_BOOKKEEPING:
             raise _window_bookkeeping_error("forward", name)
         if name == "labels":  # the task models take `labels` by name: only an encoder gets it among its kwargs
             raise TypeError(
@@ -2526,7 +2525,7 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         ```
         """
         for name in unexpected:
-            if name in _WINDOW_BOOKKEEPING:
+            if name in WINDOW_BOOKKEEPING:
                 raise _window_bookkeeping_error("embed", name)
             raise TypeError(
                 f"CiTrus embed() got an unexpected keyword argument {name!r}; it takes input_values, patch_mask, "
@@ -2708,6 +2707,25 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         inference backends, shipped as pipeline code)."""
         check_windows_hold_signal(patch_mask)
 
+    def _patch_mask_mismatch_cause(self, patch_mask: torch.Tensor, patches_shape: torch.Size) -> str:
+        """What likely gave a `patch_mask` of another shape than the input's patches `(batch, channels, patches, ...)`,
+        and the fix: a mask as wide as the input holds patches of another whole length comes from a feature extractor
+        of another `patch_length` (`from_pretrained(checkpoint, patch_length=20)`), whose user did take the mask from
+        the same call as `input_values`."""
+        samples = patches_shape[2] * self.config.patch_length
+        width = patch_mask.shape[-1] if patch_mask.ndim == 2 and patch_mask.shape[0] == patches_shape[0] else 0
+        if width and width != patches_shape[2] and samples % width == 0:
+            return (
+                f"{width} patches over {samples} samples are patches of {samples // width}: the feature extractor was "
+                f"built with patch_length={samples // width}, and the model's is {self.config.patch_length}. Use the "
+                "extractor of the model's input contract, `CiTrusFeatureExtractor.from_config(model.config)` (or leave "
+                "patch_length out of the extractor's `from_pretrained`)."
+            )
+        return (
+            "take it from the same CiTrusFeatureExtractor call as `input_values`, from an extractor of the model's "
+            f"patch_length ({self.config.patch_length}): `CiTrusFeatureExtractor.from_config(model.config)`."
+        )
+
     def _check_patch_mask(self, patch_mask: torch.Tensor | None, patches_shape: torch.Size) -> torch.Tensor | None:
         """`patch_mask` `(batch_size, num_patches)` as a bool tensor (True = signal), or None."""
         if patch_mask is None:
@@ -2722,8 +2740,8 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         if not torch.jit.is_tracing() and tuple(patch_mask.shape) != expected:  # (sizes are tensors there)
             raise ValueError(
                 f"`patch_mask` must have shape (batch, num_patches) = {expected} for input of {patches_shape[2]} "
-                f"patches of {self.config.patch_length} samples, got {tuple(patch_mask.shape)}; take it from the same "
-                "CiTrusFeatureExtractor call as `input_values`."
+                f"patches of {self.config.patch_length} samples, got {tuple(patch_mask.shape)}; "
+                + self._patch_mask_mismatch_cause(patch_mask, patches_shape)
             )
         # Other values would be read two ways: as True by attention, as weights by the pooling of a task model.
         if patch_mask.dtype != torch.bool and not _is_tracing() and not ((patch_mask == 0) | (patch_mask == 1)).all():

@@ -28,7 +28,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import logging
 
-from .configuration_citrus import CiTrusConfig
+from .configuration_citrus import WINDOW_BOOKKEEPING, CiTrusConfig
 from .configuration_citrus_fusion import (
     FUSION_CHANNEL_COUNT_FIX,
     CiTrusFusionConfig,
@@ -37,7 +37,6 @@ from .configuration_citrus_fusion import (
 )
 from .modeling_citrus import (
     _TEXT_MODEL_KWARGS,
-    _WINDOW_BOOKKEEPING,
     CHANNEL_COUNT_ADVICE,
     INPUT_NAME,
     LONG_INPUT_ADVICE,
@@ -65,7 +64,7 @@ _FUSION_LONG_INPUT_ADVICE = (
 _FUSION_CHANNEL_COUNT_ADVICE = "select those channels, or " + FUSION_CHANNEL_COUNT_FIX
 # The keywords `forward` handles beside the modalities (`**kwargs`): any other is taken for a misspelt modality when
 # one is missing (`modality_keywords`).
-_FORWARD_OPTIONS = ("output_hidden_states", "output_attentions", *_TEXT_MODEL_KWARGS, *_WINDOW_BOOKKEEPING)
+_FORWARD_OPTIONS = ("output_hidden_states", "output_attentions", *_TEXT_MODEL_KWARGS, *WINDOW_BOOKKEEPING)
 
 
 class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):

@@ -436,10 +436,18 @@ def load_feature_extractor(name: str | os.PathLike, **hub_kwargs: Any):
         ) from error
 
 
-def check_contract(model, extractor) -> None:
+# What `check_contract` tells a pipeline's user to do about a feature extractor of another input contract.
+_PIPELINE_EXTRACTOR_FIX = (
+    "pass the checkpoint's own extractor (saved next to its weights), or "
+    "`feature_extractor=CiTrusFeatureExtractor.from_config(model.config)`."
+)
+
+
+def check_contract(model, extractor, fix: str = _PIPELINE_EXTRACTOR_FIX) -> None:
     """Refuse a feature extractor that aligns recordings to another input contract than `model`'s: windows at
     another rate, patch length or normalisation would be scored (or trained on) without a word; another window length
-    is said. The pipelines check their pair with it, and the `Trainer` its model and `processing_class`."""
+    is said. The pipelines check their pair with it, the `Trainer` its model and `processing_class`, and an extractor
+    saved into a folder that holds a model its pair there. `fix` ends the refusals: what to do instead."""
     config = model.config
     fields = ["sampling_rate", "patch_length", "normalization", "normalization_mean", "normalization_std"]
     # A head that concatenates the channels takes exactly its count: an extractor that selects or checks a count
@@ -455,8 +463,7 @@ def check_contract(model, extractor) -> None:
     if differ:
         raise ValueError(
             f"The feature extractor does not align recordings to this model's input contract: {'; '.join(differ)}. "
-            "Pass the checkpoint's own extractor (saved next to its weights), or "
-            "`feature_extractor=CiTrusFeatureExtractor.from_config(model.config)`."
+            f"{fix[:1].upper()}{fix[1:]}"
         )
     names, model_names = getattr(extractor, "channel_names", None), getattr(config, "channel_names", None)
     # the extractor picks the recordings' channels by its names, in its order: other names, or another order, than
@@ -465,8 +472,7 @@ def check_contract(model, extractor) -> None:
     if names and model_names and [_channel_key(name) for name in names] != [_channel_key(name) for name in model_names]:
         raise ValueError(
             f"The feature extractor picks the channels {list(names)} by name and the model was trained on "
-            f"{list(model_names)}; pass the checkpoint's own extractor (saved next to its weights), or "
-            "`feature_extractor=CiTrusFeatureExtractor.from_config(model.config)`."
+            f"{list(model_names)}; {fix}"
         )
     if extractor.context_length != config.context_length:
         logger.warning(

@@ -18,7 +18,8 @@ The `Trainer` of a CiTrus model also gets the package's checks where transformer
 (`register_trainer_checks`): an error `metric_for_best_model` is minimised, the label smoother's labels are checked
 as the model checks its own, `group_by_length` groups windows by duration, a fusion model's rows get its collator,
 and a `processing_class` that aligns to another input contract than the model's is refused when the `Trainer` is
-built, not by the pipeline after training.
+built, not by the pipeline after training. A feature extractor saved into a folder that holds a CiTrus model of
+another input contract is refused with the same check (`register_extractor_contract_check`).
 
 The package root registers each `register_*` function with `_auto.add_registration`, to run once the transformers
 module it patches has been imported; nothing below this layer imports it.
@@ -394,6 +395,38 @@ def _trainer_hub_errors(trainer_class: type) -> None:
             setattr(trainer_class, name, _with_hub_errors(original, _trainer_repo_id, applies))
 
 
+def _check_extractor_beside_model(extractor, config, folder) -> None:
+    """Refuse to save `extractor` into `folder` beside a CiTrus model (`config`, from its config.json) of another input
+    contract, with the pipelines' check of a pair (`check_contract`): `AutoFeatureExtractor` and `AutoModel` would
+    load the two from the folder as they are, and feed the model windows it was not trained on without a word."""
+    from types import SimpleNamespace
+
+    from ..inference.pipelines import check_contract
+
+    try:
+        check_contract(
+            SimpleNamespace(config=config),
+            extractor,
+            fix="save the extractor built from that model's config instead: "
+            "`CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)` (or save this one into a "
+            "folder of its own).",
+        )
+    except ValueError as error:
+        raise ValueError(
+            f"{str(folder)!r} holds a CiTrus model (config.json), which this feature extractor would be loaded with: "
+            f"{error}"
+        ) from None
+
+
+def register_extractor_contract_check() -> None:
+    """`CiTrusFeatureExtractor.save_pretrained` into a folder that holds a CiTrus model refuses an extractor of
+    another input contract, as the pipelines refuse the pair (the model file holds an empty hook: it is also remote
+    code, which cannot import the pipelines)."""
+    from ..feature_extraction_citrus import CiTrusFeatureExtractor
+
+    CiTrusFeatureExtractor._folder_contract_check = _check_extractor_beside_model
+
+
 def register_extractor_hub_errors() -> None:
     """One-line errors from `CiTrusFeatureExtractor.push_to_hub` when the Hub cannot be reached."""
     from ..feature_extraction_citrus import CiTrusFeatureExtractor
@@ -409,6 +442,7 @@ def register_processor_hub_errors() -> None:
 
 
 __all__ = [
+    "register_extractor_contract_check",
     "register_extractor_hub_errors",
     "register_model_publisher",
     "register_processor_hub_errors",
