@@ -864,6 +864,7 @@ _SETTING_CHECKS: dict[str, Callable[[Any, Any], Any]] = {
     "channel_names": lambda _, value: _checked_channel_names(value),
     # (their count is checked against the channels with the other settings, `_check_consistency`)
     "channel_units": lambda _, value: _checked_channel_units(value, None),
+    "stretched_seconds": lambda _, value: _checked_stretched_seconds(value),
     "channel_independent": lambda _, value: as_bool("channel_independent", value),
     "normalization": lambda _, value: _checked_choice("normalization", value, NORMALIZATIONS),
     "normalization_mean": lambda extractor, value: _checked_statistics(extractor, "normalization_mean", value),
@@ -896,6 +897,25 @@ class WindowFeatures(BatchFeature):
         return self
 
 
+def _checked_stretched_seconds(value: Any) -> list[float] | None:
+    """`stretched_seconds` as `[shortest, longest]` floats: two positive finite durations, the first not above the
+    second (None: not recorded)."""
+    if value is None:
+        return None
+    durations = list(value) if isinstance(value, (list, tuple)) or hasattr(value, "tolist") else None
+    if (
+        durations is None
+        or len(durations) != 2
+        or not all(is_real_number(each) and math.isfinite(each) and each > 0 for each in durations)
+        or durations[0] > durations[1]
+    ):
+        raise ValueError(
+            f"`stretched_seconds` must be [shortest, longest]: the durations in seconds of the recordings the "
+            f"checkpoint was fitted on stretched onto its window, two positive numbers in order; got {value!r}."
+        )
+    return [float(each) for each in durations]
+
+
 class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, SequenceFeatureExtractor):
     r"""
     Aligns bio-signal recordings to a CiTrus checkpoint's input contract (sampling rate, window length, channels) and
@@ -918,7 +938,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
       changes the apparent frequency content: the recording's `f * length / rate` cycles now span the model's
       `context_length / sampling_rate` seconds, so a 10 Hz rhythm in 178 samples at 174 Hz looks like 0.34 Hz to a
       100 Hz / 3000-sample model. `sampling_rate` is still required (validation). Compressing a recording longer than
-      `context_length` this way aliases (no anti-aliasing filter, as in the paper).
+      `context_length` this way aliases (no anti-aliasing filter, as in the paper). Recordings of different durations
+      are stretched by different factors: a checkpoint records the durations it was fitted on (`stretched_seconds`),
+      and its pipeline warns of a recording of another duration.
     - `"window"`: a long recording (a night, an hour) is resampled once, then cut into `context_length` windows
       every `hop_length` model-rate samples (default `context_length`, no overlap). The last partial window (samples
       no full window covers) is dropped unless `pad_last_window=True`, which pads it at the end like `"resample"`.
@@ -967,6 +989,10 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         nan_policy (`str`, defaults to `"raise"`): `"raise"` on NaN / inf, or `"interpolate"` them linearly from
             the neighbouring finite samples of the same channel. The masked samples of a numpy masked array are
             missing values too (NaN).
+        stretched_seconds (`list[float]`, *optional*): `[shortest, longest]` duration in seconds of the recordings
+            a checkpoint was fitted on stretched onto its window (`"interpolate"`; `citrus finetune` records it).
+            Each was stretched by its own duration's factor, so the pipeline warns of a recording of another
+            duration, whose frequencies the stretch scales otherwise. Not used by the extractor itself.
 
     Example:
 
@@ -1235,6 +1261,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         padding_value: float = 0.0,
         nan_policy: str = "raise",
         padding: str = "longest",
+        stretched_seconds: Sequence[float] | None = None,
         **kwargs,
     ):
         # `feature_size` is saved by SequenceFeatureExtractor; here it is always the channel count (a saved file's is
@@ -1262,7 +1289,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         self.pad_last_window = pad_last_window
         self.nan_policy = nan_policy
         self.padding = padding
-        self._check_consistency()
+        self.stretched_seconds = stretched_seconds
 
     def __setattr__(self, name: str, value: Any) -> None:
         # as in the model config: `extractor.sampling_rate = np.float32(250)` or h5py's bytes for `channel_names`

@@ -631,8 +631,9 @@ def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | N
         options["top_k"] = None  # every label's probability for the file; the summary shows the first
     from ..data.recording_folders import shown_channels
     from ..feature_extraction_citrus import spread_checked_by_caller
-    from ..inference.pipelines import _FIRST_RECORDING
+    from ..inference.pipelines import _FIRST_RECORDING, RECORDING_NAME
 
+    named = RECORDING_NAME.set(path)  # the pipeline's warnings about this recording name its file
     try:
         with spread_checked_by_caller():  # `_in_model_units` has said it, naming the file
             return pipe(samples, **options)
@@ -644,6 +645,8 @@ def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | N
         # the extractor's fix in the command's words: its channels are chosen with --channels here
         message = message.replace("(e.g. with `input_channel_names`)", "(--channels NAME ..., in the model's order)")
         raise UsageError(f"{path} ({len(recording.channel_names)} channel(s): {channels}): {message}") from None
+    finally:
+        RECORDING_NAME.reset(named)
 
 
 def _in_model_units(extractor, recording, path: str, by_name: bool):

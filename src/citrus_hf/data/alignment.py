@@ -37,6 +37,7 @@ from ..configuration_citrus import CiTrusConfig, looks_like_time_by_channels
 from ..feature_extraction_citrus import CiTrusFeatureExtractor, spread_checked_by_caller, unit_mismatch_notice
 from ..vocabulary_citrus import DEFAULT_TASK_ALIGNMENT, TASK_ALIGNMENTS, TASK_NORMALIZATIONS
 from .splits import LABEL_TASKS, LABELS, check_rate_values
+from .windowing import row_samples_and_rates
 
 logger = logging.getLogger(__name__)
 
@@ -76,12 +77,15 @@ def resolve_alignment(
 ) -> str:
     """The alignment a labelled set gets: `alignment` itself unless it is "auto", which gives "interpolate" when
     resampling to `config`'s rate would crop every recording of `datasets` (each longer than the window) although
-    none holds more samples than the window, so stretching keeps them whole; else "resample".
+    none holds more samples than the window, and every recording lasts as long as the others (`one_duration`), so
+    stretching keeps them whole, each by the same factor; else "resample".
 
     Why: cropping keeps the start only, and for such slow series the start is a small part of the recording (a
     heart-rate series of 8 epochs of 16 s at 100 Hz: the first 10 s of 128 s). Chosen on validation data
-    (`benchmarks/results/checkpoint_selection.md`, "Long slow recordings"); recordings that fit in the window are
-    resampled, as measured on the protocol's other sets. Reads only lengths and rates.
+    (`benchmarks/results/checkpoint_selection.md`, "Long slow recordings": windows of one duration); recordings that
+    fit in the window are resampled, as measured on the protocol's other sets. Stretching rows of different durations
+    scales each row's frequencies by its own duration (PPG rows of 11-15 s at 64 Hz: each heart rate off by its
+    row's factor, test MAE 5.87 bpm against 0.54 resampled), so those are resampled. Reads only lengths and rates.
 
     Raises:
         ValueError: an alignment that is not one of `TASK_ALIGNMENTS`.
@@ -90,10 +94,27 @@ def resolve_alignment(
         raise ValueError(f"alignment must be one of {TASK_ALIGNMENTS} for labelled sets, got {alignment!r}.")
     if alignment != "auto":
         return alignment
-    lengths = list(_row_lengths(datasets, config, sampling_rate))
+    rows = list(row_samples_and_rates(datasets, sampling_rate))
     context = config.context_length
-    stretch = bool(lengths) and all(samples <= context < resampled for samples, resampled in lengths)
-    return "interpolate" if stretch else "resample"
+    stretch = all(samples <= context < _resampled_length(samples, rate, config) for samples, rate in rows)
+    return "interpolate" if stretch and one_duration(rows) else "resample"
+
+
+def one_duration(rows: Sequence[tuple[int, float]]) -> bool:
+    """Whether rows of `(samples, rate)` last as long as each other, to within one sample of the coarsest rate (a
+    recorder that stops on a sample boundary): stretched onto a window, they are all stretched by one factor."""
+    if not rows:
+        return False
+    durations = [samples / rate for samples, rate in rows]
+    return max(durations) - min(durations) <= (1 + 1e-9) / min(rate for _, rate in rows)
+
+
+def stretched_seconds(datasets, sampling_rate: float | None = None) -> list[float] | None:
+    """`[shortest, longest]` duration in seconds of the rows of `datasets` (rates as `resolve_alignment` reads them),
+    which a checkpoint fitted on them stretched onto its window records (`CiTrusFeatureExtractor.stretched_seconds`):
+    a recording of another duration is stretched by another factor. None for no row with a rate."""
+    durations = [samples / rate for samples, rate in row_samples_and_rates(datasets, sampling_rate)]
+    return [min(durations), max(durations)] if durations else None
 
 
 def cropped_rows_notice(
@@ -106,19 +127,29 @@ def cropped_rows_notice(
     `config`'s window to their start, or None when no row is cropped: a set of hour-long rows would otherwise be
     fitted on its first seconds without a word. `options`: how the caller spells the two fixes (stretching, and
     cutting a set of one's own into windows)."""
-    lengths = [resampled for _, resampled in _row_lengths(datasets, config, sampling_rate)]
+    rows = list(row_samples_and_rates(datasets, sampling_rate))
+    lengths = [_resampled_length(samples, rate, config) for samples, rate in rows]
     context = config.context_length
     cropped = [length for length in lengths if length > context]
     if not cropped:
         return None
     kept = sum(min(length, context) for length in lengths) / max(1, sum(lengths))
+    if all(samples <= context for samples, _ in rows) and not one_duration(rows):
+        # what "auto" would have stretched but for their durations (`resolve_alignment`)
+        durations = [samples / rate for samples, rate in rows]
+        stretching = (
+            f"these hold no more samples than the window but last {min(durations):.3g} to {max(durations):.3g} s, so "
+            f"{options[0]} "
+            "would stretch each by its own factor, scaling its frequencies (a heart rate) by its own duration"
+        )
+    else:
+        stretching = f"for slow series that fit in the window's samples, {options[0]} stretches them"
     return (
         f"{len(cropped)} of {len(lengths)} recordings are longer than the model's window ({context} samples = "
         f"{context / config.sampling_rate:g} s at {config.sampling_rate:g} Hz; the longest "
         f"{max(cropped) / config.sampling_rate:g} s): alignment='resample' keeps the start of each, "
         f"{kept:.0%} of the samples in all. To use the rest, cut the recordings into windows first ({options[1]} "
-        f"for a set of your own, or one row per window); for slow series that fit in the window's samples, "
-        f"{options[0]} stretches them."
+        f"for a set of your own, or one row per window); {stretching}."
     )
 
 
@@ -182,55 +213,18 @@ def lost_band_notice(
 def _row_lengths(datasets, config, sampling_rate: float | None):
     """`(samples, samples at config's rate)` of every row of `datasets` that has a rate (a `sampling_rate` column,
     or the `sampling_rate` argument for every row); rows without one are skipped (`align_rows` names them)."""
+    for samples, rate in row_samples_and_rates(datasets, sampling_rate):
+        yield samples, _resampled_length(samples, rate, config)
+
+
+def _resampled_length(samples: int, rate: float, config) -> int:
+    """Samples a row of `samples` at `rate` Hz has once resampled to `config`'s rate (as the extractor resamples)."""
     import math
 
     from ..feature_extraction_citrus import _resampling_factors
 
-    for dataset in datasets:
-        has_rate = "sampling_rate" in dataset.column_names
-        columns = ["input_values"] + (["sampling_rate"] if has_rate else [])
-        # lengths from the Arrow lists, without decoding the samples (three passes over every split decoded them all:
-        # 21 s of a 69 s fine-tuning run on 150,000 rows that fitted 50)
-        for batch in dataset.with_format("arrow", columns=columns).iter(batch_size=4096):
-            lengths = _arrow_row_lengths(batch["input_values"])
-            if lengths is None:  # (another storage: decoded)
-                lengths = [np.shape(values)[-1] for values in batch["input_values"].to_pylist()]
-            rates = batch["sampling_rate"].to_pylist() if has_rate else [sampling_rate] * len(lengths)
-            for samples, rate in zip(lengths, rates, strict=True):
-                if rate is None:
-                    continue  # align_rows names the missing rate
-                up, down = _resampling_factors(float(rate), config.sampling_rate)
-                yield int(samples), math.ceil(int(samples) * up / down)
-
-
-def _arrow_row_lengths(column) -> np.ndarray | None:
-    """The samples per row of an Arrow `input_values` column: the length of each row's list (`(time,)` rows) or of
-    its first channel's (`(channels, time)` rows); None for a storage this does not read (fixed-size arrays, empty or
-    missing rows), which the caller decodes."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    def is_list(arrow_type) -> bool:
-        return pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type)
-
-    if not is_list(column.type):
-        return None
-    inner = column.type.value_type
-    try:
-        if pa.types.is_fixed_size_list(inner):  # channels of one fixed length (`List(List(Value, length=T))`)
-            if pc.min(pc.list_value_length(column)).as_py() in (None, 0):
-                return None
-            return np.full(len(column), inner.list_size, dtype=np.int64)
-        if is_list(inner):
-            column = pc.list_element(column, 0)  # (a row without channels raises: decoded instead)
-        elif not (pa.types.is_integer(inner) or pa.types.is_floating(inner)):
-            return None
-        lengths = pc.list_value_length(column)
-    except (pa.ArrowInvalid, pa.ArrowIndexError, IndexError):
-        return None
-    if lengths.null_count:
-        return None
-    return lengths.to_numpy(zero_copy_only=False)
+    up, down = _resampling_factors(rate, config.sampling_rate)
+    return math.ceil(samples * up / down)
 
 
 def align_rows(
@@ -683,7 +677,9 @@ __all__ = [
     "lost_band_notice",
     "input_overrides",
     "naming_where",
+    "one_duration",
     "resolve_alignment",
+    "stretched_seconds",
     "task_feature_extractor",
     "with_input_overrides",
 ]

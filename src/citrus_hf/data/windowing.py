@@ -52,6 +52,55 @@ def window_starts(
     return starts[starts + window <= stop]
 
 
+def row_samples_and_rates(datasets, sampling_rate: float | None = None):
+    """`(samples, rate)` of every row of `datasets` (labelled or unlabelled splits, `input_values` `(channels, time)`
+    or `(time,)`) that has a rate: its `sampling_rate` column, or the `sampling_rate` argument for every row; rows
+    without one are skipped (the aligner names them). Read from the Arrow lists, without decoding the samples."""
+    for dataset in datasets:
+        has_rate = "sampling_rate" in dataset.column_names
+        columns = ["input_values"] + (["sampling_rate"] if has_rate else [])
+        # (three passes over every split decoded them all: 21 s of a 69 s fine-tuning run on 150,000 rows that
+        # fitted 50)
+        for batch in dataset.with_format("arrow", columns=columns).iter(batch_size=4096):
+            lengths = _arrow_row_lengths(batch["input_values"])
+            if lengths is None:  # (another storage: decoded)
+                lengths = [np.shape(values)[-1] for values in batch["input_values"].to_pylist()]
+            rates = batch["sampling_rate"].to_pylist() if has_rate else [sampling_rate] * len(lengths)
+            for samples, rate in zip(lengths, rates, strict=True):
+                if rate is not None:
+                    yield int(samples), float(rate)
+
+
+def _arrow_row_lengths(column) -> np.ndarray | None:
+    """The samples per row of an Arrow `input_values` column: the length of each row's list (`(time,)` rows) or of
+    its first channel's (`(channels, time)` rows); None for a storage this does not read (fixed-size arrays, empty or
+    missing rows), which the caller decodes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def is_list(arrow_type) -> bool:
+        return pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type)
+
+    if not is_list(column.type):
+        return None
+    inner = column.type.value_type
+    try:
+        if pa.types.is_fixed_size_list(inner):  # channels of one fixed length (`List(List(Value, length=T))`)
+            if pc.min(pc.list_value_length(column)).as_py() in (None, 0):
+                return None
+            return np.full(len(column), inner.list_size, dtype=np.int64)
+        if is_list(inner):
+            column = pc.list_element(column, 0)  # (a row without channels raises: decoded instead)
+        elif not (pa.types.is_integer(inner) or pa.types.is_floating(inner)):
+            return None
+        lengths = pc.list_value_length(column)
+    except (pa.ArrowInvalid, pa.ArrowIndexError, IndexError):
+        return None
+    if lengths.null_count:
+        return None
+    return lengths.to_numpy(zero_copy_only=False)
+
+
 def split_by_group(
     sizes: Mapping[Hashable, float],
     fractions: Mapping[str, float],

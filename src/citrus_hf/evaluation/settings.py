@@ -65,7 +65,8 @@ class ProtocolConfig:
     `finetune` ones included (but their seed, which is the run's, and their progress bars).
 
     Per-dataset settings map a dataset name to its value: `alignment` is "auto" (the default: "resample", except
-    for sets that resampling would crop although their recordings hold no more samples than the window; see
+    for sets that resampling would crop although their recordings hold no more samples than the window and last as
+    long as each other; see
     `citrus_hf.data.alignment.resolve_alignment`), "resample" (keep the time scale; each recording keeps its own
     duration in whole patches) or "interpolate" (stretch every recording onto the model's window, as the paper does
     for 1 s recordings); `normalization` is "dataset" (the default: per-channel statistics

@@ -44,6 +44,7 @@ import os
 import re
 import types
 from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -98,6 +99,13 @@ PADDINGS = ("longest", "max_length")
 SCORE_FUNCTIONS = ("softmax", "sigmoid", "none")
 # Keys of a recording given as a dict, as in transformers' audio pipelines.
 SIGNAL_KEYS = ("raw", "array")
+# A recording lasting more than this share beyond the durations a checkpoint was fitted on stretched onto its window
+# (the extractor's `stretched_seconds`) is stretched by another factor, which scales its frequencies: the pipeline
+# warns of it (2 % puts a heart rate of 90 bpm 1.8 bpm off).
+STRETCH_TOLERANCE = 0.02
+# How a warning about one recording names it: a command that reads the recording from a file and passes its samples
+# sets the file's path around the call (`citrus predict`); a file the pipeline reads is named by its path.
+RECORDING_NAME: ContextVar[str | None] = ContextVar("RECORDING_NAME", default=None)
 
 
 def _windows_per_pass(window_batch_size: int, channels: int) -> int:
@@ -1115,6 +1123,7 @@ class _RecordingPipeline(ChunkPipeline):
         # before the file is read: a list's path travels in a dict with its own rate (`_with_rate`)
         inputs, sampling_rate = _signal_and_rate(inputs, sampling_rate)
         self._refuse_foreign_input(inputs)  # (a recording of a list or a dict's "raw")
+        name = os.fspath(inputs) if isinstance(inputs, (str, os.PathLike)) else RECORDING_NAME.get()
         readable = isinstance(inputs, (str, os.PathLike)) or (isinstance(inputs, bytes) and inputs[:4] in _WAV_MAGIC)
         read_file = _recording_file_reader() if readable else None
         if read_file is not None:
@@ -1147,6 +1156,8 @@ class _RecordingPipeline(ChunkPipeline):
         window_seconds = extractor.context_length / extractor.sampling_rate
         # The extractor validates the rate itself; the duration needs a number first.
         duration = recording.shape[-1] / rate if _is_number(rate) and rate > 0 else float("nan")
+        if alignment == "interpolate":
+            self._warn_of_another_stretch(duration, name)
         options = dict(alignment=alignment, hop_length=hop_length, pad_last_window=pad_last_window)
         if alignment == "resample":
             options["padding"] = padding
@@ -1218,6 +1229,28 @@ class _RecordingPipeline(ChunkPipeline):
                 "recording_seconds": duration,
                 "is_last": start + per_pass >= num_windows,
             }
+
+    def _warn_of_another_stretch(self, duration: float, name: str | None) -> None:
+        """Warn (once per recording) of a recording of `duration` seconds that stretching onto the window scales by
+        another factor than the recordings the checkpoint was fitted on (its extractor's `stretched_seconds`, beyond
+        `STRETCH_TOLERANCE`): its frequencies then reach the model scaled by the ratio of the durations (a 60 s file
+        at 90 bpm scored 100.7 by a heart-rate model fitted on 15 s rows). `name`: the recording's, or None."""
+        fitted = getattr(self.feature_extractor, "stretched_seconds", None)
+        if not fitted or not math.isfinite(duration):
+            return
+        shortest, longest = fitted
+        if shortest * (1 - STRETCH_TOLERANCE) <= duration <= longest * (1 + STRETCH_TOLERANCE):
+            return
+        nearest = longest if duration > longest else shortest
+        durations = f"{shortest:g} s" if shortest == longest else f"{shortest:g} to {longest:g} s"
+        window = self.feature_extractor.context_length / self.feature_extractor.sampling_rate
+        logger.warning(
+            f"{name or 'A recording'} lasts {duration:g} s, and this checkpoint was fitted on recordings of "
+            f"{durations} stretched onto its {window:g} s window (alignment='interpolate'): stretched onto it too, its "
+            f"rhythms (a heart rate) reach the model {duration / nearest:.2g}x as fast as a {nearest:g} s recording's, "
+            f"which its outputs do not allow for. Score pieces of {nearest:g} s of it one by one, or fine-tune with "
+            "alignment='resample' to score recordings of any duration window by window."
+        )
 
     @staticmethod
     def _streamed_windows(batches, window_seconds: float, duration: float):

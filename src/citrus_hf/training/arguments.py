@@ -243,7 +243,7 @@ class FinetuneArguments:
         metadata={
             "help": "resample: keep the time scale; interpolate: stretch each recording onto the window; auto: "
             "resample, but stretch recordings that resampling would crop although they hold no more samples than the "
-            "window (slow series)"
+            "window and all last as long (slow series)"
         },
     )
     normalization: Literal[TASK_NORMALIZATIONS] = field(

@@ -35,6 +35,7 @@ from ..data.alignment import (
     input_overrides,
     lost_band_notice,
     resolve_alignment,
+    stretched_seconds,
     task_feature_extractor,
     with_input_overrides,
 )
@@ -250,10 +251,13 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     if notice := lost_band_notice(splits_to_align, contract, args.sampling_rate):
         logger.warning(notice)
     if alignment == "interpolate" and args.alignment == "auto":
+        seconds = stretched_seconds(splits_to_align, args.sampling_rate)[-1]  # (one duration: `resolve_alignment`)
         logger.warning(
-            f"alignment='auto': every recording is longer than the model's {contract.context_length} samples at "
-            f"{contract.sampling_rate:g} Hz but holds no more samples than that, so each is stretched onto the window "
-            "(alignment='interpolate') instead of being cropped to its start; pass --alignment resample to crop."
+            f"alignment='auto': every recording lasts {seconds:g} s, longer than the model's window "
+            f"({contract.context_length} samples at {contract.sampling_rate:g} Hz) but holds no more samples than "
+            "that, so each is stretched onto the window (alignment='interpolate') instead of being cropped to its "
+            "start. The checkpoint records that duration, and predicting on a recording of another duration says so; "
+            "pass --alignment resample to crop."
         )
     # the units the set's files declare travel as the channel names do, into the saved extractor (not the model: they
     # say what a recording must be in before the extractor normalises it)
@@ -324,7 +328,8 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         shutil.rmtree(trainer_dir, ignore_errors=True)
         if args.overwrite_output_dir:
             _clear_earlier_run(output_dir)
-        saved_extractor = _record_trained_window(outcome.model, extractor, length)
+        trained = splits.train.select(chosen)
+        saved_extractor = _record_trained_window(outcome.model, extractor, length, trained, args.sampling_rate)
         if args.lora:
             from .lora import save_adapter
 
@@ -401,17 +406,25 @@ def _launch_state():
     return state
 
 
-def _record_trained_window(model, extractor, length: int):
+def _record_trained_window(model, extractor, length: int, trained, sampling_rate: float | None):
     """The extractor to save with a model trained on windows of `length` model samples, `model`'s config set to match.
 
     Recordings shorter than the context are kept at their own duration, so a set of 2 s windows trains on 2 s of
     tokens; the checkpoint then says so (`context_length`, the longest window it was trained on), and the pipeline
     and `citrus predict` cut long recordings into windows of that length. With the pre-training checkpoint's 10 s,
     they cut 10 s windows, which the model had never seen (blink EEG fitted on 2 s windows: 0.99 accuracy on 2 s
-    windows, 0.84 on 10 s recordings of five of them). Windows as long as the context (and "interpolate", which
-    stretches every recording onto the context) change nothing.
+    windows, 0.84 on 10 s recordings of five of them). Windows as long as the context change nothing.
+
+    "interpolate" stretches every recording onto the context, each by its duration's factor: the saved extractor
+    records the durations of the rows of `trained` (`stretched_seconds`; rates as `resolve_alignment` reads them), and
+    the pipeline warns of a recording of another duration, which it would stretch by another factor (a 60 s file at
+    90 bpm scored 100.7 by a model fitted on 15 s rows).
     """
-    if length >= extractor.context_length or extractor.alignment != "resample":
+    if extractor.alignment == "interpolate":
+        stretched = copy.deepcopy(extractor)
+        stretched.stretched_seconds = stretched_seconds([trained], sampling_rate)
+        return stretched
+    if length >= extractor.context_length:
         return extractor
     task_model = model.get_base_model() if callable(getattr(model, "get_base_model", None)) else model  # peft
     task_model.config.context_length = length
