@@ -14,6 +14,8 @@ import torch
 from tiny_configs import tiny_config
 
 from citrus_hf.commands.main import main
+from citrus_hf.data.errors import CorruptFileError, SamplingRateError
+from citrus_hf.data.readers import read_recording
 
 PREDICT = ["--backend", "torch", "--no-show-progress"]
 
@@ -130,3 +132,104 @@ def test_the_pipeline_says_it_for_an_array_too(tmp_path, caplog):
         for _ in range(2):  # once per recording, not once per process
             classify(np.zeros((1, 3000), np.float32), sampling_rate=100)
     assert caplog.text.count("lasts 30 s") == 2
+
+
+# --------------------------------------------------------------------------------- 3-5. a CSV's time column
+
+
+def _timed_csv(path, stamps, header: str = "time", fmt: str = "%.6f", seed: int = 0):
+    values = np.random.default_rng(seed).standard_normal((len(stamps), 2))
+    with open(path, "w") as handle:
+        handle.write(f"{header},a,b\n")
+        handle.writelines(f"{fmt % stamp},{x:.5f},{y:.5f}\n" for stamp, (x, y) in zip(stamps, values))
+    return path
+
+
+def test_a_clock_that_drifts_from_the_rate_given_is_refused_with_its_rate(tmp_path):
+    """A phone's "100 Hz" at 98.2 Hz was read as 100 Hz without a word: 16 s off at 15 minutes."""
+    rng = np.random.default_rng(0)
+    stamps = np.maximum.accumulate(np.arange(30_000) / 98.2 + 0.0005 * rng.standard_normal(30_000))
+    drift = _timed_csv(tmp_path / "drift.csv", stamps, fmt="%.4f")
+    with pytest.raises(SamplingRateError, match=r"98\.2\d* Hz.*given is 100 Hz.*--sampling-rate 98\.2"):
+        read_recording(drift, sampling_rate=100)
+    assert read_recording(drift, sampling_rate=98.2).data.shape == (2, 30_000)
+    # 0.5 % off, over 2 minutes of a clean clock: 0.6 s by the end, refused too
+    off = _timed_csv(tmp_path / "off.csv", np.arange(12_000) / 100.5)
+    with pytest.raises(SamplingRateError, match=r"100\.5 Hz"):
+        read_recording(off, sampling_rate=100)
+    # a crystal's few parts per million are no drift worth a refusal
+    crystal = _timed_csv(tmp_path / "crystal.csv", np.arange(12_000) / 100.002)
+    assert read_recording(crystal, sampling_rate=100).data.shape == (2, 12_000)
+
+
+def test_a_jittery_clock_is_read_and_a_missing_sample_in_it_is_refused(tmp_path):
+    """A 100 Hz clock jittering by 1.5 ms (nothing missing) was refused as 'samples missing' for a jump under one
+    sample."""
+    rng = np.random.default_rng(0)
+    clock = np.arange(6000) / 100
+    stamps = np.maximum.accumulate(clock + 0.0015 * rng.standard_normal(6000))
+    assert np.diff(stamps).max() > 0.015  # steps over 1.5 of its step, which the old rule called a gap
+    jitter = _timed_csv(tmp_path / "jitter.csv", stamps)
+    assert read_recording(jitter, sampling_rate=100).data.shape == (2, 6000)
+    # one sample missing (after data row 3000), in the same jitter
+    missing = _timed_csv(tmp_path / "missing.csv", np.delete(stamps, 3000))
+    with pytest.raises(CorruptFileError, match=r"\(0\.01\d* s of samples missing\) after data row 3000,"):
+        read_recording(missing, sampling_rate=100)
+    # a minute missing, on a clean clock
+    gap = _timed_csv(tmp_path / "gap.csv", np.r_[clock[:3000], clock[3000:] + 60])
+    with pytest.raises(CorruptFileError, match=r"jumps from 29\.99 to 90 s \(60 s of samples missing\)"):
+        read_recording(gap, sampling_rate=100)
+    # a clock that goes back
+    back = _timed_csv(tmp_path / "back.csv", np.r_[clock[:3000], clock[3000:] - 10])
+    with pytest.raises(CorruptFileError, match="goes back from 29.99 to 20 s"):
+        read_recording(back, sampling_rate=100)
+
+
+def test_a_class_folder_names_the_file_with_the_gap_not_a_jittery_one(tmp_path):
+    from citrus_hf.data.splits import load_task_splits
+
+    rng = np.random.default_rng(0)
+    clock = np.arange(1000) / 100
+    for split in ("train", "test"):
+        for label in ("a", "b"):
+            (tmp_path / split / label).mkdir(parents=True)
+            for index in range(2):
+                stamps = np.maximum.accumulate(clock + 0.0015 * rng.standard_normal(clock.size))
+                _timed_csv(tmp_path / split / label / f"{index}.csv", stamps)
+    _timed_csv(tmp_path / "train" / "b" / "2.csv", np.r_[clock[:500], clock[500:] + 5])
+    with pytest.raises(ValueError, match=r"2\.csv: its time column 'time' jumps from 4\.99 to 10 s"):
+        load_task_splits(str(tmp_path), sampling_rate=100, require_validation=False)
+
+
+def test_sensor_logger_exports_read_their_two_time_columns_as_time(tmp_path):
+    """Sensor Logger writes `time` (nanoseconds since the epoch) and `seconds_elapsed` beside z, y, x: the first was
+    refused advising --sampling-rate 9.99987e-08, the second was read as a channel (a ramp trained on)."""
+    elapsed = np.arange(1200) / 100
+    xyz = np.random.default_rng(0).standard_normal((1200, 3))
+    nanoseconds = 1_740_000_000_000_000_000 + np.round(elapsed * 1e9).astype(np.int64)
+    with open(tmp_path / "both.csv", "w") as handle:
+        handle.write("time,seconds_elapsed,z,y,x\n")
+        handle.writelines(
+            f"{a},{b:.3f},{z:.5f},{y:.5f},{x:.5f}\n" for a, b, (z, y, x) in zip(nanoseconds, elapsed, xyz)
+        )
+    with open(tmp_path / "elapsed.csv", "w") as handle:
+        handle.write("seconds_elapsed,z,y,x\n")
+        handle.writelines(f"{b:.3f},{z:.5f},{y:.5f},{x:.5f}\n" for b, (z, y, x) in zip(elapsed, xyz))
+    for name in ("both.csv", "elapsed.csv"):
+        recording = read_recording(tmp_path / name, sampling_rate=100)
+        assert recording.channel_names == ["z", "y", "x"], name
+        np.testing.assert_allclose(recording.data, xyz.T, atol=1e-5)
+    # the nanosecond clock against another rate: its rate in Hz, its unit named
+    with pytest.raises(SamplingRateError, match=r"steps 1e\+07 ns between samples \(100 Hz\).*--sampling-rate 100\b"):
+        read_recording(tmp_path / "both.csv", sampling_rate=250)
+    # milliseconds since the epoch (a `timestamp` column), read as such
+    _timed_csv(tmp_path / "ms.csv", 1_740_000_000_000 + np.arange(1000) * 10.0, header="timestamp", fmt="%.0f")
+    assert read_recording(tmp_path / "ms.csv", sampling_rate=100).channel_names == ["a", "b"]
+
+
+def test_a_gap_in_epoch_time_stamps_prints_them_whole(tmp_path):
+    """ "jumps from 1.74e+09 to 1.74e+09 s" told nothing."""
+    stamps = 1_740_000_000 + np.r_[np.arange(3000), np.arange(9000, 12000)] / 100
+    gap = _timed_csv(tmp_path / "epoch.csv", stamps, header="timestamp", fmt="%.3f")
+    with pytest.raises(CorruptFileError, match=r"jumps from 1740000029\.99 to 1740000090 s \(60 s of samples"):
+        read_recording(gap, sampling_rate=100)

@@ -8,9 +8,11 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
   integer samples are scaled to [-1, 1) as audio libraries read them (a WAV file records no physical unit).
 * ``.npy``: ``(time,)`` or ``(channels, time)``; the rate must be given.
 * ``.csv`` (also ``.tsv`` and ``.txt``): one column per channel, one row per sample, separated by commas,
-  semicolons, tabs or spaces, an optional header row naming the channels (a column named as time stamps, ``time`` or
-  ``timestamp``, is not read as a channel unless named in ``channels``), quoted cells read as the ``csv`` module
-  reads them; UTF-8 text, or UTF-16 with its byte-order mark; the rate must be given.
+  semicolons, tabs or spaces, an optional header row naming the channels (a column named as time stamps, ``time``,
+  ``timestamp`` or ``seconds_elapsed``, is not read as a channel unless named in ``channels``, and its stamps, in
+  seconds, milliseconds, microseconds or nanoseconds, relative or since 1970, must agree with the rate), quoted
+  cells read as the ``csv`` module reads them; UTF-8 text, or UTF-16 with its byte-order mark; the rate must be
+  given.
 
 ``channels`` picks channels by name (EDF, WFDB, a CSV with a header) or by position (``"0"``, ``"2"``: any file).
 """
@@ -69,10 +71,58 @@ _WAV_FULL_SCALE = {
     np.dtype(np.int64): 2.0**63,
 }
 # Header names of a CSV column that holds time stamps rather than a channel (compared lower-cased, a unit in brackets
-# or parentheses left out and spaces read as underscores: "Time [s]", "time (ms)", "Elapsed time").
+# or parentheses left out and spaces read as underscores: "Time [s]", "time (ms)", "Elapsed time"; Sensor Logger's
+# phone exports write `time`, in nanoseconds since the epoch, beside `seconds_elapsed`).
 TIME_COLUMNS = frozenset(
-    {"time", "timestamp", "timestamps", "t", "seconds", "time_s", "time_ms", "ms", "elapsed_time", "time_stamp"}
+    {
+        "time",
+        "timestamp",
+        "timestamps",
+        "t",
+        "seconds",
+        "time_s",
+        "time_ms",
+        "time_us",
+        "time_ns",
+        "ms",
+        "elapsed_time",
+        "time_stamp",
+        "seconds_elapsed",
+        "elapsed_seconds",
+        "timestamp_ms",
+        "timestamp_us",
+        "timestamp_ns",
+    }
 )
+# The units a time column may count in (seconds per unit), in the order they are tried where neither its name nor
+# its values say which: a device's relative clock in seconds or milliseconds, an Arduino's `micros()`, Android's
+# sensor clock in nanoseconds.
+TIME_UNITS = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "ns": 1e-9}
+# A word of a time column's name that says its unit ("time_ms", "Time (ms)", "timestamp_ns"): that unit alone is read.
+_UNIT_WORDS = {"ms": "ms", "us": "µs", "µs": "µs", "ns": "ns"}
+# Unix time as a logger writes the wall clock: a first stamp that reads as a date from 1990 to 2100 in one of
+# `TIME_UNITS` (1.74e9 s, 1.74e12 ms, 1.74e18 ns; the spans of the units do not overlap) is tried in that unit first.
+_EPOCH_SECONDS = (631_152_000.0, 4_102_444_800.0)
+# A time column matches the rate given when its median or mean step is within this share of it (`_check_time_stamps`);
+# past it, the rate the stamps say is given instead (250 Hz read as 100 Hz).
+_RATE_TOLERANCE = 0.02
+# Within that tolerance the whole file is held to the rate (`_check_clock_rate`): 98.2 Hz read as 100 Hz put every
+# time 1.8 % late, 16 s at 15 minutes. The clock's drift over the file may be no more than this share of its duration
+# (a crystal's 100 parts per million, a rate given to 4 digits), a sample, and `_CLOCK_WANDER` times the spread of its
+# stamps around their own line: a clock whose every step has a length of its own (10 +- 1.5 ms) wanders from any line,
+# and its line's slope with it, by up to 21 times that spread in 900 simulated files of 12 s to 17 min (a clock whose
+# stamps scatter around an even one, 1.5 ms at 100 Hz, by less than 1).
+_CLOCK_TOLERANCE = 1e-4
+_CLOCK_WANDER = 25.0
+# A step of more than 1.5 steps (or one back) is a gap only where the stamps after it stay shifted from those before
+# by this many steps or more (the medians of `_LEVEL_STAMPS` stamps on each side, on the clock's own step), and by
+# half a step more than `_LEVEL_NOISE` times what the clock's jitter shifts such medians by: a sample missing shifts
+# them by one, while a clock's jitter (a stamp late by 1.5 ms at 100 Hz) moves one stamp and not the rest. Measured on
+# 300 clocks of 60 s at 100 Hz for each jitter of 0.5, 1.5, 3 and 4 ms: no clean one refused; one sample missing found
+# in every one up to 1.5 ms, and in 4 of 10 at 3 ms, where the jitter spans as much (two missing and more: all).
+_MISSING_STEPS = 0.75
+_LEVEL_STAMPS = 16
+_LEVEL_NOISE = 4.0
 # What to do about a CSV's time stamps that step at another rate than the one given (`_check_time_stamps`; `{rate}`:
 # the rate they say), in `citrus predict`'s words: a folder of recordings, read without a choice of channels, words it
 # its own way (`read_recording`'s `time_stamps_fix`).
@@ -298,16 +348,17 @@ def _channels_of_csv(
 def _check_time_stamps(
     path: Path, name: str, stamps: np.ndarray, sampling_rate: float, fix: str = TIME_STAMPS_FIX
 ) -> None:
-    """Refuse a CSV's time column whose step (the median between rows, in milliseconds where its name says "ms",
-    else in seconds or, as a fallback, milliseconds) contradicts `sampling_rate`: 10 s at 250 Hz given as 100 Hz
-    would be scored as 25 s. `fix` is the advice (`TIME_STAMPS_FIX`)."""
+    """Refuse a CSV's time column that contradicts `sampling_rate`: a median (or mean) step off the rate by more than
+    `_RATE_TOLERANCE` in every unit it may count in (`_time_units`: 10 s at 250 Hz given as 100 Hz would be scored as
+    25 s), samples missing (`_check_time_gaps`), or a clock that runs at another rate over the file than jitter
+    explains (`_check_clock_rate`). `fix` is the advice (`TIME_STAMPS_FIX`)."""
     steps = np.diff(stamps)
     if steps.size < 2 or not np.isfinite(steps).all():
         return
     step = float(np.median(steps))
     if not step > 0:
         return
-    units = (1e-3,) if "ms" in name.lower() else (1.0, 1e-3)  # "time_ms", "ms", "Time (ms)"
+    units = _time_units(name, float(stamps[0]))
     # the median step, or the mean one: a clock that stamps to the millisecond steps 3 or 4 ms at 256 Hz, whose
     # median (4 ms, 250 Hz) is off by more than the tolerance while the mean is exact
     mean_step = float(stamps[-1] - stamps[0]) / (len(stamps) - 1)
@@ -315,40 +366,133 @@ def _check_time_stamps(
         unit
         for unit in units
         if any(
-            each > 0 and math.isclose(1.0 / (each * unit), sampling_rate, rel_tol=0.02) for each in (step, mean_step)
+            each > 0 and math.isclose(1.0 / (each * TIME_UNITS[unit]), sampling_rate, rel_tol=_RATE_TOLERANCE)
+            for each in (step, mean_step)
         )
     ]
     if matched:
         unit = matched[0]
-        _check_time_gaps(path, name, stamps, 1.0 / (sampling_rate * unit), "ms" if unit == 1e-3 else "s")
+        expected = 1.0 / (sampling_rate * TIME_UNITS[unit])
+        _check_time_gaps(path, name, stamps, expected, unit)
+        _check_clock_rate(path, name, stamps, expected, unit, sampling_rate, fix)
         return
-    implied = 1.0 / (step * units[0])
+    # the unit its name or its values say, else the one in which the stamps come nearest the rate given (a
+    # nanosecond clock at 100 Hz was advised --sampling-rate 9.99987e-08, read in seconds)
+    likeliest = units[:1] if len(units) == 1 or _epoch_unit(float(stamps[0])) else units
+    unit = min(likeliest, key=lambda each: abs(math.log(1.0 / (step * TIME_UNITS[each]) / sampling_rate)))
+    # the mean step where no gap makes it longer: exact where the median is rounded (a clock stamping whole
+    # milliseconds, nanoseconds since the epoch read as float64)
+    shown = mean_step if math.isclose(mean_step, step, rel_tol=_RATE_TOLERANCE) else step
+    implied = 1.0 / (shown * TIME_UNITS[unit])
     raise SamplingRateError(
-        f"{path}: its time column {name!r} steps {step:g} {'ms' if units[0] == 1e-3 else 's'} between samples "
-        f"({implied:g} Hz), and the sampling rate given is {sampling_rate:g} Hz; {fix.format(rate=implied)}."
+        f"{path}: its time column {name!r} steps {shown:g} {unit} between samples ({implied:g} Hz), and the sampling "
+        f"rate given is {sampling_rate:g} Hz; {fix.format(rate=implied)}."
     )
 
 
+def _time_units(name: str, first: float) -> list[str]:
+    """The units (`TIME_UNITS` keys) a time column named `name` whose first stamp is `first` may count in, the likeliest
+    first: the one its name says alone (`_UNIT_WORDS`), else every unit, the one in which `first` reads as a date since
+    1970 first (`_EPOCH_SECONDS`)."""
+    words = re.findall(r"[a-zµ]+", name.lower())
+    named = [_UNIT_WORDS[word] for word in words if word in _UNIT_WORDS]
+    if named:
+        return named[:1]
+    epoch = _epoch_unit(first)
+    return ([epoch] if epoch else []) + [unit for unit in TIME_UNITS if unit != epoch]
+
+
+def _epoch_unit(first: float) -> str | None:
+    """The unit in which a first stamp `first` reads as a date from 1990 to 2100 since 1970 (`_EPOCH_SECONDS`), or
+    None."""
+    return next(
+        (unit for unit, seconds in TIME_UNITS.items() if _EPOCH_SECONDS[0] <= first * seconds <= _EPOCH_SECONDS[1]),
+        None,
+    )
+
+
+def _stamp_text(value: float, resolution: float) -> str:
+    """A time stamp with the digits that tell it apart from one `resolution` away ("1740000029.99", where `:g` wrote
+    both ends of a gap in epoch seconds as 1.74e+09); past float64's whole numbers (nanoseconds since the epoch), in
+    as many significant digits."""
+    decimals = max(0, math.ceil(-math.log10(resolution / 10)))
+    if abs(value) < 1e15:
+        text = f"{value:.{decimals}f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return f"{value:.{len(str(int(abs(value) // (resolution / 10))))}g}"
+
+
 def _check_time_gaps(path: Path, name: str, stamps: np.ndarray, step: float, unit: str) -> None:
-    """Refuse a CSV's time column that jumps (a step of more than 1.5 of its usual `step`: samples missing) or goes
-    back: the file's samples are read one after the other at the rate, so every time reported after a gap would be
-    early by the gap (a minute missing scored a sample of 130 s at 70 s), as an EDF+D file's gaps would; jitter of
-    clocks that stamp to the millisecond stays within the bound."""
+    """Refuse a CSV's time column that jumps (samples missing) or goes back: the file's samples are read one after the
+    other at the rate, so every time reported after a gap would be early by the gap (a minute missing scored a sample
+    of 130 s at 70 s), as an EDF+D file's gaps would. A step of more than 1.5 of its usual `step` (or one back) counts
+    only where the stamps after it stay shifted from those before by `_MISSING_STEPS` steps (`_LEVEL_STAMPS` on each
+    side): a clock's jitter (1.5 ms at 100 Hz) makes single steps long or short without shifting the stamps that
+    follow, and was refused as "0.005 s of samples missing"."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
     steps = np.diff(stamps)
-    irregular = np.flatnonzero((steps > 1.5 * step) | (steps < 0))
-    if irregular.size == 0:
+    suspects = np.flatnonzero((steps > 1.5 * step) | (steps < 0))
+    if suspects.size == 0:
         return
-    row = int(irregular[0])
+    # the clock's own step, so that its drift (within the rate's tolerance) leaves no shift: the mean over the file,
+    # unless a gap makes it longer (the mean of the short steps alone is short by the jitter it leaves out)
+    mean_step = float(stamps[-1] - stamps[0]) / (len(stamps) - 1)
+    clock = mean_step if math.isclose(mean_step, step, rel_tol=_RATE_TOLERANCE) else step
+    # each stamp's offset from an even clock; the levels before and after a suspect step are medians of those offsets
+    offsets = (stamps - stamps[0]) - np.arange(len(stamps)) * clock
+    side = _LEVEL_STAMPS
+    windows = sliding_window_view(np.concatenate([np.full(side, np.nan), offsets, np.full(side, np.nan)]), side)
+    # windows[i] holds offsets[i - side : i]: the stamps up to a suspect step's first, then those from its second on
+    shifts = np.nanmedian(windows[suspects + 1 + side], axis=1) - np.nanmedian(windows[suspects + 1], axis=1)
+    # what the jitter alone shifts such medians by (a stamp's jitter from the steps' spread, robust to gaps; a
+    # median of n stamps varies by 1.25 of it / sqrt(n)): fewer stamps on a side, near the file's ends, vary more
+    jitter = 1.4826 * float(np.median(np.abs(steps - np.median(steps)))) / math.sqrt(2)
+    before, after = np.minimum(suspects + 1, side), np.minimum(len(stamps) - suspects - 1, side)
+    noise = 1.2533 * jitter * np.sqrt(1 / before + 1 / after)
+    needed = np.maximum(_MISSING_STEPS * step, _MISSING_STEPS * step - step / 4 + _LEVEL_NOISE * noise)
+    gaps = suspects[np.abs(shifts) >= needed]
+    if gaps.size == 0:
+        return
+    row = int(gaps[0])
     before, after = float(stamps[row]), float(stamps[row + 1])
+    shown = f"{_stamp_text(before, step)} to {_stamp_text(after, step)} {unit}"
     what = (
-        f"goes back from {before:g} to {after:g} {unit}"
+        f"goes back from {shown}"
         if after < before
-        else f"jumps from {before:g} to {after:g} {unit} ({after - before - step:g} {unit} of samples missing)"
+        else f"jumps from {shown} ({after - before - step:g} {unit} of samples missing)"
     )
     raise CorruptFileError(
         f"{path}: its time column {name!r} {what} after data row {row + 1}, where it steps {step:g} {unit} elsewhere; "
         "the samples are read one after the other, so every time after it would be wrong. Cut the file at its gaps "
         "into files of their own (or fill the gaps), or drop the time column to read it as evenly sampled."
+    )
+
+
+def _check_clock_rate(
+    path: Path, name: str, stamps: np.ndarray, step: float, unit: str, sampling_rate: float, fix: str
+) -> None:
+    """Refuse a CSV's time column whose clock runs at another rate than `sampling_rate` (stamps `step` apart, in
+    `unit`s) over the file by more than its jitter explains: within the rate tolerance of `_check_time_stamps`, a
+    phone's "100 Hz" at 98.2 Hz was read as 100 Hz, and every time reported after its start drifted, 16 s at 15
+    minutes. The drift is the slope of the stamps' offsets from the rate given against their sample numbers (least
+    squares), taken over the file; it must stay within `_CLOCK_WANDER` times the offsets' spread around that line
+    (`_CLOCK_WANDER`), `_CLOCK_TOLERANCE` of the duration and a sample. `fix` is the advice, given the rate the stamps
+    say."""
+    numbers = np.arange(len(stamps), dtype=np.float64)
+    offsets = (stamps - stamps[0]) - numbers * step
+    centred = numbers - numbers.mean()
+    slope = float(centred @ (offsets - offsets.mean()) / (centred @ centred))
+    spread = float(np.std(offsets - offsets.mean() - slope * centred))
+    drift = slope * (len(stamps) - 1)  # the line's offset at the last sample from the first: time the rate loses
+    if abs(drift) <= max(_CLOCK_WANDER * spread, _CLOCK_TOLERANCE * (len(stamps) - 1) * step, step):
+        return
+    measured = 1.0 / ((step + slope) * TIME_UNITS[unit])
+    raise SamplingRateError(
+        f"{path}: its time column {name!r} says {measured:g} Hz over its {len(stamps)} samples, and the sampling rate "
+        f"given is {sampling_rate:g} Hz ({abs(measured / sampling_rate - 1):.2%} apart, more than its clock's jitter "
+        f"explains): read at {sampling_rate:g} Hz, every time after its start would be {'early' if drift > 0 else 'late'}"
+        f", by {abs(drift) * TIME_UNITS[unit]:.3g} s at its end; {fix.format(rate=measured)}."
     )
 
 
