@@ -233,3 +233,44 @@ def test_a_gap_in_epoch_time_stamps_prints_them_whole(tmp_path):
     gap = _timed_csv(tmp_path / "epoch.csv", stamps, header="timestamp", fmt="%.3f")
     with pytest.raises(CorruptFileError, match=r"jumps from 1740000029\.99 to 1740000090 s \(60 s of samples"):
         read_recording(gap, sampling_rate=100)
+
+
+# ------------------------------------------------------------------------------- 6-7. window_seconds of your own
+
+
+def test_the_share_of_samples_no_window_covers_is_said(tmp_path, caplog):
+    """10 s examples cut into 4 s windows lose their last 2 s (20 % of the set); the line said only '24 windows'."""
+    from citrus_hf.data.splits import load_task_splits
+
+    dataset = _set(tmp_path / "set", _rows([1000] * 4, 100.0))
+    with caplog.at_level(logging.INFO, logger="citrus_hf"):
+        load_task_splits(dataset, {"window_seconds": 4}, require_validation=False)
+    lines = [record.getMessage() for record in caplog.records if "are cut into" in record.getMessage()]
+    assert lines and all("20% of their samples" in line for line in lines), lines
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="citrus_hf"):  # windows that cover every sample say nothing of it
+        load_task_splits(dataset, {"window_seconds": 5}, require_validation=False)
+    assert "of their samples" not in caplog.text and "are cut into" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="citrus_hf"):  # a window of no whole number of samples says so
+        load_task_splits(
+            _set(tmp_path / "slow", _rows([640] * 4, 64.0)), {"window_seconds": 0.3}, require_validation=False
+        )
+    assert "19 samples (0.297 s) at 64 Hz" in caplog.text
+
+
+def test_a_window_of_part_of_a_patch_is_rounded_to_whole_patches_which_the_checkpoint_records(tmp_path, caplog):
+    """window_seconds=0.25 at 100 Hz is 2.5 patches of 10: training padded each window with zeros marked as signal,
+    the checkpoint recorded 0.3 s, and predict scored 0.3 s windows of signal that no training window was."""
+    dataset = _set(tmp_path / "set", _rows([800] * 8, 200.0))  # 4 s at 200 Hz
+    output = tmp_path / "run"
+    argv = ["finetune", "--dataset", dataset, "--model-config", "tiny", "--recipe", "probe", "--label-budget", "4"]
+    # the tiny model: 50 Hz, patches of 10 samples (0.2 s); 0.5 s is 2.5 patches
+    argv += ["--dataset-options", "window_seconds=0.5", "--no-show-progress", "--output-dir", str(output)]
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        assert main(argv) == 0
+    assert "window_seconds=0.5 is 2.5 patches" in caplog.text and "cut at 0.6 s (3 patches)" in caplog.text
+    # 4 s rows: 6 windows of 0.6 s each, 0.4 s left
+    assert "48 windows of 0.6 s every 0.6 s" in caplog.text and "10% of their samples" in caplog.text
+    assert json.loads((output / "config.json").read_text())["context_length"] == 30
+    assert json.loads((output / "preprocessor_config.json").read_text())["context_length"] == 30

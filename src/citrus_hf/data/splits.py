@@ -36,7 +36,7 @@ from .recording_folders import (
 )
 from .recordings import UNKNOWN_SUBJECT
 from .registry import list_datasets
-from .windowing import check_own_set_options, window_examples
+from .windowing import check_own_set_options, whole_patch_windows, window_coverage_notes, window_examples
 
 logger = logging.getLogger(__name__)
 
@@ -1210,6 +1210,7 @@ def load_task_splits(
     sampling_rate: float | None = None,
     nan_policy: str = "raise",
     split_option: str = "--{role}-split NAME",
+    patch_seconds: float | None = None,
 ) -> TaskSplits:
     """Load a labelled set; when it has no validation split, carve one out of train (`carve_validation`).
 
@@ -1234,10 +1235,14 @@ def load_task_splits(
     has their time stamps checked against it, `load_recording_folder`). `nan_policy="interpolate"`
     lets rows with NaN / inf samples through (the caller's feature extractor fills them); "raise" refuses them.
     `split_option` is how the caller's errors spell the option that names a split (`{role}`: train, test).
+    `patch_seconds`, the duration of the caller's model's patches, rounds the windows of a set of your own
+    (`window_seconds`) to whole patches, saying so (`whole_patch_windows`).
     """
     _check_distinct_splits(train_split, validation_split, test_split)
     registered = _registered(dataset)
     windows = None if registered else check_own_set_options(dataset_options, str(dataset))
+    if windows is not None and patch_seconds is not None:
+        windows = whole_patch_windows(windows, patch_seconds, hop_given="hop_seconds" in dataset_options)
     # once: building a set is not free
     loaded = _labels_as_label_column(_load_dataset(dataset, dataset_options if registered else None, sampling_rate))
     _refuse_unlabelled_recordings(dataset, loaded)
@@ -1513,9 +1518,22 @@ def _windowed(split, role: str, windows: tuple[float, float], sampling_rate: flo
     """`window_examples` of one split of a set of your own, said in one line (examples in, windows out)."""
     window_seconds, hop_seconds = windows
     windowed = window_examples(split, window_seconds, hop_seconds, sampling_rate, name=role)
+    # what the windows leave out, as `citrus predict` says of a recording's tail and the crop notice of rows cut short
+    rounding, left_out = window_coverage_notes(split, window_seconds, hop_seconds, sampling_rate)
     (logger.warning if say else logger.info)(
-        f"The {role} split's {len(split)} examples are cut into {len(windowed)} windows of {window_seconds:g} s every "
-        f"{hop_seconds:g} s (window_seconds / hop_seconds)."
+        f"The {role} split's {len(split)} examples are cut into {len(windowed)} windows of {window_seconds:g} s"
+        f"{rounding} every {hop_seconds:g} s (window_seconds / hop_seconds)"
+        + (
+            (
+                f"; {left_out} (the stretches between windows, hop_seconds being longer than window_seconds, and the "
+                "end of each example that no whole window covers)."
+                if hop_seconds > window_seconds
+                else f"; {left_out} (the end of each example that no whole window covers: a shorter hop_seconds, or "
+                "a window_seconds that divides the examples, covers it)."
+            )
+            if left_out
+            else "."
+        )
     )
     return windowed
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,8 @@ from typing import Any
 import numpy as np
 
 from .errors import CitrusDataError
+
+logger = logging.getLogger(__name__)
 
 
 def seconds_to_samples(seconds: float, sampling_rate: float) -> int:
@@ -50,6 +54,37 @@ def window_starts(
     count = int(np.floor(span / (hop_seconds * sampling_rate) + 1e-9)) + 1
     starts = start + np.round(np.arange(count) * hop_seconds * sampling_rate).astype(np.int64)
     return starts[starts + window <= stop]
+
+
+def window_coverage_notes(split, window_seconds: float, hop_seconds: float, sampling_rate: float | None = None):
+    """What `window_examples` leaves out of `split`'s examples, in words: the windows' length in samples where
+    `window_seconds` is no whole number of them at a row's rate (rounded to the nearest: "19 samples (0.297 s) at
+    64 Hz"), and the share of the samples that no window holds (the end of each example that no whole window covers,
+    and the stretches between windows where the hop is longer than the window; an example no longer than a window is
+    kept whole), as `(rounding or "", share or "")`: 4 s windows of 10 s examples leave out 20 % of a set."""
+    from collections import Counter
+
+    rows = Counter(row_samples_and_rates([split], sampling_rate))
+    total = uncovered = 0
+    for (samples, rate), count in rows.items():
+        total += samples * count
+        starts = window_starts(samples, rate, window_seconds, hop_seconds)
+        if len(starts):
+            length = seconds_to_samples(window_seconds, rate)
+            uncovered += (samples - int(np.minimum(np.diff(starts), length).sum()) - length) * count
+    rates = sorted({rate for _, rate in rows})
+    rounded = [
+        f"{seconds_to_samples(window_seconds, rate)} samples ({seconds_to_samples(window_seconds, rate) / rate:.3g} s) "
+        f"at {rate:g} Hz"
+        for rate in rates
+        if abs(window_seconds * rate - round(window_seconds * rate)) > 1e-6
+    ]
+    share = uncovered / total if total else 0.0
+    share_text = f"{share:.0%}" if share >= 0.01 else f"{100 * share:.2g}%"
+    return (
+        f" ({', '.join(rounded)}: no whole number of samples)" if rounded else "",
+        f"{share_text} of their samples are in no window" if uncovered else "",
+    )
 
 
 def row_samples_and_rates(datasets, sampling_rate: float | None = None):
@@ -192,6 +227,28 @@ def check_own_set_options(options: Mapping[str, Any] | None, dataset: str) -> tu
             raise ValueError(f"Dataset {dataset!r}: {name} must be a positive number of seconds, got {value!r}.")
         lengths[name] = float(value)
     return lengths["window_seconds"], lengths["hop_seconds"]
+
+
+def whole_patch_windows(windows: tuple[float, float], patch_seconds: float, hop_given: bool) -> tuple[float, float]:
+    """`(window_seconds, hop_seconds)` of a set of your own (`check_own_set_options`) with the window rounded to the
+    nearest whole number of a model's patches of `patch_seconds` (at least one; halves up), and the hop with it
+    unless `hop_given`, said in a warning when that changes it. The model takes whole patches: a window of 2.5 was
+    padded with zeros that `patch_mask` marked as signal, the checkpoint recorded the 3 patches, and `citrus predict`
+    scored windows of 3 patches of signal, which no training window was."""
+    window_seconds, hop_seconds = windows
+    patches = round(window_seconds / patch_seconds, 9)
+    if patches == round(patches) and patches >= 1:
+        return windows
+    whole = max(1, math.floor(patches + 0.5))
+    rounded = round(whole * patch_seconds, 9)
+    lower, upper = max(1, math.floor(patches)), math.floor(patches) + 1
+    logger.warning(
+        f"window_seconds={window_seconds:g} is {patches:g} patches of the model ({patch_seconds:g} s each), which "
+        f"takes whole patches only: windows are cut at {rounded:g} s ({whole} patch{'es' if whole > 1 else ''}) "
+        "instead, the window the checkpoint records and citrus predict cuts. Give window_seconds="
+        f"{round(lower * patch_seconds, 9):g} or {round(upper * patch_seconds, 9):g} to choose."
+    )
+    return rounded, hop_seconds if hop_given else rounded
 
 
 def _sample_type(feature):

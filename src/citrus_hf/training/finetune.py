@@ -214,6 +214,10 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     # Under a launcher every process fits (the Trainer's steps are data-parallel; the probe's closed form is the same
     # in each); the main process alone writes the folder, as the Trainer saves its checkpoints.
     writes = launch is None or launch.is_main_process
+    if args.model is not None:
+        contract = build_config(resolve_checkpoint(args.model))
+    else:
+        contract = build_config(args.model_config, **args.config_overrides)
     splits = load_task_splits(
         args.dataset,
         args.dataset_options,
@@ -225,6 +229,9 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         nan_policy=args.nan_policy,
         # a set too small to carve one (a few recordings per class) still fits: every recipe runs without it
         require_validation=False,
+        # windows of a set of your own in whole patches: the model takes no part of one, and the checkpoint records
+        # the window it was trained on for the pipeline to cut
+        patch_seconds=contract.patch_length / contract.sampling_rate,
     )
     if len(splits.validation) == 0:
         reason = (
@@ -237,10 +244,6 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
             "metrics are reported."
         )
     check_metric_for_task(args.trainer.metric_for_best_model, splits.task)
-    if args.model is not None:
-        contract = build_config(resolve_checkpoint(args.model))
-    else:
-        contract = build_config(args.model_config, **args.config_overrides)
     overrides = input_overrides(args.normalization, splits.num_channels, splits.train, args.nan_policy)
     if splits.channel_names:  # the model and its extractor keep them: prediction then picks channels by name
         overrides["channel_names"] = splits.channel_names
