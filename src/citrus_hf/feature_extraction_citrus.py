@@ -1290,6 +1290,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         self.nan_policy = nan_policy
         self.padding = padding
         self.stretched_seconds = stretched_seconds
+        self._check_consistency()
 
     def __setattr__(self, name: str, value: Any) -> None:
         # as in the model config: `extractor.sampling_rate = np.float32(250)` or h5py's bytes for `channel_names`
