@@ -753,26 +753,30 @@ def test_auto_recipe_is_the_probe_below_20_labels_per_class_and_lpft_from_there_
 
 
 def test_the_probe_pools_the_spread_and_dynamics_where_leave_one_out_chooses_its_penalty_and_lpft_the_spread():
-    from citrus_hf.training.recipes import RECIPES, labels_per_class
+    from citrus_hf.training.recipes import RECIPES
 
     probe, lpft = RECIPES["probe"], RECIPES["probe-finetune"]
-    assert probe.head_overrides_for(5.0, "classification") == {
+
+    def each(per_class: int, classes: int = 3) -> np.ndarray:
+        return np.repeat(np.arange(classes), per_class)
+
+    assert probe.head_overrides_for(each(5), "classification") == {
         "head_features": "all_layers",
         "pooling": "mean_max_std_dynamics",
     }
-    assert probe.head_overrides_for(2.0, "classification")["pooling"] == "mean_max_std_dynamics"
-    # one example of some class: a fixed penalty, and the extra columns measured worse there
-    one_of_a_class = labels_per_class(np.array([0, 0, 1]), "classification")
+    assert probe.head_overrides_for(each(2), "classification")["pooling"] == "mean_max_std_dynamics"
+    # one example of some class, beside one of two: a fixed penalty, and the extra columns measured worse there
+    one_of_a_class = np.array([0, 0, 1])
     assert probe.head_overrides_for(one_of_a_class, "classification")["pooling"] == "mean_max"
     # regression: leave-one-out chooses the penalty from 2 examples, and heart rate is a rhythm
-    assert probe.head_overrides_for(1.0, "regression")["pooling"] == "mean_max_std_dynamics"
-    assert probe.head_overrides_for(100.0, "regression")["pooling"] == "mean_max_std_dynamics"
+    assert probe.head_overrides_for(np.zeros(2), "regression")["pooling"] == "mean_max_std_dynamics"
+    assert probe.head_overrides_for(np.zeros(200), "regression")["pooling"] == "mean_max_std_dynamics"
     # LP-FT starts from the probe with the spread but not the dynamics (-3.92 points at 20 per class with them)
-    assert lpft.head_overrides_for(20.0, "classification")["pooling"] == "mean_max_std"
-    assert lpft.head_overrides_for(5.0, "classification")["pooling"] == "mean_max_std"
-    assert lpft.head_overrides_for(20.0, "regression")["pooling"] == "mean_max_std_dynamics"
+    assert lpft.head_overrides_for(each(20), "classification")["pooling"] == "mean_max_std"
+    assert lpft.head_overrides_for(each(5), "classification")["pooling"] == "mean_max_std"
+    assert lpft.head_overrides_for(np.zeros(40), "regression")["pooling"] == "mean_max_std_dynamics"
     assert lpft.head_overrides_for(one_of_a_class, "classification")["pooling"] == "mean_max"
-    assert RECIPES["finetune"].head_overrides_for(5.0, "classification") == {}
+    assert RECIPES["finetune"].head_overrides_for(each(5), "classification") == {}
 
 
 def test_logit_temperature_turns_ridge_scores_into_calibrated_logits():

@@ -15,7 +15,7 @@ import difflib
 import logging
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -1167,6 +1167,8 @@ class TaskSplits:
     channel_units: list[str] | None = None
     # what a validation split carved out of train grouped rows by (a key of `CARVE_GROUPS`); None when not carved
     carved_by: str | None = None
+    # the training split before a validation split was carved out of it (None when validation is the set's own)
+    carved_from: Any = None
 
     def labels(self, split: str = "train") -> np.ndarray:
         dataset = getattr(self, split)
@@ -1182,17 +1184,38 @@ class TaskSplits:
             return f"{self.split_names['train']} split's rows carved out for validation", self.validation_rows
         return f"{self.split_names[split]} split", self.train_rows if split == "train" else None
 
+    def without_carve(self, source: str) -> TaskSplits:
+        """These splits with a validation split carved out of train given back to it: the training split whole, an
+        empty validation split whose `validation_source` is `source`; themselves when validation was not carved. For
+        a recipe that reads no validation split (the probe): the carve would only take labelled examples from it."""
+        if self.carved_from is None or not len(self.validation):
+            return self
+        return replace(
+            self,
+            train=self.carved_from,
+            validation=self.carved_from.select([]),
+            validation_source=source,
+            train_rows=None,
+            validation_rows=None,
+            carved_from=None,
+        )
+
+    def absent_classes(self, split: str) -> list[str]:
+        """The names of the model's classes (`label_names`) that `split` has no example of (none for regression)."""
+        if self.task != CLASSIFICATION or not self.label_names:
+            return []
+        absent = sorted(set(range(len(self.label_names))) - set(np.unique(self.labels(split)).tolist()))
+        return [self.label_names[c] for c in absent]
+
     def missing_classes_notice(self, split: str) -> str | None:
         """One line naming the model's classes (`label_names`) that `split` has no example of, or None: macro-F1
         averages over the classes in the split's labels or the predictions, so such a class counts (as 0) only where
         the model predicts it, and the number averages over fewer classes than the model has."""
-        if self.task != CLASSIFICATION or not self.label_names:
-            return None
-        absent = sorted(set(range(len(self.label_names))) - set(np.unique(self.labels(split)).tolist()))
+        absent = self.absent_classes(split)
         if not absent:
             return None
         return (
-            f"class(es) {[self.label_names[c] for c in absent]} have no example in the {self.split_names[split]} "
+            f"class(es) {absent} have no example in the {self.split_names[split]} "
             "split; macro-F1 averages over the classes in its labels or the predictions (as scikit-learn's "
             "`f1_score(average='macro')`), so each counts only where the model predicts it, as 0"
         )
@@ -1301,14 +1324,14 @@ def load_task_splits(
             None if split is None else _windowed(split, role, windows, sampling_rate)
             for role, split in (("train", train), ("validation", validation), ("test", test))
         )
-    source, train_rows, validation_rows, carved_by = validation_split, None, None, None
+    source, train_rows, validation_rows, carved_by, carved_from = validation_split, None, None, None, None
     if validation is None:
         _warn_unused_splits(dataset, split_names, {train_split, test_split, validation_split})
         # registered sets: by recording, as built; a set of one's own: by subject where the subject is known
         groups, carved_by = carve_groups(train, by_subject=not registered)
         labels = np.asarray(train["label"]) if task == CLASSIFICATION else None
         train_rows, validation_rows = carve_validation(len(train), labels, groups, validation_fraction, validation_seed)
-        train, validation = train.select(train_rows), train.select(validation_rows)
+        carved_from, train, validation = train, train.select(train_rows), train.select(validation_rows)
         if len(validation) == 0 and require_validation:
             raise ValueError(
                 f"Dataset {dataset!r} has no {validation_split!r} split and too few {CARVE_GROUPS[carved_by]} per "
@@ -1334,6 +1357,7 @@ def load_task_splits(
         channel_names=_shared_channel_names(train, 1 if first.ndim == 1 else first.shape[0]),
         channel_units=_shared_channel_units(train, 1 if first.ndim == 1 else first.shape[0]),
         carved_by=carved_by,
+        carved_from=carved_from,
     )
 
 

@@ -252,7 +252,11 @@ class CiTrusArm(Arm):
             splits.label_names,
             prepared["checkpoint"],
             prepared["contract"],
-            {**prepared["model_overrides"], **context.overrides, **recipe.head_overrides_for(per_class, splits.task)},
+            {
+                **prepared["model_overrides"],
+                **context.overrides,
+                **recipe.head_overrides_for(context.pool_labels[chosen], splits.task),
+            },
         )
         if splits.task == REGRESSION:
             model.init_regressor_bias(context.pool_labels[chosen])

@@ -472,6 +472,8 @@ def _run_record(
         "seed": seed,
         "n_train": n_train,
         "num_classes": len(context.splits.label_names) if context.splits.label_names else None,
+        # the model's classes without an example in the scored split: its averages leave them out (report notes it)
+        "absent_classes": context.splits.absent_classes(context.score_split),
         **{k: v for k, v in outcome["test"].items() if k != "loss"},
         "recipe": outcome.get("recipe"),
         "best_step": outcome.get("best_step"),

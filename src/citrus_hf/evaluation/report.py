@@ -2,7 +2,8 @@
 metric against the label budget (one line per arm, error bars over seeds).
 
 A run record (one line of `runs.jsonl`, written by `protocol._run_record`) is a flat dict: `dataset`, `task`, `arm`,
-`budget` (its label, e.g. "5/class"), `budget_order`, `seed`, `n_train`, `num_classes` (None for regression), the
+`budget` (its label, e.g. "5/class"), `budget_order`, `seed`, `n_train`, `num_classes` (None for regression),
+`absent_classes` (the names of the classes the scored split has no example of; runs recorded before it lack it), the
 test metrics (`training.metrics.metrics_for_task`: `accuracy`, ... or `mae`, ...), `recipe`, `best_step`, `steps`,
 `seconds`, `scored_on` (the split scored; runs recorded before it existed were scored on test), `signature`, `data`
 and `draw` (a digest of the drawn training rows, `protocol.draw_digest`: the same for every arm of a dataset, budget
@@ -316,6 +317,14 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
                 cells.append(f"**{text}**" if bold else text)
             lines.append(f"| {arm} | " + " | ".join(cells) + " |")
         lines.append("")
+        absent = sorted({name for run in runs if run["dataset"] == dataset for name in run.get("absent_classes") or []})
+        if absent:
+            lines += [
+                f"The {split} split has no example of class(es) {', '.join(repr(name) for name in absent)}: its "
+                "metrics average over the classes it holds (macro-F1 counts a class it lacks only where the arm "
+                "predicts it, as 0).",
+                "",
+            ]
     lines += _gap_table(
         baseline_gaps(runs),
         "Gap to MiniRocket (arm minus MiniRocket + ridge, paired by seed; positive = the arm is better: for an "

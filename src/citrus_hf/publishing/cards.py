@@ -596,6 +596,7 @@ def build_model_card(
         records=records,
         kept_rows=_kept_evaluation_rows(previous_card, _evaluation_rows(records), repo_id, task),
         limitations=[*limitations, *_general_limitations(config, fusion)],
+        evaluation_notes=run.evaluation_notes if run.eval_records else [],
     )
     if fusion:
         model = None if model_or_config is config else model_or_config
@@ -719,9 +720,11 @@ def _shared_card_values(
     records: list[EvalRecord],
     kept_rows: list[dict[str, Any]],
     limitations: list[str],
+    evaluation_notes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The template values a CiTrus and a CiTrus fusion card share: summary, usage names, hyper-parameters,
-    evaluation table (`records`, then the rows `kept_rows` keeps of the card it replaces), limitations, citation."""
+    evaluation table (`records`, then the rows `kept_rows` keeps of the card it replaces) and its note (then
+    `evaluation_notes`, what the run's records say of its metrics), limitations, citation."""
     return dict(
         summary=summary,
         repo_id=repo_id or "path/to/checkpoint",
@@ -731,10 +734,13 @@ def _shared_card_values(
         remote_auto_map_key=auto_class,
         hyperparameters=[(str(k), _format_value(v)) for k, v in (hyperparameters or {}).items()],
         evaluation=[*_evaluation_rows(records), *kept_rows],
-        evaluation_note=(
-            "Values are means over seeds where seeds are given (± standard deviation where recorded). Baselines are "
-            'other methods run with the same protocol; "same recipe, another run" rows are this model\'s method on '
-            "other datasets or label budgets. Only this model's rows are in the `model-index` metadata."
+        evaluation_note=" ".join(
+            [
+                "Values are means over seeds where seeds are given (± standard deviation where recorded). Baselines "
+                'are other methods run with the same protocol; "same recipe, another run" rows are this model\'s '
+                "method on other datasets or label budgets. Only this model's rows are in the `model-index` metadata.",
+                *evaluation_notes,
+            ]
         ),
         limitations=limitations,
         citation=CITATION,

@@ -36,6 +36,7 @@ class RunRecords:
         base_model: Hub id of the checkpoint the run started from, when it was one.
         recipe: how a fine-tuning run fitted the model (`citrus_hf.training.recipes`' name, or "lora").
         local_names: the names the run gave local folders (`--dataset data/own`): never Hub ids to link.
+        evaluation_notes: what the card says beside the run's metrics (the model's classes its test split lacked).
     """
 
     task: str | None = None
@@ -47,6 +48,7 @@ class RunRecords:
     base_model: str | None = None
     recipe: str | None = None
     local_names: set[str] = field(default_factory=set)
+    evaluation_notes: list[str] = field(default_factory=list)
 
 
 def _with_options(name: str, options: dict[str, Any] | None) -> str:
@@ -120,6 +122,10 @@ _RECORD_FIELDS = {
         "task": "a string or null",
         "recipe": "a string or null",
         "recipe_details": "an object or null",
+        "recipe_details.class_weights": "an object or null",
+        "test_classes": "an object or null",
+        "test_classes.classes": "a list or null",
+        "test_classes.absent": "a list or null",
         "num_train": "an integer or null",
         "steps": "an integer or null",
         "best_step": "an integer or null",
@@ -129,6 +135,7 @@ _RECORD_FIELDS = {
         "arguments": "an object",
         "arguments.model": "a string or null",
         "arguments.lora": "a boolean",
+        "arguments.class_weight": "a string or null",
         "arguments.trainer": "an object",
         "arguments.trainer.max_steps": "an integer or null",
         "arguments.trainer.num_train_epochs": "a number or null",
@@ -199,6 +206,10 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
         "Method": _method(results, arguments),
         "Label budget": f"{arguments.get('label_budget')} ({label_budget} labelled windows)",
     }
+    weights = (results.get("recipe_details") or {}).get("class_weights")
+    if arguments.get("class_weight") not in (None, "none"):  # `--class-weight balanced`: the fit's loss weighed them
+        shown = ", ".join(f"{name} {value:.3g}" for name, value in (weights or {}).items() if _is_number(value))
+        hyperparameters["Class weights"] = f"{arguments['class_weight']}" + (f" ({shown})" if shown else "")
     if arguments.get("dataset_options"):  # a registered set's builder options, or a set of one's own cut into windows
         hyperparameters["Dataset options"] = ", ".join(
             f"{key}={value}" for key, value in arguments["dataset_options"].items()
@@ -213,7 +224,7 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
         best_step = results.get("best_step")
         metric, patience = trainer.get("metric_for_best_model"), trainer.get("early_stopping_patience")
         if (results.get("recipe_details") or {}).get("early_stopping") is False:
-            early_stopping = "off (validation split too small: the last weights are kept)"
+            early_stopping = "off (validation split too small or without a class: the last weights are kept)"
         elif patience:
             early_stopping = f"on validation {metric}, patience {patience} evaluations"
         else:
@@ -240,6 +251,7 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
         hyperparameters={key: value for key, value in hyperparameters.items() if value is not None},
     )
     run.recipe = "lora" if arguments.get("lora") else results.get("recipe")
+    run.evaluation_notes = _absent_classes_notes(results.get("test_classes"), dataset, split)
     local = results.get("local_paths") or {}
     run.local_names = {str(arguments.get(name)) for name in local}
     base = arguments.get("model")
@@ -259,6 +271,26 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
         elif str(base).count("/") == 1 and not base_folder.exists() and "model" not in local:
             run.base_model = str(base)  # a Hub id
     return run
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _absent_classes_notes(test_classes: dict[str, Any] | None, dataset: str, split: str) -> list[str]:
+    """The card's note on the model's classes that the run's test split had no example of (`finetune_results.json`'s
+    `test_classes`, `training.metrics.per_class_report`), or none: without it the card's "N labels" and a macro-F1 of
+    1.0 read as every class scored."""
+    absent = [str(name) for name in (test_classes or {}).get("absent") or []]
+    if not absent:
+        return []
+    classes = (test_classes or {}).get("classes") or []
+    of = f" ({len(absent)} of the model's {len(classes)} classes)" if classes else ""
+    return [
+        f"The {split} split of {dataset} has no example of class(es) {', '.join(repr(n) for n in absent)}{of}: its "
+        "metrics average over the classes it holds (macro-F1 counts a class it lacks only where the model predicts "
+        "it, as 0), so they say nothing of how the model tells those classes apart."
+    ]
 
 
 def bundled_description(name: str) -> str:

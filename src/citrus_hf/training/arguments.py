@@ -25,7 +25,7 @@ from ..vocabulary_citrus import (
     TASK_ALIGNMENTS,
     TASK_NORMALIZATIONS,
 )
-from .recipes import AUTO_PROBE_FINETUNE_FROM_PER_CLASS, RECIPE_NAMES
+from .recipes import AUTO_PROBE_FINETUNE_FROM_PER_CLASS, CLASS_WEIGHTS, RECIPE_NAMES
 from .settings import (  # MAX_SEED and REPORT_TO: importable from here, where they were first defined
     FULL_DETERMINISM_HELP,
     MAX_SEED,  # noqa: F401
@@ -265,6 +265,13 @@ class FinetuneArguments:
             f"{AUTO_PROBE_FINETUNE_FROM_PER_CLASS} labels per class, probe-finetune from there; the probe for regression"
         },
     )
+    class_weight: Literal[CLASS_WEIGHTS] = field(
+        default="none",
+        metadata={
+            "help": "classification: balanced weighs each class's examples by n / (classes x its count) in the "
+            "probe's ridge and the fine-tuning loss (rarer classes weigh more); none: every example alike"
+        },
+    )
     lora: bool = field(default=False, metadata={"help": "LoRA adapters on the pre-trained model (finetune recipe)"})
     lora_r: int = field(default=8, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=16, metadata={"help": "LoRA scaling (alpha / r)"})
@@ -281,6 +288,8 @@ class FinetuneArguments:
         check_fraction("validation_fraction", self.validation_fraction)
         if self.recipe not in RECIPE_NAMES:
             raise ValueError(f"recipe must be one of {RECIPE_NAMES}, got {self.recipe!r}.")
+        if self.class_weight not in CLASS_WEIGHTS:
+            raise ValueError(f"class_weight must be one of {CLASS_WEIGHTS}, got {self.class_weight!r}.")
         if self.lora and self.recipe not in ("auto", "finetune"):
             # LoRA is its own way of training the encoder: it runs the Trainer as the finetune recipe does
             why = {"probe": "the probe keeps the encoder frozen, and LoRA adapts it while it trains"}.get(

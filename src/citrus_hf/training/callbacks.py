@@ -1,6 +1,7 @@
 """Hooks for the training loops: the masked-window figure of pre-training, a `Trainer` callback that keeps the
-validation history of a fine-tuning run, and the guard that stops a run whose loss became NaN or infinite (the
-message shared by the pre-training loop and `NonFiniteLossCallback`).
+validation history of a fine-tuning run, early stopping that does not count an undefined (NaN) metric as a worse one,
+and the guard that stops a run whose loss became NaN or infinite (the message shared by the pre-training loop and
+`NonFiniteLossCallback`).
 
 Everything that draws random numbers here does so inside `torch.random.fork_rng()` with its own seed, so logging a
 figure or an evaluation never shifts the training run's random stream (a resumed run stays bit-identical).
@@ -16,7 +17,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from transformers import TrainerCallback
+from transformers import EarlyStoppingCallback, TrainerCallback
+from transformers.utils import logging
+
+logger = logging.get_logger(__name__)
 
 
 @contextmanager
@@ -126,6 +130,33 @@ class EvaluationHistoryCallback(TrainerCallback):
             self.history.append(entry)
 
 
+class DefinedMetricEarlyStopping(EarlyStoppingCallback):
+    """transformers' `EarlyStoppingCallback`, except that an evaluation whose `metric_for_best_model` is NaN (undefined:
+    AUROC of a validation split that lacks a class, Pearson r of constant predictions) counts neither as an
+    improvement nor against the patience, and the first one is said in a warning. transformers counted it as no
+    improvement: NaN at every evaluation stopped a run after `early_stopping_patience` evaluations, without a word,
+    and kept its last weights (no step is ever "best" on NaN)."""
+
+    def __init__(self, early_stopping_patience: int = 1, early_stopping_threshold: float | None = 0.0):
+        super().__init__(early_stopping_patience, early_stopping_threshold)
+        self.undefined_warned = False
+
+    def on_evaluate(self, args, state, control, metrics, **kwargs):
+        name = args.metric_for_best_model
+        value = metrics.get(name if name.startswith("eval_") else f"eval_{name}")
+        if isinstance(value, (float, np.floating)) and math.isnan(value):
+            if not self.undefined_warned:
+                self.undefined_warned = True
+                logger.warning(
+                    f"The validation {name} is undefined (NaN) at step {state.global_step} (AUROC of a validation "
+                    "split without some class, or a correlation of constant predictions): such evaluations neither "
+                    "improve on the best step nor count toward early stopping's patience. Choose another "
+                    "--metric-for-best-model (macro_f1, loss) or a validation split with every class."
+                )
+            return
+        super().on_evaluate(args, state, control, metrics, **kwargs)
+
+
 class NonFiniteLossError(RuntimeError):
     """The training loss became NaN or infinite; the run was stopped before that step's weights were saved."""
 
@@ -167,7 +198,8 @@ class NonFiniteLossCallback(TrainerCallback):
     logs and train on).
 
     It reads the `loss` the model returns in training mode (a forward hook, added at the start of training and
-    removed at its end), so a loss the Trainer computes itself from the logits is not watched.
+    removed at its end); a loss the Trainer computes itself from the logits (its `compute_loss_func`) is watched when
+    that function hands it to `watch`.
     """
 
     def __init__(self):
@@ -180,10 +212,13 @@ class NonFiniteLossCallback(TrainerCallback):
         self._hook = model.register_forward_hook(self._record_loss)
 
     def _record_loss(self, module, inputs, outputs) -> None:
-        if not module.training or self._non_finite_loss is not None or not isinstance(outputs, Mapping):
+        if not module.training or not isinstance(outputs, Mapping):
             return
-        loss = outputs.get("loss")
-        if isinstance(loss, torch.Tensor) and not torch.isfinite(loss.detach()).all():
+        self.watch(outputs.get("loss"))
+
+    def watch(self, loss: torch.Tensor | None) -> None:
+        """Keep a training loss (a scalar tensor, or None) that is NaN or infinite, to stop before its step."""
+        if self._non_finite_loss is None and isinstance(loss, torch.Tensor) and not torch.isfinite(loss.detach()).all():
             self._non_finite_loss = float(loss.detach().float().reshape(-1)[0])
 
     def on_pre_optimizer_step(self, args, state, control, **kwargs):
@@ -209,6 +244,7 @@ class NonFiniteLossCallback(TrainerCallback):
 
 
 __all__ = [
+    "DefinedMetricEarlyStopping",
     "EvaluationHistoryCallback",
     "NonFiniteLossCallback",
     "NonFiniteLossError",

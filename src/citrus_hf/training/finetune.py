@@ -44,7 +44,7 @@ from ..loading import build_config, resolve_checkpoint
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .arguments import FinetuneArguments, TrainerSettings
 from .launch import check_launched_processes, launched_processes, process_state, resolve_mixed_precision
-from .metrics import check_metric_for_task, dumps_strict
+from .metrics import check_metric_for_task, class_names_of, dumps_strict, per_class_report
 from .pretrain import (
     CHECKPOINT_PREFIX,
     CHECKPOINTS_DIR,
@@ -57,13 +57,16 @@ from .pretrain import (
     run_environment,
 )
 from .recipes import (
-    MIN_VALIDATION_PER_CLASS,
-    MIN_VALIDATION_REGRESSION,
     RECIPES,
+    class_weights_for,
     labels_per_class,
+    metrics_of,
+    missing_validation_classes,
+    rare_class_notice,
     resolve_recipe,
     score,
-    validation_is_usable,
+    scored_outputs,
+    validation_shortfall,
 )
 from .rng import caller_random_state_kept
 
@@ -174,7 +177,11 @@ class FinetuneResult:
     history: list[dict[str, Any]]
     seconds: float
     # what the recipe did beyond its name (`RecipeOutcome.details`): the probe's penalty, the soup's member count, ...
+    # and the class weights of `--class-weight` (`class_weights`: class name -> weight)
     recipe_details: dict[str, Any] = field(default_factory=dict)
+    # classification: the test split per class (`metrics.per_class_report`: "classes", "support", "f1",
+    # "confusion_matrix" with a row per true class, "absent" = the model's classes without a test example)
+    test_classes: dict[str, Any] | None = None
     # data-parallel processes of a launch (`accelerate launch`, torchrun): each took `per_device_batch_size` windows
     # per optimizer step
     world_size: int = 1
@@ -233,7 +240,29 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         # the window it was trained on for the pipeline to cut
         patch_seconds=contract.patch_length / contract.sampling_rate,
     )
-    if len(splits.validation) == 0:
+    budget = parse_budget(args.label_budget)
+    chosen = draw_budget(splits.labels("train"), budget, args.trainer.seed)
+    # "auto" decides on the pool a carve leaves, as the recipes that fine-tune (and read validation) get it
+    recipe = (
+        RECIPES["finetune"]
+        if args.lora
+        else resolve_recipe(args.recipe, labels_per_class(splits.labels("train")[chosen], splits.task), splits.task)
+    )
+    if not recipe.trains and splits.carved_from is not None and len(splits.validation):
+        # A recipe without optimizer steps selects no step on validation: a carve would only take labelled examples
+        # from it (one of a class's two), so the training split stays whole and the draw is made from all of it
+        carved = len(splits.validation)
+        splits = splits.without_carve(
+            f"none: recipe {recipe.name!r} reads no validation split, so none was carved out of "
+            f"{splits.split_names['train']}"
+        )
+        chosen = draw_budget(splits.labels("train"), budget, args.trainer.seed)
+        logger.info(
+            f"{args.dataset} has no validation split and recipe {recipe.name!r} reads none: no validation split is "
+            f"carved out of train, so its {carved} examples stay in the pool the labelled examples are drawn from (no "
+            "validation metrics are reported)."
+        )
+    elif len(splits.validation) == 0:
         reason = (
             f"has no validation split and too few {CARVE_GROUPS[splits.carved_by]} per class to carve one"
             if splits.carved_by
@@ -271,19 +300,20 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         channel_units=splits.channel_units,
     )
     pool_labels = splits.labels("train")
-    budget = parse_budget(args.label_budget)
-    chosen = draw_budget(pool_labels, budget, args.trainer.seed)
-    per_class = labels_per_class(pool_labels[chosen], splits.task)
     if budget.kind == "per_class" and splits.task == CLASSIFICATION:
-        counts = np.unique(pool_labels[chosen], return_counts=True)[1]
-        short = int((counts < budget.value).sum())
-        if short:  # the draw takes all of a smaller class: say so, the run is not the one asked for
-            logger.warning(
-                f"--label-budget asked for {int(budget.value)} labelled examples per class; {short} of the "
-                f"{len(counts)} classes have fewer in the training pool (fewest: {counts.min()}), so all of theirs "
-                "are used."
+        _warn_short_classes(splits, pool_labels[chosen], int(budget.value))
+    if notice := rare_class_notice(
+        "finetune" if args.lora else args.recipe, recipe, pool_labels[chosen], splits.task, splits.label_names
+    ):
+        logger.warning(f"{args.dataset}: {notice}.")
+    class_weights = None
+    if args.class_weight != "none":
+        if splits.task != CLASSIFICATION:
+            raise ValueError(
+                f"--class-weight {args.class_weight} weighs the classes of a classification set; {args.dataset} is a "
+                "regression set: leave --class-weight out."
             )
-    recipe = RECIPES["finetune"] if args.lora else resolve_recipe(args.recipe, per_class, splits.task)
+        class_weights = class_weights_for(pool_labels[chosen], len(splits.label_names), args.class_weight)
     length = aligned_length(splits_to_align, extractor, args.sampling_rate)
 
     # errors name a row by its number in the user's split: the draw's rows, within the pool carved out of train
@@ -298,7 +328,7 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     train, validation, test = aligned("train", chosen), aligned("validation"), aligned("test")
     if notice := splits.missing_classes_notice("test"):  # the notice `citrus evaluate` gives for the same set
         logger.warning(f"{args.dataset}: {notice}.")
-    _warn_unused_settings(args, recipe, validation, splits.task)
+    _warn_unused_settings(args, recipe, validation, splits.task, pool_labels[chosen], splits.label_names)
 
     if args.trainer.full_determinism:
         # for every recipe, not only those that build a Trainer (which does it from TrainingArguments); it seeds as
@@ -312,7 +342,7 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         splits.label_names,
         checkpoint=args.model,
         config=contract,
-        overrides={**overrides, **recipe.head_overrides_for(per_class, splits.task)},
+        overrides={**overrides, **recipe.head_overrides_for(pool_labels[chosen], splits.task)},
     )
     if splits.task == REGRESSION:
         model.init_regressor_bias(pool_labels[chosen])
@@ -323,7 +353,9 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
 
     output_dir = Path(args.output_dir)
     trainer_dir = output_dir / "trainer"
-    outcome = recipe.fit(model, train, validation, splits.task, args.trainer, trainer_dir)
+    outcome = recipe.fit(model, train, validation, splits.task, args.trainer, trainer_dir, class_weights=class_weights)
+    if class_weights is not None:
+        outcome.details["class_weights"] = dict(zip(splits.label_names, class_weights.tolist(), strict=True))
     if writes:
         # The Trainer's scratch checkpoints (whole model copies per soup member): nothing reads them once the fit is
         # over, and a folder that is copied or pushed would carry them along. The TensorBoard logs stay.
@@ -341,11 +373,12 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         else:
             outcome.model.save_pretrained(str(output_dir))
             saved_extractor.save_pretrained(str(output_dir))
+    test_outputs, test_labels = scored_outputs(outcome.model, test, splits.task)
     result = FinetuneResult(
         output_dir=str(output_dir),
         task=splits.task,
         recipe=recipe.name,
-        test_metrics=score(outcome.model, test, splits.task),
+        test_metrics=metrics_of(test_outputs, test_labels, splits.task),
         validation_metrics=score(outcome.model, validation, splits.task) if len(validation) else {},
         num_train=len(train),
         num_validation=len(validation),
@@ -356,6 +389,9 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         seconds=time.perf_counter() - start,
         recipe_details=outcome.details,
         world_size=1 if launch is None else launch.num_processes,
+        test_classes=(
+            per_class_report(test_outputs, test_labels, splits.label_names) if splits.task == CLASSIFICATION else None
+        ),
     )
     summary = asdict(result) | {
         "arguments": asdict(args),
@@ -379,6 +415,28 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     if launch is not None:  # every process returns once the folder holds the run (a script may load it next)
         launch.wait_for_everyone()
     return result
+
+
+def _warn_short_classes(splits, drawn: np.ndarray, asked: int) -> None:
+    """Say that a per-class `--label-budget` of `asked` drew all of the classes that have fewer in the training pool
+    (`drawn`: the drawn examples' labels), and what of theirs a validation split carved out of train took."""
+    classes, counts = np.unique(drawn, return_counts=True)
+    short = classes[counts < asked]
+    if not len(short):
+        return
+    carved = ""
+    if splits.carved_from is not None and len(splits.validation):
+        held = dict(zip(*np.unique(splits.labels("validation"), return_counts=True), strict=True))
+        took = {name: int(held[c]) for name, c in zip(class_names_of(short, splits.label_names), short) if held.get(c)}
+        if took:
+            carved = (
+                f"; the validation split carved out of train took {took} of them (a validation split of the set's "
+                "own leaves train whole)"
+            )
+    logger.warning(
+        f"--label-budget asked for {asked} labelled examples per class; {len(short)} of the {len(classes)} classes "
+        f"have fewer in the training pool (fewest: {counts.min()}), so all of theirs are used{carved}."
+    )
 
 
 @contextlib.contextmanager
@@ -545,13 +603,22 @@ def warn_without_effect(names: list[str], reason: str) -> None:
         logger.warning(f"{flags} {'has' if len(names) == 1 else 'have'} no effect on this run: {reason}.")
 
 
-def _warn_unused_settings(args: FinetuneArguments, recipe, validation, task: str) -> None:
+def _warn_unused_settings(
+    args: FinetuneArguments,
+    recipe,
+    validation,
+    task: str,
+    training_labels: np.ndarray | None = None,
+    label_names: list[str] | None = None,
+) -> None:
     """Say which of the given settings the run will not use: the training settings when the recipe takes no
     optimizer step (the probe, which `--recipe auto` picks below `AUTO_PROBE_FINETUNE_FROM_PER_CLASS` labels per
-    class), the step-selection ones when the validation split is too small to select on, LoRA's without `--lora`, the
-    from-scratch model config with a checkpoint."""
+    class), the step-selection ones when the validation split is too small to select on (and, given or not, when it
+    lacks a class of the `training_labels`: early stopping was to run), LoRA's without `--lora`, the from-scratch
+    model config with a checkpoint."""
     defaults = TrainerSettings()
     unused: list[tuple[list[str], str]] = []
+    training_labels = np.zeros(0, dtype=np.int64) if training_labels is None else training_labels
 
     def given(names) -> list[str]:
         return [name for name in names if is_given(name, getattr(args.trainer, name), getattr(defaults, name))]
@@ -559,17 +626,18 @@ def _warn_unused_settings(args: FinetuneArguments, recipe, validation, task: str
     if not recipe.trains:
         reason = f"recipe {recipe.name!r} fits a ridge read-out without optimizer steps (--recipe finetune trains)"
         unused.append((settings_without_steps(args.trainer, defaults), reason))
-    elif not validation_is_usable(validation, task):
-        least = (
-            f"{MIN_VALIDATION_REGRESSION} examples"
-            if task == REGRESSION
-            else f"{MIN_VALIDATION_PER_CLASS} examples of every class"
-        )
-        reason = (
-            f"the validation split ({len(validation)} examples) holds fewer than {least}, too few to choose a step on, "
-            "so the run keeps its last weights"
-        )
-        unused.append((given(("eval_steps", "early_stopping_patience", "metric_for_best_model")), reason))
+    elif shortfall := validation_shortfall(validation, task, training_labels, label_names):
+        if validation and task == CLASSIFICATION and missing_validation_classes(validation, training_labels):
+            # said whatever was given: the split may look large enough, and early stopping was expected
+            logger.warning(
+                f"{shortfall[0].upper()}{shortfall[1:]}: the run chooses no step on it (its metrics would leave those "
+                "classes out, AUROC would be undefined) and keeps its last weights (no early stopping)."
+            )
+        else:
+            reason = f"{shortfall}, too few to choose a step on, so the run keeps its last weights"
+            unused.append((given(("eval_steps", "early_stopping_patience", "metric_for_best_model")), reason))
+    if args.validation_fraction != FinetuneArguments.validation_fraction and not recipe.trains:
+        unused.append((["validation_fraction"], f"recipe {recipe.name!r} reads no validation split"))
     if not args.lora:
         names = [name for name in ("lora_r", "lora_alpha") if getattr(args, name) != getattr(FinetuneArguments, name)]
         unused.append((names, "LoRA settings apply with --lora"))

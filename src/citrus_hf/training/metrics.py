@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -84,12 +84,14 @@ def macro_f1(y_true, y_pred, num_classes: int | None = None) -> float:
     classes = np.arange(num_classes) if num_classes is not None else np.union1d(y_true, y_pred)
     if classes.size == 0:
         return math.nan
-    scores = []
-    for c in classes:
-        true_positive = np.sum((y_pred == c) & (y_true == c))
-        denominator = np.sum(y_pred == c) + np.sum(y_true == c)
-        scores.append(2.0 * true_positive / denominator if denominator else 0.0)
-    return float(np.mean(scores))
+    return float(np.mean([_class_f1(y_true, y_pred, c) or 0.0 for c in classes]))
+
+
+def _class_f1(y_true: np.ndarray, y_pred: np.ndarray, c: int) -> float | None:
+    """F1 of class `c` among class indices `(n,)`, or None when it has no true and no predicted example (0 / 0)."""
+    true_positive = np.sum((y_pred == c) & (y_true == c))
+    denominator = np.sum(y_pred == c) + np.sum(y_true == c)
+    return float(2.0 * true_positive / denominator) if denominator else None
 
 
 def binary_auroc(y_true, scores) -> float:
@@ -196,6 +198,49 @@ def classification_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, fl
         "macro_f1": macro_f1(labels, predictions),
         "auroc": macro_auroc(labels, _log_odds(logits)),
     }
+
+
+def class_names_of(classes: Iterable[int], label_names: Sequence[str] | None = None) -> list:
+    """The names of class ids `classes` (`label_names[c]`), or the ids themselves where there are no names."""
+    return [label_names[c] if label_names and 0 <= c < len(label_names) else c for c in (int(c) for c in classes)]
+
+
+def per_class_report(logits: ArrayLike, labels: ArrayLike, label_names: Sequence[str]) -> dict[str, Any]:
+    """What the macro averages of `classification_metrics` leave out, for a single-label classifier: per class (in
+    class id order) its test examples and F1, the confusion matrix, and the classes the labels lack.
+
+    Args:
+        logits: `(n, num_classes)` scores (or `(n, 1)` of a one-output binary classifier, as `classification_metrics`).
+        labels: `(n,)` class indices.
+        label_names: the model's class names, `num_classes` of them.
+
+    Returns:
+        `{"classes": names, "support": [examples of each class], "f1": [each class's F1; None for a class with no
+        example and no prediction (0 / 0: macro-F1 leaves it out)], "confusion_matrix": [[...]] (row: true class,
+        column: predicted class; None when a row of logits names no class), "absent": [the classes without an example
+        in labels]}`.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    if logits.ndim == 2 and logits.shape[1] == 1:  # a one-output binary classifier: class 1 above 0
+        logits = np.concatenate([np.zeros_like(logits), logits], axis=1)
+    num_classes = len(label_names)
+    labels = _as_labels(labels, num_classes)
+    support = np.bincount(labels, minlength=num_classes)
+    report: dict[str, Any] = {
+        "classes": list(label_names),
+        "support": support.tolist(),
+        "f1": [None] * num_classes,
+        "confusion_matrix": None,
+        "absent": [label_names[c] for c in np.flatnonzero(support == 0)],
+    }
+    if logits.shape != (len(labels), num_classes) or not _scorable_rows(logits).all():
+        return report  # no prediction to count (see `classification_metrics`)
+    predictions = logits.argmax(axis=1)
+    report["f1"] = [_class_f1(labels, predictions, c) for c in range(num_classes)]
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (labels, predictions), 1)
+    report["confusion_matrix"] = matrix.tolist()
+    return report
 
 
 def multi_label_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, float]:
@@ -463,6 +508,7 @@ __all__ = [
     "bare_metric_name",
     "binary_auroc",
     "check_metric_for_task",
+    "class_names_of",
     "classification_metrics",
     "compute_metrics_fn",
     "dumps_strict",
@@ -474,6 +520,7 @@ __all__ = [
     "metrics_for_task",
     "multi_label_metrics",
     "pearson_r",
+    "per_class_report",
     "powers_of_ten",
     "regression_metrics",
     "strict_json",

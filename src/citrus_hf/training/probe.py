@@ -36,6 +36,12 @@ DEFAULT_ALPHAS: tuple[float, ...] = powers_of_ten(-4, 4, 13)
 # largest penalty, which measured worst (macro-F1 0.85 vs 0.93 on Myo EMG gestures, 0.52 vs 0.55 on smartwatch
 # exercises at one example per class, validation windows). This fixed penalty measured best there instead.
 ONE_SHOT_ALPHA: float = 0.1
+# Leave-one-out chooses the penalty from the rows of the classes with at least this many labelled examples: a
+# left-out row whose class has no other example is predicted from none of its class at any penalty, so its error
+# only grows as the penalty shrinks and says nothing about the others (on 60 + 60 windows and one of a third class,
+# counting it chose the largest penalty, 1e4, and the two large classes fell to chance). The fixed `ONE_SHOT_ALPHA`
+# (and the shrunk spreads below) serve the sets that such classes do not carry: `carried_by_classes_of`.
+LEAVE_ONE_OUT_FROM_PER_CLASS = 2
 # With one example per class each column's spread comes from K values (2 for two classes), and a column whose few
 # values happen to lie close gets a tiny spread: standardised by it, a test window's deviation there is blown up
 # without bound and decides the class (two re-runs of the same 1-per-class cells, with windows moved by 5e-5 rms by a
@@ -59,6 +65,25 @@ DYNAMICS_STATISTICS = POOLING_STATISTICS["mean_max_std_dynamics"] - SPREAD_STATI
 CLASSIFICATION_DYNAMICS_WEIGHT: float = math.sqrt(SPREAD_STATISTICS / DYNAMICS_STATISTICS)
 
 
+def carried_by_classes_of(labels: np.ndarray, per_class: int) -> bool:
+    """Whether the classes with at least `per_class` labelled examples carry the labelled set `labels` `(n,)` (class
+    ids): there are two or more such classes, and they hold more than half of the examples. With every class at the
+    same count this is whether that count reaches `per_class`; a class or two below it beside large ones (60 + 60 + 1)
+    does not decide for every class, as the smallest count would."""
+    counts = np.unique(np.asarray(labels), return_counts=True)[1]
+    enough = counts[counts >= per_class]
+    return len(enough) >= 2 and 2 * int(enough.sum()) > len(np.asarray(labels))
+
+
+def leave_one_out_rows(labels: np.ndarray) -> np.ndarray | None:
+    """`(n,)` bool: the rows of `labels` whose leave-one-out errors choose a classifier's penalty, those of the classes
+    with at least `LEAVE_ONE_OUT_FROM_PER_CLASS` examples; None when that is every row (the errors of all rows)."""
+    labels = np.asarray(labels)
+    _, index, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    rows = counts[index] >= LEAVE_ONE_OUT_FROM_PER_CLASS
+    return None if rows.all() else rows
+
+
 @dataclass
 class RidgeReadout:
     """A fitted ridge read-out on raw (not yet standardised) features: `predictions = features @ weight + bias`.
@@ -67,7 +92,8 @@ class RidgeReadout:
         weight: `(num_features, num_outputs)`, standardisation folded in.
         bias: `(num_outputs,)`.
         alpha: the chosen penalty (relative to the mean squared singular value).
-        loo_errors: mean squared leave-one-out error of every penalty tried, in `DEFAULT_ALPHAS` order.
+        loo_errors: mean squared leave-one-out error of every penalty tried, in `DEFAULT_ALPHAS` order (over the rows
+            and with the weights `fit_ridge` was given).
         loo_predictions: `(n, num_outputs)`, each training example's prediction by the read-out fitted without it
             (at the chosen penalty): what the read-out does on examples it has not seen.
     """
@@ -88,6 +114,8 @@ def fit_ridge(
     alphas: tuple[float, ...] = DEFAULT_ALPHAS,
     column_weights: np.ndarray | None = None,
     spread_shrinkage: float = 0.0,
+    scored_rows: np.ndarray | None = None,
+    sample_weights: np.ndarray | None = None,
 ) -> RidgeReadout:
     """Ridge regression of `targets` on standardised `features`, the penalty chosen by leave-one-out error.
 
@@ -104,6 +132,11 @@ def fit_ridge(
         spread_shrinkage: `s` > 0 standardises by `sqrt(std**2 + s * median(std**2))` instead of `std`: each column's
             variance shrunk toward the median column's, for spreads estimated from a handful of examples (see
             `ONE_SHOT_SPREAD_SHRINKAGE`).
+        scored_rows: `(n,)` bool, the rows whose leave-one-out errors choose the penalty (`leave_one_out_rows`); None:
+            every row. Every row is fitted either way.
+        sample_weights: `(n,)` positive weights of the rows in the squared error (`--class-weight balanced`: each
+            class's rows weigh `n / (classes * its count)`): a weighted ridge, its centring, spreads and leave-one-out
+            errors weighted alike; None: every row 1.
 
     Returns:
         The read-out on the *raw* features (standardisation folded into `weight` and `bias`).
@@ -131,8 +164,19 @@ def fit_ridge(
         raise ValueError(
             f"`spread_shrinkage` must be a number >= 0 (0: each column's own spread), got {spread_shrinkage}."
         )
-    mean = design.mean(axis=0)
-    scale = design.std(axis=0)
+    weights = None if sample_weights is None else np.asarray(sample_weights, dtype=np.float64)
+    if weights is not None and (weights.shape != (n,) or not (np.isfinite(weights) & (weights > 0)).all()):
+        raise ValueError(f"`sample_weights` must be {n} positive finite numbers, one per row, got {weights.shape}.")
+    if scored_rows is not None:
+        scored_rows = np.asarray(scored_rows, dtype=bool)
+        if scored_rows.shape != (n,) or not scored_rows.any():
+            raise ValueError(f"`scored_rows` must be {n} booleans, one per row, at least one True.")
+    if weights is None:
+        mean = design.mean(axis=0)
+        scale = design.std(axis=0)
+    else:
+        mean = weights @ design / weights.sum()
+        scale = np.sqrt(weights @ (design - mean) ** 2 / weights.sum())
     if spread_shrinkage > 0:
         scale = np.sqrt(scale**2 + spread_shrinkage * np.median(scale**2))
     scale[scale < 1e-12] = 1.0
@@ -140,8 +184,18 @@ def fit_ridge(
         scale = scale / np.asarray(column_weights, dtype=np.float64)
     design -= mean
     design /= scale
-    target_mean = targets.mean(axis=0)
-    centred = targets - target_mean
+    if weights is None:
+        target_mean = targets.mean(axis=0)
+        centred = targets - target_mean
+        intercept_leverage: float | np.ndarray = 1.0 / n
+    else:
+        # a weighted ridge is the plain one of rows scaled by sqrt(weight), centred on the weighted means: the
+        # intercept's column is then sqrt(weight), orthogonal to every centred column, with leverage weight / total
+        target_mean = weights @ targets / weights.sum()
+        root = np.sqrt(weights)[:, None]
+        design *= root
+        centred = (targets - target_mean) * root
+        intercept_leverage = weights / weights.sum()
     u, s2 = _left_spectrum(design)
     unit = max(float(s2.mean()), 1e-12)
     projected = u.T @ centred  # (r, k)
@@ -149,9 +203,11 @@ def fit_ridge(
     for alpha in alphas:
         shrink = s2 / (s2 + alpha * unit)
         fitted = u @ (shrink[:, None] * projected)
-        leverage = (u**2) @ shrink + 1.0 / n  # diag of the hat matrix, the intercept's 1/n included
+        leverage = (u**2) @ shrink + intercept_leverage  # diag of the hat matrix, the intercept's included
         residual = (centred - fitted) / np.clip(1.0 - leverage, 1e-8, None)[:, None]
-        errors.append(float(np.mean(residual**2)))
+        if weights is not None:
+            residual /= root  # back to the targets' units: (n, k)
+        errors.append(_leave_one_out_error(residual, scored_rows, weights))
         residuals.append(residual)
     best = int(np.argmin(errors))
     alpha = alphas[best]
@@ -167,6 +223,16 @@ def fit_ridge(
         loo_errors=np.asarray(errors),
         loo_predictions=targets - residuals[best],
     )
+
+
+def _leave_one_out_error(residual: np.ndarray, scored_rows: np.ndarray | None, weights: np.ndarray | None) -> float:
+    """The mean squared leave-one-out residual `(n, k)` over `scored_rows` (None: every row), each row weighted by
+    its `weights` (None: alike)."""
+    if scored_rows is None and weights is None:
+        return float(np.mean(residual**2))
+    rows = np.ones(len(residual), dtype=bool) if scored_rows is None else scored_rows
+    row_weights = np.ones(int(rows.sum())) if weights is None else weights[rows]
+    return float(row_weights @ np.mean(residual[rows] ** 2, axis=1) / row_weights.sum())
 
 
 def _left_spectrum(design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -315,7 +381,13 @@ def checked_probe_dataset(model, dataset, task: str, fitting: bool = False):
     return dataset if dataset.format.get("type") == "torch" else dataset.with_format("torch")
 
 
-def fit_probe(model: PreTrainedModel, train_dataset: Dataset, task: str, batch_size: int = 128) -> RidgeReadout:
+def fit_probe(
+    model: PreTrainedModel,
+    train_dataset: Dataset,
+    task: str,
+    batch_size: int = 128,
+    class_weights: np.ndarray | None = None,
+) -> RidgeReadout:
     """Fit the linear head of a CiTrus task model by ridge on its frozen encoder's pooled features.
 
     Args:
@@ -324,12 +396,16 @@ def fit_probe(model: PreTrainedModel, train_dataset: Dataset, task: str, batch_s
             `labels` (torch format).
         task: "classification" or "regression".
         batch_size: windows per forward pass of the frozen encoder.
+        class_weights: `(num_labels,)`, each class's weight in the squared error (classification; None: every row 1).
 
     Returns:
         The read-out; it is also written into the model's head, so `model(**inputs).logits` are the probe's scores
         (classification: one-vs-rest ridge scores, whose arg-max is the class). A classifier that pools the tokens'
         dynamics weighs them by `CLASSIFICATION_DYNAMICS_WEIGHT` in the penalty (folded into the head like the
-        standardisation).
+        standardisation). A classifier's penalty is chosen by leave-one-out over the rows of the classes with at least
+        `LEAVE_ONE_OUT_FROM_PER_CLASS` examples (`leave_one_out_rows`) when those classes carry the set
+        (`carried_by_classes_of`); otherwise it is `ONE_SHOT_ALPHA`, and the spreads are shrunk
+        (`ONE_SHOT_SPREAD_SHRINKAGE`). With every class at one count that is the one-example-per-class rule.
     """
     train_dataset = checked_probe_dataset(model, train_dataset, task, fitting=True)
     features = embed_dataset(model, train_dataset, batch_size)
@@ -353,7 +429,13 @@ def fit_probe(model: PreTrainedModel, train_dataset: Dataset, task: str, batch_s
                 f"Regression labels must have shape (batch,) or (batch, num_targets) = ({len(labels)}, "
                 f"{head.out_features}), got {labels.shape}; set num_targets in the config to the number of targets."
             )
-    one_shot = task == CLASSIFICATION and np.unique(labels, return_counts=True)[1].min() < 2
+    one_shot = task == CLASSIFICATION and not carried_by_classes_of(labels, LEAVE_ONE_OUT_FROM_PER_CLASS)
+    scored_rows = None if task != CLASSIFICATION or one_shot else leave_one_out_rows(labels)
+    sample_weights = None
+    if class_weights is not None:
+        if task != CLASSIFICATION:
+            raise ValueError("`class_weights` weigh the classes of a classifier; a regression probe has none.")
+        sample_weights = np.asarray(class_weights, dtype=np.float64)[labels.astype(np.int64)]
     column_weights = None
     if task == CLASSIFICATION and model.config.pooling == "mean_max_std_dynamics":
         column_weights = dynamics_column_weights(
@@ -365,6 +447,8 @@ def fit_probe(model: PreTrainedModel, train_dataset: Dataset, task: str, batch_s
         (ONE_SHOT_ALPHA,) if one_shot else DEFAULT_ALPHAS,
         column_weights,
         spread_shrinkage=ONE_SHOT_SPREAD_SHRINKAGE if one_shot else 0.0,
+        scored_rows=scored_rows,
+        sample_weights=sample_weights,
     )
     with torch.no_grad():  # the head's parameters require gradients (fine-tuning may follow)
         head.weight.copy_(torch.as_tensor(readout.weight.T, dtype=head.weight.dtype))
@@ -375,13 +459,16 @@ def fit_probe(model: PreTrainedModel, train_dataset: Dataset, task: str, batch_s
 __all__ = [
     "CLASSIFICATION_DYNAMICS_WEIGHT",
     "DEFAULT_ALPHAS",
+    "LEAVE_ONE_OUT_FROM_PER_CLASS",
     "ONE_SHOT_ALPHA",
     "ONE_SHOT_SPREAD_SHRINKAGE",
     "RidgeReadout",
+    "carried_by_classes_of",
     "checked_probe_dataset",
     "class_codes",
     "dynamics_column_weights",
     "embed_dataset",
     "fit_probe",
     "fit_ridge",
+    "leave_one_out_rows",
 ]

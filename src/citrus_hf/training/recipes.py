@@ -106,6 +106,33 @@ returns the fitted model; `citrus finetune --recipe` and `citrus evaluate --reci
   LP-FT's probe start keeps the spread alone (`PROBE_FINETUNE_CLASSIFICATION_POOLING`): started from the
   weighted-dynamics probe it scored -3.92 at 20 per class (seeds 0-4; behind on 4 of the 7 sets where LP-FT runs,
   ahead on 2).
+
+  Classes of unequal size. Every rule above was chosen on draws with the same number of labelled examples in every
+  class, where "per class" is one number. A set with classes of other sizes reads it as the rationale of each rule
+  says:
+
+  - The probe's penalty: leave-one-out needs other examples of a left-out example's class. It chooses the penalty
+    from the leave-one-out errors of the rows of the classes with at least `probe.LEAVE_ONE_OUT_FROM_PER_CLASS` (2)
+    examples; a class of one is fitted but not scored (its left-out example is predicted from no example of its
+    class at any penalty, so its error only pushes the penalty up: on 60 + 60 + 1 windows, counting it chose 1e4,
+    and the two large classes fell to chance). The fixed `probe.ONE_SHOT_ALPHA` and the shrunk spreads are for the
+    sets where those classes do not carry the fit: unless at least two classes have 2 or more examples and hold more
+    than half of the examples (`probe.carried_by_classes_of`), the probe fits with its one-per-class settings.
+  - The probe's spread and dynamics: they measured -1.74 points at one per class because the penalty was fixed there
+    ("the extra columns only add noise"), so they follow the same test with `PROBE_SPREAD_FROM_PER_CLASS`: pooled
+    when the classes with at least that many examples are two or more and hold most of the examples.
+  - "auto": probe-then-fine-tune measured behind the probe where classes have few examples (-0.34 at 5 per class), and
+    fine-tuning cannot learn a class from a handful of windows better than the probe's read-out does; so "auto"
+    still reads the smallest class (`labels_per_class`), and a class below `AUTO_PROBE_FINETUNE_FROM_PER_CLASS` keeps
+    the probe for every class.
+
+  With every class at one count each test is the one-number rule above, and the fits are the same to the bit
+  (tests/test_imbalance_audit66.py pins 1, 2 and 5 per class). Where a smaller class changed a setting from what the
+  other classes would get, `citrus finetune` says so in one line (`rare_class_notice`).
+
+  `--class-weight balanced` (`class_weights_for`) weighs each class's examples by `n / (classes * its count)`, as
+  scikit-learn's "balanced": in the probe's ridge (a weighted squared error, leave-one-out errors weighted alike)
+  and in the fine-tuning loss (a weighted cross-entropy). Off by default: no rule above was measured with it.
 """
 
 from __future__ import annotations
@@ -119,7 +146,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
-from .metrics import powers_of_ten
+from .metrics import class_names_of, powers_of_ten
 from .settings import TrainerSettings
 from .trainer import FINETUNE_EPOCHS
 
@@ -175,6 +202,8 @@ PROBE_CLASSIFICATION_POOLING = "mean_max_std_dynamics"
 PROBE_FINETUNE_CLASSIFICATION_POOLING = "mean_max_std"
 # Temperatures tried when the probe's ridge scores become logits (see `ProbeFinetuneRecipe`).
 LOGIT_TEMPERATURES: tuple[float, ...] = powers_of_ten(-1, 2, 31)
+# `--class-weight`: "none" (every example alike, the default) or "balanced" (`class_weights_for`).
+CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")
 
 
 @dataclass
@@ -199,9 +228,9 @@ class Recipe(ABC):
     # Whether the recipe takes optimizer steps, and so reads the `TrainerSettings` (steps, learning rate, ...).
     trains: ClassVar[bool] = True
 
-    def head_overrides_for(self, labels_per_class: float | None, task: str) -> dict[str, Any]:
-        """The config fields of the head for a labelled set with `labels_per_class` (`labels_per_class()`) examples
-        of its smallest class: `head_overrides` unless the recipe's head depends on the budget."""
+    def head_overrides_for(self, labels: np.ndarray | None, task: str) -> dict[str, Any]:
+        """The config fields of the head for the labelled set `labels` `(n,)` (the drawn examples' labels; None: the
+        recipe's own head): `head_overrides` unless the recipe's head depends on the labelled set."""
         return dict(self.head_overrides)
 
     @abstractmethod
@@ -213,6 +242,8 @@ class Recipe(ABC):
         task: str,
         settings: TrainerSettings,
         output_dir: str | Path,
+        *,
+        class_weights: np.ndarray | None = None,
     ) -> RecipeOutcome:
         """Fit `model` on the aligned `train` split (`validation` may be None or empty).
 
@@ -222,6 +253,8 @@ class Recipe(ABC):
             task: "classification" or "regression".
             settings: `TrainerSettings` (the Trainer-based recipes read them).
             output_dir: scratch space for checkpoints.
+            class_weights: `(num_labels,)` weight of each class's examples in the fit's loss (`class_weights_for`);
+                None: every example alike.
         """
 
 
@@ -235,17 +268,25 @@ def register_recipe(recipe_class: type[Recipe]) -> type[Recipe]:
 
 
 def probe_head_overrides(
-    labels_per_class: float | None, task: str, classification_pooling: str = PROBE_CLASSIFICATION_POOLING
+    labels: np.ndarray | None, task: str, classification_pooling: str = PROBE_CLASSIFICATION_POOLING
 ) -> dict[str, Any]:
     """The head a probe reads: every layer's tokens, mean- and max-pooled; for regression `PROBE_REGRESSION_POOLING`;
-    for classification with at least `PROBE_SPREAD_FROM_PER_CLASS` examples of its smallest class
-    `classification_pooling`."""
+    for classification `classification_pooling` when the classes with at least `PROBE_SPREAD_FROM_PER_CLASS` of the
+    labelled examples `labels` `(n,)` carry them (`probe.carried_by_classes_of`: with every class at one count, from
+    that count; see the module docstring)."""
     overrides: dict[str, Any] = {"head_features": "all_layers", "pooling": "mean_max"}
     if task == REGRESSION:
         overrides["pooling"] = PROBE_REGRESSION_POOLING
-    elif labels_per_class is not None and labels_per_class >= PROBE_SPREAD_FROM_PER_CLASS:
+    elif labels is not None and _spread_pooled(labels):
         overrides["pooling"] = classification_pooling
     return overrides
+
+
+def _spread_pooled(labels: np.ndarray) -> bool:
+    """Whether a probe of classes `labels` `(n,)` pools the spread (and dynamics): see `probe_head_overrides`."""
+    from .probe import carried_by_classes_of  # (imports torch: only once there are labels to fit)
+
+    return carried_by_classes_of(labels, PROBE_SPREAD_FROM_PER_CLASS)
 
 
 @register_recipe
@@ -259,8 +300,8 @@ class ProbeRecipe(Recipe):
     head_overrides = probe_head_overrides(None, CLASSIFICATION)
     trains = False
 
-    def head_overrides_for(self, labels_per_class: float | None, task: str) -> dict[str, Any]:
-        return probe_head_overrides(labels_per_class, task)
+    def head_overrides_for(self, labels: np.ndarray | None, task: str) -> dict[str, Any]:
+        return probe_head_overrides(labels, task)
 
     def fit(
         self,
@@ -270,23 +311,73 @@ class ProbeRecipe(Recipe):
         task: str,
         settings: TrainerSettings,
         output_dir: str | Path,
+        *,
+        class_weights: np.ndarray | None = None,
     ) -> RecipeOutcome:
         from .probe import fit_probe
 
         model.freeze_backbone()
-        readout = fit_probe(model, train, task)
+        readout = fit_probe(model, train, task, class_weights=class_weights)
         return RecipeOutcome(model=model, details={"ridge_alpha": readout.alpha})
 
 
-def validation_is_usable(validation: datasets.Dataset | None, task: str) -> bool:
-    """Whether a validation split is large enough to drive early stopping (see `MIN_VALIDATION_PER_CLASS`)."""
-    if validation is None or len(validation) == 0:
-        return False
-    labels = np.asarray(validation.with_format("numpy")["labels"])
+def validation_shortfall(
+    validation: datasets.Dataset | None,
+    task: str,
+    training_labels: np.ndarray,
+    label_names: list[str] | None = None,
+) -> str | None:
+    """Why a validation split cannot drive early stopping, or None when it can: it must hold at least
+    `MIN_VALIDATION_PER_CLASS` examples of every class of the training labels `training_labels` `(n,)` (classes absent
+    from it named first: AUROC and macro-F1 there leave them out, or are NaN), or `MIN_VALIDATION_REGRESSION` examples
+    for regression. `label_names` name the class ids."""
+    empty = validation is None or len(validation) == 0
+    labels = np.zeros(0, dtype=np.int64) if empty else _labels(validation)
     if task == REGRESSION:
-        return len(labels) >= MIN_VALIDATION_REGRESSION
-    counts = np.unique(labels, return_counts=True)[1]
-    return int(counts.min()) >= MIN_VALIDATION_PER_CLASS
+        if len(labels) >= MIN_VALIDATION_REGRESSION:
+            return None
+        return f"the validation split ({len(labels)} examples) holds fewer than {MIN_VALIDATION_REGRESSION} examples"
+    least = f"the validation split ({len(labels)} examples) holds fewer than {MIN_VALIDATION_PER_CLASS} examples of "
+    if empty:
+        return least + "every class"
+    held = dict(zip(*np.unique(labels, return_counts=True), strict=True))
+    absent = missing_validation_classes(validation, training_labels)
+    few = [c for c in np.unique(np.asarray(training_labels)).tolist() if 0 < held.get(c, 0) < MIN_VALIDATION_PER_CLASS]
+    if absent:
+        return (
+            f"the validation split ({len(labels)} examples) has no example of class(es) "
+            f"{class_names_of(absent, label_names)} of the training set"
+        )
+    if few:
+        return least + f"every class ({class_names_of(few, label_names)} have fewer)"
+    return None
+
+
+def missing_validation_classes(validation: datasets.Dataset | None, training_labels: np.ndarray) -> list[int]:
+    """The classes of `training_labels` `(n,)` that a classification validation split has no example of."""
+    held = set() if validation is None or not len(validation) else set(_labels(validation).tolist())
+    return [c for c in np.unique(np.asarray(training_labels)).tolist() if c not in held]
+
+
+def validation_is_usable(validation: datasets.Dataset | None, task: str, training_labels: np.ndarray) -> bool:
+    """Whether a validation split is large enough to drive early stopping: at least `MIN_VALIDATION_PER_CLASS`
+    examples of every class of `training_labels` (`validation_shortfall`)."""
+    return validation_shortfall(validation, task, training_labels) is None
+
+
+def class_weights_for(labels: np.ndarray, num_classes: int, how: str = "none") -> np.ndarray | None:
+    """`(num_classes,)` weight of each class's examples in a fit's loss, `how` one of `CLASS_WEIGHTS`: None for
+    "none", and for "balanced" `n / (classes present * count)` (scikit-learn's "balanced": every class weighs as much
+    in all, and the examples' weights average 1); a class without labelled examples gets 1 (it has nothing to weigh).
+    """
+    if how not in CLASS_WEIGHTS:
+        raise ValueError(f"Unknown class weighting {how!r}; choose one of {', '.join(CLASS_WEIGHTS)}.")
+    if how == "none":
+        return None
+    classes, counts = np.unique(np.asarray(labels, dtype=np.int64), return_counts=True)
+    weights = np.ones(num_classes)
+    weights[classes] = len(labels) / (len(classes) * counts)
+    return weights
 
 
 def finetune_steps(num_examples: int, batch_size: int, epochs: int = FINETUNE_EPOCHS) -> int:
@@ -320,6 +411,8 @@ class FinetuneRecipe(Recipe):
         output_dir: str | Path,
         data_collator: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None,
         label_names: list[str] | None = None,
+        *,
+        class_weights: np.ndarray | None = None,
     ) -> RecipeOutcome:
         """See `Recipe.fit`; `data_collator` / `label_names` for models with other input names (the PatchTST
         baselines), as `trainer.train_with_trainer` takes them."""
@@ -327,7 +420,7 @@ class FinetuneRecipe(Recipe):
 
         from .trainer import train_with_trainer
 
-        usable = validation_is_usable(validation, task)
+        usable = validation_is_usable(validation, task, _labels(train))
         if settings.max_steps <= 0:
             if settings.num_train_epochs is None:  # the recipe's schedule
                 steps = finetune_steps(len(train), settings.per_device_batch_size, self.epochs)
@@ -345,7 +438,15 @@ class FinetuneRecipe(Recipe):
         if not usable:
             settings = replace(settings, early_stopping_patience=0)
         outcome = train_with_trainer(
-            model, training_set, validation if usable else None, task, output_dir, settings, data_collator, label_names
+            model,
+            training_set,
+            validation if usable else None,
+            task,
+            output_dir,
+            settings,
+            data_collator,
+            label_names,
+            class_weights=class_weights,
         )
         return RecipeOutcome(
             model=outcome["trainer"].model,
@@ -387,10 +488,10 @@ class ProbeFinetuneRecipe(FinetuneRecipe):
     )
     head_overrides = ProbeRecipe.head_overrides
 
-    def head_overrides_for(self, labels_per_class: float | None, task: str) -> dict[str, Any]:
+    def head_overrides_for(self, labels: np.ndarray | None, task: str) -> dict[str, Any]:
         # the probe that starts the head reads the spread from `PROBE_SPREAD_FROM_PER_CLASS` labelled examples per
         # class (measured in the module docstring), but not the dynamics the probe recipe adds for classification
-        return probe_head_overrides(labels_per_class, task, PROBE_FINETUNE_CLASSIFICATION_POOLING)
+        return probe_head_overrides(labels, task, PROBE_FINETUNE_CLASSIFICATION_POOLING)
 
     epochs = PROBE_FINETUNE_EPOCHS
     augmented_copies = PROBE_FINETUNE_AUGMENTED_COPIES
@@ -405,24 +506,26 @@ class ProbeFinetuneRecipe(FinetuneRecipe):
         task: str,
         settings: TrainerSettings,
         output_dir: str | Path,
+        *,
+        class_weights: np.ndarray | None = None,
     ) -> RecipeOutcome:
         from dataclasses import replace
 
         from .probe import fit_probe
 
         model.freeze_backbone()
-        readout = fit_probe(model, train, task)
+        readout = fit_probe(model, train, task, class_weights=class_weights)
         temperature = 1.0
         if task == CLASSIFICATION:
             import torch
 
-            temperature = logit_temperature(readout.loo_predictions, np.asarray(train.with_format("numpy")["labels"]))
+            temperature = logit_temperature(readout.loo_predictions, _labels(train))
             with torch.no_grad():
                 model.classifier.weight.mul_(temperature)
                 model.classifier.bias.mul_(temperature)
         model.freeze_backbone(False)
         settings = replace(settings, learning_rate=settings.learning_rate * PROBE_FINETUNE_LEARNING_RATE_FACTOR)
-        outcome = self._fit_soup(model, train, validation, task, settings, output_dir)
+        outcome = self._fit_soup(model, train, validation, task, settings, output_dir, class_weights=class_weights)
         outcome.details.update(
             ridge_alpha=readout.alpha, logit_temperature=temperature, augmented_copies=self.augmented_copies
         )
@@ -436,6 +539,8 @@ class ProbeFinetuneRecipe(FinetuneRecipe):
         task: str,
         settings: TrainerSettings,
         output_dir: str | Path,
+        *,
+        class_weights: np.ndarray | None = None,
     ) -> RecipeOutcome:
         """Fine-tune `soup_members` times from the model's current (probe-started) weights, member i with seed
         `settings.seed + i * PROBE_FINETUNE_SOUP_SEED_STRIDE` in its own scratch folder, and leave the model holding
@@ -444,7 +549,7 @@ class ProbeFinetuneRecipe(FinetuneRecipe):
         Every member starts from the same probe read-out and moves at a tenth of the learning rate, so the members
         stay in one basin and their average is a model of its own, not a blur of two (Wortsman et al., ICML 2022)."""
         if self.soup_members <= 1:
-            return super().fit(model, train, validation, task, settings, output_dir)
+            return super().fit(model, train, validation, task, settings, output_dir, class_weights=class_weights)
         from dataclasses import replace
 
         import torch
@@ -457,7 +562,9 @@ class ProbeFinetuneRecipe(FinetuneRecipe):
                 model.load_state_dict(start)
             member_settings = replace(settings, seed=settings.seed + member * PROBE_FINETUNE_SOUP_SEED_STRIDE)
             member_dir = Path(output_dir) / f"soup_member_{member}" if member else output_dir
-            outcome = super().fit(model, train, validation, task, member_settings, member_dir)
+            outcome = super().fit(
+                model, train, validation, task, member_settings, member_dir, class_weights=class_weights
+            )
             model = outcome.model
             members.append({name: tensor.detach().clone() for name, tensor in model.state_dict().items()})
             outcomes.append(outcome)
@@ -545,9 +652,14 @@ def recipe_fingerprint(name: str) -> dict[str, Any]:
     return {}
 
 
+def _labels(dataset: datasets.Dataset) -> np.ndarray:
+    """The `labels` column `(n,)` of an aligned dataset."""
+    return np.asarray(dataset.with_format("numpy")["labels"])
+
+
 def labels_per_class(labels: np.ndarray, task: str) -> float | None:
     """The smallest class's number of labelled examples (for regression, the count of examples divided by 2, as if it
-    were a two-class set)."""
+    were a two-class set): what "auto" reads (see the module docstring on classes of unequal size)."""
     labels = np.asarray(labels)
     if task == REGRESSION:
         return len(labels) / 2
@@ -582,21 +694,90 @@ def predict(model: PreTrainedModel, dataset: datasets.Dataset, batch_size: int =
     return torch.cat(outputs).numpy()
 
 
-def score(model: PreTrainedModel, dataset: datasets.Dataset, task: str) -> dict[str, float]:
-    """Test metrics of a fitted CiTrus task model on an aligned dataset (classification or regression metrics)."""
-    from .metrics import classification_metrics, regression_metrics
+def scored_outputs(model: PreTrainedModel, dataset: datasets.Dataset, task: str) -> tuple[np.ndarray, np.ndarray]:
+    """`(outputs, labels)` of a fitted CiTrus task model on an aligned dataset: its outputs `(n, outputs)` (`predict`)
+    and the dataset's labels `(n,)`, once `probe.checked_probe_dataset` has checked the two fit."""
     from .probe import checked_probe_dataset
 
     dataset = checked_probe_dataset(model, dataset, task)
-    outputs = predict(model, dataset)
-    labels = np.asarray(dataset.with_format("numpy")["labels"])
+    return predict(model, dataset), _labels(dataset)
+
+
+def metrics_of(outputs: np.ndarray, labels: np.ndarray, task: str) -> dict[str, float]:
+    """Classification metrics of logits `(n, num_classes)`, or regression metrics of predictions `(n, 1)`, against
+    `labels` `(n,)`."""
+    from .metrics import classification_metrics, regression_metrics
+
     if task == CLASSIFICATION:
         return classification_metrics(outputs, labels)
     return regression_metrics(outputs[:, 0], labels)
 
 
+def score(model: PreTrainedModel, dataset: datasets.Dataset, task: str) -> dict[str, float]:
+    """Test metrics of a fitted CiTrus task model on an aligned dataset (classification or regression metrics)."""
+    return metrics_of(*scored_outputs(model, dataset, task), task)
+
+
+def rare_class_notice(
+    asked: str, recipe: Recipe, labels: np.ndarray, task: str, label_names: list[str] | None = None
+) -> str | None:
+    """One line naming the settings that a class with fewer labelled examples than the others changed for every class
+    (which class, how many examples, which settings: see the module docstring on classes of unequal size), or None
+    (regression, every class at one count, nothing changed). `asked` is the recipe asked for ("auto" resolved to
+    `recipe`), `labels` `(n,)` the labelled examples' class ids, `label_names` their names."""
+    if task != CLASSIFICATION:
+        return None
+    from .probe import LEAVE_ONE_OUT_FROM_PER_CLASS, ONE_SHOT_ALPHA, carried_by_classes_of
+
+    labels = np.asarray(labels)
+    classes, counts = np.unique(labels, return_counts=True)
+    if counts.min() == counts.max():
+        return None
+
+    def below(per_class: int) -> str:
+        few = [(c, n) for c, n in zip(classes.tolist(), counts.tolist(), strict=True) if n < per_class]
+        names = class_names_of([c for c, _ in few], label_names)
+        return ", ".join(f"{name!r} ({n})" for name, (_, n) in zip(names, few, strict=True))
+
+    changes = []
+    if (
+        asked == "auto"
+        and isinstance(recipe, ProbeRecipe)
+        and carried_by_classes_of(labels, AUTO_PROBE_FINETUNE_FROM_PER_CLASS)
+    ):
+        changes.append(
+            f"because of {below(AUTO_PROBE_FINETUNE_FROM_PER_CLASS)}, 'auto' fits the probe for every class, as it "
+            f"does below {AUTO_PROBE_FINETUNE_FROM_PER_CLASS} per class (--recipe probe-finetune fine-tunes from it)"
+        )
+    if isinstance(recipe, (ProbeRecipe, ProbeFinetuneRecipe)):
+        pooling = recipe.head_overrides_for(labels, task)["pooling"]
+        if not carried_by_classes_of(labels, LEAVE_ONE_OUT_FROM_PER_CLASS):
+            changes.append(
+                f"because of {below(LEAVE_ONE_OUT_FROM_PER_CLASS)}, the probe fits every class with its "
+                f"one-example-per-class settings: pooling {pooling!r}, penalty fixed at {ONE_SHOT_ALPHA:g}, spreads "
+                "shrunk toward the median column's"
+            )
+        else:
+            if (counts < LEAVE_ONE_OUT_FROM_PER_CLASS).any():
+                scored = int(counts[counts >= LEAVE_ONE_OUT_FROM_PER_CLASS].sum())
+                changes.append(
+                    f"{below(LEAVE_ONE_OUT_FROM_PER_CLASS)} left out of the leave-one-out choice of the probe's "
+                    f"penalty (chosen on the other {scored} examples: a left-out example with no other of its class "
+                    "is predicted from none)"
+                )
+            if pooling == "mean_max" and (counts < PROBE_SPREAD_FROM_PER_CLASS).any():
+                changes.append(
+                    f"because of {below(PROBE_SPREAD_FROM_PER_CLASS)}, the probe pools the mean and max only (no "
+                    "spread or dynamics)"
+                )
+    if not changes:
+        return None
+    return f"Classes of unequal size ({counts.min()} to {counts.max()} labelled examples): " + "; ".join(changes)
+
+
 __all__ = [
     "AUTO_PROBE_FINETUNE_FROM_PER_CLASS",
+    "CLASS_WEIGHTS",
     "MIN_VALIDATION_PER_CLASS",
     "MIN_VALIDATION_REGRESSION",
     "RECIPES",
@@ -606,13 +787,19 @@ __all__ = [
     "ProbeRecipe",
     "Recipe",
     "RecipeOutcome",
+    "class_weights_for",
     "finetune_steps",
     "logit_temperature",
     "labels_per_class",
+    "metrics_of",
+    "missing_validation_classes",
     "predict",
+    "rare_class_notice",
     "recipe_fingerprint",
     "register_recipe",
     "resolve_recipe",
     "score",
+    "scored_outputs",
     "validation_is_usable",
+    "validation_shortfall",
 ]

@@ -45,6 +45,8 @@ def train_with_trainer(
     settings: TrainerSettings,
     data_collator: Callable[[list[dict[str, Any]]], dict[str, Any]] | None = None,
     label_names: list[str] | None = None,
+    *,
+    class_weights: Any = None,
 ) -> dict[str, Any]:
     """Fine-tune `model` with the `Trainer` on `train`, early-stopping on `validation` (None or empty: no evaluation,
     the last weights are kept).
@@ -56,6 +58,8 @@ def train_with_trainer(
         output_dir: the Trainer's checkpoints (only the best is kept).
         settings: see `TrainerSettings`.
         data_collator / label_names: for models with other input names (the PatchTST baselines).
+        class_weights: `(num_classes,)` weights of a classifier's cross-entropy (`weighted_cross_entropy`), a numpy
+            array or a list; None: the model's own loss.
 
     Returns:
         {"validation": best validation metrics, "history": every evaluation, "best_step", "steps", "trainer": the
@@ -66,7 +70,7 @@ def train_with_trainer(
     from transformers.trainer_callback import PrinterCallback
     from transformers.utils import logging
 
-    from .callbacks import EvaluationHistoryCallback, NonFiniteLossCallback
+    from .callbacks import DefinedMetricEarlyStopping, EvaluationHistoryCallback, NonFiniteLossCallback
     from .launch import device_precision_notes, resolve_mixed_precision
     from .metrics import compute_metrics_fn, metric_greater_is_better
     from .numerics import denormals_flushed
@@ -123,9 +127,10 @@ def train_with_trainer(
     # set after it, or a launch's bf16 would win over `--mixed-precision no` (the Trainer's Accelerator reads this)
     arguments.mixed_precision = precision
     history = EvaluationHistoryCallback()
-    callbacks = [history, NonFiniteLossCallback()]
+    guard = NonFiniteLossCallback()
+    callbacks = [history, guard]
     if use_validation and settings.early_stopping_patience:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=settings.early_stopping_patience))
+        callbacks.append(DefinedMetricEarlyStopping(early_stopping_patience=settings.early_stopping_patience))
     trainer = Trainer(
         model=model,
         args=arguments,
@@ -134,6 +139,7 @@ def train_with_trainer(
         data_collator=data_collator or default_data_collator,
         compute_metrics=compute_metrics_fn(task),
         callbacks=callbacks,
+        compute_loss_func=None if class_weights is None else weighted_cross_entropy(class_weights, guard),
     )
     if not settings.show_progress:
         # Without a progress bar the Trainer prints every log dict instead; a protocol of hundreds of runs has its own.
@@ -150,6 +156,30 @@ def train_with_trainer(
         "steps": trainer.state.global_step,
         "trainer": trainer,
     }
+
+
+def weighted_cross_entropy(class_weights: Any, guard=None) -> Callable[..., torch.Tensor]:
+    """A `Trainer` `compute_loss_func`: the cross-entropy of the model's logits `(batch, num_classes)`, each example
+    weighted by its class's weight in `class_weights` `(num_classes,)`, summed and divided by the examples of the
+    optimizer step (`num_items_in_batch`, as the Trainer hands it across accumulation and processes; else the batch's):
+    the weights of `--class-weight balanced` average 1 over the training set, so the loss keeps the scale of the
+    unweighted mean. The training losses go to `guard` (`NonFiniteLossCallback.watch`), which reads the model's own
+    loss otherwise: the Trainer takes the labels out of the batch for this function, and the model returns none."""
+    import torch
+
+    weights = torch.as_tensor(class_weights, dtype=torch.float32)
+
+    def loss(outputs, labels, num_items_in_batch=None):
+        logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
+        labels = labels.long().reshape(-1)
+        per_example = torch.nn.functional.cross_entropy(logits.float(), labels, reduction="none")
+        total = (weights.to(logits.device)[labels] * per_example).sum()
+        value = total / (num_items_in_batch if num_items_in_batch is not None else max(len(labels), 1))
+        if guard is not None and torch.is_grad_enabled():  # evaluations run without gradients
+            guard.watch(value)
+        return value
+
+    return loss
 
 
 def trainer_precision(settings: TrainerSettings) -> TrainerSettings:
