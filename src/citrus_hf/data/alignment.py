@@ -41,6 +41,8 @@ from .windowing import row_samples_and_rates
 
 logger = logging.getLogger(__name__)
 
+logger = logging.getLogger(__name__)
+
 
 def aligned_features(extractor: CiTrusFeatureExtractor, label_dtype: str | None = None, length: int | None = None):
     """Arrow features of an aligned dataset: fixed-shape windows of `length` model samples (default the context),
@@ -557,17 +559,25 @@ def task_feature_extractor(
     )
 
 
-def channel_statistics(dataset, nan_policy: str = "raise") -> tuple[list[float], list[float]]:
+def channel_statistics(
+    dataset, nan_policy: str = "raise", *, where: str = "training split", row_numbers: Sequence[int] | None = None
+) -> tuple[list[float], list[float]]:
     """Mean and standard deviation of every channel over all samples of a split (at its native rate).
 
     Uses the signals only, never the labels, so statistics of a whole training pool are fair to use in a low-label
     run: unlabelled recordings are what a low-data setting does have. With `nan_policy="interpolate"` NaN / inf
     samples are left out of the statistics (the feature extractor fills them); with "raise" they are refused.
+
+    A channel whose statistics a few rows decide (`dominating_rows_notice`: one electrode pop, a stretch at the rail,
+    a DC offset or another unit in one file) is warned of, naming the rows as `where` (the split, e.g. "train split")
+    and `row_numbers` (each row's number in the user's split; default its position) call them; the statistics are
+    the plain ones all the same (published figures and checkpoints depend on them).
     """
     # Sums of the samples less a per-channel shift (the first batch's mean): E[x^2] - E[x]^2 of the raw samples
     # cancels catastrophically where the offset dwarfs the variation (24-bit ADC counts near 2^23 swinging by a few
     # counts; 1e7 + N(0, 0.1) read as constant), the shifted sums do not.
     count, total, total_squares, shift = None, None, None, None
+    rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # each batch's per-row (count, mean, squares)
     for row, signal in _signals_in_batches(dataset):
         finite = np.isfinite(signal)
         if not finite.all():  # one NaN would make every window of the set NaN after normalisation
@@ -587,19 +597,110 @@ def channel_statistics(dataset, nan_policy: str = "raise") -> tuple[list[float],
         total += shifted.sum(axis=(0, 2))
         total_squares += np.einsum("rct,rct->c", shifted, shifted)
         count += finite.sum(axis=(0, 2))
+        rows.append(_row_moments(shifted, finite))
     if count is None or not count.all():
         raise ValueError(
             "Cannot compute channel statistics of an empty split (or of a channel without a finite sample)."
         )
     mean = total / count
     std = np.sqrt(np.maximum(total_squares / count - mean**2, 0.0))
+    shifted_mean = mean
     mean = mean + shift
     if np.any(std == 0):
         raise ValueError(
             f"Channel(s) {np.flatnonzero(std == 0).tolist()} are constant over the whole split, so dataset "
             "normalisation would divide by zero; drop them or use normalization='window'."
         )
+    row_count, row_mean, row_squares = (np.concatenate(moments) for moments in zip(*rows))
+    notice = dominating_rows_notice(
+        dataset, row_count, row_mean - shifted_mean, row_squares, mean, std, where, row_numbers
+    )
+    if notice:
+        logger.warning(notice)
     return mean.tolist(), std.tolist()
+
+
+# A channel's statistics are decided by a few rows when its pooled standard deviation is this many times the median
+# row's own (the scale every recording is normalised by is not a recording's) and at most `_DOMINATING_ROWS` rows
+# (or 1 % of the rows) hold half of its sum of squares about the pooled mean. On the offline registry's labelled
+# training pools (13 sets, 32-1427 rows) the largest ratio is 10.4 (eeg_blink's channel 1, where 25 of 400 rows hold
+# half), the fewest rows holding half 4 (basic_motions, ratio 2.5); one pop of 1e6, 2 s at the int16 rail, a +1e4
+# offset or a file in another unit among a dozen rows of spread 9 give ratios of 350-3e5, one row holding >99 %.
+_DOMINATED_SPREAD_RATIO = 10.0
+_DOMINATING_ROWS = 3
+
+
+def _row_moments(shifted: np.ndarray, finite: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`(count, mean, sum of squares about the row's mean)` of every row and channel of one batch `(rows, channels,
+    samples)` of shifted samples (non-finite ones zero and left out by `finite`), each `(rows, channels)`, float32:
+    what `dominating_rows_notice` needs, at 12 bytes per row and channel."""
+    count = finite.sum(axis=-1)
+    mean = shifted.sum(axis=-1) / np.maximum(count, 1)
+    deviations = np.where(finite, shifted - mean[..., None], 0.0)
+    squares = np.einsum("rct,rct->rc", deviations, deviations)
+    with np.errstate(over="ignore"):  # (beyond float32: inf, which then dominates, as it should)
+        return count.astype(np.float32), mean.astype(np.float32), squares.astype(np.float32)
+
+
+def dominating_rows_notice(
+    dataset,
+    row_count: np.ndarray,
+    row_offset: np.ndarray,
+    row_squares: np.ndarray,
+    mean: np.ndarray,
+    std: np.ndarray,
+    where: str = "training split",
+    row_numbers: Sequence[int] | None = None,
+) -> str | None:
+    """One line naming the channels whose pooled statistics (`mean`, `std` per channel) a few rows of `dataset`
+    decide, or None. Per row and channel `(rows, channels)`: its samples, its mean less the pooled mean and its sum
+    of squares about its own mean. A row's share of the channel's sum of squares about the pooled mean is its own
+    squares plus its samples times its offset squared; the channel is dominated when the pooled std is
+    `_DOMINATED_SPREAD_RATIO` times the median row's std and at most `_DOMINATING_ROWS` (or 1 % of the) rows hold
+    half of it. Rows are named by `row_numbers` (default: their position) and by their file (a `recording` column).
+    """
+    rows, channels = row_count.shape
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        row_count, row_offset, row_squares = (a.astype(np.float64) for a in (row_count, row_offset, row_squares))
+        shares = row_squares + row_count * row_offset**2
+        total = shares.sum(axis=0)
+        row_std = np.sqrt(row_squares / np.maximum(row_count, 1))
+        median_std = np.median(row_std, axis=0)
+        ratio = np.where(median_std > 0, std / median_std, np.inf)
+    allowed = max(_DOMINATING_ROWS, rows // 100)
+    found: list[tuple[int, np.ndarray, float, float]] = []
+    for channel in range(channels):
+        if rows < 3 or not ratio[channel] >= _DOMINATED_SPREAD_RATIO or not total[channel] > 0:
+            continue  # (fewer than 3 rows have no typical row to compare with)
+        order = np.argsort(-shares[:, channel], kind="stable")
+        held = np.cumsum(shares[order, channel]) / total[channel]
+        needed = int(np.searchsorted(held, 0.5)) + 1
+        if needed <= allowed:
+            found.append((channel, order[:needed], float(held[needed - 1]), float(median_std[channel])))
+    if not found:
+        return None
+    recordings = dataset["recording"] if "recording" in dataset.column_names else None
+
+    def named(row: int) -> str:
+        number = row if row_numbers is None else int(row_numbers[row])
+        return f"row {number}" + (f" ({recordings[row]})" if recordings is not None else "")
+
+    parts = [
+        f"channel {channel}: {', '.join(named(int(row)) for row in dominant)} "
+        f"{'holds' if len(dominant) == 1 else 'hold'} {held:.1%} of its variance, and its std ({std[channel]:.4g}; "
+        f"mean {mean[channel]:.4g}) is "
+        + (f"{std[channel] / typical:.3g}x a typical row's ({typical:.4g}, the median)" if typical > 0 else "")
+        + ("that of rows most of which are constant" if typical <= 0 else "")
+        for channel, dominant, held, typical in found[:_DOMINATING_ROWS]
+    ]
+    more = f" (and {len(found) - _DOMINATING_ROWS} more channels)" if len(found) > _DOMINATING_ROWS else ""
+    return (
+        f"The {where}'s per-channel normalisation statistics (normalization 'dataset': every recording is scaled by "
+        f"them, in fitting and in the saved checkpoint) are decided by a few rows: {'; '.join(parts)}{more}. An "
+        "artefact there (an electrode pop, a stretch at the rail, a DC offset, a file in another unit) sets the scale "
+        "of every recording, and fitting can fall to chance: clean or drop those rows (--nan-policy cannot help: "
+        "their samples are finite), or normalise per window (normalization 'window')."
+    )
 
 
 # Samples read at a time by `channel_statistics` (32 MB in float64).
@@ -629,13 +730,22 @@ def _signals_in_batches(dataset):
             yield start + offset, (signal[None] if signal.ndim == 1 else signal)[None]
 
 
-def input_overrides(normalization: str, num_channels: int, train=None, nan_policy: str = "raise") -> dict[str, Any]:
+def input_overrides(
+    normalization: str,
+    num_channels: int,
+    train=None,
+    nan_policy: str = "raise",
+    *,
+    where: str = "training split",
+    row_numbers: Sequence[int] | None = None,
+) -> dict[str, Any]:
     """Config fields that set how a labelled set is normalised (they become part of the fine-tuned checkpoint).
 
     "window": z-score every window and channel, as in CiTrus pre-training (amplitude-free: good for rhythm, such as
     heart rate). "dataset": one fixed mean / std per channel from the training split (`channel_statistics`), which
     keeps the channels' relative amplitudes: for multi-channel sets where the pattern across channels is the signal
-    (EMG gestures, IMU activities) per-window z-scoring erases it.
+    (EMG gestures, IMU activities) per-window z-scoring erases it. `where` and `row_numbers` name the training rows
+    in the warning about rows that decide the statistics (see `channel_statistics`).
     """
     if normalization not in TASK_NORMALIZATIONS:
         raise ValueError(f"normalization must be one of {TASK_NORMALIZATIONS}, got {normalization!r}.")
@@ -646,7 +756,7 @@ def input_overrides(normalization: str, num_channels: int, train=None, nan_polic
             "normalization_mean": None,
             "normalization_std": None,
         }
-    mean, std = channel_statistics(train, nan_policy)
+    mean, std = channel_statistics(train, nan_policy, where=where, row_numbers=row_numbers)
     return {
         "num_channels": num_channels,
         "normalization": "fixed",
@@ -674,6 +784,7 @@ __all__ = [
     "aligned_length",
     "channel_statistics",
     "cropped_rows_notice",
+    "dominating_rows_notice",
     "lost_band_notice",
     "input_overrides",
     "naming_where",

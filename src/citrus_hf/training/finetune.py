@@ -273,7 +273,15 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
             "metrics are reported."
         )
     check_metric_for_task(args.trainer.metric_for_best_model, splits.task)
-    overrides = input_overrides(args.normalization, splits.num_channels, splits.train, args.nan_policy)
+    train_where, train_rows = splits.where("train")
+    overrides = input_overrides(
+        args.normalization,
+        splits.num_channels,
+        splits.train,
+        args.nan_policy,
+        where=f"{args.dataset} {train_where}",
+        row_numbers=train_rows,
+    )
     if splits.channel_names:  # the model and its extractor keep them: prediction then picks channels by name
         overrides["channel_names"] = splits.channel_names
     splits_to_align = [splits.train, splits.validation, splits.test]
