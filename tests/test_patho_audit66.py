@@ -10,6 +10,7 @@ import logging
 import datasets
 import numpy as np
 import pytest
+from tiny_configs import tiny_config
 
 from citrus_hf.data.alignment import channel_statistics
 
@@ -79,3 +80,125 @@ def test_the_rows_are_named_by_their_number_in_the_users_split(caplog):
     with caplog.at_level(logging.WARNING, logger="citrus_hf"):
         channel_statistics(datasets.Dataset.from_dict(rows), row_numbers=np.arange(12) + 40)
     assert "channel 0: row 40 holds" in caplog.text and "(train/" not in caplog.text, caplog.text
+
+
+# ------------------------------------------------------------------------------------------------ 3. mains hum
+
+
+def _tones(*components: tuple[float, float], rows: int = 4, seconds: float = 8.0) -> datasets.Dataset:
+    """`rows` one-channel recordings at `RATE` of the (frequency Hz, amplitude) `components`, each at its own phase."""
+    rng = np.random.default_rng(0)
+    time = np.arange(int(seconds * RATE)) / RATE
+    values = [
+        sum(amplitude * np.sin(2 * np.pi * frequency * time + rng.uniform(0, 6)) for frequency, amplitude in components)
+        for _ in range(rows)
+    ]
+    return datasets.Dataset.from_dict({"input_values": [v[None].astype(np.float32) for v in values]})
+
+
+def test_50_hz_hum_at_a_100_hz_contract_is_kept_power_and_the_notice_says_to_notch_it():
+    """50 Hz mains is the new Nyquist frequency of a 100 Hz model, where the anti-aliasing filter passes half its
+    amplitude: the notice left it out as hum "resampling removes to the good". Only the hum resampling does remove
+    (60 Hz, and every harmonic above 50 Hz) stays out of the share; the 50 Hz hum counts as power the model gets,
+    and the notice says to notch it."""
+    from citrus_hf.data.alignment import lost_band_notice
+
+    model = tiny_config(sampling_rate=100.0)
+    # 80 % of the power (aside from hum) at 80 Hz, above the model's 50 Hz Nyquist frequency
+    with_60 = lost_band_notice([_tones((10, 1.0), (80, 2.0), (60, 3.0), (120, 1.0))], model, RATE)
+    assert with_60 is not None and with_60.startswith("80% of the recordings' power lies above 50 Hz"), with_60
+    assert "50 Hz mains hum" in with_60 and "half its amplitude" in with_60 and "notch" in with_60, with_60
+    # the 50 Hz hum reaches the model (at half amplitude): it is power kept, and most of the power is no longer lost
+    assert lost_band_notice([_tones((10, 1.0), (80, 2.0), (50, 3.0))], model, RATE) is None
+    # a model whose Nyquist frequency is no mains frequency says nothing of it
+    elsewhere = lost_band_notice([_tones((10, 1.0), (80, 3.0))], tiny_config(sampling_rate=80.0), RATE)
+    assert elsewhere is not None and "mains" not in elsewhere.split("removes.")[1], elsewhere
+
+
+def test_the_readme_no_longer_says_resampling_removes_50_hz_hum():
+    from pathlib import Path
+
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    assert "passes half its amplitude" in readme and "notch" in readme
+    assert (
+        "Nyquist frequency (50 Hz for citrus-small): where that is more than half of the recordings' power, mains "
+        "hum aside" not in readme
+    )
+
+
+# ------------------------------------------------------------------------------- 6. an inf sample, interpolated
+
+
+def test_an_inf_sample_gives_a_finite_share_and_no_numpy_warning():
+    """`np.nan_to_num` turned an inf sample (interpolated later, --nan-policy interpolate) into 1.8e308: the FFT
+    overflowed, numpy warned three times and the notice said "nan% of the recordings' power"."""
+    import warnings
+
+    from citrus_hf.data.alignment import lost_band_notice
+
+    rows = _tones((10, 1.0), (80, 3.0)).to_dict()
+    rows["input_values"][1][0][100] = np.inf
+    rows["input_values"][2][0][7] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        notice = lost_band_notice([datasets.Dataset.from_dict(rows)], tiny_config(sampling_rate=100.0), RATE)
+    assert notice is not None and notice.startswith("90% of the recordings' power"), notice
+
+
+def test_float32_samples_near_their_maximum_are_z_scored_without_a_numpy_warning():
+    """`np.ptp` of float32 samples near +-3.4e38 overflowed inside `_offsets_removed` ("overflow encountered in
+    subtract" leaked to the user) though the windows came out right."""
+    import warnings
+
+    from citrus_hf import CiTrusFeatureExtractor
+
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config())
+    time = np.arange(400) / 100.0
+    recording = (3e38 * np.sin(2 * np.pi * 3 * time))[None].astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        windows = extractor(recording, sampling_rate=100.0, alignment="window", return_tensors="np")["input_values"]
+    np.testing.assert_allclose(windows.std(axis=(1, 2)), 1.0, rtol=1e-3)
+
+
+# ------------------------------------------------------------------------------ 9. a baseline step in ADC counts
+
+
+def _counts_with_a_step(seconds: float = 40.0) -> tuple[np.ndarray, np.ndarray]:
+    time = np.arange(int(seconds * RATE)) / RATE
+    swing = 4 * np.sin(2 * np.pi * 3 * time) + np.random.default_rng(0).standard_normal(time.size)
+    return time, 2**23 + swing + 100_000 * (time >= seconds / 2)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_baseline_step_in_float_adc_counts_no_longer_zeroes_windows(dtype):
+    """24-bit counts near 2^23 with a swing of a few counts lost their offset to `_offsets_removed` only while the
+    recording's span was small: a +100,000-count step half-way (the electrode re-settles) made the span large, the
+    offset stayed, and every window away from the step was zeroed as 'constant' without a word."""
+    import citrus_hf
+    from citrus_hf import CiTrusFeatureExtractor
+
+    extractor = CiTrusFeatureExtractor.from_pretrained(citrus_hf.bundled_checkpoint("citrus-small"), alignment="window")
+    _, counts = _counts_with_a_step()
+    windows = extractor(counts.astype(dtype)[None], sampling_rate=RATE, return_tensors="np")["input_values"]
+    np.testing.assert_allclose(windows.std(axis=(1, 2)), 1.0, rtol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["eeg_blink", "systole_affect", "hr_ecg", "watch_exercises", "myo_gestures"])
+def test_offsets_of_real_recordings_are_removed_exactly_as_before(name, offline_archives_cached):
+    """The step's fix looks for a stretch of the recording whose swing z-scoring would zero as rounding (a positive
+    span below twice `_CONSTANT_RELATIVE_TOLERANCE` of its mean): on real recordings (EEG, ECG, EDA quantised at 1.5e-3
+    on an offset of 10 uS, IMU, EMG) it changes no decision of the whole-recording rule, so their windows are the
+    same to the bit."""
+    from citrus_hf.data.splits import load_split
+    from citrus_hf.feature_extraction_citrus import _OFFSET_TO_SPAN, _offsets_removed
+
+    split = load_split(name, "train")
+    for row in split.select(range(min(200, len(split)))).with_format("numpy", columns=["input_values"], dtype=None):
+        recording = np.atleast_2d(np.asarray(row["input_values"]))
+        recording = recording if recording.dtype == np.float64 else recording.astype(np.float32)
+        spans = recording.max(axis=-1).astype(np.float64) - recording.min(axis=-1)
+        before = np.abs(recording.mean(axis=-1, dtype=np.float64)) > _OFFSET_TO_SPAN * spans
+        centred = _offsets_removed(recording)
+        assert (centred is recording) == (not before.any())
+        np.testing.assert_array_equal(centred[~before], recording[~before])

@@ -574,15 +574,41 @@ def _offsets_removed(signal: np.ndarray) -> np.ndarray:
     (`_OFFSET_TO_SPAN`) removed; `signal` itself when no channel's does. For z-scoring, which removes each window's mean
     anyway: a swing of a few float32 steps on a large offset (24-bit counts 2^23 + 4 sin, in a float .npy or CSV;
     1e5 + 0.05 sin in float64) was rounded on resampling and then zeroed as a constant window. The mean is summed in
-    float64; float32 values within a factor 2 of it lose nothing in the subtraction (Sterbenz)."""
+    float64; float32 values within a factor 2 of it lose nothing in the subtraction (Sterbenz). A channel whose span
+    a baseline step makes large keeps the offset by that rule, so its stretches are looked at too
+    (`_stretches_zeroed_as_constant`)."""
     means = signal.mean(axis=-1, dtype=np.float64)
-    spans = np.ptp(signal, axis=-1).astype(np.float64)
+    # in float64: float32 samples near +-3.4e38 overflowed `np.ptp` ("overflow encountered in subtract")
+    spans = signal.max(axis=-1).astype(np.float64) - signal.min(axis=-1).astype(np.float64)
     far = np.abs(means) > _OFFSET_TO_SPAN * spans
+    far |= _stretches_zeroed_as_constant(signal) & (means != 0)
     if not far.any():
         return signal
     centred = signal.copy()
     centred[far] -= means[far, None].astype(signal.dtype)
     return centred
+
+
+# The stretches `_stretches_zeroed_as_constant` cuts a channel into (at least this many samples each).
+_OFFSET_STRETCHES, _OFFSET_STRETCH_MIN_SAMPLES = 16, 64
+
+
+def _stretches_zeroed_as_constant(signal: np.ndarray) -> np.ndarray:
+    """Per channel of `(channels, time)` floats: whether a stretch of it (a 16th of the recording, at least 64
+    samples) swings, but by less than z-scoring's rounding tolerance of its mean (`_CONSTANT_RELATIVE_TOLERANCE`; a
+    window's std is at most half its span), so that a window there would be zeroed as constant unless the channel's
+    offset is removed first. 24-bit counts near 2^23 swinging by a few counts with a +100,000-count baseline step
+    half-way (an electrode re-settling) have a large span, and every window away from the step was zeroed. A stretch
+    that does not swing at all (a flat electrode) is constant whatever the offset; real recordings' stretches swing
+    by far more (EDA quantised at 1.5e-3 on 10 uS: 75x the tolerance)."""
+    length = max(_OFFSET_STRETCH_MIN_SAMPLES, signal.shape[-1] // _OFFSET_STRETCHES)
+    count = signal.shape[-1] // length
+    if count < 2:
+        return np.zeros(signal.shape[:-1], dtype=bool)
+    stretches = signal[..., : count * length].reshape(*signal.shape[:-1], count, length)
+    spans = stretches.max(axis=-1).astype(np.float64) - stretches.min(axis=-1).astype(np.float64)
+    levels = np.abs(stretches.mean(axis=-1, dtype=np.float64))
+    return ((spans > 0) & (spans < 2 * _CONSTANT_RELATIVE_TOLERANCE * levels)).any(axis=-1)
 
 
 # resample_poly designs its filter on every call: 0.15 ms for 250 -> 100 Hz, a third of aligning a 0.8 s clip, and

@@ -157,11 +157,16 @@ def cropped_rows_notice(
 
 # The share of a set's signal power above the model's Nyquist frequency from which the commands say what resampling
 # removes: more than half. Measured on the first 64 training rows of the offline sets at citrus-small's 100 Hz (mains
-# hum at 50 / 60 Hz and its harmonics left out, which resampling removes to the good): ECG at 1-2 kHz (hr_ecg,
-# systole_affect) and PPG 0 %, EEG 0-18 % (eeg_blink's headband the most: 65 % with its mains hum), MEG at 400 Hz
-# 6 %, EMG at 200 Hz (myo_gestures) 64 %: only the EMG loses most of what it measures (surface EMG and heart sounds lie
-# mostly between 20 and 250 Hz).
+# hum at 50 / 60 Hz and its harmonics above the Nyquist frequency left out, which resampling removes to the good):
+# ECG at 1-2 kHz (hr_ecg, systole_affect) and PPG 0 %, EEG 0-18 % (eeg_blink's headband the most: 65 % with its mains
+# hum), MEG at 400 Hz 6 %, EMG at 200 Hz (myo_gestures) 64 %: only the EMG loses most of what it measures (surface EMG
+# and heart sounds lie mostly between 20 and 250 Hz).
 LOST_POWER_NOTICE_SHARE = 0.5
+# Mains frequencies (Hz). Hum at or below the model's Nyquist frequency is not removed by resampling: at the Nyquist
+# frequency itself (50 Hz for a 100 Hz model) the anti-aliasing filter passes half its amplitude, as an alternating
+# component whose size depends on the hum's phase; the filter stays as it is (citrus-small was pre-trained on its
+# output), so the notice says to notch that hum out first.
+_MAINS_FREQUENCIES = (50.0, 60.0)
 # Rows, channels per row and samples per channel the share is measured on: a bound on the work (a few hundred
 # milliseconds), whatever the set's size.
 _POWER_ROWS, _POWER_CHANNELS, _POWER_SAMPLES = 64, 8, 2**16
@@ -174,10 +179,12 @@ def lost_band_notice(
     model_config_option: str = "--config-overrides sampling_rate=HZ",
 ):
     """One line saying how much of the recordings' power resampling to `config`'s rate removes (every frequency above
-    its Nyquist, mains hum aside) when that is `LOST_POWER_NOTICE_SHARE` or more (most of an EMG's or a heart sound's
-    band), or None. Measured on the first rows of `datasets` (`(channels, time)` or `(time,)` `input_values`; rates
-    from the `sampling_rate` column, else `sampling_rate`). `model_config_option` is how the caller spells the setting
-    of a from-scratch model's rate."""
+    its Nyquist, mains hum there aside: resampling removes it to the good) when that is `LOST_POWER_NOTICE_SHARE` or
+    more (most of an EMG's or a heart sound's band), or None. Hum at or below the Nyquist frequency is power the model
+    gets (`_MAINS_FREQUENCIES`), and where a mains frequency is the Nyquist frequency the line says to notch it.
+    Measured on the first rows of `datasets` (`(channels, time)` or `(time,)` `input_values`; rates from the
+    `sampling_rate` column, else `sampling_rate`; NaN / inf samples, which `nan_policy="interpolate"` fills later, as
+    the row's mean). `model_config_option` is how the caller spells the setting of a from-scratch model's rate."""
     cutoff = config.sampling_rate / 2
     above = total = 0.0
     fastest = 0.0
@@ -190,13 +197,18 @@ def lost_band_notice(
                 continue
             signal = np.atleast_2d(np.asarray(row["input_values"], dtype=np.float64))
             signal = signal[:_POWER_CHANNELS, :_POWER_SAMPLES]
-            signal = np.nan_to_num(signal - np.nanmean(signal, axis=-1, keepdims=True))
+            # NaN / inf as missing, at the row's mean: `nan_to_num` made an inf 1.8e308, the FFT overflowed and the
+            # share was NaN
+            finite = np.isfinite(signal)
+            kept_samples = finite.sum(axis=-1, keepdims=True)
+            mean = np.where(finite, signal, 0.0).sum(axis=-1, keepdims=True) / np.maximum(kept_samples, 1)
+            signal = np.where(finite, signal - mean, 0.0)
             power = np.abs(np.fft.rfft(signal, axis=-1)) ** 2
             frequencies = np.fft.rfftfreq(signal.shape[-1], 1 / rate)
             kept = frequencies > 0
-            for mains in (50.0, 60.0):  # the hum and its harmonics, within 1 Hz of each
+            for mains in _MAINS_FREQUENCIES:  # the hum and its harmonics, within 1 Hz of each, that resampling removes
                 near = np.abs((frequencies + mains / 2) % mains - mains / 2) <= 1.0
-                kept &= ~(near & (frequencies > mains / 2))
+                kept &= ~(near & (frequencies > mains / 2) & (frequencies > cutoff))
             above += float(power[:, kept & (frequencies > cutoff)].sum())
             total += float(power[:, kept].sum())
             fastest = max(fastest, rate)
@@ -204,11 +216,18 @@ def lost_band_notice(
             break  # the first split with rows faster than the model (the training pool) is the sample
     if total <= 0 or above / total < LOST_POWER_NOTICE_SHARE:
         return None
+    at_nyquist = [mains for mains in _MAINS_FREQUENCIES if abs(mains - cutoff) <= 1.0]
+    hum = (
+        f" {at_nyquist[0]:g} Hz mains hum, at the model's Nyquist frequency, is not removed: resampling passes half "
+        f"its amplitude, so notch it out of {at_nyquist[0]:g} Hz recordings first (e.g. `scipy.signal.iirnotch`)."
+        if at_nyquist
+        else ""
+    )
     return (
-        f"{above / total:.0%} of the recordings' power (mains hum aside) lies above {cutoff:g} Hz, which resampling "
-        f"from {fastest:g} Hz to the model's {config.sampling_rate:g} Hz removes. Where the task lives in that band "
-        f"(EMG, heart sounds), compare with a model at the recordings' rate trained from scratch ({model_config_option}; "
-        "`citrus evaluate` scores both on the same draws)."
+        f"{above / total:.0%} of the recordings' power lies above {cutoff:g} Hz (mains hum there aside), which "
+        f"resampling from {fastest:g} Hz to the model's {config.sampling_rate:g} Hz removes. Where the task lives in "
+        f"that band (EMG, heart sounds), compare with a model at the recordings' rate trained from scratch "
+        f"({model_config_option}; `citrus evaluate` scores both on the same draws).{hum}"
     )
 
 
