@@ -202,3 +202,53 @@ def test_offsets_of_real_recordings_are_removed_exactly_as_before(name, offline_
         centred = _offsets_removed(recording)
         assert (centred is recording) == (not before.any())
         np.testing.assert_array_equal(centred[~before], recording[~before])
+
+
+# ------------------------------------------------------------ 5. float64 files beyond float32's range in a folder
+
+
+def _folder_with_a_fill_value(root, value: float = 1e300):
+    """A labelled folder of float64 .npy files, one of which holds a stretch of `value` (a fill value)."""
+    rng = np.random.default_rng(1)
+    for split in ("train", "test"):
+        for label in ("low", "high"):
+            (root / split / label).mkdir(parents=True)
+            for index in range(2):
+                signal = rng.standard_normal((1, 500))
+                if (split, label, index) == ("train", "low", 1):
+                    signal[0, 100:150] = value
+                np.save(root / split / label / f"r{index}.npy", signal)
+    return root
+
+
+@pytest.mark.parametrize("nan_policy", ["raise", "interpolate"])
+def test_a_folder_refuses_float64_values_beyond_float32_before_its_cast(nan_policy, tmp_path):
+    """The folder reader cast each file to float32 first: 1e300 became inf, was reported as "NaN or infinite" (with
+    NaN advice), and --nan-policy interpolate filled it silently. It is refused as `citrus predict` refuses it."""
+    from citrus_hf.data.splits import load_task_splits
+
+    root = _folder_with_a_fill_value(tmp_path / "set")
+    with pytest.raises(ValueError) as caught:
+        load_task_splits(str(root), sampling_rate=RATE, nan_policy=nan_policy, require_validation=False)
+    said = str(caught.value)
+    assert "r1.npy" in said and "beyond float32's range" in said and "rescale" in said, said
+    assert "NaN" not in said, said
+
+
+def test_an_unlabelled_folder_refuses_them_too_and_keeps_what_float32_holds(tmp_path):
+    """`citrus data build` / pre-training read a folder in segments: the same refusal; a float64 file within
+    float32's range (and one with a real inf, which the NaN / inf rules handle) reads as before."""
+    from citrus_hf.data.recording_folders import load_recording_folder
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "bad").mkdir()
+    signal = rng.standard_normal((2, 400))
+    signal[1, 10] = -1e200
+    np.save(tmp_path / "bad" / "a.npy", signal)
+    with pytest.raises(ValueError, match=r"a\.npy.*up to 1e\+200, beyond float32's range.*rescale"):
+        load_recording_folder(tmp_path / "bad", sampling_rate=RATE)
+    (tmp_path / "good").mkdir()
+    signal[1, 10] = np.inf
+    np.save(tmp_path / "good" / "a.npy", signal)
+    rows = load_recording_folder(tmp_path / "good", sampling_rate=RATE).with_format("numpy")
+    assert np.isinf(rows[0]["input_values"][1, 10])

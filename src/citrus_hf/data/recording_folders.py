@@ -606,7 +606,7 @@ def _examples(
             if reference is not None and _names_channels_once(file, recording):
                 recording = _in_channel_order(file, recording, *reference)
             row = {
-                "input_values": recording.data.astype(np.float32),
+                "input_values": _as_float32(recording.data, file),
                 "recording": file.relative_to(root).as_posix(),
                 **given,
             }
@@ -622,6 +622,31 @@ def _examples(
             if with_rate:
                 row["sampling_rate"] = float(recording.sampling_rate)
             yield row
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _as_float32(data: np.ndarray, file: Path) -> np.ndarray:
+    """`data` as the float32 a folder's rows are stored in, refusing finite values beyond float32's range, as
+    `citrus predict` refuses them: cast first, a float64 fill value (1e300) became inf, was reported as a NaN / inf
+    sample (with NaN advice), and --nan-policy interpolate filled it with made-up values.
+
+    Raises:
+        ValueError: a finite value beyond float32's range, naming `file`, the largest such value and the fix.
+    """
+    if data.dtype.kind == "f" and data.dtype.itemsize > 4 and data.size:
+        peak = max(float(data.max()), -float(data.min()))  # NaN or inf in it: looked at sample by sample below
+        if not peak <= _FLOAT32_MAX:
+            with np.errstate(invalid="ignore"):
+                beyond = np.isfinite(data) & (np.abs(data) > _FLOAT32_MAX)
+            if beyond.any():
+                raise ValueError(
+                    f"{file} has values up to {float(np.abs(data[beyond]).max()):.3g}, beyond float32's range "
+                    f"({_FLOAT32_MAX:.3g}) in which the model computes; rescale them (e.g. convert them to the unit "
+                    "the checkpoint was trained on)."
+                )
+    return data.astype(np.float32)
 
 
 def _channel_reference(files: list[Path], with_rate: bool) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
@@ -816,7 +841,7 @@ def _segments(
         name = file.relative_to(root).as_posix()
         for suffix, rate, segments in _segment_streams(file, with_rate, sampling_rate):
             for data in segments:
-                row = {"input_values": data.astype(np.float32), "recording": name + suffix}
+                row = {"input_values": _as_float32(data, file), "recording": name + suffix}
                 if with_rate:
                     row["sampling_rate"] = rate
                 yield row
