@@ -252,3 +252,28 @@ def test_an_unlabelled_folder_refuses_them_too_and_keeps_what_float32_holds(tmp_
     np.save(tmp_path / "good" / "a.npy", signal)
     rows = load_recording_folder(tmp_path / "good", sampling_rate=RATE).with_format("numpy")
     assert np.isinf(rows[0]["input_values"][1, 10])
+
+
+# ------------------------------------------------------------------------------------- 8. fp16 autocast
+
+
+@pytest.mark.parametrize("model_class", ["CiTrusForSequenceClassification", "CiTrusModel"])
+def test_fp16_autocast_refuses_inputs_its_arithmetic_overflows_on_as_float16_weights_do(model_class):
+    """A float16 model refused inputs beyond 1e3 (`_MAX_FLOAT16_INPUT_MAGNITUDE`) with a clear error, but the same
+    forward under `torch.autocast(dtype=torch.float16)` (fp16 inference, the Trainer's fp16 evaluation) returned NaN
+    logits and embeddings without a word. bfloat16 autocast keeps float32's range and is not limited."""
+    import torch
+
+    import citrus_hf
+
+    model = getattr(citrus_hf, model_class)(tiny_config(num_labels=2)).eval()
+    wide = torch.randn(1, 1, 200) * 1e4
+    with torch.no_grad():
+        with torch.autocast("cpu", dtype=torch.float16), pytest.raises(ValueError) as caught:
+            model(input_values=wide)
+        said = str(caught.value)
+        assert "beyond 1000" in said and "float16" in said and "autocast" in said and "bfloat16" in said, said
+        with torch.autocast("cpu", dtype=torch.float16):
+            model(input_values=wide / 1e4)  # an input of the unit it was trained on runs
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            model(input_values=wide)

@@ -91,6 +91,17 @@ _MAX_INPUT_MAGNITUDE = 1e15
 # float32's to 3e-4 up to 3e3 and are NaN at 1e4 (its patch embedding overflows); 1e3 leaves a margin.
 _MAX_FLOAT16_INPUT_MAGNITUDE = 1e3
 
+
+def _float16_autocast(device_type: str) -> bool:
+    """Whether `torch.autocast` runs this device type's operations in float16 here: the model's float32 weights then
+    compute in float16, whose range (65504) the float16 input limit (`_MAX_FLOAT16_INPUT_MAGNITUDE`) is for; unchecked,
+    fp16 inference and the Trainer's fp16 evaluation gave NaN logits for wide inputs without a word."""
+    try:
+        return torch.is_autocast_enabled(device_type) and torch.get_autocast_dtype(device_type) == torch.float16
+    except RuntimeError:  # a device type autocast does not know (its operations are not autocast either)
+        return False
+
+
 # Keyword arguments that peft's text-model wrappers (e.g. `PeftModelForSequenceClassification`) always pass.
 # A bio-signal model has no use for them; they are accepted when None so those wrappers work, and refused otherwise.
 _TEXT_MODEL_KWARGS = ("input_ids", "attention_mask", "inputs_embeds", "token_type_ids", "position_ids")
@@ -2646,7 +2657,8 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 f"it was trained on. {LONG_INPUT_ADVICE.get()}"
             )
         # One reduction checks both: NaN fails the comparison, and so does inf.
-        half = self.dtype == torch.float16
+        autocast_half = _float16_autocast(input_values.device.type)
+        half = autocast_half or self.dtype == torch.float16
         limit = _MAX_FLOAT16_INPUT_MAGNITUDE if half else _MAX_INPUT_MAGNITUDE
         if not _is_tracing() and not bool(input_values.abs().amax() <= limit):
             if not torch.isfinite(input_values).all():
@@ -2654,12 +2666,19 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                     "`input_values` contains NaN or infinite values; clean the recording or use "
                     "CiTrusFeatureExtractor(nan_policy='interpolate')."
                 )
+            arithmetic = "float16 (torch.autocast(dtype=torch.float16))" if autocast_half else "float16"
             raise ValueError(
                 f"`input_values` has values up to {float(input_values.abs().amax()):.3g}, beyond {limit:g}, where the "
-                f"model's {'float16' if half else 'float32'} arithmetic overflows into NaN; scale the input to the unit "
-                "the checkpoint was trained on (CiTrusFeatureExtractor's normalization='zscore' scales every window "
-                "itself; 'fixed' and 'none' keep the recording's unit)"
-                + ("; or run the model in float32 or bfloat16 (dtype=torch.bfloat16)." if half else ".")
+                f"model's {arithmetic if half else 'float32'} arithmetic overflows into NaN; scale the input to the "
+                "unit the checkpoint was trained on (CiTrusFeatureExtractor's normalization='zscore' scales every "
+                "window itself; 'fixed' and 'none' keep the recording's unit)"
+                + (
+                    "; or autocast to bfloat16 (torch.autocast(dtype=torch.bfloat16)) or none."
+                    if autocast_half
+                    else "; or run the model in float32 or bfloat16 (dtype=torch.bfloat16)."
+                    if half
+                    else "."
+                )
             )
         return input_values.to(self.dtype)
 
