@@ -654,9 +654,11 @@ def _row_moments(shifted: np.ndarray, finite: np.ndarray) -> tuple[np.ndarray, n
     samples)` of shifted samples (non-finite ones zero and left out by `finite`), each `(rows, channels)`, float32:
     what `dominating_rows_notice` needs, at 12 bytes per row and channel."""
     count = finite.sum(axis=-1)
-    mean = shifted.sum(axis=-1) / np.maximum(count, 1)
-    deviations = np.where(finite, shifted - mean[..., None], 0.0)
-    squares = np.einsum("rct,rct->rc", deviations, deviations)
+    total = shifted.sum(axis=-1)
+    mean = total / np.maximum(count, 1)
+    # E[x^2] - E[x]^2 of the shifted samples: one pass; it loses digits only for a row whose mean lies 1e7 times its
+    # spread from the first batch's, which the median over the rows (or the row's share, then huge) absorbs
+    squares = np.maximum(np.einsum("rct,rct->rc", shifted, shifted) - total * mean, 0.0)
     with np.errstate(over="ignore"):  # (beyond float32: inf, which then dominates, as it should)
         return count.astype(np.float32), mean.astype(np.float32), squares.astype(np.float32)
 
