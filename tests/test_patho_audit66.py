@@ -277,3 +277,113 @@ def test_fp16_autocast_refuses_inputs_its_arithmetic_overflows_on_as_float16_wei
             model(input_values=wide / 1e4)  # an input of the unit it was trained on runs
         with torch.autocast("cpu", dtype=torch.bfloat16):
             model(input_values=wide)
+
+
+# ------------------------------------------------------------------------------ 2. windows without signal
+
+
+def _tiny_checkpoint(folder, model_class: str = "CiTrusForSequenceClassification", normalization: str = "zscore"):
+    """A tiny task model (100 Hz, 2 s windows) and its extractor saved in `folder`."""
+    import citrus_hf
+    from citrus_hf import CiTrusFeatureExtractor
+
+    statistics = {"normalization_mean": [0.0], "normalization_std": [3.0]} if normalization == "fixed" else {}
+    config = tiny_config(num_labels=2, num_channels=1, normalization=normalization, **statistics)
+    getattr(citrus_hf, model_class)(config).save_pretrained(folder)
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
+    return str(folder)
+
+
+def _three_windows_each() -> dict[str, np.ndarray]:
+    """6 s recordings at `RATE` (three 2 s windows): a clean one, one with its middle 2 s lost (NaN), one whose
+    electrode went flat after 2 s, and one of zeros."""
+    time = np.arange(int(6 * RATE)) / RATE
+    clean = (12 * np.sin(2 * np.pi * 6 * time) + 3 * np.random.default_rng(3).standard_normal(time.size))[None]
+    lost = clean.copy()
+    lost[0, int(2 * RATE) : int(4 * RATE)] = np.nan
+    flat = clean.copy()
+    flat[0, int(2 * RATE) :] = flat[0, int(2 * RATE)]
+    return {"clean": clean, "lost": lost, "flat": flat, "zeros": np.zeros_like(clean)}
+
+
+@pytest.mark.parametrize("normalization", ["zscore", "fixed"])
+def test_windows_without_signal_are_marked_and_left_out_of_the_recordings_label(normalization, tmp_path):
+    """A window of NaN filled by --nan-policy interpolate, an electrode gone flat, a recording of zeros: scored with
+    the highest confidence of all, they decided the recording's label, and nothing said so. Each window says whether
+    it holds signal (`no_signal`: None, "flat" or "interpolated"), the result counts them, the recording's scores are
+    the mean over the windows with signal, and a recording of none has no label. With fixed statistics a flat
+    stretch resampled from 250 Hz is not exactly constant (the filter's ripple), and is marked all the same."""
+    from transformers import pipeline
+
+    import citrus_hf  # noqa: F401 - registers the pipelines
+
+    classify = pipeline(model=_tiny_checkpoint(tmp_path / "run", normalization=normalization), backend="torch")
+    recordings = _three_windows_each()
+    results = dict(zip(recordings, classify(list(recordings.values()), sampling_rate=RATE, nan_policy="interpolate")))
+    marks = {name: [window["no_signal"] for window in result["windows"]] for name, result in results.items()}
+    assert marks == {
+        "clean": [None, None, None],
+        "lost": [None, "interpolated", None],
+        "flat": [None, "flat", "flat"],
+        "zeros": ["flat", "flat", "flat"],
+    }, marks
+    assert [result["no_signal_windows"] for result in results.values()] == [0, 1, 2, 3]
+    for name in ("lost", "flat"):
+        windows = results[name]["windows"]
+        kept = [window for window in windows if window["no_signal"] is None]
+        best = max(results[name]["labels"], key=lambda entry: entry["score"])
+        mean = np.mean([[e["score"] for e in w["labels"] if e["label"] == best["label"]] for w in kept])
+        assert best["score"] == pytest.approx(mean, abs=1e-6)
+    zeros = results["zeros"]
+    assert zeros["label"] is None and zeros["score"] is None and zeros["labels"] == [], zeros
+    # one recording alone (its own passes, not a pack) is marked alike
+    alone = classify(recordings["flat"], sampling_rate=RATE)
+    assert [window["no_signal"] for window in alone["windows"]] == marks["flat"]
+
+
+def test_a_regressor_and_an_encoder_leave_them_out_too(tmp_path):
+    from transformers import pipeline
+
+    import citrus_hf  # noqa: F401 - registers the pipelines
+
+    recordings = _three_windows_each()
+    regress = pipeline(model=_tiny_checkpoint(tmp_path / "reg", "CiTrusForRegression"), backend="torch")
+    flat, zeros = regress([recordings["flat"], recordings["zeros"]], sampling_rate=RATE)
+    assert flat["target"] == pytest.approx(flat["windows"][0]["target"], abs=1e-6) and flat["no_signal_windows"] == 2
+    assert zeros["target"] is None and zeros["no_signal_windows"] == 3
+    embed = pipeline(model=_tiny_checkpoint(tmp_path / "enc", "CiTrusModel"), backend="torch")
+    flat, zeros = embed([recordings["flat"], recordings["zeros"]], sampling_rate=RATE)
+    np.testing.assert_allclose(flat["embedding"], flat["window_embeddings"][0], rtol=1e-5, atol=1e-6)
+    assert np.isnan(zeros["embedding"]).all() and zeros["embedding"].shape == flat["embedding"].shape
+
+
+def test_predict_says_how_many_windows_hold_no_signal(tmp_path, capsys):
+    """`citrus predict` gave the zeros a label of score 1.000 and no word: its line now says how many windows were
+    flat or wholly interpolated, the .csv marks each, and a recording with none left has no label."""
+    import csv
+
+    from citrus_hf.commands.main import main
+
+    model = _tiny_checkpoint(tmp_path / "run")
+    files = []
+    for name, recording in _three_windows_each().items():
+        files.append(str(tmp_path / f"{name}.npy"))
+        np.save(files[-1], recording.astype(np.float32))
+    output = tmp_path / "windows.csv"
+    argv = ["predict", model, *files, "--sampling-rate", "250", "--nan-policy", "interpolate", "--backend", "torch"]
+    assert main([*argv, "--output", str(output)]) == 0
+    printed = capsys.readouterr().out
+    assert "clean.npy: no window" not in printed and "clean.npy: 0 of" not in printed, printed
+    assert "lost.npy: 1 of 3 window(s) hold no signal (1 wholly interpolated: every sample NaN" in printed, printed
+    assert (
+        "flat.npy: 2 of 3 window(s) hold no signal (2 flat: constant, e.g. an electrode off), left out of its label"
+        in printed
+    ), printed
+    assert "zeros.npy: no label (no window holds signal)" in printed, printed
+    assert (
+        "zeros.npy: 3 of 3 window(s) hold no signal (3 flat: constant, e.g. an electrode off), so it has no "
+        "label" in printed
+    ), printed
+    with open(output, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["no_signal"] for row in rows][3:9] == ["", "interpolated", "", "", "flat", "flat"]

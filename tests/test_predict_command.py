@@ -91,6 +91,7 @@ def test_an_edf_recording_gets_a_line_and_every_window_in_a_csv_as_the_pipeline_
     assert printed[1] == f"Wrote 30 windows of 1 recording(s) to {output}"
     rows = _csv_rows(output)
     columns = ["recording", "start", "end", "start_time", "label", "score", "p_rest", "p_left fist", "p_right fist"]
+    columns.append("no_signal")  # empty where the window holds signal
     assert list(rows[0]) == columns
     for row, window in zip(rows, windows, strict=True):
         assert row["recording"] == str(edf_path)
@@ -133,7 +134,7 @@ def test_a_regressor_gives_its_target_and_an_encoder_its_embedding(edf_path, tmp
     assert main(["predict", regressor, str(edf_path), "--channels", "8", "--output", str(output)]) == 0
     assert capsys.readouterr().out.startswith(f"{edf_path}: target ")
     rows = _csv_rows(output)
-    assert len(rows) == 30 and list(rows[0]) == ["recording", "start", "end", "start_time", "target"]
+    assert len(rows) == 30 and list(rows[0]) == ["recording", "start", "end", "start_time", "target", "no_signal"]
     # the bundled pre-training checkpoint embeds (any channel count: every channel's tokens, concatenated)
     output = tmp_path / "embeddings.csv"
     assert main(["predict", "citrus-small", str(edf_path), "--channels", "C3..", "--output", str(output)]) == 0
@@ -141,7 +142,7 @@ def test_a_regressor_gives_its_target_and_an_encoder_its_embedding(edf_path, tmp
     assert line.startswith(f"{edf_path}: embedding of ") and "6 window(s) of 10 s" in line
     rows = _csv_rows(output)
     width = int(line.split("embedding of ")[1].split()[0])
-    assert len(rows) == 6 and len(rows[0]) == 4 + width and "embedding_0" in rows[0]
+    assert len(rows) == 6 and len(rows[0]) == 5 + width and "embedding_0" in rows[0]  # and no_signal
 
 
 @pytest.mark.parametrize(

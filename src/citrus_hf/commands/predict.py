@@ -10,9 +10,11 @@ Files are read by their suffix (`citrus_hf.data.readers.read_recording`): EDF / 
 their rate, `.npy` ((channels, time)) and `.csv` / `.tsv` / `.txt` (a column per channel) need `--sampling-rate`. Each recording gets one
 line: the label with its score (a classifier: the mean of its windows' probabilities), the mean target (a regressor)
 or the size of the mean embedding (any other checkpoint), its windows and the backend that ran, and the seconds no
-window covers: in the gaps of a hop longer than a window, and at its end (the result's `unscored_seconds`).
-`--output` writes every window: a `.csv` row per window (start and end in seconds, the label, its score and every
-label's probability; or the targets; or the embedding), or a `.jsonl` line per recording (the pipeline's result). Where an
+window covers: in the gaps of a hop longer than a window, and at its end (the result's `unscored_seconds`); windows
+that hold no signal (flat, or wholly NaN / inf made up by --nan-policy interpolate) are left out of that mean, and a
+second line says how many. `--output` writes every window: a `.csv` row per window (start and end in seconds, the
+label, its score and every label's probability; or the targets; or the embedding; and `no_signal`: "flat",
+"interpolated" or empty), or a `.jsonl` line per recording (the pipeline's result). Where an
 EDF / BDF file or a WFDB record is among the recordings, each row also has `start_time`, the window's start on the
 clock of the file's header (ISO 8601; empty for a file that records no start), and each `.jsonl` line
 `recording_start`. It is
@@ -265,6 +267,8 @@ def run(argv: Sequence[str]) -> int:
                 continue
             duration = recording.data.shape[-1] / recording.sampling_rate
             print(_summary(path, result, recording.sampling_rate, duration, args.pad_last_window))
+            if line := _no_signal_line(path, result):
+                print(line)
             windows += len(result["windows"])
             if plot is not None:  # the windows only (not the samples): what the figure draws
                 plotted.append((path, result))
@@ -718,7 +722,9 @@ def _summary(path: str, result: dict[str, Any], rate: float, duration: float, pa
     if result["unscored_seconds"] > 0.5 / rate:
         tail += f"; its last {result['unscored_seconds']:.3g} s are in no window"
         tail += "" if padded else " (--pad-last-window scores them)"
-    if "label" in result:
+    if windows and result.get("no_signal_windows") == len(windows):  # (`_no_signal_line` says which windows)
+        answer = "no label (no window holds signal)" if "label" in result else "no answer (no window holds signal)"
+    elif "label" in result:
         answer = f"{result['label']} (score {result['score']:.3f})"
     elif "target" in result:
         answer = f"target {result['target']:.4g}"
@@ -727,6 +733,27 @@ def _summary(path: str, result: dict[str, Any], rate: float, duration: float, pa
     else:
         answer = f"embedding of {len(result['embedding'])} values"
     return f"{path}: {answer}; {covered} at {rate:g} Hz, backend {result['backend']}{tail}"
+
+
+def _no_signal_line(path: str, result: dict[str, Any]) -> str | None:
+    """A line for a recording with windows that hold no signal (the pipeline's `"no_signal"`: flat, constant after
+    alignment, or wholly NaN / inf filled by --nan-policy interpolate), which its label, target or embedding leaves
+    out; None when every window holds signal. Such windows got the most confident scores of all, and flipped labels."""
+    windows = result["windows"]
+    reasons = [window["no_signal"] for window in windows if window.get("no_signal")]
+    if not reasons:
+        return None
+    said = {
+        "flat": "flat: constant, e.g. an electrode off",
+        "interpolated": "wholly interpolated: every sample NaN / inf, filled by --nan-policy interpolate",
+    }
+    counts = "; ".join(f"{reasons.count(reason)} {said[reason]}" for reason in said if reason in reasons)
+    answer = "label" if "label" in result else "embedding" if "embedding" in result else "target"
+    left_out = f"so it has no {answer}" if len(reasons) == len(windows) else f"left out of its {answer}"
+    return (
+        f"{path}: {len(reasons)} of {len(windows)} window(s) hold no signal ({counts}), {left_out} (--output marks "
+        "each in `no_signal`)."
+    )
 
 
 # `_window_rows`' `start` for a run whose rows have no clock column (no recording among its files records a start)
@@ -770,6 +797,7 @@ def _window_rows(path: str, result: dict[str, Any], config, start: Any = _NO_CLO
             row.update({f"target_{k}": value for k, value in enumerate(window["targets"])})
         elif embeddings is not None:
             row.update({f"embedding_{k}": float(value) for k, value in enumerate(embeddings[index])})
+        row["no_signal"] = window.get("no_signal") or ""  # "flat" or "interpolated": left out of the recording's
         rows.append(row)
     return rows
 

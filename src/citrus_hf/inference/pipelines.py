@@ -17,7 +17,12 @@ Three pipelines, registered with transformers by `citrus_hf` (see `citrus_hf.inf
   their mean.
 
 A recording's mean weighs each window by the seconds of recording it covers (a last window padded out to the context,
-`pad_last_window=True`, counts for its own seconds only).
+`pad_last_window=True`, counts for its own seconds only), and leaves out the windows that hold no signal: each window
+says whether it does (`"no_signal"`: None, `"flat"` where every channel is constant there or after alignment, an
+electrode that came off or a recording of zeros, or `"interpolated"` where every sample under it was NaN / inf, filled
+by `nan_policy="interpolate"`), and the result counts them (`"no_signal_windows"`). Such windows were scored with the
+most confident scores of all and decided the recording's label; a recording without a window of signal has no label
+(None), target (None) or embedding (NaN).
 
 Every pipeline aligns the recording with the checkpoint's feature extractor (by default `alignment="window"`:
 resampled once, then cut into the model's windows; a recording shorter than one window keeps its own duration, in
@@ -112,6 +117,85 @@ def _windows_per_pass(window_batch_size: int, channels: int) -> int:
     """`window_batch_size` windows per forward pass, fewer for recordings of many channels
     (`MAX_CHANNEL_SEQUENCES_PER_PASS`)."""
     return max(1, min(window_batch_size, MAX_CHANNEL_SEQUENCES_PER_PASS // max(1, channels)))
+
+
+# Why a window holds no signal (its `"no_signal"`, see `_SignalMarks`); None where it does.
+NO_SIGNAL_REASONS = ("flat", "interpolated")
+
+
+class _SignalMarks:
+    """Which windows of one recording hold no signal, and why (`NO_SIGNAL_REASONS`): "interpolated" where every
+    channel's samples under the window were NaN / inf (`nan_policy="interpolate"` made a straight line up between the
+    stretches around it), "flat" where every channel is constant there (an electrode that came off, a recording of
+    zeros; a channel of NaN counts as constant) or the window is constant after alignment (z-scoring zeroes a window
+    whose swing is rounding), else None. The recording's own samples decide, not the aligned window only: resampling
+    leaves a ripple on a flat stretch (its filter's branches pass a constant with slightly different gains), which
+    fixed statistics keep. Each window's stretch is looked at channel by channel until one varies, so a recording
+    with signal costs about one channel's reading."""
+
+    def __init__(self, recording: np.ndarray | torch.Tensor, rate: float):
+        self._recording = recording  # (time,) or (channels, time), as the extractor takes it
+        self._rate = float(rate)
+        self._samples: np.ndarray | None = None
+
+    def samples(self) -> np.ndarray:
+        """The recording `(channels, time)` as numpy, converted once (a torch tensor on the GPU is copied once)."""
+        if self._samples is None:
+            values = self._recording
+            if isinstance(values, torch.Tensor):
+                values = values.detach().cpu()
+                values = (values.float() if values.dtype in (torch.bfloat16, torch.float16) else values).numpy()
+            values = np.asarray(values)
+            self._samples, self._recording = (values[None] if values.ndim == 1 else values), None
+        return self._samples
+
+    def __call__(self, chunk: dict) -> list[str | None]:
+        """The reason of each window of a chunk of `_aligned_windows` (its aligned `input_values` `(windows,
+        channels, samples)`, `patch_mask` and start and end seconds), None for a window with signal."""
+        constant = _constant_windows(chunk["input_values"], chunk["patch_mask"]).tolist()
+        samples = self.samples()
+        length = samples.shape[-1]
+        firsts = np.clip(np.rint(np.asarray(chunk["window_start_seconds"]) * self._rate), 0, length - 1).astype(int)
+        lasts = np.clip(np.rint(np.asarray(chunk["window_end_seconds"]) * self._rate), firsts + 1, length).astype(int)
+        return [
+            _stretch_without_signal(samples[:, first:last], flat)
+            for first, last, flat in zip(firsts.tolist(), lasts.tolist(), constant)
+        ]
+
+
+def _constant_windows(input_values: torch.Tensor, patch_mask: torch.Tensor | None) -> np.ndarray:
+    """`(windows,)`: whether every channel of each aligned window `(windows, channels, samples)` is constant over its
+    real patches (`patch_mask`, None for full windows). In numpy: a clip's window is a few microseconds there, and
+    torch's per-operation cost made this a third of a packed clip's time."""
+    values = np.asarray(input_values.detach().cpu())
+    if patch_mask is None or bool(patch_mask.all()):
+        return (values.max(axis=-1) == values.min(axis=-1)).all(axis=-1)
+    real = np.repeat(np.asarray(patch_mask.cpu(), dtype=bool), values.shape[-1] // patch_mask.shape[-1], axis=-1)
+    real = real[:, None, :]
+    high = values.max(axis=-1, where=real, initial=-np.inf)
+    return (high == values.min(axis=-1, where=real, initial=np.inf)).all(axis=-1)
+
+
+def _stretch_without_signal(stretch: np.ndarray, constant_after_alignment: bool) -> str | None:
+    """Why the samples `(channels, time)` of the recording under one window hold no signal (`_SignalMarks`)."""
+    every_missing, every_flat = True, True
+    for channel in stretch:
+        high, low = channel.max(), channel.min()
+        if high != low and math.isfinite(high) and math.isfinite(low):
+            every_missing = every_flat = False  # (a channel with signal: what almost every window has)
+            break
+        if channel.dtype.kind == "f":
+            finite = np.isfinite(channel)
+            if not finite.any():
+                continue  # NaN / inf throughout: made up by the interpolation
+            high, low = channel.max(where=finite, initial=-np.inf), channel.min(where=finite, initial=np.inf)
+        every_missing = False
+        if high != low:
+            every_flat = False
+            break
+    if every_missing:
+        return "interpolated"
+    return "flat" if every_flat or constant_after_alignment else None
 
 
 # The first bytes of a WAV file (`citrus_hf.data.readers.files.is_wav`, spelt out: this file travels as remote code).
@@ -695,12 +779,14 @@ class _RecordingPipeline(ChunkPipeline):
 
         Returns:
             A dict per recording (see the subclass), always with `"windows"` (each with `"start"` and `"end"` in
-            seconds of the recording), `"unscored_seconds"` (the seconds at the recording's end that no window
-            covers: the rest shorter than a window, unless `pad_last_window=True`; all but the first window with
-            `alignment="resample"`) and `"backend"` (the path that ran: `"auto"` times the paths on the first
-            batch and runs the fastest for every output, see `backends.py`). Each recording of a list or generator
-            is its own: a stream's consecutive chunks are scored apart (their windows' times restart at 0, no
-            window spans two chunks, and each chunk's `unscored_seconds` are left out).
+            seconds of the recording, and `"no_signal"`: None, or `"flat"` / `"interpolated"` for a window without
+            signal, which the recording's value leaves out), `"no_signal_windows"` (how many), `"unscored_seconds"`
+            (the seconds at the recording's end that no window covers: the rest shorter than a window, unless
+            `pad_last_window=True`; all but the first window with `alignment="resample"`) and `"backend"` (the path
+            that ran: `"auto"` times the paths on the first batch and runs the fastest for every output, see
+            `backends.py`). Each recording of a list or generator is its own: a stream's consecutive chunks are
+            scored apart (their windows' times restart at 0, no window spans two chunks, and each chunk's
+            `unscored_seconds` are left out).
         """
         batch_size = kwargs.pop("batch_size", None)
         if batch_size is None:
@@ -848,6 +934,7 @@ class _RecordingPipeline(ChunkPipeline):
                     "window_end_seconds": chunk["window_end_seconds"],
                     "recording_seconds": chunk["recording_seconds"],
                     "backend": output["backend"],
+                    "no_signal": chunk.get("no_signal"),
                 }
                 done[position] = self.postprocess([own], **postprocess_params)
 
@@ -1171,6 +1258,7 @@ class _RecordingPipeline(ChunkPipeline):
         channels = recording.shape[0] if np.ndim(recording) == 2 else 1
         # only where given: an extractor saved before units were recorded takes no such argument
         units = {} if input_channel_units is None else {"input_channel_units": input_channel_units}
+        marks = _SignalMarks(recording, rate)  # which windows hold no signal, from the recording's own samples
         # a list of one recording: the extractor would read one 2-D array as a possible batch of single-channel rows
         # and say so, though a pipeline's input is one recording by definition
         recording = [recording] if np.ndim(recording) == 2 else recording
@@ -1193,6 +1281,7 @@ class _RecordingPipeline(ChunkPipeline):
                 window_seconds,
                 duration,
             )
+            streamed = self._marked(streamed, marks)
             first = next(streamed, None)
             if first is not None:
                 hop = hop_length or getattr(extractor, "hop_length", None) or extractor.context_length
@@ -1221,14 +1310,26 @@ class _RecordingPipeline(ChunkPipeline):
         self._start_progress(progress, duration, passes=math.ceil(num_windows / per_pass))
         for start in range(0, num_windows, per_pass):
             chunk = slice(start, start + per_pass)
-            yield {
-                "input_values": input_values[chunk],
-                "patch_mask": patch_mask[chunk],
-                "window_start_seconds": starts[chunk],
-                "window_end_seconds": ends[chunk],
-                "recording_seconds": duration,
-                "is_last": start + per_pass >= num_windows,
-            }
+            yield from self._marked(
+                [
+                    {
+                        "input_values": input_values[chunk],
+                        "patch_mask": patch_mask[chunk],
+                        "window_start_seconds": starts[chunk],
+                        "window_end_seconds": ends[chunk],
+                        "recording_seconds": duration,
+                        "is_last": start + per_pass >= num_windows,
+                    }
+                ],
+                marks,
+            )
+
+    @staticmethod
+    def _marked(chunks, marks: _SignalMarks):
+        """`chunks` of windows, each with the reason of every window that holds no signal (`"no_signal"`)."""
+        for chunk in chunks:
+            chunk["no_signal"] = marks(chunk)
+            yield chunk
 
     def _warn_of_another_stretch(self, duration: float, name: str | None) -> None:
         """Warn (once per recording) of a recording of `duration` seconds that stretching onto the window scales by
@@ -1331,6 +1432,7 @@ class _RecordingPipeline(ChunkPipeline):
             "recording_seconds": model_inputs.get("recording_seconds"),
             "backend": runner.name,
             "is_last": model_inputs["is_last"],
+            "no_signal": model_inputs.get("no_signal"),
         }
 
     # ----------------------------------------------------------------------------------------------- postprocess
@@ -1339,7 +1441,16 @@ class _RecordingPipeline(ChunkPipeline):
     def _recording_mean(outputs: torch.Tensor, windows: list[dict], keepdim: bool = False) -> torch.Tensor:
         """The recording's value from its windows' `(num_windows, outputs)`: their mean, each window weighted by the
         seconds of recording it covers, so that a last window padded out to the context (`pad_last_window=True`: 1 s
-        of recording and 9 of padding) counts for its second only (weighted alike, it moved a heart rate by 4 bpm)."""
+        of recording and 9 of padding) counts for its second only (weighted alike, it moved a heart rate by 4 bpm).
+        Windows without signal (`"no_signal"`) are left out: a flat window scored as confidently as any, and a few
+        of them decided a recording's label. NaN `(outputs,)` where no window holds signal."""
+        with_signal = [index for index, window in enumerate(windows) if not window.get("no_signal")]
+        if len(with_signal) < len(windows):
+            if not with_signal:
+                return torch.full(outputs.shape[-1:], math.nan, dtype=outputs.dtype).reshape(
+                    (1, -1) if keepdim else (-1,)
+                )
+            outputs, windows = outputs[with_signal], [windows[index] for index in with_signal]
         seconds = torch.tensor([window["end"] - window["start"] for window in windows], dtype=torch.float64)
         if not bool((seconds > 0).all()):
             return outputs.mean(0, keepdim=keepdim)
@@ -1356,6 +1467,13 @@ class _RecordingPipeline(ChunkPipeline):
         starts = np.concatenate([chunk["window_start_seconds"] for chunk in model_outputs])
         ends = np.concatenate([chunk["window_end_seconds"] for chunk in model_outputs])
         windows = [{"start": float(start), "end": float(end)} for start, end in zip(starts, ends)]
+        marks = [
+            mark
+            for chunk in model_outputs
+            for mark in chunk.get("no_signal") or [None] * len(chunk["window_start_seconds"])
+        ]
+        for window, mark in zip(windows, marks, strict=True):
+            window["no_signal"] = mark
         backends = list(dict.fromkeys(chunk["backend"] for chunk in model_outputs))
         unscored = model_outputs[-1]["recording_seconds"] - float(ends.max())
         return output, windows, {"unscored_seconds": float(max(0.0, unscored)), "backend": "+".join(backends)}
@@ -1402,6 +1520,11 @@ def _worker_message(wrapped: str, kind: type) -> str | None:
         return None
     return "\n".join(lines)[len(name) + 2 :]
 
+    @staticmethod
+    def _without_signal(windows: list[dict]) -> int:
+        """How many of a recording's `windows` hold no signal (`"no_signal"`); the result's `"no_signal_windows"`."""
+        return sum(1 for window in windows if window.get("no_signal"))
+
 
 class _RecordingProgress:
     """A progress bar over the whole seconds of one recording that have run through the model. transformers'
@@ -1435,10 +1558,12 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
 
     Returns per recording:
         `{"label", "score", "labels": [{"label", "score"}, ...], "windows": [{"start", "end", "label", "score",
-        "labels"}, ...], "unscored_seconds", "backend"}`: `labels` are the `top_k` best (default 5, at most
-        `num_labels`; `top_k=None` gives every label, as in transformers' audio and text classification pipelines);
-        the recording's scores are the mean of its windows' scores. `function_to_apply`: `"softmax"` (single-label,
-        default), `"sigmoid"` (default for multi-label models and for one-output heads, as in transformers' text
+        "labels"}, ...], "no_signal_windows", "unscored_seconds", "backend"}`: `labels` are the `top_k` best (default
+        5, at most `num_labels`; `top_k=None` gives every label, as in transformers' audio and text classification
+        pipelines); the recording's scores are the mean of its windows' scores, over the windows that hold signal
+        (`"no_signal"` None; with none, `label` and `score` are None and `labels` empty). `function_to_apply`:
+        `"softmax"` (single-label, default), `"sigmoid"` (default for multi-label models and for one-output heads, as
+        in transformers' text
         classification: a softmax over one logit is always 1) or `"none"` (raw logits).
     """
 
@@ -1489,13 +1614,18 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
 
         for window, labels in zip(windows, ranked(scores)):
             window.update(label=labels[0]["label"], score=labels[0]["score"], labels=labels)
-        (labels,) = ranked(self._recording_mean(scores, windows, keepdim=True))
+        without_signal = self._without_signal(windows)
+        # no window of signal: no label (their scores are the most confident of all, and say nothing)
+        (labels,) = (
+            ranked(self._recording_mean(scores, windows, keepdim=True)) if without_signal < len(windows) else [[]]
+        )
         return {
-            "label": labels[0]["label"],
-            "score": labels[0]["score"],
+            "label": labels[0]["label"] if labels else None,
+            "score": labels[0]["score"] if labels else None,
             "labels": labels,
             "windows": windows,
             **common,
+            "no_signal_windows": without_signal,
         }
 
 
@@ -1504,9 +1634,10 @@ class BioSignalRegressionPipeline(_RecordingPipeline):
     (`"time-series-regression"`).
 
     Returns per recording:
-        `{"target", "windows": [{"start", "end", "target"}, ...], "unscored_seconds", "backend"}` for one target,
-        with `"targets"` (a list) in place of `"target"` for several; the recording's value is the mean over its
-        windows, each weighted by the seconds of recording it covers.
+        `{"target", "windows": [{"start", "end", "target"}, ...], "no_signal_windows", "unscored_seconds",
+        "backend"}` for one target, with `"targets"` (a list) in place of `"target"` for several; the recording's
+        value is the mean over its windows that hold signal, each weighted by the seconds of recording it covers
+        (None without such a window).
     """
 
     accepted_problems = ("regression",)
@@ -1521,7 +1652,9 @@ class BioSignalRegressionPipeline(_RecordingPipeline):
         # one conversion for all windows (`tolist`), not one tensor index per window
         for window, row in zip(windows, targets.tolist()):
             window[key] = value(row)
-        return {key: value(self._recording_mean(targets, windows).tolist()), "windows": windows, **common}
+        without_signal = self._without_signal(windows)
+        mean = value(self._recording_mean(targets, windows).tolist()) if without_signal < len(windows) else None
+        return {key: mean, "windows": windows, **common, "no_signal_windows": without_signal}
 
 
 class BioSignalFeatureExtractionPipeline(_RecordingPipeline):
@@ -1532,8 +1665,9 @@ class BioSignalFeatureExtractionPipeline(_RecordingPipeline):
 
     Returns per recording:
         `{"embedding": (F,), "window_embeddings": (num_windows, F), "windows": [{"start", "end"}, ...],
-        "unscored_seconds", "backend"}`, the embedding being the mean of the windows'; numpy float32 arrays
-        (`return_tensors=False` or `"np"`), or torch tensors with `return_tensors=True` (or `"pt"`).
+        "no_signal_windows", "unscored_seconds", "backend"}`, the embedding being the mean of the windows' that hold
+        signal (NaN without such a window); numpy float32 arrays (`return_tensors=False` or `"np"`), or torch tensors
+        with `return_tensors=True` (or `"pt"`).
     """
 
     target_output = "embeddings"
@@ -1573,7 +1707,13 @@ class BioSignalFeatureExtractionPipeline(_RecordingPipeline):
         pooled = self._recording_mean(embeddings, windows)
         if not return_tensors:
             embeddings, pooled = embeddings.numpy(), pooled.numpy()
-        return {"embedding": pooled, "window_embeddings": embeddings, "windows": windows, **common}
+        return {
+            "embedding": pooled,
+            "window_embeddings": embeddings,
+            "windows": windows,
+            **common,
+            "no_signal_windows": self._without_signal(windows),
+        }
 
 
 __all__ = [
