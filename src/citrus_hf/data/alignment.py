@@ -716,11 +716,11 @@ def dominating_rows_notice(
     ]
     more = f" (and {len(found) - _DOMINATING_ROWS} more channels)" if len(found) > _DOMINATING_ROWS else ""
     return (
-        f"The {where}'s per-channel normalisation statistics (normalization 'dataset': every recording is scaled by "
-        f"them, in fitting and in the saved checkpoint) are decided by a few rows: {'; '.join(parts)}{more}. An "
+        f"The {where}'s per-channel normalisation statistics are decided by a few rows: {'; '.join(parts)}{more}. "
+        "Every recording is scaled by them (normalization 'dataset', in fitting and in the saved checkpoint), so an "
         "artefact there (an electrode pop, a stretch at the rail, a DC offset, a file in another unit) sets the scale "
-        "of every recording, and fitting can fall to chance: clean or drop those rows (--nan-policy cannot help: "
-        "their samples are finite), or normalise per window (normalization 'window')."
+        "of all, and fitting can fall to chance: clean or drop those rows (--nan-policy cannot help: their samples "
+        "are finite), or normalise per window (normalization 'window')."
     )
 
 
