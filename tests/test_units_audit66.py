@@ -218,7 +218,7 @@ def test_predict_converts_a_file_in_millivolts_and_refuses_one_in_another_unit(t
     for path in (in_uv, in_mv, mixed):
         output = tmp_path / f"{path.stem}.csv"
         assert main(["predict", model, str(path), "--backend", "torch", "--output", str(output)]) == 0
-        outputs[path.stem] = np.loadtxt(output, delimiter=",", skiprows=1, usecols=(-2, -1))
+        outputs[path.stem] = np.loadtxt(output, delimiter=",", skiprows=1, usecols=(-3, -2))  # (no_signal last)
         captured = capsys.readouterr()
         if path is not in_uv:
             assert f"note: {path}: converted channel(s) 'C3'" in captured.err and "to µV (x1000)" in captured.err

@@ -1478,6 +1478,11 @@ class _RecordingPipeline(ChunkPipeline):
         unscored = model_outputs[-1]["recording_seconds"] - float(ends.max())
         return output, windows, {"unscored_seconds": float(max(0.0, unscored)), "backend": "+".join(backends)}
 
+    @staticmethod
+    def _without_signal(windows: list[dict]) -> int:
+        """How many of a recording's `windows` hold no signal (`"no_signal"`); the result's `"no_signal_windows"`."""
+        return sum(1 for window in windows if window.get("no_signal"))
+
 
 class _WorkerErrorsAsRaised:
     """A DataLoader whose workers' errors reach the caller as the worker raised them. torch raises a worker's error
@@ -1519,11 +1524,6 @@ def _worker_message(wrapped: str, kind: type) -> str | None:
     if not lines or not lines[0].startswith(f"{name}: "):
         return None
     return "\n".join(lines)[len(name) + 2 :]
-
-    @staticmethod
-    def _without_signal(windows: list[dict]) -> int:
-        """How many of a recording's `windows` hold no signal (`"no_signal"`); the result's `"no_signal_windows"`."""
-        return sum(1 for window in windows if window.get("no_signal"))
 
 
 class _RecordingProgress:
