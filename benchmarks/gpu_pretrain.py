@@ -72,6 +72,7 @@ def pack_corpus(path: str, changes: dict) -> dict:
     samples (its `patch_mask` patches, padding dropped) standardised per window, float16, end to end, with each
     window's sample count. Returns the counts written."""
     from citrus_hf.data.alignment import align_corpus
+    from citrus_hf.data.builders import corpus_evaluation_sets
     from citrus_hf.data.splits import load_split
     from citrus_hf.loading import build_config
     from citrus_hf.training.pretrain import PretrainArguments
@@ -82,6 +83,8 @@ def pack_corpus(path: str, changes: dict) -> dict:
         "dataset": np.array(args.dataset),
         "dataset_options": np.array(json.dumps(args.dataset_options)),
         "sampling_rate": np.array(config.sampling_rate),
+        # the labelled sets registered here, whose evaluation spans pretrain_corpus holds out (the note records them)
+        "evaluation_sets": np.array(json.dumps(corpus_evaluation_sets(args.dataset))),
     }
     counts = {}
     for split in PACKED_SPLITS:
@@ -117,7 +120,8 @@ def unpack_corpus(path: str, folder: str) -> tuple[str, str]:
         splits[split] = datasets.Dataset.from_dict(
             {"input_values": [row[None] for row in rows], "sampling_rate": [float(packed["sampling_rate"])] * len(rows)}
         )
-    save_built_dataset(datasets.DatasetDict(splits), str(packed["dataset"]), folder, options)
+    held_out = json.loads(str(packed["evaluation_sets"])) if "evaluation_sets" in packed else None
+    save_built_dataset(datasets.DatasetDict(splits), str(packed["dataset"]), folder, options, held_out)
     return folder, str(packed["dataset"])
 
 

@@ -25,7 +25,8 @@ from .fetch import archive_path
 from .plans import BuildContext, resolve_options, write_plan
 from .recording_folders import files_under
 from .recordings import UNKNOWN_SUBJECT
-from .registry import get_dataset_spec, get_source, source_archives
+from .registry import DATASETS, get_dataset_spec, get_source, source_archives
+from .registry import evaluation_sets as registered_evaluation_sets
 
 if TYPE_CHECKING:
     from datasets import DatasetDict
@@ -109,16 +110,24 @@ BUILT_FROM_FILE = "citrus_built_from.json"
 
 
 def save_built_dataset(
-    dataset_dict: DatasetDict, name: str, folder: str | os.PathLike, options: dict[str, Any] | None = None
+    dataset_dict: DatasetDict,
+    name: str,
+    folder: str | os.PathLike,
+    options: dict[str, Any] | None = None,
+    evaluation_sets: dict[str, str] | None = None,
 ) -> None:
     """``dataset_dict.save_to_disk(folder)``, the registered set ``name`` built with ``options``, and a note of that
     (`BUILT_FROM_FILE`) in the folder: a pre-training run on the folder records it, and evaluation then holds the
     corpus's windows against a checkpoint as it does for a run on the registered name (``examples_in_pretrain_corpus``).
+    A pre-training corpus's note also records the labelled sets registered when it was built (`evaluation_sets`:
+    those registered now unless given, for rows built elsewhere), the sets ``pretrain_corpus`` held out.
     """
     spec = get_dataset_spec(name)
     resolved = resolve_options(spec, dict(options or {}))
     dataset_dict.save_to_disk(str(folder))
     note = {"dataset": name, "dataset_options": resolved, "builder_version": spec.version}
+    if spec.task == "pretraining":  # what a corpus holding out evaluation spans held out: the sets registered now
+        note["evaluation_sets"] = registered_evaluation_sets() if evaluation_sets is None else dict(evaluation_sets)
     (Path(folder) / BUILT_FROM_FILE).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
 
 
@@ -155,6 +164,22 @@ def built_from(dataset: str | os.PathLike | None) -> dict[str, Any] | None:
             "its 'dataset_options'): restore it, or remove it if the folder no longer holds that set as built."
         )
     return note
+
+
+def corpus_evaluation_sets(dataset: str | os.PathLike | None) -> dict[str, str] | None:
+    """The labelled sets (name: builder version, `registry.evaluation_sets`) registered when the pre-training corpus
+    ``dataset`` was built, whose evaluation spans ``pretrain_corpus`` held out: those registered now for a registered
+    name (a build now consults them), those a folder's note records for a folder :func:`save_built_dataset` wrote;
+    None for anything else (a note written before notes recorded them, a Hub id, a folder saved otherwise)."""
+    if dataset is None:
+        return None
+    note = built_from(dataset)
+    if note is not None:
+        recorded = note.get("evaluation_sets")
+        return dict(recorded) if isinstance(recorded, dict) else None
+    if Path(dataset).expanduser().exists() or str(dataset) not in DATASETS:
+        return None
+    return registered_evaluation_sets()
 
 
 def registry_info(spec) -> dict[str, Any]:

@@ -233,6 +233,11 @@ class DatasetSpec:
     offline: bool = True
     builder: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
 
+    @property
+    def of_the_package(self) -> bool:
+        """Whether citrus-hf registers this set itself (its builder is the package's), not a user's code."""
+        return self.builder is not None and self.builder.__module__.partition(".")[0] == __name__.partition(".")[0]
+
 
 # The registry's tables, filled by the modules of `citrus_hf.data.sources` when `citrus_hf.data` is imported.
 ARCHIVES: dict[str, Archive] = {}
@@ -349,6 +354,16 @@ def get_dataset_spec(name: str) -> DatasetSpec:
         return DATASETS[name]
     except KeyError:
         raise CitrusDataError(f"Unknown dataset {name!r}. Known datasets: {', '.join(sorted(DATASETS))}.") from None
+
+
+def evaluation_sets() -> dict[str, str]:
+    """``{name: builder version}`` of every offline labelled set (classification or regression), as the registry is
+    now: the sets whose validation and test spans ``pretrain_corpus`` holds out. A corpus records them when it is
+    built (its cache key, the note of a saved copy, a pre-training run's summary), so that a set registered later is
+    never taken as held out of a checkpoint pre-trained before it was."""
+    return {
+        spec.name: spec.version for spec in list_datasets() if spec.offline and spec.task in vocabulary_citrus.TASKS
+    }
 
 
 def offline_archives() -> list[Archive]:

@@ -15,6 +15,7 @@ import difflib
 import logging
 import os
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from .recording_folders import (
     load_recording_folder,
 )
 from .recordings import UNKNOWN_SUBJECT
-from .registry import list_datasets
+from .registry import evaluation_sets, get_dataset_spec, list_datasets
 from .windowing import check_own_set_options, whole_patch_windows, window_coverage_notes, window_examples
 
 logger = logging.getLogger(__name__)
@@ -605,11 +606,12 @@ def _read_only_view(path: Path) -> Path:
 
 
 def evaluation_split_spans(
-    cache_dir=None, archive_cache_dir=None
+    cache_dir=None, archive_cache_dir=None, datasets: Collection[str] | None = None
 ) -> dict[str, dict[str, dict[str, list[tuple[float, float]]]]]:
-    """Where every example of every split of every offline labelled dataset (classification or regression) lies in
-    its recording, each dataset built with its default options, as evaluation builds it:
-    ``{dataset: {split: {recording id: [(start, end) seconds, ...]}}}``.
+    """Where every example of every split of every offline labelled dataset (classification or regression,
+    `registry.evaluation_sets`; only those of them named in `datasets` when given) lies in its recording, each dataset
+    built with its default options, as evaluation builds it: ``{dataset: {split: {recording id: [(start, end)
+    seconds, ...]}}}``.
 
     A set without a validation split reports the one `load_task_splits` carves out of its training split by default
     (`VALIDATION_FRACTION`, `VALIDATION_SEED`) as "validation", and the rest as "train". A pre-training corpus must
@@ -617,13 +619,13 @@ def evaluation_split_spans(
     a trial is one span covering the whole trial.
     """
     found = {}
-    for spec in list_datasets():
-        if spec.offline and spec.task in LABEL_TASKS:
-            splits = dict(build_dataset(spec.name, cache_dir=cache_dir, archive_cache_dir=archive_cache_dir))
+    for name in evaluation_sets():
+        if datasets is None or name in datasets:
+            splits = dict(build_dataset(name, cache_dir=cache_dir, archive_cache_dir=archive_cache_dir))
             if "validation" not in splits:
-                pool, validation = carve_validation_split(splits["train"], spec.task)
+                pool, validation = carve_validation_split(splits["train"], get_dataset_spec(name).task)
                 splits.update(train=pool, validation=validation)
-            found[spec.name] = {split: _example_spans(rows) for split, rows in splits.items()}
+            found[name] = {split: _example_spans(rows) for split, rows in splits.items()}
     return found
 
 

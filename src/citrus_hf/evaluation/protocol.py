@@ -74,6 +74,7 @@ from ..training.pretrain import (
     is_pretrained_model_dir,
     pretrain,
     pretraining_corpus,
+    pretraining_evaluation_sets,
     run_environment,
 )
 from ..training.recipes import RECIPES
@@ -570,12 +571,16 @@ def _check_not_pretrained_on(config: ProtocolConfig, context, checkpoints: dict[
     """Refuse to score a registered set on windows that a pre-trained arm's checkpoint saw in pre-training.
 
     `pretrain_corpus` (citrus-small's corpus) holds out every labelled set's validation and test spans as the set is
-    built by default (`data.splits.evaluation_split_spans`), unless its `labelled_splits` let the scored split join.
-    Other dataset options (EMG gestures tested on repetitions 2 and 3), split names or a validation share move other
-    recordings into the scored split, some of which the corpus holds: the windows are then counted (building every
-    set's spans takes a few seconds). Another registered corpus that pools a source of the set (multimodal_unlabelled
-    holds the heart-rate sets' recordings whole) holds them without any span held out: refused outright."""
-    from ..data.registry import DATASETS, get_dataset_spec
+    built by default (`data.splits.evaluation_split_spans`), unless its `labelled_splits` let the scored split join:
+    of the sets registered when the corpus was built, which the checkpoint's summary records (`evaluation_sets`; for a
+    summary from before runs recorded them, the sets citrus-hf registers itself). A set registered since (a user's
+    own, one that swaps another's splits) had nothing held out, and registering it holds nothing out after the fact.
+    Other dataset options (EMG gestures tested on repetitions 2 and 3), split
+    names, a validation share or a set the corpus did not hold out move other recordings into the scored split, some
+    of which the corpus holds: the windows are then counted (building the held-out sets' spans takes a few seconds).
+    Another registered corpus that pools a source of the set (multimodal_unlabelled holds the heart-rate sets'
+    recordings whole) holds them without any span held out: refused outright."""
+    from ..data.registry import DATASETS, evaluation_sets, get_dataset_spec
     from ..data.splits import VALIDATION_FRACTION
 
     dataset = context.name
@@ -596,7 +601,8 @@ def _check_not_pretrained_on(config: ProtocolConfig, context, checkpoints: dict[
         summary = None if checkpoint is None else resolve_checkpoint(checkpoint) / SUMMARY_FILE
         if summary is None or not summary.is_file():
             continue
-        corpus, options = pretraining_corpus(read_json_object(summary, "pre-training summary"))
+        recorded = read_json_object(summary, "pre-training summary")
+        corpus, options = pretraining_corpus(recorded)
         if corpus != "pretrain_corpus":
             shared = (
                 sorted(set(get_dataset_spec(corpus).sources) & set(get_dataset_spec(dataset).sources))
@@ -611,17 +617,31 @@ def _check_not_pretrained_on(config: ProtocolConfig, context, checkpoints: dict[
                     "pre-train on pretrain_corpus, which holds every labelled set's evaluation spans out."
                 )
             continue
+        held_out = pretraining_evaluation_sets(recorded)
+        if held_out is None:  # a summary from before runs recorded them: no set a user's code registered was known
+            held_out = {
+                other: version for other, version in evaluation_sets().items() if DATASETS[other].of_the_package
+            }
+        held_out_as_now = held_out.get(dataset) == DATASETS[dataset].version
         joined = set((options or {}).get("labelled_splits") or ("train",))
-        if as_built_for_the_corpus and context.score_split not in joined:
+        if as_built_for_the_corpus and held_out_as_now and context.score_split not in joined:
             continue
-        seen, recordings = examples_in_pretrain_corpus(dataset, context.scored(), options)
+        seen, recordings = examples_in_pretrain_corpus(dataset, context.scored(), options, held_out_sets=held_out)
         if seen:
-            raise ValueError(
+            where = (
                 f"{seen} of the {len(context.scored())} {context.score_split} windows of {dataset} (recordings "
                 f"{', '.join(recordings[:5])}{' ...' if len(recordings) > 5 else ''}) are in the corpus the {name!r} "
-                "arm's checkpoint was pre-trained on, which holds out only the splits the set's default options "
-                "make and its labelled_splits leave out: score it on those (drop its --dataset-options / split "
-                "settings), or leave the arm out."
+                "arm's checkpoint was pre-trained on, "
+            )
+            if dataset not in held_out:
+                raise ValueError(
+                    where + f"which was built before {dataset} was registered and so held none of its splits out: "
+                    "score the arm on a set whose recordings that corpus does not hold, or pre-train it on a "
+                    f"pretrain_corpus built with {dataset} registered (or leave the arm out)."
+                )
+            raise ValueError(
+                where + "which holds out only the splits the set's default options make and its labelled_splits "
+                "leave out: score it on those (drop its --dataset-options / split settings), or leave the arm out."
             )
 
 

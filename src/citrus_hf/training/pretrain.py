@@ -52,7 +52,7 @@ from .._bundled import bundled_checkpoint
 from .._logs import outside_stacklevel, progress_bar, progress_bar_switches_kept
 from ..configuration_citrus import CiTrusConfig, custom_pipelines_for
 from ..data.alignment import align_corpus
-from ..data.builders import built_from, is_built_from_note
+from ..data.builders import built_from, corpus_evaluation_sets, is_built_from_note
 from ..data.splits import held_out_split, load_split
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
 from ..loading import build_config, resolve_checkpoint
@@ -104,6 +104,14 @@ def pretraining_corpus(summary: dict[str, Any]) -> tuple[str | None, dict[str, A
         return saved["dataset"], dict(saved["dataset_options"])
     arguments = summary.get("arguments") or {}
     return arguments.get("dataset"), dict(arguments.get("dataset_options") or {})
+
+
+def pretraining_evaluation_sets(summary: dict[str, Any]) -> dict[str, str] | None:
+    """The labelled sets (name: builder version) registered when a `SUMMARY_FILE`'s run built its corpus (its
+    `evaluation_sets`), None for a summary that does not record them (runs before it did, or data of no registered
+    set)."""
+    recorded = summary.get("evaluation_sets")
+    return dict(recorded) if isinstance(recorded, dict) else None
 
 
 # What `finetune` writes next to its model: the run's test metrics, its arguments and its history (model cards read
@@ -207,7 +215,9 @@ class PretrainResult:
     `pretraining_objective` is the CiTrus config's (None for other models); `environment` what the results depend on
     beyond the settings (`run_environment`: torch version and thread count); `dataset_built_from` the registered set
     and options a `citrus data build --output` folder given as the dataset holds (`data.builders.built_from`), else
-    None.
+    None; `evaluation_sets` the labelled sets (name: builder version) registered when the corpus was built, whose
+    evaluation spans pretrain_corpus held out (`data.builders.corpus_evaluation_sets`; None when unknown): evaluation
+    holds the checkpoint to them, not to the sets registered when it is evaluated.
     """
 
     output_dir: str
@@ -225,6 +235,7 @@ class PretrainResult:
     pretraining_objective: str | None = None
     environment: dict[str, Any] = field(default_factory=dict)
     dataset_built_from: dict[str, Any] | None = None
+    evaluation_sets: dict[str, str] | None = None
     model: torch.nn.Module | None = field(default=None, repr=False)
 
     @property
@@ -648,6 +659,7 @@ def _pretrain_in_folder(
     _say_what_is_ignored(args, accelerator)
     # a folder `citrus data build --output` saved: the registered set it holds, recorded for evaluation's corpus check
     dataset_built_from = built_from(args.dataset)
+    evaluation_sets = corpus_evaluation_sets(args.dataset)  # what the corpus held out, before the build consults them
 
     if args.full_determinism:  # before any kernel runs: CUDA reads its workspace setting once
         from transformers import enable_full_determinism
@@ -734,6 +746,7 @@ def _pretrain_in_folder(
         pretraining_objective=config.pretraining_objective if is_citrus else None,
         environment=run_environment(),
         dataset_built_from=dataset_built_from,
+        evaluation_sets=evaluation_sets,
         model=accelerator.unwrap_model(model),
     )
     if accelerator.is_main_process:

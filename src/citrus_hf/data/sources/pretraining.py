@@ -10,11 +10,12 @@ its recording and its source, so :func:`citrus_hf.data.splits.evaluation_test_re
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 from ..errors import CitrusDataError
 from ..plans import SPLIT_NAMES, BuildContext, BuildPlan, listed_option
 from ..recordings import plan_channel_corpus, recordings_of
-from ..registry import DATASETS, SOURCES, get_dataset_spec, register_dataset
+from ..registry import SOURCES, evaluation_sets, get_dataset_spec, register_dataset
 from ..splits import evaluation_split_spans
 from . import (  # noqa: F401  (their sources, registered before the corpora that pool them)
     aeon,
@@ -101,12 +102,20 @@ def _held_out_blocks(by_dataset: dict, kept: set[str]) -> dict[str, list[tuple[f
 
 
 def examples_in_pretrain_corpus(
-    dataset: str, split, options: dict | None = None, cache_dir=None, archive_cache_dir=None
+    dataset: str,
+    split,
+    options: dict | None = None,
+    cache_dir=None,
+    archive_cache_dir=None,
+    held_out_sets: Collection[str] | None = None,
 ) -> tuple[int, list[str]]:
     """How many examples of `split` (rows of the registered labelled set `dataset`, e.g. its test split built with
     other options than the defaults) lie in stretches of recording that `pretrain_corpus` built with `options` did
     not hold out: rows a checkpoint pre-trained on that corpus has seen, without their labels. Returns the count and
-    the recordings they come from (sorted). A set whose sources the corpus does not pool has none."""
+    the recordings they come from (sorted). A set whose sources the corpus does not pool has none.
+
+    `held_out_sets` names the labelled sets whose evaluation spans the corpus held out: those registered when it was
+    built (`registry.evaluation_sets`, which a pre-training summary records); None takes those registered now."""
     options = {**get_dataset_spec("pretrain_corpus").defaults, **(options or {})}
     kept = _labelled_splits(options["labelled_splits"])  # before the labelled sets are consulted (minutes, uncached)
     pooled = set(_kept_sources(get_dataset_spec("pretrain_corpus").sources, options["exclude_sources"]))
@@ -114,7 +123,7 @@ def examples_in_pretrain_corpus(
         return 0, []
     from ..splits import _example_spans
 
-    held_out = _held_out_blocks(evaluation_split_spans(cache_dir, archive_cache_dir), kept)
+    held_out = _held_out_blocks(evaluation_split_spans(cache_dir, archive_cache_dir, held_out_sets), kept)
     seen: list[str] = []
     for recording, spans in _example_spans(split).items():
         blocks = held_out.get(recording, [])
@@ -192,5 +201,5 @@ def plan_pretrain_corpus(options: dict, context: BuildContext) -> BuildPlan:
         owner="pretrain_corpus",
     )
     # Which stretches are held out follows the labelled sets' builders: their versions enter the cache key.
-    plan.cache_key = tuple(sorted(f"{name}=={DATASETS[name].version}" for name in by_dataset))
+    plan.cache_key = tuple(sorted(f"{name}=={version}" for name, version in evaluation_sets().items()))
     return plan
