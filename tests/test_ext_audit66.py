@@ -113,3 +113,184 @@ def test_a_corpus_records_the_sets_registered_when_it_was_built(tmp_path):
     )
     assert corpus_evaluation_sets(tmp_path / "old") == {"a": "1"}
     assert corpus_evaluation_sets(tmp_path / "nowhere") is None and corpus_evaluation_sets(None) is None
+
+
+# ------------------------------------------------------------------------------ arms and recipes of one's own
+
+
+@pytest.fixture
+def registered_arms():
+    """Registers arms for one test (`registered_arms(arm, ...)`) and takes them out of the registry after it."""
+    from citrus_hf.evaluation.arms import ARMS, register_arm
+
+    names = []
+
+    def register(*arms):
+        for arm in arms:
+            register_arm(arm)
+            names.append(arm.name)
+        return arms[0] if len(arms) == 1 else arms
+
+    yield register
+    for name in names:
+        ARMS.pop(name, None)
+
+
+@pytest.fixture
+def registered_recipes():
+    """Registers recipe classes for one test and takes them out of the registry after it."""
+    from citrus_hf.training.recipes import RECIPES, register_recipe
+
+    names = []
+
+    def register(recipe_class):
+        register_recipe(recipe_class)
+        names.append(recipe_class.name)
+        return recipe_class
+
+    yield register
+    for name in names:
+        RECIPES.pop(name, None)
+
+
+def _signatures(tmp_path, arms, **settings):
+    from citrus_hf.evaluation.settings import ProtocolConfig
+
+    config = ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"], arms=arms, **settings)
+    return config.signature(), config.run_signatures()
+
+
+def _centroid_arm(name, description="nearest centroid", **attributes):
+    from citrus_hf.evaluation.arms import Arm
+
+    class Centroid(Arm):
+        def run(self, context, prepared, chosen, seed, run_dir):
+            return {"test": {}}
+
+    arm = Centroid()
+    arm.name, arm.description = name, description
+    arm.__dict__.update(attributes)
+    return arm
+
+
+def test_an_arm_of_ones_own_is_refitted_once_changed(tmp_path, registered_arms):
+    """`run_signatures` held nothing of an arm that is not a CiTrus one: runs of an arm edited since (another model
+    behind the same name) were reused from runs.jsonl."""
+    from citrus_hf.evaluation.arms import ARMS
+
+    arm = registered_arms(_centroid_arm("audit66-mine", shrinkage=0.1))
+    shared, first = _signatures(tmp_path, ["audit66-mine", "prior"])
+    assert first["prior"] == shared  # the package's arms keep the signatures their recorded runs have
+    assert first["audit66-mine"] != shared
+    assert arm.fingerprint()["settings"]["shrinkage"] == 0.1
+    arm.shrinkage = 0.2  # another setting of the arm
+    assert _signatures(tmp_path, ["audit66-mine"])[1]["audit66-mine"] != first["audit66-mine"]
+    ARMS.pop("audit66-mine")
+    registered_arms(_centroid_arm("audit66-mine", description="predicts class 0", shrinkage=0.1))
+    assert _signatures(tmp_path, ["audit66-mine"])[1]["audit66-mine"] != first["audit66-mine"]
+    ARMS.pop("audit66-mine")
+    registered_arms(_centroid_arm("audit66-mine", shrinkage=0.1))  # the same arm again: its runs are reused
+    assert _signatures(tmp_path, ["audit66-mine"])[1]["audit66-mine"] == first["audit66-mine"]
+
+
+def test_an_arm_whose_code_was_edited_is_another_arm(tmp_path, registered_arms, monkeypatch):
+    """The same class in the same module, its `run` edited between two sessions: the runs are refitted."""
+    import importlib.util
+
+    from citrus_hf.evaluation.arms import ARMS
+
+    def arm_of(version, returned):
+        path = tmp_path / version / "audit66_my_arms.py"
+        path.parent.mkdir()
+        path.write_text(
+            "from citrus_hf.evaluation.arms import Arm\n\n\nclass Mine(Arm):\n"
+            "    name, description = 'audit66-code', 'mine'\n\n"
+            f"    def run(self, context, prepared, chosen, seed, run_dir):\n        return {returned}\n"
+        )
+        spec = importlib.util.spec_from_file_location("audit66_my_arms", path)
+        module = importlib.util.module_from_spec(spec)
+        monkeypatch.setitem(sys.modules, "audit66_my_arms", module)  # as an imported module is
+        spec.loader.exec_module(module)
+        return registered_arms(module.Mine())
+
+    arm_of("v1", "{'test': {}}")
+    before = _signatures(tmp_path, ["audit66-code"])[1]["audit66-code"]
+    ARMS.pop("audit66-code")
+    arm_of("v2", "{'test': {'accuracy': 1.0}}")
+    assert _signatures(tmp_path, ["audit66-code"])[1]["audit66-code"] != before
+
+
+def test_a_fingerprint_that_is_no_json_dict_is_refused_naming_the_arm(tmp_path, registered_arms):
+    arm = registered_arms(_centroid_arm("audit66-odd"))
+    arm.fingerprint = lambda: {"model": object()}
+    with pytest.raises(ValueError, match=r"arm 'audit66-odd''s fingerprint\(\) returned .* must return a dict of JSON"):
+        _signatures(tmp_path, ["audit66-odd"])
+
+
+def test_a_recipe_of_ones_own_has_a_fingerprint_in_the_run_signature(tmp_path, registered_recipes):
+    """`recipe_fingerprint(<a user's recipe>)` was {}: a CiTrus arm fitted with a recipe edited since reused its runs."""
+    from citrus_hf.training.recipes import ProbeRecipe, recipe_fingerprint
+
+    class Mine(ProbeRecipe):
+        name = "audit66-recipe"
+        description = "the probe, renamed"
+        shrink = 0.5
+
+    registered_recipes(Mine)
+    fingerprint = recipe_fingerprint("audit66-recipe")
+    assert fingerprint["class"].endswith("Mine") and fingerprint["settings"]["shrink"] == 0.5 and fingerprint["code"]
+    assert recipe_fingerprint("finetune") == {}  # the package's, as result caches recorded them
+    shared, first = _signatures(tmp_path, ["citrus-scratch"], recipe="audit66-recipe")
+    Mine.shrink = 0.25
+    assert _signatures(tmp_path, ["citrus-scratch"], recipe="audit66-recipe")[1] != first
+
+
+# ------------------------------------------------------------------------------------- a recipe of one's own
+
+
+def test_a_registered_recipe_is_taken_by_the_settings_and_the_command_line(tmp_path, registered_recipes):
+    """`RECIPE_NAMES` was copied when recipes.py was imported: FinetuneArguments, ProtocolConfig and the --recipe
+    choices refused a recipe registered after, the only way a user's recipe can be registered."""
+    from citrus_hf.commands.evaluate import build_parser as evaluate_parser
+    from citrus_hf.commands.finetune import build_parser as finetune_parser
+    from citrus_hf.evaluation.settings import ProtocolConfig
+    from citrus_hf.training import recipes
+    from citrus_hf.training.arguments import FinetuneArguments
+
+    class Mine(recipes.ProbeRecipe):
+        name = "audit66-probe"
+        description = "the probe, renamed"
+
+    registered_recipes(Mine)
+    assert "audit66-probe" in recipes.RECIPE_NAMES and "audit66-probe" in recipes.recipe_names()
+    arguments = FinetuneArguments(output_dir=str(tmp_path), dataset="basic_motions", recipe="audit66-probe")
+    assert recipes.resolve_recipe(arguments.recipe, 1.0) is recipes.RECIPES["audit66-probe"]
+    ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"], arms=["prior"], recipe="audit66-probe")
+    common = ["--output-dir", str(tmp_path), "--recipe", "audit66-probe"]
+    assert finetune_parser().parse([*common, "--dataset", "basic_motions"]).recipe == "audit66-probe"
+    assert (
+        evaluate_parser().parse([*common, "--datasets", "basic_motions", "--arms", "prior"]).recipe == "audit66-probe"
+    )
+
+
+def test_an_unknown_recipe_is_refused_with_the_registered_names(tmp_path, registered_recipes):
+    from citrus_hf.commands import UsageError
+    from citrus_hf.commands.finetune import build_parser
+    from citrus_hf.evaluation.arms import CiTrusArm
+    from citrus_hf.evaluation.settings import ProtocolConfig
+    from citrus_hf.training.arguments import FinetuneArguments
+
+    with pytest.raises(ValueError, match=r"recipe must be one of auto, probe, .*got 'prob' .*@register_recipe"):
+        FinetuneArguments(output_dir=str(tmp_path), dataset="basic_motions", recipe="prob")
+    with pytest.raises(UsageError, match="invalid choice: 'prob'"):
+        build_parser().parse(["--output-dir", str(tmp_path), "--dataset", "basic_motions", "--recipe", "prob"])
+    from citrus_hf.evaluation.arms import ARMS
+
+    ARMS["audit66-citrus"] = CiTrusArm("audit66-citrus", "with a recipe never registered", recipe="nowhere")
+    try:
+        with pytest.raises(
+            ValueError, match=r"The arm 'audit66-citrus' fits with its own recipe: recipe must be one of"
+        ):
+            ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"], arms=["audit66-citrus"])
+    finally:
+        ARMS.pop("audit66-citrus")

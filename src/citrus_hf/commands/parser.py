@@ -380,6 +380,8 @@ class CommandParser(HfArgumentParser):
         dataset_keys = bool(metadata.pop("dataset_keys", False))
         if help is not None:
             metadata["help"] = help
+        if callable(metadata.get("choices")):  # a registry's names, read now: after a script registered its own
+            metadata["choices"] = tuple(metadata["choices"]())
         if metadata.get("help"):
             # argparse formats help with `%`: a literal one ("50% overlap") crashed `--help` ("%o format: an integer
             # is required"); argparse's own placeholders (`%(default)s`) and escapes (`%%`) stay

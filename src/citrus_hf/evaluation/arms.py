@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..training.recipes import RECIPES, labels_per_class, resolve_recipe, score
+from ..training.recipes import (
+    RECIPES,
+    checked_fingerprint,
+    default_fingerprint,
+    labels_per_class,
+    resolve_recipe,
+    score,
+)
 from ..vocabulary_citrus import CLASSIFICATION, PRETRAINING_OBJECTIVES, REGRESSION
 
 # The registry below is read by `citrus evaluate --help` (through `evaluation.settings`), so this module imports
@@ -153,6 +160,10 @@ class Arm(ABC):
         scratch_counterpart: the arm that is the same model from random weights: the report pairs them.
         optional_modules: optional dependencies (keys of `citrus_hf._extras.EXTRAS`) the arm fits with; the protocol
             checks they are installed before it starts.
+
+    `fingerprint()` says what the arm's results depend on beyond the protocol's settings: `citrus evaluate` reuses a
+    recorded run of the arm only under the same one, so an arm changed since is refitted (the default covers the
+    class, its code and its public attributes; override it for settings held elsewhere).
     """
 
     name: str
@@ -168,6 +179,15 @@ class Arm(ABC):
     def prepare(self, context: DatasetContext, checkpoint: str | None) -> Any:
         """Per-dataset state (aligned splits, arrays); `checkpoint` is the arm's pre-trained weights, if any."""
         return None
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What the arm's results depend on beyond the protocol's settings, as a JSON-able dict: the run signature of
+        an arm registered by other code than citrus-hf's holds it (`arm_fingerprint`), so runs of another version of
+        the arm are refitted, not reused. The default (`training.recipes.default_fingerprint`): the class's qualified
+        name, a digest of the code of the classes of it defined outside citrus-hf, and its public JSON-able
+        attributes. Override it (adding to `super().fingerprint()`) to name what else decides its runs: module
+        constants, files read."""
+        return default_fingerprint(self, Arm)
 
     @abstractmethod
     def run(
@@ -517,6 +537,17 @@ register_arm(PriorArm())
 
 # The reference every table compares against: the classical method a practitioner would use.
 CLASSICAL_BASELINE = "minirocket"
+# The arms citrus-hf registers itself: their run signatures hold what their runs depend on already (recipe, weights,
+# model changes) and stay those recorded before arms had fingerprints; anyone else's arm adds its `fingerprint()`.
+_PACKAGE_ARMS = dict(ARMS)
+
+
+def arm_fingerprint(name: str) -> dict[str, Any]:
+    """What the runs of the registered arm `name` depend on beyond the protocol's settings, for its run signature:
+    {} for citrus-hf's own arms, the checked `Arm.fingerprint()` of any other."""
+    if ARMS[name] is _PACKAGE_ARMS.get(name):
+        return {}
+    return checked_fingerprint(ARMS[name], f"arm {name!r}")
 
 
 __all__ = [
@@ -528,6 +559,7 @@ __all__ = [
     "MiniRocketArm",
     "PatchTSTArm",
     "PriorArm",
+    "arm_fingerprint",
     "arms_with_weights",
     "loaded_model_overrides",
     "register_arm",

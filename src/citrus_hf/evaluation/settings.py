@@ -27,10 +27,10 @@ from ..training.arguments import (
     check_output_dir,
     check_positive,
 )
-from ..training.recipes import RECIPE_NAMES, recipe_fingerprint
+from ..training.recipes import check_recipe_name, recipe_fingerprint, recipe_names
 from ..training.settings import check_fraction, check_switches
 from ..vocabulary_citrus import NAN_POLICIES, TASK_ALIGNMENTS, TASK_NORMALIZATIONS
-from .arms import ARMS, CiTrusArm
+from .arms import ARMS, CiTrusArm, arm_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -147,9 +147,12 @@ class ProtocolConfig:
     arms: list[str] = field(
         default_factory=lambda: list(DEFAULT_ARMS), metadata={"help": f"arms to compare, from: {', '.join(ARMS)}"}
     )
-    recipe: Literal[RECIPE_NAMES] = field(
+    recipe: str = field(
         default="auto",
-        metadata={"help": "how every CiTrus arm is fitted (see citrus finetune --help); arms with their own keep it"},
+        metadata={
+            "help": "how every CiTrus arm is fitted (see citrus finetune --help); arms with their own keep it",
+            "choices": recipe_names,  # the registry as it is when the parser is built
+        },
     )
     score_split: Literal["test", "validation"] = field(
         default="test",
@@ -269,8 +272,13 @@ class ProtocolConfig:
         _check_config_overrides(self)
         if self.nan_policy not in NAN_POLICIES:  # `Literal` is not enforced: another value was kept and ignored
             raise ValueError(f"nan_policy must be one of {NAN_POLICIES}, got {self.nan_policy!r}.")
-        if self.recipe not in RECIPE_NAMES:
-            raise ValueError(f"recipe must be one of {RECIPE_NAMES}, got {self.recipe!r}.")
+        check_recipe_name(self.recipe)
+        for arm in self.arms:
+            if isinstance(ARMS[arm], CiTrusArm) and ARMS[arm].recipe is not None:
+                try:  # an arm's own recipe, registered or not, is checked before any set is built
+                    check_recipe_name(ARMS[arm].recipe)
+                except ValueError as error:
+                    raise ValueError(f"The arm {arm!r} fits with its own recipe: {error}") from None
         if self.score_split not in ("test", "validation"):
             raise ValueError(f"score_split must be 'test' or 'validation', got {self.score_split!r}.")
         for dataset, alignment in self.alignment.items():
@@ -352,11 +360,15 @@ class ProtocolConfig:
     def run_signatures(self) -> dict[str, str]:
         """`signature()` of each arm's runs. An arm that starts from a given or bundled checkpoint adds the digest of
         its weights, so runs of other weights behind the same path or name (a re-trained bundled checkpoint) are
-        never reused; the arms pre-trained here are covered by the pre-training settings in `signature()`."""
+        never reused; the arms pre-trained here are covered by the pre-training settings in `signature()`. An arm
+        or recipe of one's own adds its `fingerprint()` (`arms.arm_fingerprint`, `recipes.recipe_fingerprint`), so
+        runs of an arm or recipe changed since are refitted."""
         shared = self.signature()
         signatures = {}
         for arm in self.arms:
             parts = []
+            if own := arm_fingerprint(arm):
+                parts.append(json.dumps({"arm": own}, sort_keys=True))
             recipe = recipe_fingerprint(ARMS[arm].recipe or self.recipe) if isinstance(ARMS[arm], CiTrusArm) else {}
             if recipe:  # a CiTrus arm whose recipe has settings beyond the run's own (recipes.recipe_fingerprint)
                 parts.append(json.dumps(recipe, sort_keys=True))

@@ -25,7 +25,7 @@ from ..vocabulary_citrus import (
     TASK_ALIGNMENTS,
     TASK_NORMALIZATIONS,
 )
-from .recipes import AUTO_PROBE_FINETUNE_FROM_PER_CLASS, CLASS_WEIGHTS, RECIPE_NAMES
+from .recipes import AUTO_PROBE_FINETUNE_FROM_PER_CLASS, CLASS_WEIGHTS, check_recipe_name, recipe_names
 from .settings import (  # MAX_SEED and REPORT_TO: importable from here, where they were first defined
     FULL_DETERMINISM_HELP,
     MAX_SEED,  # noqa: F401
@@ -257,12 +257,15 @@ class FinetuneArguments:
         default="raise",
         metadata={"help": "NaN / inf samples: raise (name the recording), or interpolate them linearly"},
     )
-    recipe: Literal[RECIPE_NAMES] = field(
+    recipe: str = field(
         default="auto",
         metadata={
             "help": "probe: frozen encoder + ridge read-out of every layer; finetune: the whole model with the "
             "Trainer; probe-finetune: the probe's read-out, then the whole model from it; auto: the probe below "
-            f"{AUTO_PROBE_FINETUNE_FROM_PER_CLASS} labels per class, probe-finetune from there; the probe for regression"
+            f"{AUTO_PROBE_FINETUNE_FROM_PER_CLASS} labels per class, probe-finetune from there; the probe for "
+            "regression; or a recipe registered with @register_recipe",
+            # the registry as it is when the parser is built: after a script's own recipes registered
+            "choices": recipe_names,
         },
     )
     class_weight: Literal[CLASS_WEIGHTS] = field(
@@ -286,8 +289,7 @@ class FinetuneArguments:
         self.lora_r = int(self.lora_r)  # a numpy integer, as `apply_lora` takes only Python's
         check_positive("lora_alpha", self.lora_alpha)
         check_fraction("validation_fraction", self.validation_fraction)
-        if self.recipe not in RECIPE_NAMES:
-            raise ValueError(f"recipe must be one of {RECIPE_NAMES}, got {self.recipe!r}.")
+        check_recipe_name(self.recipe)
         if self.class_weight not in CLASS_WEIGHTS:
             raise ValueError(f"class_weight must be one of {CLASS_WEIGHTS}, got {self.class_weight!r}.")
         if self.lora and self.recipe not in ("auto", "finetune"):

@@ -220,7 +220,10 @@ class RecipeOutcome:
 
 class Recipe(ABC):
     """One way to fit a task model to labelled windows. Subclasses set `name`, `description` and, if the recipe
-    needs a particular head, `head_overrides` (config fields applied when the task model is built)."""
+    needs a particular head, `head_overrides` (config fields applied when the task model is built); `fit` returns a
+    `RecipeOutcome`. `fingerprint()` says what its results depend on beyond the run's arguments: `citrus evaluate`
+    reuses a recorded run only under the same one (the default covers the class, its code and its public settings;
+    override it for settings held elsewhere)."""
 
     name: ClassVar[str]
     description: ClassVar[str]
@@ -232,6 +235,14 @@ class Recipe(ABC):
         """The config fields of the head for the labelled set `labels` `(n,)` (the drawn examples' labels; None: the
         recipe's own head): `head_overrides` unless the recipe's head depends on the labelled set."""
         return dict(self.head_overrides)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What the recipe's results depend on beyond the run's own arguments, as a JSON-able dict: result caches (the
+        protocol's run signatures, `recipe_fingerprint`) hold it, so runs fitted by another version of the recipe are
+        refitted, not reused. The default (`default_fingerprint`): the class's qualified name, a digest of the code of
+        the classes of it defined outside citrus-hf, and its public JSON-able attributes. Override it (adding to
+        `super().fingerprint()`) to name what else decides the fit: module constants, files read."""
+        return default_fingerprint(self, Recipe)
 
     @abstractmethod
     def fit(
@@ -245,7 +256,8 @@ class Recipe(ABC):
         *,
         class_weights: np.ndarray | None = None,
     ) -> RecipeOutcome:
-        """Fit `model` on the aligned `train` split (`validation` may be None or empty).
+        """Fit `model` on the aligned `train` split (`validation` may be None or empty); return a `RecipeOutcome`
+        holding the fitted model (the protocol refuses anything else).
 
         Args:
             model: a `CiTrusForSequenceClassification` / `CiTrusForRegression` (or a PatchTST baseline).
@@ -259,6 +271,67 @@ class Recipe(ABC):
 
 
 RECIPES: dict[str, Recipe] = {}
+
+
+def default_fingerprint(instance: Any, base: type) -> dict[str, Any]:
+    """The default `fingerprint()` of a recipe or an evaluation arm (`base`: `Recipe` or `Arm`): `{"class": its
+    qualified name, "code": a digest of the source of each class of its own between it and `base` defined outside
+    citrus-hf (where Python can read it; the package's own code goes with its version), "settings": its public
+    attributes, class and instance ones, whose values are JSON-able}`. A setting held elsewhere (a module constant, a
+    file, a global the code reads) is not in it: the class's `fingerprint` names it."""
+    import hashlib
+    import inspect
+    import json
+
+    own_package = __name__.partition(".")[0]
+    cls = type(instance)
+    settings: dict[str, Any] = {}
+    code = []
+    for klass in reversed(cls.__mro__):
+        if klass is base or not issubclass(klass, base):
+            continue
+        for key, value in vars(klass).items():
+            if not key.startswith("_") and not callable(value) and not isinstance(value, (property, classmethod)):
+                settings[key] = value
+        if klass.__module__.partition(".")[0] != own_package:
+            try:
+                code.append(hashlib.sha256(inspect.getsource(klass).encode()).hexdigest()[:16])
+            except (OSError, TypeError):  # defined where Python keeps no source (an interactive session, exec)
+                pass
+    settings.update({key: value for key, value in vars(instance).items() if not key.startswith("_")})
+
+    def json_able(value: Any) -> bool:
+        try:
+            json.dumps(value, sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError):
+            return False
+        return True
+
+    settings = {key: value for key, value in settings.items() if not callable(value) and json_able(value)}
+    return {"class": f"{cls.__module__}.{cls.__qualname__}", "code": code, "settings": settings}
+
+
+def checked_fingerprint(owner: Any, what: str) -> dict[str, Any]:
+    """`owner.fingerprint()` (a recipe's or an arm's; `what` names it: "recipe 'mine'"), refused unless it is a
+    JSON-able dict, the shape a run signature holds.
+
+    Raises:
+        ValueError: another value, naming the recipe or arm and the documented shape.
+    """
+    import json
+
+    fingerprint = owner.fingerprint()
+    try:
+        json.dumps(fingerprint, sort_keys=True, allow_nan=False)
+        fits = isinstance(fingerprint, dict)
+    except (TypeError, ValueError):
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"The {what}'s fingerprint() returned {fingerprint!r:.200}; it must return a dict of JSON values (strings, "
+            "numbers, booleans, None, lists and dicts of them) naming what its results depend on."
+        )
+    return fingerprint
 
 
 def register_recipe(recipe_class: type[Recipe]) -> type[Recipe]:
@@ -590,7 +663,36 @@ class ProbeFinetuneRecipe(FinetuneRecipe):
         )
 
 
-RECIPE_NAMES = ("auto", *RECIPES)
+def recipe_names() -> tuple[str, ...]:
+    """The names `--recipe` takes: "auto" and every registered recipe, as the registry is now (a recipe a user's
+    code registers after this module was imported included)."""
+    return ("auto", *RECIPES)
+
+
+def __getattr__(name: str) -> Any:
+    # `RECIPE_NAMES`, once a tuple copied when this module was imported (so it missed every recipe registered after),
+    # reads the registry as it is now
+    if name == "RECIPE_NAMES":
+        return recipe_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def check_recipe_name(name: Any) -> None:
+    """Refuse a `recipe` setting that is neither "auto" nor a registered recipe, listing those registered now.
+
+    Raises:
+        ValueError: an unknown name.
+    """
+    if name not in recipe_names():
+        raise ValueError(
+            f"recipe must be one of {', '.join(recipe_names())}, got {name!r} (a recipe of your own is registered "
+            "with @register_recipe before the settings that name it are made)."
+        )
+
+
+# The recipes citrus-hf registers itself: their fingerprints are `recipe_fingerprint`'s own (kept as result caches
+# recorded them), a recipe of anyone else's is asked for its `fingerprint()`.
+_PACKAGE_RECIPES = dict(RECIPES)
 
 
 def resolve_recipe(name: str, labels_per_class: float | None, task: str = CLASSIFICATION) -> Recipe:
@@ -599,8 +701,7 @@ def resolve_recipe(name: str, labels_per_class: float | None, task: str = CLASSI
     if name == "auto":
         few = labels_per_class is not None and labels_per_class < AUTO_PROBE_FINETUNE_FROM_PER_CLASS
         return RECIPES["probe" if few or task == REGRESSION else "probe-finetune"]
-    if name not in RECIPES:
-        raise ValueError(f"Unknown recipe {name!r}; choose one of {', '.join(RECIPE_NAMES)}.")
+    check_recipe_name(name)
     return RECIPES[name]
 
 
@@ -608,7 +709,9 @@ def recipe_fingerprint(name: str) -> dict[str, Any]:
     """The settings of recipe `name` that its results depend on beyond the run's own arguments: "auto"'s rule, the
     probe's pooling and probe-then-fine-tune's step size and schedule. Result caches (the protocol's run signatures)
     hold it, so runs fitted under another rule are not reused; "finetune" has kept its settings since caches began,
-    hence {}."""
+    hence {}. A recipe registered by other code than citrus-hf's has its own `Recipe.fingerprint()`."""
+    if name != "auto" and RECIPES[name] is not _PACKAGE_RECIPES.get(name):
+        return checked_fingerprint(RECIPES[name], f"recipe {name!r}")
     if name == "auto":
         return {
             "probe_below_per_class": AUTO_PROBE_FINETUNE_FROM_PER_CLASS,
@@ -781,13 +884,15 @@ __all__ = [
     "MIN_VALIDATION_PER_CLASS",
     "MIN_VALIDATION_REGRESSION",
     "RECIPES",
-    "RECIPE_NAMES",
     "FinetuneRecipe",
     "ProbeFinetuneRecipe",
     "ProbeRecipe",
     "Recipe",
     "RecipeOutcome",
     "class_weights_for",
+    "check_recipe_name",
+    "checked_fingerprint",
+    "default_fingerprint",
     "finetune_steps",
     "logit_temperature",
     "labels_per_class",
@@ -796,6 +901,7 @@ __all__ = [
     "predict",
     "rare_class_notice",
     "recipe_fingerprint",
+    "recipe_names",
     "register_recipe",
     "resolve_recipe",
     "score",
