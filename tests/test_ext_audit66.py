@@ -294,3 +294,56 @@ def test_an_unknown_recipe_is_refused_with_the_registered_names(tmp_path, regist
             ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"], arms=["audit66-citrus"])
     finally:
         ARMS.pop("audit66-citrus")
+
+
+# ------------------------------------------------------------------------------------------ registry names
+
+
+def test_an_arm_recipe_or_augmentation_under_a_taken_name_is_refused(registered_arms):
+    """register_recipe, register_arm and register_augmentation replaced what was registered under the name without a
+    word: a recipe named "probe" became what --recipe auto runs, an arm named "minirocket" the reference."""
+    from citrus_hf.evaluation.arms import ARMS
+    from citrus_hf.training.augment import AUGMENTATIONS, register_augmentation
+    from citrus_hf.training.recipes import RECIPES, ProbeRecipe, register_recipe, resolve_recipe
+
+    probe, minirocket, shift = RECIPES["probe"], ARMS["minirocket"], AUGMENTATIONS["shift"]
+    with pytest.raises(ValueError, match=r"The recipe 'probe' is already registered \(ProbeRecipe\); registry names"):
+
+        @register_recipe
+        class NotTheProbe(ProbeRecipe):
+            name = "probe"
+            description = "not the probe"
+
+    with pytest.raises(ValueError, match=r"The recipe 'auto' is already registered \(the rule that picks a recipe\)"):
+
+        @register_recipe
+        class Auto(ProbeRecipe):
+            name = "auto"
+            description = "not the rule"
+
+    with pytest.raises(ValueError, match=r"The evaluation arm 'minirocket' is already registered \(MiniRocket"):
+        registered_arms(_centroid_arm("minirocket"))
+    with pytest.raises(ValueError, match=r"The augmentation 'shift' is already registered"):
+        register_augmentation("shift")(lambda windows, lengths, generator: windows)
+    assert (RECIPES["probe"], ARMS["minirocket"], AUGMENTATIONS["shift"]) == (probe, minirocket, shift)
+    assert type(resolve_recipe("auto", 1.0)) is ProbeRecipe
+
+
+def test_register_arm_on_a_class_registers_an_instance(registered_arms):
+    """`@register_arm` on a class (as `@register_recipe` is used) registered the class itself: the protocol then
+    called its methods unbound, deep in protocol.py."""
+    from citrus_hf.evaluation.arms import ARMS, Arm, CiTrusArm
+
+    @registered_arms
+    class Centroid(Arm):
+        name = "audit66-deco"
+        description = "nearest centroid"
+
+        def run(self, context, prepared, chosen, seed, run_dir):
+            return {"test": {}}
+
+    assert isinstance(Centroid, type) and isinstance(ARMS["audit66-deco"], Centroid)
+    with pytest.raises(TypeError, match=r"instantiates the class CiTrusArm without arguments, .*register_arm\(Ci"):
+        registered_arms(CiTrusArm)
+    with pytest.raises(TypeError, match="register_arm takes an Arm"):
+        registered_arms(object())

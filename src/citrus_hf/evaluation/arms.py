@@ -14,7 +14,7 @@ import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -200,9 +200,38 @@ class Arm(ABC):
 ARMS: dict[str, Arm] = {}
 
 
-def register_arm(arm: Arm) -> Arm:
-    """Make `arm` available by its name (`citrus evaluate --arms`, `ProtocolConfig.arms`)."""
-    ARMS[arm.name] = arm
+_ArmOrClass = TypeVar("_ArmOrClass", Arm, type[Arm])
+
+
+def register_arm(arm: _ArmOrClass) -> _ArmOrClass:
+    """Make `arm` available by its name (`citrus evaluate --arms`, `ProtocolConfig.arms`) and return it. `arm` is an
+    `Arm`, or an `Arm` class that takes no arguments (`@register_arm` on the class, as `@register_recipe` is used),
+    which registers an instance of it.
+
+    Raises:
+        TypeError: not an arm, an arm class that needs arguments, or no `name`.
+        ValueError: an arm of that name is registered already (the package's included): registry names are unique.
+    """
+    instance = arm
+    if isinstance(arm, type) and issubclass(arm, Arm):
+        try:
+            instance = arm()
+        except TypeError as error:
+            raise TypeError(
+                f"@register_arm instantiates the class {arm.__qualname__} without arguments, which it does not take "
+                f"({error}): register an instance instead, register_arm({arm.__qualname__}(...))."
+            ) from None
+    if not isinstance(instance, Arm):
+        raise TypeError(f"register_arm takes an Arm (an instance of an Arm subclass, or the class), got {arm!r}.")
+    name = getattr(instance, "name", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{type(instance).__qualname__} must set `name` (its registry name, --arms NAME).")
+    if name in ARMS:
+        raise ValueError(
+            f"The evaluation arm {name!r} is already registered ({ARMS[name].description}); registry names must be "
+            "unique: give yours another name."
+        )
+    ARMS[name] = instance
     return arm
 
 

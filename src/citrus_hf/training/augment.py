@@ -33,9 +33,18 @@ JITTER_FRACTION = 0.05
 
 
 def register_augmentation(name: str) -> Callable[[Augmentation], Augmentation]:
-    """Decorator: make an augmentation available by `name` (recipes list theirs by name)."""
+    """Decorator: make an augmentation available by `name` (recipes list theirs by name).
+
+    Raises:
+        ValueError: an augmentation of that name is registered already: registry names are unique.
+    """
 
     def register(function: Augmentation) -> Augmentation:
+        if name in AUGMENTATIONS:
+            raise ValueError(
+                f"The augmentation {name!r} is already registered ({AUGMENTATIONS[name].__qualname__}); registry "
+                "names must be unique: give yours another name."
+            )
         AUGMENTATIONS[name] = function
         return function
 

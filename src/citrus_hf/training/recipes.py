@@ -334,9 +334,32 @@ def checked_fingerprint(owner: Any, what: str) -> dict[str, Any]:
     return fingerprint
 
 
+def recipe_names() -> tuple[str, ...]:
+    """The names `--recipe` takes: "auto" and every registered recipe, as the registry is now (a recipe a user's
+    code registers after this module was imported included)."""
+    return ("auto", *RECIPES)
+
+
 def register_recipe(recipe_class: type[Recipe]) -> type[Recipe]:
-    """Class decorator: make a recipe available by its `name` (CLI choices and the protocol read `RECIPES`)."""
-    RECIPES[recipe_class.name] = recipe_class()
+    """Class decorator: make a recipe available by its `name` (CLI choices and the protocol read `RECIPES`).
+
+    Raises:
+        TypeError: not a `Recipe` class, or no `name`.
+        ValueError: a recipe of that name (or "auto", the rule that picks one) is registered already: registry names
+            are unique.
+    """
+    if not (isinstance(recipe_class, type) and issubclass(recipe_class, Recipe)):
+        raise TypeError(f"@register_recipe decorates a Recipe subclass, got {recipe_class!r}.")
+    name = getattr(recipe_class, "name", None)
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{recipe_class.__qualname__} must set the class attribute `name` (its registry name).")
+    if name in recipe_names():
+        taken = "the rule that picks a recipe" if name == "auto" else type(RECIPES[name]).__qualname__
+        raise ValueError(
+            f"The recipe {name!r} is already registered ({taken}); registry names must be unique: give yours "
+            "another name."
+        )
+    RECIPES[name] = recipe_class()
     return recipe_class
 
 
@@ -661,12 +684,6 @@ class ProbeFinetuneRecipe(FinetuneRecipe):
                 "soup_member_best_steps": [outcome.best_step for outcome in outcomes],
             },
         )
-
-
-def recipe_names() -> tuple[str, ...]:
-    """The names `--recipe` takes: "auto" and every registered recipe, as the registry is now (a recipe a user's
-    code registers after this module was imported included)."""
-    return ("auto", *RECIPES)
 
 
 def __getattr__(name: str) -> Any:
