@@ -347,3 +347,82 @@ def test_register_arm_on_a_class_registers_an_instance(registered_arms):
         registered_arms(CiTrusArm)
     with pytest.raises(TypeError, match="register_arm takes an Arm"):
         registered_arms(object())
+
+
+# -------------------------------------------------------------------------------- an objective of one's own
+
+
+@pytest.fixture
+def objective_registry_kept(monkeypatch):
+    """The objective registries as they were before the test, whatever it registers or loads."""
+    from citrus_hf import configuration_citrus
+    from citrus_hf.modeling_citrus import PRETRAINING_HEADS
+
+    monkeypatch.setattr(configuration_citrus, "PRETRAINING_OBJECTIVES", configuration_citrus.PRETRAINING_OBJECTIVES)
+    monkeypatch.setattr(configuration_citrus, "_SAVED_UNREGISTERED_OBJECTIVES", set())
+    before = dict(PRETRAINING_HEADS)
+    yield
+    PRETRAINING_HEADS.clear()
+    PRETRAINING_HEADS.update(before)
+
+
+def _audit66_head():
+    from citrus_hf.modeling_citrus import CiTrusTimeHead
+
+    class Audit66Head(CiTrusTimeHead):
+        objective = "audit66_time"
+        description = "the time objective under another name"
+
+    return Audit66Head
+
+
+@pytest.mark.usefixtures("objective_registry_kept")
+def test_one_registration_makes_an_objective_of_ones_own_usable(make_tiny_config):
+    """`register_pretraining_head` alone left the config refusing the name (its PRETRAINING_OBJECTIVES had to be
+    patched as well, which only the package's own test did)."""
+    from citrus_hf import CiTrusForPretraining
+    from citrus_hf.modeling_citrus import register_pretraining_head
+
+    with pytest.raises(
+        ValueError, match=r"'audit66_time'.* not supported; .*registered with .*register_pretraining_head"
+    ):
+        make_tiny_config(pretraining_objective="audit66_time")
+    register_pretraining_head(_audit66_head())
+    model = CiTrusForPretraining(make_tiny_config(pretraining_objective="audit66_time"))
+    assert model.head.objective == "audit66_time"
+
+
+@pytest.mark.usefixtures("objective_registry_kept")
+def test_a_checkpoint_of_an_objective_not_registered_here_loads_its_encoder(tmp_path, make_tiny_config):
+    """A checkpoint pre-trained with an objective this installation lacks failed to load at all, config included,
+    with a message that read like a typo ("not supported; choose one of ...")."""
+    import torch
+
+    from citrus_hf import (
+        CiTrusConfig,
+        CiTrusForPretraining,
+        CiTrusForSequenceClassification,
+        CiTrusModel,
+        build_model_card,
+    )
+    from citrus_hf.modeling_citrus import PRETRAINING_HEADS, register_pretraining_head
+
+    register_pretraining_head(_audit66_head())
+    saved = CiTrusForPretraining(make_tiny_config(pretraining_objective="audit66_time"))
+    saved.save_pretrained(tmp_path / "ckpt")
+    PRETRAINING_HEADS.pop("audit66_time")  # another session, without the extension
+    from citrus_hf import configuration_citrus
+
+    configuration_citrus.PRETRAINING_OBJECTIVES = tuple(PRETRAINING_HEADS)
+
+    assert CiTrusConfig.from_pretrained(tmp_path / "ckpt").pretraining_objective == "audit66_time"
+    encoder = CiTrusModel.from_pretrained(tmp_path / "ckpt")
+    weights = saved.citrus.state_dict()
+    assert all(torch.equal(tensor, weights[name]) for name, tensor in encoder.state_dict().items())
+    classifier = CiTrusForSequenceClassification.from_pretrained(tmp_path / "ckpt", num_labels=2)
+    assert "audit66_time" in str(build_model_card(classifier))
+    with pytest.raises(ValueError, match=r"objective 'audit66_time', which this installation does not register: .*"
+                       r"register_pretraining_head .*newer citrus-hf"):  # fmt: skip
+        CiTrusForPretraining.from_pretrained(tmp_path / "ckpt")
+    with pytest.raises(ValueError, match="not supported"):  # a name typed by hand is still refused
+        make_tiny_config(pretraining_objective="audit66_tiem")

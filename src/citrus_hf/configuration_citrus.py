@@ -392,6 +392,34 @@ def default_spectrogram_n_fft(patch_length: int, at_least: int = 40) -> int:
     return n_fft + (n_fft - patch_length) % 2
 
 
+# The objectives a config may name beyond the package's own (`vocabulary_citrus.PRETRAINING_OBJECTIVES`, extended
+# by `allow_pretraining_objective`): those a saved config read in this process names without this installation
+# registering them (an extension's objective not imported, or one of a newer citrus-hf). Such a checkpoint loads with
+# the name kept, since the encoder and the task models need no pre-training head; `CiTrusForPretraining`, which does,
+# refuses it (`unregistered_objective_message`).
+_SAVED_UNREGISTERED_OBJECTIVES: set[str] = set()
+
+
+def allow_pretraining_objective(name: str) -> None:
+    """Let configs name the pre-training objective `name`: what `modeling_citrus.register_pretraining_head` calls
+    when it registers the objective's head (this file must not import the model file), so that one registration makes
+    an objective of one's own usable."""
+    global PRETRAINING_OBJECTIVES
+    if name not in PRETRAINING_OBJECTIVES:
+        PRETRAINING_OBJECTIVES = (*PRETRAINING_OBJECTIVES, name)
+
+
+def unregistered_objective_message(objective: str) -> str:
+    """What a model that needs the head of `objective` says when no head of that name is registered."""
+    return (
+        f"The config names the pre-training objective {objective!r}, which this installation does not register: the "
+        "checkpoint was pre-trained with an extension's objective (import the code that registers its head with "
+        "citrus_hf.modeling_citrus.register_pretraining_head before loading it) or with one of a newer citrus-hf "
+        "(upgrade citrus-hf). Its encoder loads without the head: CiTrusModel, CiTrusForSequenceClassification and "
+        "CiTrusForRegression take it as it is."
+    )
+
+
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ValueError(f"`{name}={value!r}` is not supported; choose one of {', '.join(repr(c) for c in choices)}.")
@@ -1375,6 +1403,10 @@ class CiTrusConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfi
         overrides = {name: kwargs.pop(name) for name in list(kwargs) if name in own_fields}
         if is_saved_config_dict(config_dict):
             cls.check_saved_contract(config_dict, overrides, "config.json")
+            saved_objective = config_dict.get("pretraining_objective")
+            if "pretraining_objective" not in overrides and isinstance(saved_objective, str) and saved_objective:
+                if saved_objective not in PRETRAINING_OBJECTIVES:  # kept: only pre-training needs its head
+                    _SAVED_UNREGISTERED_OBJECTIVES.add(saved_objective)
         # transformers sets only the keywords the config has as attributes and drops the rest without a word, so a
         # typo (`from_pretrained(path, sample_rate=250)`) would keep the saved value; the model classes refuse it
         check_misspelt_fields(cls, kwargs)
@@ -1612,7 +1644,13 @@ class CiTrusConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfi
 
     def validate_pretraining(self) -> None:
         """Part of `@strict` validation: masking and objective settings."""
-        _check_choice("pretraining_objective", self.pretraining_objective, PRETRAINING_OBJECTIVES)
+        objective = self.pretraining_objective
+        if objective not in PRETRAINING_OBJECTIVES and objective not in _SAVED_UNREGISTERED_OBJECTIVES:
+            raise ValueError(
+                f"`pretraining_objective={objective!r}` is not supported; choose one of "
+                f"{', '.join(repr(name) for name in PRETRAINING_OBJECTIVES)} (an objective of your own is registered "
+                "with citrus_hf.modeling_citrus.register_pretraining_head, which lets configs name it)."
+            )
         _check_choice("mask_mode", self.mask_mode, MASK_MODES)
         if not 0.0 < self.mask_ratio < 1.0:
             raise ValueError(f"`mask_ratio` must lie strictly between 0 and 1, got {self.mask_ratio}.")

@@ -42,6 +42,7 @@ from .configuration_citrus import (
     ChecksSaveDirectory,
     CiTrusConfig,
     _check_choice,
+    allow_pretraining_objective,
     check_buildable,
     check_checkpoint_reference,
     check_misspelt_fields,
@@ -56,6 +57,7 @@ from .configuration_citrus import (
     missing_subfolder_error,
     safetensors_names,
     stale_weights_error,
+    unregistered_objective_message,
     warn_of_rate_override,
 )
 from .vocabulary_citrus import (
@@ -3076,10 +3078,13 @@ PRETRAINING_HEADS: dict[str, type[CiTrusPretrainingHead]] = {}
 
 
 def register_pretraining_head(head_class: type[CiTrusPretrainingHead]) -> type[CiTrusPretrainingHead]:
-    """Class decorator: make `head_class` the head of the objective `head_class.objective`.
+    """Class decorator: make `head_class` the head of the objective `head_class.objective`, and let configs name it
+    (`configuration_citrus.allow_pretraining_objective`): one registration makes an objective of one's own usable,
+    from inside the package or from a user's code.
 
-    The configuration lists the same names (`vocabulary_citrus.PRETRAINING_OBJECTIVES`, which must not import this
-    file); a test keeps the two equal. Evaluation arms, the model card and the tests read this registry.
+    The package's own objectives are also listed in `vocabulary_citrus.PRETRAINING_OBJECTIVES` (the configuration
+    must not import this file); a test keeps the two equal. Evaluation arms, the model card and the tests read this
+    registry.
     """
     name = getattr(head_class, "objective", None)
     if not isinstance(name, str) or not name:
@@ -3087,6 +3092,7 @@ def register_pretraining_head(head_class: type[CiTrusPretrainingHead]) -> type[C
     if name in PRETRAINING_HEADS:
         raise ValueError(f"The pre-training objective {name!r} is already registered ({PRETRAINING_HEADS[name]}).")
     PRETRAINING_HEADS[name] = head_class
+    allow_pretraining_objective(name)
     return head_class
 
 
@@ -3300,6 +3306,8 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
         )
         self.citrus = CiTrusModel(config)
         self.masking = CiTrusMasking(config)
+        if config.pretraining_objective not in PRETRAINING_HEADS:  # a saved config keeps a name it does not register
+            raise ValueError(unregistered_objective_message(config.pretraining_objective))
         self.head = PRETRAINING_HEADS[config.pretraining_objective](config)
         self.post_init()
 

@@ -307,13 +307,22 @@ def _architecture(config: CiTrusConfig, model_class: str, num_parameters: int | 
     return rows
 
 
+def _objective_text(config: CiTrusConfig) -> str:
+    """The card's line of the config's pre-training objective: its head's own description, or its name where this
+    installation registers no head of it (a checkpoint of an extension's objective, or of a newer citrus-hf)."""
+    head = PRETRAINING_HEADS.get(config.pretraining_objective)
+    if head is None:
+        return f"{config.pretraining_objective!r} (an objective this installation does not register)"
+    return head.describe(config)
+
+
 def _pretraining_rows(config: CiTrusConfig, pretraining: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     pretraining = dict(pretraining or {})
     corpus = pretraining.pop("corpus", None)
     mask_unit = {"per_channel": "per channel", "shared": "shared by all channels", "per_modality": "per modality"}
     rows = [
         ("Corpus", corpus if corpus is not None else "not recorded for this checkpoint"),
-        ("Objective", PRETRAINING_HEADS[config.pretraining_objective].describe(config)),
+        ("Objective", _objective_text(config)),
         (
             "Masking",
             f"{config.mask_ratio:.0%} of patches, in blocks of {config.mask_block_size} patches, "
