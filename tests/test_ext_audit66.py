@@ -426,3 +426,72 @@ def test_a_checkpoint_of_an_objective_not_registered_here_loads_its_encoder(tmp_
         CiTrusForPretraining.from_pretrained(tmp_path / "ckpt")
     with pytest.raises(ValueError, match="not supported"):  # a name typed by hand is still refused
         make_tiny_config(pretraining_objective="audit66_tiem")
+
+
+# ------------------------------------------------------------------------------ what an arm or a recipe returns
+
+
+_FINE = {"accuracy": 0.5, "balanced_accuracy": 0.5, "macro_f1": 0.5, "auroc": float("nan")}
+
+
+@pytest.mark.parametrize(
+    ("outcome", "problem"),
+    [
+        (None, "returned NoneType"),
+        ({"metrics": {"macro_f1": 0.5}}, "returned no 'test' metrics"),
+        ({"test": {"f1": 0.5}}, r"returned test metrics without accuracy, .*auroc \(it gave f1\)"),
+        ({"test": {**_FINE, "arm": "prior", "seed": 99}}, "named arm, seed, fields of the run's record"),
+        ({"test": {**_FINE, "accuracy": 50.0}}, r"accuracy=50.0: metrics are fractions in \[0, 1\]"),
+        ({"test": {**_FINE, "accuracy": "0.5"}}, "no numbers: accuracy='0.5'"),
+        ({"test": _FINE, "steps": "10"}, "returned 'steps' as '10'"),
+    ],
+)
+def test_what_an_arm_returns_is_checked_naming_the_arm(registered_arms, outcome, problem):
+    """A faulty arm's result crashed deep in protocol.py (None, no "test") or was taken silently: metrics of other
+    names shown as n/a, percentages, and metric keys "arm" / "seed" that overwrote the run's record."""
+    from citrus_hf.evaluation.protocol import _checked_outcome
+
+    registered_arms(_centroid_arm("audit66-faulty"))
+    with pytest.raises(
+        ValueError, match=rf"The arm 'audit66-faulty' \(Centroid.run\) .*{problem}.*; Arm.run must return"
+    ):
+        _checked_outcome("audit66-faulty", outcome, "classification", reserved=("arm", "seed"))
+
+
+def test_numpy_numbers_and_nan_are_metrics(registered_arms):
+    import numpy as np
+
+    from citrus_hf.evaluation.protocol import _checked_outcome
+
+    registered_arms(_centroid_arm("audit66-numpy"))
+    test = {**{name: np.float32(0.5) for name in _FINE}, "auroc": float("nan"), "loss": 0.1}
+    metrics = _checked_outcome("audit66-numpy", {"test": test, "steps": 3}, "classification", reserved=())
+    assert set(metrics) == set(_FINE) and all(type(value) is float for value in metrics.values())
+    regression = {"mae": 2.0, "rmse": 3.0, "pearson_r": float("nan")}
+    assert _checked_outcome("audit66-numpy", {"test": regression}, "regression", reserved=()) == regression
+
+
+def test_a_recipe_returning_anything_but_a_recipe_outcome_is_refused_naming_it(make_tiny_config):
+    """A recipe whose fit returned the bare model failed deep inside scoring (`outcome.model`)."""
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.training.recipes import ProbeRecipe, RecipeOutcome, fit_recipe
+
+    model = CiTrusForSequenceClassification(make_tiny_config(num_labels=2))
+
+    class Forgetful(ProbeRecipe):
+        name = "audit66-forgetful"
+
+        def fit(self, model, *args, **kwargs):
+            return model
+
+    with pytest.raises(ValueError, match=r"recipe 'audit66-forgetful' \(.*Forgetful.fit\) returned "
+                       r"CiTrusForSequenceClassification; Recipe.fit must return a RecipeOutcome\(model="):  # fmt: skip
+        fit_recipe(Forgetful(), model, None, None, "classification", None, "unused")
+
+    class Fine(ProbeRecipe):
+        name = "audit66-fine"
+
+        def fit(self, model, *args, **kwargs):
+            return RecipeOutcome(model=model, steps=1)
+
+    assert fit_recipe(Fine(), model, None, None, "classification", None, "unused").steps == 1

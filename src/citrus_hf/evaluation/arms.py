@@ -22,6 +22,7 @@ from ..training.recipes import (
     RECIPES,
     checked_fingerprint,
     default_fingerprint,
+    fit_recipe,
     labels_per_class,
     resolve_recipe,
     score,
@@ -194,7 +195,12 @@ class Arm(ABC):
         self, context: DatasetContext, prepared: Any, chosen: np.ndarray, seed: int, run_dir: Path
     ) -> dict[str, Any]:
         """Fit on the training pool's examples `chosen` with `seed`; return `{"test": metrics, ...}` (also
-        `steps`, `best_step`, `recipe` where they apply)."""
+        `steps`, `best_step`, `recipe` where they apply).
+
+        `metrics` maps each metric of the set's task (`training.metrics.metrics_for_task`: what
+        `classification_metrics(scores, labels)` / `regression_metrics(predictions, targets)` return, on
+        `context.scored_labels()`) to a number, NaN where one has no value; classification metrics are fractions in
+        [0, 1]. The protocol refuses anything else, naming the arm (`protocol._checked_outcome`)."""
 
 
 ARMS: dict[str, Arm] = {}
@@ -310,8 +316,8 @@ class CiTrusArm(Arm):
         if splits.task == REGRESSION:
             model.init_regressor_bias(context.pool_labels[chosen])
         settings = replace(context.config.finetune, seed=seed, show_progress=False)
-        outcome = recipe.fit(
-            model, pool.select(chosen), context.for_fitting(validation), splits.task, settings, run_dir
+        outcome = fit_recipe(
+            recipe, model, pool.select(chosen), context.for_fitting(validation), splits.task, settings, run_dir
         )
         return {
             "test": score(outcome.model, scored, splits.task),

@@ -41,10 +41,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
+import numbers
 import shutil
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -67,6 +69,7 @@ from ..training.metrics import (
     check_metric_for_task,
     dumps_strict,
     metrics_as_numbers,
+    metrics_for_task,
 )
 from ..training.pretrain import (
     SUMMARY_FILE,
@@ -470,8 +473,10 @@ def _run_record(
     signature: str,
     prepared: Any = None,
 ) -> dict[str, Any]:
+    """The record of one run: what it was (set, arm, budget, seed, draw, signature), the metrics of the `outcome` its
+    arm's `run` returned (checked: `_checked_outcome`), and what it cost."""
     alignment = _prepared_alignment(prepared)
-    return {
+    what = {
         "dataset": context.name,
         "task": context.task,
         "arm": arm_name,
@@ -482,10 +487,11 @@ def _run_record(
         "num_classes": len(context.splits.label_names) if context.splits.label_names else None,
         # the model's classes without an example in the scored split: its averages leave them out (report notes it)
         "absent_classes": context.splits.absent_classes(context.score_split),
-        **{k: v for k, v in outcome["test"].items() if k != "loss"},
-        "recipe": outcome.get("recipe"),
-        "best_step": outcome.get("best_step"),
-        "steps": outcome.get("steps", 0),
+    }
+    how = {
+        "recipe": outcome.get("recipe") if isinstance(outcome, Mapping) else None,
+        "best_step": outcome.get("best_step") if isinstance(outcome, Mapping) else None,
+        "steps": outcome.get("steps", 0) if isinstance(outcome, Mapping) else 0,
         "seconds": round(seconds, 2),
         "scored_on": context.score_split,
         "signature": signature,
@@ -495,6 +501,52 @@ def _run_record(
         # a run fitted with another thread count (a resume on another machine) is not bit for bit the same run
         **run_environment(),
     }
+    metrics = _checked_outcome(arm_name, outcome, context.task, reserved=(*what, *how))
+    return {**what, **metrics, **how}
+
+
+def _checked_outcome(arm: str, outcome: Any, task: str, reserved: Iterable[str]) -> dict[str, float]:
+    """The test metrics of what the arm `arm`'s `run` returned, as floats (its "loss", if any, left out), once the
+    whole of it has the documented shape: `{"test": {metric: number}, "steps": int, "best_step": int | None,
+    "recipe": str | None}` (the last three optional), the test metrics holding every metric of `task`
+    (`metrics_for_task`; NaN where one has no value), the classification ones fractions in [0, 1] (not percentages),
+    and no metric named as a field of the run's record (`reserved`: "arm", "seed", ...), which it would overwrite.
+
+    Raises:
+        ValueError: naming the arm, what is wrong, and the shape `Arm.run` must return.
+    """
+    expected = metrics_for_task(task)
+    computes = "classification_metrics(scores, labels)" if task == CLASSIFICATION else "regression_metrics(...)"
+    shape = (
+        f"Arm.run must return {{'test': {{metric: number}}, 'steps': int, 'best_step': int | None, 'recipe': str}} "
+        f"(all but 'test' optional), the test metrics holding the {task} metrics {', '.join(expected)} "
+        f"(citrus_hf.training.metrics.{computes} gives them)"
+    )
+    problem = None
+    test = outcome.get("test") if isinstance(outcome, Mapping) else None
+    if not isinstance(outcome, Mapping):
+        problem = f"returned {type(outcome).__name__}"
+    elif not isinstance(test, Mapping):
+        problem = "returned no 'test' metrics" if test is None else f"returned 'test' as {type(test).__name__}"
+    elif missing := [name for name in expected if name not in test]:
+        problem = f"returned test metrics without {', '.join(missing)} (it gave {', '.join(map(str, test)) or 'none'})"
+    elif clashing := [name for name in test if name in reserved]:
+        problem = f"returned test metrics named {', '.join(clashing)}, fields of the run's record they would overwrite"
+    elif not_numbers := [
+        name for name, value in test.items() if isinstance(value, bool) or not isinstance(value, numbers.Real)
+    ]:
+        problem = f"returned test metrics that are no numbers: {', '.join(f'{n}={test[n]!r}' for n in not_numbers)}"
+    elif beyond := [  # NaN, a metric without a value (the AUROC of one class), passes
+        name
+        for name in CLASSIFICATION_METRICS
+        if name in test and task == CLASSIFICATION and not (math.isnan(test[name]) or 0 <= test[name] <= 1)
+    ]:
+        problem = f"returned {', '.join(f'{n}={test[n]!r}' for n in beyond)}: metrics are fractions in [0, 1]"
+    elif not (isinstance(outcome.get("steps", 0), int) and not isinstance(outcome.get("steps", 0), bool)):
+        problem = f"returned 'steps' as {outcome['steps']!r}, not a number of optimizer steps"
+    if problem is not None:
+        raise ValueError(f"The arm {arm!r} ({type(ARMS[arm]).__name__}.run) {problem}; {shape}.")
+    return {name: float(value) for name, value in test.items() if name != "loss"}
 
 
 def _same_alignment(run: dict[str, Any], prepared: Any, config: ProtocolConfig, dataset: str) -> bool:

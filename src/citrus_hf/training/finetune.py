@@ -59,6 +59,7 @@ from .pretrain import (
 from .recipes import (
     RECIPES,
     class_weights_for,
+    fit_recipe,
     labels_per_class,
     metrics_of,
     missing_validation_classes,
@@ -361,7 +362,9 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
 
     output_dir = Path(args.output_dir)
     trainer_dir = output_dir / "trainer"
-    outcome = recipe.fit(model, train, validation, splits.task, args.trainer, trainer_dir, class_weights=class_weights)
+    # (only when asked for: a recipe of one's own written before `class_weights` existed takes no such argument)
+    weighting = {} if class_weights is None else {"class_weights": class_weights}
+    outcome = fit_recipe(recipe, model, train, validation, splits.task, args.trainer, trainer_dir, **weighting)
     if class_weights is not None:
         outcome.details["class_weights"] = dict(zip(splits.label_names, class_weights.tolist(), strict=True))
     if writes:

@@ -363,6 +363,27 @@ def register_recipe(recipe_class: type[Recipe]) -> type[Recipe]:
     return recipe_class
 
 
+def fit_recipe(recipe: Recipe, *args: Any, **kwargs: Any) -> RecipeOutcome:
+    """`recipe.fit(*args, **kwargs)`, its result checked: the documented `RecipeOutcome` holding the fitted model
+    (`citrus finetune` and the protocol's CiTrus arms fit every recipe through here).
+
+    Raises:
+        ValueError: anything else (a recipe of one's own returning the bare model, or None), naming the recipe and
+            the shape `fit` must return; the model was otherwise taken apart deep inside scoring or saving.
+    """
+    import torch
+
+    outcome = recipe.fit(*args, **kwargs)
+    if not (isinstance(outcome, RecipeOutcome) and isinstance(outcome.model, torch.nn.Module)):
+        got = type(outcome).__name__ if not isinstance(outcome, RecipeOutcome) else "a RecipeOutcome without a model"
+        raise ValueError(
+            f"The recipe {recipe.name!r} ({type(recipe).__name__}.fit) returned {got}; Recipe.fit must return a "
+            "RecipeOutcome(model=<the fitted model>, steps=..., best_step=..., history=[...], details={...}) "
+            "(training.recipes.RecipeOutcome)."
+        )
+    return outcome
+
+
 def probe_head_overrides(
     labels: np.ndarray | None, task: str, classification_pooling: str = PROBE_CLASSIFICATION_POOLING
 ) -> dict[str, Any]:
@@ -911,6 +932,7 @@ __all__ = [
     "checked_fingerprint",
     "default_fingerprint",
     "finetune_steps",
+    "fit_recipe",
     "logit_temperature",
     "labels_per_class",
     "metrics_of",
