@@ -495,3 +495,16 @@ def test_a_recipe_returning_anything_but_a_recipe_outcome_is_refused_naming_it(m
             return RecipeOutcome(model=model, steps=1)
 
     assert fit_recipe(Fine(), model, None, None, "classification", None, "unused").steps == 1
+
+
+def test_an_arm_of_ones_own_with_pretrained_weights_asks_for_them(tmp_path, registered_arms):
+    """`pretrained = True` on an arm of one's own, run without --checkpoints, died in pretrain_arms with
+    AttributeError: 'bundled'."""
+    arm = _centroid_arm("audit66-embed")
+    arm.pretrained = True
+    registered_arms(arm)
+    with pytest.raises(
+        ValueError, match=r"'audit66-embed' starts from pre-trained weights .*--checkpoints audit66-embed="
+    ):
+        _signatures(tmp_path, ["audit66-embed", "prior"])
+    _signatures(tmp_path, ["audit66-embed"], checkpoints={"audit66-embed": "citrus-small"})

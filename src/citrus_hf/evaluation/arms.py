@@ -153,7 +153,9 @@ class Arm(ABC):
     Attributes:
         name: registry key (`citrus evaluate --arms NAME`).
         description: one line for the report.
-        pretrained: whether it starts from pre-trained weights (a checkpoint given, bundled or pre-trained here).
+        pretrained: whether it starts from pre-trained weights (a checkpoint given, bundled or pre-trained here); an
+            arm of one's own that bundles none and is not `pretrainable` gets them from `--checkpoints NAME=...`
+            (`prepare`'s `checkpoint`), which the protocol then asks for.
         network: whether it fits a network's weights, pre-trained or from random weights (the report draws the
             latter dashed).
         learns: whether it fits a model to the labelled examples at all; one that does not (the prior) is the floor

@@ -260,6 +260,15 @@ class ProtocolConfig:
         unknown = [arm for arm in self.checkpoints if arm not in ARMS or not ARMS[arm].pretrained]
         if unknown:
             raise ValueError(f"Checkpoints given for {unknown}, which are not pre-trained arms.")
+        for arm in self.arms:
+            spec = ARMS[arm]
+            weightless = getattr(spec, "bundled", None) is None and not spec.pretrainable
+            if spec.pretrained and weightless and arm not in self.checkpoints:
+                raise ValueError(
+                    f"The arm {arm!r} starts from pre-trained weights (pretrained = True), which it neither bundles "
+                    f"nor has pre-trained here: give them with --checkpoints {arm}=FOLDER_OR_HUB_ID (ProtocolConfig("
+                    f"checkpoints={{{arm!r}: ...}})), or leave the arm out."
+                )
         from ..loading import check_model_reference
 
         # A folder is checked now, before protocol.json is written and the sets are built (a LoRA adapter is named
