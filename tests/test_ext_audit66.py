@@ -508,3 +508,64 @@ def test_an_arm_of_ones_own_with_pretrained_weights_asks_for_them(tmp_path, regi
     ):
         _signatures(tmp_path, ["audit66-embed", "prior"])
     _signatures(tmp_path, ["audit66-embed"], checkpoints={"audit66-embed": "citrus-small"})
+
+
+# ------------------------------------------------------------------------------ a synthetic generator of one's own
+
+
+def _square_waves(mode):
+    from dataclasses import dataclass
+
+    import numpy as np
+
+    from citrus_hf.data.synthetic import SyntheticGenerator
+
+    @dataclass
+    class SquareWaves(SyntheticGenerator):
+        name = "audit66_square"
+        version = "1"
+        modality = "synthetic"
+
+        def generate(self, rng, sampling_rate, length):
+            x = np.sign(np.sin(np.arange(4 * length) / 3.0)) + 0.05 * rng.standard_normal(4 * length)
+            windows = {
+                "ok": x.reshape(4, length),
+                "bad": x,  # one dimension
+                "long": x.reshape(2, 2 * length),
+                "const": np.ones((4, length)),
+                "nan": np.where(np.arange(4 * length) == 5, np.nan, x).reshape(4, length),
+            }[mode]
+            return windows.astype(np.float32)
+
+    return SquareWaves()
+
+
+@pytest.mark.parametrize(
+    ("mode", "problem"),
+    [
+        ("bad", r"windows of shape \(400,\)"),
+        ("long", r"windows of shape \(2, 200\)"),
+        ("nan", "holding NaN or inf"),
+        ("const", r"4 constant window\(s\) of 4"),
+    ],
+)
+def test_the_stream_checks_every_generators_windows(mode, problem):
+    """`_check_windows`, whose message names the generator, ran only inside the package's own generators: a faulty
+    generator of one's own surfaced as a recording or extractor problem further on (NaN windows, wrong lengths)."""
+    from citrus_hf.data.streams import SyntheticWindowStream
+
+    stream = SyntheticWindowStream(100.0, 100, 10, generators=[_square_waves(mode)])
+    with pytest.raises(ValueError, match=rf"'audit66_square' generator \(SquareWaves.generate\) returned .*{problem} instead of "
+                       r"finite \(num_windows, 100\) windows.*fix the generator"):  # fmt: skip
+        next(iter(stream))
+
+
+def test_a_fine_generator_of_ones_own_streams():
+    import numpy as np
+
+    from citrus_hf.data.streams import SyntheticWindowStream
+
+    window = next(iter(SyntheticWindowStream(100.0, 100, 10, generators=[_square_waves("ok")])))
+    assert (
+        np.asarray(window["input_values"]).shape == (1, 100) and np.isfinite(np.asarray(window["input_values"])).all()
+    )

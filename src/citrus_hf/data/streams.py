@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .synthetic import STREAM_VERSION, SyntheticGenerator, _check_positive, default_generators
+from .synthetic import STREAM_VERSION, SyntheticGenerator, _check_positive, default_generators, generated_windows
 
 
 def _zscore(window: np.ndarray) -> np.ndarray:
@@ -38,7 +38,7 @@ class _SyntheticSource:
         """One window `(length,)` float32 and the index of its generator."""
         index = int(rng.choice(len(self.generators), p=self.weights))
         if not self.pending[index]:
-            windows = self.generators[index].generate(rng, self.sampling_rate, self.length)
+            windows = generated_windows(self.generators[index], rng, self.sampling_rate, self.length)
             self.pending[index] = list(windows[::-1])  # pop() from the end yields them in recording order
         return self.pending[index].pop(), index
 

@@ -210,15 +210,48 @@ def build_generator(name: str, **options: Any) -> SyntheticGenerator:
         raise ValueError(f"Bad options for the {name!r} generator: {error}.") from None
 
 
-def _check_windows(windows: np.ndarray, generator: SyntheticGenerator, length: int) -> np.ndarray:
-    """Guard the generator contract: `(k, length)` finite float32 windows."""
-    if windows.ndim != 2 or windows.shape[0] < 1 or windows.shape[1] != length or not np.isfinite(windows).all():
-        raise RuntimeError(
-            f"The {generator.name!r} generator returned {windows.shape} windows (finite: {np.isfinite(windows).all()}) "
-            f"instead of finite (k, {length}); this is a bug in the generator, please report it with its settings "
-            f"{generator.settings()}."
-        )
-    return windows.astype(np.float32, copy=False)
+def _check_windows(windows: Any, generator: SyntheticGenerator, length: int) -> np.ndarray:
+    """Guard the generator contract (`SyntheticGenerator.generate`): `(k, length)` windows, k >= 1, finite, none
+    constant; returned as float32. The streams check every generator's draw with it (`generated_windows`), so a
+    generator of one's own that breaks the contract is named here, not taken for a recording or an extractor problem
+    further on (a constant window z-scores to NaN).
+
+    Raises:
+        ValueError: a generator registered by other code than citrus-hf's, naming it, what it returned and the
+            contract.
+        RuntimeError: one of citrus-hf's own generators (a bug to report).
+    """
+    try:
+        array = np.asarray(windows, dtype=np.float64)
+    except (TypeError, ValueError):  # ragged rows, None, text
+        array = None
+    problem = None
+    if array is None:
+        problem = f"returned {type(windows).__name__}, no array of numbers"
+    elif array.ndim != 2 or array.shape[0] < 1 or array.shape[1] != length:
+        problem = f"returned windows of shape {array.shape}"
+    elif not np.isfinite(array).all():
+        problem = "returned windows holding NaN or inf"
+    elif constant := int((np.ptp(array, axis=1) == 0).sum()):
+        problem = f"returned {constant} constant window(s) of {array.shape[0]}"
+    if problem is None:
+        return np.asarray(windows).astype(np.float32, copy=False)
+    contract = f"finite (num_windows, {length}) windows, num_windows >= 1, none constant"
+    where = f"The {generator.name!r} generator ({type(generator).__name__}.generate) {problem} instead of {contract}"
+    if type(generator).__module__.partition(".")[0] == __name__.partition(".")[0]:
+        raise RuntimeError(f"{where}; this is a bug in the generator, please report it with its settings "
+                           f"{generator.settings()}.")  # fmt: skip
+    raise ValueError(
+        f"{where} (SyntheticGenerator.generate's contract); fix the generator (its settings: {generator.settings()})."
+    )
+
+
+def generated_windows(
+    generator: SyntheticGenerator, rng: np.random.Generator, sampling_rate: float, length: int
+) -> np.ndarray:
+    """One draw of `generator` (`generate(rng, sampling_rate, length)`), checked against the contract
+    (`_check_windows`): `(num_windows, length)` float32. What the streams draw every generator's windows with."""
+    return _check_windows(generator.generate(rng, sampling_rate, length), generator, length)
 
 
 # ------------------------------------------------------------------------------------------ Gaussian-process kernels
@@ -1169,6 +1202,7 @@ __all__ = [
     "check_simulators_installed",
     "default_generators",
     "dense_kernel_composition",
+    "generated_windows",
     "generators_from_spec",
     "list_generators",
     "register_generator",

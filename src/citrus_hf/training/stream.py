@@ -28,7 +28,7 @@ import torch
 
 from ..configuration_citrus import CiTrusConfig
 from ..data.streams import MixedWindowStream
-from ..data.synthetic import active_generators, generators_from_spec
+from ..data.synthetic import active_generators, generated_windows, generators_from_spec
 
 # At least this many windows per chunk: a chunk then holds many draws of every default generator, so the recordings
 # they simulate are used up instead of being cut off at a chunk's end.
@@ -113,8 +113,8 @@ class PretrainingStream:
         """Draw once from every generator, so a missing optional simulator (the `synthetic` extra) or a setting that
         does not fit the input contract fails here, before training, rather than in a data loader worker."""
         rng = np.random.default_rng(0)
-        for generator in self.stream.generators:
-            generator.generate(rng, self.stream.sampling_rate, self.stream.context_length)
+        for generator in self.stream.generators:  # checked as the stream checks every draw
+            generated_windows(generator, rng, self.stream.sampling_rate, self.stream.context_length)
 
     def batches(self, start_batch: int = 0, num_workers: int = 0) -> Iterator[dict[str, torch.Tensor]]:
         """Batches `{"input_values": (B, 1, T), "patch_mask": (B, P), "source_id": (B,)}` from the `start_batch`-th
