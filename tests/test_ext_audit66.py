@@ -569,3 +569,92 @@ def test_a_fine_generator_of_ones_own_streams():
     assert (
         np.asarray(window["input_values"]).shape == (1, 100) and np.isfinite(np.asarray(window["input_values"])).all()
     )
+
+
+# ----------------------------------------------------------------------------------- smaller faults, said early
+
+
+def test_an_arm_needing_a_module_citrus_hf_does_not_know_names_it(tmp_path, registered_arms):
+    """`Arm.optional_modules` outside `_extras.EXTRAS` died in check_installed with KeyError."""
+    from citrus_hf._extras import MissingExtraError
+
+    arm = _centroid_arm("audit66-xgb")
+    arm.optional_modules = ("audit66_no_such_module",)
+    registered_arms(arm)
+    with pytest.raises(MissingExtraError, match=r"The 'audit66-xgb' arm needs audit66_no_such_module, which is not "
+                       r"installed: install audit66_no_such_module \(not a dependency of citrus-hf: e\.g\. pip install "
+                       r"audit66_no_such_module\), or leave it out: --arms prior\."):  # fmt: skip
+        _signatures(tmp_path, ["audit66-xgb", "prior"])
+
+
+@pytest.fixture
+def registered_datasets():
+    """Registers datasets for one test (`registered_datasets(name, builder, **fields)`) and removes them after it."""
+    import citrus_hf.data  # noqa: F401
+    from citrus_hf.data.registry import DATASETS, register_dataset
+
+    names = []
+
+    def register(name, builder, **fields):
+        register_dataset(
+            name=name, description="faulty", task="classification", sources=(), splits="by subject", **fields
+        )(builder)
+        names.append(name)
+
+    yield register
+    for name in names:
+        DATASETS.pop(name, None)
+
+
+def _rows(subjects, shorter_row=None):
+    import numpy as np
+
+    from citrus_hf.data.plans import window_row
+
+    for subject in subjects:
+        for i in range(4):
+            values = np.random.default_rng(subject * 10 + i).standard_normal((2, 200)).astype(np.float32)
+            if i == shorter_row:
+                values = values[:, :150]
+            yield window_row(
+                values, 100.0, 2.0 * i, subject=str(subject), recording=f"r{subject}", source="me", label=i % 2
+            )
+
+
+def test_a_dataset_version_datasets_cannot_read_is_refused_at_registration(registered_datasets):
+    """version="1" was taken, and `datasets.Version` refused it only after every row was generated."""
+    from citrus_hf.data import CitrusDataError
+
+    with pytest.raises(CitrusDataError, match=r"'audit66_v': version must be three whole numbers, MAJOR\.MINOR\.PATCH"):
+        registered_datasets("audit66_v", lambda options, context: None, version="1")
+
+
+def test_a_builder_that_returns_no_plan_is_named(tmp_path, registered_datasets):
+    """A builder returning None died in write_plan with AttributeError: 'NoneType' object has no attribute 'splits'."""
+    from citrus_hf.data import CitrusDataError, build_dataset
+
+    def build(options, context):
+        return None
+
+    registered_datasets("audit66_none", build)
+    with pytest.raises(CitrusDataError, match=r"builder of dataset 'audit66_none' \(.*build\) returned NoneType; a "
+                       r"builder returns a BuildPlan"):  # fmt: skip
+        build_dataset("audit66_none", cache_dir=tmp_path)
+
+
+def test_a_row_of_another_shape_than_the_features_fix_is_refused_where_it_is_built(tmp_path, registered_datasets):
+    """A row shorter than the set's fixed Array2D shape was written without a word: `citrus data info` described
+    the set, and fine-tuning failed deep inside datasets ("cannot reshape array of size 1500 into shape (4,2,200)")."""
+    from citrus_hf.data import CitrusDataError, build_dataset
+    from citrus_hf.data.plans import BuildPlan, dataset_features
+
+    def build(options, context):
+        splits = {"train": {"subjects": [1, 2], "shorter_row": 3}, "test": {"subjects": [3]}}
+        return BuildPlan(dataset_features(["a", "b"], False, (2, 200)), _rows, splits)
+
+    registered_datasets("audit66_shape", build)
+    refused = r"Row 3 of the train split of dataset 'audit66_shape' \(recording 'r1', start_seconds 6\.0\) holds "
+    refused += r"input_values of 2 channel\(s\) of 150 samples, .* at \(2, 200\) \(2 row\(s\) differ\)"
+    for _ in range(2):  # built, then read from the cache
+        with pytest.raises(CitrusDataError, match=refused):
+            build_dataset("audit66_shape", cache_dir=tmp_path)

@@ -45,17 +45,24 @@ def is_installed(module: str) -> bool:
 def check_installed(
     modules: Sequence[str], purpose: str, alternative: str = "", error: type[MissingExtraError] | None = None
 ) -> None:
-    """Raise `MissingExtraError` before any work starts when one of `modules` (keys of `EXTRAS`) is not installed:
-    "`purpose` needs `module`, which is not installed: pip install 'citrus-hf[extra]'" then `alternative` (another
-    way to proceed without it, as a clause: "or ..."). `error`: a subclass of `MissingExtraError` to raise instead."""
-    missing = [module for module in modules if not is_installed(module)]
+    """Raise `MissingExtraError` before any work starts when one of `modules` is not installed: "`purpose` needs
+    `module`, which is not installed: pip install 'citrus-hf[extra]'" for the keys of `EXTRAS`, "pip install
+    module" for any other (a user's arm may fit with a package citrus-hf knows nothing of, `Arm.optional_modules`),
+    then `alternative` (another way to proceed without it, as a clause: "or ..."). `error`: a subclass of
+    `MissingExtraError` to raise instead."""
+    missing = [module.split(".")[0] for module in modules if not is_installed(module)]
     if not missing:
         return
-    extras = sorted({EXTRAS[module.split(".")[0]] for module in missing})
-    names = " and ".join(module.split(".")[0] for module in missing)
+    extras = sorted({EXTRAS[module] for module in missing if module in EXTRAS})
+    others = [module for module in missing if module not in EXTRAS]
+    installs = [f"pip install 'citrus-hf[{','.join(extras)}]'"] if extras else []
+    if others:  # named by their import name, which is usually, not always, the name pip installs them by
+        installs.append(
+            f"install {' and '.join(others)} (not a dependency of citrus-hf: e.g. pip install {' '.join(others)})"
+        )
     verb = "is" if len(missing) == 1 else "are"
     raise (error or MissingExtraError)(
-        f"{purpose} needs {names}, which {verb} not installed: pip install 'citrus-hf[{','.join(extras)}]'"
+        f"{purpose} needs {' and '.join(missing)}, which {verb} not installed: {'; '.join(installs)}"
         + (f", {alternative}." if alternative else ".")
     )
 

@@ -22,7 +22,7 @@ from ..vocabulary_citrus import as_bool
 from .budgets import missing_groups
 from .errors import CitrusDataError
 from .fetch import archive_path
-from .plans import BuildContext, resolve_options, write_plan
+from .plans import BuildContext, BuildPlan, resolve_options, write_plan
 from .recording_folders import files_under
 from .recordings import UNKNOWN_SUBJECT
 from .registry import DATASETS, get_dataset_spec, get_source, source_archives
@@ -91,6 +91,12 @@ def build_dataset(
             "`data_dir=PATH`)."
         )
     plan = spec.builder(resolved, context)
+    if not isinstance(plan, BuildPlan):
+        raise CitrusDataError(
+            f"The builder of dataset {name!r} ({getattr(spec.builder, '__qualname__', spec.builder)}) returned "
+            f"{type(plan).__name__}; a builder returns a BuildPlan(features, generator, splits) "
+            "(citrus_hf.data.plans.BuildPlan)."
+        )
     if not spec.offline:
         # The local files enter the cache key through their names, sizes and modification times; files in symlinked
         # folders too (`files_under`), which the builders read, so a change there rebuilds the set.

@@ -285,7 +285,7 @@ def write_plan(
     spreads the items over processes with ``num_proc``). So a plan passes its data sources (recordings, files) as
     the only list, and everything else as tuples or scalars.
     """
-    from datasets import Dataset, DatasetDict, NamedSplit, Version
+    from datasets import Array2D, Dataset, DatasetDict, NamedSplit, Version
     from datasets.exceptions import DatasetGenerationError
 
     splits = {}
@@ -313,10 +313,55 @@ def write_plan(
                 f"The {split} split of {name!r} holds no window with the options {options}: a window longer than "
                 "every recording, or a share of 0 for this split? Use shorter windows (or another split share)."
             ) from None
+    values = plan.features.get("input_values") if isinstance(plan.features, Mapping) else None
+    if isinstance(values, Array2D):  # Arrow stores a row of another shape, and only reading it back failed
+        for split, dataset in splits.items():
+            _check_fixed_shape(dataset, name, split, tuple(values.shape))
     for dataset in splits.values():
         for key, value in (info or {}).items():
             setattr(dataset.info, key, Version(value) if key == "version" else value)
     return DatasetDict(splits)
+
+
+def row_shapes(column) -> tuple[Any, Any]:
+    """`(channels per row (n,), samples per channel of every row, row after row)` of an ``input_values`` column (an
+    Arrow array or chunked array of ``(channels, time)`` rows, `Array2D` or nested lists), read from the Arrow list
+    offsets rather than the values."""
+    import pyarrow as pa
+
+    rows = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if isinstance(rows, pa.ExtensionArray):
+        rows = rows.storage
+    channels = rows.value_lengths().to_numpy(zero_copy_only=False)
+    return channels, rows.flatten().value_lengths().to_numpy(zero_copy_only=False)
+
+
+def _check_fixed_shape(dataset, name: str, split: str, shape: tuple[int, int]) -> None:
+    """Refuse a built split whose rows do not all hold `input_values` of the `(channels, time)` `shape` its features
+    fix (`Array2D`): Arrow writes a row of another shape without a word, and the set then failed where it was read (a
+    reshape inside fine-tuning), far from the builder at fault. Run on cached builds too.
+
+    Raises:
+        CitrusDataError: naming the set, the split, the first row of another shape, its recording and both shapes.
+    """
+    import numpy as np
+
+    channels, samples = row_shapes(dataset.data.column("input_values"))
+    wrong = channels != shape[0]
+    if not wrong.any():
+        wrong = (samples.reshape(len(channels), shape[0]) != shape[1]).any(axis=1)
+    if not wrong.any():
+        return
+    first = int(np.flatnonzero(wrong)[0])
+    start = int(channels[:first].sum())
+    found = (int(channels[first]), *sorted({int(n) for n in samples[start : start + channels[first]]}))
+    row = dataset.select_columns([c for c in ("recording", "start_seconds") if c in dataset.column_names])[first]
+    raise CitrusDataError(
+        f"Row {first} of the {split} split of dataset {name!r} ({', '.join(f'{k} {v!r}' for k, v in row.items())}) "
+        f"holds input_values of {found[0]} channel(s) of {', '.join(map(str, found[1:]))} samples, but the set's "
+        f"features fix every row's (channels, time) at {shape} ({int(wrong.sum())} row(s) differ): cut every window "
+        "to that shape in the builder, or declare no shape (dataset_features(..., shape=None)) for rows of any length."
+    )
 
 
 __all__ = [
@@ -326,6 +371,7 @@ __all__ = [
     "dataset_features",
     "fingerprint",
     "resolve_options",
+    "row_shapes",
     "split_shares",
     "window_row",
     "write_plan",

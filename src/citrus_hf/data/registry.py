@@ -20,6 +20,7 @@ describes: importing it costs nothing.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -308,6 +309,11 @@ def register_dataset(
     """
     if task not in TASKS:
         raise CitrusDataError(f"Dataset {name!r}: task must be one of {TASKS}, got {task!r}.")
+    if not (isinstance(version, str) and re.fullmatch(r"\d+\.\d+\.\d+", version)):
+        # `datasets.Version` reads it when the built splits are given their info: after every row was generated
+        raise CitrusDataError(
+            f"Dataset {name!r}: version must be three whole numbers, MAJOR.MINOR.PATCH (e.g. '1.0.0'), got {version!r}."
+        )
     unknown = [source for source in sources if source not in SOURCES]
     if unknown:
         raise CitrusDataError(f"Dataset {name!r} reads unregistered source(s) {unknown}; register them first.")

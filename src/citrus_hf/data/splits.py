@@ -27,6 +27,7 @@ from .budgets import LabelBudget, carve_validation, draw_budget, missing_groups,
 from .builders import build_dataset, is_list_type, summarize_dataset
 from .errors import naming_unwritable_cache
 from .hub_access import offline_if_hub_unreachable
+from .plans import row_shapes
 from .recording_folders import (
     METADATA_FILES,
     VALIDATION_SPLIT_ALIASES,
@@ -649,14 +650,11 @@ def _example_spans(split) -> dict[str, list[tuple[float, float]]]:
 def _example_samples(column) -> np.ndarray:
     """Samples per example of an ``input_values`` column (``(channels, samples)`` per row), read from the Arrow list
     offsets rather than the values."""
-    import pyarrow as pa
-
-    rows = column.combine_chunks()
-    if isinstance(rows, pa.ExtensionArray):
-        rows = rows.storage
-    first_channels = rows.flatten()  # one entry per channel of every row; each row's first is at its offset
-    channel_samples = first_channels.value_lengths().to_numpy(zero_copy_only=False)
-    return channel_samples[rows.offsets.to_numpy()[:-1]]
+    channels, channel_samples = row_shapes(column)
+    first = np.concatenate([[0], np.cumsum(channels)[:-1]]).astype(np.int64)  # each row's first channel
+    if not len(channel_samples):
+        return np.zeros(len(channels), dtype=np.int64)
+    return np.where(channels > 0, channel_samples[np.minimum(first, len(channel_samples) - 1)], 0)
 
 
 def evaluation_split_recordings(cache_dir=None, archive_cache_dir=None) -> dict[str, dict[str, set[str]]]:
