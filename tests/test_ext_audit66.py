@@ -359,7 +359,7 @@ def objective_registry_kept(monkeypatch):
     from citrus_hf.modeling_citrus import PRETRAINING_HEADS
 
     monkeypatch.setattr(configuration_citrus, "PRETRAINING_OBJECTIVES", configuration_citrus.PRETRAINING_OBJECTIVES)
-    monkeypatch.setattr(configuration_citrus, "_SAVED_UNREGISTERED_OBJECTIVES", set())
+    monkeypatch.setattr(configuration_citrus, "_SAVED_UNREGISTERED_OBJECTIVES", set(), raising=False)
     before = dict(PRETRAINING_HEADS)
     yield
     PRETRAINING_HEADS.clear()
@@ -658,3 +658,13 @@ def test_a_row_of_another_shape_than_the_features_fix_is_refused_where_it_is_bui
     for _ in range(2):  # built, then read from the cache
         with pytest.raises(CitrusDataError, match=refused):
             build_dataset("audit66_shape", cache_dir=tmp_path)
+
+
+def test_evaluate_help_lists_the_arms_registered_before_the_parser_is_built(registered_arms):
+    """The --arms help was written when evaluation.settings was imported: an arm registered after was accepted but
+    not listed."""
+    import citrus_hf.evaluation.settings  # noqa: F401  (imported before the arm registers, as a script may)
+    from citrus_hf.commands.evaluate import build_parser
+
+    registered_arms(_centroid_arm("audit66-listed"))
+    assert "audit66-listed" in " ".join(build_parser().format_help().split())

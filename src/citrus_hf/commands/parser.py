@@ -13,6 +13,8 @@ On top of `HfArgumentParser`:
   marks a field whose keys name datasets, paths that may hold `=` (`runs/fs=100=250`) and whose values never do:
   its pairs are split at the last `=`; a `NAME:KEY=VALUE` name ends at the first `:KEY=` (`runs/fs=100:x=5`);
 - `metadata["positional"]` makes a field a positional argument (a `list` field takes one value or more);
+- `metadata["choices"]` and `metadata["help"]` may be functions, called when the parser is built: a registry's names
+  (`--recipe`, `--arms`) then include those a user's script registered before building it;
 - settings can come from a JSON or YAML file, `citrus <command> config.yaml`, `--config config.yaml` or
   `--config=config.yaml`; options given on the command line override the file's;
 - a value that starts with `~` (`--output-dir ~/runs/har`, `output_dir: ~/runs/har` in a settings file, which no shell
@@ -380,8 +382,11 @@ class CommandParser(HfArgumentParser):
         dataset_keys = bool(metadata.pop("dataset_keys", False))
         if help is not None:
             metadata["help"] = help
-        if callable(metadata.get("choices")):  # a registry's names, read now: after a script registered its own
+        # a registry's names (as choices, or in the help), read now: after a script registered its own
+        if callable(metadata.get("choices")):
             metadata["choices"] = tuple(metadata["choices"]())
+        if callable(metadata.get("help")):
+            metadata["help"] = metadata["help"]()
         if metadata.get("help"):
             # argparse formats help with `%`: a literal one ("50% overlap") crashed `--help` ("%o format: an integer
             # is required"); argparse's own placeholders (`%(default)s`) and escapes (`%%`) stay

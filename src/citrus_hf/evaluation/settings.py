@@ -145,7 +145,8 @@ class ProtocolConfig:
     )
     num_seeds: int | None = field(default=None, metadata={"help": "seeds 0 to N-1 (instead of --seeds)"})
     arms: list[str] = field(
-        default_factory=lambda: list(DEFAULT_ARMS), metadata={"help": f"arms to compare, from: {', '.join(ARMS)}"}
+        default_factory=lambda: list(DEFAULT_ARMS),
+        metadata={"help": lambda: f"arms to compare, from: {', '.join(ARMS)}"},  # ARMS when the parser is built
     )
     recipe: str = field(
         default="auto",
