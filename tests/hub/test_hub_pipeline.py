@@ -178,6 +178,6 @@ def test_citrus_predict_takes_a_hub_id(published):
     output = published["client"](_script(PREDICT))
     assert "recording.npy: " in output and "6 window(s) of 4 s at 50 Hz, backend torch" in output
     rows = (published["workdir"] / "windows.csv").read_text().splitlines()
-    assert rows[0] == "recording,start,end,label,score," + ",".join(f"p_{name}" for name in EXERCISES)
+    assert rows[0] == "recording,start,end,label,score," + ",".join(f"p_{name}" for name in EXERCISES) + ",no_signal"
     from_pipeline = client_result(published["client"](_script(LOAD)))["result"]
     assert [row.split(",")[3] for row in rows[1:]] == [window["label"] for window in from_pipeline["windows"]]

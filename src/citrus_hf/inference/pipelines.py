@@ -133,10 +133,17 @@ class _SignalMarks:
     fixed statistics keep. Each window's stretch is looked at channel by channel until one varies, so a recording
     with signal costs about one channel's reading."""
 
-    def __init__(self, recording: np.ndarray | torch.Tensor, rate: float):
+    def __init__(self, recording: np.ndarray | torch.Tensor, rate: Any):
         self._recording = recording  # (time,) or (channels, time), as the extractor takes it
-        self._rate = float(rate)
+        # As the call gave it: the extractor checks it before any window is marked (a rate per channel must be one
+        # rate, and its refusal says so; read here first, a list of rates failed in `float`).
+        self._given_rate = rate
         self._samples: np.ndarray | None = None
+
+    @property
+    def _rate(self) -> float:
+        """The recording's rate: the one rate the extractor accepted (a list of one rate per channel is that rate)."""
+        return float(np.asarray(self._given_rate, dtype=np.float64).reshape(-1)[0])
 
     def samples(self) -> np.ndarray:
         """The recording `(channels, time)` as numpy, converted once (a torch tensor on the GPU is copied once)."""
