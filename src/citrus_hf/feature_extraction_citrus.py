@@ -875,6 +875,25 @@ def _check_feature_size(feature_size: Any, num_channels: int) -> None:
         )
 
 
+def _checked_stretched_seconds(value: Any) -> list[float] | None:
+    """`stretched_seconds` as `[shortest, longest]` floats: two positive finite durations, the first not above the
+    second (None: not recorded)."""
+    if value is None:
+        return None
+    durations = list(value) if isinstance(value, (list, tuple)) or hasattr(value, "tolist") else None
+    if (
+        durations is None
+        or len(durations) != 2
+        or not all(is_real_number(each) and math.isfinite(each) and each > 0 for each in durations)
+        or durations[0] > durations[1]
+    ):
+        raise ValueError(
+            f"`stretched_seconds` must be [shortest, longest]: the durations in seconds of the recordings the "
+            f"checkpoint was fitted on stretched onto its window, two positive numbers in order; got {value!r}."
+        )
+    return [float(each) for each in durations]
+
+
 # The settings checked whenever they are set, the constructor's own assignments included, so that
 # `extractor.normalization = "z-score"` is refused as `CiTrusFeatureExtractor(normalization="z-score")` is, in the same
 # words: assigned unchecked, a misspelt normalisation turned normalisation off silently, `pad_last_window = "False"`
@@ -921,25 +940,6 @@ class WindowFeatures(BatchFeature):
                 value = value.to(device=devices[0], non_blocking=kwargs.get("non_blocking", False))
             self.data[key] = value
         return self
-
-
-def _checked_stretched_seconds(value: Any) -> list[float] | None:
-    """`stretched_seconds` as `[shortest, longest]` floats: two positive finite durations, the first not above the
-    second (None: not recorded)."""
-    if value is None:
-        return None
-    durations = list(value) if isinstance(value, (list, tuple)) or hasattr(value, "tolist") else None
-    if (
-        durations is None
-        or len(durations) != 2
-        or not all(is_real_number(each) and math.isfinite(each) and each > 0 for each in durations)
-        or durations[0] > durations[1]
-    ):
-        raise ValueError(
-            f"`stretched_seconds` must be [shortest, longest]: the durations in seconds of the recordings the "
-            f"checkpoint was fitted on stretched onto its window, two positive numbers in order; got {value!r}."
-        )
-    return [float(each) for each in durations]
 
 
 class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, SequenceFeatureExtractor):
@@ -2220,12 +2220,13 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             return [units[0]] * count
         return None
 
-    def spread_off_by(self, recording: np.ndarray, input_channel_names: Sequence[str] | None = None) -> int | None:
-        """The power of ten by which the spread of a `(channels, time)` recording is off the `normalization_std` a
-        "fixed" checkpoint scales it by, where that is more than `_UNIT_MISMATCH_FACTOR` either way: it is then likely
-        in another unit than the training data (`unit_mismatch_notice` says so). None where it is within, for a
-        checkpoint without fixed statistics, or a recording whose channels are not the checkpoint's count. Channels
-        are picked by `input_channel_names` where given, as a call picks them. NaN and inf samples are left out."""
+    def _sampled_for_statistics(
+        self, recording: np.ndarray, input_channel_names: Sequence[str] | None
+    ) -> np.ndarray | None:
+        """What `spread_off_by` and `level_off_by` compare with a "fixed" checkpoint's statistics: at most
+        `_UNIT_CHECK_SAMPLES` evenly spaced samples of each channel of a `(channels, time)` recording (picked by
+        `input_channel_names` where given, as a call picks them), float64, NaN for each non-finite one; None for a
+        checkpoint without fixed statistics or a recording of another channel count."""
         if self.normalization != "fixed" or not self.normalization_std:
             return None
         if input_channel_names is not None:
@@ -2234,8 +2235,17 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             return None
         step = max(1, recording.shape[1] // _UNIT_CHECK_SAMPLES)  # a strided view: no copy of a long recording
         sampled = np.asarray(recording[:, ::step], dtype=np.float64)
-        if not _all_finite(sampled):
-            sampled = np.where(np.isfinite(sampled), sampled, np.nan)
+        return sampled if _all_finite(sampled) else np.where(np.isfinite(sampled), sampled, np.nan)
+
+    def spread_off_by(self, recording: np.ndarray, input_channel_names: Sequence[str] | None = None) -> int | None:
+        """The power of ten by which the spread of a `(channels, time)` recording is off the `normalization_std` a
+        "fixed" checkpoint scales it by, where that is more than `_UNIT_MISMATCH_FACTOR` either way: it is then likely
+        in another unit than the training data (`unit_mismatch_notice` says so). None where it is within, for a
+        checkpoint without fixed statistics, or a recording whose channels are not the checkpoint's count. Channels
+        are picked by `input_channel_names` where given, as a call picks them. NaN and inf samples are left out."""
+        sampled = self._sampled_for_statistics(recording, input_channel_names)
+        if sampled is None:
+            return None
         with warnings.catch_warnings():  # a channel of NaN only: its spread is NaN, and left out below
             warnings.simplefilter("ignore", RuntimeWarning)
             spread = _robust_spread(sampled)
@@ -2255,15 +2265,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         reaches the model as values far beyond any it was trained on. None where it is within, for a checkpoint
         without fixed statistics, or a recording whose channels are not the checkpoint's count. Channels are picked
         by `input_channel_names` where given; NaN and inf samples are left out."""
-        if self.normalization != "fixed" or not self.normalization_std or not self.normalization_mean:
+        sampled = self._sampled_for_statistics(recording, input_channel_names)
+        if sampled is None or not self.normalization_mean:
             return None
-        if input_channel_names is not None:
-            recording = self._select_channels(recording, 0, input_channel_names)
-        if recording.shape[0] != len(self.normalization_std):
-            return None
-        step = max(1, recording.shape[1] // _UNIT_CHECK_SAMPLES)
-        sampled = np.asarray(recording[:, ::step], dtype=np.float64)
-        sampled = np.where(np.isfinite(sampled), sampled, np.nan)
         with warnings.catch_warnings():  # a channel of NaN only: its level is NaN, and left out below
             warnings.simplefilter("ignore", RuntimeWarning)
             level = np.nanmedian(sampled, axis=1)

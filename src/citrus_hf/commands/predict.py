@@ -363,7 +363,7 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
             first.set_ylim(len(names) - 0.5, -0.5)  # the first label on top, as hypnograms draw wake
             first.set_ylabel("label")
             label_names += first.get_yticklabels()
-            probability = axes[number * 2 + 1, 0]
+            probability = axes[number * len(heights) + 1, 0]
             shares = np.array(
                 [[{e["label"]: e["score"] for e in w["labels"]}.get(n, 0.0) for n in names] for w in windows]
             )

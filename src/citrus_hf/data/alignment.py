@@ -41,8 +41,6 @@ from .windowing import row_samples_and_rates
 
 logger = logging.getLogger(__name__)
 
-logger = logging.getLogger(__name__)
-
 
 def aligned_features(extractor: CiTrusFeatureExtractor, label_dtype: str | None = None, length: int | None = None):
     """Arrow features of an aligned dataset: fixed-shape windows of `length` model samples (default the context),
@@ -710,8 +708,11 @@ def dominating_rows_notice(
         f"channel {channel}: {', '.join(named(int(row)) for row in dominant)} "
         f"{'holds' if len(dominant) == 1 else 'hold'} {held:.1%} of its variance, and its std ({std[channel]:.4g}; "
         f"mean {mean[channel]:.4g}) is "
-        + (f"{std[channel] / typical:.3g}x a typical row's ({typical:.4g}, the median)" if typical > 0 else "")
-        + ("that of rows most of which are constant" if typical <= 0 else "")
+        + (
+            f"{std[channel] / typical:.3g}x a typical row's ({typical:.4g}, the median)"
+            if typical > 0
+            else "that of rows most of which are constant"
+        )
         for channel, dominant, held, typical in found[:_DOMINATING_ROWS]
     ]
     more = f" (and {len(found) - _DOMINATING_ROWS} more channels)" if len(found) > _DOMINATING_ROWS else ""

@@ -313,6 +313,7 @@ def _dataset_context(config: ProtocolConfig, dataset: str, progress=None) -> Dat
     )
     check_metric_for_task(config.finetune.metric_for_best_model, splits.task)
     normalization = config.normalization.get(dataset, "dataset")
+    train_where, train_rows = splits.where("train")  # (what the statistics' warning calls the training rows)
     if rate != config.sampling_rate:
         # the arms align the set with `context.config.sampling_rate`: this set's rate, not the run's setting
         config = copy.copy(config)
@@ -326,8 +327,8 @@ def _dataset_context(config: ProtocolConfig, dataset: str, progress=None) -> Dat
             splits.num_channels,
             splits.train,
             config.nan_policy,
-            where=f"{dataset} {splits.where('train')[0]}",
-            row_numbers=splits.where("train")[1],
+            where=f"{dataset} {train_where}",
+            row_numbers=train_rows,
         ),
         alignment=config.alignment.get(dataset, DEFAULT_TASK_ALIGNMENT),
         config=config,
@@ -488,10 +489,11 @@ def _run_record(
         # the model's classes without an example in the scored split: its averages leave them out (report notes it)
         "absent_classes": context.splits.absent_classes(context.score_split),
     }
+    given = outcome if isinstance(outcome, Mapping) else {}  # (anything else is refused by `_checked_outcome`)
     how = {
-        "recipe": outcome.get("recipe") if isinstance(outcome, Mapping) else None,
-        "best_step": outcome.get("best_step") if isinstance(outcome, Mapping) else None,
-        "steps": outcome.get("steps", 0) if isinstance(outcome, Mapping) else 0,
+        "recipe": given.get("recipe"),
+        "best_step": given.get("best_step"),
+        "steps": given.get("steps", 0),
         "seconds": round(seconds, 2),
         "scored_on": context.score_split,
         "signature": signature,

@@ -1317,19 +1317,16 @@ class _RecordingPipeline(ChunkPipeline):
         self._start_progress(progress, duration, passes=math.ceil(num_windows / per_pass))
         for start in range(0, num_windows, per_pass):
             chunk = slice(start, start + per_pass)
-            yield from self._marked(
-                [
-                    {
-                        "input_values": input_values[chunk],
-                        "patch_mask": patch_mask[chunk],
-                        "window_start_seconds": starts[chunk],
-                        "window_end_seconds": ends[chunk],
-                        "recording_seconds": duration,
-                        "is_last": start + per_pass >= num_windows,
-                    }
-                ],
-                marks,
-            )
+            windows = {
+                "input_values": input_values[chunk],
+                "patch_mask": patch_mask[chunk],
+                "window_start_seconds": starts[chunk],
+                "window_end_seconds": ends[chunk],
+                "recording_seconds": duration,
+                "is_last": start + per_pass >= num_windows,
+            }
+            windows["no_signal"] = marks(windows)
+            yield windows
 
     @staticmethod
     def _marked(chunks, marks: _SignalMarks):
@@ -1466,10 +1463,10 @@ class _RecordingPipeline(ChunkPipeline):
 
     @staticmethod
     def _gather(model_outputs: list[dict]) -> tuple[torch.Tensor, list[dict], dict]:
-        """The windows' outputs `(num_windows, outputs)`, their times, and what every result holds beside its
-        answer: the seconds at the recording's end that no window covers (`unscored_seconds`: a stream's chunks
-        are recordings of their own, and each chunk's tail shorter than a window was dropped without a sign) and
-        the backend that ran."""
+        """The windows' outputs `(num_windows, outputs)`, their times (each with its `"no_signal"`), and what every
+        result holds beside its answer: the seconds at the recording's end that no window covers (`unscored_seconds`:
+        a stream's chunks are recordings of their own, and each chunk's tail shorter than a window was dropped
+        without a sign), the backend that ran and how many windows hold no signal (`no_signal_windows`)."""
         output = torch.cat([chunk["output"] for chunk in model_outputs])
         starts = np.concatenate([chunk["window_start_seconds"] for chunk in model_outputs])
         ends = np.concatenate([chunk["window_end_seconds"] for chunk in model_outputs])
@@ -1483,12 +1480,12 @@ class _RecordingPipeline(ChunkPipeline):
             window["no_signal"] = mark
         backends = list(dict.fromkeys(chunk["backend"] for chunk in model_outputs))
         unscored = model_outputs[-1]["recording_seconds"] - float(ends.max())
-        return output, windows, {"unscored_seconds": float(max(0.0, unscored)), "backend": "+".join(backends)}
-
-    @staticmethod
-    def _without_signal(windows: list[dict]) -> int:
-        """How many of a recording's `windows` hold no signal (`"no_signal"`); the result's `"no_signal_windows"`."""
-        return sum(1 for window in windows if window.get("no_signal"))
+        common = {
+            "unscored_seconds": float(max(0.0, unscored)),
+            "backend": "+".join(backends),
+            "no_signal_windows": sum(1 for mark in marks if mark),  # (the windows that hold no signal)
+        }
+        return output, windows, common
 
 
 class _WorkerErrorsAsRaised:
@@ -1621,10 +1618,11 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
 
         for window, labels in zip(windows, ranked(scores)):
             window.update(label=labels[0]["label"], score=labels[0]["score"], labels=labels)
-        without_signal = self._without_signal(windows)
         # no window of signal: no label (their scores are the most confident of all, and say nothing)
         (labels,) = (
-            ranked(self._recording_mean(scores, windows, keepdim=True)) if without_signal < len(windows) else [[]]
+            ranked(self._recording_mean(scores, windows, keepdim=True))
+            if common["no_signal_windows"] < len(windows)
+            else [[]]
         )
         return {
             "label": labels[0]["label"] if labels else None,
@@ -1632,7 +1630,6 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
             "labels": labels,
             "windows": windows,
             **common,
-            "no_signal_windows": without_signal,
         }
 
 
@@ -1659,9 +1656,9 @@ class BioSignalRegressionPipeline(_RecordingPipeline):
         # one conversion for all windows (`tolist`), not one tensor index per window
         for window, row in zip(windows, targets.tolist()):
             window[key] = value(row)
-        without_signal = self._without_signal(windows)
-        mean = value(self._recording_mean(targets, windows).tolist()) if without_signal < len(windows) else None
-        return {key: mean, "windows": windows, **common, "no_signal_windows": without_signal}
+        has_signal = common["no_signal_windows"] < len(windows)
+        mean = value(self._recording_mean(targets, windows).tolist()) if has_signal else None
+        return {key: mean, "windows": windows, **common}
 
 
 class BioSignalFeatureExtractionPipeline(_RecordingPipeline):
@@ -1714,13 +1711,7 @@ class BioSignalFeatureExtractionPipeline(_RecordingPipeline):
         pooled = self._recording_mean(embeddings, windows)
         if not return_tensors:
             embeddings, pooled = embeddings.numpy(), pooled.numpy()
-        return {
-            "embedding": pooled,
-            "window_embeddings": embeddings,
-            "windows": windows,
-            **common,
-            "no_signal_windows": self._without_signal(windows),
-        }
+        return {"embedding": pooled, "window_embeddings": embeddings, "windows": windows, **common}
 
 
 __all__ = [

@@ -273,6 +273,17 @@ class Recipe(ABC):
 RECIPES: dict[str, Recipe] = {}
 
 
+def _json_able(value: Any) -> bool:
+    """Whether strict JSON (no NaN) writes `value`, as a run signature holds it."""
+    import json
+
+    try:
+        json.dumps(value, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def default_fingerprint(instance: Any, base: type) -> dict[str, Any]:
     """The default `fingerprint()` of a recipe or an evaluation arm (`base`: `Recipe` or `Arm`): `{"class": its
     qualified name, "code": a digest of the source of each class of its own between it and `base` defined outside
@@ -281,7 +292,6 @@ def default_fingerprint(instance: Any, base: type) -> dict[str, Any]:
     file, a global the code reads) is not in it: the class's `fingerprint` names it."""
     import hashlib
     import inspect
-    import json
 
     own_package = __name__.partition(".")[0]
     cls = type(instance)
@@ -299,15 +309,7 @@ def default_fingerprint(instance: Any, base: type) -> dict[str, Any]:
             except (OSError, TypeError):  # defined where Python keeps no source (an interactive session, exec)
                 pass
     settings.update({key: value for key, value in vars(instance).items() if not key.startswith("_")})
-
-    def json_able(value: Any) -> bool:
-        try:
-            json.dumps(value, sort_keys=True, allow_nan=False)
-        except (TypeError, ValueError):
-            return False
-        return True
-
-    settings = {key: value for key, value in settings.items() if not callable(value) and json_able(value)}
+    settings = {key: value for key, value in settings.items() if not callable(value) and _json_able(value)}
     return {"class": f"{cls.__module__}.{cls.__qualname__}", "code": code, "settings": settings}
 
 
@@ -318,15 +320,8 @@ def checked_fingerprint(owner: Any, what: str) -> dict[str, Any]:
     Raises:
         ValueError: another value, naming the recipe or arm and the documented shape.
     """
-    import json
-
     fingerprint = owner.fingerprint()
-    try:
-        json.dumps(fingerprint, sort_keys=True, allow_nan=False)
-        fits = isinstance(fingerprint, dict)
-    except (TypeError, ValueError):
-        fits = False
-    if not fits:
+    if not (isinstance(fingerprint, dict) and _json_able(fingerprint)):
         raise ValueError(
             f"The {what}'s fingerprint() returned {fingerprint!r:.200}; it must return a dict of JSON values (strings, "
             "numbers, booleans, None, lists and dicts of them) naming what its results depend on."
@@ -458,8 +453,9 @@ def validation_shortfall(
     if empty:
         return least + "every class"
     held = dict(zip(*np.unique(labels, return_counts=True), strict=True))
-    absent = missing_validation_classes(validation, training_labels)
-    few = [c for c in np.unique(np.asarray(training_labels)).tolist() if 0 < held.get(c, 0) < MIN_VALIDATION_PER_CLASS]
+    classes = np.unique(np.asarray(training_labels)).tolist()
+    absent = [c for c in classes if c not in held]  # (`missing_validation_classes`, from the labels read above)
+    few = [c for c in classes if 0 < held.get(c, 0) < MIN_VALIDATION_PER_CLASS]
     if absent:
         return (
             f"the validation split ({len(labels)} examples) has no example of class(es) "
