@@ -360,3 +360,21 @@ def test_a_file_in_a_unit_that_cannot_be_converted_is_refused(tmp_path, units, s
         _train_rows(root)
     message = str(refused.value)
     assert "b1.edf" in message and shown in message and "a0.edf in µV" in message and "same units" in message
+
+
+def test_a_file_without_units_among_files_that_declare_them_is_named(tmp_path):
+    """(Session 67) a WAV file (which records no unit) among µV EDF files was read as µV without a word; it may be
+    in another unit, which nothing in it tells. Its values are still read as they are (the set's behaviour before
+    units were compared), and that is said once."""
+    from scipy.io import wavfile
+
+    from citrus_hf.data import recording_folders
+
+    samples = _signal(AMPLITUDES["b"], 4).astype(np.float32)
+    root = _one_file_replaced(tmp_path / "set", lambda folder, _: wavfile.write(folder / "b1.wav", RATE, samples.T))
+    recording_folders._CONVERSIONS_SAID.clear()
+    said, rows = _messages("citrus_hf.data.recording_folders", lambda: _train_rows(root))
+    row = rows["train/b/b1.wav"]
+    np.testing.assert_allclose(np.asarray(row["input_values"]), samples, rtol=1e-6)
+    assert row["channel_units"] == ["µV", "µV"]
+    assert said.count("declares no units") == 1 and "b1.wav" in said and "(µV)" in said

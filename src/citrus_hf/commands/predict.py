@@ -15,9 +15,9 @@ that hold no signal (flat, or wholly NaN / inf made up by --nan-policy interpola
 second line says how many. `--output` writes every window: a `.csv` row per window (start and end in seconds, the
 label, its score and every label's probability; or the targets; or the embedding; and `no_signal`: "flat",
 "interpolated" or empty), or a `.jsonl` line per recording (the pipeline's result). Where an
-EDF / BDF file or a WFDB record is among the recordings, each row also has `start_time`, the window's start on the
-clock of the file's header (ISO 8601; empty for a file that records no start), and each `.jsonl` line
-`recording_start`. It is
+EDF / BDF file, a WFDB record or a CSV with a time column is among the recordings, each row also has `start_time`,
+the window's start on the clock of the file's header or of its time stamps where they count since 1970 (ISO 8601,
+with +00:00 for those; empty for a file that records no start), and each `.jsonl` line `recording_start`. It is
 written beside itself and replaces the file when the run ends; a recording that cannot be read (damaged, or its
 rates not as read: signals at several rates without --channels, time stamps of another rate than --sampling-rate) or
 that the model refuses is left out (one file alone stops the run), and the run then ends with an error naming it.
@@ -761,14 +761,16 @@ _NO_CLOCK = object()
 
 
 def _records_start(path: str) -> bool:
-    """Whether `path` is of a format whose reader gives the recording's start on the clock (`Recording.start`): EDF
-    and BDF, and WFDB (where the header gives a base date), from their header."""
-    from ..data.readers import recording_format
+    """Whether `path` is of a format whose reader may give the recording's start on the clock (`Recording.start`):
+    EDF and BDF, WFDB (where the header gives a base date), from their header, and a CSV with a time column (where
+    it counts since 1970)."""
+    from ..data.readers import csv_has_time_column, recording_format
 
     try:
-        return recording_format(path) in ("EDF", "BDF", "WFDB")
+        kind = recording_format(path)
     except ValueError:  # a suffix no reader takes: refused when it is read, with the message
         return False
+    return kind in ("EDF", "BDF", "WFDB") or (kind == "CSV" and csv_has_time_column(path))
 
 
 def _clock_time(start: datetime.datetime | None, seconds: float) -> str:

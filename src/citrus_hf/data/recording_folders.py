@@ -613,6 +613,9 @@ def _examples(
             if reference is not None:  # the files name their channels: a model fine-tuned on them keeps the names
                 row["channel_names"] = list(recording.channel_names)
             if _declares_units(reference):  # ... and the units they declare, which it records too
+                if len(recording.units) != len(recording.channel_names):  # a file that names no units (WAV)
+                    first_units = [canonical_unit(unit) for unit in reference[2]]
+                    recording = _in_first_units(file, recording, first_units, reference[0])
                 row["channel_units"] = [canonical_unit(unit) for unit in recording.units]
             if with_rate and given.get("sampling_rate") not in (None, recording.sampling_rate):
                 raise ValueError(
@@ -785,23 +788,40 @@ def _in_channel_order(
     )
 
 
-# The conversions of a labelled set's files to its first file's units said already: `(first file, unit, its unit)`.
+# The conversions of a labelled set's files to its first file's units said already: `(first file, unit, its unit)`;
+# `(first file, "", "")` once a file without units has been said to be read in the first file's.
 _CONVERSIONS_SAID: set[tuple[str, str, str]] = set()
+
+
+def _in_first_units(file: Path, recording, units: list[str], first_file: str):
+    """`recording`, a file that declares no units (a WAV file), read as in the set's first file's `units` (one per
+    channel, canonical), as it was before units were compared; said once per set, naming the file: it may be in
+    another unit, which nothing in it tells."""
+    declared = sorted({unit for unit in units if unit})
+    if declared and (first_file, "", "") not in _CONVERSIONS_SAID:
+        _CONVERSIONS_SAID.add((first_file, "", ""))
+        logger.warning(
+            f"{file} declares no units, and {first_file}, the set's first file, does ({', '.join(declared)}): files "
+            "without units are read as in the first file's; if one is in another unit (mV beside µV), convert it "
+            "before building the set, or save it in a format that records units (EDF, WFDB)."
+        )
+    return dataclasses.replace(recording, units=list(units))
 
 
 def _in_units(file: Path, recording, keys: list[str], first_units: dict[str, str], first_file: str):
     """`recording` (its channels matched by `keys`) in the units of the set's first file (`first_units`, by channel
     key, in their canonical spelling; see `_in_channel_order`), its units spelt as those are.
 
-    A file that declares no units at all (a WFDB header without them) is read as it is, in the first file's units,
-    as it was before units were compared.
+    A file that declares no units at all (a CSV or .npy file, a WFDB header without them) is read as it is, in the
+    first file's units, as it was before units were compared; that is said once per set, naming the file (it may be
+    in another unit, which nothing in it tells).
 
     Raises:
         UnitError: a channel whose unit cannot be converted to the first file's, or that it leaves without one (an
             EDF signal of an empty physical dimension) beside it.
     """
     if len(recording.units) != len(keys):
-        return dataclasses.replace(recording, units=[first_units[key] for key in keys])
+        return _in_first_units(file, recording, [first_units[key] for key in keys], first_file)
     units = list(recording.units)
     factors = np.ones(len(keys))
     for row, key in enumerate(keys):

@@ -298,7 +298,13 @@ def _results_settings(settings: dict) -> dict:
 
 
 def _dataset_context(config: ProtocolConfig, dataset: str, progress=None) -> DatasetContext:
+    from ..loading import build_config
+    from .arms import resolve_model_config
+
     rate = dataset_sampling_rate(config, dataset, progress)
+    # windows of a set of your own in whole patches of the run's model (as `citrus finetune` cuts them): the model
+    # takes no part of one
+    contract = build_config(resolve_model_config(config.model_config), **config.config_overrides)
     splits = load_task_splits(
         dataset,
         config.dataset_options.get(dataset),
@@ -310,6 +316,7 @@ def _dataset_context(config: ProtocolConfig, dataset: str, progress=None) -> Dat
         require_validation=config.score_split == "validation",
         sampling_rate=rate,
         nan_policy=config.nan_policy,
+        patch_seconds=contract.patch_length / contract.sampling_rate,
     )
     check_metric_for_task(config.finetune.metric_for_best_model, splits.task)
     normalization = config.normalization.get(dataset, "dataset")
@@ -794,8 +801,12 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
             "torchrun (its fits are small: --num-threads sets the CPU threads they share)."
         )
 
+    from .._figures import check_can_draw
     from ..training.trainer import trainer_precision
 
+    # results.png is drawn after every run: matplotlib missing (or MPLBACKEND naming no backend) is said now, not
+    # after hours of fitting
+    check_can_draw("The results plot (results.png)")
     # The precision every fine-tuning trains in (--mixed-precision, else the launch's), resolved once, with its
     # warnings: protocol.json records it, and runs of another precision are not reused. The caller's config stays.
     config = copy.copy(config)

@@ -237,14 +237,22 @@ def _labels_row(config: CiTrusConfig | CiTrusFusionConfig) -> tuple[str, str]:
     return "Labels", f"{config.num_labels} ({labels})"
 
 
-def _input_contract(config: CiTrusConfig, has_head: bool) -> list[tuple[str, str]]:
+def _input_contract(
+    config: CiTrusConfig, has_head: bool, channel_units: list[str] | None = None
+) -> list[tuple[str, str]]:
+    """The card's input-contract rows; `channel_units` (the extractor's, one per channel, "" where not declared) are
+    the units its training data was in, which `citrus predict` and the pipelines convert other files' units to."""
     channels = str(config.num_channels)
-    if config.channel_names or config.channel_modalities:
+    units = [unit or None for unit in channel_units] if channel_units else [None] * config.num_channels
+    if config.channel_names or config.channel_modalities or any(units):
         names = config.channel_names or [f"channel {i}" for i in range(config.num_channels)]
         modalities = config.channel_modalities or [None] * config.num_channels
+        if len(units) != len(names):  # units of a channel-independent extractor given for another count: none shown
+            units = [None] * len(names)
         # names as the user gave them (EDF labels): escaped for the table
         channels += ": " + ", ".join(
-            f"{_format_value(n)} ({m})" if m else _format_value(n) for n, m in zip(names, modalities)
+            f"{_format_value(n)} ({', '.join(filter(None, (m, u)))})" if m or u else _format_value(n)
+            for n, m, u in zip(names, modalities, units)
         )
     if not has_head:
         channels += "; the encoder treats every channel on its own, so any channel count works"
@@ -451,7 +459,13 @@ def _fusion_sections(
         sections.append(
             {
                 "name": name,
-                "input_contract": _input_contract(sub_config, has_head=True),
+                "input_contract": _input_contract(
+                    sub_config,
+                    has_head=True,
+                    channel_units=getattr(processor.feature_extractors[name], "channel_units", None)
+                    if processor is not None
+                    else None,
+                ),
                 "architecture": architecture,
                 "feature_extractor_settings": settings,
                 "pretraining": _pretraining_rows(sub_config, pretraining.get(name)),
@@ -773,7 +787,11 @@ def _citrus_card_values(
         )
     return dict(
         architecture=_architecture(config, model_class, num_parameters),
-        input_contract=_input_contract(config, has_head=task in ("sequence-classification", REGRESSION)),
+        input_contract=_input_contract(
+            config,
+            has_head=task in ("sequence-classification", REGRESSION),
+            channel_units=getattr(feature_extractor, "channel_units", None),
+        ),
         feature_extractor_settings=(
             _feature_extractor_rows(feature_extractor, config) if feature_extractor is not None else []
         ),

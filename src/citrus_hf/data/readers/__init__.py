@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from .arff_csv import read_csv_matrix, read_timed_csv, read_uea_arff
 from .edf import Annotation, EdfHeader, Recording, read_edf, read_edf_annotations, read_edf_header
-from .files import RATED_FORMATS, RECORDING_FORMATS, read_recording, recording_format
+from .files import RATED_FORMATS, RECORDING_FORMATS, csv_has_time_column, read_recording, recording_format
 from .opensignals import OPENSIGNALS_BODY_SIGNALS, OpenSignalsRecording, read_opensignals_h5, read_opensignals_txt
 from .pickles import load_npy, load_npz, load_pickle
 from .rdata import RObject, read_r_data
@@ -46,6 +46,7 @@ __all__ = [
     "Recording",
     "TsFile",
     "WfdbRecording",
+    "csv_has_time_column",
     "load_npy",
     "load_npz",
     "load_pickle",

@@ -10,7 +10,8 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
 * ``.csv`` (also ``.tsv`` and ``.txt``): one column per channel, one row per sample, separated by commas,
   semicolons, tabs or spaces, an optional header row naming the channels (a column named as time stamps, ``time``,
   ``timestamp`` or ``seconds_elapsed``, is not read as a channel unless named in ``channels``, and its stamps, in
-  seconds, milliseconds, microseconds or nanoseconds, relative or since 1970, must agree with the rate), quoted
+  seconds, milliseconds, microseconds or nanoseconds, relative or since 1970, must agree with the rate; stamps since
+  1970 give the recording's start, `Recording.start`, in UTC), quoted
   cells read as the ``csv`` module reads them; UTF-8 text, or UTF-16 with its byte-order mark; the rate must be
   given.
 
@@ -20,6 +21,7 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import itertools
 import logging
@@ -240,8 +242,11 @@ def read_recording(
             )
         if names is not None and wanted is None:
             wanted = _channels_of_csv(path, data, names, sampling_rate if check_time_stamps else None, time_stamps_fix)
+        start = _csv_start(data, names) if names is not None else None
         names = names or [str(index) for index in range(data.shape[0])]
-        recording = _pick(Recording(data=data, sampling_rate=float(sampling_rate), channel_names=names), wanted, path)
+        recording = _pick(
+            Recording(data=data, sampling_rate=float(sampling_rate), channel_names=names, start=start), wanted, path
+        )
     if (
         sampling_rate is not None
         and kind in RATED_FORMATS
@@ -331,18 +336,56 @@ def _channels_of_csv(
     at another rate than `sampling_rate` (when given) are refused, advising `time_stamps_fix`: the recording would be
     scored at a wrong rate."""
     index = [row for row, name in enumerate(names) if _is_index_column(name)]
-    timed = [row for row, name in enumerate(names) if _column_key(name) in TIME_COLUMNS]
+    timed = _time_rows(names)
     if not (index or timed) or len(index) + len(timed) >= len(names):
         return None
     if sampling_rate is not None:
         for row in timed:
             _check_time_stamps(path, names[row], data[row], sampling_rate, time_stamps_fix)
     described = [f"{names[row]!r} (time stamps)" for row in timed] + [f"{names[row]!r} (a row index)" for row in index]
+    # a relative clock that does not start at 0 (a file cut from a longer one): the times reported are the file's own
+    first = float(data[timed[0], 0]) if timed else 0.0
+    counted = (
+        f"; times are counted from its first sample (stamped {first:g} in {names[timed[0]]!r}), not on that clock"
+        if timed and first != 0 and math.isfinite(first) and _csv_start(data, names) is None
+        else ""
+    )
     logger.warning(
-        f"{path}: column(s) {', '.join(described)} not read as channels; name the channels to read (--channels, or "
-        "`channels=`) to choose otherwise."
+        f"{path}: column(s) {', '.join(described)} not read as channels{counted}; name the channels to read "
+        "(--channels, or `channels=`) to choose otherwise."
     )
     return [name for row, name in enumerate(names) if row not in index and row not in timed]
+
+
+def _time_rows(names: list[str]) -> list[int]:
+    """The rows of a CSV's columns named as time stamps (`TIME_COLUMNS`)."""
+    return [row for row, name in enumerate(names) if _column_key(name) in TIME_COLUMNS]
+
+
+def _csv_start(data: np.ndarray, names: list[str]) -> datetime.datetime | None:
+    """The clock time of a CSV's first sample (UTC) where its first time column counts since 1970 (`_epoch_unit`, or
+    the unit its name says, `_time_units`): a phone's or a logger's wall clock, which `citrus predict` reports window
+    times on as it does an EDF file's start. None for a file without such a column (a relative clock)."""
+    for row in _time_rows(names):
+        first = float(data[row, 0])
+        unit = _time_units(names[row], first)[0] if math.isfinite(first) else None
+        if unit is not None and unit == _epoch_unit(first):
+            return datetime.datetime.fromtimestamp(first * TIME_UNITS[unit], tz=datetime.timezone.utc)
+    return None
+
+
+def csv_has_time_column(path: str | Path) -> bool:
+    """Whether the CSV at `path` has a header naming a time-stamp column (`TIME_COLUMNS`), read from its first
+    record alone: such a file may record its start on the clock (`_csv_start`). False for a file that cannot be
+    read as text (its reading refuses it, with the reason)."""
+    try:
+        with open(path, newline="", encoding=text_encoding(Path(path))) as handle:
+            first, second = _csv_record(handle), _csv_record(handle)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    delimiter = _csv_delimiter(first, second)
+    cells = next(csv.reader([first], delimiter=delimiter or " ", skipinitialspace=True), [])
+    return bool(_time_rows([cell.strip() for cell in cells if cell.strip()]))
 
 
 def _check_time_stamps(
