@@ -2,8 +2,9 @@
 
 Every file is checked against PhysioNet's SHA256SUMS.txt; each PSG is paired with its hypnogram; 30 s epochs are
 labelled W / N1 / N2 / N3 / REM (R&K stages 3 and 4 -> N3; "?" and movement dropped; at most 30 min of wake kept
-before the first and after the last sleep epoch); channels EEG Fpz-Cz, EEG Pz-Oz, EOG horizontal at 100 Hz. The
-``2s`` variant cuts each epoch into 15 windows of 2 s of Fpz-Cz, like TF-C's SleepEEG. Splits are by subject.
+before the first and after the last sleep epoch, all of it with ``--max-wake-edge-minutes none``); channels EEG
+Fpz-Cz, EEG Pz-Oz, EOG horizontal at 100 Hz. The ``2s`` variant cuts each epoch into 15 windows of 2 s of Fpz-Cz,
+like TF-C's SleepEEG. Splits are by subject.
 
     python dataset_scripts/sleep_edf.py --data-dir ~/data/sleep-edfx --output ~/data/sleep_edf_30s
     python dataset_scripts/sleep_edf.py --data-dir ~/data/sleep-edfx --variant 2s --push-to-hub me/sleep-edf-2s
@@ -20,6 +21,19 @@ from citrus_hf.data import build_dataset, get_source
 from citrus_hf.data.builders import summarize_dataset
 from citrus_hf.publishing.datasets import publish_from_args
 
+# --max-wake-edge-minutes left out (the set's 30 min), told apart from `none` (every wake epoch)
+_NOT_GIVEN = object()
+
+
+def _minutes_or_none(text: str) -> float | None:
+    """--max-wake-edge-minutes: a number of minutes, or `none` for every wake epoch."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number of minutes or none, got {text!r}") from None
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -30,7 +44,12 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--subjects", nargs="+", type=int, default=None, help="only these subject numbers")
     parser.add_argument("--channels", nargs="+", default=None, help="PSG channels (one sampling rate)")
-    parser.add_argument("--max-wake-edge-minutes", type=float, default=None, help="wake kept around sleep (30)")
+    parser.add_argument(
+        "--max-wake-edge-minutes",
+        type=_minutes_or_none,
+        default=_NOT_GIVEN,
+        help="wake kept before the first and after the last sleep epoch (30); none keeps every wake epoch",
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed of the subject split")
     parser.add_argument("--no-download", action="store_true", help="use the files already in --data-dir")
     parser.add_argument("--cache-dir", default=None, help="datasets cache")
@@ -41,7 +60,9 @@ def main(argv=None) -> int:
         files = get_source("sleep_edf").fetch(args.data_dir, subsets=args.subsets, subjects=args.subjects)
         print(f"{len(files)} EDF files checked in {args.data_dir}")
     name = "sleep_edf" if args.variant == "30s" else "sleep_edf_2s"
-    options = dict(channels=args.channels, max_wake_edge_minutes=args.max_wake_edge_minutes, seed=args.seed)
+    options = dict(channels=args.channels, seed=args.seed)  # (None: not given, the set's default)
+    if args.max_wake_edge_minutes is not _NOT_GIVEN:  # where None is a setting: keep every wake epoch
+        options["max_wake_edge_minutes"] = args.max_wake_edge_minutes
     dataset = build_dataset(name, data_dir=args.data_dir, cache_dir=args.cache_dir, download=False, **options)
     summary = summarize_dataset(dataset)
     print(format_info({"name": name, "task": "classification", "options": {"variant": args.variant}, **summary}))

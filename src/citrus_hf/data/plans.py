@@ -146,12 +146,16 @@ class BuildContext:
 
 
 def resolve_options(spec: DatasetSpec, options: dict[str, Any]) -> dict[str, Any]:
-    """The spec's defaults updated with ``options``; unknown option names raise with the list of known ones."""
+    """The spec's defaults updated with ``options``; unknown option names raise with the list of known ones.
+
+    A None is "not given" (the default), as scripts and commands pass an option left out, except for the options the
+    spec declares `nullable`, whose None is a setting of their own (``max_wake_edge_minutes=None`` keeps all wake):
+    dropped too, it built the default set, and the set's info said 30.0 where None was asked for."""
     unknown = sorted(set(options) - set(spec.defaults))
     if unknown:
         known = ", ".join(sorted(spec.defaults)) or "none"
         raise CitrusDataError(f"Dataset {spec.name!r} has no option(s) {unknown}; its options are: {known}.")
-    resolved = {**spec.defaults, **{k: v for k, v in options.items() if v is not None}}
+    resolved = {**spec.defaults, **{k: v for k, v in options.items() if v is not None or k in spec.nullable}}
     for key, value in options.items():
         if isinstance(spec.defaults[key], (list, tuple)) and value is not None:
             # an option that takes a list, given one value (`labelled_splits=train` on the command line): the list of

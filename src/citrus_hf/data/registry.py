@@ -220,6 +220,9 @@ class DatasetSpec:
         splits: how the splits are made (documentation).
         defaults: builder options and their defaults (window and hop in seconds, seeds, fractions).
         version: builder version; part of the cache key, bump it whenever the output changes.
+        nullable: options whose None is a setting of their own, as the builder documents it (``sleep_edf``'s
+            ``max_wake_edge_minutes=None`` keeps every wake epoch): a None given for one is kept. For every other
+            option None means "not given", its default (how scripts and commands pass an option left out).
         offline: True when every source ships in a pinned archive.
         builder: ``builder(options, context) -> BuildPlan`` (:mod:`citrus_hf.data.plans`).
     """
@@ -231,6 +234,7 @@ class DatasetSpec:
     splits: str
     defaults: dict[str, Any] = field(default_factory=dict)
     version: str = "1.0.0"
+    nullable: tuple[str, ...] = ()
     offline: bool = True
     builder: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
 
@@ -302,10 +306,12 @@ def register_dataset(
     splits: str,
     defaults: dict[str, Any] | None = None,
     version: str = "1.0.0",
+    nullable: tuple[str, ...] = (),
 ) -> Callable[[_Function], _Function]:
     """Register a dataset; the decorated ``builder(options, context) -> BuildPlan`` builds it.
 
-    The sources must be registered first (the dataset is offline when all of them are).
+    The sources must be registered first (the dataset is offline when all of them are). `nullable` names the options
+    whose None the builder reads as a setting of its own (`DatasetSpec.nullable`).
     """
     if task not in TASKS:
         raise CitrusDataError(f"Dataset {name!r}: task must be one of {TASKS}, got {task!r}.")
@@ -317,6 +323,9 @@ def register_dataset(
     unknown = [source for source in sources if source not in SOURCES]
     if unknown:
         raise CitrusDataError(f"Dataset {name!r} reads unregistered source(s) {unknown}; register them first.")
+    undeclared = [option for option in nullable if option not in (defaults or {})]
+    if undeclared:
+        raise CitrusDataError(f"Dataset {name!r}: nullable option(s) {undeclared} are not among its defaults.")
 
     def register(builder: _Function) -> _Function:
         _claim(DATASETS, name, "datasets")
@@ -328,6 +337,7 @@ def register_dataset(
             splits=splits,
             defaults=dict(defaults or {}),
             version=version,
+            nullable=tuple(nullable),
             offline=all(SOURCES[source].offline for source in sources),
             builder=builder,
         )

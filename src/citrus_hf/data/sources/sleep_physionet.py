@@ -256,7 +256,7 @@ def plan_sleep_edf(data_dir: str | os.PathLike, options: dict[str, Any]) -> Buil
 
     Options: ``window_seconds`` (30, or 2 for TF-C-style windows), ``channels`` (default Fpz-Cz, Pz-Oz, EOG; the
     2 s variant uses Fpz-Cz only), ``fractions`` (train / validation / test shares of subjects), ``seed``,
-    ``max_wake_edge_minutes`` (30).
+    ``max_wake_edge_minutes`` (30; None keeps every wake epoch).
     """
     pairs = pair_sleep_edf_files(data_dir)
     if not pairs:
@@ -329,4 +329,5 @@ for _name, _description, _window_seconds, _channels in (
             channels=_channels,
             max_wake_edge_minutes=30.0,
         ),
+        nullable=("max_wake_edge_minutes",),  # None keeps every wake epoch (`sleep_edf_windows`)
     )(_build)
