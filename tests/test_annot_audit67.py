@@ -19,6 +19,7 @@ import pytest
 
 from citrus_hf.commands.main import main
 from citrus_hf.data import build_dataset, get_dataset_spec
+from citrus_hf.data.errors import CorruptFileError
 from citrus_hf.data.plans import resolve_options
 from citrus_hf.data.sources.sleep_physionet import SLEEP_EDF_CHANNELS, pair_sleep_edf_files, sleep_edf_windows
 
@@ -157,3 +158,109 @@ def test_the_sleep_edf_script_keeps_the_default_unless_told_and_takes_none(tmp_p
             script["main"](["--data-dir", str(tmp_path), "--no-download", *extra])
     assert "max_wake_edge_minutes" not in seen[0]
     assert seen[1]["max_wake_edge_minutes"] is None and seen[2]["max_wake_edge_minutes"] == 5.0
+
+
+# ------------------------------------------------------------------------------------------ 2. point events
+
+
+def test_stages_written_as_one_point_event_per_epoch_are_read_as_those_epochs(tmp_path):
+    """A hypnogram of one zero-duration event per 30 s epoch (as scoring programs export EDF+) gave no window: the
+    night disappeared from the set without a word."""
+    stages = ["W", "W", "1", "2", "2", "R"]
+    items = [(30 * k, None, f"Sleep stage {s}") for k, s in enumerate(stages)]
+    windows = windows_of(write_night(tmp_path / "point", items))
+    assert [(start, stage) for start, stage, _ in windows] == [
+        (0, "W"), (30, "W"), (60, "N1"), (90, "N2"), (120, "N2"), (150, "REM")
+    ]  # fmt: skip
+    assert_within_their_stage(windows, [(o, 30, d) for o, _, d in items], AASM)
+    zero = [(30 * k, 0, f"Sleep stage {s}") for k, s in enumerate(stages)]  # duration 0 written as such
+    assert len(windows_of(write_night(tmp_path / "zero", zero))) == 6
+
+
+def test_point_events_that_mark_stage_changes_only_are_refused_naming_the_file(tmp_path):
+    """Events at stage changes only (each stage lasting to the next event) cannot be told from epochs left out; one
+    epoch each would drop most of the night, so the file is refused with the fix."""
+    folder = write_night(
+        tmp_path, [(0, None, "Sleep stage W"), (90, None, "Sleep stage 2"), (150, None, "Sleep stage R")]
+    )
+    with pytest.raises(CorruptFileError, match=r"SC4011EC-Hypnogram\.edf.*point events.*0 s.*90 s.*duration"):
+        windows_of(folder)
+
+
+def test_a_point_event_night_reaches_the_built_set(tmp_path):
+    stages = ["W", "1", "2", "2", "R", "W"]
+    point = [(30 * k, None, f"Sleep stage {s}") for k, s in enumerate(stages)]
+    data = tmp_path / "sleep"
+    for subject in range(5):
+        items = point if subject == 4 else run([(s, 30) for s in stages])
+        write_night(data, items, recording=f"SC40{subject}1", seconds=180, channels=SLEEP_EDF_CHANNELS[:1])
+    ds = build_dataset("sleep_edf", data_dir=data, download=False, cache_dir=tmp_path / "cache", fractions=FRACTIONS,
+                       channels=["EEG Fpz-Cz"], max_wake_edge_minutes=None)  # fmt: skip
+    assert sum(recording == "SC4041" for split in ds.values() for recording in split["recording"]) == 6
+
+
+# ------------------------------------------------------------------------- 3. stages not whole 30 s epochs
+
+
+def test_stages_not_whole_epochs_give_only_windows_inside_them_and_say_what_was_left(tmp_path):
+    """45 s gave a second window reaching 15 s into the next stage, a 15 s stage vanished and a 75 s one lost 15 s."""
+    items = [(0, 45, "Sleep stage W"), (45, 15, "Sleep stage 2"), (60, 75, "Sleep stage R"), (135, 45, "Sleep stage 2")]
+    with pytest.warns(UserWarning, match=r"SC4011EC-Hypnogram\.edf: 4 stage annotation\(s\).*60 s of 180 s") as caught:
+        windows = windows_of(write_night(tmp_path, items))
+    assert [(start, stage) for start, stage, _ in windows] == [(0, "W"), (60, "REM"), (90, "REM"), (135, "N2")]
+    assert_within_their_stage(windows, items, AASM)
+    assert "not whole 30 s epochs" in str(caught[0].message)
+
+
+def test_a_hypnogram_scored_in_20_s_epochs_gives_no_window_across_two_stages(tmp_path):
+    """Six 20 s epochs (W W 2 2 R R) gave six 30 s windows, each reaching 10 s into the next epoch (overlapping)."""
+    items = run([("W", 20), ("W", 20), ("2", 20), ("2", 20), ("R", 20), ("R", 20)])
+    with pytest.warns(UserWarning, match="not whole 30 s epochs"):
+        windows = windows_of(write_night(tmp_path, items))
+    # one stage's epochs back to back are one stretch of it: a 30 s window inside each 40 s stretch
+    assert [(start, stage) for start, stage, _ in windows] == [(0, "W"), (40, "N2"), (80, "REM")]
+    merged = [(0, 40, "Sleep stage W"), (40, 40, "Sleep stage 2"), (80, 40, "Sleep stage R")]
+    assert_within_their_stage(windows, merged, AASM)
+
+
+def test_whole_epochs_warn_nothing(tmp_path, recwarn):
+    windows = windows_of(write_night(tmp_path, run([("W", 60), ("2", 90), ("3", 30), ("4", 30), ("R", 60)])))
+    assert [stage for _, stage, _ in windows] == ["W", "W", "N2", "N2", "N2", "N3", "N3", "REM", "REM"]
+    assert not [w for w in recwarn if "epoch" in str(w.message)]
+
+
+# --------------------------------------------------------------------------------------- 4. overlapping stages
+
+
+def test_overlapping_stages_of_two_labels_are_refused_naming_the_file_and_times(tmp_path):
+    """W over 0-90 s and a 2 at 30-60 s gave the window at 30 s twice, labelled W and N2."""
+    folder = write_night(tmp_path, [(0, 90, "Sleep stage W"), (30, 30, "Sleep stage 2")])
+    with pytest.raises(CorruptFileError, match=r"SC4011EC-Hypnogram\.edf scores 30-60 s as both W .*and N2"):
+        windows_of(folder)
+
+
+def test_one_stage_written_twice_gives_each_window_once(tmp_path):
+    items = [*run([("W", 60), ("2", 60)]), (0, 60, "Sleep stage W")]  # an exporter's repeated annotation
+    windows = windows_of(write_night(tmp_path, items))
+    assert [(start, stage) for start, stage, _ in windows] == [(0, "W"), (30, "W"), (60, "N2"), (90, "N2")]
+
+
+# --------------------------------------------------------------------- 8. AASM names, non-stage annotations
+
+
+def test_aasm_stage_names_are_the_same_stages(tmp_path):
+    items = run([("W", 30), ("N1", 30), ("N2", 30), ("N3", 30), ("R", 30)])
+    assert [stage for _, stage, _ in windows_of(write_night(tmp_path, items))] == ["W", "N1", "N2", "N3", "REM"]
+
+
+def test_a_non_stage_annotation_is_skipped_with_a_warning_naming_it(tmp_path):
+    items = [(0, 0, "Lights off"), *run([("W", 60), ("2", 30)]), (85, 0, "Lights on")]
+    with pytest.warns(UserWarning, match=r"SC4011EC-Hypnogram\.edf.*not sleep stages.*'Lights off'.*'Lights on'"):
+        windows = windows_of(write_night(tmp_path, items))
+    assert [stage for _, stage, _ in windows] == ["W", "W", "N2"]
+
+
+def test_a_hypnogram_without_any_stage_is_refused_naming_what_it_holds(tmp_path):
+    folder = write_night(tmp_path, [(0, 30, "W"), (30, 30, "N2")])
+    with pytest.raises(CorruptFileError, match=r"SC4011EC-Hypnogram\.edf holds no sleep stage.*'N2', 'W'"):
+        windows_of(folder)

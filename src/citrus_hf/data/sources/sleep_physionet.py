@@ -3,7 +3,8 @@ EEG Pz-Oz, horizontal EOG at 100 Hz), each paired with an EDF+ hypnogram scored 
 
 Downloaded file by file (:func:`fetch_sleep_edf`, checked against PhysioNet's ``SHA256SUMS.txt``), paired
 (:func:`pair_sleep_edf_files`), and cut into labelled windows (:func:`sleep_edf_windows`): Rechtschaffen & Kales
-stages become W / N1 / N2 / N3 / REM.
+stages (or AASM's spellings of them) become W / N1 / N2 / N3 / REM, each window inside one stage's annotations
+(:func:`scored_epochs`). The same route reads a folder of one's own PSG + hypnogram pairs named as Sleep-EDF's.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ..errors import CitrusDataError, CorruptFileError
 from ..fetch import fetch_physionet
 from ..plans import BuildContext, BuildPlan, dataset_features, listed_option, split_shares, window_row
 from ..readers import read_edf, read_edf_annotations, read_edf_header
-from ..readers.edf import check_channel_list
+from ..readers.edf import Annotation, check_channel_list
 from ..recording_folders import files_under
 from ..registry import PHYSIONET_CITATION, PHYSIONET_URL, PhysioNetDatabase, online_source, register_dataset
 from ..windowing import seconds_to_samples, split_by_group
@@ -34,6 +35,7 @@ SLEEP_STAGES: tuple[str, ...] = ("W", "N1", "N2", "N3", "REM")
 DATABASE = PhysioNetDatabase("sleep-edfx", "1.0.0", ("sleep-cassette", "sleep-telemetry"))
 SLEEP_EDF_CHANNELS: tuple[str, ...] = ("EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal")
 # Rechtschaffen & Kales stages to AASM: stages 3 and 4 become N3; "Sleep stage ?" and "Movement time" are dropped.
+# AASM's own spellings, which scoring programs write in their EDF+ exports, are the same stages.
 SLEEP_STAGE_MAP: dict[str, str] = {
     "Sleep stage W": "W",
     "Sleep stage 1": "N1",
@@ -41,7 +43,14 @@ SLEEP_STAGE_MAP: dict[str, str] = {
     "Sleep stage 3": "N3",
     "Sleep stage 4": "N3",
     "Sleep stage R": "REM",
+    "Sleep stage N1": "N1",
+    "Sleep stage N2": "N2",
+    "Sleep stage N3": "N3",
 }
+# Epochs scored as no stage: left out without a word (Sleep-EDF marks some in most nights).
+UNSCORED_EPOCHS: frozenset[str] = frozenset({"Sleep stage ?", "Movement time"})
+# Slack when comparing annotation times (seconds): EDF+ writes them as decimal text, exporters round them.
+_SECONDS_SLACK = 1e-3
 _SLEEP_EDF_NAME = re.compile(
     r"^(?P<study>S[CT])(?P<group>\d)(?P<subject>\d\d)(?P<night>\d)\w\w-(?P<kind>PSG|Hypnogram)\.edf$"
 )
@@ -121,7 +130,8 @@ def sleep_edf_windows(
     """Yield labelled windows of one Sleep-EDF recording.
 
     Each scored 30 s epoch becomes ``epoch_seconds / window_seconds`` windows (1 for 30 s epochs, 15 for TF-C's
-    2 s SleepEEG windows), all labelled with the epoch's stage.
+    2 s SleepEEG windows), all labelled with the epoch's stage. The epochs are read from the hypnogram's stage
+    annotations by :func:`scored_epochs`: only whole epochs inside one stage, so that no window reaches outside it.
 
     Args:
         pair: PSG + hypnogram.
@@ -134,6 +144,9 @@ def sleep_edf_windows(
     Yields:
         ``(window, stage, start_seconds)``: window ``(channels, window_seconds * rate)`` float32 in µV; stage in
         W/N1/N2/N3/REM.
+
+    Raises:
+        CorruptFileError: a hypnogram :func:`scored_epochs` cannot read without guessing.
     """
     per_epoch = epoch_seconds / window_seconds
     if per_epoch < 1 or abs(per_epoch - round(per_epoch)) > 1e-9:
@@ -144,19 +157,7 @@ def sleep_edf_windows(
     if hypnogram_start is not None and recording.start is not None:
         # Hypnogram onsets count from the hypnogram's own start; in Sleep-EDF it equals the PSG's, but check.
         offset = (hypnogram_start - recording.start).total_seconds()
-    epochs: list[tuple[float, str]] = []
-    unknown = set()
-    for annotation in annotations:
-        stage = SLEEP_STAGE_MAP.get(annotation.description)
-        if stage is None:
-            if annotation.description not in {"Sleep stage ?", "Movement time"}:
-                unknown.add(annotation.description)
-            continue
-        for k in range(int(round(annotation.duration / epoch_seconds))):
-            epochs.append((offset + annotation.onset + k * epoch_seconds, stage))
-    if unknown:
-        raise CorruptFileError(f"{pair.hypnogram} has annotations that are not sleep stages: {sorted(unknown)}.")
-    epochs.sort()
+    epochs = [(offset + start, stage) for start, stage in scored_epochs(pair.hypnogram, annotations, epoch_seconds)]
     if max_wake_edge_minutes is not None:
         sleep_times = [start for start, stage in epochs if stage != "W"]
         if sleep_times:
@@ -172,6 +173,127 @@ def sleep_edf_windows(
             if start < 0 or start + window > n_samples:
                 continue
             yield recording.data[:, start : start + window].astype(np.float32), stage, start_seconds
+
+
+# What `scored_epochs` calls the epochs of `UNSCORED_EPOCHS`: no stage of SLEEP_STAGES.
+_UNSCORED = "unscored"
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """One annotation `scored_epochs` reads: the seconds it covers, its stage (or `_UNSCORED`), as written."""
+
+    onset: float
+    end: float
+    stage: str
+    description: str
+    point: bool  # a point event, read as one epoch
+
+
+def scored_epochs(
+    hypnogram: Path, annotations: Sequence[Annotation], epoch_seconds: float = 30.0
+) -> list[tuple[float, str]]:
+    """The whole scoring epochs of a hypnogram's annotations: ``(start in seconds from its start, stage)`` in time
+    order, each epoch inside one stretch of one stage.
+
+    * A stage annotation (`SLEEP_STAGE_MAP`, R&K or AASM spellings) covers ``[onset, onset + duration)``; a point
+      event (no duration, or 0, as scoring programs export one event per epoch) covers one epoch from its onset.
+    * One stage's annotations that touch or overlap are one stretch of it (an epoch written twice is read once; a
+      night scored in 20 s epochs gives 30 s windows inside each stretch of one stage, never across two).
+    * Each stretch is cut into whole epochs from its start. What is left over (a 45 s stage's last 15 s, a 15 s
+      stage) gets no window, and a warning counts it: a window reaching into the next stage had the wrong label.
+    * Epochs scored as no stage (`UNSCORED_EPOCHS`) are left out; other annotations ("Lights off") are skipped with
+      a warning naming them.
+
+    Raises:
+        CorruptFileError: naming `hypnogram`: no stage annotation at all; point events further apart than one epoch
+            (stage changes only, each stage lasting until the next event: one epoch each would lose the rest of each
+            stage, and reading on to the next event would guess where a stage ends); two annotations that score the
+            same seconds as different stages.
+    """
+    scored: list[_Scored] = []
+    others: Counter = Counter()
+    for annotation in sorted(annotations, key=lambda item: item.onset):
+        stage = SLEEP_STAGE_MAP.get(annotation.description)
+        if stage is None and annotation.description not in UNSCORED_EPOCHS:
+            others[annotation.description] += 1
+            continue
+        point = not annotation.duration > 0  # 0, or NaN where the file gives none
+        end = annotation.onset + (epoch_seconds if point else annotation.duration)
+        scored.append(_Scored(annotation.onset, end, stage or _UNSCORED, annotation.description, point))
+    if all(item.stage == _UNSCORED for item in scored):
+        held = sorted({annotation.description for annotation in annotations})
+        raise CorruptFileError(
+            f"{hypnogram} holds no sleep stage annotation (it holds {held or 'no annotation'}); the stages read are "
+            f"{', '.join(repr(name) for name in SLEEP_STAGE_MAP)}. Pair the PSG with its hypnogram, or leave the "
+            "night out of the folder."
+        )
+    if others:
+        warnings.warn(
+            f"{hypnogram} has annotations that are not sleep stages, skipped: "
+            f"{', '.join(f'{name!r} ({count})' for name, count in sorted(others.items()))}.",
+            stacklevel=outside_stacklevel(),
+        )
+    _check_point_events(hypnogram, scored, epoch_seconds)
+    stretches = [stretch for stretch in _stretches(hypnogram, scored) if stretch[2] != _UNSCORED]
+    epochs: list[tuple[float, str]] = []
+    for start, end, stage in stretches:
+        whole = int(np.floor((end - start + _SECONDS_SLACK) / epoch_seconds))
+        epochs.extend((start + k * epoch_seconds, stage) for k in range(whole))
+    scored_seconds = sum(end - start for start, end, _ in stretches)
+    left_over = scored_seconds - len(epochs) * epoch_seconds
+    if left_over > _SECONDS_SLACK:
+        partial = [
+            item.end - item.onset
+            for item in scored
+            if item.stage != _UNSCORED
+            and _SECONDS_SLACK < (item.end - item.onset) % epoch_seconds < epoch_seconds - _SECONDS_SLACK
+        ]
+        warnings.warn(
+            f"{hypnogram}: {len(partial)} stage annotation(s) are not whole {epoch_seconds:g} s epochs (lasting "
+            f"{', '.join(f'{seconds:g}' for seconds in sorted(set(partial)))} s); each stretch of one stage is cut "
+            f"into whole epochs from its start, so that no window reaches into another stage, and {left_over:g} s "
+            f"of {scored_seconds:g} s scored are left without one.",
+            stacklevel=outside_stacklevel(),
+        )
+    return sorted(epochs)
+
+
+def _check_point_events(hypnogram: Path, scored: list[_Scored], epoch_seconds: float) -> None:
+    """Refuse point events further apart than one epoch (`scored_epochs`), naming the first such gap."""
+    onsets = sorted({item.onset for item in scored})
+    points = {item.onset for item in scored if item.point}
+    for onset, following in zip(onsets, onsets[1:]):
+        if onset in points and following - onset > epoch_seconds + _SECONDS_SLACK:
+            raise CorruptFileError(
+                f"{hypnogram} writes its sleep stages as point events (no duration), and the one at {onset:g} s is "
+                f"followed by the next at {following:g} s, more than one {epoch_seconds:g} s epoch later: events that "
+                "mark stage changes only, each stage lasting until the next? A point event is read as one epoch (one "
+                "event per scored epoch, as scoring programs export them), which would lose the rest of each stage. "
+                "Give each stage annotation its duration (the time until the next) and export the hypnogram again."
+            )
+
+
+def _stretches(hypnogram: Path, scored: list[_Scored]) -> list[tuple[float, float, str]]:
+    """`(start, end, stage)` of each stretch of one stage (`scored_epochs`), in time order: one stage's annotations
+    that touch or overlap joined; two stages over the same seconds refused, naming the file and the times."""
+    joined: list[tuple[float, float, str, list[str]]] = []
+    for item in sorted(scored, key=lambda item: (item.stage, item.onset)):
+        if joined and joined[-1][2] == item.stage and item.onset <= joined[-1][1] + _SECONDS_SLACK:
+            start, end, stage, descriptions = joined[-1]
+            joined[-1] = (start, max(end, item.end), stage, sorted({*descriptions, item.description}))
+        else:
+            joined.append((item.onset, item.end, item.stage, [item.description]))
+    joined.sort()
+    for before, after in zip(joined, joined[1:]):
+        if after[0] < before[1] - _SECONDS_SLACK:
+            raise CorruptFileError(
+                f"{hypnogram} scores {after[0]:g}-{min(before[1], after[1]):g} s as both {before[2]} "
+                f"({', '.join(before[3])}, {before[0]:g}-{before[1]:g} s) and {after[2]} ({', '.join(after[3])}, "
+                f"{after[0]:g}-{after[1]:g} s): overlapping annotations (a re-score appended to the file?) would give "
+                "one window two labels. Remove the one not meant and export the hypnogram again."
+            )
+    return [(start, end, stage) for start, end, stage, _ in joined]
 
 
 # ============================================================================ download and build
@@ -330,4 +452,6 @@ for _name, _description, _window_seconds, _channels in (
             max_wake_edge_minutes=30.0,
         ),
         nullable=("max_wake_edge_minutes",),  # None keeps every wake epoch (`sleep_edf_windows`)
+        # 1.1.0: only whole epochs inside one stage (no window across two, none twice), point-event and AASM stages
+        version="1.1.0",
     )(_build)
