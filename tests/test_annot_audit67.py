@@ -19,9 +19,10 @@ import pytest
 
 from citrus_hf.commands.main import main
 from citrus_hf.data import build_dataset, get_dataset_spec
-from citrus_hf.data.errors import CorruptFileError
+from citrus_hf.data.errors import CitrusDataError, CorruptFileError
 from citrus_hf.data.plans import resolve_options
 from citrus_hf.data.sources.sleep_physionet import SLEEP_EDF_CHANNELS, pair_sleep_edf_files, sleep_edf_windows
+from citrus_hf.vocabulary_citrus import UnitError
 
 START = datetime.datetime(2009, 8, 12, 23, 50)
 FRACTIONS = (0.4, 0.3, 0.3)  # every split gets a subject of five
@@ -243,6 +244,55 @@ def test_one_stage_written_twice_gives_each_window_once(tmp_path):
     items = [*run([("W", 60), ("2", 60)]), (0, 60, "Sleep stage W")]  # an exporter's repeated annotation
     windows = windows_of(write_night(tmp_path, items))
     assert [(start, stage) for start, stage, _ in windows] == [(0, "W"), (30, "W"), (60, "N2"), (90, "N2")]
+
+
+# ------------------------------------------------------------------------------ 5. channel names and units
+
+
+def test_sleep_edf_rows_name_their_channels_and_units_and_a_night_in_mv_is_read_in_uv(tmp_path):
+    """The rows carried neither, so a stager fine-tuned on them recorded neither: `citrus predict` could not pick a
+    PSG's channels by name nor convert a night in mV (scored all W)."""
+    from citrus_hf.data.splits import load_task_splits
+
+    data = tmp_path / "sleep"
+    for subject in range(5):
+        unit, scale = ("mV", 1e-3) if subject == 3 else ("uV", 1.0)
+        write_night(data, run([(stage, 30) for stage in "W123R"]), recording=f"SC40{subject}1", seconds=150,
+                    unit=unit, scale=scale)  # fmt: skip
+    options = dict(data_dir=str(data), download=False, cache_dir=str(tmp_path / "cache"), fractions=FRACTIONS)
+    ds = build_dataset("sleep_edf", max_wake_edge_minutes=None, **options)
+    assert get_dataset_spec("sleep_edf").version == get_dataset_spec("sleep_edf_2s").version == "1.1.0"
+    rows = [row for split in ds.values() for row in split.with_format("numpy")]
+    assert all(list(row["channel_names"]) == list(SLEEP_EDF_CHANNELS) for row in rows)
+    assert all(list(row["channel_units"]) == ["µV"] * 3 for row in rows)
+    (night,) = [row for row in rows if row["recording"] == "SC4031" and row["start_seconds"] == 60]
+    assert night["input_values"][0, 0] == pytest.approx(60, abs=0.2)  # the mV night, in µV as the others
+    splits = load_task_splits("sleep_edf", {"max_wake_edge_minutes": None, **options})
+    assert splits.channel_names == list(SLEEP_EDF_CHANNELS) and splits.channel_units == ["µV"] * 3
+
+
+def test_a_night_in_another_unit_that_cannot_be_converted_is_refused(tmp_path):
+    data = tmp_path / "sleep"
+    for subject in range(5):
+        write_night(data, run([("W", 60)]), recording=f"SC40{subject}1", seconds=60,
+                    unit="%" if subject == 2 else "uV")  # fmt: skip
+    with pytest.raises(UnitError, match=r"SC4021E0-PSG\.edf.*'EEG Fpz-Cz' in %.*SC4001E0-PSG\.edf.*µV"):
+        build_dataset("sleep_edf", data_dir=data, download=False, cache_dir=tmp_path / "cache", fractions=FRACTIONS)
+
+
+# ------------------------------------------------------------------------------------ 7. a night at 200 Hz
+
+
+def test_a_night_at_another_rate_is_named_with_its_rate_and_the_fix(tmp_path):
+    """It failed inside the builder, about row shapes and `dataset_features`."""
+    data = tmp_path / "sleep"
+    for subject in range(5):
+        write_night(data, run([("W", 60)]), recording=f"SC40{subject}1", seconds=60, rate=200 if subject == 3 else 100)
+    with pytest.raises(
+        CitrusDataError, match=r"SC4031E0-PSG\.edf.* 200 Hz.*other nights.* 100 Hz.*[Rr]esample"
+    ) as error:
+        build_dataset("sleep_edf", data_dir=data, download=False, cache_dir=tmp_path / "cache", fractions=FRACTIONS)
+    assert "dataset_features" not in str(error.value)
 
 
 # --------------------------------------------------------------------- 8. AASM names, non-stage annotations

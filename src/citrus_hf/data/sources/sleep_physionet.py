@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..._logs import outside_stacklevel
-from ...vocabulary_citrus import CLASSIFICATION
+from ...vocabulary_citrus import CLASSIFICATION, VOLTAGE_UNITS, UnitError, canonical_unit, unit_factor
 from ..errors import CitrusDataError, CorruptFileError
 from ..fetch import fetch_physionet
 from ..plans import BuildContext, BuildPlan, dataset_features, listed_option, split_shares, window_row
@@ -142,7 +142,8 @@ def sleep_edf_windows(
             cassette recordings hold up to 10 h of daytime wake); None keeps everything.
 
     Yields:
-        ``(window, stage, start_seconds)``: window ``(channels, window_seconds * rate)`` float32 in µV; stage in
+        ``(window, stage, start_seconds)``: window ``(channels, window_seconds * rate)`` float32, a channel in a
+        voltage in µV (a night exported in mV converted), any other unit as the file gives it; stage in
         W/N1/N2/N3/REM.
 
     Raises:
@@ -152,6 +153,7 @@ def sleep_edf_windows(
     if per_epoch < 1 or abs(per_epoch - round(per_epoch)) > 1e-9:
         raise ValueError(f"window_seconds={window_seconds} must divide the {epoch_seconds} s scoring epoch.")
     recording = read_edf(pair.psg, channels)
+    data = _in_microvolts(recording.data, recording.units)
     annotations, hypnogram_start = read_edf_annotations(pair.hypnogram)
     offset = 0.0
     if hypnogram_start is not None and recording.start is not None:
@@ -165,14 +167,14 @@ def sleep_edf_windows(
             epochs = [(s, st) for s, st in epochs if sleep_times[0] - edge <= s <= sleep_times[-1] + edge]
     rate = recording.sampling_rate
     window = seconds_to_samples(window_seconds, rate)
-    n_samples = recording.data.shape[1]
+    n_samples = data.shape[1]
     for epoch_start, stage in epochs:
         for k in range(int(round(per_epoch))):
             start_seconds = epoch_start + k * window_seconds
             start = seconds_to_samples(start_seconds, rate)
             if start < 0 or start + window > n_samples:
                 continue
-            yield recording.data[:, start : start + window].astype(np.float32), stage, start_seconds
+            yield data[:, start : start + window].astype(np.float32), stage, start_seconds
 
 
 # What `scored_epochs` calls the epochs of `UNSCORED_EPOCHS`: no stage of SLEEP_STAGES.
@@ -340,25 +342,79 @@ def fetch_sleep_edf(
     return fetch_physionet(DATABASE, data_dir, select=select, base_url=base_url)
 
 
-def _channels_rate(psg: Path, channels: Sequence[str]) -> float:
-    """The sampling rate (Hz) of `channels` in the PSG file `psg` (the first's: `read_edf` refuses channels of several
-    rates), refusing a channel the file does not hold by naming the option, the file and the channels it holds
-    (`list.index` said only "'nope' is not in list")."""
+def _night_channels(psg: Path, channels: Sequence[str]) -> tuple[float, tuple[str, ...]]:
+    """`(rate in Hz, units)` of `channels` in the PSG file `psg`: the first channel's rate (`read_edf` refuses channels
+    of several rates) and each channel's unit as its windows give it (`_in_microvolts`: a voltage in µV, any other
+    unit as written, `canonical_unit`). A channel the file does not hold is refused by naming the option, the file and
+    the channels it holds (`list.index` said only "'nope' is not in list")."""
     header = read_edf_header(psg)
+    signals = header.signal_names()
     listed_option(
         "channels",
         list(channels),
-        list(header.signal_names()),
+        list(signals),
         outside=f"{psg} does not hold",
         choices="its channels are",
     )
-    return header.sampling_rate(channels[0])
+    units = tuple(
+        "µV" if canonical_unit(unit) in VOLTAGE_UNITS else canonical_unit(unit)
+        for unit in (header.dimensions[signals[channel]] if header.dimensions else "" for channel in channels)
+    )
+    return header.sampling_rate(channels[0]), units
 
 
-def _sleep_edf_examples(pairs: list[dict], channels: tuple[str, ...], window_seconds: float, max_wake_edge_minutes):
+def _in_microvolts(data: np.ndarray, units: Sequence[str]) -> np.ndarray:
+    """`data` `(channels, time)` with each channel in a voltage (`units`, one per row, as the file declares them) in
+    µV, as Sleep-EDF's are (a night exported in mV read as µV was scored all W); other units as they are."""
+    factors = np.array([unit_factor(unit, "µV") if canonical_unit(unit) in VOLTAGE_UNITS else 1.0 for unit in units])
+    return data if len(factors) != len(data) or (factors == 1.0).all() else data * factors[:, None]
+
+
+def _alike_nights(pairs: list[SleepEdfPair], channels: tuple[str, ...], data_dir) -> tuple[float, tuple[str, ...]]:
+    """`(rate, units)` that `channels` have in every night of `pairs` (`_night_channels`), read from each PSG file's
+    header before any is read whole: the rows of one set share one shape and their channels' units.
+
+    Raises:
+        CitrusDataError: nights at another rate than most (it failed in the builder's shape check, about
+            `dataset_features`), naming them, their rate, the others' and the fix.
+        UnitError: a channel in a unit that cannot be converted to the first night's (per cent beside µV).
+    """
+    nights = {pair.psg: _night_channels(pair.psg, channels) for pair in pairs}
+    rates = Counter(rate for rate, _ in nights.values())
+    rate = rates.most_common(1)[0][0]  # (in a tie, the first night's: Counter keeps the first seen first)
+    others = [psg for psg, (night_rate, _) in nights.items() if night_rate != rate]
+    if others:
+        shown = ", ".join(f"{psg.name} at {nights[psg][0]:g} Hz" for psg in others[:3])
+        raise CitrusDataError(
+            f"{shown}{f' and {len(others) - 3} more' if len(others) > 3 else ''}: {', '.join(channels)} at another "
+            f"rate than the other nights under {data_dir}, at {rate:g} Hz ({rates[rate]} of {len(nights)} nights). "
+            f"The windows of one set share one shape: resample those nights to {rate:g} Hz (e.g. "
+            f"`mne.io.read_raw_edf(path).resample({rate:g})`, then `mne.export.export_raw`) or move them out of "
+            f"{data_dir}."
+        )
+    first, (_, units) = next(iter(nights.items()))
+    for psg, (_, night_units) in nights.items():
+        for channel, unit, expected in zip(channels, night_units, units):
+            if unit != expected:
+                raise UnitError(
+                    f"{psg} holds {channel!r} in {unit or 'no unit'}, and {first} in {expected or 'no unit'}, which it "
+                    "cannot be converted to: the rows of one set share their channels' units (a model fine-tuned on "
+                    f"them records them). Export that night's {channel!r} in {expected or 'the same unit'}, or move "
+                    f"it out of {data_dir}."
+                )
+    return rate, units
+
+
+def _sleep_edf_examples(
+    pairs: list[dict],
+    channels: tuple[str, ...],
+    window_seconds: float,
+    max_wake_edge_minutes,
+    rate: float,
+    units: tuple[str, ...],
+):
     for item in pairs:
         pair = SleepEdfPair(Path(item["psg"]), Path(item["hypnogram"]), item["subject"], item["night"])
-        rate = _channels_rate(pair.psg, channels)
         for window, stage, start in sleep_edf_windows(
             pair, channels, window_seconds=window_seconds, max_wake_edge_minutes=max_wake_edge_minutes
         ):
@@ -370,6 +426,9 @@ def _sleep_edf_examples(pairs: list[dict], channels: tuple[str, ...], window_sec
                 subject=pair.subject,
                 recording=pair.recording,
                 source=f"sleep-edfx/1.0.0:{pair.psg.name}",
+                # named, so that a stager fine-tuned on them picks a PSG's channels by name and converts its units
+                channel_names=list(channels),
+                channel_units=list(units),
             )
 
 
@@ -378,8 +437,12 @@ def plan_sleep_edf(data_dir: str | os.PathLike, options: dict[str, Any]) -> Buil
 
     Options: ``window_seconds`` (30, or 2 for TF-C-style windows), ``channels`` (default Fpz-Cz, Pz-Oz, EOG; the
     2 s variant uses Fpz-Cz only), ``fractions`` (train / validation / test shares of subjects), ``seed``,
-    ``max_wake_edge_minutes`` (30; None keeps every wake epoch).
+    ``max_wake_edge_minutes`` (30; None keeps every wake epoch). Every row names its channels (``channel_names``) and
+    their units (``channel_units``: µV for a voltage, every night's read in it); every night must record the channels
+    at one rate (`_alike_nights`).
     """
+    from datasets import List, Value
+
     pairs = pair_sleep_edf_files(data_dir)
     if not pairs:
         raise CitrusDataError(
@@ -397,7 +460,7 @@ def plan_sleep_edf(data_dir: str | os.PathLike, options: dict[str, Any]) -> Buil
             f"{', '.join(SLEEP_EDF_CHANNELS)})."
         )
     check_channel_list(channels)  # a channel named twice
-    rate = _channels_rate(pairs[0].psg, channels)
+    rate, units = _alike_nights(pairs, channels, data_dir)
     window = seconds_to_samples(options["window_seconds"], rate)
     splits = {}
     for split, subjects in assignment.items():
@@ -412,8 +475,13 @@ def plan_sleep_edf(data_dir: str | os.PathLike, options: dict[str, Any]) -> Buil
                 channels=channels,
                 window_seconds=options["window_seconds"],
                 max_wake_edge_minutes=options["max_wake_edge_minutes"],
+                rate=rate,
+                units=units,
             )
-    return BuildPlan(dataset_features(list(SLEEP_STAGES), False, (len(channels), window)), _sleep_edf_examples, splits)
+    features = dataset_features(list(SLEEP_STAGES), False, (len(channels), window))
+    features["channel_names"] = List(Value("string"))
+    features["channel_units"] = List(Value("string"))
+    return BuildPlan(features, _sleep_edf_examples, splits)
 
 
 def _build(options: dict[str, Any], context: BuildContext) -> BuildPlan:
@@ -452,6 +520,7 @@ for _name, _description, _window_seconds, _channels in (
             max_wake_edge_minutes=30.0,
         ),
         nullable=("max_wake_edge_minutes",),  # None keeps every wake epoch (`sleep_edf_windows`)
-        # 1.1.0: only whole epochs inside one stage (no window across two, none twice), point-event and AASM stages
+        # 1.1.0: only whole epochs inside one stage (no window across two, none twice), point-event and AASM stages;
+        # the channel_names / channel_units columns, every night's voltages in µV
         version="1.1.0",
     )(_build)
