@@ -16,6 +16,7 @@ import json
 
 import numpy as np
 import pytest
+from tiny_configs import save_tiny_classifier
 
 from citrus_hf.commands.main import main
 from citrus_hf.data import build_dataset, get_dataset_spec
@@ -278,6 +279,44 @@ def test_a_night_in_another_unit_that_cannot_be_converted_is_refused(tmp_path):
                     unit="%" if subject == 2 else "uV")  # fmt: skip
     with pytest.raises(UnitError, match=r"SC4021E0-PSG\.edf.*'EEG Fpz-Cz' in %.*SC4001E0-PSG\.edf.*µV"):
         build_dataset("sleep_edf", data_dir=data, download=False, cache_dir=tmp_path / "cache", fractions=FRACTIONS)
+
+
+# ------------------------------------------------------------------------- 6. a Sleep-EDF folder as shipped
+
+
+@pytest.fixture
+def shipped(tmp_path):
+    """Two nights as PhysioNet ships them: PSG and hypnogram files side by side."""
+    folder = tmp_path / "shipped"
+    for subject in range(2):
+        write_night(folder, run([("W", 60), ("2", 60)]), recording=f"SC40{subject}1", seconds=120)
+    return folder
+
+
+def test_data_info_on_a_sleep_edf_folder_names_the_skipped_hypnograms_and_the_sleep_edf_route(shipped, caplog, capsys):
+    with caplog.at_level("WARNING"):
+        assert main(["data", "info", str(shipped)]) == 0
+    assert "2 file(s) under" in caplog.text and "SC4001EC-Hypnogram.edf" in caplog.text
+    assert f"citrus data build sleep_edf --data-dir {shipped}" in caplog.text
+    assert "recordings  subjects" in capsys.readouterr().out
+
+
+def test_predict_on_a_sleep_edf_folder_scores_every_psg_and_exits_0(shipped, tmp_path, caplog, capsys):
+    """Each hypnogram was read as a recording, reported left out, and the run exited 2 though every PSG was scored."""
+    model = str(save_tiny_classifier(tmp_path / "model"))
+    with caplog.at_level("WARNING"):
+        assert main(["predict", model, str(shipped), "--channels", "EEG Fpz-Cz", "--backend", "torch"]) == 0
+    out, err = capsys.readouterr()
+    assert "SC4001E0-PSG.edf" in out and "SC4011E0-PSG.edf" in out and "left out" not in err
+    assert "SC4001EC-Hypnogram.edf" in caplog.text and "citrus data build sleep_edf --data-dir" in caplog.text
+
+
+def test_a_folder_of_hypnograms_only_says_so(tmp_path):
+    from citrus_hf.data.recording_folders import load_recording_folder
+
+    write_hypnogram(tmp_path / "SC4001EC-Hypnogram.edf", run([("W", 30)]))
+    with pytest.raises(ValueError, match=r"holds no recording files.*annotations.*citrus data build sleep_edf"):
+        load_recording_folder(tmp_path)
 
 
 # ------------------------------------------------------------------------------------ 7. a night at 200 Hz

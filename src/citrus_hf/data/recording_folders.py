@@ -42,7 +42,7 @@ import numpy as np
 from ..vocabulary_citrus import VOLTAGE_UNITS, UnitError, canonical_unit, unit_factor
 from .errors import CitrusDataError, CorruptFileError, naming_unwritable_cache
 from .readers.arff_csv import not_decodable, text_encoding
-from .readers.edf import read_edf_header, read_edf_segments
+from .readers.edf import holds_annotations_only, read_edf_header, read_edf_segments
 from .readers.files import RATED_FORMATS, RECORDING_FORMATS, read_recording, recording_format
 from .readers.wfdb import wfdb_names_by_rate, wfdb_segment_names
 from .windowing import split_by_group
@@ -233,7 +233,7 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
     import datasets
 
     path = Path(path)
-    files = [path] if path.is_file() else recording_files(path)
+    files = [path] if path.is_file() else without_annotation_files(recording_files(path), path)
     if not files:
         raise ValueError(f"{str(path)!r} holds no recording files ({', '.join(sorted(RECORDING_FORMATS))}).")
     rated = {file: recording_format(file) in RATED_FORMATS for file in files}
@@ -929,14 +929,58 @@ def _recordings_of(
             yield suffix, read_recording(file, channels)
 
 
+# Where a folder holding EDF+ files of annotations only is likely a Sleep-EDF download, or laid out as one.
+_SLEEP_EDF_ROUTE = (
+    "A Sleep-EDF folder (PSG and hypnogram files named as PhysioNet's) is a labelled set of sleep stages: "
+    "`citrus data build sleep_edf --data-dir {folder}`."
+)
+
+
+def without_annotation_files(files: list[Path], folder: str | os.PathLike) -> list[Path]:
+    """`files` (a folder's recording files) less the EDF+ files of annotations only (`holds_annotations_only`: a
+    Sleep-EDF hypnogram beside its PSG), which hold no signal to read; said once, naming them and the route that
+    reads them as labels (read as recordings, the folder commands dropped them without a word, and `citrus predict`
+    reported each as left out and exited 2 though every PSG was scored).
+
+    Raises:
+        ValueError: every file is one (nothing left to read), naming them and that route.
+    """
+    skipped = [file for file in files if recording_format(file) in ("EDF", "BDF") and holds_annotations_only(file)]
+    if not skipped:
+        return files
+    shown = ", ".join(Path(file).name for file in skipped[:3]) + (", ..." if len(skipped) > 3 else "")
+    route = _SLEEP_EDF_ROUTE.format(folder=folder)
+    if len(skipped) == len(files):
+        raise ValueError(
+            f"{str(folder)!r} holds no recording files: its {len(skipped)} EDF file(s) hold annotations only, no "
+            f"signals ({shown}). {route}"
+        )
+    _warn_once(
+        f"{len(skipped)} file(s) under {folder} hold EDF+ annotations only, no signals ({shown}): hypnograms or "
+        f"event files, skipped. {route}"
+    )
+    kept = set(skipped)
+    return [file for file in files if file not in kept]
+
+
 def _rate_groups(file: Path) -> list[tuple[str, list[str] | None, float]]:
     """`(name suffix, channels, rate)` of each recording of an EDF / BDF file or a WFDB record (`_MULTI_RATE_FORMATS`):
     one per rate of its signals ("@100Hz", those channels), or the whole file ("", every channel) when they share one
-    rate."""
+    rate.
+
+    Raises:
+        CorruptFileError: an EDF+ file of annotations only (given alone: a folder's are skipped before,
+            `without_annotation_files`), which gave no row without a word.
+    """
     if recording_format(file) == "WFDB":
         by_rate = wfdb_names_by_rate(file)
     else:
         by_rate = read_edf_header(file).names_by_rate()
+        if not by_rate:
+            raise CorruptFileError(
+                f"{file} holds no signals, only EDF+ annotations (a hypnogram or an events file); give the recording's "
+                f"own EDF file. {_SLEEP_EDF_ROUTE.format(folder=file.parent)}"
+            )
     if len(by_rate) == 1:
         return [("", None, next(iter(by_rate)))]
     return [(f"@{rate:g}Hz", channels, rate) for rate, channels in by_rate.items()]
@@ -958,4 +1002,5 @@ __all__ = [
     "picks_channels_by_name",
     "recording_files",
     "shown_channels",
+    "without_annotation_files",
 ]

@@ -26,7 +26,15 @@ h5py, wfdb, torch, scipy) are imported inside the readers, only when one is used
 from __future__ import annotations
 
 from .arff_csv import read_csv_matrix, read_timed_csv, read_uea_arff
-from .edf import Annotation, EdfHeader, Recording, read_edf, read_edf_annotations, read_edf_header
+from .edf import (
+    Annotation,
+    EdfHeader,
+    Recording,
+    holds_annotations_only,
+    read_edf,
+    read_edf_annotations,
+    read_edf_header,
+)
 from .files import RATED_FORMATS, RECORDING_FORMATS, csv_has_time_column, read_recording, recording_format
 from .opensignals import OPENSIGNALS_BODY_SIGNALS, OpenSignalsRecording, read_opensignals_h5, read_opensignals_txt
 from .pickles import load_npy, load_npz, load_pickle
@@ -47,6 +55,7 @@ __all__ = [
     "TsFile",
     "WfdbRecording",
     "csv_has_time_column",
+    "holds_annotations_only",
     "load_npy",
     "load_npz",
     "load_pickle",

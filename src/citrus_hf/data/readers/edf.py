@@ -485,6 +485,16 @@ class _OpenedEdf:
         return data
 
 
+def holds_annotations_only(path: str | Path) -> bool:
+    """Whether `path` is an EDF+ / BDF+ file of annotations alone, no signal (a Sleep-EDF hypnogram, an events file):
+    what a folder of recordings skips rather than reading as one. False for a file whose header cannot be read (its
+    reader then says what is wrong with it)."""
+    try:
+        return not read_edf_header(path).signal_names()
+    except CorruptFileError:
+        return False
+
+
 def read_edf_annotations(path: str | Path) -> tuple[list[Annotation], datetime.datetime | None]:
     """EDF+ annotations of a file (e.g. a Sleep-EDF hypnogram) and the file's start (naive datetime, header time).
 
