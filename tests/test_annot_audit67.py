@@ -332,6 +332,9 @@ def test_a_night_at_another_rate_is_named_with_its_rate_and_the_fix(tmp_path):
     ) as error:
         build_dataset("sleep_edf", data_dir=data, download=False, cache_dir=tmp_path / "cache", fractions=FRACTIONS)
     assert "dataset_features" not in str(error.value)
+    write_night(data, run([("W", 60)]), recording="SC4051", seconds=60, rate=250)
+    with pytest.raises(CitrusDataError, match=r"SC4031E0-PSG\.edf \(200 Hz\), SC4051E0-PSG\.edf \(250 Hz\) record"):
+        build_dataset("sleep_edf", data_dir=data, download=False, cache_dir=tmp_path / "cache", fractions=FRACTIONS)
 
 
 # --------------------------------------------------------------------- 8. AASM names, non-stage annotations

@@ -384,13 +384,19 @@ def _alike_nights(pairs: list[SleepEdfPair], channels: tuple[str, ...], data_dir
     rate = rates.most_common(1)[0][0]  # (in a tie, the first night's: Counter keeps the first seen first)
     others = [psg for psg, (night_rate, _) in nights.items() if night_rate != rate]
     if others:
-        shown = ", ".join(f"{psg.name} at {nights[psg][0]:g} Hz" for psg in others[:3])
+        listed = ", ".join(channels)
+        if len(others) == 1:
+            which = f"{others[0].name} records {listed} at {nights[others[0]][0]:g} Hz, and"
+        else:
+            shown = ", ".join(f"{psg.name} ({nights[psg][0]:g} Hz)" for psg in others[:3])
+            which = (
+                f"{shown}{f' and {len(others) - 3} more' if len(others) > 3 else ''} record {listed} at other rates;"
+            )
         raise CitrusDataError(
-            f"{shown}{f' and {len(others) - 3} more' if len(others) > 3 else ''}: {', '.join(channels)} at another "
-            f"rate than the other nights under {data_dir}, at {rate:g} Hz ({rates[rate]} of {len(nights)} nights). "
-            f"The windows of one set share one shape: resample those nights to {rate:g} Hz (e.g. "
-            f"`mne.io.read_raw_edf(path).resample({rate:g})`, then `mne.export.export_raw`) or move them out of "
-            f"{data_dir}."
+            f"{which} the other nights under {data_dir} at {rate:g} Hz ({rates[rate]} of {len(nights)} nights). The "
+            f"windows of one set share one shape: resample {'that night' if len(others) == 1 else 'those nights'} to "
+            f"{rate:g} Hz (e.g. `mne.io.read_raw_edf(path).resample({rate:g})`, then `mne.export.export_raw`) or move "
+            f"{'it' if len(others) == 1 else 'them'} out of {data_dir}."
         )
     first, (_, units) = next(iter(nights.items()))
     for psg, (_, night_units) in nights.items():
