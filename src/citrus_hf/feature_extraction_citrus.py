@@ -253,9 +253,13 @@ def level_mismatch_notice(distance: float, subject: str) -> str:
     )
 
 
-# How the caller spells the stretching alignment, for the error about a recording shorter than one patch: the command
-# line sets its own option (`--alignment interpolate`) while it aligns a set.
-INTERPOLATE_OPTION: ContextVar[str] = ContextVar("INTERPOLATE_OPTION", default="alignment='interpolate'")
+# The fix the error about a recording shorter than one patch offers, in the caller's words: a command that aligns a
+# set spells its own option (`--alignment interpolate`, `advice_as_spelt`), and pre-training, which stretches no row,
+# offers what it can follow (`data.alignment.align_corpus`).
+SHORT_RECORDING_ADVICE: ContextVar[str] = ContextVar(
+    "SHORT_RECORDING_ADVICE",
+    default="Use alignment='interpolate' to stretch it to the context length, or longer recordings.",
+)
 
 
 # What to use instead of `alignment="interpolate"` where its aliasing matters, for its warning.
@@ -273,7 +277,10 @@ def advice_as_spelt(alignment_option: str, windows_option: str) -> Iterator[None
     does ("--dataset-options window_seconds=S")."""
     interpolate = alignment_option.format("interpolate")
     tokens = [
-        (INTERPOLATE_OPTION, INTERPOLATE_OPTION.set(interpolate)),
+        (
+            SHORT_RECORDING_ADVICE,
+            SHORT_RECORDING_ADVICE.set(f"Use {interpolate} to stretch it to the context length, or longer recordings."),
+        ),
         (
             LONG_RECORDING_ADVICE,
             LONG_RECORDING_ADVICE.set(
@@ -2358,8 +2365,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         return ValueError(
             f"recording {index} has {num_samples} samples at {rate:g} Hz ({num_samples / rate:.3g} s), which is "
             f"{resampled_length} samples at the model's {self.sampling_rate:g} Hz: shorter than one patch "
-            f"({self.patch_length} samples = {self.patch_length / self.sampling_rate:.3g} s). Use "
-            f"{INTERPOLATE_OPTION.get()} to stretch it to the context length, or longer recordings.{hint}"
+            f"({self.patch_length} samples = {self.patch_length / self.sampling_rate:.3g} s). "
+            f"{SHORT_RECORDING_ADVICE.get()}{hint}"
         )
 
     # ------------------------------------------------------------------------------------------------- alignment

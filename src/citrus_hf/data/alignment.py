@@ -34,7 +34,12 @@ from typing import Any
 import numpy as np
 
 from ..configuration_citrus import CiTrusConfig, looks_like_time_by_channels
-from ..feature_extraction_citrus import CiTrusFeatureExtractor, spread_checked_by_caller, unit_mismatch_notice
+from ..feature_extraction_citrus import (
+    SHORT_RECORDING_ADVICE,
+    CiTrusFeatureExtractor,
+    spread_checked_by_caller,
+    unit_mismatch_notice,
+)
 from ..vocabulary_citrus import DEFAULT_TASK_ALIGNMENT, TASK_ALIGNMENTS, TASK_NORMALIZATIONS
 from .splits import LABEL_TASKS, LABELS, check_rate_values
 from .windowing import row_samples_and_rates
@@ -491,14 +496,24 @@ def align_corpus(
     extractor = CiTrusFeatureExtractor.from_config(
         config, alignment="window", pad_last_window=True, nan_policy=nan_policy
     )
-    return align_rows(
-        dataset,
-        extractor,
-        sampling_rate=sampling_rate,
-        split_channels=config.num_channels == 1,
-        num_proc=num_proc,
-        where=f"{split_name} split",
+    # a row shorter than one patch cannot be stretched here (the extractor's own advice, alignment='interpolate', is
+    # no option of pre-training's): the fix is the corpus's (set in this process: with `num_proc`, the map's workers
+    # give the extractor's own)
+    token = SHORT_RECORDING_ADVICE.set(
+        "Pre-training stretches no row onto its windows: leave a recording this short out of the corpus (move the "
+        "file out of the folder), or join it to a longer one."
     )
+    try:
+        return align_rows(
+            dataset,
+            extractor,
+            sampling_rate=sampling_rate,
+            split_channels=config.num_channels == 1,
+            num_proc=num_proc,
+            where=f"{split_name} split",
+        )
+    finally:
+        SHORT_RECORDING_ADVICE.reset(token)
 
 
 def align_task_split(
