@@ -270,7 +270,9 @@ def format_info(info: dict) -> str:
     """Render :func:`citrus_hf.data.dataset_info` as a text table."""
     options = ", ".join(f"{k}={v}" for k, v in info["options"].items()) or "none"
     lines = [f"{info['name']}  ({info['task']}; options: {options})"]
-    header = f"  {'split':<12}{'windows':>9}{'recordings':>12}{'subjects':>10}{'channel-hours':>15}"
+    # what a row is where it is no window (a folder of recordings: segments of each, `rows_note`)
+    rows_are = info.get("rows_are", "windows")
+    header = f"  {'split':<12}{rows_are:>9}{'recordings':>12}{'subjects':>10}{'channel-hours':>15}"
     lines.append(header)
 
     def shown(value, spec: str = "") -> str:  # a count a user's set may not have (no `recording` column): "-"
@@ -282,6 +284,8 @@ def format_info(info: dict) -> str:
             f"{shown(entry['channel_hours'], '.3f'):>15}"
         )
     lines.append(f"  {'total':<12}{info['windows']:>9}{'':>12}{'':>10}{shown(info['channel_hours'], '.3f'):>15}")
+    if "rows_note" in info:
+        lines.append(f"  {rows_are}: {info['rows_note']}")
     rates = ", ".join(f"{r:g}" for r in info["sampling_rates"]) or "not recorded (no sampling_rate column)"
     channels = ", ".join(str(c) for c in info["channels"])
     lines.append(f"  sampling rate (Hz): {rates};  channels per window: {channels}")

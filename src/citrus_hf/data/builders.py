@@ -22,7 +22,7 @@ from ..vocabulary_citrus import as_bool
 from .budgets import missing_groups
 from .errors import CitrusDataError
 from .fetch import archive_path
-from .plans import BuildContext, BuildPlan, resolve_options, write_plan
+from .plans import BuildContext, BuildPlan, resolve_options, row_sizes, write_plan
 from .recording_folders import files_under
 from .recordings import UNKNOWN_SUBJECT
 from .registry import DATASETS, get_dataset_spec, get_source, source_archives
@@ -205,32 +205,6 @@ def registry_info(spec) -> dict[str, Any]:
     }
 
 
-def _row_sizes(dataset) -> tuple[np.ndarray, np.ndarray]:
-    """`(channels, values)` of each row's ``input_values`` (values: channels x time), read from Arrow's list lengths:
-    rows of ``(channels, time)`` or ``(time,)`` (one channel), stored as variable or fixed-size lists or ``Array2D``."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    from datasets import Array2D
-
-    feature = dataset.features["input_values"]
-    if isinstance(feature, Array2D):
-        return (
-            np.full(len(dataset), feature.shape[0], dtype=np.int64),
-            np.full(len(dataset), int(np.prod(feature.shape)), dtype=np.int64),
-        )
-    column = dataset.data.column("input_values")
-    rows = column.combine_chunks() if column.num_chunks else pa.array([], type=column.type)
-    lengths = pc.fill_null(pc.list_value_length(rows), 0).to_numpy(zero_copy_only=False).astype(np.int64)
-    inner = rows.type.value_type
-    if not (pa.types.is_list(inner) or pa.types.is_large_list(inner) or pa.types.is_fixed_size_list(inner)):
-        return np.ones(len(rows), dtype=np.int64), lengths  # (time,) rows: one channel
-    channels = pc.list_flatten(rows)
-    channel_lengths = pc.fill_null(pc.list_value_length(channels), 0).to_numpy(zero_copy_only=False)
-    parents = pc.list_parent_indices(rows).to_numpy(zero_copy_only=False)
-    values = np.bincount(parents, weights=channel_lengths, minlength=len(rows)).astype(np.int64)
-    return lengths, values
-
-
 def is_list_type(arrow_type) -> bool:
     """Whether an Arrow type is a list of any kind (one per row: a channel, a multi-target or multi-label row)."""
     import pyarrow as pa
@@ -263,7 +237,7 @@ def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = N
             rate = np.asarray(dataset.data.column("sampling_rate").to_numpy(), dtype=np.float64)
         else:
             rate = None if sampling_rate is None else np.full(len(dataset), float(sampling_rate))
-        per_channel, values = _row_sizes(dataset)
+        per_channel, values = row_sizes(dataset)
         entry = {
             "windows": len(dataset),
             "recordings": len(set(dataset.data.column("recording").to_pylist())) if "recording" in columns else None,

@@ -340,6 +340,33 @@ def row_shapes(column) -> tuple[Any, Any]:
     return channels, rows.flatten().value_lengths().to_numpy(zero_copy_only=False)
 
 
+def row_sizes(dataset) -> tuple[Any, Any]:
+    """`(channels, values)` of each row's ``input_values`` (values: channels x time), read from Arrow's list lengths:
+    rows of ``(channels, time)`` or ``(time,)`` (one channel), stored as variable or fixed-size lists or ``Array2D``."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from datasets import Array2D
+
+    feature = dataset.features["input_values"]
+    if isinstance(feature, Array2D):
+        return (
+            np.full(len(dataset), feature.shape[0], dtype=np.int64),
+            np.full(len(dataset), int(np.prod(feature.shape)), dtype=np.int64),
+        )
+    column = dataset.data.column("input_values")
+    rows = column.combine_chunks() if column.num_chunks else pa.array([], type=column.type)
+    lengths = pc.fill_null(pc.list_value_length(rows), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    inner = rows.type.value_type
+    if not (pa.types.is_list(inner) or pa.types.is_large_list(inner) or pa.types.is_fixed_size_list(inner)):
+        return np.ones(len(rows), dtype=np.int64), lengths  # (time,) rows: one channel
+    channels = pc.list_flatten(rows)
+    channel_lengths = pc.fill_null(pc.list_value_length(channels), 0).to_numpy(zero_copy_only=False)
+    parents = pc.list_parent_indices(rows).to_numpy(zero_copy_only=False)
+    values = np.bincount(parents, weights=channel_lengths, minlength=len(rows)).astype(np.int64)
+    return lengths, values
+
+
 def _check_fixed_shape(dataset, name: str, split: str, shape: tuple[int, int]) -> None:
     """Refuse a built split whose rows do not all hold `input_values` of the `(channels, time)` `shape` its features
     fix (`Array2D`): Arrow writes a row of another shape without a word, and the set then failed where it was read (a
@@ -376,6 +403,7 @@ __all__ = [
     "fingerprint",
     "resolve_options",
     "row_shapes",
+    "row_sizes",
     "split_shares",
     "window_row",
     "write_plan",

@@ -2,13 +2,16 @@
 `citrus data info FOLDER`: the pile of unlabelled signal a user has, in the formats `citrus predict` reads.
 
 Every EDF / BDF, WFDB (``.hea``), WAV, ``.npy`` and ``.csv`` / ``.tsv`` / ``.txt`` file under the folder (recursively, in
-name order) is read with :func:`~.readers.files.read_recording` and cut into segments of at most
-``SEGMENT_SECONDS``, one row each: ``input_values`` ``(channels, time)`` at the file's own rate, ``recording`` (the
-file's path under the folder) and, for files that record their rate, ``sampling_rate``. Pre-training then resamples
-and windows the rows as it does any corpus (`align_corpus`). The rows are written to the datasets cache as they are
-read (`Dataset.from_generator`), keyed by every file's path, size and modification time, so a corpus never sits whole
-in memory and a changed file is read again. A folder of ``MIN_FILES_FOR_VALIDATION`` files or more holds whole
-files out as a ``validation`` split, which gives pre-training its held-out loss.
+name order; names starting with "." or "__" hidden, as `datasets` hides them) is read with
+:func:`~.readers.files.read_recording` and cut into segments of ``SEGMENT_SECONDS`` (a remainder shorter than half of
+one joins the last), one row each: ``input_values`` ``(channels, time)`` at the file's own rate, ``recording`` (the
+file's path under the folder) and, for files that record their rate or whose rate a metadata file gives
+(``file_name,sampling_rate``), ``sampling_rate``. A recording reached twice (a symlink to a file of the folder, a
+byte-identical copy) is read once. Pre-training then resamples and windows the rows as it does any corpus
+(`align_corpus`). The rows are written to the datasets cache as they are read (`Dataset.from_generator`), keyed by
+every file's path, size and modification time, so a corpus never sits whole in memory and a changed file is read
+again. A folder of ``MIN_FILES_FOR_VALIDATION`` files or more holds whole files out as a ``validation`` split (about
+``VALIDATION_FRACTION`` of the channel-hours), which gives pre-training its held-out loss.
 
 A folder laid out as `datasets`' audiofolder takes labelled files is a labelled set instead, one example per file,
 for `citrus finetune` / `citrus evaluate --dataset FOLDER`: ``train/<class>/<file>`` beside ``test/<class>/`` (and
@@ -41,6 +44,7 @@ import numpy as np
 
 from ..vocabulary_citrus import VOLTAGE_UNITS, UnitError, canonical_unit, unit_factor
 from .errors import CitrusDataError, CorruptFileError, naming_unwritable_cache
+from .plans import row_sizes
 from .readers.arff_csv import not_decodable, text_encoding
 from .readers.edf import holds_annotations_only, read_edf_header, read_edf_segments
 from .readers.files import RATED_FORMATS, RECORDING_FORMATS, read_recording, recording_format
@@ -49,14 +53,25 @@ from .windowing import split_by_group
 
 logger = logging.getLogger(__name__)
 
-# Longest row: recordings of hours are cut so that an Arrow row stays small (an 8 h, 20-channel EDF at 256 Hz is
+# A row's length: recordings of hours are cut so that an Arrow row stays small (an 8 h, 20-channel EDF at 256 Hz is
 # 1.2 GB as float64). Ten minutes hold a whole number of the usual windows (2, 5, 10, 30 s), so cutting loses no
-# window but the one a recording's own end leaves over.
+# window but the one a recording's own end leaves over. A remainder shorter than half a segment joins the last
+# (`_short_end_joined`), so the longest row is one and a half.
 SEGMENT_SECONDS = 600.0
 # The same for files that do not record their rate (.npy, text): in samples.
 UNRATED_SEGMENT_SAMPLES = 2**19
 # Suffixes only recordings come in (a folder holding one is a folder of recordings).
 _RECORDING_ONLY_SUFFIXES = frozenset({".edf", ".bdf", ".hea", ".wav", ".npy"})
+# Suffixes of signal files no reader here reads (HDF5 / NWB, NumPy archives, MATLAB, EEGLAB, BrainVision, MNE's FIF,
+# XDF, GDF, Neuroscan, BIOPAC, TDMS, pickles, spreadsheets, an EDF saved as .rec) and of compressed or archived files
+# (`night.edf.gz`): a folder of recordings is read without them, which is said, naming them (`_warn_of_unread_files`);
+# they were left out without a word, and the rest reported as the whole. Other files (notes, READMEs, images, a WFDB
+# record's signal and annotation files) are passed over in silence.
+_UNREAD_DATA_SUFFIXES = frozenset(
+    (".h5", ".hdf5", ".hdf", ".he5", ".nwb", ".npz", ".mat", ".set", ".fdt", ".vhdr", ".eeg", ".fif", ".xdf")
+    + (".gdf", ".cnt", ".acq", ".tdms", ".pkl", ".pickle", ".xlsx", ".xls", ".rec")
+    + (".gz", ".bz2", ".xz", ".zst", ".zip", ".tar", ".7z")
+)
 # Data files `datasets.load_dataset` reads as tables of examples: a folder holding one is such a table.
 _TABLE_SUFFIXES = frozenset({".parquet", ".json", ".jsonl", ".arrow"})
 # The files that label the files beside them, as `datasets`' audiofolder and imagefolder name them: never a recording
@@ -91,9 +106,9 @@ _TIME_STAMPS_FIXES = {
 }
 # The formats whose files may hold signals at several rates, each read as one recording per rate.
 _MULTI_RATE_FORMATS = ("EDF", "BDF", "WFDB")
-# A folder of at least this many files holds out VALIDATION_FRACTION of them (by size, whole files) as a `validation`
-# split, which gives pre-training its held-out loss and its did-not-learn check; fewer would hold out too large a
-# share of a small pile (one file of two).
+# A folder of at least this many files holds out VALIDATION_FRACTION of them (by channel-hours, whole files) as a
+# `validation` split, which gives pre-training its held-out loss and its did-not-learn check; fewer would hold out too
+# large a share of a small pile (one file of two).
 MIN_FILES_FOR_VALIDATION = 5
 VALIDATION_FRACTION = 0.15  # as eeg_pretrain's
 
@@ -105,7 +120,10 @@ def files_under(folder: str | os.PathLike) -> list[Path]:
     folder, so a corpus whose subjects were linked in was read as a fraction of itself, without a word. A link to a
     folder above it (a loop) is skipped with a warning naming it, and so is a link to a folder elsewhere in the set
     (`latest -> s3`), whose files are listed by their own paths; an unreadable subfolder is skipped as `rglob` skips
-    it. Every listing of a set of the user's own (recordings, metadata, data files) goes through this one walk.
+    it. A file or folder whose name starts with "." or "__" (`.ipynb_checkpoints/`, `.Trash-1000/`, `.DS_Store`,
+    `__MACOSX/`) is hidden, as `datasets`' own listing of a folder hides it: Jupyter's autosaved copies were read as
+    recordings of their own (only the names under `folder` are looked at: a hidden folder given is listed). Every
+    listing of a set of the user's own (recordings, metadata, data files) goes through this one walk.
     """
     root = Path(folder)
     found: list[Path] = []
@@ -116,6 +134,8 @@ def files_under(folder: str | os.PathLike) -> list[Path]:
         except OSError:
             return
         for entry in entries:
+            if _is_hidden(entry.name):
+                continue
             path = directory / entry.name
             try:
                 is_dir = entry.is_dir()  # follows a link, as `is_file` below does
@@ -147,6 +167,12 @@ def files_under(folder: str | os.PathLike) -> list[Path]:
     if root.is_dir():
         walk(root, frozenset({real_root}))
     return sorted(found)
+
+
+def _is_hidden(name: str) -> bool:
+    """Whether a file or folder of this name is hidden from a listing of a set (`files_under`), as `datasets` hides
+    it: names starting with "." or "__"."""
+    return name.startswith((".", "__"))
 
 
 def _is_within(path: str, folder: str) -> bool:
@@ -215,9 +241,13 @@ def _names_input_values(path: Path) -> bool:
 def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None = None):
     """The recordings of a folder (or one recording file) as a `datasets.Dataset` of segments (module docstring), or
     with `MIN_FILES_FOR_VALIDATION` files or more a `DatasetDict` of `train` and `validation` (whole files, about
-    `VALIDATION_FRACTION` of the bytes, chosen with a fixed seed). A labelled layout gives a `DatasetDict` of its
-    splits, one example per file: with its class folder's name in `label` (`labelled_layout`; text: `load_task_splits`
-    numbers the names alike in every split), or with its metadata row's columns (`metadata_layout`).
+    `VALIDATION_FRACTION` of the channel-hours, as `citrus data info` counts them, chosen with a fixed seed). A
+    labelled layout gives a `DatasetDict` of its splits, one example per file: with its class folder's name in
+    `label` (`labelled_layout`; text: `load_task_splits` numbers the names alike in every split), or with its metadata
+    row's columns (`metadata_layout`). Files of formats no reader here reads (`_UNREAD_DATA_SUFFIXES`: HDF5, .npz,
+    .mat, a gzipped EDF, ...) are named in a warning. An unlabelled pile reads each recording once (`_read_once`:
+    not again through a symlink to a file of the folder, nor from a byte-identical copy), and takes the rates its
+    metadata files give (`file_name,sampling_rate`, `_listed_rates`).
 
     `sampling_rate` is the rate the caller gives the files that record none (`--sampling-rate`; a metadata row's
     `sampling_rate` gives its file's instead): a CSV's time column is checked against it as `citrus predict` checks
@@ -228,7 +258,8 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
         ValueError: a folder without recordings; files that record their rate beside files that do not (the rate
             of the latter would have to be given for the former too: keep them in separate folders); a file that
             cannot be read (named, with the reader's reason); a CSV whose time stamps step at another rate than
-            its rate given (`SamplingRateError`, naming the file).
+            its rate given (`SamplingRateError`, naming the file); an unlabelled pile whose metadata gives some
+            files' rates and not another's, or beside `sampling_rate`.
     """
     import datasets
 
@@ -236,6 +267,8 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
     files = [path] if path.is_file() else without_annotation_files(recording_files(path), path)
     if not files:
         raise ValueError(f"{str(path)!r} holds no recording files ({', '.join(sorted(RECORDING_FORMATS))}).")
+    if path.is_dir():
+        _warn_of_unread_files(path)
     rated = {file: recording_format(file) in RATED_FORMATS for file in files}
     if len(set(rated.values())) > 1:
         with_rate = [file.name for file, known in rated.items() if known][:3]
@@ -259,10 +292,14 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
     layout = labelled_layout(path) if described is None else {split: list(rows) for split, rows in described.items()}
 
     def rows_of(
-        chosen: list[tuple[str, int, int]], labels: dict[str, dict] | None = None, columns=None, reference=None
+        chosen: list[tuple[str, int, int]],
+        labels: dict[str, dict] | None = None,
+        columns=None,
+        reference=None,
+        rates: dict[str, float] | None = None,
     ):
         """`_examples` (one per file, with the columns `labels` gives it: `{file: {column: value}}`) or `_segments`
-        of the files `chosen`."""
+        (at the `rates` the metadata gives, `{file: rate}`) of the files `chosen`."""
         try:
             with naming_unwritable_cache():  # the rows are written to the datasets cache as they are read
                 return datasets.Dataset.from_generator(
@@ -276,7 +313,8 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
                         "sampling_rate": None if with_rate else sampling_rate,
                         "code": _reader_code_digest(),
                     }
-                    | ({} if labels is None else {"labels": labels, "reference": reference}),
+                    | ({} if labels is None else {"labels": labels, "reference": reference})
+                    | ({} if rates is None else {"rates": rates}),
                 )
         except datasets.exceptions.DatasetGenerationError as error:
             if isinstance(error.__cause__, ValueError):  # a file's reader said what is wrong with it
@@ -319,17 +357,194 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
                 for split in layout
             }
         )
+    if path.is_dir():
+        kept = {str(file) for file in _read_once(files, path)}
+        stamps = [stamp for stamp in stamps if stamp[0] in kept]
+    rates = _listed_rates(path, [Path(stamp[0]) for stamp in stamps], with_rate, sampling_rate)
+    if rates is not None and not with_rate:
+        features["sampling_rate"] = datasets.Value("float64")
+    # every file read once, into one cache; the validation files are then a selection of its rows, weighed by what
+    # they hold (a file's bytes weighed a WFDB record by its header, and a .npy file's sample at 8 bytes where a
+    # CSV's takes about 20)
+    rows = rows_of(stamps, rates=rates)
     if len(stamps) < MIN_FILES_FOR_VALIDATION:
-        return rows_of(stamps)
-    sizes = {stamp[0]: stamp[1] for stamp in stamps}
+        return rows
+    spans = _file_spans(rows, [Path(stamp[0]).relative_to(root).as_posix() for stamp in stamps])
+    weights = _channel_seconds(rows)
+    sizes = {name: float(weights[start:end].sum()) for name, (start, end) in spans.items()}
     fractions = {"train": 1 - VALIDATION_FRACTION, "validation": VALIDATION_FRACTION}
     held_out = set(split_by_group(sizes, fractions, owner=str(path), groups="files")["validation"])
     return datasets.DatasetDict(
         {
-            "train": rows_of([stamp for stamp in stamps if stamp[0] not in held_out]),
-            "validation": rows_of([stamp for stamp in stamps if stamp[0] in held_out]),
+            "train": _rows_of_files(rows, [span for name, span in spans.items() if name not in held_out]),
+            "validation": _rows_of_files(rows, [span for name, span in spans.items() if name in held_out]),
         }
     )
+
+
+def _warn_of_unread_files(folder: Path) -> None:
+    """Name, in one warning, the files under `folder` of formats no reader here reads (`_UNREAD_DATA_SUFFIXES`)."""
+    unread = [
+        file.relative_to(folder).as_posix()
+        for file in files_under(folder)
+        if file.suffix.lower() in _UNREAD_DATA_SUFFIXES and file.name not in METADATA_FILES
+    ]
+    if unread:
+        _warn_once(
+            f"{len(unread)} file(s) under {folder} are in formats citrus does not read and are left out: "
+            f"{', '.join(unread[:5])}{', ...' if len(unread) > 5 else ''}. It reads EDF / BDF, WFDB (.hea), WAV, .npy and .csv / .tsv / .txt files: "
+            "decompress or convert these to one of those to use them (an EDF file saved as .rec: rename it .edf)."
+        )
+
+
+def _read_once(files: list[Path], folder: Path) -> list[Path]:
+    """`files` (the recording files of the unlabelled pile `folder`, sorted) less those that would read a recording
+    a second time, each said once: a symlink to another of them (the file is read by its own name, as `files_under`
+    reads a symlinked folder inside the set), and a byte-identical copy of one (`_same_bytes`: the first by name is
+    read). Read twice, one recording could fall on both sides of the train / validation split, and the held-out loss
+    measured windows trained on."""
+    by_target: dict[str, list[Path]] = {}
+    for file in files:
+        by_target.setdefault(os.path.realpath(file), []).append(file)
+    links = []
+    for same in by_target.values():
+        kept = next((file for file in same if not file.is_symlink()), same[0])
+        links += [(file, kept) for file in same if file != kept]
+    if links:
+        shown = ", ".join(f"{_under(link, folder)} -> {_under(kept, folder)}" for link, kept in links[:3])
+        _warn_once(
+            f"{len(links)} file(s) under {folder} link to another file of it ({shown}"
+            + (", ..." if len(links) > 3 else "")
+            + "): each is read once, by its own name, so that no recording is on both sides of the train / "
+            "validation split."
+        )
+    skipped = {link for link, _ in links}
+    copies = _same_bytes([file for file in files if file not in skipped])
+    if copies:
+        shown = ", ".join(f"{_under(copy, folder)} (of {_under(first, folder)})" for copy, first in copies[:3])
+        _warn_once(
+            f"{len(copies)} file(s) under {folder} are byte-identical copies of another, read once, from the first by "
+            f"name; left out: {shown}" + (", ..." if len(copies) > 3 else "") + ". Read twice, a recording could be "
+            "on both sides of the train / validation split."
+        )
+    skipped |= {copy for copy, _ in copies}
+    return [file for file in files if file not in skipped]
+
+
+def _under(file: Path, folder: Path) -> str:
+    """`file`'s path under `folder`, for a message."""
+    return file.relative_to(folder).as_posix()
+
+
+# Bytes read from each end of a file to tell files of one size apart before hashing them whole.
+_PEEK_BYTES = 1 << 16
+
+
+def _same_bytes(files: list[Path]) -> list[tuple[Path, Path]]:
+    """`(copy, first)` for every file of `files` whose bytes (a WFDB record's: its header's and its signal files',
+    `_record_parts`) are those of an earlier one: compared by size, then by their two ends, then whole (sha256), so
+    that a pile of equal-length recordings is not read through to find that they differ."""
+    listings: dict[Path, dict[str, list[Path]]] = {}
+    parts = {file: _record_parts(file, listings) for file in files}
+    groups: dict[tuple, list[Path]] = {}
+    for file in files:
+        groups.setdefault(_record_digest(parts[file], None), []).append(file)
+    for whole in (False, True):
+        regrouped: dict[tuple, list[Path]] = {}
+        for same in groups.values():
+            if len(same) > 1:
+                for file in same:
+                    regrouped.setdefault(_record_digest(parts[file], whole), []).append(file)
+        groups = regrouped
+    return sorted((copy, same[0]) for same in groups.values() for copy in same[1:])
+
+
+def _record_parts(file: Path, listings: dict[Path, dict[str, list[Path]]]) -> list[Path]:
+    """The files that hold the recording `file` names: itself, and for a WFDB header the files of its record beside
+    it (`<record>.*`: its signal and annotation files) and of its segments' records (two headers alike may name
+    signals that differ). `listings` keeps each folder's files by record name, listed once (a folder of thousands of
+    records was listed once per record)."""
+    if file.suffix.lower() != ".hea":
+        return [file]
+    parts = []
+    for header in [file, *_wfdb_segment_headers(file)]:
+        if header.parent not in listings:
+            listings[header.parent] = {}
+            with contextlib.suppress(OSError):
+                for entry in os.scandir(header.parent):
+                    if entry.is_file():
+                        listings[header.parent].setdefault(entry.name.partition(".")[0], []).append(Path(entry.path))
+        parts += sorted(listings[header.parent].get(header.stem, []))
+    return parts
+
+
+def _record_digest(parts: list[Path], whole: bool | None) -> tuple:
+    """The sizes of the files `parts` (of one recording, `_record_parts`) with, unless `whole` is None, the sha256 of
+    each one's two ends (`whole` False) or of all of it."""
+    key = []
+    for part in parts:
+        stat = part.stat()
+        digest = None if whole is None else _digest(str(part), stat.st_size, stat.st_mtime_ns, whole)
+        key.append((stat.st_size, digest))
+    return tuple(key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _digest(file: str, size: int, modified: int, whole: bool) -> str:
+    """sha256 of `file`'s first and last `_PEEK_BYTES` (of all of it when `whole`); `modified` keys the cache only (a
+    command reads a folder more than once)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(file, "rb") as handle:
+        if whole:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        else:
+            digest.update(handle.read(_PEEK_BYTES))
+            handle.seek(max(0, size - _PEEK_BYTES))
+            digest.update(handle.read(_PEEK_BYTES))
+    return digest.hexdigest()
+
+
+def _file_spans(rows, names: list[str]) -> dict[str, tuple[int, int]]:
+    """`{name: (first row, end row)}` of the files `names` (their paths under the folder, in the order they were
+    read) among `rows` (`_segments`' rows, a file's rows one after another, named by its path and, for a file read
+    as one recording per rate, "@<rate>Hz")."""
+    recordings = rows.data.column("recording").to_pylist()
+    spans, start = {}, 0
+    for name in names:
+        end = start
+        while end < len(recordings) and (recordings[end] == name or recordings[end].startswith(name + "@")):
+            end += 1
+        spans[name], start = (start, end), end
+    return spans
+
+
+def _channel_seconds(rows):
+    """Each row's channel-seconds (`citrus data info`'s channel-hours, in seconds), or its channel-samples where the
+    rows carry no rate (every file is then read at the one rate given), `(rows,)`."""
+    _, values = row_sizes(rows)
+    if "sampling_rate" not in rows.column_names:
+        return values.astype(np.float64)
+    return values / rows.data.column("sampling_rate").to_numpy().astype(np.float64)
+
+
+def _rows_of_files(rows, spans: list[tuple[int, int]]):
+    """The rows of `rows` in `spans` (`(first, end)` row of each file, in order), without copying them: runs of
+    adjacent files are slices of the one cached table, joined (a `select` of scattered rows would keep the whole
+    table behind an index, which the summaries that read `Dataset.data` count whole)."""
+    import datasets
+
+    runs: list[list[int]] = []
+    for start, end in spans:
+        if runs and runs[-1][1] == start:
+            runs[-1][1] = end
+        else:
+            runs.append([start, end])
+    if not runs:
+        return rows.select(range(0))
+    return datasets.concatenate_datasets([rows.select(range(start, end)) for start, end in runs])
 
 
 def labelled_layout(folder: str | os.PathLike) -> dict[str, list[Path]] | None:
@@ -359,10 +574,30 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict]] | 
     without them, or whose metadata labels nothing (its files are then an unlabelled pile).
 
     Raises:
-        ValueError: metadata without `file_name`, a name that is no recording file under the folder, a file named
-            twice, or metadata files whose columns differ (each names the file and the fix).
+        ValueError: metadata without `file_name`, a name that is no recording file under the folder (or a hidden
+            one), a file named twice, or metadata files whose columns differ (each names the file and the fix).
     """
     folder = Path(folder)
+    listed = _metadata_rows(folder)
+    if listed is None or not listed[2] & set(_LABEL_COLUMNS):
+        return None
+    rows, origins, _ = listed
+    _check_metadata_values(rows, origins)
+    layout: dict[str, dict[Path, dict]] = {}
+    splits = _SPLIT_FOLDERS + VALIDATION_SPLIT_ALIASES  # a `val/` folder is a split, as in a class-folder layout
+    for file, row in rows.items():
+        top = file.relative_to(folder).parts[0]
+        layout.setdefault(top if top in splits else "train", {})[file] = row
+    return dict(sorted(layout.items(), key=lambda item: splits.index(item[0])))
+
+
+def _metadata_rows(folder: Path) -> tuple[dict[Path, dict], dict[Path, Path], set[str]] | None:
+    """`({file: its metadata row}, {file: the metadata file naming it}, the columns)` of the metadata files under
+    `folder` (see `metadata_layout`), or None for a folder without any.
+
+    Raises:
+        ValueError: as `metadata_layout`.
+    """
     if not folder.is_dir():
         return None
     tables = [path for path in files_under(folder) if path.name in METADATA_FILES]
@@ -404,6 +639,12 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict]] | 
                 raise ValueError(
                     f"{table} names {name!r}, which is no recording file ({', '.join(RECORDING_FORMATS)})."
                 )
+            if any(_is_hidden(part) for part in relative.parts):
+                # the folder's listing hides it (`files_under`), so its row would be left out without a word
+                raise ValueError(
+                    f"{table} names {name!r}, a hidden file (a name starting with '.' or '__', which a folder's "
+                    "listing leaves out, as datasets' does); rename it, or the folder it is in."
+                )
             earlier = named_real.setdefault(os.path.realpath(file), file)
             if file in rows:
                 raise ValueError(f"{table} names {name!r}, which another metadata row names too.")
@@ -414,15 +655,56 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict]] | 
                     "would be two examples. Name it once."
                 )
             rows[file], origins[file] = row, table
-    if not columns & set(_LABEL_COLUMNS):
+    return rows, origins, columns
+
+
+def _listed_rates(
+    folder: Path, files: list[Path], with_rate: bool, sampling_rate: float | None
+) -> dict[str, float] | None:
+    """`{file: rate}` that the metadata files of an unlabelled pile give (a `sampling_rate` column beside
+    `file_name`, as a labelled set's metadata gives it: they were passed over, and a 500 Hz file read at the
+    --sampling-rate 250 given), or None where they give none. Files that record their rate (`with_rate`) are checked
+    against it as they are read (`_check_listed_rate`); files that do not take it, each its own.
+
+    Raises:
+        ValueError: metadata rates beside `sampling_rate` (--sampling-rate), or none for one of the `files` that record
+            no rate (naming it), or a rate that is no positive number (`_check_metadata_values`).
+    """
+    listed = _metadata_rows(folder)
+    if listed is None or "sampling_rate" not in listed[2]:
         return None
+    rows, origins, _ = listed
     _check_metadata_values(rows, origins)
-    layout: dict[str, dict[Path, dict]] = {}
-    splits = _SPLIT_FOLDERS + VALIDATION_SPLIT_ALIASES  # a `val/` folder is a split, as in a class-folder layout
-    for file, row in rows.items():
-        top = file.relative_to(folder).parts[0]
-        layout.setdefault(top if top in splits else "train", {})[file] = row
-    return dict(sorted(layout.items(), key=lambda item: splits.index(item[0])))
+    rates = {str(file): float(row["sampling_rate"]) for file, row in rows.items() if row["sampling_rate"] is not None}
+    if with_rate:
+        return rates or None
+    tables = sorted({str(table) for table in origins.values()})
+    if sampling_rate is not None:
+        raise ValueError(
+            f"{', '.join(tables)} gives each file's rate (its sampling_rate column), and --sampling-rate "
+            f"{sampling_rate:g} would give every file one: drop --sampling-rate."
+        )
+    unrated = [file.relative_to(folder).as_posix() for file in files if str(file) not in rates]
+    if unrated:
+        raise ValueError(
+            f"{', '.join(tables)} gives the files' rates (a sampling_rate column) but none for {unrated[0]}"
+            + (f" (and {len(unrated) - 1} more files)" if len(unrated) > 1 else "")
+            + ", which records none itself; give its rate in a row of its own (file_name,sampling_rate)."
+        )
+    return rates
+
+
+def _check_listed_rate(file: Path, recorded: float, listed: float | None) -> None:
+    """Refuse a metadata rate (`listed`) that contradicts the rate `file` records.
+
+    Raises:
+        ValueError: naming the file, both rates and the fix.
+    """
+    if listed not in (None, recorded):
+        raise ValueError(
+            f"{file} records its rate, {recorded:g} Hz, and its metadata says {listed:g} Hz; leave the rate out of "
+            "the metadata for files that record it."
+        )
 
 
 @functools.lru_cache(maxsize=64)
@@ -617,12 +899,8 @@ def _examples(
                     first_units = [canonical_unit(unit) for unit in reference[2]]
                     recording = _in_first_units(file, recording, first_units, reference[0])
                 row["channel_units"] = [canonical_unit(unit) for unit in recording.units]
-            if with_rate and given.get("sampling_rate") not in (None, recording.sampling_rate):
-                raise ValueError(
-                    f"{file} records its rate, {recording.sampling_rate:g} Hz, and its metadata says "
-                    f"{given['sampling_rate']:g} Hz; leave the rate out of the metadata for files that record it."
-                )
             if with_rate:
+                _check_listed_rate(file, recording.sampling_rate, given.get("sampling_rate"))
                 row["sampling_rate"] = float(recording.sampling_rate)
             yield row
 
@@ -852,39 +1130,65 @@ def _segments(
     with_rate: bool,
     sampling_rate: float | None = None,
     code: str = "",
+    rates: dict[str, float] | None = None,
 ) -> Iterator[dict]:
     """The rows of `load_recording_folder`: each file's recordings (one per rate of a multi-rate EDF or WFDB record)
-    in segments, a file that records no rate checked against `sampling_rate` (`_recordings_of`); `code` keys the
-    cache only (see `_examples`)."""
+    in segments, a file that records no rate read at its metadata's rate (`rates`: `{file: rate}`, then a row's
+    `sampling_rate`) or else checked against `sampling_rate` (`_recordings_of`); `code` keys the cache only (see
+    `_examples`)."""
     for file, _, _ in stamps:
+        listed = None if rates is None else rates.get(file)
         file = Path(file)
         name = file.relative_to(root).as_posix()
-        for suffix, rate, segments in _segment_streams(file, with_rate, sampling_rate):
+        given, source = (sampling_rate, "option") if with_rate or listed is None else (listed, "metadata")
+        for suffix, rate, segments in _segment_streams(file, with_rate, given, _TIME_STAMPS_FIXES[source]):
+            if with_rate:
+                _check_listed_rate(file, rate, listed)
             for data in segments:
                 row = {"input_values": _as_float32(data, file), "recording": name + suffix}
-                if with_rate:
+                if with_rate or rates is not None:
                     row["sampling_rate"] = rate
                 yield row
 
 
-def _segment_streams(file: Path, with_rate: bool, sampling_rate: float | None = None):
+def _segment_streams(
+    file: Path, with_rate: bool, sampling_rate: float | None = None, time_stamps_fix: str = _TIME_STAMPS_FIXES["option"]
+):
     """`(name suffix, rate, segments)` of each recording in `file` (see `_recordings_of`), its `(channels, time)`
-    segments of at most `SEGMENT_SECONDS` (`UNRATED_SEGMENT_SAMPLES` for a file without a rate). An EDF / BDF file is
-    read a segment at a time (a night of EEG need not sit whole in memory); other files are read whole, then cut."""
+    segments of `SEGMENT_SECONDS` (`UNRATED_SEGMENT_SAMPLES` for a file without a rate), the last joined to the one
+    before when it is shorter than half a segment (`_short_end_joined`). An EDF / BDF file is read a segment at a time
+    (a night of EEG need not sit whole in memory); other files are read whole, then cut."""
     if recording_format(file) in ("EDF", "BDF"):
         with _naming_the_file(file):
             for suffix, channels, rate in _rate_groups(file):
-                read_rate, _, segments = read_edf_segments(file, channels, max(1, round(SEGMENT_SECONDS * rate)))
-                yield suffix, read_rate, _naming_the_file_in(file, segments)
+                length = max(1, round(SEGMENT_SECONDS * rate))
+                read_rate, _, segments = read_edf_segments(file, channels, length)
+                yield suffix, read_rate, _short_end_joined(_naming_the_file_in(file, segments), length)
         return
-    for suffix, recording in _recordings_of(file, with_rate, sampling_rate):
+    for suffix, recording in _recordings_of(file, with_rate, sampling_rate, time_stamps_fix):
         length = max(1, round(SEGMENT_SECONDS * recording.sampling_rate)) if with_rate else UNRATED_SEGMENT_SAMPLES
         data = recording.data
         yield (
             suffix,
             float(recording.sampling_rate),
-            (data[:, start : start + length] for start in range(0, data.shape[1], length)),
+            _short_end_joined((data[:, start : start + length] for start in range(0, data.shape[1], length)), length),
         )
+
+
+def _short_end_joined(segments: Iterator[np.ndarray], length: int) -> Iterator[np.ndarray]:
+    """`segments` (`(channels, time)`, of `length` samples but the last), the last joined to the one before when it is
+    shorter than half a segment: a recording a hair past a segment's end left its last few samples as a row of their
+    own, shorter than one patch of the model, and pre-training refused the whole corpus over it. A recording shorter
+    than that is one row as it is."""
+    held = None
+    for segment in segments:
+        if held is not None and segment.shape[1] < length / 2:
+            segment = np.concatenate([held, segment], axis=1)
+        elif held is not None:
+            yield held
+        held = segment
+    if held is not None:
+        yield held
 
 
 @contextlib.contextmanager

@@ -30,6 +30,8 @@ from .hub_access import offline_if_hub_unreachable
 from .plans import row_shapes
 from .recording_folders import (
     METADATA_FILES,
+    SEGMENT_SECONDS,
+    UNRATED_SEGMENT_SAMPLES,
     VALIDATION_SPLIT_ALIASES,
     files_under,
     is_recording_file,
@@ -131,14 +133,25 @@ def _load_dataset(dataset: str | os.PathLike, dataset_options: dict | None, samp
             "labelled set of your own takes window_seconds / hop_seconds in citrus finetune, evaluate and data info)."
         )
     if path.exists():
-        if path.is_dir() and any((path / name).is_file() for name in ("state.json", "dataset_dict.json")):
+        if _saved_to_disk(path):
             return _audio_as_input_values(_load_from_disk(path))
-        if is_recording_folder(path) or is_recording_file(path):  # EDF, WFDB, WAV, .npy, CSV recordings
+        if _read_as_recordings(path):  # EDF, WFDB, WAV, .npy, CSV recordings
             return load_recording_folder(path, sampling_rate)
         return _audio_as_input_values(_load_data_files(path))
     if _registered(dataset):
         return build_dataset(str(dataset), **(dataset_options or {}))
     return _audio_as_input_values(_load_from_hub(str(dataset)))
+
+
+def _saved_to_disk(path: Path) -> bool:
+    """Whether `path` is a folder `save_to_disk` wrote."""
+    return path.is_dir() and any((path / name).is_file() for name in ("state.json", "dataset_dict.json"))
+
+
+def _read_as_recordings(path: Path) -> bool:
+    """Whether the existing `path` is read by `load_recording_folder`: a folder of recordings or one recording file,
+    not a folder `save_to_disk` wrote."""
+    return not _saved_to_disk(path) and (is_recording_folder(path) or is_recording_file(path))
 
 
 def _audio_as_input_values(loaded):
@@ -302,16 +315,14 @@ def _card_declares_data_files(path: Path) -> bool:
 
 def _data_files(path: Path) -> list[Path]:
     """The data files under the folder `path` (a suffix in `_DATA_FILE_BUILDERS`, also compressed; not hidden, as `datasets` skips
-    `.cache/` and `__pycache__/`; not a metadata file, nor one `datasets` reads no rows from: `dataset_info.json`),
-    sorted."""
+    `.cache/` and `__pycache__/`: `files_under` lists none; not a metadata file, nor one `datasets` reads no rows from:
+    `dataset_info.json`), sorted."""
     from datasets.data_files import FILES_TO_IGNORE
 
     return sorted(
         file
         for file in files_under(path)
-        if _data_file_builder(file) is not None
-        and file.name not in (*METADATA_FILES, *FILES_TO_IGNORE)
-        and not any(part.startswith((".", "__")) for part in file.relative_to(path).parts)
+        if _data_file_builder(file) is not None and file.name not in (*METADATA_FILES, *FILES_TO_IGNORE)
     )
 
 
@@ -1624,6 +1635,16 @@ def own_dataset_info(
         "options": dict(dataset_options or {}),
         **summarize_dataset(splits, sampling_rate),
     }
+    path = Path(str(dataset)).expanduser()
+    if task == "unlabelled" and path.exists() and _read_as_recordings(path):
+        # its rows are storage segments, not windows: `citrus pretrain` cuts them into the model's (a 25-minute file
+        # counted as 3 "windows" gave 150 of citrus-small's)
+        info["rows_are"] = "segments"
+        info["rows_note"] = (
+            f"each recording is stored in rows of {SEGMENT_SECONDS / 60:g} minutes ({UNRATED_SEGMENT_SAMPLES} samples "
+            "for files that record no rate; the last up to half as long again); citrus pretrain cuts them into the "
+            "model's windows (its context_length at its sampling_rate)"
+        )
     if task == "unlabelled":
         info["fine_tuning"] = {
             "ready": False,
