@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -725,6 +725,30 @@ def fill_non_finite(signal: np.ndarray, recording_index: int) -> np.ndarray:
     return signal
 
 
+def _missing_per_sample(values: np.ndarray | torch.Tensor) -> np.ndarray:
+    """`(time,)` bool: whether every channel of `values` `(time,)` or `(channels, time)` is NaN (or masked, in a numpy
+    masked array) at each sample."""
+    if isinstance(values, torch.Tensor):
+        missing = values.detach().isnan() if values.is_floating_point() else torch.zeros(values.shape, dtype=torch.bool)
+        return missing.reshape(-1, values.shape[-1]).all(dim=0).cpu().numpy()
+    missing = np.ma.getmaskarray(values) if isinstance(values, np.ma.MaskedArray) else False
+    if np.asarray(values).dtype.kind in "fc":
+        missing = missing | np.isnan(np.ma.getdata(values))
+    return np.broadcast_to(missing, values.shape).reshape(-1, values.shape[-1]).all(axis=0)
+
+
+def nan_padding_span(recording: np.ndarray | torch.Tensor) -> tuple[int, int]:
+    """`(start, stop)`: the samples of `recording` `(time,)` or `(channels, time)` (numpy, masked or torch) between the
+    runs at its start and its end where every channel is NaN or masked. Such runs are length padding: recordings of
+    different durations stacked into one array (tslearn's `to_time_series_dataset`, a masked array of them) are
+    NaN after each one's end. `(0, time)` without such runs, and for a recording of NaN only (nothing to keep)."""
+    length = recording.shape[-1]
+    if not length or not _missing_per_sample(recording[..., [0, length - 1]]).any():
+        return 0, length  # (reads two samples: a recording without padding costs no scan)
+    present = np.flatnonzero(~_missing_per_sample(recording))
+    return (int(present[0]), int(present[-1]) + 1) if len(present) else (0, length)
+
+
 # Said where one 2-D array or tensor meets a checkpoint of another channel count: transformers' audio feature
 # extractors read a 2-D array as a batch of mono recordings, and a batched `datasets` map over a numpy- or
 # torch-formatted column of single-channel rows hands over exactly that `(batch, time)` array. Read as one
@@ -932,6 +956,16 @@ _SETTING_CHECKS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+class _WindowPlan(NamedTuple):
+    """Where one recording's windows of `alignment="window"` start, before any is cut (`_plan_windows`)."""
+
+    signal: np.ndarray  # (channels, length) at the model rate
+    starts: np.ndarray  # window starts in model-rate samples: the full windows on the hop, then the padded last one
+    num_full: int  # full windows on the hop (the last window `pad_last_window` adds, if any, comes after them)
+    seconds_per_sample: float  # seconds of the original recording per model-rate sample
+    first_second: float  # where `signal` starts in the recording given (after the NaN padding left out before it)
+
+
 class WindowFeatures(BatchFeature):
     """The `BatchFeature` of `alignment="window"` (and `iter_windows`): the model inputs and the windows' bookkeeping
     (`WINDOW_BOOKKEEPING`: `recording_index`, `window_start_seconds`). `to(...)` casts the model inputs as transformers
@@ -1021,7 +1055,11 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         padding_value (`float`, defaults to 0.0): value of padded samples (after normalisation: 0 is the z-score mean).
         nan_policy (`str`, defaults to `"raise"`): `"raise"` on NaN / inf, or `"interpolate"` them linearly from
             the neighbouring finite samples of the same channel. The masked samples of a numpy masked array are
-            missing values too (NaN).
+            missing values too (NaN). Runs of samples NaN in every channel at a recording's start or end are length
+            padding (recordings of different durations stacked into one array, as tslearn's
+            `to_time_series_dataset` or a masked array holds them): `"interpolate"` leaves them out, so the recording
+            keeps its own duration (window times stay those of the array given), and `"raise"` says they look like
+            padding.
         stretched_seconds (`list[float]`, *optional*): `[shortest, longest]` duration in seconds of the recordings
             a checkpoint was fitted on stretched onto its window (`"interpolate"`; `citrus finetune` records it).
             Each was stretched by its own duration's factor, so the pipeline warns of a recording of another
@@ -1496,13 +1534,13 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         hop_length = self._call_hop_length(hop_length)
         # Checked whatever the alignment, so that a misspelt option fails even where this call would not use it.
         padding, max_length = self._call_padding(padding, max_length)
-        recordings, rates = self._prepare(
+        recordings, rates, seconds_left_out = self._prepare(
             raw_signal, sampling_rate, nan_policy, input_channel_names, input_channel_units
         )
         if alignment == "window":
-            plans = self._plan_windows(recordings, rates, hop_length, pad_last_window)
+            plans = self._plan_windows(recordings, rates, hop_length, pad_last_window, seconds_left_out)
             self._check_window_bytes(plans, hop_length)
-            return self._window_features(plans, 0, sum(len(starts) for _, starts, _, _ in plans), return_tensors)
+            return self._window_features(plans, 0, sum(len(plan.starts) for plan in plans), return_tensors)
         if alignment == "resample":
             values, valid_lengths = self._resample_to_context(recordings, rates, padding, max_length)
         else:
@@ -1564,11 +1602,11 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             self.pad_last_window if pad_last_window is None else as_bool("pad_last_window", pad_last_window)
         )
         hop_length = self._call_hop_length(hop_length)
-        recordings, rates = self._prepare(
+        recordings, rates, seconds_left_out = self._prepare(
             raw_signal, sampling_rate, nan_policy, input_channel_names, input_channel_units
         )
-        plans = self._plan_windows(recordings, rates, hop_length, pad_last_window)
-        num_windows = sum(len(starts) for _, starts, _, _ in plans)
+        plans = self._plan_windows(recordings, rates, hop_length, pad_last_window, seconds_left_out)
+        num_windows = sum(len(plan.starts) for plan in plans)
         for first in range(0, num_windows, batch_size):
             yield self._window_features(plans, first, min(first + batch_size, num_windows), return_tensors)
 
@@ -1820,9 +1858,12 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         nan_policy: str | None,
         input_channel_names: Sequence[str] | None,
         input_channel_units: Sequence[str] | None = None,
-    ) -> tuple[list[np.ndarray], list[float]]:
+    ) -> tuple[list[np.ndarray], list[float], list[float]]:
         """Checked `(channels, time)` recordings (one channel count for all, in the checkpoint's units where the
-        call gives theirs) and their rates."""
+        call gives theirs), their rates and the seconds left out before each: with `nan_policy="interpolate"`, the
+        runs of NaN in every channel at a recording's start and end are length padding (`nan_padding_span`), left
+        out rather than filled, so that a recording stacked with longer ones (NaN after its end) is the recording
+        it would be alone; a window's time stays that of the recording given."""
         nan_policy = self.nan_policy if nan_policy is None else nan_policy
         if nan_policy not in NAN_POLICIES:
             raise ValueError(
@@ -1850,6 +1891,11 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             factors, note = self.unit_factors(input_channel_units, input_channel_names, source="The recordings")
             if note:
                 logger.warning(note)
+        seconds_left_out = [0.0] * len(recordings)
+        if nan_policy == "interpolate":
+            for index, (recording, rate) in enumerate(zip(recordings, rates)):
+                start, stop = nan_padding_span(recording)
+                recordings[index], seconds_left_out[index] = recording[..., start:stop], start / rate
         recordings = [
             self._check_recording(recording, index, nan_policy, input_channel_names, one_array, factors)
             for index, recording in enumerate(recordings)
@@ -1891,7 +1937,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 "every channel on its own with shared weights, so they are passed through unchanged (one token "
                 f"sequence per channel).{layout}"
             )
-        return recordings, rates
+        return recordings, rates, seconds_left_out
 
     @staticmethod
     def _as_array(value: Any, index: int) -> np.ndarray:
@@ -1960,6 +2006,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                     f"expected a numpy array, a torch tensor or a list of recordings, got {type(raw_signal).__name__}: "
                     f"it is {advice}."
                 )
+
+    # The pipelines leave NaN padding out as the extractor does (they travel as remote code, which cannot import it)
+    nan_padding_span = staticmethod(nan_padding_span)
 
     def _to_recordings(self, raw_signal: Any) -> list[np.ndarray]:
         """Split the input into recordings of shape `(channels, time)` (views where possible)."""
@@ -2130,6 +2179,23 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             found = " and ".join(
                 part for part in (f"{num_nan} NaN" * bool(num_nan), f"{num_inf} infinite" * bool(num_inf)) if part
             )
+            start, stop = nan_padding_span(recording)
+            if (start, stop) != (0, num_samples):
+                # NaN in every channel up to the end (or from the start): recordings of different durations stacked
+                # into one array, the shorter ones NaN after their end, far more often than a recording that lost
+                # every channel at once; filled, such a tail was scored as signal, the last value held flat
+                ends = [
+                    f"ends in {num_samples - stop} samples" * (stop < num_samples),
+                    f"starts with {start} samples" * bool(start),
+                ]
+                raise ValueError(
+                    f"recording {index} {' and '.join(filter(None, ends))} that are NaN in every channel: most likely "
+                    "padding to a common length (recordings of different durations stacked into one array, as "
+                    "tslearn's `to_time_series_dataset` or a masked array holds them). Pass the recordings as a list "
+                    "of arrays of their own lengths (`[row[:, :n] for row, n in zip(batch, lengths)]`), "
+                    "or nan_policy='interpolate' (`--nan-policy interpolate` of the citrus commands), which leaves "
+                    "such NaN runs at a recording's start and end out and fills any other NaN linearly."
+                )
             raise ValueError(
                 f"recording {index} contains {found} values; clean it, or pass nan_policy='interpolate' (`--nan-policy "
                 "interpolate` of the citrus commands) to fill them linearly from the neighbouring finite "
@@ -2519,14 +2585,17 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         return values, np.full(len(recordings), self.context_length, dtype=np.int64)
 
     def _plan_windows(
-        self, recordings: list[np.ndarray], rates: list[float], hop_length: int, pad_last_window: bool
-    ) -> list[tuple[np.ndarray, np.ndarray, int, float]]:
-        """Resample every recording once and decide where its windows start, without cutting any.
-
-        Returns, per recording, `(signal (channels, length) at the model rate, window starts in model-rate samples,
-        number of full windows on the hop (the last window `pad_last_window` adds, if any, comes after them: padded,
-        or whole where it holds the last `context_length` samples off the hop), seconds of the original recording
-        per model-rate sample)`.
+        self,
+        recordings: list[np.ndarray],
+        rates: list[float],
+        hop_length: int,
+        pad_last_window: bool,
+        first_seconds: list[float],
+    ) -> list[_WindowPlan]:
+        """Resample every recording once and decide where its windows start, without cutting any: one `_WindowPlan`
+        per recording (the last window `pad_last_window` adds is padded, or whole where it holds the last
+        `context_length` samples off the hop). `first_seconds`: where each recording starts in the one given (the
+        seconds of NaN padding `_prepare` left out before it), so that window times stay those of the recording given.
         """
         for index, (recording, rate) in enumerate(zip(recordings, rates)):
             self._check_resampling(index, recording, rate)
@@ -2553,17 +2622,17 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                     start = max(covered, length - self.context_length)
                 starts = np.append(starts, start)
             # Model-rate sample k lies at k * down / (up * rate) s of the original recording (exact rational rate).
-            plans.append((signal, starts, num_full, down / (up * rates[index])))
+            plans.append(_WindowPlan(signal, starts, num_full, down / (up * rates[index]), first_seconds[index]))
         return plans
 
-    def _check_window_bytes(self, plans: list[tuple[np.ndarray, np.ndarray, int, float]], hop_length: int) -> None:
+    def _check_window_bytes(self, plans: list[_WindowPlan], hop_length: int) -> None:
         """Refuse, before cutting, windows that copy each sample many times over into more than `max_window_bytes`
         (a short hop on a long recording). Windows that merely add up to a large input (a batch of nights cut
         without overlap) are as large as the recordings themselves and pass."""
-        num_windows = sum(len(starts) for _, starts, _, _ in plans)
-        num_channels = plans[0][0].shape[0]
+        num_windows = sum(len(plan.starts) for plan in plans)
+        num_channels = plans[0].signal.shape[0]
         size = num_windows * num_channels * self.context_length * np.dtype(np.float32).itemsize
-        copies = size / (sum(signal.size for signal, _, _, _ in plans) * np.dtype(np.float32).itemsize)
+        copies = size / (sum(plan.signal.size for plan in plans) * np.dtype(np.float32).itemsize)
         if self.max_window_bytes is not None and size > self.max_window_bytes and copies > _MAX_WINDOW_COPIES:
             raise ValueError(
                 f"alignment='window' with hop_length={hop_length} cuts {num_windows} windows of {num_channels} x "
@@ -2573,13 +2642,11 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 "`extractor.max_window_bytes` (None: no limit)."
             )
 
-    def _window_features(
-        self, plans: list[tuple[np.ndarray, np.ndarray, int, float]], first: int, stop: int, return_tensors
-    ) -> BatchFeature:
+    def _window_features(self, plans: list[_WindowPlan], first: int, stop: int, return_tensors) -> BatchFeature:
         """Windows `first` to `stop - 1` of `plans` (counted across recordings), cut, normalised and masked."""
         values, valid, recording_index, start_seconds = [], [], [], []
         offset = 0
-        for index, (signal, starts, num_full, seconds_per_sample) in enumerate(plans):
+        for index, (signal, starts, num_full, seconds_per_sample, first_second) in enumerate(plans):
             low, high = max(first - offset, 0), min(stop - offset, len(starts))
             offset += len(starts)
             if low >= high:
@@ -2599,7 +2666,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 values.append(tail)
                 valid.append(np.array([signal.shape[-1] - start], dtype=np.int64))
             recording_index.append(np.full(high - low, index, dtype=np.int64))
-            start_seconds.append(starts[low:high] * seconds_per_sample)
+            start_seconds.append(first_second + starts[low:high] * seconds_per_sample)
         valid_lengths = np.concatenate(valid)
         data = {
             # one recording's windows are normalised as they are: concatenating one array would copy it

@@ -1241,6 +1241,8 @@ class _RecordingPipeline(ChunkPipeline):
                 "or name them with `input_channel_names` for a checkpoint that picks its channels by name."
             )
         recording, rate = self._recording_and_rate(inputs, sampling_rate, default_sampling_rate)
+        marks = _SignalMarks(recording, rate)  # which windows hold no signal, from the recording's own samples
+        recording, first_second = self._without_nan_padding(recording, rate, nan_policy)
         if alignment is None:
             # A checkpoint trained on recordings stretched onto its window (a slow series of a few samples a minute,
             # `citrus finetune --alignment auto`'s "interpolate") scores a recording stretched the same way; cut into
@@ -1265,7 +1267,6 @@ class _RecordingPipeline(ChunkPipeline):
         channels = recording.shape[0] if np.ndim(recording) == 2 else 1
         # only where given: an extractor saved before units were recorded takes no such argument
         units = {} if input_channel_units is None else {"input_channel_units": input_channel_units}
-        marks = _SignalMarks(recording, rate)  # which windows hold no signal, from the recording's own samples
         # a list of one recording: the extractor would read one 2-D array as a possible batch of single-channel rows
         # and say so, though a pipeline's input is one recording by definition
         recording = [recording] if np.ndim(recording) == 2 else recording
@@ -1287,6 +1288,7 @@ class _RecordingPipeline(ChunkPipeline):
                 ),
                 window_seconds,
                 duration,
+                first_second,
             )
             streamed = self._marked(streamed, marks)
             first = next(streamed, None)
@@ -1312,6 +1314,7 @@ class _RecordingPipeline(ChunkPipeline):
         else:  # one window: the start of the recording ("resample") or all of it stretched ("interpolate")
             starts = np.zeros(1)
             ends = np.array([duration if alignment == "interpolate" else min(duration, window_seconds)])
+        starts, ends = starts + first_second, ends + first_second
         input_values, patch_mask = features["input_values"], features["patch_mask"]
         num_windows = len(starts)
         self._start_progress(progress, duration, passes=math.ceil(num_windows / per_pass))
@@ -1322,7 +1325,7 @@ class _RecordingPipeline(ChunkPipeline):
                 "patch_mask": patch_mask[chunk],
                 "window_start_seconds": starts[chunk],
                 "window_end_seconds": ends[chunk],
-                "recording_seconds": duration,
+                "recording_seconds": first_second + duration,
                 "is_last": start + per_pass >= num_windows,
             }
             windows["no_signal"] = marks(windows)
@@ -1358,21 +1361,34 @@ class _RecordingPipeline(ChunkPipeline):
         )
 
     @staticmethod
-    def _streamed_windows(batches, window_seconds: float, duration: float):
-        """The extractor's window batches as model inputs with their start and end times, the last one marked."""
+    def _streamed_windows(batches, window_seconds: float, duration: float, first_second: float = 0.0):
+        """The extractor's window batches as model inputs with their start and end times, the last one marked: times
+        of the recording given, whose signal, `duration` seconds long, starts at `first_second` (after NaN padding)."""
         current = next(batches, None)
         while current is not None:
             following = next(batches, None)
-            starts = current["window_start_seconds"].numpy()
+            starts = current["window_start_seconds"].numpy() + first_second
             yield {
                 "input_values": current["input_values"],
                 "patch_mask": current["patch_mask"],
                 "window_start_seconds": starts,
-                "window_end_seconds": np.minimum(starts + window_seconds, duration),
-                "recording_seconds": duration,
+                "window_end_seconds": np.minimum(starts + window_seconds, first_second + duration),
+                "recording_seconds": first_second + duration,
                 "is_last": following is None,
             }
             current = following
+
+    def _without_nan_padding(self, recording, rate: Any, nan_policy: str | None) -> tuple[Any, float]:
+        """`recording` without the runs of samples NaN in every channel at its start and end, and the seconds left out
+        before it, under `nan_policy="interpolate"` (the call's or the extractor's): length padding, which the
+        checkpoint's extractor leaves out too (`nan_padding_span`; an extractor older than that fills it), so the
+        recording's duration, and whether it fills a window, is its signal's. The recording as it is otherwise."""
+        span = getattr(self.feature_extractor, "nan_padding_span", None)
+        policy = self.feature_extractor.nan_policy if nan_policy is None else nan_policy
+        if policy != "interpolate" or not callable(span) or not (_is_number(rate) and rate > 0):
+            return recording, 0.0
+        start, stop = span(recording)
+        return recording[..., start:stop], start / rate
 
     # -------------------------------------------------------------------------------------------------- progress
 
