@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from tiny_configs import tiny_config
 from transformers import pipeline, set_seed
 
-from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForPretraining, CiTrusForSequenceClassification
+from citrus_hf.modeling_citrus import CiTrusMasking
+from citrus_hf.training.callbacks import fixed_token_mask
 
 RATE = 100
 
@@ -112,3 +115,117 @@ def test_the_pipeline_scores_a_nan_padded_recording_as_the_recording(tmp_path, s
     on_time = classify(long, sampling_rate=RATE)
     assert [(w["start"], w["end"]) for w in result["windows"]] == [(0.3, 2.3)]
     assert result["score"] == pytest.approx(on_time["score"], abs=1e-6) and result["unscored_seconds"] == 0.0
+
+
+# ---------------------------------------------------------------------------- 3. pre-training masks and padding
+
+
+def _masked_share_per_row(mask: torch.Tensor, patch_mask: torch.Tensor) -> list[tuple[int, int]]:
+    """(masked real patches, real patches) of every sequence of `mask` (B, C, P)."""
+    real = patch_mask.bool()[:, None, :].expand_as(mask)
+    return [(int(m[r].sum()), int(r.sum())) for m, r in zip(mask.flatten(0, 1), real.flatten(0, 1))]
+
+
+@pytest.mark.parametrize("mask_mode", ["per_channel", "shared"])
+def test_masks_are_drawn_over_each_rows_real_patches(mask_mode):
+    """A 4-patch window batched with a 100-patch one had all its real patches masked a third of the time."""
+    config = tiny_config(context_length=1000, num_channels=2, mask_ratio=0.5, mask_block_size=5, mask_mode=mask_mode)
+    masking = CiTrusMasking(config)
+    patch_mask = torch.zeros(3, 50, dtype=torch.long)
+    patch_mask[0, :4], patch_mask[1], patch_mask[2, :13] = 1, 1, 1
+    torch.manual_seed(0)
+    for _ in range(50):
+        mask = masking(3, 2, 50, torch.device("cpu"), patch_mask=patch_mask)
+        assert not mask[~patch_mask.bool()[:, None, :].expand_as(mask)].any()  # padding is never masked
+        for masked, real in _masked_share_per_row(mask, patch_mask):
+            assert masked == masking.num_masked(real)  # round(ratio * real), one kept visible
+        # blocks of mask_block_size on a grid over the real patches: for some offset, at most one block (the last
+        # taken) is cut short
+        for row, real in zip(mask[:, 0].numpy(), patch_mask.sum(-1).tolist()):
+            block = min(5, real)
+            blocks = [
+                [row[max(0, start) : min(start + block, real)] for start in range(-offset, real, block)]
+                for offset in range(block)
+            ]
+            assert min(sum(0 < part.sum() < len(part) for part in grid) for grid in blocks) <= 1, row
+
+
+def test_an_unpadded_batch_draws_the_mask_it_drew_before():
+    config = tiny_config(num_channels=2, mask_ratio=0.4)
+    masking = CiTrusMasking(config)
+    torch.manual_seed(3)
+    before = masking(4, 2, 10, torch.device("cpu"))
+    torch.manual_seed(3)
+    full = masking(4, 2, 10, torch.device("cpu"), patch_mask=torch.ones(4, 10, dtype=torch.long))
+    torch.manual_seed(3)
+    assert torch.equal(before, full) and torch.equal(
+        before, fixed_token_mask(_pretraining(), torch.zeros(4, 2, 200), 3)
+    )
+
+
+def _pretraining(**overrides) -> CiTrusForPretraining:
+    set_seed(0)
+    return CiTrusForPretraining(tiny_config(num_channels=2, mask_ratio=0.4, **overrides)).train()
+
+
+def test_pretraining_scores_a_short_window_batched_with_a_long_one_as_alone():
+    model = _pretraining(context_length=1000, mask_block_size=5)
+    extractor = CiTrusFeatureExtractor.from_config(model.config)
+    rng = np.random.default_rng(0)
+    features = extractor(
+        [rng.standard_normal((2, 80)), rng.standard_normal((2, 1000))], sampling_rate=RATE, return_tensors="pt"
+    )
+    for _ in range(20):
+        outputs = model(**features)
+        for masked, real in _masked_share_per_row(outputs.token_mask, features["patch_mask"]):
+            assert masked == model.masking.num_masked(real)
+    # the last layer runs at the masked patches only (`positions_to_keep`); the loss is the one of the same mask run
+    # everywhere
+    model.eval()
+    torch.manual_seed(1)
+    drawn = model(**features)
+    given = model(
+        **features, token_mask=fixed_token_mask(model, features["input_values"], 1, patch_mask=features["patch_mask"])
+    )
+    torch.manual_seed(1)
+    assert torch.equal(drawn.token_mask, given.token_mask)
+    assert drawn.loss.item() == pytest.approx(given.loss.item(), rel=1e-5)
+
+
+# ---------------------------------------------------------------------- 4. the spectrogram target at a row's end
+
+
+def test_the_spectrogram_target_of_a_short_window_does_not_read_its_batch_mates():
+    """Its last patches' STFT frames reached past its end into the padding (reflect-padded at the tensor's end)."""
+    model = _pretraining(pretraining_objective="spectrogram", spectrogram_n_fft=60).eval()
+    extractor = CiTrusFeatureExtractor.from_config(model.config)
+    rng = np.random.default_rng(0)
+    short, long = rng.standard_normal((2, 110)), rng.standard_normal((2, 200))
+    alone = extractor([short], sampling_rate=RATE, return_tensors="pt")  # 6 patches
+    batch = extractor([short, long], sampling_rate=RATE, return_tensors="pt")
+    with torch.no_grad():
+        target_alone = model(**alone, token_mask=torch.ones(1, 2, 6, dtype=torch.bool)).target
+        target_batch = model(**batch, token_mask=torch.ones(2, 2, 10, dtype=torch.bool)).target
+    torch.testing.assert_close(target_batch[0, :, :6], target_alone[0], rtol=1e-5, atol=1e-6)
+    # the long window alone has the target it has in the batch
+    with torch.no_grad():
+        target_long = model(
+            **extractor([long], sampling_rate=RATE, return_tensors="pt"),
+            token_mask=torch.ones(1, 2, 10, dtype=torch.bool),
+        ).target
+    torch.testing.assert_close(target_batch[1], target_long[0], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("real_samples", [20, 40, 110, 200])
+def test_each_windows_frames_reflect_at_its_own_end(real_samples):
+    """Also for a window no longer than the frames' overhang (zeros around it, as alone)."""
+    from citrus_hf.modeling_citrus import spectrogram_target
+
+    extractor = tiny_extractor()
+    rng = np.random.default_rng(1)
+    short = rng.standard_normal((2, real_samples))
+    batch = extractor([short, rng.standard_normal((2, 200))], sampling_rate=RATE, return_tensors="pt")
+    alone = extractor([short], sampling_rate=RATE, return_tensors="pt")["input_values"]
+    expected = spectrogram_target(alone, 20, 60)
+    got = spectrogram_target(batch["input_values"], 20, 60, batch["patch_mask"].bool())
+    torch.testing.assert_close(got[0, :, : expected.shape[2]], expected[0], rtol=1e-5, atol=1e-6)

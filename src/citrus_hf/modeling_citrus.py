@@ -867,6 +867,11 @@ class CiTrusMasking(nn.Module):
     filled in by copying a neighbouring patch (block masking). `mask_mode` decides whether channels share a mask
     ("shared"), draw their own ("per_channel"), or share it within a modality ("per_modality", e.g. EEG vs EOG). On
     top, `channel_mask_ratio` hides whole channels (dual masking), exactly `round(channel_mask_ratio * C)` of them.
+
+    In a batch with padding (`patch_mask`), each window's mask is drawn over its real patches only, as if it were
+    alone: `round(mask_ratio * real)` of them, one at least kept visible, and no padding patch. Drawn over the whole
+    padded width, a 4-patch window batched with a 100-patch one had all its patches masked a third of the time (to be
+    reconstructed from nothing) and none another third.
     """
 
     def __init__(self, config: CiTrusConfig):
@@ -888,8 +893,14 @@ class CiTrusMasking(nn.Module):
         masked and one visible."""
         return min(num_patches - 1, max(1, round(self.mask_ratio * num_patches)))
 
-    def _block_mask(self, num_rows: int, num_patches: int, device: torch.device) -> torch.Tensor:
-        """`(num_rows, num_patches)` bool with exactly `num_masked(num_patches)` True per row."""
+    def _block_mask(
+        self, num_rows: int, num_patches: int, device: torch.device, real: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """`(num_rows, num_patches)` bool with exactly `num_masked(num_patches)` True per row; with `real`
+        `(num_rows, num_patches)` bool (False = padding), `num_masked` of each row's real patches, among those only
+        (`_block_mask_within`)."""
+        if real is not None:
+            return self._block_mask_within(real)
         num_masked = self.num_masked(num_patches)
         block = min(self.mask_block_size, num_patches)
         positions = torch.arange(num_patches, device=device)
@@ -904,13 +915,49 @@ class CiTrusMasking(nn.Module):
         mask = torch.zeros(num_rows, num_patches, dtype=torch.bool, device=device)
         return mask.scatter_(1, chosen, True)
 
-    def forward(self, batch_size: int, num_channels: int, num_patches: int, device: torch.device) -> torch.Tensor:
-        """Returns the token mask `(batch_size, num_channels, num_patches)`, True = masked."""
+    def _block_mask_within(self, real: torch.Tensor) -> torch.Tensor:
+        """`_block_mask` drawn over each row's real patches (`real` `(num_rows, num_patches)` bool), counted in their
+        order as if the padding were not there: blocks on a grid of the row's own offset, `num_masked(real)` patches
+        masked per row (none in a row of one real patch, which must stay visible). Each row's own count and block make
+        one `torch.randint` per batch impossible, so a padded batch draws other numbers than `_block_mask` would."""
+        num_rows, num_patches = real.shape
+        counts = real.sum(dim=1)  # (num_rows,)
+        # `num_masked` per row, in float64 as Python's `round` computes it (both round half to even)
+        wanted = torch.round(self.mask_ratio * counts.to(torch.float64)).long()
+        num_masked = torch.minimum(counts - 1, wanted.clamp(min=1)).clamp(min=0)
+        block = counts.clamp(max=self.mask_block_size, min=1)[:, None]
+        position = (real.long().cumsum(dim=1) - 1).clamp(min=0)  # (num_rows, num_patches): rank among real patches
+        offsets = (torch.rand(num_rows, 1, device=real.device) * block).long()  # in [0, block)
+        block_index = (position + offsets) // block  # at most num_patches
+        block_rank = torch.rand(num_rows, num_patches + 1, device=real.device).argsort(dim=1).argsort(dim=1)
+        order_key = block_rank.gather(1, block_index) * num_patches + position
+        order_key = order_key.masked_fill(~real, (num_patches + 1) * num_patches)  # padding sorts last
+        order = order_key.argsort(dim=1).argsort(dim=1)  # each patch's place in its row's order
+        return (order < num_masked[:, None]) & real
+
+    def forward(
+        self,
+        batch_size: int,
+        num_channels: int,
+        num_patches: int,
+        device: torch.device,
+        patch_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Returns the token mask `(batch_size, num_channels, num_patches)`, True = masked. `patch_mask`
+        `(batch_size, num_patches)` (1 or True = signal, 0 = padding): each window's mask is drawn over its real
+        patches; a batch without padding draws the mask it draws without `patch_mask`, from the same random numbers."""
+        real = None
+        if patch_mask is not None and not bool(patch_mask.all()):
+            real = patch_mask.to(device=device, dtype=torch.bool)
+
+        def rows_of(copies: int) -> torch.Tensor | None:  # each window's real patches, for `copies` rows of its own
+            return None if real is None else real.repeat_interleave(copies, dim=0)
+
         if self.mask_mode == "per_channel":
-            mask = self._block_mask(batch_size * num_channels, num_patches, device)
+            mask = self._block_mask(batch_size * num_channels, num_patches, device, rows_of(num_channels))
             mask = mask.view(batch_size, num_channels, num_patches)
         elif self.mask_mode == "shared":
-            mask = self._block_mask(batch_size, num_patches, device)
+            mask = self._block_mask(batch_size, num_patches, device, rows_of(1))
             mask = mask[:, None, :].expand(batch_size, num_channels, num_patches)
         else:
             if self.modality_of_channel is None or len(self.modality_of_channel) != num_channels:
@@ -919,7 +966,9 @@ class CiTrusMasking(nn.Module):
                     f"{0 if self.modality_of_channel is None else len(self.modality_of_channel)} but the input has "
                     f"{num_channels} channels."
                 )
-            per_modality = self._block_mask(batch_size * self.num_modalities, num_patches, device)
+            per_modality = self._block_mask(
+                batch_size * self.num_modalities, num_patches, device, rows_of(self.num_modalities)
+            )
             per_modality = per_modality.view(batch_size, self.num_modalities, num_patches)
             modality_index = torch.tensor(self.modality_of_channel, device=device)
             mask = per_modality[:, modality_index, :]  # (batch_size, num_channels, num_patches)
@@ -3023,8 +3072,9 @@ class CiTrusPretrainingHead(nn.Module):
     and knows nothing else about it (as transformers keeps `PatchTSTMaskPretrainHead` apart from its model).
 
     An objective says what to predict for every masked patch (`target`), predicts it from the patch's context token
-    (`forward`) and scores the prediction (`loss`). Shapes: `B, C, P, L` as in this file, `N` scored patches, `F` the
-    objective's `target_size`.
+    (`forward`) and scores the prediction (`loss`). An objective whose target of a patch reads samples around it
+    (the spectrogram's STFT frame) also overrides `target_of_batch`, which reads each window only up to its own end.
+    Shapes: `B, C, P, L` as in this file, `N` scored patches, `F` the objective's `target_size`.
 
     Class attributes:
         objective: the registry name, the value of `CiTrusConfig.pretraining_objective` (which lists the same names).
@@ -3051,6 +3101,15 @@ class CiTrusPretrainingHead(nn.Module):
         """What every patch is to be predicted as: `input_values` `(B, C, T)`, `patches` `(B, C, P, L)` ->
         `(B, C, P, F)` (the patches themselves, by default)."""
         return patches
+
+    def target_of_batch(
+        self, input_values: torch.Tensor, patches: torch.Tensor, patch_mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        """`target` of a batch whose windows may end in padding (`patch_mask` `(B, P)` bool, True = signal, or None):
+        `(B, C, P, F)`, what `CiTrusForPretraining` scores. By default `target` itself, right for an objective whose
+        target of a patch reads that patch only; one that reads past its patch reads each window up to its own end
+        here, so that a window's targets do not depend on the windows it is batched with."""
+        return self.target(input_values, patches)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Context tokens of the scored patches `(N, D)` -> their prediction `(N, F)`."""
@@ -3139,18 +3198,26 @@ class CiTrusTimeHead(CiTrusSampleHead):
     description = "masked auto-encoding in the time domain: reconstruct the samples of masked patches (MSE)"
 
 
-def spectrogram_target(input_values: torch.Tensor, patch_length: int, n_fft: int) -> torch.Tensor:
-    """log(1 + |STFT|) with one Hann-windowed frame of `n_fft` samples centred on every patch.
+def spectrogram_target(
+    input_values: torch.Tensor, patch_length: int, n_fft: int, patch_mask: torch.Tensor | None = None
+) -> torch.Tensor:
+    """log(1 + |STFT|) with one Hann-windowed frame of `n_fft` samples centred on every patch. A frame reaching past
+    a window's start or end reads the window reflected there (zeros for a window no longer than the overhang).
 
     Args:
         input_values: `(B, C, T)`.
+        patch_mask: `(B, P)` bool, True = signal, or None: each window ends after its last real patch, and its last
+            frames reflect it there, as they do when the window is alone, not at the end of the padded batch (where
+            they read the padding).
     Returns:
         `(B, C, P, n_fft // 2 + 1)`.
     """
     batch_size, num_channels, length = input_values.shape
     pad = (n_fft - patch_length) // 2
     signal = _at_least_float32(input_values).reshape(batch_size * num_channels, 1, length)
-    if pad:
+    if pad and patch_mask is not None and not bool(patch_mask.all()):
+        signal = _reflected_at_each_end(signal.squeeze(1), patch_mask, patch_length, num_channels, pad)[:, None]
+    elif pad:
         # reflect padding needs pad < length; fall back to zeros for windows shorter than the frame overhang
         signal = F.pad(signal, (pad, pad), mode="reflect" if pad < length else "constant")
     window = torch.hann_window(n_fft, device=input_values.device, dtype=signal.dtype)
@@ -3159,6 +3226,25 @@ def spectrogram_target(input_values: torch.Tensor, patch_length: int, n_fft: int
     )  # (B * C, n_fft // 2 + 1, P)
     target = torch.log1p(stft.abs()).transpose(1, 2)
     return target.reshape(batch_size, num_channels, length // patch_length, -1)
+
+
+def _reflected_at_each_end(
+    signal: torch.Tensor, patch_mask: torch.Tensor, patch_length: int, num_channels: int, pad: int
+) -> torch.Tensor:
+    """`signal` `(B * C, T)` extended by `pad` samples before its start and after each window's own end (its last
+    real patch in `patch_mask` `(B, P)`), reflected as `F.pad(..., mode="reflect")` extends a window alone, zeros
+    for a window no longer than `pad`: `(B * C, T + 2 * pad)`. Past a window's reflection there is only padding,
+    whose frames no loss reads: zeros."""
+    num_patches = patch_mask.shape[1]
+    last_real = num_patches - patch_mask.flip(1).to(torch.int8).argmax(dim=1)  # patches up to the last real one
+    lengths = (last_real * patch_length).repeat_interleave(num_channels)[:, None]  # (B * C, 1) samples
+    positions = torch.arange(-pad, signal.shape[1] + pad, device=signal.device)[None, :]
+    source = positions.abs()  # reflected at the start
+    source = torch.where(source >= lengths, 2 * (lengths - 1) - source, source)  # and at the window's end
+    inside = (positions >= 0) & (positions < lengths)
+    usable = torch.where(pad < lengths, (source >= 0) & (source < lengths), inside)
+    source = torch.where(usable, source, 0)
+    return signal.gather(1, source.expand(signal.shape[0], -1)) * usable
 
 
 @register_pretraining_head
@@ -3186,6 +3272,12 @@ class CiTrusSpectrogramHead(CiTrusPretrainingHead):
 
     def target(self, input_values: torch.Tensor, patches: torch.Tensor) -> torch.Tensor:
         return spectrogram_target(input_values, self.patch_length, self.n_fft)
+
+    def target_of_batch(
+        self, input_values: torch.Tensor, patches: torch.Tensor, patch_mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        # a short window's last frames reached past its end into the padding of the batch, read as signal
+        return spectrogram_target(input_values, self.patch_length, self.n_fft, patch_mask)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.output(self.activation(self.dense(tokens)))
@@ -3391,7 +3483,7 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
         )
         context, scored_context = self._scored_context(outputs.last_hidden_state, loss_mask, positions_to_keep)
 
-        target = self.head.target(input_values, patches)  # (B, C, P, F)
+        target = self.head.target_of_batch(input_values, patches, patch_mask)  # (B, C, P, F)
         loss, scored_prediction = self.head.loss(scored_context, target[loss_mask])  # (), (num_scored_total, F)
         if nothing_scored:
             loss = scored_prediction.sum() * 0.0  # keeps the graph, so a training step runs (and changes nothing)
@@ -3436,7 +3528,7 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
                 f"the input of {shape[2] * patches.shape[3]} samples",
                 f"pass windows of at least 2 patches ({2 * patches.shape[3]} samples)",
             )
-            token_mask = self.masking(*shape, patches.device)
+            token_mask = self.masking(*shape, patches.device, patch_mask=patch_mask)
         token_mask = self._check_token_mask(token_mask, shape)
         return token_mask, self._without_padding(token_mask, patch_mask)
 
@@ -3466,9 +3558,10 @@ class CiTrusForPretraining(CiTrusPreTrainedModel):
         them), when the last transformer layer may run at those patches only, else None.
 
         The loss reads the context of the masked patches only, so the last layer need not run anywhere else (an
-        eighth of a pre-training step at the paper's size). That needs the same number of masked patches in every
-        sequence, which the masking guarantees for a mask it drew itself without whole channels masked on top.
-        (Padding patches among them are dropped from the loss afterwards.)
+        eighth of a pre-training step at the paper's size). That needs one number of positions in every sequence: a
+        mask the masking drew itself without whole channels masked on top masks `num_masked(num_patches)` patches of
+        a full window and fewer of a padded one (drawn over its real patches), whose positions then go on with
+        unmasked ones, which the loss mask leaves out afterwards.
         """
         if model_mask is None or not self.citrus._can_keep_positions():
             return None

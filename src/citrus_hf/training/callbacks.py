@@ -34,12 +34,16 @@ def isolated_rng(device: torch.device, seed: int):
         yield
 
 
-def fixed_token_mask(model, input_values: torch.Tensor, seed: int) -> torch.Tensor:
-    """The pre-training mask `model` would draw for `input_values`, from seed `seed`, without touching the caller's
-    random stream. Returns `(batch, channels, num_patches)` bool, True = masked."""
+def fixed_token_mask(
+    model, input_values: torch.Tensor, seed: int, patch_mask: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The pre-training mask `model` would draw for `input_values` `(batch, channels, time)` and their `patch_mask`
+    `(batch, num_patches)` (each window's mask over its real patches), from seed `seed`, without touching the
+    caller's random stream. Returns `(batch, channels, num_patches)` bool, True = masked."""
     batch_size, num_channels, length = input_values.shape
+    num_patches = length // model.config.patch_length
     with isolated_rng(input_values.device, seed):
-        return model.masking(batch_size, num_channels, length // model.config.patch_length, input_values.device)
+        return model.masking(batch_size, num_channels, num_patches, input_values.device, patch_mask=patch_mask)
 
 
 @torch.no_grad()
@@ -48,7 +52,7 @@ def masked_loss(model, input_values: torch.Tensor, patch_mask: torch.Tensor | No
     was_training = model.training
     model.eval()
     try:
-        token_mask = fixed_token_mask(model, input_values, seed) if model.config.uses_transformer else None
+        token_mask = fixed_token_mask(model, input_values, seed, patch_mask) if model.config.uses_transformer else None
         # return_dict=True: whatever the config says (return_dict=False: tuples)
         outputs = model(input_values=input_values, patch_mask=patch_mask, token_mask=token_mask, return_dict=True)
         return float(outputs.loss)
@@ -74,7 +78,7 @@ def reconstruction_figure(model, input_values: torch.Tensor, patch_mask: torch.T
     was_training = model.training
     model.eval()
     try:
-        token_mask = fixed_token_mask(model, input_values, seed) if model.config.uses_transformer else None
+        token_mask = fixed_token_mask(model, input_values, seed, patch_mask) if model.config.uses_transformer else None
         outputs = model(input_values=input_values, patch_mask=patch_mask, token_mask=token_mask, return_dict=True)
     finally:
         model.train(was_training)
