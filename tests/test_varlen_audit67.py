@@ -16,6 +16,7 @@ from transformers import pipeline, set_seed
 
 from citrus_hf import CiTrusFeatureExtractor, CiTrusForPretraining, CiTrusForSequenceClassification
 from citrus_hf.modeling_citrus import CiTrusMasking
+from citrus_hf.training.augment import AugmentedWindows
 from citrus_hf.training.callbacks import fixed_token_mask
 
 RATE = 100
@@ -229,3 +230,40 @@ def test_each_windows_frames_reflect_at_its_own_end(real_samples):
     expected = spectrogram_target(alone, 20, 60)
     got = spectrogram_target(batch["input_values"], 20, 60, batch["patch_mask"].bool())
     torch.testing.assert_close(got[0, :, : expected.shape[2]], expected[0], rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------- 5. augmenting a partly filled last patch
+
+
+def _aligned_rows(lengths=(130, 200)) -> list[dict]:
+    extractor = tiny_extractor()
+    rng = np.random.default_rng(0)
+    rows = []
+    for length in lengths:
+        features = extractor(
+            rng.standard_normal((2, length)), sampling_rate=RATE, padding="max_length", return_tensors="pt"
+        )
+        rows.append(
+            {
+                "input_values": features["input_values"][0],
+                "patch_mask": features["patch_mask"][0],
+                "labels": torch.tensor(0),
+            }
+        )
+    return rows
+
+
+def test_augmentations_keep_the_padding_of_a_partly_filled_last_patch_out_of_the_signal():
+    rows = _aligned_rows()
+    original = rows[0]["input_values"][0]
+    assert (original[130:] == 0).all() and not (original[:130] == 0).any()
+    for augmentations in (["shift"], ["shift", "jitter"], ["jitter"]):
+        augmented = AugmentedWindows(rows, patch_length=20, augmentations=augmentations, copies=3, seed=0)
+        for copy in (1, 2, 3):
+            window = augmented[copy * 2]["input_values"][0]
+            assert (window[130:] == 0).all(), augmentations  # the padding stays padding
+            assert not (window[:130] == 0).any(), augmentations  # and none of it enters the signal
+    shifted = AugmentedWindows(rows, patch_length=20, augmentations=["shift"], copies=1, seed=0)[2]["input_values"][0]
+    assert sorted(shifted[:130].tolist()) == sorted(
+        original[:130].tolist()
+    )  # the real samples, rolled among themselves

@@ -116,6 +116,25 @@ def _augment(window: torch.Tensor, length: int, augmentations: Sequence[str], se
     return augmented[0]
 
 
+def real_length(window: torch.Tensor, patch_mask: torch.Tensor | None, patch_length: int, padding_value: float) -> int:
+    """The real samples of an aligned window `(C, T)`: up to the end of its last patch of signal (`patch_mask` `(S,)`,
+    None for a window without padding), less the padding at the end of that patch. A recording that ends inside a
+    patch is padded with `padding_value` up to the patch's end, and `patch_mask` marks the whole patch as signal, so
+    those samples are told apart by their value: the run equal to `padding_value` in every channel at the patch's end
+    (of the patch's samples, the first stays: the patch holds signal). A recording whose own last samples are exactly
+    `padding_value` in every channel counts them as padding, which keeps them where they are."""
+    if patch_mask is None:
+        return window.shape[-1]
+    real_patches = torch.nonzero(torch.as_tensor(patch_mask).reshape(-1)).flatten()
+    if not len(real_patches):
+        return 0
+    end = (int(real_patches[-1]) + 1) * patch_length
+    last_patch = window[:, end - patch_length : end]  # (C, patch_length)
+    is_padding = (last_patch == padding_value).all(dim=0)[1:]  # the first sample of a real patch is signal
+    padding_run = int(is_padding.flip(0).to(torch.int8).cumprod(0).sum())
+    return end - padding_run
+
+
 def copy_seed(seed: int, copy: int, row: int) -> int:
     """The seed of augmented copy `copy` (from 1) of row `row` under run seed `seed`: independent streams per
     (seed, copy, row) through numpy's `SeedSequence`."""
@@ -128,7 +147,10 @@ class AugmentedWindows(TorchDataset):
     that of the original): row `i` is original `i % n`, as is when `i < n`, else its copy `i // n`.
 
     Rows are dicts of `input_values` `(C, T)`, `labels` and, when the dataset has it, `patch_mask` `(S,)`, as the
-    `Trainer`'s default collator stacks them.
+    `Trainer`'s default collator stacks them. A row's real length is read from them (`real_length`): its patches of
+    signal, less the padding at the end of the last one, so that a shift rolls its real samples only and jitter
+    measures their spread (counted in whole patches, the padding of a partly filled last patch was rolled into the
+    signal).
 
     Args:
         dataset: aligned rows (`align_task_split`, torch format).
@@ -136,13 +158,22 @@ class AugmentedWindows(TorchDataset):
         augmentations: names in `AUGMENTATIONS`, applied in turn.
         copies: augmented versions per row (>= 0).
         seed: the run's seed; each copy's draws come from `copy_seed(seed, copy, row)`.
+        padding_value: the value the feature extractor padded with (its `padding_value`, 0.0 by default).
     """
 
-    def __init__(self, dataset, patch_length: int, augmentations: Sequence[str], copies: int, seed: int):
+    def __init__(
+        self,
+        dataset,
+        patch_length: int,
+        augmentations: Sequence[str],
+        copies: int,
+        seed: int,
+        padding_value: float = 0.0,
+    ):
         _check_augmentations(augmentations)
         if copies < 0:
             raise ValueError(f"copies must be >= 0, got {copies}.")
-        self.dataset, self.patch_length = dataset, patch_length
+        self.dataset, self.patch_length, self.padding_value = dataset, patch_length, padding_value
         self.augmentations, self.copies, self.seed = tuple(augmentations), copies, seed
 
     def __len__(self) -> int:
@@ -155,8 +186,7 @@ class AugmentedWindows(TorchDataset):
         item = dict(self.dataset[row])
         if copy > 0:
             window = item["input_values"]
-            mask = item.get("patch_mask")
-            length = window.shape[-1] if mask is None else int(mask.sum()) * self.patch_length
+            length = real_length(window, item.get("patch_mask"), self.patch_length, self.padding_value)
             item["input_values"] = _augment(window, length, self.augmentations, copy_seed(self.seed, copy, row))
         return item
 
@@ -170,5 +200,6 @@ __all__ = [
     "AugmentedWindows",
     "augmented_window",
     "copy_seed",
+    "real_length",
     "register_augmentation",
 ]
