@@ -11,13 +11,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from datasets import Dataset
 from tiny_configs import tiny_config
-from transformers import pipeline, set_seed
+from transformers import TrainingArguments, pipeline, set_seed
 
 from citrus_hf import CiTrusFeatureExtractor, CiTrusForPretraining, CiTrusForSequenceClassification
 from citrus_hf.modeling_citrus import CiTrusMasking
 from citrus_hf.training.augment import AugmentedWindows
 from citrus_hf.training.callbacks import fixed_token_mask
+from citrus_hf.training.trainer import length_grouped_sampler
 
 RATE = 100
 
@@ -267,3 +269,26 @@ def test_augmentations_keep_the_padding_of_a_partly_filled_last_patch_out_of_the
     assert sorted(shifted[:130].tolist()) == sorted(
         original[:130].tolist()
     )  # the real samples, rolled among themselves
+
+
+# ------------------------------------------------------------------------ 6. group_by_length over a batched map
+
+
+def test_group_by_length_measures_the_rows_of_a_batched_map_by_their_real_patches(tmp_path):
+    extractor = tiny_extractor()
+    rng = np.random.default_rng(0)
+    lengths = [30, 200, 50, 190, 20, 200, 70, 180]
+    raw = Dataset.from_dict({"signal": [rng.standard_normal((2, n)).astype(np.float32) for n in lengths]})
+    rows = raw.map(
+        lambda b: extractor(b["signal"], sampling_rate=RATE), batched=True, batch_size=4, remove_columns=["signal"]
+    )
+    assert {len(mask) for mask in rows["patch_mask"]} == {10}  # every row padded to its map batch's longest
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2, num_channels=2))
+    arguments = TrainingArguments(
+        str(tmp_path),
+        report_to="none",
+        use_cpu=True,
+        per_device_train_batch_size=2,
+        train_sampling_strategy="group_by_length",
+    )
+    assert length_grouped_sampler(arguments, model, rows).lengths == [2, 10, 3, 10, 1, 10, 4, 9]

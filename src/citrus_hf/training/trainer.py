@@ -453,6 +453,24 @@ def _window_lengths(dataset: datasets.Dataset) -> list[dict[str | None, int]] | 
     return None
 
 
+def _signal_patches(dataset: datasets.Dataset) -> list[int] | None:
+    """The patches of signal of every row of `dataset`: the sum of its `patch_mask` (of each modality's, for a fusion
+    row), or its samples without a mask (`_window_lengths`); None when the rows have neither. Not the mask's length:
+    a batched `map(extractor)` pads every row of a map batch to the batch's longest, so a 0.5 s clip measured 10 s."""
+    from collections.abc import Mapping
+
+    import numpy as np
+
+    if "patch_mask" not in dataset.column_names:
+        rows = _window_lengths(dataset)
+        return None if rows is None else [sum(per_modality.values()) for per_modality in rows]
+    column = dataset.select_columns(["patch_mask"]).with_format("numpy")["patch_mask"]
+    return [
+        int(sum(np.sum(mask) for mask in (value.values() if isinstance(value, Mapping) else [value])))
+        for value in column
+    ]
+
+
 LENGTH_AWARE_SAMPLING = ("group_by_length", "batch_rebalance")
 
 
@@ -466,8 +484,8 @@ def length_grouped_sampler(
     transformers measures `len(row["input_values"])`, which for aligned CiTrus rows is the batch axis of one or the
     channel count, never the duration, and the `Trainer` drops a `length` column before it builds the sampler (it is
     no model input), so windows of different durations were batched at random (and, without a `processing_class`,
-    training stopped asking for an `input_ids` key). Here the length is the row's number of patches (the last axis of
-    `patch_mask`), or of samples without a mask. A fusion row's length is the sum of its modalities' patches: every
+    training stopped asking for an `input_ids` key). Here the length is the row's number of patches of signal (the
+    sum of its `patch_mask`, `_signal_patches`), or of samples without a mask. A fusion row's length is the sum of its modalities' patches: every
     encoder runs its own modality's patches, so the sum is the row's work (what `batch_rebalance` shares out evenly),
     and as the modalities of one row cover the same seconds it orders rows by duration as each modality would; the
     longest modality alone would rank a row by whichever modality has the most patches and ignore the others' work.
@@ -492,10 +510,9 @@ def length_grouped_sampler(
         return None
     if args.length_column_name in dataset.column_names:
         return None
-    rows = _window_lengths(dataset)
-    if rows is None:
+    lengths = _signal_patches(dataset)
+    if lengths is None:
         return None
-    lengths = [sum(per_modality.values()) for per_modality in rows]
     if strategy == "group_by_length":
         return LengthGroupedSampler(args.train_batch_size * args.gradient_accumulation_steps, lengths=lengths)
     world_size = max(1, args.world_size)
