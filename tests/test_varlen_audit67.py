@@ -292,3 +292,34 @@ def test_group_by_length_measures_the_rows_of_a_batched_map_by_their_real_patche
         train_sampling_strategy="group_by_length",
     )
     assert length_grouped_sampler(arguments, model, rows).lengths == [2, 10, 3, 10, 1, 10, 4, 9]
+
+
+# ------------------------------------------------------------- 7. transformers' padding options, one behaviour
+
+
+def test_pad_to_multiple_of_is_taken_by_the_call_as_by_pad():
+    extractor = tiny_extractor()
+    rng = np.random.default_rng(0)
+    recordings = [rng.standard_normal((2, 30)), rng.standard_normal((2, 70))]
+    called = extractor(recordings, sampling_rate=RATE, pad_to_multiple_of=60)
+    rows = [extractor(recording, sampling_rate=RATE) for recording in recordings]
+    padded = extractor.pad([{k: v[0] for k, v in row.items()} for row in rows], pad_to_multiple_of=60)
+    assert called["input_values"].shape == padded["input_values"].shape == (2, 2, 120)
+    np.testing.assert_array_equal(called["input_values"], padded["input_values"])
+    np.testing.assert_array_equal(called["patch_mask"], padded["patch_mask"])
+    # never past the context, as `pad` caps it
+    assert extractor(recordings, sampling_rate=RATE, pad_to_multiple_of=300)["input_values"].shape[-1] == 200
+    with pytest.raises(ValueError, match="pad_to_multiple_of"):
+        extractor(recordings, sampling_rate=RATE, pad_to_multiple_of=0)
+
+
+def test_pad_refuses_a_max_length_past_the_context_as_the_call_does():
+    extractor = tiny_extractor()
+    row = extractor(np.zeros((2, 50)) + np.arange(50), sampling_rate=RATE)
+    row = {key: value[0] for key, value in row.items()}
+    with pytest.raises(ValueError) as called:
+        extractor(np.zeros((2, 50)) + np.arange(50), sampling_rate=RATE, padding="max_length", max_length=400)
+    with pytest.raises(ValueError) as padded:
+        extractor.pad([row], padding="max_length", max_length=400)
+    assert "at most context_length (200)" in str(called.value) and "at most context_length (200)" in str(padded.value)
+    assert extractor.pad([row], padding="max_length", max_length=200)["input_values"].shape == (1, 2, 200)

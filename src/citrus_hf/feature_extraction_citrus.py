@@ -1441,6 +1441,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         padding: str | bool | None = None,
         max_length: int | None = None,
         truncation: bool | None = None,
+        pad_to_multiple_of: int | None = None,
         return_attention_mask: bool | None = None,
         return_tensors: str | TensorType | None = None,
         **unexpected: Any,
@@ -1467,6 +1468,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 this call.
             max_length: for `"resample"`, the padded length in model samples with `padding="max_length"`, the cap
                 with `"longest"` (default `context_length`; a multiple of `patch_length`, at most `context_length`).
+            pad_to_multiple_of: for `"resample"`, round the padded length up to a multiple of this (and of
+                `patch_length`), but not past `context_length`, as `pad` (and transformers' audio extractors' call)
+                does; the other alignments give whole windows of `context_length`.
             padding, truncation, return_attention_mask: also take transformers' usual values: `padding=True` is
                 `"longest"`; `padding=False` / `"do_not_pad"` is `"longest"` for recordings of one duration and an
                 error otherwise (a batch of different lengths is no tensor without padding); `truncation=True` (or
@@ -1519,6 +1523,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 ("hop_length", hop_length, "window"),
                 ("pad_last_window", pad_last_window, "window"),
                 ("max_length", max_length, "resample"),
+                ("pad_to_multiple_of", pad_to_multiple_of, "resample"),
             )
             if value is not None and alignment != used_by
         ]
@@ -1526,7 +1531,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             logger.warning(
                 f"{', '.join(ignored)} {'applies' if len(ignored) == 1 else 'apply'} to another alignment and "
                 f"{'is' if len(ignored) == 1 else 'are'} ignored with alignment={alignment!r} (hop_length and "
-                "pad_last_window: 'window'; max_length: 'resample')."
+                "pad_last_window: 'window'; max_length and pad_to_multiple_of: 'resample')."
             )
         pad_last_window = (
             self.pad_last_window if pad_last_window is None else as_bool("pad_last_window", pad_last_window)
@@ -1534,6 +1539,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         hop_length = self._call_hop_length(hop_length)
         # Checked whatever the alignment, so that a misspelt option fails even where this call would not use it.
         padding, max_length = self._call_padding(padding, max_length)
+        if pad_to_multiple_of is not None:
+            pad_to_multiple_of = as_integer("pad_to_multiple_of", pad_to_multiple_of, minimum=1)
         recordings, rates, seconds_left_out = self._prepare(
             raw_signal, sampling_rate, nan_policy, input_channel_names, input_channel_units
         )
@@ -1542,7 +1549,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             self._check_window_bytes(plans, hop_length)
             return self._window_features(plans, 0, sum(len(plan.starts) for plan in plans), return_tensors)
         if alignment == "resample":
-            values, valid_lengths = self._resample_to_context(recordings, rates, padding, max_length)
+            values, valid_lengths = self._resample_to_context(
+                recordings, rates, padding, max_length, pad_to_multiple_of
+            )
         else:
             values, valid_lengths = self._interpolate_to_context(recordings)
         data = {
@@ -1631,7 +1640,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 `patch_mask` `(time / patch_length,)`; every other key (`labels`, `label`, ...) is stacked as it is.
             padding: `True` or `"longest"`: to the longest row; `"max_length"`: to `max_length` (default
                 `context_length`); `False` or `"do_not_pad"`: the rows must already have one length.
-            max_length: target length in model samples for `"max_length"`, and the crop for `truncation`.
+            max_length: target length in model samples for `"max_length"`, and the crop for `truncation` (a whole
+                number of patches, at most `context_length`, as the call takes it).
             truncation: crop rows longer than `max_length` to it (otherwise such a row is an error; a collator,
                 which passes no `truncation`, gets rows no longer than `max_length` from the extractor's call with
                 that `max_length`).
@@ -1835,15 +1845,18 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             )
         if max_length is None:
             return padding, self.context_length
-        return padding, self._checked_max_length(max_length, at_most=self.context_length)
+        return padding, self._checked_max_length(max_length)
 
-    def _checked_max_length(self, max_length: Any, at_most: int | None = None) -> int:
-        """`max_length` as a whole number of patches (and at most `at_most`, when given), or a clear error."""
+    def _checked_max_length(self, max_length: Any) -> int:
+        """`max_length` (of the call and of `pad`) as a whole number of patches and at most `context_length`, or a
+        clear error: `pad(padding="max_length", max_length=2000)` padded a 1000-sample checkpoint's rows to 2000
+        without a word, where the call refuses it (the model warns of inputs longer than it was trained on)."""
         max_length = as_integer("max_length", max_length, minimum=self.patch_length)
-        if max_length % self.patch_length or (at_most is not None and max_length > at_most):
-            limit = f" and at most context_length ({at_most})" if at_most is not None else ""
+        if max_length % self.patch_length or max_length > self.context_length:
             raise ValueError(
-                f"`max_length` must be a multiple of patch_length ({self.patch_length}){limit}, got {max_length}."
+                f"`max_length` must be a multiple of patch_length ({self.patch_length}) and at most context_length "
+                f"({self.context_length}), got {max_length}: the model was trained on windows of at most "
+                f"{self.context_length} samples (padding='longest' pads to the longest row, whatever its length)."
             )
         return max_length
 
@@ -2524,6 +2537,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         rates: list[float],
         padding: str | None = None,
         max_length: int | None = None,
+        pad_to_multiple_of: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         # Only the first `context_length` model samples are kept: resample just the input span they depend on (the
         # filter reaches `_FILTER_HALF_LENGTH * max(up, down) / up` input samples past it), not a whole night.
@@ -2541,6 +2555,8 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 "keeps its start only. " + LONG_RECORDING_ADVICE.get()
             )
         length = self._padded_length(full_lengths, padding, max_length)
+        if pad_to_multiple_of is not None:
+            length = self._rounded_length(length, pad_to_multiple_of)
         if max_length is not None and length < min(max(full_lengths), self.context_length):
             # once per process and max_length, not per call (a loop over recordings passes the same one each time)
             logger.warning_once(
