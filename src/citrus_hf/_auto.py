@@ -20,6 +20,7 @@ publishing hooks (`citrus_hf.publishing.hooks`); this module imports neither.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import importlib.abc
@@ -74,7 +75,11 @@ def _adapter_lookup_as_the_load(kwargs: dict) -> dict:
     return {**kwargs, "adapter_kwargs": {**carried, **(kwargs.get("adapter_kwargs") or {})}}
 
 
-def _take_bundled_names(auto_class: type, explain: Callable[[OSError, object, dict], None] | None = None) -> None:
+def _take_bundled_names(
+    auto_class: type,
+    explain: Callable[[OSError, object, dict], None] | None = None,
+    around: Callable[[object, dict], contextlib.AbstractContextManager] | None = None,
+) -> None:
     """Let `auto_class.from_pretrained` (and that of every Auto class inheriting it) take the name of a checkpoint
     shipped with the package: `AutoModel.from_pretrained("citrus-small")` loads the bundled folder offline, where
     transformers would look the name up on the Hub, retry for most of a minute without a network and end in an error
@@ -83,7 +88,8 @@ def _take_bundled_names(auto_class: type, explain: Callable[[OSError, object, di
     error. `explain(error, folder, kwargs)`, where given, may raise the package's one-line reason for an OSError
     transformers raised. An Auto model class given a CiTrus fusion checkpoint it has no class for is refused before
     transformers lists every model type it knows (`_refuse_family_without_class`); so is a CiTrus checkpoint given
-    to an Auto class of another kind of task (AutoModelForAudioClassification)."""
+    to an Auto class of another kind of task (AutoModelForAudioClassification). `around(folder, kwargs)`, where
+    given, is a context the load runs in."""
     from ._bundled import folder_if_bundled, is_adapter_folder
     from .configuration_citrus import raise_with_hint
 
@@ -105,7 +111,8 @@ def _take_bundled_names(auto_class: type, explain: Callable[[OSError, object, di
             _refuse_family_without_class(cls, folder, kwargs, pretrained_model_name_or_path)
             kwargs = _adapter_lookup_as_the_load(kwargs)
         try:
-            loaded = loader(cls, folder, *args, **kwargs)
+            with contextlib.nullcontext() if around is None else around(folder, kwargs):
+                loaded = loader(cls, folder, *args, **kwargs)
         except OSError as error:
             if explain is not None:
                 explain(error, folder, kwargs)
@@ -289,12 +296,14 @@ def _register_feature_extractors() -> None:
     from transformers.models.auto.feature_extraction_auto import AutoFeatureExtractor
 
     from .configuration_citrus import CiTrusConfig
-    from .feature_extraction_citrus import CiTrusFeatureExtractor
+    from .feature_extraction_citrus import CiTrusFeatureExtractor, loading_extractor_from
 
     AutoFeatureExtractor.register(CiTrusConfig, CiTrusFeatureExtractor, exist_ok=True)
     CiTrusFeatureExtractor._checkpoint_locator = _bundled_checkpoint
     CiTrusFeatureExtractor._typo_hint = _typo_hint
-    _take_bundled_names(AutoFeatureExtractor, _explain_extractor_lookup)
+    # transformers reads the settings file itself and gives the extractor its contents alone: the load says where
+    # they come from, for the contract-override warnings (a pre-training checkpoint's task set-up is no override)
+    _take_bundled_names(AutoFeatureExtractor, _explain_extractor_lookup, loading_extractor_from)
 
 
 def _register_processors() -> None:

@@ -61,6 +61,7 @@ from .configuration_citrus import (
     warn_of_rate_override,
 )
 from .vocabulary_citrus import (
+    ENCODER_ARCHITECTURES,
     FUSION_MODEL_TYPE,
     NAN_POLICIES,
     VOLTAGE_UNITS,
@@ -75,6 +76,11 @@ logger = logging.get_logger(__name__)
 ALIGNMENTS = ("resample", "interpolate", "window")
 # Set while `from_dict` builds an extractor from saved settings, whose unknown keys it has named in a warning.
 _BUILDING_FROM_SAVED_SETTINGS: ContextVar[bool] = ContextVar("citrus_building_from_saved_settings", default=False)
+# The checkpoint an extractor is being loaded from, `(name_or_path, its lookup keywords)`, while
+# `AutoFeatureExtractor.from_pretrained` loads it (set by the package, `loading_extractor_from`): transformers reads the
+# settings file itself and hands `from_dict` only its contents, and whether a contract override is warned of depends on
+# the model saved beside them (`CiTrusFeatureExtractor._warn_of_contract_overrides`).
+_LOADING_FROM: ContextVar[tuple[Any, dict[str, Any]] | None] = ContextVar("citrus_extractor_loading_from", default=None)
 
 
 def _is_sample(value: Any) -> bool:
@@ -426,6 +432,43 @@ def extractor_lookup_hint(name_or_path: Any, kwargs: Mapping[str, Any]) -> str |
         f"`AutoProcessor.from_pretrained({shown})` (or `CiTrusFusionProcessor.from_pretrained`); one modality's "
         "extractor is `processor.feature_extractors[modality]`."
     )
+
+
+@contextlib.contextmanager
+def loading_extractor_from(name_or_path: Any, kwargs: Mapping[str, Any]) -> Iterator[None]:
+    """Within it, an extractor built from saved settings (`from_dict`) comes from the checkpoint `name_or_path`,
+    looked up with the `from_pretrained` keywords `kwargs` (those saying where its files are: `revision`, ...)."""
+    token = _LOADING_FROM.set((name_or_path, {key: kwargs[key] for key in CHECKPOINT_LOOKUP_KWARGS if key in kwargs}))
+    try:
+        yield
+    finally:
+        _LOADING_FROM.reset(token)
+
+
+def _is_encoder_checkpoint(name_or_path: Any, lookup: Mapping[str, Any], locator: Callable | None) -> bool:
+    """Whether the checkpoint `name_or_path` (a folder, a Hub id, or a bundled name that `locator` turns into its
+    folder) holds a CiTrus encoder without a task head: a pre-training checkpoint, whose config.json `architectures`
+    are all `ENCODER_ARCHITECTURES`. False where that cannot be told (no config.json, another model, unreadable)."""
+    if locator is not None and isinstance(name_or_path, str):
+        name_or_path = locator(name_or_path) or name_or_path
+    try:
+        path = cached_file(
+            name_or_path,
+            CONFIG_NAME,
+            _raise_exceptions_for_missing_entries=False,
+            _raise_exceptions_for_connection_errors=False,
+            **lookup,
+        )
+        if path is None:
+            return False
+        with open(path, encoding="utf-8") as handle:
+            saved = json.load(handle)
+    except Exception:  # not found, not JSON: the override is warned of, as for any checkpoint
+        return False
+    if not isinstance(saved, dict) or saved.get("model_type") != CiTrusConfig.model_type:
+        return False
+    architectures = saved.get("architectures")
+    return bool(architectures) and isinstance(architectures, list) and set(architectures) <= set(ENCODER_ARCHITECTURES)
 
 
 def _model_config_in(folder: str | os.PathLike) -> CiTrusConfig | None:
@@ -1135,10 +1178,14 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         values, kwargs = cls._checked_saved_settings(
             values, kwargs, f"{str(pretrained_model_name_or_path)!r}: its preprocessor_config.json"
         )
-        return {**values, cls._CHECKED_MARK: True}, kwargs
+        lookup = {key: kwargs[key] for key in CHECKPOINT_LOOKUP_KWARGS if key in kwargs}
+        return {**values, cls._CHECKED_MARK: True, cls._ORIGIN_MARK: (pretrained_model_name_or_path, lookup)}, kwargs
 
     # Marks settings `get_feature_extractor_dict` has checked, so that `from_dict` checks those it is given directly.
     _CHECKED_MARK = "_citrus_settings_checked"
+    # Carries the checkpoint they were read from to `from_dict` (`(name_or_path, lookup keywords)`), as
+    # `loading_extractor_from` does for AutoFeatureExtractor.
+    _ORIGIN_MARK = "_citrus_settings_origin"
 
     @classmethod
     def from_dict(cls, feature_extractor_dict: dict[str, Any], **kwargs):
@@ -1147,6 +1194,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         as they are there (`_checked_saved_settings`); a dict built by hand is taken as given."""
         values = dict(feature_extractor_dict)
         checked = values.pop(cls._CHECKED_MARK, False)
+        origin = values.pop(cls._ORIGIN_MARK, None) or _LOADING_FROM.get()
         saved = checked or "feature_extractor_type" in values  # read from a file (`save_pretrained` always writes it)
         if saved and not checked:
             values, kwargs = cls._checked_saved_settings(values, kwargs, "the checkpoint's preprocessor_config.json")
@@ -1164,7 +1212,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 "recording to the checkpoint's rate.",
             )
         if saved:
-            cls._warn_of_contract_overrides(values, kwargs)
+            cls._warn_of_contract_overrides(values, kwargs, origin)
         if "feature_size" in kwargs:  # (transformers puts a keyword the file names into the file's settings)
             _check_feature_size(kwargs["feature_size"], kwargs.get("num_channels", values.get("num_channels")))
         # transformers applies only the keywords the file names and drops the rest without a word, so a typo
@@ -1190,18 +1238,32 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         "channel_names": "other channels picked by name",
     }
 
+    # The overrides that set a task up on a pre-training checkpoint (an encoder without a head), as the README and
+    # examples/finetune_trainer.py do, giving the model the same keywords: the task's normalisation, and its channels
+    # where the encoder takes any count (`channel_independent`). No head was trained on the checkpoint's values of these.
+    _NORMALIZATION_SETUP = ("normalization", "normalization_mean", "normalization_std")
+    _CHANNEL_SETUP = ("num_channels", "channel_names")
+
     @classmethod
-    def _warn_of_contract_overrides(cls, values: Mapping[str, Any], kwargs: Mapping[str, Any]) -> None:
+    def _warn_of_contract_overrides(
+        cls, values: Mapping[str, Any], kwargs: Mapping[str, Any], origin: tuple[Any, dict[str, Any]] | None = None
+    ) -> None:
         """Warn of every load keyword (`from_pretrained(path, patch_length=20)`) that overrides the saved input
         contract `values`: allowed, as the model's `from_pretrained` allows it, but the checkpoint's model then gets
         windows it was not trained on (`patch_length` changed the patch grid without a word; only the rate was
-        warned of)."""
-        for name, effect in cls._CONTRACT_OVERRIDE_EFFECTS.items():
-            if name not in kwargs or name not in values:
-                continue
-            value, saved = config_value(name, kwargs[name]), values[name]
-            if value == saved:
-                continue
+        warned of). A task's set-up on a pre-training checkpoint (`_NORMALIZATION_SETUP`, `_CHANNEL_SETUP`) is not
+        warned of: the checkpoint `origin` (`(name_or_path, lookup keywords)`; None: not known, warned of) then has no
+        head trained on the values it overrides. Its config.json is read only when such an override is given."""
+        overrides = {}
+        for name in cls._CONTRACT_OVERRIDE_EFFECTS:
+            if name in kwargs and name in values and config_value(name, kwargs[name]) != values[name]:
+                overrides[name] = config_value(name, kwargs[name])
+        setup = cls._NORMALIZATION_SETUP + (cls._CHANNEL_SETUP if values.get("channel_independent", True) else ())
+        if origin is not None and set(overrides) & set(setup):
+            if _is_encoder_checkpoint(*origin, cls._checkpoint_locator):
+                overrides = {name: value for name, value in overrides.items() if name not in setup}
+        for name, value in overrides.items():
+            effect, saved = cls._CONTRACT_OVERRIDE_EFFECTS[name], values[name]
             logger.warning(
                 f"{name}={value!r} overrides the checkpoint's {saved!r}: this extractor will align recordings to "
                 f"another input contract than its model was trained with ({effect}). Leave {name} out to keep the "
