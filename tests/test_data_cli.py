@@ -125,7 +125,7 @@ def test_info_describes_your_own_set_and_says_whether_finetune_takes_it(capsys, 
     assert info["splits"]["train"]["channel_hours"] == pytest.approx(20 * 2 / 3600)
     assert info["splits"]["train"]["recordings"] is None and info["sampling_rates"] == [250.0]
     assert info["fine_tuning"] == {"ready": True, "train": 16, "validation": 4, "test": 10, "validation_source": (
-        "carved from train (20% per class, by recording, seed 0)")}  # fmt: skip
+        "carved from train (20% per class, by recording, seed 0)"), "train_whole": 20}  # fmt: skip
     # one line for what does not apply to a set of one's own, or to a registered one
     assert main(["info", str(folder), "--seed", "3"]) == 2
     assert "options ['seed'] are builder options of registered datasets" in capsys.readouterr().err

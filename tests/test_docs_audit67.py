@@ -6,9 +6,11 @@ predict's file kinds, `data build --window-seconds`)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from tiny_configs import save_tiny_classifier, tiny_config
@@ -88,3 +90,90 @@ def test_a_fine_tuned_checkpoints_contract_overrides_are_still_warned_of(tmp_pat
     loader.from_pretrained(folder, **TASK_CONTRACT)
     said = override_warnings(caplog)
     assert [m.split("=")[0] for m in said] == list(TASK_CONTRACT)
+
+
+# ---------------------------------------------------------- 2. citrus evaluate keeps a set of one's own whole
+
+
+def _own_set(folder: Path, per_class: int = 6) -> Path:
+    """train/{slow,fast}/r<i>.npy (per_class each) and test/{slow,fast}/r0..r2.npy: 2 channels, 2 s at 50 Hz."""
+    rng = np.random.default_rng(0)
+    for split, count in (("train", per_class), ("test", 3)):
+        for label, frequency in (("slow", 2.0), ("fast", 9.0)):
+            (folder / split / label).mkdir(parents=True)
+            time = np.arange(100) / 50.0
+            for index in range(count):
+                signal = np.stack([np.sin(2 * np.pi * frequency * time), rng.standard_normal(100)])
+                np.save(folder / split / label / f"r{index}.npy", signal.astype(np.float32))
+    return folder
+
+
+def _pools(tmp_path: Path, dataset: str, **settings) -> dict:
+    from citrus_hf.evaluation import ProtocolConfig, run_protocol
+
+    config = ProtocolConfig(
+        datasets=[dataset],
+        budgets=["5", "all"],
+        arms=["prior"],
+        seeds=[0],
+        output_dir=str(tmp_path / "out"),
+        resume=False,
+        show_progress=False,
+        **settings,
+    )
+    return {run["budget"]: run["n_train"] for run in run_protocol(config).runs}
+
+
+def test_evaluate_keeps_train_whole_on_a_set_of_ones_own_when_nothing_reads_validation(tmp_path):
+    """With 6 recordings per class, budget 5/class was "more than the pool's 8 examples" and "all" trained on 8 of
+    12: a validation split was carved out of train for nothing (scored on test, no --select-on-validation)."""
+    folder = _own_set(tmp_path / "mine")
+    assert _pools(tmp_path, str(folder), sampling_rate=50.0) == {"5/class": 10, "all": 12}
+
+
+@pytest.mark.parametrize("settings", [{"select_on_validation": True}, {"score_split": "validation"}])
+def test_evaluate_carves_validation_out_of_ones_own_set_where_it_is_read(tmp_path, settings):
+    folder = _own_set(tmp_path / "mine")
+    assert _pools(tmp_path, str(folder), sampling_rate=50.0, **settings)["all"] == 8
+
+
+def test_a_registered_sets_pool_keeps_its_validation_carve(tmp_path):
+    """The published tables of the registered sets were run on train less the fixed carve: their pools (and so their
+    recorded runs, which resume reuses) stay as they were."""
+    from citrus_hf.data.splits import VALIDATION_FRACTION
+    from citrus_hf.evaluation import ProtocolConfig
+    from citrus_hf.evaluation.protocol import _dataset_context
+
+    config = ProtocolConfig(
+        datasets=["basic_motions"], budgets=["5"], arms=["prior"], seeds=[0], output_dir=str(tmp_path / "out")
+    )
+    splits = _dataset_context(config, "basic_motions").splits
+    assert splits.validation_source.startswith(f"carved from train ({VALIDATION_FRACTION:.0%} per class")
+    assert len(splits.train) + len(splits.validation) == len(splits.carved_from) and len(splits.validation) > 0
+
+
+def test_evaluate_help_says_which_pools_lose_the_carve():
+    from citrus_hf.commands.evaluate import build_parser
+
+    text = " ".join(build_parser().format_help().split())
+    assert "A registered set always has it carved" in text and "train less" in text
+    assert "A set of your own has it carved only where a run reads it" in text
+
+
+# ------------------------------------------------------------------- 5. what finetune and evaluate take of a set
+
+
+def test_data_info_says_what_each_command_takes_of_a_set_without_validation(tmp_path, capsys):
+    """ "citrus finetune / evaluate take it: train 8, validation 4 (carved ...)", while finetune's default recipe (the
+    probe) trained on all 12 rows, and evaluate now does too."""
+
+    folder = _own_set(tmp_path / "mine")
+    assert data(["info", str(folder), "--sampling-rate", "50"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "take it: train 8, validation 4" not in out
+    assert "citrus evaluate takes it: train 12, test 6 rows" in out
+    assert "citrus finetune takes it: train 12, test 6 rows with a recipe that reads no validation split" in out
+    assert "train 8, validation 4 (carved from train" in out
+    assert data(["info", str(folder), "--sampling-rate", "50", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)["fine_tuning"]
+    assert (info["train"], info["validation"], info["train_whole"]) == (8, 4, 12)

@@ -91,7 +91,7 @@ def test_minirocket_sees_rows_of_several_rates_resampled_to_one(arm, mixed_rates
         in caplog.text
     )
     original, _ = _rows("train")
-    original = original[context.splits.train_rows]  # the pool: train less the validation rows carved out of it
+    assert context.splits.train_rows is None  # the pool: train whole (a set of one's own, and no run reads validation)
     pool = prepared["pool"]
     assert pool.shape == original.shape  # (32, 6, 100): no row padded to 200 samples
     if arm == "minirocket":  # normalised as the CiTrus arms' input: compare in the original's units

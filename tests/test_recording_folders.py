@@ -181,7 +181,7 @@ def test_class_folders_under_split_folders_are_a_labelled_set(tmp_path, capsys):
     assert main(["data", "info", str(folder), "--sampling-rate", "10"]) == 0
     out = capsys.readouterr().out
     assert "(classification" in out and "classes (4): Badminton, Running, Standing, Walking" in out
-    assert "take it: train 32, validation 8" in out and "test 40 rows" in out
+    assert "citrus evaluate takes it: train 40, test 40 rows" in out and "train 32, validation 8" in out
     loaded = load_task_splits(folder, sampling_rate=10)
     assert loaded.label_names == sorted(names) and loaded.num_channels == 6
     recordings = loaded.test["recording"]  # "test/Walking/07.npy"
@@ -239,7 +239,7 @@ def test_files_labelled_by_a_metadata_file_are_a_labelled_set(tmp_path, capsys):
     assert first["recording"] == "test/take00.wav" and first["sampling_rate"] == 10.0 and first["subject"] == "s0"
     assert loaded.label_names[first["label"]] == rows["test"][0]["label"]
     assert main(["data", "info", str(folder)]) == 0
-    assert "take it: train 32, validation 8" in capsys.readouterr().out
+    assert "takes it: train 40, test 40 rows" in capsys.readouterr().out
     # one metadata file at the top, .npy files (no rate recorded: a `sampling_rate` column gives it), regression
     numpy_folder = tmp_path / "numpy"
     rows = _motions_as_files(numpy_folder)

@@ -308,7 +308,9 @@ def format_info(info: dict) -> str:
             lines.append(f"  channel-hours by {what}, all splits:")
             lines += [f"    {name:<24}{hours:>9.3f}" for name, hours in info[key].items()]
     fine_tuning = info.get("fine_tuning")
-    if fine_tuning is not None and fine_tuning["ready"]:
+    if fine_tuning is not None and fine_tuning["ready"] and "train_whole" in fine_tuning:
+        lines += _carve_lines(fine_tuning, info["task"])
+    elif fine_tuning is not None and fine_tuning["ready"]:
         lines.append(
             f"  citrus finetune / evaluate take it: train {fine_tuning['train']}, validation "
             f"{fine_tuning['validation']} ({fine_tuning['validation_source']}), test {fine_tuning['test']} rows"
@@ -316,6 +318,28 @@ def format_info(info: dict) -> str:
     elif fine_tuning is not None:
         lines.append(f"  citrus finetune / evaluate would refuse it: {fine_tuning['problem']}")
     return "\n".join(lines)
+
+
+def _carve_lines(fine_tuning: dict, task: str) -> list[str]:
+    """What `citrus evaluate` and `citrus finetune` take of a set whose validation split is carved out of train
+    (`own_dataset_info`'s `fine_tuning`, with `train_whole`): the carve only where a run reads it, so each command
+    takes train whole by default or with some recipes, and the carve otherwise."""
+    from ..training.recipes import AUTO_PROBE_FINETUNE_FROM_PER_CLASS, RECIPES
+    from ..vocabulary_citrus import REGRESSION
+
+    whole = f"train {fine_tuning['train_whole']}, test {fine_tuning['test']} rows"
+    carved = (
+        f"train {fine_tuning['train']}, validation {fine_tuning['validation']} ({fine_tuning['validation_source']}), "
+        f"test {fine_tuning['test']} rows"
+    )
+    others = [name for name, recipe in RECIPES.items() if not recipe.trains and name != "probe"]
+    auto = "for regression" if task == REGRESSION else f"below {AUTO_PROBE_FINETUNE_FROM_PER_CLASS} labels per class"
+    return [
+        f"  citrus evaluate takes it: {whole}; with --select-on-validation or --score-split validation, {carved}",
+        f"  citrus finetune takes it: {whole} with a recipe that reads no validation split (probe, which --recipe "
+        f"auto picks {auto}{'; ' + ', '.join(others) if others else ''}); {carved} with one that reads it, to "
+        "early-stop",
+    ]
 
 
 def _cmd_info(args: InfoArguments) -> int:

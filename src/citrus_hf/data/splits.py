@@ -113,7 +113,7 @@ _DATASET_KINDS = (
 )
 
 
-def _registered(dataset: str | os.PathLike) -> bool:
+def is_registered_dataset(dataset: str | os.PathLike) -> bool:
     """Whether `dataset` names a registered set (and no path here)."""
     return not Path(str(dataset)).expanduser().exists() and str(dataset) in {spec.name for spec in list_datasets()}
 
@@ -127,7 +127,7 @@ def _load_dataset(dataset: str | os.PathLike, dataset_options: dict | None, samp
     path = Path(str(dataset)).expanduser()
     if not path.exists():
         check_dataset_reference(dataset)  # a misspelt name gets its "did you mean" before anything else
-    if dataset_options and not _registered(dataset):
+    if dataset_options and not is_registered_dataset(dataset):
         raise ValueError(
             f"Dataset options {sorted(dataset_options)} only apply to registered datasets, not {str(dataset)!r} (a "
             "labelled set of your own takes window_seconds / hop_seconds in citrus finetune, evaluate and data info)."
@@ -138,7 +138,7 @@ def _load_dataset(dataset: str | os.PathLike, dataset_options: dict | None, samp
         if _read_as_recordings(path):  # EDF, WFDB, WAV, .npy, CSV recordings
             return load_recording_folder(path, sampling_rate)
         return _audio_as_input_values(_load_data_files(path))
-    if _registered(dataset):
+    if is_registered_dataset(dataset):
         return build_dataset(str(dataset), **(dataset_options or {}))
     return _audio_as_input_values(_load_from_hub(str(dataset)))
 
@@ -230,7 +230,7 @@ def load_own_dataset(dataset: str | os.PathLike, sampling_rate: float | None = N
     """
     import datasets
 
-    if _registered(dataset):
+    if is_registered_dataset(dataset):
         raise ValueError(f"{dataset!r} is a registered dataset: `build_dataset({str(dataset)!r})` builds it.")
     loaded = _load_dataset(dataset, None, sampling_rate)
     return datasets.DatasetDict({"train": loaded}) if isinstance(loaded, datasets.Dataset) else loaded
@@ -484,7 +484,7 @@ def _check_disjoint_slices(loaded, roles: dict[str, str | None]) -> None:
 def _warn_unused_splits(dataset: str | os.PathLike, names: list[str], used: set[str]) -> None:
     """Name the splits of a user's set (`names`) that no option uses, before a validation split is carved from
     train: a user's held-out split under another name would otherwise be silently ignored."""
-    if _registered(dataset):
+    if is_registered_dataset(dataset):
         return  # a registered set: its splits are documented
     read = {name for split in used for name in _base_splits(split)}
     unused = sorted(set(names) - read)
@@ -1273,7 +1273,7 @@ def load_task_splits(
     (`window_seconds`) to whole patches, saying so (`whole_patch_windows`).
     """
     _check_distinct_splits(train_split, validation_split, test_split)
-    registered = _registered(dataset)
+    registered = is_registered_dataset(dataset)
     windows = None if registered else check_own_set_options(dataset_options, str(dataset))
     if windows is not None and patch_seconds is not None:
         windows = whole_patch_windows(windows, patch_seconds, hop_given="hop_seconds" in dataset_options)
@@ -1609,7 +1609,9 @@ def own_dataset_info(
     `dataset_options` the windowing a set of your own takes (`windowing.OWN_SET_OPTIONS`), summarised as cut. Returns
     `dataset_info`'s dict (counts a column the set lacks as None) with `"task"` ("classification", "regression" or
     "unlabelled") and `"fine_tuning"`: `{"ready": True, "train", "validation", "test" (rows), "validation_source"}`,
-    or `{"ready": False, "problem": the one-line error load_task_splits raises}`."""
+    with `"train_whole"`, the training split's rows before the carve, where validation is carved out of train (runs
+    that read no validation split keep train whole), or `{"ready": False, "problem": the one-line error
+    load_task_splits raises}`."""
     import datasets
 
     windows = check_own_set_options(dataset_options, str(dataset))
@@ -1664,6 +1666,9 @@ def own_dataset_info(
             **{role: len(getattr(loaded_splits, role)) for role in ("train", "validation", "test")},
             "validation_source": loaded_splits.validation_source,
         }
+        if loaded_splits.carved_from is not None and len(loaded_splits.validation):
+            # what a run that reads no validation split trains on: the carve only where one is read
+            info["fine_tuning"]["train_whole"] = len(loaded_splits.carved_from)
     return info
 
 
@@ -1826,6 +1831,7 @@ __all__ = [
     "check_dataset_reference",
     "draw_budget",
     "infer_task",
+    "is_registered_dataset",
     "check_labelled_splits",
     "check_rate_values",
     "label_names_of",

@@ -23,7 +23,10 @@ recording's own duration in whole patches), so only the weights and the recipe d
 recordings at their own rate with the same normalisation (a set whose rows have several rates: every row resampled
 to the most common one, said once). Every arm learns from the labels of its draw only (k per
 class): nothing early-stops or picks its best step on the labelled validation split, which holds up to hundreds more
-(`select_on_validation=True` allows it for runs scored on test). The seed decides which labelled examples are drawn
+(`select_on_validation=True` allows it for runs scored on test). The labelled examples are drawn from a set's
+training split; for a set without a validation split, a registered set's pool is its training split less the fixed
+validation carve (its published tables were run so), and a set of one's own keeps its training split whole unless a
+run reads a validation split (`select_on_validation`, `score_split="validation"`). The seed decides which labelled examples are drawn
 and the fitting's initialisation and data order, so a run is reproducible and arms compare pair-wise.
 `score_split="validation"` scores on the validation split instead, for choosing recipes and settings without looking
 at the test split. A pre-trained arm is never scored on windows its checkpoint was pre-trained on: a registered set
@@ -59,7 +62,7 @@ from transformers.utils import logging
 from .._files import replace_text
 from .._logs import package_verbosity_kept, progress_bar, progress_bar_switches_kept
 from ..data.alignment import DEFAULT_TASK_ALIGNMENT, input_overrides
-from ..data.splits import draw_budget, load_task_splits, parse_budget
+from ..data.splits import draw_budget, is_registered_dataset, load_task_splits, parse_budget
 from ..loading import read_json_object
 from ..training.finetune import keep_tensorboard_logs, settings_without_steps, warn_without_effect
 from ..training.launch import launched_processes
@@ -318,6 +321,20 @@ def _dataset_context(config: ProtocolConfig, dataset: str, progress=None) -> Dat
         nan_policy=config.nan_policy,
         patch_seconds=contract.patch_length / contract.sampling_rate,
     )
+    if splits.carved_from is not None and not is_registered_dataset(dataset) and not _reads_validation(config):
+        # A set of one's own keeps its training split whole when no run reads the carve (as `citrus finetune` does for
+        # the probe): the carve would only take labelled examples from the pool. The registered sets keep theirs:
+        # their published tables (and the runs that resume reuses) were fitted on train less the fixed carve.
+        carved = len(splits.validation)
+        splits = splits.without_carve(
+            f"none: nothing reads a validation split (scored on {config.score_split}, no --select-on-validation), so "
+            f"none was carved out of {splits.split_names['train']}"
+        )
+        logger.info(
+            f"{dataset} has no validation split and no run reads one (--select-on-validation or --score-split "
+            f"validation would): none is carved out of train, so its {carved} examples stay in the pool the labelled "
+            "examples are drawn from."
+        )
     check_metric_for_task(config.finetune.metric_for_best_model, splits.task)
     normalization = config.normalization.get(dataset, "dataset")
     train_where, train_rows = splits.where("train")  # (what the statistics' warning calls the training rows)
@@ -342,6 +359,12 @@ def _dataset_context(config: ProtocolConfig, dataset: str, progress=None) -> Dat
         score_split=config.score_split,
         data=_data_fingerprint(splits),
     )
+
+
+def _reads_validation(config: ProtocolConfig) -> bool:
+    """Whether a run reads a set's validation split: scored on it, or fitted with early stopping on it
+    (`DatasetContext.for_fitting`)."""
+    return config.score_split == "validation" or config.select_on_validation
 
 
 def dataset_sampling_rate(config: ProtocolConfig, dataset: str, progress=None) -> float | None:

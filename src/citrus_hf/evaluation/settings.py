@@ -206,8 +206,10 @@ class ProtocolConfig:
     validation_fraction: float = field(
         default=VALIDATION_FRACTION,
         metadata={
-            "help": "share of train carved out as the validation split when a set has none (for early stopping, or as "
-            "the scored split with --score-split validation, where nothing early-stops on it)"
+            "help": "share of train carved out as the validation split when a set has none. A registered set always "
+            "has it carved: its pool is train less this fixed carve, as its published tables were run. A set of your "
+            "own has it carved only where a run reads it (early stopping with --select-on-validation, or the scored "
+            "split with --score-split validation, where nothing early-stops on it); otherwise train stays whole"
         },
     )
     num_threads: int | None = field(default=None, metadata={"help": "torch threads (small models: 1 is fastest)"})
