@@ -160,6 +160,22 @@ def test_evaluate_help_says_which_pools_lose_the_carve():
     assert "A set of your own has it carved only where a run reads it" in text
 
 
+# ------------------------------------------------------------------------------- 3. bf16 on a CPU, said alike
+
+
+def test_pretrain_help_does_not_recommend_bf16_on_a_cpu():
+    from citrus_hf.commands.finetune import build_parser as finetune_parser
+    from citrus_hf.commands.pretrain import build_parser as pretrain_parser
+
+    def mixed_precision_help(parser) -> str:
+        (action,) = [a for a in parser._actions if "--mixed-precision" in a.option_strings]
+        return action.help
+
+    pretrain, finetune = mixed_precision_help(pretrain_parser()), mixed_precision_help(finetune_parser())
+    assert "suits CPUs" not in pretrain and "ten times slower" in pretrain
+    assert pretrain.split(";")[:2] == finetune.split(";")[:2]
+
+
 # ------------------------------------------------------------------- 5. what finetune and evaluate take of a set
 
 

@@ -29,6 +29,7 @@ from .recipes import AUTO_PROBE_FINETUNE_FROM_PER_CLASS, CLASS_WEIGHTS, check_re
 from .settings import (  # MAX_SEED and REPORT_TO: importable from here, where they were first defined
     FULL_DETERMINISM_HELP,
     MAX_SEED,  # noqa: F401
+    MIXED_PRECISION_HELP,
     MIXED_PRECISIONS,  # noqa: F401
     REPORT_TO,  # noqa: F401
     MixedPrecision,
@@ -423,7 +424,7 @@ class PretrainArguments:
     max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping norm (0: off)"})
     mixed_precision: MixedPrecision | None = field(
         default=None,
-        metadata={"help": "autocast precision; bf16 suits CPUs and recent GPUs, fp16 scales the loss"},
+        metadata={"help": MIXED_PRECISION_HELP},
     )
     seed: int = field(default=0, metadata={"help": "seeds the initialisation, the data order and the masks"})
     full_determinism: bool = field(
