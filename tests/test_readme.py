@@ -67,3 +67,27 @@ def test_readme_fusion_example_runs(capsys):
     (example,) = [block for block in _fenced_blocks("python") if "CiTrusFusionDataCollator()" in block]
     exec(compile(example, str(README), "exec"), {"__name__": "readme_example"})
     assert capsys.readouterr().out.strip().endswith("torch.Size([4, 2])")
+
+
+def test_readme_streaming_example_runs_after_the_pipeline_example(tmp_path, capsys):
+    """The streaming block reused the pipeline block's 6-channel `classify` with `(time,)` chunks and a `chunks` it
+    never made: it failed as pasted. Run after the pipeline block's `recording`, with a tiny 6-channel classifier at
+    10 Hz for `runs/har`: the stream's whole windows, in stream time."""
+    import numpy as np
+    import torch
+    from tiny_configs import tiny_config
+    from transformers import pipeline
+
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+
+    (example,) = [block for block in _fenced_blocks("python") if "def whole_windows(" in block]
+    (before,) = [block for block in _fenced_blocks("python") if 'classify = pipeline(model="runs/har")' in block]
+    config = tiny_config(num_channels=6, sampling_rate=10.0, context_length=100, patch_length=10, num_labels=4)
+    torch.manual_seed(0)
+    CiTrusForSequenceClassification(config).save_pretrained(tmp_path / "har")
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(tmp_path / "har")
+    names = {"__name__": "readme_example", "np": np, "classify": pipeline(model=str(tmp_path / "har"))}
+    exec(next(line for line in before.splitlines() if line.startswith("recording = ")), names)
+    exec(compile(example, str(README), "exec"), names)
+    starts = re.findall(r"\(([\d.]+), '[^']*'\)", capsys.readouterr().out)
+    assert [float(start) for start in starts] == [10.0 * k for k in range(6)]  # 60 s: 6 windows of 10 s
