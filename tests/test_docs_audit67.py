@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -193,3 +194,83 @@ def test_data_info_says_what_each_command_takes_of_a_set_without_validation(tmp_
     assert data(["info", str(folder), "--sampling-rate", "50", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)["fine_tuning"]
     assert (info["train"], info["validation"], info["train_whole"]) == (8, 4, 12)
+
+
+# ------------------------------------------------------------------------------------- 6. the smaller texts
+
+
+def test_the_readme_hr_ecg_minirocket_figures_are_those_of_the_published_table():
+    table = (ROOT / "benchmarks/results/few_shot/results.md").read_text()
+    section = table[table.index("## hr_ecg") :]
+    row = next(line for line in section.splitlines() if line.startswith("| minirocket |"))
+    published = re.findall(r"([\d.]+) ±", row)
+    text = " ".join(README.read_text().split())
+    assert "the published table's 2.64" not in text
+    assert f"against {published[0]} ±" in text  # the README's comparison quotes the table's 5-window cell
+
+
+def test_every_markdown_file_the_readme_names_exists():
+    """`HISTORY.md` was cited as if at the root; it is benchmarks/results/few_shot/HISTORY.md. A bare name must
+    follow the folder it lies in."""
+    text = README.read_text()
+    for match in re.finditer(r"`([\w./-]+\.md)`", text):
+        name = match.group(1)
+        folders = re.findall(r"`([\w./-]+/)`", text[max(0, match.start() - 120) : match.start()])
+        assert any((ROOT / folder / name).is_file() for folder in ["", *folders]), name
+
+
+def test_data_info_names_the_sources_a_pooled_corpus_holds_no_rows_of(monkeypatch):
+    """`citrus data list` counts pretrain_corpus's 25 sources; `data info` listed the 24 with rows, without a word
+    about wavethresh_baby (below min_rate)."""
+    import datasets
+
+    from citrus_hf.commands.data import format_info
+    from citrus_hf.data import builders
+    from citrus_hf.data.registry import get_dataset_spec
+
+    sources = get_dataset_spec("pretrain_corpus").sources
+    rows = {
+        "input_values": [np.zeros((1, 100), dtype=np.float32)] * 2,
+        "sampling_rate": [100.0] * 2,
+        "source_name": list(sources[:2]),
+    }
+    monkeypatch.setattr(
+        builders, "build_dataset", lambda *a, **k: datasets.DatasetDict({"train": datasets.Dataset.from_dict(rows)})
+    )
+    info = builders.dataset_info("pretrain_corpus")
+    assert info["sources_without_rows"] == list(sources[2:])
+    text = format_info(info)
+    assert f"no rows at these options from {len(sources) - 2} of its {len(sources)} sources: {sources[2]}, " in text
+
+
+def test_the_sampling_rate_and_file_kind_helps_name_every_kind():
+    from citrus_hf.commands.finetune import build_parser as finetune_parser
+    from citrus_hf.commands.predict import build_parser as predict_parser
+
+    def help_of(parser, dest: str) -> str:
+        (action,) = [a for a in parser._actions if a.dest == dest]
+        return action.help
+
+    assert not help_of(finetune_parser(), "sampling_rate").endswith(
+        "when a save_to_disk set has no sampling_rate column"
+    )
+    assert "folder of .npy / .csv" in help_of(finetune_parser(), "sampling_rate")
+    recordings = help_of(predict_parser(), "recordings")
+    assert "WAV" in recordings and ".tsv" in recordings and ".txt" in recordings
+    rate = help_of(predict_parser(), "sampling_rate")
+    assert ".tsv" in rate and "WAV" in rate
+
+
+def test_data_builds_window_seconds_help_says_a_set_of_ones_own_is_saved_uncut(tmp_path):
+    """`citrus data build --help` offered --window-seconds, which build refuses for a set of one's own (saved as it
+    is), while `data info` takes it for one (summarised as cut)."""
+    from citrus_hf.commands.data import build_parser
+
+    def help_of(command: str, dest: str) -> str:
+        (action,) = [a for a in build_parser(command)._actions if a.dest == dest]
+        return " ".join(action.help.split())
+
+    assert "registered" in help_of("build", "window_seconds") and "as it is" in help_of("build", "window_seconds")
+    assert "your own" in help_of("info", "window_seconds")
+    folder = _own_set(tmp_path / "mine")
+    assert data(["build", str(folder), "--sampling-rate", "50", "--window-seconds", "1"]) == 2

@@ -91,6 +91,16 @@ class InfoArguments(DatasetArguments):
         default=None,
         metadata={"help": "your own set without a sampling_rate column: the rate of every row (Hz)"},
     )
+    window_seconds: float | None = field(
+        default=None,
+        metadata={
+            "help": "window length in seconds; a set of your own is summarised cut so, as citrus finetune "
+            "--dataset-options window_seconds=S cuts it"
+        },
+    )
+    hop_seconds: float | None = field(
+        default=None, metadata={"help": "hop between windows in seconds (a set of your own: as window_seconds)"}
+    )
 
 
 @dataclass
@@ -103,6 +113,17 @@ class BuildArguments(PublishArguments, DatasetArguments):
             "help": "your own set without a sampling_rate column (.npy / .csv recordings): the rate of every row "
             "(Hz), saved as that column so that the set carries it"
         },
+    )
+    # a set of one's own is saved as it is (its windows are cut where it is used, in whole patches of that model)
+    window_seconds: float | None = field(
+        default=None,
+        metadata={
+            "help": "window length in seconds, of a registered dataset: a set of your own is saved as it is, and cut "
+            "where it is used (citrus finetune --dataset-options window_seconds=S)"
+        },
+    )
+    hop_seconds: float | None = field(
+        default=None, metadata={"help": "hop between windows in seconds, of a registered dataset (as window_seconds)"}
     )
 
 
@@ -307,6 +328,10 @@ def format_info(info: dict) -> str:
         if key in info:
             lines.append(f"  channel-hours by {what}, all splits:")
             lines += [f"    {name:<24}{hours:>9.3f}" for name, hours in info[key].items()]
+    if info.get("sources_without_rows"):
+        missing = info["sources_without_rows"]
+        total = len(missing) + len(info["source_hours"])
+        lines.append(f"  no rows at these options from {len(missing)} of its {total} sources: {', '.join(missing)}")
     fine_tuning = info.get("fine_tuning")
     if fine_tuning is not None and fine_tuning["ready"] and "train_whole" in fine_tuning:
         lines += _carve_lines(fine_tuning, info["task"])

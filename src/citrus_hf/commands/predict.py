@@ -55,13 +55,14 @@ class PredictArguments:
     )
     recordings: list[str] = field(
         metadata={
-            "help": "recording files: .edf / .bdf, a WFDB record (.hea), .npy (channels, time) or .csv (a column "
-            "per channel); a folder stands for every such file under it",
+            "help": "recording files: .edf / .bdf, a WFDB record (.hea), WAV, .npy (channels, time) or .csv / .tsv "
+            "/ .txt (a column per channel); a folder stands for every such file under it",
             "positional": True,
         }
     )
     sampling_rate: float | None = field(
-        default=None, metadata={"help": "rate (Hz) of .npy and .csv recordings (EDF and WFDB files carry theirs)"}
+        default=None,
+        metadata={"help": "rate (Hz) of .npy and .csv / .tsv / .txt recordings (EDF, WFDB and WAV files carry theirs)"},
     )
     channels: list[str] | None = field(
         default=None,

@@ -305,9 +305,16 @@ def dataset_info(name: str, cache_dir: str | os.PathLike | None = None, **option
     Returns:
         {"name", "task", "options", "splits": {split: {"windows", "recordings", "subjects", "channel_hours",
         ["per_class"], ["target"], ["modality_hours"], ["source_hours"]}}, "sampling_rates", "channels", "classes",
-        "windows", "channel_hours", ["modality_hours"], ["source_hours"] (over all splits)}.
+        "windows", "channel_hours", ["modality_hours"], ["source_hours"] (over all splits), ["sources_without_rows"]
+        (with "source_hours": the registered sources of `name` that give no row at these options)}.
     """
     spec = get_dataset_spec(name)
     dataset = build_dataset(name, cache_dir=cache_dir, **options)
     resolved = resolve_options(spec, {k: v for k, v in options.items() if k in spec.defaults})
-    return {"name": name, "task": spec.task, "options": resolved, **summarize_dataset(dataset)}
+    info = {"name": name, "task": spec.task, "options": resolved, **summarize_dataset(dataset)}
+    if "source_hours" in info:
+        # a pooled corpus: the registered sources it holds no rows of at these options (a source its options leave
+        # out, as pretrain_corpus's min_rate leaves out BabyECG's derived heart rate), which `citrus data list`
+        # counts among the corpus's sources
+        info["sources_without_rows"] = [source for source in spec.sources if source not in info["source_hours"]]
+    return info

@@ -208,7 +208,11 @@ class FinetuneArguments:
         },
     )
     sampling_rate: float | None = field(
-        default=None, metadata={"help": "rate (Hz) of every row when a save_to_disk set has no sampling_rate column"}
+        default=None,
+        metadata={
+            "help": "rate (Hz) of every row of a set of your own without a sampling_rate column: a save_to_disk set or "
+            "data files, or a folder of .npy / .csv / .tsv / .txt recordings (EDF, WFDB and WAV files record theirs)"
+        },
     )
     model: str | None = field(
         default=None,
