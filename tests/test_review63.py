@@ -47,15 +47,17 @@ def test_a_folder_linked_beside_itself_is_read_once(tmp_path, caplog):
 def test_a_one_output_binary_classifier_is_scored_as_the_pipelines_score_it():
     """A one-output classifier (num_labels=1) is scored with a sigmoid by the pipelines; the classification metrics
     refused its one column as "a regressor's predictions". With 0 / 1 labels it is class 1 where the logit is above 0;
-    with other labels the refusal stands."""
+    with other labels the refusal stands. (Session 67: `compute_metrics_fn` takes the sigmoid classifier's labels of
+    shape (n, 1) only; one label per window, (n,), comes from a regression, `test_trainer_audit67`.)"""
     from transformers import EvalPrediction
 
-    from citrus_hf.training.metrics import compute_metrics_fn
+    from citrus_hf.training.metrics import classification_metrics, compute_metrics_fn
 
     score = compute_metrics_fn("classification")
     logits = np.array([[2.0], [-1.0], [0.5], [-3.0]])
-    for labels in (np.array([1, 0, 0, 0]), np.array([[1.0], [0.0], [0.0], [0.0]])):
-        metrics = score(EvalPrediction(predictions=logits, label_ids=labels))
-        assert metrics["accuracy"] == 0.75 and metrics["auroc"] == 1.0
+    metrics = score(EvalPrediction(predictions=logits, label_ids=np.array([[1.0], [0.0], [0.0], [0.0]])))
+    assert metrics["accuracy"] == 0.75 and metrics["auroc"] == 1.0
+    metrics = classification_metrics(logits, np.array([1, 0, 0, 0]))
+    assert metrics["accuracy"] == 0.75 and metrics["auroc"] == 1.0
     with pytest.raises(ValueError, match="a regressor's predictions"):
         score(EvalPrediction(predictions=np.array([[71.0], [72.5]]), label_ids=np.array([71.0, 73.0])))

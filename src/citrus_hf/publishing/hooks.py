@@ -218,6 +218,9 @@ def register_trainer_checks() -> None:
       (no `labels`), or its signal in PatchTST's `past_values` column, is refused with the rename
       (`training.trainer.check_label_column`), and a training set of another channel count than a head
       that concatenates its channels, at once (`training.trainer.check_channel_count`);
+    - classification metrics (`compute_metrics_fn`) for a task model that trains as a regression (`num_labels=1`
+      without a problem type) are refused, when the Trainer is built and as each evaluation starts
+      (`training.trainer.check_metrics_task`);
     - a fusion model's rows are batched by `CiTrusFusionDataCollator` where the Trainer picked one of transformers'
       default collators (`processing_citrus_fusion.trainer_data_collator`);
     - with `label_smoothing_factor`, the labels the smoother takes out of the batch get the model's checks and reach
@@ -261,13 +264,19 @@ def register_trainer_checks() -> None:
             minimise_error_metric(self.args)
         if model is not None:
             from ..processing_citrus_fusion import trainer_data_collator
-            from ..training.trainer import check_channel_count, check_label_column, check_trainable_dtype
+            from ..training.trainer import (
+                check_channel_count,
+                check_label_column,
+                check_metrics_task,
+                check_trainable_dtype,
+            )
 
             # the Trainer's own model: a peft model's trainable parameters are its adapters and saved modules
             check_trainable_dtype(self.args, _unwrapped(self.model, getattr(self, "accelerator", None)))
             _check_processing_class(model, self.processing_class)
             check_label_column(self.args, model, self.train_dataset, self.eval_dataset)
             check_channel_count(model, self.train_dataset)
+            check_metrics_task(model, self.compute_metrics)
             # transformers' default collators cannot batch a fusion model's rows (one array per modality)
             self.data_collator = trainer_data_collator(model, self.data_collator)
 
@@ -325,8 +334,9 @@ def register_trainer_checks() -> None:
         dataloader = args[0] if args else kwargs.get("dataloader")
         model = _trainer_model(self)
         if model is not None:
-            from ..training.trainer import check_inputs_for_metrics, warn_label_names
+            from ..training.trainer import check_inputs_for_metrics, check_metrics_task, warn_label_names
 
+            check_metrics_task(model, self.compute_metrics)
             check_inputs_for_metrics(self.args, getattr(dataloader, "dataset", None))
             if not getattr(self, "_citrus_label_names_checked", False):  # once per Trainer, not every evaluation
                 self._citrus_label_names_checked = True

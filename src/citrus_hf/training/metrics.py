@@ -354,6 +354,24 @@ def metrics_for_task(task: str) -> tuple[str, ...]:
 MULTI_LABEL_TASK = "multi_label_classification"
 
 
+# A binary classifier that the classification metrics score right: what the refusals of a regression's outputs advise.
+BINARY_CLASSIFIER_FIX = (
+    "For a binary classifier build CiTrusForSequenceClassification with num_labels=2 (softmax, cross-entropy), or keep "
+    'one output with problem_type="multi_label_classification" (a sigmoid, binary cross-entropy on labels of shape '
+    "(n, 1)); to score the regression, use compute_metrics_fn('regression')."
+)
+# Why `compute_metrics_fn("classification")` refuses one output per window with one label per window: only a regression
+# gives that pair. transformers trains a one-output model as a regression (num_labels=1 without a problem_type: mean
+# squared error, 0 / 1 targets regressed to values near 0 and 1), and a one-output sigmoid classifier
+# (`problem_type="multi_label_classification"`) takes labels of shape (n, 1), in CiTrus's loss as in transformers'
+# `BCEWithLogitsLoss`. Read as logits (class 1 above 0), a perfect separator scored accuracy 0.5.
+ONE_OUTPUT_REGRESSION = (
+    "The model has one output per window and the labels one value each (shape (n,)): a regression's predictions "
+    "(transformers trains a one-output model without a problem_type as a regression, mean squared error), which the "
+    "classification metrics would read as logits (class 1 above 0) and misreport. " + BINARY_CLASSIFIER_FIX
+)
+
+
 def _as_array(values):
     """An output of the evaluation loop as numpy: with `batch_eval_metrics=True` the Trainer passes each batch's
     tensors as they are (on the device, possibly in half precision)."""
@@ -379,6 +397,9 @@ def compute_metrics_fn(task: str) -> Callable[[EvalPrediction], dict[str, float]
     (`multi_label_metrics`) or "regression" (`regression_metrics`: several targets are scored one by one and
     averaged).
 
+    One output per window scored with labels of one value each (`(n, 1)` and `(n,)`) is refused for "classification":
+    only a regression gives that pair (`ONE_OUTPUT_REGRESSION`); a one-output sigmoid classifier's labels are `(n, 1)`.
+
     It works with `batch_eval_metrics=True` too (the Trainer then passes one batch at a time, with `compute_result`
     True on the last; the metrics are those of the whole evaluation set).
 
@@ -392,6 +413,10 @@ def compute_metrics_fn(task: str) -> Callable[[EvalPrediction], dict[str, float]
     def score(predictions, labels) -> dict[str, float]:
         if task == REGRESSION:
             return regression_metrics(predictions, labels)
+        one_output = np.ndim(predictions) == 2 and np.shape(predictions)[1] == 1
+        if task == CLASSIFICATION and one_output and np.ndim(labels) == 1 and _binary_labels(labels):
+            # (other labels are refused by `classification_metrics`: no classifier has one class)
+            raise ValueError(ONE_OUTPUT_REGRESSION)
         multi_hot = np.ndim(labels) == 2 and np.shape(labels) == np.shape(predictions) and np.shape(labels)[1] > 1
         if task == MULTI_LABEL_TASK or multi_hot:
             # the Trainer path the multi-label refusals of `citrus finetune` point to: (n, K) multi-hot label_ids
@@ -499,6 +524,7 @@ def powers_of_ten(low: float, high: float, num: int) -> tuple[float, ...]:
 
 
 __all__ = [
+    "BINARY_CLASSIFIER_FIX",
     "CLASSIFICATION_METRICS",
     "MULTI_LABEL_METRICS",
     "MULTI_LABEL_TASK",

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._logs import huggingface_bars_shown
-from ..vocabulary_citrus import ENCODER_ARCHITECTURES, REGRESSION
+from ..vocabulary_citrus import CLASSIFICATION, ENCODER_ARCHITECTURES, REGRESSION
 from .settings import TrainerSettings
 
 if TYPE_CHECKING:
@@ -325,14 +325,13 @@ def check_smoothed_labels(model: PreTrainedModel, labels: torch.Tensor) -> torch
     from ..configuration_citrus import check_problem_type
     from ..modeling_citrus import _as_labels, _class_indices
 
-    head = getattr(type(model), "head_name", None)
-    if head is None:
+    if getattr(type(model), "head_name", None) is None:
         return labels
     config = model.config
     problem_type = config.problem_type
     check_problem_type(problem_type, config.num_labels)  # set after the model was built: the forward's check
     drop = "label smoothing applies to single-label classification: drop label_smoothing_factor"
-    if head == "regressor" or problem_type == REGRESSION or (problem_type is None and config.num_labels == 1):
+    if _trains_as_regression(model):
         raise ValueError(
             f"{type(model).__name__} is a regression model (problem_type='regression'), and {drop}; it smooths class "
             "probabilities, which a regression has none of."
@@ -347,6 +346,49 @@ def check_smoothed_labels(model: PreTrainedModel, labels: torch.Tensor) -> torch
     if problem_type is None:
         config.problem_type = "single_label_classification"
     return indices
+
+
+def _trains_as_regression(model: PreTrainedModel) -> bool:
+    """Whether task model `model` trains as a regression: a regressor, a classifier with `problem_type="regression"`,
+    or one with a single output and no problem type, which its forward then infers as transformers' models do."""
+    config = model.config
+    return (
+        getattr(type(model), "head_name", None) == "regressor"
+        or config.problem_type == REGRESSION
+        or (config.problem_type is None and config.num_labels == 1)
+    )
+
+
+def check_metrics_task(model: PreTrainedModel, compute_metrics: Callable[..., Any] | None) -> None:
+    """Refuse classification metrics (`compute_metrics_fn("classification")` or `"multi_label_classification"`) for a
+    CiTrus task model that trains as a regression (`_trains_as_regression`): `num_labels=1` without a problem type
+    (transformers' rule for one output: mean squared error on the 0 / 1 targets) was scored as logits, class 1 above 0,
+    and a perfect separator reported accuracy 0.5. Run when the `Trainer` is built and as each evaluation starts (the
+    problem type and `compute_metrics` may change in between).
+
+    Args:
+        model: the CiTrus-family model (unwrapped); one without a task head is left alone.
+        compute_metrics: the Trainer's; a user's own (no `citrus_task`) is left alone.
+    """
+    from .metrics import BINARY_CLASSIFIER_FIX, MULTI_LABEL_TASK
+
+    task = getattr(compute_metrics, "citrus_task", None)
+    if task not in (CLASSIFICATION, MULTI_LABEL_TASK) or getattr(type(model), "head_name", None) is None:
+        return
+    if not _trains_as_regression(model):
+        return
+    config = model.config
+    if getattr(type(model), "head_name", None) == "regressor":
+        why = "is a regressor"
+    elif config.problem_type == REGRESSION:
+        why = "has problem_type='regression'"
+    else:
+        why = "has num_labels=1, so it trains as a regression (transformers' rule for one output: mean squared error)"
+    raise ValueError(
+        f"compute_metrics_fn({task!r}) scores a classifier's logits, and this {type(model).__name__} {why}: its "
+        "outputs are regressed values, which would be read as logits (class 1 above 0) and misreported (a perfect "
+        f"separator of 0 / 1 targets at accuracy 0.5). {BINARY_CLASSIFIER_FIX}"
+    )
 
 
 def check_label_column(
@@ -598,6 +640,7 @@ __all__ = [
     "FINETUNE_EPOCHS",
     "GREATER_IS_BETTER_GIVEN",
     "check_label_column",
+    "check_metrics_task",
     "check_smoothed_labels",
     "check_trainable_dtype",
     "LENGTH_AWARE_SAMPLING",

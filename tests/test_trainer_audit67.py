@@ -1,0 +1,85 @@
+"""Session 67: the Trainer used by transformers' habits with CiTrus models.
+
+- A one-output classifier (`num_labels=1`: transformers trains it as a regression) was scored by
+  `compute_metrics_fn("classification")` as logits (class 1 above 0): a perfect separator of 0 / 1 targets was
+  reported accuracy 0.5.
+
+A tiny model on the CPU: a few seconds each.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from datasets import Dataset
+from tiny_configs import tiny_config
+from transformers import EvalPrediction, Trainer, TrainingArguments
+
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForRegression, CiTrusForSequenceClassification
+from citrus_hf.training.metrics import compute_metrics_fn
+
+RATE = 100.0
+
+
+def _arguments(tmp_path, **overrides) -> TrainingArguments:
+    settings = dict(report_to="none", use_cpu=True, disable_tqdm=True, save_strategy="no", per_device_eval_batch_size=2)
+    return TrainingArguments(str(tmp_path / "out"), **{**settings, **overrides})
+
+
+def _rows(lengths: list[int], **columns) -> Dataset:
+    """One-channel rows of `lengths` samples, aligned one at a time (each keeps its own duration), with `columns`."""
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config())
+    rng = np.random.default_rng(0)
+    rows = [dict(extractor(rng.standard_normal((1, n)).astype(np.float32), sampling_rate=RATE)) for n in lengths]
+    aligned = {name: [np.asarray(row[name])[0].tolist() for row in rows] for name in ("input_values", "patch_mask")}
+    return Dataset.from_dict({**aligned, **columns})
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 1. a one-output model scored as a classifier
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: CiTrusForSequenceClassification(tiny_config(num_labels=1)),  # problem_type inferred: regression
+        lambda: CiTrusForSequenceClassification(tiny_config(num_labels=1, problem_type="regression")),
+        lambda: CiTrusForRegression(tiny_config()),
+    ],
+)
+def test_a_regression_model_with_classification_metrics_is_refused_by_the_trainer(tmp_path, build):
+    with pytest.raises(ValueError, match="num_labels=2.*multi_label_classification"):
+        Trainer(model=build(), args=_arguments(tmp_path), compute_metrics=compute_metrics_fn("classification"))
+
+
+def test_classification_metrics_given_to_a_regression_trainer_later_are_refused_at_the_evaluation(tmp_path):
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=1))
+    trainer = Trainer(model=model, args=_arguments(tmp_path), compute_metrics=compute_metrics_fn("regression"))
+    trainer.compute_metrics = compute_metrics_fn("classification")
+    with pytest.raises(ValueError, match="trains as a regression"):
+        trainer.evaluate(_rows([200] * 4, labels=[0.0, 1.0] * 2))
+
+
+def test_a_one_output_sigmoid_classifier_keeps_the_classification_metrics(tmp_path):
+    config = tiny_config(num_labels=1, problem_type="multi_label_classification")
+    trainer = Trainer(
+        model=CiTrusForSequenceClassification(config),
+        args=_arguments(tmp_path),
+        compute_metrics=compute_metrics_fn("classification"),
+    )
+    metrics = trainer.evaluate(_rows([200] * 4, labels=[[0.0], [1.0]] * 2))
+    assert "eval_accuracy" in metrics
+
+
+def test_compute_metrics_refuses_one_output_with_one_label_per_window_as_a_regression():
+    """`(n, 1)` outputs with `(n,)` labels come from a regression: a one-output sigmoid classifier (multi-label, one
+    label) takes `(n, 1)` labels, in CiTrus's loss as in transformers' `BCEWithLogitsLoss`."""
+    score = compute_metrics_fn("classification")
+    outputs = np.array([[0.1], [0.9], [0.05], [0.7]])  # a regression's values, perfectly separating the classes
+    with pytest.raises(ValueError, match="num_labels=2"):
+        score(EvalPrediction(predictions=outputs, label_ids=np.array([0.0, 1.0, 0.0, 1.0])))
+    metrics = score(
+        EvalPrediction(predictions=np.array([[-2.0], [1.0], [-1.0], [3.0]]), label_ids=np.eye(2)[[0, 1, 0, 1], 1:])
+    )
+    assert metrics["accuracy"] == 1.0
