@@ -3,6 +3,8 @@
 - A one-output classifier (`num_labels=1`: transformers trains it as a regression) was scored by
   `compute_metrics_fn("classification")` as logits (class 1 above 0): a perfect separator of 0 / 1 targets was
   reported accuracy 0.5.
+- A set given to `evaluate` / `predict` with its labels in a `target` column lost them to the Trainer's column removal
+  and returned runtimes alone (`label_ids` None); `Trainer(eval_dataset=...)` refused the same set.
 
 A tiny model on the CPU: a few seconds each.
 """
@@ -83,3 +85,31 @@ def test_compute_metrics_refuses_one_output_with_one_label_per_window_as_a_regre
         EvalPrediction(predictions=np.array([[-2.0], [1.0], [-1.0], [3.0]]), label_ids=np.eye(2)[[0, 1, 0, 1], 1:])
     )
     assert metrics["accuracy"] == 1.0
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 2. a set given to evaluate / predict with its labels under another name
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_evaluate_and_predict_refuse_a_set_whose_labels_are_in_a_target_column(tmp_path):
+    rows = _rows([200] * 4, target=[70.0, 72.0, 71.0, 69.0])  # the package's regression sets name it `target`
+    trainer = Trainer(
+        model=CiTrusForRegression(tiny_config()),
+        args=_arguments(tmp_path),
+        compute_metrics=compute_metrics_fn("regression"),
+    )
+    with pytest.raises(ValueError, match=r"Trainer\.evaluate\(eval_dataset=\.\.\.\).*rename_column\(\"target\""):
+        trainer.evaluate(rows)
+    with pytest.raises(ValueError, match=r"Trainer\.evaluate\(eval_dataset\['held'\]=\.\.\.\)"):
+        trainer.evaluate({"held": rows})
+    with pytest.raises(ValueError, match=r"Trainer\.predict\(test_dataset=\.\.\.\).*rename_column\(\"target\""):
+        trainer.predict(rows)
+    renamed = trainer.predict(rows.rename_column("target", "labels"))
+    assert renamed.label_ids.tolist() == [70.0, 72.0, 71.0, 69.0] and "test_mae" in renamed.metrics
+
+
+def test_evaluate_takes_a_set_with_labels_beside_a_target_column(tmp_path):
+    rows = _rows([200] * 4, target=[70.0, 72.0, 71.0, 69.0], labels=[70.0, 72.0, 71.0, 69.0])
+    trainer = Trainer(model=CiTrusForRegression(tiny_config()), args=_arguments(tmp_path))
+    assert "eval_loss" in trainer.evaluate(rows)  # `labels` beside `target`: nothing to refuse

@@ -215,8 +215,8 @@ def register_trainer_checks() -> None:
       and one of the other model family (an extractor for a fusion model, a fusion processor for a single one) is
       refused;
     - a task model's training or evaluation set with its labels in a `target` (or `target_values`, `y`, ...) column
-      (no `labels`), or its signal in PatchTST's `past_values` column, is refused with the rename
-      (`training.trainer.check_label_column`), and a training set of another channel count than a head
+      (no `labels`), or its signal in PatchTST's `past_values` column, is refused with the rename, and so is a set
+      given to `evaluate` or `predict` (`training.trainer.check_label_column`), and a training set of another channel count than a head
       that concatenates its channels, at once (`training.trainer.check_channel_count`);
     - classification metrics (`compute_metrics_fn`) for a task model that trains as a regression (`num_labels=1`
       without a problem type) are refused, when the Trainer is built and as each evaluation starts
@@ -274,7 +274,9 @@ def register_trainer_checks() -> None:
             # the Trainer's own model: a peft model's trainable parameters are its adapters and saved modules
             check_trainable_dtype(self.args, _unwrapped(self.model, getattr(self, "accelerator", None)))
             _check_processing_class(model, self.processing_class)
-            check_label_column(self.args, model, self.train_dataset, self.eval_dataset)
+            check_label_column(
+                self.args, model, {"train_dataset": self.train_dataset, "eval_dataset": self.eval_dataset}
+            )
             check_channel_count(model, self.train_dataset)
             check_metrics_task(model, self.compute_metrics)
             # transformers' default collators cannot batch a fusion model's rows (one array per modality)
@@ -322,6 +324,26 @@ def register_trainer_checks() -> None:
                 return sampler
         return eval_sampler(self, eval_dataset, *args, **kwargs)
 
+    def checking_given_set(method, argument: str):
+        """`Trainer.evaluate` / `Trainer.predict` checking the columns of the set given to them as those given to the
+        Trainer are checked (`check_label_column`). Here, not in the evaluation loop: the loop's dataloader holds the
+        set with its unused columns already removed."""
+
+        @functools.wraps(method)
+        def checked(self, *args, **kwargs):
+            dataset = args[0] if args else kwargs.get(argument)
+            model = _trainer_model(self)
+            if model is not None and dataset is not None and not isinstance(dataset, str):
+                from ..training.trainer import check_label_column
+
+                check_label_column(self.args, model, {argument: dataset}, call=f"Trainer.{method.__name__}")
+            return method(self, *args, **kwargs)
+
+        return checked
+
+    evaluate = checking_given_set(Trainer.evaluate, "eval_dataset")
+    predict = checking_given_set(Trainer.predict, "test_dataset")
+
     evaluation_loop = Trainer.evaluation_loop
 
     @functools.wraps(evaluation_loop)
@@ -349,6 +371,8 @@ def register_trainer_checks() -> None:
     Trainer._get_train_sampler = _get_train_sampler
     Trainer._get_eval_sampler = _get_eval_sampler
     Trainer.evaluation_loop = fresh_evaluation_loop
+    Trainer.evaluate = evaluate
+    Trainer.predict = predict
 
 
 def _with_hub_errors(original, repo_id_of, applies=lambda self: True):

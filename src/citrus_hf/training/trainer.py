@@ -394,8 +394,8 @@ def check_metrics_task(model: PreTrainedModel, compute_metrics: Callable[..., An
 def check_label_column(
     args: TrainingArguments,
     model: PreTrainedModel,
-    train_dataset: TrainingSet | None,
-    eval_dataset: TrainingSet | dict[str, TrainingSet] | None,
+    sets: dict[str, TrainingSet | dict[str, TrainingSet] | None],
+    call: str = "Trainer",
 ) -> None:
     """Refuse a training or evaluation set whose labels sit in a column of another convention (`target`: the
     package's regression sets, `citrus finetune`'s; `target_values`: PatchTST's; `y`, `class`, ...: the model's
@@ -406,23 +406,27 @@ def check_label_column(
     The `Trainer` keeps only the columns the model's forward takes (`remove_unused_columns`, the default), and those in
     `label_names`, so the model got no labels and training stopped at its first step with transformers' "did not
     return a loss", or the kept column stopped it there with the forward's unexpected keyword; a `past_values` column
-    was dropped and the forward said only that `input_values` was None.
+    was dropped and the forward said only that `input_values` was None. A set given to `evaluate` or `predict` lost
+    its labels the same way, and the evaluation returned its runtimes alone (`predict`: `label_ids` None), without a
+    word.
 
     Args:
         args: the `TrainingArguments` (with `remove_unused_columns=False` the columns are the collator's business).
         model: the CiTrus-family model (unwrapped); one without a task head gets the signal check only.
-        train_dataset, eval_dataset: the Trainer's sets (an evaluation set may be a dict of sets); sets without
-            `column_names` (a torch dataset) are left alone.
+        sets: the sets by the argument that gave them (`{"train_dataset": ..., "eval_dataset": ...}`; an evaluation
+            set may be a dict of sets); sets without `column_names` (a torch dataset) are left alone.
+        call: what was given them, named in the error: "Trainer", "Trainer.evaluate", "Trainer.predict".
     """
     from ..modeling_citrus import _FOREIGN_INPUT_ADVICE, _LABEL_LIKE_NAMES
 
     if not getattr(args, "remove_unused_columns", True):
         return
-    named = {"train_dataset": train_dataset}
-    if isinstance(eval_dataset, dict):
-        named |= {f"eval_dataset[{key!r}]": value for key, value in eval_dataset.items()}
-    else:
-        named["eval_dataset"] = eval_dataset
+    named = {}
+    for argument, given in sets.items():
+        if isinstance(given, dict):
+            named |= {f"{argument}[{key!r}]": value for key, value in given.items()}
+        else:
+            named[argument] = given
     dropped = f"the Trainer passes {type(model).__name__} only the columns its forward takes"
     for name, dataset in named.items():
         columns = getattr(dataset, "column_names", None) or []
@@ -430,7 +434,7 @@ def check_label_column(
         signal = getattr(model, "main_input_name", None) == "input_values"
         if signal and "past_values" in columns and "input_values" not in columns:
             raise ValueError(
-                f"Trainer({name}=...): the set's signal is in a `past_values` column, but {dropped} "
+                f"{call}({name}=...): the set's signal is in a `past_values` column, but {dropped} "
                 f"(`input_values`), so it would get no signal: {_FOREIGN_INPUT_ADVICE['past_values']}"
             )
         found = [column for column in _LABEL_LIKE_NAMES if column in columns]
@@ -439,7 +443,7 @@ def check_label_column(
         if not {"label", "labels", "label_ids"} & set(columns):
             column = found[0]
             raise ValueError(
-                f"Trainer({name}=...): the set's labels are in a `{column}` column, but {dropped} (`labels`), so it "
+                f"{call}({name}=...): the set's labels are in a `{column}` column, but {dropped} (`labels`), so it "
                 f"would get no labels and stop at the first step. Rename it: `dataset = dataset.rename_column("
                 f'"{column}", "labels")`, and keep the Trainer\'s `label_names` at ["labels"].'
             )
