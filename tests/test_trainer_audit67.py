@@ -5,11 +5,16 @@
   reported accuracy 0.5.
 - A set given to `evaluate` / `predict` with its labels in a `target` column lost them to the Trainer's column removal
   and returned runtimes alone (`label_ids` None); `Trainer(eval_dataset=...)` refused the same set.
+- `Trainer.predict` of a model that returns outputs per patch (the encoder, the pre-training model, a classifier with
+  `output_hidden_states=True`) on batches of different durations stopped deep in transformers ("Sizes of tensors must
+  match").
 
 A tiny model on the CPU: a few seconds each.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
@@ -17,7 +22,13 @@ from datasets import Dataset
 from tiny_configs import tiny_config
 from transformers import EvalPrediction, Trainer, TrainingArguments
 
-from citrus_hf import CiTrusFeatureExtractor, CiTrusForRegression, CiTrusForSequenceClassification
+from citrus_hf import (
+    CiTrusFeatureExtractor,
+    CiTrusForPretraining,
+    CiTrusForRegression,
+    CiTrusForSequenceClassification,
+    CiTrusModel,
+)
 from citrus_hf.training.metrics import compute_metrics_fn
 
 RATE = 100.0
@@ -113,3 +124,52 @@ def test_evaluate_takes_a_set_with_labels_beside_a_target_column(tmp_path):
     rows = _rows([200] * 4, target=[70.0, 72.0, 71.0, 69.0], labels=[70.0, 72.0, 71.0, 69.0])
     trainer = Trainer(model=CiTrusForRegression(tiny_config()), args=_arguments(tmp_path))
     assert "eval_loss" in trainer.evaluate(rows)  # `labels` beside `target`: nothing to refuse
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 3. outputs per patch of batches of different durations
+# ---------------------------------------------------------------------------------------------------------------------
+
+MIXED = [200, 100, 60, 40, 200, 200]  # batches of 2: 10, 3 and 10 patches
+
+
+@pytest.mark.parametrize(
+    ("build", "fix"),
+    [
+        (lambda: CiTrusModel(tiny_config()), r"model\.embed\("),
+        (lambda: CiTrusForPretraining(tiny_config()), "prediction_loss_only"),
+        (
+            lambda: CiTrusForSequenceClassification(tiny_config(output_hidden_states=True)),
+            r"ignore_keys=\['hidden_states'\]",
+        ),
+        (
+            lambda: CiTrusForSequenceClassification(tiny_config(output_attentions=True)),
+            r"ignore_keys=\['attentions'\]",
+        ),
+    ],
+)
+def test_outputs_per_patch_of_batches_of_different_durations_are_refused_before_the_loop(tmp_path, build, fix):
+    trainer = Trainer(model=build(), args=_arguments(tmp_path))
+    with pytest.raises(
+        ValueError, match=r"3 to 10 patches.*padding='max_length'.*eval_do_concat_batches=False"
+    ) as error:
+        trainer.predict(_rows(MIXED))
+    assert re.search(fix, str(error.value))
+
+
+def test_outputs_per_patch_are_joined_where_they_can_be(tmp_path):
+    encoder = CiTrusModel(tiny_config())
+    # the batches' longest rows match (10 patches each), or every row has one duration
+    for lengths in ([200, 100, 60, 200], [120] * 4):
+        prediction = Trainer(model=encoder, args=_arguments(tmp_path)).predict(_rows(lengths))
+        assert prediction.predictions[0].shape[0] == 4
+    # each batch on its own
+    apart = Trainer(model=encoder, args=_arguments(tmp_path, eval_do_concat_batches=False)).predict(_rows(MIXED))
+    assert [batch[0].shape[2] for batch in apart.predictions] == [10, 3, 10]
+    # the per-patch outputs left out: the logits join
+    classifier = CiTrusForSequenceClassification(tiny_config(output_hidden_states=True))
+    kept = Trainer(model=classifier, args=_arguments(tmp_path)).predict(_rows(MIXED), ignore_keys=["hidden_states"])
+    assert kept.predictions.shape == (6, 2)
+    # an evaluation without metrics computes the loss alone
+    pretraining = Trainer(model=CiTrusForPretraining(tiny_config()), args=_arguments(tmp_path))
+    assert "eval_loss" in pretraining.evaluate(_rows(MIXED))

@@ -28,6 +28,7 @@ module it patches has been imported; nothing below this layer imports it.
 from __future__ import annotations
 
 import functools
+import inspect
 
 
 def _push_with_citrus_card(model, repo_id: str, **push_kwargs):
@@ -345,6 +346,7 @@ def register_trainer_checks() -> None:
     predict = checking_given_set(Trainer.predict, "test_dataset")
 
     evaluation_loop = Trainer.evaluation_loop
+    loop_parameters = inspect.signature(evaluation_loop)
 
     @functools.wraps(evaluation_loop)
     def fresh_evaluation_loop(self, *args, **kwargs):
@@ -353,13 +355,36 @@ def register_trainer_checks() -> None:
         restart = getattr(self.compute_metrics, "start_evaluation", None)
         if callable(restart):
             restart()
-        dataloader = args[0] if args else kwargs.get("dataloader")
+        loop = loop_parameters.bind(self, *args, **kwargs)
+        loop.apply_defaults()
+        dataset = getattr(loop.arguments["dataloader"], "dataset", None)
         model = _trainer_model(self)
         if model is not None:
-            from ..training.trainer import check_inputs_for_metrics, check_metrics_task, warn_label_names
+            from ..training.trainer import (
+                check_inputs_for_metrics,
+                check_metrics_task,
+                check_outputs_join,
+                warn_label_names,
+            )
 
             check_metrics_task(model, self.compute_metrics)
-            check_inputs_for_metrics(self.args, getattr(dataloader, "dataset", None))
+            check_inputs_for_metrics(self.args, dataset)
+            # what the loop gathers, as it decides it: predictions unless only the loss is asked for; an evaluation
+            # with `batch_eval_metrics` hands each batch's over without keeping it
+            prediction = loop.arguments["description"] == "Prediction"
+            loss_only = loop.arguments["prediction_loss_only"]
+            check_outputs_join(
+                self.args,
+                model,
+                dataset,
+                call="Trainer.predict" if prediction else "Trainer.evaluate",
+                gathered=not (self.args.prediction_loss_only if loss_only is None else loss_only)
+                and (prediction or not self.args.batch_eval_metrics)
+                and self.preprocess_logits_for_metrics is None,
+                ignore_keys=loop.arguments["ignore_keys"]
+                if loop.arguments["ignore_keys"] is not None
+                else getattr(model.config, "keys_to_ignore_at_inference", []),
+            )
             if not getattr(self, "_citrus_label_names_checked", False):  # once per Trainer, not every evaluation
                 self._citrus_label_names_checked = True
                 warn_label_names(self.label_names, model)

@@ -599,6 +599,92 @@ def check_inputs_for_metrics(args: TrainingArguments, dataset: TrainingSet | Non
             )
 
 
+def _outputs_per_patch(model: PreTrainedModel) -> list[str] | None:
+    """The outputs of single-modality CiTrus model `model` whose shapes follow the window's duration (an axis of patches,
+    tokens or samples), which the `Trainer` would gather: a task model's `hidden_states` and `attentions` when its
+    config asks for them; None for a model without a task head (the encoder, the pre-training model), every output of
+    which but the loss is per patch. An empty list for a fusion model, whose forward returns the loss and logits only."""
+    from ..modeling_citrus import CiTrusPreTrainedModel
+
+    if not isinstance(model, CiTrusPreTrainedModel):
+        return []
+    if getattr(type(model), "head_name", None) is None:
+        return None
+    config = model.config
+    return [name for name in ("hidden_states", "attentions") if getattr(config, f"output_{name}", False)]
+
+
+def check_outputs_join(
+    args: TrainingArguments,
+    model: PreTrainedModel,
+    dataset: TrainingSet | None,
+    *,
+    call: str,
+    gathered: bool,
+    ignore_keys: list[str] | None,
+) -> None:
+    """Refuse, before the evaluation loop runs, to gather outputs per patch (`_outputs_per_patch`) of an evaluation set
+    whose batches differ in duration. transformers joins every batch's outputs and pads only their axis 1, the channels
+    of a CiTrus output `(batch, channels, patches, ...)`, so `Trainer.predict` of the encoder, of the pre-training model
+    or of a classifier with `output_hidden_states=True` stopped deep inside it ("Sizes of tensors must match") when one
+    batch was padded to another duration than the next (`check_inputs_for_metrics` guards the inputs the same way).
+
+    Batches are taken as the Trainer's evaluation sampler makes them (the rows in their order, `eval_batch_size` at a
+    time; `evaluation_sampler` keeps that order under group-by-length), each padded to its longest row, as
+    `extractor.pad` and the `Trainer`'s own collator of a CiTrus model pad them; batches that happen to end at the
+    same duration join, and are let through.
+
+    Args:
+        args: the `TrainingArguments` (`eval_do_concat_batches=False` hands the batches over one by one).
+        model: the CiTrus-family model (unwrapped).
+        dataset: the evaluation loop's set (its unused columns removed); one that is not a `datasets.Dataset` is left
+            alone.
+        call: "Trainer.predict" or "Trainer.evaluate", named in the error.
+        gathered: whether the loop joins the predictions (not with `prediction_loss_only`, nor in an evaluation with
+            `batch_eval_metrics`, nor when `preprocess_logits_for_metrics` may have reduced them).
+        ignore_keys: the outputs the loop leaves out (`evaluate` / `predict`'s, else the config's
+            `keys_to_ignore_at_inference`, as `Trainer.prediction_step` reads them).
+    """
+    import datasets
+
+    from ..modeling_citrus import CiTrusForPretraining
+
+    if not gathered or not getattr(args, "eval_do_concat_batches", True) or not isinstance(dataset, datasets.Dataset):
+        return
+    per_patch = _outputs_per_patch(model)
+    if per_patch is not None:
+        per_patch = [name for name in per_patch if name not in (ignore_keys or [])]
+        if not per_patch:
+            return
+    rows = [sum(per_modality.values()) for per_modality in _window_lengths(dataset) or []]
+    size = max(1, args.eval_batch_size)
+    durations = {max(rows[start : start + size]) for start in range(0, len(rows), size)}
+    if len(durations) < 2:
+        return
+    name = type(model).__name__
+    if per_patch is None:
+        outputs = f"{name} returns its outputs per patch"
+        if isinstance(model, CiTrusForPretraining):  # its loss needs no labels
+            first = (
+                "For its loss alone, pass TrainingArguments(prediction_loss_only=True) (or call evaluate() without "
+                "compute_metrics)"
+            )
+        else:
+            first = (
+                "For one embedding per window, use model.embed(input_values, patch_mask) (pooled, (batch, "
+                "features)) on the aligned rows instead"
+            )
+    else:
+        outputs = f"{name} returns {' and '.join(per_patch)} per patch (config output_{'/output_'.join(per_patch)})"
+        first = f"Leave them out with {call.split('.')[-1]}(..., ignore_keys={per_patch!r}) (the logits stay)"
+    raise ValueError(
+        f"{call}: {outputs}, and the batches of this set are padded to different durations ({min(durations)} to "
+        f"{max(durations)} patches), which transformers cannot join into one array. {first}; or align every row to "
+        "one duration (the feature extractor's padding='max_length'); or have the batches handed over one by one "
+        "with TrainingArguments(eval_do_concat_batches=False) (the predictions are then a list, one entry per batch)."
+    )
+
+
 def warn_label_names(label_names: list[str], model: PreTrainedModel) -> None:
     """Warn when a CiTrus task model's `Trainer` looks for its labels under other names than `labels` (its
     `label_names`, from `TrainingArguments(label_names=...)`).
@@ -645,6 +731,7 @@ __all__ = [
     "GREATER_IS_BETTER_GIVEN",
     "check_label_column",
     "check_metrics_task",
+    "check_outputs_join",
     "check_smoothed_labels",
     "check_trainable_dtype",
     "LENGTH_AWARE_SAMPLING",
