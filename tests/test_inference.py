@@ -184,7 +184,6 @@ print(sorted(task for task in PIPELINE_REGISTRY.supported_tasks if task.startswi
 
 
 def test_saved_checkpoints_name_their_pipeline(tmp_path):
-    config = tiny_config(num_labels=3)
     expected = {
         CiTrusForSequenceClassification: "time-series-classification",
         CiTrusForRegression: "time-series-regression",
@@ -192,7 +191,8 @@ def test_saved_checkpoints_name_their_pipeline(tmp_path):
         CiTrusForPretraining: "time-series-feature-extraction",
     }
     for model_class, task in expected.items():
-        model = model_class(config)
+        # a regressor's outputs are `num_targets` (it refuses `num_labels`, a classifier's classes)
+        model = model_class(tiny_config(**{"num_targets" if model_class is CiTrusForRegression else "num_labels": 3}))
         model.save_pretrained(tmp_path / model_class.__name__)
         saved = json.loads((tmp_path / model_class.__name__ / "config.json").read_text())["custom_pipelines"]
         assert list(saved) == [task]

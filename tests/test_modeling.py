@@ -570,7 +570,9 @@ def test_freeze_backbone_trains_only_the_head():
     "model_class", [CiTrusModel, CiTrusForPretraining, CiTrusForSequenceClassification, CiTrusForRegression]
 )
 def test_save_load_strict_and_identical(model_class, tmp_path):
-    config = tiny_config(num_labels=3, num_channels=2)
+    # three outputs: a regressor's are `num_targets` (it refuses `num_labels`, the classes of a classifier)
+    outputs = {"num_targets" if model_class is CiTrusForRegression else "num_labels": 3}
+    config = tiny_config(num_channels=2, **outputs)
     model = model_class(config).eval()
     model.save_pretrained(tmp_path)
     assert (tmp_path / "model.safetensors").exists() and not list(tmp_path.glob("*.bin"))

@@ -288,7 +288,8 @@ def _tiny_checkpoint(folder, model_class: str = "CiTrusForSequenceClassification
     from citrus_hf import CiTrusFeatureExtractor
 
     statistics = {"normalization_mean": [0.0], "normalization_std": [3.0]} if normalization == "fixed" else {}
-    config = tiny_config(num_labels=2, num_channels=1, normalization=normalization, **statistics)
+    classes = {} if model_class == "CiTrusForRegression" else {"num_labels": 2}  # (a regressor refuses num_labels)
+    config = tiny_config(num_channels=1, normalization=normalization, **classes, **statistics)
     getattr(citrus_hf, model_class)(config).save_pretrained(folder)
     CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
     return str(folder)

@@ -270,8 +270,10 @@ def _probe_rows(labels, **columns):
 def test_the_probe_refuses_what_it_would_fit_wrongly(task_model, rows, task, message):
     """Labels of -1 were wrapped to the last class and 0.5 truncated to class 0, a NaN target made a NaN read-out, a
     single class "fitted"; the rest failed deep in numpy or datasets."""
-    config = tiny_config(num_labels=3)
-    model = CiTrusForSequenceClassification(config) if task_model == "classification" else CiTrusForRegression(config)
+    if task_model == "classification":
+        model = CiTrusForSequenceClassification(tiny_config(num_labels=3))
+    else:
+        model = CiTrusForRegression(tiny_config())
     with pytest.raises(ValueError, match=message):
         fit_probe(model.eval(), rows(), task)
 

@@ -8,6 +8,9 @@
 - `Trainer.predict` of a model that returns outputs per patch (the encoder, the pre-training model, a classifier with
   `output_hidden_states=True`) on batches of different durations stopped deep in transformers ("Sizes of tensors must
   match").
+- The refusal of the other head's size keyword (`num_labels` for a regressor, `num_targets` for a classifier) held for
+  the task classes' `from_pretrained` only: the Auto classes, a config given to `from_pretrained` and the classes'
+  constructors built a head of the default size without a word.
 
 A tiny model on the CPU: a few seconds each.
 """
@@ -23,6 +26,7 @@ from tiny_configs import tiny_config
 from transformers import EvalPrediction, Trainer, TrainingArguments
 
 from citrus_hf import (
+    CiTrusConfig,
     CiTrusFeatureExtractor,
     CiTrusForPretraining,
     CiTrusForRegression,
@@ -173,3 +177,64 @@ def test_outputs_per_patch_are_joined_where_they_can_be(tmp_path):
     # an evaluation without metrics computes the loss alone
     pretraining = Trainer(model=CiTrusForPretraining(tiny_config()), args=_arguments(tmp_path))
     assert "eval_loss" in pretraining.evaluate(_rows(MIXED))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 4. the other head's size keyword, on every route
+# ---------------------------------------------------------------------------------------------------------------------
+
+REGRESSOR_WITH_CLASSES = r"num_labels=2 sets the classes of CiTrusForSequenceClassification.*pass num_targets=2"
+CLASSIFIER_WITH_TARGETS = r"num_targets=3 sets the outputs of CiTrusForRegression.*pass num_labels=3"
+
+
+@pytest.mark.parametrize(
+    ("build", "refusal"),
+    [
+        (lambda: _auto("AutoModelForTimeSeriesRegression").from_pretrained("citrus-small", num_labels=2), "regressor"),
+        (
+            lambda: _auto("AutoModelForSequenceClassification").from_pretrained("citrus-small", num_targets=3),
+            "classifier",
+        ),
+        (lambda: CiTrusForRegression(tiny_config(num_labels=2)), "regressor"),
+        (lambda: CiTrusForSequenceClassification(tiny_config(num_targets=3)), "classifier"),
+        (lambda: _auto("AutoModelForTimeSeriesRegression").from_config(tiny_config(num_labels=2)), "regressor"),
+        (
+            lambda: CiTrusForRegression.from_pretrained(
+                "citrus-small",
+                config=CiTrusConfig.from_pretrained("citrus-small", num_labels=2),
+            ),
+            "regressor",
+        ),
+    ],
+)
+def test_the_other_heads_size_keyword_is_refused_on_every_route(build, refusal):
+    with pytest.raises(ValueError, match=REGRESSOR_WITH_CLASSES if refusal == "regressor" else CLASSIFIER_WITH_TARGETS):
+        build()
+
+
+def _auto(name: str):
+    import transformers
+
+    import citrus_hf
+
+    return getattr(citrus_hf, name, None) or getattr(transformers, name)
+
+
+def test_each_heads_own_size_keyword_still_sizes_it(tmp_path):
+    assert (
+        _auto("AutoModelForTimeSeriesRegression").from_pretrained("citrus-small", num_targets=2).regressor.out_features
+        == 2
+    )
+    assert (
+        _auto("AutoModelForSequenceClassification")
+        .from_pretrained("citrus-small", num_labels=3)
+        .classifier.out_features
+        == 3
+    )
+    assert CiTrusForRegression(tiny_config(num_targets=2, num_labels=2)).regressor.out_features == 2
+    assert CiTrusForSequenceClassification(tiny_config(num_labels=3, num_targets=3)).classifier.out_features == 3
+    # a regressor on a classifier's encoder: the classes the checkpoint's config records were not given here
+    CiTrusForSequenceClassification(tiny_config(num_labels=4)).save_pretrained(tmp_path / "classifier")
+    regressor = CiTrusForRegression.from_pretrained(tmp_path / "classifier", replace_head=True)
+    assert regressor.regressor.out_features == 1
+

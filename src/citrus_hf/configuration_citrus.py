@@ -17,6 +17,7 @@ import numbers
 import os
 import re
 import sys
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any, NoReturn
@@ -1019,6 +1020,35 @@ def building_from_dict() -> Iterator[None]:
         _BUILDING_FROM_DICT.reset(token)
 
 
+# The keywords that size a task head: a classifier's classes (`num_labels`, or the names that imply them) and a
+# regressor's outputs (`num_targets`).
+HEAD_SIZE_KEYWORDS = frozenset({"num_labels", "id2label", "label2id", "num_targets"})
+# Which of them each live config was given (`CiTrusConfig(num_labels=2)`, `from_pretrained(path, num_labels=2)`), by
+# `id(config)`, dropped with the config: the task models refuse the other head's keyword on every route, and the
+# value alone cannot tell a keyword from a default (`num_labels=2` is transformers' default) or from what a checkpoint
+# of the other task recorded. Kept beside the config, not in it: an attribute would be saved in config.json and make
+# two configs of the same values unequal. A copy (`copy.deepcopy`, which transformers' `from_pretrained` makes) starts
+# without a record, after the model class has read it.
+_HEAD_KEYWORDS_GIVEN: dict[int, frozenset[str]] = {}
+
+
+def record_head_keywords(config: PreTrainedConfig, given: Iterable[str]) -> None:
+    """Record which of `HEAD_SIZE_KEYWORDS` among `given` config `config` was built with (`head_keywords_given`)."""
+    given = frozenset(given) & HEAD_SIZE_KEYWORDS
+    if not given:
+        return
+    if id(config) not in _HEAD_KEYWORDS_GIVEN:
+        weakref.finalize(config, _HEAD_KEYWORDS_GIVEN.pop, id(config), None)
+    _HEAD_KEYWORDS_GIVEN[id(config)] = given
+
+
+def head_keywords_given(config: PreTrainedConfig) -> frozenset[str]:
+    """The head-size keywords (`HEAD_SIZE_KEYWORDS`) `config` was built with: given to its constructor (`num_targets`
+    when it is not the default 1: a dataclass field given its default cannot be told apart), or as keywords of
+    `from_pretrained` / `from_dict`, not read from a saved config.json."""
+    return _HEAD_KEYWORDS_GIVEN.get(id(config), frozenset())
+
+
 def check_id2label_count(id2label: Any, num_labels: Any) -> None:
     """`check_label_count` for an `id2label` map given beside `num_labels` (a list of names, converted where the
     config takes it, and anything else pass: their own checks name what is wrong with them). Inside `from_dict`'s
@@ -1412,8 +1442,10 @@ class CiTrusConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfi
         check_misspelt_fields(cls, kwargs)
         with building_from_dict():
             loaded = super().from_dict({**config_dict, **overrides}, **kwargs)
+        config = loaded[0] if isinstance(loaded, tuple) else loaded
         # transformers sets `id2label=` and other inherited keywords after construction: reconcile once they are in
-        settled_class_names(loaded[0] if isinstance(loaded, tuple) else loaded)
+        settled_class_names(config)
+        record_head_keywords(config, [*overrides, *kwargs])
         return loaded
 
     @classmethod
@@ -1453,6 +1485,10 @@ class CiTrusConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfi
             setattr(self, name, [as_integer(name, value) for value in values])
         if kwargs.get("num_labels") is not None:
             kwargs["num_labels"] = check_num_labels(kwargs["num_labels"])
+        if not _BUILDING_FROM_DICT.get():  # (`from_dict` records the keywords it was given, not the saved values)
+            given = [name for name in ("id2label", "label2id") if getattr(self, name, None) is not None]
+            given += ["num_labels"] if kwargs.get("num_labels") is not None else []
+            record_head_keywords(self, [*given, *(["num_targets"] if self.num_targets != 1 else [])])
         settle_class_labels(self, kwargs)
         check_misspelt_fields(type(self), kwargs)
         check_config_dtype("dtype", self.dtype)

@@ -20,7 +20,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
@@ -52,6 +52,7 @@ from .configuration_citrus import (
     custom_pipelines_for,
     file_for_folder_error,
     fusion_checkpoint_error,
+    head_keywords_given,
     looks_like_time_by_channels,
     lookup_never_reached_the_hub,
     missing_subfolder_error,
@@ -3822,6 +3823,9 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
 
     def __init__(self, config: CiTrusConfig):
         super().__init__(config)  # (checks the config's class before the head's size is read from it)
+        # `CiTrusForRegression(CiTrusConfig(num_labels=2))`; a config given to `from_pretrained` (the Auto classes'
+        # route) was read there, and transformers builds the model from a copy
+        self._check_config_head_keywords(config)
         self.citrus = CiTrusModel(config)
         self._freeze_unused_parameters()
         self.pooler = CiTrusPooler(config)
@@ -3829,6 +3833,31 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
         setattr(self, self.head_name, nn.Linear(self.pooler.output_size, getattr(config, self.outputs_field)))
         self._backbone_frozen = False
         self.post_init()
+
+    @classmethod
+    def _check_head_keywords(cls, given: Collection[str], values: Mapping[str, Any]) -> None:
+        """Refuse the size keyword of the other task's head among the keywords `given` (their values in `values`):
+        `num_labels` for a regressor, `num_targets` for a classifier. transformers' keywords and PatchTST's name the
+        two heads' sizes differently, and the head was built at its default size while the config recorded the
+        keyword. Run on every route: `from_pretrained`'s keywords or the config it was given (the Auto classes load
+        the config first, with the keywords, and hand it over), and the config the class is built from."""
+        raise NotImplementedError
+
+    @classmethod
+    def _config_overrides_for(cls, pretrained_model_name_or_path, saved_config: dict, kwargs: dict) -> dict:
+        """The base class's overrides, once the head-size keywords pass `_check_head_keywords`: the keywords given
+        here, or those a config given here was built with (`head_keywords_given`)."""
+        if isinstance(kwargs.get("config"), CiTrusConfig):
+            cls._check_config_head_keywords(kwargs["config"])
+        else:
+            cls._check_head_keywords(kwargs.keys(), kwargs)
+        return super()._config_overrides_for(pretrained_model_name_or_path, saved_config, kwargs)
+
+    @classmethod
+    def _check_config_head_keywords(cls, config: CiTrusConfig) -> None:
+        """`_check_head_keywords` on the keywords `config` was built with."""
+        sizes = {"num_labels": config.num_labels, "num_targets": config.num_targets}
+        cls._check_head_keywords(head_keywords_given(config), sizes)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # a method rather than a registered pre-hook: a hook's handle id differs between two identical models, and
@@ -4280,18 +4309,17 @@ class CiTrusForSequenceClassification(_ClassifierLoss, _CiTrusForTask):
     output_class = CiTrusSequenceClassifierOutput
 
     @classmethod
-    def _config_overrides_for(cls, pretrained_model_name_or_path, saved_config: dict, kwargs: dict) -> dict:
-        """The base class's overrides, refusing `num_targets` without `num_labels`: it is PatchTST's name for a
-        classifier's classes, but CiTrus's for a regressor's outputs, so the classifier would keep the checkpoint's
-        class count without a word."""
-        if "num_targets" in kwargs and not {"num_labels", "id2label", "config"} & set(kwargs):
+    def _check_head_keywords(cls, given: Collection[str], values: Mapping[str, Any]) -> None:
+        """Refuse `num_targets` without the classes (`num_labels`, `id2label` or `label2id`): it is PatchTST's name for
+        a classifier's classes, but CiTrus's for a regressor's outputs, so the classifier would keep the checkpoint's
+        (or the default) class count without a word."""
+        if "num_targets" in given and not {"num_labels", "id2label", "label2id"} & set(given):
             raise ValueError(
-                f"num_targets={kwargs['num_targets']!r} sets the outputs of CiTrusForRegression; the classes of "
+                f"num_targets={values['num_targets']!r} sets the outputs of CiTrusForRegression; the classes of "
                 f"{cls.__name__} are `num_labels` (PatchTST's classifiers call them num_targets): pass "
-                f"num_labels={kwargs['num_targets']!r} (with ignore_mismatched_sizes=True for a new head on a task "
+                f"num_labels={values['num_targets']!r} (with ignore_mismatched_sizes=True for a new head on a task "
                 "checkpoint)."
             )
-        return super()._config_overrides_for(pretrained_model_name_or_path, saved_config, kwargs)
 
 
 class CiTrusForRegression(_RegressorLoss, _CiTrusForTask):
@@ -4325,17 +4353,20 @@ class CiTrusForRegression(_RegressorLoss, _CiTrusForTask):
         super().__init__(config)
 
     @classmethod
-    def _config_overrides_for(cls, pretrained_model_name_or_path, saved_config: dict, kwargs: dict) -> dict:
-        """The base class's overrides; and a classifier's `problem_type` is not carried into a regressor built on its
-        encoder (`replace_head=True`; without it, loading refuses the classifier, naming its class). `num_labels`
-        without `num_targets` is refused: a regressor's outputs are `num_targets`, and the head would keep one output
-        while the config recorded the classes (the mirror of the classifier's refusal of `num_targets`)."""
-        if "num_labels" in kwargs and not {"num_targets", "config"} & set(kwargs):
+    def _check_head_keywords(cls, given: Collection[str], values: Mapping[str, Any]) -> None:
+        """Refuse `num_labels` without `num_targets`: a regressor's outputs are `num_targets`, and the head would keep
+        one output while the config recorded the classes (the mirror of the classifier's refusal of `num_targets`)."""
+        if "num_labels" in given and "num_targets" not in given:
             raise ValueError(
-                f"num_labels={kwargs['num_labels']!r} sets the classes of CiTrusForSequenceClassification; the outputs "
-                f"of {cls.__name__} are `num_targets`: pass num_targets={kwargs['num_labels']!r} (with "
+                f"num_labels={values['num_labels']!r} sets the classes of CiTrusForSequenceClassification; the outputs "
+                f"of {cls.__name__} are `num_targets`: pass num_targets={values['num_labels']!r} (with "
                 "ignore_mismatched_sizes=True for a new head on a task checkpoint)."
             )
+
+    @classmethod
+    def _config_overrides_for(cls, pretrained_model_name_or_path, saved_config: dict, kwargs: dict) -> dict:
+        """The base class's overrides; and a classifier's `problem_type` is not carried into a regressor built on its
+        encoder (`replace_head=True`; without it, loading refuses the classifier, naming its class)."""
         kwargs = super()._config_overrides_for(pretrained_model_name_or_path, saved_config, kwargs)
         saved_problem = saved_config.get("problem_type")
         if saved_problem not in (None, REGRESSION) and "problem_type" not in kwargs and "config" not in kwargs:
