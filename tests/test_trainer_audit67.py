@@ -11,6 +11,8 @@
 - The refusal of the other head's size keyword (`num_labels` for a regressor, `num_targets` for a classifier) held for
   the task classes' `from_pretrained` only: the Auto classes, a config given to `from_pretrained` and the classes'
   constructors built a head of the default size without a word.
+- Rows aligned with `alignment="window"` one recording at a time (several windows per row, one label) reached the
+  collator, which blamed a nested list (one channel) or gave a bare shape (several).
 
 A tiny model on the CPU: a few seconds each.
 """
@@ -238,3 +240,57 @@ def test_each_heads_own_size_keyword_still_sizes_it(tmp_path):
     regressor = CiTrusForRegression.from_pretrained(tmp_path / "classifier", replace_head=True)
     assert regressor.regressor.out_features == 1
 
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 5. several windows per row (alignment="window" one recording at a time)
+# ---------------------------------------------------------------------------------------------------------------------
+
+WINDOWS_PER_ROW = r"3 windows in one row.*alignment='window'.*batched=True.*recording_index.*alignment='resample'"
+
+
+def _window_rows(channels: int) -> tuple[Dataset, Dataset, CiTrusFeatureExtractor]:
+    """Four recordings of 6 s (3 windows each) with a label each: aligned one row at a time, and in batches."""
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config(num_channels=channels))
+    rng = np.random.default_rng(0)
+    raw = Dataset.from_dict(
+        {"signal": [rng.standard_normal((channels, 600)).tolist() for _ in range(4)], "labels": [0, 1, 0, 1]}
+    )
+
+    def one_row(row):
+        return dict(extractor(np.asarray(row["signal"], dtype=np.float32), sampling_rate=RATE, alignment="window"))
+
+    def windows_with_labels(batch):  # what the refusal advises: a row per window, its recording's label
+        signals = [np.asarray(signal, dtype=np.float32) for signal in batch["signal"]]
+        windows = dict(extractor(signals, sampling_rate=RATE, alignment="window"))
+        return {**windows, "labels": [batch["labels"][index] for index in windows["recording_index"]]}
+
+    rows = raw.map(one_row, remove_columns=["signal"])
+    expanded = raw.map(windows_with_labels, batched=True, remove_columns=raw.column_names)
+    return rows, expanded, extractor
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_rows_of_several_windows_are_refused_with_the_cause_and_the_fix(tmp_path, channels):
+    rows, expanded, extractor = _window_rows(channels)
+    model = CiTrusForSequenceClassification(tiny_config(num_channels=channels))
+    arguments = _arguments(tmp_path)
+    with pytest.raises(ValueError, match=r"Trainer\(eval_dataset=\.\.\.\), row 0: " + WINDOWS_PER_ROW):
+        Trainer(model=model, args=arguments, eval_dataset=rows, processing_class=extractor)
+    trainer = Trainer(model=model, args=arguments, processing_class=extractor)
+    with pytest.raises(ValueError, match=r"Trainer\.evaluate\(eval_dataset=\.\.\.\), row 0: " + WINDOWS_PER_ROW):
+        trainer.evaluate(rows)
+    # the advised map: one row per window, each with its recording's label
+    assert len(expanded) == 12 and expanded["labels"] == [0] * 3 + [1] * 3 + [0] * 3 + [1] * 3
+    assert "eval_loss" in trainer.evaluate(expanded)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_the_extractors_pad_names_several_windows_per_row(channels):
+    rows, _, extractor = _window_rows(channels)
+    with pytest.raises(ValueError, match="example 0: " + WINDOWS_PER_ROW):
+        extractor.pad([rows[0], rows[1]])  # with the windows' bookkeeping, as a collator keeping every column gets them
+    bare = rows.remove_columns(["recording_index", "window_start_seconds"])
+    with pytest.raises(ValueError, match=WINDOWS_PER_ROW) as error:
+        extractor.pad([bare[0], bare[1]])
+    # without the bookkeeping three one-channel windows may also be the channels of a recording read as a nested list
+    assert ("np.asarray" in str(error.value)) == (channels == 1)

@@ -859,6 +859,21 @@ def _missing_input_values(keys: list) -> str:
     )
 
 
+def several_windows_per_row(count: int, shape: tuple[int, ...]) -> str:
+    """Why a row holds `count` windows (`input_values` of `shape` `(count, channels, time)`) and one label, and the fix,
+    for the errors of `pad` and of the `Trainer` checks: `extractor(recording, alignment="window")` in a map of one
+    row at a time cuts the recording into windows and keeps them all in its row (with `recording_index` and
+    `window_start_seconds`), which no batch of `(channels, time)` examples takes."""
+    return (
+        f"{count} windows in one row (`input_values` of shape {tuple(shape)}) with one label: alignment='window' cut a "
+        "recording into windows, and a map of one row at a time kept them in its row. Give each window a row of its "
+        "own: map with batched=True (and remove_columns=dataset.column_names) a function that returns the "
+        "extractor's windows of the batch's recordings and, as their labels, each recording's repeated by "
+        "`recording_index`: `[batch['labels'][i] for i in windows['recording_index']]`; or keep one window per "
+        "recording (its start) with alignment='resample'."
+    )
+
+
 def _check_return_tensors(return_tensors: Any) -> None:
     """Refuse, before any work, a `return_tensors` this extractor does not produce (transformers' own message, after
     the alignment, would offer formats the package does not support)."""
@@ -1812,12 +1827,17 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             value = value[None]
         elif value.ndim == 3 and len(value) == 1:  # one example stored with the extractor's batch axis
             value = value[0]
-        if value.ndim == 3 and value.shape[1] == 1:
-            raise ValueError(
-                f"example {index}: `input_values` has shape {tuple(value.shape)}, {len(value)} single-channel windows in "
-                "one example: a (channels, time) recording given to the extractor as a nested list is read as a list "
-                "of one-channel recordings; pass it as an array, `extractor(np.asarray(signal), ...)`."
-            )
+        if value.ndim == 3:
+            message = f"example {index}: {several_windows_per_row(len(value), value.shape)}"
+            # the row's window bookkeeping (kept when a collator is given every column) rules out the other cause
+            windowed = any(np.size(row.get(name)) == len(value) for name in WINDOW_BOOKKEEPING if name in row)
+            if value.shape[1] == 1 and not windowed:
+                message += (
+                    " If they are the channels of one (channels, time) recording given to the extractor as a nested "
+                    "list, which is read as a list of one-channel recordings, pass it as an array instead, "
+                    "`extractor(np.asarray(signal), ...)`."
+                )
+            raise ValueError(message)
         if value.ndim != 2 or value.shape[-1] == 0:
             raise ValueError(
                 f"example {index}: `input_values` must be (channels, time) or (time,), got shape {tuple(value.shape)}."

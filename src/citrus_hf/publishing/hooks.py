@@ -217,7 +217,9 @@ def register_trainer_checks() -> None:
       refused;
     - a task model's training or evaluation set with its labels in a `target` (or `target_values`, `y`, ...) column
       (no `labels`), or its signal in PatchTST's `past_values` column, is refused with the rename, and so is a set
-      given to `evaluate` or `predict` (`training.trainer.check_label_column`), and a training set of another channel count than a head
+      given to `evaluate` or `predict` (`training.trainer.check_label_column`); a set whose rows hold several
+      windows each (`alignment="window"` one recording at a time) is refused with the map that gives each window its
+      row (`training.trainer.check_window_rows`); and a training set of another channel count than a head
       that concatenates its channels, at once (`training.trainer.check_channel_count`);
     - classification metrics (`compute_metrics_fn`) for a task model that trains as a regression (`num_labels=1`
       without a problem type) are refused, when the Trainer is built and as each evaluation starts
@@ -267,7 +269,7 @@ def register_trainer_checks() -> None:
             from ..processing_citrus_fusion import trainer_data_collator
             from ..training.trainer import (
                 check_channel_count,
-                check_label_column,
+                check_given_sets,
                 check_metrics_task,
                 check_trainable_dtype,
             )
@@ -275,9 +277,7 @@ def register_trainer_checks() -> None:
             # the Trainer's own model: a peft model's trainable parameters are its adapters and saved modules
             check_trainable_dtype(self.args, _unwrapped(self.model, getattr(self, "accelerator", None)))
             _check_processing_class(model, self.processing_class)
-            check_label_column(
-                self.args, model, {"train_dataset": self.train_dataset, "eval_dataset": self.eval_dataset}
-            )
+            check_given_sets(self.args, model, {"train_dataset": self.train_dataset, "eval_dataset": self.eval_dataset})
             check_channel_count(model, self.train_dataset)
             check_metrics_task(model, self.compute_metrics)
             # transformers' default collators cannot batch a fusion model's rows (one array per modality)
@@ -326,8 +326,8 @@ def register_trainer_checks() -> None:
         return eval_sampler(self, eval_dataset, *args, **kwargs)
 
     def checking_given_set(method, argument: str):
-        """`Trainer.evaluate` / `Trainer.predict` checking the columns of the set given to them as those given to the
-        Trainer are checked (`check_label_column`). Here, not in the evaluation loop: the loop's dataloader holds the
+        """`Trainer.evaluate` / `Trainer.predict` checking the set given to them as those given to the Trainer are
+        checked (`check_given_sets`). Here, not in the evaluation loop: the loop's dataloader holds the
         set with its unused columns already removed."""
 
         @functools.wraps(method)
@@ -335,9 +335,9 @@ def register_trainer_checks() -> None:
             dataset = args[0] if args else kwargs.get(argument)
             model = _trainer_model(self)
             if model is not None and dataset is not None and not isinstance(dataset, str):
-                from ..training.trainer import check_label_column
+                from ..training.trainer import check_given_sets
 
-                check_label_column(self.args, model, {argument: dataset}, call=f"Trainer.{method.__name__}")
+                check_given_sets(self.args, model, {argument: dataset}, call=f"Trainer.{method.__name__}")
             return method(self, *args, **kwargs)
 
         return checked

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     # What the `Trainer` trains and evaluates on: aligned `datasets` rows, or a torch dataset (fusion windows,
     # augmented copies).
     TrainingSet = datasets.Dataset | torch.utils.data.Dataset
+    # The sets given to a `Trainer` (or its `evaluate` / `predict`) by the argument that gave them; an evaluation set
+    # may be a dict of sets.
+    GivenSets = dict[str, TrainingSet | dict[str, TrainingSet] | None]
 
 # The fine-tuning schedule: this many passes over the labelled examples (`recipes.FinetuneRecipe` bounds the steps
 # they make), and the Trainer's when a run names neither steps nor epochs.
@@ -394,7 +397,7 @@ def check_metrics_task(model: PreTrainedModel, compute_metrics: Callable[..., An
 def check_label_column(
     args: TrainingArguments,
     model: PreTrainedModel,
-    sets: dict[str, TrainingSet | dict[str, TrainingSet] | None],
+    sets: GivenSets,
     call: str = "Trainer",
 ) -> None:
     """Refuse a training or evaluation set whose labels sit in a column of another convention (`target`: the
@@ -421,14 +424,8 @@ def check_label_column(
 
     if not getattr(args, "remove_unused_columns", True):
         return
-    named = {}
-    for argument, given in sets.items():
-        if isinstance(given, dict):
-            named |= {f"{argument}[{key!r}]": value for key, value in given.items()}
-        else:
-            named[argument] = given
     dropped = f"the Trainer passes {type(model).__name__} only the columns its forward takes"
-    for name, dataset in named.items():
+    for name, dataset in _named_sets(sets).items():
         columns = getattr(dataset, "column_names", None) or []
         # a fusion model takes one column per modality, not `input_values`
         signal = getattr(model, "main_input_name", None) == "input_values"
@@ -447,6 +444,64 @@ def check_label_column(
                 f"would get no labels and stop at the first step. Rename it: `dataset = dataset.rename_column("
                 f'"{column}", "labels")`, and keep the Trainer\'s `label_names` at ["labels"].'
             )
+
+
+def _named_sets(sets: GivenSets) -> dict[str, TrainingSet | None]:
+    """`sets` by the argument that gave them, a dict of evaluation sets as one entry per set (`eval_dataset['a']`)."""
+    named = {}
+    for argument, given in sets.items():
+        if isinstance(given, dict):
+            named |= {f"{argument}[{key!r}]": value for key, value in given.items()}
+        else:
+            named[argument] = given
+    return named
+
+
+def check_window_rows(sets: GivenSets, call: str = "Trainer") -> None:
+    """Refuse a set whose rows hold several windows each: `extractor(recording, alignment="window")` in a map of one
+    row at a time keeps a recording's windows in its row, with one label and its window bookkeeping
+    (`recording_index`, `window_start_seconds`) as lists. The collator then stopped at the first batch, blaming a
+    nested list (one channel) or giving a bare shape (several), and the Trainer's column removal had dropped the
+    bookkeeping that names the cause. Sets that are not a `datasets.Dataset` are left to the collator.
+
+    Args:
+        sets, call: as in `check_label_column`.
+    """
+    import datasets
+    import numpy as np
+
+    from ..configuration_citrus import WINDOW_BOOKKEEPING
+    from ..feature_extraction_citrus import several_windows_per_row
+
+    for name, dataset in _named_sets(sets).items():
+        if not isinstance(dataset, datasets.Dataset):
+            continue
+        listed = [
+            column
+            for column in WINDOW_BOOKKEEPING
+            if column in dataset.features and not isinstance(dataset.features[column], datasets.Value)
+        ]
+        if not listed:
+            continue
+        counts = [len(windows) for windows in dataset.select_columns(listed[:1]).with_format(None)[listed[0]]]
+        row = next((index for index, count in enumerate(counts) if count > 1), None)
+        if row is None:
+            continue  # one window per row: the collator takes it
+        values = dataset[row].get("input_values")
+        shape = np.shape(values) if values is not None else (counts[row],)
+        raise ValueError(f"{call}({name}=...), row {row}: {several_windows_per_row(counts[row], shape)}")
+
+
+def check_given_sets(
+    args: TrainingArguments,
+    model: PreTrainedModel,
+    sets: GivenSets,
+    call: str = "Trainer",
+) -> None:
+    """The checks of the sets given to a `Trainer` or to its `evaluate` / `predict`: their label and signal columns
+    (`check_label_column`) and their windows per row (`check_window_rows`)."""
+    check_label_column(args, model, sets, call)
+    check_window_rows(sets, call)
 
 
 def check_channel_count(model: PreTrainedModel, train_dataset: TrainingSet | None) -> None:
@@ -729,11 +784,13 @@ def evaluation_sampler(args: TrainingArguments, dataset: TrainingSet | None) -> 
 __all__ = [
     "FINETUNE_EPOCHS",
     "GREATER_IS_BETTER_GIVEN",
+    "check_given_sets",
     "check_label_column",
     "check_metrics_task",
     "check_outputs_join",
     "check_smoothed_labels",
     "check_trainable_dtype",
+    "check_window_rows",
     "LENGTH_AWARE_SAMPLING",
     "check_inputs_for_metrics",
     "evaluation_sampler",
