@@ -7,7 +7,8 @@
   and returned runtimes alone (`label_ids` None); `Trainer(eval_dataset=...)` refused the same set.
 - `Trainer.predict` of a model that returns outputs per patch (the encoder, the pre-training model, a classifier with
   `output_hidden_states=True`) on batches of different durations stopped deep in transformers ("Sizes of tensors must
-  match").
+  match"); so did its inputs for the metrics under `batch_eval_metrics`, which the refusal of windows of several
+  durations let through.
 - The refusal of the other head's size keyword (`num_labels` for a regressor, `num_targets` for a classifier) held for
   the task classes' `from_pretrained` only: the Auto classes, a config given to `from_pretrained` and the classes'
   constructors built a head of the default size without a word.
@@ -161,6 +162,21 @@ def test_outputs_per_patch_of_batches_of_different_durations_are_refused_before_
     ) as error:
         trainer.predict(_rows(MIXED))
     assert re.search(fix, str(error.value))
+
+
+def test_inputs_for_metrics_of_a_prediction_are_joined_even_with_batch_eval_metrics(tmp_path):
+    """`batch_eval_metrics` leaves an evaluation's batches apart, but `predict` still joins its inputs: the refusal of
+    windows of several durations skipped it, and `predict` stopped inside torch."""
+    arguments = _arguments(tmp_path, include_for_metrics=["inputs"], batch_eval_metrics=True)
+    trainer = Trainer(
+        model=CiTrusForSequenceClassification(tiny_config()),
+        args=arguments,
+        compute_metrics=lambda prediction, compute_result=True: {},
+    )
+    rows = _rows([200, 200, 120, 40], labels=[0, 1, 0, 1])
+    assert "eval_loss" in trainer.evaluate(rows)
+    with pytest.raises(ValueError, match="padding='max_length'"):
+        trainer.predict(rows)
 
 
 def test_outputs_per_patch_are_joined_where_they_can_be(tmp_path):

@@ -368,22 +368,24 @@ def register_trainer_checks() -> None:
             )
 
             check_metrics_task(model, self.compute_metrics)
-            check_inputs_for_metrics(self.args, dataset)
             # what the loop gathers, as it decides it: predictions unless only the loss is asked for; an evaluation
-            # with `batch_eval_metrics` hands each batch's over without keeping it
+            # with `batch_eval_metrics` hands each batch's over without keeping it (a prediction keeps them)
             prediction = loop.arguments["description"] == "Prediction"
+            check_inputs_for_metrics(self.args, dataset, prediction)
             loss_only = loop.arguments["prediction_loss_only"]
+            if loss_only is None:
+                loss_only = self.args.prediction_loss_only
+            ignore_keys = loop.arguments["ignore_keys"]
+            if ignore_keys is None:  # as `Trainer.prediction_step` reads them
+                ignore_keys = getattr(model.config, "keys_to_ignore_at_inference", [])
+            gathered = not loss_only and (prediction or not self.args.batch_eval_metrics)
             check_outputs_join(
                 self.args,
                 model,
                 dataset,
                 call="Trainer.predict" if prediction else "Trainer.evaluate",
-                gathered=not (self.args.prediction_loss_only if loss_only is None else loss_only)
-                and (prediction or not self.args.batch_eval_metrics)
-                and self.preprocess_logits_for_metrics is None,
-                ignore_keys=loop.arguments["ignore_keys"]
-                if loop.arguments["ignore_keys"] is not None
-                else getattr(model.config, "keys_to_ignore_at_inference", []),
+                gathered=gathered and self.preprocess_logits_for_metrics is None,
+                ignore_keys=ignore_keys,
             )
             if not getattr(self, "_citrus_label_names_checked", False):  # once per Trainer, not every evaluation
                 self._citrus_label_names_checked = True

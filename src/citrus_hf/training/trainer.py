@@ -627,17 +627,20 @@ def length_grouped_sampler(
     )
 
 
-def check_inputs_for_metrics(args: TrainingArguments, dataset: TrainingSet | None) -> None:
+def check_inputs_for_metrics(args: TrainingArguments, dataset: TrainingSet | None, prediction: bool = False) -> None:
     """Refuse `include_for_metrics=["inputs"]` on an evaluation set whose windows differ in duration, before the
     evaluation runs. transformers joins every batch's inputs and pads them along axis 1 only, which for CiTrus
     `(batch, channels, time)` windows is the channel axis: batches padded to different durations stopped inside torch
     ("Sizes of tensors must match"). A fusion model's inputs are joined modality by modality, so each modality's
-    windows must share one duration (those of different modalities need not)."""
+    windows must share one duration (those of different modalities need not). `prediction`: the loop runs for
+    `Trainer.predict`, which joins them even with `batch_eval_metrics`."""
     import datasets
 
     if "inputs" not in (getattr(args, "include_for_metrics", None) or []) or not isinstance(dataset, datasets.Dataset):
         return
-    if not getattr(args, "eval_do_concat_batches", True) or getattr(args, "batch_eval_metrics", False):
+    if not getattr(args, "eval_do_concat_batches", True) or (
+        getattr(args, "batch_eval_metrics", False) and not prediction
+    ):
         return  # the batches' inputs are handed over one by one, never joined
     by_modality: dict[str | None, set[int]] = {}
     for per_modality in _window_lengths(dataset) or []:
