@@ -1979,7 +1979,9 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         the right class, unless `replace_head=True` asks for a new head on its encoder. A head of another size
         (`num_labels=5` on a 3-class checkpoint) is an error unless `ignore_mismatched_sizes=True` asks for a new
         head. Pickled `.bin` checkpoints are refused, and so are, before any weight is read, a folder without
-        `config.json`, a path that does not exist and a checkpoint of another model type.
+        `config.json`, a path that does not exist and a checkpoint of another model type. A model loaded from a
+        local folder records it by its absolute path (`name_or_path`), so that it still names that folder after the
+        current folder changes.
         """
         requested = pretrained_model_name_or_path
         # a config field misspelt or named as other models name it (`num_classes=3`): transformers would pass it on
@@ -2144,6 +2146,11 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
             # a bundled checkpoint: its name, not this installation's path to it, is what an adapter or a card built
             # on the model records as its base (it loads by that name wherever the package is installed)
             model.config._name_or_path = model.name_or_path = requested
+        elif isinstance(requested, (str, os.PathLike)) and os.path.isdir(requested):
+            # a local folder by its absolute path: "runs/base" as typed names the folder only while the current folder
+            # stays the same, and after an `os.chdir` (a notebook's `%cd`) every later reader (the adapter's recorded
+            # base, the Trainer's card, `push_to_hub`'s run records) found another project's folder or a Hub id
+            model.config._name_or_path = model.name_or_path = os.path.abspath(requested)
         if callable(getattr(model, "_freeze_unused_parameters", None)):  # a task model
             model._freeze_unused_parameters()
         return (model, loading_info) if return_loading_info else model

@@ -63,7 +63,8 @@ def test_an_adapter_on_a_local_base_is_published_with_the_base_named(make_hub_cl
         script = script.replace(key, repo)
     result = client_result(make_hub_client(tmp_path)(script))
     assert result["recorded"] == BASE and result["card_base"] == BASE and result["cli_recorded"] == BASE
-    assert result["in_memory"] == "pretrained"  # the model in memory keeps its own record
+    # the model in memory keeps its own record: the folder it was loaded from, by its absolute path
+    assert result["in_memory"] == str(tmp_path / "pretrained")
     assert result["local_recorded"] == str(tmp_path / "pretrained")  # by its absolute path, with a warning
     assert result["named_warnings"] == []
     (warning,) = result["unnamed_warnings"]
