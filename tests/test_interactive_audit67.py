@@ -4,7 +4,10 @@ again, Ctrl-C."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
+import pytest
 from tiny_configs import save_tiny_classifier
 
 
@@ -37,3 +40,23 @@ def test_a_model_loaded_from_a_relative_folder_remembers_the_folder_after_a_chdi
     )
     trainer.create_model_card()
     assert "runs/base" not in (tmp_path / "out" / "README.md").read_text().split("---")[1]
+
+
+@pytest.mark.parametrize(
+    "reloaded",
+    [["citrus_hf._logs"], ["citrus_hf", "citrus_hf._logs"], ["citrus_hf._logs", "citrus_hf"], ["citrus_hf._logs"] * 2],
+)
+def test_a_package_warning_is_printed_once_after_the_logs_module_is_reloaded(reloaded):
+    """`importlib.reload(citrus_hf._logs)` (or a cell reloading every module, in sorted order) made a new follower
+    logger and handler, while the "citrus_hf" logger stayed under the old one, whose handler then found the old
+    follower's own handler "below" it and took every package record as handled elsewhere: nothing reached the screen."""
+    script = (
+        "import importlib, logging, sys, citrus_hf._logs\n"
+        f"for name in {reloaded!r}:\n"
+        "    importlib.reload(sys.modules[name])\n"
+        "logging.getLogger('citrus_hf.modeling_citrus').warning('a package warning')\n"
+    )
+    stderr = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    ).stderr
+    assert stderr.count("[citrus_hf] a package warning") == 1, stderr

@@ -71,7 +71,7 @@ class _StderrWhenUnhandled(logging.Handler):
         self.setFormatter(logging.Formatter(f"[{PACKAGE}] %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        if logging.getLogger().handlers or _handled_below(record.name):
+        if logging.getLogger().handlers or _handled_below(record.name, self):
             return
         try:
             sys.stderr.write(self.format(record) + "\n")  # sys.stderr now, not at import: pytest and CLIs swap it
@@ -80,10 +80,13 @@ class _StderrWhenUnhandled(logging.Handler):
             self.handleError(record)
 
 
-def _handled_below(name: str) -> bool:
-    """Whether a handler of the logger `name` or of an ancestor below `_FOLLOWER` has taken a record of it."""
+def _handled_below(name: str, handler: logging.Handler) -> bool:
+    """Whether a handler of the logger `name` or of an ancestor below the logger that holds `handler` has taken a
+    record of it. The walk stops at `handler`'s own logger, not at this module's `_FOLLOWER`: after
+    `importlib.reload` of this module (a notebook's reload cell) `_FOLLOWER` is a new logger while the "citrus_hf"
+    logger may still hang under the old one, whose handler then found itself "below" and printed nothing, ever."""
     logger: logging.Logger | None = logging.getLogger(name)
-    while logger is not None and logger is not _FOLLOWER:
+    while logger is not None and handler not in logger.handlers:
         if logger.handlers:
             return True
         logger = logger.parent
