@@ -6,9 +6,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from tiny_configs import save_tiny_classifier
+
+
+def _python(script: str, **options) -> subprocess.CompletedProcess:
+    """`script` run by a fresh Python (a notebook's kernel: nothing of this test process carries over)."""
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, **options)
 
 
 def test_a_model_loaded_from_a_relative_folder_remembers_the_folder_after_a_chdir(tmp_path, monkeypatch):
@@ -56,7 +62,64 @@ def test_a_package_warning_is_printed_once_after_the_logs_module_is_reloaded(rel
         "    importlib.reload(sys.modules[name])\n"
         "logging.getLogger('citrus_hf.modeling_citrus').warning('a package warning')\n"
     )
-    stderr = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
-    ).stderr
+    stderr = _python(script, check=True).stderr
     assert stderr.count("[citrus_hf] a package warning") == 1, stderr
+
+
+MODEL_MODULES = (
+    "configuration_citrus",
+    "configuration_citrus_fusion",
+    "feature_extraction_citrus",
+    "modeling_citrus",
+    "modeling_citrus_fusion",
+    "processing_citrus_fusion",
+)
+
+
+def test_reloading_a_model_module_is_refused_and_leaves_loading_working():
+    """`importlib.reload(citrus_hf.configuration_citrus)` (or `modeling_citrus`) made new classes that transformers'
+    Auto classes and the package's other modules did not know: loading then failed with wrong reasons ("which
+    AutoModel does not load", "model.safetensors is corrupt or truncated"). The reload is refused, naming the fix, and
+    the classes in use stay the ones every module knows."""
+    script = (
+        "import importlib, json, sys, citrus_hf\n"
+        "from transformers import AutoModel\n"
+        "refused = {}\n"
+        f"for name in {MODEL_MODULES!r}:\n"
+        "    try:\n"
+        "        importlib.reload(importlib.import_module('citrus_hf.' + name))\n"
+        "    except ImportError as error:\n"
+        "        refused[name] = str(error)\n"
+        "loaded = [type(AutoModel.from_pretrained('citrus-small')).__name__,\n"
+        "          type(citrus_hf.CiTrusModel.from_pretrained('citrus-small')).__name__,\n"
+        "          type(citrus_hf.CiTrusFeatureExtractor.from_pretrained('citrus-small')).__name__]\n"
+        "print('RESULT', json.dumps({'refused': refused, 'loaded': loaded}))\n"
+    )
+    run = _python(script)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.split("RESULT", 1)[1])
+    assert sorted(result["refused"]) == sorted(MODEL_MODULES)
+    for name, message in result["refused"].items():
+        assert f"citrus_hf.{name} cannot be reloaded" in message and "restart the Python kernel" in message
+    assert result["loaded"] == ["CiTrusModel", "CiTrusModel", "CiTrusFeatureExtractor"]
+
+
+def test_a_copy_of_the_model_files_outside_the_package_still_runs_again(tmp_path):
+    """transformers runs a checkpoint's remote code again in the same module when the code changed: only the
+    installed package's modules refuse a second run."""
+    import shutil
+
+    import citrus_hf
+
+    package = tmp_path / "remote_copy"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    source = Path(citrus_hf.__file__).parent
+    for name in ("vocabulary_citrus", "configuration_citrus"):
+        shutil.copy(source / f"{name}.py", package / f"{name}.py")
+    script = (
+        "import importlib, remote_copy.configuration_citrus as module\n"
+        "importlib.reload(module)\n"
+        "print(module.CiTrusConfig.model_type)\n"
+    )
+    assert _python(script, cwd=tmp_path, check=True).stdout.strip() == "citrus"

@@ -45,6 +45,33 @@ from .vocabulary_citrus import (
 
 logger = logging.get_logger(__name__)
 
+
+def refuse_second_run(namespace: Mapping[str, Any]) -> None:
+    """Refuse to run a model module of the installed package again (`importlib.reload`, IPython's autoreload), called
+    with its `globals()` before it defines anything. transformers' Auto classes and the package's other modules hold
+    the classes of its first run, and a second run rebinds the module's names to new classes they do not know: loading
+    then failed for wrong reasons ("which AutoModel does not load", "model.safetensors is corrupt or truncated").
+    Refused before anything is rebound, the module keeps the classes everyone uses. The same file run as a
+    checkpoint's remote code (a module outside the package, which transformers runs again when the code changed) is
+    left alone.
+
+    Raises:
+        ImportError: the module `namespace` belongs to has run before and is one of the installed package's.
+    """
+    name = namespace["__name__"]
+    if name.partition(".")[0] != "citrus_hf":
+        return
+    if any(isinstance(value, type) and value.__module__ == name for value in namespace.values()):
+        raise ImportError(
+            f"{name} cannot be reloaded: transformers' Auto classes and citrus_hf's other modules keep the classes "
+            "it defined first, so a reloaded copy would load checkpoints with classes nobody else knows. Its classes "
+            "stay as they were; to use an edited file, restart the Python kernel (do not reload citrus_hf's model "
+            "modules)."
+        )
+
+
+refuse_second_run(globals())
+
 # The model code's module, as checkpoints' `auto_map` names it (the file `save_pretrained` copies beside the weights).
 _MODELING_MODULE = "modeling_citrus"
 

@@ -41,11 +41,14 @@ from .configuration_citrus import (
     misspelt_names,
     raise_plain_validation_errors,
     reconcile_label2id,
+    refuse_second_run,
     set_class_names,
     settle_class_labels,
     settled_class_names,
 )
 from .vocabulary_citrus import FUSION_MODEL_TYPE, as_bool
+
+refuse_second_run(globals())  # before anything is defined: see its docstring
 
 
 def _check_extra_keywords(config_class: type[PreTrainedConfig], extra: Mapping[str, Any]) -> None:

@@ -57,6 +57,7 @@ from .configuration_citrus import (
     misspelt_names,
     name_as_text,
     not_a_field_error,
+    refuse_second_run,
     request_got_no_answer,
     warn_of_rate_override,
 )
@@ -70,6 +71,8 @@ from .vocabulary_citrus import (
     canonical_unit,
     unit_factor,
 )
+
+refuse_second_run(globals())  # before anything is defined: see its docstring
 
 logger = logging.get_logger(__name__)
 

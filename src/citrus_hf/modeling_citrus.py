@@ -56,6 +56,7 @@ from .configuration_citrus import (
     looks_like_time_by_channels,
     lookup_never_reached_the_hub,
     missing_subfolder_error,
+    refuse_second_run,
     safetensors_names,
     stale_weights_error,
     unregistered_objective_message,
@@ -74,6 +75,8 @@ from .vocabulary_citrus import (
     REGRESSION,
     as_bool,
 )
+
+refuse_second_run(globals())  # before anything is defined: see its docstring
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike

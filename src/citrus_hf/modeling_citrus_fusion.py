@@ -28,7 +28,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.modeling_utils import PreTrainedModel
 from transformers.utils import logging
 
-from .configuration_citrus import WINDOW_BOOKKEEPING, CiTrusConfig
+from .configuration_citrus import WINDOW_BOOKKEEPING, CiTrusConfig, refuse_second_run
 from .configuration_citrus_fusion import (
     FUSION_CHANNEL_COUNT_FIX,
     CiTrusFusionConfig,
@@ -50,6 +50,8 @@ from .modeling_citrus import (
     _reject_text_kwargs,
 )
 from .vocabulary_citrus import as_bool
+
+refuse_second_run(globals())  # before anything is defined: see its docstring
 
 logger = logging.get_logger(__name__)
 

@@ -49,6 +49,7 @@ from .configuration_citrus import (
     check_checkpoint_reference,
     check_save_directory,
     file_for_folder_error,
+    refuse_second_run,
 )
 from .configuration_citrus_fusion import (
     FUSION_CHANNEL_COUNT_FIX,
@@ -64,6 +65,8 @@ from .feature_extraction_citrus import (
     keyword_names,
     stack_row_values,
 )
+
+refuse_second_run(globals())  # before anything is defined: see its docstring
 
 logger = logging.get_logger(__name__)
 
