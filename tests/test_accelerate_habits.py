@@ -372,7 +372,8 @@ def test_ctrl_c_under_a_launch_says_interrupted_once(rank, said, monkeypatch, ca
 
     monkeypatch.setenv("RANK", rank)
     monkeypatch.setattr(main_module, "run_subcommand", interrupted)
-    assert main(["pretrain", "--output-dir", "x"]) == 130
+    monkeypatch.setattr(sys, "argv", ["citrus", "pretrain", "--output-dir", "x"])
+    assert main() == 130
     assert ("interrupted" in capsys.readouterr().err) is said
 
 

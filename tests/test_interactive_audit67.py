@@ -123,3 +123,25 @@ def test_a_copy_of_the_model_files_outside_the_package_still_runs_again(tmp_path
         "print(module.CiTrusConfig.model_type)\n"
     )
     assert _python(script, cwd=tmp_path, check=True).stdout.strip() == "citrus"
+
+
+def _interrupted(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+def test_main_called_in_process_lets_a_ctrl_c_stop_the_callers_loop(monkeypatch, capsys):
+    """`main([...])` in a notebook's loop over files returned 130 on Ctrl-C, so the loop went on to the next file; the
+    console script (and `python -m citrus_hf.commands.<command>`) still ends with one line and code 130."""
+    from citrus_hf.commands import main as main_module
+
+    monkeypatch.setattr(main_module, "run_subcommand", _interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        main_module.main(["predict", "runs/ft", "r0.npy"])
+    assert "interrupted" not in capsys.readouterr().err  # the traceback says so
+    monkeypatch.setattr(sys, "argv", ["citrus", "predict", "runs/ft", "r0.npy"])
+    assert main_module.main() == 130
+    assert capsys.readouterr().err.strip() == "interrupted"
+    monkeypatch.setattr(sys, "argv", ["/path/to/citrus_hf/commands/predict.py", "runs/ft", "r0.npy"])
+    with pytest.raises(SystemExit) as exit:
+        main_module.run_command_module("predict")
+    assert exit.value.code == 130 and capsys.readouterr().err.strip() == "interrupted"

@@ -16,7 +16,8 @@ This is the command line's one error boundary: an error the user can fix (a bad 
 a missing folder or column, no network) prints one line `error: ...` and exits with code 2; `--debug` (anywhere on the
 command line) shows the traceback instead. Any other exception is a bug and keeps its traceback. A ValueError or OSError
 raised outside this package (which may be a bug too) says in its line where it was raised. A reader that stops
-reading (`citrus data list | head -1`) ends the command quietly with code 141, as git's (killed by SIGPIPE).
+reading (`citrus data list | head -1`) ends the command quietly with code 141, as git's (killed by SIGPIPE). Ctrl-C
+ends the program with "interrupted" and code 130; `main([...])` called in-process lets the KeyboardInterrupt through.
 """
 
 from __future__ import annotations
@@ -165,7 +166,13 @@ def _printable_anywhere() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run `citrus` with `argv` (default: the process's arguments); returns the exit code."""
+    """Run `citrus` with `argv` (default: the process's arguments); returns the exit code.
+
+    Run as the program (no `argv`: the console script, `python -m citrus_hf`), Ctrl-C ends it with the line
+    "interrupted" and code 130. Called in-process with arguments (a notebook, a script looping over files),
+    KeyboardInterrupt propagates after the command's own lines, as from any Python call: returning 130 let the
+    caller's loop go on to the next file."""
+    as_program = argv is None
     wait_passively_for_work()
     _printable_anywhere()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -180,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a reader gone shows here, inside the boundary, not in Python's flush at exit
         return code
     except KeyboardInterrupt:
-        if debug:
+        if debug or not as_program:
             raise
         if os.environ.get("RANK", "0") == "0":  # Ctrl-C reaches every process of a launch: one says so
             print("interrupted", file=sys.stderr)
@@ -197,7 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_command_module(command: str) -> None:
     """`python -m citrus_hf.commands.<command> ARGS` (also `accelerate launch -m citrus_hf.commands.<command>`): runs
     `citrus <command> ARGS` and exits with its code, where the module alone would define the command and exit 0."""
-    sys.exit(main([command, *sys.argv[1:]]))
+    sys.argv[1:1] = [command]  # the process's arguments as `citrus` would have them: run as the program
+    sys.exit(main())
 
 
 if __name__ == "__main__":
