@@ -145,3 +145,59 @@ def test_main_called_in_process_lets_a_ctrl_c_stop_the_callers_loop(monkeypatch,
     with pytest.raises(SystemExit) as exit:
         main_module.run_command_module("predict")
     assert exit.value.code == 130 and capsys.readouterr().err.strip() == "interrupted"
+
+
+@pytest.fixture
+def cut_short_server():
+    """An HTTP server on 127.0.0.1 whose answer declares 64 kB and sends half of it before closing."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's API
+            self.send_response(200)
+            self.send_header("Content-Length", str(65536))
+            self.end_headers()
+            self.wfile.write(b"\0" * 32768)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/archive.tar.gz"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_download_cut_short_says_so_and_leaves_nothing(tmp_path, cut_short_server):
+    """A connection closed before the bytes its answer declared was reported as "Checksum mismatch"."""
+    from citrus_hf.data import fetch
+    from citrus_hf.data.errors import OfflineError
+
+    with pytest.raises(OfflineError, match=r"download cut short \(32768 of 65536 bytes\)"):
+        fetch.download_url(cut_short_server, tmp_path / "archive.tar.gz", sha256="0" * 64, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_download_stopped_by_ctrl_c_leaves_nothing(tmp_path, cut_short_server, monkeypatch):
+    """Ctrl-C left a hidden .partial file beside the destination, against `download_url`'s docstring."""
+    from citrus_hf.data import fetch
+
+    class InterruptedBar:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def update(self, count):
+            raise KeyboardInterrupt  # Ctrl-C while the bytes arrive
+
+    monkeypatch.setattr(fetch, "progress_bar", InterruptedBar)
+    with pytest.raises(KeyboardInterrupt):
+        fetch.download_url(cut_short_server, tmp_path / "archive.tar.gz", sha256="0" * 64, progress=False)
+    assert list(tmp_path.iterdir()) == []

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import http.client
 import io
 import json
 import os
@@ -32,7 +33,7 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from .._files import new_partial_file, replace_bytes, replace_text
+from .._files import replace_bytes, replace_text, written_then_renamed
 from .._logs import progress_bar
 from ..vocabulary_citrus import as_bool
 from .errors import ArchiveMissingError, ChecksumError, CitrusDataError, CorruptFileError, OfflineError
@@ -366,7 +367,8 @@ def download_url(
     checksum is reused without any network access.
 
     Raises:
-        OfflineError: offline mode is on, or the server cannot be reached (the message names the URL).
+        OfflineError: offline mode is on, the server cannot be reached, or the connection closed before the bytes
+            the server announced (the message names the URL; nothing is kept).
         ChecksumError: the downloaded bytes do not match (nothing is kept).
     """
     progress = as_bool("progress", progress)
@@ -379,33 +381,40 @@ def download_url(
             "unset it, or download the file elsewhere and place it there."
         )
     destination.parent.mkdir(parents=True, exist_ok=True)
-    # its own file: two processes downloading the same file each write theirs, and the rename keeps one whole
-    partial = Path(new_partial_file(destination))
     digests = {name: hashlib.new(name) for name, value in (("sha256", sha256), ("md5", md5)) if value}
-    try:
-        request = urllib.request.Request(url, headers={"User-Agent": "citrus-hf"})
-        with urllib.request.urlopen(request, timeout=timeout) as response, open(partial, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with progress_bar(progress, total=total, unit="B", unit_scale=True, desc=destination.name) as bar:
-                for chunk in iter(lambda: response.read(_CHUNK), b""):
-                    out.write(chunk)
-                    for digest in digests.values():
-                        digest.update(chunk)
-                    bar.update(len(chunk))
-    except (urllib.error.URLError, OSError, TimeoutError) as error:
-        partial.unlink(missing_ok=True)
-        raise OfflineError(
-            f"Could not download {url} ({error}). Check the network connection (or proxy) and try again; to work "
-            f"offline, download the file elsewhere and place it at {destination}."
-        ) from error
-    for name, expected in (("sha256", sha256), ("md5", md5)):
-        if expected and digests[name].hexdigest() != expected.lower():
-            partial.unlink(missing_ok=True)
-            raise ChecksumError(
-                f"Checksum mismatch for {destination.name} downloaded from {url}: expected {name} {expected}, got "
-                f"{digests[name].hexdigest()}. Nothing was kept; try again, and report it if it persists."
+    # its own file: two processes downloading the same file each write theirs, and the rename keeps one whole; removed
+    # whatever ends the download early (an error, Ctrl-C), as the docstring promises
+    with written_then_renamed(destination) as partial:
+        received = 0
+        try:
+            request = urllib.request.Request(url, headers={"User-Agent": "citrus-hf"})
+            with urllib.request.urlopen(request, timeout=timeout) as response, open(partial, "wb") as out:
+                total = int(response.headers.get("Content-Length") or 0) or None
+                with progress_bar(progress, total=total, unit="B", unit_scale=True, desc=destination.name) as bar:
+                    for chunk in iter(lambda: response.read(_CHUNK), b""):
+                        out.write(chunk)
+                        for digest in digests.values():
+                            digest.update(chunk)
+                        received += len(chunk)
+                        bar.update(len(chunk))
+        except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as error:
+            raise OfflineError(
+                f"Could not download {url} ({error}). Check the network connection (or proxy) and try again; to "
+                f"work offline, download the file elsewhere and place it at {destination}."
+            ) from error
+        if total is not None and received < total:
+            # http.client ends the read quietly when the server closes the connection early: the bytes are not the
+            # file's, which the checksum would have called a mismatch (as if the server sent another file)
+            raise OfflineError(
+                f"Could not download {url}: the connection closed early, download cut short ({received} of {total} "
+                "bytes). Nothing was kept; check the network connection and try again."
             )
-    os.replace(partial, destination)
+        for name, expected in (("sha256", sha256), ("md5", md5)):
+            if expected and digests[name].hexdigest() != expected.lower():
+                raise ChecksumError(
+                    f"Checksum mismatch for {destination.name} downloaded from {url}: expected {name} {expected}, "
+                    f"got {digests[name].hexdigest()}. Nothing was kept; try again, and report it if it persists."
+                )
     return destination
 
 
