@@ -201,3 +201,92 @@ def test_a_download_stopped_by_ctrl_c_leaves_nothing(tmp_path, cut_short_server,
     with pytest.raises(KeyboardInterrupt):
         fetch.download_url(cut_short_server, tmp_path / "archive.tar.gz", sha256="0" * 64, progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+# A notebook cell that defines and registers the user's own recipe, augmentation, pre-training head and arm.
+REGISTERING_CELL = """
+from citrus_hf.evaluation.arms import Arm, register_arm
+from citrus_hf.modeling_citrus import CiTrusSampleHead, register_pretraining_head
+from citrus_hf.training.augment import register_augmentation
+from citrus_hf.training.recipes import ProbeRecipe, register_recipe
+
+@register_recipe
+class MyProbe(ProbeRecipe):
+    name = "audit67-probe"
+    description = "my tweaked probe"
+
+@register_augmentation("audit67-flip")
+def my_flip(windows, lengths, generator):
+    return -windows
+
+@register_pretraining_head
+class MyHead(CiTrusSampleHead):
+    objective = "audit67-objective"
+    description = "mine"
+
+@register_arm
+class MyArm(Arm):
+    name, description = "audit67-arm", "mine"
+
+    def run(self, context, prepared, chosen, seed, run_dir):
+        return {"test": {}}
+"""
+
+
+def test_a_cell_that_registers_ones_own_definitions_runs_again(monkeypatch):
+    """Run a second time (an edit, Run All), the cell was refused: "already registered" by its own first run. A
+    re-definition (same module and qualified name) replaces the entry; another definition under a taken name, and
+    anything under the package's own names, stays refused."""
+    from citrus_hf import configuration_citrus
+    from citrus_hf.evaluation.arms import ARMS, register_arm
+    from citrus_hf.modeling_citrus import PRETRAINING_HEADS, register_pretraining_head
+    from citrus_hf.training.augment import AUGMENTATIONS, register_augmentation
+    from citrus_hf.training.recipes import RECIPES, ProbeRecipe, register_recipe
+
+    monkeypatch.setattr(configuration_citrus, "PRETRAINING_OBJECTIVES", configuration_citrus.PRETRAINING_OBJECTIVES)
+    registries = [
+        (RECIPES, "audit67-probe"),
+        (AUGMENTATIONS, "audit67-flip"),
+        (PRETRAINING_HEADS, "audit67-objective"),
+        (ARMS, "audit67-arm"),
+    ]
+    for registry, name in registries:
+        monkeypatch.setitem(registry, name, None)  # (taken out of the registry after the test)
+        del registry[name]
+    cells = [{"__name__": "__main__"}, {"__name__": "__main__"}]
+    for cell in cells:
+        exec(REGISTERING_CELL, cell)
+    latest = cells[-1]
+
+    def registered() -> list:
+        recipe, arm = type(RECIPES["audit67-probe"]), type(ARMS["audit67-arm"])
+        return [recipe, AUGMENTATIONS["audit67-flip"], PRETRAINING_HEADS["audit67-objective"], arm]
+
+    mine = [latest["MyProbe"], latest["my_flip"], latest["MyHead"], latest["MyArm"]]
+
+    assert registered() == mine
+
+    class MyProbe(ProbeRecipe):  # another definition (this test's) under the cell's name
+        name = "audit67-probe"
+        description = "someone else's"
+
+    class MyHead(latest["MyHead"]):
+        pass
+
+    class MyArm(latest["MyArm"]):
+        pass
+
+    with pytest.raises(ValueError, match="'audit67-probe' is already registered"):
+        register_recipe(MyProbe)
+    with pytest.raises(ValueError, match="'audit67-flip' is already registered"):
+        register_augmentation("audit67-flip")(lambda windows, lengths, generator: windows)
+    with pytest.raises(ValueError, match="'audit67-objective' is already registered"):
+        register_pretraining_head(MyHead)
+    with pytest.raises(ValueError, match="'audit67-arm' is already registered"):
+        register_arm(MyArm)
+    # the package's own, even re-registered by its own class
+    with pytest.raises(ValueError, match="'probe' is already registered"):
+        register_recipe(ProbeRecipe)
+    with pytest.raises(ValueError, match="'time' is already registered"):
+        register_pretraining_head(PRETRAINING_HEADS["time"])
+    assert registered() == mine

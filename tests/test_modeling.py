@@ -509,8 +509,8 @@ def test_a_new_objective_is_one_class_and_one_registration(monkeypatch):
     monkeypatch.setattr(configuration_citrus, "PRETRAINING_OBJECTIVES", (*PRETRAINING_OBJECTIVES, "derivative"))
     register_pretraining_head(_DerivativeHead)
     try:
-        with pytest.raises(ValueError, match="already registered"):
-            register_pretraining_head(_DerivativeHead)
+        with pytest.raises(ValueError, match="already registered"):  # another class under the name
+            register_pretraining_head(type("OtherDerivativeHead", (_DerivativeHead,), {}))
         config = tiny_config(pretraining_objective="derivative", num_channels=2, num_hidden_layers=2)
         model = CiTrusForPretraining(config)
         outputs = model(torch.randn(3, 2, 200))

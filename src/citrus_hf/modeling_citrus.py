@@ -74,6 +74,7 @@ from .vocabulary_citrus import (
     POOLINGS,
     REGRESSION,
     as_bool,
+    redefines,
 )
 
 refuse_second_run(globals())  # before anything is defined: see its docstring
@@ -3154,12 +3155,12 @@ def register_pretraining_head(head_class: type[CiTrusPretrainingHead]) -> type[C
 
     The package's own objectives are also listed in `vocabulary_citrus.PRETRAINING_OBJECTIVES` (the configuration
     must not import this file); a test keeps the two equal. Evaluation arms, the model card and the tests read this
-    registry.
+    registry. A head class defined again (a notebook cell run twice) replaces its first definition.
     """
     name = getattr(head_class, "objective", None)
     if not isinstance(name, str) or not name:
         raise TypeError(f"{head_class.__name__} must set the class attribute `objective` (its registry name).")
-    if name in PRETRAINING_HEADS:
+    if name in PRETRAINING_HEADS and not redefines(PRETRAINING_HEADS[name], head_class):
         raise ValueError(f"The pre-training objective {name!r} is already registered ({PRETRAINING_HEADS[name]}).")
     PRETRAINING_HEADS[name] = head_class
     allow_pretraining_objective(name)

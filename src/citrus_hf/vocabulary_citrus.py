@@ -5,9 +5,10 @@ option help, the evaluation's arm registry) read them without importing torch or
 pretrain --help` answers in about a second. `trust_remote_code=True` users get this file with the configuration, as
 one of its relative imports.
 
-It also holds `as_bool`, the one check of a True / False option, and the one table of the units a recording's channels
-are declared in (`canonical_unit`, `unit_factor`): every layer (the model files, the settings that `--help` reads
-without torch) may import this module, and nothing lower.
+It also holds `as_bool`, the one check of a True / False option, the one table of the units a recording's channels
+are declared in (`canonical_unit`, `unit_factor`) and the one rule of every registry for a name registered again
+(`redefines`): every layer (the model files, the settings that `--help` reads without torch) may import this module,
+and nothing lower.
 """
 
 from __future__ import annotations
@@ -117,6 +118,25 @@ def unit_factor(unit: Any, target: Any) -> float | None:
     if unit in VOLTAGE_UNITS and target in VOLTAGE_UNITS:
         return 10.0 ** (VOLTAGE_UNITS[unit] - VOLTAGE_UNITS[target])
     return None
+
+
+# The package these files belong to: "citrus_hf", or transformers' module of a checkpoint's remote code.
+_PACKAGE = __name__.rpartition(".")[0]
+
+
+def redefines(registered: Any, candidate: Any) -> bool:
+    """Whether the class or function `candidate` is `registered` defined again, which a registry lets replace its
+    entry under the same name: the same module and qualified name, outside this package. A notebook cell run a second
+    time (an edit, Run All) or a user's module reloaded defines its classes anew, and was refused by its own first run
+    ("already registered"). A name that another definition took, or that the package registers itself, stays
+    refused."""
+    module = getattr(registered, "__module__", None)
+    if not isinstance(module, str) or module == _PACKAGE or module.startswith(f"{_PACKAGE}."):
+        return False
+    return (module, getattr(registered, "__qualname__", None)) == (
+        getattr(candidate, "__module__", None),
+        getattr(candidate, "__qualname__", None),
+    )
 
 
 def as_bool(name: str, value: Any) -> bool:

@@ -27,7 +27,7 @@ from ..training.recipes import (
     resolve_recipe,
     score,
 )
-from ..vocabulary_citrus import CLASSIFICATION, PRETRAINING_OBJECTIVES, REGRESSION
+from ..vocabulary_citrus import CLASSIFICATION, PRETRAINING_OBJECTIVES, REGRESSION, redefines
 
 # The registry below is read by `citrus evaluate --help` (through `evaluation.settings`), so this module imports
 # neither torch nor transformers at the top: the arms import what fitting needs where they fit.
@@ -219,6 +219,7 @@ def register_arm(arm: _ArmOrClass) -> _ArmOrClass:
     Raises:
         TypeError: not an arm, an arm class that needs arguments, or no `name`.
         ValueError: an arm of that name is registered already (the package's included): registry names are unique.
+            An arm of a class defined again (a notebook cell run twice) replaces its first definition's.
     """
     instance = arm
     if isinstance(arm, type) and issubclass(arm, Arm):
@@ -234,7 +235,7 @@ def register_arm(arm: _ArmOrClass) -> _ArmOrClass:
     name = getattr(instance, "name", None)
     if not isinstance(name, str) or not name:
         raise TypeError(f"{type(instance).__qualname__} must set `name` (its registry name, --arms NAME).")
-    if name in ARMS:
+    if name in ARMS and not redefines(type(ARMS[name]), type(instance)):
         raise ValueError(
             f"The evaluation arm {name!r} is already registered ({ARMS[name].description}); registry names must be "
             "unique: give yours another name."

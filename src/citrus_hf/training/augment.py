@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset as TorchDataset
 
+from ..vocabulary_citrus import redefines
+
 # An augmentation: (windows (B, C, T), real lengths (B,), generator) -> augmented windows (B, C, T).
 Augmentation = Callable[[torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
 
@@ -36,11 +38,12 @@ def register_augmentation(name: str) -> Callable[[Augmentation], Augmentation]:
     """Decorator: make an augmentation available by `name` (recipes list theirs by name).
 
     Raises:
-        ValueError: an augmentation of that name is registered already: registry names are unique.
+        ValueError: an augmentation of that name is registered already: registry names are unique. A function
+            defined again (a notebook cell run twice) replaces its first definition.
     """
 
     def register(function: Augmentation) -> Augmentation:
-        if name in AUGMENTATIONS:
+        if name in AUGMENTATIONS and not redefines(AUGMENTATIONS[name], function):
             raise ValueError(
                 f"The augmentation {name!r} is already registered ({AUGMENTATIONS[name].__qualname__}); registry "
                 "names must be unique: give yours another name."

@@ -145,7 +145,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
+from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, redefines
 from .metrics import class_names_of, powers_of_ten
 from .settings import TrainerSettings
 from .trainer import FINETUNE_EPOCHS
@@ -341,14 +341,14 @@ def register_recipe(recipe_class: type[Recipe]) -> type[Recipe]:
     Raises:
         TypeError: not a `Recipe` class, or no `name`.
         ValueError: a recipe of that name (or "auto", the rule that picks one) is registered already: registry names
-            are unique.
+            are unique. A recipe class defined again (a notebook cell run twice) replaces its first definition.
     """
     if not (isinstance(recipe_class, type) and issubclass(recipe_class, Recipe)):
         raise TypeError(f"@register_recipe decorates a Recipe subclass, got {recipe_class!r}.")
     name = getattr(recipe_class, "name", None)
     if not isinstance(name, str) or not name:
         raise TypeError(f"{recipe_class.__qualname__} must set the class attribute `name` (its registry name).")
-    if name in recipe_names():
+    if name in recipe_names() and not (name in RECIPES and redefines(type(RECIPES[name]), recipe_class)):
         taken = "the rule that picks a recipe" if name == "auto" else type(RECIPES[name]).__qualname__
         raise ValueError(
             f"The recipe {name!r} is already registered ({taken}); registry names must be unique: give yours "
