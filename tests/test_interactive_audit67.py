@@ -290,3 +290,39 @@ def test_a_cell_that_registers_ones_own_definitions_runs_again(monkeypatch):
     with pytest.raises(ValueError, match="'time' is already registered"):
         register_pretraining_head(PRETRAINING_HEADS["time"])
     assert registered() == mine
+
+
+def test_results_name_their_folders_absolutely_and_a_protocol_result_prints_short(tmp_path, monkeypatch):
+    """`pretrain` / `finetune` / `run_protocol` into a relative folder returned relative paths, which pointed nowhere
+    after `%cd`; and `repr(ProtocolResult)` held every run record (576 characters a run, 115 kB for the README's
+    default evaluate), which a notebook prints whole."""
+    import datasets
+    import numpy as np
+    from citrus_runs import HAR_CONTRACT, pretrain_arguments
+
+    from citrus_hf.evaluation import ProtocolConfig, run_protocol
+    from citrus_hf.training.finetune import FinetuneArguments, TrainerSettings, finetune
+    from citrus_hf.training.pretrain import pretrain
+
+    monkeypatch.chdir(tmp_path)
+    signal = np.random.default_rng(0).standard_normal((12, 1, 200)).astype(np.float32)
+    rows = {"input_values": signal, "label": [i % 2 for i in range(12)]}
+    splits = {name: datasets.Dataset.from_dict({**rows, "sampling_rate": [100.0] * 12}) for name in ("train", "test")}
+    datasets.DatasetDict(splits).save_to_disk("mine")
+    evaluated = run_protocol(
+        ProtocolConfig(output_dir="evaluation", datasets=["mine"], arms=["prior"], budgets=["1", "2"], seeds=[0, 1])
+    )
+    pretrained = pretrain(
+        pretrain_arguments("pre", max_steps=1, per_device_batch_size=16, config_overrides=HAR_CONTRACT, eval_steps=1)
+    )
+    settings = TrainerSettings(max_steps=1, per_device_batch_size=8, show_progress=False)
+    fine_tuned = finetune(
+        FinetuneArguments(output_dir="ft", dataset="basic_motions", model="pre", label_budget="2", trainer=settings)
+    )
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert evaluated.paths and all(path.is_absolute() and path.is_file() for path in evaluated.paths.values())
+    assert (pretrained.output_dir, fine_tuned.output_dir) == (str(tmp_path / "pre"), str(tmp_path / "ft"))
+    shown = repr(evaluated)
+    assert len(evaluated.runs) == 4 and "4 runs" in shown and str(evaluated.paths["markdown"]) in shown
+    assert len(shown) < 1000 and "accuracy" not in shown

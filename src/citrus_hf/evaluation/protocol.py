@@ -46,6 +46,7 @@ import hashlib
 import json
 import math
 import numbers
+import os
 import shutil
 import sys
 import time
@@ -105,6 +106,21 @@ class ProtocolResult:
     pretraining_seconds: float
     finetuning_seconds: float
     checkpoints: dict[str, str]
+
+    def __post_init__(self) -> None:
+        # absolute: a relative output folder pointed nowhere once a notebook's `%cd` changed the current folder
+        self.paths = {name: Path(os.path.abspath(path)) for name, path in self.paths.items()}
+
+    def __repr__(self) -> str:
+        """The counts and the report's files: the dataclass's repr held every run record and the whole report (about
+        600 characters a run, 115 kB for the README's default evaluate), which a notebook prints whole."""
+        datasets = sorted({str(run.get("dataset")) for run in self.runs})
+        arms = sorted({str(run.get("arm")) for run in self.runs})
+        paths = {name: str(path) for name, path in self.paths.items()}
+        return (
+            f"ProtocolResult({len(self.runs)} runs of {len(arms)} arm(s) on {len(datasets)} dataset(s), paths={paths}, "
+            f"pretraining_seconds={self.pretraining_seconds:.1f}, finetuning_seconds={self.finetuning_seconds:.1f})"
+        )
 
 
 @contextmanager

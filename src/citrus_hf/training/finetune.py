@@ -187,6 +187,10 @@ class FinetuneResult:
     # per optimizer step
     world_size: int = 1
 
+    def __post_init__(self) -> None:
+        # absolute: a relative output folder pointed nowhere once a notebook's `%cd` changed the current folder
+        self.output_dir = os.path.abspath(self.output_dir)
+
 
 def finetune(args: FinetuneArguments) -> FinetuneResult:
     """Fit CiTrus to a labelled set with a recipe (see `FinetuneArguments`, `citrus_hf.training.recipes`); saves the

@@ -238,6 +238,10 @@ class PretrainResult:
     evaluation_sets: dict[str, str] | None = None
     model: torch.nn.Module | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        # absolute: a relative output folder pointed nowhere once a notebook's `%cd` changed the current folder
+        self.output_dir = os.path.abspath(self.output_dir)
+
     @property
     def learnt(self) -> bool | None:
         """Whether the last held-out loss is below `LEARNT_BELOW_BASELINE` x the loss of predicting the mean masked
