@@ -8,12 +8,13 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
   integer samples are scaled to [-1, 1) as audio libraries read them (a WAV file records no physical unit).
 * ``.npy``: ``(time,)`` or ``(channels, time)``; the rate must be given.
 * ``.csv`` (also ``.tsv`` and ``.txt``): one column per channel, one row per sample, separated by commas,
-  semicolons, tabs or spaces, an optional header row naming the channels (a column named as time stamps, ``time``,
-  ``timestamp`` or ``seconds_elapsed``, is not read as a channel unless named in ``channels``, and its stamps, in
-  seconds, milliseconds, microseconds or nanoseconds, relative or since 1970, must agree with the rate; stamps since
-  1970 give the recording's start, `Recording.start`, in UTC), quoted
-  cells read as the ``csv`` module reads them; UTF-8 text, or UTF-16 with its byte-order mark; the rate must be
-  given.
+  semicolons, tabs or spaces, an optional header row naming the channels (a column named as time stamps,
+  `TIME_COLUMNS`: ``time``, ``Time [s]``, ``Time_sec``, ``Elapsed (s)``, ``Relative Time``, ``Zeit [s]``,
+  ``seconds_elapsed``, ..., is not read as a channel unless named in ``channels``, and its stamps, in seconds,
+  milliseconds, microseconds or nanoseconds as its name says, relative or since 1970, must agree with the rate; stamps
+  since 1970 give the recording's start, `Recording.start`, in UTC; a column under another name that rises like a
+  clock is read, with a warning), quoted cells read as the ``csv`` module reads them; UTF-8 text, or UTF-16 with its
+  byte-order mark; the rate must be given.
 
 ``channels`` picks channels by name (EDF, WFDB, a CSV with a header) or by position (``"0"``, ``"2"``: any file).
 """
@@ -60,6 +61,11 @@ RECORDING_FORMATS: dict[str, str] = {
 _CSV_DELIMITERS = (";", "\t", ",")
 # The rows under a CSV's first row that tell whether a first row of numbers is a header (`_numbers_header`).
 _HEADER_EVIDENCE_ROWS = 50
+# A CSV column read as a channel that rises by one step every sample over this many samples or more, each step within
+# this share of their median, is said to look like time stamps (`_warn_of_ramps`): a phone's clock jitters by 15 % of
+# its step at 100 Hz, and one stamping whole milliseconds at 256 Hz steps 3 or 4 ms.
+_RAMP_SAMPLES = 10
+_RAMP_SPREAD = 0.5
 # A cell written as a whole number (a channel number), and one written as a decimal: a decimal mark or an exponent.
 _WHOLE_NUMBER = re.compile(r"\d+")
 _DECIMAL_FORM = re.compile(r"[.,eE]")
@@ -72,36 +78,56 @@ _WAV_FULL_SCALE = {
     np.dtype(np.int32): 2.0**31,
     np.dtype(np.int64): 2.0**63,
 }
-# Header names of a CSV column that holds time stamps rather than a channel (compared lower-cased, a unit in brackets
-# or parentheses left out and spaces read as underscores: "Time [s]", "time (ms)", "Elapsed time"; Sensor Logger's
-# phone exports write `time`, in nanoseconds since the epoch, beside `seconds_elapsed`).
+# Header names of a CSV column that holds time stamps rather than a channel, as `_column_key` writes them: lower-cased,
+# a unit in brackets or parentheses and unit words at the end (`_UNIT_WORDS`) left out, words apart by underscores
+# ("Time [s]", "time_ms", "Time_sec", "TimeStamp (UTC)": "time", "time", "time", "time_stamp"); a unit alone ("sec",
+# "ms"); the word of the languages spreadsheets are often exported in (Zeit, temps, tiempo). Sensor Logger's phone
+# exports write `time`, in nanoseconds since the epoch, beside `seconds_elapsed`. A column under another name that
+# rises like a clock is read as a channel and said to look like one (`_warn_of_ramps`).
 TIME_COLUMNS = frozenset(
     {
         "time",
         "timestamp",
         "timestamps",
-        "t",
-        "seconds",
-        "time_s",
-        "time_ms",
-        "time_us",
-        "time_ns",
-        "ms",
-        "elapsed_time",
         "time_stamp",
+        "time_stamps",
+        "t",
+        "s",
+        "sec",
+        "secs",
+        "seconds",
+        "ms",
+        "us",
+        "µs",
+        "ns",
+        "elapsed",
+        "elapsed_time",
+        "time_elapsed",
         "seconds_elapsed",
-        "elapsed_seconds",
-        "timestamp_ms",
-        "timestamp_us",
-        "timestamp_ns",
+        "relative_time",
+        "time_relative",
+        "zeit",
+        "temps",
+        "tiempo",
     }
 )
 # The units a time column may count in (seconds per unit), in the order they are tried where neither its name nor
 # its values say which: a device's relative clock in seconds or milliseconds, an Arduino's `micros()`, Android's
 # sensor clock in nanoseconds.
 TIME_UNITS = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "ns": 1e-9}
-# A word of a time column's name that says its unit ("time_ms", "Time (ms)", "timestamp_ns"): that unit alone is read.
-_UNIT_WORDS = {"ms": "ms", "us": "µs", "µs": "µs", "ns": "ns"}
+# A word of a time column's name that says its unit ("time_ms", "Time (ms)", "timestamp_ns", "Time_sec", "Zeit [s]"):
+# that unit alone is read.
+_UNIT_WORDS = {
+    "s": "s",
+    "sec": "s",
+    "secs": "s",
+    "seconds": "s",
+    "ms": "ms",
+    "msec": "ms",
+    "us": "µs",
+    "µs": "µs",
+    "ns": "ns",
+}
 # Unix time as a logger writes the wall clock: a first stamp that reads as a date from 1990 to 2100 in one of
 # `TIME_UNITS` (1.74e9 s, 1.74e12 ms, 1.74e18 ns; the spans of the units do not overlap) is tried in that unit first.
 _EPOCH_SECONDS = (631_152_000.0, 4_102_444_800.0)
@@ -135,9 +161,15 @@ TIME_STAMPS_FIX = (
 
 
 def _column_key(name: str) -> str:
-    """A CSV header cell as `TIME_COLUMNS` compares it: lower-cased, a unit in brackets or parentheses dropped,
-    spaces and dashes read as underscores ("Time [s]" -> "time")."""
-    return re.sub(r"[\s\-]+", "_", re.sub(r"[\[(].*?[\])]", "", name).strip().lower()).strip("_")
+    """A CSV header cell as `TIME_COLUMNS` compares it: a unit in brackets or parentheses dropped, words apart by
+    underscores (spaces, dashes and a lower-case letter before a capital mark them: "Relative Time", "TimeStamp"),
+    lower-cased, and unit words at its end dropped where a word comes before them ("Time [s]", "Time_sec",
+    "time_ms" -> "time"; "sec" stays "sec")."""
+    unbracketed = re.sub(r"[\[(].*?[\])]", "", name).strip()
+    words = re.sub(r"[\s\-_]+", "_", re.sub(r"(?<=[a-z])(?=[A-Z])", "_", unbracketed)).lower().strip("_").split("_")
+    while len(words) > 1 and words[-1] in _UNIT_WORDS:
+        words.pop()
+    return "_".join(words)
 
 
 def _is_index_column(name: str) -> bool:
@@ -240,10 +272,13 @@ def read_recording(
                 f"{path} holds an array of shape {data.shape}, which reads as {data.shape[0]} channels of "
                 f"{data.shape[1]} samples; a recording is (channels, time): save its transpose (`array.T`)."
             )
+        checked_rate = sampling_rate if check_time_stamps else None
         if names is not None and wanted is None:
-            wanted = _channels_of_csv(path, data, names, sampling_rate if check_time_stamps else None, time_stamps_fix)
+            wanted = _channels_of_csv(path, data, names, checked_rate, time_stamps_fix)
         start = _csv_start(data, names) if names is not None else None
         names = names or [str(index) for index in range(data.shape[0])]
+        if kind == "CSV" and channels is None:
+            _warn_of_ramps(path, data, names, wanted, checked_rate)
         recording = _pick(
             Recording(data=data, sampling_rate=float(sampling_rate), channel_names=names, start=start), wanted, path
         )
@@ -355,6 +390,47 @@ def _channels_of_csv(
         "(--channels, or `channels=`) to choose otherwise."
     )
     return [name for row, name in enumerate(names) if row not in index and row not in timed]
+
+
+def _warn_of_ramps(
+    path: Path, data: np.ndarray, names: list[str], read: list[str] | None, sampling_rate: float | None
+) -> None:
+    """Warn of each column of a CSV read as a channel (`read`: the names read; None: every column) that rises by the
+    same step every sample (each step within `_RAMP_SPREAD` of their median, over `_RAMP_SAMPLES` samples or more):
+    time stamps under a name `TIME_COLUMNS` does not hold ("Uhrzeit", a header-less file's first column) or a count of
+    the samples, read as a signal: pre-trained on, counted in the channel-hours, and never checked against the rate.
+    Said, not left out: a signal may rise so (a ramp stimulus), and `sampling_rate` (None where it is not known) only
+    says whether the steps are a clock's at it."""
+    if data.shape[1] < _RAMP_SAMPLES:
+        return
+    for row, name in enumerate(names):
+        if read is not None and name not in read:
+            continue
+        steps = np.diff(data[row])
+        if not steps.min() > 0:  # a signal falls somewhere (NaN: no ramp either): no median to take
+            continue
+        step = float(np.median(steps))
+        if not np.all(np.abs(steps - step) <= _RAMP_SPREAD * step):
+            continue
+        clock = next(
+            (
+                unit
+                for unit, seconds in TIME_UNITS.items()
+                if sampling_rate and math.isclose(1.0 / (step * seconds), sampling_rate, rel_tol=_RATE_TOLERANCE)
+            ),
+            None,
+        )
+        if step == 1 and np.array_equal(data[row], np.round(data[row])):
+            like = " (it counts the samples)"
+        elif clock is not None:
+            like = f", as time stamps at {sampling_rate:g} Hz in {clock} do"
+        else:
+            like = ", as time stamps do"
+        logger.warning(
+            f"{path}: column {name!r} rises by {step:g} every sample{like}, and is read as a channel; if it is none, "
+            "name the channels to read (--channels, or `channels=`), or name a clock's column as one (time, time_ms, "
+            "...) to have it left out and its stamps checked against the rate."
+        )
 
 
 def _time_rows(names: list[str]) -> list[int]:
