@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,8 @@ _BYTE_ORDER_MARKS = (
 # How far into a text file NUL bytes are looked for (UTF-16 without its mark decodes as UTF-8, a NUL beside each
 # ASCII character, and would be reported as numbers that are not numbers).
 _SNIFFED_BYTES = 4096
+# numpy's words for a cell it could not read as a number, naming it (`_number_form_advice`).
+_UNREAD_CELL = re.compile(r"could not convert string '(.*)' to")
 # What a text file in another encoding than UTF-8 is told to do.
 _RESAVE_AS_UTF8 = (
     're-save it as UTF-8 (a spreadsheet\'s "CSV UTF-8" format), or convert it: iconv -f cp1252 -t utf-8 FILE > NEW'
@@ -134,12 +137,35 @@ def read_csv_matrix(
     except UnicodeDecodeError as error:  # (a ValueError: before the one below)
         raise not_decodable(path, error) from None
     except ValueError as error:
-        raise CorruptFileError(f"{path} is not a numeric CSV file ({error}).") from error
+        advice = _number_form_advice(error, delimiter, decimal_comma)
+        raise CorruptFileError(f"{path} is not a numeric CSV file ({error}){advice}.") from error
     if values.size == 0:
         raise CorruptFileError(
             f"{path} holds no data rows (after skipping {skip_header} header line(s)); the file is empty or truncated."
         )
     return values
+
+
+def _number_form_advice(error: ValueError, delimiter: str | None, decimal_comma: bool) -> str:
+    """What to do about a cell numpy could not read as a number (`error`, its words: "could not convert string
+    '1.253,5' to float64 at row 3, column 1."), where its form says: a comma and a point in it, one a separator between
+    thousands; a decimal comma not read as one (`decimal_comma`), or where the comma is the `delimiter`. "" otherwise."""
+    cell = _UNREAD_CELL.search(str(error))
+    if cell is None or "," not in cell.group(1):
+        return ""
+    if "." in cell.group(1):
+        return (
+            "; its numbers hold a comma and a point, one a separator between thousands, which is not read: export "
+            "them without thousands separators"
+        )
+    if delimiter != ",":
+        return (
+            "" if decimal_comma else "; its numbers are written with a decimal comma: read it with decimal_comma=True"
+        )
+    return (
+        "; a decimal comma is read where the comma is not the delimiter: separate the columns by semicolons or tabs, "
+        "quote the cells, or export the numbers with a decimal point"
+    )
 
 
 def read_timed_csv(
