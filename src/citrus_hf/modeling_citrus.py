@@ -579,7 +579,12 @@ def _check_adapter_head_fits(model: nn.Module, state_dict: dict, prefix: str) ->
     loaders (`AutoPeftModel*`, `PeftModel.from_pretrained`) build the base from the base's config, so an adapter
     trained with another `num_labels` or channel count would otherwise stop on torch's size-mismatch report."""
     head_prefix = f"{prefix}{model.head_name}."
-    built = {name: tuple(tensor.shape) for name, tensor in getattr(model, model.head_name).state_dict().items()}
+    # (a dynamically quantized head's state_dict also holds its packed weights' dtype, a `torch.dtype`: no shape)
+    built = {
+        name: tuple(tensor.shape)
+        for name, tensor in getattr(model, model.head_name).state_dict().items()
+        if isinstance(tensor, torch.Tensor)
+    }
     mismatched = []
     for key, tensor in state_dict.items():
         name = key[len(head_prefix) :] if key.startswith(head_prefix) else None
@@ -1613,6 +1618,57 @@ def _under_own_module(model: nn.Module, key: str) -> bool:
     return first in dict(model.named_children()) or first == model.base_model_prefix
 
 
+# The fix for a model pruned with `torch.nn.utils.prune`, which holds a pruned tensor `name` as the original (a
+# parameter `<name>_orig`) and the mask (a buffer `<name>_mask`) until `prune.remove(module, name)`.
+_PRUNING_FIX = (
+    'make the pruning permanent with `prune.remove(module, "weight")` on each pruned module (e.g. `for module in '
+    'model.modules(): hasattr(module, "weight_mask") and prune.remove(module, "weight")`)'
+)
+
+
+def _pruned_pairs(keys) -> list[str]:
+    """The tensors among `keys` (state_dict keys) that `torch.nn.utils.prune` holds as `<key>_orig` / `<key>_mask`
+    pairs, sorted."""
+    keys = set(keys)
+    originals = (key.removesuffix("_orig") for key in keys if key.endswith("_orig"))
+    return sorted(name for name in originals if f"{name}_mask" in keys)
+
+
+def _refuse_unloadable_weights(model: nn.Module) -> None:
+    """Refuse to save, before anything is written, weights that no loader reads back: a dynamically quantized model's
+    packed int8 weights (no tensors: transformers failed deep inside with "'torch.dtype' object has no attribute
+    'data_ptr'") and a pruned model's `_orig` / `_mask` pairs (saved in place of the weights, which every loader
+    then found missing).
+
+    Raises:
+        ValueError: naming the layers or tensors and the route that keeps the model.
+    """
+    state = model.state_dict()
+    quantized = sorted(
+        {
+            key.split("._packed_params")[0]
+            for key, value in state.items()
+            if not isinstance(value, torch.Tensor) or value.is_quantized
+        }
+    )
+    if quantized:
+        raise ValueError(
+            f"This model holds quantized layers ({', '.join(quantized[:3])}{', ...' if len(quantized) > 3 else ''}), "
+            "whose packed int8 weights safetensors cannot store and no CiTrus class loads: save the float32 model "
+            "(before quantizing) and quantize it after loading, e.g. `torch.ao.quantization.quantize_dynamic("
+            f"{type(model).__name__}.from_pretrained(folder), {{{model.base_model_prefix!r}}}, dtype=torch.qint8)`; "
+            "to keep the quantized weights themselves, `torch.save(model.state_dict(), path)` and `load_state_dict` "
+            "them into a model quantized the same way."
+        )
+    pruned = _pruned_pairs(state)
+    if pruned:
+        raise ValueError(
+            f"This model was pruned with torch.nn.utils.prune ({', '.join(pruned[:3])}"
+            f"{', ...' if len(pruned) > 3 else ''}), and save_pretrained would write each as `_orig` / `_mask` "
+            f"tensors that no loader reads, in place of the weights: {_PRUNING_FIX}, then save."
+        )
+
+
 def _refuse_non_finite_weights(model: nn.Module, source) -> None:
     """Refuse a loaded model with NaN or infinite weights, naming the tensors: safetensors files carry no checksum, so a
     corrupted data region (or a diverged run saved anyway) would otherwise load and make every prediction NaN."""
@@ -2099,6 +2155,15 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
                 "`ignore_mismatched_sizes=True`; to keep the saved head, drop the overriding arguments"
             )
             problems.append(f"tensors of another shape: {shapes}.{hint}")
+        pruned = _pruned_pairs(unexpected)
+        if pruned:  # (transformers' table, every pruned tensor missing and its two parts unexpected, is left out)
+            raise ValueError(
+                f"The checkpoint {str(pretrained_model_name_or_path)!r} was saved from a model pruned with "
+                f"torch.nn.utils.prune: it holds {len(pruned)} weights as `<name>_orig` / `<name>_mask` pairs in "
+                f"place of the weights themselves ({', '.join(f'{key}_orig' for key in pruned[:3])}"
+                f"{', ...' if len(pruned) > 3 else ''}). Save it again from the pruned model once you {_PRUNING_FIX}, "
+                "or write each weight as `weight_orig * weight_mask` into its safetensors file."
+            )
         if problems:
             held.release()  # the table of every tensor, next to the error's summary
             raise ValueError(
@@ -2319,6 +2384,7 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         extractor and run records saved in `save_directory` (transformers' own route would upload its generic card)."""
         publisher = type(self)._hub_publisher
         is_main_process = args[0] if args else kwargs.get("is_main_process", True)
+        _refuse_unloadable_weights(self)
         self._check_config_describes_model(saving=True)  # (else the checkpoint would not be this model)
         if not push_to_hub or publisher is None or not is_main_process:
             saved = super().save_pretrained(save_directory, *args, push_to_hub=push_to_hub, **kwargs)
