@@ -120,3 +120,19 @@ def test_loading_a_pruned_checkpoint_names_the_pairs_and_the_fix(tmp_path):
     with pytest.raises(ValueError, match=r"classifier\.weight_orig.*prune\.remove\(module, \"weight\"\)") as error:
         CiTrusForSequenceClassification.from_pretrained(folder)
     assert "corrupt" not in str(error.value)
+
+
+# ---------------------------------------------------------------------------------------- a missing shard
+
+
+def test_a_missing_shard_is_named_as_missing(tmp_path):
+    folder = tmp_path / "sharded"
+    _classifier().save_pretrained(folder, max_shard_size="2KB")
+    shards = sorted(folder.glob("model-*.safetensors"))
+    assert len(shards) > 1
+    shards[1].unlink()
+    with pytest.raises(OSError) as error:
+        CiTrusForSequenceClassification.from_pretrained(folder)
+    message = str(error.value)
+    assert shards[1].name in message and "is missing" in message
+    assert "corrupt" not in message and ".." not in message

@@ -1707,6 +1707,8 @@ def _refuse_integer_weights(
         if file.endswith(".safetensors"):
             from safetensors import safe_open
 
+            if not os.path.isfile(file):  # a shard the index names, missing: not a damaged file
+                raise FileNotFoundError(f"No such file or directory: {file!r}")
             try:
                 with safe_open(file, framework="pt") as weights:
                     for key in weights.keys():
@@ -2104,14 +2106,16 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
             message = str(error)
             if isinstance(error, FileNotFoundError) or "no such file" in message.lower():
                 raise OSError(
-                    f"Could not read the weights of {pretrained_model_name_or_path!r}: {message.splitlines()[0]}. A "
+                    f"Could not read the weights of {pretrained_model_name_or_path!r}: "
+                    f"{message.splitlines()[0].rstrip('.')}. A "
                     f"weights file that {SAFE_WEIGHTS_INDEX_NAME} names is missing; download or save the checkpoint "
                     "again."
                 ) from error
             if "safetensor" in message.lower() or "header" in message.lower() or "deserializ" in message.lower():
                 raise OSError(
-                    f"Could not read the weights of {pretrained_model_name_or_path!r}: {message.splitlines()[0]}. "
-                    "The model.safetensors file is corrupt or truncated; download or save it again."
+                    f"Could not read the weights of {pretrained_model_name_or_path!r}: "
+                    f"{message.splitlines()[0].rstrip('.')}. The model.safetensors file is corrupt or truncated; "
+                    "download or save it again."
                 ) from error
             raise
         finally:
