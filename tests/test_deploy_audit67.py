@@ -20,25 +20,39 @@ Tiny models: each export takes a few seconds."""
 from __future__ import annotations
 
 import copy
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from tiny_configs import tiny_config
+from tiny_configs import save_trained_adapter, tiny_config
 from torch.nn.utils import prune
 from transformers import PreTrainedModel, pipeline
 
-from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForPretraining, CiTrusForSequenceClassification
+from citrus_hf.commands.main import main as citrus_main
 from citrus_hf.inference.backends import (
+    InferenceTarget,
     load_backend,
+    onnx_export_available,
+    onnx_export_path,
     quantized_layers,
 )
+
+needs_onnx = pytest.mark.skipif(onnx_export_available() is not None, reason="needs citrus-hf[onnx]")
 
 
 def _classifier(seed: int = 0) -> CiTrusForSequenceClassification:
     torch.manual_seed(seed)
     return CiTrusForSequenceClassification(tiny_config(num_channels=2, num_labels=3)).eval()
+
+
+def _save(model, folder: Path) -> str:
+    model.save_pretrained(folder)
+    CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)
+    return str(folder)
 
 
 def _quantized(model, spec=frozenset({torch.nn.Linear})):
@@ -80,6 +94,36 @@ def test_the_pipeline_names_a_quantized_head(caplog):
     assert "Quantize the encoder only" in caplog.text
 
 
+# --------------------------------------------------------------- 2. embedding options in the deployment folder
+
+
+@pytest.fixture(scope="module")
+def embedding_deployment(tmp_path_factory):
+    """A tiny encoder (mean pooling, channels concatenated) exported with `--pooling max --channel-pooling mean`."""
+    if onnx_export_available() is not None:
+        pytest.skip("needs citrus-hf[onnx]")
+    tmp_path = tmp_path_factory.mktemp("embedding_deployment")
+    model = CiTrusForPretraining(tiny_config(num_channels=2, pooling="mean", channel_pooling="concat")).eval()
+    folder, out = _save(model, tmp_path / "encoder"), tmp_path / "deploy"
+    argv = ["export", folder, "--output-dir", str(out), "--cache-dir", str(tmp_path / "cache")]
+    assert citrus_main([*argv, "--pooling", "max", "--channel-pooling", "mean"]) == 0
+    return out
+
+
+def test_the_deployment_folder_records_the_embedding_options_it_was_exported_with(embedding_deployment):
+    import onnx
+
+    config = json.loads((embedding_deployment / "config.json").read_text())
+    assert (config["head_features"], config["pooling"], config["channel_pooling"]) == ("context", "max", "mean")
+    graph = onnx.load(str(embedding_deployment / "model.onnx"))
+    metadata = {entry.key: entry.value for entry in graph.metadata_props}
+    assert json.loads(metadata["embedding_options"]) == {
+        "features": "context",
+        "pooling": "max",
+        "channel_pooling": "mean",
+    }
+
+
 # ------------------------------------------------------------------------- 3. a quantized model's state_dict
 
 
@@ -93,6 +137,23 @@ def test_a_quantized_state_dict_loads_back_and_save_pretrained_names_the_route(t
     with pytest.raises(ValueError, match=r"quantized layers .*save the float32 model.* quantize it after loading"):
         quantized.save_pretrained(tmp_path / "quantized")
     assert not (tmp_path / "quantized").exists()
+
+
+# ------------------------------------------------------------------- 4. a LoRA adapter on a bf16 base, exported
+
+
+@needs_onnx
+def test_the_export_of_an_adapter_on_a_bf16_base_is_the_one_the_pipeline_finds(tmp_path, capsys):
+    pytest.importorskip("peft")
+    save_trained_adapter(_save(_classifier().to(torch.bfloat16), tmp_path / "base_bf16"), tmp_path / "lora")
+    cache, out = tmp_path / "cache", tmp_path / "deploy"
+    assert citrus_main(["export", str(tmp_path / "lora"), "--cache-dir", str(cache), "--output-dir", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "dtype=torch.float32" in printed  # the call printed loads the base in float32
+    classify = pipeline(model=str(tmp_path / "lora"), dtype=torch.float32, onnx_cache_dir=str(cache))
+    assert onnx_export_path(classify.model, InferenceTarget(), cache).is_file()
+    assert len(list(cache.iterdir())) == 1
+    assert json.loads((out / "config.json").read_text())["dtype"] == "float32"
 
 
 # ------------------------------------------------------------------------------------------ 5. a pruned model
@@ -120,6 +181,16 @@ def test_loading_a_pruned_checkpoint_names_the_pairs_and_the_fix(tmp_path):
     with pytest.raises(ValueError, match=r"classifier\.weight_orig.*prune\.remove\(module, \"weight\"\)") as error:
         CiTrusForSequenceClassification.from_pretrained(folder)
     assert "corrupt" not in str(error.value)
+
+
+# ----------------------------------------------------------------- 6. no pipeline named without its code
+
+
+def test_the_deployment_config_names_no_pipeline_code_it_does_not_hold(embedding_deployment):
+    config = json.loads((embedding_deployment / "config.json").read_text())
+    assert "custom_pipelines" not in config and not (embedding_deployment / "pipelines.py").exists()
+    with pytest.raises(OSError, match="is an ONNX deployment folder"):
+        pipeline("time-series-feature-extraction", model=str(embedding_deployment))
 
 
 # ---------------------------------------------------------------------------------------- a missing shard

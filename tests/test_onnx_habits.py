@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tiny_configs import tiny_config
+from tiny_configs import save_trained_adapter, tiny_config
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 from transformers import AutoConfig, AutoFeatureExtractor, pipeline
 
@@ -185,15 +185,7 @@ def test_citrus_export_takes_a_bf16_checkpoint(tmp_path, capsys):
 @needs_onnx
 def test_citrus_export_takes_a_lora_folder_as_the_pipeline_does(tmp_path, capsys):
     pytest.importorskip("peft")
-    from citrus_hf.training.lora import apply_lora, save_adapter
-
-    base = _save(_classifier(), tmp_path / "clf")
-    peft_model = apply_lora(CiTrusForSequenceClassification.from_pretrained(base), r=2, verbose=False)
-    with torch.no_grad():  # a trained adapter: B is no longer zero
-        for name, parameter in peft_model.named_parameters():
-            if "lora_B" in name:
-                parameter.normal_(0, 0.5, generator=torch.Generator().manual_seed(1))
-    save_adapter(peft_model, tmp_path / "lora")
+    save_trained_adapter(_save(_classifier(), tmp_path / "clf"), tmp_path / "lora")
     cache = str(tmp_path / "cache")
     assert citrus_main(["export", str(tmp_path / "lora"), "--cache-dir", cache]) == 0
     assert "CiTrusForSequenceClassification (logits) exported in" in capsys.readouterr().out

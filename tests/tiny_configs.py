@@ -25,3 +25,20 @@ def save_tiny_classifier(folder, num_labels: int = 2):
     CiTrusForSequenceClassification(config).save_pretrained(folder)
     CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
     return folder
+
+
+def save_trained_adapter(base, folder):
+    """A LoRA adapter (rank 2) on the classifier saved in `base`, with its B matrices drawn away from zero as training
+    leaves them (a fresh adapter changes nothing), saved in `folder` with `save_adapter`. Returns `folder`."""
+    import torch
+
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.training.lora import apply_lora, save_adapter
+
+    peft_model = apply_lora(CiTrusForSequenceClassification.from_pretrained(base), r=2, verbose=False)
+    with torch.no_grad():
+        for name, parameter in peft_model.named_parameters():
+            if "lora_B" in name:
+                parameter.normal_(0, 0.5, generator=torch.Generator().manual_seed(1))
+    save_adapter(peft_model, folder)
+    return folder

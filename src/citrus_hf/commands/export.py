@@ -18,9 +18,12 @@ not a stale file's. The ONNX path runs float32: a checkpoint saved in bfloat16 o
 copy (said in a note), which is what `pipeline(model=..., dtype=torch.float32)` runs.
 
 `--output-dir` also writes what ONNX Runtime alone needs to serve the model, as `optimum-cli export onnx` does:
-`model.onnx` (the checked export, with `id2label` in its metadata for a classifier), `config.json` (`id2label`) and
-`preprocessor_config.json` (the feature extractor, with its code for `AutoFeatureExtractor.from_pretrained(folder,
-trust_remote_code=True)`). See `ONNX_IO` for the graph's inputs and outputs.
+`model.onnx` (the checked export, with `id2label` in its metadata for a classifier, and `embedding_options`, the
+features, pooling and channel pooling of the embeddings it computes, for any other checkpoint), `config.json`
+(`id2label`; `head_features`, `pooling` and `channel_pooling` those of the graph; `dtype` float32; no `custom_pipelines`
+nor AutoModel classes, whose code the folder does not hold) and `preprocessor_config.json` (the feature extractor,
+with its code for `AutoFeatureExtractor.from_pretrained(folder, trust_remote_code=True)`). See `ONNX_IO` for the
+graph's inputs and outputs.
 """
 
 from __future__ import annotations
@@ -73,8 +76,9 @@ class ExportArguments:
     output_dir: str | None = field(
         default=None,
         metadata={
-            "help": "also write a folder to deploy with ONNX Runtime alone: model.onnx, config.json (id2label) and "
-            "preprocessor_config.json, as optimum-cli export onnx writes. " + ONNX_IO
+            "help": "also write a folder to deploy with ONNX Runtime alone: model.onnx, config.json (id2label; for "
+            "embeddings, the features, pooling and channel pooling exported, also in model.onnx's metadata as "
+            "embedding_options) and preprocessor_config.json, as optimum-cli export onnx writes. " + ONNX_IO
         },
     )
     revision: str | None = field(default=None, metadata={"help": "branch, tag or commit of a Hub checkpoint"})
@@ -240,14 +244,19 @@ def _load(args: ExportArguments) -> _Loaded:
         found: dict = {}
         try:
             model, _ = _merged_adapter(str(folder), None, found)
+            saved_dtype = str(model.dtype).removeprefix("torch.")  # the base's (transformers loads the saved one)
+            if model.dtype != torch.float32:
+                # merged again from a float32 base, as `pipeline(model=..., dtype=torch.float32)` merges it: the
+                # low-precision merge cast to float32 holds other weights (rounded in bf16), so its export's key was
+                # not the pipeline's, and the pipeline never found it
+                model, _ = _merged_adapter(str(folder), None, {**found, "dtype": torch.float32})
         except (OSError, ValueError, TypeError) as error:
             raise UsageError(
                 f"citrus export: {args.model!r} is an adapter folder (peft), exported merged into the base it records "
                 f"(`merge_adapter(load_adapter(None, {args.model!r}))`, as `pipeline(model=...)` runs it), and that "
                 f"failed: {error}"
             ) from None
-        extractor, saved_dtype = found["feature_extractor"], str(model.dtype).removeprefix("torch.")
-        model = model.float()  # the base's dtype (a base saved in bf16): the ONNX path runs float32
+        extractor = found["feature_extractor"]
     else:
         saved = read_json_object(folder / CONFIG_NAME, "pass a folder written by save_pretrained")
         if saved.get("model_type") != CITRUS_MODEL_TYPE:
@@ -292,29 +301,47 @@ def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
     import json
 
     import onnx
+    import torch
 
     from .._files import written_then_renamed
     from ..inference.backends import problem_of
 
     folder.mkdir(parents=True, exist_ok=True)
     graph = onnx.load(str(exported))
+    config = copy.deepcopy(loaded.model.config)
+    metadata = {}
     if problem_of(loaded.model) == CLASSIFICATION:
-        labels = {str(index): label for index, label in loaded.model.config.id2label.items()}
+        metadata["id2label"] = {str(index): label for index, label in loaded.model.config.id2label.items()}
+    elif loaded.target.output == "embeddings":
+        # what the graph computes, which `--features` / `--pooling` / `--channel-pooling` chose: the config's fields
+        # of the same meaning say it too (they described the checkpoint's defaults, another graph)
+        features, pooling = loaded.model.embedding_options(loaded.target.features, loaded.target.pooling)
+        config.head_features, config.pooling = features, pooling
+        config.channel_pooling = loaded.target.channel_pooling
+        metadata["embedding_options"] = {
+            "features": features,
+            "pooling": pooling,
+            "channel_pooling": config.channel_pooling,
+        }
+    for key, value in metadata.items():
         entry = graph.metadata_props.add()
-        entry.key, entry.value = "id2label", json.dumps(labels)
+        entry.key, entry.value = key, json.dumps(value)
     # written under a temporary name and renamed, as the cache's files are: a failed or interrupted write leaves neither
     # a partial model.onnx nor the temporary file in the user's folder
     with written_then_renamed(folder / DEPLOYED_ONNX_NAME) as temporary:
         onnx.save(graph, temporary)
     # The folder holds no PyTorch model, nor its code: `auto_map` keeps only the classes whose code is saved here
     # (the configuration and the extractor, which load with trust_remote_code and without citrus_hf), instead of
-    # naming a modeling_citrus.py the folder does not hold.
-    config = copy.deepcopy(loaded.model.config)
+    # naming a modeling_citrus.py the folder does not hold, and no `custom_pipelines` names pipelines.py (transformers
+    # then stopped on the file missing, as if the export were incomplete).
     config.auto_map = {
         auto_class: reference
         for auto_class, reference in (getattr(config, "auto_map", None) or {}).items()
         if not auto_class.startswith("AutoModel")
     }
+    if hasattr(config, "custom_pipelines"):
+        del config.custom_pipelines
+    config.dtype = torch.float32  # the graph's, whatever the checkpoint (or an adapter's base) was saved in
     config.save_pretrained(folder)
     loaded.extractor.save_pretrained(folder)
 
