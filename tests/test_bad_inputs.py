@@ -1121,8 +1121,10 @@ def test_train_and_evaluate_is_guarded(tmp_path):
 
     generator = torch.Generator().manual_seed(0)
     rows = [{"input_values": torch.randn(1, 200, generator=generator), "labels": i % 3} for i in range(16)]
-    settings = TrainerSettings(max_steps=4, learning_rate=1e30, warmup_steps=0, lr_scheduler_type="constant",
-                               per_device_batch_size=8, show_progress=False, early_stopping_patience=None)  # fmt: skip
+    # (no weight decay: learning rate x weight decay >= 1 is refused before any step)
+    settings = TrainerSettings(max_steps=4, learning_rate=1e30, weight_decay=0.0, warmup_steps=0,
+                               lr_scheduler_type="constant", per_device_batch_size=8, show_progress=False,
+                               early_stopping_patience=None)  # fmt: skip
     with pytest.raises(NonFiniteLossError, match="optimizer step"):
         train_and_evaluate(classifier(), rows, None, rows, "classification", tmp_path / "run", settings)
 

@@ -37,6 +37,7 @@ from .settings import (  # MAX_SEED and REPORT_TO: importable from here, where t
     TrainerSettings,
     check_fraction,
     check_integer,  # noqa: F401
+    check_learning_rate,
     check_mixed_precision,
     check_non_negative,
     check_positive,
@@ -498,6 +499,7 @@ class PretrainArguments:
             check_non_negative(name, getattr(self, name))
         check_non_negative("num_workers", self.num_workers, integer=True)
         check_positive("learning_rate", self.learning_rate)
+        check_learning_rate(self.learning_rate, self.weight_decay)
         check_positive("sampling_rate", self.sampling_rate, allow_none=True)
         check_output_dir(self.output_dir)
         if self.resume_from is not None and self.overwrite_output_dir:

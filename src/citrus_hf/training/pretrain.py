@@ -76,6 +76,7 @@ from .launch import check_launched_processes, mixed_precision_notes
 from .metrics import dumps_strict
 from .rng import caller_random_state_kept
 from .run_lock import output_folder_lock
+from .settings import warmup_spans_run_notice
 from .stream import PretrainingStream
 
 logger = logging.get_logger(__name__)
@@ -808,11 +809,8 @@ def _check_fresh_output_dir(args: PretrainArguments, accelerator) -> None:
 def _say_what_is_ignored(args: PretrainArguments, accelerator) -> None:
     """Settings that would change nothing, each said once, on the main process."""
     notes = []
-    if args.num_warmup_steps >= args.max_steps:
-        notes.append(
-            f"--warmup-steps {args.warmup_steps:g} spans the whole run of {args.max_steps} steps, so the learning rate "
-            "never reaches its peak; give a fraction below 1 (e.g. 0.05) or fewer steps"
-        )
+    if warmup := warmup_spans_run_notice(args.warmup_steps, args.num_warmup_steps, args.max_steps):
+        notes.append(warmup)
     if args.model is None and (
         Path(str(args.model_config)).is_dir() or bundled_checkpoint(str(args.model_config)) is not None
     ):

@@ -541,6 +541,7 @@ class FinetuneRecipe(Recipe):
                 batches = math.ceil(len(train) / settings.per_device_batch_size)
                 steps = max(1, math.ceil(settings.num_train_epochs * batches))
             settings = replace(settings, max_steps=steps, eval_steps=max(10, steps // 20))
+        _warn_of_long_warmup(settings)
         training_set = train
         if self.augmented_copies > 0:
             from .augment import AugmentedWindows
@@ -568,6 +569,23 @@ class FinetuneRecipe(Recipe):
             history=outcome["history"],
             details={"early_stopping": usable},
         )
+
+
+def _warn_of_long_warmup(settings: TrainerSettings) -> None:
+    """Warn, as `citrus pretrain` does, when the warm-up of a fine-tuning of `settings.max_steps` steps lasts the whole
+    run (its steps counted as transformers counts them: a fraction below 1 of the run, rounded up); once per message,
+    for the protocol's many fine-tunings with the same settings. transformers' "constant" schedule warms up not at
+    all."""
+    from transformers.utils import logging
+
+    from .settings import warmup_spans_run_notice
+
+    if settings.lr_scheduler_type == "constant":
+        return
+    warmup = settings.warmup_steps
+    steps = int(warmup) if warmup >= 1 else math.ceil(settings.max_steps * warmup)
+    if notice := warmup_spans_run_notice(warmup, steps, settings.max_steps):
+        logging.get_logger(__name__).warning_once(notice + ".")
 
 
 def logit_temperature(scores: np.ndarray, labels: np.ndarray) -> float:

@@ -88,6 +88,43 @@ def check_switches(settings: Any, names: tuple[str, ...]) -> None:
         setattr(settings, name, as_bool(name, getattr(settings, name)))
 
 
+# The largest float32: optimizers keep the learning rate with the float32 weights, and torch refused a larger one
+# ("value cannot be converted to type float without overflow") only at the first step, deep inside AdamW.
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+def check_learning_rate(learning_rate: float, weight_decay: float) -> None:
+    """Refuse a (peak) `learning_rate` that float32 cannot hold, and a `weight_decay` that, with it, wipes the weights:
+    AdamW's decay is decoupled, multiplying every decayed weight by `1 - learning_rate * weight_decay` at each step,
+    so at a product of 1 the weights become 0 in one step (a pre-training "finished" with every matrix below 1e-3) and
+    above it they flip sign and grow until the loss is NaN. Both numbers are checked finite and in range first
+    (`check_positive`, `check_non_negative`)."""
+    if learning_rate > FLOAT32_MAX:
+        raise ValueError(
+            f"--learning-rate {learning_rate:g} is beyond float32's range (at most {FLOAT32_MAX:.4g}), in which the "
+            "optimizer applies it; give a learning rate such as 1e-3."
+        )
+    if learning_rate * weight_decay >= 1:
+        raise ValueError(
+            f"--weight-decay {weight_decay:g} with --learning-rate {learning_rate:g}: AdamW multiplies the weights by "
+            f"1 - learning rate x weight decay = {1 - learning_rate * weight_decay:.4g} at every step, which wipes "
+            "them (at 0) or flips and grows them (below 0); give a weight decay below 1 / learning rate = "
+            f"{1 / learning_rate:.4g} (0.01 to 0.1 is usual)."
+        )
+
+
+def warmup_spans_run_notice(warmup_steps: float, num_warmup_steps: int, max_steps: int) -> str | None:
+    """The warning for a warm-up of `num_warmup_steps` optimizer steps (`warmup_steps` as the user gave it: a count,
+    or a fraction < 1 of the run) that lasts the whole run of `max_steps`, when the learning rate never reaches its
+    peak (a sentence without its full stop), or None."""
+    if num_warmup_steps < max_steps:
+        return None
+    return (
+        f"--warmup-steps {warmup_steps:g} spans the whole run of {max_steps} steps, so the learning rate never "
+        "reaches its peak; give a fraction below 1 (e.g. 0.05) or fewer steps"
+    )
+
+
 # numpy's generators take seeds in [0, 2**32 - 1]; a seed outside would fail deep inside numpy at the first draw
 MAX_SEED = 2**32 - 1
 
@@ -181,6 +218,7 @@ class TrainerSettings:
             check_positive(name, getattr(self, name), integer=True)
         check_non_negative("weight_decay", self.weight_decay)
         check_non_negative("warmup_steps", self.warmup_steps)
+        check_learning_rate(self.learning_rate, self.weight_decay)
         check_non_negative("early_stopping_patience", self.early_stopping_patience, integer=True, allow_none=True)
         check_mixed_precision(self.mixed_precision)
         if isinstance(self.lr_scheduler_kwargs, str):  # JSON text, as transformers' TrainingArguments takes it
@@ -214,6 +252,7 @@ __all__ = [
     "TrainerSettings",
     "check_fraction",
     "check_integer",
+    "check_learning_rate",
     "check_mixed_precision",
     "check_non_negative",
     "check_positive",
