@@ -116,6 +116,34 @@ def _saved_classifier(folder, broken: str | None = None, task_class=CiTrusForSeq
     return folder
 
 
+# --------------------------------------------------------------------------------------- 5, 6. regression targets
+
+
+def test_huge_regression_targets_under_a_fine_tuning_are_warned_of(tmp_path, caplog):
+    """Targets 1.1e7 to 1.5e7 (spread 1e6) under --recipe finetune were learnt as one constant without a word."""
+    dataset = _regression_set(tmp_path / "huge", scale=1e6, offset=1e7)
+    with caplog.at_level(logging.WARNING):
+        finetune(_finetune_arguments(tmp_path / "run", dataset))
+    assert "a fine-tuning's steps move the outputs by units" in caplog.text
+    assert "divide them by 100000" in caplog.text and "--recipe probe" in caplog.text
+
+
+def test_regression_targets_float32_rounds_are_warned_of_under_the_probe(tmp_path, caplog):
+    """1e8 + f: the probe's float64 read-out, folded into the float32 head, rounds every prediction to a multiple of
+    8 (MAE 2.0); 1e3 + f fits."""
+    from citrus_hf.training.finetune import regression_target_notices
+
+    dataset = _regression_set(tmp_path / "offset", offset=1e8)
+    with caplog.at_level(logging.WARNING):
+        finetune(_finetune_arguments(tmp_path / "run", dataset, recipe="probe", max_steps=-1))
+    assert "rounds them to multiples of 8" in caplog.text and "subtract an offset" in caplog.text
+    assert "a fine-tuning's steps" not in caplog.text  # the probe fits any scale
+    frequencies = np.random.default_rng(0).uniform(1, 5, 20)
+    assert regression_target_notices(1e3 + frequencies, trains=True) == []
+    assert regression_target_notices(70 + 10 * frequencies, trains=True) == []  # heart rates
+    assert len(regression_target_notices(1e7 + frequencies, trains=False)) == 1
+
+
 # ------------------------------------------------------------------------------------------------- 7. warm-up
 
 
@@ -141,3 +169,25 @@ def test_a_learning_rate_beyond_float32_is_refused(tmp_path, settings):
     extra = {"output_dir": str(tmp_path / "run")} if settings is PretrainArguments else {}
     with pytest.raises(ValueError, match="--learning-rate 1e\\+39 is beyond float32's range"):
         settings(learning_rate=1e39, weight_decay=0.0, **extra)
+
+
+# --------------------------------------------------------------------------------------- 10. one regression row
+
+
+def test_one_regression_row_gets_advice_that_applies(tmp_path, caplog):
+    """The probe advised "a larger --label-budget" when the budget already took the whole (one-row) split, and the
+    validation warning spoke of "recordings per class" for a regression set."""
+    dataset = _regression_set(tmp_path / "one", count=1)
+    with caplog.at_level(logging.WARNING), pytest.raises(ValueError) as info:
+        finetune(_finetune_arguments(tmp_path / "run", dataset, recipe="probe", max_steps=-1))
+    message = str(info.value)
+    assert "label-budget" not in message and "--recipe finetune" in message and "1 labelled example" in message
+    assert "too few recordings to carve one" in caplog.text and "per class" not in caplog.text
+
+
+def test_a_budget_below_the_pool_still_advises_a_larger_one(tmp_path):
+    dataset = _regression_set(tmp_path / "reg")
+    arguments = _finetune_arguments(tmp_path / "run", dataset, recipe="probe", max_steps=-1)
+    arguments.label_budget = "1"
+    with pytest.raises(ValueError, match=r"give a larger --label-budget \(the training pool holds"):
+        finetune(arguments)

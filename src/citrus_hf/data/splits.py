@@ -1343,15 +1343,17 @@ def load_task_splits(
         labels = np.asarray(train["label"]) if task == CLASSIFICATION else None
         train_rows, validation_rows = carve_validation(len(train), labels, groups, validation_fraction, validation_seed)
         carved_from, train, validation = train, train.select(train_rows), train.select(validation_rows)
+        per_class = " per class" if task == CLASSIFICATION else ""  # (a regression set has no classes)
         if len(validation) == 0 and require_validation:
+            kept = "a class keeps at least one in train" if per_class else "train keeps at least one"
             raise ValueError(
-                f"Dataset {dataset!r} has no {validation_split!r} split and too few {CARVE_GROUPS[carved_by]} per "
-                "class to carve one (a class keeps at least one in train); give a validation split or use more data."
+                f"Dataset {dataset!r} has no {validation_split!r} split and too few {CARVE_GROUPS[carved_by]}"
+                f"{per_class} to carve one ({kept}); give a validation split or use more data."
             )
         source = (
-            f"carved from {train_split} ({validation_fraction:.0%} per class, by {carved_by}, seed {validation_seed})"
+            f"carved from {train_split} ({validation_fraction:.0%}{per_class}, by {carved_by}, seed {validation_seed})"
             if len(validation)
-            else f"none: {train_split} has too few {CARVE_GROUPS[carved_by]} per class to carve one"
+            else f"none: {train_split} has too few {CARVE_GROUPS[carved_by]}{per_class} to carve one"
         )
     first = np.asarray(train[0]["input_values"])
     return TaskSplits(

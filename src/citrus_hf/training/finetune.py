@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging as std_logging
+import math
 import os
 import shutil
 import time
@@ -268,8 +269,9 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
             "validation metrics are reported)."
         )
     elif len(splits.validation) == 0:
+        per_class = " per class" if splits.task == CLASSIFICATION else ""  # (a regression set has no classes)
         reason = (
-            f"has no validation split and too few {CARVE_GROUPS[splits.carved_by]} per class to carve one"
+            f"has no validation split and too few {CARVE_GROUPS[splits.carved_by]}{per_class} to carve one"
             if splits.carved_by
             else "has an empty validation split"
         )
@@ -278,6 +280,7 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
             "metrics are reported."
         )
     check_metric_for_task(args.trainer.metric_for_best_model, splits.task)
+    _check_enough_for_the_probe(args, recipe, len(chosen), len(splits.labels("train")))
     train_where, train_rows = splits.where("train")
     overrides = input_overrides(
         args.normalization,
@@ -313,6 +316,9 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         channel_units=splits.channel_units,
     )
     pool_labels = splits.labels("train")
+    if splits.task == REGRESSION:
+        for notice in regression_target_notices(pool_labels[chosen], recipe.trains or args.lora):
+            logger.warning(f"{args.dataset}: {notice}.")
     if budget.kind == "per_class" and splits.task == CLASSIFICATION:
         _warn_short_classes(splits, pool_labels[chosen], int(budget.value))
     if notice := rare_class_notice(
@@ -430,6 +436,69 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     if launch is not None:  # every process returns once the folder holds the run (a script may load it next)
         launch.wait_for_everyone()
     return result
+
+
+# A fine-tuning's optimizer steps move a regressor's outputs by units, not thousands: AdamW moves each weight by about
+# the learning rate a step, whatever the loss's scale. Targets spread this widely are learnt as their mean (1.1e7 to
+# 1.5e7: every prediction the same number); heart rates (a spread near 10 bpm) train.
+TRAINED_TARGET_SPREAD_LIMIT = 1e3
+# The share of the targets' spread that float32's step at their size may reach before predictions lose what tells
+# the targets apart (1e8 + 1..5: every prediction a multiple of 8, the error from 0.47 to 2.0).
+FLOAT32_STEP_SHARE_LIMIT = 0.01
+
+
+def regression_target_notices(targets: np.ndarray, trains: bool) -> list[str]:
+    """Warnings (sentences without their full stop) for regression `targets` `(n,)` that a CiTrus regressor cannot fit
+    as they are, each naming the fix: a spread of `TRAINED_TARGET_SPREAD_LIMIT` or more for a recipe that `trains`
+    with optimizer steps, and values so large against their spread that float32, the head's and the outputs' type,
+    rounds them by `FLOAT32_STEP_SHARE_LIMIT` of it or more (any recipe: the probe's float64 fit is folded into the
+    float32 head). Fitting standardised targets and folding the scale back would not cure the second: the outputs
+    themselves are float32."""
+    targets = np.asarray(targets, dtype=np.float64).reshape(-1)
+    if len(targets) < 2 or not np.isfinite(targets).all():
+        return []
+    spread, centre = float(np.std(targets)), float(np.mean(targets))
+    if spread == 0:
+        return []
+    notices = []
+    if trains and spread >= TRAINED_TARGET_SPREAD_LIMIT:
+        scale = 10 ** math.floor(math.log10(spread))
+        notices.append(
+            f"the regression targets spread over {spread:.4g} (standard deviation; {targets.min():.6g} to "
+            f"{targets.max():.6g}), and a fine-tuning's steps move the outputs by units, not thousands: it learns "
+            f"about their mean. Rescale the targets (divide them by {scale:g}, and multiply the predictions back), "
+            "or use the probe (--recipe probe), fitted in closed form at any scale"
+        )
+    step = float(np.spacing(np.float32(np.abs(targets).max())))
+    if step >= FLOAT32_STEP_SHARE_LIMIT * spread:
+        offset = float(f"{centre:.2g}")
+        notices.append(
+            f"the regression targets ({targets.min():.9g} to {targets.max():.9g}) are so large against their spread "
+            f"({spread:.4g}) that float32, in which the model's head computes its outputs, rounds them to multiples "
+            f"of {step:g}: subtract an offset from the targets before fitting (e.g. {offset:g}) and add it back to "
+            "the predictions"
+        )
+    return notices
+
+
+def _check_enough_for_the_probe(args: FinetuneArguments, recipe, drawn: int, pool: int) -> None:
+    """Refuse, before any alignment, a probe-fitted recipe of fewer than 2 labelled examples (`drawn` of the `pool`
+    the training split offers), with the fix that applies: a larger --label-budget only where the pool holds more
+    (the probe's own check said so even when the budget took the whole split)."""
+    from .recipes import ProbeFinetuneRecipe, ProbeRecipe
+
+    if drawn >= 2 or not isinstance(recipe, (ProbeRecipe, ProbeFinetuneRecipe)):
+        return
+    fix = (
+        f"give a larger --label-budget (the training pool holds {pool})"
+        if pool > drawn
+        else f"the training split holds no more: add labelled rows, or use --recipe finetune, which trains on {drawn} "
+        "(and learns little from it)"
+    )
+    raise ValueError(
+        f"{args.dataset}: {drawn} labelled example{'s' if drawn != 1 else ''} to fit, and recipe {recipe.name!r} "
+        f"needs at least 2 (its ridge read-out chooses its penalty by leave-one-out); {fix}."
+    )
 
 
 def _warn_short_classes(splits, drawn: np.ndarray, asked: int) -> None:
@@ -671,6 +740,7 @@ __all__ = [
     "finetune",
     "init_regression_bias",
     "keep_tensorboard_logs",
+    "regression_target_notices",
     "settings_without_steps",
     "warn_without_effect",
 ]
