@@ -1095,17 +1095,9 @@ def test_pretraining_stops_on_a_nan_loss_and_keeps_the_last_checkpoint(
 def test_finetuning_stops_on_a_nan_loss_before_the_optimizer_step(tmp_path):
     """A learning rate of 1e30 blows the weights up at step 1, so the loss of step 2 is NaN: the Trainer stops
     there, before the optimizer applies it, with the step-1 checkpoint kept and the model's weights still finite."""
-    from transformers import Trainer, TrainingArguments
+    from tiny_configs import diverging_trainer
 
-    generator = torch.Generator().manual_seed(0)
-    rows = [{"input_values": torch.randn(1, 200, generator=generator), "labels": i % 3} for i in range(16)]
-    model = CiTrusForSequenceClassification(tiny_config(num_labels=3))
-    arguments = TrainingArguments(
-        output_dir=str(tmp_path / "run"), max_steps=6, per_device_train_batch_size=8, learning_rate=1e30,
-        lr_scheduler_type="constant", save_strategy="steps", save_steps=1, logging_steps=1, report_to="none",
-        use_cpu=True, disable_tqdm=True, max_grad_norm=0.0,
-    )  # fmt: skip
-    trainer = Trainer(model=model, args=arguments, train_dataset=rows, callbacks=[NonFiniteLossCallback()])
+    trainer, model = diverging_trainer(tmp_path / "run", [NonFiniteLossCallback()])
     with pytest.raises(NonFiniteLossError) as info:
         trainer.train()
     message = str(info.value)

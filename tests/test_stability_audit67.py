@@ -4,16 +4,21 @@ longer than the run, regression targets a float32 head cannot fit)."""
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+import os
+import time
 
 import numpy as np
 import pytest
 import torch
 from tiny_configs import tiny_config
 
-from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForPretraining, CiTrusForRegression, CiTrusForSequenceClassification
+from citrus_hf.training.callbacks import NonFiniteLossError
 from citrus_hf.training.finetune import FinetuneArguments, TrainerSettings, finetune
-from citrus_hf.training.pretrain import PretrainArguments
+from citrus_hf.training.pretrain import PretrainArguments, checkpoints_in, citrus_loss, pretrain
 
 RATE = 50.0
 
@@ -116,6 +121,257 @@ def _saved_classifier(folder, broken: str | None = None, task_class=CiTrusForSeq
     return folder
 
 
+# ------------------------------------------------------------------------- 1. the last step's weights, fine-tuning
+
+
+def test_a_finetune_whose_last_step_blows_the_model_up_saves_nothing(tmp_path, classification_set):
+    """One step at a learning rate of 1e6: its loss (of the initial weights) is finite, the weights it writes give NaN
+    logits. The run was saved ("test accuracy nan"); now it stops before saving, naming the step, the learning rate
+    and the way on, and leaves no Trainer scratch folder behind."""
+    output_dir = tmp_path / "run"
+    with pytest.raises(NonFiniteLossError) as info:
+        finetune(_finetune_arguments(output_dir, classification_set, learning_rate=1e6, weight_decay=0.0))
+    message = str(info.value)
+    assert "The weights optimizer step 1 wrote are not finite" in message
+    assert "logits on 12 training windows are NaN or infinite" in message
+    assert "1e+06" in message and "lower --learning-rate" in message
+    assert not (output_dir / "model.safetensors").exists() and not (output_dir / "finetune_results.json").exists()
+    assert not (output_dir / "trainer").exists()
+
+
+@pytest.mark.parametrize("task_class", [CiTrusForSequenceClassification, CiTrusForRegression])
+def test_the_pipelines_refuse_a_non_finite_checkpoint(tmp_path, task_class):
+    """Finite weights whose every output overflows (NaN weights are refused by `from_pretrained`): a classifier's NaN
+    logits were ranked into {'label': '0', 'score': nan}; a regressor returned nan."""
+    from transformers import pipeline
+
+    folder = _saved_classifier(tmp_path / "model", "overflow", task_class)
+    runner = pipeline(model=str(folder), backend="torch")
+    with pytest.raises(ValueError, match=rf"The checkpoint {folder} is not finite: .*every window .*random window"):
+        runner(np.random.default_rng(0).standard_normal((1, 200)).astype(np.float32), sampling_rate=100.0)
+
+
+def test_predict_refuses_a_non_finite_checkpoint_in_one_line(tmp_path, capsys):
+    from citrus_hf.commands.main import main
+
+    folder = _saved_classifier(tmp_path / "model", "overflow")
+    np.save(tmp_path / "a.npy", np.random.default_rng(0).standard_normal((1, 200)).astype(np.float32))
+    assert main(["predict", str(folder), str(tmp_path / "a.npy"), "--sampling-rate", "100"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("error: ") and "is not finite" in error and "score nan" not in error
+
+
+def test_a_card_says_the_metrics_that_were_nan(tmp_path, classification_set):
+    """A run whose test metrics were NaN (null in finetune_results.json): the card said "No evaluation results were
+    recorded"; it now lists them as NaN (undefined), says why they may be, and keeps them out of `model-index`."""
+    from citrus_hf.publishing.cards import build_model_card
+
+    output_dir = tmp_path / "run"
+    finetune(_finetune_arguments(output_dir, classification_set, recipe="probe", max_steps=-1))
+    results = json.loads((output_dir / "finetune_results.json").read_text())
+    results["test_metrics"] = {**results["test_metrics"], "accuracy": None, "auroc": None}
+    (output_dir / "finetune_results.json").write_text(json.dumps(results))
+    model = CiTrusForSequenceClassification.from_pretrained(output_dir)
+    card = build_model_card(model, run_dir=output_dir)
+    assert "No evaluation results were recorded" not in card.content
+    assert "| accuracy |" in card.content and "NaN (undefined)" in card.content
+    assert "gave no defined value (NaN) of accuracy, auroc" in card.content
+    indexed = {result.metric_type for result in card.data.eval_results or []}
+    assert "macro_f1" in indexed and not {"accuracy", "auroc"} & indexed
+
+    results["test_metrics"] = {name: None for name in results["test_metrics"]}  # every metric NaN
+    (output_dir / "finetune_results.json").write_text(json.dumps(results))
+    card = build_model_card(model, run_dir=output_dir)
+    assert "No evaluation results were recorded" not in card.content and "NaN (undefined)" in card.content
+
+
+def test_push_refuses_a_non_finite_model_before_any_request(tmp_path):
+    """A saved model whose outputs overflow, and a model in memory with NaN weights (`from_pretrained` refuses NaN
+    weights in a file), were published without a word."""
+    from citrus_hf.publishing.push import push_to_hub
+
+    folder = _saved_classifier(tmp_path / "model", "overflow")
+    model = CiTrusForSequenceClassification.from_pretrained(folder)
+    with pytest.raises(ValueError, match=rf"Refusing to publish {folder}: its logits on random windows .* NaN or inf"):
+        push_to_hub(model, "someone/diverged")  # (no Hub server: a request would fail otherwise)
+    with torch.no_grad():
+        model.classifier.weight.fill_(0.0)
+        model.classifier.bias[0] = float("nan")
+    with pytest.raises(ValueError, match="1 of its .* weights are NaN or infinite"):
+        push_to_hub(model, "someone/diverged")
+
+
+# ------------------------------------------------------------------------- 2. the last step's weights, pre-training
+
+
+def test_a_pretraining_whose_last_step_blows_the_model_up_saves_nothing(tmp_path, corpus):
+    """One step at 1e6 wrote weights whose every embedding is NaN; the run was saved as completed ("loss 6.5198")."""
+    output_dir = tmp_path / "run"
+    with pytest.raises(NonFiniteLossError) as info:
+        pretrain(_pretrain_arguments(output_dir, corpus, learning_rate=1e6, weight_decay=0.0))
+    message = str(info.value)
+    assert "The weights optimizer step 1 wrote are not finite (their loss on that step's batch is nan)" in message
+    assert "No checkpoint of the run predates the weights that broke" in message
+    assert not (output_dir / "model.safetensors").exists() and not (output_dir / "pretraining_summary.json").exists()
+    assert checkpoints_in(output_dir) == []
+
+
+def _diverged_checkpoint(folder):
+    """A pre-training checkpoint whose weights are finite but near 1e30: every output overflows."""
+    model = CiTrusForPretraining(tiny_config())
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.fill_(1e30)
+    model.save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.parametrize("recipe", ["probe", "finetune"])
+def test_finetuning_from_a_non_finite_checkpoint_names_it(tmp_path, classification_set, recipe):
+    """The probe said "Drop those rows" of the features, fine-tuning blamed the learning rate; neither named --model."""
+    checkpoint = _diverged_checkpoint(tmp_path / "pretrained")
+    arguments = _finetune_arguments(tmp_path / "run", classification_set, recipe=recipe, max_steps=1)
+    arguments.model = str(checkpoint)
+    with pytest.raises(ValueError, match=rf"The checkpoint {checkpoint} is not finite: .*random windows"):
+        finetune(arguments)
+
+
+# ------------------------------------------------------------------------------------ 3. advice that can be followed
+
+
+def _nan_in_training_from(step: int):
+    """A pre-training loss that is NaN from the `step`-th training micro-batch on (eval-mode calls not counted)."""
+    calls = {"count": 0}
+
+    def loss_fn(model, batch):
+        loss = citrus_loss(model, batch)
+        if not model.training:
+            return loss
+        calls["count"] += 1
+        return loss * float("nan") if calls["count"] >= step else loss
+
+    return loss_fn
+
+
+def test_pretraining_advice_names_a_checkpoint_before_the_weights_that_broke_and_resuming_lower_works(tmp_path, corpus):
+    """NaN at step 3 computed with step-2's weights: the advice was "resume from step-2 after fixing the cause", whose
+    loss is NaN itself, and a resume with a lower --learning-rate was refused ("other settings"). It now names
+    step-1 with the command line to resume at a lower learning rate, which a resume takes."""
+    output_dir = tmp_path / "run"
+    arguments = _pretrain_arguments(output_dir, corpus, max_steps=4, save_steps=1, logging_steps=1, learning_rate=1e-3)
+    with pytest.raises(NonFiniteLossError) as info:
+        pretrain(arguments, loss_fn=_nan_in_training_from(3))
+    message = str(info.value)
+    step_1 = output_dir / "checkpoints" / "step-1"
+    assert f"Resume from {step_1}" in message and f"--resume-from {step_1} --learning-rate 0.0001" in message
+    assert "not from step-2" in message
+    with pytest.raises(ValueError, match="only a lower --learning-rate may differ"):  # a higher one is refused
+        pretrain(_pretrain_arguments(output_dir, corpus, max_steps=4, save_steps=1, learning_rate=1e-2,
+                                     resume_from=str(step_1)))  # fmt: skip
+    resumed = pretrain(
+        _pretrain_arguments(output_dir, corpus, max_steps=4, save_steps=1, learning_rate=1e-4, resume_from=str(step_1))
+    )
+    assert resumed.completed and (output_dir / "model.safetensors").is_file()
+    recorded = json.loads((checkpoints_in(output_dir)[-1] / "run_settings.json").read_text())
+    assert recorded["learning_rate"] == 1e-4
+
+
+def test_lowering_the_learning_rate_scales_the_schedule():
+    """The resumed schedule goes on from its step at the lower peak."""
+    from transformers import get_cosine_schedule_with_warmup
+
+    from citrus_hf.training.checkpoints import lower_learning_rate
+
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.AdamW([parameter], lr=1e-2)
+    scheduler = get_cosine_schedule_with_warmup(optimizer, num_warmup_steps=2, num_training_steps=10)
+    for _ in range(4):
+        optimizer.step()
+        scheduler.step()
+    before = scheduler.get_last_lr()[0]
+    lower_learning_rate(optimizer, scheduler, 1e-2, 1e-3)
+    assert math.isclose(optimizer.param_groups[0]["lr"], before / 10) and scheduler.base_lrs == [pytest.approx(1e-3)]
+    optimizer.step()
+    scheduler.step()
+    reference = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    expected = get_cosine_schedule_with_warmup(reference, num_warmup_steps=2, num_training_steps=10)
+    for _ in range(5):
+        reference.step()
+        expected.step()
+    assert math.isclose(scheduler.get_last_lr()[0], expected.get_last_lr()[0])
+
+
+def test_finetuning_advice_cites_no_scratch_checkpoint_and_leaves_none(tmp_path, classification_set):
+    """The advice pointed at runs/X/trainer/checkpoint-1, a scratch folder of NaN weights (citrus finetune cannot
+    resume), and left it behind, so that a second failing run cited the first's."""
+    output_dir = tmp_path / "run"
+    for eval_steps in (1, 5):
+        arguments = _finetune_arguments(
+            output_dir, classification_set, max_steps=8, eval_steps=eval_steps, learning_rate=1e6, weight_decay=0.0
+        )
+        with pytest.raises(NonFiniteLossError) as info:
+            finetune(arguments)
+        message = str(info.value)
+        assert "checkpoint-" not in message and "Nothing of the run was kept" in message
+        assert "lower --learning-rate" in message
+        assert not (output_dir / "trainer").exists()
+
+
+def test_the_early_stopping_warning_of_a_nan_validation_loss_says_training_diverges():
+    """It blamed "AUROC of a validation split without some class" and suggested --metric-for-best-model loss, the
+    metric in use, when the validation loss itself was NaN."""
+    from types import SimpleNamespace
+
+    from citrus_hf.training.callbacks import DefinedMetricEarlyStopping
+
+    message = DefinedMetricEarlyStopping._undefined_message("loss", 3, float("nan"))
+    assert "training is diverging" in message and "AUROC" not in message and "--metric-for-best-model" not in message
+    message = DefinedMetricEarlyStopping._undefined_message("auroc", 3, 0.7)
+    assert "AUROC of a validation split" in message and "(macro_f1, loss)" in message
+    message = DefinedMetricEarlyStopping._undefined_message("macro_f1", 3, 0.7)
+    assert "(loss)" in message  # not the metric in use
+    callback = DefinedMetricEarlyStopping(early_stopping_patience=1)
+    args = SimpleNamespace(metric_for_best_model="loss")
+    callback.on_evaluate(args, SimpleNamespace(global_step=1), None, {"eval_loss": float("nan")})
+    assert callback.undefined_warned
+
+
+def test_a_trainer_of_ones_own_cites_no_stale_or_broken_checkpoint(tmp_path):
+    """The Trainer callback cited the newest checkpoint of the folder: an earlier run's (stale), or the one whose
+    weights gave the NaN loss."""
+    from tiny_configs import diverging_trainer
+
+    from citrus_hf.training.callbacks import NonFiniteLossCallback
+
+    run = tmp_path / "run"
+    stale = _saved_classifier(run / "checkpoint-0")  # an earlier run's, finite, before the weights that broke
+    for path in [*stale.iterdir(), stale]:
+        os.utime(path, (time.time() - 3600,) * 2)
+    trainer, _ = diverging_trainer(run, [NonFiniteLossCallback()])
+    with pytest.raises(NonFiniteLossError) as info:
+        trainer.train()
+    message = str(info.value)
+    assert "at optimizer step 2" in message
+    # checkpoint-1 holds the weights that broke, checkpoint-0 is stale
+    assert "No checkpoint saved before the weights that broke is left" in message
+    assert "(checkpoint-1: saved from the weights that broke on" in message and "checkpoint-0" not in message
+
+
+# ------------------------------------------------------------------------------------------ 4. one line on the CLI
+
+
+def test_a_nan_stop_is_one_error_line_on_the_command_line(tmp_path, classification_set, capsys):
+    from citrus_hf.commands.main import is_user_error, main
+
+    assert is_user_error(NonFiniteLossError("the loss became nan"))
+    code = main(["finetune", "--dataset", classification_set, "--output-dir", str(tmp_path / "run"),
+                 "--model-config", "tiny", "--recipe", "finetune", "--max-steps", "1", "--warmup-steps", "0",
+                 "--learning-rate", "1e6", "--weight-decay", "0", "--no-show-progress"])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("error: The weights optimizer step 1")
+
+
 # --------------------------------------------------------------------------------------- 5, 6. regression targets
 
 
@@ -169,6 +425,14 @@ def test_a_learning_rate_beyond_float32_is_refused(tmp_path, settings):
     extra = {"output_dir": str(tmp_path / "run")} if settings is PretrainArguments else {}
     with pytest.raises(ValueError, match="--learning-rate 1e\\+39 is beyond float32's range"):
         settings(learning_rate=1e39, weight_decay=0.0, **extra)
+
+
+def test_the_nan_advice_names_a_strong_weight_decay():
+    from citrus_hf.training.callbacks import non_finite_loss_message
+
+    message = non_finite_loss_message(4, math.nan, 1e-3, "no", weight_decay=500)
+    assert "--weight-decay" in message and "50.00%" in message
+    assert "--weight-decay" not in non_finite_loss_message(4, math.nan, 1e-3, "no", weight_decay=0.05)
 
 
 # --------------------------------------------------------------------------------------- 10. one regression row

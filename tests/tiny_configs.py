@@ -42,3 +42,23 @@ def save_trained_adapter(base, folder):
                 parameter.normal_(0, 0.5, generator=torch.Generator().manual_seed(1))
     save_adapter(peft_model, folder)
     return folder
+
+
+def diverging_trainer(output_dir, callbacks):
+    """A `Trainer` of a tiny 3-class classifier on 16 random windows whose learning rate of 1e30 (constant, no weight
+    decay, no clipping) blows the weights up at step 1, so the loss of step 2 is NaN; it saves a checkpoint every step
+    into `output_dir`. Returns `(trainer, model)`."""
+    import torch
+    from transformers import Trainer, TrainingArguments
+
+    from citrus_hf import CiTrusForSequenceClassification
+
+    generator = torch.Generator().manual_seed(0)
+    rows = [{"input_values": torch.randn(1, 200, generator=generator), "labels": i % 3} for i in range(16)]
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3))
+    arguments = TrainingArguments(
+        output_dir=str(output_dir), max_steps=6, per_device_train_batch_size=8, learning_rate=1e30, weight_decay=0.0,
+        lr_scheduler_type="constant", save_strategy="steps", save_steps=1, logging_steps=1, report_to="none",
+        use_cpu=True, disable_tqdm=True, max_grad_norm=0.0,
+    )  # fmt: skip
+    return Trainer(model=model, args=arguments, train_dataset=rows, callbacks=callbacks), model

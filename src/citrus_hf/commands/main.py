@@ -13,11 +13,12 @@ The top-level parser knows the commands only by name and one-line help (`citrus_
 of a command is imported when that command runs, so `citrus --help` imports neither torch nor transformers.
 
 This is the command line's one error boundary: an error the user can fix (a bad option or value, an unknown dataset,
-a missing folder or column, no network) prints one line `error: ...` and exits with code 2; `--debug` (anywhere on the
-command line) shows the traceback instead. Any other exception is a bug and keeps its traceback. A ValueError or OSError
-raised outside this package (which may be a bug too) says in its line where it was raised. A reader that stops
-reading (`citrus data list | head -1`) ends the command quietly with code 141, as git's (killed by SIGPIPE). Ctrl-C
-ends the program with "interrupted" and code 130; `main([...])` called in-process lets the KeyboardInterrupt through.
+a missing folder or column, no network, a training run stopped by a NaN loss) prints one line `error: ...` and exits
+with code 2; `--debug` (anywhere on the command line) shows the traceback instead. Any other exception is a bug and
+keeps its traceback. A ValueError or OSError raised outside this package (which may be a bug too) says in its line
+where it was raised. A reader that stops reading (`citrus data list | head -1`) ends the command quietly with code
+141, as git's (killed by SIGPIPE). Ctrl-C ends the program with "interrupted" and code 130; `main([...])` called
+in-process lets the KeyboardInterrupt through.
 """
 
 from __future__ import annotations
@@ -58,7 +59,13 @@ def is_user_error(error: BaseException) -> bool:
     from .._figures import PlottingUnavailableError  # matplotlib to install, or MPLBACKEND to fix
     from ..data.errors import CitrusDataError
 
-    return isinstance(error, (CitrusDataError, MissingExtraError, PlottingUnavailableError, StrictDataclassError))
+    # A run stopped by a NaN loss: fixed by a lower --learning-rate, or the data. Its module imports torch, so it is
+    # looked up, not imported: only a run that loaded it can have raised it.
+    callbacks = sys.modules.get(f"{__package__.split('.')[0]}.training.callbacks")
+    training_errors = (callbacks.NonFiniteLossError,) if callbacks is not None else ()
+    return isinstance(
+        error, (CitrusDataError, MissingExtraError, PlottingUnavailableError, StrictDataclassError, *training_errors)
+    )
 
 
 def _one_line(error: BaseException) -> str:

@@ -619,7 +619,8 @@ def build_model_card(
         records=records,
         kept_rows=_kept_evaluation_rows(previous_card, _evaluation_rows(records), repo_id, task),
         limitations=[*limitations, *_general_limitations(config, fusion)],
-        evaluation_notes=run.evaluation_notes if run.eval_records else [],
+        evaluation_notes=run.evaluation_notes if run.eval_records or run.undefined_metrics else [],
+        undefined=run.undefined_metrics,
     )
     if fusion:
         model = None if model_or_config is config else model_or_config
@@ -744,10 +745,12 @@ def _shared_card_values(
     kept_rows: list[dict[str, Any]],
     limitations: list[str],
     evaluation_notes: Sequence[str] = (),
+    undefined: Sequence[EvalRecord] = (),
 ) -> dict[str, Any]:
     """The template values a CiTrus and a CiTrus fusion card share: summary, usage names, hyper-parameters,
-    evaluation table (`records`, then the rows `kept_rows` keeps of the card it replaces) and its note (then
-    `evaluation_notes`, what the run's records say of its metrics), limitations, citation."""
+    evaluation table (`records`, the run's `undefined` (NaN) metrics, then the rows `kept_rows` keeps of the card it
+    replaces) and its note (then `evaluation_notes`, what the run's records say of its metrics), limitations,
+    citation. The NaN rows are the table's only: `model-index` takes numbers."""
     return dict(
         summary=summary,
         repo_id=repo_id or "path/to/checkpoint",
@@ -756,7 +759,7 @@ def _shared_card_values(
         auto_class=auto_class if _in_transformers(auto_class) else None,
         remote_auto_map_key=auto_class,
         hyperparameters=[(str(k), _format_value(v)) for k, v in (hyperparameters or {}).items()],
-        evaluation=[*_evaluation_rows(records), *kept_rows],
+        evaluation=[*_evaluation_rows(records), *_evaluation_rows(list(undefined)), *kept_rows],
         evaluation_note=" ".join(
             [
                 "Values are means over seeds where seeds are given (± standard deviation where recorded). Baselines "
@@ -915,7 +918,9 @@ def _evaluation_rows(records: list[EvalRecord]) -> list[dict[str, Any]]:
             "metric": _format_value(r.metric),
             "label_budget": r.label_budget if r.label_budget is not None else "",
             "seeds": r.seeds if r.seeds is not None else "",
-            "value": f"{r.value:.4g}" + (f" ± {r.std:.2g}" if r.std is not None else ""),
+            "value": "NaN (undefined)"
+            if math.isnan(r.value)
+            else f"{r.value:.4g}" + (f" ± {r.std:.2g}" if r.std is not None else ""),
         }
         for r in records
     ]

@@ -29,6 +29,7 @@ from transformers.utils import (
 
 from .._bundled import folder_if_bundled
 from .._logs import outside_stacklevel
+from ..configuration_citrus import CiTrusConfig
 from ..configuration_citrus_fusion import CiTrusFusionConfig
 from ..loading import PICKLE_SUFFIXES, hub_repo_id
 from ..vocabulary_citrus import as_bool
@@ -82,6 +83,26 @@ def _check_checkpoint_folder(folder: Path) -> None:
                 f"config.json names the pipeline {entry.get('impl')!r} for {task!r} but {module}.py was not saved with "
                 "it, so `pipeline(model=repo_id, trust_remote_code=True)` could not run without the package."
             )
+
+
+def _refuse_non_finite(model: PreTrainedModel) -> None:
+    """Refuse, before any request to the Hub, a model whose weights, or (a single-modality CiTrus model) outputs on
+    two random windows of its input, are NaN or infinite: a fine-tuning whose last step blew the model up was
+    published without a word, every prediction of it NaN."""
+    import torch
+
+    from ..training.callbacks import non_finite_in, random_windows
+
+    if not isinstance(model, torch.nn.Module):  # a stand-in that only saves itself: nothing to run
+        return
+    # (a fusion model takes a window per modality: its weights are checked)
+    windows = random_windows(model) if isinstance(getattr(model, "config", None), CiTrusConfig) else None
+    if problem := non_finite_in(model, windows, "random windows of its input shape"):
+        name = getattr(model, "name_or_path", None) or type(model).__name__
+        raise ValueError(
+            f"Refusing to publish {name}: {problem}, as a training run that diverged saves them. Publish a checkpoint "
+            "whose outputs are finite (fine-tune again with a lower learning rate)."
+        )
 
 
 def save_pipeline_code(folder: str | os.PathLike) -> None:
@@ -478,6 +499,7 @@ def push_to_hub(
     """
     from .cards import _add_tags, build_model_card
 
+    _refuse_non_finite(model)
     private, create_pr = _checked_switches(private, create_pr)
     repo_id = _with_namespace(repo_id, token)
     replaced = _replaced_revision(repo_id, revision, token)  # refuses a tag or a commit id before any download

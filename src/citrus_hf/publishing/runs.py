@@ -6,6 +6,7 @@ from a local pre-training folder takes the corpus from that folder's summary.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,8 @@ class RunRecords:
         recipe: how a fine-tuning run fitted the model (`citrus_hf.training.recipes`' name, or "lora").
         local_names: the names the run gave local folders (`--dataset data/own`): never Hub ids to link.
         evaluation_notes: what the card says beside the run's metrics (the model's classes its test split lacked).
+        undefined_metrics: the run's test metrics that were NaN (written as null), as records of value NaN: the
+            card says them rather than leave them out.
     """
 
     task: str | None = None
@@ -49,6 +52,7 @@ class RunRecords:
     recipe: str | None = None
     local_names: set[str] = field(default_factory=set)
     evaluation_notes: list[str] = field(default_factory=list)
+    undefined_metrics: list[EvalRecord] = field(default_factory=list)
 
 
 def _with_options(name: str, options: dict[str, Any] | None) -> str:
@@ -197,10 +201,20 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
     dataset = str(arguments.get("dataset"))
     label_budget = results.get("num_train")
     split = arguments.get("test_split", "test")
+    reported = {
+        metric: value for metric, value in (results.get("test_metrics") or {}).items() if metric not in _NOT_REPORTED
+    }
     records = [
         EvalRecord(dataset=dataset, metric=metric, value=float(value), split=split, label_budget=label_budget)
-        for metric, value in (results.get("test_metrics") or {}).items()
-        if metric not in _NOT_REPORTED and isinstance(value, (int, float)) and value == value  # NaN: undefined
+        for metric, value in reported.items()
+        if isinstance(value, (int, float)) and value == value  # NaN: undefined
+    ]
+    # NaN, which the record holds as null (strict JSON): undefined (AUROC of a split without some class), or a model
+    # whose outputs are NaN; said on the card, never dropped without a word
+    undefined = [
+        EvalRecord(dataset=dataset, metric=metric, value=math.nan, split=split, label_budget=label_budget)
+        for metric, value in reported.items()
+        if value is None or (isinstance(value, float) and value != value)
     ]
     hyperparameters = {
         "Method": _method(results, arguments),
@@ -252,6 +266,13 @@ def _finetune_records(results: dict[str, Any], folder: Path) -> RunRecords:
     )
     run.recipe = "lora" if arguments.get("lora") else results.get("recipe")
     run.evaluation_notes = _absent_classes_notes(results.get("test_classes"), dataset, split)
+    run.undefined_metrics = undefined
+    if undefined:
+        names = ", ".join(record.metric for record in undefined)
+        run.evaluation_notes.append(
+            f"The {split} split of {dataset} gave no defined value (NaN) of {names}: AUROC of a split without some "
+            "class, a correlation of constant predictions, or outputs that are themselves NaN."
+        )
     local = results.get("local_paths") or {}
     run.local_names = {str(arguments.get(name)) for name in local}
     base = arguments.get("model")

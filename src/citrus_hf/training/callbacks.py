@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -151,48 +152,156 @@ class DefinedMetricEarlyStopping(EarlyStoppingCallback):
         if isinstance(value, (float, np.floating)) and math.isnan(value):
             if not self.undefined_warned:
                 self.undefined_warned = True
-                logger.warning(
-                    f"The validation {name} is undefined (NaN) at step {state.global_step} (AUROC of a validation "
-                    "split without some class, or a correlation of constant predictions): such evaluations neither "
-                    "improve on the best step nor count toward early stopping's patience. Choose another "
-                    "--metric-for-best-model (macro_f1, loss) or a validation split with every class."
-                )
+                logger.warning(self._undefined_message(name, state.global_step, metrics.get("eval_loss")))
             return
         super().on_evaluate(args, state, control, metrics, **kwargs)
 
+    @staticmethod
+    def _undefined_message(name: str, step: int, validation_loss: Any) -> str:
+        """The warning for a NaN `metric_for_best_model` `name` at `step`. A NaN or infinite validation loss means the
+        model's outputs are no longer finite (training diverged), whatever the metric: AUROC and a metric to switch
+        to would be beside the point."""
+        ignored = "such evaluations neither improve on the best step nor count toward early stopping's patience"
+        if isinstance(validation_loss, (int, float, np.floating)) and not math.isfinite(validation_loss):
+            return (
+                f"The validation loss is {float(validation_loss)} at step {step}: the model's outputs on the "
+                f"validation windows are no longer finite, so training is diverging (a learning rate too high, or "
+                f"extreme values in the data); {ignored}."
+            )
+        others = [metric for metric in ("macro_f1", "loss") if metric != name.removeprefix("eval_")]
+        return (
+            f"The validation {name} is undefined (NaN) at step {step} (AUROC of a validation split without some "
+            f"class, or a correlation of constant predictions): {ignored}. Choose another --metric-for-best-model "
+            f"({', '.join(others)}) or a validation split with every class."
+        )
+
 
 class NonFiniteLossError(RuntimeError):
-    """The training loss became NaN or infinite; the run was stopped before that step's weights were saved."""
+    """The training loss became NaN or infinite, or the weights a run ended with compute NaN or infinite outputs; the
+    run was stopped before those weights were saved."""
 
 
 def non_finite_loss_message(
-    step: int, loss: float, learning_rate: float, mixed_precision: str, last_checkpoint: str | None
+    step: int,
+    loss: float,
+    learning_rate: float,
+    mixed_precision: str,
+    last_checkpoint: str | None = None,
+    *,
+    weight_decay: float = 0.0,
+    advice: str | None = None,
+    broken_weights: str | None = None,
+    superseded: Sequence[str] = (),
 ) -> str:
     """What a stopped run tells its user: where the loss broke, the likely causes, and what is left on disk.
 
     Args:
-        step: the optimizer step (counted from 1) whose loss was not finite.
-        loss: that loss (NaN or +-inf).
+        step: the optimizer step (counted from 1) whose loss was not finite; with `broken_weights`, the step that
+            wrote weights whose outputs are not finite (checked before they were to be saved).
+        loss: that loss (NaN or +-inf); with `broken_weights`, not read.
         learning_rate: the run's peak learning rate.
         mixed_precision: "no", "bf16" or "fp16".
-        last_checkpoint: the newest checkpoint saved before that step, or None.
+        last_checkpoint: a checkpoint saved before the weights that broke, to resume from, or None.
+        weight_decay: the run's AdamW weight decay, named as a cause when, with the learning rate, it shrinks the
+            weights by 1% or more a step.
+        advice: what to do next, in place of the sentence about `last_checkpoint` (a run that knows its own resume).
+        broken_weights: what of the weights step `step` wrote is not finite (`non_finite_in`), when that, not a
+            training loss, stopped the run.
+        superseded: the checkpoints saved from the weights that broke on, named beside `last_checkpoint` so that
+            nobody takes them for a way back.
     """
     causes = [
         f"a learning rate too high for this model and batch ({learning_rate:g}): lower it or lengthen the warm-up",
         "NaN / infinite or extreme values in the input windows or targets: check the data and its normalisation",
     ]
+    if learning_rate * weight_decay >= 0.01:  # AdamW's decoupled decay: every weight times (1 - lr x wd) a step
+        causes.insert(
+            1,
+            f"a weight decay this strong ({weight_decay:g}: with that learning rate every step shrinks the weights "
+            f"by {learning_rate * weight_decay:.2%}): lower --weight-decay",
+        )
     if mixed_precision == "fp16":
         causes.append("float16 overflow (mixed_precision='fp16'): train in 'bf16' or 'no' instead")
-    kept = (
-        f"The newest checkpoint, {last_checkpoint}, predates that step and was left as it is; resume from it after "
-        "fixing the cause."
-        if last_checkpoint
-        else "No checkpoint had been saved yet."
-    )
-    return (
-        f"The training loss became {loss} at optimizer step {step}, so the run was stopped: nothing from that step on "
-        f"was saved (no checkpoint, no final model). Likely causes: {'; '.join(causes)}. {kept}"
-    )
+    if advice is None:
+        advice = (
+            f"The newest checkpoint saved before the weights that broke, {last_checkpoint}, was left as it is; "
+            "resume from it once the data is fixed, or start again with a lower learning rate (a resumed run keeps "
+            "its checkpoint's schedule)."
+            if last_checkpoint
+            else "No checkpoint saved before the weights that broke is left: start again with a lower learning rate."
+        )
+        if superseded:
+            advice = f"{advice} ({', '.join(superseded)}: saved from the weights that broke on, not a way back.)"
+    if broken_weights:
+        what = (
+            f"The weights optimizer step {step} wrote are not finite ({broken_weights}), so the run was stopped "
+            "before saving them (no checkpoint of that step, no final model)"
+        )
+    else:
+        what = (
+            f"The training loss became {loss} at optimizer step {step}, so the run was stopped: nothing from that step "
+            "on was saved (no checkpoint, no final model)"
+        )
+    return f"{what}. Likely causes: {'; '.join(causes)}. {advice}"
+
+
+def non_finite_in(
+    model: torch.nn.Module, input_values: torch.Tensor | None = None, where: str | None = None, **inputs: Any
+) -> str | None:
+    """What of `model` is NaN or infinite: "N of its weights", or its outputs on `input_values` `(batch, channels,
+    time)` (with `inputs`, e.g. `patch_mask`), computed without gradients in eval mode ("its logits on `where` are
+    ...", `where` by default "N windows"), or None when both are finite. Weights can all be finite and still
+    overflow: a learning rate of 1e6 leaves weights near 1e6, whose every output is NaN. The output is the model's
+    `loss` when it returns one (a pre-training model), else its `logits`, else its `last_hidden_state`."""
+    bad = sum(int((~torch.isfinite(p.detach())).sum()) for p in model.parameters() if p.is_floating_point())
+    if bad:
+        total = sum(p.numel() for p in model.parameters() if p.is_floating_point())
+        return f"{bad} of its {total} weights are NaN or infinite"
+    if input_values is None:
+        return None
+    was_training = model.training
+    model.eval()
+    try:
+        # a pre-training model draws its mask: from a seed of its own, the caller's random stream left as it was
+        with torch.no_grad(), isolated_rng(input_values.device, 0):
+            outputs = model(input_values=input_values, return_dict=True, **inputs)
+    finally:
+        model.train(was_training)
+    for name in ("loss", "logits", "last_hidden_state"):
+        value = outputs.get(name) if isinstance(outputs, Mapping) else None
+        if isinstance(value, torch.Tensor):
+            if not bool(torch.isfinite(value.float()).all()):
+                where = where or f"{len(input_values)} windows"
+                return f"its {name} on {where} {'is' if name == 'loss' else 'are'} NaN or infinite"
+            return None
+    return None
+
+
+def random_windows(model: torch.nn.Module, count: int = 2) -> torch.Tensor:
+    """`(count, channels, context_length)` standard-normal windows of a CiTrus model's input, on its device, for
+    `non_finite_in` to run a checkpoint on without data: drawn from a generator of their own, so the caller's random
+    stream (a run's initialisation, its draws) stays as it was."""
+    config = model.config
+    generator = torch.Generator().manual_seed(0)
+    windows = torch.randn(count, config.num_channels, config.context_length, generator=generator)
+    return windows.to(next(model.parameters()).device)
+
+
+def finite_checkpoint_weights(folder: str | os.PathLike) -> bool:
+    """Whether every tensor of the safetensors weights in checkpoint `folder` is finite (True where there are none to
+    read: nothing says otherwise)."""
+    from pathlib import Path
+
+    from safetensors import safe_open
+
+    files = sorted(Path(folder).glob("*.safetensors"))
+    for file in files:
+        with safe_open(str(file), framework="pt") as weights:
+            for key in weights.keys():
+                tensor = weights.get_tensor(key)
+                if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                    return False
+    return True
 
 
 class NonFiniteLossCallback(TrainerCallback):
@@ -204,15 +313,24 @@ class NonFiniteLossCallback(TrainerCallback):
     It reads the `loss` the model returns in training mode (a forward hook, added at the start of training and
     removed at its end); a loss the Trainer computes itself from the logits (its `compute_loss_func`) is watched when
     that function hands it to `watch`.
+
+    The message names a checkpoint of `output_dir` to resume from only when `cites_checkpoints` (a Trainer of one's
+    own; the package's fine-tunings keep scratch copies and cannot resume) and only one this run wrote (an earlier
+    run's in the same folder is stale) before the weights that broke (checkpoint-N holds the weights whose loss at
+    step N + 1 was NaN) whose weights are finite.
     """
 
-    def __init__(self):
+    def __init__(self, cites_checkpoints: bool = True, advice: str | None = None):
+        self.cites_checkpoints = cites_checkpoints
+        self.advice = advice
         self._hook = None
         self._non_finite_loss: float | None = None
+        self._started_ns = 0
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         self._remove_hook()
         self._non_finite_loss = None
+        self._started_ns = time.time_ns()
         self._hook = model.register_forward_hook(self._record_loss)
 
     def _record_loss(self, module, inputs, outputs) -> None:
@@ -228,15 +346,48 @@ class NonFiniteLossCallback(TrainerCallback):
     def on_pre_optimizer_step(self, args, state, control, **kwargs):
         if self._non_finite_loss is None:
             return
-        from transformers.trainer_utils import get_last_checkpoint
-
         self._remove_hook()
         # what the Trainer's Accelerator ran: `fp16` / `bf16`, or the launch's (ACCELERATE_MIXED_PRECISION) without them
         precision = getattr(args, "mixed_precision", None) or ("fp16" if args.fp16 else "bf16" if args.bf16 else "no")
-        last = get_last_checkpoint(args.output_dir) if os.path.isdir(args.output_dir) else None
-        raise NonFiniteLossError(
-            non_finite_loss_message(state.global_step + 1, self._non_finite_loss, args.learning_rate, precision, last)
+        last, superseded = (
+            self._checkpoints(args.output_dir, state.global_step) if self.cites_checkpoints else (None, [])
         )
+        raise NonFiniteLossError(
+            non_finite_loss_message(
+                state.global_step + 1,
+                self._non_finite_loss,
+                args.learning_rate,
+                precision,
+                last,
+                weight_decay=getattr(args, "weight_decay", 0.0) or 0.0,
+                advice=self.advice,
+                superseded=superseded,
+            )
+        )
+
+    def _checkpoints(self, output_dir: str, broken_weights_step: int) -> tuple[str | None, list[str]]:
+        """`(the newest checkpoint-N of output_dir this run wrote before the weights of step broken_weights_step, which
+        gave the NaN loss, whose weights are finite, or None; the names of those it wrote from that step on)`."""
+        import re
+        from pathlib import Path
+
+        from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+        folder = Path(output_dir)
+        if not folder.is_dir():
+            return None, []
+        steps = {}
+        for path in folder.iterdir():
+            found = re.fullmatch(rf"{PREFIX_CHECKPOINT_DIR}-(\d+)", path.name)
+            # its files' times: a save into an earlier run's folder of the same name leaves the folder's own time
+            if found and path.is_dir():
+                written = max([path.stat().st_mtime_ns] + [file.stat().st_mtime_ns for file in path.iterdir()])
+                if written >= self._started_ns:  # an earlier run's is stale
+                    steps[int(found[1])] = path
+        superseded = [steps[step].name for step in sorted(steps) if step >= broken_weights_step]
+        before = [step for step in sorted(steps, reverse=True) if step < broken_weights_step]
+        last = next((str(steps[step]) for step in before if finite_checkpoint_weights(steps[step])), None)
+        return last, superseded
 
     def on_train_end(self, args, state, control, **kwargs):
         self._remove_hook()
@@ -252,9 +403,12 @@ __all__ = [
     "EvaluationHistoryCallback",
     "NonFiniteLossCallback",
     "NonFiniteLossError",
+    "finite_checkpoint_weights",
     "fixed_token_mask",
     "isolated_rng",
     "masked_loss",
+    "non_finite_in",
     "non_finite_loss_message",
+    "random_windows",
     "reconstruction_figure",
 ]

@@ -64,7 +64,12 @@ def checkpoints_in(output_dir: str | os.PathLike) -> list[Path]:
     """The checkpoints of a run, oldest first."""
     folder = Path(output_dir) / CHECKPOINTS_DIR
     found = [p for p in folder.glob(f"{CHECKPOINT_PREFIX}*") if re.fullmatch(rf"{CHECKPOINT_PREFIX}\d+", p.name)]
-    return sorted(found, key=lambda p: int(p.name[len(CHECKPOINT_PREFIX) :]))
+    return sorted(found, key=checkpoint_step)
+
+
+def checkpoint_step(folder: Path) -> int:
+    """The optimizer step of a checkpoint folder `step-N` (`checkpoints_in` finds only such names)."""
+    return int(folder.name[len(CHECKPOINT_PREFIX) :])
 
 
 def resolve_resume(args: PretrainArguments, accelerator: Accelerator) -> Path | None:
@@ -199,29 +204,44 @@ def run_environment() -> dict[str, Any]:
     return {"torch_version": torch.__version__, "torch_threads": torch.get_num_threads()}
 
 
-def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: int, warn: bool = True) -> None:
+def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: int, warn: bool = True) -> float | None:
     """Refuse a resume whose settings differ from those of the run that wrote the checkpoint (recorded beside it since
     this check exists): its batches, model or schedule would differ from the uninterrupted run's.
+
+    One exception: a lower `--learning-rate`, the way on after a run stopped by a NaN loss (its message advises it);
+    the run's learning rate is then returned, for `lower_learning_rate`, with a warning when `warn` (the run trains
+    from there at the lower rate, and its records give that one). Otherwise None.
 
     A resume with another torch thread count or version (`run_environment`) is allowed, with a warning when `warn`:
     it continues the same run, but no longer bit for bit."""
     recorded_file = resume_dir / RUN_SETTINGS_FILE
     if not recorded_file.is_file():
-        return
+        return None
     recorded = read_json_object(recorded_file, "")  # `checkpoint_problems` has found it a JSON object
     current = resume_settings(args, num_processes)
+    lowered = (
+        isinstance(recorded.get("learning_rate"), (int, float))
+        and 0 < current["learning_rate"] < recorded["learning_rate"]
+    )
     differences = [
         "the files under --dataset (some were added, removed or resized since the run)"
         if key == DATASET_FILES
         else f"{'--' + key.replace('_', '-') if key != 'num_processes' else 'processes'} {current[key]!r} (the run: "
         f"{recorded[key]!r})"
         for key in current
-        if key in recorded and recorded[key] != current[key]
+        if key in recorded and recorded[key] != current[key] and not (key == "learning_rate" and lowered)
     ]
     if differences:
         raise ValueError(
             f"The checkpoint {resume_dir} was written by a run with other settings: {'; '.join(differences)}. Resume "
-            "with the run's settings (an exact continuation), or start a new --output-dir."
+            "with the run's settings (an exact continuation; only a lower --learning-rate may differ), or start a new "
+            "--output-dir."
+        )
+    if lowered and warn:
+        logger.warning(
+            f"Resuming {resume_dir} at --learning-rate {current['learning_rate']:g}, lower than the run's "
+            f"{recorded['learning_rate']:g}: its schedule goes on from the checkpoint's step scaled to the lower peak "
+            "(no longer the uninterrupted run), and the run's records give the lower rate."
         )
     environment = run_environment()
     changed = [
@@ -235,6 +255,21 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
             "uninterrupted one (sums round differently); resume with the run's thread count (OMP_NUM_THREADS) and torch "
             "version to keep it exact."
         )
+    return float(recorded["learning_rate"]) if lowered else None
+
+
+def lower_learning_rate(optimizer, scheduler, run_learning_rate: float, learning_rate: float) -> None:
+    """Scale a resumed run's optimizer and schedule (Accelerate's or torch's, its state just loaded from a checkpoint
+    of peak `run_learning_rate`) to the peak `learning_rate`: the schedule's base rates and every parameter group's
+    current rate, so the schedule goes on from its step at the lower peak (`check_resumable` allows it)."""
+    factor = learning_rate / run_learning_rate
+    schedule = getattr(scheduler, "scheduler", scheduler)  # Accelerate's wrapper holds torch's
+    schedule.base_lrs = [rate * factor for rate in schedule.base_lrs]
+    for group in optimizer.param_groups:
+        group["lr"] *= factor
+        if "initial_lr" in group:
+            group["initial_lr"] *= factor
+    schedule._last_lr = [group["lr"] for group in optimizer.param_groups]
 
 
 __all__ = [
@@ -244,8 +279,10 @@ __all__ = [
     "RUN_SETTINGS_FILE",
     "SCHEDULE_SETTINGS",
     "check_resumable",
+    "checkpoint_step",
     "checkpoint_problems",
     "checkpoints_in",
+    "lower_learning_rate",
     "resolve_resume",
     "resume_settings",
     "run_environment",

@@ -131,11 +131,27 @@ def build_citrus_task_model(
         if model_class.__name__ in (model.config.architectures or []):  # the saved head was loaded: start it anew
             logger.info(f"{checkpoint}: its trained {model_class.head_name} is replaced by a new one for this task.")
             _reset_head(getattr(model, model_class.head_name), model.config.initializer_range)
+        _check_finite_checkpoint(model, checkpoint)
     else:
         if config is None:
             raise ValueError("Give a pre-trained `checkpoint` or a `config` to train from scratch.")
         model = model_class(with_input_overrides(config, overrides))
     return model
+
+
+def _check_finite_checkpoint(model, checkpoint: str | os.PathLike) -> None:
+    """Refuse a task model built on `checkpoint` whose weights, or outputs on two random windows of its input, are NaN
+    or infinite (a pre-training run that diverged at its last step saved such a model): the probe then said "drop
+    those rows" of the features and fine-tuning blamed the learning rate and the data, neither naming the
+    checkpoint."""
+    from .callbacks import non_finite_in, random_windows
+
+    if problem := non_finite_in(model, random_windows(model), "random windows of its input shape"):
+        raise ValueError(
+            f"The checkpoint {checkpoint} is not finite: {problem}, as a "
+            "pre-training run that diverged saves it. Fine-tune from another checkpoint (an earlier one of that run, "
+            "its checkpoints/step-N), or from scratch (--model-config)."
+        )
 
 
 def _reset_head(head: torch.nn.Module, initializer_range: float) -> None:
@@ -374,14 +390,19 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     trainer_dir = output_dir / "trainer"
     # (only when asked for: a recipe of one's own written before `class_weights` existed takes no such argument)
     weighting = {} if class_weights is None else {"class_weights": class_weights}
-    outcome = fit_recipe(recipe, model, train, validation, splits.task, args.trainer, trainer_dir, **weighting)
+    try:
+        outcome = fit_recipe(recipe, model, train, validation, splits.task, args.trainer, trainer_dir, **weighting)
+    finally:
+        if writes:
+            # The Trainer's scratch checkpoints (whole model copies per soup member): nothing reads them once the fit
+            # is over, a folder that is copied or pushed would carry them along, and a failed fit's (NaN weights)
+            # looked like a checkpoint to resume from. The TensorBoard logs stay.
+            keep_tensorboard_logs(trainer_dir, output_dir / "tensorboard")
+            shutil.rmtree(trainer_dir, ignore_errors=True)
+    _check_finite_fit(outcome, train, args.trainer)
     if class_weights is not None:
         outcome.details["class_weights"] = dict(zip(splits.label_names, class_weights.tolist(), strict=True))
     if writes:
-        # The Trainer's scratch checkpoints (whole model copies per soup member): nothing reads them once the fit is
-        # over, and a folder that is copied or pushed would carry them along. The TensorBoard logs stay.
-        keep_tensorboard_logs(trainer_dir, output_dir / "tensorboard")
-        shutil.rmtree(trainer_dir, ignore_errors=True)
         if args.overwrite_output_dir:
             _clear_earlier_run(output_dir)
         trained = splits.train.select(chosen)
@@ -498,6 +519,41 @@ def _check_enough_for_the_probe(args: FinetuneArguments, recipe, drawn: int, poo
     raise ValueError(
         f"{args.dataset}: {drawn} labelled example{'s' if drawn != 1 else ''} to fit, and recipe {recipe.name!r} "
         f"needs at least 2 (its ridge read-out chooses its penalty by leave-one-out); {fix}."
+    )
+
+
+# The training windows a fitted model's outputs are checked on before it is saved (`_check_finite_fit`).
+FINITE_CHECK_WINDOWS = 16
+
+
+def _check_finite_fit(outcome, train, settings: TrainerSettings) -> None:
+    """Refuse to save a fitted model whose weights, or outputs on the first `FINITE_CHECK_WINDOWS` training windows,
+    are NaN or infinite. The Trainer's guard reads each step's loss before that step's update, so the weights the last
+    step wrote were never checked: a run whose last step blew the model up was saved, scored "accuracy nan", and its
+    pipeline labelled every window with score nan."""
+    from .callbacks import NonFiniteLossError, non_finite_in, non_finite_loss_message
+    from .trainer import RESTART_ADVICE
+
+    model = outcome.model
+    rows = train.select(range(min(FINITE_CHECK_WINDOWS, len(train)))).with_format("torch")[:]
+    device = next(model.parameters()).device
+    inputs = {"patch_mask": rows["patch_mask"].to(device)} if "patch_mask" in rows else {}
+    windows = rows["input_values"].to(device)
+    problem = non_finite_in(model, windows, f"{len(windows)} training windows", **inputs)
+    if problem is None:
+        return
+    if not outcome.steps:  # a fit without optimizer steps from a checkpoint found finite: not a divergence
+        raise ValueError(f"The fitted model is not finite ({problem}); it was not saved.")
+    raise NonFiniteLossError(
+        non_finite_loss_message(
+            outcome.steps,
+            math.nan,
+            settings.learning_rate,
+            settings.mixed_precision or "no",
+            weight_decay=settings.weight_decay,
+            advice=RESTART_ADVICE,
+            broken_weights=problem,
+        )
     )
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import math
 import os
 import shutil
 import sys
@@ -67,7 +68,9 @@ from .checkpoints import (  # importable from here too, where they were first de
     SCHEDULE_SETTINGS,  # noqa: F401
     check_resumable,
     checkpoint_problems,
+    checkpoint_step,
     checkpoints_in,
+    lower_learning_rate,
     resolve_resume,
     resume_settings,
     run_environment,
@@ -695,7 +698,9 @@ def _pretrain_in_folder(
     progress = TrainingProgress()
     accelerator.register_for_checkpointing(progress)
     if resume_dir is not None:
-        check_resumable(resume_dir, args, accelerator.num_processes, warn=accelerator.is_main_process)
+        run_learning_rate = check_resumable(
+            resume_dir, args, accelerator.num_processes, warn=accelerator.is_main_process
+        )
         try:
             accelerator.load_state(str(resume_dir))
         except RuntimeError as error:  # torch's load_state_dict: another architecture (missing keys, sizes)
@@ -718,6 +723,8 @@ def _pretrain_in_folder(
                 f"{args.stop_after_steps}: the run would train nothing. Give a --stop-after-steps above "
                 f"{progress.step}, or leave it out to train on to --max-steps {args.max_steps}."
             )
+        if run_learning_rate is not None:  # a lower --learning-rate (after a NaN loss): the one setting that may change
+            lower_learning_rate(optimizer, scheduler, run_learning_rate, args.learning_rate)
         _tell(accelerator, f"Resumed from {resume_dir} at step {progress.step} (epoch {progress.epoch}).")
     # Masks differ between processes (each sees other windows anyway), but are reproducible per process.
     if resume_dir is None:
@@ -734,6 +741,7 @@ def _pretrain_in_folder(
     completed = progress.step >= args.max_steps
     accelerator.wait_for_everyone()
     if completed:
+        loop.check_weights(progress.step)  # (the last step's checkpoint checked them: a resume at max_steps did not)
         _save_model(accelerator, model, config, args.output_dir, is_citrus)
     result = PretrainResult(
         output_dir=str(args.output_dir),
@@ -984,6 +992,7 @@ class PretrainingLoop:
         self.args, self.accelerator = args, accelerator
         self.model, self.optimizer, self.scheduler, self.loss_fn = model, optimizer, scheduler, loss_fn
         self.held_out = held_out
+        self.citrus = plot  # a CiTrus pre-training model: its figures, and its own loss checks the weights saved
         self.writer = None
         if plot and args.report_to == "tensorboard" and accelerator.is_main_process and held_out.batch is not None:
             self.writer = accelerator.get_tracker("tensorboard", unwrap=True)
@@ -992,6 +1001,7 @@ class PretrainingLoop:
         self.progress = TrainingProgress()
         self.running_loss, self.running_count = torch.zeros((), device=accelerator.device), 0
         self.warned_not_learning = False
+        self.last_batch: dict[str, torch.Tensor] | None = None  # the weights about to be saved are checked on it
 
     @property
     def curves(self) -> dict[str, list[tuple[int, float]]]:
@@ -1054,6 +1064,7 @@ class PretrainingLoop:
     def micro_step(self, batch: dict[str, torch.Tensor], step: int) -> None:
         """Forward and backward of one batch; the optimizer steps when gradients are synchronised."""
         accelerator, args = self.accelerator, self.args
+        self.last_batch = batch
         with accelerator.accumulate(self.model):
             loss = self.loss_fn(self.model, batch)
             self.guard.track(loss, step)
@@ -1114,8 +1125,15 @@ class PretrainingLoop:
         )
         self.writer.add_figure("reconstruction", figure, global_step=step)
 
-    def save_checkpoint(self, step: int) -> None:
+    def check_weights(self, step: int) -> None:
+        """Stop, before they are saved, on weights that the losses read so far never saw: those `step` wrote."""
         self.guard.stop_if_loss_broke()
+        # a CiTrus model's own loss: a loss function of the caller's may count its calls (a test's NaN from call N)
+        own_loss = citrus_loss if self.citrus else self.loss_fn
+        self.guard.stop_if_weights_broke(self.model, self.last_batch, own_loss, step)
+
+    def save_checkpoint(self, step: int) -> None:
+        self.check_weights(step)
         # the loss summed since the last log, of every process (the main process writes the progress file)
         self.progress.running_losses = self.accelerator.gather(self.running_loss.detach().reshape(1)).tolist()
         self.progress.running_count = self.running_count
@@ -1170,11 +1188,19 @@ class PretrainingLoop:
 
 
 class NonFiniteLossGuard:
-    """Stops a run whose loss became NaN or infinite, before it logs or saves anything trained on that loss.
+    """Stops a run whose loss became NaN or infinite, before it logs or saves anything trained on that loss, and a run
+    whose weights, about to be saved, are not finite.
 
     The first optimizer step whose loss was NaN / inf, and that loss, are tracked on the device: checking every step
     would wait for the accelerator at each one. They are read (on every process, at the same steps) before anything
     is logged or saved, so the run stops at the next logging step and never saves weights trained on such a loss.
+    A step's loss is computed before its update, so the weights a step writes are checked apart, on its batch, before
+    a checkpoint or the final model saves them (`stop_if_weights_broke`).
+
+    The message names the checkpoint to resume from, with a lower learning rate (the one setting a resume may change,
+    `checkpoints.check_resumable`): the newest of the run saved before the weights that broke, whose weights are
+    finite. The loss of step N is that of the weights step N - 1 wrote, so the step-(N-1) checkpoint is not one, and
+    neither is a later one (left by an earlier attempt of a resumed run).
     """
 
     no_bad_step = torch.iinfo(torch.int64).max
@@ -1198,16 +1224,79 @@ class NonFiniteLossGuard:
         worst = int(steps.argmin())
         if int(steps[worst]) == self.no_bad_step:
             return
-        saved = checkpoints_in(self.args.output_dir)
+        step = int(steps[worst])
         message = non_finite_loss_message(
-            int(steps[worst]),
+            step,
             float(losses[worst]),
             self.args.learning_rate,
             self.args.mixed_precision,
-            str(saved[-1]) if saved else None,
+            weight_decay=self.args.weight_decay,
+            advice=self._advice(broken_weights_step=step - 1),
         )
         self.accelerator.end_training()
         raise NonFiniteLossError(message)
+
+    def stop_if_weights_broke(self, model, batch: dict[str, torch.Tensor] | None, loss_fn, step: int) -> None:
+        """Stop when the weights optimizer step `step` wrote are NaN or infinite, or give a NaN or infinite loss on
+        `batch` (that step's last), on any process; computed in eval mode, without gradients and from a random
+        stream of its own, so that the run's own stream and its results stay as they were."""
+        from .callbacks import NonFiniteLossError, isolated_rng, non_finite_in, non_finite_loss_message
+
+        unwrapped = self.accelerator.unwrap_model(model)
+        problem = non_finite_in(unwrapped)
+        if problem is None and batch is not None:
+            was_training = unwrapped.training
+            unwrapped.eval()
+            try:
+                with torch.no_grad(), isolated_rng(self.accelerator.device, self.args.seed):
+                    loss = loss_fn(unwrapped, batch)
+            finally:
+                unwrapped.train(was_training)
+            if not bool(torch.isfinite(loss.detach().float()).all()):
+                problem = f"their loss on that step's batch is {float(loss.detach().float().reshape(-1)[0])}"
+        broken = torch.tensor([int(problem is not None)], device=self.accelerator.device)  # (gloo gathers no bool)
+        if not bool(self.accelerator.gather(broken).any()):
+            return
+        message = non_finite_loss_message(
+            step,
+            math.nan,
+            self.args.learning_rate,
+            self.args.mixed_precision,
+            weight_decay=self.args.weight_decay,
+            advice=self._advice(broken_weights_step=step),
+            broken_weights=problem or "their loss on another process's batch is not finite",
+        )
+        self.accelerator.end_training()
+        raise NonFiniteLossError(message)
+
+    def _advice(self, broken_weights_step: int) -> str:
+        """What to do after the weights of optimizer step `broken_weights_step` broke: resume, with a lower learning
+        rate, from the newest checkpoint saved before them whose weights are finite, or start afresh."""
+        from .callbacks import finite_checkpoint_weights
+
+        saved = checkpoints_in(self.args.output_dir)
+        lower = f"{self.args.learning_rate / 10:g}"
+        after = [folder.name for folder in saved if checkpoint_step(folder) >= broken_weights_step]
+        earlier = next(
+            (
+                folder
+                for folder in reversed(saved)
+                if checkpoint_step(folder) < broken_weights_step and finite_checkpoint_weights(folder)
+            ),
+            None,
+        )
+        not_these = f"; not from {', '.join(after)}, saved from the weights that broke on" if after else ""
+        if earlier is not None:
+            return (
+                f"Resume from {earlier}, saved before the weights that broke, with a lower learning rate: "
+                f"--resume-from {earlier} --learning-rate {lower} (a resume may lower the learning rate; every other "
+                f"setting stays the run's){not_these}."
+            )
+        overwrite = " (--overwrite-output-dir, to replace the checkpoints there)" if saved else ""
+        return (
+            f"No checkpoint of the run predates the weights that broke{not_these}: start again with a lower "
+            f"--learning-rate (e.g. {lower}) or a longer --warmup-steps{overwrite}."
+        )
 
 
 def is_pretrained_model_dir(path: str | os.PathLike) -> bool:

@@ -38,6 +38,13 @@ if TYPE_CHECKING:
 # they make), and the Trainer's when a run names neither steps nor epochs.
 FINETUNE_EPOCHS = 30
 
+# What a fine-tuning stopped by a NaN loss (`callbacks.NonFiniteLossCallback`) or by weights that compute NaN
+# (`finetune`) advises: it has nothing to resume from.
+RESTART_ADVICE = (
+    "Nothing of the run was kept: start it again with a lower --learning-rate (a tenth, say) or a longer "
+    "--warmup-steps."
+)
+
 
 def train_with_trainer(
     model: PreTrainedModel | torch.nn.Module,
@@ -130,7 +137,8 @@ def train_with_trainer(
     # set after it, or a launch's bf16 would win over `--mixed-precision no` (the Trainer's Accelerator reads this)
     arguments.mixed_precision = precision
     history = EvaluationHistoryCallback()
-    guard = NonFiniteLossCallback()
+    # its checkpoints are scratch copies for choosing the best step (weights only, deleted after the fit): none to cite
+    guard = NonFiniteLossCallback(cites_checkpoints=False, advice=RESTART_ADVICE)
     callbacks = [history, guard]
     if use_validation and settings.early_stopping_patience:
         callbacks.append(DefinedMetricEarlyStopping(early_stopping_patience=settings.early_stopping_patience))
@@ -787,6 +795,7 @@ def evaluation_sampler(args: TrainingArguments, dataset: TrainingSet | None) -> 
 __all__ = [
     "FINETUNE_EPOCHS",
     "GREATER_IS_BETTER_GIVEN",
+    "RESTART_ADVICE",
     "check_given_sets",
     "check_label_column",
     "check_metrics_task",
