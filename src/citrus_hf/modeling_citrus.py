@@ -3370,7 +3370,9 @@ class CiTrusFourierHead(CiTrusPretrainingHead):
     """neuro2vec: token -> amplitude and phase of its patch's spectrum -> samples by inverse FFT, `(N, D)` -> `(N, L)`.
 
     The loss compares the samples with the patch's (MSE), plus `fourier_amplitude_weight` times the MSE between the
-    predicted amplitudes and the patch's, both as log(1 + amplitude).
+    amplitude spectra of the predicted samples and of the patch, both as log(1 + amplitude). Those are the head's
+    amplitudes except at the DC and Nyquist bins, where the inverse real FFT keeps only the real part of the
+    spectrum (amplitude x |cos(phase)|): scoring the head's own amplitude there rewarded a level the samples lacked.
     """
 
     objective = "fourier"
@@ -3395,26 +3397,17 @@ class CiTrusFourierHead(CiTrusPretrainingHead):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.samples(*self.spectrum(tokens))
 
-    def amplitude_loss(self, samples: torch.Tensor, amplitude: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Sample MSE plus the weighted log-amplitude MSE, for predicted `samples` `(N, L)` of `amplitude`
-        `(N, L // 2 + 1)`."""
-        loss = F.mse_loss(_at_least_float32(samples), _at_least_float32(target))
+    def prediction_loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Sample MSE plus the weighted MSE of the log-amplitude spectra of the predicted samples `(N, L)` and the
+        target's (the amplitudes the samples have, see the class docstring)."""
+        loss = F.mse_loss(_at_least_float32(prediction), _at_least_float32(target))
         if self.amplitude_weight > 0:
-            true_amplitude = torch.fft.rfft(_at_least_float32(target), dim=-1, norm="ortho").abs()
-            amplitude_loss = F.mse_loss(torch.log1p(_at_least_float32(amplitude)), torch.log1p(true_amplitude))
+            amplitude, true_amplitude = (
+                torch.fft.rfft(_at_least_float32(values), dim=-1, norm="ortho").abs() for values in (prediction, target)
+            )
+            amplitude_loss = F.mse_loss(torch.log1p(amplitude), torch.log1p(true_amplitude))
             loss = loss + self.amplitude_weight * amplitude_loss
         return loss
-
-    def loss(self, tokens: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        amplitude, phase = self.spectrum(tokens)
-        samples = self.samples(amplitude, phase)
-        return self.amplitude_loss(samples, amplitude, target), samples
-
-    def prediction_loss(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        # samples alone: their amplitude is that of their spectrum
-        return self.amplitude_loss(
-            prediction, torch.fft.rfft(_at_least_float32(prediction), dim=-1, norm="ortho").abs(), target
-        )
 
 
 @register_pretraining_head
