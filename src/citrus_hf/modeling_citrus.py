@@ -1634,15 +1634,12 @@ def _pruned_pairs(keys) -> list[str]:
     return sorted(name for name in originals if f"{name}_mask" in keys)
 
 
-def _refuse_unloadable_weights(model: nn.Module) -> None:
-    """Refuse to save, before anything is written, weights that no loader reads back: a dynamically quantized model's
-    packed int8 weights (no tensors: transformers failed deep inside with "'torch.dtype' object has no attribute
-    'data_ptr'") and a pruned model's `_orig` / `_mask` pairs (saved in place of the weights, which every loader
-    then found missing).
-
-    Raises:
-        ValueError: naming the layers or tensors and the route that keeps the model.
-    """
+def unloadable_weights_problem(model: nn.Module, then: str = "then save") -> str | None:
+    """What `save_pretrained` would write of `model` that no loader reads back, with the route that keeps the model;
+    None when every weight saves. A dynamically quantized model's packed int8 weights (no tensors: transformers failed
+    deep inside with "'torch.dtype' object has no attribute 'data_ptr'") and a pruned model's `_orig` / `_mask` pairs
+    (saved in place of the weights, which every loader then found missing). `then`: what to do once the pruning is
+    made permanent (the message's last words)."""
     state = model.state_dict()
     quantized = sorted(
         {
@@ -1652,7 +1649,7 @@ def _refuse_unloadable_weights(model: nn.Module) -> None:
         }
     )
     if quantized:
-        raise ValueError(
+        return (
             f"This model holds quantized layers ({', '.join(quantized[:3])}{', ...' if len(quantized) > 3 else ''}), "
             "whose packed int8 weights safetensors cannot store and no CiTrus class loads: save the float32 model "
             "(before quantizing) and quantize it after loading, e.g. `torch.ao.quantization.quantize_dynamic("
@@ -1662,11 +1659,23 @@ def _refuse_unloadable_weights(model: nn.Module) -> None:
         )
     pruned = _pruned_pairs(state)
     if pruned:
-        raise ValueError(
+        return (
             f"This model was pruned with torch.nn.utils.prune ({', '.join(pruned[:3])}"
             f"{', ...' if len(pruned) > 3 else ''}), and save_pretrained would write each as `_orig` / `_mask` "
-            f"tensors that no loader reads, in place of the weights: {_PRUNING_FIX}, then save."
+            f"tensors that no loader reads, in place of the weights: {_PRUNING_FIX}, {then}."
         )
+    return None
+
+
+def _refuse_unloadable_weights(model: nn.Module) -> None:
+    """Refuse to save, before anything is written, weights that no loader reads back (`unloadable_weights_problem`).
+
+    Raises:
+        ValueError: naming the layers or tensors and the route that keeps the model.
+    """
+    problem = unloadable_weights_problem(model)
+    if problem is not None:
+        raise ValueError(problem)
 
 
 def _refuse_non_finite_weights(model: nn.Module, source) -> None:

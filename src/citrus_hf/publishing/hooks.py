@@ -212,6 +212,8 @@ def register_trainer_checks() -> None:
       for a non-CiTrus model scored by `compute_metrics_fn`);
     - trainable bf16 / fp16 parameters (a checkpoint loaded in half precision) get a warning naming the fix, as AdamW
       rounds most of their updates away (`training.trainer.check_trainable_dtype`);
+    - a pruned (not yet `prune.remove`d) or quantized model, whose checkpoints `save_pretrained` refuses, is refused
+      when the Trainer saves checkpoints, before it trains (`training.trainer.check_checkpoints_savable`);
     - a `processing_class` (feature extractor or fusion processor) is checked against the model's input contract,
       and one of the other model family (an extractor for a fusion model, a fusion processor for a single one) is
       refused;
@@ -269,6 +271,7 @@ def register_trainer_checks() -> None:
             from ..processing_citrus_fusion import trainer_data_collator
             from ..training.trainer import (
                 check_channel_count,
+                check_checkpoints_savable,
                 check_given_sets,
                 check_metrics_task,
                 check_trainable_dtype,
@@ -276,6 +279,8 @@ def register_trainer_checks() -> None:
 
             # the Trainer's own model: a peft model's trainable parameters are its adapters and saved modules
             check_trainable_dtype(self.args, _unwrapped(self.model, getattr(self, "accelerator", None)))
+            if _trainer_peft_model(self) is None:  # (a peft model saves its adapter, not these weights)
+                check_checkpoints_savable(self.args, model)
             _check_processing_class(model, self.processing_class)
             check_given_sets(self.args, model, {"train_dataset": self.train_dataset, "eval_dataset": self.eval_dataset})
             check_channel_count(model, self.train_dataset)

@@ -312,6 +312,37 @@ def check_trainable_dtype(args: TrainingArguments, model: torch.nn.Module) -> No
     )
 
 
+def check_checkpoints_savable(args: TrainingArguments, model: torch.nn.Module) -> None:
+    """Refuse, when the `Trainer` is built, a model whose checkpoints `save_pretrained` would refuse (pruned with
+    `torch.nn.utils.prune` but not made permanent, or dynamically quantized: `unloadable_weights_problem`), when the
+    Trainer saves checkpoints: it trained up to its first save (hours, on real data) and stopped there. A Trainer that
+    saves nothing (`save_strategy="no"`) trains it: keeping the mask while training (the pruned weights stay zero) is
+    the point of pruning before fine-tuning, and the mask is made permanent before the model is saved.
+
+    Args:
+        args: the `TrainingArguments` (`save_strategy`).
+        model: the model the Trainer saves (a CiTrus-family model itself; a peft model saves its adapter).
+
+    Raises:
+        ValueError: naming the tensors, `prune.remove` and `save_strategy="no"`.
+    """
+    from ..modeling_citrus import unloadable_weights_problem
+
+    if getattr(args, "save_strategy", "no") == "no":
+        return
+    strategy = getattr(args.save_strategy, "value", args.save_strategy)
+    problem = unloadable_weights_problem(
+        model,
+        then="then build the Trainer (the pruned weights train again from zero); or, to keep the mask while training, "
+        "pass TrainingArguments(save_strategy='no') and make it permanent before `trainer.save_model()`",
+    )
+    if problem is not None:
+        raise ValueError(
+            f"This Trainer saves checkpoints (save_strategy={strategy!r}), and saving this model would stop the run "
+            f"at its first checkpoint: {problem}"
+        )
+
+
 def check_smoothed_labels(model: PreTrainedModel, labels: torch.Tensor) -> torch.Tensor:
     """Run a CiTrus task model's label checks on `labels` before transformers' label smoother uses them, and return
     the labels the smoother can take.

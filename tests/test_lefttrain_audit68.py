@@ -1,0 +1,77 @@
+"""Session 68: leftovers on the model and training side, noticed in earlier sessions and mended here.
+
+1. a model pruned with `torch.nn.utils.prune` trained in a `Trainer` that saves checkpoints until its first save,
+   which `save_pretrained` refuses: the Trainer now refuses it when it is built, naming `prune.remove` and the route
+   that keeps the mask while training (`save_strategy="no"`);
+2. the fusion task classes built a head of the default size for the other task's size keyword (`num_labels` on the
+   regressor, `num_targets` on the classifier), on every route (the constructor, `from_encoders`, `from_pretrained`,
+   the Auto classes), as the single-modality classes did before session 67: the same refusal now;
+3. `include_for_metrics=["inputs"]` was refused for an evaluation set whose rows differ in duration even where every
+   batch pads to one duration (which transformers joins), while the outputs' check of the same join let it through:
+   one rule for both (`joined_durations`);
+4. two lambdas registered under one name replaced each other without a word (a lambda's module and qualified name,
+   `<lambda>`, are every lambda's), and `register_generator` refused a generator class defined again (a notebook
+   cell run twice), which every other registry takes;
+"""
+
+from __future__ import annotations
+
+import datasets
+import numpy as np
+import pytest
+from tiny_configs import tiny_config
+from torch.nn.utils import prune
+from transformers import Trainer, TrainingArguments
+
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification, CiTrusModel
+
+
+def _rows(lengths, num_labels: int = 2) -> datasets.Dataset:
+    """Aligned rows of the tiny contract (100 Hz), one per recording of `lengths` samples, each row as long as its
+    recording (in whole patches), with its `patch_mask`."""
+    config = tiny_config(num_labels=num_labels)
+    extractor = CiTrusFeatureExtractor.from_config(config)
+    rng = np.random.default_rng(0)
+    rows = [extractor(rng.standard_normal((1, n)).astype(np.float32), sampling_rate=100) for n in lengths]
+    return datasets.Dataset.from_dict(
+        {
+            "input_values": [np.asarray(row["input_values"][0]) for row in rows],
+            "patch_mask": [np.asarray(row["patch_mask"][0]) for row in rows],
+            "labels": [index % num_labels for index in range(len(lengths))],
+        }
+    )
+
+
+def _arguments(tmp_path, **overrides) -> TrainingArguments:
+    return TrainingArguments(str(tmp_path / "trainer"), report_to=[], use_cpu=True, **overrides)
+
+
+# ----------------------------------------------------------------------------------- 1. pruning in a Trainer
+
+
+def _pruned_classifier() -> CiTrusForSequenceClassification:
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    prune.l1_unstructured(model.classifier, "weight", amount=0.5)
+    return model
+
+
+def test_a_trainer_that_saves_checkpoints_refuses_a_pruned_model_when_built(tmp_path):
+    """It trained up to its first checkpoint (hours, on real data) and then stopped in `save_pretrained`."""
+    arguments = _arguments(tmp_path, max_steps=3, save_steps=2)
+    with pytest.raises(ValueError, match=r"classifier\.weight.*prune\.remove.*save_strategy='no'"):
+        Trainer(model=_pruned_classifier(), args=arguments, train_dataset=_rows([200] * 4))
+    assert not (tmp_path / "trainer").exists() or not any((tmp_path / "trainer").iterdir())
+
+
+def test_a_trainer_that_saves_nothing_trains_a_pruned_model_and_keeps_its_mask(tmp_path):
+    model = _pruned_classifier()
+    pruned = model.classifier.weight_mask == 0
+    trainer = Trainer(
+        model=model, args=_arguments(tmp_path, max_steps=2, save_strategy="no"), train_dataset=_rows([200] * 4)
+    )
+    trainer.train()
+    assert bool((model.classifier.weight[pruned] == 0).all())  # the mask held through training
+    prune.remove(model.classifier, "weight")  # the route the refusal names, before saving
+    trainer.save_model(str(tmp_path / "kept"))
+    loaded = CiTrusForSequenceClassification.from_pretrained(tmp_path / "kept")
+    assert bool((loaded.classifier.weight[pruned] == 0).all())
