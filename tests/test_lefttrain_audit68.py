@@ -75,3 +75,52 @@ def test_a_trainer_that_saves_nothing_trains_a_pruned_model_and_keeps_its_mask(t
     trainer.save_model(str(tmp_path / "kept"))
     loaded = CiTrusForSequenceClassification.from_pretrained(tmp_path / "kept")
     assert bool((loaded.classifier.weight[pruned] == 0).all())
+
+
+# ------------------------------------------------------------------------- 2. the fusion head-size keywords
+
+
+def _fusion_classes():
+    from citrus_hf.modeling_citrus_fusion import CiTrusFusionForRegression, CiTrusFusionForSequenceClassification
+
+    return CiTrusFusionForSequenceClassification, CiTrusFusionForRegression
+
+
+def _encoders() -> dict[str, CiTrusModel]:
+    return {"a": CiTrusModel(tiny_config()), "b": CiTrusModel(tiny_config())}
+
+
+# (the task: the keyword of the other head, the class it sizes, the task's own keyword, its head, its Auto class)
+_HEAD_KEYWORDS = {
+    "regressor": ("num_labels", "CiTrusFusionForSequenceClassification", "num_targets", "regressor"),
+    "classifier": ("num_targets", "CiTrusFusionForRegression", "num_labels", "classifier"),
+}
+
+
+@pytest.mark.parametrize("task", sorted(_HEAD_KEYWORDS))
+def test_a_fusion_task_class_refuses_the_other_heads_keyword_on_every_route(tmp_path, task):
+    from transformers import AutoModelForSequenceClassification
+
+    from citrus_hf import AutoModelForTimeSeriesRegression
+    from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
+
+    classifier, regressor = _fusion_classes()
+    model_class, auto_class = (
+        (regressor, AutoModelForTimeSeriesRegression)
+        if task == "regressor"
+        else (classifier, AutoModelForSequenceClassification)
+    )
+    other, other_class, own, head = _HEAD_KEYWORDS[task]
+    refusal = rf"{other}=3 sets the \w+ of {other_class}.*pass {own}=3"
+    with pytest.raises(ValueError, match=refusal):
+        model_class.from_encoders(_encoders(), **{other: 3})
+    with pytest.raises(ValueError, match=refusal):
+        model_class(CiTrusFusionConfig(modality_configs={"a": tiny_config(), "b": tiny_config()}, **{other: 3}))
+    model_class.from_encoders(_encoders(), **{own: 2}).save_pretrained(tmp_path / task)
+    for load in (model_class.from_pretrained, auto_class.from_pretrained):
+        with pytest.raises(ValueError, match=refusal):
+            load(tmp_path / task, **{other: 3})
+    # the task's own keyword sizes its head, also beside the other one (as for the single-modality classes)
+    assert getattr(model_class.from_encoders(_encoders(), **{own: 4, other: 3}), head).out_features == 4
+    loaded = model_class.from_pretrained(tmp_path / task, **{own: 3}, ignore_mismatched_sizes=True)
+    assert getattr(loaded, head).out_features == 3

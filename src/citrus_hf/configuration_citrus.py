@@ -1047,6 +1047,11 @@ def building_from_dict() -> Iterator[None]:
         _BUILDING_FROM_DICT.reset(token)
 
 
+def is_building_from_dict() -> bool:
+    """Whether a config's `from_dict` is building the config being constructed (`building_from_dict`)."""
+    return _BUILDING_FROM_DICT.get()
+
+
 # The keywords that size a task head: a classifier's classes (`num_labels`, or the names that imply them) and a
 # regressor's outputs (`num_targets`).
 HEAD_SIZE_KEYWORDS = frozenset({"num_labels", "id2label", "label2id", "num_targets"})
@@ -1512,7 +1517,7 @@ class CiTrusConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfi
             setattr(self, name, [as_integer(name, value) for value in values])
         if kwargs.get("num_labels") is not None:
             kwargs["num_labels"] = check_num_labels(kwargs["num_labels"])
-        if not _BUILDING_FROM_DICT.get():  # (`from_dict` records the keywords it was given, not the saved values)
+        if not is_building_from_dict():  # (`from_dict` records the keywords it was given, not the saved values)
             given = [name for name in ("id2label", "label2id") if getattr(self, name, None) is not None]
             given += ["num_labels"] if kwargs.get("num_labels") is not None else []
             record_head_keywords(self, [*given, *(["num_targets"] if self.num_targets != 1 else [])])

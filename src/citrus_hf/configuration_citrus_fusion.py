@@ -36,11 +36,13 @@ from .configuration_citrus import (
     config_value,
     derived_setting,
     field_hint,
+    is_building_from_dict,
     is_saved_config_dict,
     lookup_checkpoint,
     misspelt_names,
     raise_plain_validation_errors,
     reconcile_label2id,
+    record_head_keywords,
     refuse_second_run,
     set_class_names,
     settle_class_labels,
@@ -164,8 +166,10 @@ class CiTrusFusionConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTraine
         _check_extra_keywords(cls, kwargs)
         with building_from_dict():
             loaded = super().from_dict({**config_dict, **overrides}, **kwargs)
+        config = loaded[0] if isinstance(loaded, tuple) else loaded
         # transformers sets `id2label=` and other inherited keywords after construction: reconcile once they are in
-        settled_class_names(loaded[0] if isinstance(loaded, tuple) else loaded)
+        settled_class_names(config)
+        record_head_keywords(config, [*overrides, *kwargs])
         return loaded
 
     @classmethod
@@ -197,6 +201,10 @@ class CiTrusFusionConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTraine
         self.num_targets = as_integer("num_targets", self.num_targets)
         if kwargs.get("num_labels") is not None:
             kwargs["num_labels"] = check_num_labels(kwargs["num_labels"])
+        if not is_building_from_dict():  # (`from_dict` records the keywords it was given, not the saved values)
+            given = [name for name in ("id2label", "label2id") if getattr(self, name, None) is not None]
+            given += ["num_labels"] if kwargs.get("num_labels") is not None else []
+            record_head_keywords(self, [*given, *(["num_targets"] if self.num_targets != 1 else [])])
         settle_class_labels(self, kwargs)
         super().__post_init__(**kwargs)
         reconcile_label2id(self)

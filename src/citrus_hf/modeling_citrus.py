@@ -3917,31 +3917,6 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
         self._backbone_frozen = False
         self.post_init()
 
-    @classmethod
-    def _check_head_keywords(cls, given: Collection[str], values: Mapping[str, Any]) -> None:
-        """Refuse the size keyword of the other task's head among the keywords `given` (their values in `values`):
-        `num_labels` for a regressor, `num_targets` for a classifier. transformers' keywords and PatchTST's name the
-        two heads' sizes differently, and the head was built at its default size while the config recorded the
-        keyword. Run on every route: `from_pretrained`'s keywords or the config it was given (the Auto classes load
-        the config first, with the keywords, and hand it over), and the config the class is built from."""
-        raise NotImplementedError
-
-    @classmethod
-    def _config_overrides_for(cls, pretrained_model_name_or_path, saved_config: dict, kwargs: dict) -> dict:
-        """The base class's overrides, once the head-size keywords pass `_check_head_keywords`: the keywords given
-        here, or those a config given here was built with (`head_keywords_given`)."""
-        if isinstance(kwargs.get("config"), CiTrusConfig):
-            cls._check_config_head_keywords(kwargs["config"])
-        else:
-            cls._check_head_keywords(kwargs.keys(), kwargs)
-        return super()._config_overrides_for(pretrained_model_name_or_path, saved_config, kwargs)
-
-    @classmethod
-    def _check_config_head_keywords(cls, config: CiTrusConfig) -> None:
-        """`_check_head_keywords` on the keywords `config` was built with."""
-        sizes = {"num_labels": config.num_labels, "num_targets": config.num_targets}
-        cls._check_head_keywords(head_keywords_given(config), sizes)
-
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # a method rather than a registered pre-hook: a hook's handle id differs between two identical models, and
         # `datasets`' Hasher (`ds.map(fn)` with a model in `fn`) would then never find an earlier identical session
@@ -4310,7 +4285,37 @@ class _RegressionHeadStart:
             )
 
 
-class _ClassifierLoss(_RegressionHeadStart):
+class _HeadSizeKeywords:
+    """The refusal of the other task's head-size keyword, for the task classes of both families (single-modality and
+    fusion): a classifier's classes are `num_labels` (or `id2label` / `label2id`), a regressor's outputs
+    `num_targets`. transformers' keywords and PatchTST's name the two heads' sizes differently, and the head was built
+    at its default size while the config recorded the keyword. Run on every route: `from_pretrained`'s keywords or the
+    config it was given (the Auto classes load the config first, with the keywords, and hand it over), and the config
+    the class is built from (each family's `__init__` calls `_check_config_head_keywords`)."""
+
+    @classmethod
+    def _check_head_keywords(cls, given: Collection[str], values: Mapping[str, Any]) -> None:
+        """Refuse the size keyword of the other task's head among the keywords `given` (their values in `values`)."""
+        raise NotImplementedError
+
+    @classmethod
+    def _config_overrides_for(cls, pretrained_model_name_or_path, saved_config: dict, kwargs: dict) -> dict:
+        """The base class's overrides, once the head-size keywords pass `_check_head_keywords`: the keywords given
+        here, or those a config given here was built with (`head_keywords_given`)."""
+        if isinstance(kwargs.get("config"), PreTrainedConfig):
+            cls._check_config_head_keywords(kwargs["config"])
+        else:
+            cls._check_head_keywords(kwargs.keys(), kwargs)
+        return super()._config_overrides_for(pretrained_model_name_or_path, saved_config, kwargs)  # type: ignore[misc]
+
+    @classmethod
+    def _check_config_head_keywords(cls, config: PreTrainedConfig) -> None:
+        """`_check_head_keywords` on the keywords `config` was built with."""
+        sizes = {"num_labels": config.num_labels, "num_targets": config.num_targets}
+        cls._check_head_keywords(head_keywords_given(config), sizes)
+
+
+class _ClassifierLoss(_HeadSizeKeywords, _RegressionHeadStart):
     """The loss of a classification head by `config.problem_type` (single-label, multi-label, or regression, with the
     regression head's start), for CiTrusForSequenceClassification and the fusion classifier alike: both configs
     have `num_labels` and `problem_type`, which is all it reads."""
@@ -4345,8 +4350,22 @@ class _ClassifierLoss(_RegressionHeadStart):
                 f"regress, or use {type(self).__name__.replace('ForSequenceClassification', 'ForRegression')}."
             )
 
+    @classmethod
+    def _check_head_keywords(cls, given: Collection[str], values: Mapping[str, Any]) -> None:
+        """Refuse `num_targets` without the classes (`num_labels`, `id2label` or `label2id`): it is PatchTST's name for
+        a classifier's classes, but CiTrus's for a regressor's outputs, so the classifier would keep the checkpoint's
+        (or the default) class count without a word."""
+        if "num_targets" in given and not {"num_labels", "id2label", "label2id"} & set(given):
+            regressor = cls.__name__.replace("ForSequenceClassification", "ForRegression")
+            raise ValueError(
+                f"num_targets={values['num_targets']!r} sets the outputs of {regressor}; the classes of "
+                f"{cls.__name__} are `num_labels` (PatchTST's classifiers call them num_targets): pass "
+                f"num_labels={values['num_targets']!r} (with ignore_mismatched_sizes=True for a new head on a task "
+                "checkpoint)."
+            )
 
-class _RegressorLoss(_RegressionHeadStart):
+
+class _RegressorLoss(_HeadSizeKeywords, _RegressionHeadStart):
     """The loss of a regression head (`config.num_targets` outputs) and its start, for CiTrusForRegression and the
     fusion regressor alike."""
 
@@ -4369,6 +4388,18 @@ class _RegressorLoss(_RegressionHeadStart):
         self._check_target_offset(logits, labels)
         return loss
 
+    @classmethod
+    def _check_head_keywords(cls, given: Collection[str], values: Mapping[str, Any]) -> None:
+        """Refuse `num_labels` without `num_targets`: a regressor's outputs are `num_targets`, and the head would keep
+        one output while the config recorded the classes (the mirror of the classifier's refusal of `num_targets`)."""
+        if "num_labels" in given and "num_targets" not in given:
+            classifier = cls.__name__.replace("ForRegression", "ForSequenceClassification")
+            raise ValueError(
+                f"num_labels={values['num_labels']!r} sets the classes of {classifier}; the outputs of {cls.__name__} "
+                f"are `num_targets`: pass num_targets={values['num_labels']!r} (with ignore_mismatched_sizes=True for "
+                "a new head on a task checkpoint)."
+            )
+
 
 class CiTrusForSequenceClassification(_ClassifierLoss, _CiTrusForTask):
     """CiTrus with a linear classifier on pooled features: single-label, multi-label, or regression through
@@ -4390,19 +4421,6 @@ class CiTrusForSequenceClassification(_ClassifierLoss, _CiTrusForTask):
     head_name = "classifier"
     outputs_field = "num_labels"
     output_class = CiTrusSequenceClassifierOutput
-
-    @classmethod
-    def _check_head_keywords(cls, given: Collection[str], values: Mapping[str, Any]) -> None:
-        """Refuse `num_targets` without the classes (`num_labels`, `id2label` or `label2id`): it is PatchTST's name for
-        a classifier's classes, but CiTrus's for a regressor's outputs, so the classifier would keep the checkpoint's
-        (or the default) class count without a word."""
-        if "num_targets" in given and not {"num_labels", "id2label", "label2id"} & set(given):
-            raise ValueError(
-                f"num_targets={values['num_targets']!r} sets the outputs of CiTrusForRegression; the classes of "
-                f"{cls.__name__} are `num_labels` (PatchTST's classifiers call them num_targets): pass "
-                f"num_labels={values['num_targets']!r} (with ignore_mismatched_sizes=True for a new head on a task "
-                "checkpoint)."
-            )
 
 
 class CiTrusForRegression(_RegressorLoss, _CiTrusForTask):
@@ -4434,17 +4452,6 @@ class CiTrusForRegression(_RegressorLoss, _CiTrusForTask):
                 "problem_type out (or pass 'regression'), or use CiTrusForSequenceClassification to classify."
             )
         super().__init__(config)
-
-    @classmethod
-    def _check_head_keywords(cls, given: Collection[str], values: Mapping[str, Any]) -> None:
-        """Refuse `num_labels` without `num_targets`: a regressor's outputs are `num_targets`, and the head would keep
-        one output while the config recorded the classes (the mirror of the classifier's refusal of `num_targets`)."""
-        if "num_labels" in given and "num_targets" not in given:
-            raise ValueError(
-                f"num_labels={values['num_labels']!r} sets the classes of CiTrusForSequenceClassification; the outputs "
-                f"of {cls.__name__} are `num_targets`: pass num_targets={values['num_labels']!r} (with "
-                "ignore_mismatched_sizes=True for a new head on a task checkpoint)."
-            )
 
     @classmethod
     def _config_overrides_for(cls, pretrained_model_name_or_path, saved_config: dict, kwargs: dict) -> dict:
