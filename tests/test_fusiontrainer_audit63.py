@@ -82,7 +82,9 @@ def test_inputs_for_metrics_of_a_modality_of_several_durations_are_refused_namin
     rows = concatenate_datasets([_rows(processor, 4), _rows(processor, 4, eda_samples=80)])
     arguments = _arguments(tmp_path, include_for_metrics=["inputs"])
     trainer = Trainer(model=model, args=arguments, processing_class=processor, compute_metrics=lambda p: {})
-    with pytest.raises(ValueError, match=r"windows of modality 'eda' differ in duration \(4 to 8 patches\)"):
+    with pytest.raises(
+        ValueError, match=r"batches of windows of modality 'eda' are padded to different durations \(4 to 8 patches\)"
+    ):
         trainer.evaluate(rows)
 
 

@@ -124,3 +124,36 @@ def test_a_fusion_task_class_refuses_the_other_heads_keyword_on_every_route(tmp_
     assert getattr(model_class.from_encoders(_encoders(), **{own: 4, other: 3}), head).out_features == 4
     loaded = model_class.from_pretrained(tmp_path / task, **{own: 3}, ignore_mismatched_sizes=True)
     assert getattr(loaded, head).out_features == 3
+
+
+# ------------------------------------------------------------------ 3. one rule for joining evaluation batches
+
+
+def _inputs_trainer(tmp_path, lengths) -> Trainer:
+    """A Trainer that gives `compute_metrics` the evaluation inputs, two rows a batch, of rows of `lengths`."""
+
+    def metrics(prediction) -> dict[str, float]:
+        inputs = np.asarray(prediction.inputs)
+        return {"windows": float(inputs.shape[0]), "samples": float(inputs.shape[-1])}
+
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    return Trainer(
+        model=model,
+        args=_arguments(tmp_path, per_device_eval_batch_size=2, include_for_metrics=["inputs"]),
+        eval_dataset=_rows(lengths),
+        compute_metrics=metrics,
+        processing_class=CiTrusFeatureExtractor.from_config(model.config),
+    )
+
+
+def test_inputs_of_batches_padded_to_one_duration_are_joined(tmp_path):
+    """Rows of 10 and 5 patches, two a batch, each batch with a 10-patch row: every batch pads to 10 patches, which
+    transformers joins; it was refused as if the rows themselves had to share one duration."""
+    metrics = _inputs_trainer(tmp_path, [200, 100, 200, 100]).evaluate()
+    assert metrics["eval_windows"] == 4 and metrics["eval_samples"] == 200
+
+
+def test_inputs_of_batches_padded_to_different_durations_are_still_refused(tmp_path):
+    trainer = _inputs_trainer(tmp_path, [200, 200, 100, 100])
+    with pytest.raises(ValueError, match=r"padded to different durations \(5 to 10 patches\).*padding='max_length'"):
+        trainer.evaluate()

@@ -666,34 +666,56 @@ def length_grouped_sampler(
     )
 
 
-def check_inputs_for_metrics(args: TrainingArguments, dataset: TrainingSet | None, prediction: bool = False) -> None:
-    """Refuse `include_for_metrics=["inputs"]` on an evaluation set whose windows differ in duration, before the
-    evaluation runs. transformers joins every batch's inputs and pads them along axis 1 only, which for CiTrus
-    `(batch, channels, time)` windows is the channel axis: batches padded to different durations stopped inside torch
-    ("Sizes of tensors must match"). A fusion model's inputs are joined modality by modality, so each modality's
-    windows must share one duration (those of different modalities need not). `prediction`: the loop runs for
-    `Trainer.predict`, which joins them even with `batch_eval_metrics`."""
+def joined_durations(args: TrainingArguments, dataset: TrainingSet | None) -> dict[str | None, list[int]]:
+    """The durations (patches, or samples without a `patch_mask`) of the evaluation batches the `Trainer` would join,
+    per modality (`None` for a single-modality set), each sorted once: the one rule of `check_inputs_for_metrics` and
+    `check_outputs_join`, which guard the same join. Batches are taken as the Trainer's evaluation sampler makes them
+    (the rows in their order, `eval_batch_size` at a time; `evaluation_sampler` keeps that order under
+    group-by-length), each padded to its longest row, as `extractor.pad` and the `Trainer`'s own collator of a CiTrus
+    model pad them: rows of different durations whose batches end at one duration join. Empty for a set that is not a
+    `datasets.Dataset` or has neither column."""
     import datasets
 
-    if "inputs" not in (getattr(args, "include_for_metrics", None) or []) or not isinstance(dataset, datasets.Dataset):
+    if not isinstance(dataset, datasets.Dataset):
+        return {}
+    rows = _window_lengths(dataset) or []
+    size = max(1, args.eval_batch_size)
+    durations: dict[str | None, set[int]] = {}
+    for start in range(0, len(rows), size):
+        batch = rows[start : start + size]
+        for modality in batch[0]:
+            durations.setdefault(modality, set()).add(max(row[modality] for row in batch))
+    return {modality: sorted(lengths) for modality, lengths in durations.items()}
+
+
+def _unjoinable(durations: dict[str | None, list[int]]) -> tuple[str | None, list[int]] | None:
+    """The first modality of `joined_durations` whose batches end at different durations, with them; None if none."""
+    return next(((modality, lengths) for modality, lengths in durations.items() if len(lengths) > 1), None)
+
+
+def check_inputs_for_metrics(args: TrainingArguments, dataset: TrainingSet | None, prediction: bool = False) -> None:
+    """Refuse `include_for_metrics=["inputs"]` on an evaluation set whose batches are padded to different durations
+    (`joined_durations`), before the evaluation runs. transformers joins every batch's inputs and pads them along axis
+    1 only, which for CiTrus `(batch, channels, time)` windows is the channel axis: batches padded to different
+    durations stopped inside torch ("Sizes of tensors must match"). A fusion model's inputs are joined modality by
+    modality, so each modality's batches must share one duration (those of different modalities need not).
+    `prediction`: the loop runs for `Trainer.predict`, which joins them even with `batch_eval_metrics`."""
+    if "inputs" not in (getattr(args, "include_for_metrics", None) or []):
         return
     if not getattr(args, "eval_do_concat_batches", True) or (
         getattr(args, "batch_eval_metrics", False) and not prediction
     ):
         return  # the batches' inputs are handed over one by one, never joined
-    by_modality: dict[str | None, set[int]] = {}
-    for per_modality in _window_lengths(dataset) or []:
-        for modality, length in per_modality.items():
-            by_modality.setdefault(modality, set()).add(length)
-    for modality, lengths in by_modality.items():
-        if len(lengths) > 1:
-            windows = "windows" if modality is None else f"windows of modality {modality!r}"
-            raise ValueError(
-                f"include_for_metrics=['inputs'] joins the windows of every evaluation batch, and this evaluation "
-                f"set's {windows} differ in duration ({min(lengths)} to {max(lengths)} patches), which transformers "
-                "cannot join; align them to one duration (the feature extractor's padding='max_length'), or leave "
-                "'inputs' out."
-            )
+    unjoinable = _unjoinable(joined_durations(args, dataset))
+    if unjoinable is not None:
+        modality, lengths = unjoinable
+        windows = "windows" if modality is None else f"windows of modality {modality!r}"
+        raise ValueError(
+            f"include_for_metrics=['inputs'] joins the windows of every evaluation batch, and this evaluation set's "
+            f"batches of {windows} are padded to different durations ({lengths[0]} to {lengths[-1]} patches), which "
+            "transformers cannot join; align them to one duration (the feature extractor's padding='max_length'), or "
+            "leave 'inputs' out."
+        )
 
 
 def _outputs_per_patch(model: PreTrainedModel) -> list[str] | None:
@@ -726,10 +748,8 @@ def check_outputs_join(
     or of a classifier with `output_hidden_states=True` stopped deep inside it ("Sizes of tensors must match") when one
     batch was padded to another duration than the next (`check_inputs_for_metrics` guards the inputs the same way).
 
-    Batches are taken as the Trainer's evaluation sampler makes them (the rows in their order, `eval_batch_size` at a
-    time; `evaluation_sampler` keeps that order under group-by-length), each padded to its longest row, as
-    `extractor.pad` and the `Trainer`'s own collator of a CiTrus model pad them; batches that happen to end at the
-    same duration join, and are let through.
+    Batches that happen to end at the same duration join, and are let through (`joined_durations`, the rule of the
+    inputs' check too).
 
     Args:
         args: the `TrainingArguments` (`eval_do_concat_batches=False` hands the batches over one by one).
@@ -753,11 +773,10 @@ def check_outputs_join(
         per_patch = [name for name in per_patch if name not in (ignore_keys or [])]
         if not per_patch:
             return
-    rows = [sum(per_modality.values()) for per_modality in _window_lengths(dataset) or []]
-    size = max(1, args.eval_batch_size)
-    durations = {max(rows[start : start + size]) for start in range(0, len(rows), size)}
-    if len(durations) < 2:
+    unjoinable = _unjoinable(joined_durations(args, dataset))
+    if unjoinable is None:
         return
+    durations = unjoinable[1]
     name = type(model).__name__
     if per_patch is None:
         outputs = f"{name} returns its outputs per patch"
@@ -775,8 +794,8 @@ def check_outputs_join(
         outputs = f"{name} returns {' and '.join(per_patch)} per patch (config output_{'/output_'.join(per_patch)})"
         first = f"Leave them out with {call.split('.')[-1]}(..., ignore_keys={per_patch!r}) (the logits stay)"
     raise ValueError(
-        f"{call}: {outputs}, and the batches of this set are padded to different durations ({min(durations)} to "
-        f"{max(durations)} patches), which transformers cannot join into one array. {first}; or align every row to "
+        f"{call}: {outputs}, and the batches of this set are padded to different durations ({durations[0]} to "
+        f"{durations[-1]} patches), which transformers cannot join into one array. {first}; or align every row to "
         "one duration (the feature extractor's padding='max_length'); or have the batches handed over one by one "
         "with TrainingArguments(eval_do_concat_batches=False) (the predictions are then a list, one entry per batch)."
     )
