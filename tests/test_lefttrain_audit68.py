@@ -157,3 +157,60 @@ def test_inputs_of_batches_padded_to_different_durations_are_still_refused(tmp_p
     trainer = _inputs_trainer(tmp_path, [200, 200, 100, 100])
     with pytest.raises(ValueError, match=r"padded to different durations \(5 to 10 patches\).*padding='max_length'"):
         trainer.evaluate()
+
+
+# ------------------------------------------------------------------------------ 4. registries: lambdas, generators
+
+
+def test_a_second_lambda_under_a_taken_name_is_refused():
+    """Two lambdas of one module (a script, a notebook's cells) share their module and qualified name, `<lambda>`:
+    the second replaced the first without a word. The same lambda run again (a cell run twice) still replaces it."""
+    from citrus_hf.training.augment import AUGMENTATIONS, register_augmentation
+
+    name = "audit68-lambda"
+    cell = {"__name__": "audit68_notebook", "register_augmentation": register_augmentation}
+    try:
+        exec(f"register_augmentation({name!r})(lambda windows, lengths, generator: windows)", cell)  # noqa: S102
+        first = AUGMENTATIONS[name]
+        with pytest.raises(ValueError, match=f"'{name}' is already registered \\(<lambda>\\)"):
+            exec(f"register_augmentation({name!r})(lambda windows, lengths, generator: -windows)", cell)  # noqa: S102
+        assert AUGMENTATIONS[name] is first
+        exec(f"\n\nregister_augmentation({name!r})(lambda windows, lengths, generator: windows)", cell)  # noqa: S102
+        assert AUGMENTATIONS[name] is not first and AUGMENTATIONS[name].__code__.co_firstlineno == 3
+    finally:
+        AUGMENTATIONS.pop(name, None)
+
+
+_GENERATOR_CELL = """
+import numpy as np
+from citrus_hf.data.synthetic import SyntheticGenerator, register_generator
+
+@register_generator
+class Audit68Generator(SyntheticGenerator):
+    name = "audit68-generator"
+    modality = "eeg"
+    version = 1
+
+    def generate(self, rng, sampling_rate, length):
+        return rng.standard_normal((1, length))
+"""
+
+
+def test_a_generator_class_defined_again_replaces_its_entry_and_another_is_refused():
+    from citrus_hf.data.synthetic import _GENERATORS, SyntheticGenerator, register_generator
+
+    cell: dict = {"__name__": "audit68_notebook"}
+    try:
+        exec(_GENERATOR_CELL, cell)  # noqa: S102  (a notebook cell, run twice)
+        exec(_GENERATOR_CELL, cell)  # noqa: S102
+        assert _GENERATORS["audit68-generator"] is cell["Audit68Generator"]
+
+        class Audit68Generator(SyntheticGenerator):  # another definition (this module's) under the same name
+            name = "audit68-generator"
+
+        with pytest.raises(ValueError, match="'audit68-generator' is already registered"):
+            register_generator(Audit68Generator)
+        with pytest.raises(ValueError, match="'ecg' is already registered"):  # the package's own stays its own
+            register_generator(_GENERATORS["ecg"])
+    finally:
+        _GENERATORS.pop("audit68-generator", None)

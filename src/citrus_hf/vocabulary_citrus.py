@@ -129,14 +129,28 @@ def redefines(registered: Any, candidate: Any) -> bool:
     entry under the same name: the same module and qualified name, outside this package. A notebook cell run a second
     time (an edit, Run All) or a user's module reloaded defines its classes anew, and was refused by its own first run
     ("already registered"). A name that another definition took, or that the package registers itself, stays
-    refused."""
+    refused; so does a lambda of other code than the one registered (every lambda's qualified name is `<lambda>`, so
+    an edited lambda is told from another one by nothing: give it a `def` name to edit it in place)."""
     module = getattr(registered, "__module__", None)
     if not isinstance(module, str) or module == _PACKAGE or module.startswith(f"{_PACKAGE}."):
         return False
-    return (module, getattr(registered, "__qualname__", None)) == (
-        getattr(candidate, "__module__", None),
-        getattr(candidate, "__qualname__", None),
-    )
+    qualname = getattr(registered, "__qualname__", None)
+    if (module, qualname) != (getattr(candidate, "__module__", None), getattr(candidate, "__qualname__", None)):
+        return False
+    if isinstance(qualname, str) and qualname.endswith("<lambda>"):
+        # every lambda of a module has this name, so only its code tells one from another: a lambda of the same code
+        # is the cell run again; another lambda under a taken name (two in one script) replaced the first silently
+        return _code_of(registered) == _code_of(candidate)
+    return True
+
+
+def _code_of(function: Any) -> tuple | None:
+    """What a function computes, without where it was written (the line, the file: a notebook cell run again may
+    move): its bytecode, constants and names."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return None
+    return code.co_code, code.co_consts, code.co_names, code.co_varnames
 
 
 def as_bool(name: str, value: Any) -> bool:

@@ -64,6 +64,7 @@ import numpy as np
 
 from .._extras import MissingExtraError, check_installed, is_installed
 from .._logs import warnings_captured
+from ..vocabulary_citrus import redefines
 
 #: Version of the stream's output format and sampling scheme (bumped when a seed would give other windows). 1.1: a
 #: mixed stream's real windows come from the rank's own shard, in passes over a run (1.0: uniformly with
@@ -188,9 +189,18 @@ _GENERATORS: dict[str, type[SyntheticGenerator]] = {}
 
 
 def register_generator(cls: type[SyntheticGenerator]) -> type[SyntheticGenerator]:
-    """Class decorator: make a generator available by its `name` to :func:`build_generator` and the streams."""
-    if cls.name in _GENERATORS:
-        raise ValueError(f"A synthetic generator named {cls.name!r} is already registered.")
+    """Class decorator: make a generator available by its `name` to :func:`build_generator` and the streams.
+
+    Raises:
+        ValueError: a generator of that name is registered already: registry names are unique. A generator class
+            defined again (a notebook cell run twice) replaces its first definition, as in every registry
+            (`vocabulary_citrus.redefines`).
+    """
+    if cls.name in _GENERATORS and not redefines(_GENERATORS[cls.name], cls):
+        raise ValueError(
+            f"The synthetic generator {cls.name!r} is already registered ({_GENERATORS[cls.name].__qualname__}); "
+            "registry names must be unique: give yours another name."
+        )
     _GENERATORS[cls.name] = cls
     return cls
 
