@@ -12,6 +12,8 @@
 4. two lambdas registered under one name replaced each other without a word (a lambda's module and qualified name,
    `<lambda>`, are every lambda's), and `register_generator` refused a generator class defined again (a notebook
    cell run twice), which every other registry takes;
+5. `citrus evaluate` had no `--class-weight`: a draw of a fraction or all of an imbalanced set of one's own reached
+   the CiTrus arms' recipes with its imbalance, which `citrus finetune --class-weight balanced` weighs;
 """
 
 from __future__ import annotations
@@ -214,3 +216,61 @@ def test_a_generator_class_defined_again_replaces_its_entry_and_another_is_refus
             register_generator(_GENERATORS["ecg"])
     finally:
         _GENERATORS.pop("audit68-generator", None)
+
+
+# ------------------------------------------------------------------------------- 5. citrus evaluate --class-weight
+
+
+def _imbalanced_set(folder) -> str:
+    """A save_to_disk set of 1-channel 2 s windows at 100 Hz, 9 of class 0 and 3 of class 1 in train."""
+    rng = np.random.default_rng(0)
+    t = np.arange(200) / 100.0
+    parts = {}
+    for split, labels in {"train": [0] * 9 + [1] * 3, "test": [0, 0, 1, 1]}.items():
+        rows = [(np.sin(2 * np.pi * (3 + 4 * c) * t) + 0.3 * rng.standard_normal(200))[None] for c in labels]
+        parts[split] = datasets.Dataset.from_dict(
+            {
+                "input_values": [r.astype(np.float32) for r in rows],
+                "label": labels,
+                "sampling_rate": [100.0] * len(labels),
+            }
+        )
+    datasets.DatasetDict(parts).save_to_disk(str(folder))
+    return str(folder)
+
+
+def test_evaluate_weighs_the_classes_of_an_imbalanced_draw(tmp_path, monkeypatch):
+    """`--budgets all` (or a fraction) hands a set's imbalance to the recipe as it is: finetune had --class-weight for
+    it, evaluate had none."""
+    from citrus_hf.evaluation import ProtocolConfig, run_protocol
+    from citrus_hf.training.recipes import RECIPES
+
+    given = []
+    probe = type(RECIPES["probe"])
+    fit = probe.fit
+
+    def recorded(self, *args, **kwargs):
+        given.append(kwargs.get("class_weights"))
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(probe, "fit", recorded)
+    settings = dict(
+        datasets=[_imbalanced_set(tmp_path / "set")],
+        arms=["citrus-scratch"],
+        recipe="probe",
+        budgets=["all"],
+        seeds=[0],
+        model_config="tiny",
+        config_overrides={"sampling_rate": 100.0, "context_length": 200, "patch_length": 20},
+        show_progress=False,
+    )
+    weighted = ProtocolConfig(output_dir=str(tmp_path / "weighted"), class_weight="balanced", **settings)
+    run_protocol(weighted)
+    assert given.pop() == pytest.approx([12 / 18, 2.0])
+    plain = ProtocolConfig(output_dir=str(tmp_path / "plain"), **settings)
+    run_protocol(plain)
+    assert given.pop() is None
+    # a run recorded under one weighting is not reused under the other
+    assert weighted.run_signatures() != plain.run_signatures()
+    with pytest.raises(ValueError, match="class_weight must be one of"):
+        ProtocolConfig(output_dir=str(tmp_path / "bad"), class_weight="balance", **settings)

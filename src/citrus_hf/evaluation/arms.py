@@ -21,6 +21,7 @@ import numpy as np
 from ..training.recipes import (
     RECIPES,
     checked_fingerprint,
+    class_weights_for,
     default_fingerprint,
     fit_recipe,
     labels_per_class,
@@ -319,8 +320,21 @@ class CiTrusArm(Arm):
         if splits.task == REGRESSION:
             model.init_regressor_bias(context.pool_labels[chosen])
         settings = replace(context.config.finetune, seed=seed, show_progress=False)
+        weighting = {}  # (a recipe of one's own that takes no `class_weights` is called as before)
+        if splits.task == CLASSIFICATION and context.config.class_weight != "none":
+            weights = class_weights_for(
+                context.pool_labels[chosen], len(splits.label_names), context.config.class_weight
+            )
+            weighting["class_weights"] = weights
         outcome = fit_recipe(
-            recipe, model, pool.select(chosen), context.for_fitting(validation), splits.task, settings, run_dir
+            recipe,
+            model,
+            pool.select(chosen),
+            context.for_fitting(validation),
+            splits.task,
+            settings,
+            run_dir,
+            **weighting,
         )
         return {
             "test": score(outcome.model, scored, splits.task),

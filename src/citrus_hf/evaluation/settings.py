@@ -27,7 +27,7 @@ from ..training.arguments import (
     check_output_dir,
     check_positive,
 )
-from ..training.recipes import check_recipe_name, recipe_fingerprint, recipe_names
+from ..training.recipes import CLASS_WEIGHTS, check_recipe_name, recipe_fingerprint, recipe_names
 from ..training.settings import check_fraction, check_switches
 from ..vocabulary_citrus import NAN_POLICIES, TASK_ALIGNMENTS, TASK_NORMALIZATIONS
 from .arms import ARMS, CiTrusArm, arm_fingerprint
@@ -153,6 +153,15 @@ class ProtocolConfig:
         metadata={
             "help": "how every CiTrus arm is fitted (see citrus finetune --help); arms with their own keep it",
             "choices": recipe_names,  # the registry as it is when the parser is built
+        },
+    )
+    class_weight: Literal[CLASS_WEIGHTS] = field(
+        default="none",
+        metadata={
+            "help": "classification sets: balanced weighs each class's examples by n / (classes x its count) in every "
+            "CiTrus arm's recipe (the probe's ridge, the fine-tuning loss), as citrus finetune --class-weight: a draw "
+            "of a fraction or all of an imbalanced set keeps its imbalance; none: every example alike (regression "
+            "sets and the other arms are fitted as they are)"
         },
     )
     score_split: Literal["test", "validation"] = field(
@@ -285,6 +294,8 @@ class ProtocolConfig:
         if self.nan_policy not in NAN_POLICIES:  # `Literal` is not enforced: another value was kept and ignored
             raise ValueError(f"nan_policy must be one of {NAN_POLICIES}, got {self.nan_policy!r}.")
         check_recipe_name(self.recipe)
+        if self.class_weight not in CLASS_WEIGHTS:  # `Literal` is not enforced
+            raise ValueError(f"class_weight must be one of {CLASS_WEIGHTS}, got {self.class_weight!r}.")
         for arm in self.arms:
             if isinstance(ARMS[arm], CiTrusArm) and ARMS[arm].recipe is not None:
                 try:  # an arm's own recipe, registered or not, is checked before any set is built
@@ -353,6 +364,9 @@ class ProtocolConfig:
         if not values["finetune"]["full_determinism"]:
             # the default, which changes no CPU result: runs recorded before the setting existed stay reusable
             values["finetune"].pop("full_determinism")
+        if self.class_weight == "none":
+            # the default, what every run recorded before the setting existed did: those stay reusable
+            values.pop("class_weight")
         if self.nan_policy == "raise":
             # a set with NaN cannot be fitted under "raise": runs recorded before the setting existed stay reusable
             values.pop("nan_policy")
