@@ -14,9 +14,13 @@
    cell run twice), which every other registry takes;
 5. `citrus evaluate` had no `--class-weight`: a draw of a fraction or all of an imbalanced set of one's own reached
    the CiTrus arms' recipes with its imbalance, which `citrus finetune --class-weight balanced` weighs;
+6. `citrus predict` had no way to give the start of a recording whose file records none (.npy, WAV, a CSV without
+   stamps since 1970): `--start-time` puts one recording on that clock.
 """
 
 from __future__ import annotations
+
+import re
 
 import datasets
 import numpy as np
@@ -274,3 +278,59 @@ def test_evaluate_weighs_the_classes_of_an_imbalanced_draw(tmp_path, monkeypatch
     assert weighted.run_signatures() != plain.run_signatures()
     with pytest.raises(ValueError, match="class_weight must be one of"):
         ProtocolConfig(output_dir=str(tmp_path / "bad"), class_weight="balance", **settings)
+
+
+# -------------------------------------------------------------------------------- 6. citrus predict --start-time
+
+
+def _predict_folder(tmp_path):
+    from tiny_configs import save_tiny_classifier
+
+    folder = save_tiny_classifier(tmp_path / "model")
+    np.save(tmp_path / "night.npy", np.random.default_rng(0).standard_normal((1, 600)).astype(np.float32))
+    return ["predict", str(folder), str(tmp_path / "night.npy"), "--sampling-rate", "100", "--backend", "torch"]
+
+
+def test_predict_puts_a_recording_without_a_start_on_the_clock_it_is_given(tmp_path):
+    """A .npy (or WAV, or a CSV without a time column) records no start: its windows were reported from 0 only, with
+    no way to give the clock time its first sample was taken at."""
+    import csv
+    import json
+
+    from citrus_hf.commands.main import main
+
+    argv = [*_predict_folder(tmp_path), "--start-time", "2025-03-01T22:15:00+01:00"]
+    assert main([*argv, "--output", str(tmp_path / "w.csv")]) == 0
+    with open(tmp_path / "w.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["start_time"] for row in rows] == [
+        "2025-03-01T22:15:00.000+01:00",
+        "2025-03-01T22:15:02.000+01:00",
+        "2025-03-01T22:15:04.000+01:00",
+    ]
+    assert main([*argv, "--output", str(tmp_path / "w.jsonl")]) == 0
+    line = json.loads((tmp_path / "w.jsonl").read_text())
+    assert line["recording_start"] == "2025-03-01T22:15:00.000+01:00"
+
+
+def test_predict_refuses_a_start_time_it_cannot_place(tmp_path, capsys):
+    from citrus_hf.commands.main import main
+
+    argv = _predict_folder(tmp_path)
+    np.save(tmp_path / "other.npy", np.zeros((1, 600), dtype=np.float32))
+    stamps = 1_740_819_600_000 + np.arange(600) * 10.0  # milliseconds since 1970, at 100 Hz
+    values = np.random.default_rng(1).standard_normal(600)
+    lines = ["timestamp_ms,ax", *(f"{stamp:.0f},{value:.6f}" for stamp, value in zip(stamps, values, strict=True))]
+    (tmp_path / "phone.csv").write_text("\n".join(lines) + "\n")
+    timed = [*argv[:2], str(tmp_path / "phone.csv"), *argv[3:]]
+    for given, message in (
+        ([*timed, "--start-time", "2025-03-01T22:15:00"], r"phone\.csv records its own start \(2025-03-01T09:00"),
+        ([*argv, "--start-time", "22:15"], r"--start-time '22:15'.*ISO 8601.*2025-03-01T22:15:00"),
+        (
+            [*argv[:3], str(tmp_path / "other.npy"), *argv[3:], "--start-time", "2025-03-01T22:15:00"],
+            r"--start-time is the start of one recording, and 2 are given",
+        ),
+    ):
+        assert main(given) == 2
+        error = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+        assert len(error) == 1 and re.search(message, error[0]), error

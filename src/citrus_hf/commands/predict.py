@@ -17,7 +17,8 @@ label, its score and every label's probability; or the targets; or the embedding
 "interpolated" or empty), or a `.jsonl` line per recording (the pipeline's result). Where an
 EDF / BDF file, a WFDB record or a CSV with a time column is among the recordings, each row also has `start_time`,
 the window's start on the clock of the file's header or of its time stamps where they count since 1970 (ISO 8601,
-with +00:00 for those; empty for a file that records no start), and each `.jsonl` line `recording_start`. It is
+with +00:00 for those; empty for a file that records no start), and each `.jsonl` line `recording_start`;
+`--start-time` gives the start of one recording whose file records none (.npy, WAV, a CSV without such stamps). It is
 written beside itself and replaces the file when the run ends; a recording that cannot be read (damaged, or its
 rates not as read: signals at several rates without --channels, time stamps of another rate than --sampling-rate) or
 that the model refuses is left out (one file alone stops the run), and the run then ends with an error naming it.
@@ -88,6 +89,15 @@ class PredictArguments:
             "help": "write every window's prediction: a .csv row per window, or a .jsonl line per recording "
             "(default: one summary line per recording only); replaced only when the run reaches its end, and never "
             "one of the recordings nor a .csv inside a folder of them given here (a later run would read it as one)"
+        },
+    )
+    start_time: str | None = field(
+        default=None,
+        metadata={
+            "help": "the clock time of the recording's first sample, in ISO 8601 (2025-03-01T22:15:00, or with its UTC "
+            "offset, 2025-03-01T22:15:00+01:00), for a file that records none (.npy, WAV, a CSV without a time column "
+            "or with one that counts from its own zero): --output's start_time of every window counts from it. One "
+            "recording a run; a file that records its own start (EDF, WFDB, a CSV stamped since 1970) keeps it"
         },
     )
     per_device_batch_size: int | None = field(
@@ -169,6 +179,7 @@ def run(argv: Sequence[str]) -> int:
                 f"citrus predict: {path!r} is a {kind} file, which does not record its sampling rate; give it with "
                 "--sampling-rate HZ."
             )
+    start = None if args.start_time is None else _start_time(args.start_time, args.recordings)
     if args.sampling_rate is not None:
         from ..configuration_citrus import as_sampling_rate
 
@@ -237,7 +248,7 @@ def run(argv: Sequence[str]) -> int:
     refused: list[str] = []
     # the clock column only where a file can fill it (the other formats record no start): decided before the first
     # file is read, so that every recording's rows have the same columns
-    clock = any(_records_start(path) for path in args.recordings)
+    clock = start is not None or any(_records_start(path) for path in args.recordings)
     written = _Written(output, clock) if output is not None else None
     # Written as each recording finishes (a long list of files keeps one recording in memory at a time), into a file
     # beside `output` that replaces it only when every recording has had its turn: a run stopped part-way (Ctrl-C, a
@@ -255,6 +266,13 @@ def run(argv: Sequence[str]) -> int:
                 unread.append(path)
                 print(f"left out: {error}", file=sys.stderr)
                 continue
+            if start is not None:
+                if recording.start is not None:
+                    raise UsageError(
+                        f"{path} records its own start ({_clock_time(recording.start, 0.0)}), and --start-time gives "
+                        "another: leave --start-time out (it is for files that record none)."
+                    )
+                recording.start = start
             try:
                 result = _run(pipe, recording, path, args, hop_length)
                 if written is not None:
@@ -773,6 +791,29 @@ def _records_start(path: str) -> bool:
     except ValueError:  # a suffix no reader takes: refused when it is read, with the message
         return False
     return kind in ("EDF", "BDF", "WFDB") or (kind == "CSV" and csv_has_time_column(path))
+
+
+def _start_time(text: str, recordings: Sequence[str]) -> datetime.datetime:
+    """--start-time `text` as the clock time of the one recording among `recordings`, naive or with its UTC offset.
+
+    Raises:
+        UsageError: several recordings (each has its own start), or text that is no ISO 8601 date and time.
+    """
+    if len(recordings) != 1:
+        raise UsageError(
+            f"--start-time is the start of one recording, and {len(recordings)} are given ({_shown(recordings)}): run "
+            "each recording on its own, with its own --start-time."
+        )
+    try:
+        start = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        start = None
+    if start is None or "T" not in text.upper() and " " not in text.strip():  # a date alone is midnight by chance
+        raise UsageError(
+            f"--start-time {text!r} is no clock time: give the date and time of the recording's first sample in ISO "
+            "8601, e.g. 2025-03-01T22:15:00 (or with its UTC offset, 2025-03-01T22:15:00+01:00)."
+        )
+    return start
 
 
 def _clock_time(start: datetime.datetime | None, seconds: float) -> str:
