@@ -39,7 +39,9 @@ RATE = 100.0
 def fusion_folder(request, tmp_path_factory) -> tuple[str, type]:
     """A tiny two-modality fusion checkpoint saved with its processor, as the README's fusion flow leaves it."""
     torch.manual_seed(0)
-    config = CiTrusFusionConfig(modality_configs={"ecg": tiny_config(), "eda": tiny_config()}, num_labels=2)
+    config = CiTrusFusionConfig(
+        modality_configs={"ecg": tiny_config(), "eda": tiny_config()}, **{request.param.outputs_field: 2}
+    )
     folder = str(tmp_path_factory.mktemp("fusion"))
     request.param(config).save_pretrained(folder)
     CiTrusFusionProcessor.from_config(config).save_pretrained(folder)

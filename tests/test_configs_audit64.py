@@ -76,7 +76,8 @@ def test_the_other_citrus_familys_config_points_to_that_family_and_its_own_build
     assert CiTrusForSequenceClassification(tiny_config(num_labels=3)).classifier.out_features == 3
     assert CiTrusForRegression(tiny_config(num_targets=2)).regressor.out_features == 2
     assert CiTrusFusionForSequenceClassification(_fusion_config()).classifier.out_features == 2
-    assert CiTrusFusionForRegression(_fusion_config()).regressor.out_features == 1
+    regressor_config = CiTrusFusionConfig(modality_configs={"ecg": tiny_config()}, num_targets=2)
+    assert CiTrusFusionForRegression(regressor_config).regressor.out_features == 2
     with pytest.raises(ValueError, match="Masked pre-training"):  # still refused, now after the class check
         CiTrusForPretraining(tiny_config(context_length=20))
 

@@ -30,6 +30,11 @@ def fusion_config(**overrides) -> CiTrusFusionConfig:
     )
 
 
+def regressor_config() -> CiTrusFusionConfig:
+    """`fusion_config`'s modalities for a one-target regressor (no `num_labels`, which a regressor refuses)."""
+    return CiTrusFusionConfig(modality_configs={"ecg": tiny_config(), "eda": eda_config()})
+
+
 def inputs(batch: int = 4) -> dict[str, torch.Tensor]:
     generator = torch.Generator().manual_seed(0)
     return {
@@ -80,14 +85,14 @@ def test_input_embeddings_are_the_encoders_stems_and_resizing_is_refused_with_th
 def test_the_fusion_regressor_starts_at_its_targets_and_warns_of_an_offset(caplog):
     torch.manual_seed(0)
     heart_rates = 70 + 5 * torch.randn(4)
-    model = CiTrusFusionForRegression(fusion_config(num_labels=2)).train()
+    model = CiTrusFusionForRegression(regressor_config()).train()
     with caplog.at_level("WARNING"):
         model(inputs(), labels=heart_rates)
         model(inputs(), labels=heart_rates)
     assert caplog.text.count("CiTrusFusionForRegression: the first training batch's targets average") == 1
     assert "init_regressor_bias(train_targets)" in caplog.text
 
-    fresh = CiTrusFusionForRegression(fusion_config(num_labels=2)).train()
+    fresh = CiTrusFusionForRegression(regressor_config()).train()
     fresh.init_regressor_bias(heart_rates.numpy())
     assert torch.allclose(fresh.regressor.bias, heart_rates.double().mean().float())
 

@@ -230,7 +230,7 @@ def test_fusion_models_follow_the_configs_output_hidden_states(model_class):
     models take the config's when the call leaves it None."""
     config = CiTrusFusionConfig(
         modality_configs={"ecg": tiny_config(context_length=400), "resp": tiny_config(context_length=200)},
-        num_labels=2,
+        **{model_class.outputs_field: 2},
         output_hidden_states=True,
     )
     model = model_class(config).eval()
