@@ -682,9 +682,12 @@ def joined_durations(args: TrainingArguments, dataset: TrainingSet | None) -> di
     size = max(1, args.eval_batch_size)
     durations: dict[str | None, set[int]] = {}
     for start in range(0, len(rows), size):
-        batch = rows[start : start + size]
-        for modality in batch[0]:
-            durations.setdefault(modality, set()).add(max(row[modality] for row in batch))
+        longest: dict[str | None, int] = {}
+        for row in rows[start : start + size]:
+            for modality, length in row.items():
+                longest[modality] = max(length, longest.get(modality, 0))
+        for modality, length in longest.items():
+            durations.setdefault(modality, set()).add(length)
     return {modality: sorted(lengths) for modality, lengths in durations.items()}
 
 
