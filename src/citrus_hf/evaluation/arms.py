@@ -326,16 +326,8 @@ class CiTrusArm(Arm):
                 context.pool_labels[chosen], len(splits.label_names), context.config.class_weight
             )
             weighting["class_weights"] = weights
-        outcome = fit_recipe(
-            recipe,
-            model,
-            pool.select(chosen),
-            context.for_fitting(validation),
-            splits.task,
-            settings,
-            run_dir,
-            **weighting,
-        )
+        train, fitting = pool.select(chosen), context.for_fitting(validation)
+        outcome = fit_recipe(recipe, model, train, fitting, splits.task, settings, run_dir, **weighting)
         return {
             "test": score(outcome.model, scored, splits.task),
             "steps": outcome.steps,
