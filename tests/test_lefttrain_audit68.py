@@ -10,7 +10,8 @@
    batch pads to one duration (which transformers joins), while the outputs' check of the same join let it through:
    one rule for both (`joined_durations`);
 4. two lambdas registered under one name replaced each other without a word (a lambda's module and qualified name,
-   `<lambda>`, are every lambda's), and `register_generator` refused a generator class defined again (a notebook
+   `<lambda>`, are every lambda's), and so did two `functools.partial`s or callable instances (no qualified name at
+   all); and `register_generator` refused a generator class defined again (a notebook
    cell run twice), which every other registry takes;
 5. `citrus evaluate` had no `--class-weight`: a draw of a fraction or all of an imbalanced set of one's own reached
    the CiTrus arms' recipes with its imbalance, which `citrus finetune --class-weight balanced` weighs;
@@ -20,6 +21,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import datasets
@@ -183,6 +185,40 @@ def test_a_second_lambda_under_a_taken_name_is_refused():
         assert AUGMENTATIONS[name] is first
         exec(f"\n\nregister_augmentation({name!r})(lambda windows, lengths, generator: windows)", cell)  # noqa: S102
         assert AUGMENTATIONS[name] is not first and AUGMENTATIONS[name].__code__.co_firstlineno == 3
+    finally:
+        AUGMENTATIONS.pop(name, None)
+
+
+def _scaled(windows, lengths, generator, factor):
+    return windows * factor
+
+
+class _Flip:
+    def __call__(self, windows, lengths, generator):
+        return -windows
+
+
+class _Keep:
+    def __call__(self, windows, lengths, generator):
+        return windows
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [(functools.partial(_scaled, factor=2), functools.partial(_scaled, factor=3)), (_Flip(), _Keep())],
+    ids=["partial", "callable-instance"],
+)
+def test_callables_without_a_qualified_name_do_not_replace_each_other(first, second):
+    """A `functools.partial` (module "functools") or a callable instance has no qualified name: any two were taken
+    for one definition run twice, and the second replaced the first without a word."""
+    from citrus_hf.training.augment import AUGMENTATIONS, register_augmentation
+
+    name = "audit68-callable"
+    try:
+        register_augmentation(name)(first)
+        with pytest.raises(ValueError, match=f"'{name}' is already registered"):
+            register_augmentation(name)(second)
+        assert AUGMENTATIONS[name] is first
     finally:
         AUGMENTATIONS.pop(name, None)
 

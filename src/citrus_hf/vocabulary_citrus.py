@@ -130,11 +130,16 @@ def redefines(registered: Any, candidate: Any) -> bool:
     time (an edit, Run All) or a user's module reloaded defines its classes anew, and was refused by its own first run
     ("already registered"). A name that another definition took, or that the package registers itself, stays
     refused; so does a lambda of other code than the one registered (every lambda's qualified name is `<lambda>`, so
-    an edited lambda is told from another one by nothing: give it a `def` name to edit it in place)."""
+    an edited lambda is told from another one by nothing: give it a `def` name to edit it in place), and anything
+    without a qualified name of its own (a `functools.partial`, a callable instance)."""
     module = getattr(registered, "__module__", None)
     if not isinstance(module, str) or module == _PACKAGE or module.startswith(f"{_PACKAGE}."):
         return False
     qualname = getattr(registered, "__qualname__", None)
+    if not isinstance(qualname, str):
+        # no definition to recognise: a `functools.partial` (whose module is "functools"), a callable instance (its
+        # class's module, and no qualified name): two of those under one name replaced each other without a word
+        return False
     if (module, qualname) != (getattr(candidate, "__module__", None), getattr(candidate, "__qualname__", None)):
         return False
     if isinstance(qualname, str) and qualname.endswith("<lambda>"):

@@ -44,9 +44,11 @@ def register_augmentation(name: str) -> Callable[[Augmentation], Augmentation]:
 
     def register(function: Augmentation) -> Augmentation:
         if name in AUGMENTATIONS and not redefines(AUGMENTATIONS[name], function):
+            taken = AUGMENTATIONS[name]
+            shown = getattr(taken, "__qualname__", None) or repr(taken)  # (a partial or callable instance has none)
             raise ValueError(
-                f"The augmentation {name!r} is already registered ({AUGMENTATIONS[name].__qualname__}); registry "
-                "names must be unique: give yours another name."
+                f"The augmentation {name!r} is already registered ({shown}); registry names must be unique: give "
+                "yours another name."
             )
         AUGMENTATIONS[name] = function
         return function
