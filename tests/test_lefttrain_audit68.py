@@ -11,8 +11,8 @@
    one rule for both (`joined_durations`);
 4. two lambdas registered under one name replaced each other without a word (a lambda's module and qualified name,
    `<lambda>`, are every lambda's), and so did two `functools.partial`s or callable instances (no qualified name at
-   all); and `register_generator` refused a generator class defined again (a notebook
-   cell run twice), which every other registry takes;
+   all); and `register_generator` and the data registry refused a generator class or a dataset's builder defined
+   again (a notebook cell run twice), which every other registry takes;
 5. `citrus evaluate` had no `--class-weight`: a draw of a fraction or all of an imbalanced set of one's own reached
    the CiTrus arms' recipes with its imbalance, which `citrus finetune --class-weight balanced` weighs;
 6. `citrus predict` had no way to give the start of a recording whose file records none (.npy, WAV, a CSV without
@@ -187,6 +187,36 @@ def test_a_second_lambda_under_a_taken_name_is_refused():
         assert AUGMENTATIONS[name] is not first and AUGMENTATIONS[name].__code__.co_firstlineno == 3
     finally:
         AUGMENTATIONS.pop(name, None)
+
+
+_DATASET_CELL = """
+from citrus_hf.data.registry import register_dataset
+
+@register_dataset(name="audit68_cell", description="mine", task="classification", sources=(), splits="by subject")
+def build(options, context):
+    return None
+"""
+
+
+def test_a_dataset_registered_again_by_its_cell_replaces_its_entry_and_another_is_refused():
+    """The data registry refused its own cell run twice ("Two datasets are registered as ..."), which the other
+    registries take."""
+    import citrus_hf.data  # noqa: F401
+    from citrus_hf.data import CitrusDataError
+    from citrus_hf.data.registry import DATASETS, register_dataset
+
+    cell: dict = {"__name__": "audit68_notebook"}
+    try:
+        exec(_DATASET_CELL, cell)  # noqa: S102  (a notebook cell, run twice)
+        exec(_DATASET_CELL, cell)  # noqa: S102
+        assert DATASETS["audit68_cell"].builder is cell["build"]
+        fields = dict(description="other", task="classification", sources=(), splits="by subject")
+        with pytest.raises(CitrusDataError, match="Two datasets are registered as 'audit68_cell'"):
+            register_dataset(name="audit68_cell", **fields)(lambda options, context: None)
+        with pytest.raises(CitrusDataError, match="Two datasets are registered as 'basic_motions'"):
+            register_dataset(name="basic_motions", **fields)(DATASETS["basic_motions"].builder)
+    finally:
+        DATASETS.pop("audit68_cell", None)
 
 
 def _scaled(windows, lengths, generator, factor):

