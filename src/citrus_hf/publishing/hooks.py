@@ -147,12 +147,17 @@ def register_trainer_adapter_config() -> None:
 
     @functools.wraps(save_model)
     def save_model_with_task_config(self, output_dir=None, *args, **kwargs):
+        from ..vocabulary_citrus import FUSION_MODEL_TYPE
+
         result = save_model(self, output_dir, *args, **kwargs)
         accelerator = getattr(self, "accelerator", None)
         peft_model = accelerator.unwrap_model(self.model) if accelerator is not None else self.model
         task_model = _citrus_model(peft_model)
         is_adapter = task_model is not None and peft_model is not task_model  # peft's wrapper around it
-        if is_adapter and getattr(task_model, "head_name", None) and self.is_world_process_zero():
+        # a single-modality task model: a fusion model's config (its encoders' contracts) is no CiTrusConfig, and
+        # the task config failed every checkpoint the Trainer saved of the README's fusion LoRA
+        single = getattr(task_model, "head_name", None) and task_model.config.model_type != FUSION_MODEL_TYPE
+        if is_adapter and single and self.is_world_process_zero():
             from ..training.lora import save_task_config
 
             save_task_config(peft_model, output_dir or self.args.output_dir)

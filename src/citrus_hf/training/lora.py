@@ -36,6 +36,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import numbers
@@ -402,30 +403,84 @@ def _method_name(adapter_config) -> str:
     return PEFT_METHOD_NAMES.get(str(getattr(adapter_config.peft_type, "value", "")).lower(), fallback)
 
 
+# LoRA's options that change what its update is, as the card names them beside the rank: a DoRA adapter's card said
+# "LoRA | r = 2, alpha = 8" as a plain one's did
+_LORA_VARIANTS = {
+    "use_dora": "DoRA (use_dora = True: the weights' magnitude and direction are updated apart)",
+    "use_rslora": "rsLoRA (use_rslora = True: updates scaled by alpha / sqrt(r))",
+}
+
+
+def _config_defaults(config_class: type) -> dict[str, Any]:
+    """A peft config class's defaults, read from its dataclass fields: building the class runs the method's checks,
+    and AdaLoRA's refuses its own defaults ("AdaLoRA does not work when `total_step` is None")."""
+    defaults = {}
+    for field in dataclasses.fields(config_class):
+        if field.default is not dataclasses.MISSING:
+            defaults[field.name] = field.default
+        elif field.default_factory is not dataclasses.MISSING:
+            defaults[field.name] = field.default_factory()
+    return defaults
+
+
+def _setting_text(value: Any) -> str:
+    """A setting's value for the card: a pattern dict as `{name: value}` pairs, other values as Python writes them."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {item}" for key, item in value.items()) + "}"
+    return str(sorted(value) if isinstance(value, (set, frozenset)) else value)
+
+
 def _method_and_settings(adapter_config) -> tuple[str, str]:
     """The peft method of `adapter_config` as peft spells it ("LoRA", "IA3", "LoHa") and its hyper-parameters in one
-    line for the card: LoRA's rank, alpha and dropout, or, for other methods (whose settings have other names: no `r`
-    for IA3, `alpha` for LoHa), every setting that differs from the method's default."""
-    if adapter_config.peft_type == "LORA":
-        settings = (
-            f"r = {adapter_config.r}, alpha = {adapter_config.lora_alpha}, dropout = {adapter_config.lora_dropout}"
-        )
-        return "LoRA", settings
+    line for the card: LoRA's rank, alpha and dropout first, then its variant (DoRA, rsLoRA); for every method, each
+    other setting that differs from the method's default (`layers_to_transform`, a `rank_pattern`, IA3's or LoHa's
+    own settings)."""
     method = _method_name(adapter_config)
-    defaults, values = type(adapter_config)().to_dict(), adapter_config.to_dict()
+    values = adapter_config.to_dict()
+    defaults = _config_defaults(type(adapter_config))
+    shown = []
+    if adapter_config.peft_type == "LORA":
+        shown = ["r", "lora_alpha", "lora_dropout", *_LORA_VARIANTS]
+        first = [f"r = {values['r']}", f"alpha = {values['lora_alpha']}", f"dropout = {values['lora_dropout']}"]
+        first += [text for key, text in _LORA_VARIANTS.items() if values.get(key)]
+    else:
+        first = []
     changed = [
-        f"{key} = {value}"
+        f"{key} = {_setting_text(value)}"
         for key, value in sorted(values.items())
-        if key not in _ADAPTER_BOOKKEEPING and value != defaults.get(key) and not isinstance(value, (dict, list, set))
+        if key not in _ADAPTER_BOOKKEEPING
+        and key not in shown
+        and value not in (None, {}, [])
+        and (key not in defaults or value != defaults[key])
     ]
-    return method, ", ".join(changed) or f"peft's {method} defaults"
+    return method, ", ".join(first + changed) or f"peft's {method} defaults"
 
 
-def _head_storage(base: nn.Module, method: str) -> str:
-    """What the adapter holds of the task head, for the card: the head in full (`modules_to_save`), only the
-    method's factors on it (its base weights, random for a new head, are not saved), or nothing."""
-    name = _head_name(base)
-    head = getattr(base, name, None) if name else None
+def _adapted_modules(peft_model: PeftModel) -> str:
+    """The modules the active adapter adapts, by their names' last part and their number ("q_proj, v_proj (2
+    modules)"): what peft matched, where `target_modules` may be a regular expression and `layers_to_transform` or
+    `exclude_modules` narrow it."""
+    adapter = peft_model.active_adapter
+    adapted = [
+        name
+        for name, module in peft_model.named_modules()
+        if isinstance(module, BaseTunerLayer)
+        and any(adapter in (getattr(module, layer, None) or {}) for layer in module.adapter_layer_names)
+    ]
+    kinds = ", ".join(sorted({name.rsplit(".", 1)[-1] for name in adapted}))
+    return f"{kinds} ({len(adapted)} module{'s' if len(adapted) != 1 else ''})"
+
+
+def _table_cell(text: str) -> str:
+    """`text` in a markdown table cell: a `|` (in a regular expression, say) would end the cell."""
+    return text.replace("|", r"\|")
+
+
+def _head_storage(base: nn.Module, head_name: str | None, method: str) -> str:
+    """What the adapter holds of the task head (`head_name` of `base`), for the card: the head in full
+    (`modules_to_save`), only the method's factors on it (its base weights, random for a new head, are not saved),
+    or nothing."""
+    head = getattr(base, head_name, None) if head_name else None
     if head is None:
         return "It adapts the encoder and carries no task head"
     if hasattr(head, "original_module"):  # peft's `modules_to_save` wrapper
@@ -433,17 +488,35 @@ def _head_storage(base: nn.Module, method: str) -> str:
     if hasattr(head, "base_layer"):
         return (
             f"The task head is adapted through the {method} factors only: its own weights are not stored with the "
-            f"adapter (train with `modules_to_save=[{name!r}]` to store it)"
+            f"adapter (train with `modules_to_save=[{head_name!r}]` to store it)"
         )
     return "The task head is not stored with the adapter: it is the base's own"
 
 
+def _input_text(config) -> str:
+    """The card's input row: a single model's contract, or each modality's of a fusion model."""
+    if config.model_type == FUSION_MODEL_TYPE:
+        return "; ".join(
+            f"{name}: {modality.num_channels} channel(s) at {modality.sampling_rate:g} Hz, windows of "
+            f"{modality.context_length} samples"
+            for name, modality in config.modality_configs.items()
+        )
+    return (
+        f"{config.num_channels} channel(s) at {config.sampling_rate:g} Hz: windows of {config.context_length} "
+        "samples, or a shorter recording's own duration in whole patches"
+    )
+
+
 def adapter_card(peft_model: PeftModel, repo_id: str | None, license: str | None = None):
-    """A short model card for the adapter: what it adapts, on which base model, and how to load it."""
+    """A short model card for the adapter: what it adapts, on which base model, and how to load it. An adapter of a
+    fusion model (peft's own: `apply_lora` takes single-modality models) gets each modality's input and peft's route,
+    with the fusion class."""
     from huggingface_hub import ModelCard, ModelCardData
 
     base = peft_model.get_base_model()
     config = base.config
+    fusion = config.model_type == FUSION_MODEL_TYPE
+    head_name = getattr(type(base), "head_name", None) if fusion else _head_name(base)
     lora_config = peft_model.peft_config[peft_model.active_adapter]
     method, settings = _method_and_settings(lora_config)
     base_id = hub_repo_id(lora_config.base_model_name_or_path)
@@ -453,20 +526,18 @@ def adapter_card(peft_model: PeftModel, repo_id: str | None, license: str | None
     tags += [f"base_model:adapter:{base_id}"] if base_id else []
     data = ModelCardData(library_name="peft", base_model=base_id, tags=tags, license=license)
     task = type(base).__name__
-    if _head_name(base) == "classifier":
+    if head_name == "classifier":
         outputs = f"{config.num_labels} classes: " + ", ".join(
             str(config.id2label[i]) for i in range(config.num_labels)
         )
     else:
         outputs = f"{config.num_targets} regression target(s)"
-    targets = lora_config.target_modules
-    targets = targets if isinstance(targets, str) else ", ".join(sorted(targets))
     if base_id:
         base_text = f"[{base_id}](https://huggingface.co/{base_id})"
     elif bundled:
         base_text = f"{bundled}, the CiTrus checkpoint shipped inside citrus-hf (`pip install citrus-hf`),"
     else:
-        base_text = "a CiTrus checkpoint"
+        base_text = "a CiTrus fusion checkpoint" if fusion else "a CiTrus checkpoint"
     load_base = repr(base_id or bundled) if (base_id or bundled) else '"path/to/base"'
     load_adapter_from = repr(repo_id) if repo_id else '"path/to/adapter"'
     if repo_id:
@@ -474,8 +545,23 @@ def adapter_card(peft_model: PeftModel, repo_id: str | None, license: str | None
         download_import = "from huggingface_hub import hf_hub_download\n"
     else:
         task_config_file, download_import = f'"path/to/adapter/{TASK_CONFIG_NAME}"', ""
-    if method == "LoRA":
-        citrus_usage = f"""```python
+    if fusion:  # its base's config.json holds every modality's encoder, and no citrus-hf loader takes it
+        config_text = "The fusion base's `config.json` holds every modality's encoder."
+        usage = f"""Load it with peft onto its base (the package's loaders and pipelines take single-modality adapters):
+
+```python
+from peft import PeftModel
+from citrus_hf.modeling_citrus_fusion import {task}
+
+model = PeftModel.from_pretrained({task}.from_pretrained({load_base}), {load_adapter_from})
+```
+
+Its inputs come from the fusion processor saved with the model (`AutoProcessor.from_pretrained(folder)`).
+"""
+    else:
+        config_text = f"`{TASK_CONFIG_NAME}` holds the task model's configuration."
+        if method == "LoRA":
+            citrus_usage = f"""```python
 from citrus_hf.training.lora import load_adapter, merge_adapter
 
 model = load_adapter({load_base}, {load_adapter_from})  # eval mode
@@ -485,27 +571,9 @@ merged = merge_adapter(model)  # optional: a plain {task}
 As a pipeline: `transformers.pipeline(model={load_adapter_from})` (after `import citrus_hf`).
 
 With peft alone, build"""
-    else:  # citrus-hf's loaders take LoRA adapters only (`load_adapter`)
-        citrus_usage = "Load it with peft, build"
-    content = f"""---
-{data.to_yaml()}
----
-
-# CiTrus {method} adapter{f" {repo_id}" if repo_id else ""}
-
-A {method} adapter (peft) that turns {base_text} into a `{task}` for {outputs}. {_head_storage(base, method)};
-`citrus_task_config.json` holds the task model's configuration.
-
-| | |
-|---|---|
-| Input | {config.num_channels} channel(s) at {config.sampling_rate:g} Hz: windows of {config.context_length} samples, or a shorter recording's own duration in whole patches |
-| {method} | {settings} |
-| Adapted modules | {targets} |
-| Trainable parameters | {trainable:,} of {total:,} ({100 * trainable / total:.2f}%) |
-
-## Usage
-
-{citrus_usage} the base from `{TASK_CONFIG_NAME}` (its head, channels and pooling): the base's own
+        else:  # citrus-hf's loaders take LoRA adapters only (`load_adapter`)
+            citrus_usage = "Load it with peft, build"
+        usage = f"""{citrus_usage} the base from `{TASK_CONFIG_NAME}` (its head, channels and pooling): the base's own
 config, which `AutoPeftModel` builds it from, gives a default head, whose shape the adapter's trained head may not
 fit (the error names the settings to pass), or, where it fits, default label names.
 
@@ -517,11 +585,30 @@ config = CiTrusConfig.from_json_file({task_config_file})
 model = PeftModel.from_pretrained({task}.from_pretrained({load_base}, config=config), {load_adapter_from})
 ```
 """
-    if method != "LoRA":
-        content += f"""
+        if method != "LoRA":
+            usage += f"""
 For `transformers.pipeline` and the `citrus` commands, merge it (`merged = model.merge_and_unload()`) and save the
 merged `{task}` with `merged.save_pretrained(folder)`: citrus-hf loads LoRA adapters only.
 """
+    content = f"""---
+{data.to_yaml()}
+---
+
+# CiTrus {method} adapter{f" {repo_id}" if repo_id else ""}
+
+A {method} adapter (peft) that turns {base_text} into a `{task}` for {outputs}. {_head_storage(base, head_name, method)};
+{config_text}
+
+| | |
+|---|---|
+| Input | {_table_cell(_input_text(config))} |
+| {method} | {_table_cell(settings)} |
+| Adapted modules | {_table_cell(_adapted_modules(peft_model))} |
+| Trainable parameters | {trainable:,} of {total:,} ({100 * trainable / total:.2f}%) |
+
+## Usage
+
+{usage}"""
     return ModelCard(content)
 
 
