@@ -100,6 +100,37 @@ def _adapted(peft_model) -> list[str]:
     )
 
 
+def test_layers_to_transform_with_the_default_targets_adapts_those_layers_alone():
+    """`LoraConfig(layers_to_transform=[1])` without `target_modules` adapted every layer and the stem: CiTrus's
+    default LoRA targets are a regular expression, and peft ignores `layers_to_transform` for one."""
+    config = tiny_config(num_labels=3, num_hidden_layers=2)
+    last_layer = [
+        f"citrus.encoder.layers.1.{name}"
+        for name in (
+            "attention.k_proj",
+            "attention.o_proj",
+            "attention.q_proj",
+            "attention.v_proj",
+            "ffn.fc1",
+            "ffn.fc2",
+        )
+    ]
+    for options in ({}, {"layers_pattern": "layers"}):
+        model = get_peft_model(
+            CiTrusForSequenceClassification(config), LoraConfig(r=2, layers_to_transform=[1], **options)
+        )
+        assert _adapted(model) == last_layer
+        assert model(input_values=torch.randn(2, 1, 200)).logits.shape == (2, 3)
+    # without it, every layer and the stem, as before (apply_lora's modules)
+    everything = _adapted(get_peft_model(CiTrusForSequenceClassification(config), LoraConfig(r=2)))
+    assert set(last_layer) < set(everything) and any("patch_embedding" in name for name in everything)
+    # a fusion model's encoders alike
+    encoders = {name: CiTrusModel(config) for name in MODALITIES}
+    fusion = CiTrusFusionForSequenceClassification.from_encoders(encoders, num_labels=2)
+    adapted = _adapted(get_peft_model(fusion, LoraConfig(r=2, layers_to_transform=[0])))
+    assert len(adapted) == 12 and all(".encoder.layers.0." in name for name in adapted)
+
+
 def _card_rows(card: str) -> dict[str, str]:
     """The card's table as {first cell: second cell}, checking every row has two cells (an unescaped `|` in a cell
     splits it)."""

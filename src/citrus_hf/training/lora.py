@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import json
 import math
 import numbers
@@ -202,7 +203,8 @@ def register_peft_target_modules() -> None:
     maps bert to `["query", "value"]` for (but OFT and GraLoRA, `_METHODS_FOR_3D_ACTIVATIONS`) gets the query and
     value projections (`q_proj`, `v_proj`: Linear layers of one shape, which VeRA-like methods need), and IA3 the key
     and value projections and the second feed-forward layer (bert's `["key", "value", "output.dense"]`). A type peft
-    has an entry for already keeps it."""
+    has an entry for already keeps it. LoRA with `layers_to_transform` adapts those encoder layers alone
+    (`_honour_layers_to_transform`)."""
     from peft.utils import constants
 
     for model_type, prefix in _PEFT_ENCODER_PREFIXES.items():
@@ -221,6 +223,45 @@ def register_peft_target_modules() -> None:
                 mapping.setdefault(model_type, ["q_proj", "v_proj"])
         constants.TRANSFORMERS_MODELS_TO_IA3_TARGET_MODULES_MAPPING.setdefault(model_type, ["k_proj", "v_proj", "fc2"])
         constants.TRANSFORMERS_MODELS_TO_IA3_FEEDFORWARD_MODULES_MAPPING.setdefault(model_type, ["fc2"])
+    _honour_layers_to_transform()
+
+
+# The modules of one encoder layer as peft's list entries (a full name's last dotted components), for LoRA restricted
+# to some layers: the stem is no layer, and the pre-training head's `projection` is not `attention.*` or `ffn.*`.
+_LAYER_TARGETS = ("attention.q_proj", "attention.k_proj", "attention.v_proj", "attention.o_proj", "ffn.fc1", "ffn.fc2")
+
+
+def _honour_layers_to_transform() -> None:
+    """Make `LoraConfig(layers_to_transform=[...])` without `target_modules` adapt those encoder layers of a CiTrus
+    model, as it adapts bert's: peft applies `layers_to_transform` only to a list of targets, and CiTrus's default
+    LoRA targets are a regular expression (it keeps the pre-training head out), so every layer and the stem were
+    adapted without a word. The default becomes the layers' modules as a list, counted by `encoder.layers.<i>`
+    (`layers_pattern="layers"`, unless one is given); LoRA's `_prepare_adapter_config` (peft's step that fills in
+    the default targets) is wrapped once."""
+    from peft.tuners.lora import LoraModel
+
+    prepare = LoraModel.__dict__.get("_prepare_adapter_config")
+    function = prepare.__func__ if isinstance(prepare, staticmethod) else prepare
+    if not callable(function) or getattr(function, "_citrus_layers", False):
+        return
+
+    @functools.wraps(function)
+    def _prepare_adapter_config(*args, **kwargs):
+        peft_config, model_config = args[-2], args[-1]  # after `self`, where peft passes one
+        if (
+            peft_config.target_modules is None
+            and getattr(peft_config, "layers_to_transform", None) is not None
+            and isinstance(model_config, dict)
+            and model_config.get("model_type") in _PEFT_ENCODER_PREFIXES
+        ):
+            peft_config.target_modules = set(_LAYER_TARGETS)
+            peft_config.layers_pattern = peft_config.layers_pattern or "layers"
+        return function(*args, **kwargs)
+
+    _prepare_adapter_config._citrus_layers = True
+    LoraModel._prepare_adapter_config = (
+        staticmethod(_prepare_adapter_config) if isinstance(prepare, staticmethod) else _prepare_adapter_config
+    )
 
 
 def _full_rank(module: nn.Module) -> int:
