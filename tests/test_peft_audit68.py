@@ -185,3 +185,82 @@ def test_an_adalora_adapter_gets_its_card():
     assert (
         "init_r = 4" in rows["AdaLoRA"] and "target_r = 2" in rows["AdaLoRA"] and "total_step = 10" in rows["AdaLoRA"]
     )
+
+
+def _window_rows() -> Dataset:
+    """Four labelled windows of the tiny classifier's input (3 classes)."""
+    rng = np.random.default_rng(0)
+    return Dataset.from_dict(
+        {"input_values": rng.standard_normal((4, 1, 200)).astype("float32"), "labels": [0, 1, 2, 0]}
+    )
+
+
+@pytest.mark.parametrize("route", ["load_adapter", "PeftModel.from_pretrained", "inference_mode"])
+def test_training_an_adapter_loaded_for_inference_names_is_trainable(tmp_path, route):
+    """An adapter loaded as `load_adapter` and peft load it by default (frozen, for inference) and given to the
+    `Trainer` stopped its first step inside torch: "element 0 of tensors does not require grad and does not have a
+    grad_fn"."""
+    from citrus_hf.training.lora import apply_lora, load_adapter, save_adapter
+
+    base = CiTrusForSequenceClassification(tiny_config(num_labels=3))
+    base.save_pretrained(tmp_path / "base")
+    base = CiTrusForSequenceClassification.from_pretrained(tmp_path / "base")
+    if route == "inference_mode":
+        model = get_peft_model(base, LoraConfig(r=2, inference_mode=True, modules_to_save=["classifier"]))
+    else:
+        save_adapter(apply_lora(base, r=2, verbose=False), tmp_path / "adapter")
+        fresh = CiTrusForSequenceClassification.from_pretrained(tmp_path / "base")
+        loaded = {
+            "load_adapter": lambda: load_adapter(None, tmp_path / "adapter"),
+            "PeftModel.from_pretrained": lambda: PeftModel.from_pretrained(fresh, tmp_path / "adapter"),
+        }
+        model = loaded[route]()
+    arguments = TrainingArguments(str(tmp_path / "out"), max_steps=1, use_cpu=True, report_to="none")
+    trainer = Trainer(model, arguments, train_dataset=_window_rows())
+    with pytest.raises(ValueError, match=r"no parameter.*trainable.*is_trainable=True.*inference_mode"):
+        trainer.train()
+    # loaded to train on, it trains
+    if route == "load_adapter":
+        model = load_adapter(None, tmp_path / "adapter", is_trainable=True)
+        Trainer(model, arguments, train_dataset=_window_rows()).train()
+
+
+def test_the_trainer_of_a_second_adapter_says_where_peft_saved_it_and_its_card_describes_the_root(tmp_path, caplog):
+    """A model with two adapters that the Trainer trained through the second (`add_adapter`, `set_adapter`): peft
+    saves it in `out/second` and "default" at the root, which `pipeline(model=out)` served without a word (the
+    untrained adapter's predictions), under a card that described the second (r = 2, q_proj) and loaded the root."""
+    import logging
+
+    from transformers import pipeline
+
+    from citrus_hf import CiTrusFeatureExtractor
+    from citrus_hf.training.lora import apply_lora
+
+    config = tiny_config(num_labels=3)
+    CiTrusForSequenceClassification(config).save_pretrained(tmp_path / "base")
+    model = apply_lora(CiTrusForSequenceClassification.from_pretrained(tmp_path / "base"), r=4, verbose=False)
+    model.add_adapter("second", LoraConfig(r=2, target_modules=["q_proj"], modules_to_save=["classifier"]))
+    model.set_adapter("second")
+    out = tmp_path / "out"
+    arguments = TrainingArguments(
+        str(out), max_steps=2, learning_rate=0.05, save_strategy="no", use_cpu=True, report_to="none"
+    )
+    extractor = CiTrusFeatureExtractor.from_config(config)
+    trainer = Trainer(model, arguments, train_dataset=_window_rows(), processing_class=extractor)
+    trainer.train()
+    with caplog.at_level(logging.WARNING):
+        trainer.save_model()
+    assert "'second'" in caplog.text and str(out / "second") in caplog.text and "'default'" in caplog.text
+    trainer.create_model_card()
+    rows = _card_rows((out / "README.md").read_text())
+    assert rows["LoRA"].startswith("r = 4") and rows["Adapted modules"].endswith("(11 modules)")  # the root's: default
+    assert "`second`" in (out / "README.md").read_text()  # named as the adapter in a subfolder
+    # the trained adapter loads from its subfolder with its task model's settings
+    assert (out / "second" / "citrus_task_config.json").is_file()
+    window = np.random.default_rng(1).standard_normal((1, 200)).astype("float32")
+    model.eval()
+    with torch.no_grad():
+        expected = model(**extractor(window, sampling_rate=100, return_tensors="pt")).logits.softmax(-1)[0]
+    served = pipeline(model=str(out / "second"), backend="torch")(window, sampling_rate=100, top_k=None)
+    scores = {entry["label"]: entry["score"] for entry in served["labels"]}
+    np.testing.assert_allclose([scores[f"LABEL_{i}"] for i in range(3)], expected.numpy(), atol=1e-5)

@@ -1151,10 +1151,13 @@ def write_trainer_adapter_card(
     Returns:
         The path of the README.md written.
     """
-    from ..training.lora import adapter_card
+    from ..training.lora import adapter_card, root_adapter
 
     repo_id = getattr(trainer, "hub_model_id", None) or trainer.args.hub_model_id
-    card = adapter_card(peft_model, repo_id, license=check_license(license or "apache-2.0"))
+    # the adapter at the folder's root, which its loaders take: peft saves any other in a subfolder of its name
+    card = adapter_card(
+        peft_model, repo_id, license=check_license(license or "apache-2.0"), adapter_name=root_adapter(peft_model)
+    )
     _add_tags(card, [tags] if isinstance(tags, str) else list(tags or []))
     path = Path(trainer.args.output_dir) / REPOCARD_NAME
     card.save(path)

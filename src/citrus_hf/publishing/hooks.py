@@ -158,9 +158,11 @@ def register_trainer_adapter_config() -> None:
         # the task config failed every checkpoint the Trainer saved of the README's fusion LoRA
         single = getattr(task_model, "head_name", None) and task_model.config.model_type != FUSION_MODEL_TYPE
         if is_adapter and single and self.is_world_process_zero():
-            from ..training.lora import save_task_config
+            from ..training.lora import save_trainer_adapters
 
-            save_task_config(peft_model, output_dir or self.args.output_dir)
+            # the Trainer's checkpoints (`_internal_call`) are not the folder a user loads: no warning for them
+            announce = not kwargs.get("_internal_call", False)
+            save_trainer_adapters(peft_model, output_dir or self.args.output_dir, announce=announce)
         return result
 
     save_model_with_task_config._citrus_adapter_config = True
@@ -240,6 +242,8 @@ def register_trainer_checks() -> None:
       keeps the rows' order
       (`training.trainer.evaluation_sampler`);
     - every evaluation starts a new collection of `compute_metrics_fn`'s batches (`batch_eval_metrics=True`);
+    - a model of which no parameter is trainable (an adapter loaded for inference) is refused as the optimizer is
+      built, naming `is_trainable=True` (`training.lora.check_something_trains`);
     - the first evaluation of a task model warns when `label_names` lack `labels` (`training.trainer.warn_label_names`:
       it would find no labels in the batch, and report no loss and no metrics).
     """
@@ -402,8 +406,20 @@ def register_trainer_checks() -> None:
                 warn_label_names(self.label_names, model)
         return evaluation_loop(self, *args, **kwargs)
 
+    create_optimizer = Trainer.create_optimizer
+
+    @functools.wraps(create_optimizer)
+    def checked_create_optimizer(self, *args, **kwargs):
+        # only a training builds the optimizer: a frozen model evaluates and predicts
+        if _trainer_model(self) is not None:
+            from ..training.lora import check_something_trains
+
+            check_something_trains(_unwrapped(self.model, getattr(self, "accelerator", None)))
+        return create_optimizer(self, *args, **kwargs)
+
     __init__._citrus_checks = True
     Trainer.__init__ = __init__
+    Trainer.create_optimizer = checked_create_optimizer
     Trainer.compute_loss = checked_compute_loss
     Trainer._get_train_sampler = _get_train_sampler
     Trainer._get_eval_sampler = _get_eval_sampler

@@ -414,12 +414,12 @@ def _task_model(peft_model: PeftModel, action: str) -> PreTrainedModel:
     return base
 
 
-def _adapter_parameters(peft_model: PeftModel) -> int:
+def _adapter_parameters(peft_model: PeftModel, adapter: str | None = None) -> int:
     """Parameters the active adapter holds: its method's tensors (LoRA's matrices, IA3's scales, ...) and the task
     head it saves in full. Counted by name (peft keys each adapter's tensors by the adapter's name: `lora_A.default.
     weight`, `ia3_l.default`, `modules_to_save.default.weight`), not by `requires_grad`, so that an adapter loaded for
     inference (everything frozen) counts the same as in training."""
-    adapter = peft_model.active_adapter
+    adapter = adapter or peft_model.active_adapter
     return sum(parameter.numel() for name, parameter in peft_model.named_parameters() if f".{adapter}." in f"{name}.")
 
 
@@ -497,11 +497,10 @@ def _method_and_settings(adapter_config) -> tuple[str, str]:
     return method, ", ".join(first + changed) or f"peft's {method} defaults"
 
 
-def _adapted_modules(peft_model: PeftModel) -> str:
-    """The modules the active adapter adapts, by their names' last part and their number ("q_proj, v_proj (2
+def _adapted_modules(peft_model: PeftModel, adapter: str) -> str:
+    """The modules `adapter` adapts, by their names' last part and their number ("q_proj, v_proj (2
     modules)"): what peft matched, where `target_modules` may be a regular expression and `layers_to_transform` or
     `exclude_modules` narrow it."""
-    adapter = peft_model.active_adapter
     adapted = [
         name
         for name, module in peft_model.named_modules()
@@ -548,21 +547,25 @@ def _input_text(config) -> str:
     )
 
 
-def adapter_card(peft_model: PeftModel, repo_id: str | None, license: str | None = None):
+def adapter_card(
+    peft_model: PeftModel, repo_id: str | None, license: str | None = None, adapter_name: str | None = None
+):
     """A short model card for the adapter: what it adapts, on which base model, and how to load it. An adapter of a
     fusion model (peft's own: `apply_lora` takes single-modality models) gets each modality's input and peft's route,
-    with the fusion class."""
+    with the fusion class. `adapter_name`: the adapter described (default: the active one); the card of a folder that
+    peft's `save_pretrained` wrote describes the one at its root (`root_adapter`) and names those in subfolders."""
     from huggingface_hub import ModelCard, ModelCardData
 
     base = peft_model.get_base_model()
     config = base.config
     fusion = config.model_type == FUSION_MODEL_TYPE
     head_name = getattr(type(base), "head_name", None) if fusion else _head_name(base)
-    lora_config = peft_model.peft_config[peft_model.active_adapter]
+    adapter_name = adapter_name or peft_model.active_adapter
+    lora_config = peft_model.peft_config[adapter_name]
     method, settings = _method_and_settings(lora_config)
     base_id = hub_repo_id(lora_config.base_model_name_or_path)
     bundled = _bundled_name(lora_config.base_model_name_or_path)
-    trainable, total = _adapter_parameters(peft_model), peft_model.get_nb_trainable_parameters()[1]
+    trainable, total = _adapter_parameters(peft_model, adapter_name), peft_model.get_nb_trainable_parameters()[1]
     tags = ["citrus", "bio-signal", "time-series", method.lower()]
     tags += [f"base_model:adapter:{base_id}"] if base_id else []
     data = ModelCardData(library_name="peft", base_model=base_id, tags=tags, license=license)
@@ -638,13 +641,13 @@ merged `{task}` with `merged.save_pretrained(folder)`: citrus-hf loads LoRA adap
 # CiTrus {method} adapter{f" {repo_id}" if repo_id else ""}
 
 A {method} adapter (peft) that turns {base_text} into a `{task}` for {outputs}. {_head_storage(base, head_name, method)};
-{config_text}
+{config_text}{_other_adapters_text(peft_model, adapter_name)}
 
 | | |
 |---|---|
 | Input | {_table_cell(_input_text(config))} |
 | {method} | {_table_cell(settings)} |
-| Adapted modules | {_table_cell(_adapted_modules(peft_model))} |
+| Adapted modules | {_table_cell(_adapted_modules(peft_model, adapter_name))} |
 | Trainable parameters | {trainable:,} of {total:,} ({100 * trainable / total:.2f}%) |
 
 ## Usage
@@ -750,6 +753,54 @@ def save_task_config(peft_model: PeftModel, save_directory: str | os.PathLike) -
     path = Path(save_directory) / TASK_CONFIG_NAME
     task_config.to_json_file(path)
     return path
+
+
+# The adapter peft's `save_pretrained` writes at a folder's root; every other adapter goes in a subfolder of its name
+ROOT_ADAPTER = "default"
+
+
+def root_adapter(peft_model: PeftModel) -> str:
+    """The adapter a folder written by peft's `save_pretrained` (the `Trainer`'s `save_model`) holds at its root, where
+    `pipeline(model=folder)`, `load_adapter` and the `citrus` commands read: "default" when the model has it, else
+    the active one (then in a subfolder, and the root holds none)."""
+    return ROOT_ADAPTER if ROOT_ADAPTER in peft_model.peft_config else peft_model.active_adapter
+
+
+def _other_adapters_text(peft_model: PeftModel, adapter_name: str) -> str:
+    """The card's note of the adapters saved beside the one it describes, in subfolders of their names, or ""."""
+    others = [name for name in peft_model.peft_config if name not in (adapter_name, ROOT_ADAPTER)]
+    if not others:
+        return ""
+    names = ", ".join(f"`{name}`" for name in others)
+    return (
+        f" The folder also holds the adapter(s) {names}, each in a subfolder of its name with its own "
+        "adapter_config.json: give that subfolder to load one."
+    )
+
+
+def save_trainer_adapters(peft_model: PeftModel, save_directory: str | os.PathLike, announce: bool = True) -> None:
+    """Complete a folder that peft's `save_pretrained` wrote for the `Trainer` (`Trainer.save_model`): the task
+    config (`save_task_config`) at its root and in each other adapter's subfolder, so that each loads as an adapter
+    folder of its own, and, when the adapter trained (the active one) is not the root's, a warning (`announce`) that
+    says where it is: `pipeline(model=folder)` served the root's adapter, "default", without a word."""
+    folder = Path(save_directory)
+    save_task_config(peft_model, folder)
+    for name in peft_model.peft_config:
+        if name != ROOT_ADAPTER and (folder / name / ADAPTER_CONFIG_NAME).is_file():
+            save_task_config(peft_model, folder / name)
+    active = peft_model.active_adapter
+    if announce and active != ROOT_ADAPTER and (folder / active / ADAPTER_CONFIG_NAME).is_file():
+        root = (
+            f"the folder's root holds the adapter {ROOT_ADAPTER!r}, which"
+            if ROOT_ADAPTER in peft_model.peft_config
+            else "the folder's root holds no adapter, and"
+        )
+        logger.warning(
+            f"The active adapter {active!r} (the one the Trainer trained) is saved in {str(folder / active)!r}, as peft "
+            f"saves every adapter but {ROOT_ADAPTER!r}; {root} `pipeline(model=folder)`, `load_adapter` and the "
+            f"`citrus` commands read there. Give them {str(folder / active)!r}, or save the trained adapter alone at "
+            "a folder's root with `save_adapter(model, folder)`."
+        )
 
 
 def _bundled_name(path: str | None) -> str | None:
@@ -1197,6 +1248,30 @@ def _settings_from_saved_extractor(path_or_repo, folder: Path, head_width: int, 
     return settings
 
 
+def check_something_trains(model: nn.Module) -> None:
+    """Refuse, before a `Trainer` builds its optimizer, a model of which no parameter is trainable, naming why for a
+    peft model: an adapter loaded for inference (`load_adapter`, `PeftModel.from_pretrained` and transformers'
+    `load_adapter` freeze it unless `is_trainable=True`) or configured with `inference_mode=True`. The training
+    stopped at its first backward pass inside torch ("element 0 of tensors does not require grad").
+
+    Raises:
+        ValueError: no parameter of `model` requires a gradient.
+    """
+    if any(parameter.requires_grad for parameter in model.parameters()):
+        return
+    if isinstance(model, PeftModel) or any(isinstance(module, BaseTunerLayer) for module in model.modules()):
+        raise ValueError(
+            f"Cannot train this {type(model).__name__}: no parameter of it is trainable, as its adapter was loaded or "
+            "configured for inference. Load it to train with `load_adapter(base, adapter, is_trainable=True)` or "
+            "`PeftModel.from_pretrained(base, adapter, is_trainable=True)`, or build it with a config whose "
+            "inference_mode is False (peft's default)."
+        )
+    raise ValueError(
+        f"Cannot train this {type(model).__name__}: no parameter of it is trainable (every one has requires_grad="
+        "False). Unfreeze what should train, e.g. `model.freeze_backbone(False)` or `model.requires_grad_(True)`."
+    )
+
+
 def merge_adapter(peft_model: PeftModel) -> PreTrainedModel:
     """Fold the LoRA updates into the weights and drop the adapters: `W <- W + (alpha / r) B A`.
 
@@ -1210,11 +1285,14 @@ def merge_adapter(peft_model: PeftModel) -> PreTrainedModel:
 
 __all__ = [
     "apply_lora",
+    "check_something_trains",
     "default_target_modules",
     "load_adapter",
     "adapter_card",
     "merge_adapter",
     "register_peft_target_modules",
+    "root_adapter",
     "save_adapter",
     "save_task_config",
+    "save_trainer_adapters",
 ]
