@@ -264,3 +264,19 @@ def test_the_trainer_of_a_second_adapter_says_where_peft_saved_it_and_its_card_d
     served = pipeline(model=str(out / "second"), backend="torch")(window, sampling_rate=100, top_k=None)
     scores = {entry["label"]: entry["score"] for entry in served["labels"]}
     np.testing.assert_allclose([scores[f"LABEL_{i}"] for i in range(3)], expected.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["lora", "dora"])
+def test_the_cards_parameter_count_holds_for_an_adapter_named_as_a_module(method):
+    """An adapter named as a part of the model's module paths ("ecg" on a fusion model with an ecg modality,
+    "citrus" on a task model) counted every weight under that part: 11,194 trainable parameters for peft's 194."""
+    options = {"use_dora": True} if method == "dora" else {}
+    lora = LoraConfig(r=2, target_modules=["q_proj"], modules_to_save=["classifier"], **options)
+    encoders = {name: CiTrusModel(tiny_config()) for name in MODALITIES}
+    fusion = CiTrusFusionForSequenceClassification.from_encoders(encoders, num_labels=2)
+    task = CiTrusForSequenceClassification(tiny_config(num_labels=3))
+    for model, name in ((fusion, "ecg"), (task, "citrus")):
+        peft_model = get_peft_model(model, lora, adapter_name=name)
+        trainable, total = peft_model.get_nb_trainable_parameters()
+        counted = _card_rows(adapter_card(peft_model, None).text)["Trainable parameters"]
+        assert counted.startswith(f"{trainable:,} of {total:,}"), (counted, trainable)

@@ -415,12 +415,25 @@ def _task_model(peft_model: PeftModel, action: str) -> PreTrainedModel:
 
 
 def _adapter_parameters(peft_model: PeftModel, adapter: str | None = None) -> int:
-    """Parameters the active adapter holds: its method's tensors (LoRA's matrices, IA3's scales, ...) and the task
-    head it saves in full. Counted by name (peft keys each adapter's tensors by the adapter's name: `lora_A.default.
-    weight`, `ia3_l.default`, `modules_to_save.default.weight`), not by `requires_grad`, so that an adapter loaded for
-    inference (everything frozen) counts the same as in training."""
+    """Parameters an adapter (default: the active one) holds: its method's tensors (LoRA's matrices, IA3's scales,
+    ...) and the task head it saves in full. Read from peft's layers (their `adapter_layer_names` dicts, keyed by
+    adapter) and `modules_to_save` wrappers, not by `requires_grad`, so that an adapter loaded for inference
+    (everything frozen) counts the same as in training; nor by the adapter's name in parameter names, which an adapter
+    named as a module ("ecg" on a fusion model's ecg encoder) matched all over the model."""
     adapter = adapter or peft_model.active_adapter
-    return sum(parameter.numel() for name, parameter in peft_model.named_parameters() if f".{adapter}." in f"{name}.")
+    counted: dict[int, int] = {}  # by identity: a tensor two modules share counts once
+    for module in peft_model.modules():
+        if isinstance(module, BaseTunerLayer):
+            holders = [getattr(module, name, None) for name in module.adapter_layer_names]
+        else:  # peft's `modules_to_save` wrapper keeps a full copy per adapter
+            holders = [getattr(module, "modules_to_save", None)] if hasattr(module, "original_module") else []
+        for holder in holders:
+            if not isinstance(holder, (nn.ModuleDict, nn.ParameterDict)) or adapter not in holder:
+                continue
+            held = holder[adapter]
+            for parameter in held.parameters() if isinstance(held, nn.Module) else [held]:
+                counted[id(parameter)] = parameter.numel()
+    return sum(counted.values())
 
 
 # Settings of a peft config that are bookkeeping, not the method's hyper-parameters: left out of an adapter's card.
