@@ -645,7 +645,9 @@ model = PeftModel.from_pretrained({task}.from_pretrained({load_base}, config=con
         if method != "LoRA":
             usage += f"""
 For `transformers.pipeline` and the `citrus` commands, merge it (`merged = model.merge_and_unload()`) and save the
-merged `{task}` with `merged.save_pretrained(folder)`: citrus-hf loads LoRA adapters only.
+merged `{task}` with `merged.save_pretrained(folder)` and this adapter's feature extractor beside it
+(`AutoFeatureExtractor.from_pretrained({load_adapter_from}).save_pretrained(folder)`): citrus-hf loads LoRA adapters
+only.
 """
     content = f"""---
 {data.to_yaml()}
@@ -702,8 +704,9 @@ def save_adapter(
         raise ValueError(
             f"Cannot save the adapter: save_adapter saves LoRA adapters, and the active adapter {active[0]!r} is "
             f"{_method_name(lora_config)}. Save it with peft (`peft_model.save_pretrained(folder)`), or merge it "
-            "(`peft_model.merge_and_unload()`) and `save_pretrained` the merged model, a full checkpoint every "
-            "citrus-hf route takes."
+            "(`peft_model.merge_and_unload()`) and `save_pretrained` the merged model with the feature extractor "
+            "it was trained with beside it (`extractor.save_pretrained(folder)`), a full checkpoint every citrus-hf "
+            "route takes."
         )
     check_save_directory(save_directory)
     folder = Path(save_directory)
@@ -879,7 +882,9 @@ def _checked_adapter_config(folder: Path) -> dict:
             f"{str(folder)!r} holds an adapter of the {peft_type} method, not a LoRA adapter; citrus-hf's adapter "
             "loading (load_adapter, pipeline(model=folder), citrus predict / export / push) takes LoRA adapters only. "
             "Load it with peft, `peft.PeftModel.from_pretrained(base, folder).merge_and_unload()`, and "
-            "`save_pretrained` the merged model: that folder is a full CiTrus checkpoint every route takes."
+            "`save_pretrained` the merged model with this folder's feature extractor beside it "
+            f"(`AutoFeatureExtractor.from_pretrained({str(folder)!r}).save_pretrained(merged)`): that folder is a full "
+            "CiTrus checkpoint every route takes."
         )
     checks = {
         "r": ("a positive integer", lambda value: isinstance(value, int) and value > 0),
@@ -1163,7 +1168,8 @@ def _load_base(
             f"The adapter in {str(folder)!r} adapts the encoder alone ({class_name}, no task head): load_adapter, "
             "pipeline(model=folder) and the `citrus` commands put adapters on task models. For embeddings, merge it "
             f"into its base and save that: `PeftModel.from_pretrained({class_name}.from_pretrained(base), folder)"
-            ".merge_and_unload().save_pretrained(merged)`, then `pipeline('feature-extraction', model=merged)` or "
+            ".merge_and_unload().save_pretrained(merged)` and the extractor beside it (`AutoFeatureExtractor"
+            ".from_pretrained(base).save_pretrained(merged)`), then `pipeline('feature-extraction', model=merged)` or "
             "`citrus export merged`."
         )
     if model_class is None or getattr(model_class, "head_name", None) is None:
