@@ -1023,7 +1023,11 @@ class _WindowPlan(NamedTuple):
     signal: np.ndarray  # (channels, length) at the model rate
     starts: np.ndarray  # window starts in model-rate samples: the full windows on the hop, then the padded last one
     num_full: int  # full windows on the hop (the last window `pad_last_window` adds, if any, comes after them)
-    seconds_per_sample: float  # seconds of the original recording per model-rate sample
+    # model-rate sample k lies at k * down / up_rate seconds of the original recording (`up` and `down` of the exact
+    # rational resampling ratio, `up_rate` = up x the recording's rate), divided last: k x (down / up_rate) put the
+    # third window of a 0.7 s hop at 1.4000000000000001 s
+    down: int
+    up_rate: float
     first_second: float  # where `signal` starts in the recording given (after the NaN padding left out before it)
 
 
@@ -2722,8 +2726,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 if start >= length:
                     start = max(covered, length - self.context_length)
                 starts = np.append(starts, start)
-            # Model-rate sample k lies at k * down / (up * rate) s of the original recording (exact rational rate).
-            plans.append(_WindowPlan(signal, starts, num_full, down / (up * rates[index]), first_seconds[index]))
+            plans.append(_WindowPlan(signal, starts, num_full, down, up * rates[index], first_seconds[index]))
         return plans
 
     def _check_window_bytes(self, plans: list[_WindowPlan], hop_length: int) -> None:
@@ -2747,7 +2750,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         """Windows `first` to `stop - 1` of `plans` (counted across recordings), cut, normalised and masked."""
         values, valid, recording_index, start_seconds = [], [], [], []
         offset = 0
-        for index, (signal, starts, num_full, seconds_per_sample, first_second) in enumerate(plans):
+        for index, (signal, starts, num_full, down, up_rate, first_second) in enumerate(plans):
             low, high = max(first - offset, 0), min(stop - offset, len(starts))
             offset += len(starts)
             if low >= high:
@@ -2767,7 +2770,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 values.append(tail)
                 valid.append(np.array([signal.shape[-1] - start], dtype=np.int64))
             recording_index.append(np.full(high - low, index, dtype=np.int64))
-            start_seconds.append(first_second + starts[low:high] * seconds_per_sample)
+            start_seconds.append(first_second + starts[low:high] * down / up_rate)
         valid_lengths = np.concatenate(valid)
         data = {
             # one recording's windows are normalised as they are: concatenating one array would copy it

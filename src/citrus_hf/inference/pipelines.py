@@ -1615,7 +1615,9 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
         (`"no_signal"` None; with none, `label` and `score` are None and `labels` empty). `function_to_apply`:
         `"softmax"` (single-label, default), `"sigmoid"` (default for multi-label models and for one-output heads, as
         in transformers' text
-        classification: a softmax over one logit is always 1) or `"none"` (raw logits).
+        classification: a softmax over one logit is always 1), `"none"` (raw logits) or `"default"` (the model's),
+        in any case, as transformers takes them. Labels of equal scores (sigmoids that all round to 1.0) rank by their
+        logits, then by id, as argmax does, whatever `top_k`.
     """
 
     accepted_problems = ("classification",)
@@ -1630,12 +1632,14 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
                 check_positive_integer("top_k", top_k)
             postprocess["top_k"] = top_k
         if function_to_apply is not None:
-            if function_to_apply not in SCORE_FUNCTIONS:
+            # in any case, and "default" (the model's own: None), as transformers' text classification takes them
+            chosen = function_to_apply.lower() if isinstance(function_to_apply, str) else function_to_apply
+            if chosen not in ("default", *SCORE_FUNCTIONS):
                 raise ValueError(
-                    f"`function_to_apply={function_to_apply!r}` is not supported; choose one of "
+                    f"`function_to_apply={function_to_apply!r}` is not supported; choose one of default, "
                     f"{', '.join(SCORE_FUNCTIONS)}."
                 )
-            postprocess["function_to_apply"] = function_to_apply
+            postprocess["function_to_apply"] = None if chosen == "default" else chosen
         return {}, postprocess
 
     def postprocess(self, model_outputs, top_k: int | None = DEFAULT_TOP_K, function_to_apply: str | None = None):
@@ -1654,20 +1658,28 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
         # 960 windows x 5 classes one label at a time took 35 ms (3 ms this way).
         id2label = _label_names(config.id2label, logits.shape[-1])
 
-        def ranked(rows: torch.Tensor) -> list[list[dict]]:
+        def ranked(rows: torch.Tensor, tie_breaks: torch.Tensor) -> list[list[dict]]:
             """`(N, num_labels)` scores -> for each row, its `top_k` labels with their scores, best first (one
-            `topk` and one conversion for all rows instead of one per window)."""
-            values, indices = rows.topk(top_k, dim=-1)
+            sort and one conversion for all rows instead of one per window). Equal scores are ranked by
+            `tie_breaks` `(N, num_labels)` (the logits), then by id, as argmax picks the first: `topk` ordered them
+            arbitrarily, and differently for another `top_k`, so a confident multi-label model, whose sigmoids all
+            round to 1.0, was given one label by the pipeline's default and another by `citrus predict`."""
+            by_logit = tie_breaks.argsort(dim=-1, descending=True, stable=True)
+            order = by_logit.gather(-1, rows.gather(-1, by_logit).argsort(dim=-1, descending=True, stable=True))
+            indices = order[:, :top_k]
             return [
                 [{"label": id2label[i], "score": v} for v, i in zip(row_values, row_indices)]
-                for row_values, row_indices in zip(values.tolist(), indices.tolist())
+                for row_values, row_indices in zip(rows.gather(-1, indices).tolist(), indices.tolist())
             ]
 
-        for window, labels in zip(windows, ranked(scores)):
+        for window, labels in zip(windows, ranked(scores, logits)):
             window.update(label=labels[0]["label"], score=labels[0]["score"], labels=labels)
         # no window of signal: no label (their scores are the most confident of all, and say nothing)
         (labels,) = (
-            ranked(self._recording_mean(scores, windows, keepdim=True))
+            ranked(
+                self._recording_mean(scores, windows, keepdim=True),
+                self._recording_mean(logits, windows, keepdim=True),
+            )
             if common["no_signal_windows"] < len(windows)
             else [[]]
         )

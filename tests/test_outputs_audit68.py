@@ -1,0 +1,88 @@
+"""What prediction returns, read as a user who acts on it (outputs audit, session 68): labels whose scores tie are
+ranked by their logits, then by id, whatever `top_k` (torch's `topk` ordered them arbitrarily, so the pipeline's
+default and `citrus predict` named different labels); window times are the nearest floats to their seconds;
+`function_to_apply` takes transformers' spellings.
+
+Tiny classifiers (100 Hz, 2 s windows of 10 patches) on the torch backend: each test takes a second or two.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from tiny_configs import tiny_config
+from transformers import pipeline
+
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+
+RATE = 100.0
+RECORDING = np.random.default_rng(0).standard_normal((1, 400))  # 4 s: two 2 s windows
+
+
+def _classifier(num_labels: int, bias: list[float], multi_label: bool):
+    """A tiny classifier whose logits are `bias` for every window (its head's weights zeroed), with its pipeline."""
+    names = {index: f"l{index}" for index in range(num_labels)}
+    config = tiny_config(
+        num_labels=num_labels,
+        id2label=names,
+        label2id={name: index for index, name in names.items()},
+        **({"problem_type": "multi_label_classification"} if multi_label else {}),
+    )
+    model = CiTrusForSequenceClassification(config).eval()
+    with torch.no_grad():
+        model.classifier.weight.zero_()
+        model.classifier.bias.copy_(torch.tensor(bias))
+    extractor = CiTrusFeatureExtractor.from_config(config)
+    return pipeline("time-series-classification", model=model, feature_extractor=extractor, backend="torch")
+
+
+@pytest.mark.parametrize("top_k", [1, 5, None])
+def test_saturated_sigmoids_rank_by_their_logits_whatever_top_k(top_k):
+    # sigmoid(20), sigmoid(25) and sigmoid(30) are all 1.0 in float32: the label is the largest logit's
+    bias = [-5.0] * 20
+    bias[1], bias[10], bias[19] = 20.0, 30.0, 25.0
+    result = _classifier(20, bias, multi_label=True)(RECORDING, sampling_rate=RATE, top_k=top_k)
+    assert [window["label"] for window in result["windows"]] == ["l10", "l10"]
+    assert result["label"] == "l10"
+    if top_k is None or top_k >= 3:
+        assert [entry["label"] for entry in result["labels"][:3]] == ["l10", "l19", "l1"]
+        assert [entry["label"] for entry in result["windows"][0]["labels"][:3]] == ["l10", "l19", "l1"]
+
+
+@pytest.mark.parametrize("top_k", [1, 5, None])
+def test_equal_logits_rank_by_id_as_argmax_does(top_k):
+    # a head that says nothing: every label equally likely; the first id leads, as argmax (and the metrics) pick it
+    bias = [0.0] * 20
+    bias[3] = bias[7] = bias[15] = 2.0
+    result = _classifier(20, bias, multi_label=False)(RECORDING, sampling_rate=RATE, top_k=top_k)
+    assert [window["label"] for window in result["windows"]] == ["l3", "l3"]
+    assert result["label"] == "l3"
+    expected = [f"l{i}" for i in (3, 7, 15, *(i for i in range(20) if i not in (3, 7, 15)))]
+    for labels in (result["labels"], result["windows"][0]["labels"]):
+        assert [entry["label"] for entry in labels] == expected[: len(labels)]
+
+
+@pytest.mark.parametrize("rate", [100.0, 250.0])
+def test_window_times_are_the_nearest_floats_to_their_seconds(rate):
+    # a window k hops of 70 samples in starts at 0.7 k s: it was computed as k x 70 x 0.01, so that the third window
+    # started at 1.4000000000000001 s (in the .csv too), and a user's `start == 1.4` missed it
+    classify = _classifier(3, [0.0, 1.0, 2.0], multi_label=False)
+    recording = np.random.default_rng(1).standard_normal((1, int(10 * rate)))
+    result = classify(recording, sampling_rate=rate, hop_seconds=0.7)
+    starts = [window["start"] for window in result["windows"]]
+    assert starts == [index * 70 / 100 for index in range(len(starts))]
+    assert len(starts) == 12 and result["unscored_seconds"] == pytest.approx(10 - (7.7 + 2.0))
+
+
+def test_function_to_apply_takes_transformers_spellings():
+    # transformers' text classification takes "default" and any case ("SIGMOID"), as its docs and habits write them
+    classify = _classifier(3, [0.0, 1.0, 2.0], multi_label=False)
+    softmax = classify(RECORDING, sampling_rate=RATE)["score"]
+    assert classify(RECORDING, sampling_rate=RATE, function_to_apply="default")["score"] == softmax
+    assert classify(RECORDING, sampling_rate=RATE, function_to_apply="Softmax")["score"] == softmax
+    assert classify(RECORDING, sampling_rate=RATE, function_to_apply="SIGMOID")["score"] == pytest.approx(
+        1 / (1 + np.exp(-2.0))
+    )
+    with pytest.raises(ValueError, match="choose one of default, softmax, sigmoid, none"):
+        classify(RECORDING, sampling_rate=RATE, function_to_apply="probabilities")
