@@ -1,12 +1,15 @@
 """What prediction returns, read as a user who acts on it (outputs audit, session 68): labels whose scores tie are
 ranked by their logits, then by id, whatever `top_k` (torch's `topk` ordered them arbitrarily, so the pipeline's
-default and `citrus predict` named different labels); window times are the nearest floats to their seconds;
-`function_to_apply` takes transformers' spellings.
+default and `citrus predict` named different labels); `citrus predict --plot` draws a multi-label classifier's
+probabilities each on its own (stacked, they were cut at 1 and the top label vanished); its `.jsonl` is strict JSON
+(an embedding without signal was written as a bare NaN).
 
 Tiny classifiers (100 Hz, 2 s windows of 10 patches) on the torch backend: each test takes a second or two.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -14,7 +17,7 @@ import torch
 from tiny_configs import tiny_config
 from transformers import pipeline
 
-from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification, CiTrusModel
 
 RATE = 100.0
 RECORDING = np.random.default_rng(0).standard_normal((1, 400))  # 4 s: two 2 s windows
@@ -61,6 +64,59 @@ def test_equal_logits_rank_by_id_as_argmax_does(top_k):
     expected = [f"l{i}" for i in (3, 7, 15, *(i for i in range(20) if i not in (3, 7, 15)))]
     for labels in (result["labels"], result["windows"][0]["labels"]):
         assert [entry["label"] for entry in labels] == expected[: len(labels)]
+
+
+def test_plot_draws_a_multi_label_classifiers_probabilities_each_on_its_own(tmp_path, monkeypatch):
+    # sigmoids need not sum to 1: stacked under a 0-1 axis, "c" (0.8, the top label of the second window) was cut off
+    from matplotlib.figure import Figure
+
+    from citrus_hf.commands.predict import plot_windows
+
+    saved = []
+    original = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: (saved.append(self), original(self, *a, **k))[1])
+    names = {0: "a", 1: "b", 2: "c"}
+    config = tiny_config(
+        num_labels=3, problem_type="multi_label_classification", id2label=names, label2id={"a": 0, "b": 1, "c": 2}
+    )
+    shares = [{"a": 0.9, "b": 0.6, "c": 0.7}, {"a": 0.75, "b": 0.5, "c": 0.8}]
+    windows = []
+    for start, scores in zip((0.0, 2.0), shares):
+        labels = [{"label": name, "score": score} for name, score in sorted(scores.items(), key=lambda x: -x[1])]
+        windows.append({"start": start, "end": start + 2.0, "label": labels[0]["label"], "score": labels[0]["score"],
+                        "labels": labels})  # fmt: skip
+    plot_windows([("a.npy", {"label": "a", "score": 0.8, "windows": windows})], config, tmp_path / "p.png")
+    probabilities = saved[-1].axes[1]
+    assert not probabilities.collections  # no stack
+    drawn = {line.get_label(): np.asarray(line.get_ydata(), float) for line in probabilities.lines}
+    assert set(drawn) == {"a", "b", "c"}
+    for name, values in drawn.items():
+        assert sorted(set(values[np.isfinite(values)].tolist())) == sorted({share[name] for share in shares})
+    low, high = probabilities.get_ylim()
+    assert low <= 0 and high >= 1
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def test_predict_jsonl_is_strict_json_for_an_embedding_without_signal(tmp_path):
+    # a flat recording's windows hold no signal: its embedding is NaN, which `json.dumps` wrote as a bare NaN that
+    # jq, JavaScript and most JSON readers refuse; it is null, as a classifier's label and score are then
+    from citrus_hf.commands.main import main
+
+    config = tiny_config()
+    CiTrusModel(config).save_pretrained(tmp_path / "encoder")
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(tmp_path / "encoder")
+    np.save(tmp_path / "flat.npy", np.zeros((1, 400), dtype=np.float32))
+    np.save(tmp_path / "signal.npy", RECORDING.astype(np.float32))
+    output = tmp_path / "out.jsonl"
+    argv = ["predict", str(tmp_path / "encoder"), str(tmp_path / "flat.npy"), str(tmp_path / "signal.npy")]
+    assert main([*argv, "--sampling-rate", "100", "--backend", "torch", "--output", str(output)]) == 0
+    flat, signal = [json.loads(line, parse_constant=_refuse_constant) for line in output.read_text().splitlines()]
+    assert flat["embedding"] is None and flat["no_signal_windows"] == 2
+    assert len(flat["window_embeddings"]) == 2 and all(np.isfinite(flat["window_embeddings"][0]))
+    assert len(signal["embedding"]) == 16 and all(np.isfinite(signal["embedding"]))
 
 
 @pytest.mark.parametrize("rate", [100.0, 250.0])

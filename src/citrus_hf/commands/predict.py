@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime
-import json
 import math
 import os
 import sys
@@ -329,7 +328,8 @@ MOST_LEGEND_ROWS = 25
 def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) -> Path:
     """PNG of each recording's windows over time (hours, minutes or seconds, by the longest recording): for a
     classifier, the top label of every window as a step line (a hypnogram, for a sleep stager) above every label's
-    probability, stacked; for a regressor, each target. `results`: (file, pipeline result) per recording.
+    probability, stacked (a multi-label or one-output classifier's, whose sigmoids need not sum to 1: a line each);
+    for a regressor, each target. `results`: (file, pipeline result) per recording.
 
     Each window is drawn over its own seconds: the seconds between windows further apart than their length
     (--hop-seconds) stay empty, as no window scored them (a regressor's line stops there); overlapping windows are
@@ -346,8 +346,13 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
 
     longest = max((result["windows"][-1]["end"] for _, result in results if result["windows"]), default=0.0)
     unit, scale = ("h", 3600.0) if longest > 7200 else ("min", 60.0) if longest > 120 else ("s", 1.0)
+    from ..inference.backends import scores_each_output
+
     classifier = "label" in results[0][1]
     names = [config.id2label[index] for index in sorted(config.id2label)] if classifier else []
+    # a multi-label (or one-output) classifier's sigmoids need not sum to 1: stacked under a 0-1 axis, they were cut
+    # off at 1, and the top label of a window could vanish from the panel; each label then gets a line of its own
+    each_on_its_own = classifier and scores_each_output(config)
     columns = -(-len(names) // MOST_LEGEND_ROWS)
     heights = (
         [
@@ -388,9 +393,15 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
                 [[{e["label"]: e["score"] for e in w["labels"]}.get(n, 0.0) for n in names] for w in windows]
             )
             times, bands = _over_windows(starts, until, apart, shares)
-            probability.stackplot(times, bands.T, labels=names, colors=colours, alpha=0.85)
-            probability.set_ylim(0, 1)
-            probability.set_ylabel("probability")
+            if each_on_its_own:
+                for band, name, colour in zip(bands.T, names, colours):
+                    probability.plot(times, band, color=colour, lw=1.2, label=name)
+                probability.set_ylim(-0.02, 1.02)  # a probability of 0 or 1 stays in sight, off the frame
+                probability.set_ylabel("each label's probability")
+            else:
+                probability.stackplot(times, bands.T, labels=names, colors=colours, alpha=0.85)
+                probability.set_ylim(0, 1)
+                probability.set_ylabel("probability")
             probability.set_xlabel(f"time ({unit})")
             legend = probability.legend(
                 loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False, ncols=columns
@@ -537,7 +548,10 @@ class _Written:
         columns than the first recording's (an encoder's embedding, whose size grows with the channels) is refused
         before any of them is written."""
         if self.output.suffix.lower() == ".jsonl":
-            self.handle.write(json.dumps(_json_record(path, recording, result)) + "\n")
+            from ..training.metrics import dumps_strict
+
+            # strict JSON: a bare NaN (`json.dumps`' default) is refused by jq, JavaScript and most JSON readers
+            self.handle.write(dumps_strict(_json_record(path, recording, result)) + "\n")
             self.recordings += 1
             return
         rows = _window_rows(path, result, config, recording.start if self.clock else _NO_CLOCK)
@@ -849,14 +863,18 @@ def _window_rows(path: str, result: dict[str, Any], config, start: Any = _NO_CLO
 
 def _json_record(path: str, recording, result: dict[str, Any]) -> dict[str, Any]:
     """A `.jsonl` line: the file, its start on the clock (ISO 8601, None where the file records none), its rate and
-    channels, and the pipeline's result (arrays as lists)."""
-    return {
+    channels, and the pipeline's result (arrays as lists; the embedding of a recording without a window of signal,
+    NaN from the pipeline, None, as a classifier's label and a regressor's target are then)."""
+    record = {
         "recording": path,
         "recording_start": _clock_time(recording.start, 0.0) or None,
         "sampling_rate": recording.sampling_rate,
         "channels": recording.channel_names,
         **{key: value.tolist() if hasattr(value, "tolist") else value for key, value in result.items()},
     }
+    if "embedding" in result and result["windows"] and result["no_signal_windows"] == len(result["windows"]):
+        record["embedding"] = None
+    return record
 
 
 if __name__ == "__main__":  # `python -m citrus_hf.commands.predict ...`
