@@ -1,8 +1,9 @@
 """What prediction returns, read as a user who acts on it (outputs audit, session 68): labels whose scores tie are
 ranked by their logits, then by id, whatever `top_k` (torch's `topk` ordered them arbitrarily, so the pipeline's
-default and `citrus predict` named different labels); `citrus predict --plot` draws a multi-label classifier's
-probabilities each on its own (stacked, they were cut at 1 and the top label vanished); its `.jsonl` is strict JSON
-(an embedding without signal was written as a bare NaN).
+default and `citrus predict` named different labels); window times are the nearest floats to their seconds;
+`function_to_apply` takes transformers' spellings; `citrus predict --plot` draws a multi-label classifier's
+probabilities each on its own (stacked, they were cut at 1 and the top label vanished) and shades the windows without
+signal; its `.jsonl` is strict JSON (an embedding without signal was written as a bare NaN).
 
 Tiny classifiers (100 Hz, 2 s windows of 10 patches) on the torch backend: each test takes a second or two.
 """
@@ -142,3 +143,40 @@ def test_function_to_apply_takes_transformers_spellings():
     )
     with pytest.raises(ValueError, match="choose one of default, softmax, sigmoid, none"):
         classify(RECORDING, sampling_rate=RATE, function_to_apply="probabilities")
+
+
+def test_plot_marks_the_windows_without_signal(tmp_path, monkeypatch):
+    # a flat stretch (an electrode off) is scored as confidently as any: the .csv marks it in `no_signal`, and the
+    # figure drew it as a label like the others; it is shaded, and named in the legend
+    from matplotlib.figure import Figure
+
+    from citrus_hf.commands.predict import plot_windows
+
+    saved = []
+    original = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: (saved.append(self), original(self, *a, **k))[1])
+    names = {0: "a", 1: "b"}
+    config = tiny_config(num_labels=2, id2label=names, label2id={"a": 0, "b": 1})
+    marks = [None, "flat", "flat", None]
+    windows = [
+        {"start": 2.0 * i, "end": 2.0 * i + 2, "no_signal": mark, "label": "a", "score": 0.9,
+         "labels": [{"label": "a", "score": 0.9}, {"label": "b", "score": 0.1}]}
+        for i, mark in enumerate(marks)
+    ]  # fmt: skip
+    plot_windows([("a.npy", {"label": "a", "score": 0.9, "windows": windows})], config, tmp_path / "c.png")
+    regression = [{"start": w["start"], "end": w["end"], "no_signal": w["no_signal"], "target": 1.0} for w in windows]
+    plot_windows([("b.npy", {"target": 1.0, "windows": regression})], tiny_config(), tmp_path / "r.png")
+    for figure in saved:
+        for axis in figure.axes:
+            shaded = [patch for patch in axis.patches if patch.get_label() == "no signal"]
+            assert len(shaded) == 1, axis.get_ylabel()
+            # a Rectangle (matplotlib 3.9 on) or a Polygon, in data coordinates along x
+            patch = shaded[0]
+            if hasattr(patch, "get_width"):
+                assert (patch.get_x(), patch.get_x() + patch.get_width()) == (2.0, 6.0)
+            else:
+                xs = np.asarray(patch.get_xy(), float)[:, 0]
+                assert (xs.min(), xs.max()) == (2.0, 6.0)
+    legend_names = [text.get_text() for text in saved[0].axes[1].get_legend().get_texts()]
+    assert sorted(legend_names) == ["a", "b", "no signal"]
+    assert [text.get_text() for text in saved[1].axes[0].get_legend().get_texts()] == ["no signal", "target 0"]

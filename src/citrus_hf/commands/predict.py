@@ -332,7 +332,8 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
     for a regressor, each target. `results`: (file, pipeline result) per recording.
 
     Each window is drawn over its own seconds: the seconds between windows further apart than their length
-    (--hop-seconds) stay empty, as no window scored them (a regressor's line stops there); overlapping windows are
+    (--hop-seconds) stay empty, as no window scored them (a regressor's line stops there), and the windows that hold
+    no signal (`"no_signal"`) are shaded, named "no signal" in the legend; overlapping windows are
     drawn from their start to the next one's (the later window's, where they overlap), the last to its end. Each label
     has a colour of its own (`_figures.distinct_colours`), the legend beside the probabilities takes as many columns
     and the panels as much height as the labels need, and the label axis names at most `MOST_LABEL_NAMES` labels
@@ -379,6 +380,8 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
         # each window up to its end, or to the next window's start where that comes first (overlapping windows)
         until = np.minimum(np.array([window["end"] for window in windows]) / scale, np.append(starts[1:], np.inf))
         apart = until[:-1] < starts[1:]  # seconds between window i and the next that no window scored
+        panels = axes[number * len(heights) : (number + 1) * len(heights), 0]
+        _shade_no_signal(panels, windows, starts, until)
         if classifier:
             top = [names.index(window["label"]) for window in windows]
             times, levels = _over_windows(starts, until, apart, np.array(top, float)[:, None], step=True)
@@ -420,7 +423,7 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
                 first.plot(middles, values[:, column], marker=".", lw=1, label=f"target {column}")
             first.set_ylabel("target")
             first.set_xlabel(f"time ({unit})")
-            if values.shape[1] > 1:
+            if values.shape[1] > 1 or first.patches:  # (the shaded windows without signal, named)
                 first.legend(fontsize=8, frameon=False)
     # wide enough for the label names and the legends beside the plot areas, rather than squeezing the plots (and
     # 0.8 in for the axis labels and margins)
@@ -429,6 +432,26 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     return path
+
+
+def _shade_no_signal(panels, windows: list[dict], starts, until) -> None:
+    """Shade, in each of a recording's `panels`, the seconds of its windows that hold no signal (`"no_signal"`, each
+    from its `starts` to its `until`, in the figure's unit; neighbours joined), named "no signal" once per panel:
+    such a window (an electrode off) is scored as confidently as any, and drawn unmarked it read as a finding."""
+    spans: list[list[float]] = []
+    for window, start, end in zip(windows, starts, until):
+        if not window.get("no_signal"):
+            continue
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    for axis in panels:
+        for index, (start, end) in enumerate(spans):
+            axis.axvspan(
+                start, end, facecolor="0.9", edgecolor="0.65", hatch="//", lw=0, zorder=0,
+                label="no signal" if index == 0 else "_nolegend_",
+            )  # fmt: skip
 
 
 def _over_windows(starts, until, apart, values, step: bool = False):
