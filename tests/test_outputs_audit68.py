@@ -180,3 +180,12 @@ def test_plot_marks_the_windows_without_signal(tmp_path, monkeypatch):
     legend_names = [text.get_text() for text in saved[0].axes[1].get_legend().get_texts()]
     assert sorted(legend_names) == ["a", "b", "no signal"]
     assert [text.get_text() for text in saved[1].axes[0].get_legend().get_texts()] == ["no signal", "target 0"]
+
+
+@pytest.mark.parametrize(("samples", "rate", "unscored"), [(999, 33.3, 0.0), (230, 100.0, 0.3), (1030, 100.0, 0.3)])
+def test_unscored_seconds_carry_no_rounding_noise(samples, rate, unscored):
+    # 999 samples at 33.3 Hz are 30.000000000000004 s, all of it in 15 windows: 3.6e-15 s were "unscored", and a
+    # user's `if result["unscored_seconds"]:` warned of them
+    classify = _classifier(3, [0.0, 1.0, 2.0], multi_label=False)
+    recording = np.random.default_rng(2).standard_normal((1, samples))
+    assert classify(recording, sampling_rate=rate)["unscored_seconds"] == unscored

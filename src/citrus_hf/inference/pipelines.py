@@ -89,6 +89,8 @@ MAX_CHANNEL_SEQUENCES_PER_PASS = 1024
 # Recordings of a list or stream that wait in packs of short recordings at most (`_packed_results`): the results go
 # out in order, so a pack holding the oldest unfinished recording runs once this many wait.
 PACKED_RECORDINGS_AHEAD = 1024
+# `unscored_seconds` is rounded to this many decimals (nanoseconds): what rounding leaves of a recording all in windows.
+UNSCORED_DECIMALS = 9
 # Labels per window and recording unless `top_k` says otherwise (`top_k=None`: every label, as transformers'
 # audio and text classification pipelines do).
 DEFAULT_TOP_K = 5
@@ -1528,7 +1530,9 @@ class _RecordingPipeline(ChunkPipeline):
         backends = list(dict.fromkeys(chunk["backend"] for chunk in model_outputs))
         unscored = model_outputs[-1]["recording_seconds"] - float(ends.max())
         common = {
-            "unscored_seconds": float(max(0.0, unscored)),
+            # to the nanosecond, far below any sample: the difference of two sums of seconds carries their rounding
+            # (999 samples at 33.3 Hz, all in windows, left 3.6e-15 s "unscored")
+            "unscored_seconds": round(float(max(0.0, unscored)), UNSCORED_DECIMALS),
             "backend": "+".join(backends),
             "no_signal_windows": sum(1 for mark in marks if mark),  # (the windows that hold no signal)
         }
