@@ -1668,12 +1668,14 @@ class BioSignalClassificationPipeline(_RecordingPipeline):
             `tie_breaks` `(N, num_labels)` (the logits), then by id, as argmax picks the first: `topk` ordered them
             arbitrarily, and differently for another `top_k`, so a confident multi-label model, whose sigmoids all
             round to 1.0, was given one label by the pipeline's default and another by `citrus predict`."""
-            by_logit = tie_breaks.argsort(dim=-1, descending=True, stable=True)
-            order = by_logit.gather(-1, rows.gather(-1, by_logit).argsort(dim=-1, descending=True, stable=True))
-            indices = order[:, :top_k]
+            # numpy's lexsort (stable; its last key first): torch's row-wise sorts took 10x as long for 45 labels
+            values = rows.numpy()
+            indices = np.lexsort((-tie_breaks.numpy(), -values), axis=-1)[:, :top_k]
             return [
                 [{"label": id2label[i], "score": v} for v, i in zip(row_values, row_indices)]
-                for row_values, row_indices in zip(rows.gather(-1, indices).tolist(), indices.tolist())
+                for row_values, row_indices in zip(
+                    np.take_along_axis(values, indices, axis=-1).tolist(), indices.tolist()
+                )
             ]
 
         for window, labels in zip(windows, ranked(scores, logits)):
