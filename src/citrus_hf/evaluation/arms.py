@@ -449,7 +449,10 @@ class MiniRocketArm(Arm):
     the training pool and the scored split together: aeon's MiniRocket takes only equal-length series, and scores only
     the length it was fitted on. This matches the CiTrus arms, which pad every split to one shape too (the longest
     recording's duration, `aligned_length`); their padding is masked, MiniRocket's is zeros, which its pooled
-    features (proportions of positive values, per kernel and dilation) take as signal, as aeon's own `Padder` does."""
+    features (proportions of positive values, per kernel and dilation) take as signal, as aeon's own `Padder` does.
+    Under `--nan-policy interpolate` a row's NaN padding (NaN in every channel at its start or end: rows of several
+    durations stacked into one array) is left out first, as the CiTrus arms' extractor leaves it out, so it is
+    zero-padded as a shorter recording is, not filled with its last value."""
 
     name: str
     description: str

@@ -18,7 +18,7 @@ import torch
 
 from .._extras import require
 from ..configuration_citrus import CiTrusConfig
-from ..feature_extraction_citrus import _CONSTANT_RELATIVE_TOLERANCE, fill_non_finite
+from ..feature_extraction_citrus import _CONSTANT_RELATIVE_TOLERANCE, fill_non_finite, nan_padding_span
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 
 
@@ -180,9 +180,11 @@ def raw_windows(
     classical method such as MiniRocket is fitted on (a set whose rows have several rates is brought to one first,
     `at_sampling_rate`: the protocol does it). Shorter windows are zero-padded at the end to the longest (and
     to `min_length`; `padded_to_common_length` then gives two splits one length). With
-    `nan_policy="interpolate"`, NaN / inf samples are interpolated linearly within their channel, as the CiTrus arms'
-    feature extractor does (the splits were checked on loading under "raise"); its errors start with `where` ("train
-    split") and call a row by `row_numbers` (its number in the user's split; default: its position).
+    `nan_policy="interpolate"`, runs of NaN in every channel at a window's start and end are length padding (rows of
+    several durations stacked into one array) and are left out (`unpadded`), and other NaN / inf samples are
+    interpolated linearly within their channel, as the CiTrus arms' feature extractor does (the splits were checked
+    on loading under "raise"); its errors start with `where` ("train split") and call a row by `row_numbers` (its
+    number in the user's split; default: its position).
 
     `normalization`: the input-contract fields the CiTrus arms get for this set (`data.alignment.input_overrides`:
     `normalization` "fixed" with the training pool's per-channel `normalization_mean` / `normalization_std`, or
@@ -194,7 +196,7 @@ def raw_windows(
     if nan_policy == "interpolate":
         numbers = np.arange(len(windows)) if row_numbers is None else row_numbers
         with naming_where(where, numbers):
-            windows = [fill_non_finite(w, index) for index, w in enumerate(windows)]
+            windows = [fill_non_finite(unpadded(w), index) for index, w in enumerate(windows)]
     if normalization is not None:
         windows = [normalized_window(window, normalization) for window in windows]
     length = max(min_length, *(w.shape[-1] for w in windows))
@@ -237,8 +239,8 @@ def at_sampling_rate(dataset, rate: float, nan_policy: str = "raise", where: str
     so their lengths may differ (`raw_windows` pads them); the other columns are kept. Held in memory: nothing is
     written next to the user's files, and the baseline holds every row anyway.
 
-    With `nan_policy="interpolate"`, NaN / inf samples of a row are filled (`fill_non_finite`) before it is resampled,
-    which would spread them over the filter's length; its errors start with `where` and call a row by `row_numbers`
+    With `nan_policy="interpolate"`, a row's NaN padding is left out (`unpadded`) and its other NaN / inf samples are
+    filled (`fill_non_finite`) before it is resampled, which would spread them over the filter's length; its errors start with `where` and call a row by `row_numbers`
     (as `raw_windows`)."""
     from datasets import List, Value
 
@@ -252,7 +254,7 @@ def at_sampling_rate(dataset, rate: float, nan_policy: str = "raise", where: str
             signal = signal[None] if signal.ndim == 1 else signal
             if float(own) != rate:
                 if nan_policy == "interpolate":
-                    signal = fill_non_finite(signal, index)
+                    signal = fill_non_finite(unpadded(signal), index)
                 signal = _resample(signal, *_resampling_factors(float(own), rate))
             values.append(signal)
         return {"input_values": values, "sampling_rate": [rate] * len(values)}
@@ -271,6 +273,15 @@ def at_sampling_rate(dataset, rate: float, nan_policy: str = "raise", where: str
             keep_in_memory=True,
             desc=f"Resampling to {rate:g} Hz",
         )
+
+
+def unpadded(window: np.ndarray) -> np.ndarray:
+    """`window` `(channels, time)` without the runs of NaN in every channel at its start and end (`nan_padding_span`):
+    length padding, which the CiTrus arms' extractor leaves out under `nan_policy="interpolate"` and masks. Filled,
+    a NaN-padded tail held the row's last value flat for the baselines, a level MiniRocket's kernels read as signal
+    (and resampling kept it as part of the row's duration)."""
+    start, stop = nan_padding_span(window)
+    return window[..., start:stop]
 
 
 def normalized_window(window: np.ndarray, normalization: dict[str, Any]) -> np.ndarray:
