@@ -209,7 +209,8 @@ def test_a_val_folder_beside_metadata_is_the_validation_split(tmp_path):
     for split in ("train", "val", "test"):
         (tmp_path / split).mkdir()
         for k in range(2):
-            np.save(tmp_path / split / f"{split}{k}.npy", np.full((1, 300), float(k)))
+            # (each split's values its own: a byte-identical copy in another split is read once, from train)
+            np.save(tmp_path / split / f"{split}{k}.npy", np.full((1, 300), float(k) + 10 * len(split)))
             rows.append({"file_name": f"{split}/{split}{k}.npy", "label": "xy"[k]})
     pd.DataFrame(rows).to_csv(tmp_path / "metadata.csv", index=False)
     splits = load_recording_folder(tmp_path)
@@ -223,14 +224,15 @@ def test_a_labelled_folder_reads_every_file_in_the_first_files_channel_order(tmp
     rate = 100
     level = {"C3": 1.0, "C4": 2.0, "ECG": 50.0}
 
-    def write(path, labels):
+    def write(path, labels, seconds=4):
         path.parent.mkdir(parents=True, exist_ok=True)
-        signals = [np.full(4 * rate, level[label]) for label in labels]
+        signals = [np.full(seconds * rate, level[label]) for label in labels]
         _write_edf(path, signals, [_signal_header(label, "uV", rate, (-100, 100)) for label in labels])
 
     write(tmp_path / "train/a/one.edf", ["C3", "C4"])
     write(tmp_path / "train/b/two.edf", ["C4", "C3"])
-    write(tmp_path / "test/a/three.edf", ["C3", "C4"])
+    # (not a byte-identical copy of one.edf, which would be read once, from train)
+    write(tmp_path / "test/a/three.edf", ["C3", "C4"], seconds=5)
     splits = load_recording_folder(tmp_path)
     for split in splits.values():
         for row in split:

@@ -34,7 +34,8 @@ def _class_folders(root, rate: float) -> None:
     for split, count in (("train", 3), ("test", 2)):
         for label in ("a", "b"):
             for index in range(count):
-                _timed_csv(root / split / label / f"{index}.csv", rate, seed=index)
+                # (test's own seeds: a byte-identical copy of a training file in test is left out of it)
+                _timed_csv(root / split / label / f"{index}.csv", rate, seed=index + 10 * (split == "test"))
 
 
 def _multi_frequency_record(folder, name: str = "mf", rate: int = 100, frames: int = 400) -> None:
@@ -88,7 +89,7 @@ def test_a_metadata_rate_is_checked_against_its_files_time_stamps(tmp_path):
     folder = tmp_path / "set"
     for split, count in (("train", 3), ("test", 2)):
         for index in range(count):
-            _timed_csv(folder / split / f"{index}.csv", rate=50, seed=index)
+            _timed_csv(folder / split / f"{index}.csv", rate=50, seed=index + 10 * (split == "test"))
     rows = [f"{split}/{index}.csv,{index % 2},{rate}" for split, count in (("train", 3), ("test", 2))
             for index, rate in zip(range(count), (50, 100, 50))]  # fmt: skip
     (folder / "metadata.csv").write_text("file_name,label,sampling_rate\n" + "\n".join(rows) + "\n")
@@ -157,7 +158,7 @@ def test_a_multi_frequency_wfdb_record_in_a_labelled_set_is_refused_as_an_edf_on
     folder = tmp_path / "set"
     for split in ("train", "test"):
         for label in ("a", "b"):
-            _one_rate_record(folder / split / label, "r1")
+            _one_rate_record(folder / split / label, "r1", frames=400 + 10 * (split == "test"))
     _multi_frequency_record(folder / "train" / "a", "mf")
     with pytest.raises(ValueError, match=r"mf\.hea holds signals at several rates; an example of a labelled set"):
         load_recording_folder(folder)

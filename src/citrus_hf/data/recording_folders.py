@@ -19,7 +19,8 @@ for `citrus finetune` / `citrus evaluate --dataset FOLDER`: ``train/<class>/<fil
 ``metadata.csv`` / ``metadata.jsonl`` / ``metadata.parquet`` whose ``file_name`` column names them and whose
 ``label`` (or ``target``, ``labels``) column labels them, its other columns (``subject``, ...) kept, the split of a
 file its top folder's name when that is ``train`` / ``validation`` / ``test`` and ``train`` otherwise
-(`metadata_layout`).
+(`metadata_layout`). A file there that holds a recording of an earlier split (a symlink to a training file, or a
+byte-identical copy of one, in ``test/``) is left out.
 
 A folder is read this way when it holds a file only recordings come in (EDF, BDF, a WFDB header, ``.npy``), or
 delimited text none of whose first lines names an ``input_values`` column (a table of examples, as `save_to_disk`'s
@@ -245,9 +246,10 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
     labelled layout gives a `DatasetDict` of its splits, one example per file: with its class folder's name in
     `label` (`labelled_layout`; text: `load_task_splits` numbers the names alike in every split), or with its metadata
     row's columns (`metadata_layout`). Files of formats no reader here reads (`_UNREAD_DATA_SUFFIXES`: HDF5, .npz,
-    .mat, a gzipped EDF, ...) are named in a warning. An unlabelled pile reads each recording once (`_read_once`:
-    not again through a symlink to a file of the folder, nor from a byte-identical copy), and takes the rates its
-    metadata files give (`file_name,sampling_rate`, `_listed_rates`).
+    .mat, a gzipped EDF, ...) are named in a warning. An unlabelled pile reads each recording once (`_read_once`: not
+    again through a symlink to a file of the folder, nor from a byte-identical copy), and takes the rates its metadata
+    files give (`file_name,sampling_rate`, `_listed_rates`); a labelled set leaves out a file that holds a recording
+    of an earlier split, train first (`_in_one_split`), so that no test example is a training one.
 
     `sampling_rate` is the rate the caller gives the files that record none (`--sampling-rate`; a metadata row's
     `sampling_rate` gives its file's instead): a CSV's time column is checked against it as `citrus predict` checks
@@ -259,7 +261,8 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
             of the latter would have to be given for the former too: keep them in separate folders); a file that
             cannot be read (named, with the reader's reason); a CSV whose time stamps step at another rate than
             its rate given (`SamplingRateError`, naming the file); an unlabelled pile whose metadata gives some
-            files' rates and not another's, or beside `sampling_rate`.
+            files' rates and not another's, or beside `sampling_rate`; a labelled split whose every file is a copy of
+            one of an earlier split.
     """
     import datasets
 
@@ -344,6 +347,11 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
             (Path(stamp[0]) for stamp in stamps if stamp[0] in split_of),
             key=lambda file: order.index(split_of[str(file)]),
         )
+        if path.is_dir():
+            # a copy of a training file (or a link to one) in the test split scored the model on what it trained on
+            listed = _in_one_split(listed, split_of, path)
+            kept = {str(file) for file in listed}
+            split_of = {name: split for name, split in split_of.items() if name in kept}
         reference = _channel_reference(listed, with_rate)
         if reference is not None:
             columns = {**columns, "channel_names": datasets.List(datasets.Value("string"))}
@@ -429,6 +437,43 @@ def _read_once(files: list[Path], folder: Path) -> list[Path]:
         )
     skipped |= {copy for copy, _ in copies}
     return [file for file in files if file not in skipped]
+
+
+def _in_one_split(files: list[Path], split_of: dict[str, str], folder: Path) -> list[Path]:
+    """`files` (a labelled set's, in split order, train first; `split_of`: each one's split) less those that hold a
+    recording of an earlier split: a symlink to one of its files, or a byte-identical copy (`_same_bytes`), said in
+    one warning. Read into both, the model was scored on a recording it had been trained on. Copies inside one split
+    are left to it (two examples of one recording, not a leak).
+
+    Raises:
+        ValueError: a split whose every file is such a copy, naming it and the fix.
+    """
+    order = {split: index for index, split in enumerate(dict.fromkeys(split_of[str(file)] for file in files))}
+    first: dict[str, Path] = {}
+    for file in files:  # the first file (by split, then name) that reads each resolved path
+        first.setdefault(os.path.realpath(file), file)
+    pairs = [(file, first[os.path.realpath(file)]) for file in files if first[os.path.realpath(file)] != file]
+    pairs += _same_bytes(list(first.values()))
+    leaks = sorted(
+        (copy, original) for copy, original in pairs if order[split_of[str(copy)]] > order[split_of[str(original)]]
+    )
+    if not leaks:
+        return files
+    shown = ", ".join(f"{_under(copy, folder)} (of {_under(original, folder)})" for copy, original in leaks[:3])
+    _warn_once(
+        f"{len(leaks)} file(s) under {folder} hold a recording of an earlier split, as a symlink to it or a "
+        f"byte-identical copy, and are left out: {shown}" + (", ..." if len(leaks) > 3 else "") + "; read in both "
+        "splits, it would be scored on after being trained on."
+    )
+    left_out = {copy for copy, _ in leaks}
+    kept = [file for file in files if file not in left_out]
+    emptied = [split for split in order if not any(split_of[str(file)] == split for file in kept)]
+    if emptied:
+        raise ValueError(
+            f"Every file of the {emptied[0]} split of {str(folder)!r} is a copy of (or a link to) a file of an "
+            "earlier split, so it holds no recording of its own; give it recordings the other splits do not hold."
+        )
+    return kept
 
 
 def _under(file: Path, folder: Path) -> str:
