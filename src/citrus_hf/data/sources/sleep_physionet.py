@@ -132,6 +132,8 @@ def sleep_edf_windows(
     Each scored 30 s epoch becomes ``epoch_seconds / window_seconds`` windows (1 for 30 s epochs, 15 for TF-C's
     2 s SleepEEG windows), all labelled with the epoch's stage. The epochs are read from the hypnogram's stage
     annotations by :func:`scored_epochs`: only whole epochs inside one stage, so that no window reaches outside it.
+    Epochs scored outside the PSG's signal (past its end, or before its start) give no window, and a warning counts
+    them.
 
     Args:
         pair: PSG + hypnogram.
@@ -168,13 +170,25 @@ def sleep_edf_windows(
     rate = recording.sampling_rate
     window = seconds_to_samples(window_seconds, rate)
     n_samples = data.shape[1]
+    before, after = [], []  # the epochs with a window outside the PSG's signal
     for epoch_start, stage in epochs:
         for k in range(int(round(per_epoch))):
             start_seconds = epoch_start + k * window_seconds
             start = seconds_to_samples(start_seconds, rate)
             if start < 0 or start + window > n_samples:
+                (before if start < 0 else after).append(epoch_start)
                 continue
             yield data[:, start : start + window].astype(np.float32), stage, start_seconds
+    if before or after:
+        # a hypnogram scored past the recording (a night stopped before its scoring), or starting before it: those
+        # epochs have no signal, and were left out without a word, where every other epoch left out is counted
+        outside = sorted(set(before) | set(after))
+        where = [f"{len(set(after))} past its end" * bool(after), f"{len(set(before))} before its start" * bool(before)]
+        warnings.warn(
+            f"{pair.hypnogram}: {len(outside)} scored epoch(s) reach outside the {n_samples / rate:g} s of signal of "
+            f"{pair.psg.name} ({' and '.join(filter(None, where))}; first at {outside[0]:g} s), and give no window.",
+            stacklevel=outside_stacklevel(),
+        )
 
 
 # What `scored_epochs` calls the epochs of `UNSCORED_EPOCHS`: no stage of SLEEP_STAGES.
