@@ -63,17 +63,46 @@ def fetch_mitdb(data_dir: str | os.PathLike, records: Sequence[str] | None = Non
     return fetch_physionet(DATABASE, data_dir, select=select, base_url=base_url)
 
 
+# The lead every beat window is cut from: MLII, the first lead of 46 of the 48 records. Record 114 holds V5 first and
+# MLII second (102 and 104, paced, hold no MLII and are in neither set): the first lead put V5 beats among MLII ones.
+MITDB_LEAD = "MLII"
+
+
 def wfdb_beat_windows(
-    record: str | os.PathLike, before_seconds: float, after_seconds: float, channel: int = 0
+    record: str | os.PathLike, before_seconds: float, after_seconds: float, lead: str | int = MITDB_LEAD
 ) -> Iterator[tuple[np.ndarray, str, int]]:
-    """Yield ``(window (1, T) float32, AAMI class, R-peak sample)`` for each annotated beat of a WFDB record.
+    """Yield ``(window (1, T) float32, AAMI class, R-peak sample)`` for each annotated beat of a WFDB record, from
+    its lead named `lead` (or at that position).
 
     Beats too close to either end for a full window are skipped, as are annotations that are not beats.
+
+    Raises:
+        CitrusDataError: a record without that lead, naming its leads.
     """
     recording = read_wfdb(record, "atr")
+    yield from _beat_windows(recording, _lead_row(recording, lead, record), before_seconds, after_seconds)
+
+
+def _lead_row(recording, lead: str | int, record: str | os.PathLike) -> int:
+    """The row of `recording`'s lead `lead` (a name, or a position)."""
+    if isinstance(lead, int):
+        return lead
+    names = list(recording.channel_names)
+    if lead not in names:
+        raise CitrusDataError(
+            f"WFDB record {record} has no lead {lead!r} (its leads: {', '.join(names)}); leave it out of the folder "
+            "(MIT-BIH's paced records 102 and 104 hold none, and are in neither split)."
+        )
+    return names.index(lead)
+
+
+def _beat_windows(
+    recording, row: int, before_seconds: float, after_seconds: float
+) -> Iterator[tuple[np.ndarray, str, int]]:
+    """`wfdb_beat_windows` of a record read (its `row`)."""
     rate = recording.sampling_rate
     before, after = seconds_to_samples(before_seconds, rate), seconds_to_samples(after_seconds, rate)
-    signal = recording.data[channel]
+    signal = recording.data[row]
     for sample, symbol in zip(recording.annotation_samples, recording.annotation_symbols):
         cls = AAMI_MAP.get(symbol)
         if cls is None or sample - before < 0 or sample + after > signal.size:
@@ -84,7 +113,10 @@ def wfdb_beat_windows(
 def _wfdb_examples(records: list[str], before_seconds: float, after_seconds: float, rate: float, source: str):
     for record in records:
         name = Path(record).name
-        for window, cls, sample in wfdb_beat_windows(record, before_seconds, after_seconds):
+        recording = read_wfdb(record, "atr")
+        row = _lead_row(recording, MITDB_LEAD, record)
+        unit = recording.units[row] if len(recording.units) == len(recording.channel_names) else ""
+        for window, cls, sample in _beat_windows(recording, row, before_seconds, after_seconds):
             yield window_row(
                 window,
                 rate,
@@ -93,11 +125,16 @@ def _wfdb_examples(records: list[str], before_seconds: float, after_seconds: flo
                 subject=f"mitdb-{name}",
                 recording=name,
                 source=f"{source}:{name}",
+                # named, as the other builders' rows are: a model fine-tuned on them records its lead and unit
+                channel_names=[MITDB_LEAD],
+                channel_units=[unit],
             )
 
 
 def plan_mitdb(data_dir: str | os.PathLike, options: dict[str, Any]) -> BuildPlan:
     """Plan beat windows of the MIT-BIH records under ``data_dir``: DS1 -> train, DS2 -> test."""
+    from datasets import List, Value
+
     data_dir = Path(data_dir)
     splits = {}
     rate = None
@@ -119,17 +156,23 @@ def plan_mitdb(data_dir: str | os.PathLike, options: dict[str, Any]) -> BuildPla
             f"`python dataset_scripts/physionet_wfdb.py --data-dir {data_dir}`."
         )
     window = seconds_to_samples(options["before_seconds"], rate) + seconds_to_samples(options["after_seconds"], rate)
-    return BuildPlan(dataset_features(list(AAMI_CLASSES), False, (1, window)), _wfdb_examples, splits)
+    features = dataset_features(list(AAMI_CLASSES), False, (1, window))
+    features["channel_names"] = List(Value("string"))
+    features["channel_units"] = List(Value("string"))
+    return BuildPlan(features, _wfdb_examples, splits)
 
 
 @register_dataset(
     name="mitdb_beats",
     description="MIT-BIH Arrhythmia beats: one window per annotated beat, from 0.25 s before to 0.45 s "
-    "after the R-peak by default, first lead (MLII in 46 of 48 records), AAMI classes N/S/V/F/Q.",
+    "after the R-peak by default, lead MLII (the first lead of 46 of 48 records, the second of record 114), in mV, "
+    "AAMI classes N/S/V/F/Q.",
     task=CLASSIFICATION,
     sources=("mitdb",),
     splits="the inter-patient split of de Chazal et al. (2004): DS1 train, DS2 test; paced records dropped.",
     defaults=dict(before_seconds=0.25, after_seconds=0.45),
+    # 1.1.0: lead MLII by name (record 114's beats were its first lead, V5), the channel_names / channel_units columns
+    version="1.1.0",
 )
 def _build(options: dict[str, Any], context: BuildContext) -> BuildPlan:
     if context.download and not any(context.data_dir.glob("*.hea")):
