@@ -139,7 +139,7 @@ def test_a_labelled_folder_refuses_a_header_that_names_a_channel_twice(tmp_path,
     first, later = (["x", "x", "y"], ["x", "y", "x"]) if repeated_in == "first" else (["x", "y", "z"], ["x", "x", "y"])
     _write_csv(tmp_path / "train" / "a" / "r1.csv", first, [1, 2, 3])
     _write_csv(tmp_path / "train" / "b" / "r2.csv", later, [10, 30, 20])
-    _write_csv(tmp_path / "test" / "a" / "r3.csv", first, [1, 2, 3])
+    _write_csv(tmp_path / "test" / "a" / "r3.csv", first, [1, 2, 3], samples=60)  # (not a copy of r1.csv)
     culprit = "r1.csv" if repeated_in == "first" else "r2.csv"
     with pytest.raises(ValueError, match=rf"{culprit} names 'x' for more than one of its channels") as refused:
         load_recording_folder(tmp_path)
