@@ -113,13 +113,24 @@ def read_csv_matrix(
     columns: Sequence[int] | None = None,
     decimal_comma: bool = False,
     encoding: str | None = None,
+    empty_last_column: int | None = None,
 ) -> np.ndarray:
     """Read a numeric CSV file as ``(rows, columns)`` float64; ``columns`` picks some (e.g. all but a time stamp);
     ``delimiter=None`` splits on any whitespace; ``decimal_comma`` reads "0,25" as 0.25; ``encoding`` as `open`'s
     (numpy's default when None). A quoted value (``"0.25"``: R's `write.csv` quotes its row names, and
-    `csv.QUOTE_ALL` every cell) is read as the number it holds."""
+    `csv.QUOTE_ALL` every cell) is read as the number it holds. ``empty_last_column``: the index of the last column
+    where every line ends with the delimiter (a logger's trailing delimiter), which is checked empty and left out.
+
+    Raises:
+        CorruptFileError: a cell that is no number, no rows, or a value in ``empty_last_column``.
+    """
     path = _as_path(path)
-    converters = (lambda cell: float(cell.replace(",", "."))) if decimal_comma else None
+    number = (lambda cell: float(cell.replace(",", "."))) if decimal_comma else float
+    converters = number if decimal_comma else None
+    if empty_last_column is not None:
+        # every other column read as it would be, the last one's empty cells as NaN, to check it holds nothing
+        converters = {column: number for column in range(empty_last_column)}
+        converters[empty_last_column] = lambda cell: number(cell) if cell.strip() else np.nan
     try:
         with warnings_captured():
             # numpy warns "input contained no data" for an empty file; that case is an error below.
@@ -143,6 +154,15 @@ def read_csv_matrix(
         raise CorruptFileError(
             f"{path} holds no data rows (after skipping {skip_header} header line(s)); the file is empty or truncated."
         )
+    if empty_last_column is not None:
+        filled = np.flatnonzero(~np.isnan(values[:, -1]))
+        if filled.size:
+            raise CorruptFileError(
+                f"{path}: its first lines end with the delimiter (an empty last column, left out), and data row "
+                f"{filled[0] + 1} holds a value in that last column ({values[filled[0], -1]:g}); give every row its "
+                "columns alike, with or without the delimiter at the end."
+            )
+        values = values[:, :-1]
     return values
 
 

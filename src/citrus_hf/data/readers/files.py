@@ -13,8 +13,9 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
   ``seconds_elapsed``, ..., is not read as a channel unless named in ``channels``, and its stamps, in seconds,
   milliseconds, microseconds or nanoseconds as its name says, relative or since 1970, must agree with the rate; stamps
   since 1970 give the recording's start, `Recording.start`, in UTC; a column under another name that rises like a
-  clock is read, with a warning), an optional row of units under the names (``mV;µV``: `Recording.units`), quoted
-  cells read as the ``csv`` module reads them, numbers with a decimal point or, where the comma is not the delimiter
+  clock is read, with a warning), an optional row of units under the names (``mV;µV``: `Recording.units`) or a unit
+  in brackets at a name's end (``ECG [mV]``, ``acc_x (g)``: the channel ``ECG`` in mV, `_header_names`), a delimiter
+  at every line's end read as no column, quoted cells read as the ``csv`` module reads them, numbers with a decimal point or, where the comma is not the delimiter
   or a header names one column, a decimal comma (a one-column file without a header whose rows are "104,71" is
   read as one channel only where its form says so, `_one_column_of_decimal_commas`); UTF-8 text, or UTF-16 with its
   byte-order mark; the rate must be given.
@@ -25,6 +26,7 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import io
 import itertools
@@ -285,6 +287,9 @@ def read_recording(
                 f"{data.shape[1]} samples; a recording is (channels, time): save its transpose (`array.T`)."
             )
         checked_rate = sampling_rate if check_time_stamps else None
+        if names is not None and wanted is not None:
+            # a channel asked for by its header cell as written ("ECG [mV]"), whose unit is read apart from its name
+            wanted = [name if name in names else _header_names([name])[0][0] for name in wanted]
         if names is not None and wanted is None:
             wanted = _channels_of_csv(path, data, names, checked_rate, time_stamps_fix, units)
         start = _csv_start(data, names, units) if names is not None else None
@@ -472,17 +477,14 @@ def _csv_start(data: np.ndarray, names: list[str], units: Sequence[str] = ()) ->
 
 
 def csv_has_time_column(path: str | Path) -> bool:
-    """Whether the CSV at `path` has a header naming a time-stamp column (`TIME_COLUMNS`), read from its first
-    record alone: such a file may record its start on the clock (`_csv_start`). False for a file that cannot be
-    read as text (its reading refuses it, with the reason)."""
+    """Whether the CSV at `path` has a header naming a time-stamp column (`TIME_COLUMNS`), its header read as
+    `read_recording` reads it (`_csv_head`, `_header_names`): such a file may record its start on the clock
+    (`_csv_start`). False for a file that cannot be read as text (its reading refuses it, with the reason)."""
     try:
-        with open(path, newline="", encoding=text_encoding(Path(path))) as handle:
-            first, second = _csv_record(handle), _csv_record(handle)
-    except (OSError, UnicodeDecodeError, ValueError):
+        head = _csv_head(Path(path))
+    except (OSError, ValueError):  # (`CorruptFileError` is a ValueError)
         return False
-    delimiter = _csv_delimiter(first, second)
-    cells = next(csv.reader([first], delimiter=delimiter or " ", skipinitialspace=True), [])
-    return bool(_time_rows([cell.strip() for cell in cells if cell.strip()]))
+    return not all(_is_number(cell) for cell in head.cells) and bool(_time_rows(_header_names(head.cells)[0]))
 
 
 def _check_time_stamps(
@@ -656,10 +658,9 @@ def _pick(recording: Recording, wanted: list[str] | None, path: Path) -> Recordi
 def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None, list[str]]:
     """A CSV of one column per channel as `(channels, time)`, with the header row's names when its first row is
     not numeric (or is a row of channel numbers, `_numbers_header`), and the units of a row of them under the names
-    (`_units_row`; [] without one). The delimiter is the first of `_CSV_DELIMITERS` that splits the first two records
-    alike (`_csv_delimiter`; none: whitespace); cells are read as the `csv` module reads them, quotes honoured (pandas
-    quotes a name holding the delimiter or a quote, R's `write.csv` every name and row name). The text is UTF-8, or
-    what its byte-order mark names (UTF-16: Excel's "Unicode Text"), `text_encoding`.
+    (`_units_row`) or written at the names' ends ("ECG [mV]", `_header_names`; [] without any). Its first rows are
+    read by `_csv_head` (as `csv_has_time_column` reads them): the delimiter, quotes, the encoding, a delimiter at
+    every line's end.
 
     Numbers written with a decimal comma, as a spreadsheet of a locale whose decimal mark is the comma exports them,
     are read as such wherever the comma cannot be the delimiter (`_decimal_comma`): a file apart by semicolons, tabs or
@@ -667,6 +668,64 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None, list[str]]:
     column above "104,71". A file without a header whose every row is one or two whole numbers apart by a comma
     ("104,71", "100") is one column of decimals or two of whole numbers: `_one_column_of_decimal_commas` reads it where
     its form says which and refuses it where it does not."""
+    head = _csv_head(path)
+    encoding, delimiter, cells, below = head.encoding, head.delimiter, head.cells, head.below
+    header_lines = head.header_lines
+    units: list[str] = []
+    decimal_comma = False
+    if not all(_is_number(cell) for cell in cells):
+        names, named_units = _header_names(cells)
+        if below and _is_text_row(below[0]):
+            units, below, header_lines = _units_row(path, cells, below[0], delimiter), below[1:], head.units_lines
+            units = _agreeing_units(path, names, named_units, units)
+        elif any(named_units):
+            units = named_units
+    elif delimiter == "," and _one_column_of_decimal_commas(path, encoding, [cells, *below]):
+        names, delimiter, decimal_comma = None, None, True  # each row one cell: "104,71"
+    else:
+        names = _numbers_header(path, cells, below)
+    if not decimal_comma:
+        decimal_comma = _decimal_comma(
+            path, encoding, delimiter, below if names is not None else [cells, *below], head.evidence_lines
+        )
+    values = read_csv_matrix(
+        path,
+        delimiter=delimiter,
+        skip_header=0 if names is None else header_lines,
+        decimal_comma=decimal_comma,
+        encoding=encoding,
+        empty_last_column=len(cells) if head.trailing_delimiter else None,
+    )
+    if names is not None and len(names) != values.shape[1]:
+        raise CorruptFileError(f"{path}: its header names {len(names)} columns and its rows hold {values.shape[1]}.")
+    return values.T, names, units
+
+
+@dataclasses.dataclass(frozen=True)
+class _CsvHead:
+    """A CSV's first rows as `_read_csv` and `csv_has_time_column` both read them (`_csv_head`)."""
+
+    encoding: str
+    delimiter: str | None  # None: columns apart by runs of spaces
+    cells: list[str]  # the first row's cells, stripped: names, or the first sample
+    below: list[list[str]]  # up to `_HEADER_EVIDENCE_ROWS` rows under it
+    header_lines: int  # the lines the first row takes (a quoted name may hold a line break)
+    units_lines: int  # the lines up to the end of the second row (a row of units under the names)
+    evidence_lines: int  # the lines `below` reaches to
+    trailing_delimiter: bool  # every row read ends with the delimiter: an empty last column, left out of the cells
+
+
+def _csv_head(path: Path) -> _CsvHead:
+    """The first rows of the CSV `path`: its encoding (`text_encoding`), its delimiter (the first of
+    `_CSV_DELIMITERS` that splits the first two records alike, `_csv_delimiter`; none: whitespace), its first row and
+    the rows under it as the `csv` module reads them, quotes honoured (pandas quotes a name holding the delimiter or a
+    quote, R's `write.csv` every name and row name). A delimiter at the end of every row read (a logger that ends each
+    line with it: "a;b;") is no empty column: it is left out of the cells, and `read_csv_matrix` checks the rest of
+    the file's last column empty.
+
+    Raises:
+        CorruptFileError: text that is not UTF-8 (nor marked UTF-16), a NUL byte, a field over the csv module's limit.
+    """
     encoding = text_encoding(path)
     try:
         with open(path, newline="", encoding=encoding) as handle:
@@ -674,9 +733,9 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None, list[str]]:
             handle.seek(0)
             reader = csv.reader(handle, delimiter=delimiter or " ", skipinitialspace=True)
             cells = [cell.strip() for cell in next(reader, [])]
-            header_lines = reader.line_num  # a quoted name may hold a line break
+            header_lines = reader.line_num
             below = [[cell.strip() for cell in row] for row in itertools.islice(reader, 1)]
-            units_lines = reader.line_num  # the lines up to a row of units under the names
+            units_lines = reader.line_num
             below += [[cell.strip() for cell in row] for row in itertools.islice(reader, _HEADER_EVIDENCE_ROWS - 1)]
             evidence_lines = reader.line_num
     except UnicodeDecodeError as error:
@@ -685,30 +744,67 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None, list[str]]:
         raise CorruptFileError(f"{path} is not a CSV file ({error}).") from None
     if delimiter is None:  # columns apart by runs of spaces: the empty cells between them are no cells
         cells, below = [cell for cell in cells if cell], [[cell for cell in row if cell] for row in below]
-    units: list[str] = []
-    decimal_comma = False
-    if not all(_is_number(cell) for cell in cells):
-        names = cells
-        if below and _is_text_row(below[0]):
-            units, below, header_lines = _units_row(path, names, below[0], delimiter), below[1:], units_lines
-    elif delimiter == "," and _one_column_of_decimal_commas(path, encoding, [cells, *below]):
-        names, delimiter, decimal_comma = None, None, True  # each row one cell: "104,71"
-    else:
-        names = _numbers_header(path, cells, below)
-    if not decimal_comma:
-        decimal_comma = _decimal_comma(
-            path, encoding, delimiter, below if names is not None else [cells, *below], evidence_lines
-        )
-    values = read_csv_matrix(
-        path,
-        delimiter=delimiter,
-        skip_header=0 if names is None else header_lines,
-        decimal_comma=decimal_comma,
-        encoding=encoding,
+    trailing = (
+        delimiter is not None
+        and len(cells) > 1
+        and cells[-1] == ""
+        and all(len(row) == len(cells) and row[-1] == "" for row in below if row)
     )
-    if names is not None and len(names) != values.shape[1]:
-        raise CorruptFileError(f"{path}: its header names {len(names)} columns and its rows hold {values.shape[1]}.")
-    return values.T, names, units
+    if trailing:
+        cells, below = cells[:-1], [row[:-1] for row in below]
+    return _CsvHead(encoding, delimiter, cells, below, header_lines, units_lines, evidence_lines, trailing)
+
+
+# A unit written at the end of a CSV header name, in brackets or parentheses ("ECG [mV]", "acc_x (g)", "EDA (µS)"):
+# the channel's unit where it is one of these (a voltage in any spelling, `VOLTAGE_UNITS`, or a unit sensors are
+# logged in), so that a bracket that says something else ("EEG (left)") stays in the name.
+_NAMED_UNIT = re.compile(r"^(?P<name>.*\S)\s*[\[(](?P<unit>[^\[\]()]+)[\])]$")
+_SENSOR_UNITS = frozenset(
+    {"g", "m/s^2", "m/s²", "m/s2", "deg/s", "°/s", "dps", "rad/s", "%", "bpm", "mmHg", "°C", "degC", "K", "µS", "uS"}
+    | {"mS", "nA", "µA", "uA", "mA", "µT", "uT", "mT", "Hz", "ohm", "kOhm", "Ω", "kΩ", "au", "a.u.", "mg", "mbar"}
+    | {"hPa", "Pa", "N", "Nm", "rpm"}
+)
+
+
+def _header_names(cells: list[str]) -> tuple[list[str], list[str]]:
+    """A CSV header's channel names and the units written at their ends (`_NAMED_UNIT`: "ECG [mV]" is the channel
+    "ECG" in mV; "" where a name holds none): a unit read as part of a name was lost, and a recording in mV reached a
+    µV model unconverted. A time column keeps its whole name ("Time [s]"): `_time_units` reads its unit there."""
+    from ...vocabulary_citrus import VOLTAGE_UNITS, canonical_unit
+
+    names, units = [], []
+    for cell in cells:
+        match = _NAMED_UNIT.match(cell)
+        unit = match["unit"].strip() if match else ""
+        if (
+            match
+            and _column_key(cell) not in TIME_COLUMNS
+            and (canonical_unit(unit) in VOLTAGE_UNITS or unit in _SENSOR_UNITS)
+        ):
+            names.append(match["name"])
+            units.append(unit)
+        else:
+            names.append(cell)
+            units.append("")
+    return names, units
+
+
+def _agreeing_units(path: Path, names: list[str], named: list[str], row: list[str]) -> list[str]:
+    """The units of a CSV whose names may hold units (`named`, `_header_names`) above a row of units (`row`): the
+    row's, a name's where the row leaves its cell empty.
+
+    Raises:
+        CorruptFileError: a name's unit that the row contradicts, naming both.
+    """
+    from ...vocabulary_citrus import canonical_unit
+
+    for name, in_name, in_row in zip(names, named, row, strict=True):
+        if in_name and in_row and canonical_unit(in_name) != canonical_unit(in_row):
+            raise CorruptFileError(
+                f"{path}: its column {name!r} names its unit {in_name!r} in the header and {in_row!r} in the row of "
+                "units under it; correct the one that is wrong."
+            )
+    return [in_row or in_name for in_name, in_row in zip(named, row, strict=True)]
 
 
 def _is_number(cell: str) -> bool:
