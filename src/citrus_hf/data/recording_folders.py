@@ -24,7 +24,9 @@ byte-identical copy of one, in ``test/``) is left out.
 
 A folder is read this way when it holds a file only recordings come in (EDF, BDF, a WFDB header, ``.npy``), or
 delimited text none of whose first lines names an ``input_values`` column (a table of examples, as `save_to_disk`'s
-and the Hub's parquet / csv layouts hold, goes to `datasets.load_dataset` instead).
+and the Hub's parquet / csv layouts hold, goes to `datasets.load_dataset` instead). A BIDS dataset's sidecars and
+tables (``sub-01_task-rest_eeg.json``, ``participants.tsv``, ``*_channels.tsv``, ``*_events.tsv``: `is_bids_metadata`)
+are neither recordings nor tables of examples: its recordings are read, and those files named in a warning.
 """
 
 from __future__ import annotations
@@ -78,6 +80,15 @@ _TABLE_SUFFIXES = frozenset({".parquet", ".json", ".jsonl", ".arrow"})
 # The files that label the files beside them, as `datasets`' audiofolder and imagefolder name them: never a recording
 # or a table of examples themselves.
 METADATA_FILES = ("metadata.csv", "metadata.jsonl", "metadata.parquet")
+# The files BIDS (the Brain Imaging Data Structure, in which OpenNeuro's EEG / iEEG / MEG sets come) keeps beside its
+# recordings: JSON sidecars (`sub-01_task-rest_eeg.json`, inherited ones such as `task-rest_eeg.json`, the dataset's
+# description) and tab-separated tables (participants, channels, events, electrodes, scans). Neither a recording nor
+# a table of examples: the sidecars made a BIDS folder "a table of several kinds", and the tables would have been
+# read as recordings (`is_bids_metadata`).
+_BIDS_JSON = re.compile(r"(dataset_description|participants|samples|genetic_info|(sub|ses|task|acq|run)-.+)\.json")
+_BIDS_TABLE = re.compile(
+    r"participants\.tsv|samples\.tsv|sub-.+_(channels|events|electrodes|scans|sessions|optodes)\.tsv"
+)
 # Other names a labelled set's validation split goes by; used when the set has no split of the requested name.
 VALIDATION_SPLIT_ALIASES = ("valid", "val", "dev", "development", "eval", "evaluation")
 # The top folders a file's split is read from (any other file is in train), as `datasets` reads a folder's splits;
@@ -181,13 +192,19 @@ def _is_within(path: str, folder: str) -> bool:
     return os.path.commonpath([path, folder]) == folder
 
 
+def is_bids_metadata(path: Path) -> bool:
+    """Whether `path` is a BIDS sidecar or table by its name (`_BIDS_JSON`, `_BIDS_TABLE`): read neither as a
+    recording nor as a table of examples."""
+    return bool(_BIDS_JSON.fullmatch(path.name) or _BIDS_TABLE.fullmatch(path.name))
+
+
 def recording_files(folder: str | os.PathLike) -> list[Path]:
     """The recording files under `folder` (recursively through symlinked folders too, `files_under`; sorted; a WFDB
-    record by its ``.hea`` header; not the metadata files that label them)."""
+    record by its ``.hea`` header; not the metadata files that label them, nor BIDS's tables, `is_bids_metadata`)."""
     files = [
         path
         for path in files_under(folder)
-        if path.suffix.lower() in RECORDING_FORMATS and path.name not in METADATA_FILES
+        if path.suffix.lower() in RECORDING_FORMATS and path.name not in METADATA_FILES and not is_bids_metadata(path)
     ]
     segments = {segment for path in files if path.suffix.lower() == ".hea" for segment in _wfdb_segment_headers(path)}
     return sorted(path for path in files if path not in segments)
@@ -208,7 +225,7 @@ def _wfdb_segment_headers(header: Path) -> list[Path]:
 def is_recording_folder(folder: str | os.PathLike) -> bool:
     """Whether `folder` is a folder of recordings (see the module docstring) rather than of tabular data files."""
     folder = Path(folder)
-    tables = (path for path in files_under(folder) if path.name not in METADATA_FILES)
+    tables = (path for path in files_under(folder) if path.name not in METADATA_FILES and not is_bids_metadata(path))
     if not folder.is_dir() or any(path.suffix.lower() in _TABLE_SUFFIXES for path in tables):
         return False
     files = recording_files(folder)
@@ -391,7 +408,16 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
 
 
 def _warn_of_unread_files(folder: Path) -> None:
-    """Name, in one warning, the files under `folder` of formats no reader here reads (`_UNREAD_DATA_SUFFIXES`)."""
+    """Name, in one warning, the files under `folder` of formats no reader here reads (`_UNREAD_DATA_SUFFIXES`), and
+    in another its BIDS sidecars and tables (`is_bids_metadata`), which are not read either."""
+    bids = [file.relative_to(folder).as_posix() for file in files_under(folder) if is_bids_metadata(file)]
+    if bids:
+        _warn_once(
+            f"{len(bids)} BIDS sidecar and table file(s) under {folder} are not read ({', '.join(bids[:3])}"
+            f"{', ...' if len(bids) > 3 else ''}): each recording is read by its own header (an EDF file's rate, "
+            "channels and units), and the events tables label nothing; to fine-tune on labels, name each recording "
+            "and its label in a metadata.csv (file_name,label)."
+        )
     unread = [
         file.relative_to(folder).as_posix()
         for file in files_under(folder)
@@ -1349,6 +1375,7 @@ __all__ = [
     "metadata_layout",
     "names_its_channels",
     "picks_channels_by_name",
+    "is_bids_metadata",
     "recording_files",
     "shown_channels",
     "without_annotation_files",
