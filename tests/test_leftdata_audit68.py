@@ -203,6 +203,24 @@ def test_a_last_column_empty_only_at_first_is_refused_not_dropped(tmp_path):
         read_recording(tmp_path / "x.csv", sampling_rate=100)
 
 
+@pytest.mark.parametrize("rows", ["1,5,2,5\n1,6,2,6\n", "1,5,2,5\n100,2,5\n"])
+def test_decimal_commas_in_a_comma_separated_file_are_named_with_the_fix(tmp_path, rows):
+    """Numbers written with a decimal comma in a file whose delimiter is the comma too: "its header names 2 columns and
+    its rows hold 4", or numpy's "the number of columns changed ... use `usecols`", which named neither the cause nor
+    a fix a user has."""
+    (tmp_path / "x.csv").write_text("a,b\n" + rows)
+    with pytest.raises(CorruptFileError, match=r"decimal comma.*semicolons") as refused:
+        read_recording(tmp_path / "x.csv", sampling_rate=100)
+    assert "usecols" not in str(refused.value)
+
+
+def test_rows_of_several_widths_are_named_without_numpys_advice(tmp_path):
+    (tmp_path / "x.csv").write_text("a;b\n1;2\n3;4;5\n")
+    with pytest.raises(CorruptFileError, match=r"row 2 holds 3 cells") as refused:
+        read_recording(tmp_path / "x.csv", sampling_rate=100)
+    assert "usecols" not in str(refused.value)
+
+
 # ---------------------------------------------------------------------- (a) one reading of a CSV's header row
 
 

@@ -36,6 +36,8 @@ _BYTE_ORDER_MARKS = (
 _SNIFFED_BYTES = 4096
 # numpy's words for a cell it could not read as a number, naming it (`_number_form_advice`).
 _UNREAD_CELL = re.compile(r"could not convert string '(.*)' to")
+# numpy's words for a row of another width than those before it
+_CHANGED_WIDTH = re.compile(r"number of columns changed from (\d+) to (\d+) at row (\d+)")
 # What a text file in another encoding than UTF-8 is told to do.
 _RESAVE_AS_UTF8 = (
     're-save it as UTF-8 (a spreadsheet\'s "CSV UTF-8" format), or convert it: iconv -f cp1252 -t utf-8 FILE > NEW'
@@ -148,6 +150,13 @@ def read_csv_matrix(
     except UnicodeDecodeError as error:  # (a ValueError: before the one below)
         raise not_decodable(path, error) from None
     except ValueError as error:
+        widths = _CHANGED_WIDTH.search(str(error))
+        if widths is not None:  # numpy's advice (`usecols`) is no fix for a file of rows of several widths
+            before, after, row = widths.groups()
+            raise CorruptFileError(
+                f"{path}: its rows hold different numbers of cells (the first {before}, data row {row} holds {after} "
+                "cells); give every row one cell per column."
+            ) from None
         advice = _number_form_advice(error, delimiter, decimal_comma)
         raise CorruptFileError(f"{path} is not a numeric CSV file ({error}){advice}.") from error
     if values.size == 0:

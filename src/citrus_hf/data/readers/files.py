@@ -684,6 +684,15 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None, list[str]]:
         names, delimiter, decimal_comma = None, None, True  # each row one cell: "104,71"
     else:
         names = _numbers_header(path, cells, below)
+    if names is not None and delimiter == "," and any(len(row) > len(names) for row in below):
+        wider = next(row for row in below if len(row) > len(names))
+        raise CorruptFileError(
+            f"{path}: its header names {len(names)} columns and its rows hold {len(wider)} cells apart by commas "
+            f'({",".join(wider)!r}); where its numbers are written with a decimal comma ("1,5"), the comma cannot '
+            "also separate its columns: export it with semicolons between the columns (a spreadsheet's CSV in a "
+            "locale whose decimal mark is the comma), quote the cells, or write the numbers with a decimal point; "
+            "otherwise name every column in the header."
+        )
     if not decimal_comma:
         decimal_comma = _decimal_comma(
             path, encoding, delimiter, below if names is not None else [cells, *below], head.evidence_lines
