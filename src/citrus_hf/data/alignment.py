@@ -497,8 +497,8 @@ def align_corpus(
         config, alignment="window", pad_last_window=True, nan_policy=nan_policy
     )
     # a row shorter than one patch cannot be stretched here (the extractor's own advice, alignment='interpolate', is
-    # no option of pre-training's): the fix is the corpus's (set in this process: with `num_proc`, the map's workers
-    # give the extractor's own)
+    # no option of pre-training's): the fix is the corpus's (set in this process; `num_proc`'s workers forked from it
+    # keep it, workers started afresh, as on macOS and Windows, give the extractor's own)
     token = SHORT_RECORDING_ADVICE.set(
         "Pre-training stretches no row onto its windows: leave a recording this short out of the corpus (move the "
         "file out of the folder), or join it to a longer one."
