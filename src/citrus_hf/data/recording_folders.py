@@ -85,6 +85,7 @@ METADATA_FILES = ("metadata.csv", "metadata.jsonl", "metadata.parquet")
 # description) and tab-separated tables (participants, channels, events, electrodes, scans). Neither a recording nor
 # a table of examples: the sidecars made a BIDS folder "a table of several kinds", and the tables would have been
 # read as recordings (`is_bids_metadata`).
+_BIDS_DESCRIPTION = "dataset_description.json"  # at a BIDS dataset's root
 _BIDS_JSON = re.compile(r"(dataset_description|participants|samples|genetic_info|(sub|ses|task|acq|run)-.+)\.json")
 _BIDS_TABLE = re.compile(
     r"participants\.tsv|samples\.tsv|sub-.+_(channels|events|electrodes|scans|sessions|optodes)\.tsv"
@@ -225,6 +226,8 @@ def _wfdb_segment_headers(header: Path) -> list[Path]:
 def is_recording_folder(folder: str | os.PathLike) -> bool:
     """Whether `folder` is a folder of recordings (see the module docstring) rather than of tabular data files."""
     folder = Path(folder)
+    if (folder / _BIDS_DESCRIPTION).is_file():
+        return True  # a BIDS dataset holds recordings, whatever their format (those not read are named as such)
     tables = (path for path in files_under(folder) if path.name not in METADATA_FILES and not is_bids_metadata(path))
     if not folder.is_dir() or any(path.suffix.lower() in _TABLE_SUFFIXES for path in tables):
         return False
@@ -285,10 +288,10 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
 
     path = Path(path)
     files = [path] if path.is_file() else without_annotation_files(recording_files(path), path)
+    if path.is_dir():
+        _warn_of_unread_files(path)  # (before the refusal of a folder without any: they may be why)
     if not files:
         raise ValueError(f"{str(path)!r} holds no recording files ({', '.join(sorted(RECORDING_FORMATS))}).")
-    if path.is_dir():
-        _warn_of_unread_files(path)
     rated = {file: recording_format(file) in RATED_FORMATS for file in files}
     if len(set(rated.values())) > 1:
         with_rate = [file.name for file, known in rated.items() if known][:3]
