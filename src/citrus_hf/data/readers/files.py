@@ -14,7 +14,7 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
   milliseconds, microseconds or nanoseconds as its name says, relative or since 1970, must agree with the rate; stamps
   since 1970 give the recording's start, `Recording.start`, in UTC; a column under another name that rises like a
   clock is read, with a warning), an optional row of units under the names (``mV;µV``: `Recording.units`) or a unit
-  in brackets at a name's end (``ECG [mV]``, ``acc_x (g)``: the channel ``ECG`` in mV, `_header_names`), a delimiter
+  in brackets at a name's end (``ECG [mV]``, ``acc_x (g)``: a channel in mV, `_units_in_names`), a delimiter
   at every line's end read as no column, quoted cells read as the ``csv`` module reads them, numbers with a decimal point or, where the comma is not the delimiter
   or a header names one column, a decimal comma (a one-column file without a header whose rows are "104,71" is
   read as one channel only where its form says so, `_one_column_of_decimal_commas`); UTF-8 text, or UTF-16 with its
@@ -287,9 +287,6 @@ def read_recording(
                 f"{data.shape[1]} samples; a recording is (channels, time): save its transpose (`array.T`)."
             )
         checked_rate = sampling_rate if check_time_stamps else None
-        if names is not None and wanted is not None:
-            # a channel asked for by its header cell as written ("ECG [mV]"), whose unit is read apart from its name
-            wanted = [name if name in names else _header_names([name])[0][0] for name in wanted]
         if names is not None and wanted is None:
             wanted = _channels_of_csv(path, data, names, checked_rate, time_stamps_fix, units)
         start = _csv_start(data, names, units) if names is not None else None
@@ -478,13 +475,13 @@ def _csv_start(data: np.ndarray, names: list[str], units: Sequence[str] = ()) ->
 
 def csv_has_time_column(path: str | Path) -> bool:
     """Whether the CSV at `path` has a header naming a time-stamp column (`TIME_COLUMNS`), its header read as
-    `read_recording` reads it (`_csv_head`, `_header_names`): such a file may record its start on the clock
+    `read_recording` reads it (`_csv_head`): such a file may record its start on the clock
     (`_csv_start`). False for a file that cannot be read as text (its reading refuses it, with the reason)."""
     try:
         head = _csv_head(Path(path))
     except (OSError, ValueError):  # (`CorruptFileError` is a ValueError)
         return False
-    return not all(_is_number(cell) for cell in head.cells) and bool(_time_rows(_header_names(head.cells)[0]))
+    return not all(_is_number(cell) for cell in head.cells) and bool(_time_rows(head.cells))
 
 
 def _check_time_stamps(
@@ -658,7 +655,7 @@ def _pick(recording: Recording, wanted: list[str] | None, path: Path) -> Recordi
 def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None, list[str]]:
     """A CSV of one column per channel as `(channels, time)`, with the header row's names when its first row is
     not numeric (or is a row of channel numbers, `_numbers_header`), and the units of a row of them under the names
-    (`_units_row`) or written at the names' ends ("ECG [mV]", `_header_names`; [] without any). Its first rows are
+    (`_units_row`) or written at the names' ends ("ECG [mV]", `_units_in_names`; [] without any). Its first rows are
     read by `_csv_head` (as `csv_has_time_column` reads them): the delimiter, quotes, the encoding, a delimiter at
     every line's end.
 
@@ -674,7 +671,7 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None, list[str]]:
     units: list[str] = []
     decimal_comma = False
     if not all(_is_number(cell) for cell in cells):
-        names, named_units = _header_names(cells)
+        names, named_units = cells, _units_in_names(cells)
         if below and _is_text_row(below[0]):
             units, below, header_lines = _units_row(path, cells, below[0], delimiter), below[1:], head.units_lines
             units = _agreeing_units(path, names, named_units, units)
@@ -766,7 +763,7 @@ def _csv_head(path: Path) -> _CsvHead:
 
 # A unit written at the end of a CSV header name, in brackets or parentheses ("ECG [mV]", "acc_x (g)", "EDA (µS)"):
 # the channel's unit where it is one of these (a voltage in any spelling, `VOLTAGE_UNITS`, or a unit sensors are
-# logged in), so that a bracket that says something else ("EEG (left)") stays in the name.
+# logged in), so that a bracket that says something else ("EEG (left)") is no unit.
 _NAMED_UNIT = re.compile(r"^(?P<name>.*\S)\s*[\[(](?P<unit>[^\[\]()]+)[\])]$")
 _SENSOR_UNITS = frozenset(
     {"g", "m/s^2", "m/s²", "m/s2", "deg/s", "°/s", "dps", "rad/s", "%", "bpm", "mmHg", "°C", "degC", "K", "µS", "uS"}
@@ -775,31 +772,24 @@ _SENSOR_UNITS = frozenset(
 )
 
 
-def _header_names(cells: list[str]) -> tuple[list[str], list[str]]:
-    """A CSV header's channel names and the units written at their ends (`_NAMED_UNIT`: "ECG [mV]" is the channel
-    "ECG" in mV; "" where a name holds none): a unit read as part of a name was lost, and a recording in mV reached a
-    µV model unconverted. A time column keeps its whole name ("Time [s]"): `_time_units` reads its unit there."""
+def _units_in_names(names: list[str]) -> list[str]:
+    """The units written at the ends of a CSV header's names (`_NAMED_UNIT`: "ECG [mV]" is a channel in mV; "" where
+    a name holds none): read as part of the name alone, the unit was lost, and a recording in mV reached a µV model
+    unconverted. The names stay as written, so that a model fine-tuned on such files still finds its channels. A time
+    column's unit is its stamps' (`_time_units` reads it in the name), not a channel's."""
     from ...vocabulary_citrus import VOLTAGE_UNITS, canonical_unit
 
-    names, units = [], []
-    for cell in cells:
-        match = _NAMED_UNIT.match(cell)
+    units = []
+    for name in names:
+        match = _NAMED_UNIT.match(name)
         unit = match["unit"].strip() if match else ""
-        if (
-            match
-            and _column_key(cell) not in TIME_COLUMNS
-            and (canonical_unit(unit) in VOLTAGE_UNITS or unit in _SENSOR_UNITS)
-        ):
-            names.append(match["name"])
-            units.append(unit)
-        else:
-            names.append(cell)
-            units.append("")
-    return names, units
+        known = canonical_unit(unit) in VOLTAGE_UNITS or unit in _SENSOR_UNITS
+        units.append(unit if match and known and _column_key(name) not in TIME_COLUMNS else "")
+    return units
 
 
 def _agreeing_units(path: Path, names: list[str], named: list[str], row: list[str]) -> list[str]:
-    """The units of a CSV whose names may hold units (`named`, `_header_names`) above a row of units (`row`): the
+    """The units of a CSV whose names may hold units (`named`, `_units_in_names`) above a row of units (`row`): the
     row's, a name's where the row leaves its cell empty.
 
     Raises:
