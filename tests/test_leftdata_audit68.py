@@ -204,7 +204,13 @@ def test_units_in_names_and_a_units_row_must_agree(tmp_path):
 
 @pytest.mark.parametrize(
     "text, names",
-    [("a;b;\n1;2;\n3;4;\n", ["a", "b"]), ("1,2,\n3,4,\n", ["0", "1"]), ("a\tb\t\n1\t2\t\n3\t4\t\n", ["a", "b"])],
+    [
+        ("a;b;\n1;2;\n3;4;\n", ["a", "b"]),
+        ("1,2,\n3,4,\n", ["0", "1"]),
+        ("a\tb\t\n1\t2\t\n3\t4\t\n", ["a", "b"]),
+        ("a,b\n1,2,\n3,4,\n", ["a", "b"]),  # the rows alone end with it
+        ("a;b;\n1;2\n3;4\n", ["a", "b"]),  # the header alone
+    ],
 )
 def test_a_delimiter_at_every_line_end_is_no_column(tmp_path, text, names):
     """A logger that ends every line with the delimiter (an empty last column) was refused as "could not convert

@@ -726,8 +726,9 @@ def _csv_head(path: Path) -> _CsvHead:
     `_CSV_DELIMITERS` that splits the first two records alike, `_csv_delimiter`; none: whitespace), its first row and
     the rows under it as the `csv` module reads them, quotes honoured (pandas quotes a name holding the delimiter or a
     quote, R's `write.csv` every name and row name). A delimiter at the end of every row read (a logger that ends each
-    line with it: "a;b;") is no empty column: it is left out of the cells, and `read_csv_matrix` checks the rest of
-    the file's last column empty.
+    line with it: "a;b;"), with or without one at the header's end, is no empty column: it is left out of the cells,
+    and `read_csv_matrix` checks the rest of the file's last column empty; one at the end of the header alone is left
+    out of the names.
 
     Raises:
         CorruptFileError: text that is not UTF-8 (nor marked UTF-16), a NUL byte, a field over the csv module's limit.
@@ -750,14 +751,20 @@ def _csv_head(path: Path) -> _CsvHead:
         raise CorruptFileError(f"{path} is not a CSV file ({error}).") from None
     if delimiter is None:  # columns apart by runs of spaces: the empty cells between them are no cells
         cells, below = [cell for cell in cells if cell], [[cell for cell in row if cell] for row in below]
+    rows = [row for row in below if row]
+    header_ended = len(cells) > 1 and cells[-1] == ""
+    # the rows end with the delimiter, the header too or a header of names alone ("a,b" above "1,2,")
     trailing = (
         delimiter is not None
-        and len(cells) > 1
-        and cells[-1] == ""
-        and all(len(row) == len(cells) and row[-1] == "" for row in below if row)
+        and bool(rows)
+        and all(row[-1] == "" for row in rows)
+        and {len(row) for row in rows} == {len(cells) + (0 if header_ended else 1)}
+        and (header_ended or not all(_is_number(cell) for cell in cells))
     )
     if trailing:
-        cells, below = cells[:-1], [row[:-1] for row in below]
+        cells, below = cells[:-1] if header_ended else cells, [row[:-1] if row else row for row in below]
+    elif delimiter is not None and header_ended and rows and {len(row) for row in rows} == {len(cells) - 1}:
+        cells = cells[:-1]  # the header alone ends with the delimiter ("a;b;" above "1;2")
     return _CsvHead(encoding, delimiter, cells, below, header_lines, units_lines, evidence_lines, trailing)
 
 
