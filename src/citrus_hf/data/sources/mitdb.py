@@ -63,8 +63,9 @@ def fetch_mitdb(data_dir: str | os.PathLike, records: Sequence[str] | None = Non
     return fetch_physionet(DATABASE, data_dir, select=select, base_url=base_url)
 
 
-# The lead every beat window is cut from: MLII, the first lead of 46 of the 48 records. Record 114 holds V5 first and
-# MLII second (102 and 104, paced, hold no MLII and are in neither set): the first lead put V5 beats among MLII ones.
+# The lead every beat window is cut from: MLII, which 46 of the 48 records hold, first in all but record 114, which
+# holds V5 first and MLII second (102 and 104, paced, hold none and are in neither set): taking the first lead put
+# record 114's V5 beats among MLII ones.
 MITDB_LEAD = "MLII"
 
 
@@ -165,8 +166,8 @@ def plan_mitdb(data_dir: str | os.PathLike, options: dict[str, Any]) -> BuildPla
 @register_dataset(
     name="mitdb_beats",
     description="MIT-BIH Arrhythmia beats: one window per annotated beat, from 0.25 s before to 0.45 s "
-    "after the R-peak by default, lead MLII (the first lead of 46 of 48 records, the second of record 114), in mV, "
-    "AAMI classes N/S/V/F/Q.",
+    "after the R-peak by default, lead MLII (first in every record of the two sets but 114, which holds it second), "
+    "in mV, AAMI classes N/S/V/F/Q.",
     task=CLASSIFICATION,
     sources=("mitdb",),
     splits="the inter-patient split of de Chazal et al. (2004): DS1 train, DS2 test; paced records dropped.",
