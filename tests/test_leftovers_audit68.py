@@ -47,3 +47,25 @@ def test_non_lora_adapter_refusal_advice_gives_a_folder_the_pipeline_takes(tmp_p
     signal = np.random.default_rng(0).standard_normal((1, 200)).astype(np.float32)
     outputs = pipeline(model=str(merged_folder))(signal, sampling_rate=100.0)
     assert outputs  # scored, not refused
+
+
+def test_class_weights_for_a_recipe_whose_fit_takes_none_are_refused_naming_the_keyword():
+    """`--class-weight balanced` (finetune and, since session 68, evaluate) passes `class_weights` to the recipe's
+    fit; a recipe of one's own written without that keyword stopped with a bare TypeError from the call. It is refused
+    naming the keyword to add; without weights (the default) the same recipe runs."""
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.training.recipes import Recipe, RecipeOutcome, fit_recipe
+
+    class Centroids(Recipe):
+        name, description = "centroids", "nearest centroid"
+
+        def fit(self, model, train, validation, task, settings, output_dir):
+            return RecipeOutcome(model=model, steps=0, best_step=None, history=[], details={})
+
+    from tiny_configs import tiny_config
+
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    arguments = (model, None, None, "classification", None, None)
+    with pytest.raises(ValueError, match=r"'centroids' \(Centroids\.fit\) takes no `class_weights`.*--class-weight"):
+        fit_recipe(Centroids(), *arguments, class_weights=np.array([1.0, 3.0]))
+    assert fit_recipe(Centroids(), *arguments).model is model

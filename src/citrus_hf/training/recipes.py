@@ -364,10 +364,22 @@ def fit_recipe(recipe: Recipe, *args: Any, **kwargs: Any) -> RecipeOutcome:
 
     Raises:
         ValueError: anything else (a recipe of one's own returning the bare model, or None), naming the recipe and
-            the shape `fit` must return; the model was otherwise taken apart deep inside scoring or saving.
+            the shape `fit` must return; the model was otherwise taken apart deep inside scoring or saving. Also
+            class weights given to a recipe whose `fit` takes none.
     """
+    import inspect
+
     import torch
 
+    if kwargs.get("class_weights") is not None:
+        parameters = inspect.signature(recipe.fit).parameters.values()
+        if not any(p.name == "class_weights" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+            # (a recipe of one's own written to the older `fit` signature: a bare TypeError from the call otherwise)
+            raise ValueError(
+                f"The recipe {recipe.name!r} ({type(recipe).__name__}.fit) takes no `class_weights`, so it cannot "
+                "weigh classes (--class-weight balanced): add a `class_weights: np.ndarray | None = None` keyword "
+                "to its fit (the weight of each class's examples in its loss), or use --class-weight none."
+            )
     outcome = recipe.fit(*args, **kwargs)
     if not (isinstance(outcome, RecipeOutcome) and isinstance(outcome.model, torch.nn.Module)):
         got = type(outcome).__name__ if not isinstance(outcome, RecipeOutcome) else "a RecipeOutcome without a model"
