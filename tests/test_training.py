@@ -261,8 +261,12 @@ def test_an_output_folder_holds_one_run_and_its_checkpoints_load(tmp_path):
         pretrain(_pretrain_args(run, max_steps=4, config_overrides={"d_model": 64}, resume_from="latest"))
     with pytest.raises(ValueError, match=r"other settings: --per-device-batch-size 128 \(the run: 256\); --seed 3"):
         pretrain(_pretrain_args(run, max_steps=4, seed=3, resume_from="latest"))
-    # a checkpoint written before the settings were recorded beside it: torch's size mismatch, as one line
+    # a checkpoint written before the settings were recorded beside it: checked against the run's summary
     (run / "checkpoints" / "step-4" / "run_settings.json").unlink()
+    with pytest.raises(ValueError, match=r"earlier citrus-hf.* other settings: --config-overrides \{'d_model': 64\}"):
+        pretrain(_pretrain_args(run, max_steps=4, config_overrides={"d_model": 64}, resume_from="latest"))
+    # nor a summary (a run killed before it ended): torch's size mismatch, as one line
+    (run / "pretraining_summary.json").unlink()
     with pytest.raises(ValueError, match="holds another model than this command builds"):
         pretrain(_pretrain_args(run, max_steps=4, config_overrides={"d_model": 64}, resume_from="latest"))
     # a checkpoint folder is a model folder too: the final weights at the last step, a task model from an earlier one

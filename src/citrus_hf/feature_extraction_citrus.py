@@ -1347,6 +1347,18 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 f"{where} has settings {cls.__name__} does not know, kept but unused: {unknown_text}. Correct or "
                 "remove them."
             )
+        if values.get("alignment") == "interpolate" and "stretched_seconds" not in values:
+            # Written before the key existed (this version writes it, null when nothing was fitted): `citrus finetune`
+            # fitted such checkpoints on rows stretched onto the window, by a factor their duration set, and the
+            # pipeline would stretch a recording of any duration onto it with no word of the other factor.
+            logger.warning(
+                f"{where} was saved by an earlier citrus-hf, before extractors that stretch recordings onto the window "
+                "(alignment='interpolate') recorded the durations the checkpoint was fitted on (`stretched_seconds`): "
+                "a recording of another duration is stretched by another factor, which scales its rhythms, and "
+                "nothing warns of it. Score recordings as long as the training rows, or record their durations "
+                "(seconds) so that the pipelines check them: `extractor.stretched_seconds = [shortest, longest]; "
+                "extractor.save_pretrained(folder)`."
+            )
         return values, kwargs
 
     def to_dict(self) -> dict[str, Any]:

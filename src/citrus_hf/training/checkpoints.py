@@ -33,6 +33,8 @@ CHECKPOINT_PREFIX = "step-"
 _PROGRESS_FILE = "custom_checkpoint_0.pkl"
 # The settings of the run that wrote a checkpoint, beside it: a resume with others is no longer the uninterrupted run.
 RUN_SETTINGS_FILE = "run_settings.json"
+# A run's summary, in its output folder: what it was run with (its `arguments`), written when a run ends (`pretrain`).
+SUMMARY_FILE = "pretraining_summary.json"
 # The optimisation schedule's settings (also the hyper-parameters a card lists: scripts/bundle_citrus_small.py).
 SCHEDULE_SETTINGS = (
     "max_steps",
@@ -213,11 +215,29 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
     from there at the lower rate, and its records give that one). Otherwise None.
 
     A resume with another torch thread count or version (`run_environment`) is allowed, with a warning when `warn`:
-    it continues the same run, but no longer bit for bit."""
+    it continues the same run, but no longer bit for bit.
+
+    A checkpoint of an earlier citrus-hf, written before `RUN_SETTINGS_FILE`, is checked against the `arguments` its
+    run's summary records (`_run_settings_of_earlier_run`); without a summary, the resume is allowed with a warning."""
     recorded_file = resume_dir / RUN_SETTINGS_FILE
-    if not recorded_file.is_file():
-        return None
-    recorded = read_json_object(recorded_file, "")  # `checkpoint_problems` has found it a JSON object
+    recorded_in = f"The checkpoint {resume_dir} was written by a run"
+    if recorded_file.is_file():
+        recorded = read_json_object(recorded_file, "")  # `checkpoint_problems` has found it a JSON object
+    else:
+        recorded = _run_settings_of_earlier_run(resume_dir)
+        if recorded is None:
+            if warn:
+                logger.warning(
+                    f"The checkpoint {resume_dir} was written by an earlier citrus-hf, which kept no {RUN_SETTINGS_FILE} "
+                    f"beside it, and its run left no {SUMMARY_FILE}: whether this resume repeats the run's settings "
+                    "(data, model, schedule, seed) cannot be checked. Resume with the settings the run was started "
+                    "with, or the run goes on as another one."
+                )
+            return None
+        recorded_in = (
+            f"The checkpoint {resume_dir} was written by a run of an earlier citrus-hf (no {RUN_SETTINGS_FILE}; its "
+            f"{SUMMARY_FILE} records the settings)"
+        )
     current = resume_settings(args, num_processes)
     lowered = (
         isinstance(recorded.get("learning_rate"), (int, float))
@@ -233,7 +253,7 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
     ]
     if differences:
         raise ValueError(
-            f"The checkpoint {resume_dir} was written by a run with other settings: {'; '.join(differences)}. Resume "
+            f"{recorded_in} with other settings: {'; '.join(differences)}. Resume "
             "with the run's settings (an exact continuation; only a lower --learning-rate may differ), or start a new "
             "--output-dir."
         )
@@ -258,6 +278,27 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
     return float(recorded["learning_rate"]) if lowered else None
 
 
+def _run_settings_of_earlier_run(resume_dir: Path) -> dict[str, Any] | None:
+    """The settings (`resume_settings`'s keys, those recorded) of the run that wrote `resume_dir`, a checkpoint of an
+    earlier citrus-hf without `RUN_SETTINGS_FILE`, as the `arguments` and `environment` of its run's summary record
+    them: `<output_dir>/SUMMARY_FILE`, which every version wrote when a run ended. None without such a summary (a
+    checkpoint outside its run's `CHECKPOINTS_DIR`, a run killed before it ended)."""
+    if resume_dir.parent.name != CHECKPOINTS_DIR:
+        return None
+    path = resume_dir.parent.parent / SUMMARY_FILE
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    arguments = summary.get("arguments") if isinstance(summary, dict) else None
+    if not isinstance(arguments, dict):
+        return None
+    environment = summary.get("environment")
+    # JSON's values, as `resume_settings` gives them
+    recorded = json.loads(json.dumps({key: arguments[key] for key in RESUME_SETTINGS if key in arguments}))
+    return {**recorded, **(environment if isinstance(environment, dict) else {})}
+
+
 def lower_learning_rate(optimizer, scheduler, run_learning_rate: float, learning_rate: float) -> None:
     """Scale a resumed run's optimizer and schedule (Accelerate's or torch's, its state just loaded from a checkpoint
     of peak `run_learning_rate`) to the peak `learning_rate`: the schedule's base rates and every parameter group's
@@ -278,6 +319,7 @@ __all__ = [
     "RESUME_SETTINGS",
     "RUN_SETTINGS_FILE",
     "SCHEDULE_SETTINGS",
+    "SUMMARY_FILE",
     "check_resumable",
     "checkpoint_step",
     "checkpoint_problems",

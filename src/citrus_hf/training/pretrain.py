@@ -66,6 +66,7 @@ from .checkpoints import (  # importable from here too, where they were first de
     RESUME_SETTINGS,  # noqa: F401
     RUN_SETTINGS_FILE,
     SCHEDULE_SETTINGS,  # noqa: F401
+    SUMMARY_FILE,
     check_resumable,
     checkpoint_problems,
     checkpoint_step,
@@ -85,8 +86,6 @@ from .stream import PretrainingStream
 logger = logging.get_logger(__name__)
 # The validation split when none is named: a corpus without it trains without a validation loss.
 _DEFAULT_EVAL_SPLIT = PretrainArguments.__dataclass_fields__["eval_split"].default
-
-SUMMARY_FILE = "pretraining_summary.json"
 
 
 def pretraining_corpus(summary: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
