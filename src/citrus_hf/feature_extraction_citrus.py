@@ -1345,7 +1345,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         if unknown:
             logger.warning(
                 f"{where} has settings {cls.__name__} does not know, kept but unused: {unknown_text}. Correct or "
-                "remove them."
+                "remove them, or, if a newer citrus-hf saved it, upgrade citrus-hf (`pip install -U citrus-hf`)."
             )
         if values.get("alignment") == "interpolate" and "stretched_seconds" not in values:
             # Written before the key existed (this version writes it, null when nothing was fitted): `citrus finetune`

@@ -172,7 +172,8 @@ def classification_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, fl
         logits: `(n, num_classes)` scores (logits). AUROC ranks each class's log-odds against the rest (`_log_odds`):
             the softmax probabilities' order without their rounding, where a margin of 40 makes them exactly 0 or 1
             and distinct scores would tie. `(n, 1)` with 0 / 1 labels: a one-output binary classifier, class 1
-            where the logit is above 0 (a sigmoid above 0.5), as the pipelines score it. A row that names no class
+            where the logit is above 0 (a sigmoid above 0.5; the pipelines name its one label, `id2label[0]`, with
+            that sigmoid as the score: the probability of class 1). A row that names no class
             (a NaN, a +inf, -inf everywhere: `_scorable_rows`) makes every metric `nan`.
         labels: `(n,)` class indices.
     """
@@ -185,8 +186,8 @@ def classification_metrics(logits: ArrayLike, labels: ArrayLike) -> dict[str, fl
                 "logits have one column per window: a regressor's predictions, not a classifier's scores; score a "
                 "regressor with compute_metrics_fn('regression') (a one-output binary classifier's labels are 0 / 1)."
             )
-        # A one-output binary classifier (num_labels=1), scored as the pipelines score it: a sigmoid on its logit,
-        # class 1 above 0. The two columns (0, logit) give exactly that under softmax and argmax.
+        # A one-output binary classifier (num_labels=1): a sigmoid on its logit, the probability of class 1 (the
+        # pipelines' score of its one label), class 1 above 0. The two columns (0, logit) give exactly that under softmax and argmax.
         logits = np.concatenate([np.zeros_like(logits), logits], axis=1)
     labels = _as_labels(labels, logits.shape[1])
     if not _scorable_rows(logits).all():  # no prediction to score (argmax would read a NaN row as class 0)
