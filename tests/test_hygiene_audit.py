@@ -80,7 +80,7 @@ def test_the_plotting_helpers_leave_the_callers_matplotlib_backend(tmp_path):
 
         scores = [{"label": "rest", "score": 0.7}, {"label": "walk", "score": 0.3}]
         windows = [{"start": 2.0 * i, "end": 2.0 * i + 2, "label": "rest", "labels": scores} for i in range(3)]
-        config = SimpleNamespace(id2label={0: "rest", 1: "walk"})
+        config = SimpleNamespace(id2label={0: "rest", 1: "walk"}, num_labels=2, problem_type=None)
         assert (
             plot_windows([("a.edf", {"label": "rest", "windows": windows})], config, tmp_path / "w.png").stat().st_size
         )
