@@ -16,7 +16,7 @@ import json
 
 import numpy as np
 import pytest
-from tiny_configs import save_tiny_classifier
+from tiny_configs import save_tiny_classifier, write_edf, write_edf_annotations
 
 from citrus_hf.commands.main import main
 from citrus_hf.data import build_dataset, get_dataset_spec
@@ -31,42 +31,13 @@ FRACTIONS = (0.4, 0.3, 0.3)  # every split gets a subject of five
 
 def write_psg(path, seconds, rate=100, unit="uV", scale=1.0, channels=SLEEP_EDF_CHANNELS):
     """A PSG whose every channel holds its time in seconds (times `scale`, in `unit`)."""
-    import pyedflib
-
-    writer = pyedflib.EdfWriter(str(path), len(channels), file_type=pyedflib.FILETYPE_EDF)
-    peak = 5000.0 * scale
-    writer.setSignalHeaders(
-        [
-            dict(
-                label=name,
-                dimension=unit,
-                sample_frequency=rate,
-                physical_max=peak,
-                physical_min=-peak,
-                digital_max=32767,
-                digital_min=-32768,
-                transducer="",
-                prefilter="",
-            )  # fmt: skip
-            for name in channels
-        ]
-    )
-    writer.setStartdatetime(START)
-    writer.writeSamples([np.arange(int(seconds * rate)) / rate * scale for _ in channels])
-    writer.close()
-    return path
+    ramp = np.arange(int(seconds * rate)) / rate * scale
+    return write_edf(path, [ramp] * len(channels), channels, rate, unit, peak=5000.0 * scale, plus=False, start=START)
 
 
 def write_hypnogram(path, items):
     """An EDF+ file of annotations only: `items` are (onset, duration or None for a point event, description)."""
-    import pyedflib
-
-    writer = pyedflib.EdfWriter(str(path), 0, file_type=pyedflib.FILETYPE_EDFPLUS)
-    writer.setStartdatetime(START)
-    for onset, duration, description in items:
-        writer.writeAnnotation(onset, -1 if duration is None else duration, description)
-    writer.close()
-    return path
+    return write_edf_annotations(path, items, START)
 
 
 def write_night(folder, items, recording="SC4011", seconds=300, **psg):

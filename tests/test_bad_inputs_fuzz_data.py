@@ -14,7 +14,7 @@ import datasets
 import numpy as np
 import pytest
 import torch
-from tiny_configs import tiny_config
+from tiny_configs import tiny_config, write_edf
 from transformers import AutoFeatureExtractor, AutoModel, AutoModelForPreTraining, pipeline
 
 import citrus_hf
@@ -250,28 +250,10 @@ def test_a_wfdb_annotation_file_cut_short_is_named(tmp_path):
 
 
 def _write_edf(path, labels: list[str]) -> list[np.ndarray]:
-    import pyedflib
-
     signals = [
         np.sin(2 * np.pi * (index + 1) * np.arange(1000) / RATE) * 10 * (index + 1) for index in range(len(labels))
     ]
-    writer = pyedflib.EdfWriter(str(path), len(labels), file_type=pyedflib.FILETYPE_EDF)
-    writer.setSignalHeaders(
-        [
-            {
-                "label": label,
-                "dimension": "uV",
-                "sample_frequency": RATE,
-                "physical_min": -100.0,
-                "physical_max": 100.0,
-                "digital_min": -32768,
-                "digital_max": 32767,
-            }
-            for label in labels
-        ]
-    )
-    writer.writeSamples(signals)
-    writer.close()
+    write_edf(path, signals, labels, RATE, peak=100.0, plus=False)
     return signals
 
 

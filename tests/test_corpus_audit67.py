@@ -11,6 +11,7 @@ import shutil
 
 import numpy as np
 import pytest
+from tiny_configs import write_edf
 
 from citrus_hf.commands.main import main
 from citrus_hf.data.recording_folders import load_recording_folder, recording_files
@@ -28,15 +29,7 @@ def _pile(folder, lengths: dict[str, int], seed: int = 0) -> None:
 
 def _edf(path, rate: int, signal: np.ndarray) -> None:
     """A one-channel EDF+ file of `signal` (µV) at `rate` Hz."""
-    import pyedflib
-
-    writer = pyedflib.EdfWriter(str(path), 1, file_type=pyedflib.FILETYPE_EDFPLUS)
-    writer.setSignalHeaders(
-        [dict(label="O1", dimension="uV", sample_frequency=rate, physical_min=-500, physical_max=500,
-              digital_min=-32768, digital_max=32767)]
-    )  # fmt: skip
-    writer.writeSamples([signal])
-    writer.close()
+    write_edf(path, [signal], ["O1"], rate)
 
 
 def _recordings_by_split(rows) -> dict[str, set[str]]:

@@ -19,6 +19,7 @@ import struct
 
 import numpy as np
 import pytest
+from tiny_configs import write_edf, write_edf_annotations
 
 from citrus_hf.data.errors import CorruptFileError, UnsafePickleError
 from citrus_hf.data.readers import (
@@ -55,8 +56,6 @@ def write_sleep_edf(folder, recording="SC4011", psg_suffix="E0", hyp_suffix="EC"
     EEG Fpz-Cz holds the epoch index (in µV) so a test can check that each window comes from its epoch; the other
     channels are noise; Resp / EMG / temperature / event marker are 1 Hz like the real files.
     """
-    import pyedflib
-
     duration = sum(d for _, d in hypnogram)
     channels = [
         ("EEG Fpz-Cz", 100, "uV"),
@@ -68,42 +67,18 @@ def write_sleep_edf(folder, recording="SC4011", psg_suffix="E0", hyp_suffix="EC"
         ("Event marker", 1, ""),
     ]
     rng = np.random.default_rng(0)
-    psg = folder / f"{recording}{psg_suffix}-PSG.edf"
-    writer = pyedflib.EdfWriter(str(psg), len(channels), file_type=pyedflib.FILETYPE_EDF)
-    writer.setSignalHeaders(
-        [
-            dict(
-                label=name,
-                dimension=unit,
-                sample_frequency=rate,
-                physical_max=500.0,
-                physical_min=-500.0,
-                digital_max=32767,
-                digital_min=-32768,
-                transducer="",
-                prefilter="",
-            )
-            for name, rate, unit in channels
-        ]
-    )
-    writer.setStartdatetime(START)
-    signals = []
-    for name, rate, _ in channels:
-        if name == "EEG Fpz-Cz":
-            signals.append(np.repeat(np.arange(duration // 30, dtype=np.float64), 30 * rate))
-        else:
-            signals.append(np.clip(rng.normal(0, 40, duration * rate), -499, 499))
-    writer.writeSamples(signals)
-    writer.close()
+    signals = [
+        np.repeat(np.arange(duration // 30, dtype=np.float64), 30 * rate)
+        if name == "EEG Fpz-Cz"
+        else np.clip(rng.normal(0, 40, duration * rate), -499, 499)
+        for name, rate, _ in channels
+    ]
+    labels, rates, units = (list(column) for column in zip(*channels, strict=True))
+    psg = write_edf(folder / f"{recording}{psg_suffix}-PSG.edf", signals, labels, rates, units, plus=False, start=START)
 
-    hyp = folder / f"{recording}{hyp_suffix}-Hypnogram.edf"
-    writer = pyedflib.EdfWriter(str(hyp), 0, file_type=pyedflib.FILETYPE_EDFPLUS)
-    writer.setStartdatetime(START)
-    onset = 0
-    for description, length in hypnogram:
-        writer.writeAnnotation(onset, length, description)
-        onset += length
-    writer.close()
+    onsets = np.cumsum([0] + [length for _, length in hypnogram[:-1]])
+    items = [(int(onset), length, description) for onset, (description, length) in zip(onsets, hypnogram, strict=True)]
+    hyp = write_edf_annotations(folder / f"{recording}{hyp_suffix}-Hypnogram.edf", items, START)
     return psg, hyp
 
 

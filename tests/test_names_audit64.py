@@ -18,20 +18,13 @@ TESTS_DIR = Path(__file__).resolve().parent
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
-from tiny_configs import tiny_config  # noqa: E402
+from tiny_configs import tiny_config, write_edf  # noqa: E402
 
 
 def _write_edf(path: Path, labels: list[str]) -> np.ndarray:
     """A 5 s EDF+ file of `labels` at 100 Hz in µV; returns the samples written, `(channels, time)`."""
-    pyedflib = pytest.importorskip("pyedflib")
     samples = np.random.default_rng(0).uniform(-50, 50, (len(labels), 500))
-    writer = pyedflib.EdfWriter(str(path), len(labels), file_type=pyedflib.FILETYPE_EDFPLUS)
-    header = dict(
-        dimension="uV", sample_frequency=100, physical_max=100, physical_min=-100, digital_max=32767, digital_min=-32768
-    )
-    writer.setSignalHeaders([dict(header, label=label, transducer="", prefilter="") for label in labels])
-    writer.writeSamples(list(samples))
-    writer.close()
+    write_edf(path, list(samples), labels, 100, peak=100)
     return samples
 
 

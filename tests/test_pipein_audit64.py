@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import scipy.io.wavfile
 import torch
-from tiny_configs import tiny_config
+from tiny_configs import tiny_config, write_edf
 from transformers import pipeline
 from transformers.pipelines.pt_utils import KeyDataset
 
@@ -68,26 +68,8 @@ def _wav_bytes(samples: np.ndarray, rate: int) -> bytes:
 
 def _edf(path, signals: dict[str, tuple[np.ndarray, int]]) -> str:
     """An EDF+ file of `signals` (label -> (samples, rate)), in that order."""
-    pyedflib = pytest.importorskip("pyedflib")
-    writer = pyedflib.EdfWriter(str(path), len(signals), file_type=pyedflib.FILETYPE_EDFPLUS)
-    writer.setSignalHeaders(
-        [
-            {
-                "label": label,
-                "dimension": "uV",
-                "sample_frequency": rate,
-                "physical_max": 10,
-                "physical_min": -10,
-                "digital_max": 32767,
-                "digital_min": -32768,
-                "prefilter": "",
-                "transducer": "",
-            }
-            for label, (_, rate) in signals.items()
-        ]
-    )
-    writer.writeSamples([np.clip(samples, -9, 9) for samples, _ in signals.values()])
-    writer.close()
+    rates = [rate for _, rate in signals.values()]
+    write_edf(path, [np.clip(samples, -9, 9) for samples, _ in signals.values()], list(signals), rates, peak=10)
     return str(path)
 
 

@@ -10,6 +10,7 @@ import shutil
 
 import numpy as np
 import pytest
+from tiny_configs import write_edf
 
 from citrus_hf.commands.main import main
 from citrus_hf.data.fetch import source_members
@@ -26,18 +27,8 @@ def edf_path(offline_archives_cached):
 
 def _two_rates(edf_path, path) -> None:
     """An EDF file whose signals run at two rates (as Sleep-EDF's EEG at 100 Hz and respiration at 1 Hz)."""
-    import pyedflib
-
     eeg = read_edf(edf_path, ["C3..", "C4.."])
-    writer = pyedflib.EdfWriter(str(path), 2, file_type=pyedflib.FILETYPE_EDF)
-    headers = [
-        {"label": label, "dimension": "uV", "sample_frequency": rate, "physical_max": 1000, "physical_min": -1000,
-         "digital_max": 32767, "digital_min": -32768}
-        for label, rate in (("C3", 160), ("C4 slow", 40))
-    ]  # fmt: skip
-    writer.setSignalHeaders(headers)
-    writer.writeSamples([np.ascontiguousarray(eeg.data[0]), np.ascontiguousarray(eeg.data[1, ::4])])
-    writer.close()
+    write_edf(path, [eeg.data[0], eeg.data[1, ::4]], ["C3", "C4 slow"], [160, 40], peak=1000, plus=False)
 
 
 def test_a_folder_of_edf_files_is_a_corpus_of_their_segments(edf_path, tmp_path):

@@ -23,7 +23,7 @@ TESTS_DIR = Path(__file__).resolve().parent
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
-from tiny_configs import tiny_config  # noqa: E402
+from tiny_configs import tiny_config, write_edf  # noqa: E402
 
 RATE = 100
 NAMES = ["C3", "C4"]
@@ -43,29 +43,9 @@ def _signal(amplitude: float, seed: int) -> np.ndarray:
 
 def _write_edf(path: Path, samples: np.ndarray, dimensions: list[str], peak: float | None = None) -> Path:
     """An EDF+ file of `samples` `(2, time)` at 100 Hz, each signal's physical dimension `dimensions`."""
-    pyedflib = pytest.importorskip("pyedflib")
     # a power of ten above the samples: EDF writes the range in 8 characters
     peak = 10.0 ** np.ceil(np.log10(np.abs(samples).max() * 1.2)) if peak is None else peak
-    writer = pyedflib.EdfWriter(str(path), len(NAMES), file_type=pyedflib.FILETYPE_EDFPLUS)
-    writer.setSignalHeaders(
-        [
-            dict(
-                label=name,
-                dimension=unit,
-                sample_frequency=RATE,
-                physical_max=peak,
-                physical_min=-peak,
-                digital_max=32767,
-                digital_min=-32768,
-                transducer="",
-                prefilter="",
-            )  # fmt: skip
-            for name, unit in zip(NAMES, dimensions, strict=True)
-        ]
-    )
-    writer.writeSamples(list(samples))
-    writer.close()
-    return path
+    return write_edf(path, list(samples), NAMES, RATE, dimensions, peak=peak)
 
 
 def _labelled_set(root: Path, per_class: dict[str, int] | None = None) -> Path:

@@ -3,6 +3,8 @@ folders, so tests import from here)."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from citrus_hf import CiTrusConfig
 from citrus_hf.configuration_citrus import MODEL_PRESETS
 
@@ -62,3 +64,49 @@ def diverging_trainer(output_dir, callbacks):
         use_cpu=True, disable_tqdm=True, max_grad_norm=0.0,
     )  # fmt: skip
     return Trainer(model=model, args=arguments, train_dataset=rows, callbacks=callbacks), model
+
+
+def write_edf(path, signals, labels, rates, units="uV", peak: float = 500.0, plus: bool = True, start=None):
+    """An EDF+ file (plain EDF with `plus=False`, as Sleep-EDF's PSG files) at `path` of `signals` (one 1-D array
+    `(time,)` per channel, in physical units), each channel labelled `labels[i]`, sampled at `rates` Hz and recorded
+    in `units` (one for every channel, or a list of one per channel), stored as 16-bit samples over -`peak` .. `peak`
+    (a sample beyond is clipped by the writer); `start` the recording's start (a `datetime`), pyedflib's default
+    (now) when None. Returns `path`."""
+    import pyedflib
+
+    count = len(labels)
+    rates = list(rates) if isinstance(rates, list | tuple) else [rates] * count
+    units = list(units) if isinstance(units, list | tuple) else [units] * count
+    headers = [
+        dict(label=label, dimension=unit, sample_frequency=rate, physical_max=peak, physical_min=-peak,
+             digital_max=32767, digital_min=-32768, transducer="", prefilter="")
+        for label, rate, unit in zip(labels, rates, units, strict=True)
+    ]  # fmt: skip
+    writer = pyedflib.EdfWriter(
+        str(path), count, file_type=pyedflib.FILETYPE_EDFPLUS if plus else pyedflib.FILETYPE_EDF
+    )
+    try:
+        writer.setSignalHeaders(headers)
+        if start is not None:
+            writer.setStartdatetime(start)
+        writer.writeSamples([np.ascontiguousarray(signal, dtype=np.float64) for signal in signals])
+    finally:
+        writer.close()
+    return path
+
+
+def write_edf_annotations(path, items, start=None):
+    """An EDF+ file at `path` of annotations only (as a Sleep-EDF hypnogram): `items` are (onset s, duration s or None
+    for a point event, description); `start` the recording's start (a `datetime`), pyedflib's default when None.
+    Returns `path`."""
+    import pyedflib
+
+    writer = pyedflib.EdfWriter(str(path), 0, file_type=pyedflib.FILETYPE_EDFPLUS)
+    try:
+        if start is not None:
+            writer.setStartdatetime(start)
+        for onset, duration, description in items:
+            writer.writeAnnotation(onset, -1 if duration is None else duration, description)
+    finally:
+        writer.close()
+    return path
