@@ -600,7 +600,7 @@ def test_id2label_must_number_the_head_s_outputs_without_gaps(classifier_folder,
     config["id2label"] = {"0": "a", "1": "b", "5": "c"}
     config.pop("label2id", None)
     (folder / "config.json").write_text(json.dumps(config))
-    with pytest.raises(Exception, match=r"(?s)`id2label` must name the classes 0..2.*\[0, 1, 5\]"):
+    with pytest.raises(ValueError, match=r"(?s)`id2label` must name the classes 0..2.*\[0, 1, 5\]"):
         CiTrusForSequenceClassification.from_pretrained(folder)
     # string ids, as in JSON and transformers' audio-classification guide, are ids
     labels = {"0": "a", "1": "b", "2": "c"}

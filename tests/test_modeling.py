@@ -601,7 +601,7 @@ def test_pretraining_checkpoint_into_classifier_keeps_backbone(tmp_path, caplog)
         torch.testing.assert_close(classifier.citrus.state_dict()[key], tensor, rtol=0, atol=0)
     _, info = CiTrusForSequenceClassification.from_pretrained(tmp_path, num_labels=4, output_loading_info=True)
     assert set(info["missing_keys"]) == {"classifier.weight", "classifier.bias"}
-    assert all(k.startswith("head.") for k in info["unexpected_keys"])
+    assert info["unexpected_keys"] and all(k.startswith("head.") for k in info["unexpected_keys"])
 
 
 def test_pretraining_checkpoint_with_a_task_config_object(tmp_path):
@@ -776,7 +776,9 @@ def test_onnx_export_matches_pytorch(tmp_path, dynamo):
     ],
 )
 def test_invalid_config_fails_at_construction(kwargs, message):
-    with pytest.raises(Exception, match=message):
+    from citrus_hf.configuration_citrus import ConfigValueError
+
+    with pytest.raises(ConfigValueError, match=message):  # the package's own error, a ValueError too
         CiTrusConfig(**kwargs)
 
 

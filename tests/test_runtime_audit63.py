@@ -184,6 +184,7 @@ def test_a_save_to_disk_set_is_read_without_writing_into_its_folder(tmp_path, ow
     aligned = align_rows(loaded.train, CiTrusFeatureExtractor.from_config(tiny_config()), label_column="label")
     assert len(aligned) == len(loaded.train) and len(loaded.validation) > 0
     assert _files_of(folder) == before
+    assert aligned.cache_files  # on disk, not in memory: else the check below holds of nothing
     assert all(Path(cache["filename"]).is_relative_to(own_datasets_cache) for cache in aligned.cache_files)
     # a second read (the set saved again in between) reads the new data
     datasets.DatasetDict({"train": split(12), "test": split(4)}).save_to_disk(tmp_path / "new")
