@@ -16,9 +16,11 @@ from safetensors.torch import save_file
 
 from citrus_hf.training.pretrain import PretrainArguments, pretrain
 
-# A process that hangs (seen once in a full suite: rank 0 finished, rank 1 never did) prints every thread's stack and
-# exits before the test's 300 s limit, so the failure says where it stopped.
-faulthandler.dump_traceback_later(240, exit=True)
+# A process that hangs (rank 0 finished, rank 1 never returned from `pretrain`: in a quarter of the launches on a
+# loaded machine, one after its process group was destroyed) prints every thread's stack and exits, so the failure
+# says where it stopped and the test launches once more. The run takes about 10 s on a loaded 2-core machine: the
+# limit leaves it 9 times that, and a hang costs 90 s of the suite, not the 240 s it did.
+faulthandler.dump_traceback_later(90, exit=True)
 output_dir = Path(sys.argv[1])
 synthetic_ratio = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
 result = pretrain(
