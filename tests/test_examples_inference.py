@@ -18,6 +18,7 @@ def test_pipeline_inference_example(tmp_path):
     # the folder of the classifier it trained is named, so that `--model` can re-use it
     saved = re.search(r"^Classifier saved in (\S+) \(re-use it with --model \1\)$", output, re.M).group(1)
     assert (Path(saved) / "model.safetensors").is_file()
+    assert Path(saved).is_relative_to(tmp_path)  # the test's own folder, not the machine's temporary one
     assert re.search(r"28 whole recordings of the subjects the model never saw \(watch-\d\d, watch-\d\d\)", output)
     accuracy = float(re.search(r"Recording accuracy: ([0-9.]+)", output).group(1))
     assert 0.0 <= accuracy <= 1.0

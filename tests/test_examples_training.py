@@ -16,8 +16,10 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def run_example_process(name: str, *arguments: str, cwd: Path) -> subprocess.CompletedProcess:
-    """Run one example as a user would (`python examples/NAME ...`); it must exit 0. Its stdout and stderr."""
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    """Run one example as a user would (`python examples/NAME ...`); it must exit 0. Its stdout and stderr. Its
+    temporary folders (the inference examples train their classifier in one and keep it, for `--model`) go under
+    `cwd`, the test's own folder, not the machine's /tmp, which kept a model of every run."""
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "TMPDIR": str(cwd)}
     completed = subprocess.run(
         [sys.executable, str(EXAMPLES / name), *arguments],
         cwd=cwd,
@@ -81,6 +83,7 @@ def test_long_recording_inference_example(tmp_path):
     output = run_example("long_recording_inference.py", "--tiny", cwd=tmp_path)
     saved = re.search(r"^Classifier saved in (\S+) \(re-use it with --model \1\)$", output, re.M).group(1)
     assert (Path(saved) / "model.safetensors").is_file()  # the folder `--model` re-uses
+    assert Path(saved).is_relative_to(tmp_path)  # the test's own folder, not the machine's temporary one
     minutes = float(re.search(r"at 50 Hz = ([0-9.]+) min", output).group(1))
     assert minutes > 60.0  # the 140 real recordings back to back
     windows = int(re.search(r"(\d+) windows of 4 s every 2 s", output).group(1))
