@@ -698,8 +698,11 @@ def test_pretraining_that_learns_nothing_says_so(tmp_path, capsys):
     assert len(warned) == 1 and "did not learn" in warned[0]
 
 
-def _pretrain_for_har(output_dir) -> None:
-    """A 2-step pre-training checkpoint on BasicMotions' contract (10 Hz, 10 s), to fit recipes from."""
+@pytest.fixture(scope="module")
+def har_pretrained(tmp_path_factory) -> Path:
+    """A 2-step pre-training checkpoint on BasicMotions' contract (10 Hz, 10 s), to fit recipes from: one for the
+    module, which its tests only read."""
+    output_dir = tmp_path_factory.mktemp("har") / "pre"
     pretrain(
         _pretrain_args(
             output_dir,
@@ -709,22 +712,22 @@ def _pretrain_for_har(output_dir) -> None:
             config_overrides={"sampling_rate": 10.0, "context_length": 100, "patch_length": 10},
         )
     )
+    return output_dir
 
 
-def test_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path):
+def test_probe_from_a_pretrained_checkpoint_keeps_the_backbone(tmp_path, har_pretrained):
     from citrus_hf import CiTrusForSequenceClassification
 
-    _pretrain_for_har(tmp_path / "pre")
     finetune(
         _har_args(
             tmp_path / "probe",
-            model=str(tmp_path / "pre"),
+            model=str(har_pretrained),
             recipe="probe",
             label_budget="2",
             trainer=TrainerSettings(num_train_epochs=3, per_device_batch_size=8, show_progress=False),
         )
     )
-    pretrained = load_file(str(tmp_path / "pre" / "model.safetensors"))
+    pretrained = load_file(str(har_pretrained / "model.safetensors"))
     probed = CiTrusForSequenceClassification.from_pretrained(tmp_path / "probe").state_dict()
     backbone = [name for name in pretrained if name.startswith("citrus.")]
     assert backbone and all(torch.equal(pretrained[name], probed[name]) for name in backbone)
@@ -795,7 +798,7 @@ def test_logit_temperature_turns_ridge_scores_into_calibrated_logits():
     assert logit_temperature(muddled, labels) < logit_temperature(confident, labels)
 
 
-def test_probe_finetune_starts_from_the_probe_and_moves_the_encoder(tmp_path, monkeypatch):
+def test_probe_finetune_starts_from_the_probe_and_moves_the_encoder(tmp_path, har_pretrained, monkeypatch):
     from citrus_hf import CiTrusForSequenceClassification
     from citrus_hf.training import recipes
 
@@ -810,9 +813,8 @@ def test_probe_finetune_starts_from_the_probe_and_moves_the_encoder(tmp_path, mo
         return outcome
 
     monkeypatch.setattr(recipes.FinetuneRecipe, "fit", fit_and_record)
-    _pretrain_for_har(tmp_path / "pre")
     settings = TrainerSettings(max_steps=6, eval_steps=3, per_device_batch_size=8, show_progress=False)
-    args = _har_args(tmp_path / "lpft", model=str(tmp_path / "pre"), recipe="probe-finetune", label_budget="5")
+    args = _har_args(tmp_path / "lpft", model=str(har_pretrained), recipe="probe-finetune", label_budget="5")
     result = finetune(replace(args, trainer=settings))
     results = json.loads((tmp_path / "lpft" / "finetune_results.json").read_text())
     soup_members = recipes.PROBE_FINETUNE_SOUP_MEMBERS
@@ -828,7 +830,7 @@ def test_probe_finetune_starts_from_the_probe_and_moves_the_encoder(tmp_path, mo
     assert describe_fit(result) == (
         "recipe probe-finetune, 12 steps (2 fine-tunings of 6 from the probe, their weights averaged)"
     )
-    pretrained = load_file(str(tmp_path / "pre" / "model.safetensors"))
+    pretrained = load_file(str(har_pretrained / "model.safetensors"))
     tuned = CiTrusForSequenceClassification.from_pretrained(tmp_path / "lpft").state_dict()
     backbone = [name for name in pretrained if name.startswith("citrus.") and name in tuned]
     assert any(not torch.equal(pretrained[name], tuned[name]) for name in backbone)
@@ -868,14 +870,13 @@ def test_finetune_command_on_real_heart_rate_regression(tmp_path):
     assert json.loads((tmp_path / "hr" / "config.json").read_text())["pooling"] == "mean_max_std_dynamics"
 
 
-def test_lora_finetuning_saves_an_adapter_that_reloads_on_its_base(tmp_path):
+def test_lora_finetuning_saves_an_adapter_that_reloads_on_its_base(tmp_path, har_pretrained):
     from citrus_hf.training.lora import load_adapter
 
-    _pretrain_for_har(tmp_path / "pre")
     result = finetune(
         _har_args(
             tmp_path / "lora",
-            model=str(tmp_path / "pre"),
+            model=str(har_pretrained),
             lora=True,
             lora_r=2,
             lora_alpha=4,
@@ -886,9 +887,9 @@ def test_lora_finetuning_saves_an_adapter_that_reloads_on_its_base(tmp_path):
     assert set(result.test_metrics) >= {"accuracy", "auroc"}
     assert (tmp_path / "lora" / "adapter_model.safetensors").is_file()
     assert not (tmp_path / "lora" / "model.safetensors").exists()  # the adapter, not a copy of the model
-    model = load_adapter(str(tmp_path / "pre"), tmp_path / "lora")
+    model = load_adapter(str(har_pretrained), tmp_path / "lora")
     base = model.get_base_model().state_dict()
-    pretrained = load_file(str(tmp_path / "pre" / "model.safetensors"))
+    pretrained = load_file(str(har_pretrained / "model.safetensors"))
     frozen = [name for name in pretrained if name.startswith("citrus.") and name.endswith("norm.weight")]
     assert frozen and all(torch.equal(base[name], pretrained[name]) for name in frozen)
 
