@@ -683,8 +683,8 @@ def test_fusion_errors_name_the_modality_and_the_fusion_route(model, tmp_path):
     CiTrusModel(ecg_config()).save_pretrained(tmp_path / "single")
     with pytest.raises(ValueError, match="holds a single-modality CiTrus checkpoint"):
         CiTrusFusionForSequenceClassification.load_encoder(tmp_path / "single", "ecg")
+    CiTrusFeatureExtractor.from_config(ecg_config()).save_pretrained(tmp_path / "single")
     with pytest.raises(OSError, match="single-modality checkpoint, whose CiTrusFeatureExtractor loads"):
-        CiTrusFeatureExtractor.from_config(ecg_config()).save_pretrained(tmp_path / "single")
         CiTrusFusionProcessor.from_pretrained(tmp_path / "single")
     with pytest.raises(TypeError, match=r"use peft on it directly.*modules_to_save=\['classifier'\]"):
         apply_lora(model, r=4)
