@@ -44,6 +44,19 @@ def _seed():
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True)
+def _warnings_once_per_test():
+    """transformers' `Logger.warning_once` / `info_once` say a message once per process, and the package says many of
+    its notices through them: cleared before each test, a test sees its own notices whatever ran before it in its
+    worker (a test that asserted one passed or failed with the order xdist gave it)."""
+    import logging
+
+    from transformers.utils import logging as hf_logging  # noqa: F401  (gives `logging.Logger` the two methods)
+
+    logging.Logger.warning_once.cache_clear()
+    logging.Logger.info_once.cache_clear()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _onnx_cache(tmp_path_factory):
     """ONNX exports of the inference backends (pipelines default to ONNX Runtime when it is installed) go to a folder
