@@ -4,19 +4,16 @@ one `error: ...` line, as the `citrus` command does (`citrus_hf.commands.script.
 from __future__ import annotations
 
 import os
-import runpy
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from test_examples_training import EXAMPLES, example_error_in_process
 
 from citrus_hf.commands.script import run_script
 from citrus_hf.data.errors import ArchiveMissingError
 from citrus_hf.publishing.push import unreachable_hub_error
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def test_an_example_without_the_offline_corpus_says_so_in_one_line(tmp_path):
@@ -72,21 +69,6 @@ def test_the_hub_offline_message_has_one_full_stop():
     assert "enabled. Check the network connection" in str(error) and ".." not in str(error)
 
 
-def _example_error(tmp_path, monkeypatch, capsys, script: str, *arguments: str) -> str:
-    """The one `error:` line an example ends with (exit code 2, no traceback: any other exception fails the test),
-    run in this process as `python examples/SCRIPT ...` runs it (`__main__`, its folder first on the path, in
-    `tmp_path`): a process each spent 8-11 s of a full suite starting Python and importing torch before the check."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "argv", [str(EXAMPLES / script), *arguments])
-    monkeypatch.syspath_prepend(str(EXAMPLES))
-    with pytest.raises(SystemExit) as stopped:
-        runpy.run_path(str(EXAMPLES / script), run_name="__main__")
-    error = capsys.readouterr().err
-    assert stopped.value.code == 2, error[-3000:]
-    (line,) = [line for line in error.splitlines() if "error:" in line]
-    return line
-
-
 @pytest.mark.parametrize(
     ("script", "arguments", "expected"),
     [
@@ -106,4 +88,4 @@ def test_an_examples_bad_argument_is_named_as_the_example_spells_it(
     """Refused later, a value named the setting it was passed on to (`--per-device-batch-size`, `--max-steps`,
     `hop_length` after an 81-minute recording was built), a bad budget only after the encoders' pre-training, a
     negative count ran ("nan are synthetic"), and a mistyped folder got the Hub's words for a repo id."""
-    assert expected in _example_error(tmp_path, monkeypatch, capsys, script, *arguments)
+    assert expected in example_error_in_process(tmp_path, monkeypatch, capsys, script, *arguments)
