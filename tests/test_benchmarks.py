@@ -181,9 +181,11 @@ def test_base_recipe_is_a_wider_citrus_small_in_bf16():
         PretrainArguments.from_recipe("huge", output_dir="x")
 
 
-def test_gpu_script_packs_the_corpus_and_trains_on_the_packed_windows(tmp_path):
+def test_gpu_script_packs_the_corpus_and_trains_on_the_packed_windows(tmp_path, monkeypatch):
     """A GPU machine without the archives trains on the packed corpus: the unpacked rows realign to the windows and
-    patch masks the corpus aligns to, each standardised, and the run records the corpus and options they came from."""
+    patch masks the corpus aligns to, each standardised, and the run records the corpus and options they came from.
+    The packing and the throughput alone run the script's `main` in this process (a fresh Python each only imported
+    torch again); the training on the packed corpus runs as the GPU machine runs it, in a process of its own."""
     import numpy as np
 
     from citrus_hf.data import get_dataset_spec
@@ -193,7 +195,7 @@ def test_gpu_script_packs_the_corpus_and_trains_on_the_packed_windows(tmp_path):
 
     gpu_pretrain = _benchmark_module("gpu_pretrain")
     packed = tmp_path / "corpus.npz"
-    counts = _run("gpu_pretrain.py", "--tiny", "--pack-corpus", str(packed), tmp_path=tmp_path)
+    counts = gpu_pretrain.main(["--tiny", "--pack-corpus", str(packed)])
     folder, name = gpu_pretrain.unpack_corpus(str(packed), str(tmp_path / "unpacked"))
     assert name == "eeg_pretrain"
     config = build_config("tiny")
@@ -221,10 +223,10 @@ def test_gpu_script_packs_the_corpus_and_trains_on_the_packed_windows(tmp_path):
         **gpu_pretrain.TINY_CHANGES["dataset_options"],
     }
     # the other half alone: the throughput of the recipe's model, nothing pre-trained
-    timed = _run(
-        "gpu_pretrain.py", "--device", "cpu", "--tiny", "--skip-pretraining", "--rounds", "1", "--steps-per-round",
-        "1", tmp_path=tmp_path,
-    )  # fmt: skip
+    monkeypatch.delenv("ACCELERATE_USE_CPU", raising=False)  # the script sets it for --device cpu: undone after
+    timed = gpu_pretrain.main(
+        ["--device", "cpu", "--tiny", "--skip-pretraining", "--rounds", "1", "--steps-per-round", "1"]
+    )
     assert "pretraining" not in timed and timed["throughput"]["model_config"] == "tiny"
     assert timed["throughput"]["citrus"]["windows_per_s"] > 0
 
