@@ -3,13 +3,11 @@ one `error: ...` line, as the `citrus` command does (`citrus_hf.commands.script.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 
 import numpy as np
 import pytest
-from test_examples_training import EXAMPLES, example_error_in_process
+from test_examples_training import example_error_in_process, run_example_process
 
 from citrus_hf.commands.script import run_script
 from citrus_hf.data.errors import ArchiveMissingError
@@ -17,16 +15,10 @@ from citrus_hf.publishing.push import unreachable_hub_error
 
 
 def test_an_example_without_the_offline_corpus_says_so_in_one_line(tmp_path):
-    environment = {**os.environ, "CITRUS_HF_CACHE": str(tmp_path / "empty"), "OMP_NUM_THREADS": "1"}
-    completed = subprocess.run(
-        [sys.executable, str(EXAMPLES / "your_own_data.py"), "--output-dir", str(tmp_path / "own")],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert completed.returncode == 2, completed.stderr[-3000:]
+    completed = run_example_process(
+        "your_own_data.py", "--output-dir", str(tmp_path / "own"), cwd=tmp_path, returncode=2,
+        CITRUS_HF_CACHE=str(tmp_path / "empty"),
+    )  # fmt: skip
     assert "Traceback" not in completed.stderr
     (line,) = [line for line in completed.stderr.splitlines() if line.startswith("error:")]
     assert "citrus data fetch --offline-corpus" in line

@@ -16,11 +16,16 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def run_example_process(name: str, *arguments: str, cwd: Path) -> subprocess.CompletedProcess:
-    """Run one example as a user would (`python examples/NAME ...`); it must exit 0. Its stdout and stderr. Its
-    temporary folders (the inference examples train their classifier in one and keep it, for `--model`) go under
-    `cwd`, the test's own folder, not the machine's /tmp, which kept a model of every run."""
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "TMPDIR": str(cwd)}
+def run_example_process(
+    name: str, *arguments: str, cwd: Path, returncode: int = 0, **environment: str
+) -> subprocess.CompletedProcess:
+    """Run one example as a user would (`python examples/NAME ...`, with `environment` added); it must exit with
+    `returncode`. Its stdout and stderr. Its temporary folders (the inference examples train their classifier in one
+    and keep it, for `--model`) go under `cwd`, the test's own folder, not the machine's /tmp, which kept a model of
+    every run."""
+    environment = {
+        **os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "TMPDIR": str(cwd), **environment
+    }  # fmt: skip
     completed = subprocess.run(
         [sys.executable, str(EXAMPLES / name), *arguments],
         cwd=cwd,
@@ -29,7 +34,7 @@ def run_example_process(name: str, *arguments: str, cwd: Path) -> subprocess.Com
         text=True,
         timeout=300,
     )
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.returncode == returncode, completed.stderr[-3000:]
     return completed
 
 
