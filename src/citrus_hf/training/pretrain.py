@@ -647,9 +647,15 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
     # checkpoints): taken before the folder is checked, so that the second finds the first
     launch = accelerator if accelerator.num_processes > 1 else None
     with output_folder_lock(args.output_dir, "citrus pretrain", launch, overwrite=args.overwrite_output_dir):
-        return _pretrain_in_folder(
+        result = _pretrain_in_folder(
             args, accelerator, config, checkpoint, resume_dir, model_factory, loss_fn, start_time
         )
+    # `end_training` destroys the process group: only once the run's objects (the DDP model's wrapper, the data
+    # stream, the loop) are freed with `_pretrain_in_folder`'s frame. Destroyed before, a rank could wait forever in
+    # their teardown at that frame's return under two CPU processes (3 of 10 launches on a busy 2-core machine; 0 of
+    # 20 this way).
+    accelerator.end_training()
+    return result
 
 
 def _pretrain_in_folder(
@@ -769,8 +775,7 @@ def _pretrain_in_folder(
         Path(args.output_dir).mkdir(parents=True, exist_ok=True)
         summary = result.summary() | {"arguments": asdict(args)}
         (Path(args.output_dir) / SUMMARY_FILE).write_text(dumps_strict(summary, indent=2), encoding="utf-8")
-    accelerator.end_training()
-    return result
+    return result  # (`_pretrain` ends the training once this frame's objects are freed)
 
 
 def _tell(accelerator, message: str) -> None:
