@@ -212,11 +212,9 @@ def test_citrus_export_writes_a_folder_onnx_runtime_serves_alone(tmp_path, capsy
     assert {"model.onnx", "config.json", "preprocessor_config.json"} <= {path.name for path in out.iterdir()}
     assert len(list(cache.iterdir())) == 1  # the cache holds the same export
     graph = onnx.load(str(out / "model.onnx"))
-    assert json.loads({entry.key: entry.value for entry in graph.metadata_props}["id2label"]) == {
-        "0": "a",
-        "1": "b",
-        "2": "c",
-    }
+    metadata = {entry.key: entry.value for entry in graph.metadata_props}
+    assert json.loads(metadata["id2label"]) == {"0": "a", "1": "b", "2": "c"}
+    assert json.loads(metadata["function_to_apply"]) == "softmax"
     session = onnxruntime.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
     assert [(i.name, i.type) for i in session.get_inputs()] == [
         ("input_values", "tensor(float)"),
@@ -334,3 +332,20 @@ def test_the_default_onnx_cache_follows_hf_home_and_xdg_cache_home(monkeypatch, 
     monkeypatch.setenv("CITRUS_HF_ONNX_CACHE", str(tmp_path / "own"))
     assert onnx_cache_dir() == tmp_path / "own"
     assert onnx_cache_dir(tmp_path / "given") == tmp_path / "given"
+
+
+@needs_onnx
+def test_an_exported_multi_label_classifier_says_its_logits_take_a_sigmoid(tmp_path):
+    """A deployment folder's model.onnx carried id2label only: an ONNX-only consumer of a multi-label classifier
+    (whose config.json's problem_type says it) had nothing in the graph saying that its logits take a sigmoid each, and
+    argmax of them (the README's single-label snippet) names one label where several hold. The metadata says
+    `function_to_apply` as the pipelines apply it."""
+    import onnx
+
+    torch.manual_seed(0)
+    config = tiny_config(num_channels=2, num_labels=3, problem_type="multi_label_classification", **LABELS)
+    folder = _save(CiTrusForSequenceClassification(config).eval(), tmp_path / "multi")
+    out = tmp_path / "deploy"
+    assert citrus_main(["export", folder, "--output-dir", str(out), "--cache-dir", str(tmp_path / "cache")]) == 0
+    metadata = {entry.key: entry.value for entry in onnx.load(str(out / "model.onnx")).metadata_props}
+    assert json.loads(metadata["function_to_apply"]) == "sigmoid"

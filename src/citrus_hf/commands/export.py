@@ -18,7 +18,8 @@ not a stale file's. The ONNX path runs float32: a checkpoint saved in bfloat16 o
 copy (said in a note), which is what `pipeline(model=..., dtype=torch.float32)` runs.
 
 `--output-dir` also writes what ONNX Runtime alone needs to serve the model, as `optimum-cli export onnx` does:
-`model.onnx` (the checked export, with `id2label` in its metadata for a classifier, and `embedding_options`, the
+`model.onnx` (the checked export, with `id2label` and `function_to_apply` ("softmax", or "sigmoid" for a multi-label
+or one-output classifier) in its metadata for a classifier, and `embedding_options`, the
 features, pooling and channel pooling of the embeddings it computes, for any other checkpoint), `config.json`
 (`id2label`; `head_features`, `pooling` and `channel_pooling` those of the graph; `dtype` float32; no `custom_pipelines`
 nor AutoModel classes, whose code the folder does not hold) and `preprocessor_config.json` (the feature extractor,
@@ -295,8 +296,9 @@ def _load(args: ExportArguments) -> _Loaded:
 
 
 def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
-    """`folder/model.onnx` (the checked export; a classifier's `id2label` added to its metadata), `config.json` and
-    `preprocessor_config.json` (with the extractor's code), as optimum's export folder holds them."""
+    """`folder/model.onnx` (the checked export; a classifier's `id2label` and `function_to_apply` added to its
+    metadata), `config.json` and `preprocessor_config.json` (with the extractor's code), as optimum's export folder
+    holds them."""
     import copy
     import json
 
@@ -304,7 +306,7 @@ def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
     import torch
 
     from .._files import written_then_renamed
-    from ..inference.backends import problem_of
+    from ..inference.backends import problem_of, scores_each_output
 
     folder.mkdir(parents=True, exist_ok=True)
     graph = onnx.load(str(exported))
@@ -312,6 +314,9 @@ def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
     metadata = {}
     if problem_of(loaded.model) == CLASSIFICATION:
         metadata["id2label"] = {str(index): label for index, label in loaded.model.config.id2label.items()}
+        # how the logits become scores, as the pipelines make them (transformers' `function_to_apply` names): a
+        # multi-label or one-output classifier's logits each through a sigmoid, argmax of them would be wrong
+        metadata["function_to_apply"] = "sigmoid" if scores_each_output(loaded.model.config) else "softmax"
     elif loaded.target.output == "embeddings":
         # what the graph computes, which `--features` / `--pooling` / `--channel-pooling` chose: the config's fields
         # of the same meaning say it too (they described the checkpoint's defaults, another graph)
