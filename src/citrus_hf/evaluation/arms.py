@@ -220,7 +220,9 @@ def register_arm(arm: _ArmOrClass) -> _ArmOrClass:
     Raises:
         TypeError: not an arm, an arm class that needs arguments, or no `name`.
         ValueError: an arm of that name is registered already (the package's included): registry names are unique.
-            An arm of a class defined again (a notebook cell run twice) replaces its first definition's.
+            An arm of a class defined again (a notebook cell run twice) replaces its first definition's; an instance
+            of a package class with the same settings as the one registered (`CiTrusArm(name="mine", ...)` run
+            twice) is accepted, with other settings refused.
     """
     instance = arm
     if isinstance(arm, type) and issubclass(arm, Arm):
@@ -236,7 +238,11 @@ def register_arm(arm: _ArmOrClass) -> _ArmOrClass:
     name = getattr(instance, "name", None)
     if not isinstance(name, str) or not name:
         raise TypeError(f"{type(instance).__qualname__} must set `name` (its registry name, --arms NAME).")
-    if name in ARMS and not redefines(type(ARMS[name]), type(instance)):
+    # An instance of the package's own classes (`CiTrusArm(name="mine", ...)`) has no definition of the user's to
+    # recognise as defined again: the same settings registered again (a notebook cell run twice) are that cell.
+    if name in ARMS and not (
+        redefines(type(ARMS[name]), type(instance)) or (type(ARMS[name]) is type(instance) and ARMS[name] == instance)
+    ):
         raise ValueError(
             f"The evaluation arm {name!r} is already registered ({ARMS[name].description}); registry names must be "
             "unique: give yours another name."

@@ -414,14 +414,15 @@ def _task_model(peft_model: PeftModel, action: str) -> PreTrainedModel:
     return base
 
 
-def _adapter_parameters(peft_model: PeftModel, adapter: str | None = None) -> int:
-    """Parameters an adapter (default: the active one) holds: its method's tensors (LoRA's matrices, IA3's scales,
-    ...) and the task head it saves in full. Read from peft's layers (their `adapter_layer_names` dicts, keyed by
-    adapter) and `modules_to_save` wrappers, not by `requires_grad`, so that an adapter loaded for inference
-    (everything frozen) counts the same as in training; nor by the adapter's name in parameter names, which an adapter
-    named as a module ("ecg" on a fusion model's ecg encoder) matched all over the model."""
+def _adapter_tensors(peft_model: PeftModel, adapter: str | None = None) -> dict[int, int]:
+    """The tensors an adapter (default: the active one) holds, as {id: number of values}: its method's tensors (LoRA's
+    matrices, IA3's scales, ...) and the task head it saves in full. Read from peft's layers (their
+    `adapter_layer_names` dicts, keyed by adapter) and `modules_to_save` wrappers, not by `requires_grad`, so that an
+    adapter loaded for inference (everything frozen) counts the same as in training; nor by the adapter's name in
+    parameter names, which an adapter named as a module ("ecg" on a fusion model's ecg encoder) matched all over the
+    model. By identity: a tensor two modules share counts once."""
     adapter = adapter or peft_model.active_adapter
-    counted: dict[int, int] = {}  # by identity: a tensor two modules share counts once
+    counted: dict[int, int] = {}
     for module in peft_model.modules():
         if isinstance(module, BaseTunerLayer):
             holders = [getattr(module, name, None) for name in module.adapter_layer_names]
@@ -433,7 +434,25 @@ def _adapter_parameters(peft_model: PeftModel, adapter: str | None = None) -> in
             held = holder[adapter]
             for parameter in held.parameters() if isinstance(held, nn.Module) else [held]:
                 counted[id(parameter)] = parameter.numel()
-    return sum(counted.values())
+    return counted
+
+
+def _adapter_parameters(peft_model: PeftModel, adapter: str | None = None) -> int:
+    """Parameters an adapter (default: the active one) holds (`_adapter_tensors`)."""
+    return sum(_adapter_tensors(peft_model, adapter).values())
+
+
+def _model_parameters_with(peft_model: PeftModel, adapter: str) -> int:
+    """The parameters of the base model and of `adapter` alone: what peft's `get_nb_trainable_parameters` counts as
+    "all params" with that one adapter on the model. peft counts every adapter the model holds, so a card of one
+    adapter on a model that also held others gave a total (and a trainable share) that no model of that adapter has."""
+    own = _adapter_tensors(peft_model, adapter)
+    others: dict[int, int] = {}
+    for name in peft_model.peft_config:
+        if name != adapter:
+            others |= _adapter_tensors(peft_model, name)
+    total = peft_model.get_nb_trainable_parameters()[1]
+    return total - sum(count for key, count in others.items() if key not in own)
 
 
 # Settings of a peft config that are bookkeeping, not the method's hyper-parameters: left out of an adapter's card.
@@ -578,7 +597,7 @@ def adapter_card(
     method, settings = _method_and_settings(lora_config)
     base_id = hub_repo_id(lora_config.base_model_name_or_path)
     bundled = _bundled_name(lora_config.base_model_name_or_path)
-    trainable, total = _adapter_parameters(peft_model, adapter_name), peft_model.get_nb_trainable_parameters()[1]
+    trainable, total = _adapter_parameters(peft_model, adapter_name), _model_parameters_with(peft_model, adapter_name)
     tags = ["citrus", "bio-signal", "time-series", method.lower()]
     tags += [f"base_model:adapter:{base_id}"] if base_id else []
     data = ModelCardData(library_name="peft", base_model=base_id, tags=tags, license=license)
