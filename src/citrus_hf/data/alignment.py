@@ -37,6 +37,7 @@ from ..configuration_citrus import CiTrusConfig, looks_like_time_by_channels
 from ..feature_extraction_citrus import (
     SHORT_RECORDING_ADVICE,
     CiTrusFeatureExtractor,
+    nan_padding_span,
     spread_checked_by_caller,
     unit_mismatch_notice,
 )
@@ -251,6 +252,33 @@ def _resampled_length(samples: int, rate: float, config) -> int:
     return math.ceil(samples * up / down)
 
 
+def _whole_patch_samples(samples: int, rate: float, extractor: CiTrusFeatureExtractor) -> int:
+    """The most of a recording's first `samples` (at `rate` Hz) whose resampling to `extractor`'s rate gives a whole
+    number of patches: fewer than one patch's worth less, unless the model's rate is above `rate` (64 -> 100 Hz),
+    where only some lengths resample to a patch boundary and a few patches may go. `samples` as it is
+    where no prefix of at least one patch does (too short a recording: the extractor refuses it, with advice).
+
+    Why: the last window of a recording that ends inside a patch is padded, and `patch_mask` marks that part-filled
+    patch as signal (a patch is masked only when it holds no real sample), so pre-training scored up to
+    `patch_length - 1` padding zeros as signal per recording."""
+    from ..feature_extraction_citrus import _resampling_factors
+
+    up, down = _resampling_factors(rate, extractor.sampling_rate)
+    patch = extractor.patch_length
+    for patches in range(-(-samples * up // down) // patch, 0, -1):
+        kept = patches * patch * down // up
+        if -(-kept * up // down) == patches * patch:  # resample_poly gives ceil(n * up / down) samples
+            return kept
+    return samples
+
+
+def _whole_patch_prefix(recording: np.ndarray, rate: float, extractor: CiTrusFeatureExtractor) -> np.ndarray:
+    """`recording` `(channels, time)` cut to whole patches at the model's rate (`_whole_patch_samples`), counted after
+    the NaN length padding at its start and end that the extractor leaves out with `nan_policy="interpolate"`."""
+    start, stop = nan_padding_span(recording) if extractor.nan_policy == "interpolate" else (0, recording.shape[-1])
+    return recording[..., : start + _whole_patch_samples(stop - start, rate, extractor)]
+
+
 def align_rows(
     dataset,
     extractor: CiTrusFeatureExtractor,
@@ -263,6 +291,7 @@ def align_rows(
     length: int | None = None,
     row_numbers: Sequence[int] | None = None,
     where: str | None = None,
+    whole_patches: bool = False,
 ):
     """Align every row of `dataset` with `extractor` (a cached `Dataset.map`); the core of both aligners. With
     fixed statistics (`normalization="fixed"`), rows whose spread is orders of magnitude off them are named in a
@@ -283,6 +312,8 @@ def align_rows(
         row_numbers: what an error calls each row of `dataset` (default: its position): the rows of the user's
             split that a selection of it (a label budget's draw, a carved pool) holds.
         where: where the rows are, for the warning about their units ("test split").
+        whole_patches: cut every recording (each channel, with `split_channels`) to whole patches at the model's rate
+            before it is windowed (`_whole_patch_samples`), so that no patch `patch_mask` marks real holds padding.
 
     Returns:
         A memory-mapped `datasets.Dataset` with `input_values` `(num_channels, context_length)` float32,
@@ -336,18 +367,19 @@ def align_rows(
                     "(`signal.T`)."
                 )
             if split_channels:
-                recordings.extend(signal[:, None, :])
-                recording_rates.extend([float(rate)] * signal.shape[0])
-                rows.extend([row] * signal.shape[0])
+                channels = list(signal[:, None, :])
             elif signal.shape[0] != num_channels:
                 raise ValueError(
                     f"A row has {signal.shape[0]} channels but the model takes {num_channels}; select the channels, "
                     "or pre-train a single-channel model (num_channels=1: every channel its own example)."
                 )
             else:
-                recordings.append(signal)
-                recording_rates.append(float(rate))
-                rows.append(row)
+                channels = [signal]
+            if whole_patches:
+                channels = [_whole_patch_prefix(channel, float(rate), extractor) for channel in channels]
+            recordings.extend(channels)
+            recording_rates.extend([float(rate)] * len(channels))
+            rows.extend([row] * len(channels))
         aligned: dict[str, Any]
         if not recordings:
             aligned = {"input_values": np.zeros((0, num_channels, length), np.float32)}
@@ -377,6 +409,7 @@ def align_rows(
     read = ["input_values"] + (["sampling_rate"] if has_rate else []) + ([label_column] if label_column else [])
     read += ["recording"] if has_recording else []
     settings = [extractor.to_dict(), sampling_rate, label_column, label_dtype, split_channels, length, call_options]
+    settings.append(whole_patches)
     # `dtype=None`: each column in its stored type; `datasets`' numpy format otherwise makes float64 rows float32
     # (a swing on a large offset rounded away before the extractor, which keeps it for the same recording given to the
     # pipeline) and every rate float32
@@ -483,6 +516,14 @@ def align_corpus(
     (`CiTrusFeatureExtractor`'s "window" alignment; a row shorter than a window becomes one padded window, marked in
     `patch_mask`). With `config.num_channels == 1` every channel of a multi-channel row becomes its own example
     (channel-independent pre-training, as PatchTST); otherwise rows must have exactly `num_channels` channels.
+
+    Every recording (every channel, with `num_channels == 1`) is first cut to a whole number of patches at the
+    model's rate (`_whole_patch_samples`): fewer than `config.patch_length` model samples dropped per recording, or a
+    few patches where the model's rate is above the row's (64 -> 100 Hz: only some lengths end on a patch boundary).
+    Why: a patch part-filled with padding was marked as signal and scored, the pre-training target holding up to
+    `patch_length - 1` padding zeros per recording. A recording whose last window would hold less than a patch gives
+    no such window.
+
     `sampling_rate` is the rate of every row when the corpus has no `sampling_rate` column (a column must hold one
     rate per row, `check_rate_values`); `nan_policy` what the extractor does with NaN / inf samples ("raise" or
     "interpolate"); `split_name` the corpus's split, as errors name it.
@@ -511,6 +552,7 @@ def align_corpus(
             split_channels=config.num_channels == 1,
             num_proc=num_proc,
             where=f"{split_name} split",
+            whole_patches=True,
         )
     finally:
         SHORT_RECORDING_ADVICE.reset(token)
