@@ -4312,7 +4312,6 @@ class _HeadSizeKeywords:
     def _check_config_head_keywords(cls, config: PreTrainedConfig) -> None:
         """`_check_head_keywords` on the keywords `config` was built with."""
         sizes = {"num_labels": config.num_labels, "num_targets": config.num_targets}
-        sizes |= {"id2label": config.id2label, "label2id": config.label2id}
         cls._check_head_keywords(head_keywords_given(config), sizes)
 
 
@@ -4391,20 +4390,14 @@ class _RegressorLoss(_HeadSizeKeywords, _RegressionHeadStart):
 
     @classmethod
     def _check_head_keywords(cls, given: Collection[str], values: Mapping[str, Any]) -> None:
-        """Refuse the classes (`num_labels`, or the names `id2label` / `label2id` that imply them) without
-        `num_targets`: a regressor's outputs are `num_targets`, and the head would keep one output while the config
-        recorded the classes (the mirror of the classifier's refusal of `num_targets`)."""
-        classes = [name for name in ("num_labels", "id2label", "label2id") if name in given]
-        if classes and "num_targets" not in given:
-            keyword, value = classes[0], values[classes[0]]
-            # the names' count is what they would have sized (a dict, or a list `id2label` takes); else num_labels
-            count = len(value) if isinstance(value, (Mapping, list, tuple)) else values.get("num_labels", value)
-            # (a config records both maps from either one: name them together, not the one that may not be given)
-            shown = f"{keyword}={value!r}" if keyword == "num_labels" else f"Class names (id2label / label2id: {count})"
+        """Refuse `num_labels` without `num_targets`: a regressor's outputs are `num_targets`, and the head would keep
+        one output while the config recorded the classes (the mirror of the classifier's refusal of `num_targets`)."""
+        if "num_labels" in given and "num_targets" not in given:
             classifier = cls.__name__.replace("ForRegression", "ForSequenceClassification")
             raise ValueError(
-                f"{shown} sets the classes of {classifier}; the outputs of {cls.__name__} are `num_targets`: pass "
-                f"num_targets={count!r} (with ignore_mismatched_sizes=True for a new head on a task checkpoint)."
+                f"num_labels={values['num_labels']!r} sets the classes of {classifier}; the outputs of {cls.__name__} "
+                f"are `num_targets`: pass num_targets={values['num_labels']!r} (with ignore_mismatched_sizes=True for "
+                "a new head on a task checkpoint)."
             )
 
 
