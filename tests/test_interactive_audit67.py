@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tiny_configs import save_tiny_classifier
+from tiny_configs import project_with_tiny_classifier
 
 
 def _python(script: str, **options) -> subprocess.CompletedProcess:
@@ -26,12 +26,7 @@ def test_a_model_loaded_from_a_relative_folder_remembers_the_folder_after_a_chdi
     from citrus_hf import CiTrusForSequenceClassification
     from citrus_hf.training.lora import apply_lora, save_adapter
 
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    project, elsewhere = tmp_path / "A", tmp_path / "B"
-    (project / "runs").mkdir(parents=True)
-    elsewhere.mkdir()
-    monkeypatch.chdir(project)
-    save_tiny_classifier("runs/base")
+    project, elsewhere = project_with_tiny_classifier(tmp_path, monkeypatch)
     folder = str(project / "runs" / "base")
     for load in (CiTrusForSequenceClassification.from_pretrained, AutoModelForSequenceClassification.from_pretrained):
         model = load("runs/base")

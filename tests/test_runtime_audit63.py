@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tiny_configs import save_tiny_classifier, tiny_config
+from tiny_configs import project_with_tiny_classifier, tiny_config
 
 
 @pytest.fixture
@@ -130,12 +130,7 @@ def test_an_adapter_records_a_local_base_folder_by_its_absolute_path(tmp_path, m
     from citrus_hf import CiTrusForSequenceClassification
     from citrus_hf.training.lora import apply_lora, load_adapter, save_adapter
 
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
-    (project / "runs").mkdir(parents=True)
-    elsewhere.mkdir()
-    monkeypatch.chdir(project)
-    save_tiny_classifier("runs/base")
+    project, elsewhere = project_with_tiny_classifier(tmp_path, monkeypatch)
     save_adapter(apply_lora(CiTrusForSequenceClassification.from_pretrained("runs/base"), verbose=False), "runs/lora")
     config_file = project / "runs" / "lora" / "adapter_config.json"
     config = json.loads(config_file.read_text())

@@ -110,3 +110,16 @@ def write_edf_annotations(path, items, start=None):
     finally:
         writer.close()
     return path
+
+
+def project_with_tiny_classifier(tmp_path, monkeypatch):
+    """A notebook's two project folders: `project` (the working directory, offline, with a tiny classifier saved at
+    its relative path `runs/base`) and `elsewhere` (empty), for tests of what a relative folder means after a chdir.
+    Returns `(project, elsewhere)`."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    (project / "runs").mkdir(parents=True)
+    elsewhere.mkdir()
+    monkeypatch.chdir(project)
+    save_tiny_classifier("runs/base")
+    return project, elsewhere
