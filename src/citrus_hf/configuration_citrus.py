@@ -1081,6 +1081,44 @@ def head_keywords_given(config: PreTrainedConfig) -> frozenset[str]:
     return _HEAD_KEYWORDS_GIVEN.get(id(config), frozenset())
 
 
+def named_outputs(id2label: Mapping[Any, Any] | None) -> list[str] | None:
+    """The names `id2label` gives its outputs, in id order, or None when it holds transformers' placeholders alone
+    (`{0: "LABEL_0", 1: "LABEL_1"}`, every config's default, which names nothing). A regressor's `id2label` names its
+    targets, as transformers' regression heads do (`num_labels` outputs named by `id2label`)."""
+    if not isinstance(id2label, Mapping) or not id2label:
+        return None
+    ids = sorted(id2label, key=lambda key: int(key) if str(key).strip().lstrip("-").isdigit() else 0)
+    names = [str(id2label[key]) for key in ids]
+    if all(name == f"LABEL_{key}" for key, name in zip(ids, names)):
+        return None
+    return names
+
+
+def target_names_of(config: PreTrainedConfig) -> list[str] | None:
+    """The names `config.id2label` gives its `num_targets` outputs (a regressor's targets), or None: placeholders, or
+    names of another count (which the regressors refuse, `check_target_names`)."""
+    names = named_outputs(config.id2label)
+    return names if names is not None and len(names) == config.num_targets else None
+
+
+def check_target_names(config: PreTrainedConfig, model_class: str) -> None:
+    """Refuse a regressor's `id2label` (or the `label2id` it came from) whose names are not one per target: the head
+    keeps its `num_targets` outputs, and the config would record names of another count without a word (3 class names
+    on a one-output head). Placeholder names (`LABEL_0`, ..., every config's default) name nothing and pass.
+
+    Raises:
+        ValueError: naming both counts and the two fixes.
+    """
+    names = named_outputs(config.id2label)
+    if names is not None and len(names) != config.num_targets:
+        shown = ", ".join(map(repr, names[:6])) + (", ..." if len(names) > 6 else "")
+        raise ValueError(
+            f"id2label names {len(names)} outputs ({shown}), and {model_class} has num_targets={config.num_targets}: "
+            f"a regressor's id2label names its targets, one per output. Pass num_targets={len(names)} for "
+            f"{len(names)} targets, or one name per target (id2label={names[: config.num_targets]!r})."
+        )
+
+
 def check_id2label_count(id2label: Any, num_labels: Any) -> None:
     """`check_label_count` for an `id2label` map given beside `num_labels` (a list of names, converted where the
     config takes it, and anything else pass: their own checks name what is wrong with them). Inside `from_dict`'s
@@ -1559,6 +1597,15 @@ class CiTrusConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfi
         (`classifier_dropout=`, `num_layers=`) as the constructor does: it would be kept as an unused attribute."""
         check_misspelt_fields(type(self), config_dict)
         super().update(config_dict)
+
+    @derived_setting(
+        "the names id2label gives a regressor's num_targets outputs", "id2label=[...] (one name per target)"
+    )
+    def target_names(self) -> list[str] | None:
+        """The names of a regressor's `num_targets` outputs (`"heart_rate"`), which its pipeline, `citrus predict`,
+        model card and ONNX export report them by: `id2label`'s, when it names one per target; None when it holds
+        transformers' placeholders (`LABEL_0`, ...: unnamed, reported as `target` / `target_0`, ...)."""
+        return target_names_of(self)
 
     @derived_setting("context_length // patch_length", "context_length (num_patches x patch_length samples)")
     def num_patches(self) -> int:

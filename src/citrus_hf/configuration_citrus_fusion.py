@@ -47,6 +47,7 @@ from .configuration_citrus import (
     set_class_names,
     settle_class_labels,
     settled_class_names,
+    target_names_of,
 )
 from .vocabulary_citrus import FUSION_MODEL_TYPE, as_bool
 
@@ -245,6 +246,13 @@ class CiTrusFusionConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTraine
         for key in _SUB_CONFIG_METADATA:
             values.pop(key, None)
         return CiTrusConfig(**values)
+
+    @derived_setting(
+        "the names id2label gives a regressor's num_targets outputs", "id2label=[...] (one name per target)"
+    )
+    def target_names(self) -> list[str] | None:
+        """The names of `CiTrusFusionForRegression`'s `num_targets` outputs, as `CiTrusConfig.target_names`."""
+        return target_names_of(self)
 
     @derived_setting("the names of modality_configs", "modality_configs={name: CiTrusConfig(...), ...}")
     def modalities(self) -> list[str]:

@@ -47,6 +47,7 @@ from .configuration_citrus import (
     check_checkpoint_reference,
     check_misspelt_fields,
     check_problem_type,
+    check_target_names,
     checkpoints_inside_hint,
     config_field_names,
     custom_pipelines_for,
@@ -56,6 +57,7 @@ from .configuration_citrus import (
     looks_like_time_by_channels,
     lookup_never_reached_the_hub,
     missing_subfolder_error,
+    named_outputs,
     refuse_second_run,
     safetensors_names,
     stale_weights_error,
@@ -2096,6 +2098,7 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
                     kwargs["config"].problem_type = new_problem
             elif "problem_type" not in kwargs:
                 kwargs["problem_type"] = new_problem
+            kwargs = cls._without_replaced_head_names(saved_class, saved_config, kwargs)
         # Mismatched shapes are reported below with the shapes and the fix, instead of transformers' pointer to its
         # log ("see report above"); a head the caller asked to replace is then allowed.
         replace_mismatched = bool(kwargs.pop("ignore_mismatched_sizes", False))
@@ -2356,6 +2359,29 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
     def _config_overrides_for(cls, pretrained_model_name_or_path, saved_config: dict, kwargs: dict) -> dict:
         """The caller's `from_pretrained` keyword arguments with the config overrides they imply, given the
         checkpoint's `saved_config` (none by default)."""
+        return kwargs
+
+    @classmethod
+    def _without_replaced_head_names(cls, saved_class: str, saved_config: dict, kwargs: dict) -> dict:
+        """`from_pretrained`'s keywords for a new head of this class in place of a task checkpoint's other head
+        (`replace_head=True`): a classifier's class names would name a regressor's targets (3 class names beside one
+        output, refused) and a regressor's target names would set a classifier's classes, so the saved names give
+        way to transformers' placeholders unless the caller named the new head's outputs (`num_labels`, `id2label`,
+        `label2id`, here or in the config given)."""
+        saved = getattr(sys.modules[cls.__module__], saved_class, None)
+        own_head = getattr(cls, "head_name", None)
+        if own_head is None or getattr(saved, "head_name", own_head) in (None, own_head):
+            return kwargs  # an encoder class, a pre-training checkpoint or one of the same head: its names stand
+        names = ("num_labels", "id2label", "label2id")
+        given = kwargs.get("config")
+        placeholders = {index: f"LABEL_{index}" for index in range(2)}  # (every config's default: two classes)
+        if isinstance(given, PreTrainedConfig):
+            if not set(names) & head_keywords_given(given) and named_outputs(given.id2label) is not None:
+                kwargs = {**kwargs, "config": copy.deepcopy(given)}
+                kwargs["config"].id2label = dict(placeholders)
+                kwargs["config"].label2id = {name: index for index, name in placeholders.items()}
+        elif not set(names) & kwargs.keys() and named_outputs(saved_config.get("id2label")) is not None:
+            kwargs = {**kwargs, "id2label": dict(placeholders)}
         return kwargs
 
     @classmethod
@@ -3909,6 +3935,7 @@ class _CiTrusForTask(CiTrusPreTrainedModel):
         # `CiTrusForRegression(CiTrusConfig(num_labels=2))`; a config given to `from_pretrained` (the Auto classes'
         # route) was read there, and transformers builds the model from a copy
         self._check_config_head_keywords(config)
+        self._check_output_names(config)
         self.citrus = CiTrusModel(config)
         self._freeze_unused_parameters()
         self.pooler = CiTrusPooler(config)
@@ -4314,6 +4341,11 @@ class _HeadSizeKeywords:
         sizes = {"num_labels": config.num_labels, "num_targets": config.num_targets}
         cls._check_head_keywords(head_keywords_given(config), sizes)
 
+    @classmethod
+    def _check_output_names(cls, config: PreTrainedConfig) -> None:
+        """Refuse names in `config` that do not name this head's outputs (the regressors' `check_target_names`); a
+        classifier's `id2label` sets its head's size, so it always does."""
+
 
 class _ClassifierLoss(_HeadSizeKeywords, _RegressionHeadStart):
     """The loss of a classification head by `config.problem_type` (single-label, multi-label, or regression, with the
@@ -4399,6 +4431,14 @@ class _RegressorLoss(_HeadSizeKeywords, _RegressionHeadStart):
                 f"are `num_targets`: pass num_targets={values['num_labels']!r} (with ignore_mismatched_sizes=True for "
                 "a new head on a task checkpoint)."
             )
+
+    @classmethod
+    def _check_output_names(cls, config: PreTrainedConfig) -> None:
+        """A regressor's `id2label` names its targets (`config.target_names`): names of another count than
+        `num_targets` are refused, on every route (the constructor, `from_pretrained`'s keywords or config, the Auto
+        classes), since every one builds the model from the config. transformers' placeholders (`LABEL_0`, ...) name
+        nothing and pass: they are every config's default, beside the default `num_targets`."""
+        check_target_names(config, cls.__name__)
 
 
 class CiTrusForSequenceClassification(_ClassifierLoss, _CiTrusForTask):

@@ -110,6 +110,7 @@ class CiTrusFusionPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
         self._check_config_class(config)
         # the other task's head-size keyword (`_HeadSizeKeywords`, which every fusion task class takes from its loss)
         self._check_config_head_keywords(config)
+        self._check_output_names(config)
         super().__init__(config)
         # Encoders are complete CiTrus models: each initialises itself with its own config (transformers dispatches
         # `_init_weights` to sub-models) and can be saved or loaded on its own.

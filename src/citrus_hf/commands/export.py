@@ -19,7 +19,8 @@ copy (said in a note), which is what `pipeline(model=..., dtype=torch.float32)` 
 
 `--output-dir` also writes what ONNX Runtime alone needs to serve the model, as `optimum-cli export onnx` does:
 `model.onnx` (the checked export, with `id2label` and `function_to_apply` ("softmax", or "sigmoid" for a multi-label
-or one-output classifier) in its metadata for a classifier, and `embedding_options`, the
+or one-output classifier) in its metadata for a classifier, `target_names` for a regressor that names its targets
+(`config.target_names`), and `embedding_options`, the
 features, pooling and channel pooling of the embeddings it computes, for any other checkpoint), `config.json`
 (`id2label`; `head_features`, `pooling` and `channel_pooling` those of the graph; `dtype` float32; no `custom_pipelines`
 nor AutoModel classes, whose code the folder does not hold) and `preprocessor_config.json` (the feature extractor,
@@ -317,6 +318,9 @@ def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
         # how the logits become scores, as the pipelines make them (transformers' `function_to_apply` names): a
         # multi-label or one-output classifier's logits each through a sigmoid, argmax of them would be wrong
         metadata["function_to_apply"] = "sigmoid" if scores_each_output(loaded.model.config) else "softmax"
+    elif getattr(loaded.model.config, "target_names", None) and loaded.target.output == "logits":
+        # a regressor's outputs by name (its `id2label`), in the graph's output order
+        metadata["target_names"] = loaded.model.config.target_names
     elif loaded.target.output == "embeddings":
         # what the graph computes, which `--features` / `--pooling` / `--channel-pooling` chose: the config's fields
         # of the same meaning say it too (they described the checkpoint's defaults, another graph)

@@ -419,9 +419,11 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
             breaks = np.flatnonzero(apart) + 1
             middles = np.insert(middles, breaks, (until[breaks - 1] + starts[breaks]) / 2)
             values = np.insert(values, breaks, np.nan, axis=0)
-            for column in range(values.shape[1]):
-                first.plot(middles, values[:, column], marker=".", lw=1, label=f"target {column}")
-            first.set_ylabel("target")
+            names = result.get("target_names") or [f"target {column}" for column in range(values.shape[1])]
+            for column, name in enumerate(names):
+                first.plot(middles, values[:, column], marker=".", lw=1, label=name)
+            # one target named: the axis says which (the legend, shown for several, names each)
+            first.set_ylabel(names[0] if len(names) == 1 and result.get("target_names") else "target")
             first.set_xlabel(f"time ({unit})")
             if values.shape[1] > 1 or first.patches:  # (the shaded windows without signal, named)
                 first.legend(fontsize=8, frameon=False)
@@ -783,6 +785,9 @@ def _summary(path: str, result: dict[str, Any], rate: float, duration: float, pa
         answer = "no label (no window holds signal)" if "label" in result else "no answer (no window holds signal)"
     elif "label" in result:
         answer = f"{result['label']} (score {result['score']:.3f})"
+    elif result.get("target_names"):
+        values = [result["target"]] if "target" in result else result["targets"]
+        answer = ", ".join(f"{name} {value:.4g}" for name, value in zip(result["target_names"], values))
     elif "target" in result:
         answer = f"target {result['target']:.4g}"
     elif "targets" in result:
@@ -873,15 +878,29 @@ def _window_rows(path: str, result: dict[str, Any], config, start: Any = _NO_CLO
             row.update(label=window["label"], score=window["score"])
             scores = {entry["label"]: entry["score"] for entry in window["labels"]}
             row.update({f"p_{config.id2label[k]}": scores[config.id2label[k]] for k in sorted(config.id2label)})
-        elif "target" in window:
-            row["target"] = window["target"]
-        elif "targets" in window:
-            row.update({f"target_{k}": value for k, value in enumerate(window["targets"])})
+        elif "target" in window or "targets" in window:
+            values = [window["target"]] if "target" in window else window["targets"]
+            row.update(zip(_target_columns(result), values, strict=True))
         elif embeddings is not None:
             row.update({f"embedding_{k}": float(value) for k, value in enumerate(embeddings[index])})
         row["no_signal"] = window.get("no_signal") or ""  # "flat" or "interpolated": left out of the recording's
         rows.append(row)
     return rows
+
+
+# The CSV's own columns, which a target's name must not take (the target's column is then `target_<name>`).
+_ROW_COLUMNS = frozenset({"recording", "start", "end", "start_time", "no_signal"})
+
+
+def _target_columns(result: dict[str, Any]) -> list[str]:
+    """A regressor's CSV columns, one per target: the model's names for them (`"target_names"`, its `id2label`:
+    `heart_rate`), a name that is one of the CSV's own columns as `target_<name>`; unnamed, `target` for one target
+    and `target_0`, `target_1`, ... for several."""
+    names = result.get("target_names")
+    if names:
+        return [f"target_{name}" if name in _ROW_COLUMNS else name for name in names]
+    count = len(result["targets"]) if "targets" in result else 1
+    return ["target"] if count == 1 and "target" in result else [f"target_{k}" for k in range(count)]
 
 
 def _json_record(path: str, recording, result: dict[str, Any]) -> dict[str, Any]:

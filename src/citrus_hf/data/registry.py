@@ -220,6 +220,9 @@ class DatasetSpec:
         splits: how the splits are made (documentation).
         defaults: builder options and their defaults (window and hop in seconds, seeds, fractions).
         version: builder version; part of the cache key, bump it whenever the output changes.
+        target_names: a regression set's names of its targets (``("heart_rate",)``), which a regressor fine-tuned on
+            it records as its ``id2label`` (``config.target_names``), so that its outputs say what they are; empty:
+            unnamed (``target``).
         nullable: options whose None is a setting of their own, as the builder documents it (``sleep_edf``'s
             ``max_wake_edge_minutes=None`` keeps every wake epoch): a None given for one is kept. For every other
             option None means "not given", its default (how scripts and commands pass an option left out).
@@ -235,6 +238,7 @@ class DatasetSpec:
     defaults: dict[str, Any] = field(default_factory=dict)
     version: str = "1.0.0"
     nullable: tuple[str, ...] = ()
+    target_names: tuple[str, ...] = ()
     offline: bool = True
     builder: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
 
@@ -312,11 +316,13 @@ def register_dataset(
     defaults: dict[str, Any] | None = None,
     version: str = "1.0.0",
     nullable: tuple[str, ...] = (),
+    target_names: tuple[str, ...] = (),
 ) -> Callable[[_Function], _Function]:
     """Register a dataset; the decorated ``builder(options, context) -> BuildPlan`` builds it.
 
     The sources must be registered first (the dataset is offline when all of them are). `nullable` names the options
-    whose None the builder reads as a setting of its own (`DatasetSpec.nullable`).
+    whose None the builder reads as a setting of its own (`DatasetSpec.nullable`); `target_names` names a regression
+    set's targets (`DatasetSpec.target_names`).
     """
     if task not in TASKS:
         raise CitrusDataError(f"Dataset {name!r}: task must be one of {TASKS}, got {task!r}.")
@@ -328,6 +334,8 @@ def register_dataset(
     unknown = [source for source in sources if source not in SOURCES]
     if unknown:
         raise CitrusDataError(f"Dataset {name!r} reads unregistered source(s) {unknown}; register them first.")
+    if target_names and task != vocabulary_citrus.REGRESSION:
+        raise CitrusDataError(f"Dataset {name!r}: target_names name a regression set's targets; its task is {task!r}.")
     undeclared = [option for option in nullable if option not in (defaults or {})]
     if undeclared:
         raise CitrusDataError(f"Dataset {name!r}: nullable option(s) {undeclared} are not among its defaults.")
@@ -343,6 +351,7 @@ def register_dataset(
             defaults=dict(defaults or {}),
             version=version,
             nullable=tuple(nullable),
+            target_names=tuple(target_names),
             offline=all(SOURCES[source].offline for source in sources),
             builder=builder,
         )

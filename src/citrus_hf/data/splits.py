@@ -1176,6 +1176,9 @@ class TaskSplits:
     channel_names: list[str] | None = None
     # the unit of each channel ("µV"; "" for one not declared), which a model fine-tuned on the rows records
     channel_units: list[str] | None = None
+    # a regression set's names of its targets (a registered set's `DatasetSpec.target_names`: "heart_rate"), which a
+    # regressor fine-tuned on it records as its `id2label`; None: unnamed
+    target_names: list[str] | None = None
     # what a validation split carved out of train grouped rows by (a key of `CARVE_GROUPS`); None when not carved
     carved_by: str | None = None
     # the training split before a validation split was carved out of it (None when validation is the set's own)
@@ -1371,6 +1374,7 @@ def load_task_splits(
         channel_units=_shared_channel_units(train, 1 if first.ndim == 1 else first.shape[0]),
         carved_by=carved_by,
         carved_from=carved_from,
+        target_names=(list(get_dataset_spec(str(dataset)).target_names) or None) if registered else None,
     )
 
 

@@ -1703,10 +1703,11 @@ class BioSignalRegressionPipeline(_RecordingPipeline):
     (`"time-series-regression"`).
 
     Returns per recording:
-        `{"target", "windows": [{"start", "end", "target"}, ...], "no_signal_windows", "unscored_seconds",
-        "backend"}` for one target, with `"targets"` (a list) in place of `"target"` for several; the recording's
-        value is the mean over its windows that hold signal, each weighted by the seconds of recording it covers
-        (None without such a window).
+        `{"target", "target_names", "windows": [{"start", "end", "target"}, ...], "no_signal_windows",
+        "unscored_seconds", "backend"}` for one target, with `"targets"` (a list) in place of `"target"` for several;
+        the recording's value is the mean over its windows that hold signal, each weighted by the seconds of recording
+        it covers (None without such a window). `"target_names"` names the values in order (`["heart_rate"]`: the
+        model's `config.target_names`, from its `id2label`), None for a regressor that does not name its targets.
     """
 
     accepted_problems = ("regression",)
@@ -1723,7 +1724,9 @@ class BioSignalRegressionPipeline(_RecordingPipeline):
             window[key] = value(row)
         has_signal = common["no_signal_windows"] < len(windows)
         mean = value(self._recording_mean(targets, windows).tolist()) if has_signal else None
-        return {key: mean, "windows": windows, **common}
+        # (getattr: a config of another model family, or of an older citrus-hf, has no target names)
+        names = getattr(self.model.config, "target_names", None)
+        return {key: mean, "target_names": names, "windows": windows, **common}
 
 
 class BioSignalFeatureExtractionPipeline(_RecordingPipeline):

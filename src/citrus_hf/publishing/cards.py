@@ -237,6 +237,15 @@ def _labels_row(config: CiTrusConfig | CiTrusFusionConfig) -> tuple[str, str]:
     return "Labels", f"{config.num_labels} ({labels})"
 
 
+def _targets_row(config: CiTrusConfig | CiTrusFusionConfig, outputs: int) -> tuple[str, str]:
+    """The "Targets" row of a regressor's table: the number of outputs and, where the config names them
+    (`target_names`, from its `id2label`), each output's index with its name."""
+    names = getattr(config, "target_names", None) if outputs == config.num_targets else None
+    if not names:
+        return "Targets", str(outputs)
+    return "Targets", f"{outputs} (" + ", ".join(f"{i}: {_format_value(name)}" for i, name in enumerate(names)) + ")"
+
+
 def _input_contract(
     config: CiTrusConfig, has_head: bool, channel_units: list[str] | None = None
 ) -> list[tuple[str, str]]:
@@ -309,7 +318,7 @@ def _architecture(config: CiTrusConfig, model_class: str, num_parameters: int | 
     if model_class == "CiTrusForSequenceClassification" and not regressor:
         rows.append(_labels_row(config))
     if regressor and model_class in ("CiTrusForSequenceClassification", "CiTrusForRegression"):
-        rows.append(("Targets", str(_regression_outputs(config, model_class))))
+        rows.append(_targets_row(config, _regression_outputs(config, model_class)))
     if num_parameters is not None:
         rows.append(("Parameters", f"{num_parameters:,}"))
     return rows
@@ -493,7 +502,7 @@ def _fusion_rows(config: CiTrusFusionConfig, model_class: str, num_parameters: i
     if model_class == FUSION_MODEL_TASKS["sequence-classification"][0]:
         rows.append(_labels_row(config))
     else:
-        rows.append(("Targets", str(config.num_targets)))
+        rows.append(_targets_row(config, config.num_targets))
     if num_parameters is not None:
         rows.append(("Parameters", f"{num_parameters:,} (all encoders and the head)"))
     return rows

@@ -86,13 +86,15 @@ def build_citrus_task_model(
     checkpoint: str | os.PathLike | None = None,
     config: CiTrusConfig | None = None,
     overrides: dict[str, Any] | None = None,
+    target_names: list[str] | None = None,
 ):
     """A `CiTrusForSequenceClassification` / `CiTrusForRegression` for `num_channels`-channel input.
 
     From `checkpoint` (a pre-training or task checkpoint of any task and number of classes: the backbone is loaded
     strictly, the head is new) or, when it is None, freshly initialised from `config` (the same input contract, from
     scratch). `overrides` replace config fields of the input contract (normalisation, see `input_overrides`) and of
-    the head (a recipe's `head_overrides`).
+    the head (a recipe's `head_overrides`). A regressor's one target is named `target_names[0]` (its `id2label`,
+    `config.target_names`: the set's name of it, `TaskSplits.target_names`), or unnamed when None.
     """
     from ..modeling_citrus import CiTrusForRegression, CiTrusForSequenceClassification, head_fitted_by_caller
 
@@ -113,7 +115,10 @@ def build_citrus_task_model(
     else:
         # a classifier's class names, when the checkpoint was one, would be false metadata on a regressor
         fresh = CiTrusConfig()
-        overrides.update(num_targets=1, problem_type=REGRESSION, id2label=fresh.id2label, label2id=fresh.label2id)
+        names = dict(enumerate(target_names)) if target_names else fresh.id2label
+        overrides.update(
+            num_targets=1, problem_type=REGRESSION, id2label=names, label2id={name: i for i, name in names.items()}
+        )
         model_class = CiTrusForRegression
     if checkpoint is not None:
         with head_fitted_by_caller():  # the recipe fits the new head next: no "fine-tune it before use"
@@ -378,6 +383,7 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         checkpoint=args.model,
         config=contract,
         overrides={**overrides, **recipe.head_overrides_for(pool_labels[chosen], splits.task)},
+        target_names=splits.target_names,
     )
     if splits.task == REGRESSION:
         model.init_regressor_bias(pool_labels[chosen])

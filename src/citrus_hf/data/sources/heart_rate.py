@@ -58,6 +58,10 @@ def _plan(recordings: list[dict], options: dict, shape) -> BuildPlan:
     return BuildPlan(dataset_features(None, True, shape), heart_rate_windows, splits)
 
 
+# The one target of both sets, in beats per minute: what a regressor fine-tuned on them names its output.
+HEART_RATE = "heart_rate"
+
+
 @register_dataset(
     name="hr_ecg",
     description="Heart rate (bpm) from single-lead ECG windows (default 10 s, hop 5 s): systole Task1 ECG "
@@ -66,6 +70,7 @@ def _plan(recordings: list[dict], options: dict, shape) -> BuildPlan:
     "left out: its reference annotations are not available offline and on its ventricular beats two "
     "detectors disagree on about 10 % of beats, so its targets could not be checked.",
     task=REGRESSION,
+    target_names=(HEART_RATE,),
     sources=("systole_task1", "pyphysio_medical"),
     splits="time blocks per recording: first 70 % train, next 15 % validation, last 15 % test; a window "
     "lies wholly inside one block, so no sample is in two splits.",
@@ -90,6 +95,7 @@ def plan_hr_ecg(options: dict, context: BuildContext) -> BuildPlan:
     description="Heart rate (bpm) from PPG (BVP) windows of pyphysio's simultaneous recording (2048 Hz, "
     "120 s), default 10 s with a 2 s hop; the target comes from the R-peaks of the simultaneous ECG.",
     task=REGRESSION,
+    target_names=(HEART_RATE,),
     sources=("pyphysio_medical",),
     splits="time blocks: first 70 % train, next 15 % validation, last 15 % test.",
     defaults=dict(window_seconds=10.0, hop_seconds=2.0, fractions=(0.7, 0.15, 0.15)),
