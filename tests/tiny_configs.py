@@ -66,12 +66,14 @@ def diverging_trainer(output_dir, callbacks):
     return Trainer(model=model, args=arguments, train_dataset=rows, callbacks=callbacks), model
 
 
-def write_edf(path, signals, labels, rates, units="uV", peak: float = 500.0, plus: bool = True, start=None):
+def write_edf(
+    path, signals, labels, rates, units="uV", peak: float = 500.0, plus: bool = True, start=None, annotations=()
+):
     """An EDF+ file (plain EDF with `plus=False`, as Sleep-EDF's PSG files) at `path` of `signals` (one 1-D array
     `(time,)` per channel, in physical units), each channel labelled `labels[i]`, sampled at `rates` Hz and recorded
     in `units` (one for every channel, or a list of one per channel), stored as 16-bit samples over -`peak` .. `peak`
     (a sample beyond is clipped by the writer); `start` the recording's start (a `datetime`), pyedflib's default
-    (now) when None. Returns `path`."""
+    (now) when None; `annotations` EDF+ annotations, (onset s, duration s, description). Returns `path`."""
     import pyedflib
 
     count = len(labels)
@@ -89,6 +91,8 @@ def write_edf(path, signals, labels, rates, units="uV", peak: float = 500.0, plu
         writer.setSignalHeaders(headers)
         if start is not None:
             writer.setStartdatetime(start)
+        for onset, duration, description in annotations:
+            writer.writeAnnotation(onset, duration, description)
         writer.writeSamples([np.ascontiguousarray(signal, dtype=np.float64) for signal in signals])
     finally:
         writer.close()

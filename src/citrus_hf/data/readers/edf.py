@@ -41,6 +41,8 @@ class EdfHeader:
     samples_per_record: list[int]
     bytes_per_sample: int
     header_bytes: int
+    # the first sample's clock time (naive): the header's start, plus an EDF+ file's fraction of a second
+    # (`_first_record_onset`)
     start: datetime.datetime | None = None
     # (physical min, physical max, digital min, digital max) per signal: a sample is scaled by their spans
     ranges: list[tuple[float, float, float, float]] | None = None
@@ -161,6 +163,7 @@ def read_edf_header(path: str | Path) -> EdfHeader:
 
     labels = field_values(0, 16)
     start = _edf_start(fixed[168:176], fixed[176:184])
+    plus = fixed[192:236].decode("latin-1").strip().upper().startswith(("EDF+", "BDF+"))
     try:
         # Field offsets in units of n_signals: label 16, transducer 80, dimension 8, 4 x 8 min/max, prefilter 80.
         samples_per_record = [int(value) for value in field_values(16 + 80 + 8 + 8 * 4 + 80, 8)]
@@ -212,7 +215,29 @@ def read_edf_header(path: str | Path) -> EdfHeader:
                 f"{path} is truncated: its header declares {n_records} data records ({expected} bytes in all) but the "
                 f"file holds {size} bytes ({expected - size} missing). Re-download or re-export it."
             )
+    if plus and header.start is not None:
+        header.start += datetime.timedelta(seconds=_first_record_onset(path, header))
     return header
+
+
+def _first_record_onset(path: Path, header: EdfHeader) -> float:
+    """Seconds from the header's start (a whole second) to the first data record of an EDF+ / BDF+ file: the onset of
+    the time-keeping annotation that opens the first record's annotation signal ("+0.5\\x14\\x14"; EDF+ keeps a start's
+    fraction of a second there, as its header cannot). MNE counts the file's annotations from that onset too. 0 for a
+    file without an annotation signal or whose first record gives no readable onset (as MNE reads it: the header's
+    start alone)."""
+    annotation = next((i for i, label in enumerate(header.labels) if label in _ANNOTATION_LABELS), None)
+    if annotation is None:
+        return 0.0
+    offset = header.header_bytes + sum(header.samples_per_record[:annotation]) * header.bytes_per_sample
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        text = handle.read(header.samples_per_record[annotation] * header.bytes_per_sample)
+    try:
+        onset = float(text.split(b"\x14", 1)[0].decode("latin-1").strip())
+    except ValueError:
+        return 0.0
+    return onset if math.isfinite(onset) and onset >= 0 else 0.0
 
 
 def _annotation_bytes(path: Path, header: EdfHeader, annotation: int, record_bytes: int) -> np.ndarray:
@@ -306,7 +331,8 @@ class Recording:
         channel_names: one per row of ``data``.
         units: one per row of ``data``.
         annotations: EDF+ annotations, if any.
-        start: start of the recording from the EDF header (naive datetime), or None.
+        start: the first sample's clock time (naive datetime): the EDF header's start, with an EDF+ file's fraction of
+            a second (`EdfHeader.start`); None where the header's date cannot be read.
     """
 
     data: np.ndarray
@@ -496,7 +522,8 @@ def holds_annotations_only(path: str | Path) -> bool:
 
 
 def read_edf_annotations(path: str | Path) -> tuple[list[Annotation], datetime.datetime | None]:
-    """EDF+ annotations of a file (e.g. a Sleep-EDF hypnogram) and the file's start (naive datetime, header time).
+    """EDF+ annotations of a file (e.g. a Sleep-EDF hypnogram) and the file's start (naive datetime,
+    `EdfHeader.start`: the header's, with an EDF+ file's fraction of a second).
 
     Raises:
         CorruptFileError: truncated or malformed file.

@@ -1,0 +1,61 @@
+"""Audit 69, data leftovers: an EDF+ file's sub-second start (the first data record's time-keeping annotation),
+pre-training alignment's advice from workers started afresh (spawn, as on macOS and Windows), a header-less comma
+file of decimal-comma numbers, `citrus data build` folders saved before they noted what they hold, and the TF-C /
+wavethresh rows' channel names."""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+from tiny_configs import write_edf
+
+from citrus_hf.data.readers import read_edf, read_edf_annotations, read_edf_header, read_recording
+
+START = datetime.datetime(2020, 1, 2, 3, 4, 5)
+
+
+# ------------------------------------------------------------------------------ 1. an EDF+ file's sub-second start
+
+
+def _shift_record_onsets(path, seconds: float):
+    """Rewrite every data record's time-keeping annotation ("+k") of the EDF+ file `path` as "+(k + seconds)": a file
+    whose first record starts `seconds` after the whole second its header gives (EDF+ keeps the fraction there)."""
+    header = read_edf_header(path)
+    annotation = header.labels.index("EDF Annotations")
+    record_bytes = sum(header.samples_per_record) * header.bytes_per_sample
+    offset = sum(header.samples_per_record[:annotation]) * header.bytes_per_sample
+    width = header.samples_per_record[annotation] * header.bytes_per_sample
+    content = bytearray(path.read_bytes())
+    for record in range(header.n_records):
+        at = header.header_bytes + record * record_bytes + offset
+        onset, rest = bytes(content[at : at + width]).split(b"\x14", 1)
+        shifted = f"+{float(onset) + seconds:g}".encode() + b"\x14" + rest
+        content[at : at + width] = shifted[:width]
+    path.write_bytes(bytes(content))
+    return path
+
+
+def test_an_edf_plus_start_keeps_its_fraction_of_a_second(tmp_path):
+    """EDF+ gives the start to the second in its header and the fraction in the first record's time-keeping
+    annotation ("+0.5"): the start was read as the whole second, so every window's clock time was early by it."""
+    path = write_edf(tmp_path / "rec.edf", [np.zeros(500)], ["EEG"], 100, start=START, annotations=[(2.0, 0.5, "x")])
+    _shift_record_onsets(path, 0.5)
+    expected = START + datetime.timedelta(seconds=0.5)
+    assert read_edf_header(path).start == expected
+    recording = read_edf(path)
+    assert recording.start == expected
+    # EDF+ gives the annotation's onset from the header's whole second (03:04:07); MNE counts it from the first
+    # sample, so the two add up to that time only with the fraction
+    (annotation,) = recording.annotations
+    assert recording.start + datetime.timedelta(seconds=annotation.onset) == START + datetime.timedelta(seconds=2)
+    assert read_recording(path).start == expected
+    assert read_edf_annotations(path)[1] == expected
+
+
+def test_an_edf_start_without_a_fraction_is_the_header_s(tmp_path):
+    """A whole-second EDF+ start and a plain EDF file (no annotation signal) keep the header's start."""
+    plus = write_edf(tmp_path / "plus.edf", [np.zeros(300)], ["EEG"], 100, start=START)
+    plain = write_edf(tmp_path / "plain.edf", [np.zeros(300)], ["EEG"], 100, plus=False, start=START)
+    assert read_edf(plus).start == START
+    assert read_edf(plain).start == START
