@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 
 import numpy as np
+import pytest
 from tiny_configs import write_edf
 
 from citrus_hf.data.readers import read_edf, read_edf_annotations, read_edf_header, read_recording
@@ -59,3 +60,34 @@ def test_an_edf_start_without_a_fraction_is_the_header_s(tmp_path):
     plain = write_edf(tmp_path / "plain.edf", [np.zeros(300)], ["EEG"], 100, plus=False, start=START)
     assert read_edf(plus).start == START
     assert read_edf(plain).start == START
+
+
+# ---------------------------------------------------------------- 2. advice from alignment workers started afresh
+
+
+def test_pre_training_alignment_advises_the_corpus_fix_in_a_fresh_worker(monkeypatch):
+    """`align_corpus(num_proc=2)` where workers start afresh (spawn: macOS, Windows) said the extractor's advice,
+    alignment='interpolate', no option of pre-training's: the corpus's advice was a context variable set in the
+    caller's process only. A worker is stood in for by running the map's function in an empty context, as a spawned
+    process sees it (a real spawn takes tens of seconds to start)."""
+    import contextvars
+
+    from datasets import Dataset
+    from tiny_configs import tiny_config
+
+    from citrus_hf.data.alignment import align_corpus
+
+    map_in_process = Dataset.map
+
+    def map_in_a_fresh_context(self, function=None, *args, **kwargs):
+        def fresh(*call_args, **call_kwargs):
+            return contextvars.Context().run(function, *call_args, **call_kwargs)
+
+        return map_in_process(self, fresh, *args, **kwargs)
+
+    monkeypatch.setattr(Dataset, "map", map_in_a_fresh_context)
+    rows = [{"input_values": np.ones((1, n), np.float32), "sampling_rate": 100.0} for n in (400, 10)]
+    with pytest.raises(ValueError, match="row 1 has 10 samples") as error:
+        align_corpus(Dataset.from_list(rows), tiny_config(num_channels=1))
+    assert "leave a recording this short out of the corpus" in str(error.value)
+    assert "interpolate" not in str(error.value)

@@ -292,6 +292,7 @@ def align_rows(
     row_numbers: Sequence[int] | None = None,
     where: str | None = None,
     whole_patches: bool = False,
+    short_recording_advice: str | None = None,
 ):
     """Align every row of `dataset` with `extractor` (a cached `Dataset.map`); the core of both aligners. With
     fixed statistics (`normalization="fixed"`), rows whose spread is orders of magnitude off them are named in a
@@ -314,6 +315,8 @@ def align_rows(
         where: where the rows are, for the warning about their units ("test split").
         whole_patches: cut every recording (each channel, with `split_channels`) to whole patches at the model's rate
             before it is windowed (`_whole_patch_samples`), so that no patch `patch_mask` marks real holds padding.
+        short_recording_advice: what the extractor's error for a row shorter than a patch advises instead of its
+            own (`SHORT_RECORDING_ADVICE`); None keeps the caller's.
 
     Returns:
         A memory-mapped `datasets.Dataset` with `input_values` `(num_channels, context_length)` float32,
@@ -386,6 +389,9 @@ def align_rows(
             aligned["patch_mask"] = np.zeros((0, length // extractor.patch_length), np.int8)
             window_rows = np.zeros(0, dtype=np.int64)
         else:
+            # set in here, in the process that aligns: `num_proc`'s workers started afresh (spawn, the default on
+            # macOS and Windows) do not see a context variable set by the caller, and gave the extractor's own advice
+            advice = None if short_recording_advice is None else SHORT_RECORDING_ADVICE.set(short_recording_advice)
             try:
                 # the spread is checked outside the map (`_warn_of_rows_in_other_units`): said in here, it was lost
                 # whenever the rows came from the cache
@@ -396,6 +402,9 @@ def align_rows(
                 # a folder's rows carry their file (`recording`): "row 1" alone named nothing a user could find
                 files = [str(batch["recording"][row]) for row in rows] if has_recording else None
                 raise _naming_split_rows(error, named, files) from None
+            finally:
+                if advice is not None:
+                    SHORT_RECORDING_ADVICE.reset(advice)
             aligned = {"input_values": features["input_values"], "patch_mask": features["patch_mask"].astype(np.int8)}
             # "window" alignment cuts a recording into several windows; `recording_index` says whose each one is.
             window_rows = np.asarray(rows, dtype=np.int64)
@@ -537,25 +546,19 @@ def align_corpus(
     extractor = CiTrusFeatureExtractor.from_config(
         config, alignment="window", pad_last_window=True, nan_policy=nan_policy
     )
-    # a row shorter than one patch cannot be stretched here (the extractor's own advice, alignment='interpolate', is
-    # no option of pre-training's): the fix is the corpus's (set in this process; `num_proc`'s workers forked from it
-    # keep it, workers started afresh, as on macOS and Windows, give the extractor's own)
-    token = SHORT_RECORDING_ADVICE.set(
-        "Pre-training stretches no row onto its windows: leave a recording this short out of the corpus (move the "
-        "file out of the folder), or join it to a longer one."
+    return align_rows(
+        dataset,
+        extractor,
+        sampling_rate=sampling_rate,
+        split_channels=config.num_channels == 1,
+        num_proc=num_proc,
+        where=f"{split_name} split",
+        whole_patches=True,
+        # a row shorter than one patch cannot be stretched here (the extractor's own advice, alignment='interpolate',
+        # is no option of pre-training's): the fix is the corpus's
+        short_recording_advice="Pre-training stretches no row onto its windows: leave a recording this short out of "
+        "the corpus (move the file out of the folder), or join it to a longer one.",
     )
-    try:
-        return align_rows(
-            dataset,
-            extractor,
-            sampling_rate=sampling_rate,
-            split_channels=config.num_channels == 1,
-            num_proc=num_proc,
-            where=f"{split_name} split",
-            whole_patches=True,
-        )
-    finally:
-        SHORT_RECORDING_ADVICE.reset(token)
 
 
 def align_task_split(
