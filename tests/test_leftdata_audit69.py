@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from tiny_configs import write_edf
 
+from citrus_hf.data.errors import CorruptFileError
 from citrus_hf.data.readers import read_edf, read_edf_annotations, read_edf_header, read_recording
 
 START = datetime.datetime(2020, 1, 2, 3, 4, 5)
@@ -91,3 +92,32 @@ def test_pre_training_alignment_advises_the_corpus_fix_in_a_fresh_worker(monkeyp
         align_corpus(Dataset.from_list(rows), tiny_config(num_channels=1))
     assert "leave a recording this short out of the corpus" in str(error.value)
     assert "interpolate" not in str(error.value)
+
+
+# ------------------------------------------------------------- 3. a header-less comma file of decimal-comma numbers
+
+
+def _write_lines(path, lines):
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_columns_of_decimal_commas_apart_by_commas_are_refused(tmp_path):
+    """ "1,25,-2,05" is two channels written with a decimal comma, or four of whole numbers: it was read as four
+    channels without a word. A second number written with a leading 0 ("05") is no whole number: refused, naming the
+    fix."""
+    rng = np.random.default_rng(0)
+    lines = [",".join(f"{value:.2f}".replace(".", ",") for value in pair) for pair in rng.uniform(-5, 5, (60, 2))]
+    path = _write_lines(tmp_path / "two.csv", lines)
+    with pytest.raises(CorruptFileError, match="decimal comma.*semicolons between the columns"):
+        read_recording(path, sampling_rate=100)
+
+
+def test_columns_of_whole_numbers_apart_by_commas_are_read_as_they_are(tmp_path):
+    """Whole numbers keep their reading: counts without a leading 0, and zero-padded counts (every column padded)."""
+    plain = _write_lines(tmp_path / "plain.csv", ["512,498,3,77", "510,500,4,81"] * 5)
+    padded = _write_lines(tmp_path / "padded.csv", ["0512,0498,0003,0077", "0510,0500,0004,0081"] * 5)
+    for path in (plain, padded):
+        recording = read_recording(path, sampling_rate=100)
+        assert recording.data.shape == (4, 10)
+        assert recording.data[:, 0].tolist() == [512, 498, 3, 77]

@@ -17,7 +17,8 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
   in brackets at a name's end (``ECG [mV]``, ``acc_x (g)``: a channel in mV, `_units_in_names`), a delimiter
   at every line's end read as no column, quoted cells read as the ``csv`` module reads them, numbers with a decimal point or, where the comma is not the delimiter
   or a header names one column, a decimal comma (a one-column file without a header whose rows are "104,71" is
-  read as one channel only where its form says so, `_one_column_of_decimal_commas`); UTF-8 text, or UTF-16 with its
+  read as one channel only where its form says so, `_one_column_of_decimal_commas`; columns of them apart by commas,
+  "1,25,-2,05", refused where a leading 0 shows it, `_refuse_columns_of_decimal_commas`); UTF-8 text, or UTF-16 with its
   byte-order mark; the rate must be given.
 
 ``channels`` picks channels by name (EDF, WFDB, a CSV with a header) or by position (``"0"``, ``"2"``: any file).
@@ -681,6 +682,8 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None, list[str]]:
         names, delimiter, decimal_comma = None, None, True  # each row one cell: "104,71"
     else:
         names = _numbers_header(path, cells, below)
+        if names is None and delimiter == ",":
+            _refuse_columns_of_decimal_commas(path, [cells, *below])
     if names is not None and delimiter == "," and any(len(row) > len(names) for row in below):
         wider = next(row for row in below if len(row) > len(names))
         raise CorruptFileError(
@@ -964,6 +967,46 @@ def _csv_delimiter(first: str, second: str) -> str | None:
         if len(widths) == 1 and widths != {1}:
             return candidate
     return present[0] if present else None
+
+
+# A whole number written with a leading 0 ("05"): the decimals of a number written with a decimal comma ("1,05").
+_LEADING_ZERO = re.compile(r"0\d+")
+
+
+def _refuse_columns_of_decimal_commas(path: Path, rows: list[list[str]]) -> None:
+    """Refuse a CSV without a header, its rows apart by commas, whose first `rows` read as columns of numbers written
+    with a decimal comma ("1,05,-2,50": two channels, 1.05 and -2.5): every row four or more whole numbers, each
+    second one unsigned, and one of those written with a leading 0 ("05", as no whole number is, while no first one
+    is: a file of zero-padded counts pads them all). Read as it stands, it was twice as many channels of whole
+    numbers, without a word. Refused with the fix rather than read in pairs: a spreadsheet writes 3,00 as "3", so a
+    row of such a file need not pair its cells. Without a leading 0 among the second numbers the form cannot tell,
+    and the file is read as whole numbers (README: a CSV's decimal comma). The one-column form ("104,71") is
+    `_one_column_of_decimal_commas`'.
+
+    Raises:
+        CorruptFileError: such a file, naming the cell that shows it and the fix.
+    """
+    rows = [row for row in rows if row]
+    if not rows or not all(
+        len(row) >= 4
+        and len(row) % 2 == 0
+        and all(_WHOLE_NUMBER.fullmatch(cell.strip().removeprefix("-")) for cell in row[::2])
+        and all(_WHOLE_NUMBER.fullmatch(cell.strip()) for cell in row[1::2])
+        for row in rows
+    ):
+        return
+    if any(_LEADING_ZERO.fullmatch(cell.strip().removeprefix("-")) for row in rows for cell in row[::2]):
+        return  # zero-padded whole numbers
+    shown = next((cell.strip() for row in rows for cell in row[1::2] if _LEADING_ZERO.fullmatch(cell.strip())), None)
+    if shown is None:
+        return
+    raise CorruptFileError(
+        f"{path}: its rows are whole numbers apart by commas ({','.join(rows[0])!r}) of which every second one reads "
+        f"as the decimals of a number written with a decimal comma ({shown!r}: no whole number is written with a "
+        "leading 0), so the comma is both its decimal mark and its delimiter and its columns cannot be told apart; "
+        "export it with semicolons between the columns (a spreadsheet's CSV in a locale whose decimal mark is the "
+        "comma), or write the numbers with a decimal point."
+    )
 
 
 def _whole_number_rows(block: str) -> tuple[bool, bool, bool, set[int]] | None:
