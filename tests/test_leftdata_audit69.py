@@ -121,3 +121,56 @@ def test_columns_of_whole_numbers_apart_by_commas_are_read_as_they_are(tmp_path)
         recording = read_recording(path, sampling_rate=100)
         assert recording.data.shape == (4, 10)
         assert recording.data[:, 0].tolist() == [512, 498, 3, 77]
+
+
+# ------------------------------------- 4. a `citrus data build` folder saved before it noted what it holds
+
+
+def test_a_checkpoint_pretrained_on_an_unnoted_build_folder_is_checked_against_its_rows(tmp_path):
+    """A folder `citrus data build --output` saved before citrus_built_from.json existed holds no note of its set, so
+    a run on it recorded the folder's path alone and evaluation scored a split whose windows the folder held without
+    a word (an unknown set). Its rows say which stretch of which recording each holds: the check reads them."""
+    import json
+    import shutil
+
+    from datasets import DatasetDict
+
+    from citrus_hf._bundled import bundled_checkpoint
+    from citrus_hf.data import build_dataset
+    from citrus_hf.evaluation import ProtocolConfig, run_protocol
+
+    test = build_dataset("myo_gestures")["test"]
+    corpus = tmp_path / "corpus"  # an old build: rows as a registered set's, no note beside them
+    DatasetDict(train=test.select(range(5)).remove_columns("label")).save_to_disk(str(corpus))
+    checkpoint = tmp_path / "from_folder"
+    shutil.copytree(bundled_checkpoint("citrus-small"), checkpoint)
+    summary = json.loads((checkpoint / "pretraining_summary.json").read_text())
+    summary["arguments"] |= {"dataset": str(corpus), "dataset_options": {}}
+    summary.pop("dataset_built_from", None)
+    (checkpoint / "pretraining_summary.json").write_text(json.dumps(summary))
+    config = ProtocolConfig(
+        output_dir=str(tmp_path / "eval"), datasets=["myo_gestures"], arms=["citrus-small", "prior"], budgets=["1"],
+        checkpoints={"citrus-small": str(checkpoint)}, seeds=[0], show_progress=False,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=rf"5 of the {len(test)} test windows of myo_gestures .* in the rows of"):
+        run_protocol(config)
+
+
+def test_rows_that_only_touch_a_saved_corpus_s_are_not_in_it(tmp_path):
+    """A scored window that starts where a corpus row ends shares no sample with it; one that overlaps does."""
+    from datasets import Dataset
+
+    from citrus_hf.data.sources.pretraining import examples_in_saved_corpus
+
+    def rows(spans):
+        return Dataset.from_list(
+            [
+                {"input_values": np.zeros((1, 100), np.float32), "sampling_rate": 100.0, "recording": recording,
+                 "start_seconds": start}
+                for recording, start in spans
+            ]
+        )  # fmt: skip
+
+    held = {"r1": [(0.0, 1.0)], "r2": [(5.0, 6.0)]}
+    assert examples_in_saved_corpus(held, rows([("r1", 1.0), ("r2", 4.0), ("r3", 0.0)])) == (0, [])
+    assert examples_in_saved_corpus(held, rows([("r1", 0.5), ("r2", 5.5), ("r2", 6.0)])) == (2, ["r1", "r2"])

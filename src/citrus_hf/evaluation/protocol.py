@@ -679,7 +679,9 @@ def _check_not_pretrained_on(config: ProtocolConfig, context, checkpoints: dict[
     names, a validation share or a set the corpus did not hold out move other recordings into the scored split, some
     of which the corpus holds: the windows are then counted (building the held-out sets' spans takes a few seconds).
     Another registered corpus that pools a source of the set (multimodal_unlabelled holds the heart-rate sets'
-    recordings whole) holds them without any span held out: refused outright."""
+    recordings whole) holds them without any span held out: refused outright. A checkpoint pre-trained on a folder
+    that notes no registered set (saved by `citrus data build --output` before it wrote `citrus_built_from.json`) is
+    checked against the folder's rows (`_check_not_in_saved_corpus`)."""
     from ..data.registry import DATASETS, evaluation_sets, get_dataset_spec
     from ..data.splits import VALIDATION_FRACTION
 
@@ -703,6 +705,9 @@ def _check_not_pretrained_on(config: ProtocolConfig, context, checkpoints: dict[
             continue
         recorded = read_json_object(summary, "pre-training summary")
         corpus, options = pretraining_corpus(recorded)
+        if corpus is not None and corpus not in DATASETS and recorded.get("dataset_built_from") is None:
+            _check_not_in_saved_corpus(name, str(corpus), context)
+            continue
         if corpus != "pretrain_corpus":
             shared = (
                 sorted(set(get_dataset_spec(corpus).sources) & set(get_dataset_spec(dataset).sources))
@@ -743,6 +748,27 @@ def _check_not_pretrained_on(config: ProtocolConfig, context, checkpoints: dict[
                 where + "which holds out only the splits the set's default options make and its labelled_splits "
                 "leave out: score it on those (drop its --dataset-options / split settings), or leave the arm out."
             )
+
+
+def _check_not_in_saved_corpus(arm: str, corpus: str, context) -> None:
+    """Refuse to score `arm`, whose checkpoint was pre-trained on the folder `corpus` without a note of the registered
+    set it holds (`citrus data build --output` wrote none before `citrus_built_from.json`, and a pre-training run
+    records the folder's path alone), on windows that the folder's rows hold: read from the rows themselves
+    (`saved_corpus_spans`), whatever options built them. A folder whose rows do not say where they come from, or one
+    no longer there, is passed (nothing to check it against)."""
+    from ..data.sources.pretraining import examples_in_saved_corpus, saved_corpus_spans
+
+    held = saved_corpus_spans(corpus)
+    if held is None:
+        return
+    seen, recordings = examples_in_saved_corpus(held, context.scored())
+    if seen:
+        raise ValueError(
+            f"{seen} of the {len(context.scored())} {context.score_split} windows of {context.name} (recordings "
+            f"{', '.join(recordings[:5])}{' ...' if len(recordings) > 5 else ''}) are in the rows of {corpus}, the "
+            f"folder the {arm!r} arm's checkpoint was pre-trained on: score the arm on a set whose recordings that "
+            "folder does not hold, or leave the arm out."
+        )
 
 
 def _check_budgets(config: ProtocolConfig, context, budgets, progress) -> None:

@@ -10,7 +10,11 @@ its recording and its source, so :func:`citrus_hf.data.splits.evaluation_test_re
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Collection
+from pathlib import Path
+
+import numpy as np
 
 from ..errors import CitrusDataError
 from ..plans import SPLIT_NAMES, BuildContext, BuildPlan, listed_option
@@ -128,6 +132,53 @@ def examples_in_pretrain_corpus(
     for recording, spans in _example_spans(split).items():
         blocks = held_out.get(recording, [])
         seen += [recording for start, end in spans if not any(low <= start and end <= high for low, high in blocks)]
+    return len(seen), sorted(set(seen))
+
+
+# How far two stretches may overlap, in seconds, and still be taken to touch only (`examples_in_saved_corpus`).
+_TOUCHING = 0.01
+# The columns whose rows say which stretch of which recording they hold (`splits._example_spans`).
+_SPAN_COLUMNS = ("recording", "start_seconds", "sampling_rate", "input_values")
+
+
+def saved_corpus_spans(folder: str | os.PathLike) -> dict[str, list[tuple[float, float]]] | None:
+    """``{recording: [(start, end) seconds]}`` of every row of the corpus ``folder`` (a `save_to_disk` folder whose
+    rows name their recording and start, as every registered set's rows do): what a checkpoint pre-trained on it has
+    seen, read from the rows themselves. None for anything else: no such folder (a registered name, a Hub id, a
+    folder moved since), or rows that do not say where they come from (recordings of a user's own)."""
+    path = Path(folder).expanduser()
+    if not (path / "dataset_dict.json").is_file() and not (path / "state.json").is_file():
+        return None
+    from datasets import load_from_disk
+
+    from ..splits import _example_spans
+
+    saved = load_from_disk(str(path))
+    parts = list(saved.values()) if hasattr(saved, "values") else [saved]
+    if not parts or not all(set(_SPAN_COLUMNS) <= set(part.column_names) for part in parts):
+        return None
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for part in parts:
+        for recording, stretches in _example_spans(part).items():
+            spans.setdefault(recording, []).extend(stretches)
+    return spans
+
+
+def examples_in_saved_corpus(corpus: dict[str, list[tuple[float, float]]], split) -> tuple[int, list[str]]:
+    """How many examples of `split` (rows with `_SPAN_COLUMNS`) overlap a stretch of the same recording that a
+    corpus's rows hold (`saved_corpus_spans`), and the recordings they come from (sorted)."""
+    from ..splits import _example_spans
+
+    seen: list[str] = []
+    for recording, spans in _example_spans(split).items():
+        held = np.asarray(corpus.get(recording, ()), dtype=np.float64).reshape(-1, 2)
+        scored = np.asarray(spans, dtype=np.float64).reshape(-1, 2)
+        # rows that only touch (one ends where the other starts) share no sample; `start_seconds` is float32, within
+        # 8 ms of the true start after a day of recording
+        overlapping = (held[None, :, 0] < scored[:, None, 1] - _TOUCHING) & (
+            scored[:, None, 0] < held[None, :, 1] - _TOUCHING
+        )
+        seen += [recording] * int(overlapping.any(axis=1).sum())
     return len(seen), sorted(set(seen))
 
 
