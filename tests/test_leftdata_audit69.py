@@ -174,3 +174,20 @@ def test_rows_that_only_touch_a_saved_corpus_s_are_not_in_it(tmp_path):
     held = {"r1": [(0.0, 1.0)], "r2": [(5.0, 6.0)]}
     assert examples_in_saved_corpus(held, rows([("r1", 1.0), ("r2", 4.0), ("r3", 0.0)])) == (0, [])
     assert examples_in_saved_corpus(held, rows([("r1", 0.5), ("r2", 5.5), ("r2", 6.0)])) == (2, ["r1", "r2"])
+
+
+def test_predict_s_advice_for_twice_the_model_s_channels_names_the_decimal_comma(tmp_path, capsys):
+    """A model of two channels given a header-less CSV of two decimal-comma channels apart by commas, read as four of
+    whole numbers (no leading 0 tells): the advice was to pick two of them, which scores the whole parts alone."""
+    from tiny_configs import tiny_config
+
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+    from citrus_hf.commands.main import main
+
+    config = tiny_config(num_labels=2, num_channels=2)  # the channels concatenated by its head
+    CiTrusForSequenceClassification(config).save_pretrained(tmp_path / "model")
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(tmp_path / "model")
+    path = _write_lines(tmp_path / "two.csv", ["1,25,4,65", "3,43,3,92", "2,17,1,38"] * 80)
+    assert main(["predict", str(tmp_path / "model"), str(path), "--sampling-rate", "100"]) == 2
+    error = capsys.readouterr().err
+    assert "--channels" in error and "decimal comma" in error and "semicolons" in error

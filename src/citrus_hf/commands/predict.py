@@ -667,8 +667,34 @@ def _check_channels(extractor, recording, path: str, by_name: bool) -> None:
             )
         raise UsageError(
             f"{path} has {count} channel(s) ({shown}) and the model takes {expected}, those it was fine-tuned on, in "
-            f"that order: pick them with --channels NAME ... (names or positions from 0)."
+            f"that order: pick them with --channels NAME ... (names or positions from 0).{_decimal_comma_hint(recording, path, expected)}"
         )
+
+
+def _decimal_comma_hint(recording, path: str, expected: int) -> str:
+    """What to add to the advice to pick channels for a CSV without a header read as twice the `expected` channels
+    of whole numbers, the second of each pair unsigned: a file of `expected` channels written with a decimal comma
+    and apart by commas ("1,25,4,65") reads so, and picking channels from it would score the whole parts alone. ""
+    for any other recording."""
+    import numpy as np
+
+    from ..data.readers import recording_format
+
+    data, count = recording.data, len(recording.channel_names)
+    if (
+        recording_format(Path(path)) != "CSV"
+        or count != 2 * expected
+        or list(recording.channel_names) != [str(position) for position in range(count)]  # no header
+        or not np.all(np.isfinite(data))
+        or not np.all(data == np.round(data))
+        or not np.all(data[1::2] >= 0)
+    ):
+        return ""
+    return (
+        " Its every value is a whole number: if its numbers are written with a decimal comma (1,25 read as the "
+        "channels 1 and 25), the comma cannot also separate its columns; write it with semicolons between them, or "
+        "with a decimal point."
+    )
 
 
 def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | None) -> dict[str, Any]:
