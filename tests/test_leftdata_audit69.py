@@ -191,3 +191,21 @@ def test_predict_s_advice_for_twice_the_model_s_channels_names_the_decimal_comma
     assert main(["predict", str(tmp_path / "model"), str(path), "--sampling-rate", "100"]) == 2
     error = capsys.readouterr().err
     assert "--channels" in error and "decimal comma" in error and "semicolons" in error
+
+
+# ------------------------------------------------------------------------ 5. annotations beside WFDB records
+
+
+def test_wfdb_annotation_files_beside_their_records_are_named_as_not_read(tmp_path, caplog):
+    """PhysioNet's records come with their annotations (`100.atr`, beat labels), which no route here reads: they were
+    passed over without a word, where BIDS events tables and files of other formats are named."""
+    wfdb = pytest.importorskip("wfdb")
+    from citrus_hf.data.recording_folders import load_recording_folder
+
+    signal = np.sin(np.arange(600) / 5)[:, None]
+    wfdb.wrsamp("100", fs=100, units=["mV"], sig_name=["MLII"], p_signal=signal, fmt=["16"], write_dir=str(tmp_path))
+    wfdb.wrann("100", "atr", np.array([100, 300]), np.array(["N", "V"]), write_dir=str(tmp_path))
+    with caplog.at_level("WARNING", logger="citrus_hf.data.recording_folders"):
+        rows = load_recording_folder(tmp_path)
+    assert set(rows["recording"]) == {"100.hea"}
+    assert "1 WFDB annotation file(s)" in caplog.text and "100.atr" in caplog.text and "wfdb.rdann" in caplog.text

@@ -75,6 +75,12 @@ _UNREAD_DATA_SUFFIXES = frozenset(
     + (".gdf", ".cnt", ".acq", ".tdms", ".pkl", ".pickle", ".xlsx", ".xls", ".rec")
     + (".gz", ".bz2", ".xz", ".zst", ".zip", ".tar", ".7z")
 )
+# The annotators of PhysioNet's WFDB records (`100.atr` beside `100.hea`: reference beat labels; `.apn` apnea, `.st`
+# ST changes, `.arou` arousals, `.qrs` / `.wqrs` / `.sqrs` detectors' beats): annotation files, read by no route here.
+_WFDB_ANNOTATION_SUFFIXES = frozenset(
+    (".atr", ".ann", ".qrs", ".wqrs", ".sqrs", ".gqrs", ".apn", ".st", ".stf", ".arou", ".pwave", ".wabp", ".ari")
+    + (".hypn", ".resp", ".trigger", ".alarms", ".event", ".marker")
+)
 # Data files `datasets.load_dataset` reads as tables of examples: a folder holding one is such a table.
 _TABLE_SUFFIXES = frozenset({".parquet", ".json", ".jsonl", ".arrow"})
 # The files that label the files beside them, as `datasets`' audiofolder and imagefolder name them: never a recording
@@ -411,8 +417,9 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
 
 
 def _warn_of_unread_files(folder: Path) -> None:
-    """Name, in one warning, the files under `folder` of formats no reader here reads (`_UNREAD_DATA_SUFFIXES`), and
-    in another its BIDS sidecars and tables (`is_bids_metadata`), which are not read either."""
+    """Name, in one warning, the files under `folder` of formats no reader here reads (`_UNREAD_DATA_SUFFIXES`), in
+    another its BIDS sidecars and tables (`is_bids_metadata`), and in a third the annotation files beside its WFDB
+    records (`_WFDB_ANNOTATION_SUFFIXES`), which are not read either."""
     bids = [file.relative_to(folder).as_posix() for file in files_under(folder) if is_bids_metadata(file)]
     if bids:
         _warn_once(
@@ -421,9 +428,25 @@ def _warn_of_unread_files(folder: Path) -> None:
             "channels and units), and the events tables label nothing; to fine-tune on labels, name each recording "
             "and its label in a metadata.csv (file_name,label)."
         )
+    listed = files_under(folder)
+    headers = {file.with_suffix("") for file in listed if file.suffix.lower() == ".hea"}
+    annotations = [
+        file.relative_to(folder).as_posix()
+        for file in listed
+        if file.suffix.lower() in _WFDB_ANNOTATION_SUFFIXES and file.with_suffix("") in headers
+    ]
+    if annotations:
+        # beat labels beside their records were passed over without a word: no route here cuts windows from them
+        _warn_once(
+            f"{len(annotations)} WFDB annotation file(s) under {folder} are not read ({', '.join(annotations[:3])}"
+            f"{', ...' if len(annotations) > 3 else ''}): their records are read as recordings, and the annotations "
+            "label nothing; to fine-tune on annotated windows, cut them from each record at the samples "
+            "`wfdb.rdann(record, extension)` gives into a `datasets` set (input_values, label, sampling_rate), or name "
+            "each recording and its label in a metadata.csv (file_name,label)."
+        )
     unread = [
         file.relative_to(folder).as_posix()
-        for file in files_under(folder)
+        for file in listed
         if file.suffix.lower() in _UNREAD_DATA_SUFFIXES and file.name not in METADATA_FILES
     ]
     if unread:
