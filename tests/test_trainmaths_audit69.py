@@ -1,0 +1,44 @@
+"""Session 69's audit of the training loops' maths: what an optimizer step holds under gradient accumulation, the
+fine-tuning schedule's passes under several processes, the held-out pre-training loss over batches of unequal size,
+and the record of a fine-tuning's evaluations."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+
+# Runs of a few steps are far too short to learn: their did-not-learn warning is beside the point here.
+pytestmark = pytest.mark.filterwarnings("ignore::citrus_hf.training.pretrain.PretrainingDidNotLearnWarning")
+
+# A tiny model of BasicMotions' contract: 10 Hz, 10 s windows of 10 patches.
+CONTRACT = {"sampling_rate": 10.0, "context_length": 100, "patch_length": 10}
+TINY = {"d_model": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "ffn_dim": 32}
+
+
+def test_every_accumulated_step_holds_its_micro_batches_across_epoch_ends(tmp_path):
+    """With gradient accumulation over an epoch of an odd number of batches, Accelerate ended each epoch with an
+    optimizer step of one micro-batch whose loss it still divided by the accumulation count: that step took half the
+    windows at half the gradient, and N steps of batch B with accumulation A were not N steps of batch A x B. Every
+    optimizer step now accumulates exactly its micro-batches, running on into the next epoch."""
+    from citrus_runs import pretrain_arguments
+    from datasets import Dataset
+
+    from citrus_hf.training.pretrain import pretrain
+
+    rng = np.random.default_rng(0)
+    corpus = tmp_path / "corpus"
+    windows = rng.standard_normal((10, 1, 100)).astype("float32")  # 10 recordings of one window: 5 batches of 2
+    Dataset.from_dict({"input_values": windows, "sampling_rate": [10.0] * 10}).save_to_disk(str(corpus))
+    run = tmp_path / "run"
+    # (accumulating 2 micro-batches per step)
+    changes = dict(dataset=str(corpus), dataset_options={}, eval_split="none", config_overrides=CONTRACT, max_steps=5)
+    pretrain(pretrain_arguments(run, per_device_batch_size=2, save_steps=100, log_sample_ids=True, **changes))
+    log = [json.loads(line) for line in (run / "sample_ids_rank0.jsonl").read_text().splitlines()]
+    micro_batches = Counter(entry["step"] for entry in log)
+    assert micro_batches == dict.fromkeys(range(5), 2), micro_batches
+    # two passes over the ten windows, each window once per pass
+    seen = [row for entry in log for row in entry["ids"]]
+    assert sorted(seen) == sorted(list(range(10)) * 2)
