@@ -9,6 +9,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+import torch
 
 # Runs of a few steps are far too short to learn: their did-not-learn warning is beside the point here.
 pytestmark = pytest.mark.filterwarnings("ignore::citrus_hf.training.pretrain.PretrainingDidNotLearnWarning")
@@ -42,3 +43,33 @@ def test_every_accumulated_step_holds_its_micro_batches_across_epoch_ends(tmp_pa
     # two passes over the ten windows, each window once per pass
     seen = [row for entry in log for row in entry["ids"]]
     assert sorted(seen) == sorted(list(range(10)) * 2)
+
+
+def test_held_out_loss_is_the_mean_over_every_scored_patch(tmp_path):
+    """The held-out loss averaged its chunks' means, so a last chunk of one window weighed as much as a full one (a
+    validation split of 5 windows in batches of 4: the fifth window counted 4 times its share), and the baseline
+    was each chunk's own mean target. Both are now over every scored patch of the held-out windows, whatever the
+    batch size."""
+    from accelerate import Accelerator
+    from datasets import Dataset
+
+    from citrus_hf import CiTrusConfig, CiTrusForPretraining
+    from citrus_hf.training.pretrain import HeldOutLoss, PretrainArguments, citrus_loss
+
+    torch.manual_seed(0)
+    # the CNN-only auto-encoder scores every patch of signal and draws no mask: the same patches in any batching
+    model = CiTrusForPretraining(CiTrusConfig(**CONTRACT, backbone="cnn", **TINY))
+    rng = np.random.default_rng(0)
+    signal = rng.standard_normal((5, 1, 100)).astype("float32") * np.arange(1, 6, dtype="float32")[:, None, None]
+    patch_mask = np.ones((5, 10), dtype="int8")
+    patch_mask[4, 3:] = 0  # the last window is mostly padding
+    signal[4, :, 30:] = 0
+    windows = Dataset.from_dict({"input_values": signal, "patch_mask": patch_mask})
+
+    def held_out(batch_size: int) -> tuple[float, float]:
+        args = PretrainArguments(output_dir=str(tmp_path), per_device_batch_size=batch_size, eval_batches=3)
+        return HeldOutLoss(windows, args, Accelerator(cpu=True), citrus_loss, with_baseline=True)(model)
+
+    whole = held_out(8)  # one chunk of the 5 windows
+    assert held_out(4) == pytest.approx(whole, rel=1e-5)  # chunks of 4 and 1
+    assert held_out(2) == pytest.approx(whole, rel=1e-5)  # 2, 2 and 1

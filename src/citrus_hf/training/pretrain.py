@@ -544,7 +544,13 @@ class HeldOutLoss:
     """The validation loss on a fixed batch of the real validation split, with the same masks at every evaluation
     (drawn from the seed, not the training stream), and for CiTrus models the loss of predicting the mean masked
     target on the same batch and masks (the head's `baseline_loss`): a held-out loss at that level means nothing
-    about the signal was learnt."""
+    about the signal was learnt.
+
+    The batch runs in chunks of `per_device_batch_size` windows, the last one shorter when the rows do not fill it.
+    A CiTrus model's loss is the mean over every scored patch of the batch (each chunk's mean weighted by its scored
+    patches) and the baseline predicts the mean target of the whole batch, so neither depends on the chunking: a mean
+    of the chunks' means weighed the windows of a short last chunk more (one window in a chunk of its own counted as
+    much as the four before it). Another model's `loss_fn` gives a mean alone, weighted by its chunk's windows."""
 
     def __init__(self, eval_windows, args: PretrainArguments, accelerator, loss_fn, with_baseline: bool):
         self.batch = None
@@ -562,20 +568,25 @@ class HeldOutLoss:
         accelerator, size = self.accelerator, self.args.per_device_batch_size
         unwrapped = accelerator.unwrap_model(model)
         unwrapped.eval()
-        losses, baselines = [], []
+        losses, weights, targets = [], [], []
         with torch.no_grad(), isolated_rng(accelerator.device, self.args.seed), accelerator.autocast():
             for start in range(0, len(self.batch["example_id"]), size):
                 chunk = {k: v[start : start + size].to(accelerator.device) for k, v in self.batch.items()}
                 if not self.with_baseline:
                     losses.append(float(self.loss_fn(unwrapped, chunk)))
+                    weights.append(len(chunk["example_id"]))
                     continue
                 outputs = unwrapped(
                     input_values=chunk["input_values"], patch_mask=chunk["patch_mask"], return_dict=True
                 )
                 losses.append(float(outputs.loss))
-                baselines.append(float(unwrapped.head.baseline_loss(outputs.target[outputs.token_mask])))
+                weights.append(int(outputs.token_mask.sum()))  # the scored patches the chunk's mean is over
+                targets.append(outputs.target[outputs.token_mask])
         unwrapped.train()
-        return float(np.mean(losses)), (float(np.mean(baselines)) if baselines else None)
+        loss = float(np.average(losses, weights=weights)) if sum(weights) else float(np.mean(losses))
+        if not targets:
+            return loss, None
+        return loss, float(unwrapped.head.baseline_loss(torch.cat(targets)))
 
 
 def pretrain(
