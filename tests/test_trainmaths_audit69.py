@@ -45,6 +45,41 @@ def test_every_accumulated_step_holds_its_micro_batches_across_epoch_ends(tmp_pa
     assert sorted(seen) == sorted(list(range(10)) * 2)
 
 
+def test_the_recipe_schedule_counts_passes_over_the_global_batch(monkeypatch, tmp_path):
+    """Under a launch of N data-parallel processes each optimizer step takes N per-device batches, so the recipe's
+    steps, counted from one process's batch, made N times the documented passes (`--num-train-epochs 3` under two
+    processes trained six). Steps now count batches of the global batch."""
+    from datasets import Dataset
+
+    import citrus_hf.training.launch as launch
+    import citrus_hf.training.trainer as trainer_module
+    from citrus_hf.training.recipes import FinetuneRecipe
+    from citrus_hf.training.settings import TrainerSettings
+
+    asked = []
+
+    def fake_train(model, train, validation, task, output_dir, settings, *args, **kwargs):
+        asked.append(settings.max_steps)
+        return {
+            "trainer": type("T", (), {"model": model})(),
+            "steps": settings.max_steps,
+            "best_step": None,
+            "history": [],
+        }
+
+    monkeypatch.setattr(trainer_module, "train_with_trainer", fake_train)
+    monkeypatch.setattr(launch, "data_parallel_processes", lambda: 2, raising=False)
+    train = Dataset.from_dict({"labels": [0, 1] * 40})  # 80 examples
+    recipe, model = FinetuneRecipe(), torch.nn.Linear(1, 1)
+    for settings in (
+        TrainerSettings(num_train_epochs=3, per_device_batch_size=8),
+        TrainerSettings(per_device_batch_size=8),
+    ):
+        recipe.fit(model, train, None, "classification", settings, tmp_path)
+    # 3 passes, then the recipe's 30, over 80 examples in global batches of 2 x 8 (5 of them); one process: 30 and 300
+    assert asked == [15, 150]
+
+
 def test_held_out_loss_is_the_mean_over_every_scored_patch(tmp_path):
     """The held-out loss averaged its chunks' means, so a last chunk of one window weighed as much as a full one (a
     validation split of 5 windows in batches of 4: the fifth window counted 4 times its share), and the baseline

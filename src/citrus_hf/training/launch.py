@@ -109,6 +109,13 @@ def process_state():
     return PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU"))
 
 
+def data_parallel_processes() -> int:
+    """The data-parallel processes this one trains among: 1 outside a launcher, else Accelerate's count of its launch
+    (each optimizer step of the `Trainer` then takes a per-device batch from each of them)."""
+    launch = launched_processes()
+    return 1 if launch is None or launch[1] < 2 else process_state().num_processes
+
+
 def is_main_process() -> bool:
     """Whether this process is the main one of its launch (True outside a launcher)."""
     return launched_processes() is None or process_state().is_main_process

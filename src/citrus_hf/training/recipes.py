@@ -506,8 +506,9 @@ def class_weights_for(labels: np.ndarray, num_classes: int, how: str = "none") -
 
 
 def finetune_steps(num_examples: int, batch_size: int, epochs: int = FINETUNE_EPOCHS) -> int:
-    """Optimizer steps of the fine-tuning recipes: `epochs` passes over the labelled examples, within
-    [`FINETUNE_MIN_STEPS`, `FINETUNE_MAX_STEPS`] (so 5 examples of 4 classes get 60 steps, not 100 epochs of 2)."""
+    """Optimizer steps of the fine-tuning recipes: `epochs` passes over the labelled examples in batches of
+    `batch_size` (the global batch: per device x processes), within [`FINETUNE_MIN_STEPS`, `FINETUNE_MAX_STEPS`] (so
+    5 examples of 4 classes get 60 steps, not 100 epochs of 2)."""
     steps = epochs * math.ceil(num_examples / max(batch_size, 1))
     return int(min(max(steps, FINETUNE_MIN_STEPS), FINETUNE_MAX_STEPS))
 
@@ -543,14 +544,18 @@ class FinetuneRecipe(Recipe):
         baselines), as `trainer.train_with_trainer` takes them."""
         from dataclasses import replace
 
+        from .launch import data_parallel_processes
         from .trainer import train_with_trainer
 
         usable = validation_is_usable(validation, task, _labels(train))
         if settings.max_steps <= 0:
+            # a step takes a per-device batch from every process of a launch: passes count global batches, or N
+            # processes would make N times the passes
+            global_batch = settings.per_device_batch_size * data_parallel_processes()
             if settings.num_train_epochs is None:  # the recipe's schedule
-                steps = finetune_steps(len(train), settings.per_device_batch_size, self.epochs)
+                steps = finetune_steps(len(train), global_batch, self.epochs)
             else:  # the passes the user asked for, as asked
-                batches = math.ceil(len(train) / settings.per_device_batch_size)
+                batches = math.ceil(len(train) / global_batch)
                 steps = max(1, math.ceil(settings.num_train_epochs * batches))
             settings = replace(settings, max_steps=steps, eval_steps=max(10, steps // 20))
         _warn_of_long_warmup(settings)
