@@ -108,3 +108,31 @@ def test_held_out_loss_is_the_mean_over_every_scored_patch(tmp_path):
     whole = held_out(8)  # one chunk of the 5 windows
     assert held_out(4) == pytest.approx(whole, rel=1e-5)  # chunks of 4 and 1
     assert held_out(2) == pytest.approx(whole, rel=1e-5)  # 2, 2 and 1
+
+
+def test_the_evaluation_history_records_each_step_once(tmp_path):
+    """The kept model's final validation scoring was added to the history under the last step: a run whose best
+    step was 2 of 4 recorded step 4 twice, once with step 2's metrics."""
+    from datasets import Dataset
+
+    from citrus_hf import CiTrusConfig, CiTrusForSequenceClassification
+    from citrus_hf.training.settings import TrainerSettings
+    from citrus_hf.training.trainer import train_with_trainer
+
+    rng = np.random.default_rng(0)
+
+    def rows(n: int):
+        labels = np.arange(n) % 2
+        signal = rng.standard_normal((n, 1, 100)).astype("float32") + labels[:, None, None]
+        columns = {"input_values": signal, "patch_mask": np.ones((n, 10), dtype="int64"), "labels": labels}
+        return Dataset.from_dict(columns).with_format("torch")
+
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(CiTrusConfig(**CONTRACT, **TINY, num_labels=2))
+    settings = TrainerSettings(
+        max_steps=4, eval_steps=2, per_device_batch_size=4, early_stopping_patience=None, show_progress=False
+    )
+    outcome = train_with_trainer(model, rows(8), rows(6), "classification", tmp_path / "trainer", settings)
+    assert [entry["step"] for entry in outcome["history"]] == [2, 4]
+    best = next(entry for entry in outcome["history"] if entry["step"] == outcome["best_step"])
+    assert outcome["validation"]["loss"] == pytest.approx(best["eval_loss"])

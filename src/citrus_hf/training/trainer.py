@@ -157,8 +157,11 @@ def train_with_trainer(
         trainer.remove_callback(PrinterCallback)
     with denormals_flushed():
         trainer.train()
-    # The final evaluations are reports, not training decisions (the early stopper would look for eval_loss in them).
+    # The final evaluations are reports, not training decisions (the early stopper would look for eval_loss in them),
+    # nor steps of the run: the history would record the kept model's scores again under the last step, whose weights
+    # they are not when an earlier step was kept.
     trainer.remove_callback(EarlyStoppingCallback)
+    trainer.remove_callback(history)
     validation_metrics = _strip_prefix(trainer.evaluate(validation), "eval_") if use_validation else {}
     return {
         "validation": validation_metrics,
