@@ -155,7 +155,10 @@ class TrainerSettings:
 
     `max_steps > 0` trains for that many optimizer steps and evaluates every `eval_steps`; otherwise it trains for
     `num_train_epochs` passes over the labelled examples (None: the recipe's own schedule, `recipes.finetune_steps`). Early stopping stops after `early_stopping_patience` evaluations
-    without improvement of `metric_for_best_model` and restores the best checkpoint.
+    without improvement of `metric_for_best_model` and restores the best checkpoint: the lowest loss or error (`mae`,
+    `rmse`), the highest of the other metrics (`metrics.metric_greater_is_better`), the earliest of equal ones (a later
+    evaluation must improve on it, as transformers' `Trainer` keeps it). An evaluation whose metric is NaN neither
+    improves nor counts against the patience.
     """
 
     num_train_epochs: float | None = field(
