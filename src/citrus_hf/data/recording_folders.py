@@ -19,7 +19,9 @@ for `citrus finetune` / `citrus evaluate --dataset FOLDER`: ``train/<class>/<fil
 ``metadata.csv`` / ``metadata.jsonl`` / ``metadata.parquet`` whose ``file_name`` column names them and whose
 ``label`` (or ``target``, ``labels``) column labels them, its other columns (``subject``, ...) kept, the split of a
 file its top folder's name when that is ``train`` / ``validation`` / ``test`` and ``train`` otherwise
-(`metadata_layout`). A file there that holds a recording of an earlier split (a symlink to a training file, or a
+(`metadata_layout`). Metadata with ``onset`` and ``duration`` columns is an events table (BIDS's ``events.tsv`` rows):
+each row one example cut from its file, ``duration`` seconds from ``onset``, a file's events all in its split
+(`_cut_events`). A file there that holds a recording of an earlier split (a symlink to a training file, or a
 byte-identical copy of one, in ``test/``) is left out.
 
 A folder is read this way when it holds a file only recordings come in (EDF, BDF, a WFDB header, ``.npy``), or
@@ -103,6 +105,10 @@ VALIDATION_SPLIT_ALIASES = ("valid", "val", "dev", "development", "eval", "evalu
 _SPLIT_FOLDERS = ("train", "validation", "test")
 # Metadata columns that label a file (`load_task_splits` reads `labels` as `label` or `target`).
 _LABEL_COLUMNS = ("label", "target", "labels")
+# The columns that make a metadata file an events table, as BIDS's `*_events.tsv` gives them: each row one event of
+# its file, `onset` and `duration` in seconds from the recording's start, cut out of it as an example of its own
+# (`_cut_events`), so that a file is named in as many rows as it has events.
+EVENT_COLUMNS = ("onset", "duration")
 # A metadata.csv cell that is a number (a column of them is read as numbers, `_read_metadata_csv`), and a whole one.
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _WHOLE_NUMBER = re.compile(r"[+-]?\d+")
@@ -322,13 +328,14 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
 
     def rows_of(
         chosen: list[tuple[str, int, int]],
-        labels: dict[str, dict] | None = None,
+        labels: dict[str, dict | list[dict]] | None = None,
         columns=None,
         reference=None,
         rates: dict[str, float] | None = None,
     ):
-        """`_examples` (one per file, with the columns `labels` gives it: `{file: {column: value}}`) or `_segments`
-        (at the `rates` the metadata gives, `{file: rate}`) of the files `chosen`."""
+        """`_examples` (one per file, with the columns `labels` gives it: `{file: {column: value}}`, or one per event
+        of an events table, `{file: [its events' rows]}`) or `_segments` (at the `rates` the metadata gives,
+        `{file: rate}`) of the files `chosen`."""
         try:
             with naming_unwritable_cache():  # the rows are written to the datasets cache as they are read
                 return datasets.Dataset.from_generator(
@@ -425,8 +432,9 @@ def _warn_of_unread_files(folder: Path) -> None:
         _warn_once(
             f"{len(bids)} BIDS sidecar and table file(s) under {folder} are not read ({', '.join(bids[:3])}"
             f"{', ...' if len(bids) > 3 else ''}): each recording is read by its own header (an EDF file's rate, "
-            "channels and units), and the events tables label nothing; to fine-tune on labels, name each recording "
-            "and its label in a metadata.csv (file_name,label)."
+            "channels and units), and the events tables label nothing by themselves; to fine-tune on their events, "
+            "copy their rows into a metadata.csv beside the recordings (file_name,onset,duration,label: one example "
+            "per event), or name each recording and its label there (file_name,label)."
         )
     listed = files_under(folder)
     headers = {file.with_suffix("") for file in listed if file.suffix.lower() == ".hea"}
@@ -436,13 +444,14 @@ def _warn_of_unread_files(folder: Path) -> None:
         if file.suffix.lower() in _WFDB_ANNOTATION_SUFFIXES and file.with_suffix("") in headers
     ]
     if annotations:
-        # beat labels beside their records were passed over without a word: no route here cuts windows from them
+        # beat labels beside their records were passed over without a word: an events table is the route that cuts
+        # windows from them
         _warn_once(
             f"{len(annotations)} WFDB annotation file(s) under {folder} are not read ({', '.join(annotations[:3])}"
             f"{', ...' if len(annotations) > 3 else ''}): their records are read as recordings, and the annotations "
-            "label nothing; to fine-tune on annotated windows, cut them from each record at the samples "
-            "`wfdb.rdann(record, extension)` gives into a `datasets` set (input_values, label, sampling_rate), or name "
-            "each recording and its label in a metadata.csv (file_name,label)."
+            "label nothing by themselves; to fine-tune on annotated windows, write each as a row of a metadata.csv "
+            "(file_name,onset,duration,label: the seconds of a window around the sample `wfdb.rdann(record, "
+            "extension)` gives, one example per row), or name each recording and its label there (file_name,label)."
         )
     unread = [
         file.relative_to(folder).as_posix()
@@ -664,15 +673,18 @@ def labelled_layout(folder: str | os.PathLike) -> dict[str, list[Path]] | None:
     return dict(sorted(layout.items(), key=lambda item: (order.get(item[0], 3), item[0])))
 
 
-def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict]] | None:
+def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict | list[dict]]] | None:
     """`{split: {file: its metadata row}}` when `folder` holds metadata files (`METADATA_FILES`, anywhere under it)
     that name recording files in a `file_name` column (relative to the metadata file's folder, as `datasets`' audiofolder
     reads them) and label them (`_LABEL_COLUMNS`); a row keeps its other columns, but `file_name`. None for a folder
-    without them, or whose metadata labels nothing (its files are then an unlabelled pile).
+    without them, or whose metadata labels nothing (its files are then an unlabelled pile). Metadata with `onset` and
+    `duration` columns (`EVENT_COLUMNS`) is an events table: a file's value is then the list of its events' rows, all
+    in its split.
 
     Raises:
         ValueError: metadata without `file_name`, a name that is no recording file under the folder (or a hidden
-            one), a file named twice, or metadata files whose columns differ (each names the file and the fix).
+            one), a file named twice (but in an events table), metadata files whose columns differ, or an event that
+            cannot be cut (`_check_events`); each names the file and the fix.
     """
     folder = Path(folder)
     listed = _metadata_rows(folder)
@@ -680,7 +692,8 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict]] | 
         return None
     rows, origins, _ = listed
     _check_metadata_values(rows, origins)
-    layout: dict[str, dict[Path, dict]] = {}
+    _check_events(rows, origins)
+    layout: dict[str, dict[Path, dict | list[dict]]] = {}
     splits = _SPLIT_FOLDERS + VALIDATION_SPLIT_ALIASES  # a `val/` folder is a split, as in a class-folder layout
     for file, row in rows.items():
         top = file.relative_to(folder).parts[0]
@@ -688,9 +701,10 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict]] | 
     return dict(sorted(layout.items(), key=lambda item: splits.index(item[0])))
 
 
-def _metadata_rows(folder: Path) -> tuple[dict[Path, dict], dict[Path, Path], set[str]] | None:
+def _metadata_rows(folder: Path) -> tuple[dict[Path, dict | list[dict]], dict[Path, Path], set[str]] | None:
     """`({file: its metadata row}, {file: the metadata file naming it}, the columns)` of the metadata files under
-    `folder` (see `metadata_layout`), or None for a folder without any.
+    `folder` (see `metadata_layout`), or None for a folder without any. In an events table (`EVENT_COLUMNS`) a file's
+    value is the list of its events' rows, in the table's order.
 
     Raises:
         ValueError: as `metadata_layout`.
@@ -700,7 +714,7 @@ def _metadata_rows(folder: Path) -> tuple[dict[Path, dict], dict[Path, Path], se
     tables = [path for path in files_under(folder) if path.name in METADATA_FILES]
     if not tables:
         return None
-    rows: dict[Path, dict] = {}  # by the file's path under the folder, as the row gives it
+    rows: dict[Path, dict | list[dict]] = {}  # by the file's path under the folder, as the row gives it
     origins: dict[Path, Path] = {}  # the metadata file of each row, named in errors
     # A row's file is taken by the path the row gives, never by where a symlink points: resolved, a file linked in
     # from a store outside the folder was "no file under" it, and `validation/0.npy -> ../pool/v0.npy` was read as a
@@ -722,6 +736,7 @@ def _metadata_rows(folder: Path) -> tuple[dict[Path, dict], dict[Path, Path], se
                 "every metadata file of the folder the same columns."
             )
         columns = set(frame.columns)
+        events = _is_events_table(table, columns)
         for row in frame.to_dict("records"):
             name = str(row.pop("file_name"))
             # lexically, as the user laid the folder out (`os.path.relpath` resolves no link)
@@ -743,7 +758,12 @@ def _metadata_rows(folder: Path) -> tuple[dict[Path, dict], dict[Path, Path], se
                     "listing leaves out, as datasets' does); rename it, or the folder it is in."
                 )
             earlier = named_real.setdefault(os.path.realpath(file), file)
-            if file in rows:
+            if events:  # one row per event: a file named many times
+                if earlier == file:
+                    rows.setdefault(file, []).append(row)
+                    origins[file] = table
+                    continue
+            elif file in rows:
                 raise ValueError(f"{table} names {name!r}, which another metadata row names too.")
             if earlier != file:
                 raise ValueError(
@@ -772,7 +792,8 @@ def _listed_rates(
         return None
     rows, origins, _ = listed
     _check_metadata_values(rows, origins)
-    rates = {str(file): float(row["sampling_rate"]) for file, row in rows.items() if row["sampling_rate"] is not None}
+    firsts = {file: _file_rows(value)[0] for file, value in rows.items()}  # (a file's events agree: `_check_events`)
+    rates = {str(file): float(row["sampling_rate"]) for file, row in firsts.items() if row["sampling_rate"] is not None}
     if with_rate:
         return rates or None
     tables = sorted({str(table) for table in origins.values()})
@@ -833,8 +854,9 @@ def _check_metadata_values(rows: dict[Path, dict], origins: dict[Path, Path]) ->
     an example without its label or target (an empty cell), a `sampling_rate` that is no positive number, and a
     column holding numbers for some files and text for others (pandas reads each metadata file on its own, so
     subject ids 0, 1 in train/ and S0, S1 in test/ meet only in pyarrow, which fails with a traceback)."""
-    label_columns = [name for name in _LABEL_COLUMNS if any(name in row for row in rows.values())]
-    for file, row in rows.items():
+    each_row = [(file, row) for file, value in rows.items() for row in _file_rows(value)]
+    label_columns = [name for name in _LABEL_COLUMNS if any(name in row for _, row in each_row)]
+    for file, row in each_row:
         for name in label_columns:
             if row.get(name) is None:
                 raise ValueError(
@@ -847,11 +869,12 @@ def _check_metadata_values(rows: dict[Path, dict], origins: dict[Path, Path]) ->
                 f"{origins[file]}: the sampling_rate of {file.name} is {rate!r}; give each file's rate in Hz as a "
                 "positive number (or leave the cell empty for files that record their rate)."
             )
-    examples: dict[str, dict[str, Path]] = {}  # column -> kind -> the first file holding a value of that kind
-    for file, row in rows.items():
+    # column -> kind -> the first file holding a value of that kind, and the value
+    examples: dict[str, dict[str, tuple[Path, Any]]] = {}
+    for file, row in each_row:
         for name, value in row.items():
             if value is not None:
-                examples.setdefault(name, {}).setdefault(_value_kind(value), file)
+                examples.setdefault(name, {}).setdefault(_value_kind(value), (file, value))
     for name, kinds in examples.items():
         # text is text whether or not it spells a number; the cell that is not one ("high") is the one to name
         text = kinds.pop("text", None) or kinds.pop("numeric text", None)
@@ -860,13 +883,129 @@ def _check_metadata_values(rows: dict[Path, dict], origins: dict[Path, Path]) ->
             kinds["text"] = text
         if len(kinds) > 1:
             described = [
-                f"{kind} ({rows[file][name]!r} for {file.name} in {origins[file]})" for kind, file in kinds.items()
+                f"{kind} ({value!r} for {file.name} in {origins[file]})" for kind, (file, value) in kinds.items()
             ]
             raise ValueError(
                 f"the metadata column {name!r} holds {' and '.join(described[:2])}; give the column values of one "
                 "kind in every metadata file (one cell that is not a number makes pandas read its file's column as "
                 "text)."
             )
+
+
+def _is_events_table(table: Path, columns: set[str]) -> bool:
+    """Whether the metadata file `table` (of `columns`) is an events table (`EVENT_COLUMNS`).
+
+    Raises:
+        ValueError: one of the two columns without the other, naming the file and the fix.
+    """
+    given = [name for name in EVENT_COLUMNS if name in columns]
+    if given and len(given) < len(EVENT_COLUMNS):
+        missing = next(name for name in EVENT_COLUMNS if name not in columns)
+        raise ValueError(
+            f"{table} has a `{given[0]}` column and no `{missing}`; an events table gives each event's onset and "
+            "duration, in seconds from its recording's start (file_name,onset,duration,label), or neither for one "
+            "example per file."
+        )
+    return bool(given)
+
+
+def _file_rows(value: dict | list[dict]) -> list[dict]:
+    """A file's metadata rows (`_metadata_rows`): its events' in an events table, else its one row."""
+    return value if isinstance(value, list) else [value]
+
+
+def _check_events(rows: dict[Path, dict | list[dict]], origins: dict[Path, Path]) -> None:
+    """Refuse the events (rows of an events table, `EVENT_COLUMNS`) that cannot be cut from their files, naming the
+    metadata file, the file and the event's onset: an empty onset or duration (a row of the whole file among events:
+    onset 0 and its duration), one that is no finite number, a negative onset, a duration of 0 (a point event: a beat,
+    a stimulus; which stretch around it is the example is the user's to say, as an onset before it and a duration)
+    and events of one file at different `sampling_rate`s. Events of one file that overlap with different labels are
+    said once per file (a window would be two examples of two classes): the table may mean it (a sleep stage beside
+    an arousal), so they are kept. An event past its file's end is refused as the file is read (`_cut_events`)."""
+    for file, value in rows.items():
+        if not isinstance(value, list):
+            continue
+        where = f"{origins[file]}: the event of {file.name}"
+        for row in value:
+            onset, duration = row["onset"], row["duration"]
+            for name in EVENT_COLUMNS:
+                number = row[name]
+                if number is None:
+                    raise ValueError(
+                        f"{where} at onset {onset!r} has no {name} (an empty cell); every row of an events table is "
+                        "one event of its file: give its onset and duration in seconds (onset 0 and the file's "
+                        "duration for the whole file), or drop the row."
+                    )
+                # (one cell that is not a number makes pandas read its file's column as text: that cell is named)
+                if _value_kind(number) not in ("numbers", "numeric text") or not math.isfinite(float(number)):
+                    raise ValueError(
+                        f"{where} at onset {onset!r} has the {name} {number!r}; give it in seconds from the "
+                        "recording's start, as a finite number."
+                    )
+                row[name] = float(number)
+            onset, duration = row["onset"], row["duration"]
+            if onset < 0:
+                raise ValueError(
+                    f"{where} at onset {onset!r} starts before its recording; give onsets in seconds from the "
+                    "recording's start, 0 or more."
+                )
+            if duration <= 0:
+                raise ValueError(
+                    f"{where} at onset {onset!r} has the duration {duration!r}; an example is a stretch of signal, so "
+                    "give each event the stretch that is its example (a point event such as a beat at t s: onset "
+                    "t - w/2 and duration w for a window of w s centred on it)."
+                )
+        rates = {row.get("sampling_rate") for row in value}
+        if len(rates) > 1:
+            raise ValueError(
+                f"{origins[file]} gives {file.name}'s events the sampling rates {sorted(rates, key=str)}; a file has "
+                "one rate: give every row of it the same."
+            )
+        label = next((name for name in _LABEL_COLUMNS if name in value[0]), None)
+        ordered = sorted(value, key=lambda row: (row["onset"], row["duration"]))
+        longest = ordered[0]  # the event reaching furthest so far
+        for row in ordered[1:]:
+            if row["onset"] < longest["onset"] + longest["duration"] and row.get(label) != longest.get(label):
+                _warn_once(
+                    f"{where} at onset {row['onset']:g} s ({label} {row.get(label)!r}) overlaps the one at "
+                    f"{longest['onset']:g} s ({label} {longest.get(label)!r}): the seconds they share are an "
+                    "example of each class. Kept, as the table gives them; cut overlapping events apart if they "
+                    "should not be."
+                )
+                break
+            if row["onset"] + row["duration"] > longest["onset"] + longest["duration"]:
+                longest = row
+
+
+def _cut_events(file: Path, recording, given: dict | list[dict]) -> Iterator[tuple[dict, np.ndarray]]:
+    """`(columns, (channels, time) samples)` of each example `recording` (of `file`) gives: the whole recording with
+    its metadata row `given`, or for the events of an events table (a list of rows) each event's samples, from
+    `round(onset * rate)` for `round(duration * rate)` samples (at least one, so that events of one duration are
+    examples of one length), with its row's columns but `onset` and `duration`, and `start_seconds` where its first
+    sample lies, the column `window_examples` adds a window's offset to.
+
+    Raises:
+        ValueError: an event that ends past the recording's end, naming the file, the event and the file's duration.
+    """
+    if not isinstance(given, list):
+        yield given, recording.data
+        return
+    rate, samples = float(recording.sampling_rate), recording.data.shape[-1]
+    for row in given:
+        start = round(row["onset"] * rate)
+        stop = start + max(1, round(row["duration"] * rate))
+        if stop > samples:
+            raise ValueError(
+                f"{file} lasts {samples / rate:g} s ({samples} samples at {rate:g} Hz), and its event at onset "
+                f"{row['onset']:g} s of duration {row['duration']:g} s ends past that, at {stop / rate:g} s; fix "
+                "the event's onset and duration (seconds from the recording's start), or the file's rate."
+            )
+        yield _event_columns(row, start / rate), recording.data[:, start:stop]
+
+
+def _event_columns(row: dict, start_seconds: float) -> dict:
+    """The columns of the example an event's `row` gives: its own but `onset` and `duration`, and `start_seconds`."""
+    return {**{name: value for name, value in row.items() if name not in EVENT_COLUMNS}, "start_seconds": start_seconds}
 
 
 def _read_metadata(table: Path):
@@ -929,13 +1068,20 @@ def _read_metadata_csv(table: Path):
     return frame
 
 
-def _metadata_features(labels: dict[str, dict]) -> dict:
+def _metadata_features(labels: dict[str, dict | list[dict]]) -> dict:
     """The `datasets` features of the metadata columns (pyarrow's types of the rows' values): a `label` of text,
-    of whole numbers or a float `target`, and whatever else the metadata holds."""
+    of whole numbers or a float `target`, and whatever else the metadata holds (an events table's `start_seconds` for
+    its `onset` and `duration`, `_cut_events`)."""
     import datasets
     import pyarrow as pa
 
-    table = pa.Table.from_pylist(list(labels.values()))
+    rows = []
+    for value in labels.values():
+        if isinstance(value, list):  # an events table: each event's columns as `_cut_events` gives them
+            rows += [_event_columns(row, 0.0) for row in value]
+        else:
+            rows.append(value)
+    table = pa.Table.from_pylist(rows)
     return dict(datasets.Features.from_arrow_schema(table.schema))
 
 
@@ -959,13 +1105,14 @@ def _examples(
     stamps: list[tuple[str, int, int]],
     root: str,
     with_rate: bool,
-    labels: dict[str, dict],
+    labels: dict[str, dict | list[dict]],
     reference: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None,
     sampling_rate: float | None = None,
     code: str = "",
 ) -> Iterator[dict]:
     """The rows of a labelled layout: each file one example, with its columns from `labels` (its class folder's name
-    as `label`, or its metadata row), its channels in the order of `reference` (`_channel_reference`: the set's first
+    as `label`, or its metadata row; or, for a file of an events table, one example per event, `_cut_events`), its
+    channels in the order of `reference` (`_channel_reference`: the set's first
     file's names and units; `datasets` runs the generator on each file apart, so the first file is found beforehand),
     and where that file declares its channels' units, those units (`channel_units`, in their canonical spelling:
     every file is read in them, `_in_channel_order`).
@@ -973,9 +1120,15 @@ def _examples(
     (`_recordings_of`). `code` (`_reader_code_digest`) keys the cache only."""
     for file, _, _ in stamps:
         given = labels[file]
+        first = _file_rows(given)[0]  # (the rows of a file's events agree on its rate: `_check_events`)
         file = Path(file)
-        listed_rate = None if with_rate else given.get("sampling_rate")
+        listed_rate = None if with_rate else first.get("sampling_rate")
         rate, source = (listed_rate, "metadata") if listed_rate is not None else (sampling_rate, "option")
+        if isinstance(given, list) and not with_rate and rate is None:
+            raise ValueError(
+                f"{file} records no sampling rate, and its events are timed in seconds: give the rate "
+                "(--sampling-rate HZ, or a sampling_rate column in the metadata)."
+            )
         for suffix, recording in _recordings_of(file, with_rate, rate, _TIME_STAMPS_FIXES[source]):
             if suffix:  # one example is one recording at one rate
                 raise ValueError(
@@ -984,11 +1137,7 @@ def _examples(
                 )
             if reference is not None and _names_channels_once(file, recording):
                 recording = _in_channel_order(file, recording, *reference)
-            row = {
-                "input_values": _as_float32(recording.data, file),
-                "recording": file.relative_to(root).as_posix(),
-                **given,
-            }
+            row = {}  # what the file says of itself, over the metadata's columns
             if reference is not None:  # the files name their channels: a model fine-tuned on them keeps the names
                 row["channel_names"] = list(recording.channel_names)
             if _declares_units(reference):  # ... and the units they declare, which it records too
@@ -997,9 +1146,11 @@ def _examples(
                     recording = _in_first_units(file, recording, first_units, reference[0])
                 row["channel_units"] = [canonical_unit(unit) for unit in recording.units]
             if with_rate:
-                _check_listed_rate(file, recording.sampling_rate, given.get("sampling_rate"))
+                _check_listed_rate(file, recording.sampling_rate, first.get("sampling_rate"))
                 row["sampling_rate"] = float(recording.sampling_rate)
-            yield row
+            name = file.relative_to(root).as_posix()
+            for columns, data in _cut_events(file, recording, given):
+                yield {"input_values": _as_float32(data, file), "recording": name, **columns, **row}
 
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
