@@ -162,8 +162,9 @@ def _release(descriptor: int, lock: Path) -> None:
 def output_folder_lock(
     folder: str | os.PathLike, command: str, launch=None, overwrite: bool = False, flag: str = "--output-dir"
 ) -> Iterator[None]:
-    """Hold `folder`'s run lock while the block runs. The folder is created if need be, and removed again at the end
-    if the run left it empty. Under a launch of several processes (`launch`, Accelerate's state) the main process
+    """Hold `folder`'s run lock while the block runs. The folder is created if need be (with its missing parents), and
+    removed again at the end if the run left it empty, with the parents it created that hold nothing else: a refused
+    `--output-dir runs/new/a` left `runs/new` behind. Under a launch of several processes (`launch`, Accelerate's state) the main process
     takes the lock and every process learns whether it could, so that a refused run ends alike on all of them (the
     others waited at the next barrier for a process that had left, and ended in a long traceback). `overwrite`
     (`--overwrite-output-dir`) also takes over a lock held on another machine, whose process cannot be checked.
@@ -174,9 +175,9 @@ def output_folder_lock(
     """
     folder = Path(folder).expanduser()
     main = launch is None or launch.is_main_process
-    created, lock, refusal, descriptor = False, folder / LOCK_NAME, None, None
+    created, lock, refusal, descriptor = [], folder / LOCK_NAME, None, None
     if main:
-        created = not folder.exists()
+        created = _missing_folders(folder)
         folder.mkdir(parents=True, exist_ok=True)
         try:
             descriptor = _take(folder, lock, command, overwrite, flag)
@@ -187,18 +188,33 @@ def output_folder_lock(
 
         refusal = broadcast_object_list([refusal], from_process=0)[0]
     if refusal is not None:
-        if main and created:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        _remove_if_empty(created)
         raise ValueError(refusal)
     try:
         yield
     finally:
         if descriptor is not None:
             _release(descriptor, lock)
-            if created:
-                with contextlib.suppress(OSError):
-                    folder.rmdir()  # only if the run left nothing in it
+            _remove_if_empty(created)
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """`folder` and those of its parents that do not exist yet, deepest first: what `mkdir(parents=True)` creates."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_if_empty(folders: list[Path]) -> None:
+    """Remove the `folders` a run created (deepest first) as long as each is empty: the run left nothing in them, and
+    nobody else put anything there meanwhile (`rmdir` refuses a folder that holds something)."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 __all__ = ["LOCK_NAME", "output_folder_lock"]

@@ -1,0 +1,84 @@
+"""Session 69: what a refused, failed or interrupted command leaves behind.
+
+1. `citrus finetune` saved the model and its extractor before it scored the test split and wrote
+   finetune_results.json: a run interrupted (Ctrl-C) or failing in between left a model without its records, which
+   loads as a finished run, said "Nothing was saved", and refused the same command again ("already holds a
+   fine-tuned model"); with --overwrite-output-dir the earlier run's files were deleted before the new ones were
+   written. The run is now scored first and its files written in a hidden folder of their own, moved in at the end.
+2. `citrus data build FOLDER --output DIR` into a DIR that held a registered set's build kept that build's
+   `citrus_built_from.json`, so a later `citrus pretrain --dataset DIR` recorded the wrong corpus; and a build into a
+   DIR that held another build wrote over it split by split (one interrupted left one set's train beside the other's
+   test). A build is now saved whole beside the folder's contents and swapped in.
+3. A run refused at its output folder's lock (`citrus finetune`, `pretrain`, `evaluate`, `data build`) removed the
+   folder it created, but not the parent folders it created for it: `--output-dir runs/new/a` left `runs/new`.
+"""
+
+from __future__ import annotations
+
+import datasets
+import numpy as np
+import pytest
+from tiny_configs import save_tiny_classifier
+
+from citrus_hf.commands.main import main
+
+
+def _labelled_set(folder, rows: int = 8, seed: int = 0):
+    """A save_to_disk set of `rows` training and 4 test rows of 2 channels, 2 s at 100 Hz (the tiny contract)."""
+    rng = np.random.default_rng(seed)
+
+    def split(count):
+        return datasets.Dataset.from_dict(
+            {
+                "input_values": [
+                    rng.standard_normal((2, 200)).astype(np.float32) + index % 2 for index in range(count)
+                ],
+                "label": [index % 2 for index in range(count)],
+                "sampling_rate": [100.0] * count,
+            }
+        ).cast_column("label", datasets.ClassLabel(names=["a", "b"]))
+
+    datasets.DatasetDict(train=split(rows), test=split(4)).save_to_disk(str(folder))
+    return folder
+
+
+def _finetune_argv(tmp_path, output):
+    model = tmp_path / "base"
+    if not model.is_dir():
+        save_tiny_classifier(model)
+    dataset = tmp_path / "set"
+    if not dataset.is_dir():
+        _labelled_set(dataset)
+    return ["finetune", "--dataset", str(dataset), "--model", str(model), "--recipe", "probe"]
+
+
+# ----------------------------------------------------------------------- 3. refused runs leave no parents
+
+
+def test_a_run_refused_at_its_lock_removes_the_folders_it_created(tmp_path):
+    from citrus_hf.training.run_lock import output_folder_lock
+
+    held = tmp_path / "runs" / "new" / "a"
+    with output_folder_lock(held, "citrus finetune"):
+        # a second run into the same folder is refused: the first run's folder stays, and nothing else appears
+        with pytest.raises(ValueError, match="being written by another run"):
+            with output_folder_lock(held, "citrus finetune"):
+                pass
+    assert not (tmp_path / "runs").exists()  # the first run left nothing in it either
+
+
+def test_a_command_refused_after_its_lock_leaves_no_parent_folders(tmp_path):
+    output = tmp_path / "runs" / "new" / "a"
+    argv = [*_finetune_argv(tmp_path, output), "--output-dir", str(output), "--label-budget", "0.0001x"]
+    assert main(argv) == 2
+    assert main(["finetune", "--dataset", str(tmp_path / "missing"), "--output-dir", str(output)]) == 2
+    assert not (tmp_path / "runs").exists()
+
+
+def test_the_lock_keeps_parent_folders_that_hold_something(tmp_path):
+    from citrus_hf.training.run_lock import output_folder_lock
+
+    output = tmp_path / "runs" / "new" / "a"
+    with output_folder_lock(output, "citrus finetune"):
+        (tmp_path / "runs" / "new" / "other.txt").write_text("kept", encoding="utf-8")
+    assert sorted(path.name for path in (tmp_path / "runs" / "new").iterdir()) == ["other.txt"]
