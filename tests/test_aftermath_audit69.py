@@ -52,6 +52,44 @@ def _finetune_argv(tmp_path, output):
     return ["finetune", "--dataset", str(dataset), "--model", str(model), "--recipe", "probe"]
 
 
+# ---------------------------------------------------------------- 2. data build replaces a folder's set whole
+
+
+def test_a_set_of_ones_own_built_over_a_registered_build_leaves_no_note_of_that_build(
+    tmp_path, offline_archives_cached
+):
+    from citrus_hf.data.builders import built_from
+
+    output = tmp_path / "built"
+    assert main(["data", "build", "basic_motions", "--output", str(output)]) == 0
+    assert built_from(output)["dataset"] == "basic_motions"
+    assert main(["data", "build", str(_labelled_set(tmp_path / "own")), "--output", str(output)]) == 0
+    assert built_from(output) is None  # the folder holds the user's set now, not basic_motions
+    assert len(datasets.load_from_disk(str(output))["train"]) == 8
+
+
+def test_a_build_interrupted_while_saving_leaves_the_earlier_set_whole(tmp_path, monkeypatch):
+    output = tmp_path / "built"
+    assert main(["data", "build", str(_labelled_set(tmp_path / "first", rows=6)), "--output", str(output)]) == 0
+    second = _labelled_set(tmp_path / "second", rows=10, seed=1)
+    saved = datasets.Dataset.save_to_disk
+    calls = []
+
+    def interrupted_after_the_first_split(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return saved(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(datasets.Dataset, "save_to_disk", interrupted_after_the_first_split)
+        with pytest.raises(KeyboardInterrupt):
+            main(["data", "build", str(second), "--output", str(output)])
+    kept = datasets.load_from_disk(str(output))
+    assert (len(kept["train"]), len(kept["test"])) == (6, 4)
+    assert sorted(path.name for path in output.iterdir()) == ["dataset_dict.json", "test", "train"]
+
+
 # ----------------------------------------------------------------------- 3. refused runs leave no parents
 
 

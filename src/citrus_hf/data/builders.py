@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,11 +131,75 @@ def save_built_dataset(
     """
     spec = get_dataset_spec(name)
     resolved = resolve_options(spec, dict(options or {}))
-    dataset_dict.save_to_disk(str(folder))
     note = {"dataset": name, "dataset_options": resolved, "builder_version": spec.version}
     if spec.task == "pretraining":  # what a corpus holding out evaluation spans held out: the sets registered now
         note["evaluation_sets"] = registered_evaluation_sets() if evaluation_sets is None else dict(evaluation_sets)
-    (Path(folder) / BUILT_FROM_FILE).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
+    save_dataset_whole(dataset_dict, folder, note)
+
+
+# The files `DatasetDict.save_to_disk` writes at a folder's root besides a folder per split, and those of a single
+# `Dataset.save_to_disk` (its shards are `data-NNNNN-of-NNNNN.arrow`).
+_DATASET_DICT_FILE = "dataset_dict.json"
+_DATASET_FILES = ("state.json", "dataset_info.json")
+
+
+def save_dataset_whole(
+    dataset_dict: DatasetDict, folder: str | os.PathLike, note: dict[str, Any] | None = None
+) -> None:
+    """``dataset_dict.save_to_disk(folder)`` with its `note` (`BUILT_FROM_FILE`; None: the set is no registered build),
+    replacing whatever set the folder held, whole: saved beside it in a hidden folder first, then the earlier set's
+    files (its splits, its note) removed and the new ones moved in. ``save_to_disk`` itself writes over a folder split
+    by split, so a save interrupted there left one set's train beside another's test, and a set saved over a
+    registered build kept that build's note (a pre-training run on the folder then recorded the wrong corpus).
+
+    Raises:
+        CitrusDataError: the folder holds something of the new set's name that is no part of a saved set (nothing is
+            removed then).
+    """
+    import tempfile
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".citrus-dataset-") as scratch:
+        staged = Path(scratch)
+        dataset_dict.save_to_disk(str(staged / "set"))
+        if note is not None:
+            (staged / "set" / BUILT_FROM_FILE).write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
+        earlier = _saved_set_parts(folder)
+        new_parts = sorted((staged / "set").iterdir())
+        in_the_way = [
+            path.name for path in new_parts if (folder / path.name).exists() and folder / path.name not in earlier
+        ]
+        if in_the_way:
+            raise CitrusDataError(
+                f"{folder} holds {in_the_way}, which are no part of a saved dataset and which the dataset's files "
+                "would replace; save the dataset to a folder of its own."
+            )
+        for path in earlier:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        for path in new_parts:
+            os.replace(path, folder / path.name)
+
+
+def _saved_set_parts(folder: Path) -> list[Path]:
+    """What an earlier ``save_to_disk`` (of a `DatasetDict` or a single `Dataset`) and its note left in `folder`."""
+    parts = [folder / BUILT_FROM_FILE]
+    index = folder / _DATASET_DICT_FILE
+    if index.is_file():
+        parts.append(index)
+        try:
+            splits = json.loads(index.read_text(encoding="utf-8")).get("splits", [])
+        except (OSError, ValueError, AttributeError):
+            splits = []
+        parts += [
+            folder / split for split in splits if isinstance(split, str) and (folder / split / "state.json").is_file()
+        ]
+    if (folder / "state.json").is_file():
+        parts += [folder / name for name in _DATASET_FILES] + sorted(folder.glob("data-*-of-*.arrow"))
+    return [path for path in parts if path.exists()]
 
 
 def is_built_from_note(note: Any) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..data.builders import save_built_dataset
+from ..data.builders import save_built_dataset, save_dataset_whole
 from ..data.registry import get_dataset_spec, get_source
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION, as_bool
 
@@ -135,7 +135,7 @@ def publish(
     if output is not None and options is not None:
         save_built_dataset(dataset_dict, name, output, options)
     elif output is not None:
-        dataset_dict.save_to_disk(str(output))
+        save_dataset_whole(dataset_dict, output)
     if push_to_hub:
         from huggingface_hub import DatasetCard, constants, hf_hub_download
 
