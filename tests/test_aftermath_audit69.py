@@ -15,6 +15,9 @@
 
 from __future__ import annotations
 
+import importlib
+import json
+
 import datasets
 import numpy as np
 import pytest
@@ -50,6 +53,60 @@ def _finetune_argv(tmp_path, output):
     if not dataset.is_dir():
         _labelled_set(dataset)
     return ["finetune", "--dataset", str(dataset), "--model", str(model), "--recipe", "probe"]
+
+
+# ------------------------------------------------------------------------- 1. finetune writes its run whole
+
+
+def _interrupt_scoring(monkeypatch):
+    finetune_module = importlib.import_module("citrus_hf.training.finetune")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(finetune_module, "scored_outputs", interrupted)
+
+
+def test_finetune_interrupted_after_fitting_leaves_no_model_and_the_same_command_runs_again(
+    tmp_path, monkeypatch, capsys
+):
+    output = tmp_path / "run"
+    argv = [*_finetune_argv(tmp_path, output), "--output-dir", str(output), "--no-show-progress"]
+    with monkeypatch.context() as patch:
+        _interrupt_scoring(patch)
+        with pytest.raises(KeyboardInterrupt):
+            main(argv)
+    # what it said: nothing of this run in the folder (there was none before)
+    assert "Nothing was saved" in capsys.readouterr().err
+    assert not output.exists() or list(output.iterdir()) == []
+    assert main(argv) == 0
+    assert {"model.safetensors", "preprocessor_config.json", "finetune_results.json"} <= {
+        path.name for path in output.iterdir()
+    }
+
+
+def test_finetune_overwrite_that_fails_keeps_the_earlier_run(tmp_path, monkeypatch):
+    output = tmp_path / "run"
+    argv = [*_finetune_argv(tmp_path, output), "--output-dir", str(output), "--no-show-progress"]
+    assert main(argv) == 0
+    before = {path.name: path.read_bytes() for path in output.iterdir() if path.is_file()}
+    with monkeypatch.context() as patch:
+        _interrupt_scoring(patch)
+        with pytest.raises(KeyboardInterrupt):
+            main([*argv, "--overwrite-output-dir", "--seed", "3"])
+    after = {path.name: path.read_bytes() for path in output.iterdir() if path.is_file()}
+    assert after == before
+    assert [path.name for path in output.iterdir() if path.is_dir()] == []  # no staging folder left either
+
+
+def test_finetune_overwrite_replaces_the_earlier_run_whole(tmp_path):
+    output = tmp_path / "run"
+    argv = [*_finetune_argv(tmp_path, output), "--output-dir", str(output), "--no-show-progress"]
+    assert main(argv) == 0
+    assert main([*argv, "--overwrite-output-dir", "--label-budget", "2"]) == 0
+    results = json.loads((output / "finetune_results.json").read_text(encoding="utf-8"))
+    assert results["arguments"]["label_budget"] == "2"
+    assert sorted(path.name for path in output.iterdir() if path.name.startswith(".")) == []
 
 
 # ---------------------------------------------------------------- 2. data build replaces a folder's set whole

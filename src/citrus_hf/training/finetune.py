@@ -15,6 +15,7 @@ import logging as std_logging
 import math
 import os
 import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -409,18 +410,8 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     if class_weights is not None:
         outcome.details["class_weights"] = dict(zip(splits.label_names, class_weights.tolist(), strict=True))
     if writes:
-        if args.overwrite_output_dir:
-            _clear_earlier_run(output_dir)
         trained = splits.train.select(chosen)
         saved_extractor = _record_trained_window(outcome.model, extractor, length, trained, args.sampling_rate)
-        if args.lora:
-            from .lora import save_adapter
-
-            # The adapter and the task head only; `load_adapter(args.model, output_dir)` puts them back on the base.
-            save_adapter(outcome.model, output_dir, saved_extractor)
-        else:
-            outcome.model.save_pretrained(str(output_dir))
-            saved_extractor.save_pretrained(str(output_dir))
     test_outputs, test_labels = scored_outputs(outcome.model, test, splits.task)
     result = FinetuneResult(
         output_dir=str(output_dir),
@@ -459,7 +450,7 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         },
     }
     if writes:
-        (output_dir / RESULTS_FILE).write_text(dumps_strict(summary, indent=2), encoding="utf-8")
+        _save_run(output_dir, outcome.model, saved_extractor, summary, args.lora, args.overwrite_output_dir)
     if launch is not None:  # every process returns once the folder holds the run (a script may load it next)
         launch.wait_for_everyone()
     return result
@@ -703,6 +694,33 @@ def _check_fresh_output_dir(args: FinetuneArguments) -> None:
             f"--output-dir {args.output_dir!r} already holds a fine-tuned model ({', '.join(found)}); give another "
             "--output-dir, or pass --overwrite-output-dir to replace that run (its model, adapter, card and records)."
         )
+
+
+def _save_run(
+    output_dir: Path, model, extractor, summary: dict[str, Any], lora: bool, overwrite_output_dir: bool
+) -> None:
+    """Write the fitted `model` (a peft model with `lora`: its adapter and head) with its `extractor` and the run's
+    `summary` (`RESULTS_FILE`) into `output_dir` at once, once the run is scored: into a hidden folder inside it first,
+    then moved in, the earlier run's files (`--overwrite-output-dir`) cleared just before. A run interrupted or failing
+    before then leaves the folder as it was: the model was saved before the test split was scored and its records
+    written, so Ctrl-C in between left a model without records (which loads as a finished run, and which the same
+    command then refused to replace), and the earlier run of an `--overwrite-output-dir` was already gone."""
+    with tempfile.TemporaryDirectory(dir=output_dir, prefix=".citrus-finetune-") as scratch:
+        staged = Path(scratch)
+        if lora:
+            from .lora import save_adapter
+
+            # The adapter and the task head only; `load_adapter(args.model, output_dir)` puts them back on the base.
+            save_adapter(model, staged, extractor)
+        else:
+            model.save_pretrained(str(staged))
+            extractor.save_pretrained(str(staged))
+        (staged / RESULTS_FILE).write_text(dumps_strict(summary, indent=2), encoding="utf-8")
+        if overwrite_output_dir:
+            _clear_earlier_run(output_dir)
+        # the records last: a folder holding them holds the whole run
+        for path in sorted(staged.iterdir(), key=lambda path: path.name == RESULTS_FILE):
+            os.replace(path, output_dir / path.name)
 
 
 def _clear_earlier_run(output_dir: Path) -> None:
