@@ -9,6 +9,9 @@
    `citrus_built_from.json`, so a later `citrus pretrain --dataset DIR` recorded the wrong corpus; and a build into a
    DIR that held another build wrote over it split by split (one interrupted left one set's train beside the other's
    test). A build is now saved whole beside the folder's contents and swapped in.
+4. `citrus pretrain --overwrite-output-dir` deleted the earlier run (its checkpoints, summary and weights) before it
+   loaded its corpus: a run refused there (a split that does not exist, NaN rows) left a folder of config and code
+   without weights. The earlier run is now cleared only once the new one is about to train.
 3. A run refused at its output folder's lock (`citrus finetune`, `pretrain`, `evaluate`, `data build`) removed the
    folder it created, but not the parent folders it created for it: `--output-dir runs/new/a` left `runs/new`.
 """
@@ -177,3 +180,30 @@ def test_the_lock_keeps_parent_folders_that_hold_something(tmp_path):
     with output_folder_lock(output, "citrus finetune"):
         (tmp_path / "runs" / "new" / "other.txt").write_text("kept", encoding="utf-8")
     assert sorted(path.name for path in (tmp_path / "runs" / "new").iterdir()) == ["other.txt"]
+
+
+# ------------------------------------------------------ 4. pretrain --overwrite-output-dir refused on its data
+
+
+def _pretrain_argv(tmp_path, output, *extra):
+    dataset = tmp_path / "set"
+    if not dataset.is_dir():
+        _labelled_set(dataset)
+    return [
+        "pretrain", "--model-config", "tiny", "--dataset", str(dataset), "--max-steps", "2",
+        "--per-device-batch-size", "4", "--report-to", "none", "--no-show-progress", "--output-dir", str(output),
+        *extra,
+    ]  # fmt: skip
+
+
+def test_pretrain_overwrite_refused_on_its_data_keeps_the_earlier_run(tmp_path):
+    output = tmp_path / "pre"
+    assert main(_pretrain_argv(tmp_path, output)) == 0
+    before = {path.relative_to(output): path.read_bytes() for path in output.rglob("*") if path.is_file()}
+    assert main(_pretrain_argv(tmp_path, output, "--overwrite-output-dir", "--train-split", "nosuch")) == 2
+    after = {path.relative_to(output): path.read_bytes() for path in output.rglob("*") if path.is_file()}
+    assert after == before
+    # and a run that trains replaces it
+    assert main(_pretrain_argv(tmp_path, output, "--overwrite-output-dir", "--seed", "1")) == 0
+    summary = json.loads((output / "pretraining_summary.json").read_text(encoding="utf-8"))
+    assert summary["arguments"]["seed"] == 1

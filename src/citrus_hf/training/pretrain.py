@@ -753,6 +753,8 @@ def _pretrain_in_folder(
     held_out = HeldOutLoss(eval_windows, args, accelerator, loss_fn, with_baseline=is_citrus and loss_fn is citrus_loss)
     resumed_at = progress.step
     loop = PretrainingLoop(args, accelerator, model, optimizer, scheduler, loss_fn, held_out, plot=is_citrus)
+    if resume_dir is None and args.overwrite_output_dir:
+        _clear_earlier_run(args, accelerator)
     curves = loop.run(training, progress)
     if resume_dir is not None and not progress.restored_record:  # an older checkpoint: the summary's earlier curves
         curves = {name: _earlier_curve(args.output_dir, name, resumed_at) + curve for name, curve in curves.items()}
@@ -801,7 +803,8 @@ def _check_fresh_output_dir(args: PretrainArguments, accelerator) -> None:
     """Refuse to start a run in a folder that holds another one, unless asked to overwrite: another pre-training run
     (its checkpoints would be pruned by step number together with this run's, and `--resume-from latest` would
     continue the other run), or a fine-tuned model (`citrus finetune`, save_pretrained: its weights would be replaced
-    and its records, `finetune_results.json` that `citrus push` reads, would describe this run's)."""
+    and its records, `finetune_results.json` that `citrus push` reads, would describe this run's). The run that
+    `--overwrite-output-dir` replaces is deleted only once this one is about to train (`_clear_earlier_run`)."""
     output_dir = Path(args.output_dir)
     earlier_run = holds_pretraining_run(output_dir)
     model_files = [name for name in FINETUNE_MODEL_MARKERS if (output_dir / name).is_file()]
@@ -820,6 +823,15 @@ def _check_fresh_output_dir(args: PretrainArguments, accelerator) -> None:
             f"--output-dir {str(output_dir)!r} already holds a model ({', '.join(model_files)}); give another "
             "--output-dir, or pass --overwrite-output-dir to replace it (its model, adapter, card and records)."
         )
+
+
+def _clear_earlier_run(args: PretrainArguments, accelerator) -> None:
+    """Delete the earlier run `_check_fresh_output_dir` let `--overwrite-output-dir` replace (its checkpoints, which
+    would be pruned by step number together with this run's, its summary and a model's files), once this run is
+    about to train: deleted at the check, a run then refused on its corpus (a split that does not exist, NaN rows)
+    left a folder of config and code without weights, and the earlier run was lost."""
+    output_dir = Path(args.output_dir)
+    model_files = [name for name in FINETUNE_MODEL_MARKERS if (output_dir / name).is_file()]
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         shutil.rmtree(output_dir / CHECKPOINTS_DIR, ignore_errors=True)
