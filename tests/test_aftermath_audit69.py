@@ -12,6 +12,10 @@
 4. `citrus pretrain --overwrite-output-dir` deleted the earlier run (its checkpoints, summary and weights) before it
    loaded its corpus: a run refused there (a split that does not exist, NaN rows) left a folder of config and code
    without weights. The earlier run is now cleared only once the new one is about to train.
+5. `pretraining_summary.json` and `citrus evaluate`'s results.json / .csv / .md / .png were written in place: a write
+   that failed part-way (a full disk) or was killed left half a JSON document, which `citrus evaluate` (a pre-trained
+   arm's run), `citrus push` and `--resume-from` then failed to read, in place of the earlier file. They are now
+   written whole or not at all (`_files.written_then_renamed`), as the package's other outputs are.
 3. A run refused at its output folder's lock (`citrus finetune`, `pretrain`, `evaluate`, `data build`) removed the
    folder it created, but not the parent folders it created for it: `--output-dir runs/new/a` left `runs/new`.
 """
@@ -207,3 +211,47 @@ def test_pretrain_overwrite_refused_on_its_data_keeps_the_earlier_run(tmp_path):
     assert main(_pretrain_argv(tmp_path, output, "--overwrite-output-dir", "--seed", "1")) == 0
     summary = json.loads((output / "pretraining_summary.json").read_text(encoding="utf-8"))
     assert summary["arguments"]["seed"] == 1
+
+
+# ------------------------------------------------------------------- 5. records written whole or not at all
+
+
+def _writes_fail_half_way(monkeypatch, marker: str):
+    """`Path.write_text` of a text holding `marker` writes half of it, then fails as a full disk does."""
+    import errno
+    import pathlib
+
+    write_text = pathlib.Path.write_text
+
+    def half_then_full(self, data, *args, **kwargs):
+        if marker in data:
+            write_text(self, data[: len(data) // 2], *args, **kwargs)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write_text(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "write_text", half_then_full)
+
+
+def test_a_pretraining_summary_that_fails_to_write_leaves_none_half_written(tmp_path, monkeypatch):
+    output = tmp_path / "pre"
+    with monkeypatch.context() as patch:
+        _writes_fail_half_way(patch, '"final_loss"')
+        with pytest.raises(OSError, match="No space left"):
+            main([*_pretrain_argv(tmp_path, output), "--debug"])
+    assert not (output / "pretraining_summary.json").exists()
+    assert not [path.name for path in output.iterdir() if path.name.endswith(".partial")]
+
+
+def test_an_evaluation_report_that_fails_to_write_keeps_the_earlier_one(tmp_path, monkeypatch):
+    from citrus_runs import protocol_runs
+
+    from citrus_hf.evaluation.report import write_report
+
+    paths = write_report(protocol_runs(5), tmp_path)
+    before = {name: path.read_bytes() for name, path in paths.items()}
+    with monkeypatch.context() as patch:
+        _writes_fail_half_way(patch, '"runs"')
+        with pytest.raises(OSError, match="No space left"):
+            write_report(protocol_runs(6), tmp_path)
+    assert {name: path.read_bytes() for name, path in paths.items()} == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(path.name for path in paths.values())

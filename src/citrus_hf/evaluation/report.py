@@ -462,7 +462,12 @@ def write_report(
     title: str | None = None,
 ) -> dict[str, Path]:
     """Write `results.json` (metadata, every run, the summary and gains), `results.csv`, `results.md` and
-    `results.png` into `output_dir`. Returns their paths."""
+    `results.png` into `output_dir`, all four or none: they are written into a hidden folder inside it and moved in
+    once every one is written, so a write that fails part-way (a full disk) or a process killed meanwhile leaves the
+    earlier report whole (written in place, it left half a results.json, which readers then failed on). Returns their
+    paths."""
+    import tempfile
+
     _check_runs(runs, "write_report", (*_RUN_FIELDS, "seed"))
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -475,10 +480,14 @@ def write_report(
         "minirocket_gaps": baseline_gaps(runs),
         "collapsed_cells": collapsed_cells(runs),
     }
-    paths["json"].write_text(dumps_strict(document, indent=2), encoding="utf-8")
-    write_csv(runs, paths["csv"])
-    paths["markdown"].write_text(markdown_tables(runs, metadata), encoding="utf-8")
-    plot_results(runs, paths["plot"], title=title)
+    with tempfile.TemporaryDirectory(dir=output_dir, prefix=".citrus-report-") as scratch:
+        staged = {kind: Path(scratch) / path.name for kind, path in paths.items()}
+        staged["json"].write_text(dumps_strict(document, indent=2), encoding="utf-8")
+        write_csv(runs, staged["csv"])
+        staged["markdown"].write_text(markdown_tables(runs, metadata), encoding="utf-8")
+        plot_results(runs, staged["plot"], title=title)
+        for kind, path in staged.items():
+            os.replace(path, paths[kind])
     return paths
 
 

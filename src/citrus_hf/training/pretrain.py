@@ -52,6 +52,7 @@ from huggingface_hub.constants import REPOCARD_NAME
 from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
 from .._bundled import bundled_checkpoint
+from .._files import replace_text
 from .._logs import outside_stacklevel, progress_bar, progress_bar_switches_kept
 from ..configuration_citrus import CiTrusConfig, custom_pipelines_for
 from ..data.alignment import align_corpus
@@ -789,7 +790,8 @@ def _pretrain_in_folder(
             warnings.warn(message, PretrainingDidNotLearnWarning, stacklevel=outside_stacklevel())
         Path(args.output_dir).mkdir(parents=True, exist_ok=True)
         summary = result.summary() | {"arguments": asdict(args)}
-        (Path(args.output_dir) / SUMMARY_FILE).write_text(dumps_strict(summary, indent=2), encoding="utf-8")
+        # whole or not at all: half a summary (a full disk) was read by evaluate, push and --resume-from and failed
+        replace_text(Path(args.output_dir) / SUMMARY_FILE, dumps_strict(summary, indent=2))
     return result  # (`_pretrain` ends the training once this frame's objects are freed)
 
 
