@@ -16,6 +16,10 @@
    that failed part-way (a full disk) or was killed left half a JSON document, which `citrus evaluate` (a pre-trained
    arm's run), `citrus push` and `--resume-from` then failed to read, in place of the earlier file. They are now
    written whole or not at all (`_files.written_then_renamed`), as the package's other outputs are.
+6. `citrus finetune` gave the Trainer `<output-dir>/trainer` as its scratch folder and deleted it after every run,
+   whatever the recipe (the probe never starts a Trainer): a folder of the user's own of that name in --output-dir (a
+   project folder given as `--output-dir .`) was deleted with its files. The scratch folder is now a hidden one of
+   the run's own (`.citrus-trainer`).
 3. A run refused at its output folder's lock (`citrus finetune`, `pretrain`, `evaluate`, `data build`) removed the
    folder it created, but not the parent folders it created for it: `--output-dir runs/new/a` left `runs/new`.
 """
@@ -255,3 +259,15 @@ def test_an_evaluation_report_that_fails_to_write_keeps_the_earlier_one(tmp_path
             write_report(protocol_runs(6), tmp_path)
     assert {name: path.read_bytes() for name, path in paths.items()} == before
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(path.name for path in paths.values())
+
+
+# ---------------------------------------------------------------- 6. the Trainer's scratch folder is the run's own
+
+
+def test_finetune_keeps_a_trainer_folder_of_the_users_own(tmp_path):
+    output = tmp_path / "project"
+    (output / "trainer").mkdir(parents=True)
+    (output / "trainer" / "notes.txt").write_text("mine", encoding="utf-8")
+    assert main([*_finetune_argv(tmp_path, output), "--output-dir", str(output), "--no-show-progress"]) == 0
+    assert (output / "trainer" / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert not (output / ".citrus-trainer").exists()

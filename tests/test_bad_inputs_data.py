@@ -592,7 +592,7 @@ def test_a_second_finetune_into_a_used_folder_is_refused_or_replaces_the_first(t
     left = {path.name for path in folder.iterdir()}
     assert {"model.safetensors", "config.json", "finetune_results.json"} <= left
     assert not {"adapter_config.json", "adapter_model.safetensors", "citrus_task_config.json", "README.md"} & left
-    assert not (folder / "trainer").exists()
+    assert not (folder / ".citrus-trainer").exists()
     assert json.loads((folder / "finetune_results.json").read_text())["arguments"]["lora"] is False
     # --overwrite-output-dir deleted the earlier run before anything was checked: a run that then failed (here on a
     # NaN row) left an empty folder, and a run into its own --model folder deleted the weights it was to start from

@@ -140,7 +140,7 @@ def test_command_line_fits_it_by_name(tmp_path, caplog, capsys):
     assert not any("new, untrained head" in warning for warning in warnings)
     assert any("new, untrained head" in r.getMessage() for r in caplog.records if r.levelno == logging.INFO)
     assert "classification: 8 training examples, recipe probe; test " in capsys.readouterr().out
-    assert not (output / "trainer").exists()  # the Trainer's empty scratch folder is not left behind
+    assert not (output / ".citrus-trainer").exists()  # the Trainer's empty scratch folder is not left behind
     results = json.loads((output / "finetune_results.json").read_text())
     assert results["recipe"] == "probe"
     assert results["test_metrics"]["macro_f1"] > 0.25  # 4 classes: chance is 0.25

@@ -94,13 +94,13 @@ def test_a_second_run_into_a_folder_being_written_is_refused(tmp_path, capsys):
 
 
 def test_fine_tuning_keeps_its_tensorboard_logs(tmp_path):
-    """The Trainer writes TensorBoard logs under its output folder, `<output-dir>/trainer/runs`, which `finetune`
+    """The Trainer writes TensorBoard logs under its output folder, `<output-dir>/.citrus-trainer/runs` (then `trainer/runs`), which `finetune`
     deleted as scratch once the fit was over: `--report-to tensorboard` left no log."""
     pytest.importorskip("tensorboard")
     folder = tmp_path / "run"
     assert main([*FINETUNE, "--report-to", "tensorboard", "--output-dir", str(folder)]) == 0
     events = list((folder / "tensorboard").glob("*/events.out.tfevents.*"))
-    assert events and not (folder / "trainer").exists()
+    assert events and not (folder / ".citrus-trainer").exists()
 
 
 def test_build_citrus_task_model_from_a_task_checkpoint_is_float32_too(tmp_path):

@@ -136,7 +136,7 @@ def test_a_finetune_whose_last_step_blows_the_model_up_saves_nothing(tmp_path, c
     assert "logits on 12 training windows are NaN or infinite" in message
     assert "1e+06" in message and "lower --learning-rate" in message
     assert not (output_dir / "model.safetensors").exists() and not (output_dir / "finetune_results.json").exists()
-    assert not (output_dir / "trainer").exists()
+    assert not (output_dir / ".citrus-trainer").exists()
 
 
 @pytest.mark.parametrize("task_class", [CiTrusForSequenceClassification, CiTrusForRegression])
@@ -314,7 +314,7 @@ def test_finetuning_advice_cites_no_scratch_checkpoint_and_leaves_none(tmp_path,
         message = str(info.value)
         assert "checkpoint-" not in message and "Nothing of the run was kept" in message
         assert "lower --learning-rate" in message
-        assert not (output_dir / "trainer").exists()
+        assert not (output_dir / ".citrus-trainer").exists()
 
 
 def test_the_early_stopping_warning_of_a_nan_validation_loss_says_training_diverges():

@@ -76,6 +76,8 @@ from .rng import caller_random_state_kept
 logger = logging.get_logger(__name__)
 
 RESULTS_FILE = FINETUNE_RESULTS_FILE  # what `finetune` writes next to the model (see `pretrain`, which names it)
+# The Trainer's scratch folder inside the output folder (its checkpoints, TensorBoard logs), deleted after the fit.
+TRAINER_SCRATCH = ".citrus-trainer"
 
 # ------------------------------------------------------------------------------------------------------- models
 
@@ -394,7 +396,10 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         model = apply_lora(model, r=args.lora_r, alpha=args.lora_alpha)
 
     output_dir = Path(args.output_dir)
-    trainer_dir = output_dir / "trainer"
+    # hidden, and the run's own (the run lock keeps other runs out): a plain `trainer` was a name a user's folder in
+    # --output-dir could have (`--output-dir .` in a project), and was deleted with it after the fit. The same name
+    # in every process of a launch, whose Trainers share the main process's checkpoints.
+    trainer_dir = output_dir / TRAINER_SCRATCH
     # (only when asked for: a recipe of one's own written before `class_weights` existed takes no such argument)
     weighting = {} if class_weights is None else {"class_weights": class_weights}
     try:
