@@ -20,6 +20,9 @@
    whatever the recipe (the probe never starts a Trainer): a folder of the user's own of that name in --output-dir (a
    project folder given as `--output-dir .`) was deleted with its files. The scratch folder is now a hidden one of
    the run's own (`.citrus-trainer`).
+7. `citrus evaluate --no-resume` deleted the folder's runs.jsonl (every recorded run) when it started, before its
+   sets were read: a run refused there (a mistyped --test-split) lost them all. It is now emptied when the first run
+   of the new evaluation is recorded.
 3. A run refused at its output folder's lock (`citrus finetune`, `pretrain`, `evaluate`, `data build`) removed the
    folder it created, but not the parent folders it created for it: `--output-dir runs/new/a` left `runs/new`.
 """
@@ -271,3 +274,19 @@ def test_finetune_keeps_a_trainer_folder_of_the_users_own(tmp_path):
     assert main([*_finetune_argv(tmp_path, output), "--output-dir", str(output), "--no-show-progress"]) == 0
     assert (output / "trainer" / "notes.txt").read_text(encoding="utf-8") == "mine"
     assert not (output / ".citrus-trainer").exists()
+
+
+# ------------------------------------------------------------- 7. evaluate --no-resume refused on its data
+
+
+def test_evaluate_no_resume_refused_on_its_data_keeps_the_recorded_runs(tmp_path):
+    dataset = _labelled_set(tmp_path / "set")
+    output = tmp_path / "eval"
+    argv = ["evaluate", "--datasets", str(dataset), "--arms", "prior", "--budgets", "2", "--seeds", "0"]
+    argv += ["--output-dir", str(output), "--no-show-progress"]
+    assert main(argv) == 0
+    recorded = (output / "runs.jsonl").read_text(encoding="utf-8")
+    assert main([*argv, "--no-resume", "--test-split", f"{dataset}=tset"]) == 2
+    assert (output / "runs.jsonl").read_text(encoding="utf-8") == recorded
+    assert main([*argv, "--no-resume"]) == 0  # and a run that fits starts the file afresh
+    assert len((output / "runs.jsonl").read_text(encoding="utf-8").splitlines()) == len(recorded.splitlines())

@@ -890,8 +890,9 @@ def _run_protocol_in_locked_folder(config: ProtocolConfig) -> ProtocolResult:
     runs_path = output_dir / "runs.jsonl"
     signatures = config.run_signatures()
     previous = _load_previous(runs_path, signatures) if config.resume else {}
-    if not config.resume and runs_path.exists():
-        runs_path.unlink()
+    # --no-resume starts runs.jsonl afresh with the first run it records, not here: emptied before the sets were read,
+    # a run refused on them (a mistyped --test-split) lost every run the folder had recorded
+    afresh = not config.resume
     budgets = {d: [parse_budget(b) for b in config.dataset_budgets.get(d, config.budgets)] for d in config.datasets}
     every_budget = sorted({b for listed in budgets.values() for b in listed}, key=lambda b: b.sort_key)
     budgets_order = {budget: index for index, budget in enumerate(every_budget)}
@@ -905,12 +906,14 @@ def _run_protocol_in_locked_folder(config: ProtocolConfig) -> ProtocolResult:
             reused = []
 
             def record(run: dict[str, Any], new: bool) -> None:
+                nonlocal afresh
                 runs.append(run)
                 if not new:
                     reused.append(run)
                 if new:
-                    with open(runs_path, "a", encoding="utf-8") as handle:
+                    with open(runs_path, "w" if afresh else "a", encoding="utf-8") as handle:
                         handle.write(dumps_strict(run) + "\n")
+                    afresh = False
                 progress.update(1)
 
             finetuning_seconds = sum(

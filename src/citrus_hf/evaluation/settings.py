@@ -226,7 +226,7 @@ class ProtocolConfig:
         default=True,
         metadata={
             "help": "reuse runs already in runs.jsonl with the same settings and data; --no-resume starts runs.jsonl "
-            "afresh (every run it holds, of any set or arm, is deleted)"
+            "afresh (every run it holds, of any set or arm, is deleted when the first new run is recorded)"
         },
     )
     show_progress: bool = field(default=True, metadata={"help": "progress bars"})
