@@ -11,7 +11,9 @@
    test). A build is now saved whole beside the folder's contents and swapped in.
 4. `citrus pretrain --overwrite-output-dir` deleted the earlier run (its checkpoints, summary and weights) before it
    loaded its corpus: a run refused there (a split that does not exist, NaN rows) left a folder of config and code
-   without weights. The earlier run is now cleared only once the new one is about to train.
+   without weights. The earlier run is now cleared only once the new one is about to train; and its TensorBoard
+   logs (`<output-dir>/tensorboard`, where the new run logs too) with it: they stayed, and TensorBoard drew both runs
+   as one, two losses at every step.
 5. `pretraining_summary.json` and `citrus evaluate`'s results.json / .csv / .md / .png were written in place: a write
    that failed part-way (a full disk) or was killed left half a JSON document, which `citrus evaluate` (a pre-trained
    arm's run), `citrus push` and `--resume-from` then failed to read, in place of the earlier file. They are now
@@ -218,6 +220,17 @@ def test_pretrain_overwrite_refused_on_its_data_keeps_the_earlier_run(tmp_path):
     assert main(_pretrain_argv(tmp_path, output, "--overwrite-output-dir", "--seed", "1")) == 0
     summary = json.loads((output / "pretraining_summary.json").read_text(encoding="utf-8"))
     assert summary["arguments"]["seed"] == 1
+
+
+def test_pretrain_overwrite_leaves_no_tensorboard_log_of_the_earlier_run(tmp_path):
+    pytest.importorskip("tensorboard")
+    output = tmp_path / "pre"
+    assert main(_pretrain_argv(tmp_path, output, "--report-to", "tensorboard")) == 0
+    earlier = {path.name for path in (output / "tensorboard").rglob("events.out.tfevents.*")}
+    assert earlier
+    assert main(_pretrain_argv(tmp_path, output, "--report-to", "tensorboard", "--overwrite-output-dir")) == 0
+    now = {path.name for path in (output / "tensorboard").rglob("events.out.tfevents.*")}
+    assert now and not now & earlier
 
 
 # ------------------------------------------------------------------- 5. records written whole or not at all

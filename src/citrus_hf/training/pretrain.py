@@ -125,6 +125,9 @@ def pretraining_evaluation_sets(summary: dict[str, Any]) -> dict[str, str] | Non
 FINETUNE_RESULTS_FILE = "finetune_results.json"
 # Files that show a folder holds a fine-tuned model (not only, say, a README the user put there); `citrus export`'s
 # deployment folder too (its model.onnx, left beside a new run's config and weights, served the old model).
+# Accelerate's TensorBoard tracker (`--report-to tensorboard`): its run name, and the folder in the output folder it
+# logs to.
+TRACKER_NAME = "tensorboard"
 FINETUNE_MODEL_MARKERS = (FINETUNE_RESULTS_FILE, SAFE_WEIGHTS_NAME, ADAPTER_WEIGHTS_NAME, DEPLOYED_ONNX_NAME)
 # A fine-tuned model's files that a pre-training run does not write itself (`finetune.RUN_FILES` adds the config,
 # extractor and code that both write): replacing such a model removes them, or they would be served beside the new one.
@@ -749,13 +752,13 @@ def _pretrain_in_folder(
     if resume_dir is None:
         set_seed(args.seed, device_specific=True)
 
+    if resume_dir is None and args.overwrite_output_dir:  # everything checked: the run starts here
+        _clear_earlier_run(args, accelerator)
     if args.report_to == "tensorboard":
-        accelerator.init_trackers("tensorboard", config=_tracker_config(args, config, accelerator.num_processes))
+        accelerator.init_trackers(TRACKER_NAME, config=_tracker_config(args, config, accelerator.num_processes))
     held_out = HeldOutLoss(eval_windows, args, accelerator, loss_fn, with_baseline=is_citrus and loss_fn is citrus_loss)
     resumed_at = progress.step
     loop = PretrainingLoop(args, accelerator, model, optimizer, scheduler, loss_fn, held_out, plot=is_citrus)
-    if resume_dir is None and args.overwrite_output_dir:
-        _clear_earlier_run(args, accelerator)
     curves = loop.run(training, progress)
     if resume_dir is not None and not progress.restored_record:  # an older checkpoint: the summary's earlier curves
         curves = {name: _earlier_curve(args.output_dir, name, resumed_at) + curve for name, curve in curves.items()}
@@ -831,12 +834,14 @@ def _clear_earlier_run(args: PretrainArguments, accelerator) -> None:
     """Delete the earlier run `_check_fresh_output_dir` let `--overwrite-output-dir` replace (its checkpoints, which
     would be pruned by step number together with this run's, its summary and a model's files), once this run is
     about to train: deleted at the check, a run then refused on its corpus (a split that does not exist, NaN rows)
-    left a folder of config and code without weights, and the earlier run was lost."""
+    left a folder of config and code without weights, and the earlier run was lost. Its TensorBoard logs go too,
+    before this run's tracker starts in the same folder: kept, TensorBoard drew both runs as one, two losses a step."""
     output_dir = Path(args.output_dir)
     model_files = [name for name in FINETUNE_MODEL_MARKERS if (output_dir / name).is_file()]
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         shutil.rmtree(output_dir / CHECKPOINTS_DIR, ignore_errors=True)
+        shutil.rmtree(output_dir / TRACKER_NAME, ignore_errors=True)
         (output_dir / SUMMARY_FILE).unlink(missing_ok=True)
         if model_files:  # the earlier model's files, so that none is left beside this run's (an adapter, records)
             logger.warning(f"Replacing the model in {output_dir} (--overwrite-output-dir).")
@@ -1030,7 +1035,7 @@ class PretrainingLoop:
         self.citrus = plot  # a CiTrus pre-training model: its figures, and its own loss checks the weights saved
         self.writer = None
         if plot and args.report_to == "tensorboard" and accelerator.is_main_process and held_out.batch is not None:
-            self.writer = accelerator.get_tracker("tensorboard", unwrap=True)
+            self.writer = accelerator.get_tracker(TRACKER_NAME, unwrap=True)
         self.guard = NonFiniteLossGuard(args, accelerator)
         self.stop_at = args.stop_after_steps or args.max_steps
         self.progress = TrainingProgress()
