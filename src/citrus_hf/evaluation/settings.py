@@ -13,19 +13,21 @@ import logging
 import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
 from .._extras import check_installed
 from ..data.splits import VALIDATION_FRACTION, check_dataset_reference, parse_budget
 from ..training.arguments import (
+    PretrainArguments,
     TrainerSettings,
     check_data_decided_overrides,
+    check_learning_rate,
     check_lr_scheduler,
-    check_non_negative,
     check_output_dir,
     check_positive,
+    check_seed,
 )
 from ..training.recipes import CLASS_WEIGHTS, check_recipe_name, recipe_fingerprint, recipe_names
 from ..training.settings import check_fraction, check_switches
@@ -57,6 +59,10 @@ def _refuse_repeats(
                 "and counted twice in the mean and spread; list it once."
             )
         seen[meaning] = value
+
+
+# The arms pre-train with `PretrainArguments`' weight decay: no option of `citrus evaluate` sets it.
+PRETRAIN_WEIGHT_DECAY = next(option.default for option in fields(PretrainArguments) if option.name == "weight_decay")
 
 
 @dataclass
@@ -255,7 +261,10 @@ class ProtocolConfig:
         for name in ("pretrain_steps", "pretrain_batch_size"):
             check_positive(name, getattr(self, name), integer=True)
         check_positive("pretrain_learning_rate", self.pretrain_learning_rate)
-        check_non_negative("pretrain_seed", self.pretrain_seed, integer=True)
+        # as the pre-training would check them, but named by this command's options: its --learning-rate and
+        # --weight-decay are the fine-tuning's, and it has no --seed
+        check_learning_rate(self.pretrain_learning_rate, PRETRAIN_WEIGHT_DECAY, "--pretrain-learning-rate", None)
+        check_seed(self.pretrain_seed, "pretrain_seed")
         check_positive("num_threads", self.num_threads, integer=True, allow_none=True)
         check_lr_scheduler(self.finetune)
         check_output_dir(self.output_dir)

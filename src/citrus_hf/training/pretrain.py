@@ -512,7 +512,7 @@ class TrainingBatches:
             raise ValueError(
                 f"The corpus has {len(train_windows)} training windows, fewer than one global batch ({global_batch} = "
                 f"{args.per_device_batch_size} per process x {accelerator.num_processes} processes); lower "
-                "--per-device-batch-size or use a larger corpus."
+                "--per-device-batch-size (citrus evaluate: --pretrain-batch-size) or use a larger corpus."
             )
         self.dataloader = torch.utils.data.DataLoader(
             WindowDataset(train_windows),

@@ -415,7 +415,7 @@ def fit_probe(
         logger.warning(
             f"Fitting the ridge read-out on {features.shape[0]:,} windows x {features.shape[1]:,} features (about "
             f"{12 * features.size * 8 / 2**30:.1f} GB while it runs); this takes minutes. A label budget "
-            "(--label-budget) or fewer channels makes it quicker."
+            "(--label-budget; citrus evaluate: --budgets) or fewer channels makes it quicker."
         )
     labels = np.asarray(train_dataset.with_format("numpy")["labels"])
     if task == CLASSIFICATION:

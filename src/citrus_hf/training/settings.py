@@ -93,23 +93,38 @@ def check_switches(settings: Any, names: tuple[str, ...]) -> None:
 FLOAT32_MAX = 3.4028234663852886e38
 
 
-def check_learning_rate(learning_rate: float, weight_decay: float) -> None:
+def check_learning_rate(
+    learning_rate: float,
+    weight_decay: float,
+    learning_rate_option: str = "--learning-rate",
+    weight_decay_option: str | None = "--weight-decay",
+) -> None:
     """Refuse a (peak) `learning_rate` that float32 cannot hold, and a `weight_decay` that, with it, wipes the weights:
     AdamW's decay is decoupled, multiplying every decayed weight by `1 - learning_rate * weight_decay` at each step,
     so at a product of 1 the weights become 0 in one step (a pre-training "finished" with every matrix below 1e-3) and
     above it they flip sign and grow until the loss is NaN. Both numbers are checked finite and in range first
-    (`check_positive`, `check_non_negative`)."""
+    (`check_positive`, `check_non_negative`).
+
+    The messages name the options that set the two (`citrus evaluate` pre-trains with --pretrain-learning-rate and a
+    weight decay no option sets: `weight_decay_option=None` asks for a lower learning rate instead)."""
     if learning_rate > FLOAT32_MAX:
         raise ValueError(
-            f"--learning-rate {learning_rate:g} is beyond float32's range (at most {FLOAT32_MAX:.4g}), in which the "
-            "optimizer applies it; give a learning rate such as 1e-3."
+            f"{learning_rate_option} {learning_rate:g} is beyond float32's range (at most {FLOAT32_MAX:.4g}), in which "
+            "the optimizer applies it; give a learning rate such as 1e-3."
         )
     if learning_rate * weight_decay >= 1:
+        decay = (
+            f"{weight_decay_option} {weight_decay:g}" if weight_decay_option else f"the weight decay {weight_decay:g}"
+        )
+        fix = (
+            f"give a weight decay below 1 / learning rate = {1 / learning_rate:.4g} (0.01 to 0.1 is usual)"
+            if weight_decay_option
+            else f"give a {learning_rate_option} below 1 / weight decay = {1 / weight_decay:.4g}"
+        )
         raise ValueError(
-            f"--weight-decay {weight_decay:g} with --learning-rate {learning_rate:g}: AdamW multiplies the weights by "
-            f"1 - learning rate x weight decay = {1 - learning_rate * weight_decay:.4g} at every step, which wipes "
-            "them (at 0) or flips and grows them (below 0); give a weight decay below 1 / learning rate = "
-            f"{1 / learning_rate:.4g} (0.01 to 0.1 is usual)."
+            f"{decay} with {learning_rate_option} {learning_rate:g}: AdamW multiplies the weights by 1 - learning rate "
+            f"x weight decay = {1 - learning_rate * weight_decay:.4g} at every step, which wipes them (at 0) or flips "
+            f"and grows them (below 0); {fix}."
         )
 
 
@@ -142,11 +157,13 @@ FULL_DETERMINISM_HELP = (
 )
 
 
-def check_seed(seed: Any) -> None:
-    """A seed is a whole number in [0, `MAX_SEED`], as numpy's, torch's and Python's generators all take it."""
-    check_non_negative("seed", seed, integer=True)
+def check_seed(seed: Any, name: str = "seed") -> None:
+    """A seed is a whole number in [0, `MAX_SEED`], as numpy's, torch's and Python's generators all take it; `name`
+    is the setting's (`pretrain_seed`: the message says --pretrain-seed)."""
+    check_non_negative(name, seed, integer=True)
     if seed > MAX_SEED:
-        raise ValueError(f"--seed must be at most 2**32 - 1 = {MAX_SEED} (numpy's limit), got {seed}.")
+        option = "--" + name.replace("_", "-")
+        raise ValueError(f"{option} must be at most 2**32 - 1 = {MAX_SEED} (numpy's limit), got {seed}.")
 
 
 @dataclass

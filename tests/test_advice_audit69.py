@@ -1,0 +1,66 @@
+"""The advice in error and warning messages holds where the message appears: the option it names exists on the command
+that shows it and takes the value as spelt, and the file it asks for is the one read. Each message below once sent the
+user to an option of another command, a spelling that command refuses, or a path that nothing reads; following it
+brought the same error back or a second one."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+
+def _protocol(tmp_path, **changes):
+    from citrus_hf.evaluation.settings import ProtocolConfig
+
+    return ProtocolConfig(output_dir=str(tmp_path / "ev"), datasets=["basic_motions"], arms=["citrus-time"], **changes)
+
+
+@pytest.mark.parametrize(
+    "changes, named",
+    [
+        ({"pretrain_learning_rate": 1e39}, "--pretrain-learning-rate 1e+39"),
+        # lr x the pre-training's weight decay (0.05) >= 1; evaluate has no option for that weight decay
+        ({"pretrain_learning_rate": 200.0}, "--pretrain-learning-rate 200"),
+        ({"pretrain_seed": 2**32}, "--pretrain-seed"),
+    ],
+)
+def test_evaluate_refuses_its_pretraining_settings_by_their_own_names(tmp_path, changes, named):
+    """`citrus evaluate --pretrain-learning-rate 1e39` said "--learning-rate 1e+39 is beyond float32's range" (and
+    --pretrain-seed 2**32 "--seed must be at most ..."), once the corpus was built: evaluate's --learning-rate is the
+    fine-tuning's, so the advice changed nothing, and evaluate has no --seed."""
+    with pytest.raises(ValueError) as raised:
+        _protocol(tmp_path, **changes)
+    message = str(raised.value)
+    assert named in message
+    assert not re.search(r"--(learning-rate|weight-decay|seed)\b", message)
+
+
+def test_a_pretraining_batch_larger_than_the_corpus_names_evaluates_option_too(tmp_path):
+    """evaluate pre-trains its arms with --pretrain-batch-size windows per step; the refusal named only pretrain's
+    --per-device-batch-size, which in evaluate is the fine-tuning's batch."""
+    from citrus_runs import pretrain_arguments
+
+    from citrus_hf.training.pretrain import pretrain
+
+    with pytest.raises(ValueError, match="fewer than one global batch") as raised:
+        pretrain(pretrain_arguments(tmp_path / "run", per_device_batch_size=10**6, max_steps=1))
+    assert "citrus evaluate: --pretrain-batch-size" in str(raised.value)
+
+
+def test_a_large_probe_fit_names_evaluates_budget_option_too(monkeypatch, caplog):
+    """The probe also fits every CiTrus arm of `citrus evaluate`, whose label budget is --budgets: the warning named
+    only finetune's --label-budget."""
+    import torch
+    from test_probe import _aligned
+    from tiny_configs import tiny_config
+
+    from citrus_hf import CiTrusForRegression
+    from citrus_hf.training import probe
+
+    monkeypatch.setattr(probe, "LARGE_PROBE_VALUES", 100)  # the tiny fit below counts as large
+    model = CiTrusForRegression(tiny_config(head_features="all_layers", pooling="mean_max"))
+    inputs = torch.randn(20, 1, 200)
+    with caplog.at_level("WARNING"):
+        probe.fit_probe(model, _aligned(inputs, inputs.std(dim=(1, 2))), "regression")
+    assert "Fitting the ridge read-out" in caplog.text and "citrus evaluate: --budgets" in caplog.text
