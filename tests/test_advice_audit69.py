@@ -5,9 +5,14 @@ brought the same error back or a second one."""
 
 from __future__ import annotations
 
+import logging
 import re
 
+import datasets
+import numpy as np
 import pytest
+
+from citrus_hf.commands.main import main
 
 
 def _protocol(tmp_path, **changes):
@@ -64,3 +69,44 @@ def test_a_large_probe_fit_names_evaluates_budget_option_too(monkeypatch, caplog
     with caplog.at_level("WARNING"):
         probe.fit_probe(model, _aligned(inputs, inputs.std(dim=(1, 2))), "regression")
     assert "Fitting the ridge read-out" in caplog.text and "citrus evaluate: --budgets" in caplog.text
+
+
+def _own_set(path, splits) -> str:
+    rng = np.random.default_rng(0)
+    parts = {
+        name: datasets.Dataset.from_dict(
+            {
+                "input_values": [rng.normal(size=(1, 100)).astype("float32").tolist() for _ in range(8)],
+                "label": [i % 2 for i in range(8)],
+                "sampling_rate": [10.0] * 8,
+            }
+        )
+        for name in splits
+    }
+    datasets.DatasetDict(parts).save_to_disk(str(path))
+    return str(path)
+
+
+def _evaluate(tmp_path, dataset, *options) -> list[str]:
+    argv = ["evaluate", "--datasets", dataset, "--arms", "prior", "--budgets", "1", "--seeds", "0"]
+    return argv + ["--output-dir", str(tmp_path / "ev"), "--no-show-progress", *options]
+
+
+def test_evaluate_names_no_validation_split_option_it_lacks(tmp_path, capsys):
+    """`citrus evaluate --test-split SET=validation` on a set with a validation split was refused with "Name another
+    validation split" and the error spoke of --validation-split, which evaluate does not have."""
+    dataset = _own_set(tmp_path / "set", ["train", "validation"])
+    assert main(_evaluate(tmp_path, dataset, "--test-split", f"{dataset}=validation")) != 0
+    error = capsys.readouterr().err
+    assert "optimistic" in error and "--validation-split" not in error
+    assert f"--test-split {dataset}=NAME" in error
+
+
+def test_evaluate_warning_of_an_unused_split_names_no_validation_split_option(tmp_path, caplog):
+    """The warning that a set's other split goes unused said "To validate on one: --validation-split holdout", an
+    option evaluate does not have: it validates on the split named validation."""
+    dataset = _own_set(tmp_path / "set", ["train", "test", "holdout"])
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        assert main(_evaluate(tmp_path, dataset, "--score-split", "validation")) == 0
+    warning = next(record.getMessage() for record in caplog.records if "holdout" in record.getMessage())
+    assert "--validation-split" not in warning and "'validation'" in warning

@@ -481,9 +481,12 @@ def _check_disjoint_slices(loaded, roles: dict[str, str | None]) -> None:
                 )
 
 
-def _warn_unused_splits(dataset: str | os.PathLike, names: list[str], used: set[str]) -> None:
+def _warn_unused_splits(
+    dataset: str | os.PathLike, names: list[str], used: set[str], validation_split: str | None = None
+) -> None:
     """Name the splits of a user's set (`names`) that no option uses, before a validation split is carved from
-    train: a user's held-out split under another name would otherwise be silently ignored."""
+    train: a user's held-out split under another name would otherwise be silently ignored. With `validation_split`,
+    the name the caller validates on when no option names one (`citrus evaluate`), the advice is to rename."""
     if is_registered_dataset(dataset):
         return  # a registered set: its splits are documented
     read = {name for split in used for name in _base_splits(split)}
@@ -491,7 +494,8 @@ def _warn_unused_splits(dataset: str | os.PathLike, names: list[str], used: set[
     if unused:
         logger.warning(
             f"Dataset {str(dataset)!r} has no {sorted(read - set(names))} split, so a validation split is carved "
-            f"from train; its split(s) {unused} are not used. To validate on one: --validation-split {unused[0]}."
+            f"from train; its split(s) {unused} are not used. To validate on one: "
+            + (f"--validation-split {unused[0]}." if validation_split is None else f"rename it {validation_split!r}.")
         )
 
 
@@ -1248,6 +1252,7 @@ def load_task_splits(
     nan_policy: str = "raise",
     split_option: str = "--{role}-split NAME",
     patch_seconds: float | None = None,
+    validation_option: bool = True,
 ) -> TaskSplits:
     """Load a labelled set; when it has no validation split, carve one out of train (`carve_validation`).
 
@@ -1271,11 +1276,13 @@ def load_task_splits(
     `sampling_rate` column, which it would otherwise contradict or be silently ignored by (a folder of CSV recordings
     has their time stamps checked against it, `load_recording_folder`). `nan_policy="interpolate"`
     lets rows with NaN / inf samples through (the caller's feature extractor fills them); "raise" refuses them.
-    `split_option` is how the caller's errors spell the option that names a split (`{role}`: train, test).
+    `split_option` is how the caller's errors spell the option that names a split (`{role}`: train, test);
+    `validation_option=False` says the caller has none for the validation split (`citrus evaluate` validates on the
+    split named `validation_split`), so that its advice names none.
     `patch_seconds`, the duration of the caller's model's patches, rounds the windows of a set of your own
     (`window_seconds`) to whole patches, saying so (`whole_patch_windows`).
     """
-    _check_distinct_splits(train_split, validation_split, test_split)
+    _check_distinct_splits(train_split, validation_split, test_split, split_option, validation_option)
     registered = is_registered_dataset(dataset)
     windows = None if registered else check_own_set_options(dataset_options, str(dataset))
     if windows is not None and patch_seconds is not None:
@@ -1287,7 +1294,8 @@ def load_task_splits(
     resolved = _validation_alias(dataset, split_names, train_split, validation_split, test_split)
     if resolved != validation_split:
         validation_split = resolved
-        _check_distinct_splits(train_split, validation_split, test_split)  # the split the alias found, too
+        # the split the alias found, too
+        _check_distinct_splits(train_split, validation_split, test_split, split_option, validation_option)
     _check_disjoint_slices(loaded, {"train": train_split, "validation": validation_split, "test": test_split})
     train = _split_of(loaded, train_split)
     # a user's set's splits are the user's to rename; a registered set's are fixed
@@ -1340,7 +1348,8 @@ def load_task_splits(
         )
     source, train_rows, validation_rows, carved_by, carved_from = validation_split, None, None, None, None
     if validation is None:
-        _warn_unused_splits(dataset, split_names, {train_split, test_split, validation_split})
+        validated_on = None if validation_option else validation_split
+        _warn_unused_splits(dataset, split_names, {train_split, test_split, validation_split}, validated_on)
         # registered sets: by recording, as built; a set of one's own: by subject where the subject is known
         groups, carved_by = carve_groups(train, by_subject=not registered)
         labels = np.asarray(train["label"]) if task == CLASSIFICATION else None
@@ -1750,25 +1759,43 @@ def _check_rate_columns(dataset, splits: dict[str, Any], sampling_rate: float | 
         )
 
 
-def _check_distinct_splits(train_split: str, validation_split: str | None, test_split: str) -> None:
+def _check_distinct_splits(
+    train_split: str,
+    validation_split: str | None,
+    test_split: str,
+    split_option: str = "--{role}-split NAME",
+    validation_option: bool = True,
+) -> None:
     """Refuse split names that would score or select the model on the examples it trained on, or select it on the
-    test split: the metrics would look better than they are, with nothing to say so."""
+    test split: the metrics would look better than they are, with nothing to say so. `split_option` and
+    `validation_option` as `load_task_splits` takes them: without an option naming the validation split (`citrus
+    evaluate`), the advice names another train or test split instead."""
     if test_split == train_split:
         raise ValueError(
             f"--test-split and --train-split both name {test_split!r}: the test metrics would score examples the "
-            "model trained on. Name a held-out split with --test-split."
+            f"model trained on. Name a held-out split with {split_option.format(role='test')}."
         )
+    another_validation = "Name another validation split (a set without one gets one carved out of its training split)."
     if validation_split == test_split:
         raise ValueError(
-            f"--validation-split and --test-split both name {test_split!r}: choosing the model (early stopping, the "
-            "best checkpoint) on the test split makes its test metrics optimistic. Name another validation split "
-            "(a set without one gets one carved out of its training split)."
+            (
+                f"--validation-split and --test-split both name {test_split!r}"
+                if validation_option
+                else f"--test-split names {test_split!r}, the split the model is validated on"
+            )
+            + ": choosing the model (early stopping, the best checkpoint) on the test split makes its test metrics "
+            "optimistic. "
+            + (another_validation if validation_option else f"Name another with {split_option.format(role='test')}.")
         )
     if validation_split == train_split:
         raise ValueError(
-            f"--validation-split and --train-split both name {train_split!r}: the model would be chosen on examples "
-            "it trained on. Name another validation split (a set without one gets one carved out of its training "
-            "split)."
+            (
+                f"--validation-split and --train-split both name {train_split!r}"
+                if validation_option
+                else f"--train-split names {train_split!r}, the split the model is validated on"
+            )
+            + ": the model would be chosen on examples it trained on. "
+            + (another_validation if validation_option else f"Name another with {split_option.format(role='train')}.")
         )
 
 

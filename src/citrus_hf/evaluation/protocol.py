@@ -330,6 +330,7 @@ def _dataset_context(config: ProtocolConfig, dataset: str, progress=None) -> Dat
         train_split=config.train_split.get(dataset, "train"),
         test_split=config.test_split.get(dataset, "test"),
         split_option=f"--{{role}}-split {dataset}=NAME",
+        validation_option=False,  # the protocol validates on the split named "validation" (or its alias)
         validation_fraction=config.validation_fraction,
         # only scoring on the validation split needs one; the recipes fit without it
         require_validation=config.score_split == "validation",
