@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from citrus_hf.commands.main import main
+from citrus_hf.data.errors import CitrusDataError
 
 
 def _protocol(tmp_path, **changes):
@@ -110,3 +111,34 @@ def test_evaluate_warning_of_an_unused_split_names_no_validation_split_option(tm
         assert main(_evaluate(tmp_path, dataset, "--score-split", "validation")) == 0
     warning = next(record.getMessage() for record in caplog.records if "holdout" in record.getMessage())
     assert "--validation-split" not in warning and "'validation'" in warning
+
+
+def test_own_set_window_advice_parses_as_evaluates_dataset_options(tmp_path, capsys):
+    """A set of your own given a hop without a window was told "e.g. --dataset-options window_seconds=5", which
+    evaluate's --dataset-options (NAME:KEY=VALUE) refuses; the message now gives evaluate's spelling too."""
+    from citrus_hf.commands.evaluate import build_parser
+
+    dataset = _own_set(tmp_path / "set", ["train", "test"])
+    assert main(_evaluate(tmp_path, dataset, "--dataset-options", f"{dataset}:hop_seconds=1")) != 0
+    error = capsys.readouterr().err
+    advice = re.search(r"citrus evaluate: (--dataset-options \S+?)[).;]", error)
+    assert advice is not None, error
+    parsed = build_parser().parse(_evaluate(tmp_path, dataset)[1:] + advice.group(1).split())
+    assert parsed.dataset_options == {dataset: {"window_seconds": 5}}
+
+
+def test_online_set_without_a_data_dir_gives_each_command_its_spelling():
+    """The advice paired `citrus finetune` with `--dataset-options NAME:data_dir=PATH`, which finetune's options
+    (KEY=VALUE) refuse as an unknown option `NAME:data_dir`; and that refusal listed the set's options without
+    data_dir."""
+    from citrus_hf.data import build_dataset
+    from citrus_hf.data.plans import resolve_options
+    from citrus_hf.data.registry import get_dataset_spec
+
+    with pytest.raises(CitrusDataError) as raised:
+        build_dataset("mitdb_beats")
+    message = str(raised.value)
+    assert "`citrus finetune --dataset-options data_dir=PATH`" in message
+    assert "`citrus evaluate --dataset-options mitdb_beats:data_dir=PATH`" in message
+    with pytest.raises(CitrusDataError, match="its options are: .*data_dir"):
+        resolve_options(get_dataset_spec("mitdb_beats"), {"mitdb_beats:data_dir": "x"})

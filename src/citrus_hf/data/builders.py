@@ -88,8 +88,8 @@ def build_dataset(
     elif data_dir is None:
         raise CitrusDataError(
             f"Dataset {name!r} is built from a local copy: pass data_dir, where to keep it (`citrus data build "
-            f"--data-dir`; `citrus finetune` and `citrus evaluate`: `--dataset-options {name}:data_dir=PATH` or "
-            "`data_dir=PATH`)."
+            f"--data-dir PATH`, `citrus finetune --dataset-options data_dir=PATH`, `citrus evaluate --dataset-options "
+            f"{name}:data_dir=PATH`)."
         )
     plan = spec.builder(resolved, context)
     if not isinstance(plan, BuildPlan):

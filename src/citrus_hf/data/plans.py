@@ -153,7 +153,8 @@ def resolve_options(spec: DatasetSpec, options: dict[str, Any]) -> dict[str, Any
     dropped too, it built the default set, and the set's info said 30.0 where None was asked for."""
     unknown = sorted(set(options) - set(spec.defaults))
     if unknown:
-        known = ", ".join(sorted(spec.defaults)) or "none"
+        # an online corpus also takes data_dir, which the caller takes out before the builder's options are resolved
+        known = ", ".join(sorted([*spec.defaults, *([] if spec.offline else ["data_dir"])])) or "none"
         raise CitrusDataError(f"Dataset {spec.name!r} has no option(s) {unknown}; its options are: {known}.")
     resolved = {**spec.defaults, **{k: v for k, v in options.items() if v is not None or k in spec.nullable}}
     for key, value in options.items():

@@ -218,7 +218,7 @@ def check_own_set_options(options: Mapping[str, Any] | None, dataset: str) -> tu
         raise ValueError(
             f"Dataset {dataset!r}: {problem}; a set of your own takes window_seconds=S (and hop_seconds=S, default: "
             "the window) to cut every example longer than S seconds into windows of S seconds, e.g. "
-            "--dataset-options window_seconds=5."
+            f"--dataset-options window_seconds=5 (citrus evaluate: --dataset-options {dataset}:window_seconds=5)."
         )
     lengths = {}
     for name in OWN_SET_OPTIONS:
