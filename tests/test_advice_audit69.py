@@ -5,6 +5,8 @@ brought the same error back or a second one."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 
@@ -13,7 +15,9 @@ import numpy as np
 import pytest
 
 from citrus_hf.commands.main import main
-from citrus_hf.data.errors import CitrusDataError
+from citrus_hf.data import fetch
+from citrus_hf.data.errors import CitrusDataError, OfflineError
+from citrus_hf.data.registry import FigshareArticle
 
 
 def _protocol(tmp_path, **changes):
@@ -142,3 +146,38 @@ def test_online_set_without_a_data_dir_gives_each_command_its_spelling():
     assert "`citrus evaluate --dataset-options mitdb_beats:data_dir=PATH`" in message
     with pytest.raises(CitrusDataError, match="its options are: .*data_dir"):
         resolve_options(get_dataset_spec("mitdb_beats"), {"mitdb_beats:data_dir": "x"})
+
+
+def test_figshare_offline_advice_names_the_listing_file_that_is_read(tmp_path, monkeypatch):
+    """Offline, the figshare listing's refusal said to place the file at figshare.json.download, a temporary name no
+    later run reads: placed there, the next run asked for it again."""
+    monkeypatch.setenv("CITRUS_HF_OFFLINE", "1")
+    body = b"train tensor bytes"
+    article = FigshareArticle(1, 1, ("train.pt",))
+    with pytest.raises(OfflineError) as raised:
+        fetch.fetch_figshare(article, tmp_path, api_url="http://127.0.0.1:9")
+    named = re.search(r"to (\S+?); unset it", str(raised.value))
+    assert named is not None, raised.value
+    listing = {"files": [{"name": "train.pt", "download_url": "x", "computed_md5": hashlib.md5(body).hexdigest()}]}
+    (tmp_path / "train.pt").write_bytes(body)
+    with open(named.group(1), "w", encoding="utf-8") as out:
+        json.dump(listing, out)
+    assert fetch.fetch_figshare(article, tmp_path, api_url="http://127.0.0.1:9")["train.pt"].read_bytes() == body
+
+
+def test_physionet_offline_advice_to_place_the_manifest_is_followed(tmp_path, monkeypatch):
+    """Offline, the refusal said to place SHA256SUMS.txt in the data folder; placed there, the next run downloaded it
+    again and refused the same way (the version's manifest, pinned in its URL, is now read where it lies)."""
+    from citrus_hf.data.registry import PhysioNetDatabase
+
+    monkeypatch.setenv("CITRUS_HF_OFFLINE", "1")
+    database = PhysioNetDatabase("mitdb", "1.0.0")
+    with pytest.raises(OfflineError) as raised:
+        fetch.fetch_physionet(database, tmp_path, base_url="http://127.0.0.1:9/files")
+    named = re.search(r"to (\S+?); unset it", str(raised.value))
+    assert named is not None and named.group(1).endswith("SHA256SUMS.txt"), raised.value
+    body = b"a record"
+    (tmp_path / "100.dat").write_bytes(body)
+    with open(named.group(1), "w", encoding="utf-8") as out:
+        out.write(f"{hashlib.sha256(body).hexdigest()} 100.dat\n")
+    assert fetch.fetch_physionet(database, tmp_path, base_url="http://127.0.0.1:9/files") == [tmp_path / "100.dat"]

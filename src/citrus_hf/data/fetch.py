@@ -456,7 +456,11 @@ def fetch_physionet(
         Paths of the selected files.
     """
     destination = Path(destination)
-    manifest = download_url(database.url(base_url) + "SHA256SUMS.txt", destination / "SHA256SUMS.txt", timeout=timeout)
+    # a version's manifest never changes: one already there (downloaded, or placed by hand as an offline or failed
+    # download asks) is read as it is
+    manifest = destination / "SHA256SUMS.txt"
+    if not manifest.is_file():
+        download_url(database.url(base_url) + "SHA256SUMS.txt", manifest, timeout=timeout)
     sums = read_sha256sums(manifest.read_text(encoding="utf-8"))
     if not sums:
         raise CitrusDataError(f"{manifest} lists no files; delete it and try again.")
@@ -493,13 +497,12 @@ def fetch_figshare(
         {file name: local path} for ``article.files``.
     """
     destination = Path(destination)
+    # downloaded under its own name (download_url writes a whole file or none): the file an offline or failed download
+    # asks the user to place is the one read here
     listing_path = destination / "figshare.json"
-    if listing_path.is_file():
-        listing = json.loads(listing_path.read_text(encoding="utf-8"))
-    else:
-        partial = download_url(article.api_url(api_url), destination / "figshare.json.download", timeout=timeout)
-        listing = json.loads(partial.read_text(encoding="utf-8"))
-        os.replace(partial, listing_path)
+    if not listing_path.is_file():
+        download_url(article.api_url(api_url), listing_path, timeout=timeout)
+    listing = json.loads(listing_path.read_text(encoding="utf-8"))
     files = {entry["name"]: entry for entry in listing.get("files", [])}
     missing = [name for name in article.files if name not in files]
     if missing:
