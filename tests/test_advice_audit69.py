@@ -181,3 +181,13 @@ def test_physionet_offline_advice_to_place_the_manifest_is_followed(tmp_path, mo
     with open(named.group(1), "w", encoding="utf-8") as out:
         out.write(f"{hashlib.sha256(body).hexdigest()} 100.dat\n")
     assert fetch.fetch_physionet(database, tmp_path, base_url="http://127.0.0.1:9/files") == [tmp_path / "100.dat"]
+
+
+def test_a_heart_rate_window_too_short_for_two_beats_is_not_told_to_be_shorter(tmp_path):
+    """hr_ecg with window_seconds=0.5 (no window holds two R-peaks, so none has a target) was refused with "a window
+    longer than every recording ...? Use shorter windows"."""
+    from citrus_hf.data import build_dataset
+
+    with pytest.raises(ValueError, match="two R-peaks") as raised:
+        build_dataset("hr_ecg", cache_dir=tmp_path, window_seconds=0.5)
+    assert "shorter" not in str(raised.value) and "window_seconds of a few heartbeats" in str(raised.value)

@@ -23,6 +23,7 @@ def heart_rate_windows(
     Args:
         recordings: ``{"ref": RecordingRef, "input_channel": name, "reference_channel": name}`` each.
     """
+    yielded = beatless = 0
     for item in recordings:
         ref = item["ref"]
         signals = ref.load()
@@ -34,7 +35,9 @@ def heart_rate_windows(
         for start in window_starts(data.shape[1], rate, window_seconds, hop_seconds, start_block, stop_block):
             target = heart_rate_bpm(peaks, rate, start, start + window)
             if not np.isfinite(target):
+                beatless += 1
                 continue
+            yielded += 1
             yield window_row(
                 data[channel : channel + 1, start : start + window].astype(np.float32),
                 rate,
@@ -42,6 +45,12 @@ def heart_rate_windows(
                 target=target,
                 **ref.identity,
             )
+    if beatless and not yielded:
+        # else the set's builder says "a window longer than every recording ... use shorter windows": the opposite fix
+        raise ValueError(
+            f"No {window_seconds:g} s window of the {split} split holds the two R-peaks its heart-rate target (60 / "
+            "mean RR) needs: give a window_seconds of a few heartbeats (2 s or more; the default is 10)."
+        )
 
 
 def _plan(recordings: list[dict], options: dict, shape) -> BuildPlan:
