@@ -191,3 +191,19 @@ def test_a_heart_rate_window_too_short_for_two_beats_is_not_told_to_be_shorter(t
     with pytest.raises(ValueError, match="two R-peaks") as raised:
         build_dataset("hr_ecg", cache_dir=tmp_path, window_seconds=0.5)
     assert "shorter" not in str(raised.value) and "window_seconds of a few heartbeats" in str(raised.value)
+
+
+def test_a_pipeline_over_a_model_loaded_by_a_bundled_name_finds_its_extractor():
+    """`pipeline(task, model=CiTrusForSequenceClassification.from_pretrained("citrus-small", num_labels=3))` was
+    refused for want of the extractor, with advice that did not apply: citrus_hf was imported first, and
+    `model=bundled_checkpoint(...)` would drop the model given. transformers looks a model object's extractor up
+    under its name, as it does for a Hub id; a bundled name's is in the package."""
+    from transformers import pipeline
+
+    from citrus_hf import CiTrusForSequenceClassification
+
+    model = CiTrusForSequenceClassification.from_pretrained("citrus-small", num_labels=3)
+    classifier = pipeline("time-series-classification", model=model)
+    assert classifier.model is model and classifier.feature_extractor.context_length == model.config.context_length
+    result = classifier(np.random.default_rng(0).normal(size=(1, 1000)).astype(np.float32), sampling_rate=100)
+    assert len(result["labels"]) == 3

@@ -395,6 +395,13 @@ def _resolving_bundled_names(factory):
             if name in kwargs:
                 kwargs[name] = folder_if_bundled(kwargs[name])
         model = folder_if_bundled(model)
+        if kwargs.get("feature_extractor") is None and not isinstance(model, (str, os.PathLike)):
+            # a model object loaded by a bundled name (`from_pretrained("citrus-small")`) keeps that name, under which
+            # transformers' factory looks its extractor up (on the Hub, as for an id): it is in the bundled folder
+            named = getattr(model, "name_or_path", None)
+            folder = folder_if_bundled(named)
+            if folder is not named and getattr(model.config, "model_type", None) == CiTrusConfig.model_type:
+                kwargs["feature_extractor"] = folder
         check_checkpoint_reference(model)  # a mistyped folder, which transformers reports as a malformed repo id
         # where the model's files are within the folder or repo, and which of its weights (transformers loads the
         # model with them; the checks and the task below read the same files)
