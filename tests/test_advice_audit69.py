@@ -207,3 +207,119 @@ def test_a_pipeline_over_a_model_loaded_by_a_bundled_name_finds_its_extractor():
     assert classifier.model is model and classifier.feature_extractor.context_length == model.config.context_length
     result = classifier(np.random.default_rng(0).normal(size=(1, 1000)).astype(np.float32), sampling_rate=100)
     assert len(result["labels"]) == 3
+
+
+# ------------------------------------------------------------------ every message's options exist where it names them
+
+# Options of other programs that messages name on purpose: Accelerate's launcher, pip, TensorBoard, and `citrus`'s own
+# top-level switches (`citrus --debug`, `citrus --version`), which no command's parser holds.
+FOREIGN_OPTIONS = {
+    "--mixed_precision",
+    "--num_processes",
+    "--multi_gpu",
+    "--cpu",
+    "--no-deps",
+    "--logdir",
+    "--debug",
+    "--version",
+}
+_OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*(?![\w{-])")
+# `citrus COMMAND [SUBCOMMAND]` and the rest of its clause (up to a backtick, bracket, semicolon or line end)
+_COMMAND_LINE = re.compile(r"\bcitrus (data(?: (?:list|fetch|build|info)\b)?|[a-z]+)((?:'s)?[^`;()\n]*)")
+_MESSAGE_CALLS = {"warn", "warning", "error", "info", "exit", "ArgumentError", "UsageError"}
+
+
+def _command_options() -> dict[str, set[str]]:
+    """Every option of every `citrus` command (`data SUBCOMMAND` each on its own, `data` their union)."""
+    import importlib
+
+    from citrus_hf.commands import COMMANDS
+
+    options = {}
+    for name, command in COMMANDS.items():
+        module = importlib.import_module(command.module)
+        if name == "data":
+            for subcommand in module.SUBCOMMANDS:
+                parser = module.build_parser(subcommand)
+                options[f"data {subcommand}"] = {o for action in parser._actions for o in action.option_strings}
+            options["data"] = set().union(*(options[f"data {sub}"] for sub in module.SUBCOMMANDS))
+        else:
+            options[name] = {o for action in module.build_parser()._actions for o in action.option_strings}
+    return options
+
+
+def _message_texts(source: str):
+    """(line, text) of each message the code raises, warns or logs: its string pieces, an f-string's fields as {}."""
+    import ast
+
+    def text_of(node) -> str:
+        parts = []
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.JoinedStr):
+                parts.append("".join(v.value if isinstance(v, ast.Constant) else "{}" for v in inner.values))
+            elif isinstance(inner, ast.Constant) and isinstance(inner.value, str):
+                parts.append(inner.value)
+        return " ".join(parts)
+
+    for node in sorted(ast.walk(ast.parse(source)), key=lambda node: getattr(node, "lineno", 0)):
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            yield node.lineno, text_of(node.exc)
+        elif isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in _MESSAGE_CALLS:
+                yield node.lineno, text_of(node)
+
+
+def advice_problems(sources: dict[str, str], options: dict[str, set[str]]) -> list[str]:
+    """The options that messages name but no `citrus` command has, the commands they name that do not exist, and the
+    options they give a named command (`citrus finetune --x`) that it does not have."""
+    known = set().union(*options.values()) | FOREIGN_OPTIONS
+    problems = []
+    for path, source in sources.items():
+        for line, text in _message_texts(source):
+            problems += [f"{path}:{line}: no command has {o}" for o in _OPTION.findall(text) if o not in known]
+            for command, clause in _COMMAND_LINE.findall(text):
+                if command not in options:
+                    if command not in {"commands", "command"}:
+                        problems.append(f"{path}:{line}: no command `citrus {command}`")
+                    continue
+                problems += [
+                    f"{path}:{line}: `citrus {command}` has no {o}"
+                    for o in _OPTION.findall(clause)
+                    if o not in options[command] and o not in FOREIGN_OPTIONS
+                ]
+    return list(dict.fromkeys(problems))  # (an f-string's pieces are walked twice, a raised call once more)
+
+
+@pytest.fixture(scope="module")
+def command_options() -> dict[str, set[str]]:
+    return _command_options()
+
+
+def test_every_option_and_command_a_message_names_exists(command_options):
+    from pathlib import Path
+
+    import citrus_hf
+
+    root = Path(citrus_hf.__file__).parent
+    sources = {str(path.relative_to(root)): path.read_text(encoding="utf-8") for path in sorted(root.rglob("*.py"))}
+    assert advice_problems(sources, command_options) == []
+
+
+def test_the_check_catches_a_planted_wrong_option(command_options):
+    """The check above can fail: an option no command has, a command's option named on another, a command that does
+    not exist."""
+    planted = """
+def f(x):
+    if x:
+        raise ValueError(f"{x} is refused; pass --sampling-rat HZ.")
+    logger.warning("give it with `citrus predict --dataset-options window_seconds=5`")
+    warnings.warn("run `citrus train --max-steps 5` first")
+    raise UsageError("`citrus data fetch --window-seconds 2` fetches nothing")
+"""
+    assert advice_problems({"planted.py": planted}, command_options) == [
+        "planted.py:4: no command has --sampling-rat",
+        "planted.py:5: `citrus predict` has no --dataset-options",
+        "planted.py:6: no command `citrus train`",
+        "planted.py:7: `citrus data fetch` has no --window-seconds",
+    ]

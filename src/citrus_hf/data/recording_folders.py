@@ -14,7 +14,7 @@ again. A folder of ``MIN_FILES_FOR_VALIDATION`` files or more holds whole files 
 ``VALIDATION_FRACTION`` of the channel-hours), which gives pre-training its held-out loss.
 
 A folder laid out as `datasets`' audiofolder takes labelled files is a labelled set instead, one example per file,
-for `citrus finetune` / `citrus evaluate --dataset FOLDER`: ``train/<class>/<file>`` beside ``test/<class>/`` (and
+for `citrus finetune --dataset FOLDER` / `citrus evaluate --datasets FOLDER`: ``train/<class>/<file>`` beside ``test/<class>/`` (and
 ``validation/<class>/``), labelled by the class folder's name (`labelled_layout`); or files beside a
 ``metadata.csv`` / ``metadata.jsonl`` / ``metadata.parquet`` whose ``file_name`` column names them and whose
 ``label`` (or ``target``, ``labels``) column labels them, its other columns (``subject``, ...) kept, the split of a
