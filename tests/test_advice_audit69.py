@@ -323,3 +323,24 @@ def f(x):
         "planted.py:6: no command `citrus train`",
         "planted.py:7: `citrus data fetch` has no --window-seconds",
     ]
+
+
+def test_a_column_that_counts_the_samples_is_not_advised_to_be_named_as_a_clock(tmp_path, caplog):
+    """A CSV's `sample` column (0, 1, 2, ...) read as a channel was warned of with "name a clock's column as one (time,
+    time_ms, ...)": renamed `time`, its steps of 1 read as 1 ms, and the file at 100 Hz was refused asking for
+    --sampling-rate 1000, a wrong rate. The advice for a count is an empty header cell (a row index, left out)."""
+    from citrus_hf.data.readers import read_recording
+
+    rows = "".join(f"{k},{np.sin(k / 5):.4f}\n" for k in range(300))
+    counted = tmp_path / "counted.csv"
+    counted.write_text("sample,ecg\n" + rows)
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        assert read_recording(counted, sampling_rate=100).channel_names == ["sample", "ecg"]
+    warning = next(record.getMessage() for record in caplog.records if "counts the samples" in record.getMessage())
+    assert "name a clock's column" not in warning and "header cell empty" in warning
+    followed = tmp_path / "followed.csv"
+    followed.write_text(",ecg\n" + rows)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        assert read_recording(followed, sampling_rate=100).channel_names == ["ecg"]
+    assert "rises by" not in caplog.text

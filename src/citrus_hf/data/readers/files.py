@@ -187,6 +187,11 @@ def _column_key(name: str) -> str:
     return "_".join(words)
 
 
+# Where the channels of a file are chosen: `citrus predict`'s option and the readers' keyword (the commands that read
+# folders of files take every channel).
+_CHANNELS_OPTIONS = "citrus predict --channels, `channels=` in Python"
+
+
 def _is_index_column(name: str) -> bool:
     """Whether a CSV header cell names the row index pandas writes by default (`DataFrame.to_csv()` with its index:
     an empty first header cell, read back by pandas as "Unnamed: 0"): a count of rows, not a channel."""
@@ -410,7 +415,7 @@ def _channels_of_csv(
     )
     logger.warning(
         f"{path}: column(s) {', '.join(described)} not read as channels{counted}; name the channels to read "
-        "(--channels, or `channels=`) to choose otherwise."
+        f"({_CHANNELS_OPTIONS}) to choose otherwise."
     )
     return [name for row, name in enumerate(names) if row not in index and row not in timed]
 
@@ -443,16 +448,23 @@ def _warn_of_ramps(
             ),
             None,
         )
-        if step == 1 and np.array_equal(data[row], np.round(data[row])):
+        counts = step == 1 and np.array_equal(data[row], np.round(data[row]))
+        if counts:
             like = " (it counts the samples)"
         elif clock is not None:
             like = f", as time stamps at {sampling_rate:g} Hz in {clock} do"
         else:
             like = ", as time stamps do"
+        # a count named as a clock column would be read as stamps 1 ms (or 1 s) apart and refused at the true rate
+        other = (
+            "leave its header cell empty, as pandas writes a row index, to have it left out"
+            if counts
+            else "name a clock's column as one (time, time_ms, ...) to have it left out and its stamps checked "
+            "against the rate"
+        )
         logger.warning(
             f"{path}: column {name!r} rises by {step:g} every sample{like}, and is read as a channel; if it is none, "
-            "name the channels to read (--channels, or `channels=`), or name a clock's column as one (time, time_ms, "
-            "...) to have it left out and its stamps checked against the rate."
+            f"name the channels to read ({_CHANNELS_OPTIONS}), or {other}."
         )
 
 
