@@ -344,3 +344,17 @@ def test_a_column_that_counts_the_samples_is_not_advised_to_be_named_as_a_clock(
     with caplog.at_level(logging.WARNING, logger="citrus_hf"):
         assert read_recording(followed, sampling_rate=100).channel_names == ["ecg"]
     assert "rises by" not in caplog.text
+
+
+def test_push_names_a_missing_eval_results_file_before_the_hub(tmp_path, capsys):
+    """`citrus push FOLDER me/x --eval-results missing.json` first asked the Hub for the repository's card and failed
+    with "Check the network connection ... and that you are logged in": the missing local file came only after the
+    network was fixed."""
+    from tiny_configs import save_tiny_classifier
+
+    folder = tmp_path / "model"
+    save_tiny_classifier(folder)
+    missing = tmp_path / "missing.json"
+    assert main(["push", str(folder), "me/x", "--eval-results", str(missing)]) != 0
+    error = capsys.readouterr().err
+    assert "missing.json" in error and "does not exist" in error and "network" not in error

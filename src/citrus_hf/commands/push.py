@@ -183,6 +183,12 @@ def run(argv: Sequence[str]) -> int:
         )
     if args.arm is not None and args.eval_results is None:
         raise UsageError("citrus push: --arm names this checkpoint's arm in --eval-results; give --eval-results too.")
+    if args.eval_results is not None and not Path(args.eval_results).is_file():
+        # else the Hub is asked first (the repository's card), and a failure there names the network and the login
+        raise UsageError(
+            f"citrus push: --eval-results {args.eval_results} does not exist; pass the results.json `citrus evaluate` "
+            "wrote (in its --output-dir)."
+        )
     if not checkpoint.is_dir():
         what = "is a file" if checkpoint.exists() else "does not exist"
         if not checkpoint.is_absolute() and not checkpoint.exists():
