@@ -40,6 +40,7 @@ import os
 import shutil
 import sys
 import time
+import traceback
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -663,10 +664,18 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
     # one run at a time in the folder (two started at once into one new folder would prune and overwrite each other's
     # checkpoints): taken before the folder is checked, so that the second finds the first
     launch = accelerator if accelerator.num_processes > 1 else None
-    with output_folder_lock(args.output_dir, "citrus pretrain", launch, overwrite=args.overwrite_output_dir):
-        result = _pretrain_in_folder(
-            args, accelerator, config, checkpoint, resume_dir, model_factory, loss_fn, start_time
-        )
+    try:
+        with output_folder_lock(args.output_dir, "citrus pretrain", launch, overwrite=args.overwrite_output_dir):
+            result = _pretrain_in_folder(
+                args, accelerator, config, checkpoint, resume_dir, model_factory, loss_fn, start_time
+            )
+    except Exception as error:
+        # A stop or refusal inside the run (a NaN loss, a checkpoint of another run) ends the training here too, once
+        # the run's objects are freed: the error's traceback holds the frames that hold them until they are cleared
+        # (their names and lines stay for the traceback). An interrupt leaves the process group as it was before.
+        traceback.clear_frames(error.__traceback__)
+        accelerator.end_training()
+        raise
     # `end_training` destroys the process group: only once the run's objects (the DDP model's wrapper, the data
     # stream, the loop) are freed with `_pretrain_in_folder`'s frame. Destroyed before, a rank could wait forever in
     # their teardown at that frame's return under two CPU processes (3 of 10 launches on a busy 2-core machine; 0 of
@@ -1273,8 +1282,7 @@ class NonFiniteLossGuard:
             weight_decay=self.args.weight_decay,
             advice=self._advice(broken_weights_step=step - 1),
         )
-        self.accelerator.end_training()
-        raise NonFiniteLossError(message)
+        raise NonFiniteLossError(message)  # (`_pretrain` ends the training once the run's objects are freed)
 
     def stop_if_weights_broke(self, model, batch: dict[str, torch.Tensor] | None, loss_fn, step: int) -> None:
         """Stop when the weights optimizer step `step` wrote are NaN or infinite, or give a NaN or infinite loss on
@@ -1306,8 +1314,7 @@ class NonFiniteLossGuard:
             advice=self._advice(broken_weights_step=step),
             broken_weights=problem or "their loss on another process's batch is not finite",
         )
-        self.accelerator.end_training()
-        raise NonFiniteLossError(message)
+        raise NonFiniteLossError(message)  # (`_pretrain` ends the training once the run's objects are freed)
 
     def _advice(self, broken_weights_step: int) -> str:
         """What to do after the weights of optimizer step `broken_weights_step` broke: resume, with a lower learning
