@@ -85,3 +85,80 @@ def test_a_nan_stop_under_two_processes_is_one_line_on_each_and_ends_promptly(tm
     assert rank_output.count("Traceback") <= 1 and "citrus_hf" not in rank_output.split("Traceback")[-1]
     for noise in ("Connection closed", "ProcessGroup", "gloo", "destroy_process_group"):
         assert noise not in completed.stderr
+
+
+# ---------------------------------------------------------------------- (b) a pruned head inside peft's modules_to_save
+
+
+def _lora_classifier():
+    from tiny_configs import tiny_config
+
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.training.lora import apply_lora
+
+    torch.manual_seed(0)
+    return apply_lora(CiTrusForSequenceClassification(tiny_config(num_labels=3)), r=2, verbose=False)
+
+
+def _rows(count: int = 8):
+    generator = torch.Generator().manual_seed(0)
+    return [{"input_values": torch.randn(1, 200, generator=generator), "labels": i % 3} for i in range(count)]
+
+
+def test_apply_lora_refuses_a_pruned_head_naming_the_fix():
+    """The head is copied whole into the adapter (`modules_to_save`), and a pruned head failed in that copy deep in
+    `copy.deepcopy` ("Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol")."""
+    from tiny_configs import tiny_config
+    from torch.nn.utils import prune
+
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.training.lora import apply_lora
+
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=3))
+    prune.l1_unstructured(model.classifier, "weight", amount=0.5)
+    with pytest.raises(
+        ValueError, match=r"task head 'classifier' was pruned .*prune\.remove\(model\.classifier, \"weight\"\)"
+    ):
+        apply_lora(model, r=2, verbose=False)
+    prune.remove(model.classifier, "weight")  # the fix it names
+    assert apply_lora(model, r=2, verbose=False).base_model.model.classifier.modules_to_save["default"].weight.is_leaf
+
+
+def test_a_pruned_head_in_an_adapter_is_refused_before_training_and_saving(tmp_path):
+    """The head's trained copy pruned after `apply_lora`: the Trainer trained and saved checkpoints, and `save_adapter`
+    wrote it, as `classifier.weight_orig` / `weight_mask`, which peft's loader failed on (KeyError
+    'base_model.model.classifier.weight'). The Trainer (when it saves checkpoints), its `save_model` and
+    `save_adapter` refuse it now, naming `prune.remove`; made permanent, it saves and loads as trained."""
+    from peft import PeftModel
+    from tiny_configs import tiny_config
+    from torch.nn.utils import prune
+    from transformers import Trainer, TrainingArguments
+
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.training.lora import save_adapter
+
+    peft_model = _lora_classifier()
+    head = peft_model.base_model.model.classifier.modules_to_save["default"]
+    prune.l1_unstructured(head, "weight", amount=0.5)
+    settings = dict(max_steps=1, report_to="none", per_device_train_batch_size=4, use_cpu=True)
+    saving = TrainingArguments(output_dir=str(tmp_path / "saving"), save_steps=1, **settings)
+    with pytest.raises(ValueError, match=r"saves checkpoints .*classifier\.weight.*prune\.remove"):
+        Trainer(model=peft_model, args=saving, train_dataset=_rows())
+    assert not (tmp_path / "saving").exists() or not any((tmp_path / "saving").iterdir())
+    # keeping the mask while training is what pruning is for: a Trainer that saves nothing trains it
+    quiet = TrainingArguments(output_dir=str(tmp_path / "quiet"), save_strategy="no", **settings)
+    trainer = Trainer(model=peft_model, args=quiet, train_dataset=_rows())
+    trainer.train()
+    with pytest.raises(ValueError, match=r"adapter.*classifier\.weight.*prune\.remove"):
+        trainer.save_model()
+    with pytest.raises(ValueError, match=r"adapter.*classifier\.weight.*prune\.remove"):
+        save_adapter(peft_model, tmp_path / "adapter")
+    assert not (tmp_path / "adapter").exists()
+    prune.remove(head, "weight")  # the fix named
+    save_adapter(peft_model, tmp_path / "adapter")
+    windows = torch.randn(2, 1, 200, generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(0)  # the base's weights, as `_lora_classifier` drew them
+    base = CiTrusForSequenceClassification(tiny_config(num_labels=3))
+    loaded = PeftModel.from_pretrained(base, str(tmp_path / "adapter")).eval()
+    with torch.no_grad():
+        assert torch.allclose(loaded(input_values=windows).logits, peft_model.eval()(input_values=windows).logits)

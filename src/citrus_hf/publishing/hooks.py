@@ -149,11 +149,18 @@ def register_trainer_adapter_config() -> None:
     def save_model_with_task_config(self, output_dir=None, *args, **kwargs):
         from ..vocabulary_citrus import FUSION_MODEL_TYPE
 
-        result = save_model(self, output_dir, *args, **kwargs)
         accelerator = getattr(self, "accelerator", None)
         peft_model = accelerator.unwrap_model(self.model) if accelerator is not None else self.model
         task_model = _citrus_model(peft_model)
         is_adapter = task_model is not None and peft_model is not task_model  # peft's wrapper around it
+        if is_adapter:
+            from ..training.trainer import unloadable_adapter_problem
+
+            # before peft writes it: a head pruned while a Trainer that saved nothing trained it (its `_orig` /
+            # `_mask` tensors would be saved, and peft's loader failed on the missing weight)
+            if problem := unloadable_adapter_problem(peft_model):
+                raise ValueError(problem)
+        result = save_model(self, output_dir, *args, **kwargs)
         # a single-modality task model: a fusion model's config (its encoders' contracts) is no CiTrusConfig, and
         # the task config failed every checkpoint the Trainer saved of the README's fusion LoRA
         single = getattr(task_model, "head_name", None) and task_model.config.model_type != FUSION_MODEL_TYPE
@@ -219,8 +226,9 @@ def register_trainer_checks() -> None:
       for a non-CiTrus model scored by `compute_metrics_fn`);
     - trainable bf16 / fp16 parameters (a checkpoint loaded in half precision) get a warning naming the fix, as AdamW
       rounds most of their updates away (`training.trainer.check_trainable_dtype`);
-    - a pruned (not yet `prune.remove`d) or quantized model, whose checkpoints `save_pretrained` refuses, is refused
-      when the Trainer saves checkpoints, before it trains (`training.trainer.check_checkpoints_savable`);
+    - a pruned (not yet `prune.remove`d) or quantized model, whose checkpoints `save_pretrained` refuses, and a peft
+      model whose adapter holds a pruned module (the head it saves whole), are refused when the Trainer saves
+      checkpoints, before it trains (`training.trainer.check_checkpoints_savable`);
     - a `processing_class` (feature extractor or fusion processor) is checked against the model's input contract,
       and one of the other model family (an extractor for a fusion model, a fusion processor for a single one) is
       refused;
@@ -288,8 +296,8 @@ def register_trainer_checks() -> None:
 
             # the Trainer's own model: a peft model's trainable parameters are its adapters and saved modules
             check_trainable_dtype(self.args, _unwrapped(self.model, getattr(self, "accelerator", None)))
-            if _trainer_peft_model(self) is None:  # (a peft model saves its adapter, not these weights)
-                check_checkpoints_savable(self.args, model)
+            # (a peft model saves its adapter, not these weights: its LoRA matrices and the head it holds whole)
+            check_checkpoints_savable(self.args, _trainer_peft_model(self) or model)
             _check_processing_class(model, self.processing_class)
             check_given_sets(self.args, model, {"train_dataset": self.train_dataset, "eval_dataset": self.eval_dataset})
             check_channel_count(model, self.train_dataset)

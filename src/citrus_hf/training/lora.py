@@ -64,9 +64,11 @@ from ..modeling_citrus import (
     PEFT_METHOD_NAMES,
     _channel_settings_hint,
     _pooled_width,
+    _pruned_pairs,
     check_saved_sizes,
 )
 from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, FUSION_MODEL_TYPE, as_bool
+from .trainer import unloadable_adapter_problem
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -264,6 +266,25 @@ def _honour_layers_to_transform() -> None:
     )
 
 
+def _refuse_pruned_head(model: nn.Module, head_name: str) -> None:
+    """Refuse a task head pruned with `torch.nn.utils.prune` and not made permanent: peft copies the head whole into
+    the adapter (`modules_to_save`), and the copy failed deep in `copy.deepcopy` ("Only Tensors created explicitly by
+    the user (graph leaves) support the deepcopy protocol"); pruned after, it would be saved as `_orig` / `_mask`
+    tensors that no loader reads."""
+    pruned = _pruned_pairs(model.get_submodule(head_name).state_dict())
+    if pruned:
+        removals = "; ".join(
+            f'prune.remove(model.{".".join([head_name, *name.split(".")[:-1]])}, "{name.split(".")[-1]}")'
+            for name in pruned
+        )
+        raise ValueError(
+            f"The task head {head_name!r} was pruned with torch.nn.utils.prune ({', '.join(pruned)}), and LoRA "
+            "copies the head whole into the adapter (modules_to_save), which a pruned module cannot be (its tensors are "
+            "computed from `_orig` and `_mask` ones): "
+            f"make the pruning permanent first, `{removals}`, then apply LoRA."
+        )
+
+
 def _full_rank(module: nn.Module) -> int:
     """Largest rank an update of the module's weight can have: min(out, in) for Linear, min(out, in * kernel) for
     Conv1d (a LoRA rank above it adds parameters but no expressiveness)."""
@@ -393,6 +414,7 @@ def apply_lora(
         bias="none",
         task_type=None,
     )
+    _refuse_pruned_head(model, head_name)
     if getattr(model, "_backbone_frozen", False):
         # A frozen backbone is kept in eval mode, which would switch the LoRA dropout off; LoRA replaces freezing.
         logger.info("apply_lora: unfreezing the backbone frozen with freeze_backbone(); LoRA decides what trains.")
@@ -707,8 +729,9 @@ def save_adapter(
 
     Raises:
         TypeError: `peft_model` is no peft model over a CiTrus task model.
-        ValueError: several adapters are active at once, the active one is not LoRA, or `save_directory` is (or lies
-            under) a file (nothing is written).
+        ValueError: several adapters are active at once, the active one is not LoRA, the adapter holds a module
+            pruned with `torch.nn.utils.prune` and not made permanent (the head: its `_orig` / `_mask` tensors would
+            be saved, which no loader reads), or `save_directory` is (or lies under) a file (nothing is written).
     """
     _task_model(peft_model, "save the adapter")  # a CiTrus task model under peft, or a TypeError
     active = peft_model.active_adapters
@@ -727,6 +750,8 @@ def save_adapter(
             "it was trained with beside it (`extractor.save_pretrained(folder)`), a full checkpoint every citrus-hf "
             "route takes."
         )
+    if problem := unloadable_adapter_problem(peft_model):
+        raise ValueError(problem)
     check_save_directory(save_directory)
     folder = Path(save_directory)
     folder.mkdir(parents=True, exist_ok=True)

@@ -317,14 +317,16 @@ def check_trainable_dtype(args: TrainingArguments, model: torch.nn.Module) -> No
 
 def check_checkpoints_savable(args: TrainingArguments, model: torch.nn.Module) -> None:
     """Refuse, when the `Trainer` is built, a model whose checkpoints `save_pretrained` would refuse (pruned with
-    `torch.nn.utils.prune` but not made permanent, or dynamically quantized: `unloadable_weights_problem`), when the
-    Trainer saves checkpoints: it trained up to its first save (hours, on real data) and stopped there. A Trainer that
-    saves nothing (`save_strategy="no"`) trains it: keeping the mask while training (the pruned weights stay zero) is
-    the point of pruning before fine-tuning, and the mask is made permanent before the model is saved.
+    `torch.nn.utils.prune` but not made permanent, or dynamically quantized: `unloadable_weights_problem`; a peft
+    model whose adapter saves a pruned module: `unloadable_adapter_problem`), when the Trainer saves checkpoints: it
+    trained up to its first save (hours, on real data) and stopped there. A Trainer that saves nothing
+    (`save_strategy="no"`) trains it: keeping the mask while training (the pruned weights stay zero) is the point of
+    pruning before fine-tuning, and the mask is made permanent before the model is saved.
 
     Args:
         args: the `TrainingArguments` (`save_strategy`).
-        model: the model the Trainer saves (a CiTrus-family model itself; a peft model saves its adapter).
+        model: the model the Trainer saves: a CiTrus-family model itself, or the peft model over one (which saves its
+            adapter: its LoRA matrices and the modules it saves whole, the task head).
 
     Raises:
         ValueError: naming the tensors, `prune.remove` and `save_strategy="no"`.
@@ -334,16 +336,54 @@ def check_checkpoints_savable(args: TrainingArguments, model: torch.nn.Module) -
     if getattr(args, "save_strategy", "no") == "no":
         return
     strategy = getattr(args.save_strategy, "value", args.save_strategy)
-    problem = unloadable_weights_problem(
-        model,
-        then="then build the Trainer (the pruned weights train again from zero); or, to keep the mask while training, "
-        "pass TrainingArguments(save_strategy='no') and make it permanent before `trainer.save_model()`",
+    then = (
+        "then build the Trainer (the pruned weights train again from zero); or, to keep the mask while training, "
+        "pass TrainingArguments(save_strategy='no') and make it permanent before `trainer.save_model()`"
     )
+    if is_peft_model(model):
+        problem = unloadable_adapter_problem(model, then=then)
+    else:
+        problem = unloadable_weights_problem(model, then=then)
     if problem is not None:
         raise ValueError(
             f"This Trainer saves checkpoints (save_strategy={strategy!r}), and saving this model would stop the run "
             f"at its first checkpoint: {problem}"
         )
+
+
+def is_peft_model(model: Any) -> bool:
+    """Whether `model` is a peft model (`PeftModel` and its task subclasses), told without importing peft."""
+    return callable(getattr(model, "get_base_model", None)) and hasattr(model, "peft_config")
+
+
+def unloadable_adapter_problem(peft_model: torch.nn.Module, then: str = "then save") -> str | None:
+    """What peft's `save_pretrained` of `peft_model`'s adapters would write that no loader reads back, with the fix;
+    None when every tensor saves. A module the adapter holds whole (`modules_to_save`: the task head's trained copy)
+    or a LoRA matrix pruned with `torch.nn.utils.prune` and not made permanent is written as `<name>_orig` /
+    `<name>_mask`, and peft's loader then failed on the missing `<name>` (a KeyError). `then`: what to do once the
+    pruning is made permanent (the message's last words)."""
+    from peft import get_peft_model_state_dict
+
+    from ..modeling_citrus import _PRUNING_FIX, _pruned_pairs
+
+    pruned = sorted(
+        {
+            # (peft's saved names, "base_model.model.classifier.weight", as the task model names them)
+            name.removeprefix("base_model.model.")
+            for adapter in peft_model.peft_config
+            # (no embedding layers: "auto" looks the base up on the Hub to see whether its vocabulary changed)
+            for name in _pruned_pairs(
+                get_peft_model_state_dict(peft_model, adapter_name=adapter, save_embedding_layers=False)
+            )
+        }
+    )
+    if not pruned:
+        return None
+    return (
+        f"This adapter holds tensors pruned with torch.nn.utils.prune ({', '.join(pruned[:3])}"
+        f"{', ...' if len(pruned) > 3 else ''}), and peft would save each as `_orig` / `_mask` tensors that its loader "
+        f"does not read, in place of the tensor: {_PRUNING_FIX}, {then}."
+    )
 
 
 def check_smoothed_labels(model: PreTrainedModel, labels: torch.Tensor) -> torch.Tensor:
