@@ -162,3 +162,77 @@ def test_a_pruned_head_in_an_adapter_is_refused_before_training_and_saving(tmp_p
     loaded = PeftModel.from_pretrained(base, str(tmp_path / "adapter")).eval()
     with torch.no_grad():
         assert torch.allclose(loaded(input_values=windows).logits, peft_model.eval()(input_values=windows).logits)
+
+
+# ------------------------------------------------------------------------- (c) keys a newer citrus-hf wrote
+
+
+def _saved_pair(folder, **edits):
+    """A tiny classifier and its extractor saved in `folder`, then `edits` written into both files."""
+    import json
+
+    from tiny_configs import save_tiny_classifier
+
+    save_tiny_classifier(folder)
+    for name in ("config.json", "preprocessor_config.json"):
+        values = json.loads((folder / name).read_text())
+        (folder / name).write_text(json.dumps({**values, **edits}))
+    return folder
+
+
+def _citrus_warnings(caplog, text: str) -> list[str]:
+    return [record.getMessage() for record in caplog.records if text in record.getMessage()]
+
+
+def test_saved_files_record_the_citrus_hf_that_wrote_them(tmp_path):
+    import json
+
+    from citrus_hf import CiTrusConfig, CiTrusFeatureExtractor, __version__
+    from citrus_hf._version import VERSION_KEY
+
+    folder = _saved_pair(tmp_path / "model")
+    for name in ("config.json", "preprocessor_config.json"):
+        assert json.loads((folder / name).read_text())[VERSION_KEY] == __version__
+    # a record of the file, not a setting: neither object holds it, and their dicts (run signatures, cache keys) do not
+    config, extractor = CiTrusConfig.from_pretrained(folder), CiTrusFeatureExtractor.from_pretrained(folder)
+    assert not hasattr(config, VERSION_KEY) and VERSION_KEY not in config.to_dict()
+    assert not hasattr(extractor, VERSION_KEY) and VERSION_KEY not in extractor.to_dict()
+
+
+def test_settings_of_a_newer_citrus_hf_say_so_and_name_the_upgrade(tmp_path, caplog):
+    """A newer citrus-hf's keys were called unknown in the extractor ("Correct or remove them, or, if a newer
+    citrus-hf saved it, ...") and not named at all in the config, whose checkpoint then loaded as if they did not
+    exist."""
+    from citrus_hf import CiTrusConfig, CiTrusFeatureExtractor, __version__
+
+    folder = _saved_pair(tmp_path / "model", citrus_hf_version="99.1.0", some_future_setting=3)
+    with caplog.at_level("WARNING"):
+        CiTrusConfig.from_pretrained(folder)
+        CiTrusFeatureExtractor.from_pretrained(folder)
+    newer = _citrus_warnings(caplog, "was written by citrus-hf 99.1.0")
+    assert len(newer) == 2, caplog.text
+    for message, file in zip(newer, ("config.json", "preprocessor_config.json"), strict=True):
+        assert file in message and f"newer than this one ({__version__})" in message
+        assert "'some_future_setting'" in message and "pip install -U citrus-hf" in message
+    assert not _citrus_warnings(caplog, "does not know")
+
+
+@pytest.mark.parametrize("recorded", [None, "0.0.1"])
+def test_unknown_keys_of_this_or_an_older_citrus_hf_keep_the_plain_message(tmp_path, caplog, recorded):
+    from citrus_hf import CiTrusConfig, CiTrusFeatureExtractor
+
+    edits = {"colour": "red"} if recorded is None else {"colour": "red", "citrus_hf_version": recorded}
+    folder = _saved_pair(tmp_path / "model", **edits)
+    if recorded is None:  # a file written before the version was recorded
+        import json
+
+        for name in ("config.json", "preprocessor_config.json"):
+            values = json.loads((folder / name).read_text())
+            values.pop("citrus_hf_version", None)
+            (folder / name).write_text(json.dumps(values))
+    with caplog.at_level("WARNING"):
+        CiTrusConfig.from_pretrained(folder)  # (a config keeps keys it does not know without a word: metadata)
+        CiTrusFeatureExtractor.from_pretrained(folder)
+    (message,) = _citrus_warnings(caplog, "does not know")
+    assert "kept but unused: 'colour'. Correct or remove them." in message and "upgrade" not in message
+    assert not _citrus_warnings(caplog, "was written by citrus-hf")

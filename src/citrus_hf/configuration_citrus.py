@@ -20,12 +20,13 @@ import sys
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 from huggingface_hub.dataclasses import StrictDataclassClassValidationError, StrictDataclassFieldValidationError, strict
 from transformers.configuration_utils import PreTrainedConfig
 from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
+from ._version import VERSION_KEY, __version__, newer_citrus_hf
 from .vocabulary_citrus import (
     ATTENTION_TYPES,
     BACKBONES,
@@ -331,14 +332,21 @@ class SerialisesBeforeWriting:
     cannot hold left an empty config.json behind (and no weights), which the next `from_pretrained` called "not a
     valid JSON file"; now the save fails naming the setting, and leaves the file as it was."""
 
+    # Whether the file records the citrus-hf that wrote it (`_version.VERSION_KEY`): a reader then tells a newer
+    # version's settings from keys no version knows. Set by the classes whose readers check (config, extractor).
+    records_citrus_version: ClassVar[bool] = False
+
     def to_json_file(self, json_file_path: str | os.PathLike, *args, **kwargs) -> None:
-        """Write `to_json_string(*args, **kwargs)` to `json_file_path`, once the text is made.
+        """Write `to_json_string(*args, **kwargs)` to `json_file_path`, once the text is made (with the citrus-hf
+        version that wrote it, `records_citrus_version`).
 
         Raises:
             TypeError: a setting holds a value JSON cannot write, naming it and the fix.
         """
         try:
             text = self.to_json_string(*args, **kwargs)
+            if self.records_citrus_version:  # (in the file only: no dict of the object holds it)
+                text = json.dumps({**json.loads(text), VERSION_KEY: __version__}, indent=2, sort_keys=True) + "\n"
         except TypeError as error:  # json's "Object of type X is not JSON serializable", which names no setting
             unwritable = []
             for name, value in self.to_dict().items():
@@ -1416,6 +1424,7 @@ class CiTrusConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfi
     """
 
     model_type = CITRUS_MODEL_TYPE
+    records_citrus_version = True  # config.json names the citrus-hf that wrote it (`from_dict` reads it)
     # `locate(name) -> folder | None` for checkpoints shipped inside the citrus_hf package ("citrus-small"); set by
     # the package when it is installed (`citrus_hf._auto`), None in remote code.
     _checkpoint_locator = None
@@ -1501,6 +1510,9 @@ class CiTrusConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfi
         class_label_keywords(kwargs)
         own_fields = cls.__dict__.get("__annotations__", {})
         overrides = {name: kwargs.pop(name) for name in list(kwargs) if name in own_fields}
+        if VERSION_KEY in config_dict:  # a record of the file, not a setting
+            config_dict = dict(config_dict)
+            cls.say_newer_settings(config_dict, newer_citrus_hf(config_dict.pop(VERSION_KEY)))
         if is_saved_config_dict(config_dict):
             cls.check_saved_contract(config_dict, overrides, "config.json")
             saved_objective = config_dict.get("pretraining_objective")
@@ -1517,6 +1529,23 @@ class CiTrusConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfi
         settled_class_names(config)
         record_head_keywords(config, [*overrides, *kwargs])
         return loaded
+
+    @classmethod
+    def say_newer_settings(cls, config_dict: Mapping[str, Any], newer: str | None) -> None:
+        """Warn when a config.json that citrus-hf `newer` (a newer release than this one; None: not newer) wrote
+        holds keys this version does not know: settings of that version, which this one ignores (the model is built
+        without them) until citrus-hf is upgraded. Keys that no version wrote stay silent (metadata people add)."""
+        if newer is None:
+            return
+        known = config_field_names(cls) | set(PreTrainedConfig().to_dict()) | {"auto_map", "custom_pipelines"}
+        unknown = sorted(key for key in config_dict if key not in known and not key.startswith("_"))
+        if unknown:
+            logger.warning(
+                f"This checkpoint's config.json was written by citrus-hf {newer}, newer than this one ({__version__}): "
+                f"its settings "
+                f"{', '.join(map(repr, unknown))} are of that version, and this one ignores them. Upgrade citrus-hf "
+                "(`pip install -U citrus-hf`) to load the model as it was saved."
+            )
 
     @classmethod
     def check_saved_contract(
@@ -1591,6 +1620,14 @@ class CiTrusConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfi
         ):
             self.auto_map = {**auto_map, "AutoModel": f"{_MODELING_MODULE}.CiTrusModel"}
         return super().save_pretrained(save_directory, push_to_hub=push_to_hub, **kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """`PreTrainedConfig.to_dict`, without the citrus-hf version a saved file records (`_version.VERSION_KEY`,
+        which `CiTrusConfig(**json)` keeps as an attribute): a record of the file, written by `to_json_file`, that
+        would otherwise enter run signatures and cache keys."""
+        output = super().to_dict()
+        output.pop(VERSION_KEY, None)
+        return output
 
     def update(self, config_dict: dict[str, Any]) -> None:
         """`PreTrainedConfig.update`, refusing a misspelt field or another model's name for one

@@ -36,6 +36,7 @@ from transformers.feature_extraction_utils import BatchFeature
 from transformers.utils import CONFIG_NAME, TensorType, cached_file, logging
 from transformers.utils.hub import hf_api
 
+from ._version import VERSION_KEY, __version__, newer_citrus_hf
 from .configuration_citrus import (
     WINDOW_BOOKKEEPING,
     ChecksSaveDirectory,
@@ -1163,6 +1164,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
     # Settings `SequenceFeatureExtractor` itself takes (and saves), and the keys transformers writes.
     _INHERITED_SETTINGS = frozenset(("return_attention_mask", "padding_side", *_TRANSFORMERS_KEYS))
 
+    records_citrus_version = True  # preprocessor_config.json names the citrus-hf that wrote it
     # Settings of this process, not of the checkpoint: never saved, and ignored (with a note) in a saved file.
     _PROCESS_SETTINGS = ("max_window_bytes",)
     # `check(extractor, config, folder)`: refuses (or warns of) an extractor saved into `folder` beside a CiTrus model
@@ -1319,6 +1321,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 f"{where} holds a JSON {type(values).__name__}, not the object of settings `save_pretrained` writes; "
                 "save the feature extractor again."
             )
+        # the citrus-hf that wrote the file (`_version.VERSION_KEY`): a record of the file, not a setting
+        newer = newer_citrus_hf(values.get(VERSION_KEY))
+        values = {key: value for key, value in values.items() if key != VERSION_KEY}
         process = [key for key in cls._PROCESS_SETTINGS if key in values]
         if process:
             # written by `save_pretrained` before it left them out; a safety net of the process that loads the file
@@ -1342,10 +1347,16 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         # transformers' `from_dict` only applies keywords the file names: a missing field given by the caller is added
         kwargs = dict(kwargs)
         values = {**values, **{name: kwargs.pop(name) for name in cls.saved_contract_fields if name not in values}}
-        if unknown:
+        if unknown and newer:
+            logger.warning(
+                f"{where} was written by citrus-hf {newer}, newer than this one ({__version__}): its settings "
+                f"{', '.join(map(repr, unknown))} are of that version, and this one keeps them unused. Upgrade "
+                "citrus-hf (`pip install -U citrus-hf`) to align recordings as the checkpoint was saved to."
+            )
+        elif unknown:  # (a newer citrus-hf records its version: these keys are no version's)
             logger.warning(
                 f"{where} has settings {cls.__name__} does not know, kept but unused: {unknown_text}. Correct or "
-                "remove them, or, if a newer citrus-hf saved it, upgrade citrus-hf (`pip install -U citrus-hf`)."
+                "remove them."
             )
         if values.get("alignment") == "interpolate" and "stretched_seconds" not in values:
             # Written before the key existed (this version writes it, null when nothing was fitted): `citrus finetune`
@@ -1367,7 +1378,12 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         folder without config.json (an extractor saved on its own, a LoRA adapter folder) loads this class at once;
         without it, transformers' image-processor fallback turned the file's `auto_map` into a remote-code reference
         and asked "Do you wish to run the custom code? [y/N]", waiting 15 s in a terminal and forever in a notebook."""
-        values = {key: value for key, value in super().to_dict().items() if key not in self._PROCESS_SETTINGS}
+        # (nor the citrus-hf version a saved file records, which `to_json_file` writes: `records_citrus_version`)
+        values = {
+            key: value
+            for key, value in super().to_dict().items()
+            if key not in self._PROCESS_SETTINGS and key != VERSION_KEY
+        }
         # `feature_size`, which `SequenceFeatureExtractor` saves, is the channel count (a property here)
         return {**values, "feature_size": self.num_channels, "processor_class": type(self).__name__}
 

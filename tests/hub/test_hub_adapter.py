@@ -114,6 +114,7 @@ def test_adapter_push_is_one_safetensors_commit(published, hub):
     assert sorted(stored) == [
         ".gitattributes",
         "README.md",
+        "_version.py",  # the citrus-hf version the configuration records in the files it saves
         "adapter_config.json",
         "adapter_model.safetensors",
         "citrus_task_config.json",

@@ -205,6 +205,7 @@ def test_push_is_one_commit_with_weights_code_extractor_and_card(published, hub)
     assert sorted(stored) == [
         ".gitattributes",
         "README.md",
+        "_version.py",  # the citrus-hf version the configuration records in the files it saves
         "backends.py",  # the pipeline code its config's custom_pipelines names, with what it imports
         "config.json",
         "configuration_citrus.py",

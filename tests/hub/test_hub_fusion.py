@@ -146,6 +146,7 @@ def test_citrus_push_publishes_weights_processor_code_and_card_in_one_commit(pub
     assert sorted(stored) == [
         ".gitattributes",
         "README.md",
+        "_version.py",  # the citrus-hf version the configuration records in the files it saves
         "config.json",
         "configuration_citrus.py",
         "configuration_citrus_fusion.py",

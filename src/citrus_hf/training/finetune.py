@@ -653,6 +653,7 @@ RUN_FILES = (
     "modeling_citrus.py",
     "feature_extraction_citrus.py",
     "vocabulary_citrus.py",
+    "_version.py",
     "pipelines.py",
     "backends.py",
 )
