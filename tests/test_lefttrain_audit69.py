@@ -236,3 +236,38 @@ def test_unknown_keys_of_this_or_an_older_citrus_hf_keep_the_plain_message(tmp_p
     (message,) = _citrus_warnings(caplog, "does not know")
     assert "kept but unused: 'colour'. Correct or remove them." in message and "upgrade" not in message
     assert not _citrus_warnings(caplog, "was written by citrus-hf")
+
+
+# ---------------------------------------------------------------------------- (d) one rule of what is not finite
+
+
+def test_training_and_the_pipelines_share_one_rule_of_what_is_not_finite(tmp_path):
+    """The pipelines (remote code: they import nothing of the package but `backends`) repeated training's
+    `non_finite_in`; the rule lives in the model file, and the pipelines reach it through the model they hold, as they
+    reach the layout rule (`windows_of_checked_recordings`)."""
+    import numpy as np
+    from tiny_configs import save_tiny_classifier
+    from transformers import pipeline
+
+    from citrus_hf import modeling_citrus
+    from citrus_hf.training import callbacks
+
+    assert callbacks.non_finite_in is modeling_citrus.non_finite_in
+    assert callbacks.isolated_rng is modeling_citrus.isolated_rng
+    runner = pipeline(model=str(save_tiny_classifier(tmp_path / "model")), backend="torch")
+    with torch.no_grad():
+        runner.model.classifier.weight.fill_(3e38)  # finite weights whose every output overflows
+    asked = []
+
+    def rule(input_values=None, where=None, **inputs):
+        asked.append((tuple(input_values.shape), where))
+        return "the rule's answer"
+
+    runner.model.non_finite_problem = rule
+    recording = np.random.default_rng(0).standard_normal((1, 200)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"is not finite: .*every window \(backend torch\), and the rule's answer"):
+        runner(recording, sampling_rate=100.0)
+    assert asked == [((1, 1, 200), "a random window")]
+    del runner.model.non_finite_problem  # the model's own rule: its weights are finite, a random window's logits not
+    with pytest.raises(ValueError, match=r"every window .*and its logits on a random window are NaN or infinite"):
+        runner(recording, sampling_rate=100.0)

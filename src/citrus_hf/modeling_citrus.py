@@ -1680,6 +1680,49 @@ def _refuse_unloadable_weights(model: nn.Module) -> None:
         raise ValueError(problem)
 
 
+@contextmanager
+def isolated_rng(device: torch.device, seed: int):
+    """Draw random numbers from `seed` on `device` and leave the caller's random state (CPU and that GPU) as it was."""
+    devices = (
+        [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    )
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def non_finite_in(
+    model: torch.nn.Module, input_values: torch.Tensor | None = None, where: str | None = None, **inputs: Any
+) -> str | None:
+    """What of `model` is NaN or infinite: "N of its weights", or its outputs on `input_values` `(batch, channels,
+    time)` (with `inputs`, e.g. `patch_mask`), computed without gradients in eval mode ("its logits on `where` are
+    ...", `where` by default "N windows"), or None when both are finite. Weights can all be finite and still
+    overflow: a learning rate of 1e6 leaves weights near 1e6, whose every output is NaN. The output is the model's
+    `loss` when it returns one (a pre-training model), else its `logits`, else its `last_hidden_state`."""
+    bad = sum(int((~torch.isfinite(p.detach())).sum()) for p in model.parameters() if p.is_floating_point())
+    if bad:
+        total = sum(p.numel() for p in model.parameters() if p.is_floating_point())
+        return f"{bad} of its {total} weights are NaN or infinite"
+    if input_values is None:
+        return None
+    was_training = model.training
+    model.eval()
+    try:
+        # a pre-training model draws its mask: from a seed of its own, the caller's random stream left as it was
+        with torch.no_grad(), isolated_rng(input_values.device, 0):
+            outputs = model(input_values=input_values, return_dict=True, **inputs)
+    finally:
+        model.train(was_training)
+    for name in ("loss", "logits", "last_hidden_state"):
+        value = outputs.get(name) if isinstance(outputs, Mapping) else None
+        if isinstance(value, torch.Tensor):
+            if not bool(torch.isfinite(value.float()).all()):
+                where = where or f"{len(input_values)} windows"
+                return f"its {name} on {where} {'is' if name == 'loss' else 'are'} NaN or infinite"
+            return None
+    return None
+
+
 def _refuse_non_finite_weights(model: nn.Module, source) -> None:
     """Refuse a loaded model with NaN or infinite weights, naming the tensors: safetensors files carry no checksum, so a
     corrupted data region (or a diverged run saved anyway) would otherwise load and make every prediction NaN."""
@@ -1838,6 +1881,14 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
             self.enable_input_require_grads()
         elif not enable and hooked:
             self.disable_input_require_grads()
+
+    def non_finite_problem(
+        self, input_values: torch.Tensor | None = None, where: str | None = None, **inputs: Any
+    ) -> str | None:
+        """What of this model is NaN or infinite: its weights, or its outputs on `input_values` `(batch, channels,
+        time)` (`non_finite_in`, the one rule of training's checks; a method too, for the pipelines, which hold the
+        model but not this module). None when both are finite."""
+        return non_finite_in(self, input_values, where, **inputs)
 
     def resize_token_embeddings(self, *args, **kwargs) -> NoReturn:
         """Not for bio-signals: CiTrus embeds patches of samples with a CNN stem, not tokens of a vocabulary."""

@@ -13,7 +13,6 @@ import math
 import os
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -21,18 +20,11 @@ import torch
 from transformers import EarlyStoppingCallback, TrainerCallback
 from transformers.utils import logging
 
+# The rule of what of a model is NaN or infinite, and the random stream it runs in, live in the model file, whose
+# models the pipelines (remote code, which import nothing of the package) ask too; importable from here as before.
+from ..modeling_citrus import isolated_rng, non_finite_in
+
 logger = logging.get_logger(__name__)
-
-
-@contextmanager
-def isolated_rng(device: torch.device, seed: int):
-    """Draw random numbers from `seed` on `device` and leave the caller's random state (CPU and that GPU) as it was."""
-    devices = (
-        [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
-    )
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
 
 
 def fixed_token_mask(
@@ -243,38 +235,6 @@ def non_finite_loss_message(
             "on was saved (no checkpoint, no final model)"
         )
     return f"{what}. Likely causes: {'; '.join(causes)}. {advice}"
-
-
-def non_finite_in(
-    model: torch.nn.Module, input_values: torch.Tensor | None = None, where: str | None = None, **inputs: Any
-) -> str | None:
-    """What of `model` is NaN or infinite: "N of its weights", or its outputs on `input_values` `(batch, channels,
-    time)` (with `inputs`, e.g. `patch_mask`), computed without gradients in eval mode ("its logits on `where` are
-    ...", `where` by default "N windows"), or None when both are finite. Weights can all be finite and still
-    overflow: a learning rate of 1e6 leaves weights near 1e6, whose every output is NaN. The output is the model's
-    `loss` when it returns one (a pre-training model), else its `logits`, else its `last_hidden_state`."""
-    bad = sum(int((~torch.isfinite(p.detach())).sum()) for p in model.parameters() if p.is_floating_point())
-    if bad:
-        total = sum(p.numel() for p in model.parameters() if p.is_floating_point())
-        return f"{bad} of its {total} weights are NaN or infinite"
-    if input_values is None:
-        return None
-    was_training = model.training
-    model.eval()
-    try:
-        # a pre-training model draws its mask: from a seed of its own, the caller's random stream left as it was
-        with torch.no_grad(), isolated_rng(input_values.device, 0):
-            outputs = model(input_values=input_values, return_dict=True, **inputs)
-    finally:
-        model.train(was_training)
-    for name in ("loss", "logits", "last_hidden_state"):
-        value = outputs.get(name) if isinstance(outputs, Mapping) else None
-        if isinstance(value, torch.Tensor):
-            if not bool(torch.isfinite(value.float()).all()):
-                where = where or f"{len(input_values)} windows"
-                return f"its {name} on {where} {'is' if name == 'loss' else 'are'} NaN or infinite"
-            return None
-    return None
 
 
 def random_windows(model: torch.nn.Module, count: int = 2) -> torch.Tensor:
