@@ -672,8 +672,12 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
     except Exception as error:
         # A stop or refusal inside the run (a NaN loss, a checkpoint of another run) ends the training here too, once
         # the run's objects are freed: the error's traceback holds the frames that hold them until they are cleared
-        # (their names and lines stay for the traceback). An interrupt leaves the process group as it was before.
-        traceback.clear_frames(error.__traceback__)
+        # (their names and lines stay for the traceback), with those of the errors it was raised from or during. An
+        # interrupt leaves the process group as it was before.
+        chained: BaseException | None = error
+        while chained is not None:
+            traceback.clear_frames(chained.__traceback__)
+            chained = chained.__cause__ or chained.__context__
         accelerator.end_training()
         raise
     # `end_training` destroys the process group: only once the run's objects (the DDP model's wrapper, the data
