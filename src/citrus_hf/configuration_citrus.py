@@ -1542,9 +1542,8 @@ class CiTrusConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfi
         if unknown:
             logger.warning(
                 f"This checkpoint's config.json was written by citrus-hf {newer}, newer than this one ({__version__}): "
-                f"its settings "
-                f"{', '.join(map(repr, unknown))} are of that version, and this one ignores them. Upgrade citrus-hf "
-                "(`pip install -U citrus-hf`) to load the model as it was saved."
+                f"its settings {', '.join(map(repr, unknown))} are of that version, and this one ignores them. "
+                "Upgrade citrus-hf (`pip install -U citrus-hf`) to load the model as it was saved."
             )
 
     @classmethod

@@ -1351,7 +1351,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             logger.warning(
                 f"{where} was written by citrus-hf {newer}, newer than this one ({__version__}): its settings "
                 f"{', '.join(map(repr, unknown))} are of that version, and this one keeps them unused. Upgrade "
-                "citrus-hf (`pip install -U citrus-hf`) to align recordings as the checkpoint was saved to."
+                "citrus-hf (`pip install -U citrus-hf`) to align recordings as that version does."
             )
         elif unknown:  # (a newer citrus-hf records its version: these keys are no version's)
             logger.warning(

@@ -76,8 +76,10 @@ def _trainer_model(trainer):
 
 def _trainer_peft_model(trainer):
     """The peft model a `Trainer` trains (unwrapped from accelerate's wrappers), or None for a plain model."""
+    from ..training.trainer import is_peft_model
+
     model = _unwrapped(trainer.model, getattr(trainer, "accelerator", None))
-    return model if callable(getattr(model, "get_base_model", None)) and hasattr(model, "peft_config") else None
+    return model if is_peft_model(model) else None
 
 
 def _save_default_preprocessor(trainer, model) -> None:
