@@ -148,6 +148,7 @@ def test_padding_longest_keeps_a_recordings_own_duration(name, monkeypatch):
     batch = np.random.default_rng(0).standard_normal((4, channels, samples))
     messages, details = [], []
     monkeypatch.setattr(feature_extraction_citrus.logger, "warning_once", messages.append)
+    monkeypatch.setattr(feature_extraction_citrus.logger, "info_once", messages.append)
     monkeypatch.setattr(feature_extraction_citrus.logger, "debug", details.append)
     kept = make_extractor()(batch, sampling_rate=rate)
     fixed = make_extractor(padding="max_length")(batch, sampling_rate=rate)

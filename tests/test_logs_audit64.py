@@ -47,11 +47,11 @@ def test_the_package_loggers_follow_transformers_verbosity(caplog, verbosity):
     caplog.set_level(logging.DEBUG)  # the root logger lets everything through: the package's own level decides
     short = [np.random.default_rng(0).standard_normal(50)]
     transformers_logging.set_verbosity_error()
-    logging.Logger.warning_once.cache_clear()
+    logging.Logger.info_once.cache_clear()
     _extractor()(short, sampling_rate=100)
     assert not [record for record in caplog.records if record.name.startswith("citrus_hf")]
     transformers_logging.set_verbosity_debug()  # a later switch applies too
-    logging.Logger.warning_once.cache_clear()
+    logging.Logger.info_once.cache_clear()
     _extractor()(short, sampling_rate=100)
     messages = [record.getMessage() for record in caplog.records if record.name.startswith("citrus_hf")]
     assert any("set_verbosity_debug()` shows it" in message for message in messages)

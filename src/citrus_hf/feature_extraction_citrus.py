@@ -2634,8 +2634,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         length = -(-longest // self.patch_length) * self.patch_length
         if length < _MOSTLY_PADDING * self.context_length:
             # Once per process and contract, not per duration: a pipeline over clips of many lengths said it for
-            # nearly every clip. The duration of each call goes to the debug log.
-            logger.warning_once(
+            # nearly every clip. The duration of each call goes to the debug log. Information, not a warning: this is
+            # the default and changes no output, so at WARNING level every user of short clips saw it for nothing.
+            logger.info_once(
                 f"Recordings shorter than half the {self.context_length / self.sampling_rate:g} s context are kept at "
                 f"their own duration in whole patches of {self.patch_length} samples at {self.sampling_rate:g} Hz "
                 "(padding='longest'), so the model sees fewer patches than a full window. padding='max_length' "
