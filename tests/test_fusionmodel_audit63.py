@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tiny_configs import tiny_config
+from tiny_configs import checkpointing_off, checkpointing_on, tiny_config
 
 from citrus_hf import CiTrusConfig, CiTrusFeatureExtractor, CiTrusForPretraining, CiTrusModel
 from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
@@ -55,13 +55,13 @@ def test_lora_inside_the_encoders_trains_under_reentrant_gradient_checkpointing(
     peft_model = get_peft_model(
         model, LoraConfig(target_modules=["q_proj", "v_proj"], modules_to_save=["classifier"], r=2)
     )
-    peft_model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": True})
+    checkpointing_on(peft_model, use_reentrant=True)
     peft_model.train()
     peft_model(input_values=inputs(), labels=torch.tensor([0, 1, 2, 0])).loss.backward()
     grads = {name: p.grad for name, p in peft_model.named_parameters() if "lora_B" in name}
     assert {name.split(".")[3] for name in grads} == {"ecg", "eda"}
     assert all(grad is not None and grad.abs().sum() > 0 for grad in grads.values()), grads
-    peft_model.gradient_checkpointing_disable()
+    checkpointing_off(peft_model)
     assert not hasattr(model, "_require_grads_hook")
 
 

@@ -19,6 +19,7 @@ import torch
 from datasets import Dataset
 from peft import PeftModel
 from safetensors.torch import load_file
+from tiny_configs import checkpointing_on
 from transformers import Trainer, TrainingArguments
 
 import citrus_hf
@@ -222,7 +223,7 @@ def test_adapters_behind_a_frozen_stem_get_gradients_under_gradient_checkpointin
     checkpointing then drops every gradient inside the layers unless `enable_input_require_grads` (which peft calls)
     finds the patch embedding through `get_input_embeddings`."""
     model = CiTrusForSequenceClassification(make_tiny_config(num_labels=3, num_hidden_layers=2))
-    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": use_reentrant})
+    checkpointing_on(model, use_reentrant=use_reentrant)
     peft_model = apply_lora(model, include_cnn=False, verbose=False).train()
     assert model.get_input_embeddings() is model.citrus.patch_embedding
     peft_model(input_values=torch.randn(4, 1, 200), labels=torch.tensor([0, 1, 2, 0])).loss.backward()

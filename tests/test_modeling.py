@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
-from tiny_configs import tiny_config
+from tiny_configs import checkpointing_on, tiny_config
 from transformers import (
     AutoConfig,
     AutoModel,
@@ -262,7 +262,7 @@ def test_gradient_checkpointing_gives_the_same_gradients():
     grads = []
     for checkpointing in (False, True):
         if checkpointing:
-            model.gradient_checkpointing_enable()
+            checkpointing_on(model)
         model.zero_grad()
         torch.manual_seed(3)
         loss = model(x).loss

@@ -15,7 +15,7 @@ import warnings
 
 import pytest
 import torch
-from tiny_configs import tiny_config
+from tiny_configs import checkpointing_on, tiny_config
 from transformers import AutoConfig, AutoModel, set_seed
 
 from citrus_hf import (
@@ -46,7 +46,7 @@ def test_gradient_checkpointing_with_attention_weights_trains_as_without(impleme
         config = tiny_config(num_channels=2, num_labels=3, num_hidden_layers=2, attn_implementation=implementation)
         model = CiTrusForSequenceClassification(config).train()
         if checkpointing:
-            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": use_reentrant})
+            checkpointing_on(model, use_reentrant=use_reentrant)
         set_seed(1)
         outputs = model(x, labels=labels, output_attentions=True)
         outputs.loss.backward()

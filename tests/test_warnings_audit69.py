@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pytest
 from tiny_configs import tiny_config
 
+from citrus_hf import CiTrusForSequenceClassification
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
 
 
@@ -30,3 +32,17 @@ def test_the_short_recording_notice_of_the_default_padding_is_no_warning(caplog)
     notices = [record for record in caplog.records if "nothing needs changing" in record.getMessage()]
     assert len(notices) == 1
     assert notices[0].levelno == logging.INFO
+
+
+def test_the_cnn_checkpointing_refusal_names_transformers_current_switches():
+    """transformers 5.23 renamed `gradient_checkpointing=True` and `gradient_checkpointing_enable()`
+    `activation_checkpointing` (the old names give a FutureWarning on 5.25): the refusal for a model without transformer layers named only
+    the deprecated spellings, so following it led to a deprecation warning. It names the current ones first, and the
+    older ones that transformers releases before 5.23 take."""
+    model = CiTrusForSequenceClassification(tiny_config(backbone="cnn"))
+    enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
+    with pytest.raises(ValueError) as error:
+        enable()
+    message = str(error.value)
+    assert "`activation_checkpointing=True`" in message and "`activation_checkpointing_enable()`" in message
+    assert message.index("activation_checkpointing=True") < message.index("gradient_checkpointing=True")

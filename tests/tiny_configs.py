@@ -127,3 +127,18 @@ def project_with_tiny_classifier(tmp_path, monkeypatch):
     monkeypatch.chdir(project)
     save_tiny_classifier("runs/base")
     return project, elsewhere
+
+
+def checkpointing_on(model, **checkpoint_kwargs) -> None:
+    """Turn activation (gradient) checkpointing on under the name this transformers has: `activation_checkpointing_
+    enable` from 5.23, where the older `gradient_checkpointing_enable` gives a FutureWarning; `checkpoint_kwargs`
+    (`use_reentrant=`) go to torch's checkpoint."""
+    if hasattr(model, "activation_checkpointing_enable"):
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs=checkpoint_kwargs or None)
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=checkpoint_kwargs or None)
+
+
+def checkpointing_off(model) -> None:
+    """Turn activation checkpointing off under the name this transformers has (see `checkpointing_on`)."""
+    (getattr(model, "activation_checkpointing_disable", None) or model.gradient_checkpointing_disable)()

@@ -1871,7 +1871,9 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
             raise ValueError(
                 f"This {type(self).__name__} has no transformer layers (backbone='cnn'), the only modules gradient "
                 "checkpointing recomputes, so it would save no memory: train without it (drop "
-                "`gradient_checkpointing=True` from TrainingArguments, or do not call `gradient_checkpointing_enable()`)."
+                "`activation_checkpointing=True` from TrainingArguments, or do not call "
+                "`activation_checkpointing_enable()`; `gradient_checkpointing=True` and `gradient_checkpointing_enable()` "
+                "before transformers 5.23)."
             )
         if not getattr(gradient_checkpointing_func, "replay_marked", False):
             gradient_checkpointing_func = _replay_marked(gradient_checkpointing_func)
