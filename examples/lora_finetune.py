@@ -111,6 +111,8 @@ def main() -> None:
         logging_steps=5,
         report_to=[],
         seed=args.seed,
+        # without a GPU: transformers' default pins memory, which torch warns about at every data loader
+        use_cpu=not torch.cuda.is_available(),
     )
     trainer = Trainer(
         model=lora_model,

@@ -6,7 +6,9 @@ Tiny configs on the CPU: each test takes a second or two.
 
 from __future__ import annotations
 
+import ast
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +16,8 @@ from tiny_configs import tiny_config
 
 from citrus_hf import CiTrusForSequenceClassification
 from citrus_hf.feature_extraction_citrus import CiTrusFeatureExtractor
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def _clear_once_caches() -> None:
@@ -46,3 +50,23 @@ def test_the_cnn_checkpointing_refusal_names_transformers_current_switches():
     message = str(error.value)
     assert "`activation_checkpointing=True`" in message and "`activation_checkpointing_enable()`" in message
     assert message.index("activation_checkpointing=True") < message.index("gradient_checkpointing=True")
+
+
+def test_the_examples_trainers_do_not_pin_memory_on_a_machine_without_an_accelerator():
+    """`examples/lora_finetune.py` built its `TrainingArguments` with transformers' default `dataloader_pin_memory=True`,
+    so on a CPU-only machine torch warned "'pin_memory' argument is set as true but no accelerator is found" at every
+    data loader the Trainer made (training and evaluation). Every example's `TrainingArguments` says where it runs
+    (`use_cpu=`, as `finetune_trainer.py` does) or whether to pin memory."""
+    calls = {
+        path.name: node
+        for path in sorted(EXAMPLES.glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "TrainingArguments"
+    }
+    assert "lora_finetune.py" in calls
+    unplaced = [
+        name
+        for name, call in calls.items()
+        if not {keyword.arg for keyword in call.keywords} & {"use_cpu", "dataloader_pin_memory"}
+    ]
+    assert not unplaced
