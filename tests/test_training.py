@@ -592,6 +592,7 @@ def test_a_finetune_launch_into_a_folder_another_run_writes_ends_alike_on_every_
         completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
     finally:
         holder.kill()
+        holder.wait()  # reaped: an unwaited child is a ResourceWarning in the suite's summary
     # (the two processes write stderr at once, so their lines may run together: counted in the text, not by line)
     refusal = f"error: --output-dir {str(output)!r} is being written by another run"
     assert completed.stderr.count(refusal) == 2 and completed.stderr.count("error: ") == 2, completed.stderr
