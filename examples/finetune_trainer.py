@@ -19,6 +19,7 @@ line, with a recipe chosen for few labels (`--recipe`).
 from __future__ import annotations
 
 import argparse
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,7 @@ from citrus_hf.data import build_dataset
 from citrus_hf.data.splits import draw_budget, parse_budget
 from citrus_hf.training.metrics import compute_metrics_fn
 from citrus_hf.training.numerics import flush_denormals
-from citrus_hf.training.pretrain import PretrainArguments, pretrain
+from citrus_hf.training.pretrain import PretrainArguments, PretrainingDidNotLearnWarning, pretrain
 
 
 def tiny_checkpoint(output_dir: str) -> str:
@@ -48,18 +49,22 @@ def tiny_checkpoint(output_dir: str) -> str:
     run's own folder, where it is found and removed with it (a temporary folder of its own was left behind by every
     run); a rerun pre-trains it afresh there. Its folder."""
     folder = str(Path(output_dir) / "tiny-pretrained")
-    pretrain(
-        PretrainArguments(
-            output_dir=folder,
-            model_config="tiny",
-            max_steps=3,
-            per_device_batch_size=8,
-            dataset_options={"window_seconds": 10.0, "hop_seconds": 10.0},
-            report_to="none",
-            show_progress=False,
-            overwrite_output_dir=True,  # this script's own scratch model, made again on every --tiny run
+    with warnings.catch_warnings():
+        # 3 steps learn nothing, on purpose: the smoke run needs a checkpoint to fine-tune, not a good one, and the
+        # did-not-learn warning about the script's own scratch model told the user something they could not change
+        warnings.simplefilter("ignore", PretrainingDidNotLearnWarning)
+        pretrain(
+            PretrainArguments(
+                output_dir=folder,
+                model_config="tiny",
+                max_steps=3,
+                per_device_batch_size=8,
+                dataset_options={"window_seconds": 10.0, "hop_seconds": 10.0},
+                report_to="none",
+                show_progress=False,
+                overwrite_output_dir=True,  # this script's own scratch model, made again on every --tiny run
+            )
         )
-    )
     return folder
 
 
