@@ -70,3 +70,43 @@ def test_the_examples_trainers_do_not_pin_memory_on_a_machine_without_an_acceler
         if not {keyword.arg for keyword in call.keywords} & {"use_cpu", "dataloader_pin_memory"}
     ]
     assert not unplaced
+
+
+def test_the_embedding_pipeline_takes_any_channel_count_without_a_warning(tmp_path, caplog):
+    """`pipeline(model="citrus-small")` embeds the README's 6-channel recording with the 1-channel pre-training
+    checkpoint, as documented (a pre-training checkpoint is the encoder alone, which treats every channel on its own):
+    it logged at WARNING level that the recordings' 6 channels differ from the checkpoint's 1, which the user can do
+    nothing about. The extractor the pipeline was given stays as it is."""
+    from transformers import pipeline
+
+    from citrus_hf import CiTrusForPretraining
+
+    config = tiny_config(num_channels=1)
+    CiTrusForPretraining(config).save_pretrained(tmp_path)
+    given = CiTrusFeatureExtractor.from_config(config)
+    given.save_pretrained(tmp_path)
+    embed = pipeline("time-series-feature-extraction", model=str(tmp_path), backend="torch")
+    _clear_once_caches()
+    recording = np.random.default_rng(0).standard_normal((3, 400))
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        result = embed(recording, sampling_rate=100, pooling="mean")
+    assert "channels and the checkpoint" not in caplog.text
+    assert result["embedding"].shape == (3 * config.d_model,)
+    assert embed.feature_extractor.num_channels == 1
+
+
+def test_the_finetune_examples_smoke_checkpoint_does_not_warn_that_it_did_not_learn(tmp_path):
+    """`python examples/finetune_trainer.py --tiny` pre-trains a tiny model for 3 steps, only so that the smoke run
+    has a checkpoint to fine-tune: the user was warned that pre-training "did not learn" and that the model "carries
+    nothing for fine-tuning", about the script's own scratch model, which they then watched being fine-tuned."""
+    import importlib.util
+    import warnings
+
+    spec = importlib.util.spec_from_file_location("finetune_trainer_example", EXAMPLES / "finetune_trainer.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        folder = example.tiny_checkpoint(str(tmp_path))
+    assert (Path(folder) / "model.safetensors").is_file()
+    assert not [w for w in caught if "did not learn" in str(w.message)], [str(w.message) for w in caught]

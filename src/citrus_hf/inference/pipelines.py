@@ -638,6 +638,9 @@ class _RecordingPipeline(ChunkPipeline):
     # what the subclass computes and which models it accepts
     target_output = "logits"
     accepted_problems: tuple[str, ...] = ()
+    # Whether any channel count is this pipeline's to take without a word: embeddings are the encoder's, which encodes
+    # every channel on its own; a head was trained on the model's count, which a recording of another one is told of.
+    any_channel_count = False
 
     def __init__(self, *args, **kwargs):
         # transformers' `pipeline()` passes a `pathlib.Path` on as it is (and the package's `pipeline` a name):
@@ -1267,6 +1270,17 @@ class _RecordingPipeline(ChunkPipeline):
             # (it has no window to give), and an explicit False made every short chunk of a stream an error.
             options = dict(alignment="resample", padding=padding)
         channels = recording.shape[0] if np.ndim(recording) == 2 else 1
+        if (
+            self.any_channel_count
+            and channels != extractor.num_channels
+            and getattr(extractor, "channel_independent", False)
+            and not getattr(extractor, "channel_names", None)
+            and getattr(extractor, "normalization", None) != "fixed"  # (statistics per channel: theirs to check)
+        ):
+            # This call's channel count on a copy: the README's 6-channel embedding with citrus-small (one channel)
+            # logged a warning that the channels differ from the checkpoint's, about nothing the user could change.
+            extractor = copy.copy(extractor)
+            extractor.num_channels = channels
         # only where given: an extractor saved before units were recorded takes no such argument
         units = {} if input_channel_units is None else {"input_channel_units": input_channel_units}
         # a list of one recording: the extractor would read one 2-D array as a possible batch of single-channel rows
@@ -1743,6 +1757,7 @@ class BioSignalFeatureExtractionPipeline(_RecordingPipeline):
     """
 
     target_output = "embeddings"
+    any_channel_count = True
 
     def _sanitize_task_parameters(
         self, features=None, pooling=None, channel_pooling=None, return_tensors=None, **parameters
