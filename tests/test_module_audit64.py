@@ -7,7 +7,7 @@ import copy
 
 import pytest
 import torch
-from tiny_configs import tiny_config
+from tiny_configs import checkpointing_off, checkpointing_on, tiny_config
 from torch.func import functional_call, grad, vmap
 
 from citrus_hf import CiTrusForPretraining, CiTrusForSequenceClassification, CiTrusModel
@@ -36,7 +36,7 @@ def test_gradient_checkpointing_updates_batchnorm_statistics_once(use_reentrant,
     config = tiny_config(num_hidden_layers=2, norm_type="batchnorm", head_dropout=0.0)
     plain = CiTrusForSequenceClassification(config).train()
     checkpointed = copy.deepcopy(plain)
-    checkpointed.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": use_reentrant})
+    checkpointing_on(checkpointed, use_reentrant=use_reentrant)
     for model in (plain, checkpointed):
         _train(model, windows, labels, patch_mask)
     expected, got = plain.state_dict(), checkpointed.state_dict()
@@ -160,6 +160,6 @@ def test_save_refuses_a_structural_field_changed_after_building(tmp_path, model_
 def test_gradient_checkpointing_on_a_cnn_model_is_refused_clearly():
     model = CiTrusForSequenceClassification(tiny_config(backbone="cnn"))
     with pytest.raises(ValueError, match=r"no transformer layers \(backbone='cnn'\).*train without it"):
-        model.activation_checkpointing_enable()
-    model.activation_checkpointing_disable()  # nothing to disable
+        checkpointing_on(model)
+    checkpointing_off(model)  # nothing to disable
     assert not model.is_gradient_checkpointing

@@ -11,6 +11,7 @@ parsers from these dataclasses and answer in about a second. Checks that need th
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -340,8 +341,9 @@ def trainer_settings(value: Any) -> TrainerSettings:
 class PretrainArguments:
     """Settings of `pretrain`; `citrus pretrain` parses exactly these (each field's help is in its metadata).
 
-    `warmup_steps` is a step count, or a fraction of `max_steps` when below 1. The learning rate warms up linearly,
-    then decays to 0 on a cosine (AdamW).
+    `warmup_steps` is a step count, or a fraction of `max_steps` when below 1, rounded up to whole steps as
+    transformers' Trainer (and `citrus finetune`) round it. The learning rate warms up linearly, then decays to 0 on a
+    cosine (AdamW).
     """
 
     output_dir: str = field(
@@ -544,7 +546,12 @@ class PretrainArguments:
 
     @property
     def num_warmup_steps(self) -> int:
-        return int(round(self.warmup_steps * self.max_steps)) if self.warmup_steps < 1 else int(self.warmup_steps)
+        if self.warmup_steps >= 1:
+            return int(self.warmup_steps)
+        # Up, as `TrainingArguments.get_warmup_steps` does (half-to-even gave 0.05 x 10 steps no warm-up at all, where
+        # fine-tuning warms up one step); the product is first rounded to 9 decimals so that float noise
+        # (0.07 x 100 = 7.000000000000001) does not add a step.
+        return math.ceil(round(self.warmup_steps * self.max_steps, 9))
 
     @classmethod
     def from_recipe(cls, name: str, **changes: Any) -> PretrainArguments:
