@@ -82,7 +82,8 @@ def test_public_metric_functions_and_task_losses_are_hinted_and_documented():
     from citrus_hf.training import metrics
 
     for function in (metrics.classification_metrics, metrics.multi_label_metrics, metrics.regression_metrics):
-        assert set(function.__annotations__) == {*function.__code__.co_varnames[:2], "return"}, function.__name__
+        arguments = function.__code__.co_varnames[: function.__code__.co_argcount]  # (regression's target_names too)
+        assert set(function.__annotations__) == {*arguments, "return"}, function.__name__
     assert "EvalPrediction" in metrics.compute_metrics_fn.__annotations__["return"]
     for model_class, width in ((CiTrusForSequenceClassification, "num_labels"), (CiTrusForRegression, "num_targets")):
         doc = model_class.compute_loss.__doc__

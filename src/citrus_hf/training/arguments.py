@@ -203,6 +203,13 @@ class FinetuneArguments:
             "window_seconds=S (hop_seconds=H) to cut its examples into windows"
         },
     )
+    target_names: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "a regression set's name of its target (its `target` column), e.g. heart_rate: the fine-tuned "
+            "model's id2label, which its predictions, card and export report it by (a registered set's own by default)"
+        },
+    )
     overwrite_output_dir: bool = field(
         default=False,
         metadata={
@@ -318,9 +325,29 @@ class FinetuneArguments:
             raise ValueError(f"normalization must be one of {TASK_NORMALIZATIONS}, got {self.normalization!r}.")
         parse_budget(self.label_budget)
         check_positive("sampling_rate", self.sampling_rate, allow_none=True)
+        self.target_names = checked_target_names(self.target_names)
         self.trainer = trainer_settings(self.trainer)
         check_lr_scheduler(self.trainer)
         check_output_dir(self.output_dir)
+
+
+def checked_target_names(names: Any) -> list[str] | None:
+    """`--target-names` as a list (one text, as a YAML file may give it, is one name), refused unless it holds one
+    non-empty name: `citrus finetune` fits one target per row (a set's `target` column; several are refused with the
+    data), so a second name would name no output, and the regressor refuses names of another count anyway, deep in
+    the run, after the data is read."""
+    if names is None:
+        return None
+    names = [names] if isinstance(names, str) else [str(name) for name in names]
+    if any(not name.strip() for name in names):
+        raise ValueError(f"--target-names gives an empty name ({names!r}); name the target, e.g. heart_rate.")
+    if len(names) != 1:
+        shown = ", ".join(map(repr, names))
+        raise ValueError(
+            f"--target-names gives {len(names)} names ({shown}), and citrus finetune fits 1 target (the set's "
+            f"`target` column): give one name, e.g. --target-names {names[0] if names else 'heart_rate'}."
+        )
+    return names
 
 
 def trainer_settings(value: Any) -> TrainerSettings:

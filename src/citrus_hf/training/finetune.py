@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import logging as std_logging
 import math
 import os
@@ -235,6 +236,20 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         return _finetune(args, launch)
 
 
+def _named_targets(splits, args: FinetuneArguments):
+    """`splits` whose target is named `--target-names`' name, where it was given: a set of one's own holds its target
+    in a column called `target`, and only the user knows what it measures (a registered set's own names are the
+    default). Names given for a classification set are refused: its classes are named by its labels."""
+    if args.target_names is None:
+        return splits
+    if splits.task != REGRESSION:
+        raise ValueError(
+            f"--target-names names a regression set's target, and {args.dataset} is a classification set (its "
+            "`label` column's class names name the outputs): leave --target-names out."
+        )
+    return dataclasses.replace(splits, target_names=list(args.target_names))
+
+
 def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     from transformers import enable_full_determinism, set_seed
 
@@ -270,6 +285,7 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
         # the window it was trained on for the pipeline to cut
         patch_seconds=contract.patch_length / contract.sampling_rate,
     )
+    splits = _named_targets(splits, args)
     budget = parse_budget(args.label_budget)
     chosen = draw_budget(splits.labels("train"), budget, args.trainer.seed)
     # "auto" decides on the pool a carve leaves, as the recipes that fine-tune (and read validation) get it

@@ -305,13 +305,21 @@ def _target_columns(values) -> np.ndarray:
     return values.reshape(len(values), -1)
 
 
-def regression_metrics(predictions: ArrayLike, targets: ArrayLike) -> dict[str, float]:
+def regression_metrics(
+    predictions: ArrayLike, targets: ArrayLike, target_names: Sequence[str] | None = None
+) -> dict[str, float]:
     """mae, rmse and pearson_r of `predictions` against `targets` (same units).
 
     One target: `(n,)` or `(n, 1)` each. Several targets (a model with `num_targets=k`): `(n, k)` each; every metric
     is computed for each target on its own and averaged over the targets, and each target's own values are reported
-    too (`mae_0`, `rmse_0`, `pearson_r_0`, `mae_1`, ...). Pooling the targets into one vector would make Pearson r
-    measure how far apart the targets' scales are (heart rate against breathing rate), not the model's skill.
+    too (`mae_0`, `rmse_0`, `pearson_r_0`, `mae_1`, ...), by name when `target_names` names them (the model's
+    `config.target_names`: `mae_heart_rate`, ...). Pooling the targets into one vector would make Pearson r measure
+    how far apart the targets' scales are (heart rate against breathing rate), not the model's skill. One target's
+    metrics keep their plain names, named or not (what `--metric-for-best-model`, cards and records read).
+
+    Raises:
+        ValueError: predictions and targets that do not pair up, or `target_names` of another count than the targets
+            (or with a name twice, whose metrics would overwrite each other).
     """
     predictions, targets = _target_columns(predictions), _target_columns(targets)
     if predictions.shape != targets.shape:
@@ -333,10 +341,28 @@ def regression_metrics(predictions: ArrayLike, targets: ArrayLike) -> dict[str, 
         "rmse": [math.nan if empty else float(np.sqrt(np.mean(column**2))) for column in errors.T],
         "pearson_r": [pearson_r(targets[:, k], predictions[:, k]) for k in range(targets.shape[1])],
     }
+    suffixes = _target_suffixes(target_names, targets.shape[1])
     metrics = {name: float(np.mean(values)) if values else math.nan for name, values in per_target.items()}
     if targets.shape[1] > 1:
-        metrics.update({f"{name}_{k}": value for name, values in per_target.items() for k, value in enumerate(values)})
+        metrics.update(
+            {f"{name}_{suffixes[k]}": value for name, values in per_target.items() for k, value in enumerate(values)}
+        )
     return metrics
+
+
+def _target_suffixes(target_names: Sequence[str] | None, count: int) -> list[str]:
+    """What each of `count` targets' own metrics end in: its name, or its index when `target_names` is None."""
+    if target_names is None:
+        return [str(k) for k in range(count)]
+    names = [str(name) for name in target_names]
+    if len(names) != count or len(set(names)) != len(names):
+        shown = ", ".join(map(repr, names))
+        problem = f"for {count} targets" if len(names) != count else "with a name twice"
+        raise ValueError(
+            f"target_names gives {len(names)} names ({shown}) {problem}: give one name per target (the model's "
+            "config.target_names), or none to number them."
+        )
+    return names
 
 
 def _check_task(task: str, accepted: tuple[str, ...] = LABEL_TASKS) -> None:
@@ -392,11 +418,14 @@ def _joined_batches(batches: Any) -> Any:
     return np.concatenate([np.asarray(_as_array(batch)) for batch in batches])
 
 
-def compute_metrics_fn(task: str) -> Callable[[EvalPrediction], dict[str, float]]:
+def compute_metrics_fn(
+    task: str, target_names: Sequence[str] | None = None
+) -> Callable[[EvalPrediction], dict[str, float]]:
     """A `Trainer` `compute_metrics` for `task` over an `EvalPrediction`: "classification" (`classification_metrics`;
     multi-hot `(n, num_labels)` labels as wide as the logits get `multi_label_metrics`), "multi_label_classification"
     (`multi_label_metrics`) or "regression" (`regression_metrics`: several targets are scored one by one and
-    averaged).
+    averaged, and reported by `target_names` when given: `compute_metrics_fn("regression",
+    target_names=model.config.target_names)` reports `eval_mae_heart_rate` where it reported `eval_mae_0`).
 
     One output per window scored with labels of one value each (`(n, 1)` and `(n,)`) is refused for "classification":
     only a regression gives that pair (`ONE_OUTPUT_REGRESSION`); a one-output sigmoid classifier's labels are `(n, 1)`.
@@ -413,7 +442,7 @@ def compute_metrics_fn(task: str) -> Callable[[EvalPrediction], dict[str, float]
 
     def score(predictions, labels) -> dict[str, float]:
         if task == REGRESSION:
-            return regression_metrics(predictions, labels)
+            return regression_metrics(predictions, labels, target_names)
         one_output = np.ndim(predictions) == 2 and np.shape(predictions)[1] == 1
         if task == CLASSIFICATION and one_output and np.ndim(labels) == 1 and _binary_labels(labels):
             # (other labels are refused by `classification_metrics`: no classifier has one class)
@@ -459,10 +488,27 @@ def bare_metric_name(name: str) -> str:
 
 
 def metric_greater_is_better(name: str) -> bool:
-    """Whether a larger value of metric `name` (with or without an `eval_` / `test_` prefix, a target index, or the
-    name of one of several evaluation sets: `eval_holdout_mae`) is better."""
+    """Whether a larger value of metric `name` (with or without an `eval_` / `test_` prefix, a target index or name,
+    or the name of one of several evaluation sets: `eval_holdout_mae`, `eval_mae_heart_rate`) is better.
+
+    The metric the name ends in decides (`holdout_mae`, `custom_loss`, `loss_free_pearson_r`); else the first known
+    metric in it, which a named target's metric starts with (`mae_heart_rate`: an error, although no error ends it).
+    """
     bare = bare_metric_name(name)
-    return not any(bare == error or bare.endswith(f"_{error}") for error in LOWER_IS_BETTER)
+    known = sorted({*REGRESSION_METRICS, *CLASSIFICATION_METRICS, *LOWER_IS_BETTER}, key=len, reverse=True)
+    ending = next((metric for metric in known if bare == metric or bare.endswith(f"_{metric}")), None)
+    if ending is None:
+        tokens = bare.split("_")
+        ending = next(
+            (
+                metric
+                for start in range(len(tokens))
+                for metric in known
+                if tokens[start : start + metric.count("_") + 1] == metric.split("_")
+            ),
+            None,
+        )
+    return ending not in LOWER_IS_BETTER
 
 
 def check_metric_for_task(name: str, task: str | None = None) -> None:
