@@ -184,13 +184,20 @@ def _stop(config):
     raise RuntimeError("stopped before the first fit")
 
 
+def _one_run_then_stop(config, dataset, checkpoints, budgets, order, previous, signatures, record, progress):
+    record({"dataset": dataset, "arm": "prior"}, True)
+    raise RuntimeError("stopped after the first fit")
+
+
 def test_a_run_with_other_settings_removes_the_report_it_would_contradict(tmp_path, monkeypatch):
     from citrus_hf.evaluation.protocol import run_protocol
     from citrus_hf.evaluation.settings import ProtocolConfig
 
     folder = tmp_path / "eval"
     settings = {"output_dir": str(folder), "datasets": ["basic_motions"], "arms": ["prior"], "budgets": [1]}
-    monkeypatch.setattr("citrus_hf.evaluation.protocol.pretrain_arms", _stop)  # stops as a Ctrl-C or an error would
+    # stops as a Ctrl-C or an error would, once it recorded its first run (protocol.json is written then)
+    monkeypatch.setattr("citrus_hf.evaluation.protocol.pretrain_arms", lambda config: ({}, 0.0))
+    monkeypatch.setattr("citrus_hf.evaluation.protocol._run_dataset", _one_run_then_stop)
     with pytest.raises(RuntimeError, match="stopped"):
         run_protocol(ProtocolConfig(**settings, seeds=[0]))
     report = [folder / f"results.{suffix}" for suffix in ("json", "csv", "md", "png")]
@@ -203,6 +210,17 @@ def test_a_run_with_other_settings_removes_the_report_it_would_contradict(tmp_pa
     with pytest.raises(RuntimeError, match="stopped"):
         run_protocol(ProtocolConfig(**settings, seeds=[0], num_threads=1, resume=False, show_progress=False))
     assert all(path.read_text() == "seed 0" for path in report)
+    # other settings stopped before their first fit (refused on the data, Ctrl-C while pre-training) leave the folder
+    # as it was, its protocol.json and the report it describes (session 69: protocol.json written at the start took the
+    # refused settings and the report was deleted, though nothing of the new run was recorded)
+    monkeypatch.setattr("citrus_hf.evaluation.protocol.pretrain_arms", _stop)
+    with pytest.raises(RuntimeError, match="stopped"):
+        run_protocol(ProtocolConfig(**settings, seeds=[3], score_split="validation"))
+    assert json.loads((folder / "protocol.json").read_text())["seeds"] == [0]
+    assert all(path.read_text() == "seed 0" for path in report)
+    # once they record their first run, protocol.json holds them and the report they contradict is gone, so a run
+    # stopped after that never leaves its settings beside another run's results
+    monkeypatch.setattr("citrus_hf.evaluation.protocol.pretrain_arms", lambda config: ({}, 0.0))
     with pytest.raises(RuntimeError, match="stopped"):
         run_protocol(ProtocolConfig(**settings, seeds=[3], score_split="validation"))
     protocol = json.loads((folder / "protocol.json").read_text())

@@ -166,7 +166,9 @@ def test_the_protocol_checks_and_records_the_schedule_and_precision(tmp_path, mo
     config = ProtocolConfig(
         output_dir=str(tmp_path / "eval"), datasets=["eeg_blink"], arms=["prior"], budgets=[1], seeds=[0]
     )
-    monkeypatch.setattr("citrus_hf.evaluation.protocol.pretrain_arms", _stop)  # the runs do not matter here
+    # the runs do not matter here: stopped once the first is recorded, when protocol.json is written (session 69)
+    monkeypatch.setattr("citrus_hf.evaluation.protocol.pretrain_arms", lambda config: ({}, 0.0))
+    monkeypatch.setattr("citrus_hf.evaluation.protocol._run_dataset", _stop)
     with pytest.raises(RuntimeError, match="stop after protocol.json"):
         run_protocol(config)
     recorded = json.loads((tmp_path / "eval" / "protocol.json").read_text())
@@ -174,7 +176,8 @@ def test_the_protocol_checks_and_records_the_schedule_and_precision(tmp_path, mo
     assert config.finetune.mixed_precision is None  # the caller's config stays as given
 
 
-def _stop(config):
+def _stop(config, dataset, checkpoints, budgets, order, previous, signatures, record, progress):
+    record({"dataset": dataset, "arm": "prior"}, True)
     raise RuntimeError("stop after protocol.json")
 
 

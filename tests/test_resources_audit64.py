@@ -203,13 +203,10 @@ def test_a_refused_tfc_file_is_not_mapped_while_its_error_lives(tmp_path, conten
     assert caught.value.__traceback__ is not None and not _mapped(path)
 
 
-def test_a_failed_deployment_write_leaves_no_partial_file(tmp_path, monkeypatch):
-    """`citrus export --output-dir` left `.model.onnx.partial` in the user's folder when the write failed (a full
-    disk) or was interrupted; the cache export removed its own."""
+def saved_identity_graph(path):
+    """An ONNX graph of one Identity node saved at `path` (what `_write_deployment` copies); returns `path`."""
     import onnx
     from onnx import TensorProto, helper
-
-    from citrus_hf.commands.export import _write_deployment
 
     graph = helper.make_graph(
         [helper.make_node("Identity", ["x"], ["y"])],
@@ -217,8 +214,18 @@ def test_a_failed_deployment_write_leaves_no_partial_file(tmp_path, monkeypatch)
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
     )
-    exported = tmp_path / "exported.onnx"
-    onnx.save(helper.make_model(graph), str(exported))
+    onnx.save(helper.make_model(graph), str(path))
+    return path
+
+
+def test_a_failed_deployment_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    """`citrus export --output-dir` left `.model.onnx.partial` in the user's folder when the write failed (a full
+    disk) or was interrupted; the cache export removed its own."""
+    import onnx
+
+    from citrus_hf.commands.export import _write_deployment
+
+    exported = saved_identity_graph(tmp_path / "exported.onnx")
 
     def full_disk(proto, path, *args, **kwargs):
         Path(path).write_bytes(b"\0" * 4096)

@@ -232,7 +232,9 @@ def _cmd_build(args: BuildArguments) -> int:
     check_output_dir(args.output, "--output")
     # Two builds into one --output at once left one's data beside the other's citrus_built_from.json (or splits of
     # both): the second is refused, as a second `citrus finetune` into one --output-dir is.
-    with output_folder_lock(args.output, "citrus data build", flag="--output"):
+    from ..data.builders import STAGING_PREFIX
+
+    with output_folder_lock(args.output, "citrus data build", flag="--output", leftovers=(f"{STAGING_PREFIX}*",)):
         return _build(args)
 
 

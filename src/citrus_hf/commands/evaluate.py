@@ -17,7 +17,7 @@ DESCRIPTION = (
     "label budget and seed on the same draws; pre-trains the arms that need it first. Writes protocol.json (the "
     "settings) and runs.jsonl (a line per run) as it goes, and results.json, results.csv, results.md (with every "
     "arm's paired gap to MiniRocket) and results.png at the end; an earlier report of other settings in the folder is "
-    "removed when the run starts."
+    "removed when the first run is recorded (a run stopped before leaves the folder as it was)."
 )
 
 

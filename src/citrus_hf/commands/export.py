@@ -299,14 +299,17 @@ def _load(args: ExportArguments) -> _Loaded:
 def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
     """`folder/model.onnx` (the checked export; a classifier's `id2label` and `function_to_apply` added to its
     metadata), `config.json` and `preprocessor_config.json` (with the extractor's code), as optimum's export folder
-    holds them."""
+    holds them. Written whole or not at all: into a hidden folder inside `folder` first, then moved in, `model.onnx`
+    last (written in place, a failure or Ctrl-C part-way left the new graph beside the earlier export's config, or
+    half a config, where a working deployment had been)."""
     import copy
     import json
+    import os
+    import tempfile
 
     import onnx
     import torch
 
-    from .._files import written_then_renamed
     from ..inference.backends import problem_of, scores_each_output
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -335,10 +338,6 @@ def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
     for key, value in metadata.items():
         entry = graph.metadata_props.add()
         entry.key, entry.value = key, json.dumps(value)
-    # written under a temporary name and renamed, as the cache's files are: a failed or interrupted write leaves neither
-    # a partial model.onnx nor the temporary file in the user's folder
-    with written_then_renamed(folder / DEPLOYED_ONNX_NAME) as temporary:
-        onnx.save(graph, temporary)
     # The folder holds no PyTorch model, nor its code: `auto_map` keeps only the classes whose code is saved here
     # (the configuration and the extractor, which load with trust_remote_code and without citrus_hf), instead of
     # naming a modeling_citrus.py the folder does not hold, and no `custom_pipelines` names pipelines.py (transformers
@@ -351,8 +350,14 @@ def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
     if hasattr(config, "custom_pipelines"):
         del config.custom_pipelines
     config.dtype = torch.float32  # the graph's, whatever the checkpoint (or an adapter's base) was saved in
-    config.save_pretrained(folder)
-    loaded.extractor.save_pretrained(folder)
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".citrus-export-") as scratch:
+        staged = Path(scratch)
+        onnx.save(graph, str(staged / DEPLOYED_ONNX_NAME))
+        config.save_pretrained(staged)
+        loaded.extractor.save_pretrained(staged)
+        # the graph last: a folder holding it is a deployment (`run`'s check), so it comes in with its config
+        for path in sorted(staged.iterdir(), key=lambda path: path.name == DEPLOYED_ONNX_NAME):
+            os.replace(path, folder / path.name)
 
 
 if __name__ == "__main__":  # `python -m citrus_hf.commands.export ...`, also under `accelerate launch -m`

@@ -344,6 +344,7 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
     import numpy as np
 
     from .._figures import distinct_colours, inches_wide, new_figure
+    from .._files import written_then_renamed
 
     longest = max((result["windows"][-1]["end"] for _, result in results if result["windows"]), default=0.0)
     unit, scale = ("h", 3600.0) if longest > 7200 else ("min", 60.0) if longest > 120 else ("s", 1.0)
@@ -432,7 +433,10 @@ def plot_windows(results: list[tuple[str, dict[str, Any]]], config, path: Path) 
     width = PLOT_INCHES + inches_wide(figure, label_names) + inches_wide(figure, legends) + 0.8
     figure.set_size_inches(max(FIGURE_INCHES, width), figure.get_size_inches()[1])
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    # whole or not at all: written in place, a failed or killed write left half of the earlier plot (a symlinked
+    # --plot is written through, as savefig did: the file it links to is replaced)
+    with written_then_renamed(os.path.realpath(path)) as partial:
+        figure.savefig(partial, dpi=110, format="png")  # (the format by name: the partial's suffix is .partial)
     return path
 
 

@@ -114,6 +114,8 @@ def build_dataset(
 # Beside the `save_to_disk` files of a registered set saved by `citrus data build --output`: which set, with which
 # options and builder version, so that a run reading the folder can still say what it saw (`built_from`).
 BUILT_FROM_FILE = "citrus_built_from.json"
+# The hidden folder inside the output folder that `save_dataset_whole` saves a set into before moving it in.
+STAGING_PREFIX = ".citrus-dataset-"
 
 
 def save_built_dataset(
@@ -160,7 +162,7 @@ def save_dataset_whole(
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder, prefix=".citrus-dataset-") as scratch:
+    with tempfile.TemporaryDirectory(dir=folder, prefix=STAGING_PREFIX) as scratch:
         staged = Path(scratch)
         dataset_dict.save_to_disk(str(staged / "set"))
         if note is not None:

@@ -35,8 +35,9 @@ built with other options or splits than the ones its pre-training corpus held ou
 Output (see `report.py`): `results.json`, `results.csv`, `results.md` (mean ± std and the paired gap of every arm
 to MiniRocket and to its from-scratch twin) and `results.png`, written at the end; `protocol.json`, the settings,
 and `runs.jsonl`, a line per run, as the run goes. A run into a folder whose protocol.json holds other settings
-removes its results.* when it starts, so that a run stopped early never leaves its settings beside another run's
-results.
+removes its results.* when it records its first run (and writes its protocol.json then), so that a run stopped early
+never leaves its settings beside another run's results, and a run stopped before its first fit (a mistyped
+--test-split) leaves the folder's earlier report and settings as they were.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ from ..training.run_lock import output_folder_lock
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .arms import ARMS, CLASSICAL_BASELINE, CiTrusArm, DatasetContext, PatchTSTArm
 from .records import field_problem
-from .report import report_paths, write_report
+from .report import STAGING_PREFIX, report_paths, write_report
 from .settings import DEFAULT_ARMS, ProtocolConfig, default_finetune_settings
 
 logger = logging.get_logger(__name__)
@@ -286,10 +287,12 @@ def _load_previous(path: Path, signatures: dict[str, str]) -> dict[tuple, dict]:
 
 def _record_settings(output_dir: Path, config: ProtocolConfig) -> None:
     """Write `config` to protocol.json (what `citrus evaluate FOLDER/protocol.json` repeats, and
-    benchmarks/compare_results.py judges the folder's results by) at the start, so that it describes the runs that
-    runs.jsonl gathers; the report (results.*) of an earlier run into the folder with other settings is removed first
-    and written again at the end (from the runs resumed and fitted). Otherwise a run that stopped early left the new
-    settings beside the old run's results, a folder that describes two runs as one."""
+    benchmarks/compare_results.py judges the folder's results by) as the run records its first fit (or, every run
+    reused, its report), so that it describes the runs that runs.jsonl gathers; the report (results.*) of an earlier
+    run into the folder with other settings is removed first and written again at the end (from the runs resumed and
+    fitted). Otherwise a run that stopped early left the new settings beside the old run's results, a folder that
+    describes two runs as one; and written at the start, a run refused on its data (a mistyped --test-split) replaced
+    the folder's settings and deleted its report, having recorded nothing."""
     path = output_dir / "protocol.json"
     settings = json.loads(json.dumps(asdict(config), default=str))
     text = json.dumps(settings, indent=2)
@@ -879,7 +882,7 @@ def run_protocol(config: ProtocolConfig) -> ProtocolResult:
     config.finetune = trainer_precision(config.finetune)
     # Two evaluations into one folder at once mixed their runs in runs.jsonl and left one's protocol.json over the
     # other's results, and both said "Results: ...": the second is refused, as a second `citrus finetune` is.
-    with output_folder_lock(config.output_dir, "citrus evaluate"):
+    with output_folder_lock(config.output_dir, "citrus evaluate", leftovers=(f"{STAGING_PREFIX}*",)):
         return _run_protocol_in_locked_folder(config)
 
 
@@ -887,7 +890,16 @@ def _run_protocol_in_locked_folder(config: ProtocolConfig) -> ProtocolResult:
     """`run_protocol`'s work, once its checks passed and it holds `config.output_dir`'s run lock."""
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    _record_settings(output_dir, config)
+    # protocol.json (and the removal of a report of other settings) waits for the first run recorded, as runs.jsonl's
+    # emptying does: written here, a run refused on its sets deleted the folder's report for nothing
+    unsettled = True
+
+    def settle() -> None:
+        nonlocal unsettled
+        if unsettled:
+            _record_settings(output_dir, config)
+            unsettled = False
+
     runs_path = output_dir / "runs.jsonl"
     signatures = config.run_signatures()
     previous = _load_previous(runs_path, signatures) if config.resume else {}
@@ -912,6 +924,7 @@ def _run_protocol_in_locked_folder(config: ProtocolConfig) -> ProtocolResult:
                 if not new:
                     reused.append(run)
                 if new:
+                    settle()
                     with open(runs_path, "w" if afresh else "a", encoding="utf-8") as handle:
                         handle.write(dumps_strict(run) + "\n")
                     afresh = False
@@ -938,6 +951,7 @@ def _run_protocol_in_locked_folder(config: ProtocolConfig) -> ProtocolResult:
             f"Reused {len(reused)} of {len(runs)} runs recorded in {runs_path} with these settings and data "
             "(--no-resume fits them again)."
         )
+    settle()  # (every run reused: not written yet)
     paths = write_report(runs, output_dir, _report_metadata(config, checkpoints), title="CiTrus low-data evaluation")
     return ProtocolResult(
         runs=runs,

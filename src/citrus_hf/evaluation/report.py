@@ -54,6 +54,8 @@ METRIC_NAMES = {
 }
 # A classification cell "collapses" when its macro-F1 is below chance (1 / classes) plus this margin.
 COLLAPSE_MARGIN = 0.10
+# The hidden folder inside the output folder that `write_report` writes the report into before moving it in.
+STAGING_PREFIX = ".citrus-report-"
 
 
 def scratch_counterparts() -> dict[str, str]:
@@ -480,7 +482,7 @@ def write_report(
         "minirocket_gaps": baseline_gaps(runs),
         "collapsed_cells": collapsed_cells(runs),
     }
-    with tempfile.TemporaryDirectory(dir=output_dir, prefix=".citrus-report-") as scratch:
+    with tempfile.TemporaryDirectory(dir=output_dir, prefix=STAGING_PREFIX) as scratch:
         staged = {kind: Path(scratch) / path.name for kind, path in paths.items()}
         staged["json"].write_text(dumps_strict(document, indent=2), encoding="utf-8")
         write_csv(runs, staged["csv"])

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .._figures import new_figure
+from .._files import written_then_renamed
 from .pretrain import SUMMARY_CURVES, SUMMARY_FILE
 
 CURVE_KEYS = tuple(SUMMARY_CURVES.values())
@@ -128,11 +129,13 @@ def pretraining_curve_figure(run: str | os.PathLike | Mapping[str, Any]):
 
 
 def plot_pretraining_curve(run: str | os.PathLike | Mapping[str, Any], output: str | os.PathLike) -> Path:
-    """Write the run's curve (`pretraining_curve_figure`) to the PNG file `output`; returns its path."""
+    """Write the run's curve (`pretraining_curve_figure`) to the PNG file `output`, whole or not at all (a write that
+    fails part-way, or a process killed meanwhile, leaves an earlier `output` as it was); returns its path."""
     figure = pretraining_curve_figure(run)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(output, dpi=120)
+    with written_then_renamed(os.path.realpath(output)) as partial:  # (a symlink written through, as savefig did)
+        figure.savefig(partial, dpi=120, format="png")  # (the format by name: the partial's suffix is .partial)
     return output
 
 

@@ -79,6 +79,8 @@ logger = logging.get_logger(__name__)
 RESULTS_FILE = FINETUNE_RESULTS_FILE  # what `finetune` writes next to the model (see `pretrain`, which names it)
 # The Trainer's scratch folder inside the output folder (its checkpoints, TensorBoard logs), deleted after the fit.
 TRAINER_SCRATCH = ".citrus-trainer"
+# The hidden folder `_save_run` writes the run into before moving it in.
+STAGING_PREFIX = ".citrus-finetune-"
 
 # ------------------------------------------------------------------------------------------------------- models
 
@@ -231,7 +233,13 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         caller_random_state_kept(),
         _library_progress_bars(args.trainer.show_progress),
         _main_process_speaks(launch),
-        output_folder_lock(args.output_dir, "citrus finetune", launch, overwrite=args.overwrite_output_dir),
+        output_folder_lock(
+            args.output_dir,
+            "citrus finetune",
+            launch,
+            overwrite=args.overwrite_output_dir,
+            leftovers=(f"{STAGING_PREFIX}*", TRAINER_SCRATCH),  # a killed run's
+        ),
     ):
         return _finetune(args, launch)
 
@@ -727,7 +735,7 @@ def _save_run(
     before then leaves the folder as it was: the model was saved before the test split was scored and its records
     written, so Ctrl-C in between left a model without records (which loads as a finished run, and which the same
     command then refused to replace), and the earlier run of an `--overwrite-output-dir` was already gone."""
-    with tempfile.TemporaryDirectory(dir=output_dir, prefix=".citrus-finetune-") as scratch:
+    with tempfile.TemporaryDirectory(dir=output_dir, prefix=STAGING_PREFIX) as scratch:
         staged = Path(scratch)
         if lora:
             from .lora import save_adapter

@@ -7,18 +7,28 @@ deleted each other's Trainer scratch, and the one that ended last replaced the o
 second run refuse at once. The kernel frees it when the run's process ends, however it ends: a lock left by a run
 that was killed is taken over, and a live run's never is, whatever its file holds at that moment (the run's JSON,
 written after the file is created, names the holder in the refusal).
+
+A run that holds the lock is the only run of ours writing the folder, so the hidden staging folders and partial files
+of ours found there as it takes the lock were left by a run that was killed (they are removed when a run ends or
+fails, not when its process is killed): the lock removes them, naming them in one warning, rather than leaving them
+to pile up (a model's weights each).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
+import logging
 import os
+import shutil
 import socket
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+
+from .._files import PARTIAL_FILES
 
 try:
     import fcntl
@@ -30,6 +40,8 @@ LOCK_NAME = ".citrus-run.lock"
 # This process's own mark in the locks it takes: a lock that names this process id but another mark was left by an
 # earlier process that had the same id (a container restarted with the same host name and process ids).
 _PROCESS_MARK = uuid.uuid4().hex
+
+logger = logging.getLogger(__name__)
 
 
 def _alive(pid: int) -> bool:
@@ -160,7 +172,12 @@ def _release(descriptor: int, lock: Path) -> None:
 
 @contextlib.contextmanager
 def output_folder_lock(
-    folder: str | os.PathLike, command: str, launch=None, overwrite: bool = False, flag: str = "--output-dir"
+    folder: str | os.PathLike,
+    command: str,
+    launch=None,
+    overwrite: bool = False,
+    flag: str = "--output-dir",
+    leftovers: tuple[str, ...] = (),
 ) -> Iterator[None]:
     """Hold `folder`'s run lock while the block runs. The folder is created if need be (with its missing parents), and
     removed again at the end if the run left it empty, with the parents it created that hold nothing else: a refused
@@ -168,7 +185,9 @@ def output_folder_lock(
     takes the lock and every process learns whether it could, so that a refused run ends alike on all of them (the
     others waited at the next barrier for a process that had left, and ended in a long traceback). `overwrite`
     (`--overwrite-output-dir`) also takes over a lock held on another machine, whose process cannot be checked.
-    `flag`: the command's option that named `folder`, as refusals name it.
+    `flag`: the command's option that named `folder`, as refusals name it. `leftovers`: `fnmatch` patterns of the
+    names the command stages its output under in `folder` (its hidden folders): those found once the lock is taken,
+    and the package's partial files (`_files.PARTIAL_FILES`), are a killed run's and are removed, with a warning.
 
     Raises:
         ValueError: another live run holds the lock (naming its command, process, machine and start).
@@ -183,6 +202,8 @@ def output_folder_lock(
             descriptor = _take(folder, lock, command, overwrite, flag)
         except ValueError as error:
             refusal = str(error)
+        else:
+            _remove_leftovers(folder, (*leftovers, PARTIAL_FILES))
     if launch is not None:
         from accelerate.utils import broadcast_object_list
 
@@ -196,6 +217,23 @@ def output_folder_lock(
         if descriptor is not None:
             _release(descriptor, lock)
             _remove_if_empty(created)
+
+
+def _remove_leftovers(folder: Path, patterns: tuple[str, ...]) -> None:
+    """Remove the entries of `folder` whose names match one of `patterns` (case-sensitively: only names of our own),
+    naming them in one warning. Called with the folder's lock held, so no live run of ours is writing them."""
+    removed = []
+    for path in sorted(folder.iterdir()):
+        if any(fnmatch.fnmatchcase(path.name, pattern) for pattern in patterns):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path.name)
+    if removed:
+        logger.warning(
+            f"Removed {', '.join(removed)} from {folder}: left there by a run that was killed while it wrote the folder."
+        )
 
 
 def _missing_folders(folder: Path) -> list[Path]:
