@@ -674,8 +674,11 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
         # the run's objects are freed: the error's traceback holds the frames that hold them until they are cleared
         # (their names and lines stay for the traceback), with those of the errors it was raised from or during. An
         # interrupt leaves the process group as it was before.
+        # (a chain can loop back on itself: an error re-raised while handling one raised from it)
         chained: BaseException | None = error
-        while chained is not None:
+        seen: set[int] = set()
+        while chained is not None and id(chained) not in seen:
+            seen.add(id(chained))
             traceback.clear_frames(chained.__traceback__)
             chained = chained.__cause__ or chained.__context__
         accelerator.end_training()
