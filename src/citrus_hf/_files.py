@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-# The name of every `new_partial_file` (`.{stem}-{12 hex digits}{suffix}.partial`), as `fnmatch` reads it: one found in
-# a folder no live writer holds (an output folder under its run lock) was left by a process that was killed.
+# The name of every `new_partial_file` (`.{stem}-{12 hex digits}{suffix}.partial`, also the name its copy in
+# inference/backends.py gives), as `fnmatch` reads it: one found in a folder no live writer holds (an output folder
+# under its run lock) was left by a process that was killed.
 PARTIAL_FILES = ".*-" + "[0-9a-f]" * 12 + "*.partial"
 
 
@@ -26,7 +27,6 @@ def new_partial_file(path: str | os.PathLike) -> str:
     a folder that cannot be written is reported before the work that fills the file. No recording reader takes the
     `.partial` suffix, so a folder of recordings never reads it as one."""
     path = Path(path)
-    # (named as `PARTIAL_FILES` matches)
     partial = str(path.with_name(f".{path.stem}-{os.urandom(6).hex()}{path.suffix}.partial"))
     os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     return partial
