@@ -10,6 +10,7 @@ run's bytes ended up inside the other's file. Plain Python: the lowest layer, im
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,6 +45,21 @@ def written_then_renamed(path: str | os.PathLike) -> Iterator[str]:
     finally:
         if os.path.exists(partial):
             os.remove(partial)
+
+
+@contextmanager
+def written_into_folder(folder: str | os.PathLike, prefix: str, last: str | None = None) -> Iterator[Path]:
+    """A hidden folder inside `folder` (named `prefix` + random) for the block to write a set of files into, each moved
+    into `folder` (`os.replace`, replacing files of the same names) when the block ends, `last` after the others (the
+    file whose presence says the set is whole: a run's records, a deployment's graph); removed with its files when
+    the block raises. A write that fails part-way or a process killed meanwhile leaves `folder` as it was, never one
+    new file beside the earlier set's others. A killed process's hidden folder matches `prefix` + `*`, which the run
+    lock removes (`output_folder_lock(leftovers=...)`)."""
+    with tempfile.TemporaryDirectory(dir=folder, prefix=prefix) as scratch:
+        staged = Path(scratch)
+        yield staged
+        for path in sorted(staged.iterdir(), key=lambda path: path.name == last):
+            os.replace(path, Path(folder) / path.name)
 
 
 def replace_text(path: str | os.PathLike, text: str) -> None:

@@ -304,12 +304,11 @@ def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
     half a config, where a working deployment had been)."""
     import copy
     import json
-    import os
-    import tempfile
 
     import onnx
     import torch
 
+    from .._files import written_into_folder
     from ..inference.backends import problem_of, scores_each_output
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -350,14 +349,11 @@ def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
     if hasattr(config, "custom_pipelines"):
         del config.custom_pipelines
     config.dtype = torch.float32  # the graph's, whatever the checkpoint (or an adapter's base) was saved in
-    with tempfile.TemporaryDirectory(dir=folder, prefix=".citrus-export-") as scratch:
-        staged = Path(scratch)
+    # the graph last: a folder holding it is a deployment (`run`'s check), so it comes in with its config
+    with written_into_folder(folder, ".citrus-export-", last=DEPLOYED_ONNX_NAME) as staged:
         onnx.save(graph, str(staged / DEPLOYED_ONNX_NAME))
         config.save_pretrained(staged)
         loaded.extractor.save_pretrained(staged)
-        # the graph last: a folder holding it is a deployment (`run`'s check), so it comes in with its config
-        for path in sorted(staged.iterdir(), key=lambda path: path.name == DEPLOYED_ONNX_NAME):
-            os.replace(path, folder / path.name)
 
 
 if __name__ == "__main__":  # `python -m citrus_hf.commands.export ...`, also under `accelerate launch -m`

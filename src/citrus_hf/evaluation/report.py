@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .._figures import distinct_looks, inches_wide, new_figure
+from .._files import written_into_folder
 from ..data.budgets import budget_of_label
 from ..training.metrics import (
     CLASSIFICATION_METRICS,
@@ -468,8 +469,6 @@ def write_report(
     once every one is written, so a write that fails part-way (a full disk) or a process killed meanwhile leaves the
     earlier report whole (written in place, it left half a results.json, which readers then failed on). Returns their
     paths."""
-    import tempfile
-
     _check_runs(runs, "write_report", (*_RUN_FIELDS, "seed"))
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -482,14 +481,12 @@ def write_report(
         "minirocket_gaps": baseline_gaps(runs),
         "collapsed_cells": collapsed_cells(runs),
     }
-    with tempfile.TemporaryDirectory(dir=output_dir, prefix=STAGING_PREFIX) as scratch:
-        staged = {kind: Path(scratch) / path.name for kind, path in paths.items()}
+    with written_into_folder(output_dir, STAGING_PREFIX) as scratch:
+        staged = {kind: scratch / path.name for kind, path in paths.items()}
         staged["json"].write_text(dumps_strict(document, indent=2), encoding="utf-8")
         write_csv(runs, staged["csv"])
         staged["markdown"].write_text(markdown_tables(runs, metadata), encoding="utf-8")
         plot_results(runs, staged["plot"], title=title)
-        for kind, path in staged.items():
-            os.replace(path, paths[kind])
     return paths
 
 

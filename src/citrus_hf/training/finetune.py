@@ -16,7 +16,6 @@ import logging as std_logging
 import math
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from transformers.utils import (
     logging,
 )
 
+from .._files import written_into_folder
 from ..configuration_citrus import CiTrusConfig
 from ..data.alignment import (
     align_task_split,
@@ -735,8 +735,8 @@ def _save_run(
     before then leaves the folder as it was: the model was saved before the test split was scored and its records
     written, so Ctrl-C in between left a model without records (which loads as a finished run, and which the same
     command then refused to replace), and the earlier run of an `--overwrite-output-dir` was already gone."""
-    with tempfile.TemporaryDirectory(dir=output_dir, prefix=STAGING_PREFIX) as scratch:
-        staged = Path(scratch)
+    # the records last: a folder holding them holds the whole run
+    with written_into_folder(output_dir, STAGING_PREFIX, last=RESULTS_FILE) as staged:
         if lora:
             from .lora import save_adapter
 
@@ -746,11 +746,8 @@ def _save_run(
             model.save_pretrained(str(staged))
             extractor.save_pretrained(str(staged))
         (staged / RESULTS_FILE).write_text(dumps_strict(summary, indent=2), encoding="utf-8")
-        if overwrite_output_dir:
+        if overwrite_output_dir:  # (the block's files are moved in next)
             _clear_earlier_run(output_dir)
-        # the records last: a folder holding them holds the whole run
-        for path in sorted(staged.iterdir(), key=lambda path: path.name == RESULTS_FILE):
-            os.replace(path, output_dir / path.name)
 
 
 def _clear_earlier_run(output_dir: Path) -> None:
