@@ -427,7 +427,8 @@ def _warn_of_unread_files(folder: Path) -> None:
     """Name, in one warning, the files under `folder` of formats no reader here reads (`_UNREAD_DATA_SUFFIXES`), in
     another its BIDS sidecars and tables (`is_bids_metadata`), and in a third the annotation files beside its WFDB
     records (`_WFDB_ANNOTATION_SUFFIXES`), which are not read either."""
-    bids = [file.relative_to(folder).as_posix() for file in files_under(folder) if is_bids_metadata(file)]
+    listed = files_under(folder)
+    bids = [file.relative_to(folder).as_posix() for file in listed if is_bids_metadata(file)]
     if bids:
         _warn_once(
             f"{len(bids)} BIDS sidecar and table file(s) under {folder} are not read ({', '.join(bids[:3])}"
@@ -436,7 +437,6 @@ def _warn_of_unread_files(folder: Path) -> None:
             "copy their rows into a metadata.csv beside the recordings (file_name,onset,duration,label: one example "
             "per event), or name each recording and its label there (file_name,label)."
         )
-    listed = files_under(folder)
     headers = {file.with_suffix("") for file in listed if file.suffix.lower() == ".hea"}
     annotations = [
         file.relative_to(folder).as_posix()

@@ -52,11 +52,11 @@ from .pretrain import (
     CHECKPOINT_PREFIX,
     CHECKPOINTS_DIR,
     FINETUNE_MODEL_FILES,
-    FINETUNE_MODEL_MARKERS,
     FINETUNE_RESULTS_FILE,
     SUMMARY_FILE,
     _library_progress_bars,
     holds_pretraining_run,
+    model_files_in,
     run_environment,
 )
 from .recipes import (
@@ -718,7 +718,7 @@ def _check_fresh_output_dir(args: FinetuneArguments) -> None:
             f"{CHECKPOINTS_DIR}/{CHECKPOINT_PREFIX}N); fine-tune into another folder (pass this one as --model to start "
             "from it)."
         )
-    found = [name for name in FINETUNE_MODEL_MARKERS if (output_dir / name).is_file()]
+    found = model_files_in(output_dir)
     if found and not args.overwrite_output_dir:
         raise ValueError(
             f"--output-dir {args.output_dir!r} already holds a fine-tuned model ({', '.join(found)}); give another "
@@ -753,7 +753,7 @@ def _save_run(
 def _clear_earlier_run(output_dir: Path) -> None:
     """Delete an earlier run's files (`RUN_FILES`) from `output_dir`, just before the new run saves its own
     (`--overwrite-output-dir`)."""
-    if any((output_dir / name).is_file() for name in FINETUNE_MODEL_MARKERS):
+    if model_files_in(output_dir):
         logger.warning(f"Replacing the earlier run in {output_dir} (--overwrite-output-dir).")
         for name in RUN_FILES:
             (output_dir / name).unlink(missing_ok=True)

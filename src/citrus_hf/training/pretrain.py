@@ -126,10 +126,10 @@ def pretraining_evaluation_sets(summary: dict[str, Any]) -> dict[str, str] | Non
 FINETUNE_RESULTS_FILE = "finetune_results.json"
 # Files that show a folder holds a fine-tuned model (not only, say, a README the user put there); `citrus export`'s
 # deployment folder too (its model.onnx, left beside a new run's config and weights, served the old model).
+FINETUNE_MODEL_MARKERS = (FINETUNE_RESULTS_FILE, SAFE_WEIGHTS_NAME, ADAPTER_WEIGHTS_NAME, DEPLOYED_ONNX_NAME)
 # Accelerate's TensorBoard tracker (`--report-to tensorboard`): its run name, and the folder in the output folder it
 # logs to.
 TRACKER_NAME = "tensorboard"
-FINETUNE_MODEL_MARKERS = (FINETUNE_RESULTS_FILE, SAFE_WEIGHTS_NAME, ADAPTER_WEIGHTS_NAME, DEPLOYED_ONNX_NAME)
 # A fine-tuned model's files that a pre-training run does not write itself (`finetune.RUN_FILES` adds the config,
 # extractor and code that both write): replacing such a model removes them, or they would be served beside the new one.
 FINETUNE_MODEL_FILES = (
@@ -380,6 +380,12 @@ def citrus_loss(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """The loss of a CiTrus pre-training model on a `WindowDataset` batch."""
     # return_dict=True: whatever the config says (return_dict=False: tuples)
     return model(input_values=batch["input_values"], patch_mask=batch["patch_mask"], return_dict=True).loss
+
+
+def model_files_in(folder: str | os.PathLike) -> list[str]:
+    """The names of `FINETUNE_MODEL_MARKERS` that `folder` holds: a fine-tuned model (or a deployment) is there when
+    any is."""
+    return [name for name in FINETUNE_MODEL_MARKERS if (Path(folder) / name).is_file()]
 
 
 def holds_pretraining_run(folder: str | os.PathLike) -> bool:
@@ -701,7 +707,7 @@ def _pretrain_in_folder(
 
     is_citrus = model_factory is None
     if resume_dir is None:
-        _check_fresh_output_dir(args, accelerator)
+        _check_fresh_output_dir(args)
     _say_what_is_ignored(args, accelerator)
     # a folder `citrus data build --output` saved: the registered set it holds, recorded for evaluation's corpus check
     dataset_built_from = built_from(args.dataset)
@@ -820,7 +826,7 @@ def _tell(accelerator, message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
 
-def _check_fresh_output_dir(args: PretrainArguments, accelerator) -> None:
+def _check_fresh_output_dir(args: PretrainArguments) -> None:
     """Refuse to start a run in a folder that holds another one, unless asked to overwrite: another pre-training run
     (its checkpoints would be pruned by step number together with this run's, and `--resume-from latest` would
     continue the other run), or a fine-tuned model (`citrus finetune`, save_pretrained: its weights would be replaced
@@ -828,7 +834,7 @@ def _check_fresh_output_dir(args: PretrainArguments, accelerator) -> None:
     `--overwrite-output-dir` replaces is deleted only once this one is about to train (`_clear_earlier_run`)."""
     output_dir = Path(args.output_dir)
     earlier_run = holds_pretraining_run(output_dir)
-    model_files = [name for name in FINETUNE_MODEL_MARKERS if (output_dir / name).is_file()]
+    model_files = model_files_in(output_dir)
     if not earlier_run and not model_files:
         return
     if not args.overwrite_output_dir:
@@ -853,7 +859,7 @@ def _clear_earlier_run(args: PretrainArguments, accelerator) -> None:
     left a folder of config and code without weights, and the earlier run was lost. Its TensorBoard logs go too,
     before this run's tracker starts in the same folder: kept, TensorBoard drew both runs as one, two losses a step."""
     output_dir = Path(args.output_dir)
-    model_files = [name for name in FINETUNE_MODEL_MARKERS if (output_dir / name).is_file()]
+    model_files = model_files_in(output_dir)
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         shutil.rmtree(output_dir / CHECKPOINTS_DIR, ignore_errors=True)

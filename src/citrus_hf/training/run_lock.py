@@ -181,9 +181,10 @@ def output_folder_lock(
 ) -> Iterator[None]:
     """Hold `folder`'s run lock while the block runs. The folder is created if need be (with its missing parents), and
     removed again at the end if the run left it empty, with the parents it created that hold nothing else: a refused
-    `--output-dir runs/new/a` left `runs/new` behind. Under a launch of several processes (`launch`, Accelerate's state) the main process
-    takes the lock and every process learns whether it could, so that a refused run ends alike on all of them (the
-    others waited at the next barrier for a process that had left, and ended in a long traceback). `overwrite`
+    `--output-dir runs/new/a` left `runs/new` behind. Under a launch of several processes (`launch`, Accelerate's
+    state) the main process takes the lock and every process learns whether it could, so that a refused run ends alike
+    on all of them (the others waited at the next barrier for a process that had left, and ended in a long
+    traceback). `overwrite`
     (`--overwrite-output-dir`) also takes over a lock held on another machine, whose process cannot be checked.
     `flag`: the command's option that named `folder`, as refusals name it. `leftovers`: `fnmatch` patterns of the
     names the command stages its output under in `folder` (its hidden folders): those found once the lock is taken,
