@@ -13,7 +13,7 @@ import logging
 import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,7 +62,7 @@ def _refuse_repeats(
 
 
 # The arms pre-train with `PretrainArguments`' weight decay: no option of `citrus evaluate` sets it.
-PRETRAIN_WEIGHT_DECAY = next(option.default for option in fields(PretrainArguments) if option.name == "weight_decay")
+PRETRAIN_WEIGHT_DECAY = PretrainArguments.weight_decay  # (the field's default)
 
 
 @dataclass
