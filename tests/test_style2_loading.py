@@ -127,9 +127,7 @@ def test_pretrain_and_finetune_agree_on_what_holds_a_pretraining_run(tmp_path):
     def refusals() -> tuple[bool, bool]:
         refused = []
         for check in (
-            lambda: pretrain_module._check_fresh_output_dir(
-                PretrainArguments(output_dir=str(folder), dataset="x"), None
-            ),
+            lambda: pretrain_module._check_fresh_output_dir(PretrainArguments(output_dir=str(folder), dataset="x")),
             lambda: finetune_module._check_fresh_output_dir(FinetuneArguments(output_dir=str(folder), dataset="x")),
         ):
             try:
