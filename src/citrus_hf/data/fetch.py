@@ -18,11 +18,13 @@ to forbid every download; reading already cached files keeps working.
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import http.client
 import io
 import json
+import logging
 import os
 import subprocess
 import tarfile
@@ -51,6 +53,8 @@ from .registry import (
     offline_archives,
 )
 
+logger = logging.getLogger(__name__)
+
 FETCH_ALL_COMMAND = "citrus data fetch --offline-corpus"
 # The same without the console script, for places (CI, the README) that run before the package's entry points exist.
 FETCH_ALL_MODULE_COMMAND = "python -m citrus_hf.commands data fetch --offline-corpus"
@@ -66,16 +70,29 @@ def archive_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     env = os.environ.get("CITRUS_HF_CACHE")
     if env:
         return Path(env).expanduser()
+    cache_home = _user_cache_home()
+    if cache_home is None:
+        raise OSError(
+            "No home folder to keep the offline archives in ($HOME is not set); give one with $CITRUS_HF_CACHE or "
+            "$XDG_CACHE_HOME."
+        )
+    return cache_home / "citrus_hf" / "archives"
+
+
+def _user_cache_home() -> Path | None:
+    """``$XDG_CACHE_HOME``, else ``~/.cache``; None without either (no $HOME and no home in the user database, as in
+    some containers, where ``expanduser`` leaves "~" as it is)."""
     cache_home = os.environ.get("XDG_CACHE_HOME")
     if not cache_home:
-        home = os.path.expanduser("~")  # left as "~" without $HOME and a home in the user database (some containers)
+        home = os.path.expanduser("~")
         if home == "~":
-            raise OSError(
-                "No home folder to keep the offline archives in ($HOME is not set); give one with $CITRUS_HF_CACHE or "
-                "$XDG_CACHE_HOME."
-            )
+            return None
         cache_home = os.path.join(home, ".cache")
-    return Path(cache_home).expanduser() / "citrus_hf" / "archives"
+    return Path(cache_home).expanduser()
+
+
+# The errors of a folder that cannot be written: read-only (a shared cache, a read-only mount, another user's folder).
+_UNWRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 
 
 def offline_mode() -> bool:
@@ -163,8 +180,18 @@ def fetch_archive(archive: Archive, cache_dir: str | os.PathLike | None = None, 
             f"it and run `{FETCH_ALL_COMMAND}`, or put the file fetched elsewhere with `{archive.manual_command}` "
             f"into {cache}."
         )
-    cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="citrus-fetch-", dir=cache) as tmp:
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        scratch = tempfile.TemporaryDirectory(prefix="citrus-fetch-", dir=cache)
+    except OSError as error:
+        if error.errno not in _UNWRITABLE:
+            raise
+        raise OSError(
+            f"The archive cache {cache} cannot be written ({error.strerror}); fetch into a writable folder with "
+            f"CITRUS_HF_CACHE=/path/to/writable/folder (or --archive-cache), or ask whoever can write {cache} to run "
+            f"`{FETCH_ALL_COMMAND}` there."
+        ) from None
+    with scratch as tmp:
         downloaded = _download(archive, Path(tmp))
         actual = file_digest(downloaded)
         if actual != archive.sha256:
@@ -296,15 +323,61 @@ def extract_members(
     as read from the verified archive (members extracted before the manifest existed are hashed from the archive
     once), and every call checks the files against it: readers trust these files (the pickles above all).
 
+    An archive cache that cannot be written (fetched once into a shared or read-only place: a cluster's, a Docker
+    image's) is only read: what it lacks is extracted into the user's own cache, ``$XDG_CACHE_HOME/citrus_hf/extracted``
+    (else ``~/.cache/citrus_hf/extracted``), with a warning naming both.
+
     Raises:
         ArchiveMissingError / ChecksumError: see :func:`archive_path`.
         ChecksumError: an extracted file was changed since extraction (naming it, and how to restore it).
+        OSError: neither the archive cache nor the user's own cache can be written (naming both and the fix).
     """
     cache = archive_cache_dir(cache_dir)
-    root = cache / "extracted" / f"{archive.filename}-{archive.sha256[:12]}"
     members = list(members)
-    paths = {member: root / _safe_member(member) for member in members}
+    for member in members:  # refused before anything is read
+        _safe_member(member)
+    folder = f"{archive.filename}-{archive.sha256[:12]}"
+    shared = cache / "extracted"
+    cache_home = _user_cache_home()
+    own = None if cache_home is None else cache_home / "citrus_hf" / "extracted"
+    if own == shared:
+        own = None
     verified = archive_path(archive, cache)
+    if own is not None and not _holds(shared / folder, members) and _holds(own / folder, members):
+        return _extracted(archive, verified, members, own / folder)
+    try:
+        return _extracted(archive, verified, members, shared / folder)
+    except OSError as error:
+        if error.errno not in _UNWRITABLE:
+            raise
+        fix = "set XDG_CACHE_HOME (or CITRUS_HF_CACHE, holding the archives) to a writable folder"
+        if own is None:
+            raise OSError(f"The archive cache {cache} cannot be written ({error.strerror}); {fix}.") from None
+        reason = error.strerror
+    try:
+        paths = _extracted(archive, verified, members, own / folder)
+    except OSError as error:
+        if error.errno not in _UNWRITABLE:
+            raise
+        raise OSError(
+            f"The archive cache {cache} and the extraction folder {own} cannot be written ({error.strerror}); {fix}."
+        ) from None
+    logger.warning(
+        f"The archive cache {cache} cannot be written ({reason}): {archive.filename}'s files were extracted into "
+        f"{own} instead."
+    )
+    return paths
+
+
+def _holds(root: Path, members: list[str]) -> bool:
+    """Whether the extraction folder `root` holds every one of `members`, each recorded in its manifest."""
+    manifest = _read_manifest(root.with_name(root.name + ".sha256.json"))
+    return all(member in manifest and (root / _safe_member(member)).is_file() for member in members)
+
+
+def _extracted(archive: Archive, verified: Path, members: list[str], root: Path) -> dict[str, Path]:
+    """`extract_members` into the extraction folder `root` of the checksum-verified archive file `verified`."""
+    paths = {member: root / _safe_member(member) for member in members}
     manifest_path = root.with_name(root.name + ".sha256.json")
     manifest = _read_manifest(manifest_path)
     missing = [member for member, target in paths.items() if not target.is_file()]

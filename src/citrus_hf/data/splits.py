@@ -578,8 +578,9 @@ def _read_only_view(path: Path) -> Path:
     shared one, a read-only mount) failed on a temporary file there ("Permission denied: .../train/tmpXXXX"). Through
     the view, those files go to the datasets cache, as every other set's do, while the data stays memory-mapped from
     `path` (in memory, `keep_in_memory`, a pre-training corpus would not fit). The view is named by the folder and its
-    files' names, sizes and modification times, so a set saved again gets a new one, and it is built under a
-    temporary name and renamed, so processes reading the same set at once never see half of it.
+    files' names, sizes and modification times (and the user: each user of a shared datasets cache has their own), so
+    a set saved again gets a new one, and it is built under a temporary name and renamed, so processes reading the
+    same set at once never see half of it.
 
     Raises:
         OSError: the datasets cache cannot be written (naming it and $HF_DATASETS_CACHE).
@@ -598,6 +599,9 @@ def _read_only_view(path: Path) -> Path:
     for file in files:
         stat = file.stat()
         key.update(f"\0{file.relative_to(path).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+    # one view per user: `datasets` writes a read's `map` caches into the view, which in a datasets cache shared by
+    # several users (a cluster's) only its owner may write (and `mkdtemp` creates it for its owner alone)
+    key.update(f"\0{os.getuid()}".encode())
     views = Path(datasets.config.HF_DATASETS_CACHE) / "citrus_hf_save_to_disk_views"
     view = views / f"{Path(os.path.realpath(path)).name}-{key.hexdigest()[:16]}"
     if view.is_dir():

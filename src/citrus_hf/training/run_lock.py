@@ -141,7 +141,10 @@ def _take(folder: Path, lock: Path, command: str, overwrite: bool, flag: str) ->
         "started": time.time(),
     }
     for _ in range(3):  # again when the lock opened was removed by the run that held it as this one took it
-        descriptor = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+        opened = _open_lock(folder, lock, flag)
+        if opened is None:
+            continue
+        descriptor, writable = opened
         try:
             if not _kernel_lock(descriptor):
                 raise ValueError(_refusal(folder, lock, _recorded_holder(lock), live=True, flag=flag))
@@ -151,6 +154,10 @@ def _take(folder: Path, lock: Path, command: str, overwrite: bool, flag: str) ->
             holder = _holder(lock)
             if holder is not None and not (holder["host"] != socket.gethostname() and overwrite):
                 raise ValueError(_refusal(folder, lock, holder, live=False, flag=flag))
+            if not writable:  # a stale lock of another user's run: replaced by one of this run's own
+                lock.unlink()
+                os.close(descriptor)
+                continue
             os.ftruncate(descriptor, 0)
             os.pwrite(descriptor, json.dumps(record).encode("utf-8"), 0)
             return descriptor
@@ -158,6 +165,30 @@ def _take(folder: Path, lock: Path, command: str, overwrite: bool, flag: str) ->
             os.close(descriptor)
             raise
     raise ValueError(f"{flag} {str(folder)!r} was taken by another run as this one started; try again.")
+
+
+def _open_lock(folder: Path, lock: Path, flag: str) -> tuple[int, bool] | None:
+    """Open `lock`, created if there is none, for writing where this user may write it, else (a lock of another
+    user's run in a folder users share) for reading, which the kernel lock needs no more. Returns the descriptor and
+    whether it is open for writing, or None when the lock was removed between the two tries (its run ended).
+
+    Raises:
+        ValueError: the lock is another user's, unreadable to this one (written under `umask 077`).
+    """
+    try:
+        # 0o666 less the umask, as every file of the package: under a group's umask (002) its members share the lock
+        return os.open(lock, os.O_CREAT | os.O_RDWR, 0o666), True
+    except PermissionError:
+        pass
+    try:
+        return os.open(lock, os.O_RDONLY), False
+    except FileNotFoundError:
+        return None
+    except PermissionError:
+        raise ValueError(
+            f"{flag} {str(folder)!r} holds another user's run lock {lock}, which this user cannot read; give this run "
+            f"another {flag}, or, if that user's run is no longer alive, delete {lock}."
+        ) from None
 
 
 def _release(descriptor: int, lock: Path) -> None:
