@@ -184,3 +184,40 @@ def test_a_run_lock_left_by_another_user_is_reported_as_a_run_lock(tmp_path, mon
     with output_folder_lock(folder, "citrus finetune"):
         assert json.loads(lock.read_text())["pid"] == os.getpid()
     assert not lock.exists()
+    # a stale one in a sticky folder (as /tmp), which only its owner may delete
+    lock.write_text(json.dumps({**holder, "pid": 2**22 + 12345}))
+    real_unlink = Path.unlink
+
+    def sticky(path, *args, **kwargs):
+        if path == lock:
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
+        return real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "unlink", sticky)
+    with pytest.raises(ValueError, match=r"left by another user's run that is no longer alive.*ask its owner"):
+        with output_folder_lock(folder, "citrus finetune"):
+            pass
+
+
+def test_citrus_export_into_a_read_only_default_cache_names_its_option_before_loading(monkeypatch, tmp_path, capsys):
+    """Under a read-only $HOME (or a shared read-only $HF_HOME) `citrus export` loaded the model and then said to give
+    "`cache_dir=` (the pipeline's `onnx_cache_dir=`)", the Python arguments, to a user of the command line."""
+    pytest.importorskip("onnxscript")
+    from citrus_hf.commands.main import main
+
+    monkeypatch.delenv("CITRUS_HF_ONNX_CACHE", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    (tmp_path / "hf_home").mkdir()
+    _read_only(monkeypatch, tmp_path / "hf_home")
+    loaded = []
+
+    def load(args):  # the model is not needed to refuse the folder
+        loaded.append(args)
+        raise RuntimeError("the model was loaded")
+
+    monkeypatch.setattr("citrus_hf.commands.export._load", load)
+    main(["export", "citrus-small"])
+    assert not loaded
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and str(tmp_path / "hf_home" / "citrus_hf" / "onnx") in error
+    assert "--cache-dir" in error and "$CITRUS_HF_ONNX_CACHE" in error

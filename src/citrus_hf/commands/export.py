@@ -136,7 +136,13 @@ def run(argv: Sequence[str]) -> int:
             )
     # Imported after the checks: `--help` and a mistyped folder answer before torch loads.
     from .._extras import EXTRAS
-    from ..inference.backends import ONNX_TOLERANCE_TEXT, OnnxRuntimeBackend, TorchBackend, onnx_export_available
+    from ..inference.backends import (
+        ONNX_TOLERANCE_TEXT,
+        OnnxRuntimeBackend,
+        TorchBackend,
+        onnx_cache_dir,
+        onnx_export_available,
+    )
 
     missing = onnx_export_available()
     if missing:
@@ -144,6 +150,13 @@ def run(argv: Sequence[str]) -> int:
             f"citrus export needs onnxruntime, onnx and onnxscript; {missing} not installed: "
             f"pip install 'citrus-hf[{EXTRAS['onnxruntime']}]'."
         )
+    if args.cache_dir is None:
+        # the default cache (under a read-only $HOME or a shared read-only $HF_HOME) was found unwritable only after
+        # the model had loaded, in a message naming the Python argument `cache_dir=`
+        try:
+            check_output_dir(str(onnx_cache_dir()), "The default ONNX cache")
+        except ValueError as error:
+            raise UsageError(f"{error} Give one with --cache-dir or $CITRUS_HF_ONNX_CACHE.") from None
     with saved_values_named(args.model, "export"):
         loaded = _load(args)
     model, target = loaded.model, loaded.target

@@ -155,7 +155,14 @@ def _take(folder: Path, lock: Path, command: str, overwrite: bool, flag: str) ->
             if holder is not None and not (holder["host"] != socket.gethostname() and overwrite):
                 raise ValueError(_refusal(folder, lock, holder, live=False, flag=flag))
             if not writable:  # a stale lock of another user's run: replaced by one of this run's own
-                lock.unlink()
+                try:
+                    lock.unlink()
+                except PermissionError:  # a folder whose sticky bit keeps each user's files to that user, as /tmp's
+                    raise ValueError(
+                        f"{flag} {str(folder)!r} holds a lock {lock} left by another user's run that is no longer "
+                        f"alive, which this user may not delete; give this run another {flag}, or ask its owner to "
+                        "delete it."
+                    ) from None
                 os.close(descriptor)
                 continue
             os.ftruncate(descriptor, 0)
