@@ -46,6 +46,10 @@ from ..vocabulary_citrus import (
 )
 from . import UsageError, saved_values_named
 
+# The hidden folder inside --output-dir that a deployment is written into before its files move in
+# (`_write_deployment`); one left by an export that was killed is removed by the next (`output_folder_lock`).
+STAGING_PREFIX = ".citrus-export-"
+
 # The exported graph's inputs and outputs, for `--help` and the README.
 ONNX_IO = (
     "Inputs: input_values float32 (batch, channels, time), time a whole number of patches (patch_length samples "
@@ -115,16 +119,27 @@ def build_parser():
 
 def run(argv: Sequence[str]) -> int:
     """Load the checkpoint as its pipeline does, export it (or find it exported) and compare it with fp32 PyTorch;
-    with `--output-dir`, write the deployable folder."""
+    with `--output-dir`, write the deployable folder, holding its run lock from the check of the folder to the end
+    (as `citrus finetune` holds its folder's): a second export into the same folder is refused at once, and the
+    staging folder of an export that was killed is removed as the next one starts."""
     args = build_parser().parse(argv)
     from ..loading import check_model_reference, is_adapter_folder
     from ..training.arguments import check_output_dir
+    from ..training.run_lock import output_folder_lock
 
     if not is_adapter_folder(args.model):  # the pipeline takes those: so does this command
         check_model_reference(args.model)
     for flag, folder in (("--cache-dir", args.cache_dir), ("--output-dir", args.output_dir)):
         if folder is not None:
             check_output_dir(folder, flag)
+    if args.output_dir is None:
+        return _export(args)
+    with output_folder_lock(args.output_dir, "citrus export", leftovers=(f"{STAGING_PREFIX}*",)):
+        return _export(args)
+
+
+def _export(args: ExportArguments) -> int:
+    """`citrus export`, once its folders are checked and its --output-dir (if any) is held."""
     if args.output_dir is not None:
         # the deployment's config.json (an ONNX `auto_map`) would replace a checkpoint's own, which then no longer
         # loads with the Auto classes (or, for an adapter, with the pipeline)
@@ -363,7 +378,7 @@ def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
         del config.custom_pipelines
     config.dtype = torch.float32  # the graph's, whatever the checkpoint (or an adapter's base) was saved in
     # the graph last: a folder holding it is a deployment (`run`'s check), so it comes in with its config
-    with written_into_folder(folder, ".citrus-export-", last=DEPLOYED_ONNX_NAME) as staged:
+    with written_into_folder(folder, STAGING_PREFIX, last=DEPLOYED_ONNX_NAME) as staged:
         onnx.save(graph, str(staged / DEPLOYED_ONNX_NAME))
         config.save_pretrained(staged)
         loaded.extractor.save_pretrained(staged)
