@@ -4,12 +4,19 @@
    and the staging folder (`.citrus-export-*`, a graph's size) of an export that was killed stayed there for good. It
    now holds the folder's lock as `citrus finetune` does: a second export is refused at once, leaving the folder as it
    was, and a killed export's staging folder is removed, with a warning, as the next one starts.
+2. A folder's metadata.csv with `onset` and `duration` columns (an events table) and no `label` / `target` column was
+   ignored without a word: the folder became an unlabelled pile of whole files (`citrus data info` showed one segment
+   per file; `citrus pretrain` trained on the whole recordings). It is refused now, naming the table, the missing
+   column and the two fixes.
 """
 
 from __future__ import annotations
 
 import logging
 
+import numpy as np
+import pandas as pd
+import pytest
 from tiny_configs import save_tiny_classifier
 
 from citrus_hf.commands.main import main
@@ -48,3 +55,35 @@ def test_an_export_into_a_folder_another_run_writes_is_refused_and_leaves_it_alo
     assert (output / "model.onnx").read_bytes() == b"the earlier deployment"
     assert sorted(path.name for path in output.iterdir()) == ["model.onnx"]
     assert not (tmp_path / "c").exists()  # refused before anything was exported
+
+
+# ------------------------------------------------------------------------ 2. an events table without labels
+
+
+def _events_folder(folder, label: bool):
+    rng = np.random.default_rng(0)
+    rows = []
+    for split in ("train", "test"):
+        (folder / split).mkdir(parents=True)
+        name = f"{split}/run.npy"
+        np.save(folder / name, rng.standard_normal((1, 2000)).astype(np.float32))
+        for onset in (0, 6, 12):
+            rows.append({"file_name": name, "onset": onset, "duration": 4.0, "sampling_rate": 100.0})
+            if label:
+                rows[-1]["label"] = "ab"[onset % 12 // 6]
+    pd.DataFrame(rows).to_csv(folder / "metadata.csv", index=False)
+    return folder
+
+
+def test_an_events_table_without_labels_is_refused_naming_the_column_and_the_fixes(tmp_path, capsys):
+    from citrus_hf.data.recording_folders import metadata_layout
+
+    folder = _events_folder(tmp_path / "set", label=False)
+    with pytest.raises(ValueError, match=r"metadata.csv is an events table .* no `label` .* column") as refused:
+        metadata_layout(folder)
+    assert "remove its `onset` and `duration` columns" in str(refused.value)
+    assert main(["data", "info", str(folder)]) == 2
+    assert "events table" in capsys.readouterr().err
+    # with labels it is the events set it was
+    labelled = metadata_layout(_events_folder(tmp_path / "labelled", label=True))
+    assert [len(events) for split in labelled.values() for events in split.values()] == [3, 3]

@@ -683,11 +683,14 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict | li
 
     Raises:
         ValueError: metadata without `file_name`, a name that is no recording file under the folder (or a hidden
-            one), a file named twice (but in an events table), metadata files whose columns differ, or an event that
-            cannot be cut (`_check_events`); each names the file and the fix.
+            one), a file named twice (but in an events table), metadata files whose columns differ, an event that
+            cannot be cut (`_check_events`), or an events table without a label column; each names the file and the
+            fix.
     """
     folder = Path(folder)
     listed = _metadata_rows(folder)
+    if listed is not None and not listed[2] & set(_LABEL_COLUMNS) and listed[2] >= set(EVENT_COLUMNS):
+        _refuse_unlabelled_events(sorted(set(listed[1].values()))[0])
     if listed is None or not listed[2] & set(_LABEL_COLUMNS):
         return None
     rows, origins, _ = listed
@@ -699,6 +702,22 @@ def metadata_layout(folder: str | os.PathLike) -> dict[str, dict[Path, dict | li
         top = file.relative_to(folder).parts[0]
         layout.setdefault(top if top in splits else "train", {})[file] = row
     return dict(sorted(layout.items(), key=lambda item: splits.index(item[0])))
+
+
+def _refuse_unlabelled_events(table: Path) -> None:
+    """Refuse the events table `table` that labels none of its events: a metadata file without a label column is
+    otherwise ignored (its folder an unlabelled pile of whole files, for pre-training), which dropped the events a
+    table of them plainly describes without a word, cutting nothing out.
+
+    Raises:
+        ValueError: naming the table, the missing column and the two fixes.
+    """
+    raise ValueError(
+        f"{table} is an events table (`onset` and `duration` columns) with no `label` or `target` column, so its "
+        "events label nothing: give each event its class in a `label` column (a number to regress in a `target` "
+        "one); for an unlabelled pile of whole recordings (pre-training), remove its `onset` and `duration` columns "
+        "or the file."
+    )
 
 
 def _metadata_rows(folder: Path) -> tuple[dict[Path, dict | list[dict]], dict[Path, Path], set[str]] | None:
