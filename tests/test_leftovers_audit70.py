@@ -8,11 +8,21 @@
    ignored without a word: the folder became an unlabelled pile of whole files (`citrus data info` showed one segment
    per file; `citrus pretrain` trained on the whole recordings). It is refused now, naming the table, the missing
    column and the two fixes.
+3. Fine-tuning under a launch of two processes printed torch's DDP warning "find_unused_parameters=True was specified
+   ... but did not find any unused parameters" on each rank, every run: transformers asks DDP to look for unused
+   parameters in every model (an extra pass over the autograd graph each step), and a CiTrus task model has none (its
+   mask token, which only pre-training uses, is frozen). The Trainer's `ddp_find_unused_parameters` is now what one
+   forward and backward pass of the model on two training rows finds: False for such a model, True for one whose head
+   leaves trainable parameters without a gradient (`head_features="encoded"`: the transformer layers after the CNN).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -87,3 +97,58 @@ def test_an_events_table_without_labels_is_refused_naming_the_column_and_the_fix
     # with labels it is the events set it was
     labelled = metadata_layout(_events_folder(tmp_path / "labelled", label=True))
     assert [len(events) for split in labelled.values() for events in split.values()] == [3, 3]
+
+
+# -------------------------------------------------------------- 3. DDP told which parameters get no gradient
+
+
+def _rows(count: int = 4) -> list[dict]:
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    return [{"input_values": torch.randn(2, 200, generator=generator), "labels": index % 2} for index in range(count)]
+
+
+@pytest.mark.parametrize("features", ["context", "all_layers", "encoded"])
+def test_the_parameters_a_task_model_leaves_without_gradient_are_found_without_changing_it(features):
+    import torch
+    from tiny_configs import tiny_config
+    from transformers import default_data_collator
+
+    from citrus_hf import CiTrusForSequenceClassification
+    from citrus_hf.training.trainer import trainable_parameters_without_gradient
+
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2, num_channels=2, head_features=features))
+    model.train()
+    before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    unused = trainable_parameters_without_gradient(model, _rows(), default_data_collator)
+    if features == "encoded":  # the head reads the CNN tokens: the transformer layers after them get no gradient
+        assert unused and all(name.startswith("citrus.encoder.") for name in unused)
+    else:
+        assert unused == []
+    # nothing of the model changed: no gradient left behind, no batch-norm statistic moved, its mode kept
+    assert all(parameter.grad is None for parameter in model.parameters())
+    assert all(torch.equal(tensor, before[name]) for name, tensor in model.state_dict().items())
+    assert model.training
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_finetune_under_two_processes_prints_no_ddp_unused_parameters_warning(tmp_path):
+    output = tmp_path / "ddp_finetune"
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines",
+        "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
+        "-m", "citrus_hf.commands", "finetune", "--output-dir", str(output), "--dataset", "basic_motions",
+        "--model-config", "tiny", "--config-overrides", "sampling_rate=10", "context_length=100", "patch_length=10",
+        "--label-budget", "5", "--recipe", "finetune", "--max-steps", "2", "--per-device-batch-size", "4",
+        "--report-to", "none", "--no-show-progress",
+    ]  # fmt: skip
+    environment = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+    completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "find_unused_parameters" not in completed.stderr, completed.stderr[-3000:]

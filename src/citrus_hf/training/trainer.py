@@ -136,6 +136,13 @@ def train_with_trainer(
     # `TrainingArguments` takes ACCELERATE_MIXED_PRECISION whenever bf16 and fp16 are both False, so "no" must be
     # set after it, or a launch's bf16 would win over `--mixed-precision no` (the Trainer's Accelerator reads this)
     arguments.mixed_precision = precision
+    if arguments.world_size > 1 and not getattr(model, "is_gradient_checkpointing", False):
+        # transformers asks DDP to look for unused parameters in every model not checkpointing its gradients, an
+        # extra pass over the autograd graph at every step, and torch warned on every process that there were none
+        # (a CiTrus task model freezes its one unused parameter, the pre-training mask token); a head that reads the
+        # CNN tokens leaves the transformer layers without gradients, which DDP must then be told to expect
+        collate = data_collator or default_data_collator
+        arguments.ddp_find_unused_parameters = bool(trainable_parameters_without_gradient(model, train, collate))
     history = EvaluationHistoryCallback()
     # its checkpoints are scratch copies for choosing the best step (weights only, deleted after the fit): none to cite
     guard = NonFiniteLossCallback(cites_checkpoints=False, advice=RESTART_ADVICE)
@@ -170,6 +177,36 @@ def train_with_trainer(
         "steps": trainer.state.global_step,
         "trainer": trainer,
     }
+
+
+def trainable_parameters_without_gradient(
+    model: torch.nn.Module,
+    train: TrainingSet | list[dict[str, Any]],
+    data_collator: Callable[[list[dict[str, Any]]], dict[str, Any]],
+) -> list[str]:
+    """The names of `model`'s trainable parameters that its loss on the first two rows of `train` (collated by
+    `data_collator`) gives no gradient: those DDP must be told to expect (`find_unused_parameters`). One forward and
+    backward pass in eval mode (no dropout drawn, no batch-norm statistic moved); the gradients it makes are removed
+    and the model's mode put back, so the model is as it was."""
+    import torch
+
+    batch = data_collator([train[index] for index in range(min(2, len(train)))])
+    trainable = {name: parameter for name, parameter in model.named_parameters() if parameter.requires_grad}
+    kept = {name: parameter.grad for name, parameter in trainable.items()}
+    was_training = model.training
+    model.eval()
+    try:
+        for parameter in trainable.values():
+            parameter.grad = None
+        with torch.enable_grad():
+            outputs = model(**batch)
+            loss = outputs["loss"] if isinstance(outputs, dict) and outputs.get("loss") is not None else outputs[0]
+            loss.float().sum().backward()
+        return [name for name, parameter in trainable.items() if parameter.grad is None]
+    finally:
+        for name, parameter in trainable.items():
+            parameter.grad = kept[name]
+        model.train(was_training)
 
 
 def weighted_cross_entropy(class_weights: Any, guard=None) -> Callable[..., torch.Tensor]:
