@@ -36,7 +36,7 @@ _AUTO = "transformers.models.auto."
 def _register_configs() -> None:
     from transformers.models.auto.configuration_auto import AutoConfig
 
-    from .configuration_citrus import CiTrusConfig
+    from .configuration_citrus import CiTrusConfig, reading_config_of
     from .configuration_citrus_fusion import CiTrusFusionConfig
 
     AutoConfig.register(CiTrusConfig.model_type, CiTrusConfig, exist_ok=True)
@@ -44,7 +44,8 @@ def _register_configs() -> None:
     for config_class in (CiTrusConfig, CiTrusFusionConfig):
         config_class._checkpoint_locator = _bundled_checkpoint
         config_class._typo_hint = _typo_hint
-    _take_bundled_names(AutoConfig)
+    # (AutoConfig reads the file with transformers' own loader: the checkpoint is named to the config this way)
+    _take_bundled_names(AutoConfig, around=reading_config_of)
 
 
 def _bundled_checkpoint(name: str):

@@ -362,6 +362,76 @@ class SerialisesBeforeWriting:
             writer.write(text)
 
 
+# The checkpoint whose config.json is being read (`from_pretrained`'s name or folder; AutoConfig's, which
+# `citrus_hf._auto` sets), so that the warning of a newer citrus-hf's settings can name it: `from_dict` is given the
+# file's contents alone.
+_READING_CONFIG_OF: ContextVar[str | None] = ContextVar("citrus_config_reading_of", default=None)
+
+
+@contextlib.contextmanager
+def reading_config_of(name_or_path: Any, kwargs: Mapping[str, Any] | None = None) -> Iterator[None]:
+    """Within it, a config built from saved values (`from_dict`) is read from the checkpoint `name_or_path` (a folder
+    or Hub id; `kwargs`, the load's other keywords, are taken for the signature of `_auto`'s `around` hooks)."""
+    named = os.fspath(name_or_path) if isinstance(name_or_path, (str, os.PathLike)) else None
+    token = _READING_CONFIG_OF.set(named)
+    try:
+        yield
+    finally:
+        _READING_CONFIG_OF.reset(token)
+
+
+class ReadsVersionRecord:
+    """Mixin of the configs whose config.json records the citrus-hf that wrote it (`_version.VERSION_KEY`, written by
+    `SerialisesBeforeWriting.to_json_file`): reading the file takes the record out (`without_version_record`) and
+    warns of the settings a newer citrus-hf wrote, naming the checkpoint where the load gives it (`from_pretrained`
+    here, AutoConfig's through `reading_config_of`); no dict of the config holds the record (`to_dict`)."""
+
+    records_citrus_version: ClassVar[bool] = True
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, *args, **kwargs):
+        """`PreTrainedConfig.from_pretrained`, reading the file as `pretrained_model_name_or_path`'s
+        (`reading_config_of`). A model's `from_pretrained` loads its config through this one."""
+        with reading_config_of(pretrained_model_name_or_path):
+            return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
+
+    @classmethod
+    def without_version_record(cls, config_dict: dict[str, Any]) -> dict[str, Any]:
+        """`config_dict` (a saved config.json's contents) without the citrus-hf version it records, a record of the file
+        and not a setting, after warning of the settings a newer citrus-hf wrote in it (`say_newer_settings`)."""
+        if VERSION_KEY not in config_dict:
+            return config_dict
+        config_dict = dict(config_dict)
+        cls.say_newer_settings(config_dict, newer_citrus_hf(config_dict.pop(VERSION_KEY)))
+        return config_dict
+
+    @classmethod
+    def say_newer_settings(cls, config_dict: Mapping[str, Any], newer: str | None) -> None:
+        """Warn when a config.json that citrus-hf `newer` (a newer release than this one; None: not newer) wrote
+        holds keys this version does not know: settings of that version, which this one ignores (the model is built
+        without them) until citrus-hf is upgraded. Keys that no version wrote stay silent (metadata people add)."""
+        if newer is None:
+            return
+        known = config_field_names(cls) | set(PreTrainedConfig().to_dict()) | {"auto_map", "custom_pipelines"}
+        unknown = sorted(key for key in config_dict if key not in known and not key.startswith("_"))
+        if unknown:
+            source = _READING_CONFIG_OF.get()
+            file = "This checkpoint's config.json" if source is None else f"The config.json of {source!r}"
+            logger.warning(
+                f"{file} was written by citrus-hf {newer}, newer than this one ({__version__}): its settings "
+                f"{', '.join(map(repr, unknown))} are of that version, and this one ignores them. Upgrade citrus-hf "
+                "(`pip install -U citrus-hf`) to load the model as it was saved."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """`PreTrainedConfig.to_dict`, without the citrus-hf version a saved file records (`_version.VERSION_KEY`,
+        which `CiTrusConfig(**json)` keeps as an attribute): a record of the file, written by `to_json_file`, that
+        would otherwise enter run signatures and cache keys."""
+        output = super().to_dict()
+        output.pop(VERSION_KEY, None)
+        return output
+
+
 def file_for_folder_error(path: str | os.PathLike, holds: str) -> OSError:
     """The refusal of a file given where a loader takes a folder (`from_pretrained("run/model.safetensors")`), which
     transformers took for a malformed Hub id; `holds` says what the folder holds (`"config.json and ..."`)."""
@@ -1340,7 +1410,7 @@ def check_config_dtype(name: str, value: Any) -> None:
 
 
 @strict
-class CiTrusConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfig):
+class CiTrusConfig(ReadsVersionRecord, ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfig):
     r"""
     Configuration of a CiTrus model (Geenjaar & Lu, "CiTrus: Squeezing Extra Performance out of Low-data Bio-signal
     Transfer Learning", AAAI 2025): a residual CNN applied to every patch on its own, followed by a PatchTST-style
@@ -1424,7 +1494,6 @@ class CiTrusConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfi
     """
 
     model_type = CITRUS_MODEL_TYPE
-    records_citrus_version = True  # config.json names the citrus-hf that wrote it (`from_dict` reads it)
     # `locate(name) -> folder | None` for checkpoints shipped inside the citrus_hf package ("citrus-small"); set by
     # the package when it is installed (`citrus_hf._auto`), None in remote code.
     _checkpoint_locator = None
@@ -1510,9 +1579,7 @@ class CiTrusConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfi
         class_label_keywords(kwargs)
         own_fields = cls.__dict__.get("__annotations__", {})
         overrides = {name: kwargs.pop(name) for name in list(kwargs) if name in own_fields}
-        if VERSION_KEY in config_dict:  # a record of the file, not a setting
-            config_dict = dict(config_dict)
-            cls.say_newer_settings(config_dict, newer_citrus_hf(config_dict.pop(VERSION_KEY)))
+        config_dict = cls.without_version_record(config_dict)  # a record of the file, not a setting
         if is_saved_config_dict(config_dict):
             cls.check_saved_contract(config_dict, overrides, "config.json")
             saved_objective = config_dict.get("pretraining_objective")
@@ -1529,22 +1596,6 @@ class CiTrusConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfi
         settled_class_names(config)
         record_head_keywords(config, [*overrides, *kwargs])
         return loaded
-
-    @classmethod
-    def say_newer_settings(cls, config_dict: Mapping[str, Any], newer: str | None) -> None:
-        """Warn when a config.json that citrus-hf `newer` (a newer release than this one; None: not newer) wrote
-        holds keys this version does not know: settings of that version, which this one ignores (the model is built
-        without them) until citrus-hf is upgraded. Keys that no version wrote stay silent (metadata people add)."""
-        if newer is None:
-            return
-        known = config_field_names(cls) | set(PreTrainedConfig().to_dict()) | {"auto_map", "custom_pipelines"}
-        unknown = sorted(key for key in config_dict if key not in known and not key.startswith("_"))
-        if unknown:
-            logger.warning(
-                f"This checkpoint's config.json was written by citrus-hf {newer}, newer than this one ({__version__}): "
-                f"its settings {', '.join(map(repr, unknown))} are of that version, and this one ignores them. "
-                "Upgrade citrus-hf (`pip install -U citrus-hf`) to load the model as it was saved."
-            )
 
     @classmethod
     def check_saved_contract(
@@ -1619,14 +1670,6 @@ class CiTrusConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfi
         ):
             self.auto_map = {**auto_map, "AutoModel": f"{_MODELING_MODULE}.CiTrusModel"}
         return super().save_pretrained(save_directory, push_to_hub=push_to_hub, **kwargs)
-
-    def to_dict(self) -> dict[str, Any]:
-        """`PreTrainedConfig.to_dict`, without the citrus-hf version a saved file records (`_version.VERSION_KEY`,
-        which `CiTrusConfig(**json)` keeps as an attribute): a record of the file, written by `to_json_file`, that
-        would otherwise enter run signatures and cache keys."""
-        output = super().to_dict()
-        output.pop(VERSION_KEY, None)
-        return output
 
     def update(self, config_dict: dict[str, Any]) -> None:
         """`PreTrainedConfig.update`, refusing a misspelt field or another model's name for one

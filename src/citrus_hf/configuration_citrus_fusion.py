@@ -23,6 +23,7 @@ from transformers.configuration_utils import PreTrainedConfig
 from .configuration_citrus import (
     ChecksSaveDirectory,
     CiTrusConfig,
+    ReadsVersionRecord,
     SerialisesBeforeWriting,
     as_finite_real,
     as_integer,
@@ -82,7 +83,7 @@ _SUB_CONFIG_METADATA = ("model_type", "transformers_version", "_name_or_path")
 
 
 @strict
-class CiTrusFusionConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfig):
+class CiTrusFusionConfig(ReadsVersionRecord, ChecksSaveDirectory, SerialisesBeforeWriting, PreTrainedConfig):
     r"""
     Configuration of `CiTrusFusionForSequenceClassification` and `CiTrusFusionForRegression`: one CiTrus encoder per
     modality, each with its own input contract, their pooled embeddings concatenated, and a linear head on top
@@ -142,6 +143,7 @@ class CiTrusFusionConfig(ChecksSaveDirectory, SerialisesBeforeWriting, PreTraine
         replaces its saved one, and the modalities not named keep theirs.
         """
         class_label_keywords(kwargs)
+        config_dict = cls.without_version_record(config_dict)  # the citrus-hf that wrote it: no setting
         own_fields = cls.__dict__.get("__annotations__", {})
         overrides = {name: kwargs.pop(name) for name in list(kwargs) if name in own_fields}
         saved = config_dict.get("modality_configs")

@@ -43,6 +43,7 @@ from transformers.utils import (
 )
 from transformers.utils.hub import hf_api
 
+from ._version import VERSION_KEY
 from .configuration_citrus import (
     CiTrusConfig,
     SerialisesBeforeWriting,
@@ -163,6 +164,7 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
     """
 
     _auto_class: str | None = None
+    records_citrus_version = True  # processor_config.json names the citrus-hf that wrote it (`_from_saved` reads it)
     # The inputs the processor returns, named as transformers processors and `CiTrusFeatureExtractor` name theirs
     # (here each value is a dict modality -> tensor): transformers' `Trainer` reads `model_input_names[0]`, e.g. to
     # measure rows for `group_by_length`, and stopped with an AttributeError without it.
@@ -446,7 +448,15 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
 
     @classmethod
     def from_dict(cls, processor_dict: Mapping[str, Any]) -> CiTrusFusionProcessor:
-        """Inverse of `to_dict`."""
+        """Inverse of `to_dict` (also of the processor_config.json `save_pretrained` writes)."""
+        return cls._from_saved(processor_dict, f"this {PROCESSOR_NAME}")
+
+    @classmethod
+    def _from_saved(cls, processor_dict: Mapping[str, Any], where: str) -> CiTrusFusionProcessor:
+        """`from_dict`, naming the file as `where` in its warnings. Each modality's saved extractor is checked as the
+        extractor's own file is (`CiTrusFeatureExtractor._checked_saved_settings`), as written by the citrus-hf that
+        the processor's file records (`_version.VERSION_KEY`): a newer one's settings are named as such, not as
+        typos, and as of this file, not of a preprocessor_config.json the fusion folder does not hold."""
         extractors = processor_dict.get("feature_extractors") if isinstance(processor_dict, Mapping) else None
         if not isinstance(extractors, Mapping) or not extractors:
             raise ValueError(
@@ -460,9 +470,16 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
                     f"{type(values).__name__}, not the settings a CiTrusFeatureExtractor saves; save the processor "
                     "again with save_pretrained, or build one with from_config(model.config)."
                 )
-        return cls(
-            {name: CiTrusFeatureExtractor.from_dict(copy.deepcopy(dict(values))) for name, values in extractors.items()}
-        )
+        built = {}
+        for name, values in extractors.items():
+            values = copy.deepcopy(dict(values))
+            if "feature_extractor_type" in values:  # saved (`to_dict` writes it): checked as a saved file is
+                if VERSION_KEY in processor_dict:
+                    values[VERSION_KEY] = processor_dict[VERSION_KEY]
+                values, _ = CiTrusFeatureExtractor._checked_saved_settings(values, {}, f"{where} (modality {name!r})")
+                values[CiTrusFeatureExtractor._CHECKED_MARK] = True
+            built[name] = CiTrusFeatureExtractor.from_dict(values)
+        return cls(built)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CiTrusFusionProcessor) and self.to_dict() == other.to_dict()
@@ -534,7 +551,7 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
             values = safe_load_json_file(path)
         except OSError as error:  # transformers' "is not a valid JSON file", naming it: and the fix
             raise OSError(f"{error} Restore it, or save the processor again with save_pretrained.") from None
-        processor = cls.from_dict(values)
+        processor = cls._from_saved(values, f"{str(pretrained_model_name_or_path)!r}: its {PROCESSOR_NAME}")
         model_config = cached_file(
             pretrained_model_name_or_path, CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs
         )
