@@ -14,6 +14,16 @@
    mask token, which only pre-training uses, is frozen). The Trainer's `ddp_find_unused_parameters` is now what one
    forward and backward pass of the model on two training rows finds: False for such a model, True for one whose head
    leaves trainable parameters without a gradient (`head_features="encoded"`: the transformer layers after the CNN).
+4. The fusion model's config.json and processor_config.json recorded no `citrus_hf_version` (the single-modality
+   files do): a newer citrus-hf's settings in them loaded without a word (the config) or were called typos ("does not
+   know ... Correct or remove them", and of "the checkpoint's preprocessor_config.json", a file the fusion folder does
+   not hold). Both record it now, and a newer version's settings are named as such, with the upgrade.
+5. The newer-version warning of a config.json said "This checkpoint's config.json": which checkpoint, a script loading
+   several could not tell. It names the folder or Hub id now, where the load gives it (`from_pretrained` of the
+   config, the model or AutoConfig / AutoModel).
+6. `citrus evaluate`'s CiTrus arms built their regressors unnamed on a set that names its target (the heart-rate sets:
+   `heart_rate`), where `citrus finetune` names the same regressor by the set's name: the two commands' models of one
+   set differed in `config.target_names`. The arms now pass the set's names as finetune does.
 """
 
 from __future__ import annotations
@@ -152,3 +162,136 @@ def test_finetune_under_two_processes_prints_no_ddp_unused_parameters_warning(tm
     completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "find_unused_parameters" not in completed.stderr, completed.stderr[-3000:]
+
+
+# ------------------------------------------------------------ 4, 5. the citrus-hf that wrote a file, and which file
+
+
+def _fusion_folder(folder):
+    from tiny_configs import tiny_config
+
+    from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
+    from citrus_hf.processing_citrus_fusion import CiTrusFusionProcessor
+
+    config = CiTrusFusionConfig(modality_configs={"ecg": tiny_config(), "ppg": tiny_config()}, num_labels=2)
+    config.save_pretrained(folder)
+    CiTrusFusionProcessor.from_config(config).save_pretrained(folder)
+    return folder
+
+
+def _edit(path, **values):
+    import json
+
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    saved.update(values)
+    path.write_text(json.dumps(saved), encoding="utf-8")
+    return saved
+
+
+def _messages(caplog, text: str) -> list[str]:
+    return [record.getMessage() for record in caplog.records if text in record.getMessage()]
+
+
+def test_the_fusion_files_record_the_citrus_hf_that_wrote_them(tmp_path):
+    import json
+
+    from citrus_hf import __version__
+    from citrus_hf._version import VERSION_KEY
+    from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
+    from citrus_hf.processing_citrus_fusion import CiTrusFusionProcessor
+
+    folder = _fusion_folder(tmp_path / "fusion")
+    for name in ("config.json", "processor_config.json"):
+        assert json.loads((folder / name).read_text(encoding="utf-8"))[VERSION_KEY] == __version__
+    config, processor = CiTrusFusionConfig.from_pretrained(folder), CiTrusFusionProcessor.from_pretrained(folder)
+    assert not hasattr(config, VERSION_KEY) and VERSION_KEY not in config.to_dict()
+    assert VERSION_KEY not in processor.to_dict()
+    # (a config built from the file's contents by hand keeps none either)
+    values = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    assert VERSION_KEY not in CiTrusFusionConfig(**values).to_dict()
+
+
+def test_a_newer_citrus_hfs_fusion_settings_say_so_naming_the_folder(tmp_path, caplog):
+    from citrus_hf.configuration_citrus_fusion import CiTrusFusionConfig
+    from citrus_hf.processing_citrus_fusion import CiTrusFusionProcessor
+
+    folder = _fusion_folder(tmp_path / "fusion")
+    _edit(folder / "config.json", citrus_hf_version="99.1.0", some_future_setting=3)
+    saved = _edit(folder / "processor_config.json", citrus_hf_version="99.1.0")
+    saved["feature_extractors"]["ecg"]["future_alignment"] = 1
+    _edit(folder / "processor_config.json", **saved)
+    with caplog.at_level("WARNING"):
+        CiTrusFusionConfig.from_pretrained(folder)
+    (config_message,) = _messages(caplog, f"The config.json of {str(folder)!r} was written by citrus-hf 99.1.0")
+    assert "'some_future_setting'" in config_message and "pip install -U citrus-hf" in config_message
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        CiTrusFusionProcessor.from_pretrained(folder)  # (which reads the config beside it too)
+    (processor_message,) = _messages(caplog, "processor_config.json (modality 'ecg') was written by citrus-hf 99.1.0")
+    assert "'future_alignment'" in processor_message and str(folder) in processor_message
+    assert not _messages(caplog, "does not know") and not _messages(caplog, "preprocessor_config.json")
+
+
+def test_the_newer_version_warning_of_a_config_names_the_checkpoint_on_every_route(tmp_path, caplog):
+    from tiny_configs import tiny_config
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    from citrus_hf import CiTrusConfig, CiTrusForSequenceClassification
+
+    folder = tmp_path / "model"
+    CiTrusForSequenceClassification(tiny_config(num_labels=2)).save_pretrained(folder)
+    _edit(folder / "config.json", citrus_hf_version="99.1.0", some_future_setting=3)
+    loads = (
+        CiTrusConfig.from_pretrained,
+        CiTrusForSequenceClassification.from_pretrained,
+        AutoConfig.from_pretrained,
+        AutoModelForSequenceClassification.from_pretrained,
+    )
+    for load in loads:
+        caplog.clear()
+        with caplog.at_level("WARNING"):
+            load(folder)
+        (message,) = _messages(caplog, "was written by citrus-hf 99.1.0")
+        assert f"The config.json of {str(folder)!r}" in message, (load, message)
+    # a config built from the file's contents alone cannot name it, and says which file it means
+    caplog.clear()
+    import json
+
+    with caplog.at_level("WARNING"):
+        CiTrusConfig.from_dict(json.loads((folder / "config.json").read_text(encoding="utf-8")))
+    (message,) = _messages(caplog, "was written by citrus-hf 99.1.0")
+    assert message.startswith("This checkpoint's config.json")
+
+
+# ------------------------------------------------------------------ 6. evaluate's regressors named as finetune's
+
+
+def test_evaluates_citrus_arms_name_a_regressor_by_the_sets_target_names(monkeypatch):
+    import importlib
+    from types import SimpleNamespace
+
+    from citrus_hf.evaluation.arms import ARMS
+
+    finetune_module = importlib.import_module("citrus_hf.training.finetune")  # (the package names its function so)
+
+    built = {}
+
+    class Built(Exception):
+        pass
+
+    def build(*args, **kwargs):
+        built.update(kwargs, args=args)
+        raise Built
+
+    monkeypatch.setattr(finetune_module, "build_citrus_task_model", build)
+    splits = SimpleNamespace(task="regression", num_channels=1, label_names=None, target_names=["heart_rate"])
+    context = SimpleNamespace(
+        splits=splits,
+        pool_labels=np.array([60.0, 70.0, 80.0, 90.0]),
+        config=SimpleNamespace(recipe="probe"),
+        overrides={},
+    )
+    prepared = {"aligned": (None, None, None), "checkpoint": None, "contract": None, "model_overrides": {}}
+    with pytest.raises(Built):
+        ARMS["citrus-scratch"].run(context, prepared, np.arange(4), 0, None)
+    assert built["target_names"] == ["heart_rate"]

@@ -322,6 +322,8 @@ class CiTrusArm(Arm):
                 **context.overrides,
                 **recipe.head_overrides_for(context.pool_labels[chosen], splits.task),
             },
+            # a regressor named by the set's name of its target ("heart_rate"), as `citrus finetune` names it
+            target_names=splits.target_names,
         )
         if splits.task == REGRESSION:
             model.init_regressor_bias(context.pool_labels[chosen])
