@@ -24,6 +24,9 @@
 6. `citrus evaluate`'s CiTrus arms built their regressors unnamed on a set that names its target (the heart-rate sets:
    `heart_rate`), where `citrus finetune` names the same regressor by the set's name: the two commands' models of one
    set differed in `config.target_names`. The arms now pass the set's names as finetune does.
+7. A regressor's names given twice were refused by the config, the model and the metrics, but a registered set could
+   declare them (`register_dataset(target_names=("heart_rate", "heart_rate"))`), which failed only inside a run, on
+   the regressor's count of names. `register_dataset` refuses it, naming the name.
 """
 
 from __future__ import annotations
@@ -295,3 +298,22 @@ def test_evaluates_citrus_arms_name_a_regressor_by_the_sets_target_names(monkeyp
     with pytest.raises(Built):
         ARMS["citrus-scratch"].run(context, prepared, np.arange(4), 0, None)
     assert built["target_names"] == ["heart_rate"]
+
+
+# ------------------------------------------------------------ 7. a set's target names given twice, refused at once
+
+
+def test_a_dataset_registered_with_a_target_name_twice_is_refused_naming_it():
+    from citrus_hf.data.errors import CitrusDataError
+    from citrus_hf.data.registry import DATASETS, register_dataset
+
+    with pytest.raises(CitrusDataError, match=r"'heart_rate' twice"):
+        register_dataset(
+            name="audit70_twice",
+            description="two names",
+            task="regression",
+            sources=(),
+            splits="by subject",
+            target_names=("heart_rate", "heart_rate"),
+        )
+    assert "audit70_twice" not in DATASETS

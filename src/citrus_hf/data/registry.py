@@ -336,6 +336,13 @@ def register_dataset(
         raise CitrusDataError(f"Dataset {name!r} reads unregistered source(s) {unknown}; register them first.")
     if target_names and task != vocabulary_citrus.REGRESSION:
         raise CitrusDataError(f"Dataset {name!r}: target_names name a regression set's targets; its task is {task!r}.")
+    repeated = sorted({str(target) for target in target_names if list(target_names).count(target) > 1})
+    if repeated:
+        # the regressor's outputs, CSV columns and per-target metrics are keyed by these names: they would collide
+        raise CitrusDataError(
+            f"Dataset {name!r}: target_names gives {', '.join(map(repr, repeated))} twice; give each target a name "
+            "of its own."
+        )
     undeclared = [option for option in nullable if option not in (defaults or {})]
     if undeclared:
         raise CitrusDataError(f"Dataset {name!r}: nullable option(s) {undeclared} are not among its defaults.")
