@@ -14,6 +14,8 @@
    mask token, which only pre-training uses, is frozen). The Trainer's `ddp_find_unused_parameters` is now what one
    forward and backward pass of the model on two training rows finds: False for such a model, True for one whose head
    leaves trainable parameters without a gradient (`head_features="encoded"`: the transformer layers after the CNN).
+   (The launch itself: `test_training.test_finetune_under_two_processes_trains_data_parallel_and_writes_the_folder_once`
+   asserts that no such warning is printed.)
 4. The fusion model's config.json and processor_config.json recorded no `citrus_hf_version` (the single-modality
    files do): a newer citrus-hf's settings in them loaded without a word (the config) or were called typos ("does not
    know ... Correct or remove them", and of "the checkpoint's preprocessor_config.json", a file the fusion folder does
@@ -32,10 +34,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -143,28 +141,6 @@ def test_the_parameters_a_task_model_leaves_without_gradient_are_found_without_c
     assert all(parameter.grad is None for parameter in model.parameters())
     assert all(torch.equal(tensor, before[name]) for name, tensor in model.state_dict().items())
     assert model.training
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def test_finetune_under_two_processes_prints_no_ddp_unused_parameters_warning(tmp_path):
-    output = tmp_path / "ddp_finetune"
-    command = [
-        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines",
-        "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
-        "-m", "citrus_hf.commands", "finetune", "--output-dir", str(output), "--dataset", "basic_motions",
-        "--model-config", "tiny", "--config-overrides", "sampling_rate=10", "context_length=100", "patch_length=10",
-        "--label-budget", "5", "--recipe", "finetune", "--max-steps", "2", "--per-device-batch-size", "4",
-        "--report-to", "none", "--no-show-progress",
-    ]  # fmt: skip
-    environment = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
-    completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    assert "find_unused_parameters" not in completed.stderr, completed.stderr[-3000:]
 
 
 # ------------------------------------------------------------ 4, 5. the citrus-hf that wrote a file, and which file
