@@ -1173,10 +1173,17 @@ def named_outputs(id2label: Mapping[Any, Any] | None) -> list[str] | None:
 
 
 def target_names_of(config: PreTrainedConfig) -> list[str] | None:
-    """The names `config.id2label` gives its `num_targets` outputs (a regressor's targets), or None: placeholders, or
-    names of another count (which the regressors refuse, `check_target_names`)."""
+    """The names `config.id2label` gives a regression's outputs (its targets), or None: placeholders, or names of
+    another count (which the regressors refuse, `check_target_names`). A regressor's outputs are its `num_targets`; a
+    sequence classifier trained as a regressor, transformers' way (`problem_type="regression"`), has `num_labels`
+    outputs, which its `id2label` names: read against `num_targets` (1 by default), a two-output one lost its names."""
     names = named_outputs(config.id2label)
-    return names if names is not None and len(names) == config.num_targets else None
+    if names is None:
+        return None
+    outputs = {config.num_targets}
+    if getattr(config, "problem_type", None) == REGRESSION:
+        outputs.add(config.num_labels)
+    return names if len(names) in outputs else None
 
 
 def check_target_names(config: PreTrainedConfig, model_class: str) -> None:
@@ -1681,8 +1688,9 @@ class CiTrusConfig(ReadsVersionRecord, ChecksSaveDirectory, SerialisesBeforeWrit
         "the names id2label gives a regressor's num_targets outputs", "id2label=[...] (one name per target)"
     )
     def target_names(self) -> list[str] | None:
-        """The names of a regressor's `num_targets` outputs (`"heart_rate"`), which its pipeline, `citrus predict`,
-        model card and ONNX export report them by: `id2label`'s, when it names one per target; None when it holds
+        """The names of a regressor's `num_targets` outputs (`"heart_rate"`; a classifier's `num_labels` ones with
+        `problem_type="regression"`), which its pipeline, `citrus predict`, model card and ONNX export report them by:
+        `id2label`'s, when it names one per target; None when it holds
         transformers' placeholders (`LABEL_0`, ...: unnamed, reported as `target` / `target_0`, ...)."""
         return target_names_of(self)
 

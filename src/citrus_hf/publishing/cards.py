@@ -240,8 +240,8 @@ def _labels_row(config: CiTrusConfig | CiTrusFusionConfig) -> tuple[str, str]:
 def _targets_row(config: CiTrusConfig | CiTrusFusionConfig, outputs: int) -> tuple[str, str]:
     """The "Targets" row of a regressor's table: the number of outputs and, where the config names them
     (`target_names`, from its `id2label`), each output's index with its name."""
-    names = getattr(config, "target_names", None) if outputs == config.num_targets else None
-    if not names:
+    names = getattr(config, "target_names", None)
+    if not names or len(names) != outputs:
         return "Targets", str(outputs)
     return "Targets", f"{outputs} (" + ", ".join(f"{i}: {_format_value(name)}" for i, name in enumerate(names)) + ")"
 
