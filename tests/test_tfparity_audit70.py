@@ -4,9 +4,11 @@ classifier trained as a regressor), checked against CiTrus on tiny configs."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
+import torch
 from tiny_configs import tiny_config
 
-from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForRegression, CiTrusForSequenceClassification
 
 NAMES = {0: "heart_rate", 1: "breathing_rate"}
 
@@ -38,3 +40,42 @@ def test_the_model_card_names_a_classifier_regressors_targets():
 
     model = CiTrusForSequenceClassification(tiny_config(id2label=NAMES, problem_type="regression"))
     assert "2 (0: heart_rate, 1: breathing_rate)" in str(build_model_card(model))
+
+
+def _batchnorm_classifier() -> CiTrusForSequenceClassification:
+    return CiTrusForSequenceClassification(tiny_config(num_labels=3, norm_type="batchnorm")).train()
+
+
+def test_batchnorm_training_on_a_single_token_says_what_to_do():
+    """PatchTST's BatchNorm trap: one window of one patch (a batch of one short recording) in training reached torch's
+    "Expected more than 1 value per channel when training"."""
+    model = _batchnorm_classifier()
+    with pytest.raises(ValueError, match=r"one token.*batch_size|norm_type='layernorm'"):
+        model(torch.randn(1, 1, 20), labels=torch.tensor([0]))
+    model.eval()  # the running statistics need no batch
+    assert model(torch.randn(1, 1, 20)).logits.shape == (1, 3)
+
+
+def test_batchnorm_running_variance_is_not_pulled_to_zero_by_a_single_signal_token():
+    """With padding, the masked BatchNorm took one signal token's variance (0) as the batch's and moved the running
+    variance towards 0 at every such step (5 steps: 1.0 -> 0.59), so the model in eval mode divided by a shrinking
+    spread; torch's own BatchNorm refuses such a batch. Now it is refused too, the statistics untouched."""
+    model = _batchnorm_classifier()
+    norms = [module.norm for module in model.modules() if type(module).__name__ == "CiTrusNorm"]
+    before = [norm.running_var.clone() for norm in norms]
+    padded = torch.cat([torch.randn(1, 1, 20), torch.zeros(1, 1, 180)], dim=-1)
+    patch_mask = torch.tensor([[1] + [0] * 9])
+    with pytest.raises(ValueError, match="one token"):
+        model(padded, patch_mask=patch_mask, labels=torch.tensor([0]))
+    assert all(torch.equal(norm.running_var, old) for norm, old in zip(norms, before))
+    # two signal tokens in the batch are statistics enough
+    two = torch.cat([padded, padded])
+    model(two, patch_mask=torch.cat([patch_mask, patch_mask]), labels=torch.tensor([0, 1]))
+
+
+def test_batchnorm_with_a_cls_token_or_layernorm_takes_a_single_patch():
+    # the CLS token is a second token; layer norm needs no batch
+    with_cls = CiTrusForSequenceClassification(tiny_config(num_labels=3, norm_type="batchnorm", pooling="cls")).train()
+    with_cls(torch.randn(1, 1, 20), labels=torch.tensor([0]))
+    CiTrusForSequenceClassification(tiny_config(num_labels=3)).train()(torch.randn(1, 1, 20), labels=torch.tensor([0]))
+    CiTrusForRegression(tiny_config(norm_type="batchnorm")).eval()(torch.randn(1, 1, 20))

@@ -3075,6 +3075,29 @@ class CiTrusModel(CiTrusPreTrainedModel):
             return None
         return keep[:, None, :]
 
+    def _check_batch_statistics(
+        self, patch_mask: torch.Tensor | None, batch_size: int, num_channels: int, num_patches: int
+    ) -> None:
+        """Refuse a training batch that gives BatchNorm one token to take its statistics over (one window of one
+        patch and one channel, or one signal patch among padding): one value has no spread. torch's BatchNorm refused
+        it from deep inside its kernel ("Expected more than 1 value per channel when training"), and the statistics
+        taken over the signal tokens of a padded batch (`CiTrusNorm`) took that variance, 0, into the running
+        variance without a word (five such steps: 1.0 -> 0.59), which the model in eval mode then divides by.
+        `patch_mask` `(B, P)` (checked, or None: no padding)."""
+        cls = int(self.cls_token is not None)
+        tokens = batch_size * (num_patches + cls)  # per channel
+        if tokens * num_channels > 1 and patch_mask is not None:  # the signal patches only (the one sync)
+            tokens = int(patch_mask.sum()) + batch_size * cls
+        if tokens * num_channels > 1:
+            return
+        raise ValueError(
+            "norm_type='batchnorm' takes its training statistics over the batch's signal tokens, and this batch holds "
+            "at most one token (one window of one channel and one patch of signal), which has no spread to normalise by. "
+            "Train on batches of at least two windows (per_device_train_batch_size >= 2, with "
+            "dataloader_drop_last=True where the last batch would hold one) or on longer windows; in inference, "
+            "call `model.eval()` (the running statistics need no batch); norm_type='layernorm' has no such limit."
+        )
+
     def _can_keep_positions(self) -> bool:
         """Whether `positions_to_keep` gives exactly the full pass's outputs at those positions: it needs a
         transformer, channel-independent attention (criss-cross heads need every channel's query at a patch) and,
@@ -3177,6 +3200,8 @@ class CiTrusModel(CiTrusPreTrainedModel):
                 num_patches, self.config.d_model, encoded_states.device, encoded_states.dtype
             )
             attention_mask = token_keep = None
+            if self.config.norm_type == "batchnorm" and self.training and not _is_tracing():
+                self._check_batch_statistics(patch_mask, batch_size, num_channels, num_patches)
             if patch_mask is not None:
                 keep = patch_mask
                 if self.cls_token is not None:
