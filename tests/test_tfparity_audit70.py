@@ -79,3 +79,46 @@ def test_batchnorm_with_a_cls_token_or_layernorm_takes_a_single_patch():
     with_cls(torch.randn(1, 1, 20), labels=torch.tensor([0]))
     CiTrusForSequenceClassification(tiny_config(num_labels=3)).train()(torch.randn(1, 1, 20), labels=torch.tensor([0]))
     CiTrusForRegression(tiny_config(norm_type="batchnorm")).eval()(torch.randn(1, 1, 20))
+
+
+def _routes_to_a_new_head(folder, **keywords):
+    from citrus_hf import AutoModelForTimeSeriesRegression, CiTrusConfig
+
+    return [
+        lambda: CiTrusForRegression.from_pretrained(folder, ignore_mismatched_sizes=True, **keywords),
+        lambda: AutoModelForTimeSeriesRegression.from_pretrained(folder, ignore_mismatched_sizes=True, **keywords),
+        lambda: CiTrusForRegression.from_pretrained(
+            folder, config=CiTrusConfig.from_pretrained(folder, **keywords), ignore_mismatched_sizes=True
+        ),
+    ]
+
+
+def test_a_new_head_of_another_target_count_on_a_named_regressor_drops_the_saved_names(tmp_path):
+    """transformers' `from_pretrained(path, num_labels=5, ignore_mismatched_sizes=True)` on a checkpoint naming 3
+    classes resets `id2label` (its head is new); a regressor that `citrus finetune` named (`heart_rate`) loaded with
+    `num_targets=2` for a new head was refused instead, advising `id2label=['heart_rate']`: one name for two targets,
+    which is refused in turn."""
+    CiTrusForRegression(tiny_config(id2label=["heart_rate"])).save_pretrained(tmp_path)
+    for load in _routes_to_a_new_head(tmp_path, num_targets=2):
+        model = load()
+        assert model.regressor.out_features == 2 and model.config.target_names is None
+        assert "heart_rate" not in model.config.id2label.values()
+    # names given for the new head are taken, and the saved count keeps the saved names
+    for load in _routes_to_a_new_head(tmp_path, num_targets=2, id2label=["heart_rate", "breathing_rate"]):
+        assert load().config.target_names == ["heart_rate", "breathing_rate"]
+    assert CiTrusForRegression.from_pretrained(tmp_path, num_targets=1).config.target_names == ["heart_rate"]
+
+
+def test_a_fusion_regressor_of_another_target_count_drops_the_saved_names(tmp_path):
+    from citrus_hf import CiTrusModel
+    from citrus_hf.modeling_citrus_fusion import CiTrusFusionForRegression
+
+    encoders = {"a": CiTrusModel(tiny_config()), "b": CiTrusModel(tiny_config())}
+    CiTrusFusionForRegression.from_encoders(encoders, id2label=["heart_rate"]).save_pretrained(tmp_path)
+    model = CiTrusFusionForRegression.from_pretrained(tmp_path, num_targets=2, ignore_mismatched_sizes=True)
+    assert model.regressor.out_features == 2 and model.config.target_names is None
+
+
+def test_too_few_target_names_are_refused_with_advice_that_can_be_followed():
+    with pytest.raises(ValueError, match=r"or one name per target \(2 names in id2label\)"):
+        CiTrusForRegression(tiny_config(num_targets=2, id2label=["heart_rate"]))

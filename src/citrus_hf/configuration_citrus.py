@@ -1197,10 +1197,16 @@ def check_target_names(config: PreTrainedConfig, model_class: str) -> None:
     names = named_outputs(config.id2label)
     if names is not None and len(names) != config.num_targets:
         shown = ", ".join(map(repr, names[:6])) + (", ..." if len(names) > 6 else "")
+        # too many names: keep the first; too few (their first ones would be as few again): name every target
+        per_target = (
+            f"id2label={names[: config.num_targets]!r}"
+            if len(names) > config.num_targets
+            else f"{config.num_targets} names in id2label"
+        )
         raise ValueError(
             f"id2label names {len(names)} outputs ({shown}), and {model_class} has num_targets={config.num_targets}: "
             f"a regressor's id2label names its targets, one per output. Pass num_targets={len(names)} for "
-            f"{len(names)} targets, or one name per target (id2label={names[: config.num_targets]!r})."
+            f"{len(names)} targets, or one name per target ({per_target})."
         )
 
 
@@ -1250,6 +1256,28 @@ def class_label_keywords(kwargs: dict[str, Any]) -> None:
         # transformers sets `label2id=` after construction, beside the saved (or placeholder) `id2label`, which
         # would then name the head's outputs and call the classes given "stale"
         kwargs["id2label"] = id2label_from_label2id(kwargs["label2id"], kwargs.get("num_labels"))
+
+
+def without_stale_target_names(
+    config_dict: dict[str, Any], overrides: Mapping[str, Any], kwargs: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A saved regressor's `config_dict` for `from_dict`'s keywords (`overrides`: the config's own fields, `kwargs`:
+    the inherited ones), without its target names where `num_targets` asks for a head of another size and no names
+    are given for it: transformers' `from_pretrained(path, num_labels=5, ignore_mismatched_sizes=True)` resets a saved
+    `id2label` of 3 names the same way. Kept, the names of a regressor `citrus finetune` named (`heart_rate`) beside
+    `num_targets=2` were refused on every route, with advice (one name) that is refused in turn."""
+    if "num_targets" not in overrides or HEAD_SIZE_KEYWORDS & ({*kwargs, *overrides} - {"num_targets"}):
+        return config_dict
+    names = named_outputs(id2label_from_names(config_dict.get("id2label")))
+    saved_targets = config_dict.get("num_targets", 1)
+    if names is None or len(names) != saved_targets or overrides["num_targets"] == saved_targets:
+        return config_dict  # no names, or a classifier's classes (`replace_head=True` settles those)
+    logger.warning(
+        f"num_targets={overrides['num_targets']!r} asks for a new head in place of the checkpoint's {saved_targets} "
+        f"named target(s) ({', '.join(map(repr, names))}): its outputs are unnamed. Name them with id2label=[...]."
+    )
+    placeholders = {index: f"LABEL_{index}" for index in range(2)}  # (every config's default: two classes)
+    return {**config_dict, "id2label": placeholders, "label2id": {name: index for index, name in placeholders.items()}}
 
 
 def settle_class_labels(config: PreTrainedConfig, kwargs: Mapping[str, Any]) -> None:
@@ -1596,6 +1624,7 @@ class CiTrusConfig(ReadsVersionRecord, ChecksSaveDirectory, SerialisesBeforeWrit
         # transformers sets only the keywords the config has as attributes and drops the rest without a word, so a
         # typo (`from_pretrained(path, sample_rate=250)`) would keep the saved value; the model classes refuse it
         check_misspelt_fields(cls, kwargs)
+        config_dict = without_stale_target_names(config_dict, overrides, kwargs)
         with building_from_dict():
             loaded = super().from_dict({**config_dict, **overrides}, **kwargs)
         config = loaded[0] if isinstance(loaded, tuple) else loaded

@@ -49,6 +49,7 @@ from .configuration_citrus import (
     settle_class_labels,
     settled_class_names,
     target_names_of,
+    without_stale_target_names,
 )
 from .vocabulary_citrus import FUSION_MODEL_TYPE, as_bool
 
@@ -167,6 +168,7 @@ class CiTrusFusionConfig(ReadsVersionRecord, ChecksSaveDirectory, SerialisesBefo
             overrides["modality_configs"] = merged
         # a misspelt field (`head_dropot=0.2`) would be dropped without a word, as in `CiTrusConfig.from_dict`
         _check_extra_keywords(cls, kwargs)
+        config_dict = without_stale_target_names(config_dict, overrides, kwargs)
         with building_from_dict():
             loaded = super().from_dict({**config_dict, **overrides}, **kwargs)
         config = loaded[0] if isinstance(loaded, tuple) else loaded
