@@ -122,3 +122,31 @@ def test_a_fusion_regressor_of_another_target_count_drops_the_saved_names(tmp_pa
 def test_too_few_target_names_are_refused_with_advice_that_can_be_followed():
     with pytest.raises(ValueError, match=r"or one name per target \(2 names in id2label\)"):
         CiTrusForRegression(tiny_config(num_targets=2, id2label=["heart_rate"]))
+
+
+@pytest.mark.parametrize(
+    ("saved_problem", "saved_labels"),
+    [("regression", torch.tensor([0.5, 1.0])), ("multi_label_classification", torch.tensor([[1.0, 0.0], [0.0, 1.0]]))],
+)
+def test_class_indices_for_a_head_under_a_saved_problem_type_name_that_problem_type(
+    tmp_path, saved_problem, saved_labels
+):
+    """transformers' trap: `problem_type` is inferred from the first batch and saved; a new head of another size on
+    that checkpoint (`num_labels=4, ignore_mismatched_sizes=True`) keeps it, and class indices were refused as
+    regression targets ("set num_labels in the config to the number of targets", which it was) or as multi-label
+    targets, without a word of the problem_type that decided it."""
+    model = CiTrusForSequenceClassification(
+        tiny_config(num_labels=saved_labels.shape[-1] if saved_labels.dim() > 1 else 1)
+    )
+    model(torch.randn(2, 1, 200), labels=saved_labels)
+    assert model.config.problem_type == saved_problem
+    model.save_pretrained(tmp_path)
+    new_head = CiTrusForSequenceClassification.from_pretrained(tmp_path, num_labels=4, ignore_mismatched_sizes=True)
+    with pytest.raises(
+        ValueError, match=rf"problem_type='{saved_problem}'.*problem_type='single_label_classification'"
+    ):
+        new_head(torch.randn(2, 1, 200), labels=torch.tensor([0, 3]))
+    with pytest.raises(ValueError, match="problem_type="):  # bool labels too (torch has no `round` for them)
+        new_head(torch.randn(2, 1, 200), labels=torch.tensor([True, False]))
+    new_head.config.problem_type = "single_label_classification"  # the fix it names
+    assert new_head(torch.randn(2, 1, 200), labels=torch.tensor([0, 3])).loss.isfinite()

@@ -4244,6 +4244,32 @@ def _at_least_float32(logits: torch.Tensor) -> torch.Tensor:
     return logits.to(torch.promote_types(logits.dtype, torch.float32))
 
 
+def _check_labels_fit_problem_type(problem_type: str | None, labels: torch.Tensor, num_labels: int) -> None:
+    """Refuse class indices, one per window `(batch,)` / `(batch, 1)`, under a config's `problem_type` that needs
+    `(batch, num_labels)` targets (a regression or multi-label head of several outputs), naming that `problem_type`.
+    transformers infers it from the first batch and saves it, and a new head of another size on the checkpoint
+    (`from_pretrained(path, num_labels=4, ignore_mismatched_sizes=True)`) keeps it: class indices were then refused
+    as targets of the wrong shape, the regression's error advising to set `num_labels` (which the caller had). One
+    regression target per window that is no class index keeps that error, which its fix is."""
+    one_per_window = labels.dim() == 1 or (labels.dim() == 2 and labels.shape[1] == 1)
+    if problem_type not in (REGRESSION, "multi_label_classification") or num_labels == 1 or not one_per_window:
+        return
+    values = labels.double()  # (bool labels have no `round`)
+    if problem_type == REGRESSION and (
+        _is_tracing() or not ((values == values.round()) & (values >= 0) & (values < num_labels)).all()
+    ):
+        return
+    needs = f"{num_labels} targets per window" if problem_type == REGRESSION else f"{num_labels} multi-hot targets"
+    raise ValueError(
+        f"The config's problem_type={problem_type!r} (saved with a checkpoint, or inferred from a first batch) takes "
+        f"{needs}, labels of shape (batch, {num_labels}), and these labels hold one value per window (shape "
+        f"{tuple(labels.shape)}). For class indices set problem_type='single_label_classification' "
+        "(`model.config.problem_type = 'single_label_classification'`, or `from_pretrained(..., "
+        "problem_type='single_label_classification')`); for one output per window, num_labels=1; otherwise pass one "
+        "column per output."
+    )
+
+
 def classification_loss(config: PreTrainedConfig, logits: torch.Tensor, labels) -> torch.Tensor:
     """transformers' classification loss by `config.problem_type`, with errors that say what is wrong with the labels.
 
@@ -4257,6 +4283,7 @@ def classification_loss(config: PreTrainedConfig, logits: torch.Tensor, labels) 
     problem_type = config.problem_type
     check_problem_type(problem_type, num_labels)
     labels = _as_labels(labels, logits)
+    _check_labels_fit_problem_type(problem_type, labels, num_labels)
     if problem_type is None:
         if num_labels == 1:
             problem_type = REGRESSION
