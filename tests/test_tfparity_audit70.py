@@ -150,3 +150,18 @@ def test_class_indices_for_a_head_under_a_saved_problem_type_name_that_problem_t
         new_head(torch.randn(2, 1, 200), labels=torch.tensor([True, False]))
     new_head.config.problem_type = "single_label_classification"  # the fix it names
     assert new_head(torch.randn(2, 1, 200), labels=torch.tensor([0, 3])).loss.isfinite()
+
+
+def test_a_cnn_backbone_returns_the_states_it_is_asked_for():
+    """transformers' outputs hold what `output_hidden_states` / `output_attentions` ask for, one hidden state per
+    layer and the final output (a model of no layers: the final output alone; no attention weights: an empty tuple).
+    `backbone="cnn"` gave None for both, so `outputs.hidden_states[-1]` failed on None."""
+    from citrus_hf import CiTrusModel
+
+    config = tiny_config(backbone="cnn", num_labels=2)
+    outputs = CiTrusModel(config).eval()(torch.randn(2, 1, 200), output_hidden_states=True, output_attentions=True)
+    assert len(outputs.hidden_states) == 1 and torch.equal(outputs.hidden_states[-1], outputs.last_hidden_state)
+    assert outputs.attentions == ()
+    classified = CiTrusForSequenceClassification(config).eval()(torch.randn(2, 1, 200), output_hidden_states=True)
+    assert len(classified.hidden_states) == 1
+    assert CiTrusModel(config).eval()(torch.randn(2, 1, 200)).hidden_states is None  # not asked: none

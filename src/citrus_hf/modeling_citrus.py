@@ -755,10 +755,10 @@ class CiTrusModelOutput(ModelOutput):
         token_mask (`torch.BoolTensor` of shape `(batch_size, num_channels, num_patches)`, *optional*):
             True where a patch was replaced by the mask token.
         hidden_states (`tuple(torch.FloatTensor)`, *optional*): the input of every transformer layer and the final
-            output, each `(batch_size, num_channels, num_tokens, d_model)`.
+            output, each `(batch_size, num_channels, num_tokens, d_model)` (`backbone="cnn"`: the final output alone).
         attentions (`tuple(torch.FloatTensor)`, *optional*): with `output_attentions=True`, the attention weights of
-            every transformer layer after the softmax, each `(batch_size * num_channels, num_time_heads, num_tokens,
-            num_tokens)`: one row per channel's sequence (channel by channel within each example, as PatchTST
+            every transformer layer after the softmax (none for `backbone="cnn"`: an empty tuple), each
+            `(batch_size * num_channels, num_time_heads, num_tokens, num_tokens)`: one row per channel's sequence (channel by channel within each example, as PatchTST
             flattens them), attending over that channel's tokens. Every `attn_implementation` returns them: a call
             that asks for them computes its attention eagerly (the same outputs; SDPA returns no weights).
             `num_time_heads` is `num_attention_heads`, or for `attention_type="criss_cross"` the heads that attend
@@ -3194,7 +3194,11 @@ class CiTrusModel(CiTrusPreTrainedModel):
         encoded_states = self.embed_patches(patches, token_mask)  # (B, C, P, D)
 
         if self.encoder is None:
-            hidden_states, all_hidden_states, all_attentions, all_channel_attentions = encoded_states, None, None, None
+            # no transformer layer: the CNN tokens are the final output, and nothing attends. What was asked for is
+            # returned as transformers' models of no layers return it (not None, which `hidden_states[-1]` fails on).
+            hidden_states, all_channel_attentions = encoded_states, None
+            all_hidden_states = (encoded_states,) if output_hidden_states else None
+            all_attentions = () if output_attentions else None
         else:
             hidden_states = encoded_states + sinusoidal_positions(
                 num_patches, self.config.d_model, encoded_states.device, encoded_states.dtype
@@ -3892,9 +3896,10 @@ def _feature_states(outputs: CiTrusModelOutput, features: str) -> list[torch.Ten
         return [outputs.encoded_states]
     if features == "context":
         return [outputs.last_hidden_state]
-    if outputs.hidden_states is None:  # backbone="cnn": the CNN tokens are all there is
+    if outputs.hidden_states is None:  # an output without them: the CNN tokens are what is left
         return [outputs.encoded_states]
-    # hidden_states[0] is the CNN tokens plus positions; the CNN tokens themselves stand in for it.
+    # hidden_states[0] is the CNN tokens plus positions (backbone="cnn": the CNN tokens, its only state); the CNN
+    # tokens themselves stand in for it.
     return [outputs.encoded_states, *outputs.hidden_states[1:]]
 
 
