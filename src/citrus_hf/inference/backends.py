@@ -52,6 +52,7 @@ transformers, and onnxruntime where present.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import hashlib
 import importlib.util
@@ -356,19 +357,10 @@ class InferenceBackend:
         global _RAN_INFERENCE
         _RAN_INFERENCE = True  # see `_start_clean_in_forked_child`
         shares = min(self.batch_threads, len(input_values) // MIN_WINDOWS_PER_THREAD)
-        # Inference runs the model in eval mode (no dropout) and gives it back in the mode it came in: a caller that
-        # predicts in the middle of training keeps training with dropout.
-        model = self.model
-        training = model is not None and model.training
-        if training:
-            model.eval()
-        try:
+        with _in_eval_mode(self.model):
             if shares <= 1:
                 return self._forward(input_values, patch_mask, in_share=False)
             return _run_in_shares(self._forward, input_values, patch_mask, shares)
-        finally:
-            if training:
-                model.train()
 
     def _forward(self, input_values: torch.Tensor, patch_mask: torch.Tensor | None, in_share: bool) -> torch.Tensor:
         """The output for `(batch, channels, time)` windows; `in_share`: called on one share of a split batch, in a
@@ -377,6 +369,44 @@ class InferenceBackend:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+# The models inference runs now, by `id`: how many calls run each and the modules it found in training mode, which the
+# last of those calls puts back in it (`_in_eval_mode`). Forgotten in a forked child (`_start_clean_in_forked_child`).
+_EVAL_HOLDS: dict[int, tuple[int, list[torch.nn.Module]]] = {}
+_EVAL_HOLDS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _in_eval_mode(model: torch.nn.Module | None) -> Iterator[None]:
+    """Runs `model` (None: a path that runs no PyTorch module) in eval mode (no dropout), then gives each of its modules
+    back the mode it came in: a caller that predicts in the middle of training keeps training with dropout, and an
+    encoder it keeps in eval mode under a training head (`model.train(); model.citrus.eval()`) stays so, where a
+    `model.train()` afterwards had put every module in training mode. Calls from several threads share one switch: the
+    first puts the model in eval mode and the last gives the modes back, where each call had switched on its own and
+    a call ending put the model back in training mode while another thread's call was running on it, whose windows
+    then went through dropout."""
+    if model is None:
+        yield
+        return
+    key = id(model)
+    with _EVAL_HOLDS_LOCK:
+        calls, training = _EVAL_HOLDS.get(key, (0, []))
+        if not calls:
+            training = [module for module in model.modules() if module.training]
+            if training:
+                model.eval()
+        _EVAL_HOLDS[key] = (calls + 1, training)
+    try:
+        yield
+    finally:
+        with _EVAL_HOLDS_LOCK:
+            calls, training = _EVAL_HOLDS.pop(key)
+            if calls > 1:
+                _EVAL_HOLDS[key] = (calls - 1, training)
+            else:
+                for module in training:
+                    module.training = True  # the flag alone: `train()` would set every submodule's too
 
 
 # One pool per share count, kept for the process: each of its threads runs its PyTorch operators on one core for
@@ -428,7 +458,13 @@ def _run_in_shares(forward, input_values: torch.Tensor, patch_mask: torch.Tensor
     pool = _share_pool(shares)
     parts = input_values.tensor_split(shares)
     masks = [None] * shares if patch_mask is None else patch_mask.tensor_split(shares)
-    return torch.cat(list(pool.map(forward, parts, masks, [True] * shares)))
+    # Each share runs in the caller's context (a copy each: one context cannot be entered by two threads at once): the
+    # model reads context variables its caller set, such as `windows_of_checked_recordings`, without which a split
+    # pass of a wide recording's windows was refused as `(batch, time, channels)` where the same pass in one thread ran.
+    contexts = [contextvars.copy_context() for _ in range(shares)]
+    return torch.cat(
+        list(pool.map(lambda context, part, mask: context.run(forward, part, mask, True), contexts, parts, masks))
+    )
 
 
 # whether this process has run a model through a backend (its OpenMP threads started): see below
@@ -447,9 +483,11 @@ def _start_clean_in_forked_child() -> None:
     one thread, as PyTorch's own DataLoader workers do. The backends a model or a pipeline kept (ONNX Runtime's
     sessions hold threads too) are dropped on their first use in the child (`_BackendCache`) and built again there,
     with one thread."""
-    global _SHARE_POOLS, _SHARE_POOLS_LOCK, _BUILDING
+    global _SHARE_POOLS, _SHARE_POOLS_LOCK, _BUILDING, _EVAL_HOLDS, _EVAL_HOLDS_LOCK
     _SHARE_POOLS = {}
     _SHARE_POOLS_LOCK = threading.Lock()
+    _EVAL_HOLDS = {}
+    _EVAL_HOLDS_LOCK = threading.Lock()
     _BUILDING = threading.RLock()
     if _RAN_INFERENCE:
         torch.set_num_threads(1)
