@@ -96,3 +96,14 @@ def test_windows_of_a_checked_recording_are_taken_whether_or_not_the_batch_is_sp
         alone = load_backend(model, "torch", batch_threads=1)(windows)
         split = load_backend(model, "torch", batch_threads=2)(windows)
     torch.testing.assert_close(split, alone)
+
+
+def test_the_finiteness_check_gives_each_module_back_its_own_mode():
+    """`non_finite_problem` on windows ran the model in eval mode and then called `model.train()`, which put an encoder
+    the caller kept in eval mode under a training head into training mode."""
+    model, windows = _classifier_and_windows()
+    model.train()
+    model.citrus.eval()
+    modes = {name: module.training for name, module in model.named_modules()}
+    assert model.non_finite_problem(windows) is None
+    assert {name: module.training for name, module in model.named_modules()} == modes

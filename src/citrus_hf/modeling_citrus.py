@@ -1705,14 +1705,17 @@ def non_finite_in(
         return f"{bad} of its {total} weights are NaN or infinite"
     if input_values is None:
         return None
-    was_training = model.training
+    # each module's own flag is given back: `model.train()` afterwards would also put an encoder the caller keeps in
+    # eval mode under a training head into training mode
+    training = [module for module in model.modules() if module.training]
     model.eval()
     try:
         # a pre-training model draws its mask: from a seed of its own, the caller's random stream left as it was
         with torch.no_grad(), isolated_rng(input_values.device, 0):
             outputs = model(input_values=input_values, return_dict=True, **inputs)
     finally:
-        model.train(was_training)
+        for module in training:
+            module.training = True
     for name in ("loss", "logits", "last_hidden_state"):
         value = outputs.get(name) if isinstance(outputs, Mapping) else None
         if isinstance(value, torch.Tensor):
