@@ -23,7 +23,7 @@ from ..vocabulary_citrus import as_bool
 from .budgets import missing_groups
 from .errors import CitrusDataError
 from .fetch import archive_path
-from .plans import BuildContext, BuildPlan, resolve_options, row_sizes, write_plan
+from .plans import BuildContext, BuildPlan, code_digest, resolve_options, row_sizes, write_plan
 from .recording_folders import files_under
 from .recordings import UNKNOWN_SUBJECT
 from .registry import DATASETS, get_dataset_spec, get_source, source_archives
@@ -98,6 +98,10 @@ def build_dataset(
             f"{type(plan).__name__}; a builder returns a BuildPlan(features, generator, splits) "
             "(citrus_hf.data.plans.BuildPlan)."
         )
+    if not spec.of_the_package:
+        # `datasets` keys the rows by the cache key it is given alone, so a builder of one's own edited and registered
+        # again (a notebook cell run twice, which the registry takes) read its old rows back from the cache
+        plan.cache_key = (*plan.cache_key, f"code={code_digest(spec.builder, plan.generator)}")
     if not spec.offline:
         # The local files enter the cache key through their names, sizes and modification times; files in symlinked
         # folders too (`files_under`), which the builders read, so a change there rebuilds the set.

@@ -269,6 +269,43 @@ def fingerprint(name: str, version: str, options: dict, archives: tuple[str, ...
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
+def code_digest(*functions: Callable[..., Any]) -> str:
+    """A digest of what `functions` (a builder of one's own and its generator) compute, for the cache key of the set
+    they build: `datasets`' own hash of each (`Hasher`: a function defined in a notebook or inside another is pickled
+    whole, with the values its closure holds and the functions it reaches), its bytecode (an importable module's
+    function is pickled by its name alone) and the source file of its module (the helpers it calls there). The
+    package's own builders are keyed by their version instead (`DatasetSpec.version`)."""
+    import sys
+
+    from datasets.fingerprint import Hasher
+
+    digest = hashlib.sha256()
+    for function in functions:
+        try:
+            digest.update(Hasher.hash(function).encode())
+        except Exception:  # noqa: BLE001 - what dill cannot pickle is still told apart by its code and module below
+            digest.update(type(function).__qualname__.encode())
+        code = getattr(getattr(function, "func", function), "__code__", None)  # (a partial: its function's)
+        if code is not None:
+            _digest_code(digest, code)
+        source = getattr(sys.modules.get(getattr(function, "__module__", None) or ""), "__file__", None)
+        if source and os.path.isfile(source):
+            digest.update(Path(source).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _digest_code(digest, code) -> None:
+    """Add what `code` computes to `digest`: its bytecode, names and constants, the code objects among them (nested
+    functions, comprehensions) in the same way, not by their repr, which holds a memory address."""
+    digest.update(code.co_code)
+    digest.update(repr(code.co_names).encode())
+    for constant in code.co_consts:
+        if hasattr(constant, "co_code"):
+            _digest_code(digest, constant)
+        else:
+            digest.update(repr(constant).encode())
+
+
 def write_plan(
     name: str,
     version: str,
@@ -400,6 +437,7 @@ __all__ = [
     "SPLIT_NAMES",
     "BuildContext",
     "BuildPlan",
+    "code_digest",
     "dataset_features",
     "fingerprint",
     "resolve_options",

@@ -219,7 +219,8 @@ class DatasetSpec:
         sources: names of the :class:`Source` entries it reads.
         splits: how the splits are made (documentation).
         defaults: builder options and their defaults (window and hop in seconds, seeds, fractions).
-        version: builder version; part of the cache key, bump it whenever the output changes.
+        version: builder version; part of the cache key, bump it whenever the output changes (a set of one's own is
+            keyed by its builder's and generator's code too, `plans.code_digest`: edited, it is built again).
         target_names: a regression set's names of its targets (``("heart_rate",)``), which a regressor fine-tuned on
             it records as its ``id2label`` (``config.target_names``), so that its outputs say what they are; empty:
             unnamed (``target``).
