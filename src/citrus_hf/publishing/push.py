@@ -164,8 +164,8 @@ def _publish_folder(
     """The one publishing pipeline: `write` the files into a fresh folder, `check` them, then create the repository
     (and the branch `revision`) and upload the folder as one commit, which deletes the files of the repository that
     match `replaces` and that the folder does not hold again (another kind of checkpoint's, `_FULL_MODEL_FILES` /
-    `_ADAPTER_FILES`). `private` and `create_pr` come checked (`_checked_switches`, which its callers run before they
-    contact the Hub)."""
+    `_ADAPTER_FILES`, and an adapter's extractor of an earlier push). `private` and `create_pr` come checked
+    (`_checked_switches`, which its callers run before they contact the Hub)."""
     from huggingface_hub import HfApi
 
     if repo_id.count("/") != 1:
@@ -631,7 +631,9 @@ def push_adapter_to_hub(
     Args:
         peft_model: the model returned by `apply_lora` (or `load_adapter`).
         repo_id: `"namespace/name"`; created if missing (`private` applies only then).
-        feature_extractor: saved as `preprocessor_config.json`: the alignment the adapter was trained with.
+        feature_extractor: saved as `preprocessor_config.json`: the alignment the adapter was trained with. None:
+            the repository keeps no `preprocessor_config.json` of an earlier push (the loaders align as the
+            adapter's task config says, as they do its folder).
         revision: branch to commit to (created from `main` if missing; a tag or a commit id is refused); `None` =
             `main`.
         commit_message, token, create_pr: as in `huggingface_hub.HfApi.upload_folder`.
@@ -711,7 +713,10 @@ def push_adapter_to_hub(
         commit_message=commit_message,
         token=token,
         create_pr=create_pr,
-        replaces=_FULL_MODEL_FILES,
+        # an earlier push's extractor (another adapter's, or the full model's this push replaces) is deleted unless
+        # this one writes its own: left in place, the pipeline aligned this adapter's inputs with it, where the
+        # adapter's own folder aligns them as its task config says
+        replaces=(*_FULL_MODEL_FILES, FEATURE_EXTRACTOR_NAME),
     )
 
 
