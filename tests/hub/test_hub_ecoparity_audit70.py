@@ -54,3 +54,63 @@ def test_an_adapter_pushed_without_an_extractor_leaves_none_of_an_earlier_push(m
     assert "preprocessor_config.json" not in result["without_extractor"]
     assert "adapter_config.json" in result["over_model"] and "config.json" not in result["over_model"]
     assert "preprocessor_config.json" not in result["over_model"]
+
+
+TRAINER_REPO = f"{DEFAULT_USER}/citrus-tiny-trainer-kinds"
+
+TRAINER_SCRIPT = """
+import json, numpy as np, torch
+from datasets import Dataset
+from huggingface_hub import HfApi
+from transformers import AutoModelForSequenceClassification, Trainer, TrainingArguments
+from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf.training.lora import apply_lora, load_adapter
+
+api = HfApi()
+files = lambda: sorted(api.list_repo_files("__REPO__"))
+rng = np.random.default_rng(0)
+rows = Dataset.from_dict(
+    {"input_values": rng.standard_normal((8, 1, 200)).astype(np.float32), "labels": [i % 3 for i in range(8)]}
+)
+classifier = lambda: CiTrusForSequenceClassification.from_pretrained("pretrained", num_labels=3)
+
+def push(model, folder):
+    args = TrainingArguments(
+        folder, max_steps=1, per_device_train_batch_size=4, use_cpu=True, report_to="none", hub_model_id="__REPO__"
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=rows)
+    trainer.train()
+    trainer.push_to_hub()
+    return trainer.model.eval()
+
+push(apply_lora(classifier(), verbose=False), "adapter")
+full = push(classifier(), "full")
+after_full = files()
+x = torch.randn(2, 1, 200)
+with torch.no_grad():
+    loaded = AutoModelForSequenceClassification.from_pretrained("__REPO__").eval()
+    same = torch.allclose(loaded(input_values=x).logits, full(input_values=x).logits, atol=1e-6)
+push(apply_lora(classifier(), verbose=False), "adapter_again")
+after_adapter = files()
+print("RESULT:", json.dumps({
+    "after_full": after_full, "same": same, "after_adapter": after_adapter,
+    "loads_as_adapter": type(load_adapter(None, "__REPO__")).__name__,
+}))
+"""
+
+
+def test_the_trainers_push_replaces_the_other_kind_of_checkpoint(make_hub_client, tmp_path):
+    """`Trainer.push_to_hub` uploads its output folder and deletes nothing: a full model pushed where a LoRA adapter
+    was left the adapter's files beside it, and the repository was refused by the Auto classes as "a CiTrus LoRA
+    adapter" (whose advice, `load_adapter`, loaded the old adapter), and an adapter pushed over a model left the
+    model's files. A push of one kind now deletes the other kind's files, as `citrus push` and `push_to_hub` do."""
+    torch.manual_seed(0)
+    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
+    result = client_result(make_hub_client(tmp_path)(TRAINER_SCRIPT.replace("__REPO__", TRAINER_REPO)))
+    adapter_files = {"adapter_config.json", "adapter_model.safetensors", "citrus_task_config.json"}
+    assert {"config.json", "model.safetensors"} <= set(result["after_full"])
+    assert not adapter_files & set(result["after_full"])
+    assert result["same"]
+    assert adapter_files <= set(result["after_adapter"])
+    assert not {"config.json", "model.safetensors"} & set(result["after_adapter"])
+    assert result["loads_as_adapter"].startswith("Peft")

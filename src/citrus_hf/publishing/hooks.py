@@ -108,6 +108,7 @@ def register_trainer_cards() -> None:
     cannot be reached. Idempotent."""
     from transformers.trainer import Trainer
 
+    _trainer_push_replaces_the_other_kind(Trainer)
     _trainer_hub_errors(Trainer)
     draft_card = Trainer.create_model_card
     if getattr(draft_card, "_citrus_card", False):
@@ -480,6 +481,46 @@ def _trainer_repo_id(trainer, args, kwargs) -> str:
         or trainer.args.hub_model_id
         or Path(trainer.args.output_dir).absolute().name
     )
+
+
+def _trainer_push_replaces_the_other_kind(trainer_class: type) -> None:
+    """`Trainer.push_to_hub` of a CiTrus-family model (or a LoRA adapter of one) then deletes the files of the other
+    kind of checkpoint from the repository (`push.delete_the_other_kind`), as `citrus push` does in its commit: the
+    Trainer's upload deletes nothing, so a full model pushed where an adapter was left the adapter beside it (the
+    Auto classes refused the repository as an adapter, and their advice loaded the old one), and an adapter pushed
+    over a model left the model's files. Idempotent."""
+    original = trainer_class.push_to_hub
+    if getattr(original, "_citrus_replaces_kind", False):
+        return
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def push_to_hub(self, *args, **kwargs):
+        pushed = original(self, *args, **kwargs)
+        if _trainer_model(self) is None or not self.is_world_process_zero():
+            return pushed
+        from .push import delete_the_other_kind
+
+        given = signature.bind(self, *args, **kwargs).arguments
+        token = given.get("token", self.args.hub_token)
+
+        def delete(_=None) -> None:
+            delete_the_other_kind(
+                self.hub_model_id,
+                self.args.output_dir,
+                _trainer_peft_model(self) is not None,
+                revision=given.get("revision") or self.args.hub_revision,
+                token=token,
+            )
+
+        if given.get("blocking", True):
+            delete()
+        else:  # after the upload, which runs in the background (a future)
+            pushed.add_done_callback(delete)
+        return pushed
+
+    push_to_hub._citrus_replaces_kind = True  # (`functools.wraps` passes it on to a wrapper of this one)
+    trainer_class.push_to_hub = push_to_hub
 
 
 def _trainer_hub_errors(trainer_class: type) -> None:

@@ -277,6 +277,30 @@ _FULL_MODEL_FILES = ("config.json", *_MODEL_WEIGHT_FILES)
 _ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin", "citrus_task_config.json")
 
 
+def delete_the_other_kind(
+    repo_id: str, folder: str | os.PathLike, adapter: bool, *, revision: str | None, token: str | bool | None
+) -> None:
+    """Delete from `repo_id` (on the branch `revision`) the files of the other kind of checkpoint than the one just
+    uploaded from `folder` (`adapter`: a LoRA adapter's, else a full model's), those `folder` does not hold: what
+    `_publish_folder(replaces=...)` does in its commit, for an upload that deletes nothing (`Trainer.push_to_hub`)."""
+    from fnmatch import fnmatch
+
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    patterns = _FULL_MODEL_FILES if adapter else _ADAPTER_FILES
+    stale = [
+        path
+        for path in api.list_repo_files(repo_id, revision=revision)
+        if "/" not in path and any(fnmatch(path, pattern) for pattern in patterns) and not Path(folder, path).exists()
+    ]
+    if stale:
+        kind = "full model" if adapter else "LoRA adapter"
+        api.delete_files(
+            repo_id, stale, revision=revision, commit_message=f"Delete the files of the {kind} this push replaces"
+        )
+
+
 def default_preprocessor(model: PreTrainedModel):
     """The feature extractor matching a CiTrus model's input contract (`CiTrusFeatureExtractor.from_config`), or a
     fusion model's processor (`CiTrusFusionProcessor.from_config`), to publish when none was given or saved, so that
@@ -720,4 +744,4 @@ def push_adapter_to_hub(
     )
 
 
-__all__ = ["default_preprocessor", "push_adapter_to_hub", "push_to_hub", "save_pipeline_code"]
+__all__ = ["default_preprocessor", "delete_the_other_kind", "push_adapter_to_hub", "push_to_hub", "save_pipeline_code"]
