@@ -68,3 +68,20 @@ def test_a_set_built_again_with_the_same_code_is_read_from_the_cache(tmp_path, r
     registered_set("audit70_same", 0)
     assert _first_values("audit70_same", tmp_path) == first
     assert sorted(path.name for path in tmp_path.rglob("*.arrow")) == cached
+
+
+@pytest.mark.parametrize(
+    ("label_of", "said"),
+    [(lambda i: i, r"label 2"), (lambda i: -3, r"label -3"), (lambda i: "c", r"label 'c'")],
+)
+def test_a_label_outside_the_sets_class_names_is_named_with_the_fix(tmp_path, registered_set, label_of, said):
+    """A builder of one's own that yields a label its features' `ClassLabel` does not hold stopped with `datasets`'
+    own words ("Class label 2 greater than configured num_classes 2", "Invalid string class label c") from deep inside
+    its encoder, naming neither the set, the split nor the class names."""
+    from citrus_hf.data import CitrusDataError, build_dataset
+
+    registered_set("audit70_labels", 0, label_of=label_of)
+    refused = rf"The train split of dataset 'audit70_labels' yields a {said}, which is none of its 2 classes "
+    refused += r"\['a', 'b'\] \(ids 0 to 1\)"
+    with pytest.raises(CitrusDataError, match=refused):
+        build_dataset("audit70_labels", cache_dir=tmp_path)

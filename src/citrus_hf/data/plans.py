@@ -346,7 +346,7 @@ def write_plan(
             # datasets wraps whatever the generator raised; our own errors already name the file and the fix, and
             # the builders' ValueErrors name the option at fault ("a 1e-06 s window at 1000 Hz holds no sample")
             if isinstance(error.__cause__, (CitrusDataError, ValueError)):
-                raise error.__cause__ from None
+                raise _label_error(error.__cause__, plan.features, name, split) or error.__cause__ from None
             raise
         except ValueError as error:
             if "corresponds to no data" not in str(error):  # datasets' words for a split that produced no row
@@ -363,6 +363,26 @@ def write_plan(
         for key, value in (info or {}).items():
             setattr(dataset.info, key, Version(value) if key == "version" else value)
     return DatasetDict(splits)
+
+
+def _label_error(error: Exception, features: Any, name: str, split: str) -> CitrusDataError | None:
+    """`datasets`' refusal of a label its `ClassLabel` does not hold ("Class label 2 greater than configured
+    num_classes 2", said of -3 too; "Invalid string class label c"), raised from deep inside its encoder and naming
+    neither the set, the split nor the classes, as a one-line error that does; None for any other error."""
+    import re
+
+    from datasets import ClassLabel
+
+    found = re.match(r"(?:Class label (-?\d+) |Invalid string class label (.+)$)", str(error))
+    column = features.get("label") if isinstance(features, Mapping) else None
+    if found is None or not isinstance(column, ClassLabel):
+        return None
+    label = int(found.group(1)) if found.group(1) is not None else repr(found.group(2))
+    return CitrusDataError(
+        f"The {split} split of dataset {name!r} yields a label {label}, which is none of its {column.num_classes} "
+        f"classes {column.names} (ids 0 to {column.num_classes - 1}); yield one of those ids or names, or give the "
+        "features every class name (`dataset_features(label_names=...)`)."
+    )
 
 
 def row_shapes(column) -> tuple[Any, Any]:
