@@ -59,7 +59,8 @@ def test_an_adapter_pushed_without_an_extractor_leaves_none_of_an_earlier_push(m
 TRAINER_REPO = f"{DEFAULT_USER}/citrus-tiny-trainer-kinds"
 
 TRAINER_SCRIPT = """
-import json, numpy as np, torch
+import json, time
+import numpy as np, torch
 from datasets import Dataset
 from huggingface_hub import HfApi
 from transformers import AutoModelForSequenceClassification, Trainer, TrainingArguments
@@ -74,13 +75,19 @@ rows = Dataset.from_dict(
 )
 classifier = lambda: CiTrusForSequenceClassification.from_pretrained("pretrained", num_labels=3)
 
-def push(model, folder):
+def push(model, folder, blocking=True):
     args = TrainingArguments(
         folder, max_steps=1, per_device_train_batch_size=4, use_cpu=True, report_to="none", hub_model_id="__REPO__"
     )
     trainer = Trainer(model=model, args=args, train_dataset=rows)
     trainer.train()
-    trainer.push_to_hub()
+    pushed = trainer.push_to_hub(blocking=blocking)
+    if not blocking:  # the deletion follows the upload in the background
+        pushed.result()
+        for _ in range(100):
+            if "config.json" not in files():
+                break
+            time.sleep(0.1)
     return trainer.model.eval()
 
 push(apply_lora(classifier(), verbose=False), "adapter")
@@ -90,7 +97,7 @@ x = torch.randn(2, 1, 200)
 with torch.no_grad():
     loaded = AutoModelForSequenceClassification.from_pretrained("__REPO__").eval()
     same = torch.allclose(loaded(input_values=x).logits, full(input_values=x).logits, atol=1e-6)
-push(apply_lora(classifier(), verbose=False), "adapter_again")
+push(apply_lora(classifier(), verbose=False), "adapter_again", blocking=False)
 after_adapter = files()
 print("RESULT:", json.dumps({
     "after_full": after_full, "same": same, "after_adapter": after_adapter,

@@ -502,9 +502,11 @@ def _trainer_push_replaces_the_other_kind(trainer_class: type) -> None:
         from .push import delete_the_other_kind
 
         given = signature.bind(self, *args, **kwargs).arguments
-        token = given.get("token", self.args.hub_token)
+        token = given.get("token") or self.args.hub_token
 
-        def delete(_=None) -> None:
+        def delete(upload=None) -> None:
+            if upload is not None and upload.exception() is not None:
+                return  # the upload failed: the repository keeps what it had
             delete_the_other_kind(
                 self.hub_model_id,
                 self.args.output_dir,
