@@ -233,7 +233,7 @@ def test_sleep_edf_rows_name_their_channels_and_units_and_a_night_in_mv_is_read_
                     unit=unit, scale=scale)  # fmt: skip
     options = dict(data_dir=str(data), download=False, cache_dir=str(tmp_path / "cache"), fractions=FRACTIONS)
     ds = build_dataset("sleep_edf", max_wake_edge_minutes=None, **options)
-    assert get_dataset_spec("sleep_edf").version == get_dataset_spec("sleep_edf_2s").version == "1.1.0"
+    assert get_dataset_spec("sleep_edf").version == get_dataset_spec("sleep_edf_2s").version == "1.1.1"
     rows = [row for split in ds.values() for row in split.with_format("numpy")]
     assert all(list(row["channel_names"]) == list(SLEEP_EDF_CHANNELS) for row in rows)
     assert all(list(row["channel_units"]) == ["µV"] * 3 for row in rows)

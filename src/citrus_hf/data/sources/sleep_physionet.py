@@ -541,6 +541,8 @@ for _name, _description, _window_seconds, _channels in (
         ),
         nullable=("max_wake_edge_minutes",),  # None keeps every wake epoch (`sleep_edf_windows`)
         # 1.1.0: only whole epochs inside one stage (no window across two, none twice), point-event and AASM stages;
-        # the channel_names / channel_units columns, every night's voltages in µV
-        version="1.1.0",
+        # the channel_names / channel_units columns, every night's voltages in µV; 1.1.1: an EDF+ start keeps its
+        # fraction of a second (the first record's time-keeping annotation), which moves a hypnogram's offset to its
+        # PSG where the two fractions differ, so a build cached before that is built again
+        version="1.1.1",
     )(_build)
