@@ -3,8 +3,9 @@
 One loop for one CPU, one GPU, several GPUs or several machines: run the same command under `accelerate launch
 --num_processes N` and every process trains on its own shard of the data (data-parallel, gradients averaged by
 DDP). Mixed precision (bf16 / fp16), gradient accumulation (every optimizer step accumulates its
-`gradient_accumulation_steps` micro-batches, running on across an epoch's end, so that it equals a step of one batch
-that many times larger), warm-up + cosine learning rate, checkpoints with
+`gradient_accumulation_steps` micro-batches, running on across an epoch's end; its loss is the mean of the
+micro-batches' losses, each a mean over its own scored patches, so it equals a step of one batch that many times larger
+only where every micro-batch scores as many patches), warm-up + cosine learning rate, checkpoints with
 `Accelerator.save_state` every `save_steps` optimizer steps, an exact `resume_from` (the resumed run ends with the
 same weights as an uninterrupted one), TensorBoard logs (loss, learning rate, validation loss and a figure of a masked
 window with its reconstruction), and at the end `save_pretrained` of the model and its feature extractor. Where the
@@ -920,7 +921,7 @@ def _accelerator(args: PretrainArguments, config: CiTrusConfig):
         # sync_with_dataloader=False: Accelerate otherwise ends every epoch with an optimizer step of the micro-batches
         # left (one of two, say) whose loss it still divides by the accumulation count, a step of fewer windows at a
         # fraction of the gradient; the accumulation runs on into the next epoch instead, so that every optimizer step
-        # holds `accumulation` micro-batches, as one batch that many times larger would.
+        # holds `accumulation` micro-batches (each weighed as a whole: a mean over its own scored patches).
         gradient_accumulation_plugin=GradientAccumulationPlugin(num_steps=accumulation, sync_with_dataloader=False),
         log_with="tensorboard" if args.report_to == "tensorboard" else None,
         project_dir=str(args.output_dir),
