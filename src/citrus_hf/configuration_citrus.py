@@ -286,6 +286,12 @@ class MissingSubfolderError(OSError):
     replaced by a hint about the network (`missing_subfolder_error`)."""
 
 
+def checkpoint_read(name_or_path: str | os.PathLike, subfolder: str | None = None) -> str:
+    """The folder (or Hub id and path in it) that `from_pretrained(name_or_path, subfolder=subfolder)` reads, as
+    messages name it: `subfolder` joined on, where messages named the parent whose `run/` held the faulty file."""
+    return os.path.join(os.fspath(name_or_path), subfolder) if subfolder else os.fspath(name_or_path)
+
+
 def missing_subfolder_error(folder: str | os.PathLike, subfolder: str) -> MissingSubfolderError:
     """The refusal of `from_pretrained(folder, subfolder=...)` where the local `folder` (a bundled checkpoint's too)
     has no such subfolder, naming the ones it has."""
@@ -372,12 +378,28 @@ _READING_CONFIG_OF: ContextVar[str | None] = ContextVar("citrus_config_reading_o
 def reading_config_of(name_or_path: Any, kwargs: Mapping[str, Any] | None = None) -> Iterator[None]:
     """Within it, a config built from saved values (`from_dict`) is read from the checkpoint `name_or_path` (a folder
     or Hub id; `kwargs`, the load's other keywords, are taken for the signature of `_auto`'s `around` hooks)."""
-    named = os.fspath(name_or_path) if isinstance(name_or_path, (str, os.PathLike)) else None
+    subfolder = (kwargs or {}).get("subfolder")
+    named = checkpoint_read(name_or_path, subfolder) if isinstance(name_or_path, (str, os.PathLike)) else None
     token = _READING_CONFIG_OF.set(named)
     try:
         yield
     finally:
         _READING_CONFIG_OF.reset(token)
+
+
+# False while a config.json is read only to check something against it (the fusion processor reads its model's): the
+# newer-version warning is said where the config itself is loaded, not again on each such read.
+_SAY_NEWER_SETTINGS: ContextVar[bool] = ContextVar("citrus_say_newer_settings", default=True)
+
+
+@contextlib.contextmanager
+def newer_settings_unsaid() -> Iterator[None]:
+    """Within it, configs read from a newer citrus-hf's files do not warn of its settings (`say_newer_settings`)."""
+    token = _SAY_NEWER_SETTINGS.set(False)
+    try:
+        yield
+    finally:
+        _SAY_NEWER_SETTINGS.reset(token)
 
 
 class ReadsVersionRecord:
@@ -392,7 +414,7 @@ class ReadsVersionRecord:
     def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, *args, **kwargs):
         """`PreTrainedConfig.from_pretrained`, reading the file as `pretrained_model_name_or_path`'s
         (`reading_config_of`). A model's `from_pretrained` loads its config through this one."""
-        with reading_config_of(pretrained_model_name_or_path):
+        with reading_config_of(pretrained_model_name_or_path, kwargs):
             return super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
 
     @classmethod
@@ -410,18 +432,24 @@ class ReadsVersionRecord:
         """Warn when a config.json that citrus-hf `newer` (a newer release than this one; None: not newer) wrote
         holds keys this version does not know: settings of that version, which this one ignores (the model is built
         without them) until citrus-hf is upgraded. Keys that no version wrote stay silent (metadata people add)."""
-        if newer is None:
+        if newer is None or not _SAY_NEWER_SETTINGS.get():
             return
-        known = config_field_names(cls) | set(PreTrainedConfig().to_dict()) | {"auto_map", "custom_pipelines"}
-        unknown = sorted(key for key in config_dict if key not in known and not key.startswith("_"))
+        unknown = cls.unknown_setting_names(config_dict)
         if unknown:
             source = _READING_CONFIG_OF.get()
             file = "This checkpoint's config.json" if source is None else f"The config.json of {source!r}"
             logger.warning(
                 f"{file} was written by citrus-hf {newer}, newer than this one ({__version__}): its settings "
-                f"{', '.join(map(repr, unknown))} are of that version, and this one ignores them. Upgrade citrus-hf "
+                f"{', '.join(unknown)} are of that version, and this one ignores them. Upgrade citrus-hf "
                 "(`pip install -U citrus-hf`) to load the model as it was saved."
             )
+
+    @classmethod
+    def unknown_setting_names(cls, config_dict: Mapping[str, Any]) -> list[str]:
+        """The keys of a saved `config_dict` that this version's config does not know, as messages show them
+        (`'name'`), sorted; private keys (`_...`) are left out."""
+        known = config_field_names(cls) | set(PreTrainedConfig().to_dict()) | {"auto_map", "custom_pipelines"}
+        return [repr(key) for key in sorted(config_dict) if key not in known and not key.startswith("_")]
 
     def to_dict(self) -> dict[str, Any]:
         """`PreTrainedConfig.to_dict`, without the citrus-hf version a saved file records (`_version.VERSION_KEY`,
@@ -1008,10 +1036,19 @@ def check_classification_head(config: PreTrainedConfig) -> None:
             )
     check_problem_type(config.problem_type, config.num_labels)
     if not _BUILDING_FROM_DICT.get():  # `from_dict` checks the names it ends with (`settled_class_names`)
-        _check_distinct_class_names(config.id2label)
+        _check_distinct_class_names(config.id2label, _names_targets(config))
 
 
-def _check_distinct_class_names(id2label: Mapping[Any, Any] | None) -> None:
+def _names_targets(config: PreTrainedConfig) -> bool:
+    """Whether `config.id2label` names a regression's targets (a regressor's `num_targets` of more than one, or a
+    `problem_type="regression"` head), not a classifier's classes: the refusals then say "targets"."""
+    if getattr(config, "problem_type", None) == REGRESSION:
+        return True
+    num_targets = getattr(config, "num_targets", 1)
+    return num_targets != 1 and isinstance(config.id2label, Mapping) and len(config.id2label) == num_targets
+
+
+def _check_distinct_class_names(id2label: Mapping[Any, Any] | None, targets: bool = False) -> None:
     """Refuse an `id2label` that names one class twice ({0: "a", 1: "a", 2: "b"}, a typo in a hand-written list): a
     pipeline's scores and `citrus predict`'s probability columns are keyed by name, so the two classes collapse into
     one and a probability is lost without a word (`label2id`, its inverse, would keep one id of the two). The mirror
@@ -1028,9 +1065,13 @@ def _check_distinct_class_names(id2label: Mapping[Any, Any] | None) -> None:
     repeated = {name: ids for name, ids in ids_by_name.items() if len(ids) > 1}
     if repeated:
         shown = "; ".join(f"{name!r} names the ids {ids}" for name, ids in repeated.items())
+        # (a regressor's names were refused in a classifier's words: "classes", "probability columns")
+        outputs, merged = (
+            ("targets", "columns and metrics") if targets else ("classes", "scores and probability columns")
+        )
         raise ValueError(
-            f"`id2label` gives one name to several classes ({shown}): each output of the head needs a name of its "
-            "own, or their scores and probability columns merge. Correct the repeated name(s) in `id2label`."
+            f"`id2label` gives one name to several {outputs} ({shown}): each output of the head needs a name of its "
+            f"own, or their {merged} merge. Correct the repeated name(s) in `id2label`."
         )
 
 
@@ -1242,7 +1283,7 @@ def settled_class_names(config: PreTrainedConfig) -> None:
     (`from_pretrained(path, id2label=[...])`), transformers' way to correct a config from the Hub or a read-only
     folder."""
     reconcile_label2id(config)
-    _check_distinct_class_names(config.id2label)
+    _check_distinct_class_names(config.id2label, _names_targets(config))
 
 
 def class_label_keywords(kwargs: dict[str, Any]) -> None:

@@ -178,6 +178,17 @@ class CiTrusFusionConfig(ReadsVersionRecord, ChecksSaveDirectory, SerialisesBefo
         return loaded
 
     @classmethod
+    def unknown_setting_names(cls, config_dict: Mapping[str, Any]) -> list[str]:
+        """`ReadsVersionRecord.unknown_setting_names`, with those of every modality's sub-config (`'name' (modality
+        'ecg')`): a newer citrus-hf's encoder settings sit there, where only the top-level keys were looked at."""
+        names = super().unknown_setting_names(config_dict)
+        saved = config_dict.get("modality_configs")
+        for modality, values in sorted(saved.items()) if isinstance(saved, Mapping) else ():
+            if isinstance(values, Mapping):
+                names += [f"{name} (modality {modality!r})" for name in CiTrusConfig.unknown_setting_names(values)]
+        return names
+
+    @classmethod
     def get_config_dict(
         cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs
     ) -> tuple[dict[str, Any], dict[str, Any]]:

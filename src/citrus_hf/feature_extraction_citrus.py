@@ -48,6 +48,7 @@ from .configuration_citrus import (
     check_derived_keywords,
     check_normalization_statistics,
     check_size_limits,
+    checkpoint_read,
     closest_field_hint,
     config_value,
     derived_setting,
@@ -1188,6 +1189,7 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
     def get_feature_extractor_dict(cls, pretrained_model_name_or_path, **kwargs):
         """The transformers method, which also takes the name of a bundled checkpoint ("citrus-small") and checks the
         saved settings (`_checked_saved_settings`), naming the checkpoint in its messages."""
+        subfolder = kwargs.get("subfolder")  # (transformers takes it out of the keywords it returns)
         try:
             values, kwargs = lookup_checkpoint(
                 cls, super().get_feature_extractor_dict, pretrained_model_name_or_path, **kwargs
@@ -1200,7 +1202,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 raise
             raise OSError(hint) from None
         values, kwargs = cls._checked_saved_settings(
-            values, kwargs, f"{str(pretrained_model_name_or_path)!r}: its preprocessor_config.json"
+            values,
+            kwargs,
+            f"{checkpoint_read(pretrained_model_name_or_path, subfolder)!r}: its preprocessor_config.json",
         )
         lookup = {key: kwargs[key] for key in CHECKPOINT_LOOKUP_KWARGS if key in kwargs}
         return {**values, cls._CHECKED_MARK: True, cls._ORIGIN_MARK: (pretrained_model_name_or_path, lookup)}, kwargs

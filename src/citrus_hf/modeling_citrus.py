@@ -2373,13 +2373,13 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         )
         if not isinstance(config_dict, dict):
             raise ValueError(
-                f"{name!r}: config.json holds a JSON {type(config_dict).__name__}, not the object of settings "
+                f"{folder!r}: config.json holds a JSON {type(config_dict).__name__}, not the object of settings "
                 "`save_pretrained` writes; save the checkpoint again."
             )
         model_type = config_dict.get("model_type")
         # (a `config=` object or a keyword override states the field itself; a fusion config checks its modalities)
         if model_type == cls.config_class.model_type == CiTrusConfig.model_type and "config" not in kwargs:
-            CiTrusConfig.check_saved_contract(config_dict, kwargs, f"{name!r}: config.json")
+            CiTrusConfig.check_saved_contract(config_dict, kwargs, f"{folder!r}: config.json")
         if model_type == cls.config_class.model_type and os.path.isdir(folder) and not weights_only:
             given = kwargs.get("config")
             if given is None:

@@ -43,13 +43,15 @@ from transformers.utils import (
 )
 from transformers.utils.hub import hf_api
 
-from ._version import VERSION_KEY
+from ._version import VERSION_KEY, __version__, newer_citrus_hf
 from .configuration_citrus import (
     CiTrusConfig,
     SerialisesBeforeWriting,
     check_checkpoint_reference,
     check_save_directory,
+    checkpoint_read,
     file_for_folder_error,
+    newer_settings_unsaid,
     refuse_second_run,
 )
 from .configuration_citrus_fusion import (
@@ -470,6 +472,7 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
                     f"{type(values).__name__}, not the settings a CiTrusFeatureExtractor saves; save the processor "
                     "again with save_pretrained, or build one with from_config(model.config)."
                 )
+        cls._say_unknown_settings(processor_dict, where)
         built = {}
         for name, values in extractors.items():
             values = copy.deepcopy(dict(values))
@@ -480,6 +483,27 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
                 values[CiTrusFeatureExtractor._CHECKED_MARK] = True
             built[name] = CiTrusFeatureExtractor.from_dict(values)
         return cls(built)
+
+    @classmethod
+    def _say_unknown_settings(cls, processor_dict: Mapping[str, Any], where: str) -> None:
+        """Warn of the keys of a saved processor that `to_dict` does not write, which the load ignores (as the
+        extractor's and the config's readers do, where they were ignored without a word): a newer citrus-hf's settings
+        where that version wrote the file, else keys to correct or remove."""
+        known = {"processor_type", "processor_class", "feature_extractors", "auto_map", VERSION_KEY}
+        unknown = [repr(key) for key in sorted(processor_dict) if key not in known and not key.startswith("_")]
+        if not unknown:
+            return
+        newer = newer_citrus_hf(processor_dict.get(VERSION_KEY))
+        if newer:
+            logger.warning(
+                f"{where} was written by citrus-hf {newer}, newer than this one ({__version__}): its settings "
+                f"{', '.join(unknown)} are of that version, and this one ignores them. Upgrade citrus-hf "
+                "(`pip install -U citrus-hf`) to align recordings as that version does."
+            )
+        else:
+            logger.warning(
+                f"{where} has settings {cls.__name__} does not know, ignored: {', '.join(unknown)}. Correct or remove them."
+            )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CiTrusFusionProcessor) and self.to_dict() == other.to_dict()
@@ -551,12 +575,15 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
             values = safe_load_json_file(path)
         except OSError as error:  # transformers' "is not a valid JSON file", naming it: and the fix
             raise OSError(f"{error} Restore it, or save the processor again with save_pretrained.") from None
-        processor = cls._from_saved(values, f"{str(pretrained_model_name_or_path)!r}: its {PROCESSOR_NAME}")
+        shown = checkpoint_read(pretrained_model_name_or_path, hub_kwargs.get("subfolder"))
+        processor = cls._from_saved(values, f"{shown!r}: its {PROCESSOR_NAME}")
         model_config = cached_file(
             pretrained_model_name_or_path, CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs
         )
         if model_config is not None:
-            config = CiTrusFusionConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
+            # read to check the processor against it: its newer-version warning is the model's load's to say
+            with newer_settings_unsaid():
+                config = CiTrusFusionConfig.from_pretrained(pretrained_model_name_or_path, **hub_kwargs)
             processor._refuse_channel_counts_the_heads_refuse(config)
             processor.check_model(config)
         return processor

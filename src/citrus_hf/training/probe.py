@@ -334,6 +334,13 @@ def checked_probe_dataset(model, dataset, task: str, fitting: bool = False):
     heads = {CLASSIFICATION: "classifier", REGRESSION: "regressor"}
     if task not in heads:
         raise ValueError(f"`task` must be 'classification' or 'regression', got {task!r}.")
+    if hasattr(model, heads[CLASSIFICATION]) and getattr(model.config, "problem_type", None) == REGRESSION:
+        # a sequence classifier trained as a regressor, transformers' way: was told its task is "classification"
+        # (task="regression"), or fitted classes to its targets (task="classification")
+        raise ValueError(
+            f"This {type(model).__name__} is a regressor (its config's problem_type is 'regression'), whose head the "
+            "probe does not fit; fit a CiTrusForRegression(config) with task='regression', or fine-tune this model."
+        )
     if not hasattr(model, heads[task]):
         other = next(name for name, head in heads.items() if hasattr(model, head))
         raise ValueError(f"`task={task!r}` does not fit a {type(model).__name__}: its task is {other!r}.")
