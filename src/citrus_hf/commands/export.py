@@ -158,6 +158,7 @@ def _export(args: ExportArguments) -> int:
         onnx_cache_dir,
         onnx_export_available,
     )
+    from ..training.arguments import check_output_dir  # (imported by `run` too, which this runs apart from)
 
     missing = onnx_export_available()
     if missing:

@@ -221,6 +221,16 @@ def run(argv: Sequence[str]) -> int:
     from ..inference.registration import register_pipelines
 
     register_pipelines()
+    if args.backend == "onnxruntime":
+        # an unwritable cache was found only at the first window, by the backend, whose message names the Python
+        # arguments `cache_dir=` / `onnx_cache_dir=`: this command has no such option, only the variable
+        from ..inference.backends import onnx_cache_dir
+        from ..training.arguments import check_output_dir
+
+        try:
+            check_output_dir(str(onnx_cache_dir()), "The ONNX cache")
+        except ValueError as error:
+            raise UsageError(f"{error} Give --backend onnxruntime a writable one with $CITRUS_HF_ONNX_CACHE.") from None
     with _no_loading_bar():
         # float32 whatever the checkpoint was saved in (transformers loads bf16 weights as bf16, which ONNX Runtime
         # and the bf16 autocast path refuse with advice for Python): the weights are the same, as `citrus export`

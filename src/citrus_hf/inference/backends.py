@@ -54,6 +54,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
+import fnmatch
 import hashlib
 import importlib.util
 import inspect
@@ -1784,6 +1785,7 @@ def export_onnx(
         _check_cached_export(path, cache_key)
         return path, False
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_partial_exports(path.parent)
     config = model.config
     num_channels = 2 if _channels_are_free(model, target) else config.num_channels
     example = (torch.zeros(2, num_channels, config.context_length), torch.ones(2, config.num_patches, dtype=torch.long))
@@ -1824,6 +1826,38 @@ def export_onnx(
             program.model.metadata_props[ONNX_CACHE_KEY_FIELD] = cache_key  # what a later load checks
             program.save(temporary, external_data=False)
     return path, True
+
+
+# How old a temporary export file (`new_partial_file`) in the ONNX cache must be before an export removes it: the cache
+# is shared by concurrent pipelines with no lock, so a younger one may be a live export's (written at its end, so its
+# age is the export's time so far: seconds to a minute for the paper's configuration). An export killed part-way left
+# its file there for good (a graph's size each).
+STALE_PARTIAL_SECONDS = 24 * 3600
+# The names `new_partial_file` gives the exports (`.{stem}-{12 hex digits}.onnx.partial`), as `fnmatch` reads them.
+_PARTIAL_EXPORTS = ".*-" + "[0-9a-f]" * 12 + ".onnx.partial"
+
+
+def remove_stale_partial_exports(folder: Path) -> None:
+    """Remove from the ONNX cache `folder` the temporary export files last written `STALE_PARTIAL_SECONDS` ago or
+    more: left by exports that were killed, as no live export is that slow. Named in one warning; one removed
+    meanwhile by a concurrent export, or not removable (another user's, in a shared cache), is passed over."""
+    removed = []
+    now = time.time()
+    for entry in folder.iterdir():
+        if not fnmatch.fnmatchcase(entry.name, _PARTIAL_EXPORTS):
+            continue
+        try:
+            if now - entry.lstat().st_mtime < STALE_PARTIAL_SECONDS:
+                continue
+            entry.unlink()
+        except OSError:  # gone already, or not this user's to remove
+            continue
+        removed.append(entry.name)
+    if removed:
+        logger.warning(
+            f"Removed {', '.join(sorted(removed))} from the ONNX cache {folder}: temporary files of exports that were "
+            f"killed (untouched for {STALE_PARTIAL_SECONDS // 3600} hours or more)."
+        )
 
 
 # `citrus_hf._files.new_partial_file` and `written_then_renamed`, spelt out: this file travels as remote code with the

@@ -238,6 +238,7 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
             "citrus finetune",
             launch,
             overwrite=args.overwrite_output_dir,
+            takeover="--overwrite-output-dir",
             leftovers=(f"{STAGING_PREFIX}*", TRAINER_SCRATCH),  # a killed run's
         ),
     ):

@@ -672,7 +672,9 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
     # checkpoints): taken before the folder is checked, so that the second finds the first
     launch = accelerator if accelerator.num_processes > 1 else None
     try:
-        with output_folder_lock(args.output_dir, "citrus pretrain", launch, overwrite=args.overwrite_output_dir):
+        with output_folder_lock(
+            args.output_dir, "citrus pretrain", launch, args.overwrite_output_dir, takeover="--overwrite-output-dir"
+        ):
             result = _pretrain_in_folder(
                 args, accelerator, config, checkpoint, resume_dir, model_factory, loss_fn, start_time
             )

@@ -95,9 +95,10 @@ def _still_in_place(descriptor: int, lock: Path) -> bool:
         return False
 
 
-def _refusal(folder: Path, lock: Path, holder: dict | None, live: bool, flag: str) -> str:
+def _refusal(folder: Path, lock: Path, holder: dict | None, live: bool, flag: str, takeover: str | None) -> str:
     """The message of a run refused `folder` (given as `flag`): `holder` as its lock names it (None while the holder
-    is writing it); `live`: the kernel lock says that run is alive, so only its end frees the folder."""
+    is writing it); `live`: the kernel lock says that run is alive, so only its end frees the folder; `takeover`: the
+    refused command's option that takes over another machine's lock (None: it has none, deleting the lock is all)."""
     who = ""
     if holder is not None:
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(holder.get("started", 0))))
@@ -108,7 +109,8 @@ def _refusal(folder: Path, lock: Path, holder: dict | None, live: bool, flag: st
     if live:
         fix = "wait for it to end"
     elif holder is not None and holder.get("host") != socket.gethostname():
-        fix = f"if it is no longer running there, pass --overwrite-output-dir (or delete {lock})"
+        # (`citrus export` and `citrus data build` have no --overwrite-output-dir: naming it sent users to an error)
+        fix = f"if it is no longer running there, {f'pass {takeover} (or delete {lock})' if takeover else f'delete {lock}'}"
     else:
         fix = f"if no such run is alive, delete {lock}"
     return f"{flag} {str(folder)!r} is being written by another run{who}; give this run another {flag}, or {fix}."
@@ -123,7 +125,7 @@ def _recorded_holder(lock: Path) -> dict | None:
     return holder if isinstance(holder, dict) else None
 
 
-def _take(folder: Path, lock: Path, command: str, overwrite: bool, flag: str) -> int:
+def _take(folder: Path, lock: Path, command: str, overwrite: bool, flag: str, takeover: str | None) -> int:
     """Open `lock` and hold the kernel's lock on it for this process, taking over a stale one (and, with `overwrite`,
     one written on another machine, whose process cannot be checked from here).
 
@@ -147,13 +149,13 @@ def _take(folder: Path, lock: Path, command: str, overwrite: bool, flag: str) ->
         descriptor, writable = opened
         try:
             if not _kernel_lock(descriptor):
-                raise ValueError(_refusal(folder, lock, _recorded_holder(lock), live=True, flag=flag))
+                raise ValueError(_refusal(folder, lock, _recorded_holder(lock), True, flag, takeover))
             if not _still_in_place(descriptor, lock):
                 os.close(descriptor)
                 continue
             holder = _holder(lock)
             if holder is not None and not (holder["host"] != socket.gethostname() and overwrite):
-                raise ValueError(_refusal(folder, lock, holder, live=False, flag=flag))
+                raise ValueError(_refusal(folder, lock, holder, False, flag, takeover))
             if not writable:  # a stale lock of another user's run: replaced by one of this run's own
                 try:
                     lock.unlink()
@@ -216,6 +218,7 @@ def output_folder_lock(
     overwrite: bool = False,
     flag: str = "--output-dir",
     leftovers: tuple[str, ...] = (),
+    takeover: str | None = None,
 ) -> Iterator[None]:
     """Hold `folder`'s run lock while the block runs. The folder is created if need be (with its missing parents), and
     removed again at the end if the run left it empty, with the parents it created that hold nothing else: a refused
@@ -224,7 +227,9 @@ def output_folder_lock(
     on all of them (the others waited at the next barrier for a process that had left, and ended in a long
     traceback). `overwrite`
     (`--overwrite-output-dir`) also takes over a lock held on another machine, whose process cannot be checked.
-    `flag`: the command's option that named `folder`, as refusals name it. `leftovers`: `fnmatch` patterns of the
+    `flag`: the command's option that named `folder`, as refusals name it; `takeover`: its option that sets
+    `overwrite`, which the refusal of another machine's lock names (None: the command has none, and the refusal names
+    the lock to delete). `leftovers`: `fnmatch` patterns of the
     names the command stages its output under in `folder` (its hidden folders): those found once the lock is taken,
     and the package's partial files (`_files.PARTIAL_FILES`), are a killed run's and are removed, with a warning.
 
@@ -238,7 +243,7 @@ def output_folder_lock(
         created = _missing_folders(folder)
         folder.mkdir(parents=True, exist_ok=True)
         try:
-            descriptor = _take(folder, lock, command, overwrite, flag)
+            descriptor = _take(folder, lock, command, overwrite, flag, takeover)
         except ValueError as error:
             refusal = str(error)
         else:
