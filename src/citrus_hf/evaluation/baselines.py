@@ -6,6 +6,11 @@ Sizes match the CiTrus config the protocol uses (context length, patch length = 
 feed-forward, mask ratio), and both see the same aligned, normalised windows from `CiTrusFeatureExtractor` (so
 PatchTST's own instance scaling is off). Otherwise PatchTST keeps its own defaults (random patch masking, batch
 norm, its heads), so the arm is PatchTST as users get it, not a CiTrus in disguise.
+
+Padding: a window shorter than the context (a short recording) reaches PatchTST padded with zeros, as it reaches
+CiTrus. PatchTST is given the padded samples as unobserved (`past_observed_mask`, from the extractor's `patch_mask`),
+but it reads that mask only in its scaler, which is off here: it encodes and pools the padded zeros as signal, where
+CiTrus leaves padded patches out of its pooling. The arm's figures were measured so.
 """
 
 from __future__ import annotations
@@ -60,7 +65,8 @@ def build_patchtst_pretraining(config: CiTrusConfig):
 
 
 def observed_mask(patch_mask: torch.Tensor, patch_length: int, num_channels: int) -> torch.Tensor:
-    """PatchTST's `past_observed_mask` `(B, T, C)` from the feature extractor's `patch_mask` `(B, P)`."""
+    """PatchTST's `past_observed_mask` `(B, T, C)` from the feature extractor's `patch_mask` `(B, P)`. With
+    `scaling=None` (`patchtst_config`) PatchTST ignores it: padded samples are encoded as signal (module docstring)."""
     observed = patch_mask.bool().repeat_interleave(patch_length, dim=1)  # (B, T)
     return observed[:, :, None].expand(-1, -1, num_channels)
 
