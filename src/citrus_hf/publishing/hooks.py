@@ -485,10 +485,11 @@ def _trainer_repo_id(trainer, args, kwargs) -> str:
 
 def _trainer_push_replaces_the_other_kind(trainer_class: type) -> None:
     """`Trainer.push_to_hub` of a CiTrus-family model (or a LoRA adapter of one) then deletes the files of the other
-    kind of checkpoint from the repository (`push.delete_the_other_kind`), as `citrus push` does in its commit: the
+    kinds of checkpoint from the repository (`push.delete_the_other_kind`), as `citrus push` does in its commit: the
     Trainer's upload deletes nothing, so a full model pushed where an adapter was left the adapter beside it (the
-    Auto classes refused the repository as an adapter, and their advice loaded the old one), and an adapter pushed
-    over a model left the model's files. Idempotent."""
+    Auto classes refused the repository as an adapter, and their advice loaded the old one), an adapter pushed over a
+    model left the model's files, and a fusion model pushed over a single-modality one (or the reverse) left the other
+    modality's extractor. Idempotent."""
     original = trainer_class.push_to_hub
     if getattr(original, "_citrus_replaces_kind", False):
         return
@@ -499,7 +500,7 @@ def _trainer_push_replaces_the_other_kind(trainer_class: type) -> None:
         pushed = original(self, *args, **kwargs)
         if _trainer_model(self) is None or not self.is_world_process_zero():
             return pushed
-        from .push import delete_the_other_kind
+        from .push import delete_the_other_kind, is_fusion
 
         given = signature.bind(self, *args, **kwargs).arguments
         token = given.get("token") or self.args.hub_token
@@ -511,6 +512,7 @@ def _trainer_push_replaces_the_other_kind(trainer_class: type) -> None:
                 self.hub_model_id,
                 self.args.output_dir,
                 _trainer_peft_model(self) is not None,
+                fusion=is_fusion(_trainer_model(self)),
                 revision=given.get("revision") or self.args.hub_revision,
                 token=token,
             )

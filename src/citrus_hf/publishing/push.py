@@ -163,9 +163,8 @@ def _publish_folder(
 ) -> CommitInfo:
     """The one publishing pipeline: `write` the files into a fresh folder, `check` them, then create the repository
     (and the branch `revision`) and upload the folder as one commit, which deletes the files of the repository that
-    match `replaces` and that the folder does not hold again (another kind of checkpoint's, `_FULL_MODEL_FILES` /
-    `_ADAPTER_FILES`, and an adapter's extractor of an earlier push). `private` and `create_pr` come checked
-    (`_checked_switches`, which its callers run before they contact the Hub)."""
+    match `replaces` and that the folder does not hold again (the other kinds of checkpoint's: `replaced_files`).
+    `private` and `create_pr` come checked (`_checked_switches`, which its callers run before they contact the Hub)."""
     from huggingface_hub import HfApi
 
     if repo_id.count("/") != 1:
@@ -277,27 +276,55 @@ _FULL_MODEL_FILES = ("config.json", *_MODEL_WEIGHT_FILES)
 _ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin", "citrus_task_config.json")
 
 
+def replaced_files(adapter: bool, fusion: bool) -> tuple[str, ...]:
+    """The one rule of what a push deletes from the repository unless it writes it again (file names or patterns):
+    the files of every other kind of checkpoint than the one pushed, a LoRA adapter (`adapter`) or a full model,
+    single-modality or fusion (`fusion`). A full model's push also replaces its own weight files (a sharded push over
+    an unsharded one) and keeps its own kind's extractor when it writes none (a model loaded from the repository it is
+    pushed to: `default_preprocessor`); an adapter's push keeps no extractor of an earlier push (left in place, the
+    pipeline aligned the adapter's inputs with it, where its own folder aligns them as its task config says).
+
+    The other modality's extractor is the other kind's: a single-modality model pushed over a fusion one left
+    processor_config.json, which `AutoProcessor` read as the fusion processor (and refused the single-modality
+    config), and a fusion model pushed over a single-modality one left preprocessor_config.json."""
+    if adapter:
+        return (*_FULL_MODEL_FILES, FEATURE_EXTRACTOR_NAME, PROCESSOR_NAME)
+    return (*_ADAPTER_FILES, *_MODEL_WEIGHT_FILES, FEATURE_EXTRACTOR_NAME if fusion else PROCESSOR_NAME)
+
+
+def is_fusion(model) -> bool:
+    """Whether `model` (or the base of a peft model, `get_base_model`) is a CiTrus fusion model."""
+    base = model.get_base_model() if callable(getattr(model, "get_base_model", None)) else model
+    return isinstance(getattr(base, "config", None), CiTrusFusionConfig)
+
+
 def delete_the_other_kind(
-    repo_id: str, folder: str | os.PathLike, adapter: bool, *, revision: str | None, token: str | bool | None
+    repo_id: str,
+    folder: str | os.PathLike,
+    adapter: bool,
+    *,
+    fusion: bool,
+    revision: str | None,
+    token: str | bool | None,
 ) -> None:
-    """Delete from `repo_id` (on the branch `revision`) the files of the other kind of checkpoint than the one just
-    uploaded from `folder` (`adapter`: a LoRA adapter's, else a full model's), those `folder` does not hold: what
-    `_publish_folder(replaces=...)` does in its commit, for an upload that deletes nothing (`Trainer.push_to_hub`)."""
+    """Delete from `repo_id` (on the branch `revision`) the files of the other kinds of checkpoint than the one just
+    uploaded from `folder` (`adapter`: a LoRA adapter's, else a full model's; `fusion`: of a fusion model), those
+    `folder` does not hold (`replaced_files`): what `_publish_folder(replaces=...)` does in its commit, for an upload
+    that deletes nothing (`Trainer.push_to_hub`)."""
     from fnmatch import fnmatch
 
     from huggingface_hub import HfApi
 
     api = HfApi(token=token)
-    patterns = _FULL_MODEL_FILES if adapter else _ADAPTER_FILES
+    patterns = replaced_files(adapter, fusion)
     stale = [
         path
         for path in api.list_repo_files(repo_id, revision=revision)
         if "/" not in path and any(fnmatch(path, pattern) for pattern in patterns) and not Path(folder, path).exists()
     ]
     if stale:
-        kind = "full model" if adapter else "LoRA adapter"
         api.delete_files(
-            repo_id, stale, revision=revision, commit_message=f"Delete the files of the {kind} this push replaces"
+            repo_id, stale, revision=revision, commit_message="Delete the files of the checkpoint this push replaces"
         )
 
 
@@ -600,7 +627,7 @@ def push_to_hub(
         commit_description=commit_description,
         token=token,
         create_pr=create_pr,
-        replaces=(*_ADAPTER_FILES, *_MODEL_WEIGHT_FILES),
+        replaces=replaced_files(adapter=False, fusion=is_fusion(model)),
     )
 
 
@@ -737,11 +764,16 @@ def push_adapter_to_hub(
         commit_message=commit_message,
         token=token,
         create_pr=create_pr,
-        # an earlier push's extractor (another adapter's, or the full model's this push replaces) is deleted unless
-        # this one writes its own: left in place, the pipeline aligned this adapter's inputs with it, where the
-        # adapter's own folder aligns them as its task config says
-        replaces=(*_FULL_MODEL_FILES, FEATURE_EXTRACTOR_NAME),
+        replaces=replaced_files(adapter=True, fusion=is_fusion(peft_model)),
     )
 
 
-__all__ = ["default_preprocessor", "delete_the_other_kind", "push_adapter_to_hub", "push_to_hub", "save_pipeline_code"]
+__all__ = [
+    "default_preprocessor",
+    "delete_the_other_kind",
+    "is_fusion",
+    "push_adapter_to_hub",
+    "push_to_hub",
+    "replaced_files",
+    "save_pipeline_code",
+]

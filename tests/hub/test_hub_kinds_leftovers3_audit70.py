@@ -1,0 +1,110 @@
+"""Pushes of one kind of checkpoint over another (session 70 leftovers): a single-modality model and a fusion model
+are other kinds to each other, as a full model and a LoRA adapter are, and every push route (`citrus push`,
+`model.push_to_hub`, `Trainer.push_to_hub`, `push_adapter_to_hub`) deletes the other modality's extractor. Clients run
+in subprocesses pointed at the test hub (see conftest.py)."""
+
+from __future__ import annotations
+
+import torch
+from hub_server import DEFAULT_USER, client_result
+from tiny_configs import TINY
+
+from citrus_hf import CiTrusConfig, CiTrusForSequenceClassification, CiTrusFusionConfig
+from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
+
+SINGLE_OVER_FUSION = f"{DEFAULT_USER}/citrus-tiny-single-over-fusion"
+FUSION_OVER_SINGLE = f"{DEFAULT_USER}/citrus-tiny-fusion-over-single"
+TRAINER_OVER_FUSION = f"{DEFAULT_USER}/citrus-tiny-trainer-over-fusion"
+ADAPTER_OVER_FUSION = f"{DEFAULT_USER}/citrus-tiny-adapter-over-fusion"
+
+KINDS_SCRIPT = """
+import json
+import numpy as np
+from datasets import Dataset
+from huggingface_hub import HfApi
+from transformers import AutoFeatureExtractor, AutoProcessor, Trainer, TrainingArguments
+from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf.commands.main import main
+from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
+from citrus_hf.publishing import push_adapter_to_hub
+from citrus_hf.training.lora import apply_lora
+
+api = HfApi()
+files = lambda repo: sorted(api.list_repo_files(repo))
+fusion = lambda: CiTrusFusionForSequenceClassification.from_pretrained("fusion")
+single = lambda: CiTrusForSequenceClassification.from_pretrained("single")
+
+fusion().push_to_hub("__SINGLE_OVER_FUSION__")
+single().push_to_hub("__SINGLE_OVER_FUSION__")
+processor = type(AutoProcessor.from_pretrained("__SINGLE_OVER_FUSION__")).__name__
+
+single().push_to_hub("__FUSION_OVER_SINGLE__")
+assert main(["push", "fusion", "__FUSION_OVER_SINGLE__"]) == 0
+try:  # the fusion model's repository holds no single-modality extractor to load
+    fusion_extractor = type(AutoFeatureExtractor.from_pretrained("__FUSION_OVER_SINGLE__")).__name__
+except (OSError, ValueError) as error:
+    fusion_extractor = type(error).__name__
+
+fusion().push_to_hub("__TRAINER_OVER_FUSION__")
+rows = Dataset.from_dict({
+    "input_values": np.random.default_rng(0).standard_normal((4, 1, 200)).astype(np.float32), "labels": [0, 1, 2, 0],
+})
+args = TrainingArguments(
+    "out", max_steps=1, per_device_train_batch_size=4, use_cpu=True, report_to="none",
+    hub_model_id="__TRAINER_OVER_FUSION__",
+)
+trainer = Trainer(model=single(), args=args, train_dataset=rows)
+trainer.train()
+trainer.push_to_hub()
+
+fusion().push_to_hub("__ADAPTER_OVER_FUSION__")
+push_adapter_to_hub(apply_lora(single(), verbose=False), "__ADAPTER_OVER_FUSION__")
+print("RESULT:", json.dumps({
+    "single_over_fusion": files("__SINGLE_OVER_FUSION__"), "processor": processor,
+    "fusion_over_single": files("__FUSION_OVER_SINGLE__"),
+    "fusion_extractor": fusion_extractor,
+    "fusion_processor": type(AutoProcessor.from_pretrained("__FUSION_OVER_SINGLE__")).__name__,
+    "trainer_over_fusion": files("__TRAINER_OVER_FUSION__"), "adapter_over_fusion": files("__ADAPTER_OVER_FUSION__"),
+}))
+"""
+
+
+def _tiny_fusion() -> CiTrusFusionForSequenceClassification:
+    ecg = CiTrusConfig(**TINY, channel_modalities=["ecg"])
+    eda = CiTrusConfig(
+        **{**TINY, "sampling_rate": 20, "context_length": 80, "patch_length": 10, "spectrogram_n_fft": 10},
+        channel_modalities=["eda"],
+    )
+    return CiTrusFusionForSequenceClassification(
+        CiTrusFusionConfig(modality_configs={"ecg": ecg, "eda": eda}, num_labels=3)
+    )
+
+
+def test_a_single_modality_push_and_a_fusion_push_replace_each_others_extractor(make_hub_client, tmp_path):
+    """A single-modality model pushed over a fusion repository left its processor_config.json, which AutoProcessor
+    read as the fusion processor (and refused the single-modality config), and a fusion model pushed over a
+    single-modality one left preprocessor_config.json, which AutoFeatureExtractor loaded for the fusion model (a
+    single-modality extractor of the other model's contract). Every push route now deletes the other modality's extractor."""
+    torch.manual_seed(0)
+    _tiny_fusion().save_pretrained(tmp_path / "fusion")
+    CiTrusForSequenceClassification(CiTrusConfig(**TINY, num_labels=3)).save_pretrained(tmp_path / "single")
+    script = KINDS_SCRIPT
+    for name, repo in (
+        ("__SINGLE_OVER_FUSION__", SINGLE_OVER_FUSION),
+        ("__FUSION_OVER_SINGLE__", FUSION_OVER_SINGLE),
+        ("__TRAINER_OVER_FUSION__", TRAINER_OVER_FUSION),
+        ("__ADAPTER_OVER_FUSION__", ADAPTER_OVER_FUSION),
+    ):
+        script = script.replace(name, repo)
+    result = client_result(make_hub_client(tmp_path)(script))
+    assert "preprocessor_config.json" in result["single_over_fusion"]
+    assert "processor_config.json" not in result["single_over_fusion"]
+    assert result["processor"] == "CiTrusFeatureExtractor"
+    assert "processor_config.json" in result["fusion_over_single"]
+    assert "preprocessor_config.json" not in result["fusion_over_single"]
+    assert result["fusion_extractor"] != "CiTrusFeatureExtractor"
+    assert result["fusion_processor"] == "CiTrusFusionProcessor"
+    assert {"config.json", "model.safetensors"} <= set(result["trainer_over_fusion"])
+    assert "processor_config.json" not in result["trainer_over_fusion"]
+    assert "adapter_config.json" in result["adapter_over_fusion"]
+    assert not {"processor_config.json", "preprocessor_config.json"} & set(result["adapter_over_fusion"])
