@@ -117,6 +117,13 @@ _auto.add_registration(
 _auto.add_registration(
     "peft", _deferred("training.lora", "register_peft_target_modules"), needed=("training.lora",), name="peft targets"
 )
+# peft's own `PeftModel.push_to_hub` of a CiTrus adapter deletes the other kinds' files, as the package's pushes do.
+_auto.add_registration(
+    "peft",
+    _deferred("publishing.hooks", "register_peft_push"),
+    needed=("modeling_citrus", "publishing.hooks"),
+    name="peft push",
+)
 # The publishing hooks: transformers' `push_to_hub` of a CiTrus model, the `Trainer`'s model card, the input-contract
 # check of a feature extractor saved beside a model, and one-line Hub errors from the feature extractor's and
 # processor's `push_to_hub`. Each waits for the transformers module whose

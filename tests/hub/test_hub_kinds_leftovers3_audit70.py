@@ -9,7 +9,7 @@ import torch
 from hub_server import DEFAULT_USER, client_result
 from tiny_configs import TINY
 
-from citrus_hf import CiTrusConfig, CiTrusForSequenceClassification, CiTrusFusionConfig
+from citrus_hf import CiTrusConfig, CiTrusForPretraining, CiTrusForSequenceClassification, CiTrusFusionConfig
 from citrus_hf.modeling_citrus_fusion import CiTrusFusionForSequenceClassification
 
 SINGLE_OVER_FUSION = f"{DEFAULT_USER}/citrus-tiny-single-over-fusion"
@@ -108,3 +108,56 @@ def test_a_single_modality_push_and_a_fusion_push_replace_each_others_extractor(
     assert "processor_config.json" not in result["trainer_over_fusion"]
     assert "adapter_config.json" in result["adapter_over_fusion"]
     assert not {"processor_config.json", "preprocessor_config.json"} & set(result["adapter_over_fusion"])
+
+
+PEFT_OVER_MODEL = f"{DEFAULT_USER}/citrus-tiny-peft-over-model"
+PEFT_OVER_ADAPTER = f"{DEFAULT_USER}/citrus-tiny-peft-over-adapter"
+
+PEFT_SCRIPT = """
+import json
+import numpy as np
+import citrus_hf  # before binding `pipeline`, so that it is the wrapped factory
+from huggingface_hub import HfApi
+from transformers import pipeline
+from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf.publishing import push_adapter_to_hub, push_to_hub
+from citrus_hf.training.lora import apply_lora, load_adapter
+
+api = HfApi()
+files = lambda repo: sorted(api.list_repo_files(repo))
+
+def classifier(labels):
+    return CiTrusForSequenceClassification.from_pretrained(
+        "pretrained", num_labels=3, id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)}
+    )
+
+push_to_hub(classifier(["a", "b", "c"]), "__PEFT_OVER_MODEL__")
+apply_lora(classifier(["a", "b", "c"]), verbose=False).push_to_hub("__PEFT_OVER_MODEL__")  # peft's own push
+
+push_adapter_to_hub(apply_lora(classifier(["walk", "run", "sit"]), verbose=False), "__PEFT_OVER_ADAPTER__")
+apply_lora(classifier(["x", "y", "z"]), verbose=False).push_to_hub("__PEFT_OVER_ADAPTER__")
+recording = np.random.default_rng(0).standard_normal(200).astype(np.float32)
+labels = pipeline(model="__PEFT_OVER_ADAPTER__")(recording, sampling_rate=100, top_k=3)
+print("RESULT:", json.dumps({
+    "over_model": files("__PEFT_OVER_MODEL__"), "over_adapter": files("__PEFT_OVER_ADAPTER__"),
+    "load_adapter_labels": sorted(load_adapter(None, "__PEFT_OVER_ADAPTER__").config.id2label.values()),
+    "pipeline_labels": sorted(entry["label"] for entry in labels["labels"]),
+}))
+"""
+
+
+def test_peft_own_push_of_a_citrus_adapter_replaces_the_other_kind(make_hub_client, tmp_path):
+    """peft's `PeftModel.push_to_hub` deleted nothing: over a full model it left config.json and model.safetensors
+    beside the adapter, and over an adapter pushed by this package it left that adapter's citrus_task_config.json,
+    whose classes (walk, run, sit) `load_adapter` and the pipeline gave the new adapter's outputs without a word."""
+    torch.manual_seed(0)
+    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
+    script = PEFT_SCRIPT.replace("__PEFT_OVER_MODEL__", PEFT_OVER_MODEL).replace(
+        "__PEFT_OVER_ADAPTER__", PEFT_OVER_ADAPTER
+    )
+    result = client_result(make_hub_client(tmp_path)(script))
+    assert {"adapter_config.json", "adapter_model.safetensors"} <= set(result["over_model"])
+    assert not {"config.json", "model.safetensors", "preprocessor_config.json"} & set(result["over_model"])
+    assert "citrus_task_config.json" not in result["over_adapter"]
+    assert result["load_adapter_labels"] != ["run", "sit", "walk"]
+    assert result["pipeline_labels"] != ["run", "sit", "walk"]

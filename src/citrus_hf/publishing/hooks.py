@@ -8,6 +8,8 @@ transformers user publish what `citrus push` publishes:
   code through another such hook (`_pipeline_code_saver`).
 - `Trainer.push_to_hub` writes its card in `Trainer.create_model_card`: for a CiTrus model the CiTrus card replaces
   transformers' draft, and the model's feature extractor (processor) joins the folder when the Trainer had none.
+- peft's own `PeftModel.push_to_hub` of a LoRA CiTrus adapter deletes the other kinds' files from the repository
+  (a full model's, an earlier adapter's task config), as `push_adapter_to_hub` does.
 - `Trainer.save_model` of a LoRA CiTrus model writes the adapter's `citrus_task_config.json` beside peft's files,
   as `save_adapter` does, so that the folder loads with its classes, channels and input contract.
 - `push_to_hub` of the feature extractor and of the fusion processor (transformers' own), and the `Trainer`'s
@@ -525,6 +527,47 @@ def _trainer_push_replaces_the_other_kind(trainer_class: type) -> None:
 
     push_to_hub._citrus_replaces_kind = True  # (`functools.wraps` passes it on to a wrapper of this one)
     trainer_class.push_to_hub = push_to_hub
+
+
+def register_peft_push() -> None:
+    """peft's own `PeftModel.push_to_hub` of a LoRA adapter of a CiTrus-family model then deletes the files of the
+    other kinds of checkpoint from the repository (`push.delete_the_other_kind`), as `push_adapter_to_hub` does in its
+    commit: peft's upload deletes nothing, so an adapter pushed with it over a full model left the model's config and
+    weights beside it, and over an adapter pushed by this package left that adapter's `citrus_task_config.json`, whose
+    classes `load_adapter` and the pipeline then gave the new adapter's outputs. Idempotent."""
+    from peft import PeftModel
+
+    original = PeftModel.push_to_hub
+    if getattr(original, "_citrus_replaces_kind", False):
+        return
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def push_to_hub(self, *args, **kwargs):
+        pushed = original(self, *args, **kwargs)
+        model = _citrus_model(self)
+        if model is None:
+            return pushed
+        import tempfile
+
+        from .push import delete_the_other_kind, is_fusion
+
+        given = signature.bind(self, *args, **kwargs).arguments
+        # what the push uploaded: peft's push saves `save_pretrained`'s folder (and a card) to a folder it deletes
+        with tempfile.TemporaryDirectory(prefix="citrus-peft-push-") as folder:
+            self.save_pretrained(folder)
+            delete_the_other_kind(
+                pushed.repo_url.repo_id,
+                folder,
+                True,
+                fusion=is_fusion(model),
+                revision=pushed.pr_revision or given.get("revision"),
+                token=given.get("token"),
+            )
+        return pushed
+
+    push_to_hub._citrus_replaces_kind = True  # (`functools.wraps` passes it on to a wrapper of this one)
+    PeftModel.push_to_hub = push_to_hub
 
 
 def _trainer_hub_errors(trainer_class: type) -> None:

@@ -273,7 +273,8 @@ _MODEL_WEIGHT_FILES = (
 # branch made from the other's) loaded as neither ("is a CiTrus LoRA adapter" from the Auto classes, a "corrupt"
 # model.safetensors from the pipeline).
 _FULL_MODEL_FILES = ("config.json", *_MODEL_WEIGHT_FILES)
-_ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin", "citrus_task_config.json")
+_ADAPTER_TASK_CONFIG = "citrus_task_config.json"  # `modeling_citrus.ADAPTER_TASK_CONFIG_NAME` (not imported here)
+_ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin", _ADAPTER_TASK_CONFIG)
 
 
 def replaced_files(adapter: bool, fusion: bool) -> tuple[str, ...]:
@@ -282,13 +283,15 @@ def replaced_files(adapter: bool, fusion: bool) -> tuple[str, ...]:
     single-modality or fusion (`fusion`). A full model's push also replaces its own weight files (a sharded push over
     an unsharded one) and keeps its own kind's extractor when it writes none (a model loaded from the repository it is
     pushed to: `default_preprocessor`); an adapter's push keeps no extractor of an earlier push (left in place, the
-    pipeline aligned the adapter's inputs with it, where its own folder aligns them as its task config says).
+    pipeline aligned the adapter's inputs with it, where its own folder aligns them as its task config says), nor
+    the `citrus_task_config.json` of an earlier adapter when it writes none (peft's own `push_to_hub`): left in
+    place, the loaders read the old adapter's classes for the new adapter's head.
 
     The other modality's extractor is the other kind's: a single-modality model pushed over a fusion one left
     processor_config.json, which `AutoProcessor` read as the fusion processor (and refused the single-modality
     config), and a fusion model pushed over a single-modality one left preprocessor_config.json."""
     if adapter:
-        return (*_FULL_MODEL_FILES, FEATURE_EXTRACTOR_NAME, PROCESSOR_NAME)
+        return (*_FULL_MODEL_FILES, FEATURE_EXTRACTOR_NAME, PROCESSOR_NAME, _ADAPTER_TASK_CONFIG)
     return (*_ADAPTER_FILES, *_MODEL_WEIGHT_FILES, FEATURE_EXTRACTOR_NAME if fusion else PROCESSOR_NAME)
 
 
@@ -310,7 +313,7 @@ def delete_the_other_kind(
     """Delete from `repo_id` (on the branch `revision`) the files of the other kinds of checkpoint than the one just
     uploaded from `folder` (`adapter`: a LoRA adapter's, else a full model's; `fusion`: of a fusion model), those
     `folder` does not hold (`replaced_files`): what `_publish_folder(replaces=...)` does in its commit, for an upload
-    that deletes nothing (`Trainer.push_to_hub`)."""
+    that deletes nothing (`Trainer.push_to_hub`, peft's `PeftModel.push_to_hub`)."""
     from fnmatch import fnmatch
 
     from huggingface_hub import HfApi
