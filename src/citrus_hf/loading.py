@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from huggingface_hub import constants, snapshot_download
+from huggingface_hub import constants, snapshot_download, try_to_load_from_cache
 from huggingface_hub.errors import (
     GatedRepoError,
     HFValidationError,
@@ -351,6 +351,40 @@ def _check_config_fields(overrides: dict[str, Any]) -> None:
         raise not_a_field_error(CiTrusConfig, unknown, "; see `CiTrusConfig` for the fields a model config has")
 
 
+def uncached_offline(
+    repo_or_path: str | os.PathLike,
+    name: str,
+    *,
+    revision: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool = False,
+    subfolder: str | None = None,
+) -> bool:
+    """Whether the file `name` of the Hub repository `repo_or_path` is missing only from the offline Hub cache: offline
+    mode is on (HF_HUB_OFFLINE=1 or `local_files_only`), `repo_or_path` is a Hub id (no local folder, no bundled
+    checkpoint), and the cache holds neither the file nor huggingface_hub's record that the repository has none. The
+    cache holds the files that were downloaded, one by one (`AutoModel.from_pretrained` fetches the config and the
+    weights only), so such a file is no sign of an incomplete checkpoint."""
+    if not (local_files_only or constants.is_offline_mode()) or hub_repo_id(repo_or_path) is None:
+        return False
+    if bundled_checkpoint(str(repo_or_path)) is not None:
+        return False
+    filename = f"{subfolder}/{name}" if subfolder else name
+    return try_to_load_from_cache(str(repo_or_path), filename, cache_dir=cache_dir, revision=revision) is None
+
+
+def uncached_offline_error(repo_or_path: str | os.PathLike, name: str, revision: str | None = None) -> OSError:
+    """The error for a file that the offline Hub cache of `repo_or_path` lacks (`uncached_offline`)."""
+    where = f"{str(repo_or_path)!r}" + (f" (revision {revision!r})" if revision else "")
+    return OSError(
+        f"The Hub cache holds no {name} of {where}, and offline mode is on (HF_HUB_OFFLINE=1 or "
+        "local_files_only=True): it was never downloaded (the cache holds the files that were asked for: "
+        "`AutoModel.from_pretrained` fetches the config and weights, not the extractor). Download it once while "
+        f"online (unset HF_HUB_OFFLINE), e.g. `huggingface_hub.snapshot_download({str(repo_or_path)!r})`, or pass a "
+        "local checkpoint folder (to a pipeline, or `feature_extractor=`)."
+    )
+
+
 def _checked_folder(
     folder: Path,
     repo_or_path: str | os.PathLike,
@@ -358,10 +392,14 @@ def _checked_folder(
     needed: Sequence[str],
     variant: str | None = None,
     subfolder: str | None = None,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool = False,
 ) -> Path:
     """The checkpoint's folder (`folder`, or its `subfolder`), after refusing one without the files `needed`;
     `SAFE_WEIGHTS_NAME` there stands for the weights of `variant` (`save_pretrained(..., variant=...)`), in one file
-    or sharded (and not both: `stale_weights_error`)."""
+    or sharded (and not both: `stale_weights_error`). A file the offline Hub cache lacks is refused as such
+    (`uncached_offline`), not as one the checkpoint lacks."""
     where = f"{str(repo_or_path)!r}" + (f" (revision {revision!r})" if revision else "")
     if subfolder:
         if not (folder / subfolder).is_dir():
@@ -378,6 +416,18 @@ def _checked_folder(
         if name == SAFE_WEIGHTS_NAME:
             weights_name, index_name = safetensors_names(variant)
             if not (folder / weights_name).is_file() and not (folder / index_name).is_file():
+                if all(
+                    uncached_offline(
+                        repo_or_path,
+                        file_name,
+                        revision=revision,
+                        cache_dir=cache_dir,
+                        local_files_only=local_files_only,
+                        subfolder=subfolder,
+                    )
+                    for file_name in (weights_name, index_name)
+                ):
+                    raise uncached_offline_error(repo_or_path, weights_name, revision)
                 other_variant = any(p.startswith("model.") and p.endswith(".safetensors") for p in present)
                 raise OSError(
                     f"{where} has no {weights_name} (files: {present}). CiTrus loads safetensors weights only and "
@@ -388,6 +438,15 @@ def _checked_folder(
             if stale is not None:
                 raise stale
         elif not (folder / name).is_file():
+            if uncached_offline(
+                repo_or_path,
+                name,
+                revision=revision,
+                cache_dir=cache_dir,
+                local_files_only=local_files_only,
+                subfolder=subfolder,
+            ):
+                raise uncached_offline_error(repo_or_path, name, revision)
             raise OSError(
                 f"{where} has no {name} (files: {present}); it is not a complete CiTrus checkpoint. Publish it with "
                 "`citrus push` or `save_pretrained` (and the feature extractor's `save_pretrained`)."
@@ -442,7 +501,14 @@ def load_pretrained(
     )
     # (`from_pretrained` below takes `folder` with the same `subfolder=`)
     checkpoint_folder = _checked_folder(
-        folder, repo_or_path, revision, [CONFIG_NAME, SAFE_WEIGHTS_NAME], variant, subfolder
+        folder,
+        repo_or_path,
+        revision,
+        [CONFIG_NAME, SAFE_WEIGHTS_NAME],
+        variant,
+        subfolder,
+        cache_dir=cache_dir,
+        local_files_only=local_files_only,
     )
     model_type = _read_json(checkpoint_folder / CONFIG_NAME).get("model_type")
     if model_type not in (CiTrusConfig.model_type, CiTrusFusionConfig.model_type):
@@ -514,7 +580,13 @@ def _load_preprocessor(
     `trust_remote_code` the class of that name in the repository's own code."""
     folder = resolve_checkpoint(repo_or_path, **resolve_kwargs)
     folder = _checked_folder(
-        folder, repo_or_path, resolve_kwargs.get("revision"), [config_name], subfolder=resolve_kwargs.get("subfolder")
+        folder,
+        repo_or_path,
+        resolve_kwargs.get("revision"),
+        [config_name],
+        subfolder=resolve_kwargs.get("subfolder"),
+        cache_dir=resolve_kwargs.get("cache_dir"),
+        local_files_only=resolve_kwargs.get("local_files_only", False),
     )
     if trust_remote_code:
         local_class = _repository_class(folder, config_name, local_class.__name__, repo_or_path)

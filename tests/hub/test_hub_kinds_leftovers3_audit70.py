@@ -161,3 +161,75 @@ def test_peft_own_push_of_a_citrus_adapter_replaces_the_other_kind(make_hub_clie
     assert "citrus_task_config.json" not in result["over_adapter"]
     assert result["load_adapter_labels"] != ["run", "sit", "walk"]
     assert result["pipeline_labels"] != ["run", "sit", "walk"]
+
+
+CACHED = f"{DEFAULT_USER}/citrus-tiny-weights-cached"
+NO_EXTRACTOR = f"{DEFAULT_USER}/citrus-tiny-no-extractor"
+CONFIG_ONLY = f"{DEFAULT_USER}/citrus-tiny-config-cached"
+
+DOWNLOAD = """
+import json
+from huggingface_hub import HfApi
+from transformers import AutoConfig, AutoModelForSequenceClassification
+import citrus_hf  # before binding `pipeline`, so that it is the wrapped factory
+from transformers import pipeline
+from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf.publishing import push_to_hub
+
+push_to_hub(CiTrusForSequenceClassification.from_pretrained("single"), "__CACHED__")
+AutoModelForSequenceClassification.from_pretrained("__CACHED__")  # caches the config and the weights only
+push_to_hub(CiTrusForSequenceClassification.from_pretrained("single"), "__CONFIG_ONLY__")
+AutoConfig.from_pretrained("__CONFIG_ONLY__")  # caches the config only
+HfApi().create_repo("__NO_EXTRACTOR__")
+HfApi().upload_folder(repo_id="__NO_EXTRACTOR__", folder_path="single")  # published without an extractor
+try:
+    pipeline(model="__NO_EXTRACTOR__")  # the cache records that the repository has none
+except ValueError:
+    pass
+print("RESULT:", json.dumps({}))
+"""
+
+OFFLINE = """
+import json
+import citrus_hf
+from transformers import pipeline
+from citrus_hf.loading import load_feature_extractor, load_pretrained
+
+def message(load):
+    try:
+        load()
+    except (OSError, ValueError) as error:
+        return str(error)
+
+print("RESULT:", json.dumps({
+    "pipeline": message(lambda: pipeline(model="__CACHED__")),
+    "load_feature_extractor": message(lambda: load_feature_extractor("__CACHED__")),
+    "never_published": message(lambda: pipeline(model="__NO_EXTRACTOR__")),
+    "weights": message(lambda: load_pretrained("__CONFIG_ONLY__")),
+}))
+"""
+
+
+def test_an_extractor_missing_from_the_offline_cache_is_not_called_missing_from_the_checkpoint(
+    make_hub_client, tmp_path
+):
+    """Offline, with a Hub cache that held a model's config and weights but not its preprocessor_config.json (as
+    `AutoModel.from_pretrained` caches them), the pipeline advised saving one built from the config and
+    `load_feature_extractor` called the repository an incomplete checkpoint to publish again. Both now say the file
+    was never downloaded, and to download it once online (so do the weights where only the config was cached); a
+    repository published without one keeps the old advice."""
+    torch.manual_seed(0)
+    CiTrusForSequenceClassification(CiTrusConfig(**TINY, num_labels=3)).save_pretrained(tmp_path / "single")
+    client = make_hub_client(tmp_path)
+    names = {"__CACHED__": CACHED, "__NO_EXTRACTOR__": NO_EXTRACTOR, "__CONFIG_ONLY__": CONFIG_ONLY}
+    download, script = DOWNLOAD, OFFLINE
+    for name, repo in names.items():
+        download, script = download.replace(name, repo), script.replace(name, repo)
+    client_result(client(download))
+    result = client_result(client(script, HF_HUB_OFFLINE="1"))
+    for key in ("pipeline", "load_feature_extractor"):
+        assert "never downloaded" in result[key] and f"snapshot_download('{CACHED}')" in result[key], result[key]
+        assert "from_config" not in result[key] and "Publish it" not in result[key]
+    assert "never downloaded" not in result["never_published"]
+    assert "preprocessor_config.json" in result["never_published"]
+    assert "never downloaded" in result["weights"] and "model.safetensors" in result["weights"], result["weights"]

@@ -297,6 +297,25 @@ def _saved_task(model, saved_config: dict, hub_kwargs: dict, variant: str | None
     return pipeline_task_for(architecture, saved_config.get("problem_type"))
 
 
+def _extractor_uncached(model, model_type: str | None, adapter_folder, kwargs: dict) -> bool:
+    """Whether `model` is a CiTrus Hub checkpoint (no adapter: its folder aligns as its task config says) whose
+    feature extractor the offline Hub cache lacks (`loading.uncached_offline`): downloaded without it, which is no
+    sign that it was published without it."""
+    from ..loading import uncached_offline
+
+    if not isinstance(model, str) or model_type != CiTrusConfig.model_type or adapter_folder is not None:
+        return False
+    model_kwargs = kwargs.get("model_kwargs") or {}
+    return uncached_offline(
+        model,
+        FEATURE_EXTRACTOR_NAME,
+        revision=kwargs.get("revision"),
+        cache_dir=model_kwargs.get("cache_dir"),
+        local_files_only=bool(model_kwargs.get("local_files_only")),
+        subfolder=model_kwargs.get("subfolder"),
+    )
+
+
 def _saved_extractor(folder):
     """The CiTrus feature extractor saved in `folder`, or None where there is none."""
     from ..feature_extraction_citrus import CiTrusFeatureExtractor
@@ -434,6 +453,11 @@ def _resolving_bundled_names(factory):
             kwargs["feature_extractor"] = pipelines.load_feature_extractor(
                 kwargs["feature_extractor"], **hub_kwargs, trust_remote_code=kwargs.get("trust_remote_code")
             )
+        elif kwargs.get("feature_extractor") is None and _extractor_uncached(model, model_type, adapter_folder, kwargs):
+            # offline, the pipeline said the checkpoint has none and advised saving one built from its config
+            from ..loading import uncached_offline_error
+
+            raise uncached_offline_error(model, FEATURE_EXTRACTOR_NAME, kwargs.get("revision"))
         elif own_folder and kwargs.get("feature_extractor") is None:
             # Loaded here so that its own error says what is wrong with the file: transformers' factory drops a
             # feature extractor that fails to load, and the pipeline would then say the file was not found.
