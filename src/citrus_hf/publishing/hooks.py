@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable
+from typing import Any
 
 
 def _push_with_citrus_card(model, repo_id: str, **push_kwargs):
@@ -485,14 +487,10 @@ def _trainer_repo_id(trainer, args, kwargs) -> str:
     )
 
 
-def _trainer_push_replaces_the_other_kind(trainer_class: type) -> None:
-    """`Trainer.push_to_hub` of a CiTrus-family model (or a LoRA adapter of one) then deletes the files of the other
-    kinds of checkpoint from the repository (`push.delete_the_other_kind`), as `citrus push` does in its commit: the
-    Trainer's upload deletes nothing, so a full model pushed where an adapter was left the adapter beside it (the
-    Auto classes refused the repository as an adapter, and their advice loaded the old one), an adapter pushed over a
-    model left the model's files, and a fusion model pushed over a single-modality one (or the reverse) left the other
-    modality's extractor. Idempotent."""
-    original = trainer_class.push_to_hub
+def _after_push(owner: type, then: Callable[[Any, Any, dict[str, Any]], None]) -> None:
+    """`owner.push_to_hub` then runs `then(instance, what push_to_hub returned, its bound arguments by name)` and
+    returns what it returned. Idempotent: a class already wrapped is left as it is."""
+    original = owner.push_to_hub
     if getattr(original, "_citrus_replaces_kind", False):
         return
     signature = inspect.signature(original)
@@ -500,33 +498,44 @@ def _trainer_push_replaces_the_other_kind(trainer_class: type) -> None:
     @functools.wraps(original)
     def push_to_hub(self, *args, **kwargs):
         pushed = original(self, *args, **kwargs)
-        if _trainer_model(self) is None or not self.is_world_process_zero():
-            return pushed
-        from .push import delete_the_other_kind, is_fusion
+        then(self, pushed, signature.bind(self, *args, **kwargs).arguments)
+        return pushed
 
-        given = signature.bind(self, *args, **kwargs).arguments
-        token = given.get("token") or self.args.hub_token
+    push_to_hub._citrus_replaces_kind = True  # (`functools.wraps` passes it on to a wrapper of this one)
+    owner.push_to_hub = push_to_hub
+
+
+def _trainer_push_replaces_the_other_kind(trainer_class: type) -> None:
+    """`Trainer.push_to_hub` of a CiTrus-family model (or a LoRA adapter of one) then deletes the files of the other
+    kinds of checkpoint from the repository (`push.delete_the_other_kind`), as `citrus push` does in its commit: the
+    Trainer's upload deletes nothing, so a full model pushed where an adapter was left the adapter beside it (the
+    Auto classes refused the repository as an adapter, and their advice loaded the old one), an adapter pushed over a
+    model left the model's files, and a fusion model pushed over a single-modality one (or the reverse) left the other
+    modality's extractor. Idempotent."""
+
+    def replace_the_other_kind(trainer, pushed, given: dict[str, Any]) -> None:
+        if _trainer_model(trainer) is None or not trainer.is_world_process_zero():
+            return
+        from .push import delete_the_other_kind, is_fusion
 
         def delete(upload=None) -> None:
             if upload is not None and upload.exception() is not None:
                 return  # the upload failed: the repository keeps what it had
             delete_the_other_kind(
-                self.hub_model_id,
-                self.args.output_dir,
-                _trainer_peft_model(self) is not None,
-                fusion=is_fusion(_trainer_model(self)),
-                revision=given.get("revision") or self.args.hub_revision,
-                token=token,
+                trainer.hub_model_id,
+                trainer.args.output_dir,
+                _trainer_peft_model(trainer) is not None,
+                fusion=is_fusion(_trainer_model(trainer)),
+                revision=given.get("revision") or trainer.args.hub_revision,
+                token=given.get("token") or trainer.args.hub_token,
             )
 
         if given.get("blocking", True):
             delete()
         else:  # after the upload, which runs in the background (a future)
             pushed.add_done_callback(delete)
-        return pushed
 
-    push_to_hub._citrus_replaces_kind = True  # (`functools.wraps` passes it on to a wrapper of this one)
-    trainer_class.push_to_hub = push_to_hub
+    _after_push(trainer_class, replace_the_other_kind)
 
 
 def register_peft_push() -> None:
@@ -537,25 +546,17 @@ def register_peft_push() -> None:
     classes `load_adapter` and the pipeline then gave the new adapter's outputs. Idempotent."""
     from peft import PeftModel
 
-    original = PeftModel.push_to_hub
-    if getattr(original, "_citrus_replaces_kind", False):
-        return
-    signature = inspect.signature(original)
-
-    @functools.wraps(original)
-    def push_to_hub(self, *args, **kwargs):
-        pushed = original(self, *args, **kwargs)
-        model = _citrus_model(self)
+    def replace_the_other_kind(peft_model, pushed, given: dict[str, Any]) -> None:
+        model = _citrus_model(peft_model)
         if model is None:
-            return pushed
+            return
         import tempfile
 
         from .push import delete_the_other_kind, is_fusion
 
-        given = signature.bind(self, *args, **kwargs).arguments
         # what the push uploaded: peft's push saves `save_pretrained`'s folder (and a card) to a folder it deletes
         with tempfile.TemporaryDirectory(prefix="citrus-peft-push-") as folder:
-            self.save_pretrained(folder)
+            peft_model.save_pretrained(folder)
             delete_the_other_kind(
                 pushed.repo_url.repo_id,
                 folder,
@@ -564,10 +565,8 @@ def register_peft_push() -> None:
                 revision=pushed.pr_revision or given.get("revision"),
                 token=given.get("token"),
             )
-        return pushed
 
-    push_to_hub._citrus_replaces_kind = True  # (`functools.wraps` passes it on to a wrapper of this one)
-    PeftModel.push_to_hub = push_to_hub
+    _after_push(PeftModel, replace_the_other_kind)
 
 
 def _trainer_hub_errors(trainer_class: type) -> None:
