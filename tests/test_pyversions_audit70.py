@@ -6,6 +6,7 @@ for the running Python, stdlib names or input forms newer than the oldest Python
 
 from __future__ import annotations
 
+import ast
 import datetime
 import hashlib
 import re
@@ -93,3 +94,124 @@ def test_start_time_reads_the_same_iso_8601_on_every_python(monkeypatch, text, e
     assert predict._start_time(text, ["night.npy"]).isoformat() == expected
     with pytest.raises(predict.UsageError, match="no clock time"):
         predict._start_time("2025-03-01T25:61:00Z", ["night.npy"])
+
+
+# Stdlib names that Python 3.10 lacks, of the kind a developer on a newer Python reaches for without noticing (the
+# "What's New" lists of 3.11, 3.12 and 3.13: new modules, the constants and classes that replace an idiom, new helpers
+# of modules this package uses). A module name alone stands for the module.
+NEWER_THAN_PYTHON_310 = {
+    "tomllib": "3.11",
+    "datetime.UTC": "3.11",
+    **{f"enum.{name}": "3.11" for name in ("StrEnum", "ReprEnum", "verify", "member", "nonmember", "global_enum")},
+    **{
+        f"typing.{name}": "3.11"
+        for name in ("Self", "LiteralString", "Never", "assert_never", "assert_type", "reveal_type", "Required")
+        + ("NotRequired", "TypeVarTuple", "Unpack", "dataclass_transform", "get_overloads")
+    },
+    **{f"typing.{name}": "3.12" for name in ("override", "TypeAliasType")},
+    **{f"typing.{name}": "3.13" for name in ("ReadOnly", "TypeIs", "NoDefault")},
+    "hashlib.file_digest": "3.11",
+    "contextlib.chdir": "3.11",
+    "operator.call": "3.11",
+    "logging.getLevelNamesMapping": "3.11",
+    "sys.exception": "3.11",
+    "inspect.getmembers_static": "3.11",
+    **{f"asyncio.{name}": "3.11" for name in ("TaskGroup", "timeout", "Runner")},
+    "itertools.batched": "3.12",
+    **{f"math.{name}": "3.12" for name in ("cbrt", "exp2", "sumprod")},
+    "os.path.splitroot": "3.12",
+    "math.fma": "3.13",
+    "warnings.deprecated": "3.13",
+    "copy.replace": "3.13",
+    # builtins
+    "ExceptionGroup": "3.11",
+    "BaseExceptionGroup": "3.11",
+}
+# Methods of pathlib's paths, found by name (any `x.walk()` but `os.walk`)
+NEWER_PATH_METHODS = {"walk": "3.12", "with_segments": "3.12", "is_junction": "3.12", "full_match": "3.13"}
+_LAST_PARTS = {name.rpartition(".")[2] for name in NEWER_THAN_PYTHON_310} | set(NEWER_PATH_METHODS) | {"fromisoformat"}
+USER_RUN_CODE = ("examples", "dataset_scripts")  # beside the package's own code
+
+
+def _guarded(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    """Whether `node` sits in a `try` whose handler catches ImportError / ModuleNotFoundError / AttributeError (the
+    way to use a newer name where it exists)."""
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, ast.Try):
+            caught = {ast.unparse(handler.type) for handler in node.handlers if handler.type is not None}
+            if any(
+                name in text for text in caught for name in ("ImportError", "ModuleNotFoundError", "AttributeError")
+            ):
+                return True
+    return False
+
+
+def _newer_than_310(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, what) for every use in `tree` of a stdlib name, syntax or input form Python 3.10 lacks."""
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    modules: dict[str, str] = {}  # local name -> stdlib module it is bound to
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                modules[alias.asname or alias.name.split(".")[0]] = (
+                    alias.name if alias.asname else alias.name.split(".")[0]
+                )
+                if alias.name in NEWER_THAN_PYTHON_310 and not _guarded(node, parents):
+                    found.append((node.lineno, alias.name))
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                name = f"{node.module}.{alias.name}"
+                if (name in NEWER_THAN_PYTHON_310 or node.module in NEWER_THAN_PYTHON_310) and not _guarded(
+                    node, parents
+                ):
+                    found.append((node.lineno, name))
+        elif hasattr(ast, "TryStar") and isinstance(node, ast.TryStar):
+            found.append((node.lineno, "except* (3.11)"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in NEWER_THAN_PYTHON_310 and not _guarded(node, parents):
+            found.append((node.lineno, node.id))
+        elif isinstance(node, ast.Attribute) and node.attr in _LAST_PARTS:
+            dotted = ast.unparse(node)
+            head, _, rest = dotted.partition(".")
+            name = f"{modules[head]}.{rest}" if head in modules else None
+            if name in NEWER_THAN_PYTHON_310 and not _guarded(node, parents):
+                found.append((node.lineno, name))
+            elif node.attr in NEWER_PATH_METHODS and dotted != "os.walk" and not _guarded(node, parents):
+                found.append((node.lineno, f"Path.{node.attr}"))
+            elif node.attr == "fromisoformat":
+                # 3.10's date/datetime/time.fromisoformat reads only what isoformat() writes, 3.11+ most of ISO 8601:
+                # text from people or other programs goes through a function that writes it in that one form
+                call = parents.get(node)
+                argument = call.args[0] if isinstance(call, ast.Call) and call.args else None
+                if not (isinstance(argument, ast.Call) and ast.unparse(argument.func).endswith("_as_isoformat")):
+                    found.append((node.lineno, "fromisoformat on text not brought to isoformat()'s form (3.11)"))
+    return found
+
+
+def test_the_code_users_run_uses_nothing_python_310_lacks_or_reads_otherwise():
+    # requires-python says >=3.10, but the suite runs on one Python (3.11 here): a name new in 3.11+ passes every
+    # test there and fails on 3.10 at the line that uses it, and fromisoformat refused on 3.10 what 3.11 read
+    import citrus_hf
+
+    found = []
+    for folder in [Path(citrus_hf.__file__).parent, *(ROOT / name for name in USER_RUN_CODE)]:
+        for path in sorted(folder.rglob("*.py")):
+            for line, what in _newer_than_310(ast.parse(path.read_text(encoding="utf-8"))):
+                found.append(f"{path}:{line}: {what}")
+    assert not found, "Python 3.10 (requires-python) lacks or reads otherwise:\n" + "\n".join(found)
+
+
+def test_the_check_for_newer_names_finds_them():
+    source = (
+        "import datetime, tomllib\nfrom enum import StrEnum\nimport typing as t\nfrom pathlib import Path\n"
+        "x = datetime.UTC\ny: t.Self\nfor d in Path('.').walk(): pass\nimport os\nfor d in os.walk('.'): pass\n"
+        "try:\n    from typing import override\nexcept ImportError:\n    override = None\n"
+        "datetime.datetime.fromisoformat(text)\ndatetime.datetime.fromisoformat(_as_isoformat(text))\n"
+    )
+    found = [what for _, what in _newer_than_310(ast.parse(source))]
+    assert sorted(found) == sorted(
+        ["tomllib", "enum.StrEnum", "datetime.UTC", "typing.Self", "Path.walk"]
+        + ["fromisoformat on text not brought to isoformat()'s form (3.11)"]
+    )
