@@ -16,7 +16,6 @@ from types import ModuleType
 
 # importable top-level module -> the extra that installs it (pyproject.toml, [project.optional-dependencies])
 EXTRAS: dict[str, str] = {
-    "pyedflib": "data",
     "wfdb": "data",
     "tensorboard": "bench",
     "onnx": "onnx",
