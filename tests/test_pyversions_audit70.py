@@ -215,3 +215,17 @@ def test_the_check_for_newer_names_finds_them():
         ["tomllib", "enum.StrEnum", "datetime.UTC", "typing.Self", "Path.walk"]
         + ["fromisoformat on text not brought to isoformat()'s form (3.11)"]
     )
+
+
+def test_the_build_requirement_builds_the_project_table():
+    # `license = "Apache-2.0"` (an SPDX expression, PEP 639) is read by setuptools 77.0 and later: below it, the
+    # metadata step fails with "`project.license` must be valid exactly by one definition". pip's isolated build takes
+    # the newest setuptools, but a build without isolation (`pip install --no-build-isolation`, a distribution's
+    # packaging, an offline cluster) uses the one installed, which `requires` let be 69 (3.10's venv ships 65.5)
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    from packaging.requirements import Requirement
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    requirements = {Requirement(text).name: Requirement(text) for text in pyproject["build-system"]["requires"]}
+    if isinstance(pyproject["project"].get("license"), str):
+        assert "76.3" not in requirements["setuptools"].specifier, "setuptools below 77 cannot read the license"
