@@ -9,6 +9,7 @@ import re
 import runpy
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,27 @@ def run_example_process(
 def run_example(name: str, *arguments: str, cwd: Path) -> str:
     """Run one example (see `run_example_process`); its stdout."""
     return run_example_process(name, *arguments, cwd=cwd).stdout
+
+
+def run_example_in_process(monkeypatch, capsys, name: str, *arguments: str, cwd: Path) -> str:
+    """Run one example in this process as `python examples/NAME ...` runs it (`__main__`, its folder first on the
+    path, in `cwd`, whose folder is also the one its temporary folders go to, as `run_example_process`'s TMPDIR);
+    it must end without an error. Its stdout. A fresh Python per example spent 4-5 s of a full suite (15 s under
+    load) starting Python and importing torch, transformers and the package before the example's first line; the
+    examples whose test reads their log lines on stderr or launches Accelerate keep a process of their own
+    (`run_example_process`), as does `test_lora.py`'s run of lora_finetune.py."""
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(sys, "argv", [str(EXAMPLES / name), *arguments])
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    monkeypatch.setenv("TMPDIR", str(cwd))
+    monkeypatch.setattr(tempfile, "tempdir", str(cwd))
+    try:
+        runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+    except SystemExit as stopped:
+        captured = capsys.readouterr()
+        assert stopped.code in (None, 0), captured.err[-3000:]
+        return captured.out
+    return capsys.readouterr().out
 
 
 def example_error_in_process(tmp_path, monkeypatch, capsys, script: str, *arguments: str) -> str:
@@ -79,8 +101,10 @@ def test_pretrain_accelerate_example(tmp_path, monkeypatch, capsys):
     assert "pass --overwrite to start afresh" in again
 
 
-def test_finetune_trainer_example(tmp_path):
-    output = run_example("finetune_trainer.py", "--tiny", "--output-dir", str(tmp_path / "har"), cwd=tmp_path)
+def test_finetune_trainer_example(tmp_path, monkeypatch, capsys):
+    output = run_example_in_process(
+        monkeypatch, capsys, "finetune_trainer.py", "--tiny", "--output-dir", str(tmp_path / "har"), cwd=tmp_path
+    )
     assert "20 labelled training recordings (5 per class)" in output
     metrics = dict(re.findall(r"(accuracy|macro_f1|auroc) ([0-9.]+)", output.split("test:")[1]))
     # 4 activities, 40 test recordings of real smartwatch IMU: a few steps already rank the classes well above chance
@@ -95,8 +119,8 @@ def test_finetune_trainer_example(tmp_path):
     assert (tmp_path / "har" / "preprocessor_config.json").is_file()
 
 
-def test_long_recording_inference_example(tmp_path):
-    output = run_example("long_recording_inference.py", "--tiny", cwd=tmp_path)
+def test_long_recording_inference_example(tmp_path, monkeypatch, capsys):
+    output = run_example_in_process(monkeypatch, capsys, "long_recording_inference.py", "--tiny", cwd=tmp_path)
     saved = re.search(r"^Classifier saved in (\S+) \(re-use it with --model \1\)$", output, re.M).group(1)
     assert (Path(saved) / "model.safetensors").is_file()  # the folder `--model` re-uses
     assert Path(saved).is_relative_to(tmp_path)  # the test's own folder, not the machine's temporary one
@@ -108,8 +132,10 @@ def test_long_recording_inference_example(tmp_path):
     assert re.search(r"windows of subjects the model never saw \(watch-\d\d", output)
 
 
-def test_your_own_data_example(tmp_path):
-    output = run_example("your_own_data.py", "--output-dir", str(tmp_path / "own"), cwd=tmp_path)
+def test_your_own_data_example(tmp_path, monkeypatch, capsys):
+    output = run_example_in_process(
+        monkeypatch, capsys, "your_own_data.py", "--output-dir", str(tmp_path / "own"), cwd=tmp_path
+    )
     assert "classes (2): no blink, blink" in output and "citrus finetune / evaluate take it: train" in output
     citrus = float(re.search(r"recipe probe: 10 labelled windows, test macro-F1 ([0-9.]+)", output).group(1))
     minirocket = float(re.search(r"MiniRocket \+ ridge on the same windows: test macro-F1 ([0-9.]+)", output).group(1))
@@ -137,8 +163,8 @@ def test_class_folders_example(tmp_path):
     assert extractor["context_length"] / extractor["sampling_rate"] == 4.0  # the trained window, which predict cuts
 
 
-def test_embeddings_sklearn_example(tmp_path):
-    output = run_example("embeddings_sklearn.py", "--tiny", cwd=tmp_path)
+def test_embeddings_sklearn_example(tmp_path, monkeypatch, capsys):
+    output = run_example_in_process(monkeypatch, capsys, "embeddings_sklearn.py", "--tiny", cwd=tmp_path)
     # 6 channels x (CNN tokens + 3 layers) x (mean, max, std) x d_model 128
     assert "300 training and 300 test windows of 6 channels at 50 Hz; 9216 features per window" in output
     scores = dict(re.findall(r"^(citrus-small|random twin)\s+test macro-F1 ([0-9.]+)", output, re.M))
@@ -146,8 +172,16 @@ def test_embeddings_sklearn_example(tmp_path):
     assert set(scores) == {"citrus-small", "random twin"} and float(scores["citrus-small"]) > 0.5
 
 
-def test_synthetic_pretraining_data_example(tmp_path):
-    output = run_example("synthetic_pretraining_data.py", "--tiny", "--output-dir", str(tmp_path / "s"), cwd=tmp_path)
+def test_synthetic_pretraining_data_example(tmp_path, monkeypatch, capsys):
+    output = run_example_in_process(
+        monkeypatch,
+        capsys,
+        "synthetic_pretraining_data.py",
+        "--tiny",
+        "--output-dir",
+        str(tmp_path / "s"),
+        cwd=tmp_path,
+    )
     from citrus_hf.data.synthetic import list_generators
 
     for name in list_generators():  # the dev extra installs every generator's simulator
@@ -159,8 +193,10 @@ def test_synthetic_pretraining_data_example(tmp_path):
     assert settings["synthetic_ratio"] == 0.3
 
 
-def test_heart_rate_regression_example(tmp_path):
-    output = run_example("heart_rate_regression.py", "--output-dir", str(tmp_path / "hr"), cwd=tmp_path)
+def test_heart_rate_regression_example(tmp_path, monkeypatch, capsys):
+    output = run_example_in_process(
+        monkeypatch, capsys, "heart_rate_regression.py", "--output-dir", str(tmp_path / "hr"), cwd=tmp_path
+    )
     fitted = float(re.search(r"from 20 labelled windows: test MAE ([0-9.]+) bpm", output).group(1))
     through_pipeline = float(re.search(r"pipeline on 47 raw test windows: MAE ([0-9.]+) bpm", output).group(1))
     minirocket = re.search(
@@ -176,8 +212,10 @@ def test_heart_rate_regression_example(tmp_path):
     assert (tmp_path / "hr" / "model" / "model.safetensors").is_file()
 
 
-def test_lora_finetune_example_adapts_the_pretrained_model(tmp_path):
-    output = run_example("lora_finetune.py", "--tiny", "--output-dir", str(tmp_path / "lora"), cwd=tmp_path)
+def test_lora_finetune_example_adapts_the_pretrained_model(tmp_path, monkeypatch, capsys):
+    output = run_example_in_process(
+        monkeypatch, capsys, "lora_finetune.py", "--tiny", "--output-dir", str(tmp_path / "lora"), cwd=tmp_path
+    )
     accuracy = float(re.search(r"test accuracy ([0-9.]+), .* on citrus-small, 3 epochs", output).group(1))
     # 4 activities: chance is 0.25 (what the randomly initialised backbone scored); this draw gives 0.925
     assert accuracy > 0.6
@@ -206,8 +244,16 @@ def test_inference_examples_give_the_citrus_finetune_command_of_their_classifier
     )  # fmt: skip
 
 
-def test_pretrain_your_recordings_example(tmp_path, offline_archives_cached):
-    output = run_example("pretrain_your_recordings.py", "--tiny", "--output-dir", str(tmp_path / "mine"), cwd=tmp_path)
+def test_pretrain_your_recordings_example(tmp_path, offline_archives_cached, monkeypatch, capsys):
+    output = run_example_in_process(
+        monkeypatch,
+        capsys,
+        "pretrain_your_recordings.py",
+        "--tiny",
+        "--output-dir",
+        str(tmp_path / "mine"),
+        cwd=tmp_path,
+    )
     assert (
         "(unlabelled; options: none)" in output and "sampling rate (Hz): 40, 160;  channels per window: 1, 64" in output
     )
