@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import runpy
 import subprocess
 import sys
 import warnings
 from pathlib import Path
 
 import pytest
+import torch
 
 from citrus_hf.inference.backends import onnx_export_available
 
@@ -35,6 +37,26 @@ def _run(script: str, *args: str, tmp_path: Path) -> dict:
         timeout=300,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(output.read_text())
+
+
+def _run_in_process(script: str, *args: str, tmp_path: Path, monkeypatch) -> dict:
+    """`_run` in this process, as `python benchmarks/SCRIPT ...` runs it (`__main__`, its folder first on the path):
+    a fresh Python per benchmark spent 4-5 s of a full suite (15 s under load) importing torch, transformers and the
+    package. For the benchmarks whose results do not depend on the process (its thread count, its memory); speed.py,
+    whose PatchTST rows depend on the thread count, keeps a process of its own. What a script changes for the whole
+    process (Accelerate's CPU switch, torch's thread count) is undone after it."""
+    output = tmp_path / "results.json"
+    monkeypatch.setattr(sys, "argv", [str(BENCHMARKS / script), *args, "--json", str(output)])
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    monkeypatch.delenv("ACCELERATE_USE_CPU", raising=False)  # gpu_pretrain.py sets it for --device cpu
+    threads = torch.get_num_threads()
+    try:
+        runpy.run_path(str(BENCHMARKS / script), run_name="__main__")
+    except SystemExit as stopped:
+        assert stopped.code in (None, 0), f"{script} exited with {stopped.code}"
+    finally:
+        torch.set_num_threads(threads)
     return json.loads(output.read_text())
 
 
@@ -86,11 +108,12 @@ def test_speed_benchmark_measures_peak_memory_in_a_fresh_process():
     assert 1.0 < peak_mb < 4096
 
 
-def test_attention_benchmark_compares_kernels_with_sdpa(tmp_path):
-    results = _run(
+def test_attention_benchmark_compares_kernels_with_sdpa(tmp_path, monkeypatch):
+    results = _run_in_process(
         "attention.py",
         *("--batch-size", "2", "--model-batch-size", "2", "--rounds", "1", "--steps-per-round", "1", "--no-compile"),
         tmp_path=tmp_path,
+        monkeypatch=monkeypatch,
     )
     assert results["shape"] == {"batch": 2, "heads": 8, "seq": 150, "head_dim": 8}
     kernels = results["kernels"]
@@ -109,14 +132,15 @@ def test_attention_benchmark_compares_kernels_with_sdpa(tmp_path):
     assert all(row["windows_per_s"] > 0 and row["max_logit_difference"] < 1e-4 for row in model.values())
 
 
-def test_attention_benchmark_at_citrus_smalls_head_width(tmp_path):
+def test_attention_benchmark_at_citrus_smalls_head_width(tmp_path, monkeypatch):
     """At another shape (citrus-small's heads of 32), the blocked kernel is timed as it is, beside what the backend's
     attention runs for such heads (SDPA in bf16)."""
-    results = _run(
+    results = _run_in_process(
         "attention.py",
         *("--batch-size", "2", "--rounds", "1", "--steps-per-round", "1", "--no-compile", "--no-model"),
         *("--heads", "4", "--head-dim", "32", "--seq-length", "20"),
         tmp_path=tmp_path,
+        monkeypatch=monkeypatch,
     )
     assert results["shape"] == {"batch": 2, "heads": 4, "seq": 20, "head_dim": 32} and "model" not in results
     kernels = results["kernels"]
@@ -124,16 +148,25 @@ def test_attention_benchmark_at_citrus_smalls_head_width(tmp_path):
     assert all(row["max_difference"] < (5e-2 if "bf16" in name else 1e-5) for name, row in kernels.items())
 
 
-def test_criss_cross_benchmark_runs(tmp_path):
-    results = _run(
-        "criss_cross.py", "--channels", "3", "--seconds", "2", "--rounds", "1", "--no-memory", tmp_path=tmp_path
+def test_criss_cross_benchmark_runs(tmp_path, monkeypatch):
+    results = _run_in_process(
+        "criss_cross.py",
+        "--channels",
+        "3",
+        "--seconds",
+        "2",
+        "--rounds",
+        "1",
+        "--no-memory",
+        tmp_path=tmp_path,
+        monkeypatch=monkeypatch,
     )
     for mode in ("train", "inference"):
         for attention in ("criss_cross", "full", "channel_independent"):
             assert results[f"{mode}/{attention}"]["ms_per_step"] > 0
 
 
-def test_pretraining_curve_benchmark_plots_a_run(tmp_path):
+def test_pretraining_curve_benchmark_plots_a_run(tmp_path, monkeypatch):
     from test_training import _pretrain_args
 
     from citrus_hf.training.pretrain import pretrain
@@ -141,19 +174,19 @@ def test_pretraining_curve_benchmark_plots_a_run(tmp_path):
     run = tmp_path / "run"
     changes = dict(max_steps=2, per_device_batch_size=8, gradient_accumulation_steps=1, logging_steps=1, eval_steps=1)
     pretrain(_pretrain_args(run, **changes))
-    results = _run("pretraining_curve.py", str(run), tmp_path=tmp_path)
+    results = _run_in_process("pretraining_curve.py", str(run), tmp_path=tmp_path, monkeypatch=monkeypatch)
     summary = json.loads((run / "pretraining_summary.json").read_text())
     assert results["final_eval_loss"] == summary["eval_losses"][-1][1]
     assert results["eval_over_baseline"] == pytest.approx(results["final_eval_loss"] / results["baseline_loss"])
     assert (run / "pretraining_curve.png").stat().st_size > 10_000
 
 
-def test_gpu_pretraining_script_runs_its_tiny_setting_on_cpu(tmp_path):
+def test_gpu_pretraining_script_runs_its_tiny_setting_on_cpu(tmp_path, monkeypatch):
     """The GPU script's code path (recipe, mixed stream, throughput against PatchTST) on the tiny model; no figure
     of it means anything about a GPU."""
-    results = _run(
+    results = _run_in_process(
         "gpu_pretrain.py", "--device", "cpu", "--tiny", "--output-dir", str(tmp_path / "run"), "--rounds", "1",
-        "--steps-per-round", "1", "--report-to", "none", tmp_path=tmp_path,
+        "--steps-per-round", "1", "--report-to", "none", tmp_path=tmp_path, monkeypatch=monkeypatch,
     )  # fmt: skip
     pretraining, throughput = results["pretraining"], results["throughput"]
     assert pretraining["steps"] == 2 and pretraining["arguments"]["synthetic_ratio"] == 0.5
@@ -210,9 +243,9 @@ def test_gpu_script_packs_the_corpus_and_trains_on_the_packed_windows(tmp_path, 
         expected = (first - first.mean()) / first.std()
         np.testing.assert_allclose(np.asarray(repacked["input_values"][0])[0, : first.size], expected, atol=5e-3)
 
-    results = _run(
+    results = _run_in_process(
         "gpu_pretrain.py", "--device", "cpu", "--tiny", "--corpus", str(packed), "--output-dir",
-        str(tmp_path / "run"), "--skip-throughput", "--report-to", "none", tmp_path=tmp_path,
+        str(tmp_path / "run"), "--skip-throughput", "--report-to", "none", tmp_path=tmp_path, monkeypatch=monkeypatch,
     )  # fmt: skip
     summary = json.loads((tmp_path / "run" / "pretraining_summary.json").read_text())
     assert results["pretraining"]["steps"] == 2 and "throughput" not in results
@@ -231,10 +264,10 @@ def test_gpu_script_packs_the_corpus_and_trains_on_the_packed_windows(tmp_path, 
     assert timed["throughput"]["citrus"]["windows_per_s"] > 0
 
 
-def test_fit_speed_benchmark_times_citrus_small_beside_minirocket(tmp_path):
-    results = _run(
+def test_fit_speed_benchmark_times_citrus_small_beside_minirocket(tmp_path, monkeypatch):
+    results = _run_in_process(
         "fit_speed.py", "--train-windows", "14", "--test-windows", "30", "--rounds", "2", "--num-threads", "1",
-        tmp_path=tmp_path,
+        tmp_path=tmp_path, monkeypatch=monkeypatch,
     )  # fmt: skip
     assert (results["dataset"], results["train_windows"], results["test_windows"]) == ("watch_exercises", 14, 30)
     assert results["num_classes"] == 7 and results["recipe"] == "probe"  # 2 labels per class: "auto" probes
@@ -284,10 +317,10 @@ def test_eval_results_of_another_kind_are_named():
         parse_eval_results({"task": "classification", "test_metrics": {"accuracy": 0.9}})
 
 
-def test_feature_extraction_benchmark_times_the_same_job_as_its_peer(tmp_path):
+def test_feature_extraction_benchmark_times_the_same_job_as_its_peer(tmp_path, monkeypatch):
     """Each timed job and its MNE peer produce the same output (the EMG row compared 40-sample windows with the
     peer's 3000 until the extractor was asked to pad as the peer does)."""
-    results = _run("feature_extraction.py", "--rounds", "1", tmp_path=tmp_path)
+    results = _run_in_process("feature_extraction.py", "--rounds", "1", tmp_path=tmp_path, monkeypatch=monkeypatch)
     emg = results["EMG 1000 x 1500 @ 4 kHz -> 3000 (resample)"]
     assert emg["output"] == [1000, 1, 3000] and emg["speedup"] > 0
     assert results["ECG 12-lead, 1 h @ 500 Hz -> 120 windows (window)"]["output"] == [120, 12, 3000]
