@@ -45,18 +45,23 @@ def _run_in_process(script: str, *args: str, tmp_path: Path, monkeypatch) -> dic
     a fresh Python per benchmark spent 4-5 s of a full suite (15 s under load) importing torch, transformers and the
     package. For the benchmarks whose results do not depend on the process (its thread count, its memory); speed.py,
     whose PatchTST rows depend on the thread count, keeps a process of its own. What a script changes for the whole
-    process (Accelerate's CPU switch, torch's thread count) is undone after it."""
+    process (Accelerate's CPU switch, torch's thread count, datasets' caching, which fit_speed.py turns off) is undone
+    after it: with caching left off, a later test's `Dataset.map` wrote its cache files to a temporary folder."""
+    import datasets
+
     output = tmp_path / "results.json"
     monkeypatch.setattr(sys, "argv", [str(BENCHMARKS / script), *args, "--json", str(output)])
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     monkeypatch.delenv("ACCELERATE_USE_CPU", raising=False)  # gpu_pretrain.py sets it for --device cpu
-    threads = torch.get_num_threads()
+    threads, caching = torch.get_num_threads(), datasets.is_caching_enabled()
     try:
         runpy.run_path(str(BENCHMARKS / script), run_name="__main__")
     except SystemExit as stopped:
         assert stopped.code in (None, 0), f"{script} exited with {stopped.code}"
     finally:
         torch.set_num_threads(threads)
+        if caching:
+            datasets.enable_caching()
     return json.loads(output.read_text())
 
 

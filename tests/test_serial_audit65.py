@@ -210,11 +210,17 @@ def test_auto_processor_of_a_folder_with_only_a_fusion_processor_asks_nothing(
 
 
 def test_the_fusion_processor_gives_its_json_as_transformers_processors_do(fusion_processor, tmp_path):
+    from citrus_hf._version import VERSION_KEY, __version__
+
     fusion_processor.save_pretrained(tmp_path)
     text = fusion_processor.to_json_string()
-    assert text == (tmp_path / "processor_config.json").read_text() and json.loads(text) == fusion_processor.to_dict()
+    saved = (tmp_path / "processor_config.json").read_text()
+    # the file holds the same settings plus the record of the citrus-hf that wrote it (a52bbdb), as config.json and
+    # preprocessor_config.json do; no dict of the object holds that record
+    assert json.loads(saved) == {**json.loads(text), VERSION_KEY: __version__}
+    assert json.loads(text) == fusion_processor.to_dict()
     fusion_processor.to_json_file(tmp_path / "copy.json")
-    assert (tmp_path / "copy.json").read_text() == text
+    assert (tmp_path / "copy.json").read_text() == saved
 
 
 # ------------------------------------------------------------------------------------- 5. numpy LoRA settings
