@@ -259,6 +259,10 @@ def register_trainer_checks() -> None:
     - every evaluation starts a new collection of `compute_metrics_fn`'s batches (`batch_eval_metrics=True`);
     - a model of which no parameter is trainable (an adapter loaded for inference) is refused as the optimizer is
       built, naming `is_trainable=True` (`training.lora.check_something_trains`);
+    - with `dataloader_persistent_workers`, a set given to `evaluate` is the one evaluated (transformers handed back
+      the dataloader of the first set it evaluated);
+    - `load_best_model_at_end` of a peft model whose active adapter is not "default" loads it from the subfolder
+      peft saved it in (`training.trainer.named_adapter_checkpoint`; transformers reads the checkpoint's root);
     - the first evaluation of a task model warns when `label_names` lack `labels` (`training.trainer.warn_label_names`:
       it would find no labels in the batch, and report no loss and no metrics).
     """
@@ -421,6 +425,39 @@ def register_trainer_checks() -> None:
                 warn_label_names(self.label_names, model)
         return evaluation_loop(self, *args, **kwargs)
 
+    get_eval_dataloader = Trainer.get_eval_dataloader
+
+    @functools.wraps(get_eval_dataloader)
+    def given_set_dataloader(self, eval_dataset=None, *args, **kwargs):
+        # With persistent workers transformers keeps one dataloader under "eval" for every set given as an object:
+        # `evaluate(test_set)` ran the Trainer's own set (or left the test set to every later evaluation). A set given
+        # to one call gets a dataloader of its own, uncached; the Trainer's own sets keep theirs.
+        given = eval_dataset is not None and not isinstance(eval_dataset, str) and eval_dataset is not self.eval_dataset
+        if given and self.args.dataloader_persistent_workers and _trainer_model(self) is not None:
+            return self._get_dataloader(
+                dataset=eval_dataset,
+                description="Evaluation",
+                batch_size=self.args.eval_batch_size,
+                sampler_fn=self._get_eval_sampler,
+            )
+        return get_eval_dataloader(self, eval_dataset, *args, **kwargs)
+
+    load_best_model = Trainer._load_best_model
+
+    @functools.wraps(load_best_model)
+    def load_best_named_adapter(self, *args, **kwargs):
+        # peft saves an adapter not named "default" in a subfolder, where transformers does not look (DeepSpeed and
+        # FSDP load their own checkpoints)
+        peft_model = _trainer_peft_model(self) if _trainer_model(self) is not None else None
+        if peft_model is not None and not (self.is_deepspeed_enabled or self.is_fsdp_enabled):
+            from ..training.trainer import named_adapter_checkpoint
+
+            folder = named_adapter_checkpoint(peft_model, self.state.best_model_checkpoint)
+            if folder is not None:
+                peft_model.load_adapter(folder, peft_model.active_adapter)
+                return None
+        return load_best_model(self, *args, **kwargs)
+
     create_optimizer = Trainer.create_optimizer
 
     @functools.wraps(create_optimizer)
@@ -435,6 +472,8 @@ def register_trainer_checks() -> None:
     __init__._citrus_checks = True
     Trainer.__init__ = __init__
     Trainer.create_optimizer = checked_create_optimizer
+    Trainer._load_best_model = load_best_named_adapter
+    Trainer.get_eval_dataloader = given_set_dataloader
     Trainer.compute_loss = checked_compute_loss
     Trainer._get_train_sampler = _get_train_sampler
     Trainer._get_eval_sampler = _get_eval_sampler

@@ -393,6 +393,24 @@ def is_peft_model(model: Any) -> bool:
     return callable(getattr(model, "get_base_model", None)) and hasattr(model, "peft_config")
 
 
+def named_adapter_checkpoint(peft_model: torch.nn.Module, checkpoint: str | os.PathLike | None) -> str | None:
+    """The folder of Trainer `checkpoint` that holds `peft_model`'s active adapter when peft saved it in a subfolder of
+    its name (every adapter but "default"), or None (the adapter is at the root, or the checkpoint holds none).
+
+    transformers' `load_best_model_at_end` reads the checkpoint's root only: an active adapter named otherwise
+    ("mine" from `get_peft_model(..., adapter_name="mine")`, a second adapter made active with `set_adapter`) kept the
+    last step's weights, with a warning about a distributed `pytorch_model.bin`, or, beside a "default" adapter,
+    took the default adapter's weights as its own."""
+    from transformers.utils import ADAPTER_SAFE_WEIGHTS_NAME, ADAPTER_WEIGHTS_NAME
+
+    active = getattr(peft_model, "active_adapter", None)
+    if checkpoint is None or not isinstance(active, str) or active == "default":
+        return None
+    folder = os.path.join(os.fspath(checkpoint), active)
+    weights = (os.path.join(folder, name) for name in (ADAPTER_SAFE_WEIGHTS_NAME, ADAPTER_WEIGHTS_NAME))
+    return folder if any(os.path.isfile(path) for path in weights) else None
+
+
 def unloadable_adapter_problem(peft_model: torch.nn.Module, then: str = "then save") -> str | None:
     """What peft's `save_pretrained` of `peft_model`'s adapters would write that no loader reads back, with the fix;
     None when every tensor saves. A module the adapter holds whole (`modules_to_save`: the task head's trained copy)
