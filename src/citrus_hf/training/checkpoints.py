@@ -19,6 +19,7 @@ from transformers.utils import SAFE_WEIGHTS_NAME, logging
 
 from ..loading import read_json_object
 from .arguments import PretrainArguments
+from .launch import LAUNCH_ACCUMULATION, LAUNCH_PRECISION, cpu_launch
 
 if TYPE_CHECKING:
     from accelerate import Accelerator
@@ -134,7 +135,10 @@ def checkpoint_problems(folder: Path, accelerator: Accelerator) -> list[str]:
     from accelerate.utils.constants import OPTIMIZER_NAME, RNG_STATE_NAME, SCALER_NAME, SCHEDULER_NAME
 
     torch_files = [f"{OPTIMIZER_NAME}.bin", f"{SCHEDULER_NAME}.bin", _PROGRESS_FILE]
-    torch_files += [f"{RNG_STATE_NAME}_{index}.pkl" for index in range(accelerator.num_processes)]
+    # one random state per process of the run that wrote it: a checkpoint of another process count is whole (its
+    # resume is refused by `check_resumable`, naming the count), not "incomplete" with advice to start afresh
+    processes = _recorded_processes(folder) or accelerator.num_processes
+    torch_files += [f"{RNG_STATE_NAME}_{index}.pkl" for index in range(processes)]
     if accelerator.scaler is not None:  # fp16's loss scale
         torch_files.append(SCALER_NAME)
     problems = []
@@ -164,6 +168,15 @@ def checkpoint_problems(folder: Path, accelerator: Accelerator) -> list[str]:
     return problems
 
 
+def _recorded_processes(folder: Path) -> int | None:
+    """The process count `RUN_SETTINGS_FILE` records for the run that wrote `folder`; None without a readable one."""
+    try:
+        processes = json.loads((folder / RUN_SETTINGS_FILE).read_text(encoding="utf-8")).get("num_processes")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return None
+    return processes if isinstance(processes, int) and not isinstance(processes, bool) and processes > 0 else None
+
+
 def resume_settings(args: PretrainArguments, num_processes: int) -> dict[str, Any]:
     """The settings an exact resume repeats, JSON-ready (with the process count: it shards the batches, and, for a
     dataset on disk, which files it holds: `dataset_files`)."""
@@ -175,6 +188,8 @@ def resume_settings(args: PretrainArguments, num_processes: int) -> dict[str, An
     return json.loads(json.dumps(settings, default=str))
 
 
+# The settings a launch's environment gives when the command is not given them (`pretrain._accelerator`).
+LAUNCH_SETTINGS = {"mixed_precision": LAUNCH_PRECISION, "gradient_accumulation_steps": LAUNCH_ACCUMULATION}
 # The key of `resume_settings` that records the files of a dataset on disk.
 DATASET_FILES = "dataset_files"
 
@@ -244,10 +259,7 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
         and 0 < current["learning_rate"] < recorded["learning_rate"]
     )
     differences = [
-        "the files under --dataset (some were added, removed or resized since the run)"
-        if key == DATASET_FILES
-        else f"{'--' + key.replace('_', '-') if key != 'num_processes' else 'processes'} {current[key]!r} (the run: "
-        f"{recorded[key]!r})"
+        _difference(key, current[key], recorded[key])
         for key in current
         if key in recorded and recorded[key] != current[key] and not (key == "learning_rate" and lowered)
     ]
@@ -276,6 +288,28 @@ def check_resumable(resume_dir: Path, args: PretrainArguments, num_processes: in
             "version to keep it exact."
         )
     return float(recorded["learning_rate"]) if lowered else None
+
+
+def _difference(key: str, value: Any, recorded: Any) -> str:
+    """How `check_resumable` names a setting `key` that is `value` in this resume and was `recorded` in the run: as
+    its option, as the variable of the launch's environment that set it (an ACCELERATE_* left in the shell from
+    another job is not an option the user gave), or, for the process count, with the launch that repeats the run's."""
+    if key == DATASET_FILES:
+        return "the files under --dataset (some were added, removed or resized since the run)"
+    if key == "num_processes":
+        if recorded == 1:
+            launch = "without accelerate launch"
+        elif torch.cuda.is_available():
+            launch = f"accelerate launch --num_processes {recorded} -m citrus_hf.commands pretrain ..."
+        else:  # (accelerate's --cpu starts several processes only through mpirun)
+            launch = cpu_launch("pretrain", recorded)
+        return (
+            f"processes {value!r} (the run: {recorded!r}; launch {recorded} process{'es' * (recorded != 1)}: {launch})"
+        )
+    variable = LAUNCH_SETTINGS.get(key)
+    launched = os.environ.get(variable, "").strip().lower() if variable else ""
+    source = f"{variable}={launched} in the environment; " if launched and launched == str(value).lower() else ""
+    return f"--{key.replace('_', '-')} {value!r} ({source}the run: {recorded!r})"
 
 
 def _run_settings_of_earlier_run(resume_dir: Path) -> dict[str, Any] | None:

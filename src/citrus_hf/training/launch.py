@@ -20,6 +20,9 @@ logger = logging.get_logger(__name__)
 LAUNCH_SIZES = ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
 # Set by every `accelerate launch` (its --mixed_precision or its config file's).
 LAUNCH_PRECISION = "ACCELERATE_MIXED_PRECISION"
+# Set by `accelerate launch` with DeepSpeed (its --gradient_accumulation_steps), or left in a shell: Accelerate
+# reads it whatever its Accelerator is given, unless given a plugin (`pretrain._accelerator`).
+LAUNCH_ACCUMULATION = "ACCELERATE_GRADIENT_ACCUMULATION_STEPS"
 
 
 def launched_precision() -> str | None:
@@ -54,7 +57,7 @@ def mixed_precision_notes(given: str | None, resolved: str, device_type: str) ->
         resolved: the precision the run trains with (`resolve_mixed_precision`, or its Accelerator's).
         device_type: where it trains ("cpu", "cuda", ...).
     """
-    return precision_override_notes(given) + device_precision_notes(resolved, device_type)
+    return precision_override_notes(given) + device_precision_notes(resolved, device_type, from_launch=given is None)
 
 
 def precision_override_notes(given: str | None) -> list[str]:
@@ -68,21 +71,28 @@ def precision_override_notes(given: str | None) -> list[str]:
     return []
 
 
-def device_precision_notes(resolved: str, device_type: str) -> list[str]:
+def device_precision_notes(resolved: str, device_type: str, from_launch: bool = False) -> list[str]:
     """What training in `resolved` precision costs on `device_type`: fp16 that a CPU runs in fp32, and bf16 that
     trains about ten times slower on a CPU. Said where training starts: a run whose recipe trains nothing (the
-    frozen-encoder probe) is not told that it trains slowly."""
-    if device_type == "cpu" and resolved == "fp16":
+    frozen-encoder probe) is not told that it trains slowly. `from_launch`: the precision is the launch's
+    (`LAUNCH_PRECISION`), not a --mixed-precision given, so the note names that and the fix that works (leaving
+    --mixed-precision out, which the user has done, changes nothing)."""
+    if device_type != "cpu" or resolved not in ("fp16", "bf16"):
+        return []
+    if from_launch:
+        source = f"{LAUNCH_PRECISION}={resolved} (accelerate launch --mixed_precision or its config file)"
+        fix = "pass --mixed-precision no, or launch with --mixed_precision no"
+    else:
+        source, fix = f"--mixed-precision {resolved}", "leave --mixed-precision out, or pass no"
+    if resolved == "fp16":
         # (bf16, which a CPU runs, trains slower there: the note below; so bf16 is not offered instead)
-        return ["--mixed-precision fp16 runs in fp32 on a CPU (fp16 needs a GPU); leave --mixed-precision out"]
-    if device_type == "cpu" and resolved == "bf16":
-        # Measured: a citrus-small training step (batch 32, one thread, alternating rounds) took 12.6x as long under
-        # bf16 autocast as in fp32 on an AVX512-BF16 CPU, where bf16 inference is 1.2x faster
-        return [
-            f"Mixed precision {resolved} on the CPU trains about ten times slower than fp32 (its backward kernels are "
-            "slow there; it pays on GPUs): leave --mixed-precision out, or pass no"
-        ]
-    return []
+        return [f"{source} runs in fp32 on a CPU (fp16 needs a GPU); {fix}"]
+    # Measured: a citrus-small training step (batch 32, one thread, alternating rounds) took 12.6x as long under bf16
+    # autocast as in fp32 on an AVX512-BF16 CPU, where bf16 inference is 1.2x faster
+    return [
+        f"Mixed precision {resolved} on the CPU trains about ten times slower than fp32 (its backward kernels are slow "
+        f"there; it pays on GPUs){' with ' + source if from_launch else ''}: {fix}"
+    ]
 
 
 def cpu_launch(command: str, processes: int | str = "N") -> str:

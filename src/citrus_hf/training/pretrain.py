@@ -81,7 +81,13 @@ from .checkpoints import (  # importable from here too, where they were first de
     resume_settings,
     run_environment,
 )
-from .launch import check_launched_processes, mixed_precision_notes
+from .launch import (
+    LAUNCH_ACCUMULATION,
+    LAUNCH_PRECISION,
+    check_launched_processes,
+    mixed_precision_notes,
+    resolve_mixed_precision,
+)
 from .metrics import dumps_strict
 from .rng import caller_random_state_kept
 from .run_lock import output_folder_lock
@@ -897,12 +903,6 @@ def _say_on_the_main_process(accelerator, notes: list[str]) -> None:
             logger.warning(note + ".")
 
 
-# What `accelerate launch` hands its processes besides `launch.LAUNCH_PRECISION` (its --mixed_precision or its config
-# file's): with DeepSpeed its --gradient_accumulation_steps. Accelerate reads the precision when the Accelerator is
-# given none, and the accumulation whatever it is given.
-LAUNCH_ACCUMULATION = "ACCELERATE_GRADIENT_ACCUMULATION_STEPS"
-
-
 def _accelerator(args: PretrainArguments, config: CiTrusConfig):
     """The run's Accelerator, and a copy of `args` holding the mixed precision and gradient accumulation it runs with
     (what the summary, the checkpoints' `run_settings.json` and the resume check record).
@@ -915,10 +915,16 @@ def _accelerator(args: PretrainArguments, config: CiTrusConfig):
     from accelerate.utils import DistributedDataParallelKwargs, GradientAccumulationPlugin
 
     _fresh_accelerate_state(args.mixed_precision)
+    # Accelerate reads LAUNCH_PRECISION as written: "BF16" trained in fp32 (no autocast) recorded as "BF16", and
+    # "fp8" failed asking for a library. It is checked and lower-cased as `citrus finetune` reads it, and handed
+    # over so only when Accelerate would misread it (None keeps a launch's state built before as it is).
+    precision = resolve_mixed_precision(args.mixed_precision)
+    written = os.environ.get(LAUNCH_PRECISION)
     launched_accumulation = _launched_accumulation()
     accumulation = args.gradient_accumulation_steps or launched_accumulation or 1
     accelerator = Accelerator(
-        mixed_precision=args.mixed_precision,  # None: Accelerate's (the launch's, else "no")
+        # None: Accelerate's (the launch's, else "no")
+        mixed_precision=args.mixed_precision or (None if written in (None, precision) else precision),
         # a plugin, not `gradient_accumulation_steps=`, which Accelerate's environment variable would override.
         # sync_with_dataloader=False: Accelerate otherwise ends every epoch with an optimizer step of the micro-batches
         # left (one of two, say) whose loss it still divides by the accumulation count, a step of fewer windows at a
