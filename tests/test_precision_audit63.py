@@ -42,6 +42,10 @@ def test_finetune_records_and_warns_about_the_launch_precision(tmp_path, monkeyp
     results = json.loads((tmp_path / "launched" / "finetune_results.json").read_text())
     assert results["mixed_precision"] == "bf16" and results["arguments"]["trainer"]["mixed_precision"] == "bf16"
     assert "Mixed precision bf16 on the CPU trains about ten times slower" in package_warnings.text
+    # the precision is the launch's: named as such, with the fix that works (the option was already left out)
+    assert "ACCELERATE_MIXED_PRECISION=bf16" in package_warnings.text
+    assert "pass --mixed-precision no" in package_warnings.text
+    assert "leave --mixed-precision out" not in package_warnings.text
     package_warnings.clear()
     assert main([*FINETUNE, "--output-dir", str(tmp_path / "chosen"), "--mixed-precision", "no"]) == 0
     assert json.loads((tmp_path / "chosen" / "finetune_results.json").read_text())["mixed_precision"] == "no"

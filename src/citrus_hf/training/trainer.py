@@ -81,14 +81,17 @@ def train_with_trainer(
     from transformers.utils import logging
 
     from .callbacks import DefinedMetricEarlyStopping, EvaluationHistoryCallback, NonFiniteLossCallback
-    from .launch import device_precision_notes, resolve_mixed_precision
+    from .launch import LAUNCH_PRECISION, device_precision_notes, resolve_mixed_precision
     from .metrics import compute_metrics_fn, metric_greater_is_better
     from .numerics import denormals_flushed
 
     # None: the launch's (the commands resolve it once, with their notes, before any data loads: `trainer_precision`)
     precision = resolve_mixed_precision(settings.mixed_precision)
     use_cpu = not torch.cuda.is_available()
-    for note in device_precision_notes(precision, "cpu" if use_cpu else "cuda"):
+    # the launch's precision (`trainer_precision` resolved it into the settings, or none was resolved) is named as
+    # such, with the fix that works: "leave --mixed-precision out" was said to a user who had
+    from_launch = settings.mixed_precision is None or os.environ.get(LAUNCH_PRECISION, "").lower() == precision
+    for note in device_precision_notes(precision, "cpu" if use_cpu else "cuda", from_launch=from_launch):
         # once per process: a protocol starts hundreds of fine-tunings with the same settings
         logging.get_logger(__name__).warning_once(note + ".")
 
