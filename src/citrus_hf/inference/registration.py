@@ -316,6 +316,35 @@ def _extractor_uncached(model, model_type: str | None, adapter_folder, kwargs: d
     )
 
 
+def _is_citrus_model_object(model: Any) -> bool:
+    """Whether `model` is a loaded CiTrus model (not a name, a folder or a model of another type)."""
+    config = getattr(model, "config", None)
+    return not isinstance(model, (str, os.PathLike)) and getattr(config, "model_type", None) == CiTrusConfig.model_type
+
+
+def _extractor_of_model_object(model) -> Any:
+    """The extractor of a CiTrus model object given to `pipeline` without one: that of the bundled checkpoint or the
+    local folder it was loaded from (its `name_or_path`), or None (the pipeline then says how to give one).
+    transformers looks no extractor up for a model object (or looks a bundled name up on the Hub): the pipeline said
+    the extractor "was not found" and advised saving it next to the weights, where it was."""
+    named = getattr(model, "name_or_path", None)
+    folder = folder_if_bundled(named)
+    if folder is not named:
+        return folder
+    if isinstance(named, (str, os.PathLike)) and named and os.path.isdir(named):
+        return _saved_extractor(named)
+    return None
+
+
+def _task_of_model_object(model) -> str | None:
+    """The pipeline task of a CiTrus model object, as its checkpoint's `custom_pipelines` would name it: that of the
+    first CiTrus class it is (a subclass of a task class runs that task's pipeline); None for one of no task."""
+    for cls in type(model).__mro__:
+        if cls.__name__ in PIPELINE_TASKS:
+            return pipeline_task_for(cls.__name__, getattr(model.config, "problem_type", None))
+    return None
+
+
 def _saved_extractor(folder):
     """The CiTrus feature extractor saved in `folder`, or None where there is none."""
     from ..feature_extraction_citrus import CiTrusFeatureExtractor
@@ -414,13 +443,13 @@ def _resolving_bundled_names(factory):
             if name in kwargs:
                 kwargs[name] = folder_if_bundled(kwargs[name])
         model = folder_if_bundled(model)
-        if kwargs.get("feature_extractor") is None and not isinstance(model, (str, os.PathLike)):
-            # a model object loaded by a bundled name (`from_pretrained("citrus-small")`) keeps that name, under which
-            # transformers' factory looks its extractor up (on the Hub, as for an id): it is in the bundled folder
-            named = getattr(model, "name_or_path", None)
-            folder = folder_if_bundled(named)
-            if folder is not named and getattr(model.config, "model_type", None) == CiTrusConfig.model_type:
-                kwargs["feature_extractor"] = folder
+        if _is_citrus_model_object(model):
+            if kwargs.get("feature_extractor") is None:
+                kwargs["feature_extractor"] = _extractor_of_model_object(model)
+            if task is None:
+                # transformers asks the Hub for a model object's task, which needs an id: it failed with
+                # "Inferring the task automatically requires ... a `str`" and the object's whole repr
+                task = _task_of_model_object(model)
         check_checkpoint_reference(model)  # a mistyped folder, which transformers reports as a malformed repo id
         # where the model's files are within the folder or repo, and which of its weights (transformers loads the
         # model with them; the checks and the task below read the same files)

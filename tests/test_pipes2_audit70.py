@@ -1,0 +1,46 @@
+"""Pipeline traps users reported upstream (transformers), round two: a model object given to `pipeline` without a
+task or a feature extractor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import transformers
+from tiny_configs import save_tiny_classifier, tiny_config
+
+import citrus_hf  # noqa: F401  (registers CiTrus and its pipelines before `pipeline` is bound)
+from citrus_hf import CiTrusForRegression, CiTrusForSequenceClassification
+
+RECORDING = np.random.default_rng(0).standard_normal((1, 600))
+
+
+@pytest.fixture(scope="module")
+def classifier_folder(tmp_path_factory):
+    return save_tiny_classifier(tmp_path_factory.mktemp("pipes2") / "classifier", num_labels=3)
+
+
+def test_a_model_object_without_a_task_runs_its_own_pipeline(classifier_folder):
+    """transformers asks the Hub for a model object's task and fails with the object's whole repr
+    ("Inferring the task automatically requires ... a `str`"); a CiTrus model names its task in its own class."""
+    model = CiTrusForSequenceClassification.from_pretrained(classifier_folder)
+    classify = transformers.pipeline(model=model, feature_extractor=str(classifier_folder))
+    assert classify.task == "time-series-classification"
+    expected = transformers.pipeline(model=str(classifier_folder))(RECORDING, sampling_rate=100)
+    assert classify(RECORDING, sampling_rate=100)["score"] == pytest.approx(expected["score"])
+
+
+def test_a_regressor_object_without_a_task_runs_the_regression_pipeline(tmp_path):
+    from citrus_hf import CiTrusFeatureExtractor
+
+    model = CiTrusForRegression(tiny_config())
+    regress = transformers.pipeline(model=model, feature_extractor=CiTrusFeatureExtractor.from_config(model.config))
+    assert regress.task == "time-series-regression"
+
+
+def test_a_model_object_takes_the_extractor_saved_in_its_folder(classifier_folder):
+    """A model loaded from a folder that holds its preprocessor_config.json: the pipeline said the extractor "was not
+    found" and advised saving it next to the weights, where it was."""
+    model = CiTrusForSequenceClassification.from_pretrained(classifier_folder)
+    classify = transformers.pipeline("time-series-classification", model=model)
+    expected = transformers.pipeline(model=str(classifier_folder))(RECORDING, sampling_rate=100)
+    assert classify(RECORDING, sampling_rate=100)["score"] == pytest.approx(expected["score"])
