@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 import transformers
 from tiny_configs import save_tiny_classifier, tiny_config
 
 import citrus_hf  # noqa: F401  (registers CiTrus and its pipelines before `pipeline` is bound)
 from citrus_hf import CiTrusForRegression, CiTrusForSequenceClassification
 
+TASK = "time-series-classification"
 RECORDING = np.random.default_rng(0).standard_normal((1, 600))
 
 
@@ -44,3 +46,32 @@ def test_a_model_object_takes_the_extractor_saved_in_its_folder(classifier_folde
     classify = transformers.pipeline("time-series-classification", model=model)
     expected = transformers.pipeline(model=str(classifier_folder))(RECORDING, sampling_rate=100)
     assert classify(RECORDING, sampling_rate=100)["score"] == pytest.approx(expected["score"])
+
+
+@pytest.mark.parametrize("given", [{"dtype": torch.bfloat16}, {"dtype": "bfloat16"}, {"torch_dtype": torch.float16}])
+def test_a_dtype_for_a_model_object_is_not_dropped_silently(classifier_folder, given):
+    """transformers applies `dtype` only to a model it loads: a model object given with `dtype=torch.bfloat16` ran in
+    float32 without a word."""
+    model = CiTrusForSequenceClassification.from_pretrained(classifier_folder)
+    with pytest.raises(ValueError, match=r"model\.to\("):
+        transformers.pipeline(TASK, model=model, feature_extractor=str(classifier_folder), **given)
+    assert model.dtype == torch.float32
+
+
+def test_model_kwargs_for_a_model_object_are_not_dropped_silently(classifier_folder):
+    model = CiTrusForSequenceClassification.from_pretrained(classifier_folder)
+    with pytest.raises(ValueError, match="model_kwargs"):
+        transformers.pipeline(
+            TASK, model=model, feature_extractor=str(classifier_folder), model_kwargs={"dtype": torch.bfloat16}
+        )
+
+
+def test_a_dtype_a_model_object_already_has_is_taken(classifier_folder):
+    model = CiTrusForSequenceClassification.from_pretrained(classifier_folder)
+    assert (
+        transformers.pipeline(TASK, model=model, feature_extractor=str(classifier_folder), dtype=torch.float32).model
+        is model
+    )
+    assert (
+        transformers.pipeline(TASK, model=model, feature_extractor=str(classifier_folder), dtype="auto").model is model
+    )

@@ -336,6 +336,27 @@ def _extractor_of_model_object(model) -> Any:
     return None
 
 
+def _refuse_loading_kwargs(model, kwargs: dict) -> None:
+    """Refuse `dtype` (other than the model's own, or "auto") and `model_kwargs` given with a model object:
+    transformers applies them only to a model it loads from a name or path, and quietly dropped them, so that a model
+    given with `dtype=torch.bfloat16` ran in float32 without a word."""
+    if kwargs.get("model_kwargs"):
+        raise ValueError(
+            f"model_kwargs={kwargs['model_kwargs']!r} apply to a model the pipeline loads, and the model given is "
+            "already loaded: load it with them (`from_pretrained(folder, ...)`), or pass `model=` its folder or id."
+        )
+    for name in ("dtype", "torch_dtype"):  # torch_dtype: transformers' older name, which it still takes
+        dtype = kwargs.get(name)
+        if dtype is None or dtype == "auto":
+            continue
+        wanted, loaded = str(dtype).removeprefix("torch."), str(model.dtype).removeprefix("torch.")
+        if wanted != loaded:
+            raise ValueError(
+                f"{name}={dtype!r} applies to a model the pipeline loads, and the model given is already loaded in "
+                f"{loaded}: pass `model=model.to(torch.{wanted})`, or `model=` its folder or id with {name}=."
+            )
+
+
 def _task_of_model_object(model) -> str | None:
     """The pipeline task of a CiTrus model object, as its checkpoint's `custom_pipelines` would name it: that of the
     first CiTrus class it is (a subclass of a task class runs that task's pipeline); None for one of no task."""
@@ -444,6 +465,7 @@ def _resolving_bundled_names(factory):
                 kwargs[name] = folder_if_bundled(kwargs[name])
         model = folder_if_bundled(model)
         if _is_citrus_model_object(model):
+            _refuse_loading_kwargs(model, kwargs)
             if kwargs.get("feature_extractor") is None:
                 kwargs["feature_extractor"] = _extractor_of_model_object(model)
             if task is None:
