@@ -75,3 +75,10 @@ def test_a_dtype_a_model_object_already_has_is_taken(classifier_folder):
     assert (
         transformers.pipeline(TASK, model=model, feature_extractor=str(classifier_folder), dtype="auto").model is model
     )
+
+
+def test_a_peft_model_object_without_a_task_runs_its_base_models_pipeline(classifier_folder):
+    from citrus_hf.training.lora import apply_lora
+
+    peft_model = apply_lora(CiTrusForSequenceClassification.from_pretrained(classifier_folder), r=2, verbose=False)
+    assert transformers.pipeline(model=peft_model).task == TASK

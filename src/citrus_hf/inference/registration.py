@@ -359,7 +359,10 @@ def _refuse_loading_kwargs(model, kwargs: dict) -> None:
 
 def _task_of_model_object(model) -> str | None:
     """The pipeline task of a CiTrus model object, as its checkpoint's `custom_pipelines` would name it: that of the
-    first CiTrus class it is (a subclass of a task class runs that task's pipeline); None for one of no task."""
+    first CiTrus class it is (a subclass of a task class runs that task's pipeline; a peft model, its base model's);
+    None for one of no task."""
+    if callable(getattr(model, "get_base_model", None)):
+        model = model.get_base_model()
     for cls in type(model).__mro__:
         if cls.__name__ in PIPELINE_TASKS:
             return pipeline_task_for(cls.__name__, getattr(model.config, "problem_type", None))
