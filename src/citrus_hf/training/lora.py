@@ -226,6 +226,7 @@ def register_peft_target_modules() -> None:
         constants.TRANSFORMERS_MODELS_TO_IA3_TARGET_MODULES_MAPPING.setdefault(model_type, ["k_proj", "v_proj", "fc2"])
         constants.TRANSFORMERS_MODELS_TO_IA3_FEEDFORWARD_MODULES_MAPPING.setdefault(model_type, ["fc2"])
     _honour_layers_to_transform()
+    _switch_class_names_with_adapters()
 
 
 # The modules of one encoder layer as peft's list entries (a full name's last dotted components), for LoRA restricted
@@ -264,6 +265,76 @@ def _honour_layers_to_transform() -> None:
     LoraModel._prepare_adapter_config = (
         staticmethod(_prepare_adapter_config) if isinstance(prepare, staticmethod) else _prepare_adapter_config
     )
+
+
+# The config fields that name a task model's outputs (a classifier's classes, a regressor's targets): one config holds
+# them for every adapter on the model, and `set_adapter` switches heads (`modules_to_save`), not configs
+_OUTPUT_NAME_FIELDS = ("id2label", "label2id")
+# A `PeftModel` attribute: adapter name -> the output names it was trained with, as `_switch_class_names_with_adapters`
+# records them
+_ADAPTER_OUTPUT_NAMES = "_citrus_output_names"
+
+
+def _saved_output_names(folder: Path) -> dict[str, dict] | None:
+    """The output names in an adapter folder's `citrus_task_config.json` (`id2label` with int keys, `label2id`), or
+    None when the folder has none (peft's own save) or names none."""
+    path = folder / TASK_CONFIG_NAME
+    if not path.is_file():
+        return None
+    # (a damaged file is left to the loaders that read it, which name it: here it only names nothing)
+    try:
+        saved = read_json_object(path, "save the adapter again with save_adapter.")
+        id2label = {int(index): name for index, name in dict(saved.get("id2label") or {}).items()}
+        label2id = saved.get("label2id") or {name: index for index, name in id2label.items()}
+        label2id = {name: int(index) for name, index in dict(label2id).items()}
+    except (OSError, ValueError, TypeError):
+        return None
+    return {"id2label": id2label, "label2id": label2id} if id2label else None
+
+
+def _output_names(config) -> dict[str, dict]:
+    return {field: dict(getattr(config, field)) for field in _OUTPUT_NAME_FIELDS if getattr(config, field, None)}
+
+
+def _switch_class_names_with_adapters() -> None:
+    """Make `set_adapter` switch a CiTrus task model's output names with its head: an adapter loaded with peft's
+    `peft_model.load_adapter(folder, adapter_name=...)` brings its own head (`modules_to_save`), but its classes stayed
+    the first adapter's (one `config.id2label` for the model), so `pipeline(model=peft_model)` and the merged model
+    named its outputs by another task's classes without a word. The names of each adapter loaded from a folder with a
+    `citrus_task_config.json` are recorded (the adapters already on the model keep the model's names) and set on the
+    config when `set_adapter` makes it active. peft's `load_adapter` and `set_adapter` are wrapped once."""
+    load, activate = PeftModel.load_adapter, PeftModel.set_adapter
+    if getattr(load, "_citrus_names", False):
+        return
+
+    @functools.wraps(load)
+    def load_adapter(self, model_id, adapter_name, *args, **kwargs):
+        config = getattr(self.get_base_model(), "config", None)
+        names = _output_names(config) if getattr(config, "model_type", None) == CiTrusConfig.model_type else None
+        result = load(self, model_id, adapter_name, *args, **kwargs)
+        if names is not None:
+            recorded = self.__dict__.setdefault(_ADAPTER_OUTPUT_NAMES, {})
+            for name in self.peft_config:
+                recorded.setdefault(name, names)  # the adapters already on the model: the names it has
+            folder = Path(model_id, kwargs.get("subfolder") or "")
+            saved = _saved_output_names(folder) if folder.is_dir() else None
+            # the active adapter (reloaded, or the first one, as `load_adapter` loads it) keeps the names it shows
+            if saved is not None and adapter_name != self.active_adapter:
+                recorded[adapter_name] = saved
+        return result
+
+    @functools.wraps(activate)
+    def set_adapter(self, adapter_name, *args, **kwargs):
+        result = activate(self, adapter_name, *args, **kwargs)
+        names = self.__dict__.get(_ADAPTER_OUTPUT_NAMES, {}).get(adapter_name)
+        if names:
+            config = self.get_base_model().config
+            for field, value in names.items():
+                setattr(config, field, dict(value))
+        return result
+
+    load_adapter._citrus_names = True
+    PeftModel.load_adapter, PeftModel.set_adapter = load_adapter, set_adapter
 
 
 def _refuse_pruned_head(model: nn.Module, head_name: str) -> None:
@@ -800,16 +871,21 @@ def _save_active_adapter(peft_model: PeftModel, folder: Path) -> None:
             os.replace(saved / name, folder / name)
 
 
-def save_task_config(peft_model: PeftModel, save_directory: str | os.PathLike) -> Path:
+def save_task_config(peft_model: PeftModel, save_directory: str | os.PathLike, adapter_name: str | None = None) -> Path:
     """Write `citrus_task_config.json` (the task model's config: classes and their names, channels, head, input
     contract) beside an adapter that peft saved, so that `load_adapter`, `pipeline` and `AutoModel...` rebuild its
     base as it was trained; peft itself records only the base's name. `save_adapter` writes it, and so does the
-    `Trainer`'s `save_model` of a LoRA CiTrus model (`citrus_hf.publishing.hooks`). Returns the file."""
+    `Trainer`'s `save_model` of a LoRA CiTrus model (`citrus_hf.publishing.hooks`). `adapter_name`: the adapter
+    saved there, whose own class names are written when it was loaded with them and is not the active one (see
+    `_switch_class_names_with_adapters`). Returns the file."""
     base = _task_model(peft_model, "save the adapter's task config")
     task_config = copy.deepcopy(base.config)
     # `architectures` is only set when a model is saved: a task model built from a pre-training checkpoint still
     # carries that checkpoint's class here.
     task_config.architectures = [type(base).__name__]
+    # another adapter than the active one keeps its own output names (the config holds the active one's)
+    for field, value in peft_model.__dict__.get(_ADAPTER_OUTPUT_NAMES, {}).get(adapter_name, {}).items():
+        setattr(task_config, field, dict(value))
     path = Path(save_directory) / TASK_CONFIG_NAME
     task_config.to_json_file(path)
     return path
@@ -844,10 +920,10 @@ def save_trainer_adapters(peft_model: PeftModel, save_directory: str | os.PathLi
     folder of its own, and, when the adapter trained (the active one) is not the root's, a warning (`announce`) that
     says where it is: `pipeline(model=folder)` served the root's adapter, "default", without a word."""
     folder = Path(save_directory)
-    save_task_config(peft_model, folder)
+    save_task_config(peft_model, folder, ROOT_ADAPTER)
     for name in peft_model.peft_config:
         if name != ROOT_ADAPTER and (folder / name / ADAPTER_CONFIG_NAME).is_file():
-            save_task_config(peft_model, folder / name)
+            save_task_config(peft_model, folder / name, name)
     active = peft_model.active_adapter
     if announce and active != ROOT_ADAPTER and (folder / active / ADAPTER_CONFIG_NAME).is_file():
         root = (
