@@ -11,6 +11,7 @@ import copy
 import json
 
 import numpy as np
+import pytest
 import torch
 from tiny_configs import tiny_config
 from transformers import pipeline
@@ -82,3 +83,18 @@ def test_a_folder_of_several_adapters_keeps_each_ones_class_names(tmp_path):
     for folder, labels in ((tmp_path / "both", ACTIVITIES), (tmp_path / "both" / "b", ANIMALS)):
         saved = json.loads((folder / "citrus_task_config.json").read_text())
         assert list(saved["id2label"].values()) == labels and sorted(saved["label2id"]) == sorted(labels)
+
+
+def test_an_adapter_loaded_under_a_taken_name_with_other_settings_is_refused(tmp_path):
+    """peft's `load_adapter(folder, adapter_name=<a name on the model>)` kept the first adapter's settings (its
+    `lora_alpha` scaling) and took the new one's weights: outputs of neither adapter, without a word."""
+    _adapters(tmp_path)
+    torch.manual_seed(3)
+    other = apply_lora(CiTrusForSequenceClassification.from_pretrained(tmp_path / "base"), r=2, alpha=2, verbose=False)
+    save_adapter(other, tmp_path / "c", CiTrusFeatureExtractor.from_config(other.config))
+    peft_model = load_adapter(None, tmp_path / "a")
+    with pytest.raises(ValueError, match=r"'default' is already on this model with other settings \(lora_alpha"):
+        peft_model.load_adapter(str(tmp_path / "c"), adapter_name="default")
+    peft_model.load_adapter(str(tmp_path / "b"), adapter_name="default")  # the same settings: new weights, allowed
+    peft_model.load_adapter(str(tmp_path / "c"), adapter_name="c")  # a new name
+    assert peft_model.peft_config["c"].lora_alpha == 2

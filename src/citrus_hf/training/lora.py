@@ -296,13 +296,62 @@ def _output_names(config) -> dict[str, dict]:
     return {field: dict(getattr(config, field)) for field in _OUTPUT_NAME_FIELDS if getattr(config, field, None)}
 
 
+# The settings of a LoRA adapter that decide its outputs beside its weights (the scaling, what it adapts)
+_ADAPTER_SETTINGS = (
+    "peft_type",
+    "r",
+    "lora_alpha",
+    "use_rslora",
+    "use_dora",
+    "target_modules",
+    "rank_pattern",
+    "alpha_pattern",
+    "layers_to_transform",
+)  # (not `modules_to_save`: peft's task classes add their heads' names to the config they hold)
+
+
+def _comparable_setting(value: Any) -> Any:
+    """A setting as peft holds it (a set of targets, an enum) or as its JSON file does (a list, a string)."""
+    if isinstance(value, (set, list, tuple)):
+        return sorted(str(item) for item in value)
+    return getattr(value, "value", value)
+
+
+def _refuse_other_settings_under_a_taken_name(peft_model: PeftModel, folder: Path, adapter_name: str) -> None:
+    """Refuse peft's `load_adapter(folder, adapter_name)` into a name the model already has when the folder's adapter
+    has other settings: peft then reads no config, loads the new weights under the old settings (the old `lora_alpha`
+    scaling, the old targets), and the model's outputs are neither adapter's."""
+    path = folder / ADAPTER_CONFIG_NAME
+    if not path.is_file():
+        return
+    try:
+        saved = read_json_object(path, "save the adapter again.")
+    except ValueError:
+        return  # peft's loader names a damaged file
+    held = peft_model.peft_config[adapter_name].to_dict()
+    differences = [
+        f"{field} {_comparable_setting(held.get(field))!r} here, {_comparable_setting(saved[field])!r} saved"
+        for field in _ADAPTER_SETTINGS
+        if field in saved and _comparable_setting(held.get(field)) != _comparable_setting(saved[field])
+    ]
+    if differences:
+        raise ValueError(
+            f"The adapter {adapter_name!r} is already on this model with other settings ({'; '.join(differences)}): "
+            "loading under its name keeps these settings with the new weights, and the outputs would be neither "
+            f"adapter's. Load it under a new name (`peft_model.load_adapter({str(folder)!r}, adapter_name='other')`, "
+            "then `set_adapter('other')`), or onto its own base with `citrus_hf.training.lora.load_adapter(None, "
+            "folder)`."
+        )
+
+
 def _switch_class_names_with_adapters() -> None:
     """Make `set_adapter` switch a CiTrus task model's output names with its head: an adapter loaded with peft's
     `peft_model.load_adapter(folder, adapter_name=...)` brings its own head (`modules_to_save`), but its classes stayed
     the first adapter's (one `config.id2label` for the model), so `pipeline(model=peft_model)` and the merged model
     named its outputs by another task's classes without a word. The names of each adapter loaded from a folder with a
     `citrus_task_config.json` are recorded (the adapters already on the model keep the model's names) and set on the
-    config when `set_adapter` makes it active. peft's `load_adapter` and `set_adapter` are wrapped once."""
+    config when `set_adapter` makes it active; an adapter loaded under a name the model has, with other settings, is
+    refused (`_refuse_other_settings_under_a_taken_name`). peft's `load_adapter` and `set_adapter` are wrapped once."""
     load, activate = PeftModel.load_adapter, PeftModel.set_adapter
     if getattr(load, "_citrus_names", False):
         return
@@ -311,12 +360,14 @@ def _switch_class_names_with_adapters() -> None:
     def load_adapter(self, model_id, adapter_name, *args, **kwargs):
         config = getattr(self.get_base_model(), "config", None)
         names = _output_names(config) if getattr(config, "model_type", None) == CiTrusConfig.model_type else None
+        folder = Path(model_id, kwargs.get("subfolder") or "")
+        if names is not None and adapter_name in self.peft_config and folder.is_dir():
+            _refuse_other_settings_under_a_taken_name(self, folder, adapter_name)
         result = load(self, model_id, adapter_name, *args, **kwargs)
         if names is not None:
             recorded = self.__dict__.setdefault(_ADAPTER_OUTPUT_NAMES, {})
             for name in self.peft_config:
                 recorded.setdefault(name, names)  # the adapters already on the model: the names it has
-            folder = Path(model_id, kwargs.get("subfolder") or "")
             saved = _saved_output_names(folder) if folder.is_dir() else None
             # the active adapter (reloaded, or the first one, as `load_adapter` loads it) keeps the names it shows
             if saved is not None and adapter_name != self.active_adapter:
