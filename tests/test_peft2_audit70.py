@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import numpy as np
 import pytest
@@ -98,3 +99,11 @@ def test_an_adapter_loaded_under_a_taken_name_with_other_settings_is_refused(tmp
     peft_model.load_adapter(str(tmp_path / "b"), adapter_name="default")  # the same settings: new weights, allowed
     peft_model.load_adapter(str(tmp_path / "c"), adapter_name="c")  # a new name
     assert peft_model.peft_config["c"].lora_alpha == 2
+
+
+def test_a_module_name_given_as_one_string_is_told_to_be_a_list():
+    """peft reads a string `target_modules` as one regular expression over full names, so `target_modules="q_proj"`
+    matches nothing; the error then advised passing "their last part (`'q_proj'`)", which is what was passed."""
+    advice = "a list, ['q_proj'], or an expression such as r'.*\\.q_proj'"
+    with pytest.raises(ValueError, match=r"a string is one regular expression .*" + re.escape(advice)):
+        apply_lora(CiTrusForSequenceClassification(tiny_config()), target_modules="q_proj", verbose=False)

@@ -497,6 +497,14 @@ def apply_lora(
         target_modules = list(target_modules)
     candidates = default_target_modules(model)
     matched = {name: module for name, module in model.named_modules() if name and _matches(target_modules, name)}
+    if not matched and isinstance(target_modules, str) and not re.search(r"[\\.*+?|()\[\]{}^$]", target_modules):
+        # a plain name as a string: peft's rule reads it as an expression that must match a whole name, and the
+        # advice below (pass a last part such as 'q_proj') is what the user did
+        raise ValueError(
+            f"target_modules={target_modules!r} matches no module: a string is one regular expression over full "
+            f"module names (peft's rule), which a last part alone does not match. Give a list, [{target_modules!r}], "
+            f"or an expression such as r'.*\\.{target_modules}'."
+        )
     if not matched:
         raise ValueError(
             f"No module of this {model.config.backbone!r}-backbone model matches target_modules={target_modules!r}. "
