@@ -107,3 +107,5 @@ def test_a_module_name_given_as_one_string_is_told_to_be_a_list():
     advice = "a list, ['q_proj'], or an expression such as r'.*\\.q_proj'"
     with pytest.raises(ValueError, match=r"a string is one regular expression .*" + re.escape(advice)):
         apply_lora(CiTrusForSequenceClassification(tiny_config()), target_modules="q_proj", verbose=False)
+    with pytest.raises(ValueError, match=r"'all-linear' is peft's shortcut, which apply_lora does not take"):
+        apply_lora(CiTrusForSequenceClassification(tiny_config()), target_modules="all-linear", verbose=False)

@@ -497,6 +497,12 @@ def apply_lora(
         target_modules = list(target_modules)
     candidates = default_target_modules(model)
     matched = {name: module for name, module in model.named_modules() if name and _matches(target_modules, name)}
+    if not matched and target_modules == "all-linear":
+        raise ValueError(
+            "target_modules='all-linear' is peft's shortcut, which apply_lora does not take: leave target_modules=None "
+            "for its defaults (attention, feed-forward and CNN stem), or use peft itself: `get_peft_model(model, "
+            f"LoraConfig(target_modules='all-linear', modules_to_save=[{head_name!r}]))`."
+        )
     if not matched and isinstance(target_modules, str) and not re.search(r"[\\.*+?|()\[\]{}^$]", target_modules):
         # a plain name as a string: peft's rule reads it as an expression that must match a whole name, and the
         # advice below (pass a last part such as 'q_proj') is what the user did
