@@ -30,3 +30,15 @@ def newer_citrus_hf(recorded: object) -> str | None:
     if not isinstance(recorded, str):
         return None
     return recorded if _release(recorded) > _release(__version__) else None
+
+
+def newer_settings_message(where: str, newer: str, settings: list[str], unused: str, upgraded: str) -> str:
+    """The warning of a file `where` (as the message begins: "This checkpoint's config.json") that citrus-hf `newer`
+    wrote, holding `settings` (shown as they are, e.g. `'name'`) this version does not know: of that version, which
+    this one leaves `unused` ("ignores them"), until upgraded to do what the file says (`upgraded`: "load the model as
+    it was saved"). One wording for the config's, the extractor's and the fusion processor's readers."""
+    return (
+        f"{where} was written by citrus-hf {newer}, newer than this one ({__version__}): its settings "
+        f"{', '.join(settings)} are of that version, and this one {unused}. Upgrade citrus-hf "
+        f"(`pip install -U citrus-hf`) to {upgraded}."
+    )

@@ -26,7 +26,7 @@ from huggingface_hub.dataclasses import StrictDataclassClassValidationError, Str
 from transformers.configuration_utils import PreTrainedConfig
 from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_INDEX_NAME, SAFE_WEIGHTS_NAME, logging
 
-from ._version import VERSION_KEY, __version__, newer_citrus_hf
+from ._version import VERSION_KEY, __version__, newer_citrus_hf, newer_settings_message
 from .vocabulary_citrus import (
     ATTENTION_TYPES,
     BACKBONES,
@@ -439,9 +439,7 @@ class ReadsVersionRecord:
             source = _READING_CONFIG_OF.get()
             file = "This checkpoint's config.json" if source is None else f"The config.json of {source!r}"
             logger.warning(
-                f"{file} was written by citrus-hf {newer}, newer than this one ({__version__}): its settings "
-                f"{', '.join(unknown)} are of that version, and this one ignores them. Upgrade citrus-hf "
-                "(`pip install -U citrus-hf`) to load the model as it was saved."
+                newer_settings_message(file, newer, unknown, "ignores them", "load the model as it was saved")
             )
 
     @classmethod

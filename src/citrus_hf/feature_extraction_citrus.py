@@ -36,7 +36,7 @@ from transformers.feature_extraction_utils import BatchFeature
 from transformers.utils import CONFIG_NAME, TensorType, cached_file, logging
 from transformers.utils.hub import hf_api
 
-from ._version import VERSION_KEY, __version__, newer_citrus_hf
+from ._version import VERSION_KEY, newer_citrus_hf, newer_settings_message
 from .configuration_citrus import (
     WINDOW_BOOKKEEPING,
     ChecksSaveDirectory,
@@ -1353,9 +1353,9 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         values = {**values, **{name: kwargs.pop(name) for name in cls.saved_contract_fields if name not in values}}
         if unknown and newer:
             logger.warning(
-                f"{where} was written by citrus-hf {newer}, newer than this one ({__version__}): its settings "
-                f"{', '.join(map(repr, unknown))} are of that version, and this one keeps them unused. Upgrade "
-                "citrus-hf (`pip install -U citrus-hf`) to align recordings as that version does."
+                newer_settings_message(
+                    where, newer, list(map(repr, unknown)), "keeps them unused", "align recordings as that version does"
+                )
             )
         elif unknown:  # (a newer citrus-hf records its version: these keys are no version's)
             logger.warning(

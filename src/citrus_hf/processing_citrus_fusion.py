@@ -43,7 +43,7 @@ from transformers.utils import (
 )
 from transformers.utils.hub import hf_api
 
-from ._version import VERSION_KEY, __version__, newer_citrus_hf
+from ._version import VERSION_KEY, newer_citrus_hf, newer_settings_message
 from .configuration_citrus import (
     CiTrusConfig,
     SerialisesBeforeWriting,
@@ -496,9 +496,7 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
         newer = newer_citrus_hf(processor_dict.get(VERSION_KEY))
         if newer:
             logger.warning(
-                f"{where} was written by citrus-hf {newer}, newer than this one ({__version__}): its settings "
-                f"{', '.join(unknown)} are of that version, and this one ignores them. Upgrade citrus-hf "
-                "(`pip install -U citrus-hf`) to align recordings as that version does."
+                newer_settings_message(where, newer, unknown, "ignores them", "align recordings as that version does")
             )
         else:
             logger.warning(
