@@ -412,21 +412,22 @@ def _checked_folder(
         where += f" (subfolder {subfolder!r})"
         folder = folder / subfolder
     present = sorted(p.name for p in folder.iterdir())
+
+    def uncached(name: str) -> bool:  # (`uncached_offline` of this checkpoint's file `name`)
+        return uncached_offline(
+            repo_or_path,
+            name,
+            revision=revision,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            subfolder=subfolder,
+        )
+
     for name in needed:
         if name == SAFE_WEIGHTS_NAME:
             weights_name, index_name = safetensors_names(variant)
             if not (folder / weights_name).is_file() and not (folder / index_name).is_file():
-                if all(
-                    uncached_offline(
-                        repo_or_path,
-                        file_name,
-                        revision=revision,
-                        cache_dir=cache_dir,
-                        local_files_only=local_files_only,
-                        subfolder=subfolder,
-                    )
-                    for file_name in (weights_name, index_name)
-                ):
+                if uncached(weights_name) and uncached(index_name):
                     raise uncached_offline_error(repo_or_path, weights_name, revision)
                 other_variant = any(p.startswith("model.") and p.endswith(".safetensors") for p in present)
                 raise OSError(
@@ -438,14 +439,7 @@ def _checked_folder(
             if stale is not None:
                 raise stale
         elif not (folder / name).is_file():
-            if uncached_offline(
-                repo_or_path,
-                name,
-                revision=revision,
-                cache_dir=cache_dir,
-                local_files_only=local_files_only,
-                subfolder=subfolder,
-            ):
+            if uncached(name):
                 raise uncached_offline_error(repo_or_path, name, revision)
             raise OSError(
                 f"{where} has no {name} (files: {present}); it is not a complete CiTrus checkpoint. Publish it with "
