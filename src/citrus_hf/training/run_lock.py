@@ -110,7 +110,8 @@ def _refusal(folder: Path, lock: Path, holder: dict | None, live: bool, flag: st
         fix = "wait for it to end"
     elif holder is not None and holder.get("host") != socket.gethostname():
         # (`citrus export` and `citrus data build` have no --overwrite-output-dir: naming it sent users to an error)
-        fix = f"if it is no longer running there, {f'pass {takeover} (or delete {lock})' if takeover else f'delete {lock}'}"
+        take_over = f"pass {takeover} (or delete {lock})" if takeover else f"delete {lock}"
+        fix = f"if it is no longer running there, {take_over}"
     else:
         fix = f"if no such run is alive, delete {lock}"
     return f"{flag} {str(folder)!r} is being written by another run{who}; give this run another {flag}, or {fix}."
@@ -222,16 +223,15 @@ def output_folder_lock(
 ) -> Iterator[None]:
     """Hold `folder`'s run lock while the block runs. The folder is created if need be (with its missing parents), and
     removed again at the end if the run left it empty, with the parents it created that hold nothing else: a refused
-    `--output-dir runs/new/a` left `runs/new` behind. Under a launch of several processes (`launch`, Accelerate's
-    state) the main process takes the lock and every process learns whether it could, so that a refused run ends alike
-    on all of them (the others waited at the next barrier for a process that had left, and ended in a long
-    traceback). `overwrite`
-    (`--overwrite-output-dir`) also takes over a lock held on another machine, whose process cannot be checked.
-    `flag`: the command's option that named `folder`, as refusals name it; `takeover`: its option that sets
+    `--output-dir runs/new/a` left `runs/new` behind. Under a launch of several processes (`launch`, Accelerate's state)
+    the main process takes the lock and every process learns whether it could, so that a refused run ends alike on all
+    of them (the others waited at the next barrier for a process that had left, and ended in a long traceback).
+    `overwrite` (`--overwrite-output-dir`) also takes over a lock held on another machine, whose process cannot be
+    checked. `flag`: the command's option that named `folder`, as refusals name it; `takeover`: its option that sets
     `overwrite`, which the refusal of another machine's lock names (None: the command has none, and the refusal names
-    the lock to delete). `leftovers`: `fnmatch` patterns of the
-    names the command stages its output under in `folder` (its hidden folders): those found once the lock is taken,
-    and the package's partial files (`_files.PARTIAL_FILES`), are a killed run's and are removed, with a warning.
+    the lock to delete). `leftovers`: `fnmatch` patterns of the names the command stages its output under in `folder`
+    (its hidden folders): those found once the lock is taken, and the package's partial files (`_files.PARTIAL_FILES`),
+    are a killed run's and are removed, with a warning.
 
     Raises:
         ValueError: another live run holds the lock (naming its command, process, machine and start).
