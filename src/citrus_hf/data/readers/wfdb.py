@@ -4,7 +4,9 @@
 Two checks come first because ``wfdb`` reads these damaged records without a word: a sampling frequency it cannot
 parse becomes its default of 250 Hz, and an annotation file cut short loses the annotations after the cut. A record
 name that ``wfdb`` cannot parse (a space, a non-ASCII letter) or a header named ``NAME.HEA`` is refused first too,
-naming the rename: ``wfdb`` failed on them as on a damaged download.
+naming the rename: ``wfdb`` failed on them as on a damaged download. A multi-segment record whose segments disagree
+(frame rate, signal order in a fixed layout, a signal's unit) is refused too, as ``wfdb`` stitches them regardless
+(`_check_wfdb_segments`); annotations are read at the time resolution their file records (`_annotation_samples`).
 """
 
 from __future__ import annotations
@@ -120,6 +122,64 @@ def wfdb_segment_names(header: Path) -> list[str]:
     return names
 
 
+def _check_wfdb_segments(wfdb, record: Path) -> None:
+    """Refuse a multi-segment record whose segments disagree on what wfdb stitches without looking: their frame rate
+    (a segment at 180 Hz was read on as 360 Hz), in a fixed layout their signals' order (wfdb joins them by position,
+    so a segment listing II before I swapped the channels from its start on; a variable layout's are matched by name),
+    and each signal's unit (a segment in µV beside one in mV: 1000 times larger from the seam on). Nothing to check for
+    a single-segment record.
+
+    Raises:
+        CorruptFileError: naming the segment, what it says and what the record's first segment (or layout) says.
+    """
+    if not wfdb_segment_names(record.with_name(record.name + ".hea")):
+        return
+    try:
+        master = wfdb.rdheader(str(record), rd_segments=True)
+    except Exception:  # a header or segment wfdb cannot read is reported by the read that follows, in its words
+        return
+    segments = [(name, segment) for name, segment in zip(master.seg_name, master.segments) if segment is not None]
+    layout = bool(master.seg_len) and master.seg_len[0] == 0  # a variable layout's first segment lists the signals
+    data = segments[1:] if layout else segments
+    if not data:
+        return
+
+    def units(segment) -> dict[str, str]:
+        # (no unit written means mV, the WFDB default; µV and uV are one unit)
+        written = list(segment.units or [])
+        return {
+            str(name): (written[i] if i < len(written) and written[i] else "mV")
+            .replace("\u00b5", "u")
+            .replace("\u03bc", "u")
+            for i, name in enumerate(segment.sig_name or [])
+        }
+
+    first_name, first = segments[0]
+    expected_units = units(first)
+    for name, segment in data:
+        where = f"WFDB record {record}: its segment {name!r}"
+        if segment.fs is not None and master.fs is not None and not math.isclose(segment.fs, master.fs, rel_tol=1e-9):
+            raise CorruptFileError(
+                f"{where} is sampled at {float(segment.fs):g} Hz and the record at {float(master.fs):g} Hz; wfdb would "
+                "read it on at the record's rate, every time after its start wrong. Read each segment as a record of "
+                "its own (its .hea file)."
+            )
+        if not layout and list(segment.sig_name or []) != list(first.sig_name or []):
+            raise CorruptFileError(
+                f"{where} lists its signals as {list(segment.sig_name)} and the segment {first_name!r} as "
+                f"{list(first.sig_name)}; in a record without a layout segment wfdb joins the segments by position, "
+                "so its signals would be swapped from its start on. Read each segment as a record of its own (its "
+                ".hea file), or re-download the record."
+            )
+        for signal, unit in units(segment).items():
+            if signal in expected_units and unit != expected_units[signal]:
+                raise CorruptFileError(
+                    f"{where} records signal {signal!r} in {unit} and the {'layout' if layout else 'segment'} "
+                    f"{first_name!r} in {expected_units[signal]}; wfdb would join the two units into one signal "
+                    "without converting either. Read each segment as a record of its own (its .hea file)."
+                )
+
+
 def _check_wfdb_annotation_end(path: Path) -> None:
     """A WFDB (MIT format) annotation file is a sequence of 2-byte words that ends with the end-of-file word 0x0000.
     wfdb takes the last word for that marker without looking, so a file cut short (an interrupted download or copy)
@@ -155,7 +215,8 @@ def read_wfdb(
 
     Returns:
         Signals ``(channels, time)`` in physical units (NaN where the record marks a sample missing, for the NaN
-        policy of whatever reads it next), the rate, and the annotations' samples (at that rate) and symbols.
+        policy of whatever reads it next), the rate, and the annotations' samples (at that rate, whatever time
+        resolution the annotation file counts in: `_annotation_samples`) and symbols.
 
     Raises:
         CorruptFileError: missing or malformed header / signal / annotation file (a segment named as a path, naming
@@ -167,6 +228,7 @@ def read_wfdb(
     wfdb = require("wfdb", "Reading WFDB records")
 
     record = _checked_record(record)
+    _check_wfdb_segments(wfdb, record)
     try:
         # every signal at its own rate: `smooth_frames=True` would average a signal stored at 4 samples per frame
         rec = wfdb.rdrecord(str(record), smooth_frames=False)
@@ -196,8 +258,7 @@ def read_wfdb(
             raise CorruptFileError(
                 f"wfdb could not read {record}.{annotation_extension} ({type(error).__name__}: {error})."
             ) from error
-        # annotation times count frames; a signal stored at several samples per frame has that many per frame
-        samples = np.asarray(ann.sample, dtype=np.int64) * frames
+        samples = _annotation_samples(ann, float(rec.fs), float(rec.fs) * frames)
         symbols = list(ann.symbol)
     data = np.stack([np.asarray(rec.e_p_signal[row], dtype=np.float64) for row in rows])
     units = list(rec.units) if rec.units is not None else []
@@ -210,6 +271,21 @@ def read_wfdb(
         annotation_symbols=symbols,
         start=_record_start(rec),
     )
+
+
+def _annotation_samples(ann, frame_rate: float, rate: float) -> np.ndarray:
+    """`(annotations,)` int64: the times of `ann` (a `wfdb.Annotation`) as samples of the signals read at `rate` Hz.
+    An annotation file counts ticks of its own time resolution where it records one (``## time resolution: 360``, as
+    ``wrann`` writes a multi-frequency record's high-resolution annotations: `ann.fs`), else frames of the record
+    (`frame_rate`; wfdb then gives the header's rate as `ann.fs`). Counted as frames, such a file's beats were read at
+    twice their times on a signal of 2 samples per frame; a tick between two samples is rounded to the nearer."""
+    resolution = float(ann.fs) if ann.fs is not None else frame_rate
+    if not (math.isfinite(resolution) and resolution > 0):
+        resolution = frame_rate
+    ticks = np.asarray(ann.sample, dtype=np.int64)
+    if resolution == rate:
+        return ticks
+    return np.round(ticks.astype(np.float64) * (rate / resolution)).astype(np.int64)
 
 
 def _record_start(rec) -> datetime.datetime | None:
