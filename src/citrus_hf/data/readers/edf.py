@@ -3,7 +3,9 @@
 
 The header is parsed and checked here before MNE reads a file, because MNE reads some broken files without a word:
 a truncated EDF as a shorter recording, signals of mixed rates resampled to the highest, a signal with an empty
-physical or digital range scaled by a division by zero. Those are refused with the file named.
+physical or digital range scaled by a division by zero. Those are refused with the file named. Its number fields are
+read as MNE reads them (up to a NUL byte; a range's decimal comma as a point), and whole data records past the header's
+count, which MNE reads, are said (`_say_records_past_count`).
 """
 
 from __future__ import annotations
@@ -142,10 +144,10 @@ def read_edf_header(path: str | Path) -> EdfHeader:
                 bytes_per_sample = 2
             else:
                 raise ValueError(f"version field {version!r} is neither EDF ('0') nor BDF")
-            header_bytes = int(fixed[184:192].decode("ascii"))
-            n_records = int(fixed[236:244].decode("ascii"))
-            record_seconds = float(fixed[244:252].decode("ascii"))
-            n_signals = int(fixed[252:256].decode("ascii"))
+            header_bytes = int(_edf_number(fixed[184:192].decode("ascii")))
+            n_records = int(_edf_number(fixed[236:244].decode("ascii")))
+            record_seconds = float(_edf_number(fixed[244:252].decode("ascii")))
+            n_signals = int(_edf_number(fixed[252:256].decode("ascii")))
             if n_signals < 0 or header_bytes != 256 * (n_signals + 1):
                 raise ValueError(f"header size {header_bytes} does not match {n_signals} signals")
             signal_header = handle.read(256 * n_signals)
@@ -166,7 +168,7 @@ def read_edf_header(path: str | Path) -> EdfHeader:
     plus = fixed[192:236].decode("latin-1").strip().upper().startswith(("EDF+", "BDF+"))
     try:
         # Field offsets in units of n_signals: label 16, transducer 80, dimension 8, 4 x 8 min/max, prefilter 80.
-        samples_per_record = [int(value) for value in field_values(16 + 80 + 8 + 8 * 4 + 80, 8)]
+        samples_per_record = [int(_edf_number(value)) for value in field_values(16 + 80 + 8 + 8 * 4 + 80, 8)]
     except ValueError as error:
         raise CorruptFileError(f"{path} has a malformed samples-per-record field ({error}).") from error
     if n_records < -1 or any(count < 0 for count in samples_per_record):  # -1 records: "still recording"
@@ -296,10 +298,21 @@ def _edf_ranges(path: Path, field_values) -> list[tuple[float, float, float, flo
     """Each signal's physical min / max and digital min / max (field offsets in units of n_signals: label 16,
     transducer 80, dimension 8, then the four ranges, 8 each)."""
     try:
-        columns = [[float(value) for value in field_values(16 + 80 + 8 + 8 * k, 8)] for k in range(4)]
+        # a decimal comma read as a point, as MNE reads it (the Hypnodyne ZMax writes "-3276,8")
+        columns = [
+            [float(_edf_number(value).replace(",", ".")) for value in field_values(16 + 80 + 8 + 8 * k, 8)]
+            for k in range(4)
+        ]
     except ValueError as error:
         raise CorruptFileError(f"{path} has a malformed physical or digital range field ({error}).") from error
     return list(zip(*columns))
+
+
+def _edf_number(text: str) -> str:
+    """A number field of an EDF header as MNE reads it: up to its first NUL byte, spaces left out. Writers that pad
+    a field with NUL bytes rather than spaces (the Hypnodyne ZMax) had every such file refused as malformed, where MNE
+    reads it."""
+    return text.split("\x00", 1)[0].strip()
 
 
 def _edf_start(date: bytes, time: bytes) -> datetime.datetime | None:
@@ -488,6 +501,7 @@ class _OpenedEdf:
                 f"MNE read {len(raw.ch_names)} signals of {path} where its header has {len(read)} labelled "
                 f"{sorted(labels)}; the file is corrupt or not EDF/EDF+. Re-download or re-export it."
             )
+        _say_records_past_count(path, header)
         self.path, self.raw, self.header, self.wanted = path, raw, header, wanted
         self.order = [read.index(index) for index in positions]  # MNE's rows are the signals read, in file order
         # as written, but a spelling of µV ("uV") named as MNE names it
@@ -509,6 +523,23 @@ class _OpenedEdf:
         data = self.raw.get_data(picks=list(self.order), start=start, stop=stop)
         data *= self.scale  # in place: no second copy of the recording
         return data
+
+
+def _say_records_past_count(path: Path, header: EdfHeader) -> None:
+    """Warn of an EDF / BDF file that holds whole data records past the count its header declares: MNE reads them
+    (it infers the count from the file's size, as a recorder stopped without updating the header leaves it), and its
+    own warning is silenced here, so the recording read ran past the header's duration without a word."""
+    record_bytes = sum(header.samples_per_record) * header.bytes_per_sample
+    if header.n_records < 0 or record_bytes == 0:
+        return
+    held = (path.stat().st_size - header.header_bytes) // record_bytes
+    if held > header.n_records:
+        logger.warning(
+            f"{path}: its header declares {header.n_records} data records and the file holds {held}; all {held} are "
+            f"read ({held * header.record_seconds:g} s, as MNE reads a file whose count was not updated). If the "
+            f"records after the first {header.n_records} are not part of the recording, cut the file after byte "
+            f"{header.header_bytes + header.n_records * record_bytes}."
+        )
 
 
 def holds_annotations_only(path: str | Path) -> bool:
