@@ -49,11 +49,19 @@ def channel_rows(path: Path, names: Sequence[str], wanted: Iterable[str]) -> lis
     """The rows of the channels `wanted` (names, or positions where no channel has that name), in that order.
 
     Raises:
-        ValueError: a channel the file has neither by name nor by position, naming those it has.
+        ValueError: a channel the file has neither by name nor by position, naming those it has; a name several of
+            its channels share (a CSV header naming two columns "ECG"), naming their positions: the first was read
+            in the place of each, the others never.
     """
     names = list(names)
     rows = []
     for channel in map(str, wanted):
+        if names.count(channel) > 1:
+            positions = [str(row) for row, name in enumerate(names) if name == channel]
+            raise ValueError(
+                f"{path} has {len(positions)} channels named {channel!r} (positions {', '.join(positions)}, from 0); "
+                "name them by position (--channels, or `channels=`), or give each its own name in the file."
+            )
         if channel in names:
             rows.append(names.index(channel))
         elif is_position(channel, names):

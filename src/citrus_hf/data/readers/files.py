@@ -19,9 +19,11 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
   or a header names one column, a decimal comma (a one-column file without a header whose rows are "104,71" is
   read as one channel only where its form says so, `_one_column_of_decimal_commas`; columns of them apart by commas,
   "1,25,-2,05", refused where a leading 0 shows it, `_refuse_columns_of_decimal_commas`); UTF-8 text, or UTF-16 with its
-  byte-order mark; the rate must be given.
+  byte-order mark (a header as `np.savetxt(header=...)` writes it, "# time,ECG", read as the names; any other line
+  above the header, a "#" or "%" comment or Excel's "sep=;", refused: `_uncommented_header`); the rate must be given.
 
-``channels`` picks channels by name (EDF, WFDB, a CSV with a header) or by position (``"0"``, ``"2"``: any file).
+``channels`` picks channels by name (EDF, WFDB, a CSV with a header) or by position (``"0"``, ``"2"``: any file); a name
+that several channels share is picked by position only (`channel_rows`).
 """
 
 from __future__ import annotations
@@ -751,7 +753,8 @@ def _csv_head(path: Path) -> _CsvHead:
     encoding = text_encoding(path)
     try:
         with open(path, newline="", encoding=encoding) as handle:
-            delimiter = _csv_delimiter(_csv_record(handle), _csv_record(handle))
+            first_record = _csv_record(handle)
+            delimiter = _csv_delimiter(first_record, _csv_record(handle))
             handle.seek(0)
             reader = csv.reader(handle, delimiter=delimiter or " ", skipinitialspace=True)
             cells = [cell.strip() for cell in next(reader, [])]
@@ -767,6 +770,7 @@ def _csv_head(path: Path) -> _CsvHead:
     if delimiter is None:  # columns apart by runs of spaces: the empty cells between them are no cells
         cells, below = [cell for cell in cells if cell], [[cell for cell in row if cell] for row in below]
     rows = [row for row in below if row]
+    cells = _uncommented_header(path, first_record, cells, rows)
     header_ended = len(cells) > 1 and cells[-1] == ""
     # the rows end with the delimiter, the header too or a header of names alone ("a,b" above "1,2,")
     trailing = (
@@ -781,6 +785,31 @@ def _csv_head(path: Path) -> _CsvHead:
     elif delimiter is not None and header_ended and rows and {len(row) for row in rows} == {len(cells) - 1}:
         cells = cells[:-1]  # the header alone ends with the delimiter ("a;b;" above "1;2")
     return _CsvHead(encoding, delimiter, cells, below, header_lines, units_lines, evidence_lines, trailing)
+
+
+# The first line of a CSV that is no header and no sample: a comment ("# recorded with ...", OpenBCI's "%OpenBCI Raw
+# EXG Data") or Excel's line naming the delimiter ("sep=;").
+_PREAMBLE = re.compile(r"[#%]|sep=.?\s*$", re.IGNORECASE)
+
+
+def _uncommented_header(path: Path, first_line: str, cells: list[str], rows: list[list[str]]) -> list[str]:
+    """A CSV's first row `cells` (its text `first_line`) without the "#" numpy's `savetxt(header=...)` writes before
+    the names ("# time,ECG" above rows of two cells: the time column was read as a channel named "# time"); other
+    text above the header is refused.
+
+    Raises:
+        CorruptFileError: a first line that is a comment or Excel's "sep=" line (`_PREAMBLE`), naming it and the fix;
+            read as the header, it was refused with advice about thousands separators or a row of units.
+    """
+    line = first_line.strip()
+    if not _PREAMBLE.match(line):
+        return cells
+    if line.startswith("#") and len(cells) > 1 and rows and {len(row) for row in rows} == {len(cells)}:
+        return [cells[0][1:].strip(), *cells[1:]]
+    raise CorruptFileError(
+        f"{path}: its first line, {line!r}, is a comment or a spreadsheet's note ('#', '%', 'sep=') above the header, "
+        "which is not read; remove the lines above the header row (the channels' names, or the first sample)."
+    )
 
 
 # A unit written at the end of a CSV header name, in brackets or parentheses ("ECG [mV]", "acc_x (g)", "EDA (µS)"):
