@@ -10,11 +10,11 @@
 "auto" never exports on its own (an export takes tens of seconds on 2 cores, longer than fp32 PyTorch needs for a
 night of recordings), so without this command, `backend="onnxruntime"` or `export_onnx`, ONNX Runtime never runs.
 The file lands in the same cache, under the same key (a hash of the weights, config, model code, output, opset and
-torch version), that the pipelines and `predict_windows` look up, for the model the pipeline loads (the class of
-`config.architectures`; a LoRA adapter merged into its base) and the output it computes; the export is then checked
-against fp32 PyTorch. A cached file at that name whose stored key is another model's (copied or renamed into the
-cache) is refused in one line naming it (delete it), before the check: a difference found there is the exporter's,
-not a stale file's. The ONNX path runs float32: a checkpoint saved in bfloat16 or float16 is exported as its float32
+the versions of torch and of the exporter's onnxscript and onnx-ir), that the pipelines and `predict_windows` look up,
+for the model the pipeline loads (the class of `config.architectures`; a LoRA adapter merged into its base) and the
+output it computes; the export is then checked against fp32 PyTorch. A cached file at that name whose stored key is
+another model's (copied or renamed into the cache) is refused in one line naming it (delete it), before the check: a
+difference found there is the exporter's, not a stale file's. The ONNX path runs float32: a checkpoint saved in bfloat16 or float16 is exported as its float32
 copy (said in a note), which is what `pipeline(model=..., dtype=torch.float32)` runs.
 
 `--output-dir` also writes what ONNX Runtime alone needs to serve the model, as `optimum-cli export onnx` does:
@@ -234,8 +234,8 @@ class _Loaded:
 def _differences(model, onnx_backend, torch_backend) -> tuple[float, float, bool]:
     """The largest absolute and relative differences between the two backends' outputs on seeded random windows, as
     the pipelines send them: a batch of full windows, one window alone (the batch axis is dynamic) whose second half is
-    masked padding, and two short windows of half the patches (the time axis is dynamic: a short recording's window);
-    and whether every output is within the tolerance of "auto" (`onnx_differences`)."""
+    masked padding (whole for a window of one patch), and two short windows of half the patches (the time axis is
+    dynamic: a short recording's window); and whether every output is within the tolerance of "auto" (`onnx_differences`)."""
     import torch
 
     from ..inference.backends import onnx_differences
@@ -247,7 +247,7 @@ def _differences(model, onnx_backend, torch_backend) -> tuple[float, float, bool
     for batch_size, patches in ((8, config.num_patches), (1, config.num_patches), (2, max(half, 1))):
         windows = torch.randn(batch_size, config.num_channels, patches * config.patch_length, generator=generator)
         patch_mask = None
-        if batch_size == 1:
+        if batch_size == 1 and half > 0:  # (a window of one patch has no half to pad: it runs whole)
             patch_mask = torch.ones(1, config.num_patches, dtype=torch.long)
             patch_mask[:, half:] = 0
             windows[..., half * config.patch_length :] = 0

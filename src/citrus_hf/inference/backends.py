@@ -9,8 +9,8 @@ choice of the fastest one that keeps the results (`load_backend(model, "auto")`)
   set (README, "Inference"). The fastest path for batches of windows on an idle CPU with native bf16 (AVX512-BF16,
   AMX); slower than fp32 without it, at batch 1, and when other processes share the cores.
 - `"onnxruntime"`: the model exported to ONNX once (dynamo exporter, opset `ONNX_OPSET`) and run by ONNX Runtime.
-  The export is cached on disk, keyed by a hash of the weights, config and model code, the opset and the input-shape
-  policy, so later processes reuse it (the file holds its key, checked on reuse: a file of another model at its name
+  The export is cached on disk, keyed by a hash of the weights, config and model code, the opset, the input-shape
+  policy and the exporter's versions (torch, onnxscript, onnx-ir), so later processes reuse it (the file holds its key, checked on reuse: a file of another model at its name
   is refused); outputs match fp32 PyTorch within `ONNX_TOLERANCE` + `ONNX_RELATIVE_TOLERANCE` x |output|. Far faster than PyTorch at batch 1 and
   on busy cores (its graph runs with little per-operator overhead), about as fast on idle cores at batch 32.
 - `"auto"`: the paths this machine offers race fp32 PyTorch, and the fastest that keeps the results runs. The
@@ -56,6 +56,7 @@ import contextvars
 import copy
 import fnmatch
 import hashlib
+import importlib.metadata
 import importlib.util
 import inspect
 import itertools
@@ -1620,7 +1621,8 @@ def weights_hash(model: torch.nn.Module) -> str:
 
 def onnx_cache_key(model: torch.nn.Module, target: InferenceTarget) -> str:
     """The cache key of the export of `model` for `target` (sha256, hex): a hash of everything the graph depends on,
-    the weights, the config, the model's source code, the target, the opset, the shape policy and the torch version.
+    the weights, the config, the model's source code, the target, the opset, the shape policy and the versions of
+    torch and of the exporter's other packages (`_EXPORTER_PACKAGES`).
     Its prefix names the cached file (`onnx_export_path`) and the whole key is stored in it (`ONNX_CACHE_KEY_FIELD`).
 
     The code is that of every module class in the model (`_code_hash`), so a peft model's key changes with the CiTrus
@@ -1642,12 +1644,31 @@ def onnx_cache_key(model: torch.nn.Module, target: InferenceTarget) -> str:
         "opset": ONNX_OPSET,
         "shapes": shape_policy(model, target),
         "torch": torch.__version__,
+        "exporter": _exporter_versions(),
         "format": _EXPORT_FORMAT,
     }
     active = adapter_state(model)
     if active:  # which adapters run (`set_adapter`, `disable_adapter()`): the export traces only those
         key["active adapters"] = active
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+
+# The packages besides torch that write an exported graph: torch's dynamo exporter takes its ATen-to-ONNX lowering
+# (torchlib) from onnxscript and runs onnxscript's optimiser on onnx-ir's model, so their versions decide the graph as
+# torch's does (onnxscript#2479 changed how SDPA's boolean mask is lowered: fully masked rows had come out NaN).
+_EXPORTER_PACKAGES = ("onnxscript", "onnx-ir")
+
+
+def _exporter_versions() -> dict[str, str | None]:
+    """The installed version of each of `_EXPORTER_PACKAGES` (None: not installed), read from the installed metadata,
+    without importing them (onnxscript's import takes a second, and "auto" keys its lookup of an export by this)."""
+    versions: dict[str, str | None] = {}
+    for package in _EXPORTER_PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
 
 
 def _json_value(value) -> Any:
@@ -1788,7 +1809,13 @@ def export_onnx(
     remove_stale_partial_exports(path.parent)
     config = model.config
     num_channels = 2 if _channels_are_free(model, target) else config.num_channels
-    example = (torch.zeros(2, num_channels, config.context_length), torch.ones(2, config.num_patches, dtype=torch.long))
+    # At least 2 patches, as 2 windows and 2 channels: torch.export specialises a dynamic axis whose example size is 0
+    # or 1, and a checkpoint whose window is one patch failed to export (an AssertionError deep in torch's shapes)
+    example_patches = max(2, config.num_patches)
+    example = (
+        torch.zeros(2, num_channels, example_patches * config.patch_length),
+        torch.ones(2, example_patches, dtype=torch.long),
+    )
     batch = torch.export.Dim("batch", min=1, max=1 << 20)
     # The time axis in whole patches, as the model takes it: a short recording's window (the extractor's default
     # `padding="longest"`) runs as it is, in plain ONNX Runtime too, and costs its own length rather than a full
