@@ -2904,7 +2904,7 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                     else "."
                 )
             )
-        return input_values.to(self.dtype)
+        return _outside_inference_mode(input_values.to(self.dtype))
 
     def _check_layout(self, shape: tuple[int, int, int]) -> None:
         """Refuse, or warn about, input `(batch, channels, time)` with more channels than samples: a `(batch, time,
@@ -2992,7 +2992,7 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 "`patch_mask` must hold 1 (signal) and 0 (padding) only, got other values; take it from the same "
                 "CiTrusFeatureExtractor call as `input_values`."
             )
-        return patch_mask.to(torch.bool)
+        return _outside_inference_mode(patch_mask.to(torch.bool))
 
     @staticmethod
     def _check_token_mask(token_mask: torch.Tensor | None, patches_shape: torch.Size) -> torch.Tensor | None:
@@ -3012,7 +3012,17 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
             )
         if token_mask.dtype != torch.bool and not _is_tracing() and not ((token_mask == 0) | (token_mask == 1)).all():
             raise ValueError("`token_mask` must hold True / 1 (masked) and False / 0 (visible) only, got other values.")
-        return token_mask.to(torch.bool)
+        return _outside_inference_mode(token_mask.to(torch.bool))
+
+
+def _outside_inference_mode(value: Any) -> Any:
+    """`value`, copied when it is an inference tensor (made under `torch.inference_mode()`) and autograd records this
+    call: such a tensor cannot be saved for backward, so features or labels made in an inference block (the feature
+    extractor called there) failed deep inside `F.conv1d`, `F.linear` or the loss of a model called without
+    `torch.no_grad()` or in training ("Inference tensors cannot be saved for backward"). Anything else unchanged."""
+    if isinstance(value, torch.Tensor) and torch.is_grad_enabled() and not _is_tracing() and value.is_inference():
+        return value.clone()
+    return value
 
 
 def _refuse_meta(name: str, tensor: torch.Tensor) -> None:
@@ -3949,6 +3959,7 @@ def pool_features(
     input."""
     if patch_mask is not None and not _is_tracing():
         check_windows_hold_signal(patch_mask)
+    patch_mask = _outside_inference_mode(patch_mask)  # the pooling weighs the tokens by it
     pooled = pool_states(_feature_states(outputs, features), patch_mask, pooling)
     if channel_pooling == "mean":
         return pooled.mean(dim=1)
@@ -4186,7 +4197,7 @@ def _real_numbers(values, name: str) -> torch.Tensor:
 def _as_labels(labels, logits: torch.Tensor | None) -> torch.Tensor:
     """`labels` (a tensor, numpy array or list of numbers) as a finite tensor on `logits`' device, one row per window.
     `logits`: `(batch_size, outputs)`, or None where the model has not run (the batch size is then not checked)."""
-    labels = _real_numbers(labels, "labels")
+    labels = _outside_inference_mode(_real_numbers(labels, "labels"))
     if logits is not None:
         if labels.dim() == 0 or labels.shape[0] != logits.shape[0]:
             given = "a single value" if labels.dim() == 0 else f"{labels.shape[0]} rows (shape {tuple(labels.shape)})"
