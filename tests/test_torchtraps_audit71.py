@@ -81,3 +81,12 @@ def test_extractor_output_from_an_inference_block_runs_without_no_grad():
     logits = model(**features).logits  # gradients recorded: no torch.no_grad() around it
     assert not logits.is_inference() and logits.requires_grad
     torch.testing.assert_close(logits.detach(), reference)
+
+
+@pytest.mark.parametrize("dtype", [torch.int16, torch.int64, torch.bool, torch.complex64])
+def test_non_float_input_values_are_refused_with_the_fix(dtype):
+    """Integer counts (an EDF's or a WAV's, `torch.from_numpy` of them) given to the model straight: the error named
+    the dtype only, not the way on."""
+    model = CiTrusModel(tiny_config()).eval()
+    with pytest.raises(TypeError, match=r"must be floating point, got torch\.\w+.*CiTrusFeatureExtractor.*\.float\(\)"):
+        model(torch.zeros(1, 1, 200, dtype=dtype))

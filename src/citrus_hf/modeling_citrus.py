@@ -2838,7 +2838,11 @@ class CiTrusPreTrainedModel(_CiTrusFamilyMixin, PreTrainedModel):
                 "add a batch axis with `x[None]` or a channel axis with `x[:, None]`."
             )
         if not input_values.is_floating_point():
-            raise TypeError(f"`input_values` must be floating point, got {input_values.dtype}.")
+            raise TypeError(
+                f"`input_values` must be floating point, got {input_values.dtype}: align recordings with "
+                "CiTrusFeatureExtractor (it turns integer counts into normalised float32 windows), or cast aligned "
+                "windows with `.float()`."
+            )
         _refuse_meta("input_values", input_values)
         # `torch.jit.trace` records sizes as tensors, and each comparison of one warns ("Converting a tensor to a
         # Python boolean"): the checks on sizes below are skipped there (the traced example is the caller's own)
