@@ -323,17 +323,40 @@ def _is_citrus_model_object(model: Any) -> bool:
 
 
 def _extractor_of_model_object(model) -> Any:
-    """The extractor of a CiTrus model object given to `pipeline` without one: that of the bundled checkpoint or the
-    local folder it was loaded from (its `name_or_path`), or None (the pipeline then says how to give one).
-    transformers looks no extractor up for a model object (or looks a bundled name up on the Hub): the pipeline said
-    the extractor "was not found" and advised saving it next to the weights, where it was."""
+    """The extractor of a CiTrus model object given to `pipeline` without one: that of the bundled checkpoint, the
+    local folder or the Hub repository it was loaded from (its `name_or_path`; `_hub_extractor`), or None (the
+    pipeline then says how to give one). transformers looks no extractor up for a model object (or looks a bundled
+    name up on the Hub): the pipeline said the extractor "was not found" and advised saving it next to the weights,
+    where it was."""
     named = getattr(model, "name_or_path", None)
     folder = folder_if_bundled(named)
     if folder is not named:
         return folder
     if isinstance(named, (str, os.PathLike)) and named and os.path.isdir(named):
         return _saved_extractor(named)
-    return None
+    return _hub_extractor(model, named)
+
+
+def _hub_extractor(model, named) -> Any:
+    """The CiTrus feature extractor of the Hub repository `named` (a model's `name_or_path`) at the commit the model
+    was loaded from (its config's `_commit_hash`, which transformers records), from the Hub cache when offline; None
+    for no Hub id, or where the repository has none or it cannot be had."""
+    from ..feature_extraction_citrus import CiTrusFeatureExtractor
+    from ..loading import hub_repo_id
+
+    if hub_repo_id(named) is None:
+        return None
+    try:
+        path = cached_file(
+            named,
+            FEATURE_EXTRACTOR_NAME,
+            revision=getattr(model.config, "_commit_hash", None),
+            _raise_exceptions_for_missing_entries=False,
+            _raise_exceptions_for_connection_errors=False,
+        )
+    except (OSError, ValueError):
+        return None
+    return None if path is None else CiTrusFeatureExtractor.from_pretrained(os.path.dirname(path))
 
 
 def _refuse_loading_kwargs(model, kwargs: dict) -> None:

@@ -8,8 +8,8 @@ transformers user publish what `citrus push` publishes:
   code through another such hook (`_pipeline_code_saver`).
 - `Trainer.push_to_hub` writes its card in `Trainer.create_model_card`: for a CiTrus model the CiTrus card replaces
   transformers' draft, and the model's feature extractor (processor) joins the folder when the Trainer had none.
-- peft's own `PeftModel.push_to_hub` of a LoRA CiTrus adapter deletes the other kinds' files from the repository
-  (a full model's, an earlier adapter's task config), as `push_adapter_to_hub` does.
+- peft's own `PeftModel.push_to_hub` of a LoRA CiTrus adapter uploads the adapter's `citrus_task_config.json` and
+  deletes the other kinds' files from the repository (a full model's), as `push_adapter_to_hub` does.
 - `Trainer.save_model` of a LoRA CiTrus model writes the adapter's `citrus_task_config.json` beside peft's files,
   as `save_adapter` does, so that the folder loads with its classes, channels and input contract.
 - `push_to_hub` of the feature extractor and of the fusion processor (transformers' own), and the `Trainer`'s
@@ -577,12 +577,33 @@ def _trainer_push_replaces_the_other_kind(trainer_class: type) -> None:
     _after_push(trainer_class, replace_the_other_kind)
 
 
+def _upload_task_configs(peft_model, folder, repo_id: str, revision: str | None, token) -> None:
+    """Write the `citrus_task_config.json` of each adapter peft's `save_pretrained` wrote in `folder` (at its root
+    and in each other adapter's subfolder, `lora.save_trainer_adapters`) and upload them to `repo_id` on the branch
+    `revision` (a pull request's `refs/pr/N` included), in one commit."""
+    from pathlib import Path
+
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    from ..training.lora import TASK_CONFIG_NAME, save_trainer_adapters
+
+    save_trainer_adapters(peft_model, folder, announce=False)
+    additions = [
+        CommitOperationAdd(path_in_repo=path.relative_to(folder).as_posix(), path_or_fileobj=str(path))
+        for path in sorted(Path(folder).rglob(TASK_CONFIG_NAME))
+    ]
+    HfApi(token=token).create_commit(
+        repo_id, additions, revision=revision, commit_message="Upload the CiTrus task config of the adapter"
+    )
+
+
 def register_peft_push() -> None:
-    """peft's own `PeftModel.push_to_hub` of a LoRA adapter of a CiTrus-family model then deletes the files of the
-    other kinds of checkpoint from the repository (`push.delete_the_other_kind`), as `push_adapter_to_hub` does in its
-    commit: peft's upload deletes nothing, so an adapter pushed with it over a full model left the model's config and
-    weights beside it, and over an adapter pushed by this package left that adapter's `citrus_task_config.json`, whose
-    classes `load_adapter` and the pipeline then gave the new adapter's outputs. Idempotent."""
+    """peft's own `PeftModel.push_to_hub` of a LoRA adapter of a CiTrus-family model then uploads the adapter's
+    `citrus_task_config.json` (of a single-modality task model: its classes, channels and input contract) and deletes
+    the files of the other kinds of checkpoint from the repository (`push.delete_the_other_kind`), as
+    `push_adapter_to_hub` does in its commit. peft uploads its own files only: the adapter loaded (`load_adapter`, the
+    pipeline) with `LABEL_0...` for its classes; and its upload deletes nothing, so an adapter pushed with it over a
+    full model left the model's config and weights beside it. Idempotent."""
     from peft import PeftModel
 
     def replace_the_other_kind(peft_model, pushed, given: dict[str, Any]) -> None:
@@ -591,17 +612,22 @@ def register_peft_push() -> None:
             return
         import tempfile
 
+        from ..vocabulary_citrus import FUSION_MODEL_TYPE
         from .push import delete_the_other_kind, is_fusion
 
+        revision = pushed.pr_revision or given.get("revision")
         # what the push uploaded: peft's push saves `save_pretrained`'s folder (and a card) to a folder it deletes
         with tempfile.TemporaryDirectory(prefix="citrus-peft-push-") as folder:
             peft_model.save_pretrained(folder)
+            # a single-modality task model (as `Trainer.save_model`'s hook): a fusion config is no CiTrusConfig
+            if getattr(model, "head_name", None) and model.config.model_type != FUSION_MODEL_TYPE:
+                _upload_task_configs(peft_model, folder, pushed.repo_url.repo_id, revision, given.get("token"))
             delete_the_other_kind(
                 pushed.repo_url.repo_id,
                 folder,
                 True,
                 fusion=is_fusion(model),
-                revision=pushed.pr_revision or given.get("revision"),
+                revision=revision,
                 token=given.get("token"),
             )
 

@@ -317,10 +317,13 @@ def _comparable_setting(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
-def _refuse_other_settings_under_a_taken_name(peft_model: PeftModel, folder: Path, adapter_name: str) -> None:
-    """Refuse peft's `load_adapter(folder, adapter_name)` into a name the model already has when the folder's adapter
-    has other settings: peft then reads no config, loads the new weights under the old settings (the old `lora_alpha`
-    scaling, the old targets), and the model's outputs are neither adapter's."""
+def _refuse_other_settings_under_a_taken_name(
+    peft_model: PeftModel, folder: Path, adapter_name: str, model_id: str | os.PathLike
+) -> None:
+    """Refuse peft's `load_adapter(model_id, adapter_name)` into a name the model already has when the adapter's
+    config (in `folder`: `model_id`'s, or its Hub cache folder) has other settings: peft then reads no config, loads
+    the new weights under the old settings (the old `lora_alpha` scaling, the old targets), and the model's outputs are
+    neither adapter's."""
     path = folder / ADAPTER_CONFIG_NAME
     if not path.is_file():
         return
@@ -338,19 +341,49 @@ def _refuse_other_settings_under_a_taken_name(peft_model: PeftModel, folder: Pat
         raise ValueError(
             f"The adapter {adapter_name!r} is already on this model with other settings ({'; '.join(differences)}): "
             "loading under its name keeps these settings with the new weights, and the outputs would be neither "
-            f"adapter's. Load it under a new name (`peft_model.load_adapter({str(folder)!r}, adapter_name='other')`, "
-            "then `set_adapter('other')`), or onto its own base with `citrus_hf.training.lora.load_adapter(None, "
-            "folder)`."
+            f"adapter's. Load it under a new name (`peft_model.load_adapter({str(model_id)!r}, "
+            "adapter_name='other')`, then `set_adapter('other')`), or onto its own base with "
+            f"`citrus_hf.training.lora.load_adapter(None, {str(model_id)!r})`."
         )
+
+
+# The keyword arguments of peft's `load_adapter` that it passes on to the Hub download of the adapter's files
+_PEFT_DOWNLOAD_KWARGS = ("revision", "subfolder", "token", "cache_dir", "local_files_only")
+
+
+def _hub_adapter_folder(model_id: str | os.PathLike, kwargs: dict[str, Any]) -> Path | None:
+    """The Hub cache's folder of the adapter `model_id` (a Hub id) that peft's `load_adapter` is given, holding its
+    `adapter_config.json` and, where published, its `citrus_task_config.json` (at the revision and subfolder in
+    `kwargs`, with its token; from the cache when offline); None for no Hub id, or where the files cannot be had
+    (peft's own loader then says why)."""
+    from transformers.utils import cached_file
+
+    if hub_repo_id(model_id) is None:
+        return None
+    download = {name: kwargs[name] for name in _PEFT_DOWNLOAD_KWARGS if kwargs.get(name) is not None}
+    try:
+        paths = [
+            cached_file(
+                str(model_id),
+                name,
+                _raise_exceptions_for_missing_entries=False,
+                _raise_exceptions_for_connection_errors=False,
+                **download,
+            )
+            for name in (ADAPTER_CONFIG_NAME, TASK_CONFIG_NAME)
+        ]
+    except (OSError, ValueError):
+        return None
+    return None if paths[0] is None else Path(paths[0]).parent
 
 
 def _switch_class_names_with_adapters() -> None:
     """Make `set_adapter` switch a CiTrus task model's output names with its head: an adapter loaded with peft's
     `peft_model.load_adapter(folder, adapter_name=...)` brings its own head (`modules_to_save`), but its classes stayed
     the first adapter's (one `config.id2label` for the model), so `pipeline(model=peft_model)` and the merged model
-    named its outputs by another task's classes without a word. The names of each adapter loaded from a folder with a
-    `citrus_task_config.json` are recorded (the adapters already on the model keep the model's names) and set on the
-    config when `set_adapter` makes it active; an adapter loaded under a name the model has, with other settings, is
+    named its outputs by another task's classes without a word. The names of each adapter loaded from a folder (or a
+    Hub id: `_hub_adapter_folder`) with a `citrus_task_config.json` are recorded (the adapters already on the model
+    keep the model's names) and set on the config when `set_adapter` makes it active; an adapter loaded under a name the model has, with other settings, is
     refused (`_refuse_other_settings_under_a_taken_name`). peft's `load_adapter` and `set_adapter` are wrapped once."""
     load, activate = PeftModel.load_adapter, PeftModel.set_adapter
     if getattr(load, "_citrus_names", False):
@@ -361,8 +394,10 @@ def _switch_class_names_with_adapters() -> None:
         config = getattr(self.get_base_model(), "config", None)
         names = _output_names(config) if getattr(config, "model_type", None) == CiTrusConfig.model_type else None
         folder = Path(model_id, kwargs.get("subfolder") or "")
+        if names is not None and not folder.is_dir():
+            folder = _hub_adapter_folder(model_id, kwargs) or folder
         if names is not None and adapter_name in self.peft_config and folder.is_dir():
-            _refuse_other_settings_under_a_taken_name(self, folder, adapter_name)
+            _refuse_other_settings_under_a_taken_name(self, folder, adapter_name, model_id)
         result = load(self, model_id, adapter_name, *args, **kwargs)
         if names is not None:
             recorded = self.__dict__.setdefault(_ADAPTER_OUTPUT_NAMES, {})
