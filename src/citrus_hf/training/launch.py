@@ -47,6 +47,13 @@ def resolve_mixed_precision(given: str | None) -> str:
     return launched
 
 
+def precision_that_runs(precision: str, device_type: str) -> str:
+    """The precision a run asked to train in `precision` (`resolve_mixed_precision`) trains in on `device_type`, what
+    its records say: fp16 runs in fp32 ("no") on a CPU, where neither Accelerate nor the `Trainer` autocasts it
+    (`device_precision_notes` says so); a run asked for fp16 there was recorded as an fp16 run."""
+    return "no" if precision == "fp16" and device_type == "cpu" else precision
+
+
 def mixed_precision_notes(given: str | None, resolved: str, device_type: str) -> list[str]:
     """What a run should be told about its mixed precision (sentences without their full stop), the same for every
     training command: `given` (`--mixed-precision`, None when left out) overriding another launch precision

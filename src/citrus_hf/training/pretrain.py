@@ -86,6 +86,7 @@ from .launch import (
     LAUNCH_PRECISION,
     check_launched_processes,
     mixed_precision_notes,
+    precision_that_runs,
     resolve_mixed_precision,
 )
 from .metrics import dumps_strict
@@ -947,7 +948,8 @@ def _accelerator(args: PretrainArguments, config: CiTrusConfig):
         )
     _say_on_the_main_process(accelerator, notes)
     resolved = copy.copy(args)  # the caller's settings stay as given (None: Accelerate's, again at the next run)
-    resolved.mixed_precision = accelerator.mixed_precision
+    # what ran: fp16 on a CPU is fp32 (Accelerate keeps "fp16" and autocasts nothing)
+    resolved.mixed_precision = precision_that_runs(accelerator.mixed_precision, accelerator.device.type)
     resolved.gradient_accumulation_steps = accelerator.gradient_accumulation_steps
     return resolved, accelerator
 

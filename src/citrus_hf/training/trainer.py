@@ -238,19 +238,26 @@ def weighted_cross_entropy(class_weights: Any, guard=None) -> Callable[..., torc
 
 def trainer_precision(settings: TrainerSettings) -> TrainerSettings:
     """`settings` with the mixed precision its fine-tunings will train in (`--mixed-precision`, else the launch's,
-    else "no": `launch.resolve_mixed_precision`), so that a run's records say which one ran; warns as `citrus
-    pretrain` does when it overrides the launch's (`launch.precision_override_notes`; what it costs on a CPU is said
-    when a Trainer starts, `train_with_trainer`). The commands call it once, before any data loads."""
+    else "no": `launch.resolve_mixed_precision`; fp16 on a machine without a GPU runs, and is recorded, as "no":
+    `launch.precision_that_runs`), so that a run's records say which one ran; warns as `citrus pretrain` does when it
+    overrides the launch's (`launch.precision_override_notes`) and when fp16 runs in fp32 (what bf16 costs on a CPU is
+    said when a Trainer starts, `train_with_trainer`). The commands call it once, before any data loads."""
     from dataclasses import replace
 
+    import torch
     from transformers.utils import logging
 
-    from .launch import precision_override_notes, resolve_mixed_precision
+    from .launch import device_precision_notes, precision_override_notes, precision_that_runs, resolve_mixed_precision
 
     precision = resolve_mixed_precision(settings.mixed_precision)
-    for note in precision_override_notes(settings.mixed_precision):
+    notes = precision_override_notes(settings.mixed_precision)
+    # the device `train_with_trainer` trains on
+    ran = precision_that_runs(precision, "cuda" if torch.cuda.is_available() else "cpu")
+    if ran != precision:  # said here: the Trainer, given "no", says nothing of it
+        notes += device_precision_notes(precision, "cpu", from_launch=settings.mixed_precision is None)
+    for note in notes:
         logging.get_logger(__name__).warning(note + ".")
-    return replace(settings, mixed_precision=precision)
+    return replace(settings, mixed_precision=ran)
 
 
 def _strip_prefix(metrics: dict, prefix: str) -> dict[str, float]:
@@ -534,6 +541,10 @@ def check_metrics_task(model: PreTrainedModel, compute_metrics: Callable[..., An
     )
 
 
+# The columns transformers' data collators pass to the model as `labels`
+_COLLATED_LABELS = ("labels", "label", "label_ids")
+
+
 def check_label_column(
     args: TrainingArguments,
     model: PreTrainedModel,
@@ -551,7 +562,8 @@ def check_label_column(
     return a loss", or the kept column stopped it there with the forward's unexpected keyword; a `past_values` column
     was dropped and the forward said only that `input_values` was None. A set given to `evaluate` or `predict` lost
     its labels the same way, and the evaluation returned its runtimes alone (`predict`: `label_ids` None), without a
-    word.
+    word. A pre-training model's set with a label column (`label`, `labels`, `label_ids`) is refused naming it: the
+    collator passed it on as `labels`, and the model's refusal at the first step named a `labels` column.
 
     Args:
         args: the `TrainingArguments` (with `remove_unused_columns=False` the columns are the collator's business).
@@ -560,8 +572,10 @@ def check_label_column(
             set may be a dict of sets); sets without `column_names` (a torch dataset) are left alone.
         call: what was given them, named in the error: "Trainer", "Trainer.evaluate", "Trainer.predict".
     """
-    from ..modeling_citrus import _FOREIGN_INPUT_ADVICE, _LABEL_LIKE_NAMES
+    from ..modeling_citrus import _FOREIGN_INPUT_ADVICE, _LABEL_LIKE_NAMES, CiTrusForPretraining
 
+    if isinstance(model, CiTrusForPretraining):
+        _refuse_pretraining_labels(model, sets, call)
     if not getattr(args, "remove_unused_columns", True):
         return
     dropped = f"the Trainer passes {type(model).__name__} only the columns its forward takes"
@@ -577,12 +591,27 @@ def check_label_column(
         found = [column for column in _LABEL_LIKE_NAMES if column in columns]
         if getattr(type(model), "head_name", None) is None or not found:
             continue
-        if not {"label", "labels", "label_ids"} & set(columns):
+        if not set(_COLLATED_LABELS) & set(columns):
             column = found[0]
             raise ValueError(
                 f"{call}({name}=...): the set's labels are in a `{column}` column, but {dropped} (`labels`), so it "
                 f"would get no labels and stop at the first step. Rename it: `dataset = dataset.rename_column("
                 f'"{column}", "labels")`, and keep the Trainer\'s `label_names` at ["labels"].'
+            )
+
+
+def _refuse_pretraining_labels(model: PreTrainedModel, sets: GivenSets, call: str) -> None:
+    """Refuse a pre-training model's set with a label column, naming it: transformers' collators pass `label` /
+    `label_ids` on as `labels` (the Trainer keeps them, `remove_unused_columns` or not), which the model refused at
+    the first step asking to drop a `labels` column the set did not have."""
+    for name, dataset in _named_sets(sets).items():
+        columns = getattr(dataset, "column_names", None) or []
+        given = next((column for column in _COLLATED_LABELS if column in columns), None)
+        if given is not None:
+            raise ValueError(
+                f"{call}({name}=...): {type(model).__name__} learns without labels, and the set has a `{given}` "
+                f'column, which the data collator passes it as `labels`. Drop it: `dataset = dataset.remove_columns("'
+                f'{given}")`.'
             )
 
 
