@@ -43,3 +43,26 @@ def test_fp16_on_a_cpu_is_recorded_as_the_fp32_it_runs_in(tmp_path, caplog):
     resolved, accelerator = _accelerator(_arguments(tmp_path / "run", mixed_precision="fp16"), CiTrusConfig())
     assert not accelerator.native_amp
     assert resolved.mixed_precision == "no"
+
+
+def test_predict_without_a_home_folder_names_the_variable_not_a_python_argument(tmp_path, monkeypatch, capsys):
+    """`citrus predict --backend onnxruntime` with no $HOME (a service account, a container without a home in its
+    user database) failed with the backend's advice to give `cache_dir=`, a Python argument the command has no
+    option for: it now names the environment variables that place the ONNX cache."""
+    from pathlib import Path
+
+    from citrus_hf.commands.main import main
+
+    for variable in ("HOME", "XDG_CACHE_HOME", "HF_HOME", "CITRUS_HF_ONNX_CACHE"):
+        monkeypatch.delenv(variable, raising=False)
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    recording = tmp_path / "recording.csv"
+    np.savetxt(recording, np.zeros(300))
+    assert main(["predict", "citrus-small", str(recording), "--sampling-rate", "100", "--backend", "onnxruntime"]) != 0
+    message = capsys.readouterr().err
+    assert "$CITRUS_HF_ONNX_CACHE" in message
+    assert "cache_dir=" not in message

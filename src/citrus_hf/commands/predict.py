@@ -229,7 +229,14 @@ def run(argv: Sequence[str]) -> int:
         from ..training.arguments import check_output_dir
 
         try:
-            check_output_dir(str(onnx_cache_dir()), "The ONNX cache")
+            folder = onnx_cache_dir()
+        except OSError:  # no $HOME: the backend's message names the Python argument `cache_dir=` too
+            raise UsageError(
+                "No home folder to keep --backend onnxruntime's exports in ($HOME is not set): give one with "
+                "$CITRUS_HF_ONNX_CACHE (or $HF_HOME, $XDG_CACHE_HOME)."
+            ) from None
+        try:
+            check_output_dir(str(folder), "The ONNX cache")
         except ValueError as error:
             raise UsageError(f"{error} Give --backend onnxruntime a writable one with $CITRUS_HF_ONNX_CACHE.") from None
     with _no_loading_bar():
