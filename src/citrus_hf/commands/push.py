@@ -24,7 +24,10 @@ class PushArguments:
         }
     )
     repo_id: str = field(metadata={"help": "Hub repository, namespace/name (created if missing)", "positional": True})
-    private: bool = field(default=False, metadata={"help": "create the repository as private"})
+    private: bool = field(
+        default=False,
+        metadata={"help": "create the repository as private (an existing public one is refused, not made private)"},
+    )
     revision: str | None = field(
         default=None,
         metadata={"help": "branch to commit to (created from main if missing; not a tag or a commit id); default main"},
@@ -152,7 +155,7 @@ def _push_adapter(folder: Path, args: PushArguments) -> int:
         adapter,
         args.repo_id,
         extractor,
-        private=args.private,
+        private=args.private or None,  # without --private: the namespace's default, as a full model's push
         revision=args.revision,
         commit_message=args.commit_message or "Upload CiTrus LoRA adapter",
         token=args.token,

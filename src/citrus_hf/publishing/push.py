@@ -164,7 +164,8 @@ def _publish_folder(
     """The one publishing pipeline: `write` the files into a fresh folder, `check` them, then create the repository
     (and the branch `revision`) and upload the folder as one commit, which deletes the files of the repository that
     match `replaces` and that the folder does not hold again (the other kinds of checkpoint's: `replaced_files`).
-    `private` and `create_pr` come checked (`_checked_switches`, which its callers run before they contact the Hub)."""
+    `private` and `create_pr` come checked (`_checked_switches`, which its callers run before they contact the Hub);
+    `private=True` refuses a repository that exists and is public (`_refuse_public_repository`)."""
     from huggingface_hub import HfApi
 
     if repo_id.count("/") != 1:
@@ -182,6 +183,8 @@ def _publish_folder(
         check(Path(folder))
         api = HfApi(token=token)
         with hub_failures_in_one_line(f"The Hub refused to publish {repo_id}", repo_id, api.endpoint):
+            if private:
+                _refuse_public_repository(api, repo_id)
             api.create_repo(repo_id, private=private, exist_ok=True)
             # an open pull request's ref (`refs/pr/N`, huggingface_hub's way to add commits to it) is no branch to
             # create, as transformers' own `push_to_hub` knows
@@ -196,6 +199,24 @@ def _publish_folder(
                 create_pr=create_pr,
                 delete_patterns=list(replaces) or None,
             )
+
+
+def _refuse_public_repository(api, repo_id: str) -> None:
+    """Refuse a push asked to be private (`private=True`, `citrus push --private`) to a repository that exists and is
+    public: `create_repo(private=True, exist_ok=True)` leaves an existing repository as it is, so the weights were
+    published in the open. (Making it private here would cut off whoever downloads it; that is the owner's call.)"""
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    try:
+        public = api.model_info(repo_id).private is False
+    except RepositoryNotFoundError:
+        return  # created private below
+    if public:
+        raise ValueError(
+            f"{repo_id} already exists and is public, and a private push was asked for (private=True / --private), "
+            "which applies only to a repository it creates: make it private first (`hf repos settings "
+            f"{repo_id} --private`), or push without private=True / --private to publish in the open."
+        )
 
 
 @contextmanager
@@ -524,7 +545,7 @@ def push_to_hub(
     Args:
         model: the model to publish.
         repo_id: `"namespace/name"` (or `"name"`: the logged-in user's namespace); created if missing (`private`
-            applies only then).
+            applies only then: `private=True` refuses a repository that exists and is public).
         feature_extractor: saved as `preprocessor_config.json` next to the model; it carries the alignment and
             normalisation the model was trained with. For a fusion model, its `CiTrusFusionProcessor` (saved as
             `processor_config.json`). Default: the one saved in `run_dir`, else `default_preprocessor(model)`.
@@ -670,7 +691,7 @@ def push_adapter_to_hub(
     repo_id: str,
     feature_extractor: CiTrusFeatureExtractor | None = None,
     *,
-    private: bool = False,
+    private: bool | None = None,
     revision: str | None = None,
     commit_message: str = "Upload CiTrus LoRA adapter",
     token: str | None = None,
@@ -684,10 +705,12 @@ def push_adapter_to_hub(
 
     Args:
         peft_model: the model returned by `apply_lora` (or `load_adapter`).
-        repo_id: `"namespace/name"`; created if missing (`private` applies only then).
+        repo_id: `"namespace/name"`; created if missing (`private` applies only then: `private=True` refuses a
+            repository that exists and is public).
         feature_extractor: saved as `preprocessor_config.json`: the alignment the adapter was trained with. None:
             the repository keeps no `preprocessor_config.json` of an earlier push (the loaders align as the
             adapter's task config says, as they do its folder).
+        private: create the repository as private (`None`: the namespace's default).
         revision: branch to commit to (created from `main` if missing; a tag or a commit id is refused); `None` =
             `main`.
         commit_message, token, create_pr: as in `huggingface_hub.HfApi.upload_folder`.

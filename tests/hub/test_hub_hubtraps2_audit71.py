@@ -1,0 +1,80 @@
+"""Upstream huggingface_hub traps checked against citrus's publishing (second round): `private=True` applies only when
+`create_repo` creates the repository, so a push asked to be private over an existing public repository was published
+in the open; a card pushed to a branch showed code that loads the default branch. Clients run in subprocesses pointed
+at the test hub (see conftest.py)."""
+
+from __future__ import annotations
+
+import torch
+from hub_server import CALL_MESSAGE, DEFAULT_USER, client_result
+from tiny_configs import TINY
+
+from citrus_hf import CiTrusConfig, CiTrusForPretraining
+
+PUBLIC = f"{DEFAULT_USER}/citrus-tiny-public-then-private"
+FRESH_ADAPTER = f"{DEFAULT_USER}/citrus-tiny-adapter-default-visibility"
+
+PRIVATE_SCRIPT = (
+    CALL_MESSAGE
+    + """
+import contextlib, io, json
+import huggingface_hub
+from huggingface_hub import HfApi
+from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf.commands.main import main
+from citrus_hf.publishing import push_adapter_to_hub, push_to_hub
+from citrus_hf.training.lora import apply_lora, save_adapter
+
+api = HfApi()
+head = lambda repo: api.model_info(repo).sha
+classifier = lambda: CiTrusForSequenceClassification.from_pretrained("pretrained", num_labels=3)
+push_to_hub(classifier(), "__PUBLIC__")
+before = head("__PUBLIC__")
+refused = {
+    "model": message(lambda: push_to_hub(classifier(), "__PUBLIC__", private=True)),
+    "adapter": message(lambda: push_adapter_to_hub(apply_lora(classifier(), verbose=False), "__PUBLIC__", private=True)),
+}
+classifier().save_pretrained("saved")
+errors = io.StringIO()
+with contextlib.redirect_stderr(errors):
+    cli_code = main(["push", "saved", "__PUBLIC__", "--private"])
+
+# the visibility a new repository is asked for: None (the namespace's default, which an organisation may set to
+# private) unless the caller says
+asked = []
+create_repo = HfApi.create_repo
+def recording_create_repo(self, repo_id, **kwargs):
+    asked.append(kwargs.get("private"))
+    return create_repo(self, repo_id, **kwargs)
+HfApi.create_repo = recording_create_repo
+push_adapter_to_hub(apply_lora(classifier(), verbose=False), "__FRESH__")
+save_adapter(apply_lora(classifier(), verbose=False), "saved_adapter")
+with contextlib.redirect_stderr(io.StringIO()):
+    adapter_cli_code = main(["push", "saved_adapter", "__FRESH__"])
+print("RESULT:", json.dumps({
+    "refused": refused, "cli": [cli_code, errors.getvalue().strip().splitlines()[-1]],
+    "private_after": api.model_info("__PUBLIC__").private, "unchanged": head("__PUBLIC__") == before,
+    "asked": asked, "adapter_cli_code": adapter_cli_code,
+}))
+"""
+)
+
+
+def test_a_private_push_over_a_public_repository_is_refused_before_any_upload(make_hub_client, tmp_path):
+    """`push_to_hub(private=True)`, `push_adapter_to_hub(private=True)` and `citrus push --private` to a repository
+    that already exists and is public uploaded the weights there in the open (`create_repo(private=True,
+    exist_ok=True)` leaves an existing repository as it is). They are refused before anything is uploaded, naming how
+    to make it private. And a LoRA adapter's push asked the Hub for a public repository (`private=False`) where the
+    model's push leaves the namespace's default (an organisation's may be private)."""
+    torch.manual_seed(0)
+    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
+    script = PRIVATE_SCRIPT.replace("__PUBLIC__", PUBLIC).replace("__FRESH__", FRESH_ADAPTER)
+    result = client_result(make_hub_client(tmp_path)(script))
+    for kind, refusal in result["refused"].items():
+        assert refusal is not None, kind
+        name, text = refusal
+        assert name == "ValueError" and "is public" in text and "hf repos settings" in text, (kind, refusal)
+    code, line = result["cli"]
+    assert code == 2 and line.startswith("error: ") and "is public" in line
+    assert result["private_after"] is False and result["unchanged"]
+    assert result["asked"] == [None, None] and result["adapter_cli_code"] == 0
