@@ -1178,8 +1178,8 @@ def add_adapter_run_records(
 ) -> None:
     """Put the records of the run that saved a LoRA adapter (its `finetune_results.json`, beside the adapter) into the
     adapter's card (`training.lora.adapter_card`), as a full checkpoint's card has them: its test metrics in
-    `model-index` and a results table, the Hub dataset it was fitted on, the pipeline its task runs and its
-    fine-tuning settings. `base`: the adapter's task model (`peft_model.get_base_model()`). Nothing for a folder
+    `model-index` and a results table (with the metrics it could not compute, NaN, and its notes on them), the Hub
+    dataset it was fitted on, the pipeline its task runs and its fine-tuning settings. `base`: the adapter's task model (`peft_model.get_base_model()`). Nothing for a folder
     without records."""
     run = read_run_records(run_dir)
     if not (run.eval_records or run.hyperparameters):
@@ -1199,11 +1199,18 @@ def add_adapter_run_records(
     if hub_sets:
         card.data.datasets = hub_sets
     lines = ["", "## Results", "", "| dataset | split | metric | labelled examples | value |", "|---|---|---|---|---|"]
+    # the metrics the run could not compute (NaN) and its notes on them, as a full checkpoint's card has them; cells
+    # escaped as there (a dataset folder named `a|b` split the row)
     lines += [
-        f"| {r.dataset} | {r.split or ''} | {r.metric} | {r.label_budget if r.label_budget is not None else ''} | "
-        f"{r.value:.4g} |"
-        for r in records
+        "| "
+        + " | ".join(_format_value(cell) for cell in (r.dataset, r.split or "", r.metric))
+        + f" | {r.label_budget if r.label_budget is not None else ''} | "
+        + ("NaN (undefined)" if math.isnan(r.value) else f"{r.value:.4g}")
+        + " |"
+        for r in [*records, *run.undefined_metrics]
     ]
+    if run.evaluation_notes:
+        lines += ["", *run.evaluation_notes]
     if run.hyperparameters:
         lines += ["", "## Fine-tuning", "", "| setting | value |", "|---|---|"]
         lines += [f"| {key} | {_format_value(value)} |" for key, value in run.hyperparameters.items()]

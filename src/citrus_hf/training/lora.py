@@ -67,7 +67,7 @@ from ..modeling_citrus import (
     _pruned_pairs,
     check_saved_sizes,
 )
-from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, FUSION_MODEL_TYPE, as_bool
+from ..vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, FUSION_MODEL_TYPE, REGRESSION, as_bool
 from .trainer import unloadable_adapter_problem
 
 if TYPE_CHECKING:
@@ -795,7 +795,11 @@ def adapter_card(
     tags += [f"base_model:adapter:{base_id}"] if base_id else []
     data = ModelCardData(library_name="peft", base_model=base_id, tags=tags, license=license)
     task = type(base).__name__
-    if head_name == "classifier":
+    # a classifier trained as a regressor (`problem_type="regression"`, transformers' way) has `num_labels` outputs
+    # and no classes, as its full card says
+    if head_name == "classifier" and getattr(config, "problem_type", None) == REGRESSION:
+        outputs = f"{config.num_labels} regression target(s)"
+    elif head_name == "classifier":
         outputs = f"{config.num_labels} classes: " + ", ".join(
             str(config.id2label[i]) for i in range(config.num_labels)
         )
