@@ -78,3 +78,39 @@ def test_a_private_push_over_a_public_repository_is_refused_before_any_upload(ma
     assert code == 2 and line.startswith("error: ") and "is public" in line
     assert result["private_after"] is False and result["unchanged"]
     assert result["asked"] == [None, None] and result["adapter_cli_code"] == 0
+
+
+BRANCH_REPO = f"{DEFAULT_USER}/citrus-tiny-branch-card"
+
+BRANCH_SCRIPT = """
+import json, re
+import numpy as np, torch
+from huggingface_hub import hf_hub_download
+from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf.publishing import push_to_hub
+
+model = CiTrusForSequenceClassification.from_pretrained("pretrained", num_labels=3).eval()
+push_to_hub(model, "__REPO__", revision="feature/x")  # a new repository: its main branch holds no model
+card = open(hf_hub_download("__REPO__", "README.md", revision="feature/x"), encoding="utf-8").read()
+blocks = re.findall(r"```python\\n(.*?)```", card, flags=re.S)
+recordings, rate = np.random.default_rng(0).standard_normal((2, 1, 200)).astype(np.float32), 100.0
+ran = []
+for block in blocks[:2]:  # with the package, then with the repository's code alone
+    scope = {"recordings": recordings, "rate": rate}
+    exec(block, scope)
+    with torch.no_grad():
+        ran.append(type(scope["model"]).__name__)
+loads = [line.strip() for line in card.splitlines() if "from_pretrained(" in line]
+print("RESULT:", json.dumps({"ran": ran, "loads": loads}))
+"""
+
+
+def test_the_card_of_a_push_to_a_branch_loads_that_branch(make_hub_client, tmp_path):
+    """`push_to_hub(..., revision="feature/x")` (`citrus push --revision`) published a card whose usage code loaded the
+    repository's default branch (`from_pretrained(repo_id)`): another model, or, in a repository whose weights live on
+    that branch alone, nothing. Its code now names the branch, and runs as the card shows it."""
+    torch.manual_seed(0)
+    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
+    result = client_result(make_hub_client(tmp_path)(BRANCH_SCRIPT.replace("__REPO__", BRANCH_REPO)))
+    assert result["ran"] == ["CiTrusForSequenceClassification", "CiTrusForSequenceClassification"]
+    assert result["loads"] and all('revision="feature/x"' in line for line in result["loads"]), result["loads"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import math
 import os
 import re
@@ -529,6 +530,7 @@ def build_model_card(
     label_budget: int | None = None,
     pipeline_tag: str | None = None,
     previous_card: ModelCard | str | None = None,
+    revision: str | None = None,
 ) -> ModelCard:
     """Model card of a CiTrus checkpoint, rendered from `model_cards/citrus_model_card.md`, or of a CiTrus fusion
     checkpoint, rendered from `model_cards/citrus_fusion_model_card.md`.
@@ -573,6 +575,8 @@ def build_model_card(
             again are kept: they do not depend on the weights being published, and a push without the evaluation
             results would otherwise drop them. Its rows of this model describe the weights being replaced: they are
             left out, with a warning that names them.
+        revision: the branch of `repo_id` the card is published on, which its usage code loads (`revision=`);
+            None: the default branch.
 
     Raises:
         ValueError: an unknown license id, evaluation results that do not say which rows are this model's, a
@@ -624,6 +628,7 @@ def build_model_card(
         tasks[class_task][1],  # the Auto class that loads the checkpoint's own class
         summary=summary if summary is not None else _default_summary(config, model_class, task, modalities, fusion),
         repo_id=repo_id,
+        revision=revision,
         hyperparameters=hyperparameters,
         records=records,
         kept_rows=_kept_evaluation_rows(previous_card, _evaluation_rows(records), repo_id, task),
@@ -717,8 +722,6 @@ def _check_model_arm(
         return
     results = eval_results
     if isinstance(results, (str, os.PathLike)) and Path(results).is_file():
-        import json
-
         try:
             results = json.loads(Path(results).read_text(encoding="utf-8"))
         except ValueError:
@@ -749,6 +752,7 @@ def _shared_card_values(
     *,
     summary: str,
     repo_id: str | None,
+    revision: str | None,
     hyperparameters: Mapping[str, Any] | None,
     records: list[EvalRecord],
     kept_rows: list[dict[str, Any]],
@@ -756,13 +760,17 @@ def _shared_card_values(
     evaluation_notes: Sequence[str] = (),
     undefined: Sequence[EvalRecord] = (),
 ) -> dict[str, Any]:
-    """The template values a CiTrus and a CiTrus fusion card share: summary, usage names, hyper-parameters,
+    """The template values a CiTrus and a CiTrus fusion card share: summary, usage names (the repository and the
+    branch `revision` its code loads), hyper-parameters,
     evaluation table (`records`, the run's `undefined` (NaN) metrics, then the rows `kept_rows` keeps of the card it
     replaces) and its note (then `evaluation_notes`, what the run's records say of its metrics), limitations,
     citation. The NaN rows are the table's only: `model-index` takes numbers."""
     return dict(
         summary=summary,
         repo_id=repo_id or "path/to/checkpoint",
+        # a card on another branch than the default one shows code that loads that branch: without it, the code loaded
+        # the default branch's model (another one, or none in a repository whose weights live on the branch alone)
+        at_revision=f", revision={json.dumps(revision)}" if revision is not None and repo_id else "",
         model_class=model_class,
         # transformers' own Auto class loads the remote code; the package's (regression) is named in `auto_map`
         auto_class=auto_class if _in_transformers(auto_class) else None,

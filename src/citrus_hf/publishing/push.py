@@ -621,8 +621,16 @@ def push_to_hub(
         # an earlier push with `--eval-results`), see `build_model_card(previous_card=...)`.
         card_options.setdefault("previous_card", previous_card)
         _keep_previous_license(card_options, previous_card)
+        # the branch the card goes to, whose model its code loads (a pull request's merges into the default branch)
+        on_branch = revision if revision is not None and not create_pr and not revision.startswith("refs/pr/") else None
         card = build_model_card(
-            model, feature_extractor, repo_id=repo_id, tags=all_tags, run_dir=run_dir, **card_options
+            model,
+            feature_extractor,
+            repo_id=repo_id,
+            tags=all_tags,
+            run_dir=run_dir,
+            revision=on_branch,
+            **card_options,
         )
         if previous_card is not None and previous_card.data.pipeline_tag == card.data.pipeline_tag:
             # the repository's tags (`--tag har` of an earlier push) stay, as a kept card's do, for a model of the
