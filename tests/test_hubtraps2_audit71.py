@@ -54,3 +54,17 @@ def test_the_adapter_cards_results_table_escapes_its_cells_and_keeps_what_the_ru
     assert "has no example of class(es) 'd'" in card.text
     # the model-index holds numbers only
     assert {result.metric_type for result in card.data.eval_results} == {"accuracy", "macro_f1"}
+
+
+def test_the_adapter_card_links_its_base_on_the_hub_it_is_published_to(monkeypatch):
+    """The adapter card linked its Hub base to https://huggingface.co/<base> whatever `HF_ENDPOINT` said, so an adapter
+    published to a private Hub (an enterprise or local endpoint) linked a page of another site, where that base is
+    missing or is someone else's. It links the endpoint's page, as the push's own commit URL does."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "ENDPOINT", "https://hub.example.org")
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    model.name_or_path = "me/base"  # loaded from the Hub: the adapter records it as its base
+    card = str(adapter_card(apply_lora(model, verbose=False), "me/adapter"))
+    assert "[me/base](https://hub.example.org/me/base)" in card
+    assert "huggingface.co" not in card

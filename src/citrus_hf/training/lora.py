@@ -49,6 +49,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from huggingface_hub import constants as hub_constants
 from huggingface_hub.constants import REPOCARD_NAME
 from peft import LoraConfig, PeftModel, get_peft_model, get_peft_model_state_dict
 from peft.tuners.tuners_utils import BaseTunerLayer
@@ -806,7 +807,8 @@ def adapter_card(
     else:
         outputs = f"{config.num_targets} regression target(s)"
     if base_id:
-        base_text = f"[{base_id}](https://huggingface.co/{base_id})"
+        # the page on the Hub the adapter goes to (`HF_ENDPOINT`: a private Hub's), not huggingface.co's
+        base_text = f"[{base_id}]({hub_constants.ENDPOINT.rstrip('/')}/{base_id})"
     elif bundled:
         base_text = f"{bundled}, the CiTrus checkpoint shipped inside citrus-hf (`pip install citrus-hf`),"
     else:
