@@ -114,3 +114,35 @@ def test_the_card_of_a_push_to_a_branch_loads_that_branch(make_hub_client, tmp_p
     result = client_result(make_hub_client(tmp_path)(BRANCH_SCRIPT.replace("__REPO__", BRANCH_REPO)))
     assert result["ran"] == ["CiTrusForSequenceClassification", "CiTrusForSequenceClassification"]
     assert result["loads"] and all('revision="feature/x"' in line for line in result["loads"]), result["loads"]
+
+
+ADAPTER_BRANCH_REPO = f"{DEFAULT_USER}/citrus-tiny-branch-adapter-card"
+
+ADAPTER_BRANCH_SCRIPT = """
+import json, re
+from huggingface_hub import hf_hub_download
+from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf.publishing import push_adapter_to_hub, push_to_hub
+from citrus_hf.training.lora import apply_lora
+
+push_to_hub(CiTrusForSequenceClassification.from_pretrained("pretrained", num_labels=3), "__REPO__-base")
+lora = apply_lora(CiTrusForSequenceClassification.from_pretrained("__REPO__-base"), verbose=False)
+push_adapter_to_hub(lora, "__REPO__", revision="feature/x")  # a new repository: its main branch holds no adapter
+card = open(hf_hub_download("__REPO__", "README.md", revision="feature/x"), encoding="utf-8").read()
+ran = []
+for block in re.findall(r"```python\\n(.*?)```", card, flags=re.S):
+    scope = {}
+    exec(block, scope)
+    ran.append(type(scope["model"]).__name__)
+print("RESULT:", json.dumps({"ran": ran, "pipeline": [line for line in card.splitlines() if "pipeline(" in line]}))
+"""
+
+
+def test_the_card_of_an_adapter_pushed_to_a_branch_loads_that_branch(make_hub_client, tmp_path):
+    """`push_adapter_to_hub(..., revision="feature/x")` published a card whose code (`load_adapter`, peft's
+    `PeftModel.from_pretrained`, the pipeline) loaded the default branch's adapter: another one, or none."""
+    torch.manual_seed(0)
+    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
+    result = client_result(make_hub_client(tmp_path)(ADAPTER_BRANCH_SCRIPT.replace("__REPO__", ADAPTER_BRANCH_REPO)))
+    assert len(result["ran"]) == 2 and all(name.startswith("Peft") for name in result["ran"]), result["ran"]
+    assert result["pipeline"] and all('revision="feature/x"' in line for line in result["pipeline"])

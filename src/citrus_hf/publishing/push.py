@@ -621,15 +621,13 @@ def push_to_hub(
         # an earlier push with `--eval-results`), see `build_model_card(previous_card=...)`.
         card_options.setdefault("previous_card", previous_card)
         _keep_previous_license(card_options, previous_card)
-        # the branch the card goes to, whose model its code loads (a pull request's merges into the default branch)
-        on_branch = revision if revision is not None and not create_pr and not revision.startswith("refs/pr/") else None
         card = build_model_card(
             model,
             feature_extractor,
             repo_id=repo_id,
             tags=all_tags,
             run_dir=run_dir,
-            revision=on_branch,
+            revision=_card_branch(revision, create_pr),
             **card_options,
         )
         if previous_card is not None and previous_card.data.pipeline_tag == card.data.pipeline_tag:
@@ -661,6 +659,12 @@ def push_to_hub(
         create_pr=create_pr,
         replaces=replaced_files(adapter=False, fusion=is_fusion(model)),
     )
+
+
+def _card_branch(revision: str | None, create_pr: bool) -> str | None:
+    """The branch a push's card goes to, whose checkpoint its usage code loads: `revision`, unless it is a pull
+    request's (`create_pr`, `refs/pr/N`), which merges into the default branch (None)."""
+    return revision if revision is not None and not create_pr and not revision.startswith("refs/pr/") else None
 
 
 def _source_preprocessor(model: PreTrainedModel, source: str, token: bool | str | None):
@@ -781,7 +785,7 @@ def push_adapter_to_hub(
             lora_config.base_model_name_or_path = base_model
         try:
             save_adapter(peft_model, folder, feature_extractor)
-            card = adapter_card(peft_model, repo_id, license=license)
+            card = adapter_card(peft_model, repo_id, license=license, revision=_card_branch(revision, create_pr))
         finally:
             lora_config.base_model_name_or_path = loaded_base
         add_adapter_run_records(card, peft_model.get_base_model(), run_dir, repo_id)

@@ -774,12 +774,18 @@ def _input_text(config) -> str:
 
 
 def adapter_card(
-    peft_model: PeftModel, repo_id: str | None, license: str | None = None, adapter_name: str | None = None
+    peft_model: PeftModel,
+    repo_id: str | None,
+    license: str | None = None,
+    adapter_name: str | None = None,
+    revision: str | None = None,
 ):
     """A short model card for the adapter: what it adapts, on which base model, and how to load it. An adapter of a
     fusion model (peft's own: `apply_lora` takes single-modality models) gets each modality's input and peft's route,
     with the fusion class. `adapter_name`: the adapter described (default: the active one); the card of a folder that
-    peft's `save_pretrained` wrote describes the one at its root (`root_adapter`) and names those in subfolders."""
+    peft's `save_pretrained` wrote describes the one at its root (`root_adapter`) and names those in subfolders.
+    `revision`: the branch of `repo_id` the card is published on, which its usage code loads (None: the default
+    branch)."""
     from huggingface_hub import ModelCard, ModelCardData
 
     base = peft_model.get_base_model()
@@ -814,9 +820,11 @@ def adapter_card(
     else:
         base_text = "a CiTrus fusion checkpoint" if fusion else "a CiTrus checkpoint"
     load_base = repr(base_id or bundled) if (base_id or bundled) else '"path/to/base"'
-    load_adapter_from = repr(repo_id) if repo_id else '"path/to/adapter"'
+    # on a branch, every load of the adapter names it: without it, the code loaded the default branch's adapter
+    at_revision = f", revision={json.dumps(revision)}" if revision is not None and repo_id else ""
+    load_adapter_from = f"{repo_id!r}{at_revision}" if repo_id else '"path/to/adapter"'
     if repo_id:
-        task_config_file = f"hf_hub_download({repo_id!r}, {TASK_CONFIG_NAME!r})"
+        task_config_file = f"hf_hub_download({repo_id!r}, {TASK_CONFIG_NAME!r}{at_revision})"
         download_import = "from huggingface_hub import hf_hub_download\n"
     else:
         task_config_file, download_import = f'"path/to/adapter/{TASK_CONFIG_NAME}"', ""
