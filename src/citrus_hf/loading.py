@@ -55,7 +55,7 @@ from .configuration_citrus import (
     stale_weights_error,
 )
 from .configuration_citrus_fusion import CiTrusFusionConfig
-from .vocabulary_citrus import ADAPTER_WEIGHTS_NAME, REGRESSION
+from .vocabulary_citrus import ADAPTER_CONFIG_NAME, ADAPTER_WEIGHTS_NAME, REGRESSION
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -172,7 +172,7 @@ def resolve_checkpoint(
         ) from error
     allow_patterns, ignore_patterns = checkpoint_patterns(subfolder, variant)
     try:
-        return Path(
+        snapshot = Path(
             snapshot_download(
                 repo_id,
                 revision=revision,
@@ -208,6 +208,17 @@ def resolve_checkpoint(
             + bundled_suggestion(repo_id)
             + _no_local_folder_note(repo_id)
         ) from error
+    if not snapshot.is_dir():
+        # huggingface_hub makes no snapshot folder when no file matched the patterns: the readers' listing of it
+        # failed deep in pathlib (FileNotFoundError: .../snapshots/<commit>)
+        raise OSError(
+            f"{repo_id!r} (revision {shown_revision!r}) holds no checkpoint files"
+            + (f" in subfolder {subfolder!r}" if subfolder else "")
+            + f" (no config.json, {ADAPTER_CONFIG_NAME} or safetensors weights): an empty repository, or one whose "
+            "checkpoint is on another branch. Pass that branch as `revision=` (`HfApi().list_repo_refs(repo_id)` "
+            "lists them), or push a checkpoint there (`push_to_hub`)."
+        )
+    return snapshot
 
 
 def _no_local_folder_note(repo_id: str) -> str:

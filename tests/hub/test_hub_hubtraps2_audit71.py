@@ -146,3 +146,29 @@ def test_the_card_of_an_adapter_pushed_to_a_branch_loads_that_branch(make_hub_cl
     result = client_result(make_hub_client(tmp_path)(ADAPTER_BRANCH_SCRIPT.replace("__REPO__", ADAPTER_BRANCH_REPO)))
     assert len(result["ran"]) == 2 and all(name.startswith("Peft") for name in result["ran"]), result["ran"]
     assert result["pipeline"] and all('revision="feature/x"' in line for line in result["pipeline"])
+
+
+EMPTY_REPO = f"{DEFAULT_USER}/citrus-tiny-holds-no-adapter"
+
+EMPTY_SCRIPT = (
+    CALL_MESSAGE
+    + """
+import json
+from huggingface_hub import HfApi
+from citrus_hf.training.lora import load_adapter
+
+HfApi().create_repo("__REPO__")  # what a push to a branch leaves on main: .gitattributes alone
+print("RESULT:", json.dumps(message(lambda: load_adapter(None, "__REPO__"))))
+"""
+)
+
+
+def test_loading_an_adapter_from_a_repository_that_holds_none_says_so(make_hub_client, tmp_path):
+    """`load_adapter(None, repo_id)` of a repository holding none of the files it downloads (an adapter pushed to a
+    branch, loaded from main) failed deep inside pathlib: `FileNotFoundError: ... snapshots/<commit>`, a folder of the
+    Hub cache that huggingface_hub does not create when no file matched. It says the repository holds no checkpoint
+    files there, and to pass the branch that does."""
+    result = client_result(make_hub_client(tmp_path)(EMPTY_SCRIPT.replace("__REPO__", EMPTY_REPO)))
+    name, text = result
+    assert name == "OSError" and "holds no checkpoint files" in text and "revision=" in text, result
+    assert "snapshots" not in text
