@@ -254,9 +254,10 @@ def _load_data_files(path: Path):
                 f"{', '.join(sorted(_DATA_FILE_BUILDERS))} files, also compressed); give {_DATASET_KINDS}."
             )
         return _load_files(builder, str(path))
+    files = _data_files(path)
+    _check_class_names_agree(path, files)
     if _card_declares_data_files(path):
         return datasets.load_dataset(str(path))  # the card's `configs` name each split's files: the user's word
-    files = _data_files(path)
     if not files:
         raise ValueError(
             f"{str(path)!r} is a folder that `save_to_disk` did not write (no state.json or dataset_dict.json) and "
@@ -275,6 +276,67 @@ def _load_data_files(path: Path):
         )
     splits = _data_file_splits(path, files)
     return _load_files(next(iter(kinds)), {split: list(map(str, got)) for split, got in splits.items()})
+
+
+def _data_file_schema(file: Path):
+    """The Arrow schema a parquet or Arrow data file records (with `datasets`' features in its metadata), or None for
+    another kind or a file whose schema cannot be read (`datasets` then names the file itself)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    kind = _data_file_builder(file)
+    try:
+        if kind == "parquet":
+            return pq.read_schema(file)
+        if kind == "arrow":
+            with pa.memory_map(str(file)) as source:
+                try:
+                    return pa.ipc.open_stream(source).schema
+                except pa.ArrowInvalid:  # (`datasets`' order: a stream, else a file)
+                    return pa.ipc.open_file(source).schema
+    except (OSError, pa.ArrowException):
+        return None
+    return None
+
+
+def _check_class_names_agree(path: Path, files: list[Path]) -> None:
+    """Refuse parquet / Arrow data files (`files`, under the folder `path`) whose `ClassLabel` columns name their
+    classes differently: each file records its own split's names (`to_parquet` of a split numbered by its own
+    `class_encode_column`), and `datasets` reads every file of a folder under the first file's names, keeping the
+    ids, so a test split's [walk, run] ids were read as train's [rest, walk]: every label wrong, without a word.
+    (`save_to_disk` keeps each split's names, which `check_labelled_splits` compares; `push_to_hub` refuses
+    splits whose features differ.)
+
+    Raises:
+        ValueError: naming the column, both files and their names, and the renumbering that makes them agree.
+    """
+    import datasets
+
+    first: dict[str, tuple[str, list[str]]] = {}
+    # the training split's files first, as `datasets` reads them (its first file's names are every file's)
+    for file in sorted(files, key=lambda file: "train" not in file.relative_to(path).as_posix().lower()):
+        schema = _data_file_schema(file)
+        if schema is None:
+            continue
+        try:
+            features = datasets.Features.from_arrow_schema(schema)
+        except Exception:  # noqa: BLE001 - metadata `datasets` cannot read: it reads the file as it can, unnamed
+            continue
+        for column, feature in features.items():
+            if not isinstance(feature, datasets.ClassLabel):
+                continue
+            name = file.relative_to(path).as_posix()
+            seen_in, names = first.setdefault(column, (name, list(feature.names)))
+            if list(feature.names) != names:
+                label2id = {class_name: class_id for class_id, class_name in enumerate(names)}
+                raise ValueError(
+                    f"The data files of {str(path)!r} name the classes of `{column}` differently: {names} in "
+                    f"{seen_in} and {list(feature.names)} in {name}, and `datasets` reads every file under the first "
+                    "one's names, so the same id would mean another class in each; renumber every split by one set "
+                    f"of names before writing its files: `split = split.align_labels_with_mapping({label2id!r}, "
+                    f"{column!r})` (every class of the split among them), or save the DatasetDict with "
+                    "`save_to_disk` instead."
+                )
 
 
 # The split a data file of a folder is in, from a word of its name or of a folder above it (`_data_file_splits`), as

@@ -1,0 +1,70 @@
+"""Traps that users of Hugging Face `datasets` have reported upstream (a second round), checked against the way
+citrus-hf reads a set of your own and builds a registered one (an audit: each test failed before its fix)."""
+
+from __future__ import annotations
+
+import shutil
+
+import datasets
+import numpy as np
+import pytest
+
+# ------------------------------------------------ data files that each record their own class names (parquet, arrow)
+
+
+def _labelled(names: list[str], labels: list[int], seed: int = 0) -> datasets.Dataset:
+    rng = np.random.default_rng(seed)
+    features = datasets.Features(
+        {
+            "input_values": datasets.List(datasets.List(datasets.Value("float32"))),
+            "label": datasets.ClassLabel(names=names),
+            "sampling_rate": datasets.Value("float32"),
+        }
+    )
+    rows = {
+        "input_values": [rng.normal(size=(1, 100)).astype(np.float32) for _ in labels],
+        "label": labels,
+        "sampling_rate": [100.0] * len(labels),
+    }
+    return datasets.Dataset.from_dict(rows, features=features)
+
+
+def _write(split: datasets.Dataset, path, kind: str) -> None:
+    """`split` as one data file of `kind`: parquet (`to_parquet`), or the Arrow file `save_to_disk` writes."""
+    if kind == "parquet":
+        split.to_parquet(str(path))
+        return
+    saved = path.parent / f".{path.stem}_saved"
+    split.save_to_disk(str(saved))
+    shutil.copy(saved / "data-00000-of-00001.arrow", path)
+    shutil.rmtree(saved)
+
+
+@pytest.mark.parametrize("kind", ["parquet", "arrow"])
+def test_data_files_whose_class_names_differ_are_refused(tmp_path, kind):
+    """Each parquet (or Arrow) file records its split's `ClassLabel` names, and `datasets` reads every file of a folder
+    under the first file's names: a test split whose names were [walk, run] (its own `class_encode_column`) was read
+    under train's [rest, walk, run], every walk scored as rest and every run as walk, without a word (a `save_to_disk`
+    folder of the same splits was refused, naming the fix)."""
+    from citrus_hf.data.splits import load_task_splits
+
+    folder = tmp_path / "files"
+    folder.mkdir()
+    _write(_labelled(["rest", "walk", "run"], [0, 1, 2] * 4), folder / f"train.{kind}", kind)
+    _write(_labelled(["walk", "run"], [0, 1, 0, 1], seed=1), folder / f"test.{kind}", kind)
+    refused = r"name the classes of `label` differently: \['rest', 'walk', 'run'\] in train\.\w+ and \['walk', 'run'\]"
+    with pytest.raises(ValueError, match=refused) as refusal:
+        load_task_splits(folder, require_validation=False)
+    assert "align_labels_with_mapping({'rest': 0, 'walk': 1, 'run': 2}, 'label')" in str(refusal.value)
+
+
+def test_data_files_with_the_same_class_names_load(tmp_path):
+    """The check reads the files' own names, and files that agree load as before."""
+    from citrus_hf.data.splits import load_task_splits
+
+    folder = tmp_path / "files"
+    folder.mkdir()
+    _write(_labelled(["rest", "walk"], [0, 1] * 4), folder / "train.parquet", "parquet")
+    _write(_labelled(["rest", "walk"], [1, 0, 1, 0], seed=1), folder / "test.parquet", "parquet")
+    loaded = load_task_splits(folder, require_validation=False)
+    assert loaded.label_names == ["rest", "walk"] and loaded.test["label"] == [1, 0, 1, 0]
