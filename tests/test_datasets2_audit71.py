@@ -68,3 +68,19 @@ def test_data_files_with_the_same_class_names_load(tmp_path):
     _write(_labelled(["rest", "walk"], [1, 0, 1, 0], seed=1), folder / "test.parquet", "parquet")
     loaded = load_task_splits(folder, require_validation=False)
     assert loaded.label_names == ["rest", "walk"] and loaded.test["label"] == [1, 0, 1, 0]
+
+
+# ------------------------------------------------------------- the baselines' raw windows in their stored float64
+
+
+def test_the_baselines_raw_windows_keep_a_swing_on_a_large_offset():
+    """`raw_windows` (MiniRocket's and the prior arm's input, "float64" by its docstring) read the rows through
+    `datasets`' numpy format, which makes float64 float32: a swing of +-3 on an offset of 1e8 came back flat (float32's
+    step there is 8), so MiniRocket was scored on rows of zeros where the CiTrus arms, which read the stored float64
+    (`align_rows`), saw the signal."""
+    from citrus_hf.evaluation.baselines import raw_windows
+
+    swing = np.array([0.0, 1.0, 2.0, 3.0, -1.0, -2.0, 0.5, 1.5, 2.5, -0.5, -3.0])
+    rows = datasets.Dataset.from_dict({"input_values": [(1e8 + swing)[None]], "label": [0]})
+    assert rows.features["input_values"] == datasets.List(datasets.List(datasets.Value("float64")))
+    np.testing.assert_array_equal(raw_windows(rows)[0, 0] - 1e8, swing)

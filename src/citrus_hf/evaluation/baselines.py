@@ -197,7 +197,10 @@ def raw_windows(
     "zscore" per window and channel), applied to each window before the zero padding, so the padding stays zeros."""
     from ..data.alignment import naming_where
 
-    windows = [np.asarray(values, dtype=np.float64) for values in dataset.with_format("numpy")["input_values"]]
+    # `dtype=np.float64`: `datasets`' numpy format otherwise makes float64 rows float32 before they reach here (a swing
+    # on a large offset rounded away, which the CiTrus arms, reading the stored float64, keep)
+    column = dataset.with_format("numpy", columns=["input_values"], dtype=np.float64)["input_values"]
+    windows = [np.asarray(values, dtype=np.float64) for values in column]
     windows = [w[None] if w.ndim == 1 else w for w in windows]
     if nan_policy == "interpolate":
         numbers = np.arange(len(windows)) if row_numbers is None else row_numbers
