@@ -84,3 +84,56 @@ def test_the_baselines_raw_windows_keep_a_swing_on_a_large_offset():
     rows = datasets.Dataset.from_dict({"input_values": [(1e8 + swing)[None]], "label": [0]})
     assert rows.features["input_values"] == datasets.List(datasets.List(datasets.Value("float64")))
     np.testing.assert_array_equal(raw_windows(rows)[0, 0] - 1e8, swing)
+
+
+# ------------------------------------------- a builder of one's own whose split arguments hold several lists
+
+
+@pytest.fixture
+def listed_set():
+    """`define(name, test_subjects)` registers a two-class set of one's own whose splits pass the generator two lists:
+    the subjects and the channels to keep (every subject has each channel's recording); removed after the test."""
+    import citrus_hf.data  # noqa: F401  (the package's sets first)
+    from citrus_hf.data.plans import BuildPlan, dataset_features, window_row
+    from citrus_hf.data.registry import DATASETS, register_dataset
+
+    names = []
+
+    def define(name, test_subjects):
+        def rows(subjects, channels):
+            for subject in subjects:
+                for channel in channels:
+                    for i in range(2):
+                        values = np.zeros((1, 100), np.float32)
+                        yield window_row(
+                            values, 100.0, float(i), subject=str(subject), recording=f"{subject}-{channel}",
+                            source="me", label=i,
+                        )  # fmt: skip
+
+        def build(options, context):
+            splits = {
+                "train": {"subjects": [1, 2], "channels": ["a", "b"]},
+                "test": {"subjects": test_subjects, "channels": ["a", "b"]},
+            }
+            return BuildPlan(dataset_features(["x", "y"], False, (1, 100)), rows, splits)
+
+        register_dataset(name=name, description="mine", task="classification", sources=(), splits="by subject")(build)
+        names.append(name)
+
+    yield define
+    for name in names:
+        DATASETS.pop(name, None)
+
+
+@pytest.mark.parametrize("test_subjects", [[3, 4], [3]])
+def test_a_split_whose_generator_arguments_hold_several_lists_is_refused(tmp_path, listed_set, test_subjects):
+    """`datasets` takes every list among a generator's arguments as shards and pairs their items: subjects [1, 2] and
+    channels [a, b] built subject 1's channel a and subject 2's channel b only (half the rows gone, without a word),
+    and lists of different lengths stopped deep inside `datasets` ("Sharding is ambiguous")."""
+    from citrus_hf.data import CitrusDataError, build_dataset
+
+    listed_set("audit71_lists", test_subjects)
+    refused = r"The train split's generator arguments of dataset 'audit71_lists' hold several lists \(subjects, "
+    refused += r"channels\).*as tuples"
+    with pytest.raises(CitrusDataError, match=refused):
+        build_dataset("audit71_lists", cache_dir=tmp_path)

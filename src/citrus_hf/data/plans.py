@@ -325,11 +325,13 @@ def write_plan(
 
     ``datasets`` treats every list in a generator's arguments as shards: it calls the generator once per item (and
     spreads the items over processes with ``num_proc``). So a plan passes its data sources (recordings, files) as
-    the only list, and everything else as tuples or scalars.
+    the only list, and everything else as tuples or scalars (a split of several lists is refused, `_check_one_list`).
     """
     from datasets import Array2D, Dataset, DatasetDict, NamedSplit, Version
     from datasets.exceptions import DatasetGenerationError
 
+    for split, gen_kwargs in plan.splits.items():
+        _check_one_list(gen_kwargs, name, split)
     splits = {}
     for split, gen_kwargs in plan.splits.items():
         try:
@@ -363,6 +365,26 @@ def write_plan(
         for key, value in (info or {}).items():
             setattr(dataset.info, key, Version(value) if key == "version" else value)
     return DatasetDict(splits)
+
+
+def _check_one_list(gen_kwargs: Mapping[str, Any], name: str, split: str) -> None:
+    """Refuse generator arguments of one split (`gen_kwargs`) that hold more than one list: `datasets` takes every list
+    as the shards of the split and calls the generator with the i-th item of each, so a builder of one's own passing
+    its subjects [1, 2] and the channels to keep [a, b] built subject 1's channel a and subject 2's channel b only
+    (half its rows gone without a word), and lists of different lengths stopped deep inside `datasets` ("Sharding
+    is ambiguous").
+
+    Raises:
+        CitrusDataError: naming the set, the split, the lists and the fix (the other lists as tuples).
+    """
+    listed = [key for key, value in gen_kwargs.items() if isinstance(value, list)]
+    if len(listed) > 1:
+        raise CitrusDataError(
+            f"The {split} split's generator arguments of dataset {name!r} hold several lists ({', '.join(listed)}), "
+            "and `datasets` takes every list as the split's shards, calling the generator with the first item of "
+            f"each, then the second, ... (so {listed[0]}[0] only with {listed[1]}[0]); pass the data sources as the "
+            f"only list and the other values as tuples ({listed[1]}=tuple(...))."
+        )
 
 
 def _label_error(error: Exception, features: Any, name: str, split: str) -> CitrusDataError | None:
