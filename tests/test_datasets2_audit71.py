@@ -137,3 +137,32 @@ def test_a_split_whose_generator_arguments_hold_several_lists_is_refused(tmp_pat
     refused += r"channels\).*as tuples"
     with pytest.raises(CitrusDataError, match=refused):
         build_dataset("audit71_lists", cache_dir=tmp_path)
+
+
+# ------------------------------------------------------------------- split slices joined across unlike features
+
+
+def test_splits_of_other_features_joined_by_a_split_spec_are_named_with_the_fix(tmp_path):
+    """`--train-split train+extra` over splits whose features differ (a `ClassLabel` beside plain ids) stopped with
+    `datasets`' "The features can't be aligned because the key label of features {...} has unexpected type", which
+    named neither split nor a way out."""
+    from citrus_hf.data.splits import load_task_splits
+
+    extra = _labelled(["rest", "walk"], [0, 1, 0, 1], seed=2)
+    extra = extra.cast_column("label", datasets.Value("int64"))
+    sets = {
+        "train": _labelled(["rest", "walk"], [0, 1] * 3),
+        "extra": extra,
+        "test": _labelled(["rest", "walk"], [0, 1]),
+    }
+    datasets.DatasetDict(sets).save_to_disk(str(tmp_path / "set"))
+    refused = (
+        r"The split 'train\+extra' joins splits of other features: the extra split's `label` is "
+        r"Value\('int64'\) where the train split's is ClassLabel\(names=\['rest', 'walk'\]\); .*dataset\['extra'\]\.cast_column\('label', "
+    )
+    with pytest.raises(ValueError, match=refused):
+        load_task_splits(tmp_path / "set", train_split="train+extra", require_validation=False)
+    sets["extra"] = sets["extra"].cast_column("label", sets["train"].features["label"])  # the fix it names
+    datasets.DatasetDict(sets).save_to_disk(str(tmp_path / "fixed"))
+    joined = load_task_splits(tmp_path / "fixed", train_split="train+extra", require_validation=False)
+    assert len(joined.train) + len(joined.validation) == 10 and joined.label_names == ["rest", "walk"]

@@ -485,8 +485,41 @@ def _split_of(loaded, split: str | None):
     rows = _split_rows(loaded, split)
     if rows is None:
         return None
-    parts = [loaded[name].select(range(start, stop)) for name, start, stop in rows]
-    return parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
+    parts = [(name, loaded[name].select(range(start, stop))) for name, start, stop in rows]
+    if len(parts) == 1:
+        return parts[0][1]
+    _check_joinable(split, parts)
+    return datasets.concatenate_datasets([part for _, part in parts])
+
+
+def _check_joinable(split: str, parts: list[tuple[str, Any]]) -> None:
+    """Refuse the parts (`[(split name, Dataset)]`) of a split spec that joins splits (`split`: "train+extra") where a
+    column they share has other features in each: `concatenate_datasets` stopped with "The features can't be aligned
+    because the key label of features {...} has unexpected type", naming neither split nor a way out. (A column one
+    split lacks is joined as missing values there, as `datasets` does.)
+
+    Raises:
+        ValueError: naming the spec, both splits, the column, both features and the cast (or, for class names, the
+            renumbering) that gives them one.
+    """
+    import datasets
+
+    first_name, first = parts[0]
+    for name, part in parts[1:]:
+        for column, feature in part.features.items():
+            theirs = first.features.get(column)
+            if theirs is None or feature == theirs or datasets.Value("null") in (feature, theirs):
+                continue
+            if isinstance(feature, datasets.ClassLabel) and isinstance(theirs, datasets.ClassLabel):
+                label2id = {class_name: class_id for class_id, class_name in enumerate(theirs.names)}
+                fix = f"dataset[{name!r}].align_labels_with_mapping({label2id!r}, {column!r})"
+            else:  # (a cast to a `ClassLabel` keeps the ids, as the split's own ids mean)
+                fix = f"dataset[{name!r}].cast_column({column!r}, dataset[{first_name!r}].features[{column!r}])"
+            raise ValueError(
+                f"The split {split!r} joins splits of other features: the {name} split's `{column}` is {feature} where "
+                f"the {first_name} split's is {theirs}; give them one before `save_to_disk`: `dataset[{name!r}] = "
+                f"{fix}`, or name one split alone."
+            )
 
 
 def _split_rows(loaded, split: str | None) -> list[tuple[str, int, int]] | None:
