@@ -11,6 +11,7 @@ carve itself (`carve_validation`) live in `citrus_hf.data.budgets`, below this m
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import logging
 import os
@@ -449,7 +450,7 @@ def _load_from_hub(dataset: str):
     from datasets.exceptions import DatasetNotFoundError
 
     try:
-        with offline_if_hub_unreachable(dataset):
+        with offline_if_hub_unreachable(dataset), _naming_several_configs(dataset):
             return datasets.load_dataset(dataset)
     except DatasetNotFoundError:
         raise ValueError(
@@ -461,6 +462,35 @@ def _load_from_hub(dataset: str):
             f"{dataset!r} is not a folder here, the Hub cannot be reached (HF_HUB_OFFLINE is set, or no network) and "
             "the datasets cache holds no copy of it; load it once with a connection, or where there is one run "
             f"`datasets.load_dataset({dataset!r}).save_to_disk(folder)` and pass the folder."
+        ) from None
+
+
+@contextlib.contextmanager
+def _naming_several_configs(dataset: str):
+    """`datasets`' refusal of a Hub set of several configs (subsets) none of which is the default ("Config name is
+    missing. Please pick one among the available configs: [...] Example of usage: `load_dataset(id, 'a')`"), advice
+    that `--dataset`, which takes the id alone, cannot follow, as one line naming the configs and the way in: the one
+    to use saved to a folder.
+
+    Raises:
+        ValueError: naming the set, its configs and the `save_to_disk` of one.
+    """
+    import ast
+
+    try:
+        yield
+    except ValueError as error:
+        found = re.search(r"Config name is missing\.[\s\S]*?available configs: (\[[^\]]*\])", str(error))
+        if found is None:
+            raise
+        try:
+            configs = sorted(ast.literal_eval(found.group(1)))
+        except (ValueError, SyntaxError, TypeError):
+            raise error from None
+        raise ValueError(
+            f"{dataset!r} holds several configs (subsets) {configs}, none of them the default, and --dataset takes a "
+            "set's id alone; save the one to use to a folder and pass the folder: `datasets.load_dataset("
+            f"{dataset!r}, {(configs or ['NAME'])[0]!r}).save_to_disk(folder)`."
         ) from None
 
 
@@ -632,7 +662,7 @@ def _check_hub_dataset(dataset: str) -> None:
     from datasets.exceptions import DatasetNotFoundError
 
     try:
-        with offline_if_hub_unreachable(dataset):
+        with offline_if_hub_unreachable(dataset), _naming_several_configs(dataset):
             datasets.load_dataset_builder(dataset)
     except (DatasetNotFoundError, ConnectionError):
         _load_from_hub(dataset)  # raises the same errors, worded once there
