@@ -58,16 +58,18 @@ def test_data_files_whose_class_names_differ_are_refused(tmp_path, kind):
     assert "align_labels_with_mapping({'rest': 0, 'walk': 1, 'run': 2}, 'label')" in str(refusal.value)
 
 
-def test_data_files_with_the_same_class_names_load(tmp_path):
-    """The check reads the files' own names, and files that agree load as before."""
+@pytest.mark.parametrize("test_names", [["rest", "walk", "run"], ["rest", "walk"]])
+def test_data_files_whose_class_ids_agree_load(tmp_path, test_names):
+    """The check reads the files' own names: files that name the classes alike load as before, and so does a split
+    numbered without the last classes (its ids mean what train's do)."""
     from citrus_hf.data.splits import load_task_splits
 
     folder = tmp_path / "files"
     folder.mkdir()
-    _write(_labelled(["rest", "walk"], [0, 1] * 4), folder / "train.parquet", "parquet")
-    _write(_labelled(["rest", "walk"], [1, 0, 1, 0], seed=1), folder / "test.parquet", "parquet")
+    _write(_labelled(["rest", "walk", "run"], [0, 1, 2] * 3), folder / "train.parquet", "parquet")
+    _write(_labelled(test_names, [1, 0, 1, 0], seed=1), folder / "test.parquet", "parquet")
     loaded = load_task_splits(folder, require_validation=False)
-    assert loaded.label_names == ["rest", "walk"] and loaded.test["label"] == [1, 0, 1, 0]
+    assert loaded.label_names == ["rest", "walk", "run"] and loaded.test["label"] == [1, 0, 1, 0]
 
 
 # ------------------------------------------------------------- the baselines' raw windows in their stored float64
