@@ -168,3 +168,36 @@ def test_splits_of_other_features_joined_by_a_split_spec_are_named_with_the_fix(
     datasets.DatasetDict(sets).save_to_disk(str(tmp_path / "fixed"))
     joined = load_task_splits(tmp_path / "fixed", train_split="train+extra", require_validation=False)
     assert len(joined.train) + len(joined.validation) == 10 and joined.label_names == ["rest", "walk"]
+
+
+# ---------------------------------------------- an aligned set whose torch format leaves out the patch mask
+
+
+def test_the_probe_reads_the_patch_mask_that_a_torch_format_leaves_out():
+    """`fit_probe`, `embed_dataset`'s callers and `recipes.predict` took a set already in torch format as it was:
+    one formatted as `datasets`' tutorials do, `set_format("torch", columns=["input_values", "labels"])`, hid its
+    `patch_mask` column, so every padded window was pooled with its padding as signal (other predictions, without a
+    word)."""
+    import torch
+    from tiny_configs import tiny_config
+
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+    from citrus_hf.training.probe import fit_probe
+    from citrus_hf.training.recipes import predict
+
+    config = tiny_config(num_labels=2)
+    rng = np.random.default_rng(0)
+    recordings = [rng.normal(size=(1, samples)) for samples in (60, 200, 100, 200, 80, 200)]
+    extractor = CiTrusFeatureExtractor.from_config(config)
+    aligned = extractor(recordings, sampling_rate=100.0, padding="max_length", return_tensors="np")
+    rows = {"input_values": aligned["input_values"], "patch_mask": aligned["patch_mask"], "labels": [0, 1] * 3}
+    rows = datasets.Dataset.from_dict(rows)
+    tutorial = rows.with_format("torch", columns=["input_values", "labels"])
+    fitted = []
+    for given in (rows, tutorial):
+        torch.manual_seed(0)
+        model = CiTrusForSequenceClassification(config).eval()
+        fit_probe(model, given, "classification")
+        fitted.append(predict(model, rows))
+        np.testing.assert_allclose(predict(model, tutorial), fitted[-1], atol=1e-6)
+    np.testing.assert_allclose(fitted[1], fitted[0], atol=1e-5)

@@ -385,7 +385,14 @@ def checked_probe_dataset(model, dataset, task: str, fitting: bool = False):
                 )
             if len(np.unique(labels)) < 2:
                 raise ValueError(f"Every label is {labels[0]}: a classifier needs examples of at least two classes.")
-    return dataset if dataset.format.get("type") == "torch" else dataset.with_format("torch")
+    return torch_formatted(dataset)
+
+
+def torch_formatted(dataset):
+    """`dataset` in torch format with every column: `with_format("torch")` always, not only where it is in another
+    format, since a set a user formatted as `datasets`' tutorials do, `set_format("torch", columns=["input_values",
+    "labels"])`, hides its `patch_mask`, and its padded windows were pooled with the padding as signal."""
+    return dataset.with_format("torch")
 
 
 def fit_probe(

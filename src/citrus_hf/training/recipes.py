@@ -843,12 +843,11 @@ def predict(model: PreTrainedModel, dataset: datasets.Dataset, batch_size: int =
     optionally `patch_mask`), `batch_size` windows per pass (fewer for many channels: `probe.windows_per_pass`)."""
     import torch
 
-    from .probe import windows_per_pass
+    from .probe import torch_formatted, windows_per_pass
 
     if len(dataset) == 0:
         raise ValueError("`dataset` has no rows to predict.")
-    if dataset.format.get("type") != "torch":
-        dataset = dataset.with_format("torch")
+    dataset = torch_formatted(dataset)
     batch_size = windows_per_pass(batch_size, dataset)
     model.eval()
     device = next(model.parameters()).device
