@@ -201,3 +201,33 @@ def test_the_probe_reads_the_patch_mask_that_a_torch_format_leaves_out():
         fitted.append(predict(model, rows))
         np.testing.assert_allclose(predict(model, tutorial), fitted[-1], atol=1e-6)
     np.testing.assert_allclose(fitted[1], fitted[0], atol=1e-5)
+
+
+def test_the_trainer_refuses_a_set_whose_format_hides_its_patch_mask(tmp_path):
+    """The `Trainer` reads rows as the set's format gives them: `set_format("torch", columns=["input_values",
+    "labels"])` hid `patch_mask`, and `Trainer.predict` scored every padded window with its padding as signal (other
+    logits than the same rows with the mask, without a word). Refused at `Trainer(...)` and `predict`, with the fix."""
+    import torch
+    from tiny_configs import tiny_config
+    from transformers import Trainer, TrainingArguments
+
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+
+    torch.manual_seed(0)
+    config = tiny_config(num_labels=2)
+    model = CiTrusForSequenceClassification(config).eval()
+    rng = np.random.default_rng(0)
+    recordings = [rng.normal(size=(1, samples)) for samples in (60, 200, 100, 200)]
+    aligned = CiTrusFeatureExtractor.from_config(config)(recordings, sampling_rate=100.0, return_tensors="np")
+    rows = {"input_values": aligned["input_values"], "patch_mask": aligned["patch_mask"], "labels": [0, 1, 0, 1]}
+    rows = datasets.Dataset.from_dict(rows)
+    tutorial = rows.with_format("torch", columns=["input_values", "labels"])
+    args = TrainingArguments(str(tmp_path), per_device_eval_batch_size=4, use_cpu=True, report_to="none")
+    refused = r"Trainer.predict\(test_dataset=...\): the set's format shows its columns \['input_values', 'labels'\] "
+    refused += r"only, hiding `patch_mask`.*dataset.with_format\('torch'\)"
+    with pytest.raises(ValueError, match=refused):
+        Trainer(model=model, args=args).predict(tutorial)
+    with pytest.raises(ValueError, match=r"Trainer\(train_dataset=...\): the set's format shows"):
+        Trainer(model=model, args=args, train_dataset=tutorial)
+    shown = Trainer(model=model, args=args).predict(rows.with_format("torch")).predictions  # the fix it names
+    np.testing.assert_allclose(shown, Trainer(model=model, args=args).predict(rows).predictions, atol=1e-6)

@@ -671,6 +671,31 @@ def check_given_sets(
     (`check_label_column`) and their windows per row (`check_window_rows`)."""
     check_label_column(args, model, sets, call)
     check_window_rows(sets, call)
+    check_mask_shown(sets, call)
+
+
+def check_mask_shown(sets: GivenSets, call: str = "Trainer") -> None:
+    """Refuse a set whose format shows only some of its columns and hides a patch mask (`patch_mask`, a fusion row's
+    per-modality masks): `set_format("torch", columns=["input_values", "labels"])`, as `datasets`' tutorials format a
+    set, hid it, and the `Trainer`, which reads rows as the format gives them, passed the model no mask, so every
+    padded window was scored (and trained) with its padding as signal, without a word.
+
+    Args:
+        sets, call: as in `check_label_column`.
+    """
+    import datasets
+
+    for name, dataset in _named_sets(sets).items():
+        if not isinstance(dataset, datasets.Dataset) or dataset.format.get("output_all_columns"):
+            continue
+        shown = dataset.format.get("columns") or dataset.column_names
+        hidden = [column for column in dataset.column_names if "patch_mask" in column and column not in shown]
+        if hidden:
+            raise ValueError(
+                f"{call}({name}=...): the set's format shows its columns {list(shown)} only, hiding `{hidden[0]}`, so "
+                "the model would read every padded window's padding as signal; format it with every column: "
+                "`dataset = dataset.with_format('torch')` (the Trainer passes the model the columns it takes)."
+            )
 
 
 def check_channel_count(model: PreTrainedModel, train_dataset: TrainingSet | None) -> None:
@@ -980,6 +1005,7 @@ __all__ = [
     "GREATER_IS_BETTER_GIVEN",
     "RESTART_ADVICE",
     "check_given_sets",
+    "check_mask_shown",
     "check_label_column",
     "check_metrics_task",
     "check_outputs_join",
