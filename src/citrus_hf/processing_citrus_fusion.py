@@ -697,6 +697,11 @@ class CiTrusPaddingCollator:
         rows = [row for row in features if isinstance(row, Mapping)]
         shapes = {tuple(np.shape(row["input_values"])) for row in rows if row.get("input_values") is not None}
         if len(shapes) <= 1 and not any("patch_mask" in row for row in rows):
+            # the default collator leaves string fields out of the batch: class names given as labels reached the
+            # model as no labels at all (no loss, no metrics), where `extractor.pad` refuses them
+            for key in ("labels", "label", "label_ids"):
+                if rows and isinstance(rows[0].get(key), str):
+                    check_numeric_labels(key, np.asarray([row.get(key) for row in rows]), "examples")
             return default_data_collator(features)
         return DataCollatorWithPadding(self.extractor)(features)
 

@@ -241,9 +241,10 @@ def register_trainer_checks() -> None:
       refused;
     - a task model's training or evaluation set with its labels in a `target` (or `target_values`, `y`, ...) column
       (no `labels`), or its signal in PatchTST's `past_values` column, is refused with the rename, and so is a set
-      given to `evaluate` or `predict` (`training.trainer.check_label_column`); a set whose rows hold several
-      windows each (`alignment="window"` one recording at a time) is refused with the map that gives each window its
-      row (`training.trainer.check_window_rows`); and a training set of another channel count than a head
+      given to `evaluate` or `predict` (`training.trainer.check_label_column`); so is a label column of class names
+      (text) and a `ClassLabel` numbering the model's classes in another order (`training.trainer.check_label_values`);
+      a set whose rows hold several windows each (`alignment="window"` one recording at a time) is refused with the
+      map that gives each window its row (`training.trainer.check_window_rows`); and a training set of another channel count than a head
       that concatenates its channels, at once (`training.trainer.check_channel_count`);
     - classification metrics (`compute_metrics_fn`) for a task model that trains as a regression (`num_labels=1`
       without a problem type) are refused, when the Trainer is built and as each evaluation starts
@@ -261,6 +262,7 @@ def register_trainer_checks() -> None:
       built, naming `is_trainable=True` (`training.lora.check_something_trains`);
     - with `dataloader_persistent_workers`, a set given to `evaluate` is the one evaluated (transformers handed back
       the dataloader of the first set it evaluated);
+    - with `dataloader_drop_last`, evaluation and prediction keep every row (only training batches are dropped);
     - `load_best_model_at_end` of a peft model whose active adapter is not "default" loads it from the subfolder
       peft saved it in (`training.trainer.named_adapter_checkpoint`; transformers reads the checkpoint's root);
     - the first evaluation of a task model warns when `label_names` lack `labels` (`training.trainer.warn_label_names`:
@@ -310,7 +312,12 @@ def register_trainer_checks() -> None:
             # (a peft model saves its adapter, not these weights: its LoRA matrices and the head it holds whole)
             check_checkpoints_savable(self.args, _trainer_peft_model(self) or model)
             _check_processing_class(model, self.processing_class)
-            check_given_sets(self.args, model, {"train_dataset": self.train_dataset, "eval_dataset": self.eval_dataset})
+            check_given_sets(
+                self.args,
+                model,
+                {"train_dataset": self.train_dataset, "eval_dataset": self.eval_dataset},
+                data_collator=self.data_collator,
+            )
             check_channel_count(model, self.train_dataset)
             check_metrics_task(model, self.compute_metrics)
             # transformers' default collators cannot batch a fusion model's rows (one array per modality)
@@ -370,7 +377,13 @@ def register_trainer_checks() -> None:
             if model is not None and dataset is not None and not isinstance(dataset, str):
                 from ..training.trainer import check_given_sets
 
-                check_given_sets(self.args, model, {argument: dataset}, call=f"Trainer.{method.__name__}")
+                check_given_sets(
+                    self.args,
+                    model,
+                    {argument: dataset},
+                    call=f"Trainer.{method.__name__}",
+                    data_collator=self.data_collator,
+                )
             return method(self, *args, **kwargs)
 
         return checked
@@ -442,6 +455,24 @@ def register_trainer_checks() -> None:
             )
         return get_eval_dataloader(self, eval_dataset, *args, **kwargs)
 
+    get_dataloader = Trainer._get_dataloader
+    dataloader_parameters = inspect.signature(get_dataloader)
+
+    @functools.wraps(get_dataloader)
+    def evaluation_keeps_every_row(self, *args, **kwargs):
+        # `dataloader_drop_last` (which the model's BatchNorm refusal advises for a training batch of one window) is
+        # for training: transformers dropped the last partial batch of every evaluation and prediction too, so
+        # `predict` of 10 rows in batches of 4 returned 8 predictions and `evaluate` scored 8 rows, without a word
+        call = dataloader_parameters.bind(self, *args, **kwargs)
+        call.apply_defaults()
+        if call.arguments["is_training"] or not self.args.dataloader_drop_last or _trainer_model(self) is None:
+            return get_dataloader(self, *args, **kwargs)
+        self.args.dataloader_drop_last = False
+        try:
+            return get_dataloader(self, *args, **kwargs)
+        finally:
+            self.args.dataloader_drop_last = True
+
     load_best_model = Trainer._load_best_model
 
     @functools.wraps(load_best_model)
@@ -474,6 +505,7 @@ def register_trainer_checks() -> None:
     Trainer.create_optimizer = checked_create_optimizer
     Trainer._load_best_model = load_best_named_adapter
     Trainer.get_eval_dataloader = given_set_dataloader
+    Trainer._get_dataloader = evaluation_keeps_every_row
     Trainer.compute_loss = checked_compute_loss
     Trainer._get_train_sampler = _get_train_sampler
     Trainer._get_eval_sampler = _get_eval_sampler

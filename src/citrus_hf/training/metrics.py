@@ -46,7 +46,8 @@ def _as_labels(y_true, num_classes: int | None = None) -> np.ndarray:
         # a label column of class names ("walk", "run"): numpy's `mod` below failed on it ("ufunc 'remainder' ...")
         raise TypeError(
             f"Class labels must be class indices (integers), got strings such as {names[0]!r}: map them to indices "
-            "with the model's label2id (`[model.config.label2id[name] for name in labels]`)."
+            "with the model's classes (`ids = {name: i for i, name in model.config.id2label.items()}`, then "
+            "`[ids[name] for name in labels]`; `label2id` may be unset)."
         )
     if labels.size and not np.issubdtype(labels.dtype, np.integer):
         if not np.all(np.equal(np.mod(labels, 1), 0)):
@@ -443,6 +444,14 @@ def compute_metrics_fn(
     def score(predictions, labels) -> dict[str, float]:
         if task == REGRESSION:
             return regression_metrics(predictions, labels, target_names)
+        if np.ndim(predictions) == 1:
+            # a classifier's logits are (n, num_classes), or (n, 1) with one output: one value per window is what a
+            # `preprocess_logits_for_metrics` taking their argmax (a text-model habit that saves memory) leaves
+            raise ValueError(
+                f"compute_metrics_fn({task!r}) scores a classifier's logits, (n, num_classes), and got one value per "
+                f"window (shape {np.shape(predictions)}), such as the class ids a `preprocess_logits_for_metrics` "
+                "taking their argmax leaves: drop that function (AUROC needs the scores), or have it return the logits."
+            )
         one_output = np.ndim(predictions) == 2 and np.shape(predictions)[1] == 1
         if task == CLASSIFICATION and one_output and np.ndim(labels) == 1 and _binary_labels(labels):
             # (other labels are refused by `classification_metrics`: no classifier has one class)

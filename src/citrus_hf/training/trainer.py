@@ -661,15 +661,130 @@ def check_window_rows(sets: GivenSets, call: str = "Trainer") -> None:
         raise ValueError(f"{call}({name}=...), row {row}: {several_windows_per_row(counts[row], shape)}")
 
 
+# The columns transformers' collators hand to the model as its labels (`label` renamed `labels`).
+LABEL_COLUMNS = ("labels", "label", "label_ids")
+
+
+def _batches_no_text_labels(data_collator: Callable[..., Any] | None) -> bool:
+    """Whether `data_collator` is one of transformers' own (None: the Trainer picks one) or the package's
+    `CiTrusPaddingCollator`, which cannot batch a label column of text (`default_data_collator` leaves string fields
+    out of the batch; a `label` column of them stops torch). A collator of one's own may map class names to ids."""
+    from transformers import DataCollatorWithPadding, DefaultDataCollator, default_data_collator
+
+    from ..processing_citrus_fusion import CiTrusPaddingCollator
+
+    return (
+        data_collator is None
+        or data_collator is default_data_collator
+        or isinstance(data_collator, (DefaultDataCollator, DataCollatorWithPadding, CiTrusPaddingCollator))
+    )
+
+
+def _text_label_column(dataset: TrainingSet | None) -> tuple[str, Any] | None:
+    """`(column, first value)` of `dataset`'s label column when it holds text (class names), else None. A
+    `datasets.Dataset` is judged by its features; a Python list of rows by its first row (a torch dataset's rows are
+    not read here: reading one may draw an augmentation)."""
+    import datasets
+
+    if isinstance(dataset, datasets.Dataset):
+        for column in LABEL_COLUMNS:
+            feature = dataset.features.get(column)
+            if isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string"):
+                return column, dataset.select_columns(column).with_format(None)[0][column] if len(dataset) else ""
+        return None
+    if isinstance(dataset, (list, tuple)) and dataset and isinstance(dataset[0], dict):
+        return next(
+            ((column, dataset[0][column]) for column in LABEL_COLUMNS if isinstance(dataset[0].get(column), str)),
+            None,
+        )
+    return None
+
+
+def check_label_values(
+    model: PreTrainedModel,
+    sets: GivenSets,
+    call: str = "Trainer",
+    data_collator: Callable[..., Any] | None = None,
+) -> None:
+    """Refuse, for a CiTrus task model, a set whose labels would not reach the loss and metrics as the model's ids:
+
+    - a label column of text (class names, as a CSV gives them) batched by transformers' collators: they leave string
+      fields out of the batch, so the evaluation returned its runtimes alone (no loss, no metrics), `predict` gave
+      `label_ids` None and training stopped at its first step with "did not return a loss", without the cause; a
+      `label` column of names stopped the collator with torch's "too many dimensions 'str'";
+    - a `ClassLabel` that numbers the model's classes in another order than its `id2label` (a set built with
+      `class_encode_column`, which sorts the names, scored by a model trained on another numbering): its ids were
+      scored against the wrong classes, a perfect model at accuracy 0. Sets with names the model lacks, and models
+      with transformers' placeholder names (`LABEL_0`, ...), are left alone.
+
+    Args:
+        model: the CiTrus task model (unwrapped); other models are left alone.
+        sets, call: as in `check_label_column`.
+        data_collator: the Trainer's collator (None: the one it picks); the text check is for transformers' own.
+    """
+    import datasets
+
+    from ..configuration_citrus import named_outputs
+
+    if getattr(type(model), "head_name", None) is None:
+        return
+    regression = _trains_as_regression(model)
+    model_names = None if regression else named_outputs(getattr(model.config, "id2label", None))
+    for name, dataset in _named_sets(sets).items():
+        text = _text_label_column(dataset) if _batches_no_text_labels(data_collator) else None
+        if text is not None:
+            column, value = text
+            if regression:
+                what = "text"
+                fix = (
+                    f"a regression's targets are numbers: `dataset = dataset.cast_column({column!r}, Value('float32'))`"
+                )
+            else:
+                what = "class names (text)"
+                listed, every = (repr(model_names), "") if model_names else ("[...]", ", every class, in every split")
+                fix = (
+                    f"number them as the model's classes: `dataset = dataset.cast_column({column!r}, "
+                    f"ClassLabel(names={listed}))` (`from datasets import ClassLabel`{every})"
+                )
+            raise ValueError(
+                f"{call}({name}=...): the `{column}` column holds {what}, e.g. {value!r}, which the Trainer's collator "
+                f"does not batch, so {type(model).__name__} would get no labels (no loss, no metrics); {fix}."
+            )
+        if model_names is None or not isinstance(dataset, datasets.Dataset):
+            continue
+        for column in LABEL_COLUMNS:
+            feature = dataset.features.get(column)
+            if not isinstance(feature, datasets.ClassLabel):
+                continue
+            set_names = [str(class_name) for class_name in feature.names]
+            if set(set_names) <= set(model_names) and set_names != model_names[: len(set_names)]:
+                label2id = {class_name: index for index, class_name in enumerate(model_names)}
+                formatted = dataset.format["type"] is not None
+                aligned = (
+                    f"dataset.with_format(None).align_labels_with_mapping({label2id!r}, {column!r})"
+                    f".with_format({dataset.format['type']!r})"
+                    if formatted  # datasets' alignment fails on a formatted set ("iteration over a 0-d tensor")
+                    else f"dataset.align_labels_with_mapping({label2id!r}, {column!r})"
+                )
+                raise ValueError(
+                    f"{call}({name}=...): the set's `{column}` ClassLabel numbers the classes {set_names}, and "
+                    f"{type(model).__name__} numbers them {model_names} (its id2label), so its ids would be scored "
+                    f"against the wrong classes. Renumber the set as the model does: `dataset = {aligned}`."
+                )
+
+
 def check_given_sets(
     args: TrainingArguments,
     model: PreTrainedModel,
     sets: GivenSets,
     call: str = "Trainer",
+    data_collator: Callable[..., Any] | None = None,
 ) -> None:
     """The checks of the sets given to a `Trainer` or to its `evaluate` / `predict`: their label and signal columns
-    (`check_label_column`) and their windows per row (`check_window_rows`)."""
+    (`check_label_column`), their labels' values (`check_label_values`, with the Trainer's `data_collator`) and their
+    windows per row (`check_window_rows`)."""
     check_label_column(args, model, sets, call)
+    check_label_values(model, sets, call, data_collator)
     check_window_rows(sets, call)
     check_mask_shown(sets, call)
 
@@ -1007,6 +1122,7 @@ __all__ = [
     "check_given_sets",
     "check_mask_shown",
     "check_label_column",
+    "check_label_values",
     "check_metrics_task",
     "check_outputs_join",
     "check_smoothed_labels",

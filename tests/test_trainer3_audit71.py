@@ -1,0 +1,156 @@
+"""Session 71, round three of the Trainer traps users reported upstream, with CiTrus models.
+
+- `dataloader_drop_last=True` (what the model's BatchNorm refusal advises for a last training batch of one window)
+  dropped the last partial batch of every evaluation and prediction too: `Trainer.predict` of 10 rows in batches of 4
+  returned 8 predictions, and `evaluate` scored 8 rows, without a word.
+- A label column of class names (strings) reached the Trainer's default collator, which drops string fields: the
+  evaluation returned its runtimes alone (no loss, no metrics), `predict` gave `label_ids` None, training stopped at
+  its first step with transformers' "did not return a loss", and a `label` column of names stopped the collator with
+  torch's "too many dimensions 'str'".
+- An evaluation set whose `ClassLabel` numbers the model's classes in another order (`names=["move", "rest"]` for a
+  model of `id2label={0: "rest", 1: "move"}`) was scored against the model's ids without a word: a perfect model
+  scored accuracy 0.
+- `preprocess_logits_for_metrics` taking the argmax of the logits (a habit that saves memory with text models) left
+  `compute_metrics_fn("classification")` class ids, which it refused as logits of the wrong shape without the cause.
+
+A tiny model on the CPU: a few seconds each.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from datasets import ClassLabel, Dataset
+from tiny_configs import tiny_config
+from transformers import Trainer, TrainingArguments, set_seed
+
+from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf.training.metrics import compute_metrics_fn
+
+
+def _signals(count: int) -> list[np.ndarray]:
+    """`count` one-channel windows of 200 samples, odd ones 3 above the even ones."""
+    rng = np.random.default_rng(0)
+    return [rng.standard_normal((1, 200)).astype(np.float32) + 3.0 * (i % 2) for i in range(count)]
+
+
+def _rows(count: int = 10, labels=None, column: str = "labels") -> Dataset:
+    labels = [i % 2 for i in range(count)] if labels is None else labels
+    return Dataset.from_dict({"input_values": _signals(count), column: labels}).with_format("torch")
+
+
+def _arguments(tmp_path, **overrides) -> TrainingArguments:
+    settings = dict(
+        report_to=[],
+        use_cpu=True,
+        disable_tqdm=True,
+        save_strategy="no",
+        per_device_train_batch_size=4,
+        per_device_eval_batch_size=4,
+    )
+    return TrainingArguments(str(tmp_path / "out"), **{**settings, **overrides})
+
+
+def _trainer(tmp_path, model=None, **overrides) -> Trainer:
+    set_seed(0)
+    model = model if model is not None else CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    return Trainer(
+        model=model, args=_arguments(tmp_path, **overrides), compute_metrics=compute_metrics_fn("classification")
+    )
+
+
+def test_drop_last_keeps_every_row_of_an_evaluation_and_a_prediction(tmp_path):
+    rows = _rows(10)
+    expected = _trainer(tmp_path).predict(rows)
+    trainer = _trainer(tmp_path, dataloader_drop_last=True)
+    prediction = trainer.predict(rows)
+    assert prediction.predictions.shape == (10, 2)
+    assert prediction.label_ids.tolist() == list(rows["labels"])
+    np.testing.assert_allclose(prediction.predictions, expected.predictions, rtol=1e-5)
+    assert trainer.evaluate(rows)["eval_accuracy"] == pytest.approx(expected.metrics["test_accuracy"])
+
+
+def test_drop_last_still_drops_the_last_training_batch(tmp_path):
+    trainer = _trainer(tmp_path, dataloader_drop_last=True, num_train_epochs=1)
+    trainer.train_dataset = _rows(10)
+    assert len(trainer.get_train_dataloader()) == 2  # 10 rows in batches of 4: the batch of 2 is dropped
+    assert len(trainer.get_eval_dataloader(_rows(10))) == 3
+
+
+@pytest.mark.parametrize("column", ["labels", "label"])
+def test_class_names_as_labels_are_refused_by_evaluate_and_predict(tmp_path, column):
+    rows = _rows(10, labels=["rest", "move"] * 5, column=column)
+    trainer = _trainer(tmp_path)
+    for method in (trainer.evaluate, trainer.predict):
+        with pytest.raises(ValueError, match=r"class names.*ClassLabel\(names=") as refusal:
+            method(rows)
+        assert "\n" not in str(refusal.value)
+
+
+def test_class_names_as_labels_are_refused_when_the_trainer_is_built(tmp_path):
+    rows = _rows(10, labels=["rest", "move"] * 5)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    with pytest.raises(ValueError, match=r"Trainer\(train_dataset=\.\.\.\).*class names"):
+        Trainer(model=model, args=_arguments(tmp_path, max_steps=1), train_dataset=rows)
+    # a list of rows (a torch dataset) is read by its first row
+    listed = [{"input_values": signal, "labels": name} for signal, name in zip(_signals(4), ["rest", "move"] * 2)]
+    with pytest.raises(ValueError, match=r"Trainer\.evaluate\(eval_dataset=\.\.\.\).*class names"):
+        _trainer(tmp_path).evaluate(listed)
+
+
+def test_class_ids_and_a_class_label_still_evaluate(tmp_path):
+    rows = _rows(10)
+    named = rows.cast_column("labels", ClassLabel(names=["LABEL_0", "LABEL_1"]))
+    trainer = _trainer(tmp_path)
+    assert trainer.evaluate(named)["eval_accuracy"] == pytest.approx(trainer.evaluate(rows)["eval_accuracy"])
+
+
+def _named_model() -> CiTrusForSequenceClassification:
+    return CiTrusForSequenceClassification(tiny_config(num_labels=2, id2label={0: "rest", 1: "move"}))
+
+
+def _swapped_rows() -> Dataset:
+    """The windows of `_rows(10)` with their classes numbered the other way: 0 is "move", 1 is "rest"."""
+    rows = _rows(10, labels=[1 - i % 2 for i in range(10)])
+    return rows.cast_column("labels", ClassLabel(names=["move", "rest"]))
+
+
+def test_a_class_label_of_another_order_than_the_models_classes_is_refused(tmp_path):
+    trainer = _trainer(tmp_path, model=_named_model())
+    with pytest.raises(ValueError, match=r"align_labels_with_mapping") as refusal:
+        trainer.evaluate(_swapped_rows())
+    message = str(refusal.value)
+    assert "{'rest': 0, 'move': 1}" in message and ".with_format('torch')" in message and "\n" not in message
+    with pytest.raises(ValueError, match=r"align_labels_with_mapping"):
+        Trainer(model=_named_model(), args=_arguments(tmp_path, max_steps=1), train_dataset=_swapped_rows())
+
+
+def test_the_advised_alignment_evaluates_as_the_models_own_numbering(tmp_path):
+    trainer = _trainer(tmp_path, model=_named_model())
+    expected = trainer.evaluate(_rows(10))
+    model = trainer.model
+    # (as the refusal advises: datasets' alignment fails on a set formatted for torch)
+    aligned = (
+        _swapped_rows()
+        .with_format(None)
+        .align_labels_with_mapping({name: index for index, name in model.config.id2label.items()}, "labels")
+        .with_format("torch")
+    )
+    assert list(aligned["labels"]) == list(_rows(10)["labels"])
+    assert trainer.evaluate(aligned)["eval_accuracy"] == pytest.approx(expected["eval_accuracy"])
+    # the model's own order, and a placeholder-named model, are not refused
+    trainer.evaluate(_rows(10).cast_column("labels", ClassLabel(names=["rest", "move"])))
+    _trainer(tmp_path).evaluate(_swapped_rows())
+
+
+def test_an_argmax_of_the_logits_for_the_metrics_is_named(tmp_path):
+    set_seed(0)
+    trainer = Trainer(
+        model=CiTrusForSequenceClassification(tiny_config(num_labels=2)),
+        args=_arguments(tmp_path),
+        compute_metrics=compute_metrics_fn("classification"),
+        preprocess_logits_for_metrics=lambda logits, labels: logits.argmax(-1),
+    )
+    with pytest.raises(ValueError, match=r"preprocess_logits_for_metrics") as refusal:
+        trainer.evaluate(_rows(10))
+    assert "\n" not in str(refusal.value)
