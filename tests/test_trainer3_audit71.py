@@ -10,6 +10,11 @@
 - An evaluation set whose `ClassLabel` numbers the model's classes in another order (`names=["move", "rest"]` for a
   model of `id2label={0: "rest", 1: "move"}`) was scored against the model's ids without a word: a perfect model
   scored accuracy 0.
+- `lr_scheduler_type="reduce_lr_on_plateau"` (or `"greedy"`) with a metric that grows as the model improves
+  (`metric_for_best_model="accuracy"`, `citrus finetune --metric-for-best-model auroc`) built torch's scheduler in its
+  default mode, "min": each improvement counted as a plateau, and the learning rate was cut while the model improved.
+  And a fine-tuning of `citrus finetune` with such a schedule and no usable validation set (a draw whose validation
+  split lacks a class) stopped in transformers' arguments ("requires an eval strategy").
 - `preprocess_logits_for_metrics` taking the argmax of the logits (a habit that saves memory with text models) left
   `compute_metrics_fn("classification")` class ids, which it refused as logits of the wrong shape without the cause.
 
@@ -154,3 +159,62 @@ def test_an_argmax_of_the_logits_for_the_metrics_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"preprocess_logits_for_metrics") as refusal:
         trainer.evaluate(_rows(10))
     assert "\n" not in str(refusal.value)
+
+
+def _scheduled(tmp_path, metric: str, schedule: str = "reduce_lr_on_plateau", **kwargs) -> Trainer:
+    set_seed(0)
+    rows = _rows(8)
+    trainer = Trainer(
+        model=CiTrusForSequenceClassification(tiny_config(num_labels=2)),
+        args=_arguments(
+            tmp_path,
+            eval_strategy="steps",
+            eval_steps=1,
+            learning_rate=0.01,
+            lr_scheduler_type=schedule,
+            lr_scheduler_kwargs=kwargs,
+            metric_for_best_model=metric,
+        ),
+        train_dataset=rows,
+        eval_dataset=rows,
+        compute_metrics=compute_metrics_fn("classification"),
+    )
+    trainer.create_optimizer_and_scheduler(num_training_steps=4)
+    return trainer
+
+
+@pytest.mark.parametrize("schedule", ["reduce_lr_on_plateau", "greedy"])
+def test_a_schedule_on_a_metric_that_grows_is_not_cut_while_it_grows(tmp_path, schedule):
+    trainer = _scheduled(tmp_path, "accuracy", schedule, patience=0)
+    assert trainer.lr_scheduler.mode == "max"
+    assert trainer.args.lr_scheduler_kwargs == {"patience": 0}  # the arguments as given
+    for accuracy in (0.5, 0.6, 0.7, 0.8):
+        trainer.lr_scheduler.step(accuracy)
+    # (the greedy schedule raises it as the metric improves)
+    assert trainer.optimizer.param_groups[0]["lr"] >= 0.01
+
+
+def test_a_schedule_on_the_loss_or_a_mode_given_is_as_it_was(tmp_path):
+    assert _scheduled(tmp_path, "loss").lr_scheduler.mode == "min"
+    assert _scheduled(tmp_path, "accuracy", mode="min").lr_scheduler.mode == "min"
+
+
+def test_a_fine_tuning_without_validation_keeps_a_metric_schedule_constant(tmp_path, caplog):
+    from citrus_hf.training.settings import TrainerSettings
+    from citrus_hf.training.trainer import train_with_trainer
+
+    set_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    settings = TrainerSettings(
+        max_steps=2,
+        learning_rate=0.01,
+        warmup_steps=0,
+        lr_scheduler_type="reduce_lr_on_plateau",
+        lr_scheduler_kwargs={"patience": 0},
+        show_progress=False,
+    )
+    with caplog.at_level("WARNING"):
+        outcome = train_with_trainer(model, _rows(8), None, "classification", tmp_path / "run", settings)
+    assert outcome["steps"] == 2
+    assert "no validation set" in caplog.text and "constant" in caplog.text
+    assert outcome["trainer"].lr_scheduler.get_last_lr() == pytest.approx([0.01] * 2)  # (with and without decay)

@@ -262,6 +262,8 @@ def register_trainer_checks() -> None:
       built, naming `is_trainable=True` (`training.lora.check_something_trains`);
     - with `dataloader_persistent_workers`, a set given to `evaluate` is the one evaluated (transformers handed back
       the dataloader of the first set it evaluated);
+    - a learning-rate schedule stepped by `metric_for_best_model` (`reduce_lr_on_plateau`, `greedy`) follows a metric
+      that grows as the model improves in mode "max" unless a mode is given (`training.trainer.metric_schedule_kwargs`);
     - with `dataloader_drop_last`, evaluation and prediction keep every row (only training batches are dropped);
     - `load_best_model_at_end` of a peft model whose active adapter is not "default" loads it from the subfolder
       peft saved it in (`training.trainer.named_adapter_checkpoint`; transformers reads the checkpoint's root);
@@ -500,8 +502,28 @@ def register_trainer_checks() -> None:
             check_something_trains(_unwrapped(self.model, getattr(self, "accelerator", None)))
         return create_optimizer(self, *args, **kwargs)
 
+    create_scheduler = Trainer.create_scheduler
+
+    @functools.wraps(create_scheduler)
+    def scheduler_following_the_metric(self, *args, **kwargs):
+        # a schedule stepped by a metric that grows as the model improves is built to follow it ("max"; transformers
+        # builds it in "min", and cut the learning rate at each improvement); the arguments keep what was given
+        if self.lr_scheduler is None and _trainer_model(self) is not None:
+            from ..training.trainer import metric_schedule_kwargs
+
+            following = metric_schedule_kwargs(self.args)
+            if following is not None:
+                given = self.args.lr_scheduler_kwargs
+                self.args.lr_scheduler_kwargs = following
+                try:
+                    return create_scheduler(self, *args, **kwargs)
+                finally:
+                    self.args.lr_scheduler_kwargs = given
+        return create_scheduler(self, *args, **kwargs)
+
     __init__._citrus_checks = True
     Trainer.__init__ = __init__
+    Trainer.create_scheduler = scheduler_following_the_metric
     Trainer.create_optimizer = checked_create_optimizer
     Trainer._load_best_model = load_best_named_adapter
     Trainer.get_eval_dataloader = given_set_dataloader

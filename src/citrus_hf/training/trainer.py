@@ -99,6 +99,15 @@ def train_with_trainer(
     metric = settings.metric_for_best_model
     use_validation = validation is not None and len(validation) > 0
     strategy = ("steps" if by_steps else "epoch") if use_validation else "no"
+    schedule, schedule_kwargs = settings.lr_scheduler_type, dict(settings.lr_scheduler_kwargs)
+    if not use_validation and schedule in METRIC_SCHEDULES:
+        # it is stepped by the validation metric, which a draw without a usable validation split has none of:
+        # transformers' arguments refused the run ("requires an eval strategy") in the middle of a protocol
+        logging.get_logger(__name__).warning_once(
+            f"--lr-scheduler-type {schedule} follows the validation metric, and this fine-tuning has no validation "
+            "set (none given, or one without every class): its learning rate stays constant."
+        )
+        schedule, schedule_kwargs = "constant", {}
     arguments = TrainingArguments(
         output_dir=str(output_dir),
         num_train_epochs=settings.num_train_epochs if settings.num_train_epochs is not None else FINETUNE_EPOCHS,
@@ -117,8 +126,8 @@ def train_with_trainer(
         learning_rate=settings.learning_rate,
         weight_decay=settings.weight_decay,
         warmup_steps=settings.warmup_steps,
-        lr_scheduler_type=settings.lr_scheduler_type,
-        lr_scheduler_kwargs=dict(settings.lr_scheduler_kwargs),
+        lr_scheduler_type=schedule,
+        lr_scheduler_kwargs=schedule_kwargs,
         bf16=precision == "bf16",
         fp16=precision == "fp16",
         optim="adamw_torch",
@@ -318,6 +327,26 @@ def minimise_error_metric(args: TrainingArguments) -> None:
         f"metric_for_best_model={metric!r} is an error (lower is better), and greater_is_better=True keeps the "
         "checkpoint with the largest error; pass greater_is_better=False."
     )
+
+
+# transformers' learning-rate schedules that its `Trainer` steps with each evaluation's `metric_for_best_model`
+# (torch's `ReduceLROnPlateau`, transformers' `GreedyLR`): both are built in their default mode, "min".
+METRIC_SCHEDULES = ("reduce_lr_on_plateau", "greedy")
+
+
+def metric_schedule_kwargs(args: TrainingArguments) -> dict[str, Any] | None:
+    """The `lr_scheduler_kwargs` to build `args`' schedule with when it follows a metric that grows as the model
+    improves (`greater_is_better`: accuracy, AUROC): the given ones with `mode="max"`; None to build it as given (a
+    schedule not stepped by a metric, a metric to minimise, or a `mode` the user chose).
+
+    transformers builds these schedules in their default mode, "min", whatever `greater_is_better` says, so with
+    `metric_for_best_model="accuracy"` (or `citrus finetune --metric-for-best-model auroc`) every improvement counted
+    as a plateau and the learning rate was cut while the model improved."""
+    schedule = getattr(args.lr_scheduler_type, "value", args.lr_scheduler_type)
+    given = dict(args.lr_scheduler_kwargs or {})
+    if schedule not in METRIC_SCHEDULES or "mode" in given or not args.greater_is_better:
+        return None
+    return {**given, "mode": "max"}
 
 
 def check_trainable_dtype(args: TrainingArguments, model: torch.nn.Module) -> None:
@@ -1132,6 +1161,8 @@ __all__ = [
     "check_inputs_for_metrics",
     "evaluation_sampler",
     "length_grouped_sampler",
+    "METRIC_SCHEDULES",
+    "metric_schedule_kwargs",
     "minimise_error_metric",
     "train_and_evaluate",
     "train_with_trainer",
