@@ -15,6 +15,9 @@
   default mode, "min": each improvement counted as a plateau, and the learning rate was cut while the model improved.
   And a fine-tuning of `citrus finetune` with such a schedule and no usable validation set (a draw whose validation
   split lacks a class) stopped in transformers' arguments ("requires an eval strategy").
+- `train_sampling_strategy="group_by_length"` drew each epoch's order from torch's global generator, which a run
+  resumed from a checkpoint holds in another state than the run had at that epoch's start: `train(resume_from_checkpoint
+  =...)` trained on other batches than the uninterrupted run, and ended on other weights.
 - `preprocess_logits_for_metrics` taking the argmax of the logits (a habit that saves memory with text models) left
   `compute_metrics_fn("classification")` class ids, which it refused as logits of the wrong shape without the cause.
 
@@ -218,3 +221,43 @@ def test_a_fine_tuning_without_validation_keeps_a_metric_schedule_constant(tmp_p
     assert outcome["steps"] == 2
     assert "no validation set" in caplog.text and "constant" in caplog.text
     assert outcome["trainer"].lr_scheduler.get_last_lr() == pytest.approx([0.01] * 2)  # (with and without decay)
+
+
+def _grouped_run(tmp_path, resume: str | None = None) -> list[np.ndarray]:
+    """6 steps (two epochs of 3 batches of 4) of a tiny classifier on 12 rows of several durations, grouped by length,
+    saving every 2 steps into `tmp_path`; resumed from the checkpoint `resume` of an earlier run. Its weights."""
+    from citrus_hf import CiTrusFeatureExtractor
+
+    extractor = CiTrusFeatureExtractor.from_config(tiny_config())
+    rng = np.random.default_rng(0)
+    lengths = [200, 100, 160, 200, 60, 140, 200, 120, 180, 80, 200, 100]
+    aligned = [dict(extractor(rng.standard_normal((1, n)).astype(np.float32), sampling_rate=100.0)) for n in lengths]
+    rows = Dataset.from_dict(
+        {
+            "input_values": [np.asarray(row["input_values"])[0].tolist() for row in aligned],
+            "patch_mask": [np.asarray(row["patch_mask"])[0].tolist() for row in aligned],
+            "labels": [i % 2 for i in range(12)],
+        }
+    )
+    set_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    arguments = _arguments(
+        tmp_path,
+        max_steps=6,
+        learning_rate=0.05,
+        save_strategy="steps",
+        save_steps=2,
+        train_sampling_strategy="group_by_length",
+        seed=3,
+    )
+    Trainer(model=model, args=arguments, train_dataset=rows, processing_class=extractor).train(
+        resume_from_checkpoint=resume
+    )
+    return [parameter.detach().numpy().copy() for parameter in model.parameters()]
+
+
+def test_a_run_grouped_by_length_resumes_on_the_batches_it_would_have_trained_on(tmp_path):
+    uninterrupted = _grouped_run(tmp_path)
+    resumed = _grouped_run(tmp_path, resume=str(tmp_path / "out" / "checkpoint-4"))
+    for expected, weights in zip(uninterrupted, resumed):
+        np.testing.assert_allclose(weights, expected, rtol=1e-6, atol=1e-7)

@@ -14,6 +14,7 @@ the command line's options, which must not load torch) imports `FINETUNE_EPOCHS`
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -917,8 +918,10 @@ def length_grouped_sampler(
     args: TrainingArguments, model: PreTrainedModel | torch.nn.Module, dataset: TrainingSet | None
 ) -> torch.utils.data.Sampler | None:
     """transformers' length-aware training sampler with the windows' durations, or None (then the Trainer builds its
-    own sampler): `LengthGroupedSampler` for `train_sampling_strategy="group_by_length"`, `BatchRebalanceSampler`
-    for `"batch_rebalance"` (as transformers builds them, with the lengths measured here).
+    own sampler): `LengthGroupedSampler` for `train_sampling_strategy="group_by_length"` (its order of each epoch
+    seeded by `data_seed` or `seed` and the epoch, so that a resumed run trains on the same batches:
+    `_epoch_seeded_length_sampler`), `BatchRebalanceSampler` for `"batch_rebalance"` (as transformers builds it, with
+    the lengths measured here).
 
     transformers measures `len(row["input_values"])`, which for aligned CiTrus rows is the batch axis of one or the
     channel count, never the duration, and the `Trainer` drops a `length` column before it builds the sampler (it is
@@ -938,7 +941,7 @@ def length_grouped_sampler(
         dataset: the training set, after the Trainer removed the unused columns.
     """
     import datasets
-    from transformers.trainer_pt_utils import BatchRebalanceSampler, LengthGroupedSampler
+    from transformers.trainer_pt_utils import BatchRebalanceSampler
 
     from ..modeling_citrus import _CiTrusFamilyMixin
 
@@ -953,7 +956,8 @@ def length_grouped_sampler(
     if lengths is None:
         return None
     if strategy == "group_by_length":
-        return LengthGroupedSampler(args.train_batch_size * args.gradient_accumulation_steps, lengths=lengths)
+        seed = args.data_seed if args.data_seed is not None else args.seed
+        return _epoch_seeded_length_sampler()(args.train_batch_size * args.gradient_accumulation_steps, lengths, seed)
     world_size = max(1, args.world_size)
     return BatchRebalanceSampler(
         lengths=lengths,
@@ -963,6 +967,29 @@ def length_grouped_sampler(
         rank=args.process_index if args.world_size > 1 else 0,
         drop_last=args.dataloader_drop_last,
     )
+
+
+@functools.cache
+def _epoch_seeded_length_sampler() -> type:
+    """transformers' `LengthGroupedSampler` whose order of each epoch is drawn from `seed + epoch` (`set_epoch`, which
+    the `Trainer` calls as each epoch starts), as accelerate seeds the random order of other training runs.
+
+    transformers' own draws it from torch's global generator: a run resumed from a checkpoint (whose generator state
+    is that of the checkpoint's step, not of its epoch's start) trained on other batches than the uninterrupted run,
+    and ended on other weights. Built on first use: this module imports no torch at its top."""
+    import torch
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
+        def __init__(self, batch_size: int, lengths: list[int], seed: int):
+            super().__init__(batch_size, lengths=lengths)
+            self.seed = seed
+            self.set_epoch(0)
+
+        def set_epoch(self, epoch: int) -> None:
+            self.generator = torch.Generator().manual_seed(self.seed + epoch)
+
+    return EpochSeededLengthGroupedSampler
 
 
 def joined_durations(args: TrainingArguments, dataset: TrainingSet | None) -> dict[str | None, list[int]]:
