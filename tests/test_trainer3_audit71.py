@@ -16,8 +16,11 @@
   And a fine-tuning of `citrus finetune` with such a schedule and no usable validation set (a draw whose validation
   split lacks a class) stopped in transformers' arguments ("requires an eval strategy").
 - `train_sampling_strategy="group_by_length"` drew each epoch's order from torch's global generator, which a run
-  resumed from a checkpoint holds in another state than the run had at that epoch's start: `train(resume_from_checkpoint
-  =...)` trained on other batches than the uninterrupted run, and ended on other weights.
+  resumed from a checkpoint holds in another state than the run had at that epoch's start: a resumed `train` trained
+  on other batches than the uninterrupted run, and ended on other weights.
+- A set padded with transformers' audio habit, a per-sample `attention_mask` column, lost it to the Trainer's column
+  removal (the model takes `patch_mask`) and was scored with its padding read as signal, without a word, where the
+  model itself refuses `attention_mask`.
 - `preprocess_logits_for_metrics` taking the argmax of the logits (a habit that saves memory with text models) left
   `compute_metrics_fn("classification")` class ids, which it refused as logits of the wrong shape without the cause.
 
@@ -261,3 +264,40 @@ def test_a_run_grouped_by_length_resumes_on_the_batches_it_would_have_trained_on
     resumed = _grouped_run(tmp_path, resume=str(tmp_path / "out" / "checkpoint-4"))
     for expected, weights in zip(uninterrupted, resumed):
         np.testing.assert_allclose(weights, expected, rtol=1e-6, atol=1e-7)
+
+
+def _padded_with_attention_mask() -> Dataset:
+    """8 windows whose second half is padding (zeros), marked by a per-sample `attention_mask`, as audio sets do."""
+    mask = np.r_[np.ones(100), np.zeros(100)].astype(np.int64)
+    signals = [(signal * mask).astype(np.float32) for signal in _signals(8)]
+    return Dataset.from_dict(
+        {"input_values": signals, "attention_mask": [mask] * 8, "labels": [i % 2 for i in range(8)]}
+    ).with_format("torch")
+
+
+def test_a_per_sample_attention_mask_column_is_refused_with_the_patch_mask_that_replaces_it(tmp_path):
+    trainer = _trainer(tmp_path)
+    with pytest.raises(ValueError, match=r"attention_mask.*patch_mask") as refusal:
+        trainer.evaluate(_padded_with_attention_mask())
+    message = str(refusal.value)
+    assert "reshape(-1, 20)" in message and "\n" not in message
+    with pytest.raises(ValueError, match=r"Trainer\(train_dataset=\.\.\.\).*attention_mask"):
+        Trainer(
+            model=CiTrusForSequenceClassification(tiny_config(num_labels=2)),
+            args=_arguments(tmp_path, max_steps=1),
+            train_dataset=_padded_with_attention_mask(),
+        )
+
+
+def test_the_advised_patch_mask_evaluates_as_the_unpadded_windows(tmp_path):
+    rows = _padded_with_attention_mask().with_format(None)
+    converted = rows.map(
+        lambda row: {"patch_mask": np.asarray(row["attention_mask"]).reshape(-1, 20).max(-1)},
+        remove_columns=["attention_mask"],
+    ).with_format("torch")
+    assert all(list(mask) == [1] * 5 + [0] * 5 for mask in converted["patch_mask"])
+    unpadded = Dataset.from_dict(
+        {"input_values": [signal[:, :100] for signal in _signals(8)], "labels": [i % 2 for i in range(8)]}
+    ).with_format("torch")
+    trainer = _trainer(tmp_path)
+    assert trainer.evaluate(converted)["eval_loss"] == pytest.approx(trainer.evaluate(unpadded)["eval_loss"], rel=1e-4)

@@ -584,13 +584,15 @@ def check_label_column(
     """Refuse a training or evaluation set whose labels sit in a column of another convention (`target`: the
     package's regression sets, `citrus finetune`'s; `target_values`: PatchTST's; `y`, `class`, ...: the model's
     `_LABEL_LIKE_NAMES`) without a `label` / `labels` one, for a CiTrus task model; and, for any CiTrus model, a set
-    whose signal sits in PatchTST's `past_values` column without an `input_values` one (a fusion model, which takes
-    a column per modality, is left alone there).
+    whose signal sits in PatchTST's `past_values` column without an `input_values` one, or whose padding is marked by
+    transformers' per-sample `attention_mask` (audio sets) without a `patch_mask` (a fusion model, which takes a
+    column per modality, is left alone there).
 
     The `Trainer` keeps only the columns the model's forward takes (`remove_unused_columns`, the default), and those in
     `label_names`, so the model got no labels and training stopped at its first step with transformers' "did not
     return a loss", or the kept column stopped it there with the forward's unexpected keyword; a `past_values` column
-    was dropped and the forward said only that `input_values` was None. A set given to `evaluate` or `predict` lost
+    was dropped and the forward said only that `input_values` was None; an `attention_mask` was dropped, and the
+    padding it marked was read as signal without a word. A set given to `evaluate` or `predict` lost
     its labels the same way, and the evaluation returned its runtimes alone (`predict`: `label_ids` None), without a
     word. A pre-training model's set with a label column (`label`, `labels`, `label_ids`) is refused naming it: the
     collator passed it on as `labels`, and the model's refusal at the first step named a `labels` column.
@@ -617,6 +619,19 @@ def check_label_column(
             raise ValueError(
                 f"{call}({name}=...): the set's signal is in a `past_values` column, but {dropped} "
                 f"(`input_values`), so it would get no signal: {_FOREIGN_INPUT_ADVICE['past_values']}"
+            )
+        if signal and "attention_mask" in columns and "patch_mask" not in columns:
+            # the padding mask of transformers' audio sets, one value per sample: dropped, its padding was read as signal
+            patch = model.config.patch_length
+            to_patches = (
+                f"dataset.map(lambda row: {{'patch_mask': np.asarray(row['attention_mask']).reshape(-1, {patch})"
+                ".max(-1)}, remove_columns=['attention_mask'])"
+            )
+            raise ValueError(
+                f"{call}({name}=...): the set marks its padding in an `attention_mask` column, but {dropped} "
+                f"(`patch_mask`, one value per patch of {patch} samples), so its padding would be read as signal: "
+                f"`dataset = {to_patches}` (a patch holding any signal is 1), or align the recordings with the "
+                "model's feature extractor, which returns `patch_mask`."
             )
         found = [column for column in _LABEL_LIKE_NAMES if column in columns]
         if getattr(type(model), "head_name", None) is None or not found:
