@@ -4,8 +4,9 @@
 the seed alone (the pool is the training split less the fixed validation carve), so two results folders scored on
 the same split hold runs on the same labelled windows and pair up by seed. This script checks that the two folders
 were scored on the same split with the same validation carve, pairs the runs (the last report's runs of each
-folder, `results.json`) and prints the gap per set and budget, its mean over sets and the sets ahead, in macro-F1
-points (MAE for regression, signed so that positive means the first arm is better).
+folder, `results.json`; runs of one seed that name other drawn windows, `draw`, do not pair) and prints the gap per
+set and budget, its mean over sets and the sets ahead, in macro-F1 points (MAE for regression, signed so that
+positive means the first arm is better).
 
     python benchmarks/compare_results.py benchmarks/results/few_shot:citrus-small \\
         benchmarks/results/patchtst:patchtst-scratch --budgets 5/class 20/class
@@ -75,8 +76,9 @@ def compare(first: str, second: str, budgets: list[str] | None = None) -> dict:
     gaps = paired_gaps(runs, {"first": "second"})
     if not gaps:
         raise SystemExit(
-            "No run of the first arm pairs with one of the second (same set, budget and seed): check the budgets "
-            f"({sorted({run['budget'] for run in runs_a})} and {sorted({run['budget'] for run in runs_b})}) and sets."
+            "No run of the first arm pairs with one of the second (same set, budget, seed and drawn windows): check "
+            f"the budgets ({sorted({run['budget'] for run in runs_a})} and {sorted({run['budget'] for run in runs_b})}), "
+            "the sets, and that both folders drew from the same pools (runs of other draws do not pair)."
         )
     # Grouped by budget and metric: a classification set and a regression set both label a budget "all" (or "10%"),
     # and a mean of macro-F1 points and MAE in bpm has no unit.

@@ -182,7 +182,9 @@ def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def paired_gaps(runs: list[dict[str, Any]], reference_of: dict[str, str]) -> list[dict[str, Any]]:
     """Paired gap of every arm to its reference arm (`reference_of[arm]`), per dataset and budget.
 
-    Runs pair up by seed (same labelled subset, same fitting seed). The gap is signed so that positive means the arm
+    Runs pair up by seed (same labelled subset, same fitting seed), and only when they were fitted on the same draw
+    where both name theirs (`draw`: runs of one seed in two results folders, compared by
+    benchmarks/compare_results.py, hold other windows when the folders' pools differ). The gap is signed so that positive means the arm
     is better on the task's main metric (lower MAE counts as better), in points for classification metrics. Returns
     dicts with `dataset`, `budget`, `budget_order` (as `summarize`'s), `arm`, `baseline`, `metric`, `gain_mean`,
     `gain_std`, `wins` (seeds where the arm was better), `ties` (seeds where both scored the same) and `pairs`.
@@ -203,7 +205,9 @@ def paired_gaps(runs: list[dict[str, Any]], reference_of: dict[str, str]) -> lis
         differences = []
         for member in members:
             other = by_key.get((dataset, budget, baseline, member["seed"]))
-            if other is not None and math.isfinite(member[metric]) and math.isfinite(other[metric]):
+            if other is None or not _same_draw(member, other):
+                continue
+            if math.isfinite(member[metric]) and math.isfinite(other[metric]):
                 differences.append(sign * (member[metric] - other[metric]) * _scale(metric))
         if not differences:
             continue
@@ -224,6 +228,12 @@ def paired_gaps(runs: list[dict[str, Any]], reference_of: dict[str, str]) -> lis
             }
         )
     return sorted(gaps, key=lambda g: (g["dataset"], g["budget_order"], g["arm"]))
+
+
+def _same_draw(run: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+    """Whether two runs of one seed were fitted on the same labelled windows: their `draw` digests agree, or one of
+    them was recorded before runs named their draw (taken to be, as a resumed protocol takes them)."""
+    return run.get("draw") is None or other.get("draw") is None or run["draw"] == other["draw"]
 
 
 def pretraining_gains(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
