@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from citrus_hf.evaluation.report import baseline_gaps
+from citrus_hf.evaluation.report import baseline_gaps, markdown_tables, pretraining_gains
 from citrus_hf.training.metrics import pearson_r, regression_metrics
 
 
@@ -62,3 +62,43 @@ def test_gaps_pair_only_runs_fitted_on_the_same_draw():
     (gap,) = baseline_gaps(runs)
     assert gap["pairs"] == 2
     assert gap["gain_mean"] == pytest.approx(10.0)
+
+
+def test_pretraining_gain_pairs_only_the_same_model():
+    """The gain of pre-training is the pre-trained arm minus its from-scratch twin of the same architecture and input;
+    runs that record other models (a `--model-config tiny` twin of the bundled citrus-small) have no gain."""
+    same = [_run("citrus-small", 0, 0.9, model="m1"), _run("citrus-scratch", 0, 0.5, model="m1")]
+    (gain,) = pretraining_gains(same)
+    assert gain["gain_mean"] == pytest.approx(40.0)
+    other = [_run("citrus-small", 0, 0.9, model="m1"), _run("citrus-scratch", 0, 0.5, model="m2")]
+    assert pretraining_gains(other) == []
+    table = markdown_tables(other)
+    assert "Pre-training gain" not in table
+    assert "citrus-small and its from-scratch twin citrus-scratch are not the same model" in table
+    # runs recorded before runs named their model pair as before
+    assert len(pretraining_gains([_run("citrus-small", 0, 0.9), _run("citrus-scratch", 0, 0.5)])) == 1
+
+
+def test_protocol_reports_no_pretraining_gain_between_different_models(tmp_path, capsys):
+    """`--model-config tiny` builds citrus-scratch at the tiny size while citrus-small keeps its own: the report had
+    called their difference the pre-training gain, without a word."""
+    from citrus_hf.evaluation.protocol import ProtocolConfig, run_protocol
+
+    config = ProtocolConfig(
+        output_dir=str(tmp_path / "out"),
+        datasets=["basic_motions"],
+        arms=["citrus-small", "citrus-scratch"],
+        seeds=[0],
+        budgets=["1"],
+        model_config="tiny",
+        show_progress=False,
+        num_threads=1,
+    )
+    result = run_protocol(config)
+    models = {run["arm"]: run["model"] for run in result.runs}
+    assert models["citrus-small"] != models["citrus-scratch"]
+    assert pretraining_gains(result.runs) == []
+    assert "not the same model" in result.markdown
+    said = capsys.readouterr().err
+    assert "citrus-small and its from-scratch twin citrus-scratch are not the same model" in said
+    assert "d_model 128 vs 16" in said

@@ -9,6 +9,7 @@ else (the command's choices, the report's pairings) reads it. A new arm is one c
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -344,6 +345,44 @@ class CiTrusArm(Arm):
         }
 
 
+# What makes a pre-trained arm and its `scratch_counterpart` the same model but for the weights: the input contract
+# and the encoder's kind and size. Not the pre-training objective and its masking (only pre-training reads them), nor
+# the head and the dropouts (both arms take the user's). The bundled citrus-small beside a `--model-config tiny`
+# citrus-scratch differed in most of them, and the report called the difference the gain of pre-training.
+MODEL_FIELDS = (
+    "sampling_rate",
+    "context_length",
+    "patch_length",
+    "backbone",
+    "d_model",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_channel_attention_heads",
+    "ffn_dim",
+    "activation_function",
+    "attention_type",
+    "norm_type",
+    "norm_eps",
+    "cnn_channels",
+    "cnn_kernel_size",
+    "cnn_strides",
+    "cnn_activation",
+)
+
+
+def model_fields(contract: CiTrusConfig) -> dict[str, Any]:
+    """The `MODEL_FIELDS` of an arm's config (`prepare()`'s "contract": the CiTrus and PatchTST arms')."""
+    values = contract.to_dict()
+    return {name: values.get(name) for name in MODEL_FIELDS}
+
+
+def model_digest(contract: CiTrusConfig) -> str:
+    """A short digest of `model_fields(contract)`: run records keep it as `model`, and the report pairs a pre-trained
+    arm with its from-scratch twin only where the two agree."""
+    text = json.dumps(model_fields(contract), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def loaded_model_overrides(config: ProtocolConfig) -> dict[str, Any]:
     """The user's `config_overrides` that a model loaded from pre-trained weights takes (`LOADED_MODEL_FIELDS`:
     dropouts, head); `ProtocolConfig` names the others, which only the arms without weights take."""
@@ -608,6 +647,7 @@ def arm_fingerprint(name: str) -> dict[str, Any]:
 __all__ = [
     "ARMS",
     "CLASSICAL_BASELINE",
+    "MODEL_FIELDS",
     "Arm",
     "CiTrusArm",
     "DatasetContext",
@@ -617,5 +657,7 @@ __all__ = [
     "arm_fingerprint",
     "arms_with_weights",
     "loaded_model_overrides",
+    "model_digest",
+    "model_fields",
     "register_arm",
 ]

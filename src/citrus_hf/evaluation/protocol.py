@@ -63,6 +63,7 @@ from transformers.utils import logging
 
 from .._files import replace_text
 from .._logs import package_verbosity_kept, progress_bar, progress_bar_switches_kept
+from ..configuration_citrus import CiTrusConfig
 from ..data.alignment import DEFAULT_TASK_ALIGNMENT, input_overrides
 from ..data.splits import draw_budget, is_registered_dataset, load_task_splits, parse_budget
 from ..loading import read_json_object
@@ -89,9 +90,9 @@ from ..training.recipes import RECIPES
 from ..training.rng import caller_random_state_kept
 from ..training.run_lock import output_folder_lock
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
-from .arms import ARMS, CLASSICAL_BASELINE, CiTrusArm, DatasetContext, PatchTSTArm
+from .arms import ARMS, CLASSICAL_BASELINE, CiTrusArm, DatasetContext, PatchTSTArm, model_digest, model_fields
 from .records import field_problem
-from .report import STAGING_PREFIX, report_paths, write_report
+from .report import STAGING_PREFIX, report_paths, scratch_counterparts, write_report
 from .settings import DEFAULT_ARMS, ProtocolConfig, default_finetune_settings
 
 logger = logging.get_logger(__name__)
@@ -250,6 +251,7 @@ _RUN_FIELDS = {
     "draw": "a string",
     "alignment": "a string",
     "scored_on": "a string",
+    "model": "a string",
 }
 _REQUIRED_RUN_FIELDS = ("dataset", "task", "arm", "budget", "budget_order", "seed", "n_train")
 
@@ -550,6 +552,9 @@ def _run_record(
         "data": context.data,
         "draw": draw,
         **({"alignment": alignment} if alignment else {}),
+        # the arm's input and architecture (`arms.model_digest`), for the arms that build a network from a config: the
+        # report pairs a pre-trained arm with its from-scratch twin only where they agree
+        **({"model": model_digest(contract)} if (contract := _prepared_contract(prepared)) is not None else {}),
         # a run fitted with another thread count (a resume on another machine) is not bit for bit the same run
         **run_environment(),
     }
@@ -617,6 +622,34 @@ def _prepared_alignment(prepared: Any) -> str | None:
     return prepared.get("alignment") if isinstance(prepared, dict) else None
 
 
+def _prepared_contract(prepared: Any) -> CiTrusConfig | None:
+    """The CiTrus config an arm's `prepare()` built its model from (the CiTrus and PatchTST arms'), else None."""
+    contract = prepared.get("contract") if isinstance(prepared, dict) else None
+    return contract if isinstance(contract, CiTrusConfig) else None
+
+
+def _say_unlike_twins(config: ProtocolConfig, dataset: str, prepared: dict[str, Any], progress) -> None:
+    """Say, for each chosen pre-trained arm whose from-scratch twin is chosen too, when the two are not the same model
+    on this set (`arms.MODEL_FIELDS`: a `--model-config` or size override that only the twin takes, a checkpoint of
+    another size): the report then gives no pre-training gain for them, which would be the gain of another size."""
+    for arm, twin in scratch_counterparts().items():
+        if arm not in config.arms or twin not in config.arms:
+            continue
+        contracts = _prepared_contract(prepared[arm]), _prepared_contract(prepared[twin])
+        if None in contracts:
+            continue
+        ours, theirs = (model_fields(contract) for contract in contracts)
+        differences = [f"{name} {ours[name]} vs {theirs[name]}" for name in ours if ours[name] != theirs[name]]
+        if differences:
+            source = config.checkpoints.get(arm) or getattr(ARMS[arm], "bundled", None)
+            fix = f"--model-config {source} without size overrides" if source else "no size overrides of one arm alone"
+            _say(
+                progress,
+                f"{dataset}: {arm} and its from-scratch twin {twin} are not the same model ({', '.join(differences)}), "
+                f"so the report gives no pre-training gain for them; for one, build the twin at the arm's size ({fix})",
+            )
+
+
 def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous, signatures, record, progress) -> float:
     """Every budget x seed x arm of one dataset; `record(run)` keeps each result, stamped with its arm's signature
     (`signatures`). Returns the seconds spent."""
@@ -628,6 +661,7 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
     one_rate = _at_one_rate(context, readers, progress) if readers else context
     contexts = {name: one_rate if name in readers else context for name in config.arms}
     prepared = {name: ARMS[name].prepare(contexts[name], checkpoints.get(name)) for name in config.arms}
+    _say_unlike_twins(config, dataset, prepared, progress)
     seconds = 0.0
     for budget in budgets:
         for seed in config.seeds:

@@ -8,7 +8,9 @@ test metrics (`training.metrics.metrics_for_task`: `accuracy`, ... or `mae`, ...
 `seconds`, `scored_on` (the split scored; runs recorded before it existed were scored on test), `signature`, `data`
 and `draw` (a digest of the drawn training rows, `protocol.draw_digest`: the same for every arm of a dataset, budget
 and seed; what a resumed protocol matches earlier runs on, with the signature and data), for the arms that align
-windows, `alignment`, and the `torch_version` and `torch_threads` it ran with (`training.pretrain.run_environment`).
+windows, `alignment`, for the arms that build a network from a CiTrus config, `model` (a digest of its input contract
+and size, `arms.model_digest`: a pre-training gain pairs only runs that agree), and the `torch_version` and
+`torch_threads` it ran with (`training.pretrain.run_environment`).
 """
 
 from __future__ import annotations
@@ -179,12 +181,16 @@ def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(summary, key=lambda e: (e["dataset"], e["budget_order"], e["arm"]))
 
 
-def paired_gaps(runs: list[dict[str, Any]], reference_of: dict[str, str]) -> list[dict[str, Any]]:
+def paired_gaps(
+    runs: list[dict[str, Any]], reference_of: dict[str, str], same_model: bool = False
+) -> list[dict[str, Any]]:
     """Paired gap of every arm to its reference arm (`reference_of[arm]`), per dataset and budget.
 
     Runs pair up by seed (same labelled subset, same fitting seed), and only when they were fitted on the same draw
     where both name theirs (`draw`: runs of one seed in two results folders, compared by
-    benchmarks/compare_results.py, hold other windows when the folders' pools differ). The gap is signed so that positive means the arm
+    benchmarks/compare_results.py, hold other windows when the folders' pools differ); with `same_model`, only when
+    they were the same model but for the weights where both name theirs (`model`, `arms.model_digest`: what a
+    pre-training gain compares). The gap is signed so that positive means the arm
     is better on the task's main metric (lower MAE counts as better), in points for classification metrics. Returns
     dicts with `dataset`, `budget`, `budget_order` (as `summarize`'s), `arm`, `baseline`, `metric`, `gain_mean`,
     `gain_std`, `wins` (seeds where the arm was better), `ties` (seeds where both scored the same) and `pairs`.
@@ -205,7 +211,7 @@ def paired_gaps(runs: list[dict[str, Any]], reference_of: dict[str, str]) -> lis
         differences = []
         for member in members:
             other = by_key.get((dataset, budget, baseline, member["seed"]))
-            if other is None or not _same_draw(member, other):
+            if other is None or not _same_draw(member, other) or (same_model and not _same_model(member, other)):
                 continue
             if math.isfinite(member[metric]) and math.isfinite(other[metric]):
                 differences.append(sign * (member[metric] - other[metric]) * _scale(metric))
@@ -236,9 +242,32 @@ def _same_draw(run: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
     return run.get("draw") is None or other.get("draw") is None or run["draw"] == other["draw"]
 
 
+def _same_model(run: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+    """Whether two runs were of the same model but for the weights: their `model` digests agree, or one of them was
+    recorded before runs named their model."""
+    return run.get("model") is None or other.get("model") is None or run["model"] == other["model"]
+
+
 def pretraining_gains(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`paired_gaps` of every pre-trained arm over its from-scratch counterpart (same model, random weights)."""
-    return paired_gaps(runs, scratch_counterparts())
+    """`paired_gaps` of every pre-trained arm over its from-scratch counterpart (same model, random weights): runs of
+    the two that are not the same model (`unlike_twins`) give no gain."""
+    return paired_gaps(runs, scratch_counterparts(), same_model=True)
+
+
+def unlike_twins(runs: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """`(dataset, arm, twin)` of every pre-trained arm whose runs and its from-scratch twin's of one seed are not the
+    same model (`model`: another input contract or size, as a `--model-config tiny` twin of the bundled citrus-small):
+    what `pretraining_gains` leaves out."""
+    twins = scratch_counterparts()
+    by_key = {(r["dataset"], r["budget"], r["arm"], r["seed"]): r for r in runs}
+    found = {
+        (run["dataset"], run["arm"], twins[run["arm"]])
+        for run in runs
+        if run["arm"] in twins
+        and (other := by_key.get((run["dataset"], run["budget"], twins[run["arm"]], run["seed"]))) is not None
+        and not _same_model(run, other)
+    }
+    return sorted(found)
 
 
 def baseline_gaps(runs: list[dict[str, Any]], baseline: str = CLASSICAL_BASELINE) -> list[dict[str, Any]]:
@@ -350,6 +379,11 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
         "error such as MAE, from scratch minus pre-trained)",
         "pre-trained better in",
     )
+    lines += [
+        f"{arm} and its from-scratch twin {twin} are not the same model in {dataset} (their input contract or size "
+        "differ: the runs' `model`), so no pre-training gain is given for them.\n"
+        for dataset, arm, twin in unlike_twins(runs)
+    ]
     collapsed = collapsed_cells(runs)
     if collapsed:
         lines += [f"## Cells below chance + {COLLAPSE_MARGIN * 100:.0f} points of macro-F1", ""]
@@ -512,6 +546,7 @@ __all__ = [
     "pretraining_gains",
     "report_paths",
     "summarize",
+    "unlike_twins",
     "write_csv",
     "write_report",
 ]
