@@ -102,3 +102,33 @@ def test_protocol_reports_no_pretraining_gain_between_different_models(tmp_path,
     said = capsys.readouterr().err
     assert "citrus-small and its from-scratch twin citrus-scratch are not the same model" in said
     assert "d_model 128 vs 16" in said
+
+
+def test_minirocket_weighs_the_classes_as_the_citrus_arms_do_when_asked(monkeypatch, tmp_path):
+    """`--class-weight balanced` weighed every class alike in the CiTrus arms' recipes while MiniRocket's ridge kept
+    the draw's imbalance, and the gap to MiniRocket compared the two: MiniRocket's ridge now takes the same weights
+    (scikit-learn's "balanced", the formula of `class_weights_for`), and its runs of before are not reused."""
+    from citrus_hf.evaluation import baselines
+    from citrus_hf.evaluation.protocol import ProtocolConfig, run_protocol
+
+    rng = np.random.default_rng(0)
+    train, labels, test = rng.normal(size=(66, 1, 40)), np.array([0] * 60 + [1] * 6), rng.normal(size=(40, 1, 40))
+    plain = baselines.fit_minirocket(train, labels, test, "classification", 0)
+    weighted = baselines.fit_minirocket(train, labels, test, "classification", 0, class_weight="balanced")
+    # the rare class's margin grows once its 6 examples weigh as much as the 60 others
+    assert (weighted[:, 1] - weighted[:, 0]).mean() > (plain[:, 1] - plain[:, 0]).mean() + 0.05
+
+    asked = []
+    fit = baselines.fit_minirocket
+    monkeypatch.setattr(
+        baselines, "fit_minirocket", lambda *a, **k: asked.append(k.get("class_weight")) or fit(*a, **k)
+    )
+    settings = dict(datasets=["basic_motions"], arms=["minirocket"], seeds=[0], budgets=["1"], show_progress=False)
+    run_protocol(ProtocolConfig(output_dir=str(tmp_path / "w"), class_weight="balanced", **settings))
+    run_protocol(ProtocolConfig(output_dir=str(tmp_path / "p"), **settings))
+    assert asked == ["balanced", None]
+    # the runs recorded before had the run's shared signature under either setting; unweighted ones keep it
+    weighted_config = ProtocolConfig(output_dir=str(tmp_path / "w"), class_weight="balanced", **settings)
+    assert weighted_config.run_signatures()["minirocket"] != weighted_config.signature()
+    plain_config = ProtocolConfig(output_dir=str(tmp_path / "p"), **settings)
+    assert plain_config.run_signatures()["minirocket"] == plain_config.signature()

@@ -334,18 +334,26 @@ def _sleeping_numba_threads() -> None:
 
 
 def fit_minirocket(
-    train: np.ndarray, labels: np.ndarray, test: np.ndarray, task: str, seed: int, num_classes: int | None = None
+    train: np.ndarray,
+    labels: np.ndarray,
+    test: np.ndarray,
+    task: str,
+    seed: int,
+    num_classes: int | None = None,
+    class_weight: str | None = None,
 ) -> np.ndarray:
     """Fit aeon's MiniRocket + ridge (internal cross-validation of the penalty) and return its test outputs:
     `(n, num_classes)` decision scores (classification; columns are class indices, classes absent from the labelled
     subset score -inf; `num_classes` defaults to one past the largest label) or `(n,)` predictions (regression).
+    `class_weight="balanced"` weighs each class's examples in the ridge by n / (classes x its count), scikit-learn's
+    "balanced" (`citrus evaluate --class-weight balanced`, as the CiTrus arms' recipes weigh them); None: alike.
     Needs aeon (`pip install 'citrus-hf[baselines]'`)."""
     require("aeon", "The MiniRocket baseline")
     _sleeping_numba_threads()
     if task == CLASSIFICATION:
         from aeon.classification.convolution_based import MiniRocketClassifier
 
-        model = MiniRocketClassifier(random_state=seed, n_jobs=1).fit(train, labels)
+        model = MiniRocketClassifier(random_state=seed, n_jobs=1, class_weight=class_weight).fit(train, labels)
         decision = model.pipeline_.decision_function(test)
         if decision.ndim == 1:  # two classes: sklearn gives the second class's score only
             decision = np.stack([-decision, decision], axis=1)
