@@ -132,3 +132,24 @@ def test_minirocket_weighs_the_classes_as_the_citrus_arms_do_when_asked(monkeypa
     assert weighted_config.run_signatures()["minirocket"] != weighted_config.signature()
     plain_config = ProtocolConfig(output_dir=str(tmp_path / "p"), **settings)
     assert plain_config.run_signatures()["minirocket"] == plain_config.signature()
+
+
+def test_a_seed_without_a_value_is_counted_out_where_the_mean_is_reported(tmp_path):
+    """A seed whose metric has no value (NaN logits of a diverged fine-tuning make every metric NaN) is left out of
+    the mean, which then averaged the other seeds under the run's seed count: the table gave no sign that one seed
+    failed, and a model card said "mean of 2 seeds" of one. The summary counts the seeds of each metric, the table
+    says when one was left out, and the card's records count those averaged."""
+    from citrus_hf.evaluation.records import parse_eval_results
+    from citrus_hf.evaluation.report import summarize, write_report
+
+    runs = [_run("patchtst-scratch", 0, 0.8), _run("patchtst-scratch", 1, math.nan), _run("prior", 0, 0.1)]
+    runs += [_run("prior", 1, 0.1)]
+    entry = next(e for e in summarize(runs) if e["arm"] == "patchtst-scratch")
+    assert entry["seeds"] == 2 and entry["macro_f1_seeds"] == 1 and entry["macro_f1_mean"] == pytest.approx(0.8)
+    table = markdown_tables(runs)
+    assert "| patchtst-scratch | **80.0 ± 0.0** (1 of 2 seeds) |" in table
+    assert "| prior | 10.0 ± 0.0 |" in table  # every seed scored: nothing said
+    paths = write_report(runs, tmp_path)
+    records = parse_eval_results(paths["json"], model_arm="patchtst-scratch")
+    seeds = {(r.method, r.metric): r.seeds for r in records}
+    assert seeds[(None, "macro_f1")] == 1 and seeds[("prior", "macro_f1")] == 2

@@ -138,6 +138,9 @@ def _records_from_evaluate_summary(
             if not key.endswith("_mean") or not isinstance(value, numbers.Real) or not math.isfinite(value):
                 continue
             metric = key[: -len("_mean")]
+            # the seeds this metric's mean is over (a seed without a value is left out of it); summaries written
+            # before they were counted give the runs'
+            seeds = row.get(f"{metric}_seeds", row.get("seeds"))
             records.append(
                 {
                     "dataset": row["dataset"],
@@ -146,7 +149,7 @@ def _records_from_evaluate_summary(
                     "value": value,
                     "std": row.get(f"{metric}_std"),
                     "label_budget": int(row["n_train"]) if row.get("n_train") is not None else None,
-                    "seeds": int(row["seeds"]) if row.get("seeds") is not None else None,
+                    "seeds": int(seeds) if seeds is not None else None,
                     "method": None if row.get("arm") == model_arm else str(row.get("arm")),
                 }
             )

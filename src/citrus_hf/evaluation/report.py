@@ -154,7 +154,7 @@ def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     Returns one dict per group: `dataset`, `task`, `arm`, `budget`, `budget_order` (the budget's position among the
     dataset's, `_budget_ranks`: the report's one order of budgets), `seeds`, `n_train` (mean), `scored_on` (the
     split scored, `records.scored_split`: model cards record it) and `<metric>_mean` / `<metric>_std` for the task's
-    metrics.
+    metrics, with `<metric>_seeds`, the seeds they are over (`mean_std` leaves out those without a value).
     """
     _check_runs(runs, "summarize", allow_empty=True)
     groups: dict[tuple, list[dict]] = defaultdict(list)
@@ -176,7 +176,10 @@ def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "scored_on": scored_split(members),
         }
         for metric in metrics_for_task(task):
-            entry[f"{metric}_mean"], entry[f"{metric}_std"] = mean_std([m.get(metric) for m in members])
+            values = [m.get(metric) for m in members]
+            entry[f"{metric}_mean"], entry[f"{metric}_std"] = mean_std(values)
+            # the seeds behind the mean: a seed without a value (a diverged fine-tuning's NaN logits) is left out
+            entry[f"{metric}_seeds"] = sum(value is not None and math.isfinite(value) for value in values)
         summary.append(entry)
     return sorted(summary, key=lambda e: (e["dataset"], e["budget_order"], e["arm"]))
 
@@ -323,8 +326,9 @@ def _budget_positions(entries: list[dict[str, Any]]) -> list[tuple[int, str]]:
 
 
 def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None = None) -> str:
-    """Markdown: per dataset, the main metric (mean ± std over seeds) of every arm at every budget (best in bold),
-    then the pre-training gains."""
+    """Markdown: per dataset, the main metric (mean ± std over seeds; a cell whose mean leaves out a seed without a
+    value says over how many of them it is) of every arm at every budget (best in bold), then the pre-training
+    gains."""
     summary = summarize(runs)
     lines: list[str] = []
     if metadata:
@@ -356,7 +360,11 @@ def markdown_tables(runs: list[dict[str, Any]], metadata: dict[str, Any] | None 
                 entry = cell.get((arm, budget))
                 text = format_mean_std(entry[f"{metric}_mean"], entry[f"{metric}_std"], metric) if entry else "—"
                 bold = entry is not None and _shown(entry[f"{metric}_mean"], metric) == best.get(budget)
-                cells.append(f"**{text}**" if bold else text)
+                text = f"**{text}**" if bold else text
+                # a seed left out of the mean (no value: a diverged run) is said, not hidden in a smaller spread
+                if entry is not None and (counted := entry.get(f"{metric}_seeds", entry["seeds"])) < entry["seeds"]:
+                    text += f" ({counted} of {entry['seeds']} seeds)"
+                cells.append(text)
             lines.append(f"| {arm} | " + " | ".join(cells) + " |")
         lines.append("")
         absent = sorted({name for run in runs if run["dataset"] == dataset for name in run.get("absent_classes") or []})
