@@ -524,9 +524,11 @@ def _resample(signal: np.ndarray, up: int, down: int) -> np.ndarray:
     1 s at 174 Hz, 1% mirrored) and odd reflection turns the end sample's out-of-band content into a low-frequency
     step (5 times the mirror's error on white noise at 4 kHz). Only about 10 output samples at each end are affected.
 
-    Each row's mean is taken out before filtering and put back after: the polyphase branches of resample_poly's filter
-    do not all pass a constant with gain 1 (1e-3 apart at 50 -> 100 Hz, 1.5e-4 at 250 -> 100 Hz), so an offset
-    (gravity under a 0.05 g movement, an EEG electrode's DC level) would come out as a ripple in proportion to it.
+    The polyphase branches of the filter pass a constant with gain 1 (`_design_polyphase_filter`; those of
+    resample_poly's own design are up to 7e-4 apart), so a level, constant or moving, passes without a ripple. Each
+    row's mean is also taken out before filtering and put back after: in float32 the branches' gains are 1 only to
+    float32's precision, and an offset (gravity under a 0.05 g movement, an EEG electrode's DC level) would carry
+    that rounding into the swing on it.
     """
     if up == down:
         return signal
@@ -680,12 +682,26 @@ _LARGE_FILTER_CACHE_BYTES = 64 * 2**20
 
 
 def _design_polyphase_filter(up: int, down: int) -> np.ndarray:
-    """The low-pass filter resample_poly designs for `up / down` (Kaiser window, beta 5; `_filter_taps` taps),
-    read-only, in float64 (resample_poly casts it to the signal's dtype, as it does its own design)."""
+    """The low-pass filter resample_poly designs for `up / down` (Kaiser window, beta 5; `_filter_taps` taps) with
+    each of its `up` polyphase branches scaled to pass a constant with gain exactly 1, read-only, in float64
+    (resample_poly casts it to the signal's dtype, as it does its own design).
+
+    Why the scaling: resample_poly computes each output sample from one branch (every `up`-th tap), and the branches
+    of its own design pass a constant with gains up to 7e-4 apart, so upsampling wrote a ripple at the input's rate
+    in proportion to the signal's level: centring (`_resample_centred`) takes out the mean's, not that of a level that
+    moves (gravity under a posture change: a 50 Hz alternation of 13 % of a 0.02 g tremor at 50 -> 100 Hz). The
+    branches differ from unity by the filter's ripple alone, so the scaling changes no frequency response by more
+    than that; with one branch (up == 1, decimation) firwin's own scaling already gives gain 1 and nothing changes."""
     from scipy.signal import firwin
 
-    cutoff = 1.0 / (max(up, down) // math.gcd(up, down))  # as resample_poly computes it
-    taps = firwin(_filter_taps(up, down), cutoff, window=("kaiser", 5.0))
+    up, down = up // math.gcd(up, down), down // math.gcd(up, down)  # as resample_poly reduces them
+    taps = firwin(_filter_taps(up, down), 1.0 / max(up, down), window=("kaiser", 5.0))  # as resample_poly designs it
+    if up > 1:
+        # resample_poly pads the filter at its start before splitting it, which relabels the branches, not their taps
+        branches = np.zeros(-(-taps.size // up) * up)
+        branches[: taps.size] = taps
+        branches = branches.reshape(-1, up)
+        taps = (branches / (up * branches.sum(axis=0))).reshape(-1)[: taps.size]
     taps.flags.writeable = False
     return taps
 
@@ -738,8 +754,9 @@ def _polyphase_filter(up: int, down: int) -> np.ndarray:
 
 
 def _resample_centred(signal: np.ndarray, up: int, down: int) -> np.ndarray:
-    """`resample_poly` of `(..., time)` with each row's mean removed before and restored after (see `_resample`).
-    The same result as resample_poly's own filter design, which it casts to the signal's dtype as this does."""
+    """`resample_poly` of `(..., time)` with each row's mean removed before and restored after (see `_resample`),
+    through `_design_polyphase_filter`'s filter (resample_poly's design, its branches at unity gain), cast to the
+    signal's dtype as resample_poly casts its own."""
     mean = signal.mean(axis=-1, keepdims=True, dtype=np.float64).astype(signal.dtype)
     window = _polyphase_filter(up, down).astype(signal.dtype)  # (a copy: resample_poly scales it in place)
     resampled = resample_poly(signal - mean, up, down, axis=-1, window=window, padtype=_PADTYPE)
