@@ -1004,7 +1004,7 @@ def _csv_delimiter(first: str, second: str) -> str | None:
     present = [each for each in _CSV_DELIMITERS if each in unquoted and not (each == "," and spaced)]
     records = "".join(record for record in (first, second) if record.strip())
     for candidate in present:
-        widths = {len(row) for row in csv.reader(io.StringIO(records), delimiter=candidate)}
+        widths = {len(row) for row in csv.reader(io.StringIO(records, newline=""), delimiter=candidate)}
         if len(widths) == 1 and widths != {1}:
             return candidate
     return present[0] if present else None
@@ -1056,7 +1056,9 @@ def _whole_number_rows(block: str) -> tuple[bool, bool, bool, set[int]] | None:
     number starts with 0 and has more digits ("05"), whether one ends in 0, and their lengths. None where a row is
     of another form (three numbers, a negative second one, a decimal point, text). Counted on the block's bytes with
     numpy: a million rows in a few hundredths of a second, where regular expressions took two seconds."""
-    text = block.encode("utf-8").translate(None, b" \t\r")
+    # a line ends at "\n", "\r\n" or a lone "\r" (Excel for Mac's "CSV (Macintosh)"): dropping every "\r" would
+    # join the last one's lines into one
+    text = block.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8").translate(None, b" \t")
     if text.translate(None, b"0123456789,-\n"):
         return None
     characters = np.frombuffer(text, dtype=np.uint8)
