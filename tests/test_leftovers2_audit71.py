@@ -3,13 +3,17 @@
 * a CSV whose lines end with a lone carriage return (classic Mac OS, Excel for Mac's "CSV (Macintosh)") was refused
   with Python's "open the file in universal-newline mode", and one column written with a decimal comma was read as
   two channels of whole numbers (its lines joined into one);
+* an EDF+D file's records past the count its header declares (which MNE reads, with a warning) were not checked for
+  gaps: a gap there vanished and every time after it was wrong;
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_formats_audit import _write_edf_plus_records
 
+from citrus_hf.data.errors import CorruptFileError
 from citrus_hf.data.readers.files import read_recording
 
 RATE = 100
@@ -33,3 +37,29 @@ def test_one_column_of_decimal_commas_with_carriage_returns_stays_one_channel(tm
     recording = read_recording(path, sampling_rate=RATE)
     assert recording.data.shape == (1, values.size)
     np.testing.assert_allclose(recording.data[0], values)
+
+
+def _declare_records(path, count):
+    """Overwrite the data-record count of the EDF header at `path` (a recorder stopped before updating it)."""
+    header = bytearray(path.read_bytes())
+    header[236:244] = str(count).ljust(8).encode()
+    path.write_bytes(bytes(header))
+
+
+def test_edf_plus_d_gap_past_the_declared_records_is_refused(tmp_path):
+    rate = 50
+    signal = np.concatenate([np.full(rate, 10.0 * (i + 1)) for i in range(4)])
+    path = tmp_path / "gap_past_count.edf"
+    _write_edf_plus_records(path, signal, rate, [0, 1, 10, 11], "EDF+D")
+    _declare_records(path, 2)
+    with pytest.raises(CorruptFileError, match=r"gaps: its data record 2 starts at 10 s .* at 2 s"):
+        read_recording(path)
+    path = tmp_path / "zeros_past_count.edf"
+    _write_edf_plus_records(path, signal, rate, [0, 1, 2, 3], "EDF+D")
+    body = bytearray(path.read_bytes())
+    record_bytes = 2 * rate + 2 * 30
+    body[-2 * record_bytes :] = bytes(2 * record_bytes)  # a recorder's file filled with zeros ahead of its samples
+    path.write_bytes(bytes(body))
+    _declare_records(path, 2)
+    with pytest.raises(CorruptFileError, match=r"record 2 gives no onset .* past the 2 records .* after byte 1088"):
+        read_recording(path)

@@ -246,10 +246,9 @@ def _annotation_bytes(path: Path, header: EdfHeader, annotation: int, record_byt
     """`(records, bytes)`: the annotation signal `annotation`'s bytes in each data record of the file, a copy. Read
     through a memory map that is gone when this returns: an error raised while the map is referenced (by a frame of
     the error's traceback, which IPython keeps as the last error) keeps the file mapped, and on Windows the user could
-    then neither delete nor replace the file the error tells them to re-export."""
+    then neither delete nor replace the file the error tells them to re-export. Every whole record the file holds,
+    past the count its header declares too: MNE reads those (`_say_records_past_count`)."""
     records = (path.stat().st_size - header.header_bytes) // record_bytes
-    if header.n_records >= 0:
-        records = min(records, header.n_records)
     start = sum(header.samples_per_record[:annotation]) * header.bytes_per_sample
     width = header.samples_per_record[annotation] * header.bytes_per_sample
     data = np.memmap(path, dtype=np.uint8, mode="r", offset=header.header_bytes, shape=(records, record_bytes))
@@ -260,7 +259,8 @@ def check_continuous(path: Path, header: EdfHeader) -> None:
     """Refuse an EDF+D / BDF+D file whose data records do not follow one another: read as one recording (MNE
     concatenates the records), its gaps would vanish and every time after the first gap would be wrong. Each record's
     onset is the first time-keeping annotation of its annotation signal ("+10\\x14\\x14"). A file marked
-    discontinuous whose records do follow one another (some writers mark every file so) is read as usual."""
+    discontinuous whose records do follow one another (some writers mark every file so) is read as usual. The records
+    past the count the header declares are checked too: MNE reads them as part of the recording."""
     if not header.discontinuous:
         return
     annotation = next((i for i, label in enumerate(header.labels) if label in _ANNOTATION_LABELS), None)
@@ -274,13 +274,19 @@ def check_continuous(path: Path, header: EdfHeader) -> None:
         return
     onsets = []
     for row in _annotation_bytes(path, header, annotation, record_bytes):
-        text = bytes(row).split(b"\x14", 1)[0].decode("latin-1").strip()
+        text = bytes(row).split(b"\x14", 1)[0].decode("latin-1").strip(" \x00")  # (NULs: a record never written)
         try:
             onsets.append(float(text))
         except ValueError:
+            past = len(onsets) >= header.n_records >= 0
             raise CorruptFileError(
-                f"{path} is marked EDF+D (discontinuous) and its record {len(onsets)} gives no onset ({text!r}); the "
-                "file is corrupt. Re-export it."
+                f"{path} is marked EDF+D (discontinuous) and its record {len(onsets)} gives no onset ({text!r}); "
+                + (
+                    f"it lies past the {header.n_records} records its header declares, which MNE would read too: cut "
+                    f"the file after byte {header.header_bytes + header.n_records * record_bytes}."
+                    if past
+                    else "the file is corrupt. Re-export it."
+                )
             ) from None
     expected = onsets[0] + header.record_seconds * np.arange(len(onsets)) if onsets else np.zeros(0)
     gaps = np.flatnonzero(np.abs(np.asarray(onsets) - expected) > 1e-6 + 1e-9 * np.abs(expected))
