@@ -5,16 +5,25 @@
   two channels of whole numbers (its lines joined into one);
 * an EDF+D file's records past the count its header declares (which MNE reads, with a warning) were not checked for
   gaps: a gap there vanished and every time after it was wrong;
+* an ONNX export that could not be written to its cache (a full disk) told a `citrus export` / `citrus predict` user
+  to give Python's `cache_dir=` / `onnx_cache_dir=`, and a full disk "a writable folder";
 """
 
 from __future__ import annotations
 
+import errno
+
 import numpy as np
 import pytest
+import torch
 from test_formats_audit import _write_edf_plus_records
+from tiny_configs import tiny_config
 
+from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+from citrus_hf.commands.main import main as citrus_main
 from citrus_hf.data.errors import CorruptFileError
 from citrus_hf.data.readers.files import read_recording
+from citrus_hf.inference import backends
 
 RATE = 100
 
@@ -63,3 +72,43 @@ def test_edf_plus_d_gap_past_the_declared_records_is_refused(tmp_path):
     _declare_records(path, 2)
     with pytest.raises(CorruptFileError, match=r"record 2 gives no onset .* past the 2 records .* after byte 1088"):
         read_recording(path)
+
+
+@pytest.mark.skipif(backends.onnx_export_available() is not None, reason="needs citrus-hf[onnx]")
+def test_a_full_disk_during_the_onnx_export_names_each_callers_option(tmp_path, monkeypatch, capsys):
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_channels=2, num_labels=3)).eval()
+    folder = tmp_path / "clf"
+    model.save_pretrained(folder)
+    CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(backends, "export_onnx", full_disk)
+    with pytest.raises(backends.OnnxCacheWriteError, match=r"free space on its disk.*`cache_dir=`"):
+        backends.load_backend(model, "onnxruntime", cache_dir=tmp_path / "cache")
+    monkeypatch.setenv("CITRUS_HF_ONNX_CACHE", str(tmp_path / "cache"))
+    recording = tmp_path / "recording.npy"
+    np.save(recording, np.zeros((2, 3 * model.config.context_length), dtype=np.float32))
+    rate = str(model.config.sampling_rate)
+    for argv, choose in (
+        (["export", str(folder)], "--cache-dir DIR or $CITRUS_HF_ONNX_CACHE"),
+        (
+            [
+                "predict",
+                str(folder),
+                str(recording),
+                str(recording),
+                "--backend",
+                "onnxruntime",
+                "--sampling-rate",
+                rate,
+            ],
+            "$CITRUS_HF_ONNX_CACHE",
+        ),
+    ):
+        assert citrus_main(argv) == 2
+        error = capsys.readouterr().err
+        assert f"free space on its disk, or give a folder on another disk with {choose}." in error
+        assert "cache_dir=" not in error and "left out" not in error

@@ -153,6 +153,7 @@ def _export(args: ExportArguments) -> int:
     from .._extras import EXTRAS
     from ..inference.backends import (
         ONNX_TOLERANCE_TEXT,
+        OnnxCacheWriteError,
         OnnxRuntimeBackend,
         TorchBackend,
         onnx_cache_dir,
@@ -182,7 +183,10 @@ def _export(args: ExportArguments) -> int:
             "is exported (as `pipeline(model=..., dtype=torch.float32)` loads it)."
         )
     started = time.perf_counter()
-    onnx_backend = OnnxRuntimeBackend(model, target, args.cache_dir)
+    try:
+        onnx_backend = OnnxRuntimeBackend(model, target, args.cache_dir)
+    except OnnxCacheWriteError as error:  # (its own words name Python's `cache_dir=`)
+        raise UsageError(error.advice("--cache-dir DIR or $CITRUS_HF_ONNX_CACHE")) from None
     done = f"exported in {time.perf_counter() - started:.1f} s" if onnx_backend.exported else "already exported"
     print(f"{type(model).__name__} ({target.output}) {done}: {onnx_backend.path}")
     absolute, relative, within = _differences(model, onnx_backend, TorchBackend(model, target))

@@ -219,6 +219,7 @@ def run(argv: Sequence[str]) -> int:
 
     from ..data.errors import CorruptFileError, SamplingRateError
     from ..data.readers import read_recording
+    from ..inference.backends import OnnxCacheWriteError
     from ..inference.registration import register_pipelines
 
     register_pipelines()
@@ -294,6 +295,10 @@ def run(argv: Sequence[str]) -> int:
                 result = _run(pipe, recording, path, args, hop_length)
                 if written is not None:
                     written.add(path, recording, result, pipe.model.config)
+            except OnnxCacheWriteError as error:
+                # the first window exports the model, and no recording is scored without it: the run stops, in this
+                # command's words (the error's name Python's `cache_dir=`)
+                raise UsageError(error.advice("$CITRUS_HF_ONNX_CACHE")) from None
             except UsageError as error:
                 # a recording the model refuses (its channels, a NaN) among many: left out and named at the end, as
                 # a damaged one is, rather than stopping the run with the files after it never scored

@@ -54,6 +54,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
+import errno
 import fnmatch
 import hashlib
 import importlib.metadata
@@ -700,11 +701,8 @@ class OnnxRuntimeBackend(InferenceBackend):
         except _UnusableExportError:
             raise
         except OSError as error:  # a cache folder that is a file, read-only, or full
-            folder = onnx_cache_dir(cache_dir)
-            raise OSError(
-                f"The ONNX export could not be written to the cache folder {folder} ({error.strerror or error}); "
-                "give a writable folder with `cache_dir=` (the pipeline's `onnx_cache_dir=`) or "
-                "$CITRUS_HF_ONNX_CACHE."
+            raise OnnxCacheWriteError(
+                onnx_cache_dir(cache_dir), error.strerror or str(error), error.errno in _DISK_FULL
             ) from None
         try:
             import onnxruntime
@@ -1717,6 +1715,29 @@ def onnx_export_path(
     return onnx_cache_dir(cache_dir) / f"{_model_name(model)}-{target.output}-{digest}.onnx"
 
 
+# The errors of a write to a disk (or a user's quota) that is full: no other folder of it helps
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+class OnnxCacheWriteError(OSError):
+    """The ONNX export could not be written to its cache `folder` (a file, read-only, its disk full: `full`), and
+    why (`reason`). The message names the fix in Python's words; a command, whose user chooses the folder with its
+    own option or variable, words it its own way with `advice`."""
+
+    def __init__(self, folder: Path, reason: str, full: bool):
+        self.folder, self.reason, self.full = folder, reason, full
+        super().__init__(self.advice("`cache_dir=` (the pipeline's `onnx_cache_dir=`) or $CITRUS_HF_ONNX_CACHE"))
+
+    def advice(self, choose: str) -> str:
+        """The message, the cache folder chosen by `choose` (the options or variables that choose it)."""
+        fix = (
+            f"free space on its disk, or give a folder on another disk with {choose}"
+            if self.full
+            else f"give a writable folder with {choose}"
+        )
+        return f"The ONNX export could not be written to the cache folder {self.folder} ({self.reason}); {fix}."
+
+
 class _UnusableExportError(OSError):
     """A cached file that cannot serve: what is wrong with it, and the fix (one line)."""
 
@@ -1925,6 +1946,7 @@ __all__ = [
     "CheckedBackend",
     "InferenceBackend",
     "InferenceTarget",
+    "OnnxCacheWriteError",
     "OnnxRuntimeBackend",
     "TorchBackend",
     "adapter_state",
