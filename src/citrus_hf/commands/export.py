@@ -57,7 +57,12 @@ ONNX_IO = (
     "embeddings or channel_pooling='mean'); patch_mask int64 (batch, time / patch_length), 1 for a real patch and 0 "
     "for padding (all ones for full windows): exactly the feature extractor's input_values and patch_mask "
     "(return_tensors='np'). Output: logits float32 (batch, num_labels or num_targets) for a classifier or regressor "
-    "(class logits, or the regression targets), embeddings float32 (batch, features) for any other checkpoint."
+    "(class logits, or the regression targets), embeddings float32 (batch, features) for any other checkpoint. "
+    # measured: onnxruntime 1.17.3 refuses IR 10 ("max supported IR version: 9"), 1.18.0 runs the graph (under numpy
+    # 1: it does not import with numpy 2); opset 18 alone would need 1.14. A test exports a model and checks the two
+    # numbers, so an exporter that writes a newer IR version fails there before a deployment is told the wrong floor.
+    "The graph is opset 18 in ONNX IR version 10: serve it with onnxruntime >= 1.18 (1.17 refuses it: 'Unsupported "
+    "model IR version')."
 )
 
 
