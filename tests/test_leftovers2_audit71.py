@@ -9,6 +9,10 @@
   to give Python's `cache_dir=` / `onnx_cache_dir=`, and a full disk "a writable folder";
 * the README and `citrus export --help` named no onnxruntime that serves a deployed model.onnx: its ONNX IR version
   (10) needs 1.18, and 1.17 refuses it;
+* an export whose weights pass 1.5 GB (torch's exporter then moves them to a file of their own, whatever it is told)
+  kept them in a hidden file named after the export's temporary file, and its deployment (`--output-dir`) past 2 GB
+  failed in onnx's protobuf writer: both now keep them in `<graph>.onnx.data` beside the graph (simulated here by
+  lowering the two thresholds: no test builds a 2 GB model).
 """
 
 from __future__ import annotations
@@ -139,3 +143,29 @@ def test_the_deployed_graphs_onnx_versions_are_the_ones_the_docs_name(tmp_path, 
     readme = re.sub(r"\s+", " ", (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8"))
     for text in (ONNX_IO, readme):
         assert f"{said}" in text and "onnxruntime >= 1.18" in text
+
+
+@pytest.mark.skipif(backends.onnx_export_available() is not None, reason="needs citrus-hf[onnx]")
+def test_an_export_too_large_for_one_file_keeps_its_weights_beside_the_graph(tmp_path, monkeypatch, capsys):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    from torch.onnx._internal.exporter import _onnx_program
+
+    monkeypatch.setattr(_onnx_program, "_LARGE_MODEL_THRESHOLD", 1000)  # torch's switch to external data, in bytes
+    monkeypatch.setattr(backends, "ONNX_SINGLE_FILE_BYTES", 1000, raising=False)
+    torch.manual_seed(0)
+    model = CiTrusForSequenceClassification(tiny_config(num_channels=2, num_labels=3)).eval()
+    folder = tmp_path / "clf"
+    model.save_pretrained(folder)
+    CiTrusFeatureExtractor.from_config(model.config).save_pretrained(folder)
+    cache, deployed = tmp_path / "cache", tmp_path / "deployed"
+    assert citrus_main(["export", str(folder), "--cache-dir", str(cache), "--output-dir", str(deployed)]) == 0
+    (graph,) = cache.glob("*.onnx")
+    assert sorted(path.name for path in cache.iterdir()) == [graph.name, f"{graph.name}.data"]
+    assert {"model.onnx", "model.onnx.data"} <= {path.name for path in deployed.iterdir()}
+    moved = deployed.rename(tmp_path / "served")  # the graph names its weights' file relative to its folder
+    session = onnxruntime.InferenceSession(str(moved / "model.onnx"), providers=["CPUExecutionProvider"])
+    windows = torch.randn(2, 2, model.config.context_length)
+    patch_mask = np.ones((2, model.config.context_length // model.config.patch_length), dtype=np.int64)
+    (logits,) = session.run(["logits"], {"input_values": windows.numpy(), "patch_mask": patch_mask})
+    with torch.no_grad():
+        np.testing.assert_allclose(logits, model(windows).logits.numpy(), atol=1e-5)

@@ -18,7 +18,7 @@ difference found there is the exporter's, not a stale file's. The ONNX path runs
 copy (said in a note), which is what `pipeline(model=..., dtype=torch.float32)` runs.
 
 `--output-dir` also writes what ONNX Runtime alone needs to serve the model, as `optimum-cli export onnx` does:
-`model.onnx` (the checked export, with `id2label` and `function_to_apply` ("softmax", or "sigmoid" for a multi-label
+`model.onnx` (the checked export; weights over 1.5 GB beside it in `model.onnx.data`; with `id2label` and `function_to_apply` ("softmax", or "sigmoid" for a multi-label
 or one-output classifier) in its metadata for a classifier, `target_names` for a regressor that names its targets
 (`config.target_names`), and `embedding_options`, the
 features, pooling and channel pooling of the embeddings it computes, for any other checkpoint), `config.json`
@@ -347,10 +347,14 @@ def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
     import torch
 
     from .._files import written_into_folder
-    from ..inference.backends import problem_of, scores_each_output
+    from ..inference.backends import onnx_data_path, problem_of, scores_each_output
 
     folder.mkdir(parents=True, exist_ok=True)
-    graph = onnx.load(str(exported))
+    graph = onnx.load(str(exported), load_external_data=False)
+    # weights kept apart by the export (over `ONNX_SINGLE_FILE_BYTES`: one protobuf file holds 2 GB at most) are kept
+    # apart in the deployment too, as model.onnx.data beside it
+    apart = any(tensor.data_location == onnx.TensorProto.EXTERNAL for tensor in graph.graph.initializer)
+    onnx.load_external_data_for_model(graph, str(exported.parent))
     config = copy.deepcopy(loaded.model.config)
     metadata = {}
     if problem_of(loaded.model) == CLASSIFICATION:
@@ -389,7 +393,13 @@ def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
     config.dtype = torch.float32  # the graph's, whatever the checkpoint (or an adapter's base) was saved in
     # the graph last: a folder holding it is a deployment (`run`'s check), so it comes in with its config
     with written_into_folder(folder, STAGING_PREFIX, last=DEPLOYED_ONNX_NAME) as staged:
-        onnx.save(graph, str(staged / DEPLOYED_ONNX_NAME))
+        onnx.save(
+            graph,
+            str(staged / DEPLOYED_ONNX_NAME),
+            save_as_external_data=apart,
+            all_tensors_to_one_file=True,
+            location=onnx_data_path(DEPLOYED_ONNX_NAME).name,
+        )
         config.save_pretrained(staged)
         loaded.extractor.save_pretrained(staged)
 

@@ -1872,8 +1872,37 @@ def export_onnx(
                 verbose=False,
             )
             program.model.metadata_props[ONNX_CACHE_KEY_FIELD] = cache_key  # what a later load checks
-            program.save(temporary, external_data=False)
+            _save_graph(program.model, temporary, path)
     return path, True
+
+
+# The weights (bytes) above which an export keeps them in a file of its own beside the graph (`onnx_data_path`): one
+# protobuf file holds 2 GB at most, and torch's exporter moves them out above this size whatever it is told. Left to
+# torch, that file was named after the temporary file the export is written to (a hidden ".…onnx.partial.data"), and a
+# deployment of more than 2 GB failed in onnx's protobuf writer.
+ONNX_SINGLE_FILE_BYTES = 1536 * 1024 * 1024
+
+
+def onnx_data_path(path: str | os.PathLike) -> Path:
+    """The file of the weights of the ONNX graph `path` when they are kept apart (`ONNX_SINGLE_FILE_BYTES`)."""
+    return Path(f"{path}.data")
+
+
+def _save_graph(graph, temporary: str, path: Path) -> None:
+    """Write the exported `graph` (an `onnx_ir.Model`) to `temporary`, which becomes `path`: one file, or with its
+    weights in `onnx_data_path(path)` where they pass `ONNX_SINGLE_FILE_BYTES` (named as the graph's final name, which
+    the graph records relative to its folder; written first, so that the graph never names a missing file)."""
+    try:
+        import onnx_ir
+    except ImportError as error:  # installed with onnxscript (checked by the caller); `try` for the remote-code check
+        raise ImportError(
+            f"backend='onnxruntime' needs onnx-ir, which onnxscript installs: `{_INSTALL_ONNX}`."
+        ) from error
+    weights = sum(
+        value.const_value.nbytes for value in graph.graph.initializers.values() if value.const_value is not None
+    )
+    apart = weights > ONNX_SINGLE_FILE_BYTES
+    onnx_ir.save(graph, temporary, external_data=onnx_data_path(path).name if apart else None)
 
 
 # How old a temporary export file (`new_partial_file`) in the ONNX cache must be before an export removes it: the cache
@@ -1940,6 +1969,7 @@ __all__ = [
     "BACKENDS",
     "BLOCKED_ATTENTION",
     "ONNX_OPSET",
+    "ONNX_SINGLE_FILE_BYTES",
     "ONNX_TOLERANCE",
     "RACE_MIN_WINDOWS",
     "BFloat16Backend",
@@ -1958,6 +1988,7 @@ __all__ = [
     "load_backend",
     "onnx_cache_dir",
     "onnx_cache_key",
+    "onnx_data_path",
     "onnx_export_available",
     "onnx_export_path",
     "predict_windows",
