@@ -1,8 +1,8 @@
 """Model cards of CiTrus (and CiTrus fusion) checkpoints.
 
-`build_model_card` fills `model_cards/citrus_model_card.md` (fusion models: `citrus_fusion_model_card.md`, one section
-per modality) through `huggingface_hub.ModelCard`: metadata (library, pipeline tag, tags, license, datasets, base
-model, `model-index` from the run's own test metrics and `citrus evaluate` results) and the sections a user of a
+`build_model_card` fills the package's `model_cards/citrus_model_card.md` (fusion models: `citrus_fusion_model_card.md`,
+one section per modality) through `huggingface_hub.ModelCard`: metadata (library, pipeline tag, tags, license, datasets,
+base model, `model-index` from the run's own test metrics and `citrus evaluate` results) and the sections a user of a
 bio-signal checkpoint needs (input contract, pre-training, hyper-parameters, usage, limitations, citation). It reads
 the run records saved next to the weights (`citrus_hf.publishing.runs`). `write_trainer_card` gives the `Trainer`'s
 `push_to_hub` the same card.
@@ -42,7 +42,8 @@ if TYPE_CHECKING:
 
 logger = logging.get_logger(__name__)
 
-# `src/citrus_hf/model_cards` links to the repository's `model_cards/`, so the templates ship inside the wheel too.
+# The templates are package data (pyproject.toml's package-data), real files rather than a link to a folder outside
+# the package: a checkout without links (Windows' default) built a wheel without them.
 DEFAULT_TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "model_cards" / "citrus_model_card.md"
 DEFAULT_FUSION_TEMPLATE_PATH = DEFAULT_TEMPLATE_PATH.with_name("citrus_fusion_model_card.md")
 
@@ -532,8 +533,8 @@ def build_model_card(
     previous_card: ModelCard | str | None = None,
     revision: str | None = None,
 ) -> ModelCard:
-    """Model card of a CiTrus checkpoint, rendered from `model_cards/citrus_model_card.md`, or of a CiTrus fusion
-    checkpoint, rendered from `model_cards/citrus_fusion_model_card.md`.
+    """Model card of a CiTrus checkpoint, rendered from the package's `model_cards/citrus_model_card.md`, or of a
+    CiTrus fusion checkpoint, rendered from `model_cards/citrus_fusion_model_card.md`.
 
     Args:
         model_or_config: the model (its class and parameter count go into the card) or its `CiTrusConfig` /
@@ -1036,10 +1037,12 @@ def _template(template_path: str | os.PathLike | None, fusion: bool) -> Path:
     default_template = DEFAULT_FUSION_TEMPLATE_PATH if fusion else DEFAULT_TEMPLATE_PATH
     template = Path(template_path) if template_path is not None else default_template
     if not template.is_file():
-        raise FileNotFoundError(
-            f"Model card template {str(template)!r} not found; pass `template_path=` or run from a checkout that has "
-            f"model_cards/{default_template.name}."
+        fix = (
+            "pass an existing file as `template_path=`"
+            if template_path is not None
+            else f"pass `template_path=`, or reinstall citrus-hf (its package holds model_cards/{template.name})"
         )
+        raise FileNotFoundError(f"Model card template {str(template)!r} not found; {fix}.")
     return template
 
 
