@@ -149,3 +149,24 @@ def test_the_package_data_globs_cover_every_file_the_package_ships_that_is_not_c
     data = {name for name in _package_files() if not name.endswith(".py")}
     covered = {path.relative_to(PACKAGE.parent).as_posix() for glob in globs for path in PACKAGE.glob(glob)}
     assert data - covered == set()
+
+
+@pytest.mark.parametrize("dataset", ["sleep_edf", "tfc_gesture", "mitdb_beats"])
+def test_an_online_corpus_missing_its_files_names_a_command_an_installed_package_has(dataset, tmp_path):
+    """The error of an online corpus built without its files (`build_dataset(..., download=False)`) said "fetch it
+    with `python dataset_scripts/...`": scripts of the repository, which a pip-installed package does not have. It now
+    names `citrus data fetch NAME --data-dir DIR`, which fetches the same files."""
+    from citrus_hf.commands.data import build_parser
+    from citrus_hf.data import build_dataset
+    from citrus_hf.data.errors import CitrusDataError
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    with pytest.raises(CitrusDataError) as raised:
+        build_dataset(dataset, cache_dir=tmp_path / "cache", data_dir=folder, download=False)
+    message = str(raised.value)
+    assert "dataset_scripts" not in message
+    command = re.search(r"`citrus data fetch ([^`]*)`", message)
+    assert command, message
+    args = build_parser("fetch").parse(command.group(1).split())
+    assert args.name == dataset and Path(args.data_dir) == folder

@@ -154,7 +154,7 @@ def plan_mitdb(data_dir: str | os.PathLike, options: dict[str, Any]) -> BuildPla
     if not splits:
         raise CitrusDataError(
             f"No MIT-BIH record under {data_dir}; fetch them with "
-            f"`python dataset_scripts/physionet_wfdb.py --data-dir {data_dir}`."
+            f"`citrus data fetch mitdb_beats --data-dir {data_dir}`."
         )
     window = seconds_to_samples(options["before_seconds"], rate) + seconds_to_samples(options["after_seconds"], rate)
     features = dataset_features(list(AAMI_CLASSES), False, (1, window))

@@ -467,7 +467,7 @@ def plan_sleep_edf(data_dir: str | os.PathLike, options: dict[str, Any]) -> Buil
     if not pairs:
         raise CitrusDataError(
             f"No Sleep-EDF PSG + hypnogram pairs under {data_dir}; fetch them with "
-            f"`python dataset_scripts/sleep_edf.py --data-dir {data_dir}`."
+            f"`citrus data fetch sleep_edf --data-dir {data_dir}`."
         )
     recordings_per_subject = Counter(pair.subject for pair in pairs)
     assignment = split_by_group(

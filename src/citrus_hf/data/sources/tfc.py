@@ -83,7 +83,7 @@ def plan_tfc(name: str, data_dir: str | os.PathLike) -> BuildPlan:
     if missing:
         raise CitrusDataError(
             f"TF-C set {name!r}: {missing} missing in {data_dir}; fetch it with "
-            f"`python dataset_scripts/tfc_benchmark.py {name} --data-dir {data_dir}`."
+            f"`citrus data fetch tfc_{name} --data-dir {data_dir}`."
         )
     shape = None
     for file in files.values():
