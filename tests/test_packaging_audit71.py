@@ -120,6 +120,17 @@ def test_the_wheel_and_the_sdist_carry_the_licence_the_metadata_declares(built):
         assert any(name.endswith("/LICENSE") and name.count("/") == 1 for name in sdist.getnames())
 
 
+def test_the_built_version_is_the_one_the_package_records_in_its_files(built):
+    """pyproject.toml's `version` and `citrus_hf/_version.py` (what `citrus --version` shows and saved configs record
+    as `citrus_hf_version`, which `newer_citrus_hf` compares) are written apart: a release bumps both."""
+    from citrus_hf._version import __version__
+
+    with zipfile.ZipFile(built["wheel"]) as wheel:
+        (metadata,) = [name for name in wheel.namelist() if name.endswith(".dist-info/METADATA")]
+        version = re.search(r"^Version: (.+)$", wheel.read(metadata).decode(), re.MULTILINE).group(1)
+    assert version == __version__ == _pyproject()["project"]["version"]
+
+
 def test_the_sdist_holds_no_half_of_the_test_suite(built):
     """setuptools' default sdist took `tests/test*.py` but neither `conftest.py`, `tiny_configs.py`, `hub_server.py`
     nor `tests/hub/`, and none of the repository files the tests read: a suite that fails on import. The sdist is what
