@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ..errors import SamplingRateError
+from ..errors import CorruptFileError, SamplingRateError
 
 try:  # numpy >= 2
     from numpy._core import multiarray as _multiarray
@@ -71,4 +71,16 @@ def channel_rows(path: Path, names: Sequence[str], wanted: Iterable[str]) -> lis
     return rows
 
 
-__all__ = ["_as_path", "_multiarray", "_numeric", "channel_rows", "is_position"]
+def check_classes_unrepeated(path: Path, class_names: Sequence[str]) -> None:
+    """Refuse a file that declares a class twice (``@classLabel true a b a``, ``{a,b,a}``): a label's index among
+    the classes, which is what a model learns, would stand for two classes, and the count of classes would be one
+    too many."""
+    repeated = sorted({name for name in class_names if list(class_names).count(name) > 1})
+    if repeated:
+        raise CorruptFileError(
+            f"{path} declares the class(es) {repeated} more than once (classes {list(class_names)}); declare each "
+            "class once."
+        )
+
+
+__all__ = ["_as_path", "_multiarray", "_numeric", "channel_rows", "check_classes_unrepeated", "is_position"]

