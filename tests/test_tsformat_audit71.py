@@ -136,3 +136,24 @@ def test_a_timed_csv_with_a_byte_order_mark_is_read(tmp_path, encoding):
     path.write_text("time,ecg\n0,1.5\n10,2.5\n20,3.5\n", encoding=encoding)
     values, rate = read_timed_csv(path, "ecg", "time")
     assert values.tolist() == [1.5, 2.5, 3.5] and rate == pytest.approx(100.0)
+
+
+# ------------------------------------------------------------------------------------------- UCR archive text tables
+
+
+def test_a_ucr_archive_table_is_not_read_as_a_recording(tmp_path):
+    """The UCR archive's GunPoint_TRAIN.tsv holds one example per row, its class first, then its 150 samples: read
+    as a recording (a row per sample, a column per channel) it became 151 channels of 50 samples, channel 0 the
+    class labels, without a word. `.npy` refuses more channels than samples; text files now too."""
+    from citrus_hf.data.readers import read_recording
+
+    rng = np.random.default_rng(0)
+    rows = [[str(rng.integers(1, 3))] + [f"{value:.4f}" for value in rng.standard_normal(150)] for _ in range(50)]
+    path = tmp_path / "GunPoint_TRAIN.tsv"
+    path.write_text("".join("\t".join(row) + "\n" for row in rows), encoding="utf-8")
+    with pytest.raises(ValueError, match="151 channels of 50 samples") as info:
+        read_recording(path, sampling_rate=50.0)
+    assert "one example per row" in str(info.value)
+    # a recording of more samples than channels is read as before
+    path.write_text("".join("\t".join(row[:3]) + "\n" for row in rows), encoding="utf-8")
+    assert read_recording(path, sampling_rate=50.0).data.shape == (3, 50)
