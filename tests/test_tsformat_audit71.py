@@ -157,3 +157,11 @@ def test_a_ucr_archive_table_is_not_read_as_a_recording(tmp_path):
     # a recording of more samples than channels is read as before
     path.write_text("".join("\t".join(row[:3]) + "\n" for row in rows), encoding="utf-8")
     assert read_recording(path, sampling_rate=50.0).data.shape == (3, 50)
+
+
+def test_a_ts_file_saved_with_a_byte_order_mark_is_read(tmp_path):
+    """A .ts file saved by a Windows editor starts with UTF-8's byte-order mark, which stuck to its first header line:
+    "@classLabel true a b" there was not read, and the file was refused as not labelled."""
+    path = tmp_path / "set.ts"
+    path.write_text("@classLabel true a b\n@data\n1,2,3:b\n", encoding="utf-8-sig")
+    assert read_ts(path).class_names == ["a", "b"]

@@ -56,7 +56,9 @@ def read_ts(path: str | Path, values: bool = True) -> TsFile:
     cases: list[np.ndarray] = []
     labels: list[str] = []
     in_data = False
-    text = path.read_bytes().decode("utf-8", errors="replace")  # comments may hold non-UTF-8 bytes (µV)
+    # comments may hold non-UTF-8 bytes (µV); "utf-8-sig" drops the byte-order mark a Windows editor writes, which
+    # stuck to the first line ("\ufeff@classLabel ...": a header line no longer)
+    text = path.read_bytes().decode("utf-8-sig", errors="replace")
     for number, raw_line in enumerate(text.splitlines(), start=1):
         line = raw_line.strip()
         if not line or line.startswith("#"):
