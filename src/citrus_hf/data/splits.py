@@ -256,9 +256,11 @@ def _load_data_files(path: Path):
             )
         return _load_files(builder, str(path))
     files = _data_files(path)
-    _check_class_names_agree(path, files)
     if _card_declares_data_files(path):
-        return datasets.load_dataset(str(path))  # the card's `configs` name each split's files: the user's word
+        # the card's `configs` name each split's files: the user's word; only the default config's files are read
+        _check_class_names_agree(path, _card_config_files(path, files))
+        return datasets.load_dataset(str(path))
+    _check_class_names_agree(path, files)
     if not files:
         raise ValueError(
             f"{str(path)!r} is a folder that `save_to_disk` did not write (no state.json or dataset_dict.json) and "
@@ -277,6 +279,20 @@ def _load_data_files(path: Path):
         )
     splits = _data_file_splits(path, files)
     return _load_files(next(iter(kinds)), {split: list(map(str, got)) for split, got in splits.items()})
+
+
+def _card_config_files(path: Path, files: list[Path]) -> list[Path]:
+    """The data `files` of the folder `path` that `datasets.load_dataset(path)` reads: those of its card's default
+    config (a folder of several configs, as `push_to_hub(config_name=...)` lays them out, holds others beside them,
+    which may name other classes); none where `datasets` cannot tell (it says why as it loads the folder)."""
+    import datasets
+
+    try:
+        data_files = datasets.load_dataset_builder(str(path)).config.data_files or {}
+    except Exception:  # noqa: BLE001 - several configs and no default, a malformed card: `load_dataset` names it
+        return []
+    read = {os.path.realpath(file) for split_files in data_files.values() for file in split_files}
+    return [file for file in files if os.path.realpath(file) in read]
 
 
 def _data_file_schema(file: Path):

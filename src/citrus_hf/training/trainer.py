@@ -580,6 +580,7 @@ def check_label_column(
     model: PreTrainedModel,
     sets: GivenSets,
     call: str = "Trainer",
+    data_collator: Callable[..., Any] | None = None,
 ) -> None:
     """Refuse a training or evaluation set whose labels sit in a column of another convention (`target`: the
     package's regression sets, `citrus finetune`'s; `target_values`: PatchTST's; `y`, `class`, ...: the model's
@@ -594,8 +595,9 @@ def check_label_column(
     was dropped and the forward said only that `input_values` was None; an `attention_mask` was dropped, and the
     padding it marked was read as signal without a word. A set given to `evaluate` or `predict` lost
     its labels the same way, and the evaluation returned its runtimes alone (`predict`: `label_ids` None), without a
-    word. A pre-training model's set with a label column (`label`, `labels`, `label_ids`) is refused naming it: the
-    collator passed it on as `labels`, and the model's refusal at the first step named a `labels` column.
+    word. A pre-training model's set with a label column (`label`, `labels`, `label_ids`) batched by transformers' own
+    collator (or the package's) is refused naming it: the collator passed it on as `labels`, and the model's refusal
+    at the first step named a `labels` column (a collator of one's own decides what it passes on).
 
     Args:
         args: the `TrainingArguments` (with `remove_unused_columns=False` the columns are the collator's business).
@@ -603,10 +605,12 @@ def check_label_column(
         sets: the sets by the argument that gave them (`{"train_dataset": ..., "eval_dataset": ...}`; an evaluation
             set may be a dict of sets); sets without `column_names` (a torch dataset) are left alone.
         call: what was given them, named in the error: "Trainer", "Trainer.evaluate", "Trainer.predict".
+        data_collator: the Trainer's collator (None: the one it picks); the pre-training check is for those that pass
+            every label column on (`_batches_no_text_labels`).
     """
     from ..modeling_citrus import _FOREIGN_INPUT_ADVICE, _LABEL_LIKE_NAMES, CiTrusForPretraining
 
-    if isinstance(model, CiTrusForPretraining):
+    if isinstance(model, CiTrusForPretraining) and _batches_no_text_labels(data_collator):
         _refuse_pretraining_labels(model, sets, call)
     if not getattr(args, "remove_unused_columns", True):
         return
@@ -713,7 +717,8 @@ LABEL_COLUMNS = ("labels", "label", "label_ids")
 def _batches_no_text_labels(data_collator: Callable[..., Any] | None) -> bool:
     """Whether `data_collator` is one of transformers' own (None: the Trainer picks one) or the package's
     `CiTrusPaddingCollator`, which cannot batch a label column of text (`default_data_collator` leaves string fields
-    out of the batch; a `label` column of them stops torch). A collator of one's own may map class names to ids."""
+    out of the batch; a `label` column of them stops torch) and pass every numeric label column on as `labels`. A
+    collator of one's own may map class names to ids, or leave a label column out of the batch."""
     from transformers import DataCollatorWithPadding, DefaultDataCollator, default_data_collator
 
     from ..processing_citrus_fusion import CiTrusPaddingCollator
@@ -828,7 +833,7 @@ def check_given_sets(
     """The checks of the sets given to a `Trainer` or to its `evaluate` / `predict`: their label and signal columns
     (`check_label_column`), their labels' values (`check_label_values`, with the Trainer's `data_collator`) and their
     windows per row (`check_window_rows`)."""
-    check_label_column(args, model, sets, call)
+    check_label_column(args, model, sets, call, data_collator)
     check_label_values(model, sets, call, data_collator)
     check_window_rows(sets, call)
     check_mask_shown(sets, call)

@@ -20,7 +20,7 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
   or a header names one column, a decimal comma (a one-column file without a header whose rows are "104,71" is
   read as one channel only where its form says so, `_one_column_of_decimal_commas`; columns of them apart by commas,
   "1,25,-2,05", refused where a leading 0 shows it, `_refuse_columns_of_decimal_commas`); UTF-8 text, or UTF-16 with its
-  byte-order mark (a header as `np.savetxt(header=...)` writes it, "# time,ECG", read as the names; any other line
+  byte-order mark (a header as `np.savetxt(header=...)` writes it, "# time,ECG" or "# time ECG", read as the names; any other line
   above the header, a "#" or "%" comment or Excel's "sep=;", refused: `_uncommented_header`); the rate must be given.
 
 ``channels`` picks channels by name (EDF, WFDB, a CSV with a header) or by position (``"0"``, ``"2"``: any file); a name
@@ -805,8 +805,9 @@ _PREAMBLE = re.compile(r"[#%]|sep=.?\s*$", re.IGNORECASE)
 
 def _uncommented_header(path: Path, first_line: str, cells: list[str], rows: list[list[str]]) -> list[str]:
     """A CSV's first row `cells` (its text `first_line`) without the "#" numpy's `savetxt(header=...)` writes before
-    the names ("# time,ECG" above rows of two cells: the time column was read as a channel named "# time"); other
-    text above the header is refused.
+    the names ("# time,ECG" above rows of two cells: the time column was read as a channel named "# time"; with
+    savetxt's default delimiter, a space, "# time ECG", whose "#" is a cell of its own; "# ECG" above one column),
+    where the names left are as many as the rows' cells; other text above the header is refused.
 
     Raises:
         CorruptFileError: a first line that is a comment or Excel's "sep=" line (`_PREAMBLE`), naming it and the fix;
@@ -815,8 +816,12 @@ def _uncommented_header(path: Path, first_line: str, cells: list[str], rows: lis
     line = first_line.strip()
     if not _PREAMBLE.match(line):
         return cells
-    if line.startswith("#") and len(cells) > 1 and rows and {len(row) for row in rows} == {len(cells)}:
-        return [cells[0][1:].strip(), *cells[1:]]
+    if line.startswith("#") and rows:
+        widths = {len(row) for row in rows}
+        if cells[0] == "#" and widths == {len(cells) - 1}:  # "# time ECG", "# ECG": the "#" alone
+            return cells[1:]
+        if len(cells) > 1 and widths == {len(cells)}:  # "# time,ECG" ("#,ECG": a first column named "#")
+            return [cells[0][1:].strip(), *cells[1:]]
     raise CorruptFileError(
         f"{path}: its first line, {line!r}, is a comment or a spreadsheet's note ('#', '%', 'sep=') above the header, "
         "which is not read; remove the lines above the header row (the channels' names, or the first sample)."
