@@ -63,6 +63,7 @@ class DatasetArguments(ArchiveCacheArguments):
             "help": "dataset name (see `citrus data list`), or a set of your own: a folder of recordings (class "
             "folders, a metadata file), a save_to_disk folder, data files",
             "positional": True,
+            "data_files": True,  # `citrus data info train.json` names a dataset, not a settings file
         }
     )
     cache_dir: str | None = field(default=None, metadata={"help": "datasets cache (default: HF_DATASETS_CACHE)"})

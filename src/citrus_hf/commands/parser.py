@@ -16,7 +16,9 @@ On top of `HfArgumentParser`:
 - `metadata["choices"]` and `metadata["help"]` may be functions, called when the parser is built: a registry's names
   (`--recipe`, `--arms`) then include those a user's script registered before building it;
 - settings can come from a JSON or YAML file, `citrus <command> config.yaml`, `--config config.yaml` or
-  `--config=config.yaml`; options given on the command line override the file's;
+  `--config=config.yaml`; options given on the command line override the file's. Where the first positional argument
+  may be a data file (`metadata["data_files"]`: `citrus data info train.json`), a JSON file given first is the
+  settings file only when it holds settings of the command (an object whose keys all name them);
 - a value that starts with `~` (`--output-dir ~/runs/har`, `output_dir: ~/runs/har` in a settings file, which no shell
   expands) is expanded to the home folder once, here, so every command reads and writes the same folder
   (transformers' `TrainingArguments` expands `output_dir` so); no Hub id, preset or registered name starts with `~`;
@@ -221,6 +223,10 @@ class CommandParser(HfArgumentParser):
         # parent field -> (its dataclass, its default value, names the command line does not set)
         self.nested: dict[str, tuple[type, Any, tuple[str, ...]]] = {}
         self.recipes = dict(recipes or {})
+        # whether a positional argument may be a data file, which a `.json` given first may then be
+        self.positional_data_files = any(
+            f.metadata.get("positional") and f.metadata.get("data_files") for f in dataclasses.fields(dataclass_type)
+        )
         super().__init__(None, prog=prog, description=description, formatter_class=_HelpFormatter, allow_abbrev=False)
         self._add_fields(dataclass_type)
         self.add_argument(
@@ -239,7 +245,27 @@ class CommandParser(HfArgumentParser):
             )
 
     def error(self, message: str):
+        if message.startswith("the following arguments are required: "):
+            message += self._swallowed_positionals(message.split(": ", 1)[1])
         raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+    def _swallowed_positionals(self, missing: str) -> str:
+        """Why positional arguments that were given are missing: an option that takes several values takes every
+        argument up to the next option (`citrus predict --channels 0 1 MODEL REC` gives --channels four values).
+        The hint names that option and the fix, or is empty; `missing`: argparse's list of the missing arguments."""
+        argv = getattr(self, "_argv", [])
+        argv = argv[: argv.index("--")] if "--" in argv else argv
+        for index in range(len(argv) - 1, -1, -1):
+            if argv[index].startswith("-"):
+                action = self._option_string_actions.get(argv[index])
+                if action is None or action.nargs not in ("+", "*") or index + 1 >= len(argv):
+                    return ""
+                option = argv[index]
+                return (
+                    f"; {option} took every argument after it: give the positional arguments before {option}, or end "
+                    f"its values with -- ({option} VALUE... -- {missing.replace(',', '').upper()})"
+                )
+        return ""
 
     # ------------------------------------------------------------------------------------------------ spellings
 
@@ -291,6 +317,25 @@ class CommandParser(HfArgumentParser):
         if wrong:
             answered = [", ".join(names) + f" ({hint})" for hint, names in wrong.items()]
             self.error(f"unrecognized arguments: {', '.join(answered)}")
+
+    def _refuse_repeated_lists(self, argv: Sequence[str]) -> None:
+        """Refuse an option that takes several values given twice (`--channels 0 1 --channels 2`): argparse keeps the
+        last, so the run used channel 2 alone and said nothing. (A `KEY=VALUE` option's pairs add up, and an option
+        of one value given again replaces it, as a wrapper script that appends an override expects.)"""
+        counts: dict[str, int] = {}
+        for token in argv:
+            if token == "--":
+                break
+            action = self._option_string_actions.get(token.split("=", 1)[0]) if token.startswith("--") else None
+            if action is not None and action.nargs in ("+", "*") and not isinstance(action, _KeyValues):
+                option = action.option_strings[0]
+                counts[option] = counts.get(option, 0) + 1
+        for option, count in counts.items():
+            if count > 1:
+                self.error(
+                    f"argument {option}: given {count} times, and only the last would count: list all its values "
+                    f"after one {option}"
+                )
 
     def _unrecognized(self, extras: Sequence[str]) -> str:
         """argparse's "unrecognized arguments" message, with the closest option to each unknown one."""
@@ -379,6 +424,7 @@ class CommandParser(HfArgumentParser):
             field.default, field.default_factory = default, dataclasses.MISSING
         metadata = dict(field.metadata)
         metadata.pop("exclude", None)
+        metadata.pop("data_files", None)
         dataset_keys = bool(metadata.pop("dataset_keys", False))
         if help is not None:
             metadata["help"] = help
@@ -430,7 +476,7 @@ class CommandParser(HfArgumentParser):
         """Parse `argv` (after the command's name) into the command's dataclass."""
         argv = list(argv)
         config_files = []
-        if argv and not argv[0].startswith("-") and argv[0].endswith(CONFIG_SUFFIXES):
+        if argv and not argv[0].startswith("-") and argv[0].endswith(CONFIG_SUFFIXES) and self._settings_first(argv[0]):
             config_files.append(argv.pop(0))
         config_files += self._pop_values(argv, "--config")
         if len(config_files) > 1:
@@ -441,7 +487,9 @@ class CommandParser(HfArgumentParser):
         if recipes and recipes[0] not in self.recipes:
             self.error(f"argument --recipe: unknown recipe {recipes[0]!r}; recipes: {', '.join(self.recipes)}")
         argv = self._flags_before_positionals(argv)
+        self._argv = argv  # for `error`'s hint on positional arguments an option took
         self._refuse_other_spellings(argv)
+        self._refuse_repeated_lists(argv)
         options = argv[: argv.index("--")] if "--" in argv else argv
         if "-h" in options or "--help" in options:
             # here, not inside `_given_on_command_line`'s parse, which hides every default (each option's help
@@ -464,6 +512,19 @@ class CommandParser(HfArgumentParser):
         namespace.pop("config", None)
         namespace.pop(NAMED_RECIPE, None)
         return self._build({name: _expand_home(value) for name, value in namespace.items()})
+
+    def _settings_first(self, path: str) -> bool:
+        """Whether the first argument `path` (a `.json`, `.yaml` or `.yml` file) is a settings file. Where a positional
+        argument may be a data file, a `.json` file is one only when it holds an object whose keys all name settings
+        of the command: `citrus data info train.json` was read as settings ("must hold a mapping of settings")."""
+        if not (self.positional_data_files and path.endswith(".json")):
+            return True
+        try:
+            values = json.loads(Path(os.path.expanduser(path)).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):  # JSON lines, or missing: no settings file
+            return False
+        names = {action.dest for action in self._actions} | set(self.nested)
+        return isinstance(values, dict) and all(str(key).replace("-", "_") in names for key in values)
 
     def _flags_before_positionals(self, argv: list[str]) -> list[str]:
         """`argv` with each boolean flag that no yes/no value follows spelt `--flag=true`: HfArgumentParser's
@@ -558,13 +619,18 @@ class CommandParser(HfArgumentParser):
                 value = {**action.default, **value}
             elif isinstance(action, _KeyValues) and action.scalar_type is not None and isinstance(value, str):
                 value = self._convert(action, value)  # YAML reads `1e3` as text
-            elif action.type is not None and not isinstance(action, _KeyValues):
-                # YAML reads `1e-3` as text: convert as the command line would.
-                value = (
-                    [self._convert(action, v) for v in value]
-                    if isinstance(value, list)
-                    else self._convert(action, value)
-                )
+            elif not isinstance(action, _KeyValues):
+                if action.nargs in ("+", "*") and value is not None and not isinstance(value, list):
+                    # `tag: production` is `--tag production`, a list of one: kept as text, the command read its
+                    # letters as the items (`recordings: rec.npy` looked for a recording 'r')
+                    value = [value]
+                if action.type is not None:  # YAML reads `1e-3` as text: convert as the command line would
+                    value = (
+                        [self._convert(action, v) for v in value]
+                        if isinstance(value, list)
+                        else self._convert(action, value)
+                    )
+                self._check_choice(action, value, source)
             action.default = value
             action.required = False
 
@@ -573,8 +639,21 @@ class CommandParser(HfArgumentParser):
             return value
         try:
             return action.scalar_type(value) if isinstance(action, _KeyValues) else action.type(value)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, argparse.ArgumentTypeError) as error:  # the last: a yes/no that is neither
             raise UsageError(f"{self.prog}: setting {action.dest}: invalid value {value!r} ({error}).") from None
+
+    def _check_choice(self, action: argparse.Action, value: Any, source: str) -> None:
+        """Refuse a settings file's (or a recipe's) `value` that is none of `action`'s choices, as argparse refuses
+        the command line's: argparse checks choices on the values it parses, never on defaults, which the settings
+        file's become (`pooling: median` was taken where `--pooling median` was refused)."""
+        if action.choices is None or value is None:
+            return
+        for item in value if isinstance(value, list) else [value]:
+            if item not in action.choices:
+                choices = ", ".join(map(str, action.choices))
+                raise UsageError(
+                    f"{self.prog}: {source} sets {action.dest}: invalid choice {item!r} (choose from {choices})."
+                )
 
     def _build(self, values: dict[str, Any]):
         for name, (nested_type, default, excluded) in self.nested.items():
