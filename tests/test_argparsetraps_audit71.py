@@ -163,3 +163,27 @@ def test_a_list_option_that_took_the_positional_arguments_says_so(argv, option, 
     at = argv.index(option) + 3  # the fix the error names: `--` ends the option's values
     arguments = PARSERS[argv[0]]().parse(argv[1:at] + ["--"] + argv[at:])
     assert getattr(arguments, option[2:]) == argv[at - 2 : at]
+
+
+# ------------------------------------------------- 6. a settings file's KEY=VALUE setting written as on the command line
+
+
+def test_a_settings_files_pairs_written_as_on_the_command_line_are_read_as_there(tmp_path):
+    """`config_overrides: d_model=16` (the command line's `--config-overrides d_model=16`) stayed text and crashed
+    finetune with "build_config() argument after ** must be a mapping, not str"; `dataset_options:
+    [window_seconds=5]` did the same with a list. Both are read as the command line reads them."""
+    path = tmp_path / "settings.yaml"
+    path.write_text(
+        "output_dir: o\ndataset: d\nconfig_overrides: d_model=16 cnn_channels=[8,16]\n"
+        "dataset_options: [window_seconds=5, hop_seconds=2.5]\nlr_scheduler_type: cosine_with_min_lr\nlr_scheduler_kwargs: '{\"min_lr_rate\": 0.1}'\n"
+    )
+    arguments = finetune.build_parser().parse([str(path)])
+    assert arguments.config_overrides == {"d_model": 16, "cnn_channels": [8, 16]}
+    assert arguments.dataset_options == {"window_seconds": 5, "hop_seconds": 2.5}
+    assert arguments.trainer.lr_scheduler_kwargs == {"min_lr_rate": 0.1}  # JSON text, as before
+    path.write_text("sampling_rate: basic_motions=100\ndataset_budgets: hr_ecg=5,all\n")
+    config = evaluate_parser().parse([str(path)])
+    assert config.sampling_rate == {"basic_motions": 100.0} and config.dataset_budgets["hr_ecg"] == ["5", "all"]
+    path.write_text("output_dir: o\ndataset: d\nconfig_overrides: d_model\n")
+    error = _refused(["finetune", str(path)])
+    assert "config_overrides" in error and "KEY=VALUE" in error and "'d_model'" in error, error

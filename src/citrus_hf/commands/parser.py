@@ -42,6 +42,7 @@ import difflib
 import json
 import os
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
@@ -87,10 +88,12 @@ class _KeyValues(argparse.Action):
         return f"one {_TYPE_WORDS.get(self.scalar_type, self.scalar_type.__name__)} or KEY=VALUE pairs"
 
     def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, self.read(values, getattr(namespace, self.dest, None)))
+
+    def read(self, values: Sequence[str], current: Any) -> Any:
+        """The option's value after `values` (its arguments) on top of `current` (its value so far)."""
         if self.scalar_type is not None and len(values) == 1 and "=" not in values[0]:
-            setattr(namespace, self.dest, self.convert(values[0], self.scalar_type, values[0]))
-            return
-        current = getattr(namespace, self.dest, None)
+            return self.convert(values[0], self.scalar_type, values[0])
         result = copy.deepcopy(current) if isinstance(current, dict) else {}  # pairs replace a single value
         origin = get_origin(self.value_type)
         nested = origin is dict or self.value_type is dict
@@ -117,7 +120,7 @@ class _KeyValues(argparse.Action):
                 result[key] = self.convert(text, self.value_type, item)
             else:
                 result[key] = parse_value(text)
-        setattr(namespace, self.dest, result)
+        return result
 
     def convert(self, text: str, value_type: type, item: str) -> Any:
         """`text` as `value_type` (a number), or the option's usage error naming `item`."""
@@ -615,6 +618,8 @@ class CommandParser(HfArgumentParser):
         self.given |= set(flat)
         for name, value in flat.items():
             action = actions[name]
+            if isinstance(action, _KeyValues):
+                value = self._pairs_as_on_command_line(action, value, source)
             if isinstance(action, _KeyValues) and isinstance(value, dict) and isinstance(action.default, dict):
                 value = {**action.default, **value}
             elif isinstance(action, _KeyValues) and action.scalar_type is not None and isinstance(value, str):
@@ -633,6 +638,23 @@ class CommandParser(HfArgumentParser):
                 self._check_choice(action, value, source)
             action.default = value
             action.required = False
+
+    def _pairs_as_on_command_line(self, action: _KeyValues, value: Any, source: str) -> Any:
+        """A settings file's `KEY=VALUE` setting written as on the command line (`config_overrides: d_model=16
+        n_layers=1`, or a list of such pairs) read as there: kept as text, it crashed the command ("argument after
+        ** must be a mapping"). A mapping, one number, and JSON text (`'{"min_lr_rate": 0.1}'`) stay as they are."""
+        if isinstance(value, str) and "=" in value and not value.lstrip().startswith("{"):
+            texts = shlex.split(value)  # as a shell splits the command line, quotes included
+        elif isinstance(value, str) and action.scalar_type is None and not value.lstrip().startswith("{"):
+            texts = [value]  # no pair at all (`config_overrides: d_model`): refused below, naming it
+        elif isinstance(value, list) and value and all(isinstance(item, str) for item in value):
+            texts = value
+        else:
+            return value
+        try:
+            return action.read(texts, action.default)
+        except argparse.ArgumentError as error:
+            raise UsageError(f"{self.prog}: {source} sets {action.dest}: {error.message}.") from None
 
     def _convert(self, action: argparse.Action, value: Any) -> Any:
         if not isinstance(value, str):
