@@ -187,3 +187,18 @@ def test_a_settings_files_pairs_written_as_on_the_command_line_are_read_as_there
     path.write_text("output_dir: o\ndataset: d\nconfig_overrides: d_model\n")
     error = _refused(["finetune", str(path)])
     assert "config_overrides" in error and "KEY=VALUE" in error and "'d_model'" in error, error
+
+
+# ------------------------------------------------- 7. defaults shown in --help
+
+
+def test_push_help_names_every_default_commit_title(capsys):
+    """`citrus push --help` named one default title, "Upload CiTrus model, feature extractor and model card"; an
+    adapter's commit is titled "Upload CiTrus LoRA adapter" and a fusion model's names its processor."""
+    with pytest.raises(SystemExit):
+        push.build_parser().parse(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert (
+        "Upload CiTrus LoRA adapter" in help_text
+        and "Upload CiTrus fusion model, processor and model card" in help_text
+    )

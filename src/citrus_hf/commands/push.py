@@ -71,7 +71,11 @@ class PushArguments:
     )
     commit_message: str | None = field(
         default=None,
-        metadata={"help": "the commit's title (default: Upload CiTrus model, feature extractor and model card)"},
+        metadata={
+            "help": "the commit's title (default: Upload CiTrus model, feature extractor and model card; for a LoRA "
+            "adapter: Upload CiTrus LoRA adapter; for a fusion model: Upload CiTrus fusion model, processor and model "
+            "card)"
+        },
     )
     create_pr: bool = field(default=False, metadata={"help": "open a pull request instead of committing"})
     tag: list[str] = field(default_factory=list, metadata={"help": "extra model card tag(s)"})
