@@ -202,3 +202,26 @@ def test_push_help_names_every_default_commit_title(capsys):
         "Upload CiTrus LoRA adapter" in help_text
         and "Upload CiTrus fusion model, processor and model card" in help_text
     )
+
+
+# ------------------------------------------------- 8. positional arguments on both sides of an option
+
+
+def test_recordings_on_both_sides_of_an_option_are_all_read(recording):
+    """`citrus predict MODEL a.npy --sampling-rate 100 b.npy` said "unrecognized arguments: b.npy": argparse takes
+    a positional list in one piece. The positional arguments are read wherever they stand (argparse's intermixed
+    parsing), as `git add a --verbose b` reads both."""
+    arguments = predict.build_parser().parse(
+        ["citrus-small", str(recording), "--sampling-rate", "100", "b.npy", "--no-show-progress", "c.npy"]
+    )
+    assert arguments.recordings == [str(recording), "b.npy", "c.npy"] and arguments.sampling_rate == 100
+    assert arguments.show_progress is False
+    arguments = push.build_parser().parse(["runs/har", "--private", "--tag", "a", "b", "--", "me/har"])
+    assert (arguments.checkpoint, arguments.repo_id, arguments.private, arguments.tag) == (
+        "runs/har",
+        "me/har",
+        True,
+        ["a", "b"],
+    )
+    with pytest.raises(UsageError, match="unrecognized arguments: extra"):
+        export.build_parser().parse(["citrus-small", "--pooling", "mean", "extra"])

@@ -24,6 +24,9 @@ On top of `HfArgumentParser`:
   (transformers' `TrainingArguments` expands `output_dir` so); no Hub id, preset or registered name starts with `~`;
 - long options are never abbreviated (`allow_abbrev=False`, as Accelerate's parsers): `--model` is not taken for
   `--model-config`, and a later option cannot change what an old command line means;
+- positional arguments may stand on both sides of options (`citrus predict MODEL a.npy --sampling-rate 100 b.npy`:
+  argparse's intermixed parsing; plain parsing took `b.npy` for an unrecognized argument); an option of several
+  values given twice is refused (argparse kept the last);
 - a boolean flag takes a value only when one follows (`--private`, `--private false`), so a flag before a positional
   argument does not swallow it (`citrus push --private runs/har me/citrus-har`);
 - `given` names the settings the command line or the settings file gave (a command leaves a setting that Accelerate
@@ -382,7 +385,7 @@ class CommandParser(HfArgumentParser):
         try:
             for action in self._actions:
                 action.default, action.required = argparse.SUPPRESS, False
-            namespace, extras = super().parse_known_args(list(argv))
+            namespace, extras = super().parse_known_intermixed_args(list(argv))
         finally:
             for action, default, required in saved:
                 action.default, action.required = default, required
@@ -509,7 +512,7 @@ class CommandParser(HfArgumentParser):
             self._apply_settings(self.recipes[recipes[0]], f"recipe {recipes[0]!r}")
         if config_files:
             self._apply_config_file(Path(os.path.expanduser(config_files[0])))
-        parsed, _ = self.parse_known_args(argv)  # the same `argv`: its unknown arguments were refused above
+        parsed, _ = self.parse_known_intermixed_args(argv)  # the same `argv`: its unknown arguments were refused above
         self.given |= given
         namespace = vars(parsed)
         namespace.pop("config", None)
