@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import transformers
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from huggingface_hub.constants import REPOCARD_NAME
@@ -223,6 +224,9 @@ def _eval_results_for_index(records: list[EvalRecord], task_type: str, task_name
 def _format_value(value: Any) -> str:
     """`value` as one cell of a Markdown table: a "|" escaped and a line break made a space (either would split the
     row: an extra column, or the table ending mid-row), a float in its short form, a list comma-separated."""
+    if isinstance(value, np.ndarray | np.generic):
+        # as Python values: an array (Adam's betas from `np.array`) was written as numpy prints it, "[0.9   0.999]"
+        return _format_value(value.tolist())
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, enum.Enum):  # the Trainer's settings (OptimizerNames.ADAMW_TORCH_FUSED): their value
