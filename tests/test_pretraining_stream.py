@@ -16,6 +16,7 @@ import torch
 from safetensors.torch import load_file
 from test_synthetic import _binomial_bounds, _real_corpus
 from test_training import _pretrain_args
+from tiny_configs import synthetic_pretrain_arguments
 
 from citrus_hf import CiTrusForPretraining
 from citrus_hf.data.synthetic import active_generators
@@ -184,16 +185,5 @@ def test_synthetic_only_run_reads_no_corpus_and_validates_on_real_windows(tmp_pa
     assert result.eval_losses == [(2, pytest.approx(float(np.mean(losses)), rel=1e-6))]
     assert math.isfinite(result.eval_baseline_losses[0][1])
 
-    no_corpus = pretrain(
-        PretrainArguments(
-            output_dir=str(tmp_path / "none"),
-            dataset="none",
-            synthetic_ratio=1.0,
-            synthetic_generators={"kernel_synth": 1.0},
-            model_config="tiny",
-            report_to="none",
-            show_progress=False,
-            **changes,
-        )
-    )
+    no_corpus = pretrain(synthetic_pretrain_arguments(tmp_path / "none", **changes))
     assert no_corpus.completed and no_corpus.eval_losses == [] and no_corpus.num_train_windows == 0

@@ -142,3 +142,20 @@ def checkpointing_on(model, **checkpoint_kwargs) -> None:
 def checkpointing_off(model) -> None:
     """Turn activation checkpointing off under the name this transformers has (see `checkpointing_on`)."""
     (getattr(model, "activation_checkpointing_disable", None) or model.gradient_checkpointing_disable)()
+
+
+def synthetic_pretrain_arguments(output_dir, **changes):
+    """`PretrainArguments` of a tiny pre-training on synthetic windows only (no corpus to build), quiet, in
+    `output_dir`, with `changes`."""
+    from citrus_hf.training.arguments import PretrainArguments
+
+    return PretrainArguments(
+        output_dir=str(output_dir),
+        dataset="none",
+        synthetic_ratio=1.0,
+        synthetic_generators={"kernel_synth": 1.0},
+        model_config="tiny",
+        report_to="none",
+        show_progress=False,
+        **changes,
+    )

@@ -30,7 +30,7 @@ from ..training.arguments import (
     check_seed,
 )
 from ..training.recipes import CLASS_WEIGHTS, check_recipe_name, recipe_fingerprint, recipe_names
-from ..training.settings import check_fraction, check_switches
+from ..training.settings import check_fraction, check_switches, plain_numbers
 from ..vocabulary_citrus import NAN_POLICIES, TASK_ALIGNMENTS, TASK_NORMALIZATIONS
 from .arms import ARMS, CiTrusArm, MiniRocketArm, arm_fingerprint
 
@@ -238,6 +238,7 @@ class ProtocolConfig:
     show_progress: bool = field(default=True, metadata={"help": "progress bars"})
 
     def __post_init__(self):
+        plain_numbers(self)  # (seeds from `list(np.arange(5))`)
         check_switches(self, ("select_on_validation", "resume", "show_progress"))
         check_fraction("validation_fraction", self.validation_fraction)
         # one value where a list belongs (a settings file's `arms: prior`, `budgets: 5`): a list of that value, not

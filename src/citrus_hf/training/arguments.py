@@ -45,6 +45,7 @@ from .settings import (  # MAX_SEED and REPORT_TO: importable from here, where t
     check_report_to,
     check_seed,
     check_switches,
+    plain_numbers,
 )
 
 # What the schedules that need settings (`--lr-scheduler-kwargs`) take, for the error that names them.
@@ -295,6 +296,7 @@ class FinetuneArguments:
     trainer: TrainerSettings = field(default_factory=TrainerSettings, metadata={"help": "fine-tuning (Trainer)"})
 
     def __post_init__(self):
+        plain_numbers(self)
         paths_as_strings(self, ("output_dir", "dataset", "model", "model_config"))
         check_switches(self, ("lora", "overwrite_output_dir"))
         # the LoRA settings and the carve, checked before the data set loads (apply_lora and the split refused them
@@ -501,6 +503,7 @@ class PretrainArguments:
     show_progress: bool = field(default=True, metadata={"help": "a progress bar on the main process"})
 
     def __post_init__(self):
+        plain_numbers(self)
         paths_as_strings(self, ("output_dir", "dataset", "model", "model_config", "resume_from"))
         check_switches(self, ("overwrite_output_dir", "full_determinism", "log_sample_ids", "show_progress"))
         check_start_model(self.model, self.config_overrides, "pre-trained", self.model_config)

@@ -1,7 +1,7 @@
 """`TrainerSettings`, the `Trainer` side of a fine-tuning run (shared by `finetune`, the recipes, the evaluation
 protocol and their commands), and the checks of its values that the other settings (`arguments`) share: numbers
-(`check_positive`, `check_non_negative`, `check_integer`, `check_fraction`), switches (`check_switches`), seeds
-(`check_seed`) and log destinations (`check_report_to`).
+(`check_positive`, `check_non_negative`, `check_integer`, `check_fraction`, numpy's as Python's: `plain_numbers`),
+switches (`check_switches`), seeds (`check_seed`) and log destinations (`check_report_to`).
 
 It sits below the recipes and the `trainer` in the training layers (`.importlinter`), so that they can name
 `TrainerSettings` in their signatures. Like `arguments`, it imports neither torch nor transformers: `citrus finetune
@@ -10,6 +10,8 @@ It sits below the recipes and the `trainer` in the training layers (`.importlint
 
 from __future__ import annotations
 
+import dataclasses
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -78,6 +80,26 @@ def check_fraction(name: str, value: Any) -> None:
 
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
         raise ValueError(f"--{name.replace('_', '-')} must be a number strictly between 0 and 1, got {value!r}.")
+
+
+def plain_numbers(settings: Any) -> None:
+    """Turn the numpy numbers among the fields of the settings dataclass `settings` (and in its lists and dicts) into
+    Python's. The checks take them (a step count or seed read from an array: `np.ceil(n / batch).astype(int)`), but
+    kept as they were, a numpy seed failed deep in `random.seed`, a numpy bool derived from them failed the run's
+    summary at the end of a pre-training, and `run_settings.json` recorded `max_steps` as the text "2"."""
+    for name in (item.name for item in dataclasses.fields(settings)):
+        setattr(settings, name, _plain(getattr(settings, name)))
+
+
+def _plain(value: Any) -> Any:
+    """`value` with numpy numbers (which register as `numbers.Number`s) as Python's, in lists and dicts too."""
+    if isinstance(value, numbers.Number) and not isinstance(value, (int, float, complex)) and hasattr(value, "item"):
+        return value.item()
+    if type(value) is list:
+        return [_plain(item) for item in value]
+    if type(value) is dict:
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def check_switches(settings: Any, names: tuple[str, ...]) -> None:
@@ -228,6 +250,7 @@ class TrainerSettings:
     logging_steps: int = field(default=10, metadata={"help": "log the training loss every N steps"})
 
     def __post_init__(self):
+        plain_numbers(self)
         check_report_to(self.report_to)
         check_seed(self.seed)
         check_integer("max_steps", self.max_steps)  # <= 0: `num_train_epochs` or the recipe's own schedule
@@ -279,4 +302,5 @@ __all__ = [
     "check_report_to",
     "check_seed",
     "check_switches",
+    "plain_numbers",
 ]

@@ -1,0 +1,62 @@
+"""numpy values in what citrus writes for people to read (numpy 2 / pandas traps, audit 71)."""
+
+from __future__ import annotations
+
+import numpy as np
+from tiny_configs import synthetic_pretrain_arguments, tiny_config
+
+from citrus_hf import CiTrusForSequenceClassification, build_model_card
+
+
+def test_card_lists_numpy_hyperparameters_as_python_lists():
+    """A hyper-parameter given as a numpy array (Adam's betas from `np.array`) was written as numpy prints it,
+    "[0.9   0.999]", where the same values in a list read "0.9, 0.999"; numpy scalars read as Python numbers."""
+    model = CiTrusForSequenceClassification(tiny_config(num_labels=2))
+    hyperparameters = {"betas": np.array([0.9, 0.999]), "epochs": np.int64(5), "learning_rate": np.float32(1e-3)}
+    text = str(build_model_card(model, hyperparameters=hyperparameters))
+    assert "| betas | 0.9, 0.999 |" in text
+    assert "| epochs | 5 |" in text
+    assert "| learning_rate | 0.001 |" in text
+
+
+def _numpy_steps(**more):
+    """Settings as a script computes them with numpy (`np.ceil(n / batch).astype(int)`, a rate from an array)."""
+    return {"max_steps": np.int64(2), "learning_rate": np.float32(1e-3), "warmup_steps": np.float32(0.1), **more}
+
+
+def test_settings_hold_numpy_numbers_as_python_numbers(tmp_path):
+    """The checks take numpy numbers (a value read from an array), but the settings kept them: a numpy seed failed
+    deep in `random.seed` ("The only supported seed types are: None, int, ..."), and run_settings.json recorded
+    max_steps as the text "2", which a resume from the command line's 2 then did not match."""
+    from citrus_hf.evaluation import ProtocolConfig
+    from citrus_hf.training import FinetuneArguments, TrainerSettings
+    from citrus_hf.training.arguments import PretrainArguments
+    from citrus_hf.training.checkpoints import resume_settings
+
+    pretraining = PretrainArguments(output_dir=str(tmp_path / "p"), seed=np.int64(3), **_numpy_steps())
+    trainer = TrainerSettings(seed=np.int64(3), **_numpy_steps())
+    finetuning = FinetuneArguments(output_dir=str(tmp_path / "f"), dataset="basic_motions", trainer=trainer)
+    protocol = ProtocolConfig(
+        output_dir=str(tmp_path / "e"), datasets=["basic_motions"], arms=["prior"], seeds=list(np.arange(2))
+    )
+    for settings in (pretraining, finetuning.trainer):
+        for name in ("max_steps", "learning_rate", "warmup_steps", "seed"):
+            assert type(getattr(settings, name)) in (int, float), name
+    assert resume_settings(pretraining, 1)["max_steps"] == 2
+    assert protocol.seeds == [0, 1] and all(type(seed) is int for seed in protocol.seeds)
+
+
+def test_pretrain_with_numpy_settings_writes_its_summary(tmp_path):
+    """A run whose settings held numpy numbers trained, then failed writing its summary (a numpy bool derived from
+    them: "Cannot serialise bool"), leaving the run without the file evaluate, push and --resume-from read."""
+    from citrus_hf.training.pretrain import pretrain
+
+    arguments = synthetic_pretrain_arguments(
+        tmp_path / "run",
+        per_device_batch_size=np.int64(4),
+        eval_batches=np.int64(1),
+        seed=np.int64(3),
+        **_numpy_steps(),
+    )
+    pretrain(arguments)
+    assert (tmp_path / "run" / "pretraining_summary.json").is_file()
