@@ -44,6 +44,11 @@ def test_settings_hold_numpy_numbers_as_python_numbers(tmp_path):
             assert type(getattr(settings, name)) in (int, float), name
     assert resume_settings(pretraining, 1)["max_steps"] == 2
     assert protocol.seeds == [0, 1] and all(type(seed) is int for seed in protocol.seeds)
+    # an array of seeds was refused as "Seeds must be integers >= 0, got [0 1]"
+    protocol = ProtocolConfig(
+        output_dir=str(tmp_path / "e"), datasets=["basic_motions"], arms=["prior"], seeds=np.arange(2)
+    )
+    assert protocol.seeds == [0, 1] and all(type(seed) is int for seed in protocol.seeds)
 
 
 def test_pretrain_with_numpy_settings_writes_its_summary(tmp_path):

@@ -11,7 +11,6 @@ It sits below the recipes and the `trainer` in the training layers (`.importlint
 from __future__ import annotations
 
 import dataclasses
-import numbers
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -83,18 +82,19 @@ def check_fraction(name: str, value: Any) -> None:
 
 
 def plain_numbers(settings: Any) -> None:
-    """Turn the numpy numbers among the fields of the settings dataclass `settings` (and in its lists and dicts) into
-    Python's. The checks take them (a step count or seed read from an array: `np.ceil(n / batch).astype(int)`), but
-    kept as they were, a numpy seed failed deep in `random.seed`, a numpy bool derived from them failed the run's
-    summary at the end of a pre-training, and `run_settings.json` recorded `max_steps` as the text "2"."""
+    """Turn the numpy numbers and arrays among the fields of the settings dataclass `settings` (and in its lists and
+    dicts) into Python's. The checks take numpy numbers (a step count or seed read from an array), but kept as they
+    were, a numpy seed failed deep in `random.seed`, a numpy bool derived from them failed the run's summary at the
+    end of a pre-training, and `run_settings.json` recorded `max_steps` as the text "2"."""
     for name in (item.name for item in dataclasses.fields(settings)):
         setattr(settings, name, _plain(getattr(settings, name)))
 
 
 def _plain(value: Any) -> Any:
-    """`value` with numpy numbers (which register as `numbers.Number`s) as Python's, in lists and dicts too."""
-    if isinstance(value, numbers.Number) and not isinstance(value, (int, float, complex)) and hasattr(value, "item"):
-        return value.item()
+    """`value` with numpy numbers and arrays (`seeds=np.arange(5)`) as Python's, in lists and dicts too (told by
+    their module: this one does not import numpy, so that `--help` stays quick)."""
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()
     if type(value) is list:
         return [_plain(item) for item in value]
     if type(value) is dict:
