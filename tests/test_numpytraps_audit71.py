@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from tiny_configs import synthetic_pretrain_arguments, tiny_config
 
 from citrus_hf import CiTrusForSequenceClassification, build_model_card
@@ -65,3 +66,39 @@ def test_pretrain_with_numpy_settings_writes_its_summary(tmp_path):
     )
     pretrain(arguments)
     assert (tmp_path / "run" / "pretraining_summary.json").is_file()
+
+
+def test_data_info_of_a_set_with_a_nan_target_is_json_and_names_it(tmp_path, capsys):
+    """`citrus data info --json` of a set with one NaN target wrote `"mean": NaN` (not JSON: jq and JavaScript refuse
+    it) and the text said "mean nan, sd nan, range nan-nan": the statistics are now of the finite targets, with
+    the count of the others; and targets of a small scale no longer read "mean 0.0, sd 0.0"."""
+    import json
+
+    from datasets import Dataset, DatasetDict
+
+    from citrus_hf.commands.main import main
+
+    rng = np.random.default_rng(0)
+
+    def split(targets):
+        signals = rng.standard_normal((len(targets), 1, 200)).astype(np.float32)
+        return Dataset.from_dict(
+            {"input_values": signals.tolist(), "target": targets, "sampling_rate": [100.0] * len(targets)}
+        )
+
+    folder = tmp_path / "set"
+    DatasetDict(train=split([0.001, np.nan, 0.003, 0.002]), test=split([-0.002, 0.004])).save_to_disk(str(folder))
+    assert main(["data", "info", str(folder), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out, parse_constant=lambda word: pytest.fail(f"{word} in the JSON"))
+    assert info["splits"]["train"]["target"] == {
+        "mean": pytest.approx(0.002),
+        "std": pytest.approx(np.std([0.001, 0.003, 0.002])),
+        "min": 0.001,
+        "max": 0.003,
+        "not_finite": 1,
+    }
+    assert "not_finite" not in info["splits"]["test"]["target"]
+    assert main(["data", "info", str(folder)]) == 0
+    text = capsys.readouterr().out
+    assert "target train: mean 0.002, sd 0.0008165, range 0.001 to 0.003 (1 target not finite)" in text
+    assert "target test: mean 0.001, sd 0.003, range -0.002 to 0.004" in text

@@ -321,9 +321,16 @@ def format_info(info: dict) -> str:
     for split, entry in info["splits"].items():
         if "target" in entry:
             t = entry["target"]
-            lines.append(
-                f"  target {split}: mean {t['mean']:.1f}, sd {t['std']:.1f}, range {t['min']:.1f}-{t['max']:.1f}"
+            # 4 significant digits: with one decimal, targets of a small scale read "mean 0.0, sd 0.0"; "to", since
+            # "-0.3-2.1" reads as a subtraction
+            stats = (
+                "no finite target"
+                if t["mean"] is None
+                else f"mean {t['mean']:.4g}, sd {t['std']:.4g}, range {t['min']:.4g} to {t['max']:.4g}"
             )
+            bad = t.get("not_finite")
+            stats += f" ({bad} target{'s' if bad > 1 else ''} not finite)" if bad else ""
+            lines.append(f"  target {split}: {stats}")
         if "modality_hours" in entry:
             hours = ", ".join(f"{k} {v:.3f}" for k, v in entry["modality_hours"].items())
             lines.append(f"  channel-hours by modality, {split}: {hours}")

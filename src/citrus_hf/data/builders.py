@@ -333,13 +333,18 @@ def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = N
             column = dataset.data.column("target")
             if is_list_type(column.type):
                 column = pc.list_flatten(column)  # several targets per row: their values, which the checks name
-            target = np.asarray(column.to_numpy(), dtype=np.float64)
+            target = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+            finite = target[np.isfinite(target)]
+            # of the finite targets, with the count of the others: one NaN made every statistic NaN, which the text
+            # showed as "mean nan" and --json wrote as a bare NaN (not JSON); fine-tuning refuses such rows, by row
             entry["target"] = {
-                "mean": float(target.mean()),
-                "std": float(target.std()),
-                "min": float(target.min()),
-                "max": float(target.max()),
+                "mean": float(finite.mean()) if finite.size else None,
+                "std": float(finite.std()) if finite.size else None,
+                "min": float(finite.min()) if finite.size else None,
+                "max": float(finite.max()) if finite.size else None,
             }
+            if finite.size < target.size:
+                entry["target"]["not_finite"] = int(target.size - finite.size)
         for column, key in (("modality", "modality_hours"), ("source_name", "source_hours")):
             if column in dataset.features and rate is not None:
                 entry[key] = _hours_by(dataset.data.column(column).to_pylist(), values / rate)
