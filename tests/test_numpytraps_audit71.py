@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_csv_audit64 import own_datasets_cache  # noqa: F401 (the fixture)
 from tiny_configs import synthetic_pretrain_arguments, tiny_config
 
 from citrus_hf import CiTrusForSequenceClassification, build_model_card
@@ -102,3 +103,37 @@ def test_data_info_of_a_set_with_a_nan_target_is_json_and_names_it(tmp_path, cap
     text = capsys.readouterr().out
     assert "target train: mean 0.002, sd 0.0008165, range 0.001 to 0.003 (1 target not finite)" in text
     assert "target test: mean 0.001, sd 0.003, range -0.002 to 0.004" in text
+
+
+def test_a_metadata_rate_written_by_pandas_agrees_with_the_edf_files_rate(tmp_path, own_datasets_cache):  # noqa: F811
+    """pandas' `to_json` writes floats to 10 digits: an EDF file's 1000 samples per 3 s record, 333.3333333333333 Hz,
+    came back from its metadata.jsonl as 333.3333333333 and the folder was refused as "records its rate, 333.333 Hz,
+    and its metadata says 333.333 Hz". Rates that agree to a millionth are one rate (the file's is kept); rates that
+    differ are named with the digits that tell them apart."""
+    import pandas as pd
+
+    from citrus_hf.data.splits import load_task_splits
+
+    pyedflib = pytest.importorskip("pyedflib")
+    rng = np.random.default_rng(0)
+    rate = 1000 / 3
+    for split in ("train", "test"):
+        (tmp_path / "set" / split).mkdir(parents=True)
+        rows = []
+        for index in range(2):
+            writer = pyedflib.EdfWriter(str(tmp_path / "set" / split / f"r{index}.edf"), 1, pyedflib.FILETYPE_EDFPLUS)
+            writer.setDatarecordDuration(3)
+            header = dict(label="Cz", dimension="uV", sample_frequency=rate, physical_min=-100, physical_max=100)
+            writer.setSignalHeaders([header | dict(digital_min=-32768, digital_max=32767, transducer="", prefilter="")])
+            writer.writeSamples([10 * rng.standard_normal(6000)])
+            writer.close()
+            rows.append({"file_name": f"r{index}.edf", "label": "ab"[index], "sampling_rate": rate})
+        pd.DataFrame(rows).to_json(tmp_path / "set" / split / "metadata.jsonl", orient="records", lines=True)
+    splits = load_task_splits(tmp_path / "set", require_validation=False)
+    assert set(splits.train["sampling_rate"]) == {rate}
+    (tmp_path / "set" / "test" / "metadata.jsonl").write_text(
+        '{"file_name": "r0.edf", "label": "a", "sampling_rate": 333.3}\n'
+        '{"file_name": "r1.edf", "label": "b", "sampling_rate": 333.3}\n'
+    )
+    with pytest.raises(ValueError, match=r"records its rate, 333\.3333333 Hz, and its metadata says 333\.3 Hz"):
+        load_task_splits(tmp_path / "set", require_validation=False)

@@ -129,6 +129,11 @@ _TIME_STAMPS_FIXES = {
     "option": "give the rate the time stamps say (--sampling-rate {rate:g}, the rate every file of the set is read at)",
     "metadata": "give the rate the time stamps say in the file's metadata row (sampling_rate {rate:g})",
 }
+# A metadata rate within this share of the rate a file records is that rate (the file's is kept): pandas' `to_json`
+# writes 10 digits (an EDF file's 1000 samples per 3 s record, 333.3333333333333 Hz, came back as 333.3333333333),
+# a float32 column 7 (250.1 as 250.10000610), and both were refused as "333.333 Hz" against "333.333 Hz". A part per
+# million moves a ten-minute segment's end by 0.6 ms, under a sample at any rate below 1.6 kHz.
+_RATE_AGREEMENT = 1e-6
 # The formats whose files may hold signals at several rates, each read as one recording per rate.
 _MULTI_RATE_FORMATS = ("EDF", "BDF", "WFDB")
 # A folder of at least this many files holds out VALIDATION_FRACTION of them (by channel-hours, whole files) as a
@@ -837,10 +842,10 @@ def _check_listed_rate(file: Path, recorded: float, listed: float | None) -> Non
     Raises:
         ValueError: naming the file, both rates and the fix.
     """
-    if listed not in (None, recorded):
+    if listed is not None and not math.isclose(listed, recorded, rel_tol=_RATE_AGREEMENT):
         raise ValueError(
-            f"{file} records its rate, {recorded:g} Hz, and its metadata says {listed:g} Hz; leave the rate out of "
-            "the metadata for files that record it."
+            f"{file} records its rate, {recorded:.10g} Hz, and its metadata says {listed:.10g} Hz; leave the rate "
+            "out of the metadata for files that record it."
         )
 
 
