@@ -1091,12 +1091,14 @@ def write_trainer_card(
     dataset_tags: str | list[str] | None = None,
     dataset: str | list[str] | None = None,
     dataset_args: str | list[str] | None = None,
+    revision: str | None = None,
 ) -> Path:
     """The CiTrus card of a `Trainer`'s model, written over the draft of `Trainer.create_model_card` (same
     arguments) in `trainer.args.output_dir`: what `Trainer.push_to_hub` uploads. The hyper-parameters come from the
     Trainer's arguments, the evaluation of the weights it holds from its log (`_kept_model_evaluation`: the best
     step's with `load_best_model_at_end`), the pre-training facts from the run records of the checkpoint the model
-    was loaded from. `language`, `tasks` and `dataset_args` do not apply to bio-signals.
+    was loaded from. `language`, `tasks` and `dataset_args` do not apply to bio-signals. `revision`: the branch the
+    card is published on, which its usage code loads (None: the default branch).
 
     Returns:
         The path of the README.md written.
@@ -1158,6 +1160,7 @@ def write_trainer_card(
         license=license or "apache-2.0",
         tags=[tags] if isinstance(tags, str) else list(tags or []),
         run_dir=output_dir,
+        revision=revision,
     )
     path = output_dir / REPOCARD_NAME
     card.save(path)
@@ -1165,12 +1168,18 @@ def write_trainer_card(
 
 
 def write_trainer_adapter_card(
-    trainer, peft_model, license: str | None = None, tags: str | list[str] | None = None, **_draft_options
+    trainer,
+    peft_model,
+    license: str | None = None,
+    tags: str | list[str] | None = None,
+    revision: str | None = None,
+    **_draft_options,
 ) -> Path:
     """The card of a LoRA adapter a `Trainer` trained (`training.lora.adapter_card`: `library_name: peft`, its base
     model and how to load it), written over the draft of `Trainer.create_model_card` in `trainer.args.output_dir`,
     which then holds the adapter alone: a full model's card there named files the repository does not have. The
-    draft's other options (datasets, tasks) describe a full model and are not used.
+    draft's other options (datasets, tasks) describe a full model and are not used. `revision`: the branch the card
+    is published on, which its usage code loads (None: the default branch).
 
     Returns:
         The path of the README.md written.
@@ -1180,7 +1189,11 @@ def write_trainer_adapter_card(
     repo_id = getattr(trainer, "hub_model_id", None) or trainer.args.hub_model_id
     # the adapter at the folder's root, which its loaders take: peft saves any other in a subfolder of its name
     card = adapter_card(
-        peft_model, repo_id, license=check_license(license or "apache-2.0"), adapter_name=root_adapter(peft_model)
+        peft_model,
+        repo_id,
+        license=check_license(license or "apache-2.0"),
+        adapter_name=root_adapter(peft_model),
+        revision=revision,
     )
     _add_tags(card, [tags] if isinstance(tags, str) else list(tags or []))
     path = Path(trainer.args.output_dir) / REPOCARD_NAME

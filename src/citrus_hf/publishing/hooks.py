@@ -114,6 +114,7 @@ def register_trainer_cards() -> None:
 
     _trainer_push_replaces_the_other_kind(Trainer)
     _trainer_hub_errors(Trainer)
+    _trainer_push_remembers_its_branch(Trainer)
     draft_card = Trainer.create_model_card
     if getattr(draft_card, "_citrus_card", False):
         return
@@ -124,16 +125,20 @@ def register_trainer_cards() -> None:
         model = _trainer_model(self)
         if model is not None and self.is_world_process_zero():
             from .cards import write_trainer_card
-            from .push import save_pipeline_code
+            from .push import _card_branch, save_pipeline_code
 
             _save_default_preprocessor(self, model)
+            # the branch the upload goes to, whose checkpoint the card's code loads: transformers does not pass
+            # `push_to_hub(revision=)` on to `create_model_card`
+            revision = getattr(self, "_citrus_push_revision", None) or self.args.hub_revision
+            branch = _card_branch(revision, create_pr=False)
             peft_model = _trainer_peft_model(self)
             if peft_model is not None:  # the folder holds an adapter: its card says so and how to load it
                 from .cards import write_trainer_adapter_card
 
-                write_trainer_adapter_card(self, peft_model, **kwargs)
+                write_trainer_adapter_card(self, peft_model, revision=branch, **kwargs)
             else:
-                write_trainer_card(self, model, *args, **kwargs)
+                write_trainer_card(self, model, *args, revision=branch, **kwargs)
             # `Trainer.push_to_hub` uploads the output folder next: it carries the pipeline code, as `citrus push` does
             save_pipeline_code(self.args.output_dir)
 
@@ -596,6 +601,27 @@ def _after_push(owner: type, then: Callable[[Any, Any, dict[str, Any]], None]) -
 
     push_to_hub._citrus_replaces_kind = True  # (`functools.wraps` passes it on to a wrapper of this one)
     owner.push_to_hub = push_to_hub
+
+
+def _trainer_push_remembers_its_branch(trainer_class: type) -> None:
+    """`Trainer.push_to_hub(revision=...)` keeps the branch it uploads to on the trainer while it runs
+    (`_citrus_push_revision`), for the card `create_model_card` writes on the way: transformers passes it only to the
+    upload, and the card's usage code loaded the default branch's checkpoint. Idempotent."""
+    original = trainer_class.push_to_hub
+    if getattr(original, "_citrus_remembers_branch", False):
+        return
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def push_to_hub(self, *args, **kwargs):
+        self._citrus_push_revision = signature.bind(self, *args, **kwargs).arguments.get("revision")
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            self._citrus_push_revision = None
+
+    push_to_hub._citrus_remembers_branch = True
+    trainer_class.push_to_hub = push_to_hub
 
 
 def _trainer_push_replaces_the_other_kind(trainer_class: type) -> None:

@@ -1,0 +1,60 @@
+"""Session 71 leftovers on the Hub: the card `Trainer.push_to_hub(revision=...)` publishes (a full model's and a LoRA
+adapter's) loaded the default branch. Clients run in subprocesses pointed at the test hub (see conftest.py)."""
+
+from __future__ import annotations
+
+import torch
+from hub_server import DEFAULT_USER, client_result
+from tiny_configs import TINY
+
+from citrus_hf import CiTrusConfig, CiTrusForPretraining
+
+TRAINER_MODEL = f"{DEFAULT_USER}/citrus-tiny-trainer-branch-card"
+TRAINER_ADAPTER = f"{DEFAULT_USER}/citrus-tiny-trainer-branch-adapter-card"
+
+TRAINER_BRANCH_SCRIPT = """
+import json
+import numpy as np
+from datasets import Dataset
+from huggingface_hub import HfApi, hf_hub_download
+from transformers import Trainer, TrainingArguments
+from citrus_hf import CiTrusForSequenceClassification
+from citrus_hf.training.lora import apply_lora
+
+rows = Dataset.from_dict({
+    "input_values": np.random.default_rng(0).standard_normal((4, 1, 200)).astype(np.float32), "labels": [0, 1, 2, 0],
+})
+loads = {}
+for name, repo, adapter, given in (
+    ("model", "__MODEL__", False, dict(revision="dev")),
+    ("adapter", "__ADAPTER__", True, {}),  # the branch from TrainingArguments(hub_revision=)
+):
+    model = CiTrusForSequenceClassification.from_pretrained("pretrained", num_labels=3)
+    args = TrainingArguments(
+        name, max_steps=1, per_device_train_batch_size=4, use_cpu=True, report_to="none", hub_model_id=repo,
+        hub_revision=None if given else "dev",
+    )
+    trainer = Trainer(model=apply_lora(model, verbose=False) if adapter else model, args=args, train_dataset=rows)
+    trainer.train()
+    HfApi().create_repo(repo, exist_ok=True)
+    HfApi().create_branch(repo, branch="dev")  # the Trainer's upload commits to a branch that exists
+    trainer.push_to_hub(**given)
+    card = open(hf_hub_download(repo, "README.md", revision="dev"), encoding="utf-8").read()
+    loads[name] = [
+        line.strip() for line in card.splitlines()
+        if repo in line and ("from_pretrained(" in line or "load_adapter(" in line or "hf_hub_download(" in line)
+    ]
+print("RESULT:", json.dumps(loads))
+"""
+
+
+def test_the_card_of_a_trainer_push_to_a_branch_loads_that_branch(make_hub_client, tmp_path):
+    """`Trainer.push_to_hub(revision="dev")` (or `TrainingArguments(hub_revision="dev")`) wrote, through the package's
+    card hook, a card whose usage code loaded the repository's default branch, as `push_to_hub(revision=)` did before
+    it was fixed: the Trainer's card now names the branch in every load, of a full model and of a LoRA adapter."""
+    torch.manual_seed(0)
+    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
+    script = TRAINER_BRANCH_SCRIPT.replace("__MODEL__", TRAINER_MODEL).replace("__ADAPTER__", TRAINER_ADAPTER)
+    result = client_result(make_hub_client(tmp_path)(script))
+    for kind, loads in result.items():
+        assert loads and all('revision="dev"' in line for line in loads), (kind, loads)
