@@ -58,3 +58,48 @@ def test_the_card_of_a_trainer_push_to_a_branch_loads_that_branch(make_hub_clien
     result = client_result(make_hub_client(tmp_path)(script))
     for kind, loads in result.items():
         assert loads and all('revision="dev"' in line for line in loads), (kind, loads)
+
+
+PUBLIC_SET = f"{DEFAULT_USER}/citrus-public-set-then-private"
+
+PRIVATE_SET_SCRIPT = """
+import contextlib, io, json
+import numpy as np
+from datasets import Dataset, DatasetDict
+from huggingface_hub import HfApi
+from citrus_hf.commands.main import main
+from citrus_hf.publishing.datasets import publish
+
+rows = lambda n: Dataset.from_dict({
+    "input_values": [np.zeros((1, 100), dtype="float32")] * n, "label": [i % 2 for i in range(n)],
+    "sampling_rate": [100.0] * n,
+})
+sets = DatasetDict(train=rows(4), test=rows(2))
+api = HfApi()
+publish(sets, "mine", push_to_hub="__REPO__", card="A set of mine.")
+before = api.dataset_info("__REPO__").sha
+try:
+    publish(sets, "mine", push_to_hub="__REPO__", private=True, card="A set of mine.")
+    refused = None
+except ValueError as error:
+    refused = str(error)
+sets.save_to_disk("mine")
+errors = io.StringIO()
+with contextlib.redirect_stderr(errors):
+    code = main(["data", "build", "mine", "--push-to-hub", "__REPO__", "--private"])
+info = api.dataset_info("__REPO__")
+print("RESULT:", json.dumps({
+    "refused": refused, "code": code, "line": errors.getvalue().strip().splitlines()[-1:],
+    "private_after": info.private, "unchanged": info.sha == before,
+}))
+"""
+
+
+def test_a_private_dataset_push_over_a_public_repository_is_refused(make_hub_client, tmp_path):
+    """`publish(..., private=True)` and `citrus data build ... --push-to-hub REPO --private` uploaded the set into an
+    existing public dataset repository (`private` applies only when the repository is created); they now refuse it
+    before any upload, as a model's private push is, naming `hf repos settings --private`."""
+    result = client_result(make_hub_client(tmp_path)(PRIVATE_SET_SCRIPT.replace("__REPO__", PUBLIC_SET)))
+    assert result["refused"] is not None and "is public" in result["refused"] and "--private" in result["refused"]
+    assert result["code"] == 2 and "is public" in result["line"][0], result
+    assert result["private_after"] is False and result["unchanged"]

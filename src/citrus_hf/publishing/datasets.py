@@ -26,7 +26,10 @@ class PublishArguments:
 
     output: str | None = field(default=None, metadata={"help": "save_to_disk folder"})
     push_to_hub: str | None = field(default=None, metadata={"help": "push to this Hub dataset repo"})
-    private: bool = field(default=False, metadata={"help": "make the Hub repo private"})
+    private: bool = field(
+        default=False,
+        metadata={"help": "make the Hub repo private (a new one: an existing public repo is refused)"},
+    )
 
 
 # A dataset's task (a registered spec's `task`, or what its label column says) -> the Hub's task category.
@@ -127,7 +130,8 @@ def publish(
     citations; the Hub's own endpoint and token
     settings (``HF_ENDPOINT``, ``HF_TOKEN``) apply. ``DatasetDict.push_to_hub`` writes a card whose ``dataset_info``
     (features, split sizes) and ``configs`` (which Parquet files make which split) ``load_dataset`` and the Hub's viewer
-    read; this card's text, license, task and tags are merged into it, never replace it.
+    read; this card's text, license, task and tags are merged into it, never replace it. ``private=True`` refuses a
+    Hub repository that exists and is public (it applies only to a repository the push creates).
     """
     # "no" is truthy: read as True it would publish in the open a set meant to stay private
     private = None if private is None else as_bool("private", private)
@@ -137,12 +141,16 @@ def publish(
     elif output is not None:
         save_dataset_whole(dataset_dict, output)
     if push_to_hub:
-        from huggingface_hub import DatasetCard, constants, hf_hub_download
+        from huggingface_hub import DatasetCard, HfApi, constants, hf_hub_download
 
-        from .push import hub_failures_in_one_line  # here: the models' publishing imports torch, `--help` must not
+        # here: the models' publishing imports torch, `--help` must not
+        from .push import _with_namespace, hub_failures_in_one_line, refuse_public_repository
 
         # no Hub at the endpoint, offline mode, a refusal: one line naming the repository and the fix, as for models
         with hub_failures_in_one_line(f"The Hub refused to publish {push_to_hub}", push_to_hub, constants.ENDPOINT):
+            if private:
+                # (a name without namespace goes to the logged-in user's, as `DatasetDict.push_to_hub` takes it)
+                refuse_public_repository(HfApi(), _with_namespace(push_to_hub, None), repo_type="dataset")
             commit = dataset_dict.push_to_hub(push_to_hub, private=private)
             repo_id = commit.repo_url.repo_id
             # The card exactly as that commit left it (``parent_commit`` below refuses to overwrite a later one).

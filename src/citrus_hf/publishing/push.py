@@ -165,7 +165,7 @@ def _publish_folder(
     (and the branch `revision`) and upload the folder as one commit, which deletes the files of the repository that
     match `replaces` and that the folder does not hold again (the other kinds of checkpoint's: `replaced_files`).
     `private` and `create_pr` come checked (`_checked_switches`, which its callers run before they contact the Hub);
-    `private=True` refuses a repository that exists and is public (`_refuse_public_repository`)."""
+    `private=True` refuses a repository that exists and is public (`refuse_public_repository`)."""
     from huggingface_hub import HfApi
 
     if repo_id.count("/") != 1:
@@ -184,7 +184,7 @@ def _publish_folder(
         api = HfApi(token=token)
         with hub_failures_in_one_line(f"The Hub refused to publish {repo_id}", repo_id, api.endpoint):
             if private:
-                _refuse_public_repository(api, repo_id)
+                refuse_public_repository(api, repo_id)
             api.create_repo(repo_id, private=private, exist_ok=True)
             # an open pull request's ref (`refs/pr/N`, huggingface_hub's way to add commits to it) is no branch to
             # create, as transformers' own `push_to_hub` knows
@@ -201,21 +201,23 @@ def _publish_folder(
             )
 
 
-def _refuse_public_repository(api, repo_id: str) -> None:
-    """Refuse a push asked to be private (`private=True`, `citrus push --private`) to a repository that exists and is
-    public: `create_repo(private=True, exist_ok=True)` leaves an existing repository as it is, so the weights were
+def refuse_public_repository(api, repo_id: str, repo_type: str = "model") -> None:
+    """Refuse a push asked to be private (`private=True`, `citrus push --private`, `citrus data build --private`) to
+    a repository (of `repo_type`) that exists and is public: `create_repo(private=True, exist_ok=True)` and
+    `DatasetDict.push_to_hub(private=True)` leave an existing repository as it is, so the weights or the data were
     published in the open. (Making it private here would cut off whoever downloads it; that is the owner's call.)"""
     from huggingface_hub.errors import RepositoryNotFoundError
 
     try:
-        public = api.model_info(repo_id).private is False
+        public = api.repo_info(repo_id, repo_type=repo_type).private is False
     except RepositoryNotFoundError:
-        return  # created private below
+        return  # created private by the push
     if public:
+        of_type = "" if repo_type == "model" else f" --repo-type {repo_type}"
         raise ValueError(
             f"{repo_id} already exists and is public, and a private push was asked for (private=True / --private), "
             "which applies only to a repository it creates: make it private first (`hf repos settings "
-            f"{repo_id} --private`), or push without private=True / --private to publish in the open."
+            f"{repo_id} --private{of_type}`), or push without private=True / --private to publish in the open."
         )
 
 
