@@ -1,0 +1,35 @@
+"""Session 71 leftovers (off the Hub): windowing of a `large_string` recording column, counting a filtered set, the
+label mapping a config of `id2label` alone gives, and an ONNX export's external weights file."""
+
+from __future__ import annotations
+
+import datasets
+import numpy as np
+import pytest
+
+from citrus_hf.data.windowing import window_examples
+
+
+@pytest.mark.parametrize("string_type", ["string", "large_string"])
+def test_windows_of_an_example_without_a_recording_id_share_one_in_any_string_column(string_type):
+    """A `recording` column of `large_string` (pandas / polars parquet) with a missing id kept the windows' id None,
+    so the validation carve counted each window a recording of its own and split one example's windows between
+    training and validation; every string column now gets `"<name> row <i>"`, as `string` did."""
+    split = datasets.Dataset.from_dict(
+        {
+            "input_values": [np.zeros(400, dtype=np.float32)] * 3,
+            "label": [0, 1, 0],
+            "recording": ["a", None, None],
+            "sampling_rate": [100.0] * 3,
+        },
+        features=datasets.Features(
+            {
+                "input_values": datasets.List(datasets.Value("float32")),
+                "label": datasets.Value("int64"),
+                "recording": datasets.Value(string_type),
+                "sampling_rate": datasets.Value("float64"),
+            }
+        ),
+    )
+    windowed = window_examples(split, 2.0, 2.0, name="train")
+    assert list(windowed["recording"]) == ["a", "a", "train row 1", "train row 1", "train row 2", "train row 2"]
