@@ -33,3 +33,24 @@ def test_windows_of_an_example_without_a_recording_id_share_one_in_any_string_co
     )
     windowed = window_examples(split, 2.0, 2.0, name="train")
     assert list(windowed["recording"]) == ["a", "a", "train row 1", "train row 1", "train row 2", "train row 2"]
+
+
+def test_the_summary_of_a_filtered_set_counts_its_own_rows():
+    """`summarize_dataset` read `Dataset.data`, the whole Arrow table, which `filter` / `select` / `shuffle` (an
+    indices mapping) leave as it was: a filtered split of 2 rows counted the 6 rows' recordings and classes (and,
+    without a `sampling_rate` column, failed in numpy broadcasting). It now counts the rows the split holds."""
+    from citrus_hf.data.builders import summarize_dataset
+
+    rows = datasets.Dataset.from_dict(
+        {
+            "input_values": [np.zeros((1, 100 * (row + 1)), dtype=np.float32) for row in range(6)],
+            "label": [0, 0, 0, 0, 1, 1],
+            "recording": list("abcdef"),
+            "subject": list("ppqqrs"),
+        }
+    )
+    kept = rows.filter(lambda row: row["label"] == 1).shuffle(seed=0)
+    summary = summarize_dataset(datasets.DatasetDict(train=kept), sampling_rate=100.0)["splits"]["train"]
+    assert summary["windows"] == 2 and summary["recordings"] == 2 and summary["subjects"] == 2
+    assert summary["per_class"] == {"1": 2}
+    assert summary["channel_hours"] == pytest.approx((5 + 6) / 3600)

@@ -23,7 +23,7 @@ from ..vocabulary_citrus import as_bool
 from .budgets import missing_groups
 from .errors import CitrusDataError
 from .fetch import archive_path
-from .plans import BuildContext, BuildPlan, code_digest, resolve_options, row_sizes, write_plan
+from .plans import BuildContext, BuildPlan, arrow_column, code_digest, resolve_options, row_sizes, write_plan
 from .recording_folders import files_under
 from .recordings import UNKNOWN_SUBJECT
 from .registry import DATASETS, get_dataset_spec, get_source, source_archives
@@ -288,14 +288,15 @@ def _known_subjects(dataset) -> int | None:
     and a missing subject (None or NaN in a set of your own, `missing_groups`) are not one subject, as the validation
     carve does not read them as one (`splits.carve_groups`), and a split whose every window is so has no count (None,
     shown "-"), not 0 subjects."""
-    subjects = dataset.data.column("subject").to_pylist()
+    subjects = arrow_column(dataset, "subject").to_pylist()
     missing = set(missing_groups(subjects).tolist())
     known = {subject for row, subject in enumerate(subjects) if row not in missing} - {UNKNOWN_SUBJECT}
     return len(known) if known or not subjects else None
 
 
 def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = None) -> dict[str, Any]:
-    """Statistics of a ``DatasetDict``: per split windows, recordings, subjects, channel-hours, classes.
+    """Statistics of a ``DatasetDict``: per split windows, recordings, subjects, channel-hours, classes, of the rows
+    each split holds (a split that ``filter`` / ``select`` / ``shuffle`` made counts its own rows).
 
     A built set has every column; a user's own may lack some: without a ``recording`` or ``subject`` column their
     counts are None, without a ``sampling_rate`` column every row is at ``sampling_rate`` (None: channel-hours and
@@ -305,18 +306,18 @@ def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = N
     for split, dataset in dataset_dict.items():
         columns = set(dataset.column_names)
         if "sampling_rate" in columns:
-            rate = np.asarray(dataset.data.column("sampling_rate").to_numpy(), dtype=np.float64)
+            rate = np.asarray(arrow_column(dataset, "sampling_rate").to_numpy(), dtype=np.float64)
         else:
             rate = None if sampling_rate is None else np.full(len(dataset), float(sampling_rate))
         per_channel, values = row_sizes(dataset)
         entry = {
             "windows": len(dataset),
-            "recordings": len(set(dataset.data.column("recording").to_pylist())) if "recording" in columns else None,
+            "recordings": len(set(arrow_column(dataset, "recording").to_pylist())) if "recording" in columns else None,
             "subjects": _known_subjects(dataset) if "subject" in columns else None,
             "channel_hours": None if rate is None else (float(np.sum(values / rate) / 3600.0) if len(dataset) else 0.0),
         }
         if "label" in dataset.features:
-            counts = Counter(dataset.data.column("label").to_pylist())
+            counts = Counter(arrow_column(dataset, "label").to_pylist())
             names = getattr(dataset.features["label"], "names", None)
             if names:
                 classes = names
@@ -330,7 +331,7 @@ def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = N
         if "target" in dataset.features and len(dataset):
             import pyarrow.compute as pc
 
-            column = dataset.data.column("target")
+            column = arrow_column(dataset, "target")
             if is_list_type(column.type):
                 column = pc.list_flatten(column)  # several targets per row: their values, which the checks name
             target = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
@@ -347,7 +348,7 @@ def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = N
                 entry["target"]["not_finite"] = int(target.size - finite.size)
         for column, key in (("modality", "modality_hours"), ("source_name", "source_hours")):
             if column in dataset.features and rate is not None:
-                entry[key] = _hours_by(dataset.data.column(column).to_pylist(), values / rate)
+                entry[key] = _hours_by(arrow_column(dataset, column).to_pylist(), values / rate)
         summary["splits"][split] = entry
         if rate is not None:
             rates.update(float(r) for r in np.unique(rate))

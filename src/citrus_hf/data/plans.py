@@ -420,6 +420,12 @@ def row_shapes(column) -> tuple[Any, Any]:
     return channels, rows.flatten().value_lengths().to_numpy(zero_copy_only=False)
 
 
+def arrow_column(dataset, name: str):
+    """The Arrow column `name` of the rows `dataset` holds (a `pyarrow.ChunkedArray`): `Dataset.data` is the whole
+    table, which `filter` / `select` / `shuffle` (an indices mapping) leave as it was. Zero-copy without a mapping."""
+    return dataset.select_columns([name]).with_format("arrow")[:].column(name)
+
+
 def row_sizes(dataset) -> tuple[Any, Any]:
     """`(channels, values)` of each row's ``input_values`` (values: channels x time), read from Arrow's list lengths:
     rows of ``(channels, time)`` or ``(time,)`` (one channel), stored as variable or fixed-size lists or ``Array2D``."""
@@ -434,7 +440,7 @@ def row_sizes(dataset) -> tuple[Any, Any]:
             np.full(len(dataset), feature.shape[0], dtype=np.int64),
             np.full(len(dataset), int(np.prod(feature.shape)), dtype=np.int64),
         )
-    column = dataset.data.column("input_values")
+    column = arrow_column(dataset, "input_values")
     rows = column.combine_chunks() if column.num_chunks else pa.array([], type=column.type)
     lengths = pc.fill_null(pc.list_value_length(rows), 0).to_numpy(zero_copy_only=False).astype(np.int64)
     inner = rows.type.value_type
