@@ -203,9 +203,12 @@ def _export(args: ExportArguments) -> int:
         )
     print(f"Outputs match fp32 PyTorch within {measured} ('auto' asks for {ONNX_TOLERANCE_TEXT}).")
     if args.output_dir is not None:
-        _write_deployment(onnx_backend.path, loaded, Path(args.output_dir).expanduser())
+        apart = _write_deployment(onnx_backend.path, loaded, Path(args.output_dir).expanduser())
+        deployed = Path(args.output_dir) / DEPLOYED_ONNX_NAME
+        # the weights' own file must be deployed with the graph, which names it
+        weights = f" (its weights in {deployed}.data, to keep beside it)" if apart else ""
         print(
-            f"Wrote {Path(args.output_dir) / DEPLOYED_ONNX_NAME} with config.json and preprocessor_config.json: "
+            f"Wrote {deployed}{weights} with config.json and preprocessor_config.json: "
             "ONNX Runtime serves it without citrus_hf (see `citrus export --help`, --output-dir)."
         )
     cache = "" if args.cache_dir is None else f", onnx_cache_dir={args.cache_dir!r}"
@@ -334,12 +337,16 @@ def _load(args: ExportArguments) -> _Loaded:
     return _Loaded(model, InferenceTarget(output="embeddings", **embedding_options), extractor, saved_dtype)
 
 
-def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
+def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> bool:
     """`folder/model.onnx` (the checked export; a classifier's `id2label` and `function_to_apply` added to its
     metadata), `config.json` and `preprocessor_config.json` (with the extractor's code), as optimum's export folder
     holds them. Written whole or not at all: into a hidden folder inside `folder` first, then moved in, `model.onnx`
     last (written in place, a failure or Ctrl-C part-way left the new graph beside the earlier export's config, or
-    half a config, where a working deployment had been)."""
+    half a config, where a working deployment had been).
+
+    Returns:
+        Whether the graph's weights are kept apart, in `folder/model.onnx.data` (as the export kept them).
+    """
     import copy
     import json
 
@@ -402,6 +409,7 @@ def _write_deployment(exported: Path, loaded: _Loaded, folder: Path) -> None:
         )
         config.save_pretrained(staged)
         loaded.extractor.save_pretrained(staged)
+    return apart
 
 
 if __name__ == "__main__":  # `python -m citrus_hf.commands.export ...`, also under `accelerate launch -m`

@@ -1742,8 +1742,11 @@ class _UnusableExportError(OSError):
     """A cached file that cannot serve: what is wrong with it, and the fix (one line)."""
 
     def __init__(self, path: Path, problem: str):
+        # an export's weights kept apart (`onnx_data_path`) go with it: left alone, they stayed in the cache for good
+        weights = onnx_data_path(path)
+        files = f"that file and {weights.name} beside it" if weights.exists() else "that file"
         super().__init__(
-            f"The cached ONNX export {path} {problem}; delete that file and call again to export the model anew."
+            f"The cached ONNX export {path} {problem}; delete {files} and call again to export the model anew."
         )
 
 
