@@ -37,7 +37,7 @@ for name, repo, adapter, given in (
     trainer = Trainer(model=apply_lora(model, verbose=False) if adapter else model, args=args, train_dataset=rows)
     trainer.train()
     HfApi().create_repo(repo, exist_ok=True)
-    HfApi().create_branch(repo, branch="dev")  # the Trainer's upload commits to a branch that exists
+    HfApi().create_branch(repo, branch="dev")  # (a new branch is created too: see the test below)
     trainer.push_to_hub(**given)
     card = open(hf_hub_download(repo, "README.md", revision="dev"), encoding="utf-8").read()
     loads[name] = [
@@ -103,3 +103,50 @@ def test_a_private_dataset_push_over_a_public_repository_is_refused(make_hub_cli
     assert result["refused"] is not None and "is public" in result["refused"] and "--private" in result["refused"]
     assert result["code"] == 2 and "is public" in result["line"][0], result
     assert result["private_after"] is False and result["unchanged"]
+
+
+TRAINER_NEW_BRANCH = f"{DEFAULT_USER}/citrus-tiny-trainer-new-branch"
+
+TRAINER_NEW_BRANCH_SCRIPT = """
+import json
+import numpy as np
+from datasets import Dataset
+from huggingface_hub import HfApi
+from transformers import Trainer, TrainingArguments
+from citrus_hf import CiTrusForSequenceClassification
+
+rows = Dataset.from_dict({
+    "input_values": np.random.default_rng(0).standard_normal((4, 1, 200)).astype(np.float32), "labels": [0, 1, 2, 0],
+})
+args = TrainingArguments(
+    "out", max_steps=1, per_device_train_batch_size=4, use_cpu=True, report_to="none", hub_model_id="__REPO__",
+)
+trainer = Trainer(model=CiTrusForSequenceClassification.from_pretrained("pretrained", num_labels=3), args=args,
+                  train_dataset=rows)
+trainer.train()
+trainer.push_to_hub(revision="fresh")  # a new repository, and a branch it does not have
+api = HfApi()
+api.create_tag("__REPO__", tag="v1", revision="fresh")
+try:
+    trainer.push_to_hub(revision="v1")
+    refused = None
+except ValueError as error:
+    refused = str(error)
+print("RESULT:", json.dumps({
+    "fresh": sorted(api.list_repo_files("__REPO__", revision="fresh")), "refused": refused,
+    "branches": sorted(branch.name for branch in api.list_repo_refs("__REPO__").branches),
+}))
+"""
+
+
+def test_a_trainer_push_to_a_new_branch_creates_it(make_hub_client, tmp_path):
+    """`Trainer.push_to_hub(revision="fresh")` of a CiTrus model to a branch the repository does not have failed with
+    "Could not publish ...: RevisionNotFoundError ... Check the network connection", though the Hub answered; the
+    branch is now created from the default branch first, as `model.push_to_hub(revision=)` and `citrus push
+    --revision` create it, and a tag's name is refused as they refuse it (not made a branch of that name)."""
+    torch.manual_seed(0)
+    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
+    result = client_result(make_hub_client(tmp_path)(TRAINER_NEW_BRANCH_SCRIPT.replace("__REPO__", TRAINER_NEW_BRANCH)))
+    assert "model.safetensors" in result["fresh"] and "README.md" in result["fresh"]
+    assert result["refused"] is not None and "is a tag of" in result["refused"]
+    assert result["branches"] == ["fresh", "main"]

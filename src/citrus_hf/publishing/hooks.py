@@ -132,6 +132,12 @@ def register_trainer_cards() -> None:
             # `push_to_hub(revision=)` on to `create_model_card`
             revision = getattr(self, "_citrus_push_revision", None) or self.args.hub_revision
             branch = _card_branch(revision, create_pr=False)
+            if getattr(self, "_citrus_pushing", False) and branch is not None:
+                from .push import create_push_branch
+
+                # the repository exists by now (`init_hf_repo`), the upload to the branch comes next
+                token = getattr(self, "_citrus_push_token", None) or self.args.hub_token
+                create_push_branch(self.hub_model_id, branch, token)
             peft_model = _trainer_peft_model(self)
             if peft_model is not None:  # the folder holds an adapter: its card says so and how to load it
                 from .cards import write_trainer_adapter_card
@@ -604,9 +610,11 @@ def _after_push(owner: type, then: Callable[[Any, Any, dict[str, Any]], None]) -
 
 
 def _trainer_push_remembers_its_branch(trainer_class: type) -> None:
-    """`Trainer.push_to_hub(revision=...)` keeps the branch it uploads to on the trainer while it runs
-    (`_citrus_push_revision`), for the card `create_model_card` writes on the way: transformers passes it only to the
-    upload, and the card's usage code loaded the default branch's checkpoint. Idempotent."""
+    """`Trainer.push_to_hub(revision=...)` keeps the branch it uploads to (else `hub_revision`) and its token on the
+    trainer while it runs (`_citrus_push_revision`, `_citrus_pushing`), for `create_model_card`, which runs between
+    the repository's creation and the upload: transformers passes the branch only to the upload, so the card's usage
+    code loaded the default branch's checkpoint, and a branch the repository did not have failed the upload (the
+    Trainer creates none, where `model.push_to_hub(revision=)` does). Idempotent."""
     original = trainer_class.push_to_hub
     if getattr(original, "_citrus_remembers_branch", False):
         return
@@ -614,11 +622,14 @@ def _trainer_push_remembers_its_branch(trainer_class: type) -> None:
 
     @functools.wraps(original)
     def push_to_hub(self, *args, **kwargs):
-        self._citrus_push_revision = signature.bind(self, *args, **kwargs).arguments.get("revision")
+        given = signature.bind(self, *args, **kwargs).arguments
+        self._citrus_push_revision = given.get("revision") or self.args.hub_revision
+        self._citrus_push_token = given.get("token")
+        self._citrus_pushing = True
         try:
             return original(self, *args, **kwargs)
         finally:
-            self._citrus_push_revision = None
+            self._citrus_push_revision, self._citrus_push_token, self._citrus_pushing = None, None, False
 
     push_to_hub._citrus_remembers_branch = True
     trainer_class.push_to_hub = push_to_hub

@@ -497,6 +497,24 @@ def _replaced_revision(repo_id: str, revision: str | None, token: bool | str | N
     return None
 
 
+def create_push_branch(repo_id: str, branch: str, token: bool | str | None) -> None:
+    """Create the branch `branch` of the existing repository `repo_id` from its default branch where it has none, as
+    `_publish_folder` does before its upload, for an upload that creates none (`Trainer.push_to_hub`'s).
+
+    Raises:
+        ValueError: `branch` is a commit id or a tag of the repository (`_replaced_revision`).
+        OSError: the Hub cannot be reached or refuses (one line).
+    """
+    from huggingface_hub import HfApi
+
+    if _replaced_revision(repo_id, branch, token) is None:  # (refuses a tag's name or a commit id)
+        api = HfApi(token=token)
+        with hub_failures_in_one_line(
+            f"The Hub refused to create the branch {branch!r} of {repo_id}", repo_id, api.endpoint
+        ):
+            api.create_branch(repo_id, branch=branch, exist_ok=True)
+
+
 def _existing_card(repo_id: str, revision: str | None, token: bool | str | None) -> ModelCard | None:
     """The model card the repository has on `revision`, or None (no repository, no card, or another refusal: then the
     publication itself reports what is wrong).
