@@ -88,9 +88,20 @@ errors = io.StringIO()
 with contextlib.redirect_stderr(errors):
     code = main(["data", "build", "mine", "--push-to-hub", "__REPO__", "--private"])
 info = api.dataset_info("__REPO__")
+
+# the visibility a new repository is asked for without --private: None, the namespace's default (an organisation's
+# may be private), as a model's push asks
+asked = []
+create_repo = HfApi.create_repo
+def recording_create_repo(self, repo_id, **kwargs):
+    asked.append(kwargs.get("private"))
+    return create_repo(self, repo_id, **kwargs)
+HfApi.create_repo = recording_create_repo
+with contextlib.redirect_stderr(io.StringIO()):
+    fresh_code = main(["data", "build", "mine", "--push-to-hub", "__REPO__-fresh"])
 print("RESULT:", json.dumps({
     "refused": refused, "code": code, "line": errors.getvalue().strip().splitlines()[-1:],
-    "private_after": info.private, "unchanged": info.sha == before,
+    "private_after": info.private, "unchanged": info.sha == before, "fresh_code": fresh_code, "asked": asked,
 }))
 """
 
@@ -98,11 +109,15 @@ print("RESULT:", json.dumps({
 def test_a_private_dataset_push_over_a_public_repository_is_refused(make_hub_client, tmp_path):
     """`publish(..., private=True)` and `citrus data build ... --push-to-hub REPO --private` uploaded the set into an
     existing public dataset repository (`private` applies only when the repository is created); they now refuse it
-    before any upload, as a model's private push is, naming `hf repos settings --private`."""
+    before any upload, as a model's private push is, naming `hf repos settings --private`. And a push without
+    `--private` asked the Hub for a public repository (`private=False`) where a model's push leaves the namespace's
+    default (an organisation's may be private)."""
     result = client_result(make_hub_client(tmp_path)(PRIVATE_SET_SCRIPT.replace("__REPO__", PUBLIC_SET)))
     assert result["refused"] is not None and "is public" in result["refused"] and "--private" in result["refused"]
     assert result["code"] == 2 and "is public" in result["line"][0], result
     assert result["private_after"] is False and result["unchanged"]
+    assert result["fresh_code"] == 0
+    assert result["asked"] and set(result["asked"]) == {None}, result["asked"]
 
 
 TRAINER_NEW_BRANCH = f"{DEFAULT_USER}/citrus-tiny-trainer-new-branch"

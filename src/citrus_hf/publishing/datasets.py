@@ -116,7 +116,7 @@ def publish(
     name: str,
     output: str | os.PathLike | None = None,
     push_to_hub: str | None = None,
-    private: bool = False,
+    private: bool | None = None,
     options: dict[str, Any] | None = None,
     card: str | None = None,
 ) -> None:
@@ -131,7 +131,8 @@ def publish(
     settings (``HF_ENDPOINT``, ``HF_TOKEN``) apply. ``DatasetDict.push_to_hub`` writes a card whose ``dataset_info``
     (features, split sizes) and ``configs`` (which Parquet files make which split) ``load_dataset`` and the Hub's viewer
     read; this card's text, license, task and tags are merged into it, never replace it. ``private=True`` refuses a
-    Hub repository that exists and is public (it applies only to a repository the push creates).
+    Hub repository that exists and is public (it applies only to a repository the push creates); None, the default,
+    leaves a new repository's visibility to its namespace's default.
     """
     # "no" is truthy: read as True it would publish in the open a set meant to stay private
     private = None if private is None else as_bool("private", private)
@@ -182,7 +183,9 @@ def publish_from_args(
     if part is not None:
         output = Path(output) / part if output else None
         repo = f"{repo}-{part.replace('_', '-')}" if repo else None
-    publish(dataset_dict, name, output=output, push_to_hub=repo, private=args.private, options=options, card=card)
+    # without --private, the namespace's default (None; an organisation's may be private), as a model's push asks
+    private = args.private or None
+    publish(dataset_dict, name, output=output, push_to_hub=repo, private=private, options=options, card=card)
 
 
 __all__ = ["PublishArguments", "dataset_card", "own_dataset_card", "publish", "publish_from_args"]
