@@ -625,7 +625,7 @@ class CommandParser(HfArgumentParser):
                 value = self._pairs_as_on_command_line(action, value, source)
             if isinstance(action, _KeyValues) and isinstance(value, dict) and isinstance(action.default, dict):
                 value = {**action.default, **value}
-            elif isinstance(action, _KeyValues) and action.scalar_type is not None and isinstance(value, str):
+            elif isinstance(action, _KeyValues) and action.scalar_type is not None and not isinstance(value, dict):
                 value = self._convert(action, value)  # YAML reads `1e3` as text
             elif not isinstance(action, _KeyValues):
                 if action.nargs in ("+", "*") and value is not None and not isinstance(value, list):
@@ -639,6 +639,9 @@ class CommandParser(HfArgumentParser):
                         else self._convert(action, value)
                     )
                 self._check_choice(action, value, source)
+            if isinstance(action, _KeyValues) and isinstance(value, dict) and action.value_type in _TYPE_WORDS:
+                for key, item in value.items():
+                    self._refuse_yes_no(action, item, action.value_type, f"{action.dest}:{key}")
             action.default = value
             action.required = False
 
@@ -660,12 +663,24 @@ class CommandParser(HfArgumentParser):
             raise UsageError(f"{self.prog}: {source} sets {action.dest}: {error.message}.") from None
 
     def _convert(self, action: argparse.Action, value: Any) -> Any:
+        value_type = action.scalar_type if isinstance(action, _KeyValues) else action.type
+        self._refuse_yes_no(action, value, value_type, action.dest)
         if not isinstance(value, str):
             return value
         try:
-            return action.scalar_type(value) if isinstance(action, _KeyValues) else action.type(value)
+            return value_type(value)
         except (TypeError, ValueError, argparse.ArgumentTypeError) as error:  # the last: a yes/no that is neither
             raise UsageError(f"{self.prog}: setting {action.dest}: invalid value {value!r} ({error}).") from None
+
+    def _refuse_yes_no(self, action: argparse.Action, value: Any, value_type: Any, setting: str) -> None:
+        """Refuse a settings file's `true` / `false` for a number: a bool is an int to Python, so `hop_seconds: true`
+        or `per_device_batch_size: true` ran as 1 without a word (and `false` as 0)."""
+        if isinstance(value, bool) and value_type in _TYPE_WORDS:
+            word = _TYPE_WORDS[value_type]
+            raise UsageError(
+                f"{self.prog}: setting {setting}: {str(value).lower()} is a yes/no, not a {word}; write the {word} "
+                "itself (or leave the setting out for its default)."
+            )
 
     def _check_choice(self, action: argparse.Action, value: Any, source: str) -> None:
         """Refuse a settings file's (or a recipe's) `value` that is none of `action`'s choices, as argparse refuses

