@@ -140,6 +140,17 @@ def check_output_dir(output_dir: str, flag: str = "--output-dir") -> None:
 DATA_DECIDED_FIELDS = ("num_labels", "id2label", "label2id", "problem_type", "num_targets")
 
 
+def check_mappings(settings: Any, names: tuple[str, ...]) -> None:
+    """Refuse each of `settings`' fields `names` that is not a dict (the command line's KEY=VALUE pairs become one;
+    from Python, text such as `"d_model=16"` is not read as pairs)."""
+    for name in names:
+        if not isinstance(getattr(settings, name), dict):
+            raise ValueError(
+                f"`{name}` must be a mapping of names to values (KEY=VALUE pairs on the command line, a mapping "
+                f"in a YAML / JSON file, a dict from Python), got {getattr(settings, name)!r}."
+            )
+
+
 def check_data_decided_overrides(config_overrides: Mapping[str, Any]) -> None:
     """Refuse `config_overrides` of the fields the labelled set decides (`DATA_DECIDED_FIELDS`), which fitting would
     replace with the set's own, naming the `Trainer` route for the heads the commands do not fit."""
@@ -314,6 +325,8 @@ class FinetuneArguments:
                 self.recipe, "probe-then-fine-tune trains the whole model, where LoRA trains small adapters"
             )
             raise ValueError(f"--lora runs the finetune recipe ({why}); drop --recipe {self.recipe} or --lora.")
+        # from Python, `config_overrides="d_model=16"` had its letters checked as names and crashed deep in the run
+        check_mappings(self, ("dataset_options", "config_overrides"))
         check_start_model(self.model, self.config_overrides, "trained", self.model_config)
         check_data_decided_overrides(self.config_overrides)
         if self.lora and self.model is None:
@@ -507,12 +520,7 @@ class PretrainArguments:
         paths_as_strings(self, ("output_dir", "dataset", "model", "model_config", "resume_from"))
         check_switches(self, ("overwrite_output_dir", "full_determinism", "log_sample_ids", "show_progress"))
         check_start_model(self.model, self.config_overrides, "pre-trained", self.model_config)
-        for name in ("dataset_options", "config_overrides", "synthetic_generators"):
-            if not isinstance(getattr(self, name), dict):
-                raise ValueError(
-                    f"`{name}` must be a mapping of names to values (KEY=VALUE pairs on the command line, a mapping "
-                    f"in a YAML / JSON file), got {getattr(self, name)!r}."
-                )
+        check_mappings(self, ("dataset_options", "config_overrides", "synthetic_generators"))
         # every step count, checked before the corpus loads (0 would divide by zero at the first step's modulo)
         for name in (
             "max_steps",
