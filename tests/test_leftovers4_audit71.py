@@ -49,3 +49,37 @@ def test_finetune_arguments_refuse_a_mapping_given_as_text(tmp_path, name, value
 
     with pytest.raises(ValueError, match=rf"`{name}` must be a mapping"):
         FinetuneArguments(dataset="x", output_dir=str(tmp_path / "out"), **{name: value})
+
+
+def _labelled_file(path, names, labels):
+    import numpy as np
+    from datasets import ClassLabel, Dataset, Features, Sequence, Value
+
+    features = Features({"input_values": Sequence(Sequence(Value("float32"))), "label": ClassLabel(names=names)})
+    rows = {"input_values": np.zeros((len(labels), 1, 100), np.float32).tolist(), "label": labels}
+    Dataset.from_dict(rows, features=features).to_parquet(str(path))
+
+
+def test_a_test_file_naming_a_class_more_than_the_training_file_keeps_its_name(tmp_path):
+    """A folder of data files whose training file's ClassLabel lacks the last class ([a, b]) and whose test file has
+    it ([a, b, c]) was read under the training file's names (as `datasets` reads every file), so the test split's id
+    2 had no name and the set was refused as ids beyond its names, with advice to name a class the file named. Both
+    splits now have [a, b, c]."""
+    from citrus_hf.data.splits import load_own_dataset
+
+    _labelled_file(tmp_path / "train.parquet", ["a", "b"], [0, 1])
+    _labelled_file(tmp_path / "test.parquet", ["a", "b", "c"], [0, 1, 2])
+    loaded = load_own_dataset(str(tmp_path))
+    for split in ("train", "test"):
+        assert loaded[split].features["label"].names == ["a", "b", "c"]
+    assert loaded["test"]["label"] == [0, 1, 2]
+
+
+def test_two_files_extending_the_training_names_differently_are_refused(tmp_path):
+    from citrus_hf.data.splits import load_own_dataset
+
+    _labelled_file(tmp_path / "train.parquet", ["a", "b"], [0, 1])
+    _labelled_file(tmp_path / "validation.parquet", ["a", "b", "c"], [0, 2])
+    _labelled_file(tmp_path / "test.parquet", ["a", "b", "d"], [0, 2])
+    with pytest.raises(ValueError, match=r"name the classes of `label` differently"):
+        load_own_dataset(str(tmp_path))

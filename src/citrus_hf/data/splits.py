@@ -258,9 +258,9 @@ def _load_data_files(path: Path):
     files = _data_files(path)
     if _card_declares_data_files(path):
         # the card's `configs` name each split's files: the user's word; only the default config's files are read
-        _check_class_names_agree(path, _card_config_files(path, files))
-        return datasets.load_dataset(str(path))
-    _check_class_names_agree(path, files)
+        longer = _check_class_names_agree(path, _card_config_files(path, files))
+        return _with_class_names(datasets.load_dataset(str(path)), longer)
+    longer = _check_class_names_agree(path, files)
     if not files:
         raise ValueError(
             f"{str(path)!r} is a folder that `save_to_disk` did not write (no state.json or dataset_dict.json) and "
@@ -278,7 +278,18 @@ def _load_data_files(path: Path):
             "kind (e.g. every split as parquet), or move the others out of the folder."
         )
     splits = _data_file_splits(path, files)
-    return _load_files(next(iter(kinds)), {split: list(map(str, got)) for split, got in splits.items()})
+    loaded = _load_files(next(iter(kinds)), {split: list(map(str, got)) for split, got in splits.items()})
+    return _with_class_names(loaded, longer)
+
+
+def _with_class_names(loaded, names: dict[str, list[str]]):
+    """`loaded` (a `DatasetDict`) with each `ClassLabel` column of `names` given those names, which extend the ones
+    `datasets` read every file under (`_check_class_names_agree`)."""
+    import datasets
+
+    for column, class_names in names.items():
+        loaded = loaded.cast_column(column, datasets.ClassLabel(names=class_names))
+    return loaded
 
 
 def _card_config_files(path: Path, files: list[Path]) -> list[Path]:
@@ -316,7 +327,7 @@ def _data_file_schema(file: Path):
     return None
 
 
-def _check_class_names_agree(path: Path, files: list[Path]) -> None:
+def _check_class_names_agree(path: Path, files: list[Path]) -> dict[str, list[str]]:
     """Refuse parquet / Arrow data files (`files`, under the folder `path`) whose `ClassLabel` columns name their
     classes differently: each file records its own split's names (`to_parquet` of a split numbered by its own
     `class_encode_column`), and `datasets` reads every file of a folder under the first file's names, keeping the
@@ -325,12 +336,18 @@ def _check_class_names_agree(path: Path, files: list[Path]) -> None:
     (`save_to_disk` keeps each split's names, which `check_labelled_splits` compares; `push_to_hub` refuses
     splits whose features differ.)
 
+    Returns:
+        the longest names of each column that a later file extends (a training split without the last class, a
+        test split with it): read under the first file's names, the test split's last id had none, and the set
+        was refused as one of ids beyond its names; the loaded set takes these (`_with_class_names`).
+
     Raises:
         ValueError: naming the column, both files and their names, and the renumbering that makes them agree.
     """
     import datasets
 
     first: dict[str, tuple[str, list[str]]] = {}
+    longest: dict[str, tuple[str, list[str]]] = {}  # compared with the longest so far: [a, b, c] and [a, b, d] differ
     # the training split's files first, as `datasets` reads them (its first file's names are every file's)
     for file in sorted(files, key=lambda file: "train" not in file.relative_to(path).as_posix().lower()):
         schema = _data_file_schema(file)
@@ -344,7 +361,8 @@ def _check_class_names_agree(path: Path, files: list[Path]) -> None:
             if not isinstance(feature, datasets.ClassLabel):
                 continue
             name = file.relative_to(path).as_posix()
-            seen_in, names = first.setdefault(column, (name, list(feature.names)))
+            first.setdefault(column, (name, list(feature.names)))
+            seen_in, names = longest.setdefault(column, (name, list(feature.names)))
             shared = min(len(names), len(feature.names))
             if list(feature.names)[:shared] != names[:shared]:  # (a split without the last classes: the same ids)
                 label2id = {class_name: class_id for class_id, class_name in enumerate(names)}
@@ -356,6 +374,9 @@ def _check_class_names_agree(path: Path, files: list[Path]) -> None:
                     f"{column!r})` (every class of the split among them), or save the DatasetDict with "
                     "`save_to_disk` instead."
                 )
+            if len(feature.names) > len(names):
+                longest[column] = (name, list(feature.names))
+    return {column: names for column, (_, names) in longest.items() if len(names) > len(first[column][1])}
 
 
 # The split a data file of a folder is in, from a word of its name or of a folder above it (`_data_file_splits`), as
