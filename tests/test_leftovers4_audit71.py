@@ -83,3 +83,32 @@ def test_two_files_extending_the_training_names_differently_are_refused(tmp_path
     _labelled_file(tmp_path / "test.parquet", ["a", "b", "d"], [0, 2])
     with pytest.raises(ValueError, match=r"name the classes of `label` differently"):
         load_own_dataset(str(tmp_path))
+
+
+_TS = "@problemName X\n@classLabel true a b\n@data\n1,2,3,4:5,6,7,8:a\n1,2,3,4:5,6,7,8:b\n"
+
+
+@pytest.mark.parametrize("given", ["folder", "file"])
+def test_a_folder_of_ts_files_names_the_reader_that_reads_them(tmp_path, given):
+    """A folder holding only .ts / .arff files (the UCR / UEA archives' formats) was refused as one that holds no data
+    files, one such file as a file no reader reads, neither naming the readers that read them
+    (`citrus_hf.data.readers.read_ts` / `read_uea_arff`)."""
+    from citrus_hf.data.splits import load_own_dataset
+
+    (tmp_path / "X_TRAIN.ts").write_text(_TS)
+    with pytest.raises(ValueError, match=r"X_TRAIN\.ts \(1 \.ts / \.arff file.*read_ts.*read_uea_arff.*save_to_disk"):
+        load_own_dataset(str(tmp_path if given == "folder" else tmp_path / "X_TRAIN.ts"))
+
+
+def test_ts_files_beside_recordings_are_said_to_be_left_out(tmp_path, caplog):
+    """.ts / .arff files beside recordings were left out without a word."""
+    import numpy as np
+
+    from citrus_hf.data.splits import load_own_dataset
+
+    np.save(tmp_path / "rec.npy", np.zeros((1, 500), np.float32))
+    (tmp_path / "X_TRAIN.ts").write_text(_TS)
+    with caplog.at_level("WARNING", logger="citrus_hf.data.recording_folders"):
+        loaded = load_own_dataset(str(tmp_path), sampling_rate=100)
+    assert loaded["train"].num_rows == 1
+    assert "Left out of" in caplog.text and "X_TRAIN.ts (1 .ts / .arff file(s))" in caplog.text

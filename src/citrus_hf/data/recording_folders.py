@@ -83,6 +83,9 @@ _WFDB_ANNOTATION_SUFFIXES = frozenset(
     (".atr", ".ann", ".qrs", ".wqrs", ".sqrs", ".gqrs", ".apn", ".st", ".stf", ".arou", ".pwave", ".wabp", ".ari")
     + (".hypn", ".resp", ".trigger", ".alarms", ".event", ".marker")
 )
+# The time-series classification archives' formats (UCR / UEA, sktime / aeon) and the reader of each: files of
+# labelled examples, not recordings, so a folder is not read through them (`archive_files_advice` names them).
+_ARCHIVE_READERS = {".ts": "read_ts", ".arff": "read_uea_arff"}
 # Data files `datasets.load_dataset` reads as tables of examples: a folder holding one is such a table.
 _TABLE_SUFFIXES = frozenset({".parquet", ".json", ".jsonl", ".arrow"})
 # The files that label the files beside them, as `datasets`' audiofolder and imagefolder name them: never a recording
@@ -458,6 +461,9 @@ def _warn_of_unread_files(folder: Path) -> None:
             "(file_name,onset,duration,label: the seconds of a window around the sample `wfdb.rdann(record, "
             "extension)` gives, one example per row), or name each recording and its label there (file_name,label)."
         )
+    archives = archive_files_advice(folder)
+    if archives:
+        _warn_once(f"Left out of {folder}: {archives}.")
     unread = [
         file.relative_to(folder).as_posix()
         for file in listed
@@ -469,6 +475,26 @@ def _warn_of_unread_files(folder: Path) -> None:
             f"{', '.join(unread[:5])}{', ...' if len(unread) > 5 else ''}. It reads EDF / BDF, WFDB (.hea), WAV, .npy and .csv / .tsv / .txt files: "
             "decompress or convert these to one of those to use them (an EDF file saved as .rec: rename it .edf)."
         )
+
+
+def archive_files_advice(path: Path) -> str:
+    """A sentence naming the `.ts` / `.arff` files that `path` is or holds (`_ARCHIVE_READERS`) and how to read them,
+    or "": a folder of only such files was refused as one without data files, one such file as a file no reader
+    reads, and those beside recordings were left out, none of them naming the readers that read them."""
+    listed = [
+        file for file in ([path] if path.is_file() else files_under(path)) if file.suffix.lower() in _ARCHIVE_READERS
+    ]
+    if not listed:
+        return ""
+    names = [file.name if path.is_file() else file.relative_to(path).as_posix() for file in listed]
+    return (
+        f"{', '.join(names[:3])}{', ...' if len(names) > 3 else ''} ({len(names)} .ts / .arff file(s)) hold examples "
+        "in the UCR / UEA archives' formats, which are not read as recordings or data files: read each with "
+        "`citrus_hf.data.readers.read_ts` (.ts: its `cases` and `labels`) or `read_uea_arff` (.arff: examples, "
+        "labels, class names), then save them as a set, `DatasetDict({'train': Dataset.from_dict({'input_values': "
+        "examples, 'label': labels}), 'test': ...}).save_to_disk(folder)`, and give that folder with --sampling-rate "
+        "HZ (neither format records the rate)"
+    )
 
 
 def _read_once(files: list[Path], folder: Path) -> list[Path]:

@@ -34,6 +34,7 @@ from .recording_folders import (
     SEGMENT_SECONDS,
     UNRATED_SEGMENT_SAMPLES,
     VALIDATION_SPLIT_ALIASES,
+    archive_files_advice,
     files_under,
     is_recording_file,
     is_recording_folder,
@@ -249,6 +250,8 @@ def _load_data_files(path: Path):
 
     if path.is_file():
         builder = _data_file_builder(path)
+        if builder is None and archive_files_advice(path):
+            raise ValueError(archive_files_advice(path) + ".")
         if builder is None:
             raise ValueError(
                 f"{str(path)!r} is a file `datasets.load_dataset` has no reader for (it reads "
@@ -262,6 +265,9 @@ def _load_data_files(path: Path):
         return _with_class_names(datasets.load_dataset(str(path)), longer)
     longer = _check_class_names_agree(path, files)
     if not files:
+        archives = archive_files_advice(path)
+        if archives:
+            raise ValueError(archives + ".")
         raise ValueError(
             f"{str(path)!r} is a folder that `save_to_disk` did not write (no state.json or dataset_dict.json) and "
             f"that holds no data files `datasets.load_dataset` reads; give {_DATASET_KINDS} (e.g. "
