@@ -112,3 +112,38 @@ def test_ts_files_beside_recordings_are_said_to_be_left_out(tmp_path, caplog):
         loaded = load_own_dataset(str(tmp_path), sampling_rate=100)
     assert loaded["train"].num_rows == 1
     assert "Left out of" in caplog.text and "X_TRAIN.ts (1 .ts / .arff file(s))" in caplog.text
+
+
+def _uea_arff(class_declaration: str, rows: list[str]) -> str:
+    return (
+        "@relation X\n@attribute channels relational\n  @attribute t0 numeric\n  @attribute t1 numeric\n"
+        f"@end channels\n@attribute class {class_declaration}\n@data\n" + "".join(rows)
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        # scipy said only '"x y" value not in ('x y', 'z')'
+        (_uea_arff('{"x y",z}', ["'1,2\\n3,4',\"x y\"\n"]), r'class "x y" in double quotes.*write it in single quotes'),
+        # these were "not a multivariate UEA ARFF file (attributes [...])", naming no cause
+        (_uea_arff("numeric", ["'1,2\\n3,4',0.5\n"]), r"last attribute 'class' is numeric \(a regression target\)"),
+        (
+            "@relation X\n@attribute att0 numeric\n@attribute att1 numeric\n@attribute target {a,b}\n@data\n1,2,a\n",
+            r"first attribute 'att0' is numeric and none is relational.*univariate UCR file.*\(N, 1, T\)",
+        ),
+        (
+            "@relation X\n@attribute class {a,b}\n@attribute rel relational\n @attribute t0 numeric\n@end rel\n"
+            "@data\na,'1\\n2'\n",
+            r"relational attribute \(the channels\) first and the class last",
+        ),
+    ],
+)
+def test_arff_files_the_reader_cannot_take_are_refused_naming_the_cause(tmp_path, text, refused):
+    from citrus_hf.data.errors import CorruptFileError
+    from citrus_hf.data.readers import read_uea_arff
+
+    path = tmp_path / "x.arff"
+    path.write_text(text)
+    with pytest.raises(CorruptFileError, match=refused):
+        read_uea_arff(path)

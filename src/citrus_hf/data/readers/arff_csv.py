@@ -94,6 +94,12 @@ def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
     try:
         data, meta = arff.loadarff(str(path))
     except Exception as error:
+        if isinstance(error, ValueError) and str(error).startswith('"') and " value not in (" in str(error):
+            # scipy's reader takes a nominal value in single quotes only, and named no fix
+            raise CorruptFileError(
+                f"scipy could not read ARFF file {path}: its data writes the class {str(error).split(' value')[0]} in "
+                "double quotes, which scipy's ARFF reader does not take; write it in single quotes ('...')."
+            ) from error
         raise CorruptFileError(f"scipy could not read ARFF file {path} ({type(error).__name__}: {error}).") from error
     if len(meta.names()) < 2:
         raise CorruptFileError(
@@ -102,8 +108,25 @@ def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
         )
     relational, target = meta.names()[0], meta.names()[-1]
     kind, class_names = meta[target]
-    if kind != "nominal" or meta[relational][0] != "relational":
-        raise CorruptFileError(f"{path} is not a multivariate UEA ARFF file (attributes {meta.names()}).")
+    if meta[relational][0] != "relational":
+        shown = f"{meta.names()[:5]}{' ...' if len(meta.names()) > 5 else ''}"
+        if any(meta[name][0] == "relational" for name in meta.names()):
+            raise CorruptFileError(
+                f"{path} is not a multivariate UEA ARFF file: its attributes are {shown}, where the UEA layout has "
+                "the relational attribute (the channels) first and the class last; write them in that order."
+            )
+        # a univariate UCR file: a numeric attribute per time step
+        raise CorruptFileError(
+            f"{path} is not a multivariate UEA ARFF file: its first attribute {relational!r} is "
+            f"{meta[relational][0]} and none is relational (the channels), as in a univariate UCR file (attributes "
+            f"{shown}); read it with `scipy.io.arff.loadarff` and stack its numeric columns as (N, 1, T)."
+        )
+    if kind != "nominal":
+        raise CorruptFileError(
+            f"{path} is not a multivariate UEA ARFF file of classes: its last attribute {target!r} is {kind} (a "
+            "regression target), where read_uea_arff reads nominal classes ({a,b,...}); read the targets with "
+            "`scipy.io.arff.loadarff`."
+        )
     check_classes_unrepeated(path, class_names)
     if len(data) == 0:
         raise CorruptFileError(f"{path} holds no examples after '@data' (an empty or truncated file).")
