@@ -12,10 +12,8 @@ kept in $CITRUS_HF_CACHE (default ~/.cache/citrus_hf/archives). Each dataset is 
 
 from __future__ import annotations
 
-import argparse
-
 from citrus_hf.commands.data import add_publish_arguments, format_info
-from citrus_hf.commands.script import run_script
+from citrus_hf.commands.script import ScriptParser, run_script
 from citrus_hf.data import build_dataset, fetch_offline_corpus, list_datasets
 from citrus_hf.data.builders import summarize_dataset
 from citrus_hf.data.plans import resolve_options
@@ -26,7 +24,7 @@ OFFLINE = [spec.name for spec in list_datasets() if spec.offline]
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = ScriptParser(description=__doc__.split("\n")[0])
     parser.add_argument("datasets", nargs="*", help=f"which datasets (default: all of {', '.join(OFFLINE)})")
     parser.add_argument("--no-fetch", action="store_true", help="use the archives already cached")
     parser.add_argument("--archive-cache", default=None, help="offline archive cache")

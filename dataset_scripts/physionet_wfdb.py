@@ -10,17 +10,15 @@ lead, 360 Hz), labelled N / S / V / F / Q (AAMI EC57); split DS1 (train) / DS2 (
 
 from __future__ import annotations
 
-import argparse
-
 from citrus_hf.commands.data import add_publish_arguments, format_info
-from citrus_hf.commands.script import run_script
+from citrus_hf.commands.script import ScriptParser, run_script
 from citrus_hf.data import build_dataset, get_source
 from citrus_hf.data.builders import summarize_dataset
 from citrus_hf.publishing.datasets import publish_from_args
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = ScriptParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", required=True, help="where the WFDB files are (or will be) kept")
     parser.add_argument("--records", nargs="+", default=None, help="record names (default: DS1 + DS2)")
     parser.add_argument("--before-seconds", type=float, default=None, help="window start before the R-peak (0.25)")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 
 from citrus_hf.commands.data import add_publish_arguments, format_info
-from citrus_hf.commands.script import run_script
+from citrus_hf.commands.script import ScriptParser, run_script
 from citrus_hf.data import build_dataset, get_source
 from citrus_hf.data.builders import summarize_dataset
 from citrus_hf.publishing.datasets import publish_from_args
@@ -36,7 +36,7 @@ def _minutes_or_none(text: str) -> float | None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = ScriptParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", required=True, help="where the EDF files are (or will be) kept")
     parser.add_argument("--variant", choices=("30s", "2s"), default="30s", help="30 s epochs or 2 s SleepEEG windows")
     parser.add_argument(

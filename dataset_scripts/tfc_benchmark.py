@@ -10,11 +10,10 @@ published train / val / test files become the train / validation / test splits, 
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from citrus_hf.commands.data import add_publish_arguments, format_info
-from citrus_hf.commands.script import run_script
+from citrus_hf.commands.script import ScriptParser, run_script
 from citrus_hf.data import build_dataset, get_source
 from citrus_hf.data.builders import summarize_dataset
 from citrus_hf.data.sources.tfc import TFC_SETS
@@ -30,7 +29,7 @@ def set_folder(data_dir: str, tfc_set: str) -> Path:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = ScriptParser(description=__doc__.split("\n")[0])
     parser.add_argument("sets", nargs="+", choices=(*TFC_SETS, "all"), help="which sets ('all' for every one)")
     parser.add_argument(
         "--data-dir",

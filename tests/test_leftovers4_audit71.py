@@ -147,3 +147,38 @@ def test_arff_files_the_reader_cannot_take_are_refused_naming_the_cause(tmp_path
     path.write_text(text)
     with pytest.raises(CorruptFileError, match=refused):
         read_uea_arff(path)
+
+
+@pytest.mark.parametrize(
+    ("argv", "refused"),
+    [
+        (["epilepsy", "--data", "d", "--no-down"], "unrecognized arguments: --data d --no-down|required: --data-dir"),
+        (["epilepsy", "--data-dir", "d", "--no-down"], "unrecognized arguments: --no-down"),
+    ],
+)
+def test_the_dataset_scripts_take_no_abbreviated_options(argv, refused, capsys):
+    """The dataset scripts' argparse took `--data` for `--data-dir` and `--no-down` for `--no-download`, where `citrus`
+    refuses an abbreviation (a later option of the same prefix would change what the line means)."""
+    import runpy
+    from pathlib import Path
+
+    main = runpy.run_path(str(Path(__file__).resolve().parents[1] / "dataset_scripts" / "tfc_benchmark.py"))["main"]
+    with pytest.raises(SystemExit):
+        main(argv)
+    error = capsys.readouterr().err
+    assert any(message in error for message in refused.split("|")), error
+
+
+def test_a_dataset_script_flag_before_a_positional_takes_no_value(monkeypatch):
+    """`tfc_benchmark.py --private epilepsy ...` took the set's name for --private's yes/no ("Truthy value
+    expected"), where `citrus push --private runs/har me/x` reads it as a flag."""
+    from citrus_hf.commands.script import ScriptParser
+
+    parser = ScriptParser()
+    parser.add_argument("sets", nargs="+")
+    from citrus_hf.commands.data import add_publish_arguments
+
+    add_publish_arguments(parser, per_part="set")
+    arguments = parser.parse_args(["--private", "epilepsy", "har"])
+    assert arguments.private is True and arguments.sets == ["epilepsy", "har"]
+    assert parser.parse_args(["epilepsy", "--private", "false"]).private is False

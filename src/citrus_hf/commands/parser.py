@@ -533,18 +533,7 @@ class CommandParser(HfArgumentParser):
         return isinstance(values, dict) and all(str(key).replace("-", "_") in names for key in values)
 
     def _flags_before_positionals(self, argv: list[str]) -> list[str]:
-        """`argv` with each boolean flag that no yes/no value follows spelt `--flag=true`: HfArgumentParser's
-        booleans take an optional value (`--quick false`), so argparse would take the next argument for it, a
-        positional one (`citrus push --private runs/har me/x`) included."""
-        argv = list(argv)
-        for index, token in enumerate(argv[:-1]):
-            if token == "--":
-                break
-            action = self._option_string_actions.get(token)
-            if action is not None and action.type is string_to_bool and action.nargs == "?":
-                if not argv[index + 1].startswith("-") and not _is_boolean_word(argv[index + 1]):
-                    argv[index] = f"{token}=true"
-        return argv
+        return flags_before_positionals(self, argv)
 
     def _pop_values(self, argv: list[str], option: str) -> list[str]:
         """Remove every `option VALUE` / `option=VALUE` from `argv` (up to a `--`) and return the values."""
@@ -705,6 +694,21 @@ class CommandParser(HfArgumentParser):
         return self.arguments_type(**values)
 
 
+def flags_before_positionals(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
+    """`argv` with each of `parser`'s boolean flags that no yes/no value follows spelt `--flag=true`: HfArgumentParser's
+    booleans take an optional value (`--quick false`), so argparse would take the next argument for it, a positional
+    one (`citrus push --private runs/har me/x`) included."""
+    argv = list(argv)
+    for index, token in enumerate(argv[:-1]):
+        if token == "--":
+            break
+        action = parser._option_string_actions.get(token)
+        if action is not None and action.type is string_to_bool and action.nargs == "?":
+            if not argv[index + 1].startswith("-") and not _is_boolean_word(argv[index + 1]):
+                argv[index] = f"{token}=true"
+    return argv
+
+
 def _is_boolean_word(text: str) -> bool:
     """Whether a boolean option takes `text` as its value (`false`, `yes`, `1`: transformers' `string_to_bool`)."""
     try:
@@ -726,4 +730,4 @@ def _expand_home(value: Any) -> Any:
     return value
 
 
-__all__ = ["CONFIG_SUFFIXES", "CommandParser", "parse_value"]
+__all__ = ["CONFIG_SUFFIXES", "CommandParser", "flags_before_positionals", "parse_value"]

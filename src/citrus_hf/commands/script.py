@@ -45,6 +45,23 @@ def run_script(main: Callable[[], object]) -> None:
         sys.exit(2)
 
 
+class ScriptParser(argparse.ArgumentParser):
+    """The `argparse.ArgumentParser` of the dataset scripts, reading options as `citrus` does: no abbreviations
+    (`--data` was taken for `--data-dir`, `--no-down` for `--no-download`, so a later option of one of those prefixes
+    would change what an old command line means), and a yes/no flag that no yes/no follows takes no value
+    (`--private epilepsy` took the set's name for its value: "Truthy value expected")."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def parse_known_args(self, args=None, namespace=None):
+        from .parser import flags_before_positionals
+
+        args = sys.argv[1:] if args is None else args
+        return super().parse_known_args(flags_before_positionals(self, args), namespace)
+
+
 def positive_int(text: str) -> int:
     """An argparse `type` for counts (steps, windows, epochs): a whole number >= 1, refused by argparse as
     "argument --batch-size: must be a whole number >= 1, got 0" (naming the script's own option, where the value
