@@ -23,6 +23,7 @@ import logging
 import os
 import shutil
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,6 +36,13 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
+# Windows asks whether a process runs through its own calls: there `os.kill(pid, 0)` sends signal 0, CTRL_C_EVENT,
+# a Ctrl+C to the processes of the console (this run too), instead of checking without sending anything.
+_WINDOWS = sys.platform == "win32"
+# OpenProcess's rights to ask whether a process has ended (`_alive_on_windows`) and what it says when it cannot.
+_SYNCHRONIZE, _PROCESS_QUERY_LIMITED_INFORMATION = 0x00100000, 0x1000
+_ERROR_ACCESS_DENIED = 5
+
 # In the output folder while a run writes it.
 LOCK_NAME = ".citrus-run.lock"
 # This process's own mark in the locks it takes: a lock that names this process id but another mark was left by an
@@ -46,6 +54,8 @@ logger = logging.getLogger(__name__)
 
 def _alive(pid: int) -> bool:
     """Whether a process `pid` runs on this machine (signal 0 checks without sending anything)."""
+    if _WINDOWS:
+        return _alive_on_windows(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -53,6 +63,21 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # someone else's process: alive
         return True
     return True
+
+
+def _alive_on_windows(pid: int) -> bool:
+    """Whether a process `pid` runs on this Windows machine: whether a handle to it, if one can be opened, is not yet
+    signalled (a process's handle is once it has ended, even while others still hold it open)."""
+    import _winapi
+
+    try:
+        handle = _winapi.OpenProcess(_SYNCHRONIZE | _PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+    except OSError as error:  # no such process (ERROR_INVALID_PARAMETER), or someone else's (access denied: alive)
+        return getattr(error, "winerror", None) == _ERROR_ACCESS_DENIED
+    try:
+        return _winapi.WaitForSingleObject(handle, 0) == _winapi.WAIT_TIMEOUT
+    finally:
+        _winapi.CloseHandle(handle)
 
 
 def _holder(lock: Path) -> dict | None:
@@ -169,7 +194,8 @@ def _take(folder: Path, lock: Path, command: str, overwrite: bool, flag: str, ta
                 os.close(descriptor)
                 continue
             os.ftruncate(descriptor, 0)
-            os.pwrite(descriptor, json.dumps(record).encode("utf-8"), 0)
+            os.lseek(descriptor, 0, os.SEEK_SET)  # (`os.pwrite` does both in one call, but Windows has none)
+            os.write(descriptor, json.dumps(record).encode("utf-8"))
             return descriptor
         except BaseException:
             os.close(descriptor)
@@ -203,12 +229,17 @@ def _open_lock(folder: Path, lock: Path, flag: str) -> tuple[int, bool] | None:
 
 def _release(descriptor: int, lock: Path) -> None:
     """Remove `lock` (if it is still this run's file), then close it, which frees the kernel lock: removed first, so
-    that a run waiting on this file finds it gone and opens the next one (`_still_in_place`)."""
+    that a run waiting on this file finds it gone and opens the next one (`_still_in_place`). Without a kernel lock
+    (Windows, which also refuses to delete a file that is open) it is closed first."""
+    ours = False
     try:
-        if _still_in_place(descriptor, lock):
+        ours = _still_in_place(descriptor, lock)
+        if ours and fcntl is not None:
             lock.unlink(missing_ok=True)
     finally:
         os.close(descriptor)
+    if ours and fcntl is None:
+        lock.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,111 @@
+"""What broke off Linux (portability audit): the run lock that every writing command takes (`citrus pretrain`,
+`finetune`, `evaluate`, `export`, `data build`) wrote its holder with `os.pwrite`, which Windows lacks, deleted its
+file while still holding it open, which Windows refuses, and checked a holder's process with `os.kill(pid, 0)`, which
+on Windows sends Ctrl+C to the console instead of asking; and `citrus evaluate` named its scratch folders by pasting
+the dataset argument in, so a set given by its absolute path (`/data/set`, `C:\\data\\set`) trained next to the data,
+outside `--output-dir`.
+
+Windows is simulated here: no `fcntl` (the package's own switch), no `os.pwrite`, a file that cannot be deleted while
+it is open, and a stand-in for `_winapi` (the standard library's Windows calls).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from citrus_hf.training import run_lock
+from citrus_hf.training.run_lock import LOCK_NAME, output_folder_lock
+
+# ---------------------------------------------------------------------------------------------- 1. the run lock
+
+
+@pytest.fixture
+def as_on_windows(monkeypatch):
+    """The run lock's surroundings as on Windows. Returns the `_winapi` stand-in's processes: `{pid: alive}`."""
+    monkeypatch.setattr(run_lock, "fcntl", None)
+    monkeypatch.setattr(run_lock, "_WINDOWS", True, raising=False)
+    monkeypatch.delattr(os, "pwrite", raising=False)
+
+    def no_signals(pid, signal):
+        raise AssertionError(f"os.kill({pid}, {signal}) on Windows: signal 0 is CTRL_C_EVENT, a Ctrl+C to the console")
+
+    monkeypatch.setattr(os, "kill", no_signals)
+    # an open file cannot be deleted on Windows (os.open shares it for reading and writing, not deleting)
+    open_files: dict[int, str] = {}
+    real_open, real_close, real_unlink = os.open, os.close, Path.unlink
+
+    def tracked_open(path, flags, mode=0o777, **kwargs):
+        descriptor = real_open(path, flags, mode, **kwargs)
+        open_files[descriptor] = os.path.realpath(path)
+        return descriptor
+
+    def tracked_close(descriptor):
+        open_files.pop(descriptor, None)
+        real_close(descriptor)
+
+    def windows_unlink(path, missing_ok=False):
+        if os.path.realpath(path) in open_files.values():
+            raise PermissionError(13, "The process cannot access the file because it is being used", str(path))
+        real_unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(os, "open", tracked_open)
+    monkeypatch.setattr(os, "close", tracked_close)
+    monkeypatch.setattr(Path, "unlink", windows_unlink)
+    processes: dict[int, bool] = {}
+
+    def open_process(access, inherit, pid):
+        if pid not in processes:
+            raise OSError(22, "The parameter is incorrect", None, 87)  # ERROR_INVALID_PARAMETER: no such process
+        return pid
+
+    winapi = types.SimpleNamespace(
+        OpenProcess=open_process,
+        WaitForSingleObject=lambda handle, milliseconds: 0x102 if processes[handle] else 0,
+        CloseHandle=lambda handle: None,
+        WAIT_TIMEOUT=0x102,
+    )
+    monkeypatch.setitem(sys.modules, "_winapi", winapi)
+    return processes
+
+
+def _lock_of(folder: Path, pid: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"pid": pid, "host": socket.gethostname(), "mark": "x", "command": "citrus finetune", "started": 0}
+    (folder / LOCK_NAME).write_text(json.dumps(record), encoding="utf-8")
+
+
+def test_a_run_takes_and_frees_its_folder_on_windows(as_on_windows, tmp_path):
+    """`os.pwrite` (Unix only) failed every writing command with "module 'os' has no attribute 'pwrite'", and the
+    lock, deleted while still open, failed the end of every run with PermissionError and stayed behind."""
+    folder = tmp_path / "out"
+    with output_folder_lock(folder, "citrus test"):
+        holder = json.loads((folder / LOCK_NAME).read_text(encoding="utf-8"))
+        assert holder["pid"] == os.getpid()
+        (folder / "model.safetensors").write_bytes(b"x")
+    assert not (folder / LOCK_NAME).exists()
+    with output_folder_lock(folder, "citrus test"):  # the next run takes it again
+        pass
+    assert sorted(path.name for path in folder.iterdir()) == ["model.safetensors"]
+
+
+def test_a_lock_is_checked_on_windows_without_signalling_its_process(as_on_windows, tmp_path):
+    """A lock left by a run asked its process with `os.kill(pid, 0)`: Ctrl+C to the console on Windows."""
+    stale, live = tmp_path / "stale", tmp_path / "live"
+    _lock_of(stale, 4242)  # a process that ended: taken over
+    with output_folder_lock(stale, "citrus test"):
+        assert json.loads((stale / LOCK_NAME).read_text(encoding="utf-8"))["pid"] == os.getpid()
+    as_on_windows[4343] = True
+    _lock_of(live, 4343)
+    with pytest.raises(ValueError, match=r"is being written by another run \(citrus finetune, process 4343"):
+        with output_folder_lock(live, "citrus test"):
+            pass
+    as_on_windows[4343] = False  # exited, its handle still open somewhere: stale
+    with output_folder_lock(live, "citrus test"):
+        pass
