@@ -109,3 +109,44 @@ def test_a_lock_is_checked_on_windows_without_signalling_its_process(as_on_windo
     as_on_windows[4343] = False  # exited, its handle still open somewhere: stale
     with output_folder_lock(live, "citrus test"):
         pass
+
+
+# ------------------------------------------------------------------------------ 2. citrus evaluate's scratch
+
+
+def test_evaluate_keeps_the_scratch_of_a_set_given_by_its_path_in_the_output_folder(tmp_path, monkeypatch):
+    """`--datasets /data/set` ran each arm in `<output-dir>/runs/` + "/data/set-prior-2_class-0", which is the absolute
+    `/data/set-prior-2_class-0`: beside the user's data (where a citrus arm's Trainer writes), outside `--output-dir`; with
+    `C:\\data\\set` the same on Windows. The folder's name now holds no path separator nor a character Windows
+    forbids."""
+    import datasets
+    import numpy as np
+
+    from citrus_hf.commands.main import main
+    from citrus_hf.evaluation.arms import ARMS
+
+    rng = np.random.default_rng(0)
+    rows = lambda count: {  # noqa: E731
+        "input_values": rng.standard_normal((count, 1, 200)).astype(np.float32),
+        "label": [index % 2 for index in range(count)],
+        "sampling_rate": [100.0] * count,
+    }
+    folder = tmp_path / "data" / "set"
+    datasets.DatasetDict(
+        {"train": datasets.Dataset.from_dict(rows(12)), "test": datasets.Dataset.from_dict(rows(6))}
+    ).save_to_disk(str(folder))
+    prior = type(ARMS["prior"])
+    run, folders = prior.run, []
+
+    def recorded(self, context, prepared, chosen, seed, run_dir):
+        folders.append(Path(run_dir))
+        return run(self, context, prepared, chosen, seed, run_dir)
+
+    monkeypatch.setattr(prior, "run", recorded)
+    output = tmp_path / "out"
+    argv = ["evaluate", "--datasets", str(folder), "--arms", "prior", "--budgets", "2", "--seeds", "0"]
+    assert main([*argv, "--output-dir", str(output), "--no-show-progress"]) == 0
+    (run_dir,) = folders
+    assert run_dir.parent == output / "runs"
+    assert not set(run_dir.name) & set('/\\:*?"<>|'), run_dir.name
+    assert run_dir.name.endswith("set-prior-2_class-0")

@@ -48,6 +48,7 @@ import json
 import math
 import numbers
 import os
+import re
 import shutil
 import sys
 import time
@@ -679,7 +680,7 @@ def _run_dataset(config, dataset, checkpoints, budgets, budgets_order, previous,
                     record(previous[key], new=False)
                     continue
                 start = time.perf_counter()
-                run_dir = Path(config.output_dir) / "runs" / f"{dataset}-{name}-{key[2].replace('/', '_')}-{seed}"
+                run_dir = Path(config.output_dir) / "runs" / _run_folder_name(dataset, name, key[2], seed)
                 outcome = ARMS[name].run(contexts[name], prepared[name], chosen, seed, run_dir)
                 # only the numbers are kept, and the TensorBoard logs asked for (`--report-to tensorboard`)
                 keep_tensorboard_logs(run_dir, Path(config.output_dir) / "tensorboard" / run_dir.name)
@@ -995,6 +996,17 @@ def _run_protocol_in_locked_folder(config: ProtocolConfig) -> ProtocolResult:
         finetuning_seconds=finetuning_seconds,
         checkpoints=checkpoints,
     )
+
+
+# Characters a file name cannot hold: path separators and those Windows forbids.
+_NOT_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|]')
+
+
+def _run_folder_name(dataset: str, arm: str, budget: str, seed: int) -> str:
+    """The name of one run's scratch folder under `<output-dir>/runs` (and of its kept TensorBoard logs): a set given
+    by its path (`/data/set`, `C:\\data\\set`) or Hub id, and a budget such as "5/class", pasted in whole, made a
+    path that led out of the output folder (an absolute one replaced it) or held characters Windows refuses."""
+    return _NOT_IN_FILE_NAMES.sub("_", f"{dataset}-{arm}-{budget}-{seed}")
 
 
 __all__ = ["DEFAULT_ARMS", "ProtocolConfig", "ProtocolResult", "pretrain_arms", "run_protocol"]
