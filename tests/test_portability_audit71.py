@@ -150,3 +150,36 @@ def test_evaluate_keeps_the_scratch_of_a_set_given_by_its_path_in_the_output_fol
     assert run_dir.parent == output / "runs"
     assert not set(run_dir.name) & set('/\\:*?"<>|'), run_dir.name
     assert run_dir.name.endswith("set-prior-2_class-0")
+
+
+# ----------------------------------------------------------------------- 3. text read in the locale's encoding
+
+
+def test_an_opensignals_text_file_is_read_as_utf8_whatever_the_locale(tmp_path):
+    """OpenSignals writes UTF-8; its rows were read in the locale's encoding (numpy's `loadtxt` default): on Windows
+    (cp1252, cp932) a device name in Cyrillic or Japanese in the header failed as "not cp1252 text ... re-save it as
+    UTF-8". The locale is made ASCII here (`LC_ALL=C` without Python's UTF-8 mode), as close as Linux gets."""
+    import subprocess
+
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from citrus_hf.data.readers import read_opensignals_txt\n"
+        "header = {'00:07:80:0F:30:5A': {'sensor': ['ECGBIT'], 'label': ['A1'], 'sampling rate': 100,\n"
+        "    'column': ['nSeq', 'I1', 'I2', 'O1', 'O2', 'A1'], 'resolution': [4, 1, 1, 1, 1, 10],\n"
+        "    'device name': '\\u041f\\u0443\\u043b\\u044c\\u0441 \\u00b5-lab'}}\n"  # (escaped: the command line is ASCII)
+        "rows = ''.join(f'{i % 16}\\t0\\t0\\t0\\t0\\t{500 + i}\\n' for i in range(50))\n"
+        "path = Path(sys.argv[1])\n"
+        "text = '# OpenSignals Text File Format\\n# ' + json.dumps(header, ensure_ascii=False) + '\\n# EndOfHeader\\n'\n"
+        "path.write_text(text + rows, encoding='utf-8')\n"
+        "print(read_opensignals_txt(path).channels['A1'][:3].tolist())\n"
+    )
+    environment = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": "utf-8"}
+    run = subprocess.run(
+        [sys.executable, "-X", "utf8=0", "-c", script, str(tmp_path / "opensignals.txt")],
+        env=environment,
+        capture_output=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr.decode()[-2000:]
+    assert run.stdout.decode().strip() == "[500.0, 501.0, 502.0]"

@@ -158,7 +158,8 @@ def read_csv_matrix(
 ) -> np.ndarray:
     """Read a numeric CSV file as ``(rows, columns)`` float64; ``columns`` picks some (e.g. all but a time stamp);
     ``delimiter=None`` splits on any whitespace; ``decimal_comma`` reads "0,25" as 0.25; ``encoding`` as `open`'s
-    (numpy's default when None). A quoted value (``"0.25"``: R's `write.csv` quotes its row names, and
+    (None: the one its byte-order mark names, else UTF-8, `text_encoding`; numpy's default, the locale's, read UTF-8
+    files as cp1252 on Windows). A quoted value (``"0.25"``: R's `write.csv` quotes its row names, and
     `csv.QUOTE_ALL` every cell) is read as the number it holds. ``empty_last_column``: the index of the last column
     where every line ends with the delimiter (a logger's trailing delimiter), which is checked empty and left out.
 
@@ -166,6 +167,7 @@ def read_csv_matrix(
         CorruptFileError: a cell that is no number, no rows, or a value in ``empty_last_column``.
     """
     path = _as_path(path)
+    encoding = encoding or text_encoding(path)
     number = (lambda cell: float(cell.replace(",", "."))) if decimal_comma else float
     converters = number if decimal_comma else None
     if empty_last_column is not None:
