@@ -300,7 +300,8 @@ def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = N
 
     A built set has every column; a user's own may lack some: without a ``recording`` or ``subject`` column their
     counts are None, without a ``sampling_rate`` column every row is at ``sampling_rate`` (None: channel-hours and
-    rates unknown, None), and a ``label`` column without ``ClassLabel`` names counts its values (ids or names)."""
+    rates unknown, None), a ``label`` column without ``ClassLabel`` names counts its values (ids or names), and one
+    of a list of classes per row (multi-label) the rows that hold each class."""
     summary: dict[str, Any] = {"splits": {}}
     rates, channels, classes = set(), set(), None
     for split, dataset in dataset_dict.items():
@@ -317,8 +318,16 @@ def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = N
             "channel_hours": None if rate is None else (float(np.sum(values / rate) / 3600.0) if len(dataset) else 0.0),
         }
         if "label" in dataset.features:
-            counts = Counter(arrow_column(dataset, "label").to_pylist())
-            names = getattr(dataset.features["label"], "names", None)
+            feature = dataset.features["label"]
+            labels = arrow_column(dataset, "label")  # the split's own rows (a filtered set's table holds them all)
+            if is_list_type(labels.type):
+                # classes per row (multi-label): the rows that hold each class, counted once per row (a Counter of the
+                # lists themselves stopped `citrus data info` with "unhashable type: 'list'")
+                counts = Counter(k for row in labels.to_pylist() for k in set(row or ()))
+                feature = getattr(feature, "feature", feature)
+            else:
+                counts = Counter(labels.to_pylist())
+            names = getattr(feature, "names", None)
             if names:
                 classes = names
                 entry["per_class"] = {names[k]: counts.get(k, 0) for k in range(len(names))}

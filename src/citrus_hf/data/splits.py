@@ -228,14 +228,19 @@ def load_own_dataset(dataset: str | os.PathLike, sampling_rate: float | None = N
     `load_split` takes it.
 
     Raises:
-        ValueError: a registered name (`build_dataset` builds those), or what `load_task_splits` refuses to read.
+        ValueError: a registered name (`build_dataset` builds those), a split without the `input_values` column, or
+            what `load_task_splits` refuses to read.
     """
     import datasets
 
     if is_registered_dataset(dataset):
         raise ValueError(f"{dataset!r} is a registered dataset: `build_dataset({str(dataset)!r})` builds it.")
     loaded = _load_dataset(dataset, None, sampling_rate)
-    return datasets.DatasetDict({"train": loaded}) if isinstance(loaded, datasets.Dataset) else loaded
+    loaded = datasets.DatasetDict({"train": loaded}) if isinstance(loaded, datasets.Dataset) else loaded
+    for name, split in loaded.items():
+        # here, as `own_dataset_info` checks it: the card's statistics read the column (a KeyError traceback)
+        _check_input_values_column(split, f"The {name} split of {str(dataset)!r}")
+    return loaded
 
 
 def _load_data_files(path: Path):

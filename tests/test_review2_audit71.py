@@ -1,0 +1,53 @@
+"""Session 71, a second reviewer's look at the session's later changes and the uses next to them.
+
+- `citrus data build FILE` of a data file without an `input_values` column stopped with a KeyError traceback from the
+  dataset card's statistics (`citrus data info` of the same file names the missing column and the fix).
+- `citrus data info` / `citrus data build` of a set whose `label` holds lists (multi-label: class names or ids per
+  row) stopped with "TypeError: unhashable type: 'list'" from the class counts; `citrus finetune` refuses such a set
+  with its way out, and the summary now counts the rows that hold each class.
+
+Data sets of a few rows, no model: a few seconds in all.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from datasets import Dataset, DatasetDict
+from test_csv_audit64 import own_datasets_cache  # noqa: F401 (the fixture)
+
+from citrus_hf.commands.main import main
+
+
+def test_data_build_of_a_file_without_input_values_names_the_column(tmp_path, capsys, own_datasets_cache):  # noqa: F811
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"signal": [1, 2, 3], "label": 0}\n{"signal": [4, 5, 6], "label": 1}\n')
+    assert main(["data", "build", str(path)]) != 0
+    error = capsys.readouterr().err
+    assert "Traceback" not in error
+    assert "no `input_values` column" in error
+
+
+def _multi_label_set(folder) -> None:
+    rng = np.random.default_rng(0)
+    signals = rng.standard_normal((4, 1, 200)).astype(np.float32).tolist()
+    labels = [["walk"], ["walk", "run"], ["run"], ["sit", "walk"]]
+    split = Dataset.from_dict({"input_values": signals, "label": labels, "sampling_rate": [100.0] * 4})
+    DatasetDict(train=split, test=split).save_to_disk(str(folder))
+
+
+def test_data_info_of_a_multi_label_set_counts_the_rows_of_each_class(tmp_path, capsys):
+    _multi_label_set(tmp_path / "set")
+    assert main(["data", "info", str(tmp_path / "set"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["splits"]["train"]["per_class"] == {"run": 2, "sit": 1, "walk": 3}
+    assert info["classes"] == ["run", "sit", "walk"]
+    assert info["fine_tuning"]["ready"] is False
+    assert "multi-label" in info["fine_tuning"]["problem"]
+
+
+def test_data_build_of_a_multi_label_set_is_summarised(tmp_path, capsys, own_datasets_cache):  # noqa: F811
+    _multi_label_set(tmp_path / "set")
+    assert main(["data", "build", str(tmp_path / "set"), "--output", str(tmp_path / "saved"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["splits"]["test"]["per_class"] == {"run": 2, "sit": 1, "walk": 3}
