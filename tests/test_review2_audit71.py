@@ -5,6 +5,8 @@
 - `citrus data info` / `citrus data build` of a set whose `label` holds lists (multi-label: class names or ids per
   row) stopped with "TypeError: unhashable type: 'list'" from the class counts; `citrus finetune` refuses such a set
   with its way out, and the summary now counts the rows that hold each class.
+- A CSV with a header whose time column made its columns outnumber its rows (`time,a,b,c` over 3 rows: 3 channels of
+  3 samples) was refused as "4 channels of 3 samples", the UCR archive's layout: the time column is no channel.
 
 Data sets of a few rows, no model: a few seconds in all.
 """
@@ -14,10 +16,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from datasets import Dataset, DatasetDict
 from test_csv_audit64 import own_datasets_cache  # noqa: F401 (the fixture)
 
 from citrus_hf.commands.main import main
+from citrus_hf.data.readers.files import read_recording
 
 
 def test_data_build_of_a_file_without_input_values_names_the_column(tmp_path, capsys, own_datasets_cache):  # noqa: F811
@@ -51,3 +55,15 @@ def test_data_build_of_a_multi_label_set_is_summarised(tmp_path, capsys, own_dat
     _multi_label_set(tmp_path / "set")
     assert main(["data", "build", str(tmp_path / "set"), "--output", str(tmp_path / "saved"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["splits"]["test"]["per_class"] == {"run": 2, "sit": 1, "walk": 3}
+
+
+def test_a_csv_whose_time_column_outnumbers_its_rows_is_read(tmp_path):
+    path = tmp_path / "clip.csv"
+    path.write_text("time,a,b,c\n0,1,2,3\n0.01,4,5,6\n0.02,7,8,9\n")
+    recording = read_recording(path, sampling_rate=100)
+    assert recording.channel_names == ["a", "b", "c"]
+    np.testing.assert_array_equal(recording.data, [[1, 4, 7], [2, 5, 8], [3, 6, 9]])
+    # a table of more channels than rows is still refused (the UCR archive's layout)
+    path.write_text("time,a,b,c,d\n0,1,2,3,4\n0.01,4,5,6,7\n0.02,7,8,9,1\n")
+    with pytest.raises(ValueError, match="4 channels of 3 samples"):
+        read_recording(path, sampling_rate=100)

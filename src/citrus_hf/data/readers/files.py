@@ -7,8 +7,8 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
 * ``.wav`` (WAVE, as heart sounds and other signals recorded through a sound card come): the rate is the file's;
   integer samples are scaled to [-1, 1) as audio libraries read them (a WAV file records no physical unit).
 * ``.npy``: ``(time,)`` or ``(channels, time)``; the rate must be given.
-* ``.csv`` (also ``.tsv`` and ``.txt``): one column per channel, one row per sample (more columns than rows, as the
-  UCR archive's tables of one example per row, refused), separated by commas,
+* ``.csv`` (also ``.tsv`` and ``.txt``): one column per channel, one row per sample (more channel columns than rows, as the
+  UCR archive's tables of one example per row, refused; a time column is no channel), separated by commas,
   semicolons, tabs or spaces, an optional header row naming the channels (a column named as time stamps,
   `TIME_COLUMNS`: ``time``, ``Time [s]``, ``Time_sec``, ``Elapsed (s)``, ``Relative Time``, ``Zeit [s]``,
   ``seconds_elapsed``, ..., is not read as a channel unless named in ``channels``, and its stamps, in seconds,
@@ -295,19 +295,21 @@ def read_recording(
                 f"{path} holds an array of shape {data.shape}, which reads as {data.shape[0]} channels of "
                 f"{data.shape[1]} samples; a recording is (channels, time): save its transpose (`array.T`)."
             )
-        if kind != "numpy" and data.shape[0] > data.shape[1] > 1:
+        checked_rate = sampling_rate if check_time_stamps else None
+        if names is not None and wanted is None:
+            wanted = _channels_of_csv(path, data, names, checked_rate, time_stamps_fix, units)
+        # the channels read: a time column is none (`time,a,b,c` over 3 rows is 3 channels of 3 samples)
+        read = len(wanted) if channels is None and wanted is not None else data.shape[0]
+        if kind != "numpy" and read > data.shape[1] > 1:
             # more columns than rows: a table of one example per row (the UCR archive's GunPoint_TRAIN.tsv, its class
             # first), or a recording written a row per channel, read as channels of a few samples each
             raise ValueError(
-                f"{path} holds {data.shape[1]} rows of {data.shape[0]} columns, which read as {data.shape[0]} channels "
+                f"{path} holds {data.shape[1]} rows of {data.shape[0]} columns, which read as {read} channels "
                 f"of {data.shape[1]} samples; a {kind} recording is a column per channel and a row per sample. A table "
                 "of one example per row (the UCR archive's layout, its class first) is not a recording: write each "
                 "example as a file of its own, its label in a metadata.csv (file_name,label); a recording written a "
                 "row per channel: write its transpose."
             )
-        checked_rate = sampling_rate if check_time_stamps else None
-        if names is not None and wanted is None:
-            wanted = _channels_of_csv(path, data, names, checked_rate, time_stamps_fix, units)
         start = _csv_start(data, names, units) if names is not None else None
         names = names or [str(index) for index in range(data.shape[0])]
         if kind == "CSV" and channels is None:
