@@ -7,6 +7,8 @@
   with its way out, and the summary now counts the rows that hold each class.
 - A CSV with a header whose time column made its columns outnumber its rows (`time,a,b,c` over 3 rows: 3 channels of
   3 samples) was refused as "4 channels of 3 samples", the UCR archive's layout: the time column is no channel.
+- `citrus data info settings.json` whose settings hold a misspelt key was read as a data file and refused as having
+  no `input_values` column; it is now refused as a settings file naming the unknown key.
 
 Data sets of a few rows, no model: a few seconds in all.
 """
@@ -67,3 +69,12 @@ def test_a_csv_whose_time_column_outnumbers_its_rows_is_read(tmp_path):
     path.write_text("time,a,b,c,d\n0,1,2,3,4\n0.01,4,5,6,7\n0.02,7,8,9,1\n")
     with pytest.raises(ValueError, match="4 channels of 3 samples"):
         read_recording(path, sampling_rate=100)
+
+
+def test_a_settings_file_with_a_misspelt_key_is_refused_as_settings(tmp_path, capsys):
+    path = tmp_path / "settings.json"
+    path.write_text('{"name": "myo_gestures", "windw_seconds": 5}')
+    assert main(["data", "info", str(path)]) != 0
+    error = capsys.readouterr().err
+    assert "windw_seconds" in error and "window_seconds" in error
+    assert "input_values" not in error

@@ -18,7 +18,8 @@ On top of `HfArgumentParser`:
 - settings can come from a JSON or YAML file, `citrus <command> config.yaml`, `--config config.yaml` or
   `--config=config.yaml`; options given on the command line override the file's. Where the first positional argument
   may be a data file (`metadata["data_files"]`: `citrus data info train.json`), a JSON file given first is the
-  settings file only when it holds settings of the command (an object whose keys all name them);
+  settings file only when it holds settings of the command (an object whose keys all name them, or that has no
+  `input_values` and names one besides `sampling_rate`: a misspelt key is then refused as one);
 - a value that starts with `~` (`--output-dir ~/runs/har`, `output_dir: ~/runs/har` in a settings file, which no shell
   expands) is expanded to the home folder once, here, so every command reads and writes the same folder
   (transformers' `TrainingArguments` expands `output_dir` so); no Hub id, preset or registered name starts with `~`;
@@ -530,7 +531,13 @@ class CommandParser(HfArgumentParser):
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):  # JSON lines, or missing: no settings file
             return False
         names = {action.dest for action in self._actions} | set(self.nested)
-        return isinstance(values, dict) and all(str(key).replace("-", "_") in names for key in values)
+        if not isinstance(values, dict):
+            return False
+        keys = {str(key).replace("-", "_") for key in values}
+        # also a settings file with a misspelt key (`windw_seconds`), so that it is refused naming that key rather than
+        # read as a data file without signals: an object of no `input_values` (every data file's column) that sets a
+        # setting other than a row's own `sampling_rate`
+        return keys <= names or ("input_values" not in keys and bool(keys & names - {"sampling_rate"}))
 
     def _flags_before_positionals(self, argv: list[str]) -> list[str]:
         return flags_before_positionals(self, argv)
