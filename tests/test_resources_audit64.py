@@ -38,6 +38,7 @@ def test_an_export_leaves_the_warning_filters_to_a_recording_read_in_another_thr
     block spanned the export's end put the exporter's "ignore every warning" back for good. Here the read starts
     inside the export and ends after it, every time."""
     from citrus_hf.data.readers.files import read_recording
+    from citrus_hf.inference import backends
     from citrus_hf.inference.backends import export_onnx
 
     csv = tmp_path / "session.csv"
@@ -55,11 +56,12 @@ def test_an_export_leaves_the_warning_filters_to_a_recording_read_in_another_thr
     def fake_export(*args, **kwargs):  # the exporter's work: another thread starts a read meanwhile
         reader.start()
         reading.wait(1)  # (with the lock, the read waits for the export's end instead)
-        save = lambda path, external_data: Path(path).write_bytes(b"onnx")  # noqa: E731
-        return SimpleNamespace(model=SimpleNamespace(metadata_props={}), save=save)
+        return SimpleNamespace(model=SimpleNamespace(metadata_props={}))
 
     monkeypatch.setattr(np, "loadtxt", slow_loadtxt)
     monkeypatch.setattr(torch.onnx, "export", fake_export)
+    # (`_save_graph` writes the graph through onnx_ir: here the fake graph's bytes)
+    monkeypatch.setattr(backends, "_save_graph", lambda graph, temporary, path: Path(temporary).write_bytes(b"onnx"))
     with warnings.catch_warnings():  # whatever happens inside stays inside this test
         before = list(warnings.filters)
         path, _ = export_onnx(CiTrusForSequenceClassification(tiny_config(num_labels=2)), cache_dir=tmp_path)
