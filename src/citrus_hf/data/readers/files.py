@@ -5,7 +5,8 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
   several rates (Sleep-EDF: EEG at 100 Hz, respiration at 1 Hz) is read only with ``channels`` of one rate.
 * ``.hea`` (WFDB; also the record's path without a suffix when ``RECORD.hea`` exists): :func:`~.wfdb.read_wfdb`.
 * ``.wav`` (WAVE, as heart sounds and other signals recorded through a sound card come): the rate is the file's;
-  integer samples are scaled to [-1, 1) as audio libraries read them (a WAV file records no physical unit).
+  integer samples are scaled to [-1, 1) as audio libraries read them (a WAV file records no physical unit), from
+  little-endian (RIFF) and big-endian (RIFX) files alike.
 * ``.npy``: ``(time,)`` or ``(channels, time)``; the rate must be given.
 * ``.csv`` (also ``.tsv`` and ``.txt``): one column per channel, one row per sample (more channel columns than rows, as the
   UCR archive's tables of one example per row, refused; a time column is no channel), separated by commas,
@@ -351,6 +352,8 @@ def read_wav(path: Path | BinaryIO, name: str | None = None) -> Recording:
         with warnings_captured(record=True) as caught:
             warnings.simplefilter("always", wavfile.WavFileWarning)  # chunks beside the samples (LIST, cue), unread
             rate, samples = wavfile.read(path, mmap=False)
+    except FileNotFoundError:  # an OSError, but a mistyped path is not a damaged file to re-export
+        raise FileNotFoundError(f"{name or path} does not exist; check the path.") from None
     except (ValueError, EOFError, OSError, struct.error) as error:  # scipy's words for a damaged or non-WAVE file
         raise CorruptFileError(f"{name or path} could not be read as a WAV file ({error}); re-export it.") from None
     except ZeroDivisionError:  # scipy divides by the format chunk's channel count and block size unchecked
@@ -376,10 +379,12 @@ def read_wav(path: Path | BinaryIO, name: str | None = None) -> Recording:
         raise CorruptFileError(
             f"{name or path} declares a sampling rate of {rate} Hz in its format chunk; re-export it."
         )
+    # a big-endian (RIFX) file's samples come as `>i2` / `>i4`, which are not the keys `<i2` / `<i4` (a KeyError)
     if samples.dtype.kind == "u":
-        data = (samples.astype(np.float64) - _WAV_FULL_SCALE[samples.dtype]) / _WAV_FULL_SCALE[samples.dtype]
+        full_scale = _WAV_FULL_SCALE[samples.dtype.newbyteorder("=")]
+        data = (samples.astype(np.float64) - full_scale) / full_scale
     elif samples.dtype.kind == "i":
-        data = samples.astype(np.float64) / _WAV_FULL_SCALE[samples.dtype]
+        data = samples.astype(np.float64) / _WAV_FULL_SCALE[samples.dtype.newbyteorder("=")]
     else:
         data = samples.astype(np.float64)
     data = np.atleast_2d(data.T)  # (time, channels) -> (channels, time)
