@@ -71,6 +71,14 @@ class OpenSignalsRecording:
         ]
         if not names:
             raise CitrusDataError(f"{path} has no body-signal channel among {self.signal_types}.")
+        lengths = {name: len(self.channels[name]) for name in names}
+        if len(set(lengths.values())) > 1:
+            # the devices of one file each stop on their own (a few samples apart), and which samples line up is
+            # not recorded: neither trimming nor padding would be right, so the channels are named to pick from
+            raise CitrusDataError(
+                f"{path}: the body-signal channels hold different numbers of samples ({lengths}), so they are not "
+                "one recording; keep the channels of one device (`keep`)."
+            )
         data = np.stack([self.channels[name].astype(np.float64) for name in names])
         return names, data, tuple(OPENSIGNALS_BODY_SIGNALS[self.signal_types[name]] for name in names)
 
@@ -95,7 +103,14 @@ def read_opensignals_h5(path: str | Path, info_json: str | Path | None = None) -
     path = _as_path(path)
     try:
         handle = h5py.File(path, "r")
+    except FileNotFoundError:  # an OSError, but a mistyped path is not a damaged file
+        raise FileNotFoundError(f"{path} does not exist; check the path.") from None
     except OSError as error:
+        if "unable to lock file" in str(error):  # HDF5 locks a file while a program writes it
+            raise CorruptFileError(
+                f"{path} is open for writing in another program (OpenSignals still recording?), and HDF5 refuses to "
+                "read it meanwhile; stop the recording or close that program, then read it again."
+            ) from error
         raise CorruptFileError(f"{path} is not a readable HDF5 file ({error}).") from error
     with handle:
         devices = [key for key in handle if isinstance(handle[key], h5py.Group) and "raw" in handle[key]]
@@ -141,8 +156,15 @@ def read_opensignals_h5(path: str | Path, info_json: str | Path | None = None) -
                 resolution[key] = resolution_bits
     signal_types: dict[str, str] = {}
     if info_json is not None:
-        info = json.loads(Path(info_json).read_text(encoding="utf-8"))
-        types = [kind.strip() for kind in str(info.get("Signal Type", "")).split(",") if kind.strip()]
+        try:
+            info = json.loads(Path(info_json).read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise CorruptFileError(f"{info_json} is not a JSON file ({error}); re-export it.") from None
+        kinds = info.get("Signal Type", "") if isinstance(info, dict) else ""
+        # biosignalsnotebooks writes "ECG, EMG"; a list ["ECG", "EMG"] is taken item by item (its `str` split at
+        # the commas gave the types "['ECG'" and "'EMG']", which no sensor has)
+        kinds = kinds if isinstance(kinds, list) else str(kinds).split(",")
+        types = [str(kind).strip() for kind in kinds if str(kind).strip()]
         if len(types) == len(channels):
             signal_types = dict(zip(channels, types))
         elif len(types) == 1:
