@@ -63,6 +63,7 @@ class OpenSignalsRecording:
 
         Raises:
             CitrusDataError: no such channel in the recording read from `path`.
+                Also channels of different lengths (the devices of one file stopped apart).
         """
         names = [
             name
