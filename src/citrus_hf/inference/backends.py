@@ -66,6 +66,7 @@ import logging as _stdlib_logging
 import math
 import numbers
 import os
+import shutil
 import threading
 import time
 import warnings
@@ -1894,7 +1895,10 @@ def onnx_data_path(path: str | os.PathLike) -> Path:
 def _save_graph(graph, temporary: str, path: Path) -> None:
     """Write the exported `graph` (an `onnx_ir.Model`) to `temporary`, which becomes `path`: one file, or with its
     weights in `onnx_data_path(path)` where they pass `ONNX_SINGLE_FILE_BYTES` (named as the graph's final name, which
-    the graph records relative to its folder; written first, so that the graph never names a missing file)."""
+    the graph records relative to its folder; in place first, so that the graph never names a missing file). The two
+    are written into a hidden folder of their own beside `path` (`_PARTIAL_EXPORT_FOLDERS`) and renamed out of it, the
+    weights first: written under their final name, a full disk left a partial weights file of gigabytes in the cache,
+    and two processes exporting one model truncated each other's."""
     try:
         import onnx_ir
     except ImportError as error:  # installed with onnxscript (checked by the caller); `try` for the remote-code check
@@ -1904,8 +1908,17 @@ def _save_graph(graph, temporary: str, path: Path) -> None:
     weights = sum(
         value.const_value.nbytes for value in graph.graph.initializers.values() if value.const_value is not None
     )
-    apart = weights > ONNX_SINGLE_FILE_BYTES
-    onnx_ir.save(graph, temporary, external_data=onnx_data_path(path).name if apart else None)
+    if weights <= ONNX_SINGLE_FILE_BYTES:
+        onnx_ir.save(graph, temporary)
+        return
+    folder = Path(f"{temporary}.d")  # the temporary file's name: its own, as `new_partial_file` made it
+    folder.mkdir()
+    try:
+        onnx_ir.save(graph, folder / path.name, external_data=onnx_data_path(path).name)
+        os.replace(onnx_data_path(folder / path.name), onnx_data_path(path))
+        os.replace(folder / path.name, temporary)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # How old a temporary export file (`new_partial_file`) in the ONNX cache must be before an export removes it: the cache
@@ -1913,23 +1926,32 @@ def _save_graph(graph, temporary: str, path: Path) -> None:
 # age is the export's time so far: seconds to a minute for the paper's configuration). An export killed part-way left
 # its file there for good (a graph's size each).
 STALE_PARTIAL_SECONDS = 24 * 3600
-# The names `new_partial_file` gives the exports (`.{stem}-{12 hex digits}.onnx.partial`), as `fnmatch` reads them.
+# The names `new_partial_file` gives the exports (`.{stem}-{12 hex digits}.onnx.partial`), as `fnmatch` reads them,
+# and of the folders a graph is written into with its weights kept apart (`_save_graph`).
 _PARTIAL_EXPORTS = ".*-" + "[0-9a-f]" * 12 + ".onnx.partial"
+_PARTIAL_EXPORT_FOLDERS = _PARTIAL_EXPORTS + ".d"
 
 
 def remove_stale_partial_exports(folder: Path) -> None:
-    """Remove from the ONNX cache `folder` the temporary export files last written `STALE_PARTIAL_SECONDS` ago or
-    more: left by exports that were killed, as no live export is that slow. Named in one warning; one removed
-    meanwhile by a concurrent export, or not removable (another user's, in a shared cache), is passed over."""
+    """Remove from the ONNX cache `folder` the temporary export files (and folders, `_save_graph`) last written
+    `STALE_PARTIAL_SECONDS` ago or more: left by exports that were killed, as no live export is that slow. Named in
+    one warning; one removed meanwhile by a concurrent export, or not removable (another user's, in a shared cache),
+    is passed over."""
     removed = []
     now = time.time()
     for entry in folder.iterdir():
-        if not fnmatch.fnmatchcase(entry.name, _PARTIAL_EXPORTS):
+        is_folder = fnmatch.fnmatchcase(entry.name, _PARTIAL_EXPORT_FOLDERS)
+        if not (is_folder or fnmatch.fnmatchcase(entry.name, _PARTIAL_EXPORTS)):
             continue
         try:
-            if now - entry.lstat().st_mtime < STALE_PARTIAL_SECONDS:
+            # a folder's time is its files' (written into it, its own changes when they are created)
+            times = [item.lstat().st_mtime for item in [entry, *(entry.iterdir() if is_folder else ())]]
+            if now - max(times) < STALE_PARTIAL_SECONDS:
                 continue
-            entry.unlink()
+            if is_folder:
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
         except OSError:  # gone already, or not this user's to remove
             continue
         removed.append(entry.name)
