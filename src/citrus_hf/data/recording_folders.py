@@ -115,6 +115,10 @@ EVENT_COLUMNS = ("onset", "duration")
 # A metadata.csv cell that is a number (a column of them is read as numbers, `_read_metadata_csv`), and a whole one.
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+# Metadata columns that name who or what was recorded. A metadata.csv's ids are read as numbers, as other columns are
+# ("007" -> 7), only where every id of the folder's CSV files is a number and no two become one (`_numbered_ids`):
+# "1.1" and "1.10", or "007" and "7", were one subject in the validation carve and `citrus data info`, without a word.
+_ID_COLUMNS = ("subject", "recording", "session")
 # The words pandas reads as a missing value (its default `na_values`): R's `write.csv` writes a missing cell as "NA".
 # In a column of numbers they mark missing cells; in a column of text they may be class names ("None"), so they are
 # kept there, with a warning.
@@ -772,9 +776,9 @@ def _metadata_rows(folder: Path) -> tuple[dict[Path, dict | list[dict]], dict[Pa
     # through two links would be in two rows, or two splits).
     named_real: dict[str, Path] = {}
     columns = None
+    frames = _numbered_ids({table: _read_metadata(table) for table in tables})
     for table in tables:
-        frame = _read_metadata(table)
-        frame = frame.astype(object).where(frame.notna(), None)  # a missing value is None, not NaN, in any column
+        frame = frames[table].astype(object).where(frames[table].notna(), None)  # a missing value is None, not NaN
         if "file_name" not in frame.columns:
             raise ValueError(
                 f"{table} has no `file_name` column; metadata names each file it labels there, relative to its own "
@@ -1080,12 +1084,45 @@ def _read_metadata(table: Path):
         raise ValueError(f"{table} could not be read ({type(error).__name__}: {error}).") from None
 
 
+def _numbered_ids(frames: dict):
+    """`frames` (`{metadata file: its DataFrame}`) with the id columns (`_ID_COLUMNS`) of the CSV files, read as text,
+    turned into numbers where every filled id of those files is one and no two ids become one number ("1.1" and
+    "1.10", "007" and "7": two subjects), whole numbers as ints; else left as written, in every file alike (a column
+    of numbers in one file and text in another is refused, `_check_metadata_values`)."""
+    import pandas as pd
+
+    written = {table: frame for table, frame in frames.items() if table.suffix == ".csv"}
+    for name in _ID_COLUMNS:
+        cells = [
+            value
+            for frame in written.values()
+            if name in frame.columns
+            for value in frame[name]
+            if isinstance(value, str)
+        ]
+        if not cells or not all(_NUMBER.fullmatch(value.strip()) for value in cells):
+            continue
+        whole = all(_WHOLE_NUMBER.fullmatch(value.strip()) for value in cells)
+        number = {value: int(value) if whole else float(value) for value in cells}
+        if len(set(number.values())) < len({value.strip() for value in cells}):
+            continue
+        for frame in written.values():
+            if name in frame.columns:
+                frame[name] = pd.Series(
+                    [number[value] if isinstance(value, str) else value for value in frame[name]],
+                    index=frame.index,
+                    dtype=object,
+                )
+    return frames
+
+
 def _read_metadata_csv(table: Path):
     """A metadata.csv as a DataFrame of its cells as written: pandas' NA words ("None", "NA", "null": class names,
     with a warning) and true/false inference ("True": a class name) left out, only an empty cell missing (None) but
     for NA words among numbers (R's "NA" in a column of class ids or targets: missing), and `file_name`
     text ("000": a WFDB record, never the number 0). A column every filled cell of which is a number is read as
-    numbers, as pandas reads it (a `sampling_rate`, a regression `target`, class ids), whole numbers as ints. The
+    numbers, as pandas reads it (a `sampling_rate`, a regression `target`, class ids), whole numbers as ints; ids
+    (`_ID_COLUMNS`) are left as text here, for `_numbered_ids` to read across the folder's files. The
     text is UTF-8, or what its byte-order mark names (`text_encoding`)."""
     import pandas as pd
 
@@ -1107,8 +1144,8 @@ def _read_metadata_csv(table: Path):
                 f"{table}: column {name!r} holds {', '.join(map(repr, words))}, read as text (a class named "
                 f"{words[0]!r}); if a cell marks a missing value, leave it empty."
             )
-        if not all(_NUMBER.fullmatch(value.strip()) for value in filled):
-            continue
+        if name in _ID_COLUMNS or not all(_NUMBER.fullmatch(value.strip()) for value in filled):
+            continue  # (ids: numbers or text for the whole folder, `_numbered_ids`)
         whole = all(_WHOLE_NUMBER.fullmatch(value.strip()) for value in filled)
         frame[name] = pd.Series(
             [None if value is None else int(value) if whole else float(value) for value in frame[name]],
