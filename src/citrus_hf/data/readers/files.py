@@ -90,13 +90,9 @@ _WHOLE_NUMBER = re.compile(r"\d+")
 _DECIMAL_FORM = re.compile(r"[.,eE]")
 RATED_FORMATS = frozenset({"EDF", "BDF", "WFDB", "WAV"})
 # Full scale of a WAV file's integer samples (8-bit samples are unsigned, centred on 128; scipy reads 24-bit ones
-# into the top bits of int32), so that they read as floats in [-1, 1) whatever the bit depth.
-_WAV_FULL_SCALE = {
-    np.dtype(np.uint8): 128.0,
-    np.dtype(np.int16): 2.0**15,
-    np.dtype(np.int32): 2.0**31,
-    np.dtype(np.int64): 2.0**63,
-}
+# into the top bits of int32), so that they read as floats in [-1, 1) whatever the bit depth. Keyed by the sample's
+# width in bytes, not its dtype: a big-endian RIFX file reads as '>i2', which a dtype key missed (a raw KeyError).
+_WAV_FULL_SCALE = {1: 128.0, 2: 2.0**15, 4: 2.0**31, 8: 2.0**63}
 # Header names of a CSV column that holds time stamps rather than a channel, as `_column_key` writes them: lower-cased,
 # a unit in brackets or parentheses and unit words at the end (`_UNIT_WORDS`) left out, words apart by underscores
 # ("Time [s]", "time_ms", "Time_sec", "TimeStamp (UTC)": "time", "time", "time", "time_stamp"); a unit alone ("sec",
@@ -379,12 +375,12 @@ def read_wav(path: Path | BinaryIO, name: str | None = None) -> Recording:
         raise CorruptFileError(
             f"{name or path} declares a sampling rate of {rate} Hz in its format chunk; re-export it."
         )
-    # a big-endian (RIFX) file's samples come as `>i2` / `>i4`, which are not the keys `<i2` / `<i4` (a KeyError)
+    # keyed by sample width: a big-endian (RIFX) file's samples come as `>i2` / `>i4` (a lookup by dtype: a KeyError)
     if samples.dtype.kind == "u":
-        full_scale = _WAV_FULL_SCALE[samples.dtype.newbyteorder("=")]
+        full_scale = _WAV_FULL_SCALE[samples.dtype.itemsize]
         data = (samples.astype(np.float64) - full_scale) / full_scale
     elif samples.dtype.kind == "i":
-        data = samples.astype(np.float64) / _WAV_FULL_SCALE[samples.dtype.newbyteorder("=")]
+        data = samples.astype(np.float64) / _WAV_FULL_SCALE[samples.dtype.itemsize]
     else:
         data = samples.astype(np.float64)
     data = np.atleast_2d(data.T)  # (time, channels) -> (channels, time)
