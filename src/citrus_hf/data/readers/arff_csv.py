@@ -100,6 +100,12 @@ def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
                 f"scipy could not read ARFF file {path}: its data writes the class {str(error).split(' value')[0]} in "
                 "double quotes, which scipy's ARFF reader does not take; write it in single quotes ('...')."
             ) from error
+        if isinstance(error, IndexError):  # scipy indexes each channel's values by the declared time steps
+            raise CorruptFileError(
+                f"{path}: a channel of an example holds fewer values than the {_declared_steps(path)} time steps its "
+                "relational attribute declares (channels of different lengths); pad the shorter channels with '?' "
+                "(a missing value) to the declared length."
+            ) from None
         raise CorruptFileError(f"scipy could not read ARFF file {path} ({type(error).__name__}: {error}).") from error
     if len(meta.names()) < 2:
         raise CorruptFileError(
@@ -145,6 +151,25 @@ def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
             "unlabelled ones out."
         )
     return np.stack(examples), labels, list(class_names)
+
+
+def _declared_steps(path: Path) -> str:
+    """The number of time steps (attributes) the first relational attribute of the ARFF file `path` declares, as
+    text for a message ("the" where the header cannot be read so far)."""
+    steps, inside = 0, False
+    with open(path, encoding=text_encoding(path), errors="replace") as lines:
+        for line in lines:
+            words = line.split()
+            keyword = words[0].lower() if words else ""
+            if keyword == "@data":
+                break
+            if keyword == "@attribute" and words[-1].lower() == "relational":
+                inside = True
+            elif keyword == "@end" and inside:
+                return str(steps)
+            elif keyword == "@attribute" and inside:
+                steps += 1
+    return "declared"
 
 
 def read_csv_matrix(
