@@ -548,22 +548,28 @@ def register_trainer_checks() -> None:
 
 
 def _with_hub_errors(original, repo_id_of, applies=lambda self: True):
-    """`original` (a `push_to_hub`-like method) raising the one-line error the models' publishing gives when the Hub
-    cannot be reached (`push.unreachable_hub_error`) instead of the HTTP client's exception. `repo_id_of(self, args,
-    kwargs)` names the repository in the message; `applies(self)` limits the treatment to the package's objects."""
+    """`original` (a `push_to_hub`-like method) raising the one-line errors the models' publishing gives instead of
+    the HTTP client's exception (`push.hub_failures_in_one_line`): the Hub's own words where it answered and refused (a
+    404, a 403: "Check the network connection" sent the user after the wrong problem), `push.unreachable_hub_error`
+    where it did not answer. `repo_id_of(self, args, kwargs)` names the repository in the message; `applies(self)`
+    limits the treatment to the package's objects."""
 
     @functools.wraps(original)
     def method(self, *args, **kwargs):
         try:
             return original(self, *args, **kwargs)
         except Exception as error:
-            from .push import is_network_error, unreachable_hub_error
+            from .push import hub_failures_in_one_line, is_network_error
 
             if not is_network_error(error) or not applies(self):
                 raise
             from huggingface_hub import constants
 
-            raise unreachable_hub_error(repo_id_of(self, args, kwargs), constants.ENDPOINT, error) from error
+            repo_id = repo_id_of(self, args, kwargs)
+            with hub_failures_in_one_line(
+                f"Could not publish {repo_id} to {constants.ENDPOINT}", repo_id, constants.ENDPOINT
+            ):
+                raise
 
     method._citrus_hub_errors = True
     return method
