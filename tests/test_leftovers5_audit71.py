@@ -152,3 +152,24 @@ def test_an_arff_example_with_a_short_channel_is_named_with_its_fix(tmp_path, ex
     with pytest.raises(CorruptFileError, match=r"fewer values than the 3 time steps.*\?") as caught:
         read_uea_arff(path)
     assert "IndexError" not in str(caught.value)
+
+
+# --------------------------------------------------------------------------------- f. ties one rounding step apart
+
+
+def test_macro_f1s_of_the_same_per_class_scores_are_a_tie_not_a_win():
+    """Two arms whose per-class F1s are the same values in another class order (one's errors mirrored in another
+    class) scored macro-F1s one rounding step apart, and `paired_gaps` counted the pair a win."""
+    from citrus_hf.evaluation.report import paired_gaps
+    from citrus_hf.training.metrics import macro_f1
+
+    y = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
+    scores = [macro_f1(y, [2, 0, 0, 0, 0, 1, 0, 1, 2, 2, 2, 2]), macro_f1(y, [0, 0, 0, 0, 1, 1, 0, 1, 1, 2, 1, 2])]
+    assert scores[0] != scores[1]  # (0.7407407407407408 and ...406: the same per-class F1s, 2/3, 2/3 and 8/9)
+    runs = [
+        {"dataset": "d", "task": "classification", "arm": arm, "budget": "10", "budget_order": 0, "seed": 0,
+         "macro_f1": score}
+        for arm, score in zip(("mine", "theirs"), scores)
+    ]  # fmt: skip
+    (gap,) = paired_gaps(runs, {"mine": "theirs"})
+    assert (gap["wins"], gap["ties"], gap["pairs"]) == (0, 1, 1)

@@ -184,6 +184,12 @@ def summarize(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(summary, key=lambda e: (e["dataset"], e["budget_order"], e["arm"]))
 
 
+# A paired difference (in the metric's reported unit: points for classification) this small is a tie: the macro-F1s of
+# the same per-class F1s in another class order (one arm's errors mirrored in another class) differ by a rounding step
+# (0.7407407407407408 against ...406), and such a pair was counted a win.
+TIE_TOLERANCE = 1e-9
+
+
 def paired_gaps(
     runs: list[dict[str, Any]], reference_of: dict[str, str], same_model: bool = False
 ) -> list[dict[str, Any]]:
@@ -196,7 +202,8 @@ def paired_gaps(
     pre-training gain compares). The gap is signed so that positive means the arm
     is better on the task's main metric (lower MAE counts as better), in points for classification metrics. Returns
     dicts with `dataset`, `budget`, `budget_order` (as `summarize`'s), `arm`, `baseline`, `metric`, `gain_mean`,
-    `gain_std`, `wins` (seeds where the arm was better), `ties` (seeds where both scored the same) and `pairs`.
+    `gain_std`, `wins` (seeds where the arm was better), `ties` (seeds where both scored the same, within
+    `TIE_TOLERANCE`) and `pairs`.
     """
     # the fields it reads: records older than `n_train` (benchmarks/compare_results.py's inputs) pair as well
     _check_runs(runs, "paired_gaps", ("dataset", "task", "arm", "budget", "budget_order", "seed"), allow_empty=True)
@@ -231,8 +238,8 @@ def paired_gaps(
                 "metric": metric,
                 "gain_mean": mean,
                 "gain_std": std,
-                "wins": int(sum(d > 0 for d in differences)),
-                "ties": int(sum(d == 0 for d in differences)),
+                "wins": int(sum(d > TIE_TOLERANCE for d in differences)),
+                "ties": int(sum(abs(d) <= TIE_TOLERANCE for d in differences)),
                 "pairs": len(differences),
             }
         )
