@@ -7,7 +7,9 @@
 * subject ids of a metadata.csv that read as the same number ("1.1" and "1.10", "007" and "7") became one subject;
 * a big-endian (RIFX) WAV file failed with a raw KeyError;
 * an ARFF example whose channels differ in length was "scipy could not read ... (IndexError: list index out of
-  range)".
+  range)".;
+* `paired_gaps` counted a pair of macro-F1s one rounding step apart (the same per-class F1s in another class order) a
+  win, not a tie.
 """
 
 from __future__ import annotations
