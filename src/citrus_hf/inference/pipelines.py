@@ -507,6 +507,42 @@ def _check_rate_count(rates: list, count: int, recordings: list | None = None) -
     )
 
 
+def _rows_may_be_recordings(rows: int) -> str:
+    """What to do where one 2-D array of `rows` rows, which a pipeline reads as one recording `(channels, time)`, may
+    be a batch of single-channel recordings: a batched `datasets` map over a numpy- or torch-formatted column hands
+    over such a `(batch, time)` array (the extractor's `ONE_ARRAY_IS_ONE_RECORDING`, in this file's words: it travels
+    as remote code and imports nothing of the package but `backends`)."""
+    return (
+        f"If its rows are {rows} recordings (a batched `datasets` `map` over a numpy- or torch-formatted column hands "
+        "over such a (batch, time) array), pass `list(x)` (or `x[:, None, :]`, (batch, 1, time)) for one result each."
+    )
+
+
+def _refuse_rates_per_row(inputs: Any, sampling_rate: Any) -> None:
+    """Refuse one 2-D array or tensor given one rate per row, naming both of its readings. The pipeline reads such an
+    array as one recording `(channels, time)`, whose channels must share a rate; it said only that (and to resample
+    them, though they shared one) to a batched `datasets` map, which hands over a `(batch, time)` array and its rate
+    column."""
+    if not (isinstance(inputs, (np.ndarray, torch.Tensor)) and inputs.ndim == 2 and len(inputs) > 1):
+        return
+    if not _is_sequence_of_rates(sampling_rate):
+        return
+    rates = _as_list(sampling_rate)
+    if len(rates) != len(inputs):
+        return
+    one = len({repr(rate) for rate in rates}) == 1
+    channels = (
+        f"give the recording its one rate, `sampling_rate={rates[0]!r}`"
+        if one
+        else "they must share one rate: resample them to one rate first"
+    )
+    raise ValueError(
+        f"The input is one array of shape {tuple(inputs.shape)}, which the pipeline reads as one recording (channels, "
+        f"time), and `sampling_rate` gives {len(rates)} rates, one per row. {_rows_may_be_recordings(len(rates))} If "
+        f"they are the channels of one recording, {channels}."
+    )
+
+
 def _name_the_recording(error: BaseException, index: int) -> None:
     """Make `error`, raised for one recording of many, name it as the caller counts (`index`), in place."""
     if len(error.args) != 1 or not isinstance(error.args[0], str):
@@ -729,7 +765,7 @@ class _RecordingPipeline(ChunkPipeline):
 
     # ------------------------------------------------------------------------------------------------------ call
 
-    def __call__(self, inputs, **kwargs):
+    def __call__(self, inputs, *args, **kwargs):
         """Run the pipeline on one recording or a list of recordings.
 
         Args:
@@ -800,6 +836,8 @@ class _RecordingPipeline(ChunkPipeline):
             scored apart (their windows' times restart at 0, no window spans two chunks, and each chunk's
             `unscored_seconds` are left out).
         """
+        if args:
+            self._refuse_positional(args)
         batch_size = kwargs.pop("batch_size", None)
         if batch_size is None:
             batch_size = self._batch_size
@@ -811,6 +849,7 @@ class _RecordingPipeline(ChunkPipeline):
         if "sampling_rate" in kwargs:
             kwargs["sampling_rate"] = _unwrap_datasets_column(kwargs["sampling_rate"])
         self._refuse_foreign_input(inputs)
+        _refuse_rates_per_row(inputs, kwargs.get("sampling_rate"))
         if isinstance(inputs, tuple):
             inputs = list(inputs)
         if isinstance(inputs, list):
@@ -860,6 +899,30 @@ class _RecordingPipeline(ChunkPipeline):
         # transformers batches *inputs*; here one recording already yields `batch_size` windows per forward pass, so
         # recordings go through one at a time (with `num_workers`, aligned in a worker process by transformers).
         return super().__call__(inputs, batch_size=1, **kwargs)
+
+    @staticmethod
+    def _refuse_positional(args: tuple) -> None:
+        """Refuse arguments after the recording(s), which every parameter is given by name: a rate by position,
+        `pipe(signal, 100)`, the (samples, rate) pair of librosa and torchaudio, was refused by Python as
+        "`_RecordingPipeline.__call__()` takes 2 positional arguments but 3 were given" (and transformers' own
+        `__call__` logs "Ignoring args" and runs without them)."""
+        first = args[0]
+        rate = (
+            _is_number(first)
+            or (isinstance(first, (np.ndarray, torch.Tensor)) and first.ndim == 0)
+            or (_is_sequence_of_rates(first) and all(map(_is_number, _as_list(first))))
+        )
+        if len(args) == 1 and rate:
+            shown = first.item() if isinstance(first, (np.ndarray, torch.Tensor)) else first
+            raise TypeError(
+                f"The pipeline takes the recording(s) by position and everything else by name: pass the rate as "
+                f"`pipe(recording, sampling_rate={shown!r})`."
+            )
+        raise TypeError(
+            f"The pipeline takes one argument by position, the recording(s), and got {len(args)} more "
+            f"({', '.join(type(arg).__name__ for arg in args)}): pass the others by name, e.g. "
+            "`pipe(recording, sampling_rate=250)`; several recordings go in one list."
+        )
 
     def _refuse_foreign_input(self, inputs: Any) -> None:
         """Refuse, with the fix, an input that holds a recording but is none: MNE's `(data, times)` pair and the
@@ -1189,13 +1252,30 @@ class _RecordingPipeline(ChunkPipeline):
         """Align one recording into windows and yield them `window_batch_size` at a time (`_aligned_windows`). A
         recording of a list, generator or dataset comes numbered, and an error about it names its number."""
         if not isinstance(inputs, _Numbered):
-            yield from self._aligned_windows(inputs, **parameters)
+            try:
+                yield from self._aligned_windows(inputs, **parameters)
+            except ValueError as error:
+                self._say_rows_may_be_recordings(error, inputs)
+                raise
             return
         try:
             yield from self._aligned_windows(inputs.recording, **parameters)
         except (ValueError, TypeError) as error:
             _name_the_recording(error, inputs.index)
             raise
+
+    def _say_rows_may_be_recordings(self, error: ValueError, inputs: Any) -> None:
+        """Add to `error` about the channels of `inputs`, one 2-D array or tensor given alone whose rows are not the
+        checkpoint's channels, that they may be a batch of recordings (`_rows_may_be_recordings`), in place. The
+        extractor says so of a 2-D array it is given, but the pipeline hands it the recording in a list (one
+        recording by definition), so the error named only channels to select."""
+        if not (isinstance(inputs, (np.ndarray, torch.Tensor)) and inputs.ndim == 2 and len(inputs) > 1):
+            return
+        if len(inputs) == self.feature_extractor.num_channels or len(error.args) != 1:
+            return
+        message = error.args[0]
+        if isinstance(message, str) and "channels" in message and "recordings (a batched" not in message:
+            error.args = (f"{message} {_rows_may_be_recordings(len(inputs))}",)
 
     def _aligned_windows(
         self,
