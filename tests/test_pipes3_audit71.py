@@ -67,3 +67,23 @@ def test_a_rate_given_by_position_is_named_with_its_keyword(classify, rate):
     positional arguments but 3 were given", naming a private class."""
     with pytest.raises(TypeError, match=re.escape(f"pipe(recording, sampling_rate={rate!r})")):
         classify([ROWS[0], ROWS[1]] if isinstance(rate, list) else ROWS[0], rate)
+
+
+@pytest.mark.parametrize(
+    ("task", "meant"),
+    [
+        ("time-series-clasification", "time-series-classification"),
+        ("time_series_regression", "time-series-regression"),
+        ("Time-Series-Classification", "time-series-classification"),
+    ],
+)
+def test_a_misspelt_task_gets_the_close_citrus_task(classifier_folder, task, meant):
+    """A misspelt CiTrus task was told it is a transformers task "for audio, text or images"."""
+    with pytest.raises(ValueError, match=rf"did you mean '{meant}'") as caught:
+        transformers.pipeline(task, model=str(classifier_folder))
+    assert "audio, text or images" not in str(caught.value)
+
+
+def test_a_task_of_another_modality_is_still_named_as_such(classifier_folder):
+    with pytest.raises(ValueError, match=r"audio, text or images.*runs as pipeline\('time-series-classification'"):
+        transformers.pipeline("audio-classification", model=str(classifier_folder))

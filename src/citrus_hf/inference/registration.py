@@ -14,6 +14,7 @@ that name wins). Code that bound `pipeline` before `import citrus_hf` keeps tran
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import os
@@ -184,9 +185,17 @@ def _refuse_other_tasks(task, model, saved_config: dict | None, hub_kwargs: dict
         if own_task
         else ""
     )
+    from transformers.pipelines import PIPELINE_REGISTRY
+
+    if task in PIPELINE_REGISTRY.get_supported_tasks():
+        kind = "(transformers' tasks of that kind are for audio, text or images)"
+    else:
+        # a misspelt CiTrus task was told it is one of transformers' "for audio, text or images"
+        close = difflib.get_close_matches(task.strip().lower().replace("_", "-"), _CITRUS_TASKS, 1)
+        kind = f"(did you mean {close[0]!r}?)" if close else "nor of transformers"
     raise ValueError(
-        f"pipeline({task!r}) is no task of CiTrus models (transformers' tasks of that kind are for audio, text or "
-        f"images): they run under the bio-signal tasks {list(_CITRUS_TASKS)}{runs}."
+        f"pipeline({task!r}) is no task of CiTrus models {kind}: they run under the bio-signal tasks "
+        f"{list(_CITRUS_TASKS)}{runs}."
     )
 
 
