@@ -87,3 +87,13 @@ def test_a_misspelt_task_gets_the_close_citrus_task(classifier_folder, task, mea
 def test_a_task_of_another_modality_is_still_named_as_such(classifier_folder):
     with pytest.raises(ValueError, match=r"audio, text or images.*runs as pipeline\('time-series-classification'"):
         transformers.pipeline("audio-classification", model=str(classifier_folder))
+
+
+@pytest.mark.parametrize(
+    ("device", "fix"), [("auto", r"device_map='auto'"), ("CPU", r"'cpu'.*in lower case"), ("gpu", r"'cuda'")]
+)
+def test_a_device_name_pytorch_does_not_know_is_named_with_its_fix(classifier_folder, device, fix):
+    """`device="auto"` (transformers' `device_map="auto"`) failed in PyTorch's `torch.device` with its list of device
+    types ("Expected one of cpu, cuda, ipu, ...")."""
+    with pytest.raises(ValueError, match=rf"`device='{device}'` is no device PyTorch knows: .*{fix}"):
+        transformers.pipeline(model=str(classifier_folder), device=device)

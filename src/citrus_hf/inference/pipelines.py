@@ -649,8 +649,18 @@ def check_device_available(device: int | str | torch.device | None) -> None:
         )
     try:
         kind = torch.device(device).type
-    except (RuntimeError, TypeError):
-        return  # transformers says what is wrong with the name
+    except (RuntimeError, TypeError) as error:
+        if not isinstance(device, str):
+            return  # transformers says what is wrong with it
+        # PyTorch's own refusal lists its device types, but `device="auto"` means transformers' `device_map="auto"`,
+        # and "CPU" / "CUDA" are that list's names in upper case
+        fix = (
+            "to put the model on whatever accelerator the machine has, pass `device_map='auto'` instead"
+            if device.strip().lower() == "auto"
+            else "pass one such as 'cpu', 'cuda', 'cuda:1' or 'mps' (in lower case), or an accelerator's index "
+            "(-1: the CPU)"
+        )
+        raise ValueError(f"`device={device!r}` is no device PyTorch knows: {fix}.") from error
     available = _ACCELERATOR_AVAILABLE.get(kind)
     if available is not None and not available():
         raise ValueError(
