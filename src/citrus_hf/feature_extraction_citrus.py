@@ -522,7 +522,8 @@ def _resample(signal: np.ndarray, up: int, down: int) -> np.ndarray:
     resampling the same segment inside a longer recording, mirroring had the lowest average edge error over tones,
     EEG-, ECG- and EMG-like segments: zero padding drags the ends of in-band signals towards zero (5% RMS error on
     1 s at 174 Hz, 1% mirrored) and odd reflection turns the end sample's out-of-band content into a low-frequency
-    step (5 times the mirror's error on white noise at 4 kHz). Only about 10 output samples at each end are affected.
+    step (5 times the mirror's error on white noise at 4 kHz). Only about 10 samples at each end are affected: output
+    samples, or input samples when upsampling (10 s of output from a 1 Hz input).
 
     The polyphase branches of the filter pass a constant with gain 1 (`_design_polyphase_filter`; those of
     resample_poly's own design are up to 7e-4 apart), so a level, constant or moving, passes without a ripple. Each
