@@ -283,7 +283,7 @@ def test_wfdb_missing_annotations_are_reported(tmp_path):
     (tmp_path / "100.atr").unlink()
     with pytest.raises(CorruptFileError, match=r"100\.atr is missing"):
         read_wfdb(tmp_path / "100")
-    with pytest.raises(CorruptFileError, match="WFDB record .*101"):
+    with pytest.raises(FileNotFoundError, match=r"101\.hea does not exist"):  # no record at all: a mistyped path
         read_wfdb(tmp_path / "101")
 
 

@@ -141,6 +141,7 @@ def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
         examples.append(np.array([list(channel) for channel in row], dtype=np.float32))
     if len({x.shape for x in examples}) != 1:
         raise CorruptFileError(f"{path}: examples have different shapes {sorted({x.shape for x in examples})}.")
+    _check_no_channel_longer(path, examples[0].shape[1])
     labels = [value.decode() if isinstance(value, bytes) else str(value) for value in data[target]]
     # scipy reads a missing nominal value as the text "?", which would pass for a class of its own
     unlabelled = [index for index, label in enumerate(labels, start=1) if label not in class_names]
@@ -151,6 +152,33 @@ def read_uea_arff(path: str | Path) -> tuple[np.ndarray, list[str], list[str]]:
             "unlabelled ones out."
         )
     return np.stack(examples), labels, list(class_names)
+
+
+def _check_no_channel_longer(path: Path, steps: int) -> None:
+    """Refuse a channel of an example that holds more than the `steps` values its relational attribute declares:
+    scipy reads as many as the header declares and drops the rest unsaid (a channel longer than the others, or a
+    header that declares too few steps). Its values are counted in the file's own text, one example per data line
+    (the UEA layout: `'1,2,3\\n4,5,6',class`), its channels parted by the escaped newline scipy parts them by."""
+    example = 0
+    with open(path, encoding=text_encoding(path), errors="replace") as lines:
+        for line in lines:
+            if line.lstrip().lower().startswith("@data"):
+                break
+        for line in lines:
+            line = line.strip()
+            if not line or line.startswith("%"):
+                continue
+            example += 1
+            quote = line[0] if line[0] in "'\"" else None
+            channels = line[1 : line.find(quote, 1)] if quote else line.split(",")[0]
+            for channel, values in enumerate(channels.split("\\n"), start=1):
+                held = len(values.strip().rstrip(",").split(","))  # (a trailing comma ends the values: scipy's too)
+                if held > steps:
+                    raise CorruptFileError(
+                        f"{path}: example {example}'s channel {channel} holds {held} values, more than the {steps} "
+                        "time steps its relational attribute declares (scipy would drop the rest); declare as many "
+                        "attributes as the longest channel's values, and pad the shorter channels with '?'."
+                    )
 
 
 def _declared_steps(path: Path) -> str:

@@ -93,6 +93,11 @@ RATED_FORMATS = frozenset({"EDF", "BDF", "WFDB", "WAV"})
 # into the top bits of int32), so that they read as floats in [-1, 1) whatever the bit depth. Keyed by the sample's
 # width in bytes, not its dtype: a big-endian RIFX file reads as '>i2', which a dtype key missed (a raw KeyError).
 _WAV_FULL_SCALE = {1: 128.0, 2: 2.0**15, 4: 2.0**31, 8: 2.0**63}
+# A WAV data chunk's size where the writer could not seek back to fill it in (a stream: ffmpeg to a pipe writes
+# 0xFFFFFFFF, some loggers 0), and how far into the file its chunks are looked for (`_with_stream_sizes`).
+_WAV_UNKNOWN_SIZES = (0xFFFFFFFF, 0)
+_WAV_HEADER_BYTES = 1 << 16
+_ENDIAN_NAMES = {"<": "little", ">": "big"}
 # Header names of a CSV column that holds time stamps rather than a channel, as `_column_key` writes them: lower-cased,
 # a unit in brackets or parentheses and unit words at the end (`_UNIT_WORDS`) left out, words apart by underscores
 # ("Time [s]", "time_ms", "Time_sec", "TimeStamp (UTC)": "time", "time", "time", "time_stamp"); a unit alone ("sec",
@@ -338,7 +343,8 @@ def is_wav(content: bytes) -> bool:
 
 def read_wav(path: Path | BinaryIO, name: str | None = None) -> Recording:
     """A WAV file (a path, or its bytes as a file object: what a `datasets.Audio` column holds undecoded, named
-    `name` in errors) as a `Recording`: its rate, its channels named by position, integer samples scaled to [-1, 1)."""
+    `name` in errors) as a `Recording`: its rate, its channels named by position, integer samples scaled to [-1, 1).
+    A file written as a stream, its data size "unknown", is read to its end (`_with_stream_sizes`)."""
     import struct
     import warnings
 
@@ -347,7 +353,7 @@ def read_wav(path: Path | BinaryIO, name: str | None = None) -> Recording:
     try:
         with warnings_captured(record=True) as caught:
             warnings.simplefilter("always", wavfile.WavFileWarning)  # chunks beside the samples (LIST, cue), unread
-            rate, samples = wavfile.read(path, mmap=False)
+            rate, samples = wavfile.read(_with_stream_sizes(path), mmap=False)
     except FileNotFoundError:  # an OSError, but a mistyped path is not a damaged file to re-export
         raise FileNotFoundError(f"{name or path} does not exist; check the path.") from None
     except (ValueError, EOFError, OSError, struct.error) as error:  # scipy's words for a damaged or non-WAVE file
@@ -385,6 +391,50 @@ def read_wav(path: Path | BinaryIO, name: str | None = None) -> Recording:
         data = samples.astype(np.float64)
     data = np.atleast_2d(data.T)  # (time, channels) -> (channels, time)
     return Recording(data=data, sampling_rate=float(rate), channel_names=[str(index) for index in range(data.shape[0])])
+
+
+def _with_stream_sizes(source: Path | BinaryIO) -> Path | BinaryIO:
+    """A WAV file written as a stream (ffmpeg to a pipe, a logger that cannot seek back to its header) as its bytes
+    with the sizes filled in: its data chunk's size says "unknown" (`_WAV_UNKNOWN_SIZES`), which scipy took for a
+    file cut short, and the samples run to the end of the file (ffmpeg's and libsndfile's reading; a last partial
+    sample, where the stream stopped mid-frame, is left out). Any other file comes back as it is, `source` itself."""
+    if isinstance(source, (str, Path)):
+        try:
+            with open(source, "rb") as handle:
+                head = handle.read(_WAV_HEADER_BYTES)
+        except OSError:  # (wavfile.read says what is wrong with the path)
+            return source
+    else:
+        start = source.tell()
+        head = source.read(_WAV_HEADER_BYTES)
+        source.seek(start)
+    endian = {b"RIFF": "<", b"RIFX": ">"}.get(head[:4])
+    if endian is None or head[8:12] != b"WAVE":
+        return source
+    offset, block = 12, 0
+    while offset + 8 <= len(head):
+        chunk, size = head[offset : offset + 4], int.from_bytes(head[offset + 4 : offset + 8], _ENDIAN_NAMES[endian])
+        if chunk == b"fmt " and offset + 22 <= len(head):
+            block = int.from_bytes(head[offset + 20 : offset + 22], _ENDIAN_NAMES[endian])  # nBlockAlign
+        if chunk == b"data":
+            break
+        offset += 8 + size + (size & 1)  # chunks are padded to an even length
+    else:
+        return source
+    if size not in _WAV_UNKNOWN_SIZES:
+        return source
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as handle:
+            content = bytearray(handle.read())
+    else:
+        content = bytearray(source.read())
+        source.seek(start)
+    held = max(len(content) - offset - 8, 0)  # (0: a header alone, a file of no samples)
+    held -= held % block if block else 0
+    del content[offset + 8 + held :]
+    content[4:8] = (len(content) - 8).to_bytes(4, _ENDIAN_NAMES[endian])
+    content[offset + 4 : offset + 8] = held.to_bytes(4, _ENDIAN_NAMES[endian])
+    return io.BytesIO(bytes(content))
 
 
 def _edf_channels(path: Path, wanted: list[str] | None) -> list[str] | None:

@@ -188,6 +188,9 @@ def load_npy(path: str | Path) -> np.ndarray:
 
     ``np.load(allow_pickle=True)`` would unpickle anything, so the header is parsed here and the pickled payload is
     handed to the restricted unpickler instead.
+
+    Raises:
+        FileNotFoundError: no file at `path`. CorruptFileError: not a .npy file, or one cut short.
     """
     path = _as_path(path)
     try:
@@ -209,6 +212,8 @@ def load_npy(path: str | Path) -> np.ndarray:
                     )
                 return np.load(path, allow_pickle=False)
             payload = handle.read()
+    except FileNotFoundError:  # an OSError, but a mistyped path is not a damaged file to re-download
+        raise FileNotFoundError(f"{path} does not exist; check the path.") from None
     except (ValueError, OSError, EOFError) as error:
         raise CorruptFileError(f"{path} is not a valid .npy file ({error}).") from error
     value = load_pickle(path, payload)

@@ -219,7 +219,8 @@ def read_wfdb(
         resolution the annotation file counts in: `_annotation_samples`) and symbols.
 
     Raises:
-        CorruptFileError: missing or malformed header / signal / annotation file (a segment named as a path, naming
+        FileNotFoundError: no header file at the path.
+        CorruptFileError: a malformed header, a missing or malformed signal / annotation file (a segment named as a path, naming
             it), an annotation file cut short (naming it), or a record name wfdb cannot read (a space, a non-ASCII letter, ``NAME.HEA``: naming the
             rename).
         ValueError: an unknown channel. `SamplingRateError` (a ValueError): signals of several rates without
@@ -303,8 +304,11 @@ def _checked_record(record: str | Path) -> Path:
     if record.suffix.lower() == ".hea":  # the header's own path, as a folder listing gives it: wfdb adds the suffix
         record = record.with_suffix("")
     _check_wfdb_name(record)
+    header = record.with_name(record.name + ".hea")
+    if not header.exists():  # wfdb's FileNotFoundError read as a record missing its signal files
+        raise FileNotFoundError(f"{header} does not exist; check the path.")
     _check_wfdb_rate(record)
-    wfdb_segment_names(record.with_name(record.name + ".hea"))
+    wfdb_segment_names(header)
     return record
 
 
