@@ -5,7 +5,9 @@
 * a WAV file written as a stream (ffmpeg to a pipe), whose RIFF and data sizes say "unknown" (0xFFFFFFFF, or 0), was
   refused as truncated, though every sample is there;
 * a missing .npy file or WFDB header was refused as a damaged file, where a missing .edf / .csv / .wav is a
-  FileNotFoundError.
+  FileNotFoundError;
+* one rate per channel, all alike (`sampling_rate=[100, 100]` for one 2-channel recording), was told to "resample
+  them to one rate first": still refused (an array's rows may be recordings), now naming the one rate to give.
 """
 
 from __future__ import annotations
@@ -108,3 +110,33 @@ def test_missing_recording_is_file_not_found(tmp_path, name):
     if name.endswith(".npy"):
         with pytest.raises(FileNotFoundError, match="does not exist"):
             load_npy(path)
+
+
+# ------------------------------------------------------------------------- d. per-channel rates all alike
+
+
+def test_per_channel_rates_all_alike_name_the_one_rate():
+    from tiny_configs import tiny_config
+    from transformers import pipeline
+
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+
+    config = tiny_config(num_channels=2)
+    extractor = CiTrusFeatureExtractor.from_config(config)
+    recording = np.random.default_rng(0).standard_normal((2, 400))
+    told = r"must share one rate; these share 100 Hz: give the recording that one rate, `sampling_rate=100`"
+    with pytest.raises(ValueError, match=told) as caught:
+        extractor(recording, sampling_rate=[100, 100])
+    assert "resample" not in str(caught.value)
+    classify = pipeline(
+        "time-series-classification", model=CiTrusForSequenceClassification(config), feature_extractor=extractor
+    )
+    for call in (
+        lambda: classify([recording], sampling_rate=[100, 100]),
+        lambda: classify({"raw": recording, "sampling_rate": [100, 100]}),
+    ):
+        with pytest.raises(ValueError, match=told) as caught:
+            call()
+        assert "resample" not in str(caught.value)
+    with pytest.raises(ValueError, match="resample them to one rate first"):  # rates that differ keep that advice
+        extractor(recording, sampling_rate=[100, 50])

@@ -2232,11 +2232,18 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             rate.item() if isinstance(rate, (torch.Tensor, np.ndarray)) and rate.ndim == 0 else rate for rate in rates
         ]
         if len(rates) not in (1, num_recordings) and all(len(recording) == len(rates) for recording in recordings):
-            # one rate per channel, as EDF and WFDB headers give them: resampling needs one rate per recording
+            # one rate per channel, as EDF and WFDB headers give them: resampling needs one rate per recording. Rates
+            # all alike are still refused (an array's rows may be recordings, each given its rate), with the one rate
+            # to give: "resample them" was no fix for channels that share one.
+            fix = (
+                f"these share {rates[0]!r} Hz: give the recording that one rate, `sampling_rate={rates[0]!r}`"
+                if len({repr(rate) for rate in rates}) == 1
+                else "resample them to one rate first, or pass each rate's channels as a recording of its own, with "
+                "its rate"
+            )
             raise ValueError(
                 f"`sampling_rate` has {len(rates)} values for {num_recordings} recording(s) of {len(rates)} channels: "
-                "the channels of a recording must share one rate; resample them to one rate first, or pass each "
-                "rate's channels as a recording of its own, with its rate."
+                f"the channels of a recording must share one rate; {fix}."
             )
         if len(rates) != num_recordings:
             raise ValueError(

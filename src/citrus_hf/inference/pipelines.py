@@ -495,11 +495,16 @@ def _check_rate_count(rates: list, count: int, recordings: list | None = None) -
         for recording in recordings or ()
     )
     if len(rates) > 1 and recordings and per_channel:
-        # one rate per channel, as EDF and WFDB headers give them: resampling needs one rate per recording
+        # one rate per channel, as EDF and WFDB headers give them: resampling needs one rate per recording (rates all
+        # alike too, as the extractor refuses them, naming the one rate to give)
+        fix = (
+            f"these share {rates[0]!r} Hz: give the recording that one rate, `sampling_rate={rates[0]!r}`"
+            if len({repr(rate) for rate in rates}) == 1
+            else "resample them to one rate first, or pass each rate's channels as a recording of its own, with its rate"
+        )
         raise ValueError(
             f"`sampling_rate` has {len(rates)} values for {count} recording(s) of {len(rates)} channels: the channels "
-            "of a recording must share one rate; resample them to one rate first, or pass each rate's channels as a "
-            "recording of its own, with its rate."
+            f"of a recording must share one rate; {fix}."
         )
     raise ValueError(
         f"`sampling_rate` has {len(rates)} values for {count} recordings; pass one rate for all of them or one per "
