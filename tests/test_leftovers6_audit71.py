@@ -76,8 +76,21 @@ def test_streamed_wav_reads_every_sample(tmp_path, unknown):
     np.testing.assert_allclose(read_wav(path).data[0], expected)
     np.testing.assert_allclose(read_recording(path).data[0], expected)
     # only the data size unknown, and a stream cut inside a sample (its last, partial sample dropped, as ffmpeg does)
-    path.write_bytes(_wav(SAMPLES, data_size=unknown, tail=b"\x01"))
-    np.testing.assert_allclose(read_wav(path).data[0], expected)
+    # (a data size of 0 where the RIFF size accounts for every byte is an empty chunk: the next test)
+    if unknown:
+        path.write_bytes(_wav(SAMPLES, data_size=unknown, tail=b"\x01"))
+        np.testing.assert_allclose(read_wav(path).data[0], expected)
+
+
+def test_an_empty_data_chunk_followed_by_another_chunk_is_not_read_as_samples(tmp_path):
+    """A data size of 0 in a file whose RIFF size counts every byte: the chunk after it (LIST) is no sample."""
+    path = tmp_path / "empty.wav"
+    listing = b"LIST" + struct.pack("<I", 4) + b"INFO"
+    content = _wav(SAMPLES[:0], tail=listing)
+    content = content[:40] + struct.pack("<I", 0) + content[44:]  # the data chunk's size: 0, the LIST after it
+    path.write_bytes(content)
+    with pytest.raises(CorruptFileError, match="holds no samples"):
+        read_wav(path)
 
 
 def test_streamed_wav_bytes_read_as_a_file_object(tmp_path):

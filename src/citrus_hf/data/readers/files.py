@@ -429,6 +429,11 @@ def _with_stream_sizes(source: Path | BinaryIO) -> Path | BinaryIO:
     else:
         content = bytearray(source.read())
         source.seek(start)
+    riff_size = int.from_bytes(head[4:8], _ENDIAN_NAMES[endian])
+    if size == 0 and riff_size not in _WAV_UNKNOWN_SIZES and riff_size + 8 >= len(content):
+        # a data size of 0 in a file whose RIFF size accounts for every byte: an empty data chunk, perhaps followed
+        # by another chunk (LIST), which must not be read as samples
+        return source
     held = max(len(content) - offset - 8, 0)  # (0: a header alone, a file of no samples)
     held -= held % block if block else 0
     del content[offset + 8 + held :]
