@@ -283,6 +283,14 @@ def is_list_type(arrow_type) -> bool:
     return pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type) or pa.types.is_fixed_size_list(arrow_type)
 
 
+def _is_multi_hot(arrow_type) -> bool:
+    """Whether a multi-label row's values (their Arrow type) are a 0/1 per class, as transformers' multi-label
+    classification takes its `labels` (floats, or yes/no), rather than the ids or names of the classes it holds."""
+    import pyarrow as pa
+
+    return pa.types.is_floating(arrow_type) or pa.types.is_boolean(arrow_type)
+
+
 def _known_subjects(dataset) -> int | None:
     """How many subjects a split's windows come from, counting known ones only: "unknown" (the source does not say)
     and a missing subject (None or NaN in a set of your own, `missing_groups`) are not one subject, as the validation
@@ -320,7 +328,12 @@ def summarize_dataset(dataset_dict: DatasetDict, sampling_rate: float | None = N
         if "label" in dataset.features:
             feature = dataset.features["label"]
             labels = arrow_column(dataset, "label")  # the split's own rows (a filtered set's table holds them all)
-            if is_list_type(labels.type):
+            if is_list_type(labels.type) and _is_multi_hot(labels.type.value_type):
+                # a 0/1 per class (transformers' multi-label `labels`): position k is class k; its values are no
+                # classes ("0.0" and "1.0" were counted as two classes, each in every row)
+                counts = Counter(k for row in labels.to_pylist() for k, held in enumerate(row or ()) if held)
+                feature = None
+            elif is_list_type(labels.type):
                 # classes per row (multi-label): the rows that hold each class, counted once per row (a Counter of the
                 # lists themselves stopped `citrus data info` with "unhashable type: 'list'")
                 counts = Counter(k for row in labels.to_pylist() for k in set(row or ()))
