@@ -142,8 +142,12 @@ DATA_DECIDED_FIELDS = ("num_labels", "id2label", "label2id", "problem_type", "nu
 
 def check_mappings(settings: Any, names: tuple[str, ...]) -> None:
     """Refuse each of `settings`' fields `names` that is not a dict (the command line's KEY=VALUE pairs become one;
-    from Python, text such as `"d_model=16"` is not read as pairs)."""
+    from Python, text such as `"d_model=16"` is not read as pairs). None is an empty one, set in place: a YAML
+    settings file's key left empty (`dataset_options:` with its entries commented out) reads as None, which the
+    commands took as no options before this check refused it."""
     for name in names:
+        if getattr(settings, name) is None:
+            setattr(settings, name, {})
         if not isinstance(getattr(settings, name), dict):
             raise ValueError(
                 f"`{name}` must be a mapping of names to values (KEY=VALUE pairs on the command line, a mapping "
