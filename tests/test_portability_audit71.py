@@ -111,6 +111,19 @@ def test_a_lock_is_checked_on_windows_without_signalling_its_process(as_on_windo
         pass
 
 
+def test_a_run_ends_cleanly_on_windows_while_another_run_reads_its_lock(as_on_windows, tmp_path):
+    """Closed then deleted: a second run holding the lock file open that instant (reading it to refuse) made Windows
+    refuse the delete, and the finished run ended in a PermissionError traceback. The lock stays, stale once the
+    process has ended."""
+    folder = tmp_path / "out"
+    with output_folder_lock(folder, "citrus test"):
+        reader = os.open(folder / LOCK_NAME, os.O_RDONLY)  # the other run, reading the holder
+    try:
+        assert (folder / LOCK_NAME).exists()
+    finally:
+        os.close(reader)
+
+
 # ------------------------------------------------------------------------------ 2. citrus evaluate's scratch
 
 

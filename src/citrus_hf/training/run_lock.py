@@ -239,7 +239,12 @@ def _release(descriptor: int, lock: Path) -> None:
     finally:
         os.close(descriptor)
     if ours and fcntl is None:
-        lock.unlink(missing_ok=True)
+        try:
+            lock.unlink(missing_ok=True)
+        except PermissionError:
+            # another run has the file open this instant, reading it to refuse: Windows refuses the delete. The lock
+            # is left, and reads as stale once this process has ended (a finished run ended in a traceback).
+            pass
 
 
 @contextlib.contextmanager
