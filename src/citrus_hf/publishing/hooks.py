@@ -264,6 +264,8 @@ def register_trainer_checks() -> None:
       default collators (`processing_citrus_fusion.trainer_data_collator`);
     - with `label_smoothing_factor`, the labels the smoother takes out of the batch get the model's checks and reach
       it as int64 class indices (`training.trainer.check_smoothed_labels`);
+    - every training step's loss (the model's, the label smoother's or a `compute_loss_func`'s) reaches a
+      `training.callbacks.NonFiniteLossCallback` among the Trainer's callbacks, which stops the run on a NaN one;
     - `train_sampling_strategy="group_by_length"` / `"batch_rebalance"` group windows by duration
       (`training.trainer.length_grouped_sampler`; a fusion row by its modalities' patches together), and evaluation
       keeps the rows' order
@@ -349,6 +351,21 @@ def register_trainer_checks() -> None:
                 # a copy: the caller's batch keeps its labels as they came
                 inputs = {**inputs, "labels": check_smoothed_labels(citrus, inputs["labels"])}
         return compute_loss(self, model, inputs, *args, **kwargs)
+
+    training_step = Trainer.training_step
+
+    @functools.wraps(training_step)
+    def watched_training_step(self, *args, **kwargs):
+        # every micro-batch's loss, before the optimizer step it feeds: the model's own, the label smoother's or a
+        # `compute_loss_func`'s (for those two the Trainer takes the labels out of the batch, and the model returns no
+        # loss for `NonFiniteLossCallback`'s forward hook to see)
+        from ..training.callbacks import NonFiniteLossCallback
+
+        loss = training_step(self, *args, **kwargs)
+        for callback in self.callback_handler.callbacks:
+            if isinstance(callback, NonFiniteLossCallback):
+                callback.watch(loss)
+        return loss
 
     train_sampler = Trainer._get_train_sampler
 
@@ -540,6 +557,7 @@ def register_trainer_checks() -> None:
     Trainer.get_eval_dataloader = given_set_dataloader
     Trainer._get_dataloader = evaluation_keeps_every_row
     Trainer.compute_loss = checked_compute_loss
+    Trainer.training_step = watched_training_step
     Trainer._get_train_sampler = _get_train_sampler
     Trainer._get_eval_sampler = _get_eval_sampler
     Trainer.evaluation_loop = fresh_evaluation_loop

@@ -270,9 +270,10 @@ class NonFiniteLossCallback(TrainerCallback):
     nothing of that step is saved (the Trainer's own `logging_nan_inf_filter` would only hide such a loss from the
     logs and train on).
 
-    It reads the `loss` the model returns in training mode (a forward hook, added at the start of training and
-    removed at its end); a loss the Trainer computes itself from the logits (its `compute_loss_func`) is watched when
-    that function hands it to `watch`.
+    It reads the loss of every training step as the Trainer computed it: the model's own, the label smoother's or a
+    `compute_loss_func`'s (the package's Trainer hooks hand each `Trainer.training_step`'s loss to `watch`; for the
+    last two the Trainer takes the labels out of the batch, so the model returns none), and the `loss` the model
+    returns in training mode (a forward hook, added at the start of training and removed at its end).
 
     The message names a checkpoint of `output_dir` to resume from only when `cites_checkpoints` (a Trainer of one's
     own; the package's fine-tunings keep scratch copies and cannot resume) and only one this run wrote (an earlier

@@ -941,7 +941,7 @@ def length_grouped_sampler(
     own sampler): `LengthGroupedSampler` for `train_sampling_strategy="group_by_length"` (its order of each epoch
     seeded by `data_seed` or `seed` and the epoch, so that a resumed run trains on the same batches:
     `_epoch_seeded_length_sampler`), `BatchRebalanceSampler` for `"batch_rebalance"` (as transformers builds it, with
-    the lengths measured here).
+    the lengths measured here, and seeded by `data_seed` or `seed`: transformers' was seed 42 whatever the run's).
 
     transformers measures `len(row["input_values"])`, which for aligned CiTrus rows is the batch axis of one or the
     channel count, never the duration, and the `Trainer` drops a `length` column before it builds the sampler (it is
@@ -975,12 +975,15 @@ def length_grouped_sampler(
     lengths = _signal_patches(dataset)
     if lengths is None:
         return None
+    # the data order's seed, as accelerate seeds a random sampler's: each epoch's order is drawn from it plus the epoch
+    seed = args.data_seed if args.data_seed is not None else args.seed
     if strategy == "group_by_length":
-        seed = args.data_seed if args.data_seed is not None else args.seed
         return _epoch_seeded_length_sampler()(args.train_batch_size * args.gradient_accumulation_steps, lengths, seed)
     world_size = max(1, args.world_size)
+    # transformers' left the sampler at its default seed (42): every run shuffled alike, whatever its seed
     return BatchRebalanceSampler(
         lengths=lengths,
+        seed=seed,
         effective_batch_size=args.train_batch_size * args.gradient_accumulation_steps * world_size,
         dp_size=world_size,
         grad_accum=args.gradient_accumulation_steps,
