@@ -115,6 +115,7 @@ def register_trainer_cards() -> None:
     _trainer_push_replaces_the_other_kind(Trainer)
     _trainer_hub_errors(Trainer)
     _trainer_push_remembers_its_branch(Trainer)
+    _trainer_repo_has_its_branch(Trainer)
     draft_card = Trainer.create_model_card
     if getattr(draft_card, "_citrus_card", False):
         return
@@ -657,6 +658,34 @@ def _trainer_push_remembers_its_branch(trainer_class: type) -> None:
 
     push_to_hub._citrus_remembers_branch = True
     trainer_class.push_to_hub = push_to_hub
+
+
+def _trainer_repo_has_its_branch(trainer_class: type) -> None:
+    """`Trainer.init_hf_repo` (run by `Trainer(...)` with `TrainingArguments(push_to_hub=True)`) of a CiTrus-family
+    model also creates the branch `hub_revision` from the default branch where the repository has none: the pushes
+    during training (`hub_strategy` "every_save", "checkpoint", "all_checkpoints") upload to it in a background
+    thread whose failure transformers never reports, so a branch the repository lacked lost every checkpoint push
+    while `trainer.train()` ended as if they had been published. `Trainer.push_to_hub` creates its own branch
+    (`create_model_card`). Idempotent."""
+    original = trainer_class.init_hf_repo
+    if getattr(original, "_citrus_creates_branch", False):
+        return
+
+    @functools.wraps(original)
+    def init_hf_repo(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        pushes_during_training = self.args.hub_strategy != "end" and not getattr(self, "_citrus_pushing", False)
+        if pushes_during_training and _trainer_model(self) is not None and self.is_world_process_zero():
+            from .push import _card_branch, create_push_branch
+
+            branch = _card_branch(self.args.hub_revision, create_pr=False)  # (a pull request's ref is no branch)
+            if branch is not None:
+                given = kwargs.get("token", args[0] if args else None)
+                create_push_branch(self.hub_model_id, branch, given if given is not None else self.args.hub_token)
+        return result
+
+    init_hf_repo._citrus_creates_branch = True
+    trainer_class.init_hf_repo = init_hf_repo
 
 
 def _trainer_push_replaces_the_other_kind(trainer_class: type) -> None:

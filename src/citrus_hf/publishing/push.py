@@ -254,9 +254,18 @@ def _refusal(error: BaseException) -> str | None:
     status = getattr(response, "status_code", None)
     if not isinstance(error, HfHubHTTPError) or not isinstance(status, int) or not 400 <= status < 500:
         return None
+    refused = _one_line(str(error))
     if status == 401:
-        return f"{error} Log in with `hf auth login` (or set HF_TOKEN)."
-    return str(error)
+        return f"{refused} Log in with `hf auth login` (or set HF_TOKEN)."
+    return refused
+
+
+def _one_line(text: str) -> str:
+    """huggingface_hub's text of an HTTP error (the status and the Hub's message, then the address and advice on lines
+    of their own) on one line, in its words: a sentence that ends a line once (the Hub's message ends in a period,
+    to which huggingface_hub adds its own)."""
+    lines = (line.strip() for line in text.splitlines())
+    return " ".join(line[:-1] if line.endswith("..") and not line.endswith("...") else line for line in lines if line)
 
 
 def unreachable_hub_error(repo_id: str, endpoint: str, error: BaseException) -> OSError:

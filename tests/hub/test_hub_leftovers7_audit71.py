@@ -1,0 +1,77 @@
+"""Session 71 leftovers (7) on the Hub: the `Trainer`'s pushes during training (`TrainingArguments(push_to_hub=True,
+hub_strategy=..., hub_revision=...)`) to a branch the repository does not have. Clients run in subprocesses pointed
+at the test hub (see conftest.py)."""
+
+from __future__ import annotations
+
+import torch
+from hub_server import DEFAULT_USER, client_result
+from tiny_configs import TINY
+
+from citrus_hf import CiTrusConfig, CiTrusForPretraining
+
+IN_TRAINING = f"{DEFAULT_USER}/citrus-tiny-trainer-checkpoint-branch"
+
+IN_TRAINING_SCRIPT = """
+import json
+import numpy as np
+from datasets import Dataset
+from huggingface_hub import HfApi
+from transformers import Trainer, TrainingArguments
+from citrus_hf import CiTrusForSequenceClassification
+
+rows = Dataset.from_dict({
+    "input_values": np.random.default_rng(0).standard_normal((4, 1, 200)).astype(np.float32), "labels": [0, 1, 2, 0],
+})
+args = TrainingArguments(
+    "out", max_steps=2, save_steps=1, per_device_train_batch_size=4, use_cpu=True, report_to="none",
+    push_to_hub=True, hub_model_id="__REPO__", hub_strategy="checkpoint", hub_revision="dev",
+)
+trainer = Trainer(model=CiTrusForSequenceClassification.from_pretrained("pretrained", num_labels=3), args=args,
+                  train_dataset=rows)
+trainer.train()
+api = HfApi()
+print("RESULT:", json.dumps({
+    "dev": sorted(api.list_repo_files("__REPO__", revision="dev")),
+    "branches": sorted(branch.name for branch in api.list_repo_refs("__REPO__").branches),
+}))
+"""
+
+
+def test_checkpoint_pushes_during_training_create_the_branch(make_hub_client, tmp_path):
+    """The pushes of `hub_strategy="checkpoint"` (and "every_save") with `hub_revision="dev"` to a repository without
+    that branch failed in the upload's background thread ('RevisionNotFoundError ... Check the network connection'
+    at the end of `trainer.train()`): transformers creates the repository, not the branch. The branch is now created
+    from the default branch when the `Trainer` creates the repository, as `Trainer.push_to_hub` creates it."""
+    torch.manual_seed(0)
+    CiTrusForPretraining(CiTrusConfig(**TINY)).save_pretrained(tmp_path / "pretrained")
+    result = client_result(make_hub_client(tmp_path)(IN_TRAINING_SCRIPT.replace("__REPO__", IN_TRAINING)))
+    assert result["branches"] == ["dev", "main"], result
+    assert "model.safetensors" in result["dev"] and "last-checkpoint/model.safetensors" in result["dev"], result
+
+
+REFUSED_SCRIPT = """
+import json
+from citrus_hf import CiTrusConfig, CiTrusFeatureExtractor, CiTrusForSequenceClassification
+
+messages = {}
+for name, call in (
+    ("extractor", lambda: CiTrusFeatureExtractor.from_config(CiTrusConfig()).push_to_hub("someone-else/citrus-x")),
+    ("model", lambda: CiTrusForSequenceClassification(CiTrusConfig(**__TINY__)).push_to_hub("someone-else/citrus-y")),
+):
+    try:
+        call()
+        messages[name] = None
+    except OSError as error:
+        messages[name] = str(error)
+print("RESULT:", json.dumps(messages))
+"""
+
+
+def test_the_hubs_refusal_is_passed_on_in_one_line(hub_client):
+    """The Hub's refusal (a 403 for another user's namespace) was passed on as huggingface_hub formats it: three lines
+    (the status, a blank line, the Hub's message) ending in a doubled "..". It is now one line, in the Hub's words."""
+    messages = client_result(hub_client(REFUSED_SCRIPT.replace("__TINY__", repr(TINY))))
+    for message in messages.values():
+        assert message is not None and "rights to create a repository" in message, message
+        assert "\n" not in message and ".." not in message and "  " not in message, message
