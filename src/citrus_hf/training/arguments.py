@@ -141,17 +141,19 @@ DATA_DECIDED_FIELDS = ("num_labels", "id2label", "label2id", "problem_type", "nu
 
 
 def check_mappings(settings: Any, names: tuple[str, ...]) -> None:
-    """Refuse each of `settings`' fields `names` that is not a dict (the command line's KEY=VALUE pairs become one;
-    from Python, text such as `"d_model=16"` is not read as pairs). None is an empty one, set in place: a YAML
-    settings file's key left empty (`dataset_options:` with its entries commented out) reads as None, which the
-    commands took as no options before this check refused it."""
+    """Refuse each of `settings`' fields `names` that is not a mapping (the command line's KEY=VALUE pairs become one;
+    from Python, text such as `"d_model=16"` is not read as pairs). Any `Mapping` (an OmegaConf `DictConfig`, a
+    `MappingProxyType`) is set in place as a dict of its entries, the fields' type, which the run copies, updates and
+    writes out; None is an empty one: a YAML settings file's key left empty (`dataset_options:` with its entries
+    commented out) reads as None, which the commands took as no options before this check refused it."""
     for name in names:
-        if getattr(settings, name) is None:
-            setattr(settings, name, {})
-        if not isinstance(getattr(settings, name), dict):
+        value = getattr(settings, name)
+        if value is None or isinstance(value, Mapping):
+            setattr(settings, name, dict(value or {}))
+        else:
             raise ValueError(
                 f"`{name}` must be a mapping of names to values (KEY=VALUE pairs on the command line, a mapping "
-                f"in a YAML / JSON file, a dict from Python), got {getattr(settings, name)!r}."
+                f"in a YAML / JSON file, a dict from Python), got {value!r}."
             )
 
 
@@ -523,8 +525,9 @@ class PretrainArguments:
         plain_numbers(self)
         paths_as_strings(self, ("output_dir", "dataset", "model", "model_config", "resume_from"))
         check_switches(self, ("overwrite_output_dir", "full_determinism", "log_sample_ids", "show_progress"))
-        check_start_model(self.model, self.config_overrides, "pre-trained", self.model_config)
+        # before `check_start_model` reads `config_overrides` as a mapping (text's letters were named as overrides)
         check_mappings(self, ("dataset_options", "config_overrides", "synthetic_generators"))
+        check_start_model(self.model, self.config_overrides, "pre-trained", self.model_config)
         # every step count, checked before the corpus loads (0 would divide by zero at the first step's modulo)
         for name in (
             "max_steps",
