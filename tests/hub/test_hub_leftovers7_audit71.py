@@ -70,8 +70,11 @@ print("RESULT:", json.dumps(messages))
 
 def test_the_hubs_refusal_is_passed_on_in_one_line(hub_client):
     """The Hub's refusal (a 403 for another user's namespace) was passed on as huggingface_hub formats it: three lines
-    (the status, a blank line, the Hub's message) ending in a doubled "..". It is now one line, in the Hub's words."""
+    (the status, a blank line, the Hub's message) ending in a doubled "..", and a feature extractor's push ended in
+    "Check the network connection" although the Hub had answered. It is now one line, in the Hub's words."""
     messages = client_result(hub_client(REFUSED_SCRIPT.replace("__TINY__", repr(TINY))))
     for message in messages.values():
         assert message is not None and "rights to create a repository" in message, message
         assert "\n" not in message and ".." not in message and "  " not in message, message
+        # the Hub answered: not blamed on the network (it said "Check the network connection")
+        assert "network connection" not in message, message
