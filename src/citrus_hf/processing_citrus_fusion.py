@@ -68,6 +68,7 @@ from .feature_extraction_citrus import (
     keyword_names,
     stack_row_values,
 )
+from .vocabulary_citrus import COLLATED_LABEL_COLUMNS
 
 refuse_second_run(globals())  # before anything is defined: see its docstring
 
@@ -699,7 +700,7 @@ class CiTrusPaddingCollator:
         if len(shapes) <= 1 and not any("patch_mask" in row for row in rows):
             # the default collator leaves string fields out of the batch: class names given as labels reached the
             # model as no labels at all (no loss, no metrics), where `extractor.pad` refuses them
-            for key in ("labels", "label", "label_ids"):
+            for key in COLLATED_LABEL_COLUMNS:
                 if rows and isinstance(rows[0].get(key), str):
                     check_numeric_labels(key, np.asarray([row.get(key) for row in rows]), "examples")
             return default_data_collator(features)

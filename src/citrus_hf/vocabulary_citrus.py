@@ -66,6 +66,9 @@ PROBLEM_TYPES = (REGRESSION, "single_label_classification", "multi_label_classif
 # pipelines' registration) recognise an adapter folder without importing peft; a test keeps them equal.
 ADAPTER_CONFIG_NAME = "adapter_config.json"
 ADAPTER_WEIGHTS_NAME = "adapter_model.safetensors"
+# The columns transformers' data collators hand a model as its `labels` (`label` and `label_ids` renamed): where the
+# Trainer's checks and the padding collator look for a set's labels.
+COLLATED_LABEL_COLUMNS = ("labels", "label", "label_ids")
 # The ONNX graph in `citrus export --output-dir`'s deployment folder, as optimum names its export; `from_pretrained`
 # recognises such a folder by it and says it holds no PyTorch weights.
 DEPLOYED_ONNX_NAME = "model.onnx"

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._logs import huggingface_bars_shown
-from ..vocabulary_citrus import CLASSIFICATION, ENCODER_ARCHITECTURES, REGRESSION
+from ..vocabulary_citrus import CLASSIFICATION, COLLATED_LABEL_COLUMNS, ENCODER_ARCHITECTURES, REGRESSION
 from .settings import TrainerSettings
 
 if TYPE_CHECKING:
@@ -571,10 +571,6 @@ def check_metrics_task(model: PreTrainedModel, compute_metrics: Callable[..., An
     )
 
 
-# The columns transformers' data collators pass to the model as `labels`
-_COLLATED_LABELS = ("labels", "label", "label_ids")
-
-
 def check_label_column(
     args: TrainingArguments,
     model: PreTrainedModel,
@@ -640,7 +636,7 @@ def check_label_column(
         found = [column for column in _LABEL_LIKE_NAMES if column in columns]
         if getattr(type(model), "head_name", None) is None or not found:
             continue
-        if not set(_COLLATED_LABELS) & set(columns):
+        if not set(COLLATED_LABEL_COLUMNS) & set(columns):
             column = found[0]
             raise ValueError(
                 f"{call}({name}=...): the set's labels are in a `{column}` column, but {dropped} (`labels`), so it "
@@ -655,7 +651,7 @@ def _refuse_pretraining_labels(model: PreTrainedModel, sets: GivenSets, call: st
     the first step asking to drop a `labels` column the set did not have."""
     for name, dataset in _named_sets(sets).items():
         columns = getattr(dataset, "column_names", None) or []
-        given = next((column for column in _COLLATED_LABELS if column in columns), None)
+        given = next((column for column in COLLATED_LABEL_COLUMNS if column in columns), None)
         if given is not None:
             raise ValueError(
                 f"{call}({name}=...): {type(model).__name__} learns without labels, and the set has a `{given}` "
@@ -710,10 +706,6 @@ def check_window_rows(sets: GivenSets, call: str = "Trainer") -> None:
         raise ValueError(f"{call}({name}=...), row {row}: {several_windows_per_row(counts[row], shape)}")
 
 
-# The columns transformers' collators hand to the model as its labels (`label` renamed `labels`).
-LABEL_COLUMNS = ("labels", "label", "label_ids")
-
-
 def _batches_no_text_labels(data_collator: Callable[..., Any] | None) -> bool:
     """Whether `data_collator` is one of transformers' own (None: the Trainer picks one) or the package's
     `CiTrusPaddingCollator`, which cannot batch a label column of text (`default_data_collator` leaves string fields
@@ -737,14 +729,18 @@ def _text_label_column(dataset: TrainingSet | None) -> tuple[str, Any] | None:
     import datasets
 
     if isinstance(dataset, datasets.Dataset):
-        for column in LABEL_COLUMNS:
+        for column in COLLATED_LABEL_COLUMNS:
             feature = dataset.features.get(column)
             if isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string"):
                 return column, dataset.select_columns(column).with_format(None)[0][column] if len(dataset) else ""
         return None
     if isinstance(dataset, (list, tuple)) and dataset and isinstance(dataset[0], dict):
         return next(
-            ((column, dataset[0][column]) for column in LABEL_COLUMNS if isinstance(dataset[0].get(column), str)),
+            (
+                (column, dataset[0][column])
+                for column in COLLATED_LABEL_COLUMNS
+                if isinstance(dataset[0].get(column), str)
+            ),
             None,
         )
     return None
@@ -802,7 +798,7 @@ def check_label_values(
             )
         if model_names is None or not isinstance(dataset, datasets.Dataset):
             continue
-        for column in LABEL_COLUMNS:
+        for column in COLLATED_LABEL_COLUMNS:
             feature = dataset.features.get(column)
             if not isinstance(feature, datasets.ClassLabel):
                 continue
