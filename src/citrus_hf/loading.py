@@ -233,6 +233,13 @@ def _no_local_folder_note(repo_id: str) -> str:
     )
 
 
+def revision_argument(repo_id: str | None, revision: str | None) -> str:
+    """`, revision="dev"`, for each load call in the usage code of a card published on the branch `revision` of
+    `repo_id` (without it, the code loaded the default branch's checkpoint: another one, or none); "" for the default
+    branch (None) or a card that names no repository."""
+    return f", revision={json.dumps(revision)}" if revision is not None and repo_id else ""
+
+
 def hub_repo_id(name_or_path: str | os.PathLike | None) -> str | None:
     """`name_or_path` if it names a Hub model repository (`namespace/name`, a valid id, and no local path of that
     name), else None: what a card or an adapter may name as its base model (the Hub links only such ids)."""
@@ -658,6 +665,7 @@ __all__ = [
     "bundled_names",
     "check_model_reference",
     "hub_repo_id",
+    "revision_argument",
     "is_adapter_folder",
     "read_json_object",
     "checkpoint_patterns",

@@ -29,7 +29,7 @@ from transformers.utils import logging
 from ..configuration_citrus import CiTrusConfig, pipeline_task_for
 from ..configuration_citrus_fusion import CiTrusFusionConfig
 from ..evaluation.records import EvalRecord, parse_eval_results
-from ..loading import FUSION_MODEL_TASKS, MODEL_TASKS, PIPELINE_TAGS, hub_repo_id
+from ..loading import FUSION_MODEL_TASKS, MODEL_TASKS, PIPELINE_TAGS, hub_repo_id, revision_argument
 from ..modeling_citrus import PRETRAINING_HEADS
 from ..training.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
@@ -775,7 +775,7 @@ def _shared_card_values(
         repo_id=repo_id or "path/to/checkpoint",
         # a card on another branch than the default one shows code that loads that branch: without it, the code loaded
         # the default branch's model (another one, or none in a repository whose weights live on the branch alone)
-        at_revision=f", revision={json.dumps(revision)}" if revision is not None and repo_id else "",
+        at_revision=revision_argument(repo_id, revision),
         model_class=model_class,
         # transformers' own Auto class loads the remote code; the package's (regression) is named in `auto_map`
         auto_class=auto_class if _in_transformers(auto_class) else None,

@@ -59,7 +59,7 @@ from transformers.utils import FEATURE_EXTRACTOR_NAME, logging
 
 from ..configuration_citrus import CiTrusConfig, check_save_directory, is_real_number
 from ..feature_extraction_citrus import CiTrusFeatureExtractor
-from ..loading import hub_repo_id, read_json_object
+from ..loading import hub_repo_id, read_json_object, revision_argument
 from ..modeling_citrus import (
     ADAPTER_TASK_CONFIG_NAME,
     PEFT_METHOD_NAMES,
@@ -821,7 +821,7 @@ def adapter_card(
         base_text = "a CiTrus fusion checkpoint" if fusion else "a CiTrus checkpoint"
     load_base = repr(base_id or bundled) if (base_id or bundled) else '"path/to/base"'
     # on a branch, every load of the adapter names it: without it, the code loaded the default branch's adapter
-    at_revision = f", revision={json.dumps(revision)}" if revision is not None and repo_id else ""
+    at_revision = revision_argument(repo_id, revision)
     load_adapter_from = f"{repo_id!r}{at_revision}" if repo_id else '"path/to/adapter"'
     if repo_id:
         task_config_file = f"hf_hub_download({repo_id!r}, {TASK_CONFIG_NAME!r}{at_revision})"
