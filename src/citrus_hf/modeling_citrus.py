@@ -149,10 +149,11 @@ def head_fitted_by_caller() -> Iterator[None]:
 ADAPTER_TASK_CONFIG_NAME = "citrus_task_config.json"
 
 
-def _adapter_file(name_or_path, filename: str, download_kwargs: dict | None = None) -> str | None:
-    """The path of `filename` in the adapter folder or Hub repo `name_or_path`, or None where it has none: a local
-    folder is looked at, a Hub repo through transformers' cache lookup (which downloads that one small file where the
-    Hub can be reached, and otherwise answers from the local cache, offline included, never raising)."""
+def _checkpoint_file(name_or_path, filename: str, download_kwargs: dict | None = None) -> str | None:
+    """The path of `filename` in the checkpoint or adapter folder or Hub repo `name_or_path`, or None where it has
+    none: a local folder is looked at, a Hub repo through transformers' cache lookup (which downloads that one small
+    file where the Hub can be reached, and otherwise answers from the local cache, offline included, never raising;
+    `download_kwargs` may hold any others, its download arguments are taken)."""
     name = os.fspath(name_or_path)
     if os.path.isdir(name):
         path = os.path.join(name, filename)
@@ -192,7 +193,7 @@ def _adapter_settings(name_or_path, download_kwargs: dict) -> dict | None:
     it has none or they cannot be read (the caller's own error then stands)."""
     if not isinstance(name_or_path, (str, os.PathLike)):
         return None
-    path = _adapter_file(name_or_path, ADAPTER_CONFIG_NAME, download_kwargs)
+    path = _checkpoint_file(name_or_path, ADAPTER_CONFIG_NAME, download_kwargs)
     if path is None:
         return None
     try:
@@ -509,7 +510,7 @@ def _refuse_citrus_adapter(folder, download_kwargs: dict | None = None) -> None:
     Auto classes, which load the adapter's base and then the adapter: the base would get a default head, and the
     adapter's trained head would fail on its shape with an error naming the base), with the routes that read its task
     config."""
-    if folder is not None and _adapter_file(folder, ADAPTER_TASK_CONFIG_NAME, download_kwargs):
+    if folder is not None and _checkpoint_file(folder, ADAPTER_TASK_CONFIG_NAME, download_kwargs):
         raise ValueError(
             f"{str(folder)!r} is a CiTrus LoRA adapter, whose task head's settings ({ADAPTER_TASK_CONFIG_NAME}) "
             "`from_pretrained` does not read: load it with "
@@ -2070,7 +2071,7 @@ class _CiTrusFamilyMixin(ChecksSaveDirectory):
         where = f"{str(adapter)!r} is a LoRA adapter (peft)"
         if not isinstance(base, str) or not base:
             raise missing_config
-        if _adapter_file(adapter, ADAPTER_WEIGHTS_NAME, call_kwargs) is None:
+        if _checkpoint_file(adapter, ADAPTER_WEIGHTS_NAME, call_kwargs) is None:
             raise OSError(
                 f"{where} without its weights ({ADAPTER_WEIGHTS_NAME}): save the adapter again with peft's "
                 "`save_pretrained` (or `citrus_hf.training.lora.save_adapter`), which writes both files."

@@ -355,16 +355,8 @@ def _hub_extractor(model, named) -> Any:
 
     if hub_repo_id(named) is None:
         return None
-    try:
-        path = cached_file(
-            named,
-            FEATURE_EXTRACTOR_NAME,
-            revision=getattr(model.config, "_commit_hash", None),
-            _raise_exceptions_for_missing_entries=False,
-            _raise_exceptions_for_connection_errors=False,
-        )
-    except (OSError, ValueError):
-        return None
+    revision = getattr(model.config, "_commit_hash", None)
+    path = modeling_citrus._checkpoint_file(named, FEATURE_EXTRACTOR_NAME, {"revision": revision})
     return None if path is None else CiTrusFeatureExtractor.from_pretrained(os.path.dirname(path))
 
 
@@ -480,7 +472,7 @@ def _adapter_folder(model, saved_config: dict | None, hub_kwargs: dict):
         return model if is_adapter_folder(model) else None
     if saved_config is not None:
         return None
-    if modeling_citrus._adapter_file(model, ADAPTER_CONFIG_NAME, hub_kwargs) is None:
+    if modeling_citrus._checkpoint_file(model, ADAPTER_CONFIG_NAME, hub_kwargs) is None:
         return None  # not a repo id, unreachable, or no adapter: transformers' own loading says which
     from ..loading import resolve_checkpoint
 

@@ -64,6 +64,7 @@ from ..modeling_citrus import (
     ADAPTER_TASK_CONFIG_NAME,
     PEFT_METHOD_NAMES,
     _channel_settings_hint,
+    _checkpoint_file,
     _pooled_width,
     _pruned_pairs,
     check_saved_sizes,
@@ -348,34 +349,18 @@ def _refuse_other_settings_under_a_taken_name(
         )
 
 
-# The keyword arguments of peft's `load_adapter` that it passes on to the Hub download of the adapter's files
-_PEFT_DOWNLOAD_KWARGS = ("revision", "subfolder", "token", "cache_dir", "local_files_only")
-
-
 def _hub_adapter_folder(model_id: str | os.PathLike, kwargs: dict[str, Any]) -> Path | None:
     """The Hub cache's folder of the adapter `model_id` (a Hub id) that peft's `load_adapter` is given, holding its
     `adapter_config.json` and, where published, its `citrus_task_config.json` (at the revision and subfolder in
     `kwargs`, with its token; from the cache when offline); None for no Hub id, or where the files cannot be had
     (peft's own loader then says why)."""
-    from transformers.utils import cached_file
-
     if hub_repo_id(model_id) is None:
         return None
-    download = {name: kwargs[name] for name in _PEFT_DOWNLOAD_KWARGS if kwargs.get(name) is not None}
-    try:
-        paths = [
-            cached_file(
-                str(model_id),
-                name,
-                _raise_exceptions_for_missing_entries=False,
-                _raise_exceptions_for_connection_errors=False,
-                **download,
-            )
-            for name in (ADAPTER_CONFIG_NAME, TASK_CONFIG_NAME)
-        ]
-    except (OSError, ValueError):
+    config = _checkpoint_file(model_id, ADAPTER_CONFIG_NAME, kwargs)
+    if config is None:
         return None
-    return None if paths[0] is None else Path(paths[0]).parent
+    _checkpoint_file(model_id, TASK_CONFIG_NAME, kwargs)  # into the same cache folder, where it was published
+    return Path(config).parent
 
 
 def _switch_class_names_with_adapters() -> None:
