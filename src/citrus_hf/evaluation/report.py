@@ -221,7 +221,11 @@ def paired_gaps(
         differences = []
         for member in members:
             other = by_key.get((dataset, budget, baseline, member["seed"]))
-            if other is None or not _same_draw(member, other) or (same_model and not _same_model(member, other)):
+            if (
+                other is None
+                or not _agree(member, other, "draw")
+                or (same_model and not _agree(member, other, "model"))
+            ):
                 continue
             if math.isfinite(member[metric]) and math.isfinite(other[metric]):
                 differences.append(sign * (member[metric] - other[metric]) * _scale(metric))
@@ -246,16 +250,11 @@ def paired_gaps(
     return sorted(gaps, key=lambda g: (g["dataset"], g["budget_order"], g["arm"]))
 
 
-def _same_draw(run: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
-    """Whether two runs of one seed were fitted on the same labelled windows: their `draw` digests agree, or one of
-    them was recorded before runs named their draw (taken to be, as a resumed protocol takes them)."""
-    return run.get("draw") is None or other.get("draw") is None or run["draw"] == other["draw"]
-
-
-def _same_model(run: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
-    """Whether two runs were of the same model but for the weights: their `model` digests agree, or one of them was
-    recorded before runs named their model."""
-    return run.get("model") is None or other.get("model") is None or run["model"] == other["model"]
+def _agree(run: Mapping[str, Any], other: Mapping[str, Any], field: str) -> bool:
+    """Whether two runs of one seed agree on `field`: `draw` (fitted on the same labelled windows) or `model` (the same
+    model but for the weights), or one of them was recorded before runs named it (taken to agree, as a resumed
+    protocol takes them)."""
+    return run.get(field) is None or other.get(field) is None or run[field] == other[field]
 
 
 def pretraining_gains(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -275,7 +274,7 @@ def unlike_twins(runs: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
         for run in runs
         if run["arm"] in twins
         and (other := by_key.get((run["dataset"], run["budget"], twins[run["arm"]], run["seed"]))) is not None
-        and not _same_model(run, other)
+        and not _agree(run, other, "model")
     }
     return sorted(found)
 
