@@ -497,19 +497,23 @@ def _check_rate_count(rates: list, count: int, recordings: list | None = None) -
     if len(rates) > 1 and recordings and per_channel:
         # one rate per channel, as EDF and WFDB headers give them: resampling needs one rate per recording (rates all
         # alike too, as the extractor refuses them, naming the one rate to give)
-        fix = (
-            f"these share {rates[0]!r} Hz: give the recording that one rate, `sampling_rate={rates[0]!r}`"
-            if len({repr(rate) for rate in rates}) == 1
-            else "resample them to one rate first, or pass each rate's channels as a recording of its own, with its rate"
-        )
         raise ValueError(
             f"`sampling_rate` has {len(rates)} values for {count} recording(s) of {len(rates)} channels: the channels "
-            f"of a recording must share one rate; {fix}."
+            f"of a recording must share one rate; {_channel_rates_fix(rates)}."
         )
     raise ValueError(
         f"`sampling_rate` has {len(rates)} values for {count} recordings; pass one rate for all of them or one per "
         "recording."
     )
+
+
+def _channel_rates_fix(rates: list) -> str:
+    """The fix for the channels of one recording given a rate each (`rates`): the one rate they share ("resample
+    them" was no fix for channels that share one), else resampling or a recording per rate. The extractor words its
+    own refusal alike (this file imports nothing of the package but `backends`)."""
+    if len({repr(rate) for rate in rates}) == 1:
+        return f"these share {rates[0]!r} Hz: give the recording that one rate, `sampling_rate={rates[0]!r}`"
+    return "resample them to one rate first, or pass each rate's channels as a recording of its own, with its rate"
 
 
 def _rows_may_be_recordings(rows: int) -> str:
@@ -535,16 +539,10 @@ def _refuse_rates_per_row(inputs: Any, sampling_rate: Any) -> None:
     rates = _as_list(sampling_rate)
     if len(rates) != len(inputs):
         return
-    one = len({repr(rate) for rate in rates}) == 1
-    channels = (
-        f"give the recording its one rate, `sampling_rate={rates[0]!r}`"
-        if one
-        else "they must share one rate: resample them to one rate first"
-    )
     raise ValueError(
         f"The input is one array of shape {tuple(inputs.shape)}, which the pipeline reads as one recording (channels, "
         f"time), and `sampling_rate` gives {len(rates)} rates, one per row. {_rows_may_be_recordings(len(rates))} If "
-        f"they are the channels of one recording, {channels}."
+        f"they are the channels of one recording, they must share one rate; {_channel_rates_fix(rates)}."
     )
 
 
