@@ -493,7 +493,7 @@ class CommandParser(HfArgumentParser):
             self.error(f"one recipe, please: got {', '.join(recipes)}")
         if recipes and recipes[0] not in self.recipes:
             self.error(f"argument --recipe: unknown recipe {recipes[0]!r}; recipes: {', '.join(self.recipes)}")
-        argv = self._flags_before_positionals(argv)
+        argv = flags_before_positionals(self, argv)
         self._argv = argv  # for `error`'s hint on positional arguments an option took
         self._refuse_other_spellings(argv)
         self._refuse_repeated_lists(argv)
@@ -538,9 +538,6 @@ class CommandParser(HfArgumentParser):
         # read as a data file without signals: an object of no `input_values` (every data file's column) that sets a
         # setting other than a row's own `sampling_rate`
         return keys <= names or ("input_values" not in keys and bool(keys & names - {"sampling_rate"}))
-
-    def _flags_before_positionals(self, argv: list[str]) -> list[str]:
-        return flags_before_positionals(self, argv)
 
     def _pop_values(self, argv: list[str], option: str) -> list[str]:
         """Remove every `option VALUE` / `option=VALUE` from `argv` (up to a `--`) and return the values."""
