@@ -1084,6 +1084,12 @@ def _read_metadata(table: Path):
         raise ValueError(f"{table} could not be read ({type(error).__name__}: {error}).") from None
 
 
+def _number_reader(cells: list[str]) -> type:
+    """How a metadata.csv column whose every filled cell (`cells`) is a number is read: as ints where all are whole
+    numbers, else as floats (the one rule for ids, `_numbered_ids`, and the other columns, `_read_metadata_csv`)."""
+    return int if all(_WHOLE_NUMBER.fullmatch(value.strip()) for value in cells) else float
+
+
 def _numbered_ids(frames: dict):
     """`frames` (`{metadata file: its DataFrame}`) with the id columns (`_ID_COLUMNS`) of the CSV files, read as text,
     turned into numbers where every filled id of those files is one and no two ids become one number ("1.1" and
@@ -1102,8 +1108,8 @@ def _numbered_ids(frames: dict):
         ]
         if not cells or not all(_NUMBER.fullmatch(value.strip()) for value in cells):
             continue
-        whole = all(_WHOLE_NUMBER.fullmatch(value.strip()) for value in cells)
-        number = {value: int(value) if whole else float(value) for value in cells}
+        read = _number_reader(cells)
+        number = {value: read(value) for value in cells}
         if len(set(number.values())) < len({value.strip() for value in cells}):
             continue
         for frame in written.values():
@@ -1146,9 +1152,9 @@ def _read_metadata_csv(table: Path):
             )
         if name in _ID_COLUMNS or not all(_NUMBER.fullmatch(value.strip()) for value in filled):
             continue  # (ids: numbers or text for the whole folder, `_numbered_ids`)
-        whole = all(_WHOLE_NUMBER.fullmatch(value.strip()) for value in filled)
+        read = _number_reader(filled)
         frame[name] = pd.Series(
-            [None if value is None else int(value) if whole else float(value) for value in frame[name]],
+            [None if value is None else read(value) for value in frame[name]],
             index=frame.index,
             dtype=object,
         )
