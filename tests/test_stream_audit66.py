@@ -121,7 +121,11 @@ def test_each_result_says_the_seconds_at_its_end_that_no_window_covers(classify,
 
 
 def test_predict_reads_the_tail_from_the_result(classifier, tmp_path, capsys, monkeypatch):
-    from citrus_hf.commands import predict
+    import importlib
+
+    # the module `main` runs (sys.modules'), which a test that re-runs it with runpy may have replaced since the
+    # package attribute `citrus_hf.commands.predict` was bound (then the patch below missed it)
+    predict = importlib.import_module("citrus_hf.commands.predict")
 
     path = tmp_path / "rec.npy"
     np.save(path, _signal(5)[None])
