@@ -181,13 +181,15 @@ def resolve_options(spec: DatasetSpec, options: dict[str, Any]) -> dict[str, Any
             raise CitrusDataError(
                 f"Option {key!r} of dataset {spec.name!r} is a number (default {default!r}), got {value!r}."
             )
-    _check_option_values(spec.name, resolved)
+    _check_option_values(spec.name, resolved, spec.nullable)
     return {key: list(value) if isinstance(value, tuple) else value for key, value in resolved.items()}
 
 
-def _check_option_values(dataset: str, options: dict[str, Any]) -> None:
+def _check_option_values(dataset: str, options: dict[str, Any], nullable: Sequence[str] = ()) -> None:
     """Refuse option values no builder can use, naming the option: every number finite (an infinite window died in
-    an integer conversion), durations positive (windows, hops) or >= 0 (offsets), shares in [0, 1), seeds >= 0."""
+    an integer conversion), durations positive (windows, hops) or >= 0 (offsets in seconds, margins in minutes: a
+    negative `max_wake_edge_minutes`, "no limit" in many tools, cut into each night's sleep without a word), shares
+    in [0, 1), seeds >= 0. `nullable`: the options whose None is a setting of their own, named in the message."""
 
     def refuse(key: str, wanted: str) -> None:
         raise CitrusDataError(f"Option {key!r} of dataset {dataset!r} must be {wanted}, got {options[key]!r}.")
@@ -205,6 +207,8 @@ def _check_option_values(dataset: str, options: dict[str, Any]) -> None:
             refuse(key, "a positive number of seconds")
         if key.endswith("_seconds") and key not in ("window_seconds", "hop_seconds") and not values[0] >= 0:
             refuse(key, "a number of seconds >= 0")
+        if key.endswith("_minutes") and not values[0] >= 0:
+            refuse(key, "a number of minutes >= 0" + (" (or null: no limit)" if key in nullable else ""))
         if key == "validation_fraction" and not 0 <= value < 1:
             refuse(key, "a share in [0, 1)")
         if key == "fractions" and (any(v < 0 for v in numbers) or not sum(numbers) > 0):

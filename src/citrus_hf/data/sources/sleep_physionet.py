@@ -140,8 +140,8 @@ def sleep_edf_windows(
         channels: PSG channels to read (one sampling rate; 100 Hz for the EEG / EOG of Sleep-EDF).
         window_seconds: window length; must divide ``epoch_seconds``.
         epoch_seconds: scoring epoch (30 s in Sleep-EDF).
-        max_wake_edge_minutes: keep at most this much wake before the first and after the last sleep epoch (the
-            cassette recordings hold up to 10 h of daytime wake); None keeps everything.
+        max_wake_edge_minutes: keep at most this much wake (>= 0) before the first and after the last sleep epoch
+            (the cassette recordings hold up to 10 h of daytime wake); None keeps everything.
 
     Yields:
         ``(window, stage, start_seconds)``: window ``(channels, window_seconds * rate)`` float32, a channel in a
@@ -150,10 +150,17 @@ def sleep_edf_windows(
 
     Raises:
         CorruptFileError: a hypnogram :func:`scored_epochs` cannot read without guessing.
+        ValueError: a `window_seconds` that does not divide the epoch, a negative `max_wake_edge_minutes`.
     """
     per_epoch = epoch_seconds / window_seconds
     if per_epoch < 1 or abs(per_epoch - round(per_epoch)) > 1e-9:
         raise ValueError(f"window_seconds={window_seconds} must divide the {epoch_seconds} s scoring epoch.")
+    if max_wake_edge_minutes is not None and not max_wake_edge_minutes >= 0:
+        # a negative margin kept the epochs from that long after the first sleep epoch to that long before the last
+        raise ValueError(
+            f"max_wake_edge_minutes={max_wake_edge_minutes:g} must be a number of minutes >= 0 of wake kept around "
+            "each night's sleep; None keeps every wake epoch."
+        )
     recording = read_edf(pair.psg, channels)
     data = _in_microvolts(recording.data, recording.units)
     annotations, hypnogram_start = read_edf_annotations(pair.hypnogram)
