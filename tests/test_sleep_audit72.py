@@ -1,6 +1,7 @@
 """The sleep-staging audit's findings (audit72_sleep), end to end as a sleep researcher runs it: a negative
 `max_wake_edge_minutes` (a common spelling of "no limit") cut each night's first and last minutes of sleep without a
-word.
+word; a stager fine-tuned on Sleep-EDF, which records its channels by name, refused the very PSG files it was trained
+on (EEG at 100 Hz beside respiration at 1 Hz) until told `--channels`, where the README says it picks them by name.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ import datetime
 
 import numpy as np
 import pytest
-from tiny_configs import write_edf, write_edf_annotations
+from tiny_configs import tiny_config, write_edf, write_edf_annotations
 
+from citrus_hf.commands.main import main
 from citrus_hf.data import get_dataset_spec
 from citrus_hf.data.errors import CitrusDataError
 from citrus_hf.data.plans import resolve_options
@@ -52,3 +54,56 @@ def test_a_negative_max_wake_edge_is_refused_not_read_as_cutting_into_the_sleep(
     # 0 keeps the sleep and no wake around it
     kept = [stage for _, stage, _ in sleep_edf_windows(pair, SLEEP_EDF_CHANNELS[:1], max_wake_edge_minutes=0)]
     assert kept == ["N2"] * 6
+
+
+# --------------------------------------------- 2. a stager picks its channels of a PSG of several rates by name
+@pytest.fixture
+def stager(tmp_path):
+    """A tiny 30 s stager of 2 channels as one fine-tuned on sleep_edf saves it: its channel names and units."""
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+
+    config = tiny_config(
+        num_labels=5, context_length=3000, patch_length=100, num_channels=2,
+        id2label=dict(enumerate(STAGES)), label2id={name: i for i, name in enumerate(STAGES)},
+    )  # fmt: skip
+    folder = tmp_path / "stager"
+    CiTrusForSequenceClassification(config).save_pretrained(folder)
+    extractor = CiTrusFeatureExtractor.from_config(config)
+    extractor.channel_names = ["EEG Fpz-Cz", "EOG horizontal"]
+    extractor.channel_units = ["µV", "µV"]
+    extractor.channel_independent = False
+    extractor.save_pretrained(folder)
+    return folder
+
+
+def test_predict_reads_a_stagers_channels_from_a_psg_of_several_rates(stager, tmp_path, capsys):
+    """Sleep-EDF's PSG files hold EEG / EOG at 100 Hz and respiration, EMG, temperature at 1 Hz: the reader's "holds
+    signals at 2 rates; pick channels ... (--channels)" stopped a stager that names its channels."""
+    night = write_night(
+        tmp_path / "psg", [("W", 60), ("2", 60)], channels=SLEEP_EDF_CHANNELS, slow=("Resp oro-nasal", "Temp rectal")
+    )
+    psg = str(night / "SC4001E0-PSG.edf")
+    output = tmp_path / "night.csv"
+    assert main(["predict", str(stager), psg, "--output", str(output), "--backend", "torch"]) == 0, capsys.readouterr()
+    chosen = tmp_path / "chosen.csv"
+    arguments = ["--channels", "EEG Fpz-Cz", "EOG horizontal", "--output", str(chosen), "--backend", "torch"]
+    assert main(["predict", str(stager), psg, *arguments]) == 0
+    assert output.read_text() == chosen.read_text()  # the same channels, as --channels names them
+    assert len(output.read_text().splitlines()) == 1 + 4
+    # the pipeline, given the file's path, the same
+    from transformers import pipeline
+
+    import citrus_hf  # noqa: F401  (registers the pipelines)
+
+    pipe = pipeline(model=str(stager), backend="torch")
+    assert [w["label"] for w in pipe(psg)["windows"]] == [
+        w["label"] for w in pipe(psg, channels=["EEG Fpz-Cz", "EOG horizontal"])["windows"]
+    ]
+
+
+def test_a_psg_of_several_rates_without_the_stagers_channels_is_still_refused_listing_its_rates(
+    stager, tmp_path, capsys
+):
+    night = write_night(tmp_path / "psg", [("W", 60)], channels=("EEG Fpz-Cz", "EEG C3-A2"), slow=("EOG horizontal",))
+    assert main(["predict", str(stager), str(night / "SC4001E0-PSG.edf"), "--backend", "torch"]) == 2
+    assert "holds signals at 2 rates (100 Hz: EEG Fpz-Cz, EEG C3-A2; 1 Hz: EOG horizontal)" in capsys.readouterr().err

@@ -219,6 +219,7 @@ def run(argv: Sequence[str]) -> int:
 
     from ..data.errors import CorruptFileError, SamplingRateError
     from ..data.readers import read_recording
+    from ..data.recording_folders import checkpoint_channels_of
     from ..inference.backends import OnnxCacheWriteError
     from ..inference.registration import register_pipelines
 
@@ -274,7 +275,9 @@ def run(argv: Sequence[str]) -> int:
     with written if written is not None else contextlib.nullcontext():
         for path in args.recordings:
             try:
-                recording = read_recording(path, args.channels, args.sampling_rate)
+                # without --channels, a PSG of several rates (Sleep-EDF's) is read through the channels a stager names
+                channels = args.channels or checkpoint_channels_of(pipe.feature_extractor, path)
+                recording = read_recording(path, channels, args.sampling_rate)
             except (CorruptFileError, SamplingRateError) as error:
                 # one damaged file among many, or one the reader refuses as read (signals at several rates, time
                 # stamps of another rate): the rest are scored (hours of work on a large folder), and the run ends

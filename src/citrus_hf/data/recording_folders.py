@@ -1342,6 +1342,31 @@ def picks_channels_by_name(
     )
 
 
+def checkpoint_channels_of(extractor, source: str | os.PathLike) -> list[str] | None:
+    """The channels to read from the recording file `source` for a checkpoint that picks its channels by name
+    (`extractor.channel_names`: fine-tuned on files that name theirs) where the file's signals run at several rates,
+    which `read_recording` reads only a rate at a time (a Sleep-EDF PSG: EEG and EOG at 100 Hz, respiration and
+    temperature at 1 Hz, the very files `sleep_edf` stagers are fine-tuned on): the file's names of the checkpoint's
+    channels, in the checkpoint's order, where its signals at one rate hold every one of them (matched as
+    `picks_channels_by_name` matches them, `channel_key`). None otherwise (a file whose signals share one rate, a
+    format of one rate, a checkpoint without names, names the file lacks or holds at different rates): the file is
+    read as before, and the reader's error lists its rates to pick from. `citrus predict` and the pipelines ask it
+    when the caller chose no channels."""
+    from ..feature_extraction_citrus import channel_key  # (here: `import citrus_hf.data` stays free of transformers)
+
+    kind = recording_format(source)
+    if not extractor.channel_names or kind not in _MULTI_RATE_FORMATS:
+        return None
+    by_rate = wfdb_names_by_rate(source) if kind == "WFDB" else read_edf_header(source).names_by_rate()
+    if len(by_rate) < 2:
+        return None
+    for names in by_rate.values():
+        keyed = {channel_key(name): name for name in names}
+        if all(channel_key(name) in keyed for name in extractor.channel_names):
+            return [keyed[channel_key(name)] for name in extractor.channel_names]
+    return None
+
+
 def _names_channels_once(file: Path, recording) -> bool:
     """Whether `file` names its channels (`names_its_channels`), the names a labelled set's files are matched by
     (`channel_key`: case and surrounding spaces aside); refusing a name its header gives two channels (a CSV header
@@ -1637,6 +1662,7 @@ __all__ = [
     "SEGMENT_SECONDS",
     "UNRATED_SEGMENT_SAMPLES",
     "VALIDATION_FRACTION",
+    "checkpoint_channels_of",
     "files_under",
     "is_recording_file",
     "is_recording_folder",

@@ -226,7 +226,7 @@ def _recording_file_reader():
     try:
         from citrus_hf.data.readers import RATED_FORMATS, read_recording, recording_format
         from citrus_hf.data.readers.files import read_wav
-        from citrus_hf.data.recording_folders import picks_channels_by_name
+        from citrus_hf.data.recording_folders import checkpoint_channels_of, picks_channels_by_name
     except ImportError:
         return None
 
@@ -253,7 +253,10 @@ def _recording_file_reader():
             )
         if rate is None and recording_format(source) not in RATED_FORMATS:  # the pipeline's own rate, if it has one
             rate = _one_rate(default_sampling_rate)
-        recording = read_recording(source, channels=channels, sampling_rate=rate)
+        picked = channels
+        if picked is None and name_channels:  # a PSG of several rates: the checkpoint's named channels, it picks them
+            picked = checkpoint_channels_of(extractor, source)
+        recording = read_recording(source, channels=picked, sampling_rate=rate)
         by_name = name_channels and picks_channels_by_name(
             extractor,
             recording,
