@@ -42,7 +42,13 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--subsets", nargs="+", default=["sleep-cassette"], choices=("sleep-cassette", "sleep-telemetry")
     )
-    parser.add_argument("--subjects", nargs="+", type=int, default=None, help="only these subject numbers")
+    parser.add_argument(
+        "--subjects",
+        nargs="+",
+        type=int,
+        default=None,
+        help="only these subject numbers (downloaded, and built from a local copy that holds more)",
+    )
     parser.add_argument("--channels", nargs="+", default=None, help="PSG channels (one sampling rate)")
     parser.add_argument(
         "--max-wake-edge-minutes",
@@ -63,7 +69,11 @@ def main(argv=None) -> int:
     options = dict(channels=args.channels, seed=args.seed)  # (None: not given, the set's default)
     if args.max_wake_edge_minutes is not _NOT_GIVEN:  # where None is a setting: keep every wake epoch
         options["max_wake_edge_minutes"] = args.max_wake_edge_minutes
-    dataset = build_dataset(name, data_dir=args.data_dir, cache_dir=args.cache_dir, download=False, **options)
+    # --subjects of a local copy that holds more nights: those subjects only
+    selection = {} if args.subjects is None else {"subjects": args.subjects}
+    dataset = build_dataset(
+        name, data_dir=args.data_dir, cache_dir=args.cache_dir, download=False, selection=selection, **options
+    )
     summary = summarize_dataset(dataset)
     print(format_info({"name": name, "task": "classification", "options": {"variant": args.variant}, **summary}))
     publish_from_args(dataset, name, args, options=options)

@@ -13,7 +13,7 @@ import pytest
 from tiny_configs import tiny_config, write_edf, write_edf_annotations
 
 from citrus_hf.commands.main import main
-from citrus_hf.data import get_dataset_spec
+from citrus_hf.data import build_dataset, get_dataset_spec
 from citrus_hf.data.errors import CitrusDataError
 from citrus_hf.data.plans import resolve_options
 from citrus_hf.data.sources.sleep_physionet import SLEEP_EDF_CHANNELS, pair_sleep_edf_files, sleep_edf_windows
@@ -107,3 +107,30 @@ def test_a_psg_of_several_rates_without_the_stagers_channels_is_still_refused_li
     night = write_night(tmp_path / "psg", [("W", 60)], channels=("EEG Fpz-Cz", "EEG C3-A2"), slow=("EOG horizontal",))
     assert main(["predict", str(stager), str(night / "SC4001E0-PSG.edf"), "--backend", "torch"]) == 2
     assert "holds signals at 2 rates (100 Hz: EEG Fpz-Cz, EEG C3-A2; 1 Hz: EOG horizontal)" in capsys.readouterr().err
+
+
+# ------------------------------------------------ 3. the script's --subjects builds those subjects of a local copy
+def test_the_sleep_edf_script_builds_only_the_subjects_it_is_given(tmp_path, capsys):
+    """`--subjects 0 1 --no-download` (the script's own example, "a local copy") built every subject under --data-dir:
+    --subjects only reached the download, so a folder holding more nights gave a set of all of them."""
+    import runpy
+    from pathlib import Path
+
+    data = tmp_path / "sleep-edfx"
+    for subject in range(4):
+        write_night(data, [("W", 60), ("2", 60)], recording=f"SC40{subject}1")
+    script = runpy.run_path(str(Path(__file__).resolve().parents[1] / "dataset_scripts" / "sleep_edf.py"))
+    output = tmp_path / "two"
+    common = ["--data-dir", str(data), "--no-download", "--cache-dir", str(tmp_path / "cache"), "--channels",
+              "EEG Fpz-Cz"]  # fmt: skip
+    assert script["main"]([*common, "--subjects", "0", "1", "--output", str(output)]) == 0
+    import datasets
+
+    built = datasets.load_from_disk(str(output))
+    assert sorted({subject for split in built.values() for subject in split["subject"]}) == ["SC00", "SC01"]
+    # the same folder without --subjects (the same cache) is every subject again, not the subset cached first
+    everything = build_dataset("sleep_edf", data_dir=data, download=False, cache_dir=tmp_path / "cache",
+                               channels=["EEG Fpz-Cz"])  # fmt: skip
+    assert len({subject for split in everything.values() for subject in split["subject"]}) == 4
+    with pytest.raises(CitrusDataError, match=r"subjects \[7\].*SC4001"):
+        script["main"]([*common, "--subjects", "7"])

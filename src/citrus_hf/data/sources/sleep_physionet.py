@@ -459,8 +459,11 @@ def _sleep_edf_examples(
             )
 
 
-def plan_sleep_edf(data_dir: str | os.PathLike, options: dict[str, Any]) -> BuildPlan:
-    """Pair the PSG / hypnogram files under ``data_dir`` and split them by subject.
+def plan_sleep_edf(
+    data_dir: str | os.PathLike, options: dict[str, Any], subjects: Sequence[int] | None = None
+) -> BuildPlan:
+    """Pair the PSG / hypnogram files under ``data_dir`` (only the nights of ``subjects``, the two digits after
+    ``SC4`` / ``ST7``, when given) and split them by subject.
 
     Options: ``window_seconds`` (30, or 2 for TF-C-style windows), ``channels`` (default Fpz-Cz, Pz-Oz, EOG; the
     2 s variant uses Fpz-Cz only), ``fractions`` (train / validation / test shares of subjects), ``seed``,
@@ -476,6 +479,17 @@ def plan_sleep_edf(data_dir: str | os.PathLike, options: dict[str, Any]) -> Buil
             f"No Sleep-EDF PSG + hypnogram pairs under {data_dir}; fetch them with "
             f"`citrus data fetch sleep_edf --data-dir {data_dir}`."
         )
+    if subjects is not None:
+        # a selection of a local copy that holds more nights (the script's `--subjects 0 1 --no-download`): it reached
+        # the download only, and the set held every night of the folder
+        chosen = [pair for pair in pairs if int(pair.subject[2:]) in set(subjects)]
+        if not chosen:
+            raise CitrusDataError(
+                f"No Sleep-EDF night of subjects {sorted(subjects)} under {data_dir} (its nights: "
+                f"{', '.join(pair.recording for pair in pairs[:5])}{' ...' if len(pairs) > 5 else ''}); name subjects "
+                "it holds, or fetch them."
+            )
+        pairs = chosen
     recordings_per_subject = Counter(pair.subject for pair in pairs)
     assignment = split_by_group(
         recordings_per_subject, split_shares(options["fractions"]), options["seed"], "Sleep-EDF", "subjects"
@@ -514,7 +528,7 @@ def plan_sleep_edf(data_dir: str | os.PathLike, options: dict[str, Any]) -> Buil
 def _build(options: dict[str, Any], context: BuildContext) -> BuildPlan:
     if context.download and not pair_sleep_edf_files(context.data_dir):
         fetch_sleep_edf(context.data_dir, subjects=context.selection.get("subjects"))
-    return plan_sleep_edf(context.data_dir, options)
+    return plan_sleep_edf(context.data_dir, options, context.selection.get("subjects"))
 
 
 for _name, _description, _window_seconds, _channels in (
