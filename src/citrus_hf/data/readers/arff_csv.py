@@ -306,7 +306,7 @@ def read_timed_csv(
     Raises:
         CorruptFileError: no data rows, a column missing or named twice, a row of fewer or more fields than the
             header (a decimal comma in a comma-separated file splits a value in two), a value that is no number, time
-            stamps that do not increase.
+            stamps that do not increase, go back or jump (rows missing: `_check_timed_rows`).
     """
     path = _as_path(path)
     try:
@@ -361,4 +361,36 @@ def read_timed_csv(
             f"{path}: the time column {time_column!r} does not increase (from {stamps[0]!r} to {stamps[-1]!r} over "
             f"{len(stamps)} rows), so it gives no sampling rate."
         )
+    _check_timed_rows(path, time_column, stamps, seconds)
     return values, (len(values) - 1) / span
+
+
+# A step of the time column longer than this many of its usual steps (the median of those above 0) is samples missing.
+# A clock that stamps in ticks longer than a sample (heartpy's data3.csv: 0 or ~15 ms between samples at 100 Hz) steps
+# up to 3.1 ticks where the recording host was late, and catches up after; a gap left unseen shifts the rate by at most
+# this many steps over the file's length.
+_GAP_STEPS = 5.0
+
+
+def _check_timed_rows(path: Path, time_column: str, stamps: list[str], seconds: np.ndarray) -> None:
+    """Refuse a time column that goes back or jumps (rows missing) between its first and last stamps: the rate
+    `read_timed_csv` takes from those two counted the gap's time as samples (20 s at 100 Hz with 5 s of rows missing
+    read as 75 Hz), and the values after it were read one after the other as if none were missing."""
+    steps = np.diff(seconds)
+    back = np.flatnonzero(steps < 0)
+    if back.size:
+        row = int(back[0])
+        raise CorruptFileError(
+            f"{path}: its time column {time_column!r} goes back from {stamps[row]!r} to {stamps[row + 1]!r} after "
+            f"data row {row + 1}; sort the rows by time, or cut the file there into files of their own."
+        )
+    usual = float(np.median(steps[steps > 0]))
+    jumps = np.flatnonzero(steps > _GAP_STEPS * usual)
+    if jumps.size:
+        row = int(jumps[0])
+        raise CorruptFileError(
+            f"{path}: its time column {time_column!r} jumps from {stamps[row]!r} to {stamps[row + 1]!r} after data "
+            f"row {row + 1} ({steps[row]:g} s, where it steps {usual:g} s elsewhere): rows are missing there, and the "
+            "rate from its first and last stamps would count the gap as samples. Cut the file at its gaps into files "
+            "of their own (or fill the gaps)."
+        )

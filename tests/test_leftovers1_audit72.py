@@ -1,0 +1,45 @@
+"""Audit 72 (leftovers): a timed CSV with rows missing, PatchTST under --class-weight, rates in scientific notation,
+settings written as KEY=VALUE, models on the meta device."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from citrus_hf.data.errors import CorruptFileError
+from citrus_hf.data.readers import read_timed_csv
+
+
+def _timed_csv(tmp_path, milliseconds) -> str:
+    path = tmp_path / "ppg.csv"
+    rows = "".join(f"{stamp:.1f},{np.sin(index / 10):.4f}\n" for index, stamp in enumerate(milliseconds))
+    path.write_text("time,hr\n" + rows, encoding="utf-8")
+    return str(path)
+
+
+# ------------------------------------------------------------------------------------------------- read_timed_csv
+
+
+def test_a_timed_csv_with_rows_missing_is_refused(tmp_path):
+    """20 s at 100 Hz with 5 s of rows missing in the middle was read as 75 Hz (the rate from the first and last
+    stamps counted the gap as samples), and the samples after the gap were read as following on."""
+    stamps = np.r_[np.arange(1000), np.arange(1500, 2000)] * 10.0
+    with pytest.raises(
+        CorruptFileError, match=r"jumps from '9990.0' to '15000.0' after data row 1000.*rows are missing"
+    ):
+        read_timed_csv(_timed_csv(tmp_path, stamps), "hr", "time")
+
+
+def test_a_timed_csv_going_back_is_refused(tmp_path):
+    stamps = np.r_[np.arange(500), np.arange(400, 1000)] * 10.0
+    with pytest.raises(CorruptFileError, match=r"goes back from '4990.0' to '4000.0' after data row 500"):
+        read_timed_csv(_timed_csv(tmp_path, stamps), "hr", "time")
+
+
+def test_a_timed_csv_on_a_coarse_clock_keeps_its_mean_rate(tmp_path):
+    """A clock that stamps in ticks longer than a sample (heartpy's data3.csv), late now and then, is no gap."""
+    rng = np.random.default_rng(0)
+    exact = np.arange(3000) * 10.0 + rng.uniform(0, 25, 3000)  # 100 Hz, the host up to 2.5 samples late
+    stamps = np.maximum.accumulate(np.floor(exact / 15.6) * 15.6)  # a 15.6 ms tick
+    values, rate = read_timed_csv(_timed_csv(tmp_path, stamps), "hr", "time")
+    assert values.size == 3000 and rate == pytest.approx(100.0, rel=0.01)
