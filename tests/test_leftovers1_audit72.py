@@ -43,3 +43,24 @@ def test_a_timed_csv_on_a_coarse_clock_keeps_its_mean_rate(tmp_path):
     stamps = np.maximum.accumulate(np.floor(exact / 15.6) * 15.6)  # a 15.6 ms tick
     values, rate = read_timed_csv(_timed_csv(tmp_path, stamps), "hr", "time")
     assert values.size == 3000 and rate == pytest.approx(100.0, rel=0.01)
+
+
+# ------------------------------------------------------------------------------------ citrus evaluate --class-weight
+
+
+def test_the_report_names_the_arms_fitted_without_class_weights(tmp_path):
+    """`--class-weight balanced` weighed the CiTrus arms' and MiniRocket's fits while PatchTST (and the prior) were
+    fitted unweighted, and results.md said nothing of either: its gaps compared two weightings as if paired."""
+    from citrus_hf.evaluation.protocol import ProtocolConfig, _report_metadata
+    from citrus_hf.evaluation.report import markdown_tables
+
+    arms = ["citrus-scratch", "patchtst-scratch", "minirocket", "prior"]
+    weighted = ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"], arms=arms, class_weight="balanced")
+    metadata = _report_metadata(weighted, {})
+    assert metadata["class weights"] == (
+        "balanced (classification sets) in citrus-scratch, minirocket; unweighted, as they take no class weights: "
+        "patchtst-scratch, prior"
+    )
+    assert "- **class weights**: balanced (classification sets) in citrus-scratch" in markdown_tables([], metadata)
+    plain = ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"], arms=arms)
+    assert "class weights" not in _report_metadata(plain, {})

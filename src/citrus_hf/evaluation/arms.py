@@ -163,6 +163,9 @@ class Arm(ABC):
         learns: whether it fits a model to the labelled examples at all; one that does not (the prior) is the floor
             the report leaves out of its gaps and its below-chance cells.
         scratch_counterpart: the arm that is the same model from random weights: the report pairs them.
+        weighs_classes: whether it weighs a classification draw's classes under `citrus evaluate --class-weight
+            balanced` (the CiTrus arms' recipes, MiniRocket's ridge); the report names the arms fitted unweighted
+            beside them (PatchTST, the prior), whose gaps to the weighted ones compare two weightings.
         optional_modules: optional dependencies (keys of `citrus_hf._extras.EXTRAS`) the arm fits with; the protocol
             checks they are installed before it starts.
 
@@ -180,6 +183,7 @@ class Arm(ABC):
     # pre-trained by the protocol itself (on its corpus) when no checkpoint is given
     pretrainable: bool = False
     scratch_counterpart: str | None = None
+    weighs_classes: bool = False
 
     def prepare(self, context: DatasetContext, checkpoint: str | None) -> Any:
         """Per-dataset state (aligned splits, arrays); `checkpoint` is the arm's pre-trained weights, if any."""
@@ -271,6 +275,12 @@ class CiTrusArm(Arm):
     bundled: str | None = None
     recipe: str | None = None
     scratch_counterpart: str | None = None
+
+    @property
+    def weighs_classes(self) -> bool:  # type: ignore[override]
+        # (a property, which `default_fingerprint` leaves out: an attribute would change the run signatures of the
+        # instances users register, and refit their recorded runs)
+        return True
 
     @property
     def pretrainable(self) -> bool:  # type: ignore[override]
@@ -505,6 +515,10 @@ class MiniRocketArm(Arm):
     description: str
     normalized: bool = True
     optional_modules: tuple[str, ...] = ("aeon",)
+
+    @property
+    def weighs_classes(self) -> bool:  # type: ignore[override]
+        return True  # (a property, as `CiTrusArm.weighs_classes`)
 
     def prepare(self, context, checkpoint):
         from .baselines import padded_to_common_length, raw_windows

@@ -862,9 +862,21 @@ def _report_metadata(config: ProtocolConfig, checkpoints: dict[str, str]) -> dic
             if any(config.dataset_options.values())
             else {}
         ),
+        **({"class weights": _class_weighting(config)} if config.class_weight != "none" else {}),
         "seeds": len(config.seeds),
         "checkpoints": json.dumps(checkpoints),
     }
+
+
+def _class_weighting(config: ProtocolConfig) -> str:
+    """Which arms weighed a classification draw's classes (`--class-weight`, `Arm.weighs_classes`) and which were
+    fitted unweighted: PatchTST beside the CiTrus arms compared two weightings, which the report did not say."""
+    weighted = [arm for arm in config.arms if ARMS[arm].weighs_classes]
+    unweighted = [arm for arm in config.arms if not ARMS[arm].weighs_classes]
+    text = f"{config.class_weight} (classification sets) in {', '.join(weighted) or 'no arm'}"
+    if unweighted:
+        text += f"; unweighted, as they take no class weights: {', '.join(unweighted)}"
+    return text
 
 
 # The Trainer settings the protocol applies whatever the recipe: the seed (the draw) and the progress bars.
