@@ -64,3 +64,22 @@ def test_the_report_names_the_arms_fitted_without_class_weights(tmp_path):
     assert "- **class weights**: balanced (classification sets) in citrus-scratch" in markdown_tables([], metadata)
     plain = ProtocolConfig(output_dir=str(tmp_path), datasets=["basic_motions"], arms=arms)
     assert "class weights" not in _report_metadata(plain, {})
+
+
+# --------------------------------------------------------------------------------- negative numbers as option values
+
+
+@pytest.mark.parametrize("value", ["-1e2", "-1.5E-3", "-.5e1"])
+def test_a_negative_rate_in_scientific_notation_is_read_as_a_number(tmp_path, value):
+    """argparse before Python 3.13 read -100 and -1.5 as numbers but -1e2 as an option, so `--sampling-rate -1e2`
+    failed with "expected one argument" where -100 was refused naming the rate."""
+    from citrus_hf.commands import finetune, predict
+
+    recording = tmp_path / "rec.npy"
+    np.save(recording, np.zeros((1, 100), dtype=np.float32))
+    assert predict.build_parser().parse(["citrus-small", str(recording), "--sampling-rate", value]).sampling_rate == (
+        float(value)
+    )
+    argv = ["--dataset", "x", "--output-dir", str(tmp_path / "out"), "--sampling-rate", value]
+    with pytest.raises(ValueError, match=rf"--sampling-rate must be a finite number above 0, got {float(value)}"):
+        finetune.build_parser().parse(argv)
