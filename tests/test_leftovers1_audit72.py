@@ -3,6 +3,8 @@ settings written as KEY=VALUE, models on the meta device."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -83,3 +85,50 @@ def test_a_negative_rate_in_scientific_notation_is_read_as_a_number(tmp_path, va
     argv = ["--dataset", "x", "--output-dir", str(tmp_path / "out"), "--sampling-rate", value]
     with pytest.raises(ValueError, match=rf"--sampling-rate must be a finite number above 0, got {float(value)}"):
         finetune.build_parser().parse(argv)
+
+
+# ------------------------------------------------------------------------------------- settings written KEY=VALUE
+
+
+@pytest.mark.parametrize(
+    "command, argv, hint",
+    [
+        ("finetune", ["model=citrus-small"], "model=citrus-small (options are given as --model citrus-small)"),
+        (
+            "finetune",
+            ["--dataset", "x", "--output-dir", "o", "max_steps=2"],
+            "max_steps=2 (options are given as --max-steps 2)",
+        ),
+        ("evaluate", ["+seeds=1"], "+seeds=1 (options are given as --seeds 1)"),
+        ("predict", ["model=citrus-small", "REC"], "model=citrus-small (give MODEL without `model=`: citrus-small)"),
+        (
+            "predict",
+            ["citrus-small", "REC", "--sampling-rate", "100", "channels=0"],
+            "channels=0 (options are given as --channels 0)",
+        ),
+    ],
+)
+def test_a_setting_written_key_value_names_the_option(tmp_path, command, argv, hint):
+    """Hydra's `max_steps=2` was refused as an unrecognized argument, or read as a recording (or a checkpoint) named
+    `channels=0`, with no word of the option that takes it."""
+    from citrus_hf.commands import UsageError, finetune, predict
+    from citrus_hf.commands.evaluate import build_parser as evaluate_parser
+
+    recording = tmp_path / "rec.npy"
+    np.save(recording, np.zeros((1, 100), dtype=np.float32))
+    parsers = {"finetune": finetune.build_parser, "predict": predict.build_parser, "evaluate": evaluate_parser}
+    with pytest.raises(UsageError, match=re.escape(f"unrecognized arguments: {hint}")):
+        parsers[command]().parse([str(recording) if token == "REC" else token for token in argv])
+
+
+def test_key_value_words_that_are_values_stay_values(tmp_path):
+    """An option's values (`--config-overrides d_model=16`, `--output-dir steps=2`) and existing paths are kept."""
+    from citrus_hf.commands import finetune, predict
+
+    recording = tmp_path / "channels=0.npy"
+    np.save(recording, np.zeros((1, 100), dtype=np.float32))
+    parsed = predict.build_parser().parse(["citrus-small", str(recording), "--sampling-rate", "100"])
+    assert parsed.recordings == [str(recording)]
+    argv = ["--dataset", "x", "--output-dir", "model=1", "--config-overrides", "d_model=16", "num_hidden_layers=1"]
+    parsed = finetune.build_parser().parse(argv)
+    assert parsed.output_dir == "model=1" and parsed.config_overrides == {"d_model": 16, "num_hidden_layers": 1}

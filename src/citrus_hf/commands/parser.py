@@ -34,7 +34,9 @@ On top of `HfArgumentParser`:
   can also set unset when neither gave it: `citrus pretrain --mixed-precision`);
 - a usage error raises `UsageError`, which `citrus` prints as one line. An option spelt as transformers or Accelerate
   spell theirs (`--learning_rate`, `--per_device_train_batch_size`, `--bf16`) is refused with this command's spelling,
-  and an unknown option with the closest one.
+  and an unknown option with the closest one; a setting written `KEY=VALUE` where an argument stands (Hydra's
+  `max_steps=2`) with the option that takes it (`--max-steps 2`);
+- a value such as `-1e2` is a number, not an option (Python 3.13's test, which argparse before it lacked).
 """
 
 from __future__ import annotations
@@ -332,6 +334,44 @@ class CommandParser(HfArgumentParser):
             answered = [", ".join(names) + f" ({hint})" for hint, names in wrong.items()]
             self.error(f"unrecognized arguments: {', '.join(answered)}")
 
+    def _refuse_settings_as_pairs(self, argv: Sequence[str]) -> None:
+        """Refuse a setting written `KEY=VALUE` where an argument stands (`max_steps=2`, `model=citrus-small`: Hydra's
+        form, and some training scripts'), naming this command's spelling: it was refused as an unrecognized argument,
+        or read as a recording or checkpoint named `max_steps=2`, with no word of `--max-steps 2`. Only a KEY that is
+        one of this command's options or positional arguments, outside an option's values (`--config-overrides
+        d_model=16`), and no existing path (`runs/fs=100`)."""
+        wrong = []
+        pending, inside = 0, False  # the values still to come of the option before: a count, or up to the next option
+        for token in argv:
+            if token == "--":
+                break
+            if token.startswith("-") and not self._negative_number_matcher.match(token):
+                action = self._option_string_actions.get(token.split("=", 1)[0])
+                if action is None or "=" in token:
+                    pending, inside = 0, False
+                elif action.nargs in ("+", "*"):
+                    pending, inside = 0, True
+                elif isinstance(action.nargs, int):  # (0: a flag)
+                    pending, inside = action.nargs, False
+                else:  # one value, or "?": a boolean without one was spelt `--flag=true` (`flags_before_positionals`)
+                    pending, inside = 1, False
+                continue
+            if inside:
+                continue
+            if pending:
+                pending -= 1
+                continue
+            key, equals, value = token.partition("=")
+            name = key.lstrip("+").replace("-", "_")  # (Hydra's `+key=value` adds a key)
+            if not equals or not name.isidentifier() or os.path.exists(token):
+                continue
+            if option := self._option(name):
+                wrong.append(f"{token} (options are given as {option} {value})")
+            elif any(not action.option_strings and action.dest == name for action in self._actions):
+                wrong.append(f"{token} (give {name.upper()} without `{key}=`: {value})")
+        if wrong:
+            self.error(f"unrecognized arguments: {', '.join(wrong)}")
+
     def _refuse_repeated_lists(self, argv: Sequence[str]) -> None:
         """Refuse an option that takes several values given twice (`--channels 0 1 --channels 2`): argparse keeps the
         last, so the run used channel 2 alone and said nothing. (A `KEY=VALUE` option's pairs add up, and an option
@@ -503,6 +543,7 @@ class CommandParser(HfArgumentParser):
         argv = flags_before_positionals(self, argv)
         self._argv = argv  # for `error`'s hint on positional arguments an option took
         self._refuse_other_spellings(argv)
+        self._refuse_settings_as_pairs(argv)
         self._refuse_repeated_lists(argv)
         options = argv[: argv.index("--")] if "--" in argv else argv
         if "-h" in options or "--help" in options:
