@@ -132,3 +132,33 @@ def test_key_value_words_that_are_values_stay_values(tmp_path):
     argv = ["--dataset", "x", "--output-dir", "model=1", "--config-overrides", "d_model=16", "num_hidden_layers=1"]
     parsed = finetune.build_parser().parse(argv)
     assert parsed.output_dir == "model=1" and parsed.config_overrides == {"d_model": 16, "num_hidden_layers": 1}
+
+
+# ----------------------------------------------------------------------------------------------- the meta device
+
+
+def _tiny_classifier_folder(tmp_path) -> str:
+    from citrus_hf import CiTrusConfig, CiTrusFeatureExtractor, CiTrusForSequenceClassification
+
+    config = CiTrusConfig(
+        sampling_rate=100, context_length=200, num_channels=1, d_model=16, num_hidden_layers=1, num_attention_heads=2
+    )
+    folder = str(tmp_path / "classifier")
+    CiTrusForSequenceClassification(config).save_pretrained(folder)
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
+    return folder
+
+
+def test_a_pipeline_on_the_meta_device_is_refused(tmp_path):
+    """`device="meta"` built the pipeline and failed at the first window inside PyTorch ("Tensor.item() cannot be
+    called on meta tensors"); a model moved there failed in `Module.to` ("Cannot copy out of meta tensor")."""
+    from transformers import pipeline
+
+    from citrus_hf import CiTrusForSequenceClassification  # (importing citrus_hf registers its pipelines)
+
+    folder = _tiny_classifier_folder(tmp_path)
+    with pytest.raises(ValueError, match=r"`device='meta'` holds tensors' shapes without their values"):
+        pipeline(model=folder, device="meta")
+    model = CiTrusForSequenceClassification.from_pretrained(folder).to("meta")
+    with pytest.raises(ValueError, match=r"The model's weights are on the meta device .*Load them first"):
+        pipeline(model=model, feature_extractor=folder)

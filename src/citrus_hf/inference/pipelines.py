@@ -667,12 +667,34 @@ def check_device_available(device: int | str | torch.device | None) -> None:
             "(-1: the CPU)"
         )
         raise ValueError(f"`device={device!r}` is no device PyTorch knows: {fix}.") from error
+    if kind == "meta":
+        # transformers moves the model there, and the first window failed in PyTorch ("Tensor.item() cannot be called
+        # on meta tensors")
+        raise ValueError(
+            f"`device={str(device)!r}` holds tensors' shapes without their values, so a pipeline computes nothing "
+            "there; leave `device` out (or pass device='cpu') to run on the CPU, or pass an accelerator ('cuda')."
+        )
     available = _ACCELERATOR_AVAILABLE.get(kind)
     if available is not None and not available():
         raise ValueError(
             f"`device={str(device)!r}` asks for {kind.upper()}, and this PyTorch has none available "
             f"(torch.{'backends.mps' if kind == 'mps' else kind}.is_available() is False); leave `device` out (or "
             "pass device='cpu') to run on the CPU, or install a PyTorch build for that device."
+        )
+
+
+def check_weights_have_values(model: Any) -> None:
+    """Refuse a model object whose weights are on the meta device (`model.to("meta")`, a model built under
+    accelerate's `init_empty_weights` and never loaded): they have shapes and no values, and moving them to the
+    pipeline's device failed in PyTorch ("Cannot copy out of meta tensor; no data!")."""
+    if not isinstance(model, torch.nn.Module):
+        return
+    meta = next((name for name, tensor in model.state_dict().items() if tensor.is_meta), None)
+    if meta is not None:
+        raise ValueError(
+            f"The model's weights are on the meta device ({meta!r} among them): shapes without values, which no "
+            "pipeline can compute with. Load them first (`from_pretrained(folder)`, or `to_empty(device='cpu')` then "
+            "`load_state_dict(...)`), and give the pipeline that model."
         )
 
 
@@ -700,6 +722,7 @@ class _RecordingPipeline(ChunkPipeline):
         if isinstance(kwargs.get("feature_extractor"), (str, os.PathLike)):
             kwargs["feature_extractor"] = load_feature_extractor(kwargs["feature_extractor"])
         check_device_available(kwargs.get("device"))
+        check_weights_have_values(kwargs.get("model", args[0] if args else None))
         super().__init__(*args, **kwargs)
         if self.feature_extractor is None or not hasattr(self.feature_extractor, "context_length"):
             name = getattr(self.model, "name_or_path", None)
