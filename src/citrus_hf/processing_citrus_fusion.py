@@ -617,9 +617,11 @@ class CiTrusFusionDataCollator:
     """Batches dataset rows for a fusion model (the `Trainer`'s `data_collator`).
 
     Each row holds `input_values`: modality -> `(channels, time)` array (already aligned, e.g. by the processor),
-    optionally `patch_mask`: modality -> `(num_patches,)`, and `label` / `labels`. Returns
+    optionally `patch_mask`: modality -> `(num_patches,)`, and `labels` / `label` / `label_ids` (the columns
+    transformers' collators batch as `labels`). Returns
     `{"input_values": {modality: (B, C, T) float32}, "patch_mask": {...}, "labels": (B,)}`; integer labels become
-    int64 (classification), others float32 (regression).
+    int64 (classification), others float32 (regression). Every row needs the keys and modalities of every other: a
+    row that has one the first has not (or lacks one it has) is refused, as the batch takes the first row's keys.
     """
 
     def __call__(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -631,6 +633,8 @@ class CiTrusFusionDataCollator:
                 "each row needs `input_values` as a dict modality -> (channels, time) array; got "
                 f"{type(first.get('input_values')).__name__}. Store the windows as one struct column per example."
             )
+        label_key = next((key for key in COLLATED_LABEL_COLUMNS if key in first), None)
+        self._check_same_keys(rows, ("input_values", "patch_mask", *COLLATED_LABEL_COLUMNS))
         batch: dict[str, Any] = {}
         for key in ("input_values", "patch_mask"):
             if key not in first:
@@ -639,7 +643,6 @@ class CiTrusFusionDataCollator:
             batch[key] = ModalityTensors(
                 {name: torch.from_numpy(self._stacked(rows, key, name, dtype)) for name in first[key]}
             )
-        label_key = "labels" if "labels" in first else "label" if "label" in first else None
         if label_key is not None:
             labels = stack_row_values(label_key, [row[label_key] for row in rows], "rows")
             check_numeric_labels(label_key, labels, "rows")
@@ -647,6 +650,33 @@ class CiTrusFusionDataCollator:
                 labels.astype(np.int64) if np.issubdtype(labels.dtype, np.integer) else labels.astype(np.float32)
             )
         return batch
+
+    @staticmethod
+    def _check_same_keys(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> None:
+        """Refuse a row that has one of `keys` (or, under `input_values` / `patch_mask`, a modality) that the first
+        row has not, or lacks one of `keys` the first has: the batch is built from the first row's, so a later row's
+        labels or mask were dropped without a word (its padding then pooled as signal). (A modality missing from a
+        later row is named by `_stacked`, with the modalities it has.)"""
+        first = rows[0]
+
+        def described(row: Mapping[str, Any]) -> set[str]:
+            present = {f"`{key}`" for key in keys if key in row}
+            for key in ("input_values", "patch_mask"):
+                if isinstance(row.get(key), Mapping):
+                    present |= {f"modality {name!r} in `{key}`" for name in row[key]}
+            return present
+
+        expected = described(first)
+        for index, row in enumerate(rows[1:], start=1):
+            found = described(row)
+            extra = sorted(found - expected)
+            missing = sorted(name for name in expected - found if not name.startswith("modality "))
+            if extra or missing:
+                problem = f"has {extra[0]}, which row 0 has not" if extra else f"has no {missing[0]}, which row 0 has"
+                raise ValueError(
+                    f"row {index} {problem}; every row of a batch needs the same columns and modalities: give every "
+                    "row its labels and `patch_mask` (the processor's output), or none."
+                )
 
     @staticmethod
     def _stacked(rows: Sequence[Mapping[str, Any]], key: str, modality: str, dtype) -> np.ndarray:
