@@ -52,6 +52,7 @@ from .configuration_citrus import (
     checkpoint_read,
     file_for_folder_error,
     newer_settings_unsaid,
+    not_a_field_error,
     refuse_second_run,
 )
 from .configuration_citrus_fusion import (
@@ -370,15 +371,7 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
                 "check the spelling, or use a model with those modalities) nor a feature-extractor option "
                 f"({', '.join(sorted(extractor_options))})."
             )
-        options = {}
-        for key, value in kwargs.items():
-            if isinstance(value, Mapping):
-                unknown = sorted(set(value) - set(self.modalities))
-                if unknown:
-                    raise ValueError(
-                        f"`{key}` names unknown modalities {unknown}; the modalities are {self.modalities}."
-                    )
-            options[key] = value
+        options = _checked_per_modality(kwargs, self.modalities)
         alignments = options.get("alignment")
         alignments = alignments.values() if isinstance(alignments, Mapping) else [alignments]
         if "window" in alignments or any(fx.alignment == "window" for fx in self.feature_extractors.values()):
@@ -396,11 +389,7 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
         try:
             for name, extractor in self.feature_extractors.items():
                 rate = sampling_rate[name] if isinstance(sampling_rate, Mapping) else sampling_rate
-                modality_options = {
-                    key: (value[name] if isinstance(value, Mapping) else value)
-                    for key, value in options.items()
-                    if not isinstance(value, Mapping) or name in value
-                }
+                modality_options = _modality_values(options, name)
                 try:
                     features = extractor(
                         recordings[name], sampling_rate=rate, return_tensors=return_tensors, **modality_options
@@ -455,11 +444,15 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
         return cls._from_saved(processor_dict, f"this {PROCESSOR_NAME}")
 
     @classmethod
-    def _from_saved(cls, processor_dict: Mapping[str, Any], where: str) -> CiTrusFusionProcessor:
+    def _from_saved(
+        cls, processor_dict: Mapping[str, Any], where: str, settings: Mapping[str, Any] | None = None
+    ) -> CiTrusFusionProcessor:
         """`from_dict`, naming the file as `where` in its warnings. Each modality's saved extractor is checked as the
         extractor's own file is (`CiTrusFeatureExtractor._checked_saved_settings`), as written by the citrus-hf that
         the processor's file records (`_version.VERSION_KEY`): a newer one's settings are named as such, not as
-        typos, and as of this file, not of a preprocessor_config.json the fusion folder does not hold."""
+        typos, and as of this file, not of a preprocessor_config.json the fusion folder does not hold. `settings`
+        (extractor setting -> value, or a dict modality -> value) override the saved ones, as keywords of the
+        extractor's own `from_pretrained` do."""
         extractors = processor_dict.get("feature_extractors") if isinstance(processor_dict, Mapping) else None
         if not isinstance(extractors, Mapping) or not extractors:
             raise ValueError(
@@ -474,15 +467,17 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
                     "again with save_pretrained, or build one with from_config(model.config)."
                 )
         cls._say_unknown_settings(processor_dict, where)
+        settings = _checked_per_modality(settings or {}, sorted(extractors))
         built = {}
         for name, values in extractors.items():
+            overrides = _modality_values(settings, name)
             values = copy.deepcopy(dict(values))
             if "feature_extractor_type" in values:  # saved (`to_dict` writes it): checked as a saved file is
                 if VERSION_KEY in processor_dict:
                     values[VERSION_KEY] = processor_dict[VERSION_KEY]
                 values, _ = CiTrusFeatureExtractor._checked_saved_settings(values, {}, f"{where} (modality {name!r})")
                 values[CiTrusFeatureExtractor._CHECKED_MARK] = True
-            built[name] = CiTrusFeatureExtractor.from_dict(values)
+            built[name] = CiTrusFeatureExtractor.from_dict(values, **overrides)
         return cls(built)
 
     @classmethod
@@ -540,10 +535,14 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
         Where the model's `config.json` is stored with it (a fusion checkpoint), the processor is checked against
         the model's encoders (`check_model`): a processor that would align windows to another contract is refused.
 
-        `kwargs` are Hub arguments (`revision`, `token`, `cache_dir`, `local_files_only`, `subfolder`, ...).
+        `kwargs` are Hub arguments (`revision`, `token`, `cache_dir`, `local_files_only`, `subfolder`, ...) and
+        feature-extractor settings (`alignment="interpolate"`, `nan_policy=...`), which apply to every modality's
+        extractor, or, given as a dict modality -> value, to the modalities it names (as in `__call__`). Any other
+        keyword is refused rather than dropped: the saved settings would stand where the caller asked for others.
         """
         kwargs.pop("trust_remote_code", None)  # passed by AutoProcessor; the code is already loaded
         check_checkpoint_reference(pretrained_model_name_or_path)
+        settings = _extractor_settings(kwargs)
         # (transformers: "Repo id must be in the form ...")
         if isinstance(pretrained_model_name_or_path, (str, os.PathLike)) and os.path.isfile(
             pretrained_model_name_or_path
@@ -575,7 +574,7 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
         except OSError as error:  # transformers' "is not a valid JSON file", naming it: and the fix
             raise OSError(f"{error} Restore it, or save the processor again with save_pretrained.") from None
         shown = checkpoint_read(pretrained_model_name_or_path, hub_kwargs.get("subfolder"))
-        processor = cls._from_saved(values, f"{shown!r}: its {PROCESSOR_NAME}")
+        processor = cls._from_saved(values, f"{shown!r}: its {PROCESSOR_NAME}", settings)
         model_config = cached_file(
             pretrained_model_name_or_path, CONFIG_NAME, _raise_exceptions_for_missing_entries=False, **hub_kwargs
         )
@@ -611,6 +610,60 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
 
 
 _HUB_KWARGS = ("cache_dir", "force_download", "proxies", "token", "revision", "local_files_only", "subfolder")
+# Keywords `AutoProcessor.from_pretrained` passes on to the class (or a caller passes to any transformers loader) that
+# say nothing of the processor: neither Hub arguments `cached_file` takes here nor extractor settings.
+_LOADER_KWARGS = ("code_revision", "repo_type", "user_agent", "return_unused_kwargs")
+
+
+def _checked_per_modality(options: Mapping[str, Any], modalities: Sequence[str]) -> dict[str, Any]:
+    """`options` (setting -> value for every modality, or a dict modality -> value), checked: a dict that names
+    modalities the processor has not is refused.
+
+    Raises:
+        ValueError: a dict value naming an unknown modality (a typo would leave the modality meant with the default).
+    """
+    for key, value in options.items():
+        if isinstance(value, Mapping):
+            unknown = sorted(str(m) for m in set(value) - set(modalities))
+            if unknown:
+                raise ValueError(f"`{key}` names unknown modalities {unknown}; the modalities are {list(modalities)}.")
+    return dict(options)
+
+
+def _modality_values(options: Mapping[str, Any], modality: str) -> dict[str, Any]:
+    """The settings of `options` (`_checked_per_modality`) that apply to `modality`: every plain value, and its own
+    value of every dict that names it."""
+    return {
+        key: value[modality] if isinstance(value, Mapping) else value
+        for key, value in options.items()
+        if not isinstance(value, Mapping) or modality in value
+    }
+
+
+def _extractor_settings(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The feature-extractor settings among `from_pretrained`'s keywords (all but the Hub arguments, the loaders'
+    own and transformers' private `_from_auto`-style ones). A keyword that is none of these is refused, a misspelt
+    setting with the setting it may mean.
+
+    Raises:
+        ValueError: a keyword that is neither a Hub argument nor a `CiTrusFeatureExtractor` setting.
+    """
+    settings = {
+        key: value
+        for key, value in kwargs.items()
+        if key not in _HUB_KWARGS and key not in _LOADER_KWARGS and not key.startswith("_")
+    }
+    known = CiTrusFeatureExtractor._saved_setting_names()
+    unknown = [key for key in settings if key not in known]
+    if unknown:
+        raise not_a_field_error(
+            CiTrusFeatureExtractor,
+            unknown,
+            f": CiTrusFusionProcessor.from_pretrained takes a Hub argument ({', '.join(_HUB_KWARGS)}) or a "
+            "feature-extractor setting for every modality (e.g. alignment='interpolate'), or a dict modality -> value",
+            fields=known,
+        )
+    return settings
 
 
 class CiTrusFusionDataCollator:
