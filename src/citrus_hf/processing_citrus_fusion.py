@@ -508,7 +508,9 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
     def save_pretrained(self, save_directory: str | os.PathLike, push_to_hub: bool = False, **kwargs) -> list[str]:
         """Write `processor_config.json` (and, when registered for an auto class, the code) to `save_directory`.
 
-        With `push_to_hub=True`, upload it to `repo_id` (default: the folder's name), as transformers' processors do.
+        With `push_to_hub=True`, upload it to `repo_id` (default: the folder's name), as transformers' processors do,
+        with `token`; a new repository is created `private=True` when asked (a processor meant to stay private is not
+        published in the open), and the files go to the branch `revision` or a pull request (`create_pr=True`).
         """
         check_save_directory(save_directory)
         save_directory = os.fspath(save_directory)
@@ -516,7 +518,11 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
         if push_to_hub:
             commit_message = kwargs.pop("commit_message", None)
             repo_id = kwargs.pop("repo_id", os.path.basename(os.path.normpath(save_directory)))
-            repo_id = hf_api().create_repo(repo_id, exist_ok=True, token=kwargs.get("token")).repo_id
+            repo_id = (
+                hf_api()
+                .create_repo(repo_id, exist_ok=True, token=kwargs.get("token"), private=kwargs.get("private"))
+                .repo_id
+            )
             files_timestamps = self._get_files_timestamps(save_directory)
         if self._auto_class is not None:
             custom_object_save(self, save_directory)
@@ -524,7 +530,14 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
         self.to_json_file(path)
         if push_to_hub:
             self._upload_modified_files(
-                save_directory, repo_id, files_timestamps, commit_message=commit_message, token=kwargs.get("token")
+                save_directory,
+                repo_id,
+                files_timestamps,
+                commit_message=commit_message,
+                token=kwargs.get("token"),
+                create_pr=kwargs.get("create_pr", False),
+                revision=kwargs.get("revision"),
+                commit_description=kwargs.get("commit_description"),
             )
         return [path]
 
