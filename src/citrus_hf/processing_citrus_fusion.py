@@ -230,8 +230,9 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
 
         Args:
             encoders: modality name -> a CiTrus checkpoint (folder or Hub repo id) or a loaded CiTrus model. A
-                checkpoint's `preprocessor_config.json` is read, and for a loaded model that of the folder it was
-                loaded from (its `name_or_path`), as `pipeline(model=model)` finds one; an encoder without one (a
+                checkpoint's `preprocessor_config.json` is read, and for a loaded model that of the folder or Hub
+                repository it was loaded from (its `name_or_path`, at the commit it was loaded from), as
+                `pipeline(model=model)` finds one; an encoder without one (a
                 model built in memory, a checkpoint saved without an extractor) gets `CiTrusFeatureExtractor.from_config`
                 of its config.
             encoder_loading_kwargs: Hub arguments for checkpoints given by name (`revision`, `token`, ...).
@@ -251,6 +252,7 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
         for name, source in encoders.items():
             if isinstance(source, (str, os.PathLike)):
                 config, folder = CiTrusConfig.from_pretrained(source, **loading), source
+                lookup = loading
             else:
                 config = getattr(source, "config", None)
                 if not isinstance(config, CiTrusConfig):
@@ -258,16 +260,13 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
                         f"encoder {name!r}: expected a CiTrus checkpoint (path or Hub repo id) or a CiTrus model, got "
                         f"{type(source).__name__}."
                     )
-                folder = getattr(source, "name_or_path", "")
-                folder = folder if folder and os.path.isdir(folder) else None  # a loaded model: only a folder here
+                folder, lookup = _loaded_from(source, loading)
             settings = {"channel_independent": _takes_any_channel_count(config), **extractor_kwargs}
-            saved = folder is not None and cached_file(
-                folder, FEATURE_EXTRACTOR_NAME, _raise_exceptions_for_missing_entries=False, **loading
-            )
+            saved = folder is not None and _saved_extractor_file(folder, lookup)
             if not saved:
                 extractors[name] = CiTrusFeatureExtractor.from_config(config, **settings)
                 continue
-            extractor = CiTrusFeatureExtractor.from_pretrained(folder, **loading, **settings)
+            extractor = CiTrusFeatureExtractor.from_pretrained(folder, **lookup, **settings)
             differ = _contract_differences(extractor, config)
             if differ:
                 raise ValueError(
@@ -857,6 +856,40 @@ def _contract_differences(extractor: CiTrusFeatureExtractor, config) -> list[str
             f"channel_independent=True (the head concatenates the encoder's {config.num_channels} channel(s): False)"
         )
     return differences
+
+
+def _loaded_from(model: Any, loading: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """Where a loaded CiTrus `model` came from, to read the extractor saved there: its local folder, or its Hub
+    repository at the commit it was loaded from (`config._commit_hash`, which the family's `from_pretrained` records),
+    with the Hub arguments of `loading` that say how to reach the Hub (token, cache); `(None, {})` for a model built in
+    memory or a folder that is gone. A model loaded from the Hub had its repository's extractor ignored, and got one
+    rebuilt from its config (a fine-tuned classifier's stretching of rows onto its window dropped)."""
+    named = getattr(model, "name_or_path", "") or ""
+    if not isinstance(named, (str, os.PathLike)) or not named:
+        return None, {}
+    named = os.fspath(named)
+    if os.path.isdir(named):
+        return named, dict(loading)
+    if named.count("/") != 1 or os.path.isabs(named) or os.path.exists(named):
+        return None, {}  # no Hub id: a folder that has gone, or a bundled checkpoint's name (its config's extractor)
+    reach = {key: value for key, value in loading.items() if key in ("token", "cache_dir", "local_files_only")}
+    revision = getattr(model.config, "_commit_hash", None) or loading.get("revision")
+    return named, {**reach, **({"revision": revision} if revision else {})}
+
+
+def _saved_extractor_file(folder: str | os.PathLike, lookup: Mapping[str, Any]) -> str | None:
+    """The path of the `preprocessor_config.json` of `folder` (a local folder or Hub repo id), or None where it has
+    none or the Hub cannot be reached."""
+    try:
+        return cached_file(
+            folder,
+            FEATURE_EXTRACTOR_NAME,
+            _raise_exceptions_for_missing_entries=False,
+            _raise_exceptions_for_connection_errors=False,
+            **lookup,
+        )
+    except ValueError:  # an id the Hub refuses (`HFValidationError`): no repository to read
+        return None
 
 
 def _takes_any_channel_count(config: CiTrusConfig) -> bool:

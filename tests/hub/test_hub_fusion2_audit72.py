@@ -34,3 +34,37 @@ def test_a_processor_saved_with_push_to_hub_and_private_goes_to_a_private_reposi
     result = client_result(make_hub_client(tmp_path)(SCRIPT.replace("__REPO__", REPO)))
     assert result["private"] is True
     assert "processor_config.json" in result["dev"] and "processor_config.json" not in result["main"]
+
+
+ENCODER_REPO = f"{DEFAULT_USER}/citrus-tiny-stretching-classifier"
+
+ENCODER_SCRIPT = """
+import json
+from huggingface_hub import HfApi
+from citrus_hf import CiTrusConfig, CiTrusFeatureExtractor, CiTrusForSequenceClassification, CiTrusModel
+from citrus_hf import CiTrusFusionProcessor
+
+config = CiTrusConfig(context_length=200, num_labels=2)
+CiTrusForSequenceClassification(config).save_pretrained("classifier")
+# fitted on 10 s rows stretched onto its 2 s window, as `citrus finetune` records it
+CiTrusFeatureExtractor.from_config(config, alignment="interpolate").save_pretrained("classifier")
+HfApi().create_repo("__REPO__")
+HfApi().upload_folder(repo_id="__REPO__", folder_path="classifier")
+eda = CiTrusModel(CiTrusConfig(sampling_rate=20, context_length=80, patch_length=10, spectrogram_n_fft=10))
+loaded = CiTrusForSequenceClassification.from_pretrained("__REPO__")
+by_model = CiTrusFusionProcessor.from_encoders({"ecg": loaded, "eda": eda})
+by_name = CiTrusFusionProcessor.from_encoders({"ecg": "__REPO__", "eda": eda})
+print("RESULT:", json.dumps({
+    "by_model": by_model.feature_extractors["ecg"].alignment, "by_name": by_name.feature_extractors["ecg"].alignment,
+}))
+"""
+
+
+def test_the_processor_of_an_encoder_loaded_from_the_hub_keeps_its_saved_extractor(make_hub_client, tmp_path):
+    """`CiTrusFusionProcessor.from_encoders({"ecg": model})` with a model loaded from a Hub repository read the saved
+    extractor only from a local folder, and rebuilt this one from the config: the classifier's "interpolate"
+    alignment was dropped, so its 10 s rows were cut to their first 2 s, where the same encoder given by name (and
+    `pipeline(model=model)`) stretched them. The repository's extractor, at the commit the model was loaded from, is
+    read now."""
+    result = client_result(make_hub_client(tmp_path)(ENCODER_SCRIPT.replace("__REPO__", ENCODER_REPO)))
+    assert result == {"by_model": "interpolate", "by_name": "interpolate"}
