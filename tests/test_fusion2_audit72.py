@@ -111,3 +111,19 @@ def test_rows_whose_keys_differ_from_the_first_rows_are_refused(rows, named):
     KeyError."""
     with pytest.raises(ValueError, match=named):
         CiTrusFusionDataCollator()(rows)
+
+
+# ----------------------------------------------------------------------------- a missing recording
+
+
+def test_a_missing_recording_of_one_modality_is_named_as_missing():
+    """A row without one modality (`None` in that modality's list, as a `datasets` column holds a missing value) was
+    refused as "dtype object (object (ragged or mixed)), not a real-valued signal; pass float or integer samples",
+    which sends the user looking for ragged data; it is now named as the missing recording it is."""
+    eda = tiny_config(sampling_rate=20, context_length=80, patch_length=10, spectrogram_n_fft=10)
+    config = CiTrusFusionConfig(modality_configs={"ecg": tiny_config(), "eda": eda}, num_labels=3)
+    processor = CiTrusFusionProcessor.from_config(config)
+    rng = np.random.default_rng(0)
+    ecg = [rng.standard_normal((1, 200)), rng.standard_normal((1, 200))]
+    with pytest.raises(TypeError, match=r"modality 'eda': recording 1 is None \(no samples\).*leave that example out"):
+        processor(ecg=ecg, eda=[rng.standard_normal((1, 80)), None], sampling_rate=RATES)

@@ -2096,6 +2096,13 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         """A numeric numpy array from a numpy array, torch tensor or (nested) list, with the dtype checked. The masked
         samples of a numpy masked array (gaps from `np.genfromtxt(usemask=True)`, netCDF) are missing values: NaN,
         which `nan_policy` refuses or interpolates (`np.asarray` would keep the fill values under the mask as signal)."""
+        if value is None:
+            # a missing value of a `datasets` column (an example without this recording): numpy reads it as an
+            # object array, refused below as "ragged or mixed", which sent the user looking for ragged data
+            raise TypeError(
+                f"recording {index} is None (no samples): pass every recording's samples, or leave that example out "
+                "of the call."
+            )
         if isinstance(value, np.ma.MaskedArray):
             if value.dtype.kind in "fiu" and np.ma.getmaskarray(value).any():
                 # float64 holds every integer sample exactly; float32 / float16 data stays in its precision
