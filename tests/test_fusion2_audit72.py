@@ -68,12 +68,16 @@ def test_extractor_settings_given_to_from_pretrained_apply_to_the_extractors(sav
     assert batch["patch_mask"]["ecg"].all()
 
 
-def test_a_misspelt_or_unknown_setting_given_to_from_pretrained_is_refused(saved):
-    """A typo (`nan_polcy=`) or a keyword that is no setting at all loaded the saved processor without a word."""
+def test_a_misspelt_or_unknown_setting_given_to_from_pretrained_is_refused_or_named(saved, caplog):
+    """A typo (`nan_polcy=`) or a keyword that is no setting at all loaded the saved processor without a word. A typo
+    is refused; a keyword of other processors (`use_fast=True`, which generic loading code passes) is named as
+    ignored."""
     with pytest.raises(ValueError, match=r"'nan_polcy' \(did you mean 'nan_policy'\?\)"):
         CiTrusFusionProcessor.from_pretrained(saved, nan_polcy="interpolate")
-    with pytest.raises(ValueError, match=r"'colour'.*Hub argument.*feature-extractor setting"):
-        AutoProcessor.from_pretrained(saved, colour="blue")
+    with caplog.at_level("WARNING"):
+        processor = AutoProcessor.from_pretrained(saved, use_fast=True)
+    assert "ignores 'use_fast': neither a Hub argument" in caplog.text
+    assert isinstance(processor, CiTrusFusionProcessor)
     with pytest.raises(ValueError, match=r"`nan_policy` names unknown modalities \['ekg'\]"):
         CiTrusFusionProcessor.from_pretrained(saved, nan_policy={"ekg": "interpolate"})
 

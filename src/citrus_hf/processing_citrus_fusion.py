@@ -51,6 +51,7 @@ from .configuration_citrus import (
     check_save_directory,
     checkpoint_read,
     file_for_folder_error,
+    misspelt_names,
     newer_settings_unsaid,
     not_a_field_error,
     refuse_second_run,
@@ -550,7 +551,8 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
         `kwargs` are Hub arguments (`revision`, `token`, `cache_dir`, `local_files_only`, `subfolder`, ...) and
         feature-extractor settings (`alignment="interpolate"`, `nan_policy=...`), which apply to every modality's
         extractor, or, given as a dict modality -> value, to the modalities it names (as in `__call__`). Any other
-        keyword is refused rather than dropped: the saved settings would stand where the caller asked for others.
+        misspelt setting is refused rather than dropped (the saved setting would stand where the caller asked for
+        another), and any other keyword is ignored with a warning.
         """
         kwargs.pop("trust_remote_code", None)  # passed by AutoProcessor; the code is already loaded
         check_checkpoint_reference(pretrained_model_name_or_path)
@@ -654,11 +656,12 @@ def _modality_values(options: Mapping[str, Any], modality: str) -> dict[str, Any
 
 def _extractor_settings(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """The feature-extractor settings among `from_pretrained`'s keywords (all but the Hub arguments, the loaders'
-    own and transformers' private `_from_auto`-style ones). A keyword that is none of these is refused, a misspelt
-    setting with the setting it may mean.
+    own and transformers' private `_from_auto`-style ones). A misspelt setting is refused with the setting it may
+    mean; another keyword that is none of these is left out with a warning, as generic loading code passes options
+    of other processors (`use_fast=True`) that a fusion processor has no use for.
 
     Raises:
-        ValueError: a keyword that is neither a Hub argument nor a `CiTrusFeatureExtractor` setting.
+        ValueError: a keyword close to a `CiTrusFeatureExtractor` setting (`nan_polcy`, `sample_rate`).
     """
     settings = {
         key: value
@@ -666,16 +669,22 @@ def _extractor_settings(kwargs: Mapping[str, Any]) -> dict[str, Any]:
         if key not in _HUB_KWARGS and key not in _LOADER_KWARGS and not key.startswith("_")
     }
     known = CiTrusFeatureExtractor._saved_setting_names()
-    unknown = [key for key in settings if key not in known]
-    if unknown:
+    misspelt = misspelt_names(settings, known)
+    if misspelt:
         raise not_a_field_error(
             CiTrusFeatureExtractor,
-            unknown,
-            f": CiTrusFusionProcessor.from_pretrained takes a Hub argument ({', '.join(_HUB_KWARGS)}) or a "
-            "feature-extractor setting for every modality (e.g. alignment='interpolate'), or a dict modality -> value",
+            misspelt,
+            ": CiTrusFusionProcessor.from_pretrained takes Hub arguments and feature-extractor settings for every "
+            "modality (e.g. alignment='interpolate'), or a dict modality -> value",
             fields=known,
         )
-    return settings
+    unknown = [key for key in settings if key not in known]
+    if unknown:
+        logger.warning(
+            f"CiTrusFusionProcessor.from_pretrained ignores {', '.join(map(repr, unknown))}: neither a Hub argument "
+            f"({', '.join(_HUB_KWARGS)}) nor a feature-extractor setting."
+        )
+    return {key: value for key, value in settings.items() if key in known}
 
 
 class CiTrusFusionDataCollator:
