@@ -44,7 +44,7 @@ class EdfHeader:
     bytes_per_sample: int
     header_bytes: int
     # the first sample's clock time (naive): the header's start, plus an EDF+ file's fraction of a second
-    # (`_first_record_onset`)
+    # (`_first_record_onset`); None where the date is not known ("Startdate X") or cannot be read
     start: datetime.datetime | None = None
     # (physical min, physical max, digital min, digital max) per signal: a sample is scaled by their spans
     ranges: list[tuple[float, float, float, float]] | None = None
@@ -164,8 +164,11 @@ def read_edf_header(path: str | Path) -> EdfHeader:
         ]
 
     labels = field_values(0, 16)
-    start = _edf_start(fixed[168:176], fixed[176:184])
     plus = fixed[192:236].decode("latin-1").strip().upper().startswith(("EDF+", "BDF+"))
+    # An EDF+ file whose recording field says "Startdate X" does not know its date (MNE's `raw.export` of a Raw
+    # without `meas_date` writes one): its header's 01.01.85 is a placeholder, not a start on anyone's clock.
+    undated = plus and fixed[88:168].decode("latin-1").split()[:2] == ["Startdate", "X"]
+    start = None if undated else _edf_start(fixed[168:176], fixed[176:184])
     try:
         # Field offsets in units of n_signals: label 16, transducer 80, dimension 8, 4 x 8 min/max, prefilter 80.
         samples_per_record = [int(_edf_number(value)) for value in field_values(16 + 80 + 8 + 8 * 4 + 80, 8)]
@@ -351,7 +354,8 @@ class Recording:
         units: one per row of ``data``.
         annotations: EDF+ annotations, if any.
         start: the first sample's clock time (naive datetime): the EDF header's start, with an EDF+ file's fraction of
-            a second (`EdfHeader.start`); None where the header's date cannot be read.
+            a second (`EdfHeader.start`); None where the header's date cannot be read or an EDF+ file does not know
+            it ("Startdate X").
     """
 
     data: np.ndarray

@@ -1,0 +1,54 @@
+"""An EEG researcher's MNE objects and the files MNE writes, fed to citrus-hf's routes (an audit of MNE users' ways):
+each case a value once read wrong without a word, or a refusal that named the wrong problem."""
+
+import csv
+import datetime
+import json
+
+import numpy as np
+import pytest
+from tiny_configs import save_tiny_classifier, write_edf
+
+pytest.importorskip("pyedflib")
+
+
+# ------------------------------------------------------------- 1. an EDF+ file whose start date is unknown ("Startdate X")
+
+
+def _without_start_date(path):
+    """`path` (an EDF+ file) rewritten as EDF+ writes a recording whose date is not known, as MNE's `raw.export` (through
+    edfio) writes a Raw without `meas_date` (`mne.io.RawArray`'s default): "Startdate X" in the recording field and the
+    placeholder 01.01.85 00.00.00 in the header's date and time."""
+    data = bytearray(path.read_bytes())
+    data[88:168] = b"Startdate X X X X".ljust(80)
+    data[168:184] = b"01.01.8500.00.00"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_an_edf_plus_file_of_unknown_start_date_records_no_start(tmp_path):
+    """Its placeholder date was read as the recording's start: `citrus predict` gave every window a start_time on
+    1985-01-01 and refused `--start-time`, saying the file records its own start."""
+    from citrus_hf.data.readers import read_edf_annotations, read_edf_header, read_recording
+
+    wave = np.random.default_rng(0).standard_normal(3000)
+    path = _without_start_date(write_edf(tmp_path / "undated.edf", [wave], ["Cz"], 100, annotations=[(2.0, 1.0, "a")]))
+    assert read_edf_header(path).start is None
+    assert read_recording(path).start is None
+    assert read_edf_annotations(path)[1] is None
+    dated = write_edf(tmp_path / "dated.edf", [wave], ["Cz"], 100, start=datetime.datetime(2025, 3, 1, 22, 15))
+    assert read_recording(dated).start == datetime.datetime(2025, 3, 1, 22, 15)
+
+
+def test_predict_puts_an_undated_edf_plus_file_on_the_clock_it_is_given(tmp_path):
+    from citrus_hf.commands.main import main
+
+    folder = save_tiny_classifier(tmp_path / "model")
+    wave = np.random.default_rng(0).standard_normal(600)
+    path = _without_start_date(write_edf(tmp_path / "undated.edf", [wave], ["Cz"], 100))
+    argv = ["predict", str(folder), str(path), "--backend", "torch"]
+    assert main([*argv, "--output", str(tmp_path / "plain.csv")]) == 0
+    with open(tmp_path / "plain.csv", newline="") as handle:
+        assert {row["start_time"] for row in csv.DictReader(handle)} == {""}
+    assert main([*argv, "--start-time", "2025-03-01T22:15:00", "--output", str(tmp_path / "w.jsonl")]) == 0
+    assert json.loads((tmp_path / "w.jsonl").read_text())["recording_start"] == "2025-03-01T22:15:00.000"
