@@ -52,3 +52,24 @@ def test_predict_puts_an_undated_edf_plus_file_on_the_clock_it_is_given(tmp_path
         assert {row["start_time"] for row in csv.DictReader(handle)} == {""}
     assert main([*argv, "--start-time", "2025-03-01T22:15:00", "--output", str(tmp_path / "w.jsonl")]) == 0
     assert json.loads((tmp_path / "w.jsonl").read_text())["recording_start"] == "2025-03-01T22:15:00.000"
+
+
+# ------------------------------------------- 2. splits each saved by `save_to_disk` on its own, in one folder's subfolders
+
+
+def test_splits_saved_one_by_one_are_refused_naming_the_fix(tmp_path, capsys):
+    """`Dataset.from_dict({"input_values": epochs.get_data(), "label": ...}).save_to_disk("set/train")`, then "set/test":
+    the folder was refused as holding "data files of several kinds" (the arrow files and save_to_disk's state.json),
+    to be converted "to one kind", which says nothing of what to do."""
+    import datasets
+
+    from citrus_hf.commands.main import main
+    from citrus_hf.data.splits import load_own_dataset
+
+    rows = {"input_values": np.zeros((4, 2, 50), dtype=np.float32), "label": [0, 1, 0, 1], "sampling_rate": [50.0] * 4}
+    for split in ("train", "test"):
+        datasets.Dataset.from_dict(rows).save_to_disk(str(tmp_path / "set" / split))
+    with pytest.raises(ValueError, match=r"each saved by `save_to_disk` on its own \(test, train\).*DatasetDict"):
+        load_own_dataset(tmp_path / "set")
+    assert main(["data", "info", str(tmp_path / "set")]) == 2
+    assert "DatasetDict" in capsys.readouterr().err

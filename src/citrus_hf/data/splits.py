@@ -137,6 +137,7 @@ def _load_dataset(dataset: str | os.PathLike, dataset_options: dict | None, samp
     if path.exists():
         if _saved_to_disk(path):
             return _audio_as_input_values(_load_from_disk(path))
+        _refuse_splits_saved_apart(path)
         if _read_as_recordings(path):  # EDF, WFDB, WAV, .npy, CSV recordings
             return load_recording_folder(path, sampling_rate)
         return _audio_as_input_values(_load_data_files(path))
@@ -148,6 +149,21 @@ def _load_dataset(dataset: str | os.PathLike, dataset_options: dict | None, samp
 def _saved_to_disk(path: Path) -> bool:
     """Whether `path` is a folder `save_to_disk` wrote."""
     return path.is_dir() and any((path / name).is_file() for name in ("state.json", "dataset_dict.json"))
+
+
+def _refuse_splits_saved_apart(path: Path) -> None:
+    """Refuse a folder whose subfolders are splits each written by `save_to_disk` on its own (`train.save_to_disk(
+    "set/train")`, then "set/test"): no loader reads them as one set, and read as data files they were refused as
+    files "of several kinds" (the arrow files and their state.json), which named no fix."""
+    splits = sorted(folder.name for folder in path.iterdir() if _saved_to_disk(folder)) if path.is_dir() else []
+    if not splits:
+        return
+    pairs = ", ".join(f"{name!r}: load_from_disk({str(path / name)!r})" for name in splits)
+    raise ValueError(
+        f"{str(path)!r} holds splits each saved by `save_to_disk` on its own ({', '.join(splits)}), which are read as "
+        f"one set only when saved together: `datasets.DatasetDict({{{pairs}}}).save_to_disk(FOLDER)`, then give "
+        "FOLDER."
+    )
 
 
 def _read_as_recordings(path: Path) -> bool:
