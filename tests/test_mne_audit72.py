@@ -73,3 +73,31 @@ def test_splits_saved_one_by_one_are_refused_naming_the_fix(tmp_path, capsys):
         load_own_dataset(tmp_path / "set")
     assert main(["data", "info", str(tmp_path / "set")]) == 2
     assert "DatasetDict" in capsys.readouterr().err
+
+
+# ------------------------------------- 3. `citrus predict FOLDER` beside files of formats it does not read (BrainVision, FIF)
+
+
+def test_predict_over_a_folder_names_the_recordings_it_cannot_read(tmp_path, caplog):
+    """MNE writes BrainVision (`raw.export("x.vhdr")`: .vhdr, .vmrk, .eeg) and FIF (`raw.save`): in a folder beside EDF
+    files, `citrus predict FOLDER` scored the EDF files and left those out without a word, and a folder of them alone
+    was refused as holding "no recording files", where `citrus finetune` / `data info` name the files left out."""
+    from citrus_hf.commands.main import main
+
+    folder = save_tiny_classifier(tmp_path / "model")
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    write_edf(recordings / "a.edf", [np.random.default_rng(0).standard_normal(600)], ["Cz"], 100)
+    for name in ("b.vhdr", "b.vmrk", "b.eeg", "c_raw.fif"):
+        (recordings / name).write_bytes(b"\x00" * 16)
+    argv = ["predict", str(folder), "--backend", "torch"]
+    with caplog.at_level("WARNING", logger="citrus_hf"):
+        assert main([*argv, str(recordings)]) == 0
+    assert "b.eeg, b.vhdr, c_raw.fif" in caplog.text and "left out" in caplog.text
+    alone = tmp_path / "brainvision"
+    alone.mkdir()
+    for name in ("b.vhdr", "b.vmrk", "b.eeg"):
+        (alone / name).write_bytes(b"\x00" * 16)
+    with caplog.at_level("WARNING", logger="citrus_hf"):
+        assert main([*argv, str(alone)]) == 2
+    assert "2 file(s) under" in caplog.text and "b.eeg, b.vhdr" in caplog.text

@@ -142,14 +142,16 @@ def build_parser():
 def _expand_folders(paths: Sequence[str]) -> list[str]:
     """`paths` with each folder replaced by the recording files under it (recursively, in name order), as
     `citrus pretrain --dataset FOLDER` reads them, less the EDF+ files of annotations only (a Sleep-EDF hypnogram
-    beside its PSG: skipped, said once); a folder without any is refused."""
-    from ..data.recording_folders import recording_files, without_annotation_files
+    beside its PSG: skipped, said once); a folder without any is refused. The files of formats no reader here reads
+    (BrainVision, FIF, ...) are named, as the commands that read a folder as a dataset name them."""
+    from ..data.recording_folders import recording_files, warn_of_unread_files, without_annotation_files
 
     expanded = []
     for path in paths:
         if not Path(path).is_dir():
             expanded.append(path)
             continue
+        warn_of_unread_files(Path(path))  # (before the refusal of a folder without any: they may be why)
         files = without_annotation_files(recording_files(path), path)
         if not files:
             raise UsageError(f"citrus predict: the folder {path!r} holds no recording files.")

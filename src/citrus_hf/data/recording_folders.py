@@ -69,7 +69,7 @@ UNRATED_SEGMENT_SAMPLES = 2**19
 _RECORDING_ONLY_SUFFIXES = frozenset({".edf", ".bdf", ".hea", ".wav", ".npy"})
 # Suffixes of signal files no reader here reads (HDF5 / NWB, NumPy archives, MATLAB, EEGLAB, BrainVision, MNE's FIF,
 # XDF, GDF, Neuroscan, BIOPAC, TDMS, pickles, spreadsheets, an EDF saved as .rec) and of compressed or archived files
-# (`night.edf.gz`): a folder of recordings is read without them, which is said, naming them (`_warn_of_unread_files`);
+# (`night.edf.gz`): a folder of recordings is read without them, which is said, naming them (`warn_of_unread_files`);
 # they were left out without a word, and the rest reported as the whole. Other files (notes, READMEs, images, a WFDB
 # record's signal and annotation files) are passed over in silence.
 _UNREAD_DATA_SUFFIXES = frozenset(
@@ -313,7 +313,7 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
     path = Path(path)
     files = [path] if path.is_file() else without_annotation_files(recording_files(path), path)
     if path.is_dir():
-        _warn_of_unread_files(path)  # (before the refusal of a folder without any: they may be why)
+        warn_of_unread_files(path)  # (before the refusal of a folder without any: they may be why)
     if not files:
         raise ValueError(f"{str(path)!r} holds no recording files ({', '.join(sorted(RECORDING_FORMATS))}).")
     rated = {file: recording_format(file) in RATED_FORMATS for file in files}
@@ -435,7 +435,7 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
     )
 
 
-def _warn_of_unread_files(folder: Path) -> None:
+def warn_of_unread_files(folder: Path) -> None:
     """Name, in one warning, the files under `folder` of formats no reader here reads (`_UNREAD_DATA_SUFFIXES`), in
     another its BIDS sidecars and tables (`is_bids_metadata`), and in a third the annotation files beside its WFDB
     records (`_WFDB_ANNOTATION_SUFFIXES`), which are not read either."""
@@ -1674,5 +1674,6 @@ __all__ = [
     "is_bids_metadata",
     "recording_files",
     "shown_channels",
+    "warn_of_unread_files",
     "without_annotation_files",
 ]
