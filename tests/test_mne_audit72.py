@@ -101,3 +101,50 @@ def test_predict_over_a_folder_names_the_recordings_it_cannot_read(tmp_path, cap
     with caplog.at_level("WARNING", logger="citrus_hf"):
         assert main([*argv, str(alone)]) == 2
     assert "2 file(s) under" in caplog.text and "b.eeg, b.vhdr" in caplog.text
+
+
+# ------------------------------------------------------------ 4. a trigger channel (BioSemi's "Status") read as a signal
+
+
+def test_predict_names_a_trigger_channel_it_feeds_the_model(tmp_path, caplog):
+    """A BioSemi BDF file's "Status" channel (MNE reads it, and any "Trigger", as a stimulus channel) holds event
+    codes, not a signal: `citrus predict` fed it to a model that does not pick its channels by name with the EEG,
+    without a word (a classifier that means over channels, or an encoder, takes any count); picked away with
+    --channels, nothing is said."""
+    from tiny_configs import tiny_config
+
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+    from citrus_hf.commands.main import main
+
+    folder = tmp_path / "model"
+    config = tiny_config(num_labels=2, channel_pooling="mean")
+    CiTrusForSequenceClassification(config).save_pretrained(folder)
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
+    rng = np.random.default_rng(0)
+    codes = np.zeros(600)
+    codes[::100] = 255
+    path = write_edf(tmp_path / "bio.edf", [rng.standard_normal(600), codes], ["Cz", "Status"], 100, peak=300)
+    argv = ["predict", str(folder), str(path), "--backend", "torch"]
+    with caplog.at_level("WARNING", logger="citrus_hf"):
+        assert main(argv) == 0
+    assert "'Status'" in caplog.text and "trigger" in caplog.text and "--channels" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="citrus_hf"):
+        assert main([*argv, "--channels", "Cz"]) == 0
+    assert "trigger" not in caplog.text
+
+
+def test_a_labelled_folder_names_a_trigger_channel_it_trains_on(tmp_path, caplog):
+    """Fine-tuned on files whose "Trigger" channel marks each event with its code, a model reads the labels of an
+    events table off that channel: the set was read with it as one more signal, without a word."""
+    from citrus_hf.data.splits import load_own_dataset
+
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for label in ("left", "right"):
+            (tmp_path / "set" / split / label).mkdir(parents=True)
+            signals = [rng.standard_normal(400), np.full(400, 1.0 if label == "left" else 2.0)]
+            write_edf(tmp_path / "set" / split / label / "run.edf", signals, ["C3", "TRIGGER"], 100, peak=300)
+    with caplog.at_level("WARNING", logger="citrus_hf"):
+        load_own_dataset(tmp_path / "set")
+    assert "'TRIGGER'" in caplog.text and "trigger" in caplog.text

@@ -734,6 +734,12 @@ def _run(pipe, recording, path: str, args: PredictArguments, hop_length: int | N
     an error about the recording names its file."""
     by_name = _by_name(pipe.feature_extractor, recording, path, chosen=args.channels is not None)
     _check_channels(pipe.feature_extractor, recording, path, by_name)
+    if args.channels is None and not by_name:  # (channels picked, by the user or by the model's names, are chosen)
+        from ..data.recording_folders import warn_of_trigger_channels
+
+        warn_of_trigger_channels(
+            path, recording.channel_names, "pick the other channels with --channels (names or positions)."
+        )
     samples = _in_model_units(pipe.feature_extractor, recording, path, by_name)
     options: dict[str, Any] = {"sampling_rate": recording.sampling_rate}
     if args.nan_policy is not None:  # else the saved extractor's, as `pipeline(model=folder)` applies it

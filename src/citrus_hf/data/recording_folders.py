@@ -77,6 +77,9 @@ _UNREAD_DATA_SUFFIXES = frozenset(
     + (".gdf", ".cnt", ".acq", ".tdms", ".pkl", ".pickle", ".xlsx", ".xls", ".rec")
     + (".gz", ".bz2", ".xz", ".zst", ".zip", ".tar", ".7z")
 )
+# The channel names MNE reads as a stimulus channel (its EDF / BDF readers' `stim_channel="auto"`, in any case): BioSemi's
+# "Status", a recorder's "Trigger". They hold event codes, not a signal (`warn_of_trigger_channels`).
+_TRIGGER_CHANNELS = frozenset({"status", "trigger"})
 # The annotators of PhysioNet's WFDB records (`100.atr` beside `100.hea`: reference beat labels; `.apn` apnea, `.st`
 # ST changes, `.arou` arousals, `.qrs` / `.wqrs` / `.sqrs` detectors' beats): annotation files, read by no route here.
 _WFDB_ANNOTATION_SUFFIXES = frozenset(
@@ -399,6 +402,13 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
             split_of = {name: split for name, split in split_of.items() if name in kept}
         reference = _channel_reference(listed, with_rate)
         if reference is not None:
+            # the set's every file is read in its first file's channels
+            warn_of_trigger_channels(
+                reference[0],
+                reference[1],
+                "a model fine-tuned on them learns from the codes (an events table's labels among them): write the "
+                "files without them (MNE: `raw.drop_channels([...]).export(path)`).",
+            )
             columns = {**columns, "channel_names": datasets.List(datasets.Value("string"))}
         if _declares_units(reference):
             columns = {**columns, "channel_units": datasets.List(datasets.Value("string"))}
@@ -499,6 +509,18 @@ def archive_files_advice(path: Path) -> str:
         "examples, 'label': labels}), 'test': ...}).save_to_disk(folder)`, and give that folder with --sampling-rate "
         "HZ (neither format records the rate)"
     )
+
+
+def warn_of_trigger_channels(source: str, names: Sequence[str], fix: str) -> None:
+    """Warn (once per message) that the channels of `names` (those of `source`, a file) MNE reads as trigger channels
+    (`_TRIGGER_CHANNELS`) are read as signals, as every channel here is: their event codes reached the model beside the
+    EEG without a word. `fix` ends the message: how to leave them out where `source` is used."""
+    triggers = [str(name) for name in names if str(name).strip().lower() in _TRIGGER_CHANNELS]
+    if triggers:
+        _warn_once(
+            f"{source}: channel(s) {', '.join(map(repr, triggers))} hold event codes (trigger channels, as MNE reads a "
+            f"channel named Status or Trigger), and are read as a signal beside the others; {fix}"
+        )
 
 
 def _read_once(files: list[Path], folder: Path) -> list[Path]:
@@ -1674,6 +1696,7 @@ __all__ = [
     "is_bids_metadata",
     "recording_files",
     "shown_channels",
+    "warn_of_trigger_channels",
     "warn_of_unread_files",
     "without_annotation_files",
 ]
