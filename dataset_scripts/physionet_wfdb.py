@@ -14,13 +14,19 @@ from citrus_hf.commands.data import add_publish_arguments, format_info
 from citrus_hf.commands.script import ScriptParser, run_script
 from citrus_hf.data import build_dataset, get_source
 from citrus_hf.data.builders import summarize_dataset
+from citrus_hf.data.sources.mitdb import check_mitdb_records
 from citrus_hf.publishing.datasets import publish_from_args
 
 
 def main(argv=None) -> int:
     parser = ScriptParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", required=True, help="where the WFDB files are (or will be) kept")
-    parser.add_argument("--records", nargs="+", default=None, help="record names (default: DS1 + DS2)")
+    parser.add_argument(
+        "--records",
+        nargs="+",
+        default=None,
+        help="record names (default: DS1 + DS2): downloaded, and built from a local copy that holds more",
+    )
     parser.add_argument("--before-seconds", type=float, default=None, help="window start before the R-peak (0.25)")
     parser.add_argument("--after-seconds", type=float, default=None, help="window end after the R-peak (0.45)")
     parser.add_argument("--no-download", action="store_true", help="use the files already in --data-dir")
@@ -28,13 +34,19 @@ def main(argv=None) -> int:
     add_publish_arguments(parser)
     args = parser.parse_args(argv)
 
+    if args.records is not None:  # a record in neither split: refused before any download
+        check_mitdb_records(args.records)
     if not args.no_download:
         files = get_source("mitdb").fetch(args.data_dir, records=args.records)
         print(f"{len(files)} WFDB files checked in {args.data_dir}")
     options = dict(before_seconds=args.before_seconds, after_seconds=args.after_seconds)
-    dataset = build_dataset("mitdb_beats", data_dir=args.data_dir, cache_dir=args.cache_dir, download=False, **options)
+    # --records of a local copy that holds more records: those records only
+    selection = {} if args.records is None else {"records": args.records}
+    dataset = build_dataset(
+        "mitdb_beats", data_dir=args.data_dir, cache_dir=args.cache_dir, download=False, selection=selection, **options
+    )
     print(format_info({"name": "mitdb_beats", "task": "classification", "options": {}, **summarize_dataset(dataset)}))
-    publish_from_args(dataset, "mitdb_beats", args, options=options)
+    publish_from_args(dataset, "mitdb_beats", args, options=options, selection=selection)
     return 0
 
 

@@ -40,7 +40,11 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", required=True, help="where the EDF files are (or will be) kept")
     parser.add_argument("--variant", choices=("30s", "2s"), default="30s", help="30 s epochs or 2 s SleepEEG windows")
     parser.add_argument(
-        "--subsets", nargs="+", default=["sleep-cassette"], choices=("sleep-cassette", "sleep-telemetry")
+        "--subsets",
+        nargs="+",
+        default=["sleep-cassette"],
+        choices=("sleep-cassette", "sleep-telemetry"),
+        help="downloaded, and built from a local copy that holds more (default: sleep-cassette)",
     )
     parser.add_argument(
         "--subjects",
@@ -69,14 +73,14 @@ def main(argv=None) -> int:
     options = dict(channels=args.channels, seed=args.seed)  # (None: not given, the set's default)
     if args.max_wake_edge_minutes is not _NOT_GIVEN:  # where None is a setting: keep every wake epoch
         options["max_wake_edge_minutes"] = args.max_wake_edge_minutes
-    # --subjects of a local copy that holds more nights: those subjects only
-    selection = {} if args.subjects is None else {"subjects": args.subjects}
+    # --subjects / --subsets of a local copy that holds more nights: those nights only
+    selection = {"subsets": args.subsets, **({} if args.subjects is None else {"subjects": args.subjects})}
     dataset = build_dataset(
         name, data_dir=args.data_dir, cache_dir=args.cache_dir, download=False, selection=selection, **options
     )
     summary = summarize_dataset(dataset)
     print(format_info({"name": name, "task": "classification", "options": {"variant": args.variant}, **summary}))
-    publish_from_args(dataset, name, args, options=options)
+    publish_from_args(dataset, name, args, options=options, selection=selection)
     return 0
 
 

@@ -52,8 +52,8 @@ def build_dataset(
         data_dir: online corpora (``sleep_edf``, ``mitdb_beats``, ``tfc_*``, ...): the local copy (required).
         download: online corpora: fetch what ``data_dir`` lacks (needs network; raises :class:`OfflineError`
             otherwise).
-        selection: online corpora: what to download, e.g. ``{"subjects": [0, 1]}`` (Sleep-EDF, whose set then holds
-            only those subjects' nights of ``data_dir``) or ``{"records": ["100"]}`` (MIT-BIH).
+        selection: online corpora: what to download and build of ``data_dir``, e.g. ``{"subjects": [0, 1]}``
+            (Sleep-EDF: only those subjects' nights) or ``{"records": ["100"]}`` (MIT-BIH: only those records).
         **options: builder options, e.g. ``window_seconds=2.0, hop_seconds=1.0`` (see ``DatasetSpec.defaults``).
 
     Returns:
@@ -110,7 +110,7 @@ def build_dataset(
             for p in files_under(context.data_dir)
         )
         key_options = {**resolved, "files": stamp}
-        if context.selection:  # the nights a selection builds (Sleep-EDF's subjects): not the whole folder's set
+        if context.selection:  # the part of the folder a selection builds: not the whole folder's set
             key_options["selection"] = context.selection
     return write_plan(
         name, spec.version, key_options, plan, cache_dir, source_archives(spec.sources), info=registry_info(spec)

@@ -135,7 +135,8 @@ class BuildContext:
         cache_dir: the datasets cache, for builders that consult other datasets (default ``HF_DATASETS_CACHE``).
         data_dir: the local copy of an online corpus.
         download: whether an online corpus may download what ``data_dir`` lacks.
-        selection: what an online corpus downloads (e.g. ``subjects`` of Sleep-EDF, ``records`` of MIT-BIH).
+        selection: what an online corpus downloads and builds of its folder (e.g. ``subjects`` and ``subsets`` of
+            Sleep-EDF, ``records`` of MIT-BIH).
     """
 
     archive_cache_dir: str | os.PathLike | None = None

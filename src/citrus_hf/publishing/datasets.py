@@ -40,11 +40,18 @@ _TASK_CATEGORIES = {
 }
 
 
-def dataset_card(name: str, options: dict[str, Any] | None = None) -> str:
+def dataset_card(name: str, options: dict[str, Any] | None = None, selection: dict[str, Any] | None = None) -> str:
     """A Hub dataset card (YAML metadata + Markdown) for ``name``, with the sources' licenses and citations, and the
-    builder options it was built with: the registry's defaults with ``options`` (those given) over them."""
+    builder options it was built with: the registry's defaults with ``options`` (those given) over them, and the part
+    of the corpus a ``selection`` built (``build_dataset``'s, e.g. ``{"records": ["100"]}``)."""
     spec = get_dataset_spec(name)
-    built_with = {**(spec.defaults or {}), **(options or {})}
+    # An option given as None is "not given", as the scripts pass one left out, and was built at its default: the
+    # card printed null for it (`"before_seconds": null` where 0.25 was built). A nullable option's None is a setting.
+    given = {key: value for key, value in (options or {}).items() if value is not None or key in spec.nullable}
+    built_with = {**(spec.defaults or {}), **given}
+    call = "".join(f", {key}={value!r}" for key, value in given.items())
+    if selection:  # a set of some records / subjects of the corpus, not the whole of it
+        call += f", selection={selection!r}"
     sources = [get_source(source) for source in spec.sources]
     licenses = sorted({source.license for source in sources})
     task = _TASK_CATEGORIES.get(spec.task, _TASK_CATEGORIES[REGRESSION])
@@ -61,7 +68,7 @@ def dataset_card(name: str, options: dict[str, Any] | None = None) -> str:
         f"**Splits**: {spec.splits}",
         "",
         f"**Builder options**: {json.dumps(built_with) if built_with else 'none'}; built by "
-        f"`citrus_hf.data.build_dataset({name!r}{''.join(f', {k}={v!r}' for k, v in (options or {}).items())})` "
+        f"`citrus_hf.data.build_dataset({name!r}{call})` "
         f"version {spec.version}.",
         "",
         "## Sources",
@@ -119,6 +126,7 @@ def publish(
     private: bool | None = None,
     options: dict[str, Any] | None = None,
     card: str | None = None,
+    selection: dict[str, Any] | None = None,
 ) -> None:
     """``save_to_disk`` to ``output`` and / or ``push_to_hub`` to the Hub dataset repo ``push_to_hub`` with a card.
 
@@ -132,11 +140,12 @@ def publish(
     (features, split sizes) and ``configs`` (which Parquet files make which split) ``load_dataset`` and the Hub's viewer
     read; this card's text, license, task and tags are merged into it, never replace it. ``private=True`` refuses a
     Hub repository that exists and is public (it applies only to a repository the push creates); None, the default,
-    leaves a new repository's visibility to its namespace's default.
+    leaves a new repository's visibility to its namespace's default. ``selection``: the part of the corpus the set
+    holds (``build_dataset``'s), which the card names.
     """
     # "no" is truthy: read as True it would publish in the open a set meant to stay private
     private = None if private is None else as_bool("private", private)
-    card_text = card if card is not None else dataset_card(name, options)
+    card_text = card if card is not None else dataset_card(name, options, selection)
     if output is not None and options is not None:
         save_built_dataset(dataset_dict, name, output, options)
     elif output is not None:
@@ -174,18 +183,28 @@ def publish_from_args(
     part: str | None = None,
     options: dict[str, Any] | None = None,
     card: str | None = None,
+    selection: dict[str, Any] | None = None,
 ) -> None:
     """:func:`publish` to the destinations of `PublishArguments`, or of the namespace of a parser given its options
     (``citrus_hf.commands.data.add_publish_arguments``, as the dataset scripts do); ``part`` names one of several parts
-    (sub-folder ``output/part``, repo ``push_to_hub-part`` with underscores as dashes); ``options``, ``card``: see
-    :func:`publish`."""
+    (sub-folder ``output/part``, repo ``push_to_hub-part`` with underscores as dashes); ``options``, ``card``,
+    ``selection``: see :func:`publish`."""
     output, repo = args.output, args.push_to_hub
     if part is not None:
         output = Path(output) / part if output else None
         repo = f"{repo}-{part.replace('_', '-')}" if repo else None
     # without --private, the namespace's default (None; an organisation's may be private), as a model's push asks
     private = args.private or None
-    publish(dataset_dict, name, output=output, push_to_hub=repo, private=private, options=options, card=card)
+    publish(
+        dataset_dict,
+        name,
+        output=output,
+        push_to_hub=repo,
+        private=private,
+        options=options,
+        card=card,
+        selection=selection,
+    )
 
 
 __all__ = ["PublishArguments", "dataset_card", "own_dataset_card", "publish", "publish_from_args"]

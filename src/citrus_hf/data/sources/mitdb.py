@@ -132,15 +132,51 @@ def _wfdb_examples(records: list[str], before_seconds: float, after_seconds: flo
             )
 
 
-def plan_mitdb(data_dir: str | os.PathLike, options: dict[str, Any]) -> BuildPlan:
-    """Plan beat windows of the MIT-BIH records under ``data_dir``: DS1 -> train, DS2 -> test."""
+def check_mitdb_records(records: Sequence[str], data_dir: str | os.PathLike | None = None) -> None:
+    """Refuse a selection of MIT-BIH records that names one in neither split (the paced records, a typo), or, given
+    ``data_dir``, one that folder lacks: either would leave the named record out of the set without a word.
+
+    Raises:
+        CitrusDataError: naming the records and the fix.
+    """
+    outside = [record for record in records if record not in MITDB_DS1 + MITDB_DS2]
+    if outside:
+        raise CitrusDataError(
+            f"MIT-BIH record(s) {', '.join(outside)} are in neither split of mitdb_beats (de Chazal's DS1 / DS2; the "
+            "paced records 102, 104, 107 and 217 are in neither); name records of DS1 or DS2, e.g. 100 101."
+        )
+    absent = [] if data_dir is None else absent_records(data_dir, records)
+    if absent:
+        raise CitrusDataError(
+            f"MIT-BIH record(s) {', '.join(absent)} are not under {data_dir}; fetch them (the script without "
+            "--no-download, or build_dataset(..., download=True)) or leave them out of the records named."
+        )
+
+
+def absent_records(data_dir: str | os.PathLike, records: Sequence[str]) -> list[str]:
+    """The records of `records` that have no header (``.hea``) under `data_dir`."""
+    return [record for record in records if not (Path(data_dir) / f"{record}.hea").is_file()]
+
+
+def plan_mitdb(data_dir: str | os.PathLike, options: dict[str, Any], records: Sequence[str] | None = None) -> BuildPlan:
+    """Plan beat windows of the MIT-BIH records under ``data_dir`` (only ``records``, when given): DS1 -> train,
+    DS2 -> test.
+
+    Raises:
+        CitrusDataError: no record under ``data_dir``; a record of ``records`` in neither split or not there.
+    """
     from datasets import List, Value
 
     data_dir = Path(data_dir)
+    if records is not None:
+        # a selection of a local copy that holds more records (the script's `--records 100 101 --no-download`): it
+        # reached the download only, and the set held every record of the folder
+        check_mitdb_records(records, data_dir)
     splits = {}
     rate = None
-    for split, records in (("train", MITDB_DS1), ("test", MITDB_DS2)):
-        present = [str(data_dir / r) for r in records if (data_dir / f"{r}.hea").is_file()]
+    for split, split_records in (("train", MITDB_DS1), ("test", MITDB_DS2)):
+        chosen = [r for r in split_records if records is None or r in records]
+        present = [str(data_dir / r) for r in chosen if (data_dir / f"{r}.hea").is_file()]
         if not present:
             continue
         rate = read_wfdb(present[0], None).sampling_rate if rate is None else rate
@@ -176,6 +212,9 @@ def plan_mitdb(data_dir: str | os.PathLike, options: dict[str, Any]) -> BuildPla
     version="1.1.0",
 )
 def _build(options: dict[str, Any], context: BuildContext) -> BuildPlan:
-    if context.download and not any(context.data_dir.glob("*.hea")):
-        fetch_mitdb(context.data_dir, records=context.selection.get("records"))
-    return plan_mitdb(context.data_dir, options)
+    records = context.selection.get("records")
+    # the records selected, or any when none is: a folder holding others lacks them still
+    missing = not any(context.data_dir.glob("*.hea")) if records is None else absent_records(context.data_dir, records)
+    if context.download and missing:
+        fetch_mitdb(context.data_dir, records=records)
+    return plan_mitdb(context.data_dir, options, context.selection.get("records"))

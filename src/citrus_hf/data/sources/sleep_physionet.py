@@ -459,11 +459,19 @@ def _sleep_edf_examples(
             )
 
 
+# Sleep-EDF's subsets (its PhysioNet folders) -> the study letters its recordings' names start with
+SLEEP_EDF_SUBSETS: dict[str, str] = {"sleep-cassette": "SC", "sleep-telemetry": "ST"}
+
+
 def plan_sleep_edf(
-    data_dir: str | os.PathLike, options: dict[str, Any], subjects: Sequence[int] | None = None
+    data_dir: str | os.PathLike,
+    options: dict[str, Any],
+    subjects: Sequence[int] | None = None,
+    subsets: Sequence[str] | None = None,
 ) -> BuildPlan:
     """Pair the PSG / hypnogram files under ``data_dir`` (only the nights of ``subjects``, the two digits after
-    ``SC4`` / ``ST7``, when given) and split them by subject.
+    ``SC4`` / ``ST7``, and of ``subsets``, ``sleep-cassette`` SC* / ``sleep-telemetry`` ST*, when given) and split
+    them by subject.
 
     Options: ``window_seconds`` (30, or 2 for TF-C-style windows), ``channels`` (default Fpz-Cz, Pz-Oz, EOG; the
     2 s variant uses Fpz-Cz only), ``fractions`` (train / validation / test shares of subjects), ``seed``,
@@ -479,15 +487,31 @@ def plan_sleep_edf(
             f"No Sleep-EDF PSG + hypnogram pairs under {data_dir}; fetch them with "
             f"`citrus data fetch sleep_edf --data-dir {data_dir}`."
         )
-    if subjects is not None:
-        # a selection of a local copy that holds more nights (the script's `--subjects 0 1 --no-download`): it reached
-        # the download only, and the set held every night of the folder
-        chosen = [pair for pair in pairs if int(pair.subject[2:]) in set(subjects)]
+    if subjects is not None or subsets is not None:
+        # a selection of a local copy that holds more nights (the script's `--subjects 0 1 --no-download`, its
+        # --subsets): it reached the download only, and the set held every night of the folder
+        if subsets is not None:  # one name alone is the list of that one (not its letters)
+            subsets = listed_option("subsets", subsets, list(SLEEP_EDF_SUBSETS))
+        studies = {SLEEP_EDF_SUBSETS[subset] for subset in subsets or ()}
+        chosen = [
+            pair
+            for pair in pairs
+            if (subsets is None or pair.subject[:2] in studies)
+            and (subjects is None or int(pair.subject[2:]) in set(subjects))
+        ]
         if not chosen:
+            asked = " and ".join(
+                part
+                for part in (
+                    f"subjects {sorted(subjects)}" if subjects is not None else "",
+                    f"subsets {', '.join(subsets)}" if subsets is not None else "",
+                )
+                if part
+            )
             raise CitrusDataError(
-                f"No Sleep-EDF night of subjects {sorted(subjects)} under {data_dir} (its nights: "
-                f"{', '.join(pair.recording for pair in pairs[:5])}{' ...' if len(pairs) > 5 else ''}); name subjects "
-                "it holds, or fetch them."
+                f"No Sleep-EDF night of {asked} under {data_dir} (its nights: "
+                f"{', '.join(pair.recording for pair in pairs[:5])}{' ...' if len(pairs) > 5 else ''}); name "
+                "subjects and subsets it holds, or fetch them."
             )
         pairs = chosen
     recordings_per_subject = Counter(pair.subject for pair in pairs)
@@ -526,9 +550,10 @@ def plan_sleep_edf(
 
 
 def _build(options: dict[str, Any], context: BuildContext) -> BuildPlan:
+    subjects, subsets = context.selection.get("subjects"), context.selection.get("subsets")
     if context.download and not pair_sleep_edf_files(context.data_dir):
-        fetch_sleep_edf(context.data_dir, subjects=context.selection.get("subjects"))
-    return plan_sleep_edf(context.data_dir, options, context.selection.get("subjects"))
+        fetch_sleep_edf(context.data_dir, subsets=subsets or ("sleep-cassette",), subjects=subjects)
+    return plan_sleep_edf(context.data_dir, options, subjects, subsets)
 
 
 for _name, _description, _window_seconds, _channels in (
