@@ -274,28 +274,20 @@ def read_recording(
     elif kind == "WFDB":
         recording = read_wfdb(path, annotation_extension=None, channels=wanted)
     elif kind == "WAV":
-        recording = _pick(read_wav(path), wanted, path)
+        recording = read_wav(path, channels=wanted)
     else:
+        picked = None  # a .npy file's channels read, by position (its channels are named so)
         if kind == "numpy":
-            data = np.asarray(load_npy(path))
-            names, units = None, []
+            data, picked = _npy_channels(path, wanted)
+            names, units, wanted = None, [], None
         else:
             data, names, units = _read_csv(path)
-        if data.dtype.kind not in "biuf" or data.ndim not in (1, 2) or data.size == 0:
-            raise CorruptFileError(
-                f"{path} holds a {data.dtype} array of shape {data.shape}; a recording is numbers shaped (time,) or "
-                "(channels, time)."
-            )
-        data = np.atleast_2d(data.astype(np.float64))
+            _check_numbers(path, data)
+            data = np.atleast_2d(data.astype(np.float64))
         if kind != "numpy" and data.shape[1] == 1 and data.shape[0] > 1:
             raise ValueError(
                 f"{path} holds one row of {data.shape[0]} values; a {kind} recording is a column per channel and a row "
                 "per sample: write the signal as a column (`np.savetxt(path, signal.T, delimiter=',')`)."
-            )
-        if kind == "numpy" and data.shape[0] > data.shape[1]:
-            raise ValueError(
-                f"{path} holds an array of shape {data.shape}, which reads as {data.shape[0]} channels of "
-                f"{data.shape[1]} samples; a recording is (channels, time): save its transpose (`array.T`)."
             )
         checked_rate = sampling_rate if check_time_stamps else None
         if names is not None and wanted is None:
@@ -313,7 +305,7 @@ def read_recording(
                 "row per channel: write its transpose."
             )
         start = _csv_start(data, names, units) if names is not None else None
-        names = names or [str(index) for index in range(data.shape[0])]
+        names = names or picked or [str(index) for index in range(data.shape[0])]
         if kind == "CSV" and channels is None:
             _warn_of_ramps(path, data, names, wanted, checked_rate)
         recording = Recording(
@@ -341,10 +333,11 @@ def is_wav(content: bytes) -> bool:
     return content[:4] in _WAV_MAGIC
 
 
-def read_wav(path: Path | BinaryIO, name: str | None = None) -> Recording:
+def read_wav(path: Path | BinaryIO, name: str | None = None, channels: Sequence[str] | None = None) -> Recording:
     """A WAV file (a path, or its bytes as a file object: what a `datasets.Audio` column holds undecoded, named
-    `name` in errors) as a `Recording`: its rate, its channels named by position, integer samples scaled to [-1, 1).
-    A file written as a stream, its data size "unknown", is read to its end (`_with_stream_sizes`)."""
+    `name` in errors) as a `Recording`: its rate, its channels named by position (`channels`: those positions alone,
+    in that order; all when None), integer samples scaled to [-1, 1). A file written as a stream, its data size
+    "unknown", is read to its end (`_with_stream_sizes`)."""
     import struct
     import warnings
 
@@ -381,6 +374,12 @@ def read_wav(path: Path | BinaryIO, name: str | None = None) -> Recording:
         raise CorruptFileError(
             f"{name or path} declares a sampling rate of {rate} Hz in its format chunk; re-export it."
         )
+    positions = [str(index) for index in range(1 if samples.ndim == 1 else samples.shape[1])]
+    rows = list(range(len(positions))) if channels is None else channel_rows(name or path, positions, channels)
+    if channels is not None:
+        # the channels asked for before the samples are scaled: every channel made float64 first held a day-long
+        # 8-channel file's 8 channels to keep one
+        samples = samples[:, rows] if samples.ndim == 2 else samples[:, None][:, rows]
     # keyed by sample width: a big-endian (RIFX) file's samples come as `>i2` / `>i4` (a lookup by dtype: a KeyError)
     if samples.dtype.kind == "u":
         full_scale = _WAV_FULL_SCALE[samples.dtype.itemsize]
@@ -390,7 +389,7 @@ def read_wav(path: Path | BinaryIO, name: str | None = None) -> Recording:
     else:
         data = samples.astype(np.float64)
     data = np.atleast_2d(data.T)  # (time, channels) -> (channels, time)
-    return Recording(data=data, sampling_rate=float(rate), channel_names=[str(index) for index in range(data.shape[0])])
+    return Recording(data=data, sampling_rate=float(rate), channel_names=[positions[row] for row in rows])
 
 
 def _with_stream_sizes(source: Path | BinaryIO) -> Path | BinaryIO:
@@ -718,6 +717,40 @@ def _check_clock_rate(
         f"explains): read at {sampling_rate:g} Hz, every time after its start would be {'early' if drift > 0 else 'late'}"
         f", by {abs(drift) * TIME_UNITS[unit]:.3g} s at its end; {fix.format(rate=measured)}."
     )
+
+
+def _check_numbers(path: Path, data: np.ndarray) -> None:
+    """Refuse an array read from `path` that is no recording: not numbers, or not shaped (time,) or (channels, time)."""
+    if data.dtype.kind not in "biuf" or data.ndim not in (1, 2) or data.size == 0:
+        raise CorruptFileError(
+            f"{path} holds a {data.dtype} array of shape {data.shape}; a recording is numbers shaped (time,) or "
+            "(channels, time)."
+        )
+
+
+def _npy_channels(path: Path, wanted: list[str] | None) -> tuple[np.ndarray, list[str]]:
+    """The channels `wanted` (positions, all when None) of a ``.npy`` recording `(channels, time)` as float64 and their
+    names (their positions). The file is mapped and only those channels are copied out, each once, into an array of
+    their own (loaded whole and converted whole, one channel of a day-long 8-channel float32 file held 12x its size,
+    and every channel 1.5x); the mapping is let go before this returns or raises."""
+    mapped = np.asarray(load_npy(path, mapped=True))
+    try:
+        _check_numbers(path, mapped)
+        mapped = np.atleast_2d(mapped)
+        channels, samples = mapped.shape
+        if channels > samples:
+            raise ValueError(
+                f"{path} holds an array of shape {mapped.shape}, which reads as {channels} channels of {samples} "
+                "samples; a recording is (channels, time): save its transpose (`array.T`)."
+            )
+        positions = [str(index) for index in range(channels)]
+        rows = list(range(channels)) if wanted is None else channel_rows(path, positions, wanted)
+        data = np.empty((len(rows), samples), dtype=np.float64)
+        for position, row in enumerate(rows):
+            data[position] = mapped[row]
+    finally:
+        del mapped  # (an error's traceback keeps this frame: the file would stay mapped while it lives)
+    return data, [positions[row] for row in rows]
 
 
 def _pick(recording: Recording, wanted: list[str] | None, path: Path) -> Recording:

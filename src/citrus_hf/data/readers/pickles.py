@@ -183,11 +183,12 @@ def load_pickle(path: str | Path, data: bytes | None = None):
         raise CorruptFileError(f"{path} is not a valid pickle ({type(error).__name__}: {error}).") from error
 
 
-def load_npy(path: str | Path) -> np.ndarray:
+def load_npy(path: str | Path, mapped: bool = False) -> np.ndarray:
     """Load a ``.npy`` file. Object arrays (pickled inside the .npy) go through :func:`load_pickle`'s checks.
 
     ``np.load(allow_pickle=True)`` would unpickle anything, so the header is parsed here and the pickled payload is
-    handed to the restricted unpickler instead.
+    handed to the restricted unpickler instead. `mapped`: an array of numbers comes as a read-only `np.memmap` of the
+    file (nothing read until used), for a caller that copies out what it needs, e.g. some channels of a long recording.
 
     Raises:
         FileNotFoundError: no file at `path`. CorruptFileError: not a .npy file, or one cut short.
@@ -210,7 +211,7 @@ def load_npy(path: str | Path) -> np.ndarray:
                         f"{path} is not a valid .npy file: its header declares shape {shape} of {dtype} ({declared} "
                         f"bytes), and the file holds {held} bytes after it (cut short, or a damaged header)."
                     )
-                return np.load(path, allow_pickle=False)
+                return np.load(path, mmap_mode="r" if mapped else None, allow_pickle=False)
             payload = handle.read()
     except FileNotFoundError:  # an OSError, but a mistyped path is not a damaged file to re-download
         raise FileNotFoundError(f"{path} does not exist; check the path.") from None

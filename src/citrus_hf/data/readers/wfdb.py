@@ -230,9 +230,21 @@ def read_wfdb(
 
     record = _checked_record(record)
     _check_wfdb_segments(wfdb, record)
+    # The signals to read, from the header: reading every signal and picking after held 10x a channel of 8 (a
+    # multi-segment record, whose signals wfdb stitches by segment, is read whole as before)
+    read, rows = None, None
+    if channels is not None and not wfdb_segment_names(record.with_name(record.name + ".hea")):
+        try:
+            header = wfdb.rdheader(str(record))
+        except Exception:  # a header wfdb cannot read: the read below says so, in its words
+            header = None
+        if header is not None and header.sig_name:
+            per_frame = list(header.samps_per_frame or [1] * len(header.sig_name))
+            rows = _wfdb_rows(record, list(header.sig_name), per_frame, float(header.fs), channels)
+            read = sorted(set(rows))
     try:
         # every signal at its own rate: `smooth_frames=True` would average a signal stored at 4 samples per frame
-        rec = wfdb.rdrecord(str(record), smooth_frames=False)
+        rec = wfdb.rdrecord(str(record), smooth_frames=False, **({} if read is None else {"channels": read}))
     except FileNotFoundError as error:
         raise CorruptFileError(f"WFDB record {record} is incomplete: {error}.") from error
     except Exception as error:
@@ -243,7 +255,10 @@ def read_wfdb(
         raise CorruptFileError(f"WFDB record {record} has no signal data.")
     names = list(rec.sig_name)
     per_frame = list(rec.samps_per_frame or [1] * len(names))
-    rows = _wfdb_rows(record, names, per_frame, float(rec.fs), channels)
+    if read is None:
+        rows = _wfdb_rows(record, names, per_frame, float(rec.fs), channels)
+    else:  # the rows asked for, among the signals read
+        rows = [read.index(row) for row in rows]
     frames = per_frame[rows[0]]
     samples = np.zeros(0, dtype=np.int64)
     symbols: list[str] = []
@@ -261,7 +276,13 @@ def read_wfdb(
             ) from error
         samples = _annotation_samples(ann, float(rec.fs), float(rec.fs) * frames)
         symbols = list(ann.symbol)
-    data = np.stack([np.asarray(rec.e_p_signal[row], dtype=np.float64) for row in rows])
+    # each signal let go once copied: a stack of them all beside wfdb's held the record twice
+    signals, rec.e_p_signal = rec.e_p_signal, None
+    data = np.empty((len(rows), len(signals[rows[0]])), dtype=np.float64)
+    for position, row in enumerate(rows):
+        data[position] = signals[row]
+        if row not in rows[position + 1 :]:
+            signals[row] = None
     units = list(rec.units) if rec.units is not None else []
     return WfdbRecording(
         data=data,
