@@ -33,7 +33,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -276,6 +276,8 @@ def run(argv: Sequence[str]) -> int:
     # crash) leaves an earlier run's output as it was, not a well-formed file of some recordings that looks whole.
     with written if written is not None else contextlib.nullcontext():
         for path in args.recordings:
+            # the last recording let go before the next is read: a folder of nights held two at once
+            recording = None
             try:
                 # without --channels, a PSG of several rates (Sleep-EDF's) is read through the channels a stager names
                 channels = args.channels or checkpoint_channels_of(pipe.feature_extractor, path)
@@ -611,22 +613,24 @@ class _Written:
             self.handle.write(dumps_strict(_json_record(path, recording, result)) + "\n")
             self.recordings += 1
             return
+        # written as they are made: a recording's rows all made first, dicts of Python floats, held ~25x an
+        # embedding's float32 array (2 GB for a day of 8 channels every 0.5 s)
         rows = _window_rows(path, result, config, recording.start if self.clock else _NO_CLOCK)
-        if rows and self.writer is None:  # one model: its rows' columns are the first recording's ...
-            self.writer = csv.DictWriter(self.handle, fieldnames=list(rows[0]))
+        row = next(rows, None)
+        if row is not None and self.writer is None:  # one model: its rows' columns are the first recording's ...
+            self.writer = csv.DictWriter(self.handle, fieldnames=list(row))
             self.writer.writeheader()
             self.first = (path, len(recording.channel_names))
-        elif rows and list(rows[0]) != self.writer.fieldnames:  # ... but an embedding concatenates the channels
+        elif row is not None and list(row) != self.writer.fieldnames:  # ... but an embedding concatenates channels
             first, channels = self.first
-            sizes = [
-                sum(name.startswith("embedding_") for name in names) for names in (rows[0], self.writer.fieldnames)
-            ]
+            sizes = [sum(name.startswith("embedding_") for name in names) for names in (row, self.writer.fieldnames)]
             raise UsageError(
                 f"{path} has {len(recording.channel_names)} channel(s) and {first} had {channels}: their embeddings "
                 f"have different sizes ({sizes[0]} and {sizes[1]} values), which one .csv cannot hold in the same "
                 "columns; write a .jsonl (a line per recording), or run each channel count to its own .csv."
             )
-        if rows:
+        if row is not None:
+            self.writer.writerow(row)
             self.writer.writerows(rows)
         self.recordings += 1
 
@@ -789,6 +793,8 @@ def _in_model_units(extractor, recording, path: str, by_name: bool):
         UsageError: a channel in a unit that cannot be converted to the checkpoint's, naming the file, the channel,
             both units and the fix.
     """
+    import numpy as np
+
     from ..feature_extraction_citrus import level_mismatch_notice, unit_mismatch_notice
     from ..vocabulary_citrus import UnitError
 
@@ -804,7 +810,9 @@ def _in_model_units(extractor, recording, path: str, by_name: bool):
                 )
             ) from None
         if factors is not None:
-            samples = samples * factors[:, None]
+            # in the reader's own samples: a converted copy beside them held the recording twice while it was scored
+            into = samples if samples.dtype == factors.dtype and samples.flags.writeable else None
+            samples = np.multiply(samples, factors[:, None], out=into)
             print(f"note: {note}", file=sys.stderr)
     spread_off_by = getattr(extractor, "spread_off_by", None)
     names = recording.channel_names if by_name else None
@@ -954,11 +962,11 @@ def _clock_time(start: datetime.datetime | None, seconds: float) -> str:
     return "" if start is None else (start + datetime.timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
 
 
-def _window_rows(path: str, result: dict[str, Any], config, start: Any = _NO_CLOCK) -> list[dict[str, Any]]:
-    """A CSV row per window: the recording, start and end (s), with `start` (the recording's start on the clock, a
-    naive datetime, or None where the file records none) the window's start on the clock (`start_time`), then the
-    label, its score and every label's probability, or the targets, or the embedding's values."""
-    rows = []
+def _window_rows(path: str, result: dict[str, Any], config, start: Any = _NO_CLOCK) -> Iterator[dict[str, Any]]:
+    """A CSV row per window, made as it is taken: the recording, start and end (s), with `start` (the recording's
+    start on the clock, a naive datetime, or None where the file records none) the window's start on the clock
+    (`start_time`), then the label, its score and every label's probability, or the targets, or the embedding's
+    values."""
     embeddings = result.get("window_embeddings")
     for index, window in enumerate(result["windows"]):
         row: dict[str, Any] = {"recording": path, "start": window["start"], "end": window["end"]}
@@ -974,8 +982,7 @@ def _window_rows(path: str, result: dict[str, Any], config, start: Any = _NO_CLO
         elif embeddings is not None:
             row.update({f"embedding_{k}": float(value) for k, value in enumerate(embeddings[index])})
         row["no_signal"] = window.get("no_signal") or ""  # "flat" or "interpolated": left out of the recording's
-        rows.append(row)
-    return rows
+        yield row
 
 
 # The CSV's own columns, which a target's name must not take (the target's column is then `target_<name>`).

@@ -270,7 +270,9 @@ def _recording_file_reader():
         if convert_units and recording.units and callable(getattr(extractor, "unit_factors", None)):
             factors, note = extractor.unit_factors(recording.units, recording.channel_names, source=os.fspath(source))
             if factors is not None:
-                data = data * factors[:, None]
+                # in the reader's own float64 samples: a converted copy beside them held the recording twice
+                into = data if data.dtype == factors.dtype and data.flags.writeable else None
+                data = np.multiply(data, factors[:, None], out=into)
                 logger.warning(note)
         return data, recording.sampling_rate, recording.channel_names if by_name else None
 
