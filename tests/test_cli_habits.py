@@ -298,7 +298,7 @@ def test_another_broken_pipe_is_still_an_error(capsys):
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(main_module, "stdout_is_closed", lambda: False)
-        patch.setattr(main_module, "_runner", lambda module: broken)
+        patch.setattr(main_module, "_runner", lambda *command: broken)
         assert main(["data", "list"]) == 2
     assert "Broken pipe" in capsys.readouterr().err
 

@@ -43,6 +43,10 @@ class Command(NamedTuple):
 
     module: str
     help: str
+    # runs data-parallel under `accelerate launch` (each process trains its share, the main one writes); a command
+    # without it runs in one process and is refused under a launch of several, whose processes would each do the whole
+    # work into the same files (`main.refuse_a_launch`)
+    data_parallel: bool = False
 
 
 COMMANDS: dict[str, Command] = {
@@ -54,10 +58,12 @@ COMMANDS: dict[str, Command] = {
     "pretrain": Command(
         "citrus_hf.commands.pretrain",
         "pre-train CiTrus by masked auto-encoding (Accelerate; multi-GPU with `accelerate launch`)",
+        data_parallel=True,
     ),
     "finetune": Command(
         "citrus_hf.commands.finetune",
         "fine-tune CiTrus on a labelled set with the Trainer (classification or regression)",
+        data_parallel=True,
     ),
     "evaluate": Command(
         "citrus_hf.commands.evaluate",

@@ -32,7 +32,7 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from .._version import __version__
-from . import COMMANDS, UsageError, run_subcommand
+from . import COMMANDS, Command, UsageError, run_subcommand
 
 DESCRIPTION = (
     "CiTrus bio-signal foundation models: fit the bundled citrus-small (or your own pre-trained checkpoint) to a few "
@@ -41,11 +41,30 @@ DESCRIPTION = (
 )
 
 
-def _runner(module: str):
+def _runner(name: str, command: Command):
     def run(argv: list[str]) -> int:
-        return importlib.import_module(module).run(argv)
+        if not command.data_parallel and not {"-h", "--help"} & set(argv):
+            refuse_a_launch(name)
+        return importlib.import_module(command.module).run(argv)
 
     return run
+
+
+def refuse_a_launch(name: str) -> None:
+    """Refuse `citrus <name>`, a command that runs in one process, under a launch of several (`accelerate launch`,
+    torchrun): each process ran the whole command into the same files (`data build`: one was refused for "another
+    run", its sibling, and the launch ended in torchrun's traceback with nothing built; `push` published twice)."""
+    from ..training.launch import launched_processes
+
+    launch = launched_processes()
+    if launch is not None and launch[1] > 1:
+        variable, processes = launch
+        trainers = " and ".join(f"`citrus {other}`" for other, each in COMMANDS.items() if each.data_parallel)
+        raise UsageError(
+            f"citrus {name} runs in one process, and the launcher started {processes} ({variable}={processes}): each "
+            f"would do the whole work into the same files. Run it without accelerate launch or torchrun (only "
+            f"{trainers} run data-parallel)."
+        )
 
 
 def is_user_error(error: BaseException) -> bool:
@@ -185,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [arg for arg in argv if arg != "--debug"]
-    subcommands = {name: (command.help, _runner(command.module)) for name, command in COMMANDS.items()}
+    subcommands = {name: (command.help, _runner(name, command)) for name, command in COMMANDS.items()}
     try:
         try:
             code = run_subcommand("citrus", DESCRIPTION, subcommands, argv, version=f"citrus-hf {__version__}")

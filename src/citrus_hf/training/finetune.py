@@ -231,7 +231,8 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
     launch = _launch_state()
     with (
         caller_random_state_kept(),
-        _library_progress_bars(args.trainer.show_progress),
+        # the libraries' bars (transformers' "Loading weights") from the local main process alone, as the Trainer's
+        _library_progress_bars(args.trainer.show_progress and (launch is None or launch.is_local_main_process)),
         _main_process_speaks(launch),
         output_folder_lock(
             args.output_dir,
@@ -418,7 +419,10 @@ def _finetune(args: FinetuneArguments, launch) -> FinetuneResult:
     if args.lora:
         from .lora import apply_lora
 
-        model = apply_lora(model, r=args.lora_r, alpha=args.lora_alpha)
+        # peft's "trainable params" line goes to stdout, which prints the run once: from the main process
+        model = apply_lora(
+            model, r=args.lora_r, alpha=args.lora_alpha, verbose=launch is None or launch.is_main_process
+        )
 
     output_dir = Path(args.output_dir)
     # hidden, and the run's own (the run lock keeps other runs out): a plain `trainer` was a name a user's folder in

@@ -679,8 +679,12 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
     # checkpoints): taken before the folder is checked, so that the second finds the first
     launch = accelerator if accelerator.num_processes > 1 else None
     try:
-        with output_folder_lock(
-            args.output_dir, "citrus pretrain", launch, args.overwrite_output_dir, takeover="--overwrite-output-dir"
+        with (
+            # the libraries' bars (transformers' "Loading weights") from the local main process alone, as the run's
+            _library_progress_bars(accelerator.is_local_main_process),
+            output_folder_lock(
+                args.output_dir, "citrus pretrain", launch, args.overwrite_output_dir, takeover="--overwrite-output-dir"
+            ),
         ):
             result = _pretrain_in_folder(
                 args, accelerator, config, checkpoint, resume_dir, model_factory, loss_fn, start_time
