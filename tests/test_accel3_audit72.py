@@ -123,3 +123,33 @@ def test_a_command_refused_under_a_launch_still_answers_help(monkeypatch, capsys
     monkeypatch.setenv("WORLD_SIZE", "2")
     assert main(["export", "--help"]) == 0
     assert "usage: citrus export" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("main_process", [True, False])
+def test_a_pretraining_launch_says_what_its_corpus_left_out_from_the_main_process_alone(
+    main_process, tmp_path, monkeypatch, caplog
+):
+    """`accelerate launch -m citrus_hf.commands pretrain --dataset ./recordings`: every process read the folder and
+    named its unread files and its duplicate recordings, each warning once per process (`citrus finetune` said its
+    notices from the main process alone already)."""
+    import numpy as np
+    from accelerate import Accelerator
+
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    for index in range(2):
+        np.save(folder / f"r{index}.npy", np.random.default_rng(index).standard_normal((1, 3000)).astype("float32"))
+    (folder / "notes.mat").write_bytes(b"not read")
+
+    def load_only(args, accelerator, config, *rest):
+        pretrain_module._load_corpus(args, config, accelerator)
+        raise KeyboardInterrupt  # nothing more of the run is needed
+
+    monkeypatch.setattr(Accelerator, "is_main_process", property(lambda self: main_process))
+    monkeypatch.setattr(pretrain_module, "_pretrain_in_folder", load_only)
+    arguments = pretrain_module.PretrainArguments(
+        output_dir=str(tmp_path / "run"), dataset=str(folder), sampling_rate=100, model_config="tiny", max_steps=1
+    )
+    with caplog.at_level("WARNING", logger="citrus_hf"), pytest.raises(KeyboardInterrupt):
+        pretrain_module.pretrain(arguments)
+    assert ("notes.mat" in caplog.text) is main_process

@@ -9,10 +9,8 @@ with train / validation / test splits, label budgets, alignment to the model's i
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
-import logging as std_logging
 import math
 import os
 import shutil
@@ -46,7 +44,13 @@ from ..data.splits import CARVE_GROUPS, LABEL_TASKS, draw_budget, load_task_spli
 from ..loading import build_config, resolve_checkpoint
 from ..vocabulary_citrus import CLASSIFICATION, REGRESSION
 from .arguments import FinetuneArguments, TrainerSettings
-from .launch import check_launched_processes, launched_processes, process_state, resolve_mixed_precision
+from .launch import (
+    check_launched_processes,
+    launched_processes,
+    main_process_speaks,
+    process_state,
+    resolve_mixed_precision,
+)
 from .metrics import check_metric_for_task, class_names_of, dumps_strict, per_class_report
 from .pretrain import (
     CHECKPOINT_PREFIX,
@@ -233,7 +237,7 @@ def finetune(args: FinetuneArguments) -> FinetuneResult:
         caller_random_state_kept(),
         # the libraries' bars (transformers' "Loading weights") from the local main process alone, as the Trainer's
         _library_progress_bars(args.trainer.show_progress and (launch is None or launch.is_local_main_process)),
-        _main_process_speaks(launch),
+        main_process_speaks(launch is None or launch.is_main_process),
         output_folder_lock(
             args.output_dir,
             "citrus finetune",
@@ -608,22 +612,6 @@ def _warn_short_classes(splits, drawn: np.ndarray, asked: int) -> None:
         f"--label-budget asked for {asked} labelled examples per class; {len(short)} of the {len(classes)} classes "
         f"have fewer in the training pool (fewest: {counts.min()}), so all of theirs are used{carved}."
     )
-
-
-@contextlib.contextmanager
-def _main_process_speaks(launch):
-    """Under a launcher, the package's warnings from the main process only (the others meet the same draws, notices
-    and settings): the other processes log errors alone while the run lasts."""
-    if launch is None or launch.is_main_process:
-        yield
-        return
-    package_logger = std_logging.getLogger(__name__.split(".")[0])
-    level = package_logger.level
-    package_logger.setLevel(std_logging.ERROR)
-    try:
-        yield
-    finally:
-        package_logger.setLevel(level)
 
 
 def _launch_state():

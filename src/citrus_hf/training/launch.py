@@ -8,7 +8,10 @@ folder at once, so it is refused before any work.
 
 from __future__ import annotations
 
+import contextlib
+import logging as std_logging
 import os
+from collections.abc import Iterator
 
 from transformers.utils import logging
 
@@ -100,6 +103,23 @@ def device_precision_notes(resolved: str, device_type: str, from_launch: bool = 
         f"Mixed precision {resolved} on the CPU trains about ten times slower than fp32 (its backward kernels are slow "
         f"there; it pays on GPUs){' with ' + source if from_launch else ''}: {fix}"
     ]
+
+
+@contextlib.contextmanager
+def main_process_speaks(speaks: bool) -> Iterator[None]:
+    """Under a launcher, the package's warnings from the main process alone (`speaks`): the others meet the same
+    corpus, draws, notices and settings, and said each of them again (a folder's unread files, twice under two
+    processes); while the block runs they log errors alone."""
+    if speaks:
+        yield
+        return
+    package_logger = std_logging.getLogger(__name__.split(".")[0])
+    level = package_logger.level
+    package_logger.setLevel(std_logging.ERROR)
+    try:
+        yield
+    finally:
+        package_logger.setLevel(level)
 
 
 def cpu_launch(command: str, processes: int | str = "N") -> str:

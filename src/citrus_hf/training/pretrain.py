@@ -85,6 +85,7 @@ from .launch import (
     LAUNCH_ACCUMULATION,
     LAUNCH_PRECISION,
     check_launched_processes,
+    main_process_speaks,
     mixed_precision_notes,
     precision_that_runs,
     resolve_mixed_precision,
@@ -682,6 +683,7 @@ def _pretrain(args: PretrainArguments, model_factory, loss_fn) -> PretrainResult
         with (
             # the libraries' bars (transformers' "Loading weights") from the local main process alone, as the run's
             _library_progress_bars(accelerator.is_local_main_process),
+            main_process_speaks(accelerator.is_main_process),
             output_folder_lock(
                 args.output_dir, "citrus pretrain", launch, args.overwrite_output_dir, takeover="--overwrite-output-dir"
             ),
