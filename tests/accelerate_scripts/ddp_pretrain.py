@@ -45,3 +45,7 @@ state = PartialState()
 weights = {name: tensor.detach().contiguous() for name, tensor in result.model.state_dict().items()}
 save_file(weights, str(output_dir / f"rank{state.process_index}_weights.safetensors"))
 print(f"rank {state.process_index} of {state.num_processes} done: {result.steps} steps, loss {result.final_loss}")
+# the held-out curve each process returns (the main process alone computes it)
+print(
+    f"rank {state.process_index} held-out {result.eval_losses} baseline {result.eval_baseline_losses} learnt {result.learnt}"
+)

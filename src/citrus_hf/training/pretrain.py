@@ -798,6 +798,12 @@ def _pretrain_in_folder(
     resumed_at = progress.step
     loop = PretrainingLoop(args, accelerator, model, optimizer, scheduler, loss_fn, held_out, plot=is_citrus)
     curves = loop.run(training, progress)
+    if accelerator.num_processes > 1:
+        # the main process alone computes the held-out loss: every process returns the run's curves (the others'
+        # `PretrainResult` had no held-out loss and `learnt` None, or the points before a resume only)
+        from accelerate.utils import broadcast_object_list
+
+        curves = broadcast_object_list([curves], from_process=0)[0]
     if resume_dir is not None and not progress.restored_record:  # an older checkpoint: the summary's earlier curves
         curves = {name: _earlier_curve(args.output_dir, name, resumed_at) + curve for name, curve in curves.items()}
     completed = progress.step >= args.max_steps
