@@ -168,3 +168,26 @@ def test_every_process_of_a_launch_returns_the_runs_held_out_curve(tmp_path):
     said = dict(re.findall(r"^rank (\d) held-out (.*)$", completed.stdout, flags=re.MULTILINE))
     assert said.keys() == {"0", "1"} and said["0"] == said["1"]
     assert said["0"].startswith("[(2, ") and "learnt None" not in said["0"]
+
+
+@pytest.mark.parametrize("ratio", [0.5, 1.0])
+def test_a_pretraining_card_names_the_synthetic_share_of_its_windows(ratio):
+    """`citrus pretrain --synthetic-ratio 0.5` (or 1, `--dataset none`): the card's pre-training table named the real
+    corpus and its window count alone ("Training windows 0" for a run on synthetic windows only), as if every window
+    had been real; the summary records the share and the generators, which the card now names."""
+    from citrus_hf.publishing.runs import pretraining_facts
+
+    generators = [{"name": "cauker", "weight": 0.45}, {"name": "ecg", "weight": 0.15}]
+    summary = {
+        "steps": 4,
+        "num_train_windows": 2675 if ratio < 1 else 0,
+        "world_size": 2,
+        "synthetic_ratio": ratio,
+        "synthetic_stream": {"synthetic_ratio": ratio, "generators": generators},
+        "arguments": {"dataset": "eeg_pretrain" if ratio < 1 else "none", "per_device_batch_size": 4},
+    }
+    facts = pretraining_facts(summary)
+    assert facts["Synthetic windows"] == f"{ratio:.0%} of the training windows, from cauker 75%, ecg 25%"
+    assert ("Training windows" in facts) is (ratio < 1)
+    plain = pretraining_facts({**summary, "synthetic_ratio": 0.0, "synthetic_stream": None})
+    assert "Synthetic windows" not in plain

@@ -16,7 +16,7 @@ from .._bundled import bundled_checkpoint
 from ..evaluation.records import EvalRecord, field_problem
 from ..loading import read_json_object
 from ..training.finetune import RESULTS_FILE
-from ..training.pretrain import SUMMARY_FILE, pretraining_corpus
+from ..training.pretrain import SUMMARY_FILE, pretraining_corpus, synthetic_shares
 from ..training.recipes import RECIPES
 
 # Test metrics that describe the model; the loss is the training objective, not a result to report.
@@ -80,8 +80,13 @@ def pretraining_facts(summary: dict[str, Any]) -> dict[str, Any]:
             bundled_description(continued) if bundled_checkpoint(continued) is not None else continued
         )
     facts["Optimizer steps"] = summary.get("steps")
-    if summary.get("num_train_windows") is not None:
+    ratio = summary.get("synthetic_ratio") or 0
+    if summary.get("num_train_windows") is not None and ratio < 1:  # (a run on synthetic windows alone reads none)
         facts["Training windows"] = summary["num_train_windows"]
+    if ratio > 0:  # the corpus row alone said every window was real
+        generators = (summary.get("synthetic_stream") or {}).get("generators") or []
+        shares = f", from {synthetic_shares(generators)}" if generators else ""
+        facts["Synthetic windows"] = f"{ratio:.0%} of the training windows{shares}"
     batch = _global_batch(arguments.get("per_device_batch_size"), summary.get("world_size", 1))
     if batch is not None:
         facts["Batch size"] = batch * arguments.get("gradient_accumulation_steps", 1)

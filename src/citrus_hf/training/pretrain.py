@@ -122,6 +122,13 @@ def pretraining_corpus(summary: dict[str, Any]) -> tuple[str | None, dict[str, A
     return arguments.get("dataset"), dict(arguments.get("dataset_options") or {})
 
 
+def synthetic_shares(generators: list[dict[str, Any]]) -> str:
+    """The share of the synthetic windows each generator of a stream's settings (`generators`: their `name` and
+    `weight`) draws, as "cauker 45%, ecg 10%, ..."."""
+    total = sum(generator["weight"] for generator in generators) or 1.0
+    return ", ".join(f"{generator['name']} {generator['weight'] / total:.0%}" for generator in generators)
+
+
 def pretraining_evaluation_sets(summary: dict[str, Any]) -> dict[str, str] | None:
     """The labelled sets (name: builder version) registered when a `SUMMARY_FILE`'s run built its corpus (its
     `evaluation_sets`), None for a summary that does not record them (runs before it did, or data of no registered
@@ -744,9 +751,7 @@ def _pretrain_in_folder(
     train_windows, eval_windows = _load_corpus(args, config, accelerator)
     training = TrainingBatches(args, config, train_windows, accelerator)
     if training.stream is not None:  # the mix the generator weights resolve to (pairs update the default mix)
-        mix = training.stream.settings()["generators"]
-        total = sum(generator["weight"] for generator in mix) or 1.0
-        shares = ", ".join(f"{generator['name']} {generator['weight'] / total:.0%}" for generator in mix)
+        shares = synthetic_shares(training.stream.settings()["generators"])
         _tell(accelerator, f"Synthetic share of the training windows {args.synthetic_ratio:g}, from: {shares}.")
     optimizer, scheduler = _optimizer_and_scheduler(model, args, accelerator.num_processes)
     if training.dataloader is not None:
