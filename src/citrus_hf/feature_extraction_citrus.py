@@ -96,6 +96,14 @@ def _is_sample(value: Any) -> bool:
     return is_real_number(value)
 
 
+def is_missing_sample(value: Any) -> bool:
+    """Whether `value`, an item of a flat list of samples, marks a missing sample: None (a JSON null,
+    `masked_array.tolist()`'s masked samples) or pandas' `pd.NA` (`series.tolist()` of a nullable `Float64` / `Int16`
+    column), told by its type's name without importing pandas. Such a gap made the list a list of one-number
+    recordings, refused as "recording 0 has 0 dimensions"; it is read as NaN, which `nan_policy` decides about."""
+    return value is None or type(value).__name__ == "NAType"
+
+
 def _unwrap_datasets_column(value: Any) -> Any:
     """A `datasets` `Column` (what `dataset["input_values"]` returns in datasets >= 4: a lazy sequence of the rows) as
     a list of its rows, anything else unchanged; it is taken as the list of recordings (or rates) it holds.
@@ -2182,8 +2190,11 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
         if isinstance(raw_signal, (list, tuple)):
             if len(raw_signal) == 0:
                 raise ValueError("the input is an empty list: pass at least one recording.")
-            if all(_is_sample(sample) for sample in raw_signal):
-                items = [raw_signal]
+            if all(_is_sample(sample) or is_missing_sample(sample) for sample in raw_signal) and any(
+                map(_is_sample, raw_signal)
+            ):
+                # a flat list of samples is one recording; a gap in it (None, pd.NA) is a missing sample
+                items = [[np.nan if is_missing_sample(sample) else sample for sample in raw_signal]]
             else:
                 items = list(raw_signal)
             recordings = []
@@ -2197,8 +2208,10 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
                 recordings.append(array[None] if array.ndim == 1 else array)
             return recordings
         if not isinstance(raw_signal, (np.ndarray, torch.Tensor)):
+            # a generator or other iterator is read once and has no length: the extractor aligns a batch at a time
+            fix = " (an iterator: pass `list(...)` of it)" if isinstance(raw_signal, Iterator) else ""
             raise TypeError(
-                f"expected a numpy array, a torch tensor or a list of recordings, got {type(raw_signal).__name__}."
+                f"expected a numpy array, a torch tensor or a list of recordings, got {type(raw_signal).__name__}{fix}."
             )
         array = self._as_array(raw_signal, 0)
         if array.ndim == 1:
