@@ -5,6 +5,8 @@ with such gaps as one recording with missing samples, as they read NaN."""
 
 from __future__ import annotations
 
+import datetime
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -100,3 +102,52 @@ def test_the_extractor_names_the_fix_for_a_generator(extractor):
     """A generator of recordings was refused as "got generator", naming no way out (the pipelines stream one)."""
     with pytest.raises(TypeError, match=r"got generator.*list\(\.\.\.\)"):
         extractor((row for row in [SIGNAL, SIGNAL]), sampling_rate=RATE, return_tensors="np")
+
+
+# ------------------------------------------------------- a CSV that pandas wrote with its DatetimeIndex / TimedeltaIndex
+
+
+def _frame(index) -> pd.DataFrame:
+    samples = np.stack([SIGNAL, -SIGNAL], axis=1)  # (time, channels), as a frame holds them
+    return pd.DataFrame(samples, columns=["ECG", "PPG"], index=index)
+
+
+@pytest.mark.parametrize("name", [None, "time"])
+@pytest.mark.parametrize(
+    "kind", ["datetime", "datetime_utc", "timedelta"], ids=["DatetimeIndex", "DatetimeIndex[UTC]", "TimedeltaIndex"]
+)
+def test_a_csv_of_a_frame_indexed_by_clock_time_is_read_without_its_index(tmp_path, kind, name):
+    """`df.to_csv(path)` of a frame indexed by time (its index written, pandas' default) was refused as "not a numeric
+    CSV file (could not convert string '2024-01-01 00:00:00.000')", though pandas' index column is documented as no
+    channel: the index is read as time stamps, checked against the rate, and left out of the channels."""
+    from citrus_hf.data.readers.files import read_recording
+
+    step = pd.Timedelta(milliseconds=10)
+    index = {
+        "datetime": pd.date_range("2024-03-01 08:00", periods=len(SIGNAL), freq=step),
+        "datetime_utc": pd.date_range("2024-03-01 08:00", periods=len(SIGNAL), freq=step, tz="UTC"),
+        "timedelta": pd.timedelta_range(0, periods=len(SIGNAL), freq=step),
+    }[kind]
+    path = tmp_path / "frame.csv"
+    _frame(index.rename(name)).to_csv(path)
+    recording = read_recording(path, sampling_rate=RATE)
+    assert recording.channel_names == ["ECG", "PPG"]
+    np.testing.assert_allclose(recording.data, np.stack([SIGNAL, -SIGNAL]))
+    expected_start = datetime.datetime(2024, 3, 1, 8, tzinfo=datetime.timezone.utc) if kind == "datetime_utc" else None
+    assert recording.start == expected_start
+    from citrus_hf.data.errors import SamplingRateError
+
+    with pytest.raises(SamplingRateError, match=r"steps 0\.01 s between samples \(100 Hz\)"):
+        read_recording(path, sampling_rate=250.0)
+
+
+def test_a_column_of_clock_times_under_another_name_is_refused_with_the_fix(tmp_path):
+    """A date-time column named as no time column is no channel: refused, naming the fix, rather than scored."""
+    from citrus_hf.data.errors import CorruptFileError
+    from citrus_hf.data.readers.files import read_recording
+
+    path = tmp_path / "frame.csv"
+    index = pd.date_range("2024-03-01 08:00", periods=len(SIGNAL), freq=pd.Timedelta(milliseconds=10), name="date")
+    _frame(index).to_csv(path)
+    with pytest.raises(CorruptFileError, match=r"column 'date' holds clock times .*name it 'time'"):
+        read_recording(path, sampling_rate=RATE)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime
 import re
 import warnings
 from collections.abc import Sequence
@@ -38,6 +39,40 @@ _SNIFFED_BYTES = 4096
 _UNREAD_CELL = re.compile(r"could not convert string '(.*)' to")
 # numpy's words for a row of another width than those before it
 _CHANGED_WIDTH = re.compile(r"number of columns changed from (\d+) to (\d+) at row (\d+)")
+# A CSV cell of a pandas `Timedelta`, as `to_csv` writes a TimedeltaIndex: "0 days 00:00:00.010000", "-1 days
+# +23:59:59.990000".
+_TIMEDELTA_CELL = re.compile(r"(-?\d+) days? \+?(\d+):(\d{2}):(\d{2}(?:\.\d*)?)")
+
+
+def clock_seconds(cell: str) -> float | None:
+    """A CSV cell of clock time as seconds, or None for any other cell: a date-time in ISO 8601 (pandas' `to_csv` of
+    a DatetimeIndex: "2024-03-01 08:00:00.010", "+00:00" at its end where it has a time zone) since 1970, one without
+    a time zone taken as UTC (the caller tells them apart, `clock_is_local`); a pandas Timedelta ("0 days
+    00:00:00.010000") as it reads."""
+    cell = cell.strip()
+    timedelta = _TIMEDELTA_CELL.fullmatch(cell)
+    if timedelta is not None:
+        days, hours, minutes, seconds = timedelta.groups()
+        return int(days) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    if not cell[:1].isdigit():  # (`fromisoformat` also reads week dates such as "2024W01")
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(cell)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
+
+
+def clock_is_local(cell: str) -> bool:
+    """Whether a cell `clock_seconds` reads is a date-time without a time zone: a wall clock of an unknown zone."""
+    try:
+        return datetime.datetime.fromisoformat(cell.strip()).tzinfo is None
+    except ValueError:
+        return False
+
+
 # What a text file in another encoding than UTF-8 is told to do.
 _RESAVE_AS_UTF8 = (
     're-save it as UTF-8 (a spreadsheet\'s "CSV UTF-8" format), or convert it: iconv -f cp1252 -t utf-8 FILE > NEW'
@@ -208,6 +243,8 @@ def read_csv_matrix(
     decimal_comma: bool = False,
     encoding: str | None = None,
     empty_last_column: int | None = None,
+    clock_columns: Sequence[int] = (),
+    width: int = 0,
 ) -> np.ndarray:
     """Read a numeric CSV file as ``(rows, columns)`` float64; ``columns`` picks some (e.g. all but a time stamp);
     ``delimiter=None`` splits on any whitespace; ``decimal_comma`` reads "0,25" as 0.25; ``encoding`` as `open`'s
@@ -215,6 +252,8 @@ def read_csv_matrix(
     files as cp1252 on Windows). A quoted value (``"0.25"``: R's `write.csv` quotes its row names, and
     `csv.QUOTE_ALL` every cell) is read as the number it holds. ``empty_last_column``: the index of the last column
     where every line ends with the delimiter (a logger's trailing delimiter), which is checked empty and left out.
+    ``clock_columns``: columns of clock time (`clock_seconds`), read as seconds; ``width``, the file's columns, where
+    they are given.
 
     Raises:
         CorruptFileError: a cell that is no number, no rows, or a value in ``empty_last_column``.
@@ -227,6 +266,10 @@ def read_csv_matrix(
         # every other column read as it would be, the last one's empty cells as NaN, to check it holds nothing
         converters = {column: number for column in range(empty_last_column)}
         converters[empty_last_column] = lambda cell: number(cell) if cell.strip() else np.nan
+    if clock_columns:
+        if not isinstance(converters, dict):  # (a decimal comma is every other column's converter)
+            converters = {column: number for column in range(width)} if decimal_comma else {}
+        converters.update(dict.fromkeys(clock_columns, _clock_cell))
     try:
         with warnings_captured():
             # numpy warns "input contained no data" for an empty file; that case is an error below.
@@ -267,6 +310,15 @@ def read_csv_matrix(
             )
         values = values[:, :-1]
     return values
+
+
+def _clock_cell(cell: str) -> float:
+    """A cell of a column of clock time (`clock_seconds`) as seconds; a cell of another form fails as numpy's
+    converters fail, naming it."""
+    seconds = clock_seconds(cell)
+    if seconds is None:
+        raise ValueError(f"could not convert string {cell!r} to a clock time")
+    return seconds
 
 
 def _number_form_advice(error: ValueError, delimiter: str | None, decimal_comma: bool) -> str:

@@ -12,7 +12,8 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
   UCR archive's tables of one example per row, refused; a time column is no channel), separated by commas,
   semicolons, tabs or spaces, an optional header row naming the channels (a column named as time stamps,
   `TIME_COLUMNS`: ``time``, ``Time [s]``, ``Time_sec``, ``Elapsed (s)``, ``Relative Time``, ``Zeit [s]``,
-  ``seconds_elapsed``, ..., is not read as a channel unless named in ``channels``, and its stamps, in seconds,
+  ``seconds_elapsed``, ..., or pandas' index, unnamed, holding date-times or durations as `to_csv` writes a
+  DatetimeIndex or TimedeltaIndex, is not read as a channel unless named in ``channels``, and its stamps, in seconds,
   milliseconds, microseconds or nanoseconds as its name says, relative or since 1970, must agree with the rate; stamps
   since 1970 give the recording's start, `Recording.start`, in UTC; a column under another name that rises like a
   clock is read, with a warning), an optional row of units under the names (``mV;µV``: `Recording.units`) or a unit
@@ -48,7 +49,7 @@ import numpy as np
 from ..._logs import warnings_captured
 from ..errors import CorruptFileError, SamplingRateError
 from ._common import _as_path, channel_rows, is_position, several_rates_error
-from .arff_csv import not_decodable, read_csv_matrix, text_encoding
+from .arff_csv import clock_is_local, clock_seconds, not_decodable, read_csv_matrix, text_encoding
 from .edf import Recording, check_channel_list, read_edf, read_edf_header
 from .pickles import load_npy
 from .wfdb import read_wfdb
@@ -557,14 +558,19 @@ def _csv_start(data: np.ndarray, names: list[str], units: Sequence[str] = ()) ->
 
 
 def csv_has_time_column(path: str | Path) -> bool:
-    """Whether the CSV at `path` has a header naming a time-stamp column (`TIME_COLUMNS`), its header read as
-    `read_recording` reads it (`_csv_head`): such a file may record its start on the clock
-    (`_csv_start`). False for a file that cannot be read as text (its reading refuses it, with the reason)."""
+    """Whether the CSV at `path` has a header naming a time-stamp column (`TIME_COLUMNS`), or a column of clock time
+    (`_clock_columns`), its header read as `read_recording` reads it (`_csv_head`): such a file may record its start
+    on the clock (`_csv_start`). False for a file that cannot be read as text (its reading refuses it, with the
+    reason)."""
     try:
         head = _csv_head(Path(path))
     except (OSError, ValueError):  # (`CorruptFileError` is a ValueError)
         return False
-    return not all(_is_number(cell) for cell in head.cells) and bool(_time_rows(head.cells))
+    if all(_is_number(cell) for cell in head.cells):
+        return False
+    # (pandas' index of clock time, `_clock_columns`, is one under any name)
+    clocks = head.below[:1] and any(not _is_number(cell) and clock_seconds(cell) is not None for cell in head.below[0])
+    return bool(_time_rows(head.cells)) or bool(clocks)
 
 
 def _check_time_stamps(
@@ -813,6 +819,7 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None, list[str]]:
         decimal_comma = _decimal_comma(
             path, encoding, delimiter, below if names is not None else [cells, *below], head.evidence_lines
         )
+    clocks = _clock_columns(path, names, below)
     values = read_csv_matrix(
         path,
         delimiter=delimiter,
@@ -820,10 +827,45 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None, list[str]]:
         decimal_comma=decimal_comma,
         encoding=encoding,
         empty_last_column=len(cells) if head.trailing_delimiter else None,
+        clock_columns=list(clocks),
+        width=len(cells),
     )
     if names is not None and len(names) != values.shape[1]:
         raise CorruptFileError(f"{path}: its header names {len(names)} columns and its rows hold {values.shape[1]}.")
+    for column, local in clocks.items():
+        if local:  # a wall clock of no stated zone: its seconds from the first sample, claiming no start
+            values[:, column] -= values[0, column]
+        if _is_index_column(names[column]):  # pandas' index, unnamed: time stamps, checked against the rate
+            names = [*names[:column], "time", *names[column + 1 :]]
     return values.T, names, units
+
+
+def _clock_columns(path: Path, names: list[str] | None, below: list[list[str]]) -> dict[int, bool]:
+    """The columns of a CSV with a header whose first data row holds clock time (`clock_seconds`), as pandas'
+    `to_csv` writes a DatetimeIndex or TimedeltaIndex, each with whether it is a wall clock without a time zone
+    (`clock_is_local`): `{column: local}`. Such a column under pandas' index name (none) or a time column's name is
+    the recording's time stamps; under another name it is refused, naming the fix (read as a channel, a clock would
+    be scored as a signal).
+
+    Raises:
+        CorruptFileError: a column of clock time named as neither.
+    """
+    if names is None or not below:
+        return {}
+    clocks = {
+        column: clock_is_local(cell)
+        for column, cell in enumerate(below[0][: len(names)])
+        if not _is_number(cell) and clock_seconds(cell) is not None
+    }
+    for column in clocks:
+        name = names[column]
+        if not _is_index_column(name) and _column_key(name) not in TIME_COLUMNS:
+            raise CorruptFileError(
+                f"{path}: its column {name!r} holds clock times ({below[0][column]!r}), which are no channel; name it "
+                "'time' to read it as the recording's time stamps (pandas: `frame.index.name = 'time'` before "
+                "`to_csv`), or leave it out of the file (`to_csv(path, index=False)`)."
+            )
+    return clocks
 
 
 @dataclasses.dataclass(frozen=True)
