@@ -151,3 +151,52 @@ def test_a_column_of_clock_times_under_another_name_is_refused_with_the_fix(tmp_
     _frame(index).to_csv(path)
     with pytest.raises(CorruptFileError, match=r"column 'date' holds clock times .*name it 'time'"):
         read_recording(path, sampling_rate=RATE)
+
+
+# ------------------------------------------------------------------------ missing values in a CSV, as pandas writes them
+
+
+@pytest.mark.parametrize("na_rep", ["", "NA", "N/A", "NULL"])
+def test_a_csv_of_a_frame_with_gaps_reads_them_as_missing_samples(tmp_path, na_rep):
+    """`df.to_csv()` writes a missing value as an empty cell (R's `write.csv` as NA): the file was refused as "not a
+    numeric CSV file (could not convert string '')", naming no fix, while a "NaN" cell read as a missing sample. Each
+    is a missing sample (NaN), which `nan_policy` decides about."""
+    from citrus_hf.data.readers.files import read_recording
+
+    frame = _frame(None)
+    frame.iloc[[5, 9], 0] = np.nan
+    path = tmp_path / "gaps.csv"
+    frame.to_csv(path, index=False, na_rep=na_rep)
+    recording = read_recording(path, sampling_rate=RATE)
+    expected = np.stack([SIGNAL, -SIGNAL])
+    expected[0, [5, 9]] = np.nan
+    np.testing.assert_allclose(recording.data, expected)
+
+
+def test_a_csv_cell_that_is_no_number_nor_a_gap_is_still_refused(tmp_path):
+    from citrus_hf.data.errors import CorruptFileError
+    from citrus_hf.data.readers.files import read_recording
+
+    path = tmp_path / "bad.csv"
+    path.write_text("ECG,PPG\n1,2\n,3\nx,4\n")
+    with pytest.raises(CorruptFileError, match=r"could not convert string 'x'"):
+        read_recording(path, sampling_rate=RATE)
+
+
+def test_gaps_beside_a_clock_index_and_a_trailing_delimiter(tmp_path):
+    """The gaps are read where other columns have converters of their own: a clock index, a logger's delimiter at
+    every line's end."""
+    from citrus_hf.data.readers.files import read_recording
+
+    frame = _frame(pd.timedelta_range(0, periods=len(SIGNAL), freq=pd.Timedelta(milliseconds=10)))
+    frame.iloc[5, 1] = np.nan
+    path = tmp_path / "clock.csv"
+    frame.to_csv(path)
+    recording = read_recording(path, sampling_rate=RATE)
+    assert np.isnan(recording.data[1, 5]) and np.isfinite(np.delete(recording.data, 5, axis=1)).all()
+    lines = ["ECG;PPG;"] + [
+        f"{a:.6f};{'' if row == 3 else f'{b:.6f}'};" for row, (a, b) in enumerate(zip(SIGNAL, -SIGNAL))
+    ]
+    (tmp_path / "logger.csv").write_text("\n".join(lines) + "\n")
+    recording = read_recording(tmp_path / "logger.csv", sampling_rate=RATE)
+    assert recording.data.shape == (2, len(SIGNAL)) and np.isnan(recording.data[1, 3])

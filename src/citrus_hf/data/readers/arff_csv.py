@@ -14,7 +14,7 @@ import csv
 import datetime
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,9 @@ _SNIFFED_BYTES = 4096
 _UNREAD_CELL = re.compile(r"could not convert string '(.*)' to")
 # numpy's words for a row of another width than those before it
 _CHANGED_WIDTH = re.compile(r"number of columns changed from (\d+) to (\d+) at row (\d+)")
+# CSV cells that mark a missing value, upper-cased: pandas' `to_csv` writes NaN as an empty cell, R's `write.csv` as NA;
+# the others are among the words pandas' `read_csv` reads as missing. ("NaN" is read as a number.)
+MISSING_CELLS = frozenset({"", "NA", "N/A", "#N/A", "NULL", "NONE"})
 # A CSV cell of a pandas `Timedelta`, as `to_csv` writes a TimedeltaIndex: "0 days 00:00:00.010000", "-1 days
 # +23:59:59.990000".
 _TIMEDELTA_CELL = re.compile(r"(-?\d+) days? \+?(\d+):(\d{2}):(\d{2}(?:\.\d*)?)")
@@ -245,6 +248,7 @@ def read_csv_matrix(
     empty_last_column: int | None = None,
     clock_columns: Sequence[int] = (),
     width: int = 0,
+    missing_cells: bool = False,
 ) -> np.ndarray:
     """Read a numeric CSV file as ``(rows, columns)`` float64; ``columns`` picks some (e.g. all but a time stamp);
     ``delimiter=None`` splits on any whitespace; ``decimal_comma`` reads "0,25" as 0.25; ``encoding`` as `open`'s
@@ -253,7 +257,8 @@ def read_csv_matrix(
     `csv.QUOTE_ALL` every cell) is read as the number it holds. ``empty_last_column``: the index of the last column
     where every line ends with the delimiter (a logger's trailing delimiter), which is checked empty and left out.
     ``clock_columns``: columns of clock time (`clock_seconds`), read as seconds; ``width``, the file's columns, where
-    they are given.
+    they are given. ``missing_cells``: a cell that marks a missing value (`MISSING_CELLS`: empty, as pandas'
+    `to_csv` writes NaN, or "NA", as R's `write.csv` does) is NaN, as a "NaN" cell is (``width`` given).
 
     Raises:
         CorruptFileError: a cell that is no number, no rows, or a value in ``empty_last_column``.
@@ -270,11 +275,12 @@ def read_csv_matrix(
         if not isinstance(converters, dict):  # (a decimal comma is every other column's converter)
             converters = {column: number for column in range(width)} if decimal_comma else {}
         converters.update(dict.fromkeys(clock_columns, _clock_cell))
-    try:
+
+    def load(converters) -> np.ndarray:
         with warnings_captured():
             # numpy warns "input contained no data" for an empty file; that case is an error below.
             warnings.simplefilter("ignore", UserWarning)
-            values = np.loadtxt(
+            return np.loadtxt(
                 path,
                 delimiter=delimiter,
                 skiprows=skip_header,
@@ -284,6 +290,16 @@ def read_csv_matrix(
                 encoding=encoding,
                 quotechar='"',
             )
+
+    try:
+        try:
+            values = load(converters)
+        except ValueError as error:
+            # numpy's own parsing first: a converter per cell reads a large file several times slower
+            cell = _UNREAD_CELL.search(str(error))
+            if not missing_cells or cell is None or cell.group(1).strip().upper() not in MISSING_CELLS:
+                raise
+            values = load(_missing_as_nan(converters, width))
     except UnicodeDecodeError as error:  # (a ValueError: before the one below)
         raise not_decodable(path, error) from None
     except ValueError as error:
@@ -310,6 +326,19 @@ def read_csv_matrix(
             )
         values = values[:, :-1]
     return values
+
+
+def _missing_as_nan(converters, width: int) -> Callable[[str], float] | dict[int, Callable[[str], float]]:
+    """`read_csv_matrix`'s `converters` (None, one for every column, or a dict of some of the `width` columns), each
+    reading a cell of `MISSING_CELLS` as NaN."""
+
+    def or_missing(convert: Callable[[str], float]) -> Callable[[str], float]:
+        return lambda cell: np.nan if cell.strip().upper() in MISSING_CELLS else convert(cell)
+
+    if converters is None or callable(converters):
+        return or_missing(converters or float)
+    count = max(width, max(converters, default=-1) + 1)
+    return {column: or_missing(converters.get(column, float)) for column in range(count)}
 
 
 def _clock_cell(cell: str) -> float:

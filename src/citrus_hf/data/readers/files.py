@@ -18,8 +18,9 @@ time)`` samples with their rate and channel names, what the pipelines and ``citr
   since 1970 give the recording's start, `Recording.start`, in UTC; a column under another name that rises like a
   clock is read, with a warning), an optional row of units under the names (``mV;µV``: `Recording.units`) or a unit
   in brackets at a name's end (``ECG [mV]``, ``acc_x (g)``: a channel in mV, `_units_in_names`), a delimiter
-  at every line's end read as no column, quoted cells read as the ``csv`` module reads them, numbers with a decimal point or, where the comma is not the delimiter
-  or a header names one column, a decimal comma (a one-column file without a header whose rows are "104,71" is
+  at every line's end read as no column, quoted cells read as the ``csv`` module reads them, a cell that marks
+  a missing value (empty, as pandas writes NaN, or NA: `MISSING_CELLS`) read as NaN, numbers with a decimal point
+  or, where the comma is not the delimiter or a header names one column, a decimal comma (a one-column file without a header whose rows are "104,71" is
   read as one channel only where its form says so, `_one_column_of_decimal_commas`; columns of them apart by commas,
   "1,25,-2,05", refused where a leading 0 shows it, `_refuse_columns_of_decimal_commas`); UTF-8 text, or UTF-16 with its
   byte-order mark (a header as `np.savetxt(header=...)` writes it, "# time,ECG" or "# time ECG", read as the names; any other line
@@ -829,6 +830,7 @@ def _read_csv(path: Path) -> tuple[np.ndarray, list[str] | None, list[str]]:
         empty_last_column=len(cells) if head.trailing_delimiter else None,
         clock_columns=list(clocks),
         width=len(cells),
+        missing_cells=True,
     )
     if names is not None and len(names) != values.shape[1]:
         raise CorruptFileError(f"{path}: its header names {len(names)} columns and its rows hold {values.shape[1]}.")
