@@ -200,3 +200,14 @@ def test_gaps_beside_a_clock_index_and_a_trailing_delimiter(tmp_path):
     (tmp_path / "logger.csv").write_text("\n".join(lines) + "\n")
     recording = read_recording(tmp_path / "logger.csv", sampling_rate=RATE)
     assert recording.data.shape == (2, len(SIGNAL)) and np.isnan(recording.data[1, 3])
+
+
+@pytest.mark.parametrize("missing", MISSING, ids=["None", "pd.NA"])
+@pytest.mark.parametrize("layout", ["list of recordings", "channels"])
+def test_a_gap_in_a_recording_of_a_list_is_a_missing_sample(extractor, missing, layout):
+    """A recording of a list (or a `(channels, time)` nested list) with a None or pd.NA was refused as "dtype object
+    (ragged or mixed)"; its gaps are missing samples, as in a flat list."""
+    samples = _with_gap(missing)
+    given = [samples, SIGNAL.tolist()] if layout == "list of recordings" else [[samples]]
+    filled = extractor(given, sampling_rate=RATE, nan_policy="interpolate", return_tensors="np")["input_values"]
+    np.testing.assert_allclose(filled[:1], _interpolated(extractor))

@@ -104,6 +104,13 @@ def is_missing_sample(value: Any) -> bool:
     return value is None or type(value).__name__ == "NAType"
 
 
+def _gaps_as_nan(values: Any) -> Any:
+    """Nested lists of samples with each missing one (`is_missing_sample`) as NaN."""
+    if isinstance(values, (list, tuple)):
+        return [_gaps_as_nan(value) for value in values]
+    return np.nan if is_missing_sample(values) else values
+
+
 def _unwrap_datasets_column(value: Any) -> Any:
     """A `datasets` `Column` (what `dataset["input_values"]` returns in datasets >= 4: a lazy sequence of the rows) as
     a list of its rows, anything else unchanged; it is taken as the list of recordings (or rates) it holds.
@@ -2144,6 +2151,11 @@ class CiTrusFeatureExtractor(ChecksSaveDirectory, SerialisesBeforeWriting, Seque
             # a (channels, time) row of a pandas-formatted `datasets` column comes as an object array of its channels
             with contextlib.suppress(ValueError, TypeError):  # (channels of different lengths: refused below)
                 array = np.asarray(array.tolist())
+        if array.dtype == object and array.size:
+            # a recording of a list that holds gaps (None, pd.NA, `is_missing_sample`): missing samples, as NaN
+            with contextlib.suppress(ValueError, TypeError):
+                filled = np.asarray(_gaps_as_nan(array.tolist()))
+                array = filled if filled.dtype.kind == "f" else array
         if array.dtype.kind not in "fiu":
             kind = {"b": "boolean", "c": "complex", "O": "object (ragged or mixed)", "U": "string", "S": "bytes"}
             raise TypeError(
