@@ -21,9 +21,15 @@ SIGNAL = np.sin(np.arange(400) / 7.0) + np.random.default_rng(0).normal(scale=0.
 MISSING = [None, pd.NA]
 
 
-# a tiny single-channel contract: 2 s windows at 100 Hz
+# a tiny contract: 2 s windows at 100 Hz, any channel count
 CONFIG = CiTrusConfig(
-    d_model=16, num_hidden_layers=1, num_attention_heads=2, sampling_rate=RATE, context_length=200, patch_length=10
+    d_model=16,
+    num_hidden_layers=1,
+    num_attention_heads=2,
+    sampling_rate=RATE,
+    context_length=200,
+    patch_length=10,
+    channel_pooling="mean",
 )
 
 
@@ -211,3 +217,27 @@ def test_a_gap_in_a_recording_of_a_list_is_a_missing_sample(extractor, missing, 
     given = [samples, SIGNAL.tolist()] if layout == "list of recordings" else [[samples]]
     filled = extractor(given, sampling_rate=RATE, nan_policy="interpolate", return_tensors="np")["input_values"]
     np.testing.assert_allclose(filled[:1], _interpolated(extractor))
+
+
+def test_a_nullable_frames_array_reads_its_gaps_as_missing_samples(extractor, pipe):
+    """`frame.to_numpy()` of nullable columns (`Float64`) is an object array holding pd.NA where a value is missing:
+    it was refused as "dtype object (ragged or mixed)"; transposed to `(channels, time)` it is a recording with gaps."""
+    frame = _frame(None).astype("Float64")
+    frame.iloc[7, 0] = pd.NA
+    recording = frame.to_numpy().T  # (2, time), dtype object
+    assert recording.dtype == object
+    as_floats = frame.to_numpy(dtype=float, na_value=np.nan).T
+    kwargs = {"sampling_rate": RATE, "nan_policy": "interpolate"}
+    np.testing.assert_allclose(
+        extractor(recording, return_tensors="np", **kwargs)["input_values"],
+        extractor(as_floats, return_tensors="np", **kwargs)["input_values"],
+    )
+    assert pipe(recording, **kwargs)["embedding"] == pytest.approx(pipe(as_floats, **kwargs)["embedding"])
+
+
+def test_the_pipelines_spell_out_the_extractors_gap_filling():
+    """`inference/pipelines.py` spells `_gaps_as_nan` out as remote code; they must agree."""
+    from citrus_hf.feature_extraction_citrus import _gaps_as_nan
+
+    nested = [[1.0, None, pd.NA], (2, np.nan, "x")]
+    assert repr(pipelines._gaps_as_nan(nested)) == repr(_gaps_as_nan(nested))

@@ -344,6 +344,14 @@ def _is_missing_sample(value: Any) -> bool:
     return value is None or type(value).__name__ == "NAType"
 
 
+# `feature_extraction_citrus._gaps_as_nan`, spelt out (remote code); a test keeps them equal.
+def _gaps_as_nan(values: Any) -> Any:
+    """Nested lists of samples with each missing one (`_is_missing_sample`) as NaN."""
+    if isinstance(values, (list, tuple)):
+        return [_gaps_as_nan(value) for value in values]
+    return np.nan if _is_missing_sample(values) else values
+
+
 def _unwrap_datasets_column(value: Any) -> Any:
     """A `datasets` `Column` (`dataset["input_values"]`, `dataset["sampling_rate"]`: a lazy sequence of the rows) as
     the list of its rows; anything else unchanged (by name: this file travels as remote code, which may lack
@@ -1276,6 +1284,11 @@ class _RecordingPipeline(ChunkPipeline):
             # a (channels, time) row of a pandas-formatted `datasets` column comes as an object array of its channels
             with contextlib.suppress(ValueError, TypeError):  # (arrays of different lengths: refused next)
                 inputs = np.asarray(inputs.tolist())
+        if isinstance(inputs, np.ndarray) and inputs.dtype == object and inputs.size:
+            # numbers with gaps (pd.NA: `frame.to_numpy()` of nullable columns): missing samples, as NaN
+            with contextlib.suppress(ValueError, TypeError):
+                filled = np.asarray(_gaps_as_nan(inputs.tolist()))
+                inputs = filled if filled.dtype.kind == "f" else inputs
         if (
             isinstance(inputs, np.ndarray)
             and inputs.dtype == object
