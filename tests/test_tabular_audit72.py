@@ -241,3 +241,14 @@ def test_the_pipelines_spell_out_the_extractors_gap_filling():
 
     nested = [[1.0, None, pd.NA], (2, np.nan, "x")]
     assert repr(pipelines._gaps_as_nan(nested)) == repr(_gaps_as_nan(nested))
+
+
+@pytest.mark.parametrize("missing", MISSING, ids=["None", "pd.NA"])
+def test_the_pipeline_reads_a_gap_in_a_recording_of_a_list(pipe, missing):
+    """A `(channels, time)` nested list (alone or in a list) with a pd.NA was refused as not "rectangular lists of
+    numbers"; its gaps are missing samples."""
+    with_nan = SIGNAL.copy()
+    with_nan[7] = np.nan
+    expected = pipe(with_nan, sampling_rate=RATE, nan_policy="interpolate")["embedding"]
+    results = pipe([[_with_gap(missing)], SIGNAL], sampling_rate=RATE, nan_policy="interpolate")
+    assert results[0]["embedding"] == pytest.approx(expected)

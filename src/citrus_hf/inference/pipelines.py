@@ -1264,8 +1264,7 @@ class _RecordingPipeline(ChunkPipeline):
                 '"sampling_rate": 250})`.'
             )
         if isinstance(inputs, (list, tuple)):
-            if any(map(_is_missing_sample, inputs)):  # a dict's flat "raw" list: numpy makes a None NaN, not a pd.NA
-                inputs = [np.nan if _is_missing_sample(sample) else sample for sample in inputs]
+            inputs = _gaps_as_nan(inputs)  # (a list's None or pd.NA: numpy would make a None NaN, but not a pd.NA)
             try:
                 inputs = np.asarray(inputs, dtype=np.float64)
             except (ValueError, TypeError) as error:
