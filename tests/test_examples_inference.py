@@ -7,13 +7,15 @@ import json
 import re
 from pathlib import Path
 
-from test_examples_training import run_example, run_example_process
+from test_examples_training import run_example_in_process, run_example_in_process_captured
 
 from citrus_hf.inference.backends import onnx_export_available
 
 
-def test_pipeline_inference_example(tmp_path):
-    output = run_example("pipeline_inference.py", "--tiny", "--onnx-cache-dir", str(tmp_path / "onnx"), cwd=tmp_path)
+def test_pipeline_inference_example(tmp_path, monkeypatch, capsys):
+    output = run_example_in_process(
+        monkeypatch, capsys, "pipeline_inference.py", "--tiny", "--onnx-cache-dir", str(tmp_path / "onnx"), cwd=tmp_path
+    )
     assert "pipeline(model=...) chose the task 'time-series-classification'" in output
     # the folder of the classifier it trained is named, so that `--model` can re-use it
     saved = re.search(r"^Classifier saved in (\S+) \(re-use it with --model \1\)$", output, re.M).group(1)
@@ -38,11 +40,11 @@ def test_pipeline_inference_example(tmp_path):
     assert re.search(r"Embedding of one recording: 192 values \(mean of \d+ window embeddings", output)
 
 
-def test_evaluate_and_export_example(tmp_path):
-    completed = run_example_process(
-        "evaluate_and_export.py", "--tiny", "--output-dir", str(tmp_path / "run"), cwd=tmp_path
+def test_evaluate_and_export_example(tmp_path, monkeypatch, capsys):
+    completed = run_example_in_process_captured(
+        monkeypatch, capsys, "evaluate_and_export.py", "--tiny", "--output-dir", str(tmp_path / "run"), cwd=tmp_path
     )
-    output = completed.stdout
+    output = completed.out
     assert "| watch_exercises | 5/class | citrus-small | minirocket |" in output  # the evaluate report's gap table
     assert re.search(r"^ +5/class: [+-][0-9.]+ pts, citrus-small ahead in [0-2]/2$", output, re.M)
     runs = [json.loads(line) for line in (tmp_path / "run" / "evaluation" / "runs.jsonl").read_text().splitlines()]
@@ -67,4 +69,4 @@ def test_evaluate_and_export_example(tmp_path):
     assert (tmp_path / "run" / "windows.png").read_bytes()[:4] == b"\x89PNG"
     assert int(same) >= 0.95 * int(windows)  # bf16 may flip a near tie, nothing more
     # progress=True: the bar over the recording's seconds, on stderr
-    assert re.search(r"recording: 100%\|.*\| (\d+)/\1 s", completed.stderr)
+    assert re.search(r"recording: 100%\|.*\| (\d+)/\1 s", completed.err)

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import torch
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -49,8 +50,17 @@ def run_example_in_process(monkeypatch, capsys, name: str, *arguments: str, cwd:
     path, in `cwd`, whose folder is also the one its temporary folders go to, as `run_example_process`'s TMPDIR);
     it must end without an error. Its stdout. A fresh Python per example spent 4-5 s of a full suite (15 s under
     load) starting Python and importing torch, transformers and the package before the example's first line; the
-    examples whose test reads their log lines on stderr or launches Accelerate keep a process of their own
-    (`run_example_process`), as does `test_lora.py`'s run of lora_finetune.py."""
+    examples whose test reads the package's log lines on stderr (under pytest its records go to pytest's log capture,
+    not to stderr) or launches Accelerate keep a process of their own (`run_example_process`).
+    (`run_example_in_process_captured` gives stderr too: progress bars, which write to `sys.stderr` as it is then.)"""
+    return run_example_in_process_captured(monkeypatch, capsys, name, *arguments, cwd=cwd).out
+
+
+def run_example_in_process_captured(monkeypatch, capsys, name: str, *arguments: str, cwd: Path):
+    """`run_example_in_process`, giving capsys' `(out, err)`: a progress bar writes to `sys.stderr` as it is when
+    the bar is made, so it is captured here as from a process of its own (the package's log records are not: under
+    pytest they go to its log capture). torch's thread count is put back after the example (conftest's one thread)."""
+    threads = torch.get_num_threads()
     monkeypatch.chdir(cwd)
     monkeypatch.setattr(sys, "argv", [str(EXAMPLES / name), *arguments])
     monkeypatch.syspath_prepend(str(EXAMPLES))
@@ -61,8 +71,10 @@ def run_example_in_process(monkeypatch, capsys, name: str, *arguments: str, cwd:
     except SystemExit as stopped:
         captured = capsys.readouterr()
         assert stopped.code in (None, 0), captured.err[-3000:]
-        return captured.out
-    return capsys.readouterr().out
+        return captured
+    finally:
+        torch.set_num_threads(threads)
+    return capsys.readouterr()
 
 
 def example_error_in_process(tmp_path, monkeypatch, capsys, script: str, *arguments: str) -> str:
