@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,7 +32,6 @@ from citrus_hf.training.lora import (
     save_adapter,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 # A scaled-up CiTrus (d_model 512): LoRA pays off once the layers are wide. At the paper's d_model=64 a rank-8 update
 # of a 64 x 64 projection is already a quarter of its size (see the module docstring of citrus_hf.training.lora).
 WIDE = dict(context_length=200, d_model=512, num_attention_heads=8, num_hidden_layers=2, ffn_dim=1024)
@@ -361,24 +359,19 @@ def test_load_adapter_errors_say_what_to_do(make_tiny_config, tmp_path):
 # ----------------------------------------------------------------------------------------------- example
 
 
-def test_example_runs_tiny(tmp_path):
+def test_example_runs_tiny(tmp_path, monkeypatch, capsys, one_thread):
     """examples/lora_finetune.py --from-scratch --tiny: LoRA fine-tuning on real BasicMotions recordings (fetched with the offline
-    corpus, as for every test on real data), end to end."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPO_ROOT / "examples" / "lora_finetune.py"),
-            *("--from-scratch", "--tiny", "--output-dir", str(tmp_path)),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},  # see `one_thread`
+    corpus, as for every test on real data), end to end. In this process, as `python examples/lora_finetune.py` runs
+    it (`run_example_in_process`; a fresh Python spent seconds importing torch first): `python examples/...` in a
+    process of its own is test_examples_training.py's pretrain_accelerate.py run."""
+    from test_examples_training import run_example_in_process
+
+    output = run_example_in_process(
+        monkeypatch, capsys, "lora_finetune.py", "--from-scratch", "--tiny", "--output-dir", str(tmp_path), cwd=tmp_path
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "trainable params:" in result.stdout and "test accuracy" in result.stdout
+    assert "trainable params:" in output and "test accuracy" in output
     assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()
-    assert "merged and adapted outputs agree" in result.stdout
+    assert "merged and adapted outputs agree" in output
 
 
 def test_an_adapter_on_the_bundled_checkpoint_records_its_name_and_reloads_anywhere(tmp_path):
