@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -330,7 +331,9 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
             return_tensors: `"pt"` (default), `"np"` or `None`.
             **kwargs: feature-extractor options (`alignment`, `nan_policy`, `input_channel_names`, ...); a value may
                 be a dict modality -> value to set it per modality. `alignment="window"` is refused: windows of
-                different modalities would not line up in time.
+                different modalities would not line up in time; so is one `max_length` (model samples) where the
+                encoders' rates differ: give a dict of the same seconds in each (`{'ecg': 100, 'eda': 20}` for 1 s at
+                100 Hz and 20 Hz).
 
         Returns:
             `CiTrusFusionBatch` with `input_values` (modality -> `(batch, channels, time)` float32) and
@@ -372,6 +375,7 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
                 f"({', '.join(sorted(extractor_options))})."
             )
         options = _checked_per_modality(kwargs, self.modalities)
+        self._check_one_max_length(options.get("max_length"))
         alignments = options.get("alignment")
         alignments = alignments.values() if isinstance(alignments, Mapping) else [alignments]
         if "window" in alignments or any(fx.alignment == "window" for fx in self.feature_extractors.values()):
@@ -415,6 +419,33 @@ class CiTrusFusionProcessor(SerialisesBeforeWriting, PushToHubMixin):
 
     def _check_modalities(self, given: Mapping, what: str) -> None:
         check_modality_names(given, self.modalities, what)
+
+    def _check_one_max_length(self, max_length: Any) -> None:
+        """Refuse one `max_length` (model samples) for encoders of different rates: it is a different span in each
+        modality (60 samples: 0.6 s of ECG at 100 Hz, 3 s of EDA at 20 Hz), so the windows of an example stopped lining
+        up in time without a word. A dict modality -> samples sets each its own; one number stays taken where every
+        encoder has the same rate.
+
+        Raises:
+            ValueError: a single number and encoders of different rates, naming the dict of the same seconds.
+        """
+        rates = {name: float(extractor.sampling_rate) for name, extractor in self.feature_extractors.items()}
+        if max_length is None or isinstance(max_length, Mapping) or len(set(rates.values())) < 2:
+            return
+        spans = ", ".join(f"{name} {max_length / rate:g} s" for name, rate in rates.items())
+        seconds = max_length / next(iter(rates.values()))
+        same = _common_max_length(self.feature_extractors, seconds)
+        example = (
+            f"e.g. max_length={same} ({next(iter(same.values())) / next(iter(rates.values())):g} s each, the span "
+            f"nearest {seconds:g} s in whole patches of every encoder)"
+            if same
+            else "each a whole number of its encoder's patches"
+        )
+        raise ValueError(
+            f"max_length={max_length} is model samples in each modality, and the encoders sample at different rates "
+            f"({', '.join(f'{name} {rate:g} Hz' for name, rate in rates.items())}): {spans}, so the modalities of an "
+            f"example would not line up in time; give each modality its own as a dict, {example}."
+        )
 
     # ------------------------------------------------------------------------------------------------ saving
 
@@ -627,6 +658,25 @@ _HUB_KWARGS = ("cache_dir", "force_download", "proxies", "token", "revision", "l
 # Keywords `AutoProcessor.from_pretrained` passes on to the class (or a caller passes to any transformers loader) that
 # say nothing of the processor: neither Hub arguments `cached_file` takes here nor extractor settings.
 _LOADER_KWARGS = ("code_revision", "repo_type", "user_agent", "return_unused_kwargs")
+
+
+def _common_max_length(extractors: Mapping[str, CiTrusFeatureExtractor], seconds: float) -> dict[str, int] | None:
+    """`max_length` per modality (model samples) for the span nearest `seconds` that is a whole number of patches of
+    every encoder and fits every context; None where no span is."""
+    first = next(iter(extractors.values()))
+    patch_seconds = first.patch_length / first.sampling_rate
+    best = None
+    for patches in range(1, first.context_length // first.patch_length + 1):
+        span = patches * patch_seconds
+        lengths = {name: span * fx.sampling_rate for name, fx in extractors.items()}
+        fits = all(
+            math.isclose(length / fx.patch_length, round(length / fx.patch_length), abs_tol=1e-9)
+            and round(length) <= fx.context_length
+            for length, fx in zip(lengths.values(), extractors.values())
+        )
+        if fits and (best is None or abs(span - seconds) < abs(best[0] - seconds)):
+            best = (span, {name: round(length) for name, length in lengths.items()})
+    return None if best is None else best[1]
 
 
 def _checked_per_modality(options: Mapping[str, Any], modalities: Sequence[str]) -> dict[str, Any]:
