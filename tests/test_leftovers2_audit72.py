@@ -5,9 +5,11 @@ read whole where a few of its columns were asked for."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
-from tiny_configs import tiny_config
+from tiny_configs import tiny_config, write_edf
 
 # ------------------------------------------------ 1. one max_length for modalities that the encoders sample at two rates
 
@@ -49,3 +51,59 @@ def test_one_max_length_stays_taken_where_every_encoder_has_one_rate():
         max_length=60,
     )
     assert batch["input_values"]["ecg"].shape[-1] == batch["input_values"]["ppg"].shape[-1] == 60
+
+
+# ------------------------------- 2. trigger channels on the pipeline's file route, in an unlabelled pile, and MNE's names
+
+
+def _with_trigger(path, name="Status", seconds=6, seed=0):
+    rng = np.random.default_rng(seed)
+    codes = np.zeros(100 * seconds)
+    codes[::100] = 255
+    return write_edf(path, [rng.standard_normal(100 * seconds), codes], ["Cz", name], 100, peak=300)
+
+
+def test_the_pipeline_names_a_trigger_channel_of_a_file_it_reads(tmp_path, caplog):
+    """`pipeline(model=folder)("bio.bdf")` fed BioSemi's "Status" codes to the model beside the EEG without a word,
+    where `citrus predict` on the same file warns; picked away with `channels=`, nothing is said."""
+    from transformers import pipeline
+
+    import citrus_hf  # noqa: F401  (registers the pipelines)
+    from citrus_hf import CiTrusFeatureExtractor, CiTrusForSequenceClassification
+
+    folder = tmp_path / "model"
+    config = tiny_config(num_labels=2, channel_pooling="mean")
+    CiTrusForSequenceClassification(config).save_pretrained(folder)
+    CiTrusFeatureExtractor.from_config(config).save_pretrained(folder)
+    path = _with_trigger(tmp_path / "bio.edf")
+    classify = pipeline(model=str(folder), backend="torch")
+    with caplog.at_level(logging.WARNING):
+        classify(str(path))
+    assert "'Status'" in caplog.text and "trigger" in caplog.text and "channels=" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        classify(str(path), channels=["Cz"])
+    assert "trigger" not in caplog.text
+
+
+def test_an_unlabelled_pile_names_a_trigger_channel_it_pretrains_on(tmp_path, caplog):
+    """A pile of BDF / EDF files for pre-training was read with each file's "Status" codes as one more signal."""
+    from citrus_hf.data.recording_folders import load_recording_folder
+
+    (tmp_path / "pile").mkdir()
+    for index in range(3):
+        _with_trigger(tmp_path / "pile" / f"night{index}.edf", seed=index)
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        load_recording_folder(tmp_path / "pile")
+    assert "'Status'" in caplog.text and "trigger" in caplog.text and "night0.edf" in caplog.text
+
+
+@pytest.mark.parametrize("name", ["STI 014", "STI101", "sti 101"])
+def test_mne_stimulus_channel_names_count_as_trigger_channels(name, caplog):
+    """MNE names its stimulus channels "STI 014" (its sample data, Neuromag's "STI101"), and its exports keep them."""
+    from citrus_hf.data.recording_folders import warn_of_trigger_channels
+
+    with caplog.at_level(logging.WARNING, logger="citrus_hf"):
+        warn_of_trigger_channels("raw.edf", ["EEG 001", name], "fix.")
+        warn_of_trigger_channels("plain.edf", ["EEG 001", "STIM_EMG", "Stim"], "fix.")
+    assert f"'{name}'" in caplog.text and "plain.edf" not in caplog.text

@@ -80,6 +80,8 @@ _UNREAD_DATA_SUFFIXES = frozenset(
 # The channel names MNE reads as a stimulus channel (its EDF / BDF readers' `stim_channel="auto"`, in any case): BioSemi's
 # "Status", a recorder's "Trigger". They hold event codes, not a signal (`warn_of_trigger_channels`).
 _TRIGGER_CHANNELS = frozenset({"status", "trigger"})
+# MNE's own names of stimulus channels, which its exports keep: "STI 014" (its sample data), Neuromag's "STI101".
+_MNE_STIMULUS_CHANNEL = re.compile(r"sti ?\d{3}")
 # The annotators of PhysioNet's WFDB records (`100.atr` beside `100.hea`: reference beat labels; `.apn` apnea, `.st`
 # ST changes, `.arou` arousals, `.qrs` / `.wqrs` / `.sqrs` detectors' beats): annotation files, read by no route here.
 _WFDB_ANNOTATION_SUFFIXES = frozenset(
@@ -423,6 +425,7 @@ def load_recording_folder(path: str | os.PathLike, sampling_rate: float | None =
     if path.is_dir():
         kept = {str(file) for file in _read_once(files, path)}
         stamps = [stamp for stamp in stamps if stamp[0] in kept]
+    _warn_of_trigger_channels_in_pile([Path(stamp[0]) for stamp in stamps])
     rates = _listed_rates(path, [Path(stamp[0]) for stamp in stamps], with_rate, sampling_rate)
     if rates is not None and not with_rate:
         features["sampling_rate"] = datasets.Value("float64")
@@ -511,16 +514,45 @@ def archive_files_advice(path: Path) -> str:
     )
 
 
+def _is_trigger_channel(name: str) -> bool:
+    key = str(name).strip().lower()
+    return key in _TRIGGER_CHANNELS or _MNE_STIMULUS_CHANNEL.fullmatch(key) is not None
+
+
 def warn_of_trigger_channels(source: str, names: Sequence[str], fix: str) -> None:
     """Warn (once per message) that the channels of `names` (those of `source`, a file) MNE reads as trigger channels
     (`_TRIGGER_CHANNELS`) are read as signals, as every channel here is: their event codes reached the model beside the
-    EEG without a word. `fix` ends the message: how to leave them out where `source` is used."""
-    triggers = [str(name) for name in names if str(name).strip().lower() in _TRIGGER_CHANNELS]
+    EEG without a word (and MNE's "STI 014", `_MNE_STIMULUS_CHANNEL`). `fix` ends the message: how to leave them out
+    where `source` is used."""
+    triggers = [str(name) for name in names if _is_trigger_channel(name)]
     if triggers:
         _warn_once(
             f"{source}: channel(s) {', '.join(map(repr, triggers))} hold event codes (trigger channels, as MNE reads a "
             f"channel named Status or Trigger), and are read as a signal beside the others; {fix}"
         )
+
+
+def _warn_of_trigger_channels_in_pile(files: list[Path]) -> None:
+    """`warn_of_trigger_channels` for an unlabelled pile's files that name their channels in a header read without
+    their samples (EDF / BDF, WFDB), once for the pile, naming the first such file: every channel of a pile is
+    pre-trained on, and the rows are read (and cached) in `datasets`' generator, where a cached pile says nothing."""
+    with_triggers = []
+    for file in files:
+        kind = recording_format(file)
+        if kind in _MULTI_RATE_FORMATS:
+            by_rate = wfdb_names_by_rate(file) if kind == "WFDB" else read_edf_header(file).names_by_rate()
+            names = [name for channels in by_rate.values() for name in channels]
+            if any(_is_trigger_channel(name) for name in names):
+                with_triggers.append((file, names))
+    if not with_triggers:
+        return
+    (first, names), more = with_triggers[0], len(with_triggers) - 1
+    warn_of_trigger_channels(
+        f"{first}{f' (and {more} more file(s) of the pile)' if more else ''}",
+        names,
+        "pre-training on them teaches the encoder the codes: write the files without them (MNE: "
+        "`raw.drop_channels([...]).export(path)`).",
+    )
 
 
 def _read_once(files: list[Path], folder: Path) -> list[Path]:

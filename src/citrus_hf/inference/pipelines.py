@@ -226,7 +226,11 @@ def _recording_file_reader():
     try:
         from citrus_hf.data.readers import RATED_FORMATS, read_recording, recording_format
         from citrus_hf.data.readers.files import read_wav
-        from citrus_hf.data.recording_folders import checkpoint_channels_of, picks_channels_by_name
+        from citrus_hf.data.recording_folders import (
+            checkpoint_channels_of,
+            picks_channels_by_name,
+            warn_of_trigger_channels,
+        )
     except ImportError:
         return None
 
@@ -265,6 +269,12 @@ def _recording_file_reader():
             choose="`channels=[NAME, ...]` (names or positions from 0)",
             warn=logger.warning,
         )
+        if picked is None and not by_name:  # every channel read, event codes of a trigger channel among them
+            warn_of_trigger_channels(
+                os.fspath(source),
+                recording.channel_names,
+                "pick the other channels with `channels=[NAME, ...]` (names or positions from 0).",
+            )
         data = recording.data
         # (an extractor saved before units were recorded has no `unit_factors`: its recordings are read as they are)
         if convert_units and recording.units and callable(getattr(extractor, "unit_factors", None)):
