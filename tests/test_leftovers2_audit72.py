@@ -107,3 +107,24 @@ def test_mne_stimulus_channel_names_count_as_trigger_channels(name, caplog):
         warn_of_trigger_channels("raw.edf", ["EEG 001", name], "fix.")
         warn_of_trigger_channels("plain.edf", ["EEG 001", "STIM_EMG", "Stim"], "fix.")
     assert f"'{name}'" in caplog.text and "plain.edf" not in caplog.text
+
+
+# ------------------------------------------------------------------ 3. MNE's formats: the "no reader" advice names MNE
+
+
+@pytest.mark.parametrize("suffix", [".fif", ".vhdr", ".set", ".gdf", ".cnt"])
+def test_a_format_mne_reads_is_refused_naming_mne_and_the_rate(tmp_path, suffix):
+    """A FIF, BrainVision or EEGLAB file was told to `np.save` its samples, which loses its rate, channel names and
+    units (MNE's samples are volts); MNE reads each, and exports it as an EDF file that records them."""
+    from citrus_hf.data.readers import read_recording
+
+    path = tmp_path / f"raw{suffix}"
+    path.write_bytes(b"\0" * 16)
+    with pytest.raises(
+        ValueError,
+        match=r"mne\.io\.read_raw\('raw\.[a-z]+'\)\.export\('recording\.edf'\).*rate, channel names and units",
+    ):
+        read_recording(path)
+    with pytest.raises(ValueError, match=r"np\.save") as refused:
+        read_recording(tmp_path / "signal.mat")
+    assert "mne.io" not in str(refused.value)

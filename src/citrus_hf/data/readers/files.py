@@ -70,6 +70,17 @@ RECORDING_FORMATS: dict[str, str] = {
 }
 # The delimiters a CSV's first line is searched for, in this order: ";" first, as files that separate by it (the
 # spreadsheet export where the comma is the decimal mark) may hold commas in their numbers; none found: whitespace.
+# Formats of EEG / MEG systems that MNE reads (`mne.io.read_raw`) and no reader here does: FIF, BrainVision, EEGLAB,
+# GDF, Neuroscan, EGI, Nihon Kohden, KIT, Curry; a recording's data file beside its header maps to the header's suffix
+# (a BrainVision .eeg beside its .vhdr, an EEGLAB .fdt beside its .set), which MNE is given. Their "no reader" error
+# names MNE's conversion to EDF, which keeps the rate, channel names and units that `np.save` of the samples loses (MNE
+# gives volts, where an EEG checkpoint is usually fed microvolts).
+_MNE_FORMATS = {
+    **dict.fromkeys((".fif", ".vhdr", ".set", ".gdf", ".cnt", ".mff", ".sqd", ".con", ".cdt")),
+    ".eeg": ".vhdr",
+    ".vmrk": ".vhdr",
+    ".fdt": ".set",
+}
 _CSV_DELIMITERS = (";", "\t", ",")
 # The rows under a CSV's first row that tell whether a first row of numbers is a header (`_numbers_header`), and
 # whether its numbers are written with a decimal comma (`_decimal_comma`; past them the file is scanned for a comma).
@@ -217,11 +228,17 @@ def recording_format(path: str | Path) -> str:
         return RECORDING_FORMATS[suffix]
     if path.with_name(path.name + ".hea").is_file():  # a WFDB record named without its suffix: "data/100"
         return "WFDB"
-    raise ValueError(
+    read = (
         f"{path}: no reader for {suffix or 'a file without a suffix'}; recordings are read from "
-        f"{', '.join(sorted(RECORDING_FORMATS))} files (or a WFDB record's path without .hea). Convert it to one, "
-        "e.g. `np.save('recording.npy', samples)` as (channels, time)."
+        f"{', '.join(sorted(RECORDING_FORMATS))} files (or a WFDB record's path without .hea). Convert it to one"
     )
+    if suffix in _MNE_FORMATS:
+        header = path.with_suffix(_MNE_FORMATS[suffix] or suffix).name
+        raise ValueError(
+            f"{read}: MNE reads it, `mne.io.read_raw('{header}').export('recording.edf')` (pip install mne edfio), "
+            "which keeps its rate, channel names and units (samples saved with np.save keep none of them)."
+        )
+    raise ValueError(f"{read}, e.g. `np.save('recording.npy', samples)` as (channels, time).")
 
 
 def read_recording(
