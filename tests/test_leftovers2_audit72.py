@@ -128,3 +128,22 @@ def test_a_format_mne_reads_is_refused_naming_mne_and_the_rate(tmp_path, suffix)
     with pytest.raises(ValueError, match=r"np\.save") as refused:
         read_recording(tmp_path / "signal.mat")
     assert "mne.io" not in str(refused.value)
+
+
+# ------------------------------------- 4. a set built from part of a corpus: the note beside it records that part
+
+
+def test_the_note_of_a_set_built_from_some_records_names_them(tmp_path):
+    """`dataset_scripts/physionet_wfdb.py --records 100 101 --output DIR` built two records, and the note beside DIR
+    (what a pre-training run on it records as its corpus) named the registered set and its options alone: the whole
+    corpus."""
+    import datasets
+
+    from citrus_hf.data.builders import built_from
+    from citrus_hf.publishing.datasets import publish
+
+    rows = datasets.DatasetDict({"train": datasets.Dataset.from_dict({"label": [0, 1]})})
+    publish(rows, "mitdb_beats", output=tmp_path / "some", options={}, selection={"records": ["100", "101"]})
+    assert built_from(tmp_path / "some")["selection"] == {"records": ["100", "101"]}
+    publish(rows, "mitdb_beats", output=tmp_path / "all", options={})
+    assert "selection" not in built_from(tmp_path / "all")

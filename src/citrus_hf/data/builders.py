@@ -130,16 +130,21 @@ def save_built_dataset(
     folder: str | os.PathLike,
     options: dict[str, Any] | None = None,
     evaluation_sets: dict[str, str] | None = None,
+    selection: dict[str, Any] | None = None,
 ) -> None:
     """``dataset_dict.save_to_disk(folder)``, the registered set ``name`` built with ``options``, and a note of that
     (`BUILT_FROM_FILE`) in the folder: a pre-training run on the folder records it, and evaluation then holds the
     corpus's windows against a checkpoint as it does for a run on the registered name (``examples_in_pretrain_corpus``).
     A pre-training corpus's note also records the labelled sets registered when it was built (`evaluation_sets`:
-    those registered now unless given, for rows built elsewhere), the sets ``pretrain_corpus`` held out.
+    those registered now unless given, for rows built elsewhere), the sets ``pretrain_corpus`` held out. A set built
+    from part of its corpus (`selection`, as `build_dataset` takes it: a dataset script's ``--records``) records that
+    part, which the note otherwise left out, naming the whole corpus.
     """
     spec = get_dataset_spec(name)
     resolved = resolve_options(spec, dict(options or {}))
     note = {"dataset": name, "dataset_options": resolved, "builder_version": spec.version}
+    if selection:
+        note["selection"] = dict(selection)
     if spec.task == "pretraining":  # what a corpus holding out evaluation spans held out: the sets registered now
         note["evaluation_sets"] = registered_evaluation_sets() if evaluation_sets is None else dict(evaluation_sets)
     save_dataset_whole(dataset_dict, folder, note)

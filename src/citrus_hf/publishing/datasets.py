@@ -141,13 +141,13 @@ def publish(
     read; this card's text, license, task and tags are merged into it, never replace it. ``private=True`` refuses a
     Hub repository that exists and is public (it applies only to a repository the push creates); None, the default,
     leaves a new repository's visibility to its namespace's default. ``selection``: the part of the corpus the set
-    holds (``build_dataset``'s), which the card names.
+    holds (``build_dataset``'s), which the card and the note beside ``output`` name.
     """
     # "no" is truthy: read as True it would publish in the open a set meant to stay private
     private = None if private is None else as_bool("private", private)
     card_text = card if card is not None else dataset_card(name, options, selection)
     if output is not None and options is not None:
-        save_built_dataset(dataset_dict, name, output, options)
+        save_built_dataset(dataset_dict, name, output, options, selection=selection)
     elif output is not None:
         save_dataset_whole(dataset_dict, output)
     if push_to_hub:
